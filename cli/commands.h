@@ -1,0 +1,17 @@
+/* The CLI's subcommands. Each takes the arguments after its name and returns the process exit
+ * status: 0 success, 1 a failure with a message already printed, 2 a usage error. Only cli/
+ * prints and chooses exit codes. */
+#ifndef IPRO_CLI_COMMANDS_H
+#define IPRO_CLI_COMMANDS_H
+
+#include <stdint.h>
+
+int ipro_cli_inspect(int argc, char **argv);
+
+/* Shared argument helpers (arguments.c). */
+/* Parses a positive integer; prints a usage message naming the flag and returns 0 on failure. */
+int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out);
+/* Prints "infopro: <message>" to stderr and returns 1. */
+int ipro_cli_fail(const char *message);
+
+#endif

@@ -1,0 +1,145 @@
+/* Parameters, FLOPs, saved bytes and cut points of a graph (see cost.h for the definitions). */
+#include "cost.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "op_table.h"
+
+static bool is_activation(const ipro_tensor *tensor) {
+  return tensor->kind == IPRO_TENSOR_ACTIVATION;
+}
+
+static void count_parameters(const ipro_graph *graph, ipro_graph_cost *cost, bool *counted) {
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    for (int i = 0; i < node->n_inputs; i++) {
+      int t = node->inputs[i];
+      if (t < 0 || counted[t]) continue;
+      const ipro_tensor *tensor = &graph->tensors[t];
+      if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT) continue;
+      counted[t] = true;
+      int64_t elements = ipro_shape_elements(&tensor->shape);
+      bool running_statistic = node->op == IPRO_OP_BATCH_NORMALIZATION && i >= 3;
+      if (running_statistic)
+        cost->nodes[n].bn_running_values += elements;
+      else
+        cost->nodes[n].params += elements;
+    }
+  }
+}
+
+static void mark_saved(const ipro_graph *graph, int tensor_index, bool *saved) {
+  if (tensor_index >= 0 && is_activation(&graph->tensors[tensor_index])) saved[tensor_index] = true;
+}
+
+static void count_saved_bytes(const ipro_graph *graph, ipro_graph_cost *cost, bool *saved) {
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    const ipro_op_info *info = ipro_op_info_of(node->op);
+    for (int i = 0; i < node->n_inputs && i < 32; i++)
+      if (info->saved_inputs & (1u << i)) mark_saved(graph, node->inputs[i], saved);
+    for (int i = 0; i < node->n_outputs && i < 32; i++)
+      if (info->saved_outputs & (1u << i)) mark_saved(graph, node->outputs[i], saved);
+    if (info->saved_extra_bytes) cost->nodes[n].saved_bytes += info->saved_extra_bytes(graph, node);
+  }
+  for (int t = 0; t < graph->n_tensors; t++) {
+    const ipro_tensor *tensor = &graph->tensors[t];
+    if (!saved[t]) continue;
+    if (tensor->producer >= 0)
+      cost->nodes[tensor->producer].saved_bytes += ipro_tensor_bytes(tensor);
+  }
+}
+
+int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points) {
+  int n = graph->n_nodes;
+  /* live_change[i]: how the number of live activations changes right after node i. */
+  int *live_change = calloc((size_t)n + 2, sizeof(int));
+  if (!live_change) return 0;
+  int live_before_first = 0;
+  for (int t = 0; t < graph->n_tensors; t++) {
+    const ipro_tensor *tensor = &graph->tensors[t];
+    if (!is_activation(tensor)) continue;
+    int defined = tensor->producer; /* -1 for graph inputs */
+    if (defined < 0 && !tensor->is_graph_input) continue;
+    int last_use = tensor->is_graph_output ? n : defined;
+    for (int c = 0; c < n; c++) {
+      const ipro_node *node = &graph->nodes[c];
+      for (int i = 0; i < node->n_inputs; i++)
+        if (node->inputs[i] == t && c > last_use) last_use = c;
+    }
+    if (last_use <= defined) continue; /* never read: never live */
+    if (defined < 0)
+      live_before_first++;
+    else
+      live_change[defined]++;
+    if (last_use < n) live_change[last_use]--;
+  }
+  int count = 0, live = live_before_first;
+  for (int i = 0; i < n; i++) {
+    live += live_change[i];
+    const ipro_node *node = &graph->nodes[i];
+    int t = node->n_outputs > 0 ? node->outputs[0] : -1;
+    if (live != 1 || t < 0) continue;
+    const ipro_tensor *tensor = &graph->tensors[t];
+    if (!is_activation(tensor) || tensor->is_graph_output) continue;
+    /* The single live tensor must be this node's output: check it is read later. */
+    bool read_later = false;
+    for (int c = i + 1; c < n && !read_later; c++)
+      for (int k = 0; k < graph->nodes[c].n_inputs; k++)
+        if (graph->nodes[c].inputs[k] == t) read_later = true;
+    if (read_later) cut_points[count++] = t;
+  }
+  free(live_change);
+  return count;
+}
+
+ipro_status ipro_graph_cost_compute(const ipro_graph *graph, ipro_graph_cost *out,
+                                    ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  if (graph->batch <= 0)
+    return ipro_error_set(err, "costs need a concrete batch size (infer shapes with a batch)");
+  out->n_nodes = graph->n_nodes;
+  out->nodes = calloc((size_t)graph->n_nodes + 1, sizeof *out->nodes);
+  out->cut_points = malloc(sizeof(int) * ((size_t)graph->n_nodes + 1));
+  bool *flags = calloc((size_t)graph->n_tensors + 1, sizeof(bool));
+  bool *saved = calloc((size_t)graph->n_tensors + 1, sizeof(bool));
+  if (!out->nodes || !out->cut_points || !flags || !saved) {
+    free(flags);
+    free(saved);
+    ipro_graph_cost_release(out);
+    return ipro_error_set(err, "out of memory computing costs");
+  }
+  count_parameters(graph, out, flags);
+  count_saved_bytes(graph, out, saved);
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    ipro_node_cost *cost = &out->nodes[n];
+    cost->flops = ipro_op_info_of(node->op)->flops(graph, node);
+    for (int o = 0; o < node->n_outputs; o++) {
+      const ipro_tensor *output = ipro_node_output(graph, node, o);
+      if (output && is_activation(output)) cost->output_bytes += ipro_tensor_bytes(output);
+    }
+    out->params += cost->params;
+    out->bn_running_values += cost->bn_running_values;
+    out->flops += cost->flops;
+    out->saved_bytes += cost->saved_bytes;
+  }
+  for (int i = 0; i < graph->n_inputs; i++)
+    out->input_bytes += ipro_tensor_bytes(&graph->tensors[graph->inputs[i]]);
+  out->n_cut_points = ipro_graph_find_cut_points(graph, out->cut_points);
+  for (int c = 0; c < out->n_cut_points; c++) {
+    int producer = graph->tensors[out->cut_points[c]].producer;
+    if (producer >= 0) out->nodes[producer].is_cut = true;
+  }
+  free(flags);
+  free(saved);
+  return IPRO_OK;
+}
+
+void ipro_graph_cost_release(ipro_graph_cost *cost) {
+  free(cost->nodes);
+  free(cost->cut_points);
+  cost->nodes = NULL;
+  cost->cut_points = NULL;
+}

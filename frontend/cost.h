@@ -1,0 +1,48 @@
+/* Per-node cost facts and the cut points of a shape-inferred graph.
+ *
+ * Parameters: every float initializer a node reads counts once, at its first reader, as trainable
+ * parameters — except BatchNormalization's running mean and variance (inputs 3 and 4), which are
+ * counted as bn_running_values. FLOPs come from the op table (a multiply-add counts 2). Saved bytes
+ * are what a training step must keep for the backward pass: each activation that some node's
+ * backward reads (op table masks) is counted once, at the node that produces it, plus each node's
+ * extra state (BN statistics, dropout masks). The graph input is not in saved_bytes; it is the
+ * input batch of DESIGN.md's memory model (input_bytes).
+ *
+ * A cut point is an activation that is the only live activation once its producer has run: every
+ * path from the input to the output passes through it, so the network can be split there. */
+#ifndef IPRO_COST_H
+#define IPRO_COST_H
+
+#include "graph.h"
+
+typedef struct {
+  int64_t params;
+  int64_t bn_running_values;
+  int64_t flops;
+  int64_t output_bytes;
+  int64_t saved_bytes;
+  bool is_cut; /* the node's first output is a cut point */
+} ipro_node_cost;
+
+typedef struct {
+  int n_nodes;
+  ipro_node_cost *nodes; /* indexed like graph->nodes */
+  int64_t params;
+  int64_t bn_running_values;
+  int64_t flops;
+  int64_t saved_bytes;
+  int64_t input_bytes;
+  int n_cut_points;
+  int *cut_points; /* tensor indices, in topological order */
+} ipro_graph_cost;
+
+/* The graph must have concrete shapes (ipro_graph_infer_shapes with a batch > 0). */
+ipro_status ipro_graph_cost_compute(const ipro_graph *graph, ipro_graph_cost *out,
+                                    ipro_error *err);
+void ipro_graph_cost_release(ipro_graph_cost *cost);
+
+/* Writes the cut points (tensor indices, topological order) into cut_points, which has room for
+ * graph->n_nodes entries, and returns how many there are. The partitioner chooses among these. */
+int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points);
+
+#endif

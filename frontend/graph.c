@@ -1,0 +1,235 @@
+/* Construction, lookup and attribute access for the IR of graph.h. */
+#include "graph.h"
+#include "op_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *duplicate_string(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *copy = malloc(n);
+  if (copy) memcpy(copy, s, n);
+  return copy;
+}
+
+ipro_graph *ipro_graph_create(void) { return calloc(1, sizeof(ipro_graph)); }
+
+static void free_attr(ipro_attr *attr) {
+  free(attr->name);
+  free(attr->s);
+  free(attr->floats);
+  free(attr->ints);
+}
+
+void ipro_graph_free(ipro_graph *graph) {
+  if (!graph) return;
+  for (int i = 0; i < graph->n_tensors; i++) {
+    free(graph->tensors[i].name);
+    free(graph->tensors[i].data);
+  }
+  for (int i = 0; i < graph->n_nodes; i++) {
+    ipro_node *node = &graph->nodes[i];
+    free(node->name);
+    free(node->op_type);
+    free(node->inputs);
+    free(node->outputs);
+    for (int a = 0; a < node->n_attrs; a++) free_attr(&node->attrs[a]);
+    free(node->attrs);
+  }
+  for (int i = 0; i < graph->n_opsets; i++) free(graph->opsets[i].domain);
+  free(graph->opsets);
+  free(graph->tensors);
+  free(graph->nodes);
+  free(graph->inputs);
+  free(graph->outputs);
+  free(graph->path);
+  free(graph->producer_name);
+  free(graph->producer_version);
+  free(graph);
+}
+
+int ipro_graph_find_tensor(const ipro_graph *graph, const char *name) {
+  for (int i = 0; i < graph->n_tensors; i++)
+    if (strcmp(graph->tensors[i].name, name) == 0) return i;
+  return -1;
+}
+
+int ipro_graph_tensor(ipro_graph *graph, const char *name) {
+  int found = ipro_graph_find_tensor(graph, name);
+  if (found >= 0) return found;
+  if (graph->n_tensors == graph->tensor_capacity) {
+    int capacity = graph->tensor_capacity ? 2 * graph->tensor_capacity : 64;
+    ipro_tensor *grown = realloc(graph->tensors, (size_t)capacity * sizeof *grown);
+    if (!grown) return -1;
+    graph->tensors = grown;
+    graph->tensor_capacity = capacity;
+  }
+  ipro_tensor *tensor = &graph->tensors[graph->n_tensors];
+  memset(tensor, 0, sizeof *tensor);
+  tensor->name = duplicate_string(name);
+  if (!tensor->name) return -1;
+  tensor->shape.rank = -1;
+  tensor->producer = -1;
+  return graph->n_tensors++;
+}
+
+int ipro_graph_add_node(ipro_graph *graph, const char *name, const char *op_type, int n_inputs,
+                        int n_outputs) {
+  if (graph->n_nodes == graph->node_capacity) {
+    int capacity = graph->node_capacity ? 2 * graph->node_capacity : 64;
+    ipro_node *grown = realloc(graph->nodes, (size_t)capacity * sizeof *grown);
+    if (!grown) return -1;
+    graph->nodes = grown;
+    graph->node_capacity = capacity;
+  }
+  ipro_node *node = &graph->nodes[graph->n_nodes];
+  memset(node, 0, sizeof *node);
+  node->name = duplicate_string(name);
+  node->op_type = duplicate_string(op_type);
+  node->op = ipro_op_from_name(op_type);
+  node->inputs = malloc(sizeof(int) * (size_t)(n_inputs > 0 ? n_inputs : 1));
+  node->outputs = malloc(sizeof(int) * (size_t)(n_outputs > 0 ? n_outputs : 1));
+  if (!node->name || !node->op_type || !node->inputs || !node->outputs) {
+    free(node->name);
+    free(node->op_type);
+    free(node->inputs);
+    free(node->outputs);
+    return -1;
+  }
+  node->n_inputs = n_inputs;
+  node->n_outputs = n_outputs;
+  for (int i = 0; i < n_inputs; i++) node->inputs[i] = -1;
+  for (int i = 0; i < n_outputs; i++) node->outputs[i] = -1;
+  return graph->n_nodes++;
+}
+
+ipro_status ipro_tensor_set_data(ipro_tensor *tensor, const void *bytes, size_t size,
+                                 ipro_error *err) {
+  void *copy = malloc(size ? size : 1);
+  if (!copy) return ipro_error_set(err, "out of memory for the data of tensor '%s'", tensor->name);
+  if (size) memcpy(copy, bytes, size);
+  free(tensor->data);
+  tensor->data = copy;
+  tensor->data_bytes = size;
+  return IPRO_OK;
+}
+
+const ipro_attr *ipro_node_attr(const ipro_node *node, const char *name) {
+  for (int i = 0; i < node->n_attrs; i++)
+    if (strcmp(node->attrs[i].name, name) == 0) return &node->attrs[i];
+  return NULL;
+}
+
+int64_t ipro_node_attr_int(const ipro_node *node, const char *name, int64_t fallback) {
+  const ipro_attr *attr = ipro_node_attr(node, name);
+  return attr && attr->kind == IPRO_ATTR_INT ? attr->i : fallback;
+}
+
+float ipro_node_attr_float(const ipro_node *node, const char *name, float fallback) {
+  const ipro_attr *attr = ipro_node_attr(node, name);
+  return attr && attr->kind == IPRO_ATTR_FLOAT ? attr->f : fallback;
+}
+
+const char *ipro_node_attr_string(const ipro_node *node, const char *name, const char *fallback) {
+  const ipro_attr *attr = ipro_node_attr(node, name);
+  return attr && attr->kind == IPRO_ATTR_STRING ? attr->s : fallback;
+}
+
+const int64_t *ipro_node_attr_ints(const ipro_node *node, const char *name, int *count) {
+  const ipro_attr *attr = ipro_node_attr(node, name);
+  if (!attr || attr->kind != IPRO_ATTR_INTS) {
+    *count = 0;
+    return NULL;
+  }
+  *count = attr->count;
+  return attr->ints;
+}
+
+const float *ipro_node_attr_floats(const ipro_node *node, const char *name, int *count) {
+  const ipro_attr *attr = ipro_node_attr(node, name);
+  if (!attr || attr->kind != IPRO_ATTR_FLOATS) {
+    *count = 0;
+    return NULL;
+  }
+  *count = attr->count;
+  return attr->floats;
+}
+
+void ipro_node_remove_attr(ipro_node *node, const char *name) {
+  for (int i = 0; i < node->n_attrs; i++) {
+    if (strcmp(node->attrs[i].name, name) != 0) continue;
+    free_attr(&node->attrs[i]);
+    memmove(&node->attrs[i], &node->attrs[i + 1],
+            (size_t)(node->n_attrs - i - 1) * sizeof *node->attrs);
+    node->n_attrs--;
+    return;
+  }
+}
+
+/* Returns a fresh attribute slot called name (replacing any previous one), or NULL. */
+static ipro_attr *new_attr(ipro_node *node, const char *name, ipro_attr_kind kind) {
+  ipro_node_remove_attr(node, name);
+  ipro_attr *grown = realloc(node->attrs, (size_t)(node->n_attrs + 1) * sizeof *grown);
+  if (!grown) return NULL;
+  node->attrs = grown;
+  ipro_attr *attr = &node->attrs[node->n_attrs];
+  memset(attr, 0, sizeof *attr);
+  attr->name = duplicate_string(name);
+  if (!attr->name) return NULL;
+  attr->kind = kind;
+  node->n_attrs++;
+  return attr;
+}
+
+ipro_status ipro_node_set_int(ipro_node *node, const char *name, int64_t value) {
+  ipro_attr *attr = new_attr(node, name, IPRO_ATTR_INT);
+  if (!attr) return IPRO_ERROR;
+  attr->i = value;
+  return IPRO_OK;
+}
+
+ipro_status ipro_node_set_float(ipro_node *node, const char *name, float value) {
+  ipro_attr *attr = new_attr(node, name, IPRO_ATTR_FLOAT);
+  if (!attr) return IPRO_ERROR;
+  attr->f = value;
+  return IPRO_OK;
+}
+
+ipro_status ipro_node_set_string(ipro_node *node, const char *name, const char *value) {
+  ipro_attr *attr = new_attr(node, name, IPRO_ATTR_STRING);
+  if (!attr) return IPRO_ERROR;
+  attr->s = duplicate_string(value);
+  return attr->s ? IPRO_OK : IPRO_ERROR;
+}
+
+ipro_status ipro_node_set_ints(ipro_node *node, const char *name, const int64_t *values,
+                               int count) {
+  ipro_attr *attr = new_attr(node, name, IPRO_ATTR_INTS);
+  if (!attr) return IPRO_ERROR;
+  attr->ints = malloc(sizeof(int64_t) * (size_t)(count > 0 ? count : 1));
+  if (!attr->ints) return IPRO_ERROR;
+  if (count) memcpy(attr->ints, values, sizeof(int64_t) * (size_t)count);
+  attr->count = count;
+  return IPRO_OK;
+}
+
+ipro_status ipro_node_set_floats(ipro_node *node, const char *name, const float *values,
+                                 int count) {
+  ipro_attr *attr = new_attr(node, name, IPRO_ATTR_FLOATS);
+  if (!attr) return IPRO_ERROR;
+  attr->floats = malloc(sizeof(float) * (size_t)(count > 0 ? count : 1));
+  if (!attr->floats) return IPRO_ERROR;
+  if (count) memcpy(attr->floats, values, sizeof(float) * (size_t)count);
+  attr->count = count;
+  return IPRO_OK;
+}
+
+ipro_tensor *ipro_node_input(const ipro_graph *graph, const ipro_node *node, int i) {
+  if (i < 0 || i >= node->n_inputs || node->inputs[i] < 0) return NULL;
+  return &graph->tensors[node->inputs[i]];
+}
+
+ipro_tensor *ipro_node_output(const ipro_graph *graph, const ipro_node *node, int i) {
+  if (i < 0 || i >= node->n_outputs || node->outputs[i] < 0) return NULL;
+  return &graph->tensors[node->outputs[i]];
+}

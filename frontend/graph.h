@@ -1,0 +1,201 @@
+/* The intermediate representation every stage after the frontend works on.
+ *
+ * A graph owns an array of tensors and an array of nodes; nodes refer to tensors by index, so the
+ * arrays may grow while passes run. Tensors carry a dtype, a shape whose batch dimension may still
+ * be symbolic (IPRO_DIM_BATCH), and, for initializers and folded constants, their data.
+ * Nodes are kept in topological order. After ipro_graph_normalize every op has one canonical form
+ * (see op_table.h), so no later stage looks at opset versions. */
+#ifndef IPRO_GRAPH_H
+#define IPRO_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "op_list.h"
+
+#define IPRO_MAX_RANK 8
+
+/* The value of a dimension that equals the (not yet chosen) batch size. */
+#define IPRO_DIM_BATCH (-(INT64_C(1) << 40))
+
+/* Numbered as ONNX's TensorProto.DataType, so values pass through unchanged. */
+typedef enum {
+  IPRO_DTYPE_UNDEFINED = 0,
+  IPRO_DTYPE_FLOAT = 1,
+  IPRO_DTYPE_UINT8 = 2,
+  IPRO_DTYPE_INT8 = 3,
+  IPRO_DTYPE_UINT16 = 4,
+  IPRO_DTYPE_INT16 = 5,
+  IPRO_DTYPE_INT32 = 6,
+  IPRO_DTYPE_INT64 = 7,
+  IPRO_DTYPE_STRING = 8,
+  IPRO_DTYPE_BOOL = 9,
+  IPRO_DTYPE_FLOAT16 = 10,
+  IPRO_DTYPE_DOUBLE = 11,
+  IPRO_DTYPE_UINT32 = 12,
+  IPRO_DTYPE_UINT64 = 13,
+  IPRO_DTYPE_COUNT_ = 17
+} ipro_dtype;
+
+typedef enum {
+#define IPRO_OP_ENUM_(id, name) IPRO_OP_##id,
+  IPRO_OP_LIST(IPRO_OP_ENUM_)
+#undef IPRO_OP_ENUM_
+      IPRO_OP_COUNT
+} ipro_op;
+
+typedef enum {
+  IPRO_TENSOR_ACTIVATION = 0, /* computed at run time */
+  IPRO_TENSOR_INITIALIZER,    /* an ONNX initializer: weights, biases, BN statistics */
+  IPRO_TENSOR_CONSTANT        /* a Constant node's value or a folded shape computation */
+} ipro_tensor_kind;
+
+typedef struct {
+  int rank; /* -1 while unknown */
+  int64_t dims[IPRO_MAX_RANK];
+} ipro_shape;
+
+typedef struct {
+  char *name;
+  ipro_dtype dtype;
+  ipro_shape shape;
+  ipro_tensor_kind kind;
+  void *data; /* owned; row-major; set for initializers and constants */
+  size_t data_bytes;
+  int producer; /* index of the producing node, or -1 */
+  ipro_shape declared_shape; /* graph inputs: the shape in the file, batch still symbolic */
+  bool is_graph_input;
+  bool is_graph_output;
+} ipro_tensor;
+
+typedef enum {
+  IPRO_ATTR_FLOAT,
+  IPRO_ATTR_INT,
+  IPRO_ATTR_STRING,
+  IPRO_ATTR_FLOATS,
+  IPRO_ATTR_INTS,
+  IPRO_ATTR_TENSOR /* value is the index of a (constant) tensor in the graph */
+} ipro_attr_kind;
+
+typedef struct {
+  char *name;
+  ipro_attr_kind kind;
+  float f;
+  int64_t i; /* INT value, or the tensor index for IPRO_ATTR_TENSOR */
+  char *s;
+  int count; /* FLOATS / INTS length */
+  float *floats;
+  int64_t *ints;
+} ipro_attr;
+
+typedef struct {
+  char *name;
+  char *op_type; /* as written in the file, for messages */
+  ipro_op op;
+  int n_inputs;
+  int *inputs; /* tensor indices; -1 for an omitted optional input */
+  int n_outputs;
+  int *outputs; /* tensor indices; -1 for an omitted optional output */
+  int n_attrs;
+  ipro_attr *attrs;
+} ipro_node;
+
+typedef struct {
+  char *domain; /* "" for the default ONNX domain */
+  int64_t version;
+} ipro_opset;
+
+typedef struct {
+  char *path; /* the file it was loaded from, for messages */
+  char *producer_name;
+  char *producer_version;
+  int64_t ir_version;
+  int n_opsets;
+  ipro_opset *opsets;
+  int64_t opset; /* version of the default domain */
+
+  int n_tensors, tensor_capacity;
+  ipro_tensor *tensors;
+  int n_nodes, node_capacity;
+  ipro_node *nodes;
+  int n_inputs; /* graph inputs that are not initializers */
+  int *inputs;
+  int n_outputs;
+  int *outputs;
+
+  int64_t batch; /* 0 while the batch dimension is symbolic */
+} ipro_graph;
+
+/* ---- construction and lookup (graph.c) ---- */
+ipro_graph *ipro_graph_create(void);
+void ipro_graph_free(ipro_graph *graph);
+/* Returns the index of the tensor called name, creating an empty activation if absent; -1 if out
+ * of memory. */
+int ipro_graph_tensor(ipro_graph *graph, const char *name);
+int ipro_graph_find_tensor(const ipro_graph *graph, const char *name);
+/* Appends a node with room for the given numbers of inputs and outputs (all -1); returns its index
+ * or -1 if out of memory. */
+int ipro_graph_add_node(ipro_graph *graph, const char *name, const char *op_type, int n_inputs,
+                        int n_outputs);
+/* Sets a tensor's data to a copy of bytes; returns IPRO_ERROR if out of memory. */
+ipro_status ipro_tensor_set_data(ipro_tensor *tensor, const void *bytes, size_t size,
+                                 ipro_error *err);
+
+/* ---- attributes (graph.c) ---- */
+const ipro_attr *ipro_node_attr(const ipro_node *node, const char *name);
+int64_t ipro_node_attr_int(const ipro_node *node, const char *name, int64_t fallback);
+float ipro_node_attr_float(const ipro_node *node, const char *name, float fallback);
+const char *ipro_node_attr_string(const ipro_node *node, const char *name, const char *fallback);
+/* Returns the attribute's INTS (count in *count), or NULL with *count = 0 when absent. */
+const int64_t *ipro_node_attr_ints(const ipro_node *node, const char *name, int *count);
+const float *ipro_node_attr_floats(const ipro_node *node, const char *name, int *count);
+/* Add or replace attributes (the normalisation passes use these). */
+ipro_status ipro_node_set_int(ipro_node *node, const char *name, int64_t value);
+ipro_status ipro_node_set_float(ipro_node *node, const char *name, float value);
+ipro_status ipro_node_set_string(ipro_node *node, const char *name, const char *value);
+ipro_status ipro_node_set_ints(ipro_node *node, const char *name, const int64_t *values, int count);
+ipro_status ipro_node_set_floats(ipro_node *node, const char *name, const float *values,
+                                 int count);
+void ipro_node_remove_attr(ipro_node *node, const char *name);
+
+/* The node's i-th input tensor, or NULL when i is out of range or the input is omitted. */
+ipro_tensor *ipro_node_input(const ipro_graph *graph, const ipro_node *node, int i);
+ipro_tensor *ipro_node_output(const ipro_graph *graph, const ipro_node *node, int i);
+
+/* ---- shapes and dtypes (shape.c) ---- */
+size_t ipro_dtype_size(ipro_dtype dtype); /* 0 for types without a fixed size */
+const char *ipro_dtype_name(ipro_dtype dtype);
+/* Number of elements; -1 if the shape is unknown or still has a symbolic batch dimension. */
+int64_t ipro_shape_elements(const ipro_shape *shape);
+bool ipro_shape_equal(const ipro_shape *a, const ipro_shape *b);
+/* Writes "[N,3,32,32]" (N for the batch dimension); returns buffer. */
+char *ipro_shape_format(const ipro_shape *shape, char *buffer, size_t size);
+/* Replaces every IPRO_DIM_BATCH in shape by batch. */
+void ipro_shape_bind_batch(ipro_shape *shape, int64_t batch);
+/* Bytes a tensor's value occupies at the graph's batch size (0 if unknown). */
+int64_t ipro_tensor_bytes(const ipro_tensor *tensor);
+
+/* ---- loading (onnx_load.c) ---- */
+/* Decodes an ONNX ModelProto from a file or a memory buffer into a graph (not yet normalised).
+ * path is used for messages and to resolve external data files. */
+ipro_status ipro_graph_load(const char *path, ipro_graph **out, ipro_error *err);
+ipro_status ipro_graph_load_buffer(const uint8_t *bytes, size_t size, const char *path,
+                                   ipro_graph **out, ipro_error *err);
+/* Decodes one serialized TensorProto (as in the ONNX test data) into a standalone tensor whose
+ * data is owned by the caller (free with ipro_tensor_release). */
+ipro_status ipro_tensor_load_file(const char *path, ipro_tensor *out, ipro_error *err);
+void ipro_tensor_release(ipro_tensor *tensor);
+
+/* ---- passes ---- */
+/* Puts every node into its canonical form (op_table.h) for the model's opset. */
+ipro_status ipro_graph_normalize(ipro_graph *graph, ipro_error *err);
+/* Infers all shapes and dtypes with the given batch size (0: keep the batch symbolic) and
+ * constant-folds shape computations where their inputs are known. Safe to call again with a
+ * different batch: it starts from the graph inputs each time. */
+ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error *err);
+/* load + normalize + infer in one call; what the CLI and the tests normally use. */
+ipro_status ipro_graph_open(const char *path, int64_t batch, ipro_graph **out, ipro_error *err);
+
+#endif

@@ -1,0 +1,17 @@
+/* Internal to the frontend: the helpers the ONNX loader shares between model files and tensor
+ * files. Only onnx_load.c and onnx_tensor.c see protobuf-c types. */
+#ifndef IPRO_ONNX_DECODE_H
+#define IPRO_ONNX_DECODE_H
+
+#include <stdint.h>
+
+#include "graph.h"
+#include "onnx.pb-c.h"
+
+/* Reads a whole file into a malloc'd buffer. */
+ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size, ipro_error *err);
+/* Fills out's dtype, shape and data from proto (external data relative to model_path). */
+ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *model_path,
+                                    ipro_tensor *out, ipro_error *err);
+
+#endif

@@ -1,0 +1,236 @@
+/* Decoding of ONNX TensorProto values (initializers, Constant values, test-data .pb files) into
+ * ipro_tensor: dims, dtype and data from raw_data, the typed repeated fields or an external data
+ * file. Every size is checked against the declared shape before anything is copied, so a
+ * truncated or lying file gives a message, never an overread. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_decode.h"
+
+/* Element count of dims, or -1 when a dim is negative or the product is absurdly large. */
+static int64_t checked_element_count(const int64_t *dims, size_t n_dims) {
+  int64_t count = 1;
+  for (size_t i = 0; i < n_dims; i++) {
+    if (dims[i] < 0) return -1;
+    if (dims[i] != 0 && count > (INT64_C(1) << 40) / dims[i]) return -1;
+    count *= dims[i];
+  }
+  return count;
+}
+
+static ipro_status read_external_data(const Onnx__TensorProto *proto, const char *model_path,
+                                      uint8_t *destination, size_t size, ipro_error *err) {
+  const char *location = NULL;
+  long long offset = 0, length = -1;
+  for (size_t i = 0; i < proto->n_external_data; i++) {
+    const Onnx__StringStringEntryProto *entry = proto->external_data[i];
+    if (!entry->key || !entry->value) continue;
+    if (strcmp(entry->key, "location") == 0) location = entry->value;
+    else if (strcmp(entry->key, "offset") == 0) offset = strtoll(entry->value, NULL, 10);
+    else if (strcmp(entry->key, "length") == 0) length = strtoll(entry->value, NULL, 10);
+  }
+  if (!location || !*location)
+    return ipro_error_set(err, "tensor '%s' has external data without a location",
+                          proto->name ? proto->name : "");
+  if (location[0] == '/' || strstr(location, ".."))
+    return ipro_error_set(err,
+                          "tensor '%s': external data location '%s' must be a path relative to "
+                          "the model's folder",
+                          proto->name ? proto->name : "", location);
+  if (offset < 0 || (length >= 0 && (size_t)length != size))
+    return ipro_error_set(err,
+                          "tensor '%s': external data offset %lld / length %lld do not match its "
+                          "shape (%zu bytes)",
+                          proto->name ? proto->name : "", offset, length, size);
+  char path[PATH_MAX];
+  const char *slash = model_path ? strrchr(model_path, '/') : NULL;
+  if (slash)
+    snprintf(path, sizeof path, "%.*s/%s", (int)(slash - model_path), model_path, location);
+  else
+    snprintf(path, sizeof path, "%s", location);
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return ipro_error_set(err, "tensor '%s': cannot open external data file '%s': %s",
+                          proto->name ? proto->name : "", path, strerror(errno));
+  size_t got = 0;
+  if (fseek(file, (long)offset, SEEK_SET) == 0) got = fread(destination, 1, size, file);
+  fclose(file);
+  if (got != size)
+    return ipro_error_set(err,
+                          "tensor '%s': external data file '%s' is too short (needed %zu bytes "
+                          "at offset %lld)",
+                          proto->name ? proto->name : "", path, size, offset);
+  return IPRO_OK;
+}
+
+/* Copies `count` values of a typed repeated field into destination, narrowing as ONNX stores
+ * small integer types (and float16 bits) widened in int32_data. */
+static void copy_int32_field(const int32_t *values, size_t count, ipro_dtype dtype,
+                             uint8_t *destination) {
+  size_t width = ipro_dtype_size(dtype);
+  for (size_t i = 0; i < count; i++) {
+    int32_t v = values[i];
+    switch (width) {
+    case 1: destination[i] = (uint8_t)v; break;
+    case 2: {
+      uint16_t narrow = (uint16_t)v;
+      memcpy(destination + 2 * i, &narrow, 2);
+      break;
+    }
+    default: memcpy(destination + 4 * i, &v, 4); break;
+    }
+  }
+}
+
+ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *model_path,
+                                    ipro_tensor *out, ipro_error *err) {
+  const char *name = proto->name ? proto->name : "";
+  ipro_dtype dtype = (ipro_dtype)proto->data_type;
+  size_t width = ipro_dtype_size(dtype);
+  if (width == 0)
+    return ipro_error_set(err, "tensor '%s' has dtype %s, which infopro does not support", name,
+                          ipro_dtype_name(dtype));
+  if (proto->n_dims > IPRO_MAX_RANK)
+    return ipro_error_set(err, "tensor '%s' has rank %zu; infopro supports up to %d", name,
+                          proto->n_dims, IPRO_MAX_RANK);
+  int64_t elements = checked_element_count(proto->dims, proto->n_dims);
+  if (elements < 0)
+    return ipro_error_set(err, "tensor '%s' has an invalid shape (negative or huge dimension)",
+                          name);
+  size_t size = (size_t)elements * width;
+
+  out->dtype = dtype;
+  out->shape.rank = (int)proto->n_dims;
+  for (size_t i = 0; i < proto->n_dims; i++) out->shape.dims[i] = proto->dims[i];
+
+  uint8_t *data = malloc(size ? size : 1);
+  if (!data) return ipro_error_set(err, "out of memory for tensor '%s' (%zu bytes)", name, size);
+
+  size_t available_values = 0;
+  ipro_status status = IPRO_OK;
+  if (proto->has_data_location &&
+      proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    status = read_external_data(proto, model_path, data, size, err);
+  } else if (proto->has_raw_data) {
+    if (proto->raw_data.len != size)
+      status = ipro_error_set(err,
+                              "tensor '%s' holds %zu bytes of raw data but its shape needs %zu",
+                              name, proto->raw_data.len, size);
+    else if (size)
+      memcpy(data, proto->raw_data.data, size);
+  } else {
+    switch (dtype) {
+    case IPRO_DTYPE_FLOAT:
+      available_values = proto->n_float_data;
+      if (available_values == (size_t)elements && size)
+        memcpy(data, proto->float_data, size);
+      break;
+    case IPRO_DTYPE_DOUBLE:
+      available_values = proto->n_double_data;
+      if (available_values == (size_t)elements && size)
+        memcpy(data, proto->double_data, size);
+      break;
+    case IPRO_DTYPE_INT64:
+      available_values = proto->n_int64_data;
+      if (available_values == (size_t)elements && size)
+        memcpy(data, proto->int64_data, size);
+      break;
+    case IPRO_DTYPE_UINT32:
+    case IPRO_DTYPE_UINT64:
+      available_values = proto->n_uint64_data;
+      if (available_values == (size_t)elements) {
+        for (int64_t i = 0; i < elements; i++) {
+          if (dtype == IPRO_DTYPE_UINT64) {
+            memcpy(data + 8 * i, &proto->uint64_data[i], 8);
+          } else {
+            uint32_t narrow = (uint32_t)proto->uint64_data[i];
+            memcpy(data + 4 * i, &narrow, 4);
+          }
+        }
+      }
+      break;
+    default:
+      available_values = proto->n_int32_data;
+      if (available_values == (size_t)elements)
+        copy_int32_field(proto->int32_data, available_values, dtype, data);
+      break;
+    }
+    if (available_values != (size_t)elements)
+      status = ipro_error_set(err, "tensor '%s' holds %zu values but its shape needs %lld", name,
+                              available_values, (long long)elements);
+  }
+  if (status != IPRO_OK) {
+    free(data);
+    return status;
+  }
+  free(out->data);
+  out->data = data;
+  out->data_bytes = size;
+  return IPRO_OK;
+}
+
+ipro_status ipro_tensor_load_file(const char *path, ipro_tensor *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  out->shape.rank = -1;
+  out->producer = -1;
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  if (ipro_onnx_read_file(path, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  Onnx__TensorProto *proto = onnx__tensor_proto__unpack(NULL, size, bytes);
+  free(bytes);
+  if (!proto)
+    return ipro_error_set(err, "'%s' is not a valid ONNX TensorProto (truncated or corrupt)",
+                          path);
+  ipro_status status = ipro_onnx_decode_tensor(proto, path, out, err);
+  if (status == IPRO_OK) {
+    const char *name = proto->name ? proto->name : "";
+    out->name = malloc(strlen(name) + 1);
+    if (out->name) strcpy(out->name, name);
+    else status = ipro_error_set(err, "out of memory");
+  } else {
+    ipro_error_prefix(err, "%s", path);
+  }
+  onnx__tensor_proto__free_unpacked(proto, NULL);
+  if (status != IPRO_OK) ipro_tensor_release(out);
+  return status;
+}
+
+void ipro_tensor_release(ipro_tensor *tensor) {
+  free(tensor->name);
+  free(tensor->data);
+  tensor->name = NULL;
+  tensor->data = NULL;
+  tensor->data_bytes = 0;
+}
+
+ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size, ipro_error *err) {
+  FILE *file = fopen(path, "rb");
+  if (!file) return ipro_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+  size_t capacity = 1 << 16, used = 0;
+  uint8_t *buffer = malloc(capacity);
+  while (buffer) {
+    used += fread(buffer + used, 1, capacity - used, file);
+    if (used < capacity) break;
+    uint8_t *grown = capacity < SIZE_MAX / 2 ? realloc(buffer, capacity * 2) : NULL;
+    if (!grown) {
+      free(buffer);
+      buffer = NULL;
+      break;
+    }
+    buffer = grown;
+    capacity *= 2;
+  }
+  int read_error = ferror(file);
+  fclose(file);
+  if (!buffer) return ipro_error_set(err, "out of memory reading '%s'", path);
+  if (read_error) {
+    free(buffer);
+    return ipro_error_set(err, "cannot read '%s'", path);
+  }
+  *bytes = buffer;
+  *size = used;
+  return IPRO_OK;
+}

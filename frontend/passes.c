@@ -1,0 +1,82 @@
+/* The frontend's pass drivers: normalisation (each op into its canonical form, once after
+ * loading) and shape inference with constant folding (again for every batch size). The op
+ * specifics live in the op table; these loops only walk the nodes in topological order. */
+#include <stdlib.h>
+
+#include "op_table.h"
+
+static ipro_status check_supported(const ipro_graph *graph, const ipro_node *node,
+                                   ipro_error *err) {
+  (void)graph;
+  if (node->op == IPRO_OP_COUNT)
+    return ipro_error_set(err, "node '%s' uses op '%s', which infopro does not support",
+                          node->name, node->op_type);
+  return IPRO_OK;
+}
+
+ipro_status ipro_graph_normalize(ipro_graph *graph, ipro_error *err) {
+  for (int i = 0; i < graph->n_nodes; i++) {
+    ipro_node *node = &graph->nodes[i];
+    if (check_supported(graph, node, err) != IPRO_OK) return IPRO_ERROR;
+    const ipro_op_info *info = ipro_op_info_of(node->op);
+    if (info->normalize && info->normalize(graph, node, err) != IPRO_OK) return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
+/* Forgets everything a previous inference derived, so that a new batch size starts clean:
+ * activation shapes and the constants that folding produced (Constant nodes' values stay). */
+static void reset_derived(ipro_graph *graph) {
+  for (int t = 0; t < graph->n_tensors; t++) {
+    ipro_tensor *tensor = &graph->tensors[t];
+    bool folded = tensor->kind == IPRO_TENSOR_CONSTANT && tensor->producer >= 0 &&
+                  graph->nodes[tensor->producer].op != IPRO_OP_CONSTANT;
+    if (folded) {
+      free(tensor->data);
+      tensor->data = NULL;
+      tensor->data_bytes = 0;
+      tensor->kind = IPRO_TENSOR_ACTIVATION;
+    }
+    if (tensor->kind == IPRO_TENSOR_ACTIVATION && !tensor->is_graph_input) {
+      tensor->shape.rank = -1;
+      tensor->dtype = IPRO_DTYPE_UNDEFINED;
+    }
+  }
+}
+
+ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error *err) {
+  if (batch < 0) return ipro_error_set(err, "the batch size must be positive");
+  reset_derived(graph);
+  graph->batch = batch;
+  for (int i = 0; i < graph->n_inputs; i++) {
+    ipro_tensor *input = &graph->tensors[graph->inputs[i]];
+    input->shape = input->declared_shape;
+    if (batch > 0) ipro_shape_bind_batch(&input->shape, batch);
+  }
+  for (int i = 0; i < graph->n_nodes; i++) {
+    ipro_node *node = &graph->nodes[i];
+    if (check_supported(graph, node, err) != IPRO_OK) return IPRO_ERROR;
+    if (ipro_op_info_of(node->op)->infer(graph, node, err) != IPRO_OK) return IPRO_ERROR;
+  }
+  for (int i = 0; i < graph->n_outputs; i++) {
+    const ipro_tensor *output = &graph->tensors[graph->outputs[i]];
+    if (output->shape.rank < 0)
+      return ipro_error_set(err, "the shape of graph output '%s' could not be inferred",
+                            output->name);
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_graph_open(const char *path, int64_t batch, ipro_graph **out, ipro_error *err) {
+  ipro_graph *graph = NULL;
+  if (ipro_graph_load(path, &graph, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_graph_normalize(graph, err) != IPRO_OK ||
+      ipro_graph_infer_shapes(graph, batch, err) != IPRO_OK) {
+    ipro_error_prefix(err, "%s", path);
+    ipro_graph_free(graph);
+    *out = NULL;
+    return IPRO_ERROR;
+  }
+  *out = graph;
+  return IPRO_OK;
+}

@@ -1,0 +1,80 @@
+/* Shapes and dtypes: sizes, names, element counts and formatting. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph.h"
+
+size_t ipro_dtype_size(ipro_dtype dtype) {
+  switch (dtype) {
+  case IPRO_DTYPE_FLOAT: return 4;
+  case IPRO_DTYPE_UINT8: return 1;
+  case IPRO_DTYPE_INT8: return 1;
+  case IPRO_DTYPE_UINT16: return 2;
+  case IPRO_DTYPE_INT16: return 2;
+  case IPRO_DTYPE_INT32: return 4;
+  case IPRO_DTYPE_INT64: return 8;
+  case IPRO_DTYPE_BOOL: return 1;
+  case IPRO_DTYPE_FLOAT16: return 2;
+  case IPRO_DTYPE_DOUBLE: return 8;
+  case IPRO_DTYPE_UINT32: return 4;
+  case IPRO_DTYPE_UINT64: return 8;
+  default: return 0;
+  }
+}
+
+const char *ipro_dtype_name(ipro_dtype dtype) {
+  static const char *const names[] = {
+      "undefined", "float32", "uint8",  "int8",   "uint16",    "int16",      "int32", "int64",
+      "string",    "bool",    "float16", "float64", "uint32", "uint64", "complex64", "complex128",
+      "bfloat16"};
+  if ((int)dtype >= 0 && (int)dtype < (int)(sizeof names / sizeof names[0])) return names[dtype];
+  return "unknown";
+}
+
+int64_t ipro_shape_elements(const ipro_shape *shape) {
+  if (shape->rank < 0) return -1;
+  int64_t count = 1;
+  for (int i = 0; i < shape->rank; i++) {
+    if (shape->dims[i] < 0) return -1;
+    count *= shape->dims[i];
+  }
+  return count;
+}
+
+bool ipro_shape_equal(const ipro_shape *a, const ipro_shape *b) {
+  if (a->rank != b->rank) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return false;
+  return true;
+}
+
+char *ipro_shape_format(const ipro_shape *shape, char *buffer, size_t size) {
+  if (size == 0) return buffer;
+  if (shape->rank < 0) {
+    snprintf(buffer, size, "?");
+    return buffer;
+  }
+  size_t used = (size_t)snprintf(buffer, size, "[");
+  for (int i = 0; i < shape->rank && used < size; i++) {
+    const char *separator = i ? "," : "";
+    if (shape->dims[i] == IPRO_DIM_BATCH)
+      used += (size_t)snprintf(buffer + used, size - used, "%sN", separator);
+    else
+      used += (size_t)snprintf(buffer + used, size - used, "%s%" PRId64, separator,
+                               shape->dims[i]);
+  }
+  if (used < size) snprintf(buffer + used, size - used, "]");
+  return buffer;
+}
+
+void ipro_shape_bind_batch(ipro_shape *shape, int64_t batch) {
+  for (int i = 0; i < shape->rank; i++)
+    if (shape->dims[i] == IPRO_DIM_BATCH) shape->dims[i] = batch;
+}
+
+int64_t ipro_tensor_bytes(const ipro_tensor *tensor) {
+  int64_t elements = ipro_shape_elements(&tensor->shape);
+  if (elements < 0) return 0;
+  return elements * (int64_t)ipro_dtype_size(tensor->dtype);
+}

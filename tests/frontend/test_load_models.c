@@ -1,0 +1,68 @@
+/* Every model in models/ loads, normalises and infers with the batch symbolic and concrete, and
+ * its output is [batch, 10] logits as the export script declares. The expected parameter counts
+ * are recomputed from the initializers the file holds (float tensors that are not BN running
+ * statistics, found by the names PyTorch gives them), independently of the cost code's rule. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/cost.h"
+#include "support/check.h"
+
+static bool is_running_statistic(const char *name) {
+  size_t n = strlen(name);
+  return (n > 13 && strcmp(name + n - 13, ".running_mean") == 0) ||
+         (n > 12 && strcmp(name + n - 12, ".running_var") == 0);
+}
+
+static void check_model(const char *path) {
+  ipro_error err = {{0}};
+  ipro_graph *graph = NULL;
+  CHECK_OK(ipro_graph_open(path, 0, &graph, &err), &err);
+  if (!graph) return;
+  CHECK_EQ_INT(graph->n_outputs, 1);
+  const ipro_tensor *logits = &graph->tensors[graph->outputs[0]];
+  CHECK_EQ_INT(logits->shape.rank, 2);
+  CHECK_MSG(logits->shape.dims[0] == IPRO_DIM_BATCH, "%s: output batch is not symbolic", path);
+  CHECK_EQ_INT(logits->shape.dims[1], 10);
+
+  CHECK_OK(ipro_graph_infer_shapes(graph, 3, &err), &err);
+  CHECK_EQ_INT(logits->shape.dims[0], 3);
+  ipro_graph_cost cost;
+  CHECK_OK(ipro_graph_cost_compute(graph, &cost, &err), &err);
+  int64_t params = 0, running = 0;
+  for (int t = 0; t < graph->n_tensors; t++) {
+    const ipro_tensor *tensor = &graph->tensors[t];
+    if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT) continue;
+    int64_t elements = (int64_t)(tensor->data_bytes / 4);
+    if (is_running_statistic(tensor->name))
+      running += elements;
+    else
+      params += elements;
+  }
+  CHECK_EQ_INT(cost.params, params);
+  CHECK_EQ_INT(cost.bn_running_values, running);
+  CHECK_MSG(cost.flops > 0, "%s: no FLOPs", path);
+  ipro_graph_cost_release(&cost);
+  ipro_graph_free(graph);
+}
+
+int main(void) {
+  char directory[1024];
+  ipro_test_path(directory, sizeof directory, "models");
+  DIR *dir = opendir(directory);
+  CHECK_MSG(dir != NULL, "cannot open %s", directory);
+  int models = 0;
+  struct dirent *entry;
+  while (dir && (entry = readdir(dir))) {
+    size_t n = strlen(entry->d_name);
+    if (n < 5 || strcmp(entry->d_name + n - 5, ".onnx") != 0) continue;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
+    check_model(path);
+    models++;
+  }
+  if (dir) closedir(dir);
+  CHECK_MSG(models >= 6, "found %d models, expected the six bundled ones", models);
+  return ipro_test_finish();
+}
