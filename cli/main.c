@@ -10,6 +10,7 @@ static const struct {
   const char *summary;
 } commands[] = {
     {"inspect", ipro_cli_inspect, "show a model's nodes, shapes, parameters, FLOPs and cut points"},
+    {"run", ipro_cli_run, "run a model's forward pass on TensorProto inputs"},
 };
 
 static void print_usage(FILE *out) {

@@ -83,12 +83,17 @@ int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points) {
     if (live != 1 || t < 0) continue;
     const ipro_tensor *tensor = &graph->tensors[t];
     if (!is_activation(tensor) || tensor->is_graph_output) continue;
-    /* The single live tensor must be this node's output: check it is read later. */
-    bool read_later = false;
-    for (int c = i + 1; c < n && !read_later; c++)
+    /* The single live tensor must be this node's output, read later, and not only by a
+     * pointwise activation (see op_table.h). */
+    int readers = 0, pointwise_readers = 0;
+    for (int c = i + 1; c < n; c++)
       for (int k = 0; k < graph->nodes[c].n_inputs; k++)
-        if (graph->nodes[c].inputs[k] == t) read_later = true;
-    if (read_later) cut_points[count++] = t;
+        if (graph->nodes[c].inputs[k] == t) {
+          readers++;
+          pointwise_readers += ipro_op_info_of(graph->nodes[c].op)->pointwise;
+          break;
+        }
+    if (readers > 0 && pointwise_readers < readers) cut_points[count++] = t;
   }
   free(live_change);
   return count;

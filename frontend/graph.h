@@ -187,6 +187,8 @@ ipro_status ipro_graph_load_buffer(const uint8_t *bytes, size_t size, const char
  * data is owned by the caller (free with ipro_tensor_release). */
 ipro_status ipro_tensor_load_file(const char *path, ipro_tensor *out, ipro_error *err);
 void ipro_tensor_release(ipro_tensor *tensor);
+/* Writes tensor (dtype, shape, data) as one serialized TensorProto, atomically. */
+ipro_status ipro_tensor_save_file(const char *path, const ipro_tensor *tensor, ipro_error *err);
 
 /* ---- passes ---- */
 /* Puts every node into its canonical form (op_table.h) for the model's opset. */
@@ -195,6 +197,10 @@ ipro_status ipro_graph_normalize(ipro_graph *graph, ipro_error *err);
  * constant-folds shape computations where their inputs are known. Safe to call again with a
  * different batch: it starts from the graph inputs each time. */
 ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error *err);
+/* Puts BatchNormalization and Dropout nodes into inference form (running statistics, no mask),
+ * and drops the outputs only training produces (BN running statistics, Dropout masks) when
+ * nothing reads them. Between ipro_graph_normalize and ipro_graph_infer_shapes. */
+ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err);
 /* load + normalize + infer in one call; what the CLI and the tests normally use. */
 ipro_status ipro_graph_open(const char *path, int64_t batch, ipro_graph **out, ipro_error *err);
 

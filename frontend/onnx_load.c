@@ -355,7 +355,7 @@ static ipro_status sort_topologically(ipro_graph *graph, ipro_error *err) {
       }
     }
   } else {
-    memcpy(graph->nodes, sorted, sizeof(ipro_node) * (size_t)n);
+    if (n > 0) memcpy(graph->nodes, sorted, sizeof(ipro_node) * (size_t)n);
     for (int t = 0; t < graph->n_tensors; t++)
       if (graph->tensors[t].producer >= 0)
         graph->tensors[t].producer = new_index[graph->tensors[t].producer];
@@ -402,8 +402,6 @@ ipro_status ipro_graph_load_buffer(const uint8_t *bytes, size_t size, const char
   if (status == IPRO_OK) status = load_initializers(model->graph, graph, err);
   if (status == IPRO_OK) status = load_graph_io(model->graph, graph, err);
   if (status == IPRO_OK) status = load_nodes(model->graph, graph, err);
-  if (status == IPRO_OK && graph->n_inputs == 0)
-    status = ipro_error_set(err, "the graph has no input that is not an initializer");
   if (status == IPRO_OK && graph->n_outputs == 0)
     status = ipro_error_set(err, "the graph has no output");
   if (status == IPRO_OK) status = sort_topologically(graph, err);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "onnx_decode.h"
 
 /* Element count of dims, or -1 when a dim is negative or the product is absurdly large. */
@@ -233,4 +234,27 @@ ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size,
   *bytes = buffer;
   *size = used;
   return IPRO_OK;
+}
+
+ipro_status ipro_tensor_save_file(const char *path, const ipro_tensor *tensor, ipro_error *err) {
+  Onnx__TensorProto proto;
+  onnx__tensor_proto__init(&proto);
+  int64_t dims[IPRO_MAX_RANK];
+  int rank = tensor->shape.rank > 0 ? tensor->shape.rank : 0;
+  for (int i = 0; i < rank; i++) dims[i] = tensor->shape.dims[i];
+  proto.n_dims = (size_t)rank;
+  proto.dims = dims;
+  proto.has_data_type = 1;
+  proto.data_type = (int32_t)tensor->dtype;
+  proto.name = tensor->name;
+  proto.has_raw_data = 1;
+  proto.raw_data.len = tensor->data_bytes;
+  proto.raw_data.data = tensor->data;
+  size_t size = onnx__tensor_proto__get_packed_size(&proto);
+  uint8_t *bytes = malloc(size ? size : 1);
+  if (!bytes) return ipro_error_set(err, "out of memory writing '%s'", path);
+  onnx__tensor_proto__pack(&proto, bytes);
+  ipro_status status = ipro_write_file_atomic(path, bytes, size, err);
+  free(bytes);
+  return status;
 }

@@ -27,6 +27,10 @@ typedef struct {
   unsigned saved_outputs;
   /* Bytes of extra state the forward pass keeps for the backward (masks, statistics); NULL: 0. */
   int64_t (*saved_extra_bytes)(const ipro_graph *graph, const ipro_node *node);
+  /* An elementwise function of one input (Relu, Sigmoid, ...). A tensor read only by such an op
+   * is not offered as a cut point: its activation's output is, which hands the next module the
+   * same information in the form the network itself passes on. */
+  bool pointwise;
 } ipro_op_info;
 
 const ipro_op_info *ipro_op_info_of(ipro_op op);

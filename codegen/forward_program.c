@@ -1,0 +1,141 @@
+/* Building a forward program: steps, tensor lifetimes, views, and the arena plan
+ * (see forward_program.h). */
+#include "forward_program.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t aligned(size_t bytes) {
+  return (bytes + IPRO_ARENA_ALIGNMENT - 1) / IPRO_ARENA_ALIGNMENT * IPRO_ARENA_ALIGNMENT;
+}
+
+bool ipro_node_is_computed(const ipro_graph *graph, const ipro_node *node) {
+  for (int o = 0; o < node->n_outputs; o++) {
+    const ipro_tensor *output = ipro_node_output(graph, node, o);
+    if (output && output->kind == IPRO_TENSOR_ACTIVATION) return true;
+  }
+  return false;
+}
+
+bool ipro_node_is_view(const ipro_graph *graph, const ipro_node *node) {
+  switch (node->op) {
+  case IPRO_OP_RESHAPE:
+  case IPRO_OP_FLATTEN:
+  case IPRO_OP_SQUEEZE:
+  case IPRO_OP_UNSQUEEZE:
+  case IPRO_OP_IDENTITY: break;
+  default: return false;
+  }
+  const ipro_tensor *input = ipro_node_input(graph, node, 0);
+  const ipro_tensor *output = ipro_node_output(graph, node, 0);
+  /* Only an activation in the arena can be shared; a view of a graph input or a constant would
+   * make a graph output point outside the arena. */
+  return input && output && input->kind == IPRO_TENSOR_ACTIVATION && !input->is_graph_input &&
+         !output->is_graph_output && ipro_tensor_bytes(input) == ipro_tensor_bytes(output);
+}
+
+ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
+                                       ipro_forward_program *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  int n_tensors = graph->n_tensors, n_nodes = graph->n_nodes;
+  out->steps = calloc((size_t)n_nodes + 1, sizeof *out->steps);
+  out->slots = calloc((size_t)n_tensors + 1, sizeof *out->slots);
+  /* root[t]: the tensor whose buffer t uses (itself unless t is a view). */
+  int *root = malloc(sizeof(int) * ((size_t)n_tensors + 1));
+  int *first = malloc(sizeof(int) * ((size_t)n_tensors + 1));
+  int *last = malloc(sizeof(int) * ((size_t)n_tensors + 1));
+  ipro_planned_buffer *buffers = calloc((size_t)(n_tensors + n_nodes) + 1, sizeof *buffers);
+  int *buffer_of = malloc(sizeof(int) * ((size_t)(n_tensors + n_nodes) + 1));
+  ipro_status status = IPRO_OK;
+  if (!out->steps || !out->slots || !root || !first || !last || !buffers || !buffer_of) {
+    status = ipro_error_set(err, "out of memory building a program");
+    goto done;
+  }
+  for (int t = 0; t < n_tensors; t++) {
+    root[t] = t;
+    first[t] = -1;
+    last[t] = -1;
+  }
+  /* Steps, views and lifetimes (a step's index is its position in the program). */
+  for (int n = 0; n < n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    if (!ipro_node_is_computed(graph, node)) continue;
+    int step = out->n_steps++;
+    out->steps[step].node = n;
+    out->steps[step].is_view = ipro_node_is_view(graph, node);
+    out->steps[step].workspace_bytes = workspace_bytes ? workspace_bytes[n] : 0;
+    if (out->steps[step].is_view) root[node->outputs[0]] = root[node->inputs[0]];
+    for (int i = 0; i < node->n_inputs; i++) {
+      int t = node->inputs[i];
+      if (t < 0) continue;
+      last[root[t]] = step;
+      if (first[root[t]] < 0) first[root[t]] = step;
+    }
+    for (int o = 0; o < node->n_outputs; o++) {
+      int t = node->outputs[o];
+      if (t < 0) continue;
+      if (first[root[t]] < 0) first[root[t]] = step;
+      if (last[root[t]] < step) last[root[t]] = step;
+    }
+  }
+  for (int i = 0; i < graph->n_outputs; i++) last[root[graph->outputs[i]]] = out->n_steps;
+
+  /* Slots: parameters and inputs in their blocks, activations as arena buffers. */
+  int n_buffers = 0;
+  for (int t = 0; t < n_tensors; t++) {
+    const ipro_tensor *tensor = &graph->tensors[t];
+    ipro_tensor_slot *slot = &out->slots[t];
+    buffer_of[t] = -1;
+    if (tensor->kind != IPRO_TENSOR_ACTIVATION) {
+      slot->kind = IPRO_SLOT_PARAMETER;
+      slot->bytes = tensor->data_bytes;
+      slot->offset = out->parameter_bytes;
+      out->parameter_bytes += aligned(tensor->data_bytes);
+    } else if (tensor->is_graph_input) {
+      slot->kind = IPRO_SLOT_INPUT;
+      slot->bytes = (size_t)ipro_tensor_bytes(tensor);
+      slot->offset = out->input_bytes;
+      out->input_bytes += aligned(slot->bytes);
+    } else if (first[root[t]] >= 0 && root[t] == t) {
+      slot->kind = IPRO_SLOT_ARENA;
+      slot->bytes = (size_t)ipro_tensor_bytes(tensor);
+      buffers[n_buffers] = (ipro_planned_buffer){slot->bytes, first[t], last[t], 0};
+      buffer_of[t] = n_buffers++;
+    }
+  }
+  for (int s = 0; s < out->n_steps; s++) {
+    if (out->steps[s].workspace_bytes == 0) continue;
+    buffers[n_buffers] = (ipro_planned_buffer){out->steps[s].workspace_bytes, s, s, 0};
+    buffer_of[n_tensors + s] = n_buffers++;
+  }
+  ipro_memory_plan_summary summary;
+  status = ipro_memory_plan(buffers, n_buffers, &summary, err);
+  if (status != IPRO_OK) goto done;
+  out->arena_bytes = summary.arena_bytes;
+  out->arena_lower_bound_bytes = summary.lower_bound_bytes;
+  for (int t = 0; t < n_tensors; t++)
+    if (buffer_of[t] >= 0) out->slots[t].offset = buffers[buffer_of[t]].offset;
+  for (int t = 0; t < n_tensors; t++) {
+    if (root[t] == t || graph->tensors[t].kind != IPRO_TENSOR_ACTIVATION) continue;
+    out->slots[t] = out->slots[root[t]];
+    out->slots[t].bytes = (size_t)ipro_tensor_bytes(&graph->tensors[t]);
+  }
+  for (int s = 0; s < out->n_steps; s++)
+    if (out->steps[s].workspace_bytes)
+      out->steps[s].workspace_offset = buffers[buffer_of[n_tensors + s]].offset;
+done:
+  free(root);
+  free(first);
+  free(last);
+  free(buffers);
+  free(buffer_of);
+  if (status != IPRO_OK) ipro_forward_program_release(out);
+  return status;
+}
+
+void ipro_forward_program_release(ipro_forward_program *program) {
+  free(program->steps);
+  free(program->slots);
+  program->steps = NULL;
+  program->slots = NULL;
+}

@@ -1,0 +1,55 @@
+/* The forward program of a graph: the ordered steps that compute its outputs, and where every
+ * tensor lives — in the arena at a planned offset (activations and kernel workspaces), in the
+ * parameter block (initializers and constants), or in the input block (the graph inputs).
+ *
+ * Shape ops that only reinterpret bytes (Reshape, Flatten, Squeeze, Unsqueeze, Identity) become
+ * views: their output shares its input's buffer and the step does nothing. Nodes folded into
+ * constants by shape inference have no step. */
+#ifndef IPRO_FORWARD_PROGRAM_H
+#define IPRO_FORWARD_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "codegen/memory_plan.h"
+#include "frontend/graph.h"
+
+typedef enum {
+  IPRO_SLOT_NONE = 0, /* not used by the program */
+  IPRO_SLOT_ARENA,
+  IPRO_SLOT_PARAMETER,
+  IPRO_SLOT_INPUT
+} ipro_slot_kind;
+
+typedef struct {
+  ipro_slot_kind kind;
+  size_t offset; /* within its block */
+  size_t bytes;
+} ipro_tensor_slot;
+
+typedef struct {
+  int node; /* index in graph->nodes */
+  bool is_view;
+  size_t workspace_bytes, workspace_offset;
+} ipro_program_step;
+
+typedef struct {
+  int n_steps;
+  ipro_program_step *steps;
+  ipro_tensor_slot *slots; /* one per graph tensor */
+  size_t arena_bytes, arena_lower_bound_bytes;
+  size_t parameter_bytes;
+  size_t input_bytes;
+} ipro_forward_program;
+
+/* workspace_bytes[i] is what node i's kernel needs (0 for none); graph must have concrete
+ * shapes. */
+ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
+                                       ipro_forward_program *out, ipro_error *err);
+void ipro_forward_program_release(ipro_forward_program *program);
+/* Whether node runs at all (false for nodes folded into constants). */
+bool ipro_node_is_computed(const ipro_graph *graph, const ipro_node *node);
+/* Whether node's output 0 can share input 0's bytes. */
+bool ipro_node_is_view(const ipro_graph *graph, const ipro_node *node);
+
+#endif

@@ -1,0 +1,35 @@
+/* Static memory planning: every transient buffer of a program gets a fixed offset in one arena
+ * before anything runs.
+ *
+ * A buffer is live from the step that writes it first to the step that reads it last (inclusive).
+ * Two buffers may share bytes only if their lifetimes do not overlap. The planner places buffers
+ * largest first, each into the smallest gap between already-placed buffers whose lifetimes
+ * overlap it (best fit), else above them. The lower bound it reports is the largest total of
+ * buffers live at one step: no placement can use less, so arena_bytes / lower_bound_bytes says
+ * how close the plan is to optimal. The same function sizes arenas for the partitioner's cost
+ * model and for the runtime's allocation, so the plan and the allocation cannot disagree. */
+#ifndef IPRO_MEMORY_PLAN_H
+#define IPRO_MEMORY_PLAN_H
+
+#include <stddef.h>
+
+#include "frontend/error.h"
+
+#define IPRO_ARENA_ALIGNMENT 64
+
+typedef struct {
+  size_t bytes;
+  int first_step, last_step;
+  size_t offset; /* written by the planner */
+} ipro_planned_buffer;
+
+typedef struct {
+  size_t arena_bytes;
+  size_t lower_bound_bytes;
+} ipro_memory_plan_summary;
+
+/* Assigns offsets (multiples of IPRO_ARENA_ALIGNMENT) to every buffer. */
+ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
+                             ipro_memory_plan_summary *summary, ipro_error *err);
+
+#endif

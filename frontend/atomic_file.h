@@ -1,0 +1,15 @@
+/* Writing a file so that readers see either the old content or the whole new content, never a
+ * half-written file: the bytes go to a temporary file beside the target, are flushed to disk,
+ * and the temporary replaces the target with rename(2). Used for every file infopro writes
+ * (outputs, checkpoints, trained models). */
+#ifndef IPRO_ATOMIC_FILE_H
+#define IPRO_ATOMIC_FILE_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t size,
+                                   ipro_error *err);
+
+#endif

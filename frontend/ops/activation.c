@@ -1,0 +1,92 @@
+/* Op rows of the elementwise activations (Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid,
+ * HardSwish) and of Softmax / LogSoftmax. All take one float32 tensor and give one of the same
+ * shape; normalisation fills the attribute defaults, turns Clip's min/max inputs (opset 11+) into
+ * attributes, and records Softmax's pre-opset-13 "flatten to 2-D" semantics as coerce_2d. */
+#include <math.h>
+
+#include "op_helpers.h"
+#include "op_rows.h"
+
+ipro_status ipro_leaky_relu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"alpha:f", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_default_float(node, "alpha", 0.01f, err);
+}
+
+ipro_status ipro_hard_sigmoid_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"alpha:f", "beta:f", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK ||
+      ipro_op_default_float(node, "alpha", 0.2f, err) != IPRO_OK ||
+      ipro_op_default_float(node, "beta", 0.5f, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_status ipro_clip_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  static const char *const known[] = {"min:f", "max:f", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  float min = ipro_node_attr_float(node, "min", -INFINITY);
+  float max = ipro_node_attr_float(node, "max", INFINITY);
+  if (graph->opset >= 11) {
+    if (ipro_node_attr(node, "min") || ipro_node_attr(node, "max"))
+      return ipro_op_fail(err, node, "min and max are inputs from opset 11 on, not attributes");
+    float *bounds[2] = {&min, &max};
+    for (int i = 1; i <= 2; i++) {
+      if (!ipro_node_input(graph, node, i)) continue;
+      if (ipro_op_constant_float(graph, node, i, bounds[i - 1], err) != IPRO_OK) return IPRO_ERROR;
+      ipro_op_drop_input(node, i);
+    }
+  }
+  if (ipro_op_put_float(node, "min", min, err) != IPRO_OK ||
+      ipro_op_put_float(node, "max", max, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_status ipro_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, node->op == IPRO_OP_CLIP ? 3 : 1, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  for (int i = 1; i < node->n_inputs; i++)
+    if (node->inputs[i] >= 0)
+      return ipro_op_fail(err, node,
+                          "input '%s' should have become an attribute (was the graph "
+                          "normalised?)",
+                          ipro_op_input_name(graph, node, i));
+  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err);
+}
+
+int64_t ipro_unary_flops(const ipro_graph *graph, const ipro_node *node) {
+  return ipro_op_output_elements(graph, node, 0);
+}
+
+ipro_status ipro_softmax_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  static const char *const known[] = {"axis:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  bool before_13 = graph->opset < 13;
+  if (ipro_op_default_int(node, "axis", before_13 ? 1 : -1, err) != IPRO_OK ||
+      ipro_op_put_int(node, "coerce_2d", before_13, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_status ipro_softmax_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK ||
+      ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t axis;
+  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", -1), x->shape.rank, &axis, err) !=
+          IPRO_OK ||
+      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err);
+}
+
+int64_t ipro_softmax_flops(const ipro_graph *graph, const ipro_node *node) {
+  return 3 * ipro_op_output_elements(graph, node, 0);
+}

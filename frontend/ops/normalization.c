@@ -1,0 +1,124 @@
+/* Op rows of BatchNormalization and Dropout, the two ops whose behaviour depends on a training
+ * mode. Normalisation makes that mode an attribute for every opset (before opset 14 BN is in
+ * training form when it has more than one output; Dropout's ratio and training_mode inputs
+ * become attributes), and the backward's extra state (BN batch statistics, the dropout mask) is
+ * counted here. */
+#include "op_helpers.h"
+#include "op_rows.h"
+
+static const char *const batch_normalization_attributes[] = {"epsilon:f", "momentum:f",
+                                                             "training_mode:i", "spatial:i", NULL};
+static const char *const dropout_attributes[] = {"ratio:f", "seed:i", NULL};
+
+static int present_outputs(const ipro_node *node) {
+  int count = 0;
+  for (int i = 0; i < node->n_outputs; i++)
+    count += node->outputs[i] >= 0;
+  return count;
+}
+
+ipro_status ipro_batch_normalization_normalize(ipro_graph *graph, ipro_node *node,
+                                               ipro_error *err) {
+  if (ipro_op_check_attributes(node, batch_normalization_attributes, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (ipro_node_attr_int(node, "spatial", 1) != 1)
+    return ipro_op_fail(err, node, "spatial=0 (per-activation statistics) is not supported");
+  ipro_node_remove_attr(node, "spatial");
+  int64_t training = present_outputs(node) > 1;
+  if (graph->opset >= 14) training = ipro_node_attr_int(node, "training_mode", 0);
+  if (training != 0 && training != 1)
+    return ipro_op_fail(err, node, "training_mode %lld is invalid (0 or 1)", (long long)training);
+  if (ipro_op_put_int(node, "training_mode", training, err) != IPRO_OK ||
+      ipro_op_default_float(node, "epsilon", 1e-5f, err) != IPRO_OK ||
+      ipro_op_default_float(node, "momentum", 0.9f, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 5, 5, 1, 5, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK ||
+      ipro_op_check_rank(graph, node, 0, 2, IPRO_MAX_RANK, err) != IPRO_OK ||
+      ipro_op_require_concrete(graph, node, 0, 1, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t channels = x->shape.dims[1];
+  for (int i = 1; i < 5; i++) {
+    ipro_tensor *parameter;
+    if (ipro_op_input(graph, node, i, IPRO_DTYPES_FLOAT, &parameter, err) != IPRO_OK)
+      return IPRO_ERROR;
+    if (parameter->shape.rank != 1 || parameter->shape.dims[0] != channels) {
+      char shape[128];
+      ipro_shape_format(&parameter->shape, shape, sizeof shape);
+      return ipro_op_fail(err, node,
+                          "input '%s' has shape %s; [%lld] (the channels of '%s') "
+                          "is required",
+                          parameter->name, shape, (long long)channels, x->name);
+    }
+  }
+  if (ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  /* running mean and variance, and before opset 14 the saved batch mean and variance */
+  ipro_shape statistics = ipro_shape_vector(channels);
+  for (int i = 1; i < node->n_outputs; i++)
+    if (ipro_op_set_output(graph, node, i, IPRO_DTYPE_FLOAT, &statistics, err) != IPRO_OK)
+      return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+int64_t ipro_batch_normalization_flops(const ipro_graph *graph, const ipro_node *node) {
+  return 2 * ipro_op_input_elements(graph, node, 0);
+}
+
+int64_t ipro_batch_normalization_saved_extra_bytes(const ipro_graph *graph, const ipro_node *node) {
+  if (!ipro_node_attr_int(node, "training_mode", 0)) return 0;
+  const ipro_tensor *x = ipro_node_input(graph, node, 0);
+  if (!x || x->shape.rank < 2) return 0;
+  return 2 * ipro_op_dim(graph, x->shape.dims[1]) * (int64_t)sizeof(float);
+}
+
+ipro_status ipro_dropout_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  if (ipro_op_check_attributes(node, dropout_attributes, err) != IPRO_OK) return IPRO_ERROR;
+  float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
+  bool training = false;
+  if (graph->opset >= 12) {
+    if (ipro_node_input(graph, node, 1)) {
+      if (ipro_op_constant_float(graph, node, 1, &ratio, err) != IPRO_OK) return IPRO_ERROR;
+      ipro_op_drop_input(node, 1);
+    }
+    if (ipro_node_input(graph, node, 2)) {
+      if (ipro_op_constant_bool(graph, node, 2, &training, err) != IPRO_OK) return IPRO_ERROR;
+      ipro_op_drop_input(node, 2);
+    }
+  }
+  if (!(ratio >= 0.0f && ratio < 1.0f))
+    return ipro_op_fail(err, node, "ratio %g is invalid (0 <= ratio < 1)", (double)ratio);
+  if (ipro_op_put_float(node, "ratio", ratio, err) != IPRO_OK ||
+      ipro_op_put_int(node, "training_mode", training, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_status ipro_dropout_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, 3, 1, 2, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (ipro_node_input(graph, node, 1) || ipro_node_input(graph, node, 2))
+    return ipro_op_fail(err, node,
+                        "the ratio and training_mode inputs should have become "
+                        "attributes (was the graph normalised?)");
+  if (ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_op_set_output(graph, node, 1, IPRO_DTYPE_BOOL, &x->shape, err);
+}
+
+int64_t ipro_dropout_flops(const ipro_graph *graph, const ipro_node *node) {
+  if (!ipro_node_attr_int(node, "training_mode", 0)) return 0;
+  return ipro_op_input_elements(graph, node, 0);
+}
+
+int64_t ipro_dropout_saved_extra_bytes(const ipro_graph *graph, const ipro_node *node) {
+  if (!ipro_node_attr_int(node, "training_mode", 0)) return 0;
+  return ipro_op_input_elements(graph, node, 0); /* a one-byte mask per element */
+}

@@ -1,0 +1,91 @@
+/* The row functions of the op table (op_table.c), grouped by the file of frontend/ops/ that
+ * defines them. Only op_table.c and those files include this header. Every normalize and infer
+ * function has the signature of op_table.h's row fields; so have the cost functions. */
+#ifndef IPRO_OP_ROWS_H
+#define IPRO_OP_ROWS_H
+
+#include "frontend/graph.h"
+
+/* conv.c */
+ipro_status ipro_conv_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_conv_transpose_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_conv_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_conv_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_conv_flops(const ipro_graph *graph, const ipro_node *node);
+int64_t ipro_conv_transpose_flops(const ipro_graph *graph, const ipro_node *node);
+
+/* pool.c */
+ipro_status ipro_pool_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_pool_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_pool_flops(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_global_pool_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_global_pool_flops(const ipro_graph *graph, const ipro_node *node);
+
+/* normalization.c */
+ipro_status ipro_batch_normalization_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_batch_normalization_flops(const ipro_graph *graph, const ipro_node *node);
+int64_t ipro_batch_normalization_saved_extra_bytes(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_dropout_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_dropout_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_dropout_flops(const ipro_graph *graph, const ipro_node *node);
+int64_t ipro_dropout_saved_extra_bytes(const ipro_graph *graph, const ipro_node *node);
+
+/* activation.c */
+ipro_status ipro_leaky_relu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_hard_sigmoid_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_clip_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_unary_flops(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_softmax_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_softmax_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_softmax_flops(const ipro_graph *graph, const ipro_node *node);
+
+/* elementwise.c */
+ipro_status ipro_binary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_binary_flops(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_sum_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_sum_flops(const ipro_graph *graph, const ipro_node *node);
+
+/* matmul.c */
+ipro_status ipro_gemm_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_gemm_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_gemm_flops(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_mat_mul_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_mat_mul_flops(const ipro_graph *graph, const ipro_node *node);
+
+/* layout.c */
+ipro_status ipro_flatten_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_flatten_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_reshape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_reshape_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_transpose_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_squeeze_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_squeeze_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_unsqueeze_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+
+/* shape_compute.c */
+ipro_status ipro_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_shape_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_gather_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_gather_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_concat_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_concat_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_identity_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_constant_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+
+/* pad_reduce.c */
+ipro_status ipro_pad_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_pad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_reduce_mean_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_reduce_mean_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_reduce_mean_flops(const ipro_graph *graph, const ipro_node *node);
+
+/* resize.c */
+ipro_status ipro_resize_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_resize_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_resize_flops(const ipro_graph *graph, const ipro_node *node);
+
+#endif

@@ -1,0 +1,216 @@
+/* Op rows of the ops that make up shape computations: Shape, Gather, Concat, Identity and
+ * Constant. Exporters compute reshape targets with them (Shape -> Gather -> Unsqueeze -> Concat
+ * -> Reshape); inference folds each into a constant as soon as its inputs are known, with the
+ * symbolic batch carried as the value IPRO_DIM_BATCH. Gather and Concat also work on float32
+ * activations, where they are ordinary ops. */
+#include <string.h>
+
+#include "op_helpers.h"
+#include "op_rows.h"
+
+#define ANY_DTYPE                                                                                  \
+  (IPRO_DTYPES_FLOAT | IPRO_DTYPES_INT64 | IPRO_DTYPES(IPRO_DTYPE_INT32) |                         \
+   IPRO_DTYPES(IPRO_DTYPE_BOOL))
+
+ipro_status ipro_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"start:i", "end:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_default_int(node, "start", 0, err);
+}
+
+static int64_t clamp_index(int64_t index, int rank) {
+  if (index < 0) index += rank;
+  return index < 0 ? 0 : index > rank ? rank : index;
+}
+
+ipro_status ipro_shape_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, ANY_DTYPE, &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int rank = x->shape.rank;
+  int64_t start = clamp_index(ipro_node_attr_int(node, "start", 0), rank);
+  int64_t end = clamp_index(ipro_node_attr_int(node, "end", rank), rank);
+  if (end < start) end = start;
+  if (ipro_op_put_int(node, "start", start, err) != IPRO_OK ||
+      ipro_op_put_int(node, "end", end, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_shape shape = ipro_shape_vector(end - start);
+  return ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_INT64, &shape, &x->shape.dims[start],
+                             sizeof(int64_t) * (size_t)(end - start), err);
+}
+
+ipro_status ipro_gather_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"axis:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_default_int(node, "axis", 0, err);
+}
+
+/* Copies the gathered slices of constant data into out. */
+static ipro_status fold_gather(const ipro_node *node, const ipro_tensor *data,
+                               const int64_t *indices, int64_t n_indices, int axis, char *out,
+                               ipro_error *err) {
+  size_t element = ipro_dtype_size(data->dtype);
+  int64_t outer = 1, inner = 1, dim = data->shape.dims[axis];
+  for (int d = 0; d < axis; d++)
+    outer *= data->shape.dims[d];
+  for (int d = axis + 1; d < data->shape.rank; d++)
+    inner *= data->shape.dims[d];
+  size_t slice = (size_t)inner * element;
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t k = 0; k < n_indices; k++) {
+      int64_t index = indices[k] < 0 ? indices[k] + dim : indices[k];
+      if (index < 0 || index >= dim)
+        return ipro_op_fail(err, node, "index %lld is out of range for a dimension of %lld",
+                            (long long)indices[k], (long long)dim);
+      memcpy(out, (const char *)data->data + ((size_t)(o * dim + index)) * slice, slice);
+      out += slice;
+    }
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_gather_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *data, *indices;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &data, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_INDEX, &indices, err) != IPRO_OK ||
+      ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t axis;
+  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", 0), data->shape.rank, &axis,
+                   err) != IPRO_OK ||
+      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int rank = data->shape.rank - 1 + indices->shape.rank;
+  if (rank > IPRO_MAX_RANK)
+    return ipro_op_fail(err, node, "the result would have rank %d; at most %d is supported", rank,
+                        IPRO_MAX_RANK);
+  ipro_shape shape = {.rank = 0};
+  for (int d = 0; d < axis; d++)
+    shape.dims[shape.rank++] = data->shape.dims[d];
+  for (int d = 0; d < indices->shape.rank; d++)
+    shape.dims[shape.rank++] = indices->shape.dims[d];
+  for (int d = (int)axis + 1; d < data->shape.rank; d++)
+    shape.dims[shape.rank++] = data->shape.dims[d];
+  if (!ipro_tensor_is_constant(data) || !ipro_tensor_is_constant(indices))
+    return ipro_op_set_output(graph, node, 0, data->dtype, &shape, err);
+  /* Folding is for shape vectors; a large constant (an embedding table) is left to run time. */
+  enum { MAX_FOLD = 4096 };
+  int64_t elements = ipro_shape_elements(&shape);
+  if (elements > MAX_FOLD || ipro_shape_elements(&indices->shape) > MAX_FOLD)
+    return ipro_op_set_output(graph, node, 0, data->dtype, &shape, err);
+  int64_t index_values[MAX_FOLD];
+  int count;
+  if (ipro_op_constant_ints(graph, node, 1, index_values, MAX_FOLD, &count, err) != IPRO_OK)
+    return IPRO_ERROR;
+  char folded[MAX_FOLD * sizeof(int64_t)];
+  if (fold_gather(node, data, index_values, count, (int)axis, folded, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_op_fold_output(graph, node, 0, data->dtype, &shape, folded,
+                             (size_t)elements * ipro_dtype_size(data->dtype), err);
+}
+
+ipro_status ipro_concat_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"axis:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  if (!ipro_node_attr(node, "axis")) return ipro_op_fail(err, node, "attribute 'axis' is required");
+  return IPRO_OK;
+}
+
+/* Concatenates the constant inputs' data along axis into a freshly folded output. */
+static ipro_status fold_concat(ipro_graph *graph, const ipro_node *node, int axis,
+                               const ipro_shape *shape, ipro_dtype dtype, ipro_error *err) {
+  enum { MAX_FOLD = 4096 };
+  size_t element = ipro_dtype_size(dtype);
+  int64_t elements = ipro_shape_elements(shape);
+  if (elements > MAX_FOLD) return ipro_op_set_output(graph, node, 0, dtype, shape, err);
+  char folded[MAX_FOLD * sizeof(int64_t)];
+  int64_t outer = 1;
+  for (int d = 0; d < axis; d++)
+    outer *= shape->dims[d];
+  char *out = folded;
+  for (int64_t o = 0; o < outer; o++) {
+    for (int i = 0; i < node->n_inputs; i++) {
+      const ipro_tensor *input = ipro_node_input(graph, node, i);
+      int64_t block = 1;
+      for (int d = axis; d < input->shape.rank; d++)
+        block *= input->shape.dims[d];
+      size_t bytes = (size_t)block * element;
+      if (bytes) memcpy(out, (const char *)input->data + (size_t)o * bytes, bytes);
+      out += bytes;
+    }
+  }
+  return ipro_op_fold_output(graph, node, 0, dtype, shape, folded, (size_t)elements * element, err);
+}
+
+ipro_status ipro_concat_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *first;
+  if (ipro_op_check_arity(graph, node, node->n_inputs > 0 ? node->n_inputs : 1, 64, 1, 1, err) !=
+          IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &first, err) != IPRO_OK ||
+      ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t axis;
+  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", 0), first->shape.rank, &axis,
+                   err) != IPRO_OK ||
+      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_shape shape = first->shape;
+  bool all_constant = ipro_tensor_is_constant(first);
+  for (int i = 1; i < node->n_inputs; i++) {
+    ipro_tensor *input;
+    if (ipro_op_input(graph, node, i, IPRO_DTYPES(first->dtype), &input, err) != IPRO_OK)
+      return IPRO_ERROR;
+    all_constant = all_constant && ipro_tensor_is_constant(input);
+    bool same = input->shape.rank == shape.rank;
+    for (int d = 0; d < shape.rank && same; d++)
+      if (d != axis && input->shape.dims[d] != shape.dims[d]) same = false;
+    if (!same) {
+      char a[128], b[128];
+      return ipro_op_fail(err, node, "input '%s' %s does not match '%s' %s outside axis %lld",
+                          input->name, ipro_shape_format(&input->shape, a, sizeof a), first->name,
+                          ipro_shape_format(&first->shape, b, sizeof b), (long long)axis);
+    }
+    if (ipro_dim_is_batch(shape.dims[axis]) || ipro_dim_is_batch(input->shape.dims[axis]))
+      return ipro_op_batch_error(node, err, "concatenating along the batch dimension");
+    shape.dims[axis] += input->shape.dims[axis];
+  }
+  if (all_constant) return fold_concat(graph, node, (int)axis, &shape, first->dtype, err);
+  return ipro_op_set_output(graph, node, 0, first->dtype, &shape, err);
+}
+
+ipro_status ipro_identity_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, ANY_DTYPE, &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (ipro_tensor_is_constant(x)) {
+    size_t bytes = (size_t)ipro_shape_elements(&x->shape) * ipro_dtype_size(x->dtype);
+    return ipro_op_fold_output(graph, node, 0, x->dtype, &x->shape, x->data, bytes, err);
+  }
+  return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
+}
+
+ipro_status ipro_constant_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"value:t",     "value_float:f", "value_floats:F",
+                                      "value_int:i", "value_ints:I",  NULL};
+  return ipro_op_check_attributes(node, known, err);
+}
+
+ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  if (ipro_op_check_arity(graph, node, 0, 0, 1, 1, err) != IPRO_OK) return IPRO_ERROR;
+  const ipro_tensor *value = ipro_node_output(graph, node, 0);
+  if (!ipro_tensor_is_constant(value))
+    return ipro_op_fail(err, node, "output '%s' has no value", value->name);
+  if (value->dtype <= 0 || value->dtype >= 32 || !(ANY_DTYPE & IPRO_DTYPES(value->dtype)))
+    return ipro_op_fail(err, node,
+                        "output '%s' has dtype %s, which infopro does not support (supported: "
+                        "float32, int64, int32, bool)",
+                        value->name, ipro_dtype_name(value->dtype));
+  return IPRO_OK;
+}

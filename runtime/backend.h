@@ -1,0 +1,70 @@
+/* The backend interface: what the runtime needs from a device to execute module programs.
+ *
+ * A backend owns device memory (every byte it hands out is counted, so measured memory can be
+ * compared with the plan) and turns graph nodes into prepared kernels. Preparing happens once,
+ * when a program is built: that is where a backend creates its library primitives (oneDNN
+ * primitives, cuDNN descriptors and algorithm choices) and says how much workspace each kernel
+ * needs, so the workspace can be planned into the module's arena like any other tensor. Running
+ * a kernel then only reads and writes memory the program gives it.
+ *
+ * Tensors cross this interface in plain row-major (NCHW) float32 layout, with the shapes the
+ * frontend inferred; a backend may keep its own layouts inside a kernel. Backends implement this
+ * struct in their own files (runtime/reference/, runtime/onednn/, runtime/cuda/); nothing else
+ * knows which one it is talking to. */
+#ifndef IPRO_BACKEND_H
+#define IPRO_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frontend/graph.h"
+
+typedef struct ipro_backend ipro_backend;
+
+/* A prepared kernel for one node (forward now; backward kernels arrive with training). */
+typedef struct ipro_kernel ipro_kernel;
+struct ipro_kernel {
+  size_t workspace_bytes; /* scratch the kernel needs while it runs; planned into the arena */
+  /* inputs/outputs: device pointers of the node's inputs/outputs (NULL where omitted); workspace:
+   * workspace_bytes of device memory, 64-byte aligned. step seeds random ops (Dropout). */
+  ipro_status (*run)(ipro_kernel *self, void *const *inputs, void *const *outputs, void *workspace,
+                     uint64_t step, ipro_error *err);
+  void (*destroy)(ipro_kernel *self);
+};
+
+struct ipro_backend {
+  const char *name;
+  /* Whether prepare_forward can handle this node as its shapes and attributes stand. */
+  bool (*supports_forward)(const ipro_backend *self, const ipro_graph *graph,
+                           const ipro_node *node);
+  ipro_status (*prepare_forward)(ipro_backend *self, const ipro_graph *graph,
+                                 const ipro_node *node, ipro_kernel **out, ipro_error *err);
+
+  /* Device memory. Every successful allocate adds to bytes_allocated and bytes_in_use; release
+   * subtracts from bytes_in_use; peak_bytes is the high-water mark of bytes_in_use. */
+  ipro_status (*allocate)(ipro_backend *self, size_t bytes, void **out, ipro_error *err);
+  void (*release)(ipro_backend *self, void *pointer, size_t bytes);
+  ipro_status (*copy_to_device)(ipro_backend *self, void *device, const void *host, size_t bytes,
+                                ipro_error *err);
+  ipro_status (*copy_to_host)(ipro_backend *self, void *host, const void *device, size_t bytes,
+                              ipro_error *err);
+  /* Host-visible memory: device pointers may be handed to the reference kernels directly. */
+  bool host_memory;
+  void (*destroy)(ipro_backend *self);
+
+  size_t bytes_allocated, bytes_in_use, peak_bytes;
+};
+
+/* The backends (each in its own folder). The oneDNN backend is the CPU default; the reference
+ * backend runs the plain C kernels that serve as the oracle. */
+ipro_status ipro_backend_create_reference(ipro_backend **out, ipro_error *err);
+ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err);
+
+/* Helpers for host-memory backends (host_memory.c): counted, 64-byte aligned allocations. */
+ipro_status ipro_host_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err);
+void ipro_host_release(ipro_backend *self, void *pointer, size_t bytes);
+ipro_status ipro_host_copy(ipro_backend *self, void *destination, const void *source,
+                           size_t bytes, ipro_error *err);
+
+#endif

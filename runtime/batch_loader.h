@@ -1,0 +1,96 @@
+/* Batches for training and evaluation: float32 NCHW images, normalised, with int64 labels, drawn
+ * from a loaded dataset split (dataset.h) in a shuffled or fixed order, optionally augmented, and
+ * optionally prepared on a background thread while the caller trains on the previous batch.
+ *
+ * Determinism. Every batch is a pure function of (dataset, options, seed, epoch, batch index), so
+ * the background thread and a synchronous run give identical batches whatever the thread timing,
+ * and a run resumed at epoch e sees what an uninterrupted one saw. The random numbers:
+ *   - splitmix64 (Steele, Lea, Flood 2014; the reference seeding generator of xoshiro) mixes
+ *     (seed, stream, epoch) into a key;
+ *   - the epoch's order is a Fisher-Yates shuffle (from the last index down, swapping i with an
+ *     unbiased draw from [0, i] by rejection) driven by xoshiro256** (Blackman, Vigna 2018) seeded
+ *     with four splitmix64 outputs of the shuffle key;
+ *   - each example's augmentation is one splitmix64 hash of the augmentation key and the example's
+ *     index, so it depends on nothing else the loader does.
+ *
+ * Augmentation follows torchvision's Compose([RandomCrop(size, padding=P), RandomHorizontalFlip(),
+ * ToTensor(), Normalize(mean, std)]) on the uint8 image: the image is padded with P zero pixels on
+ * every side, an HxW window is taken at offset (dy, dx), each uniform in [0, 2P], then mirrored
+ * left-right with probability 1/2. A padded pixel is therefore a 0 pixel normalised:
+ * (0 - mean[c]) / std[c]. */
+#ifndef IPRO_BATCH_LOADER_H
+#define IPRO_BATCH_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataset.h"
+
+typedef struct {
+  int64_t batch_size;
+  uint64_t seed;
+  bool shuffle;     /* false: examples in dataset order every epoch */
+  int64_t limit;    /* use only the first `limit` examples (a fixed subset); 0: all */
+  bool drop_last;   /* drop the final batch when it would be smaller than batch_size */
+  int crop_padding; /* random crop with this much zero padding; 0: no crop */
+  bool flip;        /* random horizontal flip with probability 1/2 */
+  bool background;  /* prepare the next batch on a worker thread */
+} ipro_batch_options;
+
+typedef struct {
+  float *images;   /* [count, channels, height, width] */
+  int64_t *labels; /* [count] */
+  int64_t count;   /* examples: batch_size, or fewer in a kept final batch */
+  int64_t index;   /* batch number within the epoch */
+  int64_t epoch;
+} ipro_batch;
+
+typedef struct ipro_batch_loader ipro_batch_loader;
+
+/* The loader keeps a pointer to data, which must outlive it; the normalisation is read from data
+ * at creation. */
+ipro_status ipro_batch_loader_create(const ipro_dataset *data, const ipro_batch_options *options,
+                                     ipro_batch_loader **out, ipro_error *err);
+/* Stops the worker (waiting for a batch it is preparing) and frees everything. NULL is allowed. */
+void ipro_batch_loader_destroy(ipro_batch_loader *loader);
+
+int64_t ipro_batch_loader_batches_per_epoch(const ipro_batch_loader *loader);
+/* Host bytes the loader holds (batch buffers and the order), for the memory report. */
+size_t ipro_batch_loader_bytes(const ipro_batch_loader *loader);
+
+/* Begins epoch `epoch` (any value, in any order: resuming at epoch e is just starting it). An
+ * epoch in progress is abandoned. */
+ipro_status ipro_batch_loader_start_epoch(ipro_batch_loader *loader, int64_t epoch,
+                                          ipro_error *err);
+/* The epoch's next batch in *batch, or NULL once the epoch is over. The batch stays valid until
+ * the next call on the loader. A failure making a batch (a label outside 0..num_classes-1 in a
+ * dataset built by hand) is returned here, for the batch where it occurred, and again on every
+ * later call until the next start_epoch. */
+ipro_status ipro_batch_loader_next(ipro_batch_loader *loader, const ipro_batch **batch,
+                                   ipro_error *err);
+
+/* ---- the pieces, public so they can be tested alone ---- */
+
+/* Writes the order of examples 0..count-1 for an epoch into order[count]. */
+void ipro_batch_shuffle(uint64_t seed, int64_t epoch, int64_t count, int64_t *order);
+
+typedef struct {
+  int dy, dx; /* crop offset into the padded image, each in [0, 2 * padding] */
+  bool flip;
+} ipro_augment_choice;
+
+/* The random choices for one example in one epoch (dy = dx = padding, no flip, when disabled). */
+ipro_augment_choice ipro_batch_augment_choice(uint64_t seed, int64_t epoch, int64_t example,
+                                              int padding, bool flip);
+/* The normalised value of every pixel value in every channel: values[c][x]. */
+typedef struct {
+  float values[IPRO_DATASET_MAX_CHANNELS][256];
+} ipro_pixel_table;
+void ipro_batch_pixel_table(const ipro_dataset *data, ipro_pixel_table *table);
+
+/* Normalises example `example` into out[channels * height * width], cropped and flipped as the
+ * choice says. */
+void ipro_batch_fill_example(const ipro_dataset *data, int64_t example, int padding,
+                             ipro_augment_choice choice, const ipro_pixel_table *table, float *out);
+
+#endif

@@ -1,0 +1,100 @@
+/* Image classification datasets for training and evaluation: which one (a SPEC string), loading
+ * a split into memory, and the per-channel normalisation a network sees.
+ *
+ * A SPEC names a dataset and the directory holding its files in their official distribution
+ * format:
+ *   fashion-mnist[:DIR]  IDX files, DIR defaults to /usr/share/datasets/fashion-mnist
+ *   mnist:DIR            IDX files
+ *   cifar10:DIR          CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)
+ *   cifar100:DIR         CIFAR-100 binary version (train.bin, test.bin; the fine label is used)
+ * Every file is looked for as NAME.gz, then NAME (zlib reads both); a CIFAR DIR may also be the
+ * folder above the archive's own cifar-10-batches-bin / cifar-100-binary.
+ *
+ * A loaded split is raw uint8 pixels [count, channels, height, width] and uint8 labels, exactly as
+ * stored. Normalisation happens when batches are made (batch_loader.h), with torchvision's
+ * convention: ToTensor then Normalize, i.e. pixel x becomes (x/255 - mean[c]) / std[c] in
+ * float32. Each failure is one message naming the file concerned. */
+#ifndef IPRO_DATASET_H
+#define IPRO_DATASET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frontend/error.h"
+
+#define IPRO_DATASET_MAX_CHANNELS 4
+#define IPRO_FASHION_MNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
+
+typedef enum {
+  IPRO_DATASET_MNIST,
+  IPRO_DATASET_FASHION_MNIST,
+  IPRO_DATASET_CIFAR10,
+  IPRO_DATASET_CIFAR100,
+} ipro_dataset_kind;
+
+typedef enum { IPRO_SPLIT_TRAIN, IPRO_SPLIT_TEST } ipro_dataset_split;
+
+typedef struct {
+  ipro_dataset_kind kind;
+  char directory[512];
+} ipro_dataset_spec;
+
+typedef struct {
+  ipro_dataset_kind kind;
+  ipro_dataset_split split;
+  int64_t count;
+  int channels, height, width;
+  int num_classes;
+  uint8_t *images; /* [count, channels, height, width], raw pixels */
+  uint8_t *labels; /* [count], each below num_classes */
+  /* Normalisation, per channel: the dataset's conventional constants after loading; change them
+   * with ipro_dataset_set_normalization. */
+  float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
+  size_t bytes; /* host memory held by images and labels */
+} ipro_dataset;
+
+/* "fashion-mnist", "mnist", "cifar10", "cifar100" (the names SPEC strings use). */
+const char *ipro_dataset_kind_name(ipro_dataset_kind kind);
+
+ipro_status ipro_dataset_parse_spec(const char *text, ipro_dataset_spec *out, ipro_error *err);
+
+/* Loads one split into *out (zeroed first; freed again on failure). */
+ipro_status ipro_dataset_load(const ipro_dataset_spec *spec, ipro_dataset_split split,
+                              ipro_dataset *out, ipro_error *err);
+/* parse_spec then load, for callers holding the SPEC text. */
+ipro_status ipro_dataset_open(const char *spec_text, ipro_dataset_split split, ipro_dataset *out,
+                              ipro_error *err);
+void ipro_dataset_free(ipro_dataset *data);
+
+/* The conventional constants for a dataset (the mean and standard deviation of its training
+ * pixels scaled to [0, 1]): MNIST 0.1307 / 0.3081, Fashion-MNIST 0.2860 / 0.3530, CIFAR-10 and
+ * CIFAR-100 per RGB channel. Fills `channels` entries of each array. */
+void ipro_dataset_default_normalization(ipro_dataset_kind kind, float *mean, float *std);
+/* Replaces the normalisation; count must equal data->channels and every std be positive. */
+ipro_status ipro_dataset_set_normalization(ipro_dataset *data, const float *mean, const float *std,
+                                           int count, ipro_error *err);
+/* (pixel/255 - mean[channel]) / std[channel], computed in float32 as torchvision does. */
+float ipro_dataset_normalize_pixel(const ipro_dataset *data, int channel, uint8_t pixel);
+
+/* ---- the format readers ipro_dataset_load dispatches to (dataset_formats.c) ----
+ * Each fills count, images, labels and bytes of *out and checks every label against
+ * out->num_classes, which the caller sets first. On failure *out holds no memory. */
+
+/* An IDX pair: unsigned-byte images with 3 dimensions (magic 0x00000803) and labels with 1
+ * (magic 0x00000801). Sets channels to 1 and height, width from the header. Paths name the files
+ * exactly (no .gz search; gzip or not is detected). */
+ipro_status ipro_dataset_read_idx(const char *images_path, const char *labels_path,
+                                  ipro_dataset *out, ipro_error *err);
+/* CIFAR binary records, concatenated over the files: label_bytes label bytes (the last one is the
+ * class; earlier ones, CIFAR-100's coarse label, are checked against coarse_classes) then
+ * channels*height*width pixel bytes in CHW order; the caller sets channels, height and width. */
+ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, int label_bytes,
+                                    int coarse_classes, ipro_dataset *out, ipro_error *err);
+
+/* Finds DIRECTORY/NAME.gz or DIRECTORY/NAME, trying each directory in turn; writes the first
+ * that exists into path, or fails with a message listing every place it looked. */
+ipro_status ipro_dataset_find_file(const char *const *directories, int directory_count,
+                                   const char *name, char *path, size_t path_size, ipro_error *err);
+
+#endif

@@ -1,0 +1,144 @@
+/* The forward executor of executor.h. */
+#include "executor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ipro_executor {
+  const ipro_graph *graph;
+  ipro_backend *backend;
+  ipro_forward_program program;
+  ipro_kernel **kernels; /* one per step; NULL for views */
+  int primary_steps;
+  uint8_t *parameters, *input_block, *arena;
+  uint64_t runs;
+};
+
+static void *slot_pointer(const ipro_executor *e, int tensor) {
+  const ipro_tensor_slot *slot = &e->program.slots[tensor];
+  switch (slot->kind) {
+  case IPRO_SLOT_ARENA: return e->arena + slot->offset;
+  case IPRO_SLOT_PARAMETER: return e->parameters + slot->offset;
+  case IPRO_SLOT_INPUT: return e->input_block + slot->offset;
+  default: return NULL;
+  }
+}
+
+static ipro_status prepare_kernels(ipro_executor *e, ipro_backend *fallback, size_t *workspace,
+                                   ipro_error *err) {
+  const ipro_graph *graph = e->graph;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    if (!ipro_node_is_computed(graph, node) || ipro_node_is_view(graph, node)) continue;
+    ipro_backend *chosen = e->backend;
+    if (!chosen->supports_forward(chosen, graph, node)) {
+      if (!fallback || !fallback->supports_forward(fallback, graph, node))
+        return ipro_error_set(err, "node '%s' (%s): the %s backend cannot run it", node->name,
+                              node->op_type, e->backend->name);
+      chosen = fallback;
+    } else {
+      e->primary_steps++;
+    }
+    if (chosen->prepare_forward(chosen, graph, node, &e->kernels[n], err) != IPRO_OK)
+      return IPRO_ERROR;
+    workspace[n] = e->kernels[n]->workspace_bytes;
+  }
+  return IPRO_OK;
+}
+
+static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
+  const ipro_forward_program *p = &e->program;
+  ipro_backend *b = e->backend;
+  if (b->allocate(b, p->parameter_bytes, (void **)&e->parameters, err) != IPRO_OK ||
+      b->allocate(b, p->input_bytes, (void **)&e->input_block, err) != IPRO_OK ||
+      b->allocate(b, p->arena_bytes, (void **)&e->arena, err) != IPRO_OK)
+    return IPRO_ERROR;
+  for (int t = 0; t < e->graph->n_tensors; t++) {
+    const ipro_tensor *tensor = &e->graph->tensors[t];
+    if (p->slots[t].kind != IPRO_SLOT_PARAMETER || !tensor->data) continue;
+    if (b->copy_to_device(b, slot_pointer(e, t), tensor->data, tensor->data_bytes, err) != IPRO_OK)
+      return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_executor_create(const ipro_graph *graph, ipro_backend *backend,
+                                 ipro_backend *fallback, ipro_executor **out, ipro_error *err) {
+  *out = NULL;
+  if (fallback && (!fallback->host_memory || !backend->host_memory)) fallback = NULL;
+  ipro_executor *e = calloc(1, sizeof *e);
+  size_t *workspace = calloc((size_t)graph->n_nodes + 1, sizeof(size_t));
+  if (e) e->kernels = calloc((size_t)graph->n_nodes + 1, sizeof(ipro_kernel *));
+  if (!e || !workspace || !e->kernels) {
+    free(workspace);
+    if (e) free(e->kernels);
+    free(e);
+    return ipro_error_set(err, "out of memory creating an executor");
+  }
+  e->graph = graph;
+  e->backend = backend;
+  ipro_status status = prepare_kernels(e, fallback, workspace, err);
+  if (status == IPRO_OK) status = ipro_forward_program_build(graph, workspace, &e->program, err);
+  if (status == IPRO_OK) status = allocate_blocks(e, err);
+  free(workspace);
+  if (status != IPRO_OK) {
+    ipro_executor_free(e);
+    return status;
+  }
+  *out = e;
+  return IPRO_OK;
+}
+
+ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void **outputs,
+                              ipro_error *err) {
+  const ipro_graph *graph = e->graph;
+  ipro_backend *b = e->backend;
+  for (int i = 0; i < graph->n_inputs; i++) {
+    int t = graph->inputs[i];
+    if (b->copy_to_device(b, slot_pointer(e, t), inputs[i], e->program.slots[t].bytes, err) !=
+        IPRO_OK)
+      return IPRO_ERROR;
+  }
+  void *input_pointers[64], *output_pointers[64];
+  for (int s = 0; s < e->program.n_steps; s++) {
+    const ipro_program_step *step = &e->program.steps[s];
+    if (step->is_view) continue;
+    const ipro_node *node = &graph->nodes[step->node];
+    /* Kernels may look at optional operands past n_inputs: those must read as absent. */
+    memset(input_pointers, 0, sizeof input_pointers);
+    memset(output_pointers, 0, sizeof output_pointers);
+    for (int i = 0; i < node->n_inputs && i < 64; i++)
+      input_pointers[i] = node->inputs[i] >= 0 ? slot_pointer(e, node->inputs[i]) : NULL;
+    for (int o = 0; o < node->n_outputs && o < 64; o++)
+      output_pointers[o] = node->outputs[o] >= 0 ? slot_pointer(e, node->outputs[o]) : NULL;
+    ipro_kernel *kernel = e->kernels[step->node];
+    void *workspace = step->workspace_bytes ? e->arena + step->workspace_offset : NULL;
+    if (kernel->run(kernel, input_pointers, output_pointers, workspace, e->runs, err) != IPRO_OK)
+      return ipro_error_prefix(err, "node '%s' (%s)", node->name, node->op_type);
+  }
+  for (int i = 0; i < graph->n_outputs; i++) {
+    int t = graph->outputs[i];
+    if (b->copy_to_host(b, outputs[i], slot_pointer(e, t), e->program.slots[t].bytes, err) !=
+        IPRO_OK)
+      return IPRO_ERROR;
+  }
+  e->runs++;
+  return IPRO_OK;
+}
+
+const ipro_forward_program *ipro_executor_program(const ipro_executor *e) { return &e->program; }
+
+int ipro_executor_primary_steps(const ipro_executor *e) { return e->primary_steps; }
+
+void ipro_executor_free(ipro_executor *e) {
+  if (!e) return;
+  for (int n = 0; n < e->graph->n_nodes; n++)
+    if (e->kernels[n]) e->kernels[n]->destroy(e->kernels[n]);
+  free(e->kernels);
+  ipro_backend *b = e->backend;
+  b->release(b, e->parameters, e->program.parameter_bytes);
+  b->release(b, e->input_block, e->program.input_bytes);
+  b->release(b, e->arena, e->program.arena_bytes);
+  ipro_forward_program_release(&e->program);
+  free(e);
+}

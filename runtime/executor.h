@@ -1,0 +1,26 @@
+/* Executes a graph's forward program on a backend: prepares one kernel per step (on the backend
+ * when it supports the node, else on the fallback backend, which must share host memory with
+ * it), plans the arena with the kernels' workspaces, and allocates exactly three blocks through
+ * the backend: parameters (initializers and constants, copied once), the input batch, and the
+ * arena. The bytes the backend counted can then be compared with the plan. */
+#ifndef IPRO_EXECUTOR_H
+#define IPRO_EXECUTOR_H
+
+#include "codegen/forward_program.h"
+#include "runtime/backend.h"
+
+typedef struct ipro_executor ipro_executor;
+
+/* graph must stay alive and unchanged while the executor exists. fallback may be NULL. */
+ipro_status ipro_executor_create(const ipro_graph *graph, ipro_backend *backend,
+                                 ipro_backend *fallback, ipro_executor **out, ipro_error *err);
+/* inputs[i]: host data of graph input i; outputs[i]: host buffers for graph output i, each of
+ * the inferred size. */
+ipro_status ipro_executor_run(ipro_executor *executor, const void *const *inputs, void **outputs,
+                              ipro_error *err);
+const ipro_forward_program *ipro_executor_program(const ipro_executor *executor);
+/* How many steps run on the primary backend (the rest use the fallback or are views). */
+int ipro_executor_primary_steps(const ipro_executor *executor);
+void ipro_executor_free(ipro_executor *executor);
+
+#endif

@@ -1,0 +1,184 @@
+/* The oneDNN backend: the CPU default (see runtime/backend.h).
+ *
+ * One CPU engine and one stream per backend; memory is plain host memory (the ipro_host_*
+ * helpers), so the executor may hand the same pointers to the reference kernels for the nodes this
+ * backend declines. Which ops it takes is the dispatch table below, indexed by ipro_op; an op file
+ * declines a node (supports_forward answers false) when an attribute combination or a shape has no
+ * faithful oneDNN mapping, and the node then runs on the reference kernel.
+ *
+ * supports_forward answers by building the kernel and throwing it away, so the answer is exactly
+ * "prepare_forward would succeed"; oneDNN's primitive cache makes the second creation cheap. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "onednn_internal.h"
+
+typedef struct {
+  ipro_backend base; /* first, so that an ipro_backend * is an onednn_backend * */
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+} onednn_backend;
+
+static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
+    [IPRO_OP_CONV] = ipro_onednn_build_conv,
+    [IPRO_OP_BATCH_NORMALIZATION] = ipro_onednn_build_batch_normalization,
+    [IPRO_OP_RELU] = ipro_onednn_build_eltwise,
+    [IPRO_OP_LEAKY_RELU] = ipro_onednn_build_eltwise,
+    [IPRO_OP_SIGMOID] = ipro_onednn_build_eltwise,
+    [IPRO_OP_TANH] = ipro_onednn_build_eltwise,
+    [IPRO_OP_CLIP] = ipro_onednn_build_eltwise,
+    [IPRO_OP_HARD_SIGMOID] = ipro_onednn_build_eltwise,
+    [IPRO_OP_HARD_SWISH] = ipro_onednn_build_eltwise,
+    [IPRO_OP_SOFTMAX] = ipro_onednn_build_softmax,
+    [IPRO_OP_LOG_SOFTMAX] = ipro_onednn_build_softmax,
+    [IPRO_OP_ADD] = ipro_onednn_build_binary,
+    [IPRO_OP_SUB] = ipro_onednn_build_binary,
+    [IPRO_OP_MUL] = ipro_onednn_build_binary,
+    [IPRO_OP_DIV] = ipro_onednn_build_binary,
+    [IPRO_OP_MAX_POOL] = ipro_onednn_build_pool,
+    [IPRO_OP_AVERAGE_POOL] = ipro_onednn_build_pool,
+    [IPRO_OP_GLOBAL_AVERAGE_POOL] = ipro_onednn_build_global_pool,
+    [IPRO_OP_GLOBAL_MAX_POOL] = ipro_onednn_build_global_pool,
+    [IPRO_OP_GEMM] = ipro_onednn_build_gemm,
+    [IPRO_OP_MAT_MUL] = ipro_onednn_build_mat_mul,
+    [IPRO_OP_CONCAT] = ipro_onednn_build_concat,
+};
+_Static_assert(sizeof build_table / sizeof build_table[0] == IPRO_OP_COUNT,
+               "one entry per op in op_list.h");
+
+/* ---- kernels ---- */
+
+static void kernel_destroy(ipro_kernel *base) {
+  ipro_onednn_kernel *kernel = (ipro_onednn_kernel *)base;
+  if (!kernel) return;
+  for (int s = 0; s < IPRO_ONEDNN_MAX_STEPS; s++) {
+    ipro_onednn_step *step = &kernel->steps[s];
+    for (int a = 0; a < step->n_args; a++)
+      dnnl_memory_destroy(step->bindings[a].memory);
+    if (step->primitive) dnnl_primitive_destroy(step->primitive);
+    free(step->bindings);
+    free(step->args);
+  }
+  free(kernel);
+}
+
+static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *const *outputs,
+                              void *workspace, uint64_t step_number, ipro_error *err) {
+  (void)step_number;
+  ipro_onednn_kernel *kernel = (ipro_onednn_kernel *)base;
+  if (kernel->base.workspace_bytes > 0 && !workspace)
+    return ipro_error_set(err, "%s: oneDNN kernel run without its %zu-byte workspace",
+                          kernel->label, kernel->base.workspace_bytes);
+  char *scratch = workspace;
+  for (int s = 0; s < kernel->n_steps; s++) {
+    ipro_onednn_step *step = &kernel->steps[s];
+    for (int a = 0; a < step->n_args; a++) {
+      const ipro_onednn_binding *binding = &step->bindings[a];
+      void *pointer = NULL;
+      switch (binding->source) {
+      case IPRO_ONEDNN_INPUT: pointer = inputs[binding->index]; break;
+      case IPRO_ONEDNN_OUTPUT: pointer = outputs[binding->index]; break;
+      case IPRO_ONEDNN_INTERMEDIATE: pointer = scratch + binding->offset; break;
+      case IPRO_ONEDNN_SCRATCHPAD: pointer = scratch + kernel->intermediate_bytes; break;
+      }
+      if (!pointer)
+        return ipro_error_set(err, "%s: %s %d has no data", kernel->label,
+                              binding->source == IPRO_ONEDNN_INPUT ? "input" : "output",
+                              binding->index);
+      IPRO_ONEDNN_CHECK(dnnl_memory_set_data_handle(binding->memory, pointer));
+    }
+    IPRO_ONEDNN_CHECK(
+        dnnl_primitive_execute(step->primitive, kernel->stream, step->n_args, step->args));
+  }
+  IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
+  return IPRO_OK;
+fail:
+  return ipro_error_prefix(err, "%s", kernel->label);
+}
+
+/* Every tensor of the ops in the table is float32; anything else is left to the reference. */
+static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, ipro_error *err) {
+  for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
+    bool input = i < node->n_inputs;
+    const ipro_tensor *tensor =
+        input ? ipro_node_input(graph, node, i) : ipro_node_output(graph, node, i - node->n_inputs);
+    if (tensor && tensor->dtype != IPRO_DTYPE_FLOAT)
+      return ipro_onednn_unsupported(err, "%s '%s' is %s, not float32", input ? "input" : "output",
+                                     tensor->name, ipro_dtype_name(tensor->dtype));
+  }
+  return IPRO_OK;
+}
+
+static ipro_status build_kernel(const onednn_backend *backend, const ipro_graph *graph,
+                                const ipro_node *node, ipro_kernel **out, ipro_error *err) {
+  *out = NULL;
+  ipro_onednn_build_fn build = (unsigned)node->op < IPRO_OP_COUNT ? build_table[node->op] : NULL;
+  if (!build) return ipro_onednn_unsupported(err, "no oneDNN kernel for %s", node->op_type);
+  if (check_float(graph, node, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_onednn_kernel *kernel = calloc(1, sizeof *kernel);
+  if (!kernel) return ipro_error_set(err, "out of memory");
+  kernel->engine = backend->engine;
+  kernel->stream = backend->stream;
+  snprintf(kernel->label, sizeof kernel->label, "node '%.100s' (%.60s)",
+           node->name ? node->name : "", node->op_type ? node->op_type : "?");
+  kernel->base.run = kernel_run;
+  kernel->base.destroy = kernel_destroy;
+  if (build(kernel, graph, node, err) != IPRO_OK) {
+    kernel_destroy(&kernel->base);
+    return IPRO_ERROR;
+  }
+  kernel->base.workspace_bytes = kernel->intermediate_bytes + kernel->scratchpad_bytes;
+  *out = &kernel->base;
+  return IPRO_OK;
+}
+
+/* ---- the backend ---- */
+
+static bool onednn_supports_forward(const ipro_backend *self, const ipro_graph *graph,
+                                    const ipro_node *node) {
+  ipro_kernel *kernel = NULL;
+  ipro_error err;
+  if (build_kernel((const onednn_backend *)self, graph, node, &kernel, &err) != IPRO_OK)
+    return false;
+  kernel->destroy(kernel);
+  return true;
+}
+
+static ipro_status onednn_prepare_forward(ipro_backend *self, const ipro_graph *graph,
+                                          const ipro_node *node, ipro_kernel **out,
+                                          ipro_error *err) {
+  if (build_kernel((const onednn_backend *)self, graph, node, out, err) != IPRO_OK)
+    return ipro_error_prefix(err, "node '%s' (%s) on oneDNN", node->name, node->op_type);
+  return IPRO_OK;
+}
+
+static void onednn_destroy(ipro_backend *self) {
+  onednn_backend *backend = (onednn_backend *)self;
+  if (!backend) return;
+  if (backend->stream) dnnl_stream_destroy(backend->stream);
+  if (backend->engine) dnnl_engine_destroy(backend->engine);
+  free(backend);
+}
+
+ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
+  *out = NULL;
+  onednn_backend *backend = calloc(1, sizeof *backend);
+  if (!backend) return ipro_error_set(err, "out of memory");
+  IPRO_ONEDNN_CHECK(dnnl_engine_create(&backend->engine, dnnl_cpu, 0));
+  IPRO_ONEDNN_CHECK(
+      dnnl_stream_create(&backend->stream, backend->engine, dnnl_stream_default_flags));
+  backend->base.name = "onednn";
+  backend->base.supports_forward = onednn_supports_forward;
+  backend->base.prepare_forward = onednn_prepare_forward;
+  backend->base.allocate = ipro_host_allocate;
+  backend->base.release = ipro_host_release;
+  backend->base.copy_to_device = ipro_host_copy;
+  backend->base.copy_to_host = ipro_host_copy;
+  backend->base.host_memory = true;
+  backend->base.destroy = onednn_destroy;
+  *out = &backend->base;
+  return IPRO_OK;
+fail:
+  onednn_destroy(&backend->base);
+  return ipro_error_prefix(err, "creating the oneDNN CPU engine");
+}

@@ -1,0 +1,58 @@
+/* Concat on oneDNN's concat primitive: every input and Y in the plain layout, joined along the
+ * canonical (non-negative) axis. Inputs that are empty along the axis are declined. */
+#include <stdlib.h>
+
+#include "onednn_internal.h"
+
+ipro_status ipro_onednn_build_concat(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                     const ipro_node *node, ipro_error *err) {
+  ipro_shape y, x;
+  if (ipro_onednn_output_shape(graph, node, 0, &y, err)) return IPRO_ERROR;
+  int64_t axis = ipro_node_attr_int(node, "axis", 0);
+  if (y.rank < 1 || axis < 0 || axis >= y.rank || node->n_inputs < 1)
+    return ipro_onednn_unsupported(err, "axis %lld for rank %d", (long long)axis, y.rank);
+  dnnl_memory_desc_t *sources = calloc((size_t)node->n_inputs, sizeof *sources);
+  if (!sources) return ipro_error_set(err, "out of memory");
+  dnnl_memory_desc_t y_md;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  int64_t total = 0;
+  for (int i = 0; i < node->n_inputs; i++) {
+    if (ipro_onednn_input_shape(graph, node, i, &x, err)) goto fail;
+    if (x.rank != y.rank) {
+      ipro_onednn_unsupported(err, "input %d has rank %d, Y %d", i, x.rank, y.rank);
+      goto fail;
+    }
+    for (int d = 0; d < y.rank; d++)
+      if (d != axis && x.dims[d] != y.dims[d]) {
+        ipro_onednn_unsupported(err, "input %d does not match Y off the axis", i);
+        goto fail;
+      }
+    total += x.dims[axis];
+    if (ipro_onednn_plain_md(&sources[i], x.rank, x.dims, err)) goto fail;
+  }
+  if (total != y.dims[axis]) {
+    ipro_onednn_unsupported(err, "the inputs do not add up to Y along the axis");
+    goto fail;
+  }
+  if (ipro_onednn_plain_md(&y_md, y.rank, y.dims, err) || ipro_onednn_attr_create(&attr, err))
+    goto fail;
+  IPRO_ONEDNN_CHECK(dnnl_concat_primitive_desc_create(&pd, &y_md, node->n_inputs, (int)axis,
+                                                      sources, attr, kernel->engine));
+  if (ipro_onednn_add_step(kernel, pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
+    goto fail;
+  for (int i = 0; i < node->n_inputs; i++)
+    if (ipro_onednn_bind_md(kernel, &sources[i], DNNL_ARG_MULTIPLE_SRC + i, IPRO_ONEDNN_INPUT,
+                            (size_t)i, err))
+      goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_attr_destroy(attr);
+  free(sources);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  free(sources);
+  return IPRO_ERROR;
+}

@@ -1,0 +1,147 @@
+/* The element-wise ops on oneDNN: the unary activations (eltwise primitives) and Add, Sub, Mul,
+ * Div with numpy broadcasting (binary primitive).
+ *
+ * An activation does not care about shape, so it sees its tensor as one flat vector. HardSigmoid
+ * has no eltwise algorithm in oneDNN 2.6: it is a linear step (alpha * x + beta) followed by a
+ * clip to [0, 1] in place on Y. Clip with min > max (numpy gives max everywhere) is declined.
+ *
+ * oneDNN's binary primitive broadcasts only its second source. When the first ONNX operand is the
+ * one broadcast (and the second has Y's shape), Add and Mul swap operands; Sub computes
+ * -(B - A) with a linear post-op, which is exact in IEEE arithmetic; Div is declined. Operands
+ * that are both broadcast are declined too. */
+#include <math.h>
+
+#include "onednn_internal.h"
+
+/* Appends one eltwise step over `count` elements, from input 0 (or, in place, from output 0). */
+static ipro_status eltwise_step(ipro_onednn_kernel *kernel, int64_t count,
+                                dnnl_alg_kind_t algorithm, float alpha, float beta, bool in_place,
+                                ipro_error *err) {
+  dnnl_memory_desc_t md;
+  if (ipro_onednn_plain_md(&md, 1, &count, err)) return IPRO_ERROR;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_eltwise_desc_t desc;
+  IPRO_ONEDNN_CHECK(
+      dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, algorithm, &md, alpha, beta));
+  if (ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, in_place ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INPUT,
+                       0, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
+    goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                      const ipro_node *node, ipro_error *err) {
+  ipro_shape x, y;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  int64_t count = ipro_shape_elements(&x);
+  if (count != ipro_shape_elements(&y))
+    return ipro_onednn_unsupported(err, "X and Y differ in size");
+  switch (node->op) {
+  case IPRO_OP_RELU: return eltwise_step(kernel, count, dnnl_eltwise_relu, 0.0f, 0.0f, false, err);
+  case IPRO_OP_LEAKY_RELU:
+    return eltwise_step(kernel, count, dnnl_eltwise_relu,
+                        ipro_node_attr_float(node, "alpha", 0.01f), 0.0f, false, err);
+  case IPRO_OP_SIGMOID:
+    return eltwise_step(kernel, count, dnnl_eltwise_logistic, 0.0f, 0.0f, false, err);
+  case IPRO_OP_TANH: return eltwise_step(kernel, count, dnnl_eltwise_tanh, 0.0f, 0.0f, false, err);
+  case IPRO_OP_HARD_SWISH:
+    return eltwise_step(kernel, count, dnnl_eltwise_hardswish, 0.0f, 0.0f, false, err);
+  case IPRO_OP_CLIP: {
+    float low = ipro_node_attr_float(node, "min", -INFINITY);
+    float high = ipro_node_attr_float(node, "max", INFINITY);
+    if (!(low <= high))
+      return ipro_onednn_unsupported(err, "min %g > max %g", (double)low, (double)high);
+    return eltwise_step(kernel, count, dnnl_eltwise_clip_v2, low, high, false, err);
+  }
+  case IPRO_OP_HARD_SIGMOID:
+    if (eltwise_step(kernel, count, dnnl_eltwise_linear, ipro_node_attr_float(node, "alpha", 0.2f),
+                     ipro_node_attr_float(node, "beta", 0.5f), false, err))
+      return IPRO_ERROR;
+    return eltwise_step(kernel, count, dnnl_eltwise_clip_v2, 0.0f, 1.0f, true, err);
+  default: return ipro_onednn_unsupported(err, "not an activation");
+  }
+}
+
+/* Right-aligns shape into rank dimensions, padding with leading 1s. */
+static void pad_shape(const ipro_shape *shape, int rank, int64_t *dims) {
+  int shift = rank - shape->rank;
+  for (int d = 0; d < rank; d++)
+    dims[d] = d < shift ? 1 : shape->dims[d - shift];
+}
+
+static bool same_dims(const int64_t *a, const int64_t *b, int rank) {
+  for (int d = 0; d < rank; d++)
+    if (a[d] != b[d]) return false;
+  return true;
+}
+
+ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                     const ipro_node *node, ipro_error *err) {
+  ipro_shape a, b, y;
+  if (ipro_onednn_input_shape(graph, node, 0, &a, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &b, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  int rank = y.rank > 0 ? y.rank : 1;
+  int64_t a_dims[IPRO_MAX_RANK], b_dims[IPRO_MAX_RANK], y_dims[IPRO_MAX_RANK];
+  if (a.rank > rank || b.rank > rank) return ipro_onednn_unsupported(err, "operand rank above Y's");
+  pad_shape(&a, rank, a_dims);
+  pad_shape(&b, rank, b_dims);
+  pad_shape(&y, rank, y_dims);
+  for (int d = 0; d < rank; d++)
+    if ((a_dims[d] != y_dims[d] && a_dims[d] != 1) || (b_dims[d] != y_dims[d] && b_dims[d] != 1))
+      return ipro_onednn_unsupported(err, "operands do not broadcast to Y");
+  dnnl_alg_kind_t algorithm = node->op == IPRO_OP_ADD   ? dnnl_binary_add
+                              : node->op == IPRO_OP_SUB ? dnnl_binary_sub
+                              : node->op == IPRO_OP_MUL ? dnnl_binary_mul
+                                                        : dnnl_binary_div;
+  int first = 0; /* the ONNX operand that becomes oneDNN's src0 (Y's shape) */
+  bool negate = false;
+  if (!same_dims(a_dims, y_dims, rank)) {
+    if (!same_dims(b_dims, y_dims, rank))
+      return ipro_onednn_unsupported(err, "both operands are broadcast");
+    if (node->op == IPRO_OP_DIV)
+      return ipro_onednn_unsupported(err, "Div with a broadcast dividend");
+    first = 1;
+    negate = node->op == IPRO_OP_SUB;
+  }
+  dnnl_memory_desc_t src0_md, src1_md, y_md;
+  if (ipro_onednn_plain_md(&src0_md, rank, first == 0 ? a_dims : b_dims, err) ||
+      ipro_onednn_plain_md(&src1_md, rank, first == 0 ? b_dims : a_dims, err) ||
+      ipro_onednn_plain_md(&y_md, rank, y_dims, err))
+    return IPRO_ERROR;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t post_ops = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_binary_desc_t desc;
+  if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
+  if (negate) {
+    IPRO_ONEDNN_CHECK(dnnl_post_ops_create(&post_ops));
+    IPRO_ONEDNN_CHECK(
+        dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, -1.0f, 0.0f));
+    IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops));
+  }
+  IPRO_ONEDNN_CHECK(dnnl_binary_desc_init(&desc, algorithm, &src0_md, &src1_md, &y_md));
+  if (ipro_onednn_create_pd(kernel, &desc, attr, &pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC_0, IPRO_ONEDNN_INPUT, (size_t)first, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC_1, IPRO_ONEDNN_INPUT, (size_t)(1 - first), err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
+    goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  if (post_ops) dnnl_post_ops_destroy(post_ops);
+  dnnl_primitive_attr_destroy(attr);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (post_ops) dnnl_post_ops_destroy(post_ops);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return IPRO_ERROR;
+}

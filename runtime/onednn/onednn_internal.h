@@ -1,0 +1,140 @@
+/* Internal to runtime/onednn/: the kernel object every op file builds, and the helpers they share.
+ *
+ * A oneDNN kernel is a short list of steps, each one oneDNN primitive created at prepare time
+ * together with the memory objects of its arguments. A memory object is created without data and
+ * bound, at run time, to one of the kernel's inputs or outputs, to a planned intermediate inside
+ * the workspace, or to the scratchpad (also inside the workspace: every primitive runs with a
+ * user-managed scratchpad, so oneDNN allocates nothing behind the plan's back). The steps of a
+ * kernel run one after another, so they share one scratchpad region, placed after the
+ * intermediates:
+ *
+ *   workspace = [intermediates, 64-byte aligned ...][scratchpad: max over steps]
+ *
+ * Each op file provides a build function that reads the node's canonical attributes and inferred
+ * shapes and appends steps, or fails with a message (starting "unsupported:" when the node is
+ * outside what the oneDNN mapping handles, in which case supports_forward answers false). */
+#ifndef IPRO_ONEDNN_INTERNAL_H
+#define IPRO_ONEDNN_INTERNAL_H
+
+#include <dnnl.h>
+
+#include "runtime/backend.h"
+
+#define IPRO_ONEDNN_MAX_STEPS 4
+
+typedef enum {
+  IPRO_ONEDNN_INPUT,        /* the node's index-th input */
+  IPRO_ONEDNN_OUTPUT,       /* the node's index-th output */
+  IPRO_ONEDNN_INTERMEDIATE, /* workspace + offset */
+  IPRO_ONEDNN_SCRATCHPAD    /* the shared scratchpad region of the workspace */
+} ipro_onednn_source;
+
+typedef struct {
+  ipro_onednn_source source;
+  int index;     /* input or output index */
+  size_t offset; /* intermediates: offset in the workspace */
+  dnnl_memory_t memory;
+} ipro_onednn_binding;
+
+typedef struct {
+  dnnl_primitive_t primitive;
+  int n_args, capacity;
+  ipro_onednn_binding *bindings;
+  dnnl_exec_arg_t *args; /* args[i].memory == bindings[i].memory */
+} ipro_onednn_step;
+
+typedef struct {
+  ipro_kernel base;
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+  char label[256]; /* "node 'NAME' (OP)", for messages at run time (nodes may move) */
+  int n_steps;
+  ipro_onednn_step steps[IPRO_ONEDNN_MAX_STEPS];
+  size_t intermediate_bytes; /* the scratchpad starts here */
+  size_t scratchpad_bytes;   /* the largest scratchpad of any step */
+} ipro_onednn_kernel;
+
+/* Builds the steps of kernel for node; see the file comment. */
+typedef ipro_status (*ipro_onednn_build_fn)(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                            const ipro_node *node, ipro_error *err);
+
+/* The op files' build functions (NULL entries in the dispatch table are unsupported ops). */
+ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                   ipro_error *);
+ipro_status ipro_onednn_build_pool(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                   ipro_error *);
+ipro_status ipro_onednn_build_global_pool(ipro_onednn_kernel *, const ipro_graph *,
+                                          const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *, const ipro_graph *,
+                                                  const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_softmax(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                      ipro_error *);
+ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                      ipro_error *);
+ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                     ipro_error *);
+ipro_status ipro_onednn_build_gemm(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                   ipro_error *);
+ipro_status ipro_onednn_build_mat_mul(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                      ipro_error *);
+ipro_status ipro_onednn_build_concat(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                     ipro_error *);
+
+/* ---- helpers (onednn_kernel.c) ---- */
+
+/* Turns a failed dnnl call into "FILE:LINE: CALL: STATUS" in err; IPRO_OK on dnnl_success. */
+ipro_status ipro_onednn_check(dnnl_status_t status, const char *file, int line, const char *call,
+                              ipro_error *err);
+/* For functions with an `err` in scope and a `fail:` label that releases what they hold. */
+#define IPRO_ONEDNN_CHECK(call)                                                                    \
+  do {                                                                                             \
+    if (ipro_onednn_check((call), __FILE__, __LINE__, #call, err) != IPRO_OK) goto fail;           \
+  } while (0)
+
+/* Writes "unsupported: <message>" into err and returns IPRO_ERROR. */
+ipro_status ipro_onednn_unsupported(ipro_error *err, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The concrete shape of the node's i-th input / output (batch bound to graph->batch); fails as
+ * unsupported when the tensor is absent or its shape is unknown or symbolic. */
+ipro_status ipro_onednn_input_shape(const ipro_graph *graph, const ipro_node *node, int i,
+                                    ipro_shape *shape, ipro_error *err);
+ipro_status ipro_onednn_output_shape(const ipro_graph *graph, const ipro_node *node, int i,
+                                     ipro_shape *shape, ipro_error *err);
+
+/* Reads the window attributes of Conv and the pools for `spatial` axes (strides, dilations, pads;
+ * defaults 1, 1, 0) into oneDNN's convention: dilation counts the gaps (ONNX's minus one), pads
+ * split into begin and end. Fails as unsupported on a malformed or negative value. */
+ipro_status ipro_onednn_read_window(const ipro_node *node, int spatial, dnnl_dims_t strides,
+                                    dnnl_dims_t dilations, dnnl_dims_t pads_begin,
+                                    dnnl_dims_t pads_end, ipro_error *err);
+
+/* A row-major float32 memory descriptor of the given dimensions (rank 0 is one element). */
+ipro_status ipro_onednn_plain_md(dnnl_memory_desc_t *md, int rank, const int64_t *dims,
+                                 ipro_error *err);
+
+/* A primitive attribute with the user-managed scratchpad mode every primitive here uses. */
+ipro_status ipro_onednn_attr_create(dnnl_primitive_attr_t *attr, ipro_error *err);
+
+/* Creates the primitive of pd as the kernel's next step and binds its scratchpad (if any).
+ * pd stays the caller's. */
+ipro_status ipro_onednn_add_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
+                                 ipro_error *err);
+/* Binds argument `arg` (DNNL_ARG_*) of the last step, with the descriptor the primitive expects
+ * for it, to a source. index: input/output index, or an offset from
+ * ipro_onednn_reserve for intermediates. */
+ipro_status ipro_onednn_bind(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd, int arg,
+                             ipro_onednn_source source, size_t index, ipro_error *err);
+/* Same, with an explicit descriptor (for post-op arguments, which pd cannot be asked about). */
+ipro_status ipro_onednn_bind_md(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *md, int arg,
+                                ipro_onednn_source source, size_t index, ipro_error *err);
+/* Reserves bytes of intermediate workspace and returns its offset. */
+size_t ipro_onednn_reserve(ipro_onednn_kernel *kernel, size_t bytes);
+
+/* Creates a pd from an op descriptor with a user scratchpad and optional post-ops, adds it as a
+ * step and returns the pd (for binding; the caller destroys it). */
+ipro_status ipro_onednn_create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                  dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
+                                  ipro_error *err);
+
+#endif

@@ -1,0 +1,204 @@
+/* The oneDNN kernel object (see onednn_internal.h): steps of primitives with memory objects made
+ * at prepare time and bound to the program's pointers at run time, plus the helpers the op files
+ * use to build them (checked dnnl calls, plain memory descriptors, scratchpad bookkeeping). */
+#include <dnnl_debug.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onednn_internal.h"
+
+ipro_status ipro_onednn_check(dnnl_status_t status, const char *file, int line, const char *call,
+                              ipro_error *err) {
+  if (status == dnnl_success) return IPRO_OK;
+  /* The call's function name is enough to find it at file:line. */
+  int name_length = (int)strcspn(call, "(");
+  return ipro_error_set(err, "%s:%d: %.*s failed: %s", file, line, name_length, call,
+                        dnnl_status2str(status));
+}
+
+ipro_status ipro_onednn_unsupported(ipro_error *err, const char *format, ...) {
+  char detail[900];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(detail, sizeof detail, format, args);
+  va_end(args);
+  return ipro_error_set(err, "unsupported: %s", detail);
+}
+
+static ipro_status concrete_shape(const ipro_graph *graph, const ipro_tensor *tensor,
+                                  const char *what, int i, ipro_shape *shape, ipro_error *err) {
+  if (!tensor) return ipro_onednn_unsupported(err, "%s %d is absent", what, i);
+  *shape = tensor->shape;
+  if (graph->batch > 0) ipro_shape_bind_batch(shape, graph->batch);
+  if (ipro_shape_elements(shape) < 0)
+    return ipro_onednn_unsupported(err, "%s '%s' has no concrete shape", what, tensor->name);
+  return IPRO_OK;
+}
+
+ipro_status ipro_onednn_input_shape(const ipro_graph *graph, const ipro_node *node, int i,
+                                    ipro_shape *shape, ipro_error *err) {
+  return concrete_shape(graph, ipro_node_input(graph, node, i), "input", i, shape, err);
+}
+
+ipro_status ipro_onednn_output_shape(const ipro_graph *graph, const ipro_node *node, int i,
+                                     ipro_shape *shape, ipro_error *err) {
+  return concrete_shape(graph, ipro_node_output(graph, node, i), "output", i, shape, err);
+}
+
+static ipro_status read_ints(const ipro_node *node, const char *name, int count, int64_t fallback,
+                             int64_t minimum, int64_t *values, ipro_error *err) {
+  int found = 0;
+  const int64_t *attr = ipro_node_attr_ints(node, name, &found);
+  for (int i = 0; i < count; i++)
+    values[i] = fallback;
+  if (!attr) return IPRO_OK;
+  if (found != count)
+    return ipro_onednn_unsupported(err, "attribute %s has %d values; %d expected", name, found,
+                                   count);
+  for (int i = 0; i < count; i++) {
+    if (attr[i] < minimum)
+      return ipro_onednn_unsupported(err, "attribute %s has the value %lld", name,
+                                     (long long)attr[i]);
+    values[i] = attr[i];
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_onednn_read_window(const ipro_node *node, int spatial, dnnl_dims_t strides,
+                                    dnnl_dims_t dilations, dnnl_dims_t pads_begin,
+                                    dnnl_dims_t pads_end, ipro_error *err) {
+  int64_t pads[2 * DNNL_MAX_NDIMS];
+  if (spatial < 1 || spatial > 3)
+    return ipro_onednn_unsupported(err, "%d spatial dimensions (1 to 3 supported)", spatial);
+  if (read_ints(node, "strides", spatial, 1, 1, strides, err) ||
+      read_ints(node, "dilations", spatial, 1, 1, dilations, err) ||
+      read_ints(node, "pads", 2 * spatial, 0, 0, pads, err))
+    return IPRO_ERROR;
+  const char *auto_pad = ipro_node_attr_string(node, "auto_pad", "NOTSET");
+  if (strcmp(auto_pad, "NOTSET") != 0)
+    return ipro_onednn_unsupported(err, "auto_pad %s was not resolved into pads", auto_pad);
+  for (int s = 0; s < spatial; s++) {
+    dilations[s] -= 1;
+    pads_begin[s] = pads[s];
+    pads_end[s] = pads[spatial + s];
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_onednn_plain_md(dnnl_memory_desc_t *md, int rank, const int64_t *dims,
+                                 ipro_error *err) {
+  dnnl_dims_t md_dims = {1}, strides = {1};
+  if (rank > DNNL_MAX_NDIMS) return ipro_onednn_unsupported(err, "rank %d is too large", rank);
+  int md_rank = rank > 0 ? rank : 1;
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    if (dims[d] <= 0)
+      return ipro_onednn_unsupported(err, "a dimension of size %lld", (long long)dims[d]);
+    md_dims[d] = dims[d];
+    strides[d] = stride;
+    stride *= dims[d];
+  }
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_by_strides(md, md_rank, md_dims, dnnl_f32, strides));
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_attr_create(dnnl_primitive_attr_t *attr, ipro_error *err) {
+  *attr = NULL;
+  IPRO_ONEDNN_CHECK(dnnl_primitive_attr_create(attr));
+  IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user));
+  return IPRO_OK;
+fail:
+  if (*attr) dnnl_primitive_attr_destroy(*attr);
+  *attr = NULL;
+  return IPRO_ERROR;
+}
+
+size_t ipro_onednn_reserve(ipro_onednn_kernel *kernel, size_t bytes) {
+  size_t offset = kernel->intermediate_bytes;
+  kernel->intermediate_bytes += (bytes + 63) / 64 * 64;
+  return offset;
+}
+
+ipro_status ipro_onednn_bind_md(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *md, int arg,
+                                ipro_onednn_source source, size_t index, ipro_error *err) {
+  if (kernel->n_steps == 0) return ipro_error_set(err, "binding an argument before any step");
+  ipro_onednn_step *step = &kernel->steps[kernel->n_steps - 1];
+  if (step->n_args == step->capacity) {
+    int capacity = step->capacity ? 2 * step->capacity : 8;
+    ipro_onednn_binding *bindings = realloc(step->bindings, (size_t)capacity * sizeof *bindings);
+    if (bindings) step->bindings = bindings;
+    dnnl_exec_arg_t *args = realloc(step->args, (size_t)capacity * sizeof *args);
+    if (args) step->args = args;
+    if (!bindings || !args) return ipro_error_set(err, "out of memory");
+    step->capacity = capacity;
+  }
+  ipro_onednn_binding *binding = &step->bindings[step->n_args];
+  memset(binding, 0, sizeof *binding);
+  binding->source = source;
+  if (source == IPRO_ONEDNN_INTERMEDIATE)
+    binding->offset = index;
+  else
+    binding->index = (int)index;
+  IPRO_ONEDNN_CHECK(dnnl_memory_create(&binding->memory, md, kernel->engine, DNNL_MEMORY_NONE));
+  step->args[step->n_args].arg = arg;
+  step->args[step->n_args].memory = binding->memory;
+  step->n_args++;
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_bind(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd, int arg,
+                             ipro_onednn_source source, size_t index, ipro_error *err) {
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
+  if (!md || md->ndims == 0) return ipro_error_set(err, "the primitive has no argument %d", arg);
+  return ipro_onednn_bind_md(kernel, md, arg, source, index, err);
+}
+
+ipro_status ipro_onednn_add_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
+                                 ipro_error *err) {
+  if (kernel->n_steps == IPRO_ONEDNN_MAX_STEPS)
+    return ipro_error_set(err, "more than %d steps in one kernel", IPRO_ONEDNN_MAX_STEPS);
+  ipro_onednn_step *step = &kernel->steps[kernel->n_steps];
+  IPRO_ONEDNN_CHECK(dnnl_primitive_create(&step->primitive, pd));
+  kernel->n_steps++;
+  const dnnl_memory_desc_t *scratchpad =
+      dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  size_t bytes = scratchpad ? dnnl_memory_desc_get_size(scratchpad) : 0;
+  if (bytes > 0) {
+    if (bytes > kernel->scratchpad_bytes) kernel->scratchpad_bytes = bytes;
+    if (ipro_onednn_bind_md(kernel, scratchpad, DNNL_ARG_SCRATCHPAD, IPRO_ONEDNN_SCRATCHPAD, 0,
+                            err) != IPRO_OK)
+      return IPRO_ERROR;
+  }
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                  dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
+                                  ipro_error *err) {
+  *pd = NULL;
+  dnnl_primitive_attr_t own = NULL;
+  if (!attr) {
+    if (ipro_onednn_attr_create(&own, err) != IPRO_OK) return IPRO_ERROR;
+    attr = own;
+  } else {
+    IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+  }
+  IPRO_ONEDNN_CHECK(dnnl_primitive_desc_create(pd, desc, attr, kernel->engine, NULL));
+  if (own) dnnl_primitive_attr_destroy(own);
+  own = NULL;
+  if (ipro_onednn_add_step(kernel, *pd, err) != IPRO_OK) goto fail;
+  return IPRO_OK;
+fail:
+  if (own) dnnl_primitive_attr_destroy(own);
+  if (*pd) dnnl_primitive_desc_destroy(*pd);
+  *pd = NULL;
+  return IPRO_ERROR;
+}

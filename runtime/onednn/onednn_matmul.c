@@ -1,0 +1,158 @@
+/* Gemm and MatMul on oneDNN's matmul primitive.
+ *
+ * Gemm: transA / transB are strides on the plain operands (no copy). alpha * A·B + beta * C is
+ * the matmul's output scale alpha / beta, C added by a binary post-op (C's 0-, 1- or 2-D shape
+ * broadcast to (M, N)), then scaled by beta with a linear post-op; with beta 1 (the usual case) the
+ * scale is alpha and there is no linear step, and with beta 0 or no C, C is not read.
+ *
+ * MatMul: numpy semantics. A 1-D first operand is a (1, K) row and a 1-D second operand a (K, 1)
+ * column; the unit dimension they add to the result does not change its row-major layout, so Y is
+ * given to oneDNN with it. Batch dimensions are right-aligned and broadcast (oneDNN broadcasts a
+ * batch dimension of 1 in either operand). */
+#include "onednn_internal.h"
+
+/* A 2-D descriptor of logical dimensions (rows, columns) stored transposed or not. */
+static ipro_status matrix_md(dnnl_memory_desc_t *md, int64_t rows, int64_t columns, bool transposed,
+                             ipro_error *err) {
+  if (rows <= 0 || columns <= 0) return ipro_onednn_unsupported(err, "an empty matrix");
+  dnnl_dims_t dims = {rows, columns};
+  dnnl_dims_t strides = {transposed ? 1 : columns, transposed ? rows : 1};
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides));
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_build_gemm(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                   const ipro_node *node, ipro_error *err) {
+  ipro_shape a, b, c, y;
+  if (ipro_onednn_input_shape(graph, node, 0, &a, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &b, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  if (a.rank != 2 || b.rank != 2 || y.rank != 2)
+    return ipro_onednn_unsupported(err, "A, B and Y must be matrices");
+  bool trans_a = ipro_node_attr_int(node, "transA", 0) != 0;
+  bool trans_b = ipro_node_attr_int(node, "transB", 0) != 0;
+  float alpha = ipro_node_attr_float(node, "alpha", 1.0f);
+  float beta = ipro_node_attr_float(node, "beta", 1.0f);
+  int64_t rows = trans_a ? a.dims[1] : a.dims[0], depth = trans_a ? a.dims[0] : a.dims[1];
+  int64_t columns = trans_b ? b.dims[0] : b.dims[1];
+  if ((trans_b ? b.dims[1] : b.dims[0]) != depth || y.dims[0] != rows || y.dims[1] != columns)
+    return ipro_onednn_unsupported(err, "A, B and Y shapes do not agree");
+  bool add_c = ipro_node_input(graph, node, 2) != NULL && beta != 0.0f;
+  int64_t c_dims[2] = {1, 1};
+  if (add_c) {
+    if (ipro_onednn_input_shape(graph, node, 2, &c, err)) return IPRO_ERROR;
+    if (c.rank > 2) return ipro_onednn_unsupported(err, "C of rank %d", c.rank);
+    for (int d = 0; d < c.rank; d++)
+      c_dims[2 - c.rank + d] = c.dims[d];
+    if ((c_dims[0] != 1 && c_dims[0] != rows) || (c_dims[1] != 1 && c_dims[1] != columns))
+      return ipro_onednn_unsupported(err, "C does not broadcast to Y");
+  }
+
+  dnnl_memory_desc_t a_md, b_md, c_md, y_md;
+  if (matrix_md(&a_md, rows, depth, trans_a, err) ||
+      matrix_md(&b_md, depth, columns, trans_b, err) ||
+      matrix_md(&y_md, rows, columns, false, err) ||
+      (add_c && matrix_md(&c_md, c_dims[0], c_dims[1], false, err)))
+    return IPRO_ERROR;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t post_ops = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_matmul_desc_t desc;
+  if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
+  float scale = add_c ? alpha / beta : alpha;
+  if (scale != 1.0f) IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale));
+  if (add_c) {
+    IPRO_ONEDNN_CHECK(dnnl_post_ops_create(&post_ops));
+    IPRO_ONEDNN_CHECK(dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, &c_md));
+    if (beta != 1.0f)
+      IPRO_ONEDNN_CHECK(
+          dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, beta, 0.0f));
+    IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops));
+  }
+  IPRO_ONEDNN_CHECK(dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &y_md));
+  if (ipro_onednn_create_pd(kernel, &desc, attr, &pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err) ||
+      (add_c &&
+       ipro_onednn_bind_md(kernel, &c_md, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                           IPRO_ONEDNN_INPUT, 2, err)))
+    goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  if (post_ops) dnnl_post_ops_destroy(post_ops);
+  dnnl_primitive_attr_destroy(attr);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (post_ops) dnnl_post_ops_destroy(post_ops);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return IPRO_ERROR;
+}
+
+/* Right-aligns an operand into rank dimensions: a 1-D operand becomes a row (first) or a column
+ * (second), and missing batch dimensions become 1. */
+static void operand_dims(const ipro_shape *shape, bool first, int rank, int64_t *dims) {
+  int64_t matrix[IPRO_MAX_RANK];
+  int matrix_rank = shape->rank;
+  for (int d = 0; d < shape->rank; d++)
+    matrix[d] = shape->dims[d];
+  if (shape->rank == 1) {
+    matrix_rank = 2;
+    matrix[0] = first ? 1 : shape->dims[0];
+    matrix[1] = first ? shape->dims[0] : 1;
+  }
+  int shift = rank - matrix_rank;
+  for (int d = 0; d < rank; d++)
+    dims[d] = d < shift ? 1 : matrix[d - shift];
+}
+
+ipro_status ipro_onednn_build_mat_mul(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                      const ipro_node *node, ipro_error *err) {
+  ipro_shape a, b, y;
+  if (ipro_onednn_input_shape(graph, node, 0, &a, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &b, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  if (a.rank < 1 || b.rank < 1) return ipro_onednn_unsupported(err, "a scalar operand");
+  int rank = a.rank > b.rank ? a.rank : b.rank;
+  if (rank < 2) rank = 2;
+  int64_t a_dims[IPRO_MAX_RANK], b_dims[IPRO_MAX_RANK], y_dims[IPRO_MAX_RANK];
+  operand_dims(&a, true, rank, a_dims);
+  operand_dims(&b, false, rank, b_dims);
+  if (a_dims[rank - 1] != b_dims[rank - 2])
+    return ipro_onednn_unsupported(err, "inner dimensions differ");
+  for (int d = 0; d < rank - 2; d++) {
+    if (a_dims[d] != b_dims[d] && a_dims[d] != 1 && b_dims[d] != 1)
+      return ipro_onednn_unsupported(err, "batch dimensions do not broadcast");
+    y_dims[d] = a_dims[d] == 1 ? b_dims[d] : a_dims[d];
+  }
+  y_dims[rank - 2] = a_dims[rank - 2];
+  y_dims[rank - 1] = b_dims[rank - 1];
+  int64_t elements = 1;
+  for (int d = 0; d < rank; d++)
+    elements *= y_dims[d];
+  if (elements != ipro_shape_elements(&y))
+    return ipro_onednn_unsupported(err, "Y's size does not match the operands");
+
+  dnnl_memory_desc_t a_md, b_md, y_md;
+  if (ipro_onednn_plain_md(&a_md, rank, a_dims, err) ||
+      ipro_onednn_plain_md(&b_md, rank, b_dims, err) ||
+      ipro_onednn_plain_md(&y_md, rank, y_dims, err))
+    return IPRO_ERROR;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_matmul_desc_t desc;
+  IPRO_ONEDNN_CHECK(dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &y_md));
+  if (ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
+    goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  return IPRO_ERROR;
+}

@@ -1,0 +1,114 @@
+/* Reference kernels of the unary element-wise activations: Relu, LeakyRelu, Sigmoid, Tanh, Clip,
+ * HardSigmoid, HardSwish. Each reads its canonical attributes once, then maps every float32
+ * element of X to Y (same shape). */
+#include <math.h>
+
+#include "reference_ops.h"
+
+/* Attributes of the activation, read once per node. */
+typedef struct {
+  float alpha, beta;
+} activation_params;
+
+typedef float (*activation_fn)(float x, const activation_params *params);
+
+static ipro_status map_elements(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
+                                void *const *outputs, activation_fn function,
+                                const activation_params *params, ipro_error *err) {
+  ipro_shape shape;
+  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_input_shape(graph, node, 0, &shape, err))
+    return IPRO_ERROR;
+  const float *x = inputs[0];
+  float *y = outputs[0];
+  int64_t count = ipro_shape_elements(&shape);
+  for (int64_t i = 0; i < count; i++)
+    y[i] = function(x[i], params);
+  return IPRO_OK;
+}
+
+static float relu(float x, const activation_params *params) {
+  (void)params;
+  return x > 0.0f ? x : 0.0f;
+}
+
+static float leaky_relu(float x, const activation_params *params) {
+  return x >= 0.0f ? x : params->alpha * x;
+}
+
+/* Written so that exp never overflows: for negative x, exp(x) / (1 + exp(x)). */
+static float sigmoid(float x, const activation_params *params) {
+  (void)params;
+  if (x >= 0.0f) return (float)(1.0 / (1.0 + exp(-(double)x)));
+  double e = exp((double)x);
+  return (float)(e / (1.0 + e));
+}
+
+static float hyperbolic_tangent(float x, const activation_params *params) {
+  (void)params;
+  return (float)tanh((double)x);
+}
+
+/* alpha = min, beta = max (±inf when absent). max is applied last, as numpy.clip does, so that
+ * min > max gives max everywhere. */
+static float clip(float x, const activation_params *params) {
+  float y = x < params->alpha ? params->alpha : x;
+  return y > params->beta ? params->beta : y;
+}
+
+static float hard_sigmoid(float x, const activation_params *params) {
+  float y = params->alpha * x + params->beta;
+  return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+}
+
+static float hard_swish(float x, const activation_params *params) {
+  (void)params;
+  float gate = x / 6.0f + 0.5f;
+  gate = gate < 0.0f ? 0.0f : (gate > 1.0f ? 1.0f : gate);
+  return x * gate;
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_relu) {
+  (void)context;
+  activation_params params = {0};
+  return map_elements(graph, node, inputs, outputs, relu, &params, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_leaky_relu) {
+  (void)context;
+  activation_params params = {ipro_node_attr_float(node, "alpha", 0.01f), 0.0f};
+  return map_elements(graph, node, inputs, outputs, leaky_relu, &params, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_sigmoid) {
+  (void)context;
+  activation_params params = {0};
+  return map_elements(graph, node, inputs, outputs, sigmoid, &params, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_tanh) {
+  (void)context;
+  activation_params params = {0};
+  return map_elements(graph, node, inputs, outputs, hyperbolic_tangent, &params, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_clip) {
+  (void)context;
+  activation_params params = {ipro_node_attr_float(node, "min", -INFINITY),
+                              ipro_node_attr_float(node, "max", INFINITY)};
+  return map_elements(graph, node, inputs, outputs, clip, &params, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_hard_sigmoid) {
+  (void)context;
+  activation_params params = {ipro_node_attr_float(node, "alpha", 0.2f),
+                              ipro_node_attr_float(node, "beta", 0.5f)};
+  return map_elements(graph, node, inputs, outputs, hard_sigmoid, &params, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish) {
+  (void)context;
+  activation_params params = {0};
+  return map_elements(graph, node, inputs, outputs, hard_swish, &params, err);
+}

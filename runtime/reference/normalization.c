@@ -1,0 +1,148 @@
+/* Reference kernels of the ops that normalise or rescale along an axis: BatchNormalization
+ * (inference and training forms), Softmax, LogSoftmax, and Dropout with its counter-based mask. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reference_ops.h"
+
+/* X (N, C, ...), scale, B, input_mean, input_var (C) → Y, [running_mean, running_var].
+ * training_mode 0 normalises with the given statistics. training_mode 1 normalises with the
+ * batch's mean and biased variance, and writes running = momentum * input + (1 - momentum) * batch
+ * to the optional outputs, exactly as ONNX specifies. PyTorch instead updates running_var with the
+ * unbiased batch variance (times count / (count - 1)); the trainer has to account for that. */
+IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
+  (void)context;
+  ipro_shape x;
+  if (ipro_reference_input_shape(graph, node, 0, &x, err)) return IPRO_ERROR;
+  for (int i = 0; i < 5; i++)
+    if (ipro_reference_expect_dtype(graph, node, true, i, IPRO_DTYPE_FLOAT, err)) return IPRO_ERROR;
+  if (x.rank < 2) return ipro_reference_fail(node, err, "input of rank %d; >= 2 expected", x.rank);
+  int64_t batch = x.dims[0], channels = x.dims[1], size = ipro_reference_product(x.dims, 2, x.rank);
+  double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
+  double momentum = ipro_node_attr_float(node, "momentum", 0.9f);
+  bool training = ipro_node_attr_int(node, "training_mode", 0) != 0;
+  const float *in = inputs[0], *scale = inputs[1], *shift = inputs[2];
+  const float *input_mean = inputs[3], *input_var = inputs[4];
+  float *y = outputs[0];
+  float *running_mean = ipro_reference_optional(outputs, node->n_outputs, 1);
+  float *running_var = ipro_reference_optional(outputs, node->n_outputs, 2);
+  for (int64_t c = 0; c < channels; c++) {
+    double mean = input_mean[c], var = input_var[c];
+    if (training) {
+      double count = (double)(batch * size), sum = 0.0, squares = 0.0;
+      for (int64_t n = 0; n < batch; n++)
+        for (int64_t i = 0; i < size; i++)
+          sum += in[(n * channels + c) * size + i];
+      mean = count > 0 ? sum / count : 0.0;
+      for (int64_t n = 0; n < batch; n++)
+        for (int64_t i = 0; i < size; i++) {
+          double d = in[(n * channels + c) * size + i] - mean;
+          squares += d * d;
+        }
+      var = count > 0 ? squares / count : 0.0;
+      if (running_mean) running_mean[c] = (float)(momentum * input_mean[c] + (1 - momentum) * mean);
+      if (running_var) running_var[c] = (float)(momentum * input_var[c] + (1 - momentum) * var);
+    }
+    double factor = scale[c] / sqrt(var + epsilon);
+    for (int64_t n = 0; n < batch; n++)
+      for (int64_t i = 0; i < size; i++) {
+        int64_t at = (n * channels + c) * size + i;
+        y[at] = (float)((in[at] - mean) * factor + shift[c]);
+      }
+  }
+  /* In inference form the optional outputs (if a graph has them) pass the statistics through. */
+  if (!training) {
+    if (running_mean) memcpy(running_mean, input_mean, (size_t)channels * sizeof(float));
+    if (running_var) memcpy(running_var, input_var, (size_t)channels * sizeof(float));
+  }
+  return IPRO_OK;
+}
+
+/* Softmax and LogSoftmax over `axis`, or with coerce_2d over the flattened dimensions axis..rank-1
+ * (the pre-opset-13 form). The maximum is subtracted first so exp never overflows. */
+static ipro_status softmax(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
+                           void *const *outputs, bool logarithm, ipro_error *err) {
+  ipro_shape x;
+  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_input_shape(graph, node, 0, &x, err))
+    return IPRO_ERROR;
+  int64_t axis = ipro_node_attr_int(node, "axis", x.rank - 1);
+  if (axis < 0 || axis >= (x.rank > 0 ? x.rank : 1))
+    return ipro_reference_fail(node, err, "axis %lld outside rank %d", (long long)axis, x.rank);
+  bool coerce_2d = ipro_node_attr_int(node, "coerce_2d", 0) != 0;
+  int64_t outer = ipro_reference_product(x.dims, 0, (int)axis);
+  int64_t length = coerce_2d ? ipro_reference_product(x.dims, (int)axis, x.rank)
+                             : ipro_reference_product(x.dims, (int)axis, (int)axis + 1);
+  int64_t inner = coerce_2d ? 1 : ipro_reference_product(x.dims, (int)axis + 1, x.rank);
+  const float *in = inputs[0];
+  float *y = outputs[0];
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      const float *row = in + o * length * inner + i;
+      float *out = y + o * length * inner + i;
+      double maximum = -INFINITY, sum = 0.0;
+      for (int64_t k = 0; k < length; k++)
+        if (row[k * inner] > maximum) maximum = row[k * inner];
+      for (int64_t k = 0; k < length; k++)
+        sum += exp(row[k * inner] - maximum);
+      for (int64_t k = 0; k < length; k++) {
+        double shifted = row[k * inner] - maximum;
+        out[k * inner] = (float)(logarithm ? shifted - log(sum) : exp(shifted) / sum);
+      }
+    }
+  return IPRO_OK;
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_softmax) {
+  (void)context;
+  return softmax(graph, node, inputs, outputs, false, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_log_softmax) {
+  (void)context;
+  return softmax(graph, node, inputs, outputs, true, err);
+}
+
+static uint64_t splitmix64(uint64_t x) {
+  x += UINT64_C(0x9E3779B97F4A7C15);
+  x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return x ^ (x >> 31);
+}
+
+float ipro_reference_dropout_uniform(uint64_t seed, uint64_t step, uint64_t index) {
+  uint64_t bits = splitmix64(splitmix64(splitmix64(seed) ^ step) ^ index);
+  return (float)(bits >> 40) * (1.0f / 16777216.0f);
+}
+
+/* X → Y, [mask (bool)]. training_mode 0 (or ratio 0): Y = X and the mask is all true. training_mode
+ * 1: element i is kept when ipro_reference_dropout_uniform(seed, step, i) >= ratio and then scaled
+ * by 1 / (1 - ratio); dropped elements are 0. */
+IPRO_REFERENCE_KERNEL(ipro_reference_dropout) {
+  ipro_shape x;
+  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_input_shape(graph, node, 0, &x, err))
+    return IPRO_ERROR;
+  bool *mask = ipro_reference_optional(outputs, node->n_outputs, 1);
+  if (mask && ipro_reference_expect_dtype(graph, node, false, 1, IPRO_DTYPE_BOOL, err))
+    return IPRO_ERROR;
+  float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
+  bool training = ipro_node_attr_int(node, "training_mode", 0) != 0;
+  if (ratio < 0.0f || ratio >= 1.0f)
+    return ipro_reference_fail(node, err, "ratio %g outside [0, 1)", (double)ratio);
+  uint64_t seed = context ? context->seed : 0, step = context ? context->step : 0;
+  int64_t count = ipro_shape_elements(&x);
+  const float *in = inputs[0];
+  float *y = outputs[0];
+  float scale = 1.0f / (1.0f - ratio);
+  for (int64_t i = 0; i < count; i++) {
+    bool keep = !training || ratio == 0.0f ||
+                ipro_reference_dropout_uniform(seed, step, (uint64_t)i) >= ratio;
+    y[i] = keep ? (training ? in[i] * scale : in[i]) : 0.0f;
+    if (mask) mask[i] = keep;
+  }
+  return IPRO_OK;
+}

@@ -1,0 +1,40 @@
+/* The reference kernels: a plain, loop-only C implementation of the forward pass of every op in
+ * op_list.h, kept as the oracle that the oneDNN, cuDNN and generated kernels are tested against.
+ *
+ * Each kernel reads the canonical attributes of frontend/canonical_forms.md (never opset-dependent
+ * inputs) and the inferred shapes and dtypes in graph->tensors; the data pointers it is given hold
+ * row-major values of exactly those shapes. Float kernels accumulate in double, so the reference is
+ * the more accurate side of every comparison. Clarity comes before speed, but the loops are ordered
+ * so that a ResNet-110 forward pass at a small batch takes seconds. */
+#ifndef IPRO_REFERENCE_KERNELS_H
+#define IPRO_REFERENCE_KERNELS_H
+
+#include <stdint.h>
+
+#include "frontend/graph.h"
+
+/* What a kernel needs beyond its node and data. Dropout draws its mask from a counter-based hash
+ * of (seed, step, element index) (ipro_reference_dropout_uniform), so a mask can be recomputed
+ * anywhere (a backward pass, another backend) from these two numbers alone. */
+typedef struct {
+  uint64_t seed;
+  uint64_t step;
+} ipro_kernel_context;
+
+/* inputs[i] / outputs[i] are the data of the node's i-th input / output, NULL when omitted.
+ * context may be NULL (seed 0, step 0). Returns IPRO_ERROR with a message naming the node when the
+ * node is outside what the kernel supports (a dtype, an attribute value, an index out of range). */
+typedef ipro_status (*ipro_reference_forward_fn)(const ipro_graph *graph, const ipro_node *node,
+                                                 void *const *inputs, void *const *outputs,
+                                                 const ipro_kernel_context *context,
+                                                 ipro_error *err);
+
+/* Indexed by ipro_op; every entry is set. */
+const ipro_reference_forward_fn *ipro_reference_forward_table(void);
+
+/* Dropout's random number for one element: a uniform value in [0, 1) made from the top 24 bits of
+ * splitmix64(splitmix64(splitmix64(seed) ^ step) ^ index). An element is kept when the value is
+ * >= ratio. */
+float ipro_reference_dropout_uniform(uint64_t seed, uint64_t step, uint64_t index);
+
+#endif

@@ -1,0 +1,288 @@
+/* Shape inference with a symbolic batch, constant folding of shape computations, canonical
+ * attributes, and the errors for what infopro refuses. The graphs are built by hand so that each
+ * expectation (a folded value, a resolved pad, a message) follows from the ONNX spec applied to
+ * the few numbers written here. */
+#include <string.h>
+
+#include "frontend/op_table.h"
+#include "hand_graph.h"
+#include "tests/support/check.h"
+
+static const int64_t N = IPRO_DIM_BATCH;
+
+static bool folded_ints_are(const ipro_tensor *tensor, int count, const int64_t *expected) {
+  return tensor->kind == IPRO_TENSOR_CONSTANT && tensor->dtype == IPRO_DTYPE_INT64 &&
+         ipro_shape_elements(&tensor->shape) == count &&
+         (count == 0 || memcmp(tensor->data, expected, sizeof(int64_t) * (size_t)count) == 0);
+}
+
+static bool shape_is(const ipro_tensor *tensor, int rank, const int64_t *dims) {
+  ipro_shape expected = hand_shape(rank, dims);
+  return ipro_shape_equal(&tensor->shape, &expected);
+}
+
+/* x.view(x.size(0), -1) as exported: Shape -> Gather -> Unsqueeze -> Concat -> Reshape. */
+static void check_flatten_chain(void) {
+  ipro_graph *g = hand_graph(13);
+  hand_input(g, "x", 4, (int64_t[]){N, 4, 2, 2});
+  hand_initializer(g, "zero", IPRO_DTYPE_INT64, 0, NULL, (int64_t[]){0});
+  hand_int64_initializer(g, "axes0", 1, (int64_t[]){0});
+  hand_int64_initializer(g, "minus_one", 1, (int64_t[]){-1});
+  hand_node(g, "shape", "Shape", "x", "s");
+  hand_node(g, "gather", "Gather", "s,zero", "n");
+  hand_node(g, "unsqueeze", "Unsqueeze", "n,axes0", "n1");
+  ipro_node *concat = hand_node(g, "concat", "Concat", "n1,minus_one", "target");
+  ipro_node_set_int(concat, "axis", 0);
+  hand_node(g, "reshape", "Reshape", "x,target", "y");
+  hand_output(g, "y");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  CHECK(folded_ints_are(hand_tensor(g, "s"), 4, (int64_t[]){N, 4, 2, 2}));
+  CHECK(folded_ints_are(hand_tensor(g, "n"), 1, (int64_t[]){N}));
+  CHECK_EQ_INT(hand_tensor(g, "n")->shape.rank, 0);
+  CHECK(folded_ints_are(hand_tensor(g, "target"), 2, (int64_t[]){N, -1}));
+  CHECK(shape_is(hand_tensor(g, "y"), 2, (int64_t[]){N, 16}));
+  CHECK_EQ_INT(hand_tensor(g, "y")->kind, IPRO_TENSOR_ACTIVATION);
+  CHECK(hand_ints_are(hand_find_node(g, "reshape"), "shape", 2, (int64_t[]){N, 16}));
+  CHECK(hand_ints_are(hand_find_node(g, "unsqueeze"), "axes", 1, (int64_t[]){0}));
+
+  /* Again at a concrete batch: everything is refolded from the graph input. */
+  CHECK_OK(ipro_graph_infer_shapes(g, 8, &err), &err);
+  CHECK(folded_ints_are(hand_tensor(g, "s"), 4, (int64_t[]){8, 4, 2, 2}));
+  CHECK(folded_ints_are(hand_tensor(g, "target"), 2, (int64_t[]){8, -1}));
+  CHECK(shape_is(hand_tensor(g, "y"), 2, (int64_t[]){8, 16}));
+  CHECK(hand_ints_are(hand_find_node(g, "reshape"), "shape", 2, (int64_t[]){8, 16}));
+  ipro_graph_free(g);
+}
+
+/* Reshape [N, 16, 1, 1] -> [-1, target]: the -1 is the batch only when the rest matches. */
+static ipro_status reshape_with_target(int64_t batch, int64_t last, ipro_shape *out,
+                                       ipro_error *err) {
+  ipro_graph *g = hand_graph(13);
+  hand_input(g, "x", 4, (int64_t[]){N, 16, 1, 1});
+  hand_int64_initializer(g, "target", 2, (int64_t[]){-1, last});
+  hand_node(g, "reshape", "Reshape", "x,target", "y");
+  hand_output(g, "y");
+  ipro_status status = ipro_graph_normalize(g, err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, batch, err);
+  if (status == IPRO_OK) *out = hand_tensor(g, "y")->shape;
+  ipro_graph_free(g);
+  return status;
+}
+
+static void check_batch_rules(void) {
+  ipro_error err = {{0}};
+  ipro_shape shape;
+  CHECK_OK(reshape_with_target(0, 16, &shape, &err), &err);
+  CHECK(ipro_shape_equal(&shape, &(ipro_shape){.rank = 2, .dims = {N, 16}}));
+  CHECK(reshape_with_target(0, 8, &shape, &err) == IPRO_ERROR);
+  CHECK_MSG(strstr(err.message, "concrete batch size") && strstr(err.message, "'reshape'"),
+            "message: %s", err.message);
+  CHECK_OK(reshape_with_target(4, 8, &shape, &err), &err);
+  CHECK(ipro_shape_equal(&shape, &(ipro_shape){.rank = 2, .dims = {8, 8}}));
+
+  /* Flatten at axis 0 merges the batch with the features. */
+  for (int64_t batch = 0; batch <= 4; batch += 4) {
+    ipro_graph *g = hand_graph(13);
+    hand_input(g, "x", 2, (int64_t[]){N, 3});
+    ipro_node *flatten = hand_node(g, "flatten", "Flatten", "x", "y");
+    ipro_node_set_int(flatten, "axis", 0);
+    hand_output(g, "y");
+    CHECK_OK(ipro_graph_normalize(g, &err), &err);
+    ipro_status status = ipro_graph_infer_shapes(g, batch, &err);
+    if (batch == 0) {
+      CHECK(status == IPRO_ERROR && strstr(err.message, "concrete batch size"));
+    } else {
+      CHECK_OK(status, &err);
+      CHECK(shape_is(hand_tensor(g, "y"), 2, (int64_t[]){1, 12}));
+    }
+    ipro_graph_free(g);
+  }
+}
+
+/* auto_pad, default strides/dilations and the kernel shape from the weights become explicit. */
+static void check_canonical_windows(void) {
+  ipro_graph *g = hand_graph(13);
+  hand_input(g, "x", 4, (int64_t[]){N, 2, 7, 6});
+  hand_initializer(g, "w", IPRO_DTYPE_FLOAT, 4, (int64_t[]){4, 2, 3, 2}, NULL);
+  ipro_node *conv = hand_node(g, "conv", "Conv", "x,w", "y");
+  ipro_node_set_string(conv, "auto_pad", "SAME_UPPER");
+  ipro_node_set_ints(conv, "strides", (int64_t[]){2, 1}, 2);
+  ipro_node *pool = hand_node(g, "pool", "AveragePool", "y", "z");
+  ipro_node_set_ints(pool, "kernel_shape", (int64_t[]){3, 3}, 2);
+  ipro_node_set_string(pool, "auto_pad", "SAME_LOWER");
+  hand_output(g, "z");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  conv = &g->nodes[0];
+  pool = &g->nodes[1];
+  /* height: out ceil(7/2) = 4, total pad (4-1)*2 + 3 - 7 = 2 -> 1 + 1; width: out 6, pad 1 -> 0 + 1
+   * (SAME_UPPER puts the odd one at the end). */
+  CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){N, 4, 4, 6}));
+  CHECK(hand_ints_are(conv, "pads", 4, (int64_t[]){1, 0, 1, 1}));
+  CHECK(hand_ints_are(conv, "kernel_shape", 2, (int64_t[]){3, 2}));
+  CHECK(hand_ints_are(conv, "dilations", 2, (int64_t[]){1, 1}));
+  CHECK(strcmp(ipro_node_attr_string(conv, "auto_pad", ""), "NOTSET") == 0);
+  CHECK_EQ_INT(ipro_node_attr_int(conv, "group", 0), 1);
+  /* pool: stride 1, total pad 2 per axis, split evenly. */
+  CHECK(shape_is(hand_tensor(g, "z"), 4, (int64_t[]){N, 4, 4, 6}));
+  CHECK(hand_ints_are(pool, "pads", 4, (int64_t[]){1, 1, 1, 1}));
+  CHECK(hand_ints_are(pool, "strides", 2, (int64_t[]){1, 1}));
+  CHECK_EQ_INT(ipro_node_attr_int(pool, "ceil_mode", -1), 0);
+  CHECK_EQ_INT(ipro_node_attr_int(pool, "count_include_pad", -1), 0);
+  ipro_graph_free(g);
+}
+
+/* ConvTranspose's output_shape becomes pads and output_padding: [10, 8] from a 3x3 input with
+ * strides (3, 2) and a 3x3 kernel is one row and one column beyond what the kernel covers
+ * (3*2+3 = 9, 2*2+3 = 7), which is what output_padding (1, 1) gives (ONNX's
+ * test_convtranspose_pad). */
+static void check_conv_transpose_output_shape(void) {
+  ipro_graph *g = hand_graph(13);
+  hand_input(g, "x", 4, (int64_t[]){N, 1, 3, 3});
+  hand_initializer(g, "w", IPRO_DTYPE_FLOAT, 4, (int64_t[]){1, 2, 3, 3}, NULL);
+  ipro_node *deconv = hand_node(g, "deconv", "ConvTranspose", "x,w", "y");
+  ipro_node_set_ints(deconv, "output_shape", (int64_t[]){10, 8}, 2);
+  ipro_node_set_ints(deconv, "strides", (int64_t[]){3, 2}, 2);
+  hand_output(g, "y");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  deconv = &g->nodes[0];
+  CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){N, 2, 10, 8}));
+  CHECK(hand_ints_are(deconv, "pads", 4, (int64_t[]){0, 0, 0, 0}));
+  CHECK(hand_ints_are(deconv, "output_padding", 2, (int64_t[]){1, 1}));
+  CHECK(ipro_node_attr(deconv, "output_shape") == NULL);
+  /* Inferring again (another batch) gives the same result from the canonical attributes. */
+  CHECK_OK(ipro_graph_infer_shapes(g, 5, &err), &err);
+  CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){5, 2, 10, 8}));
+  ipro_graph_free(g);
+}
+
+/* Clip's bounds and Resize's sizes (over listed axes) become attributes; Resize gets full-rank
+ * scales and sizes; Upsample becomes Resize with asymmetric coordinates. */
+static void check_canonical_attributes(void) {
+  ipro_graph *g = hand_graph(18);
+  hand_input(g, "x", 4, (int64_t[]){N, 3, 4, 5});
+  float lo = -1.0f;
+  hand_initializer(g, "lo", IPRO_DTYPE_FLOAT, 0, NULL, &lo);
+  hand_int64_initializer(g, "sizes", 2, (int64_t[]){10, 8});
+  hand_node(g, "clip", "Clip", "x,lo", "c");
+  ipro_node *resize = hand_node(g, "resize", "Resize", "c,,,sizes", "r");
+  ipro_node_set_ints(resize, "axes", (int64_t[]){3, -2}, 2);
+  hand_output(g, "r");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  const ipro_node *clip = &g->nodes[0];
+  resize = &g->nodes[1];
+  CHECK(ipro_node_attr_float(clip, "min", 0) == -1.0f);
+  CHECK(ipro_node_attr_float(clip, "max", 0) > 1e30f);
+  CHECK(ipro_node_input(g, clip, 1) == NULL);
+  CHECK(shape_is(hand_tensor(g, "r"), 4, (int64_t[]){N, 3, 8, 10}));
+  CHECK(hand_ints_are(resize, "sizes", 4, (int64_t[]){N, 3, 8, 10}));
+  int count;
+  const float *scales = ipro_node_attr_floats(resize, "scales", &count);
+  CHECK(count == 4 && scales[0] == 1.0f && scales[1] == 1.0f && scales[2] == 2.0f &&
+        scales[3] == 2.0f);
+  CHECK(ipro_node_attr(resize, "axes") == NULL);
+  CHECK(strcmp(ipro_node_attr_string(resize, "coordinate_transformation_mode", ""), "half_pixel") ==
+        0);
+  ipro_graph_free(g);
+
+  g = hand_graph(9);
+  hand_input(g, "x", 4, (int64_t[]){N, 3, 4, 5});
+  float up[4] = {1, 1, 2, 3};
+  hand_initializer(g, "scales", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4}, up);
+  hand_node(g, "up", "Upsample", "x,scales", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 2, &err), &err);
+  CHECK_EQ_INT(g->nodes[0].op, IPRO_OP_RESIZE);
+  CHECK(strcmp(ipro_node_attr_string(&g->nodes[0], "coordinate_transformation_mode", ""),
+               "asymmetric") == 0);
+  CHECK(strcmp(ipro_node_attr_string(&g->nodes[0], "nearest_mode", ""), "floor") == 0);
+  CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){2, 3, 8, 15}));
+  ipro_graph_free(g);
+
+  /* Upsample-7 takes its scales as an attribute. */
+  g = hand_graph(7);
+  hand_input(g, "x", 4, (int64_t[]){N, 3, 4, 5});
+  ipro_node *upsample = hand_node(g, "up", "Upsample", "x", "y");
+  ipro_node_set_floats(upsample, "scales", up, 4);
+  ipro_node_set_string(upsample, "mode", "linear");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){N, 3, 8, 15}));
+  CHECK(strcmp(ipro_node_attr_string(&g->nodes[0], "mode", ""), "linear") == 0);
+  ipro_graph_free(g);
+}
+
+/* Normalises a one-node graph over x [N, 3, 4, 4] (extra inputs: a graph input "lo" and
+ * initializers) and returns the status of normalise + infer. */
+static ipro_status one_node(const char *op_type, const char *inputs, void (*configure)(ipro_node *),
+                            ipro_error *err) {
+  ipro_graph *g = hand_graph(13);
+  hand_input(g, "x", 4, (int64_t[]){N, 3, 4, 4});
+  hand_input(g, "lo", 0, NULL);
+  hand_int64_initializer(g, "pads", 8, (int64_t[]){0, 0, 1, 1, 0, 0, 1, 1});
+  float scales[4] = {1, 1, 2, 2};
+  hand_initializer(g, "scales", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4}, scales);
+  ipro_node *node = hand_node(g, "the_node", op_type, inputs, "y");
+  if (configure) configure(node);
+  hand_output(g, "y");
+  ipro_status status = ipro_graph_normalize(g, err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, 0, err);
+  ipro_graph_free(g);
+  return status;
+}
+
+static void cubic(ipro_node *node) { ipro_node_set_string(node, "mode", "cubic"); }
+static void antialias(ipro_node *node) { ipro_node_set_int(node, "antialias", 1); }
+static void reflect(ipro_node *node) { ipro_node_set_string(node, "mode", "reflect"); }
+static void unknown_attribute(ipro_node *node) { ipro_node_set_int(node, "fancy", 1); }
+static void bad_auto_pad(ipro_node *node) {
+  ipro_node_set_string(node, "auto_pad", "SAME");
+  ipro_node_set_ints(node, "kernel_shape", (int64_t[]){2, 2}, 2);
+}
+
+static void check_refusals(void) {
+  ipro_error err = {{0}};
+  struct {
+    const char *op_type, *inputs;
+    void (*configure)(ipro_node *);
+    const char *phrase;
+  } cases[] = {
+      {"Clip", "x,lo", NULL, "input 'lo' (input 1) must be a constant"},
+      {"Resize", "x,,scales", cubic, "mode 'cubic' is not supported"},
+      {"Resize", "x,,scales", antialias, "antialias=1 is not supported"},
+      {"Pad", "x,pads", reflect, "mode 'reflect' is not supported"},
+      {"Relu", "x", unknown_attribute, "attribute 'fancy' is not supported"},
+      {"MaxPool", "x", bad_auto_pad, "auto_pad 'SAME' is not supported"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ipro_status status = one_node(cases[i].op_type, cases[i].inputs, cases[i].configure, &err);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "node 'the_node' (%s): ", cases[i].op_type);
+    CHECK_MSG(status == IPRO_ERROR && strstr(err.message, prefix) == err.message &&
+                  strstr(err.message, cases[i].phrase),
+              "%s: expected \"%s%s...\", got \"%s\"", cases[i].op_type, prefix, cases[i].phrase,
+              err.message);
+  }
+  /* The same Pad with the default mode is accepted. */
+  CHECK_OK(one_node("Pad", "x,pads", NULL, &err), &err);
+}
+
+int main(void) {
+  check_flatten_chain();
+  check_batch_rules();
+  check_canonical_windows();
+  check_conv_transpose_output_shape();
+  check_canonical_attributes();
+  check_refusals();
+  return ipro_test_finish();
+}

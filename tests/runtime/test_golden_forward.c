@@ -1,0 +1,77 @@
+/* The forward pass of every bundled model matches PyTorch: the logits that models/export_models.py
+ * computed with PyTorch in eval mode (BatchNorm on running statistics, Dropout off) for a fixed
+ * input are reproduced within 1e-4 relative, on the oneDNN backend (reference kernels where
+ * oneDNN has no primitive) and on the reference kernels alone. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/executor.h"
+#include "support/check.h"
+#include "support/golden.h"
+
+static const char *const models[] = {"resnet8_fmnist", "resnet32",  "resnet110",
+                                     "densenet_small", "mobilenetv2_small", "mlp_fmnist"};
+
+static void check_model(const char *name, bool reference_only) {
+  char model_path[1024], golden_path[1024], relative[256];
+  snprintf(relative, sizeof relative, "models/%s.onnx", name);
+  ipro_test_path(model_path, sizeof model_path, relative);
+  snprintf(relative, sizeof relative, "models/golden/%s_forward.ipgd", name);
+  ipro_test_path(golden_path, sizeof golden_path, relative);
+  ipro_error err = {{0}};
+  ipro_golden_file golden;
+  CHECK_OK(ipro_golden_load(golden_path, &golden, &err), &err);
+  const ipro_golden_tensor *input = ipro_golden_find(&golden, "input");
+  const ipro_golden_tensor *logits = ipro_golden_find(&golden, "logits");
+  CHECK(input && logits);
+  if (!input || !logits) return;
+
+  ipro_graph *graph = NULL;
+  CHECK_OK(ipro_graph_load(model_path, &graph, &err), &err);
+  if (!graph) return;
+  CHECK_OK(ipro_graph_normalize(graph, &err), &err);
+  CHECK_OK(ipro_graph_set_inference_mode(graph, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(graph, input->dims[0], &err), &err);
+
+  ipro_backend *backend = NULL, *fallback = NULL;
+  CHECK_OK(ipro_backend_create_reference(&fallback, &err), &err);
+  if (reference_only) {
+    backend = fallback;
+    fallback = NULL;
+  } else {
+    CHECK_OK(ipro_backend_create_onednn(&backend, &err), &err);
+  }
+  ipro_executor *executor = NULL;
+  CHECK_OK(ipro_executor_create(graph, backend, fallback, &executor, &err), &err);
+  float *output = calloc((size_t)logits->count, sizeof(float));
+  const void *inputs[1] = {input->data};
+  void *outputs[1] = {output};
+  if (executor) CHECK_OK(ipro_executor_run(executor, inputs, outputs, &err), &err);
+  double worst = 0;
+  int64_t worst_at = 0;
+  for (int64_t i = 0; i < logits->count; i++) {
+    double excess = fabs((double)output[i] - logits->data[i]) -
+                    (1e-4 * fabs((double)logits->data[i]) + 1e-6);
+    if (excess > worst) worst = excess, worst_at = i;
+  }
+  CHECK_MSG(worst <= 0, "%s (%s): logit %lld is %g, PyTorch says %g", name,
+            reference_only ? "reference" : "onednn", (long long)worst_at, output[worst_at],
+            logits->data[worst_at]);
+  if (executor && !reference_only)
+    CHECK_MSG(ipro_executor_primary_steps(executor) > 0, "%s: nothing ran on oneDNN", name);
+  free(output);
+  ipro_executor_free(executor);
+  if (backend) backend->destroy(backend);
+  if (fallback) fallback->destroy(fallback);
+  ipro_graph_free(graph);
+  ipro_golden_release(&golden);
+}
+
+int main(void) {
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    check_model(models[m], false);
+    check_model(models[m], true);
+  }
+  return ipro_test_finish();
+}

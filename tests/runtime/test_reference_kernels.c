@@ -1,0 +1,348 @@
+/* Checks of the reference kernels on what the ONNX node tests do not cover: every op has a kernel,
+ * 1-D and 3-D convolution, grouped and dilated convolution against a direct sum, MaxPool's
+ * column-major indices, Dropout's training mask, BatchNormalization's running statistics, Pad's
+ * non-constant modes, Resize align_corners, Gather with int32 negative indices, and the
+ * interpreter on a two-node graph. Each expected value is worked out by hand or by a
+ * straightforward formula written here, independent of the kernel's loop structure. Graphs are
+ * built directly (shapes set by hand), so nothing here depends on normalisation or inference. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/graph.h"
+#include "runtime/reference/reference_interpreter.h"
+#include "runtime/reference/reference_kernels.h"
+#include "tests/support/check.h"
+
+#define CHECK_NEAR(got, want)                                                                      \
+  do {                                                                                             \
+    double check_g_ = (double)(got), check_w_ = (double)(want);                                    \
+    ipro_test_record(fabs(check_g_ - check_w_) <= 1e-5 + 1e-4 * fabs(check_w_), __FILE__,          \
+                     __LINE__, "%s == %s (%.9g vs %.9g)", #got, #want, check_g_, check_w_);        \
+  } while (0)
+
+static int add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, int rank,
+                      const int64_t *dims) {
+  int t = ipro_graph_tensor(graph, name);
+  graph->tensors[t].dtype = dtype;
+  graph->tensors[t].shape.rank = rank;
+  for (int d = 0; d < rank; d++)
+    graph->tensors[t].shape.dims[d] = dims[d];
+  return t;
+}
+
+/* A node of op_type over existing tensors; returns its index. */
+static int add_node(ipro_graph *graph, const char *op_type, int n_inputs, const int *inputs,
+                    int n_outputs, const int *outputs) {
+  int n = ipro_graph_add_node(graph, op_type, op_type, n_inputs, n_outputs);
+  for (int i = 0; i < n_inputs; i++)
+    graph->nodes[n].inputs[i] = inputs[i];
+  for (int i = 0; i < n_outputs; i++) {
+    graph->nodes[n].outputs[i] = outputs[i];
+    if (outputs[i] >= 0) graph->tensors[outputs[i]].producer = n;
+  }
+  return n;
+}
+
+static ipro_status run_kernel(const ipro_graph *graph, int n, void *const *inputs,
+                              void *const *outputs, const ipro_kernel_context *context,
+                              ipro_error *err) {
+  const ipro_node *node = &graph->nodes[n];
+  return ipro_reference_forward_table()[node->op](graph, node, inputs, outputs, context, err);
+}
+
+static void test_every_op_has_a_kernel(void) {
+  const ipro_reference_forward_fn *table = ipro_reference_forward_table();
+  for (int op = 0; op < IPRO_OP_COUNT; op++)
+    CHECK_MSG(table[op] != NULL, "op %d has no kernel", op);
+}
+
+/* X = 1..5, W = [1, 0, -1], B = 0.5, pads 1/1, stride 2: windows over [0,1,2,3,4,5,0] at 0, 2, 4.
+ */
+static void test_conv_1d(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 5});
+  int w = add_tensor(graph, "w", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
+  int b = add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
+  int n = add_node(graph, "Conv", 3, (int[]){x, w, b}, 1, (int[]){y});
+  ipro_node_set_ints(&graph->nodes[n], "pads", (int64_t[]){1, 1}, 2);
+  ipro_node_set_ints(&graph->nodes[n], "strides", (int64_t[]){2}, 1);
+  float xs[] = {1, 2, 3, 4, 5}, ws[] = {1, 0, -1}, bs[] = {0.5f}, ys[3];
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs, ws, bs}, (void *[]){ys}, NULL, &err), &err);
+  CHECK_NEAR(ys[0], 0 - 2 + 0.5);
+  CHECK_NEAR(ys[1], 2 - 4 + 0.5);
+  CHECK_NEAR(ys[2], 4 - 0 + 0.5);
+  ipro_graph_free(graph);
+}
+
+static float pseudo_random(unsigned *state) {
+  *state = *state * 1103515245u + 12345u;
+  return (float)((*state >> 8) & 0xFFFF) / 65536.0f - 0.5f;
+}
+
+/* Conv 2-D with groups 2, dilation 2, stride 2 and asymmetric pads, against the defining sum
+ * y[n,m,i,j] = b[m] + sum_{c,p,q} x[n, g*Cg + c, i*s - pad_top + p*d, j*s - pad_left + q*d]
+ * w[m,c,p,q] with out-of-range x read as 0. The same data as a 3-D convolution of depth 1 must
+ * agree. */
+static void test_conv_grouped_dilated(void) {
+  enum { N = 2, C = 4, H = 7, W = 6, M = 6, G = 2, K = 3, S = 2, D = 2 };
+  const int64_t pads[4] = {2, 1, 1, 2}; /* top, left, bottom, right */
+  const int64_t out_h = (H + pads[0] + pads[2] - D * (K - 1) - 1) / S + 1;
+  const int64_t out_w = (W + pads[1] + pads[3] - D * (K - 1) - 1) / S + 1;
+  static float xs[N * C * H * W], ws[M * (C / G) * K * K], bs[M], ys[N * M * 16], y3[N * M * 16];
+  unsigned state = 7;
+  for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+    xs[i] = pseudo_random(&state);
+  for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+    ws[i] = pseudo_random(&state);
+  for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++)
+    bs[i] = pseudo_random(&state);
+
+  ipro_graph *graph = ipro_graph_create();
+  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 4, (int64_t[]){N, C, H, W});
+  int w = add_tensor(graph, "w", IPRO_DTYPE_FLOAT, 4, (int64_t[]){M, C / G, K, K});
+  int b = add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){M});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, (int64_t[]){N, M, out_h, out_w});
+  int x3 = add_tensor(graph, "x3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){N, C, 1, H, W});
+  int w3 = add_tensor(graph, "w3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){M, C / G, 1, K, K});
+  int y3t = add_tensor(graph, "y3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){N, M, 1, out_h, out_w});
+  int two = add_node(graph, "Conv", 3, (int[]){x, w, b}, 1, (int[]){y});
+  int three = add_node(graph, "Conv", 3, (int[]){x3, w3, b}, 1, (int[]){y3t});
+  ipro_node_set_ints(&graph->nodes[two], "pads", pads, 4);
+  ipro_node_set_ints(&graph->nodes[two], "strides", (int64_t[]){S, S}, 2);
+  ipro_node_set_ints(&graph->nodes[two], "dilations", (int64_t[]){D, D}, 2);
+  ipro_node_set_int(&graph->nodes[two], "group", G);
+  ipro_node_set_ints(&graph->nodes[three], "pads", (int64_t[]){0, 2, 1, 0, 1, 2}, 6);
+  ipro_node_set_ints(&graph->nodes[three], "strides", (int64_t[]){1, S, S}, 3);
+  ipro_node_set_ints(&graph->nodes[three], "dilations", (int64_t[]){1, D, D}, 3);
+  ipro_node_set_int(&graph->nodes[three], "group", G);
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, two, (void *[]){xs, ws, bs}, (void *[]){ys}, NULL, &err), &err);
+  CHECK_OK(run_kernel(graph, three, (void *[]){xs, ws, bs}, (void *[]){y3}, NULL, &err), &err);
+  int cg = C / G, mg = M / G;
+  double worst = 0.0;
+  for (int n = 0; n < N; n++)
+    for (int m = 0; m < M; m++)
+      for (int i = 0; i < out_h; i++)
+        for (int j = 0; j < out_w; j++) {
+          double sum = bs[m];
+          for (int c = 0; c < cg; c++)
+            for (int p = 0; p < K; p++)
+              for (int q = 0; q < K; q++) {
+                int64_t r = i * S - pads[0] + p * D, s = j * S - pads[1] + q * D;
+                if (r < 0 || r >= H || s < 0 || s >= W) continue;
+                sum += (double)xs[((n * C + (m / mg) * cg + c) * H + r) * W + s] *
+                       ws[((m * cg + c) * K + p) * K + q];
+              }
+          int64_t at = ((n * M + m) * out_h + i) * out_w + j;
+          worst = fmax(worst, fabs(ys[at] - sum));
+          worst = fmax(worst, fabs(y3[at] - sum));
+        }
+  CHECK_MSG(worst < 1e-5, "grouped dilated conv differs from the direct sum by %g", worst);
+  ipro_graph_free(graph);
+}
+
+/* X = [[1,5,2],[4,3,6]], 2x2 windows: maxima 5 at (0,1) and 6 at (1,2). Column-major spatial
+ * indices are h + w * H: 0 + 1*2 = 2 and 1 + 2*2 = 5; row-major h * W + w: 1 and 5. */
+static void test_max_pool_indices(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 4, (int64_t[]){1, 1, 2, 3});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, (int64_t[]){1, 1, 1, 2});
+  int i = add_tensor(graph, "i", IPRO_DTYPE_INT64, 4, (int64_t[]){1, 1, 1, 2});
+  int n = add_node(graph, "MaxPool", 1, (int[]){x}, 2, (int[]){y, i});
+  ipro_node_set_ints(&graph->nodes[n], "kernel_shape", (int64_t[]){2, 2}, 2);
+  float xs[] = {1, 5, 2, 4, 3, 6}, ys[2];
+  int64_t is[2];
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys, is}, NULL, &err), &err);
+  CHECK_NEAR(ys[0], 5);
+  CHECK_NEAR(ys[1], 6);
+  CHECK_EQ_INT(is[0], 1);
+  CHECK_EQ_INT(is[1], 5);
+  ipro_node_set_int(&graph->nodes[n], "storage_order", 1);
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys, is}, NULL, &err), &err);
+  CHECK_EQ_INT(is[0], 2);
+  CHECK_EQ_INT(is[1], 5);
+  ipro_graph_free(graph);
+}
+
+/* Training-mode Dropout: the mask is exactly the documented hash test, kept values are scaled by
+ * 1 / (1 - ratio), about 1 - ratio of the elements survive, and the mask depends on the step. */
+static void test_dropout_training(void) {
+  enum { COUNT = 20000 };
+  const float ratio = 0.25f;
+  ipro_graph *graph = ipro_graph_create();
+  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 1, (int64_t[]){COUNT});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 1, (int64_t[]){COUNT});
+  int m = add_tensor(graph, "m", IPRO_DTYPE_BOOL, 1, (int64_t[]){COUNT});
+  int n = add_node(graph, "Dropout", 1, (int[]){x}, 2, (int[]){y, m});
+  ipro_node_set_float(&graph->nodes[n], "ratio", ratio);
+  ipro_node_set_int(&graph->nodes[n], "training_mode", 1);
+  float *xs = malloc(COUNT * sizeof *xs), *ys = malloc(COUNT * sizeof *ys);
+  bool *mask = malloc(COUNT), *mask_next = malloc(COUNT);
+  for (int i = 0; i < COUNT; i++)
+    xs[i] = 2.0f;
+  ipro_kernel_context context = {.seed = 42, .step = 3};
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys, mask}, &context, &err), &err);
+  int kept = 0, wrong = 0;
+  for (int i = 0; i < COUNT; i++) {
+    bool expected = ipro_reference_dropout_uniform(42, 3, (uint64_t)i) >= ratio;
+    float value = expected ? 2.0f / (1.0f - ratio) : 0.0f;
+    if (mask[i] != expected || fabsf(ys[i] - value) > 1e-6f) wrong++;
+    kept += mask[i];
+  }
+  CHECK_EQ_INT(wrong, 0);
+  CHECK_MSG(fabs((double)kept / COUNT - (1.0 - ratio)) < 0.02, "kept fraction %g",
+            (double)kept / COUNT);
+  context.step = 4;
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys, mask_next}, &context, &err), &err);
+  CHECK(memcmp(mask, mask_next, COUNT) != 0);
+  /* Inference mode: a copy, mask all true. */
+  ipro_node_set_int(&graph->nodes[n], "training_mode", 0);
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys, mask}, &context, &err), &err);
+  int copied = 0;
+  for (int i = 0; i < COUNT; i++)
+    copied += ys[i] == 2.0f && mask[i];
+  CHECK_EQ_INT(copied, COUNT);
+  free(xs), free(ys), free(mask), free(mask_next);
+  ipro_graph_free(graph);
+}
+
+/* X (2, 1, 2) = 1, 2, 3, 6: batch mean 3, biased variance (4 + 1 + 0 + 9) / 4 = 3.5. */
+static void test_batch_normalization_training(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){2, 1, 2});
+  int p[4];
+  const char *names[] = {"scale", "bias", "mean", "var"};
+  for (int i = 0; i < 4; i++)
+    p[i] = add_tensor(graph, names[i], IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){2, 1, 2});
+  int rm = add_tensor(graph, "rm", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
+  int rv = add_tensor(graph, "rv", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
+  int n = add_node(graph, "BatchNormalization", 5, (int[]){x, p[0], p[1], p[2], p[3]}, 3,
+                   (int[]){y, rm, rv});
+  ipro_node_set_int(&graph->nodes[n], "training_mode", 1);
+  ipro_node_set_float(&graph->nodes[n], "momentum", 0.9f);
+  ipro_node_set_float(&graph->nodes[n], "epsilon", 1e-5f);
+  float xs[] = {1, 2, 3, 6}, scale[] = {2}, bias[] = {0.5f}, mean[] = {1}, var[] = {2};
+  float ys[4], running_mean[1], running_var[1];
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs, scale, bias, mean, var},
+                      (void *[]){ys, running_mean, running_var}, NULL, &err),
+           &err);
+  for (int i = 0; i < 4; i++)
+    CHECK_NEAR(ys[i], (xs[i] - 3.0) / sqrt(3.5 + 1e-5) * 2.0 + 0.5);
+  CHECK_NEAR(running_mean[0], 0.9 * 1 + 0.1 * 3);
+  CHECK_NEAR(running_var[0], 0.9 * 2 + 0.1 * 3.5);
+  ipro_graph_free(graph);
+}
+
+/* [1, 2, 3] padded by 2 on both sides in each mode. */
+static void test_pad_modes(void) {
+  static const struct {
+    const char *mode;
+    float expected[7];
+  } cases[] = {
+      {"constant", {9, 9, 1, 2, 3, 9, 9}},
+      {"edge", {1, 1, 1, 2, 3, 3, 3}},
+      {"reflect", {3, 2, 1, 2, 3, 2, 1}},
+      {"wrap", {2, 3, 1, 2, 3, 1, 2}},
+  };
+  ipro_graph *graph = ipro_graph_create();
+  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 3});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 7});
+  int n = add_node(graph, "Pad", 1, (int[]){x}, 1, (int[]){y});
+  ipro_node_set_ints(&graph->nodes[n], "pads", (int64_t[]){0, 2, 0, 2}, 4);
+  ipro_node_set_float(&graph->nodes[n], "value", 9.0f);
+  float xs[] = {1, 2, 3}, ys[7];
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    ipro_node_set_string(&graph->nodes[n], "mode", cases[c].mode);
+    ipro_error err = {{0}};
+    CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys}, NULL, &err), &err);
+    for (int i = 0; i < 7; i++)
+      CHECK_MSG(ys[i] == cases[c].expected[i], "%s: element %d is %g, expected %g", cases[c].mode,
+                i, (double)ys[i], (double)cases[c].expected[i]);
+  }
+  ipro_graph_free(graph);
+}
+
+/* Linear, align_corners, [0, 10, 20] to 5: x_original = o * (3 - 1) / (5 - 1), so 0, 5, ..., 20;
+ * the decoder of the InfoPro heads uses exactly this mode (on 2 axes). */
+static void test_resize_linear_align_corners(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 5});
+  int n = add_node(graph, "Resize", 1, (int[]){x}, 1, (int[]){y});
+  ipro_node_set_string(&graph->nodes[n], "mode", "linear");
+  ipro_node_set_string(&graph->nodes[n], "coordinate_transformation_mode", "align_corners");
+  ipro_node_set_floats(&graph->nodes[n], "scales", (float[]){1, 1, 5.0f / 3.0f}, 3);
+  float xs[] = {0, 10, 20}, ys[5];
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys}, NULL, &err), &err);
+  for (int i = 0; i < 5; i++)
+    CHECK_NEAR(ys[i], 5.0 * i);
+  ipro_graph_free(graph);
+}
+
+/* data (3, 2), int32 indices [-1, 0] along axis 0: rows 2 and 0. An index of 3 is an error. */
+static void test_gather_int32_negative(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int d = add_tensor(graph, "d", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 2});
+  int i = add_tensor(graph, "i", IPRO_DTYPE_INT32, 1, (int64_t[]){2});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 2});
+  int n = add_node(graph, "Gather", 2, (int[]){d, i}, 1, (int[]){y});
+  float ds[] = {1, 2, 3, 4, 5, 6}, ys[4];
+  int32_t is[] = {-1, 0};
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){ds, is}, (void *[]){ys}, NULL, &err), &err);
+  CHECK(ys[0] == 5 && ys[1] == 6 && ys[2] == 1 && ys[3] == 2);
+  is[1] = 3;
+  CHECK(run_kernel(graph, n, (void *[]){ds, is}, (void *[]){ys}, NULL, &err) == IPRO_ERROR);
+  CHECK(strstr(err.message, "Gather") != NULL);
+  ipro_graph_free(graph);
+}
+
+/* x (2, 3) + initializer b (3) → Relu; the interpreter allocates t and y and frees them. */
+static void test_interpreter(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int b = add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
+  int t = add_tensor(graph, "t", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  graph->tensors[x].is_graph_input = true;
+  graph->tensors[b].kind = IPRO_TENSOR_INITIALIZER;
+  ipro_error err = {{0}};
+  float bias[] = {-1, 0, 1};
+  CHECK_OK(ipro_tensor_set_data(&graph->tensors[b], bias, sizeof bias, &err), &err);
+  add_node(graph, "Add", 2, (int[]){x, b}, 1, (int[]){t});
+  add_node(graph, "Relu", 1, (int[]){t}, 1, (int[]){y});
+  float xs[] = {0, 0, 0, 2, -2, -3};
+  void *data[4] = {NULL};
+  data[x] = xs;
+  CHECK_OK(ipro_reference_run(graph, data, NULL, &err), &err);
+  const float expected[] = {0, 0, 1, 1, 0, 0};
+  const float *ys = data[y];
+  for (int i = 0; i < 6; i++)
+    CHECK_NEAR(ys[i], expected[i]);
+  CHECK(data[b] == graph->tensors[b].data);
+  ipro_reference_release(graph, data);
+  CHECK(data[t] == NULL && data[y] == NULL && data[x] == xs);
+  ipro_graph_free(graph);
+}
+
+int main(void) {
+  test_every_op_has_a_kernel();
+  test_conv_1d();
+  test_conv_grouped_dilated();
+  test_max_pool_indices();
+  test_dropout_training();
+  test_batch_normalization_training();
+  test_pad_modes();
+  test_resize_linear_align_corners();
+  test_gather_int32_negative();
+  test_interpreter();
+  return ipro_test_finish();
+}

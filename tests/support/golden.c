@@ -1,0 +1,63 @@
+/* The IPGD golden-file reader of golden.h, checking magic, version and every length. */
+#include "golden.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int read_u32(FILE *f, uint32_t *v) { return fread(v, 4, 1, f) == 1; }
+
+ipro_status ipro_golden_load(const char *path, ipro_golden_file *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen(path, "rb");
+  if (!f) return ipro_error_set(err, "cannot open golden file %s", path);
+  uint32_t magic = 0, version = 0, count = 0;
+  ipro_status status = IPRO_OK;
+  if (!read_u32(f, &magic) || !read_u32(f, &version) || !read_u32(f, &count) ||
+      magic != IPRO_GOLDEN_MAGIC || version != IPRO_GOLDEN_VERSION || count > 100000)
+    status = ipro_error_set(err, "%s: not an IPGD version %u golden file", path,
+                            IPRO_GOLDEN_VERSION);
+  if (status == IPRO_OK) {
+    out->tensors = calloc(count + 1, sizeof *out->tensors);
+    if (!out->tensors) status = ipro_error_set(err, "out of memory");
+  }
+  for (uint32_t i = 0; status == IPRO_OK && i < count; i++) {
+    ipro_golden_tensor *t = &out->tensors[i];
+    uint32_t name_length = 0, rank = 0;
+    if (!read_u32(f, &name_length) || name_length > 4096 ||
+        !(t->name = calloc(name_length + 1, 1)) ||
+        fread(t->name, 1, name_length, f) != name_length || !read_u32(f, &rank) || rank > 8) {
+      status = ipro_error_set(err, "%s: truncated tensor header %u", path, i);
+      break;
+    }
+    out->count++;
+    t->rank = (int)rank;
+    t->count = 1;
+    if (rank && fread(t->dims, 8, rank, f) != rank) {
+      status = ipro_error_set(err, "%s: truncated dims of '%s'", path, t->name);
+      break;
+    }
+    for (uint32_t d = 0; d < rank; d++) t->count *= t->dims[d];
+    t->data = malloc(sizeof(float) * (size_t)(t->count ? t->count : 1));
+    if (!t->data || fread(t->data, 4, (size_t)t->count, f) != (size_t)t->count)
+      status = ipro_error_set(err, "%s: truncated data of '%s'", path, t->name);
+  }
+  fclose(f);
+  if (status != IPRO_OK) ipro_golden_release(out);
+  return status;
+}
+
+const ipro_golden_tensor *ipro_golden_find(const ipro_golden_file *file, const char *name) {
+  for (int i = 0; i < file->count; i++)
+    if (strcmp(file->tensors[i].name, name) == 0) return &file->tensors[i];
+  return NULL;
+}
+
+void ipro_golden_release(ipro_golden_file *file) {
+  for (int i = 0; i < file->count; i++) {
+    free(file->tensors[i].name);
+    free(file->tensors[i].data);
+  }
+  free(file->tensors);
+  memset(file, 0, sizeof *file);
+}

@@ -1,0 +1,31 @@
+/* Reader of the golden files written by models/export_models.py with PyTorch ("IPGD" format:
+ * magic, version, then named float32 tensors; see the script for the layout). */
+#ifndef IPRO_TEST_GOLDEN_H
+#define IPRO_TEST_GOLDEN_H
+
+#include <stdint.h>
+
+#include "frontend/error.h"
+
+#define IPRO_GOLDEN_MAGIC 0x44475049u /* "IPGD" */
+#define IPRO_GOLDEN_VERSION 1u
+
+typedef struct {
+  char *name;
+  int rank;
+  int64_t dims[8];
+  int64_t count;
+  float *data;
+} ipro_golden_tensor;
+
+typedef struct {
+  int count;
+  ipro_golden_tensor *tensors;
+} ipro_golden_file;
+
+ipro_status ipro_golden_load(const char *path, ipro_golden_file *out, ipro_error *err);
+/* NULL when absent. */
+const ipro_golden_tensor *ipro_golden_find(const ipro_golden_file *file, const char *name);
+void ipro_golden_release(ipro_golden_file *file);
+
+#endif
