@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"inspect", ipro_cli_inspect, "show a model's nodes, shapes, parameters, FLOPs and cut points"},
     {"run", ipro_cli_run, "run a model's forward pass on TensorProto inputs"},
+    {"eval", ipro_cli_eval, "accuracy and cross-entropy of a classifier on a dataset's test split"},
 };
 
 static void print_usage(FILE *out) {

@@ -10,11 +10,14 @@ static size_t aligned(size_t bytes) {
 }
 
 bool ipro_node_is_computed(const ipro_graph *graph, const ipro_node *node) {
+  bool any_output = false;
   for (int o = 0; o < node->n_outputs; o++) {
     const ipro_tensor *output = ipro_node_output(graph, node, o);
-    if (output && output->kind == IPRO_TENSOR_ACTIVATION) return true;
+    if (!output) continue;
+    any_output = true;
+    if (output->kind == IPRO_TENSOR_ACTIVATION || output->kind == IPRO_TENSOR_STATE) return true;
   }
-  return false;
+  return !any_output;
 }
 
 bool ipro_node_is_view(const ipro_graph *graph, const ipro_node *node) {
@@ -86,7 +89,12 @@ ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *wo
     const ipro_tensor *tensor = &graph->tensors[t];
     ipro_tensor_slot *slot = &out->slots[t];
     buffer_of[t] = -1;
-    if (tensor->kind != IPRO_TENSOR_ACTIVATION) {
+    if (tensor->kind == IPRO_TENSOR_STATE) {
+      slot->kind = IPRO_SLOT_PERSISTENT;
+      slot->bytes = (size_t)ipro_tensor_bytes(tensor);
+      slot->offset = out->persistent_bytes;
+      out->persistent_bytes += aligned(slot->bytes);
+    } else if (tensor->kind != IPRO_TENSOR_ACTIVATION) {
       slot->kind = IPRO_SLOT_PARAMETER;
       slot->bytes = tensor->data_bytes;
       slot->offset = out->parameter_bytes;

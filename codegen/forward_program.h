@@ -17,7 +17,8 @@
 typedef enum {
   IPRO_SLOT_NONE = 0, /* not used by the program */
   IPRO_SLOT_ARENA,
-  IPRO_SLOT_PARAMETER,
+  IPRO_SLOT_PARAMETER,  /* initializers and constants, copied in once */
+  IPRO_SLOT_PERSISTENT, /* STATE tensors: gradients, optimizer moments, zero at the start */
   IPRO_SLOT_INPUT
 } ipro_slot_kind;
 
@@ -39,6 +40,7 @@ typedef struct {
   ipro_tensor_slot *slots; /* one per graph tensor */
   size_t arena_bytes, arena_lower_bound_bytes;
   size_t parameter_bytes;
+  size_t persistent_bytes;
   size_t input_bytes;
 } ipro_forward_program;
 
@@ -47,7 +49,8 @@ typedef struct {
 ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
                                        ipro_forward_program *out, ipro_error *err);
 void ipro_forward_program_release(ipro_forward_program *program);
-/* Whether node runs at all (false for nodes folded into constants). */
+/* Whether node runs at all: false for nodes folded into constants; true for nodes without
+ * outputs, which update their inputs in place (optimizer steps). */
 bool ipro_node_is_computed(const ipro_graph *graph, const ipro_node *node);
 /* Whether node's output 0 can share input 0's bytes. */
 bool ipro_node_is_view(const ipro_graph *graph, const ipro_node *node);

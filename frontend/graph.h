@@ -41,15 +41,19 @@ typedef enum {
 
 typedef enum {
 #define IPRO_OP_ENUM_(id, name) IPRO_OP_##id,
-  IPRO_OP_LIST(IPRO_OP_ENUM_)
+  IPRO_OP_LIST(IPRO_OP_ENUM_) IPRO_INTERNAL_OP_LIST(IPRO_OP_ENUM_)
 #undef IPRO_OP_ENUM_
       IPRO_OP_COUNT
 } ipro_op;
+/* Ops from here on are created by the compiler only (op_list.h). */
+#define IPRO_OP_FIRST_INTERNAL IPRO_OP_CONV_GRAD_INPUT
 
 typedef enum {
   IPRO_TENSOR_ACTIVATION = 0, /* computed at run time */
   IPRO_TENSOR_INITIALIZER,    /* an ONNX initializer: weights, biases, BN statistics */
-  IPRO_TENSOR_CONSTANT        /* a Constant node's value or a folded shape computation */
+  IPRO_TENSOR_CONSTANT,       /* a Constant node's value or a folded shape computation */
+  IPRO_TENSOR_STATE           /* training state kept across steps: parameter gradients,
+                                 optimizer moments, hyper-parameters (zero-initialised) */
 } ipro_tensor_kind;
 
 typedef struct {

@@ -41,6 +41,29 @@
   X(UNSQUEEZE, "Unsqueeze")                                                                        \
   X(SHAPE, "Shape")                                                                                \
   X(GATHER, "Gather")                                                                              \
-  X(CONSTANT, "Constant")
+  X(CONSTANT, "Constant")                                                                          \
+  X(SOFTMAX_CROSS_ENTROPY_LOSS, "SoftmaxCrossEntropyLoss")
+
+/* Ops that only the compiler creates: the backward pass, losses of the training program and
+ * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader
+ * never accepts them from a file. Their inputs, outputs and attributes are specified in
+ * codegen/internal_ops.md. */
+#define IPRO_INTERNAL_OP_LIST(X)                                                                   \
+  X(CONV_GRAD_INPUT, "ipro.ConvGradInput")                                                         \
+  X(CONV_GRAD_WEIGHT, "ipro.ConvGradWeight")                                                       \
+  X(BATCH_NORM_GRAD, "ipro.BatchNormGrad")                                                         \
+  X(UNARY_GRAD, "ipro.UnaryGrad")                                                                  \
+  X(REDUCE_TO_SHAPE, "ipro.ReduceToShape")                                                         \
+  X(MAX_POOL_GRAD, "ipro.MaxPoolGrad")                                                             \
+  X(AVERAGE_POOL_GRAD, "ipro.AveragePoolGrad")                                                     \
+  X(GLOBAL_POOL_GRAD, "ipro.GlobalPoolGrad")                                                       \
+  X(SLICE, "ipro.Slice")                                                                           \
+  X(DROPOUT_GRAD, "ipro.DropoutGrad")                                                              \
+  X(RESIZE_GRAD, "ipro.ResizeGrad")                                                                \
+  X(REDUCE_MEAN_GRAD, "ipro.ReduceMeanGrad")                                                       \
+  X(SOFTMAX_GRAD, "ipro.SoftmaxGrad")                                                              \
+  X(SOFTMAX_CROSS_ENTROPY_GRAD, "ipro.SoftmaxCrossEntropyGrad")                                    \
+  X(SGD_UPDATE, "ipro.SgdUpdate")                                                                  \
+  X(ADAM_UPDATE, "ipro.AdamUpdate")
 
 #endif

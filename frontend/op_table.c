@@ -10,6 +10,7 @@
 /* The names come from op_list.h alone: name_CONV = "Conv", ... */
 #define IPRO_OP_NAME_(id, name) static const char name_##id[] = name;
 IPRO_OP_LIST(IPRO_OP_NAME_)
+IPRO_INTERNAL_OP_LIST(IPRO_OP_NAME_)
 #undef IPRO_OP_NAME_
 
 /* Bit masks of the inputs / outputs a backward pass reads. */
@@ -88,6 +89,45 @@ static const ipro_op_info rows[] = {
     [IPRO_OP_GATHER] = {name_GATHER, ipro_gather_normalize, ipro_gather_infer, ZERO, 0, 0, NULL, false},
     [IPRO_OP_CONSTANT] = {name_CONSTANT, ipro_constant_normalize, ipro_constant_infer, ZERO, 0, 0,
                           NULL, false},
+    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS] = {name_SOFTMAX_CROSS_ENTROPY_LOSS,
+                                            ipro_softmax_cross_entropy_normalize,
+                                            ipro_softmax_cross_entropy_infer,
+                                            ipro_softmax_cross_entropy_flops, 0, OUT(1), NULL,
+                                            false},
+    /* internal ops (codegen/internal_ops.md): built by autodiff, never differentiated */
+    [IPRO_OP_CONV_GRAD_INPUT] = {name_CONV_GRAD_INPUT, NULL, ipro_shape_from_attribute_infer,
+                                 ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_CONV_GRAD_WEIGHT] = {name_CONV_GRAD_WEIGHT, NULL, ipro_conv_grad_weight_infer,
+                                  ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_BATCH_NORM_GRAD] = {name_BATCH_NORM_GRAD, NULL, ipro_batch_norm_grad_infer,
+                                 ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_UNARY_GRAD] = {name_UNARY_GRAD, NULL, ipro_elementwise_grad_infer,
+                            ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_REDUCE_TO_SHAPE] = {name_REDUCE_TO_SHAPE, NULL, ipro_shape_from_attribute_infer,
+                                 ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_MAX_POOL_GRAD] = {name_MAX_POOL_GRAD, NULL, ipro_max_pool_grad_infer,
+                               ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_AVERAGE_POOL_GRAD] = {name_AVERAGE_POOL_GRAD, NULL, ipro_shape_from_attribute_infer,
+                                   ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_GLOBAL_POOL_GRAD] = {name_GLOBAL_POOL_GRAD, NULL, ipro_global_pool_grad_infer,
+                                  ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_SLICE] = {name_SLICE, NULL, ipro_shape_from_attribute_infer, ipro_training_op_flops,
+                       0, 0, NULL, false},
+    [IPRO_OP_DROPOUT_GRAD] = {name_DROPOUT_GRAD, NULL, ipro_elementwise_grad_infer,
+                              ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_RESIZE_GRAD] = {name_RESIZE_GRAD, NULL, ipro_shape_from_attribute_infer,
+                             ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_REDUCE_MEAN_GRAD] = {name_REDUCE_MEAN_GRAD, NULL, ipro_shape_from_attribute_infer,
+                                  ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_SOFTMAX_GRAD] = {name_SOFTMAX_GRAD, NULL, ipro_elementwise_grad_infer,
+                              ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = {name_SOFTMAX_CROSS_ENTROPY_GRAD, NULL,
+                                            ipro_softmax_cross_entropy_grad_infer,
+                                            ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_SGD_UPDATE] = {name_SGD_UPDATE, NULL, ipro_optimizer_update_infer,
+                            ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_ADAM_UPDATE] = {name_ADAM_UPDATE, NULL, ipro_optimizer_update_infer,
+                             ipro_training_op_flops, 0, 0, NULL, false},
 };
 
 _Static_assert(sizeof rows / sizeof rows[0] == IPRO_OP_COUNT,
@@ -108,7 +148,7 @@ const ipro_op_info *ipro_op_info_of(ipro_op op) {
 const char *ipro_op_name(ipro_op op) {
   static const char *const names[] = {
 #define IPRO_OP_NAME_POINTER_(id, name) name_##id,
-      IPRO_OP_LIST(IPRO_OP_NAME_POINTER_)
+      IPRO_OP_LIST(IPRO_OP_NAME_POINTER_) IPRO_INTERNAL_OP_LIST(IPRO_OP_NAME_POINTER_)
 #undef IPRO_OP_NAME_POINTER_
   };
   if ((int)op < 0 || op >= IPRO_OP_COUNT) return "unknown";
@@ -116,7 +156,8 @@ const char *ipro_op_name(ipro_op op) {
 }
 
 ipro_op ipro_op_from_name(const char *name) {
-  for (int op = 0; op < IPRO_OP_COUNT; op++)
+  /* Internal ops are the compiler's own: a file cannot name them. */
+  for (int op = 0; op < IPRO_OP_FIRST_INTERNAL; op++)
     if (strcmp(ipro_op_name((ipro_op)op), name) == 0) return (ipro_op)op;
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
     if (strcmp(aliases[i].name, name) == 0) return aliases[i].op;

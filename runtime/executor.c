@@ -10,7 +10,7 @@ struct ipro_executor {
   ipro_forward_program program;
   ipro_kernel **kernels; /* one per step; NULL for views */
   int primary_steps;
-  uint8_t *parameters, *input_block, *arena;
+  uint8_t *parameters, *persistent, *input_block, *arena;
   uint64_t runs;
 };
 
@@ -19,6 +19,7 @@ static void *slot_pointer(const ipro_executor *e, int tensor) {
   switch (slot->kind) {
   case IPRO_SLOT_ARENA: return e->arena + slot->offset;
   case IPRO_SLOT_PARAMETER: return e->parameters + slot->offset;
+  case IPRO_SLOT_PERSISTENT: return e->persistent + slot->offset;
   case IPRO_SLOT_INPUT: return e->input_block + slot->offset;
   default: return NULL;
   }
@@ -50,9 +51,17 @@ static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
   const ipro_forward_program *p = &e->program;
   ipro_backend *b = e->backend;
   if (b->allocate(b, p->parameter_bytes, (void **)&e->parameters, err) != IPRO_OK ||
+      b->allocate(b, p->persistent_bytes, (void **)&e->persistent, err) != IPRO_OK ||
       b->allocate(b, p->input_bytes, (void **)&e->input_block, err) != IPRO_OK ||
       b->allocate(b, p->arena_bytes, (void **)&e->arena, err) != IPRO_OK)
     return IPRO_ERROR;
+  if (p->persistent_bytes) {
+    void *zeros = calloc(1, p->persistent_bytes);
+    if (!zeros) return ipro_error_set(err, "out of memory");
+    ipro_status s = b->copy_to_device(b, e->persistent, zeros, p->persistent_bytes, err);
+    free(zeros);
+    if (s != IPRO_OK) return s;
+  }
   for (int t = 0; t < e->graph->n_tensors; t++) {
     const ipro_tensor *tensor = &e->graph->tensors[t];
     if (p->slots[t].kind != IPRO_SLOT_PARAMETER || !tensor->data) continue;
@@ -128,6 +137,33 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
 
 const ipro_forward_program *ipro_executor_program(const ipro_executor *e) { return &e->program; }
 
+static ipro_status check_transfer(const ipro_executor *e, int tensor, size_t bytes,
+                                  ipro_error *err) {
+  if (tensor < 0 || tensor >= e->graph->n_tensors)
+    return ipro_error_set(err, "no tensor %d in the program", tensor);
+  const ipro_tensor_slot *slot = &e->program.slots[tensor];
+  if (slot->kind == IPRO_SLOT_NONE || slot->kind == IPRO_SLOT_ARENA || slot->bytes != bytes)
+    return ipro_error_set(err, "tensor '%s' cannot be transferred (%zu bytes asked, %zu held)",
+                          e->graph->tensors[tensor].name, bytes, slot->bytes);
+  return IPRO_OK;
+}
+
+ipro_status ipro_executor_read_tensor(ipro_executor *e, int tensor, void *host, size_t bytes,
+                                      ipro_error *err) {
+  if (check_transfer(e, tensor, bytes, err) != IPRO_OK) return IPRO_ERROR;
+  return e->backend->copy_to_host(e->backend, host, slot_pointer(e, tensor), bytes, err);
+}
+
+ipro_status ipro_executor_write_tensor(ipro_executor *e, int tensor, const void *host,
+                                       size_t bytes, ipro_error *err) {
+  if (check_transfer(e, tensor, bytes, err) != IPRO_OK) return IPRO_ERROR;
+  return e->backend->copy_to_device(e->backend, slot_pointer(e, tensor), host, bytes, err);
+}
+
+void ipro_executor_set_step(ipro_executor *e, uint64_t step) { e->runs = step; }
+
+uint64_t ipro_executor_step(const ipro_executor *e) { return e->runs; }
+
 int ipro_executor_primary_steps(const ipro_executor *e) { return e->primary_steps; }
 
 void ipro_executor_free(ipro_executor *e) {
@@ -137,6 +173,7 @@ void ipro_executor_free(ipro_executor *e) {
   free(e->kernels);
   ipro_backend *b = e->backend;
   b->release(b, e->parameters, e->program.parameter_bytes);
+  b->release(b, e->persistent, e->program.persistent_bytes);
   b->release(b, e->input_block, e->program.input_bytes);
   b->release(b, e->arena, e->program.arena_bytes);
   ipro_forward_program_release(&e->program);

@@ -1,8 +1,9 @@
-/* Executes a graph's forward program on a backend: prepares one kernel per step (on the backend
- * when it supports the node, else on the fallback backend, which must share host memory with
- * it), plans the arena with the kernels' workspaces, and allocates exactly three blocks through
- * the backend: parameters (initializers and constants, copied once), the input batch, and the
- * arena. The bytes the backend counted can then be compared with the plan. */
+/* Executes a graph's program on a backend: prepares one kernel per step (on the backend when it
+ * supports the node, else on the fallback backend, which must share host memory with it), plans
+ * the arena with the kernels' workspaces, and allocates exactly four blocks through the backend:
+ * parameters (initializers and constants, copied once), persistent training state (zeroed), the
+ * input batch, and the arena. The bytes the backend counted can then be compared with the plan.
+ * The same executor runs inference graphs and training steps (codegen/training_graph.h). */
 #ifndef IPRO_EXECUTOR_H
 #define IPRO_EXECUTOR_H
 
@@ -19,6 +20,15 @@ ipro_status ipro_executor_create(const ipro_graph *graph, ipro_backend *backend,
 ipro_status ipro_executor_run(ipro_executor *executor, const void *const *inputs, void **outputs,
                               ipro_error *err);
 const ipro_forward_program *ipro_executor_program(const ipro_executor *executor);
+/* Copies a tensor that lives outside the arena (a parameter, a STATE tensor) from or to host
+ * memory; bytes must be the tensor's size. Used for hyper-parameters, checkpoints and export. */
+ipro_status ipro_executor_read_tensor(ipro_executor *executor, int tensor, void *host,
+                                      size_t bytes, ipro_error *err);
+ipro_status ipro_executor_write_tensor(ipro_executor *executor, int tensor, const void *host,
+                                       size_t bytes, ipro_error *err);
+/* The step number random ops see (Dropout masks); it advances by one with every run. */
+void ipro_executor_set_step(ipro_executor *executor, uint64_t step);
+uint64_t ipro_executor_step(const ipro_executor *executor);
 /* How many steps run on the primary backend (the rest use the fallback or are views). */
 int ipro_executor_primary_steps(const ipro_executor *executor);
 void ipro_executor_free(ipro_executor *executor);

@@ -88,4 +88,20 @@ ipro_status ipro_resize_normalize(ipro_graph *graph, ipro_node *node, ipro_error
 ipro_status ipro_resize_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 int64_t ipro_resize_flops(const ipro_graph *graph, const ipro_node *node);
 
+/* training_ops.c */
+ipro_status ipro_softmax_cross_entropy_normalize(ipro_graph *graph, ipro_node *node,
+                                                 ipro_error *err);
+ipro_status ipro_softmax_cross_entropy_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_softmax_cross_entropy_flops(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_shape_from_attribute_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_conv_grad_weight_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_batch_norm_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_elementwise_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_max_pool_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_global_pool_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_softmax_cross_entropy_grad_infer(ipro_graph *graph, ipro_node *node,
+                                                  ipro_error *err);
+ipro_status ipro_optimizer_update_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_training_op_flops(const ipro_graph *graph, const ipro_node *node);
+
 #endif

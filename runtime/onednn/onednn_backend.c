@@ -42,6 +42,14 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_GEMM] = ipro_onednn_build_gemm,
     [IPRO_OP_MAT_MUL] = ipro_onednn_build_mat_mul,
     [IPRO_OP_CONCAT] = ipro_onednn_build_concat,
+    [IPRO_OP_CONV_GRAD_INPUT] = ipro_onednn_build_conv_grad_input,
+    [IPRO_OP_CONV_GRAD_WEIGHT] = ipro_onednn_build_conv_grad_weight,
+    [IPRO_OP_BATCH_NORM_GRAD] = ipro_onednn_build_batch_norm_grad,
+    [IPRO_OP_UNARY_GRAD] = ipro_onednn_build_unary_grad,
+    [IPRO_OP_MAX_POOL_GRAD] = ipro_onednn_build_max_pool_grad,
+    [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_onednn_build_average_pool_grad,
+    [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_onednn_build_global_pool_grad,
+    [IPRO_OP_SOFTMAX_GRAD] = ipro_onednn_build_softmax_grad,
 };
 _Static_assert(sizeof build_table / sizeof build_table[0] == IPRO_OP_COUNT,
                "one entry per op in op_list.h");

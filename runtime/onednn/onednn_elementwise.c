@@ -8,7 +8,16 @@
  * oneDNN's binary primitive broadcasts only its second source. When the first ONNX operand is the
  * one broadcast (and the second has Y's shape), Add and Mul swap operands; Sub computes
  * -(B - A) with a linear post-op, which is exact in IEEE arithmetic; Div is declined. Operands
- * that are both broadcast are declined too. */
+ * that are both broadcast are declined too.
+ *
+ * ipro.UnaryGrad (dY, T → dX) is the eltwise backward of its forward_op, created against a
+ * forward-training pd. Relu, Sigmoid and Tanh get the forward's output (the *_use_dst_for_bwd
+ * algorithms), LeakyRelu and Clip its input. oneDNN's derivatives at the kinks are the ones
+ * internal_ops.md fixes (PyTorch's): relu's is alpha at 0 (0 for Relu), clip_v2's is 0 at both
+ * bounds. HardSwish is declined: oneDNN's derivative is 0 at -3 and 1 at 3, PyTorch's -0.5 and
+ * 1.5. HardSigmoid is declined: oneDNN 2.6 has no algorithm for it, and composing one from linear
+ * and clip steps would round alpha * X + beta in float before the bound test, where the
+ * reference decides in double. */
 #include <math.h>
 
 #include "onednn_internal.h"
@@ -144,4 +153,72 @@ fail:
   if (post_ops) dnnl_post_ops_destroy(post_ops);
   if (attr) dnnl_primitive_attr_destroy(attr);
   return IPRO_ERROR;
+}
+
+/* dY (input 0), T (input 1) → dX (output 0), all seen as flat vectors. */
+static ipro_status eltwise_grad_step(ipro_onednn_kernel *kernel, int64_t count,
+                                     dnnl_alg_kind_t algorithm, float alpha, float beta,
+                                     ipro_error *err) {
+  dnnl_memory_desc_t md;
+  if (ipro_onednn_plain_md(&md, 1, &count, err)) return IPRO_ERROR;
+  bool use_dst = algorithm == dnnl_eltwise_relu_use_dst_for_bwd ||
+                 algorithm == dnnl_eltwise_logistic_use_dst_for_bwd ||
+                 algorithm == dnnl_eltwise_tanh_use_dst_for_bwd;
+  dnnl_primitive_desc_t hint = NULL, pd = NULL;
+  dnnl_eltwise_desc_t forward, desc;
+  IPRO_ONEDNN_CHECK(
+      dnnl_eltwise_forward_desc_init(&forward, dnnl_forward_training, algorithm, &md, alpha, beta));
+  IPRO_ONEDNN_CHECK(dnnl_eltwise_backward_desc_init(&desc, algorithm, &md, &md, alpha, beta));
+  if (ipro_onednn_create_hint_pd(kernel, &forward, &hint, err) ||
+      ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
+      ipro_onednn_bind(kernel, pd, use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1,
+                       err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, err))
+    goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_desc_destroy(hint);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (hint) dnnl_primitive_desc_destroy(hint);
+  return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                         const ipro_node *node, ipro_error *err) {
+  ipro_shape dy, t, dx;
+  if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &t, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &dx, err))
+    return IPRO_ERROR;
+  int64_t count = ipro_shape_elements(&dy);
+  if (ipro_shape_elements(&t) != count || ipro_shape_elements(&dx) != count)
+    return ipro_onednn_unsupported(err, "dY, T and dX differ in size");
+  int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
+  switch (forward) {
+  case IPRO_OP_RELU:
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_relu_use_dst_for_bwd, 0.0f, 0.0f, err);
+  case IPRO_OP_SIGMOID:
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_logistic_use_dst_for_bwd, 0.0f, 0.0f,
+                             err);
+  case IPRO_OP_TANH:
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_tanh_use_dst_for_bwd, 0.0f, 0.0f, err);
+  case IPRO_OP_LEAKY_RELU:
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_relu,
+                             ipro_node_attr_float(node, "alpha", 0.01f), 0.0f, err);
+  case IPRO_OP_CLIP: {
+    float low = ipro_node_attr_float(node, "min", -INFINITY);
+    float high = ipro_node_attr_float(node, "max", INFINITY);
+    if (!(low <= high))
+      return ipro_onednn_unsupported(err, "min %g > max %g", (double)low, (double)high);
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_clip_v2, low, high, err);
+  }
+  case IPRO_OP_HARD_SWISH:
+    return ipro_onednn_unsupported(err, "HardSwish's derivative at -3 and 3 differs in oneDNN");
+  case IPRO_OP_HARD_SIGMOID:
+    return ipro_onednn_unsupported(err, "no HardSigmoid algorithm in oneDNN 2.6");
+  default:
+    return ipro_onednn_unsupported(err, "forward_op %lld is not an activation", (long long)forward);
+  }
 }

@@ -79,6 +79,58 @@ ipro_status ipro_onednn_build_mat_mul(ipro_onednn_kernel *, const ipro_graph *, 
                                       ipro_error *);
 ipro_status ipro_onednn_build_concat(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);
+/* The internal ops of the training program (codegen/internal_ops.md). */
+ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *, const ipro_graph *,
+                                              const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *, const ipro_graph *,
+                                               const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                              const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                           const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                         const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_max_pool_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                            const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_average_pool_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                                const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                               const ipro_node *, ipro_error *);
+
+/* ---- geometry shared by an op's forward and backward kernels ---- */
+
+/* Conv (onednn_conv.c): plain descriptors of X (N, C, in...), W (grouped when group > 1), the
+ * bias (M) and Y (N, M, out...), and the window in oneDNN's convention. */
+typedef struct {
+  dnnl_memory_desc_t x, w, b, y;
+  dnnl_dims_t strides, dilations, pads_begin, pads_end;
+} ipro_onednn_conv_geometry;
+/* x, w, y: the shapes of the forward's X, W and Y, wherever the node holds them. Fails as
+ * unsupported when they do not fit together or an attribute has no oneDNN mapping. */
+ipro_status ipro_onednn_conv_geometry_of(const ipro_node *node, const ipro_shape *x,
+                                         const ipro_shape *w, const ipro_shape *y,
+                                         ipro_onednn_conv_geometry *geometry, ipro_error *err);
+
+/* The windowed pools (onednn_pool.c): algorithm and window of MaxPool / AveragePool (from the
+ * node's attributes) or of a global pool (the whole plane), for the forward's X and Y shapes.
+ * pads_end is the right padding that makes oneDNN's output extent Y's; negative where the last
+ * window stops short of X's end. */
+typedef struct {
+  dnnl_alg_kind_t algorithm;
+  dnnl_dims_t kernel, strides, dilations, pads_begin, pads_end;
+} ipro_onednn_pool_geometry;
+ipro_status ipro_onednn_pool_geometry_of(const ipro_node *node, ipro_op op, const ipro_shape *x,
+                                         const ipro_shape *y, ipro_onednn_pool_geometry *geometry,
+                                         ipro_error *err);
+ipro_status ipro_onednn_global_pool_geometry_of(bool maximum, const ipro_shape *x,
+                                                const ipro_shape *y,
+                                                ipro_onednn_pool_geometry *geometry,
+                                                ipro_error *err);
+
+/* Softmax (onednn_normalization.c): the tensor seen as (outer, length, inner), reduced over the
+ * middle axis, as the reference lays it out. */
+ipro_status ipro_onednn_softmax_md(const ipro_node *node, const ipro_shape *x,
+                                   dnnl_memory_desc_t *md, ipro_error *err);
 
 /* ---- helpers (onednn_kernel.c) ---- */
 
@@ -136,5 +188,18 @@ size_t ipro_onednn_reserve(ipro_onednn_kernel *kernel, size_t bytes);
 ipro_status ipro_onednn_create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
                                   dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
                                   ipro_error *err);
+
+/* A pd that is not run, with a user scratchpad: the forward a backward primitive is created
+ * against (oneDNN's hint). The caller destroys it. */
+ipro_status ipro_onednn_create_hint_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                       dnnl_primitive_desc_t *pd, ipro_error *err);
+/* ipro_onednn_create_pd for a backward primitive, with its forward hint. */
+ipro_status ipro_onednn_create_backward_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                           const_dnnl_primitive_desc_t hint,
+                                           dnnl_primitive_desc_t *pd, ipro_error *err);
+/* Checks an int-list attribute holding a shape (input_shape, weight_shape) against the shape the
+ * node's tensor has; an absent attribute passes. */
+ipro_status ipro_onednn_check_shape_attribute(const ipro_node *node, const char *name,
+                                              const ipro_shape *shape, ipro_error *err);
 
 #endif

@@ -180,9 +180,10 @@ fail:
   return IPRO_ERROR;
 }
 
-ipro_status ipro_onednn_create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
-                                  dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
-                                  ipro_error *err) {
+/* A pd for desc with a user scratchpad; added as the kernel's next step when `step`. */
+static ipro_status create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                             dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
+                             bool step, dnnl_primitive_desc_t *pd, ipro_error *err) {
   *pd = NULL;
   dnnl_primitive_attr_t own = NULL;
   if (!attr) {
@@ -191,14 +192,43 @@ ipro_status ipro_onednn_create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc
   } else {
     IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
   }
-  IPRO_ONEDNN_CHECK(dnnl_primitive_desc_create(pd, desc, attr, kernel->engine, NULL));
+  IPRO_ONEDNN_CHECK(dnnl_primitive_desc_create(pd, desc, attr, kernel->engine, hint));
   if (own) dnnl_primitive_attr_destroy(own);
   own = NULL;
-  if (ipro_onednn_add_step(kernel, *pd, err) != IPRO_OK) goto fail;
+  if (step && ipro_onednn_add_step(kernel, *pd, err) != IPRO_OK) goto fail;
   return IPRO_OK;
 fail:
   if (own) dnnl_primitive_attr_destroy(own);
   if (*pd) dnnl_primitive_desc_destroy(*pd);
   *pd = NULL;
   return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                  dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
+                                  ipro_error *err) {
+  return create_pd(kernel, desc, attr, NULL, true, pd, err);
+}
+
+ipro_status ipro_onednn_create_hint_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                       dnnl_primitive_desc_t *pd, ipro_error *err) {
+  return create_pd(kernel, desc, NULL, NULL, false, pd, err);
+}
+
+ipro_status ipro_onednn_create_backward_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                           const_dnnl_primitive_desc_t hint,
+                                           dnnl_primitive_desc_t *pd, ipro_error *err) {
+  return create_pd(kernel, desc, NULL, hint, true, pd, err);
+}
+
+ipro_status ipro_onednn_check_shape_attribute(const ipro_node *node, const char *name,
+                                              const ipro_shape *shape, ipro_error *err) {
+  int count = 0;
+  const int64_t *values = ipro_node_attr_ints(node, name, &count);
+  if (!values) return IPRO_OK;
+  bool same = count == shape->rank;
+  for (int d = 0; same && d < count; d++)
+    same = values[d] == shape->dims[d];
+  if (!same) return ipro_onednn_unsupported(err, "attribute %s disagrees with the tensor", name);
+  return IPRO_OK;
 }

@@ -1,15 +1,23 @@
-/* BatchNormalization, Softmax and LogSoftmax on oneDNN.
+/* BatchNormalization, Softmax and LogSoftmax on oneDNN, and their gradients.
  *
  * BatchNormalization's scale, B, mean and var arrive as four separate tensors, which oneDNN 2.6
  * takes as separate arguments (dnnl_use_scale | dnnl_use_shift). Inference form (training_mode 0)
  * normalises with the given statistics (dnnl_use_global_stats); its optional running outputs, if a
  * graph has them, are copies of the inputs (reorders). Training form normalises with the batch's
- * mean and biased variance, which oneDNN writes into planned intermediates; the optional running
- * outputs are then momentum * input + (1 - momentum) * batch, one sum primitive each.
+ * mean and biased variance, which oneDNN writes into planned intermediates; the running statistics
+ * are then momentum * input + (1 - momentum) * batch, one sum primitive each, into the optional
+ * outputs 1 and 2, or, in a training program (running_stats_in_place, codegen/internal_ops.md),
+ * over inputs 3 and 4 themselves (oneDNN's sum may write over its first source). With
+ * unbiased_running_variance the batch variance's scale also carries PyTorch's m / (m - 1).
+ *
+ * ipro.BatchNormGrad (dY, X, scale → dX, dScale, dBias) is oneDNN's backward batch normalization,
+ * which needs the batch mean and variance; the forward kept nothing, so the kernel first runs a
+ * forward-training normalisation of X without scale and shift, whose mean and (biased) variance
+ * land in planned intermediates and whose Y lands in dX, which the backward then overwrites.
  *
  * Softmax and LogSoftmax see the tensor as (outer, length, inner) with the reduction over the
  * middle axis: length is the axis's extent, or with coerce_2d the product of the axes from `axis`
- * on (inner is then 1). */
+ * on (inner is then 1). ipro.SoftmaxGrad (dY, Y → dX) is softmax_v2's backward on that layout. */
 #include "onednn_internal.h"
 
 /* A reorder from the node's input to its output: a plain copy of `md`. */
@@ -33,13 +41,14 @@ fail:
   return IPRO_ERROR;
 }
 
-/* output = momentum * input + (1 - momentum) * the batch statistic at `batch_offset`. */
+/* running = momentum * input + batch_scale * the batch statistic at `batch_offset`, written to
+ * output `output`, or over the input itself when output < 0. */
 static ipro_status running_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *md,
-                                float momentum, int input, size_t batch_offset, int output,
-                                ipro_error *err) {
+                                float momentum, float batch_scale, int input, size_t batch_offset,
+                                int output, ipro_error *err) {
   dnnl_primitive_attr_t attr = NULL;
   dnnl_primitive_desc_t pd = NULL;
-  const float scales[2] = {momentum, 1.0f - momentum};
+  const float scales[2] = {momentum, batch_scale};
   const dnnl_memory_desc_t sources[2] = {*md, *md};
   if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
   IPRO_ONEDNN_CHECK(
@@ -48,7 +57,9 @@ static ipro_status running_step(ipro_onednn_kernel *kernel, const dnnl_memory_de
       ipro_onednn_bind(kernel, pd, DNNL_ARG_MULTIPLE_SRC, IPRO_ONEDNN_INPUT, (size_t)input, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_MULTIPLE_SRC + 1, IPRO_ONEDNN_INTERMEDIATE,
                        batch_offset, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, (size_t)output, err))
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST,
+                       output < 0 ? IPRO_ONEDNN_INPUT : IPRO_ONEDNN_OUTPUT,
+                       (size_t)(output < 0 ? input : output), err))
     goto fail;
   dnnl_primitive_desc_destroy(pd);
   dnnl_primitive_attr_destroy(attr);
@@ -78,6 +89,19 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   float momentum = ipro_node_attr_float(node, "momentum", 0.9f);
   bool running_mean = ipro_node_output(graph, node, 1) != NULL;
   bool running_var = ipro_node_output(graph, node, 2) != NULL;
+  bool in_place = ipro_node_attr_int(node, "running_stats_in_place", 0) != 0;
+  bool unbiased = ipro_node_attr_int(node, "unbiased_running_variance", 0) != 0;
+  int64_t count = x.dims[1] > 0 ? ipro_shape_elements(&x) / x.dims[1] : 0;
+  if (in_place && (running_mean || running_var))
+    return ipro_onednn_unsupported(err, "running_stats_in_place with outputs 1 and 2");
+  if (training && unbiased && count < 2)
+    return ipro_onednn_unsupported(err, "the unbiased variance of %lld value per channel",
+                                   (long long)count);
+  /* Where the running statistics go: outputs 1 and 2, over inputs 3 and 4, or nowhere (-2). */
+  int mean_output = in_place ? -1 : running_mean ? 1 : -2;
+  int var_output = in_place ? -1 : running_var ? 2 : -2;
+  double variance_scale = 1.0 - momentum;
+  if (unbiased) variance_scale *= (double)count / (double)(count - 1);
 
   dnnl_memory_desc_t x_md, channel_md;
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
@@ -107,8 +131,10 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
     size_t variance = ipro_onednn_reserve(kernel, channel_bytes);
     if (ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
         ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance, err) ||
-        (running_mean && running_step(kernel, &channel_md, momentum, 3, mean, 1, err)) ||
-        (running_var && running_step(kernel, &channel_md, momentum, 4, variance, 2, err)))
+        (mean_output != -2 && running_step(kernel, &channel_md, momentum, 1.0f - momentum, 3,
+                                           mean, mean_output, err)) ||
+        (var_output != -2 && running_step(kernel, &channel_md, momentum, (float)variance_scale,
+                                          4, variance, var_output, err)))
       goto fail;
   }
   dnnl_primitive_desc_destroy(pd);
@@ -118,6 +144,21 @@ fail:
   return IPRO_ERROR;
 }
 
+ipro_status ipro_onednn_softmax_md(const ipro_node *node, const ipro_shape *x,
+                                   dnnl_memory_desc_t *md, ipro_error *err) {
+  int rank = x->rank > 0 ? x->rank : 1;
+  int64_t axis = ipro_node_attr_int(node, "axis", rank - 1);
+  if (axis < 0 || axis >= rank)
+    return ipro_onednn_unsupported(err, "axis %lld outside rank %d", (long long)axis, x->rank);
+  bool coerce_2d = ipro_node_attr_int(node, "coerce_2d", 0) != 0;
+  int64_t dims[3] = {1, 1, 1};
+  for (int d = 0; d < x->rank; d++) {
+    int part = d < axis ? 0 : (d == axis || coerce_2d) ? 1 : 2;
+    dims[part] *= x->dims[d];
+  }
+  return ipro_onednn_plain_md(md, 3, dims, err);
+}
+
 ipro_status ipro_onednn_build_softmax(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                       const ipro_node *node, ipro_error *err) {
   ipro_shape x, y;
@@ -125,18 +166,8 @@ ipro_status ipro_onednn_build_softmax(ipro_onednn_kernel *kernel, const ipro_gra
       ipro_onednn_output_shape(graph, node, 0, &y, err))
     return IPRO_ERROR;
   if (!ipro_shape_equal(&x, &y)) return ipro_onednn_unsupported(err, "Y's shape differs from X's");
-  int rank = x.rank > 0 ? x.rank : 1;
-  int64_t axis = ipro_node_attr_int(node, "axis", rank - 1);
-  if (axis < 0 || axis >= rank)
-    return ipro_onednn_unsupported(err, "axis %lld outside rank %d", (long long)axis, x.rank);
-  bool coerce_2d = ipro_node_attr_int(node, "coerce_2d", 0) != 0;
-  int64_t dims[3] = {1, 1, 1};
-  for (int d = 0; d < x.rank; d++) {
-    int part = d < axis ? 0 : (d == axis || coerce_2d) ? 1 : 2;
-    dims[part] *= x.dims[d];
-  }
   dnnl_memory_desc_t md;
-  if (ipro_onednn_plain_md(&md, 3, dims, err)) return IPRO_ERROR;
+  if (ipro_onednn_softmax_md(node, &x, &md, err)) return IPRO_ERROR;
   dnnl_alg_kind_t algorithm =
       node->op == IPRO_OP_LOG_SOFTMAX ? dnnl_softmax_log : dnnl_softmax_accurate;
   dnnl_primitive_desc_t pd = NULL;
@@ -151,5 +182,112 @@ ipro_status ipro_onednn_build_softmax(ipro_onednn_kernel *kernel, const ipro_gra
   return IPRO_OK;
 fail:
   if (pd) dnnl_primitive_desc_destroy(pd);
+  return IPRO_ERROR;
+}
+
+/* dY, X, scale → dX, [dScale], [dBias]; absent outputs go to intermediates. */
+ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                              const ipro_node *node, ipro_error *err) {
+  ipro_shape dy, x, scale, dx, parameter;
+  if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &x, err) ||
+      ipro_onednn_input_shape(graph, node, 2, &scale, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &dx, err))
+    return IPRO_ERROR;
+  if (x.rank < 2 || x.rank > 5 || !ipro_shape_equal(&x, &dy) || !ipro_shape_equal(&x, &dx) ||
+      ipro_shape_elements(&scale) != x.dims[1])
+    return ipro_onednn_unsupported(err, "dY, X and dX must be (N, C, ...) alike, scale (C)");
+  for (int i = 1; i < 3; i++)
+    if (ipro_node_output(graph, node, i) &&
+        (ipro_onednn_output_shape(graph, node, i, &parameter, err) ||
+         ipro_shape_elements(&parameter) != x.dims[1]))
+      return ipro_onednn_unsupported(err, "output %d is not a vector of the channels", i);
+  float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
+  dnnl_memory_desc_t x_md;
+  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err)) return IPRO_ERROR;
+  size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
+  size_t mean = ipro_onednn_reserve(kernel, channel_bytes);
+  size_t variance = ipro_onednn_reserve(kernel, channel_bytes);
+
+  dnnl_primitive_desc_t statistics = NULL, hint = NULL, pd = NULL;
+  dnnl_batch_normalization_desc_t statistics_desc, hint_desc, desc;
+  unsigned flags = dnnl_use_scale | dnnl_use_shift;
+  /* The batch statistics: a forward-training pass whose Y is scratch in dX. */
+  IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
+      &statistics_desc, dnnl_forward_training, &x_md, epsilon, 0u));
+  if (ipro_onednn_create_pd(kernel, &statistics_desc, NULL, &statistics, err) ||
+      ipro_onednn_bind(kernel, statistics, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, err) ||
+      ipro_onednn_bind(kernel, statistics, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err) ||
+      ipro_onednn_bind(kernel, statistics, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
+      ipro_onednn_bind(kernel, statistics, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance,
+                       err))
+    goto fail;
+  IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(&hint_desc, dnnl_forward_training,
+                                                               &x_md, epsilon, flags));
+  IPRO_ONEDNN_CHECK(
+      dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &x_md, &x_md, epsilon, flags));
+  if (ipro_onednn_create_hint_pd(kernel, &hint_desc, &hint, err) ||
+      ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 2, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, err))
+    goto fail;
+  const int diff_args[2] = {DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT};
+  for (int i = 1; i < 3; i++) {
+    bool present = ipro_node_output(graph, node, i) != NULL;
+    size_t where = present ? (size_t)i : ipro_onednn_reserve(kernel, channel_bytes);
+    if (ipro_onednn_bind(kernel, pd, diff_args[i - 1],
+                         present ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE, where, err))
+      goto fail;
+  }
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_desc_destroy(hint);
+  dnnl_primitive_desc_destroy(statistics);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (hint) dnnl_primitive_desc_destroy(hint);
+  if (statistics) dnnl_primitive_desc_destroy(statistics);
+  return IPRO_ERROR;
+}
+
+/* dY, Y → dX; forward_op says Softmax or LogSoftmax. */
+ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                           const ipro_node *node, ipro_error *err) {
+  ipro_shape dy, y, dx;
+  if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &y, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &dx, err))
+    return IPRO_ERROR;
+  if (!ipro_shape_equal(&dy, &y) || !ipro_shape_equal(&dx, &y))
+    return ipro_onednn_unsupported(err, "dY, Y and dX differ in shape");
+  int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
+  if (forward != IPRO_OP_SOFTMAX && forward != IPRO_OP_LOG_SOFTMAX)
+    return ipro_onednn_unsupported(err, "forward_op %lld is neither Softmax nor LogSoftmax",
+                                   (long long)forward);
+  dnnl_alg_kind_t algorithm =
+      forward == IPRO_OP_LOG_SOFTMAX ? dnnl_softmax_log : dnnl_softmax_accurate;
+  dnnl_memory_desc_t md;
+  if (ipro_onednn_softmax_md(node, &y, &md, err)) return IPRO_ERROR;
+  dnnl_primitive_desc_t hint = NULL, pd = NULL;
+  dnnl_softmax_v2_desc_t forward_desc, desc;
+  IPRO_ONEDNN_CHECK(
+      dnnl_softmax_v2_forward_desc_init(&forward_desc, dnnl_forward_training, algorithm, &md, &md, 1));
+  IPRO_ONEDNN_CHECK(dnnl_softmax_v2_backward_desc_init(&desc, algorithm, &md, &md, &md, 1));
+  if (ipro_onednn_create_hint_pd(kernel, &forward_desc, &hint, err) ||
+      ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_INPUT, 1, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, err))
+    goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_desc_destroy(hint);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (hint) dnnl_primitive_desc_destroy(hint);
   return IPRO_ERROR;
 }

@@ -45,10 +45,8 @@ static void plane_store(const double *plane, int64_t size, float *y) {
     y[i] = (float)plane[i];
 }
 
-/* Adds weight * x[input position of each output position] for one kernel tap (kd, kh, kw):
- * input = output * stride + tap * dilation - pad_begin. */
-static void conv_tap(const ipro_reference_window *w, const int64_t tap[3], double weight,
-                     const float *x, double *plane) {
+void ipro_reference_conv_tap(const ipro_reference_window *w, const int64_t tap[3], double weight,
+                             const float *x, double *plane) {
   int64_t offset[3], lo[3], hi[3];
   for (int s = 0; s < 3; s++) {
     offset[s] = tap[s] * w->dilation[s] - w->pad_begin[s];
@@ -93,7 +91,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv) {
           for (tap[1] = 0; tap[1] < w.kernel[1]; tap[1]++)
             for (tap[2] = 0; tap[2] < w.kernel[2]; tap[2]++) {
               double value = kernel[(tap[0] * w.kernel[1] + tap[1]) * w.kernel[2] + tap[2]];
-              conv_tap(&w, tap, value, x_channel, plane);
+              ipro_reference_conv_tap(&w, tap, value, x_channel, plane);
             }
       }
       plane_store(plane, w.out_size, y + (n * w.out_channels + m) * w.out_size);
@@ -104,7 +102,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv) {
 }
 
 /* Adds weight * x[i] to the output position i * stride + tap * dilation - pad_begin of every input
- * position i for one kernel tap: the transpose of conv_tap. output_padding only lengthened Y. */
+ * position i for one kernel tap: the transpose of ipro_reference_conv_tap. output_padding only
+ * lengthened Y. */
 static void conv_transpose_tap(const ipro_reference_window *w, const int64_t tap[3], double weight,
                                const float *x, double *plane) {
   int64_t offset[3], lo[3], hi[3];

@@ -5,7 +5,8 @@
 
 #include "reference_ops.h"
 
-/* Attributes of the activation, read once per node. */
+/* Attributes of the activation, read once per node (ipro_reference_activation_attributes, shared
+ * with ipro.UnaryGrad so both sides fill in the same defaults). */
 typedef struct {
   float alpha, beta;
 } activation_params;
@@ -69,46 +70,62 @@ static float hard_swish(float x, const activation_params *params) {
   return x * gate;
 }
 
+void ipro_reference_activation_attributes(const ipro_node *node, ipro_op op, float *alpha,
+                                          float *beta) {
+  *alpha = *beta = 0.0f;
+  switch (op) {
+  case IPRO_OP_LEAKY_RELU: *alpha = ipro_node_attr_float(node, "alpha", 0.01f); break;
+  case IPRO_OP_CLIP:
+    *alpha = ipro_node_attr_float(node, "min", -INFINITY);
+    *beta = ipro_node_attr_float(node, "max", INFINITY);
+    break;
+  case IPRO_OP_HARD_SIGMOID:
+    *alpha = ipro_node_attr_float(node, "alpha", 0.2f);
+    *beta = ipro_node_attr_float(node, "beta", 0.5f);
+    break;
+  default: break;
+  }
+}
+
+/* The kernel of an activation whose attributes ipro_reference_activation_attributes reads. */
+static ipro_status activation(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
+                              void *const *outputs, activation_fn function, ipro_error *err) {
+  activation_params params;
+  ipro_reference_activation_attributes(node, node->op, &params.alpha, &params.beta);
+  return map_elements(graph, node, inputs, outputs, function, &params, err);
+}
+
 IPRO_REFERENCE_KERNEL(ipro_reference_relu) {
   (void)context;
-  activation_params params = {0};
-  return map_elements(graph, node, inputs, outputs, relu, &params, err);
+  return activation(graph, node, inputs, outputs, relu, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_leaky_relu) {
   (void)context;
-  activation_params params = {ipro_node_attr_float(node, "alpha", 0.01f), 0.0f};
-  return map_elements(graph, node, inputs, outputs, leaky_relu, &params, err);
+  return activation(graph, node, inputs, outputs, leaky_relu, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_sigmoid) {
   (void)context;
-  activation_params params = {0};
-  return map_elements(graph, node, inputs, outputs, sigmoid, &params, err);
+  return activation(graph, node, inputs, outputs, sigmoid, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_tanh) {
   (void)context;
-  activation_params params = {0};
-  return map_elements(graph, node, inputs, outputs, hyperbolic_tangent, &params, err);
+  return activation(graph, node, inputs, outputs, hyperbolic_tangent, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_clip) {
   (void)context;
-  activation_params params = {ipro_node_attr_float(node, "min", -INFINITY),
-                              ipro_node_attr_float(node, "max", INFINITY)};
-  return map_elements(graph, node, inputs, outputs, clip, &params, err);
+  return activation(graph, node, inputs, outputs, clip, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_sigmoid) {
   (void)context;
-  activation_params params = {ipro_node_attr_float(node, "alpha", 0.2f),
-                              ipro_node_attr_float(node, "beta", 0.5f)};
-  return map_elements(graph, node, inputs, outputs, hard_sigmoid, &params, err);
+  return activation(graph, node, inputs, outputs, hard_sigmoid, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish) {
   (void)context;
-  activation_params params = {0};
-  return map_elements(graph, node, inputs, outputs, hard_swish, &params, err);
+  return activation(graph, node, inputs, outputs, hard_swish, err);
 }

@@ -6,11 +6,29 @@
 
 #include "reference_ops.h"
 
+void ipro_reference_channel_moments(const float *x, int64_t batch, int64_t channels, int64_t size,
+                                    int64_t c, double *mean, double *variance) {
+  double count = (double)(batch * size), sum = 0.0, squares = 0.0;
+  for (int64_t n = 0; n < batch; n++)
+    for (int64_t i = 0; i < size; i++)
+      sum += x[(n * channels + c) * size + i];
+  *mean = count > 0 ? sum / count : 0.0;
+  for (int64_t n = 0; n < batch; n++)
+    for (int64_t i = 0; i < size; i++) {
+      double d = x[(n * channels + c) * size + i] - *mean;
+      squares += d * d;
+    }
+  *variance = count > 0 ? squares / count : 0.0;
+}
+
 /* X (N, C, ...), scale, B, input_mean, input_var (C) → Y, [running_mean, running_var].
  * training_mode 0 normalises with the given statistics. training_mode 1 normalises with the
- * batch's mean and biased variance, and writes running = momentum * input + (1 - momentum) * batch
- * to the optional outputs, exactly as ONNX specifies. PyTorch instead updates running_var with the
- * unbiased batch variance (times count / (count - 1)); the trainer has to account for that. */
+ * batch's mean and biased variance, and computes running = momentum * input + (1 - momentum) *
+ * batch, exactly as ONNX specifies, into the optional outputs. Two attributes that only the
+ * compiler sets (codegen/internal_ops.md) make it PyTorch's update for the training program:
+ * running_stats_in_place writes the running statistics over inputs 3 and 4 instead of outputs 1
+ * and 2, and unbiased_running_variance takes the unbiased batch variance (times m / (m - 1),
+ * m = N * spatial) for the running variance; the normalisation always uses the biased one. */
 IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   (void)context;
   ipro_shape x;
@@ -22,27 +40,34 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
   double momentum = ipro_node_attr_float(node, "momentum", 0.9f);
   bool training = ipro_node_attr_int(node, "training_mode", 0) != 0;
+  bool in_place = ipro_node_attr_int(node, "running_stats_in_place", 0) != 0;
+  bool unbiased = ipro_node_attr_int(node, "unbiased_running_variance", 0) != 0;
   const float *in = inputs[0], *scale = inputs[1], *shift = inputs[2];
-  const float *input_mean = inputs[3], *input_var = inputs[4];
+  float *input_mean = inputs[3], *input_var = inputs[4];
   float *y = outputs[0];
   float *running_mean = ipro_reference_optional(outputs, node->n_outputs, 1);
   float *running_var = ipro_reference_optional(outputs, node->n_outputs, 2);
+  if (in_place && (running_mean || running_var))
+    return ipro_reference_fail(node, err,
+                               "running_stats_in_place updates inputs 3 and 4; outputs 1 and 2 "
+                               "must be absent");
+  if (in_place && training) running_mean = input_mean, running_var = input_var;
+  int64_t count = batch * size;
+  if (training && unbiased && count < 2)
+    return ipro_reference_fail(node, err,
+                               "the unbiased variance needs more than one value per channel "
+                               "(%lld)",
+                               (long long)count);
   for (int64_t c = 0; c < channels; c++) {
     double mean = input_mean[c], var = input_var[c];
     if (training) {
-      double count = (double)(batch * size), sum = 0.0, squares = 0.0;
-      for (int64_t n = 0; n < batch; n++)
-        for (int64_t i = 0; i < size; i++)
-          sum += in[(n * channels + c) * size + i];
-      mean = count > 0 ? sum / count : 0.0;
-      for (int64_t n = 0; n < batch; n++)
-        for (int64_t i = 0; i < size; i++) {
-          double d = in[(n * channels + c) * size + i] - mean;
-          squares += d * d;
-        }
-      var = count > 0 ? squares / count : 0.0;
-      if (running_mean) running_mean[c] = (float)(momentum * input_mean[c] + (1 - momentum) * mean);
-      if (running_var) running_var[c] = (float)(momentum * input_var[c] + (1 - momentum) * var);
+      ipro_reference_channel_moments(in, batch, channels, size, c, &mean, &var);
+      double running = unbiased ? var * (double)count / (double)(count - 1) : var;
+      /* Both read input_* [c] before either writes it: with in_place they are the same array. */
+      float new_mean = (float)(momentum * input_mean[c] + (1 - momentum) * mean);
+      float new_var = (float)(momentum * input_var[c] + (1 - momentum) * running);
+      if (running_mean) running_mean[c] = new_mean;
+      if (running_var) running_var[c] = new_var;
     }
     double factor = scale[c] / sqrt(var + epsilon);
     for (int64_t n = 0; n < batch; n++)
@@ -59,34 +84,49 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   return IPRO_OK;
 }
 
+ipro_status ipro_reference_softmax_layout(const ipro_node *node, const ipro_shape *x,
+                                          int64_t *outer, int64_t *length, int64_t *inner,
+                                          ipro_error *err) {
+  int64_t axis = ipro_node_attr_int(node, "axis", x->rank - 1);
+  if (axis < 0 || axis >= (x->rank > 0 ? x->rank : 1))
+    return ipro_reference_fail(node, err, "axis %lld outside rank %d", (long long)axis, x->rank);
+  bool coerce_2d = ipro_node_attr_int(node, "coerce_2d", 0) != 0;
+  *outer = ipro_reference_product(x->dims, 0, (int)axis);
+  *length = coerce_2d ? ipro_reference_product(x->dims, (int)axis, x->rank)
+                      : ipro_reference_product(x->dims, (int)axis, (int)axis + 1);
+  *inner = coerce_2d ? 1 : ipro_reference_product(x->dims, (int)axis + 1, x->rank);
+  return IPRO_OK;
+}
+
+void ipro_reference_softmax_normalizer(const float *row, int64_t length, int64_t stride,
+                                       double *maximum, double *sum) {
+  *maximum = -INFINITY;
+  *sum = 0.0;
+  for (int64_t k = 0; k < length; k++)
+    if (row[k * stride] > *maximum) *maximum = row[k * stride];
+  for (int64_t k = 0; k < length; k++)
+    *sum += exp(row[k * stride] - *maximum);
+}
+
 /* Softmax and LogSoftmax over `axis`, or with coerce_2d over the flattened dimensions axis..rank-1
  * (the pre-opset-13 form). The maximum is subtracted first so exp never overflows. */
 static ipro_status softmax(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
                            void *const *outputs, bool logarithm, ipro_error *err) {
   ipro_shape x;
+  int64_t outer, length, inner;
   if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
       ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_input_shape(graph, node, 0, &x, err))
+      ipro_reference_input_shape(graph, node, 0, &x, err) ||
+      ipro_reference_softmax_layout(node, &x, &outer, &length, &inner, err))
     return IPRO_ERROR;
-  int64_t axis = ipro_node_attr_int(node, "axis", x.rank - 1);
-  if (axis < 0 || axis >= (x.rank > 0 ? x.rank : 1))
-    return ipro_reference_fail(node, err, "axis %lld outside rank %d", (long long)axis, x.rank);
-  bool coerce_2d = ipro_node_attr_int(node, "coerce_2d", 0) != 0;
-  int64_t outer = ipro_reference_product(x.dims, 0, (int)axis);
-  int64_t length = coerce_2d ? ipro_reference_product(x.dims, (int)axis, x.rank)
-                             : ipro_reference_product(x.dims, (int)axis, (int)axis + 1);
-  int64_t inner = coerce_2d ? 1 : ipro_reference_product(x.dims, (int)axis + 1, x.rank);
   const float *in = inputs[0];
   float *y = outputs[0];
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {
       const float *row = in + o * length * inner + i;
       float *out = y + o * length * inner + i;
-      double maximum = -INFINITY, sum = 0.0;
-      for (int64_t k = 0; k < length; k++)
-        if (row[k * inner] > maximum) maximum = row[k * inner];
-      for (int64_t k = 0; k < length; k++)
-        sum += exp(row[k * inner] - maximum);
+      double maximum, sum;
+      ipro_reference_softmax_normalizer(row, length, inner, &maximum, &sum);
       for (int64_t k = 0; k < length; k++) {
         double shifted = row[k * inner] - maximum;
         out[k * inner] = (float)(logarithm ? shifted - log(sum) : exp(shifted) / sum);

@@ -138,6 +138,13 @@ ipro_status ipro_reference_window_of(const ipro_graph *graph, const ipro_node *n
   if (ipro_reference_input_shape(graph, node, 0, &x, err) ||
       ipro_reference_output_shape(graph, node, 0, &y, err))
     return IPRO_ERROR;
+  return ipro_reference_window_from_shapes(node, &x, &y, kernel, window, err);
+}
+
+ipro_status ipro_reference_window_from_shapes(const ipro_node *node, const ipro_shape *x_shape,
+                                              const ipro_shape *y_shape, const int64_t *kernel,
+                                              ipro_reference_window *window, ipro_error *err) {
+  const ipro_shape x = *x_shape, y = *y_shape;
   int spatial = x.rank - 2;
   if (spatial < 1 || spatial > 3 || y.rank != x.rank)
     return ipro_reference_fail(node, err, "input of rank %d: 1 to 3 spatial dimensions supported",
@@ -176,4 +183,20 @@ void ipro_reference_valid_range(int64_t offset, int64_t stride, int64_t limit, i
   *lo = first > 0 ? first : 0;
   *hi = end < count ? end : count;
   if (*hi < *lo) *hi = *lo;
+}
+
+ipro_status ipro_reference_check_shape_attribute(const ipro_node *node, const char *name,
+                                                 const ipro_shape *shape, ipro_error *err) {
+  if (!ipro_node_attr(node, name)) return IPRO_OK;
+  int count = 0;
+  const int64_t *dims = ipro_node_attr_ints(node, name, &count);
+  bool equal = count == shape->rank;
+  for (int d = 0; equal && d < count; d++)
+    equal = dims[d] == shape->dims[d] || dims[d] == IPRO_DIM_BATCH;
+  if (!equal) {
+    char text[160];
+    return ipro_reference_fail(node, err, "attribute %s does not match the tensor's shape %s", name,
+                               ipro_shape_format(shape, text, sizeof text));
+  }
+  return IPRO_OK;
 }

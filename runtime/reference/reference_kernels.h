@@ -1,5 +1,7 @@
 /* The reference kernels: a plain, loop-only C implementation of the forward pass of every op in
  * op_list.h, kept as the oracle that the oneDNN, cuDNN and generated kernels are tested against.
+ * The compiler's internal ops (gradients, optimizer updates; codegen/internal_ops.md) are ops like
+ * any other, so their kernels are "forward" functions of the same signature in the same table.
  *
  * Each kernel reads the canonical attributes of frontend/canonical_forms.md (never opset-dependent
  * inputs) and the inferred shapes and dtypes in graph->tensors; the data pointers it is given hold

@@ -56,6 +56,34 @@ IPRO_REFERENCE_KERNEL(ipro_reference_pad);
 IPRO_REFERENCE_KERNEL(ipro_reference_resize);
 /* reduce.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean);
+/* loss.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss);
+IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_grad);
+
+/* The internal ops of the training program (codegen/internal_ops.md). */
+/* conv_backward.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_conv_grad_input);
+IPRO_REFERENCE_KERNEL(ipro_reference_conv_grad_weight);
+/* normalization_backward.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad);
+IPRO_REFERENCE_KERNEL(ipro_reference_softmax_grad);
+/* elementwise_backward.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_unary_grad);
+IPRO_REFERENCE_KERNEL(ipro_reference_dropout_grad);
+/* reduce_backward.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce_to_shape);
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad);
+/* pool_backward.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_max_pool_grad);
+IPRO_REFERENCE_KERNEL(ipro_reference_average_pool_grad);
+IPRO_REFERENCE_KERNEL(ipro_reference_global_pool_grad);
+/* data_movement_backward.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_slice);
+/* resize_backward.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_resize_grad);
+/* optimizer.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_sgd_update);
+IPRO_REFERENCE_KERNEL(ipro_reference_adam_update);
 
 /* ---- shared helpers (reference_common.c) ---- */
 
@@ -112,6 +140,12 @@ typedef struct {
 ipro_status ipro_reference_window_of(const ipro_graph *graph, const ipro_node *node,
                                      const int64_t *kernel, ipro_reference_window *window,
                                      ipro_error *err);
+/* The same from explicit shapes: x_shape plays X (the side the window slides over) and y_shape Y
+ * (one position per window). The gradient kernels use it, because there the roles are spread over
+ * other inputs and outputs (dY, X → dX). */
+ipro_status ipro_reference_window_from_shapes(const ipro_node *node, const ipro_shape *x_shape,
+                                              const ipro_shape *y_shape, const int64_t *kernel,
+                                              ipro_reference_window *window, ipro_error *err);
 /* The positions p in [0, count) for which p * stride + offset lies in [0, limit), as [*lo, *hi). */
 void ipro_reference_valid_range(int64_t offset, int64_t stride, int64_t limit, int64_t count,
                                 int64_t *lo, int64_t *hi);
@@ -119,5 +153,94 @@ void ipro_reference_valid_range(int64_t offset, int64_t stride, int64_t limit, i
 /* floor(a / b) and the ceiling, for b > 0 and any sign of a. */
 int64_t ipro_reference_floor_div(int64_t a, int64_t b);
 int64_t ipro_reference_ceil_div(int64_t a, int64_t b);
+
+/* Succeeds when the node has no INTS attribute `name` or when it equals shape's dimensions (a
+ * still symbolic batch dimension in the attribute matches the bound one); the gradient kernels
+ * check their input_shape / weight_shape / shape attributes with it against the tensor they
+ * write, whose inferred shape is what they go by. */
+ipro_status ipro_reference_check_shape_attribute(const ipro_node *node, const char *name,
+                                                 const ipro_shape *shape, ipro_error *err);
+
+/* ---- forward logic that the gradient kernels share, defined beside its forward kernel ---- */
+
+/* conv.c: adds weight * x[input position of each output position] to plane (out_size values) for
+ * one kernel tap: input = output * stride + tap * dilation - pad_begin, positions outside x
+ * skipped. x is one input channel. */
+void ipro_reference_conv_tap(const ipro_reference_window *w, const int64_t tap[3], double weight,
+                             const float *x, double *plane);
+
+/* pool.c: the window of a pool (kernel_shape, strides, dilations, pads) sliding over x_shape with
+ * one position per element of y_shape; fails unless the channels agree. */
+ipro_status ipro_reference_pool_window(const ipro_node *node, const ipro_shape *x_shape,
+                                       const ipro_shape *y_shape, ipro_reference_window *window,
+                                       ipro_error *err);
+/* pool.c: the input positions of window o (offsets within one input plane, row-major window
+ * order, padding left out) into positions (room for kernel_size); returns their count. *divisor
+ * (when not NULL) gets AveragePool's divisor: the positions inside the input, or with include_pad
+ * those inside the padded input (never the part of a ceil_mode window past the end padding). */
+int64_t ipro_reference_pool_positions(const ipro_reference_window *w, const int64_t o[3],
+                                      bool include_pad, int64_t *positions, int64_t *divisor);
+/* pool.c: the offset of the first maximum of values[positions[0..count)] (values[0..count) when
+ * positions is NULL), or -1 when count is 0. The first wins ties. */
+int64_t ipro_reference_first_maximum(const float *values, const int64_t *positions, int64_t count);
+
+/* normalization.c: the mean and biased variance of channel c of x (batch, channels, size), in
+ * double, two-pass: the statistics training-mode BatchNormalization normalises with. */
+void ipro_reference_channel_moments(const float *x, int64_t batch, int64_t channels, int64_t size,
+                                    int64_t c, double *mean, double *variance);
+/* normalization.c: Softmax's rows of x: outer x length x inner, the row being `length` values at
+ * stride `inner` (axis, or the flattened axes axis..rank-1 under coerce_2d). */
+ipro_status ipro_reference_softmax_layout(const ipro_node *node, const ipro_shape *x,
+                                          int64_t *outer, int64_t *length, int64_t *inner,
+                                          ipro_error *err);
+/* normalization.c: the maximum of a row and the sum of exp(value - maximum) over it, so that
+ * softmax = exp(value - maximum) / sum and log softmax = value - maximum - log(sum). */
+void ipro_reference_softmax_normalizer(const float *row, int64_t length, int64_t stride,
+                                       double *maximum, double *sum);
+
+/* elementwise.c: an activation's attributes with the forward's defaults: LeakyRelu alpha; Clip
+ * min, max (as alpha, beta); HardSigmoid alpha, beta; 0 for the others. */
+void ipro_reference_activation_attributes(const ipro_node *node, ipro_op op, float *alpha,
+                                          float *beta);
+
+/* reduce.c: x's shape with every axis of the `axes` attribute (all of them when it is empty) set
+ * to 1. */
+ipro_status ipro_reference_reduced_shape(const ipro_node *node, const ipro_shape *x,
+                                         ipro_shape *kept, ipro_error *err);
+/* reduce.c: sum[j] = the sum of the elements of x that broadcasting `kept` to x_shape maps to
+ * element j of kept (kept is right-aligned; its size-1 and missing axes are summed over). */
+ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const float *x,
+                                        const ipro_shape *x_shape, const ipro_shape *kept,
+                                        double *sum, ipro_error *err);
+
+/* resize.c: where each output element of Resize reads. Per axis, output coordinate o reads input
+ * index low (nearest), or (1 - weight) * input[low] + weight * input[high] (linear); outside:
+ * tf_crop_and_resize fell off the input and the element is extrapolation_value. */
+typedef struct {
+  int64_t low, high;
+  double weight;
+  bool outside;
+} ipro_reference_axis_sample;
+
+typedef struct {
+  ipro_shape in, out;
+  int64_t in_strides[IPRO_MAX_RANK];
+  ipro_reference_axis_sample *samples[IPRO_MAX_RANK]; /* out.dims[d] per axis */
+  float extrapolation;
+} ipro_reference_resize_plan;
+
+#define IPRO_REFERENCE_RESIZE_MAX_CORNERS (1 << IPRO_MAX_RANK)
+
+/* Reads the node's Resize attributes (mode, coordinate_transformation_mode, nearest_mode, scales,
+ * roi, extrapolation_value) for resizing x to y. Free with ipro_reference_resize_plan_free. */
+ipro_status ipro_reference_resize_plan_make(const ipro_node *node, const ipro_shape *x,
+                                            const ipro_shape *y, ipro_reference_resize_plan *plan,
+                                            ipro_error *err);
+void ipro_reference_resize_plan_free(ipro_reference_resize_plan *plan);
+/* The input elements (flat offsets) and weights that output element `index` (row-major) combines,
+ * one per corner spanned by its axes with a non-zero linear weight; returns their count, or -1
+ * when the element is outside (it reads nothing). */
+int ipro_reference_resize_corners(const ipro_reference_resize_plan *plan, int64_t index,
+                                  int64_t *offsets, double *weights);
 
 #endif

@@ -1,5 +1,6 @@
-/* The table of reference kernels, indexed by ipro_op (see reference_kernels.h). The ops that only
- * give the same data a new shape share one copying kernel. */
+/* The table of reference kernels, indexed by ipro_op (see reference_kernels.h): the ONNX ops, then
+ * the compiler's internal ops of the training program. The ops that only give the same data a new
+ * shape share one copying kernel. */
 #include "reference_ops.h"
 
 static const ipro_reference_forward_fn reference_forward[] = {
@@ -40,6 +41,25 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_SHAPE] = ipro_reference_shape,
     [IPRO_OP_GATHER] = ipro_reference_gather,
     [IPRO_OP_CONSTANT] = ipro_reference_constant,
+    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS] = ipro_reference_softmax_cross_entropy_loss,
+    /* The internal ops of the training program (codegen/internal_ops.md). ConvGradInput is a
+     * transposed convolution of dY with the same weight (conv_backward.c). */
+    [IPRO_OP_CONV_GRAD_INPUT] = ipro_reference_conv_grad_input,
+    [IPRO_OP_CONV_GRAD_WEIGHT] = ipro_reference_conv_grad_weight,
+    [IPRO_OP_BATCH_NORM_GRAD] = ipro_reference_batch_norm_grad,
+    [IPRO_OP_UNARY_GRAD] = ipro_reference_unary_grad,
+    [IPRO_OP_REDUCE_TO_SHAPE] = ipro_reference_reduce_to_shape,
+    [IPRO_OP_MAX_POOL_GRAD] = ipro_reference_max_pool_grad,
+    [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_reference_average_pool_grad,
+    [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_reference_global_pool_grad,
+    [IPRO_OP_SLICE] = ipro_reference_slice,
+    [IPRO_OP_DROPOUT_GRAD] = ipro_reference_dropout_grad,
+    [IPRO_OP_RESIZE_GRAD] = ipro_reference_resize_grad,
+    [IPRO_OP_REDUCE_MEAN_GRAD] = ipro_reference_reduce_mean_grad,
+    [IPRO_OP_SOFTMAX_GRAD] = ipro_reference_softmax_grad,
+    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = ipro_reference_softmax_cross_entropy_grad,
+    [IPRO_OP_SGD_UPDATE] = ipro_reference_sgd_update,
+    [IPRO_OP_ADAM_UPDATE] = ipro_reference_adam_update,
 };
 
 /* Catches an op appended to op_list.h without a kernel; the table test catches a gap elsewhere. */

@@ -8,7 +8,9 @@
  * "output length" scale * input length, not from the integer output length), then each output
  * element combines the input elements at those coordinates. The scales attribute is always
  * present after shape inference (for sizes it holds the effective scale, keep_aspect_ratio_policy
- * included), so the kernel never recomputes it from the shapes. */
+ * included), so the kernel never recomputes it from the shapes. The sampling (a "plan": per axis,
+ * where each output coordinate reads and with which weight) is shared with ipro.ResizeGrad
+ * (resize_backward.c), whose adjoint must use exactly the forward's corners and weights. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +33,7 @@ typedef enum {
   NEAREST_CEIL
 } nearest_mode;
 
-/* Where output coordinate o of one axis reads: for nearest, input index low; for linear,
- * (1 - weight) * input[low] + weight * input[high]. outside: tf_crop_and_resize fell off the
- * input, so the element takes extrapolation_value. */
-typedef struct {
-  int64_t low, high;
-  double weight;
-  bool outside;
-} axis_sample;
+typedef ipro_reference_axis_sample axis_sample;
 
 static bool parse_coordinate_mode(const char *name, coordinate_mode *mode) {
   static const char *const names[] = {"half_pixel",         "half_pixel_symmetric",
@@ -119,43 +114,52 @@ static void sample_axis(bool linear, coordinate_mode coordinates, nearest_mode r
   }
 }
 
-/* One output element: the weighted sum over the 2^k corners spanned by the k axes whose weight is
- * not 0 (nearest, and linear at an exact input coordinate, have none). */
-static float interpolate(const float *x, const int64_t *in_strides, int rank,
-                         axis_sample *const *samples, const int64_t *coordinate) {
-  int64_t base = 0;
+int ipro_reference_resize_corners(const ipro_reference_resize_plan *plan, int64_t index,
+                                  int64_t *offsets, double *weights) {
+  int rank = plan->out.rank;
+  const axis_sample *at[IPRO_MAX_RANK];
+  int64_t base = 0, rest = index;
   int active[IPRO_MAX_RANK], k = 0;
-  for (int d = 0; d < rank; d++) {
-    const axis_sample *s = &samples[d][coordinate[d]];
-    base += s->low * in_strides[d];
-    if (s->weight != 0.0) active[k++] = d;
+  for (int d = rank - 1; d >= 0; d--) {
+    at[d] = &plan->samples[d][rest % plan->out.dims[d]];
+    rest /= plan->out.dims[d];
+    if (at[d]->outside) return -1;
   }
-  double sum = 0.0;
+  for (int d = 0; d < rank; d++) {
+    base += at[d]->low * plan->in_strides[d];
+    if (at[d]->weight != 0.0) active[k++] = d;
+  }
   for (int corner = 0; corner < (1 << k); corner++) {
     double weight = 1.0;
     int64_t offset = base;
     for (int j = 0; j < k; j++) {
-      const axis_sample *s = &samples[active[j]][coordinate[active[j]]];
+      const axis_sample *s = at[active[j]];
       if (corner & (1 << j)) {
         weight *= s->weight;
-        offset += (s->high - s->low) * in_strides[active[j]];
+        offset += (s->high - s->low) * plan->in_strides[active[j]];
       } else {
         weight *= 1.0 - s->weight;
       }
     }
-    sum += weight * (double)x[offset];
+    offsets[corner] = offset;
+    weights[corner] = weight;
   }
-  return (float)sum;
+  return 1 << k;
 }
 
-IPRO_REFERENCE_KERNEL(ipro_reference_resize) {
-  (void)context;
-  ipro_shape x, y;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_input_shape(graph, node, 0, &x, err) ||
-      ipro_reference_output_shape(graph, node, 0, &y, err))
-    return IPRO_ERROR;
+void ipro_reference_resize_plan_free(ipro_reference_resize_plan *plan) {
+  for (int d = 0; d < IPRO_MAX_RANK; d++) {
+    free(plan->samples[d]);
+    plan->samples[d] = NULL;
+  }
+}
+
+ipro_status ipro_reference_resize_plan_make(const ipro_node *node, const ipro_shape *x,
+                                            const ipro_shape *y, ipro_reference_resize_plan *plan,
+                                            ipro_error *err) {
+  memset(plan, 0, sizeof *plan);
+  plan->in = *x;
+  plan->out = *y;
   const char *mode_name = ipro_node_attr_string(node, "mode", "nearest");
   bool linear = strcmp(mode_name, "linear") == 0;
   if (!linear && strcmp(mode_name, "nearest") != 0)
@@ -174,45 +178,52 @@ IPRO_REFERENCE_KERNEL(ipro_reference_resize) {
   int scale_count = 0, roi_count = 0;
   const float *scales = ipro_node_attr_floats(node, "scales", &scale_count);
   const float *roi = ipro_node_attr_floats(node, "roi", &roi_count);
-  if (y.rank != x.rank || scale_count != x.rank)
-    return ipro_reference_fail(node, err, "scales has %d values for rank %d", scale_count, x.rank);
-  if (coordinates == CT_TF_CROP_AND_RESIZE && roi_count != 2 * x.rank)
-    return ipro_reference_fail(node, err, "roi has %d values; %d expected", roi_count, 2 * x.rank);
-  for (int d = 0; d < x.rank; d++)
-    if (!(scales[d] > 0.0f) || (x.dims[d] == 0 && y.dims[d] != 0))
+  if (y->rank != x->rank || scale_count != x->rank)
+    return ipro_reference_fail(node, err, "scales has %d values for rank %d", scale_count, x->rank);
+  if (coordinates == CT_TF_CROP_AND_RESIZE && roi_count != 2 * x->rank)
+    return ipro_reference_fail(node, err, "roi has %d values; %d expected", roi_count, 2 * x->rank);
+  for (int d = 0; d < x->rank; d++)
+    if (!(scales[d] > 0.0f) || (x->dims[d] == 0 && y->dims[d] != 0))
       return ipro_reference_fail(node, err, "scale %g of axis %d cannot be applied",
                                  (double)scales[d], d);
-  float extrapolation = ipro_node_attr_float(node, "extrapolation_value", 0.0f);
+  plan->extrapolation = ipro_node_attr_float(node, "extrapolation_value", 0.0f);
+  ipro_reference_strides(x, plan->in_strides);
+  for (int d = 0; d < x->rank; d++) {
+    plan->samples[d] = malloc((size_t)(y->dims[d] > 0 ? y->dims[d] : 1) * sizeof *plan->samples[d]);
+    if (!plan->samples[d]) {
+      ipro_reference_resize_plan_free(plan);
+      return ipro_reference_fail(node, err, "out of memory");
+    }
+    sample_axis(linear, coordinates, rounding, scales[d], x->dims[d], y->dims[d],
+                roi ? roi[d] : 0.0, roi ? roi[x->rank + d] : 1.0, plan->samples[d]);
+  }
+  return IPRO_OK;
+}
 
-  axis_sample *samples[IPRO_MAX_RANK] = {0};
-  ipro_status status = IPRO_OK;
-  for (int d = 0; d < x.rank && status == IPRO_OK; d++) {
-    samples[d] = malloc((size_t)(y.dims[d] > 0 ? y.dims[d] : 1) * sizeof *samples[d]);
-    if (!samples[d]) {
-      status = ipro_reference_fail(node, err, "out of memory");
-      break;
-    }
-    sample_axis(linear, coordinates, rounding, scales[d], x.dims[d], y.dims[d], roi ? roi[d] : 0.0,
-                roi ? roi[x.rank + d] : 1.0, samples[d]);
+/* Each output element is the weighted sum of the input corners it reads, or extrapolation_value
+ * where tf_crop_and_resize fell off the input. */
+IPRO_REFERENCE_KERNEL(ipro_reference_resize) {
+  (void)context;
+  ipro_shape x, y;
+  ipro_reference_resize_plan plan;
+  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_input_shape(graph, node, 0, &x, err) ||
+      ipro_reference_output_shape(graph, node, 0, &y, err) ||
+      ipro_reference_resize_plan_make(node, &x, &y, &plan, err))
+    return IPRO_ERROR;
+  const float *in = inputs[0];
+  float *out = outputs[0];
+  int64_t total = ipro_shape_elements(&y);
+  int64_t offsets[IPRO_REFERENCE_RESIZE_MAX_CORNERS];
+  double weights[IPRO_REFERENCE_RESIZE_MAX_CORNERS];
+  for (int64_t i = 0; i < total; i++) {
+    int corners = ipro_reference_resize_corners(&plan, i, offsets, weights);
+    double sum = 0.0;
+    for (int c = 0; c < corners; c++)
+      sum += weights[c] * (double)in[offsets[c]];
+    out[i] = corners < 0 ? plan.extrapolation : (float)sum;
   }
-  if (status == IPRO_OK) {
-    int64_t in_strides[IPRO_MAX_RANK];
-    ipro_reference_strides(&x, in_strides);
-    const float *in = inputs[0];
-    float *out = outputs[0];
-    int64_t total = ipro_shape_elements(&y);
-    for (int64_t i = 0; i < total; i++) {
-      int64_t coordinate[IPRO_MAX_RANK], rest = i;
-      bool outside = false;
-      for (int d = y.rank - 1; d >= 0; d--) {
-        coordinate[d] = rest % y.dims[d];
-        rest /= y.dims[d];
-        outside = outside || samples[d][coordinate[d]].outside;
-      }
-      out[i] = outside ? extrapolation : interpolate(in, in_strides, x.rank, samples, coordinate);
-    }
-  }
-  for (int d = 0; d < x.rank; d++)
-    free(samples[d]);
-  return status;
+  ipro_reference_resize_plan_free(&plan);
+  return IPRO_OK;
 }

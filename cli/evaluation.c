@@ -1,0 +1,185 @@
+/* The classifier evaluation of evaluation.h. */
+#include "evaluation.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Checks the graph input against the images before shapes are inferred, so the message shows
+ * the shape the model was exported with. */
+static ipro_status check_input(const char *model, const ipro_graph *graph, const ipro_dataset *data,
+                               ipro_error *err) {
+  if (graph->n_inputs != 1 || graph->n_outputs != 1)
+    return ipro_error_set(err,
+                          "%s has %d input(s) and %d output(s); a classifier needs one image "
+                          "input and one logits output",
+                          model, graph->n_inputs, graph->n_outputs);
+  const ipro_tensor *input = &graph->tensors[graph->inputs[0]];
+  const ipro_shape *s = &input->declared_shape;
+  ipro_shape images = {4, {IPRO_DIM_BATCH, data->channels, data->height, data->width}};
+  if (input->dtype != IPRO_DTYPE_FLOAT || s->rank != 4 || s->dims[0] != IPRO_DIM_BATCH ||
+      s->dims[1] != data->channels || s->dims[2] != data->height || s->dims[3] != data->width) {
+    char want[128], got[128];
+    return ipro_error_set(
+        err, "%s takes input '%s' of %s %s, but %s images are float32 %s", model, input->name,
+        ipro_dtype_name(input->dtype), ipro_shape_format(s, want, sizeof want),
+        ipro_dataset_kind_name(data->kind), ipro_shape_format(&images, got, sizeof got));
+  }
+  return IPRO_OK;
+}
+
+static ipro_status check_output(const char *model, const ipro_graph *graph,
+                                const ipro_dataset *data, ipro_error *err) {
+  const ipro_tensor *output = &graph->tensors[graph->outputs[0]];
+  const ipro_shape *s = &output->shape;
+  if (output->dtype != IPRO_DTYPE_FLOAT || s->rank != 2 || s->dims[0] != graph->batch ||
+      s->dims[1] != data->num_classes) {
+    char got[128];
+    return ipro_error_set(err,
+                          "%s's output '%s' is %s %s at batch %lld, but %s has %d classes "
+                          "(expected float32 [%lld,%d] logits)",
+                          model, output->name, ipro_dtype_name(output->dtype),
+                          ipro_shape_format(s, got, sizeof got), (long long)graph->batch,
+                          ipro_dataset_kind_name(data->kind), data->num_classes,
+                          (long long)graph->batch, data->num_classes);
+  }
+  return IPRO_OK;
+}
+
+static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_dataset *data,
+                                    ipro_backend *backend, ipro_backend *fallback,
+                                    ipro_cli_sized_model *m, ipro_error *err) {
+  m->batch = batch;
+  if (ipro_graph_load(path, &m->graph, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_graph_normalize(m->graph, err) != IPRO_OK ||
+      ipro_graph_set_inference_mode(m->graph, err) != IPRO_OK)
+    return ipro_error_prefix(err, "%s", path);
+  if (check_input(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_graph_infer_shapes(m->graph, batch, err) != IPRO_OK)
+    return ipro_error_prefix(err, "%s", path);
+  if (check_output(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
+  m->logits = malloc((size_t)batch * (size_t)data->num_classes * sizeof *m->logits);
+  if (!m->logits) return ipro_error_set(err, "out of memory for %lld logits", (long long)batch);
+  return ipro_executor_create(m->graph, backend, fallback, &m->executor, err);
+}
+
+static void sized_model_close(ipro_cli_sized_model *m) {
+  ipro_executor_free(m->executor);
+  ipro_graph_free(m->graph);
+  free(m->logits);
+  memset(m, 0, sizeof *m);
+}
+
+ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data, int64_t batch,
+                                    int64_t limit, ipro_backend *backend, ipro_backend *fallback,
+                                    ipro_cli_evaluator *e, ipro_error *err) {
+  memset(e, 0, sizeof *e);
+  e->data = data;
+  e->count = limit && limit < data->count ? limit : data->count;
+  if (e->count == 0) return ipro_error_set(err, "the %s test split is empty",
+                                           ipro_dataset_kind_name(data->kind));
+  int64_t full_batch = batch < e->count ? batch : e->count, remainder = e->count % full_batch;
+  ipro_batch_options options = {.batch_size = full_batch, .limit = e->count, .background = true};
+  ipro_status status = sized_model_open(model, full_batch, data, backend, fallback, &e->full, err);
+  if (status == IPRO_OK && remainder)
+    status = sized_model_open(model, remainder, data, backend, fallback, &e->rest, err);
+  if (status == IPRO_OK) status = ipro_batch_loader_create(data, &options, &e->loader, err);
+  if (status != IPRO_OK) ipro_cli_evaluator_close(e);
+  return status;
+}
+
+/* Adds a batch's predictions: the first largest logit is the prediction, and the loss is
+ * log(sum exp(logits)) - logits[label], with the largest logit subtracted for range. */
+static void accumulate(const float *logits, const int64_t *labels, int64_t count, int classes,
+                       ipro_cli_eval_totals *t) {
+  for (int64_t i = 0; i < count; i++) {
+    const float *row = logits + i * classes;
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+      if (row[c] > row[best]) best = c;
+    double largest = row[best], sum = 0;
+    for (int c = 0; c < classes; c++) sum += exp((double)row[c] - largest);
+    t->cross_entropy_sum += largest + log(sum) - (double)row[labels[i]];
+    t->correct += best == labels[i];
+    t->seen++;
+  }
+}
+
+ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *totals,
+                                   ipro_error *err) {
+  memset(totals, 0, sizeof *totals);
+  ipro_status status = ipro_batch_loader_start_epoch(e->loader, 0, err);
+  const ipro_batch *batch = NULL;
+  while (status == IPRO_OK && (status = ipro_batch_loader_next(e->loader, &batch, err)) == IPRO_OK &&
+         batch) {
+    ipro_cli_sized_model *m = batch->count == e->full.batch ? &e->full : &e->rest;
+    if (batch->count != m->batch)
+      return ipro_error_set(err, "internal: a batch of %lld images", (long long)batch->count);
+    const void *inputs[1] = {batch->images};
+    void *outputs[1] = {m->logits};
+    status = ipro_executor_run(m->executor, inputs, outputs, err);
+    if (status == IPRO_OK)
+      accumulate(m->logits, batch->labels, batch->count, e->data->num_classes, totals);
+  }
+  if (status == IPRO_OK && totals->seen != e->count)
+    return ipro_error_set(err, "internal: %lld of %lld images evaluated", (long long)totals->seen,
+                          (long long)e->count);
+  return status;
+}
+
+static ipro_status copy_into(ipro_cli_sized_model *m,
+                             ipro_status (*read)(void *, const char *, void *, size_t,
+                                                 ipro_error *),
+                             void *context, ipro_error *err) {
+  const ipro_forward_program *program = ipro_executor_program(m->executor);
+  void *buffer = NULL;
+  size_t capacity = 0;
+  ipro_status status = IPRO_OK;
+  for (int t = 0; status == IPRO_OK && t < m->graph->n_tensors; t++) {
+    const ipro_tensor *tensor = &m->graph->tensors[t];
+    if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT ||
+        program->slots[t].kind != IPRO_SLOT_PARAMETER)
+      continue;
+    size_t bytes = program->slots[t].bytes;
+    if (bytes > capacity) {
+      free(buffer);
+      capacity = bytes;
+      buffer = malloc(capacity);
+      if (!buffer) {
+        status = ipro_error_set(err, "out of memory copying '%s'", tensor->name);
+        break;
+      }
+    }
+    status = read(context, tensor->name, buffer, bytes, err);
+    if (status == IPRO_OK) status = ipro_executor_write_tensor(m->executor, t, buffer, bytes, err);
+  }
+  free(buffer);
+  return status;
+}
+
+ipro_status ipro_cli_evaluator_copy_parameters(
+    ipro_cli_evaluator *e,
+    ipro_status (*read)(void *context, const char *name, void *host, size_t bytes,
+                        ipro_error *err),
+    void *context, ipro_error *err) {
+  if (copy_into(&e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  if (e->rest.executor && copy_into(&e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+static size_t planned(const ipro_cli_sized_model *m) {
+  if (!m->executor) return 0;
+  const ipro_forward_program *p = ipro_executor_program(m->executor);
+  return p->parameter_bytes + p->persistent_bytes + p->input_bytes + p->arena_bytes;
+}
+
+size_t ipro_cli_evaluator_planned_bytes(const ipro_cli_evaluator *e) {
+  return planned(&e->full) + planned(&e->rest);
+}
+
+void ipro_cli_evaluator_close(ipro_cli_evaluator *e) {
+  ipro_batch_loader_destroy(e->loader);
+  sized_model_close(&e->rest);
+  sized_model_close(&e->full);
+  e->loader = NULL;
+}

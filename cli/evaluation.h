@@ -1,0 +1,59 @@
+/* Scoring a classifier on a dataset split, shared by `infopro eval` and the per-epoch test of
+ * `infopro train`: the model in inference form (BatchNormalization on running statistics, Dropout
+ * off) on an executor built once for a fixed batch size, plus a second executor (on a second copy
+ * of the graph, since an executor holds its graph's inferred shapes) for a final partial batch,
+ * so exactly the rows asked for are computed. Batches come from the background batch loader in
+ * dataset order without augmentation. Accuracy takes the first largest logit as the prediction;
+ * the cross-entropy is log-sum-exp minus the label's logit, in double.
+ *
+ * The trainer copies its parameters into both executors by name before every evaluation
+ * (ipro_cli_evaluator_copy_parameters), so the executors are built once per run. */
+#ifndef IPRO_CLI_EVALUATION_H
+#define IPRO_CLI_EVALUATION_H
+
+#include <stdint.h>
+
+#include "runtime/batch_loader.h"
+#include "runtime/executor.h"
+
+/* One copy of the graph with shapes inferred at `batch`, and an executor for it. */
+typedef struct {
+  ipro_graph *graph;
+  ipro_executor *executor;
+  int64_t batch;
+  float *logits; /* [batch, classes] */
+} ipro_cli_sized_model;
+
+typedef struct {
+  const ipro_dataset *data;
+  int64_t count; /* images evaluated */
+  ipro_cli_sized_model full, rest; /* rest.executor is NULL when the batch divides count */
+  ipro_batch_loader *loader;
+} ipro_cli_evaluator;
+
+typedef struct {
+  int64_t correct, seen;
+  double cross_entropy_sum;
+} ipro_cli_eval_totals;
+
+/* Builds the executors for the first `limit` images of data (0: all) in batches of `batch`,
+ * after checking that the model takes data's images and gives one logit per class. backend and
+ * fallback must outlive the evaluator. */
+ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data, int64_t batch,
+                                    int64_t limit, ipro_backend *backend, ipro_backend *fallback,
+                                    ipro_cli_evaluator *e, ipro_error *err);
+/* One pass over the images; *totals is reset first. */
+ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *totals,
+                                   ipro_error *err);
+/* Writes into both executors every float initializer their program holds, each value asked of
+ * read(context, name, host, bytes): the way trained parameters reach the test. */
+ipro_status ipro_cli_evaluator_copy_parameters(
+    ipro_cli_evaluator *e,
+    ipro_status (*read)(void *context, const char *name, void *host, size_t bytes,
+                        ipro_error *err),
+    void *context, ipro_error *err);
+/* Bytes the evaluator's executors planned (parameters, inputs, arenas). */
+size_t ipro_cli_evaluator_planned_bytes(const ipro_cli_evaluator *e);
+void ipro_cli_evaluator_close(ipro_cli_evaluator *e);
+
+#endif

@@ -1,0 +1,389 @@
+/* The gradient rules: for each op that can sit in a trainable network, the backward nodes it
+ * contributes (see autodiff.h for the contract and codegen/internal_ops.md for the internal ops
+ * they use). Where ONNX ops express a gradient exactly (Gemm, MatMul, Transpose, Reshape, Mul,
+ * Div) they are reused, so those gradients run on the same kernels as the forward pass. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodiff.h"
+#include "frontend/op_table.h"
+
+#define RULE(name)                                                                                 \
+  static ipro_status name(ipro_autodiff *ad, int n, const int *dy, const bool *wanted, int *dx,    \
+                          ipro_error *err)
+
+static const ipro_node *forward_node(ipro_autodiff *ad, int n) {
+  return &ipro_autodiff_graph(ad)->nodes[n];
+}
+
+static const ipro_tensor *input_tensor(ipro_autodiff *ad, int n, int i) {
+  return ipro_node_input(ipro_autodiff_graph(ad), forward_node(ad, n), i);
+}
+
+static int input_index(ipro_autodiff *ad, int n, int i) { return forward_node(ad, n)->inputs[i]; }
+static int output_index(ipro_autodiff *ad, int n, int o) { return forward_node(ad, n)->outputs[o]; }
+
+/* Sets an int-list attribute on the last emitted node to a tensor's shape. */
+static ipro_status set_shape_attribute(ipro_autodiff *ad, int node, const char *name,
+                                       const ipro_shape *shape, ipro_error *err) {
+  ipro_node *emitted = &ipro_autodiff_graph(ad)->nodes[node];
+  if (ipro_node_set_ints(emitted, name, shape->dims, shape->rank) != IPRO_OK)
+    return ipro_error_set(err, "out of memory building the backward pass");
+  return IPRO_OK;
+}
+
+/* Emits a one-output node and returns its output tensor, or -1 with err set. */
+static int emit1(ipro_autodiff *ad, int n, ipro_op op, const int *inputs, int n_inputs,
+                 bool copy_attributes, ipro_error *err, int *node_out) {
+  int out = -1;
+  int node = ipro_autodiff_emit(ad, n, op, inputs, n_inputs, 1, &out, copy_attributes, err);
+  if (node_out) *node_out = node;
+  return node < 0 ? -1 : out;
+}
+
+/* The gradient g, which has the shape of the forward node's output (the broadcast result),
+ * summed back to the shape of input i, times scale. */
+static int reduce_to_input(ipro_autodiff *ad, int n, int g, int i, float scale, ipro_error *err) {
+  const ipro_shape *target = &input_tensor(ad, n, i)->shape;
+  const ipro_shape *have = &ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
+  if (scale == 1.0f && ipro_shape_equal(have, target)) return g;
+  int node;
+  int r = emit1(ad, n, IPRO_OP_REDUCE_TO_SHAPE, &g, 1, false, err, &node);
+  if (r < 0 || set_shape_attribute(ad, node, "shape", target, err) != IPRO_OK) return -1;
+  if (ipro_node_set_float(&ipro_autodiff_graph(ad)->nodes[node], "scale", scale) != IPRO_OK) {
+    ipro_error_set(err, "out of memory");
+    return -1;
+  }
+  return r;
+}
+
+/* A binary elementwise node between two tensors (broadcasting), for composite gradients. */
+static int binary(ipro_autodiff *ad, int n, ipro_op op, int a, int b, ipro_error *err) {
+  int inputs[2] = {a, b};
+  return emit1(ad, n, op, inputs, 2, false, err, NULL);
+}
+
+RULE(conv_gradient) {
+  const ipro_node *node = forward_node(ad, n);
+  bool has_bias = node->n_inputs > 2 && node->inputs[2] >= 0;
+  if (wanted[0]) {
+    int inputs[2] = {dy[0], input_index(ad, n, 1)}, e;
+    dx[0] = emit1(ad, n, IPRO_OP_CONV_GRAD_INPUT, inputs, 2, true, err, &e);
+    if (dx[0] < 0 || set_shape_attribute(ad, e, "input_shape", &input_tensor(ad, n, 0)->shape,
+                                         err) != IPRO_OK)
+      return IPRO_ERROR;
+  }
+  if (wanted[1] || (has_bias && wanted[2])) {
+    int inputs[2] = {dy[0], input_index(ad, n, 0)}, outputs[2];
+    int e = ipro_autodiff_emit(ad, n, IPRO_OP_CONV_GRAD_WEIGHT, inputs, 2, has_bias ? 2 : 1,
+                               outputs, true, err);
+    if (e < 0 || set_shape_attribute(ad, e, "weight_shape", &input_tensor(ad, n, 1)->shape,
+                                     err) != IPRO_OK)
+      return IPRO_ERROR;
+    dx[1] = outputs[0];
+    if (has_bias) dx[2] = outputs[1];
+  }
+  return IPRO_OK;
+}
+
+RULE(batch_normalization_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  if (ipro_node_attr_int(node, "training_mode", 0) != 1)
+    return ipro_error_set(err,
+                          "node '%s' (BatchNormalization): only the training form (batch "
+                          "statistics) can be differentiated",
+                          node->name);
+  int inputs[3] = {dy[0], input_index(ad, n, 0), input_index(ad, n, 1)}, outputs[3];
+  if (ipro_autodiff_emit(ad, n, IPRO_OP_BATCH_NORM_GRAD, inputs, 3, 3, outputs, false, err) < 0)
+    return IPRO_ERROR;
+  ipro_graph *graph = ipro_autodiff_graph(ad);
+  ipro_node *grad = &graph->nodes[graph->n_nodes - 1];
+  if (ipro_node_set_float(grad, "epsilon", ipro_node_attr_float(node, "epsilon", 1e-5f)) !=
+      IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  dx[0] = outputs[0];
+  dx[1] = outputs[1];
+  dx[2] = outputs[2];
+  return IPRO_OK;
+}
+
+/* Relu, Sigmoid and Tanh differentiate through their output, the others through their input
+ * (the op table's saved masks say which, and this keeps the two in step). */
+RULE(unary_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  bool through_output = ipro_op_info_of(node->op)->saved_outputs & 1u;
+  int saved = through_output ? output_index(ad, n, 0) : input_index(ad, n, 0);
+  int inputs[2] = {dy[0], saved}, e;
+  ipro_op forward_op = node->op;
+  dx[0] = emit1(ad, n, IPRO_OP_UNARY_GRAD, inputs, 2, true, err, &e);
+  if (dx[0] < 0) return IPRO_ERROR;
+  if (ipro_node_set_int(&ipro_autodiff_graph(ad)->nodes[e], "forward_op", forward_op) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  return IPRO_OK;
+}
+
+RULE(add_sub_gradient) {
+  bool subtract = forward_node(ad, n)->op == IPRO_OP_SUB;
+  if (wanted[0] && (dx[0] = reduce_to_input(ad, n, dy[0], 0, 1.0f, err)) < 0) return IPRO_ERROR;
+  if (wanted[1] && (dx[1] = reduce_to_input(ad, n, dy[0], 1, subtract ? -1.0f : 1.0f, err)) < 0)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+RULE(sum_gradient) {
+  for (int i = 0; i < forward_node(ad, n)->n_inputs; i++)
+    if (wanted[i] && (dx[i] = reduce_to_input(ad, n, dy[0], i, 1.0f, err)) < 0) return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+RULE(mul_gradient) {
+  int a = input_index(ad, n, 0), b = input_index(ad, n, 1);
+  for (int i = 0; i < 2; i++) {
+    if (!wanted[i]) continue;
+    int product = binary(ad, n, IPRO_OP_MUL, dy[0], i == 0 ? b : a, err);
+    if (product < 0 || (dx[i] = reduce_to_input(ad, n, product, i, 1.0f, err)) < 0)
+      return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
+/* y = a / b: da = dy / b, db = -dy · a / b². */
+RULE(div_gradient) {
+  int a = input_index(ad, n, 0), b = input_index(ad, n, 1);
+  if (wanted[0]) {
+    int quotient = binary(ad, n, IPRO_OP_DIV, dy[0], b, err);
+    if (quotient < 0 || (dx[0] = reduce_to_input(ad, n, quotient, 0, 1.0f, err)) < 0)
+      return IPRO_ERROR;
+  }
+  if (wanted[1]) {
+    int numerator = binary(ad, n, IPRO_OP_MUL, dy[0], a, err);
+    int square = numerator < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, b, b, err);
+    int quotient = square < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, numerator, square, err);
+    if (quotient < 0 || (dx[1] = reduce_to_input(ad, n, quotient, 1, -1.0f, err)) < 0)
+      return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
+/* Gradients that need only dY (and the forward input shape), or dY and X. */
+static ipro_status shaped_gradient(ipro_autodiff *ad, int n, ipro_op op, int second_input,
+                                   const int *dy, int *dx, ipro_error *err) {
+  int inputs[2] = {dy[0], second_input}, e;
+  dx[0] = emit1(ad, n, op, inputs, second_input >= 0 ? 2 : 1, true, err, &e);
+  if (dx[0] < 0 ||
+      set_shape_attribute(ad, e, "input_shape", &input_tensor(ad, n, 0)->shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_op forward_op = forward_node(ad, n)->op;
+  if (ipro_node_set_int(&ipro_autodiff_graph(ad)->nodes[e], "forward_op", forward_op) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  return IPRO_OK;
+}
+
+RULE(max_pool_gradient) {
+  (void)wanted;
+  return shaped_gradient(ad, n, IPRO_OP_MAX_POOL_GRAD, input_index(ad, n, 0), dy, dx, err);
+}
+
+RULE(average_pool_gradient) {
+  (void)wanted;
+  return shaped_gradient(ad, n, IPRO_OP_AVERAGE_POOL_GRAD, -1, dy, dx, err);
+}
+
+RULE(global_pool_gradient) {
+  (void)wanted;
+  bool max = forward_node(ad, n)->op == IPRO_OP_GLOBAL_MAX_POOL;
+  return shaped_gradient(ad, n, IPRO_OP_GLOBAL_POOL_GRAD, max ? input_index(ad, n, 0) : -1, dy,
+                         dx, err);
+}
+
+RULE(resize_gradient) {
+  (void)wanted;
+  return shaped_gradient(ad, n, IPRO_OP_RESIZE_GRAD, -1, dy, dx, err);
+}
+
+RULE(reduce_mean_gradient) {
+  (void)wanted;
+  return shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, dy, dx, err);
+}
+
+RULE(softmax_gradient) {
+  (void)wanted;
+  int inputs[2] = {dy[0], output_index(ad, n, 0)}, e;
+  ipro_op forward_op = forward_node(ad, n)->op;
+  dx[0] = emit1(ad, n, IPRO_OP_SOFTMAX_GRAD, inputs, 2, true, err, &e);
+  if (dx[0] < 0) return IPRO_ERROR;
+  if (ipro_node_set_int(&ipro_autodiff_graph(ad)->nodes[e], "forward_op", forward_op) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  return IPRO_OK;
+}
+
+/* Gemm: Y = alpha·op(A)·op(B) + beta·C, each gradient one more Gemm (or a reduction for C). */
+RULE(gemm_gradient) {
+  const ipro_node *node = forward_node(ad, n);
+  float alpha = ipro_node_attr_float(node, "alpha", 1.0f), beta = ipro_node_attr_float(node, "beta", 1.0f);
+  int64_t trans_a = ipro_node_attr_int(node, "transA", 0), trans_b = ipro_node_attr_int(node, "transB", 0);
+  int a = input_index(ad, n, 0), b = input_index(ad, n, 1);
+  for (int i = 0; i < 2; i++) {
+    if (!wanted[i]) continue;
+    int inputs[2];
+    int64_t ta, tb;
+    if (i == 0 && !trans_a) inputs[0] = dy[0], inputs[1] = b, ta = 0, tb = !trans_b;
+    else if (i == 0) inputs[0] = b, inputs[1] = dy[0], ta = trans_b, tb = 1;
+    else if (!trans_b) inputs[0] = a, inputs[1] = dy[0], ta = !trans_a, tb = 0;
+    else inputs[0] = dy[0], inputs[1] = a, ta = 1, tb = trans_a;
+    int e;
+    dx[i] = emit1(ad, n, IPRO_OP_GEMM, inputs, 2, false, err, &e);
+    if (dx[i] < 0) return IPRO_ERROR;
+    ipro_node *g = &ipro_autodiff_graph(ad)->nodes[e];
+    if (ipro_node_set_float(g, "alpha", alpha) != IPRO_OK ||
+        ipro_node_set_float(g, "beta", 1.0f) != IPRO_OK ||
+        ipro_node_set_int(g, "transA", ta) != IPRO_OK ||
+        ipro_node_set_int(g, "transB", tb) != IPRO_OK)
+      return ipro_error_set(err, "out of memory");
+  }
+  if (node->n_inputs > 2 && wanted[2] && (dx[2] = reduce_to_input(ad, n, dy[0], 2, beta, err)) < 0)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+/* MatMul of two matrices: dA = dY·Bᵀ, dB = Aᵀ·dY (higher ranks are not differentiated yet). */
+RULE(mat_mul_gradient) {
+  const ipro_tensor *a = input_tensor(ad, n, 0), *b = input_tensor(ad, n, 1);
+  if (a->shape.rank != 2 || b->shape.rank != 2)
+    return ipro_error_set(err,
+                          "node '%s' (MatMul): gradients are implemented for 2-D operands only",
+                          forward_node(ad, n)->name);
+  for (int i = 0; i < 2; i++) {
+    if (!wanted[i]) continue;
+    int e, other = input_index(ad, n, i == 0 ? 1 : 0);
+    int transposed = emit1(ad, n, IPRO_OP_TRANSPOSE, &other, 1, false, err, &e);
+    static const int64_t swap[2] = {1, 0};
+    if (transposed < 0 || ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", swap, 2) != IPRO_OK)
+      return ipro_error_set(err, "out of memory");
+    dx[i] = i == 0 ? binary(ad, n, IPRO_OP_MAT_MUL, dy[0], transposed, err)
+                   : binary(ad, n, IPRO_OP_MAT_MUL, transposed, dy[0], err);
+    if (dx[i] < 0) return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
+/* Flatten, Reshape, Squeeze, Unsqueeze: the gradient is dY reshaped to the input's shape. */
+RULE(reshape_gradient) {
+  (void)wanted;
+  const ipro_shape *shape = &input_tensor(ad, n, 0)->shape;
+  int target = ipro_autodiff_constant_ints(ad, n, shape->dims, shape->rank, err);
+  if (target < 0) return IPRO_ERROR;
+  int inputs[2] = {dy[0], target}, e;
+  dx[0] = emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
+  if (dx[0] < 0 || set_shape_attribute(ad, e, "shape", shape, err) != IPRO_OK) return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+RULE(identity_gradient) {
+  (void)ad, (void)n, (void)wanted, (void)err;
+  dx[0] = dy[0];
+  return IPRO_OK;
+}
+
+RULE(transpose_gradient) {
+  (void)wanted;
+  int count = 0;
+  const int64_t *perm = ipro_node_attr_ints(forward_node(ad, n), "perm", &count);
+  int64_t inverse[IPRO_MAX_RANK];
+  if (!perm || count > IPRO_MAX_RANK) return ipro_error_set(err, "Transpose without perm");
+  for (int i = 0; i < count; i++) inverse[perm[i]] = i;
+  int e;
+  dx[0] = emit1(ad, n, IPRO_OP_TRANSPOSE, dy, 1, false, err, &e);
+  if (dx[0] < 0 || ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", inverse, count) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+/* A slice of dY with the shape of input i, starting at `starts`. */
+static int slice_of(ipro_autodiff *ad, int n, int g, int i, const int64_t *starts, ipro_error *err) {
+  const ipro_shape *shape = &input_tensor(ad, n, i)->shape;
+  int e;
+  int r = emit1(ad, n, IPRO_OP_SLICE, &g, 1, false, err, &e);
+  if (r < 0 || set_shape_attribute(ad, e, "shape", shape, err) != IPRO_OK ||
+      ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "starts", starts, shape->rank) != IPRO_OK)
+    return -1;
+  return r;
+}
+
+RULE(concat_gradient) {
+  const ipro_node *node = forward_node(ad, n);
+  int64_t axis = ipro_node_attr_int(node, "axis", 0), offset = 0;
+  int n_inputs = node->n_inputs;
+  for (int i = 0; i < n_inputs; i++) {
+    const ipro_tensor *x = input_tensor(ad, n, i);
+    int64_t starts[IPRO_MAX_RANK] = {0};
+    starts[axis] = offset;
+    offset += x->shape.dims[axis];
+    if (wanted[i] && (dx[i] = slice_of(ad, n, dy[0], i, starts, err)) < 0) return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
+RULE(pad_gradient) {
+  (void)wanted;
+  int count = 0;
+  const int64_t *pads = ipro_node_attr_ints(forward_node(ad, n), "pads", &count);
+  int rank = input_tensor(ad, n, 0)->shape.rank;
+  if (!pads || count != 2 * rank) return ipro_error_set(err, "Pad without pads");
+  dx[0] = slice_of(ad, n, dy[0], 0, pads, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
+RULE(dropout_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  if (ipro_node_attr_int(node, "training_mode", 0) == 0) {
+    dx[0] = dy[0];
+    return IPRO_OK;
+  }
+  if (node->n_outputs < 2 || node->outputs[1] < 0)
+    return ipro_error_set(err, "node '%s' (Dropout) keeps no mask for its gradient", node->name);
+  int inputs[2] = {dy[0], node->outputs[1]};
+  dx[0] = emit1(ad, n, IPRO_OP_DROPOUT_GRAD, inputs, 2, true, err, NULL);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
+static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
+    [IPRO_OP_CONV] = conv_gradient,
+    [IPRO_OP_BATCH_NORMALIZATION] = batch_normalization_gradient,
+    [IPRO_OP_RELU] = unary_gradient,
+    [IPRO_OP_LEAKY_RELU] = unary_gradient,
+    [IPRO_OP_SIGMOID] = unary_gradient,
+    [IPRO_OP_TANH] = unary_gradient,
+    [IPRO_OP_CLIP] = unary_gradient,
+    [IPRO_OP_HARD_SIGMOID] = unary_gradient,
+    [IPRO_OP_HARD_SWISH] = unary_gradient,
+    [IPRO_OP_SOFTMAX] = softmax_gradient,
+    [IPRO_OP_LOG_SOFTMAX] = softmax_gradient,
+    [IPRO_OP_ADD] = add_sub_gradient,
+    [IPRO_OP_SUB] = add_sub_gradient,
+    [IPRO_OP_MUL] = mul_gradient,
+    [IPRO_OP_DIV] = div_gradient,
+    [IPRO_OP_SUM] = sum_gradient,
+    [IPRO_OP_MAX_POOL] = max_pool_gradient,
+    [IPRO_OP_AVERAGE_POOL] = average_pool_gradient,
+    [IPRO_OP_GLOBAL_AVERAGE_POOL] = global_pool_gradient,
+    [IPRO_OP_GLOBAL_MAX_POOL] = global_pool_gradient,
+    [IPRO_OP_GEMM] = gemm_gradient,
+    [IPRO_OP_MAT_MUL] = mat_mul_gradient,
+    [IPRO_OP_FLATTEN] = reshape_gradient,
+    [IPRO_OP_RESHAPE] = reshape_gradient,
+    [IPRO_OP_SQUEEZE] = reshape_gradient,
+    [IPRO_OP_UNSQUEEZE] = reshape_gradient,
+    [IPRO_OP_IDENTITY] = identity_gradient,
+    [IPRO_OP_TRANSPOSE] = transpose_gradient,
+    [IPRO_OP_CONCAT] = concat_gradient,
+    [IPRO_OP_DROPOUT] = dropout_gradient,
+    [IPRO_OP_PAD] = pad_gradient,
+    [IPRO_OP_RESIZE] = resize_gradient,
+    [IPRO_OP_REDUCE_MEAN] = reduce_mean_gradient,
+};
+
+const ipro_gradient_rule *ipro_gradient_rules(void) { return rules; }

@@ -1,0 +1,216 @@
+/* Building the training step of a network (see training_graph.h). */
+#include "training_graph.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodiff.h"
+#include "frontend/op_table.h"
+
+static ipro_status out_of_memory(ipro_error *err) {
+  return ipro_error_set(err, "out of memory building the training program");
+}
+
+bool ipro_tensor_is_trainable(const ipro_graph *graph, int t) {
+  const ipro_tensor *tensor = &graph->tensors[t];
+  if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT) return false;
+  bool read = false;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    for (int i = 0; i < node->n_inputs; i++) {
+      if (node->inputs[i] != t) continue;
+      if (node->op == IPRO_OP_BATCH_NORMALIZATION && i >= 3) return false;
+      read = true;
+    }
+  }
+  return read;
+}
+
+/* A fresh tensor with a unique name derived from base. */
+static int new_tensor(ipro_graph *graph, const char *base, ipro_tensor_kind kind, ipro_dtype dtype,
+                      const ipro_shape *shape) {
+  char name[600];
+  snprintf(name, sizeof name, "%s", base);
+  for (int k = 1; ipro_graph_find_tensor(graph, name) >= 0; k++)
+    snprintf(name, sizeof name, "%s_%d", base, k);
+  int t = ipro_graph_tensor(graph, name);
+  if (t < 0) return -1;
+  graph->tensors[t].kind = kind;
+  graph->tensors[t].dtype = dtype;
+  if (shape) graph->tensors[t].shape = *shape;
+  return t;
+}
+
+/* BatchNormalization and Dropout in training form: batch statistics with the running statistics
+ * updated in place (PyTorch's unbiased variance), and a Dropout mask for the backward pass. */
+static ipro_status set_training_form(ipro_graph *graph, ipro_error *err) {
+  for (int n = 0; n < graph->n_nodes; n++) {
+    ipro_node *node = &graph->nodes[n];
+    if (node->op == IPRO_OP_BATCH_NORMALIZATION) {
+      if (ipro_node_set_int(node, "training_mode", 1) != IPRO_OK ||
+          ipro_node_set_int(node, "running_stats_in_place", 1) != IPRO_OK ||
+          ipro_node_set_int(node, "unbiased_running_variance", 1) != IPRO_OK)
+        return out_of_memory(err);
+      for (int o = 1; o < node->n_outputs; o++) {
+        if (node->outputs[o] < 0) continue;
+        graph->tensors[node->outputs[o]].producer = -1;
+        node->outputs[o] = -1;
+      }
+    } else if (node->op == IPRO_OP_DROPOUT) {
+      if (ipro_node_set_int(node, "training_mode", 1) != IPRO_OK) return out_of_memory(err);
+      if (node->n_outputs < 2) {
+        int *grown = realloc(node->outputs, 2 * sizeof(int));
+        if (!grown) return out_of_memory(err);
+        node->outputs = grown;
+        node->outputs[1] = -1;
+        node->n_outputs = 2;
+      }
+      if (node->outputs[1] < 0) {
+        char base[560];
+        snprintf(base, sizeof base, "%s:mask", node->name);
+        int mask = new_tensor(graph, base, IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_BOOL, NULL);
+        if (mask < 0) return out_of_memory(err);
+        graph->nodes[n].outputs[1] = mask;
+        graph->tensors[mask].producer = n;
+      }
+    }
+  }
+  return IPRO_OK;
+}
+
+/* The new graph input "labels" (int64 [batch]) and the loss node on the logits. */
+static ipro_status add_loss(ipro_graph *graph, ipro_training_graph *out, int *log_prob,
+                            ipro_error *err) {
+  if (graph->n_outputs != 1)
+    return ipro_error_set(err, "training needs a network with one output (the logits); this one "
+                               "has %d",
+                          graph->n_outputs);
+  out->logits = graph->outputs[0];
+  const ipro_tensor *logits = &graph->tensors[out->logits];
+  if (logits->shape.rank != 2 || logits->dtype != IPRO_DTYPE_FLOAT)
+    return ipro_error_set(err, "the network's output '%s' must be float logits [batch, classes]",
+                          logits->name);
+  ipro_shape label_shape = {.rank = 1, .dims = {IPRO_DIM_BATCH}};
+  out->labels = new_tensor(graph, "labels", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_INT64, &label_shape);
+  if (out->labels < 0) return out_of_memory(err);
+  graph->tensors[out->labels].declared_shape = label_shape;
+  graph->tensors[out->labels].is_graph_input = true;
+  int *inputs = realloc(graph->inputs, sizeof(int) * (size_t)(graph->n_inputs + 1));
+  if (!inputs) return out_of_memory(err);
+  graph->inputs = inputs;
+  graph->inputs[graph->n_inputs++] = out->labels;
+
+  int node = ipro_graph_add_node(graph, "loss", "SoftmaxCrossEntropyLoss", 2, 2);
+  out->loss = new_tensor(graph, "loss", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_FLOAT, NULL);
+  *log_prob = new_tensor(graph, "log_prob", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_FLOAT, NULL);
+  if (node < 0 || out->loss < 0 || *log_prob < 0 ||
+      ipro_node_set_string(&graph->nodes[node], "reduction", "mean") != IPRO_OK)
+    return out_of_memory(err);
+  ipro_node *loss = &graph->nodes[node];
+  loss->inputs[0] = out->logits;
+  loss->inputs[1] = out->labels;
+  loss->outputs[0] = out->loss;
+  loss->outputs[1] = *log_prob;
+  graph->tensors[out->loss].producer = node;
+  graph->tensors[*log_prob].producer = node;
+  graph->tensors[out->logits].is_graph_output = false;
+  graph->tensors[out->loss].is_graph_output = true;
+  graph->outputs[0] = out->loss;
+  return IPRO_OK;
+}
+
+/* The loss's gradient with respect to the logits: the seed of the backward pass. */
+static int add_loss_gradient(ipro_graph *graph, const ipro_training_graph *training, int log_prob,
+                             ipro_error *err) {
+  int node = ipro_graph_add_node(graph, "loss/grad", "ipro.SoftmaxCrossEntropyGrad", 2, 1);
+  int grad = new_tensor(graph, "loss/grad:logits", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_FLOAT, NULL);
+  if (node < 0 || grad < 0 ||
+      ipro_node_set_string(&graph->nodes[node], "reduction", "mean") != IPRO_OK) {
+    out_of_memory(err);
+    return -1;
+  }
+  ipro_node *g = &graph->nodes[node];
+  g->op = IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD;
+  g->inputs[0] = log_prob;
+  g->inputs[1] = training->labels;
+  g->outputs[0] = grad;
+  graph->tensors[grad].producer = node;
+  return grad;
+}
+
+static ipro_status add_optimizer(ipro_graph *graph, ipro_optimizer_kind optimizer,
+                                 ipro_training_graph *out, ipro_error *err) {
+  ipro_shape hyper_shape = {.rank = 1, .dims = {IPRO_HYPER_COUNT}};
+  out->hyper = new_tensor(graph, "optimizer/hyper", IPRO_TENSOR_STATE, IPRO_DTYPE_FLOAT,
+                          &hyper_shape);
+  if (out->hyper < 0) return out_of_memory(err);
+  int n_moments = optimizer == IPRO_OPTIMIZER_SGD ? 1 : 2;
+  for (int p = 0; p < out->n_parameters; p++) {
+    int param = out->parameters[p], grad = out->gradients[p];
+    if (grad < 0) continue;
+    graph->tensors[grad].kind = IPRO_TENSOR_STATE;
+    int inputs[5] = {param, grad, -1, -1, -1};
+    for (int m = 0; m < n_moments; m++) {
+      char base[600];
+      snprintf(base, sizeof base, "optimizer/%s:%s", m == 0 ? "moment1" : "moment2",
+               graph->tensors[param].name);
+      ipro_shape shape = graph->tensors[param].shape;
+      inputs[2 + m] = new_tensor(graph, base, IPRO_TENSOR_STATE, IPRO_DTYPE_FLOAT, &shape);
+      if (inputs[2 + m] < 0) return out_of_memory(err);
+    }
+    inputs[2 + n_moments] = out->hyper;
+    char name[600];
+    snprintf(name, sizeof name, "optimizer/update:%s", graph->tensors[param].name);
+    ipro_op op = optimizer == IPRO_OPTIMIZER_SGD ? IPRO_OP_SGD_UPDATE : IPRO_OP_ADAM_UPDATE;
+    int node = ipro_graph_add_node(graph, name, ipro_op_name(op), 3 + n_moments, 0);
+    if (node < 0) return out_of_memory(err);
+    graph->nodes[node].op = op;
+    for (int i = 0; i < 3 + n_moments; i++) graph->nodes[node].inputs[i] = inputs[i];
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_training_graph_build(ipro_graph *graph, ipro_optimizer_kind optimizer,
+                                      ipro_training_graph *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  if (graph->batch <= 0)
+    return ipro_error_set(err, "a training program needs a concrete batch size");
+  int64_t batch = graph->batch;
+  int log_prob = -1;
+  ipro_status status = set_training_form(graph, err);
+  if (status == IPRO_OK) status = add_loss(graph, out, &log_prob, err);
+  /* Shapes of the new tensors, and of the forward pass in training form. */
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(graph, batch, err);
+  int n_tensors = graph->n_tensors;
+  bool *wrt = calloc((size_t)n_tensors + 1, sizeof(bool));
+  int *gradient_of = malloc(sizeof(int) * ((size_t)n_tensors + 1));
+  out->parameters = malloc(sizeof(int) * ((size_t)n_tensors + 1));
+  out->gradients = malloc(sizeof(int) * ((size_t)n_tensors + 1));
+  if (status == IPRO_OK && (!wrt || !gradient_of || !out->parameters || !out->gradients))
+    status = out_of_memory(err);
+  for (int t = 0; status == IPRO_OK && t < n_tensors; t++)
+    if (ipro_tensor_is_trainable(graph, t)) {
+      wrt[t] = true;
+      out->parameters[out->n_parameters++] = t;
+    }
+  int seed = status == IPRO_OK ? add_loss_gradient(graph, out, log_prob, err) : -1;
+  if (status == IPRO_OK && seed < 0) status = IPRO_ERROR;
+  if (status == IPRO_OK)
+    status = ipro_autodiff_append(graph, 1, &out->logits, &seed, wrt, gradient_of, err);
+  for (int p = 0; status == IPRO_OK && p < out->n_parameters; p++)
+    out->gradients[p] = gradient_of[out->parameters[p]];
+  if (status == IPRO_OK) status = add_optimizer(graph, optimizer, out, err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(graph, batch, err);
+  free(wrt);
+  free(gradient_of);
+  if (status != IPRO_OK) ipro_training_graph_release(out);
+  return status;
+}
+
+void ipro_training_graph_release(ipro_training_graph *training) {
+  free(training->parameters);
+  free(training->gradients);
+  training->parameters = NULL;
+  training->gradients = NULL;
+}

@@ -1,0 +1,497 @@
+/* Checkpoint files (checkpoint.h; the byte layout is schemas/checkpoint.md). Every integer and
+ * float is written byte by byte in little-endian order, so files move between machines. */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "frontend/atomic_file.h"
+
+static const char magic[8] = {'I', 'P', 'R', 'O', 'C', 'K', 'P', 'T'};
+#define HEADER_BYTES 24
+#define MAX_NAME_BYTES 4096
+
+void ipro_checkpoint_path(const char *directory, char *path, size_t size) {
+  snprintf(path, size, "%s/%s", directory, IPRO_CHECKPOINT_FILE);
+}
+
+static uint32_t crc32_of(const uint8_t *bytes, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (size > 0) {
+    uInt chunk = size > UINT_MAX ? UINT_MAX : (uInt)size;
+    crc = crc32(crc, bytes, chunk);
+    bytes += chunk;
+    size -= chunk;
+  }
+  return (uint32_t)crc;
+}
+
+/* ---- writing ---- */
+
+typedef struct {
+  uint8_t *bytes;
+  size_t size, capacity;
+  bool failed;
+} writer;
+
+static uint8_t *reserve(writer *w, size_t n) {
+  if (w->failed) return NULL;
+  if (w->size + n > w->capacity) {
+    size_t capacity = w->capacity ? w->capacity : 4096;
+    while (capacity < w->size + n) capacity *= 2;
+    uint8_t *grown = realloc(w->bytes, capacity);
+    if (!grown) {
+      w->failed = true;
+      return NULL;
+    }
+    w->bytes = grown;
+    w->capacity = capacity;
+  }
+  uint8_t *at = w->bytes + w->size;
+  w->size += n;
+  return at;
+}
+
+static void put_bytes(writer *w, const void *bytes, size_t n) {
+  uint8_t *at = reserve(w, n);
+  if (at && n) memcpy(at, bytes, n);
+}
+
+static void put_u64(writer *w, uint64_t v) {
+  uint8_t *at = reserve(w, 8);
+  for (int i = 0; at && i < 8; i++) at[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u32(writer *w, uint32_t v) {
+  uint8_t *at = reserve(w, 4);
+  for (int i = 0; at && i < 4; i++) at[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_i64(writer *w, int64_t v) { put_u64(w, (uint64_t)v); }
+
+static void put_f32(writer *w, float v) {
+  uint32_t bits;
+  memcpy(&bits, &v, 4);
+  put_u32(w, bits);
+}
+
+static void put_f64(writer *w, double v) {
+  uint64_t bits;
+  memcpy(&bits, &v, 8);
+  put_u64(w, bits);
+}
+
+static void put_position(writer *w, const ipro_training_position *p) {
+  put_i64(w, p->epochs_done);
+  put_u64(w, p->steps_done);
+  put_i64(w, p->total_epochs);
+  put_u64(w, p->seed);
+  put_i64(w, p->batch);
+  put_i64(w, p->limit);
+  put_u32(w, (uint32_t)p->crop_padding);
+  put_u32(w, p->flip ? 1 : 0);
+  const ipro_optimizer_settings *o = &p->optimizer;
+  put_u32(w, (uint32_t)o->kind);
+  put_u32(w, o->nesterov ? 1 : 0);
+  put_f32(w, o->momentum);
+  put_f32(w, o->weight_decay);
+  put_f32(w, o->beta1);
+  put_f32(w, o->beta2);
+  put_f32(w, o->epsilon);
+  const ipro_lr_schedule *s = &p->schedule;
+  put_u32(w, (uint32_t)s->kind);
+  put_f64(w, s->base_rate);
+  put_i64(w, s->warmup_epochs);
+  put_f64(w, s->gamma);
+  put_u32(w, (uint32_t)s->n_milestones);
+  for (int i = 0; i < s->n_milestones; i++) put_i64(w, s->milestones[i]);
+}
+
+ipro_status ipro_checkpoint_encode(const ipro_checkpoint *c, uint8_t **bytes, size_t *size,
+                                   ipro_error *err) {
+  *bytes = NULL;
+  *size = 0;
+  writer w = {0};
+  reserve(&w, HEADER_BYTES);
+  put_position(&w, &c->position);
+  put_u32(&w, (uint32_t)c->n_tensors);
+  for (int i = 0; i < c->n_tensors; i++) {
+    const ipro_checkpoint_tensor *t = &c->tensors[i];
+    size_t name_length = strlen(t->name);
+    put_u32(&w, (uint32_t)name_length);
+    put_bytes(&w, t->name, name_length);
+    put_u32(&w, (uint32_t)t->dtype);
+    put_u32(&w, (uint32_t)t->shape.rank);
+    for (int d = 0; d < t->shape.rank; d++) put_i64(&w, t->shape.dims[d]);
+    put_u64(&w, t->bytes);
+    put_bytes(&w, t->data, t->bytes);
+  }
+  if (w.failed) {
+    free(w.bytes);
+    return ipro_error_set(err, "out of memory encoding a checkpoint");
+  }
+  size_t payload = w.size - HEADER_BYTES;
+  writer header = {.bytes = w.bytes, .capacity = HEADER_BYTES};
+  put_bytes(&header, magic, sizeof magic);
+  put_u32(&header, IPRO_CHECKPOINT_VERSION);
+  put_u32(&header, crc32_of(w.bytes + HEADER_BYTES, payload));
+  put_u64(&header, payload);
+  *bytes = w.bytes;
+  *size = w.size;
+  return IPRO_OK;
+}
+
+/* ---- reading ---- */
+
+typedef struct {
+  const uint8_t *at, *end;
+  bool short_read;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n) {
+  if (r->short_read || (size_t)(r->end - r->at) < n) {
+    r->short_read = true;
+    return NULL;
+  }
+  const uint8_t *at = r->at;
+  r->at += n;
+  return at;
+}
+
+static uint64_t get_u64(reader *r) {
+  const uint8_t *at = take(r, 8);
+  uint64_t v = 0;
+  for (int i = 0; at && i < 8; i++) v |= (uint64_t)at[i] << (8 * i);
+  return v;
+}
+
+static uint32_t get_u32(reader *r) {
+  const uint8_t *at = take(r, 4);
+  uint32_t v = 0;
+  for (int i = 0; at && i < 4; i++) v |= (uint32_t)at[i] << (8 * i);
+  return v;
+}
+
+static int64_t get_i64(reader *r) { return (int64_t)get_u64(r); }
+
+static float get_f32(reader *r) {
+  uint32_t bits = get_u32(r);
+  float v;
+  memcpy(&v, &bits, 4);
+  return v;
+}
+
+static double get_f64(reader *r) {
+  uint64_t bits = get_u64(r);
+  double v;
+  memcpy(&v, &bits, 8);
+  return v;
+}
+
+static ipro_status get_position(reader *r, const char *path, ipro_training_position *p,
+                                ipro_error *err) {
+  p->epochs_done = get_i64(r);
+  p->steps_done = get_u64(r);
+  p->total_epochs = get_i64(r);
+  p->seed = get_u64(r);
+  p->batch = get_i64(r);
+  p->limit = get_i64(r);
+  p->crop_padding = (int32_t)get_u32(r);
+  uint32_t flip = get_u32(r);
+  p->flip = flip != 0;
+  ipro_optimizer_settings *o = &p->optimizer;
+  uint32_t optimizer = get_u32(r), nesterov = get_u32(r);
+  o->kind = (ipro_optimizer_kind)optimizer;
+  o->nesterov = nesterov != 0;
+  o->momentum = get_f32(r);
+  o->weight_decay = get_f32(r);
+  o->beta1 = get_f32(r);
+  o->beta2 = get_f32(r);
+  o->epsilon = get_f32(r);
+  ipro_lr_schedule *s = &p->schedule;
+  uint32_t schedule = get_u32(r);
+  s->kind = (ipro_schedule_kind)schedule;
+  s->base_rate = get_f64(r);
+  s->warmup_epochs = get_i64(r);
+  s->gamma = get_f64(r);
+  uint32_t milestones = get_u32(r);
+  if (milestones > IPRO_SCHEDULE_MAX_MILESTONES)
+    return ipro_error_set(err, "checkpoint '%s' is malformed: %u schedule milestones (at most %d)",
+                          path, milestones, IPRO_SCHEDULE_MAX_MILESTONES);
+  s->n_milestones = (int)milestones;
+  for (uint32_t i = 0; i < milestones; i++) s->milestones[i] = get_i64(r);
+  if (r->short_read) return IPRO_OK; /* reported by the caller */
+  if (flip > 1 || nesterov > 1 || optimizer > IPRO_OPTIMIZER_ADAMW ||
+      schedule > IPRO_SCHEDULE_STEP || p->epochs_done < 0 || p->total_epochs < 0 ||
+      p->batch <= 0 || p->limit < 0 || p->crop_padding < 0)
+    return ipro_error_set(err, "checkpoint '%s' is malformed: invalid training position", path);
+  return IPRO_OK;
+}
+
+static ipro_status get_tensor(reader *r, const char *path, int index, ipro_checkpoint_tensor *t,
+                              ipro_error *err) {
+  uint32_t name_length = get_u32(r);
+  if (!r->short_read && (name_length == 0 || name_length > MAX_NAME_BYTES))
+    return ipro_error_set(err, "checkpoint '%s' is malformed: tensor %d has a name of %u bytes",
+                          path, index, name_length);
+  const uint8_t *name = take(r, name_length);
+  uint32_t dtype = get_u32(r), rank = get_u32(r);
+  if (r->short_read) return IPRO_OK;
+  t->name = malloc(name_length + 1);
+  if (!t->name) return ipro_error_set(err, "out of memory reading '%s'", path);
+  memcpy(t->name, name, name_length);
+  t->name[name_length] = '\0';
+  size_t width = dtype < IPRO_DTYPE_COUNT_ ? ipro_dtype_size((ipro_dtype)dtype) : 0;
+  if (width == 0 || rank > IPRO_MAX_RANK)
+    return ipro_error_set(err, "checkpoint '%s' is malformed: tensor '%s' has dtype %u, rank %u",
+                          path, t->name, dtype, rank);
+  t->dtype = (ipro_dtype)dtype;
+  t->shape.rank = (int)rank;
+  uint64_t elements = 1;
+  bool too_large = false;
+  for (uint32_t d = 0; d < rank; d++) {
+    int64_t dim = get_i64(r);
+    t->shape.dims[d] = dim;
+    if (dim < 0 || (dim != 0 && elements > (UINT64_C(1) << 40) / (uint64_t)dim)) too_large = true;
+    else elements *= (uint64_t)dim;
+  }
+  uint64_t bytes = get_u64(r);
+  if (r->short_read) return IPRO_OK;
+  if (too_large || bytes != elements * width)
+    return ipro_error_set(err,
+                          "checkpoint '%s' is malformed: tensor '%s' holds %llu bytes, which "
+                          "does not match its shape",
+                          path, t->name, (unsigned long long)bytes);
+  const uint8_t *data = take(r, (size_t)bytes);
+  if (r->short_read) return IPRO_OK;
+  t->data = malloc(bytes ? (size_t)bytes : 1);
+  if (!t->data) return ipro_error_set(err, "out of memory reading '%s'", path);
+  if (bytes) memcpy(t->data, data, (size_t)bytes);
+  t->bytes = (size_t)bytes;
+  return IPRO_OK;
+}
+
+static ipro_status check_header(const uint8_t *bytes, size_t size, const char *path,
+                                ipro_error *err) {
+  if (size < sizeof magic || memcmp(bytes, magic, sizeof magic) != 0)
+    return ipro_error_set(err, "'%s' is not an infopro checkpoint (bad magic)", path);
+  if (size < HEADER_BYTES)
+    return ipro_error_set(err, "checkpoint '%s' is truncated (%zu bytes, not even a header)", path,
+                          size);
+  reader r = {bytes + sizeof magic, bytes + HEADER_BYTES, false};
+  uint32_t version = get_u32(&r), stored_crc = get_u32(&r);
+  uint64_t payload = get_u64(&r);
+  if (version != IPRO_CHECKPOINT_VERSION)
+    return ipro_error_set(err, "checkpoint '%s' has format version %u; this infopro reads version %d",
+                          path, version, IPRO_CHECKPOINT_VERSION);
+  if (payload > size - HEADER_BYTES)
+    return ipro_error_set(err,
+                          "checkpoint '%s' is truncated: its header announces %llu payload bytes "
+                          "but only %zu follow",
+                          path, (unsigned long long)payload, size - HEADER_BYTES);
+  if (payload < size - HEADER_BYTES)
+    return ipro_error_set(err, "checkpoint '%s' has %zu bytes after its payload", path,
+                          size - HEADER_BYTES - (size_t)payload);
+  uint32_t crc = crc32_of(bytes + HEADER_BYTES, (size_t)payload);
+  if (crc != stored_crc)
+    return ipro_error_set(err,
+                          "checkpoint '%s' is corrupt: CRC-32 of the payload is 0x%08x, the "
+                          "header says 0x%08x",
+                          path, crc, stored_crc);
+  return IPRO_OK;
+}
+
+ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char *path,
+                                   ipro_checkpoint *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  if (check_header(bytes, size, path, err) != IPRO_OK) return IPRO_ERROR;
+  reader r = {bytes + HEADER_BYTES, bytes + size, false};
+  ipro_status status = get_position(&r, path, &out->position, err);
+  uint32_t n_tensors = status == IPRO_OK ? get_u32(&r) : 0;
+  /* Each tensor takes at least 20 bytes, which bounds the count before allocating. */
+  if (status == IPRO_OK && !r.short_read && n_tensors > (size_t)(r.end - r.at) / 20)
+    status = ipro_error_set(err, "checkpoint '%s' is malformed: %u tensors announced", path,
+                            n_tensors);
+  if (status == IPRO_OK && n_tensors) {
+    out->tensors = calloc(n_tensors, sizeof *out->tensors);
+    if (!out->tensors) status = ipro_error_set(err, "out of memory reading '%s'", path);
+  }
+  for (uint32_t i = 0; status == IPRO_OK && !r.short_read && i < n_tensors; i++) {
+    out->n_tensors = (int)i + 1;
+    status = get_tensor(&r, path, (int)i, &out->tensors[i], err);
+  }
+  if (status == IPRO_OK && r.short_read)
+    status = ipro_error_set(err, "checkpoint '%s' is malformed: its payload ends early", path);
+  if (status == IPRO_OK && r.at != r.end)
+    status = ipro_error_set(err, "checkpoint '%s' is malformed: %zu unread payload bytes", path,
+                            (size_t)(r.end - r.at));
+  if (status != IPRO_OK) ipro_checkpoint_release(out);
+  return status;
+}
+
+/* ---- the trainer's side ---- */
+
+bool ipro_checkpoint_holds(ipro_trainer *trainer, int t) {
+  const ipro_graph *graph = ipro_trainer_graph(trainer);
+  const ipro_training_graph *training = ipro_trainer_training(trainer);
+  const ipro_forward_program *program = ipro_executor_program(ipro_trainer_executor(trainer));
+  const ipro_tensor *tensor = &graph->tensors[t];
+  ipro_slot_kind slot = program->slots[t].kind;
+  if (tensor->kind == IPRO_TENSOR_INITIALIZER)
+    return tensor->dtype == IPRO_DTYPE_FLOAT && slot == IPRO_SLOT_PARAMETER;
+  if (tensor->kind != IPRO_TENSOR_STATE || slot != IPRO_SLOT_PERSISTENT || t == training->hyper)
+    return false;
+  for (int p = 0; p < training->n_parameters; p++)
+    if (training->gradients[p] == t) return false;
+  return true;
+}
+
+ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_position *position,
+                                    ipro_checkpoint *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  out->position = *position;
+  const ipro_graph *graph = ipro_trainer_graph(trainer);
+  out->tensors = calloc((size_t)graph->n_tensors + 1, sizeof *out->tensors);
+  if (!out->tensors) return ipro_error_set(err, "out of memory capturing a checkpoint");
+  for (int t = 0; t < graph->n_tensors; t++) {
+    if (!ipro_checkpoint_holds(trainer, t)) continue;
+    const ipro_tensor *tensor = &graph->tensors[t];
+    ipro_checkpoint_tensor *c = &out->tensors[out->n_tensors++];
+    c->dtype = tensor->dtype;
+    c->shape = tensor->shape;
+    c->bytes = (size_t)ipro_tensor_bytes(tensor);
+    c->name = malloc(strlen(tensor->name) + 1);
+    c->data = malloc(c->bytes ? c->bytes : 1);
+    if (!c->name || !c->data) {
+      ipro_checkpoint_release(out);
+      return ipro_error_set(err, "out of memory capturing a checkpoint");
+    }
+    strcpy(c->name, tensor->name);
+    if (ipro_trainer_read(trainer, tensor->name, c->data, c->bytes, err) != IPRO_OK) {
+      ipro_checkpoint_release(out);
+      return IPRO_ERROR;
+    }
+  }
+  return IPRO_OK;
+}
+
+/* Checks that the checkpoint's tensors are exactly those the trainer's program keeps. */
+static ipro_status match_tensors(ipro_trainer *trainer, const ipro_checkpoint *c, const char *path,
+                                 ipro_error *err) {
+  const ipro_graph *graph = ipro_trainer_graph(trainer);
+  bool *seen = calloc((size_t)graph->n_tensors + 1, sizeof *seen);
+  if (!seen) return ipro_error_set(err, "out of memory");
+  ipro_status status = IPRO_OK;
+  for (int i = 0; status == IPRO_OK && i < c->n_tensors; i++) {
+    const ipro_checkpoint_tensor *saved = &c->tensors[i];
+    int t = ipro_graph_find_tensor(graph, saved->name);
+    if (t < 0 || !ipro_checkpoint_holds(trainer, t)) {
+      status = ipro_error_set(err,
+                              "checkpoint '%s' holds tensor '%s', which is not a parameter or "
+                              "training state of this model's program (a checkpoint of another "
+                              "model or optimizer?)",
+                              path, saved->name);
+      break;
+    }
+    if (seen[t]) {
+      status = ipro_error_set(err, "checkpoint '%s' holds tensor '%s' twice", path, saved->name);
+      break;
+    }
+    seen[t] = true;
+    const ipro_tensor *tensor = &graph->tensors[t];
+    if (saved->dtype != tensor->dtype || !ipro_shape_equal(&saved->shape, &tensor->shape)) {
+      char have[128], want[128];
+      status = ipro_error_set(
+          err, "checkpoint '%s': tensor '%s' is %s %s there but %s %s in this model's program",
+          path, saved->name, ipro_dtype_name(saved->dtype),
+          ipro_shape_format(&saved->shape, have, sizeof have), ipro_dtype_name(tensor->dtype),
+          ipro_shape_format(&tensor->shape, want, sizeof want));
+    }
+  }
+  for (int t = 0; status == IPRO_OK && t < graph->n_tensors; t++)
+    if (!seen[t] && ipro_checkpoint_holds(trainer, t))
+      status = ipro_error_set(err, "checkpoint '%s' has no tensor '%s', which this model's program "
+                                   "keeps (a checkpoint of another model or optimizer?)",
+                              path, graph->tensors[t].name);
+  free(seen);
+  return status;
+}
+
+ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint *c,
+                                    const char *path, ipro_error *err) {
+  ipro_status status = match_tensors(trainer, c, path, err);
+  for (int i = 0; status == IPRO_OK && i < c->n_tensors; i++)
+    status = ipro_trainer_write(trainer, c->tensors[i].name, c->tensors[i].data,
+                                c->tensors[i].bytes, err);
+  return status;
+}
+
+static ipro_status make_directory(const char *directory, ipro_error *err) {
+  if (mkdir(directory, 0777) == 0 || errno == EEXIST) {
+    struct stat info;
+    if (stat(directory, &info) == 0 && S_ISDIR(info.st_mode)) return IPRO_OK;
+    return ipro_error_set(err, "checkpoint directory '%s' is not a directory", directory);
+  }
+  return ipro_error_set(err, "cannot create checkpoint directory '%s': %s", directory,
+                        strerror(errno));
+}
+
+ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
+                                 const ipro_training_position *position, ipro_error *err) {
+  char path[4096];
+  ipro_checkpoint_path(directory, path, sizeof path);
+  if (make_directory(directory, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_checkpoint c;
+  if (ipro_checkpoint_capture(trainer, position, &c, err) != IPRO_OK) return IPRO_ERROR;
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  ipro_status status = ipro_checkpoint_encode(&c, &bytes, &size, err);
+  if (status == IPRO_OK) status = ipro_write_file_atomic(path, bytes, size, err);
+  free(bytes);
+  ipro_checkpoint_release(&c);
+  return status;
+}
+
+ipro_status ipro_checkpoint_read(const char *path, ipro_checkpoint *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  FILE *file = fopen(path, "rb");
+  if (!file) return ipro_error_set(err, "cannot open checkpoint '%s': %s", path, strerror(errno));
+  uint8_t *bytes = NULL;
+  size_t size = 0, capacity = 0;
+  bool failed = false;
+  for (;;) {
+    if (size == capacity) {
+      capacity = capacity ? capacity * 2 : 1 << 16;
+      uint8_t *grown = realloc(bytes, capacity);
+      if (!grown) {
+        failed = true;
+        break;
+      }
+      bytes = grown;
+    }
+    size_t got = fread(bytes + size, 1, capacity - size, file);
+    size += got;
+    if (got == 0) break;
+  }
+  failed = failed || ferror(file);
+  fclose(file);
+  ipro_status status = failed ? ipro_error_set(err, "cannot read checkpoint '%s'", path)
+                              : ipro_checkpoint_decode(bytes, size, path, out, err);
+  free(bytes);
+  return status;
+}
+
+void ipro_checkpoint_release(ipro_checkpoint *c) {
+  for (int i = 0; i < c->n_tensors; i++) {
+    free(c->tensors[i].name);
+    free(c->tensors[i].data);
+  }
+  free(c->tensors);
+  c->tensors = NULL;
+  c->n_tensors = 0;
+}

@@ -1,0 +1,80 @@
+/* Checkpoints: everything a training run needs to continue exactly where it stopped, in one
+ * binary file DIR/checkpoint.ipck (format: schemas/checkpoint.md). A checkpoint holds
+ *   - the training position: epochs completed and steps taken, and the settings the batches and
+ *     updates depend on (seed, batch, limit, augmentation, optimizer, learning-rate schedule);
+ *   - by name, every tensor of the trainer's program that carries state from one step to the
+ *     next: the initializers (parameters and BatchNormalization running statistics) and the
+ *     STATE tensors except gradients (recomputed every step) and the hyper-parameter vector
+ *     (written before every step) — i.e. the optimizer moments.
+ * The file is written to a temporary beside the target and renamed over it, so a crash leaves
+ * the previous checkpoint intact. Reading validates everything (magic, version, sizes, CRC-32 of
+ * the payload, each tensor's name, dtype and shape against the program) before any tensor is
+ * written into a trainer; each failure is one message naming the file. */
+#ifndef IPRO_CHECKPOINT_H
+#define IPRO_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/lr_schedule.h"
+#include "runtime/trainer.h"
+
+#define IPRO_CHECKPOINT_FILE "checkpoint.ipck"
+#define IPRO_CHECKPOINT_VERSION 1
+
+typedef struct {
+  int64_t epochs_done; /* completed epochs: a resumed run starts at this (0-based) epoch */
+  uint64_t steps_done; /* training steps taken so far */
+  int64_t total_epochs;
+  uint64_t seed;
+  int64_t batch;
+  int64_t limit; /* training images used (the first `limit`); 0: all */
+  int32_t crop_padding;
+  bool flip;
+  ipro_optimizer_settings optimizer;
+  ipro_lr_schedule schedule;
+} ipro_training_position;
+
+typedef struct {
+  char *name;
+  ipro_dtype dtype;
+  ipro_shape shape;
+  void *data;
+  size_t bytes;
+} ipro_checkpoint_tensor;
+
+typedef struct {
+  ipro_training_position position;
+  int n_tensors;
+  ipro_checkpoint_tensor *tensors;
+} ipro_checkpoint;
+
+/* DIR/checkpoint.ipck into path. */
+void ipro_checkpoint_path(const char *directory, char *path, size_t size);
+
+/* The in-memory form and the bytes of the file. decode checks everything it can without a
+ * trainer; `path` names the file in messages. */
+ipro_status ipro_checkpoint_encode(const ipro_checkpoint *checkpoint, uint8_t **bytes, size_t *size,
+                                   ipro_error *err);
+ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char *path,
+                                   ipro_checkpoint *out, ipro_error *err);
+
+/* Whether the checkpoint holds tensor t of the trainer's program (the rule above). */
+bool ipro_checkpoint_holds(ipro_trainer *trainer, int t);
+
+/* Copies the trainer's tensors and the position into *out. */
+ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_position *position,
+                                    ipro_checkpoint *out, ipro_error *err);
+/* Checks that the checkpoint holds exactly the tensors the trainer's program keeps, each with
+ * its dtype and shape, then writes them into the trainer. */
+ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint *checkpoint,
+                                    const char *path, ipro_error *err);
+
+/* capture + encode + atomic write of DIR/checkpoint.ipck (DIR is created if missing). */
+ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
+                                 const ipro_training_position *position, ipro_error *err);
+/* Reads and decodes a checkpoint file. */
+ipro_status ipro_checkpoint_read(const char *path, ipro_checkpoint *out, ipro_error *err);
+void ipro_checkpoint_release(ipro_checkpoint *checkpoint);
+
+#endif

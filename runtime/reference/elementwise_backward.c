@@ -1,0 +1,116 @@
+/* Reference kernels of the element-wise gradients (codegen/internal_ops.md): ipro.UnaryGrad, the
+ * gradient of every activation in elementwise.c, and ipro.DropoutGrad.
+ *
+ * UnaryGrad reads the forward's attributes through ipro_reference_activation_attributes, so the
+ * defaults (LeakyRelu's alpha 0.01, HardSigmoid's 0.2 and 0.5, Clip's ±inf) are the forward's.
+ * Each derivative is the one internal_ops.md states, PyTorch's choice at the kinks included:
+ * Relu and LeakyRelu take the left branch at 0, Clip and HardSigmoid pass no gradient at their
+ * bounds, HardSwish takes the middle branch on [−3, 3]. */
+#include <stdbool.h>
+
+#include "reference_ops.h"
+
+/* The derivative dY/dX at T (the forward's X or Y, as internal_ops.md says per op). */
+typedef double (*derivative_fn)(double t, float alpha, float beta);
+
+static double relu_derivative(double y, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return y > 0.0 ? 1.0 : 0.0;
+}
+
+static double sigmoid_derivative(double y, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return y * (1.0 - y);
+}
+
+static double tanh_derivative(double y, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return 1.0 - y * y;
+}
+
+static double leaky_relu_derivative(double x, float alpha, float beta) {
+  (void)beta;
+  return x > 0.0 ? 1.0 : (double)alpha;
+}
+
+/* alpha = min, beta = max. */
+static double clip_derivative(double x, float alpha, float beta) {
+  return x > alpha && x < beta ? 1.0 : 0.0;
+}
+
+static double hard_sigmoid_derivative(double x, float alpha, float beta) {
+  double y = (double)alpha * x + (double)beta;
+  return y > 0.0 && y < 1.0 ? (double)alpha : 0.0;
+}
+
+static double hard_swish_derivative(double x, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return x < -3.0 ? 0.0 : (x > 3.0 ? 1.0 : (2.0 * x + 3.0) / 6.0);
+}
+
+static derivative_fn derivative_of(int64_t op) {
+  switch (op) {
+  case IPRO_OP_RELU: return relu_derivative;
+  case IPRO_OP_SIGMOID: return sigmoid_derivative;
+  case IPRO_OP_TANH: return tanh_derivative;
+  case IPRO_OP_LEAKY_RELU: return leaky_relu_derivative;
+  case IPRO_OP_CLIP: return clip_derivative;
+  case IPRO_OP_HARD_SIGMOID: return hard_sigmoid_derivative;
+  case IPRO_OP_HARD_SWISH: return hard_swish_derivative;
+  default: return NULL;
+  }
+}
+
+/* dY and a second input of the same shape → dX; all float32. */
+static ipro_status pair_setup(const ipro_graph *graph, const ipro_node *node, ipro_dtype second,
+                              int64_t *count, ipro_error *err) {
+  ipro_shape dy, t, dx;
+  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, true, 1, second, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
+      ipro_reference_input_shape(graph, node, 1, &t, err) ||
+      ipro_reference_output_shape(graph, node, 0, &dx, err))
+    return IPRO_ERROR;
+  *count = ipro_shape_elements(&dy);
+  if (ipro_shape_elements(&t) != *count || ipro_shape_elements(&dx) != *count)
+    return ipro_reference_fail(node, err, "dY, its partner input and dX differ in size");
+  return IPRO_OK;
+}
+
+/* dY, T → dX = dY · f'(T), f being the activation named by forward_op. */
+IPRO_REFERENCE_KERNEL(ipro_reference_unary_grad) {
+  (void)context;
+  int64_t count;
+  if (pair_setup(graph, node, IPRO_DTYPE_FLOAT, &count, err)) return IPRO_ERROR;
+  int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
+  derivative_fn derivative = derivative_of(forward);
+  if (!derivative)
+    return ipro_reference_fail(node, err, "forward_op %lld is not an activation with a gradient",
+                               (long long)forward);
+  float alpha, beta;
+  ipro_reference_activation_attributes(node, (ipro_op)forward, &alpha, &beta);
+  const float *dy = inputs[0], *t = inputs[1];
+  float *dx = outputs[0];
+  for (int64_t i = 0; i < count; i++)
+    dx[i] = (float)((double)dy[i] * derivative((double)t[i], alpha, beta));
+  return IPRO_OK;
+}
+
+/* dY, mask (bool, the forward Dropout's output 1: true = kept) → dX = dY · mask / (1 − ratio),
+ * with the forward's float scale, so a kept element's gradient is scaled exactly as its value. */
+IPRO_REFERENCE_KERNEL(ipro_reference_dropout_grad) {
+  (void)context;
+  int64_t count;
+  if (pair_setup(graph, node, IPRO_DTYPE_BOOL, &count, err)) return IPRO_ERROR;
+  float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
+  if (ratio < 0.0f || ratio >= 1.0f)
+    return ipro_reference_fail(node, err, "ratio %g outside [0, 1)", (double)ratio);
+  float scale = 1.0f / (1.0f - ratio);
+  const float *dy = inputs[0];
+  const bool *mask = inputs[1];
+  float *dx = outputs[0];
+  for (int64_t i = 0; i < count; i++)
+    dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+  return IPRO_OK;
+}

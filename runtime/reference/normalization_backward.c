@@ -1,0 +1,100 @@
+/* Reference kernels of the normalisations' gradients (codegen/internal_ops.md):
+ * ipro.BatchNormGrad (training-mode BatchNormalization) and ipro.SoftmaxGrad (Softmax and
+ * LogSoftmax).
+ *
+ * Both recompute what they need from what the forward kept: BatchNormGrad the batch mean and
+ * biased variance from X, with the forward's own ipro_reference_channel_moments, so the two agree
+ * to the last bit; SoftmaxGrad reads Y and lays the softmax axis out with the forward's
+ * ipro_reference_softmax_layout (axis, or the flattened trailing axes under coerce_2d). */
+#include <math.h>
+
+#include "reference_ops.h"
+
+/* dY, X, scale → dX, [dScale], [dBias]. With x̂ = (x − mean) / sqrt(var + epsilon) and m the
+ * number of elements per channel:
+ *   dBias = Σ dY,  dScale = Σ dY · x̂,  dX = scale / sqrt(var + epsilon) · (dY − (dBias + x̂ ·
+ * dScale) / m), the mean and variance being functions of X. */
+IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad) {
+  (void)context;
+  ipro_shape dy, x, scale_shape;
+  if (ipro_reference_input_shape(graph, node, 0, &dy, err) ||
+      ipro_reference_input_shape(graph, node, 1, &x, err) ||
+      ipro_reference_input_shape(graph, node, 2, &scale_shape, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err))
+    return IPRO_ERROR;
+  for (int i = 0; i < 3; i++)
+    if (ipro_reference_expect_dtype(graph, node, true, i, IPRO_DTYPE_FLOAT, err)) return IPRO_ERROR;
+  float *d_scale = ipro_reference_optional(outputs, node->n_outputs, 1);
+  float *d_bias = ipro_reference_optional(outputs, node->n_outputs, 2);
+  for (int i = 1; i < 3; i++)
+    if (ipro_reference_optional(outputs, node->n_outputs, i) &&
+        ipro_reference_expect_dtype(graph, node, false, i, IPRO_DTYPE_FLOAT, err))
+      return IPRO_ERROR;
+  if (x.rank < 2 || !ipro_shape_equal(&dy, &x) || ipro_shape_elements(&scale_shape) != x.dims[1])
+    return ipro_reference_fail(node, err, "dY and X must be (N, C, ...) alike, scale (C)");
+  int64_t batch = x.dims[0], channels = x.dims[1], size = ipro_reference_product(x.dims, 2, x.rank);
+  double count = (double)(batch * size);
+  double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
+  const float *dy_data = inputs[0], *x_data = inputs[1], *scale = inputs[2];
+  float *dx = outputs[0];
+  for (int64_t c = 0; c < channels; c++) {
+    double mean, var;
+    ipro_reference_channel_moments(x_data, batch, channels, size, c, &mean, &var);
+    double inverse = 1.0 / sqrt(var + epsilon), sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for (int64_t n = 0; n < batch; n++)
+      for (int64_t i = 0; i < size; i++) {
+        int64_t at = (n * channels + c) * size + i;
+        sum_dy += dy_data[at];
+        sum_dy_xhat += dy_data[at] * (x_data[at] - mean) * inverse;
+      }
+    if (d_scale) d_scale[c] = (float)sum_dy_xhat;
+    if (d_bias) d_bias[c] = (float)sum_dy;
+    if (count == 0) continue;
+    double factor = scale[c] * inverse;
+    for (int64_t n = 0; n < batch; n++)
+      for (int64_t i = 0; i < size; i++) {
+        int64_t at = (n * channels + c) * size + i;
+        double x_hat = (x_data[at] - mean) * inverse;
+        dx[at] = (float)(factor * (dy_data[at] - (sum_dy + x_hat * sum_dy_xhat) / count));
+      }
+  }
+  return IPRO_OK;
+}
+
+/* dY, Y → dX along each softmax row. Softmax: dX = Y · (dY − Σ dY · Y). LogSoftmax (Y = log
+ * softmax): dX = dY − exp(Y) · Σ dY. */
+IPRO_REFERENCE_KERNEL(ipro_reference_softmax_grad) {
+  (void)context;
+  ipro_shape dy, y;
+  int64_t outer, length, inner;
+  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, true, 1, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
+      ipro_reference_input_shape(graph, node, 1, &y, err) ||
+      ipro_reference_softmax_layout(node, &y, &outer, &length, &inner, err))
+    return IPRO_ERROR;
+  if (!ipro_shape_equal(&dy, &y)) return ipro_reference_fail(node, err, "dY and Y differ in shape");
+  int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
+  bool logarithm = forward == IPRO_OP_LOG_SOFTMAX;
+  if (!logarithm && forward != IPRO_OP_SOFTMAX)
+    return ipro_reference_fail(node, err, "forward_op %lld is neither Softmax nor LogSoftmax",
+                               (long long)forward);
+  const float *dy_data = inputs[0], *y_data = inputs[1];
+  float *dx = outputs[0];
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      int64_t base = o * length * inner + i;
+      double sum = 0.0;
+      for (int64_t k = 0; k < length; k++) {
+        int64_t at = base + k * inner;
+        sum += logarithm ? (double)dy_data[at] : (double)dy_data[at] * y_data[at];
+      }
+      for (int64_t k = 0; k < length; k++) {
+        int64_t at = base + k * inner;
+        dx[at] = (float)(logarithm ? dy_data[at] - exp((double)y_data[at]) * sum
+                                   : y_data[at] * (dy_data[at] - sum));
+      }
+    }
+  return IPRO_OK;
+}

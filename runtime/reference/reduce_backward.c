@@ -1,0 +1,74 @@
+/* Reference kernels of the reductions that gradients need (codegen/internal_ops.md):
+ * ipro.ReduceToShape, the adjoint of numpy broadcasting (the gradient of a broadcast operand of
+ * Add, Sub, Mul, Div, Sum, Gemm's C), and ipro.ReduceMeanGrad, the adjoint of ReduceMean.
+ *
+ * Both are the broadcasting index arithmetic of reduce.c run the other way: ReduceToShape sums
+ * with ipro_reference_sum_to_shape, the loop ReduceMean itself uses; ReduceMeanGrad finds the
+ * reduced shape with ipro_reference_reduced_shape and reads dY through broadcast strides. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reference_ops.h"
+
+/* T → R = scale · (T summed over the axes broadcasting expanded from R's shape to T's). R's shape
+ * (the `shape` attribute, checked against the output tensor) is right-aligned against T's;
+ * missing leading axes count as 1, so a rank-0 R is the sum of everything. */
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce_to_shape) {
+  (void)context;
+  ipro_shape t, r;
+  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_input_shape(graph, node, 0, &t, err) ||
+      ipro_reference_output_shape(graph, node, 0, &r, err) ||
+      ipro_reference_check_shape_attribute(node, "shape", &r, err))
+    return IPRO_ERROR;
+  int64_t count = ipro_shape_elements(&r);
+  double scale = ipro_node_attr_float(node, "scale", 1.0f);
+  double *sum = malloc((size_t)(count > 0 ? count : 1) * sizeof *sum);
+  if (!sum) return ipro_reference_fail(node, err, "out of memory");
+  if (ipro_reference_sum_to_shape(node, inputs[0], &t, &r, sum, err)) {
+    free(sum);
+    return IPRO_ERROR;
+  }
+  float *out = outputs[0];
+  for (int64_t i = 0; i < count; i++)
+    out[i] = (float)(scale * sum[i]);
+  free(sum);
+  return IPRO_OK;
+}
+
+/* dY (the reduced shape, with or without keepdims) → dX (input_shape): every dX element is its
+ * dY element divided by the number of elements that were averaged into it. */
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad) {
+  (void)context;
+  ipro_shape dy, dx, kept;
+  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
+      ipro_reference_output_shape(graph, node, 0, &dx, err) ||
+      ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
+    return IPRO_ERROR;
+  int64_t total = ipro_shape_elements(&dx);
+  int count = 0;
+  ipro_node_attr_ints(node, "axes", &count);
+  if (count == 0 && ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0) {
+    if (ipro_shape_elements(&dy) != total)
+      return ipro_reference_fail(node, err, "dY and dX differ in size");
+    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(float));
+    return IPRO_OK;
+  }
+  int64_t strides[IPRO_MAX_RANK];
+  if (ipro_reference_reduced_shape(node, &dx, &kept, err) ||
+      ipro_reference_broadcast_strides(node, &kept, &dx, strides, err))
+    return IPRO_ERROR;
+  int64_t reduced_count = ipro_shape_elements(&kept);
+  if (ipro_shape_elements(&dy) != reduced_count)
+    return ipro_reference_fail(node, err, "dY holds %lld values; the reduction leaves %lld",
+                               (long long)ipro_shape_elements(&dy), (long long)reduced_count);
+  double group = reduced_count > 0 ? (double)total / (double)reduced_count : 1.0;
+  const float *in = inputs[0];
+  float *out = outputs[0];
+  for (int64_t i = 0; i < total; i++)
+    out[i] = (float)(in[ipro_reference_offset(dx.dims, dx.rank, strides, i)] / group);
+  return IPRO_OK;
+}

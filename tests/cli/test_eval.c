@@ -1,0 +1,192 @@
+/* `infopro eval` reports the accuracy and mean cross-entropy that an independent computation
+ * gives: the same test images normalised pixel by pixel with the dataset API (not the batch
+ * loader), run at once through the reference interpreter (not the executor), scored here in
+ * double. The binary's default oneDNN run must agree on the count of correct predictions exactly
+ * and on the cross-entropy within 1e-4 relative, whatever the batch size: batches that divide the
+ * images, batches that leave a remainder (the second executor), a batch larger than the whole
+ * set, and the reference backend. Failures are one line on stderr with exit status 1 (a missing
+ * dataset names its path; a model built for other images names both shapes); usage errors exit
+ * with 2. Skipped when Fashion-MNIST is not installed. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/dataset.h"
+#include "runtime/reference/reference_interpreter.h"
+#include "support/check.h"
+
+#define IMAGES 512
+
+static char directory[] = "/tmp/ipro_test_eval_XXXXXX";
+
+typedef struct {
+  int exit_status;
+  char out[4096], err[4096];
+  int err_lines;
+} command_result;
+
+/* Runs `infopro eval ARGS`, capturing stdout through popen and stderr through a file. */
+static void run_eval(const char *arguments, command_result *r) {
+  memset(r, 0, sizeof *r);
+  r->exit_status = -1;
+  char command[2048], err_path[600];
+  snprintf(err_path, sizeof err_path, "%s/stderr.txt", directory);
+  snprintf(command, sizeof command, "cd '%s' && '%s' eval %s 2>'%s'", ipro_test_source_dir(),
+           getenv("IPRO_INFOPRO"), arguments, err_path);
+  FILE *pipe = popen(command, "r");
+  if (!pipe) return;
+  size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
+  r->out[n] = '\0';
+  int status = pclose(pipe);
+  r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  FILE *file = fopen(err_path, "r");
+  if (file) {
+    n = fread(r->err, 1, sizeof r->err - 1, file);
+    r->err[n] = '\0';
+    fclose(file);
+  }
+  for (const char *c = r->err; *c; c++)
+    r->err_lines += *c == '\n';
+}
+
+typedef struct {
+  long long correct, count;
+  double cross_entropy;
+} scores;
+
+/* The independent computation over the first IMAGES test images. */
+static bool reference_scores(scores *s) {
+  ipro_error err = {{0}};
+  ipro_dataset data;
+  bool ok = false;
+  if (ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TEST, &data, &err) != IPRO_OK) {
+    CHECK_MSG(false, "dataset: %s", err.message);
+    return false;
+  }
+  size_t pixels = (size_t)data.channels * data.height * data.width;
+  float *images = malloc(IMAGES * pixels * sizeof *images);
+  for (size_t i = 0; images && i < IMAGES * pixels; i++)
+    images[i] = ipro_dataset_normalize_pixel(
+        &data, (int)((i % pixels) / (data.height * data.width)), data.images[i]);
+
+  char model[1024];
+  ipro_test_path(model, sizeof model, "models/mlp_fmnist.onnx");
+  ipro_graph *graph = NULL;
+  void **tensor_data = NULL;
+  ipro_status status = ipro_graph_load(model, &graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_normalize(graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_set_inference_mode(graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(graph, IMAGES, &err);
+  if (status == IPRO_OK) tensor_data = calloc((size_t)graph->n_tensors, sizeof *tensor_data);
+  if (status == IPRO_OK && tensor_data && images) {
+    tensor_data[graph->inputs[0]] = images;
+    status = ipro_reference_run(graph, tensor_data, NULL, &err);
+    CHECK_MSG(status == IPRO_OK, "reference run: %s", err.message);
+    if (status == IPRO_OK) {
+      const float *logits = tensor_data[graph->outputs[0]];
+      *s = (scores){0, IMAGES, 0};
+      for (int i = 0; i < IMAGES; i++) {
+        const float *row = logits + i * 10;
+        int label = data.labels[i], best = 0;
+        double largest = -INFINITY, sum = 0;
+        for (int c = 0; c < 10; c++) {
+          if (row[c] > row[best]) best = c;
+          if (row[c] > largest) largest = row[c];
+        }
+        for (int c = 0; c < 10; c++)
+          sum += exp((double)row[c] - largest);
+        s->correct += best == label;
+        s->cross_entropy += (log(sum) + largest - row[label]) / IMAGES;
+      }
+      ok = true;
+      ipro_reference_release(graph, tensor_data);
+    }
+  } else {
+    CHECK_MSG(false, "model: %s", err.message);
+  }
+  free(tensor_data);
+  ipro_graph_free(graph);
+  free(images);
+  ipro_dataset_free(&data);
+  return ok;
+}
+
+/* Runs eval with ARGS on the IMAGES images and compares its line with the expected scores. */
+static void expect_scores(const char *arguments, const scores *expected) {
+  command_result r;
+  run_eval(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "eval %s: exit status %d, stderr: %s", arguments, r.exit_status,
+            r.err);
+  const char *accuracy = strstr(r.out, "accuracy "), *loss = strstr(r.out, "cross-entropy ");
+  double fraction = -1, cross_entropy = -1;
+  long long correct = -1, count = -1;
+  bool parsed = accuracy && loss &&
+                sscanf(accuracy, "accuracy %lf (%lld/%lld)", &fraction, &correct, &count) == 3 &&
+                sscanf(loss, "cross-entropy %lf", &cross_entropy) == 1;
+  CHECK_MSG(parsed, "eval %s: cannot parse its output: %s", arguments, r.out);
+  if (!parsed) return;
+  if (getenv("IPRO_TEST_VERBOSE")) printf("eval %s: %s", arguments, r.out);
+  CHECK_MSG(correct == expected->correct && count == expected->count,
+            "eval %s: %lld/%lld correct, the reference interpreter gives %lld/%lld", arguments,
+            correct, count, expected->correct, expected->count);
+  CHECK_MSG(fabs(fraction - (double)expected->correct / expected->count) < 0.00005,
+            "eval %s: accuracy %.4f printed for %lld/%lld", arguments, fraction, correct, count);
+  double relative = fabs(cross_entropy - expected->cross_entropy) / expected->cross_entropy;
+  CHECK_MSG(relative < 1e-4, "eval %s: cross-entropy %.6f, the reference interpreter gives %.6f",
+            arguments, cross_entropy, expected->cross_entropy);
+}
+
+/* A failure: exit status 1 (or 2 for usage) and one stderr line containing every needle. */
+static void expect_failure(const char *arguments, int exit_status, const char *needle1,
+                           const char *needle2) {
+  command_result r;
+  run_eval(arguments, &r);
+  CHECK_MSG(r.exit_status == exit_status, "eval %s: exit status %d, expected %d", arguments,
+            r.exit_status, exit_status);
+  CHECK_MSG(r.out[0] == '\0', "eval %s printed on stdout: %s", arguments, r.out);
+  if (exit_status == 1)
+    CHECK_MSG(r.err_lines == 1, "eval %s: %d stderr lines, expected 1: %s", arguments, r.err_lines,
+              r.err);
+  if (needle1)
+    CHECK_MSG(strstr(r.err, needle1), "eval %s: no '%s' in: %s", arguments, needle1, r.err);
+  if (needle2)
+    CHECK_MSG(strstr(r.err, needle2), "eval %s: no '%s' in: %s", arguments, needle2, r.err);
+}
+
+int main(void) {
+  if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
+    return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
+  if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO (the infopro binary) not set");
+  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+
+  scores expected;
+  if (reference_scores(&expected)) {
+    expect_scores("models/mlp_fmnist.onnx --data fashion-mnist --limit 512", &expected);
+    expect_scores("models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --batch 100", &expected);
+    expect_scores("models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --batch 1000",
+                  &expected);
+    expect_scores("models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --batch 96 --reference",
+                  &expected);
+    /* The conventional constants given explicitly change nothing. */
+    expect_scores("models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --mean 0.2860 "
+                  "--std 0.3530",
+                  &expected);
+  }
+
+  expect_failure("models/mlp_fmnist.onnx --data fashion-mnist:/nonexistent", 1, "/nonexistent",
+                 NULL);
+  expect_failure("models/resnet32.onnx --data fashion-mnist --limit 16", 1, "[N,3,32,32]",
+                 "[N,1,28,28]");
+  expect_failure("models/mlp_fmnist.onnx --data fashion-mnist --mean 0.1,0.2", 1, "channel", NULL);
+  expect_failure("models/mlp_fmnist.onnx --data fashion-mnist --batch 0", 2, "--batch", NULL);
+  expect_failure("models/mlp_fmnist.onnx", 2, "usage", NULL);
+
+  char path[700];
+  snprintf(path, sizeof path, "%s/stderr.txt", directory);
+  unlink(path);
+  rmdir(directory);
+  return ipro_test_finish();
+}

@@ -1,0 +1,106 @@
+/* Training matches PyTorch: for models/resnet8_fmnist.onnx with its exported weights and a fixed
+ * batch of 8, the loss, every parameter's gradient, and every parameter and BatchNorm running
+ * statistic after two SGD steps (lr 0.05, momentum 0.9, Nesterov, weight decay 1e-4) equal the
+ * values models/export_models.py recorded with PyTorch, within 1e-4 relative (plus a small
+ * absolute floor for values near zero), on oneDNN with reference fallback and on the reference
+ * kernels alone. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/trainer.h"
+#include "support/check.h"
+#include "support/golden.h"
+
+/* Compares n values; reports the worst element of a failing tensor. */
+static void compare(const char *what, const char *backend, const float *got, const float *want,
+                    int64_t n, double relative, double absolute) {
+  double worst = 0;
+  int64_t at = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double excess = fabs((double)got[i] - want[i]) - (relative * fabs((double)want[i]) + absolute);
+    if (excess > worst || isnan(got[i])) worst = isnan(got[i]) ? INFINITY : excess, at = i;
+  }
+  CHECK_MSG(worst <= 0, "%s (%s): element %lld is %.8g, PyTorch says %.8g", what, backend,
+            (long long)at, got[at], want[at]);
+}
+
+static void run(const ipro_golden_file *golden, const char *model, bool reference) {
+  const char *backend = reference ? "reference" : "onednn";
+  const ipro_golden_tensor *input = ipro_golden_find(golden, "input");
+  const ipro_golden_tensor *labels_f = ipro_golden_find(golden, "labels");
+  int64_t batch = input->dims[0];
+  int64_t labels[64];
+  for (int64_t i = 0; i < batch && i < 64; i++) labels[i] = (int64_t)labels_f->data[i];
+
+  ipro_trainer_options options = {.batch = batch,
+                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
+                                  .reference = reference};
+  ipro_error err = {{0}};
+  ipro_trainer *trainer = NULL;
+  CHECK_OK(ipro_trainer_create(model, &options, &trainer, &err), &err);
+  if (!trainer) return;
+  const float learning_rate = 0.05f;
+  float loss = 0;
+  CHECK_OK(ipro_trainer_step(trainer, input->data, labels, learning_rate, &loss, &err), &err);
+  compare("loss_step1", backend, &loss, ipro_golden_find(golden, "loss_step1")->data, 1, 1e-5, 0);
+
+  const ipro_training_graph *training = ipro_trainer_training(trainer);
+  const ipro_graph *graph = ipro_trainer_graph(trainer);
+  int gradients_checked = 0;
+  for (int p = 0; p < training->n_parameters; p++) {
+    const ipro_tensor *param = &graph->tensors[training->parameters[p]];
+    char key[512];
+    snprintf(key, sizeof key, "grad:%s", param->name);
+    const ipro_golden_tensor *want = ipro_golden_find(golden, key);
+    CHECK_MSG(want != NULL, "no golden gradient for %s", param->name);
+    CHECK_MSG(training->gradients[p] >= 0, "%s has no gradient", param->name);
+    if (!want || training->gradients[p] < 0) continue;
+    float *got = calloc((size_t)want->count, sizeof(float));
+    CHECK_OK(ipro_executor_read_tensor(ipro_trainer_executor(trainer), training->gradients[p], got,
+                                       sizeof(float) * (size_t)want->count, &err),
+             &err);
+    /* Gradients are small sums of many products: an absolute floor relative to the tensor's
+     * scale keeps cancellation noise from failing elements that are nearly zero. */
+    double scale = 0;
+    for (int64_t i = 0; i < want->count; i++) scale = fmax(scale, fabs(want->data[i]));
+    compare(key, backend, got, want->data, want->count, 1e-4, 1e-4 * scale + 1e-7);
+    free(got);
+    gradients_checked++;
+  }
+  CHECK_EQ_INT(gradients_checked, training->n_parameters);
+
+  CHECK_OK(ipro_trainer_step(trainer, input->data, labels, learning_rate, &loss, &err), &err);
+  compare("loss_step2", backend, &loss, ipro_golden_find(golden, "loss_step2")->data, 1, 1e-4, 0);
+  int states_checked = 0;
+  for (int i = 0; i < golden->count; i++) {
+    const ipro_golden_tensor *want = &golden->tensors[i];
+    if (strncmp(want->name, "after2:", 7) != 0) continue;
+    float *got = calloc((size_t)want->count, sizeof(float));
+    CHECK_OK(ipro_trainer_read(trainer, want->name + 7, got, sizeof(float) * (size_t)want->count,
+                               &err),
+             &err);
+    double scale = 0;
+    for (int64_t k = 0; k < want->count; k++) scale = fmax(scale, fabs(want->data[k]));
+    compare(want->name, backend, got, want->data, want->count, 1e-4, 1e-5 * scale + 1e-7);
+    free(got);
+    states_checked++;
+  }
+  CHECK_MSG(states_checked > 2 * training->n_parameters / 2, "only %d states checked",
+            states_checked);
+  ipro_trainer_free(trainer);
+}
+
+int main(void) {
+  char model[1024], golden_path[1024];
+  ipro_test_path(model, sizeof model, "models/resnet8_fmnist.onnx");
+  ipro_test_path(golden_path, sizeof golden_path, "models/golden/resnet8_fmnist_train.ipgd");
+  ipro_error err = {{0}};
+  ipro_golden_file golden;
+  CHECK_OK(ipro_golden_load(golden_path, &golden, &err), &err);
+  if (golden.count == 0) return ipro_test_finish();
+  run(&golden, model, true);
+  run(&golden, model, false);
+  ipro_golden_release(&golden);
+  return ipro_test_finish();
+}

@@ -1,0 +1,728 @@
+/* Finite-difference checks of the reference gradient kernels (codegen/internal_ops.md) against the
+ * forward reference kernels they differentiate.
+ *
+ * Each check builds a forward node and its gradient node by hand on small random shapes (shapes
+ * set on the tensors, so nothing depends on shape inference), picks a random projection w of the
+ * forward output and takes f(X) = Σ w · forward(X), computed in double from the forward kernel's
+ * float32 outputs. The gradient kernel, fed dY = w, must give df/dX as central differences
+ * estimate it.
+ *
+ * Step: h = 1e-2 · (1 + |x|), and the difference is divided by the perturbation actually stored in
+ * float32. Each float output carries a rounding error of about 6e-8 relative, so f carries at most
+ * about n · 6e-8 (n ≤ a few hundred outputs of size ~1): about 1e-5, which the division by 2h turns
+ * into ≤ 1e-3 of the gradient. The truncation error of the central difference is h² f''' / 6,
+ * about 1e-4 · f''' for the smooth ops (BatchNormalization, the softmaxes, Sigmoid, Tanh, the
+ * loss), and zero for the ops that are linear in the differentiated input (Conv, the pools between
+ * their kinks, Resize, Pad, Concat, Dropout, ReduceMean, broadcasting). The tolerance, 1e-2 of the
+ * gradient's largest magnitude on every element, sits an order above both, and an order below
+ * the smallest plausible mistake (a missing term, a wrong divisor, a gradient sent to the wrong
+ * element). Inputs of the piecewise ops are kept further than h from their kinks and ties (MaxPool
+ * values are distinct by 0.1), where the derivative is undefined. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/graph.h"
+#include "frontend/op_table.h"
+#include "runtime/reference/reference_kernels.h"
+#include "tests/support/check.h"
+
+#define MAX_TENSORS 32
+#define STEP 1e-2
+#define TOLERANCE 1e-2
+
+/* A graph of a few nodes with one data buffer per tensor, zero-initialised. */
+typedef struct {
+  ipro_graph *graph;
+  void *data[MAX_TENSORS];
+  unsigned random_state;
+} bench;
+
+static bench bench_open(unsigned seed) {
+  bench b = {.graph = ipro_graph_create(), .random_state = seed};
+  return b;
+}
+
+static void bench_close(bench *b) {
+  for (int t = 0; t < MAX_TENSORS; t++)
+    free(b->data[t]);
+  ipro_graph_free(b->graph);
+}
+
+static int tensor(bench *b, const char *name, ipro_dtype dtype, int rank, const int64_t *dims) {
+  int t = ipro_graph_tensor(b->graph, name);
+  if (t < 0 || t >= MAX_TENSORS) abort();
+  ipro_tensor *x = &b->graph->tensors[t];
+  x->dtype = dtype;
+  x->shape.rank = rank;
+  for (int d = 0; d < rank; d++)
+    x->shape.dims[d] = dims[d];
+  int64_t count = ipro_shape_elements(&x->shape);
+  b->data[t] = calloc((size_t)(count > 0 ? count : 1), ipro_dtype_size(dtype));
+  if (!b->data[t]) abort();
+  return t;
+}
+
+static int floats_tensor(bench *b, const char *name, int rank, const int64_t *dims) {
+  return tensor(b, name, IPRO_DTYPE_FLOAT, rank, dims);
+}
+
+static int64_t count_of(const bench *b, int t) {
+  return ipro_shape_elements(&b->graph->tensors[t].shape);
+}
+
+static float *floats(bench *b, int t) { return b->data[t]; }
+
+static double uniform(bench *b, double lo, double hi) {
+  b->random_state = b->random_state * 1103515245u + 12345u;
+  return lo + (hi - lo) * (double)((b->random_state >> 8) & 0xFFFF) / 65536.0;
+}
+
+static void fill(bench *b, int t, double lo, double hi) {
+  for (int64_t i = 0; i < count_of(b, t); i++)
+    floats(b, t)[i] = (float)uniform(b, lo, hi);
+}
+
+/* A node over existing tensors (-1 = omitted); returns its index. The op is set directly, as
+ * autodiff does for the internal ops. */
+static int node(bench *b, ipro_op op, int n_inputs, const int *inputs, int n_outputs,
+                const int *outputs) {
+  char name[32];
+  snprintf(name, sizeof name, "n%d", b->graph->n_nodes);
+  int n = ipro_graph_add_node(b->graph, name, ipro_op_name(op), n_inputs, n_outputs);
+  if (n < 0) abort();
+  b->graph->nodes[n].op = op;
+  for (int i = 0; i < n_inputs; i++)
+    b->graph->nodes[n].inputs[i] = inputs[i];
+  for (int i = 0; i < n_outputs; i++) {
+    b->graph->nodes[n].outputs[i] = outputs[i];
+    if (outputs[i] >= 0) b->graph->tensors[outputs[i]].producer = n;
+  }
+  return n;
+}
+
+static ipro_node *at(bench *b, int n) { return &b->graph->nodes[n]; }
+
+static ipro_status run_quietly(bench *b, int n, const ipro_kernel_context *context,
+                               ipro_error *err) {
+  const ipro_node *x = &b->graph->nodes[n];
+  void *inputs[8] = {0}, *outputs[8] = {0};
+  for (int i = 0; i < x->n_inputs; i++)
+    inputs[i] = x->inputs[i] >= 0 ? b->data[x->inputs[i]] : NULL;
+  for (int i = 0; i < x->n_outputs; i++)
+    outputs[i] = x->outputs[i] >= 0 ? b->data[x->outputs[i]] : NULL;
+  return ipro_reference_forward_table()[x->op](b->graph, x, inputs, outputs, context, err);
+}
+
+static bool run(bench *b, int n, const ipro_kernel_context *context) {
+  ipro_error err = {{0}};
+  ipro_status status = run_quietly(b, n, context, &err);
+  CHECK_OK(status, &err);
+  return status == IPRO_OK;
+}
+
+/* f = Σ w · Y for output tensor y of the forward node, in double. */
+static double objective(bench *b, int forward, int y, int w, const ipro_kernel_context *context) {
+  ipro_error err = {{0}};
+  if (run_quietly(b, forward, context, &err) != IPRO_OK) return NAN;
+  double sum = 0.0;
+  for (int64_t i = 0; i < count_of(b, y); i++)
+    sum += (double)floats(b, w)[i] * floats(b, y)[i];
+  return sum;
+}
+
+/* Compares gradient (the kernel's df/dx, already computed) with central differences of f over
+ * every element of x; x is restored afterwards. */
+static void check_gradient_with(bench *b, const char *what, int forward, int y, int w, int x,
+                                const float *gradient, const ipro_kernel_context *context) {
+  int64_t count = count_of(b, x);
+  float *xs = floats(b, x);
+  double *estimate = malloc((size_t)count * sizeof *estimate);
+  if (!estimate) abort();
+  double scale = 0.0;
+  for (int64_t i = 0; i < count; i++) {
+    float original = xs[i];
+    double h = STEP * (1.0 + fabs(original));
+    xs[i] = (float)(original + h);
+    double up = xs[i], f_up = objective(b, forward, y, w, context);
+    xs[i] = (float)(original - h);
+    double down = xs[i], f_down = objective(b, forward, y, w, context);
+    xs[i] = original;
+    estimate[i] = (f_up - f_down) / (up - down);
+    scale = fmax(scale, fmax(fabs(estimate[i]), fabs((double)gradient[i])));
+  }
+  double worst = 0.0;
+  int64_t worst_at = 0;
+  for (int64_t i = 0; i < count; i++) {
+    double difference = fabs((double)gradient[i] - estimate[i]);
+    if (isnan(difference) || isnan(worst)) {
+      if (!isnan(worst)) worst = NAN, worst_at = i;
+    } else if (difference > worst) {
+      worst = difference, worst_at = i;
+    }
+  }
+  CHECK_MSG(scale > 1e-3, "%s: the gradient is 0 everywhere, so the check proves nothing", what);
+  CHECK_MSG(worst <= TOLERANCE * scale,
+            "%s: element %lld: kernel %.6g, finite differences %.6g (largest gradient %.3g)", what,
+            (long long)worst_at, (double)gradient[worst_at], estimate[worst_at], scale);
+  free(estimate);
+}
+
+static void check_gradient(bench *b, const char *what, int forward, int y, int w, int x,
+                           const float *gradient) {
+  check_gradient_with(b, what, forward, y, w, x, gradient, NULL);
+}
+
+static void copy_attributes(ipro_node *to, const ipro_node *from) {
+  for (int a = 0; a < from->n_attrs; a++) {
+    const ipro_attr *attr = &from->attrs[a];
+    switch (attr->kind) {
+    case IPRO_ATTR_FLOAT: ipro_node_set_float(to, attr->name, attr->f); break;
+    case IPRO_ATTR_INT: ipro_node_set_int(to, attr->name, attr->i); break;
+    case IPRO_ATTR_STRING: ipro_node_set_string(to, attr->name, attr->s); break;
+    case IPRO_ATTR_FLOATS: ipro_node_set_floats(to, attr->name, attr->floats, attr->count); break;
+    case IPRO_ATTR_INTS: ipro_node_set_ints(to, attr->name, attr->ints, attr->count); break;
+    case IPRO_ATTR_TENSOR: break;
+    }
+  }
+}
+
+/* A gradient node with one input (dY = w) or two, the forward's attributes copied as autodiff
+ * does, and input_shape set to shape of tensor `shaped` when it is >= 0. */
+static int gradient_node(bench *b, ipro_op op, int forward, int n_inputs, const int *inputs,
+                         int n_outputs, const int *outputs, int shaped) {
+  int g = node(b, op, n_inputs, inputs, n_outputs, outputs);
+  copy_attributes(at(b, g), at(b, forward));
+  if (shaped >= 0) {
+    const ipro_shape *shape = &b->graph->tensors[shaped].shape;
+    ipro_node_set_ints(at(b, g), "input_shape", shape->dims, shape->rank);
+  }
+  ipro_node_set_int(at(b, g), "forward_op", at(b, forward)->op);
+  return g;
+}
+
+/* ---- Conv ---- */
+
+typedef struct {
+  const char *name;
+  int64_t n, c, h, w, m, k, stride, dilation, group;
+  int64_t pads[4];
+} conv_case;
+
+static void check_conv(const conv_case *cc) {
+  bench b = bench_open(11);
+  int64_t out_h =
+      (cc->h + cc->pads[0] + cc->pads[2] - cc->dilation * (cc->k - 1) - 1) / cc->stride + 1;
+  int64_t out_w =
+      (cc->w + cc->pads[1] + cc->pads[3] - cc->dilation * (cc->k - 1) - 1) / cc->stride + 1;
+  int x = floats_tensor(&b, "x", 4, (int64_t[]){cc->n, cc->c, cc->h, cc->w});
+  int wt = floats_tensor(&b, "w", 4, (int64_t[]){cc->m, cc->c / cc->group, cc->k, cc->k});
+  int bias = floats_tensor(&b, "b", 1, (int64_t[]){cc->m});
+  int y = floats_tensor(&b, "y", 4, (int64_t[]){cc->n, cc->m, out_h, out_w});
+  int dy = floats_tensor(&b, "dy", 4, (int64_t[]){cc->n, cc->m, out_h, out_w});
+  int dx = floats_tensor(&b, "dx", 4, (int64_t[]){cc->n, cc->c, cc->h, cc->w});
+  int dw = floats_tensor(&b, "dw", 4, (int64_t[]){cc->m, cc->c / cc->group, cc->k, cc->k});
+  int db = floats_tensor(&b, "db", 1, (int64_t[]){cc->m});
+  fill(&b, x, -1, 1), fill(&b, wt, -1, 1), fill(&b, bias, -1, 1), fill(&b, dy, -1, 1);
+  int conv = node(&b, IPRO_OP_CONV, 3, (int[]){x, wt, bias}, 1, (int[]){y});
+  ipro_node_set_ints(at(&b, conv), "kernel_shape", (int64_t[]){cc->k, cc->k}, 2);
+  ipro_node_set_ints(at(&b, conv), "strides", (int64_t[]){cc->stride, cc->stride}, 2);
+  ipro_node_set_ints(at(&b, conv), "dilations", (int64_t[]){cc->dilation, cc->dilation}, 2);
+  ipro_node_set_ints(at(&b, conv), "pads", cc->pads, 4);
+  ipro_node_set_int(at(&b, conv), "group", cc->group);
+  int grad_input =
+      gradient_node(&b, IPRO_OP_CONV_GRAD_INPUT, conv, 2, (int[]){dy, wt}, 1, (int[]){dx}, x);
+  int grad_weight =
+      gradient_node(&b, IPRO_OP_CONV_GRAD_WEIGHT, conv, 2, (int[]){dy, x}, 2, (int[]){dw, db}, -1);
+  ipro_node_set_ints(at(&b, grad_weight), "weight_shape", b.graph->tensors[wt].shape.dims, 4);
+  if (run(&b, grad_input, NULL) && run(&b, grad_weight, NULL)) {
+    char what[96];
+    snprintf(what, sizeof what, "Conv %s dX", cc->name);
+    check_gradient(&b, what, conv, y, dy, x, floats(&b, dx));
+    snprintf(what, sizeof what, "Conv %s dW", cc->name);
+    check_gradient(&b, what, conv, y, dy, wt, floats(&b, dw));
+    snprintf(what, sizeof what, "Conv %s dB", cc->name);
+    check_gradient(&b, what, conv, y, dy, bias, floats(&b, db));
+  }
+  bench_close(&b);
+}
+
+static void test_conv_gradients(void) {
+  const conv_case cases[] = {
+      {"stride 2, groups 2, dilation 2, asymmetric pads", 2, 4, 7, 6, 6, 3, 2, 2, 2, {2, 1, 1, 2}},
+      {"3x3 pad 1", 2, 3, 5, 5, 4, 3, 1, 1, 1, {1, 1, 1, 1}},
+      {"depthwise stride 2", 1, 4, 6, 5, 4, 3, 2, 1, 4, {1, 0, 0, 1}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    check_conv(&cases[i]);
+}
+
+/* ---- BatchNormalization (training mode) ---- */
+
+static void test_batch_norm_gradient(void) {
+  bench b = bench_open(12);
+  const int64_t shape[4] = {3, 2, 2, 3}, channels[1] = {2};
+  int x = floats_tensor(&b, "x", 4, shape), y = floats_tensor(&b, "y", 4, shape);
+  int dy = floats_tensor(&b, "dy", 4, shape), dx = floats_tensor(&b, "dx", 4, shape);
+  int scale = floats_tensor(&b, "scale", 1, channels),
+      bias = floats_tensor(&b, "bias", 1, channels);
+  int mean = floats_tensor(&b, "mean", 1, channels), var = floats_tensor(&b, "var", 1, channels);
+  int dscale = floats_tensor(&b, "dscale", 1, channels);
+  int dbias = floats_tensor(&b, "dbias", 1, channels);
+  fill(&b, x, -2, 2), fill(&b, scale, 0.5, 1.5), fill(&b, bias, -1, 1), fill(&b, dy, -1, 1);
+  fill(&b, var, 0.5, 1.0);
+  int bn =
+      node(&b, IPRO_OP_BATCH_NORMALIZATION, 5, (int[]){x, scale, bias, mean, var}, 1, (int[]){y});
+  ipro_node_set_int(at(&b, bn), "training_mode", 1);
+  ipro_node_set_float(at(&b, bn), "epsilon", 1e-3f);
+  int grad =
+      node(&b, IPRO_OP_BATCH_NORM_GRAD, 3, (int[]){dy, x, scale}, 3, (int[]){dx, dscale, dbias});
+  ipro_node_set_float(at(&b, grad), "epsilon", 1e-3f);
+  if (run(&b, grad, NULL)) {
+    check_gradient(&b, "BatchNormalization dX", bn, y, dy, x, floats(&b, dx));
+    check_gradient(&b, "BatchNormalization dScale", bn, y, dy, scale, floats(&b, dscale));
+    check_gradient(&b, "BatchNormalization dBias", bn, y, dy, bias, floats(&b, dbias));
+  }
+  bench_close(&b);
+}
+
+/* ---- activations (UnaryGrad) ---- */
+
+typedef struct {
+  ipro_op op;
+  bool through_output; /* T is Y (Relu, Sigmoid, Tanh) rather than X */
+  const char *attribute[2];
+  float value[2];
+  float kinks[2]; /* where the derivative jumps; inputs stay away from them */
+  int n_kinks;
+} activation_case;
+
+static void check_activation(const activation_case *ac) {
+  bench b = bench_open(13 + (unsigned)ac->op);
+  const int64_t shape[3] = {3, 4, 5};
+  int x = floats_tensor(&b, "x", 3, shape), y = floats_tensor(&b, "y", 3, shape);
+  int dy = floats_tensor(&b, "dy", 3, shape), dx = floats_tensor(&b, "dx", 3, shape);
+  fill(&b, dy, -1, 1);
+  /* Uniform on [-4, 4], redrawn within 0.1 of a kink: more than the step h ≤ 0.05 there. */
+  for (int64_t i = 0; i < count_of(&b, x); i++) {
+    double value;
+    bool near;
+    do {
+      value = uniform(&b, -4, 4);
+      near = false;
+      for (int k = 0; k < ac->n_kinks; k++)
+        near = near || fabs(value - ac->kinks[k]) < 0.1;
+    } while (near);
+    floats(&b, x)[i] = (float)value;
+  }
+  int forward = node(&b, ac->op, 1, (int[]){x}, 1, (int[]){y});
+  for (int a = 0; a < 2; a++)
+    if (ac->attribute[a]) ipro_node_set_float(at(&b, forward), ac->attribute[a], ac->value[a]);
+  int grad = gradient_node(&b, IPRO_OP_UNARY_GRAD, forward, 2,
+                           (int[]){dy, ac->through_output ? y : x}, 1, (int[]){dx}, -1);
+  if (run(&b, forward, NULL) && run(&b, grad, NULL))
+    check_gradient(&b, ipro_op_name(ac->op), forward, y, dy, x, floats(&b, dx));
+  bench_close(&b);
+}
+
+static void test_activation_gradients(void) {
+  const activation_case cases[] = {
+      {IPRO_OP_RELU, true, {NULL, NULL}, {0, 0}, {0}, 1},
+      {IPRO_OP_SIGMOID, true, {NULL, NULL}, {0, 0}, {0}, 0},
+      {IPRO_OP_TANH, true, {NULL, NULL}, {0, 0}, {0}, 0},
+      {IPRO_OP_LEAKY_RELU, false, {"alpha", NULL}, {0.1f, 0}, {0}, 1},
+      {IPRO_OP_CLIP, false, {"min", "max"}, {-1.0f, 1.5f}, {-1.0f, 1.5f}, 2},
+      /* HardSigmoid with the default alpha 0.2, beta 0.5: kinks where 0.2x + 0.5 is 0 or 1. */
+      {IPRO_OP_HARD_SIGMOID, false, {NULL, NULL}, {0, 0}, {-2.5f, 2.5f}, 2},
+      {IPRO_OP_HARD_SWISH, false, {NULL, NULL}, {0, 0}, {-3.0f, 3.0f}, 2},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    check_activation(&cases[i]);
+  /* HardSigmoid with its own alpha and beta (kinks at x = -4/3 and 2). */
+  activation_case own = {IPRO_OP_HARD_SIGMOID, false, {"alpha", "beta"}, {0.3f, 0.4f},
+                         {-4.0f / 3.0f, 2.0f}, 2};
+  check_activation(&own);
+}
+
+/* ---- ReduceToShape, as the gradient of a broadcast operand ---- */
+
+/* Y = A op B with B broadcast; df/dB = ReduceToShape(w, shape of B, scale). */
+static void check_broadcast(const char *what, ipro_op op, int b_rank, const int64_t *b_dims,
+                            float scale) {
+  bench b = bench_open(14);
+  const int64_t shape[4] = {2, 3, 4, 5};
+  int a = floats_tensor(&b, "a", 4, shape), y = floats_tensor(&b, "y", 4, shape);
+  int dy = floats_tensor(&b, "dy", 4, shape);
+  int operand = floats_tensor(&b, "b", b_rank, b_dims);
+  int db = floats_tensor(&b, "db", b_rank, b_dims);
+  fill(&b, a, -1, 1), fill(&b, operand, -1, 1), fill(&b, dy, -1, 1);
+  int forward = node(&b, op, 2, (int[]){a, operand}, 1, (int[]){y});
+  int grad = node(&b, IPRO_OP_REDUCE_TO_SHAPE, 1, (int[]){dy}, 1, (int[]){db});
+  ipro_node_set_ints(at(&b, grad), "shape", b_dims, b_rank);
+  if (scale != 1.0f) ipro_node_set_float(at(&b, grad), "scale", scale);
+  if (run(&b, grad, NULL)) check_gradient(&b, what, forward, y, dy, operand, floats(&b, db));
+  bench_close(&b);
+}
+
+static void test_reduce_to_shape(void) {
+  check_broadcast("ReduceToShape [3,1,1] of [2,3,4,5]", IPRO_OP_ADD, 3, (int64_t[]){3, 1, 1}, 1.0f);
+  check_broadcast("ReduceToShape [4,1] of [2,3,4,5]", IPRO_OP_ADD, 2, (int64_t[]){4, 1}, 1.0f);
+  check_broadcast("ReduceToShape of a scalar, scale -1 (Sub)", IPRO_OP_SUB, 0, NULL, -1.0f);
+  check_broadcast("ReduceToShape [1,3,1,5], scale -1 (Sub)", IPRO_OP_SUB, 4,
+                  (int64_t[]){1, 3, 1, 5}, -1.0f);
+}
+
+/* ---- pools ---- */
+
+typedef struct {
+  const char *name;
+  ipro_op op;
+  int64_t size, kernel, stride;
+  int64_t pads[4];
+  bool ceil_mode;
+  int count_include_pad;
+} pool_case;
+
+/* Output extent as shape inference computes it, ceil_mode dropping a window that would start in
+ * the end padding (ONNX and PyTorch). */
+static int64_t pool_extent(const pool_case *pc, int64_t begin, int64_t end) {
+  int64_t span = pc->size + begin + end - pc->kernel;
+  int64_t out = (pc->ceil_mode ? (span + pc->stride - 1) / pc->stride : span / pc->stride) + 1;
+  if (pc->ceil_mode && (out - 1) * pc->stride >= pc->size + begin) out--;
+  return out;
+}
+
+/* X values: a random permutation of 0.1 · (i − count/2), so windows never tie. */
+static void fill_distinct(bench *b, int t) {
+  int64_t count = count_of(b, t);
+  float *xs = floats(b, t);
+  for (int64_t i = 0; i < count; i++)
+    xs[i] = (float)(0.1 * (double)(i - count / 2));
+  for (int64_t i = count - 1; i > 0; i--) {
+    int64_t j = (int64_t)uniform(b, 0, (double)(i + 1));
+    if (j > i) j = i;
+    float swap = xs[i];
+    xs[i] = xs[j];
+    xs[j] = swap;
+  }
+}
+
+static void check_pool(const pool_case *pc) {
+  bench b = bench_open(15);
+  int64_t out_h = pool_extent(pc, pc->pads[0], pc->pads[2]);
+  int64_t out_w = pool_extent(pc, pc->pads[1], pc->pads[3]);
+  const int64_t in_shape[4] = {2, 2, pc->size, pc->size}, out_shape[4] = {2, 2, out_h, out_w};
+  int x = floats_tensor(&b, "x", 4, in_shape), dx = floats_tensor(&b, "dx", 4, in_shape);
+  int y = floats_tensor(&b, "y", 4, out_shape), dy = floats_tensor(&b, "dy", 4, out_shape);
+  fill_distinct(&b, x), fill(&b, dy, -1, 1);
+  int forward = node(&b, pc->op, 1, (int[]){x}, 1, (int[]){y});
+  ipro_node_set_ints(at(&b, forward), "kernel_shape", (int64_t[]){pc->kernel, pc->kernel}, 2);
+  ipro_node_set_ints(at(&b, forward), "strides", (int64_t[]){pc->stride, pc->stride}, 2);
+  ipro_node_set_ints(at(&b, forward), "pads", pc->pads, 4);
+  ipro_node_set_int(at(&b, forward), "ceil_mode", pc->ceil_mode);
+  if (pc->op == IPRO_OP_AVERAGE_POOL)
+    ipro_node_set_int(at(&b, forward), "count_include_pad", pc->count_include_pad);
+  int grad = pc->op == IPRO_OP_MAX_POOL ? gradient_node(&b, IPRO_OP_MAX_POOL_GRAD, forward, 2,
+                                                        (int[]){dy, x}, 1, (int[]){dx}, x)
+                                        : gradient_node(&b, IPRO_OP_AVERAGE_POOL_GRAD, forward, 1,
+                                                        (int[]){dy}, 1, (int[]){dx}, x);
+  if (run(&b, grad, NULL)) check_gradient(&b, pc->name, forward, y, dy, x, floats(&b, dx));
+  bench_close(&b);
+}
+
+static void check_global_pool(ipro_op op) {
+  bench b = bench_open(16);
+  const int64_t in_shape[4] = {2, 3, 4, 5}, out_shape[4] = {2, 3, 1, 1};
+  int x = floats_tensor(&b, "x", 4, in_shape), dx = floats_tensor(&b, "dx", 4, in_shape);
+  int y = floats_tensor(&b, "y", 4, out_shape), dy = floats_tensor(&b, "dy", 4, out_shape);
+  fill_distinct(&b, x), fill(&b, dy, -1, 1);
+  int forward = node(&b, op, 1, (int[]){x}, 1, (int[]){y});
+  int grad = op == IPRO_OP_GLOBAL_MAX_POOL ? gradient_node(&b, IPRO_OP_GLOBAL_POOL_GRAD, forward, 2,
+                                                           (int[]){dy, x}, 1, (int[]){dx}, x)
+                                           : gradient_node(&b, IPRO_OP_GLOBAL_POOL_GRAD, forward, 1,
+                                                           (int[]){dy}, 1, (int[]){dx}, x);
+  if (run(&b, grad, NULL)) check_gradient(&b, ipro_op_name(op), forward, y, dy, x, floats(&b, dx));
+  bench_close(&b);
+}
+
+static void test_pool_gradients(void) {
+  const pool_case cases[] = {
+      {"MaxPool 3x3 stride 2 pad 1 (overlapping)",
+       IPRO_OP_MAX_POOL,
+       7,
+       3,
+       2,
+       {1, 1, 1, 1},
+       false,
+       0},
+      {"MaxPool 3x3 stride 2 ceil_mode", IPRO_OP_MAX_POOL, 6, 3, 2, {0, 0, 0, 0}, true, 0},
+      {"MaxPool 2x2 stride 1 asymmetric pad", IPRO_OP_MAX_POOL, 5, 2, 1, {1, 0, 0, 1}, false, 0},
+      {"AveragePool 3x3 stride 2 pad 1 count_include_pad 0",
+       IPRO_OP_AVERAGE_POOL,
+       7,
+       3,
+       2,
+       {1, 1, 1, 1},
+       false,
+       0},
+      {"AveragePool 3x3 stride 2 pad 1 count_include_pad 1",
+       IPRO_OP_AVERAGE_POOL,
+       7,
+       3,
+       2,
+       {1, 1, 1, 1},
+       false,
+       1},
+      {"AveragePool 3x3 stride 2 pad 1 ceil_mode count_include_pad 1",
+       IPRO_OP_AVERAGE_POOL,
+       6,
+       3,
+       2,
+       {1, 1, 1, 1},
+       true,
+       1},
+      {"AveragePool 3x3 stride 2 ceil_mode count_include_pad 0",
+       IPRO_OP_AVERAGE_POOL,
+       6,
+       3,
+       2,
+       {0, 1, 0, 1},
+       true,
+       0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    check_pool(&cases[i]);
+  check_global_pool(IPRO_OP_GLOBAL_AVERAGE_POOL);
+  check_global_pool(IPRO_OP_GLOBAL_MAX_POOL);
+}
+
+/* ---- Slice, as the gradient of Pad and Concat ---- */
+
+static int slice_node(bench *b, int from, int to, const int64_t *starts) {
+  const ipro_shape *shape = &b->graph->tensors[to].shape;
+  int s = node(b, IPRO_OP_SLICE, 1, (int[]){from}, 1, (int[]){to});
+  ipro_node_set_ints(at(b, s), "starts", starts, shape->rank);
+  ipro_node_set_ints(at(b, s), "shape", shape->dims, shape->rank);
+  return s;
+}
+
+static void test_slice_as_pad_gradient(void) {
+  bench b = bench_open(17);
+  const int64_t in_shape[3] = {2, 3, 4}, pads[6] = {0, 1, 2, 1, 0, 3}, out_shape[3] = {3, 4, 9};
+  int x = floats_tensor(&b, "x", 3, in_shape), dx = floats_tensor(&b, "dx", 3, in_shape);
+  int y = floats_tensor(&b, "y", 3, out_shape), dy = floats_tensor(&b, "dy", 3, out_shape);
+  fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
+  int pad = node(&b, IPRO_OP_PAD, 1, (int[]){x}, 1, (int[]){y});
+  ipro_node_set_ints(at(&b, pad), "pads", pads, 6);
+  ipro_node_set_float(at(&b, pad), "value", 0.5f);
+  if (run(&b, slice_node(&b, dy, dx, pads), NULL))
+    check_gradient(&b, "Slice as Pad's gradient", pad, y, dy, x, floats(&b, dx));
+  bench_close(&b);
+}
+
+static void test_slice_as_concat_gradient(void) {
+  bench b = bench_open(18);
+  const int64_t a_shape[3] = {2, 3, 4}, b_shape[3] = {2, 2, 4}, out_shape[3] = {2, 5, 4};
+  int xa = floats_tensor(&b, "a", 3, a_shape), da = floats_tensor(&b, "da", 3, a_shape);
+  int xb = floats_tensor(&b, "b", 3, b_shape), dbt = floats_tensor(&b, "db", 3, b_shape);
+  int y = floats_tensor(&b, "y", 3, out_shape), dy = floats_tensor(&b, "dy", 3, out_shape);
+  fill(&b, xa, -1, 1), fill(&b, xb, -1, 1), fill(&b, dy, -1, 1);
+  int concat = node(&b, IPRO_OP_CONCAT, 2, (int[]){xa, xb}, 1, (int[]){y});
+  ipro_node_set_int(at(&b, concat), "axis", 1);
+  if (run(&b, slice_node(&b, dy, da, (int64_t[]){0, 0, 0}), NULL) &&
+      run(&b, slice_node(&b, dy, dbt, (int64_t[]){0, 3, 0}), NULL)) {
+    check_gradient(&b, "Slice as Concat's gradient (first)", concat, y, dy, xa, floats(&b, da));
+    check_gradient(&b, "Slice as Concat's gradient (second)", concat, y, dy, xb, floats(&b, dbt));
+  }
+  bench_close(&b);
+}
+
+/* ---- Dropout, with the mask the forward kernel writes for a fixed (seed, step) ---- */
+
+static void test_dropout_gradient(void) {
+  bench b = bench_open(19);
+  const int64_t shape[3] = {4, 5, 6};
+  int x = floats_tensor(&b, "x", 3, shape), y = floats_tensor(&b, "y", 3, shape);
+  int dy = floats_tensor(&b, "dy", 3, shape), dx = floats_tensor(&b, "dx", 3, shape);
+  int mask = tensor(&b, "mask", IPRO_DTYPE_BOOL, 3, shape);
+  fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
+  int forward = node(&b, IPRO_OP_DROPOUT, 1, (int[]){x}, 2, (int[]){y, mask});
+  ipro_node_set_float(at(&b, forward), "ratio", 0.3f);
+  ipro_node_set_int(at(&b, forward), "training_mode", 1);
+  int grad =
+      gradient_node(&b, IPRO_OP_DROPOUT_GRAD, forward, 2, (int[]){dy, mask}, 1, (int[]){dx}, -1);
+  const ipro_kernel_context context = {.seed = 42, .step = 3};
+  if (run(&b, forward, &context) && run(&b, grad, NULL)) {
+    int64_t kept = 0;
+    for (int64_t i = 0; i < count_of(&b, mask); i++)
+      kept += ((const bool *)b.data[mask])[i];
+    CHECK_MSG(kept > 0 && kept < count_of(&b, mask), "the mask keeps %lld of %lld", (long long)kept,
+              (long long)count_of(&b, mask));
+    check_gradient_with(&b, "Dropout", forward, y, dy, x, floats(&b, dx), &context);
+  }
+  bench_close(&b);
+}
+
+/* ---- Resize ---- */
+
+typedef struct {
+  const char *name, *mode, *coordinates;
+  float scale_h, scale_w;
+} resize_case;
+
+static void check_resize(const resize_case *rc) {
+  bench b = bench_open(20);
+  const int64_t in_shape[4] = {1, 2, 4, 5};
+  const int64_t out_shape[4] = {1, 2, (int64_t)floor(4 * (double)rc->scale_h),
+                                (int64_t)floor(5 * (double)rc->scale_w)};
+  int x = floats_tensor(&b, "x", 4, in_shape), dx = floats_tensor(&b, "dx", 4, in_shape);
+  int y = floats_tensor(&b, "y", 4, out_shape), dy = floats_tensor(&b, "dy", 4, out_shape);
+  fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
+  int forward = node(&b, IPRO_OP_RESIZE, 1, (int[]){x}, 1, (int[]){y});
+  ipro_node_set_string(at(&b, forward), "mode", rc->mode);
+  ipro_node_set_string(at(&b, forward), "coordinate_transformation_mode", rc->coordinates);
+  ipro_node_set_string(at(&b, forward), "nearest_mode", "round_prefer_floor");
+  ipro_node_set_floats(at(&b, forward), "scales", (float[]){1, 1, rc->scale_h, rc->scale_w}, 4);
+  int grad = gradient_node(&b, IPRO_OP_RESIZE_GRAD, forward, 1, (int[]){dy}, 1, (int[]){dx}, x);
+  if (run(&b, grad, NULL)) check_gradient(&b, rc->name, forward, y, dy, x, floats(&b, dx));
+  bench_close(&b);
+}
+
+static void test_resize_gradients(void) {
+  const resize_case cases[] = {
+      {"Resize nearest half_pixel x2", "nearest", "half_pixel", 2, 2},
+      {"Resize nearest asymmetric x2", "nearest", "asymmetric", 2, 2},
+      {"Resize nearest align_corners x1.7, x0.6", "nearest", "align_corners", 1.7f, 0.6f},
+      {"Resize nearest half_pixel x1.7, x2.5", "nearest", "half_pixel", 1.7f, 2.5f},
+      {"Resize linear half_pixel x2", "linear", "half_pixel", 2, 2},
+      {"Resize linear align_corners x2", "linear", "align_corners", 2, 2},
+      {"Resize linear half_pixel x1.7, x0.6", "linear", "half_pixel", 1.7f, 0.6f},
+      {"Resize linear align_corners x1.7, x2.5", "linear", "align_corners", 1.7f, 2.5f},
+      {"Resize linear pytorch_half_pixel x1.5, x0.4", "linear", "pytorch_half_pixel", 1.5f, 0.4f},
+      {"Resize linear asymmetric x3", "linear", "asymmetric", 3, 3},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    check_resize(&cases[i]);
+}
+
+/* ---- ReduceMean ---- */
+
+static void check_reduce_mean(const char *what, int axis_count, const int64_t *axes, int keepdims,
+                              int out_rank, const int64_t *out_dims) {
+  bench b = bench_open(21);
+  const int64_t shape[4] = {2, 3, 4, 5};
+  int x = floats_tensor(&b, "x", 4, shape), dx = floats_tensor(&b, "dx", 4, shape);
+  int y = floats_tensor(&b, "y", out_rank, out_dims),
+      dy = floats_tensor(&b, "dy", out_rank, out_dims);
+  fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
+  int forward = node(&b, IPRO_OP_REDUCE_MEAN, 1, (int[]){x}, 1, (int[]){y});
+  ipro_node_set_ints(at(&b, forward), "axes", axes, axis_count);
+  ipro_node_set_int(at(&b, forward), "keepdims", keepdims);
+  int grad =
+      gradient_node(&b, IPRO_OP_REDUCE_MEAN_GRAD, forward, 1, (int[]){dy}, 1, (int[]){dx}, x);
+  if (run(&b, grad, NULL)) check_gradient(&b, what, forward, y, dy, x, floats(&b, dx));
+  bench_close(&b);
+}
+
+static void test_reduce_mean_gradient(void) {
+  check_reduce_mean("ReduceMean axes 1,3 keepdims 0", 2, (int64_t[]){1, 3}, 0, 2,
+                    (int64_t[]){2, 4});
+  check_reduce_mean("ReduceMean axes 1,3 keepdims 1", 2, (int64_t[]){1, 3}, 1, 4,
+                    (int64_t[]){2, 1, 4, 1});
+  check_reduce_mean("ReduceMean all axes", 0, NULL, 0, 0, NULL);
+  check_reduce_mean("ReduceMean axes 2,3 (global average)", 2, (int64_t[]){2, 3}, 1, 4,
+                    (int64_t[]){2, 3, 1, 1});
+}
+
+/* ---- Softmax and LogSoftmax ---- */
+
+static void check_softmax(ipro_op op, int64_t axis, int coerce_2d) {
+  bench b = bench_open(22);
+  const int64_t shape[3] = {2, 3, 4};
+  int x = floats_tensor(&b, "x", 3, shape), y = floats_tensor(&b, "y", 3, shape);
+  int dy = floats_tensor(&b, "dy", 3, shape), dx = floats_tensor(&b, "dx", 3, shape);
+  fill(&b, x, -2, 2), fill(&b, dy, -1, 1);
+  int forward = node(&b, op, 1, (int[]){x}, 1, (int[]){y});
+  ipro_node_set_int(at(&b, forward), "axis", axis);
+  ipro_node_set_int(at(&b, forward), "coerce_2d", coerce_2d);
+  int grad =
+      gradient_node(&b, IPRO_OP_SOFTMAX_GRAD, forward, 2, (int[]){dy, y}, 1, (int[]){dx}, -1);
+  char what[96];
+  snprintf(what, sizeof what, "%s axis %lld%s", ipro_op_name(op), (long long)axis,
+           coerce_2d ? " coerce_2d" : "");
+  if (run(&b, forward, NULL) && run(&b, grad, NULL))
+    check_gradient(&b, what, forward, y, dy, x, floats(&b, dx));
+  bench_close(&b);
+}
+
+static void test_softmax_gradients(void) {
+  const ipro_op ops[2] = {IPRO_OP_SOFTMAX, IPRO_OP_LOG_SOFTMAX};
+  for (int i = 0; i < 2; i++) {
+    check_softmax(ops[i], 2, 0);
+    check_softmax(ops[i], 1, 0);
+    check_softmax(ops[i], 1, 1);
+  }
+}
+
+/* ---- SoftmaxCrossEntropyLoss ---- */
+
+/* f = loss · weight (the projection of the scalar loss); the gradient kernel's scale is weight. */
+static void check_cross_entropy(const char *reduction, ipro_dtype label_dtype, int rank,
+                                const int64_t *scores_shape, float weight) {
+  bench b = bench_open(23);
+  int64_t label_dims[IPRO_MAX_RANK] = {scores_shape[0]};
+  for (int d = 2; d < rank; d++)
+    label_dims[d - 1] = scores_shape[d];
+  int scores = floats_tensor(&b, "scores", rank, scores_shape);
+  int log_prob = floats_tensor(&b, "log_prob", rank, scores_shape);
+  int d_scores = floats_tensor(&b, "d_scores", rank, scores_shape);
+  int labels = tensor(&b, "labels", label_dtype, rank - 1, label_dims);
+  int loss = floats_tensor(&b, "loss", 0, NULL), w = floats_tensor(&b, "w", 0, NULL);
+  fill(&b, scores, -2, 2);
+  floats(&b, w)[0] = weight;
+  int64_t classes = scores_shape[1];
+  for (int64_t i = 0; i < count_of(&b, labels); i++) {
+    int64_t label = (int64_t)uniform(&b, 0, (double)classes) % classes;
+    if (label_dtype == IPRO_DTYPE_INT64)
+      ((int64_t *)b.data[labels])[i] = label;
+    else
+      ((int32_t *)b.data[labels])[i] = (int32_t)label;
+  }
+  int forward = node(&b, IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS, 2, (int[]){scores, labels}, 2,
+                     (int[]){loss, log_prob});
+  ipro_node_set_string(at(&b, forward), "reduction", reduction);
+  int grad = node(&b, IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD, 2, (int[]){log_prob, labels}, 1,
+                  (int[]){d_scores});
+  ipro_node_set_string(at(&b, grad), "reduction", reduction);
+  if (weight != 1.0f) ipro_node_set_float(at(&b, grad), "scale", weight);
+  char what[96];
+  snprintf(what, sizeof what, "SoftmaxCrossEntropy %s rank %d, %s labels, scale %g", reduction,
+           rank, ipro_dtype_name(label_dtype), (double)weight);
+  if (run(&b, forward, NULL) && run(&b, grad, NULL))
+    check_gradient(&b, what, forward, loss, w, scores, floats(&b, d_scores));
+  bench_close(&b);
+}
+
+static void test_cross_entropy_gradient(void) {
+  check_cross_entropy("mean", IPRO_DTYPE_INT64, 2, (int64_t[]){4, 5}, 1.0f);
+  check_cross_entropy("sum", IPRO_DTYPE_INT64, 2, (int64_t[]){4, 5}, 1.0f);
+  check_cross_entropy("mean", IPRO_DTYPE_INT64, 2, (int64_t[]){6, 3}, 0.7f);
+  check_cross_entropy("mean", IPRO_DTYPE_INT32, 3, (int64_t[]){3, 4, 2}, 1.0f);
+  check_cross_entropy("sum", IPRO_DTYPE_INT64, 3, (int64_t[]){2, 3, 3}, 0.5f);
+}
+
+int main(void) {
+  test_conv_gradients();
+  test_batch_norm_gradient();
+  test_activation_gradients();
+  test_reduce_to_shape();
+  test_pool_gradients();
+  test_slice_as_pad_gradient();
+  test_slice_as_concat_gradient();
+  test_dropout_gradient();
+  test_resize_gradients();
+  test_reduce_mean_gradient();
+  test_softmax_gradients();
+  test_cross_entropy_gradient();
+  return ipro_test_finish();
+}
