@@ -9,6 +9,7 @@
 int ipro_cli_inspect(int argc, char **argv);
 int ipro_cli_run(int argc, char **argv);
 int ipro_cli_eval(int argc, char **argv);
+int ipro_cli_train(int argc, char **argv);
 
 /* Shared argument helpers (arguments.c). */
 /* Parses a positive integer; prints a usage message naming the flag and returns 0 on failure. */

@@ -76,8 +76,8 @@ ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data,
   memset(e, 0, sizeof *e);
   e->data = data;
   e->count = limit && limit < data->count ? limit : data->count;
-  if (e->count == 0) return ipro_error_set(err, "the %s test split is empty",
-                                           ipro_dataset_kind_name(data->kind));
+  if (e->count == 0)
+    return ipro_error_set(err, "the %s test split is empty", ipro_dataset_kind_name(data->kind));
   int64_t full_batch = batch < e->count ? batch : e->count, remainder = e->count % full_batch;
   ipro_batch_options options = {.batch_size = full_batch, .limit = e->count, .background = true};
   ipro_status status = sized_model_open(model, full_batch, data, backend, fallback, &e->full, err);
@@ -98,7 +98,8 @@ static void accumulate(const float *logits, const int64_t *labels, int64_t count
     for (int c = 1; c < classes; c++)
       if (row[c] > row[best]) best = c;
     double largest = row[best], sum = 0;
-    for (int c = 0; c < classes; c++) sum += exp((double)row[c] - largest);
+    for (int c = 0; c < classes; c++)
+      sum += exp((double)row[c] - largest);
     t->cross_entropy_sum += largest + log(sum) - (double)row[labels[i]];
     t->correct += best == labels[i];
     t->seen++;
@@ -110,8 +111,8 @@ ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *
   memset(totals, 0, sizeof *totals);
   ipro_status status = ipro_batch_loader_start_epoch(e->loader, 0, err);
   const ipro_batch *batch = NULL;
-  while (status == IPRO_OK && (status = ipro_batch_loader_next(e->loader, &batch, err)) == IPRO_OK &&
-         batch) {
+  while (status == IPRO_OK &&
+         (status = ipro_batch_loader_next(e->loader, &batch, err)) == IPRO_OK && batch) {
     ipro_cli_sized_model *m = batch->count == e->full.batch ? &e->full : &e->rest;
     if (batch->count != m->batch)
       return ipro_error_set(err, "internal: a batch of %lld images", (long long)batch->count);
@@ -157,11 +158,11 @@ static ipro_status copy_into(ipro_cli_sized_model *m,
   return status;
 }
 
-ipro_status ipro_cli_evaluator_copy_parameters(
-    ipro_cli_evaluator *e,
-    ipro_status (*read)(void *context, const char *name, void *host, size_t bytes,
-                        ipro_error *err),
-    void *context, ipro_error *err) {
+ipro_status ipro_cli_evaluator_copy_parameters(ipro_cli_evaluator *e,
+                                               ipro_status (*read)(void *context, const char *name,
+                                                                   void *host, size_t bytes,
+                                                                   ipro_error *err),
+                                               void *context, ipro_error *err) {
   if (copy_into(&e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
   if (e->rest.executor && copy_into(&e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
   return IPRO_OK;

@@ -26,7 +26,7 @@ typedef struct {
 
 typedef struct {
   const ipro_dataset *data;
-  int64_t count; /* images evaluated */
+  int64_t count;                   /* images evaluated */
   ipro_cli_sized_model full, rest; /* rest.executor is NULL when the batch divides count */
   ipro_batch_loader *loader;
 } ipro_cli_evaluator;
@@ -47,11 +47,11 @@ ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *
                                    ipro_error *err);
 /* Writes into both executors every float initializer their program holds, each value asked of
  * read(context, name, host, bytes): the way trained parameters reach the test. */
-ipro_status ipro_cli_evaluator_copy_parameters(
-    ipro_cli_evaluator *e,
-    ipro_status (*read)(void *context, const char *name, void *host, size_t bytes,
-                        ipro_error *err),
-    void *context, ipro_error *err);
+ipro_status ipro_cli_evaluator_copy_parameters(ipro_cli_evaluator *e,
+                                               ipro_status (*read)(void *context, const char *name,
+                                                                   void *host, size_t bytes,
+                                                                   ipro_error *err),
+                                               void *context, ipro_error *err);
 /* Bytes the evaluator's executors planned (parameters, inputs, arenas). */
 size_t ipro_cli_evaluator_planned_bytes(const ipro_cli_evaluator *e);
 void ipro_cli_evaluator_close(ipro_cli_evaluator *e);

@@ -12,6 +12,7 @@ static const struct {
     {"inspect", ipro_cli_inspect, "show a model's nodes, shapes, parameters, FLOPs and cut points"},
     {"run", ipro_cli_run, "run a model's forward pass on TensorProto inputs"},
     {"eval", ipro_cli_eval, "accuracy and cross-entropy of a classifier on a dataset's test split"},
+    {"train", ipro_cli_train, "train a classifier end to end, testing after every epoch"},
 };
 
 static void print_usage(FILE *out) {

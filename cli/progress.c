@@ -25,8 +25,10 @@ void ipro_progress_begin(ipro_progress *p, FILE *out, bool terminal, int64_t epo
 /* "1:05" or "1:02:03". */
 static void format_duration(double seconds, char *buffer, size_t size) {
   long s = seconds > 0 ? (long)(seconds + 0.5) : 0;
-  if (s >= 3600) snprintf(buffer, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  else snprintf(buffer, size, "%ld:%02ld", s / 60, s % 60);
+  if (s >= 3600)
+    snprintf(buffer, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    snprintf(buffer, size, "%ld:%02ld", s / 60, s % 60);
 }
 
 void ipro_progress_update(ipro_progress *p, int64_t done, double mean_loss, double learning_rate) {
@@ -42,7 +44,8 @@ void ipro_progress_update(ipro_progress *p, int64_t done, double mean_loss, doub
     enum { width = 20 };
     char bar[width + 1];
     int filled = (int)(width * done / (p->steps ? p->steps : 1));
-    for (int i = 0; i < width; i++) bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
+    for (int i = 0; i < width; i++)
+      bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
     bar[width] = '\0';
     fprintf(p->out,
             "\repoch %lld/%lld [%s] %lld/%lld  loss %.4f  lr %.4g  %.0f images/s  ETA %s\033[K",

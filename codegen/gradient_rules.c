@@ -12,6 +12,9 @@
   static ipro_status name(ipro_autodiff *ad, int n, const int *dy, const bool *wanted, int *dx,    \
                           ipro_error *err)
 
+/* Rules emit nodes and tensors, which may move the node and tensor arrays: a pointer to a
+ * forward node or tensor is only used before the rule's next emit, or fetched again (shapes are
+ * copied by value). */
 static const ipro_node *forward_node(ipro_autodiff *ad, int n) {
   return &ipro_autodiff_graph(ad)->nodes[n];
 }
@@ -44,12 +47,13 @@ static int emit1(ipro_autodiff *ad, int n, ipro_op op, const int *inputs, int n_
 /* The gradient g, which has the shape of the forward node's output (the broadcast result),
  * summed back to the shape of input i, times scale. */
 static int reduce_to_input(ipro_autodiff *ad, int n, int g, int i, float scale, ipro_error *err) {
-  const ipro_shape *target = &input_tensor(ad, n, i)->shape;
-  const ipro_shape *have = &ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
-  if (scale == 1.0f && ipro_shape_equal(have, target)) return g;
+  /* shapes by value: emitting may move the tensor array */
+  ipro_shape target = input_tensor(ad, n, i)->shape;
+  ipro_shape have = ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
+  if (scale == 1.0f && ipro_shape_equal(&have, &target)) return g;
   int node;
   int r = emit1(ad, n, IPRO_OP_REDUCE_TO_SHAPE, &g, 1, false, err, &node);
-  if (r < 0 || set_shape_attribute(ad, node, "shape", target, err) != IPRO_OK) return -1;
+  if (r < 0 || set_shape_attribute(ad, node, "shape", &target, err) != IPRO_OK) return -1;
   if (ipro_node_set_float(&ipro_autodiff_graph(ad)->nodes[node], "scale", scale) != IPRO_OK) {
     ipro_error_set(err, "out of memory");
     return -1;
@@ -94,13 +98,12 @@ RULE(batch_normalization_gradient) {
                           "node '%s' (BatchNormalization): only the training form (batch "
                           "statistics) can be differentiated",
                           node->name);
+  float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
   int inputs[3] = {dy[0], input_index(ad, n, 0), input_index(ad, n, 1)}, outputs[3];
-  if (ipro_autodiff_emit(ad, n, IPRO_OP_BATCH_NORM_GRAD, inputs, 3, 3, outputs, false, err) < 0)
-    return IPRO_ERROR;
-  ipro_graph *graph = ipro_autodiff_graph(ad);
-  ipro_node *grad = &graph->nodes[graph->n_nodes - 1];
-  if (ipro_node_set_float(grad, "epsilon", ipro_node_attr_float(node, "epsilon", 1e-5f)) !=
-      IPRO_OK)
+  /* emitting may move the node array: no forward node pointer is used after this */
+  int e = ipro_autodiff_emit(ad, n, IPRO_OP_BATCH_NORM_GRAD, inputs, 3, 3, outputs, false, err);
+  if (e < 0) return IPRO_ERROR;
+  if (ipro_node_set_float(&ipro_autodiff_graph(ad)->nodes[e], "epsilon", epsilon) != IPRO_OK)
     return ipro_error_set(err, "out of memory");
   dx[0] = outputs[0];
   dx[1] = outputs[1];
@@ -225,6 +228,7 @@ RULE(gemm_gradient) {
   float alpha = ipro_node_attr_float(node, "alpha", 1.0f), beta = ipro_node_attr_float(node, "beta", 1.0f);
   int64_t trans_a = ipro_node_attr_int(node, "transA", 0), trans_b = ipro_node_attr_int(node, "transB", 0);
   int a = input_index(ad, n, 0), b = input_index(ad, n, 1);
+  bool has_c = node->n_inputs > 2 && node->inputs[2] >= 0;
   for (int i = 0; i < 2; i++) {
     if (!wanted[i]) continue;
     int inputs[2];
@@ -243,7 +247,7 @@ RULE(gemm_gradient) {
         ipro_node_set_int(g, "transB", tb) != IPRO_OK)
       return ipro_error_set(err, "out of memory");
   }
-  if (node->n_inputs > 2 && wanted[2] && (dx[2] = reduce_to_input(ad, n, dy[0], 2, beta, err)) < 0)
+  if (has_c && wanted[2] && (dx[2] = reduce_to_input(ad, n, dy[0], 2, beta, err)) < 0)
     return IPRO_ERROR;
   return IPRO_OK;
 }
@@ -272,12 +276,12 @@ RULE(mat_mul_gradient) {
 /* Flatten, Reshape, Squeeze, Unsqueeze: the gradient is dY reshaped to the input's shape. */
 RULE(reshape_gradient) {
   (void)wanted;
-  const ipro_shape *shape = &input_tensor(ad, n, 0)->shape;
-  int target = ipro_autodiff_constant_ints(ad, n, shape->dims, shape->rank, err);
+  ipro_shape shape = input_tensor(ad, n, 0)->shape;
+  int target = ipro_autodiff_constant_ints(ad, n, shape.dims, shape.rank, err);
   if (target < 0) return IPRO_ERROR;
   int inputs[2] = {dy[0], target}, e;
   dx[0] = emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
-  if (dx[0] < 0 || set_shape_attribute(ad, e, "shape", shape, err) != IPRO_OK) return IPRO_ERROR;
+  if (dx[0] < 0 || set_shape_attribute(ad, e, "shape", &shape, err) != IPRO_OK) return IPRO_ERROR;
   return IPRO_OK;
 }
 
@@ -303,11 +307,11 @@ RULE(transpose_gradient) {
 
 /* A slice of dY with the shape of input i, starting at `starts`. */
 static int slice_of(ipro_autodiff *ad, int n, int g, int i, const int64_t *starts, ipro_error *err) {
-  const ipro_shape *shape = &input_tensor(ad, n, i)->shape;
+  ipro_shape shape = input_tensor(ad, n, i)->shape;
   int e;
   int r = emit1(ad, n, IPRO_OP_SLICE, &g, 1, false, err, &e);
-  if (r < 0 || set_shape_attribute(ad, e, "shape", shape, err) != IPRO_OK ||
-      ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "starts", starts, shape->rank) != IPRO_OK)
+  if (r < 0 || set_shape_attribute(ad, e, "shape", &shape, err) != IPRO_OK ||
+      ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "starts", starts, shape.rank) != IPRO_OK)
     return -1;
   return r;
 }
@@ -329,9 +333,19 @@ RULE(concat_gradient) {
 RULE(pad_gradient) {
   (void)wanted;
   int count = 0;
-  const int64_t *pads = ipro_node_attr_ints(forward_node(ad, n), "pads", &count);
+  const ipro_node *node = forward_node(ad, n);
+  const int64_t *pads = ipro_node_attr_ints(node, "pads", &count);
   int rank = input_tensor(ad, n, 0)->shape.rank;
   if (!pads || count != 2 * rank) return ipro_error_set(err, "Pad without pads");
+  /* The gradient of constant padding is a slice; edge/reflect/wrap padding and cropping (negative
+   * pads) would need more than that. */
+  bool slice = strcmp(ipro_node_attr_string(node, "mode", "constant"), "constant") == 0;
+  for (int i = 0; i < count; i++) slice = slice && pads[i] >= 0;
+  if (!slice)
+    return ipro_error_set(err,
+                          "node '%s' (Pad): gradients are implemented for constant padding with "
+                          "non-negative pads only",
+                          node->name);
   dx[0] = slice_of(ad, n, dy[0], 0, pads, err);
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }

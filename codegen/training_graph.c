@@ -79,64 +79,89 @@ static ipro_status set_training_form(ipro_graph *graph, ipro_error *err) {
   return IPRO_OK;
 }
 
-/* The new graph input "labels" (int64 [batch]) and the loss node on the logits. */
-static ipro_status add_loss(ipro_graph *graph, ipro_training_graph *out, int *log_prob,
-                            ipro_error *err) {
-  if (graph->n_outputs != 1)
-    return ipro_error_set(err, "training needs a network with one output (the logits); this one "
-                               "has %d",
-                          graph->n_outputs);
-  out->logits = graph->outputs[0];
-  const ipro_tensor *logits = &graph->tensors[out->logits];
-  if (logits->shape.rank != 2 || logits->dtype != IPRO_DTYPE_FLOAT)
-    return ipro_error_set(err, "the network's output '%s' must be float logits [batch, classes]",
-                          logits->name);
+static ipro_status append_int(int **array, int *count, int value, ipro_error *err) {
+  int *grown = realloc(*array, sizeof(int) * (size_t)(*count + 1));
+  if (!grown) return out_of_memory(err);
+  *array = grown;
+  grown[(*count)++] = value;
+  return IPRO_OK;
+}
+
+/* The new graph input "labels" (int64 [batch]). */
+static ipro_status add_labels(ipro_graph *graph, ipro_training_graph *out, ipro_error *err) {
   ipro_shape label_shape = {.rank = 1, .dims = {IPRO_DIM_BATCH}};
   out->labels = new_tensor(graph, "labels", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_INT64, &label_shape);
   if (out->labels < 0) return out_of_memory(err);
   graph->tensors[out->labels].declared_shape = label_shape;
   graph->tensors[out->labels].is_graph_input = true;
-  int *inputs = realloc(graph->inputs, sizeof(int) * (size_t)(graph->n_inputs + 1));
-  if (!inputs) return out_of_memory(err);
-  graph->inputs = inputs;
-  graph->inputs[graph->n_inputs++] = out->labels;
-
-  int node = ipro_graph_add_node(graph, "loss", "SoftmaxCrossEntropyLoss", 2, 2);
-  out->loss = new_tensor(graph, "loss", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_FLOAT, NULL);
-  *log_prob = new_tensor(graph, "log_prob", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_FLOAT, NULL);
-  if (node < 0 || out->loss < 0 || *log_prob < 0 ||
-      ipro_node_set_string(&graph->nodes[node], "reduction", "mean") != IPRO_OK)
-    return out_of_memory(err);
-  ipro_node *loss = &graph->nodes[node];
-  loss->inputs[0] = out->logits;
-  loss->inputs[1] = out->labels;
-  loss->outputs[0] = out->loss;
-  loss->outputs[1] = *log_prob;
-  graph->tensors[out->loss].producer = node;
-  graph->tensors[*log_prob].producer = node;
-  graph->tensors[out->logits].is_graph_output = false;
-  graph->tensors[out->loss].is_graph_output = true;
-  graph->outputs[0] = out->loss;
-  return IPRO_OK;
+  return append_int(&graph->inputs, &graph->n_inputs, out->labels, err);
 }
 
-/* The loss's gradient with respect to the logits: the seed of the backward pass. */
-static int add_loss_gradient(ipro_graph *graph, const ipro_training_graph *training, int log_prob,
-                             ipro_error *err) {
-  int node = ipro_graph_add_node(graph, "loss/grad", "ipro.SoftmaxCrossEntropyGrad", 2, 1);
-  int grad = new_tensor(graph, "loss/grad:logits", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_FLOAT, NULL);
-  if (node < 0 || grad < 0 ||
-      ipro_node_set_string(&graph->nodes[node], "reduction", "mean") != IPRO_OK) {
-    out_of_memory(err);
-    return -1;
+/* Appends a node with the given op, inputs and fresh float outputs named after `name`. Returns
+ * the node index or -1. */
+static int add_node(ipro_graph *graph, const char *name, ipro_op op, const int *inputs,
+                    int n_inputs, int n_outputs, int *outputs) {
+  int node = ipro_graph_add_node(graph, name, ipro_op_name(op), n_inputs, n_outputs);
+  if (node < 0) return -1;
+  graph->nodes[node].op = op;
+  for (int i = 0; i < n_inputs; i++) graph->nodes[node].inputs[i] = inputs[i];
+  for (int o = 0; o < n_outputs; o++) {
+    char base[600];
+    snprintf(base, sizeof base, "%s:%d", name, o);
+    int t = new_tensor(graph, base, IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_FLOAT, NULL);
+    if (t < 0) return -1;
+    graph->nodes[node].outputs[o] = t;
+    graph->tensors[t].producer = node;
+    outputs[o] = t;
   }
-  ipro_node *g = &graph->nodes[node];
-  g->op = IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD;
-  g->inputs[0] = log_prob;
-  g->inputs[1] = training->labels;
-  g->outputs[0] = grad;
-  graph->tensors[grad].producer = node;
-  return grad;
+  return node;
+}
+
+/* The forward node of a loss term (its scalar output becomes a graph output) and the node of
+ * its weighted gradient with respect to the term's input: the seed of the backward pass. */
+static ipro_status add_loss_term(ipro_graph *graph, const ipro_loss_term *term, int index,
+                                 ipro_training_graph *out, int *seed, ipro_error *err) {
+  char name[64], grad_name[64];
+  snprintf(name, sizeof name, "loss%d", index);
+  snprintf(grad_name, sizeof grad_name, "loss%d/grad", index);
+  int outputs[2], grad_node, forward_node;
+  int inputs[2] = {term->input, term->kind == IPRO_LOSS_BINARY_CROSS_ENTROPY ? term->target
+                                                                             : out->labels};
+  switch (term->kind) {
+  case IPRO_LOSS_CROSS_ENTROPY: {
+    forward_node = add_node(graph, name, IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS, inputs, 2, 2, outputs);
+    int grad_inputs[2] = {outputs[1], out->labels};
+    grad_node = forward_node < 0 ? -1
+                                 : add_node(graph, grad_name, IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD,
+                                            grad_inputs, 2, 1, seed);
+    break;
+  }
+  case IPRO_LOSS_SUPERVISED_CONTRAST:
+    forward_node = add_node(graph, name, IPRO_OP_SUP_CON_LOSS, inputs, 2, 1, outputs);
+    grad_node = forward_node < 0 ? -1
+                                 : add_node(graph, grad_name, IPRO_OP_SUP_CON_GRAD, inputs, 2, 1,
+                                            seed);
+    break;
+  default:
+    forward_node = add_node(graph, name, IPRO_OP_BINARY_CROSS_ENTROPY, inputs, 2, 1, outputs);
+    grad_node = forward_node < 0 ? -1
+                                 : add_node(graph, grad_name, IPRO_OP_BINARY_CROSS_ENTROPY_GRAD,
+                                            inputs, 2, 1, seed);
+    break;
+  }
+  if (forward_node < 0 || grad_node < 0) return out_of_memory(err);
+  ipro_node *forward = &graph->nodes[forward_node], *grad = &graph->nodes[grad_node];
+  bool ok = ipro_node_set_float(grad, "scale", term->weight) == IPRO_OK;
+  if (term->kind == IPRO_LOSS_CROSS_ENTROPY)
+    ok = ok && ipro_node_set_string(forward, "reduction", "mean") == IPRO_OK &&
+         ipro_node_set_string(grad, "reduction", "mean") == IPRO_OK;
+  if (term->kind == IPRO_LOSS_SUPERVISED_CONTRAST)
+    ok = ok && ipro_node_set_float(forward, "temperature", term->temperature) == IPRO_OK &&
+         ipro_node_set_float(grad, "temperature", term->temperature) == IPRO_OK;
+  if (!ok) return out_of_memory(err);
+  out->losses[out->n_losses++] = outputs[0];
+  graph->tensors[outputs[0]].is_graph_output = true;
+  return append_int(&graph->outputs, &graph->n_outputs, outputs[0], err);
 }
 
 static ipro_status add_optimizer(ipro_graph *graph, ipro_optimizer_kind optimizer,
@@ -171,17 +196,33 @@ static ipro_status add_optimizer(ipro_graph *graph, ipro_optimizer_kind optimize
   return IPRO_OK;
 }
 
-ipro_status ipro_training_graph_build(ipro_graph *graph, ipro_optimizer_kind optimizer,
-                                      ipro_training_graph *out, ipro_error *err) {
+ipro_status ipro_training_graph_build_objective(ipro_graph *graph, ipro_optimizer_kind optimizer,
+                                                const ipro_loss_term *terms, int n_terms,
+                                                bool keep_outputs, ipro_training_graph *out,
+                                                ipro_error *err) {
   memset(out, 0, sizeof *out);
+  out->labels = -1;
   if (graph->batch <= 0)
     return ipro_error_set(err, "a training program needs a concrete batch size");
+  if (n_terms < 1 || n_terms > IPRO_MAX_LOSS_TERMS)
+    return ipro_error_set(err, "a training objective needs 1 to %d loss terms", IPRO_MAX_LOSS_TERMS);
   int64_t batch = graph->batch;
-  int log_prob = -1;
   ipro_status status = set_training_form(graph, err);
-  if (status == IPRO_OK) status = add_loss(graph, out, &log_prob, err);
-  /* Shapes of the new tensors, and of the forward pass in training form. */
+  if (status == IPRO_OK) status = add_labels(graph, out, err);
+  if (status == IPRO_OK && !keep_outputs) {
+    for (int i = 0; i < graph->n_outputs; i++)
+      graph->tensors[graph->outputs[i]].is_graph_output = false;
+    graph->n_outputs = 0;
+  }
+  /* Shapes of the forward pass in training form, which the loss nodes check against. */
   if (status == IPRO_OK) status = ipro_graph_infer_shapes(graph, batch, err);
+  int seeds[IPRO_MAX_LOSS_TERMS], seed_tensors[IPRO_MAX_LOSS_TERMS];
+  for (int k = 0; status == IPRO_OK && k < n_terms; k++) {
+    seed_tensors[k] = terms[k].input;
+    status = add_loss_term(graph, &terms[k], k, out, &seeds[k], err);
+  }
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(graph, batch, err);
+  /* autodiff's per-tensor arrays cover every tensor present when it is called */
   int n_tensors = graph->n_tensors;
   bool *wrt = calloc((size_t)n_tensors + 1, sizeof(bool));
   int *gradient_of = malloc(sizeof(int) * ((size_t)n_tensors + 1));
@@ -194,10 +235,8 @@ ipro_status ipro_training_graph_build(ipro_graph *graph, ipro_optimizer_kind opt
       wrt[t] = true;
       out->parameters[out->n_parameters++] = t;
     }
-  int seed = status == IPRO_OK ? add_loss_gradient(graph, out, log_prob, err) : -1;
-  if (status == IPRO_OK && seed < 0) status = IPRO_ERROR;
   if (status == IPRO_OK)
-    status = ipro_autodiff_append(graph, 1, &out->logits, &seed, wrt, gradient_of, err);
+    status = ipro_autodiff_append(graph, n_terms, seed_tensors, seeds, wrt, gradient_of, err);
   for (int p = 0; status == IPRO_OK && p < out->n_parameters; p++)
     out->gradients[p] = gradient_of[out->parameters[p]];
   if (status == IPRO_OK) status = add_optimizer(graph, optimizer, out, err);
@@ -206,6 +245,21 @@ ipro_status ipro_training_graph_build(ipro_graph *graph, ipro_optimizer_kind opt
   free(gradient_of);
   if (status != IPRO_OK) ipro_training_graph_release(out);
   return status;
+}
+
+ipro_status ipro_training_graph_build(ipro_graph *graph, ipro_optimizer_kind optimizer,
+                                      ipro_training_graph *out, ipro_error *err) {
+  if (graph->n_outputs != 1)
+    return ipro_error_set(err, "training needs a network with one output (the logits); this one "
+                               "has %d",
+                          graph->n_outputs);
+  const ipro_tensor *logits = &graph->tensors[graph->outputs[0]];
+  if (logits->shape.rank != 2 || logits->dtype != IPRO_DTYPE_FLOAT)
+    return ipro_error_set(err, "the network's output '%s' must be float logits [batch, classes]",
+                          logits->name);
+  ipro_loss_term cross_entropy = {IPRO_LOSS_CROSS_ENTROPY, graph->outputs[0], -1, 1.0f, 0};
+  return ipro_training_graph_build_objective(graph, optimizer, &cross_entropy, 1, false, out,
+                                             err);
 }
 
 void ipro_training_graph_release(ipro_training_graph *training) {

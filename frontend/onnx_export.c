@@ -85,9 +85,8 @@ static ipro_status collect(const Onnx__GraphProto *graph, const char *source,
       return ipro_error_set(err, "%s: initializer '%s' has an invalid shape", source, name);
     uint8_t *value = malloc(bytes ? bytes : 1);
     if (!value) return ipro_error_set(err, "out of memory exporting '%s' (%zu bytes)", name, bytes);
-    ipro_status status =
-        value_of(context, name, IPRO_DTYPE_FLOAT, proto->dims, (int)proto->n_dims, value, bytes,
-                 err);
+    ipro_status status = value_of(context, name, IPRO_DTYPE_FLOAT, proto->dims, (int)proto->n_dims,
+                                  value, bytes, err);
     if (status == IPRO_EXPORT_KEEP) {
       free(value);
       continue;
@@ -121,8 +120,8 @@ ipro_status ipro_onnx_export_initializers(const char *source_model, const char *
   }
   Onnx__GraphProto *graph = model->graph;
   size_t count = 0;
-  replacement *replacements = calloc(graph->n_initializer ? graph->n_initializer : 1,
-                                     sizeof *replacements);
+  replacement *replacements =
+      calloc(graph->n_initializer ? graph->n_initializer : 1, sizeof *replacements);
   ipro_status status = replacements ? IPRO_OK : ipro_error_set(err, "out of memory");
   if (status == IPRO_OK)
     status = collect(graph, source_model, value_of, context, replacements, &count, err);
@@ -132,8 +131,10 @@ ipro_status ipro_onnx_export_initializers(const char *source_model, const char *
   if (status == IPRO_OK) {
     packed_size = onnx__model_proto__get_packed_size(model);
     packed = malloc(packed_size ? packed_size : 1);
-    if (!packed) status = ipro_error_set(err, "out of memory writing '%s'", destination);
-    else onnx__model_proto__pack(model, packed);
+    if (!packed)
+      status = ipro_error_set(err, "out of memory writing '%s'", destination);
+    else
+      onnx__model_proto__pack(model, packed);
   }
   if (status == IPRO_OK) status = ipro_write_file_atomic(destination, packed, packed_size, err);
 

@@ -26,8 +26,8 @@
  * IPRO_EXPORT_KEEP to leave that initializer alone, or IPRO_ERROR with err set, which stops the
  * export (nothing is written). destination may equal source_model. */
 typedef ipro_status (*ipro_export_value_fn)(void *context, const char *name, ipro_dtype dtype,
-                                            const int64_t *dims, int rank, void *out,
-                                            size_t bytes, ipro_error *err);
+                                            const int64_t *dims, int rank, void *out, size_t bytes,
+                                            ipro_error *err);
 
 ipro_status ipro_onnx_export_initializers(const char *source_model, const char *destination,
                                           ipro_export_value_fn value_of, void *context,

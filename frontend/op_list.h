@@ -64,6 +64,10 @@
   X(SOFTMAX_GRAD, "ipro.SoftmaxGrad")                                                              \
   X(SOFTMAX_CROSS_ENTROPY_GRAD, "ipro.SoftmaxCrossEntropyGrad")                                    \
   X(SGD_UPDATE, "ipro.SgdUpdate")                                                                  \
-  X(ADAM_UPDATE, "ipro.AdamUpdate")
+  X(ADAM_UPDATE, "ipro.AdamUpdate")                                                                \
+  X(BINARY_CROSS_ENTROPY, "ipro.BinaryCrossEntropy")                                               \
+  X(BINARY_CROSS_ENTROPY_GRAD, "ipro.BinaryCrossEntropyGrad")                                      \
+  X(SUP_CON_LOSS, "ipro.SupConLoss")                                                               \
+  X(SUP_CON_GRAD, "ipro.SupConGrad")
 
 #endif

@@ -128,6 +128,16 @@ static const ipro_op_info rows[] = {
                             ipro_training_op_flops, 0, 0, NULL, false},
     [IPRO_OP_ADAM_UPDATE] = {name_ADAM_UPDATE, NULL, ipro_optimizer_update_infer,
                              ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_BINARY_CROSS_ENTROPY] = {name_BINARY_CROSS_ENTROPY, NULL,
+                                      ipro_binary_cross_entropy_infer, ipro_training_op_flops, 0, 0,
+                                      NULL, false},
+    [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = {name_BINARY_CROSS_ENTROPY_GRAD, NULL,
+                                           ipro_binary_cross_entropy_infer, ipro_training_op_flops,
+                                           0, 0, NULL, false},
+    [IPRO_OP_SUP_CON_LOSS] = {name_SUP_CON_LOSS, NULL, ipro_sup_con_infer, ipro_sup_con_flops, 0, 0,
+                              NULL, false},
+    [IPRO_OP_SUP_CON_GRAD] = {name_SUP_CON_GRAD, NULL, ipro_sup_con_infer, ipro_sup_con_flops, 0, 0,
+                              NULL, false},
 };
 
 _Static_assert(sizeof rows / sizeof rows[0] == IPRO_OP_COUNT,

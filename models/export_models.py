@@ -6,6 +6,7 @@ onnx 1.12; CPU only):
 
     /usr/bin/python3 models/export_models.py           # export + write goldens
     /usr/bin/python3 models/export_models.py --check   # read back and verify
+    /usr/bin/python3 models/export_models.py --only infopro-losses  # one golden
 
 Files written (all into models/):
 
@@ -13,6 +14,9 @@ Files written (all into models/):
     golden/<model>_forward.ipgd     "input" (2 images) and eval-mode "logits"
     golden/resnet8_fmnist_train.ipgd  two SGD steps of resnet8_fmnist (see
                                     write_train_golden for the tensor names)
+    golden/infopro_losses.ipgd      SupCon, BCE and bilinear upsampling with
+                                    their gradients (infopro_loss_tensors);
+                                    written alone with --only infopro-losses
 
 Golden file format "IPGD" (little-endian):
 
@@ -519,6 +523,118 @@ def train_golden_tensors(model):
 
 
 # --------------------------------------------------------------------------
+# InfoPro losses (golden/infopro_losses.ipgd)
+# --------------------------------------------------------------------------
+
+
+def sup_con_loss(features, labels, temperature=0.07, base_temperature=0.07):
+    """Supervised contrastive loss as the SupContrast reference code
+    (HobbitLong/SupContrast, losses.py) computes it, with one view per sample
+    and contrast_mode 'all': every sample is an anchor, its positives are the
+    other samples of its class, the denominator runs over every sample but the
+    anchor, and an anchor without positives divides by 1 (so contributes 0).
+    Written here from that definition, independently of the C kernel.
+    features: [N, D], already L2-normalised; labels: [N] int64."""
+    n = features.shape[0]
+    labels = labels.contiguous().view(-1, 1)
+    mask = torch.eq(labels, labels.T).to(features.dtype)
+    anchor_dot_contrast = torch.matmul(features, features.T) / temperature
+    logits_max, _ = torch.max(anchor_dot_contrast, dim=1, keepdim=True)
+    logits = anchor_dot_contrast - logits_max.detach()
+    logits_mask = torch.scatter(torch.ones_like(mask), 1,
+                                torch.arange(n).view(-1, 1), 0)
+    mask = mask * logits_mask
+    exp_logits = torch.exp(logits) * logits_mask
+    log_prob = logits - torch.log(exp_logits.sum(1, keepdim=True))
+    mask_pos_pairs = mask.sum(1)
+    mask_pos_pairs = torch.where(mask_pos_pairs < 1e-6,
+                                 torch.ones_like(mask_pos_pairs), mask_pos_pairs)
+    mean_log_prob_pos = (mask * log_prob).sum(1) / mask_pos_pairs
+    loss = -(temperature / base_temperature) * mean_log_prob_pos
+    return loss.mean()
+
+
+def infopro_loss_tensors():
+    """Goldens of the InfoPro local losses and of the decoder's upsampling
+    (codegen/internal_ops.md, "The InfoPro losses"). Inputs are drawn in
+    float32 (as stored); losses and gradients are computed in float64 from
+    those stored values by autograd, so the goldens are as exact as float32
+    storage allows. Losses are stored as shape [1]; labels as float32.
+
+    supcon_*:   features [16, 128], labels [16] in 0..4 (class 4 has exactly one
+                member, so one anchor has no positives); loss of
+                sup_con_loss(F.normalize(features)), T = 0.07, and d/dfeatures.
+    bce_*:      p = sigmoid(randn [2,1,28,28]), target = rand; nn.BCELoss()
+                (mean) and d/dp.
+    upsample_*: F.interpolate(input [2,3,7,7], size (28, 28), bilinear,
+                align_corners=True) and the gradient w.r.t. input of
+                sum(output * upstream) for a random upstream [2,3,28,28].
+    """
+    setup_determinism()
+    torch.manual_seed(2021)
+    features = torch.randn(16, 128, dtype=torch.float32)
+    labels = torch.randint(0, 4, (16,))
+    labels[5] = 4
+    f64 = features.double().requires_grad_()
+    sup_con = sup_con_loss(F.normalize(f64, dim=1), labels, 0.07, 0.07)
+    (sup_con_grad,) = torch.autograd.grad(sup_con, f64)
+
+    p = torch.sigmoid(torch.randn(2, 1, 28, 28, dtype=torch.float32))
+    target = torch.rand(2, 1, 28, 28, dtype=torch.float32)
+    p64 = p.double().requires_grad_()
+    bce = nn.BCELoss()(p64, target.double())
+    (bce_grad,) = torch.autograd.grad(bce, p64)
+
+    x = torch.randn(2, 3, 7, 7, dtype=torch.float32)
+    upstream = torch.randn(2, 3, 28, 28, dtype=torch.float32)
+    x64 = x.double().requires_grad_()
+    y64 = F.interpolate(x64, size=(28, 28), mode="bilinear", align_corners=True)
+    (x_grad,) = torch.autograd.grad(y64, x64, grad_outputs=upstream.double())
+
+    def f32(t):
+        return t.detach().to(torch.float32).numpy().copy()
+
+    return [
+        ("supcon_features", f32(features)),
+        ("supcon_labels", f32(labels.to(torch.float32))),
+        ("supcon_loss", np.array([sup_con.item()], dtype=np.float32)),
+        ("supcon_grad", f32(sup_con_grad)),
+        ("bce_p", f32(p)),
+        ("bce_target", f32(target)),
+        ("bce_loss", np.array([bce.item()], dtype=np.float32)),
+        ("bce_grad", f32(bce_grad)),
+        ("upsample_input", f32(x)),
+        ("upsample_output", f32(y64)),
+        ("upsample_upstream", f32(upstream)),
+        ("upsample_grad", f32(x_grad)),
+    ]
+
+
+INFOPRO_LOSSES_GOLDEN = os.path.join(GOLDEN_DIR, "infopro_losses.ipgd")
+
+
+def do_infopro_losses(check):
+    tensors = infopro_loss_tensors()
+    if check:
+        gold = read_ipgd(INFOPRO_LOSSES_GOLDEN)
+        if [n for n, _ in gold] != [n for n, _ in tensors]:
+            print("infopro_losses: FAIL: tensor names differ")
+            return 1
+        for (n, a), (_, b) in zip(gold, tensors):
+            compare("infopro_losses " + n, b, a, rtol=0, atol=0)
+        print("infopro_losses: OK (%d tensors)" % len(gold))
+        return 0
+    os.makedirs(GOLDEN_DIR, exist_ok=True)
+    write_ipgd(INFOPRO_LOSSES_GOLDEN, tensors)
+    d = dict(tensors)
+    print("infopro_losses: supcon_loss=%.7f bce_loss=%.7f, |supcon_grad|max=%.4g "
+          "|bce_grad|max=%.4g |upsample_grad|max=%.4g"
+          % (d["supcon_loss"][0], d["bce_loss"][0], np.abs(d["supcon_grad"]).max(),
+             np.abs(d["bce_grad"]).max(), np.abs(d["upsample_grad"]).max()))
+    return 0
+
+
+# --------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------
 
@@ -674,7 +790,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true",
                     help="read back every ONNX file and golden and verify them")
+    ap.add_argument("--only", choices=["infopro-losses"],
+                    help="write (or with --check, verify) only this golden; the "
+                    "ONNX files and the other goldens are left alone")
     args = ap.parse_args()
+    if args.only == "infopro-losses":
+        return do_infopro_losses(args.check)
     if args.check:
         return do_check()
     do_export()

@@ -43,7 +43,8 @@ static uint8_t *reserve(writer *w, size_t n) {
   if (w->failed) return NULL;
   if (w->size + n > w->capacity) {
     size_t capacity = w->capacity ? w->capacity : 4096;
-    while (capacity < w->size + n) capacity *= 2;
+    while (capacity < w->size + n)
+      capacity *= 2;
     uint8_t *grown = realloc(w->bytes, capacity);
     if (!grown) {
       w->failed = true;
@@ -64,12 +65,14 @@ static void put_bytes(writer *w, const void *bytes, size_t n) {
 
 static void put_u64(writer *w, uint64_t v) {
   uint8_t *at = reserve(w, 8);
-  for (int i = 0; at && i < 8; i++) at[i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; at && i < 8; i++)
+    at[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void put_u32(writer *w, uint32_t v) {
   uint8_t *at = reserve(w, 4);
-  for (int i = 0; at && i < 4; i++) at[i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; at && i < 4; i++)
+    at[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void put_i64(writer *w, int64_t v) { put_u64(w, (uint64_t)v); }
@@ -109,7 +112,8 @@ static void put_position(writer *w, const ipro_training_position *p) {
   put_i64(w, s->warmup_epochs);
   put_f64(w, s->gamma);
   put_u32(w, (uint32_t)s->n_milestones);
-  for (int i = 0; i < s->n_milestones; i++) put_i64(w, s->milestones[i]);
+  for (int i = 0; i < s->n_milestones; i++)
+    put_i64(w, s->milestones[i]);
 }
 
 ipro_status ipro_checkpoint_encode(const ipro_checkpoint *c, uint8_t **bytes, size_t *size,
@@ -127,7 +131,8 @@ ipro_status ipro_checkpoint_encode(const ipro_checkpoint *c, uint8_t **bytes, si
     put_bytes(&w, t->name, name_length);
     put_u32(&w, (uint32_t)t->dtype);
     put_u32(&w, (uint32_t)t->shape.rank);
-    for (int d = 0; d < t->shape.rank; d++) put_i64(&w, t->shape.dims[d]);
+    for (int d = 0; d < t->shape.rank; d++)
+      put_i64(&w, t->shape.dims[d]);
     put_u64(&w, t->bytes);
     put_bytes(&w, t->data, t->bytes);
   }
@@ -166,14 +171,16 @@ static const uint8_t *take(reader *r, size_t n) {
 static uint64_t get_u64(reader *r) {
   const uint8_t *at = take(r, 8);
   uint64_t v = 0;
-  for (int i = 0; at && i < 8; i++) v |= (uint64_t)at[i] << (8 * i);
+  for (int i = 0; at && i < 8; i++)
+    v |= (uint64_t)at[i] << (8 * i);
   return v;
 }
 
 static uint32_t get_u32(reader *r) {
   const uint8_t *at = take(r, 4);
   uint32_t v = 0;
-  for (int i = 0; at && i < 4; i++) v |= (uint32_t)at[i] << (8 * i);
+  for (int i = 0; at && i < 4; i++)
+    v |= (uint32_t)at[i] << (8 * i);
   return v;
 }
 
@@ -224,11 +231,12 @@ static ipro_status get_position(reader *r, const char *path, ipro_training_posit
     return ipro_error_set(err, "checkpoint '%s' is malformed: %u schedule milestones (at most %d)",
                           path, milestones, IPRO_SCHEDULE_MAX_MILESTONES);
   s->n_milestones = (int)milestones;
-  for (uint32_t i = 0; i < milestones; i++) s->milestones[i] = get_i64(r);
+  for (uint32_t i = 0; i < milestones; i++)
+    s->milestones[i] = get_i64(r);
   if (r->short_read) return IPRO_OK; /* reported by the caller */
   if (flip > 1 || nesterov > 1 || optimizer > IPRO_OPTIMIZER_ADAMW ||
-      schedule > IPRO_SCHEDULE_STEP || p->epochs_done < 0 || p->total_epochs < 0 ||
-      p->batch <= 0 || p->limit < 0 || p->crop_padding < 0)
+      schedule > IPRO_SCHEDULE_STEP || p->epochs_done < 0 || p->total_epochs < 0 || p->batch <= 0 ||
+      p->limit < 0 || p->crop_padding < 0)
     return ipro_error_set(err, "checkpoint '%s' is malformed: invalid training position", path);
   return IPRO_OK;
 }
@@ -257,8 +265,10 @@ static ipro_status get_tensor(reader *r, const char *path, int index, ipro_check
   for (uint32_t d = 0; d < rank; d++) {
     int64_t dim = get_i64(r);
     t->shape.dims[d] = dim;
-    if (dim < 0 || (dim != 0 && elements > (UINT64_C(1) << 40) / (uint64_t)dim)) too_large = true;
-    else elements *= (uint64_t)dim;
+    if (dim < 0 || (dim != 0 && elements > (UINT64_C(1) << 40) / (uint64_t)dim))
+      too_large = true;
+    else
+      elements *= (uint64_t)dim;
   }
   uint64_t bytes = get_u64(r);
   if (r->short_read) return IPRO_OK;
@@ -287,7 +297,8 @@ static ipro_status check_header(const uint8_t *bytes, size_t size, const char *p
   uint32_t version = get_u32(&r), stored_crc = get_u32(&r);
   uint64_t payload = get_u64(&r);
   if (version != IPRO_CHECKPOINT_VERSION)
-    return ipro_error_set(err, "checkpoint '%s' has format version %u; this infopro reads version %d",
+    return ipro_error_set(err,
+                          "checkpoint '%s' has format version %u; this infopro reads version %d",
                           path, version, IPRO_CHECKPOINT_VERSION);
   if (payload > size - HEADER_BYTES)
     return ipro_error_set(err,
@@ -315,8 +326,8 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
   uint32_t n_tensors = status == IPRO_OK ? get_u32(&r) : 0;
   /* Each tensor takes at least 20 bytes, which bounds the count before allocating. */
   if (status == IPRO_OK && !r.short_read && n_tensors > (size_t)(r.end - r.at) / 20)
-    status = ipro_error_set(err, "checkpoint '%s' is malformed: %u tensors announced", path,
-                            n_tensors);
+    status =
+        ipro_error_set(err, "checkpoint '%s' is malformed: %u tensors announced", path, n_tensors);
   if (status == IPRO_OK && n_tensors) {
     out->tensors = calloc(n_tensors, sizeof *out->tensors);
     if (!out->tensors) status = ipro_error_set(err, "out of memory reading '%s'", path);
@@ -336,10 +347,11 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
 
 /* ---- the trainer's side ---- */
 
-bool ipro_checkpoint_holds(ipro_trainer *trainer, int t) {
-  const ipro_graph *graph = ipro_trainer_graph(trainer);
-  const ipro_training_graph *training = ipro_trainer_training(trainer);
-  const ipro_forward_program *program = ipro_executor_program(ipro_trainer_executor(trainer));
+bool ipro_checkpoint_holds(ipro_trainer *trainer, int module, int t) {
+  const ipro_graph *graph = ipro_trainer_module_graph(trainer, module);
+  const ipro_training_graph *training = ipro_trainer_module_training(trainer, module);
+  const ipro_forward_program *program =
+      ipro_executor_program(ipro_trainer_module_executor(trainer, module));
   const ipro_tensor *tensor = &graph->tensors[t];
   ipro_slot_kind slot = program->slots[t].kind;
   if (tensor->kind == IPRO_TENSOR_INITIALIZER)
@@ -351,46 +363,71 @@ bool ipro_checkpoint_holds(ipro_trainer *trainer, int t) {
   return true;
 }
 
+static int count_held(ipro_trainer *trainer) {
+  int count = 0;
+  for (int k = 0; k < ipro_trainer_module_count(trainer); k++)
+    for (int t = 0; t < ipro_trainer_module_graph(trainer, k)->n_tensors; t++)
+      count += ipro_checkpoint_holds(trainer, k, t);
+  return count;
+}
+
 ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_position *position,
                                     ipro_checkpoint *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
   out->position = *position;
-  const ipro_graph *graph = ipro_trainer_graph(trainer);
-  out->tensors = calloc((size_t)graph->n_tensors + 1, sizeof *out->tensors);
+  out->tensors = calloc((size_t)count_held(trainer) + 1, sizeof *out->tensors);
   if (!out->tensors) return ipro_error_set(err, "out of memory capturing a checkpoint");
-  for (int t = 0; t < graph->n_tensors; t++) {
-    if (!ipro_checkpoint_holds(trainer, t)) continue;
-    const ipro_tensor *tensor = &graph->tensors[t];
-    ipro_checkpoint_tensor *c = &out->tensors[out->n_tensors++];
-    c->dtype = tensor->dtype;
-    c->shape = tensor->shape;
-    c->bytes = (size_t)ipro_tensor_bytes(tensor);
-    c->name = malloc(strlen(tensor->name) + 1);
-    c->data = malloc(c->bytes ? c->bytes : 1);
-    if (!c->name || !c->data) {
-      ipro_checkpoint_release(out);
-      return ipro_error_set(err, "out of memory capturing a checkpoint");
-    }
-    strcpy(c->name, tensor->name);
-    if (ipro_trainer_read(trainer, tensor->name, c->data, c->bytes, err) != IPRO_OK) {
-      ipro_checkpoint_release(out);
-      return IPRO_ERROR;
+  for (int k = 0; k < ipro_trainer_module_count(trainer); k++) {
+    const ipro_graph *graph = ipro_trainer_module_graph(trainer, k);
+    for (int t = 0; t < graph->n_tensors; t++) {
+      if (!ipro_checkpoint_holds(trainer, k, t)) continue;
+      const ipro_tensor *tensor = &graph->tensors[t];
+      ipro_checkpoint_tensor *c = &out->tensors[out->n_tensors++];
+      c->dtype = tensor->dtype;
+      c->shape = tensor->shape;
+      c->bytes = (size_t)ipro_tensor_bytes(tensor);
+      c->name = malloc(strlen(tensor->name) + 1);
+      c->data = malloc(c->bytes ? c->bytes : 1);
+      if (!c->name || !c->data) {
+        ipro_checkpoint_release(out);
+        return ipro_error_set(err, "out of memory capturing a checkpoint");
+      }
+      strcpy(c->name, tensor->name);
+      if (ipro_trainer_read(trainer, tensor->name, c->data, c->bytes, err) != IPRO_OK) {
+        ipro_checkpoint_release(out);
+        return IPRO_ERROR;
+      }
     }
   }
   return IPRO_OK;
 }
 
-/* Checks that the checkpoint's tensors are exactly those the trainer's program keeps. */
+/* The module and index of the held tensor called name, or -1. */
+static int find_held(ipro_trainer *trainer, const char *name, int *module) {
+  for (int k = 0; k < ipro_trainer_module_count(trainer); k++) {
+    int t = ipro_graph_find_tensor(ipro_trainer_module_graph(trainer, k), name);
+    if (t >= 0 && ipro_checkpoint_holds(trainer, k, t)) {
+      *module = k;
+      return t;
+    }
+  }
+  return -1;
+}
+
+/* Checks that the checkpoint's tensors are exactly those the trainer's programs keep. */
 static ipro_status match_tensors(ipro_trainer *trainer, const ipro_checkpoint *c, const char *path,
                                  ipro_error *err) {
-  const ipro_graph *graph = ipro_trainer_graph(trainer);
-  bool *seen = calloc((size_t)graph->n_tensors + 1, sizeof *seen);
-  if (!seen) return ipro_error_set(err, "out of memory");
-  ipro_status status = IPRO_OK;
+  int modules = ipro_trainer_module_count(trainer);
+  bool **seen = calloc((size_t)modules + 1, sizeof *seen);
+  ipro_status status = seen ? IPRO_OK : ipro_error_set(err, "out of memory");
+  for (int k = 0; k < modules && status == IPRO_OK; k++) {
+    seen[k] = calloc((size_t)ipro_trainer_module_graph(trainer, k)->n_tensors + 1, sizeof(bool));
+    if (!seen[k]) status = ipro_error_set(err, "out of memory");
+  }
   for (int i = 0; status == IPRO_OK && i < c->n_tensors; i++) {
     const ipro_checkpoint_tensor *saved = &c->tensors[i];
-    int t = ipro_graph_find_tensor(graph, saved->name);
-    if (t < 0 || !ipro_checkpoint_holds(trainer, t)) {
+    int k = 0, t = find_held(trainer, saved->name, &k);
+    if (t < 0) {
       status = ipro_error_set(err,
                               "checkpoint '%s' holds tensor '%s', which is not a parameter or "
                               "training state of this model's program (a checkpoint of another "
@@ -398,12 +435,12 @@ static ipro_status match_tensors(ipro_trainer *trainer, const ipro_checkpoint *c
                               path, saved->name);
       break;
     }
-    if (seen[t]) {
+    if (seen[k][t]) {
       status = ipro_error_set(err, "checkpoint '%s' holds tensor '%s' twice", path, saved->name);
       break;
     }
-    seen[t] = true;
-    const ipro_tensor *tensor = &graph->tensors[t];
+    seen[k][t] = true;
+    const ipro_tensor *tensor = &ipro_trainer_module_graph(trainer, k)->tensors[t];
     if (saved->dtype != tensor->dtype || !ipro_shape_equal(&saved->shape, &tensor->shape)) {
       char have[128], want[128];
       status = ipro_error_set(
@@ -413,11 +450,17 @@ static ipro_status match_tensors(ipro_trainer *trainer, const ipro_checkpoint *c
           ipro_shape_format(&tensor->shape, want, sizeof want));
     }
   }
-  for (int t = 0; status == IPRO_OK && t < graph->n_tensors; t++)
-    if (!seen[t] && ipro_checkpoint_holds(trainer, t))
-      status = ipro_error_set(err, "checkpoint '%s' has no tensor '%s', which this model's program "
-                                   "keeps (a checkpoint of another model or optimizer?)",
-                              path, graph->tensors[t].name);
+  for (int k = 0; status == IPRO_OK && k < modules; k++) {
+    const ipro_graph *graph = ipro_trainer_module_graph(trainer, k);
+    for (int t = 0; status == IPRO_OK && t < graph->n_tensors; t++)
+      if (!seen[k][t] && ipro_checkpoint_holds(trainer, k, t))
+        status = ipro_error_set(err,
+                                "checkpoint '%s' has no tensor '%s', which this model's program "
+                                "keeps (a checkpoint of another model or optimizer?)",
+                                path, graph->tensors[t].name);
+  }
+  for (int k = 0; seen && k < modules; k++)
+    free(seen[k]);
   free(seen);
   return status;
 }

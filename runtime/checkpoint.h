@@ -2,9 +2,9 @@
  * binary file DIR/checkpoint.ipck (format: schemas/checkpoint.md). A checkpoint holds
  *   - the training position: epochs completed and steps taken, and the settings the batches and
  *     updates depend on (seed, batch, limit, augmentation, optimizer, learning-rate schedule);
- *   - by name, every tensor of the trainer's program that carries state from one step to the
- *     next: the initializers (parameters and BatchNormalization running statistics) and the
- *     STATE tensors except gradients (recomputed every step) and the hyper-parameter vector
+ *   - by name, every tensor of the trainer's programs (one per module) that carries state from
+ *     one step to the next: the initializers (parameters and BatchNormalization running statistics)
+ * and the STATE tensors except gradients (recomputed every step) and the hyper-parameter vector
  *     (written before every step) — i.e. the optimizer moments.
  * The file is written to a temporary beside the target and renamed over it, so a crash leaves
  * the previous checkpoint intact. Reading validates everything (magic, version, sizes, CRC-32 of
@@ -59,8 +59,9 @@ ipro_status ipro_checkpoint_encode(const ipro_checkpoint *checkpoint, uint8_t **
 ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char *path,
                                    ipro_checkpoint *out, ipro_error *err);
 
-/* Whether the checkpoint holds tensor t of the trainer's program (the rule above). */
-bool ipro_checkpoint_holds(ipro_trainer *trainer, int t);
+/* Whether the checkpoint holds tensor t of module `module`'s program (the rule above; every
+ * module of a locally trained network contributes its own). */
+bool ipro_checkpoint_holds(ipro_trainer *trainer, int module, int t);
 
 /* Copies the trainer's tensors and the position into *out. */
 ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_position *position,

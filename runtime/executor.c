@@ -11,6 +11,8 @@ struct ipro_executor {
   ipro_kernel **kernels; /* one per step; NULL for views */
   int primary_steps;
   uint8_t *parameters, *persistent, *input_block, *arena;
+  void **bound_inputs; /* per tensor, with external inputs */
+  ipro_executor_options options;
   uint64_t runs;
 };
 
@@ -20,7 +22,8 @@ static void *slot_pointer(const ipro_executor *e, int tensor) {
   case IPRO_SLOT_ARENA: return e->arena + slot->offset;
   case IPRO_SLOT_PARAMETER: return e->parameters + slot->offset;
   case IPRO_SLOT_PERSISTENT: return e->persistent + slot->offset;
-  case IPRO_SLOT_INPUT: return e->input_block + slot->offset;
+  case IPRO_SLOT_INPUT:
+    return e->options.external_inputs ? e->bound_inputs[tensor] : e->input_block + slot->offset;
   default: return NULL;
   }
 }
@@ -51,8 +54,12 @@ static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
   const ipro_forward_program *p = &e->program;
   ipro_backend *b = e->backend;
   if (b->allocate(b, p->parameter_bytes, (void **)&e->parameters, err) != IPRO_OK ||
-      b->allocate(b, p->persistent_bytes, (void **)&e->persistent, err) != IPRO_OK ||
-      b->allocate(b, p->input_bytes, (void **)&e->input_block, err) != IPRO_OK ||
+      b->allocate(b, p->persistent_bytes, (void **)&e->persistent, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (!e->options.external_inputs &&
+      b->allocate(b, p->input_bytes, (void **)&e->input_block, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (!e->options.external_arena &&
       b->allocate(b, p->arena_bytes, (void **)&e->arena, err) != IPRO_OK)
     return IPRO_ERROR;
   if (p->persistent_bytes) {
@@ -73,22 +80,32 @@ static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
 
 ipro_status ipro_executor_create(const ipro_graph *graph, ipro_backend *backend,
                                  ipro_backend *fallback, ipro_executor **out, ipro_error *err) {
+  ipro_executor_options defaults = {false, false, false};
+  return ipro_executor_create_with(graph, backend, fallback, &defaults, out, err);
+}
+
+ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,
+                                      ipro_backend *fallback, const ipro_executor_options *options,
+                                      ipro_executor **out, ipro_error *err) {
   *out = NULL;
   if (fallback && (!fallback->host_memory || !backend->host_memory)) fallback = NULL;
   ipro_executor *e = calloc(1, sizeof *e);
   size_t *workspace = calloc((size_t)graph->n_nodes + 1, sizeof(size_t));
   if (e) e->kernels = calloc((size_t)graph->n_nodes + 1, sizeof(ipro_kernel *));
-  if (!e || !workspace || !e->kernels) {
+  if (e) e->bound_inputs = calloc((size_t)graph->n_tensors + 1, sizeof(void *));
+  if (!e || !workspace || !e->kernels || !e->bound_inputs) {
     free(workspace);
     if (e) free(e->kernels);
+    if (e) free(e->bound_inputs);
     free(e);
     return ipro_error_set(err, "out of memory creating an executor");
   }
+  e->options = *options;
   e->graph = graph;
   e->backend = backend;
   ipro_status status = prepare_kernels(e, fallback, workspace, err);
   if (status == IPRO_OK) status = ipro_forward_program_build(graph, workspace, &e->program, err);
-  if (status == IPRO_OK) status = allocate_blocks(e, err);
+  if (status == IPRO_OK && !options->plan_only) status = allocate_blocks(e, err);
   free(workspace);
   if (status != IPRO_OK) {
     ipro_executor_free(e);
@@ -102,7 +119,10 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
                               ipro_error *err) {
   const ipro_graph *graph = e->graph;
   ipro_backend *b = e->backend;
-  for (int i = 0; i < graph->n_inputs; i++) {
+  if (e->options.plan_only) return ipro_error_set(err, "this executor was built to plan only");
+  if (!e->arena && e->program.arena_bytes)
+    return ipro_error_set(err, "the executor has no arena bound");
+  for (int i = 0; i < graph->n_inputs && !e->options.external_inputs; i++) {
     int t = graph->inputs[i];
     if (b->copy_to_device(b, slot_pointer(e, t), inputs[i], e->program.slots[t].bytes, err) !=
         IPRO_OK)
@@ -162,6 +182,12 @@ ipro_status ipro_executor_write_tensor(ipro_executor *e, int tensor, const void 
 
 void ipro_executor_set_step(ipro_executor *e, uint64_t step) { e->runs = step; }
 
+void ipro_executor_bind_arena(ipro_executor *e, void *arena) { e->arena = arena; }
+
+void ipro_executor_bind_input(ipro_executor *e, int input, void *device) {
+  if (input >= 0 && input < e->graph->n_inputs) e->bound_inputs[e->graph->inputs[input]] = device;
+}
+
 uint64_t ipro_executor_step(const ipro_executor *e) { return e->runs; }
 
 int ipro_executor_primary_steps(const ipro_executor *e) { return e->primary_steps; }
@@ -174,8 +200,9 @@ void ipro_executor_free(ipro_executor *e) {
   ipro_backend *b = e->backend;
   b->release(b, e->parameters, e->program.parameter_bytes);
   b->release(b, e->persistent, e->program.persistent_bytes);
-  b->release(b, e->input_block, e->program.input_bytes);
-  b->release(b, e->arena, e->program.arena_bytes);
+  if (!e->options.external_inputs) b->release(b, e->input_block, e->program.input_bytes);
+  if (!e->options.external_arena) b->release(b, e->arena, e->program.arena_bytes);
+  free(e->bound_inputs);
   ipro_forward_program_release(&e->program);
   free(e);
 }

@@ -15,8 +15,24 @@ typedef struct ipro_executor ipro_executor;
 /* graph must stay alive and unchanged while the executor exists. fallback may be NULL. */
 ipro_status ipro_executor_create(const ipro_graph *graph, ipro_backend *backend,
                                  ipro_backend *fallback, ipro_executor **out, ipro_error *err);
-/* inputs[i]: host data of graph input i; outputs[i]: host buffers for graph output i, each of
- * the inferred size. */
+
+/* For executors that share memory (the modules of a local-training plan run one after another
+ * in one arena, reading their input from a buffer the previous module wrote). */
+typedef struct {
+  bool external_arena;  /* no arena of its own: ipro_executor_bind_arena before running */
+  bool external_inputs; /* no input block: ipro_executor_bind_input for every graph input */
+  bool plan_only;       /* prepare and plan, allocate nothing: for memory-cost queries */
+} ipro_executor_options;
+
+ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,
+                                      ipro_backend *fallback, const ipro_executor_options *options,
+                                      ipro_executor **out, ipro_error *err);
+/* arena: device memory of at least ipro_executor_program(e)->arena_bytes, 64-byte aligned. */
+void ipro_executor_bind_arena(ipro_executor *executor, void *arena);
+/* device memory holding graph input i (its full size); the executor reads it in place. */
+void ipro_executor_bind_input(ipro_executor *executor, int input, void *device);
+/* inputs[i]: host data of graph input i (ignored with external inputs, may be NULL); outputs[i]:
+ * host buffers for graph output i, each of the inferred size. */
 ipro_status ipro_executor_run(ipro_executor *executor, const void *const *inputs, void **outputs,
                               ipro_error *err);
 const ipro_forward_program *ipro_executor_program(const ipro_executor *executor);

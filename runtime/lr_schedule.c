@@ -19,8 +19,9 @@ ipro_status ipro_schedule_kind_parse(const char *text, ipro_schedule_kind *out, 
       *out = (ipro_schedule_kind)k;
       return IPRO_OK;
     }
-  return ipro_error_set(err, "unknown learning-rate schedule '%s' (expected cosine, step or "
-                             "constant)",
+  return ipro_error_set(err,
+                        "unknown learning-rate schedule '%s' (expected cosine, step or "
+                        "constant)",
                         text);
 }
 

@@ -20,7 +20,11 @@
 
 #include "frontend/error.h"
 
-typedef enum { IPRO_SCHEDULE_CONSTANT, IPRO_SCHEDULE_COSINE, IPRO_SCHEDULE_STEP } ipro_schedule_kind;
+typedef enum {
+  IPRO_SCHEDULE_CONSTANT,
+  IPRO_SCHEDULE_COSINE,
+  IPRO_SCHEDULE_STEP
+} ipro_schedule_kind;
 
 #define IPRO_SCHEDULE_MAX_MILESTONES 8
 
@@ -28,8 +32,8 @@ typedef struct {
   ipro_schedule_kind kind;
   double base_rate;
   int64_t warmup_epochs;
-  double gamma;                                      /* step: the factor at each milestone */
-  int n_milestones;                                  /* step: epochs, increasing */
+  double gamma;     /* step: the factor at each milestone */
+  int n_milestones; /* step: epochs, increasing */
   int64_t milestones[IPRO_SCHEDULE_MAX_MILESTONES];
 } ipro_lr_schedule;
 

@@ -1,16 +1,36 @@
-/* The trainer of trainer.h: compile the training step once, then feed it batches. */
+/* The trainer of trainer.h: compile each module's training step once, lay the modules out in one
+ * shared block, then feed batches through them in order. */
 #include "trainer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct ipro_trainer {
+#include "partitioner/split_choice.h"
+#include "runtime/module_memory.h"
+
+typedef struct {
   ipro_graph *graph;
   ipro_training_graph training;
+  ipro_executor *executor;
+  int image_input, labels_input; /* graph-input positions, -1 when absent */
+  size_t in_bytes, out_bytes;     /* the activations received and handed on (aligned) */
+  bool input_at_start;            /* where in the block its input lies (ends alternate) */
+} trainer_module;
+
+struct ipro_trainer {
+  ipro_graph *network;
   ipro_trainer_options options;
   ipro_backend *backend, *fallback;
-  ipro_executor *executor;
+  int K;
+  trainer_module modules[IPRO_MAX_MODULES];
+  uint8_t *image, *labels, *block;
+  size_t image_bytes, labels_bytes, block_bytes, planned_bytes;
+  float losses[IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS];
+  const char *loss_names[IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS];
+  char loss_name_storage[IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS][48];
+  int n_losses;
   uint64_t steps;
 };
 
@@ -26,12 +46,97 @@ ipro_optimizer_settings ipro_optimizer_defaults(ipro_optimizer_kind kind) {
   return s;
 }
 
+static int input_named(const ipro_graph *graph, const char *suffix) {
+  size_t n = strlen(suffix);
+  for (int i = 0; i < graph->n_inputs; i++) {
+    const char *name = graph->tensors[graph->inputs[i]].name;
+    size_t m = strlen(name);
+    if (m >= n && strcmp(name + m - n, suffix) == 0) return i;
+  }
+  return -1;
+}
+
+static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
+  int cut_index[IPRO_MAX_MODULES + 1];
+  cut_index[0] = -1;
+  for (int c = 0; c < t->options.n_cuts; c++) {
+    cut_index[c + 1] = ipro_graph_find_tensor(t->network, t->options.cuts[c]);
+    if (cut_index[c + 1] < 0)
+      return ipro_error_set(err, "the network has no tensor '%s' to cut at", t->options.cuts[c]);
+  }
+  cut_index[t->K] = -1;
+  ipro_local_settings local = t->options.local;
+  local.K = t->K;
+  local.batch = t->options.batch;
+  local.optimizer = t->options.optimizer.kind;
+  ipro_executor_options bound = {.external_arena = true, .external_inputs = true};
+  for (int k = 0; k < t->K; k++) {
+    trainer_module *m = &t->modules[k];
+    if (ipro_module_program_build(t->network, cut_index[k], k + 1 < t->K ? cut_index[k + 1] : -1,
+                                  k, &local, &m->graph, &m->training, err) != IPRO_OK)
+      return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
+    if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
+        IPRO_OK)
+      return IPRO_ERROR;
+    m->labels_input = input_named(m->graph, "labels");
+    m->image_input = k == 0 ? 0 : input_named(m->graph, "/image");
+    ipro_module_memory memory;
+    ipro_module_memory_of(m->graph, ipro_executor_program(m->executor), k == 0, k + 1 == t->K,
+                          &memory);
+    m->in_bytes = memory.input_bytes;
+    m->out_bytes = memory.output_bytes;
+    m->input_at_start = k % 2 == 0;
+    if (memory.transient_bytes > t->block_bytes) t->block_bytes = memory.transient_bytes;
+    t->planned_bytes += memory.persistent_bytes;
+  }
+  return IPRO_OK;
+}
+
+/* Binds every module's inputs and arena into the shared buffers. */
+static void bind_modules(ipro_trainer *t) {
+  for (int k = 0; k < t->K; k++) {
+    trainer_module *m = &t->modules[k];
+    size_t arena_offset = m->input_at_start ? m->in_bytes : m->out_bytes;
+    ipro_executor_bind_arena(m->executor, t->block + arena_offset);
+    void *input = k == 0 ? (void *)t->image
+                         : (m->input_at_start ? t->block : t->block + t->block_bytes - m->in_bytes);
+    ipro_executor_bind_input(m->executor, 0, input);
+    if (k > 0 && m->image_input >= 0) ipro_executor_bind_input(m->executor, m->image_input, t->image);
+    if (m->labels_input >= 0) ipro_executor_bind_input(m->executor, m->labels_input, t->labels);
+  }
+}
+
+static void name_losses(ipro_trainer *t) {
+  t->n_losses = 0;
+  for (int k = 0; k < t->K; k++) {
+    const trainer_module *m = &t->modules[k];
+    for (int l = 0; l < m->training.n_losses; l++) {
+      char *name = t->loss_name_storage[t->n_losses];
+      const ipro_tensor *loss_tensor = &m->graph->tensors[m->training.losses[l]];
+      const ipro_node *producer = &m->graph->nodes[loss_tensor->producer];
+      const char *kind = producer->op == IPRO_OP_BINARY_CROSS_ENTROPY ? "reconstruction"
+                         : producer->op == IPRO_OP_SUP_CON_LOSS      ? "contrast"
+                                                                      : "cross-entropy";
+      if (t->K == 1)
+        snprintf(name, 48, "%s", kind);
+      else
+        snprintf(name, 48, "module %d %s", k + 1, kind);
+      t->loss_names[t->n_losses++] = name;
+    }
+  }
+}
+
 static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *err) {
-  if (ipro_graph_load(model_path, &t->graph, err) != IPRO_OK) return IPRO_ERROR;
-  if (ipro_graph_normalize(t->graph, err) != IPRO_OK ||
-      ipro_graph_infer_shapes(t->graph, t->options.batch, err) != IPRO_OK ||
-      ipro_training_graph_build(t->graph, t->options.optimizer.kind, &t->training, err) != IPRO_OK)
+  if (ipro_graph_load(model_path, &t->network, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_graph_normalize(t->network, err) != IPRO_OK ||
+      ipro_graph_infer_shapes(t->network, t->options.batch, err) != IPRO_OK)
     return ipro_error_prefix(err, "%s", model_path);
+  if (t->network->n_inputs != 1)
+    return ipro_error_set(err, "%s: training supports networks with one input; this one has %d",
+                          model_path, t->network->n_inputs);
+  t->K = t->options.n_cuts + 1;
+  if (t->K > IPRO_MAX_MODULES)
+    return ipro_error_set(err, "at most %d modules are supported", IPRO_MAX_MODULES);
   if (ipro_backend_create_reference(&t->fallback, err) != IPRO_OK) return IPRO_ERROR;
   if (t->options.reference) {
     t->backend = t->fallback;
@@ -39,7 +144,18 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
   } else if (ipro_backend_create_onednn(&t->backend, err) != IPRO_OK) {
     return IPRO_ERROR;
   }
-  return ipro_executor_create(t->graph, t->backend, t->fallback, &t->executor, err);
+  if (build_modules(t, err) != IPRO_OK) return ipro_error_prefix(err, "%s", model_path);
+  t->image_bytes = (size_t)ipro_tensor_bytes(&t->network->tensors[t->network->inputs[0]]);
+  t->labels_bytes = sizeof(int64_t) * (size_t)t->options.batch;
+  t->planned_bytes += t->image_bytes + t->labels_bytes + t->block_bytes;
+  ipro_backend *b = t->backend;
+  if (b->allocate(b, t->image_bytes, (void **)&t->image, err) != IPRO_OK ||
+      b->allocate(b, t->labels_bytes, (void **)&t->labels, err) != IPRO_OK ||
+      b->allocate(b, t->block_bytes, (void **)&t->block, err) != IPRO_OK)
+    return IPRO_ERROR;
+  bind_modules(t);
+  name_losses(t);
+  return IPRO_OK;
 }
 
 ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_options *options,
@@ -48,6 +164,7 @@ ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_optio
   ipro_trainer *t = calloc(1, sizeof *t);
   if (!t) return ipro_error_set(err, "out of memory");
   t->options = *options;
+  if (options->n_cuts == 0 && options->local.K == 0) ipro_local_settings_defaults(&t->options.local);
   if (build(t, model_path, err) != IPRO_OK) {
     ipro_trainer_free(t);
     return IPRO_ERROR;
@@ -75,63 +192,117 @@ static void fill_hyper(const ipro_trainer *t, float learning_rate, float *hyper)
 
 ipro_status ipro_trainer_step(ipro_trainer *t, const float *images, const int64_t *labels,
                               float learning_rate, float *loss, ipro_error *err) {
+  ipro_backend *b = t->backend;
+  if (b->copy_to_device(b, t->image, images, t->image_bytes, err) != IPRO_OK ||
+      b->copy_to_device(b, t->labels, labels, t->labels_bytes, err) != IPRO_OK)
+    return IPRO_ERROR;
   float hyper[IPRO_HYPER_COUNT];
   fill_hyper(t, learning_rate, hyper);
-  if (ipro_executor_write_tensor(t->executor, t->training.hyper, hyper, sizeof hyper, err) !=
-      IPRO_OK)
-    return IPRO_ERROR;
-  /* graph inputs: the network's input(s), then the labels the training graph appended */
-  const void *inputs[2] = {images, labels};
-  if (t->graph->n_inputs != 2)
-    return ipro_error_set(err, "training supports networks with one input; this one has %d",
-                          t->graph->n_inputs - 1);
-  void *outputs[1] = {loss};
-  if (ipro_executor_run(t->executor, inputs, outputs, err) != IPRO_OK) return IPRO_ERROR;
+  int n_losses = 0;
+  for (int k = 0; k < t->K; k++) {
+    trainer_module *m = &t->modules[k];
+    if (ipro_executor_write_tensor(m->executor, m->training.hyper, hyper, sizeof hyper, err) !=
+        IPRO_OK)
+      return IPRO_ERROR;
+    /* outputs: the activation handed on (into the far end of the block), then the losses */
+    void *outputs[1 + IPRO_MAX_LOSS_TERMS];
+    int o = 0;
+    if (k + 1 < t->K) {
+      const trainer_module *next = &t->modules[k + 1];
+      outputs[o++] = next->input_at_start ? t->block : t->block + t->block_bytes - next->in_bytes;
+    }
+    for (int l = 0; l < m->training.n_losses; l++) outputs[o++] = &t->losses[n_losses + l];
+    ipro_executor_set_step(m->executor, t->steps);
+    if (ipro_executor_run(m->executor, NULL, outputs, err) != IPRO_OK)
+      return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
+    n_losses += m->training.n_losses;
+  }
+  *loss = t->losses[n_losses - 1];
   t->steps++;
   return IPRO_OK;
 }
 
+int ipro_trainer_losses(const ipro_trainer *t, float *values, const char **names, int max) {
+  int n = t->n_losses < max ? t->n_losses : max;
+  for (int i = 0; i < n; i++) {
+    if (values) values[i] = t->losses[i];
+    if (names) names[i] = t->loss_names[i];
+  }
+  return n;
+}
+
 void ipro_trainer_set_steps(ipro_trainer *t, uint64_t steps) {
   t->steps = steps;
-  ipro_executor_set_step(t->executor, steps);
+  for (int k = 0; k < t->K; k++) ipro_executor_set_step(t->modules[k].executor, steps);
 }
 
 uint64_t ipro_trainer_steps(const ipro_trainer *t) { return t->steps; }
 
-const ipro_graph *ipro_trainer_graph(const ipro_trainer *t) { return t->graph; }
-const ipro_training_graph *ipro_trainer_training(const ipro_trainer *t) { return &t->training; }
-ipro_executor *ipro_trainer_executor(ipro_trainer *t) { return t->executor; }
+int ipro_trainer_module_count(const ipro_trainer *t) { return t->K; }
+const ipro_graph *ipro_trainer_module_graph(const ipro_trainer *t, int k) {
+  return t->modules[k].graph;
+}
+const ipro_training_graph *ipro_trainer_module_training(const ipro_trainer *t, int k) {
+  return &t->modules[k].training;
+}
+ipro_executor *ipro_trainer_module_executor(ipro_trainer *t, int k) {
+  return t->modules[k].executor;
+}
+const ipro_graph *ipro_trainer_graph(const ipro_trainer *t) { return t->modules[0].graph; }
+const ipro_training_graph *ipro_trainer_training(const ipro_trainer *t) {
+  return &t->modules[0].training;
+}
+ipro_executor *ipro_trainer_executor(ipro_trainer *t) { return t->modules[0].executor; }
 
 size_t ipro_trainer_allocated_bytes(const ipro_trainer *t) {
   return t->backend ? t->backend->bytes_allocated : 0;
 }
+size_t ipro_trainer_planned_bytes(const ipro_trainer *t) { return t->planned_bytes; }
+size_t ipro_trainer_block_bytes(const ipro_trainer *t) { return t->block_bytes; }
 
-static int find(const ipro_trainer *t, const char *name, ipro_error *err) {
-  int index = ipro_graph_find_tensor(t->graph, name);
-  if (index < 0) ipro_error_set(err, "the training program has no tensor '%s'", name);
-  return index;
+/* The module whose program holds tensor `name` outside its arena, and its index there. */
+static int find(const ipro_trainer *t, const char *name, int *module, ipro_error *err) {
+  for (int k = 0; k < t->K; k++) {
+    int index = ipro_graph_find_tensor(t->modules[k].graph, name);
+    if (index < 0) continue;
+    ipro_slot_kind kind = ipro_executor_program(t->modules[k].executor)->slots[index].kind;
+    if (kind != IPRO_SLOT_PARAMETER && kind != IPRO_SLOT_PERSISTENT) continue;
+    *module = k;
+    return index;
+  }
+  ipro_error_set(err, "the training program has no stored tensor '%s'", name);
+  return -1;
 }
 
 ipro_status ipro_trainer_read(ipro_trainer *t, const char *name, void *host, size_t bytes,
                               ipro_error *err) {
-  int index = find(t, name, err);
+  int module = 0, index = find(t, name, &module, err);
   if (index < 0) return IPRO_ERROR;
-  return ipro_executor_read_tensor(t->executor, index, host, bytes, err);
+  return ipro_executor_read_tensor(t->modules[module].executor, index, host, bytes, err);
 }
 
 ipro_status ipro_trainer_write(ipro_trainer *t, const char *name, const void *host, size_t bytes,
                                ipro_error *err) {
-  int index = find(t, name, err);
+  int module = 0, index = find(t, name, &module, err);
   if (index < 0) return IPRO_ERROR;
-  return ipro_executor_write_tensor(t->executor, index, host, bytes, err);
+  return ipro_executor_write_tensor(t->modules[module].executor, index, host, bytes, err);
 }
 
 void ipro_trainer_free(ipro_trainer *t) {
   if (!t) return;
-  ipro_executor_free(t->executor);
-  if (t->backend) t->backend->destroy(t->backend);
+  for (int k = 0; k < IPRO_MAX_MODULES; k++) {
+    trainer_module *m = &t->modules[k];
+    ipro_executor_free(m->executor);
+    ipro_training_graph_release(&m->training);
+    ipro_graph_free(m->graph);
+  }
+  if (t->backend) {
+    t->backend->release(t->backend, t->image, t->image_bytes);
+    t->backend->release(t->backend, t->labels, t->labels_bytes);
+    t->backend->release(t->backend, t->block, t->block_bytes);
+    t->backend->destroy(t->backend);
+  }
   if (t->fallback) t->fallback->destroy(t->fallback);
-  ipro_training_graph_release(&t->training);
-  ipro_graph_free(t->graph);
+  ipro_graph_free(t->network);
   free(t);
 }

@@ -1,13 +1,23 @@
-/* One training step of a network, compiled once and run for every batch: the training graph of
- * codegen/training_graph.h on an executor (oneDNN with reference fallback, or the reference
- * kernels alone). The trainer owns its copy of the graph, so the trained values can be read back
- * by tensor name (checkpoints, export into the ONNX file). */
+/* One training step of a network, compiled once and run for every batch: end-to-end (one module),
+ * or InfoPro local training with the network cut into K gradient-isolated modules, each with its
+ * own training program (partitioner/module_program.h) on its own executor (oneDNN with reference
+ * fallback, or the reference kernels alone). The modules run one after another in ONE shared
+ * block of memory: module k reads the activation module k-1 left at one end of the block, keeps
+ * its arena in the middle and leaves its own output at the other end, so the block needs only
+ * the largest module's (input + arena + output). Everything the trainer holds is allocated
+ * through the backend and counted:
+ *
+ *   allocated = image batch + labels + Σ_k (parameters + training state of module k) + block
+ *
+ * which is exactly the planned peak (ipro_trainer_planned_bytes). The trainer owns its graphs,
+ * so trained values can be read back by tensor name (checkpoints, export into the ONNX file). */
 #ifndef IPRO_TRAINER_H
 #define IPRO_TRAINER_H
 
 #include <stdbool.h>
 
 #include "codegen/training_graph.h"
+#include "partitioner/module_program.h"
 #include "runtime/executor.h"
 
 typedef struct {
@@ -26,24 +36,42 @@ typedef struct {
   int64_t batch;
   ipro_optimizer_settings optimizer;
   bool reference; /* run the reference kernels only */
+  /* Local training: the names of the K-1 cut tensors, in topological order (cut points of the
+   * network); n_cuts == 0 trains end to end. local: heads, λ and seed (local.K is set here). */
+  int n_cuts;
+  const char *const *cuts;
+  ipro_local_settings local;
 } ipro_trainer_options;
 
 ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_options *options,
                                 ipro_trainer **out, ipro_error *err);
 /* One step on images [batch, C, H, W] (normalised float) and labels [batch]; *loss is the mean
- * cross-entropy of the batch before the update. */
+ * cross-entropy of the network's output (the last module) on the batch, before the update. */
 ipro_status ipro_trainer_step(ipro_trainer *trainer, const float *images, const int64_t *labels,
                               float learning_rate, float *loss, ipro_error *err);
 /* Steps already taken, for resuming from a checkpoint: AdamW's bias correction counts from it,
  * and the executor's step (Dropout masks) is set to it. */
 void ipro_trainer_set_steps(ipro_trainer *trainer, uint64_t steps);
 uint64_t ipro_trainer_steps(const ipro_trainer *trainer);
-/* The training graph (tensor names as in the model file) and its bookkeeping. */
+/* Every loss of the last step, module by module (local losses, then the last module's
+ * cross-entropy), with a name for each ("module 1 reconstruction", ...); returns the count. */
+int ipro_trainer_losses(const ipro_trainer *trainer, float *values, const char **names, int max);
+/* The modules: their training graphs (tensor names as in the model file; heads prefixed
+ * "infopro<k>/"), bookkeeping and executors. */
+int ipro_trainer_module_count(const ipro_trainer *trainer);
+const ipro_graph *ipro_trainer_module_graph(const ipro_trainer *trainer, int module);
+const ipro_training_graph *ipro_trainer_module_training(const ipro_trainer *trainer, int module);
+ipro_executor *ipro_trainer_module_executor(ipro_trainer *trainer, int module);
+/* The first module's, for end-to-end callers. */
 const ipro_graph *ipro_trainer_graph(const ipro_trainer *trainer);
 const ipro_training_graph *ipro_trainer_training(const ipro_trainer *trainer);
 ipro_executor *ipro_trainer_executor(ipro_trainer *trainer);
-/* Bytes the backend allocated for this trainer (parameters, state, inputs, arena). */
+/* Bytes the backend allocated for this trainer, and the bytes the plan says it needs: the same
+ * formula (header comment) from the programs, before any allocation. */
 size_t ipro_trainer_allocated_bytes(const ipro_trainer *trainer);
+size_t ipro_trainer_planned_bytes(const ipro_trainer *trainer);
+/* The shared block: the largest module's input + arena + output. */
+size_t ipro_trainer_block_bytes(const ipro_trainer *trainer);
 /* Reads a tensor living outside the arena (parameter, running statistic, gradient, moment) by
  * name into host memory of its size. */
 ipro_status ipro_trainer_read(ipro_trainer *trainer, const char *name, void *host, size_t bytes,

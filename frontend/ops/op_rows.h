@@ -103,5 +103,8 @@ ipro_status ipro_softmax_cross_entropy_grad_infer(ipro_graph *graph, ipro_node *
                                                   ipro_error *err);
 ipro_status ipro_optimizer_update_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 int64_t ipro_training_op_flops(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_binary_cross_entropy_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_sup_con_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_sup_con_flops(const ipro_graph *graph, const ipro_node *node);
 
 #endif

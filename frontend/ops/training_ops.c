@@ -1,8 +1,8 @@
 /* Op-table rows for the training ops: the ONNX loss SoftmaxCrossEntropyLoss, and the compiler's
- * internal ops of codegen/internal_ops.md (backward kernels, optimizer updates). The internal
- * ops are only ever built by autodiff with concrete shapes in their attributes, so their
- * inference mostly copies a shape; it still checks what it reads, since a wrong shape here would
- * be a wrong program. */
+ * internal ops of codegen/internal_ops.md (backward kernels, optimizer updates, the InfoPro local
+ * losses). The internal ops are only ever built by autodiff with concrete shapes in their
+ * attributes, so their inference mostly copies a shape; it still checks what it reads, since a
+ * wrong shape here would be a wrong program. */
 #include <string.h>
 
 #include "op_helpers.h"
@@ -165,6 +165,63 @@ ipro_status ipro_optimizer_update_infer(ipro_graph *graph, ipro_node *node, ipro
     if (!ipro_shape_equal(&param->shape, &ipro_node_input(graph, node, i)->shape))
       return ipro_op_fail(err, node, "parameter '%s' and its state differ in shape", param->name);
   return IPRO_OK;
+}
+
+/* ---- InfoPro losses (codegen/internal_ops.md, "The InfoPro losses") ---- */
+
+/* The temperature attribute of the SupCon ops, which divides the similarities: positive. */
+static ipro_status check_temperature(const ipro_node *node, ipro_error *err) {
+  float temperature = ipro_node_attr_float(node, "temperature", 0.07f);
+  if (!(temperature > 0.0f))
+    return ipro_op_fail(err, node, "temperature %g is not positive", (double)temperature);
+  return IPRO_OK;
+}
+
+/* p, target → loss (scalar), or → dP with p's shape for the gradient. */
+ipro_status ipro_binary_cross_entropy_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *p, *target;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &p, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_FLOAT, &target, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (!ipro_shape_equal(&p->shape, &target->shape))
+    return ipro_op_fail(err, node, "prediction '%s' and target '%s' must have the same shape",
+                        p->name, target->name);
+  if (node->op == IPRO_OP_BINARY_CROSS_ENTROPY_GRAD)
+    return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &p->shape, err);
+  ipro_shape loss = ipro_shape_scalar();
+  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &loss, err);
+}
+
+/* features [N, D], labels [N] → loss (scalar), or → dFeatures [N, D] for the gradient. */
+ipro_status ipro_sup_con_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *features, *labels;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &features, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_INDEX, &labels, err) != IPRO_OK ||
+      check_temperature(node, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (features->shape.rank != 2)
+    return ipro_op_fail(err, node, "features '%s' must be [N, D], not of rank %d", features->name,
+                        features->shape.rank);
+  if (labels->shape.rank != 1 || labels->shape.dims[0] != features->shape.dims[0])
+    return ipro_op_fail(err, node, "labels '%s' must be [N], one per row of features '%s'",
+                        labels->name, features->name);
+  if (node->op == IPRO_OP_SUP_CON_GRAD)
+    return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &features->shape, err);
+  ipro_shape loss = ipro_shape_scalar();
+  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &loss, err);
+}
+
+/* The N x N similarity matrix costs 2·N²·D; the gradient multiplies it back into the features,
+ * as much again. */
+int64_t ipro_sup_con_flops(const ipro_graph *graph, const ipro_node *node) {
+  const ipro_tensor *features = ipro_node_input(graph, node, 0);
+  if (!features || features->shape.rank != 2) return 0;
+  int64_t n = ipro_op_dim(graph, features->shape.dims[0]), d = features->shape.dims[1];
+  if (n < 0 || d < 0) return 0;
+  int64_t gram = 2 * n * n * d;
+  return node->op == IPRO_OP_SUP_CON_GRAD ? 2 * gram : gram;
 }
 
 /* Backward FLOPs: a convolution gradient costs what the forward did; everything else touches

@@ -35,6 +35,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_SUB] = ipro_onednn_build_binary,
     [IPRO_OP_MUL] = ipro_onednn_build_binary,
     [IPRO_OP_DIV] = ipro_onednn_build_binary,
+    [IPRO_OP_SUM] = ipro_onednn_build_sum,
     [IPRO_OP_MAX_POOL] = ipro_onednn_build_pool,
     [IPRO_OP_AVERAGE_POOL] = ipro_onednn_build_pool,
     [IPRO_OP_GLOBAL_AVERAGE_POOL] = ipro_onednn_build_global_pool,

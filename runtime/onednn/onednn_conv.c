@@ -2,10 +2,12 @@
  * with groups (depthwise included), strides, dilations, asymmetric pads (padding_l / padding_r)
  * and the optional bias.
  *
- * Source, weights and destination stay in the plain layouts the interface uses. ONNX's weights
- * (M, C/group, k...) are, byte for byte, oneDNN's grouped weights (group, M/group, C/group, k...),
- * so groups need only a different descriptor. Weights change between runs while training, so they
- * are read in place every run rather than reordered once into a blocked layout.
+ * ONNX's weights (M, C/group, k...) are, byte for byte, oneDNN's grouped weights (group, M/group,
+ * C/group, k...), so groups need only a different descriptor. oneDNN chooses the layouts of source,
+ * weights and destination (format_tag_any): in the plain layouts the interface uses it would run
+ * im2col + GEMM, several times slower than its direct kernels on channel-blocked layouts, so every
+ * kernel reorders its operands into the chosen layouts and its result back, each run (weights
+ * change between runs while training). The bias stays plain.
  *
  * ipro.ConvGradInput (dY, W → dX) is oneDNN's backward-data convolution and ipro.ConvGradWeight
  * (dY, X → dW, [dB]) its backward-weights convolution, which also sums dY into dB when the node has
@@ -45,11 +47,25 @@ ipro_status ipro_onednn_conv_geometry_of(const ipro_node *node, const ipro_shape
   return IPRO_OK;
 }
 
-/* The forward convolution of geometry as a (training) op descriptor. */
-static ipro_status forward_desc(const ipro_onednn_conv_geometry *g, dnnl_prop_kind_t kind,
-                                bool has_bias, dnnl_convolution_desc_t *desc, ipro_error *err) {
+/* X, W and Y with the layouts left to oneDNN. */
+typedef struct {
+  dnnl_memory_desc_t x, w, y;
+} any_layouts;
+
+static ipro_status any_layouts_of(const ipro_onednn_conv_geometry *g, any_layouts *any,
+                                  ipro_error *err) {
+  if (ipro_onednn_any_md(&g->x, &any->x, err) || ipro_onednn_any_md(&g->w, &any->w, err) ||
+      ipro_onednn_any_md(&g->y, &any->y, err))
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+/* The forward convolution of geometry, layouts left to oneDNN. */
+static ipro_status forward_desc(const ipro_onednn_conv_geometry *g, const any_layouts *any,
+                                dnnl_prop_kind_t kind, bool has_bias,
+                                dnnl_convolution_desc_t *desc, ipro_error *err) {
   IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_forward_desc_init(
-      desc, kind, dnnl_convolution_direct, &g->x, &g->w, has_bias ? &g->b : NULL, &g->y,
+      desc, kind, dnnl_convolution_direct, &any->x, &any->w, has_bias ? &g->b : NULL, &any->y,
       g->strides, g->dilations, g->pads_begin, g->pads_end));
   return IPRO_OK;
 fail:
@@ -70,14 +86,19 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
   if (has_bias && (b.rank != 1 || b.dims[0] != y.dims[1]))
     return ipro_onednn_unsupported(err, "the bias does not match the output channels");
 
+  any_layouts any;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_convolution_desc_t desc;
-  if (forward_desc(&g, dnnl_forward_inference, has_bias, &desc, err) ||
-      ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, err) ||
-      (has_bias && ipro_onednn_bind(kernel, pd, DNNL_ARG_BIAS, IPRO_ONEDNN_INPUT, 2, err)) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
+  const ipro_onednn_operand operands[] = {
+      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, &g.x, false},
+      {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, &g.w, false},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, &g.y, true},
+      {DNNL_ARG_BIAS, IPRO_ONEDNN_INPUT, 2, &g.b, false},
+  };
+  if (any_layouts_of(&g, &any, err) ||
+      forward_desc(&g, &any, dnnl_forward_inference, has_bias, &desc, err) ||
+      ipro_onednn_describe(kernel, &desc, NULL, NULL, &pd, err) ||
+      ipro_onednn_add_step_in_layouts(kernel, pd, operands, has_bias ? 4 : 3, err))
     goto fail;
   dnnl_primitive_desc_destroy(pd);
   return IPRO_OK;
@@ -98,18 +119,23 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
   ipro_onednn_conv_geometry g;
   if (ipro_onednn_conv_geometry_of(node, &dx, &w, &dy, &g, err)) return IPRO_ERROR;
 
+  any_layouts any;
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_convolution_desc_t forward, desc;
-  if (forward_desc(&g, dnnl_forward_training, false, &forward, err) ||
-      ipro_onednn_create_hint_pd(kernel, &forward, &hint, err))
+  const ipro_onednn_operand operands[] = {
+      {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, &g.y, false},
+      {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, &g.w, false},
+      {DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, &g.x, true},
+  };
+  if (any_layouts_of(&g, &any, err) ||
+      forward_desc(&g, &any, dnnl_forward_training, false, &forward, err) ||
+      ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
     goto fail;
   IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_data_desc_init(
-      &desc, dnnl_convolution_direct, &g.x, &g.w, &g.y, g.strides, g.dilations, g.pads_begin,
-      g.pads_end));
-  if (ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, err))
+      &desc, dnnl_convolution_direct, &any.x, &any.w, &any.y, g.strides, g.dilations,
+      g.pads_begin, g.pads_end));
+  if (ipro_onednn_describe(kernel, &desc, NULL, hint, &pd, err) ||
+      ipro_onednn_add_step_in_layouts(kernel, pd, operands, 3, err))
     goto fail;
   dnnl_primitive_desc_destroy(pd);
   dnnl_primitive_desc_destroy(hint);
@@ -137,19 +163,24 @@ ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel,
   if (has_bias && ipro_shape_elements(&db) != dy.dims[1])
     return ipro_onednn_unsupported(err, "dB does not match the output channels");
 
+  any_layouts any;
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_convolution_desc_t forward, desc;
-  if (forward_desc(&g, dnnl_forward_training, has_bias, &forward, err) ||
-      ipro_onednn_create_hint_pd(kernel, &forward, &hint, err))
+  const ipro_onednn_operand operands[] = {
+      {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, &g.y, false},
+      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, &g.x, false},
+      {DNNL_ARG_DIFF_WEIGHTS, IPRO_ONEDNN_OUTPUT, 0, &g.w, true},
+      {DNNL_ARG_DIFF_BIAS, IPRO_ONEDNN_OUTPUT, 1, &g.b, true},
+  };
+  if (any_layouts_of(&g, &any, err) ||
+      forward_desc(&g, &any, dnnl_forward_training, has_bias, &forward, err) ||
+      ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
     goto fail;
   IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_weights_desc_init(
-      &desc, dnnl_convolution_direct, &g.x, &g.w, has_bias ? &g.b : NULL, &g.y, g.strides,
+      &desc, dnnl_convolution_direct, &any.x, &any.w, has_bias ? &g.b : NULL, &any.y, g.strides,
       g.dilations, g.pads_begin, g.pads_end));
-  if (ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_WEIGHTS, IPRO_ONEDNN_OUTPUT, 0, err) ||
-      (has_bias && ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_BIAS, IPRO_ONEDNN_OUTPUT, 1, err)))
+  if (ipro_onednn_describe(kernel, &desc, NULL, hint, &pd, err) ||
+      ipro_onednn_add_step_in_layouts(kernel, pd, operands, has_bias ? 4 : 3, err))
     goto fail;
   dnnl_primitive_desc_destroy(pd);
   dnnl_primitive_desc_destroy(hint);

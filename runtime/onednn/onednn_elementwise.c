@@ -10,6 +10,9 @@
  * -(B - A) with a linear post-op, which is exact in IEEE arithmetic; Div is declined. Operands
  * that are both broadcast are declined too.
  *
+ * Sum (the training program's gradient accumulation) is oneDNN's sum primitive over flat vectors
+ * when every operand has Y's shape; broadcasting operands are declined.
+ *
  * ipro.UnaryGrad (dY, T → dX) is the eltwise backward of its forward_op, created against a
  * forward-training pd. Relu, Sigmoid and Tanh get the forward's output (the *_use_dst_for_bwd
  * algorithms), LeakyRelu and Clip its input. oneDNN's derivatives at the kinks are the ones
@@ -169,7 +172,7 @@ static ipro_status eltwise_grad_step(ipro_onednn_kernel *kernel, int64_t count,
   IPRO_ONEDNN_CHECK(
       dnnl_eltwise_forward_desc_init(&forward, dnnl_forward_training, algorithm, &md, alpha, beta));
   IPRO_ONEDNN_CHECK(dnnl_eltwise_backward_desc_init(&desc, algorithm, &md, &md, alpha, beta));
-  if (ipro_onednn_create_hint_pd(kernel, &forward, &hint, err) ||
+  if (ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err) ||
       ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
       ipro_onednn_bind(kernel, pd, use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1,
@@ -221,4 +224,41 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
   default:
     return ipro_onednn_unsupported(err, "forward_op %lld is not an activation", (long long)forward);
   }
+}
+
+ipro_status ipro_onednn_build_sum(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                  const ipro_node *node, ipro_error *err) {
+  enum { MAX_SOURCES = 64 };
+  ipro_shape y, x;
+  if (ipro_onednn_output_shape(graph, node, 0, &y, err)) return IPRO_ERROR;
+  if (node->n_inputs < 1 || node->n_inputs > MAX_SOURCES)
+    return ipro_onednn_unsupported(err, "Sum of %d operands", node->n_inputs);
+  for (int i = 0; i < node->n_inputs; i++) {
+    if (ipro_onednn_input_shape(graph, node, i, &x, err)) return IPRO_ERROR;
+    if (!ipro_shape_equal(&x, &y))
+      return ipro_onednn_unsupported(err, "operand %d is broadcast", i);
+  }
+  int64_t count = ipro_shape_elements(&y);
+  dnnl_memory_desc_t md, sources[MAX_SOURCES];
+  float scales[MAX_SOURCES];
+  if (ipro_onednn_plain_md(&md, 1, &count, err)) return IPRO_ERROR;
+  for (int i = 0; i < node->n_inputs; i++)
+    sources[i] = md, scales[i] = 1.0f;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
+  IPRO_ONEDNN_CHECK(dnnl_sum_primitive_desc_create(&pd, &md, node->n_inputs, scales, sources,
+                                                   attr, kernel->engine));
+  if (ipro_onednn_add_step(kernel, pd, err)) goto fail;
+  for (int i = 0; i < node->n_inputs; i++)
+    if (ipro_onednn_bind(kernel, pd, DNNL_ARG_MULTIPLE_SRC + i, IPRO_ONEDNN_INPUT, (size_t)i, err))
+      goto fail;
+  if (ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err)) goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_attr_destroy(attr);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return IPRO_ERROR;
 }

@@ -10,6 +10,13 @@
  *
  *   workspace = [intermediates, 64-byte aligned ...][scratchpad: max over steps]
  *
+ * Tensors cross the backend interface in plain layouts, but oneDNN's fast convolution and batch
+ * normalization kernels want channel-blocked ones (nChw16c and the like; in plain NCHW oneDNN
+ * falls back to im2col + GEMM and to a slow generic normalisation, several times slower). Those
+ * kernels therefore reorder their operands into intermediates in the layout the primitive
+ * prefers and their results back (ipro_onednn_add_step_in_layouts); the intermediates are
+ * counted in the workspace like everything else.
+ *
  * Each op file provides a build function that reads the node's canonical attributes and inferred
  * shapes and appends steps, or fails with a message (starting "unsupported:" when the node is
  * outside what the oneDNN mapping handles, in which case supports_forward answers false). */
@@ -20,7 +27,7 @@
 
 #include "runtime/backend.h"
 
-#define IPRO_ONEDNN_MAX_STEPS 4
+#define IPRO_ONEDNN_MAX_STEPS 8
 
 typedef enum {
   IPRO_ONEDNN_INPUT,        /* the node's index-th input */
@@ -71,6 +78,8 @@ ipro_status ipro_onednn_build_softmax(ipro_onednn_kernel *, const ipro_graph *, 
                                       ipro_error *);
 ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                       ipro_error *);
+ipro_status ipro_onednn_build_sum(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                  ipro_error *);
 ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);
 ipro_status ipro_onednn_build_gemm(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
@@ -189,14 +198,49 @@ ipro_status ipro_onednn_create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc
                                   dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
                                   ipro_error *err);
 
-/* A pd that is not run, with a user scratchpad: the forward a backward primitive is created
- * against (oneDNN's hint). The caller destroys it. */
-ipro_status ipro_onednn_create_hint_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
-                                       dnnl_primitive_desc_t *pd, ipro_error *err);
+/* A pd with a user scratchpad (and attr's post-ops, if any), not yet a step: a forward that a
+ * backward primitive is created against (oneDNN's hint), or a primitive whose operands'
+ * layouts must be known before its reorders are added (ipro_onednn_add_step_in_layouts). hint
+ * may be NULL. The caller destroys it. */
+ipro_status ipro_onednn_describe(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                 dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
+                                 dnnl_primitive_desc_t *pd, ipro_error *err);
 /* ipro_onednn_create_pd for a backward primitive, with its forward hint. */
 ipro_status ipro_onednn_create_backward_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
                                            const_dnnl_primitive_desc_t hint,
                                            dnnl_primitive_desc_t *pd, ipro_error *err);
+/* Appends a reorder step (a copy between layouts) from one place to another. */
+ipro_status ipro_onednn_reorder_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *from,
+                                     ipro_onednn_source from_source, size_t from_index,
+                                     const dnnl_memory_desc_t *to, ipro_onednn_source to_source,
+                                     size_t to_index, ipro_error *err);
+
+/* An argument of a primitive whose layouts oneDNN chose (format_tag_any) or the op file did
+ * (a channel-blocked layout): the tensor lies at source / index in `layout`. */
+typedef struct {
+  int arg;                          /* DNNL_ARG_* */
+  ipro_onednn_source source;        /* where the tensor is */
+  size_t index;                     /* input / output index, or intermediate offset */
+  const dnnl_memory_desc_t *layout; /* how it is laid out there */
+  bool output;                      /* written by the primitive */
+} ipro_onednn_operand;
+/* Adds pd (from ipro_onednn_describe) as a step with its operands bound. An operand whose
+ * layout differs from the one the primitive expects goes through an intermediate in the
+ * expected layout: reordered into it by a step before (inputs), or out of it by a step after
+ * (outputs). The scratchpad is bound as with ipro_onednn_add_step. */
+ipro_status ipro_onednn_add_step_in_layouts(ipro_onednn_kernel *kernel,
+                                            const_dnnl_primitive_desc_t pd,
+                                            const ipro_onednn_operand *operands, int count,
+                                            ipro_error *err);
+/* The descriptor of plain's dimensions with format_tag_any: oneDNN picks the layout. */
+ipro_status ipro_onednn_any_md(const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *any,
+                               ipro_error *err);
+/* plain (N, C, spatial...) with the channels in blocks of 16 (nCw16c, nChw16c, nCdhw16c), where
+ * the channels are a multiple of 16 (the blocked tensor then has plain's size); otherwise plain
+ * itself. */
+ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
+                                           dnnl_memory_desc_t *blocked, ipro_error *err);
+
 /* Checks an int-list attribute holding a shape (input_shape, weight_shape) against the shape the
  * node's tensor has; an absent attribute passes. */
 ipro_status ipro_onednn_check_shape_attribute(const ipro_node *node, const char *name,

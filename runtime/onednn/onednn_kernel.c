@@ -180,10 +180,9 @@ fail:
   return IPRO_ERROR;
 }
 
-/* A pd for desc with a user scratchpad; added as the kernel's next step when `step`. */
-static ipro_status create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
-                             dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
-                             bool step, dnnl_primitive_desc_t *pd, ipro_error *err) {
+ipro_status ipro_onednn_describe(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                 dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
+                                 dnnl_primitive_desc_t *pd, ipro_error *err) {
   *pd = NULL;
   dnnl_primitive_attr_t own = NULL;
   if (!attr) {
@@ -194,12 +193,19 @@ static ipro_status create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t de
   }
   IPRO_ONEDNN_CHECK(dnnl_primitive_desc_create(pd, desc, attr, kernel->engine, hint));
   if (own) dnnl_primitive_attr_destroy(own);
-  own = NULL;
-  if (step && ipro_onednn_add_step(kernel, *pd, err) != IPRO_OK) goto fail;
   return IPRO_OK;
 fail:
   if (own) dnnl_primitive_attr_destroy(own);
-  if (*pd) dnnl_primitive_desc_destroy(*pd);
+  return IPRO_ERROR;
+}
+
+/* describe, then add the pd as the next step. */
+static ipro_status create_step_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                  dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
+                                  dnnl_primitive_desc_t *pd, ipro_error *err) {
+  if (ipro_onednn_describe(kernel, desc, attr, hint, pd, err)) return IPRO_ERROR;
+  if (ipro_onednn_add_step(kernel, *pd, err) == IPRO_OK) return IPRO_OK;
+  dnnl_primitive_desc_destroy(*pd);
   *pd = NULL;
   return IPRO_ERROR;
 }
@@ -207,18 +213,94 @@ fail:
 ipro_status ipro_onednn_create_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
                                   dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd,
                                   ipro_error *err) {
-  return create_pd(kernel, desc, attr, NULL, true, pd, err);
-}
-
-ipro_status ipro_onednn_create_hint_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
-                                       dnnl_primitive_desc_t *pd, ipro_error *err) {
-  return create_pd(kernel, desc, NULL, NULL, false, pd, err);
+  return create_step_pd(kernel, desc, attr, NULL, pd, err);
 }
 
 ipro_status ipro_onednn_create_backward_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
                                            const_dnnl_primitive_desc_t hint,
                                            dnnl_primitive_desc_t *pd, ipro_error *err) {
-  return create_pd(kernel, desc, NULL, hint, true, pd, err);
+  return create_step_pd(kernel, desc, NULL, hint, pd, err);
+}
+
+ipro_status ipro_onednn_reorder_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *from,
+                                     ipro_onednn_source from_source, size_t from_index,
+                                     const dnnl_memory_desc_t *to, ipro_onednn_source to_source,
+                                     size_t to_index, ipro_error *err) {
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
+  IPRO_ONEDNN_CHECK(
+      dnnl_reorder_primitive_desc_create(&pd, from, kernel->engine, to, kernel->engine, attr));
+  if (ipro_onednn_add_step(kernel, pd, err) ||
+      ipro_onednn_bind_md(kernel, from, DNNL_ARG_FROM, from_source, from_index, err) ||
+      ipro_onednn_bind_md(kernel, to, DNNL_ARG_TO, to_source, to_index, err))
+    goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_attr_destroy(attr);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_add_step_in_layouts(ipro_onednn_kernel *kernel,
+                                            const_dnnl_primitive_desc_t pd,
+                                            const ipro_onednn_operand *operands, int count,
+                                            ipro_error *err) {
+  enum { MAX_OPERANDS = 16 };
+  const dnnl_memory_desc_t *expected[MAX_OPERANDS];
+  size_t staged[MAX_OPERANDS];
+  if (count > MAX_OPERANDS) return ipro_error_set(err, "%d operands for one step", count);
+  for (int i = 0; i < count; i++) {
+    const ipro_onednn_operand *o = &operands[i];
+    expected[i] = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, o->arg);
+    if (!expected[i] || expected[i]->ndims == 0)
+      return ipro_error_set(err, "the primitive has no argument %d", o->arg);
+    if (dnnl_memory_desc_equal(expected[i], o->layout)) continue;
+    staged[i] = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(expected[i]));
+    if (!o->output && ipro_onednn_reorder_step(kernel, o->layout, o->source, o->index, expected[i],
+                                               IPRO_ONEDNN_INTERMEDIATE, staged[i], err))
+      return IPRO_ERROR;
+  }
+  if (ipro_onednn_add_step(kernel, pd, err)) return IPRO_ERROR;
+  for (int i = 0; i < count; i++) {
+    const ipro_onednn_operand *o = &operands[i];
+    bool direct = dnnl_memory_desc_equal(expected[i], o->layout);
+    if (ipro_onednn_bind_md(kernel, expected[i], o->arg,
+                            direct ? o->source : IPRO_ONEDNN_INTERMEDIATE,
+                            direct ? o->index : staged[i], err))
+      return IPRO_ERROR;
+  }
+  for (int i = 0; i < count; i++) {
+    const ipro_onednn_operand *o = &operands[i];
+    if (o->output && !dnnl_memory_desc_equal(expected[i], o->layout) &&
+        ipro_onednn_reorder_step(kernel, expected[i], IPRO_ONEDNN_INTERMEDIATE, staged[i],
+                                 o->layout, o->source, o->index, err))
+      return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_onednn_any_md(const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *any,
+                               ipro_error *err) {
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_by_tag(any, plain->ndims, plain->dims, plain->data_type,
+                                                 dnnl_format_tag_any));
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
+}
+
+ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
+                                           dnnl_memory_desc_t *blocked, ipro_error *err) {
+  static const dnnl_format_tag_t tags[6] = {0, 0, 0, dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c};
+  *blocked = *plain;
+  if (plain->ndims < 3 || plain->ndims > 5 || plain->dims[1] % 16 != 0) return IPRO_OK;
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_by_tag(blocked, plain->ndims, plain->dims,
+                                                 plain->data_type, tags[plain->ndims]));
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
 }
 
 ipro_status ipro_onednn_check_shape_attribute(const ipro_node *node, const char *name,

@@ -103,39 +103,50 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   double variance_scale = 1.0 - momentum;
   if (unbiased) variance_scale *= (double)count / (double)(count - 1);
 
-  dnnl_memory_desc_t x_md, channel_md;
+  dnnl_memory_desc_t x_md, data_md, channel_md;
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
+      ipro_onednn_channel_blocked_md(&x_md, &data_md, err) ||
       ipro_onednn_plain_md(&channel_md, 1, &x.dims[1], err))
+    return IPRO_ERROR;
+  /* Channel-blocked: X is reordered into an intermediate, normalised there in place, and the
+   * result reordered into Y. */
+  bool blocked = !dnnl_memory_desc_equal(&data_md, &x_md);
+  size_t staged = blocked ? ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&data_md)) : 0;
+  if (blocked && ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 0, &data_md,
+                                          IPRO_ONEDNN_INTERMEDIATE, staged, err))
     return IPRO_ERROR;
   unsigned flags =
       dnnl_use_scale | dnnl_use_shift | (training ? 0u : (unsigned)dnnl_use_global_stats);
   dnnl_primitive_desc_t pd = NULL;
   dnnl_batch_normalization_desc_t desc;
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
-      &desc, training ? dnnl_forward_training : dnnl_forward_inference, &x_md, epsilon, flags));
+      &desc, training ? dnnl_forward_training : dnnl_forward_inference, &data_md, epsilon, flags));
+  size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
+  size_t mean = training ? ipro_onednn_reserve(kernel, channel_bytes) : 0;
+  size_t variance = training ? ipro_onednn_reserve(kernel, channel_bytes) : 0;
+  ipro_onednn_source statistics = training ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT;
   if (ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC,
+                       blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT, staged, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST,
+                       blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_OUTPUT, staged, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 1, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, statistics, training ? mean : 3, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, statistics, training ? variance : 4, err) ||
+      (blocked && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, staged,
+                                           &x_md, IPRO_ONEDNN_OUTPUT, 0, err)))
     goto fail;
-  size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
   if (!training) {
-    if (ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, IPRO_ONEDNN_INPUT, 3, err) ||
-        ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INPUT, 4, err) ||
-        (running_mean && copy_step(kernel, &channel_md, 3, 1, err)) ||
+    if ((running_mean && copy_step(kernel, &channel_md, 3, 1, err)) ||
         (running_var && copy_step(kernel, &channel_md, 4, 2, err)))
       goto fail;
-  } else {
-    size_t mean = ipro_onednn_reserve(kernel, channel_bytes);
-    size_t variance = ipro_onednn_reserve(kernel, channel_bytes);
-    if (ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
-        ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance, err) ||
-        (mean_output != -2 && running_step(kernel, &channel_md, momentum, 1.0f - momentum, 3,
-                                           mean, mean_output, err)) ||
-        (var_output != -2 && running_step(kernel, &channel_md, momentum, (float)variance_scale,
-                                          4, variance, var_output, err)))
-      goto fail;
+  } else if ((mean_output != -2 && running_step(kernel, &channel_md, momentum, 1.0f - momentum, 3,
+                                                mean, mean_output, err)) ||
+             (var_output != -2 && running_step(kernel, &channel_md, momentum,
+                                               (float)variance_scale, 4, variance, var_output,
+                                               err))) {
+    goto fail;
   }
   dnnl_primitive_desc_destroy(pd);
   return IPRO_OK;
@@ -203,37 +214,58 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
          ipro_shape_elements(&parameter) != x.dims[1]))
       return ipro_onednn_unsupported(err, "output %d is not a vector of the channels", i);
   float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
-  dnnl_memory_desc_t x_md;
-  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err)) return IPRO_ERROR;
+  dnnl_memory_desc_t x_md, data_md;
+  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
+      ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
+    return IPRO_ERROR;
   size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
   size_t mean = ipro_onednn_reserve(kernel, channel_bytes);
   size_t variance = ipro_onednn_reserve(kernel, channel_bytes);
+  /* Channel-blocked: X and dY are reordered into intermediates, dX is computed over dY's (in
+   * place) and reordered out. */
+  bool blocked = !dnnl_memory_desc_equal(&data_md, &x_md);
+  ipro_onednn_source staged = blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT;
+  size_t x_at = 1, dy_at = 0;
+  if (blocked) {
+    x_at = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&data_md));
+    dy_at = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&data_md));
+    if (ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 1, &data_md,
+                                 IPRO_ONEDNN_INTERMEDIATE, x_at, err) ||
+        ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 0, &data_md,
+                                 IPRO_ONEDNN_INTERMEDIATE, dy_at, err))
+      return IPRO_ERROR;
+  }
 
   dnnl_primitive_desc_t statistics = NULL, hint = NULL, pd = NULL;
   dnnl_batch_normalization_desc_t statistics_desc, hint_desc, desc;
   unsigned flags = dnnl_use_scale | dnnl_use_shift;
-  /* The batch statistics: a forward-training pass whose Y is scratch in dX. */
+  /* The batch statistics: a forward-training pass whose Y is scratch in dX (of the same size
+   * in either layout). */
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
-      &statistics_desc, dnnl_forward_training, &x_md, epsilon, 0u));
+      &statistics_desc, dnnl_forward_training, &data_md, epsilon, 0u));
   if (ipro_onednn_create_pd(kernel, &statistics_desc, NULL, &statistics, err) ||
-      ipro_onednn_bind(kernel, statistics, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, err) ||
+      ipro_onednn_bind(kernel, statistics, DNNL_ARG_SRC, staged, x_at, err) ||
       ipro_onednn_bind(kernel, statistics, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err) ||
       ipro_onednn_bind(kernel, statistics, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
       ipro_onednn_bind(kernel, statistics, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance,
                        err))
     goto fail;
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(&hint_desc, dnnl_forward_training,
-                                                               &x_md, epsilon, flags));
-  IPRO_ONEDNN_CHECK(
-      dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &x_md, &x_md, epsilon, flags));
-  if (ipro_onednn_create_hint_pd(kernel, &hint_desc, &hint, err) ||
+                                                               &data_md, epsilon, flags));
+  IPRO_ONEDNN_CHECK(dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &data_md,
+                                                                &data_md, epsilon, flags));
+  if (ipro_onednn_describe(kernel, &hint_desc, NULL, NULL, &hint, err) ||
       ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, staged, dy_at, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, staged, x_at, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 2, err) ||
+      /* oneDNN 2.6 insists on a shift with use_shift, though no gradient depends on it: it is
+       * given the scale, which is at hand and of the same shape. */
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, err))
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC,
+                       blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_OUTPUT, dy_at, err))
     goto fail;
   const int diff_args[2] = {DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT};
   for (int i = 1; i < 3; i++) {
@@ -243,6 +275,9 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
                          present ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE, where, err))
       goto fail;
   }
+  if (blocked && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, dy_at, &x_md,
+                                          IPRO_ONEDNN_OUTPUT, 0, err))
+    goto fail;
   dnnl_primitive_desc_destroy(pd);
   dnnl_primitive_desc_destroy(hint);
   dnnl_primitive_desc_destroy(statistics);
@@ -277,7 +312,7 @@ ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *kernel, const ipr
   IPRO_ONEDNN_CHECK(
       dnnl_softmax_v2_forward_desc_init(&forward_desc, dnnl_forward_training, algorithm, &md, &md, 1));
   IPRO_ONEDNN_CHECK(dnnl_softmax_v2_backward_desc_init(&desc, algorithm, &md, &md, &md, 1));
-  if (ipro_onednn_create_hint_pd(kernel, &forward_desc, &hint, err) ||
+  if (ipro_onednn_describe(kernel, &forward_desc, NULL, NULL, &hint, err) ||
       ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_INPUT, 1, err) ||

@@ -175,7 +175,7 @@ static ipro_status pool_grad_steps(ipro_onednn_kernel *kernel, const ipro_shape 
         ipro_onednn_bind(kernel, forward, DNNL_ARG_WORKSPACE, IPRO_ONEDNN_INTERMEDIATE,
                          workspace_offset, err))
       goto fail;
-  } else if (ipro_onednn_create_hint_pd(kernel, &forward_desc, &forward, err)) {
+  } else if (ipro_onednn_describe(kernel, &forward_desc, NULL, NULL, &forward, err)) {
     goto fail;
   }
   IPRO_ONEDNN_CHECK(dnnl_pooling_v2_backward_desc_init(&desc, g->algorithm, &x_md, &y_md,

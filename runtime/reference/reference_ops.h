@@ -84,6 +84,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_resize_grad);
 /* optimizer.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_sgd_update);
 IPRO_REFERENCE_KERNEL(ipro_reference_adam_update);
+/* infopro_losses.c: the InfoPro local losses and their gradients */
+IPRO_REFERENCE_KERNEL(ipro_reference_binary_cross_entropy);
+IPRO_REFERENCE_KERNEL(ipro_reference_binary_cross_entropy_grad);
+IPRO_REFERENCE_KERNEL(ipro_reference_sup_con_loss);
+IPRO_REFERENCE_KERNEL(ipro_reference_sup_con_grad);
 
 /* ---- shared helpers (reference_common.c) ---- */
 

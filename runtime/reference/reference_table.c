@@ -60,6 +60,11 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = ipro_reference_softmax_cross_entropy_grad,
     [IPRO_OP_SGD_UPDATE] = ipro_reference_sgd_update,
     [IPRO_OP_ADAM_UPDATE] = ipro_reference_adam_update,
+    /* The InfoPro local losses (infopro_losses.c). */
+    [IPRO_OP_BINARY_CROSS_ENTROPY] = ipro_reference_binary_cross_entropy,
+    [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = ipro_reference_binary_cross_entropy_grad,
+    [IPRO_OP_SUP_CON_LOSS] = ipro_reference_sup_con_loss,
+    [IPRO_OP_SUP_CON_GRAD] = ipro_reference_sup_con_grad,
 };
 
 /* Catches an op appended to op_list.h without a kernel; the table test catches a gap elsewhere. */

@@ -1,12 +1,13 @@
 /* `infopro eval` reports the accuracy and mean cross-entropy that an independent computation
  * gives: the same test images normalised pixel by pixel with the dataset API (not the batch
- * loader), run at once through the reference interpreter (not the executor), scored here in
- * double. The binary's default oneDNN run must agree on the count of correct predictions exactly
- * and on the cross-entropy within 1e-4 relative, whatever the batch size: batches that divide the
- * images, batches that leave a remainder (the second executor), a batch larger than the whole
- * set, and the reference backend. Failures are one line on stderr with exit status 1 (a missing
- * dataset names its path; a model built for other images names both shapes); usage errors exit
- * with 2. Skipped when Fashion-MNIST is not installed. */
+ * loader), run at once as a single batch through the executor on the reference backend (not
+ * oneDNN, not eval's batching), scored here in double. The binary's default oneDNN run must agree
+ * on the count of correct predictions exactly and on the cross-entropy within 1e-4 relative,
+ * whatever the batch size: batches that divide the images, batches that leave a remainder (the
+ * second executor), a batch larger than the whole set, and the reference backend. Failures are one
+ * line on stderr with exit status 1 (a missing dataset names its path; a model built for other
+ * images names both shapes); usage errors exit with 2. Skipped when Fashion-MNIST is not installed.
+ */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/dataset.h"
-#include "runtime/reference/reference_interpreter.h"
+#include "runtime/executor.h"
 #include "support/check.h"
 
 #define IMAGES 512
@@ -75,18 +76,19 @@ static bool reference_scores(scores *s) {
   char model[1024];
   ipro_test_path(model, sizeof model, "models/mlp_fmnist.onnx");
   ipro_graph *graph = NULL;
-  void **tensor_data = NULL;
+  ipro_backend *reference = NULL;
+  ipro_executor *executor = NULL;
+  float *logits = malloc(IMAGES * 10 * sizeof *logits);
   ipro_status status = ipro_graph_load(model, &graph, &err);
   if (status == IPRO_OK) status = ipro_graph_normalize(graph, &err);
   if (status == IPRO_OK) status = ipro_graph_set_inference_mode(graph, &err);
   if (status == IPRO_OK) status = ipro_graph_infer_shapes(graph, IMAGES, &err);
-  if (status == IPRO_OK) tensor_data = calloc((size_t)graph->n_tensors, sizeof *tensor_data);
-  if (status == IPRO_OK && tensor_data && images) {
-    tensor_data[graph->inputs[0]] = images;
-    status = ipro_reference_run(graph, tensor_data, NULL, &err);
+  if (status == IPRO_OK) status = ipro_backend_create_reference(&reference, &err);
+  if (status == IPRO_OK) status = ipro_executor_create(graph, reference, NULL, &executor, &err);
+  if (status == IPRO_OK && images && logits) {
+    status = ipro_executor_run(executor, (const void *const[]){images}, (void *[]){logits}, &err);
     CHECK_MSG(status == IPRO_OK, "reference run: %s", err.message);
     if (status == IPRO_OK) {
-      const float *logits = tensor_data[graph->outputs[0]];
       *s = (scores){0, IMAGES, 0};
       for (int i = 0; i < IMAGES; i++) {
         const float *row = logits + i * 10;
@@ -102,12 +104,13 @@ static bool reference_scores(scores *s) {
         s->cross_entropy += (log(sum) + largest - row[label]) / IMAGES;
       }
       ok = true;
-      ipro_reference_release(graph, tensor_data);
     }
   } else {
     CHECK_MSG(false, "model: %s", err.message);
   }
-  free(tensor_data);
+  ipro_executor_free(executor);
+  if (reference) reference->destroy(reference);
+  free(logits);
   ipro_graph_free(graph);
   free(images);
   ipro_dataset_free(&data);
@@ -130,12 +133,12 @@ static void expect_scores(const char *arguments, const scores *expected) {
   if (!parsed) return;
   if (getenv("IPRO_TEST_VERBOSE")) printf("eval %s: %s", arguments, r.out);
   CHECK_MSG(correct == expected->correct && count == expected->count,
-            "eval %s: %lld/%lld correct, the reference interpreter gives %lld/%lld", arguments,
-            correct, count, expected->correct, expected->count);
+            "eval %s: %lld/%lld correct, the reference backend gives %lld/%lld", arguments, correct,
+            count, expected->correct, expected->count);
   CHECK_MSG(fabs(fraction - (double)expected->correct / expected->count) < 0.00005,
             "eval %s: accuracy %.4f printed for %lld/%lld", arguments, fraction, correct, count);
   double relative = fabs(cross_entropy - expected->cross_entropy) / expected->cross_entropy;
-  CHECK_MSG(relative < 1e-4, "eval %s: cross-entropy %.6f, the reference interpreter gives %.6f",
+  CHECK_MSG(relative < 1e-4, "eval %s: cross-entropy %.6f, the reference backend gives %.6f",
             arguments, cross_entropy, expected->cross_entropy);
 }
 

@@ -344,6 +344,59 @@ static void test_activation_gradients(void) {
   check_activation(&own);
 }
 
+/* Where finite differences cannot look: the derivative internal_ops.md prescribes exactly at the
+ * kinks (PyTorch's choices), and ties of a maximum going to the first position. */
+static void check_kink(ipro_op op, const char *attribute_a, float a, const char *attribute_b,
+                       float b_value, float t, float expected) {
+  bench b = bench_open(24);
+  const int64_t one[1] = {1};
+  int dy = floats_tensor(&b, "dy", 1, one), tt = floats_tensor(&b, "t", 1, one);
+  int dx = floats_tensor(&b, "dx", 1, one);
+  floats(&b, dy)[0] = 1.0f;
+  floats(&b, tt)[0] = t;
+  int grad = node(&b, IPRO_OP_UNARY_GRAD, 2, (int[]){dy, tt}, 1, (int[]){dx});
+  ipro_node_set_int(at(&b, grad), "forward_op", op);
+  if (attribute_a) ipro_node_set_float(at(&b, grad), attribute_a, a);
+  if (attribute_b) ipro_node_set_float(at(&b, grad), attribute_b, b_value);
+  if (run(&b, grad, NULL))
+    CHECK_MSG(floats(&b, dx)[0] == expected, "%s gradient at %g: %g, expected %g", ipro_op_name(op),
+              (double)t, (double)floats(&b, dx)[0], (double)expected);
+  bench_close(&b);
+}
+
+static void test_gradients_at_kinks_and_ties(void) {
+  check_kink(IPRO_OP_RELU, NULL, 0, NULL, 0, 0.0f, 0.0f);
+  check_kink(IPRO_OP_LEAKY_RELU, "alpha", 0.1f, NULL, 0, 0.0f, 0.1f);
+  check_kink(IPRO_OP_CLIP, "min", -1.0f, "max", 1.0f, -1.0f, 0.0f);
+  check_kink(IPRO_OP_CLIP, "min", -1.0f, "max", 1.0f, 1.0f, 0.0f);
+  check_kink(IPRO_OP_CLIP, "min", -1.0f, NULL, 0, 7.0f, 1.0f); /* max absent: +inf */
+  check_kink(IPRO_OP_HARD_SIGMOID, NULL, 0, NULL, 0, -2.5f, 0.0f);
+  check_kink(IPRO_OP_HARD_SIGMOID, NULL, 0, NULL, 0, 2.5f, 0.0f);
+  check_kink(IPRO_OP_HARD_SWISH, NULL, 0, NULL, 0, -3.0f, -0.5f);
+  check_kink(IPRO_OP_HARD_SWISH, NULL, 0, NULL, 0, 3.0f, 1.5f);
+
+  /* MaxPool 2x2 and GlobalMaxPool over a plane of equal values: all to position 0. */
+  bench b = bench_open(25);
+  const int64_t plane[4] = {1, 1, 2, 2}, single[4] = {1, 1, 1, 1};
+  int x = floats_tensor(&b, "x", 4, plane), dx = floats_tensor(&b, "dx", 4, plane);
+  int dx_global = floats_tensor(&b, "dx_global", 4, plane);
+  int dy = floats_tensor(&b, "dy", 4, single);
+  fill(&b, x, 0.5, 0.5);
+  floats(&b, dy)[0] = 2.0f;
+  int pool = node(&b, IPRO_OP_MAX_POOL_GRAD, 2, (int[]){dy, x}, 1, (int[]){dx});
+  ipro_node_set_ints(at(&b, pool), "kernel_shape", (int64_t[]){2, 2}, 2);
+  int global = node(&b, IPRO_OP_GLOBAL_POOL_GRAD, 2, (int[]){dy, x}, 1, (int[]){dx_global});
+  ipro_node_set_int(at(&b, global), "forward_op", IPRO_OP_GLOBAL_MAX_POOL);
+  if (run(&b, pool, NULL) && run(&b, global, NULL))
+    for (int i = 0; i < 4; i++) {
+      CHECK_MSG(floats(&b, dx)[i] == (i == 0 ? 2.0f : 0.0f), "MaxPool tie: dX[%d] = %g", i,
+                (double)floats(&b, dx)[i]);
+      CHECK_MSG(floats(&b, dx_global)[i] == (i == 0 ? 2.0f : 0.0f),
+                "GlobalMaxPool tie: dX[%d] = %g", i, (double)floats(&b, dx_global)[i]);
+    }
+  bench_close(&b);
+}
+
 /* ---- ReduceToShape, as the gradient of a broadcast operand ---- */
 
 /* Y = A op B with B broadcast; df/dB = ReduceToShape(w, shape of B, scale). */
@@ -508,7 +561,7 @@ static int slice_node(bench *b, int from, int to, const int64_t *starts) {
 
 static void test_slice_as_pad_gradient(void) {
   bench b = bench_open(17);
-  const int64_t in_shape[3] = {2, 3, 4}, pads[6] = {0, 1, 2, 1, 0, 3}, out_shape[3] = {3, 4, 9};
+  const int64_t in_shape[3] = {2, 3, 4}, pads[6] = {1, 0, 2, 1, 1, 3}, out_shape[3] = {4, 4, 9};
   int x = floats_tensor(&b, "x", 3, in_shape), dx = floats_tensor(&b, "dx", 3, in_shape);
   int y = floats_tensor(&b, "y", 3, out_shape), dy = floats_tensor(&b, "dy", 3, out_shape);
   fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
@@ -715,6 +768,7 @@ int main(void) {
   test_conv_gradients();
   test_batch_norm_gradient();
   test_activation_gradients();
+  test_gradients_at_kinks_and_ties();
   test_reduce_to_shape();
   test_pool_gradients();
   test_slice_as_pad_gradient();

@@ -1,0 +1,217 @@
+/* Parsing the local-training options and choosing the split they ask for (local_options.h). */
+#include "local_options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/onnx_decode.h"
+
+const char ipro_cli_local_usage[] =
+    "  -K N                    cut into N modules with balanced memory (default 1: end to end)\n"
+    "  --budget BYTES          the fewest modules whose peak fits BYTES (e.g. 2GiB, 512MiB)\n"
+    "  --cuts T1,T2,...        cut at these tensors (cut points, in network order)\n"
+    "  --plan FILE             the cuts of a plan written by `infopro plan --json FILE`\n"
+    "  --aux-head SHAPE        the InfoPro classifier head: 0c1f, 0c2f, 1c1f, 1c2f (default), 2c2f\n"
+    "  --local-loss KIND       contrast (supervised contrastive, default) or ce\n"
+    "  --lambda R1,A1,R2,A2    reconstruction/auxiliary weights at the first local module and at\n"
+    "                          the last one (default 5,1,0,1)\n";
+
+void ipro_cli_local_defaults(ipro_cli_local_options *o) {
+  memset(o, 0, sizeof *o);
+  ipro_local_settings_defaults(&o->local);
+}
+
+uint64_t ipro_cli_parse_bytes(const char *text) {
+  if (!text) return 0;
+  char *end = NULL;
+  errno = 0;
+  double value = strtod(text, &end);
+  if (errno || end == text || value <= 0) return 0;
+  static const struct {
+    const char *suffix;
+    double factor;
+  } units[] = {{"", 1},         {"B", 1},          {"KiB", 1024.0},   {"MiB", 1048576.0},
+               {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
+               {"GB", 1e9},     {"TB", 1e12},      {"k", 1e3},        {"K", 1024.0}};
+  for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+    if (strcmp(end, units[u].suffix) == 0) {
+      double bytes = value * units[u].factor;
+      return bytes >= 1 && bytes < 1.8e19 ? (uint64_t)bytes : 0;
+    }
+  return 0;
+}
+
+static int usage_error(const char *flag, const char *value, const char *expected) {
+  fprintf(stderr, "infopro: %s expects %s, got '%s'\n", flag, expected, value ? value : "");
+  return 2;
+}
+
+int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options *o) {
+  const char *flag = argv[*i];
+  const char *value = *i + 1 < argc ? argv[*i + 1] : NULL;
+  if (strcmp(flag, "-K") == 0) {
+    char *end = NULL;
+    long k = value ? strtol(value, &end, 10) : 0;
+    if (!value || *end || k < 1 || k > IPRO_MAX_MODULES)
+      return usage_error(flag, value, "a number of modules from 1 to 16");
+    o->K = (int)k;
+  } else if (strcmp(flag, "--budget") == 0) {
+    o->budget_bytes = ipro_cli_parse_bytes(value);
+    if (!o->budget_bytes) return usage_error(flag, value, "a size such as 2GiB or 500000000");
+  } else if (strcmp(flag, "--cuts") == 0) {
+    if (!value || !*value) return usage_error(flag, value, "tensor names separated by commas");
+    o->cuts_text = value;
+  } else if (strcmp(flag, "--plan") == 0) {
+    if (!value) return usage_error(flag, value, "a plan JSON file");
+    o->plan_path = value;
+  } else if (strcmp(flag, "--aux-head") == 0) {
+    ipro_error err;
+    if (ipro_head_parse(value, &o->local.heads, &err) != IPRO_OK)
+      return usage_error(flag, value, "<n>c<m>f, e.g. 1c2f");
+  } else if (strcmp(flag, "--local-loss") == 0) {
+    if (value && strcmp(value, "contrast") == 0)
+      o->local.heads.aux_loss = IPRO_AUX_LOSS_CONTRAST;
+    else if (value && strcmp(value, "ce") == 0)
+      o->local.heads.aux_loss = IPRO_AUX_LOSS_CROSS_ENTROPY;
+    else
+      return usage_error(flag, value, "contrast or ce");
+  } else if (strcmp(flag, "--lambda") == 0) {
+    float l[4];
+    char tail;
+    if (!value || sscanf(value, "%f,%f,%f,%f%c", &l[0], &l[1], &l[2], &l[3], &tail) != 4 ||
+        l[0] < 0 || l[1] < 0 || l[2] < 0 || l[3] < 0)
+      return usage_error(flag, value, "four non-negative weights R1,A1,R2,A2");
+    o->local.lambda_first[0] = l[0];
+    o->local.lambda_first[1] = l[1];
+    o->local.lambda_last[0] = l[2];
+    o->local.lambda_last[1] = l[3];
+    o->lambda_given = true;
+  } else {
+    return 0;
+  }
+  (*i)++;
+  return 1;
+}
+
+/* Index of name among the cut points, or an error naming it. */
+static ipro_status cut_boundary(const ipro_graph *network, const char *name, const int *cut_points,
+                                int n_cut_points, int *boundary, ipro_error *err) {
+  int tensor = ipro_graph_find_tensor(network, name);
+  if (tensor < 0) return ipro_error_set(err, "the network has no tensor '%s'", name);
+  for (int c = 0; c < n_cut_points; c++)
+    if (cut_points[c] == tensor) {
+      *boundary = c + 1;
+      return IPRO_OK;
+    }
+  return ipro_error_set(err,
+                        "'%s' is not a cut point (another activation is live beside it, so a "
+                        "gradient-isolated module cannot end there); see `infopro inspect`",
+                        name);
+}
+
+/* The "cuts" array of a plan JSON: names between quotes, unescaped into storage. */
+static ipro_status read_plan_cuts(const char *path, char names[][512], int max, int *count,
+                                  ipro_error *err) {
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  *count = 0;
+  if (ipro_onnx_read_file(path, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  char *text = realloc(bytes, size + 1);
+  if (!text) {
+    free(bytes);
+    return ipro_error_set(err, "out of memory");
+  }
+  text[size] = '\0';
+  ipro_status status = IPRO_OK;
+  char *p = strstr(text, "\"cuts\"");
+  if (p) p = strchr(p, '[');
+  if (!p) status = ipro_error_set(err, "%s: not a plan file (no \"cuts\" array)", path);
+  while (status == IPRO_OK && p && *++p) {
+    while (isspace((unsigned char)*p) || *p == ',') p++;
+    if (*p == ']') break;
+    if (*p != '"' || *count >= max) {
+      status = ipro_error_set(err, "%s: malformed \"cuts\" array", path);
+      break;
+    }
+    int n = 0;
+    for (p++; *p && *p != '"'; p++) {
+      if (*p == '\\' && p[1]) p++;
+      if (n < 511) names[*count][n++] = *p;
+    }
+    names[(*count)++][n] = '\0';
+    if (*p != '"') status = ipro_error_set(err, "%s: unterminated string in \"cuts\"", path);
+  }
+  free(text);
+  return status;
+}
+
+static ipro_status split_from_names(const ipro_graph *network, char names[][512], int n_names,
+                                    ipro_module_costing *costing, const int *cut_points,
+                                    int n_cut_points, ipro_cli_split *out, ipro_error *err) {
+  int boundaries[IPRO_MAX_MODULES + 1];
+  if (n_names + 1 > IPRO_MAX_MODULES)
+    return ipro_error_set(err, "at most %d modules", IPRO_MAX_MODULES);
+  boundaries[0] = 0;
+  for (int k = 0; k < n_names; k++) {
+    if (cut_boundary(network, names[k], cut_points, n_cut_points, &boundaries[k + 1], err) !=
+        IPRO_OK)
+      return IPRO_ERROR;
+    if (boundaries[k + 1] <= boundaries[k])
+      return ipro_error_set(err, "the cuts must be distinct and in network order ('%s')",
+                            names[k]);
+  }
+  boundaries[n_names + 1] = n_cut_points + 1;
+  return ipro_split_evaluate(n_cut_points, n_names + 1, boundaries,
+                             ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
+                             costing, &out->split, err);
+}
+
+ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_local_options *o,
+                                  ipro_module_costing *costing, const int *cut_points,
+                                  int n_cut_points, ipro_cli_split *out, const char **why,
+                                  ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  if (why) *why = NULL;
+  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
+  ipro_status status;
+  static char names[IPRO_MAX_MODULES][512];
+  int n_names = 0;
+  if (o->plan_path) {
+    status = read_plan_cuts(o->plan_path, names, IPRO_MAX_MODULES, &n_names, err);
+    if (status == IPRO_OK)
+      status = split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out,
+                                err);
+  } else if (o->cuts_text) {
+    const char *p = o->cuts_text;
+    while (*p && n_names < IPRO_MAX_MODULES) {
+      const char *comma = strchr(p, ',');
+      size_t n = comma ? (size_t)(comma - p) : strlen(p);
+      snprintf(names[n_names++], 512, "%.*s", (int)n, p);
+      p += n + (comma ? 1 : 0);
+    }
+    status = split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out, err);
+  } else if (o->budget_bytes) {
+    status = ipro_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes,
+                                   ipro_module_costing_cost, costing, &out->split, err);
+  } else {
+    int K = o->K ? o->K : 1;
+    if (K > 1 && n_cut_points == 0) {
+      if (why)
+        *why = "the network has no cut point (no activation is ever the only one alive), so it "
+               "trains end to end";
+      K = 1;
+    }
+    if (K - 1 > n_cut_points)
+      return ipro_error_set(err, "-K %d needs %d cut points; the network has %d", K, K - 1,
+                            n_cut_points);
+    status = ipro_split_balanced(n_cut_points, K, fixed, ipro_module_costing_cost, costing,
+                                 &out->split, err);
+  }
+  if (status != IPRO_OK) return status;
+  out->K = out->split.K;
+  for (int k = 1; k < out->K; k++) out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
+  return IPRO_OK;
+}

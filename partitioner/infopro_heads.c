@@ -1,0 +1,319 @@
+/* Building InfoPro's decoder and classifier head as IR (see infopro_heads.h). */
+#include "infopro_heads.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/op_table.h"
+
+typedef struct {
+  ipro_graph *graph;
+  const char *prefix;
+  uint64_t random_state;
+  ipro_error *err;
+  bool failed;
+} head_builder;
+
+static float uniform_symmetric(head_builder *b, float bound) {
+  /* splitmix64: reproducible initial weights from the seed */
+  uint64_t z = (b->random_state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  double unit = (double)(z >> 11) / 9007199254740992.0;
+  return (float)((2 * unit - 1) * bound);
+}
+
+static void fail(head_builder *b, const char *what) {
+  if (!b->failed) ipro_error_set(b->err, "out of memory building the InfoPro heads (%s)", what);
+  b->failed = true;
+}
+
+static int tensor(head_builder *b, const char *name, ipro_tensor_kind kind, int rank,
+                  const int64_t *dims) {
+  char full[512];
+  snprintf(full, sizeof full, "%s/%s", b->prefix, name);
+  int t = ipro_graph_tensor(b->graph, full);
+  if (t < 0) {
+    fail(b, name);
+    return -1;
+  }
+  ipro_tensor *x = &b->graph->tensors[t];
+  x->kind = kind;
+  x->dtype = IPRO_DTYPE_FLOAT;
+  x->shape.rank = rank;
+  for (int d = 0; d < rank; d++) x->shape.dims[d] = dims[d];
+  return t;
+}
+
+/* A float initializer (or constant) filled by `fill`. */
+static int weights(head_builder *b, const char *name, ipro_tensor_kind kind, int rank,
+                   const int64_t *dims, float bound, float constant) {
+  int t = tensor(b, name, kind, rank, dims);
+  if (t < 0) return -1;
+  int64_t count = 1;
+  for (int d = 0; d < rank; d++) count *= dims[d];
+  float *data = malloc(sizeof(float) * (size_t)count);
+  if (!data) {
+    fail(b, name);
+    return -1;
+  }
+  for (int64_t i = 0; i < count; i++) data[i] = bound > 0 ? uniform_symmetric(b, bound) : constant;
+  if (ipro_tensor_set_data(&b->graph->tensors[t], data, sizeof(float) * (size_t)count, b->err) !=
+      IPRO_OK)
+    b->failed = true;
+  free(data);
+  return t;
+}
+
+/* Appends node `op` reading inputs and writing one new activation; returns the node index. */
+static int node(head_builder *b, const char *name, ipro_op op, const int *inputs, int n_inputs,
+                int *output) {
+  char full[512];
+  snprintf(full, sizeof full, "%s/%s", b->prefix, name);
+  int n = b->failed ? -1 : ipro_graph_add_node(b->graph, full, ipro_op_name(op), n_inputs, 1);
+  if (n < 0) {
+    fail(b, name);
+    return -1;
+  }
+  b->graph->nodes[n].op = op;
+  for (int i = 0; i < n_inputs; i++) b->graph->nodes[n].inputs[i] = inputs[i];
+  snprintf(full, sizeof full, "%s:out", name);
+  int t = tensor(b, full, IPRO_TENSOR_ACTIVATION, -1, NULL);
+  if (t < 0) return -1;
+  b->graph->tensors[t].shape.rank = -1;
+  b->graph->tensors[t].producer = n;
+  b->graph->nodes[n].outputs[0] = t;
+  *output = t;
+  return n;
+}
+
+static void set_ints(head_builder *b, int n, const char *name, const int64_t *values, int count) {
+  if (n >= 0 && ipro_node_set_ints(&b->graph->nodes[n], name, values, count) != IPRO_OK)
+    fail(b, name);
+}
+static void set_int(head_builder *b, int n, const char *name, int64_t value) {
+  if (n >= 0 && ipro_node_set_int(&b->graph->nodes[n], name, value) != IPRO_OK) fail(b, name);
+}
+static void set_float(head_builder *b, int n, const char *name, float value) {
+  if (n >= 0 && ipro_node_set_float(&b->graph->nodes[n], name, value) != IPRO_OK) fail(b, name);
+}
+static void set_string(head_builder *b, int n, const char *name, const char *value) {
+  if (n >= 0 && ipro_node_set_string(&b->graph->nodes[n], name, value) != IPRO_OK) fail(b, name);
+}
+
+/* conv3x3 (pad 1, no bias) on x with `in` channels; returns the output tensor. */
+static int conv3x3(head_builder *b, const char *name, int x, int64_t in, int64_t out,
+                   int64_t stride) {
+  char n1[128];
+  int64_t w_dims[4] = {out, in, 3, 3};
+  snprintf(n1, sizeof n1, "%s.weight", name);
+  int w = weights(b, n1, IPRO_TENSOR_INITIALIZER, 4, w_dims, 1.0f / sqrtf((float)(in * 9)), 0);
+  int y;
+  snprintf(n1, sizeof n1, "%s/Conv", name);
+  int conv = node(b, n1, IPRO_OP_CONV, (int[]){x, w}, 2, &y);
+  set_ints(b, conv, "kernel_shape", (int64_t[]){3, 3}, 2);
+  set_ints(b, conv, "strides", (int64_t[]){stride, stride}, 2);
+  set_ints(b, conv, "pads", (int64_t[]){1, 1, 1, 1}, 4);
+  set_ints(b, conv, "dilations", (int64_t[]){1, 1}, 2);
+  set_int(b, conv, "group", 1);
+  set_string(b, conv, "auto_pad", "NOTSET");
+  return y;
+}
+
+/* conv3x3 → BN → [ReLU]; returns the output tensor. */
+static int conv_bn(head_builder *b, const char *name, int x, int64_t in, int64_t out,
+                   int64_t stride, bool relu) {
+  char n1[128];
+  int64_t c_dims[1] = {out};
+  int y = conv3x3(b, name, x, in, out, stride);
+  int bn_inputs[5] = {y};
+  const char *parts[4] = {"bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"};
+  const float values[4] = {1, 0, 0, 1};
+  for (int k = 0; k < 4; k++) {
+    snprintf(n1, sizeof n1, "%s.%s", name, parts[k]);
+    bn_inputs[1 + k] = weights(b, n1, IPRO_TENSOR_INITIALIZER, 1, c_dims, 0, values[k]);
+  }
+  snprintf(n1, sizeof n1, "%s/BatchNormalization", name);
+  int bn = node(b, n1, IPRO_OP_BATCH_NORMALIZATION, bn_inputs, 5, &y);
+  set_float(b, bn, "epsilon", 1e-5f);
+  set_float(b, bn, "momentum", 0.9f);
+  set_int(b, bn, "training_mode", 1);
+  if (!relu) return y;
+  snprintf(n1, sizeof n1, "%s/Relu", name);
+  int z;
+  node(b, n1, IPRO_OP_RELU, &y, 1, &z);
+  return z;
+}
+
+static int linear(head_builder *b, const char *name, int x, int64_t in, int64_t out) {
+  char n1[128];
+  float bound = 1.0f / sqrtf((float)in);
+  snprintf(n1, sizeof n1, "%s.weight", name);
+  int w = weights(b, n1, IPRO_TENSOR_INITIALIZER, 2, (int64_t[]){out, in}, bound, 0);
+  snprintf(n1, sizeof n1, "%s.bias", name);
+  int bias = weights(b, n1, IPRO_TENSOR_INITIALIZER, 1, (int64_t[]){out}, bound, 0);
+  snprintf(n1, sizeof n1, "%s/Gemm", name);
+  int y;
+  int gemm = node(b, n1, IPRO_OP_GEMM, (int[]){x, w, bias}, 3, &y);
+  set_float(b, gemm, "alpha", 1);
+  set_float(b, gemm, "beta", 1);
+  set_int(b, gemm, "transA", 0);
+  set_int(b, gemm, "transB", 1);
+  return y;
+}
+
+/* The reconstruction target: the image with the dataset normalisation undone (image·std + mean
+ * per channel), so that its pixels are in [0, 1] like the decoder's Sigmoid. */
+static int unnormalised_image(head_builder *b, int image, const ipro_head_options *o) {
+  int64_t per_channel[4] = {1, o->image_channels, 1, 1};
+  float std_values[4], mean_values[4];
+  for (int c = 0; c < o->image_channels; c++) std_values[c] = o->std[c], mean_values[c] = o->mean[c];
+  int std_t = tensor(b, "decoder/std", IPRO_TENSOR_CONSTANT, 4, per_channel);
+  int mean_t = tensor(b, "decoder/mean", IPRO_TENSOR_CONSTANT, 4, per_channel);
+  if (std_t < 0 || mean_t < 0) return -1;
+  size_t bytes = sizeof(float) * (size_t)o->image_channels;
+  if (ipro_tensor_set_data(&b->graph->tensors[std_t], std_values, bytes, b->err) != IPRO_OK ||
+      ipro_tensor_set_data(&b->graph->tensors[mean_t], mean_values, bytes, b->err) != IPRO_OK)
+    b->failed = true;
+  int scaled, target = -1;
+  node(b, "decoder/target/Mul", IPRO_OP_MUL, (int[]){image, std_t}, 2, &scaled);
+  node(b, "decoder/target/Add", IPRO_OP_ADD, (int[]){scaled, mean_t}, 2, &target);
+  return target;
+}
+
+/* The decoder: returns the Sigmoid output; *target gets the un-normalised image. */
+static int decoder(head_builder *b, int h, int64_t channels, int image, const ipro_shape *image_shape,
+                   const ipro_head_options *o, int *target) {
+  int up;
+  int resize = node(b, "decoder/Resize", IPRO_OP_RESIZE, &h, 1, &up);
+  int64_t sizes[4] = {b->graph->batch, channels, image_shape->dims[2], image_shape->dims[3]};
+  set_ints(b, resize, "sizes", sizes, 4);
+  set_string(b, resize, "mode", "linear");
+  set_string(b, resize, "coordinate_transformation_mode", "align_corners");
+  set_string(b, resize, "nearest_mode", "round_prefer_floor");
+  set_float(b, resize, "cubic_coeff_a", -0.75f);
+  set_int(b, resize, "exclude_outside", 0);
+  set_float(b, resize, "extrapolation_value", 0);
+  int y = conv_bn(b, "decoder/conv1", up, channels, 12, 1, true);
+  int z = conv3x3(b, "decoder/conv2", y, 12, o->image_channels, 1);
+  int prediction;
+  node(b, "decoder/Sigmoid", IPRO_OP_SIGMOID, &z, 1, &prediction);
+  *target = unnormalised_image(b, image, o);
+  return prediction;
+}
+
+/* The decoder of a feature vector h [N, F] (a cut inside an MLP): a linear layer to the image's
+ * C·H·W pixels and a Sigmoid, compared with the flattened un-normalised image. */
+static int vector_decoder(head_builder *b, int h, int64_t features, int image,
+                          const ipro_shape *image_shape, const ipro_head_options *o, int *target) {
+  int64_t pixels = image_shape->dims[1] * image_shape->dims[2] * image_shape->dims[3];
+  int y = linear(b, "decoder/fc", h, features, pixels);
+  int prediction;
+  node(b, "decoder/Sigmoid", IPRO_OP_SIGMOID, &y, 1, &prediction);
+  int unnormalised = unnormalised_image(b, image, o);
+  int flatten = node(b, "decoder/target/Flatten", IPRO_OP_FLATTEN, &unnormalised, 1, target);
+  set_int(b, flatten, "axis", 1);
+  return prediction;
+}
+
+/* The classifier head: returns its last layer's output (features or logits). */
+static int classifier(head_builder *b, int h, int64_t channels, bool image_like,
+                      const ipro_head_options *o) {
+  int x = h;
+  int64_t c = channels;
+  for (int k = 0; image_like && k < o->convs; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "head/conv%d", k + 1);
+    int64_t out = k == 0 ? (c < 64 ? 2 * c : c) : c;
+    int64_t stride = k == 0 && c < 64 ? 2 : 1;
+    x = conv_bn(b, name, x, c, out, stride, true);
+    c = out;
+  }
+  int flat = x;
+  if (image_like) {
+    int pooled;
+    node(b, "head/GlobalAveragePool", IPRO_OP_GLOBAL_AVERAGE_POOL, &x, 1, &pooled);
+    int flatten = node(b, "head/Flatten", IPRO_OP_FLATTEN, &pooled, 1, &flat);
+    set_int(b, flatten, "axis", 1);
+  }
+  int64_t width = c;
+  int64_t last = o->aux_loss == IPRO_AUX_LOSS_CONTRAST ? 128 : o->classes;
+  x = flat;
+  for (int k = 0; k < o->fcs; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "head/fc%d", k + 1);
+    int64_t out = k == o->fcs - 1 ? last : 128;
+    x = linear(b, name, x, width, out);
+    width = out;
+    if (k < o->fcs - 1) {
+      snprintf(name, sizeof name, "head/fc%d/Relu", k + 1);
+      int r;
+      node(b, name, IPRO_OP_RELU, &x, 1, &r);
+      x = r;
+    }
+  }
+  return x;
+}
+
+ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *image_shape,
+                              const ipro_head_options *options, const char *prefix,
+                              ipro_loss_term terms[2], int *n_terms, ipro_error *err) {
+  *n_terms = 0;
+  if (module->n_outputs != 1) return ipro_error_set(err, "a local module has one output");
+  int h = module->outputs[0];
+  const ipro_tensor *ht = &module->tensors[h];
+  bool image_like = ht->shape.rank == 4;
+  if ((ht->shape.rank != 4 && ht->shape.rank != 2) || image_shape->rank != 4)
+    return ipro_error_set(err,
+                          "InfoPro heads need an activation [N, C, H, W] or [N, F] at the cut "
+                          "and an image input; '%s' is %d-dimensional",
+                          ht->name, ht->shape.rank);
+  int64_t channels = ht->shape.dims[1];
+  head_builder b = {.graph = module, .prefix = prefix, .random_state = options->seed, .err = err};
+  if (image < 0 && options->reconstruction_weight != 0) {
+    image = tensor(&b, "image", IPRO_TENSOR_ACTIVATION, 4, image_shape->dims);
+    if (image < 0) return IPRO_ERROR;
+    ipro_tensor *t = &module->tensors[image];
+    t->is_graph_input = true;
+    t->declared_shape = *image_shape;
+    t->declared_shape.dims[0] = IPRO_DIM_BATCH;
+    int *grown = realloc(module->inputs, sizeof(int) * (size_t)(module->n_inputs + 1));
+    if (!grown) return ipro_error_set(err, "out of memory");
+    module->inputs = grown;
+    grown[module->n_inputs++] = image;
+  }
+  if (options->reconstruction_weight != 0) {
+    int target = -1;
+    int prediction = image_like ? decoder(&b, h, channels, image, image_shape, options, &target)
+                                : vector_decoder(&b, h, channels, image, image_shape, options,
+                                                 &target);
+    if (b.failed) return IPRO_ERROR;
+    terms[(*n_terms)++] = (ipro_loss_term){IPRO_LOSS_BINARY_CROSS_ENTROPY, prediction, target,
+                                           options->reconstruction_weight, 0};
+  }
+  if (options->aux_weight != 0) {
+    int head = classifier(&b, h, channels, image_like, options);
+    if (b.failed) return IPRO_ERROR;
+    bool contrast = options->aux_loss == IPRO_AUX_LOSS_CONTRAST;
+    terms[(*n_terms)++] = (ipro_loss_term){
+        contrast ? IPRO_LOSS_SUPERVISED_CONTRAST : IPRO_LOSS_CROSS_ENTROPY, head, -1,
+        options->aux_weight, 0.07f};
+  }
+  if (b.failed) return IPRO_ERROR;
+  return ipro_graph_infer_shapes(module, module->batch, err);
+}
+
+ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_error *err) {
+  int convs = -1, fcs = -1;
+  char tail;
+  if (!text || sscanf(text, "%dc%df%c", &convs, &fcs, &tail) != 2 || convs < 0 || convs > 3 ||
+      fcs < 1 || fcs > 3)
+    return ipro_error_set(err, "--aux-head '%s' is not of the form <n>c<m>f (e.g. 1c2f)",
+                          text ? text : "");
+  options->convs = convs;
+  options->fcs = fcs;
+  return IPRO_OK;
+}

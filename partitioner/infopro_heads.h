@@ -1,0 +1,50 @@
+/* InfoPro's auxiliary heads, generated as ordinary IR at the output h of a local module (every
+ * module but the last), so they train through the same autodiff, planner and kernels:
+ *
+ * - the decoder: h upsampled bilinearly (align_corners) to the input image's size, conv3x3
+ *   C→12, BN, ReLU, conv3x3 12→image channels, Sigmoid; its loss is the binary cross-entropy
+ *   against the image with the dataset normalisation undone (pixels in [0, 1]);
+ * - the classifier head "<n>c<m>f": n conv3x3-BN-ReLU stages (the first C→(C<64 ? 2C : C) with
+ *   stride (C<64 ? 2 : 1)), global average pooling, m fully connected layers (hidden width 128,
+ *   ReLU between), ending in 128 features for the contrastive loss or one logit per class for
+ *   cross-entropy.
+ *
+ * At a feature vector [N, F] (a cut inside an MLP) the decoder is a linear layer to the image's
+ * pixels and a Sigmoid, compared with the flattened image, and the classifier head is its fully
+ * connected layers alone.
+ *
+ * The heads' weights are initialised as PyTorch initialises Conv2d/Linear (uniform within
+ * ±1/sqrt(fan_in)) from a seed, BN with weight 1, bias 0, running mean 0 and variance 1. They are
+ * trainable initializers of the module (counted in its persistent bytes) and are never written
+ * back into the trained ONNX file. */
+#ifndef IPRO_INFOPRO_HEADS_H
+#define IPRO_INFOPRO_HEADS_H
+
+#include "codegen/training_graph.h"
+
+typedef enum { IPRO_AUX_LOSS_CONTRAST, IPRO_AUX_LOSS_CROSS_ENTROPY } ipro_aux_loss;
+
+typedef struct {
+  int convs, fcs;        /* the head's shape: 1c2f by default */
+  ipro_aux_loss aux_loss;
+  int classes;           /* for cross-entropy heads */
+  float reconstruction_weight, aux_weight; /* λ1, λ2 of this module */
+  int image_channels;
+  float mean[4], std[4]; /* the dataset normalisation of the image, per channel */
+  uint64_t seed;
+} ipro_head_options;
+
+/* Parses "0c1f", "0c2f", "1c1f", "1c2f", "2c2f" (any n in 0..3, m in 1..3) into options. */
+ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_error *err);
+
+/* Appends both heads to module (shapes inferred at its batch) at its first graph output. image:
+ * the tensor holding the network's normalised input in this module's graph (the module's own
+ * input for the first module; otherwise pass -1 and a graph input "image" of image_shape is
+ * added). Writes the loss terms (reconstruction, then auxiliary) with their weights into terms
+ * and their number into *n_terms: a head whose λ is zero is not built at all, since it would
+ * only cost memory and time. Module is inferred again at its batch. */
+ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *image_shape,
+                              const ipro_head_options *options, const char *prefix,
+                              ipro_loss_term terms[2], int *n_terms, ipro_error *err);
+
+#endif

@@ -1,0 +1,153 @@
+/* Building, planning and caching candidate modules' programs (see module_costing.h). */
+#include "module_costing.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/op_table.h"
+#include "runtime/executor.h"
+
+typedef struct {
+  bool known;
+  ipro_module_memory memory;
+  int64_t flops, parameters, head_parameters;
+} cached_module;
+
+struct ipro_module_costing {
+  const ipro_graph *network;
+  int *cuts;
+  int n_cuts, B;
+  ipro_local_settings settings;
+  ipro_backend *backend, *fallback;
+  cached_module *cache; /* [variant][a][b], variant = decoder + 2·head */
+  int programs_built;
+};
+
+ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points,
+                                       int n_cuts, const ipro_local_settings *settings,
+                                       bool reference, ipro_module_costing **out,
+                                       ipro_error *err) {
+  *out = NULL;
+  ipro_module_costing *c = calloc(1, sizeof *c);
+  if (!c) return ipro_error_set(err, "out of memory");
+  c->network = network;
+  c->n_cuts = n_cuts;
+  c->B = n_cuts + 2;
+  c->settings = *settings;
+  c->cuts = malloc(sizeof(int) * (size_t)(n_cuts + 1));
+  c->cache = calloc(4 * (size_t)c->B * (size_t)c->B, sizeof *c->cache);
+  ipro_status status = c->cuts && c->cache ? IPRO_OK : ipro_error_set(err, "out of memory");
+  if (status == IPRO_OK) memcpy(c->cuts, cut_points, sizeof(int) * (size_t)n_cuts);
+  if (status == IPRO_OK) status = ipro_backend_create_reference(&c->fallback, err);
+  if (status == IPRO_OK && reference) {
+    c->backend = c->fallback;
+    c->fallback = NULL;
+  } else if (status == IPRO_OK) {
+    status = ipro_backend_create_onednn(&c->backend, err);
+  }
+  if (status != IPRO_OK) {
+    ipro_module_costing_free(c);
+    return status;
+  }
+  *out = c;
+  return IPRO_OK;
+}
+
+static int64_t count_parameters(const ipro_graph *g, const ipro_training_graph *t, bool heads) {
+  int64_t total = 0;
+  for (int p = 0; p < t->n_parameters; p++) {
+    const ipro_tensor *param = &g->tensors[t->parameters[p]];
+    bool is_head = strncmp(param->name, "infopro", 7) == 0;
+    if (is_head == heads) total += ipro_shape_elements(&param->shape);
+  }
+  return total;
+}
+
+static ipro_status build_and_plan(ipro_module_costing *c, int module, int K, int a, int b,
+                                  cached_module *out, ipro_error *err) {
+  ipro_local_settings settings = c->settings;
+  settings.K = K;
+  int first = a == 0 ? -1 : c->cuts[a - 1];
+  int last = b == c->B - 1 ? -1 : c->cuts[b - 1];
+  ipro_graph *graph = NULL;
+  ipro_training_graph training;
+  if (ipro_module_program_build(c->network, first, last, module, &settings, &graph, &training,
+                                err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_executor_options plan_only = {.external_arena = true, .external_inputs = true,
+                                     .plan_only = true};
+  ipro_executor *executor = NULL;
+  ipro_status status =
+      ipro_executor_create_with(graph, c->backend, c->fallback, &plan_only, &executor, err);
+  if (status == IPRO_OK) {
+    ipro_module_memory_of(graph, ipro_executor_program(executor), a == 0, b == c->B - 1,
+                          &out->memory);
+    out->flops = 0;
+    for (int n = 0; n < graph->n_nodes; n++)
+      out->flops += ipro_op_info_of(graph->nodes[n].op)->flops(graph, &graph->nodes[n]);
+    out->parameters = count_parameters(graph, &training, false);
+    out->head_parameters = count_parameters(graph, &training, true);
+    out->known = true;
+    c->programs_built++;
+  }
+  ipro_executor_free(executor);
+  ipro_training_graph_release(&training);
+  ipro_graph_free(graph);
+  return status;
+}
+
+static ipro_status lookup(ipro_module_costing *c, int module, int K, int a, int b,
+                          cached_module **out, ipro_error *err) {
+  if (a < 0 || b >= c->B || a >= b) return ipro_error_set(err, "no module between %d and %d", a, b);
+  int variant = 0;
+  if (b != c->B - 1) {
+    ipro_local_settings settings = c->settings;
+    settings.K = K;
+    float reconstruction, aux;
+    ipro_local_lambdas(&settings, module, &reconstruction, &aux);
+    variant = (reconstruction != 0) + 2 * (aux != 0);
+  }
+  cached_module *entry = &c->cache[(variant * c->B + a) * c->B + b];
+  if (!entry->known && build_and_plan(c, module, K, a, b, entry, err) != IPRO_OK)
+    return IPRO_ERROR;
+  *out = entry;
+  return IPRO_OK;
+}
+
+ipro_status ipro_module_costing_cost(void *context, int module, int K, int a, int b,
+                                     ipro_module_cost *out, ipro_error *err) {
+  cached_module *entry;
+  if (lookup(context, module, K, a, b, &entry, err) != IPRO_OK) return IPRO_ERROR;
+  out->transient_bytes = entry->memory.transient_bytes;
+  out->persistent_bytes = entry->memory.persistent_bytes;
+  return IPRO_OK;
+}
+
+ipro_status ipro_module_costing_details(ipro_module_costing *c, int module, int K, int a, int b,
+                                        ipro_module_memory *memory, int64_t *flops,
+                                        int64_t *parameters, int64_t *head_parameters,
+                                        ipro_error *err) {
+  cached_module *entry;
+  if (lookup(c, module, K, a, b, &entry, err) != IPRO_OK) return IPRO_ERROR;
+  *memory = entry->memory;
+  *flops = entry->flops;
+  *parameters = entry->parameters;
+  *head_parameters = entry->head_parameters;
+  return IPRO_OK;
+}
+
+uint64_t ipro_module_costing_fixed_bytes(const ipro_module_costing *c) {
+  return (uint64_t)ipro_tensor_bytes(&c->network->tensors[c->network->inputs[0]]) +
+         sizeof(int64_t) * (uint64_t)c->settings.batch;
+}
+
+int ipro_module_costing_programs_built(const ipro_module_costing *c) { return c->programs_built; }
+
+void ipro_module_costing_free(ipro_module_costing *c) {
+  if (!c) return;
+  if (c->backend) c->backend->destroy(c->backend);
+  if (c->fallback) c->fallback->destroy(c->fallback);
+  free(c->cuts);
+  free(c->cache);
+  free(c);
+}

@@ -1,0 +1,33 @@
+/* The partitioner's memory costs, measured the only trustworthy way: for a candidate module the
+ * exact training program the trainer would run is built (partitioner/module_program.h), its
+ * kernels are prepared on the backend (so library workspaces are known), the arena is planned,
+ * and nothing is allocated. The result goes through the same formula the trainer allocates with
+ * (module_memory.h). Costs are cached per (first cut, last cut, which heads it carries). */
+#ifndef IPRO_MODULE_COSTING_H
+#define IPRO_MODULE_COSTING_H
+
+#include "partitioner/module_program.h"
+#include "partitioner/split_choice.h"
+#include "runtime/module_memory.h"
+
+typedef struct ipro_module_costing ipro_module_costing;
+
+/* network: normalised and inferred at settings->batch; cut_points: its cut tensors in order. */
+ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points,
+                                       int n_cuts, const ipro_local_settings *settings,
+                                       bool reference, ipro_module_costing **out, ipro_error *err);
+/* An ipro_module_cost_fn (context: the costing). */
+ipro_status ipro_module_costing_cost(void *context, int module, int K, int a, int b,
+                                     ipro_module_cost *out, ipro_error *err);
+/* The same module's full memory picture and its FLOPs per training step. */
+ipro_status ipro_module_costing_details(ipro_module_costing *costing, int module, int K, int a,
+                                        int b, ipro_module_memory *memory, int64_t *flops,
+                                        int64_t *parameters, int64_t *head_parameters,
+                                        ipro_error *err);
+/* What every plan holds besides its modules: the image batch and the labels. */
+uint64_t ipro_module_costing_fixed_bytes(const ipro_module_costing *costing);
+/* How many distinct programs were built so far. */
+int ipro_module_costing_programs_built(const ipro_module_costing *costing);
+void ipro_module_costing_free(ipro_module_costing *costing);
+
+#endif

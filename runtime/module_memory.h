@@ -1,0 +1,22 @@
+/* The memory of one module of a training plan, from its program, by the formula the trainer
+ * allocates with (runtime/trainer.h): transient = the activation it receives + its arena + the
+ * activation it hands on (all in the shared block), persistent = its parameter block + its
+ * training state. The partitioner's cost callback and the trainer both use this function, so the
+ * plan and the allocation cannot disagree. */
+#ifndef IPRO_MODULE_MEMORY_H
+#define IPRO_MODULE_MEMORY_H
+
+#include <stdbool.h>
+
+#include "codegen/forward_program.h"
+
+typedef struct {
+  size_t input_bytes, output_bytes, arena_bytes; /* input/output rounded to the arena alignment */
+  size_t transient_bytes, persistent_bytes;
+} ipro_module_memory;
+
+/* first: the module reads the image (not a handed-on activation); last: it hands nothing on. */
+void ipro_module_memory_of(const ipro_graph *module, const ipro_forward_program *program,
+                           bool first, bool last, ipro_module_memory *out);
+
+#endif

@@ -1,0 +1,174 @@
+/* `infopro train` through the binary, on models/mlp_fmnist.onnx and the first 512 Fashion-MNIST
+ * training images (8 steps of 64 per epoch):
+ *   - two epochs finish with one summary line per epoch, plain progress lines (stdout is a pipe
+ *     here, not a terminal), a final line whose allocated bytes equal the planned ones, and the
+ *     --out model;
+ *   - `infopro eval` on that model, an independent program that loads the exported file,
+ *     reports exactly the test accuracy the trainer printed for its last epoch, and the same test
+ *     loss to the printed precision (both on the first 1000 test images, to keep this short);
+ *   - usage errors exit with 2, a missing dataset or checkpoint with 1 and one line naming it.
+ * Resuming and divergence are in test_train_resume.c. Skipped when Fashion-MNIST is missing. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/dataset.h"
+#include "support/check.h"
+
+static char directory[] = "/tmp/ipro_test_train_XXXXXX";
+
+typedef struct {
+  int exit_status;
+  char out[16384], err[4096];
+  int err_lines;
+} command_result;
+
+/* Runs `infopro COMMAND ARGS` from the source folder, capturing stdout and stderr. */
+static void run(const char *command_and_arguments, command_result *r) {
+  memset(r, 0, sizeof *r);
+  r->exit_status = -1;
+  char command[4096], err_path[600];
+  snprintf(err_path, sizeof err_path, "%s/stderr.txt", directory);
+  snprintf(command, sizeof command, "cd '%s' && '%s' %s 2>'%s'", ipro_test_source_dir(),
+           getenv("IPRO_INFOPRO"), command_and_arguments, err_path);
+  FILE *pipe = popen(command, "r");
+  if (!pipe) return;
+  size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
+  r->out[n] = '\0';
+  int status = pclose(pipe);
+  r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  FILE *file = fopen(err_path, "r");
+  if (file) {
+    n = fread(r->err, 1, sizeof r->err - 1, file);
+    r->err[n] = '\0';
+    fclose(file);
+  }
+  for (const char *c = r->err; *c; c++)
+    r->err_lines += *c == '\n';
+  if (getenv("IPRO_TEST_VERBOSE"))
+    printf("$ infopro %s\n%s%s", command_and_arguments, r->out, r->err);
+}
+
+/* The numbers of the "epoch E/T ..." line for epoch `epoch`. */
+static bool epoch_line(const char *out, int epoch, int epochs, double *accuracy, double *loss) {
+  char head[64];
+  snprintf(head, sizeof head, "epoch %d/%d  loss ", epoch, epochs);
+  const char *line = strstr(out, head);
+  double train_loss;
+  return line && sscanf(line + strlen(head), "%lf  test accuracy %lf  test loss %lf", &train_loss,
+                        accuracy, loss) == 3;
+}
+
+static void train_then_eval(void) {
+  char arguments[2048], model[700];
+  snprintf(model, sizeof model, "%s/trained.onnx", directory);
+  snprintf(arguments, sizeof arguments,
+           "train models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --epochs 2 --batch 64 "
+           "--test-limit 1000 --out '%s'",
+           model);
+  command_result r;
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "train: exit status %d, stderr: %s", r.exit_status, r.err);
+  CHECK_MSG(strstr(r.out, "512 training images, 8 steps of 64 per epoch (0 dropped)"),
+            "train: no header in: %s", r.out);
+  CHECK_MSG(strstr(r.out, "epoch 1/2  step 8/8  loss ") && strstr(r.out, "epoch 2/2  step 8/8"),
+            "train: no plain progress lines in: %s", r.out);
+  CHECK_MSG(!strchr(r.out, '\r') && !strchr(r.out, '\033'),
+            "train: terminal control characters written to a pipe");
+  double accuracy1, loss1, accuracy, loss;
+  CHECK_MSG(epoch_line(r.out, 1, 2, &accuracy1, &loss1) &&
+                epoch_line(r.out, 2, 2, &accuracy, &loss),
+            "train: no epoch lines in: %s", r.out);
+  const char *final = strstr(r.out, "trained 2 epochs in ");
+  unsigned long long peak = 0, planned = 1;
+  double final_accuracy = -1;
+  CHECK_MSG(final && sscanf(strstr(final, ": test accuracy"),
+                            ": test accuracy %lf, peak bytes %llu (planned %llu)", &final_accuracy,
+                            &peak, &planned) == 3,
+            "train: no final line in: %s", r.out);
+  CHECK_MSG(final_accuracy == accuracy, "final accuracy %.4f, last epoch %.4f", final_accuracy,
+            accuracy);
+  CHECK_MSG(peak == planned && peak > 0, "allocated %llu bytes, planned %llu", peak, planned);
+  /* An untrained MLP is at chance (0.1); two short epochs must do clearly better. */
+  CHECK_MSG(accuracy > 0.5 && loss < 2.0, "accuracy %.4f, test loss %.4f after 2 epochs", accuracy,
+            loss);
+  CHECK(access(model, R_OK) == 0);
+
+  snprintf(arguments, sizeof arguments, "eval '%s' --data fashion-mnist --limit 1000", model);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "eval: exit status %d, stderr: %s", r.exit_status, r.err);
+  const char *line = strstr(r.out, "accuracy ");
+  double eval_accuracy = -1, eval_loss = -1;
+  long long correct = -1, count = -1;
+  CHECK_MSG(line &&
+                sscanf(line, "accuracy %lf (%lld/%lld)", &eval_accuracy, &correct, &count) == 3 &&
+                sscanf(strstr(line, "cross-entropy "), "cross-entropy %lf", &eval_loss) == 1,
+            "eval: cannot parse: %s", r.out);
+  CHECK_MSG(eval_accuracy == accuracy && count == 1000,
+            "eval reports accuracy %.4f (%lld/%lld), the trainer printed %.4f", eval_accuracy,
+            correct, count, accuracy);
+  CHECK_MSG(fabs(eval_loss - loss) <= 0.00005 + 1e-9,
+            "eval reports cross-entropy %.6f, the trainer printed %.4f", eval_loss, loss);
+}
+
+static void failures(void) {
+  static const char *const usage_errors[] = {
+      "train",
+      "train models/mlp_fmnist.onnx",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --epochs 0",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --batch -3",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --lr -1",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --lr nan",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --schedule linear",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --optimizer adam",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --momentum 1.5",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --milestones 3,x",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --resume",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --frobnicate",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --epochs",
+  };
+  command_result r;
+  for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++) {
+    run(usage_errors[i], &r);
+    CHECK_MSG(r.exit_status == 2 && r.err[0] && !r.out[0], "%s: exit status %d, stderr: %s",
+              usage_errors[i], r.exit_status, r.err);
+  }
+  run("train --help", &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "--checkpoint DIR"), "train --help: %d",
+            r.exit_status);
+
+  static const struct {
+    const char *arguments, *needle;
+  } failures[] = {
+      {"train models/mlp_fmnist.onnx --data fashion-mnist:/nonexistent/fmnist",
+       "/nonexistent/fmnist"},
+      {"train models/mlp_fmnist.onnx --data fashion-mnist --checkpoint /nonexistent/ck --resume",
+       "/nonexistent/ck/checkpoint.ipck"},
+      {"train models/missing.onnx --data fashion-mnist --limit 64", "models/missing.onnx"},
+      {"train models/resnet32.onnx --data fashion-mnist --limit 64", "[N,3,32,32]"},
+      {"train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --epochs 2 --warmup-epochs 2",
+       "warm-up"},
+  };
+  for (size_t i = 0; i < sizeof failures / sizeof failures[0]; i++) {
+    run(failures[i].arguments, &r);
+    CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, failures[i].needle),
+              "%s: exit status %d, expected 1 and one line with '%s': %s", failures[i].arguments,
+              r.exit_status, failures[i].needle, r.err);
+  }
+}
+
+int main(void) {
+  if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
+    return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
+  if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO (the infopro binary) not set");
+  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  failures();
+  train_then_eval();
+  char command[200];
+  snprintf(command, sizeof command, "rm -rf '%s'", directory);
+  if (system(command) != 0) printf("note: could not remove %s\n", directory);
+  return ipro_test_finish();
+}

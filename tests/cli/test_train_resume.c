@@ -1,0 +1,173 @@
+/* `infopro train --checkpoint DIR --resume` continues a run bit for bit, and a diverging run
+ * stops without touching what it had written. On models/mlp_fmnist.onnx (which has Dropout, so
+ * the restored step count matters) and 256 Fashion-MNIST images in batches of 32, tested on 500:
+ *   - two epochs in one run, and one epoch then a resumed second (only --epochs 2 given on
+ *     resuming: every other setting comes from the checkpoint), write byte-identical --out
+ *     models and byte-identical checkpoints, and print the same second-epoch numbers; the
+ *     constant schedule makes the one-epoch run's rates those of the two-epoch run;
+ *   - the same with AdamW, whose bias correction counts the restored steps;
+ *   - resuming the finished run for a third epoch with --lr 1e30 stops with exit status 1 and
+ *     a message naming the epoch, the step and the non-finite loss; the checkpoint keeps its
+ *     bytes and no --out file appears.
+ * Skipped when Fashion-MNIST is missing. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/dataset.h"
+#include "support/check.h"
+
+static char directory[] = "/tmp/ipro_test_train_resume_XXXXXX";
+
+#define COMMON                                                                                     \
+  "train models/mlp_fmnist.onnx --data fashion-mnist --limit 256 --batch 32 --test-limit 500"
+
+typedef struct {
+  int exit_status;
+  char out[16384], err[4096];
+} command_result;
+
+static void run(const char *arguments, command_result *r) {
+  memset(r, 0, sizeof *r);
+  r->exit_status = -1;
+  char command[4096], err_path[600];
+  snprintf(err_path, sizeof err_path, "%s/stderr.txt", directory);
+  snprintf(command, sizeof command, "cd '%s' && '%s' %s 2>'%s'", ipro_test_source_dir(),
+           getenv("IPRO_INFOPRO"), arguments, err_path);
+  FILE *pipe = popen(command, "r");
+  if (!pipe) return;
+  size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
+  r->out[n] = '\0';
+  int status = pclose(pipe);
+  r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  FILE *file = fopen(err_path, "r");
+  if (file) {
+    n = fread(r->err, 1, sizeof r->err - 1, file);
+    r->err[n] = '\0';
+    fclose(file);
+  }
+  if (getenv("IPRO_TEST_VERBOSE")) printf("$ infopro %s\n%s%s", arguments, r->out, r->err);
+}
+
+static void run_ok(const char *arguments) {
+  command_result r;
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "%s: exit status %d, stderr: %s", arguments, r.exit_status, r.err);
+}
+
+/* The whole file, or NULL; *size its length. */
+static uint8_t *slurp(const char *path, size_t *size) {
+  FILE *file = fopen(path, "rb");
+  if (!file) return NULL;
+  uint8_t *bytes = NULL;
+  *size = 0;
+  if (fseek(file, 0, SEEK_END) == 0) {
+    long length = ftell(file);
+    bytes = length >= 0 ? malloc((size_t)length + 1) : NULL;
+    if (bytes && fseek(file, 0, SEEK_SET) == 0 &&
+        fread(bytes, 1, (size_t)length, file) == (size_t)length)
+      *size = (size_t)length;
+    else
+      free(bytes), bytes = NULL;
+  }
+  fclose(file);
+  return bytes;
+}
+
+static void expect_same_file(const char *a, const char *b) {
+  size_t a_size = 0, b_size = 0;
+  uint8_t *x = slurp(a, &a_size), *y = slurp(b, &b_size);
+  CHECK_MSG(x && y && a_size == b_size && memcmp(x, y, a_size) == 0, "%s and %s differ", a, b);
+  free(x);
+  free(y);
+}
+
+/* The second epoch's summary without its time. */
+static void epoch_numbers(const char *out, char *numbers, size_t size) {
+  numbers[0] = '\0';
+  const char *line = strstr(out, "epoch 2/2  loss ");
+  const char *end = line ? strstr(line, " s\n") : NULL;
+  if (!line || !end) return;
+  while (end > line && end[-1] != ' ')
+    end--; /* drop the seconds */
+  snprintf(numbers, size, "%.*s", (int)(end - line), line);
+}
+
+static void resume_matches(const char *name, const char *settings) {
+  char a[4096], b1[4096], b2[4096];
+  char out_a[700], out_b[700], ck_a[700], ck_b[700];
+  snprintf(out_a, sizeof out_a, "%s/%s_whole.onnx", directory, name);
+  snprintf(out_b, sizeof out_b, "%s/%s_resumed.onnx", directory, name);
+  snprintf(ck_a, sizeof ck_a, "%s/%s_whole", directory, name);
+  snprintf(ck_b, sizeof ck_b, "%s/%s_resumed", directory, name);
+  snprintf(a, sizeof a, COMMON " %s --epochs 2 --checkpoint '%s' --out '%s'", settings, ck_a,
+           out_a);
+  snprintf(b1, sizeof b1, COMMON " %s --epochs 1 --checkpoint '%s'", settings, ck_b);
+  snprintf(b2, sizeof b2,
+           "train models/mlp_fmnist.onnx --data fashion-mnist --test-limit 500 --epochs 2 "
+           "--checkpoint '%s' --resume --out '%s'",
+           ck_b, out_b);
+  command_result whole, resumed;
+  run(a, &whole);
+  CHECK_MSG(whole.exit_status == 0, "%s: exit status %d, stderr: %s", a, whole.exit_status,
+            whole.err);
+  run_ok(b1);
+  run(b2, &resumed);
+  CHECK_MSG(resumed.exit_status == 0, "%s: exit status %d, stderr: %s", b2, resumed.exit_status,
+            resumed.err);
+  CHECK_MSG(strstr(resumed.out, "resuming from") && !strstr(resumed.out, "epoch 1/2"),
+            "%s: did not resume at epoch 2: %s", name, resumed.out);
+  expect_same_file(out_a, out_b);
+  char ck_file_a[800], ck_file_b[800];
+  snprintf(ck_file_a, sizeof ck_file_a, "%s/checkpoint.ipck", ck_a);
+  snprintf(ck_file_b, sizeof ck_file_b, "%s/checkpoint.ipck", ck_b);
+  expect_same_file(ck_file_a, ck_file_b);
+  char numbers_a[256], numbers_b[256];
+  epoch_numbers(whole.out, numbers_a, sizeof numbers_a);
+  epoch_numbers(resumed.out, numbers_b, sizeof numbers_b);
+  CHECK_MSG(numbers_a[0] && strcmp(numbers_a, numbers_b) == 0, "%s: '%s' vs resumed '%s'", name,
+            numbers_a, numbers_b);
+}
+
+static void divergence(void) {
+  char checkpoint[700], file[800], out[700], arguments[4096];
+  snprintf(checkpoint, sizeof checkpoint, "%s/sgd_whole", directory);
+  snprintf(file, sizeof file, "%s/checkpoint.ipck", checkpoint);
+  snprintf(out, sizeof out, "%s/diverged.onnx", directory);
+  size_t before_size = 0, after_size = 0;
+  uint8_t *before = slurp(file, &before_size);
+  CHECK_MSG(before != NULL, "no checkpoint at %s", file);
+  snprintf(
+      arguments, sizeof arguments,
+      "train models/mlp_fmnist.onnx --data fashion-mnist --test-limit 500 --epochs 3 --lr 1e30 "
+      "--checkpoint '%s' --resume --out '%s'",
+      checkpoint, out);
+  command_result r;
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 1, "lr 1e30: exit status %d, stdout: %s", r.exit_status, r.out);
+  CHECK_MSG((strstr(r.err, "NaN") || strstr(r.err, "not finite")) && strstr(r.err, "epoch 3") &&
+                strstr(r.err, "step "),
+            "lr 1e30: message: %s", r.err);
+  uint8_t *after = slurp(file, &after_size);
+  CHECK_MSG(after && before && after_size == before_size && memcmp(before, after, after_size) == 0,
+            "the checkpoint changed after a diverged run");
+  CHECK_MSG(access(out, F_OK) != 0, "a diverged run wrote %s", out);
+  free(before);
+  free(after);
+}
+
+int main(void) {
+  if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
+    return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
+  if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO (the infopro binary) not set");
+  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  resume_matches("sgd", "--schedule constant --lr 0.05");
+  resume_matches("adamw", "--schedule constant --optimizer adamw --lr 0.001");
+  divergence();
+  char command[200];
+  snprintf(command, sizeof command, "rm -rf '%s'", directory);
+  if (system(command) != 0) printf("note: could not remove %s\n", directory);
+  return ipro_test_finish();
+}

@@ -1,0 +1,107 @@
+/* The split DP against brute force: on random module-cost tables for networks with up to 9 cut
+ * points, for every K, the DP's balanced split has the same largest transient cost as the best of
+ * all C(n, K-1) cut sets, and the same total persistent cost as the best among those that reach
+ * it; its reported peak is recomputed here from its own cuts. The budget mode picks the smallest
+ * K whose balanced peak fits, and its error names the smallest achievable peak. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "partitioner/split_choice.h"
+#include "support/check.h"
+
+#define MAX_B 11
+
+#define MAX_K 5
+
+typedef struct {
+  ipro_module_cost table[MAX_K][MAX_B][MAX_B]; /* by the module's position, as heads differ */
+  int asked;
+} cost_table;
+
+static ipro_status table_cost(void *context, int module, int K, int a, int b,
+                              ipro_module_cost *out, ipro_error *err) {
+  (void)err, (void)K;
+  cost_table *t = context;
+  t->asked++;
+  *out = t->table[module][a][b];
+  return IPRO_OK;
+}
+
+/* Best (max transient, then persistent sum) over all boundary sets, by enumeration. */
+static void brute_force(const cost_table *t, int n_cuts, int K, uint64_t *best_max,
+                        uint64_t *best_sum) {
+  int B = n_cuts + 2;
+  *best_max = UINT64_MAX;
+  *best_sum = UINT64_MAX;
+  for (unsigned mask = 0; mask < (1u << n_cuts); mask++) {
+    if (__builtin_popcount(mask) != K - 1) continue;
+    int boundaries[MAX_B], k = 0;
+    boundaries[k++] = 0;
+    for (int c = 0; c < n_cuts; c++)
+      if (mask & (1u << c)) boundaries[k++] = c + 1;
+    boundaries[k++] = B - 1;
+    uint64_t max = 0, sum = 0;
+    for (int m = 0; m + 1 < k; m++) {
+      const ipro_module_cost *c = &t->table[m][boundaries[m]][boundaries[m + 1]];
+      if (c->transient_bytes > max) max = c->transient_bytes;
+      sum += c->persistent_bytes;
+    }
+    if (max < *best_max || (max == *best_max && sum < *best_sum)) {
+      *best_max = max;
+      *best_sum = sum;
+    }
+  }
+}
+
+int main(void) {
+  srand(4242);
+  ipro_error err;
+  for (int trial = 0; trial < 300; trial++) {
+    int n_cuts = rand() % 10;
+    static cost_table t;
+    t.asked = 0;
+    for (int m = 0; m < MAX_K; m++)
+      for (int a = 0; a < MAX_B; a++)
+        for (int b = a + 1; b < MAX_B; b++) {
+          /* Coarse values make ties frequent, which is where the second criterion matters. */
+          t.table[m][a][b].transient_bytes = (uint64_t)(1 + rand() % 6) * 100;
+          t.table[m][a][b].persistent_bytes = (uint64_t)(rand() % 5) * 10;
+        }
+    for (int K = 1; K <= n_cuts + 1 && K <= MAX_K; K++) {
+      ipro_split split;
+      CHECK_OK(ipro_split_balanced(n_cuts, K, 7, table_cost, &t, &split, &err), &err);
+      uint64_t best_max, best_sum;
+      brute_force(&t, n_cuts, K, &best_max, &best_sum);
+      CHECK_EQ_INT(split.max_transient_bytes, best_max);
+      CHECK_EQ_INT(split.persistent_bytes, best_sum);
+      CHECK_EQ_INT(split.peak_bytes, 7 + best_max + best_sum);
+      CHECK_EQ_INT(split.K, K);
+      CHECK_EQ_INT(split.boundaries[0], 0);
+      CHECK_EQ_INT(split.boundaries[K], n_cuts + 1);
+    }
+    /* Budget: the smallest K whose balanced peak fits. */
+    uint64_t budget = 7 + (uint64_t)(1 + rand() % 6) * 100 + 40;
+    ipro_split chosen;
+    ipro_status status =
+        ipro_split_for_budget(n_cuts, 5, 7, budget, table_cost, &t, &chosen, &err);
+    int expected_K = 0;
+    for (int K = 1; K <= n_cuts + 1 && K <= 5 && !expected_K; K++) {
+      uint64_t best_max, best_sum;
+      brute_force(&t, n_cuts, K, &best_max, &best_sum);
+      if (7 + best_max + best_sum <= budget) expected_K = K;
+    }
+    if (expected_K) {
+      CHECK(status == IPRO_OK);
+      CHECK_EQ_INT(chosen.K, expected_K);
+      CHECK(chosen.peak_bytes <= budget);
+    } else {
+      CHECK(status == IPRO_ERROR);
+      CHECK_MSG(strstr(err.message, "smallest peak") != NULL, "message: %s", err.message);
+    }
+  }
+  /* A split with more modules than boundaries allow is refused. */
+  ipro_split split;
+  static cost_table empty;
+  CHECK(ipro_split_balanced(2, 4, 0, table_cost, &empty, &split, &err) == IPRO_ERROR);
+  return ipro_test_finish();
+}

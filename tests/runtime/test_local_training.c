@@ -1,0 +1,207 @@
+/* Local training through the trainer:
+ * - the memory the trainer allocates equals, byte for byte, the peak the partitioner's costing
+ *   computes for the same cuts, for every bundled model at K = 1..4 (the costing builds each
+ *   module's program on its own, so this checks plan against reality, not a formula against
+ *   itself);
+ * - gradient isolation: changing the last module's weights changes nothing in the first
+ *   module's gradients (they are bit-identical), while the last module's own gradients change;
+ * - every loss of a K = 3 step is finite, and the modules really train: repeated steps on one
+ *   batch lower every module's loss. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/cost.h"
+#include "runtime/module_costing.h"
+#include "runtime/trainer.h"
+#include "support/check.h"
+
+#define BATCH 8
+
+static void model_path(char *buffer, size_t size, const char *name) {
+  char relative[256];
+  snprintf(relative, sizeof relative, "models/%s.onnx", name);
+  ipro_test_path(buffer, size, relative);
+}
+
+static ipro_local_settings settings_for(const ipro_graph *network) {
+  ipro_local_settings s;
+  ipro_local_settings_defaults(&s);
+  s.batch = BATCH;
+  const ipro_tensor *input = &network->tensors[network->inputs[0]];
+  s.heads.image_channels = (int)input->shape.dims[1];
+  for (int c = 0; c < s.heads.image_channels; c++) s.heads.mean[c] = 0.5f, s.heads.std[c] = 0.25f;
+  s.heads.classes = (int)network->tensors[network->outputs[0]].shape.dims[1];
+  return s;
+}
+
+/* K modules with cuts spread evenly over the cut points. */
+static void check_plan_matches_allocation(const char *name, int K) {
+  char path[1024];
+  model_path(path, sizeof path, name);
+  ipro_error err = {{0}};
+  ipro_graph *network = NULL;
+  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
+  if (!network) return;
+  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
+  int n_cut_points = ipro_graph_find_cut_points(network, cut_points);
+  if (K - 1 > n_cut_points) {
+    free(cut_points);
+    ipro_graph_free(network);
+    return;
+  }
+  ipro_local_settings settings = settings_for(network);
+  settings.K = K;
+  int boundaries[IPRO_MAX_MODULES + 1];
+  const char *cut_names[IPRO_MAX_MODULES];
+  boundaries[0] = 0;
+  for (int k = 1; k < K; k++) {
+    boundaries[k] = k * (n_cut_points + 1) / K;
+    if (boundaries[k] <= boundaries[k - 1]) boundaries[k] = boundaries[k - 1] + 1;
+    cut_names[k - 1] = network->tensors[cut_points[boundaries[k] - 1]].name;
+  }
+  boundaries[K] = n_cut_points + 1;
+
+  ipro_module_costing *costing = NULL;
+  CHECK_OK(ipro_module_costing_create(network, cut_points, n_cut_points, &settings, false,
+                                      &costing, &err),
+           &err);
+  ipro_split split;
+  CHECK_OK(ipro_split_evaluate(n_cut_points, K, boundaries,
+                               ipro_module_costing_fixed_bytes(costing),
+                               ipro_module_costing_cost, costing, &split, &err),
+           &err);
+
+  ipro_trainer_options options = {.batch = BATCH,
+                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
+                                  .n_cuts = K - 1,
+                                  .cuts = cut_names,
+                                  .local = settings};
+  ipro_trainer *trainer = NULL;
+  CHECK_OK(ipro_trainer_create(path, &options, &trainer, &err), &err);
+  if (trainer) {
+    CHECK_MSG(ipro_trainer_allocated_bytes(trainer) == split.peak_bytes,
+              "%s K=%d: trainer allocated %zu bytes, plan says %llu", name, K,
+              ipro_trainer_allocated_bytes(trainer), (unsigned long long)split.peak_bytes);
+    CHECK_EQ_INT(ipro_trainer_planned_bytes(trainer), split.peak_bytes);
+    CHECK_EQ_INT(ipro_trainer_block_bytes(trainer), split.max_transient_bytes);
+    CHECK_EQ_INT(ipro_trainer_module_count(trainer), K);
+  }
+  ipro_trainer_free(trainer);
+  ipro_module_costing_free(costing);
+  free(cut_points);
+  ipro_graph_free(network);
+}
+
+/* A fixed batch: images from a hash, labels cycling over three classes (so that every anchor of
+ * the contrastive loss has positives). */
+static void make_batch(float *images, int64_t n_pixels, int64_t *labels, int classes) {
+  uint32_t state = 99;
+  for (int64_t i = 0; i < n_pixels; i++) {
+    state = state * 1664525u + 1013904223u;
+    images[i] = (float)(state >> 8) / 16777216.0f * 2 - 1;
+  }
+  for (int i = 0; i < BATCH; i++) labels[i] = i % (classes < 3 ? classes : 3);
+}
+
+static ipro_trainer *resnet8_trainer(int K, const char *const *cuts, ipro_error *err) {
+  char path[1024];
+  model_path(path, sizeof path, "resnet8_fmnist");
+  ipro_graph *network = NULL;
+  if (ipro_graph_open(path, BATCH, &network, err) != IPRO_OK) return NULL;
+  ipro_trainer_options options = {.batch = BATCH,
+                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
+                                  .n_cuts = K - 1,
+                                  .cuts = cuts,
+                                  .local = settings_for(network)};
+  ipro_graph_free(network);
+  ipro_trainer *trainer = NULL;
+  ipro_trainer_create(path, &options, &trainer, err);
+  return trainer;
+}
+
+static void check_isolation(void) {
+  static const char *const cuts[] = {"/layer2/layer2.0/Relu_1_output_0"};
+  ipro_error err = {{0}};
+  ipro_trainer *a = resnet8_trainer(2, cuts, &err), *b = resnet8_trainer(2, cuts, &err);
+  CHECK_MSG(a && b, "trainers: %s", err.message);
+  if (!a || !b) return;
+  static float images[BATCH * 28 * 28];
+  int64_t labels[BATCH];
+  make_batch(images, BATCH * 28 * 28, labels, 10);
+  /* b's last module starts from different classifier weights */
+  float fc[640];
+  CHECK_OK(ipro_trainer_read(b, "fc.weight", fc, sizeof fc, &err), &err);
+  for (int i = 0; i < 640; i++) fc[i] = -2 * fc[i];
+  CHECK_OK(ipro_trainer_write(b, "fc.weight", fc, sizeof fc, &err), &err);
+  float loss_a, loss_b;
+  CHECK_OK(ipro_trainer_step(a, images, labels, 0.05f, &loss_a, &err), &err);
+  CHECK_OK(ipro_trainer_step(b, images, labels, 0.05f, &loss_b, &err), &err);
+  CHECK(loss_a != loss_b);
+  for (int module = 0; module < 2; module++) {
+    const ipro_training_graph *training = ipro_trainer_module_training(a, module);
+    const ipro_graph *graph = ipro_trainer_module_graph(a, module);
+    int identical = 0, compared = 0;
+    for (int p = 0; p < training->n_parameters; p++) {
+      int g = training->gradients[p];
+      if (g < 0) continue;
+      size_t bytes = (size_t)ipro_tensor_bytes(&graph->tensors[g]);
+      float *ga = malloc(bytes), *gb = malloc(bytes);
+      CHECK_OK(ipro_executor_read_tensor(ipro_trainer_module_executor(a, module), g, ga, bytes,
+                                         &err),
+               &err);
+      CHECK_OK(ipro_executor_read_tensor(ipro_trainer_module_executor(b, module), g, gb, bytes,
+                                         &err),
+               &err);
+      identical += memcmp(ga, gb, bytes) == 0;
+      compared++;
+      free(ga);
+      free(gb);
+    }
+    CHECK(compared > 0);
+    if (module == 0)
+      CHECK_MSG(identical == compared, "module 1: %d of %d gradients changed with module 2",
+                compared - identical, compared);
+    else
+      CHECK_MSG(identical < compared, "module 2's gradients did not change with its weights");
+  }
+  ipro_trainer_free(a);
+  ipro_trainer_free(b);
+}
+
+static void check_learning(void) {
+  static const char *const cuts[] = {"/layer1/layer1.0/Relu_1_output_0",
+                                     "/layer2/layer2.0/Relu_1_output_0"};
+  ipro_error err = {{0}};
+  ipro_trainer *t = resnet8_trainer(3, cuts, &err);
+  CHECK_MSG(t != NULL, "trainer: %s", err.message);
+  if (!t) return;
+  static float images[BATCH * 28 * 28];
+  int64_t labels[BATCH];
+  make_batch(images, BATCH * 28 * 28, labels, 10);
+  float first[16], last[16], loss;
+  const char *names[16];
+  int n = 0;
+  for (int step = 0; step < 8; step++) {
+    CHECK_OK(ipro_trainer_step(t, images, labels, 0.02f, &loss, &err), &err);
+    n = ipro_trainer_losses(t, step == 0 ? first : last, names, 16);
+  }
+  /* module 1: reconstruction and contrast (λ = 5, 1); module 2: contrast only (λ1 = 0 at the
+   * last local module by default); module 3: cross-entropy */
+  CHECK_EQ_INT(n, 4);
+  for (int i = 0; i < n; i++) {
+    CHECK_MSG(isfinite(last[i]), "%s is not finite", names[i]);
+    CHECK_MSG(last[i] < first[i], "%s did not decrease: %g -> %g", names[i], first[i], last[i]);
+  }
+  ipro_trainer_free(t);
+}
+
+int main(void) {
+  static const char *const models[] = {"resnet8_fmnist", "resnet32", "densenet_small",
+                                       "mobilenetv2_small", "mlp_fmnist", "resnet110"};
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++)
+    for (int K = 1; K <= 4; K++) check_plan_matches_allocation(models[m], K);
+  check_isolation();
+  check_learning();
+  return ipro_test_finish();
+}

@@ -1,0 +1,652 @@
+/* The oneDNN kernels of the training program (codegen/internal_ops.md) against the reference
+ * kernels, the oracle.
+ *
+ * Op by op (and Sum, which accumulates gradients, and Gemm in the transposed forms the
+ * backward of Gemm uses): each case is one hand-built node on seeded random data (with exact ties, zeros and
+ * bound values where an op's derivative has a kink or a first-maximum rule), run on the reference
+ * kernel and on the oneDNN kernel into NaN-filled buffers (so an element the kernel forgets to
+ * write fails). Every output, and every input (BatchNormalization updates its running statistics
+ * in place), must agree within rtol 1e-4 and atol 1e-5 times the tensor's scale (its largest
+ * reference magnitude, at least 1), since the gradients are accumulations whose rounding grows
+ * with their terms. Cases with no faithful oneDNN mapping must be declined.
+ *
+ * Whole step: the training graph of models/resnet8_fmnist.onnx at batch 4 runs one SGD step on
+ * oneDNN (with the reference as fallback) and, from a separate copy of the graph, on the reference
+ * alone, with the same inputs and hyper-parameters; the loss, every parameter's gradient, the
+ * updated parameters and BatchNormalization's running statistics must agree. */
+#include <math.h>
+#include <stdint.h>
+
+#include "codegen/training_graph.h"
+#include "frontend/op_table.h"
+#include "runtime/backend.h"
+#include "runtime/executor.h"
+#include "runtime/reference/reference_kernels.h"
+#include "tests/frontend/hand_graph.h"
+#include "tests/support/check.h"
+
+#define MAX_OPERANDS 8
+
+static uint64_t random_state = 0x243f6a8885a308d3u;
+
+/* xorshift64*: a uniform float in [-1, 1). */
+static float random_uniform(void) {
+  random_state ^= random_state >> 12;
+  random_state ^= random_state << 25;
+  random_state ^= random_state >> 27;
+  uint64_t bits = random_state * UINT64_C(2685821657736338717);
+  return (float)(bits >> 40) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+/* How a case fills an input: uniform in [-1, 1); positive in [0.5, 1.5) (variances, scales);
+ * ties: one of five values, so pooling windows hold equal maxima; relu_output: the output of a
+ * Relu (a third exact zeros); unit: in (0, 1) (a Sigmoid's output); bounds: uniform, with a quarter
+ * of the elements exactly -0.5 or 0.5 (Clip's bounds in the cases below). */
+typedef enum { UNIFORM, POSITIVE, TIES, RELU_OUTPUT, UNIT, BOUNDS } data_kind;
+
+static float random_value(data_kind kind) {
+  float u = random_uniform();
+  switch (kind) {
+  case POSITIVE: return 1.0f + 0.5f * u;
+  case TIES: return 0.5f * floorf(u * 2.5f);
+  case RELU_OUTPUT: return u < -0.33f ? 0.0f : u + 0.33f;
+  case UNIT: return 0.5f + 0.49f * u;
+  case BOUNDS: {
+    float v = random_uniform();
+    return u < -0.75f ? -0.5f : u < -0.5f ? 0.5f : v;
+  }
+  default: return u;
+  }
+}
+
+/* ---- building one-node graphs ---- */
+
+typedef struct {
+  ipro_graph *graph;
+  ipro_node *node;
+  data_kind kinds[MAX_OPERANDS];
+  bool internal; /* an ipro.* node: not normalised (the loader's forms do not apply) */
+} one_node;
+
+static void input(one_node *c, const char *name, int rank, const int64_t *dims, data_kind kind) {
+  if (!c->graph) c->graph = hand_graph(19);
+  c->kinds[c->graph->n_inputs] = kind;
+  hand_input(c->graph, name, rank, dims);
+}
+
+/* The node; op is its ipro_op for internal ops (the loader never resolves their names). */
+static ipro_node *node(one_node *c, const char *op_type, int op, const char *inputs,
+                       const char *outputs) {
+  c->node = hand_node(c->graph, "node", op_type, inputs, outputs);
+  if (op >= IPRO_OP_FIRST_INTERNAL) c->node->op = (ipro_op)op, c->internal = true;
+  for (int o = 0; o < c->node->n_outputs; o++)
+    if (c->node->outputs[o] >= 0) hand_output(c->graph, ipro_node_output(c->graph, c->node, o)->name);
+  return c->node;
+}
+
+static void set_ints(ipro_node *n, const char *name, int count, const int64_t *values) {
+  hand_require(ipro_node_set_ints(n, name, values, count) == IPRO_OK);
+}
+static void set_int(ipro_node *n, const char *name, int64_t value) {
+  hand_require(ipro_node_set_int(n, name, value) == IPRO_OK);
+}
+static void set_float(ipro_node *n, const char *name, float value) {
+  hand_require(ipro_node_set_float(n, name, value) == IPRO_OK);
+}
+
+static size_t tensor_bytes(const ipro_tensor *tensor) {
+  return (size_t)ipro_shape_elements(&tensor->shape) * ipro_dtype_size(tensor->dtype);
+}
+
+/* Values beyond atol * scale + rtol * |expected|, scale = max(1, max |expected|). */
+static void compare(const char *label, const char *what, const float *got, const float *expected,
+                    int64_t count) {
+  double scale = 1.0;
+  for (int64_t k = 0; k < count; k++)
+    if (fabs(expected[k]) > scale) scale = fabs(expected[k]);
+  int64_t bad = 0, worst = 0;
+  double worst_excess = -INFINITY;
+  for (int64_t k = 0; k < count; k++) {
+    double g = got[k], e = expected[k];
+    double excess = isnan(g) != isnan(e) ? INFINITY : fabs(g - e) - (1e-5 * scale + 1e-4 * fabs(e));
+    if (isnan(g) && isnan(e)) excess = 0.0;
+    if (excess > 0) bad++;
+    if (excess > worst_excess) worst_excess = excess, worst = k;
+  }
+  CHECK_MSG(bad == 0, "%s: %s: %lld of %lld differ, worst [%lld]: %.9g vs reference %.9g", label,
+            what, (long long)bad, (long long)count, (long long)worst, got[worst], expected[worst]);
+}
+
+/* Infers the node's shapes, then runs it on the reference and (where oneDNN takes it) on oneDNN,
+ * each on its own copy of the inputs, and compares outputs and inputs. Frees the graph. */
+static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool expect_supported) {
+  ipro_graph *graph = c->graph;
+  ipro_error err = {{0}};
+  ipro_status status = c->internal ? IPRO_OK : ipro_graph_normalize(graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(graph, 0, &err);
+  CHECK_MSG(status == IPRO_OK, "%s: %s", label, err.message);
+  if (status != IPRO_OK) {
+    ipro_graph_free(graph);
+    return;
+  }
+  const ipro_node *n = &graph->nodes[0];
+  bool supported = onednn->supports_forward(onednn, graph, n);
+  if (!supported) {
+    ipro_kernel *kernel = NULL;
+    onednn->prepare_forward(onednn, graph, n, &kernel, &err);
+    printf("%s: declined: %s\n", label, err.message);
+  }
+  CHECK_MSG(supported == expect_supported, "%s: supports_forward is %d, expected %d", label,
+            supported, expect_supported);
+
+  void *reference_in[MAX_OPERANDS] = {NULL}, *onednn_in[MAX_OPERANDS] = {NULL};
+  void *expected[MAX_OPERANDS] = {NULL}, *got[MAX_OPERANDS] = {NULL};
+  for (int i = 0; i < n->n_inputs; i++) {
+    const ipro_tensor *tensor = ipro_node_input(graph, n, i);
+    if (!tensor) continue;
+    size_t bytes = tensor_bytes(tensor);
+    reference_in[i] = malloc(bytes ? bytes : 1);
+    onednn_in[i] = malloc(bytes ? bytes : 1);
+    hand_require(reference_in[i] && onednn_in[i]);
+    int g = 0;
+    while (graph->inputs[g] != n->inputs[i]) g++;
+    for (size_t k = 0; k < bytes / sizeof(float); k++)
+      ((float *)reference_in[i])[k] = random_value(c->kinds[g]);
+    memcpy(onednn_in[i], reference_in[i], bytes);
+  }
+  for (int o = 0; o < n->n_outputs; o++) {
+    const ipro_tensor *tensor = ipro_node_output(graph, n, o);
+    if (!tensor) continue;
+    size_t bytes = tensor_bytes(tensor);
+    expected[o] = calloc(1, bytes ? bytes : 1);
+    got[o] = malloc(bytes ? bytes : 1);
+    hand_require(expected[o] && got[o]);
+    for (size_t k = 0; k < bytes / sizeof(float); k++)
+      ((float *)got[o])[k] = NAN;
+  }
+  ipro_kernel_context context = {0, 0};
+  CHECK_OK(ipro_reference_forward_table()[n->op](graph, n, reference_in, expected, &context, &err),
+           &err);
+  ipro_kernel *kernel = NULL;
+  if (supported) CHECK_OK(onednn->prepare_forward(onednn, graph, n, &kernel, &err), &err);
+  if (kernel) {
+    void *workspace = NULL;
+    if (kernel->workspace_bytes > 0)
+      CHECK_OK(onednn->allocate(onednn, kernel->workspace_bytes, &workspace, &err), &err);
+    CHECK_OK(kernel->run(kernel, onednn_in, got, workspace, 0, &err), &err);
+    onednn->release(onednn, workspace, kernel->workspace_bytes);
+    kernel->destroy(kernel);
+    char what[300];
+    for (int o = 0; o < n->n_outputs; o++) {
+      const ipro_tensor *tensor = ipro_node_output(graph, n, o);
+      if (!tensor) continue;
+      snprintf(what, sizeof what, "output %d", o);
+      compare(label, what, got[o], expected[o], ipro_shape_elements(&tensor->shape));
+    }
+    for (int i = 0; i < n->n_inputs; i++) {
+      const ipro_tensor *tensor = ipro_node_input(graph, n, i);
+      if (!tensor) continue;
+      snprintf(what, sizeof what, "input %d after the run", i);
+      compare(label, what, onednn_in[i], reference_in[i], ipro_shape_elements(&tensor->shape));
+    }
+  }
+  for (int i = 0; i < MAX_OPERANDS; i++)
+    free(reference_in[i]), free(onednn_in[i]), free(expected[i]), free(got[i]);
+  ipro_graph_free(graph);
+}
+
+/* ---- Conv's gradients ---- */
+
+typedef struct {
+  const char *label;
+  int rank;
+  int64_t x[5], w[5];
+  int64_t group, strides[3], dilations[3], pads[6];
+} conv_config;
+
+static void conv_attributes(ipro_node *n, const conv_config *k) {
+  int spatial = k->rank - 2;
+  set_ints(n, "kernel_shape", spatial, k->w + 2);
+  set_ints(n, "strides", spatial, k->strides);
+  set_ints(n, "dilations", spatial, k->dilations);
+  set_ints(n, "pads", 2 * spatial, k->pads);
+  set_int(n, "group", k->group);
+}
+
+static void conv_cases(ipro_backend *onednn) {
+  static const conv_config configs[] = {
+      {"3x3 pad 1", 4, {2, 4, 8, 8}, {6, 4, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"3x3 pad 1, 16 to 32 channels", 4, {2, 16, 7, 6}, {32, 16, 3, 3}, 1, {1, 1}, {1, 1},
+       {1, 1, 1, 1}},
+      {"3x3 stride 2, 32 to 16 channels", 4, {2, 32, 9, 9}, {16, 32, 3, 3}, 1, {2, 2}, {1, 1},
+       {1, 1, 1, 1}},
+      {"depthwise 32 channels", 4, {2, 32, 6, 6}, {32, 1, 3, 3}, 32, {1, 1}, {1, 1},
+       {1, 1, 1, 1}},
+      {"1 to 16 channels (a network's first layer)", 4, {2, 1, 8, 8}, {16, 1, 3, 3}, 1, {1, 1},
+       {1, 1}, {1, 1, 1, 1}},
+      {"3x3 stride 2 ragged", 4, {2, 4, 9, 8}, {8, 4, 3, 3}, 1, {2, 2}, {1, 1}, {1, 1, 1, 1}},
+      {"1x1 stride 2", 4, {2, 8, 8, 8}, {16, 8, 1, 1}, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}},
+      {"grouped dilated asymmetric", 4, {2, 4, 10, 9}, {6, 2, 3, 3}, 2, {2, 1}, {2, 2},
+       {1, 0, 2, 1}},
+      {"depthwise stride 2", 4, {2, 8, 9, 7}, {8, 1, 3, 3}, 8, {2, 2}, {1, 1}, {1, 1, 1, 1}},
+      {"1-D grouped dilated", 3, {2, 4, 11}, {6, 2, 3}, 2, {2}, {2}, {1, 2}},
+      {"3-D", 5, {1, 2, 5, 6, 4}, {3, 2, 2, 3, 2}, 1, {1, 2, 1}, {1, 1, 1}, {0, 1, 1, 1, 0, 0}},
+  };
+  for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+    const conv_config *k = &configs[i];
+    int spatial = k->rank - 2;
+    int64_t y[5] = {k->x[0], k->w[0]};
+    for (int s = 0; s < spatial; s++) {
+      int64_t extent = (k->w[2 + s] - 1) * k->dilations[s] + 1;
+      y[2 + s] = (k->x[2 + s] + k->pads[s] + k->pads[spatial + s] - extent) / k->strides[s] + 1;
+    }
+    char label[200];
+    one_node c = {0};
+    input(&c, "dY", k->rank, y, UNIFORM);
+    input(&c, "W", k->rank, k->w, UNIFORM);
+    ipro_node *n = node(&c, "ipro.ConvGradInput", IPRO_OP_CONV_GRAD_INPUT, "dY,W", "dX");
+    conv_attributes(n, k);
+    set_ints(n, "input_shape", k->rank, k->x);
+    snprintf(label, sizeof label, "ConvGradInput %s", k->label);
+    run_case(onednn, &c, label, true);
+    for (int bias = 0; bias < 2; bias++) {
+      one_node b = {0};
+      input(&b, "dY", k->rank, y, UNIFORM);
+      input(&b, "X", k->rank, k->x, UNIFORM);
+      n = node(&b, "ipro.ConvGradWeight", IPRO_OP_CONV_GRAD_WEIGHT, "dY,X", bias ? "dW,dB" : "dW");
+      conv_attributes(n, k);
+      set_ints(n, "weight_shape", k->rank, k->w);
+      snprintf(label, sizeof label, "ConvGradWeight %s%s", k->label, bias ? " with dB" : "");
+      run_case(onednn, &b, label, true);
+    }
+  }
+}
+
+/* ---- BatchNormalization (training forward with running statistics) and its gradient ---- */
+
+static void batch_norm_cases(ipro_backend *onednn) {
+  static const struct {
+    int rank;
+    int64_t x[5];
+  } shapes[] = {{4, {4, 3, 5, 5}},   {2, {8, 16}},     {3, {2, 3, 7}},         {5, {2, 2, 3, 2, 2}},
+                {4, {3, 32, 5, 4}}, {3, {2, 16, 9}}, {5, {2, 16, 2, 3, 2}}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    int rank = shapes[i].rank;
+    const int64_t *x = shapes[i].x, *channels = &shapes[i].x[1];
+    char label[200];
+    for (int outputs = 0; outputs < 2; outputs++) {
+      one_node c = {0};
+      input(&c, "dY", rank, x, UNIFORM);
+      input(&c, "X", rank, x, UNIFORM);
+      input(&c, "scale", 1, channels, UNIFORM);
+      ipro_node *n = node(&c, "ipro.BatchNormGrad", IPRO_OP_BATCH_NORM_GRAD, "dY,X,scale",
+                          outputs ? "dX,dScale,dBias" : "dX,,");
+      set_float(n, "epsilon", i == 0 ? 1e-3f : 1e-5f);
+      snprintf(label, sizeof label, "BatchNormGrad rank %d%s", rank,
+               outputs ? "" : " (dX only)");
+      run_case(onednn, &c, label, true);
+    }
+    /* in place + unbiased (the training program's form), in place, and ONNX's outputs with the
+     * unbiased variance */
+    for (int form = 0; form < 3; form++) {
+      one_node c = {0};
+      input(&c, "X", rank, x, UNIFORM);
+      input(&c, "scale", 1, channels, UNIFORM);
+      input(&c, "B", 1, channels, UNIFORM);
+      input(&c, "mean", 1, channels, UNIFORM);
+      input(&c, "var", 1, channels, POSITIVE);
+      ipro_node *n = node(&c, "BatchNormalization", IPRO_OP_BATCH_NORMALIZATION,
+                          "X,scale,B,mean,var", form == 2 ? "Y,running_mean,running_var" : "Y");
+      set_int(n, "training_mode", 1);
+      set_float(n, "momentum", form == 1 ? 0.8f : 0.9f);
+      ipro_error err = {{0}};
+      CHECK_OK(ipro_graph_normalize(c.graph, &err), &err);
+      c.internal = true; /* normalised now: the attributes below are the compiler's own */
+      if (form < 2) set_int(n, "running_stats_in_place", 1);
+      if (form != 1) set_int(n, "unbiased_running_variance", 1);
+      snprintf(label, sizeof label, "BatchNormalization training rank %d, %s", rank,
+               form == 0   ? "in place, unbiased"
+               : form == 1 ? "in place"
+                           : "outputs, unbiased");
+      run_case(onednn, &c, label, true);
+    }
+  }
+}
+
+/* ---- UnaryGrad ---- */
+
+static void unary_cases(ipro_backend *onednn) {
+  static const struct {
+    const char *label;
+    ipro_op forward;
+    data_kind t;
+    float alpha, beta;
+    bool has_alpha, has_beta, supported;
+  } cases[] = {
+      {"Relu", IPRO_OP_RELU, RELU_OUTPUT, 0, 0, false, false, true},
+      {"Sigmoid", IPRO_OP_SIGMOID, UNIT, 0, 0, false, false, true},
+      {"Tanh", IPRO_OP_TANH, UNIFORM, 0, 0, false, false, true},
+      {"LeakyRelu default alpha", IPRO_OP_LEAKY_RELU, TIES, 0, 0, false, false, true},
+      {"LeakyRelu alpha 0.2", IPRO_OP_LEAKY_RELU, TIES, 0.2f, 0, true, false, true},
+      {"Clip [-0.5, 0.5]", IPRO_OP_CLIP, BOUNDS, -0.5f, 0.5f, true, true, true},
+      {"Clip [-0.5, inf)", IPRO_OP_CLIP, BOUNDS, -0.5f, 0, true, false, true},
+      {"HardSwish", IPRO_OP_HARD_SWISH, UNIFORM, 0, 0, false, false, false},
+      {"HardSigmoid", IPRO_OP_HARD_SIGMOID, UNIFORM, 0.2f, 0.5f, true, true, false},
+  };
+  const int64_t shape[4] = {2, 3, 5, 7};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    one_node c = {0};
+    input(&c, "dY", 4, shape, UNIFORM);
+    input(&c, "T", 4, shape, cases[i].t);
+    ipro_node *n = node(&c, "ipro.UnaryGrad", IPRO_OP_UNARY_GRAD, "dY,T", "dX");
+    set_int(n, "forward_op", cases[i].forward);
+    bool clip = cases[i].forward == IPRO_OP_CLIP;
+    if (cases[i].has_alpha) set_float(n, clip ? "min" : "alpha", cases[i].alpha);
+    if (cases[i].has_beta) set_float(n, clip ? "max" : "beta", cases[i].beta);
+    char label[200];
+    snprintf(label, sizeof label, "UnaryGrad %s", cases[i].label);
+    run_case(onednn, &c, label, cases[i].supported);
+  }
+}
+
+/* ---- the pools' gradients ---- */
+
+typedef struct {
+  const char *label;
+  int rank;
+  int64_t x[5], kernel[3], strides[3], dilations[3], pads[6];
+  bool ceil_mode, include_pad, supported;
+} pool_config;
+
+/* Y's extent as ONNX (and PyTorch) define it: with ceil_mode, a last window that would start in
+ * the right padding is dropped. */
+static void pool_output(const pool_config *k, int64_t *y) {
+  int spatial = k->rank - 2;
+  y[0] = k->x[0], y[1] = k->x[1];
+  for (int s = 0; s < spatial; s++) {
+    int64_t extent = (k->kernel[s] - 1) * k->dilations[s] + 1;
+    int64_t span = k->x[2 + s] + k->pads[s] + k->pads[spatial + s] - extent;
+    int64_t out = (k->ceil_mode ? (span + k->strides[s] - 1) / k->strides[s] : span / k->strides[s]) + 1;
+    if (k->ceil_mode && (out - 1) * k->strides[s] >= k->x[2 + s] + k->pads[s]) out--;
+    y[2 + s] = out;
+  }
+}
+
+static void pool_attributes(ipro_node *n, const pool_config *k) {
+  int spatial = k->rank - 2;
+  set_ints(n, "kernel_shape", spatial, k->kernel);
+  set_ints(n, "strides", spatial, k->strides);
+  set_ints(n, "dilations", spatial, k->dilations);
+  set_ints(n, "pads", 2 * spatial, k->pads);
+  set_int(n, "ceil_mode", k->ceil_mode);
+}
+
+static void pool_cases(ipro_backend *onednn) {
+  static const pool_config max_configs[] = {
+      {"2x2 stride 2", 4, {2, 3, 8, 8}, {2, 2}, {2, 2}, {1, 1}, {0}, false, false, true},
+      {"3x3 stride 2 pad 1", 4, {2, 3, 9, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, false, false,
+       true},
+      {"3x3 overlapping", 4, {2, 3, 6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false, false,
+       true},
+      {"2x2 stride 2 ceil_mode", 4, {2, 2, 7, 7}, {2, 2}, {2, 2}, {1, 1}, {0}, true, false, true},
+      {"2x2 stride 2 ragged end", 4, {2, 2, 7, 7}, {2, 2}, {2, 2}, {1, 1}, {0}, false, false,
+       true},
+      {"dilated asymmetric pads", 4, {1, 2, 7, 6}, {2, 3}, {1, 2}, {2, 1}, {0, 1, 1, 0}, false,
+       false, true},
+      {"1-D", 3, {2, 3, 10}, {3}, {2}, {1}, {1, 1}, false, false, true},
+      {"3-D", 5, {1, 2, 4, 5, 6}, {2, 2, 2}, {2, 2, 2}, {1, 1, 1}, {0}, false, false, true},
+  };
+  char label[200];
+  for (size_t i = 0; i < sizeof max_configs / sizeof max_configs[0]; i++) {
+    const pool_config *k = &max_configs[i];
+    int64_t y[5];
+    pool_output(k, y);
+    one_node c = {0};
+    input(&c, "dY", k->rank, y, UNIFORM);
+    input(&c, "X", k->rank, k->x, TIES);
+    ipro_node *n = node(&c, "ipro.MaxPoolGrad", IPRO_OP_MAX_POOL_GRAD, "dY,X", "dX");
+    pool_attributes(n, k);
+    snprintf(label, sizeof label, "MaxPoolGrad %s", k->label);
+    run_case(onednn, &c, label, k->supported);
+  }
+  static const pool_config average_configs[] = {
+      {"3x3 pad 1", 4, {2, 3, 6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false, false, true},
+      {"3x3 pad 1 count_include_pad", 4, {2, 3, 6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1},
+       false, true, true},
+      {"2x2 stride 2 ceil_mode", 4, {2, 2, 7, 7}, {2, 2}, {2, 2}, {1, 1}, {0}, true, false, true},
+      {"3x3 stride 2 ragged end", 4, {2, 2, 8, 8}, {3, 3}, {2, 2}, {1, 1}, {0}, false, false,
+       true},
+      {"asymmetric pads count_include_pad", 4, {2, 2, 7, 6}, {3, 2}, {2, 1}, {1, 1},
+       {1, 0, 2, 1}, false, true, true},
+      {"dilated pad 1", 4, {1, 2, 7, 6}, {2, 2}, {1, 1}, {2, 2}, {1, 1, 1, 1}, false, false, true},
+      {"1-D", 3, {2, 3, 10}, {3}, {2}, {1}, {1, 1}, false, false, true},
+      {"3-D", 5, {1, 2, 4, 5, 6}, {2, 2, 3}, {2, 2, 2}, {1, 1, 1}, {0, 0, 1, 0, 0, 1}, false,
+       false, true},
+      /* ONNX counts the declared pads but not the positions a ceil_mode window hangs past them */
+      {"count_include_pad past the pads", 4, {2, 2, 6, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1},
+       true, true, false},
+  };
+  for (size_t i = 0; i < sizeof average_configs / sizeof average_configs[0]; i++) {
+    const pool_config *k = &average_configs[i];
+    int64_t y[5];
+    pool_output(k, y);
+    one_node c = {0};
+    input(&c, "dY", k->rank, y, UNIFORM);
+    ipro_node *n = node(&c, "ipro.AveragePoolGrad", IPRO_OP_AVERAGE_POOL_GRAD, "dY", "dX");
+    pool_attributes(n, k);
+    set_int(n, "count_include_pad", k->include_pad);
+    set_ints(n, "input_shape", k->rank, k->x);
+    snprintf(label, sizeof label, "AveragePoolGrad %s", k->label);
+    run_case(onednn, &c, label, k->supported);
+  }
+  static const struct {
+    int rank;
+    int64_t x[5];
+  } global_shapes[] = {{4, {2, 8, 5, 5}}, {3, {2, 3, 7}}, {5, {1, 2, 3, 4, 2}}};
+  for (size_t i = 0; i < sizeof global_shapes / sizeof global_shapes[0]; i++) {
+    int rank = global_shapes[i].rank;
+    const int64_t *x = global_shapes[i].x;
+    int64_t y[5] = {x[0], x[1], 1, 1, 1};
+    for (int maximum = 0; maximum < 2; maximum++) {
+      one_node c = {0};
+      input(&c, "dY", rank, y, UNIFORM);
+      if (maximum) input(&c, "X", rank, x, TIES);
+      ipro_node *n =
+          node(&c, "ipro.GlobalPoolGrad", IPRO_OP_GLOBAL_POOL_GRAD, maximum ? "dY,X" : "dY", "dX");
+      set_int(n, "forward_op", maximum ? IPRO_OP_GLOBAL_MAX_POOL : IPRO_OP_GLOBAL_AVERAGE_POOL);
+      set_ints(n, "input_shape", rank, x);
+      snprintf(label, sizeof label, "GlobalPoolGrad %s rank %d", maximum ? "max" : "average",
+               rank);
+      run_case(onednn, &c, label, true);
+    }
+  }
+}
+
+/* ---- SoftmaxGrad, and Gemm in the transposed forms the backward uses ---- */
+
+static void softmax_cases(ipro_backend *onednn) {
+  static const struct {
+    const char *label;
+    ipro_op forward;
+    int rank;
+    int64_t shape[4], axis;
+    bool coerce_2d;
+  } cases[] = {
+      {"Softmax inner axis", IPRO_OP_SOFTMAX, 3, {3, 5, 4}, 1, false},
+      {"Softmax last axis", IPRO_OP_SOFTMAX, 2, {4, 10}, 1, false},
+      {"LogSoftmax last axis", IPRO_OP_LOG_SOFTMAX, 2, {4, 10}, 1, false},
+      {"LogSoftmax inner axis", IPRO_OP_LOG_SOFTMAX, 4, {2, 3, 4, 5}, 2, false},
+      {"Softmax coerce_2d", IPRO_OP_SOFTMAX, 3, {2, 3, 4}, 1, true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    one_node c = {0};
+    input(&c, "dY", cases[i].rank, cases[i].shape, UNIFORM);
+    input(&c, "Y", cases[i].rank, cases[i].shape,
+          cases[i].forward == IPRO_OP_SOFTMAX ? UNIT : UNIFORM);
+    ipro_node *n = node(&c, "ipro.SoftmaxGrad", IPRO_OP_SOFTMAX_GRAD, "dY,Y", "dX");
+    set_int(n, "forward_op", cases[i].forward);
+    set_int(n, "axis", cases[i].axis);
+    set_int(n, "coerce_2d", cases[i].coerce_2d);
+    char label[200];
+    snprintf(label, sizeof label, "SoftmaxGrad %s", cases[i].label);
+    run_case(onednn, &c, label, true);
+  }
+  /* dB = Aᵀ·dY (transA), dA = dY·Bᵀ (transB), and both */
+  for (int form = 0; form < 3; form++) {
+    bool trans_a = form != 1, trans_b = form != 0;
+    one_node c = {0};
+    int64_t a[2] = {trans_a ? 6 : 4, trans_a ? 4 : 6}, b[2] = {trans_b ? 5 : 6, trans_b ? 6 : 5};
+    input(&c, "A", 2, a, UNIFORM);
+    input(&c, "B", 2, b, UNIFORM);
+    ipro_node *n = node(&c, "Gemm", IPRO_OP_GEMM, "A,B", "Y");
+    set_int(n, "transA", trans_a);
+    set_int(n, "transB", trans_b);
+    char label[200];
+    snprintf(label, sizeof label, "Gemm transA %d transB %d", trans_a, trans_b);
+    run_case(onednn, &c, label, true);
+  }
+}
+
+/* Sum accumulates gradients: operands of Y's shape run on oneDNN, broadcast ones do not. */
+static void sum_cases(ipro_backend *onednn) {
+  const int64_t shape[4] = {2, 16, 5, 3}, row[1] = {3};
+  for (int form = 0; form < 3; form++) {
+    one_node c = {0};
+    input(&c, "A", 4, shape, UNIFORM);
+    input(&c, "B", 4, shape, UNIFORM);
+    if (form == 1) input(&c, "C", 4, shape, UNIFORM);
+    if (form == 2) input(&c, "C", 1, row, UNIFORM);
+    node(&c, "Sum", IPRO_OP_SUM, form == 0 ? "A,B" : "A,B,C", "Y");
+    run_case(onednn, &c, form == 0 ? "Sum of 2" : form == 1 ? "Sum of 3" : "Sum broadcast",
+             form != 2);
+  }
+}
+
+/* ---- one training step of ResNet-8 ---- */
+
+typedef struct {
+  ipro_graph *graph;
+  ipro_training_graph training;
+  ipro_executor *executor;
+} training_run;
+
+static bool prepare_training(training_run *r, const char *path, ipro_backend *backend,
+                             ipro_backend *fallback) {
+  ipro_error err = {{0}};
+  ipro_status status = ipro_graph_load(path, &r->graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_normalize(r->graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(r->graph, 4, &err);
+  if (status == IPRO_OK)
+    status = ipro_training_graph_build(r->graph, IPRO_OPTIMIZER_SGD, &r->training, &err);
+  if (status == IPRO_OK)
+    status = ipro_executor_create(r->graph, backend, fallback, &r->executor, &err);
+  CHECK_OK(status, &err);
+  return status == IPRO_OK;
+}
+
+static void release_training(training_run *r) {
+  ipro_executor_free(r->executor);
+  ipro_training_graph_release(&r->training);
+  ipro_graph_free(r->graph);
+}
+
+/* Reads tensor t from both runs and compares it (tensors are float and the graphs identical). */
+static void compare_tensor(training_run *a, training_run *b, int t, const char *what) {
+  const ipro_tensor *tensor = &a->graph->tensors[t];
+  size_t bytes = (size_t)ipro_tensor_bytes(tensor);
+  float *got = malloc(bytes), *expected = malloc(bytes);
+  hand_require(got && expected);
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_executor_read_tensor(a->executor, t, got, bytes, &err), &err);
+  CHECK_OK(ipro_executor_read_tensor(b->executor, t, expected, bytes, &err), &err);
+  char label[300];
+  snprintf(label, sizeof label, "ResNet-8 step: %s '%s'", what, tensor->name);
+  compare(label, "values", got, expected, (int64_t)(bytes / sizeof(float)));
+  free(got);
+  free(expected);
+}
+
+static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
+  char path[1024];
+  ipro_test_path(path, sizeof path, "models/resnet8_fmnist.onnx");
+  training_run on = {0}, alone = {0};
+  if (!prepare_training(&on, path, onednn, reference) ||
+      !prepare_training(&alone, path, reference, NULL)) {
+    release_training(&on);
+    release_training(&alone);
+    return;
+  }
+  const ipro_graph *graph = on.graph;
+  int images = graph->inputs[0];
+  size_t image_bytes = (size_t)ipro_tensor_bytes(&graph->tensors[images]);
+  float *pixels = malloc(image_bytes);
+  int64_t labels[4];
+  hand_require(pixels != NULL);
+  for (size_t k = 0; k < image_bytes / sizeof(float); k++)
+    pixels[k] = random_value(UNIFORM);
+  for (int k = 0; k < 4; k++)
+    labels[k] = (int64_t)((random_value(UNIFORM) + 1.0f) * 5.0f) % 10;
+  const float hyper[IPRO_HYPER_COUNT] = {0.1f, 0.9f, 1e-4f, 1.0f, 0.0f, 0.0f};
+  const void *inputs[2] = {pixels, labels};
+  float loss[2] = {NAN, NAN};
+  void *outputs_on[1] = {&loss[0]}, *outputs_alone[1] = {&loss[1]};
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_executor_write_tensor(on.executor, on.training.hyper, hyper, sizeof hyper, &err),
+           &err);
+  CHECK_OK(
+      ipro_executor_write_tensor(alone.executor, alone.training.hyper, hyper, sizeof hyper, &err),
+      &err);
+  CHECK_OK(ipro_executor_run(on.executor, inputs, outputs_on, &err), &err);
+  CHECK_OK(ipro_executor_run(alone.executor, inputs, outputs_alone, &err), &err);
+  compare("ResNet-8 step", "loss", &loss[0], &loss[1], 1);
+
+  const ipro_forward_program *program = ipro_executor_program(on.executor);
+  int steps = 0, views = 0;
+  for (int s = 0; s < program->n_steps; s++)
+    program->steps[s].is_view ? views++ : steps++;
+  printf("ResNet-8 training step (batch 4): %d of %d kernels on oneDNN, loss %.6f vs %.6f\n",
+         ipro_executor_primary_steps(on.executor), steps, (double)loss[0], (double)loss[1]);
+  bool counted[IPRO_OP_COUNT] = {false};
+  printf("  on the reference:");
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *nd = &graph->nodes[n];
+    if (!ipro_node_is_computed(graph, nd) || ipro_node_is_view(graph, nd) || counted[nd->op] ||
+        onednn->supports_forward(onednn, graph, nd))
+      continue;
+    counted[nd->op] = true;
+    printf(" %s", ipro_op_name(nd->op));
+  }
+  printf("\n");
+  CHECK_MSG(ipro_executor_primary_steps(on.executor) > steps / 2,
+            "fewer than half of the kernels on oneDNN");
+
+  for (int p = 0; p < on.training.n_parameters; p++) {
+    if (on.training.gradients[p] >= 0) compare_tensor(&on, &alone, on.training.gradients[p], "gradient");
+    compare_tensor(&on, &alone, on.training.parameters[p], "updated parameter");
+  }
+  for (int n = 0; n < graph->n_nodes; n++)
+    if (graph->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION)
+      for (int i = 3; i < 5; i++)
+        compare_tensor(&on, &alone, graph->nodes[n].inputs[i], "running statistic");
+  free(pixels);
+  release_training(&on);
+  release_training(&alone);
+}
+
+int main(void) {
+  ipro_backend *onednn = NULL, *reference = NULL;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
+  if (!onednn || !reference) return ipro_test_finish();
+  conv_cases(onednn);
+  batch_norm_cases(onednn);
+  unary_cases(onednn);
+  pool_cases(onednn);
+  softmax_cases(onednn);
+  sum_cases(onednn);
+  resnet_step(onednn, reference);
+  onednn->destroy(onednn);
+  reference->destroy(reference);
+  return ipro_test_finish();
+}
