@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 int ipro_cli_inspect(int argc, char **argv);
+int ipro_cli_plan(int argc, char **argv);
 int ipro_cli_run(int argc, char **argv);
 int ipro_cli_eval(int argc, char **argv);
 int ipro_cli_train(int argc, char **argv);

@@ -28,14 +28,14 @@ typedef struct {
   const char *backend_name, *optimizer_name;
   char head_shape[16];
   int K;
-  ipro_split split;        /* the chosen plan */
-  ipro_split e2e;          /* the same network trained end to end (K = 1) */
+  ipro_split split; /* the chosen plan */
+  ipro_split e2e;   /* the same network trained end to end (K = 1) */
   ipro_plan_module e2e_module;
   ipro_plan_module modules[IPRO_MAX_MODULES];
-  int largest_module;      /* 0-based index of the module with the largest transient bytes */
+  int largest_module; /* 0-based index of the module with the largest transient bytes */
   uint64_t fixed_bytes;
-  uint64_t budget_bytes;   /* 0: no budget */
-  bool chosen_for_budget;  /* the budget chose K (no -K, --cuts or --plan) */
+  uint64_t budget_bytes;  /* 0: no budget */
+  bool chosen_for_budget; /* the budget chose K (no -K, --cuts or --plan) */
 } ipro_plan_report;
 
 /* 1 - peak / e2e peak. */

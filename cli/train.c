@@ -263,7 +263,7 @@ static ipro_training_position fresh_position(const train_options *o, ipro_datase
   if (o->given.milestones) {
     s->n_milestones = o->n_milestones;
     memcpy(s->milestones, o->milestones, sizeof s->milestones);
-  } else {
+  } else if (s->kind == IPRO_SCHEDULE_STEP) {
     default_milestones(o->epochs, s);
   }
   return p;
@@ -298,7 +298,9 @@ static ipro_status resumed_position(const train_options *o, const ipro_training_
   if (g->milestones) {
     s->n_milestones = o->n_milestones;
     memcpy(s->milestones, o->milestones, sizeof s->milestones);
-  } else if (g->epochs && s->kind == IPRO_SCHEDULE_STEP) {
+  } else if (s->kind != IPRO_SCHEDULE_STEP) {
+    s->n_milestones = 0;
+  } else if (g->epochs || g->schedule) {
     default_milestones(p->total_epochs, s);
   }
   return IPRO_OK;
@@ -317,7 +319,6 @@ typedef struct {
   int64_t steps_per_epoch, start_epoch;
   char checkpoint_path[4096];
   double test_accuracy;
-  bool diverged;
 } train_run;
 
 static ipro_status read_from_trainer(void *context, const char *name, void *host, size_t bytes,
@@ -348,6 +349,23 @@ static ipro_status export_value(void *context, const char *name, ipro_dtype dtyp
   return IPRO_EXPORT_KEEP;
 }
 
+/* The --out file is written at the very end; a folder that is not there should be found out
+ * before training, not after. */
+static ipro_status check_writable(const char *path, ipro_error *err) {
+  char folder[4096];
+  snprintf(folder, sizeof folder, "%s", path);
+  char *slash = strrchr(folder, '/');
+  if (!slash)
+    snprintf(folder, sizeof folder, ".");
+  else if (slash == folder)
+    folder[1] = '\0';
+  else
+    *slash = '\0';
+  if (access(folder, W_OK) != 0)
+    return ipro_error_set(err, "cannot write '%s': folder '%s': %s", path, folder, strerror(errno));
+  return IPRO_OK;
+}
+
 static ipro_status open_data(train_run *r, ipro_error *err) {
   ipro_dataset_spec spec;
   if (ipro_dataset_parse_spec(r->options->data, &spec, err) != IPRO_OK ||
@@ -371,7 +389,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
       return IPRO_ERROR;
     }
   }
-  ipro_status status = open_data(r, err);
+  ipro_status status = IPRO_OK;
+  if (o->checkpoint) status = ipro_checkpoint_prepare_directory(o->checkpoint, err);
+  if (status == IPRO_OK && o->out) status = check_writable(o->out, err);
+  if (status == IPRO_OK) status = open_data(r, err);
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
@@ -451,7 +472,6 @@ static void print_header(const train_run *r) {
 
 static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64_t step,
                             double value, float learning_rate, ipro_error *err) {
-  r->diverged = true;
   char where[64] = "";
   if (step > 0)
     snprintf(where, sizeof where, ", step %lld/%lld", (long long)step,
@@ -460,10 +480,14 @@ static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64
   if (r->options->checkpoint)
     snprintf(kept, sizeof kept, "; %s is left as it was", r->checkpoint_path);
   return ipro_error_set(err,
-                        "training diverged at epoch %lld%s: the %s is %g (NaN or infinite: not "
-                        "finite) with learning rate %g; stopping without writing a checkpoint "
-                        "or the trained model%s",
-                        (long long)epoch + 1, where, what, value, (double)learning_rate, kept);
+                        "training diverged at epoch %lld%s: the %s is %s (not finite) with "
+                        "learning rate %g; stopping without writing a checkpoint or the trained "
+                        "model%s",
+                        (long long)epoch + 1, where, what,
+                        isnan(value) ? "NaN"
+                        : value > 0  ? "+infinity"
+                                     : "-infinity",
+                        (double)learning_rate, kept);
 }
 
 /* One epoch of training steps, then the test; prints the epoch's line. */

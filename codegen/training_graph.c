@@ -30,10 +30,10 @@ bool ipro_tensor_is_trainable(const ipro_graph *graph, int t) {
 /* A fresh tensor with a unique name derived from base. */
 static int new_tensor(ipro_graph *graph, const char *base, ipro_tensor_kind kind, ipro_dtype dtype,
                       const ipro_shape *shape) {
-  char name[600];
-  snprintf(name, sizeof name, "%s", base);
+  char name[640];
+  snprintf(name, sizeof name, "%.600s", base);
   for (int k = 1; ipro_graph_find_tensor(graph, name) >= 0; k++)
-    snprintf(name, sizeof name, "%s_%d", base, k);
+    snprintf(name, sizeof name, "%.600s_%d", base, k);
   int t = ipro_graph_tensor(graph, name);
   if (t < 0) return -1;
   graph->tensors[t].kind = kind;

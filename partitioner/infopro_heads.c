@@ -111,7 +111,7 @@ static int conv3x3(head_builder *b, const char *name, int x, int64_t in, int64_t
   int64_t w_dims[4] = {out, in, 3, 3};
   snprintf(n1, sizeof n1, "%s.weight", name);
   int w = weights(b, n1, IPRO_TENSOR_INITIALIZER, 4, w_dims, 1.0f / sqrtf((float)(in * 9)), 0);
-  int y;
+  int y = -1;
   snprintf(n1, sizeof n1, "%s/Conv", name);
   int conv = node(b, n1, IPRO_OP_CONV, (int[]){x, w}, 2, &y);
   set_ints(b, conv, "kernel_shape", (int64_t[]){3, 3}, 2);
@@ -143,7 +143,7 @@ static int conv_bn(head_builder *b, const char *name, int x, int64_t in, int64_t
   set_int(b, bn, "training_mode", 1);
   if (!relu) return y;
   snprintf(n1, sizeof n1, "%s/Relu", name);
-  int z;
+  int z = -1;
   node(b, n1, IPRO_OP_RELU, &y, 1, &z);
   return z;
 }
@@ -156,7 +156,7 @@ static int linear(head_builder *b, const char *name, int x, int64_t in, int64_t 
   snprintf(n1, sizeof n1, "%s.bias", name);
   int bias = weights(b, n1, IPRO_TENSOR_INITIALIZER, 1, (int64_t[]){out}, bound, 0);
   snprintf(n1, sizeof n1, "%s/Gemm", name);
-  int y;
+  int y = -1;
   int gemm = node(b, n1, IPRO_OP_GEMM, (int[]){x, w, bias}, 3, &y);
   set_float(b, gemm, "alpha", 1);
   set_float(b, gemm, "beta", 1);
@@ -187,7 +187,7 @@ static int unnormalised_image(head_builder *b, int image, const ipro_head_option
 /* The decoder: returns the Sigmoid output; *target gets the un-normalised image. */
 static int decoder(head_builder *b, int h, int64_t channels, int image, const ipro_shape *image_shape,
                    const ipro_head_options *o, int *target) {
-  int up;
+  int up = -1;
   int resize = node(b, "decoder/Resize", IPRO_OP_RESIZE, &h, 1, &up);
   int64_t sizes[4] = {b->graph->batch, channels, image_shape->dims[2], image_shape->dims[3]};
   set_ints(b, resize, "sizes", sizes, 4);
@@ -199,7 +199,7 @@ static int decoder(head_builder *b, int h, int64_t channels, int image, const ip
   set_float(b, resize, "extrapolation_value", 0);
   int y = conv_bn(b, "decoder/conv1", up, channels, 12, 1, true);
   int z = conv3x3(b, "decoder/conv2", y, 12, o->image_channels, 1);
-  int prediction;
+  int prediction = -1;
   node(b, "decoder/Sigmoid", IPRO_OP_SIGMOID, &z, 1, &prediction);
   *target = unnormalised_image(b, image, o);
   return prediction;
@@ -211,7 +211,7 @@ static int vector_decoder(head_builder *b, int h, int64_t features, int image,
                           const ipro_shape *image_shape, const ipro_head_options *o, int *target) {
   int64_t pixels = image_shape->dims[1] * image_shape->dims[2] * image_shape->dims[3];
   int y = linear(b, "decoder/fc", h, features, pixels);
-  int prediction;
+  int prediction = -1;
   node(b, "decoder/Sigmoid", IPRO_OP_SIGMOID, &y, 1, &prediction);
   int unnormalised = unnormalised_image(b, image, o);
   int flatten = node(b, "decoder/target/Flatten", IPRO_OP_FLATTEN, &unnormalised, 1, target);
@@ -234,7 +234,7 @@ static int classifier(head_builder *b, int h, int64_t channels, bool image_like,
   }
   int flat = x;
   if (image_like) {
-    int pooled;
+    int pooled = -1;
     node(b, "head/GlobalAveragePool", IPRO_OP_GLOBAL_AVERAGE_POOL, &x, 1, &pooled);
     int flatten = node(b, "head/Flatten", IPRO_OP_FLATTEN, &pooled, 1, &flat);
     set_int(b, flatten, "axis", 1);
@@ -250,7 +250,7 @@ static int classifier(head_builder *b, int h, int64_t channels, bool image_like,
     width = out;
     if (k < o->fcs - 1) {
       snprintf(name, sizeof name, "head/fc%d/Relu", k + 1);
-      int r;
+      int r = -1;
       node(b, name, IPRO_OP_RELU, &x, 1, &r);
       x = r;
     }

@@ -474,14 +474,29 @@ ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint
   return status;
 }
 
+/* mkdir -p: the directory and any missing parents. */
 static ipro_status make_directory(const char *directory, ipro_error *err) {
-  if (mkdir(directory, 0777) == 0 || errno == EEXIST) {
-    struct stat info;
-    if (stat(directory, &info) == 0 && S_ISDIR(info.st_mode)) return IPRO_OK;
-    return ipro_error_set(err, "checkpoint directory '%s' is not a directory", directory);
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s", directory) >= (int)sizeof path)
+    return ipro_error_set(err, "checkpoint directory name too long: '%s'", directory);
+  for (char *p = path + 1;; p++) {
+    bool end = *p == '\0';
+    if (*p != '/' && !end) continue;
+    *p = '\0';
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+      return ipro_error_set(err, "cannot create checkpoint directory '%s': %s", path,
+                            strerror(errno));
+    if (end) break;
+    *p = '/';
   }
-  return ipro_error_set(err, "cannot create checkpoint directory '%s': %s", directory,
-                        strerror(errno));
+  struct stat info;
+  if (stat(directory, &info) != 0 || !S_ISDIR(info.st_mode))
+    return ipro_error_set(err, "checkpoint directory '%s' is not a directory", directory);
+  return IPRO_OK;
+}
+
+ipro_status ipro_checkpoint_prepare_directory(const char *directory, ipro_error *err) {
+  return make_directory(directory, err);
 }
 
 ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,

@@ -62,8 +62,8 @@ static ipro_status any_layouts_of(const ipro_onednn_conv_geometry *g, any_layout
 
 /* The forward convolution of geometry, layouts left to oneDNN. */
 static ipro_status forward_desc(const ipro_onednn_conv_geometry *g, const any_layouts *any,
-                                dnnl_prop_kind_t kind, bool has_bias,
-                                dnnl_convolution_desc_t *desc, ipro_error *err) {
+                                dnnl_prop_kind_t kind, bool has_bias, dnnl_convolution_desc_t *desc,
+                                ipro_error *err) {
   IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_forward_desc_init(
       desc, kind, dnnl_convolution_direct, &any->x, &any->w, has_bias ? &g->b : NULL, &any->y,
       g->strides, g->dilations, g->pads_begin, g->pads_end));
@@ -132,8 +132,8 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
       ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
     goto fail;
   IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_data_desc_init(
-      &desc, dnnl_convolution_direct, &any.x, &any.w, &any.y, g.strides, g.dilations,
-      g.pads_begin, g.pads_end));
+      &desc, dnnl_convolution_direct, &any.x, &any.w, &any.y, g.strides, g.dilations, g.pads_begin,
+      g.pads_end));
   if (ipro_onednn_describe(kernel, &desc, NULL, hint, &pd, err) ||
       ipro_onednn_add_step_in_layouts(kernel, pd, operands, 3, err))
     goto fail;
@@ -147,9 +147,8 @@ fail:
 }
 
 /* dY (N, M, out...), X (N, C, in...) → dW (M, C/group, k...), [dB (M)]. */
-ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel,
-                                               const ipro_graph *graph, const ipro_node *node,
-                                               ipro_error *err) {
+ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                               const ipro_node *node, ipro_error *err) {
   ipro_shape dy, x, dw, db;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
       ipro_onednn_input_shape(graph, node, 1, &x, err) ||

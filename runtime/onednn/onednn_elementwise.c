@@ -203,8 +203,7 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
   case IPRO_OP_RELU:
     return eltwise_grad_step(kernel, count, dnnl_eltwise_relu_use_dst_for_bwd, 0.0f, 0.0f, err);
   case IPRO_OP_SIGMOID:
-    return eltwise_grad_step(kernel, count, dnnl_eltwise_logistic_use_dst_for_bwd, 0.0f, 0.0f,
-                             err);
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_logistic_use_dst_for_bwd, 0.0f, 0.0f, err);
   case IPRO_OP_TANH:
     return eltwise_grad_step(kernel, count, dnnl_eltwise_tanh_use_dst_for_bwd, 0.0f, 0.0f, err);
   case IPRO_OP_LEAKY_RELU:
@@ -247,8 +246,8 @@ ipro_status ipro_onednn_build_sum(ipro_onednn_kernel *kernel, const ipro_graph *
   dnnl_primitive_attr_t attr = NULL;
   dnnl_primitive_desc_t pd = NULL;
   if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
-  IPRO_ONEDNN_CHECK(dnnl_sum_primitive_desc_create(&pd, &md, node->n_inputs, scales, sources,
-                                                   attr, kernel->engine));
+  IPRO_ONEDNN_CHECK(dnnl_sum_primitive_desc_create(&pd, &md, node->n_inputs, scales, sources, attr,
+                                                   kernel->engine));
   if (ipro_onednn_add_step(kernel, pd, err)) goto fail;
   for (int i = 0; i < node->n_inputs; i++)
     if (ipro_onednn_bind(kernel, pd, DNNL_ARG_MULTIPLE_SRC + i, IPRO_ONEDNN_INPUT, (size_t)i, err))

@@ -15,6 +15,11 @@
  * forward-training normalisation of X without scale and shift, whose mean and (biased) variance
  * land in planned intermediates and whose Y lands in dX, which the backward then overwrites.
  *
+ * In plain NCHW oneDNN normalises with a slow generic kernel; where the channels are a multiple
+ * of 16 (and there are spatial axes), both kernels therefore work on channel-blocked copies
+ * (nChw16c and the like) in the workspace: the forward normalises the copy of X in place and
+ * reorders it into Y, the gradient computes dX over the copy of dY in place and reorders it out.
+ *
  * Softmax and LogSoftmax see the tensor as (outer, length, inner) with the reduction over the
  * middle axis: length is the axis's extent, or with coerce_2d the product of the axes from `axis`
  * on (inner is then 1). ipro.SoftmaxGrad (dY, Y → dX) is softmax_v2's backward on that layout. */
@@ -143,9 +148,8 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
       goto fail;
   } else if ((mean_output != -2 && running_step(kernel, &channel_md, momentum, 1.0f - momentum, 3,
                                                 mean, mean_output, err)) ||
-             (var_output != -2 && running_step(kernel, &channel_md, momentum,
-                                               (float)variance_scale, 4, variance, var_output,
-                                               err))) {
+             (var_output != -2 && running_step(kernel, &channel_md, momentum, (float)variance_scale,
+                                               4, variance, var_output, err))) {
     goto fail;
   }
   dnnl_primitive_desc_destroy(pd);
@@ -309,8 +313,8 @@ ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *kernel, const ipr
   if (ipro_onednn_softmax_md(node, &y, &md, err)) return IPRO_ERROR;
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_softmax_v2_desc_t forward_desc, desc;
-  IPRO_ONEDNN_CHECK(
-      dnnl_softmax_v2_forward_desc_init(&forward_desc, dnnl_forward_training, algorithm, &md, &md, 1));
+  IPRO_ONEDNN_CHECK(dnnl_softmax_v2_forward_desc_init(&forward_desc, dnnl_forward_training,
+                                                      algorithm, &md, &md, 1));
   IPRO_ONEDNN_CHECK(dnnl_softmax_v2_backward_desc_init(&desc, algorithm, &md, &md, &md, 1));
   if (ipro_onednn_describe(kernel, &forward_desc, NULL, NULL, &hint, err) ||
       ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||

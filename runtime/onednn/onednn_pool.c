@@ -154,10 +154,9 @@ static ipro_status pool_grad_steps(ipro_onednn_kernel *kernel, const ipro_shape 
   bool maximum = g->algorithm == dnnl_pooling_max;
   dnnl_primitive_desc_t forward = NULL, pd = NULL;
   dnnl_pooling_v2_desc_t forward_desc, desc;
-  IPRO_ONEDNN_CHECK(dnnl_pooling_v2_forward_desc_init(&forward_desc, dnnl_forward_training,
-                                                      g->algorithm, &x_md, &y_md, g->strides,
-                                                      g->kernel, g->dilations, g->pads_begin,
-                                                      pads_end));
+  IPRO_ONEDNN_CHECK(dnnl_pooling_v2_forward_desc_init(
+      &forward_desc, dnnl_forward_training, g->algorithm, &x_md, &y_md, g->strides, g->kernel,
+      g->dilations, g->pads_begin, pads_end));
   size_t y_offset = 0, workspace_offset = 0;
   if (maximum) {
     /* The forward again, for its workspace; Y goes to an intermediate nobody reads. */
@@ -211,9 +210,8 @@ ipro_status ipro_onednn_build_max_pool_grad(ipro_onednn_kernel *kernel, const ip
 }
 
 /* dY → dX. */
-ipro_status ipro_onednn_build_average_pool_grad(ipro_onednn_kernel *kernel,
-                                                const ipro_graph *graph, const ipro_node *node,
-                                                ipro_error *err) {
+ipro_status ipro_onednn_build_average_pool_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                                const ipro_node *node, ipro_error *err) {
   ipro_shape dy, dx;
   ipro_onednn_pool_geometry g;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
@@ -226,9 +224,8 @@ ipro_status ipro_onednn_build_average_pool_grad(ipro_onednn_kernel *kernel,
 }
 
 /* dY (N, C, 1...), [X] → dX; forward_op says which global pool. */
-ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *kernel,
-                                               const ipro_graph *graph, const ipro_node *node,
-                                               ipro_error *err) {
+ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                               const ipro_node *node, ipro_error *err) {
   ipro_shape dy, dx, x;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
       ipro_onednn_output_shape(graph, node, 0, &dx, err) ||

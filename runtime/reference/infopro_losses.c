@@ -49,7 +49,7 @@ static ipro_status bce_operands(const ipro_graph *graph, const ipro_node *node, 
 /* p, target → loss = −mean(t·max(log p, −100) + (1−t)·max(log(1−p), −100)). */
 IPRO_REFERENCE_KERNEL(ipro_reference_binary_cross_entropy) {
   (void)context;
-  int64_t count;
+  int64_t count = 0;
   ipro_shape loss_shape;
   if (bce_operands(graph, node, &count, err) ||
       ipro_reference_output_shape(graph, node, 0, &loss_shape, err))
@@ -70,7 +70,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_binary_cross_entropy) {
 /* p, target → dP = scale · (p − t) / max(p(1−p), 1e-12) / numel. */
 IPRO_REFERENCE_KERNEL(ipro_reference_binary_cross_entropy_grad) {
   (void)context;
-  int64_t count;
+  int64_t count = 0;
   ipro_shape p_shape, dp_shape;
   if (bce_operands(graph, node, &count, err) ||
       ipro_reference_input_shape(graph, node, 0, &p_shape, err) ||

@@ -78,7 +78,7 @@ static void train_then_eval(void) {
             "train: no plain progress lines in: %s", r.out);
   CHECK_MSG(!strchr(r.out, '\r') && !strchr(r.out, '\033'),
             "train: terminal control characters written to a pipe");
-  double accuracy1, loss1, accuracy, loss;
+  double accuracy1 = -1, loss1 = -1, accuracy = -1, loss = -1;
   CHECK_MSG(epoch_line(r.out, 1, 2, &accuracy1, &loss1) &&
                 epoch_line(r.out, 2, 2, &accuracy, &loss),
             "train: no epoch lines in: %s", r.out);
@@ -148,6 +148,8 @@ static void failures(void) {
       {"train models/mlp_fmnist.onnx --data fashion-mnist --checkpoint /nonexistent/ck --resume",
        "/nonexistent/ck/checkpoint.ipck"},
       {"train models/missing.onnx --data fashion-mnist --limit 64", "models/missing.onnx"},
+      {"train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --out /nonexistent/dir/m.onnx",
+       "/nonexistent/dir"},
       {"train models/resnet32.onnx --data fashion-mnist --limit 64", "[N,3,32,32]"},
       {"train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --epochs 2 --warmup-epochs 2",
        "warm-up"},

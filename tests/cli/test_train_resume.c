@@ -4,8 +4,9 @@
  *   - two epochs in one run, and one epoch then a resumed second (only --epochs 2 given on
  *     resuming: every other setting comes from the checkpoint), write byte-identical --out
  *     models and byte-identical checkpoints, and print the same second-epoch numbers; the
- *     constant schedule makes the one-epoch run's rates those of the two-epoch run;
- *   - the same with AdamW, whose bias correction counts the restored steps;
+ *     constant schedule makes the one-epoch run's rates those of the two-epoch run
+ *     (AdamW, whose bias correction counts the restored steps, is covered at the library level
+ *     by runtime/test_checkpoint.c);
  *   - resuming the finished run for a third epoch with --lr 1e30 stops with exit status 1 and
  *     a message naming the epoch, the step and the non-finite loss; the checkpoint keeps its
  *     bytes and no --out file appears.
@@ -101,7 +102,7 @@ static void resume_matches(const char *name, const char *settings) {
   snprintf(out_a, sizeof out_a, "%s/%s_whole.onnx", directory, name);
   snprintf(out_b, sizeof out_b, "%s/%s_resumed.onnx", directory, name);
   snprintf(ck_a, sizeof ck_a, "%s/%s_whole", directory, name);
-  snprintf(ck_b, sizeof ck_b, "%s/%s_resumed", directory, name);
+  snprintf(ck_b, sizeof ck_b, "%s/%s_resumed/nested", directory, name); /* made with parents */
   snprintf(a, sizeof a, COMMON " %s --epochs 2 --checkpoint '%s' --out '%s'", settings, ck_a,
            out_a);
   snprintf(b1, sizeof b1, COMMON " %s --epochs 1 --checkpoint '%s'", settings, ck_b);
@@ -164,7 +165,6 @@ int main(void) {
   if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO (the infopro binary) not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   resume_matches("sgd", "--schedule constant --lr 0.05");
-  resume_matches("adamw", "--schedule constant --optimizer adamw --lr 0.001");
   divergence();
   char command[200];
   snprintf(command, sizeof command, "rm -rf '%s'", directory);

@@ -2,13 +2,13 @@
  * kernels, the oracle.
  *
  * Op by op (and Sum, which accumulates gradients, and Gemm in the transposed forms the
- * backward of Gemm uses): each case is one hand-built node on seeded random data (with exact ties, zeros and
- * bound values where an op's derivative has a kink or a first-maximum rule), run on the reference
- * kernel and on the oneDNN kernel into NaN-filled buffers (so an element the kernel forgets to
- * write fails). Every output, and every input (BatchNormalization updates its running statistics
- * in place), must agree within rtol 1e-4 and atol 1e-5 times the tensor's scale (its largest
- * reference magnitude, at least 1), since the gradients are accumulations whose rounding grows
- * with their terms. Cases with no faithful oneDNN mapping must be declined.
+ * backward of Gemm uses): each case is one hand-built node on seeded random data (with exact ties,
+ * zeros and bound values where an op's derivative has a kink or a first-maximum rule), run on the
+ * reference kernel and on the oneDNN kernel into NaN-filled buffers (so an element the kernel
+ * forgets to write fails). Every output, and every input (BatchNormalization updates its running
+ * statistics in place), must agree within rtol 1e-4 and atol 1e-5 times the tensor's scale (its
+ * largest reference magnitude, at least 1), since the gradients are accumulations whose rounding
+ * grows with their terms. Cases with no faithful oneDNN mapping must be declined.
  *
  * Whole step: the training graph of models/resnet8_fmnist.onnx at batch 4 runs one SGD step on
  * oneDNN (with the reference as fallback) and, from a separate copy of the graph, on the reference
@@ -80,7 +80,8 @@ static ipro_node *node(one_node *c, const char *op_type, int op, const char *inp
   c->node = hand_node(c->graph, "node", op_type, inputs, outputs);
   if (op >= IPRO_OP_FIRST_INTERNAL) c->node->op = (ipro_op)op, c->internal = true;
   for (int o = 0; o < c->node->n_outputs; o++)
-    if (c->node->outputs[o] >= 0) hand_output(c->graph, ipro_node_output(c->graph, c->node, o)->name);
+    if (c->node->outputs[o] >= 0)
+      hand_output(c->graph, ipro_node_output(c->graph, c->node, o)->name);
   return c->node;
 }
 
@@ -98,16 +99,18 @@ static size_t tensor_bytes(const ipro_tensor *tensor) {
   return (size_t)ipro_shape_elements(&tensor->shape) * ipro_dtype_size(tensor->dtype);
 }
 
-/* Values beyond atol * scale + rtol * |expected|, scale = max(1, max |expected|). */
-static void compare(const char *label, const char *what, const float *got, const float *expected,
-                    int64_t count) {
+/* Values beyond atol * scale + rtol * |expected|, scale = max(1, max |expected|). Returns the
+ * largest |got - expected| / scale. */
+static double compare(const char *label, const char *what, const float *got, const float *expected,
+                      int64_t count) {
   double scale = 1.0;
   for (int64_t k = 0; k < count; k++)
     if (fabs(expected[k]) > scale) scale = fabs(expected[k]);
   int64_t bad = 0, worst = 0;
-  double worst_excess = -INFINITY;
+  double worst_excess = -INFINITY, largest = 0.0;
   for (int64_t k = 0; k < count; k++) {
     double g = got[k], e = expected[k];
+    if (fabs(g - e) / scale > largest) largest = fabs(g - e) / scale;
     double excess = isnan(g) != isnan(e) ? INFINITY : fabs(g - e) - (1e-5 * scale + 1e-4 * fabs(e));
     if (isnan(g) && isnan(e)) excess = 0.0;
     if (excess > 0) bad++;
@@ -115,6 +118,7 @@ static void compare(const char *label, const char *what, const float *got, const
   }
   CHECK_MSG(bad == 0, "%s: %s: %lld of %lld differ, worst [%lld]: %.9g vs reference %.9g", label,
             what, (long long)bad, (long long)count, (long long)worst, got[worst], expected[worst]);
+  return largest;
 }
 
 /* Infers the node's shapes, then runs it on the reference and (where oneDNN takes it) on oneDNN,
@@ -149,7 +153,8 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
     onednn_in[i] = malloc(bytes ? bytes : 1);
     hand_require(reference_in[i] && onednn_in[i]);
     int g = 0;
-    while (graph->inputs[g] != n->inputs[i]) g++;
+    while (graph->inputs[g] != n->inputs[i])
+      g++;
     for (size_t k = 0; k < bytes / sizeof(float); k++)
       ((float *)reference_in[i])[k] = random_value(c->kinds[g]);
     memcpy(onednn_in[i], reference_in[i], bytes);
@@ -216,17 +221,40 @@ static void conv_attributes(ipro_node *n, const conv_config *k) {
 static void conv_cases(ipro_backend *onednn) {
   static const conv_config configs[] = {
       {"3x3 pad 1", 4, {2, 4, 8, 8}, {6, 4, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
-      {"3x3 pad 1, 16 to 32 channels", 4, {2, 16, 7, 6}, {32, 16, 3, 3}, 1, {1, 1}, {1, 1},
+      {"3x3 pad 1, 16 to 32 channels",
+       4,
+       {2, 16, 7, 6},
+       {32, 16, 3, 3},
+       1,
+       {1, 1},
+       {1, 1},
        {1, 1, 1, 1}},
-      {"3x3 stride 2, 32 to 16 channels", 4, {2, 32, 9, 9}, {16, 32, 3, 3}, 1, {2, 2}, {1, 1},
+      {"3x3 stride 2, 32 to 16 channels",
+       4,
+       {2, 32, 9, 9},
+       {16, 32, 3, 3},
+       1,
+       {2, 2},
+       {1, 1},
        {1, 1, 1, 1}},
-      {"depthwise 32 channels", 4, {2, 32, 6, 6}, {32, 1, 3, 3}, 32, {1, 1}, {1, 1},
+      {"depthwise 32 channels", 4, {2, 32, 6, 6}, {32, 1, 3, 3}, 32, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"1 to 16 channels (a network's first layer)",
+       4,
+       {2, 1, 8, 8},
+       {16, 1, 3, 3},
+       1,
+       {1, 1},
+       {1, 1},
        {1, 1, 1, 1}},
-      {"1 to 16 channels (a network's first layer)", 4, {2, 1, 8, 8}, {16, 1, 3, 3}, 1, {1, 1},
-       {1, 1}, {1, 1, 1, 1}},
       {"3x3 stride 2 ragged", 4, {2, 4, 9, 8}, {8, 4, 3, 3}, 1, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"1x1 stride 2", 4, {2, 8, 8, 8}, {16, 8, 1, 1}, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}},
-      {"grouped dilated asymmetric", 4, {2, 4, 10, 9}, {6, 2, 3, 3}, 2, {2, 1}, {2, 2},
+      {"grouped dilated asymmetric",
+       4,
+       {2, 4, 10, 9},
+       {6, 2, 3, 3},
+       2,
+       {2, 1},
+       {2, 2},
        {1, 0, 2, 1}},
       {"depthwise stride 2", 4, {2, 8, 9, 7}, {8, 1, 3, 3}, 8, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"1-D grouped dilated", 3, {2, 4, 11}, {6, 2, 3}, 2, {2}, {2}, {1, 2}},
@@ -268,7 +296,7 @@ static void batch_norm_cases(ipro_backend *onednn) {
   static const struct {
     int rank;
     int64_t x[5];
-  } shapes[] = {{4, {4, 3, 5, 5}},   {2, {8, 16}},     {3, {2, 3, 7}},         {5, {2, 2, 3, 2, 2}},
+  } shapes[] = {{4, {4, 3, 5, 5}},  {2, {8, 16}},    {3, {2, 3, 7}},       {5, {2, 2, 3, 2, 2}},
                 {4, {3, 32, 5, 4}}, {3, {2, 16, 9}}, {5, {2, 16, 2, 3, 2}}};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     int rank = shapes[i].rank;
@@ -282,8 +310,7 @@ static void batch_norm_cases(ipro_backend *onednn) {
       ipro_node *n = node(&c, "ipro.BatchNormGrad", IPRO_OP_BATCH_NORM_GRAD, "dY,X,scale",
                           outputs ? "dX,dScale,dBias" : "dX,,");
       set_float(n, "epsilon", i == 0 ? 1e-3f : 1e-5f);
-      snprintf(label, sizeof label, "BatchNormGrad rank %d%s", rank,
-               outputs ? "" : " (dX only)");
+      snprintf(label, sizeof label, "BatchNormGrad rank %d%s", rank, outputs ? "" : " (dX only)");
       run_case(onednn, &c, label, true);
     }
     /* in place + unbiased (the training program's form), in place, and ONNX's outputs with the
@@ -302,6 +329,7 @@ static void batch_norm_cases(ipro_backend *onednn) {
       ipro_error err = {{0}};
       CHECK_OK(ipro_graph_normalize(c.graph, &err), &err);
       c.internal = true; /* normalised now: the attributes below are the compiler's own */
+      n = &c.graph->nodes[0];
       if (form < 2) set_int(n, "running_stats_in_place", 1);
       if (form != 1) set_int(n, "unbiased_running_variance", 1);
       snprintf(label, sizeof label, "BatchNormalization training rank %d, %s", rank,
@@ -366,7 +394,8 @@ static void pool_output(const pool_config *k, int64_t *y) {
   for (int s = 0; s < spatial; s++) {
     int64_t extent = (k->kernel[s] - 1) * k->dilations[s] + 1;
     int64_t span = k->x[2 + s] + k->pads[s] + k->pads[spatial + s] - extent;
-    int64_t out = (k->ceil_mode ? (span + k->strides[s] - 1) / k->strides[s] : span / k->strides[s]) + 1;
+    int64_t out =
+        (k->ceil_mode ? (span + k->strides[s] - 1) / k->strides[s] : span / k->strides[s]) + 1;
     if (k->ceil_mode && (out - 1) * k->strides[s] >= k->x[2 + s] + k->pads[s]) out--;
     y[2 + s] = out;
   }
@@ -384,15 +413,38 @@ static void pool_attributes(ipro_node *n, const pool_config *k) {
 static void pool_cases(ipro_backend *onednn) {
   static const pool_config max_configs[] = {
       {"2x2 stride 2", 4, {2, 3, 8, 8}, {2, 2}, {2, 2}, {1, 1}, {0}, false, false, true},
-      {"3x3 stride 2 pad 1", 4, {2, 3, 9, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, false, false,
+      {"3x3 stride 2 pad 1",
+       4,
+       {2, 3, 9, 9},
+       {3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1, 1, 1},
+       false,
+       false,
        true},
-      {"3x3 overlapping", 4, {2, 3, 6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false, false,
+      {"3x3 overlapping",
+       4,
+       {2, 3, 6, 7},
+       {3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1, 1, 1},
+       false,
+       false,
        true},
       {"2x2 stride 2 ceil_mode", 4, {2, 2, 7, 7}, {2, 2}, {2, 2}, {1, 1}, {0}, true, false, true},
-      {"2x2 stride 2 ragged end", 4, {2, 2, 7, 7}, {2, 2}, {2, 2}, {1, 1}, {0}, false, false,
+      {"2x2 stride 2 ragged end", 4, {2, 2, 7, 7}, {2, 2}, {2, 2}, {1, 1}, {0}, false, false, true},
+      {"dilated asymmetric pads",
+       4,
+       {1, 2, 7, 6},
+       {2, 3},
+       {1, 2},
+       {2, 1},
+       {0, 1, 1, 0},
+       false,
+       false,
        true},
-      {"dilated asymmetric pads", 4, {1, 2, 7, 6}, {2, 3}, {1, 2}, {2, 1}, {0, 1, 1, 0}, false,
-       false, true},
       {"1-D", 3, {2, 3, 10}, {3}, {2}, {1}, {1, 1}, false, false, true},
       {"3-D", 5, {1, 2, 4, 5, 6}, {2, 2, 2}, {2, 2, 2}, {1, 1, 1}, {0}, false, false, true},
   };
@@ -411,20 +463,71 @@ static void pool_cases(ipro_backend *onednn) {
   }
   static const pool_config average_configs[] = {
       {"3x3 pad 1", 4, {2, 3, 6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false, false, true},
-      {"3x3 pad 1 count_include_pad", 4, {2, 3, 6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1},
-       false, true, true},
-      {"2x2 stride 2 ceil_mode", 4, {2, 2, 7, 7}, {2, 2}, {2, 2}, {1, 1}, {0}, true, false, true},
-      {"3x3 stride 2 ragged end", 4, {2, 2, 8, 8}, {3, 3}, {2, 2}, {1, 1}, {0}, false, false,
+      {"3x3 pad 1 count_include_pad",
+       4,
+       {2, 3, 6, 7},
+       {3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1, 1, 1},
+       false,
+       true,
        true},
-      {"asymmetric pads count_include_pad", 4, {2, 2, 7, 6}, {3, 2}, {2, 1}, {1, 1},
-       {1, 0, 2, 1}, false, true, true},
+      {"2x2 stride 2 ceil_mode", 4, {2, 2, 7, 7}, {2, 2}, {2, 2}, {1, 1}, {0}, true, false, true},
+      {"3x3 stride 2 ragged end", 4, {2, 2, 8, 8}, {3, 3}, {2, 2}, {1, 1}, {0}, false, false, true},
+      {"asymmetric pads count_include_pad",
+       4,
+       {2, 2, 7, 6},
+       {3, 2},
+       {2, 1},
+       {1, 1},
+       {1, 0, 2, 1},
+       false,
+       true,
+       true},
       {"dilated pad 1", 4, {1, 2, 7, 6}, {2, 2}, {1, 1}, {2, 2}, {1, 1, 1, 1}, false, false, true},
+      {"dilated pad 1 count_include_pad",
+       4,
+       {1, 2, 7, 6},
+       {2, 2},
+       {1, 1},
+       {2, 2},
+       {1, 1, 1, 1},
+       false,
+       true,
+       true},
+      {"3x3 stride 2 pad 1, 16 channels",
+       4,
+       {2, 16, 9, 9},
+       {3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1, 1, 1},
+       false,
+       false,
+       true},
       {"1-D", 3, {2, 3, 10}, {3}, {2}, {1}, {1, 1}, false, false, true},
-      {"3-D", 5, {1, 2, 4, 5, 6}, {2, 2, 3}, {2, 2, 2}, {1, 1, 1}, {0, 0, 1, 0, 0, 1}, false,
-       false, true},
+      {"3-D",
+       5,
+       {1, 2, 4, 5, 6},
+       {2, 2, 3},
+       {2, 2, 2},
+       {1, 1, 1},
+       {0, 0, 1, 0, 0, 1},
+       false,
+       false,
+       true},
       /* ONNX counts the declared pads but not the positions a ceil_mode window hangs past them */
-      {"count_include_pad past the pads", 4, {2, 2, 6, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1},
-       true, true, false},
+      {"count_include_pad past the pads",
+       4,
+       {2, 2, 6, 6},
+       {3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1, 1, 1},
+       true,
+       true,
+       false},
   };
   for (size_t i = 0; i < sizeof average_configs / sizeof average_configs[0]; i++) {
     const pool_config *k = &average_configs[i];
@@ -455,8 +558,7 @@ static void pool_cases(ipro_backend *onednn) {
           node(&c, "ipro.GlobalPoolGrad", IPRO_OP_GLOBAL_POOL_GRAD, maximum ? "dY,X" : "dY", "dX");
       set_int(n, "forward_op", maximum ? IPRO_OP_GLOBAL_MAX_POOL : IPRO_OP_GLOBAL_AVERAGE_POOL);
       set_ints(n, "input_shape", rank, x);
-      snprintf(label, sizeof label, "GlobalPoolGrad %s rank %d", maximum ? "max" : "average",
-               rank);
+      snprintf(label, sizeof label, "GlobalPoolGrad %s rank %d", maximum ? "max" : "average", rank);
       run_case(onednn, &c, label, true);
     }
   }
@@ -517,7 +619,10 @@ static void sum_cases(ipro_backend *onednn) {
     if (form == 1) input(&c, "C", 4, shape, UNIFORM);
     if (form == 2) input(&c, "C", 1, row, UNIFORM);
     node(&c, "Sum", IPRO_OP_SUM, form == 0 ? "A,B" : "A,B,C", "Y");
-    run_case(onednn, &c, form == 0 ? "Sum of 2" : form == 1 ? "Sum of 3" : "Sum broadcast",
+    run_case(onednn, &c,
+             form == 0   ? "Sum of 2"
+             : form == 1 ? "Sum of 3"
+                         : "Sum broadcast",
              form != 2);
   }
 }
@@ -550,8 +655,9 @@ static void release_training(training_run *r) {
   ipro_graph_free(r->graph);
 }
 
-/* Reads tensor t from both runs and compares it (tensors are float and the graphs identical). */
-static void compare_tensor(training_run *a, training_run *b, int t, const char *what) {
+/* Reads tensor t from both runs and compares it (tensors are float and the graphs identical);
+ * returns compare's largest scaled difference. */
+static double compare_tensor(training_run *a, training_run *b, int t, const char *what) {
   const ipro_tensor *tensor = &a->graph->tensors[t];
   size_t bytes = (size_t)ipro_tensor_bytes(tensor);
   float *got = malloc(bytes), *expected = malloc(bytes);
@@ -561,9 +667,10 @@ static void compare_tensor(training_run *a, training_run *b, int t, const char *
   CHECK_OK(ipro_executor_read_tensor(b->executor, t, expected, bytes, &err), &err);
   char label[300];
   snprintf(label, sizeof label, "ResNet-8 step: %s '%s'", what, tensor->name);
-  compare(label, "values", got, expected, (int64_t)(bytes / sizeof(float)));
+  double largest = compare(label, "values", got, expected, (int64_t)(bytes / sizeof(float)));
   free(got);
   free(expected);
+  return largest;
 }
 
 static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
@@ -620,14 +727,28 @@ static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
   CHECK_MSG(ipro_executor_primary_steps(on.executor) > steps / 2,
             "fewer than half of the kernels on oneDNN");
 
+  double largest[3] = {0.0, 0.0, 0.0}, d;
+  int gradients = 0;
   for (int p = 0; p < on.training.n_parameters; p++) {
-    if (on.training.gradients[p] >= 0) compare_tensor(&on, &alone, on.training.gradients[p], "gradient");
-    compare_tensor(&on, &alone, on.training.parameters[p], "updated parameter");
+    if (on.training.gradients[p] >= 0) {
+      gradients++;
+      d = compare_tensor(&on, &alone, on.training.gradients[p], "gradient");
+      if (d > largest[0]) largest[0] = d;
+    }
+    d = compare_tensor(&on, &alone, on.training.parameters[p], "updated parameter");
+    if (d > largest[1]) largest[1] = d;
   }
   for (int n = 0; n < graph->n_nodes; n++)
     if (graph->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION)
-      for (int i = 3; i < 5; i++)
-        compare_tensor(&on, &alone, graph->nodes[n].inputs[i], "running statistic");
+      for (int i = 3; i < 5; i++) {
+        d = compare_tensor(&on, &alone, graph->nodes[n].inputs[i], "running statistic");
+        if (d > largest[2]) largest[2] = d;
+      }
+  printf("  %d gradients; largest difference / tensor scale: gradients %.2g, updated parameters "
+         "%.2g, running statistics %.2g\n",
+         gradients, largest[0], largest[1], largest[2]);
+  CHECK_MSG(gradients == on.training.n_parameters, "%d of %d parameters have no gradient",
+            on.training.n_parameters - gradients, on.training.n_parameters);
   free(pixels);
   release_training(&on);
   release_training(&alone);

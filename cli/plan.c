@@ -1,0 +1,448 @@
+/* `infopro plan MODEL.onnx [--batch B] [-K N | --budget BYTES | --cuts T1,.. | --plan FILE] ...`:
+ * the split that `infopro train` would use with the same options, and what it costs. The numbers
+ * come from the partitioner's costing (runtime/module_costing.h), which builds and plans each
+ * module's real training program, so they are the bytes the trainer allocates. The plan is shown
+ * beside end-to-end training (K = 1) of the same network through the same pipeline, and can be
+ * written as JSON (schemas/plan.schema.json, read back by `--plan FILE`) and as an HTML page
+ * (plan_html.c). */
+#include "plan.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "frontend/atomic_file.h"
+#include "json_writer.h"
+
+static const char usage_head[] =
+    "usage: infopro plan MODEL.onnx [--batch B] [-K N | --budget BYTES | --cuts T1,... |\n"
+    "                    --plan FILE] [heads] [--json FILE|-] [--html FILE] [--reference]\n"
+    "Chooses where to cut MODEL into gradient-isolated modules (as `infopro train` would with the\n"
+    "same options) and reports each module's memory and FLOPs beside end-to-end training.\n"
+    "  --batch B               training batch size the memory is planned for (default 128)\n";
+static const char usage_tail[] =
+    "  --optimizer KIND        sgd or adamw: the optimizer state counted (default sgd)\n"
+    "  --json FILE|-           also write the plan as JSON (schemas/plan.schema.json); '-' prints\n"
+    "                          it on stdout instead of the table\n"
+    "  --html FILE             also write a self-contained HTML page with memory charts\n"
+    "  --reference             plan for the reference kernels instead of oneDNN\n"
+    "-K, --cuts and --plan are alternatives. --budget alone picks the fewest modules that fit;\n"
+    "with one of them it only checks the plan against the budget.\n";
+
+static void print_usage(FILE *out) {
+  fputs(usage_head, out);
+  fputs(ipro_cli_local_usage, out);
+  fputs(usage_tail, out);
+}
+
+const char *ipro_plan_grouped(uint64_t value, char *buffer, size_t size) {
+  char digits[32];
+  snprintf(digits, sizeof digits, "%" PRIu64, value);
+  size_t length = strlen(digits), used = 0;
+  for (size_t i = 0; i < length && used + 2 < size; i++) {
+    if (i > 0 && (length - i) % 3 == 0) buffer[used++] = ',';
+    buffer[used++] = digits[i];
+  }
+  buffer[used] = '\0';
+  return buffer;
+}
+
+double ipro_plan_reduction(const ipro_plan_report *r) {
+  return r->e2e.peak_bytes ? 1.0 - (double)r->split.peak_bytes / (double)r->e2e.peak_bytes : 0.0;
+}
+
+static double mebibytes(uint64_t bytes) { return (double)bytes / 1048576.0; }
+
+static bool is_folded(const ipro_graph *graph, const ipro_node *node) {
+  for (int o = 0; o < node->n_outputs; o++) {
+    const ipro_tensor *output = ipro_node_output(graph, node, o);
+    if (output && output->kind == IPRO_TENSOR_ACTIVATION) return false;
+  }
+  return true;
+}
+
+/* The module between boundaries a < b holds the nodes after the producer of cut a up to the
+ * producer of cut b (network order); constant-folded nodes at its start are skipped in the name. */
+static void module_nodes(const ipro_graph *network, const int *cut_points, int n_cut_points, int a,
+                         int b, ipro_plan_module *m) {
+  int output = b == n_cut_points + 1 ? network->outputs[0] : cut_points[b - 1];
+  m->output_tensor = output;
+  m->last_node = network->tensors[output].producer;
+  m->first_node = a == 0 ? 0 : network->tensors[cut_points[a - 1]].producer + 1;
+  while (m->first_node < m->last_node && is_folded(network, &network->nodes[m->first_node]))
+    m->first_node++;
+}
+
+static ipro_status module_details(ipro_module_costing *costing, int module, int K, int a, int b,
+                                  ipro_plan_module *m, ipro_error *err) {
+  return ipro_module_costing_details(costing, module, K, a, b, &m->memory, &m->flops,
+                                     &m->parameters, &m->head_parameters, err);
+}
+
+/* Fills the report's modules, the end-to-end comparison and the peak of each cut's removal. */
+static ipro_status describe(ipro_plan_report *r, ipro_module_costing *costing, ipro_error *err) {
+  const ipro_graph *network = r->network;
+  const int *cut_points = r->cost->cut_points;
+  int n = r->cost->n_cut_points;
+  const ipro_split *s = &r->split;
+  for (int k = 0; k < s->K; k++) {
+    ipro_plan_module *m = &r->modules[k];
+    module_nodes(network, cut_points, n, s->boundaries[k], s->boundaries[k + 1], m);
+    if (module_details(costing, k, s->K, s->boundaries[k], s->boundaries[k + 1], m, err) != IPRO_OK)
+      return IPRO_ERROR;
+    if (m->memory.transient_bytes > r->modules[r->largest_module].memory.transient_bytes)
+      r->largest_module = k;
+  }
+  for (int k = 0; k + 1 < s->K; k++) {
+    int boundaries[IPRO_MAX_MODULES + 1], K = 0;
+    for (int i = 0; i <= s->K; i++)
+      if (i != k + 1) boundaries[K++] = s->boundaries[i];
+    ipro_split without;
+    if (ipro_split_evaluate(n, K - 1, boundaries, r->fixed_bytes, ipro_module_costing_cost, costing,
+                            &without, err) != IPRO_OK)
+      return IPRO_ERROR;
+    r->modules[k].peak_without_cut_bytes = without.peak_bytes;
+  }
+  const int e2e_boundaries[2] = {0, n + 1};
+  if (ipro_split_evaluate(n, 1, e2e_boundaries, r->fixed_bytes, ipro_module_costing_cost, costing,
+                          &r->e2e, err) != IPRO_OK)
+    return IPRO_ERROR;
+  module_nodes(network, cut_points, n, 0, n + 1, &r->e2e_module);
+  return module_details(costing, 0, 1, 0, n + 1, &r->e2e_module, err);
+}
+
+static const char *chosen_by(const ipro_plan_report *r) {
+  const ipro_cli_local_options *o = r->options;
+  if (o->plan_path) return "--plan";
+  if (o->cuts_text) return "--cuts";
+  if (r->chosen_for_budget) return "--budget";
+  if (o->K) return "-K";
+  return "default";
+}
+
+static void lambda_text(const ipro_local_settings *s, char *buffer, size_t size) {
+  snprintf(buffer, size, "%g,%g -> %g,%g", s->lambda_first[0], s->lambda_first[1],
+           s->lambda_last[0], s->lambda_last[1]);
+}
+
+static void print_table(const ipro_plan_report *r, int programs, double seconds) {
+  const ipro_graph *g = r->network;
+  const ipro_local_settings *s = &r->options->local;
+  char a[32], b[32], c[32], d[32], e[32], f[32], h[32], l[64];
+  printf("model       %s\n", g->path);
+  printf("batch       %" PRId64 ", %d cut points, backend %s, optimizer %s\n", g->batch,
+         r->cost->n_cut_points, r->backend_name, r->optimizer_name);
+  const char *by = chosen_by(r);
+  if (strcmp(by, "--plan") == 0)
+    printf("split       the cuts of %s\n", r->options->plan_path);
+  else if (strcmp(by, "--cuts") == 0)
+    printf("split       the cuts given (--cuts)\n");
+  else if (strcmp(by, "--budget") == 0)
+    printf("split       the fewest modules that fit the budget (%d), balanced\n", r->K);
+  else if (strcmp(by, "-K") == 0)
+    printf("split       %d modules with balanced memory (-K)\n", r->K);
+  else
+    printf("split       end to end (no -K, --budget, --cuts or --plan)\n");
+  lambda_text(s, l, sizeof l);
+  printf("heads       %s, %s loss, lambda (reconstruction,auxiliary) %s\n\n", r->head_shape,
+         s->heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrastive" : "cross-entropy", l);
+
+  int width = 10;
+  for (int k = 0; k < r->K; k++) {
+    int first = (int)strlen(g->nodes[r->modules[k].first_node].name);
+    int last = (int)strlen(g->nodes[r->modules[k].last_node].name);
+    if (first > width) width = first;
+    if (last > width) width = last;
+  }
+  printf("%-6s  %-*s  %-*s %11s %18s %14s %14s %14s %14s %11s\n", "module", width, "first node",
+         width, "last node", "parameters", "FLOPs/step", "arena", "handoff", "transient",
+         "persistent", "head params");
+  for (int k = 0; k <= r->K; k++) {
+    const ipro_plan_module *m = k < r->K ? &r->modules[k] : &r->e2e_module;
+    char label[16];
+    if (k < r->K)
+      snprintf(label, sizeof label, "%d", k + 1);
+    else
+      snprintf(label, sizeof label, "E2E");
+    if (k == r->K) printf("\n");
+    printf("%-6s  %-*s  %-*s %11s %18s %14s %14s %14s %14s %11s\n", label, width,
+           g->nodes[m->first_node].name, width, g->nodes[m->last_node].name,
+           ipro_plan_grouped((uint64_t)m->parameters, a, sizeof a),
+           ipro_plan_grouped((uint64_t)m->flops, b, sizeof b),
+           ipro_plan_grouped(m->memory.arena_bytes, c, sizeof c),
+           ipro_plan_grouped(m->memory.input_bytes + m->memory.output_bytes, d, sizeof d),
+           ipro_plan_grouped(m->memory.transient_bytes, e, sizeof e),
+           ipro_plan_grouped(m->memory.persistent_bytes, f, sizeof f),
+           ipro_plan_grouped((uint64_t)m->head_parameters, h, sizeof h));
+  }
+  printf("(bytes; handoff = the activation received + the one handed on; transient = arena + "
+         "handoff;\n persistent = parameters, gradients and optimizer state, heads included; "
+         "head params = parameters of the InfoPro heads)\n\n");
+
+  printf("cuts: ");
+  if (r->K == 1) printf("none (end to end)");
+  for (int k = 0; k + 1 < r->K; k++)
+    printf("%s%s", k ? ", " : "", g->tensors[r->modules[k].output_tensor].name);
+  printf("\n");
+  double reduction = ipro_plan_reduction(r);
+  printf("peak: %s bytes (%.1f MiB) planned; end-to-end: %s bytes (%.1f MiB); reduction %.1f%%\n",
+         ipro_plan_grouped(r->split.peak_bytes, a, sizeof a), mebibytes(r->split.peak_bytes),
+         ipro_plan_grouped(r->e2e.peak_bytes, b, sizeof b), mebibytes(r->e2e.peak_bytes),
+         100.0 * reduction);
+  printf("      = fixed %s (input batch and labels) + persistent %s + largest transient %s "
+         "(module %d)\n",
+         ipro_plan_grouped(r->fixed_bytes, a, sizeof a),
+         ipro_plan_grouped(r->split.persistent_bytes, b, sizeof b),
+         ipro_plan_grouped(r->split.max_transient_bytes, c, sizeof c), r->largest_module + 1);
+  if (r->budget_bytes) {
+    bool fits = r->split.peak_bytes <= r->budget_bytes;
+    uint64_t gap =
+        fits ? r->budget_bytes - r->split.peak_bytes : r->split.peak_bytes - r->budget_bytes;
+    printf("budget: %s bytes (%.1f MiB): %s, %s bytes %s\n",
+           ipro_plan_grouped(r->budget_bytes, a, sizeof a), mebibytes(r->budget_bytes),
+           fits ? "fits" : "does NOT fit", ipro_plan_grouped(gap, b, sizeof b),
+           fits ? "to spare" : "over");
+  }
+  if (reduction < 0 && r->K > 2)
+    printf("note: this plan needs more memory than end-to-end training: its heads cost more "
+           "than its cuts save\n");
+  for (int k = 0; k + 1 < r->K; k++) {
+    const ipro_plan_module *m = &r->modules[k];
+    if (m->peak_without_cut_bytes <= r->split.peak_bytes)
+      printf("note: the heads at cut %d (%s) cost more than the cut saves: without it the peak "
+             "would be %s bytes (%.1f MiB)%s\n",
+             k + 1, g->tensors[m->output_tensor].name,
+             ipro_plan_grouped(m->peak_without_cut_bytes, a, sizeof a),
+             mebibytes(m->peak_without_cut_bytes), r->K == 2 ? ", end to end" : "");
+  }
+  printf("planned in %.1f s (%d module programs built and planned)\n", seconds, programs);
+}
+
+/* A float option as the shortest decimal that reads back to it. */
+static double short_decimal(float value) {
+  char text[32];
+  snprintf(text, sizeof text, "%.7g", (double)value);
+  return strtod(text, NULL);
+}
+
+static void write_module(ipro_json_writer *w, const char *key, const ipro_plan_report *r,
+                         const ipro_plan_module *m, int index, bool with_peak_without) {
+  const ipro_graph *g = r->network;
+  ipro_json_begin_object(w, key);
+  if (index) ipro_json_int(w, "index", index);
+  ipro_json_string(w, "first_node", g->nodes[m->first_node].name);
+  ipro_json_string(w, "last_node", g->nodes[m->last_node].name);
+  ipro_json_string(w, "output_tensor", g->tensors[m->output_tensor].name);
+  ipro_json_int(w, "parameters", m->parameters);
+  ipro_json_int(w, "head_parameters", m->head_parameters);
+  ipro_json_int(w, "flops", m->flops);
+  ipro_json_int(w, "input_bytes", (int64_t)m->memory.input_bytes);
+  ipro_json_int(w, "output_bytes", (int64_t)m->memory.output_bytes);
+  ipro_json_int(w, "arena_bytes", (int64_t)m->memory.arena_bytes);
+  ipro_json_int(w, "transient_bytes", (int64_t)m->memory.transient_bytes);
+  ipro_json_int(w, "persistent_bytes", (int64_t)m->memory.persistent_bytes);
+  if (with_peak_without)
+    ipro_json_int(w, "peak_without_cut_bytes", (int64_t)m->peak_without_cut_bytes);
+  ipro_json_end_object(w);
+}
+
+static void write_json(const ipro_plan_report *r, FILE *out) {
+  const ipro_graph *g = r->network;
+  const ipro_local_settings *s = &r->options->local;
+  ipro_json_writer w = {.out = out};
+  ipro_json_begin_object(&w, NULL);
+  ipro_json_string(&w, "format", "infopro-plan");
+  ipro_json_int(&w, "version", 1);
+  /* K and the cuts first: `--plan FILE` reads the first "cuts" array of the file. */
+  ipro_json_int(&w, "K", r->K);
+  ipro_json_begin_array(&w, "cuts");
+  for (int k = 0; k + 1 < r->K; k++)
+    ipro_json_string(&w, NULL, g->tensors[r->modules[k].output_tensor].name);
+  ipro_json_end_array(&w);
+  ipro_json_string(&w, "model", g->path);
+  ipro_json_int(&w, "batch", g->batch);
+  ipro_json_string(&w, "backend", r->backend_name);
+  ipro_json_string(&w, "optimizer", r->optimizer_name);
+  ipro_json_string(&w, "chosen_by", chosen_by(r));
+  ipro_json_begin_array(&w, "cut_points");
+  for (int c = 0; c < r->cost->n_cut_points; c++)
+    ipro_json_string(&w, NULL, g->tensors[r->cost->cut_points[c]].name);
+  ipro_json_end_array(&w);
+  ipro_json_begin_object(&w, "heads");
+  ipro_json_string(&w, "shape", r->head_shape);
+  ipro_json_string(&w, "loss", s->heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrast" : "ce");
+  ipro_json_begin_array(&w, "lambda");
+  ipro_json_double(&w, NULL, short_decimal(s->lambda_first[0]));
+  ipro_json_double(&w, NULL, short_decimal(s->lambda_first[1]));
+  ipro_json_double(&w, NULL, short_decimal(s->lambda_last[0]));
+  ipro_json_double(&w, NULL, short_decimal(s->lambda_last[1]));
+  ipro_json_end_array(&w);
+  ipro_json_int(&w, "image_channels", s->heads.image_channels);
+  ipro_json_int(&w, "classes", s->heads.classes);
+  ipro_json_end_object(&w);
+  ipro_json_begin_array(&w, "modules");
+  for (int k = 0; k < r->K; k++)
+    write_module(&w, NULL, r, &r->modules[k], k + 1, k + 1 < r->K);
+  ipro_json_end_array(&w);
+  ipro_json_int(&w, "fixed_bytes", (int64_t)r->fixed_bytes);
+  ipro_json_int(&w, "persistent_bytes", (int64_t)r->split.persistent_bytes);
+  ipro_json_int(&w, "max_transient_bytes", (int64_t)r->split.max_transient_bytes);
+  ipro_json_int(&w, "peak_bytes", (int64_t)r->split.peak_bytes);
+  /* The whole network as the one module of end-to-end training. */
+  write_module(&w, "e2e", r, &r->e2e_module, 0, false);
+  ipro_json_int(&w, "e2e_peak_bytes", (int64_t)r->e2e.peak_bytes);
+  ipro_json_double(&w, "reduction", ipro_plan_reduction(r));
+  if (r->budget_bytes) {
+    ipro_json_int(&w, "budget_bytes", (int64_t)r->budget_bytes);
+    ipro_json_bool(&w, "fits", r->split.peak_bytes <= r->budget_bytes);
+  }
+  ipro_json_end_object(&w);
+}
+
+/* Runs write(report, stream) into memory and writes the bytes to path atomically ("-": stdout). */
+static ipro_status write_output(const char *path, const ipro_plan_report *r,
+                                void (*write)(const ipro_plan_report *, FILE *), ipro_error *err) {
+  char *bytes = NULL;
+  size_t size = 0;
+  FILE *stream = open_memstream(&bytes, &size);
+  if (!stream) return ipro_error_set(err, "%s: out of memory", path);
+  write(r, stream);
+  ipro_status status =
+      fclose(stream) == 0 ? IPRO_OK : ipro_error_set(err, "%s: out of memory", path);
+  if (status == IPRO_OK && strcmp(path, "-") == 0) {
+    if (fwrite(bytes, 1, size, stdout) != size || fflush(stdout) != 0)
+      status = ipro_error_set(err, "cannot write the plan to stdout");
+  } else if (status == IPRO_OK) {
+    status = ipro_write_file_atomic(path, bytes, size, err);
+  }
+  free(bytes);
+  return status;
+}
+
+static int usage_error(const char *message, const char *argument) {
+  fprintf(stderr, "infopro plan: %s%s%s%s\n", message, argument ? " '" : "",
+          argument ? argument : "", argument ? "'" : "");
+  print_usage(stderr);
+  return 2;
+}
+
+int ipro_cli_plan(int argc, char **argv) {
+  const char *path = NULL, *json_path = NULL, *html_path = NULL;
+  int64_t batch = 128;
+  bool reference = false;
+  ipro_cli_local_options options;
+  ipro_cli_local_defaults(&options);
+  options.local.optimizer = IPRO_OPTIMIZER_SGD;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    int consumed = ipro_cli_local_option(argc, argv, &i, &options);
+    if (consumed == 2) return 2;
+    if (consumed == 1) continue;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      print_usage(stdout);
+      return 0;
+    } else if (strcmp(a, "--batch") == 0) {
+      if (!ipro_cli_parse_positive(a, value, &batch)) return 2;
+      i++;
+    } else if (strcmp(a, "--json") == 0 || strcmp(a, "--html") == 0) {
+      if (!value || !*value)
+        return usage_error(a[2] == 'j' ? "--json needs a file or '-'" : "--html needs a file",
+                           NULL);
+      if (a[2] == 'h' && strcmp(value, "-") == 0)
+        return usage_error("--html needs a file, not", value);
+      *(a[2] == 'j' ? &json_path : &html_path) = value;
+      i++;
+    } else if (strcmp(a, "--optimizer") == 0) {
+      if (value && strcmp(value, "sgd") == 0)
+        options.local.optimizer = IPRO_OPTIMIZER_SGD;
+      else if (value && strcmp(value, "adamw") == 0)
+        options.local.optimizer = IPRO_OPTIMIZER_ADAMW;
+      else
+        return usage_error("--optimizer expects sgd or adamw, got", value ? value : "");
+      i++;
+    } else if (strcmp(a, "--reference") == 0) {
+      reference = true;
+    } else if (a[0] == '-' || path) {
+      return usage_error("unexpected argument", a);
+    } else {
+      path = a;
+    }
+  }
+  if (!path) return usage_error("no model given", NULL);
+  if ((options.K > 0) + (options.cuts_text != NULL) + (options.plan_path != NULL) > 1)
+    return usage_error("-K, --cuts and --plan are alternatives: give one of them", NULL);
+
+  ipro_plan_report report = {.options = &options,
+                             .backend_name = reference ? "reference" : "onednn",
+                             .optimizer_name =
+                                 options.local.optimizer == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd",
+                             .budget_bytes = options.budget_bytes};
+  ipro_error err = {{0}};
+  ipro_graph *network = NULL;
+  ipro_graph_cost cost = {0};
+  ipro_module_costing *costing = NULL;
+  bool cost_known = false;
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  ipro_status status = ipro_graph_open(path, batch, &network, &err);
+  if (status == IPRO_OK && (network->n_inputs != 1 || network->n_outputs != 1))
+    status = ipro_error_set(&err,
+                            "%s: a plan needs one input (the images) and one output (the "
+                            "logits); the model has %d and %d",
+                            path, network->n_inputs, network->n_outputs);
+  if (status == IPRO_OK) status = ipro_graph_cost_compute(network, &cost, &err);
+  cost_known = status == IPRO_OK;
+  if (status == IPRO_OK) {
+    /* The heads read the image and predict the classes: their sizes come from the model. The
+     * dataset's normalisation changes no byte, so it stays the identity. */
+    const ipro_shape *input = &network->tensors[network->inputs[0]].shape;
+    const ipro_shape *output = &network->tensors[network->outputs[0]].shape;
+    ipro_head_options *heads = &options.local.heads;
+    heads->image_channels = input->rank >= 2 ? (int)input->dims[1] : 1;
+    heads->classes = output->rank >= 1 ? (int)output->dims[output->rank - 1] : 1;
+    for (int c = 0; c < 4; c++) {
+      heads->mean[c] = 0;
+      heads->std[c] = 1;
+    }
+    options.local.batch = batch;
+    snprintf(report.head_shape, sizeof report.head_shape, "%dc%df", heads->convs, heads->fcs);
+    report.network = network;
+    report.cost = &cost;
+    status = ipro_module_costing_create(network, cost.cut_points, cost.n_cut_points, &options.local,
+                                        reference, &costing, &err);
+  }
+  const char *why = NULL;
+  if (status == IPRO_OK) {
+    report.fixed_bytes = ipro_module_costing_fixed_bytes(costing);
+    /* With -K, --cuts or --plan the budget is only checked; alone, it chooses K. */
+    ipro_cli_local_options choice = options;
+    report.chosen_for_budget =
+        options.budget_bytes && !options.K && !options.cuts_text && !options.plan_path;
+    if (!report.chosen_for_budget) choice.budget_bytes = 0;
+    ipro_cli_split chosen;
+    status = ipro_cli_choose_split(network, &choice, costing, cost.cut_points, cost.n_cut_points,
+                                   &chosen, &why, &err);
+    report.split = chosen.split;
+    report.K = chosen.K;
+  }
+  if (status == IPRO_OK) status = describe(&report, costing, &err);
+  if (status == IPRO_OK && why) fprintf(stderr, "infopro plan: %s\n", why);
+  if (status == IPRO_OK && !(json_path && strcmp(json_path, "-") == 0)) {
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    print_table(&report, ipro_module_costing_programs_built(costing),
+                (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec));
+    fflush(stdout);
+  }
+  if (status == IPRO_OK && json_path) status = write_output(json_path, &report, write_json, &err);
+  if (status == IPRO_OK && html_path)
+    status = write_output(html_path, &report, ipro_plan_html_write, &err);
+  if (status == IPRO_OK && json_path && strcmp(json_path, "-") != 0)
+    printf("plan written to %s\n", json_path);
+  if (status == IPRO_OK && html_path) printf("page written to %s\n", html_path);
+  ipro_module_costing_free(costing);
+  if (cost_known) ipro_graph_cost_release(&cost);
+  ipro_graph_free(network);
+  return status == IPRO_OK ? 0 : ipro_cli_fail(err.message);
+}

@@ -1,0 +1,345 @@
+/* `infopro plan` through the binary, on models/resnet8_fmnist.onnx at batch 32:
+ *   - -K 2 --json -: K = 2, one cut that `infopro inspect --json` lists among the cut points,
+ *     peak_bytes recomputed from the modules array (fixed + Σ persistent + max transient),
+ *     every module's transient = input + arena + output, a positive end-to-end peak, and
+ *     reduction = 1 - peak / e2e peak;
+ *   - --plan on the JSON it wrote (the reader `infopro train --plan` uses) gives the same cuts
+ *     and peak;
+ *   - --budget at exactly that peak gives K <= 2 and a peak within the budget; a budget of 1000
+ *     bytes fails with exit 1 and one line stating the smallest peak;
+ *   - --cuts with a tensor that is not a cut point, or no tensor at all, fails naming it; -K
+ *     beyond the cut points fails with 1; -K with --cuts is a usage error (2);
+ *   - --html writes a page with inline SVG and nothing fetched from elsewhere. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/check.h"
+
+static char directory[] = "/tmp/ipro_test_plan_XXXXXX";
+
+typedef struct {
+  int exit_status;
+  char out[65536], err[4096];
+  int err_lines;
+} command_result;
+
+/* Runs `infopro COMMAND ARGS` from the source folder, capturing stdout and stderr. */
+static void run(const char *command_and_arguments, command_result *r) {
+  memset(r, 0, sizeof *r);
+  r->exit_status = -1;
+  char command[4096], err_path[600];
+  snprintf(err_path, sizeof err_path, "%s/stderr.txt", directory);
+  snprintf(command, sizeof command, "cd '%s' && '%s' %s 2>'%s'", ipro_test_source_dir(),
+           getenv("IPRO_INFOPRO"), command_and_arguments, err_path);
+  FILE *pipe = popen(command, "r");
+  if (!pipe) return;
+  size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
+  r->out[n] = '\0';
+  int status = pclose(pipe);
+  r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  FILE *file = fopen(err_path, "r");
+  if (file) {
+    n = fread(r->err, 1, sizeof r->err - 1, file);
+    r->err[n] = '\0';
+    fclose(file);
+  }
+  for (const char *c = r->err; *c; c++)
+    r->err_lines += *c == '\n';
+  if (getenv("IPRO_TEST_VERBOSE"))
+    printf("$ infopro %s\n%s%s", command_and_arguments, r->out, r->err);
+}
+
+/* ---- a small JSON reader: enough for the numbers and string arrays of these outputs ---- */
+
+/* The value after "key": at the outer level of the object starting at object (nested objects
+ * and arrays are skipped), or NULL. */
+static const char *member(const char *object, const char *key) {
+  char quoted[128];
+  snprintf(quoted, sizeof quoted, "\"%s\"", key);
+  size_t length = strlen(quoted);
+  int depth = 0;
+  bool in_string = false;
+  for (const char *p = object; *p; p++) {
+    if (in_string) {
+      if (*p == '\\' && p[1])
+        p++;
+      else if (*p == '"')
+        in_string = false;
+      continue;
+    }
+    if (*p == '{' || *p == '[') {
+      depth++;
+    } else if (*p == '}' || *p == ']') {
+      if (--depth == 0) return NULL;
+    } else if (*p == '"') {
+      if (depth == 1 && strncmp(p, quoted, length) == 0) {
+        const char *value = p + length;
+        while (*value == ' ' || *value == ':')
+          value++;
+        return value;
+      }
+      in_string = true;
+    }
+  }
+  return NULL;
+}
+
+static double number(const char *object, const char *key) {
+  const char *value = object ? member(object, key) : NULL;
+  return value ? strtod(value, NULL) : NAN;
+}
+
+#define CHECK_NUMBER(object, key, expected)                                                        \
+  do {                                                                                             \
+    double check_value_ = number((object), (key)), check_expected_ = (double)(expected);           \
+    CHECK_MSG(check_value_ == check_expected_, "\"%s\" is %.17g, expected %.17g", (key),           \
+              check_value_, check_expected_);                                                      \
+  } while (0)
+
+/* The items of a JSON array as pointers to their first character; returns the count. */
+static int items(const char *array, const char **out, int max) {
+  int count = 0, depth = 0;
+  bool in_string = false, at_item = true;
+  if (!array || *array != '[') return -1;
+  for (const char *p = array + 1; *p; p++) {
+    if (in_string) {
+      if (*p == '\\' && p[1])
+        p++;
+      else if (*p == '"')
+        in_string = false;
+      continue;
+    }
+    if (depth == 0 && *p == ']') break;
+    if (depth == 0 && at_item && *p != ' ' && *p != '\n') {
+      if (count < max) out[count] = p;
+      count++;
+      at_item = false;
+    }
+    if (*p == '"') in_string = true;
+    if (*p == '{' || *p == '[') depth++;
+    if (*p == '}' || *p == ']') depth--;
+    if (depth == 0 && *p == ',') at_item = true;
+  }
+  return count;
+}
+
+/* The string starting at the quote s, unescaped enough for tensor names. */
+static void string_value(const char *s, char *out, size_t size) {
+  size_t n = 0;
+  if (!s || *s != '"') {
+    out[0] = '\0';
+    return;
+  }
+  for (s++; *s && *s != '"' && n + 1 < size; s++) {
+    if (*s == '\\' && s[1]) s++;
+    out[n++] = *s;
+  }
+  out[n] = '\0';
+}
+
+static bool array_has_string(const char *array, const char *name) {
+  const char *list[256];
+  int n = items(array, list, 256);
+  for (int i = 0; i < n && i < 256; i++) {
+    char value[512];
+    string_value(list[i], value, sizeof value);
+    if (strcmp(value, name) == 0) return true;
+  }
+  return false;
+}
+
+/* ---- the checks ---- */
+
+static const char model[] = "models/resnet8_fmnist.onnx";
+
+/* The K = 2 plan; writes its cut into cut and its peak into *peak. */
+static void k2_plan(char *cut, size_t cut_size, double *peak) {
+  char arguments[1024];
+  command_result inspect, r;
+  snprintf(arguments, sizeof arguments, "inspect %s --batch 32 --json", model);
+  run(arguments, &inspect);
+  CHECK_MSG(inspect.exit_status == 0, "inspect: exit status %d: %s", inspect.exit_status,
+            inspect.err);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2 --json -", model);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && r.err_lines == 0, "plan -K 2: exit status %d, stderr: %s",
+            r.exit_status, r.err);
+  static char printed[65536]; /* r is used again below */
+  CHECK_MSG(r.out[0] == '{', "plan --json -: stdout is not one JSON object: %.200s", r.out);
+  if (r.out[0] != '{') return;
+  snprintf(printed, sizeof printed, "%s", r.out);
+  const char *plan = printed;
+
+  CHECK_NUMBER(plan, "K", 2);
+  CHECK_NUMBER(plan, "batch", 32);
+  const char *cuts[4];
+  int n_cuts = items(member(plan, "cuts"), cuts, 4);
+  CHECK_EQ_INT(n_cuts, 1);
+  string_value(n_cuts > 0 ? cuts[0] : NULL, cut, cut_size);
+  CHECK_MSG(*cut && array_has_string(member(strchr(inspect.out, '{'), "cut_points"), cut),
+            "the cut '%s' is not among inspect's cut points", cut);
+  CHECK_MSG(array_has_string(member(plan, "cut_points"), cut), "cut '%s' not in cut_points", cut);
+
+  const char *modules[4];
+  int n_modules = items(member(plan, "modules"), modules, 4);
+  CHECK_EQ_INT(n_modules, 2);
+  double persistent = 0, largest = 0;
+  for (int k = 0; k < n_modules && k < 4; k++) {
+    double transient = number(modules[k], "transient_bytes");
+    CHECK_NUMBER(modules[k], "index", k + 1);
+    CHECK_MSG(transient == number(modules[k], "input_bytes") + number(modules[k], "arena_bytes") +
+                               number(modules[k], "output_bytes"),
+              "module %d: transient %.0f is not input + arena + output", k + 1, transient);
+    CHECK_MSG(number(modules[k], "flops") > 0 && number(modules[k], "parameters") > 0,
+              "module %d: no FLOPs or parameters", k + 1);
+    persistent += number(modules[k], "persistent_bytes");
+    if (transient > largest) largest = transient;
+  }
+  if (n_modules == 2) {
+    char output[512];
+    string_value(member(modules[0], "output_tensor"), output, sizeof output);
+    CHECK_MSG(strcmp(output, cut) == 0, "module 1 hands on '%s', the cut is '%s'", output, cut);
+    CHECK_MSG(number(modules[0], "head_parameters") > 0, "module 1 has no head parameters");
+    CHECK_NUMBER(modules[1], "head_parameters", 0);
+    CHECK_MSG(number(modules[0], "output_bytes") == number(modules[1], "input_bytes") &&
+                  number(modules[0], "input_bytes") == 0 && number(modules[1], "output_bytes") == 0,
+              "the handoff between the modules does not match");
+  }
+  *peak = number(plan, "peak_bytes");
+  double fixed = number(plan, "fixed_bytes"), e2e = number(plan, "e2e_peak_bytes");
+  CHECK_MSG(fixed > 0 && *peak == fixed + persistent + largest,
+            "peak %.0f, but fixed %.0f + persistent %.0f + largest transient %.0f = %.0f", *peak,
+            fixed, persistent, largest, fixed + persistent + largest);
+  CHECK_MSG(e2e > 0, "e2e_peak_bytes %.0f", e2e);
+  double reduction = number(plan, "reduction");
+  CHECK_MSG(fabs(reduction - (1.0 - *peak / e2e)) < 1e-9, "reduction %.12f, 1 - peak/e2e = %.12f",
+            reduction, 1.0 - *peak / e2e);
+  CHECK_NUMBER(member(plan, "e2e"), "head_parameters", 0);
+
+  /* --json FILE writes what --json - prints, and the split reads back from it as `infopro train
+   * --plan` reads it (the same function). */
+  static char written[65536];
+  char path[600];
+  size_t n = 0;
+  snprintf(path, sizeof path, "%s/plan.json", directory);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2 --json '%s'", model, path);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "peak: "), "plan --json FILE: exit status %d: %s",
+            r.exit_status, r.err);
+  FILE *file = fopen(path, "r");
+  if (file) {
+    n = fread(written, 1, sizeof written - 1, file);
+    fclose(file);
+  }
+  written[n] = '\0';
+  CHECK_MSG(strcmp(written, plan) == 0, "%s differs from the plan printed by --json -", path);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 --plan '%s' --json -", model, path);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "plan --plan: exit status %d: %s", r.exit_status, r.err);
+  const char *again = strchr(r.out, '{');
+  char cut_again[512] = "";
+  n_cuts = items(again ? member(again, "cuts") : NULL, cuts, 4);
+  string_value(n_cuts == 1 ? cuts[0] : NULL, cut_again, sizeof cut_again);
+  CHECK_MSG(n_cuts == 1 && strcmp(cut_again, cut) == 0, "--plan read back %d cuts ('%s')", n_cuts,
+            cut_again);
+  CHECK_MSG(number(again, "peak_bytes") == *peak, "--plan gives peak %.0f, the plan %.0f",
+            number(again, "peak_bytes"), *peak);
+}
+
+static void budgets(double k2_peak) {
+  char arguments[1024];
+  command_result r;
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 --budget %.0f --json -", model,
+           k2_peak);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "--budget %.0f: exit status %d: %s", k2_peak, r.exit_status, r.err);
+  const char *plan = strchr(r.out, '{');
+  double K = number(plan, "K"), peak = number(plan, "peak_bytes");
+  CHECK_MSG(K >= 1 && K <= 2 && peak <= k2_peak, "--budget %.0f: K %.0f, peak %.0f", k2_peak, K,
+            peak);
+  CHECK_NUMBER(plan, "budget_bytes", k2_peak);
+  CHECK_MSG(plan && strstr(plan, "\"fits\":true"), "--budget: no \"fits\":true");
+
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 --budget 1000", model);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "smallest peak"),
+            "--budget 1000: exit status %d, stderr: %s", r.exit_status, r.err);
+}
+
+static void failures(void) {
+  char arguments[1024];
+  command_result r;
+  const char *not_cut = "/layer1/layer1.0/Relu_output_0"; /* beside the residual's skip path */
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 --cuts %s", model, not_cut);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, not_cut) &&
+                strstr(r.err, "not a cut point"),
+            "--cuts %s: exit status %d, stderr: %s", not_cut, r.exit_status, r.err);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 --cuts no_such_tensor", model);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "no_such_tensor"),
+            "--cuts no_such_tensor: exit status %d, stderr: %s", r.exit_status, r.err);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 16", model);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "cut points"),
+            "-K 16: exit status %d, stderr: %s", r.exit_status, r.err);
+  static const char *const usage_errors[] = {
+      "plan", "plan models/resnet8_fmnist.onnx -K 2 --cuts /Relu_output_0",
+      "plan models/resnet8_fmnist.onnx --batch 0", "plan models/resnet8_fmnist.onnx --frobnicate",
+      "plan models/resnet8_fmnist.onnx --budget lots"};
+  for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++) {
+    run(usage_errors[i], &r);
+    CHECK_MSG(r.exit_status == 2, "%s: exit status %d", usage_errors[i], r.exit_status);
+  }
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2", model);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "cuts: ") && strstr(r.out, "peak: ") &&
+                strstr(r.out, "end-to-end: ") && strstr(r.out, "reduction "),
+            "the table: exit status %d: %s", r.exit_status, r.out);
+}
+
+static void html_page(void) {
+  char arguments[1024], path[600];
+  command_result r;
+  snprintf(path, sizeof path, "%s/plan.html", directory);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2 --budget 100MiB --html '%s'",
+           model, path);
+  run(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "--html: exit status %d: %s", r.exit_status, r.err);
+  static char page[1 << 20];
+  size_t n = 0;
+  FILE *file = fopen(path, "r");
+  if (file) {
+    n = fread(page, 1, sizeof page - 1, file);
+    fclose(file);
+  }
+  page[n] = '\0';
+  CHECK_MSG(strstr(page, "<svg") && strstr(page, "</svg>") && strstr(page, "</html>"),
+            "--html: no complete page with SVG in %s (%zu bytes)", path, n);
+  CHECK_MSG(!strstr(page, "<script") && !strstr(page, "src=") && !strstr(page, "href=") &&
+                !strstr(page, "@import") && !strstr(page, "url("),
+            "--html: the page refers to something outside itself");
+  unlink(path);
+}
+
+int main(void) {
+  if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO is not set");
+  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary folder");
+  char cut[512] = "";
+  double peak = 0;
+  k2_plan(cut, sizeof cut, &peak);
+  if (peak > 0) budgets(peak);
+  failures();
+  html_page();
+  char path[700];
+  snprintf(path, sizeof path, "%s/plan.json", directory);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/stderr.txt", directory);
+  unlink(path);
+  rmdir(directory);
+  return ipro_test_finish();
+}
