@@ -21,8 +21,18 @@ test: deps
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 	@cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The mission in one command: plan ResNet-8 for Fashion-MNIST under a memory budget (table,
+# JSON and an HTML page in demo-out/), then train it with that plan and write trained.onnx.
+DEMO_MODEL := models/resnet8_fmnist.onnx
+DEMO_BUDGET := 70MiB
+DEMO_EPOCHS := 2
+
 demo: build
-	@./$(BUILD)/infopro inspect models/resnet8_fmnist.onnx --batch 128
+	@mkdir -p demo-out
+	./$(BUILD)/infopro plan $(DEMO_MODEL) --batch 128 --budget $(DEMO_BUDGET) \
+	  --json demo-out/plan.json --html demo-out/plan.html
+	./$(BUILD)/infopro train $(DEMO_MODEL) --data fashion-mnist --plan demo-out/plan.json \
+	  --epochs $(DEMO_EPOCHS) --batch 128 --out trained.onnx
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD)

@@ -30,6 +30,8 @@
 
 #include "commands.h"
 #include "evaluation.h"
+#include "frontend/cost.h"
+#include "local_options.h"
 #include "frontend/onnx_export.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
@@ -84,6 +86,7 @@ typedef struct {
   bool nesterov, augment, resume, reference;
   uint64_t seed;
   given_options given;
+  ipro_cli_local_options local;
 } train_options;
 
 /* ---- arguments ---- */
@@ -147,11 +150,17 @@ static int parse(int argc, char **argv, train_options *o) {
                        .gamma = 0.1,
                        .nesterov = true};
   given_options *g = &o->given;
+  ipro_cli_local_defaults(&o->local);
   for (int i = 0; i < argc; i++) {
+    int local = ipro_cli_local_option(argc, argv, &i, &o->local);
+    if (local == 2) return 2;
+    if (local == 1) continue;
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int ok = 1;
     if (strcmp(a, "--help") == 0) {
       fputs(usage, stdout);
+      fputs("local training (InfoPro):\n", stdout);
+      fputs(ipro_cli_local_usage, stdout);
       return 0;
     } else if (strcmp(a, "--reference") == 0) {
       o->reference = true;
@@ -319,6 +328,11 @@ typedef struct {
   int64_t steps_per_epoch, start_epoch;
   char checkpoint_path[4096];
   double test_accuracy;
+  /* local training: the chosen cuts (names in the network), and the plan's figures */
+  int K;
+  char cut_names[IPRO_MAX_MODULES][512];
+  const char *cuts[IPRO_MAX_MODULES];
+  uint64_t planned_peak, e2e_peak;
 } train_run;
 
 static ipro_status read_from_trainer(void *context, const char *name, void *host, size_t bytes,
@@ -375,6 +389,66 @@ static ipro_status open_data(train_run *r, ipro_error *err) {
   return IPRO_OK;
 }
 
+/* The heads' settings for this dataset: image channels and normalisation (the decoder's target
+ * undoes it), and the number of classes. */
+static ipro_local_settings local_settings(const train_run *r, int64_t batch) {
+  ipro_local_settings s = r->options->local.local;
+  s.batch = batch;
+  s.optimizer = r->position.optimizer.kind;
+  s.heads.image_channels = r->train_data.channels;
+  for (int c = 0; c < r->train_data.channels && c < 4; c++) {
+    s.heads.mean[c] = r->train_data.mean[c];
+    s.heads.std[c] = r->train_data.std[c];
+  }
+  s.heads.classes = r->train_data.num_classes;
+  s.heads.seed = r->position.seed + 1;
+  return s;
+}
+
+/* With -K, --budget, --cuts or --plan: the split, chosen on the memory the modules' programs
+ * really need (runtime/module_costing.h), and the end-to-end peak for comparison. */
+static ipro_status choose_split(train_run *r, ipro_error *err) {
+  const ipro_cli_local_options *l = &r->options->local;
+  r->K = 1;
+  if (!l->K && !l->budget_bytes && !l->cuts_text && !l->plan_path) return IPRO_OK;
+  int64_t batch = r->position.batch;
+  ipro_graph *network = NULL;
+  if (ipro_graph_open(r->options->model, batch, &network, err) != IPRO_OK) return IPRO_ERROR;
+  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
+  int n_cut_points = cut_points ? ipro_graph_find_cut_points(network, cut_points) : 0;
+  ipro_local_settings settings = local_settings(r, batch);
+  ipro_module_costing *costing = NULL;
+  ipro_status status = cut_points ? IPRO_OK : ipro_error_set(err, "out of memory");
+  if (status == IPRO_OK)
+    status = ipro_module_costing_create(network, cut_points, n_cut_points, &settings,
+                                        r->options->reference, &costing, err);
+  ipro_cli_split split;
+  const char *why = NULL;
+  if (status == IPRO_OK)
+    status = ipro_cli_choose_split(network, l, costing, cut_points, n_cut_points, &split, &why,
+                                   err);
+  ipro_split e2e;
+  int e2e_boundaries[2] = {0, n_cut_points + 1};
+  if (status == IPRO_OK)
+    status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries,
+                                 ipro_module_costing_fixed_bytes(costing),
+                                 ipro_module_costing_cost, costing, &e2e, err);
+  if (status == IPRO_OK) {
+    if (why) printf("note: %s\n", why);
+    r->K = split.K;
+    for (int k = 0; k + 1 < split.K; k++) {
+      snprintf(r->cut_names[k], sizeof r->cut_names[k], "%s", network->tensors[split.cuts[k]].name);
+      r->cuts[k] = r->cut_names[k];
+    }
+    r->planned_peak = split.split.peak_bytes;
+    r->e2e_peak = e2e.peak_bytes;
+  }
+  ipro_module_costing_free(costing);
+  free(cut_points);
+  ipro_graph_free(network);
+  return status;
+}
+
 /* Settings, backends, evaluator, trainer, checkpoint, loader — in that order, so that a wrong
  * model or dataset is reported before anything is compiled. */
 static ipro_status prepare(train_run *r, ipro_error *err) {
@@ -406,8 +480,13 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK)
     status = ipro_cli_evaluator_open(o->model, &r->test_data, o->eval_batch, o->test_limit,
                                      r->eval_backend, r->eval_fallback, &r->evaluator, err);
-  ipro_trainer_options trainer_options = {
-      .batch = r->position.batch, .optimizer = r->position.optimizer, .reference = o->reference};
+  if (status == IPRO_OK) status = choose_split(r, err);
+  ipro_trainer_options trainer_options = {.batch = r->position.batch,
+                                          .optimizer = r->position.optimizer,
+                                          .reference = o->reference,
+                                          .n_cuts = r->K - 1,
+                                          .cuts = r->cuts,
+                                          .local = local_settings(r, r->position.batch)};
   if (status == IPRO_OK) status = ipro_trainer_create(o->model, &trainer_options, &r->trainer, err);
   if (status == IPRO_OK && o->resume) {
     status = ipro_checkpoint_restore(r->trainer, &saved, r->checkpoint_path, err);
@@ -464,6 +543,13 @@ static void print_header(const train_run *r) {
     printf("; no augmentation");
   printf("; seed %llu; %s\n", (unsigned long long)p->seed,
          r->options->reference ? "reference kernels" : "onednn");
+  if (r->K > 1) {
+    printf("InfoPro local training: K = %d, cut at", r->K);
+    for (int k = 0; k + 1 < r->K; k++) printf("%s %s", k ? "," : "", r->cuts[k]);
+    printf("; planned peak %llu bytes (end-to-end %llu, %.1f%% less)\n",
+           (unsigned long long)r->planned_peak, (unsigned long long)r->e2e_peak,
+           100.0 * (1.0 - (double)r->planned_peak / (double)r->e2e_peak));
+  }
   if (r->options->resume)
     printf("resuming from %s after epoch %lld (step %llu)\n", r->checkpoint_path,
            (long long)p->epochs_done, (unsigned long long)p->steps_done);
@@ -501,6 +587,11 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   const ipro_batch *batch = NULL;
   int64_t done = 0;
   float learning_rate = 0;
+  enum { MAX_LOSSES = IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS };
+  double local_sums[MAX_LOSSES] = {0};
+  float local[MAX_LOSSES];
+  const char *local_names[MAX_LOSSES];
+  int n_local = 0;
   ipro_status status;
   while ((status = ipro_batch_loader_next(r->loader, &batch, err)) == IPRO_OK && batch) {
     learning_rate = ipro_lr_at(&p->schedule, epoch * r->steps_per_epoch + done, r->steps_per_epoch,
@@ -512,6 +603,14 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
       return IPRO_ERROR;
     }
     done++;
+    n_local = ipro_trainer_losses(r->trainer, local, local_names, MAX_LOSSES);
+    for (int l = 0; l < n_local; l++) {
+      if (!isfinite(local[l])) {
+        ipro_progress_end(&progress);
+        return diverged(r, epoch, local_names[l], done, local[l], learning_rate, err);
+      }
+      local_sums[l] += local[l];
+    }
     if (!isfinite(loss)) {
       ipro_progress_end(&progress);
       return diverged(r, epoch, "training loss", done, loss, learning_rate, err);
@@ -534,6 +633,12 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   printf("epoch %lld/%lld  loss %.4f  test accuracy %.4f  test loss %.4f  %.1f s\n",
          (long long)epoch + 1, (long long)p->total_epochs, loss_sum / (double)done,
          r->test_accuracy, test_loss, ipro_progress_now() - start);
+  if (r->K > 1) {
+    printf("  local losses (epoch means):");
+    for (int l = 0; l < n_local; l++)
+      printf("%s %s %.4f", l ? "," : "", local_names[l], local_sums[l] / (double)done);
+    printf("\n");
+  }
   fflush(stdout);
   return IPRO_OK;
 }
@@ -569,6 +674,11 @@ static ipro_status train(train_run *r, ipro_error *err) {
          "test executors %zu (planned %zu)\n",
          (long long)epochs_run, seconds, r->test_accuracy, ipro_trainer_allocated_bytes(r->trainer),
          planned, r->eval_backend->peak_bytes, ipro_cli_evaluator_planned_bytes(&r->evaluator));
+  if (r->K > 1)
+    printf("memory: planned peak %zu bytes, measured %zu bytes, end-to-end %llu bytes "
+           "(%.1f%% less with K = %d)\n",
+           planned, ipro_trainer_allocated_bytes(r->trainer), (unsigned long long)r->e2e_peak,
+           100.0 * (1.0 - (double)planned / (double)r->e2e_peak), r->K);
   if (r->options->out) printf("wrote %s\n", r->options->out);
   return IPRO_OK;
 }

@@ -1,0 +1,43 @@
+/* Running the infopro binary and capturing its output (see command.h). */
+#include "command.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+bool ipro_test_infopro_available(void) { return getenv("IPRO_INFOPRO") != NULL; }
+
+void ipro_test_run_infopro(const char *arguments, ipro_command_result *r) {
+  memset(r, 0, sizeof *r);
+  r->exit_status = -1;
+  char err_path[] = "/tmp/ipro_command_stderr_XXXXXX";
+  int fd = mkstemp(err_path);
+  if (fd < 0) return;
+  close(fd);
+  size_t length = strlen(arguments) + 8192;
+  char *command = malloc(length);
+  if (!command) return;
+  snprintf(command, length, "cd '%s' && '%s' %s 2>'%s'", ipro_test_source_dir(),
+           getenv("IPRO_INFOPRO"), arguments, err_path);
+  FILE *pipe = popen(command, "r");
+  free(command);
+  if (pipe) {
+    size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
+    r->out[n] = '\0';
+    int status = pclose(pipe);
+    r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  FILE *file = fopen(err_path, "r");
+  if (file) {
+    size_t n = fread(r->err, 1, sizeof r->err - 1, file);
+    r->err[n] = '\0';
+    fclose(file);
+  }
+  unlink(err_path);
+  for (const char *c = r->err; *c; c++) r->err_lines += *c == '\n';
+  if (getenv("IPRO_TEST_VERBOSE")) printf("$ infopro %s\n%s%s", arguments, r->out, r->err);
+}

@@ -1,0 +1,19 @@
+/* Running the infopro binary from a test, as a user would: `infopro ARGS` in the source folder
+ * (paths in ARGS are relative to it), with stdout and stderr captured and the exit status kept.
+ * The binary is the one ctest names in IPRO_INFOPRO. */
+#ifndef IPRO_TEST_COMMAND_H
+#define IPRO_TEST_COMMAND_H
+
+#include <stdbool.h>
+
+typedef struct {
+  int exit_status; /* -1 when the command did not run or was killed */
+  char out[65536], err[8192];
+  int err_lines;
+} ipro_command_result;
+
+/* false when IPRO_INFOPRO is not set (the caller should skip). */
+bool ipro_test_infopro_available(void);
+void ipro_test_run_infopro(const char *arguments, ipro_command_result *result);
+
+#endif
