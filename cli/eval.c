@@ -1,25 +1,17 @@
 /* `infopro eval MODEL.onnx --data SPEC ...`: a classifier's accuracy and mean cross-entropy on a
- * dataset's test split, with the model in inference form (BatchNormalization on running
- * statistics, Dropout off). The graph's single output is read as logits; the softmax
- * cross-entropy (natural log) is computed in double from them.
- *
- * Batches come from the background batch loader in dataset order, without augmentation. An
- * executor is built for one fixed batch size, so a final partial batch gets a second executor of
- * its own (on a second copy of the graph, since an executor holds its graph's inferred shapes).
- * Padding the last batch with dummy rows would also be correct in inference form, where no op
- * mixes examples, but it would compute up to batch-1 rows for nothing and rest on that property
- * of every op; the second executor computes exactly the rows asked for, for the price of a
- * second parameter block and arena of the remainder's (smaller) size. */
+ * dataset's test split. The scoring itself (inference form, batching with a second executor for a
+ * final partial batch, the loss in double) is evaluation.h's, shared with `infopro train`'s
+ * per-epoch test; this file parses the arguments, sets up the dataset and backends, and prints
+ * the one result line. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "commands.h"
-#include "runtime/batch_loader.h"
-#include "runtime/executor.h"
+#include "evaluation.h"
+#include "progress.h"
 
 static const char usage[] =
     "usage: infopro eval MODEL.onnx --data SPEC [--batch N] [--limit N] [--mean m1,m2,..]\n"
@@ -95,153 +87,26 @@ static int parse(int argc, char **argv, eval_options *o) {
   return -1;
 }
 
-/* One copy of the graph with shapes inferred at `batch`, and an executor for it. */
-typedef struct {
-  ipro_graph *graph;
-  ipro_executor *executor;
-  int64_t batch;
-  float *logits; /* [batch, classes] */
-} sized_model;
-
-/* Checks the graph input against the images before shapes are inferred, so the message shows
- * the shape the model was exported with. */
-static ipro_status check_input(const char *model, const ipro_graph *graph, const ipro_dataset *data,
-                               ipro_error *err) {
-  if (graph->n_inputs != 1 || graph->n_outputs != 1)
-    return ipro_error_set(err,
-                          "%s has %d input(s) and %d output(s); eval needs one image input and "
-                          "one logits output",
-                          model, graph->n_inputs, graph->n_outputs);
-  const ipro_tensor *input = &graph->tensors[graph->inputs[0]];
-  const ipro_shape *s = &input->declared_shape;
-  ipro_shape images = {4, {IPRO_DIM_BATCH, data->channels, data->height, data->width}};
-  if (input->dtype != IPRO_DTYPE_FLOAT || s->rank != 4 || s->dims[0] != IPRO_DIM_BATCH ||
-      s->dims[1] != data->channels || s->dims[2] != data->height || s->dims[3] != data->width) {
-    char want[128], got[128];
-    return ipro_error_set(
-        err, "%s takes input '%s' of %s %s, but %s images are float32 %s", model, input->name,
-        ipro_dtype_name(input->dtype), ipro_shape_format(s, want, sizeof want),
-        ipro_dataset_kind_name(data->kind), ipro_shape_format(&images, got, sizeof got));
-  }
-  return IPRO_OK;
-}
-
-static ipro_status check_output(const char *model, const ipro_graph *graph,
-                                const ipro_dataset *data, ipro_error *err) {
-  const ipro_tensor *output = &graph->tensors[graph->outputs[0]];
-  const ipro_shape *s = &output->shape;
-  if (output->dtype != IPRO_DTYPE_FLOAT || s->rank != 2 || s->dims[0] != graph->batch ||
-      s->dims[1] != data->num_classes) {
-    char got[128];
-    return ipro_error_set(err,
-                          "%s's output '%s' is %s %s at batch %lld, but %s has %d classes "
-                          "(expected float32 [%lld,%d] logits)",
-                          model, output->name, ipro_dtype_name(output->dtype),
-                          ipro_shape_format(s, got, sizeof got), (long long)graph->batch,
-                          ipro_dataset_kind_name(data->kind), data->num_classes,
-                          (long long)graph->batch, data->num_classes);
-  }
-  return IPRO_OK;
-}
-
-static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_dataset *data,
-                                    ipro_backend *backend, ipro_backend *fallback, sized_model *m,
-                                    ipro_error *err) {
-  m->batch = batch;
-  if (ipro_graph_load(path, &m->graph, err) != IPRO_OK) return IPRO_ERROR;
-  if (ipro_graph_normalize(m->graph, err) != IPRO_OK ||
-      ipro_graph_set_inference_mode(m->graph, err) != IPRO_OK)
-    return ipro_error_prefix(err, "%s", path);
-  if (check_input(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
-  if (ipro_graph_infer_shapes(m->graph, batch, err) != IPRO_OK)
-    return ipro_error_prefix(err, "%s", path);
-  if (check_output(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
-  m->logits = malloc((size_t)batch * (size_t)data->num_classes * sizeof *m->logits);
-  if (!m->logits) return ipro_error_set(err, "out of memory for %lld logits", (long long)batch);
-  return ipro_executor_create(m->graph, backend, fallback, &m->executor, err);
-}
-
-static void sized_model_close(sized_model *m) {
-  ipro_executor_free(m->executor);
-  ipro_graph_free(m->graph);
-  free(m->logits);
-}
-
-typedef struct {
-  int64_t correct, seen;
-  double cross_entropy_sum;
-} eval_totals;
-
-/* Adds a batch's predictions: the first largest logit is the prediction, and the loss is
- * log(sum exp(logits)) - logits[label], with the largest logit subtracted for range. */
-static void accumulate(const float *logits, const int64_t *labels, int64_t count, int classes,
-                       eval_totals *t) {
-  for (int64_t i = 0; i < count; i++) {
-    const float *row = logits + i * classes;
-    int best = 0;
-    for (int c = 1; c < classes; c++)
-      if (row[c] > row[best]) best = c;
-    double largest = row[best], sum = 0;
-    for (int c = 0; c < classes; c++)
-      sum += exp((double)row[c] - largest);
-    t->cross_entropy_sum += largest + log(sum) - (double)row[labels[i]];
-    t->correct += best == labels[i];
-    t->seen++;
-  }
-}
-
-static double seconds_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
+/* The time printed covers the evaluation loop (batches, forward passes, losses), not loading. */
 static ipro_status evaluate(const eval_options *o, const ipro_dataset *data, ipro_backend *backend,
                             ipro_backend *fallback, ipro_error *err) {
-  int64_t count = o->limit && o->limit < data->count ? o->limit : data->count;
-  if (count == 0) return ipro_error_set(err, "%s: the test split is empty", o->data);
-  int64_t full_batch = o->batch < count ? o->batch : count, remainder = count % full_batch;
-  sized_model full = {0}, rest = {0};
-  ipro_batch_loader *loader = NULL;
-  ipro_batch_options options = {.batch_size = full_batch, .limit = count, .background = true};
-  ipro_status status = sized_model_open(o->model, full_batch, data, backend, fallback, &full, err);
-  if (status == IPRO_OK && remainder)
-    status = sized_model_open(o->model, remainder, data, backend, fallback, &rest, err);
-  if (status == IPRO_OK) status = ipro_batch_loader_create(data, &options, &loader, err);
-
-  eval_totals totals = {0};
-  double start = seconds_now();
-  if (status == IPRO_OK) status = ipro_batch_loader_start_epoch(loader, 0, err);
-  const ipro_batch *batch = NULL;
-  while (status == IPRO_OK && (status = ipro_batch_loader_next(loader, &batch, err)) == IPRO_OK &&
-         batch) {
-    sized_model *m = batch->count == full.batch ? &full : &rest;
-    if (batch->count != m->batch) {
-      status = ipro_error_set(err, "internal: a batch of %lld images", (long long)batch->count);
-      break;
-    }
-    const void *inputs[1] = {batch->images};
-    void *outputs[1] = {m->logits};
-    status = ipro_executor_run(m->executor, inputs, outputs, err);
-    if (status == IPRO_OK)
-      accumulate(m->logits, batch->labels, batch->count, data->num_classes, &totals);
-  }
-  double seconds = seconds_now() - start;
-
+  ipro_cli_evaluator evaluator;
+  ipro_cli_eval_totals totals;
+  if (ipro_cli_evaluator_open(o->model, data, o->batch, o->limit, backend, fallback, &evaluator,
+                              err) != IPRO_OK)
+    return IPRO_ERROR;
+  double start = ipro_progress_now();
+  ipro_status status = ipro_cli_evaluator_run(&evaluator, &totals, err);
+  double seconds = ipro_progress_now() - start;
   if (status == IPRO_OK) {
-    if (totals.seen != count)
-      status = ipro_error_set(err, "internal: %lld of %lld images evaluated",
-                              (long long)totals.seen, (long long)count);
-    else
-      printf("accuracy %.4f (%lld/%lld)  mean cross-entropy %.6f  on %s test split, batch %lld, "
-             "%.2f s (%.0f images/s, %s)\n",
-             (double)totals.correct / (double)count, (long long)totals.correct, (long long)count,
-             totals.cross_entropy_sum / (double)count, ipro_dataset_kind_name(data->kind),
-             (long long)full_batch, seconds, (double)count / seconds, backend->name);
+    int64_t count = evaluator.count;
+    printf("accuracy %.4f (%lld/%lld)  mean cross-entropy %.6f  on %s test split, batch %lld, "
+           "%.2f s (%.0f images/s, %s)\n",
+           (double)totals.correct / (double)count, (long long)totals.correct, (long long)count,
+           totals.cross_entropy_sum / (double)count, ipro_dataset_kind_name(data->kind),
+           (long long)evaluator.full.batch, seconds, (double)count / seconds, backend->name);
   }
-  ipro_batch_loader_destroy(loader);
-  sized_model_close(&rest);
-  sized_model_close(&full);
+  ipro_cli_evaluator_close(&evaluator);
   return status;
 }
 

@@ -10,8 +10,23 @@
 #include "codegen/kernel_generator.h"
 
 static const char *const op_names[IPRO_KERNEL_OP_COUNT] = {
-    "load", "param", "constant", "add", "sub", "mul", "div", "max", "min", "neg", "abs", "sqrt",
-    "exp",  "log",   "select_greater", "select_not_equal"};
+    [IPRO_KERNEL_LOAD] = "load",
+    [IPRO_KERNEL_PARAM] = "param",
+    [IPRO_KERNEL_CONSTANT] = "constant",
+    [IPRO_KERNEL_ADD] = "add",
+    [IPRO_KERNEL_SUB] = "sub",
+    [IPRO_KERNEL_MUL] = "mul",
+    [IPRO_KERNEL_DIV] = "div",
+    [IPRO_KERNEL_MAX] = "max",
+    [IPRO_KERNEL_MIN] = "min",
+    [IPRO_KERNEL_NEG] = "neg",
+    [IPRO_KERNEL_ABS] = "abs",
+    [IPRO_KERNEL_SQRT] = "sqrt",
+    [IPRO_KERNEL_EXP] = "exp",
+    [IPRO_KERNEL_LOG] = "log",
+    [IPRO_KERNEL_SELECT_GREATER] = "select_greater",
+    [IPRO_KERNEL_SELECT_NOT_EQUAL] = "select_not_equal",
+};
 
 /* How many operands each op reads. */
 static int operand_count(ipro_kernel_op op) {
@@ -93,8 +108,8 @@ int ipro_kernel_select(ipro_kernel_desc *desc, ipro_kernel_op op, int a, int b, 
 
 int ipro_kernel_sigmoid(ipro_kernel_desc *desc, int x) {
   int magnitude = ipro_kernel_unary(desc, IPRO_KERNEL_ABS, x);
-  int e = ipro_kernel_unary(desc, IPRO_KERNEL_EXP, ipro_kernel_unary(desc, IPRO_KERNEL_NEG,
-                                                                     magnitude));
+  int e =
+      ipro_kernel_unary(desc, IPRO_KERNEL_EXP, ipro_kernel_unary(desc, IPRO_KERNEL_NEG, magnitude));
   int one = ipro_kernel_constant(desc, 1.0);
   int positive = ipro_kernel_binary(desc, IPRO_KERNEL_DIV, one,
                                     ipro_kernel_binary(desc, IPRO_KERNEL_ADD, one, e));
@@ -132,13 +147,13 @@ ipro_status ipro_kernel_desc_check(const ipro_kernel_desc *desc, ipro_error *err
     return ipro_error_set(err, "kernel '%s': the name is not a C identifier", name);
   if (desc->precision != IPRO_KERNEL_FLOAT && desc->precision != IPRO_KERNEL_DOUBLE)
     return ipro_error_set(err, "kernel %s: unknown precision %d", name, (int)desc->precision);
-  if (desc->input_count < 0 || desc->input_count > IPRO_KERNEL_MAX_INPUTS ||
-      desc->node_count < 0 || desc->node_count > IPRO_KERNEL_MAX_NODES ||
-      desc->param_count < 0 || desc->param_count > IPRO_KERNEL_MAX_PARAMS)
+  if (desc->input_count < 0 || desc->input_count > IPRO_KERNEL_MAX_INPUTS || desc->node_count < 0 ||
+      desc->node_count > IPRO_KERNEL_MAX_NODES || desc->param_count < 0 ||
+      desc->param_count > IPRO_KERNEL_MAX_PARAMS)
     return ipro_error_set(err, "kernel %s: a count is outside the description's capacity", name);
   if (desc->output_count < 1 || desc->output_count > IPRO_KERNEL_MAX_OUTPUTS)
-    return ipro_error_set(err, "kernel %s: %d outputs (1 to %d allowed)", name,
-                          desc->output_count, IPRO_KERNEL_MAX_OUTPUTS);
+    return ipro_error_set(err, "kernel %s: %d outputs (1 to %d allowed)", name, desc->output_count,
+                          IPRO_KERNEL_MAX_OUTPUTS);
   for (int i = 0; i < desc->input_count; i++)
     if (desc->inputs[i] != IPRO_KERNEL_ELEMENT && desc->inputs[i] != IPRO_KERNEL_CHANNEL &&
         desc->inputs[i] != IPRO_KERNEL_MASK)
@@ -160,13 +175,15 @@ ipro_status ipro_kernel_desc_check(const ipro_kernel_desc *desc, ipro_error *err
   }
   for (int k = 0; k < desc->output_count; k++) {
     if (desc->outputs[k] < 0 || desc->outputs[k] >= desc->node_count)
-      return ipro_error_set(err, "kernel %s: output %d is node %d of %d", name, k,
-                            desc->outputs[k], desc->node_count);
+      return ipro_error_set(err, "kernel %s: output %d is node %d of %d", name, k, desc->outputs[k],
+                            desc->node_count);
     int input = desc->in_place[k];
     if (input < -1 || input >= desc->input_count ||
         (input >= 0 && desc->inputs[input] != IPRO_KERNEL_ELEMENT))
-      return ipro_error_set(err, "kernel %s: output %d is in place over input %d, which is not "
-                            "an element input", name, k, input);
+      return ipro_error_set(err,
+                            "kernel %s: output %d is in place over input %d, which is not "
+                            "an element input",
+                            name, k, input);
     for (int j = 0; j < k; j++)
       if (input >= 0 && desc->in_place[j] == input)
         return ipro_error_set(err, "kernel %s: outputs %d and %d are both in place over input %d",

@@ -23,10 +23,11 @@
  *       int64_t count, int64_t channels, int64_t inner)
  * where out_0.. are the outputs that are not written in place. An element input holds `count`
  * values; a channel input holds `channels` values and element i reads the one at channel
- * (i / inner) % channels (NCHW: inner = H·W); channels and inner are read only by kernels that
- * have a channel input. An output written in place over input j goes through input j's pointer
- * (outputs[k] is not read on the host, and has no GPU parameter). Buffers must not overlap
- * otherwise: the generated code assumes they do not, which is what lets it vectorise. */
+ * (i / inner) % channels (NCHW: inner = H·W, count = N·channels·inner); channels and inner are
+ * read only by kernels that have a channel input, which do nothing when either is below 1. An
+ * output written in place over input j goes through input j's pointer (outputs[k] is not read on
+ * the host, and has no GPU parameter). Buffers must not overlap otherwise: the generated code
+ * assumes they do not, which is what lets it vectorise. */
 #ifndef IPRO_KERNEL_GENERATOR_H
 #define IPRO_KERNEL_GENERATOR_H
 
@@ -132,7 +133,7 @@ ipro_status ipro_kernel_emit_host_object(const ipro_kernel_desc *descs, int coun
                                          void **bytes, size_t *size, ipro_error *err);
 /* One PTX module (sm_80, ISA 7.5) holding the kernels, each an .entry under its name.
  * *ptx is a malloc'd NUL-terminated string; *size excludes the NUL. */
-ipro_status ipro_kernel_emit_ptx(const ipro_kernel_desc *descs, int count, char **ptx,
-                                 size_t *size, ipro_error *err);
+ipro_status ipro_kernel_emit_ptx(const ipro_kernel_desc *descs, int count, char **ptx, size_t *size,
+                                 ipro_error *err);
 
 #endif

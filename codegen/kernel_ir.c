@@ -270,25 +270,25 @@ static void emit_grid_stride_loop(emitter *e, LLVMValueRef count, LLVMValueRef c
   LLVMValueRef block = special_register(e, "llvm.nvvm.read.ptx.sreg.ctaid.x");
   LLVMValueRef block_size = special_register(e, "llvm.nvvm.read.ptx.sreg.ntid.x");
   LLVMValueRef grid_size = special_register(e, "llvm.nvvm.read.ptx.sreg.nctaid.x");
-  LLVMValueRef start = LLVMBuildNUWAdd(e->b, LLVMBuildNUWMul(e->b, block, block_size, ""), thread,
-                                       "");
+  LLVMValueRef start =
+      LLVMBuildNUWAdd(e->b, LLVMBuildNUWMul(e->b, block, block_size, ""), thread, "");
   LLVMValueRef stride = LLVMBuildNUWMul(e->b, block_size, grid_size, "");
   loop element = loop_open(e, start, count, "element");
   LLVMValueRef channel = NULL;
   if (channel_input)
-    channel = LLVMBuildURem(e->b, LLVMBuildUDiv(e->b, element.index, inner, ""), channels,
-                            "channel");
+    channel =
+        LLVMBuildURem(e->b, LLVMBuildUDiv(e->b, element.index, inner, ""), channels, "channel");
   emit_element(e, element.index, channel);
   loop_close(e, &element, stride);
 }
 
 static void mark_nvptx_kernel(emitter *e) {
-  LLVMMetadataRef entry[3] = {
-      LLVMValueAsMetadata(e->function), LLVMMDStringInContext2(e->context, "kernel", 6),
-      LLVMValueAsMetadata(LLVMConstInt(e->i32, 1, 0))};
-  LLVMAddNamedMetadataOperand(e->module, "nvvm.annotations",
-                              LLVMMetadataAsValue(e->context,
-                                                  LLVMMDNodeInContext2(e->context, entry, 3)));
+  LLVMMetadataRef entry[3] = {LLVMValueAsMetadata(e->function),
+                              LLVMMDStringInContext2(e->context, "kernel", 6),
+                              LLVMValueAsMetadata(LLVMConstInt(e->i32, 1, 0))};
+  LLVMAddNamedMetadataOperand(
+      e->module, "nvvm.annotations",
+      LLVMMetadataAsValue(e->context, LLVMMDNodeInContext2(e->context, entry, 3)));
 }
 
 /* The exported host function: unpacks the pointer arrays and calls the (inlined) kernel. */
@@ -310,9 +310,8 @@ static void emit_host_wrapper(emitter *e, const char *symbol, LLVMValueRef kerne
     if (!is_input && desc->in_place[k] >= 0) continue;
     LLVMTypeRef element = is_input ? element_type(e, desc->inputs[slot]) : e->f32;
     LLVMValueRef at = LLVMConstInt(e->i64, (unsigned long long)slot, 0);
-    LLVMValueRef address =
-        LLVMBuildInBoundsGEP2(e->b, byte_pointer, LLVMGetParam(wrapper, is_input ? 0 : 1), &at,
-                              1, "");
+    LLVMValueRef address = LLVMBuildInBoundsGEP2(
+        e->b, byte_pointer, LLVMGetParam(wrapper, is_input ? 0 : 1), &at, 1, "");
     LLVMValueRef pointer = LLVMBuildLoad2(e->b, byte_pointer, address, "");
     args[n++] = LLVMBuildBitCast(e->b, pointer, LLVMPointerType(element, 0), "");
   }

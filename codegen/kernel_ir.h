@@ -1,6 +1,6 @@
-/* Internal to the kernel generator: what kernel_ir.c (one description → LLVM IR, for either target),
- * kernel_math.c (exp and log as inline IR) and kernel_targets.c (target machines, optimisation,
- * emission, the JIT) share. Only these files include LLVM's headers. */
+/* Internal to the kernel generator: what kernel_ir.c (one description → LLVM IR, for either
+ * target), kernel_math.c (exp and log as inline IR) and kernel_targets.c (target machines,
+ * optimisation, emission, the JIT) share. Only these files include LLVM's headers. */
 #ifndef IPRO_KERNEL_IR_H
 #define IPRO_KERNEL_IR_H
 

@@ -3,8 +3,8 @@
  * Why not llvm.exp / llvm.log: on x86-64 they become calls to expf/logf, which stop the loop
  * vectoriser and tie a JIT-linked kernel to the process's libm; the NVPTX backend of LLVM 14
  * cannot select them at all. These expansions use only operations both backends lower to
- * instructions, so a host kernel and its PTX twin compute the same values (to the last bit when
- * the GPU does not fuse multiply-adds). The constants and polynomials are Cephes' expf and logf
+ * instructions, so a host kernel and its PTX twin evaluate the same IEEE operations in the same
+ * order (the NVPTX backend emits them with .rn, which keeps ptxas from fusing multiply-adds). The constants and polynomials are Cephes' expf and logf
  * (S. L. Moshier), accurate to about 1 ulp over the whole float range. */
 #include <math.h>
 
@@ -35,8 +35,8 @@ static LLVMValueRef mul(const math *m, LLVMValueRef x, LLVMValueRef y) {
   return LLVMBuildFMul(m->b, x, y, "");
 }
 
-static LLVMValueRef pick(const math *m, LLVMRealPredicate predicate, LLVMValueRef x,
-                         LLVMValueRef y, LLVMValueRef then, LLVMValueRef otherwise) {
+static LLVMValueRef pick(const math *m, LLVMRealPredicate predicate, LLVMValueRef x, LLVMValueRef y,
+                         LLVMValueRef then, LLVMValueRef otherwise) {
   return LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, predicate, x, y, ""), then, otherwise, "");
 }
 
@@ -50,8 +50,8 @@ static LLVMValueRef polynomial(const math *m, LLVMValueRef r, const float *c, in
 
 /* 2^k for k in [−126, 127], built from its exponent bits. */
 static LLVMValueRef power_of_two(const math *m, LLVMValueRef k) {
-  LLVMValueRef bits = LLVMBuildShl(m->b, LLVMBuildAdd(m->b, k, integer(m, 127), ""),
-                                   integer(m, 23), "");
+  LLVMValueRef bits =
+      LLVMBuildShl(m->b, LLVMBuildAdd(m->b, k, integer(m, 127), ""), integer(m, 23), "");
   return LLVMBuildBitCast(m->b, bits, m->f32, "");
 }
 
@@ -84,8 +84,8 @@ LLVMValueRef ipro_kernel_ir_exp(LLVMBuilderRef builder, LLVMValueRef x) {
 /* log(x) = e·ln 2 + log(f), x = 2^e · f with f in [√½, √2) (subnormals scaled by 2^23 first),
  * log(f) = (f − 1) − (f − 1)²/2 + (f − 1)³·P(f − 1). */
 LLVMValueRef ipro_kernel_ir_log(LLVMBuilderRef builder, LLVMValueRef x) {
-  static const float coefficients[] = {7.0376836292E-2f, -1.1514610310E-1f, 1.1676998740E-1f,
-                                       -1.2420140846E-1f, 1.4249322787E-1f, -1.6668057665E-1f,
+  static const float coefficients[] = {7.0376836292E-2f,  -1.1514610310E-1f, 1.1676998740E-1f,
+                                       -1.2420140846E-1f, 1.4249322787E-1f,  -1.6668057665E-1f,
                                        2.0000714765E-1f,  -2.4999993993E-1f, 3.3333331174E-1f};
   math m = math_for(builder, x);
   LLVMBuilderRef b = builder;
@@ -95,8 +95,8 @@ LLVMValueRef ipro_kernel_ir_log(LLVMBuilderRef builder, LLVMValueRef x) {
   LLVMValueRef e =
       LLVMBuildSub(b, LLVMBuildLShr(b, bits, integer(&m, 23), ""), integer(&m, 126), "");
   e = LLVMBuildSub(b, e, LLVMBuildSelect(b, subnormal, integer(&m, 23), integer(&m, 0), ""), "");
-  LLVMValueRef fraction_bits = LLVMBuildOr(
-      b, LLVMBuildAnd(b, bits, integer(&m, 0x007fffff), ""), integer(&m, 0x3f000000), "");
+  LLVMValueRef fraction_bits = LLVMBuildOr(b, LLVMBuildAnd(b, bits, integer(&m, 0x007fffff), ""),
+                                           integer(&m, 0x3f000000), "");
   LLVMValueRef f = LLVMBuildBitCast(b, fraction_bits, m.f32, "");
   LLVMValueRef small = LLVMBuildFCmp(b, LLVMRealOLT, f, real(&m, 0.707106781186547524f), "");
   e = LLVMBuildSub(b, e, LLVMBuildSelect(b, small, integer(&m, 1), integer(&m, 0), ""), "");

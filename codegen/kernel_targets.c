@@ -30,7 +30,8 @@
 
 /* For calls that return an LLVMErrorRef. */
 #define LLVM_CHECK(call, err) llvm_check_error((call), __FILE__, __LINE__, #call, err)
-/* For calls that return true and an LLVM-allocated message on failure. */
+/* For calls that return true on failure and may allocate a message (read only after the call,
+ * hence its address). */
 #define LLVM_CHECK_MESSAGE(failed, message, err)                                                   \
   llvm_check_message((failed), (message), __FILE__, __LINE__, err)
 
@@ -44,12 +45,13 @@ static ipro_status llvm_check_error(LLVMErrorRef error, const char *file, int li
   return IPRO_ERROR;
 }
 
-static ipro_status llvm_check_message(LLVMBool failed, char *message, const char *file, int line,
+static ipro_status llvm_check_message(LLVMBool failed, char **message, const char *file, int line,
                                       ipro_error *err) {
   ipro_status status = IPRO_OK;
   if (failed)
-    status = ipro_error_set(err, "%s:%d: LLVM: %s", file, line, message ? message : "failed");
-  if (message) LLVMDisposeMessage(message);
+    status = ipro_error_set(err, "%s:%d: LLVM: %s", file, line, *message ? *message : "failed");
+  if (*message) LLVMDisposeMessage(*message);
+  *message = NULL;
   return status;
 }
 
@@ -80,7 +82,7 @@ static ipro_status host_machine(const char *cpu, LLVMTargetMachineRef *out, ipro
   }
   LLVMTargetRef target;
   char *message = NULL;
-  if (LLVM_CHECK_MESSAGE(LLVMGetTargetFromTriple(triple, &target, &message), message, err)) {
+  if (LLVM_CHECK_MESSAGE(LLVMGetTargetFromTriple(triple, &target, &message), &message, err)) {
     LLVMDisposeMessage(triple);
     return IPRO_ERROR;
   }
@@ -99,11 +101,11 @@ static ipro_status nvptx_machine(LLVMTargetMachineRef *out, ipro_error *err) {
   pthread_once(&targets_once, initialise_targets);
   LLVMTargetRef target;
   char *message = NULL;
-  if (LLVM_CHECK_MESSAGE(LLVMGetTargetFromTriple(NVPTX_TRIPLE, &target, &message), message, err))
+  if (LLVM_CHECK_MESSAGE(LLVMGetTargetFromTriple(NVPTX_TRIPLE, &target, &message), &message, err))
     return IPRO_ERROR;
-  *out = LLVMCreateTargetMachine(target, NVPTX_TRIPLE, NVPTX_CPU, NVPTX_FEATURES,
-                                 LLVMCodeGenLevelAggressive, LLVMRelocDefault,
-                                 LLVMCodeModelDefault);
+  *out =
+      LLVMCreateTargetMachine(target, NVPTX_TRIPLE, NVPTX_CPU, NVPTX_FEATURES,
+                              LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelDefault);
   if (!*out) return ipro_error_set(err, "LLVM made no NVPTX target machine");
   return IPRO_OK;
 }
@@ -113,8 +115,8 @@ static ipro_status nvptx_machine(LLVMTargetMachineRef *out, ipro_error *err) {
 /* Builds, verifies, optimises and emits one module holding the kernels. `symbols` (NULL: the
  * descriptions' names) are the entry names. On success *buffer holds the emitted file. */
 static ipro_status emit_module(LLVMTargetMachineRef machine, ipro_kernel_target target,
-                               const ipro_kernel_desc *descs, const char *const *symbols,
-                               int count, LLVMMemoryBufferRef *buffer, ipro_error *err) {
+                               const ipro_kernel_desc *descs, const char *const *symbols, int count,
+                               LLVMMemoryBufferRef *buffer, ipro_error *err) {
   for (int i = 0; i < count; i++)
     if (ipro_kernel_desc_check(&descs[i], err)) return IPRO_ERROR;
   LLVMContextRef context = LLVMContextCreate();
@@ -130,7 +132,7 @@ static ipro_status emit_module(LLVMTargetMachineRef machine, ipro_kernel_target 
 
   char *message = NULL;
   ipro_status status =
-      LLVM_CHECK_MESSAGE(LLVMVerifyModule(module, LLVMReturnStatusAction, &message), message, err);
+      LLVM_CHECK_MESSAGE(LLVMVerifyModule(module, LLVMReturnStatusAction, &message), &message, err);
   if (status == IPRO_OK) {
     LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(options, 1);
@@ -145,7 +147,7 @@ static ipro_status emit_module(LLVMTargetMachineRef machine, ipro_kernel_target 
         target == IPRO_KERNEL_TARGET_HOST ? LLVMObjectFile : LLVMAssemblyFile;
     message = NULL;
     status = LLVM_CHECK_MESSAGE(
-        LLVMTargetMachineEmitToMemoryBuffer(machine, module, type, &message, buffer), message,
+        LLVMTargetMachineEmitToMemoryBuffer(machine, module, type, &message, buffer), &message,
         err);
   }
   LLVMDisposeModule(module);
@@ -177,14 +179,14 @@ ipro_status ipro_kernel_emit_host_object(const ipro_kernel_desc *descs, int coun
   ipro_status status =
       emit_module(machine, IPRO_KERNEL_TARGET_HOST, descs, NULL, count, &buffer, err);
   LLVMDisposeTargetMachine(machine);
-  char *copy;
+  char *copy = NULL;
   if (status || take_buffer(buffer, &copy, size, err)) return IPRO_ERROR;
   *bytes = copy;
   return IPRO_OK;
 }
 
-ipro_status ipro_kernel_emit_ptx(const ipro_kernel_desc *descs, int count, char **ptx,
-                                 size_t *size, ipro_error *err) {
+ipro_status ipro_kernel_emit_ptx(const ipro_kernel_desc *descs, int count, char **ptx, size_t *size,
+                                 ipro_error *err) {
   LLVMTargetMachineRef machine;
   if (nvptx_machine(&machine, err)) return IPRO_ERROR;
   LLVMMemoryBufferRef buffer;
@@ -245,9 +247,9 @@ ipro_status ipro_kernel_jit_compile(ipro_kernel_jit *jit, const ipro_kernel_desc
   if (status) return IPRO_ERROR;
   /* LLJIT takes the object buffer, whether or not it succeeds. */
   LLVMOrcExecutorAddress address = 0;
-  if (LLVM_CHECK(LLVMOrcLLJITAddObjectFile(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit),
-                                           object),
-                 err) ||
+  if (LLVM_CHECK(
+          LLVMOrcLLJITAddObjectFile(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), object),
+          err) ||
       LLVM_CHECK(LLVMOrcLLJITLookup(jit->lljit, &address, symbol), err))
     return ipro_error_prefix(err, "kernel %s", desc->name);
   /* The JIT hands out the entry as an address; converting it back to a function is the one

@@ -51,6 +51,13 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_onednn_build_average_pool_grad,
     [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_onednn_build_global_pool_grad,
     [IPRO_OP_SOFTMAX_GRAD] = ipro_onednn_build_softmax_grad,
+    /* C kernels (cpu_*.c) */
+    [IPRO_OP_RESIZE] = ipro_onednn_build_resize,
+    [IPRO_OP_RESIZE_GRAD] = ipro_onednn_build_resize_grad,
+    [IPRO_OP_BINARY_CROSS_ENTROPY] = ipro_onednn_build_binary_cross_entropy,
+    [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = ipro_onednn_build_binary_cross_entropy_grad,
+    [IPRO_OP_SUP_CON_LOSS] = ipro_onednn_build_sup_con_loss,
+    [IPRO_OP_SUP_CON_GRAD] = ipro_onednn_build_sup_con_grad,
 };
 _Static_assert(sizeof build_table / sizeof build_table[0] == IPRO_OP_COUNT,
                "one entry per op in op_list.h");
@@ -68,6 +75,7 @@ static void kernel_destroy(ipro_kernel *base) {
     free(step->bindings);
     free(step->args);
   }
+  free(kernel->state);
   free(kernel);
 }
 
@@ -79,8 +87,15 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
     return ipro_error_set(err, "%s: oneDNN kernel run without its %zu-byte workspace",
                           kernel->label, kernel->base.workspace_bytes);
   char *scratch = workspace;
+  bool pending = false; /* primitives submitted and not yet waited for */
   for (int s = 0; s < kernel->n_steps; s++) {
     ipro_onednn_step *step = &kernel->steps[s];
+    if (step->loop) {
+      if (pending) IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
+      pending = false;
+      if (step->loop(kernel, inputs, outputs, scratch, err) != IPRO_OK) goto fail;
+      continue;
+    }
     for (int a = 0; a < step->n_args; a++) {
       const ipro_onednn_binding *binding = &step->bindings[a];
       void *pointer = NULL;
@@ -98,17 +113,22 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
     }
     IPRO_ONEDNN_CHECK(
         dnnl_primitive_execute(step->primitive, kernel->stream, step->n_args, step->args));
+    pending = true;
   }
-  IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
+  if (pending) IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
   return IPRO_OK;
 fail:
   return ipro_error_prefix(err, "%s", kernel->label);
 }
 
-/* Every tensor of the ops in the table is float32; anything else is left to the reference. */
+/* Every tensor the ops in the table read or write is float32 (but for SupCon's labels, which its
+ * build function checks); anything else is left to the reference. Resize reads only X: inputs
+ * after it are the roi, scales and sizes that normalisation turned into attributes. */
 static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, ipro_error *err) {
+  bool labels = node->op == IPRO_OP_SUP_CON_LOSS || node->op == IPRO_OP_SUP_CON_GRAD;
   for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
     bool input = i < node->n_inputs;
+    if ((labels && i == 1) || (node->op == IPRO_OP_RESIZE && input && i > 0)) continue;
     const ipro_tensor *tensor =
         input ? ipro_node_input(graph, node, i) : ipro_node_output(graph, node, i - node->n_inputs);
     if (tensor && tensor->dtype != IPRO_DTYPE_FLOAT)

@@ -19,7 +19,16 @@
  *
  * Each op file provides a build function that reads the node's canonical attributes and inferred
  * shapes and appends steps, or fails with a message (starting "unsupported:" when the node is
- * outside what the oneDNN mapping handles, in which case supports_forward answers false). */
+ * outside what the oneDNN mapping handles, in which case supports_forward answers false).
+ *
+ * Ops oneDNN has no primitive for (Resize, the InfoPro losses) would otherwise run on the
+ * reference kernels, which are written for clarity, in double and on one thread. The cpu_*.c files
+ * give them C kernels instead: a step may be a loop (a C function over the kernel's inputs,
+ * outputs and workspace) rather than a primitive, and a kernel may mix the two (SupCon's
+ * similarities are a oneDNN matmul between two loops). What a loop needs from prepare time (taps,
+ * sizes, offsets) lives in the kernel's state; what it writes per run lives in intermediates, so
+ * it is counted in the workspace like everything else. Loops split their work over OpenMP threads
+ * (oneDNN's own runtime here) when the library is built with OpenMP, and are serial otherwise. */
 #ifndef IPRO_ONEDNN_INTERNAL_H
 #define IPRO_ONEDNN_INTERNAL_H
 
@@ -43,14 +52,22 @@ typedef struct {
   dnnl_memory_t memory;
 } ipro_onednn_binding;
 
+typedef struct ipro_onednn_kernel ipro_onednn_kernel;
+
+/* A step written in C: reads the kernel's state, the node's inputs and outputs, and the
+ * workspace (intermediates at the offsets ipro_onednn_reserve gave). */
+typedef ipro_status (*ipro_onednn_loop_fn)(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                           void *const *outputs, char *workspace, ipro_error *err);
+
 typedef struct {
+  ipro_onednn_loop_fn loop; /* a loop step: no primitive, no bindings */
   dnnl_primitive_t primitive;
   int n_args, capacity;
   ipro_onednn_binding *bindings;
   dnnl_exec_arg_t *args; /* args[i].memory == bindings[i].memory */
 } ipro_onednn_step;
 
-typedef struct {
+struct ipro_onednn_kernel {
   ipro_kernel base;
   dnnl_engine_t engine;
   dnnl_stream_t stream;
@@ -59,7 +76,8 @@ typedef struct {
   ipro_onednn_step steps[IPRO_ONEDNN_MAX_STEPS];
   size_t intermediate_bytes; /* the scratchpad starts here */
   size_t scratchpad_bytes;   /* the largest scratchpad of any step */
-} ipro_onednn_kernel;
+  void *state;               /* the loop steps' prepared data (one block, freed with the kernel) */
+};
 
 /* Builds the steps of kernel for node; see the file comment. */
 typedef ipro_status (*ipro_onednn_build_fn)(ipro_onednn_kernel *kernel, const ipro_graph *graph,
@@ -88,6 +106,19 @@ ipro_status ipro_onednn_build_mat_mul(ipro_onednn_kernel *, const ipro_graph *, 
                                       ipro_error *);
 ipro_status ipro_onednn_build_concat(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);
+/* C kernels (cpu_*.c) for ops oneDNN has no primitive for. */
+ipro_status ipro_onednn_build_resize(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                     ipro_error *);
+ipro_status ipro_onednn_build_resize_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                          const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_binary_cross_entropy(ipro_onednn_kernel *, const ipro_graph *,
+                                                   const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_binary_cross_entropy_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                                        const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_sup_con_loss(ipro_onednn_kernel *, const ipro_graph *,
+                                           const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_sup_con_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                           const ipro_node *, ipro_error *);
 /* The internal ops of the training program (codegen/internal_ops.md). */
 ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);
@@ -176,6 +207,20 @@ ipro_status ipro_onednn_plain_md(dnnl_memory_desc_t *md, int rank, const int64_t
 
 /* A primitive attribute with the user-managed scratchpad mode every primitive here uses. */
 ipro_status ipro_onednn_attr_create(dnnl_primitive_attr_t *attr, ipro_error *err);
+
+/* Appends a loop step (see the file comment). */
+ipro_status ipro_onednn_add_loop_step(ipro_onednn_kernel *kernel, ipro_onednn_loop_fn loop,
+                                      ipro_error *err);
+/* Allocates the kernel's state: bytes of zeroed memory, freed with the kernel. */
+void *ipro_onednn_state_create(ipro_onednn_kernel *kernel, size_t bytes, ipro_error *err);
+
+/* Splits the iterations of the `for` that follows over OpenMP threads, statically (each thread a
+ * contiguous range), where the library is built with OpenMP; a plain loop otherwise. */
+#ifdef _OPENMP
+#define IPRO_ONEDNN_PARALLEL_FOR _Pragma("omp parallel for schedule(static)")
+#else
+#define IPRO_ONEDNN_PARALLEL_FOR
+#endif
 
 /* Creates the primitive of pd as the kernel's next step and binds its scratchpad (if any).
  * pd stays the caller's. */

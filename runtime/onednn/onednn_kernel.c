@@ -159,6 +159,21 @@ ipro_status ipro_onednn_bind(ipro_onednn_kernel *kernel, const_dnnl_primitive_de
   return ipro_onednn_bind_md(kernel, md, arg, source, index, err);
 }
 
+ipro_status ipro_onednn_add_loop_step(ipro_onednn_kernel *kernel, ipro_onednn_loop_fn loop,
+                                      ipro_error *err) {
+  if (kernel->n_steps == IPRO_ONEDNN_MAX_STEPS)
+    return ipro_error_set(err, "more than %d steps in one kernel", IPRO_ONEDNN_MAX_STEPS);
+  kernel->steps[kernel->n_steps++].loop = loop;
+  return IPRO_OK;
+}
+
+void *ipro_onednn_state_create(ipro_onednn_kernel *kernel, size_t bytes, ipro_error *err) {
+  free(kernel->state);
+  kernel->state = calloc(1, bytes ? bytes : 1);
+  if (!kernel->state) ipro_error_set(err, "out of memory");
+  return kernel->state;
+}
+
 ipro_status ipro_onednn_add_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
                                  ipro_error *err) {
   if (kernel->n_steps == IPRO_ONEDNN_MAX_STEPS)

@@ -12,45 +12,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/dataset.h"
 #include "runtime/executor.h"
 #include "support/check.h"
+#include "support/command.h"
 
 #define IMAGES 512
 
-static char directory[] = "/tmp/ipro_test_eval_XXXXXX";
-
-typedef struct {
-  int exit_status;
-  char out[4096], err[4096];
-  int err_lines;
-} command_result;
-
-/* Runs `infopro eval ARGS`, capturing stdout through popen and stderr through a file. */
-static void run_eval(const char *arguments, command_result *r) {
-  memset(r, 0, sizeof *r);
-  r->exit_status = -1;
-  char command[2048], err_path[600];
-  snprintf(err_path, sizeof err_path, "%s/stderr.txt", directory);
-  snprintf(command, sizeof command, "cd '%s' && '%s' eval %s 2>'%s'", ipro_test_source_dir(),
-           getenv("IPRO_INFOPRO"), arguments, err_path);
-  FILE *pipe = popen(command, "r");
-  if (!pipe) return;
-  size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
-  r->out[n] = '\0';
-  int status = pclose(pipe);
-  r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  FILE *file = fopen(err_path, "r");
-  if (file) {
-    n = fread(r->err, 1, sizeof r->err - 1, file);
-    r->err[n] = '\0';
-    fclose(file);
-  }
-  for (const char *c = r->err; *c; c++)
-    r->err_lines += *c == '\n';
+/* Runs `infopro eval ARGS`. */
+static void run_eval(const char *arguments, ipro_command_result *r) {
+  char command[2048];
+  snprintf(command, sizeof command, "eval %s", arguments);
+  ipro_test_run_infopro(command, r);
 }
 
 typedef struct {
@@ -119,7 +94,7 @@ static bool reference_scores(scores *s) {
 
 /* Runs eval with ARGS on the IMAGES images and compares its line with the expected scores. */
 static void expect_scores(const char *arguments, const scores *expected) {
-  command_result r;
+  ipro_command_result r;
   run_eval(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "eval %s: exit status %d, stderr: %s", arguments, r.exit_status,
             r.err);
@@ -131,7 +106,6 @@ static void expect_scores(const char *arguments, const scores *expected) {
                 sscanf(loss, "cross-entropy %lf", &cross_entropy) == 1;
   CHECK_MSG(parsed, "eval %s: cannot parse its output: %s", arguments, r.out);
   if (!parsed) return;
-  if (getenv("IPRO_TEST_VERBOSE")) printf("eval %s: %s", arguments, r.out);
   CHECK_MSG(correct == expected->correct && count == expected->count,
             "eval %s: %lld/%lld correct, the reference backend gives %lld/%lld", arguments, correct,
             count, expected->correct, expected->count);
@@ -145,7 +119,7 @@ static void expect_scores(const char *arguments, const scores *expected) {
 /* A failure: exit status 1 (or 2 for usage) and one stderr line containing every needle. */
 static void expect_failure(const char *arguments, int exit_status, const char *needle1,
                            const char *needle2) {
-  command_result r;
+  ipro_command_result r;
   run_eval(arguments, &r);
   CHECK_MSG(r.exit_status == exit_status, "eval %s: exit status %d, expected %d", arguments,
             r.exit_status, exit_status);
@@ -162,8 +136,7 @@ static void expect_failure(const char *arguments, int exit_status, const char *n
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
-  if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO (the infopro binary) not set");
-  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
 
   scores expected;
   if (reference_scores(&expected)) {
@@ -187,9 +160,5 @@ int main(void) {
   expect_failure("models/mlp_fmnist.onnx --data fashion-mnist --batch 0", 2, "--batch", NULL);
   expect_failure("models/mlp_fmnist.onnx", 2, "usage", NULL);
 
-  char path[700];
-  snprintf(path, sizeof path, "%s/stderr.txt", directory);
-  unlink(path);
-  rmdir(directory);
   return ipro_test_finish();
 }

@@ -14,44 +14,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "support/check.h"
+#include "support/command.h"
 
 static char directory[] = "/tmp/ipro_test_plan_XXXXXX";
-
-typedef struct {
-  int exit_status;
-  char out[65536], err[4096];
-  int err_lines;
-} command_result;
-
-/* Runs `infopro COMMAND ARGS` from the source folder, capturing stdout and stderr. */
-static void run(const char *command_and_arguments, command_result *r) {
-  memset(r, 0, sizeof *r);
-  r->exit_status = -1;
-  char command[4096], err_path[600];
-  snprintf(err_path, sizeof err_path, "%s/stderr.txt", directory);
-  snprintf(command, sizeof command, "cd '%s' && '%s' %s 2>'%s'", ipro_test_source_dir(),
-           getenv("IPRO_INFOPRO"), command_and_arguments, err_path);
-  FILE *pipe = popen(command, "r");
-  if (!pipe) return;
-  size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
-  r->out[n] = '\0';
-  int status = pclose(pipe);
-  r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  FILE *file = fopen(err_path, "r");
-  if (file) {
-    n = fread(r->err, 1, sizeof r->err - 1, file);
-    r->err[n] = '\0';
-    fclose(file);
-  }
-  for (const char *c = r->err; *c; c++)
-    r->err_lines += *c == '\n';
-  if (getenv("IPRO_TEST_VERBOSE"))
-    printf("$ infopro %s\n%s%s", command_and_arguments, r->out, r->err);
-}
 
 /* ---- a small JSON reader: enough for the numbers and string arrays of these outputs ---- */
 
@@ -159,13 +126,13 @@ static const char model[] = "models/resnet8_fmnist.onnx";
 /* The K = 2 plan; writes its cut into cut and its peak into *peak. */
 static void k2_plan(char *cut, size_t cut_size, double *peak) {
   char arguments[1024];
-  command_result inspect, r;
+  ipro_command_result inspect, r;
   snprintf(arguments, sizeof arguments, "inspect %s --batch 32 --json", model);
-  run(arguments, &inspect);
+  ipro_test_run_infopro(arguments, &inspect);
   CHECK_MSG(inspect.exit_status == 0, "inspect: exit status %d: %s", inspect.exit_status,
             inspect.err);
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2 --json -", model);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0 && r.err_lines == 0, "plan -K 2: exit status %d, stderr: %s",
             r.exit_status, r.err);
   static char printed[65536]; /* r is used again below */
@@ -227,7 +194,7 @@ static void k2_plan(char *cut, size_t cut_size, double *peak) {
   size_t n = 0;
   snprintf(path, sizeof path, "%s/plan.json", directory);
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2 --json '%s'", model, path);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0 && strstr(r.out, "peak: "), "plan --json FILE: exit status %d: %s",
             r.exit_status, r.err);
   FILE *file = fopen(path, "r");
@@ -238,7 +205,7 @@ static void k2_plan(char *cut, size_t cut_size, double *peak) {
   written[n] = '\0';
   CHECK_MSG(strcmp(written, plan) == 0, "%s differs from the plan printed by --json -", path);
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 --plan '%s' --json -", model, path);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "plan --plan: exit status %d: %s", r.exit_status, r.err);
   const char *again = strchr(r.out, '{');
   char cut_again[512] = "";
@@ -252,10 +219,10 @@ static void k2_plan(char *cut, size_t cut_size, double *peak) {
 
 static void budgets(double k2_peak) {
   char arguments[1024];
-  command_result r;
+  ipro_command_result r;
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 --budget %.0f --json -", model,
            k2_peak);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "--budget %.0f: exit status %d: %s", k2_peak, r.exit_status, r.err);
   const char *plan = strchr(r.out, '{');
   double K = number(plan, "K"), peak = number(plan, "peak_bytes");
@@ -265,26 +232,26 @@ static void budgets(double k2_peak) {
   CHECK_MSG(plan && strstr(plan, "\"fits\":true"), "--budget: no \"fits\":true");
 
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 --budget 1000", model);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "smallest peak"),
             "--budget 1000: exit status %d, stderr: %s", r.exit_status, r.err);
 }
 
 static void failures(void) {
   char arguments[1024];
-  command_result r;
+  ipro_command_result r;
   const char *not_cut = "/layer1/layer1.0/Relu_output_0"; /* beside the residual's skip path */
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 --cuts %s", model, not_cut);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, not_cut) &&
                 strstr(r.err, "not a cut point"),
             "--cuts %s: exit status %d, stderr: %s", not_cut, r.exit_status, r.err);
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 --cuts no_such_tensor", model);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "no_such_tensor"),
             "--cuts no_such_tensor: exit status %d, stderr: %s", r.exit_status, r.err);
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 16", model);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "cut points"),
             "-K 16: exit status %d, stderr: %s", r.exit_status, r.err);
   static const char *const usage_errors[] = {
@@ -292,11 +259,11 @@ static void failures(void) {
       "plan models/resnet8_fmnist.onnx --batch 0", "plan models/resnet8_fmnist.onnx --frobnicate",
       "plan models/resnet8_fmnist.onnx --budget lots"};
   for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++) {
-    run(usage_errors[i], &r);
+    ipro_test_run_infopro(usage_errors[i], &r);
     CHECK_MSG(r.exit_status == 2, "%s: exit status %d", usage_errors[i], r.exit_status);
   }
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2", model);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0 && strstr(r.out, "cuts: ") && strstr(r.out, "peak: ") &&
                 strstr(r.out, "end-to-end: ") && strstr(r.out, "reduction "),
             "the table: exit status %d: %s", r.exit_status, r.out);
@@ -304,11 +271,11 @@ static void failures(void) {
 
 static void html_page(void) {
   char arguments[1024], path[600];
-  command_result r;
+  ipro_command_result r;
   snprintf(path, sizeof path, "%s/plan.html", directory);
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2 --budget 100MiB --html '%s'",
            model, path);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "--html: exit status %d: %s", r.exit_status, r.err);
   static char page[1 << 20];
   size_t n = 0;
@@ -323,11 +290,10 @@ static void html_page(void) {
   CHECK_MSG(!strstr(page, "<script") && !strstr(page, "src=") && !strstr(page, "href=") &&
                 !strstr(page, "@import") && !strstr(page, "url("),
             "--html: the page refers to something outside itself");
-  unlink(path);
 }
 
 int main(void) {
-  if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO is not set");
+  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary folder");
   char cut[512] = "";
   double peak = 0;
@@ -335,11 +301,6 @@ int main(void) {
   if (peak > 0) budgets(peak);
   failures();
   html_page();
-  char path[700];
-  snprintf(path, sizeof path, "%s/plan.json", directory);
-  unlink(path);
-  snprintf(path, sizeof path, "%s/stderr.txt", directory);
-  unlink(path);
-  rmdir(directory);
+  ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

@@ -12,45 +12,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/dataset.h"
 #include "support/check.h"
+#include "support/command.h"
 
 static char directory[] = "/tmp/ipro_test_train_XXXXXX";
-
-typedef struct {
-  int exit_status;
-  char out[16384], err[4096];
-  int err_lines;
-} command_result;
-
-/* Runs `infopro COMMAND ARGS` from the source folder, capturing stdout and stderr. */
-static void run(const char *command_and_arguments, command_result *r) {
-  memset(r, 0, sizeof *r);
-  r->exit_status = -1;
-  char command[4096], err_path[600];
-  snprintf(err_path, sizeof err_path, "%s/stderr.txt", directory);
-  snprintf(command, sizeof command, "cd '%s' && '%s' %s 2>'%s'", ipro_test_source_dir(),
-           getenv("IPRO_INFOPRO"), command_and_arguments, err_path);
-  FILE *pipe = popen(command, "r");
-  if (!pipe) return;
-  size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
-  r->out[n] = '\0';
-  int status = pclose(pipe);
-  r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  FILE *file = fopen(err_path, "r");
-  if (file) {
-    n = fread(r->err, 1, sizeof r->err - 1, file);
-    r->err[n] = '\0';
-    fclose(file);
-  }
-  for (const char *c = r->err; *c; c++)
-    r->err_lines += *c == '\n';
-  if (getenv("IPRO_TEST_VERBOSE"))
-    printf("$ infopro %s\n%s%s", command_and_arguments, r->out, r->err);
-}
 
 /* The numbers of the "epoch E/T ..." line for epoch `epoch`. */
 static bool epoch_line(const char *out, int epoch, int epochs, double *accuracy, double *loss) {
@@ -69,8 +37,8 @@ static void train_then_eval(void) {
            "train models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --epochs 2 --batch 64 "
            "--test-limit 1000 --out '%s'",
            model);
-  command_result r;
-  run(arguments, &r);
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "train: exit status %d, stderr: %s", r.exit_status, r.err);
   CHECK_MSG(strstr(r.out, "512 training images, 8 steps of 64 per epoch (0 dropped)"),
             "train: no header in: %s", r.out);
@@ -98,7 +66,7 @@ static void train_then_eval(void) {
   CHECK(access(model, R_OK) == 0);
 
   snprintf(arguments, sizeof arguments, "eval '%s' --data fashion-mnist --limit 1000", model);
-  run(arguments, &r);
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "eval: exit status %d, stderr: %s", r.exit_status, r.err);
   const char *line = strstr(r.out, "accuracy ");
   double eval_accuracy = -1, eval_loss = -1;
@@ -130,13 +98,13 @@ static void failures(void) {
       "train models/mlp_fmnist.onnx --data fashion-mnist --frobnicate",
       "train models/mlp_fmnist.onnx --data fashion-mnist --epochs",
   };
-  command_result r;
+  ipro_command_result r;
   for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++) {
-    run(usage_errors[i], &r);
+    ipro_test_run_infopro(usage_errors[i], &r);
     CHECK_MSG(r.exit_status == 2 && r.err[0] && !r.out[0], "%s: exit status %d, stderr: %s",
               usage_errors[i], r.exit_status, r.err);
   }
-  run("train --help", &r);
+  ipro_test_run_infopro("train --help", &r);
   CHECK_MSG(r.exit_status == 0 && strstr(r.out, "--checkpoint DIR"), "train --help: %d",
             r.exit_status);
 
@@ -155,7 +123,7 @@ static void failures(void) {
        "warm-up"},
   };
   for (size_t i = 0; i < sizeof failures / sizeof failures[0]; i++) {
-    run(failures[i].arguments, &r);
+    ipro_test_run_infopro(failures[i].arguments, &r);
     CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, failures[i].needle),
               "%s: exit status %d, expected 1 and one line with '%s': %s", failures[i].arguments,
               r.exit_status, failures[i].needle, r.err);
@@ -165,12 +133,10 @@ static void failures(void) {
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
-  if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO (the infopro binary) not set");
+  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   failures();
   train_then_eval();
-  char command[200];
-  snprintf(command, sizeof command, "rm -rf '%s'", directory);
-  if (system(command) != 0) printf("note: could not remove %s\n", directory);
+  ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

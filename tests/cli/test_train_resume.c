@@ -14,47 +14,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/dataset.h"
 #include "support/check.h"
+#include "support/command.h"
 
 static char directory[] = "/tmp/ipro_test_train_resume_XXXXXX";
 
 #define COMMON                                                                                     \
   "train models/mlp_fmnist.onnx --data fashion-mnist --limit 256 --batch 32 --test-limit 500"
 
-typedef struct {
-  int exit_status;
-  char out[16384], err[4096];
-} command_result;
-
-static void run(const char *arguments, command_result *r) {
-  memset(r, 0, sizeof *r);
-  r->exit_status = -1;
-  char command[4096], err_path[600];
-  snprintf(err_path, sizeof err_path, "%s/stderr.txt", directory);
-  snprintf(command, sizeof command, "cd '%s' && '%s' %s 2>'%s'", ipro_test_source_dir(),
-           getenv("IPRO_INFOPRO"), arguments, err_path);
-  FILE *pipe = popen(command, "r");
-  if (!pipe) return;
-  size_t n = fread(r->out, 1, sizeof r->out - 1, pipe);
-  r->out[n] = '\0';
-  int status = pclose(pipe);
-  r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  FILE *file = fopen(err_path, "r");
-  if (file) {
-    n = fread(r->err, 1, sizeof r->err - 1, file);
-    r->err[n] = '\0';
-    fclose(file);
-  }
-  if (getenv("IPRO_TEST_VERBOSE")) printf("$ infopro %s\n%s%s", arguments, r->out, r->err);
-}
-
 static void run_ok(const char *arguments) {
-  command_result r;
-  run(arguments, &r);
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "%s: exit status %d, stderr: %s", arguments, r.exit_status, r.err);
 }
 
@@ -110,12 +83,12 @@ static void resume_matches(const char *name, const char *settings) {
            "train models/mlp_fmnist.onnx --data fashion-mnist --test-limit 500 --epochs 2 "
            "--checkpoint '%s' --resume --out '%s'",
            ck_b, out_b);
-  command_result whole, resumed;
-  run(a, &whole);
+  ipro_command_result whole, resumed;
+  ipro_test_run_infopro(a, &whole);
   CHECK_MSG(whole.exit_status == 0, "%s: exit status %d, stderr: %s", a, whole.exit_status,
             whole.err);
   run_ok(b1);
-  run(b2, &resumed);
+  ipro_test_run_infopro(b2, &resumed);
   CHECK_MSG(resumed.exit_status == 0, "%s: exit status %d, stderr: %s", b2, resumed.exit_status,
             resumed.err);
   CHECK_MSG(strstr(resumed.out, "resuming from") && !strstr(resumed.out, "epoch 1/2"),
@@ -145,8 +118,8 @@ static void divergence(void) {
       "train models/mlp_fmnist.onnx --data fashion-mnist --test-limit 500 --epochs 3 --lr 1e30 "
       "--checkpoint '%s' --resume --out '%s'",
       checkpoint, out);
-  command_result r;
-  run(arguments, &r);
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 1, "lr 1e30: exit status %d, stdout: %s", r.exit_status, r.out);
   CHECK_MSG((strstr(r.err, "NaN") || strstr(r.err, "not finite")) && strstr(r.err, "epoch 3") &&
                 strstr(r.err, "step "),
@@ -162,12 +135,10 @@ static void divergence(void) {
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
-  if (!getenv("IPRO_INFOPRO")) return ipro_test_skip("IPRO_INFOPRO (the infopro binary) not set");
+  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   resume_matches("sgd", "--schedule constant --lr 0.05");
   divergence();
-  char command[200];
-  snprintf(command, sizeof command, "rm -rf '%s'", directory);
-  if (system(command) != 0) printf("note: could not remove %s\n", directory);
+  ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

@@ -38,6 +38,15 @@ void ipro_test_run_infopro(const char *arguments, ipro_command_result *r) {
     fclose(file);
   }
   unlink(err_path);
-  for (const char *c = r->err; *c; c++) r->err_lines += *c == '\n';
+  for (const char *c = r->err; *c; c++)
+    r->err_lines += *c == '\n';
   if (getenv("IPRO_TEST_VERBOSE")) printf("$ infopro %s\n%s%s", arguments, r->out, r->err);
+}
+
+void ipro_test_remove_directory(const char *path) {
+  size_t length = strlen(path) + 16;
+  char *command = malloc(length);
+  if (command) snprintf(command, length, "rm -rf '%s'", path);
+  if (!command || system(command) != 0) printf("note: could not remove %s\n", path);
+  free(command);
 }

@@ -1,6 +1,7 @@
 /* Running the infopro binary from a test, as a user would: `infopro ARGS` in the source folder
  * (paths in ARGS are relative to it), with stdout and stderr captured and the exit status kept.
- * The binary is the one ctest names in IPRO_INFOPRO. */
+ * The binary is the one ctest names in IPRO_INFOPRO. Also the clean-up of the temporary folder
+ * such a test gives the binary to write into. */
 #ifndef IPRO_TEST_COMMAND_H
 #define IPRO_TEST_COMMAND_H
 
@@ -15,5 +16,7 @@ typedef struct {
 /* false when IPRO_INFOPRO is not set (the caller should skip). */
 bool ipro_test_infopro_available(void);
 void ipro_test_run_infopro(const char *arguments, ipro_command_result *result);
+/* Removes the folder and everything in it (a note is printed when that fails). */
+void ipro_test_remove_directory(const char *path);
 
 #endif

@@ -1,0 +1,161 @@
+/* Seconds per training step and peak memory of the trainer (runtime/trainer.h), end to end or
+ * with InfoPro local training, for bench/training_step_vs_pytorch.sh. The recipe is the trainer's
+ * default (SGD, momentum 0.9, Nesterov, weight decay 1e-4; BN in training mode; cross-entropy of
+ * the last module). Images are fixed pseudo-random pixels in [0, 1), normalised with mean 0.3 and
+ * std 0.35, labels cycle over the classes; every step trains on the same batch.
+ *
+ * Memory: the bytes the backend allocated for the trainer (ipro_trainer_allocated_bytes), the
+ * bytes its plan promised (ipro_trainer_planned_bytes), and the growth of the process's maximum
+ * resident set from just before the trainer is created to after the last step (getrusage; it
+ * also counts oneDNN's scratch buffers, kernel code and allocator slack).
+ *
+ *   training_step MODEL.onnx [--cuts T1,T2,...] [--batch N] [--steps N] [--warmup N]
+ *                 [--lr LR] [--reference] [--tsv]
+ *
+ * --cuts takes the K-1 cut tensors in network order (e.g. the "cuts" of `infopro plan --json`);
+ * without it the step is end to end. --tsv prints one line:
+ *   model K batch steps median_ms min_ms max_ms allocated_bytes planned_bytes block_bytes
+ *   maxrss_delta_bytes */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "runtime/trainer.h"
+
+#define MAX_CUTS 16
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static long long max_rss_bytes(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return 1024LL * usage.ru_maxrss; /* kilobytes on Linux */
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: training_step MODEL.onnx [--cuts T1,T2,...] [--batch N] [--steps N] "
+                  "[--warmup N] [--lr LR] [--reference] [--tsv]\n");
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  const char *model = NULL, *cuts[MAX_CUTS];
+  char *cuts_text = NULL;
+  int n_cuts = 0;
+  long long batch = 128, steps = 10, warmup = 2;
+  float learning_rate = 0.01f;
+  bool reference = false, tsv = false;
+  for (int i = 1; i < argc; i++) {
+    bool more = i + 1 < argc;
+    if (strcmp(argv[i], "--cuts") == 0 && more)
+      cuts_text = argv[++i];
+    else if (strcmp(argv[i], "--batch") == 0 && more)
+      batch = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--steps") == 0 && more)
+      steps = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--warmup") == 0 && more)
+      warmup = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--lr") == 0 && more)
+      learning_rate = strtof(argv[++i], NULL);
+    else if (strcmp(argv[i], "--reference") == 0)
+      reference = true;
+    else if (strcmp(argv[i], "--tsv") == 0)
+      tsv = true;
+    else if (!model && argv[i][0] != '-')
+      model = argv[i];
+    else
+      return usage();
+  }
+  if (!model || batch < 1 || steps < 1 || warmup < 0) return usage();
+  if (cuts_text)
+    for (char *name = strtok(cuts_text, ","); name; name = strtok(NULL, ",")) {
+      if (n_cuts == MAX_CUTS) return usage();
+      cuts[n_cuts++] = name;
+    }
+
+  ipro_error err = {{0}};
+  ipro_graph *network = NULL;
+  if (ipro_graph_open(model, batch, &network, &err) != IPRO_OK) {
+    fprintf(stderr, "training_step: %s\n", err.message);
+    return 1;
+  }
+  const ipro_shape image_shape = network->tensors[network->inputs[0]].shape;
+  int classes = (int)network->tensors[network->outputs[0]].shape.dims[1];
+  ipro_graph_free(network);
+  ipro_local_settings local;
+  ipro_local_settings_defaults(&local);
+  local.batch = batch;
+  local.K = n_cuts + 1;
+  local.heads.image_channels = (int)image_shape.dims[1];
+  for (int c = 0; c < local.heads.image_channels && c < 4; c++)
+    local.heads.mean[c] = 0.3f, local.heads.std[c] = 0.35f;
+  local.heads.classes = classes;
+  local.heads.seed = 1;
+
+  int64_t pixels = batch * image_shape.dims[1] * image_shape.dims[2] * image_shape.dims[3];
+  float *images = malloc((size_t)pixels * sizeof *images);
+  int64_t *labels = malloc((size_t)batch * sizeof *labels);
+  double *times = malloc((size_t)steps * sizeof *times);
+  if (!images || !labels || !times) return 1;
+  uint64_t state = 12345;
+  for (int64_t i = 0; i < pixels; i++) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    images[i] = ((float)(state >> 40) / 16777216.0f - 0.3f) / 0.35f;
+  }
+  for (int64_t i = 0; i < batch; i++)
+    labels[i] = i % classes;
+
+  long long rss_before = max_rss_bytes();
+  ipro_trainer_options options = {.batch = batch,
+                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
+                                  .reference = reference,
+                                  .n_cuts = n_cuts,
+                                  .cuts = cuts,
+                                  .local = local};
+  ipro_trainer *trainer = NULL;
+  if (ipro_trainer_create(model, &options, &trainer, &err) != IPRO_OK) {
+    fprintf(stderr, "training_step: %s\n", err.message);
+    return 1;
+  }
+  float loss = 0.0f;
+  for (long long s = 0; s < warmup + steps; s++) {
+    double start = seconds_now();
+    if (ipro_trainer_step(trainer, images, labels, learning_rate, &loss, &err) != IPRO_OK) {
+      fprintf(stderr, "training_step: %s\n", err.message);
+      return 1;
+    }
+    if (s >= warmup) times[s - warmup] = seconds_now() - start;
+  }
+  long long rss_delta = max_rss_bytes() - rss_before;
+  size_t allocated = ipro_trainer_allocated_bytes(trainer);
+  size_t planned = ipro_trainer_planned_bytes(trainer);
+  size_t block = ipro_trainer_block_bytes(trainer);
+  int K = ipro_trainer_module_count(trainer);
+  qsort(times, (size_t)steps, sizeof *times, compare_doubles);
+  double median = steps % 2 ? times[steps / 2] : (times[steps / 2 - 1] + times[steps / 2]) / 2;
+  if (tsv)
+    printf("%s\t%d\t%lld\t%lld\t%.3f\t%.3f\t%.3f\t%zu\t%zu\t%zu\t%lld\n", model, K, batch, steps,
+           1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], allocated, planned, block,
+           rss_delta);
+  else
+    printf("%s K=%d batch %lld: step median %.1f ms (min %.1f, max %.1f) over %lld steps after "
+           "%lld warm-up, last loss %.4f\n"
+           "  trainer allocated %zu bytes (planned %zu, shared block %zu); max RSS grew by %lld "
+           "bytes\n",
+           model, K, batch, 1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], steps, warmup,
+           (double)loss, allocated, planned, block, rss_delta);
+  ipro_trainer_free(trainer);
+  free(images), free(labels), free(times);
+  return 0;
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Seconds per training step and peak memory of infopro's trainer (oneDNN) beside PyTorch on the
+# same number of threads, for CIFAR-sized ResNets on random 3x32x32 data: SGD momentum 0.9
+# Nesterov, weight decay 1e-4, cross-entropy, BatchNorm in training mode. infopro runs end to end
+# (K = 1) and with InfoPro local training at K = 2 and K = 4, cut where `infopro plan -K N --json`
+# puts the cuts (balanced memory), to show the per-step cost of the local heads.
+#
+# Each measurement is a fresh process: bench/training_step.c for infopro (allocated and planned
+# trainer bytes, max RSS growth), bench/training_step_pytorch.py for PyTorch (bytes of the tensors
+# saved for backward, each storage once, + parameters + gradients + momentum; max RSS growth).
+# Inside a round the runs are interleaved (K=1, PyTorch, K=2, K=4, ...), so a machine that slows
+# down affects all alike; a run reports the median of its timed steps and each table cell is the
+# median over ROUNDS rounds, with the spread (min-max of the rounds) beside it. Threads: nproc
+# (OMP_NUM_THREADS for oneDNN, torch.set_num_threads for PyTorch).
+#
+#   bench/training_step_vs_pytorch.sh > table.md
+#   ROUNDS=3 BATCH=128 KS="2 4" WARMUP=1 BUILD=build PYTHON=/usr/bin/python3 \
+#     MODELS="resnet32:5:3 resnet110:3:2" RAW=/tmp/steps.tsv bench/training_step_vs_pytorch.sh
+# MODELS lists NAME:INFOPRO_STEPS:PYTORCH_STEPS, the timed steps per run for models/NAME.onnx.
+# CMAKE_ARGS are passed to the configure step; every raw line goes to RAW (and to stderr).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${ROUNDS:-3}
+batch=${BATCH:-128}
+models=${MODELS:-"resnet32:5:3 resnet110:3:2"}
+ks=${KS:-"2 4"}
+warmup=${WARMUP:-1}
+build=${BUILD:-$root/build}
+threads=$(nproc)
+python=${PYTHON:-/usr/bin/python3}
+raw=${RAW:-$(mktemp /tmp/training_step.XXXXXX.tsv)}
+
+echo "building $build (Release)" >&2
+# shellcheck disable=SC2086
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" -j "$threads" --target infopro training_step >/dev/null
+bench=$build/bench/training_step
+infopro=$build/infopro
+export OMP_NUM_THREADS=$threads
+"$python" -c "import torch, sys; sys.path.insert(0, '$root/models'); import export_models"
+
+# The median of the numbers on stdin (mean of the middle two for an even count), and the range.
+median() {
+  sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "-"; exit }
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
+mib() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1048576 }'; }
+# The cuts `infopro plan` chooses for K modules, comma-separated.
+plan_cuts() {
+  "$infopro" plan "$root/models/$1.onnx" --batch "$batch" -K "$2" --json - |
+    "$python" -c 'import json, sys; print(",".join(json.load(sys.stdin)["cuts"]))'
+}
+
+printf 'model\timpl\tK\tround\tstep_ms\tmin_ms\tmax_ms\tpeak_bytes\tplanned_bytes\tmaxrss_delta\tload1\n' \
+  >"$raw"
+record() { echo "$1" >>"$raw"; echo "$1" >&2; }
+load1() { cut -d ' ' -f 1 /proc/loadavg; }
+
+column_of() { # model impl K column -> that column of the model's rounds
+  awk -F '\t' -v m="$1" -v i="$2" -v k="$3" -v c="$4" '$1 == m && $2 == i && $3 == k { print $c }' \
+    "$raw"
+}
+
+torch_version=$("$python" -c 'import torch; print(torch.__version__)')
+rows=()
+for entry in $models; do
+  IFS=: read -r name infopro_steps torch_steps <<<"$entry"
+  model=$root/models/$name.onnx
+  declare -A cuts=()
+  for K in $ks; do
+    cuts[$K]=$(plan_cuts "$name" "$K")
+    echo "$name K=$K cuts: ${cuts[$K]}" >&2
+  done
+  for round in $(seq 1 "$rounds"); do
+    for impl in 1 pytorch $ks; do
+      load=$(load1)
+      if [ "$impl" = pytorch ]; then
+        IFS=$'\t' read -r -a f < <("$python" "$root/bench/training_step_pytorch.py" "$name" \
+          --batch "$batch" --steps "$torch_steps" --warmup "$warmup" --threads "$threads")
+        # saved parameters gradients momentum (buffers) -> total; planned column: saved bytes
+        record "$name	pytorch	1	$round	${f[4]}	${f[5]}	${f[6]}	${f[12]}	${f[7]}	${f[13]}	$load"
+      else
+        cut_args=()
+        if [ "$impl" != 1 ]; then cut_args=(--cuts "${cuts[$impl]}"); fi
+        IFS=$'\t' read -r -a f < <("$bench" "$model" --batch "$batch" --steps "$infopro_steps" \
+          --warmup "$warmup" "${cut_args[@]}" --tsv)
+        record "$name	infopro	${f[1]}	$round	${f[4]}	${f[5]}	${f[6]}	${f[7]}	${f[8]}	${f[10]}	$load"
+      fi
+    done
+  done
+  e2e_ms=$(column_of "$name" infopro 1 5 | median)
+  for spec in infopro:1 pytorch:1 $(for K in $ks; do echo "infopro:$K"; done); do
+    IFS=: read -r who K <<<"$spec"
+    ms=$(column_of "$name" "$who" "$K" 5 | median)
+    range=$(column_of "$name" "$who" "$K" 5 | awk '{ print $1 / 1000 }' | spread)
+    peak=$(column_of "$name" "$who" "$K" 8 | median)
+    planned=$(column_of "$name" "$who" "$K" 9 | median)
+    rss=$(column_of "$name" "$who" "$K" 10 | median)
+    vs=$(awk -v a="$ms" -v b="$e2e_ms" 'BEGIN { printf "%+.0f%%", 100 * (a / b - 1) }')
+    if [ "$who" = pytorch ]; then
+      label="PyTorch $torch_version (E2E)"
+      memory="$(mib "$peak") (saved $(mib "$planned") + params/grads/momentum)"
+    else
+      label="infopro oneDNN $([ "$K" = 1 ] && echo E2E || echo "K=$K")"
+      memory="$(mib "$peak") (planned $(mib "$planned"))"
+    fi
+    rows+=("| $name | $label | $(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }') | $range |\
+ $vs | $memory | $(mib "$rss") |")
+  done
+  unset cuts
+done
+
+echo "| model | implementation | s/step (median) | per-round medians (s) | vs infopro E2E |" \
+  "peak MiB | max RSS growth MiB |"
+echo "|---|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+echo
+echo "Batch $batch, 3x32x32 random data; median of $rounds interleaved rounds, each the median of" \
+  "its timed steps ($models: NAME:infopro steps:PyTorch steps) after $warmup warm-up; $threads" \
+  "threads; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//');" \
+  "1-minute load at the runs' starts $(awk -F '\t' 'NR > 1 { print $11 }' "$raw" | spread)." \
+  "Raw: $raw"

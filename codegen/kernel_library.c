@@ -1,0 +1,178 @@
+/* Descriptions of the generated kernels (kernel_library.h): the element-wise ops, the fused chains
+ * the scheduler forms (BN-apply + ReLU, Add + ReLU), the element-wise parts of the InfoPro losses
+ * and the optimizer updates. Each comment gives the signature as inputs; params → outputs. */
+#include <assert.h>
+#include <stdbool.h>
+
+#include "codegen/kernel_library.h"
+
+static int load(ipro_kernel_desc *desc, int input) { return ipro_kernel_load(desc, input); }
+static int param(ipro_kernel_desc *desc, int index) { return ipro_kernel_param(desc, index); }
+static int constant(ipro_kernel_desc *desc, double value) {
+  return ipro_kernel_constant(desc, value);
+}
+static int add(ipro_kernel_desc *desc, int a, int b) {
+  return ipro_kernel_binary(desc, IPRO_KERNEL_ADD, a, b);
+}
+static int sub(ipro_kernel_desc *desc, int a, int b) {
+  return ipro_kernel_binary(desc, IPRO_KERNEL_SUB, a, b);
+}
+static int mul(ipro_kernel_desc *desc, int a, int b) {
+  return ipro_kernel_binary(desc, IPRO_KERNEL_MUL, a, b);
+}
+static int divide(ipro_kernel_desc *desc, int a, int b) {
+  return ipro_kernel_binary(desc, IPRO_KERNEL_DIV, a, b);
+}
+static int maximum(ipro_kernel_desc *desc, int a, int b) {
+  return ipro_kernel_binary(desc, IPRO_KERNEL_MAX, a, b);
+}
+
+static int element(ipro_kernel_desc *desc) {
+  return ipro_kernel_add_input(desc, IPRO_KERNEL_ELEMENT);
+}
+
+/* x → y = x > 0 ? x : 0. */
+static void relu_forward(ipro_kernel_desc *desc) {
+  ipro_kernel_add_output(desc, ipro_kernel_relu(desc, load(desc, element(desc))));
+}
+
+/* dY, Y → dX = Y > 0 ? dY : 0 (ipro.UnaryGrad of Relu). */
+static void relu_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), y = load(desc, element(desc)), zero = constant(desc, 0);
+  ipro_kernel_add_output(desc,
+                         ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, y, zero, dy, zero));
+}
+
+/* x → y = sigmoid(x). */
+static void sigmoid_forward(ipro_kernel_desc *desc) {
+  ipro_kernel_add_output(desc, ipro_kernel_sigmoid(desc, load(desc, element(desc))));
+}
+
+/* dY, Y → dX = dY · Y(1 − Y) (ipro.UnaryGrad of Sigmoid). */
+static void sigmoid_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), y = load(desc, element(desc));
+  int slope = mul(desc, y, sub(desc, constant(desc, 1), y));
+  ipro_kernel_add_output(desc, mul(desc, dy, slope));
+}
+
+/* a, b → y = relu(a + b): a residual block's join. */
+static void add_relu(ipro_kernel_desc *desc) {
+  int a = load(desc, element(desc)), b = load(desc, element(desc));
+  ipro_kernel_add_output(desc, ipro_kernel_relu(desc, add(desc, a, b)));
+}
+
+/* x, scale, shift → y = relu(x · scale + shift): batch normalisation folded into one scale and
+ * shift (γ/√(σ²+ε), β − μ·scale), then ReLU. scale and shift are per element or, with
+ * `per_channel`, per channel of an NCHW tensor. */
+static void bn_apply_relu(ipro_kernel_desc *desc, bool per_channel) {
+  ipro_kernel_input_kind kind = per_channel ? IPRO_KERNEL_CHANNEL : IPRO_KERNEL_ELEMENT;
+  int x = load(desc, element(desc));
+  int scale = load(desc, ipro_kernel_add_input(desc, kind));
+  int shift = load(desc, ipro_kernel_add_input(desc, kind));
+  ipro_kernel_add_output(desc, ipro_kernel_relu(desc, add(desc, mul(desc, x, scale), shift)));
+}
+
+/* p, target; {scale / numel} → dP = (scale / numel) · (p − t) / max(p(1 − p), 1e-12), the
+ * gradient of PyTorch's BCELoss (ipro.BinaryCrossEntropyGrad). */
+static void bce_grad(ipro_kernel_desc *desc) {
+  int p = load(desc, element(desc)), t = load(desc, element(desc));
+  int variance = mul(desc, p, sub(desc, constant(desc, 1), p));
+  int numerator = mul(desc, param(desc, 0), sub(desc, p, t));
+  ipro_kernel_add_output(desc,
+                         divide(desc, numerator, maximum(desc, variance, constant(desc, 1e-12))));
+}
+
+/* p, target → ℓ = −(t · max(log p, −100) + (1 − t) · max(log(1 − p), −100)), the terms whose mean
+ * is BCELoss. */
+static void bce_loss_terms(ipro_kernel_desc *desc) {
+  int p = load(desc, element(desc)), t = load(desc, element(desc));
+  int one = constant(desc, 1), floor = constant(desc, -100);
+  int log_p = maximum(desc, ipro_kernel_unary(desc, IPRO_KERNEL_LOG, p), floor);
+  int log_q = maximum(desc, ipro_kernel_unary(desc, IPRO_KERNEL_LOG, sub(desc, one, p)), floor);
+  int sum = add(desc, mul(desc, t, log_p), mul(desc, sub(desc, one, t), log_q));
+  ipro_kernel_add_output(desc, ipro_kernel_unary(desc, IPRO_KERNEL_NEG, sum));
+}
+
+/* dY, mask (bool); {1 / (1 − ratio), as the float the forward used} → dX = mask ? dY · scale : 0
+ * (ipro.DropoutGrad). */
+static void dropout_grad(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc));
+  int mask = load(desc, ipro_kernel_add_input(desc, IPRO_KERNEL_MASK));
+  int zero = constant(desc, 0);
+  ipro_kernel_add_output(desc, ipro_kernel_select(desc, IPRO_KERNEL_SELECT_NOT_EQUAL, mask, zero,
+                                                  mul(desc, dy, param(desc, 0)), zero));
+}
+
+/* param, grad, velocity; {lr, momentum, weight_decay, nesterov (0/1)} → param, velocity in place
+ * (ipro.SgdUpdate, in double as the reference):
+ *   g = grad + wd·param;  v = momentum·velocity + g;
+ *   param −= lr · (nesterov ? g + momentum·v : v). */
+static void sgd_update(ipro_kernel_desc *desc) {
+  int weights = element(desc), gradient = element(desc), velocity = element(desc);
+  int w = load(desc, weights), lr = param(desc, 0), momentum = param(desc, 1);
+  int g = add(desc, load(desc, gradient), mul(desc, param(desc, 2), w));
+  int v = add(desc, mul(desc, momentum, load(desc, velocity)), g);
+  int step = ipro_kernel_select(desc, IPRO_KERNEL_SELECT_NOT_EQUAL, param(desc, 3),
+                                constant(desc, 0), add(desc, g, mul(desc, momentum, v)), v);
+  ipro_kernel_add_output_in_place(desc, sub(desc, w, mul(desc, lr, step)), weights);
+  ipro_kernel_add_output_in_place(desc, v, velocity);
+}
+
+/* param, grad, m, v; {lr, β1, β2, ε, weight_decay, 1 − β1^step, 1 − β2^step} → param, m, v in
+ * place (ipro.AdamUpdate, AdamW, in double as the reference). The bias corrections come as
+ * params, computed once per step by the caller, where the reference takes the step number:
+ *   p = param·(1 − lr·wd);  m = β1 m + (1 − β1) g;  v = β2 v + (1 − β2) g·g;
+ *   param = p − lr·(m / c1) / (√(v / c2) + ε). */
+static void adam_update(ipro_kernel_desc *desc) {
+  int weights = element(desc), gradient = element(desc), first = element(desc);
+  int second = element(desc);
+  int lr = param(desc, 0), beta1 = param(desc, 1), beta2 = param(desc, 2);
+  int one = constant(desc, 1), g = load(desc, gradient);
+  int decayed = mul(desc, load(desc, weights), sub(desc, one, mul(desc, lr, param(desc, 4))));
+  int m = add(desc, mul(desc, beta1, load(desc, first)), mul(desc, sub(desc, one, beta1), g));
+  int v = add(desc, mul(desc, beta2, load(desc, second)),
+              mul(desc, mul(desc, sub(desc, one, beta2), g), g));
+  int root = ipro_kernel_unary(desc, IPRO_KERNEL_SQRT, divide(desc, v, param(desc, 6)));
+  int step =
+      divide(desc, mul(desc, lr, divide(desc, m, param(desc, 5))), add(desc, root, param(desc, 3)));
+  ipro_kernel_add_output_in_place(desc, sub(desc, decayed, step), weights);
+  ipro_kernel_add_output_in_place(desc, m, first);
+  ipro_kernel_add_output_in_place(desc, v, second);
+}
+
+void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc *desc) {
+  static const struct {
+    const char *name;
+    ipro_kernel_precision precision;
+  } kernels[IPRO_GENERATED_COUNT] = {
+      [IPRO_GENERATED_RELU_FORWARD] = {"relu_forward", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_RELU_BACKWARD] = {"relu_backward", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_SIGMOID_FORWARD] = {"sigmoid_forward", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_SIGMOID_BACKWARD] = {"sigmoid_backward", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_ADD_RELU] = {"add_relu", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_BN_APPLY_RELU] = {"bn_apply_relu", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_BN_APPLY_RELU_CHANNEL] = {"bn_apply_relu_channel", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_BCE_GRAD] = {"bce_grad", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_BCE_LOSS_TERMS] = {"bce_loss_terms", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_DROPOUT_GRAD] = {"dropout_grad", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_SGD_UPDATE] = {"sgd_update", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_ADAM_UPDATE] = {"adam_update", IPRO_KERNEL_DOUBLE},
+  };
+  assert((int)which >= 0 && which < IPRO_GENERATED_COUNT);
+  ipro_kernel_desc_init(desc, kernels[which].name, kernels[which].precision);
+  switch (which) {
+  case IPRO_GENERATED_RELU_FORWARD: relu_forward(desc); break;
+  case IPRO_GENERATED_RELU_BACKWARD: relu_backward(desc); break;
+  case IPRO_GENERATED_SIGMOID_FORWARD: sigmoid_forward(desc); break;
+  case IPRO_GENERATED_SIGMOID_BACKWARD: sigmoid_backward(desc); break;
+  case IPRO_GENERATED_ADD_RELU: add_relu(desc); break;
+  case IPRO_GENERATED_BN_APPLY_RELU: bn_apply_relu(desc, false); break;
+  case IPRO_GENERATED_BN_APPLY_RELU_CHANNEL: bn_apply_relu(desc, true); break;
+  case IPRO_GENERATED_BCE_GRAD: bce_grad(desc); break;
+  case IPRO_GENERATED_BCE_LOSS_TERMS: bce_loss_terms(desc); break;
+  case IPRO_GENERATED_DROPOUT_GRAD: dropout_grad(desc); break;
+  case IPRO_GENERATED_SGD_UPDATE: sgd_update(desc); break;
+  case IPRO_GENERATED_ADAM_UPDATE: adam_update(desc); break;
+  default: break;
+  }
+}

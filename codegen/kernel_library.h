@@ -1,0 +1,29 @@
+/* The generated kernels the training programs use, each described once for both targets
+ * (kernel_generator.h). Inputs, outputs and params are listed per kernel in kernel_library.c; each
+ * matches the reference kernel (runtime/reference/) or the chain of reference ops it replaces,
+ * with the same operation order where the reference computes in double. */
+#ifndef IPRO_KERNEL_LIBRARY_H
+#define IPRO_KERNEL_LIBRARY_H
+
+#include "codegen/kernel_generator.h"
+
+typedef enum {
+  IPRO_GENERATED_RELU_FORWARD,
+  IPRO_GENERATED_RELU_BACKWARD,
+  IPRO_GENERATED_SIGMOID_FORWARD,
+  IPRO_GENERATED_SIGMOID_BACKWARD,
+  IPRO_GENERATED_ADD_RELU,
+  IPRO_GENERATED_BN_APPLY_RELU,
+  IPRO_GENERATED_BN_APPLY_RELU_CHANNEL,
+  IPRO_GENERATED_BCE_GRAD,
+  IPRO_GENERATED_BCE_LOSS_TERMS,
+  IPRO_GENERATED_DROPOUT_GRAD,
+  IPRO_GENERATED_SGD_UPDATE,
+  IPRO_GENERATED_ADAM_UPDATE,
+  IPRO_GENERATED_COUNT
+} ipro_generated_kernel;
+
+/* Fills desc with the kernel's description; its name is the kernel's PTX entry. */
+void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc *desc);
+
+#endif

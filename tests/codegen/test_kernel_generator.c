@@ -1,0 +1,475 @@
+/* Checks of the kernel generator's host target: every kernel of codegen/kernel_library.c,
+ * compiled by LLJIT for this machine, against the reference kernel of the op it implements
+ * (run on a one-node graph) or, for the fused chains that have no single reference op, against a
+ * plain C loop written here; exp and log against libm over the whole float range; the channel
+ * indexing, in-place updates, odd element counts (vector tails), and the errors a bad description
+ * gives. Tolerance: relative 1e-5 (the SGD update, evaluated in double in the reference's order,
+ * must match bit for bit). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/kernel_generator.h"
+#include "codegen/kernel_library.h"
+#include "frontend/graph.h"
+#include "frontend/op_table.h"
+#include "runtime/reference/reference_kernels.h"
+#include "tests/support/check.h"
+
+#define COUNT 4099 /* odd: every vector loop has a tail */
+
+static ipro_kernel_jit *jit;
+
+/* ---- data ---- */
+
+static uint64_t random_state = 0x9e3779b97f4a7c15ull;
+
+static double uniform(double low, double high) {
+  random_state ^= random_state << 13, random_state ^= random_state >> 7;
+  random_state ^= random_state << 17;
+  return low + (high - low) * (double)(random_state >> 11) / 9007199254740992.0;
+}
+
+static float *random_array(int64_t count, double low, double high) {
+  float *values = malloc((size_t)count * sizeof *values);
+  for (int64_t i = 0; i < count; i++)
+    values[i] = (float)uniform(low, high);
+  return values;
+}
+
+static float *copy_array(const float *values, int64_t count) {
+  float *copy = malloc((size_t)count * sizeof *copy);
+  memcpy(copy, values, (size_t)count * sizeof *copy);
+  return copy;
+}
+
+/* ---- comparison ---- */
+
+static bool close_enough(float got, float want) {
+  if (isnan(want)) return isnan(got);
+  if (isinf(want)) return got == want;
+  return fabs((double)got - (double)want) <= 1e-5 * fabs((double)want) + 1e-30;
+}
+
+/* One check per array: passes when every element is close, else names the first that is not. */
+static void check_arrays(const char *label, const float *got, const float *want, int64_t count) {
+  for (int64_t i = 0; i < count; i++)
+    if (!close_enough(got[i], want[i])) {
+      CHECK_MSG(false, "%s: element %lld is %.9g, expected %.9g", label, (long long)i,
+                (double)got[i], (double)want[i]);
+      return;
+    }
+  CHECK_MSG(true, "%s", label);
+}
+
+static void check_identical(const char *label, const float *got, const float *want, int64_t count) {
+  CHECK_MSG(memcmp(got, want, (size_t)count * sizeof *got) == 0, "%s: not bit-identical", label);
+}
+
+/* ---- kernels ---- */
+
+static ipro_kernel_host_fn compile(ipro_generated_kernel which) {
+  ipro_kernel_desc desc;
+  ipro_kernel_library_describe(which, &desc);
+  ipro_kernel_host_fn function = NULL;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_kernel_jit_compile(jit, &desc, &function, &err), &err);
+  return function;
+}
+
+/* ---- the reference side: one node over 1-D tensors ---- */
+
+typedef struct {
+  ipro_graph *graph;
+  ipro_node *node;
+} reference;
+
+/* A node of `op` whose inputs and outputs are 1-D tensors of the given sizes; the dtype of every
+ * tensor is float except the inputs flagged in bool_inputs (a bit per input). */
+static reference reference_node(ipro_op op, int n_inputs, const int64_t *input_sizes,
+                                unsigned bool_inputs, int n_outputs, const int64_t *output_sizes) {
+  reference r = {ipro_graph_create(), NULL};
+  int n = ipro_graph_add_node(r.graph, ipro_op_name(op), ipro_op_name(op), n_inputs, n_outputs);
+  for (int i = 0; i < n_inputs + n_outputs; i++) {
+    bool is_input = i < n_inputs;
+    char name[16];
+    snprintf(name, sizeof name, "t%d", i);
+    int t = ipro_graph_tensor(r.graph, name);
+    r.graph->tensors[t].dtype =
+        is_input && (bool_inputs >> i & 1) ? IPRO_DTYPE_BOOL : IPRO_DTYPE_FLOAT;
+    r.graph->tensors[t].shape.rank = 1;
+    r.graph->tensors[t].shape.dims[0] = is_input ? input_sizes[i] : output_sizes[i - n_inputs];
+    if (is_input)
+      r.graph->nodes[n].inputs[i] = t;
+    else
+      r.graph->nodes[n].outputs[i - n_inputs] = t;
+  }
+  r.node = &r.graph->nodes[n];
+  r.node->op = op;
+  return r;
+}
+
+static void run_reference(reference *r, void *const *inputs, void *const *outputs) {
+  ipro_error err = {{0}};
+  CHECK_OK(
+      ipro_reference_forward_table()[r->node->op](r->graph, r->node, inputs, outputs, NULL, &err),
+      &err);
+  ipro_graph_free(r->graph);
+}
+
+/* A unary op (Relu, Sigmoid) against its reference kernel. */
+static void check_activation(ipro_generated_kernel which, ipro_op op, const char *label, float *x) {
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  ipro_kernel_host_fn kernel = compile(which);
+  if (kernel) kernel((const void *[]){x}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  reference r = reference_node(op, 1, (int64_t[]){COUNT}, 0, 1, (int64_t[]){COUNT});
+  run_reference(&r, (void *[]){x}, (void *[]){want});
+  check_arrays(label, got, want, COUNT);
+  free(got), free(want);
+}
+
+/* An activation's gradient (dY, Y → dX) against ipro.UnaryGrad. */
+static void check_activation_gradient(ipro_generated_kernel which, ipro_op forward,
+                                      const char *label, float *dy, float *y) {
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  ipro_kernel_host_fn kernel = compile(which);
+  if (kernel) kernel((const void *[]){dy, y}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  reference r =
+      reference_node(IPRO_OP_UNARY_GRAD, 2, (int64_t[]){COUNT, COUNT}, 0, 1, (int64_t[]){COUNT});
+  ipro_node_set_int(r.node, "forward_op", forward);
+  run_reference(&r, (void *[]){dy, y}, (void *[]){want});
+  check_arrays(label, got, want, COUNT);
+  free(got), free(want);
+}
+
+static void test_activations(void) {
+  float *x = random_array(COUNT, -100, 100);
+  float edges[] = {0.0f,    -0.0f,   1e-30f, -1e-30f,  88.0f,     -88.0f,
+                   -103.0f, -150.0f, 150.0f, INFINITY, -INFINITY, NAN};
+  memcpy(x, edges, sizeof edges);
+  check_activation(IPRO_GENERATED_RELU_FORWARD, IPRO_OP_RELU, "Relu", x);
+  check_activation(IPRO_GENERATED_SIGMOID_FORWARD, IPRO_OP_SIGMOID, "Sigmoid", x);
+  float *dy = random_array(COUNT, -2, 2), *y = random_array(COUNT, -1, 1);
+  check_activation_gradient(IPRO_GENERATED_RELU_BACKWARD, IPRO_OP_RELU, "Relu gradient", dy, y);
+  float *probabilities = random_array(COUNT, 0, 1);
+  check_activation_gradient(IPRO_GENERATED_SIGMOID_BACKWARD, IPRO_OP_SIGMOID, "Sigmoid gradient",
+                            dy, probabilities);
+  free(x), free(dy), free(y), free(probabilities);
+}
+
+/* ---- fused chains, against C loops in float with the same order of operations ---- */
+
+static float relu(float x) { return x > 0.0f ? x : 0.0f; }
+
+static void test_add_relu(void) {
+  float *a = random_array(COUNT, -1, 1), *b = random_array(COUNT, -1, 1);
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  for (int64_t i = 0; i < COUNT; i++)
+    want[i] = relu(a[i] + b[i]);
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_ADD_RELU);
+  if (kernel) kernel((const void *[]){a, b}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  check_arrays("Add + Relu", got, want, COUNT);
+  free(a), free(b), free(got), free(want);
+}
+
+static void test_bn_apply_relu(void) {
+  float *x = random_array(COUNT, -3, 3), *scale = random_array(COUNT, 0.2, 2);
+  float *shift = random_array(COUNT, -1, 1);
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  for (int64_t i = 0; i < COUNT; i++) {
+    float scaled = x[i] * scale[i];
+    want[i] = relu(scaled + shift[i]);
+  }
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_BN_APPLY_RELU);
+  if (kernel) kernel((const void *[]){x, scale, shift}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  check_arrays("BN apply + Relu, per element", got, want, COUNT);
+  free(x), free(scale), free(shift), free(got), free(want);
+}
+
+/* NCHW with N = 3, C = 5, H·W = 63: the scale and shift of element (n, c, s) are those of c. */
+static void test_bn_apply_relu_per_channel(void) {
+  enum { N = 3, C = 5, INNER = 63, TOTAL = N * C * INNER };
+  float *x = random_array(TOTAL, -3, 3), *scale = random_array(C, 0.2, 2);
+  float *shift = random_array(C, -1, 1);
+  float *got = calloc(TOTAL, sizeof *got), *want = calloc(TOTAL, sizeof *want);
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++)
+      for (int s = 0; s < INNER; s++) {
+        int i = (n * C + c) * INNER + s;
+        float scaled = x[i] * scale[c];
+        want[i] = relu(scaled + shift[c]);
+      }
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_BN_APPLY_RELU_CHANNEL);
+  if (kernel) {
+    kernel((const void *[]){x, scale, shift}, (void *[]){got}, NULL, TOTAL, C, INNER);
+    check_arrays("BN apply + Relu, per channel", got, want, TOTAL);
+    /* channels or inner below 1: nothing is written. */
+    float untouched[4] = {7, 7, 7, 7};
+    kernel((const void *[]){x, scale, shift}, (void *[]){untouched}, NULL, 4, 0, 2);
+    kernel((const void *[]){x, scale, shift}, (void *[]){untouched}, NULL, 4, 2, 0);
+    CHECK(untouched[0] == 7 && untouched[3] == 7);
+  }
+  free(x), free(scale), free(shift), free(got), free(want);
+}
+
+/* ---- losses ---- */
+
+static void test_bce_grad(void) {
+  float *p = random_array(COUNT, 0, 1), *t = random_array(COUNT, 0, 1);
+  p[0] = 0.0f, p[1] = 1.0f, p[2] = 1e-7f, p[3] = 0.9999999f;
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  const float scale = 0.7f;
+  float factor = (float)((double)scale / COUNT);
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_BCE_GRAD);
+  if (kernel) kernel((const void *[]){p, t}, (void *[]){got}, &factor, COUNT, 1, COUNT);
+  reference r = reference_node(IPRO_OP_BINARY_CROSS_ENTROPY_GRAD, 2, (int64_t[]){COUNT, COUNT}, 0,
+                               1, (int64_t[]){COUNT});
+  ipro_node_set_float(r.node, "scale", scale);
+  run_reference(&r, (void *[]){p, t}, (void *[]){want});
+  check_arrays("BinaryCrossEntropyGrad", got, want, COUNT);
+  free(p), free(t), free(got), free(want);
+}
+
+/* The terms against libm in double; their mean against the reference BinaryCrossEntropy. */
+static void test_bce_loss_terms(void) {
+  float *p = random_array(COUNT, 0.02, 0.98), *t = random_array(COUNT, 0, 1);
+  p[0] = 0.0f, t[0] = 1.0f; /* log 0 floored at −100 */
+  p[1] = 1.0f, t[1] = 0.0f;
+  p[2] = 0.0f, t[2] = 0.0f;
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  for (int64_t i = 0; i < COUNT; i++) {
+    double log_p = fmax(log((double)p[i]), -100.0), log_q = fmax(log(1.0 - (double)p[i]), -100.0);
+    want[i] = (float)-(t[i] * log_p + (1.0 - t[i]) * log_q);
+  }
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_BCE_LOSS_TERMS);
+  if (kernel) kernel((const void *[]){p, t}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  check_arrays("BCE loss terms", got, want, COUNT);
+  double total = 0.0;
+  for (int64_t i = 0; i < COUNT; i++)
+    total += got[i];
+  float loss = 0.0f;
+  reference r = reference_node(IPRO_OP_BINARY_CROSS_ENTROPY, 2, (int64_t[]){COUNT, COUNT}, 0, 1,
+                               (int64_t[]){1});
+  run_reference(&r, (void *[]){p, t}, (void *[]){&loss});
+  check_arrays("BCE loss terms: mean", (float[]){(float)(total / COUNT)}, &loss, 1);
+  free(p), free(t), free(got), free(want);
+}
+
+static void test_dropout_grad(void) {
+  const float ratio = 0.3f;
+  float *dy = random_array(COUNT, -2, 2);
+  bool *mask = malloc(COUNT * sizeof *mask);
+  for (int64_t i = 0; i < COUNT; i++)
+    mask[i] = uniform(0, 1) >= ratio;
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  float scale = 1.0f / (1.0f - ratio);
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_DROPOUT_GRAD);
+  if (kernel) kernel((const void *[]){dy, mask}, (void *[]){got}, &scale, COUNT, 1, COUNT);
+  reference r = reference_node(IPRO_OP_DROPOUT_GRAD, 2, (int64_t[]){COUNT, COUNT}, 1u << 1, 1,
+                               (int64_t[]){COUNT});
+  ipro_node_set_float(r.node, "ratio", ratio);
+  run_reference(&r, (void *[]){dy, mask}, (void *[]){want});
+  check_arrays("DropoutGrad", got, want, COUNT);
+  free(dy), free(mask), free(got), free(want);
+}
+
+/* ---- optimizer updates: two steps in place, against the reference kernels ---- */
+
+static void test_sgd_update(bool nesterov) {
+  float *param = random_array(COUNT, -1, 1), *velocity = calloc(COUNT, sizeof *velocity);
+  float *param_ref = copy_array(param, COUNT), *velocity_ref = copy_array(velocity, COUNT);
+  float hyper[4] = {0.05f, 0.9f, 5e-4f, nesterov ? 1.0f : 0.0f};
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_SGD_UPDATE);
+  for (int step = 0; step < 2 && kernel; step++) {
+    float *grad = random_array(COUNT, -1, 1);
+    /* outputs[] are the in-place buffers; the kernel writes through the input pointers. */
+    kernel((const void *[]){param, grad, velocity}, (void *[]){param, velocity}, hyper, COUNT, 1,
+           COUNT);
+    reference r =
+        reference_node(IPRO_OP_SGD_UPDATE, 4, (int64_t[]){COUNT, COUNT, COUNT, 4}, 0, 0, NULL);
+    run_reference(&r, (void *[]){param_ref, grad, velocity_ref, hyper}, NULL);
+    free(grad);
+  }
+  const char *label = nesterov ? "SgdUpdate (Nesterov)" : "SgdUpdate";
+  check_identical(label, param, param_ref, COUNT);
+  check_identical(label, velocity, velocity_ref, COUNT);
+  free(param), free(velocity), free(param_ref), free(velocity_ref);
+}
+
+static void test_adam_update(void) {
+  float *param = random_array(COUNT, -1, 1), *m = random_array(COUNT, -0.1, 0.1);
+  float *v = random_array(COUNT, 0, 0.01);
+  float *param_ref = copy_array(param, COUNT), *m_ref = copy_array(m, COUNT);
+  float *v_ref = copy_array(v, COUNT);
+  const double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weight_decay = 0.01;
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_ADAM_UPDATE);
+  for (int step = 3; step <= 4 && kernel; step++) {
+    float *grad = random_array(COUNT, -1, 1);
+    float params[7] = {(float)lr,
+                       (float)beta1,
+                       (float)beta2,
+                       (float)epsilon,
+                       (float)weight_decay,
+                       (float)(1.0 - pow(beta1, step)),
+                       (float)(1.0 - pow(beta2, step))};
+    kernel((const void *[]){param, grad, m, v}, (void *[]){param, m, v}, params, COUNT, 1, COUNT);
+    float hyper[6] = {(float)lr,      (float)beta1,        (float)beta2,
+                      (float)epsilon, (float)weight_decay, (float)step};
+    reference r = reference_node(IPRO_OP_ADAM_UPDATE, 5, (int64_t[]){COUNT, COUNT, COUNT, COUNT, 6},
+                                 0, 0, NULL);
+    run_reference(&r, (void *[]){param_ref, grad, m_ref, v_ref, hyper}, NULL);
+    free(grad);
+  }
+  check_arrays("AdamUpdate: param", param, param_ref, COUNT);
+  check_arrays("AdamUpdate: m", m, m_ref, COUNT);
+  check_arrays("AdamUpdate: v", v, v_ref, COUNT);
+  free(param), free(m), free(v), free(param_ref), free(m_ref), free(v_ref);
+}
+
+/* ---- exp and log against libm ---- */
+
+/* Distance in units in the last place, across zero and into the subnormals. */
+static int64_t ulps(float a, float b) {
+  int32_t ia, ib;
+  memcpy(&ia, &a, 4), memcpy(&ib, &b, 4);
+  int64_t la = ia < 0 ? (int64_t)INT32_MIN - ia : ia, lb = ib < 0 ? (int64_t)INT32_MIN - ib : ib;
+  return la > lb ? la - lb : lb - la;
+}
+
+static void check_function(ipro_kernel_op op, const char *label, float (*libm)(float),
+                           const float *x, int64_t count) {
+  ipro_kernel_desc desc;
+  ipro_kernel_desc_init(&desc, label, IPRO_KERNEL_FLOAT);
+  int in = ipro_kernel_load(&desc, ipro_kernel_add_input(&desc, IPRO_KERNEL_ELEMENT));
+  ipro_kernel_add_output(&desc, ipro_kernel_unary(&desc, op, in));
+  ipro_kernel_host_fn kernel = NULL;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_kernel_jit_compile(jit, &desc, &kernel, &err), &err);
+  if (!kernel) return;
+  float *got = calloc((size_t)count, sizeof *got);
+  kernel((const void *[]){x}, (void *[]){got}, NULL, count, 1, count);
+  int64_t worst = 0, worst_at = 0;
+  for (int64_t i = 0; i < count; i++) {
+    float want = libm(x[i]);
+    int64_t distance = isnan(want) ? (isnan(got[i]) ? 0 : INT64_MAX) : ulps(got[i], want);
+    if (distance > worst) worst = distance, worst_at = i;
+  }
+  CHECK_MSG(worst <= 2, "%s: %lld ulps from libm at x = %.9g (%.9g vs %.9g)", label,
+            (long long)worst, (double)x[worst_at], (double)got[worst_at],
+            (double)libm(x[worst_at]));
+  free(got);
+}
+
+static void test_exp_and_log(void) {
+  enum { SWEEP = 200000 };
+  float *x = malloc((SWEEP + 16) * sizeof *x);
+  for (int i = 0; i < SWEEP; i++)
+    x[i] = -110.0f + 200.0f * (float)i / SWEEP;
+  float specials[] = {0.0f,    -0.0f,    INFINITY, -INFINITY, NAN,     88.72f, 88.73f, -87.4f,
+                      -103.2f, -103.97f, 1e-30f,   -1e-30f,   3.4e38f, 1.0f,   -1.0f,  0.5f};
+  memcpy(x + SWEEP, specials, sizeof specials);
+  check_function(IPRO_KERNEL_EXP, "exp", expf, x, SWEEP + 16);
+  /* log over positive floats spread by exponent: subnormals to the largest finite value. */
+  for (int i = 0; i < SWEEP; i++) {
+    uint32_t bits = (uint32_t)((uint64_t)i * 0x7f7fffffull / SWEEP);
+    memcpy(&x[i], &bits, 4);
+  }
+  float log_specials[] = {
+      0.0f,        -0.0f,  INFINITY,        -INFINITY,   NAN,         -1.0f,
+      1.0f,        1e-45f, 1.17549435e-38f, 0.70710677f, 0.70710683f, 1.0000001f,
+      0.99999994f, 2.0f,   3.4e38f,         0.5f};
+  memcpy(x + SWEEP, log_specials, sizeof log_specials);
+  check_function(IPRO_KERNEL_LOG, "log", logf, x, SWEEP + 16);
+  free(x);
+}
+
+/* ---- counts, repeated compilation, objects, errors ---- */
+
+/* count 0 writes nothing; small counts stop at count (the scalar tail alone). */
+static void test_counts(void) {
+  ipro_kernel_host_fn first = compile(IPRO_GENERATED_RELU_FORWARD);
+  ipro_kernel_host_fn second = compile(IPRO_GENERATED_RELU_FORWARD);
+  CHECK(first && second && first != second);
+  if (!first) return;
+  float x[8] = {-1, 2, -3, 4, -5, 6, -7, 8}, y[8];
+  for (int count = 0; count <= 7; count++) {
+    for (int i = 0; i < 8; i++)
+      y[i] = 99.0f;
+    first((const void *[]){x}, (void *[]){y}, NULL, count, 1, count);
+    bool ok = true;
+    for (int i = 0; i < 8; i++)
+      ok = ok && y[i] == (i < count ? relu(x[i]) : 99.0f);
+    CHECK_MSG(ok, "Relu over %d elements writes exactly those", count);
+  }
+}
+
+static void test_host_object(void) {
+  ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
+    ipro_kernel_library_describe((ipro_generated_kernel)k, &descs[k]);
+  void *bytes = NULL;
+  size_t size = 0;
+  ipro_error err = {{0}};
+  CHECK_OK(
+      ipro_kernel_emit_host_object(descs, IPRO_GENERATED_COUNT, "x86-64-v2", &bytes, &size, &err),
+      &err);
+  CHECK(bytes && size > 64 &&
+        memcmp(bytes,
+               "\x7f"
+               "ELF",
+               4) == 0);
+  free(bytes);
+}
+
+static void check_rejected(const ipro_kernel_desc *desc, const char *expected) {
+  ipro_kernel_host_fn kernel = NULL;
+  ipro_error err = {{0}};
+  CHECK(ipro_kernel_jit_compile(jit, desc, &kernel, &err) == IPRO_ERROR && !kernel);
+  CHECK_MSG(strstr(err.message, expected) != NULL, "'%s' does not say '%s'", err.message, expected);
+}
+
+static void test_bad_descriptions(void) {
+  ipro_kernel_desc desc;
+  ipro_kernel_desc_init(&desc, "no_outputs", IPRO_KERNEL_FLOAT);
+  ipro_kernel_load(&desc, ipro_kernel_add_input(&desc, IPRO_KERNEL_ELEMENT));
+  check_rejected(&desc, "0 outputs");
+
+  ipro_kernel_desc_init(&desc, "forward_reference", IPRO_KERNEL_FLOAT);
+  int x = ipro_kernel_load(&desc, ipro_kernel_add_input(&desc, IPRO_KERNEL_ELEMENT));
+  int sum = ipro_kernel_binary(&desc, IPRO_KERNEL_ADD, x, x);
+  desc.nodes[sum].operands[1] = sum + 1;
+  ipro_kernel_add_output(&desc, sum);
+  check_rejected(&desc, "not an earlier one");
+
+  ipro_kernel_desc_init(&desc, "2bad", IPRO_KERNEL_FLOAT);
+  ipro_kernel_add_output(&desc, ipro_kernel_constant(&desc, 1.0));
+  check_rejected(&desc, "not a C identifier");
+
+  ipro_kernel_desc_init(&desc, "in_place_channel", IPRO_KERNEL_FLOAT);
+  int c = ipro_kernel_add_input(&desc, IPRO_KERNEL_CHANNEL);
+  ipro_kernel_add_output_in_place(&desc, ipro_kernel_load(&desc, c), c);
+  check_rejected(&desc, "not an element input");
+}
+
+int main(void) {
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_kernel_jit_create(&jit, &err), &err);
+  if (!jit) return ipro_test_finish();
+  test_activations();
+  test_add_relu();
+  test_bn_apply_relu();
+  test_bn_apply_relu_per_channel();
+  test_bce_grad();
+  test_bce_loss_terms();
+  test_dropout_grad();
+  test_sgd_update(false);
+  test_sgd_update(true);
+  test_adam_update();
+  test_exp_and_log();
+  test_counts();
+  test_host_object();
+  test_bad_descriptions();
+  ipro_kernel_jit_destroy(jit);
+  return ipro_test_finish();
+}

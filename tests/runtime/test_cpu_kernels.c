@@ -1,0 +1,366 @@
+/* The CPU backend's C kernels (runtime/onednn/cpu_*.c: Resize, ipro.ResizeGrad,
+ * ipro.BinaryCrossEntropy(+Grad), ipro.SupConLoss, ipro.SupConGrad) against the reference
+ * kernels, the oracle.
+ *
+ * Each case is a hand-built node on seeded random data (with the exact values where a kernel
+ * branches: targets of exactly 0 and 1, predictions of 0 and 1 where the logs are clamped,
+ * anchors without positives), run on the reference kernel and on the oneDNN backend's kernel
+ * into NaN-filled outputs, with a workspace filled with NaN too and the kernel run twice (so
+ * nothing may depend on what the workspace held, or on an output being written before). Every
+ * output must agree within rtol 1e-4 and atol 1e-5 times the output's scale (its largest
+ * reference magnitude, at least 1). Resize runs in every mode and coordinate transformation,
+ * upsampling and downsampling, with sizes and with scales, to the same size, and with
+ * tf_crop_and_resize's extrapolation; its gradient with the forward's canonical attributes, as
+ * autodiff emits it. Nodes the kernels do not cover (N or C resampled, rank other than 4) must
+ * be declined, so that the executor gives them to the reference. */
+#include <math.h>
+#include <stdint.h>
+
+#include "frontend/op_table.h"
+#include "runtime/backend.h"
+#include "runtime/reference/reference_kernels.h"
+#include "tests/frontend/hand_graph.h"
+#include "tests/support/check.h"
+
+#define MAX_OPERANDS 8
+
+static uint64_t random_state = 0x13198a2e03707344u;
+
+/* xorshift64*: a uniform float in [-1, 1). */
+static float random_uniform(void) {
+  random_state ^= random_state >> 12;
+  random_state ^= random_state << 25;
+  random_state ^= random_state >> 27;
+  uint64_t bits = random_state * UINT64_C(2685821657736338717);
+  return (float)(bits >> 40) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+/* How a case fills an input: uniform in [-1, 1); probability: in (0, 1), with a few exact 0s and
+ * 1s (clamped logs); target: in [0, 1], a third exactly 0 and a sixth exactly 1; labels: integers
+ * in [0, classes) (int64 or int32 by the tensor's dtype). */
+typedef enum { UNIFORM, PROBABILITY, TARGET, LABELS } data_kind;
+
+static void fill(const ipro_tensor *tensor, data_kind kind, int classes, void *data) {
+  int64_t count = ipro_shape_elements(&tensor->shape);
+  for (int64_t k = 0; k < count; k++) {
+    float u = random_uniform();
+    if (kind == LABELS) {
+      int64_t label = (int64_t)((u + 1.0f) * 0.5f * (float)classes) % classes;
+      if (tensor->dtype == IPRO_DTYPE_INT64)
+        ((int64_t *)data)[k] = label;
+      else
+        ((int32_t *)data)[k] = (int32_t)label;
+      continue;
+    }
+    float *value = &((float *)data)[k];
+    float v = 0.5f + 0.5f * random_uniform();
+    if (kind == PROBABILITY)
+      *value = u < -0.98f ? 0.0f : u > 0.98f ? 1.0f : 0.5f + 0.499f * random_uniform();
+    else if (kind == TARGET)
+      *value = u < -0.33f ? 0.0f : u > 0.66f ? 1.0f : v;
+    else
+      *value = u;
+  }
+}
+
+static size_t tensor_bytes(const ipro_tensor *tensor) {
+  return (size_t)ipro_shape_elements(&tensor->shape) * ipro_dtype_size(tensor->dtype);
+}
+
+/* Values beyond atol * scale + rtol * |expected|, scale = max(1, max |expected|). */
+static void compare(const char *label, const char *what, const float *got, const float *expected,
+                    int64_t count) {
+  double scale = 1.0;
+  for (int64_t k = 0; k < count; k++)
+    if (fabs(expected[k]) > scale) scale = fabs(expected[k]);
+  int64_t bad = 0, worst = 0;
+  double worst_excess = -INFINITY;
+  for (int64_t k = 0; k < count; k++) {
+    double g = got[k], e = expected[k];
+    double excess = isnan(g) != isnan(e) ? INFINITY : fabs(g - e) - (1e-5 * scale + 1e-4 * fabs(e));
+    if (isnan(g) && isnan(e)) excess = 0.0;
+    if (excess > 0) bad++;
+    if (excess > worst_excess) worst_excess = excess, worst = k;
+  }
+  CHECK_MSG(bad == 0, "%s: %s: %lld of %lld differ, worst [%lld]: %.9g vs reference %.9g", label,
+            what, (long long)bad, (long long)count, (long long)worst, got[worst], expected[worst]);
+}
+
+/* Runs node n of graph (shapes inferred) on the reference and, unless it is declined, on the
+ * backend; kinds[i] fills input i (initializers keep their data). */
+static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const data_kind *kinds,
+                     int classes, const char *label, bool expect_supported) {
+  const ipro_node *node = &graph->nodes[n];
+  ipro_error err = {{0}};
+  bool supported = onednn->supports_forward(onednn, graph, node);
+  if (!supported) {
+    ipro_kernel *kernel = NULL;
+    onednn->prepare_forward(onednn, graph, node, &kernel, &err);
+    printf("%s: declined: %s\n", label, err.message);
+  }
+  CHECK_MSG(supported == expect_supported, "%s: supports_forward is %d, expected %d", label,
+            supported, expect_supported);
+  void *inputs[MAX_OPERANDS] = {NULL}, *expected[MAX_OPERANDS] = {NULL}, *got[MAX_OPERANDS] = {NULL};
+  for (int i = 0; i < node->n_inputs && i < MAX_OPERANDS; i++) {
+    const ipro_tensor *tensor = ipro_node_input(graph, node, i);
+    if (!tensor) continue;
+    size_t bytes = tensor_bytes(tensor);
+    inputs[i] = malloc(bytes ? bytes : 1);
+    hand_require(inputs[i] != NULL);
+    if (tensor->data)
+      memcpy(inputs[i], tensor->data, bytes);
+    else
+      fill(tensor, kinds[i], classes, inputs[i]);
+  }
+  for (int o = 0; o < node->n_outputs && o < MAX_OPERANDS; o++) {
+    const ipro_tensor *tensor = ipro_node_output(graph, node, o);
+    if (!tensor) continue;
+    size_t bytes = tensor_bytes(tensor);
+    expected[o] = calloc(1, bytes ? bytes : 1);
+    got[o] = malloc(bytes ? bytes : 1);
+    hand_require(expected[o] && got[o]);
+  }
+  ipro_kernel_context context = {0, 0};
+  CHECK_OK(ipro_reference_forward_table()[node->op](graph, node, inputs, expected, &context, &err),
+           &err);
+  ipro_kernel *kernel = NULL;
+  if (supported) CHECK_OK(onednn->prepare_forward(onednn, graph, node, &kernel, &err), &err);
+  for (int run = 0; kernel && run < 2; run++) {
+    void *workspace = NULL;
+    if (kernel->workspace_bytes > 0) {
+      CHECK_OK(onednn->allocate(onednn, kernel->workspace_bytes, &workspace, &err), &err);
+      if (workspace) memset(workspace, 0xff, kernel->workspace_bytes); /* NaNs */
+    }
+    for (int o = 0; o < node->n_outputs && o < MAX_OPERANDS; o++) {
+      const ipro_tensor *tensor = ipro_node_output(graph, node, o);
+      if (tensor) memset(got[o], 0xff, tensor_bytes(tensor));
+    }
+    CHECK_OK(kernel->run(kernel, inputs, got, workspace, 0, &err), &err);
+    onednn->release(onednn, workspace, kernel->workspace_bytes);
+    char what[64];
+    for (int o = 0; o < node->n_outputs && o < MAX_OPERANDS; o++) {
+      const ipro_tensor *tensor = ipro_node_output(graph, node, o);
+      if (!tensor) continue;
+      snprintf(what, sizeof what, "output %d, run %d", o, run + 1);
+      compare(label, what, got[o], expected[o], ipro_shape_elements(&tensor->shape));
+    }
+  }
+  if (kernel) kernel->destroy(kernel);
+  for (int i = 0; i < MAX_OPERANDS; i++)
+    free(inputs[i]), free(expected[i]), free(got[i]);
+}
+
+/* ---- Resize and ipro.ResizeGrad ---- */
+
+typedef struct {
+  const char *label;
+  int rank;
+  int64_t x[4];
+  const char *mode, *coordinates, *nearest; /* nearest: NULL for the default */
+  float scales[4];                          /* all 0: sizes given instead */
+  int64_t sizes[4];
+  float roi[8]; /* tf_crop_and_resize */
+  bool supported;
+} resize_config;
+
+/* An ONNX Resize (opset 19, scales or sizes as an initializer) normalised and inferred, then its
+ * ipro.ResizeGrad with the forward's canonical attributes, input_shape and forward_op, inferred
+ * again; both run. */
+static void resize_case(ipro_backend *onednn, const resize_config *k) {
+  ipro_graph *g = hand_graph(19);
+  hand_input(g, "X", k->rank, k->x);
+  bool crop = strcmp(k->coordinates, "tf_crop_and_resize") == 0;
+  int64_t roi_dims[1] = {2 * k->rank}, scale_dims[1] = {k->rank};
+  if (crop) hand_initializer(g, "roi", IPRO_DTYPE_FLOAT, 1, roi_dims, k->roi);
+  const char *inputs = crop ? "X,roi,scales" : "X,,scales";
+  if (k->scales[0] != 0.0f) {
+    hand_initializer(g, "scales", IPRO_DTYPE_FLOAT, 1, scale_dims, k->scales);
+  } else {
+    hand_int64_initializer(g, "sizes", k->rank, k->sizes);
+    inputs = crop ? "X,roi,,sizes" : "X,,,sizes";
+  }
+  ipro_node *resize = hand_node(g, "resize", "Resize", inputs, "Y");
+  hand_require(ipro_node_set_string(resize, "mode", k->mode) == IPRO_OK);
+  hand_require(ipro_node_set_string(resize, "coordinate_transformation_mode", k->coordinates) ==
+               IPRO_OK);
+  if (k->nearest) hand_require(ipro_node_set_string(resize, "nearest_mode", k->nearest) == IPRO_OK);
+  if (crop) hand_require(ipro_node_set_float(resize, "extrapolation_value", -2.5f) == IPRO_OK);
+  hand_output(g, "Y");
+  ipro_error err = {{0}};
+  ipro_status status = ipro_graph_normalize(g, &err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, 0, &err);
+  CHECK_MSG(status == IPRO_OK, "Resize %s: %s", k->label, err.message);
+  if (status != IPRO_OK) {
+    ipro_graph_free(g);
+    return;
+  }
+  int forward = 0;
+  while (g->nodes[forward].op != IPRO_OP_RESIZE)
+    forward++;
+  const ipro_shape y = ipro_node_output(g, &g->nodes[forward], 0)->shape;
+  int dy = hand_input(g, "dY", y.rank, y.dims);
+  int n = ipro_graph_add_node(g, "resize_grad", ipro_op_name(IPRO_OP_RESIZE_GRAD), 1, 1);
+  hand_require(n >= 0);
+  ipro_node *grad = &g->nodes[n];
+  const ipro_node *resize_node = &g->nodes[forward];
+  grad->op = IPRO_OP_RESIZE_GRAD;
+  grad->inputs[0] = dy;
+  grad->outputs[0] = ipro_graph_tensor(g, "dX");
+  g->tensors[grad->outputs[0]].producer = n;
+  for (int a = 0; a < resize_node->n_attrs; a++) {
+    const ipro_attr *attr = &resize_node->attrs[a];
+    switch (attr->kind) {
+    case IPRO_ATTR_FLOAT: ipro_node_set_float(grad, attr->name, attr->f); break;
+    case IPRO_ATTR_INT: ipro_node_set_int(grad, attr->name, attr->i); break;
+    case IPRO_ATTR_STRING: ipro_node_set_string(grad, attr->name, attr->s); break;
+    case IPRO_ATTR_FLOATS: ipro_node_set_floats(grad, attr->name, attr->floats, attr->count); break;
+    case IPRO_ATTR_INTS: ipro_node_set_ints(grad, attr->name, attr->ints, attr->count); break;
+    case IPRO_ATTR_TENSOR: break;
+    }
+  }
+  ipro_node_set_ints(grad, "input_shape", k->x, k->rank);
+  ipro_node_set_int(grad, "forward_op", IPRO_OP_RESIZE);
+  hand_output(g, "dX");
+  status = ipro_graph_infer_shapes(g, 0, &err);
+  CHECK_MSG(status == IPRO_OK, "ResizeGrad %s: %s", k->label, err.message);
+  if (status == IPRO_OK) {
+    const data_kind kinds[MAX_OPERANDS] = {UNIFORM};
+    char label[200];
+    snprintf(label, sizeof label, "Resize %s", k->label);
+    run_node(onednn, g, forward, kinds, 0, label, k->supported);
+    snprintf(label, sizeof label, "ResizeGrad %s", k->label);
+    run_node(onednn, g, n, kinds, 0, label, k->supported);
+  }
+  ipro_graph_free(g);
+}
+
+static void resize_cases(ipro_backend *onednn) {
+  static const resize_config configs[] = {
+      {"linear align_corners 7x7 -> 28x28 (the decoder)", 4, {2, 3, 7, 7}, "linear",
+       "align_corners", NULL, {0}, {2, 3, 28, 28}, {0}, true},
+      {"linear align_corners 14x14 -> 28x28", 4, {2, 16, 14, 14}, "linear", "align_corners", NULL,
+       {0}, {2, 16, 28, 28}, {0}, true},
+      {"linear align_corners 28x28 -> 28x28 (a copy)", 4, {2, 4, 28, 28}, "linear",
+       "align_corners", NULL, {0}, {2, 4, 28, 28}, {0}, true},
+      {"linear align_corners 5x6 -> 9x13", 4, {1, 2, 5, 6}, "linear", "align_corners", NULL, {0},
+       {1, 2, 9, 13}, {0}, true},
+      {"linear align_corners 1x1 -> 4x3", 4, {2, 2, 1, 1}, "linear", "align_corners", NULL, {0},
+       {2, 2, 4, 3}, {0}, true},
+      {"linear half_pixel x2", 4, {2, 3, 5, 4}, "linear", "half_pixel", NULL, {1, 1, 2, 2}, {0},
+       {0}, true},
+      {"linear half_pixel x0.6 x1.7", 4, {1, 3, 10, 7}, "linear", "half_pixel", NULL,
+       {1, 1, 0.6f, 1.7f}, {0}, {0}, true},
+      {"linear pytorch_half_pixel down x0.5", 4, {2, 2, 8, 6}, "linear", "pytorch_half_pixel",
+       NULL, {1, 1, 0.5f, 0.5f}, {0}, {0}, true},
+      {"linear asymmetric x3 x1", 4, {1, 2, 4, 5}, "linear", "asymmetric", NULL, {1, 1, 3, 1},
+       {0}, {0}, true},
+      {"linear half_pixel sizes 6x5 -> 9x8", 4, {1, 2, 6, 5}, "linear", "half_pixel",
+       NULL, {0}, {1, 2, 9, 8}, {0}, true},
+      {"nearest asymmetric x2", 4, {2, 3, 4, 4}, "nearest", "asymmetric", NULL, {1, 1, 2, 2},
+       {0}, {0}, true},
+      {"nearest half_pixel floor x3 x2", 4, {1, 2, 3, 5}, "nearest", "half_pixel", "floor",
+       {1, 1, 3, 2}, {0}, {0}, true},
+      {"nearest half_pixel round_prefer_ceil down", 4, {1, 3, 9, 8}, "nearest", "half_pixel",
+       "round_prefer_ceil", {1, 1, 0.5f, 0.75f}, {0}, {0}, true},
+      {"nearest align_corners ceil sizes", 4, {2, 2, 5, 3}, "nearest", "align_corners", "ceil",
+       {0}, {2, 2, 8, 7}, {0}, true},
+      {"linear tf_crop_and_resize (extrapolation)", 4, {1, 2, 6, 6}, "linear",
+       "tf_crop_and_resize", NULL, {0}, {1, 2, 7, 9}, {0, 0, -0.2f, 0.1f, 1, 1, 0.9f, 1.3f}, true},
+      {"nearest tf_crop_and_resize (extrapolation)", 4, {1, 2, 5, 5}, "nearest",
+       "tf_crop_and_resize", NULL, {0}, {1, 2, 6, 8}, {0, 0, 0.1f, -0.3f, 1, 1, 1.2f, 0.8f}, true},
+      /* declined */
+      {"linear asymmetric over C", 4, {1, 2, 4, 4}, "linear", "asymmetric", NULL, {1, 2, 2, 2},
+       {0}, {0}, false},
+      {"linear asymmetric rank 3", 3, {2, 3, 5}, "linear", "asymmetric", NULL, {1, 1, 2}, {0},
+       {0}, false},
+  };
+  for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++)
+    resize_case(onednn, &configs[i]);
+}
+
+/* ---- the InfoPro losses ---- */
+
+/* One internal node on inputs of the given shapes (a graph input each), inferred and run. */
+static void loss_case(ipro_backend *onednn, ipro_op op, const char *label, int rank,
+                      const int64_t *dims, const data_kind kinds[2], ipro_dtype label_dtype,
+                      int classes, float temperature, float scale) {
+  ipro_graph *g = hand_graph(19);
+  hand_input(g, "A", rank, dims);
+  int second = hand_input(g, "B", kinds[1] == LABELS ? 1 : rank, dims);
+  if (kinds[1] == LABELS) g->tensors[second].dtype = label_dtype;
+  ipro_node *n = hand_node(g, "node", ipro_op_name(op), "A,B", "out");
+  n->op = op;
+  if (temperature > 0.0f) hand_require(ipro_node_set_float(n, "temperature", temperature) == IPRO_OK);
+  if (scale != 1.0f) hand_require(ipro_node_set_float(n, "scale", scale) == IPRO_OK);
+  hand_output(g, "out");
+  ipro_error err = {{0}};
+  ipro_status status = ipro_graph_infer_shapes(g, 0, &err);
+  CHECK_MSG(status == IPRO_OK, "%s: %s", label, err.message);
+  if (status == IPRO_OK) run_node(onednn, g, 0, kinds, classes, label, true);
+  ipro_graph_free(g);
+}
+
+static void bce_cases(ipro_backend *onednn) {
+  static const struct {
+    int rank;
+    int64_t dims[4];
+  } shapes[] = {{4, {4, 1, 28, 28}}, {2, {3, 5}}, {4, {2, 3, 9, 7}}, {1, {1}}};
+  const data_kind kinds[2] = {PROBABILITY, TARGET};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    char label[200];
+    int64_t count = 1;
+    for (int d = 0; d < shapes[i].rank; d++)
+      count *= shapes[i].dims[d];
+    snprintf(label, sizeof label, "BinaryCrossEntropy rank %d, %lld values", shapes[i].rank,
+             (long long)count);
+    loss_case(onednn, IPRO_OP_BINARY_CROSS_ENTROPY, label, shapes[i].rank, shapes[i].dims, kinds,
+              IPRO_DTYPE_FLOAT, 0, 0.0f, 1.0f);
+    snprintf(label, sizeof label, "BinaryCrossEntropyGrad rank %d (scale 5)", shapes[i].rank);
+    loss_case(onednn, IPRO_OP_BINARY_CROSS_ENTROPY_GRAD, label, shapes[i].rank, shapes[i].dims,
+              kinds, IPRO_DTYPE_FLOAT, 0, 0.0f, 5.0f);
+  }
+}
+
+static void sup_con_cases(ipro_backend *onednn) {
+  static const struct {
+    int64_t n, d;
+    int classes;
+    float temperature;
+    ipro_dtype labels;
+  } configs[] = {
+      {128, 128, 10, 0.07f, IPRO_DTYPE_INT64}, /* the contrastive head at batch 128 */
+      {8, 6, 3, 0.07f, IPRO_DTYPE_INT64},      {8, 6, 3, 0.5f, IPRO_DTYPE_INT32},
+      {16, 5, 40, 0.07f, IPRO_DTYPE_INT64}, /* most anchors without positives */
+      {3, 130, 1, 0.2f, IPRO_DTYPE_INT32},     {1, 4, 1, 0.07f, IPRO_DTYPE_INT64},
+  };
+  const data_kind kinds[2] = {UNIFORM, LABELS};
+  for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+    int64_t dims[2] = {configs[i].n, configs[i].d};
+    char label[200];
+    snprintf(label, sizeof label, "SupConLoss [%lld, %lld] %d classes T=%g %s",
+             (long long)dims[0], (long long)dims[1], configs[i].classes,
+             (double)configs[i].temperature, ipro_dtype_name(configs[i].labels));
+    loss_case(onednn, IPRO_OP_SUP_CON_LOSS, label, 2, dims, kinds, configs[i].labels,
+              configs[i].classes, configs[i].temperature, 1.0f);
+    snprintf(label, sizeof label, "SupConGrad [%lld, %lld] %d classes T=%g %s (scale 2)",
+             (long long)dims[0], (long long)dims[1], configs[i].classes,
+             (double)configs[i].temperature, ipro_dtype_name(configs[i].labels));
+    loss_case(onednn, IPRO_OP_SUP_CON_GRAD, label, 2, dims, kinds, configs[i].labels,
+              configs[i].classes, configs[i].temperature, 2.0f);
+  }
+}
+
+int main(void) {
+  ipro_backend *onednn = NULL;
+  ipro_error err = {{0}};
+  if (ipro_backend_create_onednn(&onednn, &err) != IPRO_OK) {
+    CHECK_OK(IPRO_ERROR, &err);
+    return ipro_test_finish();
+  }
+  resize_cases(onednn);
+  bce_cases(onednn);
+  sup_con_cases(onednn);
+  CHECK_EQ_INT(onednn->bytes_in_use, 0);
+  onednn->destroy(onednn);
+  return ipro_test_finish();
+}
