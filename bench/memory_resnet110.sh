@@ -29,15 +29,16 @@ plan equal4 --cuts "$(block 1 13),$(block 2 8),$(block 3 4)"
 e2e=$(field k1 peak_bytes)
 printf '| split | K | peak bytes | GiB | reduction vs E2E | paper (GPU, Table 3) |\n'
 printf '|---|---|---|---|---|---|\n'
-printf '| end to end | 1 | %s | %.2f | - | 9.40 GB |\n' "$e2e" "$(echo "$e2e / 1073741824" | bc -l)"
+gib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1073741824 }'; }
+percent_less() { awk -v p="$1" -v e="$2" 'BEGIN { printf "%.1f", 100 * (1 - p / e) }'; }
+printf '| end to end | 1 | %s | %s | - | 9.40 GB |\n' "$e2e" "$(gib "$e2e")"
 paper=("" "" "42.8% (5.38 GB)" "55.1% (4.22 GB)" "62.6% (3.52 GB)")
 for K in 2 3 4; do
   for kind in auto equal; do
     peak=$(field "$kind$K" peak_bytes)
     label=$([ "$kind" = auto ] && echo "automatic (balanced)" || echo "equal depth (--cuts)")
-    printf '| %s | %d | %s | %.2f | %.1f%% | %s |\n' "$label" "$K" "$peak" \
-      "$(echo "$peak / 1073741824" | bc -l)" "$(echo "100 * (1 - $peak / $e2e)" | bc -l)" \
-      "${paper[$K]}"
+    printf '| %s | %d | %s | %s | %s%% | %s |\n' "$label" "$K" "$peak" "$(gib "$peak")" \
+      "$(percent_less "$peak" "$e2e")" "${paper[$K]}"
   done
 done
 rm -rf "$out"

@@ -10,10 +10,9 @@
 #include "frontend/graph.h"
 #include "json_writer.h"
 
-static const char usage[] =
-    "usage: infopro inspect MODEL.onnx [--batch N] [--json]\n"
-    "  --batch N   batch size for shapes, FLOPs and bytes (default 1)\n"
-    "  --json      print one JSON object instead of the table\n";
+static const char usage[] = "usage: infopro inspect MODEL.onnx [--batch N] [--json]\n"
+                            "  --batch N   batch size for shapes, FLOPs and bytes (default 1)\n"
+                            "  --json      print one JSON object instead of the table\n";
 
 /* 1234567 -> "1,234,567" */
 static const char *grouped(int64_t value, char *buffer, size_t size) {
@@ -112,8 +111,8 @@ static void print_json(const ipro_graph *graph, const ipro_graph_cost *cost) {
     ipro_json_string(&w, "name", node->name);
     ipro_json_string(&w, "op", node->op_type);
     ipro_json_string(&w, "output", output ? output->name : "");
-    ipro_json_string(&w, "shape", output ? ipro_shape_format(&output->shape, shape, sizeof shape)
-                                         : "");
+    ipro_json_string(&w, "shape",
+                     output ? ipro_shape_format(&output->shape, shape, sizeof shape) : "");
     ipro_json_bool(&w, "folded", is_folded(graph, node));
     ipro_json_int(&w, "params", nc->params);
     ipro_json_int(&w, "flops", nc->flops);

@@ -14,7 +14,8 @@ const char ipro_cli_local_usage[] =
     "  --budget BYTES          the fewest modules whose peak fits BYTES (e.g. 2GiB, 512MiB)\n"
     "  --cuts T1,T2,...        cut at these tensors (cut points, in network order)\n"
     "  --plan FILE             the cuts of a plan written by `infopro plan --json FILE`\n"
-    "  --aux-head SHAPE        the InfoPro classifier head: 0c1f, 0c2f, 1c1f, 1c2f (default), 2c2f\n"
+    "  --aux-head SHAPE        the InfoPro classifier head: 0c1f, 0c2f, 1c1f, 1c2f (default), "
+    "2c2f\n"
     "  --local-loss KIND       contrast (supervised contrastive, default) or ce\n"
     "  --lambda R1,A1,R2,A2    reconstruction/auxiliary weights at the first local module and at\n"
     "                          the last one (default 5,1,0,1)\n";
@@ -33,9 +34,18 @@ uint64_t ipro_cli_parse_bytes(const char *text) {
   static const struct {
     const char *suffix;
     double factor;
-  } units[] = {{"", 1},         {"B", 1},          {"KiB", 1024.0},   {"MiB", 1048576.0},
-               {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
-               {"GB", 1e9},     {"TB", 1e12},      {"k", 1e3},        {"K", 1024.0}};
+  } units[] = {{"", 1},
+               {"B", 1},
+               {"KiB", 1024.0},
+               {"MiB", 1048576.0},
+               {"GiB", 1073741824.0},
+               {"TiB", 1099511627776.0},
+               {"KB", 1e3},
+               {"MB", 1e6},
+               {"GB", 1e9},
+               {"TB", 1e12},
+               {"k", 1e3},
+               {"K", 1024.0}};
   for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
     if (strcmp(end, units[u].suffix) == 0) {
       double bytes = value * units[u].factor;
@@ -130,7 +140,8 @@ static ipro_status read_plan_cuts(const char *path, char names[][512], int max, 
   if (p) p = strchr(p, '[');
   if (!p) status = ipro_error_set(err, "%s: not a plan file (no \"cuts\" array)", path);
   while (status == IPRO_OK && p && *++p) {
-    while (isspace((unsigned char)*p) || *p == ',') p++;
+    while (isspace((unsigned char)*p) || *p == ',')
+      p++;
     if (*p == ']') break;
     if (*p != '"' || *count >= max) {
       status = ipro_error_set(err, "%s: malformed \"cuts\" array", path);
@@ -160,8 +171,7 @@ static ipro_status split_from_names(const ipro_graph *network, char names[][512]
         IPRO_OK)
       return IPRO_ERROR;
     if (boundaries[k + 1] <= boundaries[k])
-      return ipro_error_set(err, "the cuts must be distinct and in network order ('%s')",
-                            names[k]);
+      return ipro_error_set(err, "the cuts must be distinct and in network order ('%s')", names[k]);
   }
   boundaries[n_names + 1] = n_cut_points + 1;
   return ipro_split_evaluate(n_cut_points, n_names + 1, boundaries,
@@ -182,8 +192,8 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
   if (o->plan_path) {
     status = read_plan_cuts(o->plan_path, names, IPRO_MAX_MODULES, &n_names, err);
     if (status == IPRO_OK)
-      status = split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out,
-                                err);
+      status =
+          split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out, err);
   } else if (o->cuts_text) {
     const char *p = o->cuts_text;
     while (*p && n_names < IPRO_MAX_MODULES) {
@@ -212,6 +222,7 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
   }
   if (status != IPRO_OK) return status;
   out->K = out->split.K;
-  for (int k = 1; k < out->K; k++) out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
+  for (int k = 1; k < out->K; k++)
+    out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
   return IPRO_OK;
 }

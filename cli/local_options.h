@@ -13,10 +13,10 @@
 #include "runtime/module_costing.h"
 
 typedef struct {
-  int K;                   /* 0: not given */
-  uint64_t budget_bytes;   /* 0: not given */
-  const char *cuts_text;   /* NULL: not given */
-  const char *plan_path;   /* NULL: not given */
+  int K;                 /* 0: not given */
+  uint64_t budget_bytes; /* 0: not given */
+  const char *cuts_text; /* NULL: not given */
+  const char *plan_path; /* NULL: not given */
   ipro_local_settings local;
   bool lambda_given;
 } ipro_cli_local_options;

@@ -87,8 +87,8 @@ static ipro_status prepare_graph(const run_options *o, ipro_graph *graph, ipro_t
   return IPRO_OK;
 }
 
-static ipro_status execute(const run_options *o, const ipro_graph *graph,
-                           const ipro_tensor *inputs, ipro_error *err) {
+static ipro_status execute(const run_options *o, const ipro_graph *graph, const ipro_tensor *inputs,
+                           ipro_error *err) {
   ipro_backend *backend = NULL, *fallback = NULL;
   ipro_executor *executor = NULL;
   ipro_status status = ipro_backend_create_reference(&fallback, err);
@@ -102,7 +102,8 @@ static ipro_status execute(const run_options *o, const ipro_graph *graph,
   memset(outputs, 0, sizeof outputs);
   void *output_data[MAX_INPUTS] = {0};
   const void *input_data[MAX_INPUTS];
-  for (int i = 0; i < graph->n_inputs; i++) input_data[i] = inputs[i].data;
+  for (int i = 0; i < graph->n_inputs; i++)
+    input_data[i] = inputs[i].data;
   for (int i = 0; status == IPRO_OK && i < graph->n_outputs && i < MAX_INPUTS; i++) {
     outputs[i] = graph->tensors[graph->outputs[i]];
     outputs[i].data_bytes = (size_t)ipro_tensor_bytes(&outputs[i]);
@@ -125,10 +126,11 @@ static ipro_status execute(const run_options *o, const ipro_graph *graph,
            backend->name, ipro_executor_primary_steps(executor), p->n_steps);
     printf("arena %zu bytes planned (lower bound %zu), %zu bytes allocated in all "
            "(parameters %zu, inputs %zu)\n",
-           p->arena_bytes, p->arena_lower_bound_bytes, backend->bytes_allocated,
-           p->parameter_bytes, p->input_bytes);
+           p->arena_bytes, p->arena_lower_bound_bytes, backend->bytes_allocated, p->parameter_bytes,
+           p->input_bytes);
   }
-  for (int i = 0; i < MAX_INPUTS; i++) free(output_data[i]);
+  for (int i = 0; i < MAX_INPUTS; i++)
+    free(output_data[i]);
   ipro_executor_free(executor);
   if (backend) backend->destroy(backend);
   if (fallback) fallback->destroy(fallback);
@@ -144,15 +146,15 @@ int ipro_cli_run(int argc, char **argv) {
   ipro_tensor inputs[MAX_INPUTS];
   memset(inputs, 0, sizeof inputs);
   ipro_status status = ipro_graph_load(o.model, &graph, &err);
-  if (status == IPRO_OK &&
-      (ipro_graph_normalize(graph, &err) != IPRO_OK ||
-       ipro_graph_set_inference_mode(graph, &err) != IPRO_OK))
+  if (status == IPRO_OK && (ipro_graph_normalize(graph, &err) != IPRO_OK ||
+                            ipro_graph_set_inference_mode(graph, &err) != IPRO_OK))
     status = ipro_error_prefix(&err, "%s", o.model);
   if (status == IPRO_OK && graph->n_outputs > MAX_INPUTS)
     status = ipro_error_set(&err, "%s has more than %d outputs", o.model, MAX_INPUTS);
   if (status == IPRO_OK) status = prepare_graph(&o, graph, inputs, &err);
   if (status == IPRO_OK) status = execute(&o, graph, inputs, &err);
-  for (int i = 0; i < MAX_INPUTS; i++) ipro_tensor_release(&inputs[i]);
+  for (int i = 0; i < MAX_INPUTS; i++)
+    ipro_tensor_release(&inputs[i]);
   ipro_graph_free(graph);
   return status == IPRO_OK ? 0 : ipro_cli_fail(err.message);
 }

@@ -31,8 +31,8 @@
 #include "commands.h"
 #include "evaluation.h"
 #include "frontend/cost.h"
-#include "local_options.h"
 #include "frontend/onnx_export.h"
+#include "local_options.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
 
@@ -425,14 +425,14 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
   ipro_cli_split split;
   const char *why = NULL;
   if (status == IPRO_OK)
-    status = ipro_cli_choose_split(network, l, costing, cut_points, n_cut_points, &split, &why,
-                                   err);
+    status =
+        ipro_cli_choose_split(network, l, costing, cut_points, n_cut_points, &split, &why, err);
   ipro_split e2e;
   int e2e_boundaries[2] = {0, n_cut_points + 1};
   if (status == IPRO_OK)
     status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries,
-                                 ipro_module_costing_fixed_bytes(costing),
-                                 ipro_module_costing_cost, costing, &e2e, err);
+                                 ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
+                                 costing, &e2e, err);
   if (status == IPRO_OK) {
     if (why) printf("note: %s\n", why);
     r->K = split.K;
@@ -545,7 +545,8 @@ static void print_header(const train_run *r) {
          r->options->reference ? "reference kernels" : "onednn");
   if (r->K > 1) {
     printf("InfoPro local training: K = %d, cut at", r->K);
-    for (int k = 0; k + 1 < r->K; k++) printf("%s %s", k ? "," : "", r->cuts[k]);
+    for (int k = 0; k + 1 < r->K; k++)
+      printf("%s %s", k ? "," : "", r->cuts[k]);
     printf("; planned peak %llu bytes (end-to-end %llu, %.1f%% less)\n",
            (unsigned long long)r->planned_peak, (unsigned long long)r->e2e_peak,
            100.0 * (1.0 - (double)r->planned_peak / (double)r->e2e_peak));

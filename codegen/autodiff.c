@@ -31,7 +31,9 @@ static ipro_status copy_attributes(ipro_node *to, const ipro_node *from, ipro_er
       if (s == IPRO_OK) to->attrs[to->n_attrs - 1].kind = attr->kind;
       break;
     case IPRO_ATTR_STRING: s = ipro_node_set_string(to, attr->name, attr->s); break;
-    case IPRO_ATTR_FLOATS: s = ipro_node_set_floats(to, attr->name, attr->floats, attr->count); break;
+    case IPRO_ATTR_FLOATS:
+      s = ipro_node_set_floats(to, attr->name, attr->floats, attr->count);
+      break;
     case IPRO_ATTR_INTS: s = ipro_node_set_ints(to, attr->name, attr->ints, attr->count); break;
     }
     if (s != IPRO_OK) return ipro_error_set(err, "out of memory copying attributes");
@@ -52,7 +54,8 @@ int ipro_autodiff_emit(ipro_autodiff *ad, int forward, ipro_op op, const int *in
     return -1;
   }
   graph->nodes[index].op = op; /* internal ops are not found by name */
-  for (int i = 0; i < n_inputs; i++) graph->nodes[index].inputs[i] = inputs[i];
+  for (int i = 0; i < n_inputs; i++)
+    graph->nodes[index].inputs[i] = inputs[i];
   for (int o = 0; o < n_outputs; o++) {
     char tensor_name[560];
     snprintf(tensor_name, sizeof tensor_name, "%s:%d", name, o);
@@ -66,8 +69,7 @@ int ipro_autodiff_emit(ipro_autodiff *ad, int forward, ipro_op op, const int *in
     graph->nodes[index].outputs[o] = t;
     if (outputs) outputs[o] = t;
   }
-  if (copy_attrs &&
-      copy_attributes(&graph->nodes[index], &graph->nodes[forward], err) != IPRO_OK)
+  if (copy_attrs && copy_attributes(&graph->nodes[index], &graph->nodes[forward], err) != IPRO_OK)
     return -1;
   return index;
 }
@@ -106,8 +108,8 @@ static int total_gradient(ipro_autodiff *ad, int t, ipro_error *err) {
   if (n == 1) return ad->partials[t][0];
   int producer = ad->graph->tensors[t].producer;
   int sum = -1;
-  if (ipro_autodiff_emit(ad, producer >= 0 ? producer : 0, IPRO_OP_SUM, ad->partials[t], n, 1,
-                         &sum, false, err) < 0)
+  if (ipro_autodiff_emit(ad, producer >= 0 ? producer : 0, IPRO_OP_SUM, ad->partials[t], n, 1, &sum,
+                         false, err) < 0)
     return -2;
   ad->n_partials[t] = 1;
   ad->partials[t][0] = sum;
@@ -116,7 +118,8 @@ static int total_gradient(ipro_autodiff *ad, int t, ipro_error *err) {
 
 /* needs[t]: t depends on a tensor whose gradient is wanted (float tensors only). */
 static void mark_dependents(const ipro_graph *graph, int n_nodes, const bool *wrt, bool *needs) {
-  for (int t = 0; t < graph->n_tensors; t++) needs[t] = wrt[t];
+  for (int t = 0; t < graph->n_tensors; t++)
+    needs[t] = wrt[t];
   for (int n = 0; n < n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
     bool any = false;
@@ -155,8 +158,9 @@ static ipro_status differentiate_node(ipro_autodiff *ad, int n, const bool *need
   const ipro_node *node = &graph->nodes[n];
   ipro_gradient_rule rule = node->op < IPRO_OP_COUNT ? ipro_gradient_rules()[node->op] : NULL;
   if (!rule)
-    return ipro_error_set(err, "node '%s' (%s): infopro has no gradient rule for this op, so it "
-                               "cannot be trained through",
+    return ipro_error_set(err,
+                          "node '%s' (%s): infopro has no gradient rule for this op, so it "
+                          "cannot be trained through",
                           node->name, node->op_type);
   if (rule(ad, n, output_grads, wanted, input_grads, err) != IPRO_OK) return IPRO_ERROR;
   for (int i = 0; i < n_inputs; i++)
@@ -189,7 +193,8 @@ ipro_status ipro_autodiff_append(ipro_graph *graph, int n_seeds, const int *seed
     if (g == -2) status = IPRO_ERROR;
     gradient_of[t] = g < 0 ? -1 : g;
   }
-  for (int t = 0; ad.partials && t < n_tensors; t++) free(ad.partials[t]);
+  for (int t = 0; ad.partials && t < n_tensors; t++)
+    free(ad.partials[t]);
   free(ad.partials);
   free(ad.n_partials);
   free(needs);

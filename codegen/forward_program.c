@@ -81,7 +81,8 @@ ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *wo
       if (last[root[t]] < step) last[root[t]] = step;
     }
   }
-  for (int i = 0; i < graph->n_outputs; i++) last[root[graph->outputs[i]]] = out->n_steps;
+  for (int i = 0; i < graph->n_outputs; i++)
+    last[root[graph->outputs[i]]] = out->n_steps;
 
   /* Slots: parameters and inputs in their blocks, activations as arena buffers. */
   int n_buffers = 0;

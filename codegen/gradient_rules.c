@@ -73,16 +73,16 @@ RULE(conv_gradient) {
   if (wanted[0]) {
     int inputs[2] = {dy[0], input_index(ad, n, 1)}, e;
     dx[0] = emit1(ad, n, IPRO_OP_CONV_GRAD_INPUT, inputs, 2, true, err, &e);
-    if (dx[0] < 0 || set_shape_attribute(ad, e, "input_shape", &input_tensor(ad, n, 0)->shape,
-                                         err) != IPRO_OK)
+    if (dx[0] < 0 ||
+        set_shape_attribute(ad, e, "input_shape", &input_tensor(ad, n, 0)->shape, err) != IPRO_OK)
       return IPRO_ERROR;
   }
   if (wanted[1] || (has_bias && wanted[2])) {
     int inputs[2] = {dy[0], input_index(ad, n, 0)}, outputs[2];
     int e = ipro_autodiff_emit(ad, n, IPRO_OP_CONV_GRAD_WEIGHT, inputs, 2, has_bias ? 2 : 1,
                                outputs, true, err);
-    if (e < 0 || set_shape_attribute(ad, e, "weight_shape", &input_tensor(ad, n, 1)->shape,
-                                     err) != IPRO_OK)
+    if (e < 0 ||
+        set_shape_attribute(ad, e, "weight_shape", &input_tensor(ad, n, 1)->shape, err) != IPRO_OK)
       return IPRO_ERROR;
     dx[1] = outputs[0];
     if (has_bias) dx[2] = outputs[1];
@@ -197,8 +197,8 @@ RULE(average_pool_gradient) {
 RULE(global_pool_gradient) {
   (void)wanted;
   bool max = forward_node(ad, n)->op == IPRO_OP_GLOBAL_MAX_POOL;
-  return shaped_gradient(ad, n, IPRO_OP_GLOBAL_POOL_GRAD, max ? input_index(ad, n, 0) : -1, dy,
-                         dx, err);
+  return shaped_gradient(ad, n, IPRO_OP_GLOBAL_POOL_GRAD, max ? input_index(ad, n, 0) : -1, dy, dx,
+                         err);
 }
 
 RULE(resize_gradient) {
@@ -225,18 +225,24 @@ RULE(softmax_gradient) {
 /* Gemm: Y = alpha·op(A)·op(B) + beta·C, each gradient one more Gemm (or a reduction for C). */
 RULE(gemm_gradient) {
   const ipro_node *node = forward_node(ad, n);
-  float alpha = ipro_node_attr_float(node, "alpha", 1.0f), beta = ipro_node_attr_float(node, "beta", 1.0f);
-  int64_t trans_a = ipro_node_attr_int(node, "transA", 0), trans_b = ipro_node_attr_int(node, "transB", 0);
+  float alpha = ipro_node_attr_float(node, "alpha", 1.0f),
+        beta = ipro_node_attr_float(node, "beta", 1.0f);
+  int64_t trans_a = ipro_node_attr_int(node, "transA", 0),
+          trans_b = ipro_node_attr_int(node, "transB", 0);
   int a = input_index(ad, n, 0), b = input_index(ad, n, 1);
   bool has_c = node->n_inputs > 2 && node->inputs[2] >= 0;
   for (int i = 0; i < 2; i++) {
     if (!wanted[i]) continue;
     int inputs[2];
     int64_t ta, tb;
-    if (i == 0 && !trans_a) inputs[0] = dy[0], inputs[1] = b, ta = 0, tb = !trans_b;
-    else if (i == 0) inputs[0] = b, inputs[1] = dy[0], ta = trans_b, tb = 1;
-    else if (!trans_b) inputs[0] = a, inputs[1] = dy[0], ta = !trans_a, tb = 0;
-    else inputs[0] = dy[0], inputs[1] = a, ta = 1, tb = trans_a;
+    if (i == 0 && !trans_a)
+      inputs[0] = dy[0], inputs[1] = b, ta = 0, tb = !trans_b;
+    else if (i == 0)
+      inputs[0] = b, inputs[1] = dy[0], ta = trans_b, tb = 1;
+    else if (!trans_b)
+      inputs[0] = a, inputs[1] = dy[0], ta = !trans_a, tb = 0;
+    else
+      inputs[0] = dy[0], inputs[1] = a, ta = 1, tb = trans_a;
     int e;
     dx[i] = emit1(ad, n, IPRO_OP_GEMM, inputs, 2, false, err, &e);
     if (dx[i] < 0) return IPRO_ERROR;
@@ -264,7 +270,8 @@ RULE(mat_mul_gradient) {
     int e, other = input_index(ad, n, i == 0 ? 1 : 0);
     int transposed = emit1(ad, n, IPRO_OP_TRANSPOSE, &other, 1, false, err, &e);
     static const int64_t swap[2] = {1, 0};
-    if (transposed < 0 || ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", swap, 2) != IPRO_OK)
+    if (transposed < 0 ||
+        ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", swap, 2) != IPRO_OK)
       return ipro_error_set(err, "out of memory");
     dx[i] = i == 0 ? binary(ad, n, IPRO_OP_MAT_MUL, dy[0], transposed, err)
                    : binary(ad, n, IPRO_OP_MAT_MUL, transposed, dy[0], err);
@@ -297,21 +304,25 @@ RULE(transpose_gradient) {
   const int64_t *perm = ipro_node_attr_ints(forward_node(ad, n), "perm", &count);
   int64_t inverse[IPRO_MAX_RANK];
   if (!perm || count > IPRO_MAX_RANK) return ipro_error_set(err, "Transpose without perm");
-  for (int i = 0; i < count; i++) inverse[perm[i]] = i;
+  for (int i = 0; i < count; i++)
+    inverse[perm[i]] = i;
   int e;
   dx[0] = emit1(ad, n, IPRO_OP_TRANSPOSE, dy, 1, false, err, &e);
-  if (dx[0] < 0 || ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", inverse, count) != IPRO_OK)
+  if (dx[0] < 0 ||
+      ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", inverse, count) != IPRO_OK)
     return IPRO_ERROR;
   return IPRO_OK;
 }
 
 /* A slice of dY with the shape of input i, starting at `starts`. */
-static int slice_of(ipro_autodiff *ad, int n, int g, int i, const int64_t *starts, ipro_error *err) {
+static int slice_of(ipro_autodiff *ad, int n, int g, int i, const int64_t *starts,
+                    ipro_error *err) {
   ipro_shape shape = input_tensor(ad, n, i)->shape;
   int e;
   int r = emit1(ad, n, IPRO_OP_SLICE, &g, 1, false, err, &e);
   if (r < 0 || set_shape_attribute(ad, e, "shape", &shape, err) != IPRO_OK ||
-      ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "starts", starts, shape.rank) != IPRO_OK)
+      ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "starts", starts, shape.rank) !=
+          IPRO_OK)
     return -1;
   return r;
 }
@@ -340,7 +351,8 @@ RULE(pad_gradient) {
   /* The gradient of constant padding is a slice; edge/reflect/wrap padding and cropping (negative
    * pads) would need more than that. */
   bool slice = strcmp(ipro_node_attr_string(node, "mode", "constant"), "constant") == 0;
-  for (int i = 0; i < count; i++) slice = slice && pads[i] >= 0;
+  for (int i = 0; i < count; i++)
+    slice = slice && pads[i] >= 0;
   if (!slice)
     return ipro_error_set(err,
                           "node '%s' (Pad): gradients are implemented for constant padding with "

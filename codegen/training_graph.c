@@ -104,7 +104,8 @@ static int add_node(ipro_graph *graph, const char *name, ipro_op op, const int *
   int node = ipro_graph_add_node(graph, name, ipro_op_name(op), n_inputs, n_outputs);
   if (node < 0) return -1;
   graph->nodes[node].op = op;
-  for (int i = 0; i < n_inputs; i++) graph->nodes[node].inputs[i] = inputs[i];
+  for (int i = 0; i < n_inputs; i++)
+    graph->nodes[node].inputs[i] = inputs[i];
   for (int o = 0; o < n_outputs; o++) {
     char base[600];
     snprintf(base, sizeof base, "%s:%d", name, o);
@@ -125,8 +126,8 @@ static ipro_status add_loss_term(ipro_graph *graph, const ipro_loss_term *term, 
   snprintf(name, sizeof name, "loss%d", index);
   snprintf(grad_name, sizeof grad_name, "loss%d/grad", index);
   int outputs[2], grad_node, forward_node;
-  int inputs[2] = {term->input, term->kind == IPRO_LOSS_BINARY_CROSS_ENTROPY ? term->target
-                                                                             : out->labels};
+  int inputs[2] = {term->input,
+                   term->kind == IPRO_LOSS_BINARY_CROSS_ENTROPY ? term->target : out->labels};
   switch (term->kind) {
   case IPRO_LOSS_CROSS_ENTROPY: {
     forward_node = add_node(graph, name, IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS, inputs, 2, 2, outputs);
@@ -138,9 +139,9 @@ static ipro_status add_loss_term(ipro_graph *graph, const ipro_loss_term *term, 
   }
   case IPRO_LOSS_SUPERVISED_CONTRAST:
     forward_node = add_node(graph, name, IPRO_OP_SUP_CON_LOSS, inputs, 2, 1, outputs);
-    grad_node = forward_node < 0 ? -1
-                                 : add_node(graph, grad_name, IPRO_OP_SUP_CON_GRAD, inputs, 2, 1,
-                                            seed);
+    grad_node = forward_node < 0
+                    ? -1
+                    : add_node(graph, grad_name, IPRO_OP_SUP_CON_GRAD, inputs, 2, 1, seed);
     break;
   default:
     forward_node = add_node(graph, name, IPRO_OP_BINARY_CROSS_ENTROPY, inputs, 2, 1, outputs);
@@ -167,8 +168,8 @@ static ipro_status add_loss_term(ipro_graph *graph, const ipro_loss_term *term, 
 static ipro_status add_optimizer(ipro_graph *graph, ipro_optimizer_kind optimizer,
                                  ipro_training_graph *out, ipro_error *err) {
   ipro_shape hyper_shape = {.rank = 1, .dims = {IPRO_HYPER_COUNT}};
-  out->hyper = new_tensor(graph, "optimizer/hyper", IPRO_TENSOR_STATE, IPRO_DTYPE_FLOAT,
-                          &hyper_shape);
+  out->hyper =
+      new_tensor(graph, "optimizer/hyper", IPRO_TENSOR_STATE, IPRO_DTYPE_FLOAT, &hyper_shape);
   if (out->hyper < 0) return out_of_memory(err);
   int n_moments = optimizer == IPRO_OPTIMIZER_SGD ? 1 : 2;
   for (int p = 0; p < out->n_parameters; p++) {
@@ -191,7 +192,8 @@ static ipro_status add_optimizer(ipro_graph *graph, ipro_optimizer_kind optimize
     int node = ipro_graph_add_node(graph, name, ipro_op_name(op), 3 + n_moments, 0);
     if (node < 0) return out_of_memory(err);
     graph->nodes[node].op = op;
-    for (int i = 0; i < 3 + n_moments; i++) graph->nodes[node].inputs[i] = inputs[i];
+    for (int i = 0; i < 3 + n_moments; i++)
+      graph->nodes[node].inputs[i] = inputs[i];
   }
   return IPRO_OK;
 }
@@ -205,7 +207,8 @@ ipro_status ipro_training_graph_build_objective(ipro_graph *graph, ipro_optimize
   if (graph->batch <= 0)
     return ipro_error_set(err, "a training program needs a concrete batch size");
   if (n_terms < 1 || n_terms > IPRO_MAX_LOSS_TERMS)
-    return ipro_error_set(err, "a training objective needs 1 to %d loss terms", IPRO_MAX_LOSS_TERMS);
+    return ipro_error_set(err, "a training objective needs 1 to %d loss terms",
+                          IPRO_MAX_LOSS_TERMS);
   int64_t batch = graph->batch;
   ipro_status status = set_training_form(graph, err);
   if (status == IPRO_OK) status = add_labels(graph, out, err);
@@ -250,16 +253,16 @@ ipro_status ipro_training_graph_build_objective(ipro_graph *graph, ipro_optimize
 ipro_status ipro_training_graph_build(ipro_graph *graph, ipro_optimizer_kind optimizer,
                                       ipro_training_graph *out, ipro_error *err) {
   if (graph->n_outputs != 1)
-    return ipro_error_set(err, "training needs a network with one output (the logits); this one "
-                               "has %d",
+    return ipro_error_set(err,
+                          "training needs a network with one output (the logits); this one "
+                          "has %d",
                           graph->n_outputs);
   const ipro_tensor *logits = &graph->tensors[graph->outputs[0]];
   if (logits->shape.rank != 2 || logits->dtype != IPRO_DTYPE_FLOAT)
     return ipro_error_set(err, "the network's output '%s' must be float logits [batch, classes]",
                           logits->name);
   ipro_loss_term cross_entropy = {IPRO_LOSS_CROSS_ENTROPY, graph->outputs[0], -1, 1.0f, 0};
-  return ipro_training_graph_build_objective(graph, optimizer, &cross_entropy, 1, false, out,
-                                             err);
+  return ipro_training_graph_build_objective(graph, optimizer, &cross_entropy, 1, false, out, err);
 }
 
 void ipro_training_graph_release(ipro_training_graph *training) {

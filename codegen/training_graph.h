@@ -19,9 +19,9 @@ typedef enum { IPRO_OPTIMIZER_SGD, IPRO_OPTIMIZER_ADAMW } ipro_optimizer_kind;
 #define IPRO_HYPER_COUNT 6
 
 typedef enum {
-  IPRO_LOSS_CROSS_ENTROPY,         /* softmax cross-entropy of logits against the labels */
-  IPRO_LOSS_SUPERVISED_CONTRAST,   /* SupCon on features against the labels, temperature 0.07 */
-  IPRO_LOSS_BINARY_CROSS_ENTROPY   /* BCE of a prediction in (0, 1) against a target tensor */
+  IPRO_LOSS_CROSS_ENTROPY,       /* softmax cross-entropy of logits against the labels */
+  IPRO_LOSS_SUPERVISED_CONTRAST, /* SupCon on features against the labels, temperature 0.07 */
+  IPRO_LOSS_BINARY_CROSS_ENTROPY /* BCE of a prediction in (0, 1) against a target tensor */
 } ipro_loss_kind;
 
 /* One term of the objective: weight · loss(input[, target]). */

@@ -37,8 +37,7 @@ typedef struct {
 } ipro_graph_cost;
 
 /* The graph must have concrete shapes (ipro_graph_infer_shapes with a batch > 0). */
-ipro_status ipro_graph_cost_compute(const ipro_graph *graph, ipro_graph_cost *out,
-                                    ipro_error *err);
+ipro_status ipro_graph_cost_compute(const ipro_graph *graph, ipro_graph_cost *out, ipro_error *err);
 void ipro_graph_cost_release(ipro_graph_cost *cost);
 
 /* Writes the cut points (tensor indices, topological order) into cut_points, which has room for

@@ -33,10 +33,12 @@ void ipro_graph_free(ipro_graph *graph) {
     free(node->op_type);
     free(node->inputs);
     free(node->outputs);
-    for (int a = 0; a < node->n_attrs; a++) free_attr(&node->attrs[a]);
+    for (int a = 0; a < node->n_attrs; a++)
+      free_attr(&node->attrs[a]);
     free(node->attrs);
   }
-  for (int i = 0; i < graph->n_opsets; i++) free(graph->opsets[i].domain);
+  for (int i = 0; i < graph->n_opsets; i++)
+    free(graph->opsets[i].domain);
   free(graph->opsets);
   free(graph->tensors);
   free(graph->nodes);
@@ -98,8 +100,10 @@ int ipro_graph_add_node(ipro_graph *graph, const char *name, const char *op_type
   }
   node->n_inputs = n_inputs;
   node->n_outputs = n_outputs;
-  for (int i = 0; i < n_inputs; i++) node->inputs[i] = -1;
-  for (int i = 0; i < n_outputs; i++) node->outputs[i] = -1;
+  for (int i = 0; i < n_inputs; i++)
+    node->inputs[i] = -1;
+  for (int i = 0; i < n_outputs; i++)
+    node->outputs[i] = -1;
   return graph->n_nodes++;
 }
 

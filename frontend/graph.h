@@ -68,7 +68,7 @@ typedef struct {
   ipro_tensor_kind kind;
   void *data; /* owned; row-major; set for initializers and constants */
   size_t data_bytes;
-  int producer; /* index of the producing node, or -1 */
+  int producer;              /* index of the producing node, or -1 */
   ipro_shape declared_shape; /* graph inputs: the shape in the file, batch still symbolic */
   bool is_graph_input;
   bool is_graph_output;
@@ -160,8 +160,7 @@ ipro_status ipro_node_set_int(ipro_node *node, const char *name, int64_t value);
 ipro_status ipro_node_set_float(ipro_node *node, const char *name, float value);
 ipro_status ipro_node_set_string(ipro_node *node, const char *name, const char *value);
 ipro_status ipro_node_set_ints(ipro_node *node, const char *name, const int64_t *values, int count);
-ipro_status ipro_node_set_floats(ipro_node *node, const char *name, const float *values,
-                                 int count);
+ipro_status ipro_node_set_floats(ipro_node *node, const char *name, const float *values, int count);
 void ipro_node_remove_attr(ipro_node *node, const char *name);
 
 /* The node's i-th input tensor, or NULL when i is out of range or the input is omitted. */

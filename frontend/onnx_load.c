@@ -19,8 +19,7 @@ static char *copy_string(const char *s) {
 
 static ipro_status out_of_memory(ipro_error *err) { return ipro_error_set(err, "out of memory"); }
 
-static ipro_status load_opsets(const Onnx__ModelProto *model, ipro_graph *graph,
-                               ipro_error *err) {
+static ipro_status load_opsets(const Onnx__ModelProto *model, ipro_graph *graph, ipro_error *err) {
   graph->opsets = calloc(model->n_opset_import ? model->n_opset_import : 1, sizeof(ipro_opset));
   if (!graph->opsets) return out_of_memory(err);
   graph->opset = -1;
@@ -88,8 +87,7 @@ static ipro_status load_input_type(const Onnx__ValueInfoProto *info, ipro_tensor
       return ipro_error_set(err,
                             "graph input '%s': dimension %zu is %s; only the batch dimension "
                             "(axis 0) may be symbolic",
-                            tensor->name, d,
-                            has_value ? "negative" : "symbolic or unknown");
+                            tensor->name, d, has_value ? "negative" : "symbolic or unknown");
     }
   }
   tensor->shape = tensor->declared_shape;
@@ -111,8 +109,7 @@ static ipro_status load_graph_io(const Onnx__GraphProto *proto, ipro_graph *grap
     int index = ipro_graph_tensor(graph, name);
     if (index < 0) return out_of_memory(err);
     graph->tensors[index].is_graph_input = true;
-    if (load_input_type(proto->input[i], &graph->tensors[index], err) != IPRO_OK)
-      return IPRO_ERROR;
+    if (load_input_type(proto->input[i], &graph->tensors[index], err) != IPRO_OK) return IPRO_ERROR;
     graph->inputs[graph->n_inputs++] = index;
   }
   for (size_t i = 0; i < proto->n_output; i++) {
@@ -145,8 +142,8 @@ static int load_tensor_attribute(ipro_graph *graph, const char *node_name,
   return index;
 }
 
-static ipro_status load_attributes(ipro_graph *graph, int node_index,
-                                   const Onnx__NodeProto *proto, ipro_error *err) {
+static ipro_status load_attributes(ipro_graph *graph, int node_index, const Onnx__NodeProto *proto,
+                                   ipro_error *err) {
   for (size_t a = 0; a < proto->n_attribute; a++) {
     const Onnx__AttributeProto *attribute = proto->attribute[a];
     ipro_node *node = &graph->nodes[node_index];
@@ -208,8 +205,7 @@ static ipro_status load_constant_value(ipro_graph *graph, ipro_node *node, ipro_
   const ipro_attr *attr = NULL;
   for (int a = 0; a < node->n_attrs && !attr; a++)
     if (strncmp(node->attrs[a].name, "value", 5) == 0) attr = &node->attrs[a];
-  if (!attr)
-    return ipro_error_set(err, "node '%s' (Constant) has no value attribute", node->name);
+  if (!attr) return ipro_error_set(err, "node '%s' (Constant) has no value attribute", node->name);
   output->kind = IPRO_TENSOR_CONSTANT;
   if (attr->kind == IPRO_ATTR_TENSOR) {
     const ipro_tensor *value = &graph->tensors[attr->i];
@@ -313,7 +309,8 @@ static ipro_status sort_topologically(ipro_graph *graph, ipro_error *err) {
     free(new_index);
     return out_of_memory(err);
   }
-  for (int t = 0; t < graph->n_tensors; t++) ready[t] = is_source(&graph->tensors[t]);
+  for (int t = 0; t < graph->n_tensors; t++)
+    ready[t] = is_source(&graph->tensors[t]);
   int count = 0;
   bool progress = true;
   while (count < n && progress) {
@@ -396,8 +393,7 @@ ipro_status ipro_graph_load_buffer(const uint8_t *bytes, size_t size, const char
     if (!graph->path || !graph->producer_name || !graph->producer_version)
       status = out_of_memory(err);
   }
-  if (status == IPRO_OK && !model->graph)
-    status = ipro_error_set(err, "the model has no graph");
+  if (status == IPRO_OK && !model->graph) status = ipro_error_set(err, "the model has no graph");
   if (status == IPRO_OK) status = load_opsets(model, graph, err);
   if (status == IPRO_OK) status = load_initializers(model->graph, graph, err);
   if (status == IPRO_OK) status = load_graph_io(model->graph, graph, err);

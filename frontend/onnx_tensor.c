@@ -29,9 +29,12 @@ static ipro_status read_external_data(const Onnx__TensorProto *proto, const char
   for (size_t i = 0; i < proto->n_external_data; i++) {
     const Onnx__StringStringEntryProto *entry = proto->external_data[i];
     if (!entry->key || !entry->value) continue;
-    if (strcmp(entry->key, "location") == 0) location = entry->value;
-    else if (strcmp(entry->key, "offset") == 0) offset = strtoll(entry->value, NULL, 10);
-    else if (strcmp(entry->key, "length") == 0) length = strtoll(entry->value, NULL, 10);
+    if (strcmp(entry->key, "location") == 0)
+      location = entry->value;
+    else if (strcmp(entry->key, "offset") == 0)
+      offset = strtoll(entry->value, NULL, 10);
+    else if (strcmp(entry->key, "length") == 0)
+      length = strtoll(entry->value, NULL, 10);
   }
   if (!location || !*location)
     return ipro_error_set(err, "tensor '%s' has external data without a location",
@@ -105,7 +108,8 @@ ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *
 
   out->dtype = dtype;
   out->shape.rank = (int)proto->n_dims;
-  for (size_t i = 0; i < proto->n_dims; i++) out->shape.dims[i] = proto->dims[i];
+  for (size_t i = 0; i < proto->n_dims; i++)
+    out->shape.dims[i] = proto->dims[i];
 
   uint8_t *data = malloc(size ? size : 1);
   if (!data) return ipro_error_set(err, "out of memory for tensor '%s' (%zu bytes)", name, size);
@@ -117,27 +121,24 @@ ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *
     status = read_external_data(proto, model_path, data, size, err);
   } else if (proto->has_raw_data) {
     if (proto->raw_data.len != size)
-      status = ipro_error_set(err,
-                              "tensor '%s' holds %zu bytes of raw data but its shape needs %zu",
-                              name, proto->raw_data.len, size);
+      status =
+          ipro_error_set(err, "tensor '%s' holds %zu bytes of raw data but its shape needs %zu",
+                         name, proto->raw_data.len, size);
     else if (size)
       memcpy(data, proto->raw_data.data, size);
   } else {
     switch (dtype) {
     case IPRO_DTYPE_FLOAT:
       available_values = proto->n_float_data;
-      if (available_values == (size_t)elements && size)
-        memcpy(data, proto->float_data, size);
+      if (available_values == (size_t)elements && size) memcpy(data, proto->float_data, size);
       break;
     case IPRO_DTYPE_DOUBLE:
       available_values = proto->n_double_data;
-      if (available_values == (size_t)elements && size)
-        memcpy(data, proto->double_data, size);
+      if (available_values == (size_t)elements && size) memcpy(data, proto->double_data, size);
       break;
     case IPRO_DTYPE_INT64:
       available_values = proto->n_int64_data;
-      if (available_values == (size_t)elements && size)
-        memcpy(data, proto->int64_data, size);
+      if (available_values == (size_t)elements && size) memcpy(data, proto->int64_data, size);
       break;
     case IPRO_DTYPE_UINT32:
     case IPRO_DTYPE_UINT64:
@@ -183,14 +184,15 @@ ipro_status ipro_tensor_load_file(const char *path, ipro_tensor *out, ipro_error
   Onnx__TensorProto *proto = onnx__tensor_proto__unpack(NULL, size, bytes);
   free(bytes);
   if (!proto)
-    return ipro_error_set(err, "'%s' is not a valid ONNX TensorProto (truncated or corrupt)",
-                          path);
+    return ipro_error_set(err, "'%s' is not a valid ONNX TensorProto (truncated or corrupt)", path);
   ipro_status status = ipro_onnx_decode_tensor(proto, path, out, err);
   if (status == IPRO_OK) {
     const char *name = proto->name ? proto->name : "";
     out->name = malloc(strlen(name) + 1);
-    if (out->name) strcpy(out->name, name);
-    else status = ipro_error_set(err, "out of memory");
+    if (out->name)
+      strcpy(out->name, name);
+    else
+      status = ipro_error_set(err, "out of memory");
   } else {
     ipro_error_prefix(err, "%s", path);
   }
@@ -241,7 +243,8 @@ ipro_status ipro_tensor_save_file(const char *path, const ipro_tensor *tensor, i
   onnx__tensor_proto__init(&proto);
   int64_t dims[IPRO_MAX_RANK];
   int rank = tensor->shape.rank > 0 ? tensor->shape.rank : 0;
-  for (int i = 0; i < rank; i++) dims[i] = tensor->shape.dims[i];
+  for (int i = 0; i < rank; i++)
+    dims[i] = tensor->shape.dims[i];
   proto.n_dims = (size_t)rank;
   proto.dims = dims;
   proto.has_data_type = 1;

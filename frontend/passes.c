@@ -9,8 +9,8 @@ static ipro_status check_supported(const ipro_graph *graph, const ipro_node *nod
                                    ipro_error *err) {
   (void)graph;
   if (node->op == IPRO_OP_COUNT)
-    return ipro_error_set(err, "node '%s' uses op '%s', which infopro does not support",
-                          node->name, node->op_type);
+    return ipro_error_set(err, "node '%s' uses op '%s', which infopro does not support", node->name,
+                          node->op_type);
   return IPRO_OK;
 }
 

@@ -24,10 +24,10 @@ size_t ipro_dtype_size(ipro_dtype dtype) {
 }
 
 const char *ipro_dtype_name(ipro_dtype dtype) {
-  static const char *const names[] = {
-      "undefined", "float32", "uint8",  "int8",   "uint16",    "int16",      "int32", "int64",
-      "string",    "bool",    "float16", "float64", "uint32", "uint64", "complex64", "complex128",
-      "bfloat16"};
+  static const char *const names[] = {"undefined",  "float32", "uint8",  "int8",   "uint16",
+                                      "int16",      "int32",   "int64",  "string", "bool",
+                                      "float16",    "float64", "uint32", "uint64", "complex64",
+                                      "complex128", "bfloat16"};
   if ((int)dtype >= 0 && (int)dtype < (int)(sizeof names / sizeof names[0])) return names[dtype];
   return "unknown";
 }
@@ -61,8 +61,7 @@ char *ipro_shape_format(const ipro_shape *shape, char *buffer, size_t size) {
     if (shape->dims[i] == IPRO_DIM_BATCH)
       used += (size_t)snprintf(buffer + used, size - used, "%sN", separator);
     else
-      used += (size_t)snprintf(buffer + used, size - used, "%s%" PRId64, separator,
-                               shape->dims[i]);
+      used += (size_t)snprintf(buffer + used, size - used, "%s%" PRId64, separator, shape->dims[i]);
   }
   if (used < size) snprintf(buffer + used, size - used, "]");
   return buffer;

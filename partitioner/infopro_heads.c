@@ -44,7 +44,8 @@ static int tensor(head_builder *b, const char *name, ipro_tensor_kind kind, int 
   x->kind = kind;
   x->dtype = IPRO_DTYPE_FLOAT;
   x->shape.rank = rank;
-  for (int d = 0; d < rank; d++) x->shape.dims[d] = dims[d];
+  for (int d = 0; d < rank; d++)
+    x->shape.dims[d] = dims[d];
   return t;
 }
 
@@ -54,13 +55,15 @@ static int weights(head_builder *b, const char *name, ipro_tensor_kind kind, int
   int t = tensor(b, name, kind, rank, dims);
   if (t < 0) return -1;
   int64_t count = 1;
-  for (int d = 0; d < rank; d++) count *= dims[d];
+  for (int d = 0; d < rank; d++)
+    count *= dims[d];
   float *data = malloc(sizeof(float) * (size_t)count);
   if (!data) {
     fail(b, name);
     return -1;
   }
-  for (int64_t i = 0; i < count; i++) data[i] = bound > 0 ? uniform_symmetric(b, bound) : constant;
+  for (int64_t i = 0; i < count; i++)
+    data[i] = bound > 0 ? uniform_symmetric(b, bound) : constant;
   if (ipro_tensor_set_data(&b->graph->tensors[t], data, sizeof(float) * (size_t)count, b->err) !=
       IPRO_OK)
     b->failed = true;
@@ -79,7 +82,8 @@ static int node(head_builder *b, const char *name, ipro_op op, const int *inputs
     return -1;
   }
   b->graph->nodes[n].op = op;
-  for (int i = 0; i < n_inputs; i++) b->graph->nodes[n].inputs[i] = inputs[i];
+  for (int i = 0; i < n_inputs; i++)
+    b->graph->nodes[n].inputs[i] = inputs[i];
   snprintf(full, sizeof full, "%s:out", name);
   int t = tensor(b, full, IPRO_TENSOR_ACTIVATION, -1, NULL);
   if (t < 0) return -1;
@@ -170,7 +174,8 @@ static int linear(head_builder *b, const char *name, int x, int64_t in, int64_t 
 static int unnormalised_image(head_builder *b, int image, const ipro_head_options *o) {
   int64_t per_channel[4] = {1, o->image_channels, 1, 1};
   float std_values[4], mean_values[4];
-  for (int c = 0; c < o->image_channels; c++) std_values[c] = o->std[c], mean_values[c] = o->mean[c];
+  for (int c = 0; c < o->image_channels; c++)
+    std_values[c] = o->std[c], mean_values[c] = o->mean[c];
   int std_t = tensor(b, "decoder/std", IPRO_TENSOR_CONSTANT, 4, per_channel);
   int mean_t = tensor(b, "decoder/mean", IPRO_TENSOR_CONSTANT, 4, per_channel);
   if (std_t < 0 || mean_t < 0) return -1;
@@ -185,8 +190,8 @@ static int unnormalised_image(head_builder *b, int image, const ipro_head_option
 }
 
 /* The decoder: returns the Sigmoid output; *target gets the un-normalised image. */
-static int decoder(head_builder *b, int h, int64_t channels, int image, const ipro_shape *image_shape,
-                   const ipro_head_options *o, int *target) {
+static int decoder(head_builder *b, int h, int64_t channels, int image,
+                   const ipro_shape *image_shape, const ipro_head_options *o, int *target) {
   int up = -1;
   int resize = node(b, "decoder/Resize", IPRO_OP_RESIZE, &h, 1, &up);
   int64_t sizes[4] = {b->graph->batch, channels, image_shape->dims[2], image_shape->dims[3]};
@@ -287,9 +292,9 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
   }
   if (options->reconstruction_weight != 0) {
     int target = -1;
-    int prediction = image_like ? decoder(&b, h, channels, image, image_shape, options, &target)
-                                : vector_decoder(&b, h, channels, image, image_shape, options,
-                                                 &target);
+    int prediction = image_like
+                         ? decoder(&b, h, channels, image, image_shape, options, &target)
+                         : vector_decoder(&b, h, channels, image, image_shape, options, &target);
     if (b.failed) return IPRO_ERROR;
     terms[(*n_terms)++] = (ipro_loss_term){IPRO_LOSS_BINARY_CROSS_ENTROPY, prediction, target,
                                            options->reconstruction_weight, 0};
@@ -298,9 +303,9 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
     int head = classifier(&b, h, channels, image_like, options);
     if (b.failed) return IPRO_ERROR;
     bool contrast = options->aux_loss == IPRO_AUX_LOSS_CONTRAST;
-    terms[(*n_terms)++] = (ipro_loss_term){
-        contrast ? IPRO_LOSS_SUPERVISED_CONTRAST : IPRO_LOSS_CROSS_ENTROPY, head, -1,
-        options->aux_weight, 0.07f};
+    terms[(*n_terms)++] =
+        (ipro_loss_term){contrast ? IPRO_LOSS_SUPERVISED_CONTRAST : IPRO_LOSS_CROSS_ENTROPY, head,
+                         -1, options->aux_weight, 0.07f};
   }
   if (b.failed) return IPRO_ERROR;
   return ipro_graph_infer_shapes(module, module->batch, err);

@@ -25,9 +25,9 @@
 typedef enum { IPRO_AUX_LOSS_CONTRAST, IPRO_AUX_LOSS_CROSS_ENTROPY } ipro_aux_loss;
 
 typedef struct {
-  int convs, fcs;        /* the head's shape: 1c2f by default */
+  int convs, fcs; /* the head's shape: 1c2f by default */
   ipro_aux_loss aux_loss;
-  int classes;           /* for cross-entropy heads */
+  int classes;                             /* for cross-entropy heads */
   float reconstruction_weight, aux_weight; /* λ1, λ2 of this module */
   int image_channels;
   float mean[4], std[4]; /* the dataset normalisation of the image, per channel */

@@ -42,8 +42,8 @@ static int tensor_copy(extraction *x, int t, ipro_error *err) {
 }
 
 static ipro_status copy_node(extraction *x, const ipro_node *from, ipro_error *err) {
-  int index = ipro_graph_add_node(x->module, from->name, from->op_type, from->n_inputs,
-                                  from->n_outputs);
+  int index =
+      ipro_graph_add_node(x->module, from->name, from->op_type, from->n_inputs, from->n_outputs);
   if (index < 0) return out_of_memory(err);
   x->module->nodes[index].op = from->op;
   for (int i = 0; i < from->n_inputs; i++) {
@@ -67,7 +67,9 @@ static ipro_status copy_node(extraction *x, const ipro_node *from, ipro_error *e
     case IPRO_ATTR_FLOAT: s = ipro_node_set_float(to, attr->name, attr->f); break;
     case IPRO_ATTR_INT: s = ipro_node_set_int(to, attr->name, attr->i); break;
     case IPRO_ATTR_STRING: s = ipro_node_set_string(to, attr->name, attr->s); break;
-    case IPRO_ATTR_FLOATS: s = ipro_node_set_floats(to, attr->name, attr->floats, attr->count); break;
+    case IPRO_ATTR_FLOATS:
+      s = ipro_node_set_floats(to, attr->name, attr->floats, attr->count);
+      break;
     case IPRO_ATTR_INTS: s = ipro_node_set_ints(to, attr->name, attr->ints, attr->count); break;
     case IPRO_ATTR_TENSOR: {
       int t = tensor_copy(x, (int)attr->i, err);
@@ -152,7 +154,8 @@ ipro_status ipro_module_graph_extract(const ipro_graph *graph, int first_cut, in
   extraction x = {.source = graph, .module = ipro_graph_create()};
   x.map = malloc(sizeof(int) * ((size_t)graph->n_tensors + 1));
   ipro_status status = x.module && x.map ? IPRO_OK : out_of_memory(err);
-  for (int t = 0; x.map && t < graph->n_tensors; t++) x.map[t] = -1;
+  for (int t = 0; x.map && t < graph->n_tensors; t++)
+    x.map[t] = -1;
   if (status == IPRO_OK) status = extract(&x, first_cut, last_cut, err);
   free(x.map);
   if (status != IPRO_OK) {

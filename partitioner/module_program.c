@@ -53,8 +53,8 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
     char prefix[32];
     snprintf(prefix, sizeof prefix, "infopro%d", module + 1);
     int image_in_module = first_cut < 0 ? m->inputs[0] : -1;
-    status = ipro_heads_append(m, image_in_module, &image->shape, &heads, prefix, terms, &n_terms,
-                               err);
+    status =
+        ipro_heads_append(m, image_in_module, &image->shape, &heads, prefix, terms, &n_terms, err);
     if (status == IPRO_OK && n_terms == 0)
       status = ipro_error_set(err, "module %d has no local loss (both λ are zero)", module + 1);
     if (status == IPRO_OK)

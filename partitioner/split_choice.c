@@ -64,7 +64,8 @@ static ipro_status cached_cost(cost_cache *c, int module, int a, int b,
 static ipro_status dynamic_programme(cost_cache *c, int K, uint64_t limit, uint64_t *value,
                                      int *previous, ipro_error *err) {
   int B = c->B;
-  for (int i = 0; i < (K + 1) * B; i++) value[i] = UINT64_MAX;
+  for (int i = 0; i < (K + 1) * B; i++)
+    value[i] = UINT64_MAX;
   value[0] = 0;
   for (int k = 1; k <= K; k++) {
     for (int b = k; b < B; b++) {
@@ -113,7 +114,8 @@ ipro_status ipro_split_balanced(int n_cuts, int K, uint64_t fixed_bytes, ipro_mo
   if (status == IPRO_OK) {
     int boundaries[IPRO_MAX_MODULES + 1];
     boundaries[K] = B - 1;
-    for (int k = K; k > 0; k--) boundaries[k - 1] = previous[k * B + boundaries[k]];
+    for (int k = K; k > 0; k--)
+      boundaries[k - 1] = previous[k * B + boundaries[k]];
     status = ipro_split_evaluate(n_cuts, K, boundaries, fixed_bytes, cost, context, out, err);
   }
   free(cache.costs);

@@ -38,8 +38,8 @@ struct ipro_backend {
   /* Whether prepare_forward can handle this node as its shapes and attributes stand. */
   bool (*supports_forward)(const ipro_backend *self, const ipro_graph *graph,
                            const ipro_node *node);
-  ipro_status (*prepare_forward)(ipro_backend *self, const ipro_graph *graph,
-                                 const ipro_node *node, ipro_kernel **out, ipro_error *err);
+  ipro_status (*prepare_forward)(ipro_backend *self, const ipro_graph *graph, const ipro_node *node,
+                                 ipro_kernel **out, ipro_error *err);
 
   /* Device memory. Every successful allocate adds to bytes_allocated and bytes_in_use; release
    * subtracts from bytes_in_use; peak_bytes is the high-water mark of bytes_in_use. */
@@ -64,7 +64,7 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err);
 /* Helpers for host-memory backends (host_memory.c): counted, 64-byte aligned allocations. */
 ipro_status ipro_host_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err);
 void ipro_host_release(ipro_backend *self, void *pointer, size_t bytes);
-ipro_status ipro_host_copy(ipro_backend *self, void *destination, const void *source,
-                           size_t bytes, ipro_error *err);
+ipro_status ipro_host_copy(ipro_backend *self, void *destination, const void *source, size_t bytes,
+                           ipro_error *err);
 
 #endif

@@ -174,8 +174,8 @@ ipro_status ipro_executor_read_tensor(ipro_executor *e, int tensor, void *host, 
   return e->backend->copy_to_host(e->backend, host, slot_pointer(e, tensor), bytes, err);
 }
 
-ipro_status ipro_executor_write_tensor(ipro_executor *e, int tensor, const void *host,
-                                       size_t bytes, ipro_error *err) {
+ipro_status ipro_executor_write_tensor(ipro_executor *e, int tensor, const void *host, size_t bytes,
+                                       ipro_error *err) {
   if (check_transfer(e, tensor, bytes, err) != IPRO_OK) return IPRO_ERROR;
   return e->backend->copy_to_device(e->backend, slot_pointer(e, tensor), host, bytes, err);
 }

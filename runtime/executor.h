@@ -38,8 +38,8 @@ ipro_status ipro_executor_run(ipro_executor *executor, const void *const *inputs
 const ipro_forward_program *ipro_executor_program(const ipro_executor *executor);
 /* Copies a tensor that lives outside the arena (a parameter, a STATE tensor) from or to host
  * memory; bytes must be the tensor's size. Used for hyper-parameters, checkpoints and export. */
-ipro_status ipro_executor_read_tensor(ipro_executor *executor, int tensor, void *host,
-                                      size_t bytes, ipro_error *err);
+ipro_status ipro_executor_read_tensor(ipro_executor *executor, int tensor, void *host, size_t bytes,
+                                      ipro_error *err);
 ipro_status ipro_executor_write_tensor(ipro_executor *executor, int tensor, const void *host,
                                        size_t bytes, ipro_error *err);
 /* The step number random ops see (Dropout masks); it advances by one with every run. */

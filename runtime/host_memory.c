@@ -21,8 +21,8 @@ void ipro_host_release(ipro_backend *self, void *pointer, size_t bytes) {
   free(pointer);
 }
 
-ipro_status ipro_host_copy(ipro_backend *self, void *destination, const void *source,
-                           size_t bytes, ipro_error *err) {
+ipro_status ipro_host_copy(ipro_backend *self, void *destination, const void *source, size_t bytes,
+                           ipro_error *err) {
   (void)self;
   (void)err;
   if (bytes) memcpy(destination, source, bytes);

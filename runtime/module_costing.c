@@ -23,10 +23,9 @@ struct ipro_module_costing {
   int programs_built;
 };
 
-ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points,
-                                       int n_cuts, const ipro_local_settings *settings,
-                                       bool reference, ipro_module_costing **out,
-                                       ipro_error *err) {
+ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points, int n_cuts,
+                                       const ipro_local_settings *settings, bool reference,
+                                       ipro_module_costing **out, ipro_error *err) {
   *out = NULL;
   ipro_module_costing *c = calloc(1, sizeof *c);
   if (!c) return ipro_error_set(err, "out of memory");
@@ -74,8 +73,8 @@ static ipro_status build_and_plan(ipro_module_costing *c, int module, int K, int
   if (ipro_module_program_build(c->network, first, last, module, &settings, &graph, &training,
                                 err) != IPRO_OK)
     return IPRO_ERROR;
-  ipro_executor_options plan_only = {.external_arena = true, .external_inputs = true,
-                                     .plan_only = true};
+  ipro_executor_options plan_only = {
+      .external_arena = true, .external_inputs = true, .plan_only = true};
   ipro_executor *executor = NULL;
   ipro_status status =
       ipro_executor_create_with(graph, c->backend, c->fallback, &plan_only, &executor, err);
@@ -108,8 +107,7 @@ static ipro_status lookup(ipro_module_costing *c, int module, int K, int a, int 
     variant = (reconstruction != 0) + 2 * (aux != 0);
   }
   cached_module *entry = &c->cache[(variant * c->B + a) * c->B + b];
-  if (!entry->known && build_and_plan(c, module, K, a, b, entry, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (!entry->known && build_and_plan(c, module, K, a, b, entry, err) != IPRO_OK) return IPRO_ERROR;
   *out = entry;
   return IPRO_OK;
 }

@@ -13,9 +13,9 @@
 typedef struct ipro_module_costing ipro_module_costing;
 
 /* network: normalised and inferred at settings->batch; cut_points: its cut tensors in order. */
-ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points,
-                                       int n_cuts, const ipro_local_settings *settings,
-                                       bool reference, ipro_module_costing **out, ipro_error *err);
+ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points, int n_cuts,
+                                       const ipro_local_settings *settings, bool reference,
+                                       ipro_module_costing **out, ipro_error *err);
 /* An ipro_module_cost_fn (context: the costing). */
 ipro_status ipro_module_costing_cost(void *context, int module, int K, int a, int b,
                                      ipro_module_cost *out, ipro_error *err);

@@ -9,8 +9,7 @@ static size_t aligned(int64_t bytes) {
 void ipro_module_memory_of(const ipro_graph *module, const ipro_forward_program *program,
                            bool first, bool last, ipro_module_memory *out) {
   out->input_bytes = first ? 0 : aligned(ipro_tensor_bytes(&module->tensors[module->inputs[0]]));
-  out->output_bytes =
-      last ? 0 : aligned(ipro_tensor_bytes(&module->tensors[module->outputs[0]]));
+  out->output_bytes = last ? 0 : aligned(ipro_tensor_bytes(&module->tensors[module->outputs[0]]));
   out->arena_bytes = program->arena_bytes;
   out->transient_bytes = out->input_bytes + out->arena_bytes + out->output_bytes;
   out->persistent_bytes = program->parameter_bytes + program->persistent_bytes;

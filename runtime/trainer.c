@@ -15,8 +15,8 @@ typedef struct {
   ipro_training_graph training;
   ipro_executor *executor;
   int image_input, labels_input; /* graph-input positions, -1 when absent */
-  size_t in_bytes, out_bytes;     /* the activations received and handed on (aligned) */
-  bool input_at_start;            /* where in the block its input lies (ends alternate) */
+  size_t in_bytes, out_bytes;    /* the activations received and handed on (aligned) */
+  bool input_at_start;           /* where in the block its input lies (ends alternate) */
 } trainer_module;
 
 struct ipro_trainer {
@@ -72,8 +72,8 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   ipro_executor_options bound = {.external_arena = true, .external_inputs = true};
   for (int k = 0; k < t->K; k++) {
     trainer_module *m = &t->modules[k];
-    if (ipro_module_program_build(t->network, cut_index[k], k + 1 < t->K ? cut_index[k + 1] : -1,
-                                  k, &local, &m->graph, &m->training, err) != IPRO_OK)
+    if (ipro_module_program_build(t->network, cut_index[k], k + 1 < t->K ? cut_index[k + 1] : -1, k,
+                                  &local, &m->graph, &m->training, err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
     if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
         IPRO_OK)
@@ -101,7 +101,8 @@ static void bind_modules(ipro_trainer *t) {
     void *input = k == 0 ? (void *)t->image
                          : (m->input_at_start ? t->block : t->block + t->block_bytes - m->in_bytes);
     ipro_executor_bind_input(m->executor, 0, input);
-    if (k > 0 && m->image_input >= 0) ipro_executor_bind_input(m->executor, m->image_input, t->image);
+    if (k > 0 && m->image_input >= 0)
+      ipro_executor_bind_input(m->executor, m->image_input, t->image);
     if (m->labels_input >= 0) ipro_executor_bind_input(m->executor, m->labels_input, t->labels);
   }
 }
@@ -115,7 +116,7 @@ static void name_losses(ipro_trainer *t) {
       const ipro_tensor *loss_tensor = &m->graph->tensors[m->training.losses[l]];
       const ipro_node *producer = &m->graph->nodes[loss_tensor->producer];
       const char *kind = producer->op == IPRO_OP_BINARY_CROSS_ENTROPY ? "reconstruction"
-                         : producer->op == IPRO_OP_SUP_CON_LOSS      ? "contrast"
+                         : producer->op == IPRO_OP_SUP_CON_LOSS       ? "contrast"
                                                                       : "cross-entropy";
       if (t->K == 1)
         snprintf(name, 48, "%s", kind);
@@ -164,7 +165,8 @@ ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_optio
   ipro_trainer *t = calloc(1, sizeof *t);
   if (!t) return ipro_error_set(err, "out of memory");
   t->options = *options;
-  if (options->n_cuts == 0 && options->local.K == 0) ipro_local_settings_defaults(&t->options.local);
+  if (options->n_cuts == 0 && options->local.K == 0)
+    ipro_local_settings_defaults(&t->options.local);
   if (build(t, model_path, err) != IPRO_OK) {
     ipro_trainer_free(t);
     return IPRO_ERROR;
@@ -211,7 +213,8 @@ ipro_status ipro_trainer_step(ipro_trainer *t, const float *images, const int64_
       const trainer_module *next = &t->modules[k + 1];
       outputs[o++] = next->input_at_start ? t->block : t->block + t->block_bytes - next->in_bytes;
     }
-    for (int l = 0; l < m->training.n_losses; l++) outputs[o++] = &t->losses[n_losses + l];
+    for (int l = 0; l < m->training.n_losses; l++)
+      outputs[o++] = &t->losses[n_losses + l];
     ipro_executor_set_step(m->executor, t->steps);
     if (ipro_executor_run(m->executor, NULL, outputs, err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
@@ -233,7 +236,8 @@ int ipro_trainer_losses(const ipro_trainer *t, float *values, const char **names
 
 void ipro_trainer_set_steps(ipro_trainer *t, uint64_t steps) {
   t->steps = steps;
-  for (int k = 0; k < t->K; k++) ipro_executor_set_step(t->modules[k].executor, steps);
+  for (int k = 0; k < t->K; k++)
+    ipro_executor_set_step(t->modules[k].executor, steps);
 }
 
 uint64_t ipro_trainer_steps(const ipro_trainer *t) { return t->steps; }

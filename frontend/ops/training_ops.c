@@ -22,8 +22,7 @@ ipro_status ipro_softmax_cross_entropy_normalize(ipro_graph *graph, ipro_node *n
   return ipro_op_default_string(node, "reduction", "mean", err);
 }
 
-ipro_status ipro_softmax_cross_entropy_infer(ipro_graph *graph, ipro_node *node,
-                                             ipro_error *err) {
+ipro_status ipro_softmax_cross_entropy_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *scores, *labels, *weights;
   if (ipro_op_check_arity(graph, node, 2, 3, 1, 2, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &scores, err) != IPRO_OK ||
@@ -44,7 +43,8 @@ ipro_status ipro_softmax_cross_entropy_infer(ipro_graph *graph, ipro_node *node,
     return ipro_op_fail(err, node, "weights '%s' must have one value per class", weights->name);
   ipro_shape loss = {.rank = 0};
   if (strcmp(ipro_node_attr_string(node, "reduction", "mean"), "none") == 0) loss = *l;
-  if (ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &loss, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &loss, err) != IPRO_OK)
+    return IPRO_ERROR;
   return ipro_op_set_output(graph, node, 1, IPRO_DTYPE_FLOAT, s, err);
 }
 
@@ -65,7 +65,8 @@ static ipro_status output_from_attribute(ipro_graph *graph, ipro_node *node, int
     return ipro_op_fail(err, node, "attribute '%s' (a shape) is missing", name);
   ipro_shape shape = {.rank = count};
   for (int d = 0; d < count; d++) {
-    if (dims[d] < 0) return ipro_op_fail(err, node, "attribute '%s' has a negative dimension", name);
+    if (dims[d] < 0)
+      return ipro_op_fail(err, node, "attribute '%s' has a negative dimension", name);
     shape.dims[d] = dims[d];
   }
   return ipro_op_set_output(graph, node, i, IPRO_DTYPE_FLOAT, &shape, err);
@@ -130,8 +131,7 @@ ipro_status ipro_elementwise_grad_infer(ipro_graph *graph, ipro_node *node, ipro
       ipro_op_input(graph, node, 1, other_dtypes, &other, err) != IPRO_OK)
     return IPRO_ERROR;
   if (!ipro_shape_equal(&dy->shape, &other->shape))
-    return ipro_op_fail(err, node, "'%s' and '%s' must have the same shape", dy->name,
-                        other->name);
+    return ipro_op_fail(err, node, "'%s' and '%s' must have the same shape", dy->name, other->name);
   return output_like_input(graph, node, 0, err);
 }
 
@@ -240,7 +240,8 @@ int64_t ipro_training_op_flops(const ipro_graph *graph, const ipro_node *node) {
     int64_t group = ipro_node_attr_int(node, "group", 1);
     /* input channels per group: W is [Cout, Cin/group, k...], X is [N, Cin, ...] */
     int64_t per_output = weight ? shape[1] : shape[1] / (group > 0 ? group : 1);
-    for (int i = 0; i < n_kernel; i++) per_output *= kernel[i];
+    for (int i = 0; i < n_kernel; i++)
+      per_output *= kernel[i];
     return 2 * elements * per_output;
   }
   return elements;

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "codegen/autodiff.h"
-#include "tests/frontend/hand_graph.h"
 #include "runtime/executor.h"
 #include "support/check.h"
+#include "tests/frontend/hand_graph.h"
 
 #define MAX_TENSORS 8
 #define STEP 1e-2
@@ -53,9 +53,11 @@ static void begin(gradient_case *c, int rank, const int64_t *dims) {
 static int add_param(gradient_case *c, const char *name, int rank, const int64_t *dims,
                      bool positive) {
   int64_t count = 1;
-  for (int d = 0; d < rank; d++) count *= dims[d];
+  for (int d = 0; d < rank; d++)
+    count *= dims[d];
   float *data = malloc(sizeof(float) * (size_t)count);
-  for (int64_t i = 0; i < count; i++) data[i] = positive ? 0.5f + uniform() : away_from_zero();
+  for (int64_t i = 0; i < count; i++)
+    data[i] = positive ? 0.5f + uniform() : away_from_zero();
   int t = hand_initializer(c->graph, name, IPRO_DTYPE_FLOAT, rank, dims, data);
   free(data);
   c->params[c->n_params++] = t;
@@ -86,7 +88,8 @@ static double objective(ipro_executor *e, const float *x, const float *w, float 
     return NAN;
   }
   double f = 0;
-  for (int64_t i = 0; i < ny; i++) f += (double)w[i] * y[i];
+  for (int64_t i = 0; i < ny; i++)
+    f += (double)w[i] * y[i];
   return f;
 }
 
@@ -105,7 +108,8 @@ static void compare_with_differences(const gradient_case *c, ipro_executor *forw
     CHECK_OK(ipro_executor_read_tensor(forward, tensor, value, sizeof(float) * (size_t)n, &err),
              &err);
   double scale = 0;
-  for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(g[i]));
+  for (int64_t i = 0; i < n; i++)
+    scale = fmax(scale, fabs(g[i]));
   int64_t stride = n > 24 ? n / 24 : 1;
   int bad = 0;
   for (int64_t i = 0; i < n; i += stride) {
@@ -145,7 +149,8 @@ static void check_case(const char *name, case_builder builder) {
       if (fabsf(x[i] - b.kinks[k]) < 5 * STEP) x[i] = b.kinks[k] + 10 * STEP;
   }
   float *w = malloc(sizeof(float) * (size_t)ny), *y = malloc(sizeof(float) * (size_t)ny);
-  for (int64_t i = 0; i < ny; i++) w[i] = away_from_zero();
+  for (int64_t i = 0; i < ny; i++)
+    w[i] = away_from_zero();
 
   /* The backward graph: seed w (a constant) for Y, gradients of X and the parameters as
    * outputs. */
@@ -159,7 +164,8 @@ static void check_case(const char *name, case_builder builder) {
   int *gradient_of = malloc(sizeof(int) * (size_t)n_tensors);
   int wanted[5] = {b.x, b.params[0], b.params[1], b.params[2], b.params[3]};
   int n_wanted = 1 + b.n_params;
-  for (int k = 0; k < n_wanted; k++) wrt[wanted[k]] = true;
+  for (int k = 0; k < n_wanted; k++)
+    wrt[wanted[k]] = true;
   CHECK_OK(ipro_autodiff_append(graph, 1, &y_index, &seed, wrt, gradient_of, &err), &err);
   graph->tensors[y_index].is_graph_output = false;
   graph->n_outputs = 0;
@@ -184,8 +190,8 @@ static void check_case(const char *name, case_builder builder) {
   if (gradients) {
     float *results[5];
     for (int k = 0; k < n_wanted; k++)
-      results[k] = malloc(sizeof(float) *
-                          (size_t)ipro_shape_elements(&graph->tensors[wanted[k]].shape));
+      results[k] =
+          malloc(sizeof(float) * (size_t)ipro_shape_elements(&graph->tensors[wanted[k]].shape));
     const void *inputs[1] = {x};
     ipro_executor_set_step(gradients, 0);
     CHECK_OK(ipro_executor_run(gradients, inputs, (void **)results, &err), &err);
@@ -226,8 +232,7 @@ static void batch_norm_case(gradient_case *c) {
   add_param(c, "scale", 1, (int64_t[]){4}, true);
   add_param(c, "bias", 1, (int64_t[]){4}, false);
   hand_initializer(c->graph, "mean", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4}, NULL);
-  hand_initializer(c->graph, "var", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4},
-                   (float[]){1, 1, 1, 1});
+  hand_initializer(c->graph, "var", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4}, (float[]){1, 1, 1, 1});
   ipro_node *n = hand_node(c->graph, "bn", "BatchNormalization", "X,scale,bias,mean,var", "Y");
   ipro_node_set_int(n, "training_mode", 1);
 }
@@ -258,7 +263,7 @@ static void clip_case(gradient_case *c) {
   c->kinks[0] = -0.55f;
   c->kinks[1] = 0.65f;
   c->n_kinks = 2;
-  c->graph->opset = 6;                   /* Clip-6: min and max as attributes */
+  c->graph->opset = 6; /* Clip-6: min and max as attributes */
 }
 
 static void hard_sigmoid_case(gradient_case *c) {
@@ -418,14 +423,12 @@ static void resize_case(gradient_case *c, const char *mode, const char *transfor
 }
 static void resize_nearest_case(gradient_case *c) { resize_case(c, "nearest", "asymmetric", 2); }
 static void resize_linear_case(gradient_case *c) { resize_case(c, "linear", "half_pixel", 1.6f); }
-static void resize_align_case(gradient_case *c) {
-  resize_case(c, "linear", "align_corners", 2);
-}
+static void resize_align_case(gradient_case *c) { resize_case(c, "linear", "align_corners", 2); }
 
 static void reduce_mean_case(gradient_case *c) {
   begin(c, 4, image);
-  ipro_node_set_ints(hand_node(c->graph, "mean", "ReduceMean", "X", "Y"), "axes",
-                     (int64_t[]){1, 3}, 2);
+  ipro_node_set_ints(hand_node(c->graph, "mean", "ReduceMean", "X", "Y"), "axes", (int64_t[]){1, 3},
+                     2);
 }
 
 int main(void) {

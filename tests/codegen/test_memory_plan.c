@@ -46,8 +46,8 @@ int main(void) {
     ipro_planned_buffer buffers[60];
     for (int i = 0; i < n; i++) {
       int first = rand() % 50;
-      buffers[i] = (ipro_planned_buffer){(size_t)(1 + rand() % 100000), first,
-                                         first + rand() % 10, 0};
+      buffers[i] =
+          (ipro_planned_buffer){(size_t)(1 + rand() % 100000), first, first + rand() % 10, 0};
     }
     CHECK_OK(ipro_memory_plan(buffers, n, &summary, &err), &err);
     check_valid(buffers, n, &summary);
@@ -58,7 +58,8 @@ int main(void) {
 
   /* A chain: buffer i is written at step i and read at step i+1. Two buffers suffice. */
   ipro_planned_buffer chain[20];
-  for (int i = 0; i < 20; i++) chain[i] = (ipro_planned_buffer){4096, i, i + 1, 0};
+  for (int i = 0; i < 20; i++)
+    chain[i] = (ipro_planned_buffer){4096, i, i + 1, 0};
   CHECK_OK(ipro_memory_plan(chain, 20, &summary, &err), &err);
   check_valid(chain, 20, &summary);
   CHECK_EQ_INT(summary.arena_bytes, 2 * 4096);

@@ -142,8 +142,10 @@ static void expect_rejected(const char *path, const char *needle1, const char *n
   CHECK(graph == NULL);
   if (graph) ipro_graph_free(graph);
   CHECK_MSG(strstr(err.message, path) != NULL, "message does not name the file: %s", err.message);
-  if (needle1) CHECK_MSG(strstr(err.message, needle1) != NULL, "no '%s' in: %s", needle1, err.message);
-  if (needle2) CHECK_MSG(strstr(err.message, needle2) != NULL, "no '%s' in: %s", needle2, err.message);
+  if (needle1)
+    CHECK_MSG(strstr(err.message, needle1) != NULL, "no '%s' in: %s", needle1, err.message);
+  if (needle2)
+    CHECK_MSG(strstr(err.message, needle2) != NULL, "no '%s' in: %s", needle2, err.message);
 
   const char *infopro = getenv("IPRO_INFOPRO");
   if (!infopro) return;
@@ -156,7 +158,8 @@ static void expect_rejected(const char *path, const char *needle1, const char *n
             "infopro inspect %s: exit status %d, expected 1", path, WEXITSTATUS(status_code));
   FILE *file = fopen(stderr_path, "r");
   int lines = 0, c;
-  while (file && (c = fgetc(file)) != EOF) lines += c == '\n';
+  while (file && (c = fgetc(file)) != EOF)
+    lines += c == '\n';
   if (file) fclose(file);
   CHECK_MSG(lines == 1, "infopro inspect %s printed %d lines on stderr, expected 1", path, lines);
 }
@@ -168,7 +171,8 @@ int main(void) {
   expect_rejected(write_file("empty.onnx", "", 0), "empty", NULL);
   uint8_t noise[4096];
   srand(7);
-  for (size_t i = 0; i < sizeof noise; i++) noise[i] = (uint8_t)rand();
+  for (size_t i = 0; i < sizeof noise; i++)
+    noise[i] = (uint8_t)rand();
   expect_rejected(write_file("noise.onnx", noise, sizeof noise), NULL, NULL);
 
   /* A real model cut in half. */

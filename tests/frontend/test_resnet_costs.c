@@ -48,7 +48,7 @@ static resnet_figures resnet_by_formula(int64_t batch, int64_t in_channels, int6
         f.flops += 2 * out * c_in + 2 * out;
         f.saved_bytes += 4 * out + 8 * c;
       }
-      f.flops += out + out; /* add, relu */
+      f.flops += out + out;     /* add, relu */
       f.saved_bytes += 4 * out; /* block output relu */
       c_in = c;
     }
@@ -86,7 +86,8 @@ static void check_resnet(const char *file, int64_t batch, int64_t in_channels, i
   /* Cut points: the stem's ReLU output and every block's final ReLU output (a Relu reading an
    * Add) are cuts; no other tensor produced by a node inside a block is. */
   bool *is_cut = calloc((size_t)graph->n_tensors, sizeof(bool));
-  for (int i = 0; i < cost.n_cut_points; i++) is_cut[cost.cut_points[i]] = true;
+  for (int i = 0; i < cost.n_cut_points; i++)
+    is_cut[cost.cut_points[i]] = true;
   int block_outputs = 0, stem_found = 0;
   for (int n = 0; n < graph->n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];

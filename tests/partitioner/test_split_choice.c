@@ -18,8 +18,8 @@ typedef struct {
   int asked;
 } cost_table;
 
-static ipro_status table_cost(void *context, int module, int K, int a, int b,
-                              ipro_module_cost *out, ipro_error *err) {
+static ipro_status table_cost(void *context, int module, int K, int a, int b, ipro_module_cost *out,
+                              ipro_error *err) {
   (void)err, (void)K;
   cost_table *t = context;
   t->asked++;
@@ -82,8 +82,7 @@ int main(void) {
     /* Budget: the smallest K whose balanced peak fits. */
     uint64_t budget = 7 + (uint64_t)(1 + rand() % 6) * 100 + 40;
     ipro_split chosen;
-    ipro_status status =
-        ipro_split_for_budget(n_cuts, 5, 7, budget, table_cost, &t, &chosen, &err);
+    ipro_status status = ipro_split_for_budget(n_cuts, 5, 7, budget, table_cost, &t, &chosen, &err);
     int expected_K = 0;
     for (int K = 1; K <= n_cuts + 1 && K <= 5 && !expected_K; K++) {
       uint64_t best_max, best_sum;

@@ -10,7 +10,7 @@
 #include "support/check.h"
 #include "support/golden.h"
 
-static const char *const models[] = {"resnet8_fmnist", "resnet32",  "resnet110",
+static const char *const models[] = {"resnet8_fmnist", "resnet32",          "resnet110",
                                      "densenet_small", "mobilenetv2_small", "mlp_fmnist"};
 
 static void check_model(const char *name, bool reference_only) {
@@ -51,8 +51,8 @@ static void check_model(const char *name, bool reference_only) {
   double worst = 0;
   int64_t worst_at = 0;
   for (int64_t i = 0; i < logits->count; i++) {
-    double excess = fabs((double)output[i] - logits->data[i]) -
-                    (1e-4 * fabs((double)logits->data[i]) + 1e-6);
+    double excess =
+        fabs((double)output[i] - logits->data[i]) - (1e-4 * fabs((double)logits->data[i]) + 1e-6);
     if (excess > worst) worst = excess, worst_at = i;
   }
   CHECK_MSG(worst <= 0, "%s (%s): logit %lld is %g, PyTorch says %g", name,

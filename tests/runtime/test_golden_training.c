@@ -31,7 +31,8 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
   const ipro_golden_tensor *labels_f = ipro_golden_find(golden, "labels");
   int64_t batch = input->dims[0];
   int64_t labels[64];
-  for (int64_t i = 0; i < batch && i < 64; i++) labels[i] = (int64_t)labels_f->data[i];
+  for (int64_t i = 0; i < batch && i < 64; i++)
+    labels[i] = (int64_t)labels_f->data[i];
 
   ipro_trainer_options options = {.batch = batch,
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
@@ -63,7 +64,8 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
     /* Gradients are small sums of many products: an absolute floor relative to the tensor's
      * scale keeps cancellation noise from failing elements that are nearly zero. */
     double scale = 0;
-    for (int64_t i = 0; i < want->count; i++) scale = fmax(scale, fabs(want->data[i]));
+    for (int64_t i = 0; i < want->count; i++)
+      scale = fmax(scale, fabs(want->data[i]));
     compare(key, backend, got, want->data, want->count, 1e-4, 1e-4 * scale + 1e-7);
     free(got);
     gradients_checked++;
@@ -77,11 +79,12 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
     const ipro_golden_tensor *want = &golden->tensors[i];
     if (strncmp(want->name, "after2:", 7) != 0) continue;
     float *got = calloc((size_t)want->count, sizeof(float));
-    CHECK_OK(ipro_trainer_read(trainer, want->name + 7, got, sizeof(float) * (size_t)want->count,
-                               &err),
-             &err);
+    CHECK_OK(
+        ipro_trainer_read(trainer, want->name + 7, got, sizeof(float) * (size_t)want->count, &err),
+        &err);
     double scale = 0;
-    for (int64_t k = 0; k < want->count; k++) scale = fmax(scale, fabs(want->data[k]));
+    for (int64_t k = 0; k < want->count; k++)
+      scale = fmax(scale, fabs(want->data[k]));
     compare(want->name, backend, got, want->data, want->count, 1e-4, 1e-5 * scale + 1e-7);
     free(got);
     states_checked++;

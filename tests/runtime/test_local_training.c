@@ -30,7 +30,8 @@ static ipro_local_settings settings_for(const ipro_graph *network) {
   s.batch = BATCH;
   const ipro_tensor *input = &network->tensors[network->inputs[0]];
   s.heads.image_channels = (int)input->shape.dims[1];
-  for (int c = 0; c < s.heads.image_channels; c++) s.heads.mean[c] = 0.5f, s.heads.std[c] = 0.25f;
+  for (int c = 0; c < s.heads.image_channels; c++)
+    s.heads.mean[c] = 0.5f, s.heads.std[c] = 0.25f;
   s.heads.classes = (int)network->tensors[network->outputs[0]].shape.dims[1];
   return s;
 }
@@ -63,13 +64,13 @@ static void check_plan_matches_allocation(const char *name, int K) {
   boundaries[K] = n_cut_points + 1;
 
   ipro_module_costing *costing = NULL;
-  CHECK_OK(ipro_module_costing_create(network, cut_points, n_cut_points, &settings, false,
-                                      &costing, &err),
+  CHECK_OK(ipro_module_costing_create(network, cut_points, n_cut_points, &settings, false, &costing,
+                                      &err),
            &err);
   ipro_split split;
   CHECK_OK(ipro_split_evaluate(n_cut_points, K, boundaries,
-                               ipro_module_costing_fixed_bytes(costing),
-                               ipro_module_costing_cost, costing, &split, &err),
+                               ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
+                               costing, &split, &err),
            &err);
 
   ipro_trainer_options options = {.batch = BATCH,
@@ -101,7 +102,8 @@ static void make_batch(float *images, int64_t n_pixels, int64_t *labels, int cla
     state = state * 1664525u + 1013904223u;
     images[i] = (float)(state >> 8) / 16777216.0f * 2 - 1;
   }
-  for (int i = 0; i < BATCH; i++) labels[i] = i % (classes < 3 ? classes : 3);
+  for (int i = 0; i < BATCH; i++)
+    labels[i] = i % (classes < 3 ? classes : 3);
 }
 
 static ipro_trainer *resnet8_trainer(int K, const char *const *cuts, ipro_error *err) {
@@ -132,7 +134,8 @@ static void check_isolation(void) {
   /* b's last module starts from different classifier weights */
   float fc[640];
   CHECK_OK(ipro_trainer_read(b, "fc.weight", fc, sizeof fc, &err), &err);
-  for (int i = 0; i < 640; i++) fc[i] = -2 * fc[i];
+  for (int i = 0; i < 640; i++)
+    fc[i] = -2 * fc[i];
   CHECK_OK(ipro_trainer_write(b, "fc.weight", fc, sizeof fc, &err), &err);
   float loss_a, loss_b;
   CHECK_OK(ipro_trainer_step(a, images, labels, 0.05f, &loss_a, &err), &err);
@@ -147,12 +150,12 @@ static void check_isolation(void) {
       if (g < 0) continue;
       size_t bytes = (size_t)ipro_tensor_bytes(&graph->tensors[g]);
       float *ga = malloc(bytes), *gb = malloc(bytes);
-      CHECK_OK(ipro_executor_read_tensor(ipro_trainer_module_executor(a, module), g, ga, bytes,
-                                         &err),
-               &err);
-      CHECK_OK(ipro_executor_read_tensor(ipro_trainer_module_executor(b, module), g, gb, bytes,
-                                         &err),
-               &err);
+      CHECK_OK(
+          ipro_executor_read_tensor(ipro_trainer_module_executor(a, module), g, ga, bytes, &err),
+          &err);
+      CHECK_OK(
+          ipro_executor_read_tensor(ipro_trainer_module_executor(b, module), g, gb, bytes, &err),
+          &err);
       identical += memcmp(ga, gb, bytes) == 0;
       compared++;
       free(ga);
@@ -197,10 +200,11 @@ static void check_learning(void) {
 }
 
 int main(void) {
-  static const char *const models[] = {"resnet8_fmnist", "resnet32", "densenet_small",
+  static const char *const models[] = {"resnet8_fmnist",    "resnet32",   "densenet_small",
                                        "mobilenetv2_small", "mlp_fmnist", "resnet110"};
   for (size_t m = 0; m < sizeof models / sizeof models[0]; m++)
-    for (int K = 1; K <= 4; K++) check_plan_matches_allocation(models[m], K);
+    for (int K = 1; K <= 4; K++)
+      check_plan_matches_allocation(models[m], K);
   check_isolation();
   check_learning();
   return ipro_test_finish();

@@ -15,8 +15,8 @@ ipro_status ipro_golden_load(const char *path, ipro_golden_file *out, ipro_error
   ipro_status status = IPRO_OK;
   if (!read_u32(f, &magic) || !read_u32(f, &version) || !read_u32(f, &count) ||
       magic != IPRO_GOLDEN_MAGIC || version != IPRO_GOLDEN_VERSION || count > 100000)
-    status = ipro_error_set(err, "%s: not an IPGD version %u golden file", path,
-                            IPRO_GOLDEN_VERSION);
+    status =
+        ipro_error_set(err, "%s: not an IPGD version %u golden file", path, IPRO_GOLDEN_VERSION);
   if (status == IPRO_OK) {
     out->tensors = calloc(count + 1, sizeof *out->tensors);
     if (!out->tensors) status = ipro_error_set(err, "out of memory");
@@ -37,7 +37,8 @@ ipro_status ipro_golden_load(const char *path, ipro_golden_file *out, ipro_error
       status = ipro_error_set(err, "%s: truncated dims of '%s'", path, t->name);
       break;
     }
-    for (uint32_t d = 0; d < rank; d++) t->count *= t->dims[d];
+    for (uint32_t d = 0; d < rank; d++)
+      t->count *= t->dims[d];
     t->data = malloc(sizeof(float) * (size_t)(t->count ? t->count : 1));
     if (!t->data || fread(t->data, 4, (size_t)t->count, f) != (size_t)t->count)
       status = ipro_error_set(err, "%s: truncated data of '%s'", path, t->name);
