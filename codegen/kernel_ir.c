@@ -291,11 +291,19 @@ static void mark_nvptx_kernel(emitter *e) {
       LLVMMetadataAsValue(e->context, LLVMMDNodeInContext2(e->context, entry, 3)));
 }
 
+/* array[slot], a void pointer, as a pointer to element. */
+static LLVMValueRef unpack_pointer(emitter *e, LLVMValueRef array, int slot, LLVMTypeRef element) {
+  LLVMTypeRef byte_pointer = LLVMPointerType(e->i8, 0);
+  LLVMValueRef at = LLVMConstInt(e->i64, (unsigned long long)slot, 0);
+  LLVMValueRef address = LLVMBuildInBoundsGEP2(e->b, byte_pointer, array, &at, 1, "");
+  LLVMValueRef pointer = LLVMBuildLoad2(e->b, byte_pointer, address, "");
+  return LLVMBuildBitCast(e->b, pointer, LLVMPointerType(element, 0), "");
+}
+
 /* The exported host function: unpacks the pointer arrays and calls the (inlined) kernel. */
 static void emit_host_wrapper(emitter *e, const char *symbol, LLVMValueRef kernel) {
   const ipro_kernel_desc *desc = e->desc;
-  LLVMTypeRef byte_pointer = LLVMPointerType(e->i8, 0);
-  LLVMTypeRef array = LLVMPointerType(byte_pointer, 0);
+  LLVMTypeRef array = LLVMPointerType(LLVMPointerType(e->i8, 0), 0);
   LLVMTypeRef types[6] = {array, array, LLVMPointerType(e->f32, 0), e->i64, e->i64, e->i64};
   LLVMTypeRef type = LLVMFunctionType(LLVMVoidTypeInContext(e->context), types, 6, 0);
   LLVMValueRef wrapper = LLVMAddFunction(e->module, symbol, type);
@@ -304,17 +312,10 @@ static void emit_host_wrapper(emitter *e, const char *symbol, LLVMValueRef kerne
 
   LLVMValueRef args[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 4];
   unsigned n = 0;
-  for (int k = -desc->input_count; k < desc->output_count; k++) {
-    bool is_input = k < 0;
-    int slot = is_input ? k + desc->input_count : k;
-    if (!is_input && desc->in_place[k] >= 0) continue;
-    LLVMTypeRef element = is_input ? element_type(e, desc->inputs[slot]) : e->f32;
-    LLVMValueRef at = LLVMConstInt(e->i64, (unsigned long long)slot, 0);
-    LLVMValueRef address = LLVMBuildInBoundsGEP2(
-        e->b, byte_pointer, LLVMGetParam(wrapper, is_input ? 0 : 1), &at, 1, "");
-    LLVMValueRef pointer = LLVMBuildLoad2(e->b, byte_pointer, address, "");
-    args[n++] = LLVMBuildBitCast(e->b, pointer, LLVMPointerType(element, 0), "");
-  }
+  for (int i = 0; i < desc->input_count; i++)
+    args[n++] = unpack_pointer(e, LLVMGetParam(wrapper, 0), i, element_type(e, desc->inputs[i]));
+  for (int k = 0; k < desc->output_count; k++)
+    if (desc->in_place[k] < 0) args[n++] = unpack_pointer(e, LLVMGetParam(wrapper, 1), k, e->f32);
   for (unsigned i = 2; i < 6; i++)
     args[n++] = LLVMGetParam(wrapper, i);
   LLVMBuildCall2(e->b, LLVMGlobalGetValueType(kernel), kernel, args, n, "");
@@ -331,7 +332,7 @@ void ipro_kernel_ir_add(LLVMModuleRef module, const ipro_kernel_desc *desc,
   e.i32 = LLVMInt32TypeInContext(e.context);
   e.i64 = LLVMInt64TypeInContext(e.context);
 
-  char body_name[IPRO_KERNEL_NAME_SIZE + 16];
+  char body_name[160];
   snprintf(body_name, sizeof body_name, "%s.body", symbol);
   unsigned count_index =
       begin_kernel_function(&e, target == IPRO_KERNEL_TARGET_HOST ? body_name : symbol);

@@ -1,11 +1,12 @@
 /* exp and log for generated kernels, as inline LLVM IR on float values.
  *
  * Why not llvm.exp / llvm.log: on x86-64 they become calls to expf/logf, which stop the loop
- * vectoriser and tie a JIT-linked kernel to the process's libm; the NVPTX backend of LLVM 14
- * cannot select them at all. These expansions use only operations both backends lower to
- * instructions, so a host kernel and its PTX twin evaluate the same IEEE operations in the same
- * order (the NVPTX backend emits them with .rn, which keeps ptxas from fusing multiply-adds). The constants and polynomials are Cephes' expf and logf
- * (S. L. Moshier), accurate to about 1 ulp over the whole float range. */
+ * vectoriser and tie a JIT-linked kernel to the process's libm; LLVM 14's NVPTX backend also turns
+ * them into calls to expf/logf, which do not exist on the GPU (llc stops with a fatal error).
+ * These expansions use only operations both backends lower to instructions, so a host kernel and
+ * its PTX twin evaluate the same IEEE operations in the same order (the NVPTX backend emits them
+ * with .rn, which keeps ptxas from fusing multiply-adds). The constants and polynomials are
+ * Cephes' expf and logf (S. L. Moshier), accurate to about 1 ulp over the whole float range. */
 #include <math.h>
 
 #include "codegen/kernel_ir.h"

@@ -233,7 +233,7 @@ ipro_status ipro_kernel_jit_create(ipro_kernel_jit **out, ipro_error *err) {
 ipro_status ipro_kernel_jit_compile(ipro_kernel_jit *jit, const ipro_kernel_desc *desc,
                                     ipro_kernel_host_fn *out, ipro_error *err) {
   /* A fresh symbol per compilation: the same description may be compiled twice. */
-  char symbol[IPRO_KERNEL_NAME_SIZE + 32];
+  char symbol[128];
   pthread_mutex_lock(&jit->lock);
   snprintf(symbol, sizeof symbol, "ipro_kernel_%s_%lu", desc->name, jit->next_symbol++);
   pthread_mutex_unlock(&jit->lock);
