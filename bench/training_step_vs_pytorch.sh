@@ -9,13 +9,16 @@
 # trainer bytes, max RSS growth), bench/training_step_pytorch.py for PyTorch (bytes of the tensors
 # saved for backward, each storage once, + parameters + gradients + momentum; max RSS growth).
 # Inside a round the runs are interleaved (K=1, PyTorch, K=2, K=4, ...), so a machine that slows
-# down affects all alike; a run reports the median of its timed steps and each table cell is the
-# median over ROUNDS rounds, with the spread (min-max of the rounds) beside it. Threads: nproc
-# (OMP_NUM_THREADS for oneDNN, torch.set_num_threads for PyTorch).
+# down affects all alike; a run reports the median of its timed steps and the table gives the
+# median over ROUNDS rounds with the spread of the rounds beside it, and the fastest single step
+# seen (on a shared machine the noise only ever adds time, so the fastest step is the closest to
+# the uncontended cost). Threads: nproc (OMP_NUM_THREADS for oneDNN, torch.set_num_threads for
+# PyTorch).
 #
 #   bench/training_step_vs_pytorch.sh > table.md
 #   ROUNDS=3 BATCH=128 KS="2 4" WARMUP=1 BUILD=build PYTHON=/usr/bin/python3 \
 #     MODELS="resnet32:5:3 resnet110:3:2" RAW=/tmp/steps.tsv bench/training_step_vs_pytorch.sh
+#   bench/training_step_vs_pytorch.sh report /tmp/steps.tsv    # the table again from a raw file
 # MODELS lists NAME:INFOPRO_STEPS:PYTORCH_STEPS, the timed steps per run for models/NAME.onnx.
 # CMAKE_ARGS are passed to the configure step; every raw line goes to RAW (and to stderr).
 set -euo pipefail
@@ -29,7 +32,70 @@ warmup=${WARMUP:-1}
 build=${BUILD:-$root/build}
 threads=$(nproc)
 python=${PYTHON:-/usr/bin/python3}
-raw=${RAW:-$(mktemp /tmp/training_step.XXXXXX.tsv)}
+raw=${RAW:-}
+
+# The median of the numbers on stdin (mean of the middle two for an even count), and the range.
+median() {
+  sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "-"; exit }
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
+seconds() { awk -v m="$1" 'BEGIN { if (m == "-") print "-"; else printf "%.3f", m / 1000 }'; }
+mib() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1048576 }'; }
+column_of() { # model impl K column -> that column of the model's rounds
+  awk -F '\t' -v m="$1" -v i="$2" -v k="$3" -v c="$4" '$1 == m && $2 == i && $3 == k { print $c }' \
+    "$raw"
+}
+
+# The markdown table of everything in $raw.
+report() {
+  local name who K spec e2e ms range fastest peak planned rss vs label memory
+  local torch_version
+  torch_version=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo "?")
+  echo "| model | implementation | s/step (median of rounds) | round medians (s) |" \
+    "fastest step (s) | median vs infopro E2E | peak MiB | max RSS growth MiB |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for name in $(awk -F '\t' 'NR > 1 && !seen[$1]++ { print $1 }' "$raw"); do
+    e2e=$(column_of "$name" infopro 1 5 | median)
+    for spec in $(awk -F '\t' -v m="$name" 'NR > 1 && $1 == m && !seen[$2 ":" $3]++ {
+        print ($2 == "pytorch" ? 1 : ($3 == 1 ? 0 : 2)) "\t" $3 "\t" $2 ":" $3 }' "$raw" |
+      sort -k1,1n -k2,2n | cut -f 3); do
+      IFS=: read -r who K <<<"$spec"
+      ms=$(column_of "$name" "$who" "$K" 5 | median)
+      range=$(column_of "$name" "$who" "$K" 5 | awk '{ print $1 / 1000 }' | spread)
+      fastest=$(column_of "$name" "$who" "$K" 6 | sort -g | head -n 1)
+      peak=$(column_of "$name" "$who" "$K" 8 | median)
+      planned=$(column_of "$name" "$who" "$K" 9 | median)
+      rss=$(column_of "$name" "$who" "$K" 10 | median)
+      vs=$(awk -v a="$ms" -v b="$e2e" 'BEGIN {
+        if (b == "-" || b == 0) print "-"; else printf "%+.0f%%", 100 * (a / b - 1) }')
+      if [ "$who" = pytorch ]; then
+        label="PyTorch $torch_version (E2E)"
+        memory="$(mib "$peak") (saved $(mib "$planned") + params/grads/momentum)"
+      else
+        label="infopro oneDNN $([ "$K" = 1 ] && echo E2E || echo "K=$K")"
+        memory="$(mib "$peak") (planned $(mib "$planned"))"
+      fi
+      echo "| $name | $label | $(seconds "$ms") | $range | $(seconds "$fastest") | $vs |" \
+        "$memory | $(mib "$rss") |"
+    done
+  done
+  echo
+  echo "Batch $(awk -F '\t' 'NR == 2 { print $12 }' "$raw"), 3x32x32 random data;" \
+    "$(awk -F '\t' 'NR > 1 && $4 > r { r = $4 } END { print r }' "$raw") interleaved rounds," \
+    "each run the median of its timed steps after warm-up; $threads threads;" \
+    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//');" \
+    "1-minute load average at the runs' starts $(awk -F '\t' 'NR > 1 { print $11 }' "$raw" |
+      spread). Raw: $raw"
+}
+
+if [ "${1:-}" = report ]; then
+  raw=${2:?usage: training_step_vs_pytorch.sh report RAW.tsv}
+  report
+  exit 0
+fi
+if [ -z "$raw" ]; then raw=$(mktemp /tmp/training_step.XXXXXX.tsv); fi
 
 echo "building $build (Release)" >&2
 # shellcheck disable=SC2086
@@ -40,32 +106,18 @@ infopro=$build/infopro
 export OMP_NUM_THREADS=$threads
 "$python" -c "import torch, sys; sys.path.insert(0, '$root/models'); import export_models"
 
-# The median of the numbers on stdin (mean of the middle two for an even count), and the range.
-median() {
-  sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "-"; exit }
-    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
-mib() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1048576 }'; }
 # The cuts `infopro plan` chooses for K modules, comma-separated.
 plan_cuts() {
   "$infopro" plan "$root/models/$1.onnx" --batch "$batch" -K "$2" --json - |
     "$python" -c 'import json, sys; print(",".join(json.load(sys.stdin)["cuts"]))'
 }
 
-printf 'model\timpl\tK\tround\tstep_ms\tmin_ms\tmax_ms\tpeak_bytes\tplanned_bytes\tmaxrss_delta\tload1\n' \
+printf 'model\timpl\tK\tround\tstep_ms\tmin_ms\tmax_ms\tpeak_bytes\tplanned_bytes\tmaxrss_delta' \
   >"$raw"
-record() { echo "$1" >>"$raw"; echo "$1" >&2; }
+printf '\tload1\tbatch\n' >>"$raw"
+record() { echo "$1	$batch" >>"$raw"; echo "$1" >&2; }
 load1() { cut -d ' ' -f 1 /proc/loadavg; }
 
-column_of() { # model impl K column -> that column of the model's rounds
-  awk -F '\t' -v m="$1" -v i="$2" -v k="$3" -v c="$4" '$1 == m && $2 == i && $3 == k { print $c }' \
-    "$raw"
-}
-
-torch_version=$("$python" -c 'import torch; print(torch.__version__)')
-rows=()
 for entry in $models; do
   IFS=: read -r name infopro_steps torch_steps <<<"$entry"
   model=$root/models/$name.onnx
@@ -80,7 +132,7 @@ for entry in $models; do
       if [ "$impl" = pytorch ]; then
         IFS=$'\t' read -r -a f < <("$python" "$root/bench/training_step_pytorch.py" "$name" \
           --batch "$batch" --steps "$torch_steps" --warmup "$warmup" --threads "$threads")
-        # saved parameters gradients momentum (buffers) -> total; planned column: saved bytes
+        # peak: saved + parameters + gradients + momentum; planned column: the saved bytes alone
         record "$name	pytorch	1	$round	${f[4]}	${f[5]}	${f[6]}	${f[12]}	${f[7]}	${f[13]}	$load"
       else
         cut_args=()
@@ -91,35 +143,6 @@ for entry in $models; do
       fi
     done
   done
-  e2e_ms=$(column_of "$name" infopro 1 5 | median)
-  for spec in infopro:1 pytorch:1 $(for K in $ks; do echo "infopro:$K"; done); do
-    IFS=: read -r who K <<<"$spec"
-    ms=$(column_of "$name" "$who" "$K" 5 | median)
-    range=$(column_of "$name" "$who" "$K" 5 | awk '{ print $1 / 1000 }' | spread)
-    peak=$(column_of "$name" "$who" "$K" 8 | median)
-    planned=$(column_of "$name" "$who" "$K" 9 | median)
-    rss=$(column_of "$name" "$who" "$K" 10 | median)
-    vs=$(awk -v a="$ms" -v b="$e2e_ms" 'BEGIN { printf "%+.0f%%", 100 * (a / b - 1) }')
-    if [ "$who" = pytorch ]; then
-      label="PyTorch $torch_version (E2E)"
-      memory="$(mib "$peak") (saved $(mib "$planned") + params/grads/momentum)"
-    else
-      label="infopro oneDNN $([ "$K" = 1 ] && echo E2E || echo "K=$K")"
-      memory="$(mib "$peak") (planned $(mib "$planned"))"
-    fi
-    rows+=("| $name | $label | $(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }') | $range |\
- $vs | $memory | $(mib "$rss") |")
-  done
   unset cuts
 done
-
-echo "| model | implementation | s/step (median) | per-round medians (s) | vs infopro E2E |" \
-  "peak MiB | max RSS growth MiB |"
-echo "|---|---|---|---|---|---|---|"
-printf '%s\n' "${rows[@]}"
-echo
-echo "Batch $batch, 3x32x32 random data; median of $rounds interleaved rounds, each the median of" \
-  "its timed steps ($models: NAME:infopro steps:PyTorch steps) after $warmup warm-up; $threads" \
-  "threads; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//');" \
-  "1-minute load at the runs' starts $(awk -F '\t' 'NR > 1 { print $11 }' "$raw" | spread)." \
-  "Raw: $raw"
+report

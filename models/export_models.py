@@ -306,6 +306,21 @@ class MLP(nn.Module):
         return self.net(x)
 
 
+class TwinLinear(nn.Module):
+    """Two linear classifiers on the same pixels, summed: a network with no cut point (the
+    input stays alive until the second branch has read it, and the branches only meet at the
+    output), for the partitioner's "trains end to end, and says why" path."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(784, 10)
+        self.b = nn.Linear(784, 10)
+
+    def forward(self, x):
+        # two different flattenings, so that the exporter keeps two nodes reading the input
+        return self.a(torch.flatten(x, 1)) + self.b(x.view(-1, 784))
+
+
 # name -> (constructor, input shape without batch, opset)
 MODELS = {
     "resnet8_fmnist": (lambda: CifarResNet(1, 1), (1, 28, 28), 17),
@@ -314,6 +329,7 @@ MODELS = {
     "densenet_small": (lambda: DenseNetSmall(), (1, 28, 28), 17),
     "mobilenetv2_small": (lambda: MobileNetV2Small(), (1, 28, 28), 17),
     "mlp_fmnist": (lambda: MLP(), (1, 28, 28), 13),
+    "twin_linear_fmnist": (lambda: TwinLinear(), (1, 28, 28), 17),
 }
 MODEL_SEEDS = {name: i for i, name in enumerate(MODELS)}
 
@@ -682,10 +698,10 @@ def describe_onnx(om):
 # --------------------------------------------------------------------------
 
 
-def do_export():
+def do_export(names=None):
     setup_determinism()
     os.makedirs(GOLDEN_DIR, exist_ok=True)
-    for name in MODELS:
+    for name in names or MODELS:
         model = build_model(name)
         path = os.path.join(HERE, name + ".onnx")
         om = export_onnx(name, model, path)
@@ -790,12 +806,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true",
                     help="read back every ONNX file and golden and verify them")
-    ap.add_argument("--only", choices=["infopro-losses"],
+    ap.add_argument("--only", choices=["infopro-losses"] + list(MODELS),
                     help="write (or with --check, verify) only this golden; the "
                     "ONNX files and the other goldens are left alone")
     args = ap.parse_args()
     if args.only == "infopro-losses":
         return do_infopro_losses(args.check)
+    if args.only:
+        do_export([args.only])
+        return 0
     if args.check:
         return do_check()
     do_export()

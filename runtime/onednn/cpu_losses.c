@@ -39,7 +39,7 @@ static ipro_status bce_loss_run(const ipro_onednn_kernel *kernel, void *const *i
   const bce_state *s = kernel->state;
   const float *p = inputs[0], *target = inputs[1];
   double partial[BCE_CHUNKS];
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(s->count)
   for (int c = 0; c < BCE_CHUNKS; c++) {
     int64_t begin = s->count * c / BCE_CHUNKS, end = s->count * (c + 1) / BCE_CHUNKS;
     double sum = 0.0;
@@ -63,7 +63,7 @@ static ipro_status bce_grad_run(const ipro_onednn_kernel *kernel, void *const *i
   const bce_state *s = kernel->state;
   const float *p = inputs[0], *target = inputs[1];
   float *dp = outputs[0];
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(s->count)
   for (int64_t i = 0; i < s->count; i++) {
     double pi = p[i];
     dp[i] = (float)(s->factor * (pi - (double)target[i]) / fmax(pi * (1.0 - pi), BCE_GRAD_EPSILON));
@@ -123,7 +123,7 @@ static ipro_status sup_con_normalize(const ipro_onednn_kernel *kernel, void *con
   const sup_con_state *s = kernel->state;
   const float *f = inputs[0];
   float *z = (float *)(workspace + s->z), *norm = (float *)(workspace + s->norm);
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(s->n * s->d)
   for (int64_t i = 0; i < s->n; i++) {
     const float *row = f + i * s->d;
     double squares = 0.0;
@@ -166,7 +166,7 @@ static ipro_status sup_con_loss_rows(const ipro_onednn_kernel *kernel, void *con
   const sup_con_state *s = kernel->state;
   const float *similarity = (const float *)(workspace + s->similarity);
   double *terms = (double *)(workspace + s->sum);
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(s->n * s->n)
   for (int64_t i = 0; i < s->n; i++) {
     double log_sum = 0.0, positive_sum = 0.0;
     int64_t positives = sup_con_row(s, similarity, inputs[1], i, &log_sum, &positive_sum);
@@ -186,7 +186,7 @@ static ipro_status sup_con_grad_rows(const ipro_onednn_kernel *kernel, void *con
   const sup_con_state *s = kernel->state;
   int64_t n = s->n;
   float *g = (float *)(workspace + s->similarity), *h = g + n * n;
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(n * n)
   for (int64_t i = 0; i < n; i++) {
     float *row = g + i * n;
     double log_sum = 0.0, positive_sum = 0.0;
@@ -203,7 +203,7 @@ static ipro_status sup_con_grad_rows(const ipro_onednn_kernel *kernel, void *con
       row[j] = (float)(per_positive * ((double)positives * softmax - positive));
     }
   }
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(n * n)
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < n; j++)
       h[i * n + j] = g[i * n + j] + g[j * n + i];
@@ -219,7 +219,7 @@ static ipro_status sup_con_grad_out(const ipro_onednn_kernel *kernel, void *cons
   const float *norm = (const float *)(workspace + s->norm);
   float *out = outputs[0];
   double factor = (double)s->scale / (double)s->temperature;
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(s->n * s->d)
   for (int64_t i = 0; i < s->n; i++) {
     const float *zi = z + i * s->d, *dzi = dz + i * s->d;
     double radial = 0.0;

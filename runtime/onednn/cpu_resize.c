@@ -76,12 +76,12 @@ static ipro_status resize_run(const ipro_onednn_kernel *kernel, void *const *inp
   float *y = outputs[0];
   int64_t in_plane = s->in_h * s->in_w, out_plane = s->out_h * s->out_w;
   if (s->identity) {
-    IPRO_ONEDNN_PARALLEL_FOR
+    IPRO_ONEDNN_PARALLEL_FOR(s->planes * out_plane)
     for (int64_t p = 0; p < s->planes; p++)
       memcpy(y + p * out_plane, x + p * in_plane, (size_t)out_plane * sizeof *y);
     return IPRO_OK;
   }
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(s->planes * out_plane)
   for (int64_t p = 0; p < s->planes; p++) {
     const float *plane = x + p * in_plane;
     for (int64_t oy = 0; oy < s->out_h; oy++) {
@@ -130,12 +130,12 @@ static ipro_status resize_grad_run(const ipro_onednn_kernel *kernel, void *const
   float *dx = outputs[0];
   int64_t in_plane = s->in_h * s->in_w, out_plane = s->out_h * s->out_w;
   if (s->identity) {
-    IPRO_ONEDNN_PARALLEL_FOR
+    IPRO_ONEDNN_PARALLEL_FOR(s->planes * in_plane)
     for (int64_t p = 0; p < s->planes; p++)
       memcpy(dx + p * in_plane, dy + p * out_plane, (size_t)in_plane * sizeof *dx);
     return IPRO_OK;
   }
-  IPRO_ONEDNN_PARALLEL_FOR
+  IPRO_ONEDNN_PARALLEL_FOR(s->planes * (in_plane + out_plane))
   for (int64_t p = 0; p < s->planes; p++) {
     float *plane = dx + p * in_plane;
     memset(plane, 0, (size_t)in_plane * sizeof *plane);

@@ -215,11 +215,17 @@ ipro_status ipro_onednn_add_loop_step(ipro_onednn_kernel *kernel, ipro_onednn_lo
 void *ipro_onednn_state_create(ipro_onednn_kernel *kernel, size_t bytes, ipro_error *err);
 
 /* Splits the iterations of the `for` that follows over OpenMP threads, statically (each thread a
- * contiguous range), where the library is built with OpenMP; a plain loop otherwise. */
+ * contiguous range), where the library is built with OpenMP and the loop touches at least
+ * IPRO_ONEDNN_PARALLEL_WORK values (`work`, roughly): below that, starting and joining the threads
+ * costs more than it saves, and on a loaded machine a join can wait a whole time slice for a
+ * descheduled thread. A plain loop without OpenMP. */
+#define IPRO_ONEDNN_PARALLEL_WORK 65536
 #ifdef _OPENMP
-#define IPRO_ONEDNN_PARALLEL_FOR _Pragma("omp parallel for schedule(static)")
+#define IPRO_ONEDNN_PRAGMA(text) _Pragma(#text)
+#define IPRO_ONEDNN_PARALLEL_FOR(work)                                                             \
+  IPRO_ONEDNN_PRAGMA(omp parallel for schedule(static) if ((work) >= IPRO_ONEDNN_PARALLEL_WORK))
 #else
-#define IPRO_ONEDNN_PARALLEL_FOR
+#define IPRO_ONEDNN_PARALLEL_FOR(work)
 #endif
 
 /* Creates the primitive of pd as the kernel's next step and binds its scratchpad (if any).

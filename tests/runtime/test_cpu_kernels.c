@@ -11,7 +11,8 @@
  * reference magnitude, at least 1). Resize runs in every mode and coordinate transformation,
  * upsampling and downsampling, with sizes and with scales, to the same size, and with
  * tf_crop_and_resize's extrapolation; its gradient with the forward's canonical attributes, as
- * autodiff emits it. Nodes the kernels do not cover (N or C resampled, rank other than 4) must
+ * autodiff emits it. Some cases are large enough for the kernels to split their loops over
+ * threads (IPRO_ONEDNN_PARALLEL_WORK), the others run them on one. Nodes the kernels do not cover (N or C resampled, rank other than 4) must
  * be declined, so that the executor gives them to the reference. */
 #include <math.h>
 #include <stdint.h>
@@ -238,10 +239,10 @@ static void resize_cases(ipro_backend *onednn) {
   static const resize_config configs[] = {
       {"linear align_corners 7x7 -> 28x28 (the decoder)", 4, {2, 3, 7, 7}, "linear",
        "align_corners", NULL, {0}, {2, 3, 28, 28}, {0}, true},
-      {"linear align_corners 14x14 -> 28x28", 4, {2, 16, 14, 14}, "linear", "align_corners", NULL,
-       {0}, {2, 16, 28, 28}, {0}, true},
-      {"linear align_corners 28x28 -> 28x28 (a copy)", 4, {2, 4, 28, 28}, "linear",
-       "align_corners", NULL, {0}, {2, 4, 28, 28}, {0}, true},
+      {"linear align_corners 14x14 -> 28x28", 4, {8, 16, 14, 14}, "linear", "align_corners", NULL,
+       {0}, {8, 16, 28, 28}, {0}, true},
+      {"linear align_corners 28x28 -> 28x28 (a copy)", 4, {8, 16, 28, 28}, "linear",
+       "align_corners", NULL, {0}, {8, 16, 28, 28}, {0}, true},
       {"linear align_corners 5x6 -> 9x13", 4, {1, 2, 5, 6}, "linear", "align_corners", NULL, {0},
        {1, 2, 9, 13}, {0}, true},
       {"linear align_corners 1x1 -> 4x3", 4, {2, 2, 1, 1}, "linear", "align_corners", NULL, {0},
@@ -304,7 +305,7 @@ static void bce_cases(ipro_backend *onednn) {
   static const struct {
     int rank;
     int64_t dims[4];
-  } shapes[] = {{4, {4, 1, 28, 28}}, {2, {3, 5}}, {4, {2, 3, 9, 7}}, {1, {1}}};
+  } shapes[] = {{4, {128, 1, 28, 28}}, {2, {3, 5}}, {4, {2, 3, 9, 7}}, {1, {1}}};
   const data_kind kinds[2] = {PROBABILITY, TARGET};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     char label[200];
@@ -332,6 +333,7 @@ static void sup_con_cases(ipro_backend *onednn) {
       {8, 6, 3, 0.07f, IPRO_DTYPE_INT64},      {8, 6, 3, 0.5f, IPRO_DTYPE_INT32},
       {16, 5, 40, 0.07f, IPRO_DTYPE_INT64}, /* most anchors without positives */
       {3, 130, 1, 0.2f, IPRO_DTYPE_INT32},     {1, 4, 1, 0.07f, IPRO_DTYPE_INT64},
+      {600, 130, 10, 0.1f, IPRO_DTYPE_INT64}, /* large enough for the loops to split over threads */
   };
   const data_kind kinds[2] = {UNIFORM, LABELS};
   for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {

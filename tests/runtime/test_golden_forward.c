@@ -11,7 +11,8 @@
 #include "support/golden.h"
 
 static const char *const models[] = {"resnet8_fmnist", "resnet32",          "resnet110",
-                                     "densenet_small", "mobilenetv2_small", "mlp_fmnist"};
+                                     "densenet_small", "mobilenetv2_small", "mlp_fmnist",
+                                     "twin_linear_fmnist"};
 
 static void check_model(const char *name, bool reference_only) {
   char model_path[1024], golden_path[1024], relative[256];
