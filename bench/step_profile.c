@@ -83,8 +83,8 @@ typedef ipro_status (*prepare_fn)(ipro_backend *, const ipro_graph *, const ipro
                                   ipro_kernel **, ipro_error *);
 static prepare_fn onednn_prepare, reference_prepare;
 
-static ipro_status timed_prepare(ipro_backend *self, const ipro_graph *graph,
-                                 const ipro_node *node, ipro_kernel **out, ipro_error *err) {
+static ipro_status timed_prepare(ipro_backend *self, const ipro_graph *graph, const ipro_node *node,
+                                 ipro_kernel **out, ipro_error *err) {
   bool onednn = strcmp(self->name, "onednn") == 0;
   prepare_fn prepare = onednn ? onednn_prepare : reference_prepare;
   if (prepare(self, graph, node, out, err) != IPRO_OK) return IPRO_ERROR;
@@ -214,9 +214,9 @@ int main(int argc, char **argv) {
     if (counting) total += times[s - warmup] = seconds_now() - start;
   }
   qsort(times, (size_t)steps, sizeof *times, compare_doubles);
-  printf("%s K=%d batch %lld: step median %.1f ms (min %.1f, max %.1f) over %lld steps%s\n",
-         model, n_cuts + 1, batch, 1e3 * times[steps / 2], 1e3 * times[0], 1e3 * times[steps - 1],
-         steps, clock_used == CLOCK_MONOTONIC ? "" : ", CPU time");
+  printf("%s K=%d batch %lld: step median %.1f ms (min %.1f, max %.1f) over %lld steps%s\n", model,
+         n_cuts + 1, batch, 1e3 * times[steps / 2], 1e3 * times[0], 1e3 * times[steps - 1], steps,
+         clock_used == CLOCK_MONOTONIC ? "" : ", CPU time");
   qsort(slots, (size_t)n_slots, sizeof *slots, by_time);
   double kernels = 0.0;
   for (int i = 0; i < n_slots; i++)

@@ -86,8 +86,7 @@ static ipro_status build_bce(ipro_onednn_kernel *kernel, const ipro_graph *graph
   bce_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;
   s->count = ipro_shape_elements(&p);
-  s->factor = (double)ipro_node_attr_float(node, "scale", 1.0f) /
-              (double)(s->count ? s->count : 1);
+  s->factor = (double)ipro_node_attr_float(node, "scale", 1.0f) / (double)(s->count ? s->count : 1);
   return ipro_onednn_add_loop_step(kernel, gradient ? bce_grad_run : bce_loss_run, err);
 }
 
@@ -108,7 +107,7 @@ ipro_status ipro_onednn_build_binary_cross_entropy_grad(ipro_onednn_kernel *kern
 typedef struct {
   int64_t n, d;
   float temperature, scale;
-  bool wide_labels;                      /* int64 (else int32) */
+  bool wide_labels;                    /* int64 (else int32) */
   size_t z, norm, similarity, sum, dz; /* workspace offsets */
 } sup_con_state;
 

@@ -7,7 +7,8 @@
  * (the InfoPro decoder's bilinear align_corners upsample among them): each of the N·C planes
  * is then resampled alike, with one tap per output row and one per output column:
  *
- *   y[oy][ox] = (1 − wy)·row(low_y) + wy·row(high_y),   row(r) = (1 − wx)·x[r][low_x] + wx·x[r][high_x]
+ *   y[oy][ox] = (1 − wy)·row(low_y) + wy·row(high_y),
+ *   row(r) = (1 − wx)·x[r][low_x] + wx·x[r][high_x]
  *
  * in float, where the reference sums the four corners in double. A tap of weight 0 (nearest, or
  * a linear sample that falls on an input element) reads one element only, as the reference skips
@@ -31,9 +32,9 @@ typedef struct {
 typedef struct {
   int64_t planes, in_h, in_w, out_h, out_w;
   float extrapolation;
-  bool identity;     /* every tap reads its own index: a copy */
-  bool single_cols;  /* every column tap reads one element and none is outside */
-  tap *rows, *cols;  /* out_h and out_w taps, in the same block as this struct */
+  bool identity;    /* every tap reads its own index: a copy */
+  bool single_cols; /* every column tap reads one element and none is outside */
+  tap *rows, *cols; /* out_h and out_w taps, in the same block as this struct */
 } resize_state;
 
 /* ---- forward ---- */
@@ -142,8 +143,8 @@ static ipro_status resize_grad_run(const ipro_onednn_kernel *kernel, void *const
     for (int64_t oy = 0; oy < s->out_h; oy++) {
       const tap *r = &s->rows[oy];
       if (r->outside) continue;
-      resize_row_adjoint(s, dy + p * out_plane + oy * s->out_w, r->weight,
-                         plane + r->low * s->in_w, plane + r->high * s->in_w);
+      resize_row_adjoint(s, dy + p * out_plane + oy * s->out_w, r->weight, plane + r->low * s->in_w,
+                         plane + r->high * s->in_w);
     }
   }
   return IPRO_OK;
@@ -186,8 +187,8 @@ static ipro_status build(ipro_onednn_kernel *kernel, const ipro_node *node, cons
     goto done;
   }
   int64_t out_h = y->dims[2], out_w = y->dims[3];
-  resize_state *s = ipro_onednn_state_create(
-      kernel, sizeof *s + (size_t)(out_h + out_w) * sizeof(tap), err);
+  resize_state *s =
+      ipro_onednn_state_create(kernel, sizeof *s + (size_t)(out_h + out_w) * sizeof(tap), err);
   if (!s) {
     status = IPRO_ERROR;
     goto done;

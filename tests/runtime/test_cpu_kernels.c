@@ -12,8 +12,9 @@
  * upsampling and downsampling, with sizes and with scales, to the same size, and with
  * tf_crop_and_resize's extrapolation; its gradient with the forward's canonical attributes, as
  * autodiff emits it. Some cases are large enough for the kernels to split their loops over
- * threads (IPRO_ONEDNN_PARALLEL_WORK), the others run them on one. Nodes the kernels do not cover (N or C resampled, rank other than 4) must
- * be declined, so that the executor gives them to the reference. */
+ * threads (IPRO_ONEDNN_PARALLEL_WORK), the others run them on one. Nodes the kernels do not cover
+ * (N or C resampled, rank other than 4) must be declined, so that the executor gives them to the
+ * reference. */
 #include <math.h>
 #include <stdint.h>
 
@@ -101,7 +102,8 @@ static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const
   }
   CHECK_MSG(supported == expect_supported, "%s: supports_forward is %d, expected %d", label,
             supported, expect_supported);
-  void *inputs[MAX_OPERANDS] = {NULL}, *expected[MAX_OPERANDS] = {NULL}, *got[MAX_OPERANDS] = {NULL};
+  void *inputs[MAX_OPERANDS] = {NULL}, *expected[MAX_OPERANDS] = {NULL},
+       *got[MAX_OPERANDS] = {NULL};
   for (int i = 0; i < node->n_inputs && i < MAX_OPERANDS; i++) {
     const ipro_tensor *tensor = ipro_node_input(graph, node, i);
     if (!tensor) continue;
@@ -153,31 +155,43 @@ static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const
 
 /* ---- Resize and ipro.ResizeGrad ---- */
 
+/* A Resize of X (rank 3 where x[3] is 0, else 4) by scales, or where scales[0] is 0 to sizes;
+ * roi holds the spatial axes' starts and ends (tf_crop_and_resize, whose extrapolation_value is
+ * -2.5). supported: whether the backend's kernel must take it. */
 typedef struct {
-  const char *label;
-  int rank;
-  int64_t x[4];
+  int64_t x[4], sizes[4];
+  float scales[4];
   const char *mode, *coordinates, *nearest; /* nearest: NULL for the default */
-  float scales[4];                          /* all 0: sizes given instead */
-  int64_t sizes[4];
-  float roi[8]; /* tf_crop_and_resize */
   bool supported;
+  float roi[4];
 } resize_config;
+
+#define CROP "tf_crop_and_resize"
 
 /* An ONNX Resize (opset 19, scales or sizes as an initializer) normalised and inferred, then its
  * ipro.ResizeGrad with the forward's canonical attributes, input_shape and forward_op, inferred
  * again; both run. */
 static void resize_case(ipro_backend *onednn, const resize_config *k) {
+  int rank = k->x[3] ? 4 : 3;
+  char what[160];
+  snprintf(what, sizeof what, "%s %s%s%s, rank %d, %lldx%lld%s", k->mode, k->coordinates,
+           k->nearest ? " " : "", k->nearest ? k->nearest : "", rank, (long long)k->x[rank - 2],
+           (long long)k->x[rank - 1], k->scales[0] != 0.0f ? " by scales" : " to sizes");
   ipro_graph *g = hand_graph(19);
-  hand_input(g, "X", k->rank, k->x);
-  bool crop = strcmp(k->coordinates, "tf_crop_and_resize") == 0;
-  int64_t roi_dims[1] = {2 * k->rank}, scale_dims[1] = {k->rank};
-  if (crop) hand_initializer(g, "roi", IPRO_DTYPE_FLOAT, 1, roi_dims, k->roi);
+  hand_input(g, "X", rank, k->x);
+  bool crop = strcmp(k->coordinates, CROP) == 0;
+  int64_t roi_dims[1] = {2 * rank}, scale_dims[1] = {rank};
+  float roi[8] = {0};
+  for (int d = 0; d < rank; d++)
+    roi[rank + d] = 1.0f;
+  for (int s = 0; s < 2; s++)
+    roi[rank - 2 + s] = k->roi[s], roi[2 * rank - 2 + s] = k->roi[2 + s];
+  if (crop) hand_initializer(g, "roi", IPRO_DTYPE_FLOAT, 1, roi_dims, roi);
   const char *inputs = crop ? "X,roi,scales" : "X,,scales";
   if (k->scales[0] != 0.0f) {
     hand_initializer(g, "scales", IPRO_DTYPE_FLOAT, 1, scale_dims, k->scales);
   } else {
-    hand_int64_initializer(g, "sizes", k->rank, k->sizes);
+    hand_int64_initializer(g, "sizes", rank, k->sizes);
     inputs = crop ? "X,roi,,sizes" : "X,,,sizes";
   }
   ipro_node *resize = hand_node(g, "resize", "Resize", inputs, "Y");
@@ -190,7 +204,7 @@ static void resize_case(ipro_backend *onednn, const resize_config *k) {
   ipro_error err = {{0}};
   ipro_status status = ipro_graph_normalize(g, &err);
   if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, 0, &err);
-  CHECK_MSG(status == IPRO_OK, "Resize %s: %s", k->label, err.message);
+  CHECK_MSG(status == IPRO_OK, "Resize %s: %s", what, err.message);
   if (status != IPRO_OK) {
     ipro_graph_free(g);
     return;
@@ -219,17 +233,17 @@ static void resize_case(ipro_backend *onednn, const resize_config *k) {
     case IPRO_ATTR_TENSOR: break;
     }
   }
-  ipro_node_set_ints(grad, "input_shape", k->x, k->rank);
+  ipro_node_set_ints(grad, "input_shape", k->x, rank);
   ipro_node_set_int(grad, "forward_op", IPRO_OP_RESIZE);
   hand_output(g, "dX");
   status = ipro_graph_infer_shapes(g, 0, &err);
-  CHECK_MSG(status == IPRO_OK, "ResizeGrad %s: %s", k->label, err.message);
+  CHECK_MSG(status == IPRO_OK, "ResizeGrad %s: %s", what, err.message);
   if (status == IPRO_OK) {
     const data_kind kinds[MAX_OPERANDS] = {UNIFORM};
     char label[200];
-    snprintf(label, sizeof label, "Resize %s", k->label);
+    snprintf(label, sizeof label, "Resize %s", what);
     run_node(onednn, g, forward, kinds, 0, label, k->supported);
-    snprintf(label, sizeof label, "ResizeGrad %s", k->label);
+    snprintf(label, sizeof label, "ResizeGrad %s", what);
     run_node(onednn, g, n, kinds, 0, label, k->supported);
   }
   ipro_graph_free(g);
@@ -237,43 +251,28 @@ static void resize_case(ipro_backend *onednn, const resize_config *k) {
 
 static void resize_cases(ipro_backend *onednn) {
   static const resize_config configs[] = {
-      {"linear align_corners 7x7 -> 28x28 (the decoder)", 4, {2, 3, 7, 7}, "linear",
-       "align_corners", NULL, {0}, {2, 3, 28, 28}, {0}, true},
-      {"linear align_corners 14x14 -> 28x28", 4, {8, 16, 14, 14}, "linear", "align_corners", NULL,
-       {0}, {8, 16, 28, 28}, {0}, true},
-      {"linear align_corners 28x28 -> 28x28 (a copy)", 4, {8, 16, 28, 28}, "linear",
-       "align_corners", NULL, {0}, {8, 16, 28, 28}, {0}, true},
-      {"linear align_corners 5x6 -> 9x13", 4, {1, 2, 5, 6}, "linear", "align_corners", NULL, {0},
-       {1, 2, 9, 13}, {0}, true},
-      {"linear align_corners 1x1 -> 4x3", 4, {2, 2, 1, 1}, "linear", "align_corners", NULL, {0},
-       {2, 2, 4, 3}, {0}, true},
-      {"linear half_pixel x2", 4, {2, 3, 5, 4}, "linear", "half_pixel", NULL, {1, 1, 2, 2}, {0},
-       {0}, true},
-      {"linear half_pixel x0.6 x1.7", 4, {1, 3, 10, 7}, "linear", "half_pixel", NULL,
-       {1, 1, 0.6f, 1.7f}, {0}, {0}, true},
-      {"linear pytorch_half_pixel down x0.5", 4, {2, 2, 8, 6}, "linear", "pytorch_half_pixel",
-       NULL, {1, 1, 0.5f, 0.5f}, {0}, {0}, true},
-      {"linear asymmetric x3 x1", 4, {1, 2, 4, 5}, "linear", "asymmetric", NULL, {1, 1, 3, 1},
-       {0}, {0}, true},
-      {"linear half_pixel sizes 6x5 -> 9x8", 4, {1, 2, 6, 5}, "linear", "half_pixel",
-       NULL, {0}, {1, 2, 9, 8}, {0}, true},
-      {"nearest asymmetric x2", 4, {2, 3, 4, 4}, "nearest", "asymmetric", NULL, {1, 1, 2, 2},
-       {0}, {0}, true},
-      {"nearest half_pixel floor x3 x2", 4, {1, 2, 3, 5}, "nearest", "half_pixel", "floor",
-       {1, 1, 3, 2}, {0}, {0}, true},
-      {"nearest half_pixel round_prefer_ceil down", 4, {1, 3, 9, 8}, "nearest", "half_pixel",
-       "round_prefer_ceil", {1, 1, 0.5f, 0.75f}, {0}, {0}, true},
-      {"nearest align_corners ceil sizes", 4, {2, 2, 5, 3}, "nearest", "align_corners", "ceil",
-       {0}, {2, 2, 8, 7}, {0}, true},
-      {"linear tf_crop_and_resize (extrapolation)", 4, {1, 2, 6, 6}, "linear",
-       "tf_crop_and_resize", NULL, {0}, {1, 2, 7, 9}, {0, 0, -0.2f, 0.1f, 1, 1, 0.9f, 1.3f}, true},
-      {"nearest tf_crop_and_resize (extrapolation)", 4, {1, 2, 5, 5}, "nearest",
-       "tf_crop_and_resize", NULL, {0}, {1, 2, 6, 8}, {0, 0, 0.1f, -0.3f, 1, 1, 1.2f, 0.8f}, true},
-      /* declined */
-      {"linear asymmetric over C", 4, {1, 2, 4, 4}, "linear", "asymmetric", NULL, {1, 2, 2, 2},
-       {0}, {0}, false},
-      {"linear asymmetric rank 3", 3, {2, 3, 5}, "linear", "asymmetric", NULL, {1, 1, 2}, {0},
-       {0}, false},
+      /* the decoder's upsampling, from a 14x14 cut, and to the same size (a copy) */
+      {{2, 3, 7, 7}, {2, 3, 28, 28}, {0}, "linear", "align_corners", NULL, true, {0}},
+      {{8, 16, 14, 14}, {8, 16, 28, 28}, {0}, "linear", "align_corners", NULL, true, {0}},
+      {{8, 16, 28, 28}, {8, 16, 28, 28}, {0}, "linear", "align_corners", NULL, true, {0}},
+      {{1, 2, 5, 6}, {1, 2, 9, 13}, {0}, "linear", "align_corners", NULL, true, {0}},
+      {{2, 2, 1, 1}, {2, 2, 4, 3}, {0}, "linear", "align_corners", NULL, true, {0}},
+      {{2, 3, 5, 4}, {0}, {1, 1, 2, 2}, "linear", "half_pixel", NULL, true, {0}},
+      {{1, 3, 10, 7}, {0}, {1, 1, 0.6f, 1.7f}, "linear", "half_pixel", NULL, true, {0}},
+      {{1, 2, 6, 5}, {1, 2, 9, 8}, {0}, "linear", "half_pixel", NULL, true, {0}},
+      {{2, 2, 8, 6}, {0}, {1, 1, 0.5f, 0.5f}, "linear", "pytorch_half_pixel", NULL, true, {0}},
+      {{1, 2, 4, 5}, {0}, {1, 1, 3, 1}, "linear", "asymmetric", NULL, true, {0}},
+      {{2, 3, 4, 4}, {0}, {1, 1, 2, 2}, "nearest", "asymmetric", NULL, true, {0}},
+      {{1, 2, 3, 5}, {0}, {1, 1, 3, 2}, "nearest", "half_pixel", "floor", true, {0}},
+      {{1, 3, 9, 8}, {0}, {1, 1, 0.5f, 0.75f}, "nearest", "pytorch_half_pixel", NULL, true, {0}},
+      {{1, 3, 9, 8}, {0}, {1, 1, 0.5f, 2.5f}, "nearest", "asymmetric", "ceil", true, {0}},
+      {{2, 2, 5, 3}, {2, 2, 8, 7}, {0}, "nearest", "align_corners", "ceil", true, {0}},
+      /* samples outside the input: extrapolation_value, and no gradient */
+      {{1, 2, 6, 6}, {1, 2, 7, 9}, {0}, "linear", CROP, NULL, true, {-0.2f, 0.1f, 0.9f, 1.3f}},
+      {{1, 2, 5, 5}, {1, 2, 6, 8}, {0}, "nearest", CROP, NULL, true, {0.1f, -0.3f, 1.2f, 0.8f}},
+      /* declined: C resampled, rank 3 */
+      {{1, 2, 4, 4}, {0}, {1, 2, 2, 2}, "linear", "asymmetric", NULL, false, {0}},
+      {{2, 3, 5, 0}, {0}, {1, 1, 2}, "linear", "asymmetric", NULL, false, {0}},
   };
   for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++)
     resize_case(onednn, &configs[i]);
@@ -291,7 +290,8 @@ static void loss_case(ipro_backend *onednn, ipro_op op, const char *label, int r
   if (kinds[1] == LABELS) g->tensors[second].dtype = label_dtype;
   ipro_node *n = hand_node(g, "node", ipro_op_name(op), "A,B", "out");
   n->op = op;
-  if (temperature > 0.0f) hand_require(ipro_node_set_float(n, "temperature", temperature) == IPRO_OK);
+  if (temperature > 0.0f)
+    hand_require(ipro_node_set_float(n, "temperature", temperature) == IPRO_OK);
   if (scale != 1.0f) hand_require(ipro_node_set_float(n, "scale", scale) == IPRO_OK);
   hand_output(g, "out");
   ipro_error err = {{0}};
@@ -339,9 +339,9 @@ static void sup_con_cases(ipro_backend *onednn) {
   for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
     int64_t dims[2] = {configs[i].n, configs[i].d};
     char label[200];
-    snprintf(label, sizeof label, "SupConLoss [%lld, %lld] %d classes T=%g %s",
-             (long long)dims[0], (long long)dims[1], configs[i].classes,
-             (double)configs[i].temperature, ipro_dtype_name(configs[i].labels));
+    snprintf(label, sizeof label, "SupConLoss [%lld, %lld] %d classes T=%g %s", (long long)dims[0],
+             (long long)dims[1], configs[i].classes, (double)configs[i].temperature,
+             ipro_dtype_name(configs[i].labels));
     loss_case(onednn, IPRO_OP_SUP_CON_LOSS, label, 2, dims, kinds, configs[i].labels,
               configs[i].classes, configs[i].temperature, 1.0f);
     snprintf(label, sizeof label, "SupConGrad [%lld, %lld] %d classes T=%g %s (scale 2)",
