@@ -87,7 +87,6 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
     return ipro_onednn_unsupported(err, "the bias does not match the output channels");
 
   any_layouts any;
-  dnnl_primitive_desc_t pd = NULL;
   dnnl_convolution_desc_t desc;
   const ipro_onednn_operand operands[] = {
       {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, &g.x, false},
@@ -97,14 +96,9 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
   };
   if (any_layouts_of(&g, &any, err) ||
       forward_desc(&g, &any, dnnl_forward_inference, has_bias, &desc, err) ||
-      ipro_onednn_describe(kernel, &desc, NULL, NULL, &pd, err) ||
-      ipro_onednn_add_step_in_layouts(kernel, pd, operands, has_bias ? 4 : 3, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
+      ipro_onednn_layouts_step(kernel, &desc, NULL, operands, has_bias ? 4 : 3, err))
+    return IPRO_ERROR;
   return IPRO_OK;
-fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  return IPRO_ERROR;
 }
 
 /* dY (N, M, out...), W (M, C/group, k...) → dX (N, C, in...). */
@@ -120,7 +114,7 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
   if (ipro_onednn_conv_geometry_of(node, &dx, &w, &dy, &g, err)) return IPRO_ERROR;
 
   any_layouts any;
-  dnnl_primitive_desc_t hint = NULL, pd = NULL;
+  dnnl_primitive_desc_t hint = NULL;
   dnnl_convolution_desc_t forward, desc;
   const ipro_onednn_operand operands[] = {
       {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, &g.y, false},
@@ -134,14 +128,10 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
   IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_data_desc_init(
       &desc, dnnl_convolution_direct, &any.x, &any.w, &any.y, g.strides, g.dilations, g.pads_begin,
       g.pads_end));
-  if (ipro_onednn_describe(kernel, &desc, NULL, hint, &pd, err) ||
-      ipro_onednn_add_step_in_layouts(kernel, pd, operands, 3, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
+  if (ipro_onednn_layouts_step(kernel, &desc, hint, operands, 3, err)) goto fail;
   dnnl_primitive_desc_destroy(hint);
   return IPRO_OK;
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   if (hint) dnnl_primitive_desc_destroy(hint);
   return IPRO_ERROR;
 }
@@ -163,7 +153,7 @@ ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const
     return ipro_onednn_unsupported(err, "dB does not match the output channels");
 
   any_layouts any;
-  dnnl_primitive_desc_t hint = NULL, pd = NULL;
+  dnnl_primitive_desc_t hint = NULL;
   dnnl_convolution_desc_t forward, desc;
   const ipro_onednn_operand operands[] = {
       {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, &g.y, false},
@@ -178,14 +168,10 @@ ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const
   IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_weights_desc_init(
       &desc, dnnl_convolution_direct, &any.x, &any.w, has_bias ? &g.b : NULL, &any.y, g.strides,
       g.dilations, g.pads_begin, g.pads_end));
-  if (ipro_onednn_describe(kernel, &desc, NULL, hint, &pd, err) ||
-      ipro_onednn_add_step_in_layouts(kernel, pd, operands, has_bias ? 4 : 3, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
+  if (ipro_onednn_layouts_step(kernel, &desc, hint, operands, has_bias ? 4 : 3, err)) goto fail;
   dnnl_primitive_desc_destroy(hint);
   return IPRO_OK;
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   if (hint) dnnl_primitive_desc_destroy(hint);
   return IPRO_ERROR;
 }

@@ -31,19 +31,15 @@ static ipro_status eltwise_step(ipro_onednn_kernel *kernel, int64_t count,
                                 ipro_error *err) {
   dnnl_memory_desc_t md;
   if (ipro_onednn_plain_md(&md, 1, &count, err)) return IPRO_ERROR;
-  dnnl_primitive_desc_t pd = NULL;
   dnnl_eltwise_desc_t desc;
   IPRO_ONEDNN_CHECK(
       dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, algorithm, &md, alpha, beta));
-  if (ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, in_place ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INPUT,
-                       0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  return IPRO_OK;
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC, in_place ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INPUT, 0},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, 2, err);
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   return IPRO_ERROR;
 }
 
@@ -132,7 +128,6 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
     return IPRO_ERROR;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t post_ops = NULL;
-  dnnl_primitive_desc_t pd = NULL;
   dnnl_binary_desc_t desc;
   if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
   if (negate) {
@@ -142,17 +137,16 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
     IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops));
   }
   IPRO_ONEDNN_CHECK(dnnl_binary_desc_init(&desc, algorithm, &src0_md, &src1_md, &y_md));
-  if (ipro_onednn_create_pd(kernel, &desc, attr, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC_0, IPRO_ONEDNN_INPUT, (size_t)first, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC_1, IPRO_ONEDNN_INPUT, (size_t)(1 - first), err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC_0, IPRO_ONEDNN_INPUT, (size_t)first},
+      {DNNL_ARG_SRC_1, IPRO_ONEDNN_INPUT, (size_t)(1 - first)},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  if (ipro_onednn_primitive_step(kernel, &desc, attr, NULL, arguments, 3, err)) goto fail;
   if (post_ops) dnnl_post_ops_destroy(post_ops);
   dnnl_primitive_attr_destroy(attr);
   return IPRO_OK;
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   if (post_ops) dnnl_post_ops_destroy(post_ops);
   if (attr) dnnl_primitive_attr_destroy(attr);
   return IPRO_ERROR;
@@ -167,24 +161,17 @@ static ipro_status eltwise_grad_step(ipro_onednn_kernel *kernel, int64_t count,
   bool use_dst = algorithm == dnnl_eltwise_relu_use_dst_for_bwd ||
                  algorithm == dnnl_eltwise_logistic_use_dst_for_bwd ||
                  algorithm == dnnl_eltwise_tanh_use_dst_for_bwd;
-  dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_eltwise_desc_t forward, desc;
   IPRO_ONEDNN_CHECK(
       dnnl_eltwise_forward_desc_init(&forward, dnnl_forward_training, algorithm, &md, alpha, beta));
   IPRO_ONEDNN_CHECK(dnnl_eltwise_backward_desc_init(&desc, algorithm, &md, &md, alpha, beta));
-  if (ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err) ||
-      ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1,
-                       err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  dnnl_primitive_desc_destroy(hint);
-  return IPRO_OK;
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0},
+      {use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1},
+      {DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  return ipro_onednn_backward_step(kernel, &forward, &desc, arguments, 3, err);
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (hint) dnnl_primitive_desc_destroy(hint);
   return IPRO_ERROR;
 }
 
@@ -238,26 +225,14 @@ ipro_status ipro_onednn_build_sum(ipro_onednn_kernel *kernel, const ipro_graph *
       return ipro_onednn_unsupported(err, "operand %d is broadcast", i);
   }
   int64_t count = ipro_shape_elements(&y);
-  dnnl_memory_desc_t md, sources[MAX_SOURCES];
+  dnnl_memory_desc_t md;
   float scales[MAX_SOURCES];
+  ipro_onednn_argument arguments[MAX_SOURCES + 1];
   if (ipro_onednn_plain_md(&md, 1, &count, err)) return IPRO_ERROR;
-  for (int i = 0; i < node->n_inputs; i++)
-    sources[i] = md, scales[i] = 1.0f;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t pd = NULL;
-  if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
-  IPRO_ONEDNN_CHECK(dnnl_sum_primitive_desc_create(&pd, &md, node->n_inputs, scales, sources, attr,
-                                                   kernel->engine));
-  if (ipro_onednn_add_step(kernel, pd, err)) goto fail;
-  for (int i = 0; i < node->n_inputs; i++)
-    if (ipro_onednn_bind(kernel, pd, DNNL_ARG_MULTIPLE_SRC + i, IPRO_ONEDNN_INPUT, (size_t)i, err))
-      goto fail;
-  if (ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err)) goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  dnnl_primitive_attr_destroy(attr);
-  return IPRO_OK;
-fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (attr) dnnl_primitive_attr_destroy(attr);
-  return IPRO_ERROR;
+  for (int i = 0; i < node->n_inputs; i++) {
+    scales[i] = 1.0f;
+    arguments[i] = (ipro_onednn_argument){DNNL_ARG_MULTIPLE_SRC + i, IPRO_ONEDNN_INPUT, (size_t)i};
+  }
+  arguments[node->n_inputs] = (ipro_onednn_argument){DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0};
+  return ipro_onednn_sum_step(kernel, &md, node->n_inputs, scales, arguments, err);
 }

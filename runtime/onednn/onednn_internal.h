@@ -260,6 +260,38 @@ ipro_status ipro_onednn_describe(ipro_onednn_kernel *kernel, const_dnnl_op_desc_
 ipro_status ipro_onednn_create_backward_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
                                            const_dnnl_primitive_desc_t hint,
                                            dnnl_primitive_desc_t *pd, ipro_error *err);
+/* One argument of a step, bound as ipro_onednn_bind binds it. */
+typedef struct {
+  int arg;                   /* DNNL_ARG_* */
+  ipro_onednn_source source; /* where the tensor is */
+  size_t index;              /* input / output index, or intermediate offset */
+} ipro_onednn_argument;
+/* Adds pd (made without a step, as by a dnnl_*_primitive_desc_create) as the next step and binds
+ * its arguments. pd stays the caller's. */
+ipro_status ipro_onednn_add_bound_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
+                                       const ipro_onednn_argument *arguments, int count,
+                                       ipro_error *err);
+/* Describes desc (as ipro_onednn_describe, with attr and hint) and adds it as the next step with
+ * its arguments bound; the pd is destroyed once bound. Bind post-op arguments afterwards with
+ * ipro_onednn_bind_md, which binds to the last step. */
+ipro_status ipro_onednn_primitive_step(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                       dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
+                                       const ipro_onednn_argument *arguments, int count,
+                                       ipro_error *err);
+/* ipro_onednn_primitive_step for the usual forward: SRC from input 0, DST to output 0. */
+ipro_status ipro_onednn_forward_step(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                     ipro_error *err);
+/* ipro_onednn_primitive_step for a backward primitive, with the pd of forward (a forward-training
+ * op descriptor) as its hint. */
+ipro_status ipro_onednn_backward_step(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t forward,
+                                      const_dnnl_op_desc_t desc,
+                                      const ipro_onednn_argument *arguments, int count,
+                                      ipro_error *err);
+/* Sums `count` sources of layout md, each times its scale, into md: a step with its arguments
+ * bound (DNNL_ARG_MULTIPLE_SRC + i, then DNNL_ARG_DST). */
+ipro_status ipro_onednn_sum_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *md,
+                                 int count, const float *scales,
+                                 const ipro_onednn_argument *arguments, ipro_error *err);
 /* Appends a reorder step (a copy between layouts) from one place to another. */
 ipro_status ipro_onednn_reorder_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *from,
                                      ipro_onednn_source from_source, size_t from_index,
@@ -283,6 +315,12 @@ ipro_status ipro_onednn_add_step_in_layouts(ipro_onednn_kernel *kernel,
                                             const_dnnl_primitive_desc_t pd,
                                             const ipro_onednn_operand *operands, int count,
                                             ipro_error *err);
+/* Describes desc (with hint, which may be NULL) and adds it with ipro_onednn_add_step_in_layouts;
+ * the pd is destroyed once added. */
+ipro_status ipro_onednn_layouts_step(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                     const_dnnl_primitive_desc_t hint,
+                                     const ipro_onednn_operand *operands, int count,
+                                     ipro_error *err);
 /* The descriptor of plain's dimensions with format_tag_any: oneDNN picks the layout. */
 ipro_status ipro_onednn_any_md(const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *any,
                                ipro_error *err);

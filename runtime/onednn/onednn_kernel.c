@@ -237,6 +237,71 @@ ipro_status ipro_onednn_create_backward_pd(ipro_onednn_kernel *kernel, const_dnn
   return create_step_pd(kernel, desc, NULL, hint, pd, err);
 }
 
+ipro_status ipro_onednn_add_bound_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
+                                       const ipro_onednn_argument *arguments, int count,
+                                       ipro_error *err) {
+  if (ipro_onednn_add_step(kernel, pd, err)) return IPRO_ERROR;
+  for (int i = 0; i < count; i++)
+    if (ipro_onednn_bind(kernel, pd, arguments[i].arg, arguments[i].source, arguments[i].index,
+                         err))
+      return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_status ipro_onednn_primitive_step(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                       dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
+                                       const ipro_onednn_argument *arguments, int count,
+                                       ipro_error *err) {
+  dnnl_primitive_desc_t pd = NULL;
+  if (ipro_onednn_describe(kernel, desc, attr, hint, &pd, err)) return IPRO_ERROR;
+  ipro_status status = ipro_onednn_add_bound_step(kernel, pd, arguments, count, err);
+  dnnl_primitive_desc_destroy(pd);
+  return status;
+}
+
+ipro_status ipro_onednn_forward_step(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                     ipro_error *err) {
+  static const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  return ipro_onednn_primitive_step(kernel, desc, NULL, NULL, arguments, 2, err);
+}
+
+ipro_status ipro_onednn_backward_step(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t forward,
+                                      const_dnnl_op_desc_t desc,
+                                      const ipro_onednn_argument *arguments, int count,
+                                      ipro_error *err) {
+  dnnl_primitive_desc_t hint = NULL;
+  if (ipro_onednn_describe(kernel, forward, NULL, NULL, &hint, err)) return IPRO_ERROR;
+  ipro_status status = ipro_onednn_primitive_step(kernel, desc, NULL, hint, arguments, count, err);
+  dnnl_primitive_desc_destroy(hint);
+  return status;
+}
+
+ipro_status ipro_onednn_sum_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *md,
+                                 int count, const float *scales,
+                                 const ipro_onednn_argument *arguments, ipro_error *err) {
+  enum { MAX_SOURCES = 64 };
+  if (count < 1 || count > MAX_SOURCES) return ipro_error_set(err, "%d sources for one sum", count);
+  dnnl_memory_desc_t sources[MAX_SOURCES];
+  for (int i = 0; i < count; i++)
+    sources[i] = *md;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
+  IPRO_ONEDNN_CHECK(
+      dnnl_sum_primitive_desc_create(&pd, md, count, scales, sources, attr, kernel->engine));
+  if (ipro_onednn_add_bound_step(kernel, pd, arguments, count + 1, err)) goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_attr_destroy(attr);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return IPRO_ERROR;
+}
+
 ipro_status ipro_onednn_reorder_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *from,
                                      ipro_onednn_source from_source, size_t from_index,
                                      const dnnl_memory_desc_t *to, ipro_onednn_source to_source,
@@ -295,6 +360,17 @@ ipro_status ipro_onednn_add_step_in_layouts(ipro_onednn_kernel *kernel,
       return IPRO_ERROR;
   }
   return IPRO_OK;
+}
+
+ipro_status ipro_onednn_layouts_step(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                     const_dnnl_primitive_desc_t hint,
+                                     const ipro_onednn_operand *operands, int count,
+                                     ipro_error *err) {
+  dnnl_primitive_desc_t pd = NULL;
+  if (ipro_onednn_describe(kernel, desc, NULL, hint, &pd, err)) return IPRO_ERROR;
+  ipro_status status = ipro_onednn_add_step_in_layouts(kernel, pd, operands, count, err);
+  dnnl_primitive_desc_destroy(pd);
+  return status;
 }
 
 ipro_status ipro_onednn_any_md(const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *any,

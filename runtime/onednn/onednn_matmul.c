@@ -12,6 +12,13 @@
 #include "onednn_internal.h"
 
 /* A 2-D descriptor of logical dimensions (rows, columns) stored transposed or not. */
+/* A, B → Y: the arguments of both builders' matmul. */
+static const ipro_onednn_argument matmul_arguments[] = {
+    {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0},
+    {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1},
+    {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+};
+
 static ipro_status matrix_md(dnnl_memory_desc_t *md, int64_t rows, int64_t columns, bool transposed,
                              ipro_error *err) {
   if (rows <= 0 || columns <= 0) return ipro_onednn_unsupported(err, "an empty matrix");
@@ -59,7 +66,6 @@ ipro_status ipro_onednn_build_gemm(ipro_onednn_kernel *kernel, const ipro_graph 
     return IPRO_ERROR;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t post_ops = NULL;
-  dnnl_primitive_desc_t pd = NULL;
   dnnl_matmul_desc_t desc;
   if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
   float scale = add_c ? alpha / beta : alpha;
@@ -73,20 +79,15 @@ ipro_status ipro_onednn_build_gemm(ipro_onednn_kernel *kernel, const ipro_graph 
     IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops));
   }
   IPRO_ONEDNN_CHECK(dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &y_md));
-  if (ipro_onednn_create_pd(kernel, &desc, attr, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err) ||
+  if (ipro_onednn_primitive_step(kernel, &desc, attr, NULL, matmul_arguments, 3, err) ||
       (add_c &&
        ipro_onednn_bind_md(kernel, &c_md, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                            IPRO_ONEDNN_INPUT, 2, err)))
     goto fail;
-  dnnl_primitive_desc_destroy(pd);
   if (post_ops) dnnl_post_ops_destroy(post_ops);
   dnnl_primitive_attr_destroy(attr);
   return IPRO_OK;
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   if (post_ops) dnnl_post_ops_destroy(post_ops);
   if (attr) dnnl_primitive_attr_destroy(attr);
   return IPRO_ERROR;
@@ -142,17 +143,9 @@ ipro_status ipro_onednn_build_mat_mul(ipro_onednn_kernel *kernel, const ipro_gra
       ipro_onednn_plain_md(&b_md, rank, b_dims, err) ||
       ipro_onednn_plain_md(&y_md, rank, y_dims, err))
     return IPRO_ERROR;
-  dnnl_primitive_desc_t pd = NULL;
   dnnl_matmul_desc_t desc;
   IPRO_ONEDNN_CHECK(dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &y_md));
-  if (ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  return IPRO_OK;
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, matmul_arguments, 3, err);
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   return IPRO_ERROR;
 }

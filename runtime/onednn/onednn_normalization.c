@@ -28,22 +28,8 @@
 /* A reorder from the node's input to its output: a plain copy of `md`. */
 static ipro_status copy_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *md, int input,
                              int output, ipro_error *err) {
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t pd = NULL;
-  if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
-  IPRO_ONEDNN_CHECK(
-      dnnl_reorder_primitive_desc_create(&pd, md, kernel->engine, md, kernel->engine, attr));
-  if (ipro_onednn_add_step(kernel, pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_FROM, IPRO_ONEDNN_INPUT, (size_t)input, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_TO, IPRO_ONEDNN_OUTPUT, (size_t)output, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  dnnl_primitive_attr_destroy(attr);
-  return IPRO_OK;
-fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (attr) dnnl_primitive_attr_destroy(attr);
-  return IPRO_ERROR;
+  return ipro_onednn_reorder_step(kernel, md, IPRO_ONEDNN_INPUT, (size_t)input, md,
+                                  IPRO_ONEDNN_OUTPUT, (size_t)output, err);
 }
 
 /* running = momentum * input + batch_scale * the batch statistic at `batch_offset`, written to
@@ -51,28 +37,14 @@ fail:
 static ipro_status running_step(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *md,
                                 float momentum, float batch_scale, int input, size_t batch_offset,
                                 int output, ipro_error *err) {
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t pd = NULL;
   const float scales[2] = {momentum, batch_scale};
-  const dnnl_memory_desc_t sources[2] = {*md, *md};
-  if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
-  IPRO_ONEDNN_CHECK(
-      dnnl_sum_primitive_desc_create(&pd, md, 2, scales, sources, attr, kernel->engine));
-  if (ipro_onednn_add_step(kernel, pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_MULTIPLE_SRC, IPRO_ONEDNN_INPUT, (size_t)input, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_MULTIPLE_SRC + 1, IPRO_ONEDNN_INTERMEDIATE,
-                       batch_offset, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST,
-                       output < 0 ? IPRO_ONEDNN_INPUT : IPRO_ONEDNN_OUTPUT,
-                       (size_t)(output < 0 ? input : output), err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  dnnl_primitive_attr_destroy(attr);
-  return IPRO_OK;
-fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (attr) dnnl_primitive_attr_destroy(attr);
-  return IPRO_ERROR;
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_MULTIPLE_SRC, IPRO_ONEDNN_INPUT, (size_t)input},
+      {DNNL_ARG_MULTIPLE_SRC + 1, IPRO_ONEDNN_INTERMEDIATE, batch_offset},
+      {DNNL_ARG_DST, output < 0 ? IPRO_ONEDNN_INPUT : IPRO_ONEDNN_OUTPUT,
+       (size_t)(output < 0 ? input : output)},
+  };
+  return ipro_onednn_sum_step(kernel, md, 2, scales, arguments, err);
 }
 
 ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
@@ -122,7 +94,6 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
     return IPRO_ERROR;
   unsigned flags =
       dnnl_use_scale | dnnl_use_shift | (training ? 0u : (unsigned)dnnl_use_global_stats);
-  dnnl_primitive_desc_t pd = NULL;
   dnnl_batch_normalization_desc_t desc;
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
       &desc, training ? dnnl_forward_training : dnnl_forward_inference, &data_md, epsilon, flags));
@@ -130,15 +101,15 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   size_t mean = training ? ipro_onednn_reserve(kernel, channel_bytes) : 0;
   size_t variance = training ? ipro_onednn_reserve(kernel, channel_bytes) : 0;
   ipro_onednn_source statistics = training ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT;
-  if (ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC,
-                       blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT, staged, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST,
-                       blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_OUTPUT, staged, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 1, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, statistics, training ? mean : 3, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, statistics, training ? variance : 4, err) ||
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC, blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT, staged},
+      {DNNL_ARG_DST, blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_OUTPUT, staged},
+      {DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 1},
+      {DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2},
+      {DNNL_ARG_MEAN, statistics, training ? mean : 3},
+      {DNNL_ARG_VARIANCE, statistics, training ? variance : 4},
+  };
+  if (ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, 6, err) ||
       (blocked && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, staged,
                                            &x_md, IPRO_ONEDNN_OUTPUT, 0, err)))
     goto fail;
@@ -152,10 +123,8 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
                                                4, variance, var_output, err))) {
     goto fail;
   }
-  dnnl_primitive_desc_destroy(pd);
   return IPRO_OK;
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   return IPRO_ERROR;
 }
 
@@ -185,18 +154,11 @@ ipro_status ipro_onednn_build_softmax(ipro_onednn_kernel *kernel, const ipro_gra
   if (ipro_onednn_softmax_md(node, &x, &md, err)) return IPRO_ERROR;
   dnnl_alg_kind_t algorithm =
       node->op == IPRO_OP_LOG_SOFTMAX ? dnnl_softmax_log : dnnl_softmax_accurate;
-  dnnl_primitive_desc_t pd = NULL;
   dnnl_softmax_v2_desc_t desc;
   IPRO_ONEDNN_CHECK(
       dnnl_softmax_v2_forward_desc_init(&desc, dnnl_forward_inference, algorithm, &md, &md, 1));
-  if (ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  return IPRO_OK;
+  return ipro_onednn_forward_step(kernel, &desc, err);
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   return IPRO_ERROR;
 }
 
@@ -240,19 +202,20 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
       return IPRO_ERROR;
   }
 
-  dnnl_primitive_desc_t statistics = NULL, hint = NULL, pd = NULL;
+  dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_batch_normalization_desc_t statistics_desc, hint_desc, desc;
   unsigned flags = dnnl_use_scale | dnnl_use_shift;
   /* The batch statistics: a forward-training pass whose Y is scratch in dX (of the same size
    * in either layout). */
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
       &statistics_desc, dnnl_forward_training, &data_md, epsilon, 0u));
-  if (ipro_onednn_create_pd(kernel, &statistics_desc, NULL, &statistics, err) ||
-      ipro_onednn_bind(kernel, statistics, DNNL_ARG_SRC, staged, x_at, err) ||
-      ipro_onednn_bind(kernel, statistics, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err) ||
-      ipro_onednn_bind(kernel, statistics, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
-      ipro_onednn_bind(kernel, statistics, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance,
-                       err))
+  const ipro_onednn_argument statistics[] = {
+      {DNNL_ARG_SRC, staged, x_at},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+      {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean},
+      {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance},
+  };
+  if (ipro_onednn_primitive_step(kernel, &statistics_desc, NULL, NULL, statistics, 4, err))
     goto fail;
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(&hint_desc, dnnl_forward_training,
                                                                &data_md, epsilon, flags));
@@ -284,12 +247,10 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
     goto fail;
   dnnl_primitive_desc_destroy(pd);
   dnnl_primitive_desc_destroy(hint);
-  dnnl_primitive_desc_destroy(statistics);
   return IPRO_OK;
 fail:
   if (pd) dnnl_primitive_desc_destroy(pd);
   if (hint) dnnl_primitive_desc_destroy(hint);
-  if (statistics) dnnl_primitive_desc_destroy(statistics);
   return IPRO_ERROR;
 }
 
@@ -311,22 +272,16 @@ ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *kernel, const ipr
       forward == IPRO_OP_LOG_SOFTMAX ? dnnl_softmax_log : dnnl_softmax_accurate;
   dnnl_memory_desc_t md;
   if (ipro_onednn_softmax_md(node, &y, &md, err)) return IPRO_ERROR;
-  dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_softmax_v2_desc_t forward_desc, desc;
   IPRO_ONEDNN_CHECK(dnnl_softmax_v2_forward_desc_init(&forward_desc, dnnl_forward_training,
                                                       algorithm, &md, &md, 1));
   IPRO_ONEDNN_CHECK(dnnl_softmax_v2_backward_desc_init(&desc, algorithm, &md, &md, &md, 1));
-  if (ipro_onednn_describe(kernel, &forward_desc, NULL, NULL, &hint, err) ||
-      ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_INPUT, 1, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  dnnl_primitive_desc_destroy(hint);
-  return IPRO_OK;
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0},
+      {DNNL_ARG_DST, IPRO_ONEDNN_INPUT, 1},
+      {DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  return ipro_onednn_backward_step(kernel, &forward_desc, &desc, arguments, 3, err);
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (hint) dnnl_primitive_desc_destroy(hint);
   return IPRO_ERROR;
 }

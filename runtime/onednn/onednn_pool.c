@@ -74,7 +74,6 @@ static ipro_status pool_step(ipro_onednn_kernel *kernel, const ipro_shape *x, co
   if (ipro_onednn_plain_md(&x_md, x->rank, x->dims, err) ||
       ipro_onednn_plain_md(&y_md, y->rank, y->dims, err))
     return IPRO_ERROR;
-  dnnl_primitive_desc_t pd = NULL;
   /* A negative right padding means the windows never reach the last positions: X is then seen
    * through a shorter view of itself (a submemory), and the padding becomes 0. */
   dnnl_dims_t view_dims, offsets = {0}, view_pads_end;
@@ -93,14 +92,8 @@ static ipro_status pool_step(ipro_onednn_kernel *kernel, const ipro_shape *x, co
   IPRO_ONEDNN_CHECK(dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, g->algorithm,
                                                       &x_md, &y_md, g->strides, g->kernel,
                                                       g->dilations, g->pads_begin, view_pads_end));
-  if (ipro_onednn_create_pd(kernel, &desc, NULL, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, err))
-    goto fail;
-  dnnl_primitive_desc_destroy(pd);
-  return IPRO_OK;
+  return ipro_onednn_forward_step(kernel, &desc, err);
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   return IPRO_ERROR;
 }
 
@@ -152,7 +145,7 @@ static ipro_status pool_grad_steps(ipro_onednn_kernel *kernel, const ipro_shape 
   for (int s = 0; s < x->rank - 2; s++)
     pads_end[s] = g->pads_end[s] < 0 ? 0 : g->pads_end[s];
   bool maximum = g->algorithm == dnnl_pooling_max;
-  dnnl_primitive_desc_t forward = NULL, pd = NULL;
+  dnnl_primitive_desc_t forward = NULL;
   dnnl_pooling_v2_desc_t forward_desc, desc;
   IPRO_ONEDNN_CHECK(dnnl_pooling_v2_forward_desc_init(
       &forward_desc, dnnl_forward_training, g->algorithm, &x_md, &y_md, g->strides, g->kernel,
@@ -180,17 +173,16 @@ static ipro_status pool_grad_steps(ipro_onednn_kernel *kernel, const ipro_shape 
   IPRO_ONEDNN_CHECK(dnnl_pooling_v2_backward_desc_init(&desc, g->algorithm, &x_md, &y_md,
                                                        g->strides, g->kernel, g->dilations,
                                                        g->pads_begin, pads_end));
-  if (ipro_onednn_create_backward_pd(kernel, &desc, forward, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, err) ||
-      (maximum && ipro_onednn_bind(kernel, pd, DNNL_ARG_WORKSPACE, IPRO_ONEDNN_INTERMEDIATE,
-                                   workspace_offset, err)))
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0},
+      {DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0},
+      {DNNL_ARG_WORKSPACE, IPRO_ONEDNN_INTERMEDIATE, workspace_offset},
+  };
+  if (ipro_onednn_primitive_step(kernel, &desc, NULL, forward, arguments, maximum ? 3 : 2, err))
     goto fail;
-  dnnl_primitive_desc_destroy(pd);
   dnnl_primitive_desc_destroy(forward);
   return IPRO_OK;
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
   if (forward) dnnl_primitive_desc_destroy(forward);
   return IPRO_ERROR;
 }

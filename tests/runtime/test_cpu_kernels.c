@@ -23,19 +23,13 @@
 #include "runtime/reference/reference_kernels.h"
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
+#include "tests/support/tensor_checks.h"
 
 #define MAX_OPERANDS 8
 
 static uint64_t random_state = 0x13198a2e03707344u;
 
-/* xorshift64*: a uniform float in [-1, 1). */
-static float random_uniform(void) {
-  random_state ^= random_state >> 12;
-  random_state ^= random_state << 25;
-  random_state ^= random_state >> 27;
-  uint64_t bits = random_state * UINT64_C(2685821657736338717);
-  return (float)(bits >> 40) * (2.0f / 16777216.0f) - 1.0f;
-}
+static float random_uniform(void) { return ipro_test_random_uniform(&random_state); }
 
 /* How a case fills an input: uniform in [-1, 1); probability: in (0, 1), with a few exact 0s and
  * 1s (clamped logs); target: in [0, 1], a third exactly 0 and a sixth exactly 1; labels: integers
@@ -65,49 +59,19 @@ static void fill(const ipro_tensor *tensor, data_kind kind, int classes, void *d
   }
 }
 
-static size_t tensor_bytes(const ipro_tensor *tensor) {
-  return (size_t)ipro_shape_elements(&tensor->shape) * ipro_dtype_size(tensor->dtype);
-}
-
-/* Values beyond atol * scale + rtol * |expected|, scale = max(1, max |expected|). */
-static void compare(const char *label, const char *what, const float *got, const float *expected,
-                    int64_t count) {
-  double scale = 1.0;
-  for (int64_t k = 0; k < count; k++)
-    if (fabs(expected[k]) > scale) scale = fabs(expected[k]);
-  int64_t bad = 0, worst = 0;
-  double worst_excess = -INFINITY;
-  for (int64_t k = 0; k < count; k++) {
-    double g = got[k], e = expected[k];
-    double excess = isnan(g) != isnan(e) ? INFINITY : fabs(g - e) - (1e-5 * scale + 1e-4 * fabs(e));
-    if (isnan(g) && isnan(e)) excess = 0.0;
-    if (excess > 0) bad++;
-    if (excess > worst_excess) worst_excess = excess, worst = k;
-  }
-  CHECK_MSG(bad == 0, "%s: %s: %lld of %lld differ, worst [%lld]: %.9g vs reference %.9g", label,
-            what, (long long)bad, (long long)count, (long long)worst, got[worst], expected[worst]);
-}
-
 /* Runs node n of graph (shapes inferred) on the reference and, unless it is declined, on the
  * backend; kinds[i] fills input i (initializers keep their data). */
 static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const data_kind *kinds,
                      int classes, const char *label, bool expect_supported) {
   const ipro_node *node = &graph->nodes[n];
   ipro_error err = {{0}};
-  bool supported = onednn->supports_forward(onednn, graph, node);
-  if (!supported) {
-    ipro_kernel *kernel = NULL;
-    onednn->prepare_forward(onednn, graph, node, &kernel, &err);
-    printf("%s: declined: %s\n", label, err.message);
-  }
-  CHECK_MSG(supported == expect_supported, "%s: supports_forward is %d, expected %d", label,
-            supported, expect_supported);
+  bool supported = ipro_test_expect_support(onednn, graph, node, label, expect_supported);
   void *inputs[MAX_OPERANDS] = {NULL}, *expected[MAX_OPERANDS] = {NULL},
        *got[MAX_OPERANDS] = {NULL};
   for (int i = 0; i < node->n_inputs && i < MAX_OPERANDS; i++) {
     const ipro_tensor *tensor = ipro_node_input(graph, node, i);
     if (!tensor) continue;
-    size_t bytes = tensor_bytes(tensor);
+    size_t bytes = ipro_test_tensor_bytes(tensor);
     inputs[i] = malloc(bytes ? bytes : 1);
     hand_require(inputs[i] != NULL);
     if (tensor->data)
@@ -118,7 +82,7 @@ static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const
   for (int o = 0; o < node->n_outputs && o < MAX_OPERANDS; o++) {
     const ipro_tensor *tensor = ipro_node_output(graph, node, o);
     if (!tensor) continue;
-    size_t bytes = tensor_bytes(tensor);
+    size_t bytes = ipro_test_tensor_bytes(tensor);
     expected[o] = calloc(1, bytes ? bytes : 1);
     got[o] = malloc(bytes ? bytes : 1);
     hand_require(expected[o] && got[o]);
@@ -136,7 +100,7 @@ static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const
     }
     for (int o = 0; o < node->n_outputs && o < MAX_OPERANDS; o++) {
       const ipro_tensor *tensor = ipro_node_output(graph, node, o);
-      if (tensor) memset(got[o], 0xff, tensor_bytes(tensor));
+      if (tensor) memset(got[o], 0xff, ipro_test_tensor_bytes(tensor));
     }
     CHECK_OK(kernel->run(kernel, inputs, got, workspace, 0, &err), &err);
     onednn->release(onednn, workspace, kernel->workspace_bytes);
@@ -145,7 +109,8 @@ static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const
       const ipro_tensor *tensor = ipro_node_output(graph, node, o);
       if (!tensor) continue;
       snprintf(what, sizeof what, "output %d, run %d", o, run + 1);
-      compare(label, what, got[o], expected[o], ipro_shape_elements(&tensor->shape));
+      ipro_test_compare_scaled(label, what, got[o], expected[o],
+                               ipro_shape_elements(&tensor->shape));
     }
   }
   if (kernel) kernel->destroy(kernel);
@@ -214,27 +179,7 @@ static void resize_case(ipro_backend *onednn, const resize_config *k) {
     forward++;
   const ipro_shape y = ipro_node_output(g, &g->nodes[forward], 0)->shape;
   int dy = hand_input(g, "dY", y.rank, y.dims);
-  int n = ipro_graph_add_node(g, "resize_grad", ipro_op_name(IPRO_OP_RESIZE_GRAD), 1, 1);
-  hand_require(n >= 0);
-  ipro_node *grad = &g->nodes[n];
-  const ipro_node *resize_node = &g->nodes[forward];
-  grad->op = IPRO_OP_RESIZE_GRAD;
-  grad->inputs[0] = dy;
-  grad->outputs[0] = ipro_graph_tensor(g, "dX");
-  g->tensors[grad->outputs[0]].producer = n;
-  for (int a = 0; a < resize_node->n_attrs; a++) {
-    const ipro_attr *attr = &resize_node->attrs[a];
-    switch (attr->kind) {
-    case IPRO_ATTR_FLOAT: ipro_node_set_float(grad, attr->name, attr->f); break;
-    case IPRO_ATTR_INT: ipro_node_set_int(grad, attr->name, attr->i); break;
-    case IPRO_ATTR_STRING: ipro_node_set_string(grad, attr->name, attr->s); break;
-    case IPRO_ATTR_FLOATS: ipro_node_set_floats(grad, attr->name, attr->floats, attr->count); break;
-    case IPRO_ATTR_INTS: ipro_node_set_ints(grad, attr->name, attr->ints, attr->count); break;
-    case IPRO_ATTR_TENSOR: break;
-    }
-  }
-  ipro_node_set_ints(grad, "input_shape", k->x, rank);
-  ipro_node_set_int(grad, "forward_op", IPRO_OP_RESIZE);
+  int n = ipro_test_add_resize_grad(g, "resize_grad", forward, dy, "dX", rank, k->x);
   hand_output(g, "dX");
   status = ipro_graph_infer_shapes(g, 0, &err);
   CHECK_MSG(status == IPRO_OK, "ResizeGrad %s: %s", what, err.message);

@@ -27,59 +27,17 @@
 #include "support/check.h"
 #include "support/golden.h"
 #include "tests/frontend/hand_graph.h"
+#include "tests/support/tensor_checks.h"
 
-#define MAX_TENSORS 8
 #define STEP 1e-3
 #define TOLERANCE 1e-2
 #define GOLDEN_RELATIVE 1e-4
 #define GOLDEN_ABSOLUTE 1e-5
 
 /* A loss node and its gradient node over a few tensors, one data buffer per tensor. */
-typedef struct {
-  ipro_graph *graph;
-  void *data[MAX_TENSORS];
-  unsigned random_state;
-} bench;
-
-static bench bench_open(unsigned seed) {
-  bench b = {.graph = ipro_graph_create(), .random_state = seed};
-  if (!b.graph) abort();
-  return b;
-}
-
-static void bench_close(bench *b) {
-  for (int t = 0; t < MAX_TENSORS; t++)
-    free(b->data[t]);
-  ipro_graph_free(b->graph);
-}
-
-static int tensor(bench *b, const char *name, ipro_dtype dtype, int rank, const int64_t *dims) {
-  int t = ipro_graph_tensor(b->graph, name);
-  if (t < 0 || t >= MAX_TENSORS) abort();
-  ipro_tensor *x = &b->graph->tensors[t];
-  x->dtype = dtype;
-  x->shape = hand_shape(rank, dims);
-  int64_t count = ipro_shape_elements(&x->shape);
-  b->data[t] = calloc((size_t)(count > 0 ? count : 1), ipro_dtype_size(dtype));
-  if (!b->data[t]) abort();
-  return t;
-}
+typedef ipro_test_bench bench;
 
 static float *floats(bench *b, int t) { return b->data[t]; }
-
-static int64_t count_of(const bench *b, int t) {
-  return ipro_shape_elements(&b->graph->tensors[t].shape);
-}
-
-static double uniform(bench *b, double lo, double hi) {
-  b->random_state = b->random_state * 1103515245u + 12345u;
-  return lo + (hi - lo) * (double)((b->random_state >> 8) & 0xFFFF) / 65536.0;
-}
-
-static void fill(bench *b, int t, double lo, double hi) {
-  for (int64_t i = 0; i < count_of(b, t); i++)
-    floats(b, t)[i] = (float)uniform(b, lo, hi);
-}
 
 /* A node with two inputs and one output; the op is set directly, as autodiff does. */
 static int node(bench *b, ipro_op op, int input0, int input1, int output) {
@@ -119,7 +77,7 @@ static double loss_of(bench *b, int loss_node) {
 /* Central differences of the loss over every element of x against gradient. */
 static void check_gradient(bench *b, const char *what, int loss_node, int x,
                            const float *gradient) {
-  int64_t count = count_of(b, x);
+  int64_t count = ipro_test_bench_count(b, x);
   float *xs = floats(b, x);
   double *estimate = malloc((size_t)count * sizeof *estimate);
   if (!estimate) abort();
@@ -152,7 +110,7 @@ static void check_gradient(bench *b, const char *what, int loss_node, int x,
 /* Runs the gradient node again with scale = 2.5 and checks that it scales the result. */
 static void check_scale(bench *b, const char *what, int grad_node) {
   int out = at(b, grad_node)->outputs[0];
-  int64_t count = count_of(b, out);
+  int64_t count = ipro_test_bench_count(b, out);
   float *unscaled = malloc((size_t)count * sizeof *unscaled);
   if (!unscaled) abort();
   memcpy(unscaled, floats(b, out), (size_t)count * sizeof *unscaled);
@@ -168,13 +126,13 @@ static void check_scale(bench *b, const char *what, int grad_node) {
 /* ---- finite differences ---- */
 
 static void test_binary_cross_entropy_gradient(void) {
-  bench b = bench_open(5);
+  bench b = ipro_test_bench_open(5);
   const int64_t dims[3] = {2, 3, 4};
-  int p = tensor(&b, "p", IPRO_DTYPE_FLOAT, 3, dims);
-  int target = tensor(&b, "target", IPRO_DTYPE_FLOAT, 3, dims);
-  int loss = tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
-  int dp = tensor(&b, "dp", IPRO_DTYPE_FLOAT, 3, dims);
-  fill(&b, p, 0.05, 0.95), fill(&b, target, 0.0, 1.0);
+  int p = ipro_test_bench_tensor(&b, "p", IPRO_DTYPE_FLOAT, 3, dims);
+  int target = ipro_test_bench_tensor(&b, "target", IPRO_DTYPE_FLOAT, 3, dims);
+  int loss = ipro_test_bench_tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
+  int dp = ipro_test_bench_tensor(&b, "dp", IPRO_DTYPE_FLOAT, 3, dims);
+  ipro_test_bench_fill(&b, p, 0.05, 0.95), ipro_test_bench_fill(&b, target, 0.0, 1.0);
   floats(&b, target)[0] = 0.0f, floats(&b, target)[1] = 1.0f; /* hard targets too */
   int forward = node(&b, IPRO_OP_BINARY_CROSS_ENTROPY, p, target, loss);
   int backward = node(&b, IPRO_OP_BINARY_CROSS_ENTROPY_GRAD, p, target, dp);
@@ -182,19 +140,19 @@ static void test_binary_cross_entropy_gradient(void) {
     check_gradient(&b, "BinaryCrossEntropy dP", forward, p, floats(&b, dp));
     check_scale(&b, "BinaryCrossEntropyGrad", backward);
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 /* 8 samples in 4 classes, class 3 with a single member (an anchor without positives), features
  * [8, 6] in [-1, 1]; labels int64, or int32 to check that both read alike. */
 static void check_sup_con(float temperature, ipro_dtype label_dtype) {
-  bench b = bench_open(17);
+  bench b = ipro_test_bench_open(17);
   static const int64_t classes[8] = {0, 1, 0, 2, 1, 0, 3, 2};
-  int features = tensor(&b, "features", IPRO_DTYPE_FLOAT, 2, (int64_t[]){8, 6});
-  int labels = tensor(&b, "labels", label_dtype, 1, (int64_t[]){8});
-  int loss = tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
-  int gradient = tensor(&b, "gradient", IPRO_DTYPE_FLOAT, 2, (int64_t[]){8, 6});
-  fill(&b, features, -1.0, 1.0);
+  int features = ipro_test_bench_tensor(&b, "features", IPRO_DTYPE_FLOAT, 2, (int64_t[]){8, 6});
+  int labels = ipro_test_bench_tensor(&b, "labels", label_dtype, 1, (int64_t[]){8});
+  int loss = ipro_test_bench_tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
+  int gradient = ipro_test_bench_tensor(&b, "gradient", IPRO_DTYPE_FLOAT, 2, (int64_t[]){8, 6});
+  ipro_test_bench_fill(&b, features, -1.0, 1.0);
   for (int i = 0; i < 8; i++) {
     if (label_dtype == IPRO_DTYPE_INT64)
       ((int64_t *)b.data[labels])[i] = classes[i];
@@ -212,7 +170,7 @@ static void check_sup_con(float temperature, ipro_dtype label_dtype) {
     check_gradient(&b, what, forward, features, floats(&b, gradient));
     check_scale(&b, what, backward);
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_sup_con_gradient(void) {
@@ -227,12 +185,12 @@ static void test_sup_con_gradient(void) {
  * loss = (100 + 100 + ln 2 + ln 4) / 4; the gradient's denominator at p = 0 and 1 is clamped at
  * 1e-12: dP = (p − t) / max(p(1−p), 1e-12) / 4 = {−2.5e11, 2.5e11, 0, −1}. */
 static void test_binary_cross_entropy_values(void) {
-  bench b = bench_open(1);
+  bench b = ipro_test_bench_open(1);
   const int64_t dims[1] = {4};
-  int p = tensor(&b, "p", IPRO_DTYPE_FLOAT, 1, dims);
-  int target = tensor(&b, "target", IPRO_DTYPE_FLOAT, 1, dims);
-  int loss = tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
-  int dp = tensor(&b, "dp", IPRO_DTYPE_FLOAT, 1, dims);
+  int p = ipro_test_bench_tensor(&b, "p", IPRO_DTYPE_FLOAT, 1, dims);
+  int target = ipro_test_bench_tensor(&b, "target", IPRO_DTYPE_FLOAT, 1, dims);
+  int loss = ipro_test_bench_tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
+  int dp = ipro_test_bench_tensor(&b, "dp", IPRO_DTYPE_FLOAT, 1, dims);
   memcpy(b.data[p], (float[]){0.0f, 1.0f, 0.5f, 0.25f}, 4 * sizeof(float));
   memcpy(b.data[target], (float[]){1.0f, 0.0f, 0.5f, 1.0f}, 4 * sizeof(float));
   int forward = node(&b, IPRO_OP_BINARY_CROSS_ENTROPY, p, target, loss);
@@ -246,7 +204,7 @@ static void test_binary_cross_entropy_values(void) {
       CHECK_MSG(fabs(floats(&b, dp)[i] - grad[i]) <= 1e-6 * fabs(grad[i]),
                 "BCE dP[%d] %.8g, expected %.8g", i, (double)floats(&b, dp)[i], grad[i]);
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 /* Four samples on two orthogonal directions, classes {0, 0, 1, 1}, samples 0 and 1 equal (to e1,
@@ -254,11 +212,11 @@ static void test_binary_cross_entropy_values(void) {
  * positive has similarity 1/T and its two negatives 0, so every L_i = log(e^{1/T} + 2) − 1/T.
  * Labels {0, 1, 2, 3} leave every anchor without positives: loss 0 and gradient 0. */
 static void test_sup_con_values(void) {
-  bench b = bench_open(1);
-  int features = tensor(&b, "features", IPRO_DTYPE_FLOAT, 2, (int64_t[]){4, 2});
-  int labels = tensor(&b, "labels", IPRO_DTYPE_INT64, 1, (int64_t[]){4});
-  int loss = tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
-  int gradient = tensor(&b, "gradient", IPRO_DTYPE_FLOAT, 2, (int64_t[]){4, 2});
+  bench b = ipro_test_bench_open(1);
+  int features = ipro_test_bench_tensor(&b, "features", IPRO_DTYPE_FLOAT, 2, (int64_t[]){4, 2});
+  int labels = ipro_test_bench_tensor(&b, "labels", IPRO_DTYPE_INT64, 1, (int64_t[]){4});
+  int loss = ipro_test_bench_tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
+  int gradient = ipro_test_bench_tensor(&b, "gradient", IPRO_DTYPE_FLOAT, 2, (int64_t[]){4, 2});
   memcpy(b.data[features], (float[]){1, 0, 3, 0, 0, 1, 0, 1}, 8 * sizeof(float));
   memcpy(b.data[labels], (int64_t[]){0, 0, 1, 1}, 4 * sizeof(int64_t));
   int forward = node(&b, IPRO_OP_SUP_CON_LOSS, features, labels, loss);
@@ -278,7 +236,7 @@ static void test_sup_con_values(void) {
       zero = zero && floats(&b, gradient)[i] == 0.0f;
     CHECK_MSG(zero, "SupCon without positives: the gradient is not 0");
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 /* ---- op-table rows ---- */
@@ -387,11 +345,11 @@ static void golden_sup_con(const ipro_golden_file *file) {
   const ipro_golden_tensor *loss_want = golden(file, "supcon_loss", 1);
   const ipro_golden_tensor *gradient_want = golden(file, "supcon_grad", 16 * 128);
   if (!features || !labels || !loss_want || !gradient_want) return;
-  bench b = bench_open(1);
-  int f = tensor(&b, "features", IPRO_DTYPE_FLOAT, 2, (int64_t[]){16, 128});
-  int y = tensor(&b, "labels", IPRO_DTYPE_INT64, 1, (int64_t[]){16});
-  int loss = tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
-  int gradient = tensor(&b, "gradient", IPRO_DTYPE_FLOAT, 2, (int64_t[]){16, 128});
+  bench b = ipro_test_bench_open(1);
+  int f = ipro_test_bench_tensor(&b, "features", IPRO_DTYPE_FLOAT, 2, (int64_t[]){16, 128});
+  int y = ipro_test_bench_tensor(&b, "labels", IPRO_DTYPE_INT64, 1, (int64_t[]){16});
+  int loss = ipro_test_bench_tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
+  int gradient = ipro_test_bench_tensor(&b, "gradient", IPRO_DTYPE_FLOAT, 2, (int64_t[]){16, 128});
   memcpy(b.data[f], features->data, sizeof(float) * 16 * 128);
   for (int i = 0; i < 16; i++)
     ((int64_t *)b.data[y])[i] = (int64_t)labels->data[i];
@@ -401,7 +359,7 @@ static void golden_sup_con(const ipro_golden_file *file) {
     compare("SupCon loss", floats(&b, loss), loss_want);
     compare("SupCon gradient", floats(&b, gradient), gradient_want);
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void golden_binary_cross_entropy(const ipro_golden_file *file) {
@@ -411,12 +369,12 @@ static void golden_binary_cross_entropy(const ipro_golden_file *file) {
   const ipro_golden_tensor *loss_want = golden(file, "bce_loss", 1);
   const ipro_golden_tensor *gradient_want = golden(file, "bce_grad", count);
   if (!p_in || !target_in || !loss_want || !gradient_want) return;
-  bench b = bench_open(1);
+  bench b = ipro_test_bench_open(1);
   const int64_t dims[4] = {2, 1, 28, 28};
-  int p = tensor(&b, "p", IPRO_DTYPE_FLOAT, 4, dims);
-  int target = tensor(&b, "target", IPRO_DTYPE_FLOAT, 4, dims);
-  int loss = tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
-  int dp = tensor(&b, "dp", IPRO_DTYPE_FLOAT, 4, dims);
+  int p = ipro_test_bench_tensor(&b, "p", IPRO_DTYPE_FLOAT, 4, dims);
+  int target = ipro_test_bench_tensor(&b, "target", IPRO_DTYPE_FLOAT, 4, dims);
+  int loss = ipro_test_bench_tensor(&b, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
+  int dp = ipro_test_bench_tensor(&b, "dp", IPRO_DTYPE_FLOAT, 4, dims);
   memcpy(b.data[p], p_in->data, sizeof(float) * (size_t)count);
   memcpy(b.data[target], target_in->data, sizeof(float) * (size_t)count);
   int forward = node(&b, IPRO_OP_BINARY_CROSS_ENTROPY, p, target, loss);
@@ -425,7 +383,7 @@ static void golden_binary_cross_entropy(const ipro_golden_file *file) {
     compare("BCE loss", floats(&b, loss), loss_want);
     compare("BCE gradient", floats(&b, dp), gradient_want);
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 /* The decoder's upsampling as the heads build it: an ONNX Resize (linear, align_corners, sizes
@@ -453,27 +411,7 @@ static void golden_upsample(const ipro_golden_file *file) {
   CHECK_OK(ipro_graph_infer_shapes(g, 2, &err), &err);
 
   int dy = hand_input(g, "dy", 4, out_dims);
-  int n = ipro_graph_add_node(g, "upsample_grad", ipro_op_name(IPRO_OP_RESIZE_GRAD), 1, 1);
-  hand_require(n >= 0);
-  ipro_node *grad = &g->nodes[n];
-  const ipro_node *forward = &g->nodes[0];
-  grad->op = IPRO_OP_RESIZE_GRAD;
-  grad->inputs[0] = dy;
-  grad->outputs[0] = ipro_graph_tensor(g, "dx");
-  g->tensors[grad->outputs[0]].producer = n;
-  for (int a = 0; a < forward->n_attrs; a++) {
-    const ipro_attr *attr = &forward->attrs[a];
-    switch (attr->kind) {
-    case IPRO_ATTR_FLOAT: ipro_node_set_float(grad, attr->name, attr->f); break;
-    case IPRO_ATTR_INT: ipro_node_set_int(grad, attr->name, attr->i); break;
-    case IPRO_ATTR_STRING: ipro_node_set_string(grad, attr->name, attr->s); break;
-    case IPRO_ATTR_FLOATS: ipro_node_set_floats(grad, attr->name, attr->floats, attr->count); break;
-    case IPRO_ATTR_INTS: ipro_node_set_ints(grad, attr->name, attr->ints, attr->count); break;
-    case IPRO_ATTR_TENSOR: break;
-    }
-  }
-  ipro_node_set_ints(grad, "input_shape", in_dims, 4);
-  ipro_node_set_int(grad, "forward_op", IPRO_OP_RESIZE);
+  int n = ipro_test_add_resize_grad(g, "upsample_grad", 0, dy, "dx", 4, in_dims);
   hand_output(g, "dx");
   CHECK_OK(ipro_graph_infer_shapes(g, 2, &err), &err);
   CHECK(ipro_shape_equal(&hand_tensor(g, "y")->shape, &(ipro_shape){4, {2, 3, 28, 28}}));

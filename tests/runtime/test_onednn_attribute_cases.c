@@ -12,16 +12,11 @@
 #include "runtime/reference/reference_kernels.h"
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
+#include "tests/support/tensor_checks.h"
 
 static uint64_t random_state = 0x9e3779b97f4a7c15u;
 
-static float random_uniform(void) {
-  random_state ^= random_state >> 12;
-  random_state ^= random_state << 25;
-  random_state ^= random_state >> 27;
-  uint64_t bits = random_state * UINT64_C(2685821657736338717);
-  return (float)(bits >> 40) * (2.0f / 16777216.0f) - 1.0f;
-}
+static float random_uniform(void) { return ipro_test_random_uniform(&random_state); }
 
 /* A float initializer of random values (positive ones with `positive`, for variances). */
 static void random_initializer(ipro_graph *graph, const char *name, int rank, const int64_t *dims,
@@ -37,10 +32,6 @@ static void random_initializer(ipro_graph *graph, const char *name, int rank, co
   free(values);
 }
 
-static size_t tensor_bytes(const ipro_tensor *tensor) {
-  return (size_t)ipro_shape_elements(&tensor->shape) * ipro_dtype_size(tensor->dtype);
-}
-
 /* Normalises and infers the one-node graph, then runs its node on both backends. */
 static void check_case(ipro_backend *onednn, ipro_graph *graph, const char *label,
                        bool expect_supported) {
@@ -53,14 +44,7 @@ static void check_case(ipro_backend *onednn, ipro_graph *graph, const char *labe
     return;
   }
   const ipro_node *node = &graph->nodes[0];
-  bool supported = onednn->supports_forward(onednn, graph, node);
-  if (!supported) {
-    ipro_kernel *kernel = NULL;
-    onednn->prepare_forward(onednn, graph, node, &kernel, &err);
-    printf("%s: declined: %s\n", label, err.message);
-  }
-  CHECK_MSG(supported == expect_supported, "%s: supports_forward is %d, expected %d", label,
-            supported, expect_supported);
+  bool supported = ipro_test_expect_support(onednn, graph, node, label, expect_supported);
   void *inputs[16] = {NULL}, *expected[16] = {NULL}, *got[16] = {NULL};
   for (int i = 0; i < node->n_inputs; i++) {
     ipro_tensor *tensor = ipro_node_input(graph, node, i);
@@ -69,7 +53,7 @@ static void check_case(ipro_backend *onednn, ipro_graph *graph, const char *labe
       inputs[i] = tensor->data;
       continue;
     }
-    size_t bytes = tensor_bytes(tensor);
+    size_t bytes = ipro_test_tensor_bytes(tensor);
     inputs[i] = malloc(bytes);
     hand_require(inputs[i] != NULL);
     for (size_t k = 0; k < bytes / sizeof(float); k++)
@@ -78,10 +62,10 @@ static void check_case(ipro_backend *onednn, ipro_graph *graph, const char *labe
   for (int i = 0; i < node->n_outputs; i++) {
     const ipro_tensor *tensor = ipro_node_output(graph, node, i);
     if (!tensor) continue;
-    expected[i] = calloc(1, tensor_bytes(tensor));
-    got[i] = malloc(tensor_bytes(tensor));
+    expected[i] = calloc(1, ipro_test_tensor_bytes(tensor));
+    got[i] = malloc(ipro_test_tensor_bytes(tensor));
     hand_require(expected[i] && got[i]);
-    for (size_t k = 0; k < tensor_bytes(tensor) / sizeof(float); k++)
+    for (size_t k = 0; k < ipro_test_tensor_bytes(tensor) / sizeof(float); k++)
       ((float *)got[i])[k] = NAN;
   }
   ipro_kernel_context context = {0, 0};

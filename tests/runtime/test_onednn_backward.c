@@ -24,19 +24,13 @@
 #include "runtime/reference/reference_kernels.h"
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
+#include "tests/support/tensor_checks.h"
 
 #define MAX_OPERANDS 8
 
 static uint64_t random_state = 0x243f6a8885a308d3u;
 
-/* xorshift64*: a uniform float in [-1, 1). */
-static float random_uniform(void) {
-  random_state ^= random_state >> 12;
-  random_state ^= random_state << 25;
-  random_state ^= random_state >> 27;
-  uint64_t bits = random_state * UINT64_C(2685821657736338717);
-  return (float)(bits >> 40) * (2.0f / 16777216.0f) - 1.0f;
-}
+static float random_uniform(void) { return ipro_test_random_uniform(&random_state); }
 
 /* How a case fills an input: uniform in [-1, 1); positive in [0.5, 1.5) (variances, scales);
  * ties: one of five values, so pooling windows hold equal maxima; relu_output: the output of a
@@ -95,32 +89,6 @@ static void set_float(ipro_node *n, const char *name, float value) {
   hand_require(ipro_node_set_float(n, name, value) == IPRO_OK);
 }
 
-static size_t tensor_bytes(const ipro_tensor *tensor) {
-  return (size_t)ipro_shape_elements(&tensor->shape) * ipro_dtype_size(tensor->dtype);
-}
-
-/* Values beyond atol * scale + rtol * |expected|, scale = max(1, max |expected|). Returns the
- * largest |got - expected| / scale. */
-static double compare(const char *label, const char *what, const float *got, const float *expected,
-                      int64_t count) {
-  double scale = 1.0;
-  for (int64_t k = 0; k < count; k++)
-    if (fabs(expected[k]) > scale) scale = fabs(expected[k]);
-  int64_t bad = 0, worst = 0;
-  double worst_excess = -INFINITY, largest = 0.0;
-  for (int64_t k = 0; k < count; k++) {
-    double g = got[k], e = expected[k];
-    if (fabs(g - e) / scale > largest) largest = fabs(g - e) / scale;
-    double excess = isnan(g) != isnan(e) ? INFINITY : fabs(g - e) - (1e-5 * scale + 1e-4 * fabs(e));
-    if (isnan(g) && isnan(e)) excess = 0.0;
-    if (excess > 0) bad++;
-    if (excess > worst_excess) worst_excess = excess, worst = k;
-  }
-  CHECK_MSG(bad == 0, "%s: %s: %lld of %lld differ, worst [%lld]: %.9g vs reference %.9g", label,
-            what, (long long)bad, (long long)count, (long long)worst, got[worst], expected[worst]);
-  return largest;
-}
-
 /* Infers the node's shapes, then runs it on the reference and (where oneDNN takes it) on oneDNN,
  * each on its own copy of the inputs, and compares outputs and inputs. Frees the graph. */
 static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool expect_supported) {
@@ -134,21 +102,14 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
     return;
   }
   const ipro_node *n = &graph->nodes[0];
-  bool supported = onednn->supports_forward(onednn, graph, n);
-  if (!supported) {
-    ipro_kernel *kernel = NULL;
-    onednn->prepare_forward(onednn, graph, n, &kernel, &err);
-    printf("%s: declined: %s\n", label, err.message);
-  }
-  CHECK_MSG(supported == expect_supported, "%s: supports_forward is %d, expected %d", label,
-            supported, expect_supported);
+  bool supported = ipro_test_expect_support(onednn, graph, n, label, expect_supported);
 
   void *reference_in[MAX_OPERANDS] = {NULL}, *onednn_in[MAX_OPERANDS] = {NULL};
   void *expected[MAX_OPERANDS] = {NULL}, *got[MAX_OPERANDS] = {NULL};
   for (int i = 0; i < n->n_inputs; i++) {
     const ipro_tensor *tensor = ipro_node_input(graph, n, i);
     if (!tensor) continue;
-    size_t bytes = tensor_bytes(tensor);
+    size_t bytes = ipro_test_tensor_bytes(tensor);
     reference_in[i] = malloc(bytes ? bytes : 1);
     onednn_in[i] = malloc(bytes ? bytes : 1);
     hand_require(reference_in[i] && onednn_in[i]);
@@ -162,7 +123,7 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
   for (int o = 0; o < n->n_outputs; o++) {
     const ipro_tensor *tensor = ipro_node_output(graph, n, o);
     if (!tensor) continue;
-    size_t bytes = tensor_bytes(tensor);
+    size_t bytes = ipro_test_tensor_bytes(tensor);
     expected[o] = calloc(1, bytes ? bytes : 1);
     got[o] = malloc(bytes ? bytes : 1);
     hand_require(expected[o] && got[o]);
@@ -186,13 +147,15 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
       const ipro_tensor *tensor = ipro_node_output(graph, n, o);
       if (!tensor) continue;
       snprintf(what, sizeof what, "output %d", o);
-      compare(label, what, got[o], expected[o], ipro_shape_elements(&tensor->shape));
+      ipro_test_compare_scaled(label, what, got[o], expected[o],
+                               ipro_shape_elements(&tensor->shape));
     }
     for (int i = 0; i < n->n_inputs; i++) {
       const ipro_tensor *tensor = ipro_node_input(graph, n, i);
       if (!tensor) continue;
       snprintf(what, sizeof what, "input %d after the run", i);
-      compare(label, what, onednn_in[i], reference_in[i], ipro_shape_elements(&tensor->shape));
+      ipro_test_compare_scaled(label, what, onednn_in[i], reference_in[i],
+                               ipro_shape_elements(&tensor->shape));
     }
   }
   for (int i = 0; i < MAX_OPERANDS; i++)
@@ -656,7 +619,7 @@ static void release_training(training_run *r) {
 }
 
 /* Reads tensor t from both runs and compares it (tensors are float and the graphs identical);
- * returns compare's largest scaled difference. */
+ * returns ipro_test_compare_scaled's largest scaled difference. */
 static double compare_tensor(training_run *a, training_run *b, int t, const char *what) {
   const ipro_tensor *tensor = &a->graph->tensors[t];
   size_t bytes = (size_t)ipro_tensor_bytes(tensor);
@@ -667,7 +630,8 @@ static double compare_tensor(training_run *a, training_run *b, int t, const char
   CHECK_OK(ipro_executor_read_tensor(b->executor, t, expected, bytes, &err), &err);
   char label[300];
   snprintf(label, sizeof label, "ResNet-8 step: %s '%s'", what, tensor->name);
-  double largest = compare(label, "values", got, expected, (int64_t)(bytes / sizeof(float)));
+  double largest =
+      ipro_test_compare_scaled(label, "values", got, expected, (int64_t)(bytes / sizeof(float)));
   free(got);
   free(expected);
   return largest;
@@ -705,7 +669,7 @@ static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
       &err);
   CHECK_OK(ipro_executor_run(on.executor, inputs, outputs_on, &err), &err);
   CHECK_OK(ipro_executor_run(alone.executor, inputs, outputs_alone, &err), &err);
-  compare("ResNet-8 step", "loss", &loss[0], &loss[1], 1);
+  ipro_test_compare_scaled("ResNet-8 step", "loss", &loss[0], &loss[1], 1);
 
   const ipro_forward_program *program = ipro_executor_program(on.executor);
   int steps = 0, views = 0;

@@ -20,20 +20,14 @@
 #include "runtime/backend.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/check.h"
+#include "tests/support/tensor_checks.h"
 
 #define BATCH 2
 #define MAX_OPERANDS 64
 
 static uint64_t random_state = 0x1234567887654321u;
 
-/* xorshift64*: a uniform float in [-1, 1). */
-static float random_uniform(void) {
-  random_state ^= random_state >> 12;
-  random_state ^= random_state << 25;
-  random_state ^= random_state >> 27;
-  uint64_t bits = random_state * UINT64_C(2685821657736338717);
-  return (float)(bits >> 40) * (2.0f / 16777216.0f) - 1.0f;
-}
+static float random_uniform(void) { return ipro_test_random_uniform(&random_state); }
 
 static size_t value_bytes(const ipro_graph *graph, const ipro_tensor *tensor) {
   ipro_shape shape = tensor->shape;

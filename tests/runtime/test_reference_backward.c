@@ -26,61 +26,22 @@
 #include "frontend/op_table.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/check.h"
+#include "tests/support/tensor_checks.h"
 
-#define MAX_TENSORS 32
 #define STEP 1e-2
 #define TOLERANCE 1e-2
 
 /* A graph of a few nodes with one data buffer per tensor, zero-initialised. */
-typedef struct {
-  ipro_graph *graph;
-  void *data[MAX_TENSORS];
-  unsigned random_state;
-} bench;
-
-static bench bench_open(unsigned seed) {
-  bench b = {.graph = ipro_graph_create(), .random_state = seed};
-  return b;
-}
-
-static void bench_close(bench *b) {
-  for (int t = 0; t < MAX_TENSORS; t++)
-    free(b->data[t]);
-  ipro_graph_free(b->graph);
-}
-
-static int tensor(bench *b, const char *name, ipro_dtype dtype, int rank, const int64_t *dims) {
-  int t = ipro_graph_tensor(b->graph, name);
-  if (t < 0 || t >= MAX_TENSORS) abort();
-  ipro_tensor *x = &b->graph->tensors[t];
-  x->dtype = dtype;
-  x->shape.rank = rank;
-  for (int d = 0; d < rank; d++)
-    x->shape.dims[d] = dims[d];
-  int64_t count = ipro_shape_elements(&x->shape);
-  b->data[t] = calloc((size_t)(count > 0 ? count : 1), ipro_dtype_size(dtype));
-  if (!b->data[t]) abort();
-  return t;
-}
+typedef ipro_test_bench bench;
 
 static int floats_tensor(bench *b, const char *name, int rank, const int64_t *dims) {
-  return tensor(b, name, IPRO_DTYPE_FLOAT, rank, dims);
-}
-
-static int64_t count_of(const bench *b, int t) {
-  return ipro_shape_elements(&b->graph->tensors[t].shape);
+  return ipro_test_bench_tensor(b, name, IPRO_DTYPE_FLOAT, rank, dims);
 }
 
 static float *floats(bench *b, int t) { return b->data[t]; }
 
 static double uniform(bench *b, double lo, double hi) {
-  b->random_state = b->random_state * 1103515245u + 12345u;
-  return lo + (hi - lo) * (double)((b->random_state >> 8) & 0xFFFF) / 65536.0;
-}
-
-static void fill(bench *b, int t, double lo, double hi) {
-  for (int64_t i = 0; i < count_of(b, t); i++)
-    floats(b, t)[i] = (float)uniform(b, lo, hi);
+  return ipro_test_lcg_uniform(&b->random_state, lo, hi);
 }
 
 /* A node over existing tensors (-1 = omitted); returns its index. The op is set directly, as
@@ -126,7 +87,7 @@ static double objective(bench *b, int forward, int y, int w, const ipro_kernel_c
   ipro_error err = {{0}};
   if (run_quietly(b, forward, context, &err) != IPRO_OK) return NAN;
   double sum = 0.0;
-  for (int64_t i = 0; i < count_of(b, y); i++)
+  for (int64_t i = 0; i < ipro_test_bench_count(b, y); i++)
     sum += (double)floats(b, w)[i] * floats(b, y)[i];
   return sum;
 }
@@ -135,7 +96,7 @@ static double objective(bench *b, int forward, int y, int w, const ipro_kernel_c
  * every element of x; x is restored afterwards. */
 static void check_gradient_with(bench *b, const char *what, int forward, int y, int w, int x,
                                 const float *gradient, const ipro_kernel_context *context) {
-  int64_t count = count_of(b, x);
+  int64_t count = ipro_test_bench_count(b, x);
   float *xs = floats(b, x);
   double *estimate = malloc((size_t)count * sizeof *estimate);
   if (!estimate) abort();
@@ -173,26 +134,12 @@ static void check_gradient(bench *b, const char *what, int forward, int y, int w
   check_gradient_with(b, what, forward, y, w, x, gradient, NULL);
 }
 
-static void copy_attributes(ipro_node *to, const ipro_node *from) {
-  for (int a = 0; a < from->n_attrs; a++) {
-    const ipro_attr *attr = &from->attrs[a];
-    switch (attr->kind) {
-    case IPRO_ATTR_FLOAT: ipro_node_set_float(to, attr->name, attr->f); break;
-    case IPRO_ATTR_INT: ipro_node_set_int(to, attr->name, attr->i); break;
-    case IPRO_ATTR_STRING: ipro_node_set_string(to, attr->name, attr->s); break;
-    case IPRO_ATTR_FLOATS: ipro_node_set_floats(to, attr->name, attr->floats, attr->count); break;
-    case IPRO_ATTR_INTS: ipro_node_set_ints(to, attr->name, attr->ints, attr->count); break;
-    case IPRO_ATTR_TENSOR: break;
-    }
-  }
-}
-
 /* A gradient node with one input (dY = w) or two, the forward's attributes copied as autodiff
  * does, and input_shape set to shape of tensor `shaped` when it is >= 0. */
 static int gradient_node(bench *b, ipro_op op, int forward, int n_inputs, const int *inputs,
                          int n_outputs, const int *outputs, int shaped) {
   int g = node(b, op, n_inputs, inputs, n_outputs, outputs);
-  copy_attributes(at(b, g), at(b, forward));
+  ipro_test_copy_attributes(at(b, g), at(b, forward));
   if (shaped >= 0) {
     const ipro_shape *shape = &b->graph->tensors[shaped].shape;
     ipro_node_set_ints(at(b, g), "input_shape", shape->dims, shape->rank);
@@ -210,7 +157,7 @@ typedef struct {
 } conv_case;
 
 static void check_conv(const conv_case *cc) {
-  bench b = bench_open(11);
+  bench b = ipro_test_bench_open(11);
   int64_t out_h =
       (cc->h + cc->pads[0] + cc->pads[2] - cc->dilation * (cc->k - 1) - 1) / cc->stride + 1;
   int64_t out_w =
@@ -223,7 +170,8 @@ static void check_conv(const conv_case *cc) {
   int dx = floats_tensor(&b, "dx", 4, (int64_t[]){cc->n, cc->c, cc->h, cc->w});
   int dw = floats_tensor(&b, "dw", 4, (int64_t[]){cc->m, cc->c / cc->group, cc->k, cc->k});
   int db = floats_tensor(&b, "db", 1, (int64_t[]){cc->m});
-  fill(&b, x, -1, 1), fill(&b, wt, -1, 1), fill(&b, bias, -1, 1), fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, x, -1, 1), ipro_test_bench_fill(&b, wt, -1, 1),
+      ipro_test_bench_fill(&b, bias, -1, 1), ipro_test_bench_fill(&b, dy, -1, 1);
   int conv = node(&b, IPRO_OP_CONV, 3, (int[]){x, wt, bias}, 1, (int[]){y});
   ipro_node_set_ints(at(&b, conv), "kernel_shape", (int64_t[]){cc->k, cc->k}, 2);
   ipro_node_set_ints(at(&b, conv), "strides", (int64_t[]){cc->stride, cc->stride}, 2);
@@ -244,7 +192,7 @@ static void check_conv(const conv_case *cc) {
     snprintf(what, sizeof what, "Conv %s dB", cc->name);
     check_gradient(&b, what, conv, y, dy, bias, floats(&b, db));
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_conv_gradients(void) {
@@ -260,7 +208,7 @@ static void test_conv_gradients(void) {
 /* ---- BatchNormalization (training mode) ---- */
 
 static void test_batch_norm_gradient(void) {
-  bench b = bench_open(12);
+  bench b = ipro_test_bench_open(12);
   const int64_t shape[4] = {3, 2, 2, 3}, channels[1] = {2};
   int x = floats_tensor(&b, "x", 4, shape), y = floats_tensor(&b, "y", 4, shape);
   int dy = floats_tensor(&b, "dy", 4, shape), dx = floats_tensor(&b, "dx", 4, shape);
@@ -269,8 +217,9 @@ static void test_batch_norm_gradient(void) {
   int mean = floats_tensor(&b, "mean", 1, channels), var = floats_tensor(&b, "var", 1, channels);
   int dscale = floats_tensor(&b, "dscale", 1, channels);
   int dbias = floats_tensor(&b, "dbias", 1, channels);
-  fill(&b, x, -2, 2), fill(&b, scale, 0.5, 1.5), fill(&b, bias, -1, 1), fill(&b, dy, -1, 1);
-  fill(&b, var, 0.5, 1.0);
+  ipro_test_bench_fill(&b, x, -2, 2), ipro_test_bench_fill(&b, scale, 0.5, 1.5),
+      ipro_test_bench_fill(&b, bias, -1, 1), ipro_test_bench_fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, var, 0.5, 1.0);
   int bn =
       node(&b, IPRO_OP_BATCH_NORMALIZATION, 5, (int[]){x, scale, bias, mean, var}, 1, (int[]){y});
   ipro_node_set_int(at(&b, bn), "training_mode", 1);
@@ -283,7 +232,7 @@ static void test_batch_norm_gradient(void) {
     check_gradient(&b, "BatchNormalization dScale", bn, y, dy, scale, floats(&b, dscale));
     check_gradient(&b, "BatchNormalization dBias", bn, y, dy, bias, floats(&b, dbias));
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 /* ---- activations (UnaryGrad) ---- */
@@ -298,13 +247,13 @@ typedef struct {
 } activation_case;
 
 static void check_activation(const activation_case *ac) {
-  bench b = bench_open(13 + (unsigned)ac->op);
+  bench b = ipro_test_bench_open(13 + (unsigned)ac->op);
   const int64_t shape[3] = {3, 4, 5};
   int x = floats_tensor(&b, "x", 3, shape), y = floats_tensor(&b, "y", 3, shape);
   int dy = floats_tensor(&b, "dy", 3, shape), dx = floats_tensor(&b, "dx", 3, shape);
-  fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, dy, -1, 1);
   /* Uniform on [-4, 4], redrawn within 0.1 of a kink: more than the step h ≤ 0.05 there. */
-  for (int64_t i = 0; i < count_of(&b, x); i++) {
+  for (int64_t i = 0; i < ipro_test_bench_count(&b, x); i++) {
     double value;
     bool near;
     do {
@@ -322,7 +271,7 @@ static void check_activation(const activation_case *ac) {
                            (int[]){dy, ac->through_output ? y : x}, 1, (int[]){dx}, -1);
   if (run(&b, forward, NULL) && run(&b, grad, NULL))
     check_gradient(&b, ipro_op_name(ac->op), forward, y, dy, x, floats(&b, dx));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_activation_gradients(void) {
@@ -348,7 +297,7 @@ static void test_activation_gradients(void) {
  * kinks (PyTorch's choices), and ties of a maximum going to the first position. */
 static void check_kink(ipro_op op, const char *attribute_a, float a, const char *attribute_b,
                        float b_value, float t, float expected) {
-  bench b = bench_open(24);
+  bench b = ipro_test_bench_open(24);
   const int64_t one[1] = {1};
   int dy = floats_tensor(&b, "dy", 1, one), tt = floats_tensor(&b, "t", 1, one);
   int dx = floats_tensor(&b, "dx", 1, one);
@@ -361,7 +310,7 @@ static void check_kink(ipro_op op, const char *attribute_a, float a, const char 
   if (run(&b, grad, NULL))
     CHECK_MSG(floats(&b, dx)[0] == expected, "%s gradient at %g: %g, expected %g", ipro_op_name(op),
               (double)t, (double)floats(&b, dx)[0], (double)expected);
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_gradients_at_kinks_and_ties(void) {
@@ -376,12 +325,12 @@ static void test_gradients_at_kinks_and_ties(void) {
   check_kink(IPRO_OP_HARD_SWISH, NULL, 0, NULL, 0, 3.0f, 1.5f);
 
   /* MaxPool 2x2 and GlobalMaxPool over a plane of equal values: all to position 0. */
-  bench b = bench_open(25);
+  bench b = ipro_test_bench_open(25);
   const int64_t plane[4] = {1, 1, 2, 2}, single[4] = {1, 1, 1, 1};
   int x = floats_tensor(&b, "x", 4, plane), dx = floats_tensor(&b, "dx", 4, plane);
   int dx_global = floats_tensor(&b, "dx_global", 4, plane);
   int dy = floats_tensor(&b, "dy", 4, single);
-  fill(&b, x, 0.5, 0.5);
+  ipro_test_bench_fill(&b, x, 0.5, 0.5);
   floats(&b, dy)[0] = 2.0f;
   int pool = node(&b, IPRO_OP_MAX_POOL_GRAD, 2, (int[]){dy, x}, 1, (int[]){dx});
   ipro_node_set_ints(at(&b, pool), "kernel_shape", (int64_t[]){2, 2}, 2);
@@ -394,7 +343,7 @@ static void test_gradients_at_kinks_and_ties(void) {
       CHECK_MSG(floats(&b, dx_global)[i] == (i == 0 ? 2.0f : 0.0f),
                 "GlobalMaxPool tie: dX[%d] = %g", i, (double)floats(&b, dx_global)[i]);
     }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 /* ---- ReduceToShape, as the gradient of a broadcast operand ---- */
@@ -402,19 +351,20 @@ static void test_gradients_at_kinks_and_ties(void) {
 /* Y = A op B with B broadcast; df/dB = ReduceToShape(w, shape of B, scale). */
 static void check_broadcast(const char *what, ipro_op op, int b_rank, const int64_t *b_dims,
                             float scale) {
-  bench b = bench_open(14);
+  bench b = ipro_test_bench_open(14);
   const int64_t shape[4] = {2, 3, 4, 5};
   int a = floats_tensor(&b, "a", 4, shape), y = floats_tensor(&b, "y", 4, shape);
   int dy = floats_tensor(&b, "dy", 4, shape);
   int operand = floats_tensor(&b, "b", b_rank, b_dims);
   int db = floats_tensor(&b, "db", b_rank, b_dims);
-  fill(&b, a, -1, 1), fill(&b, operand, -1, 1), fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, a, -1, 1), ipro_test_bench_fill(&b, operand, -1, 1),
+      ipro_test_bench_fill(&b, dy, -1, 1);
   int forward = node(&b, op, 2, (int[]){a, operand}, 1, (int[]){y});
   int grad = node(&b, IPRO_OP_REDUCE_TO_SHAPE, 1, (int[]){dy}, 1, (int[]){db});
   ipro_node_set_ints(at(&b, grad), "shape", b_dims, b_rank);
   if (scale != 1.0f) ipro_node_set_float(at(&b, grad), "scale", scale);
   if (run(&b, grad, NULL)) check_gradient(&b, what, forward, y, dy, operand, floats(&b, db));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_reduce_to_shape(void) {
@@ -447,7 +397,7 @@ static int64_t pool_extent(const pool_case *pc, int64_t begin, int64_t end) {
 
 /* X values: a random permutation of 0.1 · (i − count/2), so windows never tie. */
 static void fill_distinct(bench *b, int t) {
-  int64_t count = count_of(b, t);
+  int64_t count = ipro_test_bench_count(b, t);
   float *xs = floats(b, t);
   for (int64_t i = 0; i < count; i++)
     xs[i] = (float)(0.1 * (double)(i - count / 2));
@@ -461,13 +411,13 @@ static void fill_distinct(bench *b, int t) {
 }
 
 static void check_pool(const pool_case *pc) {
-  bench b = bench_open(15);
+  bench b = ipro_test_bench_open(15);
   int64_t out_h = pool_extent(pc, pc->pads[0], pc->pads[2]);
   int64_t out_w = pool_extent(pc, pc->pads[1], pc->pads[3]);
   const int64_t in_shape[4] = {2, 2, pc->size, pc->size}, out_shape[4] = {2, 2, out_h, out_w};
   int x = floats_tensor(&b, "x", 4, in_shape), dx = floats_tensor(&b, "dx", 4, in_shape);
   int y = floats_tensor(&b, "y", 4, out_shape), dy = floats_tensor(&b, "dy", 4, out_shape);
-  fill_distinct(&b, x), fill(&b, dy, -1, 1);
+  fill_distinct(&b, x), ipro_test_bench_fill(&b, dy, -1, 1);
   int forward = node(&b, pc->op, 1, (int[]){x}, 1, (int[]){y});
   ipro_node_set_ints(at(&b, forward), "kernel_shape", (int64_t[]){pc->kernel, pc->kernel}, 2);
   ipro_node_set_ints(at(&b, forward), "strides", (int64_t[]){pc->stride, pc->stride}, 2);
@@ -480,22 +430,22 @@ static void check_pool(const pool_case *pc) {
                                         : gradient_node(&b, IPRO_OP_AVERAGE_POOL_GRAD, forward, 1,
                                                         (int[]){dy}, 1, (int[]){dx}, x);
   if (run(&b, grad, NULL)) check_gradient(&b, pc->name, forward, y, dy, x, floats(&b, dx));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void check_global_pool(ipro_op op) {
-  bench b = bench_open(16);
+  bench b = ipro_test_bench_open(16);
   const int64_t in_shape[4] = {2, 3, 4, 5}, out_shape[4] = {2, 3, 1, 1};
   int x = floats_tensor(&b, "x", 4, in_shape), dx = floats_tensor(&b, "dx", 4, in_shape);
   int y = floats_tensor(&b, "y", 4, out_shape), dy = floats_tensor(&b, "dy", 4, out_shape);
-  fill_distinct(&b, x), fill(&b, dy, -1, 1);
+  fill_distinct(&b, x), ipro_test_bench_fill(&b, dy, -1, 1);
   int forward = node(&b, op, 1, (int[]){x}, 1, (int[]){y});
   int grad = op == IPRO_OP_GLOBAL_MAX_POOL ? gradient_node(&b, IPRO_OP_GLOBAL_POOL_GRAD, forward, 2,
                                                            (int[]){dy, x}, 1, (int[]){dx}, x)
                                            : gradient_node(&b, IPRO_OP_GLOBAL_POOL_GRAD, forward, 1,
                                                            (int[]){dy}, 1, (int[]){dx}, x);
   if (run(&b, grad, NULL)) check_gradient(&b, ipro_op_name(op), forward, y, dy, x, floats(&b, dx));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_pool_gradients(void) {
@@ -560,26 +510,27 @@ static int slice_node(bench *b, int from, int to, const int64_t *starts) {
 }
 
 static void test_slice_as_pad_gradient(void) {
-  bench b = bench_open(17);
+  bench b = ipro_test_bench_open(17);
   const int64_t in_shape[3] = {2, 3, 4}, pads[6] = {1, 0, 2, 1, 1, 3}, out_shape[3] = {4, 4, 9};
   int x = floats_tensor(&b, "x", 3, in_shape), dx = floats_tensor(&b, "dx", 3, in_shape);
   int y = floats_tensor(&b, "y", 3, out_shape), dy = floats_tensor(&b, "dy", 3, out_shape);
-  fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, x, -1, 1), ipro_test_bench_fill(&b, dy, -1, 1);
   int pad = node(&b, IPRO_OP_PAD, 1, (int[]){x}, 1, (int[]){y});
   ipro_node_set_ints(at(&b, pad), "pads", pads, 6);
   ipro_node_set_float(at(&b, pad), "value", 0.5f);
   if (run(&b, slice_node(&b, dy, dx, pads), NULL))
     check_gradient(&b, "Slice as Pad's gradient", pad, y, dy, x, floats(&b, dx));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_slice_as_concat_gradient(void) {
-  bench b = bench_open(18);
+  bench b = ipro_test_bench_open(18);
   const int64_t a_shape[3] = {2, 3, 4}, b_shape[3] = {2, 2, 4}, out_shape[3] = {2, 5, 4};
   int xa = floats_tensor(&b, "a", 3, a_shape), da = floats_tensor(&b, "da", 3, a_shape);
   int xb = floats_tensor(&b, "b", 3, b_shape), dbt = floats_tensor(&b, "db", 3, b_shape);
   int y = floats_tensor(&b, "y", 3, out_shape), dy = floats_tensor(&b, "dy", 3, out_shape);
-  fill(&b, xa, -1, 1), fill(&b, xb, -1, 1), fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, xa, -1, 1), ipro_test_bench_fill(&b, xb, -1, 1),
+      ipro_test_bench_fill(&b, dy, -1, 1);
   int concat = node(&b, IPRO_OP_CONCAT, 2, (int[]){xa, xb}, 1, (int[]){y});
   ipro_node_set_int(at(&b, concat), "axis", 1);
   if (run(&b, slice_node(&b, dy, da, (int64_t[]){0, 0, 0}), NULL) &&
@@ -587,18 +538,18 @@ static void test_slice_as_concat_gradient(void) {
     check_gradient(&b, "Slice as Concat's gradient (first)", concat, y, dy, xa, floats(&b, da));
     check_gradient(&b, "Slice as Concat's gradient (second)", concat, y, dy, xb, floats(&b, dbt));
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 /* ---- Dropout, with the mask the forward kernel writes for a fixed (seed, step) ---- */
 
 static void test_dropout_gradient(void) {
-  bench b = bench_open(19);
+  bench b = ipro_test_bench_open(19);
   const int64_t shape[3] = {4, 5, 6};
   int x = floats_tensor(&b, "x", 3, shape), y = floats_tensor(&b, "y", 3, shape);
   int dy = floats_tensor(&b, "dy", 3, shape), dx = floats_tensor(&b, "dx", 3, shape);
-  int mask = tensor(&b, "mask", IPRO_DTYPE_BOOL, 3, shape);
-  fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
+  int mask = ipro_test_bench_tensor(&b, "mask", IPRO_DTYPE_BOOL, 3, shape);
+  ipro_test_bench_fill(&b, x, -1, 1), ipro_test_bench_fill(&b, dy, -1, 1);
   int forward = node(&b, IPRO_OP_DROPOUT, 1, (int[]){x}, 2, (int[]){y, mask});
   ipro_node_set_float(at(&b, forward), "ratio", 0.3f);
   ipro_node_set_int(at(&b, forward), "training_mode", 1);
@@ -607,13 +558,13 @@ static void test_dropout_gradient(void) {
   const ipro_kernel_context context = {.seed = 42, .step = 3};
   if (run(&b, forward, &context) && run(&b, grad, NULL)) {
     int64_t kept = 0;
-    for (int64_t i = 0; i < count_of(&b, mask); i++)
+    for (int64_t i = 0; i < ipro_test_bench_count(&b, mask); i++)
       kept += ((const bool *)b.data[mask])[i];
-    CHECK_MSG(kept > 0 && kept < count_of(&b, mask), "the mask keeps %lld of %lld", (long long)kept,
-              (long long)count_of(&b, mask));
+    CHECK_MSG(kept > 0 && kept < ipro_test_bench_count(&b, mask), "the mask keeps %lld of %lld",
+              (long long)kept, (long long)ipro_test_bench_count(&b, mask));
     check_gradient_with(&b, "Dropout", forward, y, dy, x, floats(&b, dx), &context);
   }
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 /* ---- Resize ---- */
@@ -624,13 +575,13 @@ typedef struct {
 } resize_case;
 
 static void check_resize(const resize_case *rc) {
-  bench b = bench_open(20);
+  bench b = ipro_test_bench_open(20);
   const int64_t in_shape[4] = {1, 2, 4, 5};
   const int64_t out_shape[4] = {1, 2, (int64_t)floor(4 * (double)rc->scale_h),
                                 (int64_t)floor(5 * (double)rc->scale_w)};
   int x = floats_tensor(&b, "x", 4, in_shape), dx = floats_tensor(&b, "dx", 4, in_shape);
   int y = floats_tensor(&b, "y", 4, out_shape), dy = floats_tensor(&b, "dy", 4, out_shape);
-  fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, x, -1, 1), ipro_test_bench_fill(&b, dy, -1, 1);
   int forward = node(&b, IPRO_OP_RESIZE, 1, (int[]){x}, 1, (int[]){y});
   ipro_node_set_string(at(&b, forward), "mode", rc->mode);
   ipro_node_set_string(at(&b, forward), "coordinate_transformation_mode", rc->coordinates);
@@ -638,7 +589,7 @@ static void check_resize(const resize_case *rc) {
   ipro_node_set_floats(at(&b, forward), "scales", (float[]){1, 1, rc->scale_h, rc->scale_w}, 4);
   int grad = gradient_node(&b, IPRO_OP_RESIZE_GRAD, forward, 1, (int[]){dy}, 1, (int[]){dx}, x);
   if (run(&b, grad, NULL)) check_gradient(&b, rc->name, forward, y, dy, x, floats(&b, dx));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_resize_gradients(void) {
@@ -662,19 +613,19 @@ static void test_resize_gradients(void) {
 
 static void check_reduce_mean(const char *what, int axis_count, const int64_t *axes, int keepdims,
                               int out_rank, const int64_t *out_dims) {
-  bench b = bench_open(21);
+  bench b = ipro_test_bench_open(21);
   const int64_t shape[4] = {2, 3, 4, 5};
   int x = floats_tensor(&b, "x", 4, shape), dx = floats_tensor(&b, "dx", 4, shape);
   int y = floats_tensor(&b, "y", out_rank, out_dims),
       dy = floats_tensor(&b, "dy", out_rank, out_dims);
-  fill(&b, x, -1, 1), fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, x, -1, 1), ipro_test_bench_fill(&b, dy, -1, 1);
   int forward = node(&b, IPRO_OP_REDUCE_MEAN, 1, (int[]){x}, 1, (int[]){y});
   ipro_node_set_ints(at(&b, forward), "axes", axes, axis_count);
   ipro_node_set_int(at(&b, forward), "keepdims", keepdims);
   int grad =
       gradient_node(&b, IPRO_OP_REDUCE_MEAN_GRAD, forward, 1, (int[]){dy}, 1, (int[]){dx}, x);
   if (run(&b, grad, NULL)) check_gradient(&b, what, forward, y, dy, x, floats(&b, dx));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_reduce_mean_gradient(void) {
@@ -690,11 +641,11 @@ static void test_reduce_mean_gradient(void) {
 /* ---- Softmax and LogSoftmax ---- */
 
 static void check_softmax(ipro_op op, int64_t axis, int coerce_2d) {
-  bench b = bench_open(22);
+  bench b = ipro_test_bench_open(22);
   const int64_t shape[3] = {2, 3, 4};
   int x = floats_tensor(&b, "x", 3, shape), y = floats_tensor(&b, "y", 3, shape);
   int dy = floats_tensor(&b, "dy", 3, shape), dx = floats_tensor(&b, "dx", 3, shape);
-  fill(&b, x, -2, 2), fill(&b, dy, -1, 1);
+  ipro_test_bench_fill(&b, x, -2, 2), ipro_test_bench_fill(&b, dy, -1, 1);
   int forward = node(&b, op, 1, (int[]){x}, 1, (int[]){y});
   ipro_node_set_int(at(&b, forward), "axis", axis);
   ipro_node_set_int(at(&b, forward), "coerce_2d", coerce_2d);
@@ -705,7 +656,7 @@ static void check_softmax(ipro_op op, int64_t axis, int coerce_2d) {
            coerce_2d ? " coerce_2d" : "");
   if (run(&b, forward, NULL) && run(&b, grad, NULL))
     check_gradient(&b, what, forward, y, dy, x, floats(&b, dx));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_softmax_gradients(void) {
@@ -722,19 +673,19 @@ static void test_softmax_gradients(void) {
 /* f = loss · weight (the projection of the scalar loss); the gradient kernel's scale is weight. */
 static void check_cross_entropy(const char *reduction, ipro_dtype label_dtype, int rank,
                                 const int64_t *scores_shape, float weight) {
-  bench b = bench_open(23);
+  bench b = ipro_test_bench_open(23);
   int64_t label_dims[IPRO_MAX_RANK] = {scores_shape[0]};
   for (int d = 2; d < rank; d++)
     label_dims[d - 1] = scores_shape[d];
   int scores = floats_tensor(&b, "scores", rank, scores_shape);
   int log_prob = floats_tensor(&b, "log_prob", rank, scores_shape);
   int d_scores = floats_tensor(&b, "d_scores", rank, scores_shape);
-  int labels = tensor(&b, "labels", label_dtype, rank - 1, label_dims);
+  int labels = ipro_test_bench_tensor(&b, "labels", label_dtype, rank - 1, label_dims);
   int loss = floats_tensor(&b, "loss", 0, NULL), w = floats_tensor(&b, "w", 0, NULL);
-  fill(&b, scores, -2, 2);
+  ipro_test_bench_fill(&b, scores, -2, 2);
   floats(&b, w)[0] = weight;
   int64_t classes = scores_shape[1];
-  for (int64_t i = 0; i < count_of(&b, labels); i++) {
+  for (int64_t i = 0; i < ipro_test_bench_count(&b, labels); i++) {
     int64_t label = (int64_t)uniform(&b, 0, (double)classes) % classes;
     if (label_dtype == IPRO_DTYPE_INT64)
       ((int64_t *)b.data[labels])[i] = label;
@@ -753,7 +704,7 @@ static void check_cross_entropy(const char *reduction, ipro_dtype label_dtype, i
            rank, ipro_dtype_name(label_dtype), (double)weight);
   if (run(&b, forward, NULL) && run(&b, grad, NULL))
     check_gradient(&b, what, forward, loss, w, scores, floats(&b, d_scores));
-  bench_close(&b);
+  ipro_test_bench_close(&b);
 }
 
 static void test_cross_entropy_gradient(void) {

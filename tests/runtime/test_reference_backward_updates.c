@@ -16,6 +16,7 @@
 #include "frontend/op_table.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/check.h"
+#include "tests/support/tensor_checks.h"
 
 #define COUNT 6
 
@@ -26,16 +27,6 @@
     ipro_test_record(fabs(close_g_ - close_w_) <= 1e-6 * (1.0 + fabs(close_w_)), __FILE__,         \
                      __LINE__, __VA_ARGS__);                                                       \
   } while (0)
-
-static int add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, int rank,
-                      const int64_t *dims) {
-  int t = ipro_graph_tensor(graph, name);
-  graph->tensors[t].dtype = dtype;
-  graph->tensors[t].shape.rank = rank;
-  for (int d = 0; d < rank; d++)
-    graph->tensors[t].shape.dims[d] = dims[d];
-  return t;
-}
 
 static int add_node(ipro_graph *graph, ipro_op op, int n_inputs, const int *inputs, int n_outputs,
                     const int *outputs) {
@@ -86,10 +77,10 @@ static void sgd_expected(const sgd_settings *s, double *param, const float *grad
 static void check_sgd(const sgd_settings *s, int hyper_count) {
   ipro_graph *graph = ipro_graph_create();
   const int64_t dims[1] = {COUNT}, hyper_dims[1] = {hyper_count};
-  int p = add_tensor(graph, "param", IPRO_DTYPE_FLOAT, 1, dims);
-  int g = add_tensor(graph, "grad", IPRO_DTYPE_FLOAT, 1, dims);
-  int v = add_tensor(graph, "velocity", IPRO_DTYPE_FLOAT, 1, dims);
-  int h = add_tensor(graph, "hyper", IPRO_DTYPE_FLOAT, 1, hyper_dims);
+  int p = ipro_test_add_tensor(graph, "param", IPRO_DTYPE_FLOAT, 1, dims);
+  int g = ipro_test_add_tensor(graph, "grad", IPRO_DTYPE_FLOAT, 1, dims);
+  int v = ipro_test_add_tensor(graph, "velocity", IPRO_DTYPE_FLOAT, 1, dims);
+  int h = ipro_test_add_tensor(graph, "hyper", IPRO_DTYPE_FLOAT, 1, hyper_dims);
   int n = add_node(graph, IPRO_OP_SGD_UPDATE, 4, (int[]){p, g, v, h}, 0, NULL);
   float param[COUNT], grad[COUNT], velocity[COUNT] = {0};
   float hyper[6] = {
@@ -150,11 +141,11 @@ static void adam_expected(const adam_settings *s, int step, double *param, const
 static void check_adam(const adam_settings *s) {
   ipro_graph *graph = ipro_graph_create();
   const int64_t dims[1] = {COUNT}, hyper_dims[1] = {6};
-  int p = add_tensor(graph, "param", IPRO_DTYPE_FLOAT, 1, dims);
-  int g = add_tensor(graph, "grad", IPRO_DTYPE_FLOAT, 1, dims);
-  int m = add_tensor(graph, "m", IPRO_DTYPE_FLOAT, 1, dims);
-  int v = add_tensor(graph, "v", IPRO_DTYPE_FLOAT, 1, dims);
-  int h = add_tensor(graph, "hyper", IPRO_DTYPE_FLOAT, 1, hyper_dims);
+  int p = ipro_test_add_tensor(graph, "param", IPRO_DTYPE_FLOAT, 1, dims);
+  int g = ipro_test_add_tensor(graph, "grad", IPRO_DTYPE_FLOAT, 1, dims);
+  int m = ipro_test_add_tensor(graph, "m", IPRO_DTYPE_FLOAT, 1, dims);
+  int v = ipro_test_add_tensor(graph, "v", IPRO_DTYPE_FLOAT, 1, dims);
+  int h = ipro_test_add_tensor(graph, "hyper", IPRO_DTYPE_FLOAT, 1, hyper_dims);
   int n = add_node(graph, IPRO_OP_ADAM_UPDATE, 5, (int[]){p, g, m, v, h}, 0, NULL);
   float param[COUNT], grad[COUNT], first[COUNT] = {0}, second[COUNT] = {0};
   double expected[COUNT], exp_avg[COUNT] = {0}, exp_avg_sq[COUNT] = {0};
@@ -198,14 +189,14 @@ enum { BN_N = 4, BN_C = 3, BN_SPATIAL = 4 };
 static void test_batch_norm_running_statistics(void) {
   ipro_graph *graph = ipro_graph_create();
   const int64_t shape[4] = {BN_N, BN_C, 2, 2}, channels[1] = {BN_C};
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 4, shape);
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, shape);
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 4, shape);
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, shape);
   int params[4], running[2];
   const char *names[4] = {"scale", "bias", "mean", "var"};
   for (int i = 0; i < 4; i++)
-    params[i] = add_tensor(graph, names[i], IPRO_DTYPE_FLOAT, 1, channels);
-  running[0] = add_tensor(graph, "running_mean", IPRO_DTYPE_FLOAT, 1, channels);
-  running[1] = add_tensor(graph, "running_var", IPRO_DTYPE_FLOAT, 1, channels);
+    params[i] = ipro_test_add_tensor(graph, names[i], IPRO_DTYPE_FLOAT, 1, channels);
+  running[0] = ipro_test_add_tensor(graph, "running_mean", IPRO_DTYPE_FLOAT, 1, channels);
+  running[1] = ipro_test_add_tensor(graph, "running_var", IPRO_DTYPE_FLOAT, 1, channels);
   const int inputs[5] = {x, params[0], params[1], params[2], params[3]};
   /* As the training program has it (outputs 1 and 2 dropped), and ONNX's form. */
   int in_place = add_node(graph, IPRO_OP_BATCH_NORMALIZATION, 5, inputs, 3, (int[]){y, -1, -1});
@@ -280,12 +271,12 @@ static void test_batch_norm_running_statistics(void) {
  * the two elements not ignored divides by their weights only, w[2] + w[0]. */
 static void test_cross_entropy_weights_and_ignore_index(void) {
   ipro_graph *graph = ipro_graph_create();
-  int scores = add_tensor(graph, "scores", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 4});
-  int labels = add_tensor(graph, "labels", IPRO_DTYPE_INT32, 1, (int64_t[]){3});
-  int weights = add_tensor(graph, "weights", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4});
-  int loss = add_tensor(graph, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
-  int elements = add_tensor(graph, "elements", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
-  int log_prob = add_tensor(graph, "log_prob", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 4});
+  int scores = ipro_test_add_tensor(graph, "scores", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 4});
+  int labels = ipro_test_add_tensor(graph, "labels", IPRO_DTYPE_INT32, 1, (int64_t[]){3});
+  int weights = ipro_test_add_tensor(graph, "weights", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4});
+  int loss = ipro_test_add_tensor(graph, "loss", IPRO_DTYPE_FLOAT, 0, NULL);
+  int elements = ipro_test_add_tensor(graph, "elements", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
+  int log_prob = ipro_test_add_tensor(graph, "log_prob", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 4});
   int mean = add_node(graph, IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS, 3,
                       (int[]){scores, labels, weights}, 2, (int[]){loss, log_prob});
   int none = add_node(graph, IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS, 3,

@@ -14,6 +14,7 @@
 #include "runtime/executor.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/check.h"
+#include "tests/support/tensor_checks.h"
 
 #define CHECK_NEAR(got, want)                                                                      \
   do {                                                                                             \
@@ -21,16 +22,6 @@
     ipro_test_record(fabs(check_g_ - check_w_) <= 1e-5 + 1e-4 * fabs(check_w_), __FILE__,          \
                      __LINE__, "%s == %s (%.9g vs %.9g)", #got, #want, check_g_, check_w_);        \
   } while (0)
-
-static int add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, int rank,
-                      const int64_t *dims) {
-  int t = ipro_graph_tensor(graph, name);
-  graph->tensors[t].dtype = dtype;
-  graph->tensors[t].shape.rank = rank;
-  for (int d = 0; d < rank; d++)
-    graph->tensors[t].shape.dims[d] = dims[d];
-  return t;
-}
 
 /* A node of op_type over existing tensors; returns its index. */
 static int add_node(ipro_graph *graph, const char *op_type, int n_inputs, const int *inputs,
@@ -62,10 +53,10 @@ static void test_every_op_has_a_kernel(void) {
  */
 static void test_conv_1d(void) {
   ipro_graph *graph = ipro_graph_create();
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 5});
-  int w = add_tensor(graph, "w", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
-  int b = add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 5});
+  int w = ipro_test_add_tensor(graph, "w", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
+  int b = ipro_test_add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
   int n = add_node(graph, "Conv", 3, (int[]){x, w, b}, 1, (int[]){y});
   ipro_node_set_ints(&graph->nodes[n], "pads", (int64_t[]){1, 1}, 2);
   ipro_node_set_ints(&graph->nodes[n], "strides", (int64_t[]){2}, 1);
@@ -102,13 +93,14 @@ static void test_conv_grouped_dilated(void) {
     bs[i] = pseudo_random(&state);
 
   ipro_graph *graph = ipro_graph_create();
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 4, (int64_t[]){N, C, H, W});
-  int w = add_tensor(graph, "w", IPRO_DTYPE_FLOAT, 4, (int64_t[]){M, C / G, K, K});
-  int b = add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){M});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, (int64_t[]){N, M, out_h, out_w});
-  int x3 = add_tensor(graph, "x3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){N, C, 1, H, W});
-  int w3 = add_tensor(graph, "w3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){M, C / G, 1, K, K});
-  int y3t = add_tensor(graph, "y3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){N, M, 1, out_h, out_w});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 4, (int64_t[]){N, C, H, W});
+  int w = ipro_test_add_tensor(graph, "w", IPRO_DTYPE_FLOAT, 4, (int64_t[]){M, C / G, K, K});
+  int b = ipro_test_add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){M});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, (int64_t[]){N, M, out_h, out_w});
+  int x3 = ipro_test_add_tensor(graph, "x3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){N, C, 1, H, W});
+  int w3 = ipro_test_add_tensor(graph, "w3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){M, C / G, 1, K, K});
+  int y3t =
+      ipro_test_add_tensor(graph, "y3", IPRO_DTYPE_FLOAT, 5, (int64_t[]){N, M, 1, out_h, out_w});
   int two = add_node(graph, "Conv", 3, (int[]){x, w, b}, 1, (int[]){y});
   int three = add_node(graph, "Conv", 3, (int[]){x3, w3, b}, 1, (int[]){y3t});
   ipro_node_set_ints(&graph->nodes[two], "pads", pads, 4);
@@ -149,9 +141,9 @@ static void test_conv_grouped_dilated(void) {
  * indices are h + w * H: 0 + 1*2 = 2 and 1 + 2*2 = 5; row-major h * W + w: 1 and 5. */
 static void test_max_pool_indices(void) {
   ipro_graph *graph = ipro_graph_create();
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 4, (int64_t[]){1, 1, 2, 3});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, (int64_t[]){1, 1, 1, 2});
-  int i = add_tensor(graph, "i", IPRO_DTYPE_INT64, 4, (int64_t[]){1, 1, 1, 2});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 4, (int64_t[]){1, 1, 2, 3});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, (int64_t[]){1, 1, 1, 2});
+  int i = ipro_test_add_tensor(graph, "i", IPRO_DTYPE_INT64, 4, (int64_t[]){1, 1, 1, 2});
   int n = add_node(graph, "MaxPool", 1, (int[]){x}, 2, (int[]){y, i});
   ipro_node_set_ints(&graph->nodes[n], "kernel_shape", (int64_t[]){2, 2}, 2);
   float xs[] = {1, 5, 2, 4, 3, 6}, ys[2];
@@ -175,9 +167,9 @@ static void test_dropout_training(void) {
   enum { COUNT = 20000 };
   const float ratio = 0.25f;
   ipro_graph *graph = ipro_graph_create();
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 1, (int64_t[]){COUNT});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 1, (int64_t[]){COUNT});
-  int m = add_tensor(graph, "m", IPRO_DTYPE_BOOL, 1, (int64_t[]){COUNT});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 1, (int64_t[]){COUNT});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 1, (int64_t[]){COUNT});
+  int m = ipro_test_add_tensor(graph, "m", IPRO_DTYPE_BOOL, 1, (int64_t[]){COUNT});
   int n = add_node(graph, "Dropout", 1, (int[]){x}, 2, (int[]){y, m});
   ipro_node_set_float(&graph->nodes[n], "ratio", ratio);
   ipro_node_set_int(&graph->nodes[n], "training_mode", 1);
@@ -215,14 +207,14 @@ static void test_dropout_training(void) {
 /* X (2, 1, 2) = 1, 2, 3, 6: batch mean 3, biased variance (4 + 1 + 0 + 9) / 4 = 3.5. */
 static void test_batch_normalization_training(void) {
   ipro_graph *graph = ipro_graph_create();
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){2, 1, 2});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){2, 1, 2});
   int p[4];
   const char *names[] = {"scale", "bias", "mean", "var"};
   for (int i = 0; i < 4; i++)
-    p[i] = add_tensor(graph, names[i], IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){2, 1, 2});
-  int rm = add_tensor(graph, "rm", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
-  int rv = add_tensor(graph, "rv", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
+    p[i] = ipro_test_add_tensor(graph, names[i], IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){2, 1, 2});
+  int rm = ipro_test_add_tensor(graph, "rm", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
+  int rv = ipro_test_add_tensor(graph, "rv", IPRO_DTYPE_FLOAT, 1, (int64_t[]){1});
   int n = add_node(graph, "BatchNormalization", 5, (int[]){x, p[0], p[1], p[2], p[3]}, 3,
                    (int[]){y, rm, rv});
   ipro_node_set_int(&graph->nodes[n], "training_mode", 1);
@@ -253,8 +245,8 @@ static void test_pad_modes(void) {
       {"wrap", {2, 3, 1, 2, 3, 1, 2}},
   };
   ipro_graph *graph = ipro_graph_create();
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 3});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 7});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 3});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 7});
   int n = add_node(graph, "Pad", 1, (int[]){x}, 1, (int[]){y});
   ipro_node_set_ints(&graph->nodes[n], "pads", (int64_t[]){0, 2, 0, 2}, 4);
   ipro_node_set_float(&graph->nodes[n], "value", 9.0f);
@@ -274,8 +266,8 @@ static void test_pad_modes(void) {
  * the decoder of the InfoPro heads uses exactly this mode (on 2 axes). */
 static void test_resize_linear_align_corners(void) {
   ipro_graph *graph = ipro_graph_create();
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 5});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 3});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 1, 5});
   int n = add_node(graph, "Resize", 1, (int[]){x}, 1, (int[]){y});
   ipro_node_set_string(&graph->nodes[n], "mode", "linear");
   ipro_node_set_string(&graph->nodes[n], "coordinate_transformation_mode", "align_corners");
@@ -291,9 +283,9 @@ static void test_resize_linear_align_corners(void) {
 /* data (3, 2), int32 indices [-1, 0] along axis 0: rows 2 and 0. An index of 3 is an error. */
 static void test_gather_int32_negative(void) {
   ipro_graph *graph = ipro_graph_create();
-  int d = add_tensor(graph, "d", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 2});
-  int i = add_tensor(graph, "i", IPRO_DTYPE_INT32, 1, (int64_t[]){2});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 2});
+  int d = ipro_test_add_tensor(graph, "d", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 2});
+  int i = ipro_test_add_tensor(graph, "i", IPRO_DTYPE_INT32, 1, (int64_t[]){2});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 2});
   int n = add_node(graph, "Gather", 2, (int[]){d, i}, 1, (int[]){y});
   float ds[] = {1, 2, 3, 4, 5, 6}, ys[4];
   int32_t is[] = {-1, 0};
@@ -310,10 +302,10 @@ static void test_gather_int32_negative(void) {
  * see the executor's buffers, and every byte the backend handed out comes back. */
 static void test_reference_backend_in_executor(void) {
   ipro_graph *graph = ipro_graph_create();
-  int x = add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
-  int b = add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
-  int t = add_tensor(graph, "t", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
-  int y = add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int b = ipro_test_add_tensor(graph, "b", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
+  int t = ipro_test_add_tensor(graph, "t", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
   graph->inputs = malloc(sizeof(int));
   graph->outputs = malloc(sizeof(int));
   if (!graph->inputs || !graph->outputs) abort();

@@ -1,0 +1,63 @@
+/* Helpers the runtime tests share: the seeded generators their random fills draw from, a tensor's
+ * size in bytes, a one-node graph's tensors, and the comparison of a kernel's float output with
+ * the reference's, with a tolerance relative to the tensor's scale. */
+#ifndef IPRO_TEST_TENSOR_CHECKS_H
+#define IPRO_TEST_TENSOR_CHECKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frontend/graph.h"
+#include "runtime/backend.h"
+
+/* xorshift64*: a uniform float in [-1, 1), advancing *state. */
+float ipro_test_random_uniform(uint64_t *state);
+
+/* A linear congruential draw, uniform in [lo, hi) in steps of (hi - lo) / 65536. */
+double ipro_test_lcg_uniform(unsigned *state, double lo, double hi);
+
+size_t ipro_test_tensor_bytes(const ipro_tensor *tensor);
+
+/* Adds (or finds) tensor `name` and gives it dtype and shape; returns its index. */
+int ipro_test_add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, int rank,
+                         const int64_t *dims);
+
+/* Checks every element within atol 1e-5 * scale + rtol 1e-4 * |expected|, scale = max(1, max
+ * |expected|); NaN must be where the reference has NaN. Returns the largest |got - expected| /
+ * scale. */
+double ipro_test_compare_scaled(const char *label, const char *what, const float *got,
+                                const float *expected, int64_t count);
+
+/* Asks the backend whether it takes node, printing its reason when it declines, and checks the
+ * answer against expect_supported. Returns the answer. */
+bool ipro_test_expect_support(ipro_backend *backend, const ipro_graph *graph, const ipro_node *node,
+                              const char *label, bool expect_supported);
+
+/* Copies every attribute of `from` (but tensors) onto `to`, as autodiff does for gradient nodes. */
+void ipro_test_copy_attributes(ipro_node *to, const ipro_node *from);
+
+/* Adds node `name`: ResizeGrad of the Resize node `forward` (its attributes copied) from tensor
+ * dy to a new tensor dx_name, with input_shape (rank values) and forward_op set. Aborts when out
+ * of memory. Returns the node's index. */
+int ipro_test_add_resize_grad(ipro_graph *graph, const char *name, int forward, int dy,
+                              const char *dx_name, int rank, const int64_t *input_shape);
+
+/* A few nodes of a graph with one zero-initialised data buffer per tensor, filled from a seeded
+ * generator (ipro_test_lcg_uniform). Allocation failures abort. */
+#define IPRO_TEST_BENCH_TENSORS 32
+typedef struct {
+  ipro_graph *graph;
+  void *data[IPRO_TEST_BENCH_TENSORS];
+  unsigned random_state;
+} ipro_test_bench;
+
+ipro_test_bench ipro_test_bench_open(unsigned seed);
+void ipro_test_bench_close(ipro_test_bench *bench);
+/* Adds tensor `name` of dtype and shape with a zeroed buffer; returns its index. */
+int ipro_test_bench_tensor(ipro_test_bench *bench, const char *name, ipro_dtype dtype, int rank,
+                           const int64_t *dims);
+int64_t ipro_test_bench_count(const ipro_test_bench *bench, int t);
+/* Fills float tensor t with values uniform in [lo, hi). */
+void ipro_test_bench_fill(ipro_test_bench *bench, int t, double lo, double hi);
+
+#endif
