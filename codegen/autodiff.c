@@ -107,13 +107,19 @@ static int total_gradient(ipro_autodiff *ad, int t, ipro_error *err) {
   if (n == 0) return -1;
   if (n == 1) return ad->partials[t][0];
   int producer = ad->graph->tensors[t].producer;
-  int sum = -1;
-  if (ipro_autodiff_emit(ad, producer >= 0 ? producer : 0, IPRO_OP_SUM, ad->partials[t], n, 1, &sum,
-                         false, err) < 0)
-    return -2;
-  ad->n_partials[t] = 1;
-  ad->partials[t][0] = sum;
-  return sum;
+  /* Sums of at most 32 operands, chained, so that no node has more operands than the executor
+   * hands a kernel, however many readers a tensor has. */
+  while (ad->n_partials[t] > 1) {
+    int take = ad->n_partials[t] < 32 ? ad->n_partials[t] : 32, sum = -1;
+    if (ipro_autodiff_emit(ad, producer >= 0 ? producer : 0, IPRO_OP_SUM, ad->partials[t], take, 1,
+                           &sum, false, err) < 0)
+      return -2;
+    int rest = ad->n_partials[t] - take;
+    memmove(ad->partials[t] + 1, ad->partials[t] + take, sizeof(int) * (size_t)rest);
+    ad->partials[t][0] = sum;
+    ad->n_partials[t] = rest + 1;
+  }
+  return ad->partials[t][0];
 }
 
 /* needs[t]: t depends on a tensor whose gradient is wanted (float tensors only). */

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The most inputs or outputs a node may have when it runs (a kernel gets them in arrays of
+ * this size); larger nodes are refused when the program is built. */
+#define IPRO_EXECUTOR_MAX_OPERANDS 64
+
 struct ipro_executor {
   const ipro_graph *graph;
   ipro_backend *backend;
@@ -34,6 +38,9 @@ static ipro_status prepare_kernels(ipro_executor *e, ipro_backend *fallback, siz
   for (int n = 0; n < graph->n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
     if (!ipro_node_is_computed(graph, node) || ipro_node_is_view(graph, node)) continue;
+    if (node->n_inputs > IPRO_EXECUTOR_MAX_OPERANDS || node->n_outputs > IPRO_EXECUTOR_MAX_OPERANDS)
+      return ipro_error_set(err, "node '%s' (%s) has more than %d inputs or outputs", node->name,
+                            node->op_type, IPRO_EXECUTOR_MAX_OPERANDS);
     ipro_backend *chosen = e->backend;
     if (!chosen->supports_forward(chosen, graph, node)) {
       if (!fallback || !fallback->supports_forward(fallback, graph, node))
@@ -128,7 +135,7 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
         IPRO_OK)
       return IPRO_ERROR;
   }
-  void *input_pointers[64], *output_pointers[64];
+  void *input_pointers[IPRO_EXECUTOR_MAX_OPERANDS], *output_pointers[IPRO_EXECUTOR_MAX_OPERANDS];
   for (int s = 0; s < e->program.n_steps; s++) {
     const ipro_program_step *step = &e->program.steps[s];
     if (step->is_view) continue;
@@ -136,9 +143,9 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
     /* Kernels may look at optional operands past n_inputs: those must read as absent. */
     memset(input_pointers, 0, sizeof input_pointers);
     memset(output_pointers, 0, sizeof output_pointers);
-    for (int i = 0; i < node->n_inputs && i < 64; i++)
+    for (int i = 0; i < node->n_inputs; i++)
       input_pointers[i] = node->inputs[i] >= 0 ? slot_pointer(e, node->inputs[i]) : NULL;
-    for (int o = 0; o < node->n_outputs && o < 64; o++)
+    for (int o = 0; o < node->n_outputs; o++)
       output_pointers[o] = node->outputs[o] >= 0 ? slot_pointer(e, node->outputs[o]) : NULL;
     ipro_kernel *kernel = e->kernels[step->node];
     void *workspace = step->workspace_bytes ? e->arena + step->workspace_offset : NULL;

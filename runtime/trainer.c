@@ -252,11 +252,6 @@ const ipro_training_graph *ipro_trainer_module_training(const ipro_trainer *t, i
 ipro_executor *ipro_trainer_module_executor(ipro_trainer *t, int k) {
   return t->modules[k].executor;
 }
-const ipro_graph *ipro_trainer_graph(const ipro_trainer *t) { return t->modules[0].graph; }
-const ipro_training_graph *ipro_trainer_training(const ipro_trainer *t) {
-  return &t->modules[0].training;
-}
-ipro_executor *ipro_trainer_executor(ipro_trainer *t) { return t->modules[0].executor; }
 
 size_t ipro_trainer_allocated_bytes(const ipro_trainer *t) {
   return t->backend ? t->backend->bytes_allocated : 0;

@@ -184,7 +184,7 @@ static ipro_trainer *make_trainer(ipro_optimizer_kind kind) {
 /* Every tensor a checkpoint holds, equal bit for bit in both trainers. */
 static int compare_held(ipro_trainer *a, ipro_trainer *b, const char *when) {
   CHECK_EQ_INT(ipro_trainer_module_count(a), 1);
-  const ipro_graph *graph = ipro_trainer_graph(a);
+  const ipro_graph *graph = ipro_trainer_module_graph(a, 0);
   ipro_error err = {{0}};
   int held = 0;
   for (int t = 0; t < graph->n_tensors; t++) {
@@ -235,7 +235,7 @@ static void trainer_round_trip(ipro_optimizer_kind kind) {
   ipro_trainer_set_steps(b, c.position.steps_done);
   CHECK_EQ_INT(ipro_trainer_steps(b), 2);
 
-  const ipro_training_graph *training = ipro_trainer_training(a);
+  const ipro_training_graph *training = ipro_trainer_module_training(a, 0);
   int held = compare_held(a, b, "after restore");
   int moments = kind == IPRO_OPTIMIZER_SGD ? 1 : 2;
   CHECK_MSG(held == training->n_parameters * (1 + moments), "%s: %d tensors held for %d parameters",
