@@ -156,7 +156,7 @@ ipro_status ipro_kernel_desc_check(const ipro_kernel_desc *desc, ipro_error *err
                           IPRO_KERNEL_MAX_OUTPUTS);
   for (int i = 0; i < desc->input_count; i++)
     if (desc->inputs[i] != IPRO_KERNEL_ELEMENT && desc->inputs[i] != IPRO_KERNEL_CHANNEL &&
-        desc->inputs[i] != IPRO_KERNEL_MASK)
+        desc->inputs[i] != IPRO_KERNEL_MASK && desc->inputs[i] != IPRO_KERNEL_LABEL)
       return ipro_error_set(err, "kernel %s: input %d has an unknown kind", name, i);
   for (int n = 0; n < desc->node_count; n++) {
     const ipro_kernel_node *node = &desc->nodes[n];

@@ -63,8 +63,14 @@ typedef enum {
 } ipro_kernel_op;
 
 /* What an input holds (see the calling conventions above). A mask input holds one byte per
- * element (C bool) and loads as 0 or 1. */
-typedef enum { IPRO_KERNEL_ELEMENT, IPRO_KERNEL_CHANNEL, IPRO_KERNEL_MASK } ipro_kernel_input_kind;
+ * element (C bool) and loads as 0 or 1; a label input holds one int64 per element (class labels)
+ * and loads as its value, exact below 2^24. */
+typedef enum {
+  IPRO_KERNEL_ELEMENT,
+  IPRO_KERNEL_CHANNEL,
+  IPRO_KERNEL_MASK,
+  IPRO_KERNEL_LABEL
+} ipro_kernel_input_kind;
 
 /* The type the expression is evaluated in. Inputs and outputs are float32 either way; DOUBLE
  * widens every loaded value and rounds once per stored one, as the reference kernels do. */

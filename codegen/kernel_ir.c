@@ -52,7 +52,7 @@ static bool written_in_place(const ipro_kernel_desc *desc, int input) {
 }
 
 static LLVMTypeRef element_type(const emitter *e, ipro_kernel_input_kind kind) {
-  return kind == IPRO_KERNEL_MASK ? e->i8 : e->f32;
+  return kind == IPRO_KERNEL_MASK ? e->i8 : kind == IPRO_KERNEL_LABEL ? e->i64 : e->f32;
 }
 
 static void add_attribute(emitter *e, LLVMValueRef function, unsigned index, const char *name) {
@@ -100,7 +100,8 @@ static LLVMValueRef load(emitter *e, int input, LLVMValueRef index, LLVMValueRef
   LLVMValueRef at = kind == IPRO_KERNEL_CHANNEL ? channel : index;
   LLVMValueRef address = LLVMBuildInBoundsGEP2(e->b, type, e->inputs[input], &at, 1, "");
   LLVMValueRef value = LLVMBuildLoad2(e->b, type, address, "");
-  LLVMSetAlignment(value, kind == IPRO_KERNEL_MASK ? 1 : 4);
+  LLVMSetAlignment(value, kind == IPRO_KERNEL_MASK ? 1 : kind == IPRO_KERNEL_LABEL ? 8 : 4);
+  if (kind == IPRO_KERNEL_LABEL) return LLVMBuildSIToFP(e->b, value, e->compute, "");
   if (kind != IPRO_KERNEL_MASK) return widen(e, value);
   LLVMValueRef set = LLVMBuildICmp(e->b, LLVMIntNE, value, LLVMConstInt(e->i8, 0, 0), "");
   return LLVMBuildUIToFP(e->b, set, e->compute, "");

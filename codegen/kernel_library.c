@@ -140,6 +140,87 @@ static void adam_update(ipro_kernel_desc *desc) {
   ipro_kernel_add_output_in_place(desc, v, second);
 }
 
+/* x; {min, max} → y = min(max(x, min), max): Clip, max applied last as the reference does. */
+static void clip_forward(ipro_kernel_desc *desc) {
+  int x = load(desc, element(desc));
+  int low = maximum(desc, x, param(desc, 0));
+  ipro_kernel_add_output(desc, ipro_kernel_binary(desc, IPRO_KERNEL_MIN, low, param(desc, 1)));
+}
+
+/* dY, X; {min, max} → dX = min < X < max ? dY : 0 (ipro.UnaryGrad of Clip, strict bounds). */
+static void clip_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), x = load(desc, element(desc)), zero = constant(desc, 0);
+  int below = ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, param(desc, 1), x, dy, zero);
+  ipro_kernel_add_output(
+      desc, ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, x, param(desc, 0), below, zero));
+}
+
+/* labels (int64) → the same values as float, for the comparisons below. */
+static void labels_to_float(ipro_kernel_desc *desc) {
+  ipro_kernel_add_output(desc, load(desc, ipro_kernel_add_input(desc, IPRO_KERNEL_LABEL)));
+}
+
+/* a (per channel), b → a != b ? 0 : 1. With a = labels [N] (channels N, inner M) and b an
+ * [N, M] matrix it marks where row n's label equals b: a one-hot matrix when b holds the class
+ * indices, the same-label pairs when b holds the labels again along the rows. */
+static void equal_mask(ipro_kernel_desc *desc) {
+  int a = load(desc, ipro_kernel_add_input(desc, IPRO_KERNEL_CHANNEL));
+  int b = load(desc, element(desc));
+  ipro_kernel_add_output(desc, ipro_kernel_select(desc, IPRO_KERNEL_SELECT_NOT_EQUAL, a, b,
+                                                  constant(desc, 0), constant(desc, 1)));
+}
+
+/* f, norm (per row: channels N, inner D) → z = f / max(norm, 1e-12), SupCon's normalisation. */
+static void normalize_rows(ipro_kernel_desc *desc) {
+  int f = load(desc, element(desc));
+  int norm = load(desc, ipro_kernel_add_input(desc, IPRO_KERNEL_CHANNEL));
+  ipro_kernel_add_output(desc, divide(desc, f, maximum(desc, norm, constant(desc, 1e-12))));
+}
+
+/* a, b → a / max(b, 1): SupCon's per-anchor mean over its positives (0 when it has none). */
+static void ratio_floor_one(ipro_kernel_desc *desc) {
+  int a = load(desc, element(desc)), b = load(desc, element(desc));
+  ipro_kernel_add_output(desc, divide(desc, a, maximum(desc, b, constant(desc, 1))));
+}
+
+/* softmax, positives, count (per row: channels N, inner N) → G = count > 0 ? softmax −
+ * positives / count : 0: N times the gradient of SupCon's loss with respect to the similarities
+ * (the caller folds 1/N into the next product). */
+static void sup_con_similarity_grad(ipro_kernel_desc *desc) {
+  int softmax = load(desc, element(desc)), positives = load(desc, element(desc));
+  int count = load(desc, ipro_kernel_add_input(desc, IPRO_KERNEL_CHANNEL));
+  int zero = constant(desc, 0);
+  int value = sub(desc, softmax, divide(desc, positives, count));
+  ipro_kernel_add_output(
+      desc, ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, count, zero, value, zero));
+}
+
+/* dz, z, radial, norm (radial and norm per row: channels N, inner D) → dF = (dz − radial·z) /
+ * max(norm, 1e-12), the radial part dropped where the norm was clamped: the gradient through
+ * z = f / max(‖f‖, 1e-12). */
+static void sup_con_features_grad(ipro_kernel_desc *desc) {
+  int dz = load(desc, element(desc)), z = load(desc, element(desc));
+  int radial = load(desc, ipro_kernel_add_input(desc, IPRO_KERNEL_CHANNEL));
+  int norm = load(desc, ipro_kernel_add_input(desc, IPRO_KERNEL_CHANNEL));
+  int floor = constant(desc, 1e-12);
+  int kept =
+      ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, norm, floor, radial, constant(desc, 0));
+  ipro_kernel_add_output(
+      desc, divide(desc, sub(desc, dz, mul(desc, kept, z)), maximum(desc, norm, floor)));
+}
+
+/* (no inputs; count 1) {lr, β1, β2, ε, weight_decay, step} → 1 − β1^step, 1 − β2^step, the bias
+ * corrections adam_update takes as params, computed on the device from the hyper-parameter
+ * tensor so that no value has to cross to the host. */
+static void adam_bias_corrections(ipro_kernel_desc *desc) {
+  int one = constant(desc, 1), step = param(desc, 5);
+  for (int b = 1; b <= 2; b++) {
+    int log_beta = ipro_kernel_unary(desc, IPRO_KERNEL_LOG, param(desc, b));
+    int power = ipro_kernel_unary(desc, IPRO_KERNEL_EXP, mul(desc, step, log_beta));
+    ipro_kernel_add_output(desc, sub(desc, one, power));
+  }
+}
+
 void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc *desc) {
   static const struct {
     const char *name;
@@ -157,6 +238,15 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
       [IPRO_GENERATED_DROPOUT_GRAD] = {"dropout_grad", IPRO_KERNEL_FLOAT},
       [IPRO_GENERATED_SGD_UPDATE] = {"sgd_update", IPRO_KERNEL_DOUBLE},
       [IPRO_GENERATED_ADAM_UPDATE] = {"adam_update", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_CLIP_FORWARD] = {"clip_forward", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_CLIP_BACKWARD] = {"clip_backward", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_LABELS_TO_FLOAT] = {"labels_to_float", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_EQUAL_MASK] = {"equal_mask", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_NORMALIZE_ROWS] = {"normalize_rows", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_RATIO_FLOOR_ONE] = {"ratio_floor_one", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_SUP_CON_SIMILARITY_GRAD] = {"sup_con_similarity_grad", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_SUP_CON_FEATURES_GRAD] = {"sup_con_features_grad", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_ADAM_BIAS_CORRECTIONS] = {"adam_bias_corrections", IPRO_KERNEL_DOUBLE},
   };
   assert((int)which >= 0 && which < IPRO_GENERATED_COUNT);
   ipro_kernel_desc_init(desc, kernels[which].name, kernels[which].precision);
@@ -173,6 +263,15 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
   case IPRO_GENERATED_DROPOUT_GRAD: dropout_grad(desc); break;
   case IPRO_GENERATED_SGD_UPDATE: sgd_update(desc); break;
   case IPRO_GENERATED_ADAM_UPDATE: adam_update(desc); break;
+  case IPRO_GENERATED_CLIP_FORWARD: clip_forward(desc); break;
+  case IPRO_GENERATED_CLIP_BACKWARD: clip_backward(desc); break;
+  case IPRO_GENERATED_LABELS_TO_FLOAT: labels_to_float(desc); break;
+  case IPRO_GENERATED_EQUAL_MASK: equal_mask(desc); break;
+  case IPRO_GENERATED_NORMALIZE_ROWS: normalize_rows(desc); break;
+  case IPRO_GENERATED_RATIO_FLOOR_ONE: ratio_floor_one(desc); break;
+  case IPRO_GENERATED_SUP_CON_SIMILARITY_GRAD: sup_con_similarity_grad(desc); break;
+  case IPRO_GENERATED_SUP_CON_FEATURES_GRAD: sup_con_features_grad(desc); break;
+  case IPRO_GENERATED_ADAM_BIAS_CORRECTIONS: adam_bias_corrections(desc); break;
   default: break;
   }
 }
