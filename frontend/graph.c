@@ -2,6 +2,8 @@
 #include "graph.h"
 #include "op_table.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +43,7 @@ void ipro_graph_free(ipro_graph *graph) {
     free(graph->opsets[i].domain);
   free(graph->opsets);
   free(graph->tensors);
+  free(graph->tensor_index);
   free(graph->nodes);
   free(graph->inputs);
   free(graph->outputs);
@@ -50,15 +53,46 @@ void ipro_graph_free(ipro_graph *graph) {
   free(graph);
 }
 
+/* FNV-1a: simple, and spreads the long shared prefixes of exported names ("/layer1/...") well. */
+static uint32_t name_hash(const char *name) {
+  uint32_t h = 2166136261u;
+  for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+    h = (h ^ *c) * 16777619u;
+  return h;
+}
+
+/* The index entry where name is, or the empty entry where it would go. */
+static int index_entry(const ipro_graph *graph, const char *name) {
+  int mask = graph->tensor_index_capacity - 1;
+  int e = (int)(name_hash(name) & (uint32_t)mask);
+  while (graph->tensor_index[e] >= 0 && strcmp(graph->tensors[graph->tensor_index[e]].name, name))
+    e = (e + 1) & mask;
+  return e;
+}
+
+static bool grow_index(ipro_graph *graph) {
+  int capacity = graph->tensor_index_capacity ? 2 * graph->tensor_index_capacity : 128;
+  int *grown = malloc(sizeof(int) * (size_t)capacity);
+  if (!grown) return false;
+  for (int e = 0; e < capacity; e++)
+    grown[e] = -1;
+  free(graph->tensor_index);
+  graph->tensor_index = grown;
+  graph->tensor_index_capacity = capacity;
+  for (int t = 0; t < graph->n_tensors; t++)
+    graph->tensor_index[index_entry(graph, graph->tensors[t].name)] = t;
+  return true;
+}
+
 int ipro_graph_find_tensor(const ipro_graph *graph, const char *name) {
-  for (int i = 0; i < graph->n_tensors; i++)
-    if (strcmp(graph->tensors[i].name, name) == 0) return i;
-  return -1;
+  if (graph->tensor_index_capacity == 0) return -1;
+  return graph->tensor_index[index_entry(graph, name)];
 }
 
 int ipro_graph_tensor(ipro_graph *graph, const char *name) {
   int found = ipro_graph_find_tensor(graph, name);
   if (found >= 0) return found;
+  if (2 * (graph->n_tensors + 1) > graph->tensor_index_capacity && !grow_index(graph)) return -1;
   if (graph->n_tensors == graph->tensor_capacity) {
     int capacity = graph->tensor_capacity ? 2 * graph->tensor_capacity : 64;
     ipro_tensor *grown = realloc(graph->tensors, (size_t)capacity * sizeof *grown);
@@ -72,6 +106,7 @@ int ipro_graph_tensor(ipro_graph *graph, const char *name) {
   if (!tensor->name) return -1;
   tensor->shape.rank = -1;
   tensor->producer = -1;
+  graph->tensor_index[index_entry(graph, name)] = graph->n_tensors;
   return graph->n_tensors++;
 }
 

@@ -122,6 +122,11 @@ typedef struct {
 
   int n_tensors, tensor_capacity;
   ipro_tensor *tensors;
+  /* Open-addressing index from tensor name to tensor index (graph.c): -1 marks an empty entry;
+   * its capacity is a power of two at least twice n_tensors, so lookups stay O(1) in graphs with
+   * thousands of tensors (the partitioner builds thousands of module programs). */
+  int *tensor_index;
+  int tensor_index_capacity;
   int n_nodes, node_capacity;
   ipro_node *nodes;
   int n_inputs; /* graph inputs that are not initializers */
