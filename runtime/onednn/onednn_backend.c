@@ -17,6 +17,7 @@ typedef struct {
   ipro_backend base; /* first, so that an ipro_backend * is an onednn_backend * */
   dnnl_engine_t engine;
   dnnl_stream_t stream;
+  ipro_onednn_generated *generated; /* the JIT starts with the first kernel that needs it */
 } onednn_backend;
 
 static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
@@ -58,6 +59,10 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = ipro_onednn_build_binary_cross_entropy_grad,
     [IPRO_OP_SUP_CON_LOSS] = ipro_onednn_build_sup_con_loss,
     [IPRO_OP_SUP_CON_GRAD] = ipro_onednn_build_sup_con_grad,
+    /* generated kernels (cpu_generated.c) */
+    [IPRO_OP_SGD_UPDATE] = ipro_onednn_build_sgd_update,
+    [IPRO_OP_ADAM_UPDATE] = ipro_onednn_build_adam_update,
+    [IPRO_OP_DROPOUT_GRAD] = ipro_onednn_build_dropout_grad,
 };
 _Static_assert(sizeof build_table / sizeof build_table[0] == IPRO_OP_COUNT,
                "one entry per op in op_list.h");
@@ -121,14 +126,16 @@ fail:
   return ipro_error_prefix(err, "%s", kernel->label);
 }
 
-/* Every tensor the ops in the table read or write is float32 (but for SupCon's labels, which its
- * build function checks); anything else is left to the reference. Resize reads only X: inputs
- * after it are the roi, scales and sizes that normalisation turned into attributes. */
+/* Every tensor the ops in the table read or write is float32 (but for SupCon's labels and
+ * DropoutGrad's mask, which their build functions check); anything else is left to the reference.
+ * Resize reads only X: inputs after it are the roi, scales and sizes that normalisation turned into
+ * attributes. */
 static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, ipro_error *err) {
-  bool labels = node->op == IPRO_OP_SUP_CON_LOSS || node->op == IPRO_OP_SUP_CON_GRAD;
+  bool own_dtype = node->op == IPRO_OP_SUP_CON_LOSS || node->op == IPRO_OP_SUP_CON_GRAD ||
+                   node->op == IPRO_OP_DROPOUT_GRAD;
   for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
     bool input = i < node->n_inputs;
-    if ((labels && i == 1) || (node->op == IPRO_OP_RESIZE && input && i > 0)) continue;
+    if ((own_dtype && i == 1) || (node->op == IPRO_OP_RESIZE && input && i > 0)) continue;
     const ipro_tensor *tensor =
         input ? ipro_node_input(graph, node, i) : ipro_node_output(graph, node, i - node->n_inputs);
     if (tensor && tensor->dtype != IPRO_DTYPE_FLOAT)
@@ -148,6 +155,7 @@ static ipro_status build_kernel(const onednn_backend *backend, const ipro_graph 
   if (!kernel) return ipro_error_set(err, "out of memory");
   kernel->engine = backend->engine;
   kernel->stream = backend->stream;
+  kernel->generated = backend->generated;
   snprintf(kernel->label, sizeof kernel->label, "node '%.100s' (%.60s)",
            node->name ? node->name : "", node->op_type ? node->op_type : "?");
   kernel->base.run = kernel_run;
@@ -186,6 +194,7 @@ static void onednn_destroy(ipro_backend *self) {
   if (!backend) return;
   if (backend->stream) dnnl_stream_destroy(backend->stream);
   if (backend->engine) dnnl_engine_destroy(backend->engine);
+  ipro_onednn_generated_destroy(backend->generated);
   free(backend);
 }
 
@@ -193,6 +202,10 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   *out = NULL;
   onednn_backend *backend = calloc(1, sizeof *backend);
   if (!backend) return ipro_error_set(err, "out of memory");
+  if (ipro_onednn_generated_create(&backend->generated, err) != IPRO_OK) {
+    free(backend);
+    return IPRO_ERROR;
+  }
   IPRO_ONEDNN_CHECK(dnnl_engine_create(&backend->engine, dnnl_cpu, 0));
   IPRO_ONEDNN_CHECK(
       dnnl_stream_create(&backend->stream, backend->engine, dnnl_stream_default_flags));

@@ -34,6 +34,7 @@
 
 #include <dnnl.h>
 
+#include "codegen/kernel_library.h"
 #include "runtime/backend.h"
 
 #define IPRO_ONEDNN_MAX_STEPS 8
@@ -53,6 +54,16 @@ typedef struct {
 } ipro_onednn_binding;
 
 typedef struct ipro_onednn_kernel ipro_onednn_kernel;
+
+/* The backend's generated kernels (cpu_generated.c): LLVM-compiled on first use, kept until the
+ * backend is destroyed. */
+typedef struct ipro_onednn_generated ipro_onednn_generated;
+ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, ipro_error *err);
+void ipro_onednn_generated_destroy(ipro_onednn_generated *library);
+/* The entry of one generated kernel, compiled (and the JIT started) if this is its first use. */
+ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
+                                         ipro_generated_kernel which, ipro_kernel_host_fn *out,
+                                         ipro_error *err);
 
 /* A step written in C: reads the kernel's state, the node's inputs and outputs, and the
  * workspace (intermediates at the offsets ipro_onednn_reserve gave). */
@@ -77,6 +88,7 @@ struct ipro_onednn_kernel {
   size_t intermediate_bytes; /* the scratchpad starts here */
   size_t scratchpad_bytes;   /* the largest scratchpad of any step */
   void *state;               /* the loop steps' prepared data (one block, freed with the kernel) */
+  ipro_onednn_generated *generated; /* the backend's, for loop steps that run generated kernels */
 };
 
 /* Builds the steps of kernel for node; see the file comment. */
@@ -118,6 +130,13 @@ ipro_status ipro_onednn_build_binary_cross_entropy_grad(ipro_onednn_kernel *, co
 ipro_status ipro_onednn_build_sup_con_loss(ipro_onednn_kernel *, const ipro_graph *,
                                            const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_sup_con_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                           const ipro_node *, ipro_error *);
+/* Generated kernels (cpu_generated.c). */
+ipro_status ipro_onednn_build_sgd_update(ipro_onednn_kernel *, const ipro_graph *,
+                                         const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_adam_update(ipro_onednn_kernel *, const ipro_graph *,
+                                          const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_dropout_grad(ipro_onednn_kernel *, const ipro_graph *,
                                            const ipro_node *, ipro_error *);
 /* The internal ops of the training program (codegen/internal_ops.md). */
 ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *, const ipro_graph *,

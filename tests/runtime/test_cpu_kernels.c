@@ -1,6 +1,7 @@
-/* The CPU backend's C kernels (runtime/onednn/cpu_*.c: Resize, ipro.ResizeGrad,
- * ipro.BinaryCrossEntropy(+Grad), ipro.SupConLoss, ipro.SupConGrad) against the reference
- * kernels, the oracle.
+/* The CPU backend's C and generated kernels (runtime/onednn/cpu_*.c: Resize, ipro.ResizeGrad,
+ * ipro.BinaryCrossEntropy(+Grad), ipro.SupConLoss, ipro.SupConGrad; and the LLVM-generated
+ * kernels of cpu_generated.c: ipro.SgdUpdate, ipro.AdamUpdate, ipro.DropoutGrad and BCE's
+ * element-wise parts) against the reference kernels, the oracle.
  *
  * Each case is a hand-built node on seeded random data (with the exact values where a kernel
  * branches: targets of exactly 0 and 1, predictions of 0 and 1 where the logs are clamped,
@@ -14,7 +15,14 @@
  * autodiff emits it. Some cases are large enough for the kernels to split their loops over
  * threads (IPRO_ONEDNN_PARALLEL_WORK), the others run them on one. Nodes the kernels do not cover
  * (N or C resampled, rank other than 4) must be declined, so that the executor gives them to the
- * reference. */
+ * reference.
+ *
+ * The optimizer updates (no outputs: they write their inputs in place) run two steps from the same
+ * state on both sides, each with a fresh gradient; SgdUpdate, evaluated in double in the
+ * reference's order, must match bit for bit, AdamUpdate (whose bias corrections reach the kernel
+ * rounded to float) and DropoutGrad within the tolerance above. Counts are odd, so the
+ * generated kernels' vector tails run. An AdamUpdate whose hyper-parameters are too few is
+ * declined. */
 #include <math.h>
 #include <stdint.h>
 
@@ -33,13 +41,17 @@ static float random_uniform(void) { return ipro_test_random_uniform(&random_stat
 
 /* How a case fills an input: uniform in [-1, 1); probability: in (0, 1), with a few exact 0s and
  * 1s (clamped logs); target: in [0, 1], a third exactly 0 and a sixth exactly 1; labels: integers
- * in [0, classes) (int64 or int32 by the tensor's dtype). */
-typedef enum { UNIFORM, PROBABILITY, TARGET, LABELS } data_kind;
+ * in [0, classes) (int64 or int32 by the tensor's dtype); mask: bools, about a third false. */
+typedef enum { UNIFORM, PROBABILITY, TARGET, LABELS, MASK } data_kind;
 
 static void fill(const ipro_tensor *tensor, data_kind kind, int classes, void *data) {
   int64_t count = ipro_shape_elements(&tensor->shape);
   for (int64_t k = 0; k < count; k++) {
     float u = random_uniform();
+    if (kind == MASK) {
+      ((bool *)data)[k] = u >= -0.33f;
+      continue;
+    }
     if (kind == LABELS) {
       int64_t label = (int64_t)((u + 1.0f) * 0.5f * (float)classes) % classes;
       if (tensor->dtype == IPRO_DTYPE_INT64)
@@ -297,6 +309,117 @@ static void sup_con_cases(ipro_backend *onednn) {
   }
 }
 
+/* ---- generated kernels: ipro.DropoutGrad and the optimizer updates ---- */
+
+static void dropout_grad_cases(ipro_backend *onednn) {
+  static const struct {
+    int64_t count;
+    float ratio;
+  } configs[] = {{128 * 64 * 7 + 3, 0.3f}, {5, 0.5f}, {1, 0.0f}};
+  const data_kind kinds[2] = {UNIFORM, MASK};
+  for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+    ipro_graph *g = hand_graph(19);
+    int64_t dims[1] = {configs[i].count};
+    hand_input(g, "dY", 1, dims);
+    hand_typed_input(g, "mask", IPRO_DTYPE_BOOL, 1, dims);
+    ipro_node *n = hand_node(g, "node", ipro_op_name(IPRO_OP_DROPOUT_GRAD), "dY,mask", "dX");
+    n->op = IPRO_OP_DROPOUT_GRAD;
+    hand_require(ipro_node_set_float(n, "ratio", configs[i].ratio) == IPRO_OK);
+    hand_output(g, "dX");
+    char label[200];
+    snprintf(label, sizeof label, "DropoutGrad %lld values ratio %g", (long long)dims[0],
+             (double)configs[i].ratio);
+    ipro_error err = {{0}};
+    ipro_status status = ipro_graph_infer_shapes(g, 0, &err);
+    CHECK_MSG(status == IPRO_OK, "%s: %s", label, err.message);
+    if (status == IPRO_OK) run_node(onednn, g, 0, kinds, 0, label, true);
+    ipro_graph_free(g);
+  }
+}
+
+/* One optimizer update of `count` values (op SgdUpdate or AdamUpdate, hyper_count
+ * hyper-parameters), two steps on the reference and on the backend from the same state. */
+static void update_case(ipro_backend *onednn, ipro_op op, int64_t count, const float *hyper,
+                        int hyper_count, bool nesterov, bool expect_supported) {
+  bool adam = op == IPRO_OP_ADAM_UPDATE;
+  int state = adam ? 2 : 1, n_inputs = 3 + state;
+  ipro_graph *g = hand_graph(19);
+  int64_t dims[1] = {count}, hyper_dims[1] = {hyper_count};
+  hand_input(g, "param", 1, dims);
+  hand_input(g, "grad", 1, dims);
+  hand_input(g, "s0", 1, dims);
+  if (adam) hand_input(g, "s1", 1, dims);
+  hand_input(g, "hyper", 1, hyper_dims);
+  ipro_node *n = hand_node(g, "node", ipro_op_name(op),
+                           adam ? "param,grad,s0,s1,hyper" : "param,grad,s0,hyper", "");
+  n->op = op;
+  char label[200];
+  snprintf(label, sizeof label, "%s %lld values%s, %d hyper-parameters", ipro_op_name(op),
+           (long long)count, nesterov ? " (Nesterov)" : "", hyper_count);
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  bool supported = ipro_test_expect_support(onednn, g, &g->nodes[0], label, expect_supported);
+  ipro_kernel *kernel = NULL;
+  if (supported) CHECK_OK(onednn->prepare_forward(onednn, g, &g->nodes[0], &kernel, &err), &err);
+  if (kernel) {
+    hand_require(kernel->workspace_bytes == 0);
+    size_t bytes = (size_t)count * sizeof(float);
+    float *want[4], *got[4]; /* param, grad, state... */
+    for (int i = 0; i < n_inputs - 1; i++) {
+      want[i] = malloc(bytes), got[i] = malloc(bytes);
+      hand_require(want[i] && got[i]);
+      for (int64_t k = 0; k < count; k++)
+        want[i][k] = i == 3 ? 0.01f * fabsf(random_uniform()) : random_uniform();
+      memcpy(got[i], want[i], bytes);
+    }
+    float hyper_copy[8];
+    memcpy(hyper_copy, hyper, sizeof(float) * (size_t)hyper_count);
+    ipro_kernel_context context = {0, 0};
+    for (int step = 1; step <= 2; step++) {
+      for (int64_t k = 0; k < count; k++)
+        want[1][k] = got[1][k] = random_uniform();
+      if (adam) hyper_copy[5] = (float)(step + 2);
+      void *reference_inputs[5] = {want[0], want[1], want[2], adam ? want[3] : hyper_copy,
+                                   hyper_copy};
+      void *backend_inputs[5] = {got[0], got[1], got[2], adam ? got[3] : hyper_copy, hyper_copy};
+      CHECK_OK(ipro_reference_forward_table()[op](g, &g->nodes[0], reference_inputs, NULL, &context,
+                                                  &err),
+               &err);
+      CHECK_OK(kernel->run(kernel, backend_inputs, NULL, NULL, (uint64_t)step, &err), &err);
+    }
+    static const char *names[4] = {"param", "grad", "state 0", "state 1"};
+    for (int i = 0; i < n_inputs - 1; i++) {
+      if (i == 1) continue;
+      if (adam) {
+        ipro_test_compare_scaled(label, names[i], got[i], want[i], count);
+      } else {
+        int64_t k = 0;
+        while (k < count && got[i][k] == want[i][k])
+          k++;
+        CHECK_MSG(k == count, "%s: %s[%lld] is %.9g, the reference's %.9g (must be identical)",
+                  label, names[i], (long long)k, k < count ? (double)got[i][k] : 0.0,
+                  k < count ? (double)want[i][k] : 0.0);
+      }
+    }
+    for (int i = 0; i < n_inputs - 1; i++)
+      free(want[i]), free(got[i]);
+    kernel->destroy(kernel);
+  }
+  ipro_graph_free(g);
+}
+
+static void update_cases(ipro_backend *onednn) {
+  const float sgd[6] = {0.05f, 0.9f, 5e-4f, 0.0f, 0.0f, 0.0f};
+  const float nesterov[4] = {0.1f, 0.9f, 1e-4f, 1.0f};
+  const float adam[6] = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 1.0f};
+  update_case(onednn, IPRO_OP_SGD_UPDATE, 36867, sgd, 6, false, true); /* the trainer's 6 */
+  update_case(onednn, IPRO_OP_SGD_UPDATE, 16 * 16 * 9 + 1, nesterov, 4, true, true);
+  update_case(onednn, IPRO_OP_SGD_UPDATE, 1, nesterov, 4, true, true);
+  update_case(onednn, IPRO_OP_ADAM_UPDATE, 36867, adam, 6, false, true);
+  update_case(onednn, IPRO_OP_ADAM_UPDATE, 3, adam, 6, false, true);
+  update_case(onednn, IPRO_OP_ADAM_UPDATE, 3, adam, 5, false, false); /* step missing */
+}
+
 int main(void) {
   ipro_backend *onednn = NULL;
   ipro_error err = {{0}};
@@ -307,6 +430,8 @@ int main(void) {
   resize_cases(onednn);
   bce_cases(onednn);
   sup_con_cases(onednn);
+  dropout_grad_cases(onednn);
+  update_cases(onednn);
   CHECK_EQ_INT(onednn->bytes_in_use, 0);
   onednn->destroy(onednn);
   return ipro_test_finish();

@@ -1,0 +1,170 @@
+/* The kernels of codegen/kernel_library.h, compiled for this machine's CPU by the kernel generator
+ * (LLJIT), as kernels of the oneDNN backend: where one replaced a hand-written loop or the
+ * reference kernel it was measured faster (the optimizer updates, ipro.DropoutGrad and the
+ * element-wise parts of BinaryCrossEntropy; cpu_losses.c calls the latter).
+ *
+ * The backend owns one library cache: the JIT is created on the first kernel that needs it (a
+ * program without these nodes never starts LLVM) and each generated kernel is compiled at most once
+ * per backend, then shared by every node that runs it. Compiling the whole library takes a few
+ * hundred milliseconds; a training program needs two or three of its kernels.
+ *
+ * A node is taken only when its dtypes, shapes and attributes are exactly the generated kernel's
+ * contract (kernel_library.c); otherwise it is declined as unsupported and runs on the reference
+ * kernel. The kernels run on one thread: they stream memory once, and the optimizer updates
+ * are many small tensors, so splitting them would cost more in thread hand-offs than it saves. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "onednn_internal.h"
+
+struct ipro_onednn_generated {
+  pthread_mutex_t lock; /* the JIT and the table are filled by whichever kernel asks first */
+  ipro_kernel_jit *jit;
+  ipro_kernel_host_fn kernels[IPRO_GENERATED_COUNT];
+};
+
+ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, ipro_error *err) {
+  *out = calloc(1, sizeof **out);
+  if (!*out) return ipro_error_set(err, "out of memory");
+  pthread_mutex_init(&(*out)->lock, NULL);
+  return IPRO_OK;
+}
+
+void ipro_onednn_generated_destroy(ipro_onednn_generated *library) {
+  if (!library) return;
+  ipro_kernel_jit_destroy(library->jit);
+  pthread_mutex_destroy(&library->lock);
+  free(library);
+}
+
+ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
+                                         ipro_generated_kernel which, ipro_kernel_host_fn *out,
+                                         ipro_error *err) {
+  ipro_status status = IPRO_OK;
+  pthread_mutex_lock(&library->lock);
+  if (!library->kernels[which]) {
+    ipro_kernel_desc desc;
+    ipro_kernel_library_describe(which, &desc);
+    if (!library->jit) status = ipro_kernel_jit_create(&library->jit, err);
+    if (status == IPRO_OK)
+      status = ipro_kernel_jit_compile(library->jit, &desc, &library->kernels[which], err);
+    if (status != IPRO_OK) ipro_error_prefix(err, "generating the CPU kernel %s", desc.name);
+  }
+  *out = library->kernels[which];
+  pthread_mutex_unlock(&library->lock);
+  return status;
+}
+
+/* ---- the optimizer updates ---- */
+
+typedef struct {
+  ipro_kernel_host_fn kernel;
+  int64_t count;
+} update_state;
+
+static ipro_status sgd_update_run(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                  void *const *outputs, char *workspace, ipro_error *err) {
+  (void)outputs, (void)workspace, (void)err;
+  const update_state *s = kernel->state;
+  /* hyper {lr, momentum, weight_decay, nesterov}: the kernel's params as they stand */
+  s->kernel((const void *const[]){inputs[0], inputs[1], inputs[2]},
+            (void *const[]){inputs[0], inputs[2]}, inputs[3], s->count, 1, s->count);
+  return IPRO_OK;
+}
+
+static ipro_status adam_update_run(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                   void *const *outputs, char *workspace, ipro_error *err) {
+  (void)outputs, (void)workspace;
+  const update_state *s = kernel->state;
+  const float *hyper = inputs[4]; /* {lr, beta1, beta2, epsilon, weight_decay, step (1-based)} */
+  double step = hyper[5];
+  if (!(step >= 1.0) || step != floor(step))
+    return ipro_error_set(err, "%s: step %g is not a positive whole number", kernel->label, step);
+  const float params[7] = {hyper[0],
+                           hyper[1],
+                           hyper[2],
+                           hyper[3],
+                           hyper[4],
+                           (float)(1.0 - pow(hyper[1], step)),
+                           (float)(1.0 - pow(hyper[2], step))};
+  s->kernel((const void *const[]){inputs[0], inputs[1], inputs[2], inputs[3]},
+            (void *const[]){inputs[0], inputs[2], inputs[3]}, params, s->count, 1, s->count);
+  return IPRO_OK;
+}
+
+/* param, its state (count − 2 tensors of its size), hyper (at least hyper_count floats). */
+static ipro_status build_update(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                const ipro_node *node, int count, int hyper_count,
+                                ipro_generated_kernel which, ipro_onednn_loop_fn run,
+                                ipro_error *err) {
+  if (node->n_inputs != count + 1 || node->n_outputs != 0)
+    return ipro_onednn_unsupported(err, "%d inputs and no outputs expected", count + 1);
+  ipro_shape shape, other;
+  if (ipro_onednn_input_shape(graph, node, 0, &shape, err)) return IPRO_ERROR;
+  for (int i = 1; i <= count; i++) {
+    if (ipro_onednn_input_shape(graph, node, i, &other, err)) return IPRO_ERROR;
+    int64_t want = i < count ? ipro_shape_elements(&shape) : hyper_count;
+    if (i < count ? ipro_shape_elements(&other) != want : ipro_shape_elements(&other) < want)
+      return ipro_onednn_unsupported(err, "input %d holds %lld values, not %s%lld", i,
+                                     (long long)ipro_shape_elements(&other),
+                                     i < count ? "" : "at least ", (long long)want);
+  }
+  update_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
+  if (!s) return IPRO_ERROR;
+  s->count = ipro_shape_elements(&shape);
+  if (ipro_onednn_generated_kernel(kernel->generated, which, &s->kernel, err)) return IPRO_ERROR;
+  return ipro_onednn_add_loop_step(kernel, run, err);
+}
+
+ipro_status ipro_onednn_build_sgd_update(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                         const ipro_node *node, ipro_error *err) {
+  return build_update(kernel, graph, node, 3, 4, IPRO_GENERATED_SGD_UPDATE, sgd_update_run, err);
+}
+
+ipro_status ipro_onednn_build_adam_update(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                          const ipro_node *node, ipro_error *err) {
+  return build_update(kernel, graph, node, 4, 6, IPRO_GENERATED_ADAM_UPDATE, adam_update_run, err);
+}
+
+/* ---- ipro.DropoutGrad ---- */
+
+typedef struct {
+  ipro_kernel_host_fn kernel;
+  int64_t count;
+  float scale; /* 1 / (1 − ratio), the float the forward and the reference use */
+} dropout_state;
+
+static ipro_status dropout_grad_run(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                    void *const *outputs, char *workspace, ipro_error *err) {
+  (void)workspace, (void)err;
+  const dropout_state *s = kernel->state;
+  s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->scale, s->count, 1, s->count);
+  return IPRO_OK;
+}
+
+/* dY float32, mask bool of dY's shape → dX of dY's shape. */
+ipro_status ipro_onednn_build_dropout_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                           const ipro_node *node, ipro_error *err) {
+  ipro_shape dy, mask, dx;
+  if (node->n_inputs != 2 || node->n_outputs != 1)
+    return ipro_onednn_unsupported(err, "two inputs and one output expected");
+  if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &mask, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &dx, err))
+    return IPRO_ERROR;
+  if (ipro_node_input(graph, node, 1)->dtype != IPRO_DTYPE_BOOL)
+    return ipro_onednn_unsupported(err, "the mask is not bool");
+  if (!ipro_shape_equal(&dy, &mask) || !ipro_shape_equal(&dy, &dx))
+    return ipro_onednn_unsupported(err, "dY, the mask and dX differ in shape");
+  float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
+  if (!(ratio >= 0.0f && ratio < 1.0f))
+    return ipro_onednn_unsupported(err, "ratio %g outside [0, 1)", (double)ratio);
+  dropout_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
+  if (!s) return IPRO_ERROR;
+  s->count = ipro_shape_elements(&dy);
+  s->scale = 1.0f / (1.0f - ratio);
+  if (ipro_onednn_generated_kernel(kernel->generated, IPRO_GENERATED_DROPOUT_GRAD, &s->kernel, err))
+    return IPRO_ERROR;
+  return ipro_onednn_add_loop_step(kernel, dropout_grad_run, err);
+}
