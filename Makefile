@@ -24,7 +24,7 @@ test: deps
 # The mission in one command: plan ResNet-8 for Fashion-MNIST under a memory budget (table,
 # JSON and an HTML page in demo-out/), then train it with that plan and write trained.onnx.
 DEMO_MODEL := models/resnet8_fmnist.onnx
-DEMO_BUDGET := 70MiB
+DEMO_BUDGET := 64MiB
 DEMO_EPOCHS := 2
 
 demo: build

@@ -9,19 +9,27 @@
  * resident set from just before the trainer is created to after the last step (getrusage; it
  * also counts oneDNN's scratch buffers, kernel code and allocator slack).
  *
+ * Saved for backward (the measure bench/training_step_pytorch.py takes of PyTorch): the bytes of
+ * the activations the forward pass leaves for the backward pass, each buffer once: tensors that
+ * are graph inputs or written by a step up to the one that computes the last loss, and read by a
+ * later step (parameters and optimizer state excluded). The largest module's is reported. The
+ * arena holds these plus the backward pass's own transient gradients and kernel workspaces.
+ *
  *   training_step MODEL.onnx [--cuts T1,T2,...] [--batch N] [--steps N] [--warmup N]
  *                 [--lr LR] [--reference] [--tsv]
  *
  * --cuts takes the K-1 cut tensors in network order (e.g. the "cuts" of `infopro plan --json`);
  * without it the step is end to end. --tsv prints one line:
  *   model K batch steps median_ms min_ms max_ms allocated_bytes planned_bytes block_bytes
- *   maxrss_delta_bytes */
+ *   maxrss_delta_bytes saved_bytes */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include "codegen/training_graph.h"
+#include "runtime/executor.h"
 #include "runtime/trainer.h"
 
 #define MAX_CUTS 16
@@ -30,6 +38,46 @@ static double seconds_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Bytes saved for backward by one module's program (see the top of the file). */
+static size_t module_saved_bytes(ipro_trainer *trainer, int module) {
+  const ipro_graph *graph = ipro_trainer_module_graph(trainer, module);
+  const ipro_training_graph *training = ipro_trainer_module_training(trainer, module);
+  const ipro_forward_program *program =
+      ipro_executor_program(ipro_trainer_module_executor(trainer, module));
+  int *written = malloc(sizeof(int) * (size_t)graph->n_tensors);
+  int *last_read = malloc(sizeof(int) * (size_t)graph->n_tensors);
+  if (!written || !last_read) return 0;
+  for (int t = 0; t < graph->n_tensors; t++)
+    written[t] = graph->tensors[t].producer < 0 ? -1 : program->n_steps, last_read[t] = -1;
+  int boundary = -1;
+  for (int s = 0; s < program->n_steps; s++) {
+    const ipro_node *node = &graph->nodes[program->steps[s].node];
+    for (int i = 0; i < node->n_inputs; i++)
+      if (node->inputs[i] >= 0) last_read[node->inputs[i]] = s;
+    for (int o = 0; o < node->n_outputs; o++) {
+      int t = node->outputs[o];
+      if (t < 0) continue;
+      if (s < written[t]) written[t] = s;
+      for (int l = 0; l < training->n_losses; l++)
+        if (t == training->losses[l] && s > boundary) boundary = s;
+    }
+  }
+  size_t saved = 0;
+  for (int t = 0; t < graph->n_tensors; t++) {
+    const ipro_tensor_slot *slot = &program->slots[t];
+    if ((slot->kind != IPRO_SLOT_ARENA && slot->kind != IPRO_SLOT_INPUT) || written[t] > boundary ||
+        last_read[t] <= boundary)
+      continue;
+    bool shared = false; /* a view shares its input's buffer: count the buffer once */
+    for (int u = 0; u < t && !shared; u++)
+      shared = program->slots[u].kind == slot->kind && program->slots[u].offset == slot->offset &&
+               written[u] <= boundary && last_read[u] > boundary;
+    if (!shared) saved += slot->bytes;
+  }
+  free(written), free(last_read);
+  return saved;
 }
 
 static long long max_rss_bytes(void) {
@@ -142,19 +190,24 @@ int main(int argc, char **argv) {
   size_t planned = ipro_trainer_planned_bytes(trainer);
   size_t block = ipro_trainer_block_bytes(trainer);
   int K = ipro_trainer_module_count(trainer);
+  size_t saved = 0;
+  for (int k = 0; k < K; k++) {
+    size_t module_saved = module_saved_bytes(trainer, k);
+    if (module_saved > saved) saved = module_saved;
+  }
   qsort(times, (size_t)steps, sizeof *times, compare_doubles);
   double median = steps % 2 ? times[steps / 2] : (times[steps / 2 - 1] + times[steps / 2]) / 2;
   if (tsv)
-    printf("%s\t%d\t%lld\t%lld\t%.3f\t%.3f\t%.3f\t%zu\t%zu\t%zu\t%lld\n", model, K, batch, steps,
-           1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], allocated, planned, block,
-           rss_delta);
+    printf("%s\t%d\t%lld\t%lld\t%.3f\t%.3f\t%.3f\t%zu\t%zu\t%zu\t%lld\t%zu\n", model, K, batch,
+           steps, 1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], allocated, planned, block,
+           rss_delta, saved);
   else
     printf("%s K=%d batch %lld: step median %.1f ms (min %.1f, max %.1f) over %lld steps after "
            "%lld warm-up, last loss %.4f\n"
            "  trainer allocated %zu bytes (planned %zu, shared block %zu); max RSS grew by %lld "
-           "bytes\n",
+           "bytes; saved for backward %zu bytes (largest module)\n",
            model, K, batch, 1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], steps, warmup,
-           (double)loss, allocated, planned, block, rss_delta);
+           (double)loss, allocated, planned, block, rss_delta, saved);
   ipro_trainer_free(trainer);
   free(images), free(labels), free(times);
   return 0;

@@ -50,12 +50,13 @@ column_of() { # model impl K column -> that column of the model's rounds
 
 # The markdown table of everything in $raw.
 report() {
-  local name who K spec e2e ms range fastest peak planned rss vs label memory
+  local name who K spec e2e ms range fastest peak planned rss saved vs label memory
   local torch_version
   torch_version=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo "?")
   echo "| model | implementation | s/step (median of rounds) | round medians (s) |" \
-    "fastest step (s) | median vs infopro E2E | peak MiB | max RSS growth MiB |"
-  echo "|---|---|---|---|---|---|---|---|"
+    "fastest step (s) | median vs infopro E2E | peak MiB | saved for backward MiB |" \
+    "max RSS growth MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for name in $(awk -F '\t' 'NR > 1 && !seen[$1]++ { print $1 }' "$raw"); do
     e2e=$(column_of "$name" infopro 1 5 | median)
     for spec in $(awk -F '\t' -v m="$name" 'NR > 1 && $1 == m && !seen[$2 ":" $3]++ {
@@ -68,17 +69,18 @@ report() {
       peak=$(column_of "$name" "$who" "$K" 8 | median)
       planned=$(column_of "$name" "$who" "$K" 9 | median)
       rss=$(column_of "$name" "$who" "$K" 10 | median)
+      saved=$(column_of "$name" "$who" "$K" 13 | median)
       vs=$(awk -v a="$ms" -v b="$e2e" 'BEGIN {
         if (b == "-" || b == 0) print "-"; else printf "%+.0f%%", 100 * (a / b - 1) }')
       if [ "$who" = pytorch ]; then
         label="PyTorch $torch_version (E2E)"
-        memory="$(mib "$peak") (saved $(mib "$planned") + params/grads/momentum)"
+        memory="$(mib "$peak") (saved + params/grads/momentum)"
       else
         label="infopro oneDNN $([ "$K" = 1 ] && echo E2E || echo "K=$K")"
         memory="$(mib "$peak") (planned $(mib "$planned"))"
       fi
       echo "| $name | $label | $(seconds "$ms") | $range | $(seconds "$fastest") | $vs |" \
-        "$memory | $(mib "$rss") |"
+        "$memory | $(mib "$saved") | $(mib "$rss") |"
     done
   done
   echo
@@ -114,8 +116,8 @@ plan_cuts() {
 
 printf 'model\timpl\tK\tround\tstep_ms\tmin_ms\tmax_ms\tpeak_bytes\tplanned_bytes\tmaxrss_delta' \
   >"$raw"
-printf '\tload1\tbatch\n' >>"$raw"
-record() { echo "$1	$batch" >>"$raw"; echo "$1" >&2; }
+printf '\tload1\tbatch\tsaved_bytes\n' >>"$raw"
+record() { echo "$1	$batch	$2" >>"$raw"; echo "$1	$2" >&2; }
 load1() { cut -d ' ' -f 1 /proc/loadavg; }
 
 for entry in $models; do
@@ -133,13 +135,15 @@ for entry in $models; do
         IFS=$'\t' read -r -a f < <("$python" "$root/bench/training_step_pytorch.py" "$name" \
           --batch "$batch" --steps "$torch_steps" --warmup "$warmup" --threads "$threads")
         # peak: saved + parameters + gradients + momentum; planned column: the saved bytes alone
-        record "$name	pytorch	1	$round	${f[4]}	${f[5]}	${f[6]}	${f[12]}	${f[7]}	${f[13]}	$load"
+        record "$name	pytorch	1	$round	${f[4]}	${f[5]}	${f[6]}	${f[12]}	${f[7]}	${f[13]}	$load" \
+          "${f[7]}"
       else
         cut_args=()
         if [ "$impl" != 1 ]; then cut_args=(--cuts "${cuts[$impl]}"); fi
         IFS=$'\t' read -r -a f < <("$bench" "$model" --batch "$batch" --steps "$infopro_steps" \
           --warmup "$warmup" "${cut_args[@]}" --tsv)
-        record "$name	infopro	${f[1]}	$round	${f[4]}	${f[5]}	${f[6]}	${f[7]}	${f[8]}	${f[10]}	$load"
+        record "$name	infopro	${f[1]}	$round	${f[4]}	${f[5]}	${f[6]}	${f[7]}	${f[8]}	${f[10]}	$load" \
+          "${f[11]}"
       fi
     done
   done

@@ -1,6 +1,7 @@
 /* Best-fit offset assignment for the buffers of one program (see memory_plan.h). */
 #include "memory_plan.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 static size_t aligned(size_t bytes) {
@@ -9,9 +10,31 @@ static size_t aligned(size_t bytes) {
 
 static const ipro_planned_buffer *sort_base;
 
-/* Larger buffers first; among equals the earlier one, so the result does not depend on qsort. */
-static int by_size_descending(const void *a, const void *b) {
+static size_t lifetime(const ipro_planned_buffer *b) {
+  return (size_t)(b->last_step - b->first_step + 1);
+}
+
+/* The orders buffers are placed in. Best fit is a heuristic and no single order is best for every
+ * program: largest first suits forward passes, while training programs, whose saved activations
+ * live long and whose gradients live briefly, often pack tighter when the long-lived or
+ * large-and-long-lived buffers go first. The planner tries each and keeps the smallest arena. */
+typedef enum { ORDER_SIZE, ORDER_AREA, ORDER_LIFETIME, ORDER_COUNT } placement_order;
+static placement_order sort_order;
+
+static size_t order_key(const ipro_planned_buffer *b) {
+  switch (sort_order) {
+  case ORDER_AREA: return aligned(b->bytes) / IPRO_ARENA_ALIGNMENT * lifetime(b);
+  case ORDER_LIFETIME: return lifetime(b);
+  default: return aligned(b->bytes);
+  }
+}
+
+/* Larger keys first, then larger buffers, then the earlier one, so that the result does not
+ * depend on qsort. */
+static int by_order_descending(const void *a, const void *b) {
   const ipro_planned_buffer *x = &sort_base[*(const int *)a], *y = &sort_base[*(const int *)b];
+  size_t kx = order_key(x), ky = order_key(y);
+  if (kx != ky) return kx > ky ? -1 : 1;
   size_t sx = aligned(x->bytes), sy = aligned(y->bytes);
   if (sx != sy) return sx > sy ? -1 : 1;
   if (x->first_step != y->first_step) return x->first_step < y->first_step ? -1 : 1;
@@ -44,6 +67,39 @@ static size_t lower_bound(const ipro_planned_buffer *buffers, int count) {
   return best;
 }
 
+/* Best fit in the given order: each buffer goes into the smallest gap between the already-placed
+ * buffers whose lifetimes overlap its own, else above them. Writes offsets; returns the arena. */
+static size_t place_in_order(ipro_planned_buffer *buffers, const int *order, int count,
+                             ipro_planned_buffer **placed, ipro_planned_buffer **conflicts) {
+  int n_placed = 0;
+  size_t arena = 0;
+  for (int k = 0; k < count; k++) {
+    ipro_planned_buffer *buffer = &buffers[order[k]];
+    size_t size = aligned(buffer->bytes);
+    int m = 0;
+    for (int p = 0; p < n_placed; p++)
+      if (overlaps(placed[p], buffer)) conflicts[m++] = placed[p];
+    qsort(conflicts, (size_t)m, sizeof(*conflicts), by_offset);
+    size_t best_offset = 0, best_gap = (size_t)-1, cursor = 0;
+    bool found = false;
+    for (int c = 0; c < m; c++) {
+      size_t start = conflicts[c]->offset;
+      if (start > cursor && start - cursor >= size && start - cursor < best_gap) {
+        best_gap = start - cursor;
+        best_offset = cursor;
+        found = true;
+      }
+      size_t end = start + aligned(conflicts[c]->bytes);
+      if (end > cursor) cursor = end;
+    }
+    if (!found) best_offset = cursor;
+    buffer->offset = best_offset;
+    if (best_offset + size > arena) arena = best_offset + size;
+    placed[n_placed++] = buffer;
+  }
+  return arena;
+}
+
 ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
                              ipro_memory_plan_summary *summary, ipro_error *err) {
   summary->arena_bytes = 0;
@@ -51,54 +107,31 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
   if (count == 0) return IPRO_OK;
   int *order = malloc(sizeof(int) * (size_t)count);
   ipro_planned_buffer **placed = malloc(sizeof(*placed) * (size_t)count);
-  if (!order || !placed) {
-    free(order);
-    free(placed);
+  ipro_planned_buffer **conflicts = malloc(sizeof(*conflicts) * (size_t)count);
+  size_t *best_offsets = malloc(sizeof(size_t) * (size_t)count);
+  if (!order || !placed || !conflicts || !best_offsets) {
+    free(order), free(placed), free(conflicts), free(best_offsets);
     return ipro_error_set(err, "out of memory planning %d buffers", count);
   }
-  for (int i = 0; i < count; i++) {
-    order[i] = i;
+  for (int i = 0; i < count; i++)
     if (buffers[i].last_step < buffers[i].first_step) buffers[i].last_step = buffers[i].first_step;
-  }
+  size_t lower = lower_bound(buffers, count), best = (size_t)-1;
   sort_base = buffers;
-  qsort(order, (size_t)count, sizeof(int), by_size_descending);
-  int n_placed = 0;
-  size_t arena = 0;
-  for (int k = 0; k < count; k++) {
-    ipro_planned_buffer *buffer = &buffers[order[k]];
-    size_t size = aligned(buffer->bytes);
-    /* The already-placed buffers that are live at the same time, by offset. */
-    ipro_planned_buffer **conflicts = malloc(sizeof(*conflicts) * (size_t)(n_placed + 1));
-    if (!conflicts) {
-      free(order);
-      free(placed);
-      return ipro_error_set(err, "out of memory planning %d buffers", count);
+  for (sort_order = ORDER_SIZE; sort_order < ORDER_COUNT && best > lower; sort_order++) {
+    for (int i = 0; i < count; i++)
+      order[i] = i;
+    qsort(order, (size_t)count, sizeof(int), by_order_descending);
+    size_t arena = place_in_order(buffers, order, count, placed, conflicts);
+    if (arena < best) {
+      best = arena;
+      for (int i = 0; i < count; i++)
+        best_offsets[i] = buffers[i].offset;
     }
-    int m = 0;
-    for (int p = 0; p < n_placed; p++)
-      if (overlaps(placed[p], buffer)) conflicts[m++] = placed[p];
-    qsort(conflicts, (size_t)m, sizeof(*conflicts), by_offset);
-    size_t best_offset = 0, best_gap = (size_t)-1, cursor = 0;
-    int found = 0;
-    for (int c = 0; c < m; c++) {
-      size_t start = conflicts[c]->offset;
-      if (start > cursor && start - cursor >= size && start - cursor < best_gap) {
-        best_gap = start - cursor;
-        best_offset = cursor;
-        found = 1;
-      }
-      size_t end = start + aligned(conflicts[c]->bytes);
-      if (end > cursor) cursor = end;
-    }
-    if (!found) best_offset = cursor;
-    free(conflicts);
-    buffer->offset = best_offset;
-    if (best_offset + size > arena) arena = best_offset + size;
-    placed[n_placed++] = buffer;
   }
-  summary->arena_bytes = arena;
-  summary->lower_bound_bytes = lower_bound(buffers, count);
-  free(order);
-  free(placed);
+  for (int i = 0; i < count; i++)
+    buffers[i].offset = best_offsets[i];
+  summary->arena_bytes = best;
+  summary->lower_bound_bytes = lower;
+  free(order), free(placed), free(conflicts), free(best_offsets);
   return IPRO_OK;
 }

@@ -3,8 +3,10 @@
  *
  * A buffer is live from the step that writes it first to the step that reads it last (inclusive).
  * Two buffers may share bytes only if their lifetimes do not overlap. The planner places buffers
- * largest first, each into the smallest gap between already-placed buffers whose lifetimes
- * overlap it (best fit), else above them. The lower bound it reports is the largest total of
+ * one by one, each into the smallest gap between already-placed buffers whose lifetimes overlap
+ * it (best fit), else above them; it does so in a few orders (largest first, largest
+ * bytes x lifetime first, longest-lived first), stops early when a placement reaches the lower
+ * bound, and keeps the smallest arena. The lower bound it reports is the largest total of
  * buffers live at one step: no placement can use less, so arena_bytes / lower_bound_bytes says
  * how close the plan is to optimal. The same function sizes arenas for the partitioner's cost
  * model and for the runtime's allocation, so the plan and the allocation cannot disagree. */
