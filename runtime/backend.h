@@ -49,6 +49,9 @@ struct ipro_backend {
                                 ipro_error *err);
   ipro_status (*copy_to_host)(ipro_backend *self, void *host, const void *device, size_t bytes,
                               ipro_error *err);
+  /* Copies between two device buffers; NULL in host-memory backends, where copy_to_host does. */
+  ipro_status (*copy_on_device)(ipro_backend *self, void *destination, const void *source,
+                                size_t bytes, ipro_error *err);
   /* Host-visible memory: device pointers may be handed to the reference kernels directly. */
   bool host_memory;
   void (*destroy)(ipro_backend *self);
@@ -57,9 +60,25 @@ struct ipro_backend {
 };
 
 /* The backends (each in its own folder). The oneDNN backend is the CPU default; the reference
- * backend runs the plain C kernels that serve as the oracle. */
+ * backend runs the plain C kernels that serve as the oracle. The CUDA backend (cuDNN, cuBLAS and
+ * generated PTX) keeps its memory on the GPU (host_memory false); creating it fails with one
+ * message when there is no device, or when infopro was built without the CUDA toolkit. */
 ipro_status ipro_backend_create_reference(ipro_backend **out, ipro_error *err);
 ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err);
+ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err);
+
+/* Where a command runs (backend_choice.c): the CPU (oneDNN, or the reference kernels alone) or
+ * an NVIDIA GPU. */
+typedef enum { IPRO_DEVICE_CPU, IPRO_DEVICE_CUDA } ipro_device;
+
+const char *ipro_device_name(ipro_device device);
+/* "cpu" or "cuda"; anything else is an error naming the text. */
+ipro_status ipro_device_parse(const char *text, ipro_device *out, ipro_error *err);
+/* The backend for device and the fallback for the nodes it declines: oneDNN with the reference
+ * kernels behind it, the reference kernels alone (reference, CPU only), or CUDA without a
+ * fallback (the reference kernels cannot read device memory). *fallback may come back NULL. */
+ipro_status ipro_backend_create_for(ipro_device device, bool reference, ipro_backend **backend,
+                                    ipro_backend **fallback, ipro_error *err);
 
 /* Helpers for host-memory backends (host_memory.c): counted, 64-byte aligned allocations. */
 ipro_status ipro_host_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err);

@@ -1,0 +1,272 @@
+/* The CUDA backend (runtime/backend.h): cuDNN for convolutions, normalisation, pooling and tensor
+ * arithmetic, cuBLAS for matrix products, and the LLVM-generated PTX kernels of
+ * codegen/kernel_library.h for element-wise work, losses and optimizer updates.
+ *
+ * Memory lives on the GPU (host_memory is false): every allocate is one cudaMalloc, counted as
+ * host_memory.c counts, and data crosses only through copy_to_device / copy_to_host, each an
+ * asynchronous copy on the backend's stream followed by a synchronisation of that stream (which
+ * is also where the errors of kernels enqueued before surface). Kernels only enqueue.
+ *
+ * The dispatch table below says which ops have a CUDA kernel; an op file declines a node
+ * ("unsupported: ...") when an attribute or shape has no faithful mapping. There is no fallback:
+ * the reference kernels cannot read device memory, so the executor then refuses the program and
+ * names the node and op. supports_forward answers by building the kernel and throwing it away. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cuda_internal.h"
+
+static const ipro_cuda_build_fn build_table[IPRO_OP_COUNT] = {
+    [IPRO_OP_CONV] = ipro_cuda_build_conv,
+    [IPRO_OP_BATCH_NORMALIZATION] = ipro_cuda_build_batch_normalization,
+    [IPRO_OP_RELU] = ipro_cuda_build_activation,
+    [IPRO_OP_SIGMOID] = ipro_cuda_build_activation,
+    [IPRO_OP_TANH] = ipro_cuda_build_activation,
+    [IPRO_OP_CLIP] = ipro_cuda_build_activation,
+    [IPRO_OP_SOFTMAX] = ipro_cuda_build_softmax,
+    [IPRO_OP_LOG_SOFTMAX] = ipro_cuda_build_softmax,
+    [IPRO_OP_ADD] = ipro_cuda_build_binary,
+    [IPRO_OP_SUB] = ipro_cuda_build_binary,
+    [IPRO_OP_MUL] = ipro_cuda_build_binary,
+    [IPRO_OP_SUM] = ipro_cuda_build_sum,
+    [IPRO_OP_MAX_POOL] = ipro_cuda_build_pool,
+    [IPRO_OP_AVERAGE_POOL] = ipro_cuda_build_pool,
+    [IPRO_OP_GLOBAL_AVERAGE_POOL] = ipro_cuda_build_global_pool,
+    [IPRO_OP_GLOBAL_MAX_POOL] = ipro_cuda_build_global_pool,
+    [IPRO_OP_GEMM] = ipro_cuda_build_gemm,
+    [IPRO_OP_MAT_MUL] = ipro_cuda_build_mat_mul,
+    [IPRO_OP_FLATTEN] = ipro_cuda_build_copy,
+    [IPRO_OP_RESHAPE] = ipro_cuda_build_copy,
+    [IPRO_OP_IDENTITY] = ipro_cuda_build_copy,
+    [IPRO_OP_SQUEEZE] = ipro_cuda_build_copy,
+    [IPRO_OP_UNSQUEEZE] = ipro_cuda_build_copy,
+    [IPRO_OP_TRANSPOSE] = ipro_cuda_build_transpose,
+    [IPRO_OP_CONCAT] = ipro_cuda_build_concat,
+    [IPRO_OP_DROPOUT] = ipro_cuda_build_dropout,
+    [IPRO_OP_RESIZE] = ipro_cuda_build_resize,
+    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS] = ipro_cuda_build_cross_entropy,
+    [IPRO_OP_CONV_GRAD_INPUT] = ipro_cuda_build_conv_grad_input,
+    [IPRO_OP_CONV_GRAD_WEIGHT] = ipro_cuda_build_conv_grad_weight,
+    [IPRO_OP_BATCH_NORM_GRAD] = ipro_cuda_build_batch_norm_grad,
+    [IPRO_OP_UNARY_GRAD] = ipro_cuda_build_unary_grad,
+    [IPRO_OP_REDUCE_TO_SHAPE] = ipro_cuda_build_reduce_to_shape,
+    [IPRO_OP_MAX_POOL_GRAD] = ipro_cuda_build_pool_grad,
+    [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_cuda_build_pool_grad,
+    [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_cuda_build_global_pool_grad,
+    [IPRO_OP_SLICE] = ipro_cuda_build_slice,
+    [IPRO_OP_DROPOUT_GRAD] = ipro_cuda_build_dropout_grad,
+    [IPRO_OP_RESIZE_GRAD] = ipro_cuda_build_resize_grad,
+    [IPRO_OP_SOFTMAX_GRAD] = ipro_cuda_build_softmax_grad,
+    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = ipro_cuda_build_cross_entropy_grad,
+    [IPRO_OP_SGD_UPDATE] = ipro_cuda_build_sgd_update,
+    [IPRO_OP_ADAM_UPDATE] = ipro_cuda_build_adam_update,
+    [IPRO_OP_BINARY_CROSS_ENTROPY] = ipro_cuda_build_binary_cross_entropy,
+    [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = ipro_cuda_build_binary_cross_entropy_grad,
+    [IPRO_OP_SUP_CON_LOSS] = ipro_cuda_build_sup_con_loss,
+    [IPRO_OP_SUP_CON_GRAD] = ipro_cuda_build_sup_con_grad,
+};
+_Static_assert(sizeof build_table / sizeof build_table[0] == IPRO_OP_COUNT,
+               "one entry per op in op_list.h");
+
+/* ---- kernels ---- */
+
+static void kernel_destroy(ipro_kernel *base) {
+  ipro_cuda_kernel *kernel = (ipro_cuda_kernel *)base;
+  if (!kernel) return;
+  for (int t = 0; t < kernel->n_tensors; t++)
+    if (kernel->tensors[t]) cudnnDestroyTensorDescriptor(kernel->tensors[t]);
+  if (kernel->filter) cudnnDestroyFilterDescriptor(kernel->filter);
+  if (kernel->convolution) cudnnDestroyConvolutionDescriptor(kernel->convolution);
+  if (kernel->pooling) cudnnDestroyPoolingDescriptor(kernel->pooling);
+  if (kernel->activation) cudnnDestroyActivationDescriptor(kernel->activation);
+  if (kernel->op_tensor) cudnnDestroyOpTensorDescriptor(kernel->op_tensor);
+  for (int r = 0; r < 2; r++)
+    if (kernel->reduce[r]) cudnnDestroyReduceTensorDescriptor(kernel->reduce[r]);
+  if (kernel->constants) cudaFreeHost(kernel->constants);
+  free(kernel->state);
+  free(kernel);
+}
+
+static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *const *outputs,
+                              void *workspace, uint64_t step, ipro_error *err) {
+  ipro_cuda_kernel *kernel = (ipro_cuda_kernel *)base;
+  char *aligned = NULL;
+  if (kernel->reserved_bytes) {
+    if (!workspace)
+      return ipro_error_set(err, "%s: run without its %zu-byte workspace", kernel->label,
+                            kernel->base.workspace_bytes);
+    uintptr_t at = ((uintptr_t)workspace + IPRO_CUDA_ALIGNMENT - 1) / IPRO_CUDA_ALIGNMENT *
+                   IPRO_CUDA_ALIGNMENT;
+    aligned = (char *)at;
+  }
+  if (kernel->constants_bytes)
+    IPRO_CUDA_CHECK(cudaMemcpyAsync(aligned, kernel->constants, kernel->constants_bytes,
+                                    cudaMemcpyHostToDevice, kernel->backend->stream));
+  if (kernel->run(kernel, inputs, outputs, aligned, step, err) != IPRO_OK)
+    return ipro_error_prefix(err, "%s", kernel->label);
+  return IPRO_OK;
+}
+
+static ipro_status build_kernel(ipro_cuda_backend *backend, const ipro_graph *graph,
+                                const ipro_node *node, ipro_kernel **out, ipro_error *err) {
+  *out = NULL;
+  ipro_cuda_build_fn build = (unsigned)node->op < IPRO_OP_COUNT ? build_table[node->op] : NULL;
+  if (!build) return ipro_cuda_unsupported(err, "no CUDA kernel for %s", node->op_type);
+  ipro_cuda_kernel *kernel = calloc(1, sizeof *kernel);
+  if (!kernel) return ipro_error_set(err, "out of memory");
+  kernel->backend = backend;
+  snprintf(kernel->label, sizeof kernel->label, "node '%.100s' (%.60s)",
+           node->name ? node->name : "", node->op_type ? node->op_type : "?");
+  kernel->base.run = kernel_run;
+  kernel->base.destroy = kernel_destroy;
+  if (build(kernel, graph, node, err) != IPRO_OK) {
+    kernel_destroy(&kernel->base);
+    return IPRO_ERROR;
+  }
+  if (!kernel->run) {
+    kernel_destroy(&kernel->base);
+    return ipro_error_set(err, "the CUDA build of %s set no run function", node->op_type);
+  }
+  /* The arena aligns to 64 bytes; the kernel wants its workspace at a multiple of 256. */
+  kernel->base.workspace_bytes =
+      kernel->reserved_bytes ? kernel->reserved_bytes + IPRO_CUDA_ALIGNMENT - 64 : 0;
+  *out = &kernel->base;
+  return IPRO_OK;
+}
+
+/* ---- the backend ---- */
+
+static bool cuda_supports_forward(const ipro_backend *self, const ipro_graph *graph,
+                                  const ipro_node *node) {
+  ipro_kernel *kernel = NULL;
+  ipro_error err;
+  if (build_kernel((ipro_cuda_backend *)self, graph, node, &kernel, &err) != IPRO_OK) return false;
+  kernel->destroy(kernel);
+  return true;
+}
+
+static ipro_status cuda_prepare_forward(ipro_backend *self, const ipro_graph *graph,
+                                        const ipro_node *node, ipro_kernel **out, ipro_error *err) {
+  if (build_kernel((ipro_cuda_backend *)self, graph, node, out, err) != IPRO_OK)
+    return ipro_error_prefix(err, "node '%s' (%s) on CUDA", node->name, node->op_type);
+  return IPRO_OK;
+}
+
+static ipro_status cuda_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err) {
+  *out = NULL;
+  size_t rounded = (bytes + IPRO_CUDA_ALIGNMENT - 1) / IPRO_CUDA_ALIGNMENT * IPRO_CUDA_ALIGNMENT;
+  cudaError_t status = cudaMalloc(out, rounded ? rounded : IPRO_CUDA_ALIGNMENT);
+  if (status != cudaSuccess) {
+    *out = NULL;
+    return ipro_error_set(err, "cudaMalloc of %zu bytes failed: %s (%zu bytes in use)", bytes,
+                          cudaGetErrorString(status), self->bytes_in_use);
+  }
+  self->bytes_allocated += bytes;
+  self->bytes_in_use += bytes;
+  if (self->bytes_in_use > self->peak_bytes) self->peak_bytes = self->bytes_in_use;
+  return IPRO_OK;
+}
+
+static void cuda_release(ipro_backend *self, void *pointer, size_t bytes) {
+  if (!pointer) return;
+  self->bytes_in_use -= bytes;
+  cudaFree(pointer);
+}
+
+static ipro_status copy_and_wait(ipro_backend *self, void *destination, const void *source,
+                                 size_t bytes, enum cudaMemcpyKind kind, ipro_error *err) {
+  ipro_cuda_backend *backend = (ipro_cuda_backend *)self;
+  if (bytes) IPRO_CUDA_CHECK(cudaMemcpyAsync(destination, source, bytes, kind, backend->stream));
+  IPRO_CUDA_CHECK(cudaStreamSynchronize(backend->stream));
+  return IPRO_OK;
+}
+
+static ipro_status cuda_copy_to_device(ipro_backend *self, void *device, const void *host,
+                                       size_t bytes, ipro_error *err) {
+  return copy_and_wait(self, device, host, bytes, cudaMemcpyHostToDevice, err);
+}
+
+static ipro_status cuda_copy_to_host(ipro_backend *self, void *host, const void *device,
+                                     size_t bytes, ipro_error *err) {
+  return copy_and_wait(self, host, device, bytes, cudaMemcpyDeviceToHost, err);
+}
+
+static ipro_status cuda_copy_on_device(ipro_backend *self, void *destination, const void *source,
+                                       size_t bytes, ipro_error *err) {
+  ipro_cuda_backend *backend = (ipro_cuda_backend *)self;
+  if (bytes && destination != source)
+    IPRO_CUDA_CHECK(
+        cudaMemcpyAsync(destination, source, bytes, cudaMemcpyDeviceToDevice, backend->stream));
+  return IPRO_OK;
+}
+
+static void cuda_destroy(ipro_backend *self) {
+  ipro_cuda_backend *backend = (ipro_cuda_backend *)self;
+  if (!backend) return;
+  if (backend->stream) cudaStreamSynchronize(backend->stream);
+  if (backend->library) cudaLibraryUnload(backend->library);
+  if (backend->cublas) cublasDestroy(backend->cublas);
+  if (backend->cudnn) cudnnDestroy(backend->cudnn);
+  if (backend->stream) cudaStreamDestroy(backend->stream);
+  free(backend);
+}
+
+/* Generates the PTX of every kernel in the library and loads it once; the kernels are looked up
+ * by their names. The driver compiles the PTX (sm_80, ISA 7.5) for the device at load. */
+static ipro_status load_generated(ipro_cuda_backend *backend, ipro_error *err) {
+  ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
+    ipro_kernel_library_describe((ipro_generated_kernel)k, &descs[k]);
+  char *ptx = NULL;
+  size_t size = 0;
+  if (ipro_kernel_emit_ptx(descs, IPRO_GENERATED_COUNT, &ptx, &size, err) != IPRO_OK)
+    return ipro_error_prefix(err, "generating the CUDA kernels");
+  cudaError_t status = cudaLibraryLoadData(&backend->library, ptx, NULL, NULL, 0, NULL, NULL, 0);
+  free(ptx);
+  if (status != cudaSuccess)
+    return ipro_error_set(err, "cudaLibraryLoadData of the generated PTX failed: %s",
+                          cudaGetErrorString(status));
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
+    IPRO_CUDA_CHECK(cudaLibraryGetKernel(&backend->generated[k], backend->library, descs[k].name));
+  return IPRO_OK;
+}
+
+static ipro_status create(ipro_cuda_backend *backend, ipro_error *err) {
+  int count = 0;
+  cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess)
+    return ipro_error_set(err, "no CUDA device: %s", cudaGetErrorString(status));
+  if (count < 1) return ipro_error_set(err, "no CUDA device: the driver reports none");
+  backend->device = 0;
+  IPRO_CUDA_CHECK(cudaSetDevice(backend->device));
+  IPRO_CUDA_CHECK(cudaStreamCreateWithFlags(&backend->stream, cudaStreamNonBlocking));
+  IPRO_CUDNN_CHECK(cudnnCreate(&backend->cudnn));
+  IPRO_CUDNN_CHECK(cudnnSetStream(backend->cudnn, backend->stream));
+  IPRO_CUBLAS_CHECK(cublasCreate(&backend->cublas));
+  IPRO_CUBLAS_CHECK(cublasSetStream(backend->cublas, backend->stream));
+  /* Full float32 products, as the CPU computes them: no TF32 behind the tolerance's back. */
+  IPRO_CUBLAS_CHECK(cublasSetMathMode(backend->cublas, CUBLAS_DEFAULT_MATH));
+  return load_generated(backend, err);
+}
+
+ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err) {
+  *out = NULL;
+  ipro_cuda_backend *backend = calloc(1, sizeof *backend);
+  if (!backend) return ipro_error_set(err, "out of memory");
+  if (create(backend, err) != IPRO_OK) {
+    cuda_destroy(&backend->base);
+    return IPRO_ERROR;
+  }
+  backend->base.name = "cuda";
+  backend->base.supports_forward = cuda_supports_forward;
+  backend->base.prepare_forward = cuda_prepare_forward;
+  backend->base.allocate = cuda_allocate;
+  backend->base.release = cuda_release;
+  backend->base.copy_to_device = cuda_copy_to_device;
+  backend->base.copy_to_host = cuda_copy_to_host;
+  backend->base.copy_on_device = cuda_copy_on_device;
+  backend->base.host_memory = false;
+  backend->base.destroy = cuda_destroy;
+  *out = &backend->base;
+  return IPRO_OK;
+}

@@ -1,0 +1,185 @@
+/* Ops that move data without arithmetic: the reshaping ops when the planner could not make them
+ * views (Flatten, Reshape, Identity, Squeeze, Unsqueeze: one device copy), Dropout in inference
+ * form, Concat (one strided cudaMemcpy2DAsync per input), ipro.Slice and Transpose (cuDNN's
+ * cudnnTransformTensor reading through strides).
+ *
+ * Dropout in training form draws its mask from the reference's counter-based generator
+ * (splitmix64 of seed, step and index); no CUDA kernel reproduces it yet, so such nodes are
+ * declined and the program is refused with the node named. */
+#include <stdlib.h>
+
+#include "cuda_internal.h"
+
+/* sizes[0]: bytes. */
+static ipro_status run_copy(const ipro_cuda_kernel *kernel, void *const *inputs,
+                            void *const *outputs, char *workspace, uint64_t step, ipro_error *err) {
+  (void)workspace;
+  (void)step;
+  return ipro_cuda_copy(kernel, outputs[0], inputs[0], (size_t)kernel->sizes[0], err);
+}
+
+IPRO_CUDA_BUILD(ipro_cuda_build_copy) {
+  const ipro_tensor *x = ipro_node_input(graph, node, 0);
+  const ipro_tensor *y = ipro_node_output(graph, node, 0);
+  if (!x || !y) return ipro_cuda_unsupported(err, "no input or output");
+  if (ipro_tensor_bytes(x) != ipro_tensor_bytes(y) || ipro_tensor_bytes(y) < 0)
+    return ipro_error_set(err, "input and output differ in size");
+  kernel->sizes[0] = ipro_tensor_bytes(y);
+  kernel->run = run_copy;
+  return IPRO_OK;
+}
+
+/* X → Y = X, [mask = all true]. sizes[0]: bytes of Y; sizes[1]: elements of the mask. */
+static ipro_status run_dropout(const ipro_cuda_kernel *kernel, void *const *inputs,
+                               void *const *outputs, char *workspace, uint64_t step,
+                               ipro_error *err) {
+  (void)workspace;
+  (void)step;
+  if (ipro_cuda_copy(kernel, outputs[0], inputs[0], (size_t)kernel->sizes[0], err))
+    return IPRO_ERROR;
+  if (outputs[1] && kernel->sizes[1]) /* C's true is the byte 1 */
+    IPRO_CUDA_CHECK(
+        cudaMemsetAsync(outputs[1], 1, (size_t)kernel->sizes[1], kernel->backend->stream));
+  return IPRO_OK;
+}
+
+IPRO_CUDA_BUILD(ipro_cuda_build_dropout) {
+  if (ipro_cuda_expect_float(graph, node, ~0u, err)) return IPRO_ERROR;
+  const ipro_tensor *mask = ipro_node_output(graph, node, 1);
+  if (mask && mask->dtype != IPRO_DTYPE_BOOL)
+    return ipro_cuda_unsupported(err, "a mask that is not bool");
+  float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
+  bool training = ipro_node_attr_int(node, "training_mode", 0) != 0;
+  if (training && ratio != 0.0f)
+    return ipro_cuda_unsupported(err, "Dropout in training mode (the reference's counter-based "
+                                      "mask has no CUDA kernel yet)");
+  const ipro_tensor *y = ipro_node_output(graph, node, 0);
+  kernel->sizes[0] = ipro_tensor_bytes(y);
+  kernel->sizes[1] = mask ? ipro_cuda_elements(&mask->shape) : 0;
+  kernel->run = run_dropout;
+  return IPRO_OK;
+}
+
+/* state: per input {rows, width bytes, offset bytes}; sizes[0]: inputs; sizes[1]: output row
+ * bytes. */
+typedef struct {
+  size_t rows, width, offset;
+} concat_part;
+
+static ipro_status run_concat(const ipro_cuda_kernel *kernel, void *const *inputs,
+                              void *const *outputs, char *workspace, uint64_t step,
+                              ipro_error *err) {
+  (void)workspace;
+  (void)step;
+  const concat_part *parts = kernel->state;
+  for (int i = 0; i < kernel->sizes[0]; i++) {
+    if (!parts[i].width || !parts[i].rows) continue;
+    IPRO_CUDA_CHECK(cudaMemcpy2DAsync(
+        (char *)outputs[0] + parts[i].offset, (size_t)kernel->sizes[1], inputs[i], parts[i].width,
+        parts[i].width, parts[i].rows, cudaMemcpyDeviceToDevice, kernel->backend->stream));
+  }
+  return IPRO_OK;
+}
+
+IPRO_CUDA_BUILD(ipro_cuda_build_concat) {
+  const ipro_tensor *y = ipro_node_output(graph, node, 0);
+  size_t size = ipro_dtype_size(y->dtype);
+  int64_t axis = ipro_node_attr_int(node, "axis", 0);
+  if (axis < 0) axis += y->shape.rank;
+  if (!size || axis < 0 || axis >= y->shape.rank)
+    return ipro_cuda_unsupported(err, "axis or element type");
+  concat_part *parts = calloc((size_t)node->n_inputs + 1, sizeof *parts);
+  if (!parts) return ipro_error_set(err, "out of memory");
+  kernel->state = parts;
+  size_t rows = 1, row_bytes = size, offset = 0;
+  for (int d = 0; d < axis; d++)
+    rows *= (size_t)y->shape.dims[d];
+  for (int d = (int)axis; d < y->shape.rank; d++)
+    row_bytes *= (size_t)y->shape.dims[d];
+  for (int i = 0; i < node->n_inputs; i++) {
+    const ipro_tensor *x = ipro_node_input(graph, node, i);
+    if (!x || x->dtype != y->dtype || x->shape.rank != y->shape.rank)
+      return ipro_cuda_unsupported(err, "input %d of another type or rank", i);
+    size_t width = size;
+    for (int d = (int)axis; d < x->shape.rank; d++)
+      width *= (size_t)x->shape.dims[d];
+    parts[i] = (concat_part){rows, width, offset};
+    offset += width;
+  }
+  if (offset != row_bytes) return ipro_error_set(err, "the inputs do not fill the output");
+  kernel->sizes[0] = node->n_inputs;
+  kernel->sizes[1] = (int64_t)row_bytes;
+  kernel->run = run_concat;
+  return IPRO_OK;
+}
+
+/* tensors: [0] the source view (output dims, input strides), [1] the packed output; sizes[0]:
+ * the element offset of the view's first element. */
+static ipro_status run_transform(const ipro_cuda_kernel *kernel, void *const *inputs,
+                                 void *const *outputs, char *workspace, uint64_t step,
+                                 ipro_error *err) {
+  (void)workspace;
+  (void)step;
+  const float one = 1.0f, zero = 0.0f;
+  IPRO_CUDNN_CHECK(cudnnTransformTensor(kernel->backend->cudnn, &one, kernel->tensors[0],
+                                        (const float *)inputs[0] + kernel->sizes[0], &zero,
+                                        kernel->tensors[1], outputs[0]));
+  return IPRO_OK;
+}
+
+static void packed_strides(const ipro_shape *shape, int64_t *strides) {
+  int64_t stride = 1;
+  for (int d = shape->rank - 1; d >= 0; d--) {
+    strides[d] = stride;
+    stride *= shape->dims[d];
+  }
+}
+
+/* The transform from a view of input 0 (dims of the output, the given strides) into the
+ * output. */
+static ipro_status build_transform(ipro_cuda_kernel *kernel, const ipro_shape *y,
+                                   const int64_t *view_strides, int64_t offset, ipro_error *err) {
+  if (ipro_cuda_tensor_strided(kernel, y->dims, view_strides, y->rank, err) < 0 ||
+      ipro_cuda_tensor(kernel, y->dims, y->rank, err) < 0)
+    return IPRO_ERROR;
+  kernel->sizes[0] = offset;
+  kernel->run = run_transform;
+  return IPRO_OK;
+}
+
+IPRO_CUDA_BUILD(ipro_cuda_build_slice) {
+  if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
+  const ipro_shape *t = ipro_cuda_input_shape(graph, node, 0);
+  const ipro_shape *r = ipro_cuda_output_shape(graph, node, 0);
+  int count = 0;
+  const int64_t *starts = ipro_node_attr_ints(node, "starts", &count);
+  if (!starts || count != t->rank || r->rank != t->rank)
+    return ipro_error_set(err, "starts must give one value per axis");
+  int64_t strides[IPRO_MAX_RANK], offset = 0;
+  packed_strides(t, strides);
+  for (int d = 0; d < t->rank; d++) {
+    if (starts[d] < 0 || starts[d] + r->dims[d] > t->dims[d])
+      return ipro_error_set(err, "the slice leaves the input on axis %d", d);
+    offset += starts[d] * strides[d];
+  }
+  return build_transform(kernel, r, strides, offset, err);
+}
+
+IPRO_CUDA_BUILD(ipro_cuda_build_transpose) {
+  if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
+  const ipro_shape *x = ipro_cuda_input_shape(graph, node, 0);
+  const ipro_shape *y = ipro_cuda_output_shape(graph, node, 0);
+  int count = 0;
+  const int64_t *perm = ipro_node_attr_ints(node, "perm", &count);
+  if ((perm && count != x->rank) || y->rank != x->rank)
+    return ipro_error_set(err, "perm does not match the rank");
+  int64_t in_strides[IPRO_MAX_RANK], view[IPRO_MAX_RANK];
+  packed_strides(x, in_strides);
+  for (int k = 0; k < x->rank; k++) {
+    int64_t axis = perm ? perm[k] : x->rank - 1 - k;
+    if (axis < 0 || axis >= x->rank || x->dims[axis] != y->dims[k])
+      return ipro_error_set(err, "perm does not match the input and output shapes");
+    view[k] = in_strides[axis];
+  }
+  return build_transform(kernel, y, view, 0, err);
+}
