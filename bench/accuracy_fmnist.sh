@@ -12,6 +12,9 @@
 #   nohup bench/accuracy_fmnist.sh > /tmp/accuracy_fmnist.md 2> /tmp/accuracy_fmnist.err &
 #   bench/accuracy_fmnist.sh report        # the table from whatever LOGDIR holds so far
 #
+# A run NAME@S trains with --seed S (batch order and head initialisation; the default is seed 0),
+# so RUNS="e2e@1 k2@1 e2e@2 k2@2" repeats E2E and K=2 with other seeds to show the spread.
+#
 # Environment: EPOCHS (5), BATCH (128), RUNS ("e2e k2 pytorch k4"), LOGDIR (/tmp/accuracy_fmnist),
 # BUILD (build), PYTHON (/usr/bin/python3), DATA (fashion-mnist), LIMIT (train on the first N
 # images only, for a quick check), CMAKE_ARGS (passed to the configure step). Threads: nproc.
@@ -34,6 +37,7 @@ if [ -n "${LIMIT:-}" ]; then limit_args=(--limit "$LIMIT"); fi
 
 label() {
   case $1 in
+  *@*) echo "$(label "${1%@*}") seed ${1#*@}" ;;
   e2e) echo "infopro E2E" ;;
   pytorch) echo "PyTorch $("$python" -c 'import torch; print(torch.__version__)') E2E" ;;
   k*) echo "infopro K=${1#k}" ;;
@@ -102,16 +106,19 @@ for name in $runs; do
   log=$logdir/$name.log
   cut -d ' ' -f 1 /proc/loadavg >"$logdir/$name.load"
   echo "$(date +%T) $(label "$name"): $log" >&2
-  case $name in
+  seed_args=()
+  case $name in *@*) seed_args=(--seed "${name#*@}") ;; esac
+  case ${name%@*} in
   pytorch)
     "$python" "$root/bench/accuracy_fmnist_pytorch.py" --data "$data_dir" --model "$model" --epochs "$epochs" \
       --batch "$batch" --threads "$threads" "${limit_args[@]}" >"$log" 2>&1 || true ;;
   e2e)
     "$build/infopro" train "$model" --data "$data" --epochs "$epochs" --batch "$batch" \
-      "${limit_args[@]}" >"$log" 2>&1 || true ;;
+      "${limit_args[@]}" "${seed_args[@]}" >"$log" 2>&1 || true ;;
   k*)
     "$build/infopro" train "$model" --data "$data" --epochs "$epochs" --batch "$batch" \
-      -K "${name#k}" "${limit_args[@]}" >"$log" 2>&1 || true ;;
+      -K "$(echo "${name%@*}" | cut -c 2-)" "${limit_args[@]}" "${seed_args[@]}" >"$log" 2>&1 ||
+      true ;;
   *)
     echo "accuracy_fmnist: unknown run '$name' (e2e, kN or pytorch)" >&2
     exit 2 ;;
