@@ -1,7 +1,8 @@
-/* Reference kernels of the numpy-broadcasting arithmetic ops: Add, Sub, Mul, Div (float32, and
- * int32/int64 for shape computations that were not folded; integer Div truncates, as ONNX's does)
- * and the n-ary float Sum. Every input is read through ipro_reference_broadcast_strides, so one
- * loop serves equal shapes, scalars and any broadcast pattern. */
+/* Reference kernels of the numpy-broadcasting arithmetic ops: Add, Sub, Mul, Div (float32 and
+ * float64, computed in double, and int32/int64 for shape computations that were not folded; integer
+ * Div truncates, as ONNX's does) and the n-ary float Sum. Every input is read through
+ * ipro_reference_broadcast_strides, so one loop serves equal shapes, scalars and any broadcast
+ * pattern. */
 #include <stdlib.h>
 
 #include "reference_ops.h"
@@ -36,10 +37,10 @@ static int64_t b_offset(const binary_layout *layout, int64_t i) {
   return ipro_reference_offset(layout->out.dims, layout->out.rank, layout->b_strides, i);
 }
 
-static void binary_float(const binary_layout *layout, binary_kind kind, const float *a,
-                         const float *b, float *y) {
+static void binary_real(const binary_layout *layout, binary_kind kind, const double *a,
+                        const double *b, double *y) {
   for (int64_t i = 0; i < layout->count; i++) {
-    float u = a[a_offset(layout, i)], v = b[b_offset(layout, i)];
+    double u = a[a_offset(layout, i)], v = b[b_offset(layout, i)];
     switch (kind) {
     case BINARY_ADD: y[i] = u + v; break;
     case BINARY_SUB: y[i] = u - v; break;
@@ -91,12 +92,14 @@ static ipro_status binary(const ipro_graph *graph, const ipro_node *node, void *
       ipro_reference_expect_dtype(graph, node, false, 0, dtype, err))
     return IPRO_ERROR;
   switch (dtype) {
-  case IPRO_DTYPE_FLOAT: binary_float(&layout, kind, inputs[0], inputs[1], outputs[0]); break;
+  case IPRO_DTYPE_FLOAT:
+  case IPRO_DTYPE_DOUBLE: binary_real(&layout, kind, inputs[0], inputs[1], outputs[0]); break;
   case IPRO_DTYPE_INT32:
   case IPRO_DTYPE_INT64:
     return binary_integer(node, &layout, kind, dtype, inputs[0], inputs[1], outputs[0], err);
   default:
-    return ipro_reference_fail(node, err, "%s operands are not supported (float32, int32, int64)",
+    return ipro_reference_fail(node, err,
+                               "%s operands are not supported (float32, float64, int32, int64)",
                                ipro_dtype_name(dtype));
   }
   return IPRO_OK;
@@ -127,27 +130,27 @@ IPRO_REFERENCE_KERNEL(ipro_reference_sum) {
   (void)context;
   ipro_shape out;
   if (ipro_reference_output_shape(graph, node, 0, &out, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err))
+      ipro_reference_expect_real(graph, node, false, 0, err))
     return IPRO_ERROR;
   int64_t count = ipro_shape_elements(&out);
-  float *y = outputs[0];
+  double *y = outputs[0];
   double *total = calloc((size_t)(count > 0 ? count : 1), sizeof *total);
   if (!total) return ipro_reference_fail(node, err, "out of memory");
   for (int k = 0; k < node->n_inputs; k++) {
     ipro_shape shape;
     int64_t strides[IPRO_MAX_RANK];
-    if (ipro_reference_expect_dtype(graph, node, true, k, IPRO_DTYPE_FLOAT, err) ||
+    if (ipro_reference_expect_real(graph, node, true, k, err) ||
         ipro_reference_input_shape(graph, node, k, &shape, err) ||
         ipro_reference_broadcast_strides(node, &shape, &out, strides, err)) {
       free(total);
       return IPRO_ERROR;
     }
-    const float *x = inputs[k];
+    const double *x = inputs[k];
     for (int64_t i = 0; i < count; i++)
       total[i] += x[ipro_reference_offset(out.dims, out.rank, strides, i)];
   }
   for (int64_t i = 0; i < count; i++)
-    y[i] = (float)total[i];
+    y[i] = total[i];
   free(total);
   return IPRO_OK;
 }

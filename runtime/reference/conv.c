@@ -15,10 +15,9 @@ static ipro_status conv_setup(const ipro_graph *graph, const ipro_node *node,
                               ipro_reference_window *window, ipro_shape *weight, int64_t *group,
                               ipro_error *err) {
   for (int i = 0; i < 3; i++)
-    if (ipro_node_input(graph, node, i) &&
-        ipro_reference_expect_dtype(graph, node, true, i, IPRO_DTYPE_FLOAT, err))
+    if (ipro_node_input(graph, node, i) && ipro_reference_expect_real(graph, node, true, i, err))
       return IPRO_ERROR;
-  if (ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 1, weight, err))
     return IPRO_ERROR;
   if (weight->rank < 3)
@@ -34,19 +33,19 @@ static ipro_status conv_setup(const ipro_graph *graph, const ipro_node *node,
   return IPRO_OK;
 }
 
-static void plane_start(double *plane, int64_t size, const float *bias, int64_t channel) {
+static void plane_start(double *plane, int64_t size, const double *bias, int64_t channel) {
   double start = bias ? (double)bias[channel] : 0.0;
   for (int64_t i = 0; i < size; i++)
     plane[i] = start;
 }
 
-static void plane_store(const double *plane, int64_t size, float *y) {
+static void plane_store(const double *plane, int64_t size, double *y) {
   for (int64_t i = 0; i < size; i++)
-    y[i] = (float)plane[i];
+    y[i] = plane[i];
 }
 
 void ipro_reference_conv_tap(const ipro_reference_window *w, const int64_t tap[3], double weight,
-                             const float *x, double *plane) {
+                             const double *x, double *plane) {
   int64_t offset[3], lo[3], hi[3];
   for (int s = 0; s < 3; s++) {
     offset[s] = tap[s] * w->dilation[s] - w->pad_begin[s];
@@ -56,7 +55,7 @@ void ipro_reference_conv_tap(const ipro_reference_window *w, const int64_t tap[3
     int64_t id = od * w->stride[0] + offset[0];
     for (int64_t oh = lo[1]; oh < hi[1]; oh++) {
       int64_t ih = oh * w->stride[1] + offset[1];
-      const float *x_row = x + (id * w->in[1] + ih) * w->in[2];
+      const double *x_row = x + (id * w->in[1] + ih) * w->in[2];
       double *out_row = plane + (od * w->out[1] + oh) * w->out[2];
       for (int64_t ow = lo[2]; ow < hi[2]; ow++)
         out_row[ow] += weight * (double)x_row[ow * w->stride[2] + offset[2]];
@@ -74,9 +73,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv) {
   int64_t in_per_group = w.in_channels / group, out_per_group = w.out_channels / group;
   if (weight.dims[0] != w.out_channels || weight.dims[1] != in_per_group)
     return ipro_reference_fail(node, err, "weight shape does not match the channels and group");
-  const float *x = inputs[0], *weights = inputs[1];
-  const float *bias = ipro_reference_optional(inputs, node->n_inputs, 2);
-  float *y = outputs[0];
+  const double *x = inputs[0], *weights = inputs[1];
+  const double *bias = ipro_reference_optional(inputs, node->n_inputs, 2);
+  double *y = outputs[0];
   double *plane = malloc((size_t)(w.out_size > 0 ? w.out_size : 1) * sizeof *plane);
   if (!plane) return ipro_reference_fail(node, err, "out of memory");
   for (int64_t n = 0; n < w.batch; n++) {
@@ -84,8 +83,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv) {
       int64_t g = m / out_per_group;
       plane_start(plane, w.out_size, bias, m);
       for (int64_t c = 0; c < in_per_group; c++) {
-        const float *x_channel = x + (n * w.in_channels + g * in_per_group + c) * w.in_size;
-        const float *kernel = weights + (m * in_per_group + c) * w.kernel_size;
+        const double *x_channel = x + (n * w.in_channels + g * in_per_group + c) * w.in_size;
+        const double *kernel = weights + (m * in_per_group + c) * w.kernel_size;
         int64_t tap[3];
         for (tap[0] = 0; tap[0] < w.kernel[0]; tap[0]++)
           for (tap[1] = 0; tap[1] < w.kernel[1]; tap[1]++)
@@ -105,7 +104,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv) {
  * position i for one kernel tap: the transpose of ipro_reference_conv_tap. output_padding only
  * lengthened Y. */
 static void conv_transpose_tap(const ipro_reference_window *w, const int64_t tap[3], double weight,
-                               const float *x, double *plane) {
+                               const double *x, double *plane) {
   int64_t offset[3], lo[3], hi[3];
   for (int s = 0; s < 3; s++) {
     offset[s] = tap[s] * w->dilation[s] - w->pad_begin[s];
@@ -115,7 +114,7 @@ static void conv_transpose_tap(const ipro_reference_window *w, const int64_t tap
     int64_t od = id * w->stride[0] + offset[0];
     for (int64_t ih = lo[1]; ih < hi[1]; ih++) {
       int64_t oh = ih * w->stride[1] + offset[1];
-      const float *x_row = x + (id * w->in[1] + ih) * w->in[2];
+      const double *x_row = x + (id * w->in[1] + ih) * w->in[2];
       double *out_row = plane + (od * w->out[1] + oh) * w->out[2];
       for (int64_t iw = lo[2]; iw < hi[2]; iw++)
         out_row[iw * w->stride[2] + offset[2]] += weight * (double)x_row[iw];
@@ -133,9 +132,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv_transpose) {
   int64_t in_per_group = w.in_channels / group, out_per_group = w.out_channels / group;
   if (weight.dims[0] != w.in_channels || weight.dims[1] != out_per_group)
     return ipro_reference_fail(node, err, "weight shape does not match the channels and group");
-  const float *x = inputs[0], *weights = inputs[1];
-  const float *bias = ipro_reference_optional(inputs, node->n_inputs, 2);
-  float *y = outputs[0];
+  const double *x = inputs[0], *weights = inputs[1];
+  const double *bias = ipro_reference_optional(inputs, node->n_inputs, 2);
+  double *y = outputs[0];
   double *plane = malloc((size_t)(w.out_size > 0 ? w.out_size : 1) * sizeof *plane);
   if (!plane) return ipro_reference_fail(node, err, "out of memory");
   for (int64_t n = 0; n < w.batch; n++) {
@@ -143,8 +142,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv_transpose) {
       int64_t g = m / out_per_group;
       plane_start(plane, w.out_size, bias, m);
       for (int64_t c = g * in_per_group; c < (g + 1) * in_per_group; c++) {
-        const float *x_channel = x + (n * w.in_channels + c) * w.in_size;
-        const float *kernel = weights + (c * out_per_group + m - g * out_per_group) * w.kernel_size;
+        const double *x_channel = x + (n * w.in_channels + c) * w.in_size;
+        const double *kernel =
+            weights + (c * out_per_group + m - g * out_per_group) * w.kernel_size;
         int64_t tap[3];
         for (tap[0] = 0; tap[0] < w.kernel[0]; tap[0]++)
           for (tap[1] = 0; tap[1] < w.kernel[1]; tap[1]++)

@@ -28,17 +28,17 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv_grad_input) {
 IPRO_REFERENCE_KERNEL(ipro_reference_conv_grad_weight) {
   (void)context;
   ipro_shape dy, x, dw;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, true, 1, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, true, 1, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &dy, err) ||
       ipro_reference_input_shape(graph, node, 1, &x, err) ||
       ipro_reference_output_shape(graph, node, 0, &dw, err) ||
       ipro_reference_check_shape_attribute(node, "weight_shape", &dw, err))
     return IPRO_ERROR;
-  float *db = ipro_reference_optional(outputs, node->n_outputs, 1);
+  double *db = ipro_reference_optional(outputs, node->n_outputs, 1);
   ipro_shape db_shape;
-  if (db && (ipro_reference_expect_dtype(graph, node, false, 1, IPRO_DTYPE_FLOAT, err) ||
+  if (db && (ipro_reference_expect_real(graph, node, false, 1, err) ||
              ipro_reference_output_shape(graph, node, 1, &db_shape, err)))
     return IPRO_ERROR;
   if (dw.rank != x.rank)
@@ -63,11 +63,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv_grad_weight) {
     free(gathered);
     return ipro_reference_fail(node, err, "out of memory");
   }
-  const float *dy_data = inputs[0], *x_data = inputs[1];
+  const double *dy_data = inputs[0], *x_data = inputs[1];
   for (int64_t n = 0; n < w.batch; n++)
     for (int64_t g = 0; g < group; g++)
       for (int64_t c = 0; c < in_per_group; c++) {
-        const float *x_channel = x_data + (n * w.in_channels + g * in_per_group + c) * w.in_size;
+        const double *x_channel = x_data + (n * w.in_channels + g * in_per_group + c) * w.in_size;
         int64_t tap[3];
         for (tap[0] = 0; tap[0] < w.kernel[0]; tap[0]++)
           for (tap[1] = 0; tap[1] < w.kernel[1]; tap[1]++)
@@ -78,7 +78,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv_grad_weight) {
               ipro_reference_conv_tap(&w, tap, 1.0, x_channel, gathered);
               int64_t k = (tap[0] * w.kernel[1] + tap[1]) * w.kernel[2] + tap[2];
               for (int64_t m = g * out_per_group; m < (g + 1) * out_per_group; m++) {
-                const float *dy_plane = dy_data + (n * w.out_channels + m) * w.out_size;
+                const double *dy_plane = dy_data + (n * w.out_channels + m) * w.out_size;
                 double dot = 0.0;
                 for (int64_t o = 0; o < w.out_size; o++)
                   dot += (double)dy_plane[o] * gathered[o];
@@ -86,16 +86,16 @@ IPRO_REFERENCE_KERNEL(ipro_reference_conv_grad_weight) {
               }
             }
       }
-  float *dw_data = outputs[0];
+  double *dw_data = outputs[0];
   for (int64_t i = 0; i < weight_count; i++)
-    dw_data[i] = (float)sum[i];
+    dw_data[i] = sum[i];
   if (db) {
     for (int64_t m = 0; m < w.out_channels; m++) {
       double total = 0.0;
       for (int64_t n = 0; n < w.batch; n++)
         for (int64_t o = 0; o < w.out_size; o++)
           total += dy_data[(n * w.out_channels + m) * w.out_size + o];
-      db[m] = (float)total;
+      db[m] = total;
     }
   }
   free(sum);

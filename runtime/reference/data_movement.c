@@ -188,6 +188,11 @@ static ipro_status pad_value_bytes(const ipro_node *node, ipro_dtype dtype, floa
                                    unsigned char *bytes, ipro_error *err) {
   switch (dtype) {
   case IPRO_DTYPE_FLOAT: memcpy(bytes, &value, sizeof value); return IPRO_OK;
+  case IPRO_DTYPE_DOUBLE: {
+    double v = value;
+    memcpy(bytes, &v, sizeof v);
+    return IPRO_OK;
+  }
   case IPRO_DTYPE_INT64: {
     int64_t v = (int64_t)value;
     memcpy(bytes, &v, sizeof v);
@@ -199,7 +204,8 @@ static ipro_status pad_value_bytes(const ipro_node *node, ipro_dtype dtype, floa
     return IPRO_OK;
   }
   default:
-    return ipro_reference_fail(node, err, "%s data is not supported (float32, int32, int64)",
+    return ipro_reference_fail(node, err,
+                               "%s data is not supported (float32, float64, int32, int64)",
                                ipro_dtype_name(dtype));
   }
 }

@@ -1,6 +1,6 @@
 /* Reference kernels of the unary element-wise activations: Relu, LeakyRelu, Sigmoid, Tanh, Clip,
- * HardSigmoid, HardSwish. Each reads its canonical attributes once, then maps every float32
- * element of X to Y (same shape). */
+ * HardSigmoid, HardSwish. Each reads its canonical attributes once, then maps every element
+ * of X to Y (same shape), in double. */
 #include <math.h>
 
 #include "reference_ops.h"
@@ -11,62 +11,62 @@ typedef struct {
   float alpha, beta;
 } activation_params;
 
-typedef float (*activation_fn)(float x, const activation_params *params);
+typedef double (*activation_fn)(double x, const activation_params *params);
 
 static ipro_status map_elements(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
                                 void *const *outputs, activation_fn function,
                                 const activation_params *params, ipro_error *err) {
   ipro_shape shape;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &shape, err))
     return IPRO_ERROR;
-  const float *x = inputs[0];
-  float *y = outputs[0];
+  const double *x = inputs[0];
+  double *y = outputs[0];
   int64_t count = ipro_shape_elements(&shape);
   for (int64_t i = 0; i < count; i++)
     y[i] = function(x[i], params);
   return IPRO_OK;
 }
 
-static float relu(float x, const activation_params *params) {
+static double relu(double x, const activation_params *params) {
   (void)params;
-  return x > 0.0f ? x : 0.0f;
+  return x > 0.0 ? x : 0.0;
 }
 
-static float leaky_relu(float x, const activation_params *params) {
-  return x >= 0.0f ? x : params->alpha * x;
+static double leaky_relu(double x, const activation_params *params) {
+  return x >= 0.0 ? x : params->alpha * x;
 }
 
 /* Written so that exp never overflows: for negative x, exp(x) / (1 + exp(x)). */
-static float sigmoid(float x, const activation_params *params) {
+static double sigmoid(double x, const activation_params *params) {
   (void)params;
-  if (x >= 0.0f) return (float)(1.0 / (1.0 + exp(-(double)x)));
-  double e = exp((double)x);
-  return (float)(e / (1.0 + e));
+  if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
+  double e = exp(x);
+  return e / (1.0 + e);
 }
 
-static float hyperbolic_tangent(float x, const activation_params *params) {
+static double hyperbolic_tangent(double x, const activation_params *params) {
   (void)params;
-  return (float)tanh((double)x);
+  return tanh(x);
 }
 
 /* alpha = min, beta = max (±inf when absent). max is applied last, as numpy.clip does, so that
  * min > max gives max everywhere. */
-static float clip(float x, const activation_params *params) {
-  float y = x < params->alpha ? params->alpha : x;
+static double clip(double x, const activation_params *params) {
+  double y = x < params->alpha ? params->alpha : x;
   return y > params->beta ? params->beta : y;
 }
 
-static float hard_sigmoid(float x, const activation_params *params) {
-  float y = params->alpha * x + params->beta;
-  return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+static double hard_sigmoid(double x, const activation_params *params) {
+  double y = params->alpha * x + params->beta;
+  return y < 0.0 ? 0.0 : (y > 1.0 ? 1.0 : y);
 }
 
-static float hard_swish(float x, const activation_params *params) {
+static double hard_swish(double x, const activation_params *params) {
   (void)params;
-  float gate = x / 6.0f + 0.5f;
-  gate = gate < 0.0f ? 0.0f : (gate > 1.0f ? 1.0f : gate);
+  double gate = x / 6.0 + 0.5;
+  gate = gate < 0.0 ? 0.0 : (gate > 1.0 ? 1.0 : gate);
   return x * gate;
 }
 

@@ -61,13 +61,14 @@ static derivative_fn derivative_of(int64_t op) {
   }
 }
 
-/* dY and a second input of the same shape → dX; all float32. */
-static ipro_status pair_setup(const ipro_graph *graph, const ipro_node *node, ipro_dtype second,
+/* dY and a second input of the same shape (real, or a bool mask) → dX; dY and dX real. */
+static ipro_status pair_setup(const ipro_graph *graph, const ipro_node *node, bool mask,
                               int64_t *count, ipro_error *err) {
   ipro_shape dy, t, dx;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, true, 1, second, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      (mask ? ipro_reference_expect_dtype(graph, node, true, 1, IPRO_DTYPE_BOOL, err)
+            : ipro_reference_expect_real(graph, node, true, 1, err)) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &dy, err) ||
       ipro_reference_input_shape(graph, node, 1, &t, err) ||
       ipro_reference_output_shape(graph, node, 0, &dx, err))
@@ -82,7 +83,7 @@ static ipro_status pair_setup(const ipro_graph *graph, const ipro_node *node, ip
 IPRO_REFERENCE_KERNEL(ipro_reference_unary_grad) {
   (void)context;
   int64_t count;
-  if (pair_setup(graph, node, IPRO_DTYPE_FLOAT, &count, err)) return IPRO_ERROR;
+  if (pair_setup(graph, node, false, &count, err)) return IPRO_ERROR;
   int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
   derivative_fn derivative = derivative_of(forward);
   if (!derivative)
@@ -90,27 +91,27 @@ IPRO_REFERENCE_KERNEL(ipro_reference_unary_grad) {
                                (long long)forward);
   float alpha, beta;
   ipro_reference_activation_attributes(node, (ipro_op)forward, &alpha, &beta);
-  const float *dy = inputs[0], *t = inputs[1];
-  float *dx = outputs[0];
+  const double *dy = inputs[0], *t = inputs[1];
+  double *dx = outputs[0];
   for (int64_t i = 0; i < count; i++)
-    dx[i] = (float)((double)dy[i] * derivative((double)t[i], alpha, beta));
+    dx[i] = dy[i] * derivative(t[i], alpha, beta);
   return IPRO_OK;
 }
 
 /* dY, mask (bool, the forward Dropout's output 1: true = kept) → dX = dY · mask / (1 − ratio),
- * with the forward's float scale, so a kept element's gradient is scaled exactly as its value. */
+ * with the forward's scale, so a kept element's gradient is scaled exactly as its value. */
 IPRO_REFERENCE_KERNEL(ipro_reference_dropout_grad) {
   (void)context;
   int64_t count;
-  if (pair_setup(graph, node, IPRO_DTYPE_BOOL, &count, err)) return IPRO_ERROR;
+  if (pair_setup(graph, node, true, &count, err)) return IPRO_ERROR;
   float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
   if (ratio < 0.0f || ratio >= 1.0f)
     return ipro_reference_fail(node, err, "ratio %g outside [0, 1)", (double)ratio);
-  float scale = 1.0f / (1.0f - ratio);
-  const float *dy = inputs[0];
+  double scale = 1.0 / (1.0 - (double)ratio);
+  const double *dy = inputs[0];
   const bool *mask = inputs[1];
-  float *dx = outputs[0];
+  double *dx = outputs[0];
   for (int64_t i = 0; i < count; i++)
-    dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+    dx[i] = mask[i] ? dy[i] * scale : 0.0;
   return IPRO_OK;
 }

@@ -8,8 +8,8 @@
 
 /* Y[m][n] = sum_k A[m][k] * B[k][n] for one matrix, with explicit strides for A and B so that
  * transposed operands need no copy. */
-static void matrix_product(int64_t rows, int64_t columns, int64_t depth, const float *a,
-                           int64_t a_row_stride, int64_t a_depth_stride, const float *b,
+static void matrix_product(int64_t rows, int64_t columns, int64_t depth, const double *a,
+                           int64_t a_row_stride, int64_t a_depth_stride, const double *b,
                            int64_t b_depth_stride, int64_t b_column_stride, double *y) {
   for (int64_t m = 0; m < rows; m++)
     for (int64_t n = 0; n < columns; n++) {
@@ -26,10 +26,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gemm) {
   (void)context;
   ipro_shape a, b, y;
   for (int i = 0; i < 3; i++)
-    if (ipro_node_input(graph, node, i) &&
-        ipro_reference_expect_dtype(graph, node, true, i, IPRO_DTYPE_FLOAT, err))
+    if (ipro_node_input(graph, node, i) && ipro_reference_expect_real(graph, node, true, i, err))
       return IPRO_ERROR;
-  if (ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &a, err) ||
       ipro_reference_input_shape(graph, node, 1, &b, err) ||
       ipro_reference_output_shape(graph, node, 0, &y, err))
@@ -54,14 +53,14 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gemm) {
   }
   double *product = malloc((size_t)(rows * columns > 0 ? rows * columns : 1) * sizeof *product);
   if (!product) return ipro_reference_fail(node, err, "out of memory");
-  const float *c_data = ipro_reference_optional(inputs, node->n_inputs, 2);
-  float *out = outputs[0];
+  const double *c_data = ipro_reference_optional(inputs, node->n_inputs, 2);
+  double *out = outputs[0];
   matrix_product(rows, columns, depth, inputs[0], trans_a ? 1 : depth, trans_a ? rows : 1,
                  inputs[1], trans_b ? 1 : columns, trans_b ? depth : 1, product);
   for (int64_t i = 0; i < rows * columns; i++) {
     double value = alpha * product[i];
     if (c_data) value += beta * c_data[ipro_reference_offset(y.dims, 2, c_strides, i)];
-    out[i] = (float)value;
+    out[i] = value;
   }
   free(product);
   return IPRO_OK;
@@ -87,9 +86,9 @@ static void split_operand(const ipro_shape *shape, bool first, ipro_shape *batch
 IPRO_REFERENCE_KERNEL(ipro_reference_mat_mul) {
   (void)context;
   ipro_shape a, b, y;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, true, 1, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, true, 1, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &a, err) ||
       ipro_reference_input_shape(graph, node, 1, &b, err) ||
       ipro_reference_output_shape(graph, node, 0, &y, err))
@@ -118,17 +117,17 @@ IPRO_REFERENCE_KERNEL(ipro_reference_mat_mul) {
     return ipro_reference_fail(node, err, "output shape does not match the operands");
   double *product = malloc((size_t)(matrix > 0 ? matrix : 1) * sizeof *product);
   if (!product) return ipro_reference_fail(node, err, "out of memory");
-  const float *a_data = inputs[0], *b_data = inputs[1];
-  float *out = outputs[0];
+  const double *a_data = inputs[0], *b_data = inputs[1];
+  double *out = outputs[0];
   for (int64_t i = 0; i < batches; i++) {
     /* The batch strides count whole matrices of the operand. */
-    const float *a_matrix =
+    const double *a_matrix =
         a_data + ipro_reference_offset(batch.dims, batch.rank, a_strides, i) * rows * depth;
-    const float *b_matrix =
+    const double *b_matrix =
         b_data + ipro_reference_offset(batch.dims, batch.rank, b_strides, i) * depth * columns;
     matrix_product(rows, columns, depth, a_matrix, depth, 1, b_matrix, columns, 1, product);
     for (int64_t j = 0; j < matrix; j++)
-      out[i * matrix + j] = (float)product[j];
+      out[i * matrix + j] = product[j];
   }
   free(product);
   return IPRO_OK;

@@ -30,13 +30,13 @@
 
 /* ---- BinaryCrossEntropy ---- */
 
-/* p and target: float32 of one shape; returns their element count through *count. */
+/* p and target: real, of one shape; returns their element count through *count. */
 static ipro_status bce_operands(const ipro_graph *graph, const ipro_node *node, int64_t *count,
                                 ipro_error *err) {
   ipro_shape p, target;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, true, 1, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, true, 1, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &p, err) ||
       ipro_reference_input_shape(graph, node, 1, &target, err))
     return IPRO_ERROR;
@@ -56,14 +56,14 @@ IPRO_REFERENCE_KERNEL(ipro_reference_binary_cross_entropy) {
     return IPRO_ERROR;
   if (ipro_shape_elements(&loss_shape) != 1)
     return ipro_reference_fail(node, err, "the loss must be a scalar");
-  const float *p = inputs[0], *target = inputs[1];
+  const double *p = inputs[0], *target = inputs[1];
   double total = 0.0;
   for (int64_t i = 0; i < count; i++) {
     double log_p = fmax(log((double)p[i]), BCE_LOG_FLOOR);
     double log_q = fmax(log(1.0 - (double)p[i]), BCE_LOG_FLOOR);
     total -= (double)target[i] * log_p + (1.0 - (double)target[i]) * log_q;
   }
-  ((float *)outputs[0])[0] = (float)(count > 0 ? total / (double)count : 0.0);
+  ((double *)outputs[0])[0] = (count > 0 ? total / (double)count : 0.0);
   return IPRO_OK;
 }
 
@@ -79,11 +79,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_binary_cross_entropy_grad) {
   if (!ipro_shape_equal(&p_shape, &dp_shape))
     return ipro_reference_fail(node, err, "dP and the prediction differ in shape");
   double factor = (double)ipro_node_attr_float(node, "scale", 1.0f) / (double)(count ? count : 1);
-  const float *p = inputs[0], *target = inputs[1];
-  float *dp = outputs[0];
+  const double *p = inputs[0], *target = inputs[1];
+  double *dp = outputs[0];
   for (int64_t i = 0; i < count; i++) {
     double pi = p[i];
-    dp[i] = (float)(factor * (pi - (double)target[i]) / fmax(pi * (1.0 - pi), BCE_GRAD_EPSILON));
+    dp[i] = (factor * (pi - (double)target[i]) / fmax(pi * (1.0 - pi), BCE_GRAD_EPSILON));
   }
   return IPRO_OK;
 }
@@ -108,13 +108,13 @@ static void sup_con_free(sup_con *s) {
   free(s->log_sum);
 }
 
-/* Reads features (float32 [N, D]) and labels (int64 or int32 [N]) and fills s. */
+/* Reads features (real [N, D]) and labels (int64 or int32 [N]) and fills s. */
 static ipro_status sup_con_prepare(const ipro_graph *graph, const ipro_node *node,
                                    void *const *inputs, sup_con *s, ipro_error *err) {
   *s = (sup_con){0};
   ipro_shape features, labels;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &features, err) ||
       ipro_reference_input_shape(graph, node, 1, &labels, err))
     return IPRO_ERROR;
@@ -139,7 +139,7 @@ static ipro_status sup_con_prepare(const ipro_graph *graph, const ipro_node *nod
     sup_con_free(s);
     return ipro_reference_fail(node, err, "out of memory");
   }
-  const float *f = inputs[0];
+  const double *f = inputs[0];
   for (int64_t i = 0; i < n; i++)
     s->label[i] = label_dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)inputs[1])[i]
                                                   : ((const int32_t *)inputs[1])[i];
@@ -192,7 +192,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_sup_con_loss) {
       if (j != i && s.label[j] == s.label[i]) positive_sum += s.similarity[i * s.n + j];
     total += s.log_sum[i] - positive_sum / (double)s.positives[i];
   }
-  ((float *)outputs[0])[0] = (float)(s.n > 0 ? total / (double)s.n : 0.0);
+  ((double *)outputs[0])[0] = (s.n > 0 ? total / (double)s.n : 0.0);
   sup_con_free(&s);
   return IPRO_OK;
 }
@@ -236,7 +236,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_sup_con_grad) {
     sup_con_free(&s);
     return ipro_reference_fail(node, err, "out of memory");
   }
-  float *out = outputs[0];
+  double *out = outputs[0];
   for (int64_t i = 0; i < n; i++) {
     for (int64_t k = 0; k < d; k++)
       dz[k] = 0.0;
@@ -253,7 +253,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_sup_con_grad) {
       for (int64_t k = 0; k < d; k++)
         radial += zi[k] * dz[k];
     for (int64_t k = 0; k < d; k++)
-      out[i * d + k] = (float)(factor * (dz[k] - radial * zi[k]) / s.norm[i]);
+      out[i * d + k] = (factor * (dz[k] - radial * zi[k]) / s.norm[i]);
   }
   free(dz);
   sup_con_free(&s);

@@ -16,12 +16,12 @@ typedef struct {
   ipro_dtype label_dtype;
 } class_layout;
 
-/* Input 0 holds scores or log_prob (float32, rank >= 2), input 1 the labels ((N, d1...), int64 or
+/* Input 0 holds scores or log_prob (real, rank >= 2), input 1 the labels ((N, d1...), int64 or
  * int32). */
 static ipro_status class_layout_of(const ipro_graph *graph, const ipro_node *node,
                                    class_layout *layout, ipro_error *err) {
   ipro_shape scores, labels;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &scores, err) ||
       ipro_reference_input_shape(graph, node, 1, &labels, err))
     return IPRO_ERROR;
@@ -55,13 +55,13 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss) {
   (void)context;
   class_layout layout;
   if (class_layout_of(graph, node, &layout, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err))
+      ipro_reference_expect_real(graph, node, false, 0, err))
     return IPRO_ERROR;
-  const float *weights = ipro_reference_optional(inputs, node->n_inputs, 2);
-  float *log_prob = ipro_reference_optional(outputs, node->n_outputs, 1);
+  const double *weights = ipro_reference_optional(inputs, node->n_inputs, 2);
+  double *log_prob = ipro_reference_optional(outputs, node->n_outputs, 1);
   if (weights) {
     ipro_shape weight_shape;
-    if (ipro_reference_expect_dtype(graph, node, true, 2, IPRO_DTYPE_FLOAT, err) ||
+    if (ipro_reference_expect_real(graph, node, true, 2, err) ||
         ipro_reference_input_shape(graph, node, 2, &weight_shape, err))
       return IPRO_ERROR;
     if (ipro_shape_elements(&weight_shape) != layout.classes)
@@ -69,28 +69,27 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss) {
                                  (long long)ipro_shape_elements(&weight_shape),
                                  (long long)layout.classes);
   }
-  if (log_prob && ipro_reference_expect_dtype(graph, node, false, 1, IPRO_DTYPE_FLOAT, err))
-    return IPRO_ERROR;
+  if (log_prob && ipro_reference_expect_real(graph, node, false, 1, err)) return IPRO_ERROR;
   const char *reduction = ipro_node_attr_string(node, "reduction", "mean");
   bool none = strcmp(reduction, "none") == 0, mean = strcmp(reduction, "mean") == 0;
   if (!none && !mean && strcmp(reduction, "sum") != 0)
     return ipro_reference_fail(node, err, "reduction '%s' is not supported", reduction);
   bool has_ignore = ipro_node_attr(node, "ignore_index") != NULL;
   int64_t ignore_index = ipro_node_attr_int(node, "ignore_index", 0);
-  const float *scores = inputs[0];
+  const double *scores = inputs[0];
   const void *labels = inputs[1];
-  float *loss = outputs[0];
+  double *loss = outputs[0];
   int64_t C = layout.classes, D = layout.inner;
   double total = 0.0, weight_total = 0.0;
   for (int64_t n = 0; n < layout.batch; n++)
     for (int64_t d = 0; d < D; d++) {
-      const float *row = scores + n * C * D + d;
+      const double *row = scores + n * C * D + d;
       double maximum, sum;
       ipro_reference_softmax_normalizer(row, C, D, &maximum, &sum);
       double log_sum = maximum + log(sum);
       if (log_prob)
         for (int64_t k = 0; k < C; k++)
-          log_prob[n * C * D + k * D + d] = (float)(row[k * D] - log_sum);
+          log_prob[n * C * D + k * D + d] = (row[k * D] - log_sum);
       int64_t label = label_at(&layout, labels, n * D + d);
       double element = 0.0, weight = 0.0;
       if (!(has_ignore && label == ignore_index)) {
@@ -100,11 +99,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss) {
         weight = weights ? (double)weights[label] : 1.0;
         element = -weight * (row[label * D] - log_sum);
       }
-      if (none) loss[n * D + d] = (float)element;
+      if (none) loss[n * D + d] = element;
       total += element;
       weight_total += weight;
     }
-  if (!none) loss[0] = (float)(mean ? total / weight_total : total);
+  if (!none) loss[0] = (mean ? total / weight_total : total);
   return IPRO_OK;
 }
 
@@ -116,7 +115,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_grad) {
   class_layout layout;
   ipro_shape log_prob_shape, d_scores;
   if (class_layout_of(graph, node, &layout, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &log_prob_shape, err) ||
       ipro_reference_output_shape(graph, node, 0, &d_scores, err))
     return IPRO_ERROR;
@@ -130,9 +129,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_grad) {
   int64_t C = layout.classes, D = layout.inner;
   double factor = ipro_node_attr_float(node, "scale", 1.0f);
   if (mean) factor /= (double)(layout.batch * D);
-  const float *log_prob = inputs[0];
+  const double *log_prob = inputs[0];
   const void *labels = inputs[1];
-  float *out = outputs[0];
+  double *out = outputs[0];
   for (int64_t n = 0; n < layout.batch; n++)
     for (int64_t d = 0; d < D; d++) {
       int64_t label = label_at(&layout, labels, n * D + d);
@@ -141,7 +140,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_grad) {
                                    (long long)C);
       for (int64_t k = 0; k < C; k++) {
         int64_t at = n * C * D + k * D + d;
-        out[at] = (float)(factor * (exp((double)log_prob[at]) - (k == label ? 1.0 : 0.0)));
+        out[at] = (factor * (exp((double)log_prob[at]) - (k == label ? 1.0 : 0.0)));
       }
     }
   return IPRO_OK;

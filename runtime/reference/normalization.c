@@ -6,7 +6,7 @@
 
 #include "reference_ops.h"
 
-void ipro_reference_channel_moments(const float *x, int64_t batch, int64_t channels, int64_t size,
+void ipro_reference_channel_moments(const double *x, int64_t batch, int64_t channels, int64_t size,
                                     int64_t c, double *mean, double *variance) {
   double count = (double)(batch * size), sum = 0.0, squares = 0.0;
   for (int64_t n = 0; n < batch; n++)
@@ -34,7 +34,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   ipro_shape x;
   if (ipro_reference_input_shape(graph, node, 0, &x, err)) return IPRO_ERROR;
   for (int i = 0; i < 5; i++)
-    if (ipro_reference_expect_dtype(graph, node, true, i, IPRO_DTYPE_FLOAT, err)) return IPRO_ERROR;
+    if (ipro_reference_expect_real(graph, node, true, i, err)) return IPRO_ERROR;
   if (x.rank < 2) return ipro_reference_fail(node, err, "input of rank %d; >= 2 expected", x.rank);
   int64_t batch = x.dims[0], channels = x.dims[1], size = ipro_reference_product(x.dims, 2, x.rank);
   double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
@@ -42,11 +42,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   bool training = ipro_node_attr_int(node, "training_mode", 0) != 0;
   bool in_place = ipro_node_attr_int(node, "running_stats_in_place", 0) != 0;
   bool unbiased = ipro_node_attr_int(node, "unbiased_running_variance", 0) != 0;
-  const float *in = inputs[0], *scale = inputs[1], *shift = inputs[2];
-  float *input_mean = inputs[3], *input_var = inputs[4];
-  float *y = outputs[0];
-  float *running_mean = ipro_reference_optional(outputs, node->n_outputs, 1);
-  float *running_var = ipro_reference_optional(outputs, node->n_outputs, 2);
+  const double *in = inputs[0], *scale = inputs[1], *shift = inputs[2];
+  double *input_mean = inputs[3], *input_var = inputs[4];
+  double *y = outputs[0];
+  double *running_mean = ipro_reference_optional(outputs, node->n_outputs, 1);
+  double *running_var = ipro_reference_optional(outputs, node->n_outputs, 2);
   if (in_place && (running_mean || running_var))
     return ipro_reference_fail(node, err,
                                "running_stats_in_place updates inputs 3 and 4; outputs 1 and 2 "
@@ -64,8 +64,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
       ipro_reference_channel_moments(in, batch, channels, size, c, &mean, &var);
       double running = unbiased ? var * (double)count / (double)(count - 1) : var;
       /* Both read input_* [c] before either writes it: with in_place they are the same array. */
-      float new_mean = (float)(momentum * input_mean[c] + (1 - momentum) * mean);
-      float new_var = (float)(momentum * input_var[c] + (1 - momentum) * running);
+      double new_mean = momentum * input_mean[c] + (1 - momentum) * mean;
+      double new_var = momentum * input_var[c] + (1 - momentum) * running;
       if (running_mean) running_mean[c] = new_mean;
       if (running_var) running_var[c] = new_var;
     }
@@ -73,13 +73,13 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
     for (int64_t n = 0; n < batch; n++)
       for (int64_t i = 0; i < size; i++) {
         int64_t at = (n * channels + c) * size + i;
-        y[at] = (float)((in[at] - mean) * factor + shift[c]);
+        y[at] = ((in[at] - mean) * factor + shift[c]);
       }
   }
   /* In inference form the optional outputs (if a graph has them) pass the statistics through. */
   if (!training) {
-    if (running_mean) memcpy(running_mean, input_mean, (size_t)channels * sizeof(float));
-    if (running_var) memcpy(running_var, input_var, (size_t)channels * sizeof(float));
+    if (running_mean) memcpy(running_mean, input_mean, (size_t)channels * sizeof(double));
+    if (running_var) memcpy(running_var, input_var, (size_t)channels * sizeof(double));
   }
   return IPRO_OK;
 }
@@ -98,7 +98,7 @@ ipro_status ipro_reference_softmax_layout(const ipro_node *node, const ipro_shap
   return IPRO_OK;
 }
 
-void ipro_reference_softmax_normalizer(const float *row, int64_t length, int64_t stride,
+void ipro_reference_softmax_normalizer(const double *row, int64_t length, int64_t stride,
                                        double *maximum, double *sum) {
   *maximum = -INFINITY;
   *sum = 0.0;
@@ -114,22 +114,22 @@ static ipro_status softmax(const ipro_graph *graph, const ipro_node *node, void 
                            void *const *outputs, bool logarithm, ipro_error *err) {
   ipro_shape x;
   int64_t outer, length, inner;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &x, err) ||
       ipro_reference_softmax_layout(node, &x, &outer, &length, &inner, err))
     return IPRO_ERROR;
-  const float *in = inputs[0];
-  float *y = outputs[0];
+  const double *in = inputs[0];
+  double *y = outputs[0];
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {
-      const float *row = in + o * length * inner + i;
-      float *out = y + o * length * inner + i;
+      const double *row = in + o * length * inner + i;
+      double *out = y + o * length * inner + i;
       double maximum, sum;
       ipro_reference_softmax_normalizer(row, length, inner, &maximum, &sum);
       for (int64_t k = 0; k < length; k++) {
         double shifted = row[k * inner] - maximum;
-        out[k * inner] = (float)(logarithm ? shifted - log(sum) : exp(shifted) / sum);
+        out[k * inner] = (logarithm ? shifted - log(sum) : exp(shifted) / sum);
       }
     }
   return IPRO_OK;
@@ -162,8 +162,8 @@ float ipro_reference_dropout_uniform(uint64_t seed, uint64_t step, uint64_t inde
  * by 1 / (1 - ratio); dropped elements are 0. */
 IPRO_REFERENCE_KERNEL(ipro_reference_dropout) {
   ipro_shape x;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &x, err))
     return IPRO_ERROR;
   bool *mask = ipro_reference_optional(outputs, node->n_outputs, 1);
@@ -175,13 +175,13 @@ IPRO_REFERENCE_KERNEL(ipro_reference_dropout) {
     return ipro_reference_fail(node, err, "ratio %g outside [0, 1)", (double)ratio);
   uint64_t seed = context ? context->seed : 0, step = context ? context->step : 0;
   int64_t count = ipro_shape_elements(&x);
-  const float *in = inputs[0];
-  float *y = outputs[0];
-  float scale = 1.0f / (1.0f - ratio);
+  const double *in = inputs[0];
+  double *y = outputs[0];
+  double scale = 1.0 / (1.0 - (double)ratio);
   for (int64_t i = 0; i < count; i++) {
     bool keep = !training || ratio == 0.0f ||
                 ipro_reference_dropout_uniform(seed, step, (uint64_t)i) >= ratio;
-    y[i] = keep ? (training ? in[i] * scale : in[i]) : 0.0f;
+    y[i] = keep ? (training ? in[i] * scale : in[i]) : 0.0;
     if (mask) mask[i] = keep;
   }
   return IPRO_OK;

@@ -20,23 +20,23 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad) {
   if (ipro_reference_input_shape(graph, node, 0, &dy, err) ||
       ipro_reference_input_shape(graph, node, 1, &x, err) ||
       ipro_reference_input_shape(graph, node, 2, &scale_shape, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err))
+      ipro_reference_expect_real(graph, node, false, 0, err))
     return IPRO_ERROR;
   for (int i = 0; i < 3; i++)
-    if (ipro_reference_expect_dtype(graph, node, true, i, IPRO_DTYPE_FLOAT, err)) return IPRO_ERROR;
-  float *d_scale = ipro_reference_optional(outputs, node->n_outputs, 1);
-  float *d_bias = ipro_reference_optional(outputs, node->n_outputs, 2);
+    if (ipro_reference_expect_real(graph, node, true, i, err)) return IPRO_ERROR;
+  double *d_scale = ipro_reference_optional(outputs, node->n_outputs, 1);
+  double *d_bias = ipro_reference_optional(outputs, node->n_outputs, 2);
   for (int i = 1; i < 3; i++)
     if (ipro_reference_optional(outputs, node->n_outputs, i) &&
-        ipro_reference_expect_dtype(graph, node, false, i, IPRO_DTYPE_FLOAT, err))
+        ipro_reference_expect_real(graph, node, false, i, err))
       return IPRO_ERROR;
   if (x.rank < 2 || !ipro_shape_equal(&dy, &x) || ipro_shape_elements(&scale_shape) != x.dims[1])
     return ipro_reference_fail(node, err, "dY and X must be (N, C, ...) alike, scale (C)");
   int64_t batch = x.dims[0], channels = x.dims[1], size = ipro_reference_product(x.dims, 2, x.rank);
   double count = (double)(batch * size);
   double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
-  const float *dy_data = inputs[0], *x_data = inputs[1], *scale = inputs[2];
-  float *dx = outputs[0];
+  const double *dy_data = inputs[0], *x_data = inputs[1], *scale = inputs[2];
+  double *dx = outputs[0];
   for (int64_t c = 0; c < channels; c++) {
     double mean, var;
     ipro_reference_channel_moments(x_data, batch, channels, size, c, &mean, &var);
@@ -47,15 +47,15 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad) {
         sum_dy += dy_data[at];
         sum_dy_xhat += dy_data[at] * (x_data[at] - mean) * inverse;
       }
-    if (d_scale) d_scale[c] = (float)sum_dy_xhat;
-    if (d_bias) d_bias[c] = (float)sum_dy;
+    if (d_scale) d_scale[c] = sum_dy_xhat;
+    if (d_bias) d_bias[c] = sum_dy;
     if (count == 0) continue;
     double factor = scale[c] * inverse;
     for (int64_t n = 0; n < batch; n++)
       for (int64_t i = 0; i < size; i++) {
         int64_t at = (n * channels + c) * size + i;
         double x_hat = (x_data[at] - mean) * inverse;
-        dx[at] = (float)(factor * (dy_data[at] - (sum_dy + x_hat * sum_dy_xhat) / count));
+        dx[at] = (factor * (dy_data[at] - (sum_dy + x_hat * sum_dy_xhat) / count));
       }
   }
   return IPRO_OK;
@@ -67,9 +67,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_grad) {
   (void)context;
   ipro_shape dy, y;
   int64_t outer, length, inner;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, true, 1, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, true, 1, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &dy, err) ||
       ipro_reference_input_shape(graph, node, 1, &y, err) ||
       ipro_reference_softmax_layout(node, &y, &outer, &length, &inner, err))
@@ -80,8 +80,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_grad) {
   if (!logarithm && forward != IPRO_OP_SOFTMAX)
     return ipro_reference_fail(node, err, "forward_op %lld is neither Softmax nor LogSoftmax",
                                (long long)forward);
-  const float *dy_data = inputs[0], *y_data = inputs[1];
-  float *dx = outputs[0];
+  const double *dy_data = inputs[0], *y_data = inputs[1];
+  double *dx = outputs[0];
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {
       int64_t base = o * length * inner + i;
@@ -92,8 +92,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_grad) {
       }
       for (int64_t k = 0; k < length; k++) {
         int64_t at = base + k * inner;
-        dx[at] = (float)(logarithm ? dy_data[at] - exp((double)y_data[at]) * sum
-                                   : y_data[at] * (dy_data[at] - sum));
+        dx[at] = (logarithm ? dy_data[at] - exp((double)y_data[at]) * sum
+                            : y_data[at] * (dy_data[at] - sum));
       }
     }
   return IPRO_OK;

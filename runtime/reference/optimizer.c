@@ -9,14 +9,14 @@
 
 #include "reference_ops.h"
 
-/* Checks that inputs 0..count-1 are float32 with one element count, and that input `count` (the
+/* Checks that inputs 0..count-1 are real with one element count, and that input `count` (the
  * hyper-parameters) holds at least `hyper_count` floats: the training program gives both
  * optimizers one hyper-parameter tensor of the larger size, and SGD reads its first 4. */
 static ipro_status update_setup(const ipro_graph *graph, const ipro_node *node, int count,
                                 int hyper_count, int64_t *elements, ipro_error *err) {
   ipro_shape shape, hyper;
   for (int i = 0; i <= count; i++)
-    if (ipro_reference_expect_dtype(graph, node, true, i, IPRO_DTYPE_FLOAT, err)) return IPRO_ERROR;
+    if (ipro_reference_expect_real(graph, node, true, i, err)) return IPRO_ERROR;
   if (ipro_reference_input_shape(graph, node, 0, &shape, err) ||
       ipro_reference_input_shape(graph, node, count, &hyper, err))
     return IPRO_ERROR;
@@ -43,15 +43,15 @@ IPRO_REFERENCE_KERNEL(ipro_reference_sgd_update) {
   (void)outputs, (void)context;
   int64_t count;
   if (update_setup(graph, node, 3, 4, &count, err)) return IPRO_ERROR;
-  float *param = inputs[0], *velocity = inputs[2];
-  const float *grad = inputs[1], *hyper = inputs[3];
+  double *param = inputs[0], *velocity = inputs[2];
+  const double *grad = inputs[1], *hyper = inputs[3];
   double lr = hyper[0], momentum = hyper[1], weight_decay = hyper[2];
-  bool nesterov = hyper[3] != 0.0f;
+  bool nesterov = hyper[3] != 0.0;
   for (int64_t i = 0; i < count; i++) {
     double g = (double)grad[i] + weight_decay * param[i];
     double v = momentum * velocity[i] + g;
-    velocity[i] = (float)v;
-    param[i] = (float)(param[i] - lr * (nesterov ? g + momentum * v : v));
+    velocity[i] = v;
+    param[i] = (param[i] - lr * (nesterov ? g + momentum * v : v));
   }
   return IPRO_OK;
 }
@@ -64,8 +64,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_adam_update) {
   (void)outputs, (void)context;
   int64_t count;
   if (update_setup(graph, node, 4, 6, &count, err)) return IPRO_ERROR;
-  float *param = inputs[0], *m = inputs[2], *v = inputs[3];
-  const float *grad = inputs[1], *hyper = inputs[4];
+  double *param = inputs[0], *m = inputs[2], *v = inputs[3];
+  const double *grad = inputs[1], *hyper = inputs[4];
   double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2], epsilon = hyper[3];
   double weight_decay = hyper[4], step = hyper[5];
   if (!(step >= 1.0) || step != floor(step))
@@ -75,9 +75,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_adam_update) {
     double g = grad[i], p = param[i] * (1.0 - lr * weight_decay);
     double first = beta1 * m[i] + (1.0 - beta1) * g;
     double second = beta2 * v[i] + (1.0 - beta2) * g * g;
-    m[i] = (float)first;
-    v[i] = (float)second;
-    param[i] = (float)(p - lr * (first / correction1) / (sqrt(second / correction2) + epsilon));
+    m[i] = first;
+    v[i] = second;
+    param[i] = (p - lr * (first / correction1) / (sqrt(second / correction2) + epsilon));
   }
   return IPRO_OK;
 }

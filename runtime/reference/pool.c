@@ -56,7 +56,8 @@ int64_t ipro_reference_pool_positions(const ipro_reference_window *w, const int6
   return found;
 }
 
-int64_t ipro_reference_first_maximum(const float *values, const int64_t *positions, int64_t count) {
+int64_t ipro_reference_first_maximum(const double *values, const int64_t *positions,
+                                     int64_t count) {
   int64_t best = -1;
   for (int64_t i = 0; i < count; i++) {
     int64_t at = positions ? positions[i] : i;
@@ -70,8 +71,8 @@ int64_t ipro_reference_first_maximum(const float *values, const int64_t *positio
 static ipro_status pool_setup(const ipro_graph *graph, const ipro_node *node,
                               ipro_reference_window *window, int64_t **positions, ipro_error *err) {
   ipro_shape x, y;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &x, err) ||
       ipro_reference_output_shape(graph, node, 0, &y, err) ||
       ipro_reference_pool_window(node, &x, &y, window, err))
@@ -94,10 +95,10 @@ IPRO_REFERENCE_KERNEL(ipro_reference_max_pool) {
   int64_t *positions;
   if (pool_setup(graph, node, &w, &positions, err)) return IPRO_ERROR;
   bool column_major = ipro_node_attr_int(node, "storage_order", 0) == 1;
-  const float *x = inputs[0];
-  float *y = outputs[0];
+  const double *x = inputs[0];
+  double *y = outputs[0];
   for (int64_t plane = 0; plane < w.batch * w.in_channels; plane++) {
-    const float *x_plane = x + plane * w.in_size;
+    const double *x_plane = x + plane * w.in_size;
     int64_t o[3];
     for (o[0] = 0; o[0] < w.out[0]; o[0]++)
       for (o[1] = 0; o[1] < w.out[1]; o[1]++)
@@ -123,10 +124,10 @@ IPRO_REFERENCE_KERNEL(ipro_reference_average_pool) {
   int64_t *positions;
   if (pool_setup(graph, node, &w, &positions, err)) return IPRO_ERROR;
   bool include_pad = ipro_node_attr_int(node, "count_include_pad", 0) != 0;
-  const float *x = inputs[0];
-  float *y = outputs[0];
+  const double *x = inputs[0];
+  double *y = outputs[0];
   for (int64_t plane = 0; plane < w.batch * w.in_channels; plane++) {
-    const float *x_plane = x + plane * w.in_size;
+    const double *x_plane = x + plane * w.in_size;
     int64_t o[3];
     for (o[0] = 0; o[0] < w.out[0]; o[0]++)
       for (o[1] = 0; o[1] < w.out[1]; o[1]++)
@@ -137,7 +138,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_average_pool) {
           for (int64_t i = 0; i < found; i++)
             sum += x_plane[positions[i]];
           int64_t out = plane * w.out_size + (o[0] * w.out[1] + o[1]) * w.out[2] + o[2];
-          y[out] = divisor > 0 ? (float)(sum / (double)divisor) : NAN;
+          y[out] = divisor > 0 ? (sum / (double)divisor) : NAN;
         }
   }
   free(positions);
@@ -148,16 +149,16 @@ IPRO_REFERENCE_KERNEL(ipro_reference_average_pool) {
 static ipro_status global_pool(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
                                void *const *outputs, bool maximum, ipro_error *err) {
   ipro_shape x;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &x, err))
     return IPRO_ERROR;
   if (x.rank < 2) return ipro_reference_fail(node, err, "input of rank %d; >= 2 expected", x.rank);
   int64_t planes = x.dims[0] * x.dims[1], size = ipro_reference_product(x.dims, 2, x.rank);
-  const float *in = inputs[0];
-  float *y = outputs[0];
+  const double *in = inputs[0];
+  double *y = outputs[0];
   for (int64_t plane = 0; plane < planes; plane++) {
-    const float *values = in + plane * size;
+    const double *values = in + plane * size;
     if (maximum) {
       int64_t best = ipro_reference_first_maximum(values, NULL, size);
       y[plane] = best < 0 ? -INFINITY : values[best];
@@ -165,7 +166,7 @@ static ipro_status global_pool(const ipro_graph *graph, const ipro_node *node, v
       double sum = 0.0;
       for (int64_t i = 0; i < size; i++)
         sum += values[i];
-      y[plane] = size > 0 ? (float)(sum / (double)size) : NAN;
+      y[plane] = size > 0 ? (sum / (double)size) : NAN;
     }
   }
   return IPRO_OK;

@@ -16,8 +16,8 @@ static ipro_status pool_grad_setup(const ipro_graph *graph, const ipro_node *nod
                                    ipro_reference_window *window, int64_t **positions,
                                    ipro_error *err) {
   ipro_shape dy, dx;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &dy, err) ||
       ipro_reference_output_shape(graph, node, 0, &dx, err) ||
       ipro_reference_check_shape_attribute(node, "input_shape", &dx, err) ||
@@ -32,7 +32,7 @@ static ipro_status pool_grad_setup(const ipro_graph *graph, const ipro_node *nod
 IPRO_REFERENCE_KERNEL(ipro_reference_max_pool_grad) {
   (void)context;
   ipro_shape x, dx;
-  if (ipro_reference_expect_dtype(graph, node, true, 1, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 1, err) ||
       ipro_reference_input_shape(graph, node, 1, &x, err) ||
       ipro_reference_output_shape(graph, node, 0, &dx, err))
     return IPRO_ERROR;
@@ -40,12 +40,12 @@ IPRO_REFERENCE_KERNEL(ipro_reference_max_pool_grad) {
   ipro_reference_window w;
   int64_t *positions;
   if (pool_grad_setup(graph, node, &w, &positions, err)) return IPRO_ERROR;
-  const float *dy = inputs[0], *in = inputs[1];
-  float *out = outputs[0];
+  const double *dy = inputs[0], *in = inputs[1];
+  double *out = outputs[0];
   memset(out, 0, (size_t)(w.batch * w.in_channels * w.in_size) * sizeof *out);
   for (int64_t plane = 0; plane < w.batch * w.in_channels; plane++) {
-    const float *x_plane = in + plane * w.in_size;
-    float *dx_plane = out + plane * w.in_size;
+    const double *x_plane = in + plane * w.in_size;
+    double *dx_plane = out + plane * w.in_size;
     int64_t o[3];
     for (o[0] = 0; o[0] < w.out[0]; o[0]++)
       for (o[1] = 0; o[1] < w.out[1]; o[1]++)
@@ -73,8 +73,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_average_pool_grad) {
     return ipro_reference_fail(node, err, "out of memory");
   }
   bool include_pad = ipro_node_attr_int(node, "count_include_pad", 0) != 0;
-  const float *dy = inputs[0];
-  float *out = outputs[0];
+  const double *dy = inputs[0];
+  double *out = outputs[0];
   for (int64_t plane = 0; plane < w.batch * w.in_channels; plane++) {
     memset(plane_sum, 0, (size_t)w.in_size * sizeof *plane_sum);
     int64_t o[3];
@@ -90,7 +90,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_average_pool_grad) {
             plane_sum[positions[i]] += share;
         }
     for (int64_t i = 0; i < w.in_size; i++)
-      out[plane * w.in_size + i] = (float)plane_sum[i];
+      out[plane * w.in_size + i] = plane_sum[i];
   }
   free(plane_sum);
   free(positions);
@@ -102,8 +102,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_average_pool_grad) {
 IPRO_REFERENCE_KERNEL(ipro_reference_global_pool_grad) {
   (void)context;
   ipro_shape dx;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_output_shape(graph, node, 0, &dx, err) ||
       ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
     return IPRO_ERROR;
@@ -113,27 +113,27 @@ IPRO_REFERENCE_KERNEL(ipro_reference_global_pool_grad) {
   if (!maximum && forward != IPRO_OP_GLOBAL_AVERAGE_POOL)
     return ipro_reference_fail(node, err, "forward_op %lld is not a global pool",
                                (long long)forward);
-  const float *x = ipro_reference_optional(inputs, node->n_inputs, 1);
+  const double *x = ipro_reference_optional(inputs, node->n_inputs, 1);
   if (maximum) {
     ipro_shape x_shape;
     if (!x) return ipro_reference_fail(node, err, "the maximum's gradient needs X (input 1)");
-    if (ipro_reference_expect_dtype(graph, node, true, 1, IPRO_DTYPE_FLOAT, err) ||
+    if (ipro_reference_expect_real(graph, node, true, 1, err) ||
         ipro_reference_input_shape(graph, node, 1, &x_shape, err))
       return IPRO_ERROR;
     if (!ipro_shape_equal(&x_shape, &dx))
       return ipro_reference_fail(node, err, "X and dX differ in shape");
   }
   int64_t planes = dx.dims[0] * dx.dims[1], size = ipro_reference_product(dx.dims, 2, dx.rank);
-  const float *dy = inputs[0];
-  float *out = outputs[0];
+  const double *dy = inputs[0];
+  double *out = outputs[0];
   for (int64_t plane = 0; plane < planes; plane++) {
-    float *dx_plane = out + plane * size;
+    double *dx_plane = out + plane * size;
     if (maximum) {
       memset(dx_plane, 0, (size_t)size * sizeof *dx_plane);
       int64_t best = ipro_reference_first_maximum(x + plane * size, NULL, size);
       if (best >= 0) dx_plane[best] = dy[plane];
     } else {
-      float share = (float)((double)dy[plane] / (double)size);
+      double share = dy[plane] / (double)size;
       for (int64_t i = 0; i < size; i++)
         dx_plane[i] = share;
     }

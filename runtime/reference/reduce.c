@@ -23,7 +23,7 @@ ipro_status ipro_reference_reduced_shape(const ipro_node *node, const ipro_shape
   return IPRO_OK;
 }
 
-ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const float *x,
+ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const double *x,
                                         const ipro_shape *x_shape, const ipro_shape *kept,
                                         double *sum, ipro_error *err) {
   int64_t strides[IPRO_MAX_RANK];
@@ -39,8 +39,8 @@ ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const float *x,
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean) {
   (void)context;
   ipro_shape x, y, kept;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &x, err) ||
       ipro_reference_output_shape(graph, node, 0, &y, err))
     return IPRO_ERROR;
@@ -48,7 +48,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean) {
   ipro_node_attr_ints(node, "axes", &count);
   int64_t total = ipro_shape_elements(&x);
   if (count == 0 && ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0) {
-    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(float));
+    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(double));
     return IPRO_OK;
   }
   /* The output seen with keepdims: the input's shape with every reduced axis set to 1. Each input
@@ -64,9 +64,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean) {
     return IPRO_ERROR;
   }
   double group = reduced_count > 0 ? (double)total / (double)reduced_count : 0.0;
-  float *out = outputs[0];
+  double *out = outputs[0];
   for (int64_t i = 0; i < reduced_count; i++)
-    out[i] = (float)(sum[i] / group);
+    out[i] = (sum[i] / group);
   free(sum);
   return IPRO_OK;
 }

@@ -16,8 +16,8 @@
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_to_shape) {
   (void)context;
   ipro_shape t, r;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &t, err) ||
       ipro_reference_output_shape(graph, node, 0, &r, err) ||
       ipro_reference_check_shape_attribute(node, "shape", &r, err))
@@ -30,9 +30,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_to_shape) {
     free(sum);
     return IPRO_ERROR;
   }
-  float *out = outputs[0];
+  double *out = outputs[0];
   for (int64_t i = 0; i < count; i++)
-    out[i] = (float)(scale * sum[i]);
+    out[i] = (scale * sum[i]);
   free(sum);
   return IPRO_OK;
 }
@@ -42,8 +42,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_to_shape) {
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad) {
   (void)context;
   ipro_shape dy, dx, kept;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &dy, err) ||
       ipro_reference_output_shape(graph, node, 0, &dx, err) ||
       ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
@@ -54,7 +54,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad) {
   if (count == 0 && ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0) {
     if (ipro_shape_elements(&dy) != total)
       return ipro_reference_fail(node, err, "dY and dX differ in size");
-    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(float));
+    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(double));
     return IPRO_OK;
   }
   int64_t strides[IPRO_MAX_RANK];
@@ -66,9 +66,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad) {
     return ipro_reference_fail(node, err, "dY holds %lld values; the reduction leaves %lld",
                                (long long)ipro_shape_elements(&dy), (long long)reduced_count);
   double group = reduced_count > 0 ? (double)total / (double)reduced_count : 1.0;
-  const float *in = inputs[0];
-  float *out = outputs[0];
+  const double *in = inputs[0];
+  double *out = outputs[0];
   for (int64_t i = 0; i < total; i++)
-    out[i] = (float)(in[ipro_reference_offset(dx.dims, dx.rank, strides, i)] / group);
+    out[i] = (in[ipro_reference_offset(dx.dims, dx.rank, strides, i)] / group);
   return IPRO_OK;
 }

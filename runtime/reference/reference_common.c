@@ -56,6 +56,21 @@ ipro_status ipro_reference_expect_dtype(const ipro_graph *graph, const ipro_node
   return IPRO_OK;
 }
 
+ipro_status ipro_reference_expect_real(const ipro_graph *graph, const ipro_node *node,
+                                       bool is_input, int i, ipro_error *err) {
+  const ipro_tensor *tensor =
+      is_input ? ipro_node_input(graph, node, i) : ipro_node_output(graph, node, i);
+  if (!tensor)
+    return ipro_reference_fail(node, err, "%s %d is missing", is_input ? "input" : "output", i);
+  if (tensor->dtype != IPRO_DTYPE_FLOAT && tensor->dtype != IPRO_DTYPE_DOUBLE)
+    return ipro_reference_fail(node, err,
+                               "%s '%s' is %s; the reference kernel takes float32 or "
+                               "float64",
+                               is_input ? "input" : "output", tensor->name,
+                               ipro_dtype_name(tensor->dtype));
+  return IPRO_OK;
+}
+
 int64_t ipro_reference_product(const int64_t *dims, int begin, int end) {
   int64_t product = 1;
   for (int i = begin; i < end; i++)

@@ -5,9 +5,19 @@
  *
  * Each kernel reads the canonical attributes of frontend/canonical_forms.md (never opset-dependent
  * inputs) and the inferred shapes and dtypes in graph->tensors; the data pointers it is given hold
- * row-major values of exactly those shapes. Float kernels accumulate in double, so the reference is
- * the more accurate side of every comparison. Clarity comes before speed, but the loops are ordered
- * so that a ResNet-110 forward pass at a small batch takes seconds. */
+ * row-major values of exactly those shapes. Clarity comes before speed, but the loops are ordered
+ * so that a ResNet-110 forward pass at a small batch takes seconds.
+ *
+ * Real tensors may be float32 or float64. Each arithmetic kernel has one implementation, written
+ * over double: on a float64 node it runs on the data itself; on a float32 node the table's entry
+ * widens every float32 operand into a double temporary and rounds each float32 output once per
+ * element (reference_widening.c), so float32 results are the double results correctly rounded
+ * and the reference is the more accurate side of every comparison. Operands of other types
+ * (int64 indices and labels, bool masks, shapes) pass untouched, and the kernels that only move
+ * data copy elements of any size without widening. The temporaries are plain malloc: this backend
+ * is the oracle, not subject to the memory plan's counters, and the widening copy is O(size) per
+ * node, small beside the kernels themselves. float64 exists for the double-precision
+ * finite-difference checks of the gradient rules (tests/codegen/test_gradient_rules.c). */
 #ifndef IPRO_REFERENCE_KERNELS_H
 #define IPRO_REFERENCE_KERNELS_H
 

@@ -114,6 +114,19 @@ ipro_status ipro_reference_output_shape(const ipro_graph *graph, const ipro_node
 /* Fails unless the node's i-th input (is_input) or output has the given dtype. */
 ipro_status ipro_reference_expect_dtype(const ipro_graph *graph, const ipro_node *node,
                                         bool is_input, int i, ipro_dtype dtype, ipro_error *err);
+/* Fails unless the node's i-th input (is_input) or output is real: float32 or float64. The
+ * kernel sees its data as double either way (reference_widening.c). */
+ipro_status ipro_reference_expect_real(const ipro_graph *graph, const ipro_node *node,
+                                       bool is_input, int i, ipro_error *err);
+
+/* reference_widening.c: runs `kernel`, written over double, on the node's data: float32 operands
+ * are widened into double temporaries and float32 outputs (and the inputs in written_inputs, a
+ * mask of input positions the kernel updates in place) rounded back once per element; float64
+ * and non-real operands are passed as they are. */
+ipro_status ipro_reference_run_in_double(ipro_reference_forward_fn kernel, unsigned written_inputs,
+                                         const ipro_graph *graph, const ipro_node *node,
+                                         void *const *inputs, void *const *outputs,
+                                         const ipro_kernel_context *context, ipro_error *err);
 
 /* Product of dims[begin..end). */
 int64_t ipro_reference_product(const int64_t *dims, int begin, int end);
@@ -172,7 +185,7 @@ ipro_status ipro_reference_check_shape_attribute(const ipro_node *node, const ch
  * one kernel tap: input = output * stride + tap * dilation - pad_begin, positions outside x
  * skipped. x is one input channel. */
 void ipro_reference_conv_tap(const ipro_reference_window *w, const int64_t tap[3], double weight,
-                             const float *x, double *plane);
+                             const double *x, double *plane);
 
 /* pool.c: the window of a pool (kernel_shape, strides, dilations, pads) sliding over x_shape with
  * one position per element of y_shape; fails unless the channels agree. */
@@ -187,11 +200,11 @@ int64_t ipro_reference_pool_positions(const ipro_reference_window *w, const int6
                                       bool include_pad, int64_t *positions, int64_t *divisor);
 /* pool.c: the offset of the first maximum of values[positions[0..count)] (values[0..count) when
  * positions is NULL), or -1 when count is 0. The first wins ties. */
-int64_t ipro_reference_first_maximum(const float *values, const int64_t *positions, int64_t count);
+int64_t ipro_reference_first_maximum(const double *values, const int64_t *positions, int64_t count);
 
 /* normalization.c: the mean and biased variance of channel c of x (batch, channels, size), in
  * double, two-pass: the statistics training-mode BatchNormalization normalises with. */
-void ipro_reference_channel_moments(const float *x, int64_t batch, int64_t channels, int64_t size,
+void ipro_reference_channel_moments(const double *x, int64_t batch, int64_t channels, int64_t size,
                                     int64_t c, double *mean, double *variance);
 /* normalization.c: Softmax's rows of x: outer x length x inner, the row being `length` values at
  * stride `inner` (axis, or the flattened axes axis..rank-1 under coerce_2d). */
@@ -200,7 +213,7 @@ ipro_status ipro_reference_softmax_layout(const ipro_node *node, const ipro_shap
                                           ipro_error *err);
 /* normalization.c: the maximum of a row and the sum of exp(value - maximum) over it, so that
  * softmax = exp(value - maximum) / sum and log softmax = value - maximum - log(sum). */
-void ipro_reference_softmax_normalizer(const float *row, int64_t length, int64_t stride,
+void ipro_reference_softmax_normalizer(const double *row, int64_t length, int64_t stride,
                                        double *maximum, double *sum);
 
 /* elementwise.c: an activation's attributes with the forward's defaults: LeakyRelu alpha; Clip
@@ -214,7 +227,7 @@ ipro_status ipro_reference_reduced_shape(const ipro_node *node, const ipro_shape
                                          ipro_shape *kept, ipro_error *err);
 /* reduce.c: sum[j] = the sum of the elements of x that broadcasting `kept` to x_shape maps to
  * element j of kept (kept is right-aligned; its size-1 and missing axes are summed over). */
-ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const float *x,
+ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const double *x,
                                         const ipro_shape *x_shape, const ipro_shape *kept,
                                         double *sum, ipro_error *err);
 

@@ -1,70 +1,128 @@
 /* The table of reference kernels, indexed by ipro_op (see reference_kernels.h): the ONNX ops, then
  * the compiler's internal ops of the training program. The ops that only give the same data a new
- * shape share one copying kernel. */
+ * shape share one copying kernel.
+ *
+ * The arithmetic kernels are written over double and enter the table through IN_DOUBLE, which
+ * runs them on float32 data by widening (reference_widening.c); the second argument is the mask
+ * of inputs the kernel updates in place. The kernels that only move data (the copies, Transpose,
+ * Concat, Gather, Shape, Constant, Pad, Slice) copy elements of any fixed size and enter as they
+ * are, so a float32 tensor stays float32 through them. */
 #include "reference_ops.h"
 
+#define IN_DOUBLE(name, written_inputs)                                                            \
+  static IPRO_REFERENCE_KERNEL(in_double_##name) {                                                 \
+    return ipro_reference_run_in_double(ipro_reference_##name, written_inputs, graph, node,        \
+                                        inputs, outputs, context, err);                            \
+  }
+IN_DOUBLE(conv, 0)
+IN_DOUBLE(conv_transpose, 0)
+IN_DOUBLE(batch_normalization, (1u << 3) | (1u << 4))
+IN_DOUBLE(relu, 0)
+IN_DOUBLE(leaky_relu, 0)
+IN_DOUBLE(sigmoid, 0)
+IN_DOUBLE(tanh, 0)
+IN_DOUBLE(clip, 0)
+IN_DOUBLE(hard_sigmoid, 0)
+IN_DOUBLE(hard_swish, 0)
+IN_DOUBLE(softmax, 0)
+IN_DOUBLE(log_softmax, 0)
+IN_DOUBLE(add, 0)
+IN_DOUBLE(sub, 0)
+IN_DOUBLE(mul, 0)
+IN_DOUBLE(div, 0)
+IN_DOUBLE(sum, 0)
+IN_DOUBLE(max_pool, 0)
+IN_DOUBLE(average_pool, 0)
+IN_DOUBLE(global_average_pool, 0)
+IN_DOUBLE(global_max_pool, 0)
+IN_DOUBLE(gemm, 0)
+IN_DOUBLE(mat_mul, 0)
+IN_DOUBLE(dropout, 0)
+IN_DOUBLE(resize, 0)
+IN_DOUBLE(reduce_mean, 0)
+IN_DOUBLE(softmax_cross_entropy_loss, 0)
+IN_DOUBLE(conv_grad_input, 0)
+IN_DOUBLE(conv_grad_weight, 0)
+IN_DOUBLE(batch_norm_grad, 0)
+IN_DOUBLE(unary_grad, 0)
+IN_DOUBLE(reduce_to_shape, 0)
+IN_DOUBLE(max_pool_grad, 0)
+IN_DOUBLE(average_pool_grad, 0)
+IN_DOUBLE(global_pool_grad, 0)
+IN_DOUBLE(dropout_grad, 0)
+IN_DOUBLE(resize_grad, 0)
+IN_DOUBLE(reduce_mean_grad, 0)
+IN_DOUBLE(softmax_grad, 0)
+IN_DOUBLE(softmax_cross_entropy_grad, 0)
+IN_DOUBLE(sgd_update, (1u << 0) | (1u << 2))
+IN_DOUBLE(adam_update, (1u << 0) | (1u << 2) | (1u << 3))
+IN_DOUBLE(binary_cross_entropy, 0)
+IN_DOUBLE(binary_cross_entropy_grad, 0)
+IN_DOUBLE(sup_con_loss, 0)
+IN_DOUBLE(sup_con_grad, 0)
+
 static const ipro_reference_forward_fn reference_forward[] = {
-    [IPRO_OP_CONV] = ipro_reference_conv,
-    [IPRO_OP_CONV_TRANSPOSE] = ipro_reference_conv_transpose,
-    [IPRO_OP_BATCH_NORMALIZATION] = ipro_reference_batch_normalization,
-    [IPRO_OP_RELU] = ipro_reference_relu,
-    [IPRO_OP_LEAKY_RELU] = ipro_reference_leaky_relu,
-    [IPRO_OP_SIGMOID] = ipro_reference_sigmoid,
-    [IPRO_OP_TANH] = ipro_reference_tanh,
-    [IPRO_OP_CLIP] = ipro_reference_clip,
-    [IPRO_OP_HARD_SIGMOID] = ipro_reference_hard_sigmoid,
-    [IPRO_OP_HARD_SWISH] = ipro_reference_hard_swish,
-    [IPRO_OP_SOFTMAX] = ipro_reference_softmax,
-    [IPRO_OP_LOG_SOFTMAX] = ipro_reference_log_softmax,
-    [IPRO_OP_ADD] = ipro_reference_add,
-    [IPRO_OP_SUB] = ipro_reference_sub,
-    [IPRO_OP_MUL] = ipro_reference_mul,
-    [IPRO_OP_DIV] = ipro_reference_div,
-    [IPRO_OP_SUM] = ipro_reference_sum,
-    [IPRO_OP_MAX_POOL] = ipro_reference_max_pool,
-    [IPRO_OP_AVERAGE_POOL] = ipro_reference_average_pool,
-    [IPRO_OP_GLOBAL_AVERAGE_POOL] = ipro_reference_global_average_pool,
-    [IPRO_OP_GLOBAL_MAX_POOL] = ipro_reference_global_max_pool,
-    [IPRO_OP_GEMM] = ipro_reference_gemm,
-    [IPRO_OP_MAT_MUL] = ipro_reference_mat_mul,
+    [IPRO_OP_CONV] = in_double_conv,
+    [IPRO_OP_CONV_TRANSPOSE] = in_double_conv_transpose,
+    [IPRO_OP_BATCH_NORMALIZATION] = in_double_batch_normalization,
+    [IPRO_OP_RELU] = in_double_relu,
+    [IPRO_OP_LEAKY_RELU] = in_double_leaky_relu,
+    [IPRO_OP_SIGMOID] = in_double_sigmoid,
+    [IPRO_OP_TANH] = in_double_tanh,
+    [IPRO_OP_CLIP] = in_double_clip,
+    [IPRO_OP_HARD_SIGMOID] = in_double_hard_sigmoid,
+    [IPRO_OP_HARD_SWISH] = in_double_hard_swish,
+    [IPRO_OP_SOFTMAX] = in_double_softmax,
+    [IPRO_OP_LOG_SOFTMAX] = in_double_log_softmax,
+    [IPRO_OP_ADD] = in_double_add,
+    [IPRO_OP_SUB] = in_double_sub,
+    [IPRO_OP_MUL] = in_double_mul,
+    [IPRO_OP_DIV] = in_double_div,
+    [IPRO_OP_SUM] = in_double_sum,
+    [IPRO_OP_MAX_POOL] = in_double_max_pool,
+    [IPRO_OP_AVERAGE_POOL] = in_double_average_pool,
+    [IPRO_OP_GLOBAL_AVERAGE_POOL] = in_double_global_average_pool,
+    [IPRO_OP_GLOBAL_MAX_POOL] = in_double_global_max_pool,
+    [IPRO_OP_GEMM] = in_double_gemm,
+    [IPRO_OP_MAT_MUL] = in_double_mat_mul,
     [IPRO_OP_FLATTEN] = ipro_reference_copy,
     [IPRO_OP_RESHAPE] = ipro_reference_copy,
     [IPRO_OP_TRANSPOSE] = ipro_reference_transpose,
     [IPRO_OP_CONCAT] = ipro_reference_concat,
     [IPRO_OP_IDENTITY] = ipro_reference_copy,
-    [IPRO_OP_DROPOUT] = ipro_reference_dropout,
+    [IPRO_OP_DROPOUT] = in_double_dropout,
     [IPRO_OP_PAD] = ipro_reference_pad,
-    [IPRO_OP_RESIZE] = ipro_reference_resize,
-    [IPRO_OP_REDUCE_MEAN] = ipro_reference_reduce_mean,
+    [IPRO_OP_RESIZE] = in_double_resize,
+    [IPRO_OP_REDUCE_MEAN] = in_double_reduce_mean,
     [IPRO_OP_SQUEEZE] = ipro_reference_copy,
     [IPRO_OP_UNSQUEEZE] = ipro_reference_copy,
     [IPRO_OP_SHAPE] = ipro_reference_shape,
     [IPRO_OP_GATHER] = ipro_reference_gather,
     [IPRO_OP_CONSTANT] = ipro_reference_constant,
-    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS] = ipro_reference_softmax_cross_entropy_loss,
+    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS] = in_double_softmax_cross_entropy_loss,
     /* The internal ops of the training program (codegen/internal_ops.md). ConvGradInput is a
      * transposed convolution of dY with the same weight (conv_backward.c). */
-    [IPRO_OP_CONV_GRAD_INPUT] = ipro_reference_conv_grad_input,
-    [IPRO_OP_CONV_GRAD_WEIGHT] = ipro_reference_conv_grad_weight,
-    [IPRO_OP_BATCH_NORM_GRAD] = ipro_reference_batch_norm_grad,
-    [IPRO_OP_UNARY_GRAD] = ipro_reference_unary_grad,
-    [IPRO_OP_REDUCE_TO_SHAPE] = ipro_reference_reduce_to_shape,
-    [IPRO_OP_MAX_POOL_GRAD] = ipro_reference_max_pool_grad,
-    [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_reference_average_pool_grad,
-    [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_reference_global_pool_grad,
+    [IPRO_OP_CONV_GRAD_INPUT] = in_double_conv_grad_input,
+    [IPRO_OP_CONV_GRAD_WEIGHT] = in_double_conv_grad_weight,
+    [IPRO_OP_BATCH_NORM_GRAD] = in_double_batch_norm_grad,
+    [IPRO_OP_UNARY_GRAD] = in_double_unary_grad,
+    [IPRO_OP_REDUCE_TO_SHAPE] = in_double_reduce_to_shape,
+    [IPRO_OP_MAX_POOL_GRAD] = in_double_max_pool_grad,
+    [IPRO_OP_AVERAGE_POOL_GRAD] = in_double_average_pool_grad,
+    [IPRO_OP_GLOBAL_POOL_GRAD] = in_double_global_pool_grad,
     [IPRO_OP_SLICE] = ipro_reference_slice,
-    [IPRO_OP_DROPOUT_GRAD] = ipro_reference_dropout_grad,
-    [IPRO_OP_RESIZE_GRAD] = ipro_reference_resize_grad,
-    [IPRO_OP_REDUCE_MEAN_GRAD] = ipro_reference_reduce_mean_grad,
-    [IPRO_OP_SOFTMAX_GRAD] = ipro_reference_softmax_grad,
-    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = ipro_reference_softmax_cross_entropy_grad,
-    [IPRO_OP_SGD_UPDATE] = ipro_reference_sgd_update,
-    [IPRO_OP_ADAM_UPDATE] = ipro_reference_adam_update,
+    [IPRO_OP_DROPOUT_GRAD] = in_double_dropout_grad,
+    [IPRO_OP_RESIZE_GRAD] = in_double_resize_grad,
+    [IPRO_OP_REDUCE_MEAN_GRAD] = in_double_reduce_mean_grad,
+    [IPRO_OP_SOFTMAX_GRAD] = in_double_softmax_grad,
+    [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = in_double_softmax_cross_entropy_grad,
+    [IPRO_OP_SGD_UPDATE] = in_double_sgd_update,
+    [IPRO_OP_ADAM_UPDATE] = in_double_adam_update,
     /* The InfoPro local losses (infopro_losses.c). */
-    [IPRO_OP_BINARY_CROSS_ENTROPY] = ipro_reference_binary_cross_entropy,
-    [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = ipro_reference_binary_cross_entropy_grad,
-    [IPRO_OP_SUP_CON_LOSS] = ipro_reference_sup_con_loss,
-    [IPRO_OP_SUP_CON_GRAD] = ipro_reference_sup_con_grad,
+    [IPRO_OP_BINARY_CROSS_ENTROPY] = in_double_binary_cross_entropy,
+    [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = in_double_binary_cross_entropy_grad,
+    [IPRO_OP_SUP_CON_LOSS] = in_double_sup_con_loss,
+    [IPRO_OP_SUP_CON_GRAD] = in_double_sup_con_grad,
 };
 
 /* Catches an op appended to op_list.h without a kernel; the table test catches a gap elsewhere. */

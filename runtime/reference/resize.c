@@ -206,14 +206,14 @@ IPRO_REFERENCE_KERNEL(ipro_reference_resize) {
   (void)context;
   ipro_shape x, y;
   ipro_reference_resize_plan plan;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &x, err) ||
       ipro_reference_output_shape(graph, node, 0, &y, err) ||
       ipro_reference_resize_plan_make(node, &x, &y, &plan, err))
     return IPRO_ERROR;
-  const float *in = inputs[0];
-  float *out = outputs[0];
+  const double *in = inputs[0];
+  double *out = outputs[0];
   int64_t total = ipro_shape_elements(&y);
   int64_t offsets[IPRO_REFERENCE_RESIZE_MAX_CORNERS];
   double weights[IPRO_REFERENCE_RESIZE_MAX_CORNERS];
@@ -222,7 +222,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_resize) {
     double sum = 0.0;
     for (int c = 0; c < corners; c++)
       sum += weights[c] * (double)in[offsets[c]];
-    out[i] = corners < 0 ? plan.extrapolation : (float)sum;
+    out[i] = corners < 0 ? plan.extrapolation : sum;
   }
   ipro_reference_resize_plan_free(&plan);
   return IPRO_OK;

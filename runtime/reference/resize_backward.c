@@ -13,8 +13,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_resize_grad) {
   (void)context;
   ipro_shape dy, dx;
   ipro_reference_resize_plan plan;
-  if (ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_FLOAT, err) ||
-      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_FLOAT, err) ||
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
       ipro_reference_input_shape(graph, node, 0, &dy, err) ||
       ipro_reference_output_shape(graph, node, 0, &dx, err) ||
       ipro_reference_check_shape_attribute(node, "input_shape", &dx, err) ||
@@ -26,7 +26,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_resize_grad) {
     ipro_reference_resize_plan_free(&plan);
     return ipro_reference_fail(node, err, "out of memory");
   }
-  const float *gradient = inputs[0];
+  const double *gradient = inputs[0];
   int64_t offsets[IPRO_REFERENCE_RESIZE_MAX_CORNERS];
   double weights[IPRO_REFERENCE_RESIZE_MAX_CORNERS];
   for (int64_t i = 0; i < out_total; i++) {
@@ -34,9 +34,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_resize_grad) {
     for (int c = 0; c < corners; c++)
       sum[offsets[c]] += weights[c] * (double)gradient[i];
   }
-  float *out = outputs[0];
+  double *out = outputs[0];
   for (int64_t i = 0; i < in_total; i++)
-    out[i] = (float)sum[i];
+    out[i] = sum[i];
   free(sum);
   ipro_reference_resize_plan_free(&plan);
   return IPRO_OK;
