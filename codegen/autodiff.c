@@ -19,6 +19,11 @@ struct ipro_autodiff {
 
 ipro_graph *ipro_autodiff_graph(ipro_autodiff *ad) { return ad->graph; }
 
+/* The types a gradient flows through: float32 and float64. */
+static bool is_real(ipro_dtype dtype) {
+  return dtype == IPRO_DTYPE_FLOAT || dtype == IPRO_DTYPE_DOUBLE;
+}
+
 static ipro_status copy_attributes(ipro_node *to, const ipro_node *from, ipro_error *err) {
   for (int a = 0; a < from->n_attrs; a++) {
     const ipro_attr *attr = &from->attrs[a];
@@ -56,6 +61,15 @@ int ipro_autodiff_emit(ipro_autodiff *ad, int forward, ipro_op op, const int *in
   graph->nodes[index].op = op; /* internal ops are not found by name */
   for (int i = 0; i < n_inputs; i++)
     graph->nodes[index].inputs[i] = inputs[i];
+  /* A gradient has the real type of what it differentiates, which is the forward node's; shape
+   * inference confirms it from the emitted node's own inputs. */
+  ipro_dtype dtype = IPRO_DTYPE_FLOAT;
+  const ipro_node *from = &graph->nodes[forward];
+  for (int o = 0; o < from->n_outputs; o++)
+    if (from->outputs[o] >= 0 && is_real(graph->tensors[from->outputs[o]].dtype)) {
+      dtype = graph->tensors[from->outputs[o]].dtype;
+      break;
+    }
   for (int o = 0; o < n_outputs; o++) {
     char tensor_name[560];
     snprintf(tensor_name, sizeof tensor_name, "%s:%d", name, o);
@@ -65,7 +79,7 @@ int ipro_autodiff_emit(ipro_autodiff *ad, int forward, ipro_op op, const int *in
       return -1;
     }
     graph->tensors[t].producer = index;
-    graph->tensors[t].dtype = IPRO_DTYPE_FLOAT;
+    graph->tensors[t].dtype = dtype;
     graph->nodes[index].outputs[o] = t;
     if (outputs) outputs[o] = t;
   }
@@ -122,7 +136,7 @@ static int total_gradient(ipro_autodiff *ad, int t, ipro_error *err) {
   return ad->partials[t][0];
 }
 
-/* needs[t]: t depends on a tensor whose gradient is wanted (float tensors only). */
+/* needs[t]: t depends on a tensor whose gradient is wanted (real tensors only). */
 static void mark_dependents(const ipro_graph *graph, int n_nodes, const bool *wrt, bool *needs) {
   for (int t = 0; t < graph->n_tensors; t++)
     needs[t] = wrt[t];
@@ -134,7 +148,7 @@ static void mark_dependents(const ipro_graph *graph, int n_nodes, const bool *wr
     if (!any) continue;
     for (int o = 0; o < node->n_outputs; o++) {
       int t = node->outputs[o];
-      if (t >= 0 && graph->tensors[t].dtype == IPRO_DTYPE_FLOAT) needs[t] = true;
+      if (t >= 0 && is_real(graph->tensors[t].dtype)) needs[t] = true;
     }
   }
 }

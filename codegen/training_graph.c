@@ -14,7 +14,9 @@ static ipro_status out_of_memory(ipro_error *err) {
 
 bool ipro_tensor_is_trainable(const ipro_graph *graph, int t) {
   const ipro_tensor *tensor = &graph->tensors[t];
-  if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT) return false;
+  if (tensor->kind != IPRO_TENSOR_INITIALIZER ||
+      (tensor->dtype != IPRO_DTYPE_FLOAT && tensor->dtype != IPRO_DTYPE_DOUBLE))
+    return false;
   bool read = false;
   for (int n = 0; n < graph->n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
@@ -182,7 +184,8 @@ static ipro_status add_optimizer(ipro_graph *graph, ipro_optimizer_kind optimize
       snprintf(base, sizeof base, "optimizer/%s:%s", m == 0 ? "moment1" : "moment2",
                graph->tensors[param].name);
       ipro_shape shape = graph->tensors[param].shape;
-      inputs[2 + m] = new_tensor(graph, base, IPRO_TENSOR_STATE, IPRO_DTYPE_FLOAT, &shape);
+      ipro_dtype dtype = graph->tensors[param].dtype; /* moments have the parameter's type */
+      inputs[2 + m] = new_tensor(graph, base, IPRO_TENSOR_STATE, dtype, &shape);
       if (inputs[2 + m] < 0) return out_of_memory(err);
     }
     inputs[2 + n_moments] = out->hyper;
@@ -258,7 +261,8 @@ ipro_status ipro_training_graph_build(ipro_graph *graph, ipro_optimizer_kind opt
                           "has %d",
                           graph->n_outputs);
   const ipro_tensor *logits = &graph->tensors[graph->outputs[0]];
-  if (logits->shape.rank != 2 || logits->dtype != IPRO_DTYPE_FLOAT)
+  if (logits->shape.rank != 2 ||
+      (logits->dtype != IPRO_DTYPE_FLOAT && logits->dtype != IPRO_DTYPE_DOUBLE))
     return ipro_error_set(err, "the network's output '%s' must be float logits [batch, classes]",
                           logits->name);
   ipro_loss_term cross_entropy = {IPRO_LOSS_CROSS_ENTROPY, graph->outputs[0], -1, 1.0f, 0};

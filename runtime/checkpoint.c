@@ -355,7 +355,8 @@ bool ipro_checkpoint_holds(ipro_trainer *trainer, int module, int t) {
   const ipro_tensor *tensor = &graph->tensors[t];
   ipro_slot_kind slot = program->slots[t].kind;
   if (tensor->kind == IPRO_TENSOR_INITIALIZER)
-    return tensor->dtype == IPRO_DTYPE_FLOAT && slot == IPRO_SLOT_PARAMETER;
+    return (tensor->dtype == IPRO_DTYPE_FLOAT || tensor->dtype == IPRO_DTYPE_DOUBLE) &&
+           slot == IPRO_SLOT_PARAMETER;
   if (tensor->kind != IPRO_TENSOR_STATE || slot != IPRO_SLOT_PERSISTENT || t == training->hyper)
     return false;
   for (int p = 0; p < training->n_parameters; p++)

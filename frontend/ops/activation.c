@@ -48,7 +48,7 @@ ipro_status ipro_clip_normalize(ipro_graph *graph, ipro_node *node, ipro_error *
 ipro_status ipro_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, node->op == IPRO_OP_CLIP ? 3 : 1, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   for (int i = 1; i < node->n_inputs; i++)
     if (node->inputs[i] >= 0)
@@ -56,7 +56,7 @@ ipro_status ipro_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
                           "input '%s' should have become an attribute (was the graph "
                           "normalised?)",
                           ipro_op_input_name(graph, node, i));
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
 }
 
 int64_t ipro_unary_flops(const ipro_graph *graph, const ipro_node *node) {
@@ -76,7 +76,7 @@ ipro_status ipro_softmax_normalize(ipro_graph *graph, ipro_node *node, ipro_erro
 ipro_status ipro_softmax_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t axis;
@@ -84,7 +84,7 @@ ipro_status ipro_softmax_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
           IPRO_OK ||
       ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
     return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
 }
 
 int64_t ipro_softmax_flops(const ipro_graph *graph, const ipro_node *node) {

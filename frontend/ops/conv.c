@@ -26,15 +26,16 @@ ipro_status ipro_conv_transpose_normalize(ipro_graph *graph, ipro_node *node, ip
   return ipro_op_default_int(node, "group", 1, err);
 }
 
-/* The checks both convolutions share: X [N, C, spatial...] and W of the same rank, both float32
- * and, apart from X's batch, concrete; an optional bias B of shape [bias_channels]. */
+/* The checks both convolutions share: X [N, C, spatial...] and W of the same rank, both of one real
+ * type (float32 or float64) and, apart from X's batch, concrete; an optional bias B of shape
+ * [bias_channels]. */
 static ipro_status read_operands(ipro_graph *graph, ipro_node *node, ipro_tensor **x,
                                  ipro_tensor **w, int64_t *group, ipro_error *err) {
   ipro_tensor *b;
   if (ipro_op_check_arity(graph, node, 2, 3, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, x, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 1, IPRO_DTYPES_FLOAT, w, err) != IPRO_OK ||
-      ipro_op_optional_input(graph, node, 2, IPRO_DTYPES_FLOAT, &b, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES((*x)->dtype), w, err) != IPRO_OK ||
+      ipro_op_optional_input(graph, node, 2, IPRO_DTYPES((*x)->dtype), &b, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 3, IPRO_MAX_RANK, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 1, (*x)->shape.rank, (*x)->shape.rank, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 2, 1, 1, err) != IPRO_OK ||
@@ -85,7 +86,7 @@ ipro_status ipro_conv_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
   if (ipro_op_write_window(node, &window, err) != IPRO_OK ||
       ipro_op_put_int(node, "group", group, err) != IPRO_OK)
     return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
 /* Resolves output_shape or SAME auto_pad into pads. Where the requested size is larger than the
@@ -160,7 +161,7 @@ ipro_status ipro_conv_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_e
       ipro_op_put_ints(node, "output_padding", output_padding, n, err) != IPRO_OK ||
       ipro_op_put_int(node, "group", group, err) != IPRO_OK)
     return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
 static int64_t kernel_elements(const ipro_tensor *w) {

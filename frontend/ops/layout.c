@@ -45,7 +45,7 @@ ipro_status ipro_flatten_normalize(ipro_graph *graph, ipro_node *node, ipro_erro
 ipro_status ipro_flatten_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   int rank = x->shape.rank;
   /* Flatten's axis ranges over -rank..rank: rank puts everything into the first dimension. */
@@ -58,7 +58,7 @@ ipro_status ipro_flatten_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
       group_product(node, x->shape.dims, (int)axis, rank, &shape.dims[1], err) != IPRO_OK ||
       ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
     return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
 ipro_status ipro_reshape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
@@ -150,7 +150,7 @@ ipro_status ipro_transpose_normalize(ipro_graph *graph, ipro_node *node, ipro_er
 ipro_status ipro_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   int rank = x->shape.rank, count;
   const int64_t *given = ipro_node_attr_ints(node, "perm", &count);
@@ -167,7 +167,7 @@ ipro_status ipro_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_error 
     shape.dims[i] = x->shape.dims[perm[i]];
   }
   if (ipro_op_put_ints(node, "perm", perm, rank, err) != IPRO_OK) return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
 /* Squeeze and Unsqueeze: axes is an attribute before opset 13 and an input from 13 on. */

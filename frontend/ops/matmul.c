@@ -19,9 +19,9 @@ ipro_status ipro_gemm_normalize(ipro_graph *graph, ipro_node *node, ipro_error *
 ipro_status ipro_gemm_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *a, *b, *c;
   if (ipro_op_check_arity(graph, node, 2, 3, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &a, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 1, IPRO_DTYPES_FLOAT, &b, err) != IPRO_OK ||
-      ipro_op_optional_input(graph, node, 2, IPRO_DTYPES_FLOAT, &c, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &a, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES(a->dtype), &b, err) != IPRO_OK ||
+      ipro_op_optional_input(graph, node, 2, IPRO_DTYPES(a->dtype), &c, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 2, 2, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 1, 2, 2, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 2, 0, 2, err) != IPRO_OK ||
@@ -48,7 +48,7 @@ ipro_status ipro_gemm_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
                           ipro_shape_format(&shape, ys, sizeof ys));
     }
   }
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, a->dtype, &shape, err);
 }
 
 int64_t ipro_gemm_flops(const ipro_graph *graph, const ipro_node *node) {
@@ -65,8 +65,8 @@ int64_t ipro_gemm_flops(const ipro_graph *graph, const ipro_node *node) {
 ipro_status ipro_mat_mul_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *a, *b;
   if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &a, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 1, IPRO_DTYPES_FLOAT, &b, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &a, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES(a->dtype), &b, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 1, 1, IPRO_MAX_RANK, err) != IPRO_OK)
     return IPRO_ERROR;
@@ -94,7 +94,7 @@ ipro_status ipro_mat_mul_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
     return ipro_op_fail(err, node, "the result's rank is too high");
   if (!a_vector) shape.dims[shape.rank++] = sa.dims[sa.rank - 2];
   if (!b_vector) shape.dims[shape.rank++] = sb.dims[sb.rank - 1];
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, a->dtype, &shape, err);
 }
 
 int64_t ipro_mat_mul_flops(const ipro_graph *graph, const ipro_node *node) {

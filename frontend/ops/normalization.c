@@ -38,14 +38,14 @@ ipro_status ipro_batch_normalization_normalize(ipro_graph *graph, ipro_node *nod
 ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 5, 5, 1, 5, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 2, IPRO_MAX_RANK, err) != IPRO_OK ||
       ipro_op_require_concrete(graph, node, 0, 1, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t channels = x->shape.dims[1];
   for (int i = 1; i < 5; i++) {
     ipro_tensor *parameter;
-    if (ipro_op_input(graph, node, i, IPRO_DTYPES_FLOAT, &parameter, err) != IPRO_OK)
+    if (ipro_op_input(graph, node, i, IPRO_DTYPES(x->dtype), &parameter, err) != IPRO_OK)
       return IPRO_ERROR;
     if (parameter->shape.rank != 1 || parameter->shape.dims[0] != channels) {
       char shape[128];
@@ -56,12 +56,11 @@ ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, i
                           parameter->name, shape, (long long)channels, x->name);
     }
   }
-  if (ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err) != IPRO_OK) return IPRO_ERROR;
   /* running mean and variance, and before opset 14 the saved batch mean and variance */
   ipro_shape statistics = ipro_shape_vector(channels);
   for (int i = 1; i < node->n_outputs; i++)
-    if (ipro_op_set_output(graph, node, i, IPRO_DTYPE_FLOAT, &statistics, err) != IPRO_OK)
+    if (ipro_op_set_output(graph, node, i, x->dtype, &statistics, err) != IPRO_OK)
       return IPRO_ERROR;
   return IPRO_OK;
 }
@@ -102,14 +101,13 @@ ipro_status ipro_dropout_normalize(ipro_graph *graph, ipro_node *node, ipro_erro
 ipro_status ipro_dropout_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 3, 1, 2, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   if (ipro_node_input(graph, node, 1) || ipro_node_input(graph, node, 2))
     return ipro_op_fail(err, node,
                         "the ratio and training_mode inputs should have become "
                         "attributes (was the graph normalised?)");
-  if (ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err) != IPRO_OK) return IPRO_ERROR;
   return ipro_op_set_output(graph, node, 1, IPRO_DTYPE_BOOL, &x->shape, err);
 }
 

@@ -11,10 +11,13 @@
 /* Sets of dtypes, as bit masks over ipro_dtype. */
 #define IPRO_DTYPES(d) (1u << (d))
 #define IPRO_DTYPES_FLOAT IPRO_DTYPES(IPRO_DTYPE_FLOAT)
+/* The real types an activation may have: float32, and float64 (ONNX's T of the float ops), which
+ * the reference kernels run on for double-precision checks. */
+#define IPRO_DTYPES_REAL (IPRO_DTYPES_FLOAT | IPRO_DTYPES(IPRO_DTYPE_DOUBLE))
 #define IPRO_DTYPES_INT64 IPRO_DTYPES(IPRO_DTYPE_INT64)
 #define IPRO_DTYPES_INDEX (IPRO_DTYPES(IPRO_DTYPE_INT64) | IPRO_DTYPES(IPRO_DTYPE_INT32))
 /* What a shape computation (Shape, Gather, Concat, ...) may carry besides activations. */
-#define IPRO_DTYPES_SHAPE_DATA (IPRO_DTYPES_FLOAT | IPRO_DTYPES_INT64)
+#define IPRO_DTYPES_SHAPE_DATA (IPRO_DTYPES_REAL | IPRO_DTYPES_INT64)
 
 /* Formats "node 'NAME' (OpType): <message>" into err; returns IPRO_ERROR. */
 ipro_status ipro_op_fail(ipro_error *err, const ipro_node *node, const char *format, ...)

@@ -45,7 +45,7 @@ ipro_status ipro_pad_normalize(ipro_graph *graph, ipro_node *node, ipro_error *e
 ipro_status ipro_pad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 4, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   for (int i = 1; i < node->n_inputs; i++)
     if (node->inputs[i] >= 0)
@@ -86,7 +86,7 @@ ipro_status ipro_pad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) 
   }
   if (ipro_op_put_ints(node, "pads", pads, 2 * rank, err) != IPRO_OK) return IPRO_ERROR;
   ipro_node_remove_attr(node, "axes");
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
 ipro_status ipro_reduce_mean_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
@@ -117,7 +117,7 @@ ipro_status ipro_reduce_mean_normalize(ipro_graph *graph, ipro_node *node, ipro_
 ipro_status ipro_reduce_mean_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   if (ipro_node_input(graph, node, 1))
     return ipro_op_fail(err, node,
@@ -146,7 +146,7 @@ ipro_status ipro_reduce_mean_infer(ipro_graph *graph, ipro_node *node, ipro_erro
       shape.dims[shape.rank++] = 1;
   }
   if (ipro_op_put_ints(node, "axes", axes, count, err) != IPRO_OK) return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
 int64_t ipro_reduce_mean_flops(const ipro_graph *graph, const ipro_node *node) {

@@ -45,7 +45,7 @@ ipro_status ipro_pool_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
   ipro_tensor *x;
   int max_outputs = is_max_pool(node) ? 2 : 1;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, max_outputs, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 3, IPRO_MAX_RANK, err) != IPRO_OK ||
       ipro_op_require_concrete(graph, node, 0, 1, err) != IPRO_OK)
     return IPRO_ERROR;
@@ -59,7 +59,7 @@ ipro_status ipro_pool_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
   ipro_shape shape = x->shape;
   memcpy(&shape.dims[2], out, sizeof(int64_t) * (size_t)n);
   if (ipro_op_write_window(node, &window, err) != IPRO_OK ||
-      ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err) != IPRO_OK)
+      ipro_op_set_output(graph, node, 0, x->dtype, &shape, err) != IPRO_OK)
     return IPRO_ERROR;
   /* MaxPool's Indices: flat positions into the input, as int64. */
   return ipro_op_set_output(graph, node, 1, IPRO_DTYPE_INT64, &shape, err);
@@ -77,14 +77,14 @@ int64_t ipro_pool_flops(const ipro_graph *graph, const ipro_node *node) {
 ipro_status ipro_global_pool_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 3, IPRO_MAX_RANK, err) != IPRO_OK ||
       ipro_op_require_concrete(graph, node, 0, 1, err) != IPRO_OK)
     return IPRO_ERROR;
   ipro_shape shape = x->shape;
   for (int d = 2; d < shape.rank; d++)
     shape.dims[d] = 1;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
 int64_t ipro_global_pool_flops(const ipro_graph *graph, const ipro_node *node) {

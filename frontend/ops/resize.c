@@ -202,7 +202,7 @@ static ipro_status resolve_axes(ipro_node *node, const ipro_shape *in, float *sc
 ipro_status ipro_resize_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 4, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
     return IPRO_ERROR;
   for (int i = 1; i < node->n_inputs; i++)
@@ -241,7 +241,7 @@ ipro_status ipro_resize_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
   if (ipro_op_put_floats(node, "scales", scales, rank, err) != IPRO_OK ||
       ipro_op_put_ints(node, "sizes", sizes, rank, err) != IPRO_OK)
     return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
 int64_t ipro_resize_flops(const ipro_graph *graph, const ipro_node *node) {

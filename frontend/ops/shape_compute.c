@@ -9,7 +9,7 @@
 #include "op_rows.h"
 
 #define ANY_DTYPE                                                                                  \
-  (IPRO_DTYPES_FLOAT | IPRO_DTYPES_INT64 | IPRO_DTYPES(IPRO_DTYPE_INT32) |                         \
+  (IPRO_DTYPES_REAL | IPRO_DTYPES_INT64 | IPRO_DTYPES(IPRO_DTYPE_INT32) |                          \
    IPRO_DTYPES(IPRO_DTYPE_BOOL))
 
 ipro_status ipro_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {

@@ -25,9 +25,9 @@ ipro_status ipro_softmax_cross_entropy_normalize(ipro_graph *graph, ipro_node *n
 ipro_status ipro_softmax_cross_entropy_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *scores, *labels, *weights;
   if (ipro_op_check_arity(graph, node, 2, 3, 1, 2, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &scores, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &scores, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, IPRO_DTYPES_INDEX, &labels, err) != IPRO_OK ||
-      ipro_op_optional_input(graph, node, 2, IPRO_DTYPES_FLOAT, &weights, err) != IPRO_OK)
+      ipro_op_optional_input(graph, node, 2, IPRO_DTYPES_REAL, &weights, err) != IPRO_OK)
     return IPRO_ERROR;
   const ipro_shape *s = &scores->shape, *l = &labels->shape;
   if (s->rank < 2 || l->rank != s->rank - 1)
@@ -43,9 +43,8 @@ ipro_status ipro_softmax_cross_entropy_infer(ipro_graph *graph, ipro_node *node,
     return ipro_op_fail(err, node, "weights '%s' must have one value per class", weights->name);
   ipro_shape loss = {.rank = 0};
   if (strcmp(ipro_node_attr_string(node, "reduction", "mean"), "none") == 0) loss = *l;
-  if (ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &loss, err) != IPRO_OK)
-    return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 1, IPRO_DTYPE_FLOAT, s, err);
+  if (ipro_op_set_output(graph, node, 0, scores->dtype, &loss, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_set_output(graph, node, 1, scores->dtype, s, err);
 }
 
 int64_t ipro_softmax_cross_entropy_flops(const ipro_graph *graph, const ipro_node *node) {
@@ -56,7 +55,8 @@ int64_t ipro_softmax_cross_entropy_flops(const ipro_graph *graph, const ipro_nod
 
 /* ---- internal ops ---- */
 
-/* Output i takes the shape in the int list attribute `name`. */
+/* Output i takes the shape in the int list attribute `name`, and input 0's real type (the
+ * gradient flowing in: a gradient has the type of the tensor it differentiates). */
 static ipro_status output_from_attribute(ipro_graph *graph, ipro_node *node, int i,
                                          const char *name, ipro_error *err) {
   int count = 0;
@@ -69,15 +69,14 @@ static ipro_status output_from_attribute(ipro_graph *graph, ipro_node *node, int
       return ipro_op_fail(err, node, "attribute '%s' has a negative dimension", name);
     shape.dims[d] = dims[d];
   }
-  return ipro_op_set_output(graph, node, i, IPRO_DTYPE_FLOAT, &shape, err);
+  return ipro_op_set_output(graph, node, i, ipro_node_input(graph, node, 0)->dtype, &shape, err);
 }
 
-/* Checks that inputs 0..n-1 are float with known shapes. */
+/* Checks that inputs 0..n-1 are real (float32 or float64) with known shapes. */
 static ipro_status float_inputs(ipro_graph *graph, ipro_node *node, int n, ipro_error *err) {
   ipro_tensor *unused;
   for (int i = 0; i < n; i++)
-    if (ipro_op_input(graph, node, i, IPRO_DTYPES_FLOAT, &unused, err) != IPRO_OK)
-      return IPRO_ERROR;
+    if (ipro_op_input(graph, node, i, IPRO_DTYPES_REAL, &unused, err) != IPRO_OK) return IPRO_ERROR;
   return IPRO_OK;
 }
 
@@ -98,7 +97,7 @@ ipro_status ipro_conv_grad_weight_infer(ipro_graph *graph, ipro_node *node, ipro
     return IPRO_ERROR;
   const ipro_tensor *dw = ipro_node_output(graph, node, 0);
   ipro_shape bias = {.rank = 1, .dims = {dw->shape.dims[0]}};
-  return ipro_op_set_output(graph, node, 1, IPRO_DTYPE_FLOAT, &bias, err);
+  return ipro_op_set_output(graph, node, 1, dw->dtype, &bias, err);
 }
 
 ipro_status ipro_batch_norm_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
@@ -108,26 +107,26 @@ ipro_status ipro_batch_norm_grad_infer(ipro_graph *graph, ipro_node *node, ipro_
   if (!ipro_shape_equal(&dy->shape, &x->shape) || x->shape.rank < 2 || scale->shape.rank != 1 ||
       scale->shape.dims[0] != x->shape.dims[1])
     return ipro_op_fail(err, node, "gradient, input and scale shapes do not agree");
-  if (ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &x->shape, err) != IPRO_OK ||
-      ipro_op_set_output(graph, node, 1, IPRO_DTYPE_FLOAT, &scale->shape, err) != IPRO_OK)
+  if (ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err) != IPRO_OK ||
+      ipro_op_set_output(graph, node, 1, scale->dtype, &scale->shape, err) != IPRO_OK)
     return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 2, IPRO_DTYPE_FLOAT, &scale->shape, err);
+  return ipro_op_set_output(graph, node, 2, scale->dtype, &scale->shape, err);
 }
 
 /* dX has the shape of input `like` (dY for elementwise gradients, X for pooling). */
 static ipro_status output_like_input(ipro_graph *graph, ipro_node *node, int like,
                                      ipro_error *err) {
   ipro_tensor *source;
-  if (ipro_op_input(graph, node, like, IPRO_DTYPES_FLOAT, &source, err) != IPRO_OK)
+  if (ipro_op_input(graph, node, like, IPRO_DTYPES_REAL, &source, err) != IPRO_OK)
     return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &source->shape, err);
+  return ipro_op_set_output(graph, node, 0, source->dtype, &source->shape, err);
 }
 
 ipro_status ipro_elementwise_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *dy, *other;
   bool mask = node->op == IPRO_OP_DROPOUT_GRAD;
-  unsigned other_dtypes = mask ? IPRO_DTYPES(IPRO_DTYPE_BOOL) : IPRO_DTYPES_FLOAT;
-  if (ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &dy, err) != IPRO_OK ||
+  unsigned other_dtypes = mask ? IPRO_DTYPES(IPRO_DTYPE_BOOL) : IPRO_DTYPES_REAL;
+  if (ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &dy, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, other_dtypes, &other, err) != IPRO_OK)
     return IPRO_ERROR;
   if (!ipro_shape_equal(&dy->shape, &other->shape))
@@ -148,7 +147,7 @@ ipro_status ipro_global_pool_grad_infer(ipro_graph *graph, ipro_node *node, ipro
 ipro_status ipro_softmax_cross_entropy_grad_infer(ipro_graph *graph, ipro_node *node,
                                                   ipro_error *err) {
   ipro_tensor *log_prob, *labels;
-  if (ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &log_prob, err) != IPRO_OK ||
+  if (ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &log_prob, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, IPRO_DTYPES_INDEX, &labels, err) != IPRO_OK)
     return IPRO_ERROR;
   return output_like_input(graph, node, 0, err);
@@ -181,23 +180,23 @@ static ipro_status check_temperature(const ipro_node *node, ipro_error *err) {
 ipro_status ipro_binary_cross_entropy_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *p, *target;
   if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &p, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 1, IPRO_DTYPES_FLOAT, &target, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &p, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_REAL, &target, err) != IPRO_OK)
     return IPRO_ERROR;
   if (!ipro_shape_equal(&p->shape, &target->shape))
     return ipro_op_fail(err, node, "prediction '%s' and target '%s' must have the same shape",
                         p->name, target->name);
   if (node->op == IPRO_OP_BINARY_CROSS_ENTROPY_GRAD)
-    return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &p->shape, err);
+    return ipro_op_set_output(graph, node, 0, p->dtype, &p->shape, err);
   ipro_shape loss = ipro_shape_scalar();
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &loss, err);
+  return ipro_op_set_output(graph, node, 0, p->dtype, &loss, err);
 }
 
 /* features [N, D], labels [N] → loss (scalar), or → dFeatures [N, D] for the gradient. */
 ipro_status ipro_sup_con_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *features, *labels;
   if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_FLOAT, &features, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &features, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, IPRO_DTYPES_INDEX, &labels, err) != IPRO_OK ||
       check_temperature(node, err) != IPRO_OK)
     return IPRO_ERROR;
@@ -208,9 +207,9 @@ ipro_status ipro_sup_con_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
     return ipro_op_fail(err, node, "labels '%s' must be [N], one per row of features '%s'",
                         labels->name, features->name);
   if (node->op == IPRO_OP_SUP_CON_GRAD)
-    return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &features->shape, err);
+    return ipro_op_set_output(graph, node, 0, features->dtype, &features->shape, err);
   ipro_shape loss = ipro_shape_scalar();
-  return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_FLOAT, &loss, err);
+  return ipro_op_set_output(graph, node, 0, features->dtype, &loss, err);
 }
 
 /* The N x N similarity matrix costs 2·N²·D; the gradient multiplies it back into the features,
