@@ -32,16 +32,22 @@ static inline ipro_shape hand_shape(int rank, const int64_t *dims) {
   return shape;
 }
 
-/* A graph input of float32 data (IPRO_DIM_BATCH in dims for the symbolic batch). */
-static inline int hand_input(ipro_graph *graph, const char *name, int rank, const int64_t *dims) {
+/* A graph input of the given dtype (IPRO_DIM_BATCH in dims for the symbolic batch). */
+static inline int hand_typed_input(ipro_graph *graph, const char *name, ipro_dtype dtype, int rank,
+                                   const int64_t *dims) {
   int index = ipro_graph_tensor(graph, name);
   hand_require(index >= 0);
   ipro_tensor *tensor = &graph->tensors[index];
-  tensor->dtype = IPRO_DTYPE_FLOAT;
+  tensor->dtype = dtype;
   tensor->declared_shape = tensor->shape = hand_shape(rank, dims);
   tensor->is_graph_input = true;
   graph->inputs[graph->n_inputs++] = index;
   return index;
+}
+
+/* A graph input of float32 data. */
+static inline int hand_input(ipro_graph *graph, const char *name, int rank, const int64_t *dims) {
+  return hand_typed_input(graph, name, IPRO_DTYPE_FLOAT, rank, dims);
 }
 
 /* An initializer; data may be NULL for float weights whose values do not matter (zeros). */
