@@ -21,6 +21,19 @@ int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out) {
   return 1;
 }
 
+int ipro_cli_parse_device(const char *text, ipro_device *out) {
+  ipro_error err = {{0}};
+  if (ipro_device_parse(text, out, &err) == IPRO_OK) return 1;
+  fprintf(stderr, "infopro: --device: %s\n", err.message);
+  return 0;
+}
+
+ipro_status ipro_cli_create_backend(ipro_device device, bool reference, ipro_backend **backend,
+                                    ipro_backend **fallback, ipro_error *err) {
+  if (ipro_backend_create_for(device, reference, backend, fallback, err) == IPRO_OK) return IPRO_OK;
+  return ipro_error_prefix(err, "--device %s", ipro_device_name(device));
+}
+
 int ipro_cli_fail(const char *message) {
   fprintf(stderr, "infopro: %s\n", message);
   return 1;

@@ -4,7 +4,10 @@
 #ifndef IPRO_CLI_COMMANDS_H
 #define IPRO_CLI_COMMANDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "runtime/backend.h"
 
 int ipro_cli_inspect(int argc, char **argv);
 int ipro_cli_plan(int argc, char **argv);
@@ -17,5 +20,11 @@ int ipro_cli_train(int argc, char **argv);
 int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out);
 /* Prints "infopro: <message>" to stderr and returns 1. */
 int ipro_cli_fail(const char *message);
+/* Parses --device's value (cpu or cuda); prints a usage message and returns 0 on failure. */
+int ipro_cli_parse_device(const char *text, ipro_device *out);
+/* The backend of --device (and --reference) with its fallback; a failure names the flag
+ * ("--device cuda: no CUDA device: ..."). */
+ipro_status ipro_cli_create_backend(ipro_device device, bool reference, ipro_backend **backend,
+                                    ipro_backend **fallback, ipro_error *err);
 
 #endif

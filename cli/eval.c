@@ -15,7 +15,7 @@
 
 static const char usage[] =
     "usage: infopro eval MODEL.onnx --data SPEC [--batch N] [--limit N] [--mean m1,m2,..]\n"
-    "                   [--std s1,s2,..] [--reference]\n"
+    "                   [--std s1,s2,..] [--reference] [--device cpu|cuda]\n"
     "  --data SPEC       the dataset whose test split is evaluated: fashion-mnist[:DIR],\n"
     "                    mnist:DIR, cifar10:DIR or cifar100:DIR\n"
     "  --batch N         images per forward pass (default 256)\n"
@@ -23,6 +23,7 @@ static const char usage[] =
     "  --mean, --std     per-channel normalisation, (x/255 - mean) / std (default: the\n"
     "                    dataset's conventional constants)\n"
     "  --reference       run the plain C reference kernels instead of oneDNN\n"
+    "  --device cpu|cuda the CPU (oneDNN, the default) or an NVIDIA GPU\n"
     "Prints accuracy and mean cross-entropy (natural log) of the softmax of the model's output.\n"
     "The time reported covers the evaluation loop (batches, forward passes, losses), not "
     "loading.\n";
@@ -33,6 +34,7 @@ typedef struct {
   float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
   int n_mean, n_std; /* 0: the dataset's default */
   bool reference;
+  ipro_device device;
 } eval_options;
 
 /* Parses "a,b,c" into at most IPRO_DATASET_MAX_CHANNELS floats; 0 on a malformed list. */
@@ -64,6 +66,9 @@ static int parse(int argc, char **argv, eval_options *o) {
       return 0;
     } else if (strcmp(a, "--reference") == 0) {
       o->reference = true;
+    } else if (strcmp(a, "--device") == 0 && value) {
+      if (!ipro_cli_parse_device(value, &o->device)) return 2;
+      i++;
     } else if (strcmp(a, "--data") == 0 && value) {
       o->data = argv[++i];
     } else if (strcmp(a, "--batch") == 0 || strcmp(a, "--limit") == 0) {
@@ -135,12 +140,8 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_backend *backend = NULL, *fallback = NULL;
   ipro_status status = ipro_dataset_open(o.data, IPRO_SPLIT_TEST, &data, &err);
   if (status == IPRO_OK) status = set_normalization(&o, &data, &err);
-  if (status == IPRO_OK) status = ipro_backend_create_reference(&fallback, &err);
-  if (status == IPRO_OK && !o.reference) status = ipro_backend_create_onednn(&backend, &err);
-  if (status == IPRO_OK && o.reference) {
-    backend = fallback;
-    fallback = NULL;
-  }
+  if (status == IPRO_OK)
+    status = ipro_cli_create_backend(o.device, o.reference, &backend, &fallback, &err);
   if (status == IPRO_OK) status = evaluate(&o, &data, backend, fallback, &err);
   if (backend) backend->destroy(backend);
   if (fallback) fallback->destroy(fallback);

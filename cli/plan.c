@@ -19,6 +19,7 @@
 static const char usage_head[] =
     "usage: infopro plan MODEL.onnx [--batch B] [-K N | --budget BYTES | --cuts T1,... |\n"
     "                    --plan FILE] [heads] [--json FILE|-] [--html FILE] [--reference]\n"
+    "                    [--device cpu|cuda]\n"
     "Chooses where to cut MODEL into gradient-isolated modules (as `infopro train` would with the\n"
     "same options) and reports each module's memory and FLOPs beside end-to-end training.\n"
     "  --batch B               training batch size the memory is planned for (default 128)\n";
@@ -28,6 +29,8 @@ static const char usage_tail[] =
     "                          it on stdout instead of the table\n"
     "  --html FILE             also write a self-contained HTML page with memory charts\n"
     "  --reference             plan for the reference kernels instead of oneDNN\n"
+    "  --device cpu|cuda       plan for the CPU (oneDNN, the default) or an NVIDIA GPU (cuDNN's\n"
+    "                          workspaces differ from oneDNN's)\n"
     "-K, --cuts and --plan are alternatives. --budget alone picks the fewest modules that fit;\n"
     "with one of them it only checks the plan against the budget.\n";
 
@@ -332,6 +335,7 @@ int ipro_cli_plan(int argc, char **argv) {
   const char *path = NULL, *json_path = NULL, *html_path = NULL;
   int64_t batch = 128;
   bool reference = false;
+  ipro_device device = IPRO_DEVICE_CPU;
   ipro_cli_local_options options;
   ipro_cli_local_defaults(&options);
   options.local.optimizer = IPRO_OPTIMIZER_SGD;
@@ -364,6 +368,9 @@ int ipro_cli_plan(int argc, char **argv) {
       i++;
     } else if (strcmp(a, "--reference") == 0) {
       reference = true;
+    } else if (strcmp(a, "--device") == 0 && value) {
+      if (!ipro_cli_parse_device(value, &device)) return 2;
+      i++;
     } else if (a[0] == '-' || path) {
       return usage_error("unexpected argument", a);
     } else {
@@ -375,7 +382,9 @@ int ipro_cli_plan(int argc, char **argv) {
     return usage_error("-K, --cuts and --plan are alternatives: give one of them", NULL);
 
   ipro_plan_report report = {.options = &options,
-                             .backend_name = reference ? "reference" : "onednn",
+                             .backend_name = reference                    ? "reference"
+                                             : device == IPRO_DEVICE_CUDA ? "cuda"
+                                                                          : "onednn",
                              .optimizer_name =
                                  options.local.optimizer == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd",
                              .budget_bytes = options.budget_bytes};
@@ -410,8 +419,10 @@ int ipro_cli_plan(int argc, char **argv) {
     snprintf(report.head_shape, sizeof report.head_shape, "%dc%df", heads->convs, heads->fcs);
     report.network = network;
     report.cost = &cost;
-    status = ipro_module_costing_create(network, cost.cut_points, cost.n_cut_points, &options.local,
-                                        reference, &costing, &err);
+    status = ipro_module_costing_create_on(network, cost.cut_points, cost.n_cut_points,
+                                           &options.local, device, reference, &costing, &err);
+    if (status != IPRO_OK && device == IPRO_DEVICE_CUDA)
+      ipro_error_prefix(&err, "--device %s", ipro_device_name(device));
   }
   const char *why = NULL;
   if (status == IPRO_OK) {

@@ -65,6 +65,7 @@ static const char usage[] =
     "  --resume                continue from DIR/checkpoint.ipck at the next epoch; options not\n"
     "                          given take the checkpoint's values\n"
     "  --reference             run the plain C reference kernels instead of oneDNN\n"
+    "  --device cpu|cuda       where to train: the CPU (oneDNN, the default) or an NVIDIA GPU\n"
     "Defaults follow the InfoPro paper's recipe: SGD, momentum 0.9, Nesterov, weight decay 1e-4,\n"
     "cosine schedule. After every epoch the test split is scored; a loss that is not finite\n"
     "stops training with exit status 1, leaving the last checkpoint and --out untouched.\n";
@@ -84,6 +85,7 @@ typedef struct {
   ipro_schedule_kind schedule;
   ipro_optimizer_kind optimizer;
   bool nesterov, augment, resume, reference;
+  ipro_device device;
   uint64_t seed;
   given_options given;
   ipro_cli_local_options local;
@@ -164,6 +166,9 @@ static int parse(int argc, char **argv, train_options *o) {
       return 0;
     } else if (strcmp(a, "--reference") == 0) {
       o->reference = true;
+    } else if (strcmp(a, "--device") == 0 && v) {
+      if (!ipro_cli_parse_device(v, &o->device)) return 2;
+      i++;
     } else if (strcmp(a, "--resume") == 0) {
       o->resume = true;
     } else if (strcmp(a, "--no-nesterov") == 0) {
@@ -420,8 +425,9 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
   ipro_module_costing *costing = NULL;
   ipro_status status = cut_points ? IPRO_OK : ipro_error_set(err, "out of memory");
   if (status == IPRO_OK)
-    status = ipro_module_costing_create(network, cut_points, n_cut_points, &settings,
-                                        r->options->reference, &costing, err);
+    status =
+        ipro_module_costing_create_on(network, cut_points, n_cut_points, &settings,
+                                      r->options->device, r->options->reference, &costing, err);
   ipro_cli_split split;
   const char *why = NULL;
   if (status == IPRO_OK)
@@ -470,13 +476,9 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
-  if (status == IPRO_OK) status = ipro_backend_create_reference(&r->eval_fallback, err);
-  if (status == IPRO_OK && o->reference) {
-    r->eval_backend = r->eval_fallback;
-    r->eval_fallback = NULL;
-  } else if (status == IPRO_OK) {
-    status = ipro_backend_create_onednn(&r->eval_backend, err);
-  }
+  if (status == IPRO_OK)
+    status =
+        ipro_cli_create_backend(o->device, o->reference, &r->eval_backend, &r->eval_fallback, err);
   if (status == IPRO_OK)
     status = ipro_cli_evaluator_open(o->model, &r->test_data, o->eval_batch, o->test_limit,
                                      r->eval_backend, r->eval_fallback, &r->evaluator, err);
@@ -484,6 +486,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   ipro_trainer_options trainer_options = {.batch = r->position.batch,
                                           .optimizer = r->position.optimizer,
                                           .reference = o->reference,
+                                          .device = o->device,
                                           .n_cuts = r->K - 1,
                                           .cuts = r->cuts,
                                           .local = local_settings(r, r->position.batch)};
@@ -542,7 +545,7 @@ static void print_header(const train_run *r) {
   else
     printf("; no augmentation");
   printf("; seed %llu; %s\n", (unsigned long long)p->seed,
-         r->options->reference ? "reference kernels" : "onednn");
+         r->options->reference ? "reference kernels" : r->eval_backend->name);
   if (r->K > 1) {
     printf("InfoPro local training: K = %d, cut at", r->K);
     for (int k = 0; k + 1 < r->K; k++)

@@ -15,7 +15,8 @@ struct ipro_executor {
   ipro_kernel **kernels; /* one per step; NULL for views */
   int primary_steps;
   uint8_t *parameters, *persistent, *input_block, *arena;
-  void **bound_inputs; /* per tensor, with external inputs */
+  void **bound_inputs;  /* per tensor, with external inputs */
+  void **bound_outputs; /* per graph output: device memory it is copied into, or NULL */
   ipro_executor_options options;
   uint64_t runs;
 };
@@ -43,6 +44,14 @@ static ipro_status prepare_kernels(ipro_executor *e, ipro_backend *fallback, siz
                             node->op_type, IPRO_EXECUTOR_MAX_OPERANDS);
     ipro_backend *chosen = e->backend;
     if (!chosen->supports_forward(chosen, graph, node)) {
+      /* Without a fallback, preparing on the backend says why it cannot (naming the node). */
+      if (!fallback && chosen->prepare_forward(chosen, graph, node, &e->kernels[n], err) != IPRO_OK)
+        return IPRO_ERROR;
+      if (!fallback && e->kernels[n]) {
+        e->primary_steps++;
+        workspace[n] = e->kernels[n]->workspace_bytes;
+        continue;
+      }
       if (!fallback || !fallback->supports_forward(fallback, graph, node))
         return ipro_error_set(err, "node '%s' (%s): the %s backend cannot run it", node->name,
                               node->op_type, e->backend->name);
@@ -100,10 +109,12 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
   size_t *workspace = calloc((size_t)graph->n_nodes + 1, sizeof(size_t));
   if (e) e->kernels = calloc((size_t)graph->n_nodes + 1, sizeof(ipro_kernel *));
   if (e) e->bound_inputs = calloc((size_t)graph->n_tensors + 1, sizeof(void *));
-  if (!e || !workspace || !e->kernels || !e->bound_inputs) {
+  if (e) e->bound_outputs = calloc((size_t)graph->n_outputs + 1, sizeof(void *));
+  if (!e || !workspace || !e->kernels || !e->bound_inputs || !e->bound_outputs) {
     free(workspace);
     if (e) free(e->kernels);
     if (e) free(e->bound_inputs);
+    if (e) free(e->bound_outputs);
     free(e);
     return ipro_error_set(err, "out of memory creating an executor");
   }
@@ -154,9 +165,13 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
   }
   for (int i = 0; i < graph->n_outputs; i++) {
     int t = graph->outputs[i];
-    if (b->copy_to_host(b, outputs[i], slot_pointer(e, t), e->program.slots[t].bytes, err) !=
-        IPRO_OK)
-      return IPRO_ERROR;
+    size_t bytes = e->program.slots[t].bytes;
+    void *device = e->bound_outputs[i];
+    ipro_status s =
+        device && b->copy_on_device
+            ? b->copy_on_device(b, device, slot_pointer(e, t), bytes, err)
+            : b->copy_to_host(b, device ? device : outputs[i], slot_pointer(e, t), bytes, err);
+    if (s != IPRO_OK) return IPRO_ERROR;
   }
   e->runs++;
   return IPRO_OK;
@@ -195,6 +210,10 @@ void ipro_executor_bind_input(ipro_executor *e, int input, void *device) {
   if (input >= 0 && input < e->graph->n_inputs) e->bound_inputs[e->graph->inputs[input]] = device;
 }
 
+void ipro_executor_bind_output(ipro_executor *e, int output, void *device) {
+  if (output >= 0 && output < e->graph->n_outputs) e->bound_outputs[output] = device;
+}
+
 uint64_t ipro_executor_step(const ipro_executor *e) { return e->runs; }
 
 int ipro_executor_primary_steps(const ipro_executor *e) { return e->primary_steps; }
@@ -210,6 +229,7 @@ void ipro_executor_free(ipro_executor *e) {
   if (!e->options.external_inputs) b->release(b, e->input_block, e->program.input_bytes);
   if (!e->options.external_arena) b->release(b, e->arena, e->program.arena_bytes);
   free(e->bound_inputs);
+  free(e->bound_outputs);
   ipro_forward_program_release(&e->program);
   free(e);
 }

@@ -31,8 +31,11 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
 void ipro_executor_bind_arena(ipro_executor *executor, void *arena);
 /* device memory holding graph input i (its full size); the executor reads it in place. */
 void ipro_executor_bind_input(ipro_executor *executor, int input, void *device);
+/* device memory that graph output i is copied into after each run (instead of outputs[i]): the
+ * activation one module hands to the next stays on the device. NULL unbinds. */
+void ipro_executor_bind_output(ipro_executor *executor, int output, void *device);
 /* inputs[i]: host data of graph input i (ignored with external inputs, may be NULL); outputs[i]:
- * host buffers for graph output i, each of the inferred size. */
+ * host buffers for graph output i, each of the inferred size (ignored for bound outputs). */
 ipro_status ipro_executor_run(ipro_executor *executor, const void *const *inputs, void **outputs,
                               ipro_error *err);
 const ipro_forward_program *ipro_executor_program(const ipro_executor *executor);

@@ -26,6 +26,14 @@ struct ipro_module_costing {
 ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points, int n_cuts,
                                        const ipro_local_settings *settings, bool reference,
                                        ipro_module_costing **out, ipro_error *err) {
+  return ipro_module_costing_create_on(network, cut_points, n_cuts, settings, IPRO_DEVICE_CPU,
+                                       reference, out, err);
+}
+
+ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *cut_points,
+                                          int n_cuts, const ipro_local_settings *settings,
+                                          ipro_device device, bool reference,
+                                          ipro_module_costing **out, ipro_error *err) {
   *out = NULL;
   ipro_module_costing *c = calloc(1, sizeof *c);
   if (!c) return ipro_error_set(err, "out of memory");
@@ -37,13 +45,8 @@ ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut
   c->cache = calloc(4 * (size_t)c->B * (size_t)c->B, sizeof *c->cache);
   ipro_status status = c->cuts && c->cache ? IPRO_OK : ipro_error_set(err, "out of memory");
   if (status == IPRO_OK) memcpy(c->cuts, cut_points, sizeof(int) * (size_t)n_cuts);
-  if (status == IPRO_OK) status = ipro_backend_create_reference(&c->fallback, err);
-  if (status == IPRO_OK && reference) {
-    c->backend = c->fallback;
-    c->fallback = NULL;
-  } else if (status == IPRO_OK) {
-    status = ipro_backend_create_onednn(&c->backend, err);
-  }
+  if (status == IPRO_OK)
+    status = ipro_backend_create_for(device, reference, &c->backend, &c->fallback, err);
   if (status != IPRO_OK) {
     ipro_module_costing_free(c);
     return status;

@@ -8,6 +8,7 @@
 
 #include "partitioner/module_program.h"
 #include "partitioner/split_choice.h"
+#include "runtime/backend.h"
 #include "runtime/module_memory.h"
 
 typedef struct ipro_module_costing ipro_module_costing;
@@ -16,6 +17,12 @@ typedef struct ipro_module_costing ipro_module_costing;
 ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points, int n_cuts,
                                        const ipro_local_settings *settings, bool reference,
                                        ipro_module_costing **out, ipro_error *err);
+/* The same on a chosen device: library workspaces (cuDNN's convolution algorithms) depend on
+ * it, so a plan for the GPU is costed on the GPU's backend. */
+ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *cut_points,
+                                          int n_cuts, const ipro_local_settings *settings,
+                                          ipro_device device, bool reference,
+                                          ipro_module_costing **out, ipro_error *err);
 /* An ipro_module_cost_fn (context: the costing). */
 ipro_status ipro_module_costing_cost(void *context, int module, int K, int a, int b,
                                      ipro_module_cost *out, ipro_error *err);

@@ -104,6 +104,13 @@ static void bind_modules(ipro_trainer *t) {
     if (k > 0 && m->image_input >= 0)
       ipro_executor_bind_input(m->executor, m->image_input, t->image);
     if (m->labels_input >= 0) ipro_executor_bind_input(m->executor, m->labels_input, t->labels);
+    /* output 0 of every module but the last: the activation handed on, into the block's far end */
+    if (k + 1 < t->K) {
+      const trainer_module *next = &t->modules[k + 1];
+      ipro_executor_bind_output(m->executor, 0,
+                                next->input_at_start ? t->block
+                                                     : t->block + t->block_bytes - next->in_bytes);
+    }
   }
 }
 
@@ -138,13 +145,9 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
   t->K = t->options.n_cuts + 1;
   if (t->K > IPRO_MAX_MODULES)
     return ipro_error_set(err, "at most %d modules are supported", IPRO_MAX_MODULES);
-  if (ipro_backend_create_reference(&t->fallback, err) != IPRO_OK) return IPRO_ERROR;
-  if (t->options.reference) {
-    t->backend = t->fallback;
-    t->fallback = NULL;
-  } else if (ipro_backend_create_onednn(&t->backend, err) != IPRO_OK) {
+  if (ipro_backend_create_for(t->options.device, t->options.reference, &t->backend, &t->fallback,
+                              err) != IPRO_OK)
     return IPRO_ERROR;
-  }
   if (build_modules(t, err) != IPRO_OK) return ipro_error_prefix(err, "%s", model_path);
   t->image_bytes = (size_t)ipro_tensor_bytes(&t->network->tensors[t->network->inputs[0]]);
   t->labels_bytes = sizeof(int64_t) * (size_t)t->options.batch;
@@ -206,13 +209,10 @@ ipro_status ipro_trainer_step(ipro_trainer *t, const float *images, const int64_
     if (ipro_executor_write_tensor(m->executor, m->training.hyper, hyper, sizeof hyper, err) !=
         IPRO_OK)
       return IPRO_ERROR;
-    /* outputs: the activation handed on (into the far end of the block), then the losses */
+    /* outputs: the activation handed on (bound to the block's far end), then the losses */
     void *outputs[1 + IPRO_MAX_LOSS_TERMS];
     int o = 0;
-    if (k + 1 < t->K) {
-      const trainer_module *next = &t->modules[k + 1];
-      outputs[o++] = next->input_at_start ? t->block : t->block + t->block_bytes - next->in_bytes;
-    }
+    if (k + 1 < t->K) outputs[o++] = NULL;
     for (int l = 0; l < m->training.n_losses; l++)
       outputs[o++] = &t->losses[n_losses + l];
     ipro_executor_set_step(m->executor, t->steps);

@@ -1,9 +1,10 @@
 /* One training step of a network, compiled once and run for every batch: end-to-end (one module),
  * or InfoPro local training with the network cut into K gradient-isolated modules, each with its
  * own training program (partitioner/module_program.h) on its own executor (oneDNN with reference
- * fallback, or the reference kernels alone). The modules run one after another in ONE shared
+ * fallback, the reference kernels alone, or CUDA). The modules run one after another in ONE shared
  * block of memory: module k reads the activation module k-1 left at one end of the block, keeps
- * its arena in the middle and leaves its own output at the other end, so the block needs only
+ * its arena in the middle and leaves its own output at the other end (a device-to-device copy of
+ * its output, bound with ipro_executor_bind_output), so the block needs only
  * the largest module's (input + arena + output). Everything the trainer holds is allocated
  * through the backend and counted:
  *
@@ -35,7 +36,8 @@ typedef struct ipro_trainer ipro_trainer;
 typedef struct {
   int64_t batch;
   ipro_optimizer_settings optimizer;
-  bool reference; /* run the reference kernels only */
+  bool reference;     /* run the reference kernels only */
+  ipro_device device; /* CPU (default) or CUDA */
   /* Local training: the names of the K-1 cut tensors, in topological order (cut points of the
    * network); n_cuts == 0 trains end to end. local: heads, λ and seed (local.K is set here). */
   int n_cuts;
