@@ -16,7 +16,7 @@
  * arena holds these plus the backward pass's own transient gradients and kernel workspaces.
  *
  *   training_step MODEL.onnx [--cuts T1,T2,...] [--batch N] [--steps N] [--warmup N]
- *                 [--lr LR] [--reference] [--tsv]
+ *                 [--lr LR] [--reference] [--device cpu|cuda] [--tsv]
  *
  * --cuts takes the K-1 cut tensors in network order (e.g. the "cuts" of `infopro plan --json`);
  * without it the step is end to end. --tsv prints one line:
@@ -93,7 +93,7 @@ static int compare_doubles(const void *a, const void *b) {
 
 static int usage(void) {
   fprintf(stderr, "usage: training_step MODEL.onnx [--cuts T1,T2,...] [--batch N] [--steps N] "
-                  "[--warmup N] [--lr LR] [--reference] [--tsv]\n");
+                  "[--warmup N] [--lr LR] [--reference] [--device cpu|cuda] [--tsv]\n");
   return 2;
 }
 
@@ -104,6 +104,7 @@ int main(int argc, char **argv) {
   long long batch = 128, steps = 10, warmup = 2;
   float learning_rate = 0.01f;
   bool reference = false, tsv = false;
+  ipro_device device = IPRO_DEVICE_CPU;
   for (int i = 1; i < argc; i++) {
     bool more = i + 1 < argc;
     if (strcmp(argv[i], "--cuts") == 0 && more)
@@ -118,7 +119,10 @@ int main(int argc, char **argv) {
       learning_rate = strtof(argv[++i], NULL);
     else if (strcmp(argv[i], "--reference") == 0)
       reference = true;
-    else if (strcmp(argv[i], "--tsv") == 0)
+    else if (strcmp(argv[i], "--device") == 0 && more) {
+      ipro_error parse_error = {{0}};
+      if (ipro_device_parse(argv[++i], &device, &parse_error) != IPRO_OK) return usage();
+    } else if (strcmp(argv[i], "--tsv") == 0)
       tsv = true;
     else if (!model && argv[i][0] != '-')
       model = argv[i];
@@ -168,6 +172,7 @@ int main(int argc, char **argv) {
   ipro_trainer_options options = {.batch = batch,
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
                                   .reference = reference,
+                                  .device = device,
                                   .n_cuts = n_cuts,
                                   .cuts = cuts,
                                   .local = local};
