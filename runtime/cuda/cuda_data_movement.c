@@ -44,7 +44,9 @@ static ipro_status run_dropout(const ipro_cuda_kernel *kernel, void *const *inpu
 }
 
 IPRO_CUDA_BUILD(ipro_cuda_build_dropout) {
-  if (ipro_cuda_expect_float(graph, node, ~0u, err)) return IPRO_ERROR;
+  const ipro_tensor *x = ipro_node_input(graph, node, 0), *y = ipro_node_output(graph, node, 0);
+  if (!x || !y || x->dtype != IPRO_DTYPE_FLOAT || y->dtype != IPRO_DTYPE_FLOAT)
+    return ipro_cuda_unsupported(err, "Dropout of other than float32");
   const ipro_tensor *mask = ipro_node_output(graph, node, 1);
   if (mask && mask->dtype != IPRO_DTYPE_BOOL)
     return ipro_cuda_unsupported(err, "a mask that is not bool");
@@ -53,7 +55,6 @@ IPRO_CUDA_BUILD(ipro_cuda_build_dropout) {
   if (training && ratio != 0.0f)
     return ipro_cuda_unsupported(err, "Dropout in training mode (the reference's counter-based "
                                       "mask has no CUDA kernel yet)");
-  const ipro_tensor *y = ipro_node_output(graph, node, 0);
   kernel->sizes[0] = ipro_tensor_bytes(y);
   kernel->sizes[1] = mask ? ipro_cuda_elements(&mask->shape) : 0;
   kernel->run = run_dropout;

@@ -452,6 +452,84 @@ static void test_bad_descriptions(void) {
   check_rejected(&desc, "not an element input");
 }
 
+/* ---- the CUDA backend's building blocks, against the formulas written out in C ---- */
+
+static void test_cuda_building_blocks(void) {
+  enum { ROWS = 7, COLUMNS = 5 };
+  const int64_t n = ROWS * COLUMNS;
+  float *x = random_array(n, -8, 8), *y = random_array(n, -1, 1), *z = random_array(n, -1, 1);
+  float got[ROWS * COLUMNS], got2[ROWS * COLUMNS], want[ROWS * COLUMNS], want2[ROWS * COLUMNS];
+  float bounds[2] = {0.0f, 6.0f};
+  ipro_kernel_host_fn k = compile(IPRO_GENERATED_CLIP_FORWARD);
+  if (k) k((const void *[]){x}, (void *[]){got}, bounds, n, 1, n);
+  for (int64_t i = 0; i < n; i++)
+    want[i] = fminf(fmaxf(x[i], 0.0f), 6.0f);
+  check_arrays("clip_forward", got, want, n);
+  x[0] = 0.0f, x[1] = 6.0f; /* the bounds themselves pass no gradient */
+  k = compile(IPRO_GENERATED_CLIP_BACKWARD);
+  if (k) k((const void *[]){y, x}, (void *[]){got}, bounds, n, 1, n);
+  for (int64_t i = 0; i < n; i++)
+    want[i] = x[i] > 0.0f && x[i] < 6.0f ? y[i] : 0.0f;
+  check_arrays("clip_backward", got, want, n);
+
+  int64_t labels[ROWS] = {3, -1, 0, 7, 3, 16777215, 2};
+  float as_float[ROWS], labels_float[ROWS];
+  k = compile(IPRO_GENERATED_LABELS_TO_FLOAT);
+  if (k) k((const void *[]){labels}, (void *[]){as_float}, NULL, ROWS, 1, ROWS);
+  for (int r = 0; r < ROWS; r++)
+    labels_float[r] = (float)labels[r];
+  check_arrays("labels_to_float", as_float, labels_float, ROWS);
+  float classes[ROWS * COLUMNS];
+  for (int64_t i = 0; i < n; i++)
+    classes[i] = (float)(i % COLUMNS);
+  k = compile(IPRO_GENERATED_EQUAL_MASK); /* one-hot rows: channels ROWS, inner COLUMNS */
+  if (k) k((const void *[]){labels_float, classes}, (void *[]){got}, NULL, n, ROWS, COLUMNS);
+  for (int64_t i = 0; i < n; i++)
+    want[i] = labels[i / COLUMNS] == i % COLUMNS ? 1.0f : 0.0f;
+  check_arrays("equal_mask", got, want, n);
+
+  float norms[ROWS] = {0.5f, 1e-13f, 2.0f, 0.0f, 3.0f, 1.0f, 7.0f};
+  k = compile(IPRO_GENERATED_NORMALIZE_ROWS);
+  if (k) k((const void *[]){x, norms}, (void *[]){got}, NULL, n, ROWS, COLUMNS);
+  for (int64_t i = 0; i < n; i++)
+    want[i] = x[i] / fmaxf(norms[i / COLUMNS], 1e-12f);
+  check_arrays("normalize_rows", got, want, n);
+  float counts[ROWS * COLUMNS];
+  for (int64_t i = 0; i < n; i++)
+    counts[i] = (float)(i % 4);
+  k = compile(IPRO_GENERATED_RATIO_FLOOR_ONE);
+  if (k) k((const void *[]){x, counts}, (void *[]){got}, NULL, n, 1, n);
+  for (int64_t i = 0; i < n; i++)
+    want[i] = x[i] / fmaxf(counts[i], 1.0f);
+  check_arrays("ratio_floor_one", got, want, n);
+
+  float row_counts[ROWS] = {0, 1, 2, 3, 0, 5, 6};
+  k = compile(IPRO_GENERATED_SUP_CON_SIMILARITY_GRAD);
+  if (k) k((const void *[]){y, z, row_counts}, (void *[]){got}, NULL, n, ROWS, COLUMNS);
+  for (int64_t i = 0; i < n; i++) {
+    float c = row_counts[i / COLUMNS];
+    want[i] = c > 0 ? y[i] - z[i] / c : 0.0f;
+  }
+  check_arrays("sup_con_similarity_grad", got, want, n);
+  float radial[ROWS] = {0.5f, -1.0f, 2.0f, 0.25f, 3.0f, 1.0f, -2.0f};
+  k = compile(IPRO_GENERATED_SUP_CON_FEATURES_GRAD);
+  if (k) k((const void *[]){x, y, radial, norms}, (void *[]){got}, NULL, n, ROWS, COLUMNS);
+  for (int64_t i = 0; i < n; i++) {
+    float norm = norms[i / COLUMNS], kept = norm > 1e-12f ? radial[i / COLUMNS] : 0.0f;
+    want[i] = (x[i] - kept * y[i]) / fmaxf(norm, 1e-12f);
+  }
+  check_arrays("sup_con_features_grad", got, want, n);
+
+  float hyper[6] = {1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, 7.0f};
+  k = compile(IPRO_GENERATED_ADAM_BIAS_CORRECTIONS);
+  if (k) k((const void *[]){NULL}, (void *[]){got, got2}, hyper, 1, 1, 1);
+  want[0] = (float)(1.0 - pow(0.9f, 7.0)), want2[0] = (float)(1.0 - pow(0.999f, 7.0));
+  CHECK_MSG(fabs(got[0] - want[0]) <= 1e-5 * want[0] && fabs(got2[0] - want2[0]) <= 1e-4 * want2[0],
+            "adam_bias_corrections: %.9g %.9g, expected %.9g %.9g", got[0], got2[0], want[0],
+            want2[0]);
+  free(x), free(y), free(z);
+}
+
 int main(void) {
   ipro_error err = {{0}};
   CHECK_OK(ipro_kernel_jit_create(&jit, &err), &err);
@@ -466,6 +544,7 @@ int main(void) {
   test_sgd_update(false);
   test_sgd_update(true);
   test_adam_update();
+  test_cuda_building_blocks();
   test_exp_and_log();
   test_counts();
   test_host_object();
