@@ -1,6 +1,7 @@
 /* The forward executor of executor.h. */
 #include "executor.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,8 +161,13 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
       output_pointers[o] = node->outputs[o] >= 0 ? slot_pointer(e, node->outputs[o]) : NULL;
     ipro_kernel *kernel = e->kernels[step->node];
     void *workspace = step->workspace_bytes ? e->arena + step->workspace_offset : NULL;
-    if (kernel->run(kernel, input_pointers, output_pointers, workspace, e->runs, err) != IPRO_OK)
+    if (kernel->run(kernel, input_pointers, output_pointers, workspace, e->runs, err) != IPRO_OK) {
+      /* Kernels that name the node themselves (the reference kernels do) are not named twice. */
+      char named[sizeof err->message];
+      snprintf(named, sizeof named, "node '%s'", node->name);
+      if (strncmp(err->message, named, strlen(named)) == 0) return IPRO_ERROR;
       return ipro_error_prefix(err, "node '%s' (%s)", node->name, node->op_type);
+    }
   }
   for (int i = 0; i < graph->n_outputs; i++) {
     int t = graph->outputs[i];

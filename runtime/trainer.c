@@ -134,6 +134,22 @@ static void name_losses(ipro_trainer *t) {
   }
 }
 
+/* The trainer feeds float32 images and keeps float32 parameters, gradients and optimizer state
+ * (the reference kernels also run float64 graphs, for the gradient checks, but training does
+ * not): a network with another real type is refused by name rather than misread. */
+static ipro_status check_float32(const ipro_graph *network, const char *model_path,
+                                 ipro_error *err) {
+  for (int i = 0; i < network->n_tensors; i++) {
+    const ipro_tensor *tensor = &network->tensors[i];
+    bool image = i == network->inputs[0];
+    if ((image || ipro_tensor_is_trainable(network, i)) && tensor->dtype != IPRO_DTYPE_FLOAT)
+      return ipro_error_set(err, "%s: training supports float32 networks; %s '%s' is %s",
+                            model_path, image ? "the input" : "the parameter", tensor->name,
+                            ipro_dtype_name(tensor->dtype));
+  }
+  return IPRO_OK;
+}
+
 static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *err) {
   if (ipro_graph_load(model_path, &t->network, err) != IPRO_OK) return IPRO_ERROR;
   if (ipro_graph_normalize(t->network, err) != IPRO_OK ||
@@ -142,6 +158,7 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
   if (t->network->n_inputs != 1)
     return ipro_error_set(err, "%s: training supports networks with one input; this one has %d",
                           model_path, t->network->n_inputs);
+  if (check_float32(t->network, model_path, err) != IPRO_OK) return IPRO_ERROR;
   t->K = t->options.n_cuts + 1;
   if (t->K > IPRO_MAX_MODULES)
     return ipro_error_set(err, "at most %d modules are supported", IPRO_MAX_MODULES);

@@ -11,6 +11,7 @@
 
 #include "frontend/graph.h"
 #include "onnx.pb-c.h"
+#include "runtime/trainer.h"
 #include "support/check.h"
 
 static char directory[] = "/tmp/ipro_bad_input_XXXXXX";
@@ -215,6 +216,24 @@ int main(void) {
   builder_init(&b, "Add", add_inputs, 2);
   b.input_tensor_type.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT16;
   expect_rejected(builder_write(&b, "unsupported_dtype.onnx"), "int16", "the_node");
+
+  /* A float64 network loads (the reference kernels run it), but training refuses it by name:
+   * the trainer feeds float32 images and keeps float32 parameters and optimizer state. */
+  builder_init(&b, "Relu", x_only, 1);
+  b.input_tensor_type.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
+  const char *double_model = builder_write(&b, "float64_network.onnx");
+  ipro_graph *double_graph = NULL;
+  ipro_error open_err = {{0}};
+  CHECK_OK(ipro_graph_open(double_model, 1, &double_graph, &open_err), &open_err);
+  ipro_graph_free(double_graph);
+  ipro_trainer_options options = {.batch = 1,
+                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD)};
+  ipro_trainer *trainer = NULL;
+  ipro_error train_err = {{0}};
+  CHECK(ipro_trainer_create(double_model, &options, &trainer, &train_err) == IPRO_ERROR);
+  CHECK(trainer == NULL);
+  CHECK_MSG(strstr(train_err.message, "float32") && strstr(train_err.message, "'x' is float64"),
+            "unexpected message: %s", train_err.message);
 
   /* A node from a foreign domain. */
   builder_init(&b, "Relu", x_only, 1);
