@@ -28,7 +28,11 @@
  * similarities are a oneDNN matmul between two loops). What a loop needs from prepare time (taps,
  * sizes, offsets) lives in the kernel's state; what it writes per run lives in intermediates, so
  * it is counted in the workspace like everything else. Loops split their work over OpenMP threads
- * (oneDNN's own runtime here) when the library is built with OpenMP, and are serial otherwise. */
+ * (oneDNN's own runtime here) when the library is built with OpenMP, and are serial otherwise.
+ *
+ * A loop may also call a kernel generated through the LLVM C API (codegen/kernel_library.h,
+ * compiled for this CPU on first use and cached per backend: cpu_generated.c). The optimizer
+ * updates, ipro.DropoutGrad and BinaryCrossEntropy's element-wise parts run that way. */
 #ifndef IPRO_ONEDNN_INTERNAL_H
 #define IPRO_ONEDNN_INTERNAL_H
 
