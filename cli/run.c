@@ -2,10 +2,12 @@
  * forward pass in inference form (BatchNormalization on running statistics, Dropout off) on
  * inputs given as serialized TensorProto files, in graph-input order, and writes each graph
  * output as DIR/output_N.pb. The batch size is taken from the inputs. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "runtime/executor.h"
@@ -112,6 +114,10 @@ static ipro_status execute(const run_options *o, const ipro_graph *graph, const 
     if (!output_data[i]) status = ipro_error_set(err, "out of memory");
   }
   if (status == IPRO_OK) status = ipro_executor_run(executor, input_data, output_data, err);
+  /* The output folder is made if missing (one level, as `mkdir` would). */
+  if (status == IPRO_OK && mkdir(o->output_dir, 0777) != 0 && errno != EEXIST)
+    status = ipro_error_set(err, "cannot make the output folder '%s': %s", o->output_dir,
+                            strerror(errno));
   for (int i = 0; status == IPRO_OK && i < graph->n_outputs && i < MAX_INPUTS; i++) {
     char path[4096], shape[128];
     snprintf(path, sizeof path, "%s/output_%d.pb", o->output_dir, i);
