@@ -13,7 +13,7 @@ static const struct {
     {"plan", ipro_cli_plan, "choose the cuts into local modules and report their memory"},
     {"run", ipro_cli_run, "run a model's forward pass on TensorProto inputs"},
     {"eval", ipro_cli_eval, "accuracy and cross-entropy of a classifier on a dataset's test split"},
-    {"train", ipro_cli_train, "train a classifier end to end, testing after every epoch"},
+    {"train", ipro_cli_train, "train a classifier end to end or as InfoPro local modules"},
 };
 
 static void print_usage(FILE *out) {
