@@ -26,6 +26,7 @@ static const char *const op_names[IPRO_KERNEL_OP_COUNT] = {
     [IPRO_KERNEL_LOG] = "log",
     [IPRO_KERNEL_SELECT_GREATER] = "select_greater",
     [IPRO_KERNEL_SELECT_NOT_EQUAL] = "select_not_equal",
+    [IPRO_KERNEL_COUNTER_UNIFORM] = "counter_uniform",
 };
 
 /* How many operands each op reads. */
@@ -33,7 +34,8 @@ static int operand_count(ipro_kernel_op op) {
   switch (op) {
   case IPRO_KERNEL_LOAD:
   case IPRO_KERNEL_PARAM:
-  case IPRO_KERNEL_CONSTANT: return 0;
+  case IPRO_KERNEL_CONSTANT:
+  case IPRO_KERNEL_COUNTER_UNIFORM: return 0;
   case IPRO_KERNEL_NEG:
   case IPRO_KERNEL_ABS:
   case IPRO_KERNEL_SQRT:
@@ -90,6 +92,14 @@ int ipro_kernel_constant(ipro_kernel_desc *desc, double value) {
   return n;
 }
 
+int ipro_kernel_counter_uniform(ipro_kernel_desc *desc, int first_integer) {
+  assert(first_integer >= 0 && first_integer + 2 <= IPRO_KERNEL_MAX_INTEGERS);
+  int n = add_node(desc, IPRO_KERNEL_COUNTER_UNIFORM, NULL);
+  desc->nodes[n].index = first_integer;
+  if (first_integer + 2 > desc->integer_count) desc->integer_count = first_integer + 2;
+  return n;
+}
+
 int ipro_kernel_unary(ipro_kernel_desc *desc, ipro_kernel_op op, int a) {
   assert(operand_count(op) == 1);
   return add_node(desc, op, (int[]){a});
@@ -131,7 +141,13 @@ void ipro_kernel_add_output_in_place(ipro_kernel_desc *desc, int node, int input
   assert(desc->output_count < IPRO_KERNEL_MAX_OUTPUTS);
   desc->outputs[desc->output_count] = node;
   desc->in_place[desc->output_count] = input;
+  desc->output_kinds[desc->output_count] = IPRO_KERNEL_ELEMENT;
   desc->output_count++;
+}
+
+void ipro_kernel_add_mask_output(ipro_kernel_desc *desc, int node) {
+  ipro_kernel_add_output(desc, node);
+  desc->output_kinds[desc->output_count - 1] = IPRO_KERNEL_MASK;
 }
 
 static bool is_identifier(const char *name) {
@@ -149,7 +165,8 @@ ipro_status ipro_kernel_desc_check(const ipro_kernel_desc *desc, ipro_error *err
     return ipro_error_set(err, "kernel %s: unknown precision %d", name, (int)desc->precision);
   if (desc->input_count < 0 || desc->input_count > IPRO_KERNEL_MAX_INPUTS || desc->node_count < 0 ||
       desc->node_count > IPRO_KERNEL_MAX_NODES || desc->param_count < 0 ||
-      desc->param_count > IPRO_KERNEL_MAX_PARAMS)
+      desc->param_count > IPRO_KERNEL_MAX_PARAMS || desc->integer_count < 0 ||
+      desc->integer_count > IPRO_KERNEL_MAX_INTEGERS)
     return ipro_error_set(err, "kernel %s: a count is outside the description's capacity", name);
   if (desc->output_count < 1 || desc->output_count > IPRO_KERNEL_MAX_OUTPUTS)
     return ipro_error_set(err, "kernel %s: %d outputs (1 to %d allowed)", name, desc->output_count,
@@ -172,17 +189,24 @@ ipro_status ipro_kernel_desc_check(const ipro_kernel_desc *desc, ipro_error *err
     if (node->op == IPRO_KERNEL_PARAM && (node->index < 0 || node->index >= desc->param_count))
       return ipro_error_set(err, "kernel %s: node %d reads parameter %d of %d", name, n,
                             node->index, desc->param_count);
+    if (node->op == IPRO_KERNEL_COUNTER_UNIFORM &&
+        (node->index < 0 || node->index + 2 > desc->integer_count))
+      return ipro_error_set(err, "kernel %s: node %d reads integer parameters %d and %d of %d",
+                            name, n, node->index, node->index + 1, desc->integer_count);
   }
   for (int k = 0; k < desc->output_count; k++) {
     if (desc->outputs[k] < 0 || desc->outputs[k] >= desc->node_count)
       return ipro_error_set(err, "kernel %s: output %d is node %d of %d", name, k, desc->outputs[k],
                             desc->node_count);
+    ipro_kernel_input_kind kind = desc->output_kinds[k];
+    if (kind != IPRO_KERNEL_ELEMENT && kind != IPRO_KERNEL_MASK)
+      return ipro_error_set(err, "kernel %s: output %d is neither float32 nor a mask", name, k);
     int input = desc->in_place[k];
     if (input < -1 || input >= desc->input_count ||
-        (input >= 0 && desc->inputs[input] != IPRO_KERNEL_ELEMENT))
+        (input >= 0 && (desc->inputs[input] != IPRO_KERNEL_ELEMENT || kind != IPRO_KERNEL_ELEMENT)))
       return ipro_error_set(err,
                             "kernel %s: output %d is in place over input %d, which is not "
-                            "an element input",
+                            "an element input, or is a mask",
                             name, k, input);
     for (int j = 0; j < k; j++)
       if (input >= 0 && desc->in_place[j] == input)

@@ -17,16 +17,24 @@
  *
  * Host: ipro_kernel_host_fn, over elements [0, count) of row-major tensors:
  *     void k(const void *const *inputs, void *const *outputs, const float *params,
- *            int64_t count, int64_t channels, int64_t inner);
+ *            int64_t count, int64_t channels, int64_t inner, const uint64_t *integers);
  * GPU (one .entry per kernel, named as the description; any grid, a grid-stride loop inside):
  *     k(in_0, ..., in_{I-1}, out_0, ..., out_{J-1}, const float *params,
- *       int64_t count, int64_t channels, int64_t inner)
- * where out_0.. are the outputs that are not written in place. An element input holds `count`
+ *       int64_t count, int64_t channels, int64_t inner, uint64_t integer_0, ...,
+ *       uint64_t integer_{K-1})
+ * where out_0.. are the outputs that are not written in place and K is the description's
+ * integer_count: integer parameters (a random stream's seed and step) come as an array on the host
+ * and by value on the GPU, where a by-value argument needs no device memory and can change from
+ * one launch to the next; kernels without them (K = 0) take no GPU argument after `inner`, and
+ * integers may be NULL on the host. The element index a node such as COUNTER_UNIFORM reads is the
+ * position in [0, count) on both targets, so a host caller that splits a kernel with integers into
+ * pieces by offsetting pointers would change its values. An element input holds `count`
  * values; a channel input holds `channels` values and element i reads the one at channel
  * (i / inner) % channels (NCHW: inner = H·W, count = N·channels·inner); channels and inner are
  * read only by kernels that have a channel input, which do nothing when either is below 1. An
  * output written in place over input j goes through input j's pointer (outputs[k] is not read on
- * the host, and has no GPU parameter). Buffers must not overlap otherwise: the generated code
+ * the host, and has no GPU parameter). An output is float32, or a mask: one byte per element (C
+ * bool), 1 where the value is not 0. Buffers must not overlap otherwise: the generated code
  * assumes they do not, which is what lets it vectorise. */
 #ifndef IPRO_KERNEL_GENERATOR_H
 #define IPRO_KERNEL_GENERATOR_H
@@ -39,6 +47,7 @@
 #define IPRO_KERNEL_MAX_INPUTS 6
 #define IPRO_KERNEL_MAX_OUTPUTS 3
 #define IPRO_KERNEL_MAX_PARAMS 8
+#define IPRO_KERNEL_MAX_INTEGERS 2
 #define IPRO_KERNEL_MAX_NODES 96
 #define IPRO_KERNEL_NAME_SIZE 48
 
@@ -59,6 +68,11 @@ typedef enum {
   IPRO_KERNEL_LOG,
   IPRO_KERNEL_SELECT_GREATER,   /* operands a, b, c, d: a > b ? c : d */
   IPRO_KERNEL_SELECT_NOT_EQUAL, /* a != b ? c : d */
+  /* index: the first of two integer parameters, seed and step. The value is
+   * ipro_reference_dropout_uniform(seed, step, element index) (runtime/reference/): the top 24 bits
+   * of splitmix64(splitmix64(splitmix64(seed) ^ step) ^ index) times 2^-24, a uniform value in
+   * [0, 1) that is exact in float, so that a mask drawn on either target is the reference's. */
+  IPRO_KERNEL_COUNTER_UNIFORM,
   IPRO_KERNEL_OP_COUNT
 } ipro_kernel_op;
 
@@ -79,7 +93,7 @@ typedef enum { IPRO_KERNEL_FLOAT, IPRO_KERNEL_DOUBLE } ipro_kernel_precision;
 typedef struct {
   ipro_kernel_op op;
   int operands[4]; /* node indices, all lower than this node's own */
-  int index;       /* LOAD: input; PARAM: parameter */
+  int index;       /* LOAD: input; PARAM: parameter; COUNTER_UNIFORM: first integer parameter */
   double value;    /* CONSTANT */
 } ipro_kernel_node;
 
@@ -88,9 +102,12 @@ typedef struct {
   ipro_kernel_precision precision;
   int input_count;
   ipro_kernel_input_kind inputs[IPRO_KERNEL_MAX_INPUTS];
-  int param_count; /* one more than the highest PARAM index */
+  int param_count;   /* one more than the highest PARAM index */
+  int integer_count; /* one more than the highest integer parameter a node reads */
   int output_count;
-  int outputs[IPRO_KERNEL_MAX_OUTPUTS];  /* the node stored into each output */
+  int outputs[IPRO_KERNEL_MAX_OUTPUTS]; /* the node stored into each output */
+  /* IPRO_KERNEL_ELEMENT (float32) or IPRO_KERNEL_MASK (bool bytes); masks are never in place */
+  ipro_kernel_input_kind output_kinds[IPRO_KERNEL_MAX_OUTPUTS];
   int in_place[IPRO_KERNEL_MAX_OUTPUTS]; /* the input it overwrites, or -1 */
   int node_count;
   ipro_kernel_node nodes[IPRO_KERNEL_MAX_NODES];
@@ -106,6 +123,9 @@ int ipro_kernel_add_input(ipro_kernel_desc *desc, ipro_kernel_input_kind kind);
 int ipro_kernel_load(ipro_kernel_desc *desc, int input);
 int ipro_kernel_param(ipro_kernel_desc *desc, int index);
 int ipro_kernel_constant(ipro_kernel_desc *desc, double value);
+/* The counter-based uniform value of this element (IPRO_KERNEL_COUNTER_UNIFORM), from integer
+ * parameters first_integer (seed) and first_integer + 1 (step). */
+int ipro_kernel_counter_uniform(ipro_kernel_desc *desc, int first_integer);
 int ipro_kernel_unary(ipro_kernel_desc *desc, ipro_kernel_op op, int a);
 int ipro_kernel_binary(ipro_kernel_desc *desc, ipro_kernel_op op, int a, int b);
 int ipro_kernel_select(ipro_kernel_desc *desc, ipro_kernel_op op, int a, int b, int then,
@@ -116,13 +136,16 @@ int ipro_kernel_sigmoid(ipro_kernel_desc *desc, int x);
 int ipro_kernel_relu(ipro_kernel_desc *desc, int x);
 void ipro_kernel_add_output(ipro_kernel_desc *desc, int node);
 void ipro_kernel_add_output_in_place(ipro_kernel_desc *desc, int node, int input);
+/* A mask output: one byte per element, 1 where the node's value is not 0 (C's conversion to
+ * bool, NaN included). */
+void ipro_kernel_add_mask_output(ipro_kernel_desc *desc, int node);
 ipro_status ipro_kernel_desc_check(const ipro_kernel_desc *desc, ipro_error *err);
 
 /* ---- compiling (kernel_targets.c) ---- */
 
 typedef void (*ipro_kernel_host_fn)(const void *const *inputs, void *const *outputs,
                                     const float *params, int64_t count, int64_t channels,
-                                    int64_t inner);
+                                    int64_t inner, const uint64_t *integers);
 
 /* An in-process linker for host kernels. The functions it returns live until it is destroyed. */
 typedef struct ipro_kernel_jit ipro_kernel_jit;

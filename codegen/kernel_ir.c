@@ -7,7 +7,7 @@
  * through the non-coherent cache. Only the loop differs:
  *  - host: a counted loop over [0, count), or for kernels with a channel input a loop over rows
  *    of `inner` elements with the channel stepping per row; the function is internal and always
- *    inlined into the exported wrapper that unpacks ipro_kernel_host_fn's pointer arrays;
+ *    inlined into the exported wrapper that unpacks ipro_kernel_host_fn's arrays;
  *  - NVPTX: a grid-stride loop from the thread's global index, the channel computed by division;
  *    the function is marked a kernel in nvvm.annotations. */
 #include <stdbool.h>
@@ -26,6 +26,9 @@ typedef struct {
   LLVMValueRef inputs[IPRO_KERNEL_MAX_INPUTS];   /* typed base pointers */
   LLVMValueRef outputs[IPRO_KERNEL_MAX_OUTPUTS]; /* the input's pointer when in place */
   LLVMValueRef params[IPRO_KERNEL_MAX_PARAMS];   /* loaded once, in the compute type */
+  /* COUNTER_UNIFORM from integers first, first + 1: the per-launch key
+   * splitmix64(splitmix64(seed) ^ step), computed once in the entry block */
+  LLVMValueRef counter_keys[IPRO_KERNEL_MAX_INTEGERS];
 } emitter;
 
 LLVMValueRef ipro_kernel_ir_intrinsic(LLVMBuilderRef builder, LLVMModuleRef module,
@@ -120,6 +123,29 @@ static LLVMValueRef intrinsic(emitter *e, const char *name, LLVMValueRef a, LLVM
   return ipro_kernel_ir_intrinsic(e->b, e->module, name, e->compute, args, b ? 2 : 1);
 }
 
+/* ---- the counter-based uniform (IPRO_KERNEL_COUNTER_UNIFORM) ---- */
+
+static LLVMValueRef xor_shift(emitter *e, LLVMValueRef x, unsigned shift) {
+  return LLVMBuildXor(e->b, x, LLVMBuildLShr(e->b, x, LLVMConstInt(e->i64, shift, 0), ""), "");
+}
+
+/* splitmix64 (Steele, Lea, Flood), as runtime/reference/normalization.c writes it; every
+ * operation wraps modulo 2^64. */
+static LLVMValueRef splitmix64(emitter *e, LLVMValueRef x) {
+  x = LLVMBuildAdd(e->b, x, LLVMConstInt(e->i64, 0x9E3779B97F4A7C15ull, 0), "");
+  x = LLVMBuildMul(e->b, xor_shift(e, x, 30), LLVMConstInt(e->i64, 0xBF58476D1CE4E5B9ull, 0), "");
+  x = LLVMBuildMul(e->b, xor_shift(e, x, 27), LLVMConstInt(e->i64, 0x94D049BB133111EBull, 0), "");
+  return xor_shift(e, x, 31);
+}
+
+/* (top 24 bits of splitmix64(key ^ index)) · 2^-24, exact in float and double. */
+static LLVMValueRef counter_uniform(emitter *e, LLVMValueRef key, LLVMValueRef index) {
+  LLVMValueRef bits = splitmix64(e, LLVMBuildXor(e->b, key, index, ""));
+  LLVMValueRef top = LLVMBuildLShr(e->b, bits, LLVMConstInt(e->i64, 40, 0), "");
+  return LLVMBuildFMul(e->b, LLVMBuildUIToFP(e->b, top, e->compute, ""),
+                       LLVMConstReal(e->compute, 1.0 / 16777216.0), "");
+}
+
 static LLVMValueRef emit_node(emitter *e, const ipro_kernel_node *node, LLVMValueRef *values,
                               LLVMValueRef index, LLVMValueRef channel) {
   LLVMValueRef a = node->operands[0] >= 0 ? values[node->operands[0]] : NULL;
@@ -149,6 +175,7 @@ static LLVMValueRef emit_node(emitter *e, const ipro_kernel_node *node, LLVMValu
     LLVMValueRef condition = LLVMBuildFCmp(e->b, predicate, a, b, "");
     return LLVMBuildSelect(e->b, condition, then, otherwise, "");
   }
+  case IPRO_KERNEL_COUNTER_UNIFORM: return counter_uniform(e, e->counter_keys[node->index], index);
   default: return NULL; /* unreachable after ipro_kernel_desc_check */
   }
 }
@@ -168,9 +195,16 @@ static void emit_element(emitter *e, LLVMValueRef index, LLVMValueRef channel) {
     if (used[n]) values[n] = emit_node(e, &desc->nodes[n], values, index, channel);
   for (int k = 0; k < desc->output_count; k++) {
     LLVMValueRef value = values[desc->outputs[k]];
-    if (e->compute != e->f32) value = LLVMBuildFPTrunc(e->b, value, e->f32, "");
-    LLVMValueRef address = LLVMBuildInBoundsGEP2(e->b, e->f32, e->outputs[k], &index, 1, "");
-    LLVMSetAlignment(LLVMBuildStore(e->b, value, address), 4);
+    LLVMTypeRef type = element_type(e, desc->output_kinds[k]);
+    if (desc->output_kinds[k] == IPRO_KERNEL_MASK) {
+      /* C's conversion to bool: NaN is true (unordered or not equal) */
+      LLVMValueRef zero = LLVMConstReal(e->compute, 0.0);
+      value = LLVMBuildZExt(e->b, LLVMBuildFCmp(e->b, LLVMRealUNE, value, zero, ""), e->i8, "");
+    } else if (e->compute != e->f32) {
+      value = LLVMBuildFPTrunc(e->b, value, e->f32, "");
+    }
+    LLVMValueRef address = LLVMBuildInBoundsGEP2(e->b, type, e->outputs[k], &index, 1, "");
+    LLVMSetAlignment(LLVMBuildStore(e->b, value, address), type == e->i8 ? 1 : 4);
   }
 }
 
@@ -180,15 +214,19 @@ static void emit_element(emitter *e, LLVMValueRef index, LLVMValueRef channel) {
  * e->params (loaded in the entry block). Returns the parameter index of `count`. */
 static unsigned begin_kernel_function(emitter *e, const char *symbol) {
   const ipro_kernel_desc *desc = e->desc;
-  LLVMTypeRef types[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 4];
+  LLVMTypeRef
+      types[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 4 + IPRO_KERNEL_MAX_INTEGERS];
   unsigned n = 0;
   for (int i = 0; i < desc->input_count; i++)
     types[n++] = LLVMPointerType(element_type(e, desc->inputs[i]), 0);
   for (int k = 0; k < desc->output_count; k++)
-    if (desc->in_place[k] < 0) types[n++] = LLVMPointerType(e->f32, 0);
+    if (desc->in_place[k] < 0)
+      types[n++] = LLVMPointerType(element_type(e, desc->output_kinds[k]), 0);
   types[n++] = LLVMPointerType(e->f32, 0);
   unsigned count_index = n;
   types[n++] = e->i64, types[n++] = e->i64, types[n++] = e->i64;
+  for (int j = 0; j < desc->integer_count; j++)
+    types[n++] = e->i64;
   LLVMTypeRef type = LLVMFunctionType(LLVMVoidTypeInContext(e->context), types, n, 0);
   e->function = LLVMAddFunction(e->module, symbol, type);
   add_attribute(e, e->function, LLVMAttributeFunctionIndex, "nounwind");
@@ -222,6 +260,13 @@ static unsigned begin_kernel_function(emitter *e, const char *symbol) {
         LLVMBuildLoad2(e->b, e->f32, LLVMBuildInBoundsGEP2(e->b, e->f32, params, &at, 1, ""), "");
     LLVMSetAlignment(value, 4);
     e->params[j] = widen(e, value);
+  }
+  for (int n = 0; n < desc->node_count; n++) {
+    int first = desc->nodes[n].index;
+    if (desc->nodes[n].op != IPRO_KERNEL_COUNTER_UNIFORM || e->counter_keys[first]) continue;
+    LLVMValueRef seed = LLVMGetParam(e->function, count_index + 3 + (unsigned)first);
+    LLVMValueRef step = LLVMGetParam(e->function, count_index + 4 + (unsigned)first);
+    e->counter_keys[first] = splitmix64(e, LLVMBuildXor(e->b, splitmix64(e, seed), step, ""));
   }
   return count_index;
 }
@@ -305,20 +350,32 @@ static LLVMValueRef unpack_pointer(emitter *e, LLVMValueRef array, int slot, LLV
 static void emit_host_wrapper(emitter *e, const char *symbol, LLVMValueRef kernel) {
   const ipro_kernel_desc *desc = e->desc;
   LLVMTypeRef array = LLVMPointerType(LLVMPointerType(e->i8, 0), 0);
-  LLVMTypeRef types[6] = {array, array, LLVMPointerType(e->f32, 0), e->i64, e->i64, e->i64};
-  LLVMTypeRef type = LLVMFunctionType(LLVMVoidTypeInContext(e->context), types, 6, 0);
+  LLVMTypeRef types[7] = {array,  array,  LLVMPointerType(e->f32, 0), e->i64,
+                          e->i64, e->i64, LLVMPointerType(e->i64, 0)};
+  LLVMTypeRef type = LLVMFunctionType(LLVMVoidTypeInContext(e->context), types, 7, 0);
   LLVMValueRef wrapper = LLVMAddFunction(e->module, symbol, type);
   add_attribute(e, wrapper, LLVMAttributeFunctionIndex, "nounwind");
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->context, wrapper, "entry"));
 
-  LLVMValueRef args[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 4];
+  LLVMValueRef
+      args[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 4 + IPRO_KERNEL_MAX_INTEGERS];
   unsigned n = 0;
   for (int i = 0; i < desc->input_count; i++)
     args[n++] = unpack_pointer(e, LLVMGetParam(wrapper, 0), i, element_type(e, desc->inputs[i]));
   for (int k = 0; k < desc->output_count; k++)
-    if (desc->in_place[k] < 0) args[n++] = unpack_pointer(e, LLVMGetParam(wrapper, 1), k, e->f32);
+    if (desc->in_place[k] < 0)
+      args[n++] =
+          unpack_pointer(e, LLVMGetParam(wrapper, 1), k, element_type(e, desc->output_kinds[k]));
   for (unsigned i = 2; i < 6; i++)
     args[n++] = LLVMGetParam(wrapper, i);
+  for (int j = 0; j < desc->integer_count; j++) {
+    LLVMValueRef at = LLVMConstInt(e->i64, (unsigned long long)j, 0);
+    LLVMValueRef address =
+        LLVMBuildInBoundsGEP2(e->b, e->i64, LLVMGetParam(wrapper, 6), &at, 1, "");
+    LLVMValueRef value = LLVMBuildLoad2(e->b, e->i64, address, "");
+    LLVMSetAlignment(value, 8);
+    args[n++] = value;
+  }
   LLVMBuildCall2(e->b, LLVMGlobalGetValueType(kernel), kernel, args, n, "");
   LLVMBuildRetVoid(e->b);
 }

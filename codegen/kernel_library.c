@@ -1,6 +1,7 @@
 /* Descriptions of the generated kernels (kernel_library.h): the element-wise ops, the fused chains
  * the scheduler forms (BN-apply + ReLU, Add + ReLU), the element-wise parts of the InfoPro losses
- * and the optimizer updates. Each comment gives the signature as inputs; params → outputs. */
+ * and the optimizer updates. Each comment gives the signature as inputs; params [; integers] →
+ * outputs. */
 #include <assert.h>
 #include <stdbool.h>
 
@@ -221,6 +222,105 @@ static void adam_bias_corrections(ipro_kernel_desc *desc) {
   }
 }
 
+/* x; {ratio}; integers {seed, step} → y, mask (bool): Dropout in training form, in double as the
+ * reference: element i is kept when u = ipro_reference_dropout_uniform(seed, step, i) >= ratio,
+ * y = kept ? x · (1 / (1 − ratio)) : 0 with the scale computed in double from the float ratio.
+ * u >= ratio is written !(ratio > u), the same for the u and ratio in [0, 1) Dropout has; u and
+ * the widened ratio are exact, so the mask is the reference's bit for bit. */
+static void dropout_forward(ipro_kernel_desc *desc) {
+  int x = load(desc, element(desc)), ratio = param(desc, 0);
+  int u = ipro_kernel_counter_uniform(desc, 0);
+  int zero = constant(desc, 0), one = constant(desc, 1);
+  int scale = divide(desc, one, sub(desc, one, ratio));
+  ipro_kernel_add_output(desc, ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, ratio, u, zero,
+                                                  mul(desc, x, scale)));
+  ipro_kernel_add_mask_output(
+      desc, ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, ratio, u, zero, one));
+}
+
+/* The activations and gradients below follow runtime/reference/elementwise.c and
+ * elementwise_backward.c operation for operation; a gradient is dY times the derivative, as the
+ * reference multiplies (so dY · 0 keeps its sign and NaN). The float kernels give the reference's
+ * double result rounded once: a product of two floats is exact in double. */
+
+/* x; {alpha} → y = x >= 0 ? x : alpha · x (written !(0 > x), the same at NaN and −0). */
+static void leaky_relu_forward(ipro_kernel_desc *desc) {
+  int x = load(desc, element(desc)), zero = constant(desc, 0);
+  ipro_kernel_add_output(desc, ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, zero, x,
+                                                  mul(desc, param(desc, 0), x), x));
+}
+
+/* dY, X; {alpha} → dX = dY · (X > 0 ? 1 : alpha) (ipro.UnaryGrad of LeakyRelu). */
+static void leaky_relu_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), x = load(desc, element(desc));
+  int slope = ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, x, constant(desc, 0),
+                                 constant(desc, 1), param(desc, 0));
+  ipro_kernel_add_output(desc, mul(desc, dy, slope));
+}
+
+/* v → v < 0 ? 0 : (v > 1 ? 1 : v), NaN passing through. */
+static int clamp_unit(ipro_kernel_desc *desc, int v) {
+  int zero = constant(desc, 0), one = constant(desc, 1);
+  int high = ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, v, one, one, v);
+  return ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, zero, v, zero, high);
+}
+
+/* x; {alpha, beta} → y = clamp(alpha · x + beta, 0, 1), in double. */
+static void hard_sigmoid_forward(ipro_kernel_desc *desc) {
+  int x = load(desc, element(desc));
+  ipro_kernel_add_output(desc,
+                         clamp_unit(desc, add(desc, mul(desc, param(desc, 0), x), param(desc, 1))));
+}
+
+/* dY, X; {alpha, beta} → dX = dY · (0 < alpha · X + beta < 1 ? alpha : 0), in double
+ * (ipro.UnaryGrad of HardSigmoid). */
+static void hard_sigmoid_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), x = load(desc, element(desc));
+  int alpha = param(desc, 0), zero = constant(desc, 0);
+  int v = add(desc, mul(desc, alpha, x), param(desc, 1));
+  int inside =
+      ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, constant(desc, 1), v, alpha, zero);
+  int slope = ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, v, zero, inside, zero);
+  ipro_kernel_add_output(desc, mul(desc, dy, slope));
+}
+
+/* x → y = x · clamp(x / 6 + 1/2, 0, 1), in double. */
+static void hard_swish_forward(ipro_kernel_desc *desc) {
+  int x = load(desc, element(desc));
+  int gate = add(desc, divide(desc, x, constant(desc, 6)), constant(desc, 0.5));
+  ipro_kernel_add_output(desc, mul(desc, x, clamp_unit(desc, gate)));
+}
+
+/* dY, X → dX = dY · (X < −3 ? 0 : X > 3 ? 1 : (2X + 3) / 6), in double (ipro.UnaryGrad of
+ * HardSwish). */
+static void hard_swish_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), x = load(desc, element(desc));
+  int three = constant(desc, 3);
+  int middle = divide(desc, add(desc, mul(desc, constant(desc, 2), x), three), constant(desc, 6));
+  int upper =
+      ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, x, three, constant(desc, 1), middle);
+  int slope = ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, constant(desc, -3), x,
+                                 constant(desc, 0), upper);
+  ipro_kernel_add_output(desc, mul(desc, dy, slope));
+}
+
+/* dY, Y → dX = dY · (1 − Y·Y), in double (ipro.UnaryGrad of Tanh). */
+static void tanh_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), y = load(desc, element(desc));
+  ipro_kernel_add_output(desc, mul(desc, dy, sub(desc, constant(desc, 1), mul(desc, y, y))));
+}
+
+/* a, b → a / b: Div of equally shaped operands, or with one operand per channel (kinds), which
+ * covers every operand broadcast along all axes but one contiguous run (a scalar, a row or
+ * column vector, an NCHW per-channel tensor). Float division rounds as the reference's double
+ * division rounded to float (53 >= 2·24 + 2, so double rounding is innocuous). */
+static void quotient(ipro_kernel_desc *desc, ipro_kernel_input_kind a_kind,
+                     ipro_kernel_input_kind b_kind) {
+  int a = load(desc, ipro_kernel_add_input(desc, a_kind));
+  int b = load(desc, ipro_kernel_add_input(desc, b_kind));
+  ipro_kernel_add_output(desc, divide(desc, a, b));
+}
+
 void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc *desc) {
   static const struct {
     const char *name;
@@ -247,6 +347,17 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
       [IPRO_GENERATED_SUP_CON_SIMILARITY_GRAD] = {"sup_con_similarity_grad", IPRO_KERNEL_FLOAT},
       [IPRO_GENERATED_SUP_CON_FEATURES_GRAD] = {"sup_con_features_grad", IPRO_KERNEL_FLOAT},
       [IPRO_GENERATED_ADAM_BIAS_CORRECTIONS] = {"adam_bias_corrections", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_DROPOUT_FORWARD] = {"dropout_forward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_LEAKY_RELU_FORWARD] = {"leaky_relu_forward", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_LEAKY_RELU_BACKWARD] = {"leaky_relu_backward", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_HARD_SIGMOID_FORWARD] = {"hard_sigmoid_forward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_HARD_SIGMOID_BACKWARD] = {"hard_sigmoid_backward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_HARD_SWISH_FORWARD] = {"hard_swish_forward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_HARD_SWISH_BACKWARD] = {"hard_swish_backward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_TANH_BACKWARD] = {"tanh_backward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_DIV] = {"div", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_DIV_CHANNEL_DIVISOR] = {"div_channel_divisor", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_DIV_CHANNEL_DIVIDEND] = {"div_channel_dividend", IPRO_KERNEL_FLOAT},
   };
   assert((int)which >= 0 && which < IPRO_GENERATED_COUNT);
   ipro_kernel_desc_init(desc, kernels[which].name, kernels[which].precision);
@@ -272,6 +383,21 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
   case IPRO_GENERATED_SUP_CON_SIMILARITY_GRAD: sup_con_similarity_grad(desc); break;
   case IPRO_GENERATED_SUP_CON_FEATURES_GRAD: sup_con_features_grad(desc); break;
   case IPRO_GENERATED_ADAM_BIAS_CORRECTIONS: adam_bias_corrections(desc); break;
+  case IPRO_GENERATED_DROPOUT_FORWARD: dropout_forward(desc); break;
+  case IPRO_GENERATED_LEAKY_RELU_FORWARD: leaky_relu_forward(desc); break;
+  case IPRO_GENERATED_LEAKY_RELU_BACKWARD: leaky_relu_backward(desc); break;
+  case IPRO_GENERATED_HARD_SIGMOID_FORWARD: hard_sigmoid_forward(desc); break;
+  case IPRO_GENERATED_HARD_SIGMOID_BACKWARD: hard_sigmoid_backward(desc); break;
+  case IPRO_GENERATED_HARD_SWISH_FORWARD: hard_swish_forward(desc); break;
+  case IPRO_GENERATED_HARD_SWISH_BACKWARD: hard_swish_backward(desc); break;
+  case IPRO_GENERATED_TANH_BACKWARD: tanh_backward(desc); break;
+  case IPRO_GENERATED_DIV: quotient(desc, IPRO_KERNEL_ELEMENT, IPRO_KERNEL_ELEMENT); break;
+  case IPRO_GENERATED_DIV_CHANNEL_DIVISOR:
+    quotient(desc, IPRO_KERNEL_ELEMENT, IPRO_KERNEL_CHANNEL);
+    break;
+  case IPRO_GENERATED_DIV_CHANNEL_DIVIDEND:
+    quotient(desc, IPRO_KERNEL_CHANNEL, IPRO_KERNEL_ELEMENT);
+    break;
   default: break;
   }
 }

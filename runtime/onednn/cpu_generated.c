@@ -69,7 +69,7 @@ static ipro_status sgd_update_run(const ipro_onednn_kernel *kernel, void *const 
   const update_state *s = kernel->state;
   /* hyper {lr, momentum, weight_decay, nesterov}: the kernel's params as they stand */
   s->kernel((const void *const[]){inputs[0], inputs[1], inputs[2]},
-            (void *const[]){inputs[0], inputs[2]}, inputs[3], s->count, 1, s->count);
+            (void *const[]){inputs[0], inputs[2]}, inputs[3], s->count, 1, s->count, NULL);
   return IPRO_OK;
 }
 
@@ -89,7 +89,7 @@ static ipro_status adam_update_run(const ipro_onednn_kernel *kernel, void *const
                            (float)(1.0 - pow(hyper[1], step)),
                            (float)(1.0 - pow(hyper[2], step))};
   s->kernel((const void *const[]){inputs[0], inputs[1], inputs[2], inputs[3]},
-            (void *const[]){inputs[0], inputs[2], inputs[3]}, params, s->count, 1, s->count);
+            (void *const[]){inputs[0], inputs[2], inputs[3]}, params, s->count, 1, s->count, NULL);
   return IPRO_OK;
 }
 
@@ -139,7 +139,8 @@ static ipro_status dropout_grad_run(const ipro_onednn_kernel *kernel, void *cons
                                     void *const *outputs, char *workspace, ipro_error *err) {
   (void)workspace, (void)err;
   const dropout_state *s = kernel->state;
-  s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->scale, s->count, 1, s->count);
+  s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->scale, s->count, 1, s->count,
+            NULL);
   return IPRO_OK;
 }
 

@@ -50,7 +50,7 @@ static ipro_status bce_loss_run(const ipro_onednn_kernel *kernel, void *const *i
     for (int64_t block = begin; block < end; block += BCE_BLOCK) {
       int64_t n = end - block < BCE_BLOCK ? end - block : BCE_BLOCK;
       s->kernel((const void *const[]){p + block, target + block}, (void *const[]){terms}, NULL, n,
-                1, n);
+                1, n, NULL);
       for (int64_t i = 0; i < n; i++)
         sum += terms[i];
     }
@@ -67,8 +67,8 @@ static ipro_status bce_grad_run(const ipro_onednn_kernel *kernel, void *const *i
                                 void *const *outputs, char *workspace, ipro_error *err) {
   (void)workspace, (void)err;
   const bce_state *s = kernel->state;
-  s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->factor, s->count, 1,
-            s->count);
+  s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->factor, s->count, 1, s->count,
+            NULL);
   return IPRO_OK;
 }
 

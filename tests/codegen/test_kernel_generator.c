@@ -3,8 +3,9 @@
  * (run on a one-node graph) or, for the fused chains that have no single reference op, against a
  * plain C loop written here; exp and log against libm over the whole float range; the channel
  * indexing, in-place updates, odd element counts (vector tails), and the errors a bad description
- * gives. Tolerance: relative 1e-5 (the SGD update, evaluated in double in the reference's order,
- * must match bit for bit). */
+ * gives. Tolerance: relative 1e-5; bit for bit where the kernel evaluates the reference's
+ * operations in the reference's order (the SGD update, the CUDA backend's LeakyRelu, HardSigmoid,
+ * HardSwish, Tanh gradient and Div kernels, and Dropout's output and mask). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ static void run_reference(reference *r, void *const *inputs, void *const *output
 static void check_activation(ipro_generated_kernel which, ipro_op op, const char *label, float *x) {
   float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
   ipro_kernel_host_fn kernel = compile(which);
-  if (kernel) kernel((const void *[]){x}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  if (kernel) kernel((const void *[]){x}, (void *[]){got}, NULL, COUNT, 1, COUNT, NULL);
   reference r = reference_node(op, 1, (int64_t[]){COUNT}, 0, 1, (int64_t[]){COUNT});
   run_reference(&r, (void *[]){x}, (void *[]){want});
   check_arrays(label, got, want, COUNT);
@@ -134,7 +135,7 @@ static void check_activation_gradient(ipro_generated_kernel which, ipro_op forwa
                                       const char *label, float *dy, float *y) {
   float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
   ipro_kernel_host_fn kernel = compile(which);
-  if (kernel) kernel((const void *[]){dy, y}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  if (kernel) kernel((const void *[]){dy, y}, (void *[]){got}, NULL, COUNT, 1, COUNT, NULL);
   reference r =
       reference_node(IPRO_OP_UNARY_GRAD, 2, (int64_t[]){COUNT, COUNT}, 0, 1, (int64_t[]){COUNT});
   ipro_node_set_int(r.node, "forward_op", forward);
@@ -168,7 +169,7 @@ static void test_add_relu(void) {
   for (int64_t i = 0; i < COUNT; i++)
     want[i] = relu(a[i] + b[i]);
   ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_ADD_RELU);
-  if (kernel) kernel((const void *[]){a, b}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  if (kernel) kernel((const void *[]){a, b}, (void *[]){got}, NULL, COUNT, 1, COUNT, NULL);
   check_arrays("Add + Relu", got, want, COUNT);
   free(a), free(b), free(got), free(want);
 }
@@ -182,7 +183,8 @@ static void test_bn_apply_relu(void) {
     want[i] = relu(scaled + shift[i]);
   }
   ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_BN_APPLY_RELU);
-  if (kernel) kernel((const void *[]){x, scale, shift}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  if (kernel)
+    kernel((const void *[]){x, scale, shift}, (void *[]){got}, NULL, COUNT, 1, COUNT, NULL);
   check_arrays("BN apply + Relu, per element", got, want, COUNT);
   free(x), free(scale), free(shift), free(got), free(want);
 }
@@ -202,12 +204,12 @@ static void test_bn_apply_relu_per_channel(void) {
       }
   ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_BN_APPLY_RELU_CHANNEL);
   if (kernel) {
-    kernel((const void *[]){x, scale, shift}, (void *[]){got}, NULL, TOTAL, C, INNER);
+    kernel((const void *[]){x, scale, shift}, (void *[]){got}, NULL, TOTAL, C, INNER, NULL);
     check_arrays("BN apply + Relu, per channel", got, want, TOTAL);
     /* channels or inner below 1: nothing is written. */
     float untouched[4] = {7, 7, 7, 7};
-    kernel((const void *[]){x, scale, shift}, (void *[]){untouched}, NULL, 4, 0, 2);
-    kernel((const void *[]){x, scale, shift}, (void *[]){untouched}, NULL, 4, 2, 0);
+    kernel((const void *[]){x, scale, shift}, (void *[]){untouched}, NULL, 4, 0, 2, NULL);
+    kernel((const void *[]){x, scale, shift}, (void *[]){untouched}, NULL, 4, 2, 0, NULL);
     CHECK(untouched[0] == 7 && untouched[3] == 7);
   }
   free(x), free(scale), free(shift), free(got), free(want);
@@ -222,7 +224,7 @@ static void test_bce_grad(void) {
   const float scale = 0.7f;
   float factor = (float)((double)scale / COUNT);
   ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_BCE_GRAD);
-  if (kernel) kernel((const void *[]){p, t}, (void *[]){got}, &factor, COUNT, 1, COUNT);
+  if (kernel) kernel((const void *[]){p, t}, (void *[]){got}, &factor, COUNT, 1, COUNT, NULL);
   reference r = reference_node(IPRO_OP_BINARY_CROSS_ENTROPY_GRAD, 2, (int64_t[]){COUNT, COUNT}, 0,
                                1, (int64_t[]){COUNT});
   ipro_node_set_float(r.node, "scale", scale);
@@ -243,7 +245,7 @@ static void test_bce_loss_terms(void) {
     want[i] = (float)-(t[i] * log_p + (1.0 - t[i]) * log_q);
   }
   ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_BCE_LOSS_TERMS);
-  if (kernel) kernel((const void *[]){p, t}, (void *[]){got}, NULL, COUNT, 1, COUNT);
+  if (kernel) kernel((const void *[]){p, t}, (void *[]){got}, NULL, COUNT, 1, COUNT, NULL);
   check_arrays("BCE loss terms", got, want, COUNT);
   double total = 0.0;
   for (int64_t i = 0; i < COUNT; i++)
@@ -265,7 +267,7 @@ static void test_dropout_grad(void) {
   float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
   float scale = 1.0f / (1.0f - ratio);
   ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_DROPOUT_GRAD);
-  if (kernel) kernel((const void *[]){dy, mask}, (void *[]){got}, &scale, COUNT, 1, COUNT);
+  if (kernel) kernel((const void *[]){dy, mask}, (void *[]){got}, &scale, COUNT, 1, COUNT, NULL);
   reference r = reference_node(IPRO_OP_DROPOUT_GRAD, 2, (int64_t[]){COUNT, COUNT}, 1u << 1, 1,
                                (int64_t[]){COUNT});
   ipro_node_set_float(r.node, "ratio", ratio);
@@ -285,7 +287,7 @@ static void test_sgd_update(bool nesterov) {
     float *grad = random_array(COUNT, -1, 1);
     /* outputs[] are the in-place buffers; the kernel writes through the input pointers. */
     kernel((const void *[]){param, grad, velocity}, (void *[]){param, velocity}, hyper, COUNT, 1,
-           COUNT);
+           COUNT, NULL);
     reference r =
         reference_node(IPRO_OP_SGD_UPDATE, 4, (int64_t[]){COUNT, COUNT, COUNT, 4}, 0, 0, NULL);
     run_reference(&r, (void *[]){param_ref, grad, velocity_ref, hyper}, NULL);
@@ -313,7 +315,8 @@ static void test_adam_update(void) {
                        (float)weight_decay,
                        (float)(1.0 - pow(beta1, step)),
                        (float)(1.0 - pow(beta2, step))};
-    kernel((const void *[]){param, grad, m, v}, (void *[]){param, m, v}, params, COUNT, 1, COUNT);
+    kernel((const void *[]){param, grad, m, v}, (void *[]){param, m, v}, params, COUNT, 1, COUNT,
+           NULL);
     float hyper[6] = {(float)lr,      (float)beta1,        (float)beta2,
                       (float)epsilon, (float)weight_decay, (float)step};
     reference r = reference_node(IPRO_OP_ADAM_UPDATE, 5, (int64_t[]){COUNT, COUNT, COUNT, COUNT, 6},
@@ -348,7 +351,7 @@ static void check_function(ipro_kernel_op op, const char *label, float (*libm)(f
   CHECK_OK(ipro_kernel_jit_compile(jit, &desc, &kernel, &err), &err);
   if (!kernel) return;
   float *got = calloc((size_t)count, sizeof *got);
-  kernel((const void *[]){x}, (void *[]){got}, NULL, count, 1, count);
+  kernel((const void *[]){x}, (void *[]){got}, NULL, count, 1, count, NULL);
   int64_t worst = 0, worst_at = 0;
   for (int64_t i = 0; i < count; i++) {
     float want = libm(x[i]);
@@ -384,6 +387,181 @@ static void test_exp_and_log(void) {
   free(x);
 }
 
+/* ---- the CUDA backend's element-wise ops and Dropout: bit for bit against the reference ---- */
+
+/* A tensor's shape set after reference_node made it 1-D. */
+static void set_shape(reference *r, int tensor, const int64_t *dims, int rank) {
+  ipro_shape *shape = &r->graph->tensors[tensor].shape;
+  shape->rank = rank;
+  for (int d = 0; d < rank; d++)
+    shape->dims[d] = dims[d];
+}
+
+/* The float inputs every activation check reads: random values with the kinks, the bounds of
+ * HardSigmoid and HardSwish, signed zeros, infinities and NaN at the front. */
+static float *activation_inputs(void) {
+  float *x = random_array(COUNT, -8, 8);
+  float edges[] = {0.0f,    -0.0f, 3.0f,     -3.0f,     2.5f, -2.5f,  1e-30f,
+                   -1e-30f, 1e30f, INFINITY, -INFINITY, NAN,  -100.0f};
+  memcpy(x, edges, sizeof edges);
+  return x;
+}
+
+/* which(x; params) against the reference kernel of `op` with attributes alpha and beta (names
+ * NULL where the op has none). */
+static void check_forward_exact(ipro_generated_kernel which, ipro_op op, const char *label,
+                                const float *x, const float *params, const char *alpha_name,
+                                const char *beta_name) {
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  ipro_kernel_host_fn kernel = compile(which);
+  if (kernel) kernel((const void *[]){x}, (void *[]){got}, params, COUNT, 1, COUNT, NULL);
+  reference r = reference_node(op, 1, (int64_t[]){COUNT}, 0, 1, (int64_t[]){COUNT});
+  if (alpha_name) ipro_node_set_float(r.node, alpha_name, params[0]);
+  if (beta_name) ipro_node_set_float(r.node, beta_name, params[1]);
+  run_reference(&r, (void *[]){(void *)x}, (void *[]){want});
+  check_identical(label, got, want, COUNT);
+  free(got), free(want);
+}
+
+/* which(dY, T; params) against ipro.UnaryGrad of `forward` with the same attributes. */
+static void check_gradient_exact(ipro_generated_kernel which, ipro_op forward, const char *label,
+                                 const float *dy, const float *t, const float *params,
+                                 const char *alpha_name, const char *beta_name) {
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  ipro_kernel_host_fn kernel = compile(which);
+  if (kernel) kernel((const void *[]){dy, t}, (void *[]){got}, params, COUNT, 1, COUNT, NULL);
+  reference r =
+      reference_node(IPRO_OP_UNARY_GRAD, 2, (int64_t[]){COUNT, COUNT}, 0, 1, (int64_t[]){COUNT});
+  ipro_node_set_int(r.node, "forward_op", forward);
+  if (alpha_name) ipro_node_set_float(r.node, alpha_name, params[0]);
+  if (beta_name) ipro_node_set_float(r.node, beta_name, params[1]);
+  run_reference(&r, (void *[]){(void *)dy, (void *)t}, (void *[]){want});
+  check_identical(label, got, want, COUNT);
+  free(got), free(want);
+}
+
+static void test_cuda_activations(void) {
+  float *x = activation_inputs(), *dy = random_array(COUNT, -2, 2);
+  dy[0] = INFINITY, dy[1] = -1.5f, dy[2] = NAN; /* dY · 0 keeps the reference's NaN and sign */
+  float *y = random_array(COUNT, -1, 1);
+  const float leaky[1] = {0.1f}, hard_sigmoid[2] = {0.2f, 0.5f}, steep[2] = {1.7f, -0.3f};
+  check_forward_exact(IPRO_GENERATED_LEAKY_RELU_FORWARD, IPRO_OP_LEAKY_RELU, "LeakyRelu", x, leaky,
+                      "alpha", NULL);
+  check_gradient_exact(IPRO_GENERATED_LEAKY_RELU_BACKWARD, IPRO_OP_LEAKY_RELU, "LeakyRelu gradient",
+                       dy, x, leaky, "alpha", NULL);
+  check_forward_exact(IPRO_GENERATED_HARD_SIGMOID_FORWARD, IPRO_OP_HARD_SIGMOID, "HardSigmoid", x,
+                      hard_sigmoid, "alpha", "beta");
+  check_forward_exact(IPRO_GENERATED_HARD_SIGMOID_FORWARD, IPRO_OP_HARD_SIGMOID,
+                      "HardSigmoid (alpha 1.7, beta -0.3)", x, steep, "alpha", "beta");
+  check_gradient_exact(IPRO_GENERATED_HARD_SIGMOID_BACKWARD, IPRO_OP_HARD_SIGMOID,
+                       "HardSigmoid gradient", dy, x, hard_sigmoid, "alpha", "beta");
+  check_gradient_exact(IPRO_GENERATED_HARD_SIGMOID_BACKWARD, IPRO_OP_HARD_SIGMOID,
+                       "HardSigmoid gradient (alpha 1.7, beta -0.3)", dy, x, steep, "alpha",
+                       "beta");
+  check_forward_exact(IPRO_GENERATED_HARD_SWISH_FORWARD, IPRO_OP_HARD_SWISH, "HardSwish", x, NULL,
+                      NULL, NULL);
+  check_gradient_exact(IPRO_GENERATED_HARD_SWISH_BACKWARD, IPRO_OP_HARD_SWISH, "HardSwish gradient",
+                       dy, x, NULL, NULL, NULL);
+  check_gradient_exact(IPRO_GENERATED_TANH_BACKWARD, IPRO_OP_TANH, "Tanh gradient", dy, y, NULL,
+                       NULL, NULL);
+  free(x), free(dy), free(y);
+}
+
+/* Div: a [2, 3, 4, 5] over b of the same shape, b per channel [1, 3, 1, 1] (channels 3, inner 20),
+ * and a per row [6, 1] over b [6, 20] (channels 6, inner 20); zeros, infinities and NaN included.
+ */
+static void test_div(void) {
+  enum { TOTAL = 120 };
+  float *a = random_array(TOTAL, -10, 10), *b = random_array(TOTAL, -3, 3);
+  float specials[] = {0.0f, -0.0f, INFINITY, NAN, 1e-38f, 3e38f};
+  memcpy(a, specials, sizeof specials);
+  memcpy(b + 3, specials, sizeof specials);
+  float got[TOTAL], want[TOTAL];
+  const int64_t nchw[4] = {2, 3, 4, 5}, per_channel[4] = {1, 3, 1, 1};
+  const int64_t rows[2] = {6, 1}, matrix[2] = {6, 20};
+  struct {
+    ipro_generated_kernel which;
+    const char *label;
+    const int64_t *a_dims, *b_dims;
+    int rank;
+    int64_t a_count, b_count, channels, inner;
+  } cases[] = {
+      {IPRO_GENERATED_DIV, "Div", nchw, nchw, 4, TOTAL, TOTAL, 1, TOTAL},
+      {IPRO_GENERATED_DIV_CHANNEL_DIVISOR, "Div, divisor per channel", nchw, per_channel, 4, TOTAL,
+       3, 3, 20},
+      {IPRO_GENERATED_DIV_CHANNEL_DIVIDEND, "Div, dividend per row", rows, matrix, 2, 6, TOTAL, 6,
+       20},
+  };
+  for (int c = 0; c < 3; c++) {
+    ipro_kernel_host_fn kernel = compile(cases[c].which);
+    if (kernel)
+      kernel((const void *[]){a, b}, (void *[]){got}, NULL, TOTAL, cases[c].channels,
+             cases[c].inner, NULL);
+    reference r = reference_node(IPRO_OP_DIV, 2, (int64_t[]){cases[c].a_count, cases[c].b_count}, 0,
+                                 1, (int64_t[]){TOTAL});
+    set_shape(&r, r.node->inputs[0], cases[c].a_dims, cases[c].rank);
+    set_shape(&r, r.node->inputs[1], cases[c].b_dims, cases[c].rank);
+    set_shape(&r, r.node->outputs[0], cases[c].a_count == TOTAL ? cases[c].a_dims : cases[c].b_dims,
+              cases[c].rank);
+    run_reference(&r, (void *[]){a, b}, (void *[]){want});
+    check_identical(cases[c].label, got, want, TOTAL);
+  }
+  free(a), free(b);
+}
+
+/* COUNTER_UNIFORM alone, in float, against ipro_reference_dropout_uniform. */
+static void test_counter_uniform(void) {
+  ipro_kernel_desc desc;
+  ipro_kernel_desc_init(&desc, "counter_uniform", IPRO_KERNEL_FLOAT);
+  ipro_kernel_add_output(&desc, ipro_kernel_counter_uniform(&desc, 0));
+  ipro_kernel_host_fn kernel = NULL;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_kernel_jit_compile(jit, &desc, &kernel, &err), &err);
+  if (!kernel) return;
+  const uint64_t streams[3][2] = {{0, 0}, {0, 1}, {UINT64_MAX, UINT64_C(0x123456789abcdef0)}};
+  float *got = calloc(COUNT, sizeof *got), *want = calloc(COUNT, sizeof *want);
+  for (int s = 0; s < 3; s++) {
+    kernel((const void *[]){NULL}, (void *[]){got}, NULL, COUNT, 1, COUNT, streams[s]);
+    for (int64_t i = 0; i < COUNT; i++)
+      want[i] = ipro_reference_dropout_uniform(streams[s][0], streams[s][1], (uint64_t)i);
+    check_identical("counter_uniform", got, want, COUNT);
+  }
+  free(got), free(want);
+}
+
+/* dropout_forward against the reference Dropout in training mode: Y and the mask bit for bit. */
+static void test_dropout_forward(void) {
+  float *x = activation_inputs(), *got = calloc(COUNT, sizeof *got);
+  float *want = calloc(COUNT, sizeof *want);
+  bool *mask = calloc(COUNT, sizeof *mask), *want_mask = calloc(COUNT, sizeof *want_mask);
+  ipro_kernel_host_fn kernel = compile(IPRO_GENERATED_DROPOUT_FORWARD);
+  const float ratios[4] = {0.5f, 0.3f, 0.0f, 0.9f};
+  const uint64_t steps[4] = {0, 1, 7, UINT64_C(1) << 40};
+  for (int c = 0; c < 4 && kernel; c++) {
+    ipro_kernel_context context = {.seed = c == 3 ? UINT64_C(0xdeadbeefcafe) : 0, .step = steps[c]};
+    const uint64_t integers[2] = {context.seed, context.step};
+    memset(mask, 7, COUNT);
+    kernel((const void *[]){x}, (void *[]){got, mask}, &ratios[c], COUNT, 1, COUNT, integers);
+    reference r =
+        reference_node(IPRO_OP_DROPOUT, 1, (int64_t[]){COUNT}, 0, 2, (int64_t[]){COUNT, COUNT});
+    r.graph->tensors[r.node->outputs[1]].dtype = IPRO_DTYPE_BOOL;
+    ipro_node_set_float(r.node, "ratio", ratios[c]);
+    ipro_node_set_int(r.node, "training_mode", 1);
+    ipro_error err = {{0}};
+    CHECK_OK(ipro_reference_forward_table()[IPRO_OP_DROPOUT](
+                 r.graph, r.node, (void *[]){x}, (void *[]){want, want_mask}, &context, &err),
+             &err);
+    ipro_graph_free(r.graph);
+    char label[64];
+    snprintf(label, sizeof label, "Dropout ratio %g step %llu: Y", (double)ratios[c],
+             (unsigned long long)steps[c]);
+    check_identical(label, got, want, COUNT);
+    CHECK_MSG(memcmp(mask, want_mask, COUNT) == 0, "Dropout ratio %g: the mask differs",
+              (double)ratios[c]);
+  }
+  free(x), free(got), free(want), free(mask), free(want_mask);
+}
+
 /* ---- counts, repeated compilation, objects, errors ---- */
 
 /* count 0 writes nothing; small counts stop at count (the scalar tail alone). */
@@ -396,7 +574,7 @@ static void test_counts(void) {
   for (int count = 0; count <= 7; count++) {
     for (int i = 0; i < 8; i++)
       y[i] = 99.0f;
-    first((const void *[]){x}, (void *[]){y}, NULL, count, 1, count);
+    first((const void *[]){x}, (void *[]){y}, NULL, count, 1, count, NULL);
     bool ok = true;
     for (int i = 0; i < 8; i++)
       ok = ok && y[i] == (i < count ? relu(x[i]) : 99.0f);
@@ -450,6 +628,18 @@ static void test_bad_descriptions(void) {
   int c = ipro_kernel_add_input(&desc, IPRO_KERNEL_CHANNEL);
   ipro_kernel_add_output_in_place(&desc, ipro_kernel_load(&desc, c), c);
   check_rejected(&desc, "not an element input");
+
+  ipro_kernel_desc_init(&desc, "counter_without_integers", IPRO_KERNEL_FLOAT);
+  int u = ipro_kernel_counter_uniform(&desc, 0);
+  desc.integer_count = 1;
+  ipro_kernel_add_output(&desc, u);
+  check_rejected(&desc, "reads integer parameters 0 and 1 of 1");
+
+  ipro_kernel_desc_init(&desc, "mask_in_place", IPRO_KERNEL_FLOAT);
+  int e = ipro_kernel_add_input(&desc, IPRO_KERNEL_ELEMENT);
+  ipro_kernel_add_mask_output(&desc, ipro_kernel_load(&desc, e));
+  desc.in_place[0] = e;
+  check_rejected(&desc, "or is a mask");
 }
 
 /* ---- the CUDA backend's building blocks, against the formulas written out in C ---- */
@@ -461,13 +651,13 @@ static void test_cuda_building_blocks(void) {
   float got[ROWS * COLUMNS], got2[ROWS * COLUMNS], want[ROWS * COLUMNS], want2[ROWS * COLUMNS];
   float bounds[2] = {0.0f, 6.0f};
   ipro_kernel_host_fn k = compile(IPRO_GENERATED_CLIP_FORWARD);
-  if (k) k((const void *[]){x}, (void *[]){got}, bounds, n, 1, n);
+  if (k) k((const void *[]){x}, (void *[]){got}, bounds, n, 1, n, NULL);
   for (int64_t i = 0; i < n; i++)
     want[i] = fminf(fmaxf(x[i], 0.0f), 6.0f);
   check_arrays("clip_forward", got, want, n);
   x[0] = 0.0f, x[1] = 6.0f; /* the bounds themselves pass no gradient */
   k = compile(IPRO_GENERATED_CLIP_BACKWARD);
-  if (k) k((const void *[]){y, x}, (void *[]){got}, bounds, n, 1, n);
+  if (k) k((const void *[]){y, x}, (void *[]){got}, bounds, n, 1, n, NULL);
   for (int64_t i = 0; i < n; i++)
     want[i] = x[i] > 0.0f && x[i] < 6.0f ? y[i] : 0.0f;
   check_arrays("clip_backward", got, want, n);
@@ -475,7 +665,7 @@ static void test_cuda_building_blocks(void) {
   int64_t labels[ROWS] = {3, -1, 0, 7, 3, 16777215, 2};
   float as_float[ROWS], labels_float[ROWS];
   k = compile(IPRO_GENERATED_LABELS_TO_FLOAT);
-  if (k) k((const void *[]){labels}, (void *[]){as_float}, NULL, ROWS, 1, ROWS);
+  if (k) k((const void *[]){labels}, (void *[]){as_float}, NULL, ROWS, 1, ROWS, NULL);
   for (int r = 0; r < ROWS; r++)
     labels_float[r] = (float)labels[r];
   check_arrays("labels_to_float", as_float, labels_float, ROWS);
@@ -483,14 +673,14 @@ static void test_cuda_building_blocks(void) {
   for (int64_t i = 0; i < n; i++)
     classes[i] = (float)(i % COLUMNS);
   k = compile(IPRO_GENERATED_EQUAL_MASK); /* one-hot rows: channels ROWS, inner COLUMNS */
-  if (k) k((const void *[]){labels_float, classes}, (void *[]){got}, NULL, n, ROWS, COLUMNS);
+  if (k) k((const void *[]){labels_float, classes}, (void *[]){got}, NULL, n, ROWS, COLUMNS, NULL);
   for (int64_t i = 0; i < n; i++)
     want[i] = labels[i / COLUMNS] == i % COLUMNS ? 1.0f : 0.0f;
   check_arrays("equal_mask", got, want, n);
 
   float norms[ROWS] = {0.5f, 1e-13f, 2.0f, 0.0f, 3.0f, 1.0f, 7.0f};
   k = compile(IPRO_GENERATED_NORMALIZE_ROWS);
-  if (k) k((const void *[]){x, norms}, (void *[]){got}, NULL, n, ROWS, COLUMNS);
+  if (k) k((const void *[]){x, norms}, (void *[]){got}, NULL, n, ROWS, COLUMNS, NULL);
   for (int64_t i = 0; i < n; i++)
     want[i] = x[i] / fmaxf(norms[i / COLUMNS], 1e-12f);
   check_arrays("normalize_rows", got, want, n);
@@ -498,14 +688,14 @@ static void test_cuda_building_blocks(void) {
   for (int64_t i = 0; i < n; i++)
     counts[i] = (float)(i % 4);
   k = compile(IPRO_GENERATED_RATIO_FLOOR_ONE);
-  if (k) k((const void *[]){x, counts}, (void *[]){got}, NULL, n, 1, n);
+  if (k) k((const void *[]){x, counts}, (void *[]){got}, NULL, n, 1, n, NULL);
   for (int64_t i = 0; i < n; i++)
     want[i] = x[i] / fmaxf(counts[i], 1.0f);
   check_arrays("ratio_floor_one", got, want, n);
 
   float row_counts[ROWS] = {0, 1, 2, 3, 0, 5, 6};
   k = compile(IPRO_GENERATED_SUP_CON_SIMILARITY_GRAD);
-  if (k) k((const void *[]){y, z, row_counts}, (void *[]){got}, NULL, n, ROWS, COLUMNS);
+  if (k) k((const void *[]){y, z, row_counts}, (void *[]){got}, NULL, n, ROWS, COLUMNS, NULL);
   for (int64_t i = 0; i < n; i++) {
     float c = row_counts[i / COLUMNS];
     want[i] = c > 0 ? y[i] - z[i] / c : 0.0f;
@@ -513,7 +703,7 @@ static void test_cuda_building_blocks(void) {
   check_arrays("sup_con_similarity_grad", got, want, n);
   float radial[ROWS] = {0.5f, -1.0f, 2.0f, 0.25f, 3.0f, 1.0f, -2.0f};
   k = compile(IPRO_GENERATED_SUP_CON_FEATURES_GRAD);
-  if (k) k((const void *[]){x, y, radial, norms}, (void *[]){got}, NULL, n, ROWS, COLUMNS);
+  if (k) k((const void *[]){x, y, radial, norms}, (void *[]){got}, NULL, n, ROWS, COLUMNS, NULL);
   for (int64_t i = 0; i < n; i++) {
     float norm = norms[i / COLUMNS], kept = norm > 1e-12f ? radial[i / COLUMNS] : 0.0f;
     want[i] = (x[i] - kept * y[i]) / fmaxf(norm, 1e-12f);
@@ -522,7 +712,7 @@ static void test_cuda_building_blocks(void) {
 
   float hyper[6] = {1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, 7.0f};
   k = compile(IPRO_GENERATED_ADAM_BIAS_CORRECTIONS);
-  if (k) k((const void *[]){NULL}, (void *[]){got, got2}, hyper, 1, 1, 1);
+  if (k) k((const void *[]){NULL}, (void *[]){got, got2}, hyper, 1, 1, 1, NULL);
   want[0] = (float)(1.0 - pow(0.9f, 7.0)), want2[0] = (float)(1.0 - pow(0.999f, 7.0));
   CHECK_MSG(fabs(got[0] - want[0]) <= 1e-5 * want[0] && fabs(got2[0] - want2[0]) <= 1e-4 * want2[0],
             "adam_bias_corrections: %.9g %.9g, expected %.9g %.9g", got[0], got2[0], want[0],
@@ -545,6 +735,10 @@ int main(void) {
   test_sgd_update(true);
   test_adam_update();
   test_cuda_building_blocks();
+  test_cuda_activations();
+  test_div();
+  test_counter_uniform();
+  test_dropout_forward();
   test_exp_and_log();
   test_counts();
   test_host_object();
