@@ -10,7 +10,19 @@
  * The dispatch table below says which ops have a CUDA kernel; an op file declines a node
  * ("unsupported: ...") when an attribute or shape has no faithful mapping. There is no fallback:
  * the reference kernels cannot read device memory, so the executor then refuses the program and
- * names the node and op. supports_forward answers by building the kernel and throwing it away. */
+ * names the node and op. supports_forward answers by building the kernel and throwing it away.
+ *
+ * Covered (the table): Conv and its two gradients, BatchNormalization and its gradient, the
+ * activations Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish and their
+ * ipro.UnaryGrad, Softmax, LogSoftmax and their gradient, Add, Sub, Mul (one operand broadcast),
+ * Div (same shapes, or one operand broadcast along all axes but one contiguous run), Sum,
+ * ipro.ReduceToShape, the pools and their gradients, Gemm, MatMul, the reshaping ops, Transpose,
+ * Concat, ipro.Slice, Dropout (both forms) and ipro.DropoutGrad, Resize and its gradient, the
+ * losses (SoftmaxCrossEntropyLoss, BinaryCrossEntropy, SupCon) with their gradients, and the SGD
+ * and AdamW updates. Declined: ConvTranspose, Pad, ReduceMean and its gradient, Shape, Gather,
+ * Constant (no table entry), Sum with broadcasting, Div or Add/Sub/Mul with both operands
+ * broadcast. None of it has run on a GPU yet: the generated kernels are checked on the host
+ * through the same descriptions and assembled by ptxas. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,6 +32,9 @@ static const ipro_cuda_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_CONV] = ipro_cuda_build_conv,
     [IPRO_OP_BATCH_NORMALIZATION] = ipro_cuda_build_batch_normalization,
     [IPRO_OP_RELU] = ipro_cuda_build_activation,
+    [IPRO_OP_LEAKY_RELU] = ipro_cuda_build_activation,
+    [IPRO_OP_HARD_SIGMOID] = ipro_cuda_build_activation,
+    [IPRO_OP_HARD_SWISH] = ipro_cuda_build_activation,
     [IPRO_OP_SIGMOID] = ipro_cuda_build_activation,
     [IPRO_OP_TANH] = ipro_cuda_build_activation,
     [IPRO_OP_CLIP] = ipro_cuda_build_activation,
@@ -28,6 +43,7 @@ static const ipro_cuda_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_ADD] = ipro_cuda_build_binary,
     [IPRO_OP_SUB] = ipro_cuda_build_binary,
     [IPRO_OP_MUL] = ipro_cuda_build_binary,
+    [IPRO_OP_DIV] = ipro_cuda_build_div,
     [IPRO_OP_SUM] = ipro_cuda_build_sum,
     [IPRO_OP_MAX_POOL] = ipro_cuda_build_pool,
     [IPRO_OP_AVERAGE_POOL] = ipro_cuda_build_pool,

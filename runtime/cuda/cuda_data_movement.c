@@ -1,11 +1,10 @@
 /* Ops that move data without arithmetic: the reshaping ops when the planner could not make them
  * views (Flatten, Reshape, Identity, Squeeze, Unsqueeze: one device copy), Dropout in inference
- * form, Concat (one strided cudaMemcpy2DAsync per input), ipro.Slice and Transpose (cuDNN's
- * cudnnTransformTensor reading through strides).
+ * form (or with ratio 0), Concat (one strided cudaMemcpy2DAsync per input), ipro.Slice and
+ * Transpose (cuDNN's cudnnTransformTensor reading through strides).
  *
  * Dropout in training form draws its mask from the reference's counter-based generator
- * (splitmix64 of seed, step and index); no CUDA kernel reproduces it yet, so such nodes are
- * declined and the program is refused with the node named. */
+ * (splitmix64 of seed, step and index) in a generated kernel (cuda_generated.c). */
 #include <stdlib.h>
 
 #include "cuda_internal.h"
@@ -52,9 +51,7 @@ IPRO_CUDA_BUILD(ipro_cuda_build_dropout) {
     return ipro_cuda_unsupported(err, "a mask that is not bool");
   float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
   bool training = ipro_node_attr_int(node, "training_mode", 0) != 0;
-  if (training && ratio != 0.0f)
-    return ipro_cuda_unsupported(err, "Dropout in training mode (the reference's counter-based "
-                                      "mask has no CUDA kernel yet)");
+  if (training && ratio != 0.0f) return ipro_cuda_build_dropout_training(kernel, graph, node, err);
   kernel->sizes[0] = ipro_tensor_bytes(y);
   kernel->sizes[1] = mask ? ipro_cuda_elements(&mask->shape) : 0;
   kernel->run = run_dropout;

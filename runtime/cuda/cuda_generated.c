@@ -1,7 +1,13 @@
-/* The ops that run as LLVM-generated PTX kernels (codegen/kernel_library.h): Relu, Sigmoid and
- * Clip with their gradients (ipro.UnaryGrad), ipro.DropoutGrad and the optimizer updates. Tanh
- * runs on cuDNN's activation. The backend loaded the PTX once; here each node only picks its
- * kernel and the pointers it reads.
+/* The ops that run as LLVM-generated PTX kernels (codegen/kernel_library.h): Relu, Sigmoid, Clip,
+ * LeakyRelu, HardSigmoid and HardSwish with their gradients (ipro.UnaryGrad, Tanh's too), Div,
+ * Dropout in training form, ipro.DropoutGrad and the optimizer updates. Tanh's forward runs on
+ * cuDNN's activation. The backend loaded the PTX once; here each node only picks its kernel and
+ * the pointers it reads.
+ *
+ * Dropout's mask comes from the reference's counter-based generator: the kernel takes seed and
+ * step by value and draws element i's value from (seed, step, i), so the mask is the one the CPU
+ * backends draw for the same step, bit for bit. The seed is 0, as on every backend (the executor
+ * hands kernels the step alone).
  *
  * A generated kernel reads its scalar parameters through a device pointer. The optimizer
  * updates point it at the hyper-parameter tensor the trainer writes every step (AdamW's bias
@@ -35,6 +41,24 @@ static ipro_status run_tanh(const ipro_cuda_kernel *kernel, void *const *inputs,
   return IPRO_OK;
 }
 
+/* The activation's attributes as kernel constants, with the reference's defaults
+ * (runtime/reference/elementwise.c): LeakyRelu {alpha = 0.01}, HardSigmoid {alpha = 0.2,
+ * beta = 0.5}; nothing for the others. */
+static ipro_status activation_constants(ipro_cuda_kernel *kernel, const ipro_node *node, int op,
+                                        ipro_error *err) {
+  float values[2];
+  switch (op) {
+  case IPRO_OP_LEAKY_RELU:
+    values[0] = ipro_node_attr_float(node, "alpha", 0.01f);
+    return ipro_cuda_set_constants(kernel, values, sizeof(float), err);
+  case IPRO_OP_HARD_SIGMOID:
+    values[0] = ipro_node_attr_float(node, "alpha", 0.2f);
+    values[1] = ipro_node_attr_float(node, "beta", 0.5f);
+    return ipro_cuda_set_constants(kernel, values, sizeof values, err);
+  default: return IPRO_OK;
+  }
+}
+
 /* The Clip bounds as kernel constants ({min, max}, ±inf where absent). */
 static ipro_status clip_constants(ipro_cuda_kernel *kernel, const ipro_node *node,
                                   ipro_error *err) {
@@ -60,6 +84,9 @@ IPRO_CUDA_BUILD(ipro_cuda_build_activation) {
     kernel->sizes[1] = IPRO_GENERATED_CLIP_FORWARD;
     if (clip_constants(kernel, node, err)) return IPRO_ERROR;
     break;
+  case IPRO_OP_LEAKY_RELU: kernel->sizes[1] = IPRO_GENERATED_LEAKY_RELU_FORWARD; break;
+  case IPRO_OP_HARD_SIGMOID: kernel->sizes[1] = IPRO_GENERATED_HARD_SIGMOID_FORWARD; break;
+  case IPRO_OP_HARD_SWISH: kernel->sizes[1] = IPRO_GENERATED_HARD_SWISH_FORWARD; break;
   case IPRO_OP_TANH: {
     int64_t flat[1] = {kernel->sizes[0]};
     if (ipro_cuda_tensor(kernel, flat, 1, err) < 0) return IPRO_ERROR;
@@ -71,6 +98,7 @@ IPRO_CUDA_BUILD(ipro_cuda_build_activation) {
   }
   default: return ipro_cuda_unsupported(err, "no generated kernel for %s", node->op_type);
   }
+  if (activation_constants(kernel, node, node->op, err)) return IPRO_ERROR;
   kernel->run = run_elementwise;
   return IPRO_OK;
 }
@@ -89,10 +117,15 @@ IPRO_CUDA_BUILD(ipro_cuda_build_unary_grad) {
     kernel->sizes[1] = IPRO_GENERATED_CLIP_BACKWARD;
     if (clip_constants(kernel, node, err)) return IPRO_ERROR;
     break;
+  case IPRO_OP_TANH: kernel->sizes[1] = IPRO_GENERATED_TANH_BACKWARD; break;
+  case IPRO_OP_LEAKY_RELU: kernel->sizes[1] = IPRO_GENERATED_LEAKY_RELU_BACKWARD; break;
+  case IPRO_OP_HARD_SIGMOID: kernel->sizes[1] = IPRO_GENERATED_HARD_SIGMOID_BACKWARD; break;
+  case IPRO_OP_HARD_SWISH: kernel->sizes[1] = IPRO_GENERATED_HARD_SWISH_BACKWARD; break;
   default:
     return ipro_cuda_unsupported(err, "no generated gradient for forward op %lld",
                                  (long long)forward);
   }
+  if (activation_constants(kernel, node, (int)forward, err)) return IPRO_ERROR;
   kernel->run = run_elementwise;
   return IPRO_OK;
 }
@@ -112,6 +145,108 @@ IPRO_CUDA_BUILD(ipro_cuda_build_dropout_grad) {
   kernel->sizes[1] = IPRO_GENERATED_DROPOUT_GRAD;
   kernel->sizes[2] = 2;
   kernel->run = run_elementwise;
+  return IPRO_OK;
+}
+
+/* X → Y, [mask]: dropout_forward with params {ratio} (the constants) and integers {0, step}.
+ * sizes[0]: count; offsets[0]: the mask in the workspace when the node has no mask output. */
+static ipro_status run_dropout_training(const ipro_cuda_kernel *kernel, void *const *inputs,
+                                        void *const *outputs, char *workspace, uint64_t step,
+                                        ipro_error *err) {
+  void *mask = outputs[1] ? outputs[1] : workspace + kernel->offsets[0];
+  void *buffers[3] = {inputs[0], outputs[0], mask};
+  const uint64_t integers[2] = {0, step};
+  return ipro_cuda_launch_with_integers(kernel, IPRO_GENERATED_DROPOUT_FORWARD, buffers, 3,
+                                        workspace, kernel->sizes[0], 1, 1, integers, 2, err);
+}
+
+/* Dropout with training_mode 1 and a ratio in (0, 1); cuda_data_movement.c keeps the others. */
+IPRO_CUDA_BUILD(ipro_cuda_build_dropout_training) {
+  const ipro_tensor *x = ipro_node_input(graph, node, 0), *y = ipro_node_output(graph, node, 0);
+  const ipro_tensor *mask = ipro_node_output(graph, node, 1);
+  if (!x || !y || ipro_cuda_elements(&x->shape) != ipro_cuda_elements(&y->shape) ||
+      (mask && ipro_cuda_elements(&mask->shape) != ipro_cuda_elements(&y->shape)))
+    return ipro_error_set(err, "X, Y and the mask differ in size");
+  float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
+  if (!(ratio >= 0.0f && ratio < 1.0f))
+    return ipro_error_set(err, "ratio %g outside [0, 1)", (double)ratio);
+  if (ipro_cuda_set_constants(kernel, &ratio, sizeof ratio, err)) return IPRO_ERROR;
+  kernel->sizes[0] = ipro_cuda_elements(&y->shape);
+  if (!mask) kernel->offsets[0] = ipro_cuda_reserve(kernel, (size_t)kernel->sizes[0]);
+  kernel->run = run_dropout_training;
+  return IPRO_OK;
+}
+
+/* ---- Div ---- */
+
+/* How an operand of Div reaches the output's elements: the output's own shape, or one contiguous
+ * run of the output's axes (the rest broadcast), read as a generated kernel's channel input. */
+typedef struct {
+  bool element;
+  int64_t channels, inner;
+} div_operand;
+
+/* false when the operand broadcasts along axes on both sides of one it keeps. */
+static bool div_layout(const ipro_shape *operand, const ipro_shape *y, div_operand *out) {
+  int offset = y->rank - operand->rank, first = -1, last = -1;
+  if (offset < 0) return false;
+  for (int d = 0; d < y->rank; d++) {
+    int64_t dim = d >= offset ? operand->dims[d - offset] : 1;
+    if (dim != 1 && dim != y->dims[d]) return false;
+    if (dim == y->dims[d] && dim != 1) {
+      if (first < 0) first = d;
+      last = d;
+    }
+  }
+  *out = (div_operand){.element = true, .channels = 1, .inner = 1};
+  for (int d = 0; d < y->rank; d++) {
+    int64_t dim = d >= offset ? operand->dims[d - offset] : 1;
+    if (dim != y->dims[d]) out->element = false;
+    if (d >= first && d <= last && first >= 0) {
+      if (dim != y->dims[d]) return false;
+      out->channels *= y->dims[d];
+    } else if (d > last) {
+      out->inner *= y->dims[d];
+    }
+  }
+  return true;
+}
+
+/* a, b → a / b. sizes[0]: count; sizes[1]: the kernel; sizes[2], sizes[3]: channels, inner. */
+static ipro_status run_div(const ipro_cuda_kernel *kernel, void *const *inputs,
+                           void *const *outputs, char *workspace, uint64_t step, ipro_error *err) {
+  (void)workspace;
+  (void)step;
+  void *buffers[3] = {inputs[0], inputs[1], outputs[0]};
+  return ipro_cuda_launch(kernel, (ipro_generated_kernel)kernel->sizes[1], buffers, 3, NULL,
+                          kernel->sizes[0], kernel->sizes[2], kernel->sizes[3], err);
+}
+
+/* Float Div of operands of the output's shape, or with one of them broadcast along every axis but
+ * one contiguous run (a scalar, a per-channel [1, C, 1, 1], a row or column vector). */
+IPRO_CUDA_BUILD(ipro_cuda_build_div) {
+  if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
+  const ipro_shape *a = ipro_cuda_input_shape(graph, node, 0);
+  const ipro_shape *b = ipro_cuda_input_shape(graph, node, 1);
+  const ipro_shape *y = ipro_cuda_output_shape(graph, node, 0);
+  div_operand da, db;
+  if (!a || !b || !y) return ipro_cuda_unsupported(err, "an operand is absent");
+  if (!div_layout(a, y, &da) || !div_layout(b, y, &db))
+    return ipro_cuda_unsupported(err, "an operand broadcasts along axes on both sides of one it "
+                                      "keeps");
+  kernel->sizes[0] = ipro_cuda_elements(y);
+  kernel->sizes[2] = 1, kernel->sizes[3] = 1;
+  if (da.element && db.element) {
+    kernel->sizes[1] = IPRO_GENERATED_DIV;
+  } else if (da.element || db.element) {
+    const div_operand *channel = da.element ? &db : &da;
+    kernel->sizes[1] =
+        da.element ? IPRO_GENERATED_DIV_CHANNEL_DIVISOR : IPRO_GENERATED_DIV_CHANNEL_DIVIDEND;
+    kernel->sizes[2] = channel->channels, kernel->sizes[3] = channel->inner;
+  } else {
+    return ipro_cuda_unsupported(err, "both operands broadcast");
+  }
+  kernel->run = run_div;
   return IPRO_OK;
 }
 

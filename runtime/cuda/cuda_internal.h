@@ -112,6 +112,13 @@ ipro_status ipro_cuda_set_constants(ipro_cuda_kernel *kernel, const void *data, 
 ipro_status ipro_cuda_launch(const ipro_cuda_kernel *kernel, ipro_generated_kernel which,
                              void *const *buffers, int n_buffers, const void *params, int64_t count,
                              int64_t channels, int64_t inner, ipro_error *err);
+/* The same for a kernel with integer parameters (its integer_count of them), passed by value. */
+ipro_status ipro_cuda_launch_with_integers(const ipro_cuda_kernel *kernel,
+                                           ipro_generated_kernel which, void *const *buffers,
+                                           int n_buffers, const void *params, int64_t count,
+                                           int64_t channels, int64_t inner,
+                                           const uint64_t *integers, int n_integers,
+                                           ipro_error *err);
 /* Reserves a cuBLAS workspace for the kernel (cublas_offset, cublas_bytes) ... */
 void ipro_cuda_reserve_cublas(ipro_cuda_kernel *kernel);
 /* ... and hands it to cuBLAS before the kernel's cuBLAS calls. */
@@ -157,6 +164,8 @@ IPRO_CUDA_BUILD(ipro_cuda_build_mat_mul);                   /* cuda_matmul.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_activation);                /* cuda_generated.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_unary_grad);                /* cuda_generated.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_dropout_grad);              /* cuda_generated.c */
+IPRO_CUDA_BUILD(ipro_cuda_build_dropout_training);          /* cuda_generated.c */
+IPRO_CUDA_BUILD(ipro_cuda_build_div);                       /* cuda_generated.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_sgd_update);                /* cuda_generated.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_adam_update);               /* cuda_generated.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_binary);                    /* cuda_tensor_ops.c */

@@ -120,12 +120,27 @@ ipro_status ipro_cuda_set_constants(ipro_cuda_kernel *kernel, const void *data, 
 ipro_status ipro_cuda_launch(const ipro_cuda_kernel *kernel, ipro_generated_kernel which,
                              void *const *buffers, int n_buffers, const void *params, int64_t count,
                              int64_t channels, int64_t inner, ipro_error *err) {
+  return ipro_cuda_launch_with_integers(kernel, which, buffers, n_buffers, params, count, channels,
+                                        inner, NULL, 0, err);
+}
+
+ipro_status ipro_cuda_launch_with_integers(const ipro_cuda_kernel *kernel,
+                                           ipro_generated_kernel which, void *const *buffers,
+                                           int n_buffers, const void *params, int64_t count,
+                                           int64_t channels, int64_t inner,
+                                           const uint64_t *integers, int n_integers,
+                                           ipro_error *err) {
   if (count <= 0) return IPRO_OK;
-  /* The PTX entry takes the buffer pointers, the params pointer, then three int64 values. */
+  /* The PTX entry takes the buffer pointers, the params pointer, three int64 values, then the
+   * integer parameters by value. */
   void *pointers[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 1];
-  void *arguments[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 4];
+  void *arguments[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 4 + IPRO_KERNEL_MAX_INTEGERS];
+  uint64_t values[IPRO_KERNEL_MAX_INTEGERS];
   if (n_buffers > IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS)
     return ipro_error_set(err, "%s: %d buffers for one generated kernel", kernel->label, n_buffers);
+  if (n_integers < 0 || n_integers > IPRO_KERNEL_MAX_INTEGERS)
+    return ipro_error_set(err, "%s: %d integer parameters for one generated kernel", kernel->label,
+                          n_integers);
   int n = 0;
   for (int b = 0; b < n_buffers; b++) {
     pointers[b] = buffers[b];
@@ -136,6 +151,10 @@ ipro_status ipro_cuda_launch(const ipro_cuda_kernel *kernel, ipro_generated_kern
   int64_t geometry[3] = {count, channels, inner};
   for (int g = 0; g < 3; g++)
     arguments[n++] = &geometry[g];
+  for (int j = 0; j < n_integers; j++) {
+    values[j] = integers[j];
+    arguments[n++] = &values[j];
+  }
   int64_t blocks = (count + LAUNCH_THREADS - 1) / LAUNCH_THREADS;
   if (blocks > LAUNCH_MAX_BLOCKS) blocks = LAUNCH_MAX_BLOCKS;
   dim3 grid = {(unsigned)blocks, 1, 1}, block = {LAUNCH_THREADS, 1, 1};

@@ -5,8 +5,8 @@
  *
  * cudnnOpTensor computes C = op(α1·A, α2·B) with A shaped as C and every dimension of B equal to
  * C's or 1. When the first operand is the broadcast one, Add and Mul swap their operands and Sub
- * becomes (−1)·B + A; two operands that both broadcast are declined. Div has no cuDNN op and is
- * declined. */
+ * becomes (−1)·B + A; two operands that both broadcast are declined. Div has no cuDNN op: it runs
+ * as a generated kernel (cuda_generated.c). */
 #include "cuda_internal.h"
 
 /* shape right-aligned against rank `rank` (leading 1s). */
