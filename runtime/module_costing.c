@@ -6,6 +6,7 @@
 
 #include "frontend/op_table.h"
 #include "runtime/executor.h"
+#include "runtime/planning_backend.h"
 
 typedef struct {
   bool known;
@@ -47,6 +48,8 @@ ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *
   if (status == IPRO_OK) memcpy(c->cuts, cut_points, sizeof(int) * (size_t)n_cuts);
   if (status == IPRO_OK)
     status = ipro_backend_create_for(device, reference, &c->backend, &c->fallback, err);
+  /* Candidate modules share most of their kinds of node: prepare each kind once. */
+  if (status == IPRO_OK) status = ipro_planning_backend_create(c->backend, &c->backend, err);
   if (status != IPRO_OK) {
     ipro_module_costing_free(c);
     return status;

@@ -1,0 +1,265 @@
+/* The remembering backend of planning_backend.h: an open-addressing table from a node's kind
+ * (a text key) to what the real backend said about it. */
+#include "planning_backend.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Constant operands up to this size are part of a node's kind; larger ones are weights, whose
+ * values no backend reads when it prepares a kernel (they change every step). */
+#define SMALL_CONSTANT_BYTES 256
+
+typedef struct {
+  char *key; /* NULL: empty entry */
+  bool supported;
+  bool workspace_known;
+  size_t workspace_bytes;
+} remembered;
+
+typedef struct {
+  ipro_backend base;
+  ipro_backend *inner;
+  remembered *table;
+  size_t capacity, count; /* capacity: a power of two */
+} planning_backend;
+
+/* ---- the key ---- */
+
+typedef struct {
+  char *text;
+  size_t length, capacity;
+  bool failed; /* out of memory: the node is then not remembered */
+} key_builder;
+
+static void append(key_builder *k, const char *format, ...) {
+  if (k->failed) return;
+  for (;;) {
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(k->text + k->length, k->capacity - k->length, format, args);
+    va_end(args);
+    if (n < 0) {
+      k->failed = true;
+      return;
+    }
+    if ((size_t)n < k->capacity - k->length) {
+      k->length += (size_t)n;
+      return;
+    }
+    size_t capacity = 2 * k->capacity + (size_t)n;
+    char *grown = realloc(k->text, capacity);
+    if (!grown) {
+      k->failed = true;
+      return;
+    }
+    k->text = grown, k->capacity = capacity;
+  }
+}
+
+static void append_tensor(key_builder *k, const ipro_tensor *t) {
+  append(k, "(%d %d %d:", (int)t->dtype, (int)t->kind, t->shape.rank);
+  for (int d = 0; d < t->shape.rank; d++)
+    append(k, "%lld,", (long long)t->shape.dims[d]);
+  if (t->data && t->data_bytes <= SMALL_CONSTANT_BYTES) {
+    const unsigned char *bytes = t->data;
+    append(k, "=");
+    for (size_t b = 0; b < t->data_bytes; b++)
+      append(k, "%02x", bytes[b]);
+  }
+  append(k, ")");
+}
+
+/* NULL when out of memory. */
+static char *node_key(const ipro_graph *graph, const ipro_node *node) {
+  key_builder k = {.capacity = 256};
+  k.text = malloc(k.capacity);
+  if (!k.text) return NULL;
+  k.text[0] = '\0';
+  append(&k, "%d|%s|", (int)node->op, node->op_type);
+  for (int i = 0; i < node->n_inputs; i++) {
+    if (node->inputs[i] < 0)
+      append(&k, "-");
+    else
+      append_tensor(&k, &graph->tensors[node->inputs[i]]);
+  }
+  append(&k, "|");
+  for (int o = 0; o < node->n_outputs; o++) {
+    if (node->outputs[o] < 0)
+      append(&k, "-");
+    else
+      append_tensor(&k, &graph->tensors[node->outputs[o]]);
+  }
+  for (int a = 0; a < node->n_attrs; a++) {
+    const ipro_attr *attr = &node->attrs[a];
+    append(&k, "|%s:%d:", attr->name, (int)attr->kind);
+    switch (attr->kind) {
+    case IPRO_ATTR_FLOAT: append(&k, "%a", (double)attr->f); break;
+    case IPRO_ATTR_INT: append(&k, "%lld", (long long)attr->i); break;
+    case IPRO_ATTR_STRING: append(&k, "%s", attr->s ? attr->s : ""); break;
+    case IPRO_ATTR_FLOATS:
+      for (int v = 0; v < attr->count; v++)
+        append(&k, "%a,", (double)attr->floats[v]);
+      break;
+    case IPRO_ATTR_INTS:
+      for (int v = 0; v < attr->count; v++)
+        append(&k, "%lld,", (long long)attr->ints[v]);
+      break;
+    case IPRO_ATTR_TENSOR: append_tensor(&k, &graph->tensors[attr->i]); break;
+    }
+  }
+  if (k.failed) {
+    free(k.text);
+    return NULL;
+  }
+  return k.text;
+}
+
+/* ---- the table ---- */
+
+static size_t key_hash(const char *key) {
+  size_t h = 14695981039346656037u;
+  for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+    h = (h ^ *c) * 1099511628211u;
+  return h;
+}
+
+static remembered *slot_of(remembered *table, size_t capacity, const char *key) {
+  size_t e = key_hash(key) & (capacity - 1);
+  while (table[e].key && strcmp(table[e].key, key) != 0)
+    e = (e + 1) & (capacity - 1);
+  return &table[e];
+}
+
+/* The entry for key, made (taking ownership of key) if new; NULL when out of memory (key is then
+ * freed). */
+static remembered *remember(planning_backend *p, char *key) {
+  if (2 * (p->count + 1) > p->capacity) {
+    size_t capacity = p->capacity ? 2 * p->capacity : 256;
+    remembered *grown = calloc(capacity, sizeof *grown);
+    if (!grown) {
+      free(key);
+      return NULL;
+    }
+    for (size_t e = 0; e < p->capacity; e++)
+      if (p->table[e].key) *slot_of(grown, capacity, p->table[e].key) = p->table[e];
+    free(p->table);
+    p->table = grown, p->capacity = capacity;
+  }
+  remembered *entry = slot_of(p->table, p->capacity, key);
+  if (entry->key) {
+    free(key);
+    return entry;
+  }
+  entry->key = key;
+  p->count++;
+  return entry;
+}
+
+/* The node's entry, or NULL when it cannot be remembered (out of memory). */
+static remembered *entry_of(planning_backend *p, const ipro_graph *graph, const ipro_node *node,
+                            bool *is_new) {
+  char *key = node_key(graph, node);
+  if (!key) return NULL;
+  size_t before = p->count;
+  remembered *entry = remember(p, key);
+  *is_new = p->count != before;
+  return entry;
+}
+
+/* ---- the backend ---- */
+
+static ipro_status refuse_to_run(ipro_kernel *self, void *const *inputs, void *const *outputs,
+                                 void *workspace, uint64_t step, ipro_error *err) {
+  (void)self, (void)inputs, (void)outputs, (void)workspace, (void)step;
+  return ipro_error_set(err, "a planning kernel cannot run");
+}
+
+static void free_kernel(ipro_kernel *self) { free(self); }
+
+static bool planning_supports(const ipro_backend *self, const ipro_graph *graph,
+                              const ipro_node *node) {
+  planning_backend *p = (planning_backend *)self;
+  bool is_new = false;
+  remembered *entry = entry_of(p, graph, node, &is_new);
+  if (!entry) return p->inner->supports_forward(p->inner, graph, node);
+  if (is_new) entry->supported = p->inner->supports_forward(p->inner, graph, node);
+  return entry->supported;
+}
+
+static ipro_status planning_prepare(ipro_backend *self, const ipro_graph *graph,
+                                    const ipro_node *node, ipro_kernel **out, ipro_error *err) {
+  planning_backend *p = (planning_backend *)self;
+  bool is_new = false;
+  remembered *entry = entry_of(p, graph, node, &is_new);
+  if (entry && entry->workspace_known) {
+    ipro_kernel *kernel = calloc(1, sizeof *kernel);
+    if (!kernel) return ipro_error_set(err, "out of memory");
+    kernel->workspace_bytes = entry->workspace_bytes;
+    kernel->run = refuse_to_run;
+    kernel->destroy = free_kernel;
+    *out = kernel;
+    return IPRO_OK;
+  }
+  if (entry && is_new) entry->supported = p->inner->supports_forward(p->inner, graph, node);
+  if (p->inner->prepare_forward(p->inner, graph, node, out, err) != IPRO_OK) return IPRO_ERROR;
+  if (entry && *out) {
+    entry->workspace_known = true;
+    entry->workspace_bytes = (*out)->workspace_bytes;
+  }
+  return IPRO_OK;
+}
+
+static ipro_status planning_allocate(ipro_backend *self, size_t bytes, void **out,
+                                     ipro_error *err) {
+  planning_backend *p = (planning_backend *)self;
+  return p->inner->allocate(p->inner, bytes, out, err);
+}
+
+static void planning_release(ipro_backend *self, void *pointer, size_t bytes) {
+  planning_backend *p = (planning_backend *)self;
+  p->inner->release(p->inner, pointer, bytes);
+}
+
+static ipro_status planning_to_device(ipro_backend *self, void *device, const void *host,
+                                      size_t bytes, ipro_error *err) {
+  planning_backend *p = (planning_backend *)self;
+  return p->inner->copy_to_device(p->inner, device, host, bytes, err);
+}
+
+static ipro_status planning_to_host(ipro_backend *self, void *host, const void *device,
+                                    size_t bytes, ipro_error *err) {
+  planning_backend *p = (planning_backend *)self;
+  return p->inner->copy_to_host(p->inner, host, device, bytes, err);
+}
+
+static void planning_destroy(ipro_backend *self) {
+  planning_backend *p = (planning_backend *)self;
+  for (size_t e = 0; e < p->capacity; e++)
+    free(p->table[e].key);
+  free(p->table);
+  p->inner->destroy(p->inner);
+  free(p);
+}
+
+ipro_status ipro_planning_backend_create(ipro_backend *inner, ipro_backend **out, ipro_error *err) {
+  *out = NULL;
+  planning_backend *p = calloc(1, sizeof *p);
+  if (!p) {
+    inner->destroy(inner);
+    return ipro_error_set(err, "out of memory");
+  }
+  p->inner = inner;
+  p->base.name = inner->name;
+  p->base.supports_forward = planning_supports;
+  p->base.prepare_forward = planning_prepare;
+  p->base.allocate = planning_allocate;
+  p->base.release = planning_release;
+  p->base.copy_to_device = planning_to_device;
+  p->base.copy_to_host = planning_to_host;
+  p->base.host_memory = inner->host_memory;
+  p->base.destroy = planning_destroy;
+  *out = &p->base;
+  return IPRO_OK;
+}
