@@ -1,7 +1,8 @@
 /* The kernels of codegen/kernel_library.h, compiled for this machine's CPU by the kernel generator
  * (LLJIT), as kernels of the oneDNN backend: where one replaced a hand-written loop or the
- * reference kernel it was measured faster (the optimizer updates, ipro.DropoutGrad and the
- * element-wise parts of BinaryCrossEntropy; cpu_losses.c calls the latter).
+ * reference kernel it was measured faster (the optimizer updates, Dropout in training form,
+ * ipro.DropoutGrad and the element-wise parts of BinaryCrossEntropy; cpu_losses.c calls the
+ * latter).
  *
  * The backend owns one library cache: the JIT is created on the first kernel that needs it (a
  * program without these nodes never starts LLVM) and each generated kernel is compiled at most once
@@ -64,8 +65,9 @@ typedef struct {
 } update_state;
 
 static ipro_status sgd_update_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                  void *const *outputs, char *workspace, ipro_error *err) {
-  (void)outputs, (void)workspace, (void)err;
+                                  void *const *outputs, char *workspace, uint64_t step,
+                                  ipro_error *err) {
+  (void)step, (void)outputs, (void)workspace, (void)err;
   const update_state *s = kernel->state;
   /* hyper {lr, momentum, weight_decay, nesterov}: the kernel's params as they stand */
   s->kernel((const void *const[]){inputs[0], inputs[1], inputs[2]},
@@ -74,8 +76,9 @@ static ipro_status sgd_update_run(const ipro_onednn_kernel *kernel, void *const 
 }
 
 static ipro_status adam_update_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                   void *const *outputs, char *workspace, ipro_error *err) {
-  (void)outputs, (void)workspace;
+                                   void *const *outputs, char *workspace, uint64_t step_number,
+                                   ipro_error *err) {
+  (void)outputs, (void)workspace, (void)step_number;
   const update_state *s = kernel->state;
   const float *hyper = inputs[4]; /* {lr, beta1, beta2, epsilon, weight_decay, step (1-based)} */
   double step = hyper[5];
@@ -127,6 +130,56 @@ ipro_status ipro_onednn_build_adam_update(ipro_onednn_kernel *kernel, const ipro
   return build_update(kernel, graph, node, 4, 6, IPRO_GENERATED_ADAM_UPDATE, adam_update_run, err);
 }
 
+/* ---- Dropout in training form ---- */
+
+typedef struct {
+  ipro_kernel_host_fn kernel;
+  int64_t count;
+  float ratio;
+} dropout_forward_state;
+
+/* The seed is 0, as the reference backend's (the executor hands kernels the step alone). The
+ * kernel runs over the whole tensor at once: its random stream is indexed by the element's
+ * position, which a split by offset pointers would shift. */
+static ipro_status dropout_forward_run(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                       void *const *outputs, char *workspace, uint64_t step,
+                                       ipro_error *err) {
+  (void)workspace, (void)err;
+  const dropout_forward_state *s = kernel->state;
+  const uint64_t integers[2] = {0, step};
+  s->kernel((const void *const[]){inputs[0]}, outputs, &s->ratio, s->count, 1, s->count, integers);
+  return IPRO_OK;
+}
+
+/* X float32 → Y, mask (bool) of X's shape, training_mode 1 and ratio in (0, 1): the generated
+ * dropout_forward, whose output and mask are the reference's bit for bit. The inference form, a
+ * ratio of 0 and a Dropout without its mask output stay on the reference kernel. */
+ipro_status ipro_onednn_build_dropout(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                      const ipro_node *node, ipro_error *err) {
+  float ratio = ipro_node_attr_float(node, "ratio", 0.5f);
+  if (ipro_node_attr_int(node, "training_mode", 0) == 0 || !(ratio > 0.0f && ratio < 1.0f))
+    return ipro_onednn_unsupported(err, "Dropout in inference form or with ratio %g",
+                                   (double)ratio);
+  const ipro_tensor *mask = node->n_outputs == 2 ? ipro_node_output(graph, node, 1) : NULL;
+  if (!mask || mask->dtype != IPRO_DTYPE_BOOL)
+    return ipro_onednn_unsupported(err, "no bool mask output");
+  ipro_shape x, y, m;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err) ||
+      ipro_onednn_output_shape(graph, node, 1, &m, err))
+    return IPRO_ERROR;
+  if (!ipro_shape_equal(&x, &y) || !ipro_shape_equal(&x, &m))
+    return ipro_onednn_unsupported(err, "X, Y and the mask differ in shape");
+  dropout_forward_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
+  if (!s) return IPRO_ERROR;
+  s->count = ipro_shape_elements(&x);
+  s->ratio = ratio;
+  if (ipro_onednn_generated_kernel(kernel->generated, IPRO_GENERATED_DROPOUT_FORWARD, &s->kernel,
+                                   err))
+    return IPRO_ERROR;
+  return ipro_onednn_add_loop_step(kernel, dropout_forward_run, err);
+}
+
 /* ---- ipro.DropoutGrad ---- */
 
 typedef struct {
@@ -136,8 +189,9 @@ typedef struct {
 } dropout_state;
 
 static ipro_status dropout_grad_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                    void *const *outputs, char *workspace, ipro_error *err) {
-  (void)workspace, (void)err;
+                                    void *const *outputs, char *workspace, uint64_t step,
+                                    ipro_error *err) {
+  (void)step, (void)workspace, (void)err;
   const dropout_state *s = kernel->state;
   s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->scale, s->count, 1, s->count,
             NULL);

@@ -38,8 +38,9 @@ typedef struct {
 #define BCE_BLOCK 1024
 
 static ipro_status bce_loss_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                void *const *outputs, char *workspace, ipro_error *err) {
-  (void)workspace, (void)err;
+                                void *const *outputs, char *workspace, uint64_t step,
+                                ipro_error *err) {
+  (void)step, (void)workspace, (void)err;
   const bce_state *s = kernel->state;
   const float *p = inputs[0], *target = inputs[1];
   double partial[BCE_CHUNKS];
@@ -64,8 +65,9 @@ static ipro_status bce_loss_run(const ipro_onednn_kernel *kernel, void *const *i
 }
 
 static ipro_status bce_grad_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                void *const *outputs, char *workspace, ipro_error *err) {
-  (void)workspace, (void)err;
+                                void *const *outputs, char *workspace, uint64_t step,
+                                ipro_error *err) {
+  (void)step, (void)workspace, (void)err;
   const bce_state *s = kernel->state;
   s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->factor, s->count, 1, s->count,
             NULL);
@@ -121,8 +123,9 @@ static int64_t label_at(const sup_con_state *s, const void *labels, int64_t i) {
 
 /* z and the norms from the features. */
 static ipro_status sup_con_normalize(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                     void *const *outputs, char *workspace, ipro_error *err) {
-  (void)outputs, (void)err;
+                                     void *const *outputs, char *workspace, uint64_t step,
+                                     ipro_error *err) {
+  (void)step, (void)outputs, (void)err;
   const sup_con_state *s = kernel->state;
   const float *f = inputs[0];
   float *z = (float *)(workspace + s->z), *norm = (float *)(workspace + s->norm);
@@ -164,8 +167,9 @@ static int64_t sup_con_row(const sup_con_state *s, const float *similarity, cons
 }
 
 static ipro_status sup_con_loss_rows(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                     void *const *outputs, char *workspace, ipro_error *err) {
-  (void)err;
+                                     void *const *outputs, char *workspace, uint64_t step,
+                                     ipro_error *err) {
+  (void)step, (void)err;
   const sup_con_state *s = kernel->state;
   const float *similarity = (const float *)(workspace + s->similarity);
   double *terms = (double *)(workspace + s->sum);
@@ -184,8 +188,9 @@ static ipro_status sup_con_loss_rows(const ipro_onednn_kernel *kernel, void *con
 
 /* G over the similarities (row i of G needs only row i), then H = G + Gᵀ beside it. */
 static ipro_status sup_con_grad_rows(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                     void *const *outputs, char *workspace, ipro_error *err) {
-  (void)outputs, (void)err;
+                                     void *const *outputs, char *workspace, uint64_t step,
+                                     ipro_error *err) {
+  (void)step, (void)outputs, (void)err;
   const sup_con_state *s = kernel->state;
   int64_t n = s->n;
   float *g = (float *)(workspace + s->similarity), *h = g + n * n;
@@ -215,8 +220,9 @@ static ipro_status sup_con_grad_rows(const ipro_onednn_kernel *kernel, void *con
 
 /* dF_i = scale / T · (dz_i − z_i (z_i·dz_i)) / ‖f_i‖, dz = H·z. */
 static ipro_status sup_con_grad_out(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                    void *const *outputs, char *workspace, ipro_error *err) {
-  (void)inputs, (void)err;
+                                    void *const *outputs, char *workspace, uint64_t step,
+                                    ipro_error *err) {
+  (void)step, (void)inputs, (void)err;
   const sup_con_state *s = kernel->state;
   const float *z = (const float *)(workspace + s->z), *dz = (const float *)(workspace + s->dz);
   const float *norm = (const float *)(workspace + s->norm);

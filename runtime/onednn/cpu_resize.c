@@ -70,8 +70,9 @@ static void resize_row(const resize_state *s, const float *a, const float *b, fl
 }
 
 static ipro_status resize_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                              void *const *outputs, char *workspace, ipro_error *err) {
-  (void)workspace, (void)err;
+                              void *const *outputs, char *workspace, uint64_t step,
+                              ipro_error *err) {
+  (void)step, (void)workspace, (void)err;
   const resize_state *s = kernel->state;
   const float *x = inputs[0];
   float *y = outputs[0];
@@ -124,8 +125,9 @@ static void resize_row_adjoint(const resize_state *s, const float *dy, float wy,
 }
 
 static ipro_status resize_grad_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                   void *const *outputs, char *workspace, ipro_error *err) {
-  (void)workspace, (void)err;
+                                   void *const *outputs, char *workspace, uint64_t step,
+                                   ipro_error *err) {
+  (void)step, (void)workspace, (void)err;
   const resize_state *s = kernel->state;
   const float *dy = inputs[0];
   float *dx = outputs[0];

@@ -62,6 +62,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     /* generated kernels (cpu_generated.c) */
     [IPRO_OP_SGD_UPDATE] = ipro_onednn_build_sgd_update,
     [IPRO_OP_ADAM_UPDATE] = ipro_onednn_build_adam_update,
+    [IPRO_OP_DROPOUT] = ipro_onednn_build_dropout,
     [IPRO_OP_DROPOUT_GRAD] = ipro_onednn_build_dropout_grad,
 };
 _Static_assert(sizeof build_table / sizeof build_table[0] == IPRO_OP_COUNT,
@@ -86,7 +87,6 @@ static void kernel_destroy(ipro_kernel *base) {
 
 static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *const *outputs,
                               void *workspace, uint64_t step_number, ipro_error *err) {
-  (void)step_number;
   ipro_onednn_kernel *kernel = (ipro_onednn_kernel *)base;
   if (kernel->base.workspace_bytes > 0 && !workspace)
     return ipro_error_set(err, "%s: oneDNN kernel run without its %zu-byte workspace",
@@ -98,7 +98,7 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
     if (step->loop) {
       if (pending) IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
       pending = false;
-      if (step->loop(kernel, inputs, outputs, scratch, err) != IPRO_OK) goto fail;
+      if (step->loop(kernel, inputs, outputs, scratch, step_number, err) != IPRO_OK) goto fail;
       continue;
     }
     for (int a = 0; a < step->n_args; a++) {
@@ -127,7 +127,8 @@ fail:
 }
 
 /* Every tensor the ops in the table read or write is float32 (but for SupCon's labels and
- * DropoutGrad's mask, which their build functions check); anything else is left to the reference.
+ * DropoutGrad's and Dropout's masks, which their build functions check); anything else is left to
+ * the reference.
  * Resize reads only X: inputs after it are the roi, scales and sizes that normalisation turned into
  * attributes. */
 static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, ipro_error *err) {
@@ -136,6 +137,7 @@ static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, i
   for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
     bool input = i < node->n_inputs;
     if ((own_dtype && i == 1) || (node->op == IPRO_OP_RESIZE && input && i > 0)) continue;
+    if (node->op == IPRO_OP_DROPOUT && !input && i - node->n_inputs == 1) continue;
     const ipro_tensor *tensor =
         input ? ipro_node_input(graph, node, i) : ipro_node_output(graph, node, i - node->n_inputs);
     if (tensor && tensor->dtype != IPRO_DTYPE_FLOAT)

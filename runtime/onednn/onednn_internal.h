@@ -70,9 +70,11 @@ ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
                                          ipro_error *err);
 
 /* A step written in C: reads the kernel's state, the node's inputs and outputs, and the
- * workspace (intermediates at the offsets ipro_onednn_reserve gave). */
+ * workspace (intermediates at the offsets ipro_onednn_reserve gave); step is the run's step
+ * number (Dropout's random stream). */
 typedef ipro_status (*ipro_onednn_loop_fn)(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                           void *const *outputs, char *workspace, ipro_error *err);
+                                           void *const *outputs, char *workspace, uint64_t step,
+                                           ipro_error *err);
 
 typedef struct {
   ipro_onednn_loop_fn loop; /* a loop step: no primitive, no bindings */
@@ -140,6 +142,8 @@ ipro_status ipro_onednn_build_sgd_update(ipro_onednn_kernel *, const ipro_graph 
                                          const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_adam_update(ipro_onednn_kernel *, const ipro_graph *,
                                           const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_dropout(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                      const ipro_node *node, ipro_error *err);
 ipro_status ipro_onednn_build_dropout_grad(ipro_onednn_kernel *, const ipro_graph *,
                                            const ipro_node *, ipro_error *);
 /* The internal ops of the training program (codegen/internal_ops.md). */

@@ -1,7 +1,8 @@
 /* The CPU backend's C and generated kernels (runtime/onednn/cpu_*.c: Resize, ipro.ResizeGrad,
  * ipro.BinaryCrossEntropy(+Grad), ipro.SupConLoss, ipro.SupConGrad; and the LLVM-generated
- * kernels of cpu_generated.c: ipro.SgdUpdate, ipro.AdamUpdate, ipro.DropoutGrad and BCE's
- * element-wise parts) against the reference kernels, the oracle.
+ * kernels of cpu_generated.c: ipro.SgdUpdate, ipro.AdamUpdate, Dropout in training form,
+ * ipro.DropoutGrad and BCE's element-wise parts) against the reference kernels, the oracle.
+ * Dropout's mask must be the reference's bit for bit.
  *
  * Each case is a hand-built node on seeded random data (with the exact values where a kernel
  * branches: targets of exactly 0 and 1, predictions of 0 and 1 where the logs are clamped,
@@ -73,6 +74,9 @@ static void fill(const ipro_tensor *tensor, data_kind kind, int classes, void *d
 
 /* Runs node n of graph (shapes inferred) on the reference and, unless it is declined, on the
  * backend; kinds[i] fills input i (initializers keep their data). */
+/* The step both sides run with (Dropout's random stream); 0 but for the Dropout cases. */
+static uint64_t run_step;
+
 static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const data_kind *kinds,
                      int classes, const char *label, bool expect_supported) {
   const ipro_node *node = &graph->nodes[n];
@@ -99,7 +103,7 @@ static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const
     got[o] = malloc(bytes ? bytes : 1);
     hand_require(expected[o] && got[o]);
   }
-  ipro_kernel_context context = {0, 0};
+  ipro_kernel_context context = {0, run_step};
   CHECK_OK(ipro_reference_forward_table()[node->op](graph, node, inputs, expected, &context, &err),
            &err);
   ipro_kernel *kernel = NULL;
@@ -114,13 +118,18 @@ static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const
       const ipro_tensor *tensor = ipro_node_output(graph, node, o);
       if (tensor) memset(got[o], 0xff, ipro_test_tensor_bytes(tensor));
     }
-    CHECK_OK(kernel->run(kernel, inputs, got, workspace, 0, &err), &err);
+    CHECK_OK(kernel->run(kernel, inputs, got, workspace, run_step, &err), &err);
     onednn->release(onednn, workspace, kernel->workspace_bytes);
     char what[64];
     for (int o = 0; o < node->n_outputs && o < MAX_OPERANDS; o++) {
       const ipro_tensor *tensor = ipro_node_output(graph, node, o);
       if (!tensor) continue;
       snprintf(what, sizeof what, "output %d, run %d", o, run + 1);
+      if (tensor->dtype == IPRO_DTYPE_BOOL) { /* a mask: bit for bit */
+        CHECK_MSG(memcmp(got[o], expected[o], ipro_test_tensor_bytes(tensor)) == 0,
+                  "%s: %s differs from the reference's", label, what);
+        continue;
+      }
       ipro_test_compare_scaled(label, what, got[o], expected[o],
                                ipro_shape_elements(&tensor->shape));
     }
@@ -337,6 +346,44 @@ static void dropout_grad_cases(ipro_backend *onednn) {
   }
 }
 
+/* Dropout in training form (the generated dropout_forward) at two steps: Y and the mask must be
+ * the reference's (Y within the tolerance above, the mask bit for bit); the inference form and a
+ * ratio of 0 are declined, to the reference. */
+static void dropout_cases(ipro_backend *onednn) {
+  static const struct {
+    int64_t count;
+    float ratio;
+    int training;
+    bool supported;
+  } configs[] = {{128 * 64 * 7 + 3, 0.3f, 1, true},
+                 {5, 0.5f, 1, true},
+                 {9, 0.0f, 1, false},
+                 {9, 0.5f, 0, false}};
+  const data_kind kinds[1] = {UNIFORM};
+  for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+    for (run_step = 0; run_step < 14; run_step += 13) {
+      ipro_graph *g = hand_graph(19);
+      int64_t dims[1] = {configs[i].count};
+      hand_input(g, "X", 1, dims);
+      ipro_node *n = hand_node(g, "node", ipro_op_name(IPRO_OP_DROPOUT), "X", "Y,mask");
+      n->op = IPRO_OP_DROPOUT;
+      hand_require(ipro_node_set_float(n, "ratio", configs[i].ratio) == IPRO_OK);
+      hand_require(ipro_node_set_int(n, "training_mode", configs[i].training) == IPRO_OK);
+      hand_output(g, "Y");
+      char label[200];
+      snprintf(label, sizeof label, "Dropout %lld values ratio %g training %d step %llu",
+               (long long)dims[0], (double)configs[i].ratio, configs[i].training,
+               (unsigned long long)run_step);
+      ipro_error err = {{0}};
+      ipro_status status = ipro_graph_infer_shapes(g, 0, &err);
+      CHECK_MSG(status == IPRO_OK, "%s: %s", label, err.message);
+      if (status == IPRO_OK) run_node(onednn, g, 0, kinds, 0, label, configs[i].supported);
+      ipro_graph_free(g);
+    }
+  }
+  run_step = 0;
+}
+
 /* One optimizer update of `count` values (op SgdUpdate or AdamUpdate, hyper_count
  * hyper-parameters), two steps on the reference and on the backend from the same state. */
 static void update_case(ipro_backend *onednn, ipro_op op, int64_t count, const float *hyper,
@@ -431,6 +478,7 @@ int main(void) {
   bce_cases(onednn);
   sup_con_cases(onednn);
   dropout_grad_cases(onednn);
+  dropout_cases(onednn);
   update_cases(onednn);
   CHECK_EQ_INT(onednn->bytes_in_use, 0);
   onednn->destroy(onednn);
