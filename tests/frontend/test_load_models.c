@@ -2,11 +2,11 @@
  * its output is [batch, 10] logits as the export script declares. The expected parameter counts
  * are recomputed from the initializers the file holds (float tensors that are not BN running
  * statistics, found by the names PyTorch gives them), independently of the cost code's rule. */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend/cost.h"
+#include "support/bundled_models.h"
 #include "support/check.h"
 
 static bool is_running_statistic(const char *name) {
@@ -47,22 +47,13 @@ static void check_model(const char *path) {
   ipro_graph_free(graph);
 }
 
+static void visit_model(const char *path, const char *name, void *context) {
+  (void)name, (void)context;
+  check_model(path);
+}
+
 int main(void) {
-  char directory[1024];
-  ipro_test_path(directory, sizeof directory, "models");
-  DIR *dir = opendir(directory);
-  CHECK_MSG(dir != NULL, "cannot open %s", directory);
-  int models = 0;
-  struct dirent *entry;
-  while (dir && (entry = readdir(dir))) {
-    size_t n = strlen(entry->d_name);
-    if (n < 5 || strcmp(entry->d_name + n - 5, ".onnx") != 0) continue;
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
-    check_model(path);
-    models++;
-  }
-  if (dir) closedir(dir);
+  int models = ipro_test_for_each_model(NULL, visit_model, NULL);
   CHECK_MSG(models >= 6, "found %d models, expected the six bundled ones", models);
   return ipro_test_finish();
 }

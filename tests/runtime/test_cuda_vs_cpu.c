@@ -15,7 +15,6 @@
  *     training mode, once the known gap, now runs as a generated kernel).
  *
  * Run on a GPU machine: ctest --test-dir BUILD -R cuda --output-on-failure */
-#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "runtime/backend.h"
 #include "runtime/reference/reference_kernels.h"
 #include "runtime/trainer.h"
+#include "tests/support/bundled_models.h"
 #include "tests/support/check.h"
 #include "tests/support/tensor_checks.h"
 
@@ -247,18 +247,6 @@ static void check_program(ipro_backend *cuda, const ipro_graph *graph, const cha
 
 /* ---- 2. training steps ---- */
 
-static ipro_local_settings settings_for(const ipro_graph *network) {
-  ipro_local_settings s;
-  ipro_local_settings_defaults(&s);
-  s.batch = BATCH;
-  const ipro_tensor *input = &network->tensors[network->inputs[0]];
-  s.heads.image_channels = (int)input->shape.dims[1];
-  for (int c = 0; c < s.heads.image_channels; c++)
-    s.heads.mean[c] = 0.5f, s.heads.std[c] = 0.25f;
-  s.heads.classes = (int)network->tensors[network->outputs[0]].shape.dims[1];
-  return s;
-}
-
 static void compare_parameters(ipro_trainer *cuda, ipro_trainer *cpu, const char *label) {
   ipro_error err = {{0}};
   for (int k = 0; k < ipro_trainer_module_count(cpu); k++) {
@@ -302,7 +290,7 @@ static void check_training(ipro_backend *cuda_backend, const char *path, const c
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
                                   .n_cuts = K - 1,
                                   .cuts = cuts,
-                                  .local = settings_for(network)};
+                                  .local = ipro_test_local_settings(network, BATCH)};
   ipro_trainer *cpu = NULL, *cuda = NULL;
   CHECK_OK(ipro_trainer_create(path, &options, &cpu, &err), &err);
   options.device = IPRO_DEVICE_CUDA;
@@ -347,6 +335,11 @@ static void check_training(ipro_backend *cuda_backend, const char *path, const c
   ipro_graph_free(network);
 }
 
+static void check_model_training(const char *path, const char *name, void *cuda) {
+  for (int K = 1; K <= 2; K++)
+    check_training(cuda, path, name, K);
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   ipro_error err = {{0}};
@@ -356,25 +349,9 @@ int main(int argc, char **argv) {
     snprintf(reason, sizeof reason, "the CUDA backend cannot be created here: %s", err.message);
     return ipro_test_skip(reason);
   }
-  char directory[1024];
-  ipro_test_path(directory, sizeof directory, "models");
-  DIR *dir = opendir(directory);
-  CHECK_MSG(dir != NULL, "cannot open %s", directory);
-  int models = 0;
-  struct dirent *entry;
-  while (dir && (entry = readdir(dir))) {
-    size_t n = strlen(entry->d_name);
-    if (n < 5 || strcmp(entry->d_name + n - 5, ".onnx") != 0) continue;
-    if (argc > 1 && strstr(entry->d_name, argv[1]) == NULL) continue; /* by hand: one model */
-    char path[2048], name[256];
-    snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
-    snprintf(name, sizeof name, "%.*s", (int)(n - 5), entry->d_name);
-    for (int K = 1; K <= 2; K++)
-      check_training(cuda, path, name, K);
-    models++;
-  }
-  if (dir) closedir(dir);
-  CHECK_MSG(models > 0, "no models in %s", directory);
+  /* By hand, an argument picks the models whose name contains it. */
+  int models = ipro_test_for_each_model(argc > 1 ? argv[1] : NULL, check_model_training, cuda);
+  CHECK_MSG(models > 0, "no bundled models");
   CHECK_EQ_INT(cuda->bytes_in_use, 0);
   cuda->destroy(cuda);
   return ipro_test_finish();

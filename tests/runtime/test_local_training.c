@@ -14,6 +14,7 @@
 #include "frontend/cost.h"
 #include "runtime/module_costing.h"
 #include "runtime/trainer.h"
+#include "support/bundled_models.h"
 #include "support/check.h"
 
 #define BATCH 8
@@ -22,18 +23,6 @@ static void model_path(char *buffer, size_t size, const char *name) {
   char relative[256];
   snprintf(relative, sizeof relative, "models/%s.onnx", name);
   ipro_test_path(buffer, size, relative);
-}
-
-static ipro_local_settings settings_for(const ipro_graph *network) {
-  ipro_local_settings s;
-  ipro_local_settings_defaults(&s);
-  s.batch = BATCH;
-  const ipro_tensor *input = &network->tensors[network->inputs[0]];
-  s.heads.image_channels = (int)input->shape.dims[1];
-  for (int c = 0; c < s.heads.image_channels; c++)
-    s.heads.mean[c] = 0.5f, s.heads.std[c] = 0.25f;
-  s.heads.classes = (int)network->tensors[network->outputs[0]].shape.dims[1];
-  return s;
 }
 
 /* K modules with cuts spread evenly over the cut points. */
@@ -51,7 +40,7 @@ static void check_plan_matches_allocation(const char *name, int K) {
     ipro_graph_free(network);
     return;
   }
-  ipro_local_settings settings = settings_for(network);
+  ipro_local_settings settings = ipro_test_local_settings(network, BATCH);
   settings.K = K;
   int boundaries[IPRO_MAX_MODULES + 1];
   const char *cut_names[IPRO_MAX_MODULES];
@@ -115,7 +104,7 @@ static ipro_trainer *resnet8_trainer(int K, const char *const *cuts, ipro_error 
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
                                   .n_cuts = K - 1,
                                   .cuts = cuts,
-                                  .local = settings_for(network)};
+                                  .local = ipro_test_local_settings(network, BATCH)};
   ipro_graph_free(network);
   ipro_trainer *trainer = NULL;
   ipro_trainer_create(path, &options, &trainer, err);

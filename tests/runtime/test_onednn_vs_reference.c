@@ -9,7 +9,6 @@
  * (BatchNormalization on batch statistics, as normalisation leaves an exported model) and in
  * inference form (ipro_graph_set_inference_mode). Every Conv must run on oneDNN: that is what the
  * backend exists for. */
-#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "frontend/op_table.h"
 #include "runtime/backend.h"
 #include "runtime/reference/reference_kernels.h"
+#include "tests/support/bundled_models.h"
 #include "tests/support/check.h"
 #include "tests/support/tensor_checks.h"
 
@@ -196,30 +196,21 @@ static void check_model(ipro_backend *onednn, const char *path, bool inference) 
   ipro_graph_free(graph);
 }
 
+static void check_model_both_modes(const char *path, const char *name, void *onednn) {
+  (void)name;
+  check_model(onednn, path, false);
+  check_model(onednn, path, true);
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0); /* progress lines survive a crash */
   ipro_error err = {{0}};
   ipro_backend *onednn = NULL;
   CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
   if (!onednn) return ipro_test_finish();
-  char directory[1024];
-  ipro_test_path(directory, sizeof directory, "models");
-  DIR *dir = opendir(directory);
-  CHECK_MSG(dir != NULL, "cannot open %s", directory);
-  int models = 0;
-  struct dirent *entry;
-  while (dir && (entry = readdir(dir))) {
-    size_t n = strlen(entry->d_name);
-    if (n < 5 || strcmp(entry->d_name + n - 5, ".onnx") != 0) continue;
-    if (argc > 1 && strstr(entry->d_name, argv[1]) == NULL) continue; /* by hand: one model */
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
-    check_model(onednn, path, false);
-    check_model(onednn, path, true);
-    models++;
-  }
-  if (dir) closedir(dir);
-  CHECK_MSG(models > 0, "no models in %s", directory);
+  /* By hand, an argument picks the models whose name contains it. */
+  int models = ipro_test_for_each_model(argc > 1 ? argv[1] : NULL, check_model_both_modes, onednn);
+  CHECK_MSG(models > 0, "no bundled models");
   CHECK_EQ_INT(onednn->bytes_in_use, 0);
   onednn->destroy(onednn);
   return ipro_test_finish();
