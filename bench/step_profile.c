@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_batch.h"
 #include "runtime/backend.h"
 #include "runtime/trainer.h"
 
@@ -160,47 +161,24 @@ int main(int argc, char **argv) {
   if (!model || batch < 1 || steps < 1 || warmup < 0) return 2;
 
   ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  if (ipro_graph_open(model, batch, &network, &err) != IPRO_OK) {
-    fprintf(stderr, "step_profile: %s\n", err.message);
-    return 1;
-  }
-  const ipro_shape image_shape = network->tensors[network->inputs[0]].shape;
-  int classes = (int)network->tensors[network->outputs[0]].shape.dims[1];
-  ipro_local_settings local;
-  ipro_local_settings_defaults(&local);
-  local.batch = batch;
-  local.K = n_cuts + 1;
-  local.heads.image_channels = (int)image_shape.dims[1];
-  for (int c = 0; c < local.heads.image_channels && c < 4; c++)
-    local.heads.mean[c] = 0.3f, local.heads.std[c] = 0.35f;
-  local.heads.classes = classes;
-  local.heads.seed = 1;
-  ipro_graph_free(network);
+  bench_batch fixed;
+  if (!bench_batch_make("step_profile", model, batch, n_cuts + 1, &fixed)) return 1;
+  float *images = fixed.images;
+  int64_t *labels = fixed.labels;
 
   ipro_trainer_options options = {.batch = batch,
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
                                   .reference = reference,
                                   .n_cuts = n_cuts,
                                   .cuts = cuts,
-                                  .local = local};
+                                  .local = fixed.local};
   ipro_trainer *trainer = NULL;
   if (ipro_trainer_create(model, &options, &trainer, &err) != IPRO_OK) {
     fprintf(stderr, "step_profile: %s\n", err.message);
     return 1;
   }
-  int64_t pixels = batch * image_shape.dims[1] * image_shape.dims[2] * image_shape.dims[3];
-  float *images = malloc((size_t)pixels * sizeof *images);
-  int64_t *labels = malloc((size_t)batch * sizeof *labels);
   double *times = malloc((size_t)steps * sizeof *times);
-  if (!images || !labels || !times) return 1;
-  uint64_t state = 12345;
-  for (int64_t i = 0; i < pixels; i++) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    images[i] = ((float)(state >> 40) / 16777216.0f - 0.3f) / 0.35f;
-  }
-  for (int64_t i = 0; i < batch; i++)
-    labels[i] = i % classes;
+  if (!times) return 1;
 
   double total = 0.0;
   for (long long s = 0; s < warmup + steps; s++) {
@@ -228,6 +206,7 @@ int main(int argc, char **argv) {
   printf("  %-60s %9.2f %6.1f\n", "(outside kernels)", 1e3 * (total - kernels) / (double)steps,
          100.0 * (total - kernels) / total);
   ipro_trainer_free(trainer);
-  free(images), free(labels), free(times);
+  bench_batch_release(&fixed);
+  free(times);
   return 0;
 }

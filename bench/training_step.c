@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_batch.h"
 #include "codegen/training_graph.h"
 #include "runtime/executor.h"
 #include "runtime/trainer.h"
@@ -137,36 +138,12 @@ int main(int argc, char **argv) {
     }
 
   ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  if (ipro_graph_open(model, batch, &network, &err) != IPRO_OK) {
-    fprintf(stderr, "training_step: %s\n", err.message);
-    return 1;
-  }
-  const ipro_shape image_shape = network->tensors[network->inputs[0]].shape;
-  int classes = (int)network->tensors[network->outputs[0]].shape.dims[1];
-  ipro_graph_free(network);
-  ipro_local_settings local;
-  ipro_local_settings_defaults(&local);
-  local.batch = batch;
-  local.K = n_cuts + 1;
-  local.heads.image_channels = (int)image_shape.dims[1];
-  for (int c = 0; c < local.heads.image_channels && c < 4; c++)
-    local.heads.mean[c] = 0.3f, local.heads.std[c] = 0.35f;
-  local.heads.classes = classes;
-  local.heads.seed = 1;
-
-  int64_t pixels = batch * image_shape.dims[1] * image_shape.dims[2] * image_shape.dims[3];
-  float *images = malloc((size_t)pixels * sizeof *images);
-  int64_t *labels = malloc((size_t)batch * sizeof *labels);
+  bench_batch fixed;
+  if (!bench_batch_make("training_step", model, batch, n_cuts + 1, &fixed)) return 1;
+  float *images = fixed.images;
+  int64_t *labels = fixed.labels;
   double *times = malloc((size_t)steps * sizeof *times);
-  if (!images || !labels || !times) return 1;
-  uint64_t state = 12345;
-  for (int64_t i = 0; i < pixels; i++) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    images[i] = ((float)(state >> 40) / 16777216.0f - 0.3f) / 0.35f;
-  }
-  for (int64_t i = 0; i < batch; i++)
-    labels[i] = i % classes;
+  if (!times) return 1;
 
   long long rss_before = max_rss_bytes();
   ipro_trainer_options options = {.batch = batch,
@@ -175,7 +152,7 @@ int main(int argc, char **argv) {
                                   .device = device,
                                   .n_cuts = n_cuts,
                                   .cuts = cuts,
-                                  .local = local};
+                                  .local = fixed.local};
   ipro_trainer *trainer = NULL;
   if (ipro_trainer_create(model, &options, &trainer, &err) != IPRO_OK) {
     fprintf(stderr, "training_step: %s\n", err.message);
@@ -214,6 +191,7 @@ int main(int argc, char **argv) {
            model, K, batch, 1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], steps, warmup,
            (double)loss, allocated, planned, block, rss_delta, saved);
   ipro_trainer_free(trainer);
-  free(images), free(labels), free(times);
+  bench_batch_release(&fixed);
+  free(times);
   return 0;
 }
