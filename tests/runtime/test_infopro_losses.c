@@ -74,37 +74,22 @@ static double loss_of(bench *b, int loss_node) {
   return floats(b, at(b, loss_node)->outputs[0])[0];
 }
 
+typedef struct {
+  bench *b;
+  int loss_node;
+} loss_at;
+
+static double loss_of_at(void *at) {
+  loss_at *l = at;
+  return loss_of(l->b, l->loss_node);
+}
+
 /* Central differences of the loss over every element of x against gradient. */
 static void check_gradient(bench *b, const char *what, int loss_node, int x,
                            const float *gradient) {
-  int64_t count = ipro_test_bench_count(b, x);
-  float *xs = floats(b, x);
-  double *estimate = malloc((size_t)count * sizeof *estimate);
-  if (!estimate) abort();
-  double scale = 0.0;
-  for (int64_t i = 0; i < count; i++) {
-    float original = xs[i];
-    double h = STEP * (1.0 + fabs(original));
-    xs[i] = (float)(original + h);
-    double up = xs[i], f_up = loss_of(b, loss_node);
-    xs[i] = (float)(original - h);
-    double down = xs[i], f_down = loss_of(b, loss_node);
-    xs[i] = original;
-    estimate[i] = (f_up - f_down) / (up - down);
-    scale = fmax(scale, fmax(fabs(estimate[i]), fabs((double)gradient[i])));
-  }
-  double worst = 0.0;
-  int64_t worst_at = 0;
-  for (int64_t i = 0; i < count; i++) {
-    double difference = fabs((double)gradient[i] - estimate[i]);
-    if (!(difference <= worst)) worst = difference, worst_at = i;
-    if (isnan(difference)) break;
-  }
-  CHECK_MSG(scale > 1e-4, "%s: the gradient is 0 everywhere, so the check proves nothing", what);
-  CHECK_MSG(worst <= TOLERANCE * scale,
-            "%s: element %lld: kernel %.6g, finite differences %.6g (largest gradient %.3g)", what,
-            (long long)worst_at, (double)gradient[worst_at], estimate[worst_at], scale);
-  free(estimate);
+  loss_at at = {b, loss_node};
+  ipro_test_check_central_differences(what, floats(b, x), ipro_test_bench_count(b, x), gradient,
+                                      loss_of_at, &at, STEP, TOLERANCE, 1e-4);
 }
 
 /* Runs the gradient node again with scale = 2.5 and checks that it scales the result. */

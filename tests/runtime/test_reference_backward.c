@@ -92,41 +92,24 @@ static double objective(bench *b, int forward, int y, int w, const ipro_kernel_c
   return sum;
 }
 
+typedef struct {
+  bench *b;
+  int forward, y, w;
+  const ipro_kernel_context *context;
+} objective_at;
+
+static double objective_of(void *at) {
+  objective_at *o = at;
+  return objective(o->b, o->forward, o->y, o->w, o->context);
+}
+
 /* Compares gradient (the kernel's df/dx, already computed) with central differences of f over
  * every element of x; x is restored afterwards. */
 static void check_gradient_with(bench *b, const char *what, int forward, int y, int w, int x,
                                 const float *gradient, const ipro_kernel_context *context) {
-  int64_t count = ipro_test_bench_count(b, x);
-  float *xs = floats(b, x);
-  double *estimate = malloc((size_t)count * sizeof *estimate);
-  if (!estimate) abort();
-  double scale = 0.0;
-  for (int64_t i = 0; i < count; i++) {
-    float original = xs[i];
-    double h = STEP * (1.0 + fabs(original));
-    xs[i] = (float)(original + h);
-    double up = xs[i], f_up = objective(b, forward, y, w, context);
-    xs[i] = (float)(original - h);
-    double down = xs[i], f_down = objective(b, forward, y, w, context);
-    xs[i] = original;
-    estimate[i] = (f_up - f_down) / (up - down);
-    scale = fmax(scale, fmax(fabs(estimate[i]), fabs((double)gradient[i])));
-  }
-  double worst = 0.0;
-  int64_t worst_at = 0;
-  for (int64_t i = 0; i < count; i++) {
-    double difference = fabs((double)gradient[i] - estimate[i]);
-    if (isnan(difference) || isnan(worst)) {
-      if (!isnan(worst)) worst = NAN, worst_at = i;
-    } else if (difference > worst) {
-      worst = difference, worst_at = i;
-    }
-  }
-  CHECK_MSG(scale > 1e-3, "%s: the gradient is 0 everywhere, so the check proves nothing", what);
-  CHECK_MSG(worst <= TOLERANCE * scale,
-            "%s: element %lld: kernel %.6g, finite differences %.6g (largest gradient %.3g)", what,
-            (long long)worst_at, (double)gradient[worst_at], estimate[worst_at], scale);
-  free(estimate);
+  objective_at at = {b, forward, y, w, context};
+  ipro_test_check_central_differences(what, floats(b, x), ipro_test_bench_count(b, x), gradient,
+                                      objective_of, &at, STEP, TOLERANCE, 1e-3);
 }
 
 static void check_gradient(bench *b, const char *what, int forward, int y, int w, int x,

@@ -131,3 +131,39 @@ void ipro_test_bench_fill(ipro_test_bench *bench, int t, double lo, double hi) {
   for (int64_t i = 0; i < ipro_test_bench_count(bench, t); i++)
     values[i] = (float)ipro_test_lcg_uniform(&bench->random_state, lo, hi);
 }
+
+void ipro_test_check_central_differences(const char *what, float *xs, int64_t count,
+                                         const float *gradient, ipro_test_objective objective,
+                                         void *context, double step, double tolerance,
+                                         double min_scale) {
+  double *estimate = malloc((size_t)(count > 0 ? count : 1) * sizeof *estimate);
+  if (!estimate) abort();
+  double scale = 0.0;
+  for (int64_t i = 0; i < count; i++) {
+    float original = xs[i];
+    double h = step * (1.0 + fabs(original));
+    xs[i] = (float)(original + h);
+    double up = xs[i], f_up = objective(context);
+    xs[i] = (float)(original - h);
+    double down = xs[i], f_down = objective(context);
+    xs[i] = original;
+    estimate[i] = (f_up - f_down) / (up - down);
+    scale = fmax(scale, fmax(fabs(estimate[i]), fabs((double)gradient[i])));
+  }
+  double worst = 0.0;
+  int64_t worst_at = 0;
+  for (int64_t i = 0; i < count; i++) {
+    double difference = fabs((double)gradient[i] - estimate[i]);
+    if (isnan(difference) || isnan(worst)) {
+      if (!isnan(worst)) worst = NAN, worst_at = i;
+    } else if (difference > worst) {
+      worst = difference, worst_at = i;
+    }
+  }
+  CHECK_MSG(scale > min_scale, "%s: the gradient is 0 everywhere, so the check proves nothing",
+            what);
+  CHECK_MSG(worst <= tolerance * scale,
+            "%s: element %lld: kernel %.6g, finite differences %.6g (largest gradient %.3g)", what,
+            (long long)worst_at, (double)gradient[worst_at], estimate[worst_at], scale);
+  free(estimate);
+}

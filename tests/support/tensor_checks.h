@@ -28,6 +28,17 @@ int ipro_test_add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, 
 double ipro_test_compare_scaled(const char *label, const char *what, const float *got,
                                 const float *expected, int64_t count);
 
+/* Checks gradient (a kernel's df/dx, computed beforehand) against central differences of f over
+ * every element of xs: element i moves by ±step·(1 + |x_i|), as rounded to float, f is evaluated
+ * by objective(context) at each side, and x_i is restored. The largest |gradient - estimate| must
+ * stay within tolerance · scale, scale being the largest |gradient| or |estimate|, which must
+ * exceed min_scale (a gradient that is 0 everywhere proves nothing). NaN anywhere fails. */
+typedef double (*ipro_test_objective)(void *context);
+void ipro_test_check_central_differences(const char *what, float *xs, int64_t count,
+                                         const float *gradient, ipro_test_objective objective,
+                                         void *context, double step, double tolerance,
+                                         double min_scale);
+
 /* Asks the backend whether it takes node, printing its reason when it declines, and checks the
  * answer against expect_supported. Returns the answer. */
 bool ipro_test_expect_support(ipro_backend *backend, const ipro_graph *graph, const ipro_node *node,
