@@ -12,7 +12,8 @@
 #
 #   bench/gpu_resnet110.sh                  (builds BUILD, default build-cuda, in Release first)
 #   BATCH=256 STEPS=5 KS="2 4" BUILD=build-cuda PYTHON=python3 bench/gpu_resnet110.sh
-# Without a GPU it prints why and exits 0 without measuring anything.
+# Without a GPU it prints why and exits 0 without measuring anything; with IPRO_REQUIRE_GPU=1 or a
+# GPU the driver lists, a backend that cannot start exits 1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-build-cuda}
@@ -27,7 +28,13 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 
 # The plan answers first: without a usable GPU it fails with one line saying why.
+# With IPRO_REQUIRE_GPU=1, or when the NVIDIA driver lists a GPU, a backend that cannot start is
+# a failure (exit 1), not a skip.
 if ! probe=$("./$build/infopro" plan "$model" --batch 2 --device cuda 2>&1 >/dev/null); then
+  if [[ "${IPRO_REQUIRE_GPU:-}" == 1 ]] || compgen -G "/proc/driver/nvidia/gpus/*" >/dev/null; then
+    echo "FAIL: a GPU is required or visible, but the CUDA backend cannot start: ${probe#infopro: }"
+    exit 1
+  fi
   echo "skip: no GPU run: ${probe#infopro: }"
   exit 0
 fi

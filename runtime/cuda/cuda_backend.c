@@ -23,8 +23,10 @@
  * Constant (no table entry), Sum with broadcasting, Div or Add/Sub/Mul with both operands
  * broadcast. None of it has run on a GPU yet: the generated kernels are checked on the host
  * through the same descriptions and assembled by ptxas. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cuda_internal.h"
 
@@ -120,6 +122,14 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
                                     cudaMemcpyHostToDevice, kernel->backend->stream));
   if (kernel->run(kernel, inputs, outputs, aligned, step, err) != IPRO_OK)
     return ipro_error_prefix(err, "%s", kernel->label);
+  /* Kernels only enqueue, so a fault surfaces at a later copy, far from its node; with
+   * IPRO_CUDA_SYNC=1 each node waits for its own work and a fault names it. */
+  if (kernel->backend->synchronize_each_kernel) {
+    cudaError_t status = cudaStreamSynchronize(kernel->backend->stream);
+    if (status != cudaSuccess)
+      return ipro_error_set(err, "%s faulted on the GPU: %s (IPRO_CUDA_SYNC=1)", kernel->label,
+                            cudaGetErrorString(status));
+  }
   return IPRO_OK;
 }
 
@@ -237,13 +247,24 @@ static ipro_status load_generated(ipro_cuda_backend *backend, ipro_error *err) {
   size_t size = 0;
   if (ipro_kernel_emit_ptx(descs, IPRO_GENERATED_COUNT, &ptx, &size, err) != IPRO_OK)
     return ipro_error_prefix(err, "generating the CUDA kernels");
-  cudaError_t status = cudaLibraryLoadData(&backend->library, ptx, NULL, NULL, 0, NULL, NULL, 0);
+  /* The JIT's own log says which line of the PTX it refused and why. */
+  char log[640] = "";
+  enum cudaJitOption options[2] = {cudaJitErrorLogBuffer, cudaJitErrorLogBufferSizeBytes};
+  void *values[2] = {log, (void *)(uintptr_t)sizeof log};
+  cudaError_t status =
+      cudaLibraryLoadData(&backend->library, ptx, options, values, 2, NULL, NULL, 0);
   free(ptx);
   if (status != cudaSuccess)
-    return ipro_error_set(err, "cudaLibraryLoadData of the generated PTX failed: %s",
-                          cudaGetErrorString(status));
-  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
+    return ipro_error_set(err, "cudaLibraryLoadData of the generated PTX failed: %s%s%.640s",
+                          cudaGetErrorString(status), log[0] ? "; JIT log: " : "", log);
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++) {
     IPRO_CUDA_CHECK(cudaLibraryGetKernel(&backend->generated[k], backend->library, descs[k].name));
+    int buffers = descs[k].input_count;
+    for (int o = 0; o < descs[k].output_count; o++)
+      buffers += descs[k].in_place[o] < 0;
+    backend->generated_buffers[k] = buffers;
+    backend->generated_integers[k] = descs[k].integer_count;
+  }
   return IPRO_OK;
 }
 
@@ -253,8 +274,13 @@ static ipro_status create(ipro_cuda_backend *backend, ipro_error *err) {
   if (status != cudaSuccess)
     return ipro_error_set(err, "no CUDA device: %s", cudaGetErrorString(status));
   if (count < 1) return ipro_error_set(err, "no CUDA device: the driver reports none");
+  const char *sync = getenv("IPRO_CUDA_SYNC");
+  backend->synchronize_each_kernel = sync && strcmp(sync, "1") == 0;
   backend->device = 0;
   IPRO_CUDA_CHECK(cudaSetDevice(backend->device));
+  int max_pitch = 0;
+  IPRO_CUDA_CHECK(cudaDeviceGetAttribute(&max_pitch, cudaDevAttrMaxPitch, backend->device));
+  backend->max_pitch_bytes = (size_t)max_pitch;
   IPRO_CUDA_CHECK(cudaStreamCreateWithFlags(&backend->stream, cudaStreamNonBlocking));
   IPRO_CUDNN_CHECK(cudnnCreate(&backend->cudnn));
   IPRO_CUDNN_CHECK(cudnnSetStream(backend->cudnn, backend->stream));

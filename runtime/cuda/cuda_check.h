@@ -14,6 +14,10 @@
 
 #include "frontend/error.h"
 
+/* cuDNN's status string followed by its own explanation of the last failure
+ * (cudnnGetLastErrorString), which names the parameter it refused; in cuda_kernel.c. */
+const char *ipro_cudnn_failure_text(cudnnStatus_t status, char *buffer, size_t size);
+
 /* The message names the function called (the text of the call up to its parenthesis). */
 #define IPRO_CUDA_FAILED_(err, call, library, text)                                                \
   ipro_error_set((err), "%.*s failed: %s (%s, %s:%d)", (int)strcspn(#call, "("), #call, (text),    \
@@ -30,7 +34,8 @@
   do {                                                                                             \
     cudnnStatus_t ipro_cudnn_status_ = (call);                                                     \
     if (ipro_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                                \
-      return IPRO_CUDA_FAILED_(err, call, "cuDNN", cudnnGetErrorString(ipro_cudnn_status_));       \
+      return IPRO_CUDA_FAILED_(err, call, "cuDNN",                                                 \
+                               ipro_cudnn_failure_text(ipro_cudnn_status_, (char[512]){0}, 512));  \
   } while (0)
 
 #define IPRO_CUBLAS_CHECK(call)                                                                    \
@@ -53,7 +58,8 @@
   do {                                                                                             \
     cudnnStatus_t ipro_cudnn_status_ = (call);                                                     \
     if (ipro_cudnn_status_ != CUDNN_STATUS_SUCCESS) {                                              \
-      IPRO_CUDA_FAILED_(err, call, "cuDNN", cudnnGetErrorString(ipro_cudnn_status_));              \
+      IPRO_CUDA_FAILED_(err, call, "cuDNN",                                                        \
+                        ipro_cudnn_failure_text(ipro_cudnn_status_, (char[512]){0}, 512));         \
       goto label;                                                                                  \
     }                                                                                              \
   } while (0)

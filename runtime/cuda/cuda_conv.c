@@ -3,8 +3,9 @@
  * groups, strides and dilations. cuDNN pads symmetrically, so a node whose begin and end pads
  * differ is declined.
  *
- * The algorithm is cuDNN's own heuristic choice (cudnnGet*Algorithm_v7): the first algorithm of
- * its ranked list whose workspace fits IPRO_CUDA_CONV_WORKSPACE_LIMIT. That workspace is the
+ * The algorithm is cuDNN's own heuristic choice (cudnnGet*Algorithm_v7): the first FMA-math
+ * algorithm of its ranked list whose workspace, confirmed by cuDNN's size query, fits
+ * IPRO_CUDA_CONV_WORKSPACE_LIMIT. That workspace is the
  * kernel's, so the memory planner places it in the arena. Convolutions compute in float32 with
  * FMA (CUDNN_FMA_MATH): no TF32 tensor cores, so the results stay within the CPU's tolerance.
  *
@@ -75,45 +76,97 @@ static ipro_status describe(ipro_cuda_kernel *kernel, const ipro_node *node, con
   return IPRO_OK;
 }
 
-/* Whether a heuristic result can be used: it ran, and its workspace is within the limit. */
-#define USABLE(result)                                                                             \
-  ((result).status == CUDNN_STATUS_SUCCESS && (result).memory <= IPRO_CUDA_CONV_WORKSPACE_LIMIT)
+/* One entry of cuDNN's ranked heuristic list, whatever the direction. */
+typedef struct {
+  cudnnStatus_t status;
+  int algorithm;
+  size_t memory;
+  cudnnMathType_t math;
+} ranked_algorithm;
 
-/* Takes the first usable algorithm of cuDNN's ranked list and reserves its workspace. */
-static ipro_status choose_algorithm(ipro_cuda_kernel *kernel, direction which, ipro_error *err) {
+/* The workspace the algorithm really needs, asked of cuDNN's own size query: the heuristics'
+ * `memory` field is an estimate, and the planned workspace must be what the run then uses. */
+static cudnnStatus_t confirmed_workspace(const ipro_cuda_kernel *kernel, direction which,
+                                         int algorithm, size_t *bytes) {
   cudnnHandle_t handle = kernel->backend->cudnn;
   cudnnTensorDescriptor_t x = kernel->tensors[0], y = kernel->tensors[1];
-  int returned = 0, chosen = -1;
-  size_t memory = 0;
+  if (which == FORWARD)
+    return cudnnGetConvolutionForwardWorkspaceSize(handle, x, kernel->filter, kernel->convolution,
+                                                   y, (cudnnConvolutionFwdAlgo_t)algorithm, bytes);
+  if (which == BACKWARD_DATA)
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(
+        handle, kernel->filter, y, kernel->convolution, x, (cudnnConvolutionBwdDataAlgo_t)algorithm,
+        bytes);
+  return cudnnGetConvolutionBackwardFilterWorkspaceSize(
+      handle, x, y, kernel->convolution, kernel->filter, (cudnnConvolutionBwdFilterAlgo_t)algorithm,
+      bytes);
+}
+
+/* cuDNN's ranked list for the direction (the _v7 heuristics), copied into one entry type. */
+static ipro_status ranked_list(const ipro_cuda_kernel *kernel, direction which,
+                               ranked_algorithm *out, int capacity, int *returned,
+                               ipro_error *err) {
+  cudnnHandle_t handle = kernel->backend->cudnn;
+  cudnnTensorDescriptor_t x = kernel->tensors[0], y = kernel->tensors[1];
+  *returned = 0;
   if (which == FORWARD) {
     cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     IPRO_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
         handle, x, kernel->filter, kernel->convolution, y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-        &returned, results));
-    for (int r = 0; r < returned && chosen < 0; r++)
-      if (USABLE(results[r])) chosen = (int)results[r].algo, memory = results[r].memory;
+        returned, results));
+    for (int r = 0; r < *returned && r < capacity; r++)
+      out[r] = (ranked_algorithm){results[r].status, (int)results[r].algo, results[r].memory,
+                                  results[r].mathType};
   } else if (which == BACKWARD_DATA) {
     cudnnConvolutionBwdDataAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     IPRO_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
         handle, kernel->filter, y, kernel->convolution, x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-        &returned, results));
-    for (int r = 0; r < returned && chosen < 0; r++)
-      if (USABLE(results[r])) chosen = (int)results[r].algo, memory = results[r].memory;
+        returned, results));
+    for (int r = 0; r < *returned && r < capacity; r++)
+      out[r] = (ranked_algorithm){results[r].status, (int)results[r].algo, results[r].memory,
+                                  results[r].mathType};
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     IPRO_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
         handle, x, y, kernel->convolution, kernel->filter, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-        &returned, results));
-    for (int r = 0; r < returned && chosen < 0; r++)
-      if (USABLE(results[r])) chosen = (int)results[r].algo, memory = results[r].memory;
+        returned, results));
+    for (int r = 0; r < *returned && r < capacity; r++)
+      out[r] = (ranked_algorithm){results[r].status, (int)results[r].algo, results[r].memory,
+                                  results[r].mathType};
   }
-  if (chosen < 0)
-    return ipro_cuda_unsupported(err, "cuDNN offers no algorithm within a %zu-byte workspace",
-                                 IPRO_CUDA_CONV_WORKSPACE_LIMIT);
-  kernel->algorithm = chosen;
-  kernel->library_bytes = memory;
-  kernel->library_offset = memory ? ipro_cuda_reserve(kernel, memory) : 0;
+  if (*returned > capacity) *returned = capacity;
   return IPRO_OK;
+}
+
+/* Takes the first algorithm of cuDNN's ranked list that computes in plain float32 FMA (entries
+ * with tensor-op math would use TF32 and leave the CPU's tolerance), whose workspace, confirmed by
+ * cuDNN's size query, fits IPRO_CUDA_CONV_WORKSPACE_LIMIT; CUDNN_DEFAULT_MATH entries are the
+ * second choice. Reserves the confirmed workspace. */
+static ipro_status choose_algorithm(ipro_cuda_kernel *kernel, direction which, ipro_error *err) {
+  enum { CAPACITY = 16 };
+  _Static_assert(CUDNN_CONVOLUTION_FWD_ALGO_COUNT <= CAPACITY &&
+                     CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT <= CAPACITY &&
+                     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT <= CAPACITY,
+                 "room for every algorithm of a direction");
+  ranked_algorithm ranked[CAPACITY];
+  int returned = 0;
+  if (ranked_list(kernel, which, ranked, CAPACITY, &returned, err) != IPRO_OK) return IPRO_ERROR;
+  const cudnnMathType_t preference[2] = {CUDNN_FMA_MATH, CUDNN_DEFAULT_MATH};
+  for (int p = 0; p < 2; p++)
+    for (int r = 0; r < returned; r++) {
+      size_t bytes = 0;
+      if (ranked[r].status != CUDNN_STATUS_SUCCESS || ranked[r].math != preference[p] ||
+          confirmed_workspace(kernel, which, ranked[r].algorithm, &bytes) != CUDNN_STATUS_SUCCESS ||
+          bytes > IPRO_CUDA_CONV_WORKSPACE_LIMIT)
+        continue;
+      kernel->algorithm = ranked[r].algorithm;
+      kernel->library_bytes = bytes;
+      kernel->library_offset = bytes ? ipro_cuda_reserve(kernel, bytes) : 0;
+      return IPRO_OK;
+    }
+  return ipro_cuda_unsupported(
+      err, "cuDNN offers no float32 (FMA) algorithm within a %zu-byte workspace",
+      IPRO_CUDA_CONV_WORKSPACE_LIMIT);
 }
 
 static void *library_workspace(const ipro_cuda_kernel *kernel, char *workspace) {

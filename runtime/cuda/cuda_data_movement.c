@@ -5,6 +5,7 @@
  *
  * Dropout in training form draws its mask from the reference's counter-based generator
  * (splitmix64 of seed, step and index) in a generated kernel (cuda_generated.c). */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "cuda_internal.h"
@@ -70,11 +71,24 @@ static ipro_status run_concat(const ipro_cuda_kernel *kernel, void *const *input
   (void)workspace;
   (void)step;
   const concat_part *parts = kernel->state;
+  size_t pitch = (size_t)kernel->sizes[1];
+  /* cudaMemcpy2DAsync refuses pitches beyond the device's limit (cudaDevAttrMaxPitch, about
+   * 2 GiB): such rows, and single rows, go as plain copies, one per row. */
+  bool plain = pitch > kernel->backend->max_pitch_bytes;
   for (int i = 0; i < kernel->sizes[0]; i++) {
     if (!parts[i].width || !parts[i].rows) continue;
-    IPRO_CUDA_CHECK(cudaMemcpy2DAsync(
-        (char *)outputs[0] + parts[i].offset, (size_t)kernel->sizes[1], inputs[i], parts[i].width,
-        parts[i].width, parts[i].rows, cudaMemcpyDeviceToDevice, kernel->backend->stream));
+    char *destination = (char *)outputs[0] + parts[i].offset;
+    const char *source = inputs[i];
+    if (plain || parts[i].rows == 1) {
+      for (size_t r = 0; r < parts[i].rows; r++)
+        IPRO_CUDA_CHECK(cudaMemcpyAsync(destination + r * pitch, source + r * parts[i].width,
+                                        parts[i].width, cudaMemcpyDeviceToDevice,
+                                        kernel->backend->stream));
+      continue;
+    }
+    IPRO_CUDA_CHECK(cudaMemcpy2DAsync(destination, pitch, source, parts[i].width, parts[i].width,
+                                      parts[i].rows, cudaMemcpyDeviceToDevice,
+                                      kernel->backend->stream));
   }
   return IPRO_OK;
 }

@@ -27,6 +27,9 @@
 
 #define IPRO_CUDA_ALIGNMENT 256
 #define IPRO_CUDA_MAX_TENSORS 12
+/* cudnnOpTensor and cudnnAddTensor take tensors of at most 5 dimensions (other cuDNN tensor
+ * calls take 8); nodes beyond are declined when their kernel is built, not when it runs. */
+#define IPRO_CUDA_ARITHMETIC_MAX_RANK 5
 /* The workspace each cuBLAS call may use (cublasSetWorkspace), planned into the arena: cuBLAS
  * would otherwise allocate its own behind the plan's back. 4 MiB is NVIDIA's recommendation for
  * GPUs before Hopper; larger only widens the choice of algorithms for big products. */
@@ -44,6 +47,12 @@ typedef struct {
   cublasHandle_t cublas;
   cudaLibrary_t library;
   cudaKernel_t generated[IPRO_GENERATED_COUNT];
+  /* Each generated kernel's parameter list, from its description: buffer pointers (inputs, then
+   * the outputs not written in place) and integer parameters; a launch is checked against it. */
+  int generated_buffers[IPRO_GENERATED_COUNT];
+  int generated_integers[IPRO_GENERATED_COUNT];
+  bool synchronize_each_kernel; /* IPRO_CUDA_SYNC=1: fault reports name the node */
+  size_t max_pitch_bytes;       /* cudaDevAttrMaxPitch: the widest row cudaMemcpy2D takes */
 } ipro_cuda_backend;
 
 typedef struct ipro_cuda_kernel ipro_cuda_kernel;

@@ -21,6 +21,16 @@ ipro_status ipro_cuda_unsupported(ipro_error *err, const char *format, ...) {
   return ipro_error_set(err, "unsupported: %s", text);
 }
 
+const char *ipro_cudnn_failure_text(cudnnStatus_t status, char *buffer, size_t size) {
+  char detail[384] = "";
+  cudnnGetLastErrorString(detail, sizeof detail);
+  if (detail[0])
+    snprintf(buffer, size, "%s; cuDNN says: %s", cudnnGetErrorString(status), detail);
+  else
+    snprintf(buffer, size, "%s", cudnnGetErrorString(status));
+  return buffer;
+}
+
 const ipro_shape *ipro_cuda_input_shape(const ipro_graph *graph, const ipro_node *node, int i) {
   const ipro_tensor *t = ipro_node_input(graph, node, i);
   return t ? &t->shape : NULL;
@@ -131,6 +141,14 @@ ipro_status ipro_cuda_launch_with_integers(const ipro_cuda_kernel *kernel,
                                            const uint64_t *integers, int n_integers,
                                            ipro_error *err) {
   if (count <= 0) return IPRO_OK;
+  const ipro_cuda_backend *backend = kernel->backend;
+  if (n_buffers != backend->generated_buffers[which] ||
+      n_integers != backend->generated_integers[which])
+    return ipro_error_set(err,
+                          "%s: generated kernel %d takes %d buffers and %d integers, launched "
+                          "with %d and %d",
+                          kernel->label, (int)which, backend->generated_buffers[which],
+                          backend->generated_integers[which], n_buffers, n_integers);
   /* The PTX entry takes the buffer pointers, the params pointer, three int64 values, then the
    * integer parameters by value. */
   void *pointers[IPRO_KERNEL_MAX_INPUTS + IPRO_KERNEL_MAX_OUTPUTS + 1];

@@ -203,6 +203,9 @@ IPRO_CUDA_BUILD(ipro_cuda_build_global_pool_grad) {
   if (!ipro_shape_equal(&declared, dx))
     return ipro_error_set(err, "input_shape disagrees with dX's shape");
   if (forward == IPRO_OP_GLOBAL_AVERAGE_POOL) {
+    if (dx->rank > IPRO_CUDA_ARITHMETIC_MAX_RANK)
+      return ipro_cuda_unsupported(err, "rank %d (cudnnAddTensor takes at most %d dimensions)",
+                                   dx->rank, IPRO_CUDA_ARITHMETIC_MAX_RANK);
     if (ipro_cuda_tensor(kernel, dx->dims, dx->rank, err) < 0 ||
         ipro_cuda_tensor(kernel, dy->dims, dy->rank, err) < 0)
       return IPRO_ERROR;

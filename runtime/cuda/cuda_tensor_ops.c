@@ -49,8 +49,11 @@ IPRO_CUDA_BUILD(ipro_cuda_build_binary) {
   const ipro_shape *x0 = ipro_cuda_input_shape(graph, node, 0);
   const ipro_shape *x1 = ipro_cuda_input_shape(graph, node, 1);
   const ipro_shape *y = ipro_cuda_output_shape(graph, node, 0);
-  if (!x0 || !x1 || x0->rank > y->rank || x1->rank > y->rank || y->rank > 8)
-    return ipro_cuda_unsupported(err, "operands of rank beyond the output's or 8");
+  if (!x0 || !x1 || x0->rank > y->rank || x1->rank > y->rank)
+    return ipro_cuda_unsupported(err, "operands of rank beyond the output's");
+  if (y->rank > IPRO_CUDA_ARITHMETIC_MAX_RANK)
+    return ipro_cuda_unsupported(err, "rank %d (cudnnOpTensor takes at most %d dimensions)",
+                                 y->rank, IPRO_CUDA_ARITHMETIC_MAX_RANK);
   int rank = y->rank > 0 ? y->rank : 1;
   int64_t d0[8], d1[8], dy[8];
   ipro_shape y_shape = *y;
