@@ -76,6 +76,9 @@ static ipro_status describe(ipro_cuda_kernel *kernel, const ipro_node *node, con
   return IPRO_OK;
 }
 
+/* Room for every algorithm cuDNN ranks in one direction. */
+#define RANKED_CAPACITY 16
+
 /* One entry of cuDNN's ranked heuristic list, whatever the direction. */
 typedef struct {
   cudnnStatus_t status;
@@ -143,14 +146,14 @@ static ipro_status ranked_list(const ipro_cuda_kernel *kernel, direction which,
  * cuDNN's size query, fits IPRO_CUDA_CONV_WORKSPACE_LIMIT; CUDNN_DEFAULT_MATH entries are the
  * second choice. Reserves the confirmed workspace. */
 static ipro_status choose_algorithm(ipro_cuda_kernel *kernel, direction which, ipro_error *err) {
-  enum { CAPACITY = 16 };
-  _Static_assert(CUDNN_CONVOLUTION_FWD_ALGO_COUNT <= CAPACITY &&
-                     CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT <= CAPACITY &&
-                     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT <= CAPACITY,
+  _Static_assert((int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT <= RANKED_CAPACITY &&
+                     (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT <= RANKED_CAPACITY &&
+                     (int)CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT <= RANKED_CAPACITY,
                  "room for every algorithm of a direction");
-  ranked_algorithm ranked[CAPACITY];
+  ranked_algorithm ranked[RANKED_CAPACITY];
   int returned = 0;
-  if (ranked_list(kernel, which, ranked, CAPACITY, &returned, err) != IPRO_OK) return IPRO_ERROR;
+  if (ranked_list(kernel, which, ranked, RANKED_CAPACITY, &returned, err) != IPRO_OK)
+    return IPRO_ERROR;
   const cudnnMathType_t preference[2] = {CUDNN_FMA_MATH, CUDNN_DEFAULT_MATH};
   for (int p = 0; p < 2; p++)
     for (int r = 0; r < returned; r++) {
