@@ -1,7 +1,13 @@
 # The CUDA backend (runtime/cuda/): built whenever the CUDA toolkit is found (in /usr/local/cuda or
 # CUDAToolkit_ROOT), GPU or not, so that CI compiles and links it. Its C files use the CUDA
 # runtime, cuDNN and cuBLAS C APIs (no .cu files: the device code is PTX from the LLVM kernel
-# generator). Without the toolkit, runtime/cuda_stub/ makes ipro_backend_create_cuda say why.
+# generator).
+#
+# It is a plugin, libinfopro_cuda.so next to the infopro executable, loaded with dlopen only when
+# a CUDA device is asked for (runtime/cuda_plugin/cuda_plugin_loader.c): nothing CPU-side maps the
+# CUDA runtime, cuDNN or cuBLAS. The plugin carries its own position-independent copy of the
+# library code it calls (infopro_core), and exports only its entry point. Without the toolkit,
+# runtime/cuda_plugin/cuda_unavailable.c makes ipro_backend_create_cuda say why.
 # Included from the top CMakeLists.txt after infopro_core exists.
 include_guard(GLOBAL)
 find_package(CUDAToolkit QUIET)
@@ -14,21 +20,28 @@ if(CUDAToolkit_FOUND)
   endif()
 endif()
 if(CUDAToolkit_FOUND)
-  message(STATUS "infopro: CUDA toolkit ${CUDAToolkit_VERSION} at ${CUDAToolkit_BIN_DIR}, cuDNN ${IPRO_CUDNN_LIBRARY}: building the CUDA backend")
+  message(STATUS "infopro: CUDA toolkit ${CUDAToolkit_VERSION} at ${CUDAToolkit_BIN_DIR}, cuDNN ${IPRO_CUDNN_LIBRARY}: building the CUDA plugin")
   set(IPRO_HAVE_CUDA ON)
+  set_target_properties(infopro_core ipro_onnx_schema PROPERTIES POSITION_INDEPENDENT_CODE ON)
   file(GLOB IPRO_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runtime/cuda/*.c)
-  target_sources(infopro_core PRIVATE ${IPRO_CUDA_SOURCES})
+  add_library(infopro_cuda MODULE ${IPRO_CUDA_SOURCES})
+  set_target_properties(infopro_cuda PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
   # System headers: the toolkit's own headers are not ours to make warning-free.
-  target_include_directories(infopro_core SYSTEM PRIVATE ${CUDAToolkit_INCLUDE_DIRS}
+  target_include_directories(infopro_cuda SYSTEM PRIVATE ${CUDAToolkit_INCLUDE_DIRS}
     ${IPRO_CUDNN_INCLUDE_DIR})
+  target_link_libraries(infopro_cuda PRIVATE infopro_core CUDA::cudart CUDA::cublas
+    ${IPRO_CUDNN_LIBRARY})
+  # The plugin's copy of infopro_core stays private to it.
+  target_link_options(infopro_cuda PRIVATE LINKER:--exclude-libs,ALL)
+  target_sources(infopro_core PRIVATE ${CMAKE_SOURCE_DIR}/runtime/cuda_plugin/cuda_plugin_loader.c)
+  target_compile_definitions(infopro_core PRIVATE
+    IPRO_CUDA_PLUGIN_BUILD_DIR="${CMAKE_BINARY_DIR}")
   target_compile_definitions(infopro_core PUBLIC IPRO_HAVE_CUDA)
-  target_link_libraries(infopro_core PUBLIC CUDA::cudart CUDA::cublas ${IPRO_CUDNN_LIBRARY})
-  # Programs that never reach the CUDA backend (most test programs: the conformance runners are
-  # a thousand processes) do not load its libraries: loading cuBLAS and cuDNN costs ~0.2 s per
-  # process start, minutes over the suite.
-  add_link_options(LINKER:--as-needed)
+  target_link_libraries(infopro_core PUBLIC ${CMAKE_DL_LIBS})
+  # `cmake --build` builds it with everything; building the infopro target alone builds it too.
+  cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL add_dependencies infopro infopro_cuda)
 else()
   message(STATUS "infopro: CUDA toolkit not found (looked in /usr/local/cuda); building the CPU target only")
   set(IPRO_HAVE_CUDA OFF)
-  target_sources(infopro_core PRIVATE ${CMAKE_SOURCE_DIR}/runtime/cuda_stub/cuda_unavailable.c)
+  target_sources(infopro_core PRIVATE ${CMAKE_SOURCE_DIR}/runtime/cuda_plugin/cuda_unavailable.c)
 endif()

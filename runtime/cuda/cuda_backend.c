@@ -7,6 +7,9 @@
  * asynchronous copy on the backend's stream followed by a synchronisation of that stream (which
  * is also where the errors of kernels enqueued before surface). Kernels only enqueue.
  *
+ * Built as the plugin libinfopro_cuda.so (runtime/cuda_plugin/), whose one entry,
+ * ipro_cuda_plugin_create_backend, is what ipro_backend_create_cuda calls once it has loaded it.
+ *
  * The dispatch table below says which ops have a CUDA kernel; an op file declines a node
  * ("unsupported: ...") when an attribute or shape has no faithful mapping. There is no fallback:
  * the reference kernels cannot read device memory, so the executor then refuses the program and
@@ -29,6 +32,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "runtime/cuda_plugin/cuda_plugin.h"
 
 static const ipro_cuda_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_CONV] = ipro_cuda_build_conv,
@@ -291,7 +295,7 @@ static ipro_status create(ipro_cuda_backend *backend, ipro_error *err) {
   return load_generated(backend, err);
 }
 
-ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err) {
+ipro_status ipro_cuda_plugin_create_backend(ipro_backend **out, ipro_error *err) {
   *out = NULL;
   ipro_cuda_backend *backend = calloc(1, sizeof *backend);
   if (!backend) return ipro_error_set(err, "out of memory");

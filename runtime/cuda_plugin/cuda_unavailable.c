@@ -1,5 +1,6 @@
-/* Compiled instead of runtime/cuda/ when the CUDA toolkit was not found at build time
- * (cmake/cuda.cmake): the CUDA backend then exists only to say why it cannot be created. */
+/* Compiled instead of the plugin loader (cuda_plugin_loader.c) when the CUDA toolkit was not found
+ * at build time (cmake/cuda.cmake): the CUDA backend then exists only to say why it cannot be
+ * created. */
 #include "runtime/backend.h"
 
 ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err) {
