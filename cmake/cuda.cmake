@@ -22,7 +22,6 @@ endif()
 if(CUDAToolkit_FOUND)
   message(STATUS "infopro: CUDA toolkit ${CUDAToolkit_VERSION} at ${CUDAToolkit_BIN_DIR}, cuDNN ${IPRO_CUDNN_LIBRARY}: building the CUDA plugin")
   set(IPRO_HAVE_CUDA ON)
-  set_target_properties(infopro_core ipro_onnx_schema PROPERTIES POSITION_INDEPENDENT_CODE ON)
   file(GLOB IPRO_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runtime/cuda/*.c)
   add_library(infopro_cuda MODULE ${IPRO_CUDA_SOURCES})
   set_target_properties(infopro_cuda PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
@@ -34,10 +33,7 @@ if(CUDAToolkit_FOUND)
   # The plugin's copy of infopro_core stays private to it.
   target_link_options(infopro_cuda PRIVATE LINKER:--exclude-libs,ALL)
   target_sources(infopro_core PRIVATE ${CMAKE_SOURCE_DIR}/runtime/cuda_plugin/cuda_plugin_loader.c)
-  target_compile_definitions(infopro_core PRIVATE
-    IPRO_CUDA_PLUGIN_BUILD_DIR="${CMAKE_BINARY_DIR}")
   target_compile_definitions(infopro_core PUBLIC IPRO_HAVE_CUDA)
-  target_link_libraries(infopro_core PUBLIC ${CMAKE_DL_LIBS})
   # `cmake --build` builds it with everything; building the infopro target alone builds it too.
   cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL add_dependencies infopro infopro_cuda)
 else()

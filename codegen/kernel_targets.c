@@ -5,7 +5,10 @@
  * manager (the target machine supplies the cost model the loop vectoriser needs), and emits
  * machine code to memory: an ELF object for x86-64, PTX text for NVPTX. The JIT is ORC's LLJIT
  * fed with those objects, so the code it runs is exactly what ipro_kernel_emit_host_object
- * would write for this machine. Only the X86 and NVPTX targets are initialised. */
+ * would write for this machine. Only the X86 and NVPTX targets are initialised.
+ *
+ * Built into the kernel compiler plugin (kernel_compiler.h): its functions reach the rest of
+ * infopro only through ipro_kernel_compiler_table. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "codegen/kernel_compiler.h"
 #include "codegen/kernel_ir.h"
 
 #define NVPTX_TRIPLE "nvptx64-nvidia-cuda"
@@ -171,8 +175,8 @@ static ipro_status take_buffer(LLVMMemoryBufferRef buffer, char **out, size_t *s
   return IPRO_OK;
 }
 
-ipro_status ipro_kernel_emit_host_object(const ipro_kernel_desc *descs, int count, const char *cpu,
-                                         void **bytes, size_t *size, ipro_error *err) {
+static ipro_status emit_host_object(const ipro_kernel_desc *descs, int count, const char *cpu,
+                                    void **bytes, size_t *size, ipro_error *err) {
   LLVMTargetMachineRef machine;
   if (host_machine(cpu, &machine, err)) return IPRO_ERROR;
   LLVMMemoryBufferRef buffer;
@@ -185,8 +189,8 @@ ipro_status ipro_kernel_emit_host_object(const ipro_kernel_desc *descs, int coun
   return IPRO_OK;
 }
 
-ipro_status ipro_kernel_emit_ptx(const ipro_kernel_desc *descs, int count, char **ptx, size_t *size,
-                                 ipro_error *err) {
+static ipro_status emit_ptx(const ipro_kernel_desc *descs, int count, char **ptx, size_t *size,
+                            ipro_error *err) {
   LLVMTargetMachineRef machine;
   if (nvptx_machine(&machine, err)) return IPRO_ERROR;
   LLVMMemoryBufferRef buffer;
@@ -201,20 +205,22 @@ ipro_status ipro_kernel_emit_ptx(const ipro_kernel_desc *descs, int count, char 
 
 /* A target machine is made per compilation: LLVM's code generation does not share one across
  * threads, and making one costs far less than the optimisation that follows. */
+static void jit_destroy(ipro_kernel_jit *jit);
+
 struct ipro_kernel_jit {
   LLVMOrcLLJITRef lljit;
   pthread_mutex_t lock; /* orders the symbol counter; LLJIT itself is thread-safe */
   unsigned long next_symbol;
 };
 
-ipro_status ipro_kernel_jit_create(ipro_kernel_jit **out, ipro_error *err) {
+static ipro_status jit_create(ipro_kernel_jit **out, ipro_error *err) {
   ipro_kernel_jit *jit = calloc(1, sizeof *jit);
   if (!jit) return ipro_error_set(err, "out of memory creating the kernel JIT");
   pthread_mutex_init(&jit->lock, NULL);
   pthread_once(&targets_once, initialise_targets);
   if (LLVM_CHECK(LLVMOrcCreateLLJIT(&jit->lljit, NULL), err)) {
     jit->lljit = NULL;
-    ipro_kernel_jit_destroy(jit);
+    jit_destroy(jit);
     return IPRO_ERROR;
   }
   /* Lets an optimised kernel call what the process links (a loop turned into memset). */
@@ -222,7 +228,7 @@ ipro_status ipro_kernel_jit_create(ipro_kernel_jit **out, ipro_error *err) {
   if (LLVM_CHECK(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
                      &process, LLVMOrcLLJITGetGlobalPrefix(jit->lljit), NULL, NULL),
                  err)) {
-    ipro_kernel_jit_destroy(jit);
+    jit_destroy(jit);
     return IPRO_ERROR;
   }
   LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit->lljit), process);
@@ -230,8 +236,8 @@ ipro_status ipro_kernel_jit_create(ipro_kernel_jit **out, ipro_error *err) {
   return IPRO_OK;
 }
 
-ipro_status ipro_kernel_jit_compile(ipro_kernel_jit *jit, const ipro_kernel_desc *desc,
-                                    ipro_kernel_host_fn *out, ipro_error *err) {
+static ipro_status jit_compile(ipro_kernel_jit *jit, const ipro_kernel_desc *desc,
+                               ipro_kernel_host_fn *out, ipro_error *err) {
   /* A fresh symbol per compilation: the same description may be compiled twice. */
   char symbol[128];
   pthread_mutex_lock(&jit->lock);
@@ -264,7 +270,7 @@ ipro_status ipro_kernel_jit_compile(ipro_kernel_jit *jit, const ipro_kernel_desc
   return IPRO_OK;
 }
 
-void ipro_kernel_jit_destroy(ipro_kernel_jit *jit) {
+static void jit_destroy(ipro_kernel_jit *jit) {
   if (!jit) return;
   if (jit->lljit) {
     LLVMErrorRef error = LLVMOrcDisposeLLJIT(jit->lljit);
@@ -272,4 +278,15 @@ void ipro_kernel_jit_destroy(ipro_kernel_jit *jit) {
   }
   pthread_mutex_destroy(&jit->lock);
   free(jit);
+}
+
+const ipro_kernel_compiler *ipro_kernel_compiler_table(void) {
+  static const ipro_kernel_compiler table = {
+      .jit_create = jit_create,
+      .jit_compile = jit_compile,
+      .jit_destroy = jit_destroy,
+      .emit_host_object = emit_host_object,
+      .emit_ptx = emit_ptx,
+  };
+  return &table;
 }

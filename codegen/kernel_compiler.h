@@ -1,0 +1,31 @@
+/* The LLVM half of the kernel generator as a plugin: kernel_ir.c, kernel_math.c and
+ * kernel_targets.c, the only files that call the LLVM C API, are built into
+ * libinfopro_kernel_compiler.so (cmake/llvm.cmake), which a process loads the first time it
+ * compiles a kernel (kernel_compiler_loader.c). A process that never compiles one, such as
+ * `infopro --help`, `inspect` or a run on the reference kernels, never maps LLVM (over 50 MB of
+ * resident memory).
+ *
+ * The plugin's one entry returns this table; kernel_generator.h's compiling functions forward to
+ * it, with the same meanings. */
+#ifndef IPRO_KERNEL_COMPILER_H
+#define IPRO_KERNEL_COMPILER_H
+
+#include "codegen/kernel_generator.h"
+
+#define IPRO_KERNEL_COMPILER_FILE "libinfopro_kernel_compiler.so"
+#define IPRO_KERNEL_COMPILER_ENTRY "ipro_kernel_compiler_table"
+
+typedef struct {
+  ipro_status (*jit_create)(ipro_kernel_jit **out, ipro_error *err);
+  ipro_status (*jit_compile)(ipro_kernel_jit *jit, const ipro_kernel_desc *desc,
+                             ipro_kernel_host_fn *out, ipro_error *err);
+  void (*jit_destroy)(ipro_kernel_jit *jit);
+  ipro_status (*emit_host_object)(const ipro_kernel_desc *descs, int count, const char *cpu,
+                                  void **bytes, size_t *size, ipro_error *err);
+  ipro_status (*emit_ptx)(const ipro_kernel_desc *descs, int count, char **ptx, size_t *size,
+                          ipro_error *err);
+} ipro_kernel_compiler;
+
+const ipro_kernel_compiler *ipro_kernel_compiler_table(void);
+
+#endif
