@@ -1,4 +1,4 @@
-/* One ONNX backend node-test case (../shared/onnx-node-tests) as every conformance test sees it:
+/* One ONNX backend node-test case (tests/data/onnx-node) as every conformance test sees it:
  * its INDEX.tsv row, its model loaded and put through the frontend, its input_N.pb and
  * output_N.pb data, and the checks the data set's README prescribes (shapes must match; floats
  * within rtol 1e-3 + atol 1e-5, ints and bools exactly). The per-case runners
