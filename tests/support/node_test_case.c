@@ -248,9 +248,8 @@ static double element_as_double(const void *data, ipro_dtype dtype, int64_t i) {
   }
 }
 
-/* Whether graph output `index` has the dtype and shape of its output_N.pb. */
-static bool check_output_type(ipro_node_case *c, int index) {
-  const ipro_tensor *tensor = &c->graph->tensors[c->graph->outputs[index]];
+/* Whether tensor, the computed output `index`, has the dtype and shape of its output_N.pb. */
+static bool check_type(ipro_node_case *c, int index, const ipro_tensor *tensor) {
   const ipro_tensor *expected = &c->outputs[index];
   if (tensor->dtype == expected->dtype && ipro_shape_equal(&tensor->shape, &expected->shape))
     return true;
@@ -260,6 +259,11 @@ static bool check_output_type(ipro_node_case *c, int index) {
       ipro_dtype_name(tensor->dtype), ipro_shape_format(&tensor->shape, got_text, sizeof got_text),
       ipro_dtype_name(expected->dtype),
       ipro_shape_format(&expected->shape, expected_text, sizeof expected_text));
+}
+
+/* Whether graph output `index` has the dtype and shape of its output_N.pb. */
+static bool check_output_type(ipro_node_case *c, int index) {
+  return check_type(c, index, &c->graph->tensors[c->graph->outputs[index]]);
 }
 
 /* Compares the values of output `index` (of the expected dtype and shape) with output_N.pb:
@@ -304,6 +308,10 @@ static bool check_output_values(ipro_node_case *c, int index, const void *got) {
       index, c->graph->tensors[c->graph->outputs[index]].name, (long long)mismatches,
       (long long)count, (long long)worst, element_as_double(got, dtype, worst),
       element_as_double(expected->data, dtype, worst));
+}
+
+bool ipro_node_case_check_output(ipro_node_case *c, int index, const ipro_tensor *got) {
+  return check_type(c, index, got) && check_output_values(c, index, got->data);
 }
 
 bool ipro_node_case_check_shapes(ipro_node_case *c) {

@@ -82,6 +82,10 @@ bool ipro_node_case_check_shapes(ipro_node_case *c);
 bool ipro_node_case_run(ipro_node_case *c, ipro_backend *backend, ipro_backend *fallback,
                         ipro_case_steps *steps);
 
+/* Compares a tensor computed elsewhere (an output file another program wrote) with output_N.pb
+ * number `index`: dtype, shape, then values, as ipro_node_case_run does. */
+bool ipro_node_case_check_output(ipro_node_case *c, int index, const ipro_tensor *got);
+
 /* Marks the case failed for a reason found outside these checks (prints it; keeps the first).
  * Returns false. */
 bool ipro_node_case_fail(ipro_node_case *c, const char *format, ...)
