@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "evaluation.h"
+#include "normalization_options.h"
 #include "progress.h"
 
 static const char usage[] =
@@ -31,35 +32,17 @@ static const char usage[] =
 typedef struct {
   const char *model, *data;
   int64_t batch, limit;
-  float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
-  int n_mean, n_std; /* 0: the dataset's default */
+  ipro_cli_normalization normalization;
   bool reference;
   ipro_device device;
 } eval_options;
 
-/* Parses "a,b,c" into at most IPRO_DATASET_MAX_CHANNELS floats; 0 on a malformed list. */
-static int parse_floats(const char *flag, const char *text, float *out, int *count) {
-  *count = 0;
-  const char *p = text;
-  for (;;) {
-    char *end = NULL;
-    errno = 0;
-    float value = strtof(p, &end);
-    if (errno || end == p || !isfinite(value) || *count == IPRO_DATASET_MAX_CHANNELS ||
-        (*end != ',' && *end != '\0')) {
-      fprintf(stderr, "infopro eval: %s expects up to %d comma-separated numbers, got '%s'\n", flag,
-              IPRO_DATASET_MAX_CHANNELS, text);
-      return 0;
-    }
-    out[(*count)++] = value;
-    if (*end == '\0') return 1;
-    p = end + 1;
-  }
-}
-
 static int parse(int argc, char **argv, eval_options *o) {
   o->batch = 256;
   for (int i = 0; i < argc; i++) {
+    int normalization = ipro_cli_normalization_option("eval", argc, argv, &i, &o->normalization);
+    if (normalization == 2) return 2;
+    if (normalization == 1) continue;
     const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0) {
       fputs(usage, stdout);
@@ -73,10 +56,6 @@ static int parse(int argc, char **argv, eval_options *o) {
       o->data = argv[++i];
     } else if (strcmp(a, "--batch") == 0 || strcmp(a, "--limit") == 0) {
       if (!ipro_cli_parse_positive(a, value, a[2] == 'b' ? &o->batch : &o->limit)) return 2;
-      i++;
-    } else if ((strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0) && value) {
-      bool mean = a[2] == 'm';
-      if (!parse_floats(a, value, mean ? o->mean : o->std, mean ? &o->n_mean : &o->n_std)) return 2;
       i++;
     } else if (a[0] != '-' && !o->model) {
       o->model = a;
@@ -115,22 +94,6 @@ static ipro_status evaluate(const eval_options *o, const ipro_dataset *data, ipr
   return status;
 }
 
-static ipro_status set_normalization(const eval_options *o, ipro_dataset *data, ipro_error *err) {
-  if (!o->n_mean && !o->n_std) return IPRO_OK;
-  float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
-  memcpy(mean, data->mean, sizeof mean);
-  memcpy(std, data->std, sizeof std);
-  int count = data->channels;
-  const char *flag = o->n_mean && o->n_mean != count ? "--mean" : "--std";
-  int given = o->n_mean && o->n_mean != count ? o->n_mean : o->n_std;
-  if (given && given != count)
-    return ipro_error_set(err, "%s has %d channel(s), but %s gives %d value(s)", o->data, count,
-                          flag, given);
-  if (o->n_mean) memcpy(mean, o->mean, sizeof mean);
-  if (o->n_std) memcpy(std, o->std, sizeof std);
-  return ipro_dataset_set_normalization(data, mean, std, count, err);
-}
-
 int ipro_cli_eval(int argc, char **argv) {
   eval_options o = {0};
   int parsed = parse(argc, argv, &o);
@@ -139,7 +102,8 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_dataset data = {0};
   ipro_backend *backend = NULL, *fallback = NULL;
   ipro_status status = ipro_dataset_open(o.data, IPRO_SPLIT_TEST, &data, &err);
-  if (status == IPRO_OK) status = set_normalization(&o, &data, &err);
+  if (status == IPRO_OK)
+    status = ipro_cli_normalization_apply(&o.normalization, o.data, &data, &err);
   if (status == IPRO_OK)
     status = ipro_cli_create_backend(o.device, o.reference, &backend, &fallback, &err);
   if (status == IPRO_OK) status = evaluate(&o, &data, backend, fallback, &err);

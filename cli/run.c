@@ -1,7 +1,15 @@
-/* `infopro run MODEL.onnx --input FILE.pb ... [--output-dir DIR] [--reference]`: runs a model's
- * forward pass in inference form (BatchNormalization on running statistics, Dropout off) on
- * inputs given as serialized TensorProto files, in graph-input order, and writes each graph
- * output as DIR/output_N.pb. The batch size is taken from the inputs. */
+/* `infopro run MODEL.onnx --input FILE.pb ... [--output-dir DIR] [--reference] [--inference]`:
+ * runs a model's forward pass on inputs given as serialized TensorProto files, in graph-input
+ * order, and writes each graph output as DIR/output_N.pb. The batch size is taken from the inputs.
+ *
+ * Every node runs as the ONNX operator definitions say, so the ONNX node tests pass here as they
+ * do in the conformance runners: BatchNormalization with training_mode = 1 normalises with the
+ * batch's statistics and its running-variance output takes the biased batch variance (ONNX's
+ * rule; only the trainer's own program asks for PyTorch's unbiased update, through the
+ * unbiased_running_variance attribute, codegen/internal_ops.md), Dropout with training_mode = 1
+ * drops, Clip's min and max may be inputs. PyTorch exports BatchNormalization with
+ * training_mode = 1 when the model was exported in training mode; --inference runs such a model
+ * as `infopro eval` does: BatchNormalization on its running statistics, Dropout off. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,10 +22,12 @@
 
 static const char usage[] =
     "usage: infopro run MODEL.onnx --input FILE.pb [--input FILE.pb ...] [--output-dir DIR]\n"
-    "                  [--reference]\n"
+    "                  [--reference] [--inference]\n"
     "  --input FILE.pb   a serialized ONNX TensorProto, one per graph input, in order\n"
     "  --output-dir DIR  where output_0.pb, output_1.pb, ... are written (default .)\n"
-    "  --reference       run the plain C reference kernels instead of oneDNN\n";
+    "  --reference       run the plain C reference kernels instead of oneDNN\n"
+    "  --inference       BatchNormalization on running statistics and Dropout off, whatever\n"
+    "                    their training_mode (default: each node as the ONNX file defines it)\n";
 
 #define MAX_INPUTS 16
 
@@ -25,7 +35,7 @@ typedef struct {
   const char *model, *output_dir;
   const char *inputs[MAX_INPUTS];
   int n_inputs;
-  bool reference;
+  bool reference, inference;
 } run_options;
 
 static int parse(int argc, char **argv, run_options *o) {
@@ -37,6 +47,8 @@ static int parse(int argc, char **argv, run_options *o) {
       return 0;
     } else if (strcmp(a, "--reference") == 0) {
       o->reference = true;
+    } else if (strcmp(a, "--inference") == 0) {
+      o->inference = true;
     } else if ((strcmp(a, "--input") == 0 || strcmp(a, "--output-dir") == 0) && i + 1 < argc) {
       if (a[2] == 'o') {
         o->output_dir = argv[++i];
@@ -153,7 +165,7 @@ int ipro_cli_run(int argc, char **argv) {
   memset(inputs, 0, sizeof inputs);
   ipro_status status = ipro_graph_load(o.model, &graph, &err);
   if (status == IPRO_OK && (ipro_graph_normalize(graph, &err) != IPRO_OK ||
-                            ipro_graph_set_inference_mode(graph, &err) != IPRO_OK))
+                            (o.inference && ipro_graph_set_inference_mode(graph, &err) != IPRO_OK)))
     status = ipro_error_prefix(&err, "%s", o.model);
   if (status == IPRO_OK && graph->n_outputs > MAX_INPUTS)
     status = ipro_error_set(&err, "%s has more than %d outputs", o.model, MAX_INPUTS);

@@ -33,6 +33,7 @@
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
 #include "local_options.h"
+#include "normalization_options.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
 
@@ -54,6 +55,8 @@ static const char usage[] =
     "  --no-nesterov           plain momentum instead of Nesterov's\n"
     "  --seed S                shuffling and augmentation seed (default 0)\n"
     "  --limit N               train on the first N training images only\n"
+    "  --mean m1,.., --std s1,..  per-channel normalisation, (x/255 - mean) / std, of the\n"
+    "                          training and test images (default: the dataset's usual values)\n"
     "  --augment, --no-augment random crop (padding 4) and horizontal flip (default: on for\n"
     "                          CIFAR, off for MNIST and Fashion-MNIST)\n"
     "  --test-limit N          test on the first N test images only (default: all)\n"
@@ -89,6 +92,7 @@ typedef struct {
   uint64_t seed;
   given_options given;
   ipro_cli_local_options local;
+  ipro_cli_normalization normalization;
 } train_options;
 
 /* ---- arguments ---- */
@@ -157,6 +161,9 @@ static int parse(int argc, char **argv, train_options *o) {
     int local = ipro_cli_local_option(argc, argv, &i, &o->local);
     if (local == 2) return 2;
     if (local == 1) continue;
+    int normalization = ipro_cli_normalization_option("train", argc, argv, &i, &o->normalization);
+    if (normalization == 2) return 2;
+    if (normalization == 1) continue;
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int ok = 1;
     if (strcmp(a, "--help") == 0) {
@@ -389,7 +396,11 @@ static ipro_status open_data(train_run *r, ipro_error *err) {
   ipro_dataset_spec spec;
   if (ipro_dataset_parse_spec(r->options->data, &spec, err) != IPRO_OK ||
       ipro_dataset_load(&spec, IPRO_SPLIT_TRAIN, &r->train_data, err) != IPRO_OK ||
-      ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &r->test_data, err) != IPRO_OK)
+      ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &r->test_data, err) != IPRO_OK ||
+      ipro_cli_normalization_apply(&r->options->normalization, r->options->data, &r->train_data,
+                                   err) != IPRO_OK ||
+      ipro_cli_normalization_apply(&r->options->normalization, r->options->data, &r->test_data,
+                                   err) != IPRO_OK)
     return IPRO_ERROR;
   return IPRO_OK;
 }

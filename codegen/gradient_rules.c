@@ -116,6 +116,12 @@ RULE(batch_normalization_gradient) {
 RULE(unary_gradient) {
   (void)wanted;
   const ipro_node *node = forward_node(ad, n);
+  /* ipro.UnaryGrad takes Clip's bounds as attributes: bounds read at run time have none. */
+  if (node->op == IPRO_OP_CLIP && (input_tensor(ad, n, 1) || input_tensor(ad, n, 2)))
+    return ipro_error_set(err,
+                          "node '%s' (Clip): min and max are given at run time; training needs "
+                          "them as constants (initializers)",
+                          node->name);
   bool through_output = ipro_op_info_of(node->op)->saved_outputs & 1u;
   int saved = through_output ? output_index(ad, n, 0) : input_index(ad, n, 0);
   int inputs[2] = {dy[0], saved}, e;

@@ -42,7 +42,8 @@
   X(SHAPE, "Shape")                                                                                \
   X(GATHER, "Gather")                                                                              \
   X(CONSTANT, "Constant")                                                                          \
-  X(SOFTMAX_CROSS_ENTROPY_LOSS, "SoftmaxCrossEntropyLoss")
+  X(SOFTMAX_CROSS_ENTROPY_LOSS, "SoftmaxCrossEntropyLoss")                                         \
+  X(NEGATIVE_LOG_LIKELIHOOD_LOSS, "NegativeLogLikelihoodLoss")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -100,6 +100,10 @@ static const ipro_op_info rows[] = {
                                             ipro_softmax_cross_entropy_infer,
                                             ipro_softmax_cross_entropy_flops, 0, OUT(1), NULL,
                                             false},
+    [IPRO_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS] = {name_NEGATIVE_LOG_LIKELIHOOD_LOSS,
+                                              ipro_softmax_cross_entropy_normalize,
+                                              ipro_softmax_cross_entropy_infer,
+                                              ipro_softmax_cross_entropy_flops, 0, 0, NULL, false},
     /* internal ops (codegen/internal_ops.md): built by autodiff, never differentiated */
     [IPRO_OP_CONV_GRAD_INPUT] = {name_CONV_GRAD_INPUT, NULL, ipro_shape_from_attribute_infer,
                                  ipro_training_op_flops, 0, 0, NULL, false},

@@ -1,7 +1,10 @@
 /* Op rows of the elementwise activations (Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid,
  * HardSwish) and of Softmax / LogSoftmax. All take one float32 tensor and give one of the same
- * shape; normalisation fills the attribute defaults, turns Clip's min/max inputs (opset 11+) into
- * attributes, and records Softmax's pre-opset-13 "flatten to 2-D" semantics as coerce_2d. */
+ * shape; normalisation fills the attribute defaults, turns Clip's constant min/max inputs (opset
+ * 11+) into attributes, and records Softmax's pre-opset-13 "flatten to 2-D" semantics as
+ * coerce_2d. A min or max that is not a constant (a graph input, as in the ONNX node tests, or a
+ * computed value) stays an input that the kernels read at run time: ONNX defines Clip's bounds as
+ * tensors, so a model may choose them per run. */
 #include <math.h>
 
 #include "op_helpers.h"
@@ -34,7 +37,8 @@ ipro_status ipro_clip_normalize(ipro_graph *graph, ipro_node *node, ipro_error *
       return ipro_op_fail(err, node, "min and max are inputs from opset 11 on, not attributes");
     float *bounds[2] = {&min, &max};
     for (int i = 1; i <= 2; i++) {
-      if (!ipro_node_input(graph, node, i)) continue;
+      const ipro_tensor *bound = ipro_node_input(graph, node, i);
+      if (!bound || !ipro_tensor_is_constant(bound)) continue;
       if (ipro_op_constant_float(graph, node, i, bounds[i - 1], err) != IPRO_OK) return IPRO_ERROR;
       ipro_op_drop_input(node, i);
     }
@@ -50,12 +54,18 @@ ipro_status ipro_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
   if (ipro_op_check_arity(graph, node, 1, node->op == IPRO_OP_CLIP ? 3 : 1, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
-  for (int i = 1; i < node->n_inputs; i++)
-    if (node->inputs[i] >= 0)
-      return ipro_op_fail(err, node,
-                          "input '%s' should have become an attribute (was the graph "
-                          "normalised?)",
-                          ipro_op_input_name(graph, node, i));
+  /* Clip's bounds given at run time: one value each, of X's dtype. */
+  for (int i = 1; i < node->n_inputs; i++) {
+    ipro_tensor *bound;
+    if (node->inputs[i] < 0) continue;
+    if (ipro_op_input(graph, node, i, IPRO_DTYPES(x->dtype), &bound, err) != IPRO_OK)
+      return IPRO_ERROR;
+    if (ipro_shape_elements(&bound->shape) != 1) {
+      char shape[128];
+      return ipro_op_fail(err, node, "bound '%s' has shape %s; one value is required", bound->name,
+                          ipro_shape_format(&bound->shape, shape, sizeof shape));
+    }
+  }
   return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
 }
 

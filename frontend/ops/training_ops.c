@@ -8,7 +8,10 @@
 #include "op_helpers.h"
 #include "op_rows.h"
 
-/* ---- SoftmaxCrossEntropyLoss ---- */
+/* ---- SoftmaxCrossEntropyLoss and NegativeLogLikelihoodLoss ----
+ * Both take (N, C, d1...) scores (log-probabilities for NegativeLogLikelihoodLoss), labels
+ * (N, d1...), optional per-class weights, and the attributes reduction and ignore_index; only
+ * SoftmaxCrossEntropyLoss has the second output, log_prob. */
 
 ipro_status ipro_softmax_cross_entropy_normalize(ipro_graph *graph, ipro_node *node,
                                                  ipro_error *err) {
@@ -24,7 +27,8 @@ ipro_status ipro_softmax_cross_entropy_normalize(ipro_graph *graph, ipro_node *n
 
 ipro_status ipro_softmax_cross_entropy_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *scores, *labels, *weights;
-  if (ipro_op_check_arity(graph, node, 2, 3, 1, 2, err) != IPRO_OK ||
+  int max_outputs = node->op == IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS ? 2 : 1;
+  if (ipro_op_check_arity(graph, node, 2, 3, 1, max_outputs, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &scores, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, IPRO_DTYPES_INDEX, &labels, err) != IPRO_OK ||
       ipro_op_optional_input(graph, node, 2, IPRO_DTYPES_REAL, &weights, err) != IPRO_OK)
@@ -44,6 +48,7 @@ ipro_status ipro_softmax_cross_entropy_infer(ipro_graph *graph, ipro_node *node,
   ipro_shape loss = {.rank = 0};
   if (strcmp(ipro_node_attr_string(node, "reduction", "mean"), "none") == 0) loss = *l;
   if (ipro_op_set_output(graph, node, 0, scores->dtype, &loss, err) != IPRO_OK) return IPRO_ERROR;
+  if (max_outputs == 1) return IPRO_OK;
   return ipro_op_set_output(graph, node, 1, scores->dtype, s, err);
 }
 

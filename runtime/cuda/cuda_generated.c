@@ -79,8 +79,8 @@ IPRO_CUDA_BUILD(ipro_cuda_build_activation) {
   case IPRO_OP_CLIP:
     for (int i = 1; i < node->n_inputs; i++)
       if (node->inputs[i] >= 0)
-        return ipro_cuda_unsupported(err, "Clip bounds as inputs (normalisation makes them "
-                                          "attributes)");
+        return ipro_cuda_unsupported(err, "Clip bounds given at run time (inputs that are "
+                                          "not constants)");
     kernel->sizes[1] = IPRO_GENERATED_CLIP_FORWARD;
     if (clip_constants(kernel, node, err)) return IPRO_ERROR;
     break;

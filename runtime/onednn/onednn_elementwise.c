@@ -4,6 +4,9 @@
  * An activation does not care about shape, so it sees its tensor as one flat vector. HardSigmoid
  * has no eltwise algorithm in oneDNN 2.6: it is a linear step (alpha * x + beta) followed by a
  * clip to [0, 1] in place on Y. Clip with min > max (numpy gives max everywhere) is declined.
+ * Clip whose min or max is an input, read at run time, is a binary max with min broadcast over X,
+ * then a binary min with max in place on Y, each bound from its own tensor (or, when the other is
+ * an attribute, an eltwise clip for it), which is numpy's order for min > max as well.
  *
  * oneDNN's binary primitive broadcasts only its second source. When the first ONNX operand is the
  * one broadcast (and the second has Y's shape), Add and Mul swap operands; Sub computes
@@ -43,6 +46,45 @@ fail:
   return IPRO_ERROR;
 }
 
+/* One side of a Clip: Y = max(source, input `bound`) for the lower bound, min(...) for the
+ * upper one, the bound's single value broadcast over `count` elements. The source is input 0, or
+ * Y itself in place. */
+static ipro_status clip_bound_step(ipro_onednn_kernel *kernel, int64_t count, int bound,
+                                   bool in_place, ipro_error *err) {
+  int64_t one = 1;
+  dnnl_memory_desc_t md, bound_md;
+  if (ipro_onednn_plain_md(&md, 1, &count, err) || ipro_onednn_plain_md(&bound_md, 1, &one, err))
+    return IPRO_ERROR;
+  dnnl_binary_desc_t desc;
+  IPRO_ONEDNN_CHECK(dnnl_binary_desc_init(&desc, bound == 1 ? dnnl_binary_max : dnnl_binary_min,
+                                          &md, &bound_md, &md));
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC_0, in_place ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INPUT, 0},
+      {DNNL_ARG_SRC_1, IPRO_ONEDNN_INPUT, (size_t)bound},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, 3, err);
+fail:
+  return IPRO_ERROR;
+}
+
+/* Clip with at least one bound given as an input: the lower bound, then the upper one. */
+static ipro_status clip_with_input_bounds(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                          const ipro_node *node, int64_t count, ipro_error *err) {
+  for (int bound = 1; bound <= 2; bound++) {
+    bool in_place = bound == 2;
+    if (ipro_node_input(graph, node, bound)) {
+      if (clip_bound_step(kernel, count, bound, in_place, err)) return IPRO_ERROR;
+    } else {
+      float low = bound == 1 ? ipro_node_attr_float(node, "min", -INFINITY) : -INFINITY;
+      float high = bound == 2 ? ipro_node_attr_float(node, "max", INFINITY) : INFINITY;
+      if (eltwise_step(kernel, count, dnnl_eltwise_clip_v2, low, high, in_place, err))
+        return IPRO_ERROR;
+    }
+  }
+  return IPRO_OK;
+}
+
 ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                       const ipro_node *node, ipro_error *err) {
   ipro_shape x, y;
@@ -63,6 +105,8 @@ ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_gra
   case IPRO_OP_HARD_SWISH:
     return eltwise_step(kernel, count, dnnl_eltwise_hardswish, 0.0f, 0.0f, false, err);
   case IPRO_OP_CLIP: {
+    if (ipro_node_input(graph, node, 1) || ipro_node_input(graph, node, 2))
+      return clip_with_input_bounds(kernel, graph, node, count, err);
     float low = ipro_node_attr_float(node, "min", -INFINITY);
     float high = ipro_node_attr_float(node, "max", INFINITY);
     if (!(low <= high))

@@ -51,11 +51,10 @@ static double hyperbolic_tangent(double x, const activation_params *params) {
   return tanh(x);
 }
 
-/* alpha = min, beta = max (±inf when absent). max is applied last, as numpy.clip does, so that
- * min > max gives max everywhere. */
-static double clip(double x, const activation_params *params) {
-  double y = x < params->alpha ? params->alpha : x;
-  return y > params->beta ? params->beta : y;
+/* max is applied last, as numpy.clip does, so that min > max gives max everywhere. */
+static double clip_between(double x, double low, double high) {
+  double y = x < low ? low : x;
+  return y > high ? high : y;
 }
 
 static double hard_sigmoid(double x, const activation_params *params) {
@@ -115,9 +114,30 @@ IPRO_REFERENCE_KERNEL(ipro_reference_tanh) {
   return activation(graph, node, inputs, outputs, hyperbolic_tangent, err);
 }
 
+/* X, [min], [max] → Y, with the attributes min and max (±inf when absent). A bound given as an
+ * input (one value, read at run time: see frontend/ops/activation.c) takes the place of the
+ * attribute, in the input's own precision. */
 IPRO_REFERENCE_KERNEL(ipro_reference_clip) {
   (void)context;
-  return activation(graph, node, inputs, outputs, clip, err);
+  float low_attribute, high_attribute;
+  ipro_reference_activation_attributes(node, node->op, &low_attribute, &high_attribute);
+  const double *low_input = ipro_reference_optional(inputs, node->n_inputs, 1);
+  const double *high_input = ipro_reference_optional(inputs, node->n_inputs, 2);
+  ipro_shape shape;
+  if ((low_input && ipro_reference_expect_real(graph, node, true, 1, err)) ||
+      (high_input && ipro_reference_expect_real(graph, node, true, 2, err)) ||
+      ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_input_shape(graph, node, 0, &shape, err))
+    return IPRO_ERROR;
+  double low = low_input ? low_input[0] : low_attribute;
+  double high = high_input ? high_input[0] : high_attribute;
+  const double *x = inputs[0];
+  double *y = outputs[0];
+  int64_t count = ipro_shape_elements(&shape);
+  for (int64_t i = 0; i < count; i++)
+    y[i] = clip_between(x[i], low, high);
+  return IPRO_OK;
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_sigmoid) {

@@ -1,5 +1,7 @@
 /* Reference kernels of the training program's loss: the ONNX op SoftmaxCrossEntropyLoss and its
- * gradient ipro.SoftmaxCrossEntropyGrad (codegen/internal_ops.md).
+ * gradient ipro.SoftmaxCrossEntropyGrad (codegen/internal_ops.md), and NegativeLogLikelihoodLoss,
+ * the same loss on log-probabilities (what SoftmaxCrossEntropyLoss's ONNX expansion computes
+ * after a LogSoftmax).
  *
  * Scores are (N, C, d1...) with the classes on axis 1 and labels (N, d1...), int64 or int32. The
  * log-softmax over the classes uses the forward Softmax's normaliser
@@ -50,9 +52,11 @@ static int64_t label_at(const class_layout *layout, const void *labels, int64_t 
  * −w[l] · log_prob[n, l, d] (w = 1 without weights); a label equal to ignore_index (when the node
  * has it) has loss 0 and weight 0. reduction "none" writes the element losses (N, d1...), "sum"
  * their sum, "mean" their sum divided by the sum of the weights of the elements not ignored,
- * which is the count of those elements without weights: ONNX's definition. */
-IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss) {
-  (void)context;
+ * which is the count of those elements without weights: ONNX's definition. With log_softmax the
+ * scores are logits and log_prob their log-softmax over the classes (SoftmaxCrossEntropyLoss);
+ * without, the scores are log_prob already (NegativeLogLikelihoodLoss, which has no output 1). */
+static ipro_status class_loss(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
+                              void *const *outputs, bool log_softmax, ipro_error *err) {
   class_layout layout;
   if (class_layout_of(graph, node, &layout, err) ||
       ipro_reference_expect_real(graph, node, false, 0, err))
@@ -84,9 +88,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss) {
   for (int64_t n = 0; n < layout.batch; n++)
     for (int64_t d = 0; d < D; d++) {
       const double *row = scores + n * C * D + d;
-      double maximum, sum;
-      ipro_reference_softmax_normalizer(row, C, D, &maximum, &sum);
-      double log_sum = maximum + log(sum);
+      double maximum, sum, log_sum = 0.0;
+      if (log_softmax) {
+        ipro_reference_softmax_normalizer(row, C, D, &maximum, &sum);
+        log_sum = maximum + log(sum);
+      }
       if (log_prob)
         for (int64_t k = 0; k < C; k++)
           log_prob[n * C * D + k * D + d] = (row[k * D] - log_sum);
@@ -105,6 +111,16 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss) {
     }
   if (!none) loss[0] = (mean ? total / weight_total : total);
   return IPRO_OK;
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss) {
+  (void)context;
+  return class_loss(graph, node, inputs, outputs, true, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_negative_log_likelihood_loss) {
+  (void)context;
+  return class_loss(graph, node, inputs, outputs, false, err);
 }
 
 /* log_prob (N, C, d1...), labels (N, d1...) → dScores = scale · (exp(log_prob) − onehot(label)),

@@ -58,6 +58,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_resize);
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean);
 /* loss.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss);
+IPRO_REFERENCE_KERNEL(ipro_reference_negative_log_likelihood_loss);
 IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_grad);
 
 /* The internal ops of the training program (codegen/internal_ops.md). */

@@ -41,6 +41,7 @@ IN_DOUBLE(dropout, 0)
 IN_DOUBLE(resize, 0)
 IN_DOUBLE(reduce_mean, 0)
 IN_DOUBLE(softmax_cross_entropy_loss, 0)
+IN_DOUBLE(negative_log_likelihood_loss, 0)
 IN_DOUBLE(conv_grad_input, 0)
 IN_DOUBLE(conv_grad_weight, 0)
 IN_DOUBLE(batch_norm_grad, 0)
@@ -100,6 +101,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_GATHER] = ipro_reference_gather,
     [IPRO_OP_CONSTANT] = ipro_reference_constant,
     [IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS] = in_double_softmax_cross_entropy_loss,
+    [IPRO_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS] = in_double_negative_log_likelihood_loss,
     /* The internal ops of the training program (codegen/internal_ops.md). ConvGradInput is a
      * transposed convolution of dY with the same weight (conv_backward.c). */
     [IPRO_OP_CONV_GRAD_INPUT] = in_double_conv_grad_input,

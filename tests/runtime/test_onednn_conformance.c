@@ -3,9 +3,12 @@
  * backend, with the reference backend taking the nodes oneDNN does not support, and compares
  * every output with the case's expected data (rtol 1e-3, atol 1e-5 for floats, exact otherwise).
  * It names the nodes that fell back, and the last line says where the kernels ran:
- * "CASE op=OP backend=onednn|reference-fallback|none result=..." (none: every node was folded
- * into a constant or became a view). How a case is loaded, skipped or rejected is shared with the
- * other conformance runners (tests/support/node_test_case.h). */
+ * "CASE op=OP backend=onednn|onednn+fallback|fallback-only|none result=..." (none: every node was
+ * folded into a constant or became a view). A case is a oneDNN pass only when oneDNN ran at least
+ * one of its kernel steps: with fallback-only or none it is reported to ctest as skipped (exit 77,
+ * the reason printed), since the reference runner already checks those kernels, so ctest's count
+ * of passed oneDNN cases is the number oneDNN really ran. How a case is loaded, skipped or
+ * rejected is shared with the other conformance runners (tests/support/node_test_case.h). */
 #include <stdio.h>
 
 #include "codegen/forward_program.h"
@@ -37,7 +40,14 @@ int main(int argc, char **argv) {
       print_fallback_nodes(c.graph, onednn);
       if (steps.kernel_steps > 0)
         where = steps.primary_steps == steps.kernel_steps ? "backend=onednn"
-                                                          : "backend=reference-fallback";
+                : steps.primary_steps > 0                 ? "backend=onednn+fallback"
+                                                          : "backend=fallback-only";
+      if (steps.primary_steps == 0)
+        ipro_node_case_skip(&c, steps.kernel_steps > 0
+                                    ? "oneDNN ran none of its kernel steps (all on the reference "
+                                      "fallback, which the reference runner checks)"
+                                    : "no kernel step to run (every node folded into a constant "
+                                      "or a view)");
     }
     if (onednn) onednn->destroy(onednn);
     if (reference) reference->destroy(reference);

@@ -37,7 +37,7 @@ const char *ipro_test_source_dir(void) {
 
 const char *ipro_test_node_tests_dir(void) {
   const char *dir = getenv("IPRO_NODE_TESTS_DIR");
-  return dir ? dir : "../shared/onnx-node-tests";
+  return dir ? dir : "tests/data/onnx-node";
 }
 
 const char *ipro_test_path(char *buffer, size_t size, const char *relative) {

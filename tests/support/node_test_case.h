@@ -1,4 +1,4 @@
-/* One ONNX backend node-test case (../shared/onnx-node-tests) as every conformance test sees it:
+/* One ONNX backend node-test case (tests/data/onnx-node) as every conformance test sees it:
  * its INDEX.tsv row, its model loaded and put through the frontend, its input_N.pb and
  * output_N.pb data, and the checks the data set's README prescribes (shapes must match; floats
  * within rtol 1e-3 + atol 1e-5, ints and bools exactly). The per-case runners
@@ -7,9 +7,10 @@
  *
  * - skipped when its op is not in op_list.h, or when its model holds any node of an op infopro
  *   does not support (the *_expanded cases spell their op out in ReduceSum, Where, ...);
- * - rejected, which counts as passed, when it uses a dtype infopro does not support (anything but
- *   float32, int64, bool, and int32 as Gather indices) or a non-tensor input, and the frontend
- *   refuses it saying so; accepting such a case, or refusing it for another reason, fails;
+ * - rejected when it uses a dtype infopro does not support (anything but float32, int64, bool,
+ *   and int32 as Gather indices) or a non-tensor input, and the frontend refuses it saying so;
+ *   accepting such a case, or refusing it for another reason, fails. A rejection is checked but
+ *   nothing ran, so a runner reports it to ctest as skipped (exit 77), not passed;
  * - otherwise passed or failed by the check the runner makes.
  *
  * The node tests feed every operand as a graph input, including those that infopro reads at
@@ -29,8 +30,8 @@
 
 typedef enum {
   IPRO_CASE_PASSED,
-  IPRO_CASE_REJECTED, /* an unsupported dtype or type, refused as it should be: a pass */
-  IPRO_CASE_SKIPPED,  /* an op infopro does not support */
+  IPRO_CASE_REJECTED, /* an unsupported dtype or type, refused as it should be (nothing ran) */
+  IPRO_CASE_SKIPPED,  /* an op infopro does not support, or a backend that ran none of it */
   IPRO_CASE_FAILED
 } ipro_case_result;
 
@@ -81,10 +82,17 @@ bool ipro_node_case_check_shapes(ipro_node_case *c);
 bool ipro_node_case_run(ipro_node_case *c, ipro_backend *backend, ipro_backend *fallback,
                         ipro_case_steps *steps);
 
+/* Compares a tensor computed elsewhere (an output file another program wrote) with output_N.pb
+ * number `index`: dtype, shape, then values, as ipro_node_case_run does. */
+bool ipro_node_case_check_output(ipro_node_case *c, int index, const ipro_tensor *got);
+
 /* Marks the case failed for a reason found outside these checks (prints it; keeps the first).
  * Returns false. */
 bool ipro_node_case_fail(ipro_node_case *c, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+/* Marks a case that passed its checks as skipped for `reason` (a runner whose backend ran none of
+ * its nodes); a failed case stays failed. */
+void ipro_node_case_skip(ipro_node_case *c, const char *reason);
 
 void ipro_node_case_release(ipro_node_case *c);
 
@@ -92,7 +100,7 @@ void ipro_node_case_release(ipro_node_case *c);
  * Returns true when the runner should check the case. */
 bool ipro_node_case_open_from_arguments(int argc, char **argv, ipro_node_case *c);
 /* Prints the last line, "CASE op=OP[ detail] result=pass|rejected|skipped|fail", releases the
- * case and returns the exit status ctest reads: 0 for pass and rejected, 77 for skipped (with the
+ * case and returns the exit status ctest reads: 0 for pass, 77 for rejected and skipped (with the
  * reason printed), 1 for fail. detail may be NULL. */
 int ipro_node_case_finish(ipro_node_case *c, const char *detail);
 
