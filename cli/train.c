@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "data_source.h"
 #include "evaluation.h"
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
@@ -39,7 +40,11 @@
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
     "  --data SPEC             training and test data: fashion-mnist[:DIR], mnist:DIR,\n"
-    "                          cifar10:DIR or cifar100:DIR\n"
+    "                          cifar10:DIR, cifar100:DIR, imagefolder:DIR (DIR/train/CLASS/*.png\n"
+    "                          or .jpg, DIR/val/CLASS/...) or npz:FILE (x_train, y_train,\n"
+    "                          x_test, y_test)\n"
+    "  --strict                an unreadable image in an image folder is an error (default: it\n"
+    "                          is skipped with a warning)\n"
     "  --epochs E              epochs to train (default 5)\n"
     "  --batch B               training batch size; a last partial batch is dropped (default 128)\n"
     "  --lr LR                 peak learning rate (default 0.1 for sgd, 0.001 for adamw)\n"
@@ -84,7 +89,7 @@ typedef struct {
   int64_t milestones[IPRO_SCHEDULE_MAX_MILESTONES];
   ipro_schedule_kind schedule;
   ipro_optimizer_kind optimizer;
-  bool nesterov, augment, resume, reference;
+  bool nesterov, augment, resume, reference, strict;
   ipro_device device;
   uint64_t seed;
   given_options given;
@@ -171,6 +176,8 @@ static int parse(int argc, char **argv, train_options *o) {
       i++;
     } else if (strcmp(a, "--resume") == 0) {
       o->resume = true;
+    } else if (strcmp(a, "--strict") == 0) {
+      o->strict = true;
     } else if (strcmp(a, "--no-nesterov") == 0) {
       o->nesterov = false, g->nesterov = true;
     } else if (strcmp(a, "--augment") == 0 || strcmp(a, "--no-augment") == 0) {
@@ -385,13 +392,36 @@ static ipro_status check_writable(const char *path, ipro_error *err) {
   return IPRO_OK;
 }
 
+/* Users' own data (image folders, npz) is normalised with the training split's measured
+ * statistics, the test split included, and the class mapping is shown. */
 static ipro_status open_data(train_run *r, ipro_error *err) {
-  ipro_dataset_spec spec;
-  if (ipro_dataset_parse_spec(r->options->data, &spec, err) != IPRO_OK ||
-      ipro_dataset_load(&spec, IPRO_SPLIT_TRAIN, &r->train_data, err) != IPRO_OK ||
-      ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &r->test_data, err) != IPRO_OK)
+  const train_options *o = r->options;
+  if (ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TRAIN, &r->train_data,
+                            err) != IPRO_OK ||
+      ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TEST, &r->test_data, err) !=
+          IPRO_OK)
     return IPRO_ERROR;
+  ipro_dataset_kind kind = r->train_data.kind;
+  if (kind != IPRO_DATASET_IMAGEFOLDER && kind != IPRO_DATASET_NPZ) return IPRO_OK;
+  if (ipro_dataset_set_normalization(&r->test_data, r->train_data.mean, r->train_data.std,
+                                     r->test_data.channels, err) != IPRO_OK)
+    return ipro_error_prefix(err, "%s: the test split's channels differ from training's", o->data);
+  ipro_cli_print_classes(&r->train_data);
+  printf("normalisation measured on the training split: mean");
+  for (int c = 0; c < r->train_data.channels; c++)
+    printf("%s%.4f", c ? "," : " ", r->train_data.mean[c]);
+  printf(" std");
+  for (int c = 0; c < r->train_data.channels; c++)
+    printf("%s%.4f", c ? "," : " ", r->train_data.std[c]);
+  printf(" (give `infopro eval` these as --mean/--std)\n");
   return IPRO_OK;
+}
+
+/* TRAINED.onnx -> TRAINED.classes.txt, beside it. */
+static void classes_path(const char *out, char *path, size_t size) {
+  size_t length = strlen(out);
+  if (length > 5 && !strcmp(out + length - 5, ".onnx")) length -= 5;
+  snprintf(path, size, "%.*s.classes.txt", (int)length, out);
 }
 
 /* The heads' settings for this dataset: image channels and normalisation (the decoder's target
@@ -684,6 +714,12 @@ static ipro_status train(train_run *r, ipro_error *err) {
            planned, ipro_trainer_allocated_bytes(r->trainer), (unsigned long long)r->e2e_peak,
            100.0 * (1.0 - (double)planned / (double)r->e2e_peak), r->K);
   if (r->options->out) printf("wrote %s\n", r->options->out);
+  if (r->options->out && r->train_data.class_names) {
+    char path[4096];
+    classes_path(r->options->out, path, sizeof path);
+    if (ipro_cli_write_classes(&r->train_data, path, err) != IPRO_OK) return IPRO_ERROR;
+    printf("wrote %s\n", path);
+  }
   return IPRO_OK;
 }
 
