@@ -65,7 +65,12 @@ static const char usage[] =
     "  --eval-batch N          images per forward pass when testing (default 256, as in eval)\n"
     "  --log-every N           steps between progress lines when stdout is not a terminal\n"
     "                          (default: about ten per epoch)\n"
-    "  --out TRAINED.onnx      write the model with its trained weights at the end\n"
+    "  --out TRAINED.onnx      write the model with its trained weights at the end (weights in\n"
+    "                          TRAINED.onnx.data when the model came with external data or\n"
+    "                          would pass 2 GB)\n"
+    "  --out-inference FILE    also write it in inference form (BatchNormalization on the\n"
+    "                          trained running statistics, training-only outputs and Dropout's\n"
+    "                          training mode removed), as `infopro export --inference` does\n"
     "  --checkpoint DIR        write DIR/checkpoint.ipck at the end of every epoch\n"
     "  --resume                continue from DIR/checkpoint.ipck at the next epoch; options not\n"
     "                          given take the checkpoint's values\n"
@@ -82,7 +87,7 @@ typedef struct {
 } given_options;
 
 typedef struct {
-  const char *model, *data, *out, *checkpoint;
+  const char *model, *data, *out, *out_inference, *checkpoint;
   int64_t epochs, batch, eval_batch, limit, test_limit, log_every, warmup;
   double lr, momentum, weight_decay, gamma;
   int n_milestones;
@@ -188,6 +193,8 @@ static int parse(int argc, char **argv, train_options *o) {
       o->data = argv[++i];
     } else if (strcmp(a, "--out") == 0) {
       o->out = argv[++i];
+    } else if (strcmp(a, "--out-inference") == 0) {
+      o->out_inference = argv[++i];
     } else if (strcmp(a, "--checkpoint") == 0) {
       o->checkpoint = argv[++i];
     } else if (strcmp(a, "--epochs") == 0) {
@@ -502,6 +509,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   ipro_status status = IPRO_OK;
   if (o->checkpoint) status = ipro_checkpoint_prepare_directory(o->checkpoint, err);
   if (status == IPRO_OK && o->out) status = check_writable(o->out, err);
+  if (status == IPRO_OK && o->out_inference) status = check_writable(o->out_inference, err);
   if (status == IPRO_OK) status = open_data(r, err);
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
@@ -703,6 +711,13 @@ static ipro_status train(train_run *r, ipro_error *err) {
   if (r->options->out && ipro_onnx_export_initializers(r->options->model, r->options->out,
                                                        export_value, r->trainer, err) != IPRO_OK)
     return IPRO_ERROR;
+  ipro_export_request inference = {.source_model = r->options->model,
+                                   .destination = r->options->out_inference,
+                                   .value_of = export_value,
+                                   .context = r->trainer,
+                                   .inference = true};
+  if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK)
+    return IPRO_ERROR;
   size_t planned = ipro_trainer_planned_bytes(r->trainer);
   printf("trained %lld epochs in %.1f s: test accuracy %.4f, peak bytes %zu (planned %zu); "
          "test executors %zu (planned %zu)\n",
@@ -714,6 +729,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
            planned, ipro_trainer_allocated_bytes(r->trainer), (unsigned long long)r->e2e_peak,
            100.0 * (1.0 - (double)planned / (double)r->e2e_peak), r->K);
   if (r->options->out) printf("wrote %s\n", r->options->out);
+  if (r->options->out_inference) printf("wrote %s (inference form)\n", r->options->out_inference);
   if (r->options->out && r->train_data.class_names) {
     char path[4096];
     classes_path(r->options->out, path, sizeof path);
