@@ -108,6 +108,14 @@ static void check_structure(const char *path, const char *trained, const char *u
   free(bytes);
 }
 
+/* `infopro ARGUMENTS`, which must succeed (and print needle, when given). */
+static void run_ok(const char *arguments, const char *needle) {
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && (!needle || strstr(r.out, needle)), "infopro %s: %d: %s%s",
+            arguments, r.exit_status, r.out, r.err);
+}
+
 static void resnet8(const char *input) {
   char trained[700], inference[700], exported[700], arguments[2400];
   snprintf(trained, sizeof trained, "%s/T.onnx", directory);
@@ -117,20 +125,14 @@ static void resnet8(const char *input) {
   snprintf(source, sizeof source, "%s/external.onnx", directory);
   snprintf(arguments, sizeof arguments, "export models/resnet8_fmnist.onnx --external-data -o '%s'",
            source);
-  ipro_command_result r;
-  ipro_test_run_infopro(arguments, &r);
-  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "with its weights in"), "export: %d: %s%s",
-            r.exit_status, r.out, r.err);
+  run_ok(arguments, "with its weights in");
   snprintf(arguments, sizeof arguments,
            "train '%s' --data fashion-mnist --limit 64 --batch 32 --epochs 1 --test-limit 64 "
            "--out '%s' --out-inference '%s'",
            source, trained, inference);
-  ipro_test_run_infopro(arguments, &r);
-  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "(inference form)"), "train: %d: %s%s",
-            r.exit_status, r.out, r.err);
+  run_ok(arguments, "(inference form)");
   snprintf(arguments, sizeof arguments, "export '%s' --inference -o '%s'", trained, exported);
-  ipro_test_run_infopro(arguments, &r);
-  CHECK_MSG(r.exit_status == 0, "export: %d: %s", r.exit_status, r.err);
+  run_ok(arguments, NULL);
   /* The source kept its weights outside, so the trained models do too. */
   snprintf(side, sizeof side, "%s.data", trained);
   CHECK_MSG(access(side, R_OK) == 0, "train --out from an external-data model wrote no %s", side);
@@ -158,9 +160,7 @@ static void mlp_dropout(const char *input) {
   snprintf(exported, sizeof exported, "%s/mlp.onnx", directory);
   snprintf(arguments, sizeof arguments, "export models/mlp_fmnist.onnx --inference -o '%s'",
            exported);
-  ipro_command_result r;
-  ipro_test_run_infopro(arguments, &r);
-  CHECK_MSG(r.exit_status == 0, "export mlp: %d: %s", r.exit_status, r.err);
+  run_ok(arguments, NULL);
   ipro_tensor before = {0}, after = {0};
   CHECK(run_model("models/mlp_fmnist.onnx", input, "mlp_source", &before));
   CHECK(run_model(exported, input, "mlp_inference", &after));

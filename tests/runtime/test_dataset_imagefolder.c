@@ -39,6 +39,22 @@ static ipro_status load(ipro_dataset_split split, int channels, int size, bool s
   return ipro_dataset_load(&spec, split, out, err);
 }
 
+/* Pixel (y, x) of image[height, width] shrunk by 2: the [1 3 3 1]/8 filter in each direction
+ * (PIL's bilinear at scale 1/2), source pixels outside the image left out and the weights
+ * renormalised, as at the borders of PIL's resize; rounded to the nearest level. */
+static int halved(const uint8_t *image, int height, int width, int y, int x) {
+  static const double taps[4] = {1, 3, 3, 1};
+  double sum = 0, weight = 0;
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++) {
+      int sy = 2 * y - 1 + a, sx = 2 * x - 1 + b;
+      if (sy < 0 || sy >= height || sx < 0 || sx >= width) continue;
+      sum += taps[a] * taps[b] * image[sy * width + sx];
+      weight += taps[a] * taps[b];
+    }
+  return (int)(sum / weight + 0.5);
+}
+
 static void same_as_idx(void) {
   ipro_dataset got;
   ipro_error err = {{0}};
@@ -67,24 +83,13 @@ static void same_as_idx(void) {
                             test.images + (size_t)i * 784, 784);
   CHECK_MSG(replicated, "grey images made RGB do not repeat the grey value");
   ipro_dataset_free(&got);
-  /* 28 -> 14: [1 3 3 1] / 8 in each direction (source pixels outside the image left out and the
-   * weights renormalised, as at the borders of PIL's resize). */
+  /* 28 -> 14 */
   CHECK_OK(load(IPRO_SPLIT_TEST, 1, 14, false, &got, &err), &err);
   int worst = 0;
   for (int64_t i = 0; got.images && i < got.count; i++)
     for (int y = 0; y < 14; y++)
       for (int x = 0; x < 14; x++) {
-        static const double taps[4] = {1, 3, 3, 1};
-        double sum = 0, weight = 0;
-        for (int a = 0; a < 4; a++)
-          for (int b = 0; b < 4; b++) {
-            int sy = 2 * y - 1 + a, sx = 2 * x - 1 + b;
-            if (sy < 0 || sy >= 28 || sx < 0 || sx >= 28) continue;
-            double w = taps[a] * taps[b];
-            sum += w * test.images[(size_t)i * 784 + (size_t)sy * 28 + (size_t)sx];
-            weight += w;
-          }
-        int want = (int)(sum / weight + 0.5),
+        int want = halved(test.images + (size_t)i * 784, 28, 28, y, x),
             have = got.images[(size_t)i * 196 + (size_t)y * 14 + (size_t)x];
         if (abs(want - have) > worst) worst = abs(want - have);
       }
@@ -110,16 +115,7 @@ static void colour_and_crop(void) {
   int worst = 0;
   for (int y = 0; y < 10; y++)
     for (int x = 0; x < 10; x++) {
-      static const double taps[4] = {1, 3, 3, 1};
-      double sum = 0, weight = 0;
-      for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 4; b++) {
-          int sy = 2 * y - 1 + a, sx = 2 * (x + 5) - 1 + b;
-          if (sy < 0 || sy >= 20 || sx < 0 || sx >= 40) continue;
-          sum += taps[a] * taps[b] * luma[sy * 40 + sx];
-          weight += taps[a] * taps[b];
-        }
-      oracle[y * 10 + x] = (uint8_t)(sum / weight + 0.5);
+      oracle[y * 10 + x] = (uint8_t)halved(luma, 20, 40, y, x + 5);
       int d = abs(oracle[y * 10 + x] - grey[y * 10 + x]);
       if (d > worst) worst = d;
     }
