@@ -2,7 +2,8 @@
  * and 100 test images written by tests/support/user_data.c as .npz archives in each form people
  * exchange them (uint8 NCHW stored, float32 NHWC in [0, 1] deflated, grey [N, H, W] with numpy's
  * ZIP64 local headers) load to exactly the IDX pixels and labels; the class count is one more than
- * the largest label of both splits; and each malformed archive (a Fortran-order array, an
+ * the largest label of both splits; a layout that could be NCHW or NHWC is settled by the model's
+ * channel count when given; and each malformed archive (a Fortran-order array, an
  * ambiguous layout, a label over 255, a truncated file, a missing array) is one message naming
  * the file. Skipped when Fashion-MNIST is missing. */
 #include <stdlib.h>
@@ -122,6 +123,24 @@ static void malformed(void) {
   snprintf(path, sizeof path, "%s/ambiguous.npz", directory);
   CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
   expect_error(path, "ambiguous");
+
+  /* (2, 3, 4, 1): 3 or 1 channels; the model's channel count settles it. */
+  arrays[0] = (ipro_test_npy){"x_train", "|u1", 4, {2, 3, 4, 1}, pixels, 24, false};
+  snprintf(path, sizeof path, "%s/settled.npz", directory);
+  CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
+  expect_error(path, "ambiguous");
+  for (int channels = 1; channels <= 3; channels += 2) {
+    ipro_dataset_spec spec = {.kind = IPRO_DATASET_NPZ, .channels = channels};
+    snprintf(spec.directory, sizeof spec.directory, "%s", path);
+    ipro_dataset got;
+    ipro_error err = {{0}};
+    CHECK_OK(ipro_dataset_load(&spec, IPRO_SPLIT_TRAIN, &got, &err), &err);
+    CHECK_MSG(got.channels == channels && got.height == (channels == 1 ? 3 : 4) &&
+                  got.width == (channels == 1 ? 4 : 1),
+              "(2, 3, 4, 1) with a %d-channel model read as %d x %d x %d", channels, got.channels,
+              got.height, got.width);
+    ipro_dataset_free(&got);
+  }
 
   arrays[0] = (ipro_test_npy){"x_train", "|u1", 4, {2, 1, 4, 4}, pixels, 32, false};
   arrays[3].data = labels;
