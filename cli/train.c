@@ -403,8 +403,8 @@ static ipro_status check_writable(const char *path, ipro_error *err) {
  * statistics, the test split included, and the class mapping is shown. */
 static ipro_status open_data(train_run *r, ipro_error *err) {
   const train_options *o = r->options;
-  if (ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TRAIN, &r->train_data,
-                            err) != IPRO_OK ||
+  if (ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TRAIN, &r->train_data, err) !=
+          IPRO_OK ||
       ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TEST, &r->test_data, err) !=
           IPRO_OK)
     return IPRO_ERROR;
@@ -716,8 +716,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
                                    .value_of = export_value,
                                    .context = r->trainer,
                                    .inference = true};
-  if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK) return IPRO_ERROR;
   size_t planned = ipro_trainer_planned_bytes(r->trainer);
   printf("trained %lld epochs in %.1f s: test accuracy %.4f, peak bytes %zu (planned %zu); "
          "test executors %zu (planned %zu)\n",

@@ -5,7 +5,7 @@
 #include <string.h>
 
 ipro_status ipro_proto_edits_set(ipro_proto_edits *log, void *field, const void *value, size_t size,
-                            ipro_error *err) {
+                                 ipro_error *err) {
   if (size > sizeof log->edits[0].old)
     return ipro_error_set(err, "internal: a protobuf field of %zu bytes", size);
   if (log->count == log->capacity) {

@@ -28,7 +28,7 @@ typedef struct {
 
 /* Writes size bytes (at most 16) of value into field, remembering the old ones. */
 ipro_status ipro_proto_edits_set(ipro_proto_edits *log, void *field, const void *value, size_t size,
-                            ipro_error *err);
+                                 ipro_error *err);
 /* Keeps buffer (malloc'd) until undo; NULL buffer is an out-of-memory error. */
 ipro_status ipro_proto_own(ipro_proto_edits *log, void *buffer, ipro_error *err);
 void ipro_proto_edits_undo(ipro_proto_edits *log);

@@ -160,7 +160,8 @@ static void measure_normalization(ipro_dataset *data) {
   for (int c = 0; c < data->channels; c++) {
     double sum = 0, squares = 0;
     for (int64_t i = 0; i < data->count; i++) {
-      const uint8_t *pixels = data->images + ((size_t)i * (size_t)data->channels + (size_t)c) * plane;
+      const uint8_t *pixels =
+          data->images + ((size_t)i * (size_t)data->channels + (size_t)c) * plane;
       uint64_t s = 0, q = 0;
       for (size_t p = 0; p < plane; p++) {
         s += pixels[p];
