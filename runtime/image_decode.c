@@ -38,7 +38,9 @@ static ipro_status decode_png(const char *path, uint8_t **pixels, int *height, i
     png_image_free(&image);
     return ipro_error_set(err, "%s: out of memory for a %dx%d image", path, *width, *height);
   }
-  if (!png_image_finish_read(&image, NULL, *pixels, 0, NULL)) {
+  /* A transparent pixel becomes its colour over black, so decoding depends on the file alone. */
+  png_color black = {0, 0, 0};
+  if (!png_image_finish_read(&image, &black, *pixels, 0, NULL)) {
     free(*pixels);
     *pixels = NULL;
     return ipro_error_set(err, "%s: corrupt PNG: %s", path, image.message);
