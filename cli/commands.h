@@ -14,6 +14,7 @@ int ipro_cli_plan(int argc, char **argv);
 int ipro_cli_run(int argc, char **argv);
 int ipro_cli_eval(int argc, char **argv);
 int ipro_cli_train(int argc, char **argv);
+int ipro_cli_export(int argc, char **argv);
 
 /* Shared argument helpers (arguments.c). */
 /* Parses a positive integer; prints a usage message naming the flag and returns 0 on failure. */

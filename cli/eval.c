@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "data_source.h"
 #include "evaluation.h"
 #include "normalization_options.h"
 #include "progress.h"
@@ -18,11 +19,14 @@ static const char usage[] =
     "usage: infopro eval MODEL.onnx --data SPEC [--batch N] [--limit N] [--mean m1,m2,..]\n"
     "                   [--std s1,s2,..] [--reference] [--device cpu|cuda]\n"
     "  --data SPEC       the dataset whose test split is evaluated: fashion-mnist[:DIR],\n"
-    "                    mnist:DIR, cifar10:DIR or cifar100:DIR\n"
+    "                    mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR (its val\n"
+    "                    folder) or npz:FILE (x_test, y_test)\n"
+    "  --strict          an unreadable image in an image folder is an error, not skipped\n"
     "  --batch N         images per forward pass (default 256)\n"
     "  --limit N         evaluate only the first N test images\n"
     "  --mean, --std     per-channel normalisation, (x/255 - mean) / std (default: the\n"
-    "                    dataset's conventional constants)\n"
+    "                    dataset's conventional constants; for imagefolder and npz the test\n"
+    "                    split's own, so give the values `infopro train` printed)\n"
     "  --reference       run the plain C reference kernels instead of oneDNN\n"
     "  --device cpu|cuda the CPU (oneDNN, the default) or an NVIDIA GPU\n"
     "Prints accuracy and mean cross-entropy (natural log) of the softmax of the model's output.\n"
@@ -33,7 +37,7 @@ typedef struct {
   const char *model, *data;
   int64_t batch, limit;
   ipro_cli_normalization normalization;
-  bool reference;
+  bool reference, strict;
   ipro_device device;
 } eval_options;
 
@@ -49,6 +53,8 @@ static int parse(int argc, char **argv, eval_options *o) {
       return 0;
     } else if (strcmp(a, "--reference") == 0) {
       o->reference = true;
+    } else if (strcmp(a, "--strict") == 0) {
+      o->strict = true;
     } else if (strcmp(a, "--device") == 0 && value) {
       if (!ipro_cli_parse_device(value, &o->device)) return 2;
       i++;
@@ -101,7 +107,8 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_error err = {{0}};
   ipro_dataset data = {0};
   ipro_backend *backend = NULL, *fallback = NULL;
-  ipro_status status = ipro_dataset_open(o.data, IPRO_SPLIT_TEST, &data, &err);
+  ipro_status status =
+      ipro_cli_open_dataset(o.model, o.data, o.strict, IPRO_SPLIT_TEST, &data, &err);
   if (status == IPRO_OK)
     status = ipro_cli_normalization_apply(&o.normalization, o.data, &data, &err);
   if (status == IPRO_OK)

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "data_source.h"
 #include "evaluation.h"
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
@@ -40,7 +41,11 @@
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
     "  --data SPEC             training and test data: fashion-mnist[:DIR], mnist:DIR,\n"
-    "                          cifar10:DIR or cifar100:DIR\n"
+    "                          cifar10:DIR, cifar100:DIR, imagefolder:DIR (DIR/train/CLASS/*.png\n"
+    "                          or .jpg, DIR/val/CLASS/...) or npz:FILE (x_train, y_train,\n"
+    "                          x_test, y_test)\n"
+    "  --strict                an unreadable image in an image folder is an error (default: it\n"
+    "                          is skipped with a warning)\n"
     "  --epochs E              epochs to train (default 5)\n"
     "  --batch B               training batch size; a last partial batch is dropped (default 128)\n"
     "  --lr LR                 peak learning rate (default 0.1 for sgd, 0.001 for adamw)\n"
@@ -63,7 +68,12 @@ static const char usage[] =
     "  --eval-batch N          images per forward pass when testing (default 256, as in eval)\n"
     "  --log-every N           steps between progress lines when stdout is not a terminal\n"
     "                          (default: about ten per epoch)\n"
-    "  --out TRAINED.onnx      write the model with its trained weights at the end\n"
+    "  --out TRAINED.onnx      write the model with its trained weights at the end (weights in\n"
+    "                          TRAINED.onnx.data when the model came with external data or\n"
+    "                          would pass 2 GB)\n"
+    "  --out-inference FILE    also write it in inference form (BatchNormalization on the\n"
+    "                          trained running statistics, training-only outputs and Dropout's\n"
+    "                          training mode removed), as `infopro export --inference` does\n"
     "  --checkpoint DIR        write DIR/checkpoint.ipck at the end of every epoch\n"
     "  --resume                continue from DIR/checkpoint.ipck at the next epoch; options not\n"
     "                          given take the checkpoint's values\n"
@@ -80,14 +90,14 @@ typedef struct {
 } given_options;
 
 typedef struct {
-  const char *model, *data, *out, *checkpoint;
+  const char *model, *data, *out, *out_inference, *checkpoint;
   int64_t epochs, batch, eval_batch, limit, test_limit, log_every, warmup;
   double lr, momentum, weight_decay, gamma;
   int n_milestones;
   int64_t milestones[IPRO_SCHEDULE_MAX_MILESTONES];
   ipro_schedule_kind schedule;
   ipro_optimizer_kind optimizer;
-  bool nesterov, augment, resume, reference;
+  bool nesterov, augment, resume, reference, strict;
   ipro_device device;
   uint64_t seed;
   given_options given;
@@ -178,6 +188,8 @@ static int parse(int argc, char **argv, train_options *o) {
       i++;
     } else if (strcmp(a, "--resume") == 0) {
       o->resume = true;
+    } else if (strcmp(a, "--strict") == 0) {
+      o->strict = true;
     } else if (strcmp(a, "--no-nesterov") == 0) {
       o->nesterov = false, g->nesterov = true;
     } else if (strcmp(a, "--augment") == 0 || strcmp(a, "--no-augment") == 0) {
@@ -188,6 +200,8 @@ static int parse(int argc, char **argv, train_options *o) {
       o->data = argv[++i];
     } else if (strcmp(a, "--out") == 0) {
       o->out = argv[++i];
+    } else if (strcmp(a, "--out-inference") == 0) {
+      o->out_inference = argv[++i];
     } else if (strcmp(a, "--checkpoint") == 0) {
       o->checkpoint = argv[++i];
     } else if (strcmp(a, "--epochs") == 0) {
@@ -392,17 +406,42 @@ static ipro_status check_writable(const char *path, ipro_error *err) {
   return IPRO_OK;
 }
 
+/* Users' own data (image folders, npz) is normalised with the training split's measured
+ * statistics, the test split included, and the class mapping is shown; --mean/--std, when given,
+ * replace whatever normalisation the data came with, on both splits. */
 static ipro_status open_data(train_run *r, ipro_error *err) {
-  ipro_dataset_spec spec;
-  if (ipro_dataset_parse_spec(r->options->data, &spec, err) != IPRO_OK ||
-      ipro_dataset_load(&spec, IPRO_SPLIT_TRAIN, &r->train_data, err) != IPRO_OK ||
-      ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &r->test_data, err) != IPRO_OK ||
-      ipro_cli_normalization_apply(&r->options->normalization, r->options->data, &r->train_data,
-                                   err) != IPRO_OK ||
-      ipro_cli_normalization_apply(&r->options->normalization, r->options->data, &r->test_data,
-                                   err) != IPRO_OK)
+  const train_options *o = r->options;
+  if (ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TRAIN, &r->train_data, err) !=
+          IPRO_OK ||
+      ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TEST, &r->test_data, err) !=
+          IPRO_OK)
+    return IPRO_ERROR;
+  ipro_dataset_kind kind = r->train_data.kind;
+  if (kind == IPRO_DATASET_IMAGEFOLDER || kind == IPRO_DATASET_NPZ) {
+    if (ipro_dataset_set_normalization(&r->test_data, r->train_data.mean, r->train_data.std,
+                                       r->test_data.channels, err) != IPRO_OK)
+      return ipro_error_prefix(err, "%s: the test split's channels differ from training's",
+                               o->data);
+    ipro_cli_print_classes(&r->train_data);
+    printf("normalisation measured on the training split: mean");
+    for (int c = 0; c < r->train_data.channels; c++)
+      printf("%s%.4f", c ? "," : " ", r->train_data.mean[c]);
+    printf(" std");
+    for (int c = 0; c < r->train_data.channels; c++)
+      printf("%s%.4f", c ? "," : " ", r->train_data.std[c]);
+    printf(" (give `infopro eval` these as --mean/--std)\n");
+  }
+  if (ipro_cli_normalization_apply(&o->normalization, o->data, &r->train_data, err) != IPRO_OK ||
+      ipro_cli_normalization_apply(&o->normalization, o->data, &r->test_data, err) != IPRO_OK)
     return IPRO_ERROR;
   return IPRO_OK;
+}
+
+/* TRAINED.onnx -> TRAINED.classes.txt, beside it. */
+static void classes_path(const char *out, char *path, size_t size) {
+  size_t length = strlen(out);
+  if (length > 5 && !strcmp(out + length - 5, ".onnx")) length -= 5;
+  snprintf(path, size, "%.*s.classes.txt", (int)length, out);
 }
 
 /* The heads' settings for this dataset: image channels and normalisation (the decoder's target
@@ -483,6 +522,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   ipro_status status = IPRO_OK;
   if (o->checkpoint) status = ipro_checkpoint_prepare_directory(o->checkpoint, err);
   if (status == IPRO_OK && o->out) status = check_writable(o->out, err);
+  if (status == IPRO_OK && o->out_inference) status = check_writable(o->out_inference, err);
   if (status == IPRO_OK) status = open_data(r, err);
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
@@ -684,6 +724,12 @@ static ipro_status train(train_run *r, ipro_error *err) {
   if (r->options->out && ipro_onnx_export_initializers(r->options->model, r->options->out,
                                                        export_value, r->trainer, err) != IPRO_OK)
     return IPRO_ERROR;
+  ipro_export_request inference = {.source_model = r->options->model,
+                                   .destination = r->options->out_inference,
+                                   .value_of = export_value,
+                                   .context = r->trainer,
+                                   .inference = true};
+  if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK) return IPRO_ERROR;
   size_t planned = ipro_trainer_planned_bytes(r->trainer);
   printf("trained %lld epochs in %.1f s: test accuracy %.4f, peak bytes %zu (planned %zu); "
          "test executors %zu (planned %zu)\n",
@@ -695,6 +741,13 @@ static ipro_status train(train_run *r, ipro_error *err) {
            planned, ipro_trainer_allocated_bytes(r->trainer), (unsigned long long)r->e2e_peak,
            100.0 * (1.0 - (double)planned / (double)r->e2e_peak), r->K);
   if (r->options->out) printf("wrote %s\n", r->options->out);
+  if (r->options->out_inference) printf("wrote %s (inference form)\n", r->options->out_inference);
+  if (r->options->out && r->train_data.class_names) {
+    char path[4096];
+    classes_path(r->options->out, path, sizeof path);
+    if (ipro_cli_write_classes(&r->train_data, path, err) != IPRO_OK) return IPRO_ERROR;
+    printf("wrote %s\n", path);
+  }
   return IPRO_OK;
 }
 

@@ -1,5 +1,5 @@
 /* Internal to the frontend: the helpers the ONNX loader shares between model files and tensor
- * files. Only onnx_load.c and onnx_tensor.c see protobuf-c types. */
+ * files, and the exporter. Only the frontend's onnx_*.c files see protobuf-c types. */
 #ifndef IPRO_ONNX_DECODE_H
 #define IPRO_ONNX_DECODE_H
 

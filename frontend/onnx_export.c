@@ -1,65 +1,22 @@
 /* Exporting new initializer values into a copy of an ONNX model (see onnx_export.h).
  *
- * The decoded message's own buffers are never freed or reallocated here: each replaced
- * initializer's fields are saved, pointed at a buffer this file owns for packing, and put back
- * before protobuf-c frees the message, so the message is freed exactly as it was decoded. */
+ * The decoded message's own buffers are never freed or reallocated here: every field changed on
+ * the way out goes through an undo log (proto_edits.h) that puts it back before protobuf-c frees
+ * the message, so the message is freed exactly as it was decoded. */
 #include "onnx_export.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "atomic_file.h"
 #include "onnx_decode.h"
+#include "onnx_external_data.h"
+#include "onnx_inference_form.h"
+#include "proto_edits.h"
 
-/* The fields of one TensorProto that a replacement changes, as decoded. */
-typedef struct {
-  Onnx__TensorProto *proto;
-  protobuf_c_boolean has_raw_data;
-  ProtobufCBinaryData raw_data;
-  size_t n_float_data;
-  float *float_data;
-  protobuf_c_boolean has_data_location;
-  Onnx__TensorProto__DataLocation data_location;
-  size_t n_external_data;
-  Onnx__StringStringEntryProto **external_data;
-  uint8_t *value; /* ours: the new raw data */
-} replacement;
-
-static void save_fields(replacement *r, Onnx__TensorProto *proto) {
-  r->proto = proto;
-  r->has_raw_data = proto->has_raw_data;
-  r->raw_data = proto->raw_data;
-  r->n_float_data = proto->n_float_data;
-  r->float_data = proto->float_data;
-  r->has_data_location = proto->has_data_location;
-  r->data_location = proto->data_location;
-  r->n_external_data = proto->n_external_data;
-  r->external_data = proto->external_data;
-}
-
-static void restore_fields(const replacement *r) {
-  Onnx__TensorProto *proto = r->proto;
-  proto->has_raw_data = r->has_raw_data;
-  proto->raw_data = r->raw_data;
-  proto->n_float_data = r->n_float_data;
-  proto->float_data = r->float_data;
-  proto->has_data_location = r->has_data_location;
-  proto->data_location = r->data_location;
-  proto->n_external_data = r->n_external_data;
-  proto->external_data = r->external_data;
-}
-
-static void point_at_value(Onnx__TensorProto *proto, uint8_t *value, size_t bytes) {
-  proto->has_raw_data = 1;
-  proto->raw_data.data = value;
-  proto->raw_data.len = bytes;
-  proto->n_float_data = 0;
-  proto->float_data = NULL;
-  proto->has_data_location = 0;
-  proto->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT;
-  proto->n_external_data = 0;
-  proto->external_data = NULL;
-}
+/* protobuf's limit on one message, less room for the fields around the initializers. */
+#define PROTOBUF_LIMIT ((size_t)2000 * 1000 * 1000)
 
 /* Bytes of a float tensor with these dims, or SIZE_MAX for a negative or absurd shape. */
 static size_t float_bytes(const int64_t *dims, size_t rank) {
@@ -72,11 +29,11 @@ static size_t float_bytes(const int64_t *dims, size_t rank) {
   return (size_t)count * sizeof(float);
 }
 
-/* Asks for every float initializer's value; fills replacements[0..*count). */
+/* Asks for every float initializer's value and points each replaced one at it. */
 static ipro_status collect(const Onnx__GraphProto *graph, const char *source,
-                           ipro_export_value_fn value_of, void *context, replacement *replacements,
-                           size_t *count, ipro_error *err) {
-  for (size_t i = 0; i < graph->n_initializer; i++) {
+                           ipro_export_value_fn value_of, void *context, ipro_proto_edits *log,
+                           ipro_error *err) {
+  for (size_t i = 0; value_of && i < graph->n_initializer; i++) {
     Onnx__TensorProto *proto = graph->initializer[i];
     if (proto->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) continue;
     const char *name = proto->name ? proto->name : "";
@@ -95,55 +52,95 @@ static ipro_status collect(const Onnx__GraphProto *graph, const char *source,
       free(value);
       return IPRO_ERROR;
     }
-    replacement *r = &replacements[(*count)++];
-    save_fields(r, proto);
-    r->value = value;
-    point_at_value(proto, value, bytes);
+    if (ipro_proto_own(log, value, err) != IPRO_OK) return IPRO_ERROR;
+    status = IPRO_PROTO_SET(log, proto->has_raw_data, 1, err);
+    if (!status) status = IPRO_PROTO_SET(log, proto->raw_data.len, bytes, err);
+    if (!status) status = IPRO_PROTO_SET(log, proto->raw_data.data, value, err);
+    if (!status) status = IPRO_PROTO_SET(log, proto->n_float_data, 0, err);
+    if (!status) status = IPRO_PROTO_SET(log, proto->has_data_location, 0, err);
+    if (!status)
+      status = IPRO_PROTO_SET(log, proto->data_location, ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT,
+                              err);
+    if (!status) status = IPRO_PROTO_SET(log, proto->n_external_data, 0, err);
+    if (status != IPRO_OK) return IPRO_ERROR;
   }
   return IPRO_OK;
+}
+
+/* The side file's name as the model records it (no folder) and its path. */
+static void side_file_names(const char *destination, char *name, size_t name_size, char *path,
+                            size_t path_size) {
+  const char *slash = strrchr(destination, '/');
+  snprintf(name, name_size, "%s.data", slash ? slash + 1 : destination);
+  snprintf(path, path_size, "%s.data", destination);
+}
+
+/* Packs the (edited) model and writes it, with its side file first when one is made. */
+static ipro_status write_model(Onnx__ModelProto *model, const ipro_export_request *r,
+                               bool source_external, ipro_proto_edits *log, ipro_error *err) {
+  bool external = r->external_data || source_external ||
+                  onnx__model_proto__get_packed_size(model) > PROTOBUF_LIMIT;
+  char side_name[1024], side_path[4096];
+  side_file_names(r->destination, side_name, sizeof side_name, side_path, sizeof side_path);
+  uint8_t *side = NULL;
+  size_t side_size = 0;
+  if (external && ipro_onnx_externalize(model->graph, r->source_model, side_name, log, &side,
+                                        &side_size, err) != IPRO_OK)
+    return IPRO_ERROR;
+  size_t packed_size = onnx__model_proto__get_packed_size(model);
+  ipro_status status = IPRO_OK;
+  if (packed_size > PROTOBUF_LIMIT)
+    status = ipro_error_set(err,
+                            "'%s' would be %zu bytes even with its weights outside, past "
+                            "protobuf's 2 GB limit",
+                            r->destination, packed_size);
+  if (status == IPRO_OK && side) status = ipro_write_file_atomic(side_path, side, side_size, err);
+  free(side);
+  uint8_t *packed = status == IPRO_OK ? malloc(packed_size ? packed_size : 1) : NULL;
+  if (status == IPRO_OK && !packed)
+    status = ipro_error_set(err, "out of memory writing '%s'", r->destination);
+  if (status == IPRO_OK) {
+    onnx__model_proto__pack(model, packed);
+    status = ipro_write_file_atomic(r->destination, packed, packed_size, err);
+  }
+  free(packed);
+  if (r->wrote_side_file) *r->wrote_side_file = status == IPRO_OK && side_size > 0;
+  return status;
+}
+
+ipro_status ipro_onnx_export(const ipro_export_request *r, ipro_error *err) {
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  if (ipro_onnx_read_file(r->source_model, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  Onnx__ModelProto *model = onnx__model_proto__unpack(NULL, size, bytes);
+  free(bytes);
+  if (!model)
+    return ipro_error_set(err, "'%s' is not a valid ONNX model (truncated or corrupt)",
+                          r->source_model);
+  if (!model->graph) {
+    onnx__model_proto__free_unpacked(model, NULL);
+    return ipro_error_set(err, "'%s' has no graph", r->source_model);
+  }
+  ipro_proto_edits log = {0};
+  bool source_external = ipro_onnx_uses_external_data(model->graph);
+  ipro_status status = collect(model->graph, r->source_model, r->value_of, r->context, &log, err);
+  int changed = 0;
+  if (status == IPRO_OK && r->inference) {
+    status = ipro_onnx_inference_form(model->graph, &log, &changed, err);
+    if (status != IPRO_OK) ipro_error_prefix(err, "%s", r->source_model);
+  }
+  if (status == IPRO_OK) status = write_model(model, r, source_external, &log, err);
+  ipro_proto_edits_undo(&log);
+  onnx__model_proto__free_unpacked(model, NULL);
+  return status;
 }
 
 ipro_status ipro_onnx_export_initializers(const char *source_model, const char *destination,
                                           ipro_export_value_fn value_of, void *context,
                                           ipro_error *err) {
-  uint8_t *bytes = NULL;
-  size_t size = 0;
-  if (ipro_onnx_read_file(source_model, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
-  Onnx__ModelProto *model = onnx__model_proto__unpack(NULL, size, bytes);
-  free(bytes);
-  if (!model)
-    return ipro_error_set(err, "'%s' is not a valid ONNX model (truncated or corrupt)",
-                          source_model);
-  if (!model->graph) {
-    onnx__model_proto__free_unpacked(model, NULL);
-    return ipro_error_set(err, "'%s' has no graph", source_model);
-  }
-  Onnx__GraphProto *graph = model->graph;
-  size_t count = 0;
-  replacement *replacements =
-      calloc(graph->n_initializer ? graph->n_initializer : 1, sizeof *replacements);
-  ipro_status status = replacements ? IPRO_OK : ipro_error_set(err, "out of memory");
-  if (status == IPRO_OK)
-    status = collect(graph, source_model, value_of, context, replacements, &count, err);
-
-  uint8_t *packed = NULL;
-  size_t packed_size = 0;
-  if (status == IPRO_OK) {
-    packed_size = onnx__model_proto__get_packed_size(model);
-    packed = malloc(packed_size ? packed_size : 1);
-    if (!packed)
-      status = ipro_error_set(err, "out of memory writing '%s'", destination);
-    else
-      onnx__model_proto__pack(model, packed);
-  }
-  if (status == IPRO_OK) status = ipro_write_file_atomic(destination, packed, packed_size, err);
-
-  free(packed);
-  for (size_t i = 0; i < count; i++) {
-    restore_fields(&replacements[i]);
-    free(replacements[i].value);
-  }
-  free(replacements);
-  onnx__model_proto__free_unpacked(model, NULL);
-  return status;
+  ipro_export_request request = {.source_model = source_model,
+                                 .destination = destination,
+                                 .value_of = value_of,
+                                 .context = context};
+  return ipro_onnx_export(&request, err);
 }

@@ -7,11 +7,19 @@
  *
  * A replaced initializer keeps its name, dims and data type; its data is stored as raw_data
  * (little-endian float32, what ONNX's raw_data means on every platform infopro runs on), and
- * its typed fields (float_data) and external-data fields are cleared, so the output is one
- * self-contained file even when the source kept that weight in an external file. */
+ * its typed fields (float_data) are cleared.
+ *
+ * External data (onnx_external_data.h): when the source keeps any initializer in an external
+ * file, when the model would pass protobuf's 2 GB limit, or when asked, every initializer of at
+ * least 1 KiB and every one the source kept outside goes to DESTINATION.data beside the output
+ * (location "BASENAME.data"), written before the model; otherwise the output is one file.
+ *
+ * Inference form (onnx_inference_form.h): on request the graph's BatchNormalization and Dropout
+ * nodes are rewritten for inference on the way out. */
 #ifndef IPRO_ONNX_EXPORT_H
 #define IPRO_ONNX_EXPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +40,16 @@ typedef ipro_status (*ipro_export_value_fn)(void *context, const char *name, ipr
 ipro_status ipro_onnx_export_initializers(const char *source_model, const char *destination,
                                           ipro_export_value_fn value_of, void *context,
                                           ipro_error *err);
+
+typedef struct {
+  const char *source_model, *destination;
+  ipro_export_value_fn value_of; /* NULL: every initializer kept */
+  void *context;
+  bool inference;        /* write the inference form */
+  bool external_data;    /* side file even when neither the source nor the size asks for it */
+  bool *wrote_side_file; /* optional: set to whether DESTINATION.data was written */
+} ipro_export_request;
+
+ipro_status ipro_onnx_export(const ipro_export_request *request, ipro_error *err);
 
 #endif

@@ -2,8 +2,10 @@
  * ipro_tensor: dims, dtype and data from raw_data, the typed repeated fields or an external data
  * file. Every size is checked against the declared shape before anything is copied, so a
  * truncated or lying file gives a message, never an overread. */
+#define _DEFAULT_SOURCE /* realpath */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,51 +24,89 @@ static int64_t checked_element_count(const int64_t *dims, size_t n_dims) {
   return count;
 }
 
+/* A decimal offset or length: digits only, no sign, no overflow. */
+static bool parse_size(const char *text, long long *out) {
+  if (!*text) return false;
+  long long value = 0;
+  for (const char *p = text; *p; p++) {
+    if (*p < '0' || *p > '9' || value > (LLONG_MAX - 9) / 10) return false;
+    value = value * 10 + (*p - '0');
+  }
+  *out = value;
+  return true;
+}
+
+/* Whether path, once symbolic links are resolved, lies inside folder. */
+static bool inside_folder(const char *folder, const char *path) {
+  char real_folder[PATH_MAX], real_path[PATH_MAX];
+  if (!realpath(folder, real_folder) || !realpath(path, real_path)) return true; /* open reports */
+  size_t length = strlen(real_folder);
+  return !strncmp(real_folder, real_path, length) &&
+         (real_path[length] == '/' || (length == 1 && real_folder[0] == '/'));
+}
+
+/* External data (data_location = EXTERNAL): the bytes sit in a file named by the "location" entry,
+ * relative to the model's folder and never outside it (no absolute path, no "..", no link
+ * leading out), from "offset" (default 0) for "length" bytes (default: what the shape needs). */
 static ipro_status read_external_data(const Onnx__TensorProto *proto, const char *model_path,
                                       uint8_t *destination, size_t size, ipro_error *err) {
+  const char *name = proto->name ? proto->name : "";
   const char *location = NULL;
   long long offset = 0, length = -1;
   for (size_t i = 0; i < proto->n_external_data; i++) {
     const Onnx__StringStringEntryProto *entry = proto->external_data[i];
     if (!entry->key || !entry->value) continue;
+    bool is_offset = strcmp(entry->key, "offset") == 0,
+         is_length = strcmp(entry->key, "length") == 0;
     if (strcmp(entry->key, "location") == 0)
       location = entry->value;
-    else if (strcmp(entry->key, "offset") == 0)
-      offset = strtoll(entry->value, NULL, 10);
-    else if (strcmp(entry->key, "length") == 0)
-      length = strtoll(entry->value, NULL, 10);
+    else if ((is_offset || is_length) && !parse_size(entry->value, is_offset ? &offset : &length))
+      return ipro_error_set(err, "tensor '%s': external data %s '%s' is not a byte count", name,
+                            entry->key, entry->value);
   }
   if (!location || !*location)
-    return ipro_error_set(err, "tensor '%s' has external data without a location",
-                          proto->name ? proto->name : "");
+    return ipro_error_set(err, "tensor '%s' has external data without a location", name);
   if (location[0] == '/' || strstr(location, ".."))
     return ipro_error_set(err,
                           "tensor '%s': external data location '%s' must be a path relative to "
                           "the model's folder",
-                          proto->name ? proto->name : "", location);
-  if (offset < 0 || (length >= 0 && (size_t)length != size))
+                          name, location);
+  if (length >= 0 && (size_t)length != size)
     return ipro_error_set(err,
-                          "tensor '%s': external data offset %lld / length %lld do not match its "
-                          "shape (%zu bytes)",
-                          proto->name ? proto->name : "", offset, length, size);
-  char path[PATH_MAX];
+                          "tensor '%s': external data length %lld does not match its shape (%zu "
+                          "bytes)",
+                          name, length, size);
+  char path[PATH_MAX], folder[PATH_MAX];
   const char *slash = model_path ? strrchr(model_path, '/') : NULL;
   if (slash)
-    snprintf(path, sizeof path, "%.*s/%s", (int)(slash - model_path), model_path, location);
+    snprintf(folder, sizeof folder, "%.*s", (int)(slash - model_path), model_path);
   else
-    snprintf(path, sizeof path, "%s", location);
+    snprintf(folder, sizeof folder, ".");
+  snprintf(path, sizeof path, "%s/%s", folder, location);
+  if (!inside_folder(folder, path))
+    return ipro_error_set(err,
+                          "tensor '%s': external data file '%s' leads outside the model's "
+                          "folder",
+                          name, path);
   FILE *file = fopen(path, "rb");
   if (!file)
-    return ipro_error_set(err, "tensor '%s': cannot open external data file '%s': %s",
-                          proto->name ? proto->name : "", path, strerror(errno));
+    return ipro_error_set(err, "tensor '%s': cannot open external data file '%s': %s", name, path,
+                          strerror(errno));
+  long end = -1;
+  if (fseek(file, 0, SEEK_END) == 0) end = ftell(file);
+  if (end < 0 || offset > end || (size_t)(end - offset) < size) {
+    fclose(file);
+    return ipro_error_set(err,
+                          "tensor '%s': external data file '%s' has %ld bytes; %zu are needed at "
+                          "offset %lld",
+                          name, path, end, size, offset);
+  }
   size_t got = 0;
   if (fseek(file, (long)offset, SEEK_SET) == 0) got = fread(destination, 1, size, file);
   fclose(file);
   if (got != size)
-    return ipro_error_set(err,
-                          "tensor '%s': external data file '%s' is too short (needed %zu bytes "
-                          "at offset %lld)",
-                          proto->name ? proto->name : "", path, size, offset);
+    return ipro_error_set(err, "tensor '%s': cannot read %zu bytes at offset %lld of '%s'", name,
+                          size, offset, path);
   return IPRO_OK;
 }
 

@@ -45,6 +45,9 @@ static const dataset_info datasets[] = {
      100,
      {0.5071f, 0.4865f, 0.4409f},
      {0.2673f, 0.2564f, 0.2762f}},
+    /* Users' own data: channels, classes and normalisation come from the files. */
+    {IPRO_DATASET_IMAGEFOLDER, "imagefolder", NULL, NULL, 0, 0, {0}, {0}},
+    {IPRO_DATASET_NPZ, "npz", NULL, NULL, 0, 0, {0}, {0}},
 };
 
 static const dataset_info *info_of(ipro_dataset_kind kind) {
@@ -59,7 +62,8 @@ const char *ipro_dataset_kind_name(ipro_dataset_kind kind) {
 }
 
 ipro_status ipro_dataset_parse_spec(const char *text, ipro_dataset_spec *out, ipro_error *err) {
-  static const char *usage = "expected fashion-mnist[:DIR], mnist:DIR, cifar10:DIR or cifar100:DIR";
+  static const char *usage = "expected fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, "
+                             "imagefolder:DIR or npz:FILE";
   memset(out, 0, sizeof *out);
   const char *colon = strchr(text, ':');
   size_t name_length = colon ? (size_t)(colon - text) : strlen(text);
@@ -73,8 +77,9 @@ ipro_status ipro_dataset_parse_spec(const char *text, ipro_dataset_spec *out, ip
   out->kind = info->kind;
   const char *directory = colon ? colon + 1 : info->default_directory;
   if (!directory || !*directory)
-    return ipro_error_set(err, "dataset '%s': %s needs a directory (%s:DIR)", text, info->name,
-                          info->name);
+    return ipro_error_set(err, "dataset '%s': %s needs %s (%s:%s)", text, info->name,
+                          info->kind == IPRO_DATASET_NPZ ? "a file" : "a directory", info->name,
+                          info->kind == IPRO_DATASET_NPZ ? "FILE" : "DIR");
   if (strlen(directory) >= sizeof out->directory)
     return ipro_error_set(err, "dataset '%s': directory name longer than %zu characters", text,
                           sizeof out->directory - 1);
@@ -148,6 +153,30 @@ static ipro_status load_cifar(const dataset_info *info, const char *directory,
   return ipro_dataset_read_cifar(path_list, count, label_bytes, 20, out, err);
 }
 
+/* The split's own per-channel mean and standard deviation of pixel/255 (a constant channel gets
+ * std 1 so that normalising stays finite). */
+static void measure_normalization(ipro_dataset *data) {
+  size_t plane = (size_t)data->height * (size_t)data->width;
+  for (int c = 0; c < data->channels; c++) {
+    double sum = 0, squares = 0;
+    for (int64_t i = 0; i < data->count; i++) {
+      const uint8_t *pixels =
+          data->images + ((size_t)i * (size_t)data->channels + (size_t)c) * plane;
+      uint64_t s = 0, q = 0;
+      for (size_t p = 0; p < plane; p++) {
+        s += pixels[p];
+        q += (uint64_t)pixels[p] * pixels[p];
+      }
+      sum += (double)s;
+      squares += (double)q;
+    }
+    double n = (double)data->count * (double)plane * 255.0;
+    double mean = sum / n, variance = squares / (n * 255.0) - mean * mean;
+    data->mean[c] = (float)mean;
+    data->std[c] = variance > 1e-12 ? (float)sqrt(variance) : 1.0f;
+  }
+}
+
 ipro_status ipro_dataset_load(const ipro_dataset_spec *spec, ipro_dataset_split split,
                               ipro_dataset *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
@@ -157,11 +186,21 @@ ipro_status ipro_dataset_load(const ipro_dataset_spec *spec, ipro_dataset_split 
   out->split = split;
   out->num_classes = info->num_classes;
   bool idx = spec->kind == IPRO_DATASET_MNIST || spec->kind == IPRO_DATASET_FASHION_MNIST;
-  ipro_status status = idx ? load_idx(info, spec->directory, split, out, err)
-                           : load_cifar(info, spec->directory, split, out, err);
+  ipro_status status;
+  if (spec->kind == IPRO_DATASET_IMAGEFOLDER)
+    status = ipro_dataset_read_imagefolder(spec, split, out, err);
+  else if (spec->kind == IPRO_DATASET_NPZ)
+    status = ipro_dataset_read_npz(spec, split, out, err);
+  else
+    status = idx ? load_idx(info, spec->directory, split, out, err)
+                 : load_cifar(info, spec->directory, split, out, err);
   if (status != IPRO_OK) {
     ipro_dataset_free(out);
     return status;
+  }
+  if (!info->channels) {
+    measure_normalization(out);
+    return IPRO_OK;
   }
   if (out->channels != info->channels) {
     ipro_dataset_free(out);
@@ -185,6 +224,15 @@ void ipro_dataset_free(ipro_dataset *data) {
   free(data->images);
   free(data->labels);
   data->images = data->labels = NULL;
+  for (int c = 0; data->class_names && c < data->num_classes; c++)
+    free(data->class_names[c]);
+  free(data->class_names);
+  data->class_names = NULL;
+  for (int64_t i = 0; i < data->skipped; i++)
+    free(data->skipped_paths[i]);
+  free(data->skipped_paths);
+  data->skipped_paths = NULL;
+  data->skipped = 0;
   data->count = 0;
   data->bytes = 0;
 }

@@ -7,6 +7,9 @@
  *   mnist:DIR            IDX files
  *   cifar10:DIR          CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)
  *   cifar100:DIR         CIFAR-100 binary version (train.bin, test.bin; the fine label is used)
+ *   imagefolder:DIR      DIR/train/CLASS/IMAGE.png|jpg|jpeg and DIR/val/CLASS/... (torchvision's
+ *                        ImageFolder convention; dataset_imagefolder.c)
+ *   npz:FILE             a NumPy .npz holding x_train, y_train, x_test, y_test (dataset_npz.c)
  * Every file is looked for as NAME.gz, then NAME (zlib reads both); a CIFAR DIR may also be the
  * folder above the archive's own cifar-10-batches-bin / cifar-100-binary.
  *
@@ -31,13 +34,19 @@ typedef enum {
   IPRO_DATASET_FASHION_MNIST,
   IPRO_DATASET_CIFAR10,
   IPRO_DATASET_CIFAR100,
+  IPRO_DATASET_IMAGEFOLDER,
+  IPRO_DATASET_NPZ,
 } ipro_dataset_kind;
 
 typedef enum { IPRO_SPLIT_TRAIN, IPRO_SPLIT_TEST } ipro_dataset_split;
 
 typedef struct {
   ipro_dataset_kind kind;
-  char directory[512];
+  char directory[512]; /* the folder, or for npz the file */
+  /* imagefolder: the size every image is converted to (the model's input), set by the caller
+   * before loading; npz: channels, when set, settles an NCHW/NHWC ambiguity. */
+  int channels, height, width;
+  bool strict; /* imagefolder: an unreadable image fails the load instead of being skipped */
 } ipro_dataset_spec;
 
 typedef struct {
@@ -52,6 +61,11 @@ typedef struct {
    * with ipro_dataset_set_normalization. */
   float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
   size_t bytes; /* host memory held by images and labels */
+  /* imagefolder: the class folder names in index order; NULL for the other kinds. */
+  char **class_names;
+  /* imagefolder: images skipped as unreadable (not in count), and their paths. */
+  int64_t skipped;
+  char **skipped_paths;
 } ipro_dataset;
 
 /* "fashion-mnist", "mnist", "cifar10", "cifar100" (the names SPEC strings use). */
@@ -69,7 +83,9 @@ void ipro_dataset_free(ipro_dataset *data);
 
 /* The conventional constants for a dataset (the mean and standard deviation of its training
  * pixels scaled to [0, 1]): MNIST 0.1307 / 0.3081, Fashion-MNIST 0.2860 / 0.3530, CIFAR-10 and
- * CIFAR-100 per RGB channel. Fills `channels` entries of each array. */
+ * CIFAR-100 per RGB channel. Fills `channels` entries of each array. Image folders and npz files
+ * have no conventional constants: their loaded split's own per-channel mean and standard
+ * deviation are used (the trainer gives the test split the training split's). */
 void ipro_dataset_default_normalization(ipro_dataset_kind kind, float *mean, float *std);
 /* Replaces the normalisation; count must equal data->channels and every std be positive. */
 ipro_status ipro_dataset_set_normalization(ipro_dataset *data, const float *mean, const float *std,
@@ -91,6 +107,16 @@ ipro_status ipro_dataset_read_idx(const char *images_path, const char *labels_pa
  * channels*height*width pixel bytes in CHW order; the caller sets channels, height and width. */
 ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, int label_bytes,
                                     int coarse_classes, ipro_dataset *out, ipro_error *err);
+
+/* DIR/train or DIR/val of an image folder: every image decoded (on worker threads), converted to
+ * spec->channels, resized on its shorter side and centre-cropped to spec->height x spec->width.
+ * Class indices follow the sorted folder names of DIR/train. */
+ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_dataset_split split,
+                                          ipro_dataset *out, ipro_error *err);
+/* x_train/y_train or x_test/y_test of a NumPy .npz (stored or deflated members). num_classes is
+ * one more than the largest label of both splits. */
+ipro_status ipro_dataset_read_npz(const ipro_dataset_spec *spec, ipro_dataset_split split,
+                                  ipro_dataset *out, ipro_error *err);
 
 /* Finds DIRECTORY/NAME.gz or DIRECTORY/NAME, trying each directory in turn; writes the first
  * that exists into path, or fails with a message listing every place it looked. */

@@ -11,7 +11,8 @@ packages=(
   libonnx-dev                            # the ONNX schema, /usr/include/onnx/onnx.proto
   libdnnl-dev                            # oneDNN: the CPU kernels
   llvm-14-dev                            # LLVM C API: generated kernels
-  zlib1g-dev                             # gzipped datasets
+  zlib1g-dev                             # gzipped datasets, .npz archives
+  libpng-dev libjpeg62-turbo-dev         # --data imagefolder: decoding PNG and JPEG images
   dataset-fashion-mnist                  # the demo's and the learning tests' data
   clang libclang-rt-14-dev               # libFuzzer target for the loader
 )

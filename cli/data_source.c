@@ -1,0 +1,77 @@
+/* The model-dependent side of --data (see data_source.h): the model's declared input gives an
+ * image folder its target size, and the reports about users' own data are printed here, since
+ * the library only returns them. */
+#include "data_source.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/atomic_file.h"
+#include "frontend/graph.h"
+#include "progress.h"
+
+/* The first graph input's channels, height and width as declared in the file. */
+static ipro_status model_image_size(const char *model, ipro_dataset_spec *spec, ipro_error *err) {
+  ipro_graph *graph = NULL;
+  if (ipro_graph_load(model, &graph, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = IPRO_OK;
+  const ipro_shape *s =
+      graph->n_inputs >= 1 ? &graph->tensors[graph->inputs[0]].declared_shape : NULL;
+  if (!s || s->rank != 4 || s->dims[1] < 1 || s->dims[2] < 1 || s->dims[3] < 1)
+    status = ipro_error_set(err,
+                            "%s: --data %s needs a model whose first input is [N, C, H, W] with "
+                            "C, H and W known",
+                            model, ipro_dataset_kind_name(spec->kind));
+  else
+    spec->channels = (int)s->dims[1], spec->height = (int)s->dims[2], spec->width = (int)s->dims[3];
+  ipro_graph_free(graph);
+  return status;
+}
+
+ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool strict,
+                                  ipro_dataset_split split, ipro_dataset *out, ipro_error *err) {
+  ipro_dataset_spec spec;
+  memset(out, 0, sizeof *out);
+  if (ipro_dataset_parse_spec(spec_text, &spec, err) != IPRO_OK) return IPRO_ERROR;
+  spec.strict = strict;
+  if (spec.kind == IPRO_DATASET_IMAGEFOLDER && model_image_size(model, &spec, err) != IPRO_OK)
+    return IPRO_ERROR;
+  /* npz: the model's channels settle an NCHW/NHWC ambiguity, when the model can be read. */
+  if (spec.kind == IPRO_DATASET_NPZ && model_image_size(model, &spec, NULL) != IPRO_OK)
+    spec.channels = spec.height = spec.width = 0;
+  double start = ipro_progress_now();
+  if (ipro_dataset_load(&spec, split, out, err) != IPRO_OK) return IPRO_ERROR;
+  double seconds = ipro_progress_now() - start;
+  for (int64_t i = 0; i < out->skipped; i++)
+    fprintf(stderr, "infopro: warning: skipped %s\n", out->skipped_paths[i]);
+  if (spec.kind == IPRO_DATASET_IMAGEFOLDER)
+    printf("decoded %lld %s images (%d x %d x %d) in %.2f s: %.0f images/s; %lld skipped\n",
+           (long long)out->count, split == IPRO_SPLIT_TRAIN ? "train" : "val", out->channels,
+           out->height, out->width, seconds, (double)(out->count + out->skipped) / seconds,
+           (long long)out->skipped);
+  return IPRO_OK;
+}
+
+void ipro_cli_print_classes(const ipro_dataset *data) {
+  if (!data->class_names) return;
+  printf("classes:");
+  for (int c = 0; c < data->num_classes; c++)
+    printf(" %d=%s", c, data->class_names[c]);
+  printf("\n");
+}
+
+ipro_status ipro_cli_write_classes(const ipro_dataset *data, const char *path, ipro_error *err) {
+  if (!data->class_names) return IPRO_OK;
+  size_t size = 0;
+  for (int c = 0; c < data->num_classes; c++)
+    size += strlen(data->class_names[c]) + 8;
+  char *text = malloc(size + 1);
+  if (!text) return ipro_error_set(err, "%s: out of memory", path);
+  size_t used = 0;
+  for (int c = 0; c < data->num_classes; c++)
+    used += (size_t)snprintf(text + used, size + 1 - used, "%d %s\n", c, data->class_names[c]);
+  ipro_status status = ipro_write_file_atomic(path, text, used, err);
+  free(text);
+  return status;
+}

@@ -1,0 +1,113 @@
+/* Moving initializer data into a side file (see onnx_external_data.h). Tensors follow one another
+ * in initializer order, each starting at a multiple of 64 bytes so that a reader may map the file
+ * and use the floats in place. */
+#include "onnx_external_data.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGNMENT 64
+
+bool ipro_onnx_uses_external_data(const Onnx__GraphProto *graph) {
+  for (size_t i = 0; i < graph->n_initializer; i++)
+    if (graph->initializer[i]->has_data_location &&
+        graph->initializer[i]->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+      return true;
+  return false;
+}
+
+typedef struct {
+  uint8_t *bytes;
+  size_t size, capacity;
+} side_buffer;
+
+static ipro_status append(side_buffer *b, const void *data, size_t size, size_t *offset,
+                          ipro_error *err) {
+  size_t start = (b->size + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+  if (start + size > b->capacity) {
+    size_t capacity = b->capacity ? b->capacity : 1 << 20;
+    while (capacity < start + size)
+      capacity *= 2;
+    uint8_t *grown = realloc(b->bytes, capacity);
+    if (!grown)
+      return ipro_error_set(err, "out of memory for %zu bytes of external data", capacity);
+    b->bytes = grown, b->capacity = capacity;
+  }
+  memset(b->bytes + b->size, 0, start - b->size);
+  memcpy(b->bytes + start, data, size);
+  b->size = start + size;
+  *offset = start;
+  return IPRO_OK;
+}
+
+static Onnx__StringStringEntryProto *entry(ipro_proto_edits *log, const char *key,
+                                           const char *value, ipro_error *err) {
+  size_t key_length = strlen(key) + 1, value_length = strlen(value) + 1;
+  Onnx__StringStringEntryProto *e = malloc(sizeof *e + key_length + value_length);
+  if (ipro_proto_own(log, e, err) != IPRO_OK) return NULL;
+  onnx__string_string_entry_proto__init(e);
+  e->key = (char *)(e + 1);
+  e->value = e->key + key_length;
+  memcpy(e->key, key, key_length);
+  memcpy(e->value, value, value_length);
+  return e;
+}
+
+/* Points proto at [offset, offset + length) of side_name. */
+static ipro_status point_external(Onnx__TensorProto *proto, const char *side_name, size_t offset,
+                                  size_t length, ipro_proto_edits *log, ipro_error *err) {
+  char offset_text[32], length_text[32];
+  snprintf(offset_text, sizeof offset_text, "%zu", offset);
+  snprintf(length_text, sizeof length_text, "%zu", length);
+  Onnx__StringStringEntryProto **entries = malloc(3 * sizeof *entries);
+  if (ipro_proto_own(log, entries, err) != IPRO_OK) return IPRO_ERROR;
+  if (!(entries[0] = entry(log, "location", side_name, err)) ||
+      !(entries[1] = entry(log, "offset", offset_text, err)) ||
+      !(entries[2] = entry(log, "length", length_text, err)))
+    return IPRO_ERROR;
+  ipro_status status = IPRO_PROTO_SET(log, proto->has_raw_data, 0, err);
+  if (!status) status = IPRO_PROTO_SET(log, proto->n_float_data, 0, err);
+  if (!status) status = IPRO_PROTO_SET(log, proto->has_data_location, 1, err);
+  if (!status)
+    status =
+        IPRO_PROTO_SET(log, proto->data_location, ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL, err);
+  if (!status) status = IPRO_PROTO_SET(log, proto->n_external_data, 3, err);
+  if (!status) status = IPRO_PROTO_SET(log, proto->external_data, entries, err);
+  return status;
+}
+
+ipro_status ipro_onnx_externalize(Onnx__GraphProto *graph, const char *source_model,
+                                  const char *side_name, ipro_proto_edits *log, uint8_t **side,
+                                  size_t *side_size, ipro_error *err) {
+  side_buffer buffer = {0};
+  ipro_status status = IPRO_OK;
+  for (size_t i = 0; i < graph->n_initializer && status == IPRO_OK; i++) {
+    Onnx__TensorProto *proto = graph->initializer[i];
+    bool external = proto->has_data_location &&
+                    proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    size_t offset = 0, length = 0;
+    if (external) {
+      ipro_tensor tensor = {0};
+      status = ipro_onnx_decode_tensor(proto, source_model, &tensor, err);
+      if (status == IPRO_OK) status = append(&buffer, tensor.data, tensor.data_bytes, &offset, err);
+      length = tensor.data_bytes;
+      free(tensor.data);
+      if (status != IPRO_OK) ipro_error_prefix(err, "%s", source_model);
+    } else if (proto->has_raw_data && proto->raw_data.len >= IPRO_EXTERNAL_DATA_THRESHOLD) {
+      status = append(&buffer, proto->raw_data.data, proto->raw_data.len, &offset, err);
+      length = proto->raw_data.len;
+    } else {
+      continue;
+    }
+    if (status == IPRO_OK) status = point_external(proto, side_name, offset, length, log, err);
+  }
+  if (status != IPRO_OK) {
+    free(buffer.bytes);
+    return status;
+  }
+  *side = buffer.bytes;
+  *side_size = buffer.size;
+  return IPRO_OK;
+}

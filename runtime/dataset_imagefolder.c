@@ -1,0 +1,301 @@
+/* `--data imagefolder:DIR`: the layout torchvision's ImageFolder made common,
+ * DIR/train/CLASS/IMAGE and DIR/val/CLASS/IMAGE with .png, .jpg or .jpeg images.
+ *
+ * Class indices are the positions of DIR/train's class folders sorted by name (byte order, as
+ * Python's sorted() gives), and DIR/val's folders are mapped through the same names, so a val
+ * class unknown to train is an error rather than a silently shifted label. An empty class folder
+ * is an error too: it would make a class that can never be seen.
+ *
+ * Every image is decoded once, at load, into the uint8 CHW array the other datasets hold
+ * (image_decode.h: channel conversion, resize on the shorter side, centre crop to the model's
+ * input), by one worker thread per core pulling the next file index from a shared counter. Each
+ * image's slot in the array is fixed by its index, so the result does not depend on the threads'
+ * timing. An image that cannot be decoded is left out and its message kept in skipped_paths for
+ * the caller to report, or fails the load when the spec is strict. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "image_decode.h"
+
+#define MAX_WORKERS 16
+
+typedef struct {
+  char **items;
+  int count, capacity;
+} name_list;
+
+static void name_list_free(name_list *list) {
+  for (int i = 0; i < list->count; i++)
+    free(list->items[i]);
+  free(list->items);
+  memset(list, 0, sizeof *list);
+}
+
+static bool name_list_add(name_list *list, const char *name) {
+  if (list->count == list->capacity) {
+    int capacity = list->capacity ? list->capacity * 2 : 16;
+    char **grown = realloc(list->items, sizeof(char *) * (size_t)capacity);
+    if (!grown) return false;
+    list->items = grown, list->capacity = capacity;
+  }
+  size_t length = strlen(name) + 1;
+  list->items[list->count] = malloc(length);
+  if (!list->items[list->count]) return false;
+  memcpy(list->items[list->count++], name, length);
+  return true;
+}
+
+static int compare_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_image_name(const char *name) {
+  const char *dot = strrchr(name, '.');
+  if (!dot) return false;
+  char extension[8] = "";
+  for (int i = 0; i < 7 && dot[i + 1]; i++)
+    extension[i] = (char)tolower((unsigned char)dot[i + 1]);
+  return !strcmp(extension, "png") || !strcmp(extension, "jpg") || !strcmp(extension, "jpeg");
+}
+
+static char *join_path(const char *folder, const char *name) {
+  size_t length = strlen(folder) + strlen(name) + 2;
+  char *path = malloc(length);
+  if (path) snprintf(path, length, "%s/%s", folder, name);
+  return path;
+}
+
+/* The sorted names in folder: subfolders (folders = true) or image files. */
+static ipro_status list_folder(const char *folder, bool folders, name_list *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  DIR *dir = opendir(folder);
+  if (!dir)
+    return ipro_error_set(err, "imagefolder: cannot open folder %s: %s", folder, strerror(errno));
+  struct dirent *entry;
+  ipro_status status = IPRO_OK;
+  while (status == IPRO_OK && (entry = readdir(dir))) {
+    if (entry->d_name[0] == '.') continue;
+    char *path = join_path(folder, entry->d_name);
+    struct stat info;
+    bool wanted =
+        path && stat(path, &info) == 0 &&
+        (folders ? S_ISDIR(info.st_mode) : S_ISREG(info.st_mode) && is_image_name(entry->d_name));
+    free(path);
+    if (wanted && !name_list_add(out, entry->d_name))
+      status = ipro_error_set(err, "imagefolder: out of memory listing %s", folder);
+  }
+  closedir(dir);
+  if (status != IPRO_OK) {
+    name_list_free(out);
+    return status;
+  }
+  if (out->count) qsort(out->items, (size_t)out->count, sizeof(char *), compare_names);
+  return IPRO_OK;
+}
+
+/* ---- decoding on worker threads ---- */
+
+typedef struct {
+  const ipro_dataset_spec *spec;
+  char **paths;
+  char **failures; /* per image: the message when it could not be decoded */
+  uint8_t *images;
+  size_t image_bytes;
+  int64_t count;
+  int64_t next; /* under lock */
+  pthread_mutex_t lock;
+} decode_job;
+
+static void *decode_worker(void *argument) {
+  decode_job *job = argument;
+  for (;;) {
+    pthread_mutex_lock(&job->lock);
+    int64_t i = job->next++;
+    pthread_mutex_unlock(&job->lock);
+    if (i >= job->count) return NULL;
+    ipro_error err = {{0}};
+    if (ipro_image_decode(job->paths[i], job->spec->channels, job->spec->height, job->spec->width,
+                          job->images + (size_t)i * job->image_bytes, &err) != IPRO_OK) {
+      size_t length = strlen(err.message) + 1;
+      job->failures[i] = malloc(length);
+      if (job->failures[i]) memcpy(job->failures[i], err.message, length);
+    }
+  }
+}
+
+static void decode_all(decode_job *job) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  int workers = cores < 1 ? 1 : cores > MAX_WORKERS ? MAX_WORKERS : (int)cores;
+  if (workers > job->count) workers = (int)job->count;
+  pthread_t threads[MAX_WORKERS];
+  int started = 0;
+  pthread_mutex_init(&job->lock, NULL);
+  for (int t = 0; t < workers; t++)
+    if (pthread_create(&threads[t], NULL, decode_worker, job) == 0) started++;
+  if (!started) decode_worker(job);
+  for (int t = 0; t < started; t++)
+    pthread_join(threads[t], NULL);
+  pthread_mutex_destroy(&job->lock);
+}
+
+/* Leaves out the images that failed (keeping order), moving their messages to out. */
+static ipro_status keep_decoded(decode_job *job, uint8_t *labels, ipro_dataset *out,
+                                ipro_error *err) {
+  int64_t kept = 0, failed = 0;
+  for (int64_t i = 0; i < job->count; i++)
+    failed += job->failures[i] != NULL;
+  if (failed) {
+    out->skipped_paths = calloc((size_t)failed, sizeof(char *));
+    if (!out->skipped_paths) return ipro_error_set(err, "imagefolder: out of memory");
+  }
+  for (int64_t i = 0; i < job->count; i++) {
+    if (job->failures[i]) {
+      out->skipped_paths[out->skipped++] = job->failures[i];
+      job->failures[i] = NULL;
+      continue;
+    }
+    if (kept != i) {
+      memmove(job->images + (size_t)kept * job->image_bytes,
+              job->images + (size_t)i * job->image_bytes, job->image_bytes);
+      labels[kept] = labels[i];
+    }
+    kept++;
+  }
+  out->count = kept;
+  return IPRO_OK;
+}
+
+/* ---- the split ---- */
+
+/* Every image path of the split with its class index. */
+static ipro_status collect_images(const char *split_folder, const name_list *classes,
+                                  const name_list *split_classes, name_list *paths,
+                                  uint8_t **labels, ipro_error *err) {
+  int capacity = 0;
+  for (int s = 0; s < split_classes->count; s++) {
+    int label = -1;
+    for (int c = 0; c < classes->count; c++)
+      if (!strcmp(classes->items[c], split_classes->items[s])) label = c;
+    if (label < 0)
+      return ipro_error_set(err,
+                            "imagefolder: class folder '%s' in %s is not a class of the "
+                            "training folder",
+                            split_classes->items[s], split_folder);
+    char *folder = join_path(split_folder, split_classes->items[s]);
+    name_list files;
+    if (!folder) return ipro_error_set(err, "imagefolder: out of memory");
+    ipro_status status = list_folder(folder, false, &files, err);
+    if (status == IPRO_OK && !files.count)
+      status = ipro_error_set(err,
+                              "imagefolder: class folder %s holds no .png, .jpg or .jpeg "
+                              "image",
+                              folder);
+    for (int f = 0; status == IPRO_OK && f < files.count; f++) {
+      char *path = join_path(folder, files.items[f]);
+      if (paths->count == capacity) {
+        capacity = capacity ? capacity * 2 : 1024;
+        uint8_t *grown = realloc(*labels, (size_t)capacity);
+        if (grown)
+          *labels = grown;
+        else
+          capacity = paths->count;
+      }
+      if (!path || paths->count == capacity || !name_list_add(paths, path))
+        status = ipro_error_set(err, "imagefolder: out of memory listing %s", folder);
+      else
+        (*labels)[paths->count - 1] = (uint8_t)label;
+      free(path);
+    }
+    name_list_free(&files);
+    free(folder);
+    if (status != IPRO_OK) return status;
+  }
+  return IPRO_OK;
+}
+
+static ipro_status check_spec(const ipro_dataset_spec *spec, ipro_error *err) {
+  if (spec->channels != 1 && spec->channels != 3)
+    return ipro_error_set(err,
+                          "imagefolder %s: images can be made grey (1 channel) or RGB (3), "
+                          "not %d channels",
+                          spec->directory, spec->channels);
+  if (spec->height < 1 || spec->width < 1 || spec->height > 8192 || spec->width > 8192)
+    return ipro_error_set(err,
+                          "imagefolder %s: target image size %dx%d is not 1..8192 (the "
+                          "model's input size must be known)",
+                          spec->directory, spec->width, spec->height);
+  return IPRO_OK;
+}
+
+ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_dataset_split split,
+                                          ipro_dataset *out, ipro_error *err) {
+  if (check_spec(spec, err) != IPRO_OK) return IPRO_ERROR;
+  char *train_folder = join_path(spec->directory, "train");
+  char *split_folder = join_path(spec->directory, split == IPRO_SPLIT_TRAIN ? "train" : "val");
+  name_list classes = {0}, split_classes = {0}, paths = {0};
+  uint8_t *labels = NULL;
+  decode_job job = {.spec = spec};
+  ipro_status status = train_folder && split_folder
+                           ? list_folder(train_folder, true, &classes, err)
+                           : ipro_error_set(err, "imagefolder: out of memory");
+  if (status == IPRO_OK && classes.count == 0)
+    status = ipro_error_set(err, "imagefolder: %s has no class folders", train_folder);
+  if (status == IPRO_OK && classes.count > 256)
+    status = ipro_error_set(err,
+                            "imagefolder: %s has %d class folders; at most 256 are "
+                            "supported",
+                            train_folder, classes.count);
+  if (status == IPRO_OK) status = list_folder(split_folder, true, &split_classes, err);
+  if (status == IPRO_OK && split_classes.count == 0)
+    status = ipro_error_set(err, "imagefolder: %s has no class folders", split_folder);
+  if (status == IPRO_OK)
+    status = collect_images(split_folder, &classes, &split_classes, &paths, &labels, err);
+  if (status == IPRO_OK) {
+    out->channels = spec->channels, out->height = spec->height, out->width = spec->width;
+    out->num_classes = classes.count;
+    out->class_names = classes.items; /* the dataset owns the names from here */
+    classes.items = NULL, classes.count = 0;
+    job.paths = paths.items;
+    job.count = paths.count;
+    job.image_bytes = (size_t)spec->channels * (size_t)spec->height * (size_t)spec->width;
+    job.images = malloc(job.image_bytes * (size_t)job.count);
+    job.failures = calloc((size_t)job.count, sizeof(char *));
+    if (!job.images || !job.failures)
+      status = ipro_error_set(err, "imagefolder %s: out of memory for %lld images of %zu bytes",
+                              split_folder, (long long)job.count, job.image_bytes);
+  }
+  if (status == IPRO_OK) {
+    decode_all(&job);
+    for (int64_t i = 0; spec->strict && i < job.count && status == IPRO_OK; i++)
+      if (job.failures[i])
+        status =
+            ipro_error_set(err, "%s (--strict: unreadable images are errors)", job.failures[i]);
+  }
+  if (status == IPRO_OK) status = keep_decoded(&job, labels, out, err);
+  if (status == IPRO_OK && out->count == 0)
+    status = ipro_error_set(err, "imagefolder: no image in %s could be decoded", split_folder);
+  if (status == IPRO_OK) {
+    out->images = job.images, out->labels = labels;
+    job.images = NULL, labels = NULL;
+    out->bytes = job.image_bytes * (size_t)out->count + (size_t)out->count;
+  }
+  for (int64_t i = 0; job.failures && i < job.count; i++)
+    free(job.failures[i]);
+  free(job.failures);
+  free(job.images);
+  free(labels);
+  name_list_free(&paths);
+  name_list_free(&split_classes);
+  name_list_free(&classes);
+  free(train_folder);
+  free(split_folder);
+  return status;
+}

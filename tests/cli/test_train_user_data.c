@@ -1,0 +1,114 @@
+/* `infopro train` on users' own data, through the binary: the first 256 Fashion-MNIST training
+ * and 128 test images, ordered by class as an image folder lists them, written once as PNG class
+ * folders (libpng) and once as an .npz (zip of .npy), both by tests/support/user_data.c. ResNet-8
+ * trains one short epoch (8 steps of 32) from each. The two inputs go through independent readers
+ * (libpng + resize vs zip + npy) to the same pixels, so the runs must print the same training
+ * loss, test accuracy and test loss to the digit; the image-folder run also prints its class
+ * mapping and decoding rate and writes TRAINED.classes.txt beside --out. A missing folder or file
+ * is one message naming it. Skipped when Fashion-MNIST is missing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/dataset.h"
+#include "support/check.h"
+#include "support/command.h"
+#include "support/user_data.h"
+
+static char directory[] = "/tmp/ipro_test_train_user_data_XXXXXX";
+
+static bool write_inputs(const char *folder, const char *npz) {
+  ipro_dataset all_train, all_test, train, test;
+  ipro_error err = {{0}};
+  if (ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TRAIN, &all_train, &err) != IPRO_OK ||
+      ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TEST, &all_test, &err) != IPRO_OK)
+    return false;
+  bool ok = ipro_test_sorted_by_label(&all_train, 256, &train) &&
+            ipro_test_sorted_by_label(&all_test, 128, &test) &&
+            ipro_test_write_image_folder(folder, "train", &train) &&
+            ipro_test_write_image_folder(folder, "val", &test);
+  int64_t *labels = malloc(sizeof(int64_t) * 384);
+  for (int i = 0; labels && i < 384; i++)
+    labels[i] = i < 256 ? train.labels[i] : test.labels[i - 256];
+  ipro_test_npy arrays[4] = {
+      {"x_train", "|u1", 4, {256, 1, 28, 28}, train.images, 256 * 784, false},
+      {"y_train", "<i8", 1, {256}, labels, 256 * sizeof(int64_t), false},
+      {"x_test", "|u1", 4, {128, 1, 28, 28}, test.images, 128 * 784, false},
+      {"y_test", "<i8", 1, {128}, labels + 256, 128 * sizeof(int64_t), false},
+  };
+  ok = ok && labels && ipro_test_write_npz(npz, arrays, 4, true, true);
+  free(labels);
+  ipro_dataset_free(&train);
+  ipro_dataset_free(&test);
+  ipro_dataset_free(&all_train);
+  ipro_dataset_free(&all_test);
+  return ok;
+}
+
+/* The "epoch 1/1  loss ..." line up to the time it took. */
+static bool epoch_figures(const char *out, char *figures, size_t size) {
+  const char *line = strstr(out, "epoch 1/1  loss ");
+  const char *end = line ? strstr(line, "test loss ") : NULL;
+  if (!end) return false;
+  end += strlen("test loss ");
+  while (*end && *end != ' ')
+    end++;
+  snprintf(figures, size, "%.*s", (int)(end - line), line);
+  return true;
+}
+
+int main(void) {
+  if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
+    return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
+  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
+  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  char folder[600], npz[600], arguments[2048], model[600], classes[600];
+  snprintf(folder, sizeof folder, "%s/images", directory);
+  snprintf(npz, sizeof npz, "%s/fmnist.npz", directory);
+  snprintf(model, sizeof model, "%s/trained.onnx", directory);
+  snprintf(classes, sizeof classes, "%s/trained.classes.txt", directory);
+  CHECK(write_inputs(folder, npz));
+
+  static const char common[] =
+      "train models/resnet8_fmnist.onnx --epochs 1 --batch 32 --test-limit 128 --seed 3";
+  ipro_command_result r;
+  char from_folder[256] = "", from_npz[256] = "";
+  snprintf(arguments, sizeof arguments, "%s --data 'imagefolder:%s' --out '%s'", common, folder,
+           model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "imagefolder: exit status %d, stderr: %s", r.exit_status, r.err);
+  CHECK_MSG(epoch_figures(r.out, from_folder, sizeof from_folder), "imagefolder: no epoch line: %s",
+            r.out);
+  CHECK_MSG(strstr(r.out, "decoded 256 train images (1 x 28 x 28)") &&
+                strstr(r.out, "decoded 128 val images"),
+            "imagefolder: no decoding line: %s", r.out);
+  CHECK_MSG(strstr(r.out, "classes: 0=c0 1=c1 2=c2") && strstr(r.out, "9=c9\n"),
+            "imagefolder: no class mapping: %s", r.out);
+  FILE *file = fopen(classes, "r");
+  char text[256] = "";
+  size_t length = file ? fread(text, 1, sizeof text - 1, file) : 0;
+  if (file) fclose(file);
+  text[length] = '\0';
+  CHECK_MSG(!strncmp(text, "0 c0\n1 c1\n", 10) && strstr(text, "9 c9\n"), "%s holds: %s", classes,
+            text);
+
+  snprintf(arguments, sizeof arguments, "%s --data 'npz:%s'", common, npz);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "npz: exit status %d, stderr: %s", r.exit_status, r.err);
+  CHECK_MSG(epoch_figures(r.out, from_npz, sizeof from_npz), "npz: no epoch line: %s", r.out);
+  CHECK_MSG(strstr(r.out, "256 training images, 8 steps of 32"), "npz: header: %s", r.out);
+  CHECK_MSG(from_folder[0] && !strcmp(from_folder, from_npz),
+            "the same images trained differently:\n  imagefolder: %s\n  npz:         %s",
+            from_folder, from_npz);
+
+  static const char *const missing[] = {"imagefolder:/nonexistent/images", "npz:/nonexistent.npz"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(arguments, sizeof arguments, "%s --data %s", common, missing[i]);
+    ipro_test_run_infopro(arguments, &r);
+    CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "/nonexistent"),
+              "%s: exit status %d, stderr: %s", missing[i], r.exit_status, r.err);
+  }
+  ipro_test_remove_directory(directory);
+  return ipro_test_finish();
+}

@@ -1,0 +1,243 @@
+/* `imagefolder:DIR` datasets, with the IDX reader and brute-force formulas as oracles:
+ *   - 200 training and 100 test Fashion-MNIST images written as PNG class folders
+ *     (tests/support/user_data.c) load, at the images' own 28x28 size, to exactly the IDX pixels
+ *     and labels in the folders' order, with classes named and numbered by sorted folder name;
+ *   - grey made RGB repeats the grey value in each channel; an RGB PNG made grey is BT.601 luma
+ *     computed here per pixel; a 28x28 image fitted to 14x14 is the [1 3 3 1]/8 filter (PIL's
+ *     bilinear at scale 1/2) applied by brute force; a 20x40 image fitted to 10x10 is resized to
+ *     10x20 and its centre columns kept;
+ *   - a grey JPEG written at quality 100 with libjpeg decodes to within 3 levels of its pixels;
+ *   - a corrupt and a truncated PNG are skipped and named (the rest still loads), or fail the load
+ *     under strict; an empty class folder and a val class unknown to train are one error each.
+ * Skipped when Fashion-MNIST is missing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* after stdio.h, which it needs */
+#include <jpeglib.h>
+
+#include "runtime/dataset.h"
+#include "runtime/image_decode.h"
+#include "support/check.h"
+#include "support/command.h"
+#include "support/user_data.h"
+
+static char directory[] = "/tmp/ipro_test_imagefolder_XXXXXX";
+static ipro_dataset train, test;
+
+static ipro_status load(ipro_dataset_split split, int channels, int size, bool strict,
+                        ipro_dataset *out, ipro_error *err) {
+  ipro_dataset_spec spec = {.kind = IPRO_DATASET_IMAGEFOLDER,
+                            .channels = channels,
+                            .height = size,
+                            .width = size,
+                            .strict = strict};
+  snprintf(spec.directory, sizeof spec.directory, "%s", directory);
+  return ipro_dataset_load(&spec, split, out, err);
+}
+
+/* Pixel (y, x) of image[height, width] shrunk by 2: the [1 3 3 1]/8 filter in each direction
+ * (PIL's bilinear at scale 1/2), source pixels outside the image left out and the weights
+ * renormalised, as at the borders of PIL's resize; rounded to the nearest level. */
+static int halved(const uint8_t *image, int height, int width, int y, int x) {
+  static const double taps[4] = {1, 3, 3, 1};
+  double sum = 0, weight = 0;
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++) {
+      int sy = 2 * y - 1 + a, sx = 2 * x - 1 + b;
+      if (sy < 0 || sy >= height || sx < 0 || sx >= width) continue;
+      sum += taps[a] * taps[b] * image[sy * width + sx];
+      weight += taps[a] * taps[b];
+    }
+  return (int)(sum / weight + 0.5);
+}
+
+static void same_as_idx(void) {
+  ipro_dataset got;
+  ipro_error err = {{0}};
+  const ipro_dataset *oracles[2] = {&train, &test};
+  for (int s = 0; s < 2; s++) {
+    CHECK_OK(load(s ? IPRO_SPLIT_TEST : IPRO_SPLIT_TRAIN, 1, 28, false, &got, &err), &err);
+    if (!got.images) continue;
+    const ipro_dataset *oracle = oracles[s];
+    CHECK_EQ_INT(got.count, oracle->count);
+    CHECK_EQ_INT(got.num_classes, 10);
+    CHECK_EQ_INT(got.skipped, 0);
+    CHECK_MSG(got.count == oracle->count &&
+                  !memcmp(got.images, oracle->images, (size_t)got.count * 784) &&
+                  !memcmp(got.labels, oracle->labels, (size_t)got.count),
+              "split %d: pixels or labels differ from the IDX files", s);
+    CHECK(got.class_names && !strcmp(got.class_names[0], "c0") &&
+          !strcmp(got.class_names[9], "c9"));
+    ipro_dataset_free(&got);
+  }
+  /* grey -> RGB */
+  CHECK_OK(load(IPRO_SPLIT_TEST, 3, 28, false, &got, &err), &err);
+  bool replicated = got.images && got.channels == 3;
+  for (int64_t i = 0; replicated && i < got.count; i++)
+    for (int c = 0; c < 3; c++)
+      replicated &= !memcmp(got.images + ((size_t)i * 3 + (size_t)c) * 784,
+                            test.images + (size_t)i * 784, 784);
+  CHECK_MSG(replicated, "grey images made RGB do not repeat the grey value");
+  ipro_dataset_free(&got);
+  /* 28 -> 14 */
+  CHECK_OK(load(IPRO_SPLIT_TEST, 1, 14, false, &got, &err), &err);
+  int worst = 0;
+  for (int64_t i = 0; got.images && i < got.count; i++)
+    for (int y = 0; y < 14; y++)
+      for (int x = 0; x < 14; x++) {
+        int want = halved(test.images + (size_t)i * 784, 28, 28, y, x),
+            have = got.images[(size_t)i * 196 + (size_t)y * 14 + (size_t)x];
+        if (abs(want - have) > worst) worst = abs(want - have);
+      }
+  CHECK_MSG(got.images && worst <= 1, "28->14 resize differs from [1 3 3 1]/8 by %d levels", worst);
+  ipro_dataset_free(&got);
+}
+
+static void colour_and_crop(void) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/rgb.png", directory);
+  uint8_t rgb[20 * 40 * 3], grey[400], oracle[400];
+  for (int p = 0; p < 20 * 40; p++)
+    for (int c = 0; c < 3; c++)
+      rgb[p * 3 + c] = (uint8_t)((p * 7 + c * 91 + (p / 40) * 13) % 256);
+  CHECK(ipro_test_write_png(path, 40, 20, 3, rgb));
+  ipro_error err = {{0}};
+  /* 20x40 -> 10x10: resized to 10x20 (each output pixel the [1 3 3 1]/8 filter), columns 5..14. */
+  CHECK_OK(ipro_image_decode(path, 1, 10, 10, grey, &err), &err);
+  uint8_t luma[20 * 40];
+  for (int p = 0; p < 20 * 40; p++)
+    luma[p] =
+        (uint8_t)((299 * rgb[p * 3] + 587 * rgb[p * 3 + 1] + 114 * rgb[p * 3 + 2] + 500) / 1000);
+  int worst = 0;
+  for (int y = 0; y < 10; y++)
+    for (int x = 0; x < 10; x++) {
+      oracle[y * 10 + x] = (uint8_t)halved(luma, 20, 40, y, x + 5);
+      int d = abs(oracle[y * 10 + x] - grey[y * 10 + x]);
+      if (d > worst) worst = d;
+    }
+  CHECK_MSG(worst <= 1, "RGB 20x40 fitted to grey 10x10 differs from luma + filter by %d", worst);
+}
+
+static void jpeg(void) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/grey.jpg", directory);
+  FILE *file = fopen(path, "wb");
+  if (!file) {
+    CHECK_MSG(false, "cannot write %s", path);
+    return;
+  }
+  struct jpeg_compress_struct info;
+  struct jpeg_error_mgr errors;
+  info.err = jpeg_std_error(&errors);
+  jpeg_create_compress(&info);
+  jpeg_stdio_dest(&info, file);
+  info.image_width = 28, info.image_height = 28, info.input_components = 1;
+  info.in_color_space = JCS_GRAYSCALE;
+  jpeg_set_defaults(&info);
+  jpeg_set_quality(&info, 100, TRUE);
+  jpeg_start_compress(&info, TRUE);
+  while (info.next_scanline < 28) {
+    JSAMPROW row = test.images + info.next_scanline * 28;
+    jpeg_write_scanlines(&info, &row, 1);
+  }
+  jpeg_finish_compress(&info);
+  jpeg_destroy_compress(&info);
+  fclose(file);
+  uint8_t got[784];
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_image_decode(path, 1, 28, 28, got, &err), &err);
+  int worst = 0;
+  for (int p = 0; p < 784; p++)
+    if (abs(got[p] - test.images[p]) > worst) worst = abs(got[p] - test.images[p]);
+  CHECK_MSG(worst <= 3, "quality-100 JPEG decodes %d levels away from its pixels", worst);
+}
+
+static void write_bytes(const char *path, const void *bytes, size_t length) {
+  FILE *file = fopen(path, "wb");
+  if (file) {
+    fwrite(bytes, 1, length, file);
+    fclose(file);
+  }
+}
+
+static void broken_images(void) {
+  char bad[700], cut[700], source[700];
+  snprintf(bad, sizeof bad, "%s/train/c3/zz_bad.png", directory);
+  snprintf(cut, sizeof cut, "%s/train/c3/zz_cut.png", directory);
+  write_bytes(bad, "\x89PNG\r\n\x1a\nthis is not a png", 25);
+  snprintf(source, sizeof source, "%s/rgb.png", directory);
+  uint8_t bytes[4096];
+  FILE *in = fopen(source, "rb");
+  size_t length = in ? fread(bytes, 1, sizeof bytes, in) : 0;
+  if (in) fclose(in);
+  write_bytes(cut, bytes, length * 2 / 3);
+
+  ipro_dataset got;
+  ipro_error err = {{0}};
+  CHECK_OK(load(IPRO_SPLIT_TRAIN, 1, 28, false, &got, &err), &err);
+  CHECK_EQ_INT(got.count, train.count);
+  CHECK_EQ_INT(got.skipped, 2);
+  CHECK_MSG(got.skipped == 2 && strstr(got.skipped_paths[0], "zz_bad.png") &&
+                strstr(got.skipped_paths[1], "zz_cut.png"),
+            "skipped images not named");
+  CHECK_MSG(got.images && !memcmp(got.images, train.images, (size_t)train.count * 784),
+            "the readable images changed when broken ones were skipped");
+  ipro_dataset_free(&got);
+  ipro_status status = load(IPRO_SPLIT_TRAIN, 1, 28, true, &got, &err);
+  CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "zz_bad.png") &&
+                strstr(err.message, "strict"),
+            "strict load: %s", status ? err.message : "succeeded");
+  unlink(bad);
+  unlink(cut);
+}
+
+static void folder_errors(void) {
+  char path[700];
+  ipro_dataset got;
+  ipro_error err = {{0}};
+  snprintf(path, sizeof path, "%s/train/c99", directory);
+  mkdir(path, 0755);
+  ipro_status status = load(IPRO_SPLIT_TRAIN, 1, 28, false, &got, &err);
+  CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "c99") && strstr(err.message, "no .png"),
+            "empty class folder: %s", status ? err.message : "accepted");
+  rmdir(path);
+  snprintf(path, sizeof path, "%s/val/unknown", directory);
+  mkdir(path, 0755);
+  char image[760];
+  snprintf(image, sizeof image, "%s/a.png", path);
+  CHECK(ipro_test_write_png(image, 28, 28, 1, test.images));
+  status = load(IPRO_SPLIT_TEST, 1, 28, false, &got, &err);
+  CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "'unknown'") &&
+                strstr(err.message, "not a class of the training folder"),
+            "unknown val class: %s", status ? err.message : "accepted");
+  unlink(image);
+  rmdir(path);
+}
+
+int main(void) {
+  ipro_dataset all_train, all_test;
+  ipro_error err = {{0}};
+  if (ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TRAIN, &all_train, &err) != IPRO_OK ||
+      ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TEST, &all_test, &err) != IPRO_OK)
+    return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
+  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  CHECK(ipro_test_sorted_by_label(&all_train, 200, &train));
+  CHECK(ipro_test_sorted_by_label(&all_test, 100, &test));
+  ipro_dataset_free(&all_train);
+  ipro_dataset_free(&all_test);
+  CHECK(ipro_test_write_image_folder(directory, "train", &train));
+  CHECK(ipro_test_write_image_folder(directory, "val", &test));
+  same_as_idx();
+  colour_and_crop();
+  jpeg();
+  broken_images();
+  folder_errors();
+  ipro_dataset_free(&train);
+  ipro_dataset_free(&test);
+  ipro_test_remove_directory(directory);
+  return ipro_test_finish();
+}
