@@ -14,6 +14,7 @@ packages=(
   zlib1g-dev                             # gzipped datasets
   dataset-fashion-mnist                  # the demo's and the learning tests' data
   clang libclang-rt-14-dev               # libFuzzer target for the loader
+  libopenmpi-dev openmpi-bin             # the MPI pipeline: mpirun -np K infopro train
 )
 if [[ "${1:-}" == "--developer" ]]; then
   packages+=(python3-torch python3-onnx python3-numpy)
