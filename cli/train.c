@@ -801,7 +801,10 @@ static ipro_status train(train_run *r, ipro_error *err) {
          "test executors %zu (planned %zu)\n",
          (long long)epochs_run, seconds, r->test_accuracy, ipro_trainer_allocated_bytes(r->trainer),
          planned, r->eval_backend->peak_bytes, ipro_cli_evaluator_planned_bytes(&r->evaluator));
-  if (r->K > 1)
+  if (r->pipeline) /* each rank holds its own module's memory; rank 0 can speak for its own */
+    printf("memory of rank 0 (module 1 of %d): planned %zu bytes, measured %zu bytes\n", r->K,
+           planned, ipro_trainer_allocated_bytes(r->trainer));
+  else if (r->K > 1)
     printf("memory: planned peak %zu bytes, measured %zu bytes, end-to-end %llu bytes "
            "(%.1f%% less with K = %d)\n",
            planned, ipro_trainer_allocated_bytes(r->trainer), (unsigned long long)r->e2e_peak,

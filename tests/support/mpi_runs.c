@@ -1,0 +1,57 @@
+/* The MPI tests' shared pieces (see mpi_runs.h). */
+#include "mpi_runs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+const char *ipro_test_mpi_launcher(int ranks, char *buffer, size_t size) {
+  if (system("command -v mpirun >/dev/null 2>&1") != 0) return NULL;
+  setenv("OMP_NUM_THREADS", "1", 1);
+  /* Open MPI keeps some allocations until exit by design; the suppressions name only its
+   * libraries, and the slow unwinder is needed to see through them (they have no frame
+   * pointers), so it is asked for the ranks only. */
+  snprintf(buffer, size,
+           "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+           "OMPI_MCA_rmaps_base_oversubscribe=1 "
+           "ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=10 "
+           "LSAN_OPTIONS=suppressions='%s/tests/mpi/lsan_openmpi.supp':print_suppressions=0 "
+           "mpirun --oversubscribe -np %d",
+           ipro_test_source_dir(), ranks);
+  return buffer;
+}
+
+uint8_t *ipro_test_read_file(const char *path, size_t *size) {
+  /* read in chunks: files under /proc report a size of 0 */
+  FILE *file = fopen(path, "rb");
+  if (!file) return NULL;
+  size_t capacity = 4096, length = 0;
+  uint8_t *bytes = malloc(capacity + 1);
+  while (bytes) {
+    length += fread(bytes + length, 1, capacity - length, file);
+    if (length < capacity) break;
+    uint8_t *grown = realloc(bytes, 2 * capacity + 1);
+    if (!grown) free(bytes);
+    bytes = grown, capacity *= 2;
+  }
+  bool failed = ferror(file);
+  fclose(file);
+  if (!bytes || failed) {
+    free(bytes);
+    return NULL;
+  }
+  bytes[length] = '\0';
+  *size = length;
+  return bytes;
+}
+
+bool ipro_test_same_file(const char *a, const char *b) {
+  size_t a_size = 0, b_size = 0;
+  uint8_t *x = ipro_test_read_file(a, &a_size), *y = ipro_test_read_file(b, &b_size);
+  bool same = x && y && a_size == b_size && memcmp(x, y, a_size) == 0;
+  free(x);
+  free(y);
+  return same;
+}
