@@ -642,7 +642,7 @@ typedef struct {
   char gathered_names[MAX_LOSSES][IPRO_PIPELINE_NAME_BYTES];
   const ipro_batch *batch;
 } epoch_figures;
-_Static_assert(MAX_LOSSES <= IPRO_PIPELINE_MAX_VALUES, "every rank's losses fit the gather");
+_Static_assert((int)MAX_LOSSES <= (int)IPRO_PIPELINE_MAX_VALUES, "every rank's losses fit the gather");
 
 static float epoch_rate(void *context, int64_t done) {
   const epoch_figures *f = context;
@@ -766,6 +766,35 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   return IPRO_OK;
 }
 
+/* Where each rank's time went (collective): per step, in its module and waiting for messages,
+ * and the bytes it sends on. The slowest module sets the pipeline's pace. */
+static ipro_status report_pipeline(train_run *r, ipro_error *err) {
+  ipro_pipeline_timing t = ipro_pipeline_timing_of(r->pipeline);
+  double steps = t.steps > 0 ? (double)t.steps : 1;
+  double mine[3] = {1e3 * t.compute_seconds / steps, 1e3 * t.wait_seconds / steps,
+                    (double)t.sent_bytes};
+  const char *names[3] = {"compute", "wait", "sent"};
+  double all[IPRO_PIPELINE_MAX_VALUES];
+  const char *all_names[IPRO_PIPELINE_MAX_VALUES];
+  char storage[IPRO_PIPELINE_MAX_VALUES][IPRO_PIPELINE_NAME_BYTES];
+  int n = 0;
+  if (ipro_pipeline_gather_values(r->pipeline, mine, names, 3, all, all_names, storage, &n, err) !=
+      IPRO_OK)
+    return IPRO_ERROR;
+  double slowest = 0;
+  for (int rank = 0; rank * 3 + 2 < n; rank++) {
+    const double *v = &all[rank * 3];
+    printf("pipeline rank %d (module %d): %.1f ms/step in its module, %.1f ms/step waiting for "
+           "messages, sends %.0f bytes/step\n",
+           rank, rank + 1, v[0], v[1], v[2]);
+    if (v[0] > slowest) slowest = v[0];
+  }
+  if (n > 0 && slowest > 0)
+    printf("pipeline: the slowest module sets the pace: %.0f images/s at most\n",
+           1e3 * (double)r->position.batch / slowest);
+  return IPRO_OK;
+}
+
 static ipro_status train(train_run *r, ipro_error *err) {
   bool terminal = isatty(fileno(stdout));
   double start = ipro_progress_now();
@@ -789,6 +818,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
     if (evaluate(r, &totals, err) != IPRO_OK) return IPRO_ERROR;
     if (leads(r)) r->test_accuracy = (double)totals.correct / (double)totals.seen;
   }
+  if (r->pipeline && report_pipeline(r, err) != IPRO_OK) return IPRO_ERROR;
   if (!leads(r)) return IPRO_OK;
   double seconds = ipro_progress_now() - start;
   if (r->options->out &&

@@ -6,6 +6,7 @@
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pipeline_internal.h"
 
@@ -135,8 +136,17 @@ static ipro_status post_receive(ipro_pipeline *p, int slot, ipro_error *err) {
                   err);
 }
 
-static ipro_status wait(MPI_Request *request, ipro_error *err) {
-  return IPRO_MPI(MPI_Wait(request, MPI_STATUS_IGNORE), err);
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static ipro_status wait(ipro_pipeline *p, MPI_Request *request, ipro_error *err) {
+  double start = now();
+  ipro_status status = IPRO_MPI(MPI_Wait(request, MPI_STATUS_IGNORE), err);
+  p->timing.wait_seconds += now() - start;
+  return status;
 }
 
 /* One step at buffer slot `slot`: inputs from the received message (or the loader on rank 0),
@@ -149,18 +159,21 @@ static ipro_status step(ipro_pipeline *p, int64_t s, int slot, const ipro_pipeli
   if (first) {
     if (feed->next_batch(feed->context, &images, &labels, err) != IPRO_OK) return IPRO_ERROR;
   } else {
-    if (wait(&p->requests[0][slot], err) != IPRO_OK) return IPRO_ERROR;
+    if (wait(p, &p->requests[0][slot], err) != IPRO_OK) return IPRO_ERROR;
     images = (const float *)(const void *)images_of(p, 0, p->in[slot]);
     labels = (const int64_t *)(const void *)labels_of(p, 0, p->in[slot]);
   }
   /* the message of step s+1 arrives while this step runs */
   if (!first && s + 1 < p->steps && post_receive(p, 1 - slot, err) != IPRO_OK) return IPRO_ERROR;
   /* the outgoing buffer of step s-2 must have left before this step writes into it */
-  if (!last && wait(&p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
+  if (!last && wait(p, &p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
   ipro_trainer_bind_handoff(p->trainer, first ? NULL : p->in[slot], last ? NULL : p->out[slot]);
   float learning_rate = feed->learning_rate(feed->context, s), loss = 0;
+  double start = now();
   if (ipro_trainer_step(p->trainer, images, labels, learning_rate, &loss, err) != IPRO_OK)
     return IPRO_ERROR;
+  p->timing.compute_seconds += now() - start;
+  p->timing.steps++;
   if (!last) {
     memcpy(images_of(p, 1, p->out[slot]), images, p->image_bytes);
     memcpy(labels_of(p, 1, p->out[slot]), labels, p->labels_bytes);
@@ -181,8 +194,14 @@ ipro_status ipro_pipeline_train(ipro_pipeline *p, int64_t steps, const ipro_pipe
     if (step(p, s, (int)(s % 2), feed, err) != IPRO_OK)
       return ipro_error_prefix(err, "rank %d, step %lld", p->rank, (long long)s + 1);
   for (int slot = 0; slot < 2; slot++)
-    if (wait(&p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
+    if (wait(p, &p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
   return IPRO_OK;
+}
+
+ipro_pipeline_timing ipro_pipeline_timing_of(const ipro_pipeline *p) {
+  ipro_pipeline_timing timing = p->timing;
+  timing.sent_bytes = p->rank + 1 < p->size ? p->message_bytes[1] : 0;
+  return timing;
 }
 
 void ipro_pipeline_abort(ipro_pipeline *p, int status) {

@@ -86,6 +86,15 @@ ipro_status ipro_pipeline_gather_values(ipro_pipeline *pipeline, const double *v
                                         char (*storage)[IPRO_PIPELINE_NAME_BYTES], int *all_count,
                                         ipro_error *err);
 
+/* Where this rank's time went since attach: in its module's steps and waiting for messages to
+ * arrive or leave (the pipeline's bubbles and communication not hidden behind computation). */
+typedef struct {
+  double compute_seconds, wait_seconds;
+  int64_t steps;
+  size_t sent_bytes; /* per step: activation, images and labels */
+} ipro_pipeline_timing;
+ipro_pipeline_timing ipro_pipeline_timing_of(const ipro_pipeline *pipeline);
+
 /* Ends every rank of the job with this exit status (MPI_Abort): what a rank that failed calls
  * after printing its message, so that the others stop at once instead of waiting for it. */
 void ipro_pipeline_abort(ipro_pipeline *pipeline, int status);

@@ -18,6 +18,7 @@ struct ipro_pipeline {
   uint8_t *in[2], *out[2]; /* double buffers; in[1] and out[1] lie in in[0]'s and out[0]'s block */
   MPI_Request requests[2][2];
   int64_t steps;
+  ipro_pipeline_timing timing;
 };
 
 ipro_status ipro_pipeline_mpi_check(int code, const char *call, const char *file, int line,
