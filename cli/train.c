@@ -642,7 +642,8 @@ typedef struct {
   char gathered_names[MAX_LOSSES][IPRO_PIPELINE_NAME_BYTES];
   const ipro_batch *batch;
 } epoch_figures;
-_Static_assert((int)MAX_LOSSES <= (int)IPRO_PIPELINE_MAX_VALUES, "every rank's losses fit the gather");
+_Static_assert((int)MAX_LOSSES <= (int)IPRO_PIPELINE_MAX_VALUES,
+               "every rank's losses fit the gather");
 
 static float epoch_rate(void *context, int64_t done) {
   const epoch_figures *f = context;
@@ -771,27 +772,31 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
 static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   ipro_pipeline_timing t = ipro_pipeline_timing_of(r->pipeline);
   double steps = t.steps > 0 ? (double)t.steps : 1;
-  double mine[3] = {1e3 * t.compute_seconds / steps, 1e3 * t.wait_seconds / steps,
-                    (double)t.sent_bytes};
-  const char *names[3] = {"compute", "wait", "sent"};
+  enum { N = 4 };
+  double mine[N] = {1e3 * t.compute_seconds / steps, 1e3 * t.compute_cpu_seconds / steps,
+                    1e3 * t.wait_seconds / steps, (double)t.sent_bytes};
+  const char *names[N] = {"compute", "cpu", "wait", "sent"};
   double all[IPRO_PIPELINE_MAX_VALUES];
   const char *all_names[IPRO_PIPELINE_MAX_VALUES];
   char storage[IPRO_PIPELINE_MAX_VALUES][IPRO_PIPELINE_NAME_BYTES];
   int n = 0;
-  if (ipro_pipeline_gather_values(r->pipeline, mine, names, 3, all, all_names, storage, &n, err) !=
+  if (ipro_pipeline_gather_values(r->pipeline, mine, names, N, all, all_names, storage, &n, err) !=
       IPRO_OK)
     return IPRO_ERROR;
-  double slowest = 0;
-  for (int rank = 0; rank * 3 + 2 < n; rank++) {
-    const double *v = &all[rank * 3];
-    printf("pipeline rank %d (module %d): %.1f ms/step in its module, %.1f ms/step waiting for "
-           "messages, sends %.0f bytes/step\n",
-           rank, rank + 1, v[0], v[1], v[2]);
+  double slowest = 0, slowest_cpu = 0;
+  for (int rank = 0; rank * N + N - 1 < n; rank++) {
+    const double *v = &all[rank * N];
+    printf("pipeline rank %d (module %d): %.1f ms/step in its module (%.1f ms CPU), %.1f ms/step "
+           "waiting for messages, sends %.0f bytes/step\n",
+           rank, rank + 1, v[0], v[1], v[2], v[3]);
     if (v[0] > slowest) slowest = v[0];
+    if (v[1] > slowest_cpu) slowest_cpu = v[1];
   }
-  if (n > 0 && slowest > 0)
-    printf("pipeline: the slowest module sets the pace: %.0f images/s at most\n",
-           1e3 * (double)r->position.batch / slowest);
+  if (n > 0 && slowest > 0 && slowest_cpu > 0)
+    printf("pipeline: the slowest module sets the pace: at most %.0f images/s here, %.0f with a "
+           "core of its own per rank (CPU time)\n",
+           1e3 * (double)r->position.batch / slowest,
+           1e3 * (double)r->position.batch / slowest_cpu);
   return IPRO_OK;
 }
 

@@ -136,11 +136,12 @@ static ipro_status post_receive(ipro_pipeline *p, int slot, ipro_error *err) {
                   err);
 }
 
-static double now(void) {
+static double seconds_on(clockid_t clock) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(clock, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+static double now(void) { return seconds_on(CLOCK_MONOTONIC); }
 
 static ipro_status wait(ipro_pipeline *p, MPI_Request *request, ipro_error *err) {
   double start = now();
@@ -169,10 +170,11 @@ static ipro_status step(ipro_pipeline *p, int64_t s, int slot, const ipro_pipeli
   if (!last && wait(p, &p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
   ipro_trainer_bind_handoff(p->trainer, first ? NULL : p->in[slot], last ? NULL : p->out[slot]);
   float learning_rate = feed->learning_rate(feed->context, s), loss = 0;
-  double start = now();
+  double start = now(), cpu_start = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
   if (ipro_trainer_step(p->trainer, images, labels, learning_rate, &loss, err) != IPRO_OK)
     return IPRO_ERROR;
   p->timing.compute_seconds += now() - start;
+  p->timing.compute_cpu_seconds += seconds_on(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
   p->timing.steps++;
   if (!last) {
     memcpy(images_of(p, 1, p->out[slot]), images, p->image_bytes);

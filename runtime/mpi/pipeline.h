@@ -90,6 +90,8 @@ ipro_status ipro_pipeline_gather_values(ipro_pipeline *pipeline, const double *v
  * arrive or leave (the pipeline's bubbles and communication not hidden behind computation). */
 typedef struct {
   double compute_seconds, wait_seconds;
+  double compute_cpu_seconds; /* the process's CPU time in the steps: on a shared machine, with
+                                 one thread, the module's own work whatever else runs */
   int64_t steps;
   size_t sent_bytes; /* per step: activation, images and labels */
 } ipro_pipeline_timing;
