@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/dataset.h"
 #include "support/check.h"
 #include "support/command.h"
 #include "support/mpi_runs.h"
@@ -72,13 +71,8 @@ static void matches(int K, bool checkpoint) {
 }
 
 int main(void) {
-  if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
-    return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
-  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
-  char launcher[1024];
-  if (!ipro_test_mpi_launcher(2, launcher, sizeof launcher))
-    return ipro_test_skip("mpirun is not installed (Debian: openmpi-bin)");
-  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  int skip = ipro_test_mpi_ready(directory);
+  if (skip) return skip;
   matches(2, true);
   matches(3, false);
   ipro_test_remove_directory(directory);

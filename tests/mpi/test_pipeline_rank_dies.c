@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "runtime/checkpoint.h"
-#include "runtime/dataset.h"
 #include "support/check.h"
 #include "support/command.h"
 #include "support/mpi_runs.h"
@@ -68,13 +67,10 @@ static pid_t find_rank(int rank) {
 }
 
 int main(void) {
-  if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
-    return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
-  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
+  int skip = ipro_test_mpi_ready(directory);
+  if (skip) return skip;
   char launcher[1024];
-  if (!ipro_test_mpi_launcher(2, launcher, sizeof launcher))
-    return ipro_test_skip("mpirun is not installed (Debian: openmpi-bin)");
-  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  ipro_test_mpi_launcher(2, launcher, sizeof launcher);
   setenv("IPRO_TEST_JOB", directory, 1);
 
   /* a long run, killed once its first checkpoint is there */

@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "command.h"
+#include "runtime/dataset.h"
 
 const char *ipro_test_mpi_launcher(int ranks, char *buffer, size_t size) {
   if (system("command -v mpirun >/dev/null 2>&1") != 0) return NULL;
@@ -21,6 +24,17 @@ const char *ipro_test_mpi_launcher(int ranks, char *buffer, size_t size) {
            "mpirun --oversubscribe -np %d",
            ipro_test_source_dir(), ranks);
   return buffer;
+}
+
+int ipro_test_mpi_ready(char *directory_template) {
+  char launcher[1024];
+  if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
+    return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
+  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
+  if (!ipro_test_mpi_launcher(2, launcher, sizeof launcher))
+    return ipro_test_skip("mpirun is not installed (Debian: openmpi-bin)");
+  if (!mkdtemp(directory_template)) return ipro_test_skip("cannot create a temporary directory");
+  return 0;
 }
 
 uint8_t *ipro_test_read_file(const char *path, size_t *size) {

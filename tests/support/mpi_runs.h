@@ -12,6 +12,9 @@
  * (the caller skips). Every rank and the single-process runs of a test use one thread
  * (OMP_NUM_THREADS=1, set here for the whole test), as the byte-equality claim requires. */
 const char *ipro_test_mpi_launcher(int ranks, char *buffer, size_t size);
+/* 0 when an MPI test can run: Fashion-MNIST, the infopro binary and mpirun are there, and the
+ * temporary folder (a mkdtemp template) was made; otherwise the skip status, reason printed. */
+int ipro_test_mpi_ready(char *directory_template);
 /* The whole file (malloc'd, with a NUL after its end), or NULL; *size its length. */
 uint8_t *ipro_test_read_file(const char *path, size_t *size);
 /* Whether both files exist and hold the same bytes. */
