@@ -67,6 +67,8 @@ static const char usage[] =
     "                          given take the checkpoint's values\n"
     "  --reference             run the plain C reference kernels instead of oneDNN\n"
     "  --device cpu|cuda       where to train: the CPU (oneDNN, the default) or an NVIDIA GPU\n"
+    "Started by mpirun -np K (K the plan's modules), rank r trains module r+1 as a pipeline\n"
+    "stage (CPU only); rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
     "Defaults follow the InfoPro paper's recipe: SGD, momentum 0.9, Nesterov, weight decay 1e-4,\n"
     "cosine schedule. After every epoch the test split is scored; a loss that is not finite\n"
     "stops training with exit status 1, leaving the last checkpoint and --out untouched.\n";

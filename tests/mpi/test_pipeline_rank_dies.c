@@ -70,7 +70,7 @@ int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
   char launcher[1024];
-  ipro_test_mpi_launcher(2, launcher, sizeof launcher);
+  ipro_test_mpi_launcher(2, false, launcher, sizeof launcher);
   setenv("IPRO_TEST_JOB", directory, 1);
 
   /* a long run, killed once its first checkpoint is there */

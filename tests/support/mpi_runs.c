@@ -10,7 +10,7 @@
 #include "command.h"
 #include "runtime/dataset.h"
 
-const char *ipro_test_mpi_launcher(int ranks, char *buffer, size_t size) {
+const char *ipro_test_mpi_launcher(int ranks, bool check_leaks, char *buffer, size_t size) {
   if (system("command -v mpirun >/dev/null 2>&1") != 0) return NULL;
   setenv("OMP_NUM_THREADS", "1", 1);
   /* Open MPI keeps some allocations until exit by design; the suppressions name only its
@@ -19,10 +19,10 @@ const char *ipro_test_mpi_launcher(int ranks, char *buffer, size_t size) {
   snprintf(buffer, size,
            "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
            "OMPI_MCA_rmaps_base_oversubscribe=1 "
-           "ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=10 "
+           "ASAN_OPTIONS=detect_leaks=%d:fast_unwind_on_malloc=%d:malloc_context_size=10 "
            "LSAN_OPTIONS=suppressions='%s/tests/mpi/lsan_openmpi.supp':print_suppressions=0 "
            "mpirun --oversubscribe -np %d",
-           ipro_test_source_dir(), ranks);
+           check_leaks ? 1 : 0, check_leaks ? 0 : 1, ipro_test_source_dir(), ranks);
   return buffer;
 }
 
@@ -31,7 +31,7 @@ int ipro_test_mpi_ready(char *directory_template) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
-  if (!ipro_test_mpi_launcher(2, launcher, sizeof launcher))
+  if (!ipro_test_mpi_launcher(2, false, launcher, sizeof launcher))
     return ipro_test_skip("mpirun is not installed (Debian: openmpi-bin)");
   if (!mkdtemp(directory_template)) return ipro_test_skip("cannot create a temporary directory");
   return 0;

@@ -10,8 +10,10 @@
 
 /* "env ... mpirun --oversubscribe -np RANKS" into buffer, or NULL when mpirun is not installed
  * (the caller skips). Every rank and the single-process runs of a test use one thread
- * (OMP_NUM_THREADS=1, set here for the whole test), as the byte-equality claim requires. */
-const char *ipro_test_mpi_launcher(int ranks, char *buffer, size_t size);
+ * (OMP_NUM_THREADS=1, set here for the whole test), as the byte-equality claim requires.
+ * check_leaks: LeakSanitizer in the ranks, which needs the slow unwinder (3-5 times slower
+ * ranks), so one run of the suite asks for it and the others do not. */
+const char *ipro_test_mpi_launcher(int ranks, bool check_leaks, char *buffer, size_t size);
 /* 0 when an MPI test can run: Fashion-MNIST, the infopro binary and mpirun are there, and the
  * temporary folder (a mkdtemp template) was made; otherwise the skip status, reason printed. */
 int ipro_test_mpi_ready(char *directory_template);
