@@ -6,8 +6,8 @@
  * pipeline runs each on its own process and passes activations over MPI. ResNet-8 (BatchNorm
  * and residual blocks, so the InfoPro heads, the contrast loss and the optimizer all take part)
  * on 64 Fashion-MNIST images in batches of 32, one epoch, the test on 100 images (the epoch
- * line's numbers must match too). The K = 2 run checks the ranks for leaks too. Skipped when
- * Fashion-MNIST or mpirun is missing. */
+ * line's numbers must match too). The K = 2 run checks the ranks for leaks too. And 3 ranks
+ * for 2 modules fail with one message. Skipped when Fashion-MNIST or mpirun is missing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +72,25 @@ static void matches(int K, bool checkpoint) {
   CHECK_MSG(first && !strstr(first + 1, "epoch 1/1"), "K = %d: output: %s", K, b.out);
 }
 
+/* A launch that cannot work (3 ranks for 2 modules) fails on every rank alike: one message, from
+ * one rank, saying how to launch, and exit status 1. */
+static void wrong_rank_count(void) {
+  char launcher[1024];
+  ipro_command_result r;
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(3, false, launcher, sizeof launcher),
+                              COMMON " -K 2", &r);
+  const char *first = strstr(r.err, "infopro: ");
+  CHECK_MSG(r.exit_status == 1 && first && !strstr(first + 1, "infopro: ") &&
+                strstr(first, "rank 0") && strstr(first, "mpirun -np 2"),
+            "3 ranks for K = 2: exit %d, stderr: %s", r.exit_status, r.err);
+}
+
 int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
   matches(2, true);
   matches(3, false);
+  wrong_rank_count();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
