@@ -37,6 +37,7 @@
 #include "normalization_options.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
+#include "runtime/mpi/pipeline.h"
 
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
@@ -79,6 +80,8 @@ static const char usage[] =
     "                          given take the checkpoint's values\n"
     "  --reference             run the plain C reference kernels instead of oneDNN\n"
     "  --device cpu|cuda       where to train: the CPU (oneDNN, the default) or an NVIDIA GPU\n"
+    "Started by mpirun -np K (K the plan's modules), rank r trains module r+1 as a pipeline\n"
+    "stage (CPU only); rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
     "Defaults follow the InfoPro paper's recipe: SGD, momentum 0.9, Nesterov, weight decay 1e-4,\n"
     "cosine schedule. After every epoch the test split is scored; a loss that is not finite\n"
     "stops training with exit status 1, leaving the last checkpoint and --out untouched.\n";
@@ -359,7 +362,33 @@ typedef struct {
   char cut_names[IPRO_MAX_MODULES][512];
   const char *cuts[IPRO_MAX_MODULES];
   uint64_t planned_peak, e2e_peak;
+  /* under mpirun (runtime/mpi/pipeline.h): this rank's part of the pipeline, and on rank 0 every
+   * rank's state, gathered after each epoch for the test, the checkpoint and --out */
+  ipro_pipeline *pipeline;
+  ipro_checkpoint gathered;
 } train_run;
+
+/* Whether this process prints and writes files: rank 0 of a pipeline, or the only process. */
+static bool leads(const train_run *r) {
+  return !r->pipeline || ipro_pipeline_rank(r->pipeline) == 0;
+}
+
+/* The evaluator's and the exporter's view of a gathered pipeline's state: a tensor by name. */
+static const ipro_checkpoint_tensor *gathered_tensor(const ipro_checkpoint *c, const char *name) {
+  for (int i = 0; i < c->n_tensors; i++)
+    if (strcmp(c->tensors[i].name, name) == 0) return &c->tensors[i];
+  return NULL;
+}
+
+static ipro_status read_from_gathered(void *context, const char *name, void *host, size_t bytes,
+                                      ipro_error *err) {
+  const ipro_checkpoint_tensor *t = gathered_tensor(context, name);
+  if (!t || t->bytes != bytes)
+    return ipro_error_set(err, "the pipeline's ranks hold no tensor '%s' of %zu bytes", name,
+                          bytes);
+  memcpy(host, t->data, bytes);
+  return IPRO_OK;
+}
 
 static ipro_status read_from_trainer(void *context, const char *name, void *host, size_t bytes,
                                      ipro_error *err) {
@@ -387,6 +416,19 @@ static ipro_status export_value(void *context, const char *name, ipro_dtype dtyp
     return ipro_trainer_read(trainer, name, out, bytes, err);
   }
   return IPRO_EXPORT_KEEP;
+}
+
+static ipro_status export_gathered(void *context, const char *name, ipro_dtype dtype,
+                                   const int64_t *dims, int rank, void *out, size_t bytes,
+                                   ipro_error *err) {
+  const ipro_checkpoint_tensor *t = gathered_tensor(context, name);
+  if (!t) return IPRO_EXPORT_KEEP;
+  bool same = t->dtype == dtype && t->shape.rank == rank && t->bytes == bytes;
+  for (int d = 0; same && d < rank; d++)
+    same = t->shape.dims[d] == dims[d];
+  if (!same) return ipro_error_set(err, "initializer '%s' changed shape during training", name);
+  memcpy(out, t->data, bytes);
+  return IPRO_OK;
 }
 
 /* The --out file is written at the very end; a folder that is not there should be found out
@@ -527,13 +569,17 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
-  if (status == IPRO_OK)
+  if (status == IPRO_OK && r->pipeline && o->device != IPRO_DEVICE_CPU)
+    status = ipro_error_set(err, "the MPI pipeline trains on the CPU (--device cpu)");
+  if (status == IPRO_OK && leads(r))
     status =
         ipro_cli_create_backend(o->device, o->reference, &r->eval_backend, &r->eval_fallback, err);
-  if (status == IPRO_OK)
+  if (status == IPRO_OK && leads(r))
     status = ipro_cli_evaluator_open(o->model, &r->test_data, o->eval_batch, o->test_limit,
                                      r->eval_backend, r->eval_fallback, &r->evaluator, err);
   if (status == IPRO_OK) status = choose_split(r, err);
+  if (status == IPRO_OK && r->pipeline)
+    status = ipro_pipeline_check_modules(r->pipeline, r->K, err);
   ipro_trainer_options trainer_options = {.batch = r->position.batch,
                                           .optimizer = r->position.optimizer,
                                           .reference = o->reference,
@@ -541,9 +587,13 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                                           .n_cuts = r->K - 1,
                                           .cuts = r->cuts,
                                           .local = local_settings(r, r->position.batch)};
+  if (r->pipeline) /* one module per rank */
+    trainer_options.first_module = ipro_pipeline_rank(r->pipeline),
+    trainer_options.module_count = 1;
   if (status == IPRO_OK) status = ipro_trainer_create(o->model, &trainer_options, &r->trainer, err);
   if (status == IPRO_OK && o->resume) {
-    status = ipro_checkpoint_restore(r->trainer, &saved, r->checkpoint_path, err);
+    status = r->pipeline ? ipro_pipeline_restore(r->trainer, &saved, r->checkpoint_path, err)
+                         : ipro_checkpoint_restore(r->trainer, &saved, r->checkpoint_path, err);
     r->start_epoch = r->position.epochs_done;
     ipro_trainer_set_steps(r->trainer, r->position.steps_done);
   }
@@ -631,70 +681,175 @@ static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64
                         (double)learning_rate, kept);
 }
 
+/* One epoch's running figures, updated after every step (in one process, or on each rank of a
+ * pipeline for its own modules' losses). */
+enum { MAX_LOSSES = IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS };
+typedef struct {
+  train_run *run;
+  int64_t epoch;
+  ipro_progress progress;
+  double loss_sum;
+  double local_sums[MAX_LOSSES];
+  const char *local_names[MAX_LOSSES];
+  int n_local;
+  char gathered_names[MAX_LOSSES][IPRO_PIPELINE_NAME_BYTES];
+  const ipro_batch *batch;
+} epoch_figures;
+_Static_assert((int)MAX_LOSSES <= (int)IPRO_PIPELINE_MAX_VALUES,
+               "every rank's losses fit the gather");
+
+static float epoch_rate(void *context, int64_t done) {
+  const epoch_figures *f = context;
+  const ipro_training_position *p = &f->run->position;
+  return ipro_lr_at(&p->schedule, f->epoch * f->run->steps_per_epoch + done,
+                    f->run->steps_per_epoch, p->total_epochs);
+}
+
+static ipro_status next_batch(void *context, const float **images, const int64_t **labels,
+                              ipro_error *err) {
+  epoch_figures *f = context;
+  if (ipro_batch_loader_next(f->run->loader, &f->batch, err) != IPRO_OK) return IPRO_ERROR;
+  if (!f->batch) return ipro_error_set(err, "the loader ran out of batches before the epoch's end");
+  *images = f->batch->images;
+  *labels = f->batch->labels;
+  return IPRO_OK;
+}
+
+/* After step `done` (1-based): accumulates the losses of the modules this process trains and
+ * stops on one that is not finite. */
+static ipro_status count_step(void *context, int64_t done, float learning_rate, ipro_error *err) {
+  epoch_figures *f = context;
+  float local[MAX_LOSSES];
+  f->n_local = ipro_trainer_losses(f->run->trainer, local, f->local_names, MAX_LOSSES);
+  for (int l = 0; l < f->n_local; l++) {
+    if (!isfinite(local[l]))
+      return diverged(f->run, f->epoch, f->local_names[l], done, local[l], learning_rate, err);
+    f->local_sums[l] += local[l];
+  }
+  if (f->run->pipeline) return IPRO_OK; /* the network's loss is on the last rank */
+  /* the network's loss: the last module's cross-entropy, the last of its losses */
+  float loss = local[f->n_local - 1];
+  if (!isfinite(loss))
+    return diverged(f->run, f->epoch, "training loss", done, loss, learning_rate, err);
+  f->loss_sum += loss;
+  ipro_progress_update(&f->progress, done, f->loss_sum / (double)done, learning_rate);
+  return IPRO_OK;
+}
+
+/* The epoch's steps in this process: one after another, or this rank's part of the pipeline,
+ * after which rank 0 collects every rank's loss sums. */
+static ipro_status train_steps(epoch_figures *f, ipro_error *err) {
+  train_run *r = f->run;
+  ipro_pipeline_feed feed = {.context = f,
+                             .next_batch = next_batch,
+                             .learning_rate = epoch_rate,
+                             .after_step = count_step};
+  if (!r->pipeline) {
+    for (int64_t done = 0; done < r->steps_per_epoch; done++) {
+      const float *images = NULL;
+      const int64_t *labels = NULL;
+      float learning_rate = epoch_rate(f, done), loss = 0;
+      if (next_batch(f, &images, &labels, err) != IPRO_OK ||
+          ipro_trainer_step(r->trainer, images, labels, learning_rate, &loss, err) != IPRO_OK ||
+          count_step(f, done + 1, learning_rate, err) != IPRO_OK)
+        return IPRO_ERROR;
+    }
+    return IPRO_OK;
+  }
+  if (ipro_pipeline_train(r->pipeline, r->steps_per_epoch, &feed, err) != IPRO_OK)
+    return IPRO_ERROR;
+  double mine[MAX_LOSSES];
+  memcpy(mine, f->local_sums, sizeof mine);
+  if (ipro_pipeline_gather_values(r->pipeline, mine, f->local_names, f->n_local, f->local_sums,
+                                  f->local_names, f->gathered_names, &f->n_local, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (leads(r)) f->loss_sum = f->local_sums[f->n_local - 1];
+  return IPRO_OK;
+}
+
+/* Scores the test split with the trained parameters: read from the trainer, or from every
+ * rank's state gathered on rank 0 (collective; the other ranks only contribute theirs). */
+static ipro_status evaluate(train_run *r, ipro_cli_eval_totals *totals, ipro_error *err) {
+  ipro_status status = IPRO_OK;
+  if (r->pipeline) {
+    ipro_training_position position = r->position;
+    position.steps_done = ipro_trainer_steps(r->trainer);
+    ipro_checkpoint_release(&r->gathered);
+    status = ipro_pipeline_gather_state(r->pipeline, &position, &r->gathered, err);
+    if (status != IPRO_OK || !leads(r)) return status;
+    status =
+        ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_gathered, &r->gathered, err);
+  } else {
+    status = ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer, r->trainer, err);
+  }
+  if (status == IPRO_OK) status = ipro_cli_evaluator_run(&r->evaluator, totals, err);
+  return status;
+}
+
 /* One epoch of training steps, then the test; prints the epoch's line. */
 static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_error *err) {
   const ipro_training_position *p = &r->position;
-  double start = ipro_progress_now(), loss_sum = 0;
-  ipro_progress progress;
-  ipro_progress_begin(&progress, stdout, terminal, epoch + 1, p->total_epochs, r->steps_per_epoch,
+  double start = ipro_progress_now();
+  epoch_figures f = {.run = r, .epoch = epoch};
+  ipro_progress_begin(&f.progress, stdout, terminal, epoch + 1, p->total_epochs, r->steps_per_epoch,
                       p->batch, r->options->log_every);
-  if (ipro_batch_loader_start_epoch(r->loader, epoch, err) != IPRO_OK) return IPRO_ERROR;
-  const ipro_batch *batch = NULL;
-  int64_t done = 0;
-  float learning_rate = 0;
-  enum { MAX_LOSSES = IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS };
-  double local_sums[MAX_LOSSES] = {0};
-  float local[MAX_LOSSES];
-  const char *local_names[MAX_LOSSES];
-  int n_local = 0;
-  ipro_status status;
-  while ((status = ipro_batch_loader_next(r->loader, &batch, err)) == IPRO_OK && batch) {
-    learning_rate = ipro_lr_at(&p->schedule, epoch * r->steps_per_epoch + done, r->steps_per_epoch,
-                               p->total_epochs);
-    float loss = 0;
-    if (ipro_trainer_step(r->trainer, batch->images, batch->labels, learning_rate, &loss, err) !=
-        IPRO_OK) {
-      ipro_progress_end(&progress);
-      return IPRO_ERROR;
-    }
-    done++;
-    n_local = ipro_trainer_losses(r->trainer, local, local_names, MAX_LOSSES);
-    for (int l = 0; l < n_local; l++) {
-      if (!isfinite(local[l])) {
-        ipro_progress_end(&progress);
-        return diverged(r, epoch, local_names[l], done, local[l], learning_rate, err);
-      }
-      local_sums[l] += local[l];
-    }
-    if (!isfinite(loss)) {
-      ipro_progress_end(&progress);
-      return diverged(r, epoch, "training loss", done, loss, learning_rate, err);
-    }
-    loss_sum += loss;
-    ipro_progress_update(&progress, done, loss_sum / (double)done, learning_rate);
-  }
-  ipro_progress_end(&progress);
+  ipro_status status = IPRO_OK;
+  if (leads(r) || !r->pipeline) status = ipro_batch_loader_start_epoch(r->loader, epoch, err);
+  if (status == IPRO_OK) status = train_steps(&f, err);
+  ipro_progress_end(&f.progress);
   if (status != IPRO_OK) return IPRO_ERROR;
-
+  float learning_rate = epoch_rate(&f, r->steps_per_epoch - 1);
   ipro_cli_eval_totals totals;
-  if (ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer, r->trainer, err) !=
-          IPRO_OK ||
-      ipro_cli_evaluator_run(&r->evaluator, &totals, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (evaluate(r, &totals, err) != IPRO_OK) return IPRO_ERROR;
+  if (!leads(r)) return IPRO_OK;
   double test_loss = totals.cross_entropy_sum / (double)totals.seen;
   if (!isfinite(test_loss))
     return diverged(r, epoch, "test loss", 0, test_loss, learning_rate, err);
   r->test_accuracy = (double)totals.correct / (double)totals.seen;
+  int64_t done = r->steps_per_epoch;
   printf("epoch %lld/%lld  loss %.4f  test accuracy %.4f  test loss %.4f  %.1f s\n",
-         (long long)epoch + 1, (long long)p->total_epochs, loss_sum / (double)done,
+         (long long)epoch + 1, (long long)p->total_epochs, f.loss_sum / (double)done,
          r->test_accuracy, test_loss, ipro_progress_now() - start);
   if (r->K > 1) {
     printf("  local losses (epoch means):");
-    for (int l = 0; l < n_local; l++)
-      printf("%s %s %.4f", l ? "," : "", local_names[l], local_sums[l] / (double)done);
+    for (int l = 0; l < f.n_local; l++)
+      printf("%s %s %.4f", l ? "," : "", f.local_names[l], f.local_sums[l] / (double)done);
     printf("\n");
   }
   fflush(stdout);
+  return IPRO_OK;
+}
+
+/* Where each rank's time went (collective): per step, in its module and waiting for messages,
+ * and the bytes it sends on. The slowest module sets the pipeline's pace. */
+static ipro_status report_pipeline(train_run *r, ipro_error *err) {
+  ipro_pipeline_timing t = ipro_pipeline_timing_of(r->pipeline);
+  double steps = t.steps > 0 ? (double)t.steps : 1;
+  enum { N = 4 };
+  double mine[N] = {1e3 * t.compute_seconds / steps, 1e3 * t.compute_cpu_seconds / steps,
+                    1e3 * t.wait_seconds / steps, (double)t.sent_bytes};
+  const char *names[N] = {"compute", "cpu", "wait", "sent"};
+  double all[IPRO_PIPELINE_MAX_VALUES];
+  const char *all_names[IPRO_PIPELINE_MAX_VALUES];
+  char storage[IPRO_PIPELINE_MAX_VALUES][IPRO_PIPELINE_NAME_BYTES];
+  int n = 0;
+  if (ipro_pipeline_gather_values(r->pipeline, mine, names, N, all, all_names, storage, &n, err) !=
+      IPRO_OK)
+    return IPRO_ERROR;
+  double slowest = 0, slowest_cpu = 0;
+  for (int rank = 0; rank * N + N - 1 < n; rank++) {
+    const double *v = &all[rank * N];
+    printf("pipeline rank %d (module %d): %.1f ms/step in its module (%.1f ms CPU), %.1f ms/step "
+           "waiting for messages, sends %.0f bytes/step\n",
+           rank, rank + 1, v[0], v[1], v[2], v[3]);
+    if (v[0] > slowest) slowest = v[0];
+    if (v[1] > slowest_cpu) slowest_cpu = v[1];
+  }
+  if (n > 0 && slowest > 0 && slowest_cpu > 0)
+    printf("pipeline: the slowest module sets the pace: at most %.0f images/s here, %.0f with a "
+           "core of its own per rank (CPU time)\n",
+           1e3 * (double)r->position.batch / slowest,
+           1e3 * (double)r->position.batch / slowest_cpu);
   return IPRO_OK;
 }
 
@@ -707,27 +862,33 @@ static ipro_status train(train_run *r, ipro_error *err) {
     epochs_run++;
     r->position.epochs_done = epoch + 1;
     r->position.steps_done = ipro_trainer_steps(r->trainer);
-    if (r->options->checkpoint &&
-        ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err) != IPRO_OK)
-      return IPRO_ERROR;
+    ipro_status saved = IPRO_OK;
+    if (r->options->checkpoint && !r->pipeline)
+      saved = ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err);
+    else if (r->options->checkpoint && leads(r)) /* the state gathered for the test */
+      r->gathered.position = r->position,
+      saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
+    if (saved != IPRO_OK) return IPRO_ERROR;
   }
   if (epochs_run == 0) {
     /* Resumed at the end: score the restored parameters for the final line. */
     ipro_cli_eval_totals totals;
-    if (ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer, r->trainer, err) !=
-            IPRO_OK ||
-        ipro_cli_evaluator_run(&r->evaluator, &totals, err) != IPRO_OK)
-      return IPRO_ERROR;
-    r->test_accuracy = (double)totals.correct / (double)totals.seen;
+    if (evaluate(r, &totals, err) != IPRO_OK) return IPRO_ERROR;
+    if (leads(r)) r->test_accuracy = (double)totals.correct / (double)totals.seen;
   }
+  if (r->pipeline && report_pipeline(r, err) != IPRO_OK) return IPRO_ERROR;
+  if (!leads(r)) return IPRO_OK;
   double seconds = ipro_progress_now() - start;
-  if (r->options->out && ipro_onnx_export_initializers(r->options->model, r->options->out,
-                                                       export_value, r->trainer, err) != IPRO_OK)
+  if (r->options->out &&
+      ipro_onnx_export_initializers(
+          r->options->model, r->options->out, r->pipeline ? export_gathered : export_value,
+          r->pipeline ? (void *)&r->gathered : (void *)r->trainer, err) != IPRO_OK)
     return IPRO_ERROR;
   ipro_export_request inference = {.source_model = r->options->model,
                                    .destination = r->options->out_inference,
-                                   .value_of = export_value,
-                                   .context = r->trainer,
+                                   .value_of = r->pipeline ? export_gathered : export_value,
+                                   .context =
+                                       r->pipeline ? (void *)&r->gathered : (void *)r->trainer,
                                    .inference = true};
   if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK) return IPRO_ERROR;
   size_t planned = ipro_trainer_planned_bytes(r->trainer);
@@ -735,7 +896,10 @@ static ipro_status train(train_run *r, ipro_error *err) {
          "test executors %zu (planned %zu)\n",
          (long long)epochs_run, seconds, r->test_accuracy, ipro_trainer_allocated_bytes(r->trainer),
          planned, r->eval_backend->peak_bytes, ipro_cli_evaluator_planned_bytes(&r->evaluator));
-  if (r->K > 1)
+  if (r->pipeline) /* each rank holds its own module's memory; rank 0 can speak for its own */
+    printf("memory of rank 0 (module 1 of %d): planned %zu bytes, measured %zu bytes\n", r->K,
+           planned, ipro_trainer_allocated_bytes(r->trainer));
+  else if (r->K > 1)
     printf("memory: planned peak %zu bytes, measured %zu bytes, end-to-end %llu bytes "
            "(%.1f%% less with K = %d)\n",
            planned, ipro_trainer_allocated_bytes(r->trainer), (unsigned long long)r->e2e_peak,
@@ -759,19 +923,64 @@ static void release(train_run *r) {
   if (r->eval_fallback) r->eval_fallback->destroy(r->eval_fallback);
   ipro_dataset_free(&r->test_data);
   ipro_dataset_free(&r->train_data);
+  ipro_checkpoint_release(&r->gathered);
+}
+
+/* Under mpirun: ends the job with status 1, this rank's message (naming it) on stderr, and
+ * MPI_Abort so that no rank waits for one that has stopped. */
+static int fail_rank(train_run *r, const char *message) {
+  fprintf(stderr, "infopro: rank %d: %s\n", ipro_pipeline_rank(r->pipeline), message);
+  fflush(stderr);
+  ipro_pipeline_abort(r->pipeline, 1);
+  return 1;
+}
+
+/* Under mpirun, after every rank prepared: the first rank that failed (if any) prints its
+ * message, and every rank stops with status 1 (a failure that every rank meets, such as a
+ * missing model, is printed once). Then the ranks meet their neighbours. */
+static ipro_status prepare_pipeline(train_run *r, ipro_status prepared, ipro_error *err,
+                                    int *exit_status) {
+  int failed = ipro_pipeline_first_failure(r->pipeline, prepared == IPRO_OK);
+  if (failed >= 0) {
+    if (failed == ipro_pipeline_rank(r->pipeline))
+      fprintf(stderr, "infopro: rank %d: %s\n", failed, err->message);
+    *exit_status = 1;
+    return IPRO_ERROR;
+  }
+  const ipro_dataset *d = &r->train_data;
+  size_t image_bytes = sizeof(float) * (size_t)r->position.batch * (size_t)d->channels *
+                       (size_t)d->height * (size_t)d->width;
+  if (ipro_pipeline_attach(r->pipeline, r->trainer, image_bytes,
+                           sizeof(int64_t) * (size_t)r->position.batch, err) != IPRO_OK)
+    *exit_status = fail_rank(r, err->message); /* does not return */
+  return IPRO_OK;
 }
 
 int ipro_cli_train(int argc, char **argv) {
+  ipro_error err = {{0}};
+  ipro_pipeline *mpi = NULL;
+  if (ipro_pipeline_launched()) {
+    if (ipro_pipeline_open(&mpi, &err) != IPRO_OK) return ipro_cli_fail(err.message);
+    if (ipro_pipeline_rank(mpi) > 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 reports */
+      return ipro_cli_fail("cannot silence the standard output of a rank other than 0");
+  }
   train_options o;
   int parsed = parse(argc, argv, &o);
-  if (parsed >= 0) return parsed;
-  ipro_error err = {{0}};
-  train_run r = {.options = &o};
+  if (parsed >= 0) {
+    ipro_pipeline_close(mpi);
+    return parsed;
+  }
+  train_run r = {.options = &o, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
   ipro_status status = prepare(&r, &err);
+  int exit_status = 0;
+  if (r.pipeline) status = prepare_pipeline(&r, status, &err, &exit_status);
   if (status == IPRO_OK) {
-    print_header(&r);
+    if (leads(&r)) print_header(&r);
     status = train(&r, &err);
   }
+  if (status != IPRO_OK && !exit_status)
+    exit_status = r.pipeline ? fail_rank(&r, err.message) : ipro_cli_fail(err.message);
   release(&r);
-  return status == IPRO_OK ? 0 : ipro_cli_fail(err.message);
+  ipro_pipeline_close(mpi);
+  return exit_status;
 }

@@ -500,18 +500,24 @@ ipro_status ipro_checkpoint_prepare_directory(const char *directory, ipro_error 
   return make_directory(directory, err);
 }
 
-ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
-                                 const ipro_training_position *position, ipro_error *err) {
+ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *c,
+                                  ipro_error *err) {
   char path[4096];
   ipro_checkpoint_path(directory, path, sizeof path);
   if (make_directory(directory, err) != IPRO_OK) return IPRO_ERROR;
-  ipro_checkpoint c;
-  if (ipro_checkpoint_capture(trainer, position, &c, err) != IPRO_OK) return IPRO_ERROR;
   uint8_t *bytes = NULL;
   size_t size = 0;
-  ipro_status status = ipro_checkpoint_encode(&c, &bytes, &size, err);
+  ipro_status status = ipro_checkpoint_encode(c, &bytes, &size, err);
   if (status == IPRO_OK) status = ipro_write_file_atomic(path, bytes, size, err);
   free(bytes);
+  return status;
+}
+
+ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
+                                 const ipro_training_position *position, ipro_error *err) {
+  ipro_checkpoint c;
+  if (ipro_checkpoint_capture(trainer, position, &c, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = ipro_checkpoint_write(directory, &c, err);
   ipro_checkpoint_release(&c);
   return status;
 }

@@ -74,7 +74,10 @@ ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint
 /* Creates DIR and its missing parents (save does it too; a caller may do it early to report a
  * bad directory before training). */
 ipro_status ipro_checkpoint_prepare_directory(const char *directory, ipro_error *err);
-/* capture + encode + atomic write of DIR/checkpoint.ipck (DIR is created if missing). */
+/* encode + atomic write of DIR/checkpoint.ipck (DIR is created if missing). */
+ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *checkpoint,
+                                  ipro_error *err);
+/* capture + ipro_checkpoint_write. */
 ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
                                  const ipro_training_position *position, ipro_error *err);
 /* Reads and decodes a checkpoint file. */

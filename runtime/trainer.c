@@ -23,7 +23,9 @@ struct ipro_trainer {
   ipro_graph *network;
   ipro_trainer_options options;
   ipro_backend *backend, *fallback;
-  int K;
+  int K;            /* modules of the plan */
+  int first, count; /* the modules held: first .. first + count - 1 (all K but in a pipeline) */
+  void *handoff_input, *handoff_output;
   trainer_module modules[IPRO_MAX_MODULES];
   uint8_t *image, *labels, *block;
   size_t image_bytes, labels_bytes, block_bytes, planned_bytes;
@@ -70,8 +72,8 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   local.batch = t->options.batch;
   local.optimizer = t->options.optimizer.kind;
   ipro_executor_options bound = {.external_arena = true, .external_inputs = true};
-  for (int k = 0; k < t->K; k++) {
-    trainer_module *m = &t->modules[k];
+  for (int k = t->first; k < t->first + t->count; k++) {
+    trainer_module *m = &t->modules[k - t->first];
     if (ipro_module_program_build(t->network, cut_index[k], k + 1 < t->K ? cut_index[k + 1] : -1, k,
                                   &local, &m->graph, &m->training, err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
@@ -94,30 +96,36 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
 
 /* Binds every module's inputs and arena into the shared buffers. */
 static void bind_modules(ipro_trainer *t) {
-  for (int k = 0; k < t->K; k++) {
-    trainer_module *m = &t->modules[k];
+  for (int i = 0; i < t->count; i++) {
+    int k = t->first + i;
+    trainer_module *m = &t->modules[i];
     size_t arena_offset = m->input_at_start ? m->in_bytes : m->out_bytes;
     ipro_executor_bind_arena(m->executor, t->block + arena_offset);
     void *input = k == 0 ? (void *)t->image
-                         : (m->input_at_start ? t->block : t->block + t->block_bytes - m->in_bytes);
+                  : i == 0
+                      ? t->handoff_input
+                      : (m->input_at_start ? t->block : t->block + t->block_bytes - m->in_bytes);
     ipro_executor_bind_input(m->executor, 0, input);
     if (k > 0 && m->image_input >= 0)
       ipro_executor_bind_input(m->executor, m->image_input, t->image);
     if (m->labels_input >= 0) ipro_executor_bind_input(m->executor, m->labels_input, t->labels);
-    /* output 0 of every module but the last: the activation handed on, into the block's far end */
-    if (k + 1 < t->K) {
-      const trainer_module *next = &t->modules[k + 1];
+    /* output 0 of every module but the last: the activation handed on, into the block's far end
+     * (or the handoff, leaving a pipeline stage) */
+    if (i + 1 < t->count) {
+      const trainer_module *next = &t->modules[i + 1];
       ipro_executor_bind_output(m->executor, 0,
                                 next->input_at_start ? t->block
                                                      : t->block + t->block_bytes - next->in_bytes);
+    } else if (k + 1 < t->K) {
+      ipro_executor_bind_output(m->executor, 0, t->handoff_output);
     }
   }
 }
 
 static void name_losses(ipro_trainer *t) {
   t->n_losses = 0;
-  for (int k = 0; k < t->K; k++) {
-    const trainer_module *m = &t->modules[k];
+  for (int k = t->first; k < t->first + t->count; k++) {
+    const trainer_module *m = &t->modules[k - t->first];
     for (int l = 0; l < m->training.n_losses; l++) {
       char *name = t->loss_name_storage[t->n_losses];
       const ipro_tensor *loss_tensor = &m->graph->tensors[m->training.losses[l]];
@@ -162,6 +170,11 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
   t->K = t->options.n_cuts + 1;
   if (t->K > IPRO_MAX_MODULES)
     return ipro_error_set(err, "at most %d modules are supported", IPRO_MAX_MODULES);
+  t->first = t->options.module_count ? t->options.first_module : 0;
+  t->count = t->options.module_count ? t->options.module_count : t->K;
+  if (t->first < 0 || t->count < 0 || t->first + t->count > t->K)
+    return ipro_error_set(err, "modules %d to %d asked of a plan of %d modules", t->first + 1,
+                          t->first + t->count, t->K);
   if (ipro_backend_create_for(t->options.device, t->options.reference, &t->backend, &t->fallback,
                               err) != IPRO_OK)
     return IPRO_ERROR;
@@ -221,8 +234,8 @@ ipro_status ipro_trainer_step(ipro_trainer *t, const float *images, const int64_
   float hyper[IPRO_HYPER_COUNT];
   fill_hyper(t, learning_rate, hyper);
   int n_losses = 0;
-  for (int k = 0; k < t->K; k++) {
-    trainer_module *m = &t->modules[k];
+  for (int k = t->first; k < t->first + t->count; k++) {
+    trainer_module *m = &t->modules[k - t->first];
     if (ipro_executor_write_tensor(m->executor, m->training.hyper, hyper, sizeof hyper, err) !=
         IPRO_OK)
       return IPRO_ERROR;
@@ -253,13 +266,25 @@ int ipro_trainer_losses(const ipro_trainer *t, float *values, const char **names
 
 void ipro_trainer_set_steps(ipro_trainer *t, uint64_t steps) {
   t->steps = steps;
-  for (int k = 0; k < t->K; k++)
+  for (int k = 0; k < t->count; k++)
     ipro_executor_set_step(t->modules[k].executor, steps);
 }
 
 uint64_t ipro_trainer_steps(const ipro_trainer *t) { return t->steps; }
 
-int ipro_trainer_module_count(const ipro_trainer *t) { return t->K; }
+void ipro_trainer_bind_handoff(ipro_trainer *t, void *input, void *output) {
+  t->handoff_input = input;
+  t->handoff_output = output;
+  bind_modules(t);
+}
+size_t ipro_trainer_handoff_input_bytes(const ipro_trainer *t) {
+  return t->first > 0 ? t->modules[0].in_bytes : 0;
+}
+size_t ipro_trainer_handoff_output_bytes(const ipro_trainer *t) {
+  return t->first + t->count < t->K ? t->modules[t->count - 1].out_bytes : 0;
+}
+
+int ipro_trainer_module_count(const ipro_trainer *t) { return t->count; }
 const ipro_graph *ipro_trainer_module_graph(const ipro_trainer *t, int k) {
   return t->modules[k].graph;
 }
@@ -278,7 +303,7 @@ size_t ipro_trainer_block_bytes(const ipro_trainer *t) { return t->block_bytes; 
 
 /* The module whose program holds tensor `name` outside its arena, and its index there. */
 static int find(const ipro_trainer *t, const char *name, int *module, ipro_error *err) {
-  for (int k = 0; k < t->K; k++) {
+  for (int k = 0; k < t->count; k++) {
     int index = ipro_graph_find_tensor(t->modules[k].graph, name);
     if (index < 0) continue;
     ipro_slot_kind kind = ipro_executor_program(t->modules[k].executor)->slots[index].kind;

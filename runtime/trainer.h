@@ -43,6 +43,11 @@ typedef struct {
   int n_cuts;
   const char *const *cuts;
   ipro_local_settings local;
+  /* A pipeline stage (runtime/mpi/pipeline.h): hold and train only modules first_module ..
+   * first_module + module_count - 1 (0-based) of the K; module_count 0 holds all K. A stage that
+   * does not start at module 1 reads its input activation, and one that does not end at module
+   * K leaves its output, in memory bound with ipro_trainer_bind_handoff. */
+  int first_module, module_count;
 } ipro_trainer_options;
 
 ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_options *options,
@@ -58,8 +63,14 @@ uint64_t ipro_trainer_steps(const ipro_trainer *trainer);
 /* Every loss of the last step, module by module (local losses, then the last module's
  * cross-entropy), with a name for each ("module 1 reconstruction", ...); returns the count. */
 int ipro_trainer_losses(const ipro_trainer *trainer, float *values, const char **names, int max);
-/* The modules: their training graphs (tensor names as in the model file; heads prefixed
- * "infopro<k>/"), bookkeeping and executors. */
+/* A pipeline stage's handoff: where its first module reads the activation it receives and where
+ * its last module leaves the one it sends on (NULL where the stage has none), and their sizes;
+ * rebound before every step for double buffering. */
+void ipro_trainer_bind_handoff(ipro_trainer *trainer, void *input, void *output);
+size_t ipro_trainer_handoff_input_bytes(const ipro_trainer *trainer);
+size_t ipro_trainer_handoff_output_bytes(const ipro_trainer *trainer);
+/* The modules this trainer holds (all K, or a pipeline stage's): their training graphs (tensor
+ * names as in the model file; heads prefixed "infopro<k>/"), bookkeeping and executors. */
 int ipro_trainer_module_count(const ipro_trainer *trainer);
 const ipro_graph *ipro_trainer_module_graph(const ipro_trainer *trainer, int module);
 const ipro_training_graph *ipro_trainer_module_training(const ipro_trainer *trainer, int module);

@@ -15,6 +15,7 @@ packages=(
   libpng-dev libjpeg62-turbo-dev         # --data imagefolder: decoding PNG and JPEG images
   dataset-fashion-mnist                  # the demo's and the learning tests' data
   clang libclang-rt-14-dev               # libFuzzer target for the loader
+  libopenmpi-dev openmpi-bin             # the MPI pipeline: mpirun -np K infopro train
 )
 if [[ "${1:-}" == "--developer" ]]; then
   packages+=(python3-torch python3-onnx python3-numpy)

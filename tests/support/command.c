@@ -12,16 +12,21 @@
 bool ipro_test_infopro_available(void) { return getenv("IPRO_INFOPRO") != NULL; }
 
 void ipro_test_run_infopro(const char *arguments, ipro_command_result *r) {
+  ipro_test_run_infopro_under("", arguments, r);
+}
+
+void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
+                                 ipro_command_result *r) {
   memset(r, 0, sizeof *r);
   r->exit_status = -1;
   char err_path[] = "/tmp/ipro_command_stderr_XXXXXX";
   int fd = mkstemp(err_path);
   if (fd < 0) return;
   close(fd);
-  size_t length = strlen(arguments) + 8192;
+  size_t length = strlen(launcher) + strlen(arguments) + 8192;
   char *command = malloc(length);
   if (!command) return;
-  snprintf(command, length, "cd '%s' && '%s' %s 2>'%s'", ipro_test_source_dir(),
+  snprintf(command, length, "cd '%s' && %s '%s' %s 2>'%s'", ipro_test_source_dir(), launcher,
            getenv("IPRO_INFOPRO"), arguments, err_path);
   FILE *pipe = popen(command, "r");
   free(command);
@@ -40,7 +45,8 @@ void ipro_test_run_infopro(const char *arguments, ipro_command_result *r) {
   unlink(err_path);
   for (const char *c = r->err; *c; c++)
     r->err_lines += *c == '\n';
-  if (getenv("IPRO_TEST_VERBOSE")) printf("$ infopro %s\n%s%s", arguments, r->out, r->err);
+  if (getenv("IPRO_TEST_VERBOSE"))
+    printf("$ %s infopro %s\n%s%s", launcher, arguments, r->out, r->err);
 }
 
 void ipro_test_remove_directory(const char *path) {

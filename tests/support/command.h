@@ -16,6 +16,9 @@ typedef struct {
 /* false when IPRO_INFOPRO is not set (the caller should skip). */
 bool ipro_test_infopro_available(void);
 void ipro_test_run_infopro(const char *arguments, ipro_command_result *result);
+/* The same under a launcher: `LAUNCHER infopro ARGS` (e.g. "mpirun -np 2"). */
+void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
+                                 ipro_command_result *result);
 /* Removes the folder and everything in it (a note is printed when that fails). */
 void ipro_test_remove_directory(const char *path);
 

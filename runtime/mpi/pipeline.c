@@ -1,0 +1,223 @@
+/* The pipeline of pipeline.h: MPI setup, the message buffers and the double-buffered step loop.
+ * A message of step t is [activation | images | labels], each part 64-byte aligned, so the
+ * trainer reads the activation where MPI received it and writes its output where MPI sends it. */
+#include "pipeline.h"
+
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline_internal.h"
+
+/* Open MPI keeps what MPI_Init allocates (its components, the hwloc topology) until the process
+ * ends, by design, and some of it in components it unloads, whose stacks LeakSanitizer cannot
+ * name for a suppression; under the sanitizer its allocations are therefore not tracked while
+ * MPI starts and stops. Nothing of infopro's is allocated in between. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/lsan_interface.h>
+#define IPRO_LSAN_IGNORE_BEGIN() __lsan_disable()
+#define IPRO_LSAN_IGNORE_END() __lsan_enable()
+#endif
+#endif
+#ifndef IPRO_LSAN_IGNORE_BEGIN
+#define IPRO_LSAN_IGNORE_BEGIN() ((void)0)
+#define IPRO_LSAN_IGNORE_END() ((void)0)
+#endif
+
+bool ipro_pipeline_launched(void) {
+  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+ipro_status ipro_pipeline_mpi_check(int code, const char *call, const char *file, int line,
+                                    ipro_error *err) {
+  if (code == MPI_SUCCESS) return IPRO_OK;
+  char text[MPI_MAX_ERROR_STRING] = "";
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  size_t name = strcspn(call, "(");
+  return ipro_error_set(err, "%s:%d: %.*s failed: %s", file, line, (int)name, call, text);
+}
+
+ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err) {
+  *out = NULL;
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  IPRO_LSAN_IGNORE_BEGIN();
+  int code = initialized ? MPI_SUCCESS : MPI_Init(NULL, NULL);
+  IPRO_LSAN_IGNORE_END();
+  if (code != MPI_SUCCESS) return ipro_error_set(err, "MPI_Init failed");
+  ipro_pipeline *p = calloc(1, sizeof *p);
+  if (!p) return ipro_error_set(err, "out of memory");
+  /* Errors come back as statuses (with their text) instead of MPI's own abort. */
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &p->rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &p->size);
+  p->requests[0][0] = p->requests[0][1] = MPI_REQUEST_NULL;
+  p->requests[1][0] = p->requests[1][1] = MPI_REQUEST_NULL;
+  *out = p;
+  return IPRO_OK;
+}
+
+int ipro_pipeline_rank(const ipro_pipeline *p) { return p->rank; }
+int ipro_pipeline_size(const ipro_pipeline *p) { return p->size; }
+
+ipro_status ipro_pipeline_check_modules(const ipro_pipeline *p, int K, ipro_error *err) {
+  if (p->size == K) return IPRO_OK;
+  return ipro_error_set(err,
+                        "%d MPI processes for a plan of %d module%s: the pipeline runs one module "
+                        "per process (mpirun -np %d)",
+                        p->size, K, K == 1 ? "" : "s", K);
+}
+
+int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
+  int mine = ok ? p->size : p->rank, first = p->size;
+  if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+    return p->rank;
+  return first < p->size ? first : -1;
+}
+
+static size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* Two buffers of `bytes` in one 64-byte aligned block. */
+static ipro_status allocate_pair(size_t bytes, uint8_t *pair[2], ipro_error *err) {
+  void *block = NULL;
+  if (posix_memalign(&block, 64, 2 * bytes) != 0)
+    return ipro_error_set(err, "out of memory for the pipeline's message buffers (%zu bytes)",
+                          2 * bytes);
+  memset(block, 0, 2 * bytes);
+  pair[0] = block;
+  pair[1] = pair[0] + bytes;
+  return IPRO_OK;
+}
+
+ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t image_bytes,
+                                 size_t labels_bytes, ipro_error *err) {
+  p->trainer = trainer;
+  p->image_bytes = image_bytes;
+  p->labels_bytes = labels_bytes;
+  p->in_activation = ipro_trainer_handoff_input_bytes(trainer);
+  p->out_activation = ipro_trainer_handoff_output_bytes(trainer);
+  /* Each side states what it sends or expects; a mismatch (ranks given different plans or
+   * batches) is reported here rather than as a truncated message later. */
+  unsigned long long sent = p->out_activation, expected = 0;
+  int next = p->rank + 1 < p->size ? p->rank + 1 : MPI_PROC_NULL;
+  int previous = p->rank > 0 ? p->rank - 1 : MPI_PROC_NULL;
+  if (IPRO_MPI(MPI_Sendrecv(&sent, 1, MPI_UNSIGNED_LONG_LONG, next, 1, &expected, 1,
+                            MPI_UNSIGNED_LONG_LONG, previous, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+               err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (p->rank > 0 && expected != p->in_activation)
+    return ipro_error_set(err,
+                          "rank %d sends %llu bytes of activation but rank %d's module expects "
+                          "%zu (were the ranks given the same model, plan and batch?)",
+                          p->rank - 1, expected, p->rank, p->in_activation);
+  p->image_offset[0] = aligned(p->in_activation);
+  p->image_offset[1] = aligned(p->out_activation);
+  for (int d = 0; d < 2; d++)
+    p->message_bytes[d] = p->image_offset[d] + aligned(image_bytes) + aligned(labels_bytes);
+  if (p->rank > 0 && allocate_pair(p->message_bytes[0], p->in, err) != IPRO_OK) return IPRO_ERROR;
+  if (p->rank + 1 < p->size && allocate_pair(p->message_bytes[1], p->out, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+static uint8_t *images_of(ipro_pipeline *p, int direction, uint8_t *message) {
+  return message + p->image_offset[direction];
+}
+static uint8_t *labels_of(ipro_pipeline *p, int direction, uint8_t *message) {
+  return message + p->image_offset[direction] + aligned(p->image_bytes);
+}
+
+static ipro_status post_receive(ipro_pipeline *p, int slot, ipro_error *err) {
+  return IPRO_MPI(MPI_Irecv(p->in[slot], (int)p->message_bytes[0], MPI_BYTE, p->rank - 1, 0,
+                            MPI_COMM_WORLD, &p->requests[0][slot]),
+                  err);
+}
+
+static double seconds_on(clockid_t clock) {
+  struct timespec t;
+  clock_gettime(clock, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+static double now(void) { return seconds_on(CLOCK_MONOTONIC); }
+
+static ipro_status wait(ipro_pipeline *p, MPI_Request *request, ipro_error *err) {
+  double start = now();
+  ipro_status status = IPRO_MPI(MPI_Wait(request, MPI_STATUS_IGNORE), err);
+  p->timing.wait_seconds += now() - start;
+  return status;
+}
+
+/* One step at buffer slot `slot`: inputs from the received message (or the loader on rank 0),
+ * output into the outgoing message, which is then sent. */
+static ipro_status step(ipro_pipeline *p, int64_t s, int slot, const ipro_pipeline_feed *feed,
+                        ipro_error *err) {
+  bool first = p->rank == 0, last = p->rank + 1 == p->size;
+  const float *images = NULL;
+  const int64_t *labels = NULL;
+  if (first) {
+    if (feed->next_batch(feed->context, &images, &labels, err) != IPRO_OK) return IPRO_ERROR;
+  } else {
+    if (wait(p, &p->requests[0][slot], err) != IPRO_OK) return IPRO_ERROR;
+    images = (const float *)(const void *)images_of(p, 0, p->in[slot]);
+    labels = (const int64_t *)(const void *)labels_of(p, 0, p->in[slot]);
+  }
+  /* the message of step s+1 arrives while this step runs */
+  if (!first && s + 1 < p->steps && post_receive(p, 1 - slot, err) != IPRO_OK) return IPRO_ERROR;
+  /* the outgoing buffer of step s-2 must have left before this step writes into it */
+  if (!last && wait(p, &p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
+  ipro_trainer_bind_handoff(p->trainer, first ? NULL : p->in[slot], last ? NULL : p->out[slot]);
+  float learning_rate = feed->learning_rate(feed->context, s), loss = 0;
+  double start = now(), cpu_start = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
+  if (ipro_trainer_step(p->trainer, images, labels, learning_rate, &loss, err) != IPRO_OK)
+    return IPRO_ERROR;
+  p->timing.compute_seconds += now() - start;
+  p->timing.compute_cpu_seconds += seconds_on(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
+  p->timing.steps++;
+  if (!last) {
+    memcpy(images_of(p, 1, p->out[slot]), images, p->image_bytes);
+    memcpy(labels_of(p, 1, p->out[slot]), labels, p->labels_bytes);
+    if (IPRO_MPI(MPI_Isend(p->out[slot], (int)p->message_bytes[1], MPI_BYTE, p->rank + 1, 0,
+                           MPI_COMM_WORLD, &p->requests[1][slot]),
+                 err) != IPRO_OK)
+      return IPRO_ERROR;
+  }
+  return feed->after_step(feed->context, s + 1, learning_rate, err);
+}
+
+ipro_status ipro_pipeline_train(ipro_pipeline *p, int64_t steps, const ipro_pipeline_feed *feed,
+                                ipro_error *err) {
+  if (steps <= 0) return IPRO_OK;
+  p->steps = steps;
+  if (p->rank > 0 && post_receive(p, 0, err) != IPRO_OK) return IPRO_ERROR;
+  for (int64_t s = 0; s < steps; s++)
+    if (step(p, s, (int)(s % 2), feed, err) != IPRO_OK)
+      return ipro_error_prefix(err, "rank %d, step %lld", p->rank, (long long)s + 1);
+  for (int slot = 0; slot < 2; slot++)
+    if (wait(p, &p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_pipeline_timing ipro_pipeline_timing_of(const ipro_pipeline *p) {
+  ipro_pipeline_timing timing = p->timing;
+  timing.sent_bytes = p->rank + 1 < p->size ? p->message_bytes[1] : 0;
+  return timing;
+}
+
+void ipro_pipeline_abort(ipro_pipeline *p, int status) {
+  (void)p;
+  MPI_Abort(MPI_COMM_WORLD, status);
+}
+
+void ipro_pipeline_close(ipro_pipeline *p) {
+  if (!p) return;
+  MPI_Barrier(MPI_COMM_WORLD);
+  free(p->in[0]);
+  free(p->out[0]);
+  free(p);
+  IPRO_LSAN_IGNORE_BEGIN();
+  MPI_Finalize();
+  IPRO_LSAN_IGNORE_END();
+}

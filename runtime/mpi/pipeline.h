@@ -1,0 +1,107 @@
+/* Local training as a pipeline over MPI: one module of the plan per process (rank r trains module
+ * r + 1), launched with `mpirun -np K infopro train ...`. No gradient crosses a cut, so module k
+ * at step t needs only module k-1's output at step t and nothing ever travels backwards: every
+ * rank receives [activation | images | labels] of step t from rank r-1, runs its module's whole
+ * training step (runtime/trainer.h, built for that one module) and sends its own output with the
+ * images and labels on to rank r+1. Rank 0 reads the batches. Every module computes exactly what
+ * it computes in the single-process trainer (same inputs, same weights of step t, same program),
+ * so the trained weights are the same bytes when each process uses the same number of threads.
+ *
+ * Communication overlaps computation: both directions are double buffered with non-blocking
+ * calls (MPI_Irecv of step t+1 is posted before step t runs; MPI_Isend of step t completes while
+ * step t+1 runs), and the trainer reads and writes the message buffers in place
+ * (ipro_trainer_bind_handoff), so nothing is copied on the CPU but the forwarded images.
+ *
+ * The state (parameters, BatchNorm statistics, optimizer moments) of all ranks is gathered on
+ * rank 0 for testing, checkpoints and the exported model, as one whole-plan checkpoint
+ * (runtime/checkpoint.h) in module order: exactly what a single process would capture, so the
+ * checkpoint file is the single-process format and either kind of run resumes from the other.
+ *
+ * MPI is linked only into this small library and the infopro binary; the runtime itself does
+ * not depend on it. Everything here runs on host memory: the CPU backend. */
+#ifndef IPRO_PIPELINE_H
+#define IPRO_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/checkpoint.h"
+#include "runtime/trainer.h"
+
+typedef struct ipro_pipeline ipro_pipeline;
+
+/* Whether an MPI launcher started this process (Open MPI's mpirun, or a PMI/PMIx launcher):
+ * only then is MPI initialised, so a plain `infopro train` never touches it. */
+bool ipro_pipeline_launched(void);
+
+/* MPI_Init, then the ranks. */
+ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err);
+int ipro_pipeline_rank(const ipro_pipeline *pipeline);
+int ipro_pipeline_size(const ipro_pipeline *pipeline);
+/* Checks that there is one rank per module of a K-module plan (a message saying how to launch
+ * otherwise). */
+ipro_status ipro_pipeline_check_modules(const ipro_pipeline *pipeline, int K, ipro_error *err);
+
+/* Collective: the lowest rank whose `ok` is false, or -1 when every rank's is true. */
+int ipro_pipeline_first_failure(ipro_pipeline *pipeline, bool ok);
+
+/* Gives the pipeline this rank's trainer (built with first_module = rank, module_count = 1) and
+ * the bytes of one batch of images and of labels; allocates the message buffers and checks with
+ * the neighbours that what one sends is what the other expects. Collective. */
+ipro_status ipro_pipeline_attach(ipro_pipeline *pipeline, ipro_trainer *trainer, size_t image_bytes,
+                                 size_t labels_bytes, ipro_error *err);
+
+/* What the caller supplies for a run of steps. */
+typedef struct {
+  void *context;
+  /* Rank 0 only: the next batch (the loader's memory, valid until the next call). */
+  ipro_status (*next_batch)(void *context, const float **images, const int64_t **labels,
+                            ipro_error *err);
+  /* The learning rate of the step-th step of the run (0-based). */
+  float (*learning_rate)(void *context, int64_t step);
+  /* After every step: the step count so far and this rank's losses (ipro_trainer_losses). */
+  ipro_status (*after_step)(void *context, int64_t done, float learning_rate, ipro_error *err);
+} ipro_pipeline_feed;
+
+/* Runs `steps` training steps through the pipeline; every rank calls it with the same count. */
+ipro_status ipro_pipeline_train(ipro_pipeline *pipeline, int64_t steps,
+                                const ipro_pipeline_feed *feed, ipro_error *err);
+
+/* Every rank's checkpoint tensors merged on rank 0 in module order, with `position`; the other
+ * ranks get an empty checkpoint. Collective. */
+ipro_status ipro_pipeline_gather_state(ipro_pipeline *pipeline,
+                                       const ipro_training_position *position, ipro_checkpoint *out,
+                                       ipro_error *err);
+/* Restores, from a whole-plan checkpoint, the tensors this rank's modules hold (each must be
+ * there, with its dtype and shape); the others are left to their ranks. */
+ipro_status ipro_pipeline_restore(ipro_trainer *trainer, const ipro_checkpoint *checkpoint,
+                                  const char *path, ipro_error *err);
+
+/* Per-rank sums (e.g. epoch loss sums) with their names, collected on rank 0 in rank order;
+ * returns the total count there (0 elsewhere). names[i] point into storage (48 bytes each). */
+enum { IPRO_PIPELINE_NAME_BYTES = 48, IPRO_PIPELINE_MAX_VALUES = 64 };
+ipro_status ipro_pipeline_gather_values(ipro_pipeline *pipeline, const double *values,
+                                        const char *const *names, int count, double *all_values,
+                                        const char **all_names,
+                                        char (*storage)[IPRO_PIPELINE_NAME_BYTES], int *all_count,
+                                        ipro_error *err);
+
+/* Where this rank's time went since attach: in its module's steps and waiting for messages to
+ * arrive or leave (the pipeline's bubbles and communication not hidden behind computation). */
+typedef struct {
+  double compute_seconds, wait_seconds;
+  double compute_cpu_seconds; /* the process's CPU time in the steps: on a shared machine, with
+                                 one thread, the module's own work whatever else runs */
+  int64_t steps;
+  size_t sent_bytes; /* per step: activation, images and labels */
+} ipro_pipeline_timing;
+ipro_pipeline_timing ipro_pipeline_timing_of(const ipro_pipeline *pipeline);
+
+/* Ends every rank of the job with this exit status (MPI_Abort): what a rank that failed calls
+ * after printing its message, so that the others stop at once instead of waiting for it. */
+void ipro_pipeline_abort(ipro_pipeline *pipeline, int status);
+/* Waits for the others (so that rank 0's files are complete when the job ends), frees the
+ * buffers and finalises MPI. */
+void ipro_pipeline_close(ipro_pipeline *pipeline);
+
+#endif

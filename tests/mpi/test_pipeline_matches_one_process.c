@@ -1,0 +1,96 @@
+/* `mpirun -np K infopro train --out ... --checkpoint ...` with one module per rank writes the same
+ * bytes as `infopro train` in one process with the same plan, seed and threads (one): the
+ * trained ONNX file for K = 2 and K = 3, and the checkpoint for K = 2 (so a pipeline's checkpoint
+ * is the single-process format: either kind of run resumes the other's). The oracle is the
+ * single-process trainer, which runs the modules one after another in one block of memory; the
+ * pipeline runs each on its own process and passes activations over MPI. ResNet-8 (BatchNorm
+ * and residual blocks, so the InfoPro heads, the contrast loss and the optimizer all take part)
+ * on 64 Fashion-MNIST images in batches of 32, one epoch, the test on 100 images (the epoch
+ * line's numbers must match too). The K = 2 run checks the ranks for leaks too. And 3 ranks
+ * for 2 modules fail with one message. Skipped when Fashion-MNIST or mpirun is missing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/check.h"
+#include "support/command.h"
+#include "support/mpi_runs.h"
+
+static char directory[] = "/tmp/ipro_test_pipeline_XXXXXX";
+
+#define COMMON                                                                                     \
+  "train models/resnet8_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --epochs 1 "        \
+  "--test-limit 100"
+
+/* The epoch line without its time. */
+static void epoch_numbers(const char *out, char *numbers, size_t size) {
+  numbers[0] = '\0';
+  const char *line = strstr(out, "epoch 1/1  loss ");
+  const char *end = line ? strstr(line, " s\n") : NULL;
+  if (!line || !end) return;
+  while (end > line && end[-1] != ' ')
+    end--;
+  snprintf(numbers, size, "%.*s", (int)(end - line), line);
+}
+
+static void matches(int K, bool checkpoint) {
+  char launcher[1024], one[4096], many[4096], out_one[700], out_many[700], ck_one[700],
+      ck_many[700];
+  snprintf(out_one, sizeof out_one, "%s/K%d_one.onnx", directory, K);
+  snprintf(out_many, sizeof out_many, "%s/K%d_mpi.onnx", directory, K);
+  snprintf(ck_one, sizeof ck_one, "%s/K%d_one", directory, K);
+  snprintf(ck_many, sizeof ck_many, "%s/K%d_mpi", directory, K);
+  snprintf(one, sizeof one, COMMON " -K %d --out '%s'", K, out_one);
+  snprintf(many, sizeof many, COMMON " -K %d --out '%s'", K, out_many);
+  if (checkpoint) {
+    snprintf(one + strlen(one), sizeof one - strlen(one), " --checkpoint '%s'", ck_one);
+    snprintf(many + strlen(many), sizeof many - strlen(many), " --checkpoint '%s'", ck_many);
+  }
+  ipro_command_result a, b;
+  ipro_test_run_infopro(one, &a);
+  CHECK_MSG(a.exit_status == 0, "K = %d, one process: exit %d: %s", K, a.exit_status, a.err);
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(K, K == 2, launcher, sizeof launcher), many,
+                              &b);
+  CHECK_MSG(b.exit_status == 0, "K = %d, %d ranks: exit %d: %s", K, K, b.exit_status, b.err);
+  CHECK_MSG(ipro_test_same_file(out_one, out_many), "K = %d: %s and %s differ", K, out_one,
+            out_many);
+  if (checkpoint) {
+    char file_one[800], file_many[800];
+    snprintf(file_one, sizeof file_one, "%s/checkpoint.ipck", ck_one);
+    snprintf(file_many, sizeof file_many, "%s/checkpoint.ipck", ck_many);
+    CHECK_MSG(ipro_test_same_file(file_one, file_many), "K = %d: checkpoints %s and %s differ", K,
+              file_one, file_many);
+  }
+  char numbers_one[256], numbers_many[256];
+  epoch_numbers(a.out, numbers_one, sizeof numbers_one);
+  epoch_numbers(b.out, numbers_many, sizeof numbers_many);
+  CHECK_MSG(numbers_one[0] && strcmp(numbers_one, numbers_many) == 0,
+            "K = %d: '%s' in one process, '%s' over MPI", K, numbers_one, numbers_many);
+  /* one rank reports: the epoch line appears once */
+  const char *first = strstr(b.out, "epoch 1/1");
+  CHECK_MSG(first && !strstr(first + 1, "epoch 1/1"), "K = %d: output: %s", K, b.out);
+}
+
+/* A launch that cannot work (3 ranks for 2 modules) fails on every rank alike: one message, from
+ * one rank, saying how to launch, and exit status 1. */
+static void wrong_rank_count(void) {
+  char launcher[1024];
+  ipro_command_result r;
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(3, false, launcher, sizeof launcher),
+                              COMMON " -K 2", &r);
+  const char *first = strstr(r.err, "infopro: ");
+  CHECK_MSG(r.exit_status == 1 && first && !strstr(first + 1, "infopro: ") &&
+                strstr(first, "rank 0") && strstr(first, "mpirun -np 2"),
+            "3 ranks for K = 2: exit %d, stderr: %s", r.exit_status, r.err);
+}
+
+int main(void) {
+  int skip = ipro_test_mpi_ready(directory);
+  if (skip) return skip;
+  matches(2, true);
+  matches(3, false);
+  wrong_rank_count();
+  ipro_test_remove_directory(directory);
+  return ipro_test_finish();
+}

@@ -1,0 +1,25 @@
+/* What the MPI pipeline's tests share: the mpirun command line that runs infopro on localhost
+ * (as root in CI, more ranks than cores, ASan's leak check told which leaks are Open MPI's own),
+ * and comparing the files two runs wrote. */
+#ifndef IPRO_TEST_MPI_RUNS_H
+#define IPRO_TEST_MPI_RUNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "env ... mpirun --oversubscribe -np RANKS" into buffer, or NULL when mpirun is not installed
+ * (the caller skips). Every rank and the single-process runs of a test use one thread
+ * (OMP_NUM_THREADS=1, set here for the whole test), as the byte-equality claim requires.
+ * check_leaks: LeakSanitizer in the ranks, which needs the slow unwinder (3-5 times slower
+ * ranks), so one run of the suite asks for it and the others do not. */
+const char *ipro_test_mpi_launcher(int ranks, bool check_leaks, char *buffer, size_t size);
+/* 0 when an MPI test can run: Fashion-MNIST, the infopro binary and mpirun are there, and the
+ * temporary folder (a mkdtemp template) was made; otherwise the skip status, reason printed. */
+int ipro_test_mpi_ready(char *directory_template);
+/* The whole file (malloc'd, with a NUL after its end), or NULL; *size its length. */
+uint8_t *ipro_test_read_file(const char *path, size_t *size);
+/* Whether both files exist and hold the same bytes. */
+bool ipro_test_same_file(const char *a, const char *b);
+
+#endif
