@@ -40,12 +40,15 @@ static bool write_input(const char *path) {
   return ipro_tensor_save_file(path, &tensor, &err) == IPRO_OK;
 }
 
-/* Runs model on the input into DIRECTORY/tag/output_0.pb and loads it. */
-static bool run_model(const char *model, const char *input, const char *tag, ipro_tensor *out) {
+/* Runs model on the input into DIRECTORY/tag/output_0.pb and loads it. A model in training form
+ * runs with --inference (running statistics, Dropout off: what the inference form must compute);
+ * a model in inference form runs as it stands. */
+static bool run_model(const char *model, bool training_form, const char *input, const char *tag,
+                      ipro_tensor *out) {
   char folder[700], arguments[2200], output[800];
   snprintf(folder, sizeof folder, "%s/%s", directory, tag);
-  snprintf(arguments, sizeof arguments, "run '%s' --input '%s' --output-dir '%s'", model, input,
-           folder);
+  snprintf(arguments, sizeof arguments, "run '%s' --input '%s' --output-dir '%s'%s", model, input,
+           folder, training_form ? " --inference" : "");
   if (mkdir(folder, 0700) != 0) return false;
   ipro_command_result r;
   ipro_test_run_infopro(arguments, &r);
@@ -139,9 +142,9 @@ static void resnet8(const char *input) {
   snprintf(side, sizeof side, "%s.data", inference);
   CHECK_MSG(access(side, R_OK) == 0, "--out-inference wrote no %s", side);
   ipro_tensor from_trained = {0}, from_inference = {0}, from_export = {0};
-  CHECK(run_model(trained, input, "T", &from_trained));
-  CHECK(run_model(inference, input, "I", &from_inference));
-  CHECK(run_model(exported, input, "E", &from_export));
+  CHECK(run_model(trained, true, input, "T", &from_trained));
+  CHECK(run_model(inference, false, input, "I", &from_inference));
+  CHECK(run_model(exported, false, input, "E", &from_export));
   CHECK(from_trained.shape.rank == 2 && from_trained.shape.dims[0] == 8 &&
         from_trained.shape.dims[1] == 10);
   same_outputs(&from_trained, &from_inference, "train --out-inference vs infopro run");
@@ -162,8 +165,8 @@ static void mlp_dropout(const char *input) {
            exported);
   run_ok(arguments, NULL);
   ipro_tensor before = {0}, after = {0};
-  CHECK(run_model("models/mlp_fmnist.onnx", input, "mlp_source", &before));
-  CHECK(run_model(exported, input, "mlp_inference", &after));
+  CHECK(run_model("models/mlp_fmnist.onnx", true, input, "mlp_source", &before));
+  CHECK(run_model(exported, false, input, "mlp_inference", &after));
   same_outputs(&before, &after, "MLP in inference form");
   uint8_t *bytes = NULL;
   Onnx__ModelProto *m = decode(exported, &bytes);

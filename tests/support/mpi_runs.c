@@ -16,13 +16,14 @@ const char *ipro_test_mpi_launcher(int ranks, bool check_leaks, char *buffer, si
   /* Open MPI keeps some allocations until exit by design; the suppressions name only its
    * libraries, and the slow unwinder is needed to see through them (they have no frame
    * pointers), so it is asked for the ranks only. */
-  snprintf(buffer, size,
-           "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
-           "OMPI_MCA_rmaps_base_oversubscribe=1 "
-           "ASAN_OPTIONS=detect_leaks=%d:fast_unwind_on_malloc=%d:malloc_context_size=10 "
-           "LSAN_OPTIONS=suppressions='%s/tests/mpi/lsan_openmpi.supp':print_suppressions=0 "
-           "mpirun --oversubscribe -np %d",
-           check_leaks ? 1 : 0, check_leaks ? 0 : 1, ipro_test_source_dir(), ranks);
+  snprintf(
+      buffer, size,
+      "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+      "OMPI_MCA_rmaps_base_oversubscribe=1 "
+      "ASAN_OPTIONS=detect_leaks=%d:fast_unwind_on_malloc=%d:malloc_context_size=10 "
+      "LSAN_OPTIONS=use_tls=0:suppressions='%s/tests/mpi/lsan_openmpi.supp':print_suppressions=0 "
+      "mpirun --oversubscribe -np %d",
+      check_leaks ? 1 : 0, check_leaks ? 0 : 1, ipro_test_source_dir(), ranks);
   return buffer;
 }
 
