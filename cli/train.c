@@ -30,6 +30,7 @@
 
 #include "commands.h"
 #include "evaluation.h"
+#include "frontend/atomic_file.h"
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
 #include "local_options.h"
@@ -368,23 +369,6 @@ static ipro_status export_value(void *context, const char *name, ipro_dtype dtyp
   return IPRO_EXPORT_KEEP;
 }
 
-/* The --out file is written at the very end; a folder that is not there should be found out
- * before training, not after. */
-static ipro_status check_writable(const char *path, ipro_error *err) {
-  char folder[4096];
-  snprintf(folder, sizeof folder, "%s", path);
-  char *slash = strrchr(folder, '/');
-  if (!slash)
-    snprintf(folder, sizeof folder, ".");
-  else if (slash == folder)
-    folder[1] = '\0';
-  else
-    *slash = '\0';
-  if (access(folder, W_OK) != 0)
-    return ipro_error_set(err, "cannot write '%s': folder '%s': %s", path, folder, strerror(errno));
-  return IPRO_OK;
-}
-
 static ipro_status open_data(train_run *r, ipro_error *err) {
   ipro_dataset_spec spec;
   if (ipro_dataset_parse_spec(r->options->data, &spec, err) != IPRO_OK ||
@@ -471,7 +455,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   }
   ipro_status status = IPRO_OK;
   if (o->checkpoint) status = ipro_checkpoint_prepare_directory(o->checkpoint, err);
-  if (status == IPRO_OK && o->out) status = check_writable(o->out, err);
+  if (status == IPRO_OK && o->out) status = ipro_check_writable(o->out, err);
   if (status == IPRO_OK) status = open_data(r, err);
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
@@ -567,8 +551,10 @@ static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64
     snprintf(where, sizeof where, ", step %lld/%lld", (long long)step,
              (long long)r->steps_per_epoch);
   char kept[4200] = "";
-  if (r->options->checkpoint)
-    snprintf(kept, sizeof kept, "; %s is left as it was", r->checkpoint_path);
+  /* Name the checkpoint only when there is one: a run that diverges before its first save has
+   * none to keep. */
+  if (r->options->checkpoint && access(r->checkpoint_path, F_OK) == 0)
+    snprintf(kept, sizeof kept, "; the checkpoint %s is left as it was", r->checkpoint_path);
   return ipro_error_set(err,
                         "training diverged at epoch %lld%s: the %s is %s (not finite) with "
                         "learning rate %g; stopping without writing a checkpoint or the trained "

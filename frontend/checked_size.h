@@ -28,6 +28,9 @@ static inline bool ipro_checked_mul(int64_t a, int64_t b, int64_t *out) {
 static inline bool ipro_checked_add(int64_t a, int64_t b, int64_t *out) {
   return !__builtin_add_overflow(a, b, out);
 }
+static inline bool ipro_checked_add_u64(uint64_t a, uint64_t b, uint64_t *out) {
+  return !__builtin_add_overflow(a, b, out);
+}
 static inline bool ipro_checked_mul_size(size_t a, size_t b, size_t *out) {
   return !__builtin_mul_overflow(a, b, out);
 }
@@ -42,6 +45,14 @@ static inline bool ipro_checked_product(const int64_t *values, int count, int64_
     if (values[i] < 0 || !ipro_checked_mul(product, values[i], &product)) return false;
   *out = product;
   return true;
+}
+
+/* The product of count values as an estimate that may not wrap (FLOPs): IPRO_SIZE_OVERFLOW
+ * when it does not fit, which the cost pass reports naming the node. */
+#define IPRO_SIZE_OVERFLOW (-1)
+static inline int64_t ipro_product_or_overflow(const int64_t *values, int count) {
+  int64_t product;
+  return ipro_checked_product(values, count, &product) ? product : IPRO_SIZE_OVERFLOW;
 }
 
 /* A value handed to a library that takes `int` (cuDNN, cuBLAS, some oneDNN fields): false when
