@@ -231,6 +231,7 @@ static int parse(int argc, char **argv, train_options *o) {
     fputs(usage, stderr);
     return 2;
   }
+  if (ipro_cli_local_conflicts("train", &o->local, false)) return 2;
   if (o->resume && !o->checkpoint) {
     fprintf(stderr, "infopro train: --resume needs --checkpoint DIR\n");
     return 2;
@@ -466,6 +467,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK)
     status = ipro_cli_evaluator_open(o->model, &r->test_data, o->eval_batch, o->test_limit,
                                      r->eval_backend, r->eval_fallback, &r->evaluator, err);
+  if (status == IPRO_OK) ipro_cli_warn_untested_opsets(r->evaluator.full.graph, o->model);
   if (status == IPRO_OK) status = choose_split(r, err);
   ipro_trainer_options trainer_options = {.batch = r->position.batch,
                                           .optimizer = r->position.optimizer,

@@ -205,6 +205,14 @@ void ipro_tensor_release(ipro_tensor *tensor);
 /* Writes tensor (dtype, shape, data) as one serialized TensorProto, atomically. */
 ipro_status ipro_tensor_save_file(const char *path, const ipro_tensor *tensor, ipro_error *err);
 
+/* The default-domain opsets the vendored ONNX node tests (tests/ and the conformance suite) run
+ * this build with. */
+#define IPRO_OPSET_OLDEST_TESTED 9
+#define IPRO_OPSET_NEWEST_TESTED 25
+/* Writes the opset imports outside that range, and those of other domains, as "ai.onnx 26,
+ * com.example 1" into text; returns how many there are (opset_check.c). */
+int ipro_graph_untested_opsets(const ipro_graph *graph, char *text, size_t size);
+
 /* ---- passes ---- */
 /* Puts every node into its canonical form (op_table.h) for the model's opset. */
 ipro_status ipro_graph_normalize(ipro_graph *graph, ipro_error *err);
