@@ -252,6 +252,11 @@ static ipro_status get_tensor(reader *r, const char *path, int index, ipro_check
   const uint8_t *name = take(r, name_length);
   uint32_t dtype = get_u32(r), rank = get_u32(r);
   if (r->short_read) return IPRO_OK;
+  /* A NUL inside would cut the name short: it could never match, and would be written back
+   * shorter (found by tests/fuzz/fuzz_checkpoint.c). */
+  if (memchr(name, '\0', name_length))
+    return ipro_error_set(
+        err, "checkpoint '%s' is malformed: the name of tensor %d holds a NUL byte", path, index);
   t->name = malloc(name_length + 1);
   if (!t->name) return ipro_error_set(err, "out of memory reading '%s'", path);
   memcpy(t->name, name, name_length);
