@@ -457,6 +457,12 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   ipro_status status = IPRO_OK;
   if (o->checkpoint) status = ipro_checkpoint_prepare_directory(o->checkpoint, err);
   if (status == IPRO_OK && o->out) status = ipro_check_writable(o->out, err);
+  /* The model at the training batch, before the data is read: a batch the model's sizes do not
+   * allow is refused with the largest one possible. */
+  ipro_graph *model = NULL;
+  if (status == IPRO_OK)
+    status = ipro_graph_open(o->model, o->resume ? r->position.batch : o->batch, &model, err);
+  ipro_graph_free(model);
   if (status == IPRO_OK) status = open_data(r, err);
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)

@@ -3,7 +3,8 @@
  *     regression-reshape-overflow.onnx): exit 1, one line naming the node, no sanitizer report;
  *   - --batch beyond what ResNet-8's sizes allow (99999999999, 2^31, 2^32: once a 14-exabyte
  *     "plan", a SIGSEGV and a SIGFPE): exit 1 with the largest batch possible, which is checked
- *     by brute force: `inspect --batch M` succeeds and `inspect --batch M+1` fails;
+ *     by brute force: `inspect --batch M` succeeds and `inspect --batch M+1` fails; `train`
+ *     refuses such a batch before reading the data;
  *   - -K with --cuts, and -K or --cuts with --budget in `train` (where the budget would be
  *     ignored): usage errors (exit 2) naming both options;
  *   - --out on /proc, --out naming a directory, and a checkpoint directory whose checkpoint file
@@ -84,6 +85,11 @@ static void batch_bound(void) {
   CHECK_MSG(r.exit_status == 1 && largest_batch(r.err) == largest,
             "batch %lld, one past the largest, gives exit %d: %s", largest + 1, r.exit_status,
             r.err);
+}
+
+static void train_batch_bound(void) {
+  expect("train models/mlp_fmnist.onnx --data fashion-mnist --batch 4294967296", 1,
+         "batch 4294967296 is too large", "the largest batch possible is");
 }
 
 static void conflicting_options(void) {
@@ -171,6 +177,7 @@ int main(void) {
   if (source && chdir(source) != 0) return ipro_test_skip("cannot enter IPRO_SOURCE_DIR");
   regression_input();
   batch_bound();
+  train_batch_bound();
   conflicting_options();
   unwritable_outputs();
   untested_opsets();
