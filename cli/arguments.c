@@ -38,3 +38,12 @@ int ipro_cli_fail(const char *message) {
   fprintf(stderr, "infopro: %s\n", message);
   return 1;
 }
+
+void ipro_cli_warn_untested_opsets(const ipro_graph *graph, const char *model) {
+  char untested[512];
+  if (ipro_graph_untested_opsets(graph, untested, sizeof untested) == 0) return;
+  fprintf(stderr,
+          "infopro: warning: %s imports opset %s, which this build has not been tested with "
+          "(tested: ai.onnx %d to %d)\n",
+          model, untested, IPRO_OPSET_OLDEST_TESTED, IPRO_OPSET_NEWEST_TESTED);
+}

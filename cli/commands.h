@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "frontend/graph.h"
 #include "runtime/backend.h"
 
 int ipro_cli_inspect(int argc, char **argv);
@@ -21,6 +22,9 @@ int ipro_cli_export(int argc, char **argv);
 int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out);
 /* Prints "infopro: <message>" to stderr and returns 1. */
 int ipro_cli_fail(const char *message);
+/* Prints one warning line naming the model's opset imports this build has not been tested with
+ * (ipro_graph_untested_opsets); nothing when there are none. */
+void ipro_cli_warn_untested_opsets(const ipro_graph *graph, const char *model);
 /* Parses --device's value (cpu or cuda); prints a usage message and returns 0 on failure. */
 int ipro_cli_parse_device(const char *text, ipro_device *out);
 /* The backend of --device (and --reference) with its fallback; a failure names the flag

@@ -85,6 +85,7 @@ static ipro_status evaluate(const eval_options *o, const ipro_dataset *data, ipr
   if (ipro_cli_evaluator_open(o->model, data, o->batch, o->limit, backend, fallback, &evaluator,
                               err) != IPRO_OK)
     return IPRO_ERROR;
+  ipro_cli_warn_untested_opsets(evaluator.full.graph, o->model);
   double start = ipro_progress_now();
   ipro_status status = ipro_cli_evaluator_run(&evaluator, &totals, err);
   double seconds = ipro_progress_now() - start;

@@ -55,7 +55,8 @@ static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_
       ipro_graph_set_inference_mode(m->graph, err) != IPRO_OK)
     return ipro_error_prefix(err, "%s", path);
   if (check_input(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
-  if (ipro_graph_infer_shapes(m->graph, batch, err) != IPRO_OK)
+  if (ipro_graph_check_batch(m->graph, batch, err) != IPRO_OK ||
+      ipro_graph_infer_shapes(m->graph, batch, err) != IPRO_OK)
     return ipro_error_prefix(err, "%s", path);
   if (check_output(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
   m->logits = malloc((size_t)batch * (size_t)data->num_classes * sizeof *m->logits);

@@ -106,6 +106,24 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
   return 1;
 }
 
+int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *o,
+                             bool budget_checks) {
+  const char *given[4];
+  int n = 0;
+  if (o->K) given[n++] = "-K";
+  if (o->cuts_text) given[n++] = "--cuts";
+  if (o->plan_path) given[n++] = "--plan";
+  /* With budget_checks, --budget beside another choice only checks it. */
+  if (o->budget_bytes && !(budget_checks && n == 1)) given[n++] = "--budget";
+  if (n < 2) return 0;
+  fprintf(stderr,
+          "infopro %s: %s and %s both choose the split; give one of -K, --budget, --cuts, "
+          "--plan%s\n",
+          command, given[0], given[1],
+          budget_checks ? " (--budget beside one of the others only checks its peak)" : "");
+  return 2;
+}
+
 /* Index of name among the cut points, or an error naming it. */
 static ipro_status cut_boundary(const ipro_graph *network, const char *name, const int *cut_points,
                                 int n_cut_points, int *boundary, ipro_error *err) {

@@ -25,6 +25,11 @@ void ipro_cli_local_defaults(ipro_cli_local_options *options);
 /* Consumes argv[*i] (and its value) when it is one of the shared options: returns 1 when
  * consumed, 0 when it is not ours, 2 after printing a usage error. */
 int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options *options);
+/* Options that choose the split in two ways are a usage error: prints it naming both and returns
+ * 2; 0 when they agree. -K, --cuts, --plan and --budget are alternatives; with budget_checks
+ * (`infopro plan`) --budget may accompany one of the others, whose peak it then checks. */
+int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *options,
+                             bool budget_checks);
 /* The help lines of these options. */
 extern const char ipro_cli_local_usage[];
 /* Parses "2GiB", "512MiB", "1.5GB", "1000000" into bytes; 0 on a malformed value. */

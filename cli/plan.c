@@ -378,8 +378,7 @@ int ipro_cli_plan(int argc, char **argv) {
     }
   }
   if (!path) return usage_error("no model given", NULL);
-  if ((options.K > 0) + (options.cuts_text != NULL) + (options.plan_path != NULL) > 1)
-    return usage_error("-K, --cuts and --plan are alternatives: give one of them", NULL);
+  if (ipro_cli_local_conflicts("plan", &options, true)) return 2;
 
   ipro_plan_report report = {.options = &options,
                              .backend_name = reference                    ? "reference"
@@ -396,6 +395,7 @@ int ipro_cli_plan(int argc, char **argv) {
   struct timespec start, end;
   clock_gettime(CLOCK_MONOTONIC, &start);
   ipro_status status = ipro_graph_open(path, batch, &network, &err);
+  if (status == IPRO_OK) ipro_cli_warn_untested_opsets(network, path);
   if (status == IPRO_OK && (network->n_inputs != 1 || network->n_outputs != 1))
     status = ipro_error_set(&err,
                             "%s: a plan needs one input (the images) and one output (the "

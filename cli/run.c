@@ -167,6 +167,7 @@ int ipro_cli_run(int argc, char **argv) {
   if (status == IPRO_OK && (ipro_graph_normalize(graph, &err) != IPRO_OK ||
                             (o.inference && ipro_graph_set_inference_mode(graph, &err) != IPRO_OK)))
     status = ipro_error_prefix(&err, "%s", o.model);
+  if (status == IPRO_OK) ipro_cli_warn_untested_opsets(graph, o.model);
   if (status == IPRO_OK && graph->n_outputs > MAX_INPUTS)
     status = ipro_error_set(&err, "%s has more than %d outputs", o.model, MAX_INPUTS);
   if (status == IPRO_OK) status = prepare_graph(&o, graph, inputs, &err);

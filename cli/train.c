@@ -31,6 +31,7 @@
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
+#include "frontend/atomic_file.h"
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
 #include "local_options.h"
@@ -254,6 +255,7 @@ static int parse(int argc, char **argv, train_options *o) {
     fputs(usage, stderr);
     return 2;
   }
+  if (ipro_cli_local_conflicts("train", &o->local, false)) return 2;
   if (o->resume && !o->checkpoint) {
     fprintf(stderr, "infopro train: --resume needs --checkpoint DIR\n");
     return 2;
@@ -431,23 +433,6 @@ static ipro_status export_gathered(void *context, const char *name, ipro_dtype d
   return IPRO_OK;
 }
 
-/* The --out file is written at the very end; a folder that is not there should be found out
- * before training, not after. */
-static ipro_status check_writable(const char *path, ipro_error *err) {
-  char folder[4096];
-  snprintf(folder, sizeof folder, "%s", path);
-  char *slash = strrchr(folder, '/');
-  if (!slash)
-    snprintf(folder, sizeof folder, ".");
-  else if (slash == folder)
-    folder[1] = '\0';
-  else
-    *slash = '\0';
-  if (access(folder, W_OK) != 0)
-    return ipro_error_set(err, "cannot write '%s': folder '%s': %s", path, folder, strerror(errno));
-  return IPRO_OK;
-}
-
 /* Users' own data (image folders, npz) is normalised with the training split's measured
  * statistics, the test split included, and the class mapping is shown; --mean/--std, when given,
  * replace whatever normalisation the data came with, on both splits. */
@@ -563,8 +548,14 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   }
   ipro_status status = IPRO_OK;
   if (o->checkpoint) status = ipro_checkpoint_prepare_directory(o->checkpoint, err);
-  if (status == IPRO_OK && o->out) status = check_writable(o->out, err);
-  if (status == IPRO_OK && o->out_inference) status = check_writable(o->out_inference, err);
+  if (status == IPRO_OK && o->out) status = ipro_check_writable(o->out, err);
+  if (status == IPRO_OK && o->out_inference) status = ipro_check_writable(o->out_inference, err);
+  /* The model at the training batch, before the data is read: a batch the model's sizes do not
+   * allow is refused with the largest one possible. */
+  ipro_graph *model = NULL;
+  if (status == IPRO_OK)
+    status = ipro_graph_open(o->model, o->resume ? r->position.batch : o->batch, &model, err);
+  ipro_graph_free(model);
   if (status == IPRO_OK) status = open_data(r, err);
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
@@ -577,6 +568,8 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK && leads(r))
     status = ipro_cli_evaluator_open(o->model, &r->test_data, o->eval_batch, o->test_limit,
                                      r->eval_backend, r->eval_fallback, &r->evaluator, err);
+  if (status == IPRO_OK && leads(r))
+    ipro_cli_warn_untested_opsets(r->evaluator.full.graph, o->model);
   if (status == IPRO_OK) status = choose_split(r, err);
   if (status == IPRO_OK && r->pipeline)
     status = ipro_pipeline_check_modules(r->pipeline, r->K, err);
@@ -668,8 +661,10 @@ static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64
     snprintf(where, sizeof where, ", step %lld/%lld", (long long)step,
              (long long)r->steps_per_epoch);
   char kept[4200] = "";
-  if (r->options->checkpoint)
-    snprintf(kept, sizeof kept, "; %s is left as it was", r->checkpoint_path);
+  /* Name the checkpoint only when there is one: a run that diverges before its first save has
+   * none to keep. */
+  if (r->options->checkpoint && access(r->checkpoint_path, F_OK) == 0)
+    snprintf(kept, sizeof kept, "; the checkpoint %s is left as it was", r->checkpoint_path);
   return ipro_error_set(err,
                         "training diverged at epoch %lld%s: the %s is %s (not finite) with "
                         "learning rate %g; stopping without writing a checkpoint or the trained "

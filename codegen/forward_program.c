@@ -5,8 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/checked_size.h"
+
 static size_t aligned(size_t bytes) {
   return (bytes + IPRO_ARENA_ALIGNMENT - 1) / IPRO_ARENA_ALIGNMENT * IPRO_ARENA_ALIGNMENT;
+}
+
+/* Places a tensor of `bytes` at the end of a block: its offset, the block's new size. */
+static ipro_status append_to_block(size_t *block_bytes, size_t bytes, ipro_tensor_slot *slot,
+                                   const ipro_tensor *tensor, ipro_error *err) {
+  slot->bytes = bytes;
+  slot->offset = *block_bytes;
+  if (bytes > SIZE_MAX - IPRO_ARENA_ALIGNMENT ||
+      !ipro_checked_add_size(*block_bytes, aligned(bytes), block_bytes))
+    return ipro_error_set(err, "tensor '%s' (%zu bytes) overflows the size of its memory block",
+                          tensor->name, bytes);
+  return IPRO_OK;
 }
 
 bool ipro_node_is_computed(const ipro_graph *graph, const ipro_node *node) {
@@ -92,25 +106,22 @@ ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *wo
     buffer_of[t] = -1;
     if (tensor->kind == IPRO_TENSOR_STATE) {
       slot->kind = IPRO_SLOT_PERSISTENT;
-      slot->bytes = (size_t)ipro_tensor_bytes(tensor);
-      slot->offset = out->persistent_bytes;
-      out->persistent_bytes += aligned(slot->bytes);
+      status = append_to_block(&out->persistent_bytes, (size_t)ipro_tensor_bytes(tensor), slot,
+                               tensor, err);
     } else if (tensor->kind != IPRO_TENSOR_ACTIVATION) {
       slot->kind = IPRO_SLOT_PARAMETER;
-      slot->bytes = tensor->data_bytes;
-      slot->offset = out->parameter_bytes;
-      out->parameter_bytes += aligned(tensor->data_bytes);
+      status = append_to_block(&out->parameter_bytes, tensor->data_bytes, slot, tensor, err);
     } else if (tensor->is_graph_input) {
       slot->kind = IPRO_SLOT_INPUT;
-      slot->bytes = (size_t)ipro_tensor_bytes(tensor);
-      slot->offset = out->input_bytes;
-      out->input_bytes += aligned(slot->bytes);
+      status =
+          append_to_block(&out->input_bytes, (size_t)ipro_tensor_bytes(tensor), slot, tensor, err);
     } else if (first[root[t]] >= 0 && root[t] == t) {
       slot->kind = IPRO_SLOT_ARENA;
       slot->bytes = (size_t)ipro_tensor_bytes(tensor);
       buffers[n_buffers] = (ipro_planned_buffer){slot->bytes, first[t], last[t], 0};
       buffer_of[t] = n_buffers++;
     }
+    if (status != IPRO_OK) goto done;
   }
   for (int s = 0; s < out->n_steps; s++) {
     if (out->steps[s].workspace_bytes == 0) continue;

@@ -2,7 +2,10 @@
 #include "memory_plan.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+
+#include "frontend/checked_size.h"
 
 static size_t aligned(size_t bytes) {
   return (bytes + IPRO_ARENA_ALIGNMENT - 1) / IPRO_ARENA_ALIGNMENT * IPRO_ARENA_ALIGNMENT;
@@ -23,7 +26,12 @@ static placement_order sort_order;
 
 static size_t order_key(const ipro_planned_buffer *b) {
   switch (sort_order) {
-  case ORDER_AREA: return aligned(b->bytes) / IPRO_ARENA_ALIGNMENT * lifetime(b);
+  case ORDER_AREA: {
+    size_t area;
+    return ipro_checked_mul_size(aligned(b->bytes) / IPRO_ARENA_ALIGNMENT, lifetime(b), &area)
+               ? area
+               : SIZE_MAX;
+  }
   case ORDER_LIFETIME: return lifetime(b);
   default: return aligned(b->bytes);
   }
@@ -113,8 +121,19 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
     free(order), free(placed), free(conflicts), free(best_offsets);
     return ipro_error_set(err, "out of memory planning %d buffers", count);
   }
-  for (int i = 0; i < count; i++)
+  /* Every offset the planner writes ends within the sum of all (aligned) buffers, so checking
+   * that sum once keeps every later addition exact. */
+  size_t total = 0;
+  for (int i = 0; i < count; i++) {
     if (buffers[i].last_step < buffers[i].first_step) buffers[i].last_step = buffers[i].first_step;
+    if (buffers[i].bytes > (size_t)INT64_MAX - IPRO_ARENA_ALIGNMENT ||
+        !ipro_checked_add_size(total, aligned(buffers[i].bytes), &total) ||
+        total > (size_t)INT64_MAX) {
+      free(order), free(placed), free(conflicts), free(best_offsets);
+      return ipro_error_set(err, "the %d buffers of the program add up to more than 2^63 bytes",
+                            count);
+    }
+  }
   size_t lower = lower_bound(buffers, count), best = (size_t)-1;
   sort_base = buffers;
   for (sort_order = ORDER_SIZE; sort_order < ORDER_COUNT && best > lower; sort_order++) {

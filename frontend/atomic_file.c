@@ -53,3 +53,23 @@ ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t s
   free(temporary);
   return IPRO_OK;
 }
+
+ipro_status ipro_check_writable(const char *path, ipro_error *err) {
+  struct stat info;
+  if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
+    return ipro_error_set(err, "cannot write '%s': it is a directory", path);
+  size_t length = strlen(path);
+  char *temporary = malloc(length + 16);
+  if (!temporary) return ipro_error_set(err, "out of memory checking '%s'", path);
+  snprintf(temporary, length + 16, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(temporary);
+  ipro_status status = IPRO_OK;
+  if (fd < 0) {
+    status = ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
+  } else {
+    close(fd);
+    unlink(temporary);
+  }
+  free(temporary);
+  return status;
+}

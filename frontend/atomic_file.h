@@ -11,5 +11,9 @@
 
 ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t size,
                                    ipro_error *err);
+/* Proves that ipro_write_file_atomic(path, ...) could write: creates and removes the temporary
+ * file it would create, so that a read-only folder or a file system that takes no files (/proc)
+ * is reported before hours of work rather than after. */
+ipro_status ipro_check_writable(const char *path, ipro_error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked_size.h"
 #include "op_table.h"
 
 static bool is_activation(const ipro_tensor *tensor) {
@@ -121,14 +122,27 @@ ipro_status ipro_graph_cost_compute(const ipro_graph *graph, ipro_graph_cost *ou
     const ipro_node *node = &graph->nodes[n];
     ipro_node_cost *cost = &out->nodes[n];
     cost->flops = ipro_op_info_of(node->op)->flops(graph, node);
+    bool fits = cost->flops >= 0;
     for (int o = 0; o < node->n_outputs; o++) {
       const ipro_tensor *output = ipro_node_output(graph, node, o);
-      if (output && is_activation(output)) cost->output_bytes += ipro_tensor_bytes(output);
+      if (output && is_activation(output))
+        fits = fits &&
+               ipro_checked_add(cost->output_bytes, ipro_tensor_bytes(output), &cost->output_bytes);
     }
-    out->params += cost->params;
-    out->bn_running_values += cost->bn_running_values;
-    out->flops += cost->flops;
-    out->saved_bytes += cost->saved_bytes;
+    fits = fits && ipro_checked_add(out->params, cost->params, &out->params) &&
+           ipro_checked_add(out->bn_running_values, cost->bn_running_values,
+                            &out->bn_running_values) &&
+           ipro_checked_add(out->flops, cost->flops, &out->flops) &&
+           ipro_checked_add(out->saved_bytes, cost->saved_bytes, &out->saved_bytes);
+    if (!fits) {
+      free(flags);
+      free(saved);
+      ipro_graph_cost_release(out);
+      return ipro_error_set(err,
+                            "node '%s' (%s): its FLOPs or bytes at batch %lld, or the graph's "
+                            "totals with them, overflow a 64-bit count",
+                            node->name, node->op_type, (long long)graph->batch);
+    }
   }
   for (int i = 0; i < graph->n_inputs; i++)
     out->input_bytes += ipro_tensor_bytes(&graph->tensors[graph->inputs[i]]);

@@ -177,6 +177,13 @@ size_t ipro_dtype_size(ipro_dtype dtype); /* 0 for types without a fixed size */
 const char *ipro_dtype_name(ipro_dtype dtype);
 /* Number of elements; -1 if the shape is unknown or still has a symbolic batch dimension. */
 int64_t ipro_shape_elements(const ipro_shape *shape);
+/* Elements of a shape with the symbolic batch counted as batch (as 1 when batch is 0), into
+ * *elements (may be NULL); false when a product overflows or passes IPRO_MAX_TENSOR_ELEMENTS
+ * (checked_size.h), the most one tensor may hold. */
+bool ipro_shape_size(const ipro_shape *shape, int64_t batch, int64_t *elements);
+/* The largest batch at which ipro_shape_size holds for shape (INT64_MAX when the shape does not
+ * grow with the batch; 0 when it does not fit even at batch 1). */
+int64_t ipro_shape_max_batch(const ipro_shape *shape);
 bool ipro_shape_equal(const ipro_shape *a, const ipro_shape *b);
 /* Writes "[N,3,32,32]" (N for the batch dimension); returns buffer. */
 char *ipro_shape_format(const ipro_shape *shape, char *buffer, size_t size);
@@ -198,6 +205,14 @@ void ipro_tensor_release(ipro_tensor *tensor);
 /* Writes tensor (dtype, shape, data) as one serialized TensorProto, atomically. */
 ipro_status ipro_tensor_save_file(const char *path, const ipro_tensor *tensor, ipro_error *err);
 
+/* The default-domain opsets the vendored ONNX node tests (tests/ and the conformance suite) run
+ * this build with. */
+#define IPRO_OPSET_OLDEST_TESTED 9
+#define IPRO_OPSET_NEWEST_TESTED 25
+/* Writes the opset imports outside that range, and those of other domains, as "ai.onnx 26,
+ * com.example 1" into text; returns how many there are (opset_check.c). */
+int ipro_graph_untested_opsets(const ipro_graph *graph, char *text, size_t size);
+
 /* ---- passes ---- */
 /* Puts every node into its canonical form (op_table.h) for the model's opset. */
 ipro_status ipro_graph_normalize(ipro_graph *graph, ipro_error *err);
@@ -209,7 +224,16 @@ ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error
  * and drops the outputs only training produces (BN running statistics, Dropout masks) when
  * nothing reads them. Between ipro_graph_normalize and ipro_graph_infer_shapes. */
 ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err);
-/* load + normalize + infer in one call; what the CLI and the tests normally use. */
+/* The largest batch at which every tensor of a graph inferred with a symbolic batch stays within
+ * IPRO_MAX_TENSOR_ELEMENTS (INT64_MAX when none grows with the batch); the tensor that sets it
+ * into *limiting_tensor (-1 when none does; may be NULL). */
+int64_t ipro_graph_max_batch(const ipro_graph *graph, int *limiting_tensor);
+/* Infers the graph with a symbolic batch and fails, naming the tensor that limits it and the
+ * largest batch possible, when batch is larger than ipro_graph_max_batch. A graph that infers only
+ * at a concrete batch passes; its inference then checks every size itself. */
+ipro_status ipro_graph_check_batch(ipro_graph *graph, int64_t batch, ipro_error *err);
+/* load + normalize + infer in one call (the batch checked first); what the CLI and the tests
+ * normally use. */
 ipro_status ipro_graph_open(const char *path, int64_t batch, ipro_graph **out, ipro_error *err);
 
 #endif

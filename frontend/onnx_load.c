@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked_size.h"
 #include "onnx_decode.h"
 
 static char *copy_string(const char *s) {
@@ -90,6 +91,9 @@ static ipro_status load_input_type(const Onnx__ValueInfoProto *info, ipro_tensor
                             tensor->name, d, has_value ? "negative" : "symbolic or unknown");
     }
   }
+  if (!ipro_shape_size(&tensor->declared_shape, 1, NULL))
+    return ipro_error_set(err, "graph input '%s' has more than %lld elements even at batch 1",
+                          tensor->name, (long long)IPRO_MAX_TENSOR_ELEMENTS);
   tensor->shape = tensor->declared_shape;
   return IPRO_OK;
 }

@@ -11,16 +11,15 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "checked_size.h"
 #include "onnx_decode.h"
 
-/* Element count of dims, or -1 when a dim is negative or the product is absurdly large. */
+/* Element count of dims, or -1 when a dim is negative or the tensor is larger than one tensor may
+ * be (checked_size.h). */
 static int64_t checked_element_count(const int64_t *dims, size_t n_dims) {
-  int64_t count = 1;
-  for (size_t i = 0; i < n_dims; i++) {
-    if (dims[i] < 0) return -1;
-    if (dims[i] != 0 && count > (INT64_C(1) << 40) / dims[i]) return -1;
-    count *= dims[i];
-  }
+  int64_t count;
+  if (!ipro_checked_product(dims, (int)n_dims, &count) || count > IPRO_MAX_TENSOR_ELEMENTS)
+    return -1;
   return count;
 }
 
@@ -142,8 +141,9 @@ ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *
                           proto->n_dims, IPRO_MAX_RANK);
   int64_t elements = checked_element_count(proto->dims, proto->n_dims);
   if (elements < 0)
-    return ipro_error_set(err, "tensor '%s' has an invalid shape (negative or huge dimension)",
-                          name);
+    return ipro_error_set(
+        err, "tensor '%s' has an invalid shape (a negative dimension, or more than %lld elements)",
+        name, (long long)IPRO_MAX_TENSOR_ELEMENTS);
   size_t size = (size_t)elements * width;
 
   out->dtype = dtype;

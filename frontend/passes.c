@@ -1,8 +1,10 @@
 /* The frontend's pass drivers: normalisation (each op into its canonical form, once after
  * loading) and shape inference with constant folding (again for every batch size). The op
  * specifics live in the op table; these loops only walk the nodes in topological order. */
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "checked_size.h"
 #include "op_table.h"
 
 static ipro_status check_supported(const ipro_graph *graph, const ipro_node *node,
@@ -51,6 +53,10 @@ ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error
   for (int i = 0; i < graph->n_inputs; i++) {
     ipro_tensor *input = &graph->tensors[graph->inputs[i]];
     input->shape = input->declared_shape;
+    if (!ipro_shape_size(&input->shape, batch, NULL))
+      return ipro_error_set(err,
+                            "graph input '%s' at batch %lld would hold more than %lld elements",
+                            input->name, (long long)batch, (long long)IPRO_MAX_TENSOR_ELEMENTS);
     if (batch > 0) ipro_shape_bind_batch(&input->shape, batch);
   }
   for (int i = 0; i < graph->n_nodes; i++) {
@@ -67,10 +73,44 @@ ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error
   return IPRO_OK;
 }
 
+int64_t ipro_graph_max_batch(const ipro_graph *graph, int *limiting_tensor) {
+  int64_t best = INT64_MAX;
+  if (limiting_tensor) *limiting_tensor = -1;
+  for (int t = 0; t < graph->n_tensors; t++) {
+    const ipro_tensor *tensor = &graph->tensors[t];
+    if (tensor->shape.rank < 0) continue;
+    int64_t most = ipro_shape_max_batch(&tensor->shape);
+    if (most < best) {
+      best = most;
+      if (limiting_tensor) *limiting_tensor = t;
+    }
+  }
+  return best;
+}
+
+ipro_status ipro_graph_check_batch(ipro_graph *graph, int64_t batch, ipro_error *err) {
+  /* Some models infer only at a concrete batch (an op that computes with it); for those the
+   * size checks of the concrete inference, which name the node, are the bound. */
+  ipro_error ignored;
+  if (ipro_graph_infer_shapes(graph, 0, &ignored) != IPRO_OK) return IPRO_OK;
+  int limiting;
+  int64_t most = ipro_graph_max_batch(graph, &limiting);
+  if (batch <= most) return IPRO_OK;
+  char shape[160];
+  const ipro_tensor *tensor = &graph->tensors[limiting];
+  return ipro_error_set(
+      err,
+      "batch %lld is too large: tensor '%s' %s would hold more than %lld "
+      "elements, the most one tensor may hold; the largest batch possible is %lld",
+      (long long)batch, tensor->name, ipro_shape_format(&tensor->shape, shape, sizeof shape),
+      (long long)IPRO_MAX_TENSOR_ELEMENTS, (long long)most);
+}
+
 ipro_status ipro_graph_open(const char *path, int64_t batch, ipro_graph **out, ipro_error *err) {
   ipro_graph *graph = NULL;
   if (ipro_graph_load(path, &graph, err) != IPRO_OK) return IPRO_ERROR;
   if (ipro_graph_normalize(graph, err) != IPRO_OK ||
+      (batch > 0 && ipro_graph_check_batch(graph, batch, err) != IPRO_OK) ||
       ipro_graph_infer_shapes(graph, batch, err) != IPRO_OK) {
     ipro_error_prefix(err, "%s", path);
     ipro_graph_free(graph);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "checked_size.h"
 #include "graph.h"
 
 size_t ipro_dtype_size(ipro_dtype dtype) {
@@ -37,9 +38,47 @@ int64_t ipro_shape_elements(const ipro_shape *shape) {
   int64_t count = 1;
   for (int i = 0; i < shape->rank; i++) {
     if (shape->dims[i] < 0) return -1;
-    count *= shape->dims[i];
+    /* Cannot happen for a shape that passed ipro_shape_size (every inferred one did). */
+    if (!ipro_checked_mul(count, shape->dims[i], &count)) return -1;
   }
   return count;
+}
+
+bool ipro_shape_size(const ipro_shape *shape, int64_t batch, int64_t *elements) {
+  int64_t count = 1;
+  for (int i = 0; i < shape->rank; i++) {
+    int64_t dim = shape->dims[i] == IPRO_DIM_BATCH ? (batch > 0 ? batch : 1) : shape->dims[i];
+    if (dim < 0 || !ipro_checked_mul(count, dim, &count) || count > IPRO_MAX_TENSOR_ELEMENTS)
+      return false;
+  }
+  if (elements) *elements = count;
+  return true;
+}
+
+int64_t ipro_shape_max_batch(const ipro_shape *shape) {
+  int64_t fixed = 1;
+  int batch_dims = 0;
+  for (int i = 0; i < shape->rank; i++) {
+    if (shape->dims[i] == IPRO_DIM_BATCH)
+      batch_dims++;
+    else if (shape->dims[i] < 0 || !ipro_checked_mul(fixed, shape->dims[i], &fixed))
+      return 0;
+  }
+  if (batch_dims == 0 || fixed == 0) return INT64_MAX;
+  if (fixed > IPRO_MAX_TENSOR_ELEMENTS) return 0;
+  /* The largest b with fixed * b^batch_dims within the limit: b^batch_dims <= limit / fixed. */
+  int64_t room = IPRO_MAX_TENSOR_ELEMENTS / fixed, best = 0, low = 1, high = room;
+  while (low <= high) {
+    int64_t b = low + (high - low) / 2, power = 1;
+    bool fits = true;
+    for (int k = 0; k < batch_dims && fits; k++)
+      fits = ipro_checked_mul(power, b, &power) && power <= room;
+    if (fits)
+      best = b, low = b + 1;
+    else
+      high = b - 1;
+  }
+  return best;
 }
 
 bool ipro_shape_equal(const ipro_shape *a, const ipro_shape *b) {
@@ -74,6 +113,8 @@ void ipro_shape_bind_batch(ipro_shape *shape, int64_t batch) {
 
 int64_t ipro_tensor_bytes(const ipro_tensor *tensor) {
   int64_t elements = ipro_shape_elements(&tensor->shape);
-  if (elements < 0) return 0;
-  return elements * (int64_t)ipro_dtype_size(tensor->dtype);
+  int64_t bytes;
+  if (elements < 0 || !ipro_checked_mul(elements, (int64_t)ipro_dtype_size(tensor->dtype), &bytes))
+    return 0;
+  return bytes;
 }

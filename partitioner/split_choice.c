@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/checked_size.h"
+
 ipro_status ipro_split_evaluate(int n_cuts, int K, const int *boundaries, uint64_t fixed_bytes,
                                 ipro_module_cost_fn cost, void *context, ipro_split *out,
                                 ipro_error *err) {
@@ -33,9 +35,13 @@ ipro_status ipro_split_evaluate(int n_cuts, int K, const int *boundaries, uint64
     if (cost(context, k, K, boundaries[k], boundaries[k + 1], &c, err) != IPRO_OK)
       return IPRO_ERROR;
     if (c.transient_bytes > out->max_transient_bytes) out->max_transient_bytes = c.transient_bytes;
-    out->persistent_bytes += c.persistent_bytes;
+    if (!ipro_checked_add_u64(out->persistent_bytes, c.persistent_bytes, &out->persistent_bytes))
+      return ipro_error_set(err, "the persistent bytes of module %d overflow the plan's sum",
+                            k + 1);
   }
-  out->peak_bytes = fixed_bytes + out->persistent_bytes + out->max_transient_bytes;
+  if (!ipro_checked_add_u64(fixed_bytes, out->persistent_bytes, &out->peak_bytes) ||
+      !ipro_checked_add_u64(out->peak_bytes, out->max_transient_bytes, &out->peak_bytes))
+    return ipro_error_set(err, "the plan's peak memory overflows a 64-bit byte count");
   return IPRO_OK;
 }
 
@@ -80,7 +86,7 @@ static ipro_status dynamic_programme(cost_cache *c, int K, uint64_t limit, uint6
           candidate = prefix > m->transient_bytes ? prefix : m->transient_bytes;
         } else {
           if (m->transient_bytes > limit) continue;
-          candidate = prefix + m->persistent_bytes;
+          if (!ipro_checked_add_u64(prefix, m->persistent_bytes, &candidate)) continue;
         }
         if (candidate < value[k * B + b]) {
           value[k * B + b] = candidate;

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "frontend/checked_size.h"
+
 #include "frontend/atomic_file.h"
 
 static const char magic[8] = {'I', 'P', 'R', 'O', 'C', 'K', 'P', 'T'};
@@ -250,6 +252,11 @@ static ipro_status get_tensor(reader *r, const char *path, int index, ipro_check
   const uint8_t *name = take(r, name_length);
   uint32_t dtype = get_u32(r), rank = get_u32(r);
   if (r->short_read) return IPRO_OK;
+  /* A NUL inside would cut the name short: it could never match, and would be written back
+   * shorter (found by tests/fuzz/fuzz_checkpoint.c). */
+  if (memchr(name, '\0', name_length))
+    return ipro_error_set(
+        err, "checkpoint '%s' is malformed: the name of tensor %d holds a NUL byte", path, index);
   t->name = malloc(name_length + 1);
   if (!t->name) return ipro_error_set(err, "out of memory reading '%s'", path);
   memcpy(t->name, name, name_length);
@@ -260,19 +267,16 @@ static ipro_status get_tensor(reader *r, const char *path, int index, ipro_check
                           path, t->name, dtype, rank);
   t->dtype = (ipro_dtype)dtype;
   t->shape.rank = (int)rank;
-  uint64_t elements = 1;
-  bool too_large = false;
-  for (uint32_t d = 0; d < rank; d++) {
-    int64_t dim = get_i64(r);
-    t->shape.dims[d] = dim;
-    if (dim < 0 || (dim != 0 && elements > (UINT64_C(1) << 40) / (uint64_t)dim))
-      too_large = true;
-    else
-      elements *= (uint64_t)dim;
-  }
+  bool negative = false;
+  for (uint32_t d = 0; d < rank; d++)
+    negative = (t->shape.dims[d] = get_i64(r)) < 0 || negative;
   uint64_t bytes = get_u64(r);
   if (r->short_read) return IPRO_OK;
-  if (too_large || bytes != elements * width)
+  /* A stored tensor obeys the limit of every tensor (checked_size.h), so its byte count cannot
+   * wrap. */
+  int64_t elements, expected;
+  if (negative || !ipro_shape_size(&t->shape, 1, &elements) ||
+      !ipro_checked_mul(elements, (int64_t)width, &expected) || bytes != (uint64_t)expected)
     return ipro_error_set(err,
                           "checkpoint '%s' is malformed: tensor '%s' holds %llu bytes, which "
                           "does not match its shape",
@@ -497,7 +501,11 @@ static ipro_status make_directory(const char *directory, ipro_error *err) {
 }
 
 ipro_status ipro_checkpoint_prepare_directory(const char *directory, ipro_error *err) {
-  return make_directory(directory, err);
+  char path[4096];
+  ipro_checkpoint_path(directory, path, sizeof path);
+  if (make_directory(directory, err) != IPRO_OK || ipro_check_writable(path, err) != IPRO_OK)
+    return ipro_error_prefix(err, "checkpoint directory '%s'", directory);
+  return IPRO_OK;
 }
 
 ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *c,

@@ -71,8 +71,8 @@ ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_p
 ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint *checkpoint,
                                     const char *path, ipro_error *err);
 
-/* Creates DIR and its missing parents (save does it too; a caller may do it early to report a
- * bad directory before training). */
+/* Creates DIR and its missing parents (save does it too) and proves that a checkpoint can be
+ * written there; a caller does it early to report a bad directory before training. */
 ipro_status ipro_checkpoint_prepare_directory(const char *directory, ipro_error *err);
 /* encode + atomic write of DIR/checkpoint.ipck (DIR is created if missing). */
 ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *checkpoint,

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "dataset.h"
+#include "frontend/checked_size.h"
 
 static ipro_status open_file(const char *path, gzFile *out, ipro_error *err) {
   errno = 0;
@@ -84,10 +85,12 @@ static ipro_status open_idx(const char *path, int dimensions, gzFile *file, uint
   return IPRO_OK;
 }
 
-/* Reads exactly `bytes` bytes (the rest of the file) into a new buffer. */
+/* Reads exactly `bytes` bytes (the rest of the file) into a new buffer. The buffer starts at
+ * 1 MiB and doubles, since a header may announce far more than the file holds (a few reallocs
+ * for Fashion-MNIST's 47 MB; 30 times faster fuzzing than starting at 64 MiB). */
 static ipro_status read_body(gzFile file, const char *path, size_t bytes, const char *what,
                              uint8_t **out, ipro_error *err) {
-  size_t capacity = bytes < (1u << 26) ? bytes : (1u << 26), have = 0, got;
+  size_t capacity = bytes < (1u << 20) ? bytes : (1u << 20), have = 0, got;
   uint8_t *buffer = malloc(capacity);
   if (!buffer) return ipro_error_set(err, "%s: out of memory for %zu bytes", path, capacity);
   for (;;) {
@@ -125,13 +128,16 @@ static ipro_status read_idx_images(const char *path, ipro_dataset *out, ipro_err
   uint32_t sizes[3] = {0};
   ipro_status status = open_idx(path, 3, &file, sizes, err);
   if (status == IPRO_OK) {
-    size_t pixels = (size_t)sizes[1] * sizes[2];
+    int64_t pixels, bytes;
     char what[96];
     snprintf(what, sizeof what, "%u images of %ux%u", sizes[0], sizes[1], sizes[2]);
-    if (pixels > SIZE_MAX / sizes[0])
+    /* An image is one tensor of the batch; the whole set must be addressable. */
+    if (sizes[1] > INT32_MAX || sizes[2] > INT32_MAX ||
+        !ipro_checked_mul(sizes[1], sizes[2], &pixels) || pixels > IPRO_MAX_TENSOR_ELEMENTS ||
+        !ipro_checked_mul(pixels, sizes[0], &bytes) || (uint64_t)bytes > SIZE_MAX)
       status = ipro_error_set(err, "%s: %s is too large", path, what);
     else
-      status = read_body(file, path, pixels * sizes[0], what, &out->images, err);
+      status = read_body(file, path, (size_t)bytes, what, &out->images, err);
   }
   if (file) gzclose(file);
   if (status == IPRO_OK) {
@@ -159,14 +165,16 @@ ipro_status ipro_dataset_read_idx(const char *images_path, const char *labels_pa
   uint32_t count = 0;
   char what[64];
   ipro_status status = open_idx(labels_path, 1, &file, &count, err);
+  /* The two headers' counts are compared before either body is judged, so that a label file
+   * whose count is one short says so rather than "data continues after" its labels. */
+  if (status == IPRO_OK && (int64_t)count != out->count)
+    status = ipro_error_set(err, "%s holds %lld images but %s holds %u labels", images_path,
+                            (long long)out->count, labels_path, count);
   if (status == IPRO_OK) {
     snprintf(what, sizeof what, "%u labels", count);
     status = read_body(file, labels_path, count, what, &out->labels, err);
   }
   if (file) gzclose(file);
-  if (status == IPRO_OK && (int64_t)count != out->count)
-    status = ipro_error_set(err, "%s holds %lld images but %s holds %u labels", images_path,
-                            (long long)out->count, labels_path, count);
   for (int64_t i = 0; status == IPRO_OK && i < out->count; i++)
     status = check_label(labels_path, "", "example", i, out->labels[i], out->num_classes, err);
   if (status != IPRO_OK) {
@@ -204,8 +212,14 @@ static ipro_status read_cifar_file(const char *path, int label_bytes, int coarse
     int label = record[label_bytes - 1];
     if ((status = check_label(path, "", "record", index, label, out->num_classes, err))) break;
     if (out->count == *capacity) {
-      int64_t grown = *capacity ? *capacity * 2 : 10000;
-      uint8_t *images = realloc(out->images, (size_t)grown * pixels);
+      int64_t grown = *capacity ? *capacity * 2 : 256;
+      size_t grown_bytes;
+      if (!ipro_checked_mul_size((size_t)grown, pixels, &grown_bytes)) {
+        status = ipro_error_set(err, "%s: %lld records overflow the size of memory", path,
+                                (long long)grown);
+        break;
+      }
+      uint8_t *images = realloc(out->images, grown_bytes);
       if (images) out->images = images;
       uint8_t *labels = images ? realloc(out->labels, (size_t)grown) : NULL;
       if (labels) out->labels = labels;
@@ -241,7 +255,7 @@ ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, in
     ipro_dataset_free(out);
     return status;
   }
-  /* Give back what doubling over-allocated (CIFAR-10's 50,000 records leave room for 80,000). */
+  /* Give back what doubling over-allocated (CIFAR-10's 50,000 records leave room for 65,536). */
   uint8_t *images = realloc(out->images, (size_t)out->count * pixels);
   if (images) out->images = images;
   uint8_t *labels = realloc(out->labels, (size_t)out->count);

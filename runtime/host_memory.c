@@ -3,9 +3,13 @@
 #include <string.h>
 
 #include "backend.h"
+#include "frontend/checked_size.h"
 
 ipro_status ipro_host_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err) {
-  size_t rounded = (bytes + 63) / 64 * 64;
+  size_t rounded;
+  if (!ipro_checked_add_size(bytes, 63, &rounded))
+    return ipro_error_set(err, "cannot allocate %zu bytes: the size overflows", bytes);
+  rounded = rounded / 64 * 64;
   void *pointer = aligned_alloc(64, rounded ? rounded : 64);
   if (!pointer) return ipro_error_set(err, "out of host memory allocating %zu bytes", bytes);
   self->bytes_allocated += bytes;

@@ -3,6 +3,7 @@
  * auto_pad (and ConvTranspose's output_shape) into explicit pads, so the backends see one form. */
 #include <string.h>
 
+#include "frontend/checked_size.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -165,26 +166,30 @@ ipro_status ipro_conv_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_e
 }
 
 static int64_t kernel_elements(const ipro_tensor *w) {
-  int64_t count = 1;
-  for (int d = 2; d < w->shape.rank; d++)
-    count *= w->shape.dims[d];
-  return count;
+  return ipro_product_or_overflow(w->shape.dims + 2, w->shape.rank - 2);
+}
+
+/* 2·elements·channels·kernel, plus a bias add per output element when there is a bias. */
+static int64_t conv_flops(int64_t elements, int64_t channels, int64_t kernel, int64_t bias_adds) {
+  int64_t flops, factors[] = {2, elements, channels, kernel};
+  if (kernel < 0 || !ipro_checked_product(factors, 4, &flops) ||
+      !ipro_checked_add(flops, bias_adds, &flops))
+    return IPRO_SIZE_OVERFLOW;
+  return flops;
 }
 
 int64_t ipro_conv_flops(const ipro_graph *graph, const ipro_node *node) {
   const ipro_tensor *w = ipro_node_input(graph, node, 1);
   if (!w || w->shape.rank < 3) return 0;
   int64_t out = ipro_op_output_elements(graph, node, 0);
-  int64_t flops = 2 * out * w->shape.dims[1] * kernel_elements(w);
-  if (ipro_node_input(graph, node, 2)) flops += out;
-  return flops;
+  return conv_flops(out, w->shape.dims[1], kernel_elements(w),
+                    ipro_node_input(graph, node, 2) ? out : 0);
 }
 
 int64_t ipro_conv_transpose_flops(const ipro_graph *graph, const ipro_node *node) {
   const ipro_tensor *w = ipro_node_input(graph, node, 1);
   if (!w || w->shape.rank < 3) return 0;
   int64_t in = ipro_op_input_elements(graph, node, 0);
-  int64_t flops = 2 * in * w->shape.dims[1] * kernel_elements(w);
-  if (ipro_node_input(graph, node, 2)) flops += ipro_op_output_elements(graph, node, 0);
-  return flops;
+  return conv_flops(in, w->shape.dims[1], kernel_elements(w),
+                    ipro_node_input(graph, node, 2) ? ipro_op_output_elements(graph, node, 0) : 0);
 }

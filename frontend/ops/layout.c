@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/checked_size.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -16,8 +17,8 @@ static ipro_status group_product(const ipro_node *node, const int64_t *dims, int
   for (int d = from; d < to; d++) {
     if (ipro_dim_is_batch(dims[d]))
       batch = true;
-    else
-      product *= dims[d];
+    else if (!ipro_checked_mul(product, dims[d], &product))
+      return ipro_op_fail(err, node, "the product of dimensions %d..%d overflows", from, to - 1);
   }
   if (batch && product != 1)
     return ipro_op_batch_error(node, err, "merging the batch dimension with other dimensions");
@@ -78,8 +79,8 @@ static ipro_status resolve_reshape(const ipro_node *node, const ipro_tensor *x,
   for (int d = 0; d < x->shape.rank; d++) {
     if (ipro_dim_is_batch(x->shape.dims[d]))
       in_batch++;
-    else
-      in_static *= x->shape.dims[d];
+    else if (!ipro_checked_mul(in_static, x->shape.dims[d], &in_static))
+      return ipro_op_fail(err, node, "the element count of input '%s' overflows", x->name);
   }
   for (int i = 0; i < count; i++) {
     int64_t t = target[i];
@@ -98,8 +99,11 @@ static ipro_status resolve_reshape(const ipro_node *node, const ipro_tensor *x,
     out->dims[i] = t;
     if (ipro_dim_is_batch(t))
       out_batch++;
-    else
-      out_static *= t;
+    else if (!ipro_checked_mul(out_static, t, &out_static))
+      return ipro_op_fail(err, node,
+                          "the target shape's element count overflows (dimension %d is "
+                          "%lld)",
+                          i, (long long)t);
   }
   if (in_batch != out_batch) {
     /* [N, ...] -> [-1, ...] where the static parts match: the -1 is the batch. */

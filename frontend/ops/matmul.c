@@ -1,6 +1,7 @@
 /* Op rows of the matrix products: Gemm (2-D, optional transposes, bias C broadcast to [M, N])
  * and MatMul (numpy semantics: 1-D operands promoted, batch dimensions broadcast). M may be the
  * symbolic batch; the inner dimension must be concrete. */
+#include "frontend/checked_size.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -59,7 +60,11 @@ int64_t ipro_gemm_flops(const ipro_graph *graph, const ipro_node *node) {
   int64_t m = ipro_op_dim(graph, a->shape.dims[trans_a ? 1 : 0]);
   int64_t k = ipro_op_dim(graph, a->shape.dims[trans_a ? 0 : 1]);
   int64_t n = ipro_op_dim(graph, b->shape.dims[trans_b ? 0 : 1]);
-  return 2 * m * n * k + (ipro_node_input(graph, node, 2) ? m * n : 0);
+  int64_t flops, factors[] = {2, m, n, k}, bias[] = {ipro_node_input(graph, node, 2) ? m : 0, n};
+  if (!ipro_checked_product(factors, 4, &flops) ||
+      !ipro_checked_add(flops, ipro_product_or_overflow(bias, 2), &flops))
+    return IPRO_SIZE_OVERFLOW;
+  return flops;
 }
 
 ipro_status ipro_mat_mul_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
@@ -102,5 +107,6 @@ int64_t ipro_mat_mul_flops(const ipro_graph *graph, const ipro_node *node) {
   if (!a || a->shape.rank < 1) return 0;
   /* batch x M x N output elements, each a dot product of length K */
   int64_t k = ipro_op_dim(graph, a->shape.dims[a->shape.rank - 1]);
-  return 2 * ipro_op_output_elements(graph, node, 0) * k;
+  int64_t factors[] = {2, ipro_op_output_elements(graph, node, 0), k};
+  return ipro_product_or_overflow(factors, 3);
 }

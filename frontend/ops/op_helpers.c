@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/checked_size.h"
+
 ipro_status ipro_op_fail(ipro_error *err, const ipro_node *node, const char *format, ...) {
   if (!err) return IPRO_ERROR;
   char detail[sizeof err->message];
@@ -360,11 +362,26 @@ ipro_status ipro_op_default_string(ipro_node *node, const char *name, const char
   return ipro_op_put_string(node, name, value, err);
 }
 
+/* Every tensor shape inference writes passes through here, so this is where an impossible size
+ * (a Reshape to 2^40 elements, a batch too large for a layer) stops, naming the node. */
+static ipro_status check_output_size(const ipro_graph *graph, const ipro_node *node,
+                                     const ipro_tensor *tensor, const ipro_shape *shape,
+                                     ipro_error *err) {
+  if (ipro_shape_size(shape, graph->batch, NULL)) return IPRO_OK;
+  char text[160];
+  return ipro_op_fail(err, node,
+                      "output '%s' %s at batch %lld would hold more than %lld elements, the most "
+                      "one tensor may hold",
+                      tensor->name, ipro_shape_format(shape, text, sizeof text),
+                      (long long)(graph->batch > 0 ? graph->batch : 1),
+                      (long long)IPRO_MAX_TENSOR_ELEMENTS);
+}
+
 ipro_status ipro_op_set_output(ipro_graph *graph, const ipro_node *node, int i, ipro_dtype dtype,
                                const ipro_shape *shape, ipro_error *err) {
-  (void)err;
   ipro_tensor *tensor = ipro_node_output(graph, node, i);
   if (!tensor) return IPRO_OK;
+  if (check_output_size(graph, node, tensor, shape, err) != IPRO_OK) return IPRO_ERROR;
   if (tensor->kind == IPRO_TENSOR_CONSTANT) {
     free(tensor->data);
     tensor->data = NULL;
@@ -381,6 +398,7 @@ ipro_status ipro_op_fold_output(ipro_graph *graph, const ipro_node *node, int i,
                                 ipro_error *err) {
   ipro_tensor *tensor = ipro_node_output(graph, node, i);
   if (!tensor) return IPRO_OK;
+  if (check_output_size(graph, node, tensor, shape, err) != IPRO_OK) return IPRO_ERROR;
   tensor->dtype = dtype;
   tensor->shape = *shape;
   tensor->kind = IPRO_TENSOR_CONSTANT;

@@ -5,6 +5,7 @@
  * wrong shape here would be a wrong program. */
 #include <string.h>
 
+#include "frontend/checked_size.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -224,8 +225,8 @@ int64_t ipro_sup_con_flops(const ipro_graph *graph, const ipro_node *node) {
   if (!features || features->shape.rank != 2) return 0;
   int64_t n = ipro_op_dim(graph, features->shape.dims[0]), d = features->shape.dims[1];
   if (n < 0 || d < 0) return 0;
-  int64_t gram = 2 * n * n * d;
-  return node->op == IPRO_OP_SUP_CON_GRAD ? 2 * gram : gram;
+  int64_t factors[] = {node->op == IPRO_OP_SUP_CON_GRAD ? 4 : 2, n, n, d};
+  return ipro_product_or_overflow(factors, 4);
 }
 
 /* Backward FLOPs: a convolution gradient costs what the forward did; everything else touches
@@ -244,9 +245,8 @@ int64_t ipro_training_op_flops(const ipro_graph *graph, const ipro_node *node) {
     int64_t group = ipro_node_attr_int(node, "group", 1);
     /* input channels per group: W is [Cout, Cin/group, k...], X is [N, Cin, ...] */
     int64_t per_output = weight ? shape[1] : shape[1] / (group > 0 ? group : 1);
-    for (int i = 0; i < n_kernel; i++)
-      per_output *= kernel[i];
-    return 2 * elements * per_output;
+    int64_t factors[] = {2, elements, per_output, ipro_product_or_overflow(kernel, n_kernel)};
+    return factors[3] < 0 ? IPRO_SIZE_OVERFLOW : ipro_product_or_overflow(factors, 4);
   }
   return elements;
 }

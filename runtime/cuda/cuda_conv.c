@@ -11,6 +11,7 @@
  *
  * ONNX weights (M, C/group, k...) are cuDNN's NCHW filter layout as they stand. */
 #include "cuda_internal.h"
+#include "frontend/checked_size.h"
 
 typedef enum { FORWARD, BACKWARD_DATA, BACKWARD_FILTER } direction;
 
@@ -35,12 +36,14 @@ static ipro_status describe(ipro_cuda_kernel *kernel, const ipro_node *node, con
   for (int s = 0; s < spatial; s++) {
     if (pads && pads[s] != pads[spatial + s])
       return ipro_cuda_unsupported(err, "asymmetric pads (cuDNN pads both sides alike)");
-    pad[s] = pads ? (int)pads[s] : 0;
-    stride[s] = strides ? (int)strides[s] : 1;
-    dilation[s] = dilations ? (int)dilations[s] : 1;
+    if (!ipro_checked_int(pads ? pads[s] : 0, &pad[s]) ||
+        !ipro_checked_int(strides ? strides[s] : 1, &stride[s]) ||
+        !ipro_checked_int(dilations ? dilations[s] : 1, &dilation[s]))
+      return ipro_cuda_unsupported(err, "a pad, stride or dilation beyond cuDNN's int");
   }
   for (int d = 0; d < x->rank; d++)
-    filter[d] = (int)w[d];
+    if (!ipro_checked_int(w[d], &filter[d]))
+      return ipro_cuda_unsupported(err, "a weight dimension beyond cuDNN's int");
   int64_t x_dims[IPRO_MAX_RANK], y_dims[IPRO_MAX_RANK];
   for (int d = 0; d < x->rank; d++)
     x_dims[d] = x->dims[d], y_dims[d] = y->dims[d];

@@ -10,24 +10,32 @@
  * (stride 0); vector operands and more general broadcasts are declined. Products compute in
  * float32 without TF32 (the backend sets CUBLAS_DEFAULT_MATH). */
 #include "cuda_internal.h"
+#include "frontend/checked_size.h"
 
 ipro_status ipro_cuda_row_major_gemm(const ipro_cuda_kernel *kernel, bool transpose_a,
                                      bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha,
                                      const float *a, const float *b, float beta, float *c,
                                      int64_t batch, int64_t stride_a, int64_t stride_b,
                                      int64_t stride_c, ipro_error *err) {
+  /* cuBLAS takes int sizes: checked here, since the gemm is set up from tensor shapes. */
+  int m32, n32, k32, batch32;
+  if (!ipro_checked_int(m, &m32) || !ipro_checked_int(n, &n32) || !ipro_checked_int(k, &k32) ||
+      !ipro_checked_int(batch, &batch32))
+    return ipro_error_set(err, "%s: gemm sizes %lld x %lld x %lld (batch %lld) exceed cuBLAS's int",
+                          kernel->label, (long long)m, (long long)n, (long long)k,
+                          (long long)batch);
   /* Row-major leading dimensions: A is (m, k) or, transposed, (k, m); B (k, n) or (n, k). */
-  int lda = (int)(transpose_a ? m : k), ldb = (int)(transpose_b ? k : n), ldc = (int)n;
+  int lda = transpose_a ? m32 : k32, ldb = transpose_b ? k32 : n32, ldc = n32;
   cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasHandle_t handle = kernel->backend->cublas;
   if (batch == 1)
-    IPRO_CUBLAS_CHECK(cublasSgemm(handle, op_b, op_a, (int)n, (int)m, (int)k, &alpha, b, ldb, a,
-                                  lda, &beta, c, ldc));
+    IPRO_CUBLAS_CHECK(
+        cublasSgemm(handle, op_b, op_a, n32, m32, k32, &alpha, b, ldb, a, lda, &beta, c, ldc));
   else
-    IPRO_CUBLAS_CHECK(cublasSgemmStridedBatched(handle, op_b, op_a, (int)n, (int)m, (int)k, &alpha,
-                                                b, ldb, stride_b, a, lda, stride_a, &beta, c, ldc,
-                                                stride_c, (int)batch));
+    IPRO_CUBLAS_CHECK(cublasSgemmStridedBatched(handle, op_b, op_a, n32, m32, k32, &alpha, b, ldb,
+                                                stride_b, a, lda, stride_a, &beta, c, ldc, stride_c,
+                                                batch32));
   return IPRO_OK;
 }
 

@@ -12,6 +12,7 @@
  * depend on X or Y values, so dX's buffer stands in for X and dY for Y. ties: a gradient goes to
  * one maximum of its window, as the reference's (the first) where values are distinct. */
 #include "cuda_internal.h"
+#include "frontend/checked_size.h"
 
 /* X (tensors[0], spatial rank 2 or 3; 1-D pools become (N, C, 1, L)), Y (tensors[1]) and the
  * pooling descriptor from the window attributes. */
@@ -37,9 +38,10 @@ static ipro_status describe_pool(ipro_cuda_kernel *kernel, const ipro_node *node
       return ipro_cuda_unsupported(err, "dilated pooling (cuDNN has none)");
     if (pads && pads[s] != pads[spatial + s])
       return ipro_cuda_unsupported(err, "asymmetric pads (cuDNN pads both sides alike)");
-    extent[s] = (int)window[s];
-    pad[s] = pads ? (int)pads[s] : 0;
-    stride[s] = strides ? (int)strides[s] : 1;
+    if (!ipro_checked_int(window[s], &extent[s]) ||
+        !ipro_checked_int(pads ? pads[s] : 0, &pad[s]) ||
+        !ipro_checked_int(strides ? strides[s] : 1, &stride[s]))
+      return ipro_cuda_unsupported(err, "a window, pad or stride beyond cuDNN's int");
   }
   int rank = x->rank;
   if (spatial == 1) {

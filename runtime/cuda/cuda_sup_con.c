@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "cuda_internal.h"
+#include "frontend/checked_size.h"
 
 enum { F, ROWS, SQUARE, LABEL_ROW, SCALAR };                              /* tensors */
 enum { NORM, Z, SIMILARITY, LABELS, SCRATCH, POSITIVES, COUNT, SOFTMAX }; /* offsets */
@@ -179,7 +180,13 @@ static ipro_status prepare(ipro_cuda_kernel *kernel, const ipro_graph *graph, co
   IPRO_CUDNN_CHECK(cudnnCreateOpTensorDescriptor(&kernel->op_tensor));
   IPRO_CUDNN_CHECK(cudnnSetOpTensorDescriptor(kernel->op_tensor, CUDNN_OP_TENSOR_MUL,
                                               CUDNN_DATA_FLOAT, CUDNN_PROPAGATE_NAN));
-  size_t vector = (size_t)n * sizeof(float), matrix = (size_t)(n * n) * sizeof(float);
+  int64_t matrix_elements;
+  if (!ipro_checked_mul(n, n, &matrix_elements) || matrix_elements > IPRO_MAX_TENSOR_ELEMENTS)
+    return ipro_error_set(err,
+                          "%s: the %lld x %lld similarity matrix of the contrast loss is larger "
+                          "than one tensor may be",
+                          kernel->label, (long long)n, (long long)n);
+  size_t vector = (size_t)n * sizeof(float), matrix = (size_t)matrix_elements * sizeof(float);
   size_t features = (size_t)(n * d) * sizeof(float);
   size_t sizes[8] = {vector, features, matrix, vector, matrix, matrix, vector, matrix};
   for (int i = 0; i < 8; i++)

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "frontend/checked_size.h"
 #include "onednn_internal.h"
 
 #define NORM_EPSILON 1e-12
@@ -289,7 +290,12 @@ static ipro_status build_sup_con(ipro_onednn_kernel *kernel, const ipro_graph *g
     return ipro_onednn_unsupported(err, "temperature %g is not positive", (double)temperature);
   sup_con_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;
-  int64_t n = s->n = features.dims[0], d = s->d = features.dims[1];
+  int64_t n = s->n = features.dims[0], d = s->d = features.dims[1], square;
+  if (!ipro_checked_mul(n, n, &square) || square > IPRO_MAX_TENSOR_ELEMENTS / 2)
+    return ipro_error_set(err,
+                          "node '%s' (%s): the %lld x %lld similarity matrix of the contrast loss "
+                          "is larger than one tensor may be; use a batch of at most 32767",
+                          node->name, node->op_type, (long long)n, (long long)n);
   s->temperature = temperature;
   s->scale = ipro_node_attr_float(node, "scale", 1.0f);
   s->wide_labels = label_dtype == IPRO_DTYPE_INT64;

@@ -128,8 +128,24 @@ static void divergence(void) {
   CHECK_MSG(after && before && after_size == before_size && memcmp(before, after, after_size) == 0,
             "the checkpoint changed after a diverged run");
   CHECK_MSG(access(out, F_OK) != 0, "a diverged run wrote %s", out);
+  CHECK_MSG(strstr(r.err, "left as it was") && strstr(r.err, file),
+            "lr 1e30: the message does not name the kept checkpoint %s: %s", file, r.err);
   free(before);
   free(after);
+
+  /* Diverging before the first save: there is no checkpoint, and the message must not claim
+   * one is "left as it was". */
+  char fresh[700], fresh_file[800];
+  snprintf(fresh, sizeof fresh, "%s/fresh", directory);
+  snprintf(fresh_file, sizeof fresh_file, "%s/checkpoint.ipck", fresh);
+  snprintf(arguments, sizeof arguments,
+           "train models/mlp_fmnist.onnx --data fashion-mnist --limit 256 --test-limit 100 "
+           "--epochs 1 --lr 1e30 --checkpoint '%s'",
+           fresh);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && strstr(r.err, "diverged") && !strstr(r.err, "left as it was") &&
+                access(fresh_file, F_OK) != 0,
+            "diverging with no checkpoint yet: exit %d, message: %s", r.exit_status, r.err);
 }
 
 int main(void) {

@@ -1,8 +1,11 @@
 /* The arena planner: on random programs no two buffers that are live at the same step share a
  * byte (checked pairwise by brute force), every offset is aligned, the arena is never below the
  * lower bound (recomputed here step by step), and on shapes whose optimum is known by hand
- * reasoning (a chain of equal buffers, each read by the next step only) the plan reaches it. */
+ * reasoning (a chain of equal buffers, each read by the next step only) the plan reaches it;
+ * sizes whose sum or rounding would wrap are refused with a message. */
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "codegen/memory_plan.h"
 #include "support/check.h"
@@ -68,5 +71,16 @@ int main(void) {
   /* Nothing to plan. */
   CHECK_OK(ipro_memory_plan(chain, 0, &summary, &err), &err);
   CHECK_EQ_INT(summary.arena_bytes, 0);
+
+  /* Sizes whose sum passes 2^63 (each one alone fits): one error, never a wrapped offset that
+   * would place two live buffers on the same bytes. And a size one alignment step short of
+   * SIZE_MAX, whose rounding up alone would wrap to 0. */
+  ipro_planned_buffer huge[3] = {
+      {(size_t)1 << 62, 0, 1, 0}, {(size_t)1 << 62, 0, 1, 0}, {(size_t)1 << 62, 1, 2, 0}};
+  err.message[0] = '\0';
+  CHECK(ipro_memory_plan(huge, 3, &summary, &err) == IPRO_ERROR);
+  CHECK_MSG(strstr(err.message, "more than 2^63 bytes") != NULL, "message: %s", err.message);
+  ipro_planned_buffer wrapping[1] = {{SIZE_MAX - 10, 0, 0, 0}};
+  CHECK(ipro_memory_plan(wrapping, 1, &summary, &err) == IPRO_ERROR);
   return ipro_test_finish();
 }

@@ -102,5 +102,16 @@ int main(void) {
   ipro_split split;
   static cost_table empty;
   CHECK(ipro_split_balanced(2, 4, 0, table_cost, &empty, &split, &err) == IPRO_ERROR);
+  /* Two modules of 2^63 persistent bytes each: the peak does not fit 64 bits, which is one
+   * error, not a wrapped (small) peak that would pass any budget. */
+  static cost_table huge;
+  for (int m = 0; m < 2; m++)
+    for (int a = 0; a < 3; a++)
+      for (int b = a + 1; b < 3; b++)
+        huge.table[m][a][b] = (ipro_module_cost){1, UINT64_C(1) << 63};
+  int boundaries[3] = {0, 1, 2};
+  err.message[0] = '\0';
+  CHECK(ipro_split_evaluate(1, 2, boundaries, 0, table_cost, &huge, &split, &err) == IPRO_ERROR);
+  CHECK_MSG(strstr(err.message, "overflow") != NULL, "message: %s", err.message);
   return ipro_test_finish();
 }

@@ -165,6 +165,24 @@ static void test_idx_errors(void) {
   size_t four_size = idx_bytes(four_labels, 1, four, labels, N - 1);
   write_file("bad/train-labels-idx1-ubyte", four_labels, four_size);
   expect_failure(spec, "bad/train-images-idx3-ubyte holds 5 images", "holds 4 labels");
+  /* The same count one short in the header while all five labels follow: the counts, not
+   * "data continues after the 4 labels". */
+  four_size = idx_bytes(four_labels, 1, four, labels, N);
+  write_file("bad/train-labels-idx1-ubyte", four_labels, four_size);
+  expect_failure(spec, "bad/train-images-idx3-ubyte holds 5 images", "holds 4 labels");
+
+  /* Images of 65536 x 65536 pixels (2^32, past the limit of one tensor) and a header of zero
+   * images: one message, no overflow and no division by zero. */
+  uint32_t wide[3] = {1, 65536, 65536}, none[3] = {0, ROWS, COLS};
+  uint8_t header_only[16];
+  write_file("bad/train-images-idx3-ubyte", header_only,
+             idx_bytes(header_only, 3, wide, labels, 0));
+  expect_failure(spec, "bad/train-images-idx3-ubyte: 1 images of 65536x65536 is too large", NULL);
+  write_file("bad/train-images-idx3-ubyte", header_only,
+             idx_bytes(header_only, 3, none, labels, 0));
+  expect_failure(spec, "bad/train-images-idx3-ubyte: IDX header gives dimension 0 a size of 0",
+                 NULL);
+  write_file("bad/train-images-idx3-ubyte", images_file, images_size);
 
   static const uint8_t out_of_range[N] = {0, 1, 10, 3, 4};
   make_idx(out_of_range);

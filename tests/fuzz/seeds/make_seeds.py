@@ -1,0 +1,113 @@
+"""Writes the generated seed files of tests/fuzz/corpus/ (plan/ and dataset/); run from the
+repository root when a target's input layout changes. The suite itself never runs this (it needs
+no Python): the files it writes are committed. The ONNX protobuf is encoded by hand (wire format)
+so that no onnx package is needed."""
+import gzip
+import os
+import struct
+
+
+def varint(v):
+    v &= (1 << 64) - 1
+    out = b''
+    while True:
+        b = v & 0x7f
+        v >>= 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def field(number, value):
+    if isinstance(value, int):
+        return varint(number << 3) + varint(value)
+    if isinstance(value, str):
+        value = value.encode()
+    return varint(number << 3 | 2) + varint(len(value)) + value
+
+
+def tensor(name, dims, values):
+    return b''.join(field(1, d) for d in dims) + field(2, 1) + field(8, name) + \
+        field(9, struct.pack('<%df' % len(values), *values))
+
+
+def attribute_ints(name, values):
+    return field(1, name) + b''.join(field(8, v) for v in values) + field(20, 7)
+
+
+def attribute_int(name, value):
+    return field(1, name) + field(3, value) + field(20, 2)
+
+
+def node(op, inputs, outputs, name, attributes=()):
+    return b''.join(field(1, i) for i in inputs) + b''.join(field(2, o) for o in outputs) + \
+        field(3, name) + field(4, op) + b''.join(field(5, a) for a in attributes)
+
+
+def value_info(name, dims):
+    shape = b''.join(field(1, field(2, d) if isinstance(d, str) else field(1, d)) for d in dims)
+    return field(1, name) + field(2, field(1, field(1, 1) + field(2, shape)))
+
+
+def residual_model():
+    """x[N,1,8,8] -> Conv -> Relu -> Conv -> Add(residual) -> Relu -> GlobalAveragePool ->
+    Flatten -> Gemm -> y[N,10]: a symbolic batch and two cut points."""
+    pads = attribute_ints('pads', [1, 1, 1, 1])
+    kernel = attribute_ints('kernel_shape', [3, 3])
+    nodes = [
+        node('Conv', ['x', 'w1', 'b1'], ['c1'], 'conv1', [pads, kernel]),
+        node('Relu', ['c1'], ['r1'], 'relu1'),
+        node('Conv', ['r1', 'w2', 'b2'], ['c2'], 'conv2', [pads, kernel]),
+        node('Add', ['r1', 'c2'], ['s'], 'add'),
+        node('Relu', ['s'], ['r2'], 'relu2'),
+        node('GlobalAveragePool', ['r2'], ['p'], 'pool'),
+        node('Flatten', ['p'], ['f'], 'flatten'),
+        node('Gemm', ['f', 'w3', 'b3'], ['y'], 'fc', [attribute_int('transB', 1)]),
+    ]
+    inits = [tensor('w1', [4, 1, 3, 3], [0.1] * 36), tensor('b1', [4], [0.0] * 4),
+             tensor('w2', [4, 4, 3, 3], [0.05] * 144), tensor('b2', [4], [0.0] * 4),
+             tensor('w3', [10, 4], [0.2] * 40), tensor('b3', [10], [0.0] * 10)]
+    graph = b''.join(field(1, n) for n in nodes) + field(2, 'residual') + \
+        b''.join(field(5, t) for t in inits) + field(11, value_info('x', ['N', 1, 8, 8])) + \
+        field(12, value_info('y', ['N', 10]))
+    return field(1, 8) + field(2, 'make_seeds') + field(7, graph) + field(8, field(2, 17))
+
+
+def plan_header(batch, K, budget, choices):
+    return struct.pack('<qBQB', batch, K, budget, choices) + bytes(6)
+
+
+def idx(magic_dims, sizes, body):
+    return struct.pack('>I', 0x800 | magic_dims) + b''.join(struct.pack('>I', s) for s in sizes) + body
+
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'wb') as f:
+        f.write(data)
+
+
+def main():
+    model = residual_model()
+    for name, batch, K, budget, choices in [
+            ('batch1_k2', 1, 1, 0, 3), ('batch32_k3_budget', 32, 2, 1 << 20, 3),
+            ('batch2pow31', 1 << 31, 1, 0, 3), ('batch99999999999', 99999999999, 1, 1 << 60, 1),
+            ('batch_largest', 2147483647 // 256, 1, 0, 3), ('batch_negative', -5, 0, 0, 3)]:
+        write('tests/fuzz/corpus/plan/%s.bin' % name, plan_header(batch, K, budget, choices) + model)
+    with open('tests/fuzz/corpus/onnx_load/regression-reshape-overflow.onnx', 'rb') as f:
+        write('tests/fuzz/corpus/plan/regression-reshape-overflow.bin',
+              plan_header(2, 1, 0, 3) + f.read())
+    images = idx(3, [3, 4, 5], bytes(range(60)))
+    labels = idx(1, [3], bytes([0, 9, 4]))
+    write('tests/fuzz/corpus/dataset/idx.bin', bytes([0]) + struct.pack('<I', len(images)) + images + labels)
+    gz_images = gzip.compress(images, mtime=0)
+    write('tests/fuzz/corpus/dataset/idx_gzip.bin',
+          bytes([0]) + struct.pack('<I', len(gz_images)) + gz_images + gzip.compress(labels, mtime=0))
+    record10 = bytes([7]) + bytes(i % 251 for i in range(3072))
+    write('tests/fuzz/corpus/dataset/cifar10.bin', bytes([1]) + struct.pack('<I', len(record10)) + record10 + record10)
+    record100 = bytes([19, 99]) + bytes(i % 13 for i in range(3072))
+    write('tests/fuzz/corpus/dataset/cifar100.bin', bytes([2]) + struct.pack('<I', 2 * len(record100)) + 2 * record100)
+
+
+main()
