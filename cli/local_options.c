@@ -1,13 +1,12 @@
 /* Parsing the local-training options and choosing the split they ask for (local_options.h). */
 #include "local_options.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/onnx_decode.h"
+#include "partitioner/plan_file.h"
 
 const char ipro_cli_local_usage[] =
     "  -K N                    cut into N modules with balanced memory (default 1: end to end)\n"
@@ -122,43 +121,6 @@ static ipro_status cut_boundary(const ipro_graph *network, const char *name, con
                         name);
 }
 
-/* The "cuts" array of a plan JSON: names between quotes, unescaped into storage. */
-static ipro_status read_plan_cuts(const char *path, char names[][512], int max, int *count,
-                                  ipro_error *err) {
-  uint8_t *bytes = NULL;
-  size_t size = 0;
-  *count = 0;
-  if (ipro_onnx_read_file(path, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
-  char *text = realloc(bytes, size + 1);
-  if (!text) {
-    free(bytes);
-    return ipro_error_set(err, "out of memory");
-  }
-  text[size] = '\0';
-  ipro_status status = IPRO_OK;
-  char *p = strstr(text, "\"cuts\"");
-  if (p) p = strchr(p, '[');
-  if (!p) status = ipro_error_set(err, "%s: not a plan file (no \"cuts\" array)", path);
-  while (status == IPRO_OK && p && *++p) {
-    while (isspace((unsigned char)*p) || *p == ',')
-      p++;
-    if (*p == ']') break;
-    if (*p != '"' || *count >= max) {
-      status = ipro_error_set(err, "%s: malformed \"cuts\" array", path);
-      break;
-    }
-    int n = 0;
-    for (p++; *p && *p != '"'; p++) {
-      if (*p == '\\' && p[1]) p++;
-      if (n < 511) names[*count][n++] = *p;
-    }
-    names[(*count)++][n] = '\0';
-    if (*p != '"') status = ipro_error_set(err, "%s: unterminated string in \"cuts\"", path);
-  }
-  free(text);
-  return status;
-}
-
 static ipro_status split_from_names(const ipro_graph *network, char names[][512], int n_names,
                                     ipro_module_costing *costing, const int *cut_points,
                                     int n_cut_points, ipro_cli_split *out, ipro_error *err) {
@@ -190,7 +152,11 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
   static char names[IPRO_MAX_MODULES][512];
   int n_names = 0;
   if (o->plan_path) {
-    status = read_plan_cuts(o->plan_path, names, IPRO_MAX_MODULES, &n_names, err);
+    static ipro_plan_file plan;
+    status = ipro_plan_file_read(o->plan_path, &plan, err);
+    n_names = plan.K - 1;
+    for (int k = 0; status == IPRO_OK && k < n_names; k++)
+      snprintf(names[k], sizeof names[k], "%s", plan.cuts[k]);
     if (status == IPRO_OK)
       status =
           split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out, err);
@@ -217,8 +183,8 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
     if (K - 1 > n_cut_points)
       return ipro_error_set(err, "-K %d needs %d cut points; the network has %d", K, K - 1,
                             n_cut_points);
-    status = ipro_split_balanced(n_cut_points, K, fixed, ipro_module_costing_cost, costing,
-                                 &out->split, err);
+    status = ipro_split_smallest_peak(n_cut_points, K, fixed, ipro_module_costing_cost, costing,
+                                      &out->split, err);
   }
   if (status != IPRO_OK) return status;
   out->K = out->split.K;
