@@ -12,6 +12,7 @@ packages=(
   libdnnl-dev                            # oneDNN: the CPU kernels
   llvm-14-dev                            # LLVM C API: generated kernels
   zlib1g-dev                             # gzipped datasets
+  libjansson-dev                         # reading plan JSON (partitioner/plan_file.c)
   dataset-fashion-mnist                  # the demo's and the learning tests' data
   clang libclang-rt-14-dev               # libFuzzer target for the loader
 )
