@@ -25,8 +25,12 @@ void ipro_test_prepare_memory_measurement(void) {
 void ipro_test_check_train_memory(const char *what, const char *out, uint64_t programs_limit,
                                   double unplanned_fraction, uint64_t unplanned_floor) {
   const char *line = NULL;
-  for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+  for (const char *p = out; *p;) {
     if (*p == '{') line = p;
+    const char *next = strchr(p, '\n');
+    if (!next) break;
+    p = next + 1;
+  }
   CHECK_MSG(line != NULL, "%s: no JSON line in: %s", what, out);
   if (!line) return;
   json_error_t error;
