@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/dataset.h"
 #include "support/check.h"
 #include "support/command.h"
 #include "support/memory_checks.h"
@@ -37,14 +36,8 @@ static void check_run(const char *what, const char *arguments) {
 }
 
 int main(void) {
-  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
-  ipro_dataset_spec spec;
-  ipro_dataset test;
-  ipro_error err;
-  if (ipro_dataset_parse_spec("fashion-mnist", &spec, &err) != IPRO_OK ||
-      ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &test, &err) != IPRO_OK)
-    return ipro_test_skip("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)");
-  ipro_dataset_free(&test);
+  const char *unavailable = ipro_test_training_unavailable();
+  if (unavailable) return ipro_test_skip(unavailable);
   ipro_test_prepare_memory_measurement();
   const char *common = "train models/resnet8_fmnist.onnx --data fashion-mnist --epochs 1 "
                        "--limit 10000 --batch 128 --json -";
