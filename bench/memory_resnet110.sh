@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
+cmake --build build -j "$(nproc)" --target infopro >/dev/null
 out=$(mktemp -d)
 model=models/resnet110.onnx
 block() { echo "/layer$1/layer$1.$2/Relu_1_output_0"; }
