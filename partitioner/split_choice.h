@@ -17,9 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codegen/training_graph.h" /* IPRO_MAX_MODULES */
 #include "frontend/error.h"
-
-#define IPRO_MAX_MODULES 16
 
 typedef struct {
   uint64_t transient_bytes;

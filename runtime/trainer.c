@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "partitioner/split_choice.h"
 #include "runtime/module_memory.h"
 
 typedef struct {
