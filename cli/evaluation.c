@@ -46,8 +46,10 @@ static ipro_status check_output(const char *model, const ipro_graph *graph,
   return IPRO_OK;
 }
 
+/* arena: NULL for an executor with its own arena; else the executor is built to run in it (and
+ * the caller checks that its arena fits). */
 static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_dataset *data,
-                                    ipro_backend *backend, ipro_backend *fallback,
+                                    ipro_backend *backend, ipro_backend *fallback, void *arena,
                                     ipro_cli_sized_model *m, ipro_error *err) {
   m->batch = batch;
   if (ipro_graph_load(path, &m->graph, err) != IPRO_OK) return IPRO_ERROR;
@@ -61,7 +63,16 @@ static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_
   if (check_output(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
   m->logits = malloc((size_t)batch * (size_t)data->num_classes * sizeof *m->logits);
   if (!m->logits) return ipro_error_set(err, "out of memory for %lld logits", (long long)batch);
-  return ipro_executor_create(m->graph, backend, fallback, &m->executor, err);
+  ipro_executor_options options = {.external_arena = arena != NULL};
+  if (ipro_executor_create_with(m->graph, backend, fallback, &options, &m->executor, err) !=
+      IPRO_OK)
+    return IPRO_ERROR;
+  if (arena) ipro_executor_bind_arena(m->executor, arena);
+  return IPRO_OK;
+}
+
+static size_t arena_of(const ipro_cli_sized_model *m) {
+  return m->executor ? ipro_executor_program(m->executor)->arena_bytes : 0;
 }
 
 static void sized_model_close(ipro_cli_sized_model *m) {
@@ -71,9 +82,24 @@ static void sized_model_close(ipro_cli_sized_model *m) {
   memset(m, 0, sizeof *m);
 }
 
-ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data, int64_t batch,
-                                    int64_t limit, ipro_backend *backend, ipro_backend *fallback,
-                                    ipro_cli_evaluator *e, ipro_error *err) {
+ipro_status ipro_cli_evaluator_check(const char *model, const ipro_dataset *data, ipro_error *err) {
+  ipro_cli_sized_model m = {0};
+  ipro_status status = IPRO_OK;
+  if (ipro_graph_load(model, &m.graph, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_graph_normalize(m.graph, err) != IPRO_OK ||
+      ipro_graph_set_inference_mode(m.graph, err) != IPRO_OK)
+    status = ipro_error_prefix(err, "%s", model);
+  if (status == IPRO_OK) status = check_input(model, m.graph, data, err);
+  if (status == IPRO_OK && ipro_graph_infer_shapes(m.graph, 1, err) != IPRO_OK)
+    status = ipro_error_prefix(err, "%s", model);
+  if (status == IPRO_OK) status = check_output(model, m.graph, data, err);
+  sized_model_close(&m);
+  return status;
+}
+
+static ipro_status open_at(const char *model, const ipro_dataset *data, int64_t batch,
+                           int64_t limit, ipro_backend *backend, ipro_backend *fallback,
+                           void *arena, ipro_cli_evaluator *e, ipro_error *err) {
   memset(e, 0, sizeof *e);
   e->data = data;
   e->count = limit && limit < data->count ? limit : data->count;
@@ -81,12 +107,37 @@ ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data,
     return ipro_error_set(err, "the %s test split is empty", ipro_dataset_kind_name(data->kind));
   int64_t full_batch = batch < e->count ? batch : e->count, remainder = e->count % full_batch;
   ipro_batch_options options = {.batch_size = full_batch, .limit = e->count, .background = true};
-  ipro_status status = sized_model_open(model, full_batch, data, backend, fallback, &e->full, err);
+  ipro_status status =
+      sized_model_open(model, full_batch, data, backend, fallback, arena, &e->full, err);
   if (status == IPRO_OK && remainder)
-    status = sized_model_open(model, remainder, data, backend, fallback, &e->rest, err);
+    status = sized_model_open(model, remainder, data, backend, fallback, arena, &e->rest, err);
   if (status == IPRO_OK) status = ipro_batch_loader_create(data, &options, &e->loader, err);
   if (status != IPRO_OK) ipro_cli_evaluator_close(e);
   return status;
+}
+
+ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data, int64_t batch,
+                                    int64_t limit, ipro_backend *backend, ipro_backend *fallback,
+                                    ipro_cli_evaluator *e, ipro_error *err) {
+  return open_at(model, data, batch, limit, backend, fallback, NULL, e, err);
+}
+
+ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *data, int64_t batch,
+                                       int64_t limit, ipro_backend *backend, ipro_backend *fallback,
+                                       void *arena, size_t arena_bytes, ipro_cli_evaluator *e,
+                                       ipro_error *err) {
+  for (;; batch /= 2) {
+    if (open_at(model, data, batch, limit, backend, fallback, arena, e, err) != IPRO_OK)
+      return IPRO_ERROR;
+    if (arena_of(&e->full) <= arena_bytes && arena_of(&e->rest) <= arena_bytes) return IPRO_OK;
+    size_t needed = arena_of(&e->full);
+    ipro_cli_evaluator_close(e);
+    if (batch == 1)
+      return ipro_error_set(err,
+                            "the test pass of %s needs an arena of %zu bytes even one image at "
+                            "a time; the training block has %zu",
+                            model, needed, arena_bytes);
+  }
 }
 
 /* Adds a batch's predictions: the first largest logit is the prediction, and the loss is

@@ -42,6 +42,17 @@ typedef struct {
 ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data, int64_t batch,
                                     int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                     ipro_cli_evaluator *e, ipro_error *err);
+/* The same with both executors' arenas in `arena` (arena_bytes, 64-byte aligned, unused while
+ * the evaluator runs): `infopro train`'s test pass inside the training block, which holds
+ * nothing between steps. The batch is halved from `batch` until both arenas fit; e->full.batch
+ * says which it chose. */
+ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *data, int64_t batch,
+                                       int64_t limit, ipro_backend *backend, ipro_backend *fallback,
+                                       void *arena, size_t arena_bytes, ipro_cli_evaluator *e,
+                                       ipro_error *err);
+/* Whether the model takes data's images and gives one logit per class, without building
+ * anything: the early check of a run. */
+ipro_status ipro_cli_evaluator_check(const char *model, const ipro_dataset *data, ipro_error *err);
 /* One pass over the images; *totals is reset first. */
 ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *totals,
                                    ipro_error *err);

@@ -1,16 +1,13 @@
 /* Parsing the local-training options and choosing the split they ask for (local_options.h). */
 #include "local_options.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/onnx_decode.h"
-
 const char ipro_cli_local_usage[] =
-    "  -K N                    cut into N modules with balanced memory (default 1: end to end)\n"
+    "  -K N                    cut into N modules with the smallest peak (default 1: end to end)\n"
     "  --budget BYTES          the fewest modules whose peak fits BYTES (e.g. 2GiB, 512MiB)\n"
     "  --cuts T1,T2,...        cut at these tensors (cut points, in network order)\n"
     "  --plan FILE             the cuts of a plan written by `infopro plan --json FILE`\n"
@@ -124,123 +121,15 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   return 2;
 }
 
-/* Index of name among the cut points, or an error naming it. */
-static ipro_status cut_boundary(const ipro_graph *network, const char *name, const int *cut_points,
-                                int n_cut_points, int *boundary, ipro_error *err) {
-  int tensor = ipro_graph_find_tensor(network, name);
-  if (tensor < 0) return ipro_error_set(err, "the network has no tensor '%s'", name);
-  for (int c = 0; c < n_cut_points; c++)
-    if (cut_points[c] == tensor) {
-      *boundary = c + 1;
-      return IPRO_OK;
-    }
-  return ipro_error_set(err,
-                        "'%s' is not a cut point (another activation is live beside it, so a "
-                        "gradient-isolated module cannot end there); see `infopro inspect`",
-                        name);
-}
-
-/* The "cuts" array of a plan JSON: names between quotes, unescaped into storage. */
-static ipro_status read_plan_cuts(const char *path, char names[][512], int max, int *count,
-                                  ipro_error *err) {
-  uint8_t *bytes = NULL;
-  size_t size = 0;
-  *count = 0;
-  if (ipro_onnx_read_file(path, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
-  char *text = realloc(bytes, size + 1);
-  if (!text) {
-    free(bytes);
-    return ipro_error_set(err, "out of memory");
-  }
-  text[size] = '\0';
-  ipro_status status = IPRO_OK;
-  char *p = strstr(text, "\"cuts\"");
-  if (p) p = strchr(p, '[');
-  if (!p) status = ipro_error_set(err, "%s: not a plan file (no \"cuts\" array)", path);
-  while (status == IPRO_OK && p && *++p) {
-    while (isspace((unsigned char)*p) || *p == ',')
-      p++;
-    if (*p == ']') break;
-    if (*p != '"' || *count >= max) {
-      status = ipro_error_set(err, "%s: malformed \"cuts\" array", path);
-      break;
-    }
-    int n = 0;
-    for (p++; *p && *p != '"'; p++) {
-      if (*p == '\\' && p[1]) p++;
-      if (n < 511) names[*count][n++] = *p;
-    }
-    names[(*count)++][n] = '\0';
-    if (*p != '"') status = ipro_error_set(err, "%s: unterminated string in \"cuts\"", path);
-  }
-  free(text);
-  return status;
-}
-
-static ipro_status split_from_names(const ipro_graph *network, char names[][512], int n_names,
-                                    ipro_module_costing *costing, const int *cut_points,
-                                    int n_cut_points, ipro_cli_split *out, ipro_error *err) {
-  int boundaries[IPRO_MAX_MODULES + 1];
-  if (n_names + 1 > IPRO_MAX_MODULES)
-    return ipro_error_set(err, "at most %d modules", IPRO_MAX_MODULES);
-  boundaries[0] = 0;
-  for (int k = 0; k < n_names; k++) {
-    if (cut_boundary(network, names[k], cut_points, n_cut_points, &boundaries[k + 1], err) !=
-        IPRO_OK)
-      return IPRO_ERROR;
-    if (boundaries[k + 1] <= boundaries[k])
-      return ipro_error_set(err, "the cuts must be distinct and in network order ('%s')", names[k]);
-  }
-  boundaries[n_names + 1] = n_cut_points + 1;
-  return ipro_split_evaluate(n_cut_points, n_names + 1, boundaries,
-                             ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
-                             costing, &out->split, err);
-}
-
 ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_local_options *o,
                                   ipro_module_costing *costing, const int *cut_points,
                                   int n_cut_points, ipro_cli_split *out, const char **why,
                                   ipro_error *err) {
-  memset(out, 0, sizeof *out);
-  if (why) *why = NULL;
-  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
-  ipro_status status;
-  static char names[IPRO_MAX_MODULES][512];
-  int n_names = 0;
-  if (o->plan_path) {
-    status = read_plan_cuts(o->plan_path, names, IPRO_MAX_MODULES, &n_names, err);
-    if (status == IPRO_OK)
-      status =
-          split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out, err);
-  } else if (o->cuts_text) {
-    const char *p = o->cuts_text;
-    while (*p && n_names < IPRO_MAX_MODULES) {
-      const char *comma = strchr(p, ',');
-      size_t n = comma ? (size_t)(comma - p) : strlen(p);
-      snprintf(names[n_names++], 512, "%.*s", (int)n, p);
-      p += n + (comma ? 1 : 0);
-    }
-    status = split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out, err);
-  } else if (o->budget_bytes) {
-    status = ipro_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes,
-                                   ipro_module_costing_cost, costing, &out->split, err);
-  } else {
-    int K = o->K ? o->K : 1;
-    if (K > 1 && n_cut_points == 0) {
-      if (why)
-        *why = "the network has no cut point (no activation is ever the only one alive), so it "
-               "trains end to end";
-      K = 1;
-    }
-    if (K - 1 > n_cut_points)
-      return ipro_error_set(err, "-K %d needs %d cut points; the network has %d", K, K - 1,
-                            n_cut_points);
-    status = ipro_split_balanced(n_cut_points, K, fixed, ipro_module_costing_cost, costing,
-                                 &out->split, err);
-  }
-  if (status != IPRO_OK) return status;
-  out->K = out->split.K;
-  for (int k = 1; k < out->K; k++)
-    out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
-  return IPRO_OK;
+  ipro_split_request request = {.K = o->K,
+                                .budget_bytes = o->budget_bytes,
+                                .cuts_text = o->cuts_text,
+                                .plan_path = o->plan_path};
+  return ipro_split_choose(network, &request, cut_points, n_cut_points,
+                           ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
+                           costing, out, why, err);
 }

@@ -1,7 +1,8 @@
 /* The options of local training that `infopro plan` and `infopro train` share, and turning them
- * into a split of the network: -K N (balanced), --budget BYTES (fewest modules that fit), --cuts
- * T1,T2,... (the user's own, checked to be cut points), --plan FILE (a plan JSON written by
- * `infopro plan`), plus the heads: --aux-head, --local-loss, --lambda. */
+ * into a split of the network through the partitioner's policy (partitioner/split_policy.h): -K N
+ * (smallest peak), --budget BYTES (fewest modules that fit), --cuts T1,T2,... (the user's own,
+ * checked to be cut points), --plan FILE (a plan JSON written by `infopro plan`), plus the
+ * heads: --aux-head, --local-loss, --lambda. */
 #ifndef IPRO_CLI_LOCAL_OPTIONS_H
 #define IPRO_CLI_LOCAL_OPTIONS_H
 
@@ -10,6 +11,7 @@
 
 #include "partitioner/module_program.h"
 #include "partitioner/split_choice.h"
+#include "partitioner/split_policy.h"
 #include "runtime/module_costing.h"
 
 typedef struct {
@@ -35,14 +37,9 @@ extern const char ipro_cli_local_usage[];
 /* Parses "2GiB", "512MiB", "1.5GB", "1000000" into bytes; 0 on a malformed value. */
 uint64_t ipro_cli_parse_bytes(const char *text);
 
-/* The split the options ask for, on a network inferred at the options' batch: K and the cut
- * tensor indices (K-1 of them). costing answers the memory questions. With no option at all,
- * K = 1. A network without cut points trains end to end, and *why (if not NULL) says so. */
-typedef struct {
-  int K;
-  int cuts[IPRO_MAX_MODULES]; /* tensor indices of the network, K-1 of them */
-  ipro_split split;           /* boundaries among the network's cut points, costs, peak */
-} ipro_cli_split;
+/* The split the options ask for (partitioner/split_policy.h), on a network inferred at the
+ * options' batch, costed by `costing`. */
+typedef ipro_split_choice ipro_cli_split;
 
 ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_local_options *options,
                                   ipro_module_costing *costing, const int *cut_points,

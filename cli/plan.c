@@ -143,9 +143,9 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
   else if (strcmp(by, "--cuts") == 0)
     printf("split       the cuts given (--cuts)\n");
   else if (strcmp(by, "--budget") == 0)
-    printf("split       the fewest modules that fit the budget (%d), balanced\n", r->K);
+    printf("split       the fewest modules that fit the budget (%d), smallest peak\n", r->K);
   else if (strcmp(by, "-K") == 0)
-    printf("split       %d modules with balanced memory (-K)\n", r->K);
+    printf("split       %d modules with the smallest peak (-K)\n", r->K);
   else
     printf("split       end to end (no -K, --budget, --cuts or --plan)\n");
   lambda_text(s, l, sizeof l);

@@ -35,10 +35,12 @@
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
 #include "local_options.h"
+#include "memory_report.h"
 #include "normalization_options.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
 #include "runtime/mpi/pipeline.h"
+#include "runtime/process_memory.h"
 
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
@@ -76,6 +78,7 @@ static const char usage[] =
     "  --out-inference FILE    also write it in inference form (BatchNormalization on the\n"
     "                          trained running statistics, training-only outputs and Dropout's\n"
     "                          training mode removed), as `infopro export --inference` does\n"
+    "  --json FILE             write the run's results and memory figures as JSON (- for stdout)\n"
     "  --checkpoint DIR        write DIR/checkpoint.ipck at the end of every epoch\n"
     "  --resume                continue from DIR/checkpoint.ipck at the next epoch; options not\n"
     "                          given take the checkpoint's values\n"
@@ -94,7 +97,7 @@ typedef struct {
 } given_options;
 
 typedef struct {
-  const char *model, *data, *out, *out_inference, *checkpoint;
+  const char *model, *data, *out, *out_inference, *checkpoint, *json;
   int64_t epochs, batch, eval_batch, limit, test_limit, log_every, warmup;
   double lr, momentum, weight_decay, gamma;
   int n_milestones;
@@ -206,6 +209,8 @@ static int parse(int argc, char **argv, train_options *o) {
       o->out = argv[++i];
     } else if (strcmp(a, "--out-inference") == 0) {
       o->out_inference = argv[++i];
+    } else if (strcmp(a, "--json") == 0) {
+      o->json = argv[++i];
     } else if (strcmp(a, "--checkpoint") == 0) {
       o->checkpoint = argv[++i];
     } else if (strcmp(a, "--epochs") == 0) {
@@ -368,6 +373,11 @@ typedef struct {
    * rank's state, gathered after each epoch for the test, the checkpoint and --out */
   ipro_pipeline *pipeline;
   ipro_checkpoint gathered;
+  /* measured without reading the plan: from the start of the command, and while the trainer
+   * exists (runtime/process_memory.h) */
+  ipro_process_memory process, training;
+  int64_t trainer_heap, test_pass_heap; /* allocator bytes held by each once built */
+  uint64_t trainer_creation_peak;       /* the allocator's peak while the trainer was built */
 } train_run;
 
 /* Whether this process prints and writes files: rank 0 of a pipeline, or the only process. */
@@ -532,8 +542,8 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
   return status;
 }
 
-/* Settings, backends, evaluator, trainer, checkpoint, loader — in that order, so that a wrong
- * model or dataset is reported before anything is compiled. */
+/* Settings, backends, evaluator, loader, split, trainer, checkpoint — in that order, so that a
+ * wrong model or dataset is reported before anything is compiled. */
 static ipro_status prepare(train_run *r, ipro_error *err) {
   const train_options *o = r->options;
   ipro_checkpoint saved = {0};
@@ -566,31 +576,9 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
     status =
         ipro_cli_create_backend(o->device, o->reference, &r->eval_backend, &r->eval_fallback, err);
   if (status == IPRO_OK && leads(r))
-    status = ipro_cli_evaluator_open(o->model, &r->test_data, o->eval_batch, o->test_limit,
-                                     r->eval_backend, r->eval_fallback, &r->evaluator, err);
-  if (status == IPRO_OK && leads(r))
-    ipro_cli_warn_untested_opsets(r->evaluator.full.graph, o->model);
-  if (status == IPRO_OK) status = choose_split(r, err);
-  if (status == IPRO_OK && r->pipeline)
-    status = ipro_pipeline_check_modules(r->pipeline, r->K, err);
-  ipro_trainer_options trainer_options = {.batch = r->position.batch,
-                                          .optimizer = r->position.optimizer,
-                                          .reference = o->reference,
-                                          .device = o->device,
-                                          .n_cuts = r->K - 1,
-                                          .cuts = r->cuts,
-                                          .local = local_settings(r, r->position.batch)};
-  if (r->pipeline) /* one module per rank */
-    trainer_options.first_module = ipro_pipeline_rank(r->pipeline),
-    trainer_options.module_count = 1;
-  if (status == IPRO_OK) status = ipro_trainer_create(o->model, &trainer_options, &r->trainer, err);
-  if (status == IPRO_OK && o->resume) {
-    status = r->pipeline ? ipro_pipeline_restore(r->trainer, &saved, r->checkpoint_path, err)
-                         : ipro_checkpoint_restore(r->trainer, &saved, r->checkpoint_path, err);
-    r->start_epoch = r->position.epochs_done;
-    ipro_trainer_set_steps(r->trainer, r->position.steps_done);
-  }
-  ipro_checkpoint_release(&saved);
+    status = ipro_cli_evaluator_check(o->model, &r->test_data, err);
+  /* The batch loader before the trainer, so that the allocator's figure for the trainer
+   * (memory_report.h) holds the trainer alone. */
   ipro_batch_options batches = {.batch_size = r->position.batch,
                                 .seed = r->position.seed,
                                 .shuffle = true,
@@ -607,6 +595,42 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
         ipro_error_set(err, "%lld training images make no full batch of %lld",
                        (long long)(r->position.limit ? r->position.limit : r->train_data.count),
                        (long long)r->position.batch);
+  if (status == IPRO_OK) status = choose_split(r, err);
+  if (status == IPRO_OK && r->pipeline)
+    status = ipro_pipeline_check_modules(r->pipeline, r->K, err);
+  ipro_trainer_options trainer_options = {.batch = r->position.batch,
+                                          .optimizer = r->position.optimizer,
+                                          .reference = o->reference,
+                                          .device = o->device,
+                                          .n_cuts = r->K - 1,
+                                          .cuts = r->cuts,
+                                          .local = local_settings(r, r->position.batch)};
+  if (r->pipeline) /* one module per rank */
+    trainer_options.first_module = ipro_pipeline_rank(r->pipeline),
+    trainer_options.module_count = 1;
+  ipro_process_memory_begin(&r->training); /* the trainer's allocations start here */
+  if (status == IPRO_OK) status = ipro_trainer_create(o->model, &trainer_options, &r->trainer, err);
+  r->trainer_heap = ipro_process_memory_heap_level(&r->training);
+  r->trainer_creation_peak = ipro_process_memory_heap_growth(&r->training);
+  /* The test pass runs between steps, inside the training block (DESIGN.md's memory model); in a
+   * pipeline, on rank 0 alone, inside its own module's block. */
+  if (status == IPRO_OK && leads(r))
+    status = ipro_cli_evaluator_open_in(
+        o->model, &r->test_data, o->eval_batch, o->test_limit, r->eval_backend, r->eval_fallback,
+        ipro_trainer_block(r->trainer), ipro_trainer_block_bytes(r->trainer), &r->evaluator, err);
+  if (status == IPRO_OK && leads(r))
+    ipro_cli_warn_untested_opsets(r->evaluator.full.graph, o->model);
+  r->test_pass_heap = ipro_process_memory_heap_level(&r->training) - r->trainer_heap;
+  /* Building the test pass (loading and compiling the model in inference form) is not the
+   * trainer's: what it holds afterwards is counted as its own term. */
+  ipro_process_memory_restart_peak(&r->training);
+  if (status == IPRO_OK && o->resume) {
+    status = r->pipeline ? ipro_pipeline_restore(r->trainer, &saved, r->checkpoint_path, err)
+                         : ipro_checkpoint_restore(r->trainer, &saved, r->checkpoint_path, err);
+    r->start_epoch = r->position.epochs_done;
+    ipro_trainer_set_steps(r->trainer, r->position.steps_done);
+  }
+  ipro_checkpoint_release(&saved);
   return status;
 }
 
@@ -848,6 +872,28 @@ static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   return IPRO_OK;
 }
 
+/* --json FILE: the run's results and its memory report. */
+static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *memory,
+                              int64_t epochs_run, double seconds, ipro_error *err) {
+  const char *path = r->options->json;
+  if (!path) return IPRO_OK;
+  bool to_stdout = strcmp(path, "-") == 0;
+  FILE *out = to_stdout ? stdout : fopen(path, "w");
+  if (!out) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
+  ipro_json_writer w = {.out = out};
+  ipro_json_begin_object(&w, NULL);
+  ipro_json_string(&w, "model", r->options->model);
+  ipro_json_int(&w, "epochs", epochs_run);
+  ipro_json_double(&w, "seconds", seconds);
+  ipro_json_double(&w, "test_accuracy", r->test_accuracy);
+  ipro_cli_memory_report_json(memory, &w);
+  ipro_json_end_object(&w);
+  fputc('\n', out);
+  if (to_stdout) return IPRO_OK;
+  if (fclose(out) != 0) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
+  return IPRO_OK;
+}
+
 static ipro_status train(train_run *r, ipro_error *err) {
   bool terminal = isatty(fileno(stdout));
   double start = ipro_progress_now();
@@ -886,19 +932,24 @@ static ipro_status train(train_run *r, ipro_error *err) {
                                        r->pipeline ? (void *)&r->gathered : (void *)r->trainer,
                                    .inference = true};
   if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK) return IPRO_ERROR;
-  size_t planned = ipro_trainer_planned_bytes(r->trainer);
-  printf("trained %lld epochs in %.1f s: test accuracy %.4f, peak bytes %zu (planned %zu); "
-         "test executors %zu (planned %zu)\n",
-         (long long)epochs_run, seconds, r->test_accuracy, ipro_trainer_allocated_bytes(r->trainer),
-         planned, r->eval_backend->peak_bytes, ipro_cli_evaluator_planned_bytes(&r->evaluator));
-  if (r->pipeline) /* each rank holds its own module's memory; rank 0 can speak for its own */
-    printf("memory of rank 0 (module 1 of %d): planned %zu bytes, measured %zu bytes\n", r->K,
-           planned, ipro_trainer_allocated_bytes(r->trainer));
-  else if (r->K > 1)
-    printf("memory: planned peak %zu bytes, measured %zu bytes, end-to-end %llu bytes "
-           "(%.1f%% less with K = %d)\n",
-           planned, ipro_trainer_allocated_bytes(r->trainer), (unsigned long long)r->e2e_peak,
-           100.0 * (1.0 - (double)planned / (double)r->e2e_peak), r->K);
+  /* In a pipeline each rank holds its own module's memory; rank 0 speaks for its own. */
+  ipro_cli_memory_report memory = {.planned = ipro_trainer_planned_bytes(r->trainer),
+                                   .counted = ipro_trainer_allocated_bytes(r->trainer),
+                                   .allocator = ipro_process_memory_heap_growth(&r->training),
+                                   .trainer_creation_peak = r->trainer_creation_peak,
+                                   .trainer_held = (uint64_t)r->trainer_heap,
+                                   .test_pass_held = (uint64_t)r->test_pass_heap,
+                                   .rss_growth = ipro_process_memory_rss_growth(&r->process),
+                                   .rss_baseline = r->process.rss_baseline,
+                                   .dataset = r->train_data.bytes + r->test_data.bytes,
+                                   .loader = ipro_batch_loader_bytes(r->loader) +
+                                             ipro_batch_loader_bytes(r->evaluator.loader),
+                                   .end_to_end = r->e2e_peak,
+                                   .K = r->K};
+  printf("trained %lld epochs in %.1f s: test accuracy %.4f\n", (long long)epochs_run, seconds,
+         r->test_accuracy);
+  if (r->pipeline) printf("memory of rank 0 (module 1 of %d):\n", r->K);
+  ipro_cli_memory_report_print(&memory, stdout);
   if (r->options->out) printf("wrote %s\n", r->options->out);
   if (r->options->out_inference) printf("wrote %s (inference form)\n", r->options->out_inference);
   if (r->options->out && r->train_data.class_names) {
@@ -907,7 +958,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
     if (ipro_cli_write_classes(&r->train_data, path, err) != IPRO_OK) return IPRO_ERROR;
     printf("wrote %s\n", path);
   }
-  return IPRO_OK;
+  return write_json(r, &memory, epochs_run, seconds, err);
 }
 
 static void release(train_run *r) {
@@ -966,6 +1017,7 @@ int ipro_cli_train(int argc, char **argv) {
     return parsed;
   }
   train_run r = {.options = &o, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
+  ipro_process_memory_begin(&r.process);
   ipro_status status = prepare(&r, &err);
   int exit_status = 0;
   if (r.pipeline) status = prepare_pipeline(&r, status, &err, &exit_status);

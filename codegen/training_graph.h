@@ -34,6 +34,9 @@ typedef struct {
 } ipro_loss_term;
 
 #define IPRO_MAX_LOSS_TERMS 4
+/* The most modules a network is cut into: the partitioner's search and the runtime's trainer
+ * share it, so it lives with the program format both read. */
+#define IPRO_MAX_MODULES 16
 
 typedef struct {
   int n_parameters;

@@ -6,19 +6,19 @@
  * activations it receives and hands on, all of which live in one shared block whose size is the
  * largest module's) and persistent bytes (its parameters, gradients, optimizer state, heads).
  *
- * For K modules the chosen cuts minimise the largest transient cost (InfoPro*'s balanced memory),
- * and among the choices that reach it, the total persistent cost. The peak of a plan is
- * fixed_bytes + Σ persistent + max transient. With a budget, K grows from 1 until the balanced
- * plan's peak fits, so as few modules as possible are used. */
+ * The peak of a plan is fixed_bytes + Σ persistent + max transient, and that sum is what is
+ * minimised: for K modules the chosen cuts have the smallest peak of all C(n_cuts, K-1) cut
+ * sets. With a budget, K grows from 1 until the smallest
+ * peak for K fits, so as few modules as possible are used, and among those the peak is the
+ * smallest. */
 #ifndef IPRO_SPLIT_CHOICE_H
 #define IPRO_SPLIT_CHOICE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codegen/training_graph.h" /* IPRO_MAX_MODULES */
 #include "frontend/error.h"
-
-#define IPRO_MAX_MODULES 16
 
 typedef struct {
   uint64_t transient_bytes;
@@ -36,10 +36,11 @@ typedef struct {
   uint64_t max_transient_bytes, persistent_bytes, peak_bytes;
 } ipro_split;
 
-/* The balanced split into K modules of a network with n_cuts cut points. */
-ipro_status ipro_split_balanced(int n_cuts, int K, uint64_t fixed_bytes, ipro_module_cost_fn cost,
-                                void *context, ipro_split *out, ipro_error *err);
-/* The fewest modules (up to max_K) whose balanced split fits budget_bytes. When none does, the
+/* The split into K modules with the smallest peak, of a network with n_cuts cut points. */
+ipro_status ipro_split_smallest_peak(int n_cuts, int K, uint64_t fixed_bytes,
+                                     ipro_module_cost_fn cost, void *context, ipro_split *out,
+                                     ipro_error *err);
+/* The fewest modules (up to max_K) whose smallest-peak split fits budget_bytes. When none does, the
  * error states the smallest peak found and its K. */
 ipro_status ipro_split_for_budget(int n_cuts, int max_K, uint64_t fixed_bytes,
                                   uint64_t budget_bytes, ipro_module_cost_fn cost, void *context,

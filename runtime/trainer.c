@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "partitioner/split_choice.h"
 #include "runtime/module_memory.h"
 
 typedef struct {
@@ -300,6 +299,7 @@ size_t ipro_trainer_allocated_bytes(const ipro_trainer *t) {
 }
 size_t ipro_trainer_planned_bytes(const ipro_trainer *t) { return t->planned_bytes; }
 size_t ipro_trainer_block_bytes(const ipro_trainer *t) { return t->block_bytes; }
+void *ipro_trainer_block(ipro_trainer *t) { return t->block; }
 
 /* The module whose program holds tensor `name` outside its arena, and its index there. */
 static int find(const ipro_trainer *t, const char *name, int *module, ipro_error *err) {

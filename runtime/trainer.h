@@ -81,6 +81,9 @@ size_t ipro_trainer_allocated_bytes(const ipro_trainer *trainer);
 size_t ipro_trainer_planned_bytes(const ipro_trainer *trainer);
 /* The shared block: the largest module's input + arena + output. */
 size_t ipro_trainer_block_bytes(const ipro_trainer *trainer);
+/* The block itself (device memory, 64-byte aligned): nothing in it outlives a step, so other
+ * work between steps (the test pass) may use it. */
+void *ipro_trainer_block(ipro_trainer *trainer);
 /* Reads a tensor living outside the arena (parameter, running statistic, gradient, moment) by
  * name into host memory of its size. */
 ipro_status ipro_trainer_read(ipro_trainer *trainer, const char *name, void *host, size_t bytes,

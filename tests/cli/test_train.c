@@ -1,8 +1,9 @@
 /* `infopro train` through the binary, on models/mlp_fmnist.onnx and the first 512 Fashion-MNIST
  * training images (8 steps of 64 per epoch):
  *   - two epochs finish with one summary line per epoch, plain progress lines (stdout is a pipe
- *     here, not a terminal), a final line whose allocated bytes equal the planned ones, and the
- *     --out model;
+ *     here, not a terminal), a final line, memory figures that keep the plan's promise as
+ *     the counting allocator and the RSS measure it (support/memory_checks.h), and the --out
+ *     model;
  *   - `infopro eval` on that model, an independent program that loads the exported file,
  *     reports exactly the test accuracy the trainer printed for its last epoch, and the same test
  *     loss to the printed precision (both on the first 1000 test images, to keep this short);
@@ -17,6 +18,7 @@
 #include "runtime/dataset.h"
 #include "support/check.h"
 #include "support/command.h"
+#include "support/memory_checks.h"
 
 static char directory[] = "/tmp/ipro_test_train_XXXXXX";
 
@@ -35,9 +37,10 @@ static void train_then_eval(void) {
   snprintf(model, sizeof model, "%s/trained.onnx", directory);
   snprintf(arguments, sizeof arguments,
            "train models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --epochs 2 --batch 64 "
-           "--test-limit 1000 --out '%s'",
+           "--test-limit 1000 --json - --out '%s'",
            model);
   ipro_command_result r;
+  ipro_test_prepare_memory_measurement();
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "train: exit status %d, stderr: %s", r.exit_status, r.err);
   CHECK_MSG(strstr(r.out, "512 training images, 8 steps of 64 per epoch (0 dropped)"),
@@ -51,15 +54,17 @@ static void train_then_eval(void) {
                 epoch_line(r.out, 2, 2, &accuracy, &loss),
             "train: no epoch lines in: %s", r.out);
   const char *final = strstr(r.out, "trained 2 epochs in ");
-  unsigned long long peak = 0, planned = 1;
   double final_accuracy = -1;
-  CHECK_MSG(final && sscanf(strstr(final, ": test accuracy"),
-                            ": test accuracy %lf, peak bytes %llu (planned %llu)", &final_accuracy,
-                            &peak, &planned) == 3,
+  CHECK_MSG(final && sscanf(strstr(final, ": test accuracy"), ": test accuracy %lf",
+                            &final_accuracy) == 1,
             "train: no final line in: %s", r.out);
   CHECK_MSG(final_accuracy == accuracy, "final accuracy %.4f, last epoch %.4f", final_accuracy,
             accuracy);
-  CHECK_MSG(peak == planned && peak > 0, "allocated %llu bytes, planned %llu", peak, planned);
+  /* The MLP's plan is 3.5 MB: compiling it (its 1.1 MB of weights decoded and copied into
+   * graphs; measured 1.2 MB of transients in the Release build, 2.8 MB under the sanitizers) is
+   * a far larger share than 1%, so the allowance is 4 MiB here; test_memory_measured.c holds
+   * ResNet-8 to 1%. */
+  ipro_test_check_train_memory("train", r.out, 4u << 20, 0.01, 4u << 20);
   /* An untrained MLP is at chance (0.1); two short epochs must do clearly better. */
   CHECK_MSG(accuracy > 0.5 && loss < 2.0, "accuracy %.4f, test loss %.4f after 2 epochs", accuracy,
             loss);

@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       ipro_split split;
       uint64_t fixed = (uint64_t)cost.input_bytes;
       if (K - 1 <= cost.n_cut_points)
-        (void)ipro_split_balanced(cost.n_cut_points, K, fixed, module_cost, &context, &split, &err);
+        (void)ipro_split_smallest_peak(cost.n_cut_points, K, fixed, module_cost, &context, &split,
+                                       &err);
       if (choices & 1)
         (void)ipro_split_for_budget(cost.n_cut_points, K, fixed, budget, module_cost, &context,
                                     &split, &err);

@@ -1,7 +1,8 @@
 /* The forward pass of every bundled model matches PyTorch: the logits that models/export_models.py
  * computed with PyTorch in eval mode (BatchNorm on running statistics, Dropout off) for a fixed
  * input are reproduced within 1e-4 relative, on the oneDNN backend (reference kernels where
- * oneDNN has no primitive) and on the reference kernels alone. */
+ * oneDNN has no primitive) and on the reference kernels alone. A logit that is NaN or infinite
+ * fails (the comparison is checked on a copy of PyTorch's logits with one NaN put in). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,21 @@
 static const char *const models[] = {"resnet8_fmnist", "resnet32",          "resnet110",
                                      "densenet_small", "mobilenetv2_small", "mlp_fmnist",
                                      "twin_linear_fmnist"};
+
+/* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
+ * infinite logit is infinitely far. */
+static double worst_excess(const float *output, const float *expected, int64_t count,
+                           int64_t *worst_at) {
+  double worst = 0;
+  *worst_at = 0;
+  for (int64_t i = 0; i < count; i++) {
+    double excess =
+        fabs((double)output[i] - expected[i]) - (1e-4 * fabs((double)expected[i]) + 1e-6);
+    if (!isfinite(excess)) excess = INFINITY;
+    if (excess > worst) worst = excess, *worst_at = i;
+  }
+  return worst;
+}
 
 static void check_model(const char *name, bool reference_only) {
   char model_path[1024], golden_path[1024], relative[256];
@@ -49,18 +65,20 @@ static void check_model(const char *name, bool reference_only) {
   const void *inputs[1] = {input->data};
   void *outputs[1] = {output};
   if (executor) CHECK_OK(ipro_executor_run(executor, inputs, outputs, &err), &err);
-  double worst = 0;
   int64_t worst_at = 0;
-  for (int64_t i = 0; i < logits->count; i++) {
-    double excess =
-        fabs((double)output[i] - logits->data[i]) - (1e-4 * fabs((double)logits->data[i]) + 1e-6);
-    if (excess > worst) worst = excess, worst_at = i;
-  }
+  double worst = worst_excess(output, logits->data, logits->count, &worst_at);
   CHECK_MSG(worst <= 0, "%s (%s): logit %lld is %g, PyTorch says %g", name,
             reference_only ? "reference" : "onednn", (long long)worst_at, output[worst_at],
             logits->data[worst_at]);
   if (executor && !reference_only)
     CHECK_MSG(ipro_executor_primary_steps(executor) > 0, "%s: nothing ran on oneDNN", name);
+  /* The comparison itself: PyTorch's logits pass it, and fail it with one NaN or infinity. */
+  memcpy(output, logits->data, sizeof(float) * (size_t)logits->count);
+  CHECK(worst_excess(output, logits->data, logits->count, &worst_at) <= 0);
+  output[logits->count / 2] = NAN;
+  CHECK(worst_excess(output, logits->data, logits->count, &worst_at) > 0);
+  output[logits->count / 2] = INFINITY;
+  CHECK(worst_excess(output, logits->data, logits->count, &worst_at) > 0);
   free(output);
   ipro_executor_free(executor);
   if (backend) backend->destroy(backend);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "runtime/dataset.h"
 
 bool ipro_test_infopro_available(void) { return getenv("IPRO_INFOPRO") != NULL; }
 
@@ -55,4 +56,16 @@ void ipro_test_remove_directory(const char *path) {
   if (command) snprintf(command, length, "rm -rf '%s'", path);
   if (!command || system(command) != 0) printf("note: could not remove %s\n", path);
   free(command);
+}
+
+const char *ipro_test_training_unavailable(void) {
+  if (!ipro_test_infopro_available()) return "IPRO_INFOPRO is not set";
+  ipro_dataset_spec spec;
+  ipro_dataset test;
+  ipro_error err;
+  if (ipro_dataset_parse_spec("fashion-mnist", &spec, &err) != IPRO_OK ||
+      ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &test, &err) != IPRO_OK)
+    return "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)";
+  ipro_dataset_free(&test);
+  return NULL;
 }

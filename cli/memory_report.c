@@ -1,0 +1,60 @@
+/* The memory summary of `infopro train` (memory_report.h). */
+#include "memory_report.h"
+
+static uint64_t difference(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+/* Programs, graphs and library primitives: what the trainer holds beyond its counted blocks. */
+static uint64_t programs_of(const ipro_cli_memory_report *m) {
+  return difference(m->trainer_held, m->counted);
+}
+
+/* The trainer's own peak: while it was created, or later less what the test pass holds. */
+static uint64_t trainer_of(const ipro_cli_memory_report *m) {
+  uint64_t later = difference(m->allocator, m->test_pass_held);
+  return later > m->trainer_creation_peak ? later : m->trainer_creation_peak;
+}
+
+static uint64_t allocator_of(const ipro_cli_memory_report *m) {
+  return m->allocator > m->trainer_creation_peak ? m->allocator : m->trainer_creation_peak;
+}
+
+void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
+  uint64_t trainer = trainer_of(m);
+  fprintf(out,
+          "memory: planned peak %llu bytes; allocator-measured %llu (trainer %llu, %+.2f%% of "
+          "planned; of which programs and primitives %llu; test pass %llu); RSS growth %llu "
+          "(bound: planned + dataset %llu + 64 MiB = %llu)",
+          (unsigned long long)m->planned, (unsigned long long)allocator_of(m),
+          (unsigned long long)trainer,
+          m->planned ? 100.0 * ((double)trainer - (double)m->planned) / (double)m->planned : 0.0,
+          (unsigned long long)programs_of(m), (unsigned long long)m->test_pass_held,
+          (unsigned long long)m->rss_growth, (unsigned long long)m->dataset,
+          (unsigned long long)(m->planned + m->dataset + IPRO_CLI_RSS_SLACK_BYTES));
+  fprintf(out, "; beside the plan: batch loader %llu, libraries at start (RSS) %llu",
+          (unsigned long long)m->loader, (unsigned long long)m->rss_baseline);
+  if (m->K > 1 && m->end_to_end)
+    fprintf(out, "; end-to-end plan %llu (%.1f%% less with K = %d)",
+            (unsigned long long)m->end_to_end,
+            100.0 * (1.0 - (double)m->planned / (double)m->end_to_end), m->K);
+  fputc('\n', out);
+}
+
+void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writer *w) {
+  ipro_json_begin_object(w, "memory");
+  ipro_json_int(w, "planned_peak_bytes", (int64_t)m->planned);
+  ipro_json_int(w, "counted_bytes", (int64_t)m->counted);
+  ipro_json_int(w, "allocator_measured_bytes", (int64_t)allocator_of(m));
+  ipro_json_int(w, "trainer_allocator_measured_bytes", (int64_t)trainer_of(m));
+  ipro_json_int(w, "rss_growth_bytes", (int64_t)m->rss_growth);
+  ipro_json_begin_object(w, "outside_plan");
+  ipro_json_int(w, "programs_and_primitives_bytes", (int64_t)programs_of(m));
+  ipro_json_int(w, "test_pass_bytes", (int64_t)m->test_pass_held);
+  ipro_json_int(w, "dataset_bytes", (int64_t)m->dataset);
+  ipro_json_int(w, "batch_loader_bytes", (int64_t)m->loader);
+  ipro_json_int(w, "libraries_rss_at_start_bytes", (int64_t)m->rss_baseline);
+  ipro_json_end_object(w);
+  ipro_json_int(w, "rss_slack_bytes", (int64_t)IPRO_CLI_RSS_SLACK_BYTES);
+  if (m->end_to_end) ipro_json_int(w, "end_to_end_peak_bytes", (int64_t)m->end_to_end);
+  ipro_json_int(w, "modules", m->K);
+  ipro_json_end_object(w);
+}

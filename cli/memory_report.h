@@ -1,0 +1,54 @@
+/* What `infopro train` says about memory at the end: the plan's peak beside figures measured by
+ * mechanisms that never read the plan (runtime/process_memory.h), and the terms the process
+ * holds outside the plan, each named and measured:
+ *
+ *   allocator-measured  the high-water mark of the bytes the process's counting allocator had
+ *                       handed out, over their level just before the trainer was created:
+ *                       while the trainer is created, and from the test pass's opening to the
+ *                       end of training (building the test pass is left out); it covers the
+ *                       trainer, the test pass (whose arenas lie in the training block) and
+ *                       every temporary;
+ *   of which            the test pass: the allocator bytes its executors, graphs and loader
+ *                       hold once built (measured when it is opened), and the trainer's
+ *                       programs and library primitives: what the trainer holds once built
+ *                       beyond the blocks its backend counted;
+ *   RSS growth          the process's resident high-water mark over its resident set when
+ *                       `train` started, before the dataset or any model was read;
+ *   beside it           the dataset as stored (uint8), the batch loader's buffers, and the
+ *                       resident set the process started with (the libraries).
+ *
+ * The promises the tests check: the trainer's allocator-measured peak (allocator-measured less
+ * the test pass) within 1% of planned + its programs and primitives, and RSS growth at most
+ * planned + dataset + 64 MiB. */
+#ifndef IPRO_CLI_MEMORY_REPORT_H
+#define IPRO_CLI_MEMORY_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json_writer.h"
+
+typedef struct {
+  uint64_t planned;   /* the plan's peak: the trainer's blocks */
+  uint64_t counted;   /* bytes the backend's own counter handed the trainer */
+  uint64_t allocator; /* allocator-measured peak growth from the test pass's opening on */
+  uint64_t trainer_creation_peak; /* the same while the trainer was created */
+  uint64_t trainer_held;          /* allocator bytes the trainer held once created */
+  uint64_t test_pass_held;        /* allocator bytes the test pass held once opened */
+  uint64_t rss_growth;            /* VmHWM over the baseline's VmRSS */
+  uint64_t rss_baseline;          /* VmRSS when `train` started: the libraries, the binary */
+  uint64_t dataset;               /* training and test splits as stored (uint8) */
+  uint64_t loader;                /* the batch loaders' buffers */
+  uint64_t end_to_end;            /* the end-to-end plan's peak (0 when not computed) */
+  int K;
+} ipro_cli_memory_report;
+
+/* The slack the RSS bound allows beyond the plan and the dataset. */
+#define IPRO_CLI_RSS_SLACK_BYTES (64ull << 20)
+
+/* The one summary line ("memory: planned ... allocator-measured ... RSS growth ..."). */
+void ipro_cli_memory_report_print(const ipro_cli_memory_report *report, FILE *out);
+/* The same as a "memory" object. */
+void ipro_cli_memory_report_json(const ipro_cli_memory_report *report, ipro_json_writer *w);
+
+#endif

@@ -1,0 +1,33 @@
+/* Reading a plan back: the JSON that `infopro plan --json FILE` writes (schemas/plan.schema.json),
+ * parsed with jansson (Debian's libjansson) and checked against the schema's rules that a reader
+ * relies on: the format name and version, every required property present with its type, no
+ * property the schema does not define, K within 1..16 and exactly K-1 cut names. A malformed file
+ * is refused with one message naming the file and, for a syntax error, its line and column.
+ *
+ * The cuts are names; turning them into a split of a network (checking each is a cut point, in
+ * order) is the caller's, which holds the network. */
+#ifndef IPRO_PLAN_FILE_H
+#define IPRO_PLAN_FILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "frontend/error.h"
+#include "partitioner/split_choice.h"
+
+#define IPRO_PLAN_NAME_BYTES 512
+
+typedef struct {
+  int K;
+  int64_t batch;
+  uint64_t peak_bytes;
+  char cuts[IPRO_MAX_MODULES][IPRO_PLAN_NAME_BYTES]; /* K-1 tensor names, in network order */
+} ipro_plan_file;
+
+ipro_status ipro_plan_file_read(const char *path, ipro_plan_file *out, ipro_error *err);
+
+/* The index-th top-level property the reader knows and whether it is required; NULL past the
+ * last. What the tests compare with the schema file. */
+const char *ipro_plan_file_property(int index, bool *required);
+
+#endif

@@ -1,0 +1,50 @@
+/* The figures of process_memory.h: the counting allocator's, and the kernel's. */
+#include "process_memory.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/counting_allocator.h"
+
+uint64_t ipro_process_memory_status_bytes(const char *field) {
+  FILE *file = fopen("/proc/self/status", "r");
+  if (!file) return 0;
+  char line[256];
+  size_t n = strlen(field);
+  unsigned long long kib = 0;
+  while (fgets(line, sizeof line, file))
+    if (strncmp(line, field, n) == 0 && line[n] == ':') {
+      if (sscanf(line + n + 1, "%llu", &kib) != 1) kib = 0;
+      break;
+    }
+  fclose(file);
+  return (uint64_t)kib * 1024;
+}
+
+void ipro_process_memory_begin(ipro_process_memory *probe) {
+  memset(probe, 0, sizeof *probe);
+  ipro_counting_allocator_start();
+  ipro_counting_allocator_reset_peak();
+  probe->heap_baseline = ipro_counting_allocator_in_use();
+  probe->rss_baseline = ipro_process_memory_status_bytes("VmRSS");
+}
+
+int64_t ipro_process_memory_heap_level(const ipro_process_memory *probe) {
+  return ipro_counting_allocator_in_use() - probe->heap_baseline;
+}
+
+void ipro_process_memory_restart_peak(ipro_process_memory *probe) {
+  (void)probe;
+  ipro_counting_allocator_reset_peak();
+}
+
+uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe) {
+  int64_t growth = ipro_counting_allocator_peak() - probe->heap_baseline;
+  return growth > 0 ? (uint64_t)growth : 0;
+}
+
+uint64_t ipro_process_memory_rss_growth(const ipro_process_memory *probe) {
+  uint64_t high = ipro_process_memory_status_bytes("VmHWM");
+  if (!probe->rss_baseline || high <= probe->rss_baseline) return 0;
+  return high - probe->rss_baseline;
+}

@@ -1,0 +1,42 @@
+/* The memory a process really uses, measured by mechanisms that never read the plan, so that the
+ * plan's promise ("the memory it plans is the memory it uses") can be checked and can fail:
+ *
+ * - the allocator: the high-water mark of the bytes the process's counting allocator
+ *   (counting_allocator.h) has handed out, over the bytes in use at the probe's baseline. It
+ *   sees every malloc in the process: the backend's blocks, oneDNN's primitives, the compiled
+ *   graphs, a reference kernel's temporaries that live for one call;
+ * - the operating system: the resident set's high-water mark (VmHWM in /proc/self/status) over
+ *   the resident set at the baseline (VmRSS), which also sees what no allocator reports
+ *   (library code and data pages, thread stacks, oneDNN's JIT code).
+ *
+ * The allocator has one high-water mark per process, so beginning a probe restarts it: only the
+ * most recently begun probe's allocator figure is meaningful. The RSS figure of every probe is.
+ * On the GPU, cudaMemGetInfo belongs to the CUDA backend (runtime/cuda/). */
+#ifndef IPRO_PROCESS_MEMORY_H
+#define IPRO_PROCESS_MEMORY_H
+
+#include <stdint.h>
+
+typedef struct {
+  uint64_t rss_baseline; /* VmRSS at the baseline, bytes (0 where /proc is unreadable) */
+  int64_t heap_baseline; /* allocator bytes in use at the baseline */
+} ipro_process_memory;
+
+/* The baseline: the allocator's bytes in use and the resident set now; restarts the allocator's
+ * high-water mark. */
+void ipro_process_memory_begin(ipro_process_memory *probe);
+/* The allocator's bytes in use now, over the baseline's (negative when fewer). */
+int64_t ipro_process_memory_heap_level(const ipro_process_memory *probe);
+/* Restarts the allocator's high-water mark at the bytes in use now, keeping the baseline: a
+ * stretch whose transients belong to something else (building the test pass) is left out. */
+void ipro_process_memory_restart_peak(ipro_process_memory *probe);
+/* The most allocator bytes in use since the baseline (or the last restart), over the
+ * baseline's. */
+uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe);
+/* The resident set's high-water mark over the baseline's resident set (0 where unreadable). The
+ * high-water mark is the process's, so a baseline taken late can only make this larger. */
+uint64_t ipro_process_memory_rss_growth(const ipro_process_memory *probe);
+/* A "kB" field of /proc/self/status (VmRSS, VmHWM) in bytes; 0 where unreadable. */
+uint64_t ipro_process_memory_status_bytes(const char *field);
+
+#endif

@@ -1,0 +1,74 @@
+/* The checks of memory_checks.h, reading the JSON with jansson. */
+#include "memory_checks.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+static uint64_t field(const json_t *object, const char *key, const char *what) {
+  const json_t *value = json_object_get(object, key);
+  CHECK_MSG(json_is_integer(value), "%s: no integer \"%s\" in the memory report", what, key);
+  return value ? (uint64_t)json_integer_value(value) : 0;
+}
+
+void ipro_test_prepare_memory_measurement(void) {
+  const char *asan = getenv("ASAN_OPTIONS");
+  char options[512];
+  snprintf(options, sizeof options, "%s%squarantine_size_mb=0", asan ? asan : "",
+           asan && *asan ? ":" : "");
+  setenv("ASAN_OPTIONS", options, 1);
+}
+
+void ipro_test_check_train_memory(const char *what, const char *out, uint64_t programs_limit,
+                                  double unplanned_fraction, uint64_t unplanned_floor) {
+  const char *line = NULL;
+  for (const char *p = out; *p;) {
+    if (*p == '{') line = p;
+    const char *next = strchr(p, '\n');
+    if (!next) break;
+    p = next + 1;
+  }
+  CHECK_MSG(line != NULL, "%s: no JSON line in: %s", what, out);
+  if (!line) return;
+  json_error_t error;
+  json_t *root = json_loadb(line, strcspn(line, "\n"), 0, &error);
+  CHECK_MSG(root != NULL, "%s: JSON line %d:%d: %s", what, error.line, error.column, error.text);
+  const json_t *memory = root ? json_object_get(root, "memory") : NULL;
+  const json_t *outside = memory ? json_object_get(memory, "outside_plan") : NULL;
+  CHECK_MSG(memory && outside, "%s: no memory object in: %s", what, line);
+  if (memory && outside) {
+    uint64_t planned = field(memory, "planned_peak_bytes", what);
+    uint64_t trainer = field(memory, "trainer_allocator_measured_bytes", what);
+    uint64_t programs = field(outside, "programs_and_primitives_bytes", what);
+    uint64_t rss = field(memory, "rss_growth_bytes", what);
+    uint64_t dataset = field(outside, "dataset_bytes", what);
+    uint64_t slack = 64ull << 20;
+    printf("%s: planned %llu, allocator-measured trainer %llu (%+.3f%%, programs %llu), RSS "
+           "growth %llu (bound %llu)\n",
+           what, (unsigned long long)planned, (unsigned long long)trainer,
+           planned ? 100.0 * ((double)trainer - (double)planned) / (double)planned : 0.0,
+           (unsigned long long)programs, (unsigned long long)rss,
+           (unsigned long long)(planned + dataset + slack));
+    CHECK_MSG(planned > 0 && trainer >= planned,
+              "%s: the allocator handed the trainer %llu bytes at most, fewer than the %llu "
+              "planned",
+              what, (unsigned long long)trainer, (unsigned long long)planned);
+    uint64_t unplanned = (uint64_t)(unplanned_fraction * (double)planned);
+    if (unplanned < unplanned_floor) unplanned = unplanned_floor;
+    CHECK_MSG(trainer <= planned + programs + unplanned,
+              "%s: allocator-measured %llu bytes, more than planned %llu + programs %llu + "
+              "unplanned allowance %llu",
+              what, (unsigned long long)trainer, (unsigned long long)planned,
+              (unsigned long long)programs, (unsigned long long)unplanned);
+    CHECK_MSG(programs <= programs_limit,
+              "%s: programs and primitives hold %llu bytes (bound %llu)", what,
+              (unsigned long long)programs, (unsigned long long)programs_limit);
+    CHECK_MSG(rss > 0 && rss <= planned + dataset + slack,
+              "%s: RSS grew by %llu bytes, more than planned %llu + dataset %llu + 64 MiB", what,
+              (unsigned long long)rss, (unsigned long long)planned, (unsigned long long)dataset);
+  }
+  json_decref(root);
+}

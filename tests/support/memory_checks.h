@@ -1,0 +1,25 @@
+/* The memory promise of `infopro train`, checked on the "memory" object its `--json -` prints
+ * (cli/memory_report.h) against what was measured without reading the plan:
+ * - the trainer's allocator-measured peak (the counting allocator's high-water mark from its
+ *   creation, less the test pass's held bytes) is at least the planned peak (the planned
+ *   blocks really were handed out) and at most planned + its programs and primitives + the
+ *   unplanned allowance the caller states (the issue's target: 1% of planned, so that nothing
+ *   unplanned, such as a kernel's temporaries or compiling, adds more);
+ * - the programs and primitives (allocator bytes the trainer holds beyond its blocks) stay
+ *   within programs_limit bytes, the bound the calling test states for its model;
+ * - the process's RSS growth is positive and at most planned + dataset as stored + 64 MiB. */
+#ifndef IPRO_TEST_MEMORY_CHECKS_H
+#define IPRO_TEST_MEMORY_CHECKS_H
+
+#include <stdint.h>
+
+/* out: the command's stdout, whose last line starting with '{' is the JSON. Unplanned bytes are
+ * allowed up to max(unplanned_fraction × planned, unplanned_floor). */
+void ipro_test_check_train_memory(const char *what, const char *out, uint64_t programs_limit,
+                                  double unplanned_fraction, uint64_t unplanned_floor);
+/* Before running infopro under AddressSanitizer: its allocator's quarantine keeps freed blocks
+ * resident on purpose, which the RSS bound is not about; this turns it off for child processes
+ * (ASAN_OPTIONS), and does nothing to an uninstrumented binary. */
+void ipro_test_prepare_memory_measurement(void);
+
+#endif
