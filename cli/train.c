@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codegen/kernel_compiler.h"
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
@@ -1017,8 +1018,11 @@ int ipro_cli_train(int argc, char **argv) {
     return parsed;
   }
   train_run r = {.options = &o, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
+  /* The libraries the run will map are part of the baseline, not of the growth measured from it:
+   * the kernel compiler (LLVM) is otherwise loaded at the first compilation. */
+  ipro_status status = ipro_kernel_compiler_preload(&err);
   ipro_process_memory_begin(&r.process);
-  ipro_status status = prepare(&r, &err);
+  if (status == IPRO_OK) status = prepare(&r, &err);
   int exit_status = 0;
   if (r.pipeline) status = prepare_pipeline(&r, status, &err, &exit_status);
   if (status == IPRO_OK) {

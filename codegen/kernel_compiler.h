@@ -28,4 +28,10 @@ typedef struct {
 
 const ipro_kernel_compiler *ipro_kernel_compiler_table(void);
 
+/* Loads the plugin now rather than at the first compilation (kernel_compiler_loader.c): for a
+ * command that measures its memory from a baseline, so that LLVM is in the baseline, among the
+ * libraries, and not in the growth. A plugin that cannot be loaded is the error the first
+ * compilation would give. */
+ipro_status ipro_kernel_compiler_preload(ipro_error *err);
+
 #endif

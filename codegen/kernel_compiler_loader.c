@@ -59,3 +59,7 @@ ipro_status ipro_kernel_emit_ptx(const ipro_kernel_desc *descs, int count, char 
   const ipro_kernel_compiler *c = loaded(err);
   return c ? c->emit_ptx(descs, count, ptx, size, err) : IPRO_ERROR;
 }
+
+ipro_status ipro_kernel_compiler_preload(ipro_error *err) {
+  return loaded(err) ? IPRO_OK : IPRO_ERROR;
+}
