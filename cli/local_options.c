@@ -8,14 +8,20 @@
 #include <string.h>
 
 #include "frontend/onnx_decode.h"
+#include "partitioner/head_choice.h"
 
 const char ipro_cli_local_usage[] =
     "  -K N                    cut into N modules with balanced memory (default 1: end to end)\n"
     "  --budget BYTES          the fewest modules whose peak fits BYTES (e.g. 2GiB, 512MiB)\n"
     "  --cuts T1,T2,...        cut at these tensors (cut points, in network order)\n"
     "  --plan FILE             the cuts of a plan written by `infopro plan --json FILE`\n"
-    "  --aux-head SHAPE        the InfoPro classifier head: 0c1f, 0c2f, 1c1f, 1c2f (default), "
-    "2c2f\n"
+    "  --aux-head SHAPE        the InfoPro classifier head: auto (default: per cut, the most\n"
+    "                          faithful of 1c2f and 0c2f with the paper's decoder, then with the\n"
+    "                          reduced one, that keeps the cut profitable), 0c1f, 0c2f, 1c1f,\n"
+    "                          1c2f, 2c2f\n"
+    "  --decoder KIND          paper (upsample the cut, then reduce) or reduced (reduce at the\n"
+    "                          cut's resolution, then upsample 12 channels); default: paper,\n"
+    "                          or chosen per cut with --aux-head auto\n"
     "  --local-loss KIND       contrast (supervised contrastive, default) or ce\n"
     "  --lambda R1,A1,R2,A2    reconstruction/auxiliary weights at the first local module and at\n"
     "                          the last one (default 5,1,0,1)\n";
@@ -79,8 +85,14 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
     o->plan_path = value;
   } else if (strcmp(flag, "--aux-head") == 0) {
     ipro_error err;
-    if (ipro_head_parse(value, &o->local.heads, &err) != IPRO_OK)
-      return usage_error(flag, value, "<n>c<m>f, e.g. 1c2f");
+    o->local.choose_heads = value && strcmp(value, "auto") == 0;
+    if (!o->local.choose_heads && ipro_head_parse(value, &o->local.heads, &err) != IPRO_OK)
+      return usage_error(flag, value, "auto or <n>c<m>f, e.g. 1c2f");
+  } else if (strcmp(flag, "--decoder") == 0) {
+    ipro_error err;
+    if (ipro_decoder_parse(value, &o->local.heads.decoder, &err) != IPRO_OK)
+      return usage_error(flag, value, "paper or reduced");
+    o->local.decoder_fixed = true;
   } else if (strcmp(flag, "--local-loss") == 0) {
     if (value && strcmp(value, "contrast") == 0)
       o->local.heads.aux_loss = IPRO_AUX_LOSS_CONTRAST;
@@ -159,10 +171,10 @@ static ipro_status read_plan_cuts(const char *path, char names[][512], int max, 
   return status;
 }
 
-static ipro_status split_from_names(const ipro_graph *network, char names[][512], int n_names,
-                                    ipro_module_costing *costing, const int *cut_points,
-                                    int n_cut_points, ipro_cli_split *out, ipro_error *err) {
-  int boundaries[IPRO_MAX_MODULES + 1];
+/* The boundaries of the named cuts among the cut points. */
+static ipro_status boundaries_of(const ipro_graph *network, char names[][512], int n_names,
+                                 const int *cut_points, int n_cut_points, int *boundaries,
+                                 ipro_error *err) {
   if (n_names + 1 > IPRO_MAX_MODULES)
     return ipro_error_set(err, "at most %d modules", IPRO_MAX_MODULES);
   boundaries[0] = 0;
@@ -174,9 +186,56 @@ static ipro_status split_from_names(const ipro_graph *network, char names[][512]
       return ipro_error_set(err, "the cuts must be distinct and in network order ('%s')", names[k]);
   }
   boundaries[n_names + 1] = n_cut_points + 1;
-  return ipro_split_evaluate(n_cut_points, n_names + 1, boundaries,
-                             ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
-                             costing, &out->split, err);
+  return IPRO_OK;
+}
+
+/* K modules, at the given boundaries or balanced; with --aux-head auto, with the most faithful
+ * heads that keep IPRO_HEADS_KEEP_FRACTION of the zero-cost-head bound's saving. */
+static ipro_status split_with_heads(const ipro_cli_local_options *o, ipro_module_costing *costing,
+                                    int n_cut_points, int K, const int *boundaries,
+                                    ipro_cli_split *out, ipro_error *err) {
+  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
+  if (!o->local.choose_heads || K == 1) {
+    if (boundaries)
+      return ipro_split_evaluate(n_cut_points, K, boundaries, fixed, ipro_module_costing_cost,
+                                 costing, &out->split, err);
+    return ipro_split_balanced(n_cut_points, K, fixed, ipro_module_costing_cost, costing,
+                               &out->split, err);
+  }
+  ipro_head_costs costs = {ipro_module_costing_cost, ipro_module_costing_bound_cost,
+                           ipro_module_costing_set_head_limit, costing};
+  ipro_split bound, e2e;
+  int e2e_boundaries[2] = {0, n_cut_points + 1};
+  ipro_status status =
+      boundaries ? ipro_split_evaluate(n_cut_points, K, boundaries, fixed,
+                                       ipro_module_costing_bound_cost, costing, &bound, err)
+                 : ipro_split_balanced(n_cut_points, K, fixed, ipro_module_costing_bound_cost,
+                                       costing, &bound, err);
+  if (status == IPRO_OK)
+    status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries, fixed, ipro_module_costing_cost,
+                                 costing, &e2e, err);
+  if (status != IPRO_OK) return status;
+  uint64_t target = ipro_heads_target_peak(e2e.peak_bytes, bound.peak_bytes);
+  return ipro_heads_choose_split(n_cut_points, K, boundaries, fixed, target, &costs, &out->split,
+                                 &out->head_limit, err);
+}
+
+/* Each local module's heads under the limit the split was chosen with, and the zero-cost-head
+ * bound of the same K (balanced, or at the user's own cuts when given). */
+static ipro_status describe_heads(ipro_module_costing *costing, int n_cut_points, bool given,
+                                  ipro_cli_split *out, ipro_error *err) {
+  const ipro_split *s = &out->split;
+  for (int k = 0; k + 1 < s->K; k++)
+    if (ipro_module_costing_heads(costing, k, s->K, s->boundaries[k], s->boundaries[k + 1],
+                                  &out->heads[k], &out->heads_limited[k], err) != IPRO_OK)
+      return IPRO_ERROR;
+  if (s->K == 1) return IPRO_OK;
+  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
+  if (given)
+    return ipro_split_evaluate(n_cut_points, s->K, s->boundaries, fixed,
+                               ipro_module_costing_bound_cost, costing, &out->bound, err);
+  return ipro_split_balanced(n_cut_points, s->K, fixed, ipro_module_costing_bound_cost, costing,
+                             &out->bound, err);
 }
 
 ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_local_options *o,
@@ -184,16 +243,21 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
                                   int n_cut_points, ipro_cli_split *out, const char **why,
                                   ipro_error *err) {
   memset(out, 0, sizeof *out);
+  out->head_limit = UINT64_MAX;
+  ipro_module_costing_set_head_limit(costing, UINT64_MAX);
   if (why) *why = NULL;
   uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
   ipro_status status;
   static char names[IPRO_MAX_MODULES][512];
   int n_names = 0;
+  int boundaries[IPRO_MAX_MODULES + 1];
+  bool given = o->plan_path || o->cuts_text;
   if (o->plan_path) {
     status = read_plan_cuts(o->plan_path, names, IPRO_MAX_MODULES, &n_names, err);
     if (status == IPRO_OK)
-      status =
-          split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out, err);
+      status = boundaries_of(network, names, n_names, cut_points, n_cut_points, boundaries, err);
+    if (status == IPRO_OK)
+      status = split_with_heads(o, costing, n_cut_points, n_names + 1, boundaries, out, err);
   } else if (o->cuts_text) {
     const char *p = o->cuts_text;
     while (*p && n_names < IPRO_MAX_MODULES) {
@@ -202,7 +266,14 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
       snprintf(names[n_names++], 512, "%.*s", (int)n, p);
       p += n + (comma ? 1 : 0);
     }
-    status = split_from_names(network, names, n_names, costing, cut_points, n_cut_points, out, err);
+    status = boundaries_of(network, names, n_names, cut_points, n_cut_points, boundaries, err);
+    if (status == IPRO_OK)
+      status = split_with_heads(o, costing, n_cut_points, n_names + 1, boundaries, out, err);
+  } else if (o->budget_bytes && o->local.choose_heads) {
+    ipro_head_costs costs = {ipro_module_costing_cost, ipro_module_costing_bound_cost,
+                             ipro_module_costing_set_head_limit, costing};
+    status = ipro_heads_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes,
+                                         &costs, &out->split, &out->head_limit, err);
   } else if (o->budget_bytes) {
     status = ipro_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes,
                                    ipro_module_costing_cost, costing, &out->split, err);
@@ -217,12 +288,11 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
     if (K - 1 > n_cut_points)
       return ipro_error_set(err, "-K %d needs %d cut points; the network has %d", K, K - 1,
                             n_cut_points);
-    status = ipro_split_balanced(n_cut_points, K, fixed, ipro_module_costing_cost, costing,
-                                 &out->split, err);
+    status = split_with_heads(o, costing, n_cut_points, K, NULL, out, err);
   }
   if (status != IPRO_OK) return status;
   out->K = out->split.K;
   for (int k = 1; k < out->K; k++)
     out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
-  return IPRO_OK;
+  return describe_heads(costing, n_cut_points, given, out, err);
 }

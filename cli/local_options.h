@@ -1,7 +1,7 @@
 /* The options of local training that `infopro plan` and `infopro train` share, and turning them
  * into a split of the network: -K N (balanced), --budget BYTES (fewest modules that fit), --cuts
  * T1,T2,... (the user's own, checked to be cut points), --plan FILE (a plan JSON written by
- * `infopro plan`), plus the heads: --aux-head, --local-loss, --lambda. */
+ * `infopro plan`), plus the heads: --aux-head, --decoder, --local-loss, --lambda. */
 #ifndef IPRO_CLI_LOCAL_OPTIONS_H
 #define IPRO_CLI_LOCAL_OPTIONS_H
 
@@ -37,6 +37,13 @@ typedef struct {
   int K;
   int cuts[IPRO_MAX_MODULES]; /* tensor indices of the network, K-1 of them */
   ipro_split split;           /* boundaries among the network's cut points, costs, peak */
+  /* The heads of each local module (K-1 of them) and whether a more faithful one was refused
+   * for its memory (--aux-head auto); the same split's peak with heads of zero cost (bound.K
+   * is 0 for K = 1); the transient limit the heads were chosen under (UINT64_MAX: none). */
+  ipro_head_choice heads[IPRO_MAX_MODULES];
+  bool heads_limited[IPRO_MAX_MODULES];
+  ipro_split bound;
+  uint64_t head_limit;
 } ipro_cli_split;
 
 ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_local_options *options,

@@ -338,6 +338,8 @@ typedef struct {
   char cut_names[IPRO_MAX_MODULES][512];
   const char *cuts[IPRO_MAX_MODULES];
   uint64_t planned_peak, e2e_peak;
+  ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
+  int n_heads;
 } train_run;
 
 static ipro_status read_from_trainer(void *context, const char *name, void *host, size_t bytes,
@@ -407,6 +409,8 @@ static ipro_local_settings local_settings(const train_run *r, int64_t batch) {
   }
   s.heads.classes = r->train_data.num_classes;
   s.heads.seed = r->position.seed + 1;
+  s.n_module_heads = r->n_heads;
+  memcpy(s.module_heads, r->heads, sizeof r->heads);
   return s;
 }
 
@@ -448,6 +452,8 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
     }
     r->planned_peak = split.split.peak_bytes;
     r->e2e_peak = e2e.peak_bytes;
+    r->n_heads = split.K - 1;
+    memcpy(r->heads, split.heads, sizeof r->heads);
   }
   ipro_module_costing_free(costing);
   free(cut_points);
