@@ -203,7 +203,8 @@ static ipro_status split_with_heads(const ipro_cli_local_options *o, ipro_module
                                &out->split, err);
   }
   ipro_head_costs costs = {ipro_module_costing_cost, ipro_module_costing_bound_cost,
-                           ipro_module_costing_set_head_limit, costing};
+                           ipro_module_costing_set_head_limit, ipro_module_costing_next_limit,
+                           costing};
   ipro_split bound, e2e;
   int e2e_boundaries[2] = {0, n_cut_points + 1};
   ipro_status status =
@@ -271,7 +272,8 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
       status = split_with_heads(o, costing, n_cut_points, n_names + 1, boundaries, out, err);
   } else if (o->budget_bytes && o->local.choose_heads) {
     ipro_head_costs costs = {ipro_module_costing_cost, ipro_module_costing_bound_cost,
-                             ipro_module_costing_set_head_limit, costing};
+                             ipro_module_costing_set_head_limit, ipro_module_costing_next_limit,
+                             costing};
     status = ipro_heads_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes,
                                          &costs, &out->split, &out->head_limit, err);
   } else if (o->budget_bytes) {

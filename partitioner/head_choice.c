@@ -1,4 +1,4 @@
-/* The descent over head limits of head_choice.h. */
+/* The scan over head limits of head_choice.h. */
 #include "head_choice.h"
 
 static ipro_status solve(int n_cuts, int K, const int *boundaries, uint64_t fixed_bytes,
@@ -12,25 +12,30 @@ static ipro_status solve(int n_cuts, int K, const int *boundaries, uint64_t fixe
 ipro_status ipro_heads_choose_split(int n_cuts, int K, const int *boundaries, uint64_t fixed_bytes,
                                     uint64_t target_peak, const ipro_head_costs *costs,
                                     ipro_split *out, uint64_t *limit, ipro_error *err) {
-  uint64_t current = UINT64_MAX, best_limit = UINT64_MAX;
-  ipro_split best = {0};
-  for (;;) {
+  uint64_t current = UINT64_MAX;
+  *limit = UINT64_MAX;
+  costs->set_limit(costs->context, current);
+  if (solve(n_cuts, K, boundaries, fixed_bytes, costs, out, err) != IPRO_OK) return IPRO_ERROR;
+  /* A head that alone takes its module above target - fixed can be in no plan that meets the
+   * target, so the scan starts there. */
+  uint64_t start = target_peak > fixed_bytes ? target_peak - fixed_bytes : 0;
+  while (out->peak_bytes > target_peak && K > 1) {
+    if (current == UINT64_MAX) {
+      current = start;
+    } else {
+      uint64_t largest;
+      if (costs->next_limit(costs->context, K, current, &largest, err) != IPRO_OK)
+        return IPRO_ERROR;
+      if (largest == 0) break; /* every module already carries its cheapest head */
+      current = largest - 1;
+    }
     costs->set_limit(costs->context, current);
     ipro_split split;
     if (solve(n_cuts, K, boundaries, fixed_bytes, costs, &split, err) != IPRO_OK) return IPRO_ERROR;
-    if (best.K == 0 || split.peak_bytes < best.peak_bytes) best = split, best_limit = current;
-    if (split.peak_bytes <= target_peak) {
-      best = split, best_limit = current;
-      break;
-    }
-    /* A module above the limit already carries its cheapest head, and every split has one
-     * (else the DP would have found it): no lower limit makes the largest module smaller. */
-    if (split.max_transient_bytes > current || split.max_transient_bytes == 0) break;
-    current = split.max_transient_bytes - 1;
+    if (split.peak_bytes < out->peak_bytes || split.peak_bytes <= target_peak)
+      *out = split, *limit = current;
   }
-  costs->set_limit(costs->context, best_limit);
-  *limit = best_limit;
-  *out = best;
+  costs->set_limit(costs->context, *limit);
   return IPRO_OK;
 }
 

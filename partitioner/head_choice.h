@@ -3,14 +3,18 @@
  * where they would eat the saving.
  *
  * The caller's costing prices a local module with the most faithful head whose transient bytes
- * stay within a limit (module_costing.h); for a fixed limit the split DP (split_choice.h) is exact.
- * The search starts with no limit (every cut gets the paper's head) and, while the plan's peak is
- * above the target, lowers the limit to just below the plan's largest module, which forces that
- * module (and any other at that size) onto a cheaper head or the DP onto other cuts. Each round
- * lowers the largest transient cost strictly, so it ends when the target is met or no module
- * can get cheaper; the plan returned is the first that meets the target, else the smallest peak
- * seen. The target of -K is the end-to-end peak less 80% of what the same K saves with heads of
- * zero cost (the "bound"); of --budget, the budget. */
+ * stay within a limit L, and the cheapest when none does (module_costing.h); for a fixed L the
+ * split DP (split_choice.h) is exact, giving plan(L). The choice is plan(L*) for the largest L*
+ * whose peak is at most the target. plan(L) changes only where L falls below the transient cost
+ * of a head chosen under it. The scan tries no limit first (the paper's heads everywhere); then,
+ * since a head that alone takes its module above target − fixed bytes is in no plan that meets
+ * the target, L = target − fixed; then it steps to just below the largest cost of a head chosen
+ * under L over every candidate module, which visits each distinct plan once, from the most
+ * faithful down, and builds cheaper heads only for the modules refused the more faithful ones.
+ * L* is thus no limit, or the largest L ≤ target − fixed whose plan meets the target. When no
+ * limit meets the target, the plan with the
+ * smallest peak (the largest such). The target of -K is the end-to-end peak less 80% of what the
+ * same K saves with heads of zero cost (the "bound"); of --budget, the budget. */
 #ifndef IPRO_HEAD_CHOICE_H
 #define IPRO_HEAD_CHOICE_H
 
@@ -20,6 +24,10 @@ typedef struct {
   ipro_module_cost_fn cost;       /* each local module's head chosen under the last limit set */
   ipro_module_cost_fn bound_cost; /* heads of zero cost */
   void (*set_limit)(void *context, uint64_t transient_limit);
+  /* The largest transient cost, at most limit, of the heads chosen under limit over every
+   * module that can be a local module of K (0 when every one already has its cheapest). */
+  ipro_status (*next_limit)(void *context, int K, uint64_t limit, uint64_t *largest,
+                            ipro_error *err);
   void *context;
 } ipro_head_costs;
 
@@ -28,7 +36,7 @@ typedef struct {
 
 /* K modules (balanced, or at the given boundaries when boundaries is not NULL) with the most
  * faithful heads whose peak is at most target_peak. Leaves the costing's limit at the one the
- * returned split was costed with, and writes it to *limit. */
+ * returned split was costed with, and writes it to *limit (UINT64_MAX: none). */
 ipro_status ipro_heads_choose_split(int n_cuts, int K, const int *boundaries, uint64_t fixed_bytes,
                                     uint64_t target_peak, const ipro_head_costs *costs,
                                     ipro_split *out, uint64_t *limit, ipro_error *err);

@@ -169,6 +169,22 @@ static int linear(head_builder *b, const char *name, int x, int64_t in, int64_t 
   return y;
 }
 
+/* x (channels wide) resized bilinearly to height × width with the given coordinate mode. */
+static int resize(head_builder *b, const char *name, int x, int64_t channels, int64_t height,
+                  int64_t width, const char *coordinates) {
+  int y = -1;
+  int n = node(b, name, IPRO_OP_RESIZE, &x, 1, &y);
+  int64_t sizes[4] = {b->graph->batch, channels, height, width};
+  set_ints(b, n, "sizes", sizes, 4);
+  set_string(b, n, "mode", "linear");
+  set_string(b, n, "coordinate_transformation_mode", coordinates);
+  set_string(b, n, "nearest_mode", "round_prefer_floor");
+  set_float(b, n, "cubic_coeff_a", -0.75f);
+  set_int(b, n, "exclude_outside", 0);
+  set_float(b, n, "extrapolation_value", 0);
+  return y;
+}
+
 /* The reconstruction target: the image with the dataset normalisation undone (image·std + mean
  * per channel), so that its pixels are in [0, 1] like the decoder's Sigmoid. */
 static int unnormalised_image(head_builder *b, int image, const ipro_head_options *o) {
@@ -189,23 +205,6 @@ static int unnormalised_image(head_builder *b, int image, const ipro_head_option
   return target;
 }
 
-/* The decoder: returns the Sigmoid output; *target gets the un-normalised image. */
-/* x (channels wide) resized bilinearly to height × width with the given coordinate mode. */
-static int resize(head_builder *b, const char *name, int x, int64_t channels, int64_t height,
-                  int64_t width, const char *coordinates) {
-  int y = -1;
-  int n = node(b, name, IPRO_OP_RESIZE, &x, 1, &y);
-  int64_t sizes[4] = {b->graph->batch, channels, height, width};
-  set_ints(b, n, "sizes", sizes, 4);
-  set_string(b, n, "mode", "linear");
-  set_string(b, n, "coordinate_transformation_mode", coordinates);
-  set_string(b, n, "nearest_mode", "round_prefer_floor");
-  set_float(b, n, "cubic_coeff_a", -0.75f);
-  set_int(b, n, "exclude_outside", 0);
-  set_float(b, n, "extrapolation_value", 0);
-  return y;
-}
-
 /* The decoder: returns the Sigmoid output; *target gets the un-normalised image, at the
  * image's resolution (paper) or at the cut's (reduced). */
 static int decoder(head_builder *b, int h, int64_t channels, int image,
@@ -222,11 +221,13 @@ static int decoder(head_builder *b, int h, int64_t channels, int image,
   int z = conv3x3(b, "decoder/conv2", y, 12, o->image_channels, 1);
   int prediction = -1;
   node(b, "decoder/Sigmoid", IPRO_OP_SIGMOID, &z, 1, &prediction);
-  *target = unnormalised_image(b, image, o);
+  /* Resized first, so that nothing of the image's size is built (bilinear weights sum to 1, so
+   * resizing commutes with the per-channel affine map that undoes the normalisation). */
   bool smaller = cut.dims[2] != image_shape->dims[2] || cut.dims[3] != image_shape->dims[3];
   if (o->decoder == IPRO_DECODER_REDUCED && smaller)
-    *target = resize(b, "decoder/target/Resize", *target, o->image_channels, cut.dims[2],
-                     cut.dims[3], "half_pixel");
+    image = resize(b, "decoder/target/Resize", image, o->image_channels, cut.dims[2], cut.dims[3],
+                   "half_pixel");
+  *target = unnormalised_image(b, image, o);
   return prediction;
 }
 

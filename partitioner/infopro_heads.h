@@ -10,7 +10,7 @@
  *   - "reduced": the same layers at the cut's own resolution (conv3x3 C→12, BN, ReLU,
  *     conv3x3 12→image channels, Sigmoid), compared with the image resized bilinearly
  *     (half_pixel, as PyTorch's interpolate without align_corners) to the cut's height and
- *     width: nothing the size of the image is built, so its cost is bounded by the cut's.
+ *     width: nothing of the image's size is built, so its cost is bounded by the cut's.
  *     (Reducing to 12 channels first and upsampling those was tried: on SqueezeNet 1.1 at
  *     64×64, batch 64, its 12 full-resolution channels and their gradients still cost 32 MB, and
  *     the plan stayed 8.7% above end to end);

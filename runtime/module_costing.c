@@ -199,6 +199,31 @@ ipro_status ipro_module_costing_bound_cost(void *context, int module, int K, int
   return IPRO_OK;
 }
 
+ipro_status ipro_module_costing_next_limit(void *context, int K, uint64_t limit, uint64_t *largest,
+                                           ipro_error *err) {
+  ipro_module_costing *c = context;
+  uint64_t saved = c->head_limit;
+  c->head_limit = limit;
+  *largest = 0;
+  /* A module on the last candidate has nothing cheaper to move to. */
+  int last = HEADS_CANDIDATE_FIRST + (c->settings.decoder_fixed ? 1 : N_CANDIDATES - 1);
+  ipro_status status = IPRO_OK;
+  for (int module = 0; module + 1 < K && status == IPRO_OK; module++)
+    for (int a = module; a < c->B - 1 && status == IPRO_OK; a++)
+      for (int b = a + 1; b < c->B - 1 && status == IPRO_OK; b++) {
+        int heads;
+        cached_module *entry;
+        status = chosen_heads(c, module, K, a, b, &heads, err);
+        if (status == IPRO_OK && (heads == HEADS_GIVEN || heads == last)) continue;
+        if (status == IPRO_OK) status = lookup_heads(c, module, K, a, b, heads, &entry, err);
+        if (status == IPRO_OK && entry->memory.transient_bytes <= limit &&
+            entry->memory.transient_bytes > *largest)
+          *largest = entry->memory.transient_bytes;
+      }
+  c->head_limit = saved;
+  return status;
+}
+
 void ipro_module_costing_set_head_limit(void *context, uint64_t transient_limit) {
   ipro_module_costing *c = context;
   c->head_limit = transient_limit;

@@ -34,6 +34,10 @@ ipro_status ipro_module_costing_bound_cost(void *context, int module, int K, int
 /* With --aux-head auto: a local module carries the most faithful head whose transient bytes stay
  * within transient_limit (UINT64_MAX at creation: always the paper's 1c2f), else the cheapest. */
 void ipro_module_costing_set_head_limit(void *context, uint64_t transient_limit);
+/* An ipro_head_costs.next_limit: the largest transient cost, at most limit, of the heads
+ * chosen under limit over every local module of K (0 when each has its cheapest already). */
+ipro_status ipro_module_costing_next_limit(void *context, int K, uint64_t limit, uint64_t *largest,
+                                           ipro_error *err);
 /* The heads the module carries under the current limit; *limited: a more faithful one exists
  * but exceeds the limit. */
 ipro_status ipro_module_costing_heads(ipro_module_costing *costing, int module, int K, int a, int b,
