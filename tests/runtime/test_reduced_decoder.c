@@ -14,8 +14,8 @@
  *   parameters agree within 1% of their scale; the network's convolution before the cut shows
  *   differences of up to 2-3% of its scale, the same at steps 1e-2, 1e-3 and 1e-4 and with the
  *   paper's decoder too (not explained yet: a kink of the decoder's ReLU would shrink with the
- *   step), so the tolerance is
- *   3e-2, still far below a wrong sign, a missing term or a misplaced window;
+ *   step), so the tolerance is 3e-2, still far below a wrong sign, a missing term or a
+ *   misplaced window;
  * - oneDNN against the reference kernels on the same step: the loss within 1e-4 and every
  *   gradient within 1e-2 of its tensor's scale (float32 kernels against the double-precision
  *   reference; a ReLU input within float rounding of zero may fall either way). */
