@@ -559,6 +559,11 @@ static void print_header(const train_run *r) {
     printf("; planned peak %llu bytes (end-to-end %llu, %.1f%% less)\n",
            (unsigned long long)r->planned_peak, (unsigned long long)r->e2e_peak,
            100.0 * (1.0 - (double)r->planned_peak / (double)r->e2e_peak));
+    printf("heads:");
+    for (int k = 0; k < r->n_heads; k++)
+      printf("%s module %d %dc%df, %s decoder", k ? ";" : "", k + 1, r->heads[k].convs,
+             r->heads[k].fcs, ipro_decoder_name(r->heads[k].decoder));
+    printf("\n");
   }
   if (r->options->resume)
     printf("resuming from %s after epoch %lld (step %llu)\n", r->checkpoint_path,
