@@ -6,13 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partitioner/head_choice.h"
 const char ipro_cli_local_usage[] =
     "  -K N                    cut into N modules with the smallest peak (default 1: end to end)\n"
     "  --budget BYTES          the fewest modules whose peak fits BYTES (e.g. 2GiB, 512MiB)\n"
     "  --cuts T1,T2,...        cut at these tensors (cut points, in network order)\n"
     "  --plan FILE             the cuts of a plan written by `infopro plan --json FILE`\n"
-    "  --aux-head SHAPE        the InfoPro classifier head: 0c1f, 0c2f, 1c1f, 1c2f (default), "
-    "2c2f\n"
+    "  --aux-head SHAPE        the InfoPro classifier head: auto (default: per cut, the most\n"
+    "                          faithful of 1c2f and 0c2f with the paper's decoder, then with the\n"
+    "                          reduced one, that keeps the cut profitable), 0c1f, 0c2f, 1c1f,\n"
+    "                          1c2f, 2c2f\n"
+    "  --decoder KIND          paper (upsample the cut, then reduce) or reduced (reduce at the\n"
+    "                          cut's resolution, then upsample 12 channels); default: paper,\n"
+    "                          or chosen per cut with --aux-head auto\n"
     "  --local-loss KIND       contrast (supervised contrastive, default) or ce\n"
     "  --lambda R1,A1,R2,A2    reconstruction/auxiliary weights at the first local module and at\n"
     "                          the last one (default 5,1,0,1)\n";
@@ -76,8 +82,14 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
     o->plan_path = value;
   } else if (strcmp(flag, "--aux-head") == 0) {
     ipro_error err;
-    if (ipro_head_parse(value, &o->local.heads, &err) != IPRO_OK)
-      return usage_error(flag, value, "<n>c<m>f, e.g. 1c2f");
+    o->local.choose_heads = value && strcmp(value, "auto") == 0;
+    if (!o->local.choose_heads && ipro_head_parse(value, &o->local.heads, &err) != IPRO_OK)
+      return usage_error(flag, value, "auto or <n>c<m>f, e.g. 1c2f");
+  } else if (strcmp(flag, "--decoder") == 0) {
+    ipro_error err;
+    if (ipro_decoder_parse(value, &o->local.heads.decoder, &err) != IPRO_OK)
+      return usage_error(flag, value, "paper or reduced");
+    o->local.decoder_fixed = true;
   } else if (strcmp(flag, "--local-loss") == 0) {
     if (value && strcmp(value, "contrast") == 0)
       o->local.heads.aux_loss = IPRO_AUX_LOSS_CONTRAST;
@@ -121,15 +133,97 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   return 2;
 }
 
+/* K modules, at the given boundaries or with the smallest peak; with --aux-head auto, with the
+ * most faithful heads that keep IPRO_HEADS_KEEP_FRACTION of the zero-cost-head bound's saving. */
+static ipro_status split_with_heads(const ipro_cli_local_options *o, ipro_module_costing *costing,
+                                    int n_cut_points, int K, const int *boundaries,
+                                    ipro_cli_split *out, ipro_error *err) {
+  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
+  if (!o->local.choose_heads || K == 1) {
+    if (boundaries)
+      return ipro_split_evaluate(n_cut_points, K, boundaries, fixed, ipro_module_costing_cost,
+                                 costing, &out->split, err);
+    return ipro_split_smallest_peak(n_cut_points, K, fixed, ipro_module_costing_cost, costing,
+                                    &out->split, err);
+  }
+  ipro_head_costs costs = {ipro_module_costing_cost, ipro_module_costing_bound_cost,
+                           ipro_module_costing_set_head_limit, ipro_module_costing_next_limit,
+                           costing};
+  ipro_split bound, e2e;
+  int e2e_boundaries[2] = {0, n_cut_points + 1};
+  ipro_status status =
+      boundaries ? ipro_split_evaluate(n_cut_points, K, boundaries, fixed,
+                                       ipro_module_costing_bound_cost, costing, &bound, err)
+                 : ipro_split_smallest_peak(n_cut_points, K, fixed, ipro_module_costing_bound_cost,
+                                            costing, &bound, err);
+  if (status == IPRO_OK)
+    status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries, fixed, ipro_module_costing_cost,
+                                 costing, &e2e, err);
+  if (status != IPRO_OK) return status;
+  uint64_t target = ipro_heads_target_peak(e2e.peak_bytes, bound.peak_bytes);
+  return ipro_heads_choose_split(n_cut_points, K, boundaries, fixed, target, &costs, &out->split,
+                                 &out->head_limit, err);
+}
+
+/* Each local module's heads under the limit the split was chosen with, and the zero-cost-head
+ * bound of the same K (with the smallest peak, or at the user's own cuts when given). */
+static ipro_status describe_heads(ipro_module_costing *costing, int n_cut_points, bool given,
+                                  ipro_cli_split *out, ipro_error *err) {
+  const ipro_split *s = &out->split;
+  for (int k = 0; k + 1 < s->K; k++)
+    if (ipro_module_costing_heads(costing, k, s->K, s->boundaries[k], s->boundaries[k + 1],
+                                  &out->heads[k], &out->heads_limited[k], err) != IPRO_OK)
+      return IPRO_ERROR;
+  if (s->K == 1) return IPRO_OK;
+  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
+  if (given)
+    return ipro_split_evaluate(n_cut_points, s->K, s->boundaries, fixed,
+                               ipro_module_costing_bound_cost, costing, &out->bound, err);
+  return ipro_split_smallest_peak(n_cut_points, s->K, fixed, ipro_module_costing_bound_cost,
+                                  costing, &out->bound, err);
+}
+
 ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_local_options *o,
                                   ipro_module_costing *costing, const int *cut_points,
                                   int n_cut_points, ipro_cli_split *out, const char **why,
                                   ipro_error *err) {
-  ipro_split_request request = {.K = o->K,
-                                .budget_bytes = o->budget_bytes,
-                                .cuts_text = o->cuts_text,
-                                .plan_path = o->plan_path};
-  return ipro_split_choose(network, &request, cut_points, n_cut_points,
-                           ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
-                           costing, out, why, err);
+  memset(out, 0, sizeof *out);
+  out->head_limit = UINT64_MAX;
+  ipro_module_costing_set_head_limit(costing, UINT64_MAX);
+  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
+  bool given = o->plan_path || o->cuts_text;
+  ipro_status status = IPRO_OK;
+  if (why) *why = NULL;
+  if (o->local.choose_heads && o->budget_bytes && !given && !o->K) {
+    /* The fewest modules that fit with heads chosen for the budget: a split the paper's heads
+     * cannot fit may fit with cheaper ones. */
+    ipro_head_costs costs = {ipro_module_costing_cost, ipro_module_costing_bound_cost,
+                             ipro_module_costing_set_head_limit, ipro_module_costing_next_limit,
+                             costing};
+    status = ipro_heads_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes,
+                                         &costs, &out->split, &out->head_limit, err);
+  } else {
+    /* The policy (partitioner/split_policy.h) reads the plan file or the cuts, or chooses them,
+     * with the paper's heads; --aux-head auto then chooses the heads with the cuts. */
+    ipro_split_request request = {.K = o->K,
+                                  .budget_bytes = o->budget_bytes,
+                                  .cuts_text = o->cuts_text,
+                                  .plan_path = o->plan_path};
+    ipro_split_choice chosen;
+    status = ipro_split_choose(network, &request, cut_points, n_cut_points, fixed,
+                               ipro_module_costing_cost, costing, &chosen, why, err);
+    if (status != IPRO_OK) return status;
+    out->split = chosen.split;
+    if (o->local.choose_heads && chosen.K > 1) {
+      int boundaries[IPRO_MAX_MODULES + 1];
+      memcpy(boundaries, chosen.split.boundaries, sizeof(int) * (size_t)(chosen.K + 1));
+      status =
+          split_with_heads(o, costing, n_cut_points, chosen.K, given ? boundaries : NULL, out, err);
+    }
+  }
+  if (status != IPRO_OK) return status;
+  out->K = out->split.K;
+  for (int k = 1; k < out->K; k++)
+    out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
+  return describe_heads(costing, n_cut_points, given, out, err);
 }

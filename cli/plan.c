@@ -56,6 +56,37 @@ double ipro_plan_reduction(const ipro_plan_report *r) {
   return r->e2e.peak_bytes ? 1.0 - (double)r->split.peak_bytes / (double)r->e2e.peak_bytes : 0.0;
 }
 
+double ipro_plan_bound_kept(const ipro_plan_report *r) {
+  if (r->bound.K == 0 || r->bound.peak_bytes >= r->e2e.peak_bytes) return 0.0;
+  return ((double)r->e2e.peak_bytes - (double)r->split.peak_bytes) /
+         ((double)r->e2e.peak_bytes - (double)r->bound.peak_bytes);
+}
+
+const char *ipro_plan_head_reason(const ipro_plan_report *r, int k, char *buffer, size_t size) {
+  char limit[32];
+  if (!r->options->local.choose_heads)
+    snprintf(buffer, size, "given (--aux-head %s)", r->head_shape);
+  else if (!r->heads_limited[k] && r->head_limit == UINT64_MAX)
+    snprintf(buffer, size, "the most faithful: %s",
+             r->chosen_for_budget                    ? "with it the plan fits the budget"
+             : ipro_plan_bound_kept(r) >= 0.8 - 1e-9 ? "with it the plan keeps 80% of the "
+                                                       "zero-cost-head saving"
+                                                     : "no cheaper head lowers the peak");
+  else if (!r->heads_limited[k])
+    snprintf(buffer, size,
+             "the most faithful that keeps this module within %s transient bytes, the limit that "
+             "%s",
+             ipro_plan_grouped(r->head_limit, limit, sizeof limit),
+             r->chosen_for_budget ? "fits the budget" : "keeps the plan profitable");
+  else
+    snprintf(buffer, size,
+             "a more faithful head would take this module above %s transient bytes, the limit "
+             "that %s",
+             ipro_plan_grouped(r->head_limit, limit, sizeof limit),
+             r->chosen_for_budget ? "fits the budget" : "keeps the plan profitable");
+  return buffer;
+}
+
 static double mebibytes(uint64_t bytes) { return (double)bytes / 1048576.0; }
 
 static bool is_folded(const ipro_graph *graph, const ipro_node *node) {
@@ -149,7 +180,8 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
   else
     printf("split       end to end (no -K, --budget, --cuts or --plan)\n");
   lambda_text(s, l, sizeof l);
-  printf("heads       %s, %s loss, lambda (reconstruction,auxiliary) %s\n\n", r->head_shape,
+  printf("heads       %s, %s loss, lambda (reconstruction,auxiliary) %s\n\n",
+         s->choose_heads ? "auto (per cut)" : r->head_shape,
          s->heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrastive" : "cross-entropy", l);
 
   int width = 10;
@@ -159,9 +191,9 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
     if (first > width) width = first;
     if (last > width) width = last;
   }
-  printf("%-6s  %-*s  %-*s %11s %18s %14s %14s %14s %14s %11s\n", "module", width, "first node",
+  printf("%-6s  %-*s  %-*s %11s %18s %14s %14s %14s %14s %11s  %s\n", "module", width, "first node",
          width, "last node", "parameters", "FLOPs/step", "arena", "handoff", "transient",
-         "persistent", "head params");
+         "persistent", "head params", "heads");
   for (int k = 0; k <= r->K; k++) {
     const ipro_plan_module *m = k < r->K ? &r->modules[k] : &r->e2e_module;
     char label[16];
@@ -170,7 +202,11 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
     else
       snprintf(label, sizeof label, "E2E");
     if (k == r->K) printf("\n");
-    printf("%-6s  %-*s  %-*s %11s %18s %14s %14s %14s %14s %11s\n", label, width,
+    char heads[32] = "-";
+    if (k + 1 < r->K)
+      snprintf(heads, sizeof heads, "%dc%df %s", r->heads[k].convs, r->heads[k].fcs,
+               ipro_decoder_name(r->heads[k].decoder));
+    printf("%-6s  %-*s  %-*s %11s %18s %14s %14s %14s %14s %11s  %s\n", label, width,
            g->nodes[m->first_node].name, width, g->nodes[m->last_node].name,
            ipro_plan_grouped((uint64_t)m->parameters, a, sizeof a),
            ipro_plan_grouped((uint64_t)m->flops, b, sizeof b),
@@ -178,11 +214,18 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
            ipro_plan_grouped(m->memory.input_bytes + m->memory.output_bytes, d, sizeof d),
            ipro_plan_grouped(m->memory.transient_bytes, e, sizeof e),
            ipro_plan_grouped(m->memory.persistent_bytes, f, sizeof f),
-           ipro_plan_grouped((uint64_t)m->head_parameters, h, sizeof h));
+           ipro_plan_grouped((uint64_t)m->head_parameters, h, sizeof h), heads);
   }
   printf("(bytes; handoff = the activation received + the one handed on; transient = arena + "
          "handoff;\n persistent = parameters, gradients and optimizer state, heads included; "
-         "head params = parameters of the InfoPro heads)\n\n");
+         "head params = parameters of the InfoPro heads;\n heads = classifier head and decoder "
+         "of each local module)\n\n");
+  for (int k = 0; k + 1 < r->K; k++) {
+    char reason[256];
+    printf("heads at cut %d: %dc%df, %s decoder: %s\n", k + 1, r->heads[k].convs, r->heads[k].fcs,
+           ipro_decoder_name(r->heads[k].decoder),
+           ipro_plan_head_reason(r, k, reason, sizeof reason));
+  }
 
   printf("cuts: ");
   if (r->K == 1) printf("none (end to end)");
@@ -199,6 +242,12 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
          ipro_plan_grouped(r->fixed_bytes, a, sizeof a),
          ipro_plan_grouped(r->split.persistent_bytes, b, sizeof b),
          ipro_plan_grouped(r->split.max_transient_bytes, c, sizeof c), r->largest_module + 1);
+  if (r->bound.K)
+    printf("bound: %s bytes (%.1f MiB) with heads of zero cost at the same K (reduction %.1f%%); "
+           "the heads keep %.1f%% of that saving\n",
+           ipro_plan_grouped(r->bound.peak_bytes, a, sizeof a), mebibytes(r->bound.peak_bytes),
+           100.0 * (1.0 - (double)r->bound.peak_bytes / (double)r->e2e.peak_bytes),
+           100.0 * ipro_plan_bound_kept(r));
   if (r->budget_bytes) {
     bool fits = r->split.peak_bytes <= r->budget_bytes;
     uint64_t gap =
@@ -246,8 +295,18 @@ static void write_module(ipro_json_writer *w, const char *key, const ipro_plan_r
   ipro_json_int(w, "arena_bytes", (int64_t)m->memory.arena_bytes);
   ipro_json_int(w, "transient_bytes", (int64_t)m->memory.transient_bytes);
   ipro_json_int(w, "persistent_bytes", (int64_t)m->memory.persistent_bytes);
-  if (with_peak_without)
+  if (with_peak_without) {
     ipro_json_int(w, "peak_without_cut_bytes", (int64_t)m->peak_without_cut_bytes);
+    char shape[16], reason[256];
+    const ipro_head_choice *h = &r->heads[index - 1];
+    snprintf(shape, sizeof shape, "%dc%df", h->convs, h->fcs);
+    ipro_json_begin_object(w, "head");
+    ipro_json_string(w, "shape", shape);
+    ipro_json_string(w, "decoder", ipro_decoder_name(h->decoder));
+    ipro_json_bool(w, "limited", r->heads_limited[index - 1]);
+    ipro_json_string(w, "why", ipro_plan_head_reason(r, index - 1, reason, sizeof reason));
+    ipro_json_end_object(w);
+  }
   ipro_json_end_object(w);
 }
 
@@ -274,7 +333,7 @@ static void write_json(const ipro_plan_report *r, FILE *out) {
     ipro_json_string(&w, NULL, g->tensors[r->cost->cut_points[c]].name);
   ipro_json_end_array(&w);
   ipro_json_begin_object(&w, "heads");
-  ipro_json_string(&w, "shape", r->head_shape);
+  ipro_json_string(&w, "shape", s->choose_heads ? "auto" : r->head_shape);
   ipro_json_string(&w, "loss", s->heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrast" : "ce");
   ipro_json_begin_array(&w, "lambda");
   ipro_json_double(&w, NULL, short_decimal(s->lambda_first[0]));
@@ -297,6 +356,11 @@ static void write_json(const ipro_plan_report *r, FILE *out) {
   write_module(&w, "e2e", r, &r->e2e_module, 0, false);
   ipro_json_int(&w, "e2e_peak_bytes", (int64_t)r->e2e.peak_bytes);
   ipro_json_double(&w, "reduction", ipro_plan_reduction(r));
+  if (r->bound.K) {
+    ipro_json_int(&w, "bound_peak_bytes", (int64_t)r->bound.peak_bytes);
+    ipro_json_double(&w, "bound_kept", ipro_plan_bound_kept(r));
+  }
+  if (r->head_limit != UINT64_MAX) ipro_json_int(&w, "head_limit_bytes", (int64_t)r->head_limit);
   if (r->budget_bytes) {
     ipro_json_int(&w, "budget_bytes", (int64_t)r->budget_bytes);
     ipro_json_bool(&w, "fits", r->split.peak_bytes <= r->budget_bytes);
@@ -437,6 +501,10 @@ int ipro_cli_plan(int argc, char **argv) {
                                    &chosen, &why, &err);
     report.split = chosen.split;
     report.K = chosen.K;
+    memcpy(report.heads, chosen.heads, sizeof report.heads);
+    memcpy(report.heads_limited, chosen.heads_limited, sizeof report.heads_limited);
+    report.head_limit = chosen.head_limit;
+    report.bound = chosen.bound;
   }
   if (status == IPRO_OK) status = describe(&report, costing, &err);
   if (status == IPRO_OK && why) fprintf(stderr, "infopro plan: %s\n", why);

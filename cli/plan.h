@@ -36,10 +36,22 @@ typedef struct {
   uint64_t fixed_bytes;
   uint64_t budget_bytes;  /* 0: no budget */
   bool chosen_for_budget; /* the budget chose K (no -K, --cuts or --plan) */
+  /* Each local module's heads, whether --aux-head auto refused a more faithful one for its
+   * memory, the transient limit it was chosen under, and the same K's peak with heads of zero
+   * cost (bound.K is 0 for K = 1). */
+  ipro_head_choice heads[IPRO_MAX_MODULES];
+  bool heads_limited[IPRO_MAX_MODULES];
+  uint64_t head_limit;
+  ipro_split bound;
 } ipro_plan_report;
 
 /* 1 - peak / e2e peak. */
 double ipro_plan_reduction(const ipro_plan_report *report);
+/* The share of the zero-cost-head bound's saving that the plan keeps: (e2e - peak) / (e2e -
+ * bound); 0 when the bound saves nothing. */
+double ipro_plan_bound_kept(const ipro_plan_report *report);
+/* Why local module k got its heads, in one sentence, into buffer. */
+const char *ipro_plan_head_reason(const ipro_plan_report *report, int k, char *buffer, size_t size);
 /* "1,234,567" into buffer. */
 const char *ipro_plan_grouped(uint64_t value, char *buffer, size_t size);
 /* The report as one self-contained HTML page (inline CSS and SVG, no scripts, no fetches). */

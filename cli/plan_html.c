@@ -303,7 +303,8 @@ void ipro_plan_html_write(const ipro_plan_report *r, FILE *out) {
   fprintf(out,
           "</h1>\n<p>Batch %" PRId64 ", %d module%s (%d cut points to choose from), heads "
           "%s, %s loss, backend %s, optimizer %s.<br>\nCuts: ",
-          g->batch, r->K, r->K == 1 ? "" : "s", r->cost->n_cut_points, r->head_shape,
+          g->batch, r->K, r->K == 1 ? "" : "s", r->cost->n_cut_points,
+          r->options->local.choose_heads ? "chosen per cut" : r->head_shape,
           r->options->local.heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrastive"
                                                                      : "cross-entropy",
           r->backend_name, r->optimizer_name);
@@ -323,6 +324,19 @@ void ipro_plan_html_write(const ipro_plan_report *r, FILE *out) {
     fprintf(out, " Budget %s bytes (%.1f MiB): %s.",
             ipro_plan_grouped(r->budget_bytes, a, sizeof a), mib(r->budget_bytes),
             r->split.peak_bytes <= r->budget_bytes ? "fits" : "<b>does not fit</b>");
+  if (r->bound.K)
+    fprintf(out,
+            " With heads of zero cost the same K would peak at %s bytes (%.1f MiB): the heads "
+            "keep %.1f%% of that saving.",
+            ipro_plan_grouped(r->bound.peak_bytes, a, sizeof a), mib(r->bound.peak_bytes),
+            100.0 * ipro_plan_bound_kept(r));
+  for (int k = 0; k + 1 < r->K; k++) {
+    char reason[256];
+    fprintf(out, "<br>\nHeads at cut %d: %dc%df, %s decoder: ", k + 1, r->heads[k].convs,
+            r->heads[k].fcs, ipro_decoder_name(r->heads[k].decoder));
+    escaped(out, ipro_plan_head_reason(r, k, reason, sizeof reason));
+    fprintf(out, ".");
+  }
   fprintf(out, "</p>\n");
 
   fprintf(out, "<h2>Activations kept for the backward pass, along the network</h2>\n");

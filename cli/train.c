@@ -377,8 +377,10 @@ typedef struct {
   /* measured without reading the plan: from the start of the command, and while the trainer
    * exists (runtime/process_memory.h) */
   ipro_process_memory process, training;
-  int64_t trainer_heap, test_pass_heap; /* allocator bytes held by each once built */
-  uint64_t trainer_creation_peak;       /* the allocator's peak while the trainer was built */
+  int64_t trainer_heap, test_pass_heap;     /* allocator bytes held by each once built */
+  uint64_t trainer_creation_peak;           /* the allocator's peak while the trainer was built */
+  ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
+  int n_heads;
 } train_run;
 
 /* Whether this process prints and writes files: rank 0 of a pipeline, or the only process. */
@@ -495,6 +497,8 @@ static ipro_local_settings local_settings(const train_run *r, int64_t batch) {
   }
   s.heads.classes = r->train_data.num_classes;
   s.heads.seed = r->position.seed + 1;
+  s.n_module_heads = r->n_heads;
+  memcpy(s.module_heads, r->heads, sizeof r->heads);
   return s;
 }
 
@@ -536,6 +540,8 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
     }
     r->planned_peak = split.split.peak_bytes;
     r->e2e_peak = e2e.peak_bytes;
+    r->n_heads = split.K - 1;
+    memcpy(r->heads, split.heads, sizeof r->heads);
   }
   ipro_module_costing_free(costing);
   free(cut_points);
@@ -672,6 +678,11 @@ static void print_header(const train_run *r) {
     printf("; planned peak %llu bytes (end-to-end %llu, %.1f%% less)\n",
            (unsigned long long)r->planned_peak, (unsigned long long)r->e2e_peak,
            100.0 * (1.0 - (double)r->planned_peak / (double)r->e2e_peak));
+    printf("heads:");
+    for (int k = 0; k < r->n_heads; k++)
+      printf("%s module %d %dc%df, %s decoder", k ? ";" : "", k + 1, r->heads[k].convs,
+             r->heads[k].fcs, ipro_decoder_name(r->heads[k].decoder));
+    printf("\n");
   }
   if (r->options->resume)
     printf("resuming from %s after epoch %lld (step %llu)\n", r->checkpoint_path,

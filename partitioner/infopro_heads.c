@@ -169,6 +169,22 @@ static int linear(head_builder *b, const char *name, int x, int64_t in, int64_t 
   return y;
 }
 
+/* x (channels wide) resized bilinearly to height × width with the given coordinate mode. */
+static int resize(head_builder *b, const char *name, int x, int64_t channels, int64_t height,
+                  int64_t width, const char *coordinates) {
+  int y = -1;
+  int n = node(b, name, IPRO_OP_RESIZE, &x, 1, &y);
+  int64_t sizes[4] = {b->graph->batch, channels, height, width};
+  set_ints(b, n, "sizes", sizes, 4);
+  set_string(b, n, "mode", "linear");
+  set_string(b, n, "coordinate_transformation_mode", coordinates);
+  set_string(b, n, "nearest_mode", "round_prefer_floor");
+  set_float(b, n, "cubic_coeff_a", -0.75f);
+  set_int(b, n, "exclude_outside", 0);
+  set_float(b, n, "extrapolation_value", 0);
+  return y;
+}
+
 /* The reconstruction target: the image with the dataset normalisation undone (image·std + mean
  * per channel), so that its pixels are in [0, 1] like the decoder's Sigmoid. */
 static int unnormalised_image(head_builder *b, int image, const ipro_head_options *o) {
@@ -189,23 +205,28 @@ static int unnormalised_image(head_builder *b, int image, const ipro_head_option
   return target;
 }
 
-/* The decoder: returns the Sigmoid output; *target gets the un-normalised image. */
+/* The decoder: returns the Sigmoid output; *target gets the un-normalised image, at the
+ * image's resolution (paper) or at the cut's (reduced). */
 static int decoder(head_builder *b, int h, int64_t channels, int image,
                    const ipro_shape *image_shape, const ipro_head_options *o, int *target) {
-  int up = -1;
-  int resize = node(b, "decoder/Resize", IPRO_OP_RESIZE, &h, 1, &up);
-  int64_t sizes[4] = {b->graph->batch, channels, image_shape->dims[2], image_shape->dims[3]};
-  set_ints(b, resize, "sizes", sizes, 4);
-  set_string(b, resize, "mode", "linear");
-  set_string(b, resize, "coordinate_transformation_mode", "align_corners");
-  set_string(b, resize, "nearest_mode", "round_prefer_floor");
-  set_float(b, resize, "cubic_coeff_a", -0.75f);
-  set_int(b, resize, "exclude_outside", 0);
-  set_float(b, resize, "extrapolation_value", 0);
-  int y = conv_bn(b, "decoder/conv1", up, channels, 12, 1, true);
+  const ipro_shape cut = b->graph->tensors[h].shape; /* a copy: adding tensors moves them */
+  int y;
+  if (o->decoder == IPRO_DECODER_REDUCED) {
+    y = conv_bn(b, "decoder/conv1", h, channels, 12, 1, true);
+  } else {
+    int up = resize(b, "decoder/Resize", h, channels, image_shape->dims[2], image_shape->dims[3],
+                    "align_corners");
+    y = conv_bn(b, "decoder/conv1", up, channels, 12, 1, true);
+  }
   int z = conv3x3(b, "decoder/conv2", y, 12, o->image_channels, 1);
   int prediction = -1;
   node(b, "decoder/Sigmoid", IPRO_OP_SIGMOID, &z, 1, &prediction);
+  /* Resized first, so that nothing of the image's size is built (bilinear weights sum to 1, so
+   * resizing commutes with the per-channel affine map that undoes the normalisation). */
+  bool smaller = cut.dims[2] != image_shape->dims[2] || cut.dims[3] != image_shape->dims[3];
+  if (o->decoder == IPRO_DECODER_REDUCED && smaller)
+    image = resize(b, "decoder/target/Resize", image, o->image_channels, cut.dims[2], cut.dims[3],
+                   "half_pixel");
   *target = unnormalised_image(b, image, o);
   return prediction;
 }
@@ -321,4 +342,18 @@ ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_e
   options->convs = convs;
   options->fcs = fcs;
   return IPRO_OK;
+}
+
+ipro_status ipro_decoder_parse(const char *text, ipro_decoder_kind *decoder, ipro_error *err) {
+  if (text && strcmp(text, "paper") == 0)
+    *decoder = IPRO_DECODER_PAPER;
+  else if (text && strcmp(text, "reduced") == 0)
+    *decoder = IPRO_DECODER_REDUCED;
+  else
+    return ipro_error_set(err, "--decoder '%s' is neither paper nor reduced", text ? text : "");
+  return IPRO_OK;
+}
+
+const char *ipro_decoder_name(ipro_decoder_kind decoder) {
+  return decoder == IPRO_DECODER_REDUCED ? "reduced" : "paper";
 }

@@ -1,9 +1,19 @@
 /* InfoPro's auxiliary heads, generated as ordinary IR at the output h of a local module (every
  * module but the last), so they train through the same autodiff, planner and kernels:
  *
- * - the decoder: h upsampled bilinearly (align_corners) to the input image's size, conv3x3
- *   C→12, BN, ReLU, conv3x3 12→image channels, Sigmoid; its loss is the binary cross-entropy
- *   against the image with the dataset normalisation undone (pixels in [0, 1]);
+ * - the decoder, in one of two forms; its loss is the binary cross-entropy against the image
+ *   with the dataset normalisation undone (pixels in [0, 1]):
+ *   - "paper": h upsampled bilinearly (align_corners) to the input image's size, conv3x3
+ *     C→12, BN, ReLU, conv3x3 12→image channels, Sigmoid. Its upsampled C-channel tensor (and
+ *     that tensor's gradient) grows with the image, not with the cut: on a 64-channel cut of a
+ *     64×64 input it alone outweighs what the cut saves;
+ *   - "reduced": the same layers at the cut's own resolution (conv3x3 C→12, BN, ReLU,
+ *     conv3x3 12→image channels, Sigmoid), compared with the image resized bilinearly
+ *     (half_pixel, as PyTorch's interpolate without align_corners) to the cut's height and
+ *     width: nothing of the image's size is built, so its cost is bounded by the cut's.
+ *     (Reducing to 12 channels first and upsampling those was tried: on SqueezeNet 1.1 at
+ *     64×64, batch 64, its 12 full-resolution channels and their gradients still cost 32 MB, and
+ *     the plan stayed 8.7% above end to end);
  * - the classifier head "<n>c<m>f": n conv3x3-BN-ReLU stages (the first C→(C<64 ? 2C : C) with
  *   stride (C<64 ? 2 : 1)), global average pooling, m fully connected layers (hidden width 128,
  *   ReLU between), ending in 128 features for the contrastive loss or one logit per class for
@@ -23,9 +33,18 @@
 #include "codegen/training_graph.h"
 
 typedef enum { IPRO_AUX_LOSS_CONTRAST, IPRO_AUX_LOSS_CROSS_ENTROPY } ipro_aux_loss;
+typedef enum { IPRO_DECODER_PAPER, IPRO_DECODER_REDUCED } ipro_decoder_kind;
+
+/* The shape of the heads of one local module: the classifier head's n convs and m fully
+ * connected layers, and the decoder's form. */
+typedef struct {
+  int convs, fcs;
+  ipro_decoder_kind decoder;
+} ipro_head_choice;
 
 typedef struct {
   int convs, fcs; /* the head's shape: 1c2f by default */
+  ipro_decoder_kind decoder;
   ipro_aux_loss aux_loss;
   int classes;                             /* for cross-entropy heads */
   float reconstruction_weight, aux_weight; /* λ1, λ2 of this module */
@@ -36,6 +55,9 @@ typedef struct {
 
 /* Parses "0c1f", "0c2f", "1c1f", "1c2f", "2c2f" (any n in 0..3, m in 1..3) into options. */
 ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_error *err);
+/* Parses "paper" or "reduced". */
+ipro_status ipro_decoder_parse(const char *text, ipro_decoder_kind *decoder, ipro_error *err);
+const char *ipro_decoder_name(ipro_decoder_kind decoder);
 
 /* Appends both heads to module (shapes inferred at its batch) at its first graph output. image:
  * the tensor holding the network's normalised input in this module's graph (the module's own

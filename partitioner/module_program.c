@@ -21,6 +21,7 @@ void ipro_local_settings_defaults(ipro_local_settings *s) {
   s->lambda_last[0] = 0;
   s->lambda_last[1] = 1;
   s->K = 2;
+  s->choose_heads = true;
 }
 
 void ipro_local_lambdas(const ipro_local_settings *s, int module, float *reconstruction,
@@ -46,6 +47,11 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
   } else if (status == IPRO_OK) {
     ipro_head_options heads = settings->heads;
     ipro_local_lambdas(settings, module, &heads.reconstruction_weight, &heads.aux_weight);
+    if (module < settings->n_module_heads) {
+      heads.convs = settings->module_heads[module].convs;
+      heads.fcs = settings->module_heads[module].fcs;
+      heads.decoder = settings->module_heads[module].decoder;
+    }
     heads.seed = settings->heads.seed + (uint64_t)module * 1000003u;
     const ipro_tensor *image = &network->tensors[network->inputs[0]];
     ipro_loss_term terms[2];

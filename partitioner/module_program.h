@@ -11,6 +11,7 @@
 #define IPRO_MODULE_PROGRAM_H
 
 #include "partitioner/infopro_heads.h"
+#include "partitioner/split_choice.h"
 
 typedef struct {
   int64_t batch;
@@ -20,9 +21,18 @@ typedef struct {
    * (module K-1), interpolated linearly in between. */
   float lambda_first[2], lambda_last[2];
   int K;
+  /* --aux-head auto: the costing chooses each local module's head (module_costing.h), among
+   * 1c2f and 0c2f with the paper's decoder and then with the reduced one (only the decoder of
+   * `heads` when decoder_fixed). */
+  bool choose_heads, decoder_fixed;
+  /* The heads chosen for local modules 0..n_module_heads-1, which then replace `heads`' shape
+   * and decoder for those modules. */
+  ipro_head_choice module_heads[IPRO_MAX_MODULES];
+  int n_module_heads;
 } ipro_local_settings;
 
-/* The defaults: head 1c2f, contrastive loss, λ from (5, 1) to (0, 1) (see the README). */
+/* The defaults: head 1c2f chosen automatically (which is 1c2f with the paper's decoder until a
+ * limit asks for less), contrastive loss, λ from (5, 1) to (0, 1) (see the README). */
 void ipro_local_settings_defaults(ipro_local_settings *settings);
 
 /* module: 0-based index among settings->K; first_cut/last_cut as in module_graph.h. The network

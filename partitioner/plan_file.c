@@ -33,7 +33,10 @@ static const property properties[] = {{"format", KIND_STRING},
                                       {"e2e_peak_bytes", KIND_INTEGER},
                                       {"reduction", KIND_NUMBER},
                                       {"budget_bytes", KIND_INTEGER},
-                                      {"fits", KIND_BOOL}};
+                                      {"fits", KIND_BOOL},
+                                      {"bound_peak_bytes", KIND_INTEGER},
+                                      {"bound_kept", KIND_NUMBER},
+                                      {"head_limit_bytes", KIND_INTEGER}};
 enum { N_PROPERTIES = sizeof properties / sizeof properties[0], N_REQUIRED = 19 };
 
 const char *ipro_plan_file_property(int index, bool *required) {

@@ -14,13 +14,24 @@ typedef struct {
   int64_t flops, parameters, head_parameters;
 } cached_module;
 
+/* The heads a local module can carry: the settings' own (index 0), the candidates of --aux-head
+ * auto from the most faithful to the cheapest, and the zero-cost bound's. */
+enum { HEADS_GIVEN, HEADS_CANDIDATE_FIRST, N_CANDIDATES = 4, HEADS_BOUND = 5, N_HEADS = 6 };
+static const ipro_head_choice candidates[N_CANDIDATES] = {
+    {1, 2, IPRO_DECODER_PAPER},
+    {0, 2, IPRO_DECODER_PAPER},
+    {1, 2, IPRO_DECODER_REDUCED},
+    {0, 2, IPRO_DECODER_REDUCED},
+};
+
 struct ipro_module_costing {
   const ipro_graph *network;
   int *cuts;
   int n_cuts, B;
   ipro_local_settings settings;
   ipro_backend *backend, *fallback;
-  cached_module *cache; /* [variant][a][b], variant = decoder + 2·head */
+  cached_module *cache; /* [variant][heads][a][b], variant = decoder + 2·head */
+  uint64_t head_limit;  /* --aux-head auto: the transient bytes a head may bring a module to */
   int programs_built;
 };
 
@@ -43,7 +54,8 @@ ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *
   c->B = n_cuts + 2;
   c->settings = *settings;
   c->cuts = malloc(sizeof(int) * (size_t)(n_cuts + 1));
-  c->cache = calloc(4 * (size_t)c->B * (size_t)c->B, sizeof *c->cache);
+  c->head_limit = UINT64_MAX;
+  c->cache = calloc(4 * N_HEADS * (size_t)c->B * (size_t)c->B, sizeof *c->cache);
   ipro_status status = c->cuts && c->cache ? IPRO_OK : ipro_error_set(err, "out of memory");
   if (status == IPRO_OK) memcpy(c->cuts, cut_points, sizeof(int) * (size_t)n_cuts);
   if (status == IPRO_OK)
@@ -69,9 +81,22 @@ static int64_t count_parameters(const ipro_graph *g, const ipro_training_graph *
 }
 
 static ipro_status build_and_plan(ipro_module_costing *c, int module, int K, int a, int b,
-                                  cached_module *out, ipro_error *err) {
+                                  int heads, cached_module *out, ipro_error *err) {
   ipro_local_settings settings = c->settings;
   settings.K = K;
+  settings.n_module_heads = 0;
+  if (heads == HEADS_BOUND) {
+    /* The least any local loss needs: the gradient at the cut, through a global average pool
+     * and one linear layer to the classes (N·C + N·classes floats, C·classes weights). */
+    settings.heads.convs = 0, settings.heads.fcs = 1;
+    settings.heads.aux_loss = IPRO_AUX_LOSS_CROSS_ENTROPY;
+    settings.lambda_first[0] = settings.lambda_last[0] = 0;
+    settings.lambda_first[1] = settings.lambda_last[1] = 1;
+  } else if (heads != HEADS_GIVEN) {
+    const ipro_head_choice *h = &candidates[heads - HEADS_CANDIDATE_FIRST];
+    settings.heads.convs = h->convs, settings.heads.fcs = h->fcs;
+    if (!settings.decoder_fixed) settings.heads.decoder = h->decoder;
+  }
   int first = a == 0 ? -1 : c->cuts[a - 1];
   int last = b == c->B - 1 ? -1 : c->cuts[b - 1];
   ipro_graph *graph = NULL;
@@ -101,8 +126,8 @@ static ipro_status build_and_plan(ipro_module_costing *c, int module, int K, int
   return status;
 }
 
-static ipro_status lookup(ipro_module_costing *c, int module, int K, int a, int b,
-                          cached_module **out, ipro_error *err) {
+static ipro_status lookup_heads(ipro_module_costing *c, int module, int K, int a, int b, int heads,
+                                cached_module **out, ipro_error *err) {
   if (a < 0 || b >= c->B || a >= b) return ipro_error_set(err, "no module between %d and %d", a, b);
   int variant = 0;
   if (b != c->B - 1) {
@@ -111,19 +136,111 @@ static ipro_status lookup(ipro_module_costing *c, int module, int K, int a, int 
     float reconstruction, aux;
     ipro_local_lambdas(&settings, module, &reconstruction, &aux);
     variant = (reconstruction != 0) + 2 * (aux != 0);
+  } else {
+    heads = HEADS_GIVEN; /* the last module has no heads */
   }
-  cached_module *entry = &c->cache[(variant * c->B + a) * c->B + b];
-  if (!entry->known && build_and_plan(c, module, K, a, b, entry, err) != IPRO_OK) return IPRO_ERROR;
+  cached_module *entry = &c->cache[((variant * N_HEADS + heads) * c->B + a) * c->B + b];
+  if (!entry->known && build_and_plan(c, module, K, a, b, heads, entry, err) != IPRO_OK)
+    return IPRO_ERROR;
   *out = entry;
   return IPRO_OK;
+}
+
+/* Which heads the module carries: the settings' own, or with --aux-head auto the first
+ * candidate whose transient bytes stay within the limit (the cheapest when none does). */
+static ipro_status chosen_heads(ipro_module_costing *c, int module, int K, int a, int b, int *heads,
+                                ipro_error *err) {
+  *heads = HEADS_GIVEN;
+  if (!c->settings.choose_heads || b == c->B - 1) return IPRO_OK;
+  uint64_t cheapest = UINT64_MAX;
+  for (int k = 0; k < N_CANDIDATES; k++) {
+    if (c->settings.decoder_fixed && candidates[k].decoder != IPRO_DECODER_PAPER) break;
+    cached_module *entry;
+    if (lookup_heads(c, module, K, a, b, HEADS_CANDIDATE_FIRST + k, &entry, err) != IPRO_OK)
+      return IPRO_ERROR;
+    if (entry->memory.transient_bytes < cheapest) {
+      cheapest = entry->memory.transient_bytes;
+      *heads = HEADS_CANDIDATE_FIRST + k;
+    }
+    if (entry->memory.transient_bytes <= c->head_limit) {
+      *heads = HEADS_CANDIDATE_FIRST + k;
+      break;
+    }
+  }
+  return IPRO_OK;
+}
+
+static ipro_status lookup(ipro_module_costing *c, int module, int K, int a, int b,
+                          cached_module **out, ipro_error *err) {
+  int heads;
+  if (chosen_heads(c, module, K, a, b, &heads, err) != IPRO_OK) return IPRO_ERROR;
+  return lookup_heads(c, module, K, a, b, heads, out, err);
+}
+
+static void cost_of(const cached_module *entry, ipro_module_cost *out) {
+  out->transient_bytes = entry->memory.transient_bytes;
+  out->persistent_bytes = entry->memory.persistent_bytes;
 }
 
 ipro_status ipro_module_costing_cost(void *context, int module, int K, int a, int b,
                                      ipro_module_cost *out, ipro_error *err) {
   cached_module *entry;
   if (lookup(context, module, K, a, b, &entry, err) != IPRO_OK) return IPRO_ERROR;
-  out->transient_bytes = entry->memory.transient_bytes;
-  out->persistent_bytes = entry->memory.persistent_bytes;
+  cost_of(entry, out);
+  return IPRO_OK;
+}
+
+ipro_status ipro_module_costing_bound_cost(void *context, int module, int K, int a, int b,
+                                           ipro_module_cost *out, ipro_error *err) {
+  cached_module *entry;
+  if (lookup_heads(context, module, K, a, b, HEADS_BOUND, &entry, err) != IPRO_OK)
+    return IPRO_ERROR;
+  cost_of(entry, out);
+  return IPRO_OK;
+}
+
+ipro_status ipro_module_costing_next_limit(void *context, int K, uint64_t limit, uint64_t *largest,
+                                           ipro_error *err) {
+  ipro_module_costing *c = context;
+  uint64_t saved = c->head_limit;
+  c->head_limit = limit;
+  *largest = 0;
+  /* A module on the last candidate has nothing cheaper to move to. */
+  int last = HEADS_CANDIDATE_FIRST + (c->settings.decoder_fixed ? 1 : N_CANDIDATES - 1);
+  ipro_status status = IPRO_OK;
+  for (int module = 0; module + 1 < K && status == IPRO_OK; module++)
+    for (int a = module; a < c->B - 1 && status == IPRO_OK; a++)
+      for (int b = a + 1; b < c->B - 1 && status == IPRO_OK; b++) {
+        int heads;
+        cached_module *entry;
+        status = chosen_heads(c, module, K, a, b, &heads, err);
+        if (status == IPRO_OK && (heads == HEADS_GIVEN || heads == last)) continue;
+        if (status == IPRO_OK) status = lookup_heads(c, module, K, a, b, heads, &entry, err);
+        if (status == IPRO_OK && entry->memory.transient_bytes <= limit &&
+            entry->memory.transient_bytes > *largest)
+          *largest = entry->memory.transient_bytes;
+      }
+  c->head_limit = saved;
+  return status;
+}
+
+void ipro_module_costing_set_head_limit(void *context, uint64_t transient_limit) {
+  ipro_module_costing *c = context;
+  c->head_limit = transient_limit;
+}
+
+ipro_status ipro_module_costing_heads(ipro_module_costing *c, int module, int K, int a, int b,
+                                      ipro_head_choice *head, bool *limited, ipro_error *err) {
+  int heads;
+  if (chosen_heads(c, module, K, a, b, &heads, err) != IPRO_OK) return IPRO_ERROR;
+  *limited = heads > HEADS_CANDIDATE_FIRST;
+  if (heads == HEADS_GIVEN) {
+    *head = (ipro_head_choice){c->settings.heads.convs, c->settings.heads.fcs,
+                               c->settings.heads.decoder};
+  } else {
+    *head = candidates[heads - HEADS_CANDIDATE_FIRST];
+    if (c->settings.decoder_fixed) head->decoder = c->settings.heads.decoder;
+  }
   return IPRO_OK;
 }
 

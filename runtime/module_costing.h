@@ -26,6 +26,22 @@ ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *
 /* An ipro_module_cost_fn (context: the costing). */
 ipro_status ipro_module_costing_cost(void *context, int module, int K, int a, int b,
                                      ipro_module_cost *out, ipro_error *err);
+/* The same with the heads of zero cost: every local module carries only the least a local loss
+ * needs (a global average pool and one linear layer, cross-entropy), so a split costed by it is
+ * the bound of what the cuts alone save. */
+ipro_status ipro_module_costing_bound_cost(void *context, int module, int K, int a, int b,
+                                           ipro_module_cost *out, ipro_error *err);
+/* With --aux-head auto: a local module carries the most faithful head whose transient bytes stay
+ * within transient_limit (UINT64_MAX at creation: always the paper's 1c2f), else the cheapest. */
+void ipro_module_costing_set_head_limit(void *context, uint64_t transient_limit);
+/* An ipro_head_costs.next_limit: the largest transient cost, at most limit, of the heads
+ * chosen under limit over every local module of K (0 when each has its cheapest already). */
+ipro_status ipro_module_costing_next_limit(void *context, int K, uint64_t limit, uint64_t *largest,
+                                           ipro_error *err);
+/* The heads the module carries under the current limit; *limited: a more faithful one exists
+ * but exceeds the limit. */
+ipro_status ipro_module_costing_heads(ipro_module_costing *costing, int module, int K, int a, int b,
+                                      ipro_head_choice *head, bool *limited, ipro_error *err);
 /* The same module's full memory picture and its FLOPs per training step. */
 ipro_status ipro_module_costing_details(ipro_module_costing *costing, int module, int K, int a,
                                         int b, ipro_module_memory *memory, int64_t *flops,

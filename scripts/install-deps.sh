@@ -20,6 +20,7 @@ packages=(
 )
 if [[ "${1:-}" == "--developer" ]]; then
   packages+=(python3-torch python3-onnx python3-numpy)
+  packages+=(python3-torchvision)  # bench/export_torchvision.py: the torchvision networks of bench/plan_torchvision.sh
 fi
 
 missing=()

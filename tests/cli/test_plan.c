@@ -9,6 +9,9 @@
  *     bytes fails with exit 1 and one line stating the smallest peak;
  *   - --cuts with a tensor that is not a cut point, or no tensor at all, fails naming it; -K
  *     beyond the cut points fails with 1; -K with --cuts is a usage error (2);
+ *   - --aux-head auto (the default) names module 1's head, and the same head asked for by hand
+ *     gives the same peak; bound_peak_bytes equals the peak of the least head asked for by hand,
+ *     bound_kept is recomputed from the peaks; --decoder with an unknown name is a usage error;
  *   - --html writes a page with inline SVG and nothing fetched from elsewhere. */
 #include <math.h>
 #include <stdint.h>
@@ -237,6 +240,57 @@ static void budgets(double k2_peak) {
             "--budget 1000: exit status %d, stderr: %s", r.exit_status, r.err);
 }
 
+/* The heads of --aux-head auto and the zero-cost-head bound: the plan names each local module's
+ * head; its bound is the peak that the same options give with the least head a local loss
+ * needs, asked for by hand (--aux-head 0c1f --local-loss ce --lambda 0,1,0,1: a pool and one
+ * linear layer, no decoder), and bound_kept is recomputed from the three peaks. */
+static void heads_and_bound(void) {
+  char arguments[1024];
+  ipro_command_result r;
+  static char plan[65536];
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2 --json -", model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "plan -K 2: exit status %d: %s", r.exit_status, r.err);
+  snprintf(plan, sizeof plan, "%s", r.out);
+  snprintf(arguments, sizeof arguments,
+           "plan %s --batch 32 -K 2 --aux-head 0c1f --local-loss ce --lambda 0,1,0,1 --json -",
+           model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "plan with the least head: exit status %d: %s", r.exit_status,
+            r.err);
+  double bound = number(plan, "bound_peak_bytes"), peak = number(plan, "peak_bytes");
+  double e2e = number(plan, "e2e_peak_bytes");
+  CHECK_MSG(bound == number(r.out, "peak_bytes"), "bound_peak_bytes %.0f, the least head's %.0f",
+            bound, number(r.out, "peak_bytes"));
+  CHECK_MSG(bound <= peak && bound < e2e, "bound %.0f, peak %.0f, e2e %.0f", bound, peak, e2e);
+  CHECK_MSG(fabs(number(plan, "bound_kept") - (e2e - peak) / (e2e - bound)) < 1e-9,
+            "bound_kept %.12f, (e2e - peak) / (e2e - bound) = %.12f", number(plan, "bound_kept"),
+            (e2e - peak) / (e2e - bound));
+  const char *modules[4];
+  int n_modules = items(member(plan, "modules"), modules, 4);
+  CHECK_EQ_INT(n_modules, 2);
+  if (n_modules != 2) return;
+  const char *head = member(modules[0], "head");
+  char shape[32], decoder[32];
+  string_value(head ? member(head, "shape") : NULL, shape, sizeof shape);
+  string_value(head ? member(head, "decoder") : NULL, decoder, sizeof decoder);
+  CHECK_MSG((strcmp(shape, "1c2f") == 0 || strcmp(shape, "0c2f") == 0) &&
+                (strcmp(decoder, "paper") == 0 || strcmp(decoder, "reduced") == 0),
+            "module 1's head: shape '%s', decoder '%s'", shape, decoder);
+  CHECK_MSG(member(modules[1], "head") == NULL, "the last module has a head");
+  /* The head it names is the head it was costed with: asking for it by hand gives the plan. */
+  snprintf(arguments, sizeof arguments,
+           "plan %s --batch 32 -K 2 --aux-head %s --decoder %s --json -", model, shape, decoder);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && number(r.out, "peak_bytes") == peak,
+            "plan with %s %s by hand: exit status %d, peak %.0f, auto's %.0f", shape, decoder,
+            r.exit_status, number(r.out, "peak_bytes"), peak);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2 --decoder wide", model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 2 && strstr(r.err, "paper or reduced"),
+            "--decoder wide: exit status %d, stderr: %s", r.exit_status, r.err);
+}
+
 static void failures(void) {
   char arguments[1024];
   ipro_command_result r;
@@ -299,6 +353,7 @@ int main(void) {
   double peak = 0;
   k2_plan(cut, sizeof cut, &peak);
   if (peak > 0) budgets(peak);
+  heads_and_bound();
   failures();
   html_page();
   ipro_test_remove_directory(directory);
