@@ -158,6 +158,7 @@ static ipro_status read_member(const npz_archive *a, const char *name, uint8_t *
   z_stream z = {0};
   if (inflateInit2(&z, -MAX_WBITS) != Z_OK) {
     free(*out);
+    *out = NULL; /* the caller frees what it was handed */
     return ipro_error_set(err, "%s: %s: zlib would not start", a->path, name);
   }
   const uint8_t *in = b + data;
@@ -179,6 +180,7 @@ static ipro_status read_member(const npz_archive *a, const char *name, uint8_t *
   inflateEnd(&z);
   if (code != Z_STREAM_END || out_done != m->size) {
     free(*out);
+    *out = NULL; /* the caller frees what it was handed */
     return ipro_error_set(err, "%s: %s: corrupt deflate data (%s)", a->path, name,
                           z.msg ? z.msg : "ends early");
   }

@@ -3,9 +3,10 @@
  * files, written to a private temporary folder (the readers take paths, and gzip is detected
  * from the bytes). Every file must load or fail with a message, never crash, overflow or leak.
  *
- * To fuzz a new reader (an image folder, .npz), add a function with the signature of
- * dataset_reader and a row to `readers`, and seed tests/fuzz/corpus/dataset/ with files that
- * start with its row index. */
+ * Rows: IDX (images, labels), CIFAR-10, CIFAR-100, a NumPy .npz (the first file), and one image
+ * file (the first file, PNG or JPEG by its bytes) decoded and fitted as an image folder's images
+ * are. To fuzz a new reader, add a function with the signature of dataset_reader and a row to
+ * `readers`, and seed tests/fuzz/corpus/dataset/ with files that start with its row index. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/dataset.h"
+#include "runtime/image_decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,7 +37,22 @@ static ipro_status read_cifar100(const char *const *files, ipro_dataset *out, ip
   return ipro_dataset_read_cifar(files, 1, 2, 20, out, err);
 }
 
-static const dataset_reader readers[] = {read_idx, read_cifar10, read_cifar100};
+static ipro_status read_npz(const char *const *files, ipro_dataset *out, ipro_error *err) {
+  ipro_dataset_spec spec = {.kind = IPRO_DATASET_NPZ};
+  snprintf(spec.directory, sizeof spec.directory, "%s", files[0]);
+  return ipro_dataset_read_npz(&spec, IPRO_SPLIT_TRAIN, out, err);
+}
+
+/* One image as the image folder decodes it, at both channel counts; no dataset comes of it. */
+static ipro_status read_image(const char *const *files, ipro_dataset *out, ipro_error *err) {
+  (void)out;
+  uint8_t pixels[3 * 24 * 20];
+  if (ipro_image_decode(files[0], 1, 24, 20, pixels, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_image_decode(files[0], 3, 20, 24, pixels, err);
+}
+
+static const dataset_reader readers[] = {read_idx, read_cifar10, read_cifar100, read_npz,
+                                         read_image};
 
 static char folder[64];
 static char paths[2][96];

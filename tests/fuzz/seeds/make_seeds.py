@@ -1,10 +1,15 @@
 """Writes the generated seed files of tests/fuzz/corpus/ (plan/ and dataset/); run from the
 repository root when a target's input layout changes. The suite itself never runs this (it needs
 no Python): the files it writes are committed. The ONNX protobuf is encoded by hand (wire format)
-so that no onnx package is needed."""
+so that no onnx package is needed; .npz and PNG files are written with the standard library.
+The JPEG seed (dataset/jpeg_rgb.bin) is not made here: it is a 9x7 RGB image written by
+libjpeg-turbo (quality 75) behind the row byte 4 and its length, as the others are."""
 import gzip
+import io
 import os
 import struct
+import zipfile
+import zlib
 
 
 def varint(v):
@@ -82,6 +87,32 @@ def idx(magic_dims, sizes, body):
     return struct.pack('>I', 0x800 | magic_dims) + b''.join(struct.pack('>I', s) for s in sizes) + body
 
 
+def npy(dtype, shape, body):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        dtype, ''.join('%d, ' % d for d in shape) if len(shape) == 1 else ', '.join(map(str, shape)))
+    header += ' ' * (63 - (10 + len(header)) % 64) + '\n'
+    return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(header)) + header.encode() + body
+
+
+def npz(compression):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', compression) as z:
+        z.writestr('x_train.npy', npy('|u1', (3, 4, 5), bytes(range(60))))
+        z.writestr('y_train.npy', npy('<i8', (3,), struct.pack('<3q', 0, 9, 4)))
+        z.writestr('x_test.npy', npy('|u1', (1, 4, 5), bytes(range(20))))
+        z.writestr('y_test.npy', npy('<i8', (1,), struct.pack('<q', 3)))
+    return buffer.getvalue()
+
+
+def png(width, height, colour_type, channels):
+    rows = b''.join(b'\x00' + bytes((x * 7 + y * 3 + c) % 256 for x in range(width)
+                                      for c in range(channels)) for y in range(height))
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, colour_type, 0, 0, 0)) + \
+        chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b'')
+
+
 def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'wb') as f:
@@ -108,6 +139,12 @@ def main():
     write('tests/fuzz/corpus/dataset/cifar10.bin', bytes([1]) + struct.pack('<I', len(record10)) + record10 + record10)
     record100 = bytes([19, 99]) + bytes(i % 13 for i in range(3072))
     write('tests/fuzz/corpus/dataset/cifar100.bin', bytes([2]) + struct.pack('<I', 2 * len(record100)) + 2 * record100)
+    for name, compression in [('npz_stored', zipfile.ZIP_STORED), ('npz_deflated', zipfile.ZIP_DEFLATED)]:
+        archive = npz(compression)
+        write('tests/fuzz/corpus/dataset/%s.bin' % name, bytes([3]) + struct.pack('<I', len(archive)) + archive)
+    for name, colour_type, channels in [('png_grey', 0, 1), ('png_rgb', 2, 3), ('png_rgba', 6, 4)]:
+        image = png(9, 7, colour_type, channels)
+        write('tests/fuzz/corpus/dataset/%s.bin' % name, bytes([4]) + struct.pack('<I', len(image)) + image)
 
 
 main()
