@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "partitioner/head_choice.h"
+
 const char ipro_cli_local_usage[] =
     "  -K N                    cut into N modules with the smallest peak (default 1: end to end)\n"
     "  --budget BYTES          the fewest modules whose peak fits BYTES (e.g. 2GiB, 512MiB)\n"
@@ -16,9 +17,9 @@ const char ipro_cli_local_usage[] =
     "                          faithful of 1c2f and 0c2f with the paper's decoder, then with the\n"
     "                          reduced one, that keeps the cut profitable), 0c1f, 0c2f, 1c1f,\n"
     "                          1c2f, 2c2f\n"
-    "  --decoder KIND          paper (upsample the cut, then reduce) or reduced (reduce at the\n"
-    "                          cut's resolution, then upsample 12 channels); default: paper,\n"
-    "                          or chosen per cut with --aux-head auto\n"
+    "  --decoder KIND          paper (upsample the cut to the image's size, then reconstruct) or\n"
+    "                          reduced (reconstruct the image resized to the cut's resolution);\n"
+    "                          default: paper, or chosen per cut with --aux-head auto\n"
     "  --local-loss KIND       contrast (supervised contrastive, default) or ce\n"
     "  --lambda R1,A1,R2,A2    reconstruction/auxiliary weights at the first local module and at\n"
     "                          the last one (default 5,1,0,1)\n";
@@ -133,22 +134,19 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   return 2;
 }
 
-/* K modules, at the given boundaries or with the smallest peak; with --aux-head auto, with the
- * most faithful heads that keep IPRO_HEADS_KEEP_FRACTION of the zero-cost-head bound's saving. */
-static ipro_status split_with_heads(const ipro_cli_local_options *o, ipro_module_costing *costing,
-                                    int n_cut_points, int K, const int *boundaries,
-                                    ipro_cli_split *out, ipro_error *err) {
-  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
-  if (!o->local.choose_heads || K == 1) {
-    if (boundaries)
-      return ipro_split_evaluate(n_cut_points, K, boundaries, fixed, ipro_module_costing_cost,
-                                 costing, &out->split, err);
-    return ipro_split_smallest_peak(n_cut_points, K, fixed, ipro_module_costing_cost, costing,
-                                    &out->split, err);
-  }
-  ipro_head_costs costs = {ipro_module_costing_cost, ipro_module_costing_bound_cost,
+/* The runtime's costing as the head choice asks for it (partitioner/head_choice.h). */
+static ipro_head_costs head_costs(ipro_module_costing *costing) {
+  return (ipro_head_costs){ipro_module_costing_cost, ipro_module_costing_bound_cost,
                            ipro_module_costing_set_head_limit, ipro_module_costing_next_limit,
                            costing};
+}
+
+/* K > 1 modules, at the given boundaries or with the smallest peak, with the most faithful heads
+ * that keep IPRO_HEADS_KEEP_FRACTION of the zero-cost-head bound's saving (--aux-head auto). */
+static ipro_status split_with_heads(ipro_module_costing *costing, int n_cut_points, int K,
+                                    const int *boundaries, ipro_cli_split *out, ipro_error *err) {
+  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
+  ipro_head_costs costs = head_costs(costing);
   ipro_split bound, e2e;
   int e2e_boundaries[2] = {0, n_cut_points + 1};
   ipro_status status =
@@ -197,9 +195,7 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
   if (o->local.choose_heads && o->budget_bytes && !given && !o->K) {
     /* The fewest modules that fit with heads chosen for the budget: a split the paper's heads
      * cannot fit may fit with cheaper ones. */
-    ipro_head_costs costs = {ipro_module_costing_cost, ipro_module_costing_bound_cost,
-                             ipro_module_costing_set_head_limit, ipro_module_costing_next_limit,
-                             costing};
+    ipro_head_costs costs = head_costs(costing);
     status = ipro_heads_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes,
                                          &costs, &out->split, &out->head_limit, err);
   } else {
@@ -218,7 +214,7 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
       int boundaries[IPRO_MAX_MODULES + 1];
       memcpy(boundaries, chosen.split.boundaries, sizeof(int) * (size_t)(chosen.K + 1));
       status =
-          split_with_heads(o, costing, n_cut_points, chosen.K, given ? boundaries : NULL, out, err);
+          split_with_heads(costing, n_cut_points, chosen.K, given ? boundaries : NULL, out, err);
     }
   }
   if (status != IPRO_OK) return status;
