@@ -397,6 +397,11 @@ static ipro_status read_split(npz_archive *a, const ipro_dataset_spec *spec,
     out->labels[i] = (uint8_t)integer_at(y, i);
   for (int i = 0; i < 4; i++)
     free(bytes[i]);
+  if (status != IPRO_OK) { /* the readers' contract (dataset.h): on failure *out holds no memory */
+    free(out->images);
+    free(out->labels);
+    out->images = out->labels = NULL;
+  }
   return status;
 }
 
