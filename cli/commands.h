@@ -9,6 +9,7 @@
 
 #include "frontend/graph.h"
 #include "runtime/backend.h"
+#include "runtime/program_file.h"
 
 int ipro_cli_inspect(int argc, char **argv);
 int ipro_cli_plan(int argc, char **argv);
@@ -16,6 +17,10 @@ int ipro_cli_run(int argc, char **argv);
 int ipro_cli_eval(int argc, char **argv);
 int ipro_cli_train(int argc, char **argv);
 int ipro_cli_export(int argc, char **argv);
+int ipro_cli_compile(int argc, char **argv);
+/* A compiled program's runner (DIR/train): train's loop on the program's model and split, with
+ * train's options that do not change the program. */
+int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program);
 
 /* Shared argument helpers (arguments.c). */
 /* Parses a positive integer; prints a usage message naming the flag and returns 0 on failure. */

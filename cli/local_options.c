@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/cost.h"
 #include "partitioner/head_choice.h"
 
 const char ipro_cli_local_usage[] =
@@ -222,4 +223,46 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
   for (int k = 1; k < out->K; k++)
     out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
   return describe_heads(costing, n_cut_points, given, out, err);
+}
+
+ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *l,
+                                        const ipro_local_settings *settings, ipro_device device,
+                                        bool reference, ipro_cli_training_split *out,
+                                        ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  out->K = 1;
+  if (!l->K && !l->budget_bytes && !l->cuts_text && !l->plan_path) return IPRO_OK;
+  ipro_graph *network = NULL;
+  if (ipro_graph_open(model, settings->batch, &network, err) != IPRO_OK) return IPRO_ERROR;
+  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
+  int n_cut_points = cut_points ? ipro_graph_find_cut_points(network, cut_points) : 0;
+  ipro_module_costing *costing = NULL;
+  ipro_status status = cut_points ? IPRO_OK : ipro_error_set(err, "out of memory");
+  if (status == IPRO_OK)
+    status = ipro_module_costing_create_on(network, cut_points, n_cut_points, settings, device,
+                                           reference, &costing, err);
+  ipro_cli_split split;
+  const char *why = NULL;
+  if (status == IPRO_OK)
+    status = ipro_cli_choose_split(network, l, costing, cut_points, n_cut_points, &split, &why, err);
+  ipro_split e2e;
+  int e2e_boundaries[2] = {0, n_cut_points + 1};
+  if (status == IPRO_OK)
+    status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries,
+                                 ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
+                                 costing, &e2e, err);
+  if (status == IPRO_OK) {
+    if (why) printf("note: %s\n", why);
+    out->K = split.K;
+    for (int k = 0; k + 1 < split.K; k++)
+      snprintf(out->cut_names[k], sizeof out->cut_names[k], "%s",
+               network->tensors[split.cuts[k]].name);
+    out->planned_peak = split.split.peak_bytes;
+    out->e2e_peak = e2e.peak_bytes;
+    memcpy(out->heads, split.heads, sizeof out->heads);
+  }
+  ipro_module_costing_free(costing);
+  free(cut_points);
+  ipro_graph_free(network);
+  return status;
 }

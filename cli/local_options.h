@@ -59,4 +59,19 @@ ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_loca
                                   int n_cut_points, ipro_cli_split *out, const char **why,
                                   ipro_error *err);
 
+/* The split a training run (`train`, `compile`) uses: the model opened at settings->batch, its cut
+ * points costed on the device's programs, the options' split chosen, and the end-to-end peak for
+ * comparison. K = 1 without any split option. Cut names are the network's tensor names. */
+typedef struct {
+  int K;
+  char cut_names[IPRO_MAX_MODULES][512];
+  ipro_head_choice heads[IPRO_MAX_MODULES]; /* of the K-1 local modules */
+  uint64_t planned_peak, e2e_peak;          /* 0 for K = 1 */
+} ipro_cli_training_split;
+
+ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *options,
+                                        const ipro_local_settings *settings, ipro_device device,
+                                        bool reference, ipro_cli_training_split *out,
+                                        ipro_error *err);
+
 #endif

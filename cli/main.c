@@ -14,6 +14,7 @@ static const struct {
     {"run", ipro_cli_run, "run a model's forward pass on TensorProto inputs"},
     {"eval", ipro_cli_eval, "accuracy and cross-entropy of a classifier on a dataset's test split"},
     {"train", ipro_cli_train, "train a classifier end to end or as InfoPro local modules"},
+    {"compile", ipro_cli_compile, "write a standalone training program for a model and its split"},
     {"export", ipro_cli_export, "copy a model in inference form or with external data"},
 };
 

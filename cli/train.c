@@ -42,6 +42,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/mpi/pipeline.h"
 #include "runtime/process_memory.h"
+#include "runtime/program_file.h"
 
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
@@ -111,6 +112,7 @@ typedef struct {
   given_options given;
   ipro_cli_local_options local;
   ipro_cli_normalization normalization;
+  const ipro_program *program; /* a compiled program's runner (DIR/train); NULL for train */
 } train_options;
 
 /* ---- arguments ---- */
@@ -164,8 +166,49 @@ static int usage_error(const char *message, const char *argument) {
   return 2;
 }
 
+/* What a compiled program's runner says about itself under --help. */
+static void print_program_usage(const ipro_program *p) {
+  printf("usage: train --data SPEC [options]\n"
+         "A training program compiled by `infopro compile` from %s (SHA-256 %s):\n"
+         "batch %lld, %s, ",
+         p->model_name, p->model_sha256, (long long)p->batch, ipro_device_name(p->device));
+  if (p->local.K == 1)
+    printf("end to end (K = 1)");
+  else
+    printf("K = %d, cut at", p->local.K);
+  for (int k = 0; k + 1 < p->local.K; k++)
+    printf("%s %s (%dc%df, %s decoder)", k ? "," : "", p->cuts[k], p->local.module_heads[k].convs,
+           p->local.module_heads[k].fcs, ipro_decoder_name(p->local.module_heads[k].decoder));
+  printf("; optimizer %s; kernels for a %s CPU.\n"
+         "It takes `infopro train`'s options that do not change the program, with the same\n"
+         "meanings:\n",
+         p->optimizer.kind == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd", p->cpu);
+  /* train's usage without its first line (the model) and without the options fixed here */
+  const char *at = strchr(usage, '\n') + 1;
+  while (*at) {
+    const char *end = strchr(at, '\n');
+    size_t length = end ? (size_t)(end - at) + 1 : strlen(at);
+    bool fixed = strncmp(at, "  --batch", 9) == 0 || strncmp(at, "  --optimizer", 13) == 0 ||
+                 strncmp(at, "  --reference", 13) == 0 || strncmp(at, "  --device", 10) == 0 ||
+                 strncmp(at, "Started by mpirun", 17) == 0 ||
+                 strncmp(at, "stage (CPU only)", 16) == 0;
+    if (!fixed) fwrite(at, 1, length, stdout);
+    at += length;
+  }
+}
+
+/* The options a compiled program fixed: giving one to its runner is a usage error. */
+static bool fixed_by_program(const char *flag) {
+  static const char *const fixed[] = {"--batch",  "--optimizer", "--reference", "--device",
+                                      "-K",       "--budget",    "--cuts",      "--plan",
+                                      "--aux-head", "--decoder", "--local-loss", "--lambda"};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    if (strcmp(flag, fixed[i]) == 0) return true;
+  return false;
+}
+
 /* Returns -1 to go on, or the exit status. */
-static int parse(int argc, char **argv, train_options *o) {
+static int parse(int argc, char **argv, const ipro_program *program, train_options *o) {
   *o = (train_options){.epochs = 5,
                        .batch = 128,
                        .eval_batch = 256,
@@ -175,7 +218,26 @@ static int parse(int argc, char **argv, train_options *o) {
                        .nesterov = true};
   given_options *g = &o->given;
   ipro_cli_local_defaults(&o->local);
+  if (program) {
+    o->program = program;
+    o->model = program->model_name;
+    o->batch = program->batch;
+    o->optimizer = program->optimizer.kind;
+    o->device = program->device;
+    o->local.local = program->local;
+  }
   for (int i = 0; i < argc; i++) {
+    if (program && strcmp(argv[i], "--help") == 0) {
+      print_program_usage(program);
+      return 0;
+    }
+    if (program && fixed_by_program(argv[i])) {
+      fprintf(stderr,
+              "train: %s was fixed when this program was compiled (see --help); compile the "
+              "model again with infopro compile to change it\n",
+              argv[i]);
+      return 2;
+    }
     int local = ipro_cli_local_option(argc, argv, &i, &o->local);
     if (local == 2) return 2;
     if (local == 1) continue;
@@ -297,7 +359,7 @@ static ipro_training_position fresh_position(const train_options *o, ipro_datase
   bool augment = o->given.augment ? o->augment : cifar;
   p.crop_padding = augment ? 4 : 0;
   p.flip = augment;
-  p.optimizer = ipro_optimizer_defaults(o->optimizer);
+  p.optimizer = o->program ? o->program->optimizer : ipro_optimizer_defaults(o->optimizer);
   if (o->given.momentum) p.optimizer.momentum = (float)o->momentum;
   if (o->given.weight_decay) p.optimizer.weight_decay = (float)o->weight_decay;
   if (o->given.nesterov) p.optimizer.nesterov = o->nesterov;
@@ -503,50 +565,42 @@ static ipro_local_settings local_settings(const train_run *r, int64_t batch) {
 }
 
 /* With -K, --budget, --cuts or --plan: the split, chosen on the memory the modules' programs
- * really need (runtime/module_costing.h), and the end-to-end peak for comparison. */
+ * really need (runtime/module_costing.h), and the end-to-end peak for comparison; a compiled
+ * program's own split. */
 static ipro_status choose_split(train_run *r, ipro_error *err) {
-  const ipro_cli_local_options *l = &r->options->local;
-  r->K = 1;
-  if (!l->K && !l->budget_bytes && !l->cuts_text && !l->plan_path) return IPRO_OK;
-  int64_t batch = r->position.batch;
-  ipro_graph *network = NULL;
-  if (ipro_graph_open(r->options->model, batch, &network, err) != IPRO_OK) return IPRO_ERROR;
-  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
-  int n_cut_points = cut_points ? ipro_graph_find_cut_points(network, cut_points) : 0;
-  ipro_local_settings settings = local_settings(r, batch);
-  ipro_module_costing *costing = NULL;
-  ipro_status status = cut_points ? IPRO_OK : ipro_error_set(err, "out of memory");
-  if (status == IPRO_OK)
-    status =
-        ipro_module_costing_create_on(network, cut_points, n_cut_points, &settings,
-                                      r->options->device, r->options->reference, &costing, err);
-  ipro_cli_split split;
-  const char *why = NULL;
-  if (status == IPRO_OK)
-    status =
-        ipro_cli_choose_split(network, l, costing, cut_points, n_cut_points, &split, &why, err);
-  ipro_split e2e;
-  int e2e_boundaries[2] = {0, n_cut_points + 1};
-  if (status == IPRO_OK)
-    status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries,
-                                 ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
-                                 costing, &e2e, err);
-  if (status == IPRO_OK) {
-    if (why) printf("note: %s\n", why);
-    r->K = split.K;
-    for (int k = 0; k + 1 < split.K; k++) {
-      snprintf(r->cut_names[k], sizeof r->cut_names[k], "%s", network->tensors[split.cuts[k]].name);
-      r->cuts[k] = r->cut_names[k];
-    }
-    r->planned_peak = split.split.peak_bytes;
-    r->e2e_peak = e2e.peak_bytes;
-    r->n_heads = split.K - 1;
-    memcpy(r->heads, split.heads, sizeof r->heads);
+  ipro_cli_training_split split;
+  const ipro_program *program = r->options->program;
+  if (program) {
+    const ipro_head_options *h = &program->local.heads;
+    if (program->local.K > 1 && (r->train_data.channels != h->image_channels ||
+                                 r->train_data.num_classes != h->classes))
+      return ipro_error_set(err,
+                            "%s: the program was compiled for %d-channel images of %d classes; "
+                            "this data has %d channels and %d classes",
+                            r->options->data, h->image_channels, h->classes,
+                            r->train_data.channels, r->train_data.num_classes);
+    split = (ipro_cli_training_split){.K = program->local.K,
+                                      .planned_peak = program->planned_peak,
+                                      .e2e_peak = program->e2e_peak};
+    memcpy(split.cut_names, program->cuts, sizeof split.cut_names);
+    memcpy(split.heads, program->local.module_heads, sizeof split.heads);
+  } else {
+    ipro_local_settings settings = local_settings(r, r->position.batch);
+    if (ipro_cli_split_for_training(r->options->model, &r->options->local, &settings,
+                                    r->options->device, r->options->reference, &split,
+                                    err) != IPRO_OK)
+      return IPRO_ERROR;
   }
-  ipro_module_costing_free(costing);
-  free(cut_points);
-  ipro_graph_free(network);
-  return status;
+  r->K = split.K;
+  for (int k = 0; k + 1 < split.K; k++) {
+    memcpy(r->cut_names[k], split.cut_names[k], sizeof r->cut_names[k]);
+    r->cuts[k] = r->cut_names[k];
+  }
+  r->planned_peak = split.planned_peak;
+  r->e2e_peak = split.e2e_peak;
+  r->n_heads = split.K - 1;
+  memcpy(r->heads, split.heads, sizeof r->heads);
+  return IPRO_OK;
 }
 
 /* Settings, backends, evaluator, loader, split, trainer, checkpoint — in that order, so that a
@@ -1014,7 +1068,8 @@ static ipro_status prepare_pipeline(train_run *r, ipro_status prepared, ipro_err
   return IPRO_OK;
 }
 
-int ipro_cli_train(int argc, char **argv) {
+/* `infopro train` and a compiled program's runner (program not NULL). */
+static int train_command(int argc, char **argv, const ipro_program *program) {
   ipro_error err = {{0}};
   ipro_pipeline *mpi = NULL;
   if (ipro_pipeline_launched()) {
@@ -1023,7 +1078,7 @@ int ipro_cli_train(int argc, char **argv) {
       return ipro_cli_fail("cannot silence the standard output of a rank other than 0");
   }
   train_options o;
-  int parsed = parse(argc, argv, &o);
+  int parsed = parse(argc, argv, program, &o);
   if (parsed >= 0) {
     ipro_pipeline_close(mpi);
     return parsed;
@@ -1045,4 +1100,10 @@ int ipro_cli_train(int argc, char **argv) {
   release(&r);
   ipro_pipeline_close(mpi);
   return exit_status;
+}
+
+int ipro_cli_train(int argc, char **argv) { return train_command(argc, argv, NULL); }
+
+int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program) {
+  return train_command(argc, argv, program);
 }

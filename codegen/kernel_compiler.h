@@ -24,6 +24,9 @@ typedef struct {
                                   void **bytes, size_t *size, ipro_error *err);
   ipro_status (*emit_ptx)(const ipro_kernel_desc *descs, int count, char **ptx, size_t *size,
                           ipro_error *err);
+  /* The CPU name and feature string ("+avx2,+fma,-sse4a,...") host kernels are made for. */
+  ipro_status (*describe_host)(char *cpu, size_t cpu_size, char *features, size_t features_size,
+                               ipro_error *err);
 } ipro_kernel_compiler;
 
 const ipro_kernel_compiler *ipro_kernel_compiler_table(void);
@@ -33,5 +36,14 @@ const ipro_kernel_compiler *ipro_kernel_compiler_table(void);
  * libraries, and not in the growth. A plugin that cannot be loaded is the error the first
  * compilation would give. */
 ipro_status ipro_kernel_compiler_preload(ipro_error *err);
+
+/* Serves every later compilation from table instead of the plugin: a compiled training program
+ * (runtime/precompiled_kernels.h) answers with the kernels it carries, made ahead of time, and
+ * never loads LLVM. Called before the first compilation; table must outlive the process. */
+void ipro_kernel_compiler_use(const ipro_kernel_compiler *table);
+
+/* The host CPU the kernel compiler makes kernels for (kernel_compiler.h's describe_host). */
+ipro_status ipro_kernel_describe_host(char *cpu, size_t cpu_size, char *features,
+                                      size_t features_size, ipro_error *err);
 
 #endif

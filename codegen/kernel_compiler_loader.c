@@ -24,8 +24,13 @@ static void load_plugin(void) {
   compiler = entry.function();
 }
 
+static const ipro_kernel_compiler *chosen;
+
+void ipro_kernel_compiler_use(const ipro_kernel_compiler *table) { chosen = table; }
+
 /* The compiler, or NULL with the reason in err. */
 static const ipro_kernel_compiler *loaded(ipro_error *err) {
+  if (chosen) return chosen;
   pthread_once(&load_once, load_plugin);
   if (!compiler && err) *err = load_error;
   return compiler;
@@ -62,4 +67,10 @@ ipro_status ipro_kernel_emit_ptx(const ipro_kernel_desc *descs, int count, char 
 
 ipro_status ipro_kernel_compiler_preload(ipro_error *err) {
   return loaded(err) ? IPRO_OK : IPRO_ERROR;
+}
+
+ipro_status ipro_kernel_describe_host(char *cpu, size_t cpu_size, char *features,
+                                      size_t features_size, ipro_error *err) {
+  const ipro_kernel_compiler *c = loaded(err);
+  return c ? c->describe_host(cpu, cpu_size, features, features_size, err) : IPRO_ERROR;
 }

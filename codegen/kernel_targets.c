@@ -280,6 +280,17 @@ static void jit_destroy(ipro_kernel_jit *jit) {
   free(jit);
 }
 
+static ipro_status describe_host(char *cpu, size_t cpu_size, char *features, size_t features_size,
+                                 ipro_error *err) {
+  (void)err;
+  char *name = LLVMGetHostCPUName(), *list = LLVMGetHostCPUFeatures();
+  snprintf(cpu, cpu_size, "%s", name ? name : "");
+  snprintf(features, features_size, "%s", list ? list : "");
+  if (name) LLVMDisposeMessage(name);
+  if (list) LLVMDisposeMessage(list);
+  return IPRO_OK;
+}
+
 const ipro_kernel_compiler *ipro_kernel_compiler_table(void) {
   static const ipro_kernel_compiler table = {
       .jit_create = jit_create,
@@ -287,6 +298,7 @@ const ipro_kernel_compiler *ipro_kernel_compiler_table(void) {
       .jit_destroy = jit_destroy,
       .emit_host_object = emit_host_object,
       .emit_ptx = emit_ptx,
+      .describe_host = describe_host,
   };
   return &table;
 }

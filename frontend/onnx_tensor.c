@@ -12,6 +12,7 @@
 
 #include "atomic_file.h"
 #include "checked_size.h"
+#include "model_in_memory.h"
 #include "onnx_decode.h"
 
 /* Element count of dims, or -1 when a dim is negative or the tensor is larger than one tensor may
@@ -250,6 +251,15 @@ void ipro_tensor_release(ipro_tensor *tensor) {
 }
 
 ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size, ipro_error *err) {
+  size_t held = 0;
+  const uint8_t *in_memory = ipro_model_in_memory(path, &held);
+  if (in_memory) {
+    *bytes = malloc(held ? held : 1);
+    if (!*bytes) return ipro_error_set(err, "out of memory reading '%s'", path);
+    memcpy(*bytes, in_memory, held);
+    *size = held;
+    return IPRO_OK;
+  }
   FILE *file = fopen(path, "rb");
   if (!file) return ipro_error_set(err, "cannot open '%s': %s", path, strerror(errno));
   size_t capacity = 1 << 16, used = 0;

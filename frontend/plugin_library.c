@@ -15,8 +15,7 @@
 #define IPRO_PLUGIN_BUILD_DIR ""
 #endif
 
-/* The directory of the running executable; "" when unknown. */
-static void executable_directory(char *out, size_t size) {
+void ipro_executable_directory(char *out, size_t size) {
   char path[PATH_MAX];
   out[0] = '\0';
   ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -28,9 +27,8 @@ static void executable_directory(char *out, size_t size) {
   if (snprintf(out, size, "%s", path) >= (int)size) out[0] = '\0';
 }
 
-/* The path of the plugin to load, or an error saying where it was looked for. */
-static ipro_status find_plugin(const char *file, const char *environment_variable, char *path,
-                               size_t size, ipro_error *err) {
+ipro_status ipro_plugin_find(const char *file, const char *environment_variable, char *path,
+                             size_t size, ipro_error *err) {
   const char *named = getenv(environment_variable);
   if (named && *named) {
     snprintf(path, size, "%s", named);
@@ -39,7 +37,7 @@ static ipro_status find_plugin(const char *file, const char *environment_variabl
                           environment_variable);
   }
   char directory[PATH_MAX];
-  executable_directory(directory, sizeof directory);
+  ipro_executable_directory(directory, sizeof directory);
   if (directory[0]) {
     snprintf(path, size, "%s/%s", directory, file);
     if (access(path, R_OK) == 0) return IPRO_OK;
@@ -57,7 +55,8 @@ ipro_status ipro_plugin_load(const char *file, const char *environment_variable,
                              void **address, ipro_error *err) {
   *address = NULL;
   char path[PATH_MAX + 256];
-  if (find_plugin(file, environment_variable, path, sizeof path, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_plugin_find(file, environment_variable, path, sizeof path, err) != IPRO_OK)
+    return IPRO_ERROR;
   void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!library) return ipro_error_set(err, "the plugin %s cannot be loaded: %s", path, dlerror());
   *address = dlsym(library, entry);

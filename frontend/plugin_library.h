@@ -17,4 +17,12 @@
 ipro_status ipro_plugin_load(const char *file, const char *environment_variable, const char *entry,
                              void **address, ipro_error *err);
 
+/* The path of a file built beside the plugins (a plugin, or a program such as the compiled
+ * training programs' runner), found in the same order; an error says where it was looked for. */
+ipro_status ipro_plugin_find(const char *file, const char *environment_variable, char *path,
+                             size_t size, ipro_error *err);
+
+/* The directory of the running executable (/proc/self/exe); "" when unknown. */
+void ipro_executable_directory(char *out, size_t size);
+
 #endif

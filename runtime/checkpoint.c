@@ -8,146 +8,73 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "frontend/checked_size.h"
 
 #include "frontend/atomic_file.h"
+#include "runtime/framed_file.h"
 
 static const char magic[8] = {'I', 'P', 'R', 'O', 'C', 'K', 'P', 'T'};
-#define HEADER_BYTES 24
 #define MAX_NAME_BYTES 4096
 
 void ipro_checkpoint_path(const char *directory, char *path, size_t size) {
   snprintf(path, size, "%s/%s", directory, IPRO_CHECKPOINT_FILE);
 }
 
-static uint32_t crc32_of(const uint8_t *bytes, size_t size) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  while (size > 0) {
-    uInt chunk = size > UINT_MAX ? UINT_MAX : (uInt)size;
-    crc = crc32(crc, bytes, chunk);
-    bytes += chunk;
-    size -= chunk;
-  }
-  return (uint32_t)crc;
-}
-
 /* ---- writing ---- */
 
-typedef struct {
-  uint8_t *bytes;
-  size_t size, capacity;
-  bool failed;
-} writer;
-
-static uint8_t *reserve(writer *w, size_t n) {
-  if (w->failed) return NULL;
-  if (w->size + n > w->capacity) {
-    size_t capacity = w->capacity ? w->capacity : 4096;
-    while (capacity < w->size + n)
-      capacity *= 2;
-    uint8_t *grown = realloc(w->bytes, capacity);
-    if (!grown) {
-      w->failed = true;
-      return NULL;
-    }
-    w->bytes = grown;
-    w->capacity = capacity;
-  }
-  uint8_t *at = w->bytes + w->size;
-  w->size += n;
-  return at;
-}
-
-static void put_bytes(writer *w, const void *bytes, size_t n) {
-  uint8_t *at = reserve(w, n);
-  if (at && n) memcpy(at, bytes, n);
-}
-
-static void put_u64(writer *w, uint64_t v) {
-  uint8_t *at = reserve(w, 8);
-  for (int i = 0; at && i < 8; i++)
-    at[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u32(writer *w, uint32_t v) {
-  uint8_t *at = reserve(w, 4);
-  for (int i = 0; at && i < 4; i++)
-    at[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_i64(writer *w, int64_t v) { put_u64(w, (uint64_t)v); }
-
-static void put_f32(writer *w, float v) {
-  uint32_t bits;
-  memcpy(&bits, &v, 4);
-  put_u32(w, bits);
-}
-
-static void put_f64(writer *w, double v) {
-  uint64_t bits;
-  memcpy(&bits, &v, 8);
-  put_u64(w, bits);
-}
-
-static void put_position(writer *w, const ipro_training_position *p) {
-  put_i64(w, p->epochs_done);
-  put_u64(w, p->steps_done);
-  put_i64(w, p->total_epochs);
-  put_u64(w, p->seed);
-  put_i64(w, p->batch);
-  put_i64(w, p->limit);
-  put_u32(w, (uint32_t)p->crop_padding);
-  put_u32(w, p->flip ? 1 : 0);
+static void put_position(ipro_byte_writer *w, const ipro_training_position *p) {
+  ipro_put_i64(w, p->epochs_done);
+  ipro_put_u64(w, p->steps_done);
+  ipro_put_i64(w, p->total_epochs);
+  ipro_put_u64(w, p->seed);
+  ipro_put_i64(w, p->batch);
+  ipro_put_i64(w, p->limit);
+  ipro_put_u32(w, (uint32_t)p->crop_padding);
+  ipro_put_u32(w, p->flip ? 1 : 0);
   const ipro_optimizer_settings *o = &p->optimizer;
-  put_u32(w, (uint32_t)o->kind);
-  put_u32(w, o->nesterov ? 1 : 0);
-  put_f32(w, o->momentum);
-  put_f32(w, o->weight_decay);
-  put_f32(w, o->beta1);
-  put_f32(w, o->beta2);
-  put_f32(w, o->epsilon);
+  ipro_put_u32(w, (uint32_t)o->kind);
+  ipro_put_u32(w, o->nesterov ? 1 : 0);
+  ipro_put_f32(w, o->momentum);
+  ipro_put_f32(w, o->weight_decay);
+  ipro_put_f32(w, o->beta1);
+  ipro_put_f32(w, o->beta2);
+  ipro_put_f32(w, o->epsilon);
   const ipro_lr_schedule *s = &p->schedule;
-  put_u32(w, (uint32_t)s->kind);
-  put_f64(w, s->base_rate);
-  put_i64(w, s->warmup_epochs);
-  put_f64(w, s->gamma);
-  put_u32(w, (uint32_t)s->n_milestones);
+  ipro_put_u32(w, (uint32_t)s->kind);
+  ipro_put_f64(w, s->base_rate);
+  ipro_put_i64(w, s->warmup_epochs);
+  ipro_put_f64(w, s->gamma);
+  ipro_put_u32(w, (uint32_t)s->n_milestones);
   for (int i = 0; i < s->n_milestones; i++)
-    put_i64(w, s->milestones[i]);
+    ipro_put_i64(w, s->milestones[i]);
 }
 
 ipro_status ipro_checkpoint_encode(const ipro_checkpoint *c, uint8_t **bytes, size_t *size,
                                    ipro_error *err) {
   *bytes = NULL;
   *size = 0;
-  writer w = {0};
-  reserve(&w, HEADER_BYTES);
+  ipro_byte_writer w = {0};
+  ipro_frame_begin(&w);
   put_position(&w, &c->position);
-  put_u32(&w, (uint32_t)c->n_tensors);
+  ipro_put_u32(&w, (uint32_t)c->n_tensors);
   for (int i = 0; i < c->n_tensors; i++) {
     const ipro_checkpoint_tensor *t = &c->tensors[i];
     size_t name_length = strlen(t->name);
-    put_u32(&w, (uint32_t)name_length);
-    put_bytes(&w, t->name, name_length);
-    put_u32(&w, (uint32_t)t->dtype);
-    put_u32(&w, (uint32_t)t->shape.rank);
+    ipro_put_u32(&w, (uint32_t)name_length);
+    ipro_put_bytes(&w, t->name, name_length);
+    ipro_put_u32(&w, (uint32_t)t->dtype);
+    ipro_put_u32(&w, (uint32_t)t->shape.rank);
     for (int d = 0; d < t->shape.rank; d++)
-      put_i64(&w, t->shape.dims[d]);
-    put_u64(&w, t->bytes);
-    put_bytes(&w, t->data, t->bytes);
+      ipro_put_i64(&w, t->shape.dims[d]);
+    ipro_put_u64(&w, t->bytes);
+    ipro_put_bytes(&w, t->data, t->bytes);
   }
   if (w.failed) {
     free(w.bytes);
     return ipro_error_set(err, "out of memory encoding a checkpoint");
   }
-  size_t payload = w.size - HEADER_BYTES;
-  writer header = {.bytes = w.bytes, .capacity = HEADER_BYTES};
-  put_bytes(&header, magic, sizeof magic);
-  put_u32(&header, IPRO_CHECKPOINT_VERSION);
-  put_u32(&header, crc32_of(w.bytes + HEADER_BYTES, payload));
-  put_u64(&header, payload);
+  ipro_frame_end(&w, magic, IPRO_CHECKPOINT_VERSION);
   *bytes = w.bytes;
   *size = w.size;
   return IPRO_OK;
@@ -155,86 +82,39 @@ ipro_status ipro_checkpoint_encode(const ipro_checkpoint *c, uint8_t **bytes, si
 
 /* ---- reading ---- */
 
-typedef struct {
-  const uint8_t *at, *end;
-  bool short_read;
-} reader;
-
-static const uint8_t *take(reader *r, size_t n) {
-  if (r->short_read || (size_t)(r->end - r->at) < n) {
-    r->short_read = true;
-    return NULL;
-  }
-  const uint8_t *at = r->at;
-  r->at += n;
-  return at;
-}
-
-static uint64_t get_u64(reader *r) {
-  const uint8_t *at = take(r, 8);
-  uint64_t v = 0;
-  for (int i = 0; at && i < 8; i++)
-    v |= (uint64_t)at[i] << (8 * i);
-  return v;
-}
-
-static uint32_t get_u32(reader *r) {
-  const uint8_t *at = take(r, 4);
-  uint32_t v = 0;
-  for (int i = 0; at && i < 4; i++)
-    v |= (uint32_t)at[i] << (8 * i);
-  return v;
-}
-
-static int64_t get_i64(reader *r) { return (int64_t)get_u64(r); }
-
-static float get_f32(reader *r) {
-  uint32_t bits = get_u32(r);
-  float v;
-  memcpy(&v, &bits, 4);
-  return v;
-}
-
-static double get_f64(reader *r) {
-  uint64_t bits = get_u64(r);
-  double v;
-  memcpy(&v, &bits, 8);
-  return v;
-}
-
-static ipro_status get_position(reader *r, const char *path, ipro_training_position *p,
+static ipro_status get_position(ipro_byte_reader *r, const char *path, ipro_training_position *p,
                                 ipro_error *err) {
-  p->epochs_done = get_i64(r);
-  p->steps_done = get_u64(r);
-  p->total_epochs = get_i64(r);
-  p->seed = get_u64(r);
-  p->batch = get_i64(r);
-  p->limit = get_i64(r);
-  p->crop_padding = (int32_t)get_u32(r);
-  uint32_t flip = get_u32(r);
+  p->epochs_done = ipro_get_i64(r);
+  p->steps_done = ipro_get_u64(r);
+  p->total_epochs = ipro_get_i64(r);
+  p->seed = ipro_get_u64(r);
+  p->batch = ipro_get_i64(r);
+  p->limit = ipro_get_i64(r);
+  p->crop_padding = (int32_t)ipro_get_u32(r);
+  uint32_t flip = ipro_get_u32(r);
   p->flip = flip != 0;
   ipro_optimizer_settings *o = &p->optimizer;
-  uint32_t optimizer = get_u32(r), nesterov = get_u32(r);
+  uint32_t optimizer = ipro_get_u32(r), nesterov = ipro_get_u32(r);
   o->kind = (ipro_optimizer_kind)optimizer;
   o->nesterov = nesterov != 0;
-  o->momentum = get_f32(r);
-  o->weight_decay = get_f32(r);
-  o->beta1 = get_f32(r);
-  o->beta2 = get_f32(r);
-  o->epsilon = get_f32(r);
+  o->momentum = ipro_get_f32(r);
+  o->weight_decay = ipro_get_f32(r);
+  o->beta1 = ipro_get_f32(r);
+  o->beta2 = ipro_get_f32(r);
+  o->epsilon = ipro_get_f32(r);
   ipro_lr_schedule *s = &p->schedule;
-  uint32_t schedule = get_u32(r);
+  uint32_t schedule = ipro_get_u32(r);
   s->kind = (ipro_schedule_kind)schedule;
-  s->base_rate = get_f64(r);
-  s->warmup_epochs = get_i64(r);
-  s->gamma = get_f64(r);
-  uint32_t milestones = get_u32(r);
+  s->base_rate = ipro_get_f64(r);
+  s->warmup_epochs = ipro_get_i64(r);
+  s->gamma = ipro_get_f64(r);
+  uint32_t milestones = ipro_get_u32(r);
   if (milestones > IPRO_SCHEDULE_MAX_MILESTONES)
     return ipro_error_set(err, "checkpoint '%s' is malformed: %u schedule milestones (at most %d)",
                           path, milestones, IPRO_SCHEDULE_MAX_MILESTONES);
   s->n_milestones = (int)milestones;
   for (uint32_t i = 0; i < milestones; i++)
-    s->milestones[i] = get_i64(r);
+    s->milestones[i] = ipro_get_i64(r);
   if (r->short_read) return IPRO_OK; /* reported by the caller */
   if (flip > 1 || nesterov > 1 || optimizer > IPRO_OPTIMIZER_ADAMW ||
       schedule > IPRO_SCHEDULE_STEP || p->epochs_done < 0 || p->total_epochs < 0 || p->batch <= 0 ||
@@ -243,14 +123,14 @@ static ipro_status get_position(reader *r, const char *path, ipro_training_posit
   return IPRO_OK;
 }
 
-static ipro_status get_tensor(reader *r, const char *path, int index, ipro_checkpoint_tensor *t,
-                              ipro_error *err) {
-  uint32_t name_length = get_u32(r);
+static ipro_status get_tensor(ipro_byte_reader *r, const char *path, int index,
+                              ipro_checkpoint_tensor *t, ipro_error *err) {
+  uint32_t name_length = ipro_get_u32(r);
   if (!r->short_read && (name_length == 0 || name_length > MAX_NAME_BYTES))
     return ipro_error_set(err, "checkpoint '%s' is malformed: tensor %d has a name of %u bytes",
                           path, index, name_length);
-  const uint8_t *name = take(r, name_length);
-  uint32_t dtype = get_u32(r), rank = get_u32(r);
+  const uint8_t *name = ipro_get_bytes(r, name_length);
+  uint32_t dtype = ipro_get_u32(r), rank = ipro_get_u32(r);
   if (r->short_read) return IPRO_OK;
   /* A NUL inside would cut the name short: it could never match, and would be written back
    * shorter (found by tests/fuzz/fuzz_checkpoint.c). */
@@ -269,8 +149,8 @@ static ipro_status get_tensor(reader *r, const char *path, int index, ipro_check
   t->shape.rank = (int)rank;
   bool negative = false;
   for (uint32_t d = 0; d < rank; d++)
-    negative = (t->shape.dims[d] = get_i64(r)) < 0 || negative;
-  uint64_t bytes = get_u64(r);
+    negative = (t->shape.dims[d] = ipro_get_i64(r)) < 0 || negative;
+  uint64_t bytes = ipro_get_u64(r);
   if (r->short_read) return IPRO_OK;
   /* A stored tensor obeys the limit of every tensor (checked_size.h), so its byte count cannot
    * wrap. */
@@ -281,7 +161,7 @@ static ipro_status get_tensor(reader *r, const char *path, int index, ipro_check
                           "checkpoint '%s' is malformed: tensor '%s' holds %llu bytes, which "
                           "does not match its shape",
                           path, t->name, (unsigned long long)bytes);
-  const uint8_t *data = take(r, (size_t)bytes);
+  const uint8_t *data = ipro_get_bytes(r, (size_t)bytes);
   if (r->short_read) return IPRO_OK;
   t->data = malloc(bytes ? (size_t)bytes : 1);
   if (!t->data) return ipro_error_set(err, "out of memory reading '%s'", path);
@@ -290,44 +170,15 @@ static ipro_status get_tensor(reader *r, const char *path, int index, ipro_check
   return IPRO_OK;
 }
 
-static ipro_status check_header(const uint8_t *bytes, size_t size, const char *path,
-                                ipro_error *err) {
-  if (size < sizeof magic || memcmp(bytes, magic, sizeof magic) != 0)
-    return ipro_error_set(err, "'%s' is not an infopro checkpoint (bad magic)", path);
-  if (size < HEADER_BYTES)
-    return ipro_error_set(err, "checkpoint '%s' is truncated (%zu bytes, not even a header)", path,
-                          size);
-  reader r = {bytes + sizeof magic, bytes + HEADER_BYTES, false};
-  uint32_t version = get_u32(&r), stored_crc = get_u32(&r);
-  uint64_t payload = get_u64(&r);
-  if (version != IPRO_CHECKPOINT_VERSION)
-    return ipro_error_set(err,
-                          "checkpoint '%s' has format version %u; this infopro reads version %d",
-                          path, version, IPRO_CHECKPOINT_VERSION);
-  if (payload > size - HEADER_BYTES)
-    return ipro_error_set(err,
-                          "checkpoint '%s' is truncated: its header announces %llu payload bytes "
-                          "but only %zu follow",
-                          path, (unsigned long long)payload, size - HEADER_BYTES);
-  if (payload < size - HEADER_BYTES)
-    return ipro_error_set(err, "checkpoint '%s' has %zu bytes after its payload", path,
-                          size - HEADER_BYTES - (size_t)payload);
-  uint32_t crc = crc32_of(bytes + HEADER_BYTES, (size_t)payload);
-  if (crc != stored_crc)
-    return ipro_error_set(err,
-                          "checkpoint '%s' is corrupt: CRC-32 of the payload is 0x%08x, the "
-                          "header says 0x%08x",
-                          path, crc, stored_crc);
-  return IPRO_OK;
-}
-
 ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char *path,
                                    ipro_checkpoint *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
-  if (check_header(bytes, size, path, err) != IPRO_OK) return IPRO_ERROR;
-  reader r = {bytes + HEADER_BYTES, bytes + size, false};
+  ipro_byte_reader r;
+  if (ipro_frame_open(bytes, size, magic, IPRO_CHECKPOINT_VERSION, "checkpoint", path, &r, err) !=
+      IPRO_OK)
+    return IPRO_ERROR;
   ipro_status status = get_position(&r, path, &out->position, err);
-  uint32_t n_tensors = status == IPRO_OK ? get_u32(&r) : 0;
+  uint32_t n_tensors = status == IPRO_OK ? ipro_get_u32(&r) : 0;
   /* Each tensor takes at least 20 bytes, which bounds the count before allocating. */
   if (status == IPRO_OK && !r.short_read && n_tensors > (size_t)(r.end - r.at) / 20)
     status =
@@ -532,29 +383,10 @@ ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
 
 ipro_status ipro_checkpoint_read(const char *path, ipro_checkpoint *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
-  FILE *file = fopen(path, "rb");
-  if (!file) return ipro_error_set(err, "cannot open checkpoint '%s': %s", path, strerror(errno));
   uint8_t *bytes = NULL;
-  size_t size = 0, capacity = 0;
-  bool failed = false;
-  for (;;) {
-    if (size == capacity) {
-      capacity = capacity ? capacity * 2 : 1 << 16;
-      uint8_t *grown = realloc(bytes, capacity);
-      if (!grown) {
-        failed = true;
-        break;
-      }
-      bytes = grown;
-    }
-    size_t got = fread(bytes + size, 1, capacity - size, file);
-    size += got;
-    if (got == 0) break;
-  }
-  failed = failed || ferror(file);
-  fclose(file);
-  ipro_status status = failed ? ipro_error_set(err, "cannot read checkpoint '%s'", path)
-                              : ipro_checkpoint_decode(bytes, size, path, out, err);
+  size_t size = 0;
+  if (ipro_read_whole_file(path, "checkpoint", &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = ipro_checkpoint_decode(bytes, size, path, out, err);
   free(bytes);
   return status;
 }

@@ -1,0 +1,314 @@
+/* `infopro compile MODEL.onnx --data SPEC --batch B [split, head and optimizer options] -o DIR`:
+ * a standalone training program for exactly that model, split and batch (runtime/program_file.h).
+ *
+ * DIR receives
+ *   train         the runner: `infopro train`'s training loop linked with the runtime only (no
+ *                 LLVM, no planner's search, no MPI), copied from beside infopro;
+ *   program.ipro  the model, its split and heads, the batch, the optimizer and the dataset shape;
+ *   kernels.so    the generated kernels made ahead of time by LLVM for this machine's CPU and
+ *                 linked by the system's C compiler (cc) into a shared object;
+ *   kernels.ptx   for --device cuda: the same kernels as PTX, with libinfopro_cuda.so beside.
+ * DIR can be copied anywhere with the same CPU features and libraries: its runner reads
+ * nothing else. The data given at compile time fixes the image channels and classes the heads
+ * are built for, as `infopro train` would have; the runner reads its own --data. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "codegen/kernel_compiler.h"
+#include "codegen/kernel_library.h"
+#include "commands.h"
+#include "data_source.h"
+#include "frontend/atomic_file.h"
+#include "frontend/plugin_library.h"
+#include "local_options.h"
+#include "normalization_options.h"
+#include "runtime/framed_file.h"
+#include "runtime/precompiled_kernels.h"
+#include "runtime/program_file.h"
+
+extern char **environ;
+
+#define RUNNER_FILE "infopro-train"
+#define CUDA_PLUGIN_FILE "libinfopro_cuda.so"
+
+static const char usage[] =
+    "usage: infopro compile MODEL.onnx --data SPEC -o DIR [options]\n"
+    "  -o DIR                  the folder to write the program into (created if missing)\n"
+    "  --data SPEC             the data it will train on, as for train: its image channels,\n"
+    "                          classes and normalisation shape the heads\n"
+    "  --batch B               training batch size (default 128)\n"
+    "  --device cpu|cuda       where the program trains (default cpu)\n"
+    "  --optimizer KIND        sgd or adamw (default sgd); --momentum M, --weight-decay WD and\n"
+    "                          --no-nesterov set its defaults, which the program's options "
+    "override\n"
+    "  --strict, --mean, --std as for train\n"
+    "DIR/train then takes train's options that do not change the program (--data --epochs --lr\n"
+    "--schedule --warmup-epochs --seed --limit --augment --checkpoint --resume --out ...).\n";
+
+typedef struct {
+  const char *model, *data, *directory;
+  int64_t batch;
+  ipro_device device;
+  ipro_optimizer_settings optimizer;
+  bool strict;
+  ipro_cli_local_options local;
+  ipro_cli_normalization normalization;
+} compile_options;
+
+static int usage_error(const char *message, const char *argument) {
+  fprintf(stderr, "infopro compile: %s '%s'\n%s", message, argument, usage);
+  return 2;
+}
+
+static int parse_float(const char *flag, const char *text, float *out) {
+  char *end = NULL;
+  errno = 0;
+  double value = strtod(text, &end);
+  if (errno || end == text || *end || value < 0) {
+    fprintf(stderr, "infopro compile: %s expects a non-negative number, got '%s'\n", flag, text);
+    return 0;
+  }
+  *out = (float)value;
+  return 1;
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int parse(int argc, char **argv, compile_options *o) {
+  *o = (compile_options){.batch = 128, .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD)};
+  ipro_cli_local_defaults(&o->local);
+  bool momentum = false, weight_decay = false, no_nesterov = false;
+  float momentum_value = 0, weight_decay_value = 0;
+  for (int i = 0; i < argc; i++) {
+    int local = ipro_cli_local_option(argc, argv, &i, &o->local);
+    if (local == 2) return 2;
+    if (local == 1) continue;
+    int normalization = ipro_cli_normalization_option("compile", argc, argv, &i, &o->normalization);
+    if (normalization == 2) return 2;
+    if (normalization == 1) continue;
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int ok = 1;
+    if (strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      fputs("local training (InfoPro):\n", stdout);
+      fputs(ipro_cli_local_usage, stdout);
+      return 0;
+    } else if (strcmp(a, "--strict") == 0) {
+      o->strict = true;
+    } else if (strcmp(a, "--no-nesterov") == 0) {
+      no_nesterov = true;
+    } else if (a[0] == '-' && !v) {
+      return usage_error("missing value after", a);
+    } else if (strcmp(a, "-o") == 0) {
+      o->directory = argv[++i];
+    } else if (strcmp(a, "--data") == 0) {
+      o->data = argv[++i];
+    } else if (strcmp(a, "--batch") == 0) {
+      ok = ipro_cli_parse_positive(a, argv[++i], &o->batch);
+    } else if (strcmp(a, "--device") == 0) {
+      ok = ipro_cli_parse_device(argv[++i], &o->device);
+    } else if (strcmp(a, "--optimizer") == 0) {
+      const char *kind = argv[++i];
+      ok = strcmp(kind, "sgd") == 0 || strcmp(kind, "adamw") == 0;
+      if (!ok) fprintf(stderr, "infopro compile: unknown optimizer '%s' (sgd or adamw)\n", kind);
+      o->optimizer = ipro_optimizer_defaults(strcmp(kind, "adamw") == 0 ? IPRO_OPTIMIZER_ADAMW
+                                                                        : IPRO_OPTIMIZER_SGD);
+    } else if (strcmp(a, "--momentum") == 0) {
+      ok = parse_float(a, argv[++i], &momentum_value), momentum = true;
+    } else if (strcmp(a, "--weight-decay") == 0) {
+      ok = parse_float(a, argv[++i], &weight_decay_value), weight_decay = true;
+    } else if (a[0] != '-' && !o->model) {
+      o->model = a;
+    } else {
+      return usage_error("unexpected argument", a);
+    }
+    if (!ok) return 2;
+  }
+  if (!o->model || !o->data || !o->directory) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  /* --optimizer sets its kind's defaults; the constants given win whatever the order */
+  if (momentum) o->optimizer.momentum = momentum_value;
+  if (weight_decay) o->optimizer.weight_decay = weight_decay_value;
+  if (no_nesterov) o->optimizer.nesterov = false;
+  if (o->optimizer.momentum >= 1) {
+    fprintf(stderr, "infopro compile: --momentum must be below 1\n");
+    return 2;
+  }
+  return ipro_cli_local_conflicts("compile", &o->local, false) ? 2 : -1;
+}
+
+/* ---- the folder's files ---- */
+
+static ipro_status make_directory(const char *path, ipro_error *err) {
+  if (mkdir(path, 0777) == 0 || errno == EEXIST) {
+    struct stat info;
+    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) return IPRO_OK;
+    return ipro_error_set(err, "-o %s: exists and is not a folder", path);
+  }
+  return ipro_error_set(err, "cannot create the folder %s: %s", path, strerror(errno));
+}
+
+static ipro_status sha256_hex(const uint8_t *bytes, size_t size, char hex[65], ipro_error *err) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!EVP_Digest(bytes, size, digest, &length, EVP_sha256(), NULL) || length != 32)
+    return ipro_error_set(err, "OpenSSL could not compute a SHA-256");
+  for (unsigned int i = 0; i < length; i++)
+    snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+  return IPRO_OK;
+}
+
+/* Runs argv[0] (found on PATH) and waits for it; its own messages go to stderr. */
+static ipro_status run_tool(char *const argv[], ipro_error *err) {
+  pid_t pid;
+  int code = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  if (code != 0) return ipro_error_set(err, "cannot run %s: %s", argv[0], strerror(code));
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0)
+    return ipro_error_set(err, "waiting for %s: %s", argv[0], strerror(errno));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return ipro_error_set(err, "%s failed (status %d)", argv[0],
+                          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return IPRO_OK;
+}
+
+/* The whole kernel library for this CPU: one object from LLVM, linked by cc into kernels.so. */
+static ipro_status write_host_kernels(const char *directory, ipro_error *err) {
+  ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
+    ipro_kernel_library_describe((ipro_generated_kernel)k, &descs[k]);
+  void *object = NULL;
+  size_t size = 0;
+  if (ipro_kernel_emit_host_object(descs, IPRO_GENERATED_COUNT, NULL, &object, &size, err) !=
+      IPRO_OK)
+    return IPRO_ERROR;
+  char object_path[4200], library_path[4200];
+  snprintf(object_path, sizeof object_path, "%s/kernels.o", directory);
+  snprintf(library_path, sizeof library_path, "%s/%s", directory, IPRO_PRECOMPILED_HOST_FILE);
+  ipro_status status = ipro_write_file_atomic(object_path, object, size, err);
+  free(object);
+  char *link[] = {"cc", "-shared", "-o", library_path, object_path, NULL};
+  if (status == IPRO_OK && run_tool(link, err) != IPRO_OK)
+    status = ipro_error_prefix(err, "linking the kernels (infopro compile needs a C compiler, "
+                                    "cc, to link them)");
+  unlink(object_path);
+  return status;
+}
+
+static ipro_status write_ptx_kernels(const char *directory, ipro_error *err) {
+  ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
+    ipro_kernel_library_describe((ipro_generated_kernel)k, &descs[k]);
+  char *ptx = NULL;
+  size_t size = 0;
+  if (ipro_kernel_emit_ptx(descs, IPRO_GENERATED_COUNT, &ptx, &size, err) != IPRO_OK)
+    return IPRO_ERROR;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", directory, IPRO_PRECOMPILED_PTX_FILE);
+  ipro_status status = ipro_write_file_atomic(path, ptx, size, err);
+  free(ptx);
+  return status;
+}
+
+/* A file built beside infopro (the runner, the CUDA plugin) copied into the folder. */
+static ipro_status copy_built_file(const char *file, const char *environment_variable,
+                                   const char *directory, const char *name, ipro_error *err) {
+  char source[4200], destination[4200];
+  if (ipro_plugin_find(file, environment_variable, source, sizeof source, err) != IPRO_OK)
+    return IPRO_ERROR;
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  if (ipro_read_whole_file(source, "file", &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  snprintf(destination, sizeof destination, "%s/%s", directory, name);
+  ipro_status status = ipro_write_file_atomic(destination, bytes, size, err);
+  free(bytes);
+  if (status == IPRO_OK && chmod(destination, 0755) != 0)
+    status = ipro_error_set(err, "cannot make %s executable: %s", destination, strerror(errno));
+  return status;
+}
+
+/* ---- the command ---- */
+
+static ipro_status compile(const compile_options *o, ipro_error *err) {
+  ipro_program program = {.device = o->device, .batch = o->batch, .optimizer = o->optimizer};
+  const char *slash = strrchr(o->model, '/');
+  snprintf(program.model_name, sizeof program.model_name, "%s", slash ? slash + 1 : o->model);
+  ipro_dataset data = {0};
+  ipro_status status =
+      ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TRAIN, &data, err);
+  if (status == IPRO_OK)
+    status = ipro_cli_normalization_apply(&o->normalization, o->data, &data, err);
+  /* the heads' settings as `infopro train` makes them for this data */
+  ipro_local_settings *settings = &program.local;
+  *settings = o->local.local;
+  settings->batch = o->batch;
+  settings->optimizer = o->optimizer.kind;
+  settings->heads.image_channels = data.channels;
+  for (int c = 0; c < data.channels && c < 4; c++) {
+    settings->heads.mean[c] = data.mean[c];
+    settings->heads.std[c] = data.std[c];
+  }
+  settings->heads.classes = data.num_classes;
+  settings->heads.seed = 1;
+  ipro_cli_training_split split;
+  if (status == IPRO_OK)
+    status =
+        ipro_cli_split_for_training(o->model, &o->local, settings, o->device, false, &split, err);
+  ipro_dataset_free(&data);
+  if (status != IPRO_OK) return IPRO_ERROR;
+  settings->K = split.K;
+  settings->n_module_heads = split.K - 1;
+  memcpy(settings->module_heads, split.heads, sizeof split.heads);
+  memcpy(program.cuts, split.cut_names, sizeof program.cuts);
+  program.planned_peak = split.planned_peak;
+  program.e2e_peak = split.e2e_peak;
+
+  if (ipro_read_whole_file(o->model, "model", &program.model, &program.model_bytes, err) != IPRO_OK)
+    return IPRO_ERROR;
+  status = sha256_hex(program.model, program.model_bytes, program.model_sha256, err);
+  if (status == IPRO_OK)
+    status = ipro_kernel_describe_host(program.cpu, sizeof program.cpu, program.cpu_features,
+                                       sizeof program.cpu_features, err);
+  if (status == IPRO_OK) status = make_directory(o->directory, err);
+  if (status == IPRO_OK) status = write_host_kernels(o->directory, err);
+  if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
+    status = write_ptx_kernels(o->directory, err);
+  if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
+    status =
+        copy_built_file(CUDA_PLUGIN_FILE, "IPRO_CUDA_PLUGIN", o->directory, CUDA_PLUGIN_FILE, err);
+  if (status == IPRO_OK)
+    status = copy_built_file(RUNNER_FILE, "IPRO_RUNNER", o->directory, "train", err);
+  char path[4200];
+  ipro_program_path(o->directory, path, sizeof path);
+  if (status == IPRO_OK) status = ipro_program_write(path, &program, err);
+  if (status == IPRO_OK) {
+    printf("compiled %s (SHA-256 %.16s...) for batch %lld on %s, ", program.model_name,
+           program.model_sha256, (long long)program.batch, ipro_device_name(program.device));
+    if (split.K == 1)
+      printf("end to end");
+    else
+      printf("K = %d (planned peak %llu bytes, end-to-end %llu)", split.K,
+             (unsigned long long)split.planned_peak, (unsigned long long)split.e2e_peak);
+    printf("; kernels for a %s CPU\nwrote %s/train, %s, %s/%s%s\n", program.cpu, o->directory, path,
+           o->directory, IPRO_PRECOMPILED_HOST_FILE,
+           o->device == IPRO_DEVICE_CUDA ? ", kernels.ptx and " CUDA_PLUGIN_FILE : "");
+  }
+  ipro_program_release(&program);
+  return status;
+}
+
+int ipro_cli_compile(int argc, char **argv) {
+  compile_options o;
+  int parsed = parse(argc, argv, &o);
+  if (parsed >= 0) return parsed;
+  ipro_error err = {{0}};
+  return compile(&o, &err) == IPRO_OK ? 0 : ipro_cli_fail(err.message);
+}

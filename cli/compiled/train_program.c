@@ -1,0 +1,36 @@
+/* DIR/train, the runner of a compiled training program (`infopro compile`): reads
+ * program.ipro from its own folder, serves the generated kernels from the folder's kernels.so
+ * (runtime/precompiled_kernels.h), provides the embedded model to the loader in memory
+ * (frontend/model_in_memory.h), and runs `infopro train`'s training loop with the program's
+ * model, split and batch. It links the runtime and the training loop only: no LLVM, no MPI, no
+ * planner's search (CMakeLists.txt, target infopro-train). */
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "frontend/model_in_memory.h"
+#include "frontend/plugin_library.h"
+#include "runtime/precompiled_kernels.h"
+#include "runtime/program_file.h"
+
+int main(int argc, char **argv) {
+  char directory[4096], path[4200];
+  ipro_executable_directory(directory, sizeof directory);
+  if (!directory[0]) {
+    fprintf(stderr, "train: cannot find the folder this program lies in (/proc/self/exe)\n");
+    return 1;
+  }
+  ipro_program_path(directory, path, sizeof path);
+  ipro_program program;
+  ipro_error err = {{0}};
+  if (ipro_program_read(path, &program, &err) != IPRO_OK ||
+      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features, &err) !=
+          IPRO_OK) {
+    fprintf(stderr, "train: %s\n", err.message);
+    ipro_program_release(&program);
+    return 1;
+  }
+  ipro_model_provide_in_memory(program.model_name, program.model, program.model_bytes);
+  int status = ipro_cli_train_compiled(argc - 1, argv + 1, &program);
+  ipro_program_release(&program);
+  return status;
+}

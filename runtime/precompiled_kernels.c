@@ -1,0 +1,150 @@
+/* The kernel table of precompiled_kernels.h: dlopen and dlsym instead of LLVM. */
+#include "precompiled_kernels.h"
+
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/kernel_compiler.h"
+#include "runtime/framed_file.h"
+
+static char host_path[4096], ptx_path[4096], compiled_cpu[64], compiled_features[4096];
+
+struct ipro_kernel_jit {
+  void *library;
+};
+
+static ipro_status open_library(ipro_kernel_jit **out, ipro_error *err) {
+  *out = calloc(1, sizeof **out);
+  if (!*out) return ipro_error_set(err, "out of memory");
+  (*out)->library = dlopen(host_path, RTLD_NOW | RTLD_LOCAL);
+  if ((*out)->library) return IPRO_OK;
+  const char *why = dlerror();
+  free(*out);
+  *out = NULL;
+  return ipro_error_set(err, "cannot load the program's kernels '%s': %s", host_path,
+                        why ? why : "unknown reason");
+}
+
+static ipro_status look_up(ipro_kernel_jit *jit, const ipro_kernel_desc *desc,
+                           ipro_kernel_host_fn *out, ipro_error *err) {
+  void *address = dlsym(jit->library, desc->name);
+  if (!address)
+    return ipro_error_set(err,
+                          "the program's kernels '%s' hold no kernel %s (compiled by another "
+                          "version of infopro?)",
+                          host_path, desc->name);
+  /* dlsym hands out the entry as an object pointer; converting it to a function is the one such
+   * conversion this design needs (POSIX guarantees it works). */
+  union {
+    void *address;
+    ipro_kernel_host_fn function;
+  } entry = {.address = address};
+  *out = entry.function;
+  return IPRO_OK;
+}
+
+static void close_library(ipro_kernel_jit *jit) {
+  if (!jit) return;
+  dlclose(jit->library);
+  free(jit);
+}
+
+static ipro_status no_host_object(const ipro_kernel_desc *descs, int count, const char *cpu,
+                                  void **bytes, size_t *size, ipro_error *err) {
+  (void)descs, (void)count, (void)cpu, (void)bytes, (void)size;
+  return ipro_error_set(err, "a compiled training program makes no new kernels");
+}
+
+static ipro_status stored_ptx(const ipro_kernel_desc *descs, int count, char **ptx, size_t *size,
+                              ipro_error *err) {
+  (void)descs, (void)count;
+  uint8_t *bytes = NULL;
+  size_t length = 0;
+  if (ipro_read_whole_file(ptx_path, "kernel file", &bytes, &length, err) != IPRO_OK)
+    return ipro_error_prefix(err, "this program was compiled for the CPU; compile it again with "
+                                  "--device cuda");
+  char *text = realloc(bytes, length + 1);
+  if (!text) {
+    free(bytes);
+    return ipro_error_set(err, "out of memory reading '%s'", ptx_path);
+  }
+  text[length] = '\0';
+  *ptx = text;
+  *size = length;
+  return IPRO_OK;
+}
+
+static ipro_status describe_compiled(char *cpu, size_t cpu_size, char *features,
+                                     size_t features_size, ipro_error *err) {
+  (void)err;
+  snprintf(cpu, cpu_size, "%s", compiled_cpu);
+  snprintf(features, features_size, "%s", compiled_features);
+  return IPRO_OK;
+}
+
+static const ipro_kernel_compiler precompiled = {
+    .jit_create = open_library,
+    .jit_compile = look_up,
+    .jit_destroy = close_library,
+    .emit_host_object = no_host_object,
+    .emit_ptx = stored_ptx,
+    .describe_host = describe_compiled,
+};
+
+/* Whether this CPU has the instruction-set feature LLVM calls `name`, for the features the
+ * generated loops use; true for features outside this list, which the code does not depend on
+ * in ways a mismatch could break silently. */
+static bool cpu_has(const char *name) {
+  __builtin_cpu_init();
+#define FEATURE(llvm_name, gcc_name)                                                               \
+  if (strcmp(name, llvm_name) == 0) return __builtin_cpu_supports(gcc_name);
+  FEATURE("sse4.1", "sse4.1")
+  FEATURE("sse4.2", "sse4.2")
+  FEATURE("avx", "avx")
+  FEATURE("avx2", "avx2")
+  FEATURE("fma", "fma")
+  FEATURE("f16c", "f16c")
+  FEATURE("bmi", "bmi")
+  FEATURE("bmi2", "bmi2")
+  FEATURE("avx512f", "avx512f")
+  FEATURE("avx512bw", "avx512bw")
+  FEATURE("avx512dq", "avx512dq")
+  FEATURE("avx512vl", "avx512vl")
+  FEATURE("avx512cd", "avx512cd")
+  FEATURE("avx512vnni", "avx512vnni")
+  FEATURE("avx512bf16", "avx512bf16")
+#undef FEATURE
+  return true;
+}
+
+ipro_status ipro_precompiled_kernels_use(const char *directory, const char *cpu,
+                                         const char *features, ipro_error *err) {
+  char missing[512] = "";
+  size_t used = 0;
+  for (const char *at = features; *at;) {
+    size_t length = strcspn(at, ",");
+    char name[64];
+    if (at[0] == '+' && length - 1 < sizeof name) {
+      memcpy(name, at + 1, length - 1);
+      name[length - 1] = '\0';
+      if (!cpu_has(name) && used + length + 2 < sizeof missing)
+        used +=
+            (size_t)snprintf(missing + used, sizeof missing - used, "%s%s", used ? ", " : "", name);
+    }
+    at += length + (at[length] == ',');
+  }
+  if (missing[0])
+    return ipro_error_set(err,
+                          "this program's kernels were compiled for a %s CPU, and this CPU lacks "
+                          "%s: compile the model again on this machine (infopro compile)",
+                          cpu, missing);
+  snprintf(host_path, sizeof host_path, "%s/%s", directory, IPRO_PRECOMPILED_HOST_FILE);
+  snprintf(ptx_path, sizeof ptx_path, "%s/%s", directory, IPRO_PRECOMPILED_PTX_FILE);
+  snprintf(compiled_cpu, sizeof compiled_cpu, "%s", cpu);
+  snprintf(compiled_features, sizeof compiled_features, "%s", features);
+  ipro_kernel_compiler_use(&precompiled);
+  return IPRO_OK;
+}

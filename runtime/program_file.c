@@ -1,0 +1,205 @@
+/* Compiled training program files (program_file.h; byte layout: schemas/program.md). */
+#include "program_file.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/atomic_file.h"
+#include "runtime/framed_file.h"
+
+static const char magic[8] = {'I', 'P', 'R', 'O', 'P', 'R', 'O', 'G'};
+
+void ipro_program_path(const char *directory, char *path, size_t size) {
+  snprintf(path, size, "%s/%s", directory, IPRO_PROGRAM_FILE);
+}
+
+/* ---- writing ---- */
+
+static void put_head(ipro_byte_writer *w, int convs, int fcs, ipro_decoder_kind decoder) {
+  ipro_put_u32(w, (uint32_t)convs);
+  ipro_put_u32(w, (uint32_t)fcs);
+  ipro_put_u32(w, (uint32_t)decoder);
+}
+
+static void put_local(ipro_byte_writer *w, const ipro_local_settings *l) {
+  const ipro_head_options *h = &l->heads;
+  put_head(w, h->convs, h->fcs, h->decoder);
+  ipro_put_u32(w, (uint32_t)h->aux_loss);
+  ipro_put_u32(w, (uint32_t)h->classes);
+  ipro_put_u32(w, (uint32_t)h->image_channels);
+  for (int i = 0; i < 2; i++) {
+    ipro_put_f32(w, l->lambda_first[i]);
+    ipro_put_f32(w, l->lambda_last[i]);
+  }
+  ipro_put_u32(w, l->choose_heads ? 1 : 0);
+  ipro_put_u32(w, l->decoder_fixed ? 1 : 0);
+  ipro_put_u32(w, (uint32_t)l->n_module_heads);
+  for (int k = 0; k < l->n_module_heads; k++)
+    put_head(w, l->module_heads[k].convs, l->module_heads[k].fcs, l->module_heads[k].decoder);
+}
+
+ipro_status ipro_program_encode(const ipro_program *p, uint8_t **bytes, size_t *size,
+                                ipro_error *err) {
+  *bytes = NULL;
+  *size = 0;
+  ipro_byte_writer w = {0};
+  ipro_frame_begin(&w);
+  ipro_put_string(&w, p->model_name);
+  ipro_put_string(&w, p->model_sha256);
+  ipro_put_u32(&w, (uint32_t)p->device);
+  ipro_put_string(&w, p->cpu);
+  ipro_put_string(&w, p->cpu_features);
+  ipro_put_i64(&w, p->batch);
+  const ipro_optimizer_settings *o = &p->optimizer;
+  ipro_put_u32(&w, (uint32_t)o->kind);
+  ipro_put_u32(&w, o->nesterov ? 1 : 0);
+  ipro_put_f32(&w, o->momentum);
+  ipro_put_f32(&w, o->weight_decay);
+  ipro_put_f32(&w, o->beta1);
+  ipro_put_f32(&w, o->beta2);
+  ipro_put_f32(&w, o->epsilon);
+  ipro_put_u32(&w, (uint32_t)p->local.K);
+  for (int k = 0; k + 1 < p->local.K; k++)
+    ipro_put_string(&w, p->cuts[k]);
+  put_local(&w, &p->local);
+  ipro_put_u64(&w, p->planned_peak);
+  ipro_put_u64(&w, p->e2e_peak);
+  ipro_put_u64(&w, p->model_bytes);
+  ipro_put_bytes(&w, p->model, p->model_bytes);
+  if (w.failed) {
+    free(w.bytes);
+    return ipro_error_set(err, "out of memory encoding a training program");
+  }
+  ipro_frame_end(&w, magic, IPRO_PROGRAM_VERSION);
+  *bytes = w.bytes;
+  *size = w.size;
+  return IPRO_OK;
+}
+
+ipro_status ipro_program_write(const char *path, const ipro_program *program, ipro_error *err) {
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  if (ipro_program_encode(program, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = ipro_write_file_atomic(path, bytes, size, err);
+  free(bytes);
+  return status;
+}
+
+/* ---- reading ---- */
+
+static bool get_head(ipro_byte_reader *r, int *convs, int *fcs, ipro_decoder_kind *decoder) {
+  uint32_t c = ipro_get_u32(r), f = ipro_get_u32(r), d = ipro_get_u32(r);
+  *convs = (int)c;
+  *fcs = (int)f;
+  *decoder = (ipro_decoder_kind)d;
+  return !r->short_read && c <= 3 && f >= 1 && f <= 3 && d <= IPRO_DECODER_REDUCED;
+}
+
+static bool get_flag(ipro_byte_reader *r, bool *flag) {
+  uint32_t v = ipro_get_u32(r);
+  *flag = v == 1;
+  return v <= 1;
+}
+
+static bool get_local(ipro_byte_reader *r, int K, ipro_local_settings *l) {
+  ipro_head_options *h = &l->heads;
+  if (!get_head(r, &h->convs, &h->fcs, &h->decoder)) return false;
+  uint32_t aux = ipro_get_u32(r), classes = ipro_get_u32(r), channels = ipro_get_u32(r);
+  h->aux_loss = (ipro_aux_loss)aux;
+  h->classes = (int)classes;
+  h->image_channels = (int)channels;
+  if (aux > IPRO_AUX_LOSS_CROSS_ENTROPY || classes < 1 || classes > 1000000 || channels < 1 ||
+      channels > 4)
+    return false;
+  for (int i = 0; i < 2; i++) {
+    l->lambda_first[i] = ipro_get_f32(r);
+    l->lambda_last[i] = ipro_get_f32(r);
+    if (!isfinite(l->lambda_first[i]) || !isfinite(l->lambda_last[i])) return false;
+  }
+  if (!get_flag(r, &l->choose_heads) || !get_flag(r, &l->decoder_fixed)) return false;
+  uint32_t n = ipro_get_u32(r);
+  if (r->short_read || n != (uint32_t)(K - 1)) return false;
+  l->n_module_heads = (int)n;
+  for (int k = 0; k < l->n_module_heads; k++)
+    if (!get_head(r, &l->module_heads[k].convs, &l->module_heads[k].fcs,
+                  &l->module_heads[k].decoder))
+      return false;
+  l->K = K;
+  return !r->short_read;
+}
+
+static bool get_optimizer(ipro_byte_reader *r, ipro_optimizer_settings *o) {
+  uint32_t kind = ipro_get_u32(r);
+  o->kind = (ipro_optimizer_kind)kind;
+  if (kind > IPRO_OPTIMIZER_ADAMW || !get_flag(r, &o->nesterov)) return false;
+  float *values[] = {&o->momentum, &o->weight_decay, &o->beta1, &o->beta2, &o->epsilon};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    *values[i] = ipro_get_f32(r);
+    if (!isfinite(*values[i]) || *values[i] < 0) return false;
+  }
+  return !r->short_read;
+}
+
+static ipro_status malformed(const char *path, const char *what, ipro_error *err) {
+  return ipro_error_set(err, "training program '%s' is malformed: %s", path, what);
+}
+
+ipro_status ipro_program_decode(const uint8_t *bytes, size_t size, const char *path,
+                                ipro_program *p, ipro_error *err) {
+  memset(p, 0, sizeof *p);
+  ipro_byte_reader r;
+  if (ipro_frame_open(bytes, size, magic, IPRO_PROGRAM_VERSION, "training program", path, &r,
+                      err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (!ipro_get_string(&r, p->model_name, sizeof p->model_name) || !p->model_name[0] ||
+      !ipro_get_string(&r, p->model_sha256, sizeof p->model_sha256))
+    return malformed(path, "the model's name or digest", err);
+  uint32_t device = ipro_get_u32(&r);
+  p->device = (ipro_device)device;
+  if (device > IPRO_DEVICE_CUDA) return malformed(path, "the device", err);
+  if (!ipro_get_string(&r, p->cpu, sizeof p->cpu) ||
+      !ipro_get_string(&r, p->cpu_features, sizeof p->cpu_features))
+    return malformed(path, "the CPU it was compiled for", err);
+  p->batch = ipro_get_i64(&r);
+  if (r.short_read || p->batch < 1 || p->batch > (INT64_C(1) << 31))
+    return malformed(path, "the batch size", err);
+  if (!get_optimizer(&r, &p->optimizer)) return malformed(path, "the optimizer", err);
+  uint32_t K = ipro_get_u32(&r);
+  if (r.short_read || K < 1 || K > IPRO_MAX_MODULES)
+    return malformed(path, "the number of modules", err);
+  for (uint32_t k = 0; k + 1 < K; k++)
+    if (!ipro_get_string(&r, p->cuts[k], sizeof p->cuts[k]) || !p->cuts[k][0])
+      return malformed(path, "a cut tensor's name", err);
+  if (!get_local(&r, (int)K, &p->local)) return malformed(path, "the local-training settings", err);
+  p->local.batch = p->batch;
+  p->local.optimizer = p->optimizer.kind;
+  p->planned_peak = ipro_get_u64(&r);
+  p->e2e_peak = ipro_get_u64(&r);
+  uint64_t model_bytes = ipro_get_u64(&r);
+  if (r.short_read || model_bytes == 0 || model_bytes != (uint64_t)(r.end - r.at))
+    return malformed(path, "the embedded model's size", err);
+  p->model = malloc((size_t)model_bytes);
+  if (!p->model) return ipro_error_set(err, "out of memory reading '%s'", path);
+  memcpy(p->model, ipro_get_bytes(&r, (size_t)model_bytes), (size_t)model_bytes);
+  p->model_bytes = (size_t)model_bytes;
+  return IPRO_OK;
+}
+
+ipro_status ipro_program_read(const char *path, ipro_program *out, ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  if (ipro_read_whole_file(path, "training program", &bytes, &size, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_status status = ipro_program_decode(bytes, size, path, out, err);
+  free(bytes);
+  return status;
+}
+
+void ipro_program_release(ipro_program *p) {
+  free(p->model);
+  p->model = NULL;
+  p->model_bytes = 0;
+}

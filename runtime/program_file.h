@@ -1,0 +1,56 @@
+/* A compiled training program (`infopro compile`): everything DIR/train needs to train exactly
+ * one model, split and batch without the model file, the partitioner's search or LLVM. The file
+ * DIR/program.ipro is a framed file (framed_file.h; byte layout: schemas/program.md) holding
+ *   - what it was compiled from: the model's file name and SHA-256, the device, the host CPU
+ *     and its features the kernels were made for;
+ *   - the training settings that shape the programs: batch, optimizer and its constants, the
+ *     local-training settings (heads, losses, λ), K and the cut tensors with each local module's
+ *     head, and the plan's figures (planned and end-to-end peak bytes);
+ *   - the dataset shape it was compiled for (image channels, classes);
+ *   - the ONNX model itself, which the runner provides in memory (frontend/model_in_memory.h) to
+ *     build the module programs, the test pass and the trained model it writes.
+ * The kernels made ahead of time lie beside it (DIR/kernels.so for the CPU, DIR/kernels.ptx for
+ * CUDA; runtime/precompiled_kernels.h).
+ *
+ * Reading checks the frame (magic, version, size, CRC-32) and every field's range before
+ * anything is used; each failure is one message naming the file. */
+#ifndef IPRO_PROGRAM_FILE_H
+#define IPRO_PROGRAM_FILE_H
+
+#include <stdint.h>
+
+#include "partitioner/module_program.h"
+#include "runtime/backend.h"
+#include "runtime/trainer.h"
+
+#define IPRO_PROGRAM_FILE "program.ipro"
+#define IPRO_PROGRAM_VERSION 1
+#define IPRO_PROGRAM_NAME_BYTES 512
+
+typedef struct {
+  char model_name[IPRO_PROGRAM_NAME_BYTES]; /* the model file's name, without its folder */
+  char model_sha256[65];                    /* hex */
+  ipro_device device;
+  char cpu[64], cpu_features[4096]; /* the host the CPU kernels were made for */
+  int64_t batch;
+  ipro_optimizer_settings optimizer;
+  ipro_local_settings local; /* K, heads (λ, losses, chosen head per module), classes, channels */
+  char cuts[IPRO_MAX_MODULES][IPRO_PROGRAM_NAME_BYTES]; /* K-1 tensor names */
+  uint64_t planned_peak, e2e_peak;
+  uint8_t *model; /* the ONNX file's bytes */
+  size_t model_bytes;
+} ipro_program;
+
+/* DIR/program.ipro into path. */
+void ipro_program_path(const char *directory, char *path, size_t size);
+
+ipro_status ipro_program_encode(const ipro_program *program, uint8_t **bytes, size_t *size,
+                                ipro_error *err);
+ipro_status ipro_program_decode(const uint8_t *bytes, size_t size, const char *path,
+                                ipro_program *out, ipro_error *err);
+/* Atomic write (a temporary renamed over path) and whole-file read. */
+ipro_status ipro_program_write(const char *path, const ipro_program *program, ipro_error *err);
+ipro_status ipro_program_read(const char *path, ipro_program *out, ipro_error *err);
+void ipro_program_release(ipro_program *program);
+
+#endif
