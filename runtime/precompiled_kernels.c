@@ -106,7 +106,6 @@ static bool cpu_has(const char *name) {
   FEATURE("avx", "avx")
   FEATURE("avx2", "avx2")
   FEATURE("fma", "fma")
-  FEATURE("f16c", "f16c")
   FEATURE("bmi", "bmi")
   FEATURE("bmi2", "bmi2")
   FEATURE("avx512f", "avx512f")

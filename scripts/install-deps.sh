@@ -14,6 +14,7 @@ packages=(
   zlib1g-dev                             # gzipped datasets, .npz archives
   libpng-dev libjpeg62-turbo-dev         # --data imagefolder: decoding PNG and JPEG images
   libjansson-dev                         # reading plan JSON (partitioner/plan_file.c)
+  libssl-dev                             # SHA-256 of a compiled program's model (cli/compile.c)
   dataset-fashion-mnist                  # the demo's and the learning tests' data
   clang libclang-rt-14-dev               # libFuzzer target for the loader
   libopenmpi-dev openmpi-bin             # the MPI pipeline: mpirun -np K infopro train

@@ -11,13 +11,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "runtime/checkpoint.h"
+#include "tests/fuzz/framed_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-enum { HEADER_BYTES = 24 };
 
 static void decode_and_round_trip(const uint8_t *data, size_t size) {
   ipro_error err;
@@ -32,18 +30,6 @@ static void decode_and_round_trip(const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  decode_and_round_trip(data, size);
-  if (size < HEADER_BYTES) return 0;
-  uint8_t *fixed = malloc(size);
-  if (!fixed) return 0;
-  memcpy(fixed, data, size);
-  uint64_t payload = size - HEADER_BYTES;
-  uint32_t crc = (uint32_t)crc32(0L, fixed + HEADER_BYTES, (uInt)payload);
-  for (int i = 0; i < 4; i++)
-    fixed[12 + i] = (uint8_t)(crc >> (8 * i));
-  for (int i = 0; i < 8; i++)
-    fixed[16 + i] = (uint8_t)(payload >> (8 * i));
-  decode_and_round_trip(fixed, size);
-  free(fixed);
+  ipro_fuzz_framed(data, size, decode_and_round_trip);
   return 0;
 }

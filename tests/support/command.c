@@ -18,17 +18,29 @@ void ipro_test_run_infopro(const char *arguments, ipro_command_result *r) {
 
 void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
                                  ipro_command_result *r) {
+  size_t length = strlen(launcher) + strlen(arguments) + 4200;
+  char *command = malloc(length);
+  if (!command) {
+    memset(r, 0, sizeof *r);
+    r->exit_status = -1;
+    return;
+  }
+  snprintf(command, length, "%s '%s' %s", launcher, getenv("IPRO_INFOPRO"), arguments);
+  ipro_test_run_command(command, r);
+  free(command);
+}
+
+void ipro_test_run_command(const char *command_line, ipro_command_result *r) {
   memset(r, 0, sizeof *r);
   r->exit_status = -1;
   char err_path[] = "/tmp/ipro_command_stderr_XXXXXX";
   int fd = mkstemp(err_path);
   if (fd < 0) return;
   close(fd);
-  size_t length = strlen(launcher) + strlen(arguments) + 8192;
+  size_t length = strlen(command_line) + 8192;
   char *command = malloc(length);
   if (!command) return;
-  snprintf(command, length, "cd '%s' && %s '%s' %s 2>'%s'", ipro_test_source_dir(), launcher,
-           getenv("IPRO_INFOPRO"), arguments, err_path);
+  snprintf(command, length, "cd '%s' && %s 2>'%s'", ipro_test_source_dir(), command_line, err_path);
   FILE *pipe = popen(command, "r");
   free(command);
   if (pipe) {
@@ -46,8 +58,7 @@ void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
   unlink(err_path);
   for (const char *c = r->err; *c; c++)
     r->err_lines += *c == '\n';
-  if (getenv("IPRO_TEST_VERBOSE"))
-    printf("$ %s infopro %s\n%s%s", launcher, arguments, r->out, r->err);
+  if (getenv("IPRO_TEST_VERBOSE")) printf("$ %s\n%s%s", command_line, r->out, r->err);
 }
 
 void ipro_test_remove_directory(const char *path) {

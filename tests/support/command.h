@@ -22,6 +22,9 @@ void ipro_test_run_infopro(const char *arguments, ipro_command_result *result);
 /* The same under a launcher: `LAUNCHER infopro ARGS` (e.g. "mpirun -np 2"). */
 void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
                                  ipro_command_result *result);
+/* Any shell command line, run in the source folder like the above (a compiled program's runner,
+ * ldd, sha256sum). */
+void ipro_test_run_command(const char *command_line, ipro_command_result *result);
 /* Removes the folder and everything in it (a note is printed when that fails). */
 void ipro_test_remove_directory(const char *path);
 

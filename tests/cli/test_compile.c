@@ -1,0 +1,158 @@
+/* `infopro compile` writes a standalone training program, and its runner DIR/train trains the
+ * same bytes as `infopro train`, from a copy of DIR elsewhere, without LLVM:
+ *   - ResNet-8 on 128 Fashion-MNIST images (batch 32, one epoch, tested on 64), end to end and
+ *     with K = 2: DIR copied to another folder, then `train --out A` and `infopro train --out B`
+ *     with the same seed give byte-identical files;
+ *   - the runner runs with the kernel compiler plugin made unloadable (IPRO_KERNEL_COMPILER_PLUGIN
+ *     names a missing file), so a kernel it made with LLVM would fail the run; and `ldd` shows it
+ *     linked to no LLVM, CUDA, cuDNN, cuBLAS or MPI library;
+ *   - checkpoints are interchangeable: one epoch by `infopro train --checkpoint`, the second by
+ *     the runner with --resume, gives the bytes of two epochs in one `infopro train` run (constant
+ *     learning rate, so that the one-epoch run steps at the two-epoch run's rates);
+ *   - --help names the model's SHA-256 as sha256sum computes it, and the options the program
+ *     fixed are refused;
+ *   - a truncated, a corrupted and a foreign program file each give one message and exit 1.
+ * Skipped when Fashion-MNIST is missing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/check.h"
+#include "support/command.h"
+#include "support/mpi_runs.h"
+
+static char directory[] = "/tmp/ipro_test_compile_XXXXXX";
+
+#define MODEL "models/resnet8_fmnist.onnx"
+#define DATA "--data fashion-mnist --limit 128 --test-limit 64 --epochs 1 --seed 5"
+
+static void run(const char *command, ipro_command_result *r, int expected) {
+  ipro_test_run_command(command, r);
+  CHECK_MSG(r->exit_status == expected, "%s: exit status %d (expected %d), stderr: %s", command,
+            r->exit_status, expected, r->err);
+}
+
+/* Compiles MODEL with split into DIR/name, then copies that folder to DIR/name_moved. Returns
+ * the moved runner's path in runner. */
+static void compile_and_move(const char *name, const char *split, char *runner, size_t size) {
+  char command[4096];
+  ipro_command_result r;
+  snprintf(command, sizeof command,
+           "'%s' compile " MODEL " --data fashion-mnist --batch 32 %s -o '%s/%s'",
+           getenv("IPRO_INFOPRO"), split, directory, name);
+  run(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "compiled resnet8_fmnist.onnx"), "compile said: %s", r.out);
+  snprintf(command, sizeof command, "cp -r '%s/%s' '%s/%s_moved' && rm -rf '%s/%s'", directory,
+           name, directory, name, directory, name);
+  run(command, &r, 0);
+  snprintf(runner, size, "%s/%s_moved/train", directory, name);
+}
+
+static void same_bytes(const char *name, const char *split) {
+  char runner[1024], command[4096], a[800], b[800];
+  compile_and_move(name, split, runner, sizeof runner);
+  snprintf(a, sizeof a, "%s/%s_program.onnx", directory, name);
+  snprintf(b, sizeof b, "%s/%s_infopro.onnx", directory, name);
+  ipro_command_result r;
+  snprintf(command, sizeof command,
+           "IPRO_KERNEL_COMPILER_PLUGIN=/nonexistent/libinfopro_kernel_compiler.so '%s' " DATA
+           " --out '%s'",
+           runner, a);
+  run(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "trained 1 epochs"), "%s: the runner said: %s", name, r.out);
+  snprintf(command, sizeof command, "train " MODEL " --batch 32 %s " DATA " --out '%s'", split, b);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "%s: infopro train failed: %s", name, r.err);
+  CHECK_MSG(ipro_test_same_file(a, b), "%s: %s and %s differ", name, a, b);
+}
+
+static void dependencies(const char *runner) {
+  char command[2048];
+  ipro_command_result r;
+  snprintf(command, sizeof command, "ldd '%s'", runner);
+  run(command, &r, 0);
+  const char *refused[] = {"LLVM",        "libinfopro_kernel_compiler",
+                           "libcuda",     "libcudnn",
+                           "libcublas",   "libmpi",
+                           "libopen-rte", "libnccl"};
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    CHECK_MSG(!strstr(r.out, refused[i]), "ldd %s shows %s:\n%s", runner, refused[i], r.out);
+  CHECK_MSG(strstr(r.out, "libdnnl") && strstr(r.out, "libprotobuf-c") && strstr(r.out, "libz"),
+            "ldd %s lacks the runtime's own libraries:\n%s", runner, r.out);
+}
+
+static void checkpoints_interchange(const char *runner) {
+  char command[4096], whole[800], resumed[800], checkpoint[800];
+  snprintf(whole, sizeof whole, "%s/two_epochs.onnx", directory);
+  snprintf(resumed, sizeof resumed, "%s/resumed_by_program.onnx", directory);
+  snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint", directory);
+  const char *settings =
+      "--data fashion-mnist --limit 128 --test-limit 64 --seed 5 --schedule constant --lr 0.05";
+  ipro_command_result r;
+  snprintf(command, sizeof command, "train " MODEL " --batch 32 -K 2 %s --epochs 2 --out '%s'",
+           settings, whole);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "two epochs: %s", r.err);
+  snprintf(command, sizeof command,
+           "train " MODEL " --batch 32 -K 2 %s --epochs 1 --checkpoint '%s'", settings, checkpoint);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "first epoch: %s", r.err);
+  snprintf(command, sizeof command,
+           "'%s' --data fashion-mnist --test-limit 64 --epochs 2 --checkpoint '%s' --resume "
+           "--out '%s'",
+           runner, checkpoint, resumed);
+  run(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "resuming from"), "the runner did not resume: %s", r.out);
+  CHECK_MSG(ipro_test_same_file(whole, resumed), "%s and %s differ", whole, resumed);
+}
+
+static void help_and_fixed_options(const char *runner) {
+  char command[2048];
+  ipro_command_result digest, help, fixed;
+  run("sha256sum " MODEL, &digest, 0);
+  digest.out[64] = '\0';
+  snprintf(command, sizeof command, "'%s' --help", runner);
+  run(command, &help, 0);
+  CHECK_MSG(strlen(digest.out) == 64 && strstr(help.out, digest.out) &&
+                strstr(help.out, "resnet8_fmnist.onnx") && strstr(help.out, "batch 32"),
+            "--help does not say what the program was compiled from (sha256sum %s): %s", digest.out,
+            help.out);
+  snprintf(command, sizeof command, "'%s' --data fashion-mnist --batch 64", runner);
+  run(command, &fixed, 2);
+  CHECK_MSG(strstr(fixed.err, "--batch was fixed"), "--batch: %s", fixed.err);
+}
+
+/* Replaces the moved K=2 program file by a damaged copy and expects one message. */
+static void damaged(const char *runner, const char *damage, const char *expected) {
+  char folder[900], command[4096];
+  snprintf(folder, sizeof folder, "%s/damaged", directory);
+  ipro_command_result r;
+  snprintf(command, sizeof command,
+           "rm -rf '%s' && mkdir '%s' && cp \"$(dirname '%s')\"/* '%s' && cd '%s' && %s", folder,
+           folder, runner, folder, folder, damage);
+  run(command, &r, 0);
+  snprintf(command, sizeof command, "'%s/train' --data fashion-mnist --epochs 1", folder);
+  run(command, &r, 1);
+  CHECK_MSG(r.err_lines == 1 && strstr(r.err, expected) && strstr(r.err, "program.ipro"),
+            "%s: expected one line with '%s', got: %s", damage, expected, r.err);
+}
+
+int main(void) {
+  const char *unavailable = ipro_test_training_unavailable();
+  if (unavailable) return ipro_test_skip(unavailable);
+  if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  same_bytes("e2e", "");
+  same_bytes("k2", "-K 2");
+  char runner[1024];
+  snprintf(runner, sizeof runner, "%s/k2_moved/train", directory);
+  dependencies(runner);
+  checkpoints_interchange(runner);
+  help_and_fixed_options(runner);
+  damaged(runner, "truncate -s 100 program.ipro", "truncated");
+  damaged(runner, "printf 'X' | dd of=program.ipro bs=1 seek=200 conv=notrunc 2>/dev/null",
+          "corrupt");
+  damaged(runner, "cp train program.ipro", "not an infopro training program");
+  ipro_test_remove_directory(directory);
+  return ipro_test_finish();
+}

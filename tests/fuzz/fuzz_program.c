@@ -1,0 +1,33 @@
+/* libFuzzer target for the compiled training program's reader (runtime/program_file.h): any
+ * byte string handed to ipro_program_decode must decode or fail with a message (bad magic,
+ * version, CRC, sizes, a field out of range), never crash, overflow or leak. Each input is also
+ * decoded with its frame's length and CRC made to match (framed_input.h). A program that decodes
+ * must encode back to exactly its bytes: the format has one encoding per program. The embedded
+ * model is not parsed here (the ONNX loader has its own target, fuzz_onnx_load). Seeds:
+ * tests/fuzz/corpus/program/. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/program_file.h"
+#include "tests/fuzz/framed_input.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void decode_and_round_trip(const uint8_t *data, size_t size) {
+  ipro_error err;
+  ipro_program program;
+  if (ipro_program_decode(data, size, "fuzz.ipro", &program, &err) != IPRO_OK) return;
+  uint8_t *bytes = NULL;
+  size_t encoded = 0;
+  if (ipro_program_encode(&program, &bytes, &encoded, &err) != IPRO_OK) abort();
+  if (encoded != size || memcmp(bytes, data, size) != 0) abort();
+  free(bytes);
+  ipro_program_release(&program);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  ipro_fuzz_framed(data, size, decode_and_round_trip);
+  return 0;
+}
