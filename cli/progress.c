@@ -1,12 +1,34 @@
 /* The progress display of progress.h. */
 #include "progress.h"
 
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <time.h>
 
 double ipro_progress_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double ipro_progress_since_exec(void) {
+  /* field 22 of /proc/self/stat: the process's start, in clock ticks since boot; the command
+   * name (field 2) may hold spaces, so fields are counted after its closing parenthesis */
+  FILE *stat = fopen("/proc/self/stat", "r");
+  char line[1024];
+  bool read = stat && fgets(line, sizeof line, stat);
+  if (stat) fclose(stat);
+  const char *at = read ? strrchr(line, ')') : NULL;
+  unsigned long long start = 0;
+  for (int field = 2; at && field < 22; field++)
+    at = strchr(at + 1, ' ');
+  long ticks = sysconf(_SC_CLK_TCK);
+  if (!at || sscanf(at, " %llu", &start) != 1 || ticks <= 0) return -1;
+  struct timespec now;
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec - (double)start / (double)ticks;
 }
 
 void ipro_progress_begin(ipro_progress *p, FILE *out, bool terminal, int64_t epoch, int64_t epochs,

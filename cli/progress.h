@@ -21,6 +21,9 @@ typedef struct {
 
 /* Seconds on a monotonic clock. */
 double ipro_progress_now(void);
+/* Seconds since this process was started (exec), from the kernel's record of its start time
+ * (/proc/self/stat) at clock-tick resolution; -1 when unknown. */
+double ipro_progress_since_exec(void);
 
 /* Starts an epoch of `steps` steps of `batch` images. log_every <= 0 picks about ten lines per
  * epoch. */

@@ -738,6 +738,10 @@ static void print_header(const train_run *r) {
              r->heads[k].fcs, ipro_decoder_name(r->heads[k].decoder));
     printf("\n");
   }
+  double started = ipro_progress_since_exec();
+  if (started >= 0)
+    printf("ready to train %.2f s after start (%s)\n", started,
+           r->options->program ? "a compiled program" : "model loaded, planned and compiled");
   if (r->options->resume)
     printf("resuming from %s after epoch %lld (step %llu)\n", r->checkpoint_path,
            (long long)p->epochs_done, (unsigned long long)p->steps_done);

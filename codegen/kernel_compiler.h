@@ -42,6 +42,11 @@ ipro_status ipro_kernel_compiler_preload(ipro_error *err);
  * never loads LLVM. Called before the first compilation; table must outlive the process. */
 void ipro_kernel_compiler_use(const ipro_kernel_compiler *table);
 
+/* A table whose entries are this copy of the library's own forwarding functions above: handed
+ * to a plugin that carries its own copy of the library (the CUDA backend), so that its
+ * compilations go where this process's go. */
+const ipro_kernel_compiler *ipro_kernel_compiler_forwarding(void);
+
 /* The host CPU the kernel compiler makes kernels for (kernel_compiler.h's describe_host). */
 ipro_status ipro_kernel_describe_host(char *cpu, size_t cpu_size, char *features,
                                       size_t features_size, ipro_error *err);

@@ -74,3 +74,15 @@ ipro_status ipro_kernel_describe_host(char *cpu, size_t cpu_size, char *features
   const ipro_kernel_compiler *c = loaded(err);
   return c ? c->describe_host(cpu, cpu_size, features, features_size, err) : IPRO_ERROR;
 }
+
+const ipro_kernel_compiler *ipro_kernel_compiler_forwarding(void) {
+  static const ipro_kernel_compiler forwarding = {
+      .jit_create = ipro_kernel_jit_create,
+      .jit_compile = ipro_kernel_jit_compile,
+      .jit_destroy = ipro_kernel_jit_destroy,
+      .emit_host_object = ipro_kernel_emit_host_object,
+      .emit_ptx = ipro_kernel_emit_ptx,
+      .describe_host = ipro_kernel_describe_host,
+  };
+  return &forwarding;
+}

@@ -295,8 +295,10 @@ static ipro_status create(ipro_cuda_backend *backend, ipro_error *err) {
   return load_generated(backend, err);
 }
 
-ipro_status ipro_cuda_plugin_create_backend(ipro_backend **out, ipro_error *err) {
+ipro_status ipro_cuda_plugin_create_backend(const ipro_kernel_compiler *kernels, ipro_backend **out,
+                                            ipro_error *err) {
   *out = NULL;
+  ipro_kernel_compiler_use(kernels);
   ipro_cuda_backend *backend = calloc(1, sizeof *backend);
   if (!backend) return ipro_error_set(err, "out of memory");
   if (create(backend, err) != IPRO_OK) {

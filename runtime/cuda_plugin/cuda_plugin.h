@@ -4,13 +4,19 @@
 #ifndef IPRO_CUDA_PLUGIN_H
 #define IPRO_CUDA_PLUGIN_H
 
+#include "codegen/kernel_compiler.h"
 #include "runtime/backend.h"
 
 #define IPRO_CUDA_PLUGIN_FILE "libinfopro_cuda.so"
 #define IPRO_CUDA_PLUGIN_ENTRY "ipro_cuda_plugin_create_backend"
 
-typedef ipro_status (*ipro_cuda_plugin_create_fn)(ipro_backend **out, ipro_error *err);
+/* kernels: the loading process's kernel compiler (ipro_kernel_compiler_forwarding), which the
+ * plugin's own copy of the library code then uses, so that a process loads LLVM once, or never
+ * when a compiled program serves its kernels made ahead of time (runtime/precompiled_kernels.h). */
+typedef ipro_status (*ipro_cuda_plugin_create_fn)(const ipro_kernel_compiler *kernels,
+                                                  ipro_backend **out, ipro_error *err);
 
-ipro_status ipro_cuda_plugin_create_backend(ipro_backend **out, ipro_error *err);
+ipro_status ipro_cuda_plugin_create_backend(const ipro_kernel_compiler *kernels, ipro_backend **out,
+                                            ipro_error *err);
 
 #endif

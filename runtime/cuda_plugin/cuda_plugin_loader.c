@@ -39,5 +39,5 @@ ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err) {
     if (err) *err = load_error;
     return IPRO_ERROR;
   }
-  return create(out, err);
+  return create(ipro_kernel_compiler_forwarding(), out, err);
 }
