@@ -86,12 +86,9 @@ static int parse(int argc, char **argv, compile_options *o) {
   bool momentum = false, weight_decay = false, no_nesterov = false;
   float momentum_value = 0, weight_decay_value = 0;
   for (int i = 0; i < argc; i++) {
-    int local = ipro_cli_local_option(argc, argv, &i, &o->local);
-    if (local == 2) return 2;
-    if (local == 1) continue;
-    int normalization = ipro_cli_normalization_option("compile", argc, argv, &i, &o->normalization);
-    if (normalization == 2) return 2;
-    if (normalization == 1) continue;
+    int shared = ipro_cli_training_option("compile", argc, argv, &i, &o->local, &o->normalization);
+    if (shared == 2) return 2;
+    if (shared == 1) continue;
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int ok = 1;
     if (strcmp(a, "--help") == 0) {
@@ -183,8 +180,7 @@ static ipro_status run_tool(char *const argv[], ipro_error *err) {
 /* The whole kernel library for this CPU: one object from LLVM, linked by cc into kernels.so. */
 static ipro_status write_host_kernels(const char *directory, ipro_error *err) {
   ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
-  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
-    ipro_kernel_library_describe((ipro_generated_kernel)k, &descs[k]);
+  ipro_kernel_library_describe_all(descs);
   void *object = NULL;
   size_t size = 0;
   if (ipro_kernel_emit_host_object(descs, IPRO_GENERATED_COUNT, NULL, &object, &size, err) !=
@@ -205,8 +201,7 @@ static ipro_status write_host_kernels(const char *directory, ipro_error *err) {
 
 static ipro_status write_ptx_kernels(const char *directory, ipro_error *err) {
   ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
-  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
-    ipro_kernel_library_describe((ipro_generated_kernel)k, &descs[k]);
+  ipro_kernel_library_describe_all(descs);
   char *ptx = NULL;
   size_t size = 0;
   if (ipro_kernel_emit_ptx(descs, IPRO_GENERATED_COUNT, &ptx, &size, err) != IPRO_OK)

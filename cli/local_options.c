@@ -244,7 +244,8 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   ipro_cli_split split;
   const char *why = NULL;
   if (status == IPRO_OK)
-    status = ipro_cli_choose_split(network, l, costing, cut_points, n_cut_points, &split, &why, err);
+    status =
+        ipro_cli_choose_split(network, l, costing, cut_points, n_cut_points, &split, &why, err);
   ipro_split e2e;
   int e2e_boundaries[2] = {0, n_cut_points + 1};
   if (status == IPRO_OK)
@@ -265,4 +266,11 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   free(cut_points);
   ipro_graph_free(network);
   return status;
+}
+
+int ipro_cli_training_option(const char *command, int argc, char **argv, int *i,
+                             ipro_cli_local_options *local, ipro_cli_normalization *normalization) {
+  int consumed = ipro_cli_local_option(argc, argv, i, local);
+  if (consumed) return consumed;
+  return ipro_cli_normalization_option(command, argc, argv, i, normalization);
 }

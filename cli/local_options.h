@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cli/normalization_options.h"
 #include "partitioner/module_program.h"
 #include "partitioner/split_choice.h"
 #include "partitioner/split_policy.h"
@@ -27,6 +28,10 @@ void ipro_cli_local_defaults(ipro_cli_local_options *options);
 /* Consumes argv[*i] (and its value) when it is one of the shared options: returns 1 when
  * consumed, 0 when it is not ours, 2 after printing a usage error. */
 int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options *options);
+/* The options `train` and `compile` share beyond these: the split and heads (above) and the
+ * normalisation (normalization_options.h). Same return values as ipro_cli_local_option. */
+int ipro_cli_training_option(const char *command, int argc, char **argv, int *i,
+                             ipro_cli_local_options *local, ipro_cli_normalization *normalization);
 /* Options that choose the split in two ways are a usage error: prints it naming both and returns
  * 2; 0 when they agree. -K, --cuts, --plan and --budget are alternatives; with budget_checks
  * (`infopro plan`) --budget may accompany one of the others, whose peak it then checks. */

@@ -199,9 +199,9 @@ static void print_program_usage(const ipro_program *p) {
 
 /* The options a compiled program fixed: giving one to its runner is a usage error. */
 static bool fixed_by_program(const char *flag) {
-  static const char *const fixed[] = {"--batch",  "--optimizer", "--reference", "--device",
-                                      "-K",       "--budget",    "--cuts",      "--plan",
-                                      "--aux-head", "--decoder", "--local-loss", "--lambda"};
+  static const char *const fixed[] = {"--batch",    "--optimizer", "--reference",  "--device",
+                                      "-K",         "--budget",    "--cuts",       "--plan",
+                                      "--aux-head", "--decoder",   "--local-loss", "--lambda"};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strcmp(flag, fixed[i]) == 0) return true;
   return false;
@@ -238,12 +238,9 @@ static int parse(int argc, char **argv, const ipro_program *program, train_optio
               argv[i]);
       return 2;
     }
-    int local = ipro_cli_local_option(argc, argv, &i, &o->local);
-    if (local == 2) return 2;
-    if (local == 1) continue;
-    int normalization = ipro_cli_normalization_option("train", argc, argv, &i, &o->normalization);
-    if (normalization == 2) return 2;
-    if (normalization == 1) continue;
+    int shared = ipro_cli_training_option("train", argc, argv, &i, &o->local, &o->normalization);
+    if (shared == 2) return 2;
+    if (shared == 1) continue;
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int ok = 1;
     if (strcmp(a, "--help") == 0) {
@@ -572,13 +569,13 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
   const ipro_program *program = r->options->program;
   if (program) {
     const ipro_head_options *h = &program->local.heads;
-    if (program->local.K > 1 && (r->train_data.channels != h->image_channels ||
-                                 r->train_data.num_classes != h->classes))
+    if (program->local.K > 1 &&
+        (r->train_data.channels != h->image_channels || r->train_data.num_classes != h->classes))
       return ipro_error_set(err,
                             "%s: the program was compiled for %d-channel images of %d classes; "
                             "this data has %d channels and %d classes",
-                            r->options->data, h->image_channels, h->classes,
-                            r->train_data.channels, r->train_data.num_classes);
+                            r->options->data, h->image_channels, h->classes, r->train_data.channels,
+                            r->train_data.num_classes);
     split = (ipro_cli_training_split){.K = program->local.K,
                                       .planned_peak = program->planned_peak,
                                       .e2e_peak = program->e2e_peak};

@@ -401,3 +401,8 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
   default: break;
   }
 }
+
+void ipro_kernel_library_describe_all(ipro_kernel_desc descs[IPRO_GENERATED_COUNT]) {
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
+    ipro_kernel_library_describe((ipro_generated_kernel)k, &descs[k]);
+}

@@ -48,5 +48,8 @@ typedef enum {
 
 /* Fills desc with the kernel's description; its name is the kernel's PTX entry. */
 void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc *desc);
+/* Every kernel of the library, in ipro_generated_kernel order: what is compiled ahead of time
+ * (`infopro compile`) and what the CUDA backend loads as one PTX module. */
+void ipro_kernel_library_describe_all(ipro_kernel_desc descs[IPRO_GENERATED_COUNT]);
 
 #endif

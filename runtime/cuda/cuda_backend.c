@@ -245,8 +245,7 @@ static void cuda_destroy(ipro_backend *self) {
  * by their names. The driver compiles the PTX (sm_80, ISA 7.5) for the device at load. */
 static ipro_status load_generated(ipro_cuda_backend *backend, ipro_error *err) {
   ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
-  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
-    ipro_kernel_library_describe((ipro_generated_kernel)k, &descs[k]);
+  ipro_kernel_library_describe_all(descs);
   char *ptx = NULL;
   size_t size = 0;
   if (ipro_kernel_emit_ptx(descs, IPRO_GENERATED_COUNT, &ptx, &size, err) != IPRO_OK)
