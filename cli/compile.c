@@ -144,15 +144,6 @@ static int parse(int argc, char **argv, compile_options *o) {
 
 /* ---- the folder's files ---- */
 
-static ipro_status make_directory(const char *path, ipro_error *err) {
-  if (mkdir(path, 0777) == 0 || errno == EEXIST) {
-    struct stat info;
-    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) return IPRO_OK;
-    return ipro_error_set(err, "-o %s: exists and is not a folder", path);
-  }
-  return ipro_error_set(err, "cannot create the folder %s: %s", path, strerror(errno));
-}
-
 static ipro_status sha256_hex(const uint8_t *bytes, size_t size, char hex[65], ipro_error *err) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -275,7 +266,7 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   if (status == IPRO_OK)
     status = ipro_kernel_describe_host(program.cpu, sizeof program.cpu, program.cpu_features,
                                        sizeof program.cpu_features, err);
-  if (status == IPRO_OK) status = make_directory(o->directory, err);
+  if (status == IPRO_OK) status = ipro_make_directories(o->directory, err);
   if (status == IPRO_OK) status = write_host_kernels(o->directory, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
     status = write_ptx_kernels(o->directory, err);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,4 +73,23 @@ ipro_status ipro_check_writable(const char *path, ipro_error *err) {
   }
   free(temporary);
   return status;
+}
+
+ipro_status ipro_make_directories(const char *directory, ipro_error *err) {
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s", directory) >= (int)sizeof path)
+    return ipro_error_set(err, "folder name too long: '%s'", directory);
+  for (char *p = path + 1;; p++) {
+    bool end = *p == '\0';
+    if (*p != '/' && !end) continue;
+    *p = '\0';
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+      return ipro_error_set(err, "cannot create the folder '%s': %s", path, strerror(errno));
+    if (end) break;
+    *p = '/';
+  }
+  struct stat info;
+  if (stat(directory, &info) != 0 || !S_ISDIR(info.st_mode))
+    return ipro_error_set(err, "'%s' is not a folder", directory);
+  return IPRO_OK;
 }

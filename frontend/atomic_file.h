@@ -16,4 +16,8 @@ ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t s
  * is reported before hours of work rather than after. */
 ipro_status ipro_check_writable(const char *path, ipro_error *err);
 
+/* Creates the folder and any missing parents (mkdir -p); an error when it cannot, or when the
+ * path exists and is not a folder. */
+ipro_status ipro_make_directories(const char *path, ipro_error *err);
+
 #endif

@@ -331,30 +331,10 @@ ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint
 }
 
 /* mkdir -p: the directory and any missing parents. */
-static ipro_status make_directory(const char *directory, ipro_error *err) {
-  char path[4096];
-  if (snprintf(path, sizeof path, "%s", directory) >= (int)sizeof path)
-    return ipro_error_set(err, "checkpoint directory name too long: '%s'", directory);
-  for (char *p = path + 1;; p++) {
-    bool end = *p == '\0';
-    if (*p != '/' && !end) continue;
-    *p = '\0';
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-      return ipro_error_set(err, "cannot create checkpoint directory '%s': %s", path,
-                            strerror(errno));
-    if (end) break;
-    *p = '/';
-  }
-  struct stat info;
-  if (stat(directory, &info) != 0 || !S_ISDIR(info.st_mode))
-    return ipro_error_set(err, "checkpoint directory '%s' is not a directory", directory);
-  return IPRO_OK;
-}
-
 ipro_status ipro_checkpoint_prepare_directory(const char *directory, ipro_error *err) {
   char path[4096];
   ipro_checkpoint_path(directory, path, sizeof path);
-  if (make_directory(directory, err) != IPRO_OK || ipro_check_writable(path, err) != IPRO_OK)
+  if (ipro_make_directories(directory, err) != IPRO_OK || ipro_check_writable(path, err) != IPRO_OK)
     return ipro_error_prefix(err, "checkpoint directory '%s'", directory);
   return IPRO_OK;
 }
@@ -363,7 +343,7 @@ ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *
                                   ipro_error *err) {
   char path[4096];
   ipro_checkpoint_path(directory, path, sizeof path);
-  if (make_directory(directory, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_make_directories(directory, err) != IPRO_OK) return IPRO_ERROR;
   uint8_t *bytes = NULL;
   size_t size = 0;
   ipro_status status = ipro_checkpoint_encode(c, &bytes, &size, err);
