@@ -99,7 +99,7 @@ static void put_position(writer *w, const ipro_training_position *p) {
   put_i64(w, p->batch);
   put_i64(w, p->limit);
   put_u32(w, (uint32_t)p->crop_padding);
-  put_u32(w, p->flip ? 1 : 0);
+  put_u32(w, (p->flip ? 1u : 0u) | (p->random_resized_crop ? 2u : 0u)); /* augmentation flags */
   const ipro_optimizer_settings *o = &p->optimizer;
   put_u32(w, (uint32_t)o->kind);
   put_u32(w, o->nesterov ? 1 : 0);
@@ -211,8 +211,9 @@ static ipro_status get_position(reader *r, const char *path, ipro_training_posit
   p->batch = get_i64(r);
   p->limit = get_i64(r);
   p->crop_padding = (int32_t)get_u32(r);
-  uint32_t flip = get_u32(r);
-  p->flip = flip != 0;
+  uint32_t flip = get_u32(r); /* augmentation flags: 1 flip, 2 random-resized-crop */
+  p->flip = (flip & 1) != 0;
+  p->random_resized_crop = (flip & 2) != 0;
   ipro_optimizer_settings *o = &p->optimizer;
   uint32_t optimizer = get_u32(r), nesterov = get_u32(r);
   o->kind = (ipro_optimizer_kind)optimizer;
@@ -236,7 +237,7 @@ static ipro_status get_position(reader *r, const char *path, ipro_training_posit
   for (uint32_t i = 0; i < milestones; i++)
     s->milestones[i] = get_i64(r);
   if (r->short_read) return IPRO_OK; /* reported by the caller */
-  if (flip > 1 || nesterov > 1 || optimizer > IPRO_OPTIMIZER_ADAMW ||
+  if (flip > 3 || nesterov > 1 || optimizer > IPRO_OPTIMIZER_ADAMW ||
       schedule > IPRO_SCHEDULE_STEP || p->epochs_done < 0 || p->total_epochs < 0 || p->batch <= 0 ||
       p->limit < 0 || p->crop_padding < 0)
     return ipro_error_set(err, "checkpoint '%s' is malformed: invalid training position", path);
