@@ -48,11 +48,12 @@ ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool
   for (int64_t i = 0; i < out->skipped; i++)
     fprintf(stderr, "infopro: warning: skipped %s\n", out->skipped_paths[i]);
   if (spec.kind == IPRO_DATASET_IMAGEFOLDER && spec.uncropped)
-    printf("decoded %lld %s images (%d channels, kept uncropped to cover %d x %d for "
+    printf("decoded %lld %s images (%d channel%s, kept uncropped to cover %d x %d for "
            "random-resized-crop: %zu bytes) in %.2f s: %.0f images/s; %lld skipped\n",
            (long long)out->count, split == IPRO_SPLIT_TRAIN ? "train" : "val", out->channels,
-           IPRO_DATASET_CROP_COVER(out->height), IPRO_DATASET_CROP_COVER(out->width), out->bytes,
-           seconds, (double)(out->count + out->skipped) / seconds, (long long)out->skipped);
+           out->channels == 1 ? "" : "s", IPRO_DATASET_CROP_COVER(out->height),
+           IPRO_DATASET_CROP_COVER(out->width), out->bytes, seconds,
+           (double)(out->count + out->skipped) / seconds, (long long)out->skipped);
   else if (spec.kind == IPRO_DATASET_IMAGEFOLDER)
     printf("decoded %lld %s images (%d x %d x %d) in %.2f s: %.0f images/s; %lld skipped\n",
            (long long)out->count, split == IPRO_SPLIT_TRAIN ? "train" : "val", out->channels,

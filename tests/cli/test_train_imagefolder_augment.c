@@ -84,7 +84,7 @@ int main(void) {
   snprintf(arguments, sizeof arguments, "%s --augment --epochs 2 --checkpoint '%s'", common,
            one_run);
   run(arguments, &r);
-  CHECK_MSG(strstr(r.out, "decoded 96 train images (1 channels, kept uncropped to cover 32 x 32 "
+  CHECK_MSG(strstr(r.out, "decoded 96 train images (1 channel, kept uncropped to cover 32 x 32 "
                           "for random-resized-crop: 76896 bytes)") &&
                 strstr(r.out, "augmentation random-resized-crop + flip") &&
                 strstr(r.out, "batches prepared at ") &&
