@@ -99,22 +99,6 @@ static void distribution(void) {
             "mean relative top offset %.4f over %d boxes", position / slack, slack);
 }
 
-/* Pixel (y, x) of the box (top, left, 2h, 2w) of image[.., width] shrunk by 2 with [1 3 3 1]/8,
- * taps outside the box left out and the weights renormalised. */
-static int halved_in_box(const uint8_t *image, int width, int top, int left, int box_h, int box_w,
-                         int y, int x) {
-  static const double taps[4] = {1, 3, 3, 1};
-  double sum = 0, weight = 0;
-  for (int a = 0; a < 4; a++)
-    for (int b = 0; b < 4; b++) {
-      int sy = 2 * y - 1 + a, sx = 2 * x - 1 + b;
-      if (sy < 0 || sy >= box_h || sx < 0 || sx >= box_w) continue;
-      sum += taps[a] * taps[b] * image[(top + sy) * width + left + sx];
-      weight += taps[a] * taps[b];
-    }
-  return (int)(sum / weight + 0.5);
-}
-
 static void resampling(void) {
   enum { H = 23, W = 31 };
   static uint8_t image[2 * H * W], out[2 * 8 * 10];
@@ -132,7 +116,7 @@ static void resampling(void) {
   for (int c = 0; c < 2; c++)
     for (int y = 0; y < 8; y++)
       for (int x = 0; x < 10; x++) {
-        int want = halved_in_box(image + c * H * W, W, 3, 9, 16, 20, y, x);
+        int want = ipro_test_halved(image + c * H * W, W, 3, 9, 16, 20, y, x);
         int have = out[(c * 8 + y) * 10 + x];
         if (abs(want - have) > worst) worst = abs(want - have);
       }
