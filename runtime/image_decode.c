@@ -1,7 +1,8 @@
 /* PNG and JPEG decoding and channel conversion for image-folder datasets, handing the pixels to
- * image_resample.c to be fitted or kept uncropped (see image_decode.h). libpng's simplified API and libjpeg-turbo's classic API do the decoding; a
- * corrupt file makes them report through their error paths (libpng fills image.message, libjpeg
- * calls error_exit, which here longjmps back with the library's own text), never abort. */
+ * image_resample.c to be fitted or kept uncropped (see image_decode.h). libpng's simplified API and
+ * libjpeg-turbo's classic API do the decoding; a corrupt file makes them report through their error
+ * paths (libpng fills image.message, libjpeg calls error_exit, which here longjmps back with the
+ * library's own text), never abort. */
 #include "image_decode.h"
 
 #include <math.h>
