@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Decoding rate of `--data imagefolder:DIR` beside the training rate, for the bundled ResNet-8
-# (grey 28x28 input) and ResNet-32 (RGB 32x32 input: each grey image is made RGB and resized).
+# Decoding rate of `--data imagefolder:DIR`, and the rate the loader's thread prepares batches at
+# (normalising, and with --augment random-resized-crop and flip), beside the training rate, for
+# the bundled ResNet-8 (grey 28x28 input) and ResNet-32 (RGB 32x32 input: each grey image is made
+# RGB and resized), each without and with --augment.
 # Two folders are written from Fashion-MNIST with Python's PIL (a developer tool, not a test
 # dependency): 28x28 grey PNGs as the dataset stores them, and 256x256 RGB JPEGs (quality 90) to
 # show decoding and resizing of photo-sized files. infopro prints the decoding rate of each split
-# when it loads it ("decoded N train images ... images/s") and the training rate in its progress
-# lines ("... images/s"); this script prints both.
-# usage: bench/imagefolder_throughput.sh [BUILD_DIR] [TRAIN_IMAGES]   (defaults: build, 3000)
+# when it loads it ("decoded N train images ... images/s"), and after each epoch the loader's and
+# the training's rates ("batches prepared at ... images/s ...; trained at ... images/s"); this
+# script prints the three.
+# usage: bench/imagefolder_throughput.sh [BUILD_DIR] [TRAIN_IMAGES] [TRAINED_IMAGES]
+#        (defaults: build, 3000, 256)
 set -euo pipefail
 build=${1:-build}
 count=${2:-3000}
+limit=${3:-256}
 work=$(mktemp -d /tmp/ipro_imagefolder_bench_XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -40,14 +45,20 @@ for kind in ("png", "jpg"):
 PY
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "train images per folder: $count (val: $((count / 6)))"
+echo "train images per folder: $count (val: $((count / 6))); each run trains $limit of them"
 for model in resnet8_fmnist resnet32; do
   for kind in png jpg; do
-    out=$("$build/infopro" train "models/$model.onnx" --data "imagefolder:$work/$kind" --epochs 1 \
-      --limit 1024 --batch 64 --test-limit 256 --log-every 4)
-    decode=$(grep -m1 '^decoded .* train images' <<<"$out" | sed 's/.*: \([0-9]*\) images\/s.*/\1/')
-    train=$(grep 'images/s' <<<"$out" | grep '^epoch 1/1  step' | tail -1 | sed 's/.*  \([0-9]*\) images\/s.*/\1/')
-    printf '%-16s %-28s decoded %6s images/s   trained %5s images/s\n' "$model" \
-      "$kind ($(grep -m1 '^decoded .* train images' <<<"$out" | sed 's/.*(\(.*\)).*/\1/'))" "$decode" "$train"
+    for augment in --no-augment --augment; do
+      out=$("$build/infopro" train "models/$model.onnx" --data "imagefolder:$work/$kind" --epochs 1 \
+        --limit "$limit" --batch 64 --test-limit 64 --log-every 1000 $augment)
+      decoded=$(grep -m1 '^decoded .* train images' <<<"$out")
+      decode=$(sed 's/.*: \([0-9]*\) images\/s.*/\1/' <<<"$decoded")
+      kept=$(sed 's/^decoded [0-9]* train images (\(.*\)) in .*/\1/' <<<"$decoded")
+      rates=$(grep -m1 'batches prepared at' <<<"$out")
+      prepared=$(sed 's/.*prepared at \([0-9]*\) images\/s.*/\1/' <<<"$rates")
+      trained=$(sed 's/.*trained at \([0-9]*\) images\/s.*/\1/' <<<"$rates")
+      printf '%-15s %-4s %-12s decoded %6s images/s  prepared %7s images/s  trained %5s images/s  (%s)\n' \
+        "$model" "$kind" "$augment" "$decode" "$prepared" "$trained" "$kept"
+    done
   done
 done

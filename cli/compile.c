@@ -229,7 +229,7 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   snprintf(program.model_name, sizeof program.model_name, "%s", slash ? slash + 1 : o->model);
   ipro_dataset data = {0};
   ipro_status status =
-      ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TRAIN, &data, err);
+      ipro_cli_open_dataset(o->model, o->data, o->strict, false, IPRO_SPLIT_TRAIN, &data, err);
   if (status == IPRO_OK)
     status = ipro_cli_normalization_apply(&o->normalization, o->data, &data, err);
   /* the heads' settings as `infopro train` makes them for this data */

@@ -30,11 +30,13 @@ static ipro_status model_image_size(const char *model, ipro_dataset_spec *spec, 
 }
 
 ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool strict,
-                                  ipro_dataset_split split, ipro_dataset *out, ipro_error *err) {
+                                  bool uncropped, ipro_dataset_split split, ipro_dataset *out,
+                                  ipro_error *err) {
   ipro_dataset_spec spec;
   memset(out, 0, sizeof *out);
   if (ipro_dataset_parse_spec(spec_text, &spec, err) != IPRO_OK) return IPRO_ERROR;
   spec.strict = strict;
+  spec.uncropped = uncropped && spec.kind == IPRO_DATASET_IMAGEFOLDER && split == IPRO_SPLIT_TRAIN;
   if (spec.kind == IPRO_DATASET_IMAGEFOLDER && model_image_size(model, &spec, err) != IPRO_OK)
     return IPRO_ERROR;
   /* npz: the model's channels settle an NCHW/NHWC ambiguity, when the model can be read. */
@@ -45,7 +47,14 @@ ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool
   double seconds = ipro_progress_now() - start;
   for (int64_t i = 0; i < out->skipped; i++)
     fprintf(stderr, "infopro: warning: skipped %s\n", out->skipped_paths[i]);
-  if (spec.kind == IPRO_DATASET_IMAGEFOLDER)
+  if (spec.kind == IPRO_DATASET_IMAGEFOLDER && spec.uncropped)
+    printf("decoded %lld %s images (%d channel%s, kept uncropped to cover %d x %d for "
+           "random-resized-crop: %zu bytes) in %.2f s: %.0f images/s; %lld skipped\n",
+           (long long)out->count, split == IPRO_SPLIT_TRAIN ? "train" : "val", out->channels,
+           out->channels == 1 ? "" : "s", IPRO_DATASET_CROP_COVER(out->height),
+           IPRO_DATASET_CROP_COVER(out->width), out->bytes, seconds,
+           (double)(out->count + out->skipped) / seconds, (long long)out->skipped);
+  else if (spec.kind == IPRO_DATASET_IMAGEFOLDER)
     printf("decoded %lld %s images (%d x %d x %d) in %.2f s: %.0f images/s; %lld skipped\n",
            (long long)out->count, split == IPRO_SPLIT_TRAIN ? "train" : "val", out->channels,
            out->height, out->width, seconds, (double)(out->count + out->skipped) / seconds,

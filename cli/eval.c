@@ -109,7 +109,7 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_dataset data = {0};
   ipro_backend *backend = NULL, *fallback = NULL;
   ipro_status status =
-      ipro_cli_open_dataset(o.model, o.data, o.strict, IPRO_SPLIT_TEST, &data, &err);
+      ipro_cli_open_dataset(o.model, o.data, o.strict, false, IPRO_SPLIT_TEST, &data, &err);
   if (status == IPRO_OK)
     status = ipro_cli_normalization_apply(&o.normalization, o.data, &data, &err);
   if (status == IPRO_OK)

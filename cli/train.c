@@ -17,7 +17,8 @@
  * flip: the usual recipe); off by default for MNIST and Fashion-MNIST, whose 28x28 images are
  * centred and size-normalised, so shifts of up to 4 pixels (a seventh of the image) mostly cut
  * signal away, and mirrored digits are other symbols. --augment turns the CIFAR recipe on for
- * any dataset.
+ * any dataset but image folders, where it means the ImageNet recipe instead: random-resized-crop
+ * and flip, for which the training images are kept uncropped (runtime/batch_loader.h).
  *
  * A loss that is not finite stops training at once (exit status 1) and leaves the last
  * checkpoint and the --out file as they were. */
@@ -68,8 +69,9 @@ static const char usage[] =
     "  --limit N               train on the first N training images only\n"
     "  --mean m1,.., --std s1,..  per-channel normalisation, (x/255 - mean) / std, of the\n"
     "                          training and test images (default: the dataset's usual values)\n"
-    "  --augment, --no-augment random crop (padding 4) and horizontal flip (default: on for\n"
-    "                          CIFAR, off for MNIST and Fashion-MNIST)\n"
+    "  --augment, --no-augment random crop (padding 4) and horizontal flip; for image folders\n"
+    "                          random-resized-crop (scale 0.08-1, ratio 3/4-4/3) and flip\n"
+    "                          (default: on for CIFAR, off for the others)\n"
     "  --test-limit N          test on the first N test images only (default: all)\n"
     "  --eval-batch N          images per forward pass when testing (default 256, as in eval)\n"
     "  --log-every N           steps between progress lines when stdout is not a terminal\n"
@@ -348,14 +350,25 @@ static void default_milestones(int64_t epochs, ipro_lr_schedule *s) {
       s->milestones[s->n_milestones++] = candidates[i];
 }
 
+/* --augment's meaning for this data: for image folders random-resized-crop and flip (their
+ * training images are then kept uncropped), for the others a crop with 4 pixels of padding and
+ * flip. */
+static void set_augmentation(ipro_training_position *p, bool augment, const char *data) {
+  ipro_dataset_spec spec;
+  ipro_error ignored;
+  bool folder = ipro_dataset_parse_spec(data, &spec, &ignored) == IPRO_OK &&
+                spec.kind == IPRO_DATASET_IMAGEFOLDER;
+  p->crop_padding = augment && !folder ? 4 : 0;
+  p->flip = augment;
+  p->random_resized_crop = augment && folder;
+}
+
 /* The position a fresh run starts from, out of the command line. */
 static ipro_training_position fresh_position(const train_options *o, ipro_dataset_kind kind) {
   ipro_training_position p = {
       .total_epochs = o->epochs, .seed = o->seed, .batch = o->batch, .limit = o->limit};
   bool cifar = kind == IPRO_DATASET_CIFAR10 || kind == IPRO_DATASET_CIFAR100;
-  bool augment = o->given.augment ? o->augment : cifar;
-  p.crop_padding = augment ? 4 : 0;
-  p.flip = augment;
+  set_augmentation(&p, o->given.augment ? o->augment : cifar, o->data);
   p.optimizer = o->program ? o->program->optimizer : ipro_optimizer_defaults(o->optimizer);
   if (o->given.momentum) p.optimizer.momentum = (float)o->momentum;
   if (o->given.weight_decay) p.optimizer.weight_decay = (float)o->weight_decay;
@@ -391,7 +404,7 @@ static ipro_status resumed_position(const train_options *o, const ipro_training_
   if (g->epochs) p->total_epochs = o->epochs;
   if (g->seed) p->seed = o->seed;
   if (g->limit) p->limit = o->limit;
-  if (g->augment) p->crop_padding = o->augment ? 4 : 0, p->flip = o->augment;
+  if (g->augment) set_augmentation(p, o->augment, o->data);
   if (g->momentum) p->optimizer.momentum = (float)o->momentum;
   if (g->weight_decay) p->optimizer.weight_decay = (float)o->weight_decay;
   if (g->nesterov) p->optimizer.nesterov = o->nesterov;
@@ -510,10 +523,11 @@ static ipro_status export_gathered(void *context, const char *name, ipro_dtype d
  * replace whatever normalisation the data came with, on both splits. */
 static ipro_status open_data(train_run *r, ipro_error *err) {
   const train_options *o = r->options;
-  if (ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TRAIN, &r->train_data, err) !=
-          IPRO_OK ||
-      ipro_cli_open_dataset(o->model, o->data, o->strict, IPRO_SPLIT_TEST, &r->test_data, err) !=
-          IPRO_OK)
+  bool uncropped = o->resume ? r->position.random_resized_crop : o->given.augment && o->augment;
+  if (ipro_cli_open_dataset(o->model, o->data, o->strict, uncropped, IPRO_SPLIT_TRAIN,
+                            &r->train_data, err) != IPRO_OK ||
+      ipro_cli_open_dataset(o->model, o->data, o->strict, false, IPRO_SPLIT_TEST, &r->test_data,
+                            err) != IPRO_OK)
     return IPRO_ERROR;
   ipro_dataset_kind kind = r->train_data.kind;
   if (kind == IPRO_DATASET_IMAGEFOLDER || kind == IPRO_DATASET_NPZ) {
@@ -644,6 +658,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                                 .drop_last = true,
                                 .crop_padding = r->position.crop_padding,
                                 .flip = r->position.flip,
+                                .random_resized_crop = r->position.random_resized_crop,
                                 .background = true};
   if (status == IPRO_OK)
     status = ipro_batch_loader_create(&r->train_data, &batches, &r->loader, err);
@@ -716,7 +731,9 @@ static void print_header(const train_run *r) {
     printf(")");
   }
   if (s->warmup_epochs) printf(", %lld warm-up epoch(s)", (long long)s->warmup_epochs);
-  if (p->crop_padding || p->flip)
+  if (p->random_resized_crop)
+    printf("; augmentation random-resized-crop%s", p->flip ? " + flip" : "");
+  else if (p->crop_padding || p->flip)
     printf("; augmentation crop %d%s", p->crop_padding, p->flip ? " + flip" : "");
   else
     printf("; no augmentation");
@@ -872,6 +889,20 @@ static ipro_status evaluate(train_run *r, ipro_cli_eval_totals *totals, ipro_err
   return status;
 }
 
+/* For image folders: how fast the loader's thread prepares batches (cropping, flipping and
+ * normalising) beside how fast training uses them, so far in the run. */
+static void report_loader(train_run *r, double training_seconds) {
+  int64_t made = 0;
+  double seconds = 0;
+  ipro_batch_loader_work(r->loader, &made, &seconds);
+  const ipro_training_position *p = &r->position;
+  printf("  batches prepared at %.0f images/s on the loader's thread (%s); trained at %.0f "
+         "images/s\n",
+         seconds > 0 ? (double)made / seconds : 0,
+         p->random_resized_crop ? "random-resized-crop, flip, normalise" : "normalise",
+         (double)(r->steps_per_epoch * p->batch) / training_seconds);
+}
+
 /* One epoch of training steps, then the test; prints the epoch's line. */
 static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_error *err) {
   const ipro_training_position *p = &r->position;
@@ -882,6 +913,7 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   ipro_status status = IPRO_OK;
   if (leads(r) || !r->pipeline) status = ipro_batch_loader_start_epoch(r->loader, epoch, err);
   if (status == IPRO_OK) status = train_steps(&f, err);
+  double training_seconds = ipro_progress_now() - start;
   ipro_progress_end(&f.progress);
   if (status != IPRO_OK) return IPRO_ERROR;
   float learning_rate = epoch_rate(&f, r->steps_per_epoch - 1);
@@ -902,6 +934,7 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
       printf("%s %s %.4f", l ? "," : "", f.local_names[l], f.local_sums[l] / (double)done);
     printf("\n");
   }
+  if (r->train_data.kind == IPRO_DATASET_IMAGEFOLDER) report_loader(r, training_seconds);
   fflush(stdout);
   return IPRO_OK;
 }

@@ -15,9 +15,6 @@
 #include "onnx_inference_form.h"
 #include "proto_edits.h"
 
-/* protobuf's limit on one message, less room for the fields around the initializers. */
-#define PROTOBUF_LIMIT ((size_t)2000 * 1000 * 1000)
-
 /* Bytes of a float tensor with these dims, or SIZE_MAX for a negative or absurd shape. */
 static size_t float_bytes(const int64_t *dims, size_t rank) {
   int64_t count = 1;
@@ -75,11 +72,18 @@ static void side_file_names(const char *destination, char *name, size_t name_siz
   snprintf(path, path_size, "%s.data", destination);
 }
 
+bool ipro_onnx_export_needs_side_file(bool external_data, bool source_external, size_t inline_bytes,
+                                      size_t inline_limit) {
+  size_t limit = inline_limit ? inline_limit : IPRO_EXPORT_INLINE_LIMIT;
+  return external_data || source_external || inline_bytes > limit;
+}
+
 /* Packs the (edited) model and writes it, with its side file first when one is made. */
 static ipro_status write_model(Onnx__ModelProto *model, const ipro_export_request *r,
                                bool source_external, ipro_proto_edits *log, ipro_error *err) {
-  bool external = r->external_data || source_external ||
-                  onnx__model_proto__get_packed_size(model) > PROTOBUF_LIMIT;
+  bool external =
+      ipro_onnx_export_needs_side_file(r->external_data, source_external,
+                                       onnx__model_proto__get_packed_size(model), r->inline_limit);
   char side_name[1024], side_path[4096];
   side_file_names(r->destination, side_name, sizeof side_name, side_path, sizeof side_path);
   uint8_t *side = NULL;
@@ -89,7 +93,7 @@ static ipro_status write_model(Onnx__ModelProto *model, const ipro_export_reques
     return IPRO_ERROR;
   size_t packed_size = onnx__model_proto__get_packed_size(model);
   ipro_status status = IPRO_OK;
-  if (packed_size > PROTOBUF_LIMIT)
+  if (packed_size > IPRO_EXPORT_INLINE_LIMIT)
     status = ipro_error_set(err,
                             "'%s' would be %zu bytes even with its weights outside, past "
                             "protobuf's 2 GB limit",

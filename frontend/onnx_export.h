@@ -10,9 +10,10 @@
  * its typed fields (float_data) are cleared.
  *
  * External data (onnx_external_data.h): when the source keeps any initializer in an external
- * file, when the model would pass protobuf's 2 GB limit, or when asked, every initializer of at
- * least 1 KiB and every one the source kept outside goes to DESTINATION.data beside the output
- * (location "BASENAME.data"), written before the model; otherwise the output is one file.
+ * file, when the model would pass protobuf's 2 GB limit (ipro_onnx_export_needs_side_file), or
+ * when asked, every initializer of at least 1 KiB and every one the source kept outside goes to
+ * DESTINATION.data beside the output (location "BASENAME.data"), written before the model;
+ * otherwise the output is one file.
  *
  * Inference form (onnx_inference_form.h): on request the graph's BatchNormalization and Dropout
  * nodes are rewritten for inference on the way out. */
@@ -48,7 +49,19 @@ typedef struct {
   bool inference;        /* write the inference form */
   bool external_data;    /* side file even when neither the source nor the size asks for it */
   bool *wrote_side_file; /* optional: set to whether DESTINATION.data was written */
+  /* The most bytes the model may take as one file before its weights move to a side file; 0:
+   * IPRO_EXPORT_INLINE_LIMIT. Smaller values let tests cross the rule without a 2 GB model. */
+  size_t inline_limit;
 } ipro_export_request;
+
+/* protobuf's limit on one message (2 GiB), less room for the fields around the initializers. */
+#define IPRO_EXPORT_INLINE_LIMIT ((size_t)2000 * 1000 * 1000)
+
+/* The rule deciding where the weights go: a side file when asked (external_data), when the source
+ * kept weights outside (source_external), or when the model packed inline would take more than
+ * inline_limit bytes (0: IPRO_EXPORT_INLINE_LIMIT). */
+bool ipro_onnx_export_needs_side_file(bool external_data, bool source_external, size_t inline_bytes,
+                                      size_t inline_limit);
 
 ipro_status ipro_onnx_export(const ipro_export_request *request, ipro_error *err);
 

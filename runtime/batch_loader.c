@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch_loader.h"
 
@@ -29,6 +30,7 @@ struct ipro_batch_loader {
   size_t example_floats;
   ipro_pixel_table table;
   int64_t *order;
+  uint8_t *scratch; /* random-resized-crop: one resized example before normalisation */
   slot slots[2];
   int slot_count;
   size_t bytes;
@@ -44,13 +46,21 @@ struct ipro_batch_loader {
   bool failed;      /* a batch of this epoch failed: failure repeats until start_epoch */
   ipro_error failure;
   bool has_thread;
+  int64_t made;       /* examples made so far, by whichever thread makes batches */
+  double making_time; /* seconds spent making them */
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t changed;
 };
 
-static ipro_status make_batch(const ipro_batch_loader *loader, int64_t index, ipro_batch *batch,
-                              ipro_error *err) {
+static double seconds_now(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+static ipro_status make_examples(const ipro_batch_loader *loader, int64_t index, ipro_batch *batch,
+                                 ipro_error *err) {
   const ipro_dataset *data = loader->data;
   const ipro_batch_options *options = &loader->options;
   int64_t first = index * options->batch_size, count = loader->examples - first;
@@ -68,13 +78,33 @@ static ipro_status make_batch(const ipro_batch_loader *loader, int64_t index, ip
                             ipro_dataset_kind_name(data->kind), (long long)index,
                             (long long)loader->epoch, label, (long long)example,
                             data->num_classes - 1);
-    ipro_augment_choice choice = ipro_batch_augment_choice(options->seed, loader->epoch, example,
-                                                           options->crop_padding, options->flip);
-    ipro_batch_fill_example(data, example, options->crop_padding, choice, &loader->table,
-                            batch->images + (size_t)i * loader->example_floats);
+    float *out = batch->images + (size_t)i * loader->example_floats;
+    if (options->random_resized_crop) {
+      ipro_crop_box box = ipro_batch_resized_crop_choice(
+          options->seed, loader->epoch, example, data->uncropped_sizes[2 * example],
+          data->uncropped_sizes[2 * example + 1], options->flip);
+      if (!ipro_batch_fill_resized_crop(data, example, box, &loader->table, loader->scratch, out))
+        return ipro_error_set(err, "%s, batch %lld of epoch %lld: out of memory resizing a crop",
+                              ipro_dataset_kind_name(data->kind), (long long)index,
+                              (long long)loader->epoch);
+    } else {
+      ipro_augment_choice choice = ipro_batch_augment_choice(options->seed, loader->epoch, example,
+                                                             options->crop_padding, options->flip);
+      ipro_batch_fill_example(data, example, options->crop_padding, choice, &loader->table, out);
+    }
     batch->labels[i] = label;
   }
   return IPRO_OK;
+}
+
+/* Makes a batch and says how long that took; the caller adds it to the loader's figures (the
+ * worker under the lock). */
+static ipro_status make_batch(const ipro_batch_loader *loader, int64_t index, ipro_batch *batch,
+                              double *seconds, ipro_error *err) {
+  double start = seconds_now();
+  ipro_status status = make_examples(loader, index, batch, err);
+  *seconds = seconds_now() - start;
+  return status;
 }
 
 static void *worker_main(void *argument) {
@@ -95,8 +125,11 @@ static void *worker_main(void *argument) {
     target->state = SLOT_FILLING;
     loader->worker_busy = true;
     pthread_mutex_unlock(&loader->lock);
-    target->status = make_batch(loader, index, &target->batch, &target->error);
+    double seconds = 0;
+    target->status = make_batch(loader, index, &target->batch, &seconds, &target->error);
     pthread_mutex_lock(&loader->lock);
+    loader->made += target->batch.count;
+    loader->making_time += seconds;
     target->state = SLOT_READY;
     loader->worker_busy = false;
     if (target->status != IPRO_OK) loader->produced = loader->batches; /* nothing after a failure */
@@ -109,7 +142,16 @@ static void *worker_main(void *argument) {
 static ipro_status check_options(const ipro_dataset *data, const ipro_batch_options *options,
                                  ipro_error *err) {
   const char *name = ipro_dataset_kind_name(data->kind);
-  if (!data->images || !data->labels || data->count <= 0 || data->channels < 1 ||
+  bool uncropped = data->uncropped_pixels != NULL;
+  if (uncropped != options->random_resized_crop)
+    return ipro_error_set(err,
+                          "batch loader: %s dataset %s: random-resized-crop needs an image folder "
+                          "kept uncropped, and an uncropped one is only for random-resized-crop",
+                          name, uncropped ? "is uncropped" : "holds cropped images");
+  if (options->random_resized_crop && options->crop_padding)
+    return ipro_error_set(err, "batch loader: random-resized-crop excludes crop padding %d",
+                          options->crop_padding);
+  if (!(data->images || uncropped) || !data->labels || data->count <= 0 || data->channels < 1 ||
       data->channels > IPRO_DATASET_MAX_CHANNELS || data->height < 1 || data->width < 1 ||
       data->num_classes < 1)
     return ipro_error_set(err, "batch loader: %s dataset is empty or not loaded", name);
@@ -153,12 +195,18 @@ ipro_status ipro_batch_loader_create(const ipro_dataset *data, const ipro_batch_
   size_t order_bytes = (size_t)loader->examples * sizeof(int64_t);
   loader->order = malloc(order_bytes);
   bool allocated = loader->order != NULL;
+  size_t scratch_bytes = options->random_resized_crop ? loader->example_floats : 0;
+  if (scratch_bytes) {
+    loader->scratch = malloc(scratch_bytes);
+    allocated = allocated && loader->scratch;
+  }
   for (int s = 0; s < loader->slot_count; s++) {
     loader->slots[s].batch.images = malloc(image_bytes);
     loader->slots[s].batch.labels = malloc(label_bytes);
     allocated = allocated && loader->slots[s].batch.images && loader->slots[s].batch.labels;
   }
-  loader->bytes = order_bytes + (size_t)loader->slot_count * (image_bytes + label_bytes);
+  loader->bytes =
+      order_bytes + scratch_bytes + (size_t)loader->slot_count * (image_bytes + label_bytes);
   if (!allocated) {
     ipro_error_set(err, "batch loader: out of memory for %zu bytes of batches", loader->bytes);
     goto fail;
@@ -192,6 +240,7 @@ void ipro_batch_loader_destroy(ipro_batch_loader *loader) {
     free(loader->slots[s].batch.labels);
   }
   free(loader->order);
+  free(loader->scratch);
   pthread_cond_destroy(&loader->changed);
   pthread_mutex_destroy(&loader->lock);
   free(loader);
@@ -202,6 +251,13 @@ int64_t ipro_batch_loader_batches_per_epoch(const ipro_batch_loader *loader) {
 }
 
 size_t ipro_batch_loader_bytes(const ipro_batch_loader *loader) { return loader->bytes; }
+
+void ipro_batch_loader_work(ipro_batch_loader *loader, int64_t *examples, double *seconds) {
+  pthread_mutex_lock(&loader->lock);
+  *examples = loader->made;
+  *seconds = loader->making_time;
+  pthread_mutex_unlock(&loader->lock);
+}
 
 ipro_status ipro_batch_loader_start_epoch(ipro_batch_loader *loader, int64_t epoch,
                                           ipro_error *err) {
@@ -247,8 +303,12 @@ ipro_status ipro_batch_loader_next(ipro_batch_loader *loader, const ipro_batch *
   if (!loader->has_thread) {
     if (loader->consumed >= loader->batches) return IPRO_OK;
     slot *target = &loader->slots[0];
-    if (make_batch(loader, loader->consumed, &target->batch, &target->error))
-      return fail_epoch(loader, &target->error, err);
+    double seconds = 0;
+    ipro_status status =
+        make_batch(loader, loader->consumed, &target->batch, &seconds, &target->error);
+    loader->made += target->batch.count;
+    loader->making_time += seconds;
+    if (status != IPRO_OK) return fail_epoch(loader, &target->error, err);
     loader->consumed++;
     *batch = &target->batch;
     return IPRO_OK;

@@ -17,7 +17,17 @@
  * ToTensor(), Normalize(mean, std)]) on the uint8 image: the image is padded with P zero pixels on
  * every side, an HxW window is taken at offset (dy, dx), each uniform in [0, 2P], then mirrored
  * left-right with probability 1/2. A padded pixel is therefore a 0 pixel normalised:
- * (0 - mean[c]) / std[c]. */
+ * (0 - mean[c]) / std[c].
+ *
+ * Image folders kept uncropped (dataset.h) are augmented instead as torchvision's
+ * Compose([RandomResizedCrop(size), RandomHorizontalFlip(), ToTensor(), Normalize(mean, std)]):
+ * a box of the uncropped image is chosen as RandomResizedCrop.get_params does (scale (0.08, 1),
+ * ratio (3/4, 4/3), up to 10 tries, then the centre crop of the whole image clamped to the ratio
+ * bounds), resized to the model's input with the bilinear filter (image_resample.h), and mirrored
+ * with probability 1/2. Its random numbers come from xoshiro256** seeded by splitmix64 outputs
+ * of the (seed, epoch) key and the example's index, so they too depend on nothing else the loader
+ * does. An uncropped split is loaded only for this augmentation, and the loader refuses it
+ * without. */
 #ifndef IPRO_BATCH_LOADER_H
 #define IPRO_BATCH_LOADER_H
 
@@ -34,7 +44,10 @@ typedef struct {
   bool drop_last;   /* drop the final batch when it would be smaller than batch_size */
   int crop_padding; /* random crop with this much zero padding; 0: no crop */
   bool flip;        /* random horizontal flip with probability 1/2 */
-  bool background;  /* prepare the next batch on a worker thread */
+  /* random-resized-crop: set exactly when the dataset is an uncropped image folder (crop_padding
+   * must then be 0) */
+  bool random_resized_crop;
+  bool background; /* prepare the next batch on a worker thread */
 } ipro_batch_options;
 
 typedef struct {
@@ -57,6 +70,9 @@ void ipro_batch_loader_destroy(ipro_batch_loader *loader);
 int64_t ipro_batch_loader_batches_per_epoch(const ipro_batch_loader *loader);
 /* Host bytes the loader holds (batch buffers and the order), for the memory report. */
 size_t ipro_batch_loader_bytes(const ipro_batch_loader *loader);
+/* Examples made so far and the seconds spent making them (on the worker thread, or the
+ * caller's), for the report of how fast batches are prepared beside how fast they are used. */
+void ipro_batch_loader_work(ipro_batch_loader *loader, int64_t *examples, double *seconds);
 
 /* Begins epoch `epoch` (any value, in any order: resuming at epoch e is just starting it). An
  * epoch in progress is abandoned. */
@@ -92,5 +108,22 @@ void ipro_batch_pixel_table(const ipro_dataset *data, ipro_pixel_table *table);
  * choice says. */
 void ipro_batch_fill_example(const ipro_dataset *data, int64_t example, int padding,
                              ipro_augment_choice choice, const ipro_pixel_table *table, float *out);
+
+/* A box of an uncropped image (rows top.., columns left..) and whether the result is mirrored. */
+typedef struct {
+  int top, left, height, width;
+  bool flip;
+  bool fallback; /* none of the 10 tries fitted: the centre crop */
+} ipro_crop_box;
+
+/* The random-resized-crop box for one example of height x width in one epoch (flip only when
+ * flip is true). */
+ipro_crop_box ipro_batch_resized_crop_choice(uint64_t seed, int64_t epoch, int64_t example,
+                                             int height, int width, bool flip);
+/* Normalises uncropped example `example` into out[channels * height * width]: its box resized to
+ * the dataset's height x width (into scratch[channels * height * width]) and mirrored when the
+ * box says. False only when out of memory. */
+bool ipro_batch_fill_resized_crop(const ipro_dataset *data, int64_t example, ipro_crop_box box,
+                                  const ipro_pixel_table *table, uint8_t *scratch, float *out);
 
 #endif

@@ -4,7 +4,11 @@
  * background thread's batches equal to a synchronous run's. */
 #include "batch_loader.h"
 
-enum { STREAM_SHUFFLE = 1, STREAM_AUGMENT = 2 };
+#include <math.h>
+
+#include "image_resample.h"
+
+enum { STREAM_SHUFFLE = 1, STREAM_AUGMENT = 2, STREAM_RESIZED_CROP = 3 };
 
 static uint64_t splitmix64(uint64_t *state) {
   uint64_t z = (*state += 0x9E3779B97F4A7C15u);
@@ -108,4 +112,70 @@ void ipro_batch_fill_example(const ipro_dataset *data, int64_t example, int padd
       }
     }
   }
+}
+
+/* Uniform in [low, high) from the top 53 bits of one draw. */
+static double uniform_between(uint64_t s[4], double low, double high) {
+  double unit = (double)(xoshiro256starstar(s) >> 11) * 0x1p-53;
+  return low + unit * (high - low);
+}
+
+/* Python's round() (halves to even), which torchvision's get_params applies. */
+static int round_half_even(double x) { return (int)nearbyint(x); }
+
+ipro_crop_box ipro_batch_resized_crop_choice(uint64_t seed, int64_t epoch, int64_t example,
+                                             int height, int width, bool flip) {
+  uint64_t state = stream_key(seed, STREAM_RESIZED_CROP, epoch) +
+                   (uint64_t)example * 0x9E3779B97F4A7C15u,
+           s[4];
+  for (int i = 0; i < 4; i++)
+    s[i] = splitmix64(&state);
+  ipro_crop_box box = {0};
+  box.flip = flip && (xoshiro256starstar(s) >> 63);
+  const double min_scale = 0.08, max_scale = 1.0, min_ratio = 3.0 / 4.0, max_ratio = 4.0 / 3.0;
+  double area = (double)height * width;
+  for (int attempt = 0; attempt < 10; attempt++) {
+    double target_area = area * uniform_between(s, min_scale, max_scale);
+    double ratio = exp(uniform_between(s, log(min_ratio), log(max_ratio)));
+    int w = round_half_even(sqrt(target_area * ratio));
+    int h = round_half_even(sqrt(target_area / ratio));
+    if (0 < w && w <= width && 0 < h && h <= height) {
+      box.height = h, box.width = w;
+      box.top = (int)uniform_below(s, (uint64_t)(height - h) + 1);
+      box.left = (int)uniform_below(s, (uint64_t)(width - w) + 1);
+      return box;
+    }
+  }
+  /* The whole image, narrowed to the nearest allowed aspect ratio, centred. */
+  double in_ratio = (double)width / height;
+  box.fallback = true;
+  box.height = height, box.width = width;
+  if (in_ratio < min_ratio)
+    box.height = round_half_even(width / min_ratio);
+  else if (in_ratio > max_ratio)
+    box.width = round_half_even(height * max_ratio);
+  box.top = (height - box.height) / 2;
+  box.left = (width - box.width) / 2;
+  return box;
+}
+
+bool ipro_batch_fill_resized_crop(const ipro_dataset *data, int64_t example, ipro_crop_box box,
+                                  const ipro_pixel_table *table, uint8_t *scratch, float *out) {
+  int height = data->height, width = data->width;
+  if (!ipro_image_resize_box(data->uncropped_pixels + data->uncropped_offsets[example],
+                             data->uncropped_sizes[2 * example],
+                             data->uncropped_sizes[2 * example + 1], data->channels, box.top,
+                             box.left, box.height, box.width, height, width, scratch))
+    return false;
+  size_t plane = (size_t)height * width;
+  for (int c = 0; c < data->channels; c++) {
+    const float *values = table->values[c];
+    for (int y = 0; y < height; y++) {
+      const uint8_t *row = scratch + c * plane + (size_t)y * width;
+      float *to = out + c * plane + (size_t)y * width;
+      for (int x = 0; x < width; x++)
+        to[x] = values[row[box.flip ? width - 1 - x : x]];
+    }
+  }
+  return true;
 }

@@ -31,7 +31,8 @@ static void put_position(ipro_byte_writer *w, const ipro_training_position *p) {
   ipro_put_i64(w, p->batch);
   ipro_put_i64(w, p->limit);
   ipro_put_u32(w, (uint32_t)p->crop_padding);
-  ipro_put_u32(w, p->flip ? 1 : 0);
+  ipro_put_u32(w,
+               (p->flip ? 1u : 0u) | (p->random_resized_crop ? 2u : 0u)); /* augmentation flags */
   const ipro_optimizer_settings *o = &p->optimizer;
   ipro_put_u32(w, (uint32_t)o->kind);
   ipro_put_u32(w, o->nesterov ? 1 : 0);
@@ -91,8 +92,9 @@ static ipro_status get_position(ipro_byte_reader *r, const char *path, ipro_trai
   p->batch = ipro_get_i64(r);
   p->limit = ipro_get_i64(r);
   p->crop_padding = (int32_t)ipro_get_u32(r);
-  uint32_t flip = ipro_get_u32(r);
-  p->flip = flip != 0;
+  uint32_t flip = ipro_get_u32(r); /* augmentation flags: 1 flip, 2 random-resized-crop */
+  p->flip = (flip & 1) != 0;
+  p->random_resized_crop = (flip & 2) != 0;
   ipro_optimizer_settings *o = &p->optimizer;
   uint32_t optimizer = ipro_get_u32(r), nesterov = ipro_get_u32(r);
   o->kind = (ipro_optimizer_kind)optimizer;
@@ -116,7 +118,7 @@ static ipro_status get_position(ipro_byte_reader *r, const char *path, ipro_trai
   for (uint32_t i = 0; i < milestones; i++)
     s->milestones[i] = ipro_get_i64(r);
   if (r->short_read) return IPRO_OK; /* reported by the caller */
-  if (flip > 1 || nesterov > 1 || optimizer > IPRO_OPTIMIZER_ADAMW ||
+  if (flip > 3 || nesterov > 1 || optimizer > IPRO_OPTIMIZER_ADAMW ||
       schedule > IPRO_SCHEDULE_STEP || p->epochs_done < 0 || p->total_epochs < 0 || p->batch <= 0 ||
       p->limit < 0 || p->crop_padding < 0)
     return ipro_error_set(err, "checkpoint '%s' is malformed: invalid training position", path);

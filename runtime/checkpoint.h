@@ -31,6 +31,7 @@ typedef struct {
   int64_t limit; /* training images used (the first `limit`); 0: all */
   int32_t crop_padding;
   bool flip;
+  bool random_resized_crop; /* image folders: RandomResizedCrop instead of a padded crop */
   ipro_optimizer_settings optimizer;
   ipro_lr_schedule schedule;
 } ipro_training_position;

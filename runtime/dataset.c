@@ -154,14 +154,20 @@ static ipro_status load_cifar(const dataset_info *info, const char *directory,
 }
 
 /* The split's own per-channel mean and standard deviation of pixel/255 (a constant channel gets
- * std 1 so that normalising stays finite). */
+ * std 1 so that normalising stays finite); of an uncropped split, over the uncropped pixels. */
 static void measure_normalization(ipro_dataset *data) {
-  size_t plane = (size_t)data->height * (size_t)data->width;
   for (int c = 0; c < data->channels; c++) {
-    double sum = 0, squares = 0;
+    double sum = 0, squares = 0, n = 0;
     for (int64_t i = 0; i < data->count; i++) {
-      const uint8_t *pixels =
-          data->images + ((size_t)i * (size_t)data->channels + (size_t)c) * plane;
+      size_t plane = (size_t)data->height * (size_t)data->width;
+      const uint8_t *image;
+      if (data->uncropped_pixels) {
+        plane = (size_t)data->uncropped_sizes[2 * i] * (size_t)data->uncropped_sizes[2 * i + 1];
+        image = data->uncropped_pixels + data->uncropped_offsets[i];
+      } else {
+        image = data->images + (size_t)i * (size_t)data->channels * plane;
+      }
+      const uint8_t *pixels = image + (size_t)c * plane;
       uint64_t s = 0, q = 0;
       for (size_t p = 0; p < plane; p++) {
         s += pixels[p];
@@ -169,8 +175,9 @@ static void measure_normalization(ipro_dataset *data) {
       }
       sum += (double)s;
       squares += (double)q;
+      n += (double)plane;
     }
-    double n = (double)data->count * (double)plane * 255.0;
+    n *= 255.0;
     double mean = sum / n, variance = squares / (n * 255.0) - mean * mean;
     data->mean[c] = (float)mean;
     data->std[c] = variance > 1e-12 ? (float)sqrt(variance) : 1.0f;
@@ -224,6 +231,12 @@ void ipro_dataset_free(ipro_dataset *data) {
   free(data->images);
   free(data->labels);
   data->images = data->labels = NULL;
+  free(data->uncropped_pixels);
+  free(data->uncropped_offsets);
+  free(data->uncropped_sizes);
+  data->uncropped_pixels = NULL;
+  data->uncropped_offsets = NULL;
+  data->uncropped_sizes = NULL;
   for (int c = 0; data->class_names && c < data->num_classes; c++)
     free(data->class_names[c]);
   free(data->class_names);

@@ -28,6 +28,9 @@
 
 #define IPRO_DATASET_MAX_CHANNELS 4
 #define IPRO_FASHION_MNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
+/* Uncropped images are kept just large enough to cover 8/7 of the model's input on each side
+ * (rounded up): torchvision's Resize(256) for a 224 crop. Smaller images are kept as they are. */
+#define IPRO_DATASET_CROP_COVER(size) (((size)*8 + 6) / 7)
 
 typedef enum {
   IPRO_DATASET_MNIST,
@@ -47,6 +50,9 @@ typedef struct {
    * before loading; npz: channels, when set, settles an NCHW/NHWC ambiguity. */
   int channels, height, width;
   bool strict; /* imagefolder: an unreadable image fails the load instead of being skipped */
+  /* imagefolder, training split: keep every image uncropped, for random-resized-crop
+   * (batch_loader.h), instead of fitting it to the model's input. */
+  bool uncropped;
 } ipro_dataset_spec;
 
 typedef struct {
@@ -55,12 +61,18 @@ typedef struct {
   int64_t count;
   int channels, height, width;
   int num_classes;
-  uint8_t *images; /* [count, channels, height, width], raw pixels */
+  uint8_t *images; /* [count, channels, height, width], raw pixels; NULL when uncropped */
+  /* A split loaded with spec.uncropped: image i is [channels, uncropped_sizes[2i],
+   * uncropped_sizes[2i+1]] (CHW) at uncropped_pixels + uncropped_offsets[i], kept at
+   * ipro_image_kept_size for covering IPRO_DATASET_CROP_COVER times height x width. */
+  uint8_t *uncropped_pixels;
+  int64_t *uncropped_offsets;
+  int32_t *uncropped_sizes;
   uint8_t *labels; /* [count], each below num_classes */
   /* Normalisation, per channel: the dataset's conventional constants after loading; change them
    * with ipro_dataset_set_normalization. */
   float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
-  size_t bytes; /* host memory held by images and labels */
+  size_t bytes; /* host memory held by images (or the uncropped arrays) and labels */
   /* imagefolder: the class folder names in index order; NULL for the other kinds. */
   char **class_names;
   /* imagefolder: images skipped as unreadable (not in count), and their paths. */
@@ -109,8 +121,9 @@ ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, in
                                     int coarse_classes, ipro_dataset *out, ipro_error *err);
 
 /* DIR/train or DIR/val of an image folder: every image decoded (on worker threads), converted to
- * spec->channels, resized on its shorter side and centre-cropped to spec->height x spec->width.
- * Class indices follow the sorted folder names of DIR/train. */
+ * spec->channels, resized on its shorter side and centre-cropped to spec->height x spec->width,
+ * or, with spec->uncropped, kept uncropped (see ipro_dataset's uncropped arrays). Class indices
+ * follow the sorted folder names of DIR/train. */
 ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_dataset_split split,
                                           ipro_dataset *out, ipro_error *err);
 /* x_train/y_train or x_test/y_test of a NumPy .npz (stored or deflated members). num_classes is

@@ -11,7 +11,12 @@
  * input), by one worker thread per core pulling the next file index from a shared counter. Each
  * image's slot in the array is fixed by its index, so the result does not depend on the threads'
  * timing. An image that cannot be decoded is left out and its message kept in skipped_paths for
- * the caller to report, or fails the load when the spec is strict. */
+ * the caller to report, or fails the load when the spec is strict.
+ *
+ * An uncropped split (spec->uncropped, for random-resized-crop) keeps each image at its own size,
+ * shrunk only as far as covering 8/7 of the model's input (ipro_image_kept_size): each worker
+ * allocates its images, and once all are decoded they are gathered into one block in index order,
+ * so the load briefly holds them twice. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -109,6 +114,8 @@ typedef struct {
   char **failures; /* per image: the message when it could not be decoded */
   uint8_t *images;
   size_t image_bytes;
+  uint8_t **kept;     /* uncropped: each image's pixels */
+  int32_t *kept_size; /* uncropped: [2 * count], each image's height and width */
   int64_t count;
   int64_t next; /* under lock */
   pthread_mutex_t lock;
@@ -122,8 +129,19 @@ static void *decode_worker(void *argument) {
     pthread_mutex_unlock(&job->lock);
     if (i >= job->count) return NULL;
     ipro_error err = {{0}};
-    if (ipro_image_decode(job->paths[i], job->spec->channels, job->spec->height, job->spec->width,
-                          job->images + (size_t)i * job->image_bytes, &err) != IPRO_OK) {
+    const ipro_dataset_spec *spec = job->spec;
+    ipro_status status;
+    if (spec->uncropped) {
+      int height = 0, width = 0;
+      status = ipro_image_decode_kept(
+          job->paths[i], spec->channels, IPRO_DATASET_CROP_COVER(spec->height),
+          IPRO_DATASET_CROP_COVER(spec->width), &job->kept[i], &height, &width, &err);
+      job->kept_size[2 * i] = height, job->kept_size[2 * i + 1] = width;
+    } else {
+      status = ipro_image_decode(job->paths[i], spec->channels, spec->height, spec->width,
+                                 job->images + (size_t)i * job->image_bytes, &err);
+    }
+    if (status != IPRO_OK) {
       size_t length = strlen(err.message) + 1;
       job->failures[i] = malloc(length);
       if (job->failures[i]) memcpy(job->failures[i], err.message, length);
@@ -162,14 +180,46 @@ static ipro_status keep_decoded(decode_job *job, uint8_t *labels, ipro_dataset *
       job->failures[i] = NULL;
       continue;
     }
-    if (kept != i) {
+    if (kept != i && job->kept) {
+      job->kept[kept] = job->kept[i], job->kept[i] = NULL;
+      job->kept_size[2 * kept] = job->kept_size[2 * i];
+      job->kept_size[2 * kept + 1] = job->kept_size[2 * i + 1];
+    } else if (kept != i) {
       memmove(job->images + (size_t)kept * job->image_bytes,
               job->images + (size_t)i * job->image_bytes, job->image_bytes);
-      labels[kept] = labels[i];
     }
+    labels[kept] = labels[i];
     kept++;
   }
   out->count = kept;
+  return IPRO_OK;
+}
+
+/* The kept images of an uncropped split moved into out's one block, in index order. */
+static ipro_status gather_uncropped(decode_job *job, ipro_dataset *out, ipro_error *err) {
+  size_t total = 0;
+  for (int64_t i = 0; i < out->count; i++)
+    total +=
+        (size_t)job->kept_size[2 * i] * (size_t)job->kept_size[2 * i + 1] * (size_t)out->channels;
+  out->uncropped_pixels = malloc(total ? total : 1);
+  out->uncropped_offsets = malloc(sizeof(int64_t) * (size_t)out->count);
+  out->uncropped_sizes = malloc(sizeof(int32_t) * 2 * (size_t)out->count);
+  if (!out->uncropped_pixels || !out->uncropped_offsets || !out->uncropped_sizes)
+    return ipro_error_set(err, "imagefolder %s: out of memory for %zu bytes of uncropped images",
+                          job->spec->directory, total);
+  size_t offset = 0;
+  for (int64_t i = 0; i < out->count; i++) {
+    size_t bytes =
+        (size_t)job->kept_size[2 * i] * (size_t)job->kept_size[2 * i + 1] * (size_t)out->channels;
+    memcpy(out->uncropped_pixels + offset, job->kept[i], bytes);
+    free(job->kept[i]);
+    job->kept[i] = NULL;
+    out->uncropped_offsets[i] = (int64_t)offset;
+    out->uncropped_sizes[2 * i] = job->kept_size[2 * i];
+    out->uncropped_sizes[2 * i + 1] = job->kept_size[2 * i + 1];
+    offset += bytes;
+  }
+  out->bytes = total + (sizeof(int64_t) + 2 * sizeof(int32_t) + 1) * (size_t)out->count;
   return IPRO_OK;
 }
 
@@ -266,9 +316,14 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
     job.paths = paths.items;
     job.count = paths.count;
     job.image_bytes = (size_t)spec->channels * (size_t)spec->height * (size_t)spec->width;
-    job.images = malloc(job.image_bytes * (size_t)job.count);
+    if (spec->uncropped) {
+      job.kept = calloc((size_t)job.count, sizeof(uint8_t *));
+      job.kept_size = calloc((size_t)job.count * 2, sizeof(int32_t));
+    } else {
+      job.images = malloc(job.image_bytes * (size_t)job.count);
+    }
     job.failures = calloc((size_t)job.count, sizeof(char *));
-    if (!job.images || !job.failures)
+    if (!(job.images || (job.kept && job.kept_size)) || !job.failures)
       status = ipro_error_set(err, "imagefolder %s: out of memory for %lld images of %zu bytes",
                               split_folder, (long long)job.count, job.image_bytes);
   }
@@ -282,15 +337,20 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
   if (status == IPRO_OK) status = keep_decoded(&job, labels, out, err);
   if (status == IPRO_OK && out->count == 0)
     status = ipro_error_set(err, "imagefolder: no image in %s could be decoded", split_folder);
+  if (status == IPRO_OK && spec->uncropped) status = gather_uncropped(&job, out, err);
   if (status == IPRO_OK) {
+    if (!spec->uncropped) out->bytes = job.image_bytes * (size_t)out->count + (size_t)out->count;
     out->images = job.images, out->labels = labels;
     job.images = NULL, labels = NULL;
-    out->bytes = job.image_bytes * (size_t)out->count + (size_t)out->count;
   }
   for (int64_t i = 0; job.failures && i < job.count; i++)
     free(job.failures[i]);
   free(job.failures);
   free(job.images);
+  for (int64_t i = 0; job.kept && i < job.count; i++)
+    free(job.kept[i]);
+  free(job.kept);
+  free(job.kept_size);
   free(labels);
   name_list_free(&paths);
   name_list_free(&split_classes);

@@ -1,7 +1,8 @@
-/* PNG and JPEG decoding, channel conversion and resize-and-crop for image-folder datasets (see
- * image_decode.h). libpng's simplified API and libjpeg-turbo's classic API do the decoding; a
- * corrupt file makes them report through their error paths (libpng fills image.message, libjpeg
- * calls error_exit, which here longjmps back with the library's own text), never abort. */
+/* PNG and JPEG decoding and channel conversion for image-folder datasets, handing the pixels to
+ * image_resample.c to be fitted or kept uncropped (see image_decode.h). libpng's simplified API and
+ * libjpeg-turbo's classic API do the decoding; a corrupt file makes them report through their error
+ * paths (libpng fills image.message, libjpeg calls error_exit, which here longjmps back with the
+ * library's own text), never abort. */
 #include "image_decode.h"
 
 #include <math.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include <jpeglib.h>
+
+#include "image_resample.h"
 
 #define MAX_SIDE 30000
 #define MAX_PIXELS ((size_t)1 << 28)
@@ -109,97 +112,6 @@ static ipro_status decode_jpeg(const char *path, uint8_t **pixels, int *height, 
   return IPRO_OK;
 }
 
-/* ---- resampling ---- */
-
-/* The weights of each output index along one axis: out index o reads source indices
- * first[o] .. first[o] + count[o] - 1 with weights[o * stride ..]. */
-typedef struct {
-  int *first, *count;
-  double *weights;
-  int stride;
-} axis_filter;
-
-static bool axis_filter_make(int source, int resized, int offset, int size, axis_filter *f) {
-  double scale = (double)source / resized, filter_scale = scale > 1 ? scale : 1,
-         support = filter_scale;
-  f->stride = (int)ceil(support) * 2 + 1;
-  f->first = malloc(sizeof(int) * (size_t)size);
-  f->count = malloc(sizeof(int) * (size_t)size);
-  f->weights = malloc(sizeof(double) * (size_t)size * (size_t)f->stride);
-  if (!f->first || !f->count || !f->weights) return false;
-  for (int o = 0; o < size; o++) {
-    double centre = (o + offset + 0.5) * scale;
-    int low = (int)(centre - support + 0.5), high = (int)(centre + support + 0.5);
-    if (low < 0) low = 0;
-    if (high > source) high = source;
-    if (high - low > f->stride) high = low + f->stride;
-    double *w = f->weights + (size_t)o * (size_t)f->stride, total = 0;
-    for (int j = low; j < high; j++) {
-      double x = fabs((j - centre + 0.5) / filter_scale);
-      w[j - low] = x < 1 ? 1 - x : 0;
-      total += w[j - low];
-    }
-    for (int j = low; j < high && total > 0; j++)
-      w[j - low] /= total;
-    f->first[o] = low;
-    f->count[o] = high - low;
-  }
-  return true;
-}
-
-static void axis_filter_free(axis_filter *f) {
-  free(f->first);
-  free(f->count);
-  free(f->weights);
-}
-
-bool ipro_image_fit(const uint8_t *src, int src_height, int src_width, int channels, int height,
-                    int width, uint8_t *out) {
-  double scale_y = (double)height / src_height, scale_x = (double)width / src_width;
-  double scale = scale_y > scale_x ? scale_y : scale_x;
-  int resized_h = (int)lround(src_height * scale), resized_w = (int)lround(src_width * scale);
-  if (resized_h < height) resized_h = height;
-  if (resized_w < width) resized_w = width;
-  int top = (int)lround((resized_h - height) / 2.0), left = (int)lround((resized_w - width) / 2.0);
-  axis_filter fy = {0}, fx = {0};
-  double *rows = malloc(sizeof(double) * (size_t)src_height * (size_t)width * (size_t)channels);
-  bool made = rows && axis_filter_make(src_height, resized_h, top, height, &fy) &&
-              axis_filter_make(src_width, resized_w, left, width, &fx);
-  if (made) {
-    for (int y = 0; y < src_height; y++)
-      for (int x = 0; x < width; x++)
-        for (int c = 0; c < channels; c++) {
-          const double *w = fx.weights + (size_t)x * (size_t)fx.stride;
-          double sum = 0;
-          for (int k = 0; k < fx.count[x]; k++)
-            sum +=
-                w[k] *
-                src[((size_t)y * (size_t)src_width + (size_t)(fx.first[x] + k)) * (size_t)channels +
-                    (size_t)c];
-          rows[((size_t)y * (size_t)width + (size_t)x) * (size_t)channels + (size_t)c] = sum;
-        }
-    for (int y = 0; y < height; y++)
-      for (int x = 0; x < width; x++)
-        for (int c = 0; c < channels; c++) {
-          const double *w = fy.weights + (size_t)y * (size_t)fy.stride;
-          double sum = 0;
-          for (int k = 0; k < fy.count[y]; k++)
-            sum += w[k] *
-                   rows[((size_t)(fy.first[y] + k) * (size_t)width + (size_t)x) * (size_t)channels +
-                        (size_t)c];
-          long value = lround(sum);
-          out[((size_t)c * (size_t)height + (size_t)y) * (size_t)width + (size_t)x] =
-              (uint8_t)(value < 0     ? 0
-                        : value > 255 ? 255
-                                      : value);
-        }
-  }
-  free(rows);
-  axis_filter_free(&fy);
-  axis_filter_free(&fx);
-  return made;
-}
-
 /* ---- the whole path ---- */
 
 static bool starts_with(const uint8_t *bytes, size_t length, const char *magic, size_t n) {
@@ -222,31 +134,71 @@ static uint8_t *convert_channels(const uint8_t *pixels, size_t count, int have, 
   return out;
 }
 
-ipro_status ipro_image_decode(const char *path, int channels, int height, int width, uint8_t *out,
-                              ipro_error *err) {
+/* The file's pixels as HWC with `channels` channels (malloc'd into *pixels). */
+static ipro_status decode_pixels(const char *path, int channels, uint8_t **pixels, int *height,
+                                 int *width, ipro_error *err) {
+  *pixels = NULL;
   FILE *file = fopen(path, "rb");
   if (!file) return ipro_error_set(err, "%s: cannot open", path);
   uint8_t magic[8];
   size_t got = fread(magic, 1, sizeof magic, file);
   fclose(file);
-  uint8_t *pixels = NULL;
-  int h = 0, w = 0, have = 0;
+  int have = 0;
   ipro_status status;
   if (starts_with(magic, got, "\x89PNG\r\n\x1a\n", 8))
-    status = decode_png(path, &pixels, &h, &w, &have, err);
+    status = decode_png(path, pixels, height, width, &have, err);
   else if (starts_with(magic, got, "\xff\xd8\xff", 3))
-    status = decode_jpeg(path, &pixels, &h, &w, &have, err);
+    status = decode_jpeg(path, pixels, height, width, &have, err);
   else
     return ipro_error_set(err, "%s: neither a PNG nor a JPEG file", path);
   if (status != IPRO_OK) return status;
   if (have != channels) {
-    uint8_t *converted = convert_channels(pixels, (size_t)h * (size_t)w, have, channels);
-    free(pixels);
+    uint8_t *converted =
+        convert_channels(*pixels, (size_t)*height * (size_t)*width, have, channels);
+    free(*pixels);
+    *pixels = converted;
     if (!converted) return ipro_error_set(err, "%s: out of memory", path);
-    pixels = converted;
   }
+  return IPRO_OK;
+}
+
+ipro_status ipro_image_decode(const char *path, int channels, int height, int width, uint8_t *out,
+                              ipro_error *err) {
+  uint8_t *pixels = NULL;
+  int h = 0, w = 0;
+  if (decode_pixels(path, channels, &pixels, &h, &w, err) != IPRO_OK) return IPRO_ERROR;
   bool fitted = ipro_image_fit(pixels, h, w, channels, height, width, out);
   free(pixels);
   if (!fitted) return ipro_error_set(err, "%s: out of memory resizing a %dx%d image", path, w, h);
+  return IPRO_OK;
+}
+
+void ipro_image_kept_size(int height, int width, int cover_height, int cover_width,
+                          int *kept_height, int *kept_width) {
+  double scale_y = (double)cover_height / height, scale_x = (double)cover_width / width;
+  double scale = scale_y > scale_x ? scale_y : scale_x;
+  *kept_height = height, *kept_width = width;
+  if (scale >= 1) return;
+  *kept_height = (int)lround(height * scale), *kept_width = (int)lround(width * scale);
+  if (*kept_height < cover_height) *kept_height = cover_height;
+  if (*kept_width < cover_width) *kept_width = cover_width;
+}
+
+ipro_status ipro_image_decode_kept(const char *path, int channels, int cover_height,
+                                   int cover_width, uint8_t **out, int *height, int *width,
+                                   ipro_error *err) {
+  *out = NULL;
+  uint8_t *pixels = NULL;
+  int h = 0, w = 0;
+  if (decode_pixels(path, channels, &pixels, &h, &w, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_image_kept_size(h, w, cover_height, cover_width, height, width);
+  *out = malloc((size_t)*height * (size_t)*width * (size_t)channels);
+  bool resized = *out && ipro_image_resize(pixels, h, w, channels, *height, *width, *out);
+  free(pixels);
+  if (!resized) {
+    free(*out);
+    *out = NULL;
+    return ipro_error_set(err, "%s: out of memory resizing a %dx%d image", path, w, h);
+  }
   return IPRO_OK;
 }

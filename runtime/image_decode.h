@@ -1,8 +1,9 @@
 /* One image file (PNG through libpng, JPEG through libjpeg-turbo) decoded into the fixed-size
  * uint8 CHW form a dataset holds: converted to the wanted channel count, resized on its shorter
  * side so that it covers the target, and centre-cropped to it (torchvision's Resize then
- * CenterCrop). Used by the image-folder dataset (dataset_imagefolder.c) on its worker threads;
- * nothing here keeps state between calls, so calls may run at once. */
+ * CenterCrop), or kept larger than the target for random-resized-crop. Used by the image-folder
+ * dataset (dataset_imagefolder.c) on its worker threads; the resampling itself is
+ * image_resample.h. Nothing here keeps state between calls, so calls may run at once. */
 #ifndef IPRO_IMAGE_DECODE_H
 #define IPRO_IMAGE_DECODE_H
 
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "frontend/error.h"
+#include "image_resample.h"
 
 /* Decodes path into out[channels * height * width] (CHW). channels is 1 (grey) or 3 (RGB): grey
  * images are replicated into RGB; colour images become grey by ITU-R BT.601 luma (what
@@ -19,11 +21,17 @@
 ipro_status ipro_image_decode(const char *path, int channels, int height, int width, uint8_t *out,
                               ipro_error *err);
 
-/* Resamples src[src_height, src_width, channels] (HWC) to cover height x width, shorter side first,
- * and centre-crops into out (CHW). The filter is a triangle (bilinear) widened by the scale when
- * shrinking, as PIL's BILINEAR resize does, so downscaling averages rather than aliases; an image
- * already of the target size is copied exactly. False only when out of memory. */
-bool ipro_image_fit(const uint8_t *src, int src_height, int src_width, int channels, int height,
-                    int width, uint8_t *out);
+/* The size an image of height x width is kept at for random-resized-crop: shrunk, keeping its
+ * aspect ratio, until it just covers cover_height x cover_width (the larger of the two scales, as
+ * a shorter-side resize), or left as it is when it does not exceed that. */
+void ipro_image_kept_size(int height, int width, int cover_height, int cover_width,
+                          int *kept_height, int *kept_width);
+
+/* Decodes path for random-resized-crop: converted to `channels` as above and resized to
+ * ipro_image_kept_size (an image not shrunk is copied exactly), into *out (malloc'd, CHW,
+ * [channels, *height, *width]). */
+ipro_status ipro_image_decode_kept(const char *path, int channels, int cover_height,
+                                   int cover_width, uint8_t **out, int *height, int *width,
+                                   ipro_error *err);
 
 #endif

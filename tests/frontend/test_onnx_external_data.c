@@ -4,6 +4,9 @@
  *     every initializer byte for byte as the inline original has it;
  *   - exported again from that model into another folder, the output keeps external data (the
  *     source used it) in its own side file, and loads identically with the first side file gone;
+ *   - the size rule, crossed without a 2 GB model through the library's inline limit: exported
+ *     inline, the model takes S bytes (measured by stat); with a limit of S bytes it stays one file
+ *     of S bytes, with a limit of S - 1 its weights go to a side file and it loads back identical;
  *   - a side file cut short, a location leading out of the model's folder (by "..", by an
  *     absolute path, by a symbolic link), and an offset that is not a byte count each fail the
  *     load with one message naming the tensor. */
@@ -86,6 +89,36 @@ static void expect_load_error(const char *path, const char *needle) {
   ipro_graph_free(graph);
 }
 
+/* The rule's boundary: a model of exactly the limit stays inline, one byte more moves it out. */
+static void inline_limit(const char *source, const ipro_graph *inline_model) {
+  char whole[1100], split[1100], split_side[1200];
+  snprintf(whole, sizeof whole, "%s/whole.onnx", directory);
+  snprintf(split, sizeof split, "%s/split.onnx", directory);
+  snprintf(split_side, sizeof split_side, "%s.data", split);
+  ipro_error err = {{0}};
+  bool wrote_side = true;
+  ipro_export_request request = {
+      .source_model = source, .destination = whole, .wrote_side_file = &wrote_side};
+  CHECK_OK(ipro_onnx_export(&request, &err), &err);
+  long inline_bytes = file_size(whole);
+  CHECK_MSG(!wrote_side && inline_bytes > 0, "the default export wrote a side file");
+  request.inline_limit = (size_t)inline_bytes;
+  CHECK_OK(ipro_onnx_export(&request, &err), &err);
+  CHECK_MSG(!wrote_side && file_size(whole) == inline_bytes,
+            "a model of exactly the limit (%ld bytes) was split: %ld bytes left", inline_bytes,
+            file_size(whole));
+  request.destination = split;
+  request.inline_limit = (size_t)inline_bytes - 1;
+  CHECK_OK(ipro_onnx_export(&request, &err), &err);
+  CHECK_MSG(wrote_side && file_size(split) < inline_bytes / 10 && file_size(split_side) > 0,
+            "one byte past the limit: side file %s, model %ld bytes, side %ld bytes",
+            wrote_side ? "written" : "not written", file_size(split), file_size(split_side));
+  ipro_graph *loaded = NULL;
+  CHECK_OK(ipro_graph_load(split, &loaded, &err), &err);
+  if (loaded) same_initializers(inline_model, loaded, "split by the inline limit");
+  ipro_graph_free(loaded);
+}
+
 int main(void) {
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary folder");
   char source[1024], external[1100], side[1100], folder[1100], again[1200], again_side[1300];
@@ -156,6 +189,7 @@ int main(void) {
   CHECK_OK(ipro_onnx_export(&request, &err), &err);
   CHECK(truncate(cut_side, file_size(cut_side) / 2) == 0);
   expect_load_error(cut, "are needed at offset");
+  inline_limit(source, inline_model);
   ipro_graph_free(inline_model);
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

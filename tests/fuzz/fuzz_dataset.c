@@ -4,9 +4,10 @@
  * from the bytes). Every file must load or fail with a message, never crash, overflow or leak.
  *
  * Rows: IDX (images, labels), CIFAR-10, CIFAR-100, a NumPy .npz (the first file), and one image
- * file (the first file, PNG or JPEG by its bytes) decoded and fitted as an image folder's images
- * are. To fuzz a new reader, add a function with the signature of dataset_reader and a row to
- * `readers`, and seed tests/fuzz/corpus/dataset/ with files that start with its row index. */
+ * file (the first file, PNG or JPEG by its bytes) decoded, fitted and kept uncropped as an image
+ * folder's images are. To fuzz a new reader, add a function with the signature of dataset_reader
+ * and a row to `readers`, and seed tests/fuzz/corpus/dataset/ with files that start with its row
+ * index. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,12 +44,18 @@ static ipro_status read_npz(const char *const *files, ipro_dataset *out, ipro_er
   return ipro_dataset_read_npz(&spec, IPRO_SPLIT_TRAIN, out, err);
 }
 
-/* One image as the image folder decodes it, at both channel counts; no dataset comes of it. */
+/* One image as the image folder decodes it, at both channel counts, fitted and kept uncropped
+ * for random-resized-crop; no dataset comes of it. */
 static ipro_status read_image(const char *const *files, ipro_dataset *out, ipro_error *err) {
   (void)out;
   uint8_t pixels[3 * 24 * 20];
   if (ipro_image_decode(files[0], 1, 24, 20, pixels, err) != IPRO_OK) return IPRO_ERROR;
-  return ipro_image_decode(files[0], 3, 20, 24, pixels, err);
+  if (ipro_image_decode(files[0], 3, 20, 24, pixels, err) != IPRO_OK) return IPRO_ERROR;
+  uint8_t *kept = NULL;
+  int height = 0, width = 0;
+  ipro_status status = ipro_image_decode_kept(files[0], 3, 9, 7, &kept, &height, &width, err);
+  free(kept);
+  return status;
 }
 
 static const dataset_reader readers[] = {read_idx, read_cifar10, read_cifar100, read_npz,

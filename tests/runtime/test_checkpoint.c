@@ -35,6 +35,7 @@ static ipro_training_position sample_position(void) {
                               .limit = 50000,
                               .crop_padding = 4,
                               .flip = true,
+                              .random_resized_crop = true,
                               .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD)};
   p.schedule = (ipro_lr_schedule){.kind = IPRO_SCHEDULE_STEP,
                                   .base_rate = 0.1,
@@ -51,10 +52,10 @@ static bool same_position(const ipro_training_position *a, const ipro_training_p
   bool same = a->epochs_done == b->epochs_done && a->steps_done == b->steps_done &&
               a->total_epochs == b->total_epochs && a->seed == b->seed && a->batch == b->batch &&
               a->limit == b->limit && a->crop_padding == b->crop_padding && a->flip == b->flip &&
-              x->kind == y->kind && x->momentum == y->momentum &&
-              x->weight_decay == y->weight_decay && x->nesterov == y->nesterov &&
-              x->beta1 == y->beta1 && x->beta2 == y->beta2 && x->epsilon == y->epsilon &&
-              s->kind == t->kind && s->base_rate == t->base_rate &&
+              a->random_resized_crop == b->random_resized_crop && x->kind == y->kind &&
+              x->momentum == y->momentum && x->weight_decay == y->weight_decay &&
+              x->nesterov == y->nesterov && x->beta1 == y->beta1 && x->beta2 == y->beta2 &&
+              x->epsilon == y->epsilon && s->kind == t->kind && s->base_rate == t->base_rate &&
               s->warmup_epochs == t->warmup_epochs && s->gamma == t->gamma &&
               s->n_milestones == t->n_milestones;
   for (int i = 0; same && i < s->n_milestones; i++)

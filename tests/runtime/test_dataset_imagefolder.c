@@ -39,22 +39,6 @@ static ipro_status load(ipro_dataset_split split, int channels, int size, bool s
   return ipro_dataset_load(&spec, split, out, err);
 }
 
-/* Pixel (y, x) of image[height, width] shrunk by 2: the [1 3 3 1]/8 filter in each direction
- * (PIL's bilinear at scale 1/2), source pixels outside the image left out and the weights
- * renormalised, as at the borders of PIL's resize; rounded to the nearest level. */
-static int halved(const uint8_t *image, int height, int width, int y, int x) {
-  static const double taps[4] = {1, 3, 3, 1};
-  double sum = 0, weight = 0;
-  for (int a = 0; a < 4; a++)
-    for (int b = 0; b < 4; b++) {
-      int sy = 2 * y - 1 + a, sx = 2 * x - 1 + b;
-      if (sy < 0 || sy >= height || sx < 0 || sx >= width) continue;
-      sum += taps[a] * taps[b] * image[sy * width + sx];
-      weight += taps[a] * taps[b];
-    }
-  return (int)(sum / weight + 0.5);
-}
-
 static void same_as_idx(void) {
   ipro_dataset got;
   ipro_error err = {{0}};
@@ -89,7 +73,7 @@ static void same_as_idx(void) {
   for (int64_t i = 0; got.images && i < got.count; i++)
     for (int y = 0; y < 14; y++)
       for (int x = 0; x < 14; x++) {
-        int want = halved(test.images + (size_t)i * 784, 28, 28, y, x),
+        int want = ipro_test_halved(test.images + (size_t)i * 784, 28, 0, 0, 28, 28, y, x),
             have = got.images[(size_t)i * 196 + (size_t)y * 14 + (size_t)x];
         if (abs(want - have) > worst) worst = abs(want - have);
       }
@@ -115,7 +99,7 @@ static void colour_and_crop(void) {
   int worst = 0;
   for (int y = 0; y < 10; y++)
     for (int x = 0; x < 10; x++) {
-      oracle[y * 10 + x] = (uint8_t)halved(luma, 20, 40, y, x + 5);
+      oracle[y * 10 + x] = (uint8_t)ipro_test_halved(luma, 40, 0, 0, 20, 40, y, x + 5);
       int d = abs(oracle[y * 10 + x] - grey[y * 10 + x]);
       if (d > worst) worst = d;
     }

@@ -173,3 +173,17 @@ bool ipro_test_write_image_folder(const char *root, const char *split, const ipr
   }
   return true;
 }
+
+int ipro_test_halved(const uint8_t *image, int width, int top, int left, int box_height,
+                     int box_width, int y, int x) {
+  static const double taps[4] = {1, 3, 3, 1};
+  double sum = 0, weight = 0;
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++) {
+      int sy = 2 * y - 1 + a, sx = 2 * x - 1 + b;
+      if (sy < 0 || sy >= box_height || sx < 0 || sx >= box_width) continue;
+      sum += taps[a] * taps[b] * image[(top + sy) * width + left + sx];
+      weight += taps[a] * taps[b];
+    }
+  return (int)(sum / weight + 0.5);
+}

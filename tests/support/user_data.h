@@ -33,6 +33,13 @@ bool ipro_test_write_png(const char *path, int width, int height, int channels,
  * lists them in: a new dataset the caller frees. */
 bool ipro_test_sorted_by_label(const ipro_dataset *data, int64_t count, ipro_dataset *out);
 
+/* Pixel (y, x) of the box (top, left, box_height, box_width) of a grey image whose rows hold
+ * `width` pixels, shrunk by 2: the [1 3 3 1]/8 filter in each direction (PIL's bilinear at scale
+ * 1/2), taps outside the box left out and the weights renormalised as at the borders of PIL's
+ * resize, rounded to the nearest level. The brute-force oracle of the image resampler. */
+int ipro_test_halved(const uint8_t *image, int width, int top, int left, int box_height,
+                     int box_width, int y, int x);
+
 /* Writes every example of data (grey, CHW = HW) as ROOT/SPLIT/cLABEL/NNNNN.png. */
 bool ipro_test_write_image_folder(const char *root, const char *split, const ipro_dataset *data);
 
