@@ -87,6 +87,8 @@ static const char usage[] =
     "  --device cpu|cuda       where to train: the CPU (oneDNN, the default) or an NVIDIA GPU\n"
     "Started by mpirun -np K (K the plan's modules), rank r trains module r+1 as a pipeline\n"
     "stage (CPU only); rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
+    "mpirun -np K*R runs R data-parallel replicas of the pipeline: rank w trains module\n"
+    "w%K+1 on its 1/R of every --batch (the global batch), gradients averaged over replicas.\n"
     "Defaults follow the InfoPro paper's recipe: SGD, momentum 0.9, Nesterov, weight decay 1e-4,\n"
     "cosine schedule. After every epoch the test split is scored; a loss that is not finite\n"
     "stops training with exit status 1, leaving the last checkpoint and --out untouched.\n";
@@ -604,16 +606,18 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                        (long long)r->position.batch);
   if (status == IPRO_OK) status = choose_split(r, err);
   if (status == IPRO_OK && r->pipeline)
-    status = ipro_pipeline_check_modules(r->pipeline, r->K, err);
-  ipro_trainer_options trainer_options = {.batch = r->position.batch,
+    status = ipro_pipeline_arrange(r->pipeline, r->K, r->position.batch, err);
+  /* R data-parallel replicas share every batch (runtime/mpi/pipeline.h) */
+  int64_t batch = r->position.batch / (r->pipeline ? ipro_pipeline_replicas(r->pipeline) : 1);
+  ipro_trainer_options trainer_options = {.batch = batch,
                                           .optimizer = r->position.optimizer,
                                           .reference = o->reference,
                                           .device = o->device,
                                           .n_cuts = r->K - 1,
                                           .cuts = r->cuts,
-                                          .local = local_settings(r, r->position.batch)};
+                                          .local = local_settings(r, batch)};
   if (r->pipeline) /* one module per rank */
-    trainer_options.first_module = ipro_pipeline_rank(r->pipeline),
+    trainer_options.first_module = ipro_pipeline_module(r->pipeline),
     trainer_options.module_count = 1;
   ipro_process_memory_begin(&r->training); /* the trainer's allocations start here */
   if (status == IPRO_OK) status = ipro_trainer_create(o->model, &trainer_options, &r->trainer, err);
@@ -684,6 +688,11 @@ static void print_header(const train_run *r) {
              r->heads[k].fcs, ipro_decoder_name(r->heads[k].decoder));
     printf("\n");
   }
+  if (r->pipeline && ipro_pipeline_replicas(r->pipeline) > 1)
+    printf("MPI: %d replicas of the %d-stage pipeline, each training %lld images of every batch "
+           "and averaging gradients before each update\n",
+           ipro_pipeline_replicas(r->pipeline), r->K,
+           (long long)(p->batch / ipro_pipeline_replicas(r->pipeline)));
   if (r->options->resume)
     printf("resuming from %s after epoch %lld (step %llu)\n", r->checkpoint_path,
            (long long)p->epochs_done, (unsigned long long)p->steps_done);
@@ -825,7 +834,8 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   ipro_progress_begin(&f.progress, stdout, terminal, epoch + 1, p->total_epochs, r->steps_per_epoch,
                       p->batch, r->options->log_every);
   ipro_status status = IPRO_OK;
-  if (leads(r) || !r->pipeline) status = ipro_batch_loader_start_epoch(r->loader, epoch, err);
+  if (!r->pipeline || ipro_pipeline_module(r->pipeline) == 0) /* who reads the batches */
+    status = ipro_batch_loader_start_epoch(r->loader, epoch, err);
   if (status == IPRO_OK) status = train_steps(&f, err);
   ipro_progress_end(&f.progress);
   if (status != IPRO_OK) return IPRO_ERROR;
@@ -856,10 +866,12 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
 static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   ipro_pipeline_timing t = ipro_pipeline_timing_of(r->pipeline);
   double steps = t.steps > 0 ? (double)t.steps : 1;
-  enum { N = 4 };
+  enum { N = 5 };
   double mine[N] = {1e3 * t.compute_seconds / steps, 1e3 * t.compute_cpu_seconds / steps,
-                    1e3 * t.wait_seconds / steps, (double)t.sent_bytes};
-  const char *names[N] = {"compute", "cpu", "wait", "sent"};
+                    1e3 * t.wait_seconds / steps, (double)t.sent_bytes,
+                    1e3 * t.allreduce_seconds / steps};
+  const char *names[N] = {"compute", "cpu", "wait", "sent", "allreduce"};
+  int R = ipro_pipeline_replicas(r->pipeline);
   double all[IPRO_PIPELINE_MAX_VALUES];
   const char *all_names[IPRO_PIPELINE_MAX_VALUES];
   char storage[IPRO_PIPELINE_MAX_VALUES][IPRO_PIPELINE_NAME_BYTES];
@@ -871,8 +883,10 @@ static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   for (int rank = 0; rank * N + N - 1 < n; rank++) {
     const double *v = &all[rank * N];
     printf("pipeline rank %d (module %d): %.1f ms/step in its module (%.1f ms CPU), %.1f ms/step "
-           "waiting for messages, sends %.0f bytes/step\n",
+           "waiting for messages, sends %.0f bytes/step",
            rank, rank + 1, v[0], v[1], v[2], v[3]);
+    if (R > 1) printf("; means of %d replicas, %.1f ms/step averaging gradients", R, v[4]);
+    printf("\n");
     if (v[0] > slowest) slowest = v[0];
     if (v[1] > slowest_cpu) slowest_cpu = v[1];
   }

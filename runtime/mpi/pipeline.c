@@ -54,28 +54,56 @@ ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &p->rank);
   MPI_Comm_size(MPI_COMM_WORLD, &p->size);
+  p->world_rank = p->rank;
+  p->world_size = p->size;
+  p->replicas = 1;
+  p->comm = MPI_COMM_WORLD;
+  p->module_comm = MPI_COMM_NULL;
   p->requests[0][0] = p->requests[0][1] = MPI_REQUEST_NULL;
   p->requests[1][0] = p->requests[1][1] = MPI_REQUEST_NULL;
   *out = p;
   return IPRO_OK;
 }
 
-int ipro_pipeline_rank(const ipro_pipeline *p) { return p->rank; }
-int ipro_pipeline_size(const ipro_pipeline *p) { return p->size; }
+int ipro_pipeline_rank(const ipro_pipeline *p) { return p->world_rank; }
+int ipro_pipeline_size(const ipro_pipeline *p) { return p->world_size; }
+int ipro_pipeline_module(const ipro_pipeline *p) { return p->rank; }
+int ipro_pipeline_replicas(const ipro_pipeline *p) { return p->replicas; }
 
-ipro_status ipro_pipeline_check_modules(const ipro_pipeline *p, int K, ipro_error *err) {
-  if (p->size == K) return IPRO_OK;
-  return ipro_error_set(err,
-                        "%d MPI processes for a plan of %d module%s: the pipeline runs one module "
-                        "per process (mpirun -np %d)",
-                        p->size, K, K == 1 ? "" : "s", K);
+ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, int64_t batch, ipro_error *err) {
+  int n = p->world_size;
+  if (K < 1 || n % K != 0)
+    return ipro_error_set(
+        err,
+        "%d MPI processes for a plan of %d module%s: the pipeline runs one module "
+        "per process, R replicas of each (mpirun -np %d, or -np %d x R)",
+        n, K, K == 1 ? "" : "s", K, K);
+  int R = n / K;
+  if (batch % R != 0)
+    return ipro_error_set(err,
+                          "%d replicas (mpirun -np %d for %d modules) cannot share a batch of "
+                          "%lld equally: --batch is the global batch, a multiple of the replicas",
+                          R, n, K, (long long)batch);
+  p->replicas = R;
+  p->replica = p->world_rank / K;
+  if (R == 1) return IPRO_OK;
+  if (IPRO_MPI(MPI_Comm_split(MPI_COMM_WORLD, p->replica, p->world_rank % K, &p->comm), err) !=
+          IPRO_OK ||
+      IPRO_MPI(MPI_Comm_split(MPI_COMM_WORLD, p->world_rank % K, p->replica, &p->module_comm),
+               err) != IPRO_OK)
+    return IPRO_ERROR;
+  MPI_Comm_set_errhandler(p->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_set_errhandler(p->module_comm, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(p->comm, &p->rank);
+  MPI_Comm_size(p->comm, &p->size);
+  return IPRO_OK;
 }
 
 int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
-  int mine = ok ? p->size : p->rank, first = p->size;
+  int n = p->world_size, mine = ok ? n : p->world_rank, first = n;
   if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
-    return p->rank;
-  return first < p->size ? first : -1;
+    return p->world_rank;
+  return first < n ? first : -1;
 }
 
 static size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
@@ -95,8 +123,10 @@ static ipro_status allocate_pair(size_t bytes, uint8_t *pair[2], ipro_error *err
 ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t image_bytes,
                                  size_t labels_bytes, ipro_error *err) {
   p->trainer = trainer;
-  p->image_bytes = image_bytes;
-  p->labels_bytes = labels_bytes;
+  p->image_bytes = image_bytes / (size_t)p->replicas; /* this replica's share */
+  p->labels_bytes = labels_bytes / (size_t)p->replicas;
+  image_bytes = p->image_bytes;
+  labels_bytes = p->labels_bytes;
   p->in_activation = ipro_trainer_handoff_input_bytes(trainer);
   p->out_activation = ipro_trainer_handoff_output_bytes(trainer);
   /* Each side states what it sends or expects; a mismatch (ranks given different plans or
@@ -105,7 +135,7 @@ ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t
   int next = p->rank + 1 < p->size ? p->rank + 1 : MPI_PROC_NULL;
   int previous = p->rank > 0 ? p->rank - 1 : MPI_PROC_NULL;
   if (IPRO_MPI(MPI_Sendrecv(&sent, 1, MPI_UNSIGNED_LONG_LONG, next, 1, &expected, 1,
-                            MPI_UNSIGNED_LONG_LONG, previous, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                            MPI_UNSIGNED_LONG_LONG, previous, 1, p->comm, MPI_STATUS_IGNORE),
                err) != IPRO_OK)
     return IPRO_ERROR;
   if (p->rank > 0 && expected != p->in_activation)
@@ -120,7 +150,7 @@ ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t
   if (p->rank > 0 && allocate_pair(p->message_bytes[0], p->in, err) != IPRO_OK) return IPRO_ERROR;
   if (p->rank + 1 < p->size && allocate_pair(p->message_bytes[1], p->out, err) != IPRO_OK)
     return IPRO_ERROR;
-  return IPRO_OK;
+  return ipro_pipeline_replicas_attach(p, err);
 }
 
 static uint8_t *images_of(ipro_pipeline *p, int direction, uint8_t *message) {
@@ -132,7 +162,7 @@ static uint8_t *labels_of(ipro_pipeline *p, int direction, uint8_t *message) {
 
 static ipro_status post_receive(ipro_pipeline *p, int slot, ipro_error *err) {
   return IPRO_MPI(MPI_Irecv(p->in[slot], (int)p->message_bytes[0], MPI_BYTE, p->rank - 1, 0,
-                            MPI_COMM_WORLD, &p->requests[0][slot]),
+                            p->comm, &p->requests[0][slot]),
                   err);
 }
 
@@ -141,12 +171,12 @@ static double seconds_on(clockid_t clock) {
   clock_gettime(clock, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
-static double now(void) { return seconds_on(CLOCK_MONOTONIC); }
+double ipro_pipeline_now(void) { return seconds_on(CLOCK_MONOTONIC); }
 
 static ipro_status wait(ipro_pipeline *p, MPI_Request *request, ipro_error *err) {
-  double start = now();
+  double start = ipro_pipeline_now();
   ipro_status status = IPRO_MPI(MPI_Wait(request, MPI_STATUS_IGNORE), err);
-  p->timing.wait_seconds += now() - start;
+  p->timing.wait_seconds += ipro_pipeline_now() - start;
   return status;
 }
 
@@ -159,6 +189,9 @@ static ipro_status step(ipro_pipeline *p, int64_t s, int slot, const ipro_pipeli
   const int64_t *labels = NULL;
   if (first) {
     if (feed->next_batch(feed->context, &images, &labels, err) != IPRO_OK) return IPRO_ERROR;
+    /* this replica's share of the global batch */
+    images += (size_t)p->replica * p->image_bytes / sizeof *images;
+    labels += (size_t)p->replica * p->labels_bytes / sizeof *labels;
   } else {
     if (wait(p, &p->requests[0][slot], err) != IPRO_OK) return IPRO_ERROR;
     images = (const float *)(const void *)images_of(p, 0, p->in[slot]);
@@ -170,17 +203,17 @@ static ipro_status step(ipro_pipeline *p, int64_t s, int slot, const ipro_pipeli
   if (!last && wait(p, &p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
   ipro_trainer_bind_handoff(p->trainer, first ? NULL : p->in[slot], last ? NULL : p->out[slot]);
   float learning_rate = feed->learning_rate(feed->context, s), loss = 0;
-  double start = now(), cpu_start = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
+  double start = ipro_pipeline_now(), cpu_start = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
   if (ipro_trainer_step(p->trainer, images, labels, learning_rate, &loss, err) != IPRO_OK)
     return IPRO_ERROR;
-  p->timing.compute_seconds += now() - start;
+  p->timing.compute_seconds += ipro_pipeline_now() - start;
   p->timing.compute_cpu_seconds += seconds_on(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
   p->timing.steps++;
   if (!last) {
     memcpy(images_of(p, 1, p->out[slot]), images, p->image_bytes);
     memcpy(labels_of(p, 1, p->out[slot]), labels, p->labels_bytes);
     if (IPRO_MPI(MPI_Isend(p->out[slot], (int)p->message_bytes[1], MPI_BYTE, p->rank + 1, 0,
-                           MPI_COMM_WORLD, &p->requests[1][slot]),
+                           p->comm, &p->requests[1][slot]),
                  err) != IPRO_OK)
       return IPRO_ERROR;
   }
@@ -216,6 +249,10 @@ void ipro_pipeline_close(ipro_pipeline *p) {
   MPI_Barrier(MPI_COMM_WORLD);
   free(p->in[0]);
   free(p->out[0]);
+  free(p->averaged);
+  free(p->sums);
+  if (p->comm != MPI_COMM_WORLD) MPI_Comm_free(&p->comm);
+  if (p->module_comm != MPI_COMM_NULL) MPI_Comm_free(&p->module_comm);
   free(p);
   IPRO_LSAN_IGNORE_BEGIN();
   MPI_Finalize();
