@@ -81,9 +81,9 @@ ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, int64_t batch, ipro_e
   int R = n / K;
   if (batch % R != 0)
     return ipro_error_set(err,
-                          "%d replicas (mpirun -np %d for %d modules) cannot share a batch of "
+                          "%d replicas (mpirun -np %d for %d module%s) cannot share a batch of "
                           "%lld equally: --batch is the global batch, a multiple of the replicas",
-                          R, n, K, (long long)batch);
+                          R, n, K, K == 1 ? "" : "s", (long long)batch);
   p->replicas = R;
   p->replica = p->world_rank / K;
   if (R == 1) return IPRO_OK;

@@ -1,6 +1,7 @@
 /* `mpirun -np 4 infopro train ... -K 2 --batch 64` runs 2 replicas of a 2-stage pipeline, each
  * training 32 images of every batch and averaging its gradients with the other before every
  * update: the trained weights must be those of one process training the same batches of 64. The
+ * same for `mpirun -np 2 ... -K 1` (2 replicas of the whole network: plain data parallelism). The
  * oracle is the single-process trainer at the global batch; the replicas compute each gradient
  * as two means over 32 images, averaged, where the oracle sums 64 at once, so the two differ by
  * float32 rounding in the order of summation and nothing else, for a network where every image
@@ -19,7 +20,8 @@
  * learning rate, so 1e-3 holds with a wide margin, while a replica that skipped the averaging
  * (half the batch's gradient) would be off by a large fraction of the change: a run at batch 32
  * in one process is checked to exceed the tolerance, so the test can fail. The epoch's loss (the
- * replicas' mean) must match the oracle's to 2e-4 too. Skipped when Fashion-MNIST or mpirun is
+ * replicas' mean) must match the oracle's to 2e-4 too. And 3 ranks for K = 1 cannot share a
+ * batch of 64: one message, exit status 1. Skipped when Fashion-MNIST or mpirun is
  * missing. */
 #include <math.h>
 #include <stdio.h>
@@ -34,9 +36,7 @@
 
 static char directory[] = "/tmp/ipro_test_replicas_XXXXXX";
 
-#define COMMON                                                                                     \
-  " --data fashion-mnist --epochs 1 --test-limit 100 -K 2 --local-loss ce "                        \
-  "--lambda 0,1,0,1"
+#define COMMON " --data fashion-mnist --epochs 1 --test-limit 100 --local-loss ce --lambda 0,1,0,1"
 
 /* models/mlp_fmnist.onnx with its Dropout node (and the Constant nodes feeding it) removed, the
  * node after it reading Dropout's input instead. */
@@ -125,52 +125,80 @@ static double epoch_loss(const char *out) {
   return line ? atof(line + strlen("epoch 1/1  loss ")) : NAN;
 }
 
-int main(void) {
-  int skip = ipro_test_mpi_ready(directory);
-  if (skip) return skip;
-  char model[700], oracle[700], replicas[700], half[700], command[4096], launcher[1024];
-  snprintf(model, sizeof model, "%s/mlp.onnx", directory);
-  snprintf(oracle, sizeof oracle, "%s/one.onnx", directory);
-  snprintf(replicas, sizeof replicas, "%s/replicas.onnx", directory);
-  snprintf(half, sizeof half, "%s/half.onnx", directory);
-  CHECK_MSG(write_without_dropout(model), "cannot write %s", model);
-
-  ipro_command_result one, two, small;
-  snprintf(command, sizeof command, "train '%s'" COMMON " --limit 256 --batch 64 --out '%s'", model,
-           oracle);
-  ipro_test_run_infopro(command, &one);
-  CHECK_MSG(one.exit_status == 0, "one process: exit %d: %s", one.exit_status, one.err);
-  snprintf(command, sizeof command, "train '%s'" COMMON " --limit 256 --batch 64 --out '%s'", model,
-           replicas);
-  ipro_test_run_infopro_under(ipro_test_mpi_launcher(4, true, launcher, sizeof launcher), command,
-                              &two);
-  CHECK_MSG(two.exit_status == 0, "2 x 2 ranks: exit %d: %s", two.exit_status, two.err);
-  CHECK_MSG(strstr(two.out, "MPI: 2 replicas of the 2-stage pipeline, each training 32 images"),
-            "no replica line: %s", two.out);
-  /* the control: batches of 32 in one process (4 steps over 128 images), as a replica that did
-   * not average would train */
-  snprintf(command, sizeof command, "train '%s'" COMMON " --limit 128 --batch 32 --out '%s'", model,
-           half);
-  ipro_test_run_infopro(command, &small);
-  CHECK_MSG(small.exit_status == 0, "batch 32: exit %d: %s", small.exit_status, small.err);
-
-  ipro_graph *initial = load(model), *a = load(oracle), *b = load(replicas), *c = load(half);
-  if (initial && a && b && c) {
-    double ratio = worst_ratio(b, a, initial), control = worst_ratio(c, a, initial);
-    printf("replicas vs one process at the global batch: max difference %.3g of the change; "
-           "batch 32 alone: %.3g\n",
-           ratio, control);
-    CHECK_MSG(ratio <= 1e-3, "the replicas' weights differ by %.3g of training's change", ratio);
-    CHECK_MSG(control > 1e-3, "the control (batch 32 alone) is within the tolerance: %.3g",
-              control);
-  }
-  double loss_one = epoch_loss(one.out), loss_two = epoch_loss(two.out);
-  CHECK_MSG(fabs(loss_one - loss_two) <= 2e-4, "epoch loss %.4f in one process, %.4f in replicas",
-            loss_one, loss_two);
+/* The weights `ranks` processes train (K = 2 as two stages, K = 1 as pure data parallelism)
+ * against the oracle's, with the epoch's loss; returns the worst ratio. */
+static double replicas_match(const char *model, const char *oracle, const char *out_one, int ranks,
+                             const char *split, const char *replica_line) {
+  char command[4096], launcher[1024], out[800];
+  snprintf(out, sizeof out, "%s/replicas_%d.onnx", directory, ranks);
+  snprintf(command, sizeof command, "train '%s'" COMMON " %s --limit 256 --batch 64 --out '%s'",
+           model, split, out);
+  ipro_command_result r;
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(ranks, ranks == 4, launcher, sizeof launcher),
+                              command, &r);
+  CHECK_MSG(r.exit_status == 0, "%d ranks: exit %d: %s", ranks, r.exit_status, r.err);
+  CHECK_MSG(strstr(r.out, replica_line), "%d ranks: no line '%s': %s", ranks, replica_line, r.out);
+  double loss_one = epoch_loss(out_one), loss_many = epoch_loss(r.out);
+  CHECK_MSG(fabs(loss_one - loss_many) <= 2e-4, "epoch loss %.4f in one process, %.4f on %d ranks",
+            loss_one, loss_many, ranks);
+  ipro_graph *initial = load(model), *a = load(oracle), *b = load(out);
+  double ratio = initial && a && b ? worst_ratio(b, a, initial) : INFINITY;
   ipro_graph_free(initial);
   ipro_graph_free(a);
   ipro_graph_free(b);
-  ipro_graph_free(c);
+  return ratio;
+}
+
+int main(void) {
+  int skip = ipro_test_mpi_ready(directory);
+  if (skip) return skip;
+  char model[700], command[4096], launcher[1024];
+  snprintf(model, sizeof model, "%s/mlp.onnx", directory);
+  CHECK_MSG(write_without_dropout(model), "cannot write %s", model);
+
+  for (int K = 1; K <= 2; K++) {
+    char oracle[700], half[700], split[16];
+    snprintf(oracle, sizeof oracle, "%s/one_K%d.onnx", directory, K);
+    snprintf(half, sizeof half, "%s/half_K%d.onnx", directory, K);
+    snprintf(split, sizeof split, "-K %d", K);
+    ipro_command_result one, small;
+    snprintf(command, sizeof command, "train '%s'" COMMON " %s --limit 256 --batch 64 --out '%s'",
+             model, split, oracle);
+    ipro_test_run_infopro(command, &one);
+    CHECK_MSG(one.exit_status == 0, "one process: exit %d: %s", one.exit_status, one.err);
+    /* the control: batches of 32 in one process (4 steps over 128 images), as a replica that
+     * did not average would train */
+    snprintf(command, sizeof command, "train '%s'" COMMON " %s --limit 128 --batch 32 --out '%s'",
+             model, split, half);
+    ipro_test_run_infopro(command, &small);
+    CHECK_MSG(small.exit_status == 0, "batch 32: exit %d: %s", small.exit_status, small.err);
+    char line[128];
+    snprintf(line, sizeof line, "MPI: 2 replicas of the %d-stage pipeline, each training 32 images",
+             K);
+    double ratio = replicas_match(model, oracle, one.out, 2 * K, split, line);
+    ipro_graph *initial = load(model), *a = load(oracle), *c = load(half);
+    double control = initial && a && c ? worst_ratio(c, a, initial) : 0;
+    printf("K = %d, 2 replicas vs one process at the global batch: max difference %.3g of the "
+           "change; batch 32 alone: %.3g\n",
+           K, ratio, control);
+    CHECK_MSG(ratio <= 1e-3, "K = %d: the replicas' weights differ by %.3g of training's change", K,
+              ratio);
+    CHECK_MSG(control > 1e-3, "K = %d: the control (batch 32 alone) is within the tolerance: %.3g",
+              K, control);
+    ipro_graph_free(initial);
+    ipro_graph_free(a);
+    ipro_graph_free(c);
+  }
+
+  /* 3 replicas cannot share a batch of 64: one message, exit 1 */
+  ipro_command_result r;
+  snprintf(command, sizeof command, "train '%s'" COMMON " --limit 256 --batch 64", model);
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(3, false, launcher, sizeof launcher), command,
+                              &r);
+  const char *first = strstr(r.err, "infopro: ");
+  CHECK_MSG(r.exit_status == 1 && first && !strstr(first + 1, "infopro: ") &&
+                strstr(first, "3 replicas (mpirun -np 3 for 1 module) cannot share a batch of 64"),
+            "3 ranks, batch 64: exit %d, stderr: %s", r.exit_status, r.err);
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
