@@ -86,7 +86,7 @@ static const char usage[] =
     "  --reference             run the plain C reference kernels instead of oneDNN\n"
     "  --device cpu|cuda       where to train: the CPU (oneDNN, the default) or an NVIDIA GPU\n"
     "Started by mpirun -np K (K the plan's modules), rank r trains module r+1 as a pipeline\n"
-    "stage (CPU only); rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
+    "stage; rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
     "mpirun -np K*R runs R data-parallel replicas of the pipeline: rank w trains module\n"
     "w%K+1 on its 1/R of every --batch (the global batch), gradients averaged over replicas.\n"
     "Defaults follow the InfoPro paper's recipe: SGD, momentum 0.9, Nesterov, weight decay 1e-4,\n"
@@ -579,8 +579,6 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
-  if (status == IPRO_OK && r->pipeline && o->device != IPRO_DEVICE_CPU)
-    status = ipro_error_set(err, "the MPI pipeline trains on the CPU (--device cpu)");
   if (status == IPRO_OK && leads(r))
     status =
         ipro_cli_create_backend(o->device, o->reference, &r->eval_backend, &r->eval_fallback, err);
@@ -1056,6 +1054,7 @@ int ipro_cli_train(int argc, char **argv) {
   }
   if (status != IPRO_OK && !exit_status)
     exit_status = r.pipeline ? fail_rank(&r, err.message) : ipro_cli_fail(err.message);
+  ipro_pipeline_detach(r.pipeline); /* its device buffers go before the trainer's backend */
   release(&r);
   ipro_pipeline_close(mpi);
   return exit_status;

@@ -22,7 +22,9 @@
  * with MPI_Allreduce before every update (runtime/mpi/replicas.c), so they keep equal weights.
  *
  * MPI is linked only into this small library and the infopro binary; the runtime itself does
- * not depend on it. Everything here runs on host memory: the CPU backend. */
+ * not depend on it. On the CPU the trainer reads and writes the messages in place; on a GPU
+ * (`--device cuda`) the activations cross through device buffers, device to device with
+ * CUDA-aware MPI or staged through page-locked host memory (device_handoff.c). */
 #ifndef IPRO_PIPELINE_H
 #define IPRO_PIPELINE_H
 
@@ -118,8 +120,11 @@ ipro_pipeline_timing ipro_pipeline_timing_of(const ipro_pipeline *pipeline);
 /* Ends every rank of the job with this exit status (MPI_Abort): what a rank that failed calls
  * after printing its message, so that the others stop at once instead of waiting for it. */
 void ipro_pipeline_abort(ipro_pipeline *pipeline, int status);
-/* Waits for the others (so that rank 0's files are complete when the job ends), frees the
- * buffers and finalises MPI. */
+/* Frees what attach allocated (message buffers, and a GPU stage's device buffers through the
+ * trainer's backend): before the trainer is freed. */
+void ipro_pipeline_detach(ipro_pipeline *pipeline);
+/* Waits for the others (so that rank 0's files are complete when the job ends), detaches if
+ * that was not done, frees the pipeline and finalises MPI. */
 void ipro_pipeline_close(ipro_pipeline *pipeline);
 
 #endif
