@@ -9,17 +9,6 @@
 
 #include "plan.h"
 
-static ipro_status flops_work(void *context, int module, int K, int a, int b, uint64_t *work,
-                              ipro_error *err) {
-  ipro_module_memory memory;
-  int64_t flops = 0, parameters = 0, head_parameters = 0;
-  if (ipro_module_costing_details(context, module, K, a, b, &memory, &flops, &parameters,
-                                  &head_parameters, err) != IPRO_OK)
-    return IPRO_ERROR;
-  *work = flops > 0 ? (uint64_t)flops : 0;
-  return IPRO_OK;
-}
-
 ipro_status ipro_plan_time_balance(const ipro_graph *network, ipro_module_costing *costing,
                                    const int *cut_points, int n_cut_points, int K, char *cuts_text,
                                    size_t size, ipro_error *err) {
@@ -27,8 +16,9 @@ ipro_status ipro_plan_time_balance(const ipro_graph *network, ipro_module_costin
     return ipro_error_set(err, "%s has %d cut points: at most %d modules", network->path,
                           n_cut_points, n_cut_points + 1);
   ipro_balanced_split balanced;
-  if (ipro_split_fastest(n_cut_points, K, flops_work, ipro_module_costing_fixed_bytes(costing),
-                         ipro_module_costing_cost, costing, &balanced, err) != IPRO_OK)
+  if (ipro_split_fastest(n_cut_points, K, ipro_module_costing_flops,
+                         ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
+                         costing, &balanced, err) != IPRO_OK)
     return IPRO_ERROR;
   const ipro_split *split = &balanced.split;
   size_t used = 0;

@@ -86,17 +86,6 @@ static void check_search(ipro_module_work_fn work, ipro_module_cost_fn cost, voi
 }
 
 /* ---- work from the costing: each module's FLOPs per training step ---- */
-static ipro_status flops_work(void *context, int module, int K, int a, int b, uint64_t *work,
-                              ipro_error *err) {
-  ipro_module_memory memory;
-  int64_t flops = 0, parameters = 0, head_parameters = 0;
-  if (ipro_module_costing_details(context, module, K, a, b, &memory, &flops, &parameters,
-                                  &head_parameters, err) != IPRO_OK)
-    return IPRO_ERROR;
-  *work = (uint64_t)flops;
-  return IPRO_OK;
-}
-
 static void check_model(const char *path, const char *name, void *context) {
   int *checked = context;
   ipro_error err = {{0}};
@@ -113,7 +102,8 @@ static void check_model(const char *path, const char *name, void *context) {
         &err);
     uint64_t fixed = costing ? ipro_module_costing_fixed_bytes(costing) : 0;
     for (int K = 1; costing && K <= MAX_K && K <= n_cuts + 1; K++)
-      check_search(flops_work, ipro_module_costing_cost, costing, fixed, n_cuts, K, name);
+      check_search(ipro_module_costing_flops, ipro_module_costing_cost, costing, fixed, n_cuts, K,
+                   name);
     ipro_module_costing_free(costing);
     (*checked)++;
   }
