@@ -20,9 +20,10 @@
  * learning rate, so 1e-3 holds with a wide margin, while a replica that skipped the averaging
  * (half the batch's gradient) would be off by a large fraction of the change: a run at batch 32
  * in one process is checked to exceed the tolerance, so the test can fail. The epoch's loss (the
- * replicas' mean) must match the oracle's to 2e-4 too. And 3 ranks for K = 1 cannot share a
- * batch of 64: one message, exit status 1. Skipped when Fashion-MNIST or mpirun is
- * missing. */
+ * replicas' mean) must match the oracle's to 2e-4 too. The K = 2 replicas' checkpoint, resumed
+ * in one process for a second epoch, trains what the one process's own checkpoint resumed does
+ * (same tolerance): the format is the single-process one. And 3 ranks for K = 1 cannot share a
+ * batch of 64: one message, exit status 1. Skipped when Fashion-MNIST or mpirun is missing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,13 +158,18 @@ int main(void) {
   CHECK_MSG(write_without_dropout(model), "cannot write %s", model);
 
   for (int K = 1; K <= 2; K++) {
-    char oracle[700], half[700], split[16];
+    char oracle[700], half[700], split[16], many[800];
     snprintf(oracle, sizeof oracle, "%s/one_K%d.onnx", directory, K);
     snprintf(half, sizeof half, "%s/half_K%d.onnx", directory, K);
     snprintf(split, sizeof split, "-K %d", K);
+    /* K = 2 also writes the checkpoint that one process resumes below */
+    snprintf(many, sizeof many, "%s%s%s%s", split, K == 2 ? " --checkpoint '" : "",
+             K == 2 ? directory : "", K == 2 ? "/ck'" : "");
     ipro_command_result one, small;
-    snprintf(command, sizeof command, "train '%s'" COMMON " %s --limit 256 --batch 64 --out '%s'",
-             model, split, oracle);
+    snprintf(command, sizeof command,
+             "train '%s'" COMMON " %s --limit 256 --batch 64 --out '%s'%s%s%s", model, split,
+             oracle, K == 2 ? " --checkpoint '" : "", K == 2 ? directory : "",
+             K == 2 ? "/ck_one'" : "");
     ipro_test_run_infopro(command, &one);
     CHECK_MSG(one.exit_status == 0, "one process: exit %d: %s", one.exit_status, one.err);
     /* the control: batches of 32 in one process (4 steps over 128 images), as a replica that
@@ -175,7 +181,7 @@ int main(void) {
     char line[128];
     snprintf(line, sizeof line, "MPI: 2 replicas of the %d-stage pipeline, each training 32 images",
              K);
-    double ratio = replicas_match(model, oracle, one.out, 2 * K, split, line);
+    double ratio = replicas_match(model, oracle, one.out, 2 * K, many, line);
     ipro_graph *initial = load(model), *a = load(oracle), *c = load(half);
     double control = initial && a && c ? worst_ratio(c, a, initial) : 0;
     printf("K = %d, 2 replicas vs one process at the global batch: max difference %.3g of the "
@@ -189,6 +195,31 @@ int main(void) {
     ipro_graph_free(a);
     ipro_graph_free(c);
   }
+
+  /* the replicas' checkpoint is one process's: resumed in one process for a second epoch, it
+   * trains what resuming the one process's own checkpoint trains (to the same tolerance) */
+  char resumed[2][700];
+  for (int i = 0; i < 2; i++) {
+    snprintf(resumed[i], sizeof resumed[i], "%s/resumed_%d.onnx", directory, i);
+    snprintf(command, sizeof command,
+             "train '%s'" COMMON " -K 2 --limit 256 --batch 64 --epochs 2 --checkpoint '%s/%s' "
+             "--resume --out '%s'",
+             model, directory, i == 0 ? "ck" : "ck_one", resumed[i]);
+    ipro_command_result a;
+    ipro_test_run_infopro(command, &a);
+    CHECK_MSG(a.exit_status == 0 && strstr(a.out, "resuming from"), "resume %d: exit %d: %s %s", i,
+              a.exit_status, a.out, a.err);
+  }
+  ipro_graph *initial = load(model), *x = load(resumed[0]), *y = load(resumed[1]);
+  double ratio = initial && x && y ? worst_ratio(x, y, initial) : INFINITY;
+  printf("the replicas' checkpoint and one process's, each resumed in one process: %.3g of the "
+         "change\n",
+         ratio);
+  CHECK_MSG(ratio <= 1e-3, "resumed from the replicas' checkpoint: %.3g of training's change",
+            ratio);
+  ipro_graph_free(initial);
+  ipro_graph_free(x);
+  ipro_graph_free(y);
 
   /* 3 replicas cannot share a batch of 64: one message, exit 1 */
   ipro_command_result r;
