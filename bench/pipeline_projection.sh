@@ -3,9 +3,10 @@
 #   1. calibration: ResNet-8 trained as a K = 2 pipeline (2 ranks of 1 thread) on this machine;
 #      each rank's CPU time per step (its module's own work, whatever else the machine runs)
 #      divided by the FLOPs infopro's plan gives that module gives seconds per FLOP of one core;
-#   2. ResNet-110 at batch BATCH planned with -K K (memory-balanced, the split infopro makes
-#      today) for every K: each module's step time = its FLOPs x that rate, each message = its
-#      output activation + the images + the labels, over a link of the stated bandwidth;
+#   2. ResNet-110 at batch BATCH planned with -K K --balance BALANCE (memory: the smallest peak,
+#      the default; time: the slowest module's FLOPs the least) for every K: each module's step
+#      time = its FLOPs x that rate, each message = its output activation + the images + the
+#      labels, over a link of the stated bandwidth;
 #   3. the pipeline's step time is its slowest stage, max over modules of max(compute, transfer)
 #      (both directions are double buffered, so a transfer overlaps the next step's compute);
 #      end to end on one device is the whole network's FLOPs x the same rate; speed-up = ratio.
@@ -14,11 +15,12 @@
 # core at which the slowest transfer overtakes the slowest compute); nominal link bandwidths,
 # no latency (messages are megabytes); one module per device; FLOPs predict time equally well
 # for every module; the pipeline's fill (K-1 steps) is neglected over an epoch.
-#   bench/pipeline_projection.sh [BUILD_DIR] [BATCH] ["K values"]
+#   bench/pipeline_projection.sh [BUILD_DIR] [BATCH] ["K values"] [memory|time]
 set -euo pipefail
 build=${1:-build}
 batch=${2:-128}
 ks=${3:-"4 8 12 16"}
+balance=${4:-memory}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OMP_WAIT_POLICY=PASSIVE OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -26,7 +28,8 @@ OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$build/infopro" train models/res
   --data fashion-mnist --limit 1024 --batch 64 --epochs 1 --test-limit 100 -K 2 > "$tmp/calibration.txt"
 "$build/infopro" plan models/resnet8_fmnist.onnx --batch 64 -K 2 --json "$tmp/resnet8.json" > /dev/null
 for K in $ks; do
-  "$build/infopro" plan models/resnet110.onnx --batch "$batch" -K "$K" --json "$tmp/resnet110_$K.json" > /dev/null
+  "$build/infopro" plan models/resnet110.onnx --batch "$batch" -K "$K" --balance "$balance" \
+    --json "$tmp/resnet110_$K.json" > /dev/null
 done
 python3 - "$tmp" "$batch" $ks <<'PY'
 import json, re, sys

@@ -19,7 +19,7 @@
 static const char usage_head[] =
     "usage: infopro plan MODEL.onnx [--batch B] [-K N | --budget BYTES | --cuts T1,... |\n"
     "                    --plan FILE] [heads] [--json FILE|-] [--html FILE] [--reference]\n"
-    "                    [--device cpu|cuda]\n"
+    "                    [--device cpu|cuda] [--balance memory|time] [--gflops G]\n"
     "Chooses where to cut MODEL into gradient-isolated modules (as `infopro train` would with the\n"
     "same options) and reports each module's memory and FLOPs beside end-to-end training.\n"
     "  --batch B               training batch size the memory is planned for (default 128)\n";
@@ -31,6 +31,12 @@ static const char usage_tail[] =
     "  --reference             plan for the reference kernels instead of oneDNN\n"
     "  --device cpu|cuda       plan for the CPU (oneDNN, the default) or an NVIDIA GPU (cuDNN's\n"
     "                          workspaces differ from oneDNN's)\n"
+    "  --balance memory|time   with -K N: the cuts with the smallest peak (memory, the default)\n"
+    "                          or those whose slowest module's step is the shortest (time: the\n"
+    "                          pace of a pipeline of one module per process, mpirun -np N)\n"
+    "  --gflops G              the FLOP rate module step times are shown at (default 40, about\n"
+    "                          one core of the machine this was written on; measure yours with\n"
+    "                          bench/pipeline_projection.sh)\n"
     "-K, --cuts and --plan are alternatives. --budget alone picks the fewest modules that fit;\n"
     "with one of them it only checks the plan against the budget.\n";
 
@@ -149,6 +155,7 @@ static ipro_status describe(ipro_plan_report *r, ipro_module_costing *costing, i
 
 static const char *chosen_by(const ipro_plan_report *r) {
   const ipro_cli_local_options *o = r->options;
+  if (r->balanced_for_time) return "--balance time";
   if (o->plan_path) return "--plan";
   if (o->cuts_text) return "--cuts";
   if (r->chosen_for_budget) return "--budget";
@@ -171,6 +178,9 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
   const char *by = chosen_by(r);
   if (strcmp(by, "--plan") == 0)
     printf("split       the cuts of %s\n", r->options->plan_path);
+  else if (strcmp(by, "--balance time") == 0)
+    printf("split       %d modules whose slowest module's step is the shortest (--balance time)\n",
+           r->K);
   else if (strcmp(by, "--cuts") == 0)
     printf("split       the cuts given (--cuts)\n");
   else if (strcmp(by, "--budget") == 0)
@@ -269,6 +279,7 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
              ipro_plan_grouped(m->peak_without_cut_bytes, a, sizeof a),
              mebibytes(m->peak_without_cut_bytes), r->K == 2 ? ", end to end" : "");
   }
+  ipro_plan_print_times(r);
   printf("planned in %.1f s (%d module programs built and planned)\n", seconds, programs);
 }
 
@@ -398,7 +409,8 @@ static int usage_error(const char *message, const char *argument) {
 int ipro_cli_plan(int argc, char **argv) {
   const char *path = NULL, *json_path = NULL, *html_path = NULL;
   int64_t batch = 128;
-  bool reference = false;
+  bool reference = false, balance_time = false;
+  double gflops = 40;
   ipro_device device = IPRO_DEVICE_CPU;
   ipro_cli_local_options options;
   ipro_cli_local_defaults(&options);
@@ -430,6 +442,17 @@ int ipro_cli_plan(int argc, char **argv) {
       else
         return usage_error("--optimizer expects sgd or adamw, got", value ? value : "");
       i++;
+    } else if (strcmp(a, "--balance") == 0) {
+      if (!value || (strcmp(value, "time") != 0 && strcmp(value, "memory") != 0))
+        return usage_error("--balance expects memory or time, got", value ? value : "");
+      balance_time = strcmp(value, "time") == 0;
+      i++;
+    } else if (strcmp(a, "--gflops") == 0) {
+      char *end = NULL;
+      gflops = value ? strtod(value, &end) : 0;
+      if (!value || end == value || *end || !(gflops > 0 && gflops < 1e12))
+        return usage_error("--gflops expects a positive rate, got", value ? value : "");
+      i++;
     } else if (strcmp(a, "--reference") == 0) {
       reference = true;
     } else if (strcmp(a, "--device") == 0 && value) {
@@ -443,6 +466,8 @@ int ipro_cli_plan(int argc, char **argv) {
   }
   if (!path) return usage_error("no model given", NULL);
   if (ipro_cli_local_conflicts("plan", &options, true)) return 2;
+  if (balance_time && (!options.K || options.cuts_text || options.plan_path))
+    return usage_error("--balance time chooses the cuts of -K N; it needs -K", NULL);
 
   ipro_plan_report report = {.options = &options,
                              .backend_name = reference                    ? "reference"
@@ -450,7 +475,9 @@ int ipro_cli_plan(int argc, char **argv) {
                                                                           : "onednn",
                              .optimizer_name =
                                  options.local.optimizer == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd",
-                             .budget_bytes = options.budget_bytes};
+                             .budget_bytes = options.budget_bytes,
+                             .balanced_for_time = balance_time,
+                             .gflops = gflops};
   ipro_error err = {{0}};
   ipro_graph *network = NULL;
   ipro_graph_cost cost = {0};
@@ -496,9 +523,18 @@ int ipro_cli_plan(int argc, char **argv) {
     report.chosen_for_budget =
         options.budget_bytes && !options.K && !options.cuts_text && !options.plan_path;
     if (!report.chosen_for_budget) choice.budget_bytes = 0;
-    ipro_cli_split chosen;
-    status = ipro_cli_choose_split(network, &choice, costing, cost.cut_points, cost.n_cut_points,
-                                   &chosen, &why, &err);
+    /* --balance time: its cuts, then taken as given (heads chosen for them as for --cuts) */
+    static char balanced_cuts[IPRO_MAX_MODULES * 520];
+    if (balance_time && options.K > 1) {
+      status = ipro_plan_time_balance(network, costing, cost.cut_points, cost.n_cut_points,
+                                      options.K, balanced_cuts, sizeof balanced_cuts, &err);
+      choice.cuts_text = balanced_cuts;
+      choice.K = 0;
+    }
+    ipro_cli_split chosen = {0};
+    if (status == IPRO_OK)
+      status = ipro_cli_choose_split(network, &choice, costing, cost.cut_points, cost.n_cut_points,
+                                     &chosen, &why, &err);
     report.split = chosen.split;
     report.K = chosen.K;
     memcpy(report.heads, chosen.heads, sizeof report.heads);

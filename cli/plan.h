@@ -10,6 +10,7 @@
 
 #include "frontend/cost.h"
 #include "local_options.h"
+#include "partitioner/split_time.h"
 
 typedef struct {
   int first_node, last_node; /* indices into the network's nodes */
@@ -43,6 +44,8 @@ typedef struct {
   bool heads_limited[IPRO_MAX_MODULES];
   uint64_t head_limit;
   ipro_split bound;
+  bool balanced_for_time; /* --balance time chose the cuts */
+  double gflops;          /* the FLOP rate module times are shown at (plan_time.c) */
 } ipro_plan_report;
 
 /* 1 - peak / e2e peak. */
@@ -54,6 +57,13 @@ double ipro_plan_bound_kept(const ipro_plan_report *report);
 const char *ipro_plan_head_reason(const ipro_plan_report *report, int k, char *buffer, size_t size);
 /* "1,234,567" into buffer. */
 const char *ipro_plan_grouped(uint64_t value, char *buffer, size_t size);
+/* plan_time.c: --balance time's K cuts (partitioner/split_time.h, each module's work its
+ * training FLOPs) as "T1,T2,..." into cuts_text, for the split policy to take as given cuts. */
+ipro_status ipro_plan_time_balance(const ipro_graph *network, ipro_module_costing *costing,
+                                   const int *cut_points, int n_cut_points, int K, char *cuts_text,
+                                   size_t size, ipro_error *err);
+/* Each module's expected step time at report->gflops, and the pipeline's images/s. */
+void ipro_plan_print_times(const ipro_plan_report *report);
 /* The report as one self-contained HTML page (inline CSS and SVG, no scripts, no fetches). */
 void ipro_plan_html_write(const ipro_plan_report *report, FILE *out);
 

@@ -89,7 +89,9 @@ static const char usage[] =
     "  --reference             run the plain C reference kernels instead of oneDNN\n"
     "  --device cpu|cuda       where to train: the CPU (oneDNN, the default) or an NVIDIA GPU\n"
     "Started by mpirun -np K (K the plan's modules), rank r trains module r+1 as a pipeline\n"
-    "stage (CPU only); rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
+    "stage; rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
+    "mpirun -np K*R runs R data-parallel replicas of the pipeline: rank w trains module\n"
+    "w%K+1 on its 1/R of every --batch (the global batch), gradients averaged over replicas.\n"
     "Defaults follow the InfoPro paper's recipe: SGD, momentum 0.9, Nesterov, weight decay 1e-4,\n"
     "cosine schedule. After every epoch the test split is scored; a loss that is not finite\n"
     "stops training with exit status 1, leaving the last checkpoint and --out untouched.\n";
@@ -642,8 +644,6 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
-  if (status == IPRO_OK && r->pipeline && o->device != IPRO_DEVICE_CPU)
-    status = ipro_error_set(err, "the MPI pipeline trains on the CPU (--device cpu)");
   if (status == IPRO_OK && leads(r))
     status =
         ipro_cli_create_backend(o->device, o->reference, &r->eval_backend, &r->eval_fallback, err);
@@ -670,16 +670,18 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                        (long long)r->position.batch);
   if (status == IPRO_OK) status = choose_split(r, err);
   if (status == IPRO_OK && r->pipeline)
-    status = ipro_pipeline_check_modules(r->pipeline, r->K, err);
-  ipro_trainer_options trainer_options = {.batch = r->position.batch,
+    status = ipro_pipeline_arrange(r->pipeline, r->K, r->position.batch, err);
+  /* R data-parallel replicas share every batch (runtime/mpi/pipeline.h) */
+  int64_t batch = r->position.batch / (r->pipeline ? ipro_pipeline_replicas(r->pipeline) : 1);
+  ipro_trainer_options trainer_options = {.batch = batch,
                                           .optimizer = r->position.optimizer,
                                           .reference = o->reference,
                                           .device = o->device,
                                           .n_cuts = r->K - 1,
                                           .cuts = r->cuts,
-                                          .local = local_settings(r, r->position.batch)};
+                                          .local = local_settings(r, batch)};
   if (r->pipeline) /* one module per rank */
-    trainer_options.first_module = ipro_pipeline_rank(r->pipeline),
+    trainer_options.first_module = ipro_pipeline_module(r->pipeline),
     trainer_options.module_count = 1;
   ipro_process_memory_begin(&r->training); /* the trainer's allocations start here */
   if (status == IPRO_OK) status = ipro_trainer_create(o->model, &trainer_options, &r->trainer, err);
@@ -756,6 +758,11 @@ static void print_header(const train_run *r) {
   if (started >= 0)
     printf("ready to train %.2f s after start (%s)\n", started,
            r->options->program ? "a compiled program" : "model loaded, planned and compiled");
+  if (r->pipeline && ipro_pipeline_replicas(r->pipeline) > 1)
+    printf("MPI: %d replicas of the %d-stage pipeline, each training %lld images of every batch "
+           "and averaging gradients before each update\n",
+           ipro_pipeline_replicas(r->pipeline), r->K,
+           (long long)(p->batch / ipro_pipeline_replicas(r->pipeline)));
   if (r->options->resume)
     printf("resuming from %s after epoch %lld (step %llu)\n", r->checkpoint_path,
            (long long)p->epochs_done, (unsigned long long)p->steps_done);
@@ -911,7 +918,8 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   ipro_progress_begin(&f.progress, stdout, terminal, epoch + 1, p->total_epochs, r->steps_per_epoch,
                       p->batch, r->options->log_every);
   ipro_status status = IPRO_OK;
-  if (leads(r) || !r->pipeline) status = ipro_batch_loader_start_epoch(r->loader, epoch, err);
+  if (!r->pipeline || ipro_pipeline_module(r->pipeline) == 0) /* who reads the batches */
+    status = ipro_batch_loader_start_epoch(r->loader, epoch, err);
   if (status == IPRO_OK) status = train_steps(&f, err);
   double training_seconds = ipro_progress_now() - start;
   ipro_progress_end(&f.progress);
@@ -944,10 +952,12 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
 static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   ipro_pipeline_timing t = ipro_pipeline_timing_of(r->pipeline);
   double steps = t.steps > 0 ? (double)t.steps : 1;
-  enum { N = 4 };
+  enum { N = 5 };
   double mine[N] = {1e3 * t.compute_seconds / steps, 1e3 * t.compute_cpu_seconds / steps,
-                    1e3 * t.wait_seconds / steps, (double)t.sent_bytes};
-  const char *names[N] = {"compute", "cpu", "wait", "sent"};
+                    1e3 * t.wait_seconds / steps, (double)t.sent_bytes,
+                    1e3 * t.allreduce_seconds / steps};
+  const char *names[N] = {"compute", "cpu", "wait", "sent", "allreduce"};
+  int R = ipro_pipeline_replicas(r->pipeline);
   double all[IPRO_PIPELINE_MAX_VALUES];
   const char *all_names[IPRO_PIPELINE_MAX_VALUES];
   char storage[IPRO_PIPELINE_MAX_VALUES][IPRO_PIPELINE_NAME_BYTES];
@@ -959,8 +969,10 @@ static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   for (int rank = 0; rank * N + N - 1 < n; rank++) {
     const double *v = &all[rank * N];
     printf("pipeline rank %d (module %d): %.1f ms/step in its module (%.1f ms CPU), %.1f ms/step "
-           "waiting for messages, sends %.0f bytes/step\n",
+           "waiting for messages, sends %.0f bytes/step",
            rank, rank + 1, v[0], v[1], v[2], v[3]);
+    if (R > 1) printf("; means of %d replicas, %.1f ms/step averaging gradients", R, v[4]);
+    printf("\n");
     if (v[0] > slowest) slowest = v[0];
     if (v[1] > slowest_cpu) slowest_cpu = v[1];
   }
@@ -1131,6 +1143,7 @@ static int train_command(int argc, char **argv, const ipro_program *program) {
   }
   if (status != IPRO_OK && !exit_status)
     exit_status = r.pipeline ? fail_rank(&r, err.message) : ipro_cli_fail(err.message);
+  ipro_pipeline_detach(r.pipeline); /* its device buffers go before the trainer's backend */
   release(&r);
   ipro_pipeline_close(mpi);
   return exit_status;

@@ -52,6 +52,12 @@ struct ipro_backend {
   /* Copies between two device buffers; NULL in host-memory backends, where copy_to_host does. */
   ipro_status (*copy_on_device)(ipro_backend *self, void *destination, const void *source,
                                 size_t bytes, ipro_error *err);
+  /* Page-locked host memory, which the device copies from and to at full speed
+   * (cudaMallocHost), for host buffers that cross to the device every step (the MPI pipeline's
+   * messages: runtime/mpi/device_handoff.c); not counted in the byte counts. NULL in
+   * host-memory backends, where ordinary memory serves. */
+  ipro_status (*allocate_pinned)(ipro_backend *self, size_t bytes, void **out, ipro_error *err);
+  void (*release_pinned)(ipro_backend *self, void *pointer);
   /* Host-visible memory: device pointers may be handed to the reference kernels directly. */
   bool host_memory;
   void (*destroy)(ipro_backend *self);

@@ -20,6 +20,9 @@ struct ipro_executor {
   void **bound_outputs; /* per graph output: device memory it is copied into, or NULL */
   ipro_executor_options options;
   uint64_t runs;
+  int pause_step; /* ipro_executor_set_pause */
+  ipro_executor_pause pause;
+  void *pause_context;
 };
 
 static void *slot_pointer(const ipro_executor *e, int tensor) {
@@ -150,6 +153,8 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
   void *input_pointers[IPRO_EXECUTOR_MAX_OPERANDS], *output_pointers[IPRO_EXECUTOR_MAX_OPERANDS];
   for (int s = 0; s < e->program.n_steps; s++) {
     const ipro_program_step *step = &e->program.steps[s];
+    if (s == e->pause_step && e->pause && e->pause(e->pause_context, err) != IPRO_OK)
+      return IPRO_ERROR;
     if (step->is_view) continue;
     const ipro_node *node = &graph->nodes[step->node];
     /* Kernels may look at optional operands past n_inputs: those must read as absent. */
@@ -209,6 +214,12 @@ ipro_status ipro_executor_write_tensor(ipro_executor *e, int tensor, const void 
 }
 
 void ipro_executor_set_step(ipro_executor *e, uint64_t step) { e->runs = step; }
+
+void ipro_executor_set_pause(ipro_executor *e, int step, ipro_executor_pause pause, void *context) {
+  e->pause_step = step;
+  e->pause = pause;
+  e->pause_context = context;
+}
 
 void ipro_executor_bind_arena(ipro_executor *e, void *arena) { e->arena = arena; }
 

@@ -45,6 +45,13 @@ ipro_status ipro_executor_read_tensor(ipro_executor *executor, int tensor, void 
                                       ipro_error *err);
 ipro_status ipro_executor_write_tensor(ipro_executor *executor, int tensor, const void *host,
                                        size_t bytes, ipro_error *err);
+/* A call made in every run just before program step `step` (an index into
+ * ipro_executor_program(e)->steps) runs; NULL removes it. What it needs of the program (the
+ * gradients, when the steps from `step` on are the optimizer's updates: runtime/replica
+ * averaging) is in the persistent block, read and written with the tensor transfers below. */
+typedef ipro_status (*ipro_executor_pause)(void *context, ipro_error *err);
+void ipro_executor_set_pause(ipro_executor *executor, int step, ipro_executor_pause pause,
+                             void *context);
 /* The step number random ops see (Dropout masks); it advances by one with every run. */
 void ipro_executor_set_step(ipro_executor *executor, uint64_t step);
 uint64_t ipro_executor_step(const ipro_executor *executor);

@@ -272,3 +272,14 @@ void ipro_module_costing_free(ipro_module_costing *c) {
   free(c->cache);
   free(c);
 }
+
+ipro_status ipro_module_costing_flops(void *context, int module, int K, int a, int b,
+                                      uint64_t *work, ipro_error *err) {
+  ipro_module_memory memory;
+  int64_t flops = 0, parameters = 0, head_parameters = 0;
+  if (ipro_module_costing_details(context, module, K, a, b, &memory, &flops, &parameters,
+                                  &head_parameters, err) != IPRO_OK)
+    return IPRO_ERROR;
+  *work = flops > 0 ? (uint64_t)flops : 0;
+  return IPRO_OK;
+}

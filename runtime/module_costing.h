@@ -8,6 +8,7 @@
 
 #include "partitioner/module_program.h"
 #include "partitioner/split_choice.h"
+#include "partitioner/split_time.h"
 #include "runtime/backend.h"
 #include "runtime/module_memory.h"
 
@@ -47,6 +48,10 @@ ipro_status ipro_module_costing_details(ipro_module_costing *costing, int module
                                         int b, ipro_module_memory *memory, int64_t *flops,
                                         int64_t *parameters, int64_t *head_parameters,
                                         ipro_error *err);
+/* An ipro_module_work_fn (partitioner/split_time.h; context: the costing): the module's training
+ * FLOPs per step (forward, heads, backward and update), the time model of `--balance time`. */
+ipro_status ipro_module_costing_flops(void *context, int module, int K, int a, int b,
+                                      uint64_t *work, ipro_error *err);
 /* What every plan holds besides its modules: the image batch and the labels. */
 uint64_t ipro_module_costing_fixed_bytes(const ipro_module_costing *costing);
 /* How many distinct programs were built so far. */

@@ -294,6 +294,8 @@ ipro_executor *ipro_trainer_module_executor(ipro_trainer *t, int k) {
   return t->modules[k].executor;
 }
 
+ipro_backend *ipro_trainer_backend(ipro_trainer *t) { return t->backend; }
+
 size_t ipro_trainer_allocated_bytes(const ipro_trainer *t) {
   return t->backend ? t->backend->bytes_allocated : 0;
 }

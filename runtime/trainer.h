@@ -75,6 +75,8 @@ int ipro_trainer_module_count(const ipro_trainer *trainer);
 const ipro_graph *ipro_trainer_module_graph(const ipro_trainer *trainer, int module);
 const ipro_training_graph *ipro_trainer_module_training(const ipro_trainer *trainer, int module);
 ipro_executor *ipro_trainer_module_executor(ipro_trainer *trainer, int module);
+/* The backend the trainer's modules run on (the device their memory lives on). */
+ipro_backend *ipro_trainer_backend(ipro_trainer *trainer);
 /* Bytes the backend allocated for this trainer, and the bytes the plan says it needs: the same
  * formula (header comment) from the programs, before any allocation. */
 size_t ipro_trainer_allocated_bytes(const ipro_trainer *trainer);

@@ -230,6 +230,19 @@ static ipro_status cuda_copy_on_device(ipro_backend *self, void *destination, co
   return IPRO_OK;
 }
 
+static ipro_status cuda_allocate_pinned(ipro_backend *self, size_t bytes, void **out,
+                                        ipro_error *err) {
+  (void)self;
+  *out = NULL;
+  IPRO_CUDA_CHECK(cudaMallocHost(out, bytes ? bytes : 1));
+  return IPRO_OK;
+}
+
+static void cuda_release_pinned(ipro_backend *self, void *pointer) {
+  (void)self;
+  if (pointer) cudaFreeHost(pointer);
+}
+
 static void cuda_destroy(ipro_backend *self) {
   ipro_cuda_backend *backend = (ipro_cuda_backend *)self;
   if (!backend) return;
@@ -312,6 +325,8 @@ ipro_status ipro_cuda_plugin_create_backend(const ipro_kernel_compiler *kernels,
   backend->base.copy_to_device = cuda_copy_to_device;
   backend->base.copy_to_host = cuda_copy_to_host;
   backend->base.copy_on_device = cuda_copy_on_device;
+  backend->base.allocate_pinned = cuda_allocate_pinned;
+  backend->base.release_pinned = cuda_release_pinned;
   backend->base.host_memory = false;
   backend->base.destroy = cuda_destroy;
   *out = &backend->base;

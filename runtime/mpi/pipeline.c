@@ -54,40 +54,64 @@ ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &p->rank);
   MPI_Comm_size(MPI_COMM_WORLD, &p->size);
+  p->world_rank = p->rank;
+  p->world_size = p->size;
+  p->replicas = 1;
+  p->comm = MPI_COMM_WORLD;
+  p->module_comm = MPI_COMM_NULL;
   p->requests[0][0] = p->requests[0][1] = MPI_REQUEST_NULL;
   p->requests[1][0] = p->requests[1][1] = MPI_REQUEST_NULL;
   *out = p;
   return IPRO_OK;
 }
 
-int ipro_pipeline_rank(const ipro_pipeline *p) { return p->rank; }
-int ipro_pipeline_size(const ipro_pipeline *p) { return p->size; }
+int ipro_pipeline_rank(const ipro_pipeline *p) { return p->world_rank; }
+int ipro_pipeline_size(const ipro_pipeline *p) { return p->world_size; }
+int ipro_pipeline_module(const ipro_pipeline *p) { return p->rank; }
+int ipro_pipeline_replicas(const ipro_pipeline *p) { return p->replicas; }
 
-ipro_status ipro_pipeline_check_modules(const ipro_pipeline *p, int K, ipro_error *err) {
-  if (p->size == K) return IPRO_OK;
-  return ipro_error_set(err,
-                        "%d MPI processes for a plan of %d module%s: the pipeline runs one module "
-                        "per process (mpirun -np %d)",
-                        p->size, K, K == 1 ? "" : "s", K);
+ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, int64_t batch, ipro_error *err) {
+  int n = p->world_size;
+  if (K < 1 || n % K != 0)
+    return ipro_error_set(
+        err,
+        "%d MPI processes for a plan of %d module%s: the pipeline runs one module "
+        "per process, R replicas of each (mpirun -np %d, or -np %d x R)",
+        n, K, K == 1 ? "" : "s", K, K);
+  int R = n / K;
+  if (batch % R != 0)
+    return ipro_error_set(err,
+                          "%d replicas (mpirun -np %d for %d module%s) cannot share a batch of "
+                          "%lld equally: --batch is the global batch, a multiple of the replicas",
+                          R, n, K, K == 1 ? "" : "s", (long long)batch);
+  p->replicas = R;
+  p->replica = p->world_rank / K;
+  if (R == 1) return IPRO_OK;
+  if (IPRO_MPI(MPI_Comm_split(MPI_COMM_WORLD, p->replica, p->world_rank % K, &p->comm), err) !=
+          IPRO_OK ||
+      IPRO_MPI(MPI_Comm_split(MPI_COMM_WORLD, p->world_rank % K, p->replica, &p->module_comm),
+               err) != IPRO_OK)
+    return IPRO_ERROR;
+  MPI_Comm_set_errhandler(p->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_set_errhandler(p->module_comm, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(p->comm, &p->rank);
+  MPI_Comm_size(p->comm, &p->size);
+  return IPRO_OK;
 }
 
 int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
-  int mine = ok ? p->size : p->rank, first = p->size;
+  int n = p->world_size, mine = ok ? n : p->world_rank, first = n;
   if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
-    return p->rank;
-  return first < p->size ? first : -1;
+    return p->world_rank;
+  return first < n ? first : -1;
 }
 
 static size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-/* Two buffers of `bytes` in one 64-byte aligned block. */
-static ipro_status allocate_pair(size_t bytes, uint8_t *pair[2], ipro_error *err) {
-  void *block = NULL;
-  if (posix_memalign(&block, 64, 2 * bytes) != 0)
-    return ipro_error_set(err, "out of memory for the pipeline's message buffers (%zu bytes)",
-                          2 * bytes);
-  memset(block, 0, 2 * bytes);
-  pair[0] = block;
+/* Two buffers of `bytes` in one 64-byte aligned block (page-locked for a device). */
+static ipro_status allocate_pair(ipro_pipeline *p, size_t bytes, uint8_t *pair[2],
+                                 ipro_error *err) {
+  if (ipro_pipeline_host_block(p, 2 * bytes, &pair[0], err) != IPRO_OK) return IPRO_ERROR;
   pair[1] = pair[0] + bytes;
   return IPRO_OK;
 }
@@ -95,8 +119,10 @@ static ipro_status allocate_pair(size_t bytes, uint8_t *pair[2], ipro_error *err
 ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t image_bytes,
                                  size_t labels_bytes, ipro_error *err) {
   p->trainer = trainer;
-  p->image_bytes = image_bytes;
-  p->labels_bytes = labels_bytes;
+  p->image_bytes = image_bytes / (size_t)p->replicas; /* this replica's share */
+  p->labels_bytes = labels_bytes / (size_t)p->replicas;
+  image_bytes = p->image_bytes;
+  labels_bytes = p->labels_bytes;
   p->in_activation = ipro_trainer_handoff_input_bytes(trainer);
   p->out_activation = ipro_trainer_handoff_output_bytes(trainer);
   /* Each side states what it sends or expects; a mismatch (ranks given different plans or
@@ -105,7 +131,7 @@ ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t
   int next = p->rank + 1 < p->size ? p->rank + 1 : MPI_PROC_NULL;
   int previous = p->rank > 0 ? p->rank - 1 : MPI_PROC_NULL;
   if (IPRO_MPI(MPI_Sendrecv(&sent, 1, MPI_UNSIGNED_LONG_LONG, next, 1, &expected, 1,
-                            MPI_UNSIGNED_LONG_LONG, previous, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                            MPI_UNSIGNED_LONG_LONG, previous, 1, p->comm, MPI_STATUS_IGNORE),
                err) != IPRO_OK)
     return IPRO_ERROR;
   if (p->rank > 0 && expected != p->in_activation)
@@ -113,14 +139,16 @@ ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t
                           "rank %d sends %llu bytes of activation but rank %d's module expects "
                           "%zu (were the ranks given the same model, plan and batch?)",
                           p->rank - 1, expected, p->rank, p->in_activation);
-  p->image_offset[0] = aligned(p->in_activation);
-  p->image_offset[1] = aligned(p->out_activation);
+  if (ipro_pipeline_device_attach(p, err) != IPRO_OK) return IPRO_ERROR;
+  p->image_offset[0] = aligned(ipro_pipeline_carried_activation(p, 0));
+  p->image_offset[1] = aligned(ipro_pipeline_carried_activation(p, 1));
   for (int d = 0; d < 2; d++)
     p->message_bytes[d] = p->image_offset[d] + aligned(image_bytes) + aligned(labels_bytes);
-  if (p->rank > 0 && allocate_pair(p->message_bytes[0], p->in, err) != IPRO_OK) return IPRO_ERROR;
-  if (p->rank + 1 < p->size && allocate_pair(p->message_bytes[1], p->out, err) != IPRO_OK)
+  if (p->rank > 0 && allocate_pair(p, p->message_bytes[0], p->in, err) != IPRO_OK)
     return IPRO_ERROR;
-  return IPRO_OK;
+  if (p->rank + 1 < p->size && allocate_pair(p, p->message_bytes[1], p->out, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_pipeline_replicas_attach(p, err);
 }
 
 static uint8_t *images_of(ipro_pipeline *p, int direction, uint8_t *message) {
@@ -131,9 +159,11 @@ static uint8_t *labels_of(ipro_pipeline *p, int direction, uint8_t *message) {
 }
 
 static ipro_status post_receive(ipro_pipeline *p, int slot, ipro_error *err) {
-  return IPRO_MPI(MPI_Irecv(p->in[slot], (int)p->message_bytes[0], MPI_BYTE, p->rank - 1, 0,
-                            MPI_COMM_WORLD, &p->requests[0][slot]),
-                  err);
+  if (IPRO_MPI(MPI_Irecv(p->in[slot], (int)p->message_bytes[0], MPI_BYTE, p->rank - 1, 0, p->comm,
+                         &p->requests[0][slot]),
+               err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_pipeline_device_receive(p, slot, err);
 }
 
 static double seconds_on(clockid_t clock) {
@@ -141,12 +171,12 @@ static double seconds_on(clockid_t clock) {
   clock_gettime(clock, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
-static double now(void) { return seconds_on(CLOCK_MONOTONIC); }
+double ipro_pipeline_now(void) { return seconds_on(CLOCK_MONOTONIC); }
 
-static ipro_status wait(ipro_pipeline *p, MPI_Request *request, ipro_error *err) {
-  double start = now();
+ipro_status ipro_pipeline_wait(ipro_pipeline *p, MPI_Request *request, ipro_error *err) {
+  double start = ipro_pipeline_now();
   ipro_status status = IPRO_MPI(MPI_Wait(request, MPI_STATUS_IGNORE), err);
-  p->timing.wait_seconds += now() - start;
+  p->timing.wait_seconds += ipro_pipeline_now() - start;
   return status;
 }
 
@@ -159,28 +189,37 @@ static ipro_status step(ipro_pipeline *p, int64_t s, int slot, const ipro_pipeli
   const int64_t *labels = NULL;
   if (first) {
     if (feed->next_batch(feed->context, &images, &labels, err) != IPRO_OK) return IPRO_ERROR;
+    /* this replica's share of the global batch */
+    images += (size_t)p->replica * p->image_bytes / sizeof *images;
+    labels += (size_t)p->replica * p->labels_bytes / sizeof *labels;
   } else {
-    if (wait(p, &p->requests[0][slot], err) != IPRO_OK) return IPRO_ERROR;
+    if (ipro_pipeline_wait(p, &p->requests[0][slot], err) != IPRO_OK ||
+        ipro_pipeline_device_arrived(p, slot, err) != IPRO_OK)
+      return IPRO_ERROR;
     images = (const float *)(const void *)images_of(p, 0, p->in[slot]);
     labels = (const int64_t *)(const void *)labels_of(p, 0, p->in[slot]);
   }
   /* the message of step s+1 arrives while this step runs */
   if (!first && s + 1 < p->steps && post_receive(p, 1 - slot, err) != IPRO_OK) return IPRO_ERROR;
   /* the outgoing buffer of step s-2 must have left before this step writes into it */
-  if (!last && wait(p, &p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
-  ipro_trainer_bind_handoff(p->trainer, first ? NULL : p->in[slot], last ? NULL : p->out[slot]);
+  if (!last && (ipro_pipeline_wait(p, &p->requests[1][slot], err) != IPRO_OK ||
+                ipro_pipeline_device_sent(p, slot, err) != IPRO_OK))
+    return IPRO_ERROR;
+  ipro_trainer_bind_handoff(p->trainer, first ? NULL : ipro_pipeline_handoff(p, 0, slot),
+                            last ? NULL : ipro_pipeline_handoff(p, 1, slot));
   float learning_rate = feed->learning_rate(feed->context, s), loss = 0;
-  double start = now(), cpu_start = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
+  double start = ipro_pipeline_now(), cpu_start = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
   if (ipro_trainer_step(p->trainer, images, labels, learning_rate, &loss, err) != IPRO_OK)
     return IPRO_ERROR;
-  p->timing.compute_seconds += now() - start;
+  p->timing.compute_seconds += ipro_pipeline_now() - start;
   p->timing.compute_cpu_seconds += seconds_on(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
   p->timing.steps++;
   if (!last) {
+    if (ipro_pipeline_device_send(p, slot, err) != IPRO_OK) return IPRO_ERROR;
     memcpy(images_of(p, 1, p->out[slot]), images, p->image_bytes);
     memcpy(labels_of(p, 1, p->out[slot]), labels, p->labels_bytes);
     if (IPRO_MPI(MPI_Isend(p->out[slot], (int)p->message_bytes[1], MPI_BYTE, p->rank + 1, 0,
-                           MPI_COMM_WORLD, &p->requests[1][slot]),
+                           p->comm, &p->requests[1][slot]),
                  err) != IPRO_OK)
       return IPRO_ERROR;
   }
@@ -196,7 +235,9 @@ ipro_status ipro_pipeline_train(ipro_pipeline *p, int64_t steps, const ipro_pipe
     if (step(p, s, (int)(s % 2), feed, err) != IPRO_OK)
       return ipro_error_prefix(err, "rank %d, step %lld", p->rank, (long long)s + 1);
   for (int slot = 0; slot < 2; slot++)
-    if (wait(p, &p->requests[1][slot], err) != IPRO_OK) return IPRO_ERROR;
+    if (ipro_pipeline_wait(p, &p->requests[1][slot], err) != IPRO_OK ||
+        ipro_pipeline_device_sent(p, slot, err) != IPRO_OK)
+      return IPRO_ERROR;
   return IPRO_OK;
 }
 
@@ -211,11 +252,25 @@ void ipro_pipeline_abort(ipro_pipeline *p, int status) {
   MPI_Abort(MPI_COMM_WORLD, status);
 }
 
+void ipro_pipeline_detach(ipro_pipeline *p) {
+  if (!p) return;
+  ipro_pipeline_device_free(p);
+  memset(p->device_buffers, 0, sizeof p->device_buffers);
+  ipro_pipeline_host_free(p, p->in[0]);
+  ipro_pipeline_host_free(p, p->out[0]);
+  p->in[0] = p->in[1] = p->out[0] = p->out[1] = NULL;
+  p->device = NULL;
+  p->trainer = NULL;
+}
+
 void ipro_pipeline_close(ipro_pipeline *p) {
   if (!p) return;
   MPI_Barrier(MPI_COMM_WORLD);
-  free(p->in[0]);
-  free(p->out[0]);
+  ipro_pipeline_detach(p);
+  free(p->averaged);
+  free(p->sums);
+  if (p->comm != MPI_COMM_WORLD) MPI_Comm_free(&p->comm);
+  if (p->module_comm != MPI_COMM_NULL) MPI_Comm_free(&p->module_comm);
   free(p);
   IPRO_LSAN_IGNORE_BEGIN();
   MPI_Finalize();

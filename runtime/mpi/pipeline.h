@@ -17,8 +17,14 @@
  * (runtime/checkpoint.h) in module order: exactly what a single process would capture, so the
  * checkpoint file is the single-process format and either kind of run resumes from the other.
  *
+ * With `mpirun -np K*R` the job runs R such pipelines side by side as data-parallel replicas:
+ * each trains its 1/R of every batch, and the R ranks of each module average their gradients
+ * with MPI_Allreduce before every update (runtime/mpi/replicas.c), so they keep equal weights.
+ *
  * MPI is linked only into this small library and the infopro binary; the runtime itself does
- * not depend on it. Everything here runs on host memory: the CPU backend. */
+ * not depend on it. On the CPU the trainer reads and writes the messages in place; on a GPU
+ * (`--device cuda`) the activations cross through device buffers, device to device with
+ * CUDA-aware MPI or staged through page-locked host memory (device_handoff.c). */
 #ifndef IPRO_PIPELINE_H
 #define IPRO_PIPELINE_H
 
@@ -36,25 +42,36 @@ bool ipro_pipeline_launched(void);
 
 /* MPI_Init, then the ranks. */
 ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err);
+/* This process's rank in the whole job, and the job's size. */
 int ipro_pipeline_rank(const ipro_pipeline *pipeline);
 int ipro_pipeline_size(const ipro_pipeline *pipeline);
-/* Checks that there is one rank per module of a K-module plan (a message saying how to launch
- * otherwise). */
-ipro_status ipro_pipeline_check_modules(const ipro_pipeline *pipeline, int K, ipro_error *err);
+/* Arranges the job's K x R ranks for a K-module plan: R data-parallel replicas of the pipeline
+ * (R = ranks / K), rank w training module w % K in replica w / K, so ranks 0 .. K-1 are the
+ * first replica. Each replica trains batch / R images of every (global) batch of `batch`, and
+ * the R ranks of a module average their gradients before each update (replicas.c). Checks that
+ * the ranks are a multiple of K and that R divides the batch (a message saying how to launch
+ * otherwise). Collective. */
+ipro_status ipro_pipeline_arrange(ipro_pipeline *pipeline, int K, int64_t batch, ipro_error *err);
+/* After arranging: the module this rank trains (0-based) and R. */
+int ipro_pipeline_module(const ipro_pipeline *pipeline);
+int ipro_pipeline_replicas(const ipro_pipeline *pipeline);
 
 /* Collective: the lowest rank whose `ok` is false, or -1 when every rank's is true. */
 int ipro_pipeline_first_failure(ipro_pipeline *pipeline, bool ok);
 
-/* Gives the pipeline this rank's trainer (built with first_module = rank, module_count = 1) and
- * the bytes of one batch of images and of labels; allocates the message buffers and checks with
- * the neighbours that what one sends is what the other expects. Collective. */
+/* Gives the pipeline this rank's trainer (built with first_module = ipro_pipeline_module,
+ * module_count = 1, at the replica's batch) and the bytes of one global batch of images and of
+ * labels (each replica takes its 1/R); allocates the message buffers, checks with the neighbours
+ * that what one sends is what the other expects and, with replicas, sets up the averaging.
+ * Collective. */
 ipro_status ipro_pipeline_attach(ipro_pipeline *pipeline, ipro_trainer *trainer, size_t image_bytes,
                                  size_t labels_bytes, ipro_error *err);
 
 /* What the caller supplies for a run of steps. */
 typedef struct {
   void *context;
-  /* Rank 0 only: the next batch (the loader's memory, valid until the next call). */
+  /* Module 0's ranks only: the next global batch (the loader's memory, valid until the next
+   * call); each replica trains its 1/R of it. */
   ipro_status (*next_batch)(void *context, const float **images, const int64_t **labels,
                             ipro_error *err);
   /* The learning rate of the step-th step of the run (0-based). */
@@ -67,8 +84,9 @@ typedef struct {
 ipro_status ipro_pipeline_train(ipro_pipeline *pipeline, int64_t steps,
                                 const ipro_pipeline_feed *feed, ipro_error *err);
 
-/* Every rank's checkpoint tensors merged on rank 0 in module order, with `position`; the other
- * ranks get an empty checkpoint. Collective. */
+/* Every stage's checkpoint tensors merged on its replica's module-0 rank (rank 0 for the first
+ * replica) in module order, with `position`; the other ranks get an empty checkpoint. The
+ * replicas hold the same state. Collective. */
 ipro_status ipro_pipeline_gather_state(ipro_pipeline *pipeline,
                                        const ipro_training_position *position, ipro_checkpoint *out,
                                        ipro_error *err);
@@ -77,8 +95,9 @@ ipro_status ipro_pipeline_gather_state(ipro_pipeline *pipeline,
 ipro_status ipro_pipeline_restore(ipro_trainer *trainer, const ipro_checkpoint *checkpoint,
                                   const char *path, ipro_error *err);
 
-/* Per-rank sums (e.g. epoch loss sums) with their names, collected on rank 0 in rank order;
- * returns the total count there (0 elsewhere). names[i] point into storage (48 bytes each). */
+/* Per-rank sums (e.g. epoch loss sums) with their names, averaged over a module's replicas and
+ * collected on rank 0 in module order; returns the total count there (0 elsewhere). names[i]
+ * point into storage (48 bytes each). Collective. */
 enum { IPRO_PIPELINE_NAME_BYTES = 48, IPRO_PIPELINE_MAX_VALUES = 64 };
 ipro_status ipro_pipeline_gather_values(ipro_pipeline *pipeline, const double *values,
                                         const char *const *names, int count, double *all_values,
@@ -90,6 +109,7 @@ ipro_status ipro_pipeline_gather_values(ipro_pipeline *pipeline, const double *v
  * arrive or leave (the pipeline's bubbles and communication not hidden behind computation). */
 typedef struct {
   double compute_seconds, wait_seconds;
+  double allreduce_seconds;   /* with replicas: averaging gradients, inside compute_seconds */
   double compute_cpu_seconds; /* the process's CPU time in the steps: on a shared machine, with
                                  one thread, the module's own work whatever else runs */
   int64_t steps;
@@ -100,8 +120,11 @@ ipro_pipeline_timing ipro_pipeline_timing_of(const ipro_pipeline *pipeline);
 /* Ends every rank of the job with this exit status (MPI_Abort): what a rank that failed calls
  * after printing its message, so that the others stop at once instead of waiting for it. */
 void ipro_pipeline_abort(ipro_pipeline *pipeline, int status);
-/* Waits for the others (so that rank 0's files are complete when the job ends), frees the
- * buffers and finalises MPI. */
+/* Frees what attach allocated (message buffers, and a GPU stage's device buffers through the
+ * trainer's backend): before the trainer is freed. */
+void ipro_pipeline_detach(ipro_pipeline *pipeline);
+/* Waits for the others (so that rank 0's files are complete when the job ends), detaches if
+ * that was not done, frees the pipeline and finalises MPI. */
 void ipro_pipeline_close(ipro_pipeline *pipeline);
 
 #endif

@@ -1,6 +1,6 @@
-/* The pipeline's state, shared by its two files (pipeline.c: the step loop; pipeline_state.c:
- * gathering state and values on rank 0), and the check that turns an MPI error code into a
- * status naming the call and where it was made. */
+/* The pipeline's state, shared by its three files (pipeline.c: the step loop; pipeline_state.c:
+ * gathering state and values on rank 0; replicas.c: averaging the replicas' gradients), and the
+ * check that turns an MPI error code into a status naming the call and where it was made. */
 #ifndef IPRO_PIPELINE_INTERNAL_H
 #define IPRO_PIPELINE_INTERNAL_H
 
@@ -9,7 +9,18 @@
 #include "pipeline.h"
 
 struct ipro_pipeline {
+  /* rank and size in `comm`, the ranks of this rank's replica of the pipeline: its module's index
+   * and K (the whole job's until ipro_pipeline_arrange) */
   int rank, size;
+  int world_rank, world_size;
+  int replicas, replica; /* R, and which of them this rank belongs to */
+  MPI_Comm comm;         /* this replica's K stages */
+  MPI_Comm module_comm;  /* the R ranks training this rank's module (MPI_COMM_NULL when R = 1) */
+  /* replicas.c: the tensors averaged before each update (gradients, BatchNorm running
+   * statistics) and a buffer of their floats */
+  int n_averaged, *averaged;
+  size_t averaged_floats;
+  float *sums;
   ipro_trainer *trainer;
   size_t image_bytes, labels_bytes;
   size_t in_activation, out_activation; /* the activation received and the one sent */
@@ -17,9 +28,41 @@ struct ipro_pipeline {
   size_t message_bytes[2], image_offset[2];
   uint8_t *in[2], *out[2]; /* double buffers; in[1] and out[1] lie in in[0]'s and out[0]'s block */
   MPI_Request requests[2][2];
+  /* device_handoff.c, with a device backend (NULL on the CPU): the activations' device buffers
+   * [direction][slot], and with CUDA-aware MPI their own messages' requests */
+  ipro_backend *device;
+  bool cuda_aware;
+  uint8_t *device_buffers[2][2];
+  MPI_Request device_requests[2][2];
   int64_t steps;
   ipro_pipeline_timing timing;
 };
+
+/* replicas.c: with R > 1, lists what the module's replicas average and sets the trainer's
+ * executor to do so before its optimizer updates. */
+ipro_status ipro_pipeline_replicas_attach(ipro_pipeline *pipeline, ipro_error *err);
+/* Monotonic seconds. */
+double ipro_pipeline_now(void);
+/* MPI_Wait, its time counted as waiting for messages. */
+ipro_status ipro_pipeline_wait(ipro_pipeline *pipeline, MPI_Request *request, ipro_error *err);
+
+/* device_handoff.c: a GPU stage's handoff (nothing on the CPU). attach: the device buffers, and
+ * whether MPI is CUDA-aware; carried_activation: the activation bytes the host message of a
+ * direction (0 in, 1 out) carries; host_block/host_free: a message buffer block (page-locked for
+ * a device); handoff: where the trainer reads (0) or writes (1) the activation of a slot;
+ * receive/arrived: post and complete the activation's arrival; sent/send: wait for the slot's
+ * previous device send and send (or stage) this one; free: the device buffers. */
+ipro_status ipro_pipeline_device_attach(ipro_pipeline *pipeline, ipro_error *err);
+size_t ipro_pipeline_carried_activation(const ipro_pipeline *pipeline, int direction);
+ipro_status ipro_pipeline_host_block(ipro_pipeline *pipeline, size_t bytes, uint8_t **out,
+                                     ipro_error *err);
+void ipro_pipeline_host_free(ipro_pipeline *pipeline, uint8_t *block);
+void *ipro_pipeline_handoff(ipro_pipeline *pipeline, int direction, int slot);
+ipro_status ipro_pipeline_device_receive(ipro_pipeline *pipeline, int slot, ipro_error *err);
+ipro_status ipro_pipeline_device_arrived(ipro_pipeline *pipeline, int slot, ipro_error *err);
+ipro_status ipro_pipeline_device_sent(ipro_pipeline *pipeline, int slot, ipro_error *err);
+ipro_status ipro_pipeline_device_send(ipro_pipeline *pipeline, int slot, ipro_error *err);
+void ipro_pipeline_device_free(ipro_pipeline *pipeline);
 
 ipro_status ipro_pipeline_mpi_check(int code, const char *call, const char *file, int line,
                                     ipro_error *err);

@@ -1,4 +1,5 @@
-/* What the pipeline's ranks hold, brought together on rank 0 (pipeline.h): the trained state as
+/* What the pipeline's ranks hold, brought together on rank 0 (pipeline.h; with replicas, within
+ * each replica, whose module-0 rank receives it): the trained state as
  * one whole-plan checkpoint, and per-rank values such as the epoch's loss sums. Each rank
  * serialises its part with the checkpoint's own encoder (runtime/checkpoint.h), so what travels
  * is checked on arrival (sizes, CRC) like a file would be. */
@@ -15,7 +16,7 @@ static ipro_status gather_bytes(ipro_pipeline *p, const uint8_t *bytes, size_t s
   if (size > (size_t)INT32_MAX)
     return ipro_error_set(err, "rank %d's state is %zu bytes, over MPI's int count", p->rank, size);
   int mine = (int)size;
-  if (IPRO_MPI(MPI_Gather(&mine, 1, MPI_INT, sizes, 1, MPI_INT, 0, MPI_COMM_WORLD), err) != IPRO_OK)
+  if (IPRO_MPI(MPI_Gather(&mine, 1, MPI_INT, sizes, 1, MPI_INT, 0, p->comm), err) != IPRO_OK)
     return IPRO_ERROR;
   size_t total = 0;
   if (p->rank == 0) {
@@ -28,8 +29,8 @@ static ipro_status gather_bytes(ipro_pipeline *p, const uint8_t *bytes, size_t s
     *all = malloc(total ? total : 1);
     if (!*all) return ipro_error_set(err, "out of memory gathering the ranks' state");
   }
-  return IPRO_MPI(
-      MPI_Gatherv(bytes, mine, MPI_BYTE, *all, sizes, offsets, MPI_BYTE, 0, MPI_COMM_WORLD), err);
+  return IPRO_MPI(MPI_Gatherv(bytes, mine, MPI_BYTE, *all, sizes, offsets, MPI_BYTE, 0, p->comm),
+                  err);
 }
 
 /* Moves the tensors of `part` to the end of `whole` (part is left empty). */
@@ -117,11 +118,20 @@ ipro_status ipro_pipeline_gather_values(ipro_pipeline *p, const double *values,
     mine.values[i] = values[i];
     snprintf(mine.names[i], IPRO_PIPELINE_NAME_BYTES, "%s", names[i]);
   }
+  /* the replicas of a module report the same names: their mean */
+  if (p->replicas > 1) {
+    if (IPRO_MPI(MPI_Allreduce(MPI_IN_PLACE, mine.values, mine.count, MPI_DOUBLE, MPI_SUM,
+                               p->module_comm),
+                 err) != IPRO_OK)
+      return IPRO_ERROR;
+    for (int i = 0; i < mine.count; i++)
+      mine.values[i] /= p->replicas;
+  }
   rank_values *all = p->rank == 0 ? calloc((size_t)p->size, sizeof *all) : NULL;
   if (p->rank == 0 && !all) return ipro_error_set(err, "out of memory");
-  ipro_status status = IPRO_MPI(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine,
-                                           MPI_BYTE, 0, MPI_COMM_WORLD),
-                                err);
+  ipro_status status = IPRO_MPI(
+      MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0, p->comm),
+      err);
   for (int r = 0; status == IPRO_OK && all && r < p->size; r++)
     for (int i = 0; i < all[r].count && *all_count < IPRO_PIPELINE_MAX_VALUES; i++) {
       all_values[*all_count] = all[r].values[i];

@@ -22,10 +22,13 @@ static ipro_status no_pipeline(ipro_error *err) {
 
 int ipro_pipeline_rank(const ipro_pipeline *pipeline) { return pipeline ? -1 : 0; }
 int ipro_pipeline_size(const ipro_pipeline *pipeline) { return pipeline ? -1 : 1; }
-ipro_status ipro_pipeline_check_modules(const ipro_pipeline *pipeline, int K, ipro_error *err) {
-  (void)pipeline, (void)K;
+ipro_status ipro_pipeline_arrange(ipro_pipeline *pipeline, int K, int64_t batch, ipro_error *err) {
+  (void)pipeline, (void)K, (void)batch;
   return no_pipeline(err);
 }
+int ipro_pipeline_module(const ipro_pipeline *pipeline) { return pipeline ? -1 : 0; }
+int ipro_pipeline_replicas(const ipro_pipeline *pipeline) { return pipeline ? -1 : 1; }
+void ipro_pipeline_detach(ipro_pipeline *pipeline) { (void)pipeline; }
 int ipro_pipeline_first_failure(ipro_pipeline *pipeline, bool ok) {
   (void)pipeline;
   return ok ? -1 : 0;

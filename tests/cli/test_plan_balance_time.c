@@ -1,0 +1,91 @@
+/* `infopro plan --balance time` through the binary, on models/resnet8_fmnist.onnx at batch 8,
+ * K = 3 (its split search is checked against brute force in partitioner.test_split_time; this
+ * checks what the command makes of it):
+ *   - the report says the split was chosen for time, and its slowest module's FLOPs (the table's
+ *     column) are at most those of the memory-balanced plan's slowest module;
+ *   - the time line: each module's ms per step is its FLOPs at --gflops 10, recomputed here from
+ *     the table, and the pipeline's images/s is the batch over the slowest module's time;
+ *   - --balance without -K, an unknown --balance and a --gflops that is not a positive number
+ *     are usage errors (exit 2). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/check.h"
+#include "support/command.h"
+
+#define MODEL "models/resnet8_fmnist.onnx --batch 8 -K 3 --gflops 10"
+#define K 3
+
+/* The FLOPs column of the table's module rows ("1  first last parameters FLOPs ..."). */
+static bool module_flops(const char *out, double *flops) {
+  for (int k = 0; k < K; k++) {
+    char start[8];
+    snprintf(start, sizeof start, "\n%d ", k + 1);
+    const char *row = strstr(out, start);
+    char first[256], last[256], parameters[64], column[64];
+    if (!row || sscanf(row + 1, "%*s %255s %255s %63s %63s", first, last, parameters, column) != 4)
+      return false;
+    char digits[64];
+    size_t n = 0;
+    for (const char *c = column; *c && n + 1 < sizeof digits; c++)
+      if (*c != ',') digits[n++] = *c;
+    digits[n] = '\0';
+    flops[k] = atof(digits);
+  }
+  return true;
+}
+
+static double largest(const double *values) {
+  double m = 0;
+  for (int k = 0; k < K; k++)
+    m = fmax(m, values[k]);
+  return m;
+}
+
+int main(void) {
+  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
+  ipro_command_result timed, memory;
+  ipro_test_run_infopro("plan " MODEL " --balance time", &timed);
+  ipro_test_run_infopro("plan " MODEL, &memory);
+  CHECK_MSG(timed.exit_status == 0 && memory.exit_status == 0, "exit %d and %d: %s %s",
+            timed.exit_status, memory.exit_status, timed.err, memory.err);
+  CHECK_MSG(strstr(timed.out, "split       3 modules whose slowest module's step is the shortest "
+                              "(--balance time)"),
+            "no split line: %s", timed.out);
+  double flops[K], memory_flops[K];
+  bool parsed = module_flops(timed.out, flops) && module_flops(memory.out, memory_flops);
+  CHECK_MSG(parsed, "no module table: %s", timed.out);
+  if (parsed) {
+    CHECK_MSG(largest(flops) <= largest(memory_flops),
+              "the time-balanced plan's slowest module has %.0f FLOPs, the memory plan's %.0f",
+              largest(flops), largest(memory_flops));
+    const char *line = strstr(timed.out, "time at 10 GFLOP/s (--gflops), per training step:");
+    CHECK_MSG(line != NULL, "no time line: %s", timed.out);
+    for (int k = 0; line && k < K; k++) {
+      char label[32];
+      snprintf(label, sizeof label, "module %d ", k + 1);
+      const char *at = strstr(line, label);
+      double ms = at ? atof(at + strlen(label)) : -1, expected = 1e3 * flops[k] / 10e9;
+      CHECK_MSG(fabs(ms - expected) <= 0.05 + 1e-9,
+                "module %d: %.2f ms printed, %.2f ms from its FLOPs", k + 1, ms, expected);
+    }
+    const char *pace = strstr(timed.out, "sets the pace, ");
+    double images = pace ? atof(pace + strlen("sets the pace, ")) : -1;
+    double expected = 8 / (largest(flops) / 10e9);
+    CHECK_MSG(fabs(images - expected) <= 0.5 + 1e-9, "%.0f images/s printed, %.1f expected", images,
+              expected);
+  }
+  const char *usage[] = {"plan models/resnet8_fmnist.onnx --balance time",
+                         "plan models/resnet8_fmnist.onnx -K 2 --balance speed",
+                         "plan models/resnet8_fmnist.onnx -K 2 --gflops -3",
+                         "plan models/resnet8_fmnist.onnx -K 2 --gflops fast"};
+  for (size_t i = 0; i < sizeof usage / sizeof *usage; i++) {
+    ipro_command_result r;
+    ipro_test_run_infopro(usage[i], &r);
+    CHECK_MSG(r.exit_status == 2 && strstr(r.err, "infopro plan: "), "%s: exit %d, %s", usage[i],
+              r.exit_status, r.err);
+  }
+  return ipro_test_finish();
+}
