@@ -16,6 +16,7 @@ packages=(
   libjansson-dev                         # reading plan JSON (partitioner/plan_file.c)
   dataset-fashion-mnist                  # the demo's and the learning tests' data
   clang libclang-rt-14-dev               # libFuzzer target for the loader
+  libomp-dev                             # clang's OpenMP runtime: generated kernels on every core
   libopenmpi-dev openmpi-bin             # the MPI pipeline: mpirun -np K infopro train
 )
 if [[ "${1:-}" == "--developer" ]]; then
