@@ -18,9 +18,10 @@
  * OpenMP: GNU's libgomp under gcc, LLVM's libomp, which then serves oneDNN too, under clang), so
  * the generated loops and the primitives share one pool of threads. An element's result depends
  * on that element alone, so the bytes are the same for any number of threads. Below
- * IPRO_ONEDNN_PARALLEL_WORK (small parameter tensors) a kernel runs on the calling thread, where
- * waking the others would cost more than the loop. Dropout's forward reads its element's index
- * (the random stream) and runs whole. */
+ * IPRO_ONEDNN_GENERATED_SPLIT elements (every parameter tensor of the CIFAR ResNets) a kernel runs
+ * on the calling thread: these loops are bound by memory, and waking the other threads cost more
+ * than it saved. Dropout's forward reads its element's index (the random stream) and runs
+ * whole. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -116,8 +117,7 @@ static void run_piece(const ipro_onednn_generated_fn *fn, const void *const *inp
 void ipro_onednn_generated_run(const ipro_onednn_generated_fn *fn, const void *const *inputs,
                                void *const *outputs, const float *params, int64_t count,
                                const uint64_t *integers) {
-  int64_t work = count * (fn->input_count + fn->output_count);
-  if (fn->whole || work < IPRO_ONEDNN_PARALLEL_WORK) {
+  if (fn->whole || count < IPRO_ONEDNN_GENERATED_SPLIT) {
     fn->entry(inputs, outputs, params, count, 1, count, integers);
     return;
   }

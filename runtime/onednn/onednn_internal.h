@@ -32,7 +32,8 @@
  *
  * A loop may also call a kernel generated through the LLVM C API (codegen/kernel_library.h,
  * compiled for this CPU on first use and cached per backend: cpu_generated.c). The optimizer
- * updates, ipro.DropoutGrad and BinaryCrossEntropy's element-wise parts run that way. */
+ * updates, ipro.DropoutGrad and BinaryCrossEntropy's element-wise parts run that way, their
+ * ranges split over the same OpenMP threads (ipro_onednn_generated_run). */
 #ifndef IPRO_ONEDNN_INTERNAL_H
 #define IPRO_ONEDNN_INTERNAL_H
 
@@ -80,9 +81,13 @@ ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
                                          ipro_error *err);
 /* Runs fn over elements [0, count) (element inputs and outputs; channels = 1, inner = count).
  * Where the library is built with OpenMP, the range is split into one contiguous piece per
- * thread (boundaries on multiples of 16 elements) unless fn is `whole` or the work is below
- * IPRO_ONEDNN_PARALLEL_WORK: each element's result depends on that element alone, so the bytes
+ * thread (boundaries on multiples of 16 elements) unless fn is `whole` or count is below
+ * IPRO_ONEDNN_GENERATED_SPLIT: each element's result depends on that element alone, so the bytes
  * written do not depend on the number of threads. */
+/* These kernels stream memory and do little arithmetic: on this project's 2-core machine a
+ * second thread did not pay below about a million elements (bench/generated_threads.c, README),
+ * while a join on a loaded machine can wait a whole time slice. */
+#define IPRO_ONEDNN_GENERATED_SPLIT (1 << 20)
 void ipro_onednn_generated_run(const ipro_onednn_generated_fn *fn, const void *const *inputs,
                                void *const *outputs, const float *params, int64_t count,
                                const uint64_t *integers);

@@ -1,13 +1,13 @@
 /* The CPU backend's generated kernels and C loops on every core (runtime/onednn/cpu_generated.c,
  * cpu_losses.c): the bytes they write must not depend on the number of OpenMP threads. Each case
  * is one hand-built node on seeded data, large enough for the kernel to split its range
- * (IPRO_ONEDNN_PARALLEL_WORK), with odd sizes so that the pieces end off the vector width, run
- * from the same inputs with omp_set_num_threads(1), (2) and (3); every output, and every input
- * an update writes in place, must equal the one-thread run byte for byte. The one-thread run is
- * itself checked against the reference kernels (the oracle): SgdUpdate bit for bit, the others
- * within tests/runtime/test_cpu_kernels.c's tolerance. Element-wise kernels (the optimizer
- * updates, DropoutGrad, BCE's gradient) split their range; BCE's loss sums fixed chunks in a fixed
- * order; SupCon's rows are independent. Without OpenMP the test skips. */
+ * (IPRO_ONEDNN_GENERATED_SPLIT, IPRO_ONEDNN_PARALLEL_WORK), with odd sizes so that the pieces end
+ * off the vector width, run from the same inputs with omp_set_num_threads(1), (2) and (3); every
+ * output, and every input an update writes in place, must equal the one-thread run byte for byte.
+ * The one-thread run is itself checked against the reference kernels (the oracle): SgdUpdate bit
+ * for bit, the others within tests/runtime/test_cpu_kernels.c's tolerance. Element-wise kernels
+ * (the optimizer updates, DropoutGrad, BCE's gradient) split their range; BCE's loss sums fixed
+ * chunks in a fixed order; SupCon's rows are independent. Without OpenMP the test skips. */
 #include <math.h>
 #include <stdint.h>
 #ifdef _OPENMP
@@ -16,12 +16,21 @@
 
 #include "frontend/op_table.h"
 #include "runtime/backend.h"
+#include "runtime/onednn/onednn_internal.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
 #include "tests/support/tensor_checks.h"
 
 #define MAX_OPERANDS 6
+
+/* Sizes above the split threshold, so that the kernels really run on several threads. */
+#define UPDATE_COUNT 1200007
+#define DROPOUT_COUNT 1100003
+_Static_assert(UPDATE_COUNT > IPRO_ONEDNN_GENERATED_SPLIT &&
+                   DROPOUT_COUNT > IPRO_ONEDNN_GENERATED_SPLIT &&
+                   256 * 3 * 37 * 37 > IPRO_ONEDNN_GENERATED_SPLIT,
+               "the cases must be large enough for the generated kernels to split");
 
 typedef enum { UNIFORM, PROBABILITY, TARGET, LABELS, MASK, HYPER } data_kind;
 
@@ -161,7 +170,7 @@ static ipro_graph *one_node(ipro_op op, const char *inputs, const char *outputs)
 }
 
 static void update_cases(ipro_backend *onednn) {
-  const int64_t dims[1] = {1000003}, hyper_dims[1] = {6};
+  const int64_t dims[1] = {UPDATE_COUNT}, hyper_dims[1] = {6};
   const float sgd[6] = {0.1f, 0.9f, 1e-4f, 1.0f, 0.0f, 0.0f}; /* Nesterov */
   const float adam[6] = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3.0f};
   const char *names[5] = {"param", "grad", "s0", "s1", "hyper"};
@@ -178,25 +187,25 @@ static void update_cases(ipro_backend *onednn) {
     n->op = op;
     const data_kind kinds[5] = {UNIFORM, UNIFORM, UNIFORM, adam_case ? PROBABILITY : HYPER, HYPER};
     threads_case(onednn, g, kinds, adam_case ? adam : sgd,
-                 adam_case ? "AdamUpdate 1000003 values" : "SgdUpdate 1000003 values", !adam_case);
+                 adam_case ? "AdamUpdate 1200007 values" : "SgdUpdate 1200007 values", !adam_case);
     ipro_graph_free(g);
   }
 }
 
 static void dropout_grad_case(ipro_backend *onednn) {
   ipro_graph *g = one_node(IPRO_OP_DROPOUT_GRAD, "dY,mask", "dX");
-  const int64_t dims[1] = {500009};
+  const int64_t dims[1] = {DROPOUT_COUNT};
   hand_input(g, "dY", 1, dims);
   g->tensors[hand_input(g, "mask", 1, dims)].dtype = IPRO_DTYPE_BOOL;
   hand_require(ipro_node_set_float(&g->nodes[0], "ratio", 0.3f) == IPRO_OK);
   hand_output(g, "dX");
   const data_kind kinds[2] = {UNIFORM, MASK};
-  threads_case(onednn, g, kinds, NULL, "DropoutGrad 500009 values", false);
+  threads_case(onednn, g, kinds, NULL, "DropoutGrad 1100003 values", false);
   ipro_graph_free(g);
 }
 
 static void bce_cases(ipro_backend *onednn) {
-  const int64_t dims[4] = {128, 3, 33, 31};
+  const int64_t dims[4] = {256, 3, 37, 37};
   for (int gradient = 0; gradient < 2; gradient++) {
     ipro_op op = gradient ? IPRO_OP_BINARY_CROSS_ENTROPY_GRAD : IPRO_OP_BINARY_CROSS_ENTROPY;
     ipro_graph *g = one_node(op, "P,T", "out");
@@ -205,8 +214,8 @@ static void bce_cases(ipro_backend *onednn) {
     hand_output(g, "out");
     const data_kind kinds[2] = {PROBABILITY, TARGET};
     threads_case(onednn, g, kinds, NULL,
-                 gradient ? "BinaryCrossEntropyGrad [128,3,33,31]"
-                          : "BinaryCrossEntropy [128,3,33,31]",
+                 gradient ? "BinaryCrossEntropyGrad [256,3,37,37]"
+                          : "BinaryCrossEntropy [256,3,37,37]",
                  false);
     ipro_graph_free(g);
   }
