@@ -49,10 +49,11 @@ python=${PYTHON:-/usr/bin/python3}
 raw=${RAW:-}
 compile=${COMPILE:-0}
 
-# The median of the numbers on stdin (mean of the middle two for an even count), and the range.
+# The median of the numbers on stdin (mean of the middle two for an even count; "-" where a value
+# is unknown), and the range.
 median() {
-  sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "-"; exit }
+  sort -g | awk '{ v[NR] = $1; if ($1 == "-") unknown = 1 } END {
+    if (NR == 0 || unknown) { print "-"; exit }
     if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
@@ -113,8 +114,9 @@ report() {
     "$(awk -F '\t' 'NR > 1 && $14 != "" { print $14; print $17 }' "$raw" | sort -n |
       awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%d-%d", lo, hi }')." \
     "$(awk -F '\t' 'NR > 1 && ($14 > 0 || $17 > 0) { d = 1 } END {
-      print d ? "DISTURBED: other processes were runnable during some runs; the figures carry their load." :
-        "Undisturbed: no other runnable process seen at any run'"'"'s start or end." }' "$raw")" \
+      if (d) print "DISTURBED: other processes were runnable during some runs; the figures carry their load."
+      else print "Undisturbed: no other runnable process seen at any run'"'"'s start or end." }' \
+      "$raw")" \
     "Raw: $raw"
 }
 
