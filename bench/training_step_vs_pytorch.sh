@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Seconds per training step and peak memory of infopro's trainer (oneDNN) beside PyTorch on the
-# same number of threads, for CIFAR-sized ResNets on random 3x32x32 data: SGD momentum 0.9
+# Seconds per training step and peak memory of infopro's trainer (oneDNN) beside PyTorch (eager, and
+# with COMPILE=1 also torch.compile with TorchInductor) on the same number of threads, for CIFAR-sized ResNets on random 3x32x32 data: SGD momentum 0.9
 # Nesterov, weight decay 1e-4, cross-entropy, BatchNorm in training mode. infopro runs end to end
 # (K = 1) and with InfoPro local training at K = 2 and K = 4, cut where `infopro plan -K N --json`
 # puts the cuts (balanced memory), to show the per-step cost of the local heads.
@@ -8,8 +8,8 @@
 # Each measurement is a fresh process: bench/training_step.c for infopro (allocated and planned
 # trainer bytes, max RSS growth), bench/training_step_pytorch.py for PyTorch (bytes of the tensors
 # saved for backward, each storage once, + parameters + gradients + momentum; max RSS growth).
-# Inside a round the runs are interleaved (K=1, PyTorch, K=2, K=4, ...), so a machine that slows
-# down affects all alike; a run reports the median of its timed steps and the table gives the
+# Inside a round the runs are interleaved (K=1, PyTorch, torch.compile, K=2, K=4, ...), so a
+# machine that slows down affects all alike; a run reports the median of its timed steps and the table gives the
 # median over ROUNDS rounds with the spread of the rounds beside it, and the fastest single step
 # seen (on a shared machine the noise only ever adds time, so the fastest step is the closest to
 # the uncontended cost). Threads: nproc (OMP_NUM_THREADS for oneDNN, torch.set_num_threads for
@@ -19,6 +19,20 @@
 #   ROUNDS=3 BATCH=128 KS="2 4" WARMUP=1 BUILD=build PYTHON=/usr/bin/python3 \
 #     MODELS="resnet32:5:3 resnet110:3:2" RAW=/tmp/steps.tsv bench/training_step_vs_pytorch.sh
 #   bench/training_step_vs_pytorch.sh report /tmp/steps.tsv    # the table again from a raw file
+#
+# The machine's load is recorded per run: the 1-minute load average and the number of runnable
+# processes (/proc/loadavg) when the run starts and when it ends; other processes on the cores only
+# ever add time, so a table whose runs saw other runnable processes is disturbed, and says so.
+#
+# torch.compile (COMPILE=1) wants a recent PyTorch 2 from PyPI (Debian's python3-torch is older),
+# in a virtual environment outside the repository (the test suite never needs Python):
+#   python3 -m venv ~/.cache/infopro-peers-venv
+#   ~/.cache/infopro-peers-venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch
+#   ~/.cache/infopro-peers-venv/bin/pip install numpy onnx
+#   (plain `pip install torch numpy onnx` where that index is unreachable: it pulls CUDA wheels too)
+#   COMPILE=1 PYTHON=~/.cache/infopro-peers-venv/bin/python3 bench/training_step_vs_pytorch.sh
+# Inductor compiles its C++ with the system's g++ on the first step, which is then a warm-up step
+# (WARMUP >= 2 is used for it).
 # MODELS lists NAME:INFOPRO_STEPS:PYTORCH_STEPS, the timed steps per run for models/NAME.onnx.
 # CMAKE_ARGS are passed to the configure step; every raw line goes to RAW (and to stderr).
 set -euo pipefail
@@ -33,11 +47,13 @@ build=${BUILD:-$root/build}
 threads=$(nproc)
 python=${PYTHON:-/usr/bin/python3}
 raw=${RAW:-}
+compile=${COMPILE:-0}
 
-# The median of the numbers on stdin (mean of the middle two for an even count), and the range.
+# The median of the numbers on stdin (mean of the middle two for an even count; "-" where a value
+# is unknown), and the range.
 median() {
-  sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "-"; exit }
+  sort -g | awk '{ v[NR] = $1; if ($1 == "-") unknown = 1 } END {
+    if (NR == 0 || unknown) { print "-"; exit }
     if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
@@ -60,7 +76,8 @@ report() {
   for name in $(awk -F '\t' 'NR > 1 && !seen[$1]++ { print $1 }' "$raw"); do
     e2e=$(column_of "$name" infopro 1 5 | median)
     for spec in $(awk -F '\t' -v m="$name" 'NR > 1 && $1 == m && !seen[$2 ":" $3]++ {
-        print ($2 == "pytorch" ? 1 : ($3 == 1 ? 0 : 2)) "\t" $3 "\t" $2 ":" $3 }' "$raw" |
+        print ($2 == "pytorch" ? 1 : $2 == "torch.compile" ? 2 : ($3 == 1 ? 0 : 3)) "\t" $3 "\t" \
+          $2 ":" $3 }' "$raw" |
       sort -k1,1n -k2,2n | cut -f 3); do
       IFS=: read -r who K <<<"$spec"
       ms=$(column_of "$name" "$who" "$K" 5 | median)
@@ -75,6 +92,9 @@ report() {
       if [ "$who" = pytorch ]; then
         label="PyTorch $torch_version (E2E)"
         memory="$(mib "$peak") (saved + params/grads/momentum)"
+      elif [ "$who" = torch.compile ]; then
+        label="PyTorch $torch_version torch.compile, inductor (E2E)"
+        memory="- (not visible inside the compiled graph)"
       else
         label="infopro oneDNN $([ "$K" = 1 ] && echo E2E || echo "K=$K")"
         memory="$(mib "$peak") (planned $(mib "$planned"))"
@@ -89,7 +109,15 @@ report() {
     "each run the median of its timed steps after warm-up; $threads threads;" \
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//');" \
     "1-minute load average at the runs' starts $(awk -F '\t' 'NR > 1 { print $11 }' "$raw" |
-      spread). Raw: $raw"
+      spread), at their ends $(awk -F '\t' 'NR > 1 && $16 != "" { print $16 }' "$raw" | spread);" \
+    "other runnable processes at the runs' starts and ends" \
+    "$(awk -F '\t' 'NR > 1 && $14 != "" { print $14; print $17 }' "$raw" | sort -n |
+      awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%d-%d", lo, hi }')." \
+    "$(awk -F '\t' 'NR > 1 && ($14 > 0 || $17 > 0) { d = 1 } END {
+      if (d) print "DISTURBED: other processes were runnable during some runs; the figures carry their load."
+      else print "Undisturbed: no other runnable process seen at any run'"'"'s start or end." }' \
+      "$raw")" \
+    "Raw: $raw"
 }
 
 if [ "${1:-}" = report ]; then
@@ -116,9 +144,19 @@ plan_cuts() {
 
 printf 'model\timpl\tK\tround\tstep_ms\tmin_ms\tmax_ms\tpeak_bytes\tplanned_bytes\tmaxrss_delta' \
   >"$raw"
-printf '\tload1\tbatch\tsaved_bytes\n' >>"$raw"
-record() { echo "$1	$batch	$2" >>"$raw"; echo "$1	$2" >&2; }
+printf '\tload1\tbatch\tsaved_bytes\trunning\tend_time\tend_load1\tend_running\n' >>"$raw"
+# fields before batch, fields after it (saved bytes), the load at the start
+record() {
+  local end
+  end="$(date +%T)	$(load1)	$(running)"
+  echo "$1	$batch	$2	$3	$end" >>"$raw"
+  echo "$1	$2	$3	$end" >&2
+}
 load1() { cut -d ' ' -f 1 /proc/loadavg; }
+# runnable processes besides the one reading /proc/loadavg
+running() { awk '{ split($4, r, "/"); print r[1] - 1 }' /proc/loadavg; }
+impls="1 pytorch"
+if [ "$compile" = 1 ]; then impls="$impls torch.compile"; fi
 
 for entry in $models; do
   IFS=: read -r name infopro_steps torch_steps <<<"$entry"
@@ -129,21 +167,24 @@ for entry in $models; do
     echo "$name K=$K cuts: ${cuts[$K]}" >&2
   done
   for round in $(seq 1 "$rounds"); do
-    for impl in 1 pytorch $ks; do
+    for impl in $impls $ks; do
       load=$(load1)
-      if [ "$impl" = pytorch ]; then
+      busy=$(running)
+      if [ "$impl" = pytorch ] || [ "$impl" = torch.compile ]; then
+        flags=(--warmup "$warmup")
+        if [ "$impl" = torch.compile ]; then flags=(--compile --warmup $((warmup > 2 ? warmup : 2))); fi
         IFS=$'\t' read -r -a f < <("$python" "$root/bench/training_step_pytorch.py" "$name" \
-          --batch "$batch" --steps "$torch_steps" --warmup "$warmup" --threads "$threads")
+          --batch "$batch" --steps "$torch_steps" "${flags[@]}" --threads "$threads")
         # peak: saved + parameters + gradients + momentum; planned column: the saved bytes alone
-        record "$name	pytorch	1	$round	${f[4]}	${f[5]}	${f[6]}	${f[12]}	${f[7]}	${f[13]}	$load" \
-          "${f[7]}"
+        record "$name	$impl	1	$round	${f[4]}	${f[5]}	${f[6]}	${f[12]}	${f[7]}	${f[13]}	$load" \
+          "${f[7]}" "$busy"
       else
         cut_args=()
         if [ "$impl" != 1 ]; then cut_args=(--cuts "${cuts[$impl]}"); fi
         IFS=$'\t' read -r -a f < <("$bench" "$model" --batch "$batch" --steps "$infopro_steps" \
           --warmup "$warmup" "${cut_args[@]}" --tsv)
         record "$name	infopro	${f[1]}	$round	${f[4]}	${f[5]}	${f[6]}	${f[7]}	${f[8]}	${f[10]}	$load" \
-          "${f[11]}"
+          "${f[11]}" "$busy"
       fi
     done
   done

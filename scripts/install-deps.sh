@@ -17,6 +17,7 @@ packages=(
   libssl-dev                             # SHA-256 of a compiled program's model (cli/compile.c)
   dataset-fashion-mnist                  # the demo's and the learning tests' data
   clang libclang-rt-14-dev               # libFuzzer target for the loader
+  libomp-dev                             # clang's OpenMP runtime: generated kernels on every core
   libopenmpi-dev openmpi-bin             # the MPI pipeline: mpirun -np K infopro train
 )
 if [[ "${1:-}" == "--developer" ]]; then

@@ -11,18 +11,30 @@
  *
  * A node is taken only when its dtypes, shapes and attributes are exactly the generated kernel's
  * contract (kernel_library.c); otherwise it is declined as unsupported and runs on the reference
- * kernel. The kernels run on one thread: they stream memory once, and the optimizer updates
- * are many small tensors, so splitting them would cost more in thread hand-offs than it saves. */
+ * kernel.
+ *
+ * The kernels run on every core (ipro_onednn_generated_run): the range is cut into one contiguous
+ * piece per OpenMP thread, the runtime oneDNN's primitives run on (Debian's libdnnl is built with
+ * OpenMP: GNU's libgomp under gcc, LLVM's libomp, which then serves oneDNN too, under clang), so
+ * the generated loops and the primitives share one pool of threads. An element's result depends
+ * on that element alone, so the bytes are the same for any number of threads. Below
+ * IPRO_ONEDNN_GENERATED_SPLIT elements (every parameter tensor of the CIFAR ResNets) a kernel runs
+ * on the calling thread: these loops are bound by memory, and waking the other threads cost more
+ * than it saved. Dropout's forward reads its element's index (the random stream) and runs
+ * whole. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "onednn_internal.h"
 
 struct ipro_onednn_generated {
   pthread_mutex_t lock; /* the JIT and the table are filled by whichever kernel asks first */
   ipro_kernel_jit *jit;
-  ipro_kernel_host_fn kernels[IPRO_GENERATED_COUNT];
+  ipro_onednn_generated_fn kernels[IPRO_GENERATED_COUNT];
 };
 
 ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, ipro_error *err) {
@@ -39,28 +51,92 @@ void ipro_onednn_generated_destroy(ipro_onednn_generated *library) {
   free(library);
 }
 
+/* The bytes of one element of an input or output of this kind. */
+static int element_bytes(ipro_kernel_input_kind kind) {
+  return kind == IPRO_KERNEL_MASK ? 1 : kind == IPRO_KERNEL_LABEL ? 8 : 4;
+}
+
+/* What splitting fn's range needs, from its description. */
+static void describe_layout(const ipro_kernel_desc *desc, ipro_onednn_generated_fn *fn) {
+  fn->input_count = desc->input_count;
+  fn->output_count = desc->output_count;
+  for (int i = 0; i < desc->input_count; i++) {
+    fn->input_bytes[i] = element_bytes(desc->inputs[i]);
+    if (desc->inputs[i] == IPRO_KERNEL_CHANNEL) fn->whole = true;
+  }
+  for (int o = 0; o < desc->output_count; o++)
+    fn->output_bytes[o] = element_bytes(desc->output_kinds[o]);
+  for (int n = 0; n < desc->node_count; n++)
+    if (desc->nodes[n].op == IPRO_KERNEL_COUNTER_UNIFORM) fn->whole = true;
+}
+
 ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
-                                         ipro_generated_kernel which, ipro_kernel_host_fn *out,
+                                         ipro_generated_kernel which, ipro_onednn_generated_fn *out,
                                          ipro_error *err) {
   ipro_status status = IPRO_OK;
   pthread_mutex_lock(&library->lock);
-  if (!library->kernels[which]) {
+  ipro_onednn_generated_fn *fn = &library->kernels[which];
+  if (!fn->entry) {
     ipro_kernel_desc desc;
     ipro_kernel_library_describe(which, &desc);
     if (!library->jit) status = ipro_kernel_jit_create(&library->jit, err);
-    if (status == IPRO_OK)
-      status = ipro_kernel_jit_compile(library->jit, &desc, &library->kernels[which], err);
+    if (status == IPRO_OK) status = ipro_kernel_jit_compile(library->jit, &desc, &fn->entry, err);
+    if (status == IPRO_OK) describe_layout(&desc, fn);
     if (status != IPRO_OK) ipro_error_prefix(err, "generating the CPU kernel %s", desc.name);
   }
-  *out = library->kernels[which];
+  *out = *fn;
   pthread_mutex_unlock(&library->lock);
   return status;
+}
+
+/* A pointer `elements` elements of `bytes` on from base (NULL stays NULL: an in-place output's
+ * slot, which the kernel does not read, may be empty). */
+static const void *advance(const void *base, int64_t elements, int bytes) {
+  return base ? (const char *)base + elements * bytes : NULL;
+}
+
+/* Element `t` of `threads` pieces of [0, count) starts here: an even share, rounded down to a
+ * multiple of 16 elements so that no two threads write one 64-byte line of a float output. */
+static int64_t piece_start(int64_t count, int t, int threads) {
+  if (t >= threads) return count;
+  return count * t / threads / 16 * 16;
+}
+
+static void run_piece(const ipro_onednn_generated_fn *fn, const void *const *inputs,
+                      void *const *outputs, const float *params, int64_t begin, int64_t end,
+                      const uint64_t *integers) {
+  const void *in[IPRO_KERNEL_MAX_INPUTS];
+  void *out[IPRO_KERNEL_MAX_OUTPUTS];
+  for (int i = 0; i < fn->input_count; i++)
+    in[i] = advance(inputs[i], begin, fn->input_bytes[i]);
+  for (int o = 0; o < fn->output_count; o++)
+    out[o] = (void *)advance(outputs[o], begin, fn->output_bytes[o]);
+  fn->entry(in, out, params, end - begin, 1, end - begin, integers);
+}
+
+void ipro_onednn_generated_run(const ipro_onednn_generated_fn *fn, const void *const *inputs,
+                               void *const *outputs, const float *params, int64_t count,
+                               const uint64_t *integers) {
+  if (fn->whole || count < IPRO_ONEDNN_GENERATED_SPLIT) {
+    fn->entry(inputs, outputs, params, count, 1, count, integers);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel
+  {
+    int threads = omp_get_num_threads(), t = omp_get_thread_num();
+    int64_t begin = piece_start(count, t, threads), end = piece_start(count, t + 1, threads);
+    if (end > begin) run_piece(fn, inputs, outputs, params, begin, end, integers);
+  }
+#else
+  run_piece(fn, inputs, outputs, params, 0, count, integers);
+#endif
 }
 
 /* ---- the optimizer updates ---- */
 
 typedef struct {
-  ipro_kernel_host_fn kernel;
+  ipro_onednn_generated_fn kernel;
   int64_t count;
 } update_state;
 
@@ -70,8 +146,8 @@ static ipro_status sgd_update_run(const ipro_onednn_kernel *kernel, void *const 
   (void)step, (void)outputs, (void)workspace, (void)err;
   const update_state *s = kernel->state;
   /* hyper {lr, momentum, weight_decay, nesterov}: the kernel's params as they stand */
-  s->kernel((const void *const[]){inputs[0], inputs[1], inputs[2]},
-            (void *const[]){inputs[0], inputs[2]}, inputs[3], s->count, 1, s->count, NULL);
+  ipro_onednn_generated_run(&s->kernel, (const void *const[]){inputs[0], inputs[1], inputs[2]},
+                            (void *const[]){inputs[0], inputs[2]}, inputs[3], s->count, NULL);
   return IPRO_OK;
 }
 
@@ -91,8 +167,9 @@ static ipro_status adam_update_run(const ipro_onednn_kernel *kernel, void *const
                            hyper[4],
                            (float)(1.0 - pow(hyper[1], step)),
                            (float)(1.0 - pow(hyper[2], step))};
-  s->kernel((const void *const[]){inputs[0], inputs[1], inputs[2], inputs[3]},
-            (void *const[]){inputs[0], inputs[2], inputs[3]}, params, s->count, 1, s->count, NULL);
+  ipro_onednn_generated_run(
+      &s->kernel, (const void *const[]){inputs[0], inputs[1], inputs[2], inputs[3]},
+      (void *const[]){inputs[0], inputs[2], inputs[3]}, params, s->count, NULL);
   return IPRO_OK;
 }
 
@@ -133,21 +210,22 @@ ipro_status ipro_onednn_build_adam_update(ipro_onednn_kernel *kernel, const ipro
 /* ---- Dropout in training form ---- */
 
 typedef struct {
-  ipro_kernel_host_fn kernel;
+  ipro_onednn_generated_fn kernel;
   int64_t count;
   float ratio;
 } dropout_forward_state;
 
 /* The seed is 0, as the reference backend's (the executor hands kernels the step alone). The
- * kernel runs over the whole tensor at once: its random stream is indexed by the element's
- * position, which a split by offset pointers would shift. */
+ * kernel runs over the whole tensor at once (it is `whole`): its random stream is indexed by the
+ * element's position, which a split by offset pointers would shift. */
 static ipro_status dropout_forward_run(const ipro_onednn_kernel *kernel, void *const *inputs,
                                        void *const *outputs, char *workspace, uint64_t step,
                                        ipro_error *err) {
   (void)workspace, (void)err;
   const dropout_forward_state *s = kernel->state;
   const uint64_t integers[2] = {0, step};
-  s->kernel((const void *const[]){inputs[0]}, outputs, &s->ratio, s->count, 1, s->count, integers);
+  ipro_onednn_generated_run(&s->kernel, (const void *const[]){inputs[0]}, outputs, &s->ratio,
+                            s->count, integers);
   return IPRO_OK;
 }
 
@@ -183,7 +261,7 @@ ipro_status ipro_onednn_build_dropout(ipro_onednn_kernel *kernel, const ipro_gra
 /* ---- ipro.DropoutGrad ---- */
 
 typedef struct {
-  ipro_kernel_host_fn kernel;
+  ipro_onednn_generated_fn kernel;
   int64_t count;
   float scale; /* 1 / (1 − ratio), the float the forward and the reference use */
 } dropout_state;
@@ -193,8 +271,8 @@ static ipro_status dropout_grad_run(const ipro_onednn_kernel *kernel, void *cons
                                     ipro_error *err) {
   (void)step, (void)workspace, (void)err;
   const dropout_state *s = kernel->state;
-  s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->scale, s->count, 1, s->count,
-            NULL);
+  ipro_onednn_generated_run(&s->kernel, (const void *const[]){inputs[0], inputs[1]}, outputs,
+                            &s->scale, s->count, NULL);
   return IPRO_OK;
 }
 

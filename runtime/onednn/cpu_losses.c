@@ -8,8 +8,8 @@
  * BinaryCrossEntropy's element-wise parts are generated kernels (cpu_generated.c,
  * codegen/kernel_library.c: the loss terms and the gradient, in float with a vectorised log),
  * measured several times faster than the scalar loops they replaced. The loss sums its terms in a
- * fixed number of chunks, each in double, and then the chunks in order, so the loss does not
- * depend on how the work is split.
+ * fixed number of chunks, each in double (the chunks split over threads), and then the chunks in
+ * order, so the loss does not depend on how the work is split or on the number of threads.
  *
  * SupCon works on z = f / max(‖f‖, 1e-12). The similarities z·zᵀ are a oneDNN matmul (the one
  * O(N²·D) part of the loss); the loss then needs per anchor the log-sum-exp of its row over
@@ -30,8 +30,8 @@
 
 typedef struct {
   int64_t count;
-  float factor;               /* the gradient's scale / count */
-  ipro_kernel_host_fn kernel; /* the generated loss terms or gradient */
+  float factor;                    /* the gradient's scale / count */
+  ipro_onednn_generated_fn kernel; /* the generated loss terms or gradient */
 } bce_state;
 
 /* The generated kernel writes the terms of BCE_BLOCK elements at a time into a buffer on the stack
@@ -45,14 +45,15 @@ static ipro_status bce_loss_run(const ipro_onednn_kernel *kernel, void *const *i
   const bce_state *s = kernel->state;
   const float *p = inputs[0], *target = inputs[1];
   double partial[BCE_CHUNKS];
+  IPRO_ONEDNN_PARALLEL_FOR(2 * s->count)
   for (int c = 0; c < BCE_CHUNKS; c++) {
     int64_t begin = s->count * c / BCE_CHUNKS, end = s->count * (c + 1) / BCE_CHUNKS;
     double sum = 0.0;
     float terms[BCE_BLOCK];
     for (int64_t block = begin; block < end; block += BCE_BLOCK) {
       int64_t n = end - block < BCE_BLOCK ? end - block : BCE_BLOCK;
-      s->kernel((const void *const[]){p + block, target + block}, (void *const[]){terms}, NULL, n,
-                1, n, NULL);
+      s->kernel.entry((const void *const[]){p + block, target + block}, (void *const[]){terms},
+                      NULL, n, 1, n, NULL);
       for (int64_t i = 0; i < n; i++)
         sum += terms[i];
     }
@@ -70,8 +71,8 @@ static ipro_status bce_grad_run(const ipro_onednn_kernel *kernel, void *const *i
                                 ipro_error *err) {
   (void)step, (void)workspace, (void)err;
   const bce_state *s = kernel->state;
-  s->kernel((const void *const[]){inputs[0], inputs[1]}, outputs, &s->factor, s->count, 1, s->count,
-            NULL);
+  ipro_onednn_generated_run(&s->kernel, (const void *const[]){inputs[0], inputs[1]}, outputs,
+                            &s->factor, s->count, NULL);
   return IPRO_OK;
 }
 

@@ -32,7 +32,8 @@
  *
  * A loop may also call a kernel generated through the LLVM C API (codegen/kernel_library.h,
  * compiled for this CPU on first use and cached per backend: cpu_generated.c). The optimizer
- * updates, ipro.DropoutGrad and BinaryCrossEntropy's element-wise parts run that way. */
+ * updates, ipro.DropoutGrad and BinaryCrossEntropy's element-wise parts run that way, their
+ * ranges split over the same OpenMP threads (ipro_onednn_generated_run). */
 #ifndef IPRO_ONEDNN_INTERNAL_H
 #define IPRO_ONEDNN_INTERNAL_H
 
@@ -64,10 +65,32 @@ typedef struct ipro_onednn_kernel ipro_onednn_kernel;
 typedef struct ipro_onednn_generated ipro_onednn_generated;
 ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, ipro_error *err);
 void ipro_onednn_generated_destroy(ipro_onednn_generated *library);
-/* The entry of one generated kernel, compiled (and the JIT started) if this is its first use. */
+/* One compiled generated kernel: its entry, and what splitting its range over threads needs. */
+typedef struct {
+  ipro_kernel_host_fn entry;
+  int input_count, output_count;
+  /* bytes per element of each input and output (4 for float32, 1 for a mask, 8 for labels) */
+  int input_bytes[IPRO_KERNEL_MAX_INPUTS], output_bytes[IPRO_KERNEL_MAX_OUTPUTS];
+  /* it reads a channel input or its element index (a random stream), which depend on where an
+   * element sits in the whole range: it runs over the whole range on one thread */
+  bool whole;
+} ipro_onednn_generated_fn;
+/* One generated kernel, compiled (and the JIT started) if this is its first use. */
 ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
-                                         ipro_generated_kernel which, ipro_kernel_host_fn *out,
+                                         ipro_generated_kernel which, ipro_onednn_generated_fn *out,
                                          ipro_error *err);
+/* Runs fn over elements [0, count) (element inputs and outputs; channels = 1, inner = count).
+ * Where the library is built with OpenMP, the range is split into one contiguous piece per
+ * thread (boundaries on multiples of 16 elements) unless fn is `whole` or count is below
+ * IPRO_ONEDNN_GENERATED_SPLIT: each element's result depends on that element alone, so the bytes
+ * written do not depend on the number of threads. */
+/* These kernels stream memory and do little arithmetic: on this project's 2-core machine a
+ * second thread did not pay below about a million elements (bench/generated_threads.c, README),
+ * while a join on a loaded machine can wait a whole time slice. */
+#define IPRO_ONEDNN_GENERATED_SPLIT (1 << 20)
+void ipro_onednn_generated_run(const ipro_onednn_generated_fn *fn, const void *const *inputs,
+                               void *const *outputs, const float *params, int64_t count,
+                               const uint64_t *integers);
 
 /* A step written in C: reads the kernel's state, the node's inputs and outputs, and the
  * workspace (intermediates at the offsets ipro_onednn_reserve gave); step is the run's step
