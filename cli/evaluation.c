@@ -129,7 +129,10 @@ ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *da
   for (;; batch /= 2) {
     if (open_at(model, data, batch, limit, backend, fallback, arena, e, err) != IPRO_OK)
       return IPRO_ERROR;
-    if (arena_of(&e->full) <= arena_bytes && arena_of(&e->rest) <= arena_bytes) return IPRO_OK;
+    if (arena_of(&e->full) <= arena_bytes && arena_of(&e->rest) <= arena_bytes) {
+      if (backend->host_memory) e->staging = arena, e->staging_bytes = arena_bytes;
+      return IPRO_OK;
+    }
     size_t needed = arena_of(&e->full);
     ipro_cli_evaluator_close(e);
     if (batch == 1)
@@ -180,13 +183,14 @@ ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *
   return status;
 }
 
-static ipro_status copy_into(ipro_cli_sized_model *m,
+static ipro_status copy_into(const ipro_cli_evaluator *e, ipro_cli_sized_model *m,
                              ipro_status (*read)(void *, const char *, void *, size_t,
                                                  ipro_error *),
                              void *context, ipro_error *err) {
   const ipro_forward_program *program = ipro_executor_program(m->executor);
   void *buffer = NULL;
   size_t capacity = 0;
+  void *staging = e->staging;
   ipro_status status = IPRO_OK;
   for (int t = 0; status == IPRO_OK && t < m->graph->n_tensors; t++) {
     const ipro_tensor *tensor = &m->graph->tensors[t];
@@ -194,7 +198,8 @@ static ipro_status copy_into(ipro_cli_sized_model *m,
         program->slots[t].kind != IPRO_SLOT_PARAMETER)
       continue;
     size_t bytes = program->slots[t].bytes;
-    if (bytes > capacity) {
+    if (staging && bytes > e->staging_bytes) staging = NULL;
+    if (!staging && bytes > capacity) {
       free(buffer);
       capacity = bytes;
       buffer = malloc(capacity);
@@ -203,8 +208,9 @@ static ipro_status copy_into(ipro_cli_sized_model *m,
         break;
       }
     }
-    status = read(context, tensor->name, buffer, bytes, err);
-    if (status == IPRO_OK) status = ipro_executor_write_tensor(m->executor, t, buffer, bytes, err);
+    void *through = staging ? staging : buffer;
+    status = read(context, tensor->name, through, bytes, err);
+    if (status == IPRO_OK) status = ipro_executor_write_tensor(m->executor, t, through, bytes, err);
   }
   free(buffer);
   return status;
@@ -215,8 +221,8 @@ ipro_status ipro_cli_evaluator_copy_parameters(ipro_cli_evaluator *e,
                                                                    void *host, size_t bytes,
                                                                    ipro_error *err),
                                                void *context, ipro_error *err) {
-  if (copy_into(&e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
-  if (e->rest.executor && copy_into(&e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  if (copy_into(e, &e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  if (e->rest.executor && copy_into(e, &e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
   return IPRO_OK;
 }
 

@@ -57,6 +57,22 @@ static int input_named(const ipro_graph *graph, const char *suffix) {
   return -1;
 }
 
+/* Once the executor has copied a module's parameters into its parameter block, the graph's host
+ * copies of them are stale (training updates the block) and nothing reads them again: they are
+ * released, so that the trainer holds its weights once, in the planned block. Constants stay
+ * (kernels may read their values while running). */
+static void release_uploaded_parameters(trainer_module *m) {
+  const ipro_forward_program *program = ipro_executor_program(m->executor);
+  for (int i = 0; i < m->graph->n_tensors; i++) {
+    ipro_tensor *tensor = &m->graph->tensors[i];
+    if (tensor->kind != IPRO_TENSOR_INITIALIZER || program->slots[i].kind != IPRO_SLOT_PARAMETER)
+      continue;
+    free(tensor->data);
+    tensor->data = NULL;
+    tensor->data_bytes = 0;
+  }
+}
+
 static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   int cut_index[IPRO_MAX_MODULES + 1];
   cut_index[0] = -1;
@@ -79,6 +95,7 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
     if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
         IPRO_OK)
       return IPRO_ERROR;
+    release_uploaded_parameters(m);
     m->labels_input = input_named(m->graph, "labels");
     m->image_input = k == 0 ? 0 : input_named(m->graph, "/image");
     ipro_module_memory memory;
@@ -177,8 +194,11 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
   if (ipro_backend_create_for(t->options.device, t->options.reference, &t->backend, &t->fallback,
                               err) != IPRO_OK)
     return IPRO_ERROR;
-  if (build_modules(t, err) != IPRO_OK) return ipro_error_prefix(err, "%s", model_path);
   t->image_bytes = (size_t)ipro_tensor_bytes(&t->network->tensors[t->network->inputs[0]]);
+  if (build_modules(t, err) != IPRO_OK) return ipro_error_prefix(err, "%s", model_path);
+  /* The modules' graphs hold all they need of the network: its weights are not kept twice. */
+  ipro_graph_free(t->network);
+  t->network = NULL;
   t->labels_bytes = sizeof(int64_t) * (size_t)t->options.batch;
   t->planned_bytes += t->image_bytes + t->labels_bytes + t->block_bytes;
   ipro_backend *b = t->backend;
