@@ -63,10 +63,13 @@ static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_
   if (check_output(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
   m->logits = malloc((size_t)batch * (size_t)data->num_classes * sizeof *m->logits);
   if (!m->logits) return ipro_error_set(err, "out of memory for %lld logits", (long long)batch);
-  ipro_executor_options options = {.external_arena = arena != NULL};
+  /* On host memory the executor reads each batch where the loader made it: no input block. */
+  ipro_executor_options options = {.external_arena = arena != NULL,
+                                   .external_inputs = backend->host_memory};
   if (ipro_executor_create_with(m->graph, backend, fallback, &options, &m->executor, err) !=
       IPRO_OK)
     return IPRO_ERROR;
+  ipro_executor_release_uploaded_values(m->executor, m->graph);
   if (arena) ipro_executor_bind_arena(m->executor, arena);
   return IPRO_OK;
 }
@@ -173,6 +176,7 @@ ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *
       return ipro_error_set(err, "internal: a batch of %lld images", (long long)batch->count);
     const void *inputs[1] = {batch->images};
     void *outputs[1] = {m->logits};
+    ipro_executor_bind_input(m->executor, 0, (void *)batch->images);
     status = ipro_executor_run(m->executor, inputs, outputs, err);
     if (status == IPRO_OK)
       accumulate(m->logits, batch->labels, batch->count, e->data->num_classes, totals);

@@ -18,7 +18,7 @@
  *                       resident set the process started with (the libraries).
  *
  * The promises the tests check: the trainer's allocator-measured peak (allocator-measured less
- * the test pass) within 1% of planned + its programs and primitives, and RSS growth at most
+ * the test pass) within 0.1% of planned + its programs and primitives, and RSS growth at most
  * planned + dataset + 64 MiB. */
 #ifndef IPRO_CLI_MEMORY_REPORT_H
 #define IPRO_CLI_MEMORY_REPORT_H

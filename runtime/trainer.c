@@ -57,22 +57,6 @@ static int input_named(const ipro_graph *graph, const char *suffix) {
   return -1;
 }
 
-/* Once the executor has copied a module's parameters into its parameter block, the graph's host
- * copies of them are stale (training updates the block) and nothing reads them again: they are
- * released, so that the trainer holds its weights once, in the planned block. Constants stay
- * (kernels may read their values while running). */
-static void release_uploaded_parameters(trainer_module *m) {
-  const ipro_forward_program *program = ipro_executor_program(m->executor);
-  for (int i = 0; i < m->graph->n_tensors; i++) {
-    ipro_tensor *tensor = &m->graph->tensors[i];
-    if (tensor->kind != IPRO_TENSOR_INITIALIZER || program->slots[i].kind != IPRO_SLOT_PARAMETER)
-      continue;
-    free(tensor->data);
-    tensor->data = NULL;
-    tensor->data_bytes = 0;
-  }
-}
-
 static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   int cut_index[IPRO_MAX_MODULES + 1];
   cut_index[0] = -1;
@@ -95,7 +79,7 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
     if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
         IPRO_OK)
       return IPRO_ERROR;
-    release_uploaded_parameters(m);
+    ipro_executor_release_uploaded_values(m->executor, m->graph); /* the block holds them */
     m->labels_input = input_named(m->graph, "labels");
     m->image_input = k == 0 ? 0 : input_named(m->graph, "/image");
     ipro_module_memory memory;
