@@ -15,7 +15,10 @@
  *   RSS growth          the process's resident high-water mark over its resident set when
  *                       `train` started, before the dataset or any model was read;
  *   beside it           the dataset as stored (uint8), the batch loader's buffers, and the
- *                       resident set the process started with (the libraries).
+ *                       resident set the process started with (the libraries);
+ *   device-measured     on a GPU, the driver's figure of device memory in use
+ *                       (cudaMemGetInfo) at its highest after creation or a step, over its
+ *                       figure before the trainer allocated (printed only there).
  *
  * The promises the tests check: the trainer's allocator-measured peak (allocator-measured less
  * the test pass) within 0.1% of planned + its programs and primitives, and RSS growth at most
@@ -40,6 +43,7 @@ typedef struct {
   uint64_t dataset;               /* training and test splits as stored (uint8) */
   uint64_t loader;                /* the batch loaders' buffers */
   uint64_t end_to_end;            /* the end-to-end plan's peak (0 when not computed) */
+  uint64_t device_growth;         /* on a GPU: cudaMemGetInfo's growth over the trainer (0: none) */
   int K;
 } ipro_cli_memory_report;
 
