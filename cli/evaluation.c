@@ -63,10 +63,13 @@ static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_
   if (check_output(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
   m->logits = malloc((size_t)batch * (size_t)data->num_classes * sizeof *m->logits);
   if (!m->logits) return ipro_error_set(err, "out of memory for %lld logits", (long long)batch);
-  ipro_executor_options options = {.external_arena = arena != NULL};
+  /* On host memory the executor reads each batch where the loader made it: no input block. */
+  ipro_executor_options options = {.external_arena = arena != NULL,
+                                   .external_inputs = backend->host_memory};
   if (ipro_executor_create_with(m->graph, backend, fallback, &options, &m->executor, err) !=
       IPRO_OK)
     return IPRO_ERROR;
+  ipro_executor_release_uploaded_values(m->executor, m->graph);
   if (arena) ipro_executor_bind_arena(m->executor, arena);
   return IPRO_OK;
 }
@@ -129,7 +132,10 @@ ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *da
   for (;; batch /= 2) {
     if (open_at(model, data, batch, limit, backend, fallback, arena, e, err) != IPRO_OK)
       return IPRO_ERROR;
-    if (arena_of(&e->full) <= arena_bytes && arena_of(&e->rest) <= arena_bytes) return IPRO_OK;
+    if (arena_of(&e->full) <= arena_bytes && arena_of(&e->rest) <= arena_bytes) {
+      if (backend->host_memory) e->staging = arena, e->staging_bytes = arena_bytes;
+      return IPRO_OK;
+    }
     size_t needed = arena_of(&e->full);
     ipro_cli_evaluator_close(e);
     if (batch == 1)
@@ -170,6 +176,7 @@ ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *
       return ipro_error_set(err, "internal: a batch of %lld images", (long long)batch->count);
     const void *inputs[1] = {batch->images};
     void *outputs[1] = {m->logits};
+    ipro_executor_bind_input(m->executor, 0, (void *)batch->images);
     status = ipro_executor_run(m->executor, inputs, outputs, err);
     if (status == IPRO_OK)
       accumulate(m->logits, batch->labels, batch->count, e->data->num_classes, totals);
@@ -180,13 +187,14 @@ ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *
   return status;
 }
 
-static ipro_status copy_into(ipro_cli_sized_model *m,
+static ipro_status copy_into(const ipro_cli_evaluator *e, ipro_cli_sized_model *m,
                              ipro_status (*read)(void *, const char *, void *, size_t,
                                                  ipro_error *),
                              void *context, ipro_error *err) {
   const ipro_forward_program *program = ipro_executor_program(m->executor);
   void *buffer = NULL;
   size_t capacity = 0;
+  void *staging = e->staging;
   ipro_status status = IPRO_OK;
   for (int t = 0; status == IPRO_OK && t < m->graph->n_tensors; t++) {
     const ipro_tensor *tensor = &m->graph->tensors[t];
@@ -194,7 +202,8 @@ static ipro_status copy_into(ipro_cli_sized_model *m,
         program->slots[t].kind != IPRO_SLOT_PARAMETER)
       continue;
     size_t bytes = program->slots[t].bytes;
-    if (bytes > capacity) {
+    if (staging && bytes > e->staging_bytes) staging = NULL;
+    if (!staging && bytes > capacity) {
       free(buffer);
       capacity = bytes;
       buffer = malloc(capacity);
@@ -203,8 +212,9 @@ static ipro_status copy_into(ipro_cli_sized_model *m,
         break;
       }
     }
-    status = read(context, tensor->name, buffer, bytes, err);
-    if (status == IPRO_OK) status = ipro_executor_write_tensor(m->executor, t, buffer, bytes, err);
+    void *through = staging ? staging : buffer;
+    status = read(context, tensor->name, through, bytes, err);
+    if (status == IPRO_OK) status = ipro_executor_write_tensor(m->executor, t, through, bytes, err);
   }
   free(buffer);
   return status;
@@ -215,8 +225,8 @@ ipro_status ipro_cli_evaluator_copy_parameters(ipro_cli_evaluator *e,
                                                                    void *host, size_t bytes,
                                                                    ipro_error *err),
                                                void *context, ipro_error *err) {
-  if (copy_into(&e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
-  if (e->rest.executor && copy_into(&e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  if (copy_into(e, &e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  if (e->rest.executor && copy_into(e, &e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
   return IPRO_OK;
 }
 

@@ -29,6 +29,10 @@ typedef struct {
   int64_t count;                   /* images evaluated */
   ipro_cli_sized_model full, rest; /* rest.executor is NULL when the batch divides count */
   ipro_batch_loader *loader;
+  /* Where parameters pass on their way in (copy_parameters): the training block when the
+   * evaluator lives in it on host memory, so the copy allocates nothing; NULL mallocs a buffer. */
+  void *staging;
+  size_t staging_bytes;
 } ipro_cli_evaluator;
 
 typedef struct {

@@ -30,8 +30,17 @@ void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
           (unsigned long long)programs_of(m), (unsigned long long)m->test_pass_held,
           (unsigned long long)m->rss_growth, (unsigned long long)m->dataset,
           (unsigned long long)(m->planned + m->dataset + IPRO_CLI_RSS_SLACK_BYTES));
-  fprintf(out, "; beside the plan: batch loader %llu, libraries at start (RSS) %llu",
-          (unsigned long long)m->loader, (unsigned long long)m->rss_baseline);
+  if (m->device_growth)
+    fprintf(out, "; device-measured (cudaMemGetInfo) %llu (%+.2f%% of planned)",
+            (unsigned long long)m->device_growth,
+            m->planned
+                ? 100.0 * ((double)m->device_growth - (double)m->planned) / (double)m->planned
+                : 0.0);
+  fprintf(out,
+          "; beside the plan: batch loader %llu, split search (RSS) %llu, libraries at start "
+          "(RSS) %llu",
+          (unsigned long long)m->loader, (unsigned long long)m->split_search_rss,
+          (unsigned long long)m->rss_baseline);
   if (m->K > 1 && m->end_to_end)
     fprintf(out, "; end-to-end plan %llu (%.1f%% less with K = %d)",
             (unsigned long long)m->end_to_end,
@@ -46,11 +55,13 @@ void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writ
   ipro_json_int(w, "allocator_measured_bytes", (int64_t)allocator_of(m));
   ipro_json_int(w, "trainer_allocator_measured_bytes", (int64_t)trainer_of(m));
   ipro_json_int(w, "rss_growth_bytes", (int64_t)m->rss_growth);
+  if (m->device_growth) ipro_json_int(w, "device_measured_bytes", (int64_t)m->device_growth);
   ipro_json_begin_object(w, "outside_plan");
   ipro_json_int(w, "programs_and_primitives_bytes", (int64_t)programs_of(m));
   ipro_json_int(w, "test_pass_bytes", (int64_t)m->test_pass_held);
   ipro_json_int(w, "dataset_bytes", (int64_t)m->dataset);
   ipro_json_int(w, "batch_loader_bytes", (int64_t)m->loader);
+  ipro_json_int(w, "split_search_rss_bytes", (int64_t)m->split_search_rss);
   ipro_json_int(w, "libraries_rss_at_start_bytes", (int64_t)m->rss_baseline);
   ipro_json_end_object(w);
   ipro_json_int(w, "rss_slack_bytes", (int64_t)IPRO_CLI_RSS_SLACK_BYTES);

@@ -453,6 +453,7 @@ typedef struct {
   ipro_process_memory process, training;
   int64_t trainer_heap, test_pass_heap;     /* allocator bytes held by each once built */
   uint64_t trainer_creation_peak;           /* the allocator's peak while the trainer was built */
+  uint64_t split_search_rss;                /* VmRSS growth while the split was searched */
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
   int n_heads;
 } train_run;
@@ -668,7 +669,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
         ipro_error_set(err, "%lld training images make no full batch of %lld",
                        (long long)(r->position.limit ? r->position.limit : r->train_data.count),
                        (long long)r->position.batch);
+  uint64_t before_search = ipro_process_memory_status_bytes("VmRSS");
   if (status == IPRO_OK) status = choose_split(r, err);
+  uint64_t after_search = ipro_process_memory_status_bytes("VmRSS");
+  r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
   if (status == IPRO_OK && r->pipeline)
     status = ipro_pipeline_arrange(r->pipeline, r->K, r->position.batch, err);
   /* R data-parallel replicas share every batch (runtime/mpi/pipeline.h) */
@@ -1054,9 +1058,11 @@ static ipro_status train(train_run *r, ipro_error *err) {
                                    .rss_growth = ipro_process_memory_rss_growth(&r->process),
                                    .rss_baseline = r->process.rss_baseline,
                                    .dataset = r->train_data.bytes + r->test_data.bytes,
+                                   .split_search_rss = r->split_search_rss,
                                    .loader = ipro_batch_loader_bytes(r->loader) +
                                              ipro_batch_loader_bytes(r->evaluator.loader),
                                    .end_to_end = r->e2e_peak,
+                                   .device_growth = ipro_trainer_device_growth(r->trainer),
                                    .K = r->K};
   printf("trained %lld epochs in %.1f s: test accuracy %.4f\n", (long long)epochs_run, seconds,
          r->test_accuracy);

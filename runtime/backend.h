@@ -60,6 +60,10 @@ struct ipro_backend {
   void (*release_pinned)(ipro_backend *self, void *pointer);
   /* Host-visible memory: device pointers may be handed to the reference kernels directly. */
   bool host_memory;
+  /* The device memory in use as the driver reports it (CUDA: cudaMemGetInfo's total - free), a
+   * measure that does not read this backend's counters nor the plan; NULL on host memory, which
+   * the process's resident set measures instead (runtime/process_memory.h). */
+  ipro_status (*device_memory_used)(ipro_backend *self, uint64_t *bytes, ipro_error *err);
   void (*destroy)(ipro_backend *self);
 
   size_t bytes_allocated, bytes_in_use, peak_bytes;

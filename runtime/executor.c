@@ -235,6 +235,18 @@ uint64_t ipro_executor_step(const ipro_executor *e) { return e->runs; }
 
 int ipro_executor_primary_steps(const ipro_executor *e) { return e->primary_steps; }
 
+void ipro_executor_release_uploaded_values(ipro_executor *e, ipro_graph *graph) {
+  if (e->options.plan_only || graph != e->graph) return;
+  for (int t = 0; t < graph->n_tensors; t++) {
+    ipro_tensor *tensor = &graph->tensors[t];
+    if (tensor->kind != IPRO_TENSOR_INITIALIZER || e->program.slots[t].kind != IPRO_SLOT_PARAMETER)
+      continue;
+    free(tensor->data);
+    tensor->data = NULL;
+    tensor->data_bytes = 0;
+  }
+}
+
 void ipro_executor_free(ipro_executor *e) {
   if (!e) return;
   for (int n = 0; n < e->graph->n_nodes; n++)

@@ -55,6 +55,11 @@ void ipro_executor_set_pause(ipro_executor *executor, int step, ipro_executor_pa
 /* The step number random ops see (Dropout masks); it advances by one with every run. */
 void ipro_executor_set_step(ipro_executor *executor, uint64_t step);
 uint64_t ipro_executor_step(const ipro_executor *executor);
+/* Frees graph's host copies of the initializers the executor copied into its parameter block
+ * (graph must be the executor's own, held mutable by the caller): they are stale once training
+ * updates the block and nothing reads them again, so the weights are held once. Constants
+ * stay, since kernels may read their values while running. */
+void ipro_executor_release_uploaded_values(ipro_executor *executor, ipro_graph *graph);
 /* How many steps run on the primary backend (the rest use the fallback or are views). */
 int ipro_executor_primary_steps(const ipro_executor *executor);
 void ipro_executor_free(ipro_executor *executor);

@@ -33,6 +33,9 @@ struct ipro_trainer {
   char loss_name_storage[IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS][48];
   int n_losses;
   uint64_t steps;
+  /* The driver's figure of device memory in use (backend->device_memory_used): when the backend
+   * was created, and the most since (after creation, after each step). */
+  uint64_t device_baseline, device_peak;
 };
 
 ipro_optimizer_settings ipro_optimizer_defaults(ipro_optimizer_kind kind) {
@@ -79,6 +82,7 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
     if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
         IPRO_OK)
       return IPRO_ERROR;
+    ipro_executor_release_uploaded_values(m->executor, m->graph); /* the block holds them */
     m->labels_input = input_named(m->graph, "labels");
     m->image_input = k == 0 ? 0 : input_named(m->graph, "/image");
     ipro_module_memory memory;
@@ -157,6 +161,18 @@ static ipro_status check_float32(const ipro_graph *network, const char *model_pa
   return IPRO_OK;
 }
 
+/* Takes the driver's figure now into device_peak (the baseline when first); a backend on host
+ * memory has none. */
+static ipro_status measure_device(ipro_trainer *t, bool baseline, ipro_error *err) {
+  ipro_backend *b = t->backend;
+  uint64_t used = 0;
+  if (!b->device_memory_used) return IPRO_OK;
+  if (b->device_memory_used(b, &used, err) != IPRO_OK) return IPRO_ERROR;
+  if (baseline) t->device_baseline = used;
+  if (used > t->device_peak) t->device_peak = used;
+  return IPRO_OK;
+}
+
 static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *err) {
   if (ipro_graph_load(model_path, &t->network, err) != IPRO_OK) return IPRO_ERROR;
   if (ipro_graph_normalize(t->network, err) != IPRO_OK ||
@@ -177,8 +193,12 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
   if (ipro_backend_create_for(t->options.device, t->options.reference, &t->backend, &t->fallback,
                               err) != IPRO_OK)
     return IPRO_ERROR;
-  if (build_modules(t, err) != IPRO_OK) return ipro_error_prefix(err, "%s", model_path);
+  if (measure_device(t, true, err) != IPRO_OK) return IPRO_ERROR;
   t->image_bytes = (size_t)ipro_tensor_bytes(&t->network->tensors[t->network->inputs[0]]);
+  if (build_modules(t, err) != IPRO_OK) return ipro_error_prefix(err, "%s", model_path);
+  /* The modules' graphs hold all they need of the network: its weights are not kept twice. */
+  ipro_graph_free(t->network);
+  t->network = NULL;
   t->labels_bytes = sizeof(int64_t) * (size_t)t->options.batch;
   t->planned_bytes += t->image_bytes + t->labels_bytes + t->block_bytes;
   ipro_backend *b = t->backend;
@@ -188,7 +208,7 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
     return IPRO_ERROR;
   bind_modules(t);
   name_losses(t);
-  return IPRO_OK;
+  return measure_device(t, false, err);
 }
 
 ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_options *options,
@@ -251,7 +271,7 @@ ipro_status ipro_trainer_step(ipro_trainer *t, const float *images, const int64_
   }
   *loss = t->losses[n_losses - 1];
   t->steps++;
-  return IPRO_OK;
+  return measure_device(t, false, err);
 }
 
 int ipro_trainer_losses(const ipro_trainer *t, float *values, const char **names, int max) {
@@ -300,6 +320,9 @@ size_t ipro_trainer_allocated_bytes(const ipro_trainer *t) {
   return t->backend ? t->backend->bytes_allocated : 0;
 }
 size_t ipro_trainer_planned_bytes(const ipro_trainer *t) { return t->planned_bytes; }
+uint64_t ipro_trainer_device_growth(const ipro_trainer *t) {
+  return t->device_peak > t->device_baseline ? t->device_peak - t->device_baseline : 0;
+}
 size_t ipro_trainer_block_bytes(const ipro_trainer *t) { return t->block_bytes; }
 void *ipro_trainer_block(ipro_trainer *t) { return t->block; }
 

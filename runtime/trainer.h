@@ -81,6 +81,10 @@ ipro_backend *ipro_trainer_backend(ipro_trainer *trainer);
  * formula (header comment) from the programs, before any allocation. */
 size_t ipro_trainer_allocated_bytes(const ipro_trainer *trainer);
 size_t ipro_trainer_planned_bytes(const ipro_trainer *trainer);
+/* Device memory measured without the plan or the backend's counters: the most the driver
+ * reported in use (cudaMemGetInfo) after the trainer was created and after each step, over its
+ * figure when the trainer's backend had just been created. 0 on host memory (no such measure). */
+uint64_t ipro_trainer_device_growth(const ipro_trainer *trainer);
 /* The shared block: the largest module's input + arena + output. */
 size_t ipro_trainer_block_bytes(const ipro_trainer *trainer);
 /* The block itself (device memory, 64-byte aligned): nothing in it outlives a step, so other

@@ -203,6 +203,15 @@ static void cuda_release(ipro_backend *self, void *pointer, size_t bytes) {
   cudaFree(pointer);
 }
 
+static ipro_status cuda_device_memory_used(ipro_backend *self, uint64_t *bytes, ipro_error *err) {
+  (void)self;
+  size_t free_bytes = 0, total_bytes = 0;
+  *bytes = 0;
+  IPRO_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  *bytes = (uint64_t)(total_bytes - free_bytes);
+  return IPRO_OK;
+}
+
 static ipro_status copy_and_wait(ipro_backend *self, void *destination, const void *source,
                                  size_t bytes, enum cudaMemcpyKind kind, ipro_error *err) {
   ipro_cuda_backend *backend = (ipro_cuda_backend *)self;
@@ -328,6 +337,7 @@ ipro_status ipro_cuda_plugin_create_backend(const ipro_kernel_compiler *kernels,
   backend->base.allocate_pinned = cuda_allocate_pinned;
   backend->base.release_pinned = cuda_release_pinned;
   backend->base.host_memory = false;
+  backend->base.device_memory_used = cuda_device_memory_used;
   backend->base.destroy = cuda_destroy;
   *out = &backend->base;
   return IPRO_OK;

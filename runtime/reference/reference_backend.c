@@ -1,6 +1,7 @@
 /* The reference backend: the plain C kernels of reference_kernels.h behind the backend
  * interface, on counted host memory. It is the oracle the other backends are compared with, and
- * the fallback the oneDNN backend uses for ops oneDNN does not cover. */
+ * the fallback the oneDNN backend uses for ops oneDNN does not cover. Each kernel's workspace holds
+ * its double temporaries (reference_widening.c), so they are planned into the arena. */
 #include <stdlib.h>
 
 #include "reference_kernels.h"
@@ -15,9 +16,9 @@ typedef struct {
 
 static ipro_status run_reference(ipro_kernel *self, void *const *inputs, void *const *outputs,
                                  void *workspace, uint64_t step, ipro_error *err) {
-  (void)workspace;
   reference_kernel *k = (reference_kernel *)self;
-  ipro_kernel_context context = {.seed = 0, .step = step};
+  ipro_kernel_context context = {
+      .seed = 0, .step = step, .scratch = workspace, .scratch_bytes = self->workspace_bytes};
   return k->forward(k->graph, k->node, inputs, outputs, &context, err);
 }
 
@@ -40,6 +41,10 @@ static ipro_status prepare_forward(ipro_backend *self, const ipro_graph *graph,
   k->graph = graph;
   k->node = node;
   k->forward = ipro_reference_forward_table()[node->op];
+  if (ipro_reference_workspace_bytes(graph, node, &k->base.workspace_bytes, err) != IPRO_OK) {
+    free(k);
+    return IPRO_ERROR;
+  }
   *out = &k->base;
   return IPRO_OK;
 }

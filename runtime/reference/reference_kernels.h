@@ -14,9 +14,11 @@
  * element (reference_widening.c), so float32 results are the double results correctly rounded
  * and the reference is the more accurate side of every comparison. Operands of other types
  * (int64 indices and labels, bool masks, shapes) pass untouched, and the kernels that only move
- * data copy elements of any size without widening. The temporaries are plain malloc: this backend
- * is the oracle, not subject to the memory plan's counters, and the widening copy is O(size) per
- * node, small beside the kernels themselves. float64 exists for the double-precision
+ * data copy elements of any size without widening. Behind the backend interface (the reference
+ * backend, and the fallback of the others) the temporaries lie in the kernel's workspace, which
+ * the executor plans into the arena like any library's scratchpad; a kernel called directly
+ * mallocs them. The kernels' own temporaries (a plane, a row of sums, SupCon's similarity
+ * matrix) are still malloc'd. float64 exists for the double-precision
  * finite-difference checks of the gradient rules (tests/codegen/test_gradient_rules.c). */
 #ifndef IPRO_REFERENCE_KERNELS_H
 #define IPRO_REFERENCE_KERNELS_H
@@ -31,6 +33,11 @@
 typedef struct {
   uint64_t seed;
   uint64_t step;
+  /* Where the float32 operands' double temporaries go: the kernel's planned workspace
+   * (ipro_reference_workspace_bytes bytes, in the module's arena) when the reference kernels run
+   * behind the backend interface; NULL (tests calling a kernel directly) mallocs them. */
+  void *scratch;
+  size_t scratch_bytes;
 } ipro_kernel_context;
 
 /* inputs[i] / outputs[i] are the data of the node's i-th input / output, NULL when omitted.
@@ -43,6 +50,12 @@ typedef ipro_status (*ipro_reference_forward_fn)(const ipro_graph *graph, const 
 
 /* Indexed by ipro_op; every entry is set. */
 const ipro_reference_forward_fn *ipro_reference_forward_table(void);
+
+/* The scratch a node's table entry needs for its double temporaries (reference_widening.c): one
+ * 64-byte aligned temporary per float32 operand, 0 for a node with none and for the kernels that
+ * only move data. Known before anything runs, so it is planned into the arena. */
+ipro_status ipro_reference_workspace_bytes(const ipro_graph *graph, const ipro_node *node,
+                                           size_t *bytes, ipro_error *err);
 
 /* Dropout's random number for one element: a uniform value in [0, 1) made from the top 24 bits of
  * splitmix64(splitmix64(splitmix64(seed) ^ step) ^ index). An element is kept when the value is

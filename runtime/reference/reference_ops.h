@@ -129,6 +129,10 @@ ipro_status ipro_reference_run_in_double(ipro_reference_forward_fn kernel, unsig
                                          void *const *inputs, void *const *outputs,
                                          const ipro_kernel_context *context, ipro_error *err);
 
+/* reference_table.c: whether op's table entry runs in double (ipro_reference_run_in_double);
+ * false for the kernels that only move data. */
+bool ipro_reference_widens(ipro_op op);
+
 /* Product of dims[begin..end). */
 int64_t ipro_reference_product(const int64_t *dims, int begin, int end);
 /* Row-major strides of a shape. */

@@ -132,3 +132,14 @@ _Static_assert(sizeof reference_forward / sizeof reference_forward[0] == IPRO_OP
                "every op in op_list.h needs a reference kernel");
 
 const ipro_reference_forward_fn *ipro_reference_forward_table(void) { return reference_forward; }
+
+bool ipro_reference_widens(ipro_op op) {
+  static const ipro_reference_forward_fn moving[] = {
+      ipro_reference_copy,  ipro_reference_transpose, ipro_reference_concat,
+      ipro_reference_pad,   ipro_reference_shape,     ipro_reference_gather,
+      ipro_reference_slice, ipro_reference_constant};
+  if (op >= IPRO_OP_COUNT) return false;
+  for (size_t i = 0; i < sizeof moving / sizeof moving[0]; i++)
+    if (reference_forward[op] == moving[i]) return false;
+  return true;
+}

@@ -11,7 +11,11 @@
  * read twice, as Div's gradient reads b · b) share one temporary, so the kernel sees the aliasing
  * it would have seen on the data itself. Operands whose buffers merely overlap get separate
  * temporaries; the kernel then reads every input before any output reaches memory, which is the
- * order an overlap needs anyway. */
+ * order an overlap needs anyway.
+ *
+ * Behind the backend interface the temporaries are carved from the kernel's workspace in the
+ * arena (context->scratch), sized before anything runs by ipro_reference_workspace_bytes: one
+ * 64-byte aligned block per float32 operand, an upper bound since shared operands share one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,11 +35,28 @@ typedef struct {
 typedef struct {
   temporary items[2 * MAX_OPERANDS];
   int count;
+  uint8_t *scratch; /* the workspace the temporaries are carved from; NULL: malloc each */
+  size_t scratch_bytes, scratch_used;
 } temporaries;
 
 static void release(temporaries *t) {
-  for (int k = 0; k < t->count; k++)
+  for (int k = 0; k < t->count && !t->scratch; k++)
     free(t->items[k].wide);
+}
+
+/* A temporary's share of the workspace: its doubles, rounded up to the workspace's alignment. */
+static size_t temporary_bytes(int64_t count) {
+  size_t bytes = (size_t)(count > 0 ? count : 1) * sizeof(double);
+  return (bytes + 63) / 64 * 64;
+}
+
+static double *allocate_temporary(temporaries *t, int64_t count) {
+  if (!t->scratch) return malloc((size_t)(count > 0 ? count : 1) * sizeof(double));
+  size_t bytes = temporary_bytes(count);
+  if (bytes > t->scratch_bytes - t->scratch_used) return NULL;
+  double *wide = (double *)(void *)(t->scratch + t->scratch_used);
+  t->scratch_used += bytes;
+  return wide;
 }
 
 /* The double temporary of a float32 buffer of `count` elements: the one already made for the
@@ -48,7 +69,7 @@ static double *temporary_of(temporaries *t, void *source, int64_t count, bool fi
       t->items[k].write_back |= write_back;
       return t->items[k].wide;
     }
-  double *wide = malloc((size_t)(count > 0 ? count : 1) * sizeof *wide);
+  double *wide = allocate_temporary(t, count);
   if (!wide) return NULL;
   if (fill) {
     const float *narrow = source;
@@ -70,7 +91,10 @@ static ipro_status widen_operand(const ipro_graph *graph, const ipro_node *node,
   ipro_shape shape;
   if (ipro_reference_shape_of(graph, node, tensor, &shape, err)) return IPRO_ERROR;
   data[i] = temporary_of(t, data[i], ipro_shape_elements(&shape), is_input, written);
-  if (!data[i]) return ipro_reference_fail(node, err, "out of memory widening '%s'", tensor->name);
+  if (!data[i])
+    return ipro_reference_fail(node, err, "%s widening '%s'",
+                               t->scratch ? "the planned workspace is too small" : "out of memory",
+                               tensor->name);
   return IPRO_OK;
 }
 
@@ -94,9 +118,12 @@ ipro_status ipro_reference_run_in_double(ipro_reference_forward_fn kernel, unsig
     wide_inputs[i] = inputs[i];
   for (int o = 0; o < n_outputs; o++)
     wide_outputs[o] = outputs[o];
-  temporaries *t = malloc(sizeof *t);
-  if (!t) return ipro_reference_fail(node, err, "out of memory");
+  /* On the stack: a call behind the backend interface allocates nothing outside its workspace. */
+  temporaries storage, *t = &storage;
   t->count = 0;
+  t->scratch = context ? context->scratch : NULL;
+  t->scratch_bytes = context ? context->scratch_bytes : 0;
+  t->scratch_used = 0;
   ipro_status status = IPRO_OK;
   for (int i = 0; status == IPRO_OK && i < n_inputs; i++)
     status = widen_operand(graph, node, true, i, i < 32 && (written_inputs >> i & 1u), wide_inputs,
@@ -121,6 +148,21 @@ ipro_status ipro_reference_run_in_double(ipro_reference_forward_fn kernel, unsig
     }
   }
   release(t);
-  free(t);
   return status;
+}
+
+ipro_status ipro_reference_workspace_bytes(const ipro_graph *graph, const ipro_node *node,
+                                           size_t *bytes, ipro_error *err) {
+  *bytes = 0;
+  if (!ipro_reference_widens(node->op)) return IPRO_OK;
+  for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
+    bool is_input = i < node->n_inputs;
+    const ipro_tensor *tensor = is_input ? ipro_node_input(graph, node, i)
+                                         : ipro_node_output(graph, node, i - node->n_inputs);
+    if (!tensor || tensor->dtype != IPRO_DTYPE_FLOAT) continue;
+    ipro_shape shape;
+    if (ipro_reference_shape_of(graph, node, tensor, &shape, err)) return IPRO_ERROR;
+    *bytes += temporary_bytes(ipro_shape_elements(&shape));
+  }
+  return IPRO_OK;
 }

@@ -1,7 +1,10 @@
 /* The memory promise at small scale, measured without reading the plan: ResNet-8 on 256
  * Fashion-MNIST images at batch 128 (two steps and a test pass on 256 images), end to end and at
- * K = 2 and 4. For each run, the allocator-measured peak of the trainer is within 1% of the plan
- * beyond its measured programs and primitives (at most 4 MiB here), and the process's peak RSS
+ * K = 2 and 4. For each run, the allocator-measured peak of the trainer is within 0.1% of the plan
+ * beyond its measured programs and primitives (at most 3 MiB here; 0.9 to 1.7 MB measured): the
+ * reference fallback's temporaries lie in the planned arena and the test pass's parameter copy in
+ * the training block, so nothing else is allocated (measured: under 9 kB, 0.013%; 0.23% before
+ * the temporaries moved into the arena). The process's peak RSS
  * growth over its start is at most planned + the dataset as stored + 64 MiB
  * (support/memory_checks.h). Under AddressSanitizer the allocator's quarantine is turned off
  * for the runs, since it holds freed blocks resident on purpose. Skipped when Fashion-MNIST is
@@ -28,7 +31,7 @@ int main(void) {
     ipro_command_result r;
     ipro_test_run_infopro(arguments, &r);
     CHECK_MSG(r.exit_status == 0, "%s: exit status %d: %s", what, r.exit_status, r.err);
-    ipro_test_check_train_memory(what, r.out, 4u << 20, 0.01, 0);
+    ipro_test_check_train_memory(what, r.out, 3u << 20, 0.001, 0);
   }
   return ipro_test_finish();
 }

@@ -103,7 +103,7 @@ static void run_node(ipro_backend *onednn, const ipro_graph *graph, int n, const
     got[o] = malloc(bytes ? bytes : 1);
     hand_require(expected[o] && got[o]);
   }
-  ipro_kernel_context context = {0, run_step};
+  ipro_kernel_context context = {.seed = 0, .step = run_step};
   CHECK_OK(ipro_reference_forward_table()[node->op](graph, node, inputs, expected, &context, &err),
            &err);
   ipro_kernel *kernel = NULL;
@@ -421,7 +421,7 @@ static void update_case(ipro_backend *onednn, ipro_op op, int64_t count, const f
     }
     float hyper_copy[8];
     memcpy(hyper_copy, hyper, sizeof(float) * (size_t)hyper_count);
-    ipro_kernel_context context = {0, 0};
+    ipro_kernel_context context = {.seed = 0, .step = 0};
     for (int step = 1; step <= 2; step++) {
       for (int64_t k = 0; k < count; k++)
         want[1][k] = got[1][k] = random_uniform();

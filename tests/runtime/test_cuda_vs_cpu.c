@@ -231,7 +231,7 @@ static void check_program(ipro_backend *cuda, const ipro_graph *graph, const cha
     bool on_cuda = cuda->supports_forward(cuda, graph, node);
     if (on_cuda) on_cuda = stage_inputs(&r, graph, node, inputs);
     ipro_error err = {{0}};
-    ipro_kernel_context context = {0, 0};
+    ipro_kernel_context context = {.seed = 0, .step = 0};
     ipro_status status =
         ipro_reference_forward_table()[node->op](graph, node, inputs, outputs, &context, &err);
     CHECK_OK(status, &err);

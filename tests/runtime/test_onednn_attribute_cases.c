@@ -68,7 +68,7 @@ static void check_case(ipro_backend *onednn, ipro_graph *graph, const char *labe
     for (size_t k = 0; k < ipro_test_tensor_bytes(tensor) / sizeof(float); k++)
       ((float *)got[i])[k] = NAN;
   }
-  ipro_kernel_context context = {0, 0};
+  ipro_kernel_context context = {.seed = 0, .step = 0};
   CHECK_OK(ipro_reference_forward_table()[node->op](graph, node, inputs, expected, &context, &err),
            &err);
   ipro_kernel *kernel = NULL;

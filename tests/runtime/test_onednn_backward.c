@@ -130,7 +130,7 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
     for (size_t k = 0; k < bytes / sizeof(float); k++)
       ((float *)got[o])[k] = NAN;
   }
-  ipro_kernel_context context = {0, 0};
+  ipro_kernel_context context = {.seed = 0, .step = 0};
   CHECK_OK(ipro_reference_forward_table()[n->op](graph, n, reference_in, expected, &context, &err),
            &err);
   ipro_kernel *kernel = NULL;

@@ -151,7 +151,7 @@ static void check_graph(ipro_backend *onednn, const ipro_graph *graph, const cha
         scratch[i] = outputs[i];
     }
     ipro_error err = {{0}};
-    ipro_kernel_context context = {0, 0};
+    ipro_kernel_context context = {.seed = 0, .step = 0};
     ipro_status status =
         ipro_reference_forward_table()[node->op](graph, node, inputs, outputs, &context, &err);
     CHECK_OK(status, &err);
