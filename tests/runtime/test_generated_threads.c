@@ -125,7 +125,7 @@ static void threads_case(ipro_backend *onednn, ipro_graph *graph, const data_kin
   /* the oracle: the reference kernel on another copy */
   operands want;
   operands_copy(&initial, &want);
-  ipro_kernel_context context = {0, 0};
+  ipro_kernel_context context = {0};
   CHECK_OK(ipro_reference_forward_table()[node->op](graph, node, want.data,
                                                     want.data + MAX_OPERANDS, &context, &err),
            &err);
