@@ -115,6 +115,7 @@ static bool cpu_has(const char *name) {
   FEATURE("avx512cd", "avx512cd")
   FEATURE("avx512vnni", "avx512vnni")
   FEATURE("avx512bf16", "avx512bf16")
+  FEATURE("avx512vp2intersect", "avx512vp2intersect")
 #undef FEATURE
   return true;
 }

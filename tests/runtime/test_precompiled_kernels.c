@@ -1,0 +1,55 @@
+/* A compiled program's kernels are refused on a CPU that lacks an instruction-set feature they
+ * were made for (runtime/precompiled_kernels.h), with one message naming it, and accepted on one
+ * that has them all. The oracle is the kernel's own account of this CPU, the "flags" line of
+ * /proc/cpuinfo, not the compiler builtin the code asks. Features: AVX2 and FMA (which most
+ * x86-64 machines of the last decade have), AVX-512F (which many lack) and AVX512_VP2INTERSECT
+ * (which almost every CPU lacks, so that the refusal is exercised on most machines); each
+ * expectation follows /proc/cpuinfo, whichever this machine is. */
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/precompiled_kernels.h"
+#include "support/check.h"
+
+static char flags[8192];
+
+/* Whether /proc/cpuinfo's first "flags" line lists name (a whole word). */
+static bool cpuinfo_has(const char *name) {
+  size_t length = strlen(name);
+  for (const char *at = strstr(flags, name); at; at = strstr(at + 1, name))
+    if (at[-1] == ' ' && (at[length] == ' ' || at[length] == '\n' || at[length] == '\0'))
+      return true;
+  return false;
+}
+
+static void expect(const char *features, bool accepted, const char *named) {
+  ipro_error err = {{0}};
+  ipro_status status = ipro_precompiled_kernels_use("/nonexistent", "test-cpu", features, &err);
+  CHECK_MSG((status == IPRO_OK) == accepted, "features %s: %s (expected %s)", features,
+            status == IPRO_OK ? "accepted" : err.message, accepted ? "accepted" : "refused");
+  if (!accepted)
+    CHECK_MSG(strstr(err.message, named) && strstr(err.message, "test-cpu"),
+              "the message does not name %s and the CPU: %s", named, err.message);
+}
+
+int main(void) {
+  FILE *cpuinfo = fopen("/proc/cpuinfo", "r");
+  if (!cpuinfo) return ipro_test_skip("no /proc/cpuinfo to compare with");
+  char line[sizeof flags];
+  while (fgets(line, sizeof line, cpuinfo))
+    if (strncmp(line, "flags", 5) == 0) {
+      snprintf(flags, sizeof flags, " %s", strchr(line, ':') ? strchr(line, ':') + 1 : line);
+      break;
+    }
+  fclose(cpuinfo);
+  if (!flags[0]) return ipro_test_skip("/proc/cpuinfo lists no flags");
+  /* disabled features ("-...") are never required */
+  expect("+avx2,+fma,-sse4a,-avx512vp2intersect", cpuinfo_has("avx2") && cpuinfo_has("fma"),
+         "avx2");
+  expect("+avx512f,+avx2", cpuinfo_has("avx512f") && cpuinfo_has("avx2"),
+         cpuinfo_has("avx512f") ? "avx2" : "avx512f");
+  expect("+avx2,+avx512vp2intersect", cpuinfo_has("avx2") && cpuinfo_has("avx512_vp2intersect"),
+         cpuinfo_has("avx512_vp2intersect") ? "avx2" : "avx512vp2intersect");
+  expect("-avx512f,-avx2", true, "");
+  return ipro_test_finish();
+}
