@@ -18,9 +18,10 @@ int ipro_cli_eval(int argc, char **argv);
 int ipro_cli_train(int argc, char **argv);
 int ipro_cli_export(int argc, char **argv);
 int ipro_cli_compile(int argc, char **argv);
-/* A compiled program's runner (DIR/train): train's loop on the program's model and split, with
- * train's options that do not change the program. */
-int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program);
+/* A compiled program's runner (DIR/train): train's loop on the program's model (provided in
+ * memory at model_path) and split, with train's options that do not change the program. */
+int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program,
+                            const char *model_path);
 
 /* Shared argument helpers (arguments.c). */
 /* Parses a positive integer; prints a usage message naming the flag and returns 0 on failure. */

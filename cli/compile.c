@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "data_source.h"
 #include "frontend/atomic_file.h"
+#include "frontend/onnx_export.h"
 #include "frontend/plugin_library.h"
 #include "local_options.h"
 #include "normalization_options.h"
@@ -204,20 +205,51 @@ static ipro_status write_ptx_kernels(const char *directory, ipro_error *err) {
   return status;
 }
 
+/* source copied to destination (atomically) with the given permissions. */
+static ipro_status copy_file(const char *source, const char *destination, mode_t mode,
+                             ipro_error *err) {
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  if (ipro_read_whole_file(source, "file", &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = ipro_write_file_atomic(destination, bytes, size, err);
+  free(bytes);
+  if (status == IPRO_OK && chmod(destination, mode) != 0)
+    status =
+        ipro_error_set(err, "cannot set the permissions of %s: %s", destination, strerror(errno));
+  return status;
+}
+
 /* A file built beside infopro (the runner, the CUDA plugin) copied into the folder. */
 static ipro_status copy_built_file(const char *file, const char *environment_variable,
                                    const char *directory, const char *name, ipro_error *err) {
   char source[4200], destination[4200];
   if (ipro_plugin_find(file, environment_variable, source, sizeof source, err) != IPRO_OK)
     return IPRO_ERROR;
-  uint8_t *bytes = NULL;
-  size_t size = 0;
-  if (ipro_read_whole_file(source, "file", &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
   snprintf(destination, sizeof destination, "%s/%s", directory, name);
-  ipro_status status = ipro_write_file_atomic(destination, bytes, size, err);
-  free(bytes);
-  if (status == IPRO_OK && chmod(destination, 0755) != 0)
-    status = ipro_error_set(err, "cannot make %s executable: %s", destination, strerror(errno));
+  return copy_file(source, destination, 0755, err);
+}
+
+/* A model with external data: its side files, beside it, copied beside the program, where the
+ * runner reads the model from (it provides the model in memory as DIR/MODEL_NAME). */
+static ipro_status copy_side_files(const char *model, const char *directory, ipro_error *err) {
+  enum { MAX_SIDE_FILES = 64 };
+  char(*locations)[512] = malloc(sizeof(char[512]) * MAX_SIDE_FILES);
+  if (!locations) return ipro_error_set(err, "out of memory");
+  int count = 0;
+  ipro_status status = ipro_onnx_side_files(model, locations, MAX_SIDE_FILES, &count, err);
+  const char *slash = strrchr(model, '/');
+  for (int i = 0; i < count && status == IPRO_OK; i++) {
+    char source[4700], destination[4700];
+    snprintf(source, sizeof source, "%.*s%s", slash ? (int)(slash - model + 1) : 0, model,
+             locations[i]);
+    snprintf(destination, sizeof destination, "%s/%s", directory, locations[i]);
+    const char *folder_end = strrchr(destination, '/');
+    char folder[4700];
+    snprintf(folder, sizeof folder, "%.*s", (int)(folder_end - destination), destination);
+    status = ipro_make_directories(folder, err);
+    if (status == IPRO_OK) status = copy_file(source, destination, 0644, err);
+  }
+  free(locations);
   return status;
 }
 
@@ -273,6 +305,7 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
     status =
         copy_built_file(CUDA_PLUGIN_FILE, "IPRO_CUDA_PLUGIN", o->directory, CUDA_PLUGIN_FILE, err);
+  if (status == IPRO_OK) status = copy_side_files(o->model, o->directory, err);
   if (status == IPRO_OK)
     status = copy_built_file(RUNNER_FILE, "IPRO_RUNNER", o->directory, "train", err);
   char path[4200];

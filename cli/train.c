@@ -212,7 +212,8 @@ static bool fixed_by_program(const char *flag) {
 }
 
 /* Returns -1 to go on, or the exit status. */
-static int parse(int argc, char **argv, const ipro_program *program, train_options *o) {
+static int parse(int argc, char **argv, const ipro_program *program, const char *model_path,
+                 train_options *o) {
   *o = (train_options){.epochs = 5,
                        .batch = 128,
                        .eval_batch = 256,
@@ -224,7 +225,7 @@ static int parse(int argc, char **argv, const ipro_program *program, train_optio
   ipro_cli_local_defaults(&o->local);
   if (program) {
     o->program = program;
-    o->model = program->model_name;
+    o->model = model_path;
     o->batch = program->batch;
     o->optimizer = program->optimizer.kind;
     o->device = program->device;
@@ -1120,8 +1121,9 @@ static ipro_status prepare_pipeline(train_run *r, ipro_status prepared, ipro_err
   return IPRO_OK;
 }
 
-/* `infopro train` and a compiled program's runner (program not NULL). */
-static int train_command(int argc, char **argv, const ipro_program *program) {
+/* `infopro train` and a compiled program's runner (program not NULL, its model at model_path). */
+static int train_command(int argc, char **argv, const ipro_program *program,
+                         const char *model_path) {
   ipro_error err = {{0}};
   ipro_pipeline *mpi = NULL;
   if (ipro_pipeline_launched()) {
@@ -1130,7 +1132,7 @@ static int train_command(int argc, char **argv, const ipro_program *program) {
       return ipro_cli_fail("cannot silence the standard output of a rank other than 0");
   }
   train_options o;
-  int parsed = parse(argc, argv, program, &o);
+  int parsed = parse(argc, argv, program, model_path, &o);
   if (parsed >= 0) {
     ipro_pipeline_close(mpi);
     return parsed;
@@ -1155,8 +1157,9 @@ static int train_command(int argc, char **argv, const ipro_program *program) {
   return exit_status;
 }
 
-int ipro_cli_train(int argc, char **argv) { return train_command(argc, argv, NULL); }
+int ipro_cli_train(int argc, char **argv) { return train_command(argc, argv, NULL, NULL); }
 
-int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program) {
-  return train_command(argc, argv, program);
+int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program,
+                            const char *model_path) {
+  return train_command(argc, argv, program, model_path);
 }

@@ -2,6 +2,7 @@
  * in initializer order, each starting at a multiple of 64 bytes so that a reader may map the file
  * and use the floats in place. */
 #include "onnx_external_data.h"
+#include "onnx_export.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +17,44 @@ bool ipro_onnx_uses_external_data(const Onnx__GraphProto *graph) {
         graph->initializer[i]->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
       return true;
   return false;
+}
+
+ipro_status ipro_onnx_side_files(const char *model_path, char (*locations)[512], int max,
+                                 int *count, ipro_error *err) {
+  *count = 0;
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  if (ipro_onnx_read_file(model_path, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  Onnx__ModelProto *model = onnx__model_proto__unpack(NULL, size, bytes);
+  free(bytes);
+  if (!model || !model->graph) {
+    if (model) onnx__model_proto__free_unpacked(model, NULL);
+    return ipro_error_set(err, "'%s' is not a valid ONNX model (truncated or corrupt)", model_path);
+  }
+  ipro_status status = IPRO_OK;
+  for (size_t i = 0; i < model->graph->n_initializer && status == IPRO_OK; i++) {
+    const Onnx__TensorProto *t = model->graph->initializer[i];
+    if (!t->has_data_location || t->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+      continue;
+    for (size_t e = 0; e < t->n_external_data; e++) {
+      const Onnx__StringStringEntryProto *entry = t->external_data[e];
+      if (!entry->key || !entry->value || strcmp(entry->key, "location") != 0) continue;
+      bool known = false;
+      for (int k = 0; k < *count && !known; k++)
+        known = strcmp(locations[k], entry->value) == 0;
+      if (known) continue;
+      if (*count == max || strlen(entry->value) >= 512 || entry->value[0] == '/' ||
+          strstr(entry->value, ".."))
+        status = ipro_error_set(err,
+                                "'%s': external data location '%s' is not one of at most %d "
+                                "files beside the model",
+                                model_path, entry->value, max);
+      else
+        snprintf(locations[(*count)++], 512, "%s", entry->value);
+    }
+  }
+  onnx__model_proto__free_unpacked(model, NULL);
+  return status;
 }
 
 typedef struct {

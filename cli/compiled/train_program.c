@@ -23,14 +23,17 @@ int main(int argc, char **argv) {
   ipro_program program;
   ipro_error err = {{0}};
   if (ipro_program_read(path, &program, &err) != IPRO_OK ||
-      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features, &err) !=
-          IPRO_OK) {
+      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features, &err) != IPRO_OK) {
     fprintf(stderr, "train: %s\n", err.message);
     ipro_program_release(&program);
     return 1;
   }
-  ipro_model_provide_in_memory(program.model_name, program.model, program.model_bytes);
-  int status = ipro_cli_train_compiled(argc - 1, argv + 1, &program);
+  /* The model lies in memory as if it sat beside the runner, where a model with external data
+   * finds its side files (compile copies them there). */
+  char model_path[4200 + IPRO_PROGRAM_NAME_BYTES];
+  snprintf(model_path, sizeof model_path, "%s/%s", directory, program.model_name);
+  ipro_model_provide_in_memory(model_path, program.model, program.model_bytes);
+  int status = ipro_cli_train_compiled(argc - 1, argv + 1, &program, model_path);
   ipro_program_release(&program);
   return status;
 }

@@ -9,6 +9,9 @@
  *   - checkpoints are interchangeable: one epoch by `infopro train --checkpoint`, the second by
  *     the runner with --resume, gives the bytes of two epochs in one `infopro train` run (constant
  *     learning rate, so that the one-epoch run steps at the two-epoch run's rates);
+ *   - a model with external data (re-saved by `infopro export --external-data`): the program
+ *     carries its side file, and the runner's trained model and side file are the bytes
+ *     `infopro train` writes from the same model;
  *   - --help names the model's SHA-256 as sha256sum computes it, and the options the program
  *     fixed are refused;
  *   - a truncated, a corrupted and a foreign program file each give one message and exit 1.
@@ -65,6 +68,35 @@ static void same_bytes(const char *name, const char *split) {
   ipro_test_run_infopro(command, &r);
   CHECK_MSG(r.exit_status == 0, "%s: infopro train failed: %s", name, r.err);
   CHECK_MSG(ipro_test_same_file(a, b), "%s: %s and %s differ", name, a, b);
+}
+
+static void external_data(void) {
+  char command[4096], model[800], runner[1024], a[800], b[800];
+  ipro_command_result r;
+  snprintf(model, sizeof model, "%s/external/resnet8.onnx", directory);
+  snprintf(command, sizeof command, "mkdir -p '%s/external' '%s/out_a' '%s/out_b'", directory,
+           directory, directory);
+  run(command, &r, 0);
+  snprintf(command, sizeof command, "export " MODEL " --external-data -o '%s'", model);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "export --external-data: %s", r.err);
+  snprintf(command, sizeof command,
+           "'%s' compile '%s' --data fashion-mnist --batch 32 -K 2 -o '%s/ext' && mv '%s/ext' "
+           "'%s/ext_moved'",
+           getenv("IPRO_INFOPRO"), model, directory, directory, directory);
+  run(command, &r, 0);
+  snprintf(runner, sizeof runner, "%s/ext_moved/train", directory);
+  snprintf(a, sizeof a, "%s/out_a/trained.onnx", directory);
+  snprintf(b, sizeof b, "%s/out_b/trained.onnx", directory);
+  snprintf(command, sizeof command, "'%s' " DATA " --out '%s'", runner, a);
+  run(command, &r, 0);
+  snprintf(command, sizeof command, "train '%s' --batch 32 -K 2 " DATA " --out '%s'", model, b);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "infopro train on the external-data model: %s", r.err);
+  CHECK_MSG(ipro_test_same_file(a, b), "%s and %s differ", a, b);
+  strcat(a, ".data");
+  strcat(b, ".data");
+  CHECK_MSG(ipro_test_same_file(a, b), "%s and %s differ", a, b);
 }
 
 static void dependencies(const char *runner) {
@@ -144,6 +176,7 @@ int main(void) {
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   same_bytes("e2e", "");
   same_bytes("k2", "-K 2");
+  external_data();
   char runner[1024];
   snprintf(runner, sizeof runner, "%s/k2_moved/train", directory);
   dependencies(runner);
