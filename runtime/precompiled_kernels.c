@@ -8,49 +8,47 @@
 #include <string.h>
 
 #include "codegen/kernel_compiler.h"
+#include "codegen/kernel_library.h"
 #include "runtime/framed_file.h"
 
 static char host_path[4096], ptx_path[4096], compiled_cpu[64], compiled_features[4096];
 
+/* The program's kernels.so, opened and checked once (ipro_precompiled_kernels_use) and kept for
+ * the life of the process; every backend's "JIT" is a view of it. */
+static void *library;
+
 struct ipro_kernel_jit {
-  void *library;
+  int unused;
 };
 
 static ipro_status open_library(ipro_kernel_jit **out, ipro_error *err) {
   *out = calloc(1, sizeof **out);
-  if (!*out) return ipro_error_set(err, "out of memory");
-  (*out)->library = dlopen(host_path, RTLD_NOW | RTLD_LOCAL);
-  if ((*out)->library) return IPRO_OK;
-  const char *why = dlerror();
-  free(*out);
-  *out = NULL;
-  return ipro_error_set(err, "cannot load the program's kernels '%s': %s", host_path,
-                        why ? why : "unknown reason");
+  return *out ? IPRO_OK : ipro_error_set(err, "out of memory");
 }
 
-static ipro_status look_up(ipro_kernel_jit *jit, const ipro_kernel_desc *desc,
-                           ipro_kernel_host_fn *out, ipro_error *err) {
-  void *address = dlsym(jit->library, desc->name);
-  if (!address)
-    return ipro_error_set(err,
-                          "the program's kernels '%s' hold no kernel %s (compiled by another "
-                          "version of infopro?)",
-                          host_path, desc->name);
+/* The entry of kernel `name`, or NULL. */
+static ipro_kernel_host_fn entry_of(const char *name) {
+  void *address = dlsym(library, name);
   /* dlsym hands out the entry as an object pointer; converting it to a function is the one such
    * conversion this design needs (POSIX guarantees it works). */
   union {
     void *address;
     ipro_kernel_host_fn function;
   } entry = {.address = address};
-  *out = entry.function;
+  return address ? entry.function : NULL;
+}
+
+static ipro_status look_up(ipro_kernel_jit *jit, const ipro_kernel_desc *desc,
+                           ipro_kernel_host_fn *out, ipro_error *err) {
+  (void)jit;
+  *out = entry_of(desc->name);
+  if (!*out)
+    return ipro_error_set(err, "the program's kernels '%s' hold no kernel %s", host_path,
+                          desc->name);
   return IPRO_OK;
 }
 
-static void close_library(ipro_kernel_jit *jit) {
-  if (!jit) return;
-  dlclose(jit->library);
-  free(jit);
-}
+static void close_library(ipro_kernel_jit *jit) { free(jit); }
 
 static ipro_status no_host_object(const ipro_kernel_desc *descs, int count, const char *cpu,
                                   void **bytes, size_t *size, ipro_error *err) {
@@ -145,6 +143,25 @@ ipro_status ipro_precompiled_kernels_use(const char *directory, const char *cpu,
   snprintf(ptx_path, sizeof ptx_path, "%s/%s", directory, IPRO_PRECOMPILED_PTX_FILE);
   snprintf(compiled_cpu, sizeof compiled_cpu, "%s", cpu);
   snprintf(compiled_features, sizeof compiled_features, "%s", features);
+  /* Opened and checked now, so that a missing or foreign kernels.so is one message at start-up
+   * rather than a kernel quietly declined and run on the reference backend instead. */
+  library = dlopen(host_path, RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char *why = dlerror();
+    return ipro_error_set(err, "cannot load the program's kernels '%s': %s", host_path,
+                          why ? why : "unknown reason");
+  }
+  ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
+  ipro_kernel_library_describe_all(descs);
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
+    if (!entry_of(descs[k].name)) {
+      dlclose(library);
+      library = NULL;
+      return ipro_error_set(err,
+                            "the program's kernels '%s' hold no kernel %s (made by another "
+                            "version of infopro? compile the model again)",
+                            host_path, descs[k].name);
+    }
   ipro_kernel_compiler_use(&precompiled);
   return IPRO_OK;
 }

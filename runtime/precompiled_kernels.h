@@ -16,7 +16,8 @@
 #define IPRO_PRECOMPILED_PTX_FILE "kernels.ptx"
 
 /* Checks features (as the program recorded them, "+avx2,+fma,-sse4a,...") against this CPU,
- * then makes every later kernel compilation of the process look up directory's kernels. */
+ * loads directory's kernels.so and checks it holds every kernel of the library, then makes every
+ * later kernel compilation of the process look its kernels up there. */
 ipro_status ipro_precompiled_kernels_use(const char *directory, const char *cpu,
                                          const char *features, ipro_error *err);
 

@@ -14,7 +14,8 @@
  *     `infopro train` writes from the same model;
  *   - --help names the model's SHA-256 as sha256sum computes it, and the options the program
  *     fixed are refused;
- *   - a truncated, a corrupted and a foreign program file each give one message and exit 1.
+ *   - a truncated, a corrupted and a foreign program file, and a missing or foreign kernels.so,
+ *     each give one message and exit 1.
  * Skipped when Fashion-MNIST is missing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,8 +158,9 @@ static void help_and_fixed_options(const char *runner) {
   CHECK_MSG(strstr(fixed.err, "--batch was fixed"), "--batch: %s", fixed.err);
 }
 
-/* Replaces the moved K=2 program file by a damaged copy and expects one message. */
-static void damaged(const char *runner, const char *damage, const char *expected) {
+/* Damages a copy of the moved K=2 program's folder and expects one message naming file. */
+static void damaged(const char *runner, const char *damage, const char *file,
+                    const char *expected) {
   char folder[900], command[4096];
   snprintf(folder, sizeof folder, "%s/damaged", directory);
   ipro_command_result r;
@@ -168,7 +170,7 @@ static void damaged(const char *runner, const char *damage, const char *expected
   run(command, &r, 0);
   snprintf(command, sizeof command, "'%s/train' --data fashion-mnist --epochs 1", folder);
   run(command, &r, 1);
-  CHECK_MSG(r.err_lines == 1 && strstr(r.err, expected) && strstr(r.err, "program.ipro"),
+  CHECK_MSG(r.err_lines == 1 && strstr(r.err, expected) && strstr(r.err, file),
             "%s: expected one line with '%s', got: %s", damage, expected, r.err);
 }
 
@@ -184,10 +186,14 @@ int main(void) {
   dependencies(runner);
   checkpoints_interchange(runner);
   help_and_fixed_options(runner);
-  damaged(runner, "truncate -s 100 program.ipro", "truncated");
+  damaged(runner, "truncate -s 100 program.ipro", "program.ipro", "truncated");
   damaged(runner, "printf 'X' | dd of=program.ipro bs=1 seek=200 conv=notrunc 2>/dev/null",
-          "corrupt");
-  damaged(runner, "cp train program.ipro", "not an infopro training program");
+          "program.ipro", "corrupt");
+  damaged(runner, "cp train program.ipro", "program.ipro", "not an infopro training program");
+  /* without its kernels, or with another file in their place, it stops rather than running the
+   * reference kernels in their stead */
+  damaged(runner, "rm kernels.so", "kernels.so", "cannot load the program's kernels");
+  damaged(runner, "cp program.ipro kernels.so", "kernels.so", "cannot load the program's kernels");
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
