@@ -42,22 +42,11 @@ static uint64_t brute_force_peak(ipro_module_costing *costing, int n_cuts, int K
 static void check_model(const char *path, const char *name, void *context) {
   int *checked = context;
   ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
-  if (!network) return;
-  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
-  int n_cuts = ipro_graph_find_cut_points(network, cut_points);
-  if (n_cuts < 2 || n_cuts > MAX_CUTS) {
-    free(cut_points);
-    ipro_graph_free(network);
-    return;
-  }
-  ipro_local_settings settings = ipro_test_local_settings(network, BATCH);
-  ipro_module_costing *costing = NULL;
-  CHECK_OK(
-      ipro_module_costing_create(network, cut_points, n_cuts, &settings, false, &costing, &err),
-      &err);
-  uint64_t fixed = costing ? ipro_module_costing_fixed_bytes(costing) : 0;
+  ipro_test_costed_model model;
+  if (!ipro_test_cost_model(path, BATCH, 2, MAX_CUTS, &model)) return;
+  ipro_module_costing *costing = model.costing;
+  int n_cuts = model.n_cuts;
+  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
   uint64_t best[MAX_K + 1] = {0};
   for (int K = 1; costing && K <= MAX_K && K <= n_cuts + 1; K++) {
     best[K] = brute_force_peak(costing, n_cuts, K);
@@ -89,9 +78,7 @@ static void check_model(const char *path, const char *name, void *context) {
       }
     }
   }
-  ipro_module_costing_free(costing);
-  free(cut_points);
-  ipro_graph_free(network);
+  ipro_test_costed_model_free(&model);
   (*checked)++;
 }
 

@@ -88,27 +88,14 @@ static void check_search(ipro_module_work_fn work, ipro_module_cost_fn cost, voi
 /* ---- work from the costing: each module's FLOPs per training step ---- */
 static void check_model(const char *path, const char *name, void *context) {
   int *checked = context;
-  ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
-  if (!network) return;
-  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
-  int n_cuts = ipro_graph_find_cut_points(network, cut_points);
-  if (n_cuts >= 2 && n_cuts <= MAX_CUTS) {
-    ipro_local_settings settings = ipro_test_local_settings(network, BATCH);
-    ipro_module_costing *costing = NULL;
-    CHECK_OK(
-        ipro_module_costing_create(network, cut_points, n_cuts, &settings, false, &costing, &err),
-        &err);
-    uint64_t fixed = costing ? ipro_module_costing_fixed_bytes(costing) : 0;
-    for (int K = 1; costing && K <= MAX_K && K <= n_cuts + 1; K++)
-      check_search(ipro_module_costing_flops, ipro_module_costing_cost, costing, fixed, n_cuts, K,
-                   name);
-    ipro_module_costing_free(costing);
-    (*checked)++;
-  }
-  free(cut_points);
-  ipro_graph_free(network);
+  ipro_test_costed_model model;
+  if (!ipro_test_cost_model(path, BATCH, 2, MAX_CUTS, &model)) return;
+  uint64_t fixed = ipro_module_costing_fixed_bytes(model.costing);
+  for (int K = 1; K <= MAX_K && K <= model.n_cuts + 1; K++)
+    check_search(ipro_module_costing_flops, ipro_module_costing_cost, model.costing, fixed,
+                 model.n_cuts, K, name);
+  ipro_test_costed_model_free(&model);
+  (*checked)++;
 }
 
 /* ---- work from a random table ---- */

@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "frontend/cost.h"
 
 int ipro_test_for_each_model(const char *filter, ipro_test_model_visit visit, void *context) {
   char directory[1024];
@@ -38,4 +40,30 @@ ipro_local_settings ipro_test_local_settings(const ipro_graph *network, int64_t 
     s.heads.mean[c] = 0.5f, s.heads.std[c] = 0.25f;
   s.heads.classes = (int)network->tensors[network->outputs[0]].shape.dims[1];
   return s;
+}
+
+bool ipro_test_cost_model(const char *path, int64_t batch, int min_cuts, int max_cuts,
+                          ipro_test_costed_model *out) {
+  memset(out, 0, sizeof *out);
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_open(path, batch, &out->network, &err), &err);
+  if (!out->network) return false;
+  out->cut_points = malloc(sizeof(int) * (size_t)(out->network->n_nodes + 1));
+  out->n_cuts = out->cut_points ? ipro_graph_find_cut_points(out->network, out->cut_points) : 0;
+  if (out->n_cuts >= min_cuts && out->n_cuts <= max_cuts) {
+    ipro_local_settings settings = ipro_test_local_settings(out->network, batch);
+    CHECK_OK(ipro_module_costing_create(out->network, out->cut_points, out->n_cuts, &settings,
+                                        false, &out->costing, &err),
+             &err);
+  }
+  if (out->costing) return true;
+  ipro_test_costed_model_free(out);
+  return false;
+}
+
+void ipro_test_costed_model_free(ipro_test_costed_model *m) {
+  ipro_module_costing_free(m->costing);
+  free(m->cut_points);
+  ipro_graph_free(m->network);
+  memset(m, 0, sizeof *m);
 }

@@ -3,10 +3,12 @@
 #ifndef IPRO_TEST_BUNDLED_MODELS_H
 #define IPRO_TEST_BUNDLED_MODELS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "frontend/graph.h"
 #include "partitioner/module_program.h"
+#include "runtime/module_costing.h"
 
 typedef void (*ipro_test_model_visit)(const char *path, const char *name, void *context);
 
@@ -18,5 +20,20 @@ int ipro_test_for_each_model(const char *filter, ipro_test_model_visit visit, vo
 /* Local training at this batch with the default heads, sized for the network's input channels
  * and output classes, the input normalised with mean 0.5 and std 0.25 per channel. */
 ipro_local_settings ipro_test_local_settings(const ipro_graph *network, int64_t batch);
+
+/* A bundled model opened at a batch with its cut points and their memory costing (the settings
+ * above): what the split searches are tested on. */
+typedef struct {
+  ipro_graph *network;
+  int *cut_points;
+  int n_cuts;
+  ipro_module_costing *costing;
+} ipro_test_costed_model;
+
+/* false (nothing held) when the model has fewer than min_cuts or more than max_cuts cut points,
+ * or when opening or costing it fails (a failed check). */
+bool ipro_test_cost_model(const char *path, int64_t batch, int min_cuts, int max_cuts,
+                          ipro_test_costed_model *out);
+void ipro_test_costed_model_free(ipro_test_costed_model *model);
 
 #endif
