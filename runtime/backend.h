@@ -76,6 +76,12 @@ struct ipro_backend {
 ipro_status ipro_backend_create_reference(ipro_backend **out, ipro_error *err);
 ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err);
 ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err);
+/* The CUDA backend for planning, on a machine with or without a GPU (it needs the CUDA plugin's
+ * libraries, not a device): its kernels report the workspace the device-backed backend's kernels
+ * will reserve, computed from shapes alone (cuDNN convolutions and reductions get a bound that
+ * the algorithm chosen on the device must fit), but cannot run; it allocates and copies
+ * nothing. Planning a CUDA program with it makes the plan the same on every machine. */
+ipro_status ipro_backend_create_cuda_planning(ipro_backend **out, ipro_error *err);
 
 /* Where a command runs (backend_choice.c): the CPU (oneDNN, or the reference kernels alone) or
  * an NVIDIA GPU. */
@@ -89,6 +95,11 @@ ipro_status ipro_device_parse(const char *text, ipro_device *out, ipro_error *er
  * fallback (the reference kernels cannot read device memory). *fallback may come back NULL. */
 ipro_status ipro_backend_create_for(ipro_device device, bool reference, ipro_backend **backend,
                                     ipro_backend **fallback, ipro_error *err);
+/* The same for costing and planning only: on cuda the planning backend above, so that planning
+ * for the GPU needs none. */
+ipro_status ipro_backend_create_for_planning(ipro_device device, bool reference,
+                                             ipro_backend **backend, ipro_backend **fallback,
+                                             ipro_error *err);
 
 /* Helpers for host-memory backends (host_memory.c): counted, 64-byte aligned allocations. */
 ipro_status ipro_host_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err);

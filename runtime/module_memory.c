@@ -13,4 +13,8 @@ void ipro_module_memory_of(const ipro_graph *module, const ipro_forward_program 
   out->arena_bytes = program->arena_bytes;
   out->transient_bytes = out->input_bytes + out->arena_bytes + out->output_bytes;
   out->persistent_bytes = program->parameter_bytes + program->persistent_bytes;
+  out->largest_workspace_bytes = 0;
+  for (int s = 0; s < program->n_steps; s++)
+    if (program->steps[s].workspace_bytes > out->largest_workspace_bytes)
+      out->largest_workspace_bytes = program->steps[s].workspace_bytes;
 }
