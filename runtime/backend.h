@@ -27,7 +27,8 @@ typedef struct ipro_kernel ipro_kernel;
 struct ipro_kernel {
   size_t workspace_bytes; /* scratch the kernel needs while it runs; planned into the arena */
   /* inputs/outputs: device pointers of the node's inputs/outputs (NULL where omitted); workspace:
-   * workspace_bytes of device memory, 64-byte aligned. step seeds random ops (Dropout). */
+   * workspace_bytes of device memory, aligned to the arena_alignment below. step seeds random ops
+   * (Dropout). */
   ipro_status (*run)(ipro_kernel *self, void *const *inputs, void *const *outputs, void *workspace,
                      uint64_t step, ipro_error *err);
   void (*destroy)(ipro_kernel *self);
@@ -60,6 +61,10 @@ struct ipro_backend {
   void (*release_pinned)(ipro_backend *self, void *pointer);
   /* Host-visible memory: device pointers may be handed to the reference kernels directly. */
   bool host_memory;
+  /* What the programs planned for this backend align arena tensors, workspaces and blocks to
+   * (codegen/forward_program.h); 0: IPRO_ARENA_ALIGNMENT (64). CUDA: 256, what cuDNN and cuBLAS
+   * want of their operands and workspaces. */
+  size_t arena_alignment;
   /* The device memory in use as the driver reports it (CUDA: cudaMemGetInfo's total - free), a
    * measure that does not read this backend's counters nor the plan; NULL on host memory, which
    * the process's resident set measures instead (runtime/process_memory.h). */

@@ -122,9 +122,11 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
     if (!workspace)
       return ipro_error_set(err, "%s: run without its %zu-byte workspace", kernel->label,
                             kernel->base.workspace_bytes);
-    uintptr_t at = ((uintptr_t)workspace + IPRO_CUDA_ALIGNMENT - 1) / IPRO_CUDA_ALIGNMENT *
-                   IPRO_CUDA_ALIGNMENT;
-    aligned = (char *)at;
+    /* The programs of this backend are planned with 256-byte alignment (arena_alignment). */
+    if ((uintptr_t)workspace % IPRO_CUDA_ALIGNMENT)
+      return ipro_error_set(err, "%s: its workspace is not %d-byte aligned", kernel->label,
+                            IPRO_CUDA_ALIGNMENT);
+    aligned = workspace;
   }
   if (kernel->constants_bytes)
     IPRO_CUDA_CHECK(cudaMemcpyAsync(aligned, kernel->constants, kernel->constants_bytes,
@@ -162,9 +164,9 @@ static ipro_status build_kernel(ipro_cuda_backend *backend, const ipro_graph *gr
     kernel_destroy(&kernel->base);
     return ipro_error_set(err, "the CUDA build of %s set no run function", node->op_type);
   }
-  /* The arena aligns to 64 bytes; the kernel wants its workspace at a multiple of 256. */
-  kernel->base.workspace_bytes =
-      kernel->reserved_bytes ? kernel->reserved_bytes + IPRO_CUDA_ALIGNMENT - 64 : 0;
+  /* The arena of a CUDA program aligns to 256 bytes (arena_alignment), as the workspace's
+   * layout does. */
+  kernel->base.workspace_bytes = kernel->reserved_bytes;
   *out = &kernel->base;
   return IPRO_OK;
 }
@@ -366,6 +368,7 @@ ipro_status ipro_cuda_plugin_create_planning_backend(ipro_backend **out, ipro_er
   backend->base.copy_to_device = refuse_copy;
   backend->base.copy_to_host = refuse_copy;
   backend->base.host_memory = false;
+  backend->base.arena_alignment = IPRO_CUDA_ALIGNMENT;
   backend->base.destroy = planning_destroy;
   *out = &backend->base;
   return IPRO_OK;
@@ -394,6 +397,7 @@ ipro_status ipro_cuda_plugin_create_backend(const ipro_kernel_compiler *kernels,
   backend->base.allocate_pinned = cuda_allocate_pinned;
   backend->base.release_pinned = cuda_release_pinned;
   backend->base.host_memory = false;
+  backend->base.arena_alignment = IPRO_CUDA_ALIGNMENT;
   backend->base.device_memory_used = cuda_device_memory_used;
   backend->base.destroy = cuda_destroy;
   *out = &backend->base;

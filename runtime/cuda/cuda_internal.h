@@ -12,8 +12,9 @@
  * hands out, and, first, its constants: small tables made at prepare time (interpolation
  * matrices, a scale a generated kernel reads through its params pointer) kept in pinned host
  * memory and copied into the workspace on the stream at the start of every run, so that no device
- * memory exists outside the plan. The workspace starts 256-byte aligned (cuBLAS and cuDNN want it;
- * the arena gives 64, so each kernel asks for 192 bytes more).
+ * memory exists outside the plan. The workspace starts 256-byte aligned (cuBLAS and cuDNN want it):
+ * a CUDA program's arena aligns every tensor and workspace to 256 (the backend's
+ * arena_alignment).
  *
  * Build functions return IPRO_ERROR with a message starting "unsupported:" when a node is outside
  * what the CUDA mapping handles; supports_forward then answers false and the executor names the
