@@ -6,8 +6,8 @@
  *     make_cifar_shaped.py;
  *   - every library in lib/ has its Debian copyright file in licenses/, by the package that
  *     `dpkg -S` says owns the library on this machine;
- *   - the plugin, unpacked, needs the CUDA 13 runtime, cuBLAS 13 and cuDNN 9 by those SONAMEs
- *     (readelf), what the nvidia wheels provide;
+ *   - the plugin, unpacked, needs the CUDA 13 runtime, cuBLAS 13 (and cuBLASLt 13) and cuDNN 9
+ *     by those SONAMEs (readelf), what the nvidia wheels provide, and no other CUDA library;
  *   - the reference trained model is the ONNX model it was trained from, re-saved (same
  *     initializer names: compare.py run on it against itself says 0 difference, and against the
  *     untrained model finds the weights moved);
@@ -114,7 +114,10 @@ int main(void) {
            "tr '\\n' ' '",
            directory);
   run(command, &r, 0);
-  CHECK_MSG(strcmp(r.out, "libcublas.so.13 libcudart.so.13 libcudnn.so.9 ") == 0,
+  /* cuBLASLt comes with the cuBLAS wheel; a build without --as-needed names it too. */
+  CHECK_MSG(strcmp(r.out, "libcublas.so.13 libcudart.so.13 libcudnn.so.9 ") == 0 ||
+                strcmp(r.out, "libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libcudnn.so.9 ") ==
+                    0,
             "the plugin needs: %s", r.out);
 
   snprintf(command, sizeof command,
