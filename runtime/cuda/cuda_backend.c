@@ -7,8 +7,12 @@
  * asynchronous copy on the backend's stream followed by a synchronisation of that stream (which
  * is also where the errors of kernels enqueued before surface). Kernels only enqueue.
  *
- * Built as the plugin libinfopro_cuda.so (runtime/cuda_plugin/), whose one entry,
- * ipro_cuda_plugin_create_backend, is what ipro_backend_create_cuda calls once it has loaded it.
+ * Built as the plugin libinfopro_cuda.so (runtime/cuda_plugin/), whose entry
+ * ipro_cuda_plugin_create_backend is what ipro_backend_create_cuda calls once it has loaded it.
+ * Its second entry, ipro_cuda_plugin_create_planning_backend, makes the same backend without a
+ * device (planning_only): the same build functions describe every kernel and lay out its
+ * workspace, which is all that costing and planning a CUDA program need, so a program is
+ * compiled for the GPU on a machine that has none.
  *
  * The dispatch table below says which ops have a CUDA kernel; an op file declines a node
  * ("unsupported: ...") when an attribute or shape has no faithful mapping. There is no fallback:

@@ -8,8 +8,8 @@
  * one: the bytes of the im2col matrix of the convolution (N · output pixels · C · kernel taps
  * floats, the same matrix in all three directions), at most IPRO_CUDA_CONV_WORKSPACE_LIMIT: room
  * for an explicit-GEMM lowering, while small convolutions do not reserve the limit's 256 MiB each;
- * the implicit-GEMM algorithms need little or no workspace and fit any bound. If none fits, the
- * node is declined at start-up with a message that says so. The algorithm is chosen where the
+ * the implicit-GEMM algorithms need little or no workspace. If no algorithm fits, the node is
+ * declined at start-up with a message that says so. The algorithm is chosen where the
  * kernel is built on the GPU (the program's start-up): cuDNN's own heuristic choice
  * (cudnnGet*Algorithm_v7), the first FMA-math algorithm of its ranked list whose workspace,
  * confirmed by cuDNN's size query, fits the bound. The whole bound is reserved in the arena
