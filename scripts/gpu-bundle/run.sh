@@ -9,7 +9,8 @@
 #   ./run.sh            every program; exit 0 only when every one ran and matched
 #
 # For each program it prints the planned peak beside the device bytes the program cudaMalloc'd
-# (the CUDA backend's count) and the growth cudaMemGetInfo saw (the driver's own figure, which
+# (the CUDA backend's count; both must equal, and for a split program the peak compile planned
+# without a GPU too) and the growth cudaMemGetInfo saw (the driver's own figure, which
 # also holds the CUDA context and the cuDNN/cuBLAS handles), and the seconds per step (the
 # epoch's time, first step and test pass included, over its steps). ResNet-8 (K = 1, 2) is
 # compared with the CPU trainer's run in reference/ (the same 2 steps and seed): losses and every
@@ -76,6 +77,14 @@ run_program() {
   echo "$name: $(grep -m1 '^InfoPro local training\|^end-to-end' "$log" || true)"
   echo "  memory: planned $planned bytes; cudaMalloc'd $counted ($(awk -v c="$counted" -v p="$planned" 'BEGIN { printf "%+.2f%%", 100 * (c - p) / p }') of planned); cudaMemGetInfo growth ${device:-none} ($(awk -v c="${device:-0}" -v p="$planned" 'BEGIN { printf "%+.2f%%", 100 * (c - p) / p }'), context and library handles included)"
   echo "  time: $(grep -m1 '^ready to train' "$log"); $steps steps in $seconds s: $(awk -v s="$seconds" -v n="$steps" 'BEGIN { printf "%.3f", s / n }') s/step (first step and test pass included)"
+  # A split program's peak as compile planned it, without a GPU ("planned peak N bytes" in the
+  # header): the plan made at start-up on the GPU must be the same bytes.
+  local compiled
+  compiled=$(sed -n 's/^InfoPro local training:.*; planned peak \([0-9]*\) bytes.*/\1/p' "$log" | head -1)
+  if [[ -n "$compiled" && "$compiled" != "$planned" ]]; then
+    echo "  FAILED: compiled without a GPU for a peak of $compiled bytes, planned $planned on it"
+    return 1
+  fi
   if [[ "$counted" != "$planned" ]]; then
     echo "  FAILED: the program cudaMalloc'd $counted bytes, planned $planned"
     return 1
