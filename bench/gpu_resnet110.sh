@@ -27,10 +27,12 @@ cd "$root"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 
-# The plan answers first: without a usable GPU it fails with one line saying why.
+# One step at batch 2 answers first: without a usable GPU it fails with one line saying why
+# (planning for CUDA needs no GPU, so `plan --device cuda` cannot tell).
 # With IPRO_REQUIRE_GPU=1, or when the NVIDIA driver lists a GPU, a backend that cannot start is
 # a failure (exit 1), not a skip.
-if ! probe=$("./$build/infopro" plan "$model" --batch 2 --device cuda 2>&1 >/dev/null); then
+if ! probe=$("./$build/bench/training_step" "$model" --device cuda --batch 2 --steps 1 --warmup 0 \
+  --tsv 2>&1 >/dev/null); then
   if [[ "${IPRO_REQUIRE_GPU:-}" == 1 ]] || compgen -G "/proc/driver/nvidia/gpus/*" >/dev/null; then
     echo "FAIL: a GPU is required or visible, but the CUDA backend cannot start: ${probe#infopro: }"
     exit 1
@@ -50,7 +52,7 @@ cuts_of() { # K → the cut tensors of the balanced plan, comma-separated
 }
 step() { # K, cuts... → a TSV line of bench/training_step.c
   local K=$1 cuts=${2:-}
-  "./$build/training_step" "$model" --device cuda --batch "$batch" --steps "$steps" \
+  "./$build/bench/training_step" "$model" --device cuda --batch "$batch" --steps "$steps" \
     --warmup "$warmup" --tsv ${cuts:+--cuts "$cuts"}
 }
 gib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1073741824 }'; }

@@ -281,9 +281,6 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
     status =
         ipro_cli_split_for_training(o->model, &o->local, settings, o->device, false, &split, err);
   ipro_dataset_free(&data);
-  if (status != IPRO_OK && o->device == IPRO_DEVICE_CUDA)
-    return ipro_error_prefix(err, "--device cuda: the programs are costed on a usable GPU (this "
-                                  "version cannot yet compile for CUDA on a machine without one)");
   if (status != IPRO_OK) return IPRO_ERROR;
   settings->K = split.K;
   settings->n_module_heads = split.K - 1;

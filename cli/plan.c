@@ -279,6 +279,18 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
              ipro_plan_grouped(m->peak_without_cut_bytes, a, sizeof a),
              mebibytes(m->peak_without_cut_bytes), r->K == 2 ? ", end to end" : "");
   }
+  int widest = 0;
+  for (int k = 1; k < r->K; k++)
+    if (r->modules[k].memory.largest_workspace_bytes >
+        r->modules[widest].memory.largest_workspace_bytes)
+      widest = k;
+  printf("largest kernel workspace: %s bytes (module %d)%s\n",
+         ipro_plan_grouped(r->modules[widest].memory.largest_workspace_bytes, a, sizeof a),
+         widest + 1,
+         strcmp(r->backend_name, "cuda") == 0
+             ? "; cuDNN convolutions reserve a bound from their shapes (the im2col matrix, at "
+               "most 256 MiB), the algorithm is chosen within it at the program's start-up"
+             : "");
   ipro_plan_print_times(r);
   printf("planned in %.1f s (%d module programs built and planned)\n", seconds, programs);
 }
@@ -306,6 +318,7 @@ static void write_module(ipro_json_writer *w, const char *key, const ipro_plan_r
   ipro_json_int(w, "arena_bytes", (int64_t)m->memory.arena_bytes);
   ipro_json_int(w, "transient_bytes", (int64_t)m->memory.transient_bytes);
   ipro_json_int(w, "persistent_bytes", (int64_t)m->memory.persistent_bytes);
+  ipro_json_int(w, "largest_workspace_bytes", (int64_t)m->memory.largest_workspace_bytes);
   if (with_peak_without) {
     ipro_json_int(w, "peak_without_cut_bytes", (int64_t)m->peak_without_cut_bytes);
     char shape[16], reason[256];

@@ -7,17 +7,15 @@
 
 #include "frontend/checked_size.h"
 
-static size_t aligned(size_t bytes) {
-  return (bytes + IPRO_ARENA_ALIGNMENT - 1) / IPRO_ARENA_ALIGNMENT * IPRO_ARENA_ALIGNMENT;
-}
-
 /* Places a tensor of `bytes` at the end of a block: its offset, the block's new size. */
-static ipro_status append_to_block(size_t *block_bytes, size_t bytes, ipro_tensor_slot *slot,
-                                   const ipro_tensor *tensor, ipro_error *err) {
+static ipro_status append_to_block(size_t *block_bytes, size_t bytes, size_t alignment,
+                                   ipro_tensor_slot *slot, const ipro_tensor *tensor,
+                                   ipro_error *err) {
   slot->bytes = bytes;
   slot->offset = *block_bytes;
-  if (bytes > SIZE_MAX - IPRO_ARENA_ALIGNMENT ||
-      !ipro_checked_add_size(*block_bytes, aligned(bytes), block_bytes))
+  if (bytes > SIZE_MAX - alignment ||
+      !ipro_checked_add_size(*block_bytes, (bytes + alignment - 1) / alignment * alignment,
+                             block_bytes))
     return ipro_error_set(err, "tensor '%s' (%zu bytes) overflows the size of its memory block",
                           tensor->name, bytes);
   return IPRO_OK;
@@ -53,7 +51,18 @@ bool ipro_node_is_view(const ipro_graph *graph, const ipro_node *node) {
 
 ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
                                        ipro_forward_program *out, ipro_error *err) {
+  return ipro_forward_program_build_aligned(graph, workspace_bytes, IPRO_ARENA_ALIGNMENT, out, err);
+}
+
+ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
+                                               const size_t *workspace_bytes, size_t alignment,
+                                               ipro_forward_program *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
+  if (alignment < IPRO_ARENA_ALIGNMENT) alignment = IPRO_ARENA_ALIGNMENT;
+  if (alignment % IPRO_ARENA_ALIGNMENT)
+    return ipro_error_set(err, "an arena alignment of %zu bytes is not a multiple of %d", alignment,
+                          IPRO_ARENA_ALIGNMENT);
+  out->alignment = alignment;
   int n_tensors = graph->n_tensors, n_nodes = graph->n_nodes;
   out->steps = calloc((size_t)n_nodes + 1, sizeof *out->steps);
   out->slots = calloc((size_t)n_tensors + 1, sizeof *out->slots);
@@ -106,15 +115,16 @@ ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *wo
     buffer_of[t] = -1;
     if (tensor->kind == IPRO_TENSOR_STATE) {
       slot->kind = IPRO_SLOT_PERSISTENT;
-      status = append_to_block(&out->persistent_bytes, (size_t)ipro_tensor_bytes(tensor), slot,
-                               tensor, err);
+      status = append_to_block(&out->persistent_bytes, (size_t)ipro_tensor_bytes(tensor), alignment,
+                               slot, tensor, err);
     } else if (tensor->kind != IPRO_TENSOR_ACTIVATION) {
       slot->kind = IPRO_SLOT_PARAMETER;
-      status = append_to_block(&out->parameter_bytes, tensor->data_bytes, slot, tensor, err);
+      status =
+          append_to_block(&out->parameter_bytes, tensor->data_bytes, alignment, slot, tensor, err);
     } else if (tensor->is_graph_input) {
       slot->kind = IPRO_SLOT_INPUT;
-      status =
-          append_to_block(&out->input_bytes, (size_t)ipro_tensor_bytes(tensor), slot, tensor, err);
+      status = append_to_block(&out->input_bytes, (size_t)ipro_tensor_bytes(tensor), alignment,
+                               slot, tensor, err);
     } else if (first[root[t]] >= 0 && root[t] == t) {
       slot->kind = IPRO_SLOT_ARENA;
       slot->bytes = (size_t)ipro_tensor_bytes(tensor);
@@ -129,7 +139,7 @@ ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *wo
     buffer_of[n_tensors + s] = n_buffers++;
   }
   ipro_memory_plan_summary summary;
-  status = ipro_memory_plan(buffers, n_buffers, &summary, err);
+  status = ipro_memory_plan_aligned(buffers, n_buffers, alignment, &summary, err);
   if (status != IPRO_OK) goto done;
   out->arena_bytes = summary.arena_bytes;
   out->arena_lower_bound_bytes = summary.lower_bound_bytes;

@@ -42,12 +42,20 @@ typedef struct {
   size_t parameter_bytes;
   size_t persistent_bytes;
   size_t input_bytes;
+  /* What every slot's offset and every block's size is a multiple of: IPRO_ARENA_ALIGNMENT, or
+   * the backend's larger arena_alignment (CUDA: 256). */
+  size_t alignment;
 } ipro_forward_program;
 
 /* workspace_bytes[i] is what node i's kernel needs (0 for none); graph must have concrete
  * shapes. */
 ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
                                        ipro_forward_program *out, ipro_error *err);
+/* The same with every offset and block size a multiple of alignment (a multiple of
+ * IPRO_ARENA_ALIGNMENT; 0 means IPRO_ARENA_ALIGNMENT). */
+ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
+                                               const size_t *workspace_bytes, size_t alignment,
+                                               ipro_forward_program *out, ipro_error *err);
 void ipro_forward_program_release(ipro_forward_program *program);
 /* Whether node runs at all: false for nodes folded into constants; true for nodes without
  * outputs, which update their inputs in place (optimizer steps). */

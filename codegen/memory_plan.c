@@ -154,3 +154,32 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
   free(order), free(placed), free(conflicts), free(best_offsets);
   return IPRO_OK;
 }
+
+/* Planning buffers whose sizes are rounded up to the alignment places every one at a multiple of
+ * it (each offset is 0 or the end of another buffer), so the base planner serves unchanged. */
+ipro_status ipro_memory_plan_aligned(ipro_planned_buffer *buffers, int count, size_t alignment,
+                                     ipro_memory_plan_summary *summary, ipro_error *err) {
+  if (alignment <= IPRO_ARENA_ALIGNMENT) return ipro_memory_plan(buffers, count, summary, err);
+  if (alignment % IPRO_ARENA_ALIGNMENT)
+    return ipro_error_set(err, "an arena alignment of %zu bytes is not a multiple of %d", alignment,
+                          IPRO_ARENA_ALIGNMENT);
+  size_t *bytes = malloc(sizeof(size_t) * ((size_t)count + 1));
+  if (!bytes) return ipro_error_set(err, "out of memory planning %d buffers", count);
+  ipro_status status = IPRO_OK;
+  for (int i = 0; i < count; i++) {
+    bytes[i] = buffers[i].bytes;
+    if (buffers[i].bytes > (size_t)INT64_MAX - alignment) status = IPRO_ERROR;
+  }
+  if (status != IPRO_OK) {
+    free(bytes);
+    return ipro_error_set(err, "the %d buffers of the program add up to more than 2^63 bytes",
+                          count);
+  }
+  for (int i = 0; i < count; i++)
+    buffers[i].bytes = (buffers[i].bytes + alignment - 1) / alignment * alignment;
+  status = ipro_memory_plan(buffers, count, summary, err);
+  for (int i = 0; i < count; i++)
+    buffers[i].bytes = bytes[i];
+  free(bytes);
+  return status;
+}

@@ -33,5 +33,9 @@ typedef struct {
 /* Assigns offsets (multiples of IPRO_ARENA_ALIGNMENT) to every buffer. */
 ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
                              ipro_memory_plan_summary *summary, ipro_error *err);
+/* The same with offsets and sizes rounded to `alignment`, a multiple of IPRO_ARENA_ALIGNMENT (a
+ * device that wants more, CUDA's 256 bytes). */
+ipro_status ipro_memory_plan_aligned(ipro_planned_buffer *buffers, int count, size_t alignment,
+                                     ipro_memory_plan_summary *summary, ipro_error *err);
 
 #endif

@@ -27,7 +27,8 @@ typedef struct ipro_kernel ipro_kernel;
 struct ipro_kernel {
   size_t workspace_bytes; /* scratch the kernel needs while it runs; planned into the arena */
   /* inputs/outputs: device pointers of the node's inputs/outputs (NULL where omitted); workspace:
-   * workspace_bytes of device memory, 64-byte aligned. step seeds random ops (Dropout). */
+   * workspace_bytes of device memory, aligned to the arena_alignment below. step seeds random ops
+   * (Dropout). */
   ipro_status (*run)(ipro_kernel *self, void *const *inputs, void *const *outputs, void *workspace,
                      uint64_t step, ipro_error *err);
   void (*destroy)(ipro_kernel *self);
@@ -60,6 +61,10 @@ struct ipro_backend {
   void (*release_pinned)(ipro_backend *self, void *pointer);
   /* Host-visible memory: device pointers may be handed to the reference kernels directly. */
   bool host_memory;
+  /* What the programs planned for this backend align arena tensors, workspaces and blocks to
+   * (codegen/forward_program.h); 0: IPRO_ARENA_ALIGNMENT (64). CUDA: 256, what cuDNN and cuBLAS
+   * want of their operands and workspaces. */
+  size_t arena_alignment;
   /* The device memory in use as the driver reports it (CUDA: cudaMemGetInfo's total - free), a
    * measure that does not read this backend's counters nor the plan; NULL on host memory, which
    * the process's resident set measures instead (runtime/process_memory.h). */
@@ -76,6 +81,12 @@ struct ipro_backend {
 ipro_status ipro_backend_create_reference(ipro_backend **out, ipro_error *err);
 ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err);
 ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err);
+/* The CUDA backend for planning, on a machine with or without a GPU (it needs the CUDA plugin's
+ * libraries, not a device): its kernels report the workspace the device-backed backend's kernels
+ * will reserve, computed from shapes alone (cuDNN convolutions and reductions get a bound that
+ * the algorithm chosen on the device must fit), but cannot run; it allocates and copies
+ * nothing. Planning a CUDA program with it makes the plan the same on every machine. */
+ipro_status ipro_backend_create_cuda_planning(ipro_backend **out, ipro_error *err);
 
 /* Where a command runs (backend_choice.c): the CPU (oneDNN, or the reference kernels alone) or
  * an NVIDIA GPU. */
@@ -89,6 +100,11 @@ ipro_status ipro_device_parse(const char *text, ipro_device *out, ipro_error *er
  * fallback (the reference kernels cannot read device memory). *fallback may come back NULL. */
 ipro_status ipro_backend_create_for(ipro_device device, bool reference, ipro_backend **backend,
                                     ipro_backend **fallback, ipro_error *err);
+/* The same for costing and planning only: on cuda the planning backend above, so that planning
+ * for the GPU needs none. */
+ipro_status ipro_backend_create_for_planning(ipro_device device, bool reference,
+                                             ipro_backend **backend, ipro_backend **fallback,
+                                             ipro_error *err);
 
 /* Helpers for host-memory backends (host_memory.c): counted, 64-byte aligned allocations. */
 ipro_status ipro_host_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err);

@@ -38,3 +38,12 @@ ipro_status ipro_backend_create_for(ipro_device device, bool reference, ipro_bac
   }
   return IPRO_OK;
 }
+
+ipro_status ipro_backend_create_for_planning(ipro_device device, bool reference,
+                                             ipro_backend **backend, ipro_backend **fallback,
+                                             ipro_error *err) {
+  if (device != IPRO_DEVICE_CUDA || reference)
+    return ipro_backend_create_for(device, reference, backend, fallback, err);
+  *fallback = NULL;
+  return ipro_backend_create_cuda_planning(backend, err);
+}

@@ -126,7 +126,9 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
   e->graph = graph;
   e->backend = backend;
   ipro_status status = prepare_kernels(e, fallback, workspace, err);
-  if (status == IPRO_OK) status = ipro_forward_program_build(graph, workspace, &e->program, err);
+  if (status == IPRO_OK)
+    status = ipro_forward_program_build_aligned(graph, workspace, backend->arena_alignment,
+                                                &e->program, err);
   if (status == IPRO_OK && !options->plan_only) status = allocate_blocks(e, err);
   free(workspace);
   if (status != IPRO_OK) {

@@ -27,7 +27,8 @@ typedef struct {
 ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,
                                       ipro_backend *fallback, const ipro_executor_options *options,
                                       ipro_executor **out, ipro_error *err);
-/* arena: device memory of at least ipro_executor_program(e)->arena_bytes, 64-byte aligned. */
+/* arena: device memory of at least ipro_executor_program(e)->arena_bytes, aligned to the backend's
+ * arena_alignment (64 bytes at least). */
 void ipro_executor_bind_arena(ipro_executor *executor, void *arena);
 /* device memory holding graph input i (its full size); the executor reads it in place. */
 void ipro_executor_bind_input(ipro_executor *executor, int input, void *device);

@@ -59,7 +59,7 @@ ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *
   ipro_status status = c->cuts && c->cache ? IPRO_OK : ipro_error_set(err, "out of memory");
   if (status == IPRO_OK) memcpy(c->cuts, cut_points, sizeof(int) * (size_t)n_cuts);
   if (status == IPRO_OK)
-    status = ipro_backend_create_for(device, reference, &c->backend, &c->fallback, err);
+    status = ipro_backend_create_for_planning(device, reference, &c->backend, &c->fallback, err);
   /* Candidate modules share most of their kinds of node: prepare each kind once. */
   if (status == IPRO_OK) status = ipro_planning_backend_create(c->backend, &c->backend, err);
   if (status != IPRO_OK) {

@@ -18,8 +18,9 @@ typedef struct ipro_module_costing ipro_module_costing;
 ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points, int n_cuts,
                                        const ipro_local_settings *settings, bool reference,
                                        ipro_module_costing **out, ipro_error *err);
-/* The same on a chosen device: library workspaces (cuDNN's convolution algorithms) depend on
- * it, so a plan for the GPU is costed on the GPU's backend. */
+/* The same on a chosen device: library workspaces (cuDNN's convolutions) depend on it, so a plan
+ * for the GPU is costed on the CUDA backend's planning form, which needs no GPU
+ * (ipro_backend_create_cuda_planning). */
 ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *cut_points,
                                           int n_cuts, const ipro_local_settings *settings,
                                           ipro_device device, bool reference,

@@ -13,6 +13,9 @@
 typedef struct {
   size_t input_bytes, output_bytes, arena_bytes; /* input/output rounded to the arena alignment */
   size_t transient_bytes, persistent_bytes;
+  /* The largest workspace one kernel of the program reserves in the arena (on CUDA, a cuDNN
+   * convolution's shape-derived bound, runtime/cuda/cuda_conv.c, or cuBLAS's fixed 4 MiB). */
+  size_t largest_workspace_bytes;
 } ipro_module_memory;
 
 /* first: the module reads the image (not a handed-on activation); last: it hands nothing on. */

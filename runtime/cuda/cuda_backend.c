@@ -7,8 +7,12 @@
  * asynchronous copy on the backend's stream followed by a synchronisation of that stream (which
  * is also where the errors of kernels enqueued before surface). Kernels only enqueue.
  *
- * Built as the plugin libinfopro_cuda.so (runtime/cuda_plugin/), whose one entry,
- * ipro_cuda_plugin_create_backend, is what ipro_backend_create_cuda calls once it has loaded it.
+ * Built as the plugin libinfopro_cuda.so (runtime/cuda_plugin/), whose entry
+ * ipro_cuda_plugin_create_backend is what ipro_backend_create_cuda calls once it has loaded it.
+ * Its second entry, ipro_cuda_plugin_create_planning_backend, makes the same backend without a
+ * device (planning_only): the same build functions describe every kernel and lay out its
+ * workspace, which is all that costing and planning a CUDA program need, so a program is
+ * compiled for the GPU on a machine that has none.
  *
  * The dispatch table below says which ops have a CUDA kernel; an op file declines a node
  * ("unsupported: ...") when an attribute or shape has no faithful mapping. There is no fallback:
@@ -104,7 +108,10 @@ static void kernel_destroy(ipro_kernel *base) {
   if (kernel->op_tensor) cudnnDestroyOpTensorDescriptor(kernel->op_tensor);
   for (int r = 0; r < 2; r++)
     if (kernel->reduce[r]) cudnnDestroyReduceTensorDescriptor(kernel->reduce[r]);
-  if (kernel->constants) cudaFreeHost(kernel->constants);
+  if (kernel->constants && kernel->backend->planning_only)
+    free(kernel->constants);
+  else if (kernel->constants)
+    cudaFreeHost(kernel->constants);
   free(kernel->state);
   free(kernel);
 }
@@ -112,14 +119,18 @@ static void kernel_destroy(ipro_kernel *base) {
 static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *const *outputs,
                               void *workspace, uint64_t step, ipro_error *err) {
   ipro_cuda_kernel *kernel = (ipro_cuda_kernel *)base;
+  if (kernel->backend->planning_only)
+    return ipro_error_set(err, "%s: a kernel built for planning cannot run", kernel->label);
   char *aligned = NULL;
   if (kernel->reserved_bytes) {
     if (!workspace)
       return ipro_error_set(err, "%s: run without its %zu-byte workspace", kernel->label,
                             kernel->base.workspace_bytes);
-    uintptr_t at = ((uintptr_t)workspace + IPRO_CUDA_ALIGNMENT - 1) / IPRO_CUDA_ALIGNMENT *
-                   IPRO_CUDA_ALIGNMENT;
-    aligned = (char *)at;
+    /* The programs of this backend are planned with 256-byte alignment (arena_alignment). */
+    if ((uintptr_t)workspace % IPRO_CUDA_ALIGNMENT)
+      return ipro_error_set(err, "%s: its workspace is not %d-byte aligned", kernel->label,
+                            IPRO_CUDA_ALIGNMENT);
+    aligned = workspace;
   }
   if (kernel->constants_bytes)
     IPRO_CUDA_CHECK(cudaMemcpyAsync(aligned, kernel->constants, kernel->constants_bytes,
@@ -157,9 +168,9 @@ static ipro_status build_kernel(ipro_cuda_backend *backend, const ipro_graph *gr
     kernel_destroy(&kernel->base);
     return ipro_error_set(err, "the CUDA build of %s set no run function", node->op_type);
   }
-  /* The arena aligns to 64 bytes; the kernel wants its workspace at a multiple of 256. */
-  kernel->base.workspace_bytes =
-      kernel->reserved_bytes ? kernel->reserved_bytes + IPRO_CUDA_ALIGNMENT - 64 : 0;
+  /* The arena of a CUDA program aligns to 256 bytes (arena_alignment), as the workspace's
+   * layout does. */
+  kernel->base.workspace_bytes = kernel->reserved_bytes;
   *out = &kernel->base;
   return IPRO_OK;
 }
@@ -263,6 +274,18 @@ static void cuda_destroy(ipro_backend *self) {
   free(backend);
 }
 
+/* Each generated kernel's parameter list, from its description, against which launches are
+ * checked. */
+static void count_parameters(ipro_cuda_backend *backend, const ipro_kernel_desc *descs) {
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++) {
+    int buffers = descs[k].input_count;
+    for (int o = 0; o < descs[k].output_count; o++)
+      buffers += descs[k].in_place[o] < 0;
+    backend->generated_buffers[k] = buffers;
+    backend->generated_integers[k] = descs[k].integer_count;
+  }
+}
+
 /* Generates the PTX of every kernel in the library and loads it once; the kernels are looked up
  * by their names. The driver compiles the PTX (sm_80, ISA 7.5) for the device at load. */
 static ipro_status load_generated(ipro_cuda_backend *backend, ipro_error *err) {
@@ -282,14 +305,9 @@ static ipro_status load_generated(ipro_cuda_backend *backend, ipro_error *err) {
   if (status != cudaSuccess)
     return ipro_error_set(err, "cudaLibraryLoadData of the generated PTX failed: %s%s%.640s",
                           cudaGetErrorString(status), log[0] ? "; JIT log: " : "", log);
-  for (int k = 0; k < IPRO_GENERATED_COUNT; k++) {
+  for (int k = 0; k < IPRO_GENERATED_COUNT; k++)
     IPRO_CUDA_CHECK(cudaLibraryGetKernel(&backend->generated[k], backend->library, descs[k].name));
-    int buffers = descs[k].input_count;
-    for (int o = 0; o < descs[k].output_count; o++)
-      buffers += descs[k].in_place[o] < 0;
-    backend->generated_buffers[k] = buffers;
-    backend->generated_integers[k] = descs[k].integer_count;
-  }
+  count_parameters(backend, descs);
   return IPRO_OK;
 }
 
@@ -316,6 +334,52 @@ static ipro_status create(ipro_cuda_backend *backend, ipro_error *err) {
   return load_generated(backend, err);
 }
 
+/* ---- the planning backend: kernels described without a device ---- */
+
+static ipro_status refuse_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err) {
+  (void)self;
+  *out = NULL;
+  return ipro_error_set(err, "the CUDA planning backend has no device to allocate %zu bytes on",
+                        bytes);
+}
+
+static void refuse_release(ipro_backend *self, void *pointer, size_t bytes) {
+  (void)self, (void)pointer, (void)bytes;
+}
+
+static ipro_status refuse_copy(ipro_backend *self, void *destination, const void *source,
+                               size_t bytes, ipro_error *err) {
+  (void)self, (void)destination, (void)source;
+  return ipro_error_set(err, "the CUDA planning backend has no device to copy %zu bytes to", bytes);
+}
+
+static void planning_destroy(ipro_backend *self) { free(self); }
+
+ipro_status ipro_cuda_plugin_create_planning_backend(ipro_backend **out, ipro_error *err) {
+  *out = NULL;
+  ipro_cuda_backend *backend = calloc(1, sizeof *backend);
+  if (!backend) return ipro_error_set(err, "out of memory");
+  backend->planning_only = true;
+  backend->device = -1;
+  ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
+  ipro_kernel_library_describe_all(descs);
+  count_parameters(backend, descs);
+  backend->base.name = "cuda";
+  backend->base.supports_forward = cuda_supports_forward;
+  backend->base.prepare_forward = cuda_prepare_forward;
+  backend->base.allocate = refuse_allocate;
+  backend->base.release = refuse_release;
+  backend->base.copy_to_device = refuse_copy;
+  backend->base.copy_to_host = refuse_copy;
+  backend->base.host_memory = false;
+  backend->base.arena_alignment = IPRO_CUDA_ALIGNMENT;
+  backend->base.destroy = planning_destroy;
+  *out = &backend->base;
+  return IPRO_OK;
+}
+
+/* ---- the backend on a device ---- */
+
 ipro_status ipro_cuda_plugin_create_backend(const ipro_kernel_compiler *kernels, ipro_backend **out,
                                             ipro_error *err) {
   *out = NULL;
@@ -337,6 +401,7 @@ ipro_status ipro_cuda_plugin_create_backend(const ipro_kernel_compiler *kernels,
   backend->base.allocate_pinned = cuda_allocate_pinned;
   backend->base.release_pinned = cuda_release_pinned;
   backend->base.host_memory = false;
+  backend->base.arena_alignment = IPRO_CUDA_ALIGNMENT;
   backend->base.device_memory_used = cuda_device_memory_used;
   backend->base.destroy = cuda_destroy;
   *out = &backend->base;

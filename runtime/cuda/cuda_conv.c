@@ -3,11 +3,19 @@
  * groups, strides and dilations. cuDNN pads symmetrically, so a node whose begin and end pads
  * differ is declined.
  *
- * The algorithm is cuDNN's own heuristic choice (cudnnGet*Algorithm_v7): the first FMA-math
- * algorithm of its ranked list whose workspace, confirmed by cuDNN's size query, fits
- * IPRO_CUDA_CONV_WORKSPACE_LIMIT. That workspace is the
- * kernel's, so the memory planner places it in the arena. Convolutions compute in float32 with
- * FMA (CUDNN_FMA_MATH): no TF32 tensor cores, so the results stay within the CPU's tolerance.
+ * Each node's workspace is a bound computed from its shapes alone, so that a program is planned
+ * (costed, its arena laid out) on a machine without a GPU and runs with exactly that layout on
+ * one: the bytes of the im2col matrix of the convolution (N · output pixels · C · kernel taps
+ * floats, the same matrix in all three directions), at most IPRO_CUDA_CONV_WORKSPACE_LIMIT: room
+ * for an explicit-GEMM lowering, while small convolutions do not reserve the limit's 256 MiB each;
+ * the implicit-GEMM algorithms need little or no workspace. If no algorithm fits, the node is
+ * declined at start-up with a message that says so. The algorithm is chosen where the
+ * kernel is built on the GPU (the program's start-up): cuDNN's own heuristic choice
+ * (cudnnGet*Algorithm_v7), the first FMA-math algorithm of its ranked list whose workspace,
+ * confirmed by cuDNN's size query, fits the bound. The whole bound is reserved in the arena
+ * whatever the choice needs, so the planned bytes are the bytes cudaMalloc'd. Convolutions
+ * compute in float32 with FMA (CUDNN_FMA_MATH): no TF32 tensor cores, so the results stay within
+ * the CPU's tolerance.
  *
  * ONNX weights (M, C/group, k...) are cuDNN's NCHW filter layout as they stand. */
 #include "cuda_internal.h"
@@ -15,7 +23,22 @@
 
 typedef enum { FORWARD, BACKWARD_DATA, BACKWARD_FILTER } direction;
 
-/* Descriptors of X (tensors[0]), Y (tensors[1]), the filter and the convolution. */
+/* The workspace bound of the file's opening comment: 4 · N · (output pixels) · C · (kernel
+ * taps) bytes, at most IPRO_CUDA_CONV_WORKSPACE_LIMIT (saturating, so no product overflows). */
+static size_t workspace_bound(const ipro_shape *x, const int64_t *w, const ipro_shape *y) {
+  uint64_t bytes = sizeof(float), limit = IPRO_CUDA_CONV_WORKSPACE_LIMIT;
+  int64_t factors[3 + 2 * 3] = {x->dims[0], x->dims[1]};
+  int n = 2;
+  for (int d = 2; d < x->rank; d++)
+    factors[n++] = y->dims[d], factors[n++] = w[d];
+  for (int f = 0; f < n && bytes <= limit; f++)
+    bytes =
+        factors[f] > 0 && (uint64_t)factors[f] <= limit ? bytes * (uint64_t)factors[f] : limit + 1;
+  return bytes < limit ? (size_t)bytes : (size_t)limit;
+}
+
+/* Descriptors of X (tensors[0]), Y (tensors[1]), the filter and the convolution; the workspace
+ * bound in library_bytes. */
 static ipro_status describe(ipro_cuda_kernel *kernel, const ipro_node *node, const ipro_shape *x,
                             const int64_t *w, const ipro_shape *y, ipro_error *err) {
   int spatial = x->rank - 2;
@@ -76,6 +99,7 @@ static ipro_status describe(ipro_cuda_kernel *kernel, const ipro_node *node, con
     if (derived[d] != (int)y_dims[d])
       return ipro_cuda_unsupported(err, "cuDNN derives output dimension %d = %d, not %lld", d,
                                    derived[d], (long long)y_dims[d]);
+  kernel->library_bytes = workspace_bound(x, w, y);
   return IPRO_OK;
 }
 
@@ -144,15 +168,19 @@ static ipro_status ranked_list(const ipro_cuda_kernel *kernel, direction which,
   return IPRO_OK;
 }
 
-/* Takes the first algorithm of cuDNN's ranked list that computes in plain float32 FMA (entries
- * with tensor-op math would use TF32 and leave the CPU's tolerance), whose workspace, confirmed by
- * cuDNN's size query, fits IPRO_CUDA_CONV_WORKSPACE_LIMIT; CUDNN_DEFAULT_MATH entries are the
- * second choice. Reserves the confirmed workspace. */
+/* Reserves the workspace bound (library_bytes, from describe) and, on a device, takes the first
+ * algorithm of cuDNN's ranked list that computes in plain float32 FMA (entries with tensor-op
+ * math would use TF32 and leave the CPU's tolerance) whose workspace, confirmed by cuDNN's size
+ * query, fits the bound; CUDNN_DEFAULT_MATH entries are the second choice. A planning backend
+ * has no device to ask: the layout is all it needs. */
 static ipro_status choose_algorithm(ipro_cuda_kernel *kernel, direction which, ipro_error *err) {
   _Static_assert((int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT <= RANKED_CAPACITY &&
                      (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT <= RANKED_CAPACITY &&
                      (int)CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT <= RANKED_CAPACITY,
                  "room for every algorithm of a direction");
+  size_t bound = kernel->library_bytes;
+  kernel->library_offset = ipro_cuda_reserve(kernel, bound);
+  if (kernel->backend->planning_only) return IPRO_OK;
   ranked_algorithm ranked[RANKED_CAPACITY];
   int returned = 0;
   if (ranked_list(kernel, which, ranked, RANKED_CAPACITY, &returned, err) != IPRO_OK)
@@ -163,16 +191,13 @@ static ipro_status choose_algorithm(ipro_cuda_kernel *kernel, direction which, i
       size_t bytes = 0;
       if (ranked[r].status != CUDNN_STATUS_SUCCESS || ranked[r].math != preference[p] ||
           confirmed_workspace(kernel, which, ranked[r].algorithm, &bytes) != CUDNN_STATUS_SUCCESS ||
-          bytes > IPRO_CUDA_CONV_WORKSPACE_LIMIT)
+          bytes > bound)
         continue;
       kernel->algorithm = ranked[r].algorithm;
-      kernel->library_bytes = bytes;
-      kernel->library_offset = bytes ? ipro_cuda_reserve(kernel, bytes) : 0;
       return IPRO_OK;
     }
   return ipro_cuda_unsupported(
-      err, "cuDNN offers no float32 (FMA) algorithm within a %zu-byte workspace",
-      IPRO_CUDA_CONV_WORKSPACE_LIMIT);
+      err, "cuDNN offers no float32 (FMA) algorithm within the %zu-byte workspace bound", bound);
 }
 
 static void *library_workspace(const ipro_cuda_kernel *kernel, char *workspace) {

@@ -12,8 +12,9 @@
  * hands out, and, first, its constants: small tables made at prepare time (interpolation
  * matrices, a scale a generated kernel reads through its params pointer) kept in pinned host
  * memory and copied into the workspace on the stream at the start of every run, so that no device
- * memory exists outside the plan. The workspace starts 256-byte aligned (cuBLAS and cuDNN want it;
- * the arena gives 64, so each kernel asks for 192 bytes more).
+ * memory exists outside the plan. The workspace starts 256-byte aligned (cuBLAS and cuDNN want it):
+ * a CUDA program's arena aligns every tensor and workspace to 256 (the backend's
+ * arena_alignment).
  *
  * Build functions return IPRO_ERROR with a message starting "unsupported:" when a node is outside
  * what the CUDA mapping handles; supports_forward then answers false and the executor names the
@@ -34,9 +35,11 @@
  * would otherwise allocate its own behind the plan's back. 4 MiB is NVIDIA's recommendation for
  * GPUs before Hopper; larger only widens the choice of algorithms for big products. */
 #define IPRO_CUDA_CUBLAS_WORKSPACE ((size_t)4 << 20)
-/* The most workspace a cuDNN convolution algorithm may take: the heuristics' choice is the first
- * of their ranked list that fits. 256 MiB allows the fast FFT/Winograd variants at batch 1024
- * while staying a small part of an arena (it is planned like any other tensor). */
+/* The most workspace a cuDNN convolution may take. Each convolution node's workspace is a bound
+ * computed from its shapes alone (cuda_conv.c: the im2col matrix, at most this limit), so that a
+ * program is planned without a GPU; on the GPU the algorithm is the first of cuDNN's ranked list
+ * whose confirmed workspace fits that bound. 256 MiB allows the fast FFT/Winograd variants at
+ * batch 1024 while staying a small part of an arena (it is planned like any other tensor). */
 #define IPRO_CUDA_CONV_WORKSPACE_LIMIT ((size_t)256 << 20)
 
 typedef struct {
@@ -51,6 +54,10 @@ typedef struct {
    * the outputs not written in place) and integer parameters; a launch is checked against it. */
   int generated_buffers[IPRO_GENERATED_COUNT];
   int generated_integers[IPRO_GENERATED_COUNT];
+  /* Made for planning (ipro_cuda_plugin_create_planning_backend): no device, stream or library
+   * handle; kernels are described (descriptors, workspace layout) but cannot run, and no
+   * algorithm is chosen. The workspace layout is the one a device-backed build makes. */
+  bool planning_only;
   bool synchronize_each_kernel; /* IPRO_CUDA_SYNC=1: fault reports name the node */
   size_t max_pitch_bytes;       /* cudaDevAttrMaxPitch: the widest row cudaMemcpy2D takes */
 } ipro_cuda_backend;
@@ -146,8 +153,9 @@ ipro_status ipro_cuda_row_major_gemm(const ipro_cuda_kernel *kernel, bool transp
                                      int64_t stride_c, ipro_error *err);
 
 /* A float reduction descriptor in kernel->reduce[slot] (made on the first call for the slot)
- * from tensors[a] to tensors[c] (cuda_tensor_ops.c); library_bytes grows to its workspace, which
- * the caller then reserves. */
+ * from tensors[a] to tensors[c] (cuda_tensor_ops.c); library_bytes grows to its workspace bound,
+ * the bytes of tensors[a] (known without a device), which the caller then reserves. On a device,
+ * cuDNN's own size query must fit that bound, or the node is declined. */
 ipro_status ipro_cuda_prepare_reduction(ipro_cuda_kernel *kernel, int slot,
                                         cudnnReduceTensorOp_t op, int a, int c, ipro_error *err);
 

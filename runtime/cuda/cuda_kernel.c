@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cuda_internal.h"
@@ -120,7 +121,13 @@ ipro_status ipro_cuda_set_constants(ipro_cuda_kernel *kernel, const void *data, 
   if (kernel->constants || kernel->reserved_bytes)
     return ipro_error_set(err, "%s: constants must be set once, before the workspace layout",
                           kernel->label);
-  IPRO_CUDA_CHECK(cudaMallocHost(&kernel->constants, bytes ? bytes : 1));
+  /* Pinned memory needs a device; a planning kernel only needs the size. */
+  if (kernel->backend->planning_only) {
+    kernel->constants = malloc(bytes ? bytes : 1);
+    if (!kernel->constants) return ipro_error_set(err, "out of memory");
+  } else {
+    IPRO_CUDA_CHECK(cudaMallocHost(&kernel->constants, bytes ? bytes : 1));
+  }
   memcpy(kernel->constants, data, bytes);
   kernel->constants_bytes = bytes;
   ipro_cuda_reserve(kernel, bytes);

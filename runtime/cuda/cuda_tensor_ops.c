@@ -142,7 +142,9 @@ static ipro_status run_reduce_to_shape(const ipro_cuda_kernel *kernel, void *con
 }
 
 /* A float reduction descriptor in kernel->reduce[slot] (made on the first call for the slot) and
- * the workspace it needs from tensors a to c, kept as library_bytes when larger. */
+ * the workspace bound from tensors a to c, kept as library_bytes when larger: the bytes of the
+ * reduced tensor, which cuDNN's size query (asked where a device exists) must fit, so that a
+ * program planned without a GPU reserves what it will run with. */
 ipro_status ipro_cuda_prepare_reduction(ipro_cuda_kernel *kernel, int slot,
                                         cudnnReduceTensorOp_t op, int a, int c, ipro_error *err) {
   if (!kernel->reduce[slot]) {
@@ -151,10 +153,20 @@ ipro_status ipro_cuda_prepare_reduction(ipro_cuda_kernel *kernel, int slot,
         kernel->reduce[slot], op, CUDNN_DATA_FLOAT, CUDNN_PROPAGATE_NAN,
         CUDNN_REDUCE_TENSOR_NO_INDICES, CUDNN_32BIT_INDICES));
   }
-  size_t bytes = 0;
-  IPRO_CUDNN_CHECK(cudnnGetReductionWorkspaceSize(kernel->backend->cudnn, kernel->reduce[slot],
-                                                  kernel->tensors[a], kernel->tensors[c], &bytes));
-  if (bytes > kernel->library_bytes) kernel->library_bytes = bytes;
+  size_t bound = 0;
+  IPRO_CUDNN_CHECK(cudnnGetTensorSizeInBytes(kernel->tensors[a], &bound));
+  if (!kernel->backend->planning_only) {
+    size_t bytes = 0;
+    IPRO_CUDNN_CHECK(cudnnGetReductionWorkspaceSize(kernel->backend->cudnn, kernel->reduce[slot],
+                                                    kernel->tensors[a], kernel->tensors[c],
+                                                    &bytes));
+    if (bytes > bound)
+      return ipro_cuda_unsupported(err,
+                                   "cuDNN's reduction wants a %zu-byte workspace, beyond the "
+                                   "%zu-byte bound the program was planned with",
+                                   bytes, bound);
+  }
+  if (bound > kernel->library_bytes) kernel->library_bytes = bound;
   return IPRO_OK;
 }
 

@@ -8,3 +8,7 @@ ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err) {
   return ipro_error_set(err, "infopro was built without CUDA (the CUDA toolkit was not found when "
                              "it was configured)");
 }
+
+ipro_status ipro_backend_create_cuda_planning(ipro_backend **out, ipro_error *err) {
+  return ipro_backend_create_cuda(out, err);
+}

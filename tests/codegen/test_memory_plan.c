@@ -122,6 +122,46 @@ static void check_gap_to_optimum(void) {
             GAP_BOUND);
 }
 
+/* CUDA's 256-byte arenas (ipro_memory_plan_aligned): on random programs every offset is a
+ * multiple of the alignment, no two buffers live together share a byte of their sizes rounded up
+ * to it, the arena ends at the highest such end, and the sizes given come back unchanged. */
+static void check_aligned_plans(size_t alignment) {
+  ipro_error err;
+  ipro_memory_plan_summary summary;
+  int misaligned = 0, overlaps = 0, changed = 0, wrong_top = 0;
+  for (int trial = 0; trial < 100; trial++) {
+    int n = 1 + rand() % 40;
+    ipro_planned_buffer buffers[40];
+    size_t given[40];
+    for (int i = 0; i < n; i++) {
+      int first = rand() % 30;
+      given[i] = (size_t)(1 + rand() % 100000);
+      buffers[i] = (ipro_planned_buffer){given[i], first, first + rand() % 8, 0};
+    }
+    CHECK_OK(ipro_memory_plan_aligned(buffers, n, alignment, &summary, &err), &err);
+    size_t top = 0;
+    for (int i = 0; i < n; i++) {
+      size_t size_i = (buffers[i].bytes + alignment - 1) / alignment * alignment;
+      misaligned += buffers[i].offset % alignment != 0;
+      changed += buffers[i].bytes != given[i];
+      if (buffers[i].offset + size_i > top) top = buffers[i].offset + size_i;
+      for (int j = i + 1; j < n; j++) {
+        size_t size_j = (buffers[j].bytes + alignment - 1) / alignment * alignment;
+        bool live_together = buffers[i].first_step <= buffers[j].last_step &&
+                             buffers[j].first_step <= buffers[i].last_step;
+        bool share = buffers[i].offset < buffers[j].offset + size_j &&
+                     buffers[j].offset < buffers[i].offset + size_i;
+        overlaps += live_together && share;
+      }
+    }
+    wrong_top += top != summary.arena_bytes;
+  }
+  CHECK_EQ_INT(misaligned, 0);
+  CHECK_EQ_INT(overlaps, 0);
+  CHECK_EQ_INT(changed, 0);
+  CHECK_EQ_INT(wrong_top, 0);
+}
+
 int main(void) {
   ipro_error err;
   ipro_memory_plan_summary summary;
@@ -167,5 +207,10 @@ int main(void) {
   CHECK_MSG(strstr(err.message, "more than 2^63 bytes") != NULL, "message: %s", err.message);
   ipro_planned_buffer wrapping[1] = {{SIZE_MAX - 10, 0, 0, 0}};
   CHECK(ipro_memory_plan(wrapping, 1, &summary, &err) == IPRO_ERROR);
+  CHECK(ipro_memory_plan_aligned(wrapping, 1, 256, &summary, &err) == IPRO_ERROR);
+  CHECK_EQ_INT(wrapping[0].bytes, SIZE_MAX - 10);
+
+  check_aligned_plans(256);
+  CHECK(ipro_memory_plan_aligned(chain, 20, 96, &summary, &err) == IPRO_ERROR);
   return ipro_test_finish();
 }

@@ -7,7 +7,9 @@
  *     saw (copied to the device before the reference updates anything in place); every float
  *     output and every float input (the in-place updates: optimizer steps, running statistics)
  *     must match within rtol 2e-3 + atol 2e-4 (float32 on the GPU, double in the reference), and
- *     every bool output (Dropout's mask) bit for bit. The ops it declines are listed;
+ *     every bool output (Dropout's mask) bit for bit, and its kernel reserves the workspace the
+ *     CUDA backend's planning form (no device; what compiles programs) plans for it. The ops it
+ *     declines are listed;
  *  2. one training step of each model, end to end and K = 2, on CUDA and on the CPU (oneDNN) from
  *     the same weights and batch: every loss within rtol 1e-3, every parameter after the SGD step
  *     within rtol 1e-3 + atol 1e-5; and the device bytes the CUDA backend counted equal the
@@ -46,6 +48,10 @@
 #define STEP_ATOL 1e-5
 
 static uint64_t random_state = 0x5eed5eed12345678u;
+/* The CUDA backend's planning form (no device), which compiles and plans CUDA programs: each
+ * kernel it describes must reserve the workspace the device's kernel reserves, or the plan made
+ * without a GPU would not be what the program allocates. */
+static ipro_backend *planning;
 
 static size_t tensor_bytes(const ipro_tensor *tensor) {
   int64_t bytes = ipro_tensor_bytes(tensor);
@@ -137,9 +143,17 @@ static void compare(node_run *r, const ipro_node *node, const ipro_tensor *t, co
 static void run_on_cuda(node_run *r, const ipro_graph *graph, const ipro_node *node,
                         void *const *inputs, void *const *outputs) {
   ipro_error err = {{0}};
-  ipro_kernel *kernel = NULL;
+  ipro_kernel *kernel = NULL, *planned = NULL;
   CHECK_OK(r->cuda->prepare_forward(r->cuda, graph, node, &kernel, &err), &err);
   if (!kernel) return;
+  CHECK_OK(planning->prepare_forward(planning, graph, node, &planned, &err), &err);
+  if (planned) {
+    CHECK_MSG(planned->workspace_bytes == kernel->workspace_bytes,
+              "%s: node '%s' (%s): workspace planned without the GPU %zu bytes, on it %zu",
+              r->label, node->name, node->op_type, planned->workspace_bytes,
+              kernel->workspace_bytes);
+    planned->destroy(planned);
+  }
   void *device_in[MAX_OPERANDS] = {NULL}, *device_out[MAX_OPERANDS] = {NULL}, *workspace = NULL;
   bool ok = true;
   for (int i = 0; i < node->n_inputs; i++)
@@ -385,10 +399,16 @@ int main(int argc, char **argv) {
     snprintf(reason, sizeof reason, "the CUDA backend cannot be created here: %s", err.message);
     return ipro_test_skip(reason);
   }
+  CHECK_OK(ipro_backend_create_cuda_planning(&planning, &err), &err);
+  if (!planning) {
+    cuda->destroy(cuda);
+    return ipro_test_finish();
+  }
   /* By hand, an argument picks the models whose name contains it. */
   int models = ipro_test_for_each_model(argc > 1 ? argv[1] : NULL, check_model_training, cuda);
   CHECK_MSG(models > 0, "no bundled models");
   CHECK_EQ_INT(cuda->bytes_in_use, 0);
   cuda->destroy(cuda);
+  planning->destroy(planning);
   return ipro_test_finish();
 }

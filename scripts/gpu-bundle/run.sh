@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Runs the GPU bundle's programs (made by scripts/gpu-bundle.sh) on this machine's NVIDIA GPU.
+# Needs: the NVIDIA driver, and the CUDA 13 runtime, cuDNN 9 and cuBLAS 13 shared libraries,
+# either in the nvidia wheels of the python3 on the PATH (nvidia-cuda-runtime, nvidia-cudnn-cu13,
+# nvidia-cublas: found here by looking for libcudart.so.13, libcublas.so.13, libcublasLt.so.13
+# and libcudnn.so.9 under the `nvidia` package) or on LD_LIBRARY_PATH; python3 (standard
+# library only) for the comparisons. The other libraries the programs need are in lib/.
+#
+#   ./run.sh            every program; exit 0 only when every one ran and matched
+#
+# For each program it prints the planned peak beside the device bytes the program cudaMalloc'd
+# (the CUDA backend's count; both must equal, and for a split program the peak compile planned
+# without a GPU too) and the growth cudaMemGetInfo saw (the driver's own figure, which
+# also holds the CUDA context and the cuDNN/cuBLAS handles), and the seconds per step (the
+# epoch's time, first step and test pass included, over its steps). ResNet-8 (K = 1, 2) is
+# compared with the CPU trainer's run in reference/ (the same 2 steps and seed): losses and every
+# trained tensor, tolerances in compare.py. The smallest program runs again under
+# `compute-sanitizer --tool memcheck` when that is on the PATH. Any failure (no GPU, a missing
+# library, a program that fails, a comparison outside tolerance, a memcheck error) is reported
+# and the exit status is 1; nothing is skipped.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+fail() {
+  echo "run.sh: FAIL: $*" >&2
+  exit 1
+}
+
+# ---- the CUDA libraries ----
+cuda_dirs=""
+if command -v python3 >/dev/null; then
+  cuda_dirs=$(python3 - 2>/dev/null <<'PY'
+import os
+try:
+    import nvidia
+except ImportError:
+    raise SystemExit(0)
+wanted = {"libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9"}
+dirs = []
+for base in list(nvidia.__path__):
+    for d, _, files in os.walk(base):
+        if wanted & set(files) and d not in dirs:
+            dirs.append(d)
+print(":".join(dirs))
+PY
+  )
+fi
+export LD_LIBRARY_PATH="$here/lib${cuda_dirs:+:$cuda_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+smallest=$here/programs/resnet8_k1
+missing=$( (ldd "$smallest/train"; ldd "$smallest/libinfopro_cuda.so") 2>&1 | awk '/not found/ { print $1 }' | sort -u | tr '\n' ' ')
+[[ -z "$missing" ]] || fail "missing libraries: ${missing% } (put the CUDA 13 runtime, cuDNN 9 and cuBLAS 13 on LD_LIBRARY_PATH, or use a python3 with the nvidia wheels)"
+command -v python3 >/dev/null || fail "python3 is needed to compare the runs with the CPU reference"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fmnist="fashion-mnist:$here/data/fashion-mnist"
+failures=0
+field() { # json file, key: the integer or number after "key":
+  grep -o "\"$2\": *[0-9.e+-]*" "$1" | head -1 | sed 's/.*: *//'
+}
+
+# Runs one program: name, then its options. Prints the memory and time lines; 1 on failure.
+run_program() {
+  local name=$1
+  shift
+  local program=$here/programs/$name log=$work/$name.log json=$work/$name.json
+  if ! "$program/train" "$@" --epochs 1 --out "$work/$name.onnx" --json "$json" >"$log" 2>&1; then
+    echo "$name: FAILED:"
+    sed 's/^/  /' "$log" | tail -5
+    return 1
+  fi
+  local planned counted device seconds steps
+  planned=$(field "$json" planned_peak_bytes)
+  counted=$(field "$json" counted_bytes)
+  device=$(field "$json" device_measured_bytes)
+  seconds=$(field "$json" seconds)
+  steps=$(sed -n 's/.* \([0-9]*\) steps of .*/\1/p' "$log" | head -1)
+  echo "$name: $(grep -m1 '^InfoPro local training\|^end-to-end' "$log" || true)"
+  echo "  memory: planned $planned bytes; cudaMalloc'd $counted ($(awk -v c="$counted" -v p="$planned" 'BEGIN { printf "%+.2f%%", 100 * (c - p) / p }') of planned); cudaMemGetInfo growth ${device:-none} ($(awk -v c="${device:-0}" -v p="$planned" 'BEGIN { printf "%+.2f%%", 100 * (c - p) / p }'), context and library handles included)"
+  echo "  time: $(grep -m1 '^ready to train' "$log"); $steps steps in $seconds s: $(awk -v s="$seconds" -v n="$steps" 'BEGIN { printf "%.3f", s / n }') s/step (first step and test pass included)"
+  # A split program's peak as compile planned it, without a GPU ("planned peak N bytes" in the
+  # header): the plan made at start-up on the GPU must be the same bytes.
+  local compiled
+  compiled=$(sed -n 's/^InfoPro local training:.*; planned peak \([0-9]*\) bytes.*/\1/p' "$log" | head -1)
+  if [[ -n "$compiled" && "$compiled" != "$planned" ]]; then
+    echo "  FAILED: compiled without a GPU for a peak of $compiled bytes, planned $planned on it"
+    return 1
+  fi
+  if [[ "$counted" != "$planned" ]]; then
+    echo "  FAILED: the program cudaMalloc'd $counted bytes, planned $planned"
+    return 1
+  fi
+  if [[ -z "$device" || "$device" -lt "$planned" ]]; then
+    echo "  FAILED: cudaMemGetInfo saw ${device:-no} growth, less than the $planned bytes planned"
+    return 1
+  fi
+  return 0
+}
+
+echo "infopro GPU bundle: $(head -1 "$here/BUILD-INFO")"
+if command -v nvidia-smi >/dev/null; then
+  echo "GPU: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -1)"
+fi
+echo "CUDA libraries from: ${cuda_dirs:-LD_LIBRARY_PATH}"
+
+# The smallest program first: without a usable GPU it says why in one line, and that is the end.
+probe=$("$smallest/train" --data "$fmnist" --limit 32 --test-limit 32 --epochs 1 2>&1 >/dev/null)
+status=$?
+if [[ $status -ne 0 ]]; then
+  fail "the smallest program cannot train: $(echo "$probe" | tail -1 | sed 's/^infopro: //')"
+fi
+
+for K in 1 2; do
+  name=resnet8_k$K
+  if ! run_program "$name" --data "$fmnist" --limit 64 --test-limit 32 --seed 7 --no-augment; then
+    failures=$((failures + 1))
+    continue
+  fi
+  echo "  against the CPU reference (infopro train, 2 steps of 32, seed 7):"
+  python3 "$here/compare.py" "$here/reference/$name.log" "$work/$name.log" \
+    "$here/reference/$name.onnx" "$work/$name.onnx" || { echo "  FAILED: outside tolerance"; failures=$((failures + 1)); }
+done
+
+python3 "$here/make_cifar_shaped.py" "$work/cifar" 2048 1024
+for K in 1 2 3 4; do
+  run_program "resnet110_k$K" --data "cifar10:$work/cifar" --limit 2048 --test-limit 1024 \
+    --seed 7 --no-augment || failures=$((failures + 1))
+  rm -f "$work/resnet110_k$K.onnx"
+done
+
+if command -v compute-sanitizer >/dev/null; then
+  echo "compute-sanitizer --tool memcheck on resnet8_k1 (one step of 32):"
+  if compute-sanitizer --tool memcheck --error-exitcode 99 "$smallest/train" --data "$fmnist" \
+    --limit 32 --test-limit 32 --epochs 1 >"$work/memcheck.log" 2>&1; then
+    echo "  $(grep -m1 'ERROR SUMMARY' "$work/memcheck.log" || echo 'no errors')"
+  else
+    echo "  FAILED:"
+    grep -v '^epoch\|^  local' "$work/memcheck.log" | head -30 | sed 's/^/  /'
+    failures=$((failures + 1))
+  fi
+else
+  echo "compute-sanitizer: not on the PATH, memcheck not run"
+fi
+
+if ((failures)); then
+  echo "run.sh: FAIL: $failures of the checks above failed" >&2
+  exit 1
+fi
+echo "run.sh: all programs ran and matched"

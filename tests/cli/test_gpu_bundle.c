@@ -1,0 +1,147 @@
+/* scripts/gpu-bundle.sh in CI's environment (no GPU; issue 10, item 4), with the equal-depth
+ * ResNet-110 cuts (GPU_BUNDLE_SPLIT=equal: no split search, to keep this test short):
+ *   - it writes the tarball, at most 48 MiB, holding every program's five files (train,
+ *     program.ipro, kernels.so, kernels.ptx, libinfopro_cuda.so), the Fashion-MNIST subset, the
+ *     CPU references (log and trained model) of the ResNet-8 programs, run.sh, compare.py and
+ *     make_cifar_shaped.py;
+ *   - every library in lib/ has its Debian copyright file in licenses/, by the package that
+ *     `dpkg -S` says owns the library on this machine;
+ *   - the plugin, unpacked, needs the CUDA 13 runtime, cuBLAS 13 (and cuBLASLt 13) and cuDNN 9
+ *     by those SONAMEs (readelf), what the nvidia wheels provide, and no other CUDA library;
+ *   - the reference trained model is the ONNX model it was trained from, re-saved (same
+ *     initializer names: compare.py run on it against itself says 0 difference, and against the
+ *     untrained model finds the weights moved);
+ *   - run.sh, unpacked, fails where there is no GPU with exit 1 and one line on stderr saying
+ *     there is no CUDA device.
+ * Labelled "bundle". Skipped when infopro was built without CUDA or Fashion-MNIST is missing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/backend.h"
+#include "support/check.h"
+#include "support/command.h"
+
+static char directory[] = "/tmp/ipro_test_gpu_bundle_XXXXXX";
+
+static void run(const char *command, ipro_command_result *r, int expected) {
+  ipro_test_run_command(command, r);
+  CHECK_MSG(r->exit_status == expected, "%s: exit status %d (expected %d), stderr: %s", command,
+            r->exit_status, expected, r->err);
+}
+
+static bool listed(const char *listing, const char *path) {
+  char line[600];
+  snprintf(line, sizeof line, "infopro-gpu-bundle/%s\n", path);
+  return strstr(listing, line) != NULL;
+}
+
+int main(void) {
+  const char *unavailable = ipro_test_training_unavailable();
+  if (unavailable) return ipro_test_skip(unavailable);
+  ipro_backend *planning = NULL;
+  ipro_error err = {{0}};
+  if (ipro_backend_create_cuda_planning(&planning, &err) != IPRO_OK)
+    return ipro_test_skip(err.message);
+  planning->destroy(planning);
+  ipro_backend *device = NULL;
+  bool gpu = ipro_backend_create_cuda(&device, &err) == IPRO_OK;
+  if (gpu) device->destroy(device);
+  if (!mkdtemp(directory)) return ipro_test_skip("cannot make a temporary folder");
+
+  static char command[4096];
+  static ipro_command_result r;
+  snprintf(command, sizeof command,
+           "GPU_BUNDLE_SPLIT=equal INFOPRO='%s' scripts/gpu-bundle.sh '%s/bundle.tar.gz'",
+           getenv("IPRO_INFOPRO"), directory);
+  run(command, &r, 0);
+  char tarball[600];
+  snprintf(tarball, sizeof tarball, "%s/bundle.tar.gz", directory);
+  struct stat st;
+  CHECK_MSG(stat(tarball, &st) == 0, "%s not written", tarball);
+  CHECK_MSG(st.st_size > 0 && st.st_size <= 48LL * 1024 * 1024, "bundle of %lld bytes",
+            (long long)st.st_size);
+
+  snprintf(command, sizeof command, "tar -tzf '%s'", tarball);
+  run(command, &r, 0);
+  static char listing[sizeof r.out];
+  memcpy(listing, r.out, sizeof listing);
+  const char *top[] = {"run.sh",
+                       "compare.py",
+                       "make_cifar_shaped.py",
+                       "BUILD-INFO",
+                       "data/fashion-mnist/train-images-idx3-ubyte.gz",
+                       "data/fashion-mnist/train-labels-idx1-ubyte.gz",
+                       "data/fashion-mnist/t10k-images-idx3-ubyte.gz",
+                       "data/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+                       "reference/resnet8_k1.log",
+                       "reference/resnet8_k1.onnx",
+                       "reference/resnet8_k2.log",
+                       "reference/resnet8_k2.onnx"};
+  for (size_t t = 0; t < sizeof top / sizeof top[0]; t++)
+    CHECK_MSG(listed(listing, top[t]), "%s not in the bundle", top[t]);
+  const char *programs[] = {"resnet8_k1",   "resnet8_k2",   "resnet110_k1",
+                            "resnet110_k2", "resnet110_k3", "resnet110_k4"};
+  const char *files[] = {"train", "program.ipro", "kernels.so", "kernels.ptx",
+                         "libinfopro_cuda.so"};
+  for (size_t p = 0; p < sizeof programs / sizeof programs[0]; p++)
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+      char path[200];
+      snprintf(path, sizeof path, "programs/%s/%s", programs[p], files[f]);
+      CHECK_MSG(listed(listing, path), "%s not in the bundle", path);
+    }
+
+  /* Unpacked: each carried library's owner, as dpkg says here, has its copyright file. */
+  snprintf(command, sizeof command, "tar -C '%s' -xzf '%s'", directory, tarball);
+  run(command, &r, 0);
+  snprintf(command, sizeof command,
+           "cd '%s/infopro-gpu-bundle' && ls lib | while read -r l; do "
+           "p=$(dpkg -S \"$(readlink -f /usr/lib/x86_64-linux-gnu/$l)\" 2>/dev/null || "
+           "dpkg -S \"$(readlink -f /usr/lib/x86_64-linux-gnu/$l | sed s,^/usr,,)\"); "
+           "p=${p%%%%:*}; test -s licenses/$p.copyright && echo \"$l $p\" || "
+           "echo \"MISSING $l $p\"; done",
+           directory);
+  run(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "libdnnl.so.2 ") && strstr(r.out, "libprotobuf-c.so.1 ") &&
+                !strstr(r.out, "MISSING"),
+            "libraries and their licences: %s", r.out);
+
+  snprintf(command, sizeof command,
+           "readelf -d '%s/infopro-gpu-bundle/programs/resnet8_k1/libinfopro_cuda.so' | "
+           "sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/\\1/p' | grep -E 'cuda|cublas|cudnn' | sort | "
+           "tr '\\n' ' '",
+           directory);
+  run(command, &r, 0);
+  /* cuBLASLt comes with the cuBLAS wheel; a build without --as-needed names it too. */
+  CHECK_MSG(strcmp(r.out, "libcublas.so.13 libcudart.so.13 libcudnn.so.9 ") == 0 ||
+                strcmp(r.out, "libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libcudnn.so.9 ") ==
+                    0,
+            "the plugin needs: %s", r.out);
+
+  snprintf(command, sizeof command,
+           "cd '%s/infopro-gpu-bundle' && python3 compare.py reference/resnet8_k2.log "
+           "reference/resnet8_k2.log reference/resnet8_k2.onnx reference/resnet8_k2.onnx",
+           directory);
+  run(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "47 tensors") && strstr(r.out, "largest difference 0.00e+00"),
+            "compare.py on the reference itself: %s", r.out);
+  snprintf(command, sizeof command,
+           "cd '%s/infopro-gpu-bundle' && python3 compare.py reference/resnet8_k2.log "
+           "reference/resnet8_k2.log reference/resnet8_k2.onnx '%s/models/resnet8_fmnist.onnx'",
+           directory, getenv("IPRO_SOURCE_DIR") ? getenv("IPRO_SOURCE_DIR") : ".");
+  run(command, &r, 1);
+
+  if (!gpu) {
+    snprintf(command, sizeof command, "'%s/infopro-gpu-bundle/run.sh'", directory);
+    run(command, &r, 1);
+    CHECK_MSG(r.err_lines == 1, "run.sh: %d lines on stderr, 1 expected:\n%s", r.err_lines, r.err);
+    CHECK_MSG(strstr(r.err, "run.sh: FAIL: ") == r.err && strstr(r.err, "no CUDA device"),
+              "run.sh said: %s", r.err);
+  } else {
+    printf("note: a CUDA device is present; run.sh's no-GPU failure is not checked\n");
+  }
+  ipro_test_remove_directory(directory);
+  return ipro_test_finish();
+}
