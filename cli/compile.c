@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "codegen/kernel_compiler.h"
+#include "codegen/kernel_cpu_levels.h"
 #include "codegen/kernel_library.h"
 #include "commands.h"
 #include "data_source.h"
@@ -46,6 +47,8 @@ static const char usage[] =
     "                          classes and normalisation shape the heads\n"
     "  --batch B               training batch size (default 128)\n"
     "  --device cpu|cuda       where the program trains (default cpu)\n"
+    "  --cpu host|LEVEL        the CPU its kernels are made for: this machine's (host, the\n"
+    "                          default) or an x86-64 level, x86-64-v2|v3|v4, for any CPU of it\n"
     "  --optimizer KIND        sgd or adamw (default sgd); --momentum M, --weight-decay WD and\n"
     "                          --no-nesterov set its defaults, which the program's options "
     "override\n"
@@ -55,6 +58,7 @@ static const char usage[] =
 
 typedef struct {
   const char *model, *data, *directory;
+  const char *cpu; /* an x86-64 level, or NULL for this machine's CPU */
   int64_t batch;
   ipro_device device;
   ipro_optimizer_settings optimizer;
@@ -111,6 +115,13 @@ static int parse(int argc, char **argv, compile_options *o) {
       ok = ipro_cli_parse_positive(a, argv[++i], &o->batch);
     } else if (strcmp(a, "--device") == 0) {
       ok = ipro_cli_parse_device(argv[++i], &o->device);
+    } else if (strcmp(a, "--cpu") == 0) {
+      const char *cpu = argv[++i];
+      o->cpu = strcmp(cpu, "host") == 0 ? NULL : cpu;
+      ok = !o->cpu || ipro_kernel_cpu_level_features(o->cpu);
+      if (!ok)
+        fprintf(stderr, "infopro compile: unknown --cpu '%s' (host, or one of %s)\n", cpu,
+                ipro_kernel_cpu_level_names);
     } else if (strcmp(a, "--optimizer") == 0) {
       const char *kind = argv[++i];
       ok = strcmp(kind, "sgd") == 0 || strcmp(kind, "adamw") == 0;
@@ -169,13 +180,14 @@ static ipro_status run_tool(char *const argv[], ipro_error *err) {
   return IPRO_OK;
 }
 
-/* The whole kernel library for this CPU: one object from LLVM, linked by cc into kernels.so. */
-static ipro_status write_host_kernels(const char *directory, ipro_error *err) {
+/* The whole kernel library for cpu (NULL: this machine's): one object from LLVM, linked by cc into
+ * kernels.so. */
+static ipro_status write_host_kernels(const char *directory, const char *cpu, ipro_error *err) {
   ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
   ipro_kernel_library_describe_all(descs);
   void *object = NULL;
   size_t size = 0;
-  if (ipro_kernel_emit_host_object(descs, IPRO_GENERATED_COUNT, NULL, &object, &size, err) !=
+  if (ipro_kernel_emit_host_object(descs, IPRO_GENERATED_COUNT, cpu, &object, &size, err) !=
       IPRO_OK)
     return IPRO_ERROR;
   char object_path[4200], library_path[4200];
@@ -292,11 +304,16 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   if (ipro_read_whole_file(o->model, "model", &program.model, &program.model_bytes, err) != IPRO_OK)
     return IPRO_ERROR;
   status = sha256_hex(program.model, program.model_bytes, program.model_sha256, err);
-  if (status == IPRO_OK)
+  if (status == IPRO_OK && o->cpu) {
+    snprintf(program.cpu, sizeof program.cpu, "%s", o->cpu);
+    snprintf(program.cpu_features, sizeof program.cpu_features, "%s",
+             ipro_kernel_cpu_level_features(o->cpu));
+  } else if (status == IPRO_OK) {
     status = ipro_kernel_describe_host(program.cpu, sizeof program.cpu, program.cpu_features,
                                        sizeof program.cpu_features, err);
+  }
   if (status == IPRO_OK) status = ipro_make_directories(o->directory, err);
-  if (status == IPRO_OK) status = write_host_kernels(o->directory, err);
+  if (status == IPRO_OK) status = write_host_kernels(o->directory, o->cpu, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
     status = write_ptx_kernels(o->directory, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)

@@ -14,7 +14,9 @@
 #                             ResNet-110 at batch 1024 (CIFAR-shaped input), K = 1 to 4
 #                             (each `infopro compile --device cuda`: train, program.ipro,
 #                             kernels.so, kernels.ptx, libinfopro_cuda.so; identical files are
-#                             hard links, which tar stores once)
+#                             hard links, which tar stores once; the CPU kernels in kernels.so
+#                             are made for the x86-64-v3 level (AVX2, FMA), not for this
+#                             machine's CPU, so any GPU server's host CPU runs them)
 #   data/fashion-mnist/       the first 64 training and 32 test images of Fashion-MNIST
 #   reference/resnet8_kK.log, .onnx
 #                             the CPU trainer's (`infopro train`) output and trained model after
@@ -76,7 +78,7 @@ data="fashion-mnist:$bundle/data/fashion-mnist"
 compile() { # name, model, data spec, batch, split arguments...
   local name=$1 model=$2 spec=$3 batch=$4
   shift 4
-  "$INFOPRO" compile "$model" --data "$spec" --batch "$batch" "$@" --device cuda \
+  "$INFOPRO" compile "$model" --data "$spec" --batch "$batch" "$@" --device cuda --cpu x86-64-v3 \
     -o "$bundle/programs/$name" >"$work/$name.compile" 2>&1 ||
     { echo "gpu-bundle: compiling $name failed:" >&2; cat "$work/$name.compile" >&2; exit 1; }
   sed -n 's/^compiled /  /p' "$work/$name.compile"
@@ -141,7 +143,7 @@ cp scripts/gpu-bundle/compare.py bench/make_cifar_shaped.py "$bundle/"
 chmod +x "$bundle/run.sh"
 {
   echo "made by scripts/gpu-bundle.sh at $(git rev-parse HEAD 2>/dev/null || echo unknown) on $(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "host CPU the kernels.so files were made for: $(sed -n 's/^compiled .*kernels for a \(.*\) CPU$/\1/p' "$work/resnet8_k1.compile")"
+  echo "CPU the kernels.so files were made for: $(sed -n 's/^compiled .*kernels for a \(.*\) CPU$/\1/p' "$work/resnet8_k1.compile")"
   echo "plugin links (SONAMEs): $(readelf -d "$first/libinfopro_cuda.so" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
   echo "carried libraries (SONAME, Debian package, version):"
   sed 's/^/  /' "$work/libraries"

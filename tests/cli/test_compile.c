@@ -12,11 +12,15 @@
  *   - a model with external data (re-saved by `infopro export --external-data`): the program
  *     carries its side file, and the runner's trained model and side file are the bytes
  *     `infopro train` writes from the same model;
+ *   - kernels made for the x86-64-v3 level (--cpu x86-64-v3) rather than this machine's CPU train
+ *     the same bytes again (or, on a CPU below that level, are refused with one message), and an
+ *     unknown --cpu is a usage error;
  *   - --help names the model's SHA-256 as sha256sum computes it, and the options the program
  *     fixed are refused;
  *   - a truncated, a corrupted and a foreign program file, and a missing or foreign kernels.so,
  *     each give one message and exit 1.
  * Skipped when Fashion-MNIST is missing. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +144,35 @@ static void checkpoints_interchange(const char *runner) {
   CHECK_MSG(ipro_test_same_file(whole, resumed), "%s and %s differ", whole, resumed);
 }
 
+/* After same_bytes("k2", "-K 2"): the same program with kernels for the x86-64-v3 level. */
+static void portable_kernels(void) {
+  char runner[1024], command[4096], a[800], b[800];
+  compile_and_move("v3", "-K 2 --cpu x86-64-v3", runner, sizeof runner);
+  snprintf(a, sizeof a, "%s/v3_program.onnx", directory);
+  snprintf(b, sizeof b, "%s/k2_infopro.onnx", directory);
+  __builtin_cpu_init();
+  bool level_v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                  __builtin_cpu_supports("bmi2");
+  ipro_command_result r;
+  snprintf(command, sizeof command,
+           "IPRO_KERNEL_COMPILER_PLUGIN=/nonexistent/libinfopro_kernel_compiler.so '%s' " DATA
+           " --out '%s'",
+           runner, a);
+  run(command, &r, level_v3 ? 0 : 1);
+  if (level_v3)
+    CHECK_MSG(ipro_test_same_file(a, b), "x86-64-v3 kernels: %s and %s differ", a, b);
+  else
+    CHECK_MSG(r.err_lines == 1 && strstr(r.err, "x86-64-v3 CPU"), "below x86-64-v3: %s", r.err);
+  snprintf(command, sizeof command, "'%s' --help", runner);
+  run(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "kernels for a x86-64-v3 CPU"), "--help: %s", r.out);
+  snprintf(command, sizeof command,
+           "'%s' compile " MODEL " --data fashion-mnist --cpu pentium -o '%s/never'",
+           getenv("IPRO_INFOPRO"), directory);
+  run(command, &r, 2);
+  CHECK_MSG(strstr(r.err, "unknown --cpu 'pentium'"), "--cpu pentium: %s", r.err);
+}
+
 static void help_and_fixed_options(const char *runner) {
   char command[2048];
   ipro_command_result digest, help, fixed;
@@ -180,6 +213,7 @@ int main(void) {
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   same_bytes("e2e", "");
   same_bytes("k2", "-K 2");
+  portable_kernels();
   external_data();
   char runner[1024];
   snprintf(runner, sizeof runner, "%s/k2_moved/train", directory);

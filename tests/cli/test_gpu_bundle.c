@@ -108,6 +108,15 @@ int main(void) {
                 !strstr(r.out, "MISSING"),
             "libraries and their licences: %s", r.out);
 
+  /* The CPU kernels are made for the x86-64-v3 level, not this machine's CPU: the GPU machine's
+   * host CPU is another. */
+  snprintf(command, sizeof command,
+           "cd '%s/infopro-gpu-bundle' && for p in programs/*/; do \"$p/train\" --help | "
+           "grep -c 'kernels for a x86-64-v3 CPU'; done | sort | uniq -c",
+           directory);
+  run(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "      6 1\n"), "programs with x86-64-v3 kernels: %s", r.out);
+
   snprintf(command, sizeof command,
            "readelf -d '%s/infopro-gpu-bundle/programs/resnet8_k1/libinfopro_cuda.so' | "
            "sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/\\1/p' | grep -E 'cuda|cublas|cudnn' | sort | "
