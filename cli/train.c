@@ -483,6 +483,21 @@ static ipro_status read_from_gathered(void *context, const char *name, void *hos
   return IPRO_OK;
 }
 
+static ipro_status gathered_memory(void *context, const char *name, size_t bytes,
+                                   const void **device, ipro_error *err) {
+  const ipro_checkpoint_tensor *t = gathered_tensor(context, name);
+  if (!t || t->bytes != bytes)
+    return ipro_error_set(err, "the pipeline's ranks hold no tensor '%s' of %zu bytes", name,
+                          bytes);
+  *device = t->data;
+  return IPRO_OK;
+}
+
+static ipro_status trainer_memory(void *context, const char *name, size_t bytes,
+                                  const void **device, ipro_error *err) {
+  return ipro_trainer_tensor_memory(context, name, bytes, device, err);
+}
+
 static ipro_status read_from_trainer(void *context, const char *name, void *host, size_t bytes,
                                      ipro_error *err) {
   return ipro_trainer_read(context, name, host, bytes, err);
@@ -663,7 +678,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                                 .crop_padding = r->position.crop_padding,
                                 .flip = r->position.flip,
                                 .random_resized_crop = r->position.random_resized_crop,
-                                .background = true};
+                                .background = true,
+                                /* the trainer copies each batch into its image block, the
+                                 * second buffer; a pipeline's rank 0 reads it after the step */
+                                .one_slot = !r->pipeline};
   if (status == IPRO_OK)
     status = ipro_batch_loader_create(&r->train_data, &batches, &r->loader, err);
   if (status == IPRO_OK) r->steps_per_epoch = ipro_batch_loader_batches_per_epoch(r->loader);
@@ -867,7 +885,10 @@ static ipro_status train_steps(epoch_figures *f, ipro_error *err) {
       const int64_t *labels = NULL;
       float learning_rate = epoch_rate(f, done), loss = 0;
       if (next_batch(f, &images, &labels, err) != IPRO_OK ||
-          ipro_trainer_step(r->trainer, images, labels, learning_rate, &loss, err) != IPRO_OK ||
+          ipro_trainer_take_batch(r->trainer, images, labels, err) != IPRO_OK)
+        return IPRO_ERROR;
+      ipro_batch_loader_release(r->loader); /* the next batch is prepared during the step */
+      if (ipro_trainer_step(r->trainer, NULL, NULL, learning_rate, &loss, err) != IPRO_OK ||
           count_step(f, done + 1, learning_rate, err) != IPRO_OK)
         return IPRO_ERROR;
     }
@@ -894,10 +915,17 @@ static ipro_status evaluate(train_run *r, ipro_cli_eval_totals *totals, ipro_err
     ipro_checkpoint_release(&r->gathered);
     status = ipro_pipeline_gather_state(r->pipeline, &position, &r->gathered, err);
     if (status != IPRO_OK || !leads(r)) return status;
-    status =
-        ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_gathered, &r->gathered, err);
+    status = r->evaluator.parameters_in_place
+                 ? ipro_cli_evaluator_use_parameters(&r->evaluator, gathered_memory,
+                                                     &r->gathered, err)
+                 : ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_gathered,
+                                                      &r->gathered, err);
   } else {
-    status = ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer, r->trainer, err);
+    status = r->evaluator.parameters_in_place
+                 ? ipro_cli_evaluator_use_parameters(&r->evaluator, trainer_memory, r->trainer,
+                                                     err)
+                 : ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer,
+                                                      r->trainer, err);
   }
   if (status == IPRO_OK) status = ipro_cli_evaluator_run(&r->evaluator, totals, err);
   return status;

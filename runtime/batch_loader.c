@@ -5,7 +5,8 @@
  * once its slot is free, i.e. once the caller has moved past batch k - 2, so while the caller
  * trains on batch k - 1 the worker prepares batch k. The caller takes batches in order, so no
  * timing can reorder them, and since each batch is a pure function of (seed, epoch, index) the
- * contents match a synchronous run exactly. The order array and the epoch number are written only
+ * contents match a synchronous run exactly. With one_slot there is one slot, and the worker fills
+ * batch k once the caller has released batch k - 1 (it copies each batch away first). The order array and the epoch number are written only
  * in start_epoch, after the worker has been stopped and is idle, and published under the lock. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -114,7 +115,7 @@ static void *worker_main(void *argument) {
     slot *target = NULL;
     while (!loader->stopping) {
       if (loader->active && loader->produced < loader->batches) {
-        target = &loader->slots[loader->produced % 2];
+        target = &loader->slots[loader->produced % loader->slot_count];
         if (target->state == SLOT_FREE) break;
       }
       target = NULL;
@@ -183,7 +184,7 @@ ipro_status ipro_batch_loader_create(const ipro_dataset *data, const ipro_batch_
   ipro_batch_pixel_table(data, &loader->table);
   pthread_mutex_init(&loader->lock, NULL);
   pthread_cond_init(&loader->changed, NULL);
-  loader->slot_count = options->background ? 2 : 1;
+  loader->slot_count = options->background && !options->one_slot ? 2 : 1;
 
   if (loader->batches == 0) {
     ipro_error_set(err, "batch loader: %lld examples make no complete batch of %lld",
@@ -287,6 +288,15 @@ ipro_status ipro_batch_loader_start_epoch(ipro_batch_loader *loader, int64_t epo
   return IPRO_OK;
 }
 
+void ipro_batch_loader_release(ipro_batch_loader *loader) {
+  if (!loader->has_thread) return;
+  pthread_mutex_lock(&loader->lock);
+  for (int s = 0; s < loader->slot_count; s++)
+    if (loader->slots[s].state == SLOT_HELD) loader->slots[s].state = SLOT_FREE;
+  pthread_cond_broadcast(&loader->changed);
+  pthread_mutex_unlock(&loader->lock);
+}
+
 static ipro_status fail_epoch(ipro_batch_loader *loader, const ipro_error *error, ipro_error *err) {
   loader->failed = true;
   loader->failure = *error;
@@ -322,7 +332,7 @@ ipro_status ipro_batch_loader_next(ipro_batch_loader *loader, const ipro_batch *
     pthread_mutex_unlock(&loader->lock);
     return IPRO_OK;
   }
-  slot *target = &loader->slots[loader->consumed % 2];
+  slot *target = &loader->slots[loader->consumed % loader->slot_count];
   while (target->state != SLOT_READY)
     pthread_cond_wait(&loader->changed, &loader->lock);
   loader->consumed++;
