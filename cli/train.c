@@ -915,17 +915,16 @@ static ipro_status evaluate(train_run *r, ipro_cli_eval_totals *totals, ipro_err
     ipro_checkpoint_release(&r->gathered);
     status = ipro_pipeline_gather_state(r->pipeline, &position, &r->gathered, err);
     if (status != IPRO_OK || !leads(r)) return status;
-    status = r->evaluator.parameters_in_place
-                 ? ipro_cli_evaluator_use_parameters(&r->evaluator, gathered_memory,
-                                                     &r->gathered, err)
-                 : ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_gathered,
-                                                      &r->gathered, err);
+    status =
+        r->evaluator.parameters_in_place
+            ? ipro_cli_evaluator_use_parameters(&r->evaluator, gathered_memory, &r->gathered, err)
+            : ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_gathered, &r->gathered,
+                                                 err);
   } else {
-    status = r->evaluator.parameters_in_place
-                 ? ipro_cli_evaluator_use_parameters(&r->evaluator, trainer_memory, r->trainer,
-                                                     err)
-                 : ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer,
-                                                      r->trainer, err);
+    status =
+        r->evaluator.parameters_in_place
+            ? ipro_cli_evaluator_use_parameters(&r->evaluator, trainer_memory, r->trainer, err)
+            : ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer, r->trainer, err);
   }
   if (status == IPRO_OK) status = ipro_cli_evaluator_run(&r->evaluator, totals, err);
   return status;
@@ -1175,6 +1174,8 @@ static int train_command(int argc, char **argv, const ipro_program *program,
   if (status == IPRO_OK) status = prepare(&r, &err);
   int exit_status = 0;
   if (r.pipeline) status = prepare_pipeline(&r, status, &err, &exit_status);
+  /* what the split search and the construction freed is not kept resident through training */
+  ipro_process_memory_return_free_pages();
   if (status == IPRO_OK) {
     if (leads(&r)) print_header(&r);
     status = train(&r, &err);

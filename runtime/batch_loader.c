@@ -6,8 +6,9 @@
  * trains on batch k - 1 the worker prepares batch k. The caller takes batches in order, so no
  * timing can reorder them, and since each batch is a pure function of (seed, epoch, index) the
  * contents match a synchronous run exactly. With one_slot there is one slot, and the worker fills
- * batch k once the caller has released batch k - 1 (it copies each batch away first). The order array and the epoch number are written only
- * in start_epoch, after the worker has been stopped and is idle, and published under the lock. */
+ * batch k once the caller has released batch k - 1 (it copies each batch away first). The order
+ * array and the epoch number are written only in start_epoch, after the worker has been stopped and
+ * is idle, and published under the lock. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -243,7 +243,7 @@ void *ipro_executor_tensor_memory(ipro_executor *e, int tensor) {
   if (tensor < 0 || tensor >= e->graph->n_tensors) return NULL;
   ipro_slot_kind kind = e->program.slots[tensor].kind;
   return kind == IPRO_SLOT_PARAMETER || kind == IPRO_SLOT_PERSISTENT ? slot_pointer(e, tensor)
-                                                                      : NULL;
+                                                                     : NULL;
 }
 
 void ipro_executor_bind_output(ipro_executor *e, int output, void *device) {

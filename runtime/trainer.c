@@ -366,8 +366,8 @@ ipro_status ipro_trainer_tensor_memory(ipro_trainer *t, const char *name, size_t
   if (index < 0) return IPRO_ERROR;
   size_t held = ipro_executor_program(t->modules[module].executor)->slots[index].bytes;
   if (held != bytes)
-    return ipro_error_set(err, "tensor '%s' holds %zu bytes in the training program, not %zu",
-                          name, held, bytes);
+    return ipro_error_set(err, "tensor '%s' holds %zu bytes in the training program, not %zu", name,
+                          held, bytes);
   *device = ipro_executor_tensor_memory(t->modules[module].executor, index);
   return IPRO_OK;
 }
