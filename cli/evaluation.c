@@ -132,10 +132,7 @@ ipro_status ipro_cli_evaluator_check(const char *model, const ipro_dataset *data
   return status;
 }
 
-/* arena: as sized_model_open's. Inside a trainer's block on host memory the test pass holds no
- * copy of anything: it reads the trainer's parameters in place, and each batch where the loader
- * made it, in the loader's one buffer (made on demand: a test batch is quick to make beside
- * the inference it feeds). */
+/* The executors, for arena as sized_model_open's; the loader is the caller's. */
 static ipro_status open_at(const char *model, const ipro_dataset *data, int64_t batch,
                            int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                            void *arena, ipro_cli_evaluator *e, ipro_error *err) {
@@ -146,14 +143,24 @@ static ipro_status open_at(const char *model, const ipro_dataset *data, int64_t 
     return ipro_error_set(err, "the %s test split is empty", ipro_dataset_kind_name(data->kind));
   int64_t full_batch = batch < e->count ? batch : e->count, remainder = e->count % full_batch;
   e->parameters_in_place = arena && backend->host_memory;
-  ipro_batch_options options = {
-      .batch_size = full_batch, .limit = e->count, .background = !e->parameters_in_place};
   ipro_status status = sized_model_open(model, full_batch, data, backend, fallback, arena,
                                         e->parameters_in_place, &e->full, err);
   if (status == IPRO_OK && remainder)
     status = sized_model_open(model, remainder, data, backend, fallback, arena,
                               e->parameters_in_place, &e->rest, err);
-  if (status == IPRO_OK) status = ipro_batch_loader_create(data, &options, &e->loader, err);
+  if (status != IPRO_OK) ipro_cli_evaluator_close(e);
+  return status;
+}
+
+/* Batches in dataset order: made on a worker thread into the loader's own buffers, or, given
+ * image_memory, made on demand there (a test batch is quick to make beside the inference it
+ * feeds). */
+static ipro_status open_loader(ipro_cli_evaluator *e, float *image_memory, ipro_error *err) {
+  ipro_batch_options options = {.batch_size = e->full.batch,
+                                .limit = e->count,
+                                .background = image_memory == NULL,
+                                .image_memory = image_memory};
+  ipro_status status = ipro_batch_loader_create(e->data, &options, &e->loader, err);
   if (status != IPRO_OK) ipro_cli_evaluator_close(e);
   return status;
 }
@@ -161,9 +168,16 @@ static ipro_status open_at(const char *model, const ipro_dataset *data, int64_t 
 ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data, int64_t batch,
                                     int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                     ipro_cli_evaluator *e, ipro_error *err) {
-  return open_at(model, data, batch, limit, backend, fallback, NULL, e, err);
+  if (open_at(model, data, batch, limit, backend, fallback, NULL, e, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return open_loader(e, NULL, err);
 }
 
+static size_t aligned_64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* Inside a trainer's block on host memory the test pass holds no copy of anything: it reads the
+ * trainer's parameters in place, and each batch where the loader made it, in the block after
+ * the arenas. */
 ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *data, int64_t batch,
                                        int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                        void *arena, size_t arena_bytes, ipro_cli_evaluator *e,
@@ -171,14 +185,20 @@ ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *da
   for (;; batch /= 2) {
     if (open_at(model, data, batch, limit, backend, fallback, arena, e, err) != IPRO_OK)
       return IPRO_ERROR;
-    if (arena_of(&e->full) <= arena_bytes && arena_of(&e->rest) <= arena_bytes) return IPRO_OK;
-    size_t needed = arena_of(&e->full);
+    size_t arenas = aligned_64(arena_of(&e->full) > arena_of(&e->rest) ? arena_of(&e->full)
+                                                                       : arena_of(&e->rest));
+    size_t images = e->parameters_in_place
+                        ? (size_t)e->full.batch * (size_t)data->channels * (size_t)data->height *
+                              (size_t)data->width * sizeof(float)
+                        : 0;
+    if (arenas + images <= arena_bytes)
+      return open_loader(e, images ? (float *)(void *)((uint8_t *)arena + arenas) : NULL, err);
     ipro_cli_evaluator_close(e);
     if (batch == 1)
       return ipro_error_set(err,
-                            "the test pass of %s needs an arena of %zu bytes even one image at "
-                            "a time; the training block has %zu",
-                            model, needed, arena_bytes);
+                            "the test pass of %s needs %zu bytes (arena and a batch of images) "
+                            "even one image at a time; the training block has %zu",
+                            model, arenas + images, arena_bytes);
   }
 }
 

@@ -50,7 +50,8 @@ ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data,
  * the evaluator runs): `infopro train`'s test pass inside the training block, which holds
  * nothing between steps. The batch is halved from `batch` until both arenas fit; e->full.batch
  * says which it chose. On host memory the executors then hold no parameters of their own
- * (parameters_in_place), and the loader makes each batch on demand in one buffer. */
+ * (parameters_in_place), and the loader makes each batch on demand in the block after the
+ * arenas (the batch is halved until that fits too). */
 ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *data, int64_t batch,
                                        int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                        void *arena, size_t arena_bytes, ipro_cli_evaluator *e,

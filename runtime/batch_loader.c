@@ -163,6 +163,8 @@ static ipro_status check_options(const ipro_dataset *data, const ipro_batch_opti
   if (options->limit < 0 || options->limit > data->count)
     return ipro_error_set(err, "batch loader: cannot use the first %lld of %lld %s examples",
                           (long long)options->limit, (long long)data->count, name);
+  if (options->image_memory && options->background)
+    return ipro_error_set(err, "batch loader: images in the caller's memory need no background");
   if (options->crop_padding < 0 || options->crop_padding > 4096)
     return ipro_error_set(err, "batch loader: crop padding %d is outside 0..4096",
                           options->crop_padding);
@@ -202,13 +204,15 @@ ipro_status ipro_batch_loader_create(const ipro_dataset *data, const ipro_batch_
     loader->scratch = malloc(scratch_bytes);
     allocated = allocated && loader->scratch;
   }
+  size_t own_image_bytes = options->image_memory ? 0 : image_bytes;
   for (int s = 0; s < loader->slot_count; s++) {
-    loader->slots[s].batch.images = malloc(image_bytes);
+    loader->slots[s].batch.images =
+        options->image_memory ? options->image_memory : malloc(image_bytes);
     loader->slots[s].batch.labels = malloc(label_bytes);
     allocated = allocated && loader->slots[s].batch.images && loader->slots[s].batch.labels;
   }
   loader->bytes =
-      order_bytes + scratch_bytes + (size_t)loader->slot_count * (image_bytes + label_bytes);
+      order_bytes + scratch_bytes + (size_t)loader->slot_count * (own_image_bytes + label_bytes);
   if (!allocated) {
     ipro_error_set(err, "batch loader: out of memory for %zu bytes of batches", loader->bytes);
     goto fail;
@@ -238,7 +242,7 @@ void ipro_batch_loader_destroy(ipro_batch_loader *loader) {
     pthread_join(loader->thread, NULL);
   }
   for (int s = 0; s < 2; s++) {
-    free(loader->slots[s].batch.images);
+    if (!loader->options.image_memory) free(loader->slots[s].batch.images);
     free(loader->slots[s].batch.labels);
   }
   free(loader->order);

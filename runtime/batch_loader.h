@@ -52,6 +52,10 @@ typedef struct {
    * and then says so with ipro_batch_loader_release, from which point the worker prepares the
    * next batch in the same buffer (the trainer, whose image block is the second buffer). */
   bool one_slot;
+  /* Without background: memory of batch_size images where each batch's images are made, instead
+   * of a buffer of the loader's own (a test pass making its batches in the training block);
+   * NULL: the loader's own. */
+  float *image_memory;
 } ipro_batch_options;
 
 typedef struct {

@@ -1,6 +1,7 @@
 /* The figures of process_memory.h: the counting allocator's, and the kernel's. */
 #include "process_memory.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,3 +49,5 @@ uint64_t ipro_process_memory_rss_growth(const ipro_process_memory *probe) {
   if (!probe->rss_baseline || high <= probe->rss_baseline) return 0;
   return high - probe->rss_baseline;
 }
+
+void ipro_process_memory_return_free_pages(void) { malloc_trim(0); }

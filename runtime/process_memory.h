@@ -36,6 +36,10 @@ uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe);
 /* The resident set's high-water mark over the baseline's resident set (0 where unreadable). The
  * high-water mark is the process's, so a baseline taken late can only make this larger. */
 uint64_t ipro_process_memory_rss_growth(const ipro_process_memory *probe);
+/* Hands the C library's free heap pages back to the operating system (malloc_trim): what the
+ * split search and the trainer's construction used and freed would otherwise stay resident,
+ * unused, through training. */
+void ipro_process_memory_return_free_pages(void);
 /* A "kB" field of /proc/self/status (VmRSS, VmHWM) in bytes; 0 where unreadable. */
 uint64_t ipro_process_memory_status_bytes(const char *field);
 
