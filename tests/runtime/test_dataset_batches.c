@@ -6,8 +6,8 @@
  * equally often; a normalised pixel equals (x/255 - mean)/std computed here in double; a forced
  * crop is the image shifted with (0 - mean)/std in the border, a forced flip is the exact mirror;
  * batches made on the background thread (two slots, or one released by a caller that copied its
- * batch) are byte-identical to a synchronous run's; a failure in a batch surfaces at that batch
- * on both paths; and bad options are refused with a message. */
+ * batch) and in the caller's memory are byte-identical to a synchronous run's; a failure in a batch
+ * surfaces at that batch on both paths; and bad options are refused with a message. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +380,46 @@ static void test_failure(ipro_dataset *data) {
   data->labels[25] = 5;
 }
 
+/* Images made in the caller's memory: the same batches as in the loader's own buffer, in that
+ * memory, and the loader holds that many bytes fewer; with a worker thread it is refused. */
+static void test_image_memory(const ipro_dataset *data) {
+  ipro_error err;
+  ipro_batch_loader *own = NULL, *given = NULL;
+  ipro_batch_options options = {.batch_size = 8, .shuffle = true, .seed = 5, .flip = true};
+  CHECK_OK(ipro_batch_loader_create(data, &options, &own, &err), &err);
+  float *memory = malloc(8 * FLOATS * sizeof(float));
+  options.image_memory = memory;
+  CHECK_OK(ipro_batch_loader_create(data, &options, &given, &err), &err);
+  if (!own || !given) return;
+  CHECK(ipro_batch_loader_bytes(own) - ipro_batch_loader_bytes(given) ==
+        8 * FLOATS * sizeof(float));
+  CHECK_OK(ipro_batch_loader_start_epoch(own, 1, &err), &err);
+  CHECK_OK(ipro_batch_loader_start_epoch(given, 1, &err), &err);
+  int differences = 0, elsewhere = 0;
+  const ipro_batch *a, *b;
+  for (;;) {
+    CHECK_OK(ipro_batch_loader_next(own, &a, &err), &err);
+    CHECK_OK(ipro_batch_loader_next(given, &b, &err), &err);
+    if (!a || !b) {
+      CHECK(!a && !b);
+      break;
+    }
+    elsewhere += b->images != memory;
+    differences += a->count != b->count ||
+                   memcmp(a->images, memory, (size_t)a->count * FLOATS * sizeof(float)) ||
+                   memcmp(a->labels, b->labels, (size_t)a->count * sizeof(int64_t));
+  }
+  CHECK_EQ_INT(differences, 0);
+  CHECK_EQ_INT(elsewhere, 0);
+  ipro_batch_loader_destroy(own);
+  ipro_batch_loader_destroy(given);
+  ipro_batch_loader *threaded = NULL;
+  options.background = true;
+  CHECK(ipro_batch_loader_create(data, &options, &threaded, &err) == IPRO_ERROR && !threaded);
+  CHECK_MSG(strstr(err.message, "need no background"), "%s", err.message);
+  free(memory);
+}
+
 static void test_bad_options(const ipro_dataset *data) {
   ipro_error err;
   ipro_batch_loader *loader = NULL;
@@ -415,6 +455,7 @@ int main(void) {
   CHECK_OK(ipro_dataset_set_normalization(&data, zero, one, 3, &err), &err);
   test_orders(&data);
   test_background(&data);
+  test_image_memory(&data);
   test_failure(&data);
   test_bad_options(&data);
   ipro_dataset_free(&data);
