@@ -456,7 +456,7 @@ typedef struct {
   ipro_process_memory process, training;
   int64_t trainer_heap, test_pass_heap;     /* allocator bytes held by each once built */
   uint64_t trainer_creation_peak;           /* the allocator's peak while the trainer was built */
-  uint64_t split_search_rss;                /* VmRSS growth while the split was searched */
+  uint64_t split_search_rss;                /* RssAnon growth while the split was searched */
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
   int n_heads;
 } train_run;
@@ -690,9 +690,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
         ipro_error_set(err, "%lld training images make no full batch of %lld",
                        (long long)(r->position.limit ? r->position.limit : r->train_data.count),
                        (long long)r->position.batch);
-  uint64_t before_search = ipro_process_memory_status_bytes("VmRSS");
+  /* anonymous pages only: the library code the search pages in is its own term */
+  uint64_t before_search = ipro_process_memory_status_bytes("RssAnon");
   if (status == IPRO_OK) status = choose_split(r, err);
-  uint64_t after_search = ipro_process_memory_status_bytes("VmRSS");
+  uint64_t after_search = ipro_process_memory_status_bytes("RssAnon");
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
   if (status == IPRO_OK && r->pipeline)
     status = ipro_pipeline_arrange(r->pipeline, r->K, r->position.batch, err);
@@ -1087,6 +1088,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
                                    .test_pass_held = (uint64_t)r->test_pass_heap,
                                    .rss_growth = ipro_process_memory_rss_growth(&r->process),
                                    .rss_baseline = r->process.rss_baseline,
+                                   .library_pages = ipro_process_memory_file_growth(&r->process),
                                    .dataset = r->train_data.bytes + r->test_data.bytes,
                                    .split_search_rss = r->split_search_rss,
                                    .loader = ipro_batch_loader_bytes(r->loader) +
