@@ -46,11 +46,39 @@ static ipro_status check_output(const char *model, const ipro_graph *graph,
   return IPRO_OK;
 }
 
+/* The parameters a trainer holds under the same name: float initializers kept in the parameter
+ * block. */
+static bool trained_parameter(const ipro_cli_sized_model *m, int tensor) {
+  const ipro_tensor *t = &m->graph->tensors[tensor];
+  return t->kind == IPRO_TENSOR_INITIALIZER && t->dtype == IPRO_DTYPE_FLOAT &&
+         ipro_executor_program(m->executor)->slots[tensor].kind == IPRO_SLOT_PARAMETER;
+}
+
+/* An executor without a parameter block: the trained parameters are bound before each pass
+ * (ipro_cli_evaluator_use_parameters), so the graph's copies of them go now; the rest of the
+ * block (constants, integer initializers) is read where the graph holds it, on host memory. */
+static void bind_constants(ipro_cli_sized_model *m) {
+  const ipro_forward_program *program = ipro_executor_program(m->executor);
+  for (int t = 0; t < m->graph->n_tensors; t++) {
+    ipro_tensor *tensor = &m->graph->tensors[t];
+    if (program->slots[t].kind != IPRO_SLOT_PARAMETER) continue;
+    if (trained_parameter(m, t)) {
+      free(tensor->data);
+      tensor->data = NULL;
+      tensor->data_bytes = 0;
+    } else {
+      ipro_executor_bind_parameter(m->executor, t, tensor->data);
+    }
+  }
+}
+
 /* arena: NULL for an executor with its own arena; else the executor is built to run in it (and
- * the caller checks that its arena fits). */
+ * the caller checks that its arena fits). parameters_in_place: no parameter block (host memory
+ * only; bind_constants). */
 static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_dataset *data,
                                     ipro_backend *backend, ipro_backend *fallback, void *arena,
-                                    ipro_cli_sized_model *m, ipro_error *err) {
+                                    bool parameters_in_place, ipro_cli_sized_model *m,
+                                    ipro_error *err) {
   m->batch = batch;
   if (ipro_graph_load(path, &m->graph, err) != IPRO_OK) return IPRO_ERROR;
   if (ipro_graph_normalize(m->graph, err) != IPRO_OK ||
@@ -65,11 +93,15 @@ static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_
   if (!m->logits) return ipro_error_set(err, "out of memory for %lld logits", (long long)batch);
   /* On host memory the executor reads each batch where the loader made it: no input block. */
   ipro_executor_options options = {.external_arena = arena != NULL,
-                                   .external_inputs = backend->host_memory};
+                                   .external_inputs = backend->host_memory,
+                                   .external_parameters = parameters_in_place};
   if (ipro_executor_create_with(m->graph, backend, fallback, &options, &m->executor, err) !=
       IPRO_OK)
     return IPRO_ERROR;
-  ipro_executor_release_uploaded_values(m->executor, m->graph);
+  if (parameters_in_place)
+    bind_constants(m);
+  else
+    ipro_executor_release_uploaded_values(m->executor, m->graph);
   if (arena) ipro_executor_bind_arena(m->executor, arena);
   return IPRO_OK;
 }
@@ -100,6 +132,7 @@ ipro_status ipro_cli_evaluator_check(const char *model, const ipro_dataset *data
   return status;
 }
 
+/* The executors, for arena as sized_model_open's; the loader is the caller's. */
 static ipro_status open_at(const char *model, const ipro_dataset *data, int64_t batch,
                            int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                            void *arena, ipro_cli_evaluator *e, ipro_error *err) {
@@ -109,12 +142,25 @@ static ipro_status open_at(const char *model, const ipro_dataset *data, int64_t 
   if (e->count == 0)
     return ipro_error_set(err, "the %s test split is empty", ipro_dataset_kind_name(data->kind));
   int64_t full_batch = batch < e->count ? batch : e->count, remainder = e->count % full_batch;
-  ipro_batch_options options = {.batch_size = full_batch, .limit = e->count, .background = true};
-  ipro_status status =
-      sized_model_open(model, full_batch, data, backend, fallback, arena, &e->full, err);
+  e->parameters_in_place = arena && backend->host_memory;
+  ipro_status status = sized_model_open(model, full_batch, data, backend, fallback, arena,
+                                        e->parameters_in_place, &e->full, err);
   if (status == IPRO_OK && remainder)
-    status = sized_model_open(model, remainder, data, backend, fallback, arena, &e->rest, err);
-  if (status == IPRO_OK) status = ipro_batch_loader_create(data, &options, &e->loader, err);
+    status = sized_model_open(model, remainder, data, backend, fallback, arena,
+                              e->parameters_in_place, &e->rest, err);
+  if (status != IPRO_OK) ipro_cli_evaluator_close(e);
+  return status;
+}
+
+/* Batches in dataset order: made on a worker thread into the loader's own buffers, or, given
+ * image_memory, made on demand there (a test batch is quick to make beside the inference it
+ * feeds). */
+static ipro_status open_loader(ipro_cli_evaluator *e, float *image_memory, ipro_error *err) {
+  ipro_batch_options options = {.batch_size = e->full.batch,
+                                .limit = e->count,
+                                .background = image_memory == NULL,
+                                .image_memory = image_memory};
+  ipro_status status = ipro_batch_loader_create(e->data, &options, &e->loader, err);
   if (status != IPRO_OK) ipro_cli_evaluator_close(e);
   return status;
 }
@@ -122,9 +168,16 @@ static ipro_status open_at(const char *model, const ipro_dataset *data, int64_t 
 ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data, int64_t batch,
                                     int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                     ipro_cli_evaluator *e, ipro_error *err) {
-  return open_at(model, data, batch, limit, backend, fallback, NULL, e, err);
+  if (open_at(model, data, batch, limit, backend, fallback, NULL, e, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return open_loader(e, NULL, err);
 }
 
+static size_t aligned_64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* Inside a trainer's block on host memory the test pass holds no copy of anything: it reads the
+ * trainer's parameters in place, and each batch where the loader made it, in the block after
+ * the arenas. */
 ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *data, int64_t batch,
                                        int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                        void *arena, size_t arena_bytes, ipro_cli_evaluator *e,
@@ -132,17 +185,20 @@ ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *da
   for (;; batch /= 2) {
     if (open_at(model, data, batch, limit, backend, fallback, arena, e, err) != IPRO_OK)
       return IPRO_ERROR;
-    if (arena_of(&e->full) <= arena_bytes && arena_of(&e->rest) <= arena_bytes) {
-      if (backend->host_memory) e->staging = arena, e->staging_bytes = arena_bytes;
-      return IPRO_OK;
-    }
-    size_t needed = arena_of(&e->full);
+    size_t arenas = aligned_64(arena_of(&e->full) > arena_of(&e->rest) ? arena_of(&e->full)
+                                                                       : arena_of(&e->rest));
+    size_t images = e->parameters_in_place
+                        ? (size_t)e->full.batch * (size_t)data->channels * (size_t)data->height *
+                              (size_t)data->width * sizeof(float)
+                        : 0;
+    if (arenas + images <= arena_bytes)
+      return open_loader(e, images ? (float *)(void *)((uint8_t *)arena + arenas) : NULL, err);
     ipro_cli_evaluator_close(e);
     if (batch == 1)
       return ipro_error_set(err,
-                            "the test pass of %s needs an arena of %zu bytes even one image at "
-                            "a time; the training block has %zu",
-                            model, needed, arena_bytes);
+                            "the test pass of %s needs %zu bytes (arena and a batch of images) "
+                            "even one image at a time; the training block has %zu",
+                            model, arenas + images, arena_bytes);
   }
 }
 
@@ -187,34 +243,28 @@ ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *
   return status;
 }
 
-static ipro_status copy_into(const ipro_cli_evaluator *e, ipro_cli_sized_model *m,
+static ipro_status copy_into(ipro_cli_sized_model *m,
                              ipro_status (*read)(void *, const char *, void *, size_t,
                                                  ipro_error *),
                              void *context, ipro_error *err) {
   const ipro_forward_program *program = ipro_executor_program(m->executor);
   void *buffer = NULL;
   size_t capacity = 0;
-  void *staging = e->staging;
   ipro_status status = IPRO_OK;
   for (int t = 0; status == IPRO_OK && t < m->graph->n_tensors; t++) {
-    const ipro_tensor *tensor = &m->graph->tensors[t];
-    if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT ||
-        program->slots[t].kind != IPRO_SLOT_PARAMETER)
-      continue;
+    if (!trained_parameter(m, t)) continue;
     size_t bytes = program->slots[t].bytes;
-    if (staging && bytes > e->staging_bytes) staging = NULL;
-    if (!staging && bytes > capacity) {
+    if (bytes > capacity) {
       free(buffer);
       capacity = bytes;
       buffer = malloc(capacity);
       if (!buffer) {
-        status = ipro_error_set(err, "out of memory copying '%s'", tensor->name);
+        status = ipro_error_set(err, "out of memory copying '%s'", m->graph->tensors[t].name);
         break;
       }
     }
-    void *through = staging ? staging : buffer;
-    status = read(context, tensor->name, through, bytes, err);
-    if (status == IPRO_OK) status = ipro_executor_write_tensor(m->executor, t, through, bytes, err);
+    status = read(context, m->graph->tensors[t].name, buffer, bytes, err);
+    if (status == IPRO_OK) status = ipro_executor_write_tensor(m->executor, t, buffer, bytes, err);
   }
   free(buffer);
   return status;
@@ -225,8 +275,32 @@ ipro_status ipro_cli_evaluator_copy_parameters(ipro_cli_evaluator *e,
                                                                    void *host, size_t bytes,
                                                                    ipro_error *err),
                                                void *context, ipro_error *err) {
-  if (copy_into(e, &e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
-  if (e->rest.executor && copy_into(e, &e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  if (copy_into(&e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  if (e->rest.executor && copy_into(&e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+static ipro_status bind_into(ipro_cli_sized_model *m, ipro_cli_parameter_memory locate,
+                             void *context, ipro_error *err) {
+  const ipro_forward_program *program = ipro_executor_program(m->executor);
+  for (int t = 0; t < m->graph->n_tensors; t++) {
+    if (!trained_parameter(m, t)) continue;
+    const void *device = NULL;
+    if (locate(context, m->graph->tensors[t].name, program->slots[t].bytes, &device, err) !=
+        IPRO_OK)
+      return IPRO_ERROR;
+    ipro_executor_bind_parameter(m->executor, t, device);
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_cli_evaluator_use_parameters(ipro_cli_evaluator *e,
+                                              ipro_cli_parameter_memory locate, void *context,
+                                              ipro_error *err) {
+  if (!e->parameters_in_place)
+    return ipro_error_set(err, "internal: this test pass holds its own parameters");
+  if (bind_into(&e->full, locate, context, err) != IPRO_OK) return IPRO_ERROR;
+  if (e->rest.executor && bind_into(&e->rest, locate, context, err) != IPRO_OK) return IPRO_ERROR;
   return IPRO_OK;
 }
 

@@ -6,8 +6,10 @@
  * dataset order without augmentation. Accuracy takes the first largest logit as the prediction;
  * the cross-entropy is log-sum-exp minus the label's logit, in double.
  *
- * The trainer copies its parameters into both executors by name before every evaluation
- * (ipro_cli_evaluator_copy_parameters), so the executors are built once per run. */
+ * The executors are built once per run. The trained parameters reach them by name before every
+ * evaluation: inside a trainer's block on host memory they are read in place
+ * (ipro_cli_evaluator_use_parameters), and elsewhere copied into the executors' own parameter
+ * blocks (ipro_cli_evaluator_copy_parameters). */
 #ifndef IPRO_CLI_EVALUATION_H
 #define IPRO_CLI_EVALUATION_H
 
@@ -29,10 +31,8 @@ typedef struct {
   int64_t count;                   /* images evaluated */
   ipro_cli_sized_model full, rest; /* rest.executor is NULL when the batch divides count */
   ipro_batch_loader *loader;
-  /* Where parameters pass on their way in (copy_parameters): the training block when the
-   * evaluator lives in it on host memory, so the copy allocates nothing; NULL mallocs a buffer. */
-  void *staging;
-  size_t staging_bytes;
+  /* the executors have no parameter block: ipro_cli_evaluator_use_parameters before each pass */
+  bool parameters_in_place;
 } ipro_cli_evaluator;
 
 typedef struct {
@@ -49,7 +49,9 @@ ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data,
 /* The same with both executors' arenas in `arena` (arena_bytes, 64-byte aligned, unused while
  * the evaluator runs): `infopro train`'s test pass inside the training block, which holds
  * nothing between steps. The batch is halved from `batch` until both arenas fit; e->full.batch
- * says which it chose. */
+ * says which it chose. On host memory the executors then hold no parameters of their own
+ * (parameters_in_place), and the loader makes each batch on demand in the block after the
+ * arenas (the batch is halved until that fits too). */
 ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *data, int64_t batch,
                                        int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                        void *arena, size_t arena_bytes, ipro_cli_evaluator *e,
@@ -67,6 +69,15 @@ ipro_status ipro_cli_evaluator_copy_parameters(ipro_cli_evaluator *e,
                                                                    void *host, size_t bytes,
                                                                    ipro_error *err),
                                                void *context, ipro_error *err);
+/* Where a trained parameter of `bytes` lives, read in place by the test pass. */
+typedef ipro_status (*ipro_cli_parameter_memory)(void *context, const char *name, size_t bytes,
+                                                 const void **device, ipro_error *err);
+/* Binds into both executors every float initializer their program holds, each where
+ * locate(context, ...) says it lives: with parameters_in_place, the way trained parameters reach
+ * the test. The memory must stay where it is, and unchanged, while the evaluator runs. */
+ipro_status ipro_cli_evaluator_use_parameters(ipro_cli_evaluator *e,
+                                              ipro_cli_parameter_memory locate, void *context,
+                                              ipro_error *err);
 /* Bytes the evaluator's executors planned (parameters, inputs, arenas). */
 size_t ipro_cli_evaluator_planned_bytes(const ipro_cli_evaluator *e);
 void ipro_cli_evaluator_close(ipro_cli_evaluator *e);

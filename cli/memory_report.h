@@ -15,10 +15,12 @@
  *   RSS growth          the process's resident high-water mark over its resident set when
  *                       `train` started, before the dataset or any model was read;
  *   beside it           the dataset as stored (uint8), the batch loader's buffers, the
- *                       resident set's growth while the split was searched (code oneDNN and
- *                       LLVM generate, and heap the search used that stays resident for the
- *                       trainer to reuse), and the resident set the process started with (the
- *                       libraries);
+ *                       library code paged in since the start (the growth of the resident
+ *                       pages of mapped files, RssFile: oneDNN's and LLVM's code as it is
+ *                       first run), the anonymous resident set's growth while the split was
+ *                       searched (code oneDNN and LLVM generate, and heap the search used that
+ *                       stays resident for the trainer to reuse), and the resident set the
+ *                       process started with (the libraries);
  *   device-measured     on a GPU, the driver's figure of device memory in use
  *                       (cudaMemGetInfo) at its highest after creation or a step, over its
  *                       figure before the trainer allocated (printed only there).
@@ -45,7 +47,8 @@ typedef struct {
   uint64_t rss_baseline;          /* VmRSS when `train` started: the libraries, the binary */
   uint64_t dataset;               /* training and test splits as stored (uint8) */
   uint64_t loader;                /* the batch loaders' buffers */
-  uint64_t split_search_rss;      /* the resident set's growth while the split was searched */
+  uint64_t split_search_rss;      /* anonymous resident growth while the split was searched */
+  uint64_t library_pages;         /* RssFile's growth: library code paged in since the start */
   uint64_t end_to_end;            /* the end-to-end plan's peak (0 when not computed) */
   uint64_t device_growth;         /* on a GPU: cudaMemGetInfo's growth over the trainer (0: none) */
   int K;

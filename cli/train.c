@@ -456,7 +456,7 @@ typedef struct {
   ipro_process_memory process, training;
   int64_t trainer_heap, test_pass_heap;     /* allocator bytes held by each once built */
   uint64_t trainer_creation_peak;           /* the allocator's peak while the trainer was built */
-  uint64_t split_search_rss;                /* VmRSS growth while the split was searched */
+  uint64_t split_search_rss;                /* RssAnon growth while the split was searched */
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
   int n_heads;
 } train_run;
@@ -481,6 +481,21 @@ static ipro_status read_from_gathered(void *context, const char *name, void *hos
                           bytes);
   memcpy(host, t->data, bytes);
   return IPRO_OK;
+}
+
+static ipro_status gathered_memory(void *context, const char *name, size_t bytes,
+                                   const void **device, ipro_error *err) {
+  const ipro_checkpoint_tensor *t = gathered_tensor(context, name);
+  if (!t || t->bytes != bytes)
+    return ipro_error_set(err, "the pipeline's ranks hold no tensor '%s' of %zu bytes", name,
+                          bytes);
+  *device = t->data;
+  return IPRO_OK;
+}
+
+static ipro_status trainer_memory(void *context, const char *name, size_t bytes,
+                                  const void **device, ipro_error *err) {
+  return ipro_trainer_tensor_memory(context, name, bytes, device, err);
 }
 
 static ipro_status read_from_trainer(void *context, const char *name, void *host, size_t bytes,
@@ -663,7 +678,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                                 .crop_padding = r->position.crop_padding,
                                 .flip = r->position.flip,
                                 .random_resized_crop = r->position.random_resized_crop,
-                                .background = true};
+                                .background = true,
+                                /* the trainer copies each batch into its image block, the
+                                 * second buffer; a pipeline's rank 0 reads it after the step */
+                                .one_slot = !r->pipeline};
   if (status == IPRO_OK)
     status = ipro_batch_loader_create(&r->train_data, &batches, &r->loader, err);
   if (status == IPRO_OK) r->steps_per_epoch = ipro_batch_loader_batches_per_epoch(r->loader);
@@ -672,9 +690,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
         ipro_error_set(err, "%lld training images make no full batch of %lld",
                        (long long)(r->position.limit ? r->position.limit : r->train_data.count),
                        (long long)r->position.batch);
-  uint64_t before_search = ipro_process_memory_status_bytes("VmRSS");
+  /* anonymous pages only: the library code the search pages in is its own term */
+  uint64_t before_search = ipro_process_memory_status_bytes("RssAnon");
   if (status == IPRO_OK) status = choose_split(r, err);
-  uint64_t after_search = ipro_process_memory_status_bytes("VmRSS");
+  uint64_t after_search = ipro_process_memory_status_bytes("RssAnon");
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
   if (status == IPRO_OK && r->pipeline)
     status = ipro_pipeline_arrange(r->pipeline, r->K, r->position.batch, err);
@@ -867,7 +886,10 @@ static ipro_status train_steps(epoch_figures *f, ipro_error *err) {
       const int64_t *labels = NULL;
       float learning_rate = epoch_rate(f, done), loss = 0;
       if (next_batch(f, &images, &labels, err) != IPRO_OK ||
-          ipro_trainer_step(r->trainer, images, labels, learning_rate, &loss, err) != IPRO_OK ||
+          ipro_trainer_take_batch(r->trainer, images, labels, err) != IPRO_OK)
+        return IPRO_ERROR;
+      ipro_batch_loader_release(r->loader); /* the next batch is prepared during the step */
+      if (ipro_trainer_step(r->trainer, NULL, NULL, learning_rate, &loss, err) != IPRO_OK ||
           count_step(f, done + 1, learning_rate, err) != IPRO_OK)
         return IPRO_ERROR;
     }
@@ -895,9 +917,15 @@ static ipro_status evaluate(train_run *r, ipro_cli_eval_totals *totals, ipro_err
     status = ipro_pipeline_gather_state(r->pipeline, &position, &r->gathered, err);
     if (status != IPRO_OK || !leads(r)) return status;
     status =
-        ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_gathered, &r->gathered, err);
+        r->evaluator.parameters_in_place
+            ? ipro_cli_evaluator_use_parameters(&r->evaluator, gathered_memory, &r->gathered, err)
+            : ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_gathered, &r->gathered,
+                                                 err);
   } else {
-    status = ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer, r->trainer, err);
+    status =
+        r->evaluator.parameters_in_place
+            ? ipro_cli_evaluator_use_parameters(&r->evaluator, trainer_memory, r->trainer, err)
+            : ipro_cli_evaluator_copy_parameters(&r->evaluator, read_from_trainer, r->trainer, err);
   }
   if (status == IPRO_OK) status = ipro_cli_evaluator_run(&r->evaluator, totals, err);
   return status;
@@ -1060,6 +1088,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
                                    .test_pass_held = (uint64_t)r->test_pass_heap,
                                    .rss_growth = ipro_process_memory_rss_growth(&r->process),
                                    .rss_baseline = r->process.rss_baseline,
+                                   .library_pages = ipro_process_memory_file_growth(&r->process),
                                    .dataset = r->train_data.bytes + r->test_data.bytes,
                                    .split_search_rss = r->split_search_rss,
                                    .loader = ipro_batch_loader_bytes(r->loader) +
@@ -1147,6 +1176,8 @@ static int train_command(int argc, char **argv, const ipro_program *program,
   if (status == IPRO_OK) status = prepare(&r, &err);
   int exit_status = 0;
   if (r.pipeline) status = prepare_pipeline(&r, status, &err, &exit_status);
+  /* what the split search and the construction freed is not kept resident through training */
+  ipro_process_memory_return_free_pages();
   if (status == IPRO_OK) {
     if (leads(&r)) print_header(&r);
     status = train(&r, &err);

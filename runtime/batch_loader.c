@@ -5,8 +5,10 @@
  * once its slot is free, i.e. once the caller has moved past batch k - 2, so while the caller
  * trains on batch k - 1 the worker prepares batch k. The caller takes batches in order, so no
  * timing can reorder them, and since each batch is a pure function of (seed, epoch, index) the
- * contents match a synchronous run exactly. The order array and the epoch number are written only
- * in start_epoch, after the worker has been stopped and is idle, and published under the lock. */
+ * contents match a synchronous run exactly. With one_slot there is one slot, and the worker fills
+ * batch k once the caller has released batch k - 1 (it copies each batch away first). The order
+ * array and the epoch number are written only in start_epoch, after the worker has been stopped and
+ * is idle, and published under the lock. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +116,7 @@ static void *worker_main(void *argument) {
     slot *target = NULL;
     while (!loader->stopping) {
       if (loader->active && loader->produced < loader->batches) {
-        target = &loader->slots[loader->produced % 2];
+        target = &loader->slots[loader->produced % loader->slot_count];
         if (target->state == SLOT_FREE) break;
       }
       target = NULL;
@@ -161,6 +163,8 @@ static ipro_status check_options(const ipro_dataset *data, const ipro_batch_opti
   if (options->limit < 0 || options->limit > data->count)
     return ipro_error_set(err, "batch loader: cannot use the first %lld of %lld %s examples",
                           (long long)options->limit, (long long)data->count, name);
+  if (options->image_memory && options->background)
+    return ipro_error_set(err, "batch loader: images in the caller's memory need no background");
   if (options->crop_padding < 0 || options->crop_padding > 4096)
     return ipro_error_set(err, "batch loader: crop padding %d is outside 0..4096",
                           options->crop_padding);
@@ -183,7 +187,7 @@ ipro_status ipro_batch_loader_create(const ipro_dataset *data, const ipro_batch_
   ipro_batch_pixel_table(data, &loader->table);
   pthread_mutex_init(&loader->lock, NULL);
   pthread_cond_init(&loader->changed, NULL);
-  loader->slot_count = options->background ? 2 : 1;
+  loader->slot_count = options->background && !options->one_slot ? 2 : 1;
 
   if (loader->batches == 0) {
     ipro_error_set(err, "batch loader: %lld examples make no complete batch of %lld",
@@ -200,13 +204,15 @@ ipro_status ipro_batch_loader_create(const ipro_dataset *data, const ipro_batch_
     loader->scratch = malloc(scratch_bytes);
     allocated = allocated && loader->scratch;
   }
+  size_t own_image_bytes = options->image_memory ? 0 : image_bytes;
   for (int s = 0; s < loader->slot_count; s++) {
-    loader->slots[s].batch.images = malloc(image_bytes);
+    loader->slots[s].batch.images =
+        options->image_memory ? options->image_memory : malloc(image_bytes);
     loader->slots[s].batch.labels = malloc(label_bytes);
     allocated = allocated && loader->slots[s].batch.images && loader->slots[s].batch.labels;
   }
   loader->bytes =
-      order_bytes + scratch_bytes + (size_t)loader->slot_count * (image_bytes + label_bytes);
+      order_bytes + scratch_bytes + (size_t)loader->slot_count * (own_image_bytes + label_bytes);
   if (!allocated) {
     ipro_error_set(err, "batch loader: out of memory for %zu bytes of batches", loader->bytes);
     goto fail;
@@ -236,7 +242,7 @@ void ipro_batch_loader_destroy(ipro_batch_loader *loader) {
     pthread_join(loader->thread, NULL);
   }
   for (int s = 0; s < 2; s++) {
-    free(loader->slots[s].batch.images);
+    if (!loader->options.image_memory) free(loader->slots[s].batch.images);
     free(loader->slots[s].batch.labels);
   }
   free(loader->order);
@@ -287,6 +293,15 @@ ipro_status ipro_batch_loader_start_epoch(ipro_batch_loader *loader, int64_t epo
   return IPRO_OK;
 }
 
+void ipro_batch_loader_release(ipro_batch_loader *loader) {
+  if (!loader->has_thread) return;
+  pthread_mutex_lock(&loader->lock);
+  for (int s = 0; s < loader->slot_count; s++)
+    if (loader->slots[s].state == SLOT_HELD) loader->slots[s].state = SLOT_FREE;
+  pthread_cond_broadcast(&loader->changed);
+  pthread_mutex_unlock(&loader->lock);
+}
+
 static ipro_status fail_epoch(ipro_batch_loader *loader, const ipro_error *error, ipro_error *err) {
   loader->failed = true;
   loader->failure = *error;
@@ -322,7 +337,7 @@ ipro_status ipro_batch_loader_next(ipro_batch_loader *loader, const ipro_batch *
     pthread_mutex_unlock(&loader->lock);
     return IPRO_OK;
   }
-  slot *target = &loader->slots[loader->consumed % 2];
+  slot *target = &loader->slots[loader->consumed % loader->slot_count];
   while (target->state != SLOT_READY)
     pthread_cond_wait(&loader->changed, &loader->lock);
   loader->consumed++;

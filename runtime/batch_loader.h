@@ -48,6 +48,14 @@ typedef struct {
    * must then be 0) */
   bool random_resized_crop;
   bool background; /* prepare the next batch on a worker thread */
+  /* With background: one batch buffer instead of two, for a caller that copies each batch away
+   * and then says so with ipro_batch_loader_release, from which point the worker prepares the
+   * next batch in the same buffer (the trainer, whose image block is the second buffer). */
+  bool one_slot;
+  /* Without background: memory of batch_size images where each batch's images are made, instead
+   * of a buffer of the loader's own (a test pass making its batches in the training block);
+   * NULL: the loader's own. */
+  float *image_memory;
 } ipro_batch_options;
 
 typedef struct {
@@ -84,6 +92,11 @@ ipro_status ipro_batch_loader_start_epoch(ipro_batch_loader *loader, int64_t epo
  * later call until the next start_epoch. */
 ipro_status ipro_batch_loader_next(ipro_batch_loader *loader, const ipro_batch **batch,
                                    ipro_error *err);
+
+/* The caller is done with the batch the last ipro_batch_loader_next returned (it copied it away):
+ * its buffer may be refilled from now on. Needed with one_slot to prepare the next batch while
+ * the caller works; otherwise optional (the next call to next releases it). */
+void ipro_batch_loader_release(ipro_batch_loader *loader);
 
 /* ---- the pieces, public so they can be tested alone ---- */
 

@@ -16,7 +16,7 @@ struct ipro_executor {
   ipro_kernel **kernels; /* one per step; NULL for views */
   int primary_steps;
   uint8_t *parameters, *persistent, *input_block, *arena;
-  void **bound_inputs;  /* per tensor, with external inputs */
+  void **bound_inputs;  /* per tensor, with external inputs, and parameters with external ones */
   void **bound_outputs; /* per graph output: device memory it is copied into, or NULL */
   ipro_executor_options options;
   uint64_t runs;
@@ -29,7 +29,8 @@ static void *slot_pointer(const ipro_executor *e, int tensor) {
   const ipro_tensor_slot *slot = &e->program.slots[tensor];
   switch (slot->kind) {
   case IPRO_SLOT_ARENA: return e->arena + slot->offset;
-  case IPRO_SLOT_PARAMETER: return e->parameters + slot->offset;
+  case IPRO_SLOT_PARAMETER:
+    return e->options.external_parameters ? e->bound_inputs[tensor] : e->parameters + slot->offset;
   case IPRO_SLOT_PERSISTENT: return e->persistent + slot->offset;
   case IPRO_SLOT_INPUT:
     return e->options.external_inputs ? e->bound_inputs[tensor] : e->input_block + slot->offset;
@@ -73,7 +74,8 @@ static ipro_status prepare_kernels(ipro_executor *e, ipro_backend *fallback, siz
 static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
   const ipro_forward_program *p = &e->program;
   ipro_backend *b = e->backend;
-  if (b->allocate(b, p->parameter_bytes, (void **)&e->parameters, err) != IPRO_OK ||
+  if ((!e->options.external_parameters &&
+       b->allocate(b, p->parameter_bytes, (void **)&e->parameters, err) != IPRO_OK) ||
       b->allocate(b, p->persistent_bytes, (void **)&e->persistent, err) != IPRO_OK)
     return IPRO_ERROR;
   if (!e->options.external_inputs &&
@@ -89,7 +91,7 @@ static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
     free(zeros);
     if (s != IPRO_OK) return s;
   }
-  for (int t = 0; t < e->graph->n_tensors; t++) {
+  for (int t = 0; t < e->graph->n_tensors && !e->options.external_parameters; t++) {
     const ipro_tensor *tensor = &e->graph->tensors[t];
     if (p->slots[t].kind != IPRO_SLOT_PARAMETER || !tensor->data) continue;
     if (b->copy_to_device(b, slot_pointer(e, t), tensor->data, tensor->data_bytes, err) != IPRO_OK)
@@ -100,7 +102,7 @@ static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
 
 ipro_status ipro_executor_create(const ipro_graph *graph, ipro_backend *backend,
                                  ipro_backend *fallback, ipro_executor **out, ipro_error *err) {
-  ipro_executor_options defaults = {false, false, false};
+  ipro_executor_options defaults = {.external_arena = false};
   return ipro_executor_create_with(graph, backend, fallback, &defaults, out, err);
 }
 
@@ -146,6 +148,10 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
   if (e->options.plan_only) return ipro_error_set(err, "this executor was built to plan only");
   if (!e->arena && e->program.arena_bytes)
     return ipro_error_set(err, "the executor has no arena bound");
+  for (int t = 0; t < graph->n_tensors && e->options.external_parameters; t++)
+    if (e->program.slots[t].kind == IPRO_SLOT_PARAMETER && !e->bound_inputs[t])
+      return ipro_error_set(err, "the executor has no memory bound for parameter '%s'",
+                            graph->tensors[t].name);
   for (int i = 0; i < graph->n_inputs && !e->options.external_inputs; i++) {
     int t = graph->inputs[i];
     if (b->copy_to_device(b, slot_pointer(e, t), inputs[i], e->program.slots[t].bytes, err) !=
@@ -227,6 +233,19 @@ void ipro_executor_bind_arena(ipro_executor *e, void *arena) { e->arena = arena;
 
 void ipro_executor_bind_input(ipro_executor *e, int input, void *device) {
   if (input >= 0 && input < e->graph->n_inputs) e->bound_inputs[e->graph->inputs[input]] = device;
+}
+
+void ipro_executor_bind_parameter(ipro_executor *e, int tensor, const void *device) {
+  if (e->options.external_parameters && tensor >= 0 && tensor < e->graph->n_tensors &&
+      e->program.slots[tensor].kind == IPRO_SLOT_PARAMETER)
+    e->bound_inputs[tensor] = (void *)device;
+}
+
+void *ipro_executor_tensor_memory(ipro_executor *e, int tensor) {
+  if (tensor < 0 || tensor >= e->graph->n_tensors) return NULL;
+  ipro_slot_kind kind = e->program.slots[tensor].kind;
+  return kind == IPRO_SLOT_PARAMETER || kind == IPRO_SLOT_PERSISTENT ? slot_pointer(e, tensor)
+                                                                     : NULL;
 }
 
 void ipro_executor_bind_output(ipro_executor *e, int output, void *device) {

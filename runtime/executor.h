@@ -2,7 +2,8 @@
  * supports the node, else on the fallback backend, which must share host memory with it), plans
  * the arena with the kernels' workspaces, and allocates exactly four blocks through the backend:
  * parameters (initializers and constants, copied once), persistent training state (zeroed), the
- * input batch, and the arena. The bytes the backend counted can then be compared with the plan.
+ * input batch, and the arena; the options leave the inputs, the arena or the parameters to
+ * memory the caller binds. The bytes the backend counted can then be compared with the plan.
  * The same executor runs inference graphs and training steps (codegen/training_graph.h). */
 #ifndef IPRO_EXECUTOR_H
 #define IPRO_EXECUTOR_H
@@ -22,6 +23,9 @@ typedef struct {
   bool external_arena;  /* no arena of its own: ipro_executor_bind_arena before running */
   bool external_inputs; /* no input block: ipro_executor_bind_input for every graph input */
   bool plan_only;       /* prepare and plan, allocate nothing: for memory-cost queries */
+  /* no parameter block: ipro_executor_bind_parameter for every tensor the program keeps there
+   * (a test pass reading the trainer's parameters in place) */
+  bool external_parameters;
 } ipro_executor_options;
 
 ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,
@@ -32,6 +36,12 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
 void ipro_executor_bind_arena(ipro_executor *executor, void *arena);
 /* device memory holding graph input i (its full size); the executor reads it in place. */
 void ipro_executor_bind_input(ipro_executor *executor, int input, void *device);
+/* device memory holding tensor `tensor` of the parameter block (its full size), read in place
+ * by an executor with external parameters; the memory must not change while the executor runs. */
+void ipro_executor_bind_parameter(ipro_executor *executor, int tensor, const void *device);
+/* Where a tensor outside the arena (a parameter, a STATE tensor) lives, for another executor to
+ * read it in place; NULL for arena tensors and views. */
+void *ipro_executor_tensor_memory(ipro_executor *executor, int tensor);
 /* device memory that graph output i is copied into after each run (instead of outputs[i]): the
  * activation one module hands to the next stays on the device. NULL unbinds. */
 void ipro_executor_bind_output(ipro_executor *executor, int output, void *device);

@@ -1,6 +1,7 @@
 /* The figures of process_memory.h: the counting allocator's, and the kernel's. */
 #include "process_memory.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ void ipro_process_memory_begin(ipro_process_memory *probe) {
   ipro_counting_allocator_reset_peak();
   probe->heap_baseline = ipro_counting_allocator_in_use();
   probe->rss_baseline = ipro_process_memory_status_bytes("VmRSS");
+  probe->file_baseline = ipro_process_memory_status_bytes("RssFile");
 }
 
 int64_t ipro_process_memory_heap_level(const ipro_process_memory *probe) {
@@ -48,3 +50,10 @@ uint64_t ipro_process_memory_rss_growth(const ipro_process_memory *probe) {
   if (!probe->rss_baseline || high <= probe->rss_baseline) return 0;
   return high - probe->rss_baseline;
 }
+
+uint64_t ipro_process_memory_file_growth(const ipro_process_memory *probe) {
+  uint64_t now = ipro_process_memory_status_bytes("RssFile");
+  return probe->file_baseline && now > probe->file_baseline ? now - probe->file_baseline : 0;
+}
+
+void ipro_process_memory_return_free_pages(void) { malloc_trim(0); }

@@ -18,8 +18,9 @@
 #include <stdint.h>
 
 typedef struct {
-  uint64_t rss_baseline; /* VmRSS at the baseline, bytes (0 where /proc is unreadable) */
-  int64_t heap_baseline; /* allocator bytes in use at the baseline */
+  uint64_t rss_baseline;  /* VmRSS at the baseline, bytes (0 where /proc is unreadable) */
+  int64_t heap_baseline;  /* allocator bytes in use at the baseline */
+  uint64_t file_baseline; /* RssFile at the baseline: resident pages of mapped files */
 } ipro_process_memory;
 
 /* The baseline: the allocator's bytes in use and the resident set now; restarts the allocator's
@@ -36,7 +37,16 @@ uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe);
 /* The resident set's high-water mark over the baseline's resident set (0 where unreadable). The
  * high-water mark is the process's, so a baseline taken late can only make this larger. */
 uint64_t ipro_process_memory_rss_growth(const ipro_process_memory *probe);
-/* A "kB" field of /proc/self/status (VmRSS, VmHWM) in bytes; 0 where unreadable. */
+/* The resident pages of mapped files (RssFile: the libraries' code and read-only data, paged in
+ * as they are first used) now, over the baseline's: the part of the RSS growth that is library
+ * code rather than memory the process allocated (0 where unreadable). */
+uint64_t ipro_process_memory_file_growth(const ipro_process_memory *probe);
+/* Hands the C library's free heap pages back to the operating system (malloc_trim): what the
+ * split search and the trainer's construction used and freed would otherwise stay resident,
+ * unused, through training. */
+void ipro_process_memory_return_free_pages(void);
+/* A "kB" field of /proc/self/status (VmRSS, VmHWM, RssAnon, RssFile) in bytes; 0 where unreadable.
+ */
 uint64_t ipro_process_memory_status_bytes(const char *field);
 
 #endif

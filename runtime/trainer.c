@@ -244,12 +244,18 @@ static void fill_hyper(const ipro_trainer *t, float learning_rate, float *hyper)
   }
 }
 
-ipro_status ipro_trainer_step(ipro_trainer *t, const float *images, const int64_t *labels,
-                              float learning_rate, float *loss, ipro_error *err) {
+ipro_status ipro_trainer_take_batch(ipro_trainer *t, const float *images, const int64_t *labels,
+                                    ipro_error *err) {
   ipro_backend *b = t->backend;
   if (b->copy_to_device(b, t->image, images, t->image_bytes, err) != IPRO_OK ||
       b->copy_to_device(b, t->labels, labels, t->labels_bytes, err) != IPRO_OK)
     return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_status ipro_trainer_step(ipro_trainer *t, const float *images, const int64_t *labels,
+                              float learning_rate, float *loss, ipro_error *err) {
+  if (images && ipro_trainer_take_batch(t, images, labels, err) != IPRO_OK) return IPRO_ERROR;
   float hyper[IPRO_HYPER_COUNT];
   fill_hyper(t, learning_rate, hyper);
   int n_losses = 0;
@@ -352,6 +358,18 @@ ipro_status ipro_trainer_write(ipro_trainer *t, const char *name, const void *ho
   int module = 0, index = find(t, name, &module, err);
   if (index < 0) return IPRO_ERROR;
   return ipro_executor_write_tensor(t->modules[module].executor, index, host, bytes, err);
+}
+
+ipro_status ipro_trainer_tensor_memory(ipro_trainer *t, const char *name, size_t bytes,
+                                       const void **device, ipro_error *err) {
+  int module = 0, index = find(t, name, &module, err);
+  if (index < 0) return IPRO_ERROR;
+  size_t held = ipro_executor_program(t->modules[module].executor)->slots[index].bytes;
+  if (held != bytes)
+    return ipro_error_set(err, "tensor '%s' holds %zu bytes in the training program, not %zu", name,
+                          held, bytes);
+  *device = ipro_executor_tensor_memory(t->modules[module].executor, index);
+  return IPRO_OK;
 }
 
 void ipro_trainer_free(ipro_trainer *t) {

@@ -52,8 +52,14 @@ typedef struct {
 
 ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_options *options,
                                 ipro_trainer **out, ipro_error *err);
-/* One step on images [batch, C, H, W] (normalised float) and labels [batch]; *loss is the mean
- * cross-entropy of the network's output (the last module) on the batch, before the update. */
+/* Copies images [batch, C, H, W] (normalised float) and labels [batch] into the trainer's image
+ * and label blocks, after which the caller may reuse its buffers while the step runs (the batch
+ * loader prepares the next batch in them). */
+ipro_status ipro_trainer_take_batch(ipro_trainer *trainer, const float *images,
+                                    const int64_t *labels, ipro_error *err);
+/* One step on images and labels (taken as ipro_trainer_take_batch does), or with images NULL on
+ * the batch last taken; *loss is the mean cross-entropy of the network's output (the last
+ * module) on the batch, before the update. */
 ipro_status ipro_trainer_step(ipro_trainer *trainer, const float *images, const int64_t *labels,
                               float learning_rate, float *loss, ipro_error *err);
 /* Steps already taken, for resuming from a checkpoint: AdamW's bias correction counts from it,
@@ -96,6 +102,10 @@ ipro_status ipro_trainer_read(ipro_trainer *trainer, const char *name, void *hos
                               ipro_error *err);
 ipro_status ipro_trainer_write(ipro_trainer *trainer, const char *name, const void *host,
                                size_t bytes, ipro_error *err);
+/* Where such a tensor lives (device memory of `bytes`), for a test pass that reads it in place;
+ * its contents change with every step. */
+ipro_status ipro_trainer_tensor_memory(ipro_trainer *trainer, const char *name, size_t bytes,
+                                       const void **device, ipro_error *err);
 void ipro_trainer_free(ipro_trainer *trainer);
 
 #endif

@@ -5,8 +5,9 @@
  * (seed, epoch) and different across epochs, and each element lands in each position about
  * equally often; a normalised pixel equals (x/255 - mean)/std computed here in double; a forced
  * crop is the image shifted with (0 - mean)/std in the border, a forced flip is the exact mirror;
- * batches made on the background thread are byte-identical to a synchronous run's; a failure in a
- * batch surfaces at that batch on both paths; and bad options are refused with a message. */
+ * batches made on the background thread (two slots, or one released by a caller that copied its
+ * batch) and in the caller's memory are byte-identical to a synchronous run's; a failure in a batch
+ * surfaces at that batch on both paths; and bad options are refused with a message. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,37 +263,59 @@ static void test_augmentation(const ipro_dataset *data) {
   ipro_batch_loader_destroy(loader);
 }
 
-/* Runs epochs on a synchronous and a background loader with the same options and compares. */
+/* Runs epochs on a synchronous loader, a background one, and a background one with one slot
+ * whose batches are copied away and released before the next is asked for (the trainer's use),
+ * with the same options, and compares. */
 static void compare_threads(const ipro_dataset *data, ipro_batch_options options) {
   ipro_error err;
-  ipro_batch_loader *sync = NULL, *background = NULL;
+  ipro_batch_loader *sync = NULL, *background = NULL, *single = NULL;
   options.background = false;
   CHECK_OK(ipro_batch_loader_create(data, &options, &sync, &err), &err);
   options.background = true;
   CHECK_OK(ipro_batch_loader_create(data, &options, &background, &err), &err);
-  if (!sync || !background) return;
+  options.one_slot = true;
+  CHECK_OK(ipro_batch_loader_create(data, &options, &single, &err), &err);
+  if (!sync || !background || !single) return;
+  /* one slot holds one batch of images and labels fewer than two */
+  size_t slot_bytes = (size_t)options.batch_size * (FLOATS * sizeof(float) + sizeof(int64_t));
+  CHECK_EQ_INT((int64_t)(ipro_batch_loader_bytes(background) - ipro_batch_loader_bytes(single)),
+               (int64_t)slot_bytes);
+  float *copied_images = malloc((size_t)options.batch_size * FLOATS * sizeof(float));
+  int64_t *copied_labels = malloc((size_t)options.batch_size * sizeof(int64_t));
   int differences = 0, batches = 0;
   for (int64_t epoch = 3; epoch < 6; epoch++) {
     CHECK_OK(ipro_batch_loader_start_epoch(sync, epoch, &err), &err);
     CHECK_OK(ipro_batch_loader_start_epoch(background, epoch, &err), &err);
-    const ipro_batch *a, *b;
+    CHECK_OK(ipro_batch_loader_start_epoch(single, epoch, &err), &err);
+    const ipro_batch *a, *b, *c;
     for (;;) {
       CHECK_OK(ipro_batch_loader_next(sync, &a, &err), &err);
       CHECK_OK(ipro_batch_loader_next(background, &b, &err), &err);
-      if (!a || !b) {
-        CHECK(!a && !b);
+      CHECK_OK(ipro_batch_loader_next(single, &c, &err), &err);
+      if (!a || !b || !c) {
+        CHECK(!a && !b && !c);
         break;
       }
+      int64_t count = c->count, index = c->index;
+      memcpy(copied_images, c->images, (size_t)count * FLOATS * sizeof(float));
+      memcpy(copied_labels, c->labels, (size_t)count * sizeof(int64_t));
+      ipro_batch_loader_release(single); /* the worker may now overwrite c */
       batches++;
       differences += a->count != b->count || a->index != b->index ||
                      memcmp(a->images, b->images, (size_t)a->count * FLOATS * sizeof(float)) ||
                      memcmp(a->labels, b->labels, (size_t)a->count * sizeof(int64_t));
+      differences += a->count != count || a->index != index ||
+                     memcmp(a->images, copied_images, (size_t)count * FLOATS * sizeof(float)) ||
+                     memcmp(a->labels, copied_labels, (size_t)count * sizeof(int64_t));
     }
   }
   CHECK_EQ_INT(differences, 0);
   CHECK_EQ_INT(batches, 3 * ipro_batch_loader_batches_per_epoch(sync));
+  free(copied_images);
+  free(copied_labels);
   ipro_batch_loader_destroy(sync);
   ipro_batch_loader_destroy(background);
+  ipro_batch_loader_destroy(single);
 }
 
 static void test_background(const ipro_dataset *data) {
@@ -357,6 +380,46 @@ static void test_failure(ipro_dataset *data) {
   data->labels[25] = 5;
 }
 
+/* Images made in the caller's memory: the same batches as in the loader's own buffer, in that
+ * memory, and the loader holds that many bytes fewer; with a worker thread it is refused. */
+static void test_image_memory(const ipro_dataset *data) {
+  ipro_error err;
+  ipro_batch_loader *own = NULL, *given = NULL;
+  ipro_batch_options options = {.batch_size = 8, .shuffle = true, .seed = 5, .flip = true};
+  CHECK_OK(ipro_batch_loader_create(data, &options, &own, &err), &err);
+  float *memory = malloc(8 * FLOATS * sizeof(float));
+  options.image_memory = memory;
+  CHECK_OK(ipro_batch_loader_create(data, &options, &given, &err), &err);
+  if (!own || !given) return;
+  CHECK(ipro_batch_loader_bytes(own) - ipro_batch_loader_bytes(given) ==
+        8 * FLOATS * sizeof(float));
+  CHECK_OK(ipro_batch_loader_start_epoch(own, 1, &err), &err);
+  CHECK_OK(ipro_batch_loader_start_epoch(given, 1, &err), &err);
+  int differences = 0, elsewhere = 0;
+  const ipro_batch *a, *b;
+  for (;;) {
+    CHECK_OK(ipro_batch_loader_next(own, &a, &err), &err);
+    CHECK_OK(ipro_batch_loader_next(given, &b, &err), &err);
+    if (!a || !b) {
+      CHECK(!a && !b);
+      break;
+    }
+    elsewhere += b->images != memory;
+    differences += a->count != b->count ||
+                   memcmp(a->images, memory, (size_t)a->count * FLOATS * sizeof(float)) ||
+                   memcmp(a->labels, b->labels, (size_t)a->count * sizeof(int64_t));
+  }
+  CHECK_EQ_INT(differences, 0);
+  CHECK_EQ_INT(elsewhere, 0);
+  ipro_batch_loader_destroy(own);
+  ipro_batch_loader_destroy(given);
+  ipro_batch_loader *threaded = NULL;
+  options.background = true;
+  CHECK(ipro_batch_loader_create(data, &options, &threaded, &err) == IPRO_ERROR && !threaded);
+  CHECK_MSG(strstr(err.message, "need no background"), "%s", err.message);
+  free(memory);
+}
+
 static void test_bad_options(const ipro_dataset *data) {
   ipro_error err;
   ipro_batch_loader *loader = NULL;
@@ -392,6 +455,7 @@ int main(void) {
   CHECK_OK(ipro_dataset_set_normalization(&data, zero, one, 3, &err), &err);
   test_orders(&data);
   test_background(&data);
+  test_image_memory(&data);
   test_failure(&data);
   test_bad_options(&data);
   ipro_dataset_free(&data);

@@ -1,0 +1,115 @@
+/* An executor without a parameter block (external_parameters), as `infopro train`'s test pass
+ * builds it, reads another executor's parameters in place: checked on resnet8_fmnist against
+ * PyTorch's logits (models/golden), with the backend's own count of bytes as the second oracle:
+ * - bound to a first executor's parameter memory (ipro_executor_tensor_memory), it gives
+ *   PyTorch's logits within 1e-4 relative, as the first does, and allocates exactly the first's
+ *   parameter block fewer bytes;
+ * - it reads them in place, not from a copy: after the first executor's weights of one
+ *   convolution are zeroed, both give the same changed logits (and they differ from PyTorch's);
+ * - run with a parameter left unbound, it is refused with a message naming the parameter. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/executor.h"
+#include "support/check.h"
+#include "support/golden.h"
+
+static bool near_golden(const float *output, const float *expected, int64_t count) {
+  for (int64_t i = 0; i < count; i++) {
+    double excess =
+        fabs((double)output[i] - expected[i]) - (1e-4 * fabs((double)expected[i]) + 1e-6);
+    if (!(excess <= 0)) return false;
+  }
+  return true;
+}
+
+static ipro_graph *inference_graph(const char *path, int64_t batch) {
+  ipro_error err = {{0}};
+  ipro_graph *graph = NULL;
+  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
+  if (!graph) return NULL;
+  CHECK_OK(ipro_graph_normalize(graph, &err), &err);
+  CHECK_OK(ipro_graph_set_inference_mode(graph, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(graph, batch, &err), &err);
+  return graph;
+}
+
+int main(void) {
+  char model_path[1024], golden_path[1024];
+  ipro_test_path(model_path, sizeof model_path, "models/resnet8_fmnist.onnx");
+  ipro_test_path(golden_path, sizeof golden_path, "models/golden/resnet8_fmnist_forward.ipgd");
+  ipro_error err = {{0}};
+  ipro_golden_file golden;
+  CHECK_OK(ipro_golden_load(golden_path, &golden, &err), &err);
+  const ipro_golden_tensor *input = ipro_golden_find(&golden, "input");
+  const ipro_golden_tensor *logits = ipro_golden_find(&golden, "logits");
+  CHECK(input && logits);
+  if (!input || !logits) return ipro_test_finish();
+
+  /* two graphs and two backends, so that each executor's bytes are counted apart */
+  ipro_graph *own_graph = inference_graph(model_path, input->dims[0]);
+  ipro_graph *bound_graph = inference_graph(model_path, input->dims[0]);
+  ipro_backend *own_backend = NULL, *bound_backend = NULL;
+  CHECK_OK(ipro_backend_create_reference(&own_backend, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&bound_backend, &err), &err);
+  if (!own_graph || !bound_graph || !own_backend || !bound_backend) return ipro_test_finish();
+  ipro_executor *own = NULL, *bound = NULL;
+  CHECK_OK(ipro_executor_create(own_graph, own_backend, NULL, &own, &err), &err);
+  ipro_executor_options options = {.external_parameters = true};
+  CHECK_OK(ipro_executor_create_with(bound_graph, bound_backend, NULL, &options, &bound, &err),
+           &err);
+  if (!own || !bound) return ipro_test_finish();
+  const ipro_forward_program *program = ipro_executor_program(own);
+  CHECK(program->parameter_bytes > 0);
+  CHECK_EQ_INT((int64_t)(own_backend->bytes_allocated - bound_backend->bytes_allocated),
+               (int64_t)program->parameter_bytes);
+
+  float *own_out = calloc((size_t)logits->count, sizeof(float));
+  float *bound_out = calloc((size_t)logits->count, sizeof(float));
+  const void *inputs[1] = {input->data};
+  void *own_outputs[1] = {own_out}, *bound_outputs[1] = {bound_out};
+
+  /* unbound: refused, naming a parameter */
+  CHECK(ipro_executor_run(bound, inputs, bound_outputs, &err) != IPRO_OK);
+  CHECK_MSG(strstr(err.message, "no memory bound for parameter '") != NULL, "message: %s",
+            err.message);
+
+  int bound_count = 0, first_conv_weight = -1;
+  for (int t = 0; t < bound_graph->n_tensors; t++) {
+    if (ipro_executor_program(bound)->slots[t].kind != IPRO_SLOT_PARAMETER) continue;
+    int source = ipro_graph_find_tensor(own_graph, bound_graph->tensors[t].name);
+    CHECK(source >= 0);
+    if (source < 0) continue;
+    ipro_executor_bind_parameter(bound, t, ipro_executor_tensor_memory(own, source));
+    bound_count++;
+    if (first_conv_weight < 0 && own_graph->tensors[source].shape.rank == 4)
+      first_conv_weight = source;
+  }
+  CHECK(bound_count > 0 && first_conv_weight >= 0);
+  CHECK_OK(ipro_executor_run(own, inputs, own_outputs, &err), &err);
+  CHECK_OK(ipro_executor_run(bound, inputs, bound_outputs, &err), &err);
+  CHECK_MSG(near_golden(own_out, logits->data, logits->count), "own parameters: not PyTorch's");
+  CHECK_MSG(near_golden(bound_out, logits->data, logits->count), "bound parameters: not PyTorch's");
+
+  /* zero one convolution's weights in the first executor: the second sees it */
+  size_t bytes = program->slots[first_conv_weight].bytes;
+  void *zeros = calloc(1, bytes);
+  CHECK_OK(ipro_executor_write_tensor(own, first_conv_weight, zeros, bytes, &err), &err);
+  CHECK_OK(ipro_executor_run(own, inputs, own_outputs, &err), &err);
+  CHECK_OK(ipro_executor_run(bound, inputs, bound_outputs, &err), &err);
+  CHECK(!near_golden(own_out, logits->data, logits->count));
+  CHECK(memcmp(own_out, bound_out, sizeof(float) * (size_t)logits->count) == 0);
+
+  free(zeros);
+  free(own_out);
+  free(bound_out);
+  ipro_executor_free(own);
+  ipro_executor_free(bound);
+  own_backend->destroy(own_backend);
+  bound_backend->destroy(bound_backend);
+  ipro_graph_free(own_graph);
+  ipro_graph_free(bound_graph);
+  ipro_golden_release(&golden);
+  return ipro_test_finish();
+}
