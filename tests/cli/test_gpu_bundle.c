@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/backend.h"
 #include "support/check.h"
 #include "support/command.h"
 
@@ -39,16 +38,9 @@ static bool listed(const char *listing, const char *path) {
 }
 
 int main(void) {
-  const char *unavailable = ipro_test_training_unavailable();
+  bool gpu;
+  const char *unavailable = ipro_test_cuda_compile_unavailable(&gpu);
   if (unavailable) return ipro_test_skip(unavailable);
-  ipro_backend *planning = NULL;
-  ipro_error err = {{0}};
-  if (ipro_backend_create_cuda_planning(&planning, &err) != IPRO_OK)
-    return ipro_test_skip(err.message);
-  planning->destroy(planning);
-  ipro_backend *device = NULL;
-  bool gpu = ipro_backend_create_cuda(&device, &err) == IPRO_OK;
-  if (gpu) device->destroy(device);
   if (!mkdtemp(directory)) return ipro_test_skip("cannot make a temporary folder");
 
   static char command[4096];

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "runtime/backend.h"
 #include "runtime/dataset.h"
 
 bool ipro_test_infopro_available(void) { return getenv("IPRO_INFOPRO") != NULL; }
@@ -78,5 +79,19 @@ const char *ipro_test_training_unavailable(void) {
       ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &test, &err) != IPRO_OK)
     return "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)";
   ipro_dataset_free(&test);
+  return NULL;
+}
+
+const char *ipro_test_cuda_compile_unavailable(bool *gpu) {
+  *gpu = false;
+  const char *unavailable = ipro_test_training_unavailable();
+  if (unavailable) return unavailable;
+  static ipro_error err;
+  ipro_backend *backend = NULL;
+  if (ipro_backend_create_cuda_planning(&backend, &err) != IPRO_OK) return err.message;
+  backend->destroy(backend);
+  ipro_error device_err;
+  *gpu = ipro_backend_create_cuda(&backend, &device_err) == IPRO_OK;
+  if (*gpu) backend->destroy(backend);
   return NULL;
 }

@@ -18,6 +18,9 @@ bool ipro_test_infopro_available(void);
 /* Why `infopro train` on Fashion-MNIST cannot run here (IPRO_INFOPRO unset, or the Debian
  * package dataset-fashion-mnist missing), or NULL when it can: the caller skips with it. */
 const char *ipro_test_training_unavailable(void);
+/* Why `infopro compile --device cuda` cannot be tested here (training unavailable, or infopro built
+ * without the CUDA plugin), or NULL when it can; *gpu says whether a CUDA device also starts. */
+const char *ipro_test_cuda_compile_unavailable(bool *gpu);
 void ipro_test_run_infopro(const char *arguments, ipro_command_result *result);
 /* The same under a launcher: `LAUNCHER infopro ARGS` (e.g. "mpirun -np 2"). */
 void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
