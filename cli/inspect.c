@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "frontend/cost.h"
 #include "frontend/graph.h"
-#include "json_writer.h"
+#include "frontend/json_writer.h"
 
 static const char usage[] = "usage: infopro inspect MODEL.onnx [--batch N] [--json]\n"
                             "  --batch N   batch size for shapes, FLOPs and bytes (default 1)\n"

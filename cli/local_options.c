@@ -1,4 +1,4 @@
-/* Parsing the local-training options and choosing the split they ask for (local_options.h). */
+/* Parsing the local-training options, and the split a training run uses (local_options.h). */
 #include "local_options.h"
 
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "frontend/cost.h"
-#include "partitioner/head_choice.h"
+#include "partitioner/plan.h"
 
 const char ipro_cli_local_usage[] =
     "  -K N                    cut into N modules with the smallest peak (default 1: end to end)\n"
@@ -135,96 +135,6 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   return 2;
 }
 
-/* The runtime's costing as the head choice asks for it (partitioner/head_choice.h). */
-static ipro_head_costs head_costs(ipro_module_costing *costing) {
-  return (ipro_head_costs){ipro_module_costing_cost, ipro_module_costing_bound_cost,
-                           ipro_module_costing_set_head_limit, ipro_module_costing_next_limit,
-                           costing};
-}
-
-/* K > 1 modules, at the given boundaries or with the smallest peak, with the most faithful heads
- * that keep IPRO_HEADS_KEEP_FRACTION of the zero-cost-head bound's saving (--aux-head auto). */
-static ipro_status split_with_heads(ipro_module_costing *costing, int n_cut_points, int K,
-                                    const int *boundaries, ipro_cli_split *out, ipro_error *err) {
-  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
-  ipro_head_costs costs = head_costs(costing);
-  ipro_split bound, e2e;
-  int e2e_boundaries[2] = {0, n_cut_points + 1};
-  ipro_status status =
-      boundaries ? ipro_split_evaluate(n_cut_points, K, boundaries, fixed,
-                                       ipro_module_costing_bound_cost, costing, &bound, err)
-                 : ipro_split_smallest_peak(n_cut_points, K, fixed, ipro_module_costing_bound_cost,
-                                            costing, &bound, err);
-  if (status == IPRO_OK)
-    status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries, fixed, ipro_module_costing_cost,
-                                 costing, &e2e, err);
-  if (status != IPRO_OK) return status;
-  uint64_t target = ipro_heads_target_peak(e2e.peak_bytes, bound.peak_bytes);
-  return ipro_heads_choose_split(n_cut_points, K, boundaries, fixed, target, &costs, &out->split,
-                                 &out->head_limit, err);
-}
-
-/* Each local module's heads under the limit the split was chosen with, and the zero-cost-head
- * bound of the same K (with the smallest peak, or at the user's own cuts when given). */
-static ipro_status describe_heads(ipro_module_costing *costing, int n_cut_points, bool given,
-                                  ipro_cli_split *out, ipro_error *err) {
-  const ipro_split *s = &out->split;
-  for (int k = 0; k + 1 < s->K; k++)
-    if (ipro_module_costing_heads(costing, k, s->K, s->boundaries[k], s->boundaries[k + 1],
-                                  &out->heads[k], &out->heads_limited[k], err) != IPRO_OK)
-      return IPRO_ERROR;
-  if (s->K == 1) return IPRO_OK;
-  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
-  if (given)
-    return ipro_split_evaluate(n_cut_points, s->K, s->boundaries, fixed,
-                               ipro_module_costing_bound_cost, costing, &out->bound, err);
-  return ipro_split_smallest_peak(n_cut_points, s->K, fixed, ipro_module_costing_bound_cost,
-                                  costing, &out->bound, err);
-}
-
-ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_local_options *o,
-                                  ipro_module_costing *costing, const int *cut_points,
-                                  int n_cut_points, ipro_cli_split *out, const char **why,
-                                  ipro_error *err) {
-  memset(out, 0, sizeof *out);
-  out->head_limit = UINT64_MAX;
-  ipro_module_costing_set_head_limit(costing, UINT64_MAX);
-  uint64_t fixed = ipro_module_costing_fixed_bytes(costing);
-  bool given = o->plan_path || o->cuts_text;
-  ipro_status status = IPRO_OK;
-  if (why) *why = NULL;
-  if (o->local.choose_heads && o->budget_bytes && !given && !o->K) {
-    /* The fewest modules that fit with heads chosen for the budget: a split the paper's heads
-     * cannot fit may fit with cheaper ones. */
-    ipro_head_costs costs = head_costs(costing);
-    status = ipro_heads_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes,
-                                         &costs, &out->split, &out->head_limit, err);
-  } else {
-    /* The policy (partitioner/split_policy.h) reads the plan file or the cuts, or chooses them,
-     * with the paper's heads; --aux-head auto then chooses the heads with the cuts. */
-    ipro_split_request request = {.K = o->K,
-                                  .budget_bytes = o->budget_bytes,
-                                  .cuts_text = o->cuts_text,
-                                  .plan_path = o->plan_path};
-    ipro_split_choice chosen;
-    status = ipro_split_choose(network, &request, cut_points, n_cut_points, fixed,
-                               ipro_module_costing_cost, costing, &chosen, why, err);
-    if (status != IPRO_OK) return status;
-    out->split = chosen.split;
-    if (o->local.choose_heads && chosen.K > 1) {
-      int boundaries[IPRO_MAX_MODULES + 1];
-      memcpy(boundaries, chosen.split.boundaries, sizeof(int) * (size_t)(chosen.K + 1));
-      status =
-          split_with_heads(costing, n_cut_points, chosen.K, given ? boundaries : NULL, out, err);
-    }
-  }
-  if (status != IPRO_OK) return status;
-  out->K = out->split.K;
-  for (int k = 1; k < out->K; k++)
-    out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
-  return describe_heads(costing, n_cut_points, given, out, err);
-}
-
 ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *l,
                                         const ipro_local_settings *settings, ipro_device device,
                                         bool reference, ipro_cli_training_split *out,
@@ -234,36 +144,39 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   if (!l->K && !l->budget_bytes && !l->cuts_text && !l->plan_path) return IPRO_OK;
   ipro_graph *network = NULL;
   if (ipro_graph_open(model, settings->batch, &network, err) != IPRO_OK) return IPRO_ERROR;
-  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
-  int n_cut_points = cut_points ? ipro_graph_find_cut_points(network, cut_points) : 0;
+  ipro_graph_cost cost = {0};
+  ipro_status status = ipro_graph_cost_compute(network, &cost, err);
+  bool cost_known = status == IPRO_OK;
   ipro_module_costing *costing = NULL;
-  ipro_status status = cut_points ? IPRO_OK : ipro_error_set(err, "out of memory");
   if (status == IPRO_OK)
-    status = ipro_module_costing_create_on(network, cut_points, n_cut_points, settings, device,
-                                           reference, &costing, err);
-  ipro_cli_split split;
-  const char *why = NULL;
-  if (status == IPRO_OK)
-    status =
-        ipro_cli_choose_split(network, l, costing, cut_points, n_cut_points, &split, &why, err);
-  ipro_split e2e;
-  int e2e_boundaries[2] = {0, n_cut_points + 1};
-  if (status == IPRO_OK)
-    status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries,
-                                 ipro_module_costing_fixed_bytes(costing), ipro_module_costing_cost,
-                                 costing, &e2e, err);
+    status = ipro_module_costing_create_on(network, cost.cut_points, cost.n_cut_points, settings,
+                                           device, reference, &costing, err);
+  ipro_plan plan;
   if (status == IPRO_OK) {
-    if (why) printf("note: %s\n", why);
-    out->K = split.K;
-    for (int k = 0; k + 1 < split.K; k++)
+    ipro_module_coster backend =
+        ipro_module_costing_coster(costing, reference                    ? "reference"
+                                            : device == IPRO_DEVICE_CUDA ? "cuda"
+                                                                         : "onednn");
+    ipro_plan_settings plan_settings = {.split = {.K = l->K,
+                                                  .budget_bytes = l->budget_bytes,
+                                                  .cuts_text = l->cuts_text,
+                                                  .plan_path = l->plan_path},
+                                        .local = *settings};
+    plan_settings.local.choose_heads = l->local.choose_heads;
+    status = ipro_plan_choose(network, &cost, &plan_settings, &backend, &plan, err);
+  }
+  if (status == IPRO_OK) {
+    if (plan.note) printf("note: %s\n", plan.note);
+    out->K = plan.K;
+    for (int k = 0; k + 1 < plan.K; k++)
       snprintf(out->cut_names[k], sizeof out->cut_names[k], "%s",
-               network->tensors[split.cuts[k]].name);
-    out->planned_peak = split.split.peak_bytes;
-    out->e2e_peak = e2e.peak_bytes;
-    memcpy(out->heads, split.heads, sizeof out->heads);
+               network->tensors[plan.cuts[k]].name);
+    out->planned_peak = plan.split.peak_bytes;
+    out->e2e_peak = plan.e2e.peak_bytes;
+    memcpy(out->heads, plan.heads, sizeof out->heads);
   }
   ipro_module_costing_free(costing);
-  free(cut_points);
+  if (cost_known) ipro_graph_cost_release(&cost);
   ipro_graph_free(network);
   return status;
 }

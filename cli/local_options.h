@@ -1,5 +1,5 @@
-/* The options of local training that `infopro plan` and `infopro train` share, and turning them
- * into a split of the network through the partitioner's policy (partitioner/split_policy.h): -K N
+/* The options of local training that `infopro plan` and `infopro train` share, which the
+ * partitioner's plan (partitioner/plan.h) turns into a split of the network: -K N
  * (smallest peak), --budget BYTES (fewest modules that fit), --cuts T1,T2,... (the user's own,
  * checked to be cut points), --plan FILE (a plan JSON written by `infopro plan`), plus the
  * heads: --aux-head, --decoder, --local-loss, --lambda. */
@@ -12,7 +12,6 @@
 #include "cli/normalization_options.h"
 #include "partitioner/module_program.h"
 #include "partitioner/split_choice.h"
-#include "partitioner/split_policy.h"
 #include "runtime/module_costing.h"
 
 typedef struct {
@@ -42,31 +41,10 @@ extern const char ipro_cli_local_usage[];
 /* Parses "2GiB", "512MiB", "1.5GB", "1000000" into bytes; 0 on a malformed value. */
 uint64_t ipro_cli_parse_bytes(const char *text);
 
-/* The split the options ask for (partitioner/split_policy.h, then the heads of
- * partitioner/head_choice.h), on a network inferred at the options' batch: K and the cut
- * tensor indices (K-1 of them). costing answers the memory questions. With no option at all,
- * K = 1. A network without cut points trains end to end, and *why (if not NULL) says so. */
-typedef struct {
-  int K;
-  int cuts[IPRO_MAX_MODULES]; /* tensor indices of the network, K-1 of them */
-  ipro_split split;           /* boundaries among the network's cut points, costs, peak */
-  /* The heads of each local module (K-1 of them) and whether a more faithful one was refused
-   * for its memory (--aux-head auto); the same split's peak with heads of zero cost (bound.K
-   * is 0 for K = 1); the transient limit the heads were chosen under (UINT64_MAX: none). */
-  ipro_head_choice heads[IPRO_MAX_MODULES];
-  bool heads_limited[IPRO_MAX_MODULES];
-  ipro_split bound;
-  uint64_t head_limit;
-} ipro_cli_split;
-
-ipro_status ipro_cli_choose_split(const ipro_graph *network, const ipro_cli_local_options *options,
-                                  ipro_module_costing *costing, const int *cut_points,
-                                  int n_cut_points, ipro_cli_split *out, const char **why,
-                                  ipro_error *err);
-
 /* The split a training run (`train`, `compile`) uses: the model opened at settings->batch, its cut
- * points costed on the device's programs, the options' split chosen, and the end-to-end peak for
- * comparison. K = 1 without any split option. Cut names are the network's tensor names. */
+ * points costed on the device's programs, the options' plan chosen (partitioner/plan.h,
+ * ipro_plan_choose), and the end-to-end peak for comparison. K = 1 without any split option. Cut
+ * names are the network's tensor names. */
 typedef struct {
   int K;
   char cut_names[IPRO_MAX_MODULES][512];

@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "json_writer.h"
+#include "frontend/json_writer.h"
 
 typedef struct {
   uint64_t planned;   /* the plan's peak: the trainer's blocks */

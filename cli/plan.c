@@ -1,10 +1,10 @@
 /* `infopro plan MODEL.onnx [--batch B] [-K N | --budget BYTES | --cuts T1,.. | --plan FILE] ...`:
- * the split that `infopro train` would use with the same options, and what it costs. The numbers
- * come from the partitioner's costing (runtime/module_costing.h), which builds and plans each
- * module's real training program, so they are the bytes the trainer allocates. The plan is shown
- * beside end-to-end training (K = 1) of the same network through the same pipeline, and can be
- * written as JSON (schemas/plan.schema.json, read back by `--plan FILE`) and as an HTML page
- * (plan_html.c). */
+ * the split that `infopro train` would use with the same options, and what it costs. The plan is
+ * the partitioner's (partitioner/plan.h), costed by the runtime's costing
+ * (runtime/module_costing.h), which builds and plans each module's real training program, so its
+ * numbers are the bytes the trainer allocates. This file parses the options, prints the plan beside
+ * end-to-end training (K = 1) of the same network, and writes it as JSON (ipro_plan_write,
+ * schemas/plan.schema.json, read back by `--plan FILE`) and as an HTML page (plan_html.c). */
 #include "plan.h"
 
 #include <inttypes.h>
@@ -14,7 +14,7 @@
 
 #include "commands.h"
 #include "frontend/atomic_file.h"
-#include "json_writer.h"
+#include "local_options.h"
 
 static const char usage_head[] =
     "usage: infopro plan MODEL.onnx [--batch B] [-K N | --budget BYTES | --cuts T1,... |\n"
@@ -46,138 +46,23 @@ static void print_usage(FILE *out) {
   fputs(usage_tail, out);
 }
 
-const char *ipro_plan_grouped(uint64_t value, char *buffer, size_t size) {
-  char digits[32];
-  snprintf(digits, sizeof digits, "%" PRIu64, value);
-  size_t length = strlen(digits), used = 0;
-  for (size_t i = 0; i < length && used + 2 < size; i++) {
-    if (i > 0 && (length - i) % 3 == 0) buffer[used++] = ',';
-    buffer[used++] = digits[i];
-  }
-  buffer[used] = '\0';
-  return buffer;
-}
-
-double ipro_plan_reduction(const ipro_plan_report *r) {
-  return r->e2e.peak_bytes ? 1.0 - (double)r->split.peak_bytes / (double)r->e2e.peak_bytes : 0.0;
-}
-
-double ipro_plan_bound_kept(const ipro_plan_report *r) {
-  if (r->bound.K == 0 || r->bound.peak_bytes >= r->e2e.peak_bytes) return 0.0;
-  return ((double)r->e2e.peak_bytes - (double)r->split.peak_bytes) /
-         ((double)r->e2e.peak_bytes - (double)r->bound.peak_bytes);
-}
-
-const char *ipro_plan_head_reason(const ipro_plan_report *r, int k, char *buffer, size_t size) {
-  char limit[32];
-  if (!r->options->local.choose_heads)
-    snprintf(buffer, size, "given (--aux-head %s)", r->head_shape);
-  else if (!r->heads_limited[k] && r->head_limit == UINT64_MAX)
-    snprintf(buffer, size, "the most faithful: %s",
-             r->chosen_for_budget                    ? "with it the plan fits the budget"
-             : ipro_plan_bound_kept(r) >= 0.8 - 1e-9 ? "with it the plan keeps 80% of the "
-                                                       "zero-cost-head saving"
-                                                     : "no cheaper head lowers the peak");
-  else if (!r->heads_limited[k])
-    snprintf(buffer, size,
-             "the most faithful that keeps this module within %s transient bytes, the limit that "
-             "%s",
-             ipro_plan_grouped(r->head_limit, limit, sizeof limit),
-             r->chosen_for_budget ? "fits the budget" : "keeps the plan profitable");
-  else
-    snprintf(buffer, size,
-             "a more faithful head would take this module above %s transient bytes, the limit "
-             "that %s",
-             ipro_plan_grouped(r->head_limit, limit, sizeof limit),
-             r->chosen_for_budget ? "fits the budget" : "keeps the plan profitable");
-  return buffer;
-}
-
 static double mebibytes(uint64_t bytes) { return (double)bytes / 1048576.0; }
-
-static bool is_folded(const ipro_graph *graph, const ipro_node *node) {
-  for (int o = 0; o < node->n_outputs; o++) {
-    const ipro_tensor *output = ipro_node_output(graph, node, o);
-    if (output && output->kind == IPRO_TENSOR_ACTIVATION) return false;
-  }
-  return true;
-}
-
-/* The module between boundaries a < b holds the nodes after the producer of cut a up to the
- * producer of cut b (network order); constant-folded nodes at its start are skipped in the name. */
-static void module_nodes(const ipro_graph *network, const int *cut_points, int n_cut_points, int a,
-                         int b, ipro_plan_module *m) {
-  int output = b == n_cut_points + 1 ? network->outputs[0] : cut_points[b - 1];
-  m->output_tensor = output;
-  m->last_node = network->tensors[output].producer;
-  m->first_node = a == 0 ? 0 : network->tensors[cut_points[a - 1]].producer + 1;
-  while (m->first_node < m->last_node && is_folded(network, &network->nodes[m->first_node]))
-    m->first_node++;
-}
-
-static ipro_status module_details(ipro_module_costing *costing, int module, int K, int a, int b,
-                                  ipro_plan_module *m, ipro_error *err) {
-  return ipro_module_costing_details(costing, module, K, a, b, &m->memory, &m->flops,
-                                     &m->parameters, &m->head_parameters, err);
-}
-
-/* Fills the report's modules, the end-to-end comparison and the peak of each cut's removal. */
-static ipro_status describe(ipro_plan_report *r, ipro_module_costing *costing, ipro_error *err) {
-  const ipro_graph *network = r->network;
-  const int *cut_points = r->cost->cut_points;
-  int n = r->cost->n_cut_points;
-  const ipro_split *s = &r->split;
-  for (int k = 0; k < s->K; k++) {
-    ipro_plan_module *m = &r->modules[k];
-    module_nodes(network, cut_points, n, s->boundaries[k], s->boundaries[k + 1], m);
-    if (module_details(costing, k, s->K, s->boundaries[k], s->boundaries[k + 1], m, err) != IPRO_OK)
-      return IPRO_ERROR;
-    if (m->memory.transient_bytes > r->modules[r->largest_module].memory.transient_bytes)
-      r->largest_module = k;
-  }
-  for (int k = 0; k + 1 < s->K; k++) {
-    int boundaries[IPRO_MAX_MODULES + 1], K = 0;
-    for (int i = 0; i <= s->K; i++)
-      if (i != k + 1) boundaries[K++] = s->boundaries[i];
-    ipro_split without;
-    if (ipro_split_evaluate(n, K - 1, boundaries, r->fixed_bytes, ipro_module_costing_cost, costing,
-                            &without, err) != IPRO_OK)
-      return IPRO_ERROR;
-    r->modules[k].peak_without_cut_bytes = without.peak_bytes;
-  }
-  const int e2e_boundaries[2] = {0, n + 1};
-  if (ipro_split_evaluate(n, 1, e2e_boundaries, r->fixed_bytes, ipro_module_costing_cost, costing,
-                          &r->e2e, err) != IPRO_OK)
-    return IPRO_ERROR;
-  module_nodes(network, cut_points, n, 0, n + 1, &r->e2e_module);
-  return module_details(costing, 0, 1, 0, n + 1, &r->e2e_module, err);
-}
-
-static const char *chosen_by(const ipro_plan_report *r) {
-  const ipro_cli_local_options *o = r->options;
-  if (r->balanced_for_time) return "--balance time";
-  if (o->plan_path) return "--plan";
-  if (o->cuts_text) return "--cuts";
-  if (r->chosen_for_budget) return "--budget";
-  if (o->K) return "-K";
-  return "default";
-}
 
 static void lambda_text(const ipro_local_settings *s, char *buffer, size_t size) {
   snprintf(buffer, size, "%g,%g -> %g,%g", s->lambda_first[0], s->lambda_first[1],
            s->lambda_last[0], s->lambda_last[1]);
 }
 
-static void print_table(const ipro_plan_report *r, int programs, double seconds) {
+static void print_table(const ipro_plan *r, int programs, double seconds) {
   const ipro_graph *g = r->network;
-  const ipro_local_settings *s = &r->options->local;
+  const ipro_local_settings *s = &r->settings.local;
   char a[32], b[32], c[32], d[32], e[32], f[32], h[32], l[64];
   printf("model       %s\n", g->path);
   printf("batch       %" PRId64 ", %d cut points, backend %s, optimizer %s\n", g->batch,
          r->cost->n_cut_points, r->backend_name, r->optimizer_name);
-  const char *by = chosen_by(r);
+  const char *by = ipro_plan_chosen_by(r);
   if (strcmp(by, "--plan") == 0)
-    printf("split       the cuts of %s\n", r->options->plan_path);
+    printf("split       the cuts of %s\n", r->settings.split.plan_path);
   else if (strcmp(by, "--balance time") == 0)
     printf("split       %d modules whose slowest module's step is the shortest (--balance time)\n",
            r->K);
@@ -295,106 +180,9 @@ static void print_table(const ipro_plan_report *r, int programs, double seconds)
   printf("planned in %.1f s (%d module programs built and planned)\n", seconds, programs);
 }
 
-/* A float option as the shortest decimal that reads back to it. */
-static double short_decimal(float value) {
-  char text[32];
-  snprintf(text, sizeof text, "%.7g", (double)value);
-  return strtod(text, NULL);
-}
-
-static void write_module(ipro_json_writer *w, const char *key, const ipro_plan_report *r,
-                         const ipro_plan_module *m, int index, bool with_peak_without) {
-  const ipro_graph *g = r->network;
-  ipro_json_begin_object(w, key);
-  if (index) ipro_json_int(w, "index", index);
-  ipro_json_string(w, "first_node", g->nodes[m->first_node].name);
-  ipro_json_string(w, "last_node", g->nodes[m->last_node].name);
-  ipro_json_string(w, "output_tensor", g->tensors[m->output_tensor].name);
-  ipro_json_int(w, "parameters", m->parameters);
-  ipro_json_int(w, "head_parameters", m->head_parameters);
-  ipro_json_int(w, "flops", m->flops);
-  ipro_json_int(w, "input_bytes", (int64_t)m->memory.input_bytes);
-  ipro_json_int(w, "output_bytes", (int64_t)m->memory.output_bytes);
-  ipro_json_int(w, "arena_bytes", (int64_t)m->memory.arena_bytes);
-  ipro_json_int(w, "transient_bytes", (int64_t)m->memory.transient_bytes);
-  ipro_json_int(w, "persistent_bytes", (int64_t)m->memory.persistent_bytes);
-  ipro_json_int(w, "largest_workspace_bytes", (int64_t)m->memory.largest_workspace_bytes);
-  if (with_peak_without) {
-    ipro_json_int(w, "peak_without_cut_bytes", (int64_t)m->peak_without_cut_bytes);
-    char shape[16], reason[256];
-    const ipro_head_choice *h = &r->heads[index - 1];
-    snprintf(shape, sizeof shape, "%dc%df", h->convs, h->fcs);
-    ipro_json_begin_object(w, "head");
-    ipro_json_string(w, "shape", shape);
-    ipro_json_string(w, "decoder", ipro_decoder_name(h->decoder));
-    ipro_json_bool(w, "limited", r->heads_limited[index - 1]);
-    ipro_json_string(w, "why", ipro_plan_head_reason(r, index - 1, reason, sizeof reason));
-    ipro_json_end_object(w);
-  }
-  ipro_json_end_object(w);
-}
-
-static void write_json(const ipro_plan_report *r, FILE *out) {
-  const ipro_graph *g = r->network;
-  const ipro_local_settings *s = &r->options->local;
-  ipro_json_writer w = {.out = out};
-  ipro_json_begin_object(&w, NULL);
-  ipro_json_string(&w, "format", "infopro-plan");
-  ipro_json_int(&w, "version", 1);
-  /* K and the cuts first: `--plan FILE` reads the first "cuts" array of the file. */
-  ipro_json_int(&w, "K", r->K);
-  ipro_json_begin_array(&w, "cuts");
-  for (int k = 0; k + 1 < r->K; k++)
-    ipro_json_string(&w, NULL, g->tensors[r->modules[k].output_tensor].name);
-  ipro_json_end_array(&w);
-  ipro_json_string(&w, "model", g->path);
-  ipro_json_int(&w, "batch", g->batch);
-  ipro_json_string(&w, "backend", r->backend_name);
-  ipro_json_string(&w, "optimizer", r->optimizer_name);
-  ipro_json_string(&w, "chosen_by", chosen_by(r));
-  ipro_json_begin_array(&w, "cut_points");
-  for (int c = 0; c < r->cost->n_cut_points; c++)
-    ipro_json_string(&w, NULL, g->tensors[r->cost->cut_points[c]].name);
-  ipro_json_end_array(&w);
-  ipro_json_begin_object(&w, "heads");
-  ipro_json_string(&w, "shape", s->choose_heads ? "auto" : r->head_shape);
-  ipro_json_string(&w, "loss", s->heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrast" : "ce");
-  ipro_json_begin_array(&w, "lambda");
-  ipro_json_double(&w, NULL, short_decimal(s->lambda_first[0]));
-  ipro_json_double(&w, NULL, short_decimal(s->lambda_first[1]));
-  ipro_json_double(&w, NULL, short_decimal(s->lambda_last[0]));
-  ipro_json_double(&w, NULL, short_decimal(s->lambda_last[1]));
-  ipro_json_end_array(&w);
-  ipro_json_int(&w, "image_channels", s->heads.image_channels);
-  ipro_json_int(&w, "classes", s->heads.classes);
-  ipro_json_end_object(&w);
-  ipro_json_begin_array(&w, "modules");
-  for (int k = 0; k < r->K; k++)
-    write_module(&w, NULL, r, &r->modules[k], k + 1, k + 1 < r->K);
-  ipro_json_end_array(&w);
-  ipro_json_int(&w, "fixed_bytes", (int64_t)r->fixed_bytes);
-  ipro_json_int(&w, "persistent_bytes", (int64_t)r->split.persistent_bytes);
-  ipro_json_int(&w, "max_transient_bytes", (int64_t)r->split.max_transient_bytes);
-  ipro_json_int(&w, "peak_bytes", (int64_t)r->split.peak_bytes);
-  /* The whole network as the one module of end-to-end training. */
-  write_module(&w, "e2e", r, &r->e2e_module, 0, false);
-  ipro_json_int(&w, "e2e_peak_bytes", (int64_t)r->e2e.peak_bytes);
-  ipro_json_double(&w, "reduction", ipro_plan_reduction(r));
-  if (r->bound.K) {
-    ipro_json_int(&w, "bound_peak_bytes", (int64_t)r->bound.peak_bytes);
-    ipro_json_double(&w, "bound_kept", ipro_plan_bound_kept(r));
-  }
-  if (r->head_limit != UINT64_MAX) ipro_json_int(&w, "head_limit_bytes", (int64_t)r->head_limit);
-  if (r->budget_bytes) {
-    ipro_json_int(&w, "budget_bytes", (int64_t)r->budget_bytes);
-    ipro_json_bool(&w, "fits", r->split.peak_bytes <= r->budget_bytes);
-  }
-  ipro_json_end_object(&w);
-}
-
 /* Runs write(report, stream) into memory and writes the bytes to path atomically ("-": stdout). */
-static ipro_status write_output(const char *path, const ipro_plan_report *r,
-                                void (*write)(const ipro_plan_report *, FILE *), ipro_error *err) {
+static ipro_status write_output(const char *path, const ipro_plan *r,
+                                void (*write)(const ipro_plan *, FILE *), ipro_error *err) {
   char *bytes = NULL;
   size_t size = 0;
   FILE *stream = open_memstream(&bytes, &size);
@@ -482,15 +270,7 @@ int ipro_cli_plan(int argc, char **argv) {
   if (balance_time && (!options.K || options.cuts_text || options.plan_path))
     return usage_error("--balance time chooses the cuts of -K N; it needs -K", NULL);
 
-  ipro_plan_report report = {.options = &options,
-                             .backend_name = reference                    ? "reference"
-                                             : device == IPRO_DEVICE_CUDA ? "cuda"
-                                                                          : "onednn",
-                             .optimizer_name =
-                                 options.local.optimizer == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd",
-                             .budget_bytes = options.budget_bytes,
-                             .balanced_for_time = balance_time,
-                             .gflops = gflops};
+  ipro_plan report = {0};
   ipro_error err = {{0}};
   ipro_graph *network = NULL;
   ipro_graph_cost cost = {0};
@@ -520,42 +300,27 @@ int ipro_cli_plan(int argc, char **argv) {
       heads->std[c] = 1;
     }
     options.local.batch = batch;
-    snprintf(report.head_shape, sizeof report.head_shape, "%dc%df", heads->convs, heads->fcs);
-    report.network = network;
-    report.cost = &cost;
     status = ipro_module_costing_create_on(network, cost.cut_points, cost.n_cut_points,
                                            &options.local, device, reference, &costing, &err);
     if (status != IPRO_OK && device == IPRO_DEVICE_CUDA)
       ipro_error_prefix(&err, "--device %s", ipro_device_name(device));
   }
-  const char *why = NULL;
+  ipro_module_coster backend = {0};
   if (status == IPRO_OK) {
-    report.fixed_bytes = ipro_module_costing_fixed_bytes(costing);
-    /* With -K, --cuts or --plan the budget is only checked; alone, it chooses K. */
-    ipro_cli_local_options choice = options;
-    report.chosen_for_budget =
-        options.budget_bytes && !options.K && !options.cuts_text && !options.plan_path;
-    if (!report.chosen_for_budget) choice.budget_bytes = 0;
-    /* --balance time: its cuts, then taken as given (heads chosen for them as for --cuts) */
-    static char balanced_cuts[IPRO_MAX_MODULES * 520];
-    if (balance_time && options.K > 1) {
-      status = ipro_plan_time_balance(network, costing, cost.cut_points, cost.n_cut_points,
-                                      options.K, balanced_cuts, sizeof balanced_cuts, &err);
-      choice.cuts_text = balanced_cuts;
-      choice.K = 0;
-    }
-    ipro_cli_split chosen = {0};
-    if (status == IPRO_OK)
-      status = ipro_cli_choose_split(network, &choice, costing, cost.cut_points, cost.n_cut_points,
-                                     &chosen, &why, &err);
-    report.split = chosen.split;
-    report.K = chosen.K;
-    memcpy(report.heads, chosen.heads, sizeof report.heads);
-    memcpy(report.heads_limited, chosen.heads_limited, sizeof report.heads_limited);
-    report.head_limit = chosen.head_limit;
-    report.bound = chosen.bound;
+    backend = ipro_module_costing_coster(costing, reference                    ? "reference"
+                                                  : device == IPRO_DEVICE_CUDA ? "cuda"
+                                                                               : "onednn");
+    ipro_plan_settings settings = {.split = {.K = options.K,
+                                             .budget_bytes = options.budget_bytes,
+                                             .cuts_text = options.cuts_text,
+                                             .plan_path = options.plan_path},
+                                   .local = options.local,
+                                   .balance_time = balance_time};
+    status = ipro_plan_choose(network, &cost, &settings, &backend, &report, &err);
   }
-  if (status == IPRO_OK) status = describe(&report, costing, &err);
+  if (status == IPRO_OK) status = ipro_plan_figures(&report, &backend, &err);
+  report.gflops = gflops;
+  const char *why = report.note;
   if (status == IPRO_OK && why) fprintf(stderr, "infopro plan: %s\n", why);
   if (status == IPRO_OK && !(json_path && strcmp(json_path, "-") == 0)) {
     clock_gettime(CLOCK_MONOTONIC, &end);
@@ -563,7 +328,8 @@ int ipro_cli_plan(int argc, char **argv) {
                 (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec));
     fflush(stdout);
   }
-  if (status == IPRO_OK && json_path) status = write_output(json_path, &report, write_json, &err);
+  if (status == IPRO_OK && json_path)
+    status = write_output(json_path, &report, ipro_plan_write, &err);
   if (status == IPRO_OK && html_path)
     status = write_output(html_path, &report, ipro_plan_html_write, &err);
   if (status == IPRO_OK && json_path && strcmp(json_path, "-") != 0)

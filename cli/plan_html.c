@@ -73,7 +73,7 @@ static double y_of(double bytes, double top) {
   return CHART_H - BOTTOM - bytes / top * (CHART_H - TOP - BOTTOM);
 }
 
-static void saved_chart(const ipro_plan_report *r, FILE *out) {
+static void saved_chart(const ipro_plan *r, FILE *out) {
   const ipro_graph *g = r->network;
   const ipro_graph_cost *cost = r->cost;
   int n = g->n_nodes;
@@ -178,7 +178,7 @@ static void horizontal(FILE *out, double bytes, double top, double right, double
           y + 10 + label_dy, mib((uint64_t)bytes));
 }
 
-static void module_chart(const ipro_plan_report *r, FILE *out) {
+static void module_chart(const ipro_plan *r, FILE *out) {
   double highest = (double)r->e2e.peak_bytes;
   if ((double)r->split.peak_bytes > highest) highest = (double)r->split.peak_bytes;
   if ((double)r->budget_bytes > highest) highest = (double)r->budget_bytes;
@@ -242,7 +242,7 @@ static void legend(FILE *out, const char *class, const char *text) {
           class, text);
 }
 
-static void module_table(const ipro_plan_report *r, FILE *out) {
+static void module_table(const ipro_plan *r, FILE *out) {
   const ipro_graph *g = r->network;
   static const char *const headings[] = {"module",     "first node", "last node", "parameters",
                                          "FLOPs/step", "arena",      "handoff",   "transient",
@@ -292,7 +292,7 @@ static const char style[] =
     "td:nth-child(2),td:nth-child(3),th:nth-child(2),th:nth-child(3){text-align:left}"
     ".e2e-row{color:#666}code{font-size:13px}";
 
-void ipro_plan_html_write(const ipro_plan_report *r, FILE *out) {
+void ipro_plan_html_write(const ipro_plan *r, FILE *out) {
   const ipro_graph *g = r->network;
   char a[32], b[32];
   fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -304,8 +304,8 @@ void ipro_plan_html_write(const ipro_plan_report *r, FILE *out) {
           "</h1>\n<p>Batch %" PRId64 ", %d module%s (%d cut points to choose from), heads "
           "%s, %s loss, backend %s, optimizer %s.<br>\nCuts: ",
           g->batch, r->K, r->K == 1 ? "" : "s", r->cost->n_cut_points,
-          r->options->local.choose_heads ? "chosen per cut" : r->head_shape,
-          r->options->local.heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrastive"
+          r->settings.local.choose_heads ? "chosen per cut" : r->head_shape,
+          r->settings.local.heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrastive"
                                                                      : "cross-entropy",
           r->backend_name, r->optimizer_name);
   if (r->K == 1) fprintf(out, "none (end to end)");

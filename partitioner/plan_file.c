@@ -119,7 +119,7 @@ static ipro_status read_plan(const json_t *root, const char *path, ipro_plan_fil
   return IPRO_OK;
 }
 
-ipro_status ipro_plan_file_read(const char *path, ipro_plan_file *out, ipro_error *err) {
+ipro_status ipro_plan_read(const char *path, ipro_plan_file *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
   json_error_t parse_error;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &parse_error);

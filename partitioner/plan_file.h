@@ -24,7 +24,7 @@ typedef struct {
   char cuts[IPRO_MAX_MODULES][IPRO_PLAN_NAME_BYTES]; /* K-1 tensor names, in network order */
 } ipro_plan_file;
 
-ipro_status ipro_plan_file_read(const char *path, ipro_plan_file *out, ipro_error *err);
+ipro_status ipro_plan_read(const char *path, ipro_plan_file *out, ipro_error *err);
 
 /* The index-th top-level property the reader knows and whether it is required; NULL past the
  * last. What the tests compare with the schema file. */

@@ -65,7 +65,7 @@ ipro_status ipro_split_choose(const ipro_graph *network, const ipro_split_reques
   char(*names)[IPRO_PLAN_NAME_BYTES] = plan->cuts;
   int n_names = 0;
   if (o->plan_path) {
-    status = ipro_plan_file_read(o->plan_path, plan, err);
+    status = ipro_plan_read(o->plan_path, plan, err);
     n_names = plan->K - 1;
     if (status == IPRO_OK) status = split_from_names(network, names, n_names, &costed, out, err);
   } else if (o->cuts_text) {

@@ -6,6 +6,7 @@
 #ifndef IPRO_MODULE_COSTING_H
 #define IPRO_MODULE_COSTING_H
 
+#include "partitioner/module_coster.h"
 #include "partitioner/module_program.h"
 #include "partitioner/split_choice.h"
 #include "partitioner/split_time.h"
@@ -58,5 +59,9 @@ uint64_t ipro_module_costing_fixed_bytes(const ipro_module_costing *costing);
 /* How many distinct programs were built so far. */
 int ipro_module_costing_programs_built(const ipro_module_costing *costing);
 void ipro_module_costing_free(ipro_module_costing *costing);
+
+/* The costing as the plan's backend (partitioner/module_coster.h, module_coster.c); name: "onednn",
+ * "reference" or "cuda". Valid while the costing is. */
+ipro_module_coster ipro_module_costing_coster(ipro_module_costing *costing, const char *name);
 
 #endif

@@ -107,7 +107,7 @@ static void write_plan(const char *key, const char *value) {
 static void check_refused(const char *what, const char *expected) {
   ipro_plan_file plan;
   ipro_error err = {{0}};
-  ipro_status status = ipro_plan_file_read(path, &plan, &err);
+  ipro_status status = ipro_plan_read(path, &plan, &err);
   CHECK_MSG(status == IPRO_ERROR, "%s: accepted", what);
   CHECK_MSG(strstr(err.message, path) && strstr(err.message, expected),
             "%s: message '%s' lacks the file or '%s'", what, err.message, expected);
@@ -123,7 +123,7 @@ int main(void) {
   write_plan(NULL, NULL);
   ipro_plan_file plan;
   ipro_error err = {{0}};
-  CHECK_OK(ipro_plan_file_read(path, &plan, &err), &err);
+  CHECK_OK(ipro_plan_read(path, &plan, &err), &err);
   CHECK_EQ_INT(plan.K, 3);
   CHECK_EQ_INT(plan.batch, 16);
   CHECK_EQ_INT(plan.peak_bytes, 60);

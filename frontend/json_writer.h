@@ -1,5 +1,5 @@
-/* A small streaming JSON writer for the CLI's --json outputs: it tracks nesting and commas so the
- * callers only say what they write. Strings are escaped per RFC 8259. */
+/* A small streaming JSON writer for the --json outputs (the plan's, partitioner/plan.h, and the
+ * CLI's): callers only say what they write. Strings are escaped per RFC 8259. */
 #ifndef IPRO_JSON_WRITER_H
 #define IPRO_JSON_WRITER_H
 
