@@ -28,14 +28,6 @@ static const char *grouped(int64_t value, char *buffer, size_t size) {
   return buffer;
 }
 
-static bool is_folded(const ipro_graph *graph, const ipro_node *node) {
-  for (int o = 0; o < node->n_outputs; o++) {
-    const ipro_tensor *output = ipro_node_output(graph, node, o);
-    if (output && output->kind == IPRO_TENSOR_ACTIVATION) return false;
-  }
-  return true;
-}
-
 static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
   char a[64], b[64], c[64], d[64], shape[128];
   printf("model       %s\n", graph->path);
@@ -63,7 +55,7 @@ static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
     const ipro_node *node = &graph->nodes[n];
     const ipro_node_cost *nc = &cost->nodes[n];
     const ipro_tensor *output = ipro_node_output(graph, node, 0);
-    if (is_folded(graph, node))
+    if (ipro_node_is_folded(graph, node))
       snprintf(shape, sizeof shape, "(constant)");
     else
       ipro_shape_format(&output->shape, shape, sizeof shape);
@@ -113,7 +105,7 @@ static void print_json(const ipro_graph *graph, const ipro_graph_cost *cost) {
     ipro_json_string(&w, "output", output ? output->name : "");
     ipro_json_string(&w, "shape",
                      output ? ipro_shape_format(&output->shape, shape, sizeof shape) : "");
-    ipro_json_bool(&w, "folded", is_folded(graph, node));
+    ipro_json_bool(&w, "folded", ipro_node_is_folded(graph, node));
     ipro_json_int(&w, "params", nc->params);
     ipro_json_int(&w, "flops", nc->flops);
     ipro_json_int(&w, "output_bytes", nc->output_bytes);

@@ -272,3 +272,11 @@ ipro_tensor *ipro_node_output(const ipro_graph *graph, const ipro_node *node, in
   if (i < 0 || i >= node->n_outputs || node->outputs[i] < 0) return NULL;
   return &graph->tensors[node->outputs[i]];
 }
+
+bool ipro_node_is_folded(const ipro_graph *graph, const ipro_node *node) {
+  for (int o = 0; o < node->n_outputs; o++) {
+    const ipro_tensor *output = ipro_node_output(graph, node, o);
+    if (output && output->kind == IPRO_TENSOR_ACTIVATION) return false;
+  }
+  return true;
+}

@@ -171,6 +171,8 @@ void ipro_node_remove_attr(ipro_node *node, const char *name);
 /* The node's i-th input tensor, or NULL when i is out of range or the input is omitted. */
 ipro_tensor *ipro_node_input(const ipro_graph *graph, const ipro_node *node, int i);
 ipro_tensor *ipro_node_output(const ipro_graph *graph, const ipro_node *node, int i);
+/* Whether the node was folded into constants: none of its outputs is an activation. */
+bool ipro_node_is_folded(const ipro_graph *graph, const ipro_node *node);
 
 /* ---- shapes and dtypes (shape.c) ---- */
 size_t ipro_dtype_size(ipro_dtype dtype); /* 0 for types without a fixed size */

@@ -54,14 +54,6 @@ const char *ipro_plan_head_reason(const ipro_plan *r, int k, char *buffer, size_
   return buffer;
 }
 
-static bool is_folded(const ipro_graph *graph, const ipro_node *node) {
-  for (int o = 0; o < node->n_outputs; o++) {
-    const ipro_tensor *output = ipro_node_output(graph, node, o);
-    if (output && output->kind == IPRO_TENSOR_ACTIVATION) return false;
-  }
-  return true;
-}
-
 /* The module between boundaries a < b holds the nodes after the producer of cut a up to the
  * producer of cut b (network order); constant-folded nodes at its start are skipped in the name. */
 static void module_nodes(const ipro_graph *network, const int *cut_points, int n_cut_points, int a,
@@ -70,7 +62,7 @@ static void module_nodes(const ipro_graph *network, const int *cut_points, int n
   m->output_tensor = output;
   m->last_node = network->tensors[output].producer;
   m->first_node = a == 0 ? 0 : network->tensors[cut_points[a - 1]].producer + 1;
-  while (m->first_node < m->last_node && is_folded(network, &network->nodes[m->first_node]))
+  while (m->first_node < m->last_node && ipro_node_is_folded(network, &network->nodes[m->first_node]))
     m->first_node++;
 }
 
