@@ -14,6 +14,9 @@ const char ipro_cli_local_usage[] =
     "  --budget BYTES          the fewest modules whose peak fits BYTES (e.g. 2GiB, 512MiB)\n"
     "  --cuts T1,T2,...        cut at these tensors (cut points, in network order)\n"
     "  --plan FILE             the cuts of a plan written by `infopro plan --json FILE`\n"
+    "  --balance memory|time   with -K N: the cuts with the smallest peak (memory, the default)\n"
+    "                          or those whose slowest module's step is the shortest (time: the\n"
+    "                          pace of a pipeline of one module per process, mpirun -np N)\n"
     "  --aux-head SHAPE        the InfoPro classifier head: auto (default: per cut, the most\n"
     "                          faithful of 1c2f and 0c2f with the paper's decoder, then with the\n"
     "                          reduced one, that keeps the cut profitable), 0c1f, 0c2f, 1c1f,\n"
@@ -82,6 +85,10 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
   } else if (strcmp(flag, "--plan") == 0) {
     if (!value) return usage_error(flag, value, "a plan JSON file");
     o->plan_path = value;
+  } else if (strcmp(flag, "--balance") == 0) {
+    if (!value || (strcmp(value, "time") != 0 && strcmp(value, "memory") != 0))
+      return usage_error(flag, value, "memory or time");
+    o->balance_time = strcmp(value, "time") == 0;
   } else if (strcmp(flag, "--aux-head") == 0) {
     ipro_error err;
     o->local.choose_heads = value && strcmp(value, "auto") == 0;
@@ -126,6 +133,11 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   if (o->plan_path) given[n++] = "--plan";
   /* With budget_checks, --budget beside another choice only checks it. */
   if (o->budget_bytes && !(budget_checks && n == 1)) given[n++] = "--budget";
+  if (o->balance_time && (!o->K || n > 1)) {
+    fprintf(stderr, "infopro %s: --balance time chooses the cuts of -K N; it needs -K alone\n",
+            command);
+    return 2;
+  }
   if (n < 2) return 0;
   fprintf(stderr,
           "infopro %s: %s and %s both choose the split; give one of -K, --budget, --cuts, "
@@ -161,7 +173,8 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
                                                   .budget_bytes = l->budget_bytes,
                                                   .cuts_text = l->cuts_text,
                                                   .plan_path = l->plan_path},
-                                        .local = *settings};
+                                        .local = *settings,
+                                        .balance_time = l->balance_time};
     plan_settings.local.choose_heads = l->local.choose_heads;
     status = ipro_plan_choose(network, &cost, &plan_settings, &backend, &plan, err);
   }

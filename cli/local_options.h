@@ -1,7 +1,8 @@
 /* The options of local training that `infopro plan` and `infopro train` share, which the
  * partitioner's plan (partitioner/plan.h) turns into a split of the network: -K N
  * (smallest peak), --budget BYTES (fewest modules that fit), --cuts T1,T2,... (the user's own,
- * checked to be cut points), --plan FILE (a plan JSON written by `infopro plan`), plus the
+ * checked to be cut points), --plan FILE (a plan JSON written by `infopro plan`), --balance
+ * memory|time (with -K: the smallest peak, or the slowest module's least work), plus the
  * heads: --aux-head, --decoder, --local-loss, --lambda. */
 #ifndef IPRO_CLI_LOCAL_OPTIONS_H
 #define IPRO_CLI_LOCAL_OPTIONS_H
@@ -19,6 +20,7 @@ typedef struct {
   uint64_t budget_bytes; /* 0: not given */
   const char *cuts_text; /* NULL: not given */
   const char *plan_path; /* NULL: not given */
+  bool balance_time;     /* --balance time: with -K, the cuts whose slowest module is quickest */
   ipro_local_settings local;
   bool lambda_given;
 } ipro_cli_local_options;
@@ -31,8 +33,9 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
  * normalisation (normalization_options.h). Same return values as ipro_cli_local_option. */
 int ipro_cli_training_option(const char *command, int argc, char **argv, int *i,
                              ipro_cli_local_options *local, ipro_cli_normalization *normalization);
-/* Options that choose the split in two ways are a usage error: prints it naming both and returns
- * 2; 0 when they agree. -K, --cuts, --plan and --budget are alternatives; with budget_checks
+/* Options that choose the split in two ways, or --balance time without -K, are a usage error:
+ * prints it naming both and returns 2; 0 when they agree. -K, --cuts, --plan and --budget are
+ * alternatives; with budget_checks
  * (`infopro plan`) --budget may accompany one of the others, whose peak it then checks. */
 int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *options,
                              bool budget_checks);

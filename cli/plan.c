@@ -31,9 +31,6 @@ static const char usage_tail[] =
     "  --reference             plan for the reference kernels instead of oneDNN\n"
     "  --device cpu|cuda       plan for the CPU (oneDNN, the default) or an NVIDIA GPU (cuDNN's\n"
     "                          workspaces differ from oneDNN's)\n"
-    "  --balance memory|time   with -K N: the cuts with the smallest peak (memory, the default)\n"
-    "                          or those whose slowest module's step is the shortest (time: the\n"
-    "                          pace of a pipeline of one module per process, mpirun -np N)\n"
     "  --gflops G              the FLOP rate module step times are shown at (default 40, about\n"
     "                          one core of the machine this was written on; measure yours with\n"
     "                          bench/pipeline_projection.sh)\n"
@@ -210,7 +207,7 @@ static int usage_error(const char *message, const char *argument) {
 int ipro_cli_plan(int argc, char **argv) {
   const char *path = NULL, *json_path = NULL, *html_path = NULL;
   int64_t batch = 128;
-  bool reference = false, balance_time = false;
+  bool reference = false;
   double gflops = 40;
   ipro_device device = IPRO_DEVICE_CPU;
   ipro_cli_local_options options;
@@ -243,11 +240,6 @@ int ipro_cli_plan(int argc, char **argv) {
       else
         return usage_error("--optimizer expects sgd or adamw, got", value ? value : "");
       i++;
-    } else if (strcmp(a, "--balance") == 0) {
-      if (!value || (strcmp(value, "time") != 0 && strcmp(value, "memory") != 0))
-        return usage_error("--balance expects memory or time, got", value ? value : "");
-      balance_time = strcmp(value, "time") == 0;
-      i++;
     } else if (strcmp(a, "--gflops") == 0) {
       char *end = NULL;
       gflops = value ? strtod(value, &end) : 0;
@@ -267,8 +259,6 @@ int ipro_cli_plan(int argc, char **argv) {
   }
   if (!path) return usage_error("no model given", NULL);
   if (ipro_cli_local_conflicts("plan", &options, true)) return 2;
-  if (balance_time && (!options.K || options.cuts_text || options.plan_path))
-    return usage_error("--balance time chooses the cuts of -K N; it needs -K", NULL);
 
   ipro_plan report = {0};
   ipro_error err = {{0}};
@@ -315,7 +305,7 @@ int ipro_cli_plan(int argc, char **argv) {
                                              .cuts_text = options.cuts_text,
                                              .plan_path = options.plan_path},
                                    .local = options.local,
-                                   .balance_time = balance_time};
+                                   .balance_time = options.balance_time};
     status = ipro_plan_choose(network, &cost, &settings, &backend, &report, &err);
   }
   if (status == IPRO_OK) status = ipro_plan_figures(&report, &backend, &err);

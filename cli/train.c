@@ -204,9 +204,9 @@ static void print_program_usage(const ipro_program *p) {
 
 /* The options a compiled program fixed: giving one to its runner is a usage error. */
 static bool fixed_by_program(const char *flag) {
-  static const char *const fixed[] = {"--batch",    "--optimizer", "--reference",  "--device",
-                                      "-K",         "--budget",    "--cuts",       "--plan",
-                                      "--aux-head", "--decoder",   "--local-loss", "--lambda"};
+  static const char *const fixed[] = {
+      "--batch", "--optimizer", "--reference", "--device",  "-K",           "--budget", "--cuts",
+      "--plan",  "--balance",   "--aux-head",  "--decoder", "--local-loss", "--lambda"};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strcmp(flag, fixed[i]) == 0) return true;
   return false;

@@ -5,8 +5,10 @@
  *     column) are at most those of the memory-balanced plan's slowest module;
  *   - the time line: each module's ms per step is its FLOPs at --gflops 10, recomputed here from
  *     the table, and the pipeline's images/s is the batch over the slowest module's time;
+ *   - `infopro train -K 3 --balance time` trains with the cuts plan chose (the same option, the
+ *     same plan object);
  *   - --balance without -K, an unknown --balance and a --gflops that is not a positive number
- *     are usage errors (exit 2). */
+ *     are usage errors (exit 2), for train as for plan. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,15 +79,35 @@ int main(void) {
     CHECK_MSG(fabs(images - expected) <= 0.5 + 1e-9, "%.0f images/s printed, %.1f expected", images,
               expected);
   }
+  /* train takes the option and trains with plan's cuts */
+  const char *cuts = strstr(timed.out, "cuts: ");
+  char expected_cuts[1024] = "";
+  if (cuts) sscanf(cuts + strlen("cuts: "), "%1023[^\n]", expected_cuts);
+  CHECK_MSG(cuts != NULL, "plan printed no cuts: %s", timed.out);
+  if (cuts && !ipro_test_training_unavailable()) {
+    ipro_command_result trained;
+    ipro_test_run_infopro("train models/resnet8_fmnist.onnx --batch 8 -K 3 --balance time --data "
+                          "fashion-mnist --limit 16 --test-limit 8 --epochs 1",
+                          &trained);
+    char line[1200];
+    snprintf(line, sizeof line, "K = 3, cut at %s;", expected_cuts);
+    CHECK_MSG(trained.exit_status == 0 && strstr(trained.out, line),
+              "train --balance time did not train with plan's cuts (%s): exit %d, %s %s", line,
+              trained.exit_status, trained.out, trained.err);
+  }
   const char *usage[] = {"plan models/resnet8_fmnist.onnx --balance time",
+                         "train models/resnet8_fmnist.onnx --data fashion-mnist --balance time",
+                         "train models/resnet8_fmnist.onnx --data fashion-mnist -K 2 "
+                         "--balance fast",
                          "plan models/resnet8_fmnist.onnx -K 2 --balance speed",
                          "plan models/resnet8_fmnist.onnx -K 2 --gflops -3",
                          "plan models/resnet8_fmnist.onnx -K 2 --gflops fast"};
   for (size_t i = 0; i < sizeof usage / sizeof *usage; i++) {
     ipro_command_result r;
     ipro_test_run_infopro(usage[i], &r);
-    CHECK_MSG(r.exit_status == 2 && strstr(r.err, "infopro plan: "), "%s: exit %d, %s", usage[i],
-              r.exit_status, r.err);
+    CHECK_MSG(r.exit_status == 2 && strstr(r.err, "infopro") &&
+                  (strstr(r.err, "--balance") || strstr(r.err, "--gflops")),
+              "%s: exit %d, %s", usage[i], r.exit_status, r.err);
   }
   return ipro_test_finish();
 }
