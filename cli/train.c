@@ -780,6 +780,14 @@ static void print_header(const train_run *r) {
              r->heads[k].fcs, ipro_decoder_name(r->heads[k].decoder));
     printf("\n");
   }
+  /* kernels left to a slower fallback than the backend's own (no LLVM, say): said, not hidden */
+  const ipro_backend *trainer_backend = r->trainer ? ipro_trainer_backend(r->trainer) : NULL;
+  const char *degraded = trainer_backend && trainer_backend->degraded[0]
+                             ? trainer_backend->degraded
+                             : r->eval_backend->degraded;
+  if (degraded[0])
+    fprintf(stderr, "infopro: warning: %s; those nodes run on the reference kernels, slower\n",
+            degraded);
   double started = ipro_progress_since_exec();
   if (started >= 0)
     printf("ready to train %.2f s after start (%s)\n", started,

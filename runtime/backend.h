@@ -70,6 +70,10 @@ struct ipro_backend {
    * the process's resident set measures instead (runtime/process_memory.h). */
   ipro_status (*device_memory_used)(ipro_backend *self, uint64_t *bytes, ipro_error *err);
   void (*destroy)(ipro_backend *self);
+  /* Why some nodes this backend would run well were left to a slower fallback (the first such
+   * reason: the CPU backend's generated kernels could not be made, e.g. without LLVM), or empty.
+   * The backend goes on working; the command warns the user with it. */
+  char degraded[512];
 
   size_t bytes_allocated, bytes_in_use, peak_bytes;
 };

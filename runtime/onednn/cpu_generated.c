@@ -24,6 +24,7 @@
  * whole. */
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -35,12 +36,17 @@ struct ipro_onednn_generated {
   pthread_mutex_t lock; /* the JIT and the table are filled by whichever kernel asks first */
   ipro_kernel_jit *jit;
   ipro_onednn_generated_fn kernels[IPRO_GENERATED_COUNT];
+  char *degraded; /* the backend's field: the first failure is written there */
+  size_t degraded_size;
 };
 
-ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, ipro_error *err) {
+ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, char *degraded, size_t size,
+                                         ipro_error *err) {
   *out = calloc(1, sizeof **out);
   if (!*out) return ipro_error_set(err, "out of memory");
   pthread_mutex_init(&(*out)->lock, NULL);
+  (*out)->degraded = degraded;
+  (*out)->degraded_size = size;
   return IPRO_OK;
 }
 
@@ -82,7 +88,11 @@ ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
     if (!library->jit) status = ipro_kernel_jit_create(&library->jit, err);
     if (status == IPRO_OK) status = ipro_kernel_jit_compile(library->jit, &desc, &fn->entry, err);
     if (status == IPRO_OK) describe_layout(&desc, fn);
-    if (status != IPRO_OK) ipro_error_prefix(err, "generating the CPU kernel %s", desc.name);
+    if (status != IPRO_OK) {
+      ipro_error_prefix(err, "generating the CPU kernel %s", desc.name);
+      if (library->degraded && !library->degraded[0])
+        snprintf(library->degraded, library->degraded_size, "%s", err->message);
+    }
   }
   *out = *fn;
   pthread_mutex_unlock(&library->lock);

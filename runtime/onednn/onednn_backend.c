@@ -204,7 +204,8 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   *out = NULL;
   onednn_backend *backend = calloc(1, sizeof *backend);
   if (!backend) return ipro_error_set(err, "out of memory");
-  if (ipro_onednn_generated_create(&backend->generated, err) != IPRO_OK) {
+  if (ipro_onednn_generated_create(&backend->generated, backend->base.degraded,
+                                   sizeof backend->base.degraded, err) != IPRO_OK) {
     free(backend);
     return IPRO_ERROR;
   }

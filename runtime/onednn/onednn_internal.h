@@ -63,7 +63,10 @@ typedef struct ipro_onednn_kernel ipro_onednn_kernel;
 /* The backend's generated kernels (cpu_generated.c): LLVM-compiled on first use, kept until the
  * backend is destroyed. */
 typedef struct ipro_onednn_generated ipro_onednn_generated;
-ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, ipro_error *err);
+/* degraded (size bytes, the backend's own field) receives the first reason a kernel could not
+ * be generated. */
+ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, char *degraded, size_t size,
+                                         ipro_error *err);
 void ipro_onednn_generated_destroy(ipro_onednn_generated *library);
 /* One compiled generated kernel: its entry, and what splitting its range over threads needs. */
 typedef struct {
