@@ -97,8 +97,7 @@ int main(void) {
   }
   const char *usage[] = {"plan models/resnet8_fmnist.onnx --balance time",
                          "train models/resnet8_fmnist.onnx --data fashion-mnist --balance time",
-                         "train models/resnet8_fmnist.onnx --data fashion-mnist -K 2 "
-                         "--balance fast",
+                         "train models/resnet8_fmnist.onnx --data fashion-mnist --balance x",
                          "plan models/resnet8_fmnist.onnx -K 2 --balance speed",
                          "plan models/resnet8_fmnist.onnx -K 2 --gflops -3",
                          "plan models/resnet8_fmnist.onnx -K 2 --gflops fast"};
