@@ -173,8 +173,6 @@ ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data,
   return open_loader(e, NULL, err);
 }
 
-static size_t aligned_64(size_t bytes) { return (bytes + 63) / 64 * 64; }
-
 /* Inside a trainer's block on host memory the test pass holds no copy of anything: it reads the
  * trainer's parameters in place, and each batch where the loader made it, in the block after
  * the arenas. */
@@ -185,8 +183,9 @@ ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *da
   for (;; batch /= 2) {
     if (open_at(model, data, batch, limit, backend, fallback, arena, e, err) != IPRO_OK)
       return IPRO_ERROR;
-    size_t arenas = aligned_64(arena_of(&e->full) > arena_of(&e->rest) ? arena_of(&e->full)
-                                                                       : arena_of(&e->rest));
+    size_t arenas = ipro_memory_aligned(
+        arena_of(&e->full) > arena_of(&e->rest) ? arena_of(&e->full) : arena_of(&e->rest),
+        IPRO_ARENA_ALIGNMENT);
     size_t images = e->parameters_in_place
                         ? (size_t)e->full.batch * (size_t)data->channels * (size_t)data->height *
                               (size_t)data->width * sizeof(float)

@@ -19,6 +19,11 @@
 
 #define IPRO_ARENA_ALIGNMENT 64
 
+/* bytes rounded up to a multiple of alignment (the arena's, a workspace's, a message's). */
+static inline size_t ipro_memory_aligned(size_t bytes, size_t alignment) {
+  return (bytes + alignment - 1) / alignment * alignment;
+}
+
 typedef struct {
   size_t bytes;
   int first_step, last_step;

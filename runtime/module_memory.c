@@ -4,7 +4,7 @@
 static size_t aligned(int64_t bytes, size_t alignment) {
   size_t b = bytes > 0 ? (size_t)bytes : 0;
   if (alignment < IPRO_ARENA_ALIGNMENT) alignment = IPRO_ARENA_ALIGNMENT;
-  return (b + alignment - 1) / alignment * alignment;
+  return ipro_memory_aligned(b, alignment);
 }
 
 void ipro_module_memory_of(const ipro_graph *module, const ipro_forward_program *program,

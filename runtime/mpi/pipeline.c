@@ -106,7 +106,7 @@ int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
   return first < n ? first : -1;
 }
 
-static size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
+static size_t aligned(size_t bytes) { return ipro_memory_aligned(bytes, IPRO_ARENA_ALIGNMENT); }
 
 /* Two buffers of `bytes` in one 64-byte aligned block (page-locked for a device). */
 static ipro_status allocate_pair(ipro_pipeline *p, size_t bytes, uint8_t *pair[2],

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/memory_plan.h"
 #include "onednn_internal.h"
 
 ipro_status ipro_onednn_check(dnnl_status_t status, const char *file, int line, const char *call,
@@ -119,7 +120,7 @@ fail:
 
 size_t ipro_onednn_reserve(ipro_onednn_kernel *kernel, size_t bytes) {
   size_t offset = kernel->intermediate_bytes;
-  kernel->intermediate_bytes += (bytes + 63) / 64 * 64;
+  kernel->intermediate_bytes += ipro_memory_aligned(bytes, IPRO_ARENA_ALIGNMENT);
   return offset;
 }
 

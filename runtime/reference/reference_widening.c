@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/memory_plan.h"
 #include "reference_ops.h"
 
 /* The most operands a kernel is handed (the executor's own limit). */
@@ -47,7 +48,7 @@ static void release(temporaries *t) {
 /* A temporary's share of the workspace: its doubles, rounded up to the workspace's alignment. */
 static size_t temporary_bytes(int64_t count) {
   size_t bytes = (size_t)(count > 0 ? count : 1) * sizeof(double);
-  return (bytes + 63) / 64 * 64;
+  return ipro_memory_aligned(bytes, IPRO_ARENA_ALIGNMENT);
 }
 
 static double *allocate_temporary(temporaries *t, int64_t count) {
