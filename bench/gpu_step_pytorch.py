@@ -6,11 +6,12 @@ PyTorch's allocator handed out, torch.cuda.max_memory_allocated, over the whole 
 optimizer state, activations, cuDNN workspaces). Images are fixed pseudo-random pixels, labels
 cycle over the classes, and every step trains on the same batch. cuDNN runs with TF32 disabled
 (torch.backends.cudnn.allow_tf32 = False, as infopro computes in float32 with FMA) unless
---tf32 is given.
+--tf32 is given. With --compile the model runs through torch.compile (Inductor, default mode);
+its compilation happens in the warm-up steps, which are not timed.
 
-    gpu_step_pytorch.py MODEL [--batch N] [--steps N] [--warmup N] [--lr LR] [--tf32]
+    gpu_step_pytorch.py MODEL [--batch N] [--steps N] [--warmup N] [--lr LR] [--tf32] [--compile]
 
-Prints one line: MODEL pytorch-cuda batch steps median_ms min_ms max_ms max_memory_allocated
+Prints one line: MODEL pytorch-cuda|torch-compile-cuda batch steps median_ms min_ms max_ms max_memory_allocated
 (tab-separated), or a line starting "skip:" and exit status 77 when torch has no CUDA device.
 """
 import argparse
@@ -34,6 +35,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--tf32", action="store_true")
+    ap.add_argument("--compile", action="store_true")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print("skip: torch %s sees no CUDA device" % torch.__version__)
@@ -49,12 +51,13 @@ def main():
     images = images.to(device)
     model = export_models.build_model(args.model).train().to(device)
     labels = (torch.arange(args.batch) % model.fc.out_features).to(device)
+    forward = torch.compile(model) if args.compile else model
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                                 weight_decay=1e-4)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images), labels)
+        loss = F.cross_entropy(forward(images), labels)
         loss.backward()
         optimizer.step()
         return loss
@@ -67,9 +70,10 @@ def main():
         start = time.perf_counter()
         step().item()  # waits for the step, as infopro's loss copy does
         times.append(time.perf_counter() - start)
-    print("%s\tpytorch-cuda\t%d\t%d\t%.3f\t%.3f\t%.3f\t%d" % (
-        args.model, args.batch, args.steps, 1e3 * statistics.median(times), 1e3 * min(times),
-        1e3 * max(times), torch.cuda.max_memory_allocated()))
+    runner = "torch-compile-cuda" if args.compile else "pytorch-cuda"
+    print("%s\t%s\t%d\t%d\t%.3f\t%.3f\t%.3f\t%d" % (
+        args.model, runner, args.batch, args.steps, 1e3 * statistics.median(times),
+        1e3 * min(times), 1e3 * max(times), torch.cuda.max_memory_allocated()))
 
 
 if __name__ == "__main__":

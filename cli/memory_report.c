@@ -18,29 +18,11 @@ static uint64_t allocator_of(const ipro_cli_memory_report *m) {
   return m->allocator > m->trainer_creation_peak ? m->allocator : m->trainer_creation_peak;
 }
 
-void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
-  uint64_t trainer = trainer_of(m);
-  fprintf(out,
-          "memory: planned peak %llu bytes; allocator-measured %llu (trainer %llu, %+.2f%% of "
-          "planned; of which programs and primitives %llu; test pass %llu); RSS growth %llu "
-          "(bound: planned + dataset %llu + 64 MiB = %llu)",
-          (unsigned long long)m->planned, (unsigned long long)allocator_of(m),
-          (unsigned long long)trainer,
-          m->planned ? 100.0 * ((double)trainer - (double)m->planned) / (double)m->planned : 0.0,
-          (unsigned long long)programs_of(m), (unsigned long long)m->test_pass_held,
-          (unsigned long long)m->rss_growth, (unsigned long long)m->dataset,
-          (unsigned long long)(m->planned + m->dataset + IPRO_CLI_RSS_SLACK_BYTES));
-  if (m->device_growth)
-    fprintf(out, "; device-measured (cudaMemGetInfo) %llu (%+.2f%% of planned)",
-            (unsigned long long)m->device_growth,
-            m->planned
-                ? 100.0 * ((double)m->device_growth - (double)m->planned) / (double)m->planned
-                : 0.0);
-  fprintf(out,
-          "; beside the plan: batch loader %llu, library code paged in (RSS) %llu, split search "
-          "(RSS) %llu, libraries at start (RSS) %llu",
-          (unsigned long long)m->loader, (unsigned long long)m->library_pages,
-          (unsigned long long)m->split_search_rss, (unsigned long long)m->rss_baseline);
+static double percent_over(uint64_t measured, uint64_t planned) {
+  return planned ? 100.0 * ((double)measured - (double)planned) / (double)planned : 0.0;
+}
+
+static void print_end_to_end(const ipro_cli_memory_report *m, FILE *out) {
   if (m->K > 1 && m->end_to_end)
     fprintf(out, "; end-to-end plan %llu (%.1f%% less with K = %d)",
             (unsigned long long)m->end_to_end,
@@ -48,14 +30,57 @@ void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
   fputc('\n', out);
 }
 
+/* On a GPU the plan is device memory: the backend's cudaMallocs and the driver's own figure are
+ * set against it, and the host's bytes (the CUDA libraries' code and handles among them) are
+ * reported beside it, outside the device plan. */
+static void print_device(const ipro_cli_memory_report *m, FILE *out) {
+  fprintf(out,
+          "memory: planned peak %llu device bytes; cudaMalloc'd %llu (%+.2f%% of planned); "
+          "device-measured (cudaMemGetInfo) %llu (%+.2f%% of planned, with the CUDA context and "
+          "the cuDNN and cuBLAS handles); host, outside the device plan: allocator-measured %llu "
+          "(test pass %llu), RSS growth %llu (library code paged in %llu), batch loader %llu, "
+          "dataset %llu",
+          (unsigned long long)m->planned, (unsigned long long)m->counted,
+          percent_over(m->counted, m->planned), (unsigned long long)m->device_growth,
+          percent_over(m->device_growth, m->planned), (unsigned long long)allocator_of(m),
+          (unsigned long long)m->test_pass_held, (unsigned long long)m->rss_growth,
+          (unsigned long long)m->library_pages, (unsigned long long)m->loader,
+          (unsigned long long)m->dataset);
+  print_end_to_end(m, out);
+}
+
+void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
+  if (m->on_device) {
+    print_device(m, out);
+    return;
+  }
+  uint64_t trainer = trainer_of(m);
+  fprintf(out,
+          "memory: planned peak %llu bytes; allocator-measured %llu (trainer %llu, %+.2f%% of "
+          "planned; of which programs and primitives %llu; test pass %llu); RSS growth %llu "
+          "(bound: planned + dataset %llu + 64 MiB = %llu)",
+          (unsigned long long)m->planned, (unsigned long long)allocator_of(m),
+          (unsigned long long)trainer, percent_over(trainer, m->planned),
+          (unsigned long long)programs_of(m), (unsigned long long)m->test_pass_held,
+          (unsigned long long)m->rss_growth, (unsigned long long)m->dataset,
+          (unsigned long long)(m->planned + m->dataset + IPRO_CLI_RSS_SLACK_BYTES));
+  fprintf(out,
+          "; beside the plan: batch loader %llu, library code paged in (RSS) %llu, split search "
+          "(RSS) %llu, libraries at start (RSS) %llu",
+          (unsigned long long)m->loader, (unsigned long long)m->library_pages,
+          (unsigned long long)m->split_search_rss, (unsigned long long)m->rss_baseline);
+  print_end_to_end(m, out);
+}
+
 void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writer *w) {
   ipro_json_begin_object(w, "memory");
+  ipro_json_string(w, "planned_for", m->on_device ? "device" : "host");
   ipro_json_int(w, "planned_peak_bytes", (int64_t)m->planned);
   ipro_json_int(w, "counted_bytes", (int64_t)m->counted);
   ipro_json_int(w, "allocator_measured_bytes", (int64_t)allocator_of(m));
   ipro_json_int(w, "trainer_allocator_measured_bytes", (int64_t)trainer_of(m));
   ipro_json_int(w, "rss_growth_bytes", (int64_t)m->rss_growth);
-  if (m->device_growth) ipro_json_int(w, "device_measured_bytes", (int64_t)m->device_growth);
+  if (m->on_device) ipro_json_int(w, "device_measured_bytes", (int64_t)m->device_growth);
   ipro_json_begin_object(w, "outside_plan");
   ipro_json_int(w, "programs_and_primitives_bytes", (int64_t)programs_of(m));
   ipro_json_int(w, "test_pass_bytes", (int64_t)m->test_pass_held);

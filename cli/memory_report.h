@@ -25,12 +25,16 @@
  *                       (cudaMemGetInfo) at its highest after creation or a step, over its
  *                       figure before the trainer allocated (printed only there).
  *
+ * On a GPU the plan is device memory, so the line sets the backend's cudaMallocs and the
+ * driver's figure against it, and gives the host's figures beside it, outside the plan.
+ *
  * The promises the tests check: the trainer's allocator-measured peak (allocator-measured less
  * the test pass) within 0.1% of planned + its programs and primitives, and RSS growth at most
  * planned + dataset + 64 MiB. */
 #ifndef IPRO_CLI_MEMORY_REPORT_H
 #define IPRO_CLI_MEMORY_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -50,7 +54,8 @@ typedef struct {
   uint64_t split_search_rss;      /* anonymous resident growth while the split was searched */
   uint64_t library_pages;         /* RssFile's growth: library code paged in since the start */
   uint64_t end_to_end;            /* the end-to-end plan's peak (0 when not computed) */
-  uint64_t device_growth;         /* on a GPU: cudaMemGetInfo's growth over the trainer (0: none) */
+  uint64_t device_growth;         /* on a GPU: cudaMemGetInfo's growth over the trainer */
+  bool on_device;                 /* the plan is a GPU's memory (--device cuda) */
   int K;
 } ipro_cli_memory_report;
 

@@ -1103,6 +1103,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
                                              ipro_batch_loader_bytes(r->evaluator.loader),
                                    .end_to_end = r->e2e_peak,
                                    .device_growth = ipro_trainer_device_growth(r->trainer),
+                                   .on_device = r->options->device == IPRO_DEVICE_CUDA,
                                    .K = r->K};
   printf("trained %lld epochs in %.1f s: test accuracy %.4f\n", (long long)epochs_run, seconds,
          r->test_accuracy);

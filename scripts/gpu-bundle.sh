@@ -21,6 +21,9 @@
 #   reference/resnet8_kK.log, .onnx
 #                             the CPU trainer's (`infopro train`) output and trained model after
 #                             2 steps of 32 at seed 7, what the GPU runs are compared with
+#   reference/resnet8_kK_one_thread.log, .onnx, initial.onnx
+#                             the same on one oneDNN thread (the CPU's own spread), and the
+#                             untrained model (compare.py compares updates)
 #   lib/, licenses/           the non-CUDA shared libraries the runner and the plugin need (ldd,
 #                             beyond the C and C++ runtimes), from Debian, with their copyright
 #                             files
@@ -103,13 +106,22 @@ for K in 1 2 3 4; do
   compile "resnet110_k$K" models/resnet110.onnx "cifar10:$work/cifar" 1024 "${split[@]}"
 done
 
-echo "the CPU reference: infopro train, 2 steps of $steps_batch at seed $seed"
+# The CPU reference, and the same run on one oneDNN thread: the CPU's own spread under another
+# order of sums, which run.sh prints beside the GPU's difference (compare.py).
+echo "the CPU reference: infopro train, 2 steps of $steps_batch at seed $seed (and on one thread)"
+reference() { # K, name, environment...
+  local K=$1 name=$2
+  shift 2
+  env "$@" "$INFOPRO" train models/resnet8_fmnist.onnx -K "$K" --batch "$steps_batch" \
+    --data "$data" --limit $((2 * steps_batch)) --test-limit 32 --epochs 1 --seed "$seed" \
+    --no-augment --out "$bundle/reference/$name.onnx" >"$bundle/reference/$name.log" 2>&1 ||
+    { echo "gpu-bundle: the CPU reference run failed:" >&2; cat "$bundle/reference/$name.log" >&2; exit 1; }
+}
 for K in 1 2; do
-  "$INFOPRO" train models/resnet8_fmnist.onnx -K "$K" --batch "$steps_batch" --data "$data" \
-    --limit $((2 * steps_batch)) --test-limit 32 --epochs 1 --seed "$seed" --no-augment \
-    --out "$bundle/reference/resnet8_k$K.onnx" >"$bundle/reference/resnet8_k$K.log" 2>&1 ||
-    { echo "gpu-bundle: the CPU reference run failed:" >&2; cat "$bundle/reference/resnet8_k$K.log" >&2; exit 1; }
+  reference "$K" "resnet8_k$K"
+  reference "$K" "resnet8_k${K}_one_thread" OMP_NUM_THREADS=1
 done
+cp models/resnet8_fmnist.onnx "$bundle/reference/initial.onnx"
 
 # The shared libraries the runner and the plugin need beyond the C/C++ runtimes (which every
 # Linux has) and the CUDA libraries (the GPU machine's), with their Debian copyright files.
