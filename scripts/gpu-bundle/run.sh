@@ -92,9 +92,9 @@ run_program() {
   steps=$(sed -n 's/.* \([0-9]*\) steps of .*/\1/p' "$log" | head -1)
   # After two epochs, the first epoch's time: its line's seconds ("seconds" covers both).
   ((epochs > 1)) && seconds=$(sed -n 's/^epoch 1\/[0-9]*  loss .*  \([0-9.]*\) s$/\1/p' "$log" | head -1)
-  echo "$name: $(grep -m1 '^InfoPro local training\|^end-to-end' "$log" || true)"
+  echo "$name: $(grep -m1 '^InfoPro local training' "$log" || echo 'end to end')"
   echo "  memory: planned $planned bytes; cudaMalloc'd $counted ($(awk -v c="$counted" -v p="$planned" 'BEGIN { printf "%+.2f%%", 100 * (c - p) / p }') of planned); cudaMemGetInfo growth ${device:-none} ($(awk -v c="${device:-0}" -v p="$planned" 'BEGIN { printf "%+.2f%%", 100 * (c - p) / p }'), context and library handles included)"
-  echo "  time: $(grep -m1 '^ready to train' "$log"); $steps steps in $seconds s: $(awk -v s="$seconds" -v n="$steps" 'BEGIN { printf "%.3f", s / n }') s/step (first epoch: first step and test pass included)"
+  echo "  time: $(grep -m1 '^ready to train' "$log"); $steps steps in $(awk -v s="$seconds" 'BEGIN { printf "%.2f", s }') s: $(awk -v s="$seconds" -v n="$steps" 'BEGIN { printf "%.3f", s / n }') s/step (first epoch: first step and test pass included)"
   # The second epoch's last step line: images/s over that epoch's steps alone.
   local pace batch
   pace=$(sed -n 's/^epoch 2\/[0-9]*  step \([0-9]*\)\/\1  .*  \([0-9.]*\) images\/s .*/\2/p' "$log" | tail -1)
