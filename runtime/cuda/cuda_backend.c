@@ -99,6 +99,7 @@ _Static_assert(sizeof build_table / sizeof build_table[0] == IPRO_OP_COUNT,
 static void kernel_destroy(ipro_kernel *base) {
   ipro_cuda_kernel *kernel = (ipro_cuda_kernel *)base;
   if (!kernel) return;
+  ipro_cuda_profile_release(kernel);
   for (int t = 0; t < kernel->n_tensors; t++)
     if (kernel->tensors[t]) cudnnDestroyTensorDescriptor(kernel->tensors[t]);
   if (kernel->filter) cudnnDestroyFilterDescriptor(kernel->filter);
@@ -132,11 +133,13 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
                             IPRO_CUDA_ALIGNMENT);
     aligned = workspace;
   }
+  ipro_cuda_profile_begin(kernel);
   if (kernel->constants_bytes)
     IPRO_CUDA_CHECK(cudaMemcpyAsync(aligned, kernel->constants, kernel->constants_bytes,
                                     cudaMemcpyHostToDevice, kernel->backend->stream));
   if (kernel->run(kernel, inputs, outputs, aligned, step, err) != IPRO_OK)
     return ipro_error_prefix(err, "%s", kernel->label);
+  ipro_cuda_profile_end(kernel);
   /* Kernels only enqueue, so a fault surfaces at a later copy, far from its node; with
    * IPRO_CUDA_SYNC=1 each node waits for its own work and a fault names it. */
   if (kernel->backend->synchronize_each_kernel) {
@@ -156,6 +159,7 @@ static ipro_status build_kernel(ipro_cuda_backend *backend, const ipro_graph *gr
   ipro_cuda_kernel *kernel = calloc(1, sizeof *kernel);
   if (!kernel) return ipro_error_set(err, "out of memory");
   kernel->backend = backend;
+  kernel->op = node->op;
   snprintf(kernel->label, sizeof kernel->label, "node '%.100s' (%.60s)",
            node->name ? node->name : "", node->op_type ? node->op_type : "?");
   kernel->base.run = kernel_run;
@@ -267,6 +271,7 @@ static void cuda_destroy(ipro_backend *self) {
   ipro_cuda_backend *backend = (ipro_cuda_backend *)self;
   if (!backend) return;
   if (backend->stream) cudaStreamSynchronize(backend->stream);
+  ipro_cuda_profile_report(backend);
   if (backend->library) cudaLibraryUnload(backend->library);
   if (backend->cublas) cublasDestroy(backend->cublas);
   if (backend->cudnn) cudnnDestroy(backend->cudnn);
@@ -319,6 +324,8 @@ static ipro_status create(ipro_cuda_backend *backend, ipro_error *err) {
   if (count < 1) return ipro_error_set(err, "no CUDA device: the driver reports none");
   const char *sync = getenv("IPRO_CUDA_SYNC");
   backend->synchronize_each_kernel = sync && strcmp(sync, "1") == 0;
+  const char *profile = getenv("IPRO_CUDA_PROFILE");
+  backend->profile = profile && strcmp(profile, "1") == 0;
   backend->device = 0;
   IPRO_CUDA_CHECK(cudaSetDevice(backend->device));
   int max_pitch = 0;

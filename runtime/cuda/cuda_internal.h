@@ -59,7 +59,10 @@ typedef struct {
    * algorithm is chosen. The workspace layout is the one a device-backed build makes. */
   bool planning_only;
   bool synchronize_each_kernel; /* IPRO_CUDA_SYNC=1: fault reports name the node */
-  size_t max_pitch_bytes;       /* cudaDevAttrMaxPitch: the widest row cudaMemcpy2D takes */
+  bool profile;                 /* IPRO_CUDA_PROFILE=1: device time by op type (cuda_profile.c) */
+  double profile_ms[IPRO_OP_COUNT];
+  long profile_runs[IPRO_OP_COUNT];
+  size_t max_pitch_bytes; /* cudaDevAttrMaxPitch: the widest row cudaMemcpy2D takes */
 } ipro_cuda_backend;
 
 typedef struct ipro_cuda_kernel ipro_cuda_kernel;
@@ -73,6 +76,9 @@ struct ipro_cuda_kernel {
   ipro_kernel base;
   ipro_cuda_backend *backend;
   char label[256]; /* "node 'NAME' (OP)" */
+  ipro_op op;
+  cudaEvent_t profile_start, profile_stop; /* IPRO_CUDA_PROFILE=1 */
+  bool profile_pending;                    /* a recorded pair not yet counted */
   ipro_cuda_run_fn run;
   size_t reserved_bytes; /* workspace handed out by ipro_cuda_reserve so far */
   void *constants;       /* pinned host memory, copied to workspace offset 0 every run */
@@ -97,6 +103,16 @@ struct ipro_cuda_kernel {
 
 typedef ipro_status (*ipro_cuda_build_fn)(ipro_cuda_kernel *kernel, const ipro_graph *graph,
                                           const ipro_node *node, ipro_error *err);
+
+/* ---- IPRO_CUDA_PROFILE=1 (cuda_profile.c) ---- */
+
+/* Around the node's work on the stream; no synchronisation is added. */
+void ipro_cuda_profile_begin(ipro_cuda_kernel *kernel);
+void ipro_cuda_profile_end(ipro_cuda_kernel *kernel);
+/* Counts the kernel's last run and frees its events (the kernel is being destroyed). */
+void ipro_cuda_profile_release(ipro_cuda_kernel *kernel);
+/* The device time by op type on stderr, largest first. */
+void ipro_cuda_profile_report(const ipro_cuda_backend *backend);
 
 /* ---- helpers (cuda_kernel.c) ---- */
 
