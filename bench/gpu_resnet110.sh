@@ -12,6 +12,7 @@
 #
 #   bench/gpu_resnet110.sh                  (builds BUILD, default build-cuda, in Release first)
 #   BATCH=256 STEPS=5 KS="2 4" BUILD=build-cuda PYTHON=python3 bench/gpu_resnet110.sh
+#   BUILD=/path/infopro-gpu-tools bench/gpu_resnet110.sh   (prebuilt: scripts/gpu-tools.sh)
 # Without a GPU it prints why and exits 0 without measuring anything; with IPRO_REQUIRE_GPU=1 or a
 # GPU the driver lists, a backend that cannot start exits 1.
 set -euo pipefail
@@ -24,14 +25,19 @@ ks=${KS:-"2 3 4"}
 python=${PYTHON:-python3}
 model=models/resnet110.onnx
 cd "$root"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$(nproc)" >/dev/null
+case $build in /*) ;; *) build=$root/$build ;; esac
+# A folder of prebuilt programs (scripts/gpu-tools.sh's pack: infopro and bench/training_step,
+# no CMakeCache.txt) is used as it is; a build folder is brought up to date first.
+if [[ -f "$build/CMakeCache.txt" || ! -x "$build/infopro" ]]; then
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" -j "$(nproc)" >/dev/null
+fi
 
 # One step at batch 2 answers first: without a usable GPU it fails with one line saying why
 # (planning for CUDA needs no GPU, so `plan --device cuda` cannot tell).
 # With IPRO_REQUIRE_GPU=1, or when the NVIDIA driver lists a GPU, a backend that cannot start is
 # a failure (exit 1), not a skip.
-if ! probe=$("./$build/bench/training_step" "$model" --device cuda --batch 2 --steps 1 --warmup 0 \
+if ! probe=$("$build/bench/training_step" "$model" --device cuda --batch 2 --steps 1 --warmup 0 \
   --tsv 2>&1 >/dev/null); then
   if [[ "${IPRO_REQUIRE_GPU:-}" == 1 ]] || compgen -G "/proc/driver/nvidia/gpus/*" >/dev/null; then
     echo "FAIL: a GPU is required or visible, but the CUDA backend cannot start: ${probe#infopro: }"
@@ -47,12 +53,12 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cuts_of() { # K → the cut tensors of the balanced plan, comma-separated
-  "./$build/infopro" plan "$model" --batch "$batch" -K "$1" --device cuda --json - |
+  "$build/infopro" plan "$model" --batch "$batch" -K "$1" --device cuda --json - |
     "$python" -c 'import json, sys; print(",".join(json.load(sys.stdin)["cuts"]))'
 }
 step() { # K, cuts... → a TSV line of bench/training_step.c
   local K=$1 cuts=${2:-}
-  "./$build/bench/training_step" "$model" --device cuda --batch "$batch" --steps "$steps" \
+  "$build/bench/training_step" "$model" --device cuda --batch "$batch" --steps "$steps" \
     --warmup "$warmup" --tsv ${cuts:+--cuts "$cuts"}
 }
 gib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1073741824 }'; }

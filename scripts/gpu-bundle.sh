@@ -27,7 +27,7 @@
 #   lib/, licenses/           the non-CUDA shared libraries the runner and the plugin need (ldd,
 #                             beyond the C and C++ runtimes), from Debian, with their copyright
 #                             files
-#   compare.py, make_cifar_shaped.py
+#   compare.py, make_cifar_shaped.py, cuda_libraries.sh
 #   BUILD-INFO                what made it: commit, machine, library SONAMEs
 # The ResNet-110 splits are the planner's (-K N, costed on the CUDA backend's planning form);
 # GPU_BUNDLE_SPLIT=equal uses equal-depth cuts instead (no split search: quicker, for CI). The
@@ -126,20 +126,8 @@ cp models/resnet8_fmnist.onnx "$bundle/reference/initial.onnx"
 # The shared libraries the runner and the plugin need beyond the C/C++ runtimes (which every
 # Linux has) and the CUDA libraries (the GPU machine's), with their Debian copyright files.
 first=$bundle/programs/resnet8_k1
-needed=$( (ldd "$first/train"; ldd "$first/libinfopro_cuda.so") | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' |
-  grep -Ev '^(libc|libm|libpthread|libdl|librt|libstdc\+\+|libgcc_s|ld-linux-x86-64|libcudart|libcublas|libcublasLt|libcudnn[a-z_]*)\.so' |
-  sort -u)
-[[ -n "$needed" ]] || { echo "gpu-bundle: ldd found no libraries to carry" >&2; exit 1; }
-while read -r soname path; do
-  real=$(readlink -f "$path")
-  cp "$real" "$bundle/lib/$soname"
-  # Debian's merged /usr: dpkg may know the file under /lib rather than /usr/lib.
-  package=$(dpkg -S "$real" 2>/dev/null || dpkg -S "${real#/usr}" 2>/dev/null) ||
-    { echo "gpu-bundle: no Debian package owns $real" >&2; exit 1; }
-  package=${package%%:*}
-  cp "/usr/share/doc/$package/copyright" "$bundle/licenses/$package.copyright"
-  echo "$soname $package $(dpkg-query -W -f='${Version}' "$package")" >>"$work/libraries"
-done <<<"$needed"
+scripts/carry-libraries.sh "$bundle/lib" "$bundle/licenses" "$first/train" \
+  "$first/libinfopro_cuda.so" >"$work/libraries"
 
 # Identical files of the programs become hard links (tar stores each once).
 for name in train kernels.so kernels.ptx libinfopro_cuda.so; do
@@ -151,7 +139,8 @@ for name in train kernels.so kernels.ptx libinfopro_cuda.so; do
 done
 
 cp scripts/gpu-bundle/run.sh "$bundle/run.sh"
-cp scripts/gpu-bundle/compare.py bench/make_cifar_shaped.py "$bundle/"
+cp scripts/gpu-bundle/compare.py scripts/gpu-bundle/cuda_libraries.sh bench/make_cifar_shaped.py \
+  "$bundle/"
 chmod +x "$bundle/run.sh"
 {
   echo "made by scripts/gpu-bundle.sh at $(git rev-parse HEAD 2>/dev/null || echo unknown) on $(date -u +%Y-%m-%dT%H:%MZ)"

@@ -30,24 +30,8 @@ fail() {
 }
 
 # ---- the CUDA libraries ----
-cuda_dirs=""
-if command -v python3 >/dev/null; then
-  cuda_dirs=$(python3 - 2>/dev/null <<'PY'
-import os
-try:
-    import nvidia
-except ImportError:
-    raise SystemExit(0)
-wanted = {"libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9"}
-dirs = []
-for base in list(nvidia.__path__):
-    for d, _, files in os.walk(base):
-        if wanted & set(files) and d not in dirs:
-            dirs.append(d)
-print(":".join(dirs))
-PY
-  )
-fi
+# shellcheck source=cuda_libraries.sh
+. "$here/cuda_libraries.sh"
 export LD_LIBRARY_PATH="$here/lib${cuda_dirs:+:$cuda_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 smallest=$here/programs/resnet8_k1
 missing=$( (ldd "$smallest/train"; ldd "$smallest/libinfopro_cuda.so") 2>&1 | awk '/not found/ { print $1 }' | sort -u | tr '\n' ' ')

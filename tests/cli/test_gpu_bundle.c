@@ -64,6 +64,7 @@ int main(void) {
   memcpy(listing, r.out, sizeof listing);
   const char *top[] = {"run.sh",
                        "compare.py",
+                       "cuda_libraries.sh",
                        "make_cifar_shaped.py",
                        "BUILD-INFO",
                        "data/fashion-mnist/train-images-idx3-ubyte.gz",
