@@ -127,8 +127,9 @@ int main(void) {
                     0,
             "the plugin needs: %s", r.out);
 
-  const char *compare = "cd '%s/infopro-gpu-bundle' && python3 compare.py reference/%s.log "
-                        "reference/%s.log reference/%s.onnx reference/%s.onnx reference/initial.onnx";
+  const char *compare =
+      "cd '%s/infopro-gpu-bundle' && python3 compare.py reference/%s.log "
+      "reference/%s.log reference/%s.onnx reference/%s.onnx reference/initial.onnx";
   snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2", "resnet8_k2",
            "resnet8_k2");
   run(command, &r, 0);
