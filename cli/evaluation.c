@@ -303,16 +303,6 @@ ipro_status ipro_cli_evaluator_use_parameters(ipro_cli_evaluator *e,
   return IPRO_OK;
 }
 
-static size_t planned(const ipro_cli_sized_model *m) {
-  if (!m->executor) return 0;
-  const ipro_forward_program *p = ipro_executor_program(m->executor);
-  return p->parameter_bytes + p->persistent_bytes + p->input_bytes + p->arena_bytes;
-}
-
-size_t ipro_cli_evaluator_planned_bytes(const ipro_cli_evaluator *e) {
-  return planned(&e->full) + planned(&e->rest);
-}
-
 void ipro_cli_evaluator_close(ipro_cli_evaluator *e) {
   ipro_batch_loader_destroy(e->loader);
   sized_model_close(&e->rest);

@@ -78,8 +78,6 @@ typedef ipro_status (*ipro_cli_parameter_memory)(void *context, const char *name
 ipro_status ipro_cli_evaluator_use_parameters(ipro_cli_evaluator *e,
                                               ipro_cli_parameter_memory locate, void *context,
                                               ipro_error *err);
-/* Bytes the evaluator's executors planned (parameters, inputs, arenas). */
-size_t ipro_cli_evaluator_planned_bytes(const ipro_cli_evaluator *e);
 void ipro_cli_evaluator_close(ipro_cli_evaluator *e);
 
 #endif
