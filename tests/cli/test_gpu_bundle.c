@@ -94,13 +94,9 @@ int main(void) {
   /* Unpacked: each carried library's owner, as dpkg says here, has its copyright file. */
   snprintf(command, sizeof command, "tar -C '%s' -xzf '%s'", directory, tarball);
   run(command, &r, 0);
-  snprintf(command, sizeof command,
-           "cd '%s/infopro-gpu-bundle' && ls lib | while read -r l; do "
-           "p=$(dpkg -S \"$(readlink -f /usr/lib/x86_64-linux-gnu/$l)\" 2>/dev/null || "
-           "dpkg -S \"$(readlink -f /usr/lib/x86_64-linux-gnu/$l | sed s,^/usr,,)\"); "
-           "p=${p%%%%:*}; test -s licenses/$p.copyright && echo \"$l $p\" || "
-           "echo \"MISSING $l $p\"; done",
-           directory);
+  char folder[600];
+  snprintf(folder, sizeof folder, "%s/infopro-gpu-bundle", directory);
+  ipro_test_licences_command(folder, command, sizeof command);
   run(command, &r, 0);
   CHECK_MSG(strstr(r.out, "libdnnl.so.2 ") && strstr(r.out, "libprotobuf-c.so.1 ") &&
                 !strstr(r.out, "MISSING"),

@@ -68,13 +68,9 @@ int main(void) {
            directory);
   run(command, &r, 0);
   CHECK_MSG(r.out[0] == '\0', "libraries found outside the tools' lib/: %s", r.out);
-  snprintf(command, sizeof command,
-           "cd '%s/infopro-gpu-tools' && ls lib | while read -r l; do "
-           "p=$(dpkg -S \"$(readlink -f /usr/lib/x86_64-linux-gnu/$l)\" 2>/dev/null || "
-           "dpkg -S \"$(readlink -f /usr/lib/x86_64-linux-gnu/$l | sed s,^/usr,,)\"); "
-           "p=${p%%%%:*}; test -s licenses/$p.copyright && echo \"$l $p\" || "
-           "echo \"MISSING $l $p\"; done",
-           directory);
+  char folder[600];
+  snprintf(folder, sizeof folder, "%s/infopro-gpu-tools", directory);
+  ipro_test_licences_command(folder, command, sizeof command);
   run(command, &r, 0);
   CHECK_MSG(strstr(r.out, "libLLVM-14.so.1 ") && !strstr(r.out, "MISSING"),
             "libraries and their licences: %s", r.out);

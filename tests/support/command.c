@@ -95,3 +95,13 @@ const char *ipro_test_cuda_compile_unavailable(bool *gpu) {
   if (*gpu) backend->destroy(backend);
   return NULL;
 }
+
+void ipro_test_licences_command(const char *folder, char *command, size_t size) {
+  snprintf(command, size,
+           "cd '%s' && ls lib | while read -r l; do "
+           "p=$(dpkg -S \"$(readlink -f /usr/lib/x86_64-linux-gnu/$l)\" 2>/dev/null || "
+           "dpkg -S \"$(readlink -f /usr/lib/x86_64-linux-gnu/$l | sed s,^/usr,,)\"); "
+           "p=${p%%%%:*}; test -s licenses/$p.copyright && echo \"$l $p\" || "
+           "echo \"MISSING $l $p\"; done",
+           folder);
+}

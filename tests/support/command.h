@@ -6,6 +6,7 @@
 #define IPRO_TEST_COMMAND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct {
   int exit_status; /* -1 when the command did not run or was killed */
@@ -28,6 +29,11 @@ void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
 /* Any shell command line, run in the source folder like the above (a compiled program's runner,
  * ldd, sha256sum). */
 void ipro_test_run_command(const char *command_line, ipro_command_result *result);
+/* A shell command line that prints, for each library in FOLDER/lib, "SONAME PACKAGE" when the
+ * Debian package dpkg says owns that library on this machine has its copyright file in
+ * FOLDER/licenses, and "MISSING SONAME PACKAGE" when not (the packs of scripts/gpu-bundle.sh and
+ * scripts/gpu-tools.sh carry both folders). */
+void ipro_test_licences_command(const char *folder, char *command, size_t size);
 /* Removes the folder and everything in it (a note is printed when that fails). */
 void ipro_test_remove_directory(const char *path);
 
