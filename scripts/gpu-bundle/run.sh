@@ -46,6 +46,7 @@ else
   trap 'rm -rf "$work"' EXIT
 fi
 timeout=${PROGRAM_TIMEOUT:-180}
+[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || fail "PROGRAM_TIMEOUT is a whole number of seconds, not '$timeout'"
 [[ -n "${RUN_LOGS:-}" ]] && echo "$LD_LIBRARY_PATH" >"$work/LD_LIBRARY_PATH"
 fmnist="fashion-mnist:$here/data/fashion-mnist"
 failures=0
