@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "runtime/executor.h"
+#include "support/bundled_models.h"
 #include "support/check.h"
 #include "support/golden.h"
 
-static const char *const models[] = {"resnet8_fmnist", "resnet32",          "resnet110",
-                                     "densenet_small", "mobilenetv2_small", "mlp_fmnist",
+static const char *const models[] = {"resnet8_fmnist",    "resnet32",          "resnet110",
+                                     "densenet_small",    "mobilenetv2_small", "mlp_fmnist",
                                      "twin_linear_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
@@ -44,12 +45,8 @@ static void check_model(const char *name, bool reference_only) {
   CHECK(input && logits);
   if (!input || !logits) return;
 
-  ipro_graph *graph = NULL;
-  CHECK_OK(ipro_graph_load(model_path, &graph, &err), &err);
+  ipro_graph *graph = ipro_test_open_inference_graph(model_path, input->dims[0]);
   if (!graph) return;
-  CHECK_OK(ipro_graph_normalize(graph, &err), &err);
-  CHECK_OK(ipro_graph_set_inference_mode(graph, &err), &err);
-  CHECK_OK(ipro_graph_infer_shapes(graph, input->dims[0], &err), &err);
 
   ipro_backend *backend = NULL, *fallback = NULL;
   CHECK_OK(ipro_backend_create_reference(&fallback, &err), &err);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "runtime/executor.h"
+#include "support/bundled_models.h"
 #include "support/check.h"
 #include "support/golden.h"
 
@@ -22,17 +23,6 @@ static bool near_golden(const float *output, const float *expected, int64_t coun
     if (!(excess <= 0)) return false;
   }
   return true;
-}
-
-static ipro_graph *inference_graph(const char *path, int64_t batch) {
-  ipro_error err = {{0}};
-  ipro_graph *graph = NULL;
-  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
-  if (!graph) return NULL;
-  CHECK_OK(ipro_graph_normalize(graph, &err), &err);
-  CHECK_OK(ipro_graph_set_inference_mode(graph, &err), &err);
-  CHECK_OK(ipro_graph_infer_shapes(graph, batch, &err), &err);
-  return graph;
 }
 
 int main(void) {
@@ -48,8 +38,8 @@ int main(void) {
   if (!input || !logits) return ipro_test_finish();
 
   /* two graphs and two backends, so that each executor's bytes are counted apart */
-  ipro_graph *own_graph = inference_graph(model_path, input->dims[0]);
-  ipro_graph *bound_graph = inference_graph(model_path, input->dims[0]);
+  ipro_graph *own_graph = ipro_test_open_inference_graph(model_path, input->dims[0]);
+  ipro_graph *bound_graph = ipro_test_open_inference_graph(model_path, input->dims[0]);
   ipro_backend *own_backend = NULL, *bound_backend = NULL;
   CHECK_OK(ipro_backend_create_reference(&own_backend, &err), &err);
   CHECK_OK(ipro_backend_create_reference(&bound_backend, &err), &err);

@@ -67,3 +67,16 @@ void ipro_test_costed_model_free(ipro_test_costed_model *m) {
   ipro_graph_free(m->network);
   memset(m, 0, sizeof *m);
 }
+
+ipro_graph *ipro_test_open_inference_graph(const char *path, int64_t batch) {
+  ipro_error err = {{0}};
+  ipro_graph *graph = NULL;
+  ipro_status status = ipro_graph_load(path, &graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_normalize(graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_set_inference_mode(graph, &err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(graph, batch, &err);
+  CHECK_OK(status, &err);
+  if (status == IPRO_OK) return graph;
+  ipro_graph_free(graph);
+  return NULL;
+}

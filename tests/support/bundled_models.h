@@ -17,6 +17,10 @@ typedef void (*ipro_test_model_visit)(const char *path, const char *name, void *
  * is a failed check. */
 int ipro_test_for_each_model(const char *filter, ipro_test_model_visit visit, void *context);
 
+/* The model at path in inference form (normalised, BatchNormalization and Dropout as inference
+ * runs them) with its shapes inferred at this batch; NULL after a failed check. */
+ipro_graph *ipro_test_open_inference_graph(const char *path, int64_t batch);
+
 /* Local training at this batch with the default heads, sized for the network's input channels
  * and output classes, the input normalised with mean 0.5 and std 0.25 per channel. */
 ipro_local_settings ipro_test_local_settings(const ipro_graph *network, int64_t batch);
