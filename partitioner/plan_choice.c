@@ -3,7 +3,6 @@
 #include "plan.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "partitioner/head_choice.h"
@@ -20,18 +19,14 @@ static ipro_status split_with_heads(const ipro_module_coster *backend, int n_cut
                                     const int *boundaries, ipro_plan *out, ipro_error *err) {
   uint64_t fixed = backend->fixed_bytes(backend->context);
   ipro_head_costs costs = head_costs(backend);
-  ipro_split bound, e2e;
-  int e2e_boundaries[2] = {0, n_cut_points + 1};
+  ipro_split bound;
   ipro_status status = boundaries
                            ? ipro_split_evaluate(n_cut_points, K, boundaries, fixed,
                                                  backend->bound_cost, backend->context, &bound, err)
                            : ipro_split_smallest_peak(n_cut_points, K, fixed, backend->bound_cost,
                                                       backend->context, &bound, err);
-  if (status == IPRO_OK)
-    status = ipro_split_evaluate(n_cut_points, 1, e2e_boundaries, fixed, backend->cost,
-                                 backend->context, &e2e, err);
   if (status != IPRO_OK) return status;
-  uint64_t target = ipro_heads_target_peak(e2e.peak_bytes, bound.peak_bytes);
+  uint64_t target = ipro_heads_target_peak(out->e2e.peak_bytes, bound.peak_bytes);
   return ipro_heads_choose_split(n_cut_points, K, boundaries, fixed, target, &costs, &out->split,
                                  &out->head_limit, err);
 }
@@ -54,40 +49,16 @@ static ipro_status describe_heads(const ipro_module_coster *backend, int n_cut_p
                                   &out->bound, err);
 }
 
-/* --balance time's K cuts (split_time.h, each module's work its training FLOPs) as "T1,T2,..."
- * into cuts_text, for the split policy to take as given cuts. */
-static ipro_status time_balanced_cuts(const ipro_graph *network, const ipro_module_coster *backend,
-                                      const int *cut_points, int n_cut_points, int K,
-                                      char *cuts_text, size_t size, ipro_error *err) {
-  if (K > n_cut_points + 1)
-    return ipro_error_set(err, "%s has %d cut points: at most %d modules", network->path,
-                          n_cut_points, n_cut_points + 1);
-  ipro_balanced_split balanced;
-  if (ipro_split_fastest(n_cut_points, K, backend->flops, backend->fixed_bytes(backend->context),
-                         backend->cost, backend->context, &balanced, err) != IPRO_OK)
-    return IPRO_ERROR;
-  const ipro_split *split = &balanced.split;
-  size_t used = 0;
-  cuts_text[0] = '\0';
-  for (int k = 1; k < K; k++) {
-    const char *name = network->tensors[cut_points[split->boundaries[k] - 1]].name;
-    int n = snprintf(cuts_text + used, size - used, "%s%s", k > 1 ? "," : "", name);
-    if (n < 0 || (size_t)n >= size - used)
-      return ipro_error_set(err, "the names of the time-balanced cuts are too long");
-    used += (size_t)n;
-  }
-  return IPRO_OK;
-}
-
-/* The split and heads of request (partitioner/split_policy.h, then head_choice.h). */
+/* The split and heads of request (partitioner/split_policy.h, then head_choice.h); with
+ * balanced (--balance time's split), that split, taken as given cuts are. */
 static ipro_status choose_split(const ipro_graph *network, const ipro_split_request *o,
-                                bool choose_heads, const ipro_module_coster *backend,
-                                const int *cut_points, int n_cut_points, ipro_plan *out,
-                                ipro_error *err) {
+                                const ipro_split *balanced, bool choose_heads,
+                                const ipro_module_coster *backend, const int *cut_points,
+                                int n_cut_points, ipro_plan *out, ipro_error *err) {
   out->head_limit = UINT64_MAX;
   backend->set_limit(backend->context, UINT64_MAX);
   uint64_t fixed = backend->fixed_bytes(backend->context);
-  bool given = o->plan_path || o->cuts_text;
+  bool given = o->plan_path || o->cuts_text || balanced;
   ipro_status status = IPRO_OK;
   if (choose_heads && o->budget_bytes && !given && !o->K) {
     /* The fewest modules that fit with heads chosen for the budget: a split the paper's heads
@@ -98,16 +69,20 @@ static ipro_status choose_split(const ipro_graph *network, const ipro_split_requ
   } else {
     /* The policy reads the plan file or the cuts, or chooses them, with the paper's heads;
      * --aux-head auto then chooses the heads with the cuts. */
-    ipro_split_choice chosen;
-    status = ipro_split_choose(network, o, cut_points, n_cut_points, fixed, backend->cost,
-                               backend->context, &chosen, &out->note, err);
-    if (status != IPRO_OK) return status;
-    out->split = chosen.split;
-    if (choose_heads && chosen.K > 1) {
+    if (balanced) {
+      out->split = *balanced;
+    } else {
+      ipro_split_choice chosen;
+      status = ipro_split_choose(network, o, cut_points, n_cut_points, fixed, backend->cost,
+                                 backend->context, &chosen, &out->note, err);
+      if (status != IPRO_OK) return status;
+      out->split = chosen.split;
+    }
+    int K = out->split.K;
+    if (choose_heads && K > 1) {
       int boundaries[IPRO_MAX_MODULES + 1];
-      memcpy(boundaries, chosen.split.boundaries, sizeof(int) * (size_t)(chosen.K + 1));
-      status =
-          split_with_heads(backend, n_cut_points, chosen.K, given ? boundaries : NULL, out, err);
+      memcpy(boundaries, out->split.boundaries, sizeof(int) * (size_t)(K + 1));
+      status = split_with_heads(backend, n_cut_points, K, given ? boundaries : NULL, out, err);
     }
   }
   if (status != IPRO_OK) return status;
@@ -137,26 +112,21 @@ ipro_status ipro_plan_choose(const ipro_graph *network, const ipro_graph_cost *c
   plan->chosen_for_budget =
       asked->budget_bytes && !asked->K && !asked->cuts_text && !asked->plan_path;
   if (!plan->chosen_for_budget) request.budget_bytes = 0;
-  ipro_status status = IPRO_OK;
-  /* --balance time: its cuts, then taken as given (heads chosen for them as for --cuts) */
-  char *balanced_cuts = NULL;
-  if (settings->balance_time && asked->K > 1) {
-    size_t size = IPRO_MAX_MODULES * 520;
-    balanced_cuts = malloc(size);
-    status = balanced_cuts
-                 ? time_balanced_cuts(network, backend, cost->cut_points, cost->n_cut_points,
-                                      asked->K, balanced_cuts, size, err)
-                 : ipro_error_set(err, "out of memory choosing a split");
-    request.cuts_text = balanced_cuts;
-    request.K = 0;
-  }
-  if (status == IPRO_OK)
-    status = choose_split(network, &request, settings->local.choose_heads, backend,
-                          cost->cut_points, cost->n_cut_points, plan, err);
-  free(balanced_cuts);
+  /* The end-to-end peak first: the heads of --aux-head auto are chosen against it. */
   const int e2e_boundaries[2] = {0, cost->n_cut_points + 1};
+  ipro_status status = ipro_split_evaluate(cost->n_cut_points, 1, e2e_boundaries, plan->fixed_bytes,
+                                           backend->cost, backend->context, &plan->e2e, err);
+  /* --balance time: the K modules of the least largest work (split_time.h, each module's work
+   * its training FLOPs), then taken as given cuts are (heads chosen for them as for --cuts). A K
+   * the network's cut points cannot give is left to the split policy, which says what it does. */
+  ipro_balanced_split balanced;
+  bool balance = settings->balance_time && asked->K > 1 && asked->K - 1 <= cost->n_cut_points;
+  if (status == IPRO_OK && balance)
+    status = ipro_split_fastest(cost->n_cut_points, asked->K, backend->flops, plan->fixed_bytes,
+                                backend->cost, backend->context, &balanced, err);
   if (status == IPRO_OK)
-    status = ipro_split_evaluate(cost->n_cut_points, 1, e2e_boundaries, plan->fixed_bytes,
-                                 backend->cost, backend->context, &plan->e2e, err);
+    status = choose_split(network, &request, balance ? &balanced.split : NULL,
+                          settings->local.choose_heads, backend, cost->cut_points,
+                          cost->n_cut_points, plan, err);
   return status;
 }

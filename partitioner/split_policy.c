@@ -97,7 +97,5 @@ ipro_status ipro_split_choose(const ipro_graph *network, const ipro_split_reques
   free(plan);
   if (status != IPRO_OK) return status;
   out->K = out->split.K;
-  for (int k = 1; k < out->K; k++)
-    out->cuts[k - 1] = cut_points[out->split.boundaries[k] - 1];
   return IPRO_OK;
 }

@@ -23,8 +23,7 @@ typedef struct {
 
 typedef struct {
   int K;
-  int cuts[IPRO_MAX_MODULES]; /* tensor indices of the network, K-1 of them */
-  ipro_split split;           /* boundaries among the network's cut points, costs, peak */
+  ipro_split split; /* boundaries among the network's cut points, costs, peak */
 } ipro_split_choice;
 
 /* cut_points: the network's cut tensors in order. A network without cut points asked for K > 1

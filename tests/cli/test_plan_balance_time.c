@@ -5,10 +5,11 @@
  *     column) are at most those of the memory-balanced plan's slowest module;
  *   - the time line: each module's ms per step is its FLOPs at --gflops 10, recomputed here from
  *     the table, and the pipeline's images/s is the batch over the slowest module's time;
- *   - `infopro train -K 3 --balance time` trains with the cuts plan chose (the same option, the
- *     same plan object);
+ *   - `infopro train -K 2 --balance time` trains with the cuts `plan -K 2 --balance time` chose,
+ *     which differ from `plan -K 2`'s (checked, so that a train ignoring the option fails);
+ *   - without cut points, -K 2 --balance time trains end to end with the policy's note, as -K 2;
  *   - --balance without -K, an unknown --balance and a --gflops that is not a positive number
- *     are usage errors (exit 2), for train as for plan. */
+ *     are usage errors (exit 2) naming what is wrong, for train as for plan. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,20 @@ static double largest(const double *values) {
   return m;
 }
 
+/* The "cuts: " line of `infopro plan models/resnet8_fmnist.onnx --batch 8 ARGS`. */
+static bool plan_cuts(const char *args, char *cuts, size_t size) {
+  char command[256];
+  snprintf(command, sizeof command, "plan models/resnet8_fmnist.onnx --batch 8 %s", args);
+  ipro_command_result r;
+  ipro_test_run_infopro(command, &r);
+  const char *line = strstr(r.out, "cuts: ");
+  CHECK_MSG(r.exit_status == 0 && line, "%s: exit %d, %s", command, r.exit_status, r.err);
+  if (r.exit_status != 0 || !line) return false;
+  char format[32];
+  snprintf(format, sizeof format, "%%%zu[^\n]", size - 1);
+  return sscanf(line + strlen("cuts: "), format, cuts) == 1;
+}
+
 int main(void) {
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   ipro_command_result timed, memory;
@@ -79,34 +94,48 @@ int main(void) {
     CHECK_MSG(fabs(images - expected) <= 0.5 + 1e-9, "%.0f images/s printed, %.1f expected", images,
               expected);
   }
-  /* train takes the option and trains with plan's cuts */
-  const char *cuts = strstr(timed.out, "cuts: ");
-  char expected_cuts[1024] = "";
-  if (cuts) sscanf(cuts + strlen("cuts: "), "%1023[^\n]", expected_cuts);
-  CHECK_MSG(cuts != NULL, "plan printed no cuts: %s", timed.out);
-  if (cuts && !ipro_test_training_unavailable()) {
+  /* train takes the option and trains with plan's cuts: at K = 2, where time and memory cut
+   * differently (checked), so a train that ignored --balance would fail here */
+  char time_cuts[1024] = "", memory_cuts[1024] = "";
+  bool have_cuts = plan_cuts("-K 2 --balance time", time_cuts, sizeof time_cuts) &&
+                   plan_cuts("-K 2", memory_cuts, sizeof memory_cuts);
+  CHECK_MSG(have_cuts && strcmp(time_cuts, memory_cuts) != 0,
+            "at K = 2 the time cuts (%s) must differ from the memory cuts (%s)", time_cuts,
+            memory_cuts);
+  if (have_cuts && !ipro_test_training_unavailable()) {
     ipro_command_result trained;
-    ipro_test_run_infopro("train models/resnet8_fmnist.onnx --batch 8 -K 3 --balance time --data "
+    ipro_test_run_infopro("train models/resnet8_fmnist.onnx --batch 8 -K 2 --balance time --data "
                           "fashion-mnist --limit 16 --test-limit 8 --epochs 1",
                           &trained);
     char line[1200];
-    snprintf(line, sizeof line, "K = 3, cut at %s;", expected_cuts);
+    snprintf(line, sizeof line, "K = 2, cut at %s;", time_cuts);
     CHECK_MSG(trained.exit_status == 0 && strstr(trained.out, line),
               "train --balance time did not train with plan's cuts (%s): exit %d, %s %s", line,
               trained.exit_status, trained.out, trained.err);
   }
-  const char *usage[] = {"plan models/resnet8_fmnist.onnx --balance time",
-                         "train models/resnet8_fmnist.onnx --data fashion-mnist --balance time",
-                         "train models/resnet8_fmnist.onnx --data fashion-mnist --balance x",
-                         "plan models/resnet8_fmnist.onnx -K 2 --balance speed",
-                         "plan models/resnet8_fmnist.onnx -K 2 --gflops -3",
-                         "plan models/resnet8_fmnist.onnx -K 2 --gflops fast"};
+  /* A network without cut points: -K 2 --balance time does what -K 2 does (trains end to end,
+   * with the policy's note), not an error of its own. */
+  ipro_command_result no_cuts;
+  ipro_test_run_infopro("plan models/twin_linear_fmnist.onnx --batch 8 -K 2 --balance time",
+                        &no_cuts);
+  CHECK_MSG(no_cuts.exit_status == 0 && strstr(no_cuts.err, "trains end to end"),
+            "-K 2 --balance time without cut points: exit %d, %s", no_cuts.exit_status,
+            no_cuts.err);
+  /* Each usage error names what is wrong (an option train did not know would fail otherwise). */
+  const char *usage[][2] = {
+      {"plan models/resnet8_fmnist.onnx --balance time", "it needs -K alone"},
+      {"train models/resnet8_fmnist.onnx --data fashion-mnist --balance time", "it needs -K alone"},
+      {"train models/resnet8_fmnist.onnx --data fashion-mnist --balance x",
+       "--balance expects memory or time, got 'x'"},
+      {"plan models/resnet8_fmnist.onnx -K 2 --balance speed",
+       "--balance expects memory or time, got 'speed'"},
+      {"plan models/resnet8_fmnist.onnx -K 2 --gflops -3", "--gflops expects a positive rate"},
+      {"plan models/resnet8_fmnist.onnx -K 2 --gflops fast", "--gflops expects a positive rate"}};
   for (size_t i = 0; i < sizeof usage / sizeof *usage; i++) {
     ipro_command_result r;
-    ipro_test_run_infopro(usage[i], &r);
-    CHECK_MSG(r.exit_status == 2 && strstr(r.err, "infopro") &&
-                  (strstr(r.err, "--balance") || strstr(r.err, "--gflops")),
-              "%s: exit %d, %s", usage[i], r.exit_status, r.err);
+    ipro_test_run_infopro(usage[i][0], &r);
+    CHECK_MSG(r.exit_status == 2 && strstr(r.err, usage[i][1]), "%s: exit %d, %s (expected '%s')",
+              usage[i][0], r.exit_status, r.err, usage[i][1]);
   }
   return ipro_test_finish();
 }
