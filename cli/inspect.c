@@ -9,24 +9,11 @@
 #include "frontend/cost.h"
 #include "frontend/graph.h"
 #include "frontend/json_writer.h"
+#include "partitioner/plan.h"
 
 static const char usage[] = "usage: infopro inspect MODEL.onnx [--batch N] [--json]\n"
                             "  --batch N   batch size for shapes, FLOPs and bytes (default 1)\n"
                             "  --json      print one JSON object instead of the table\n";
-
-/* 1234567 -> "1,234,567" */
-static const char *grouped(int64_t value, char *buffer, size_t size) {
-  char digits[32];
-  snprintf(digits, sizeof digits, "%" PRId64, value < 0 ? -value : value);
-  size_t length = strlen(digits), used = 0;
-  if (value < 0 && used + 1 < size) buffer[used++] = '-';
-  for (size_t i = 0; i < length && used + 2 < size; i++) {
-    if (i > 0 && (length - i) % 3 == 0) buffer[used++] = ',';
-    buffer[used++] = digits[i];
-  }
-  buffer[used] = '\0';
-  return buffer;
-}
 
 static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
   char a[64], b[64], c[64], d[64], shape[128];
@@ -60,15 +47,17 @@ static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
     else
       ipro_shape_format(&output->shape, shape, sizeof shape);
     printf("%4d  %-28.28s %-18.18s %-18.18s %12s %16s %14s  %s\n", n, node->name, node->op_type,
-           shape, grouped(nc->params, a, sizeof a), grouped(nc->flops, b, sizeof b),
-           grouped(nc->saved_bytes, c, sizeof c), nc->is_cut ? "cut" : "");
+           shape, ipro_plan_grouped((uint64_t)nc->params, a, sizeof a),
+           ipro_plan_grouped((uint64_t)nc->flops, b, sizeof b),
+           ipro_plan_grouped((uint64_t)nc->saved_bytes, c, sizeof c), nc->is_cut ? "cut" : "");
   }
   printf("\ntotal       %d nodes, %s parameters (+%s BN running values), %s FLOPs\n",
-         graph->n_nodes, grouped(cost->params, a, sizeof a),
-         grouped(cost->bn_running_values, b, sizeof b), grouped(cost->flops, c, sizeof c));
+         graph->n_nodes, ipro_plan_grouped((uint64_t)cost->params, a, sizeof a),
+         ipro_plan_grouped((uint64_t)cost->bn_running_values, b, sizeof b),
+         ipro_plan_grouped((uint64_t)cost->flops, c, sizeof c));
   printf("saved bytes %s for the backward pass at batch %" PRId64 " (input batch %s bytes)\n",
-         grouped(cost->saved_bytes, a, sizeof a), graph->batch,
-         grouped(cost->input_bytes, d, sizeof d));
+         ipro_plan_grouped((uint64_t)cost->saved_bytes, a, sizeof a), graph->batch,
+         ipro_plan_grouped((uint64_t)cost->input_bytes, d, sizeof d));
   printf("cut points  %d:", cost->n_cut_points);
   for (int i = 0; i < cost->n_cut_points; i++)
     printf(" %s", graph->tensors[cost->cut_points[i]].name);

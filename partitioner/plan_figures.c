@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "partitioner/head_choice.h"
+
 const char *ipro_plan_grouped(uint64_t value, char *buffer, size_t size) {
   char digits[32];
   snprintf(digits, sizeof digits, "%" PRIu64, value);
@@ -33,12 +35,15 @@ const char *ipro_plan_head_reason(const ipro_plan *r, int k, char *buffer, size_
   char limit[32];
   if (!r->settings.local.choose_heads)
     snprintf(buffer, size, "given (--aux-head %s)", r->head_shape);
+  else if (!r->heads_limited[k] && r->head_limit == UINT64_MAX && r->chosen_for_budget)
+    snprintf(buffer, size, "the most faithful: with it the plan fits the budget");
+  else if (!r->heads_limited[k] && r->head_limit == UINT64_MAX &&
+           ipro_plan_bound_kept(r) >= IPRO_HEADS_KEEP_FRACTION - 1e-9)
+    snprintf(buffer, size,
+             "the most faithful: with it the plan keeps %.0f%% of the zero-cost-head saving",
+             100.0 * IPRO_HEADS_KEEP_FRACTION);
   else if (!r->heads_limited[k] && r->head_limit == UINT64_MAX)
-    snprintf(buffer, size, "the most faithful: %s",
-             r->chosen_for_budget                    ? "with it the plan fits the budget"
-             : ipro_plan_bound_kept(r) >= 0.8 - 1e-9 ? "with it the plan keeps 80% of the "
-                                                       "zero-cost-head saving"
-                                                     : "no cheaper head lowers the peak");
+    snprintf(buffer, size, "the most faithful: no cheaper head lowers the peak");
   else if (!r->heads_limited[k])
     snprintf(buffer, size,
              "the most faithful that keeps this module within %s transient bytes, the limit that "
@@ -62,7 +67,8 @@ static void module_nodes(const ipro_graph *network, const int *cut_points, int n
   m->output_tensor = output;
   m->last_node = network->tensors[output].producer;
   m->first_node = a == 0 ? 0 : network->tensors[cut_points[a - 1]].producer + 1;
-  while (m->first_node < m->last_node && ipro_node_is_folded(network, &network->nodes[m->first_node]))
+  while (m->first_node < m->last_node &&
+         ipro_node_is_folded(network, &network->nodes[m->first_node]))
     m->first_node++;
 }
 
