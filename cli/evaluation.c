@@ -274,6 +274,9 @@ ipro_status ipro_cli_evaluator_copy_parameters(ipro_cli_evaluator *e,
                                                                    void *host, size_t bytes,
                                                                    ipro_error *err),
                                                void *context, ipro_error *err) {
+  /* An executor built without a parameter block has nowhere to copy into. */
+  if (e->parameters_in_place)
+    return ipro_error_set(err, "internal: this test pass reads the trainer's parameters in place");
   if (copy_into(&e->full, read, context, err) != IPRO_OK) return IPRO_ERROR;
   if (e->rest.executor && copy_into(&e->rest, read, context, err) != IPRO_OK) return IPRO_ERROR;
   return IPRO_OK;

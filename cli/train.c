@@ -473,16 +473,6 @@ static const ipro_checkpoint_tensor *gathered_tensor(const ipro_checkpoint *c, c
   return NULL;
 }
 
-static ipro_status read_from_gathered(void *context, const char *name, void *host, size_t bytes,
-                                      ipro_error *err) {
-  const ipro_checkpoint_tensor *t = gathered_tensor(context, name);
-  if (!t || t->bytes != bytes)
-    return ipro_error_set(err, "the pipeline's ranks hold no tensor '%s' of %zu bytes", name,
-                          bytes);
-  memcpy(host, t->data, bytes);
-  return IPRO_OK;
-}
-
 static ipro_status gathered_memory(void *context, const char *name, size_t bytes,
                                    const void **device, ipro_error *err) {
   const ipro_checkpoint_tensor *t = gathered_tensor(context, name);
@@ -490,6 +480,14 @@ static ipro_status gathered_memory(void *context, const char *name, size_t bytes
     return ipro_error_set(err, "the pipeline's ranks hold no tensor '%s' of %zu bytes", name,
                           bytes);
   *device = t->data;
+  return IPRO_OK;
+}
+
+static ipro_status read_from_gathered(void *context, const char *name, void *host, size_t bytes,
+                                      ipro_error *err) {
+  const void *data = NULL;
+  if (gathered_memory(context, name, bytes, &data, err) != IPRO_OK) return IPRO_ERROR;
+  memcpy(host, data, bytes);
   return IPRO_OK;
 }
 

@@ -14,8 +14,7 @@ static ipro_status append_to_block(size_t *block_bytes, size_t bytes, size_t ali
   slot->bytes = bytes;
   slot->offset = *block_bytes;
   if (bytes > SIZE_MAX - alignment ||
-      !ipro_checked_add_size(*block_bytes, (bytes + alignment - 1) / alignment * alignment,
-                             block_bytes))
+      !ipro_checked_add_size(*block_bytes, ipro_memory_aligned(bytes, alignment), block_bytes))
     return ipro_error_set(err, "tensor '%s' (%zu bytes) overflows the size of its memory block",
                           tensor->name, bytes);
   return IPRO_OK;

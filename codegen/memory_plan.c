@@ -7,9 +7,7 @@
 
 #include "frontend/checked_size.h"
 
-static size_t aligned(size_t bytes) {
-  return (bytes + IPRO_ARENA_ALIGNMENT - 1) / IPRO_ARENA_ALIGNMENT * IPRO_ARENA_ALIGNMENT;
-}
+static size_t aligned(size_t bytes) { return ipro_memory_aligned(bytes, IPRO_ARENA_ALIGNMENT); }
 
 static const ipro_planned_buffer *sort_base;
 
@@ -176,7 +174,7 @@ ipro_status ipro_memory_plan_aligned(ipro_planned_buffer *buffers, int count, si
                           count);
   }
   for (int i = 0; i < count; i++)
-    buffers[i].bytes = (buffers[i].bytes + alignment - 1) / alignment * alignment;
+    buffers[i].bytes = ipro_memory_aligned(buffers[i].bytes, alignment);
   status = ipro_memory_plan(buffers, count, summary, err);
   for (int i = 0; i < count; i++)
     buffers[i].bytes = bytes[i];
