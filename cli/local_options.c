@@ -158,17 +158,13 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   if (ipro_graph_open(model, settings->batch, &network, err) != IPRO_OK) return IPRO_ERROR;
   ipro_graph_cost cost = {0};
   ipro_status status = ipro_graph_cost_compute(network, &cost, err);
-  bool cost_known = status == IPRO_OK;
   ipro_module_costing *costing = NULL;
   if (status == IPRO_OK)
     status = ipro_module_costing_create_on(network, cost.cut_points, cost.n_cut_points, settings,
                                            device, reference, &costing, err);
   ipro_plan plan;
   if (status == IPRO_OK) {
-    ipro_module_coster backend =
-        ipro_module_costing_coster(costing, reference                    ? "reference"
-                                            : device == IPRO_DEVICE_CUDA ? "cuda"
-                                                                         : "onednn");
+    ipro_module_coster backend = ipro_module_costing_coster(costing);
     ipro_plan_settings plan_settings = {.split = {.K = l->K,
                                                   .budget_bytes = l->budget_bytes,
                                                   .cuts_text = l->cuts_text,
@@ -189,7 +185,7 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
     memcpy(out->heads, plan.heads, sizeof out->heads);
   }
   ipro_module_costing_free(costing);
-  if (cost_known) ipro_graph_cost_release(&cost);
+  ipro_graph_cost_release(&cost); /* safe on a failed computation */
   ipro_graph_free(network);
   return status;
 }

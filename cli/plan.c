@@ -265,7 +265,6 @@ int ipro_cli_plan(int argc, char **argv) {
   ipro_graph *network = NULL;
   ipro_graph_cost cost = {0};
   ipro_module_costing *costing = NULL;
-  bool cost_known = false;
   struct timespec start, end;
   clock_gettime(CLOCK_MONOTONIC, &start);
   ipro_status status = ipro_graph_open(path, batch, &network, &err);
@@ -276,7 +275,6 @@ int ipro_cli_plan(int argc, char **argv) {
                             "logits); the model has %d and %d",
                             path, network->n_inputs, network->n_outputs);
   if (status == IPRO_OK) status = ipro_graph_cost_compute(network, &cost, &err);
-  cost_known = status == IPRO_OK;
   if (status == IPRO_OK) {
     /* The heads read the image and predict the classes: their sizes come from the model. The
      * dataset's normalisation changes no byte, so it stays the identity. */
@@ -297,9 +295,7 @@ int ipro_cli_plan(int argc, char **argv) {
   }
   ipro_module_coster backend = {0};
   if (status == IPRO_OK) {
-    backend = ipro_module_costing_coster(costing, reference                    ? "reference"
-                                                  : device == IPRO_DEVICE_CUDA ? "cuda"
-                                                                               : "onednn");
+    backend = ipro_module_costing_coster(costing);
     ipro_plan_settings settings = {.split = {.K = options.K,
                                              .budget_bytes = options.budget_bytes,
                                              .cuts_text = options.cuts_text,
@@ -326,7 +322,7 @@ int ipro_cli_plan(int argc, char **argv) {
     printf("plan written to %s\n", json_path);
   if (status == IPRO_OK && html_path) printf("page written to %s\n", html_path);
   ipro_module_costing_free(costing);
-  if (cost_known) ipro_graph_cost_release(&cost);
+  ipro_graph_cost_release(&cost); /* safe on a cost never computed or failed */
   ipro_graph_free(network);
   return status == IPRO_OK ? 0 : ipro_cli_fail(err.message);
 }

@@ -20,7 +20,9 @@
 typedef struct {
   size_t input_bytes, output_bytes, arena_bytes; /* input/output rounded to the arena alignment */
   size_t transient_bytes, persistent_bytes;
-  size_t largest_workspace_bytes; /* the largest workspace one kernel reserves in the arena */
+  /* The largest workspace one kernel of the program reserves in the arena (on CUDA, a cuDNN
+   * convolution's shape-derived bound, runtime/cuda/cuda_conv.c, or cuBLAS's fixed 4 MiB). */
+  size_t largest_workspace_bytes;
 } ipro_planned_memory;
 
 typedef struct {

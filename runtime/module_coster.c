@@ -1,21 +1,12 @@
 /* The runtime's module costing (module_costing.h) handed to the partitioner's plan as its backend
- * (partitioner/module_coster.h): the same functions, the memory in the plan's terms. */
+ * (partitioner/module_coster.h): the same functions, the memory in the plan's own terms. */
 #include "module_costing.h"
 
 static ipro_status details(void *context, int module, int K, int a, int b,
                            ipro_planned_memory *memory, int64_t *flops, int64_t *parameters,
                            int64_t *head_parameters, ipro_error *err) {
-  ipro_module_memory m;
-  if (ipro_module_costing_details(context, module, K, a, b, &m, flops, parameters, head_parameters,
-                                  err) != IPRO_OK)
-    return IPRO_ERROR;
-  *memory = (ipro_planned_memory){.input_bytes = m.input_bytes,
-                                  .output_bytes = m.output_bytes,
-                                  .arena_bytes = m.arena_bytes,
-                                  .transient_bytes = m.transient_bytes,
-                                  .persistent_bytes = m.persistent_bytes,
-                                  .largest_workspace_bytes = m.largest_workspace_bytes};
-  return IPRO_OK;
+  return ipro_module_costing_details(context, module, K, a, b, memory, flops, parameters,
+                                     head_parameters, err);
 }
 
 static ipro_status heads(void *context, int module, int K, int a, int b, ipro_head_choice *head,
@@ -27,8 +18,8 @@ static uint64_t fixed_bytes(const void *context) {
   return ipro_module_costing_fixed_bytes(context);
 }
 
-ipro_module_coster ipro_module_costing_coster(ipro_module_costing *costing, const char *name) {
-  return (ipro_module_coster){.name = name,
+ipro_module_coster ipro_module_costing_coster(ipro_module_costing *costing) {
+  return (ipro_module_coster){.name = ipro_module_costing_backend_name(costing),
                               .cost = ipro_module_costing_cost,
                               .bound_cost = ipro_module_costing_bound_cost,
                               .set_limit = ipro_module_costing_set_head_limit,

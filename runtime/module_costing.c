@@ -262,6 +262,10 @@ uint64_t ipro_module_costing_fixed_bytes(const ipro_module_costing *c) {
          sizeof(int64_t) * (uint64_t)c->settings.batch;
 }
 
+const char *ipro_module_costing_backend_name(const ipro_module_costing *c) {
+  return c->backend->name;
+}
+
 int ipro_module_costing_programs_built(const ipro_module_costing *c) { return c->programs_built; }
 
 void ipro_module_costing_free(ipro_module_costing *c) {

@@ -60,8 +60,11 @@ uint64_t ipro_module_costing_fixed_bytes(const ipro_module_costing *costing);
 int ipro_module_costing_programs_built(const ipro_module_costing *costing);
 void ipro_module_costing_free(ipro_module_costing *costing);
 
-/* The costing as the plan's backend (partitioner/module_coster.h, module_coster.c); name: "onednn",
- * "reference" or "cuda". Valid while the costing is. */
-ipro_module_coster ipro_module_costing_coster(ipro_module_costing *costing, const char *name);
+/* The name of the backend whose programs the costing builds ("onednn", "reference", "cuda"). */
+const char *ipro_module_costing_backend_name(const ipro_module_costing *costing);
+
+/* The costing as the plan's backend (partitioner/module_coster.h, module_coster.c), named after
+ * the backend it costs on. Valid while the costing is. */
+ipro_module_coster ipro_module_costing_coster(ipro_module_costing *costing);
 
 #endif

@@ -9,14 +9,10 @@
 #include <stdbool.h>
 
 #include "codegen/forward_program.h"
+#include "partitioner/module_coster.h"
 
-typedef struct {
-  size_t input_bytes, output_bytes, arena_bytes; /* input/output rounded to the arena alignment */
-  size_t transient_bytes, persistent_bytes;
-  /* The largest workspace one kernel of the program reserves in the arena (on CUDA, a cuDNN
-   * convolution's shape-derived bound, runtime/cuda/cuda_conv.c, or cuBLAS's fixed 4 MiB). */
-  size_t largest_workspace_bytes;
-} ipro_module_memory;
+/* The plan's own terms (partitioner/module_coster.h), which this module's program fills. */
+typedef ipro_planned_memory ipro_module_memory;
 
 /* first: the module reads the image (not a handed-on activation); last: it hands nothing on. */
 void ipro_module_memory_of(const ipro_graph *module, const ipro_forward_program *program,
