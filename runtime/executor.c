@@ -206,6 +206,9 @@ static ipro_status check_transfer(const ipro_executor *e, int tensor, size_t byt
   if (slot->kind == IPRO_SLOT_NONE || slot->kind == IPRO_SLOT_ARENA || slot->bytes != bytes)
     return ipro_error_set(err, "tensor '%s' cannot be transferred (%zu bytes asked, %zu held)",
                           e->graph->tensors[tensor].name, bytes, slot->bytes);
+  if (!slot_pointer(e, tensor))
+    return ipro_error_set(err, "tensor '%s' lives outside this executor and is not bound",
+                          e->graph->tensors[tensor].name);
   return IPRO_OK;
 }
 
@@ -241,11 +244,16 @@ void ipro_executor_bind_parameter(ipro_executor *e, int tensor, const void *devi
     e->bound_inputs[tensor] = (void *)device;
 }
 
-void *ipro_executor_tensor_memory(ipro_executor *e, int tensor) {
-  if (tensor < 0 || tensor >= e->graph->n_tensors) return NULL;
+ipro_status ipro_executor_tensor_memory(ipro_executor *e, int tensor, size_t bytes,
+                                        const void **device, ipro_error *err) {
+  *device = NULL;
+  if (check_transfer(e, tensor, bytes, err) != IPRO_OK) return IPRO_ERROR;
   ipro_slot_kind kind = e->program.slots[tensor].kind;
-  return kind == IPRO_SLOT_PARAMETER || kind == IPRO_SLOT_PERSISTENT ? slot_pointer(e, tensor)
-                                                                     : NULL;
+  if (kind != IPRO_SLOT_PARAMETER && kind != IPRO_SLOT_PERSISTENT)
+    return ipro_error_set(err, "tensor '%s' is not a parameter or state the program keeps",
+                          e->graph->tensors[tensor].name);
+  *device = slot_pointer(e, tensor);
+  return IPRO_OK;
 }
 
 void ipro_executor_bind_output(ipro_executor *e, int output, void *device) {

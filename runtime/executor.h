@@ -39,9 +39,10 @@ void ipro_executor_bind_input(ipro_executor *executor, int input, void *device);
 /* device memory holding tensor `tensor` of the parameter block (its full size), read in place
  * by an executor with external parameters; the memory must not change while the executor runs. */
 void ipro_executor_bind_parameter(ipro_executor *executor, int tensor, const void *device);
-/* Where a tensor outside the arena (a parameter, a STATE tensor) lives, for another executor to
- * read it in place; NULL for arena tensors and views. */
-void *ipro_executor_tensor_memory(ipro_executor *executor, int tensor);
+/* Where a parameter or STATE tensor of `bytes` lives, for another executor to read it in place;
+ * an error for any other tensor, or another size (the checks of read and write). */
+ipro_status ipro_executor_tensor_memory(ipro_executor *executor, int tensor, size_t bytes,
+                                        const void **device, ipro_error *err);
 /* device memory that graph output i is copied into after each run (instead of outputs[i]): the
  * activation one module hands to the next stays on the device. NULL unbinds. */
 void ipro_executor_bind_output(ipro_executor *executor, int output, void *device);

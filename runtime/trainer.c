@@ -364,12 +364,7 @@ ipro_status ipro_trainer_tensor_memory(ipro_trainer *t, const char *name, size_t
                                        const void **device, ipro_error *err) {
   int module = 0, index = find(t, name, &module, err);
   if (index < 0) return IPRO_ERROR;
-  size_t held = ipro_executor_program(t->modules[module].executor)->slots[index].bytes;
-  if (held != bytes)
-    return ipro_error_set(err, "tensor '%s' holds %zu bytes in the training program, not %zu", name,
-                          held, bytes);
-  *device = ipro_executor_tensor_memory(t->modules[module].executor, index);
-  return IPRO_OK;
+  return ipro_executor_tensor_memory(t->modules[module].executor, index, bytes, device, err);
 }
 
 void ipro_trainer_free(ipro_trainer *t) {

@@ -6,7 +6,8 @@
  *   parameter block fewer bytes;
  * - it reads them in place, not from a copy: after the first executor's weights of one
  *   convolution are zeroed, both give the same changed logits (and they differ from PyTorch's);
- * - run with a parameter left unbound, it is refused with a message naming the parameter. */
+ * - run with a parameter left unbound, it is refused with a message naming the parameter, and
+ *   reading a parameter before any binding is refused too (not a read through NULL). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +66,30 @@ int main(void) {
   CHECK_MSG(strstr(err.message, "no memory bound for parameter '") != NULL, "message: %s",
             err.message);
 
+  /* Before any binding its parameters live nowhere: reading one is refused, not a NULL read. */
+  for (int t = 0; t < bound_graph->n_tensors; t++) {
+    const ipro_tensor_slot *slot = &ipro_executor_program(bound)->slots[t];
+    if (slot->kind != IPRO_SLOT_PARAMETER) continue;
+    float *scratch = malloc(slot->bytes);
+    ipro_error refused = {{0}};
+    CHECK(scratch &&
+          ipro_executor_read_tensor(bound, t, scratch, slot->bytes, &refused) == IPRO_ERROR);
+    CHECK_MSG(strstr(refused.message, "not bound") != NULL, "unbound read: %s", refused.message);
+    free(scratch);
+    break;
+  }
+
   int bound_count = 0, first_conv_weight = -1;
   for (int t = 0; t < bound_graph->n_tensors; t++) {
     if (ipro_executor_program(bound)->slots[t].kind != IPRO_SLOT_PARAMETER) continue;
     int source = ipro_graph_find_tensor(own_graph, bound_graph->tensors[t].name);
     CHECK(source >= 0);
     if (source < 0) continue;
-    ipro_executor_bind_parameter(bound, t, ipro_executor_tensor_memory(own, source));
+    const void *memory = NULL;
+    CHECK_OK(ipro_executor_tensor_memory(
+                 own, source, ipro_executor_program(own)->slots[source].bytes, &memory, &err),
+             &err);
+    ipro_executor_bind_parameter(bound, t, memory);
     bound_count++;
     if (first_conv_weight < 0 && own_graph->tensors[source].shape.rank == 4)
       first_conv_weight = source;
