@@ -67,8 +67,20 @@ static int usage_error(const char *flag, const char *value, const char *expected
   return 2;
 }
 
+/* Every flag ipro_cli_local_option takes: the parser below takes no other. */
+static const char *const local_flags[] = {"-K",        "--budget",     "--cuts",
+                                          "--plan",    "--balance",    "--aux-head",
+                                          "--decoder", "--local-loss", "--lambda"};
+
+bool ipro_cli_is_local_option(const char *flag) {
+  for (size_t f = 0; f < sizeof local_flags / sizeof local_flags[0]; f++)
+    if (strcmp(flag, local_flags[f]) == 0) return true;
+  return false;
+}
+
 int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options *o) {
   const char *flag = argv[*i];
+  if (!ipro_cli_is_local_option(flag)) return 0;
   const char *value = *i + 1 < argc ? argv[*i + 1] : NULL;
   if (strcmp(flag, "-K") == 0) {
     char *end = NULL;

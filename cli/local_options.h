@@ -26,6 +26,9 @@ typedef struct {
 } ipro_cli_local_options;
 
 void ipro_cli_local_defaults(ipro_cli_local_options *options);
+/* Whether flag is one of the shared options below (the split and the heads), each of which
+ * changes the training program a compile makes. */
+bool ipro_cli_is_local_option(const char *flag);
 /* Consumes argv[*i] (and its value) when it is one of the shared options: returns 1 when
  * consumed, 0 when it is not ours, 2 after printing a usage error. */
 int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options *options);

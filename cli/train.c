@@ -202,14 +202,13 @@ static void print_program_usage(const ipro_program *p) {
   }
 }
 
-/* The options a compiled program fixed: giving one to its runner is a usage error. */
+/* The options a compiled program fixed: giving one to its runner is a usage error. They are the
+ * split and head options (the same list their parser takes) and these four of train's own. */
 static bool fixed_by_program(const char *flag) {
-  static const char *const fixed[] = {
-      "--batch", "--optimizer", "--reference", "--device",  "-K",           "--budget", "--cuts",
-      "--plan",  "--balance",   "--aux-head",  "--decoder", "--local-loss", "--lambda"};
+  static const char *const fixed[] = {"--batch", "--optimizer", "--reference", "--device"};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strcmp(flag, fixed[i]) == 0) return true;
-  return false;
+  return ipro_cli_is_local_option(flag);
 }
 
 /* Returns -1 to go on, or the exit status. */
