@@ -36,14 +36,6 @@ static size_t value_bytes(const ipro_graph *graph, const ipro_tensor *tensor) {
   return count > 0 ? (size_t)count * ipro_dtype_size(tensor->dtype) : 0;
 }
 
-static bool all_outputs_constant(const ipro_graph *graph, const ipro_node *node) {
-  for (int i = 0; i < node->n_outputs; i++) {
-    const ipro_tensor *tensor = ipro_node_output(graph, node, i);
-    if (tensor && tensor->kind == IPRO_TENSOR_ACTIVATION) return false;
-  }
-  return true;
-}
-
 /* Worst |got - expected| beyond atol + rtol |expected| over a float tensor; NaN anywhere in got
  * where expected is finite counts as infinitely bad. Returns the index of the worst element. */
 static int64_t worst_element(const float *got, const float *expected, int64_t count,
@@ -129,7 +121,7 @@ static void check_graph(ipro_backend *onednn, const ipro_graph *graph, const cha
   void *inputs[MAX_OPERANDS], *outputs[MAX_OPERANDS], *scratch[MAX_OPERANDS];
   for (int n = 0; n < graph->n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
-    if (all_outputs_constant(graph, node)) continue;
+    if (ipro_node_is_folded(graph, node)) continue;
     if (node->n_inputs > MAX_OPERANDS || node->n_outputs > MAX_OPERANDS) {
       CHECK_MSG(false, "%s: node '%s' has too many operands", label, node->name);
       break;
