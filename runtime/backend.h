@@ -8,7 +8,10 @@
  * a kernel then only reads and writes memory the program gives it.
  *
  * Tensors cross this interface in plain row-major (NCHW) float32 layout, with the shapes the
- * frontend inferred; a backend may keep its own layouts inside a kernel. Backends implement this
+ * frontend inferred; a backend may keep its own layouts inside a kernel, and may carry a tensor
+ * that only its own kernels touch in its own layout from one kernel to the next (choose_layouts
+ * below): never a graph input or output, a parameter or training state, so nothing outside the
+ * backend's kernels ever sees one. Backends implement this
  * struct in their own files (runtime/reference/, runtime/onednn/, runtime/cuda/); nothing else
  * knows which one it is talking to. */
 #ifndef IPRO_BACKEND_H
@@ -41,6 +44,16 @@ struct ipro_backend {
                            const ipro_node *node);
   ipro_status (*prepare_forward)(ipro_backend *self, const ipro_graph *graph, const ipro_node *node,
                                  ipro_kernel **out, ipro_error *err);
+  /* Optional (NULL: every tensor plain). Fills layouts[t] for every tensor of graph: 0 for the
+   * plain layout, otherwise the backend's own code for a layout its kernels carry t in. A tensor
+   * touched by a node in `excluded` (n_nodes flags, may be NULL: nodes another backend runs)
+   * stays plain. */
+  void (*choose_layouts)(const ipro_backend *self, const ipro_graph *graph, const bool *excluded,
+                         uint8_t *layouts);
+  /* While an executor prepares a graph's kernels on this backend: that graph's layouts (from
+   * choose_layouts), which the kernels read their operands and write their results in; NULL
+   * otherwise (everything plain). */
+  const uint8_t *layouts;
 
   /* Device memory. Every successful allocate adds to bytes_allocated and bytes_in_use; release
    * subtracts from bytes_in_use; peak_bytes is the high-water mark of bytes_in_use. */

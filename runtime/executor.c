@@ -38,8 +38,10 @@ static void *slot_pointer(const ipro_executor *e, int tensor) {
   }
 }
 
+/* Prepares every computed node's kernel on the backend, or on the fallback (noted in
+ * on_fallback) where the backend cannot run it. */
 static ipro_status prepare_kernels(ipro_executor *e, ipro_backend *fallback, size_t *workspace,
-                                   ipro_error *err) {
+                                   bool *on_fallback, ipro_error *err) {
   const ipro_graph *graph = e->graph;
   for (int n = 0; n < graph->n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
@@ -61,6 +63,7 @@ static ipro_status prepare_kernels(ipro_executor *e, ipro_backend *fallback, siz
         return ipro_error_set(err, "node '%s' (%s): the %s backend cannot run it", node->name,
                               node->op_type, e->backend->name);
       chosen = fallback;
+      on_fallback[n] = true;
     } else {
       e->primary_steps++;
     }
@@ -69,6 +72,56 @@ static ipro_status prepare_kernels(ipro_executor *e, ipro_backend *fallback, siz
     workspace[n] = e->kernels[n]->workspace_bytes;
   }
   return IPRO_OK;
+}
+
+static void release_kernels(ipro_executor *e) {
+  for (int n = 0; n < e->graph->n_nodes; n++) {
+    if (e->kernels[n]) e->kernels[n]->destroy(e->kernels[n]);
+    e->kernels[n] = NULL;
+  }
+  e->primary_steps = 0;
+}
+
+/* Whether node reads or writes a tensor that layouts puts in a backend's own layout. */
+static bool touches_own_layout(const ipro_node *node, const uint8_t *layouts) {
+  for (int i = 0; i < node->n_inputs; i++)
+    if (node->inputs[i] >= 0 && layouts[node->inputs[i]]) return true;
+  for (int o = 0; o < node->n_outputs; o++)
+    if (node->outputs[o] >= 0 && layouts[node->outputs[o]]) return true;
+  return false;
+}
+
+/* prepare_kernels in the layouts the backend chooses for the graph (all plain when it chooses
+ * none). A fallback kernel reads and writes plain memory, so a node left to the fallback that
+ * touches a tensor carried in the backend's layout is excluded, and the layouts chosen and the
+ * kernels prepared again, until no such node remains. */
+static ipro_status prepare_in_layouts(ipro_executor *e, ipro_backend *fallback, size_t *workspace,
+                                      ipro_error *err) {
+  const ipro_graph *graph = e->graph;
+  ipro_backend *b = e->backend;
+  bool *on_fallback = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
+  bool *excluded = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
+  uint8_t *layouts = calloc((size_t)graph->n_tensors + 1, 1);
+  ipro_status status = IPRO_OK;
+  if (!on_fallback || !excluded || !layouts) status = ipro_error_set(err, "out of memory");
+  for (bool again = true; status == IPRO_OK && again;) {
+    if (b->choose_layouts) b->choose_layouts(b, graph, excluded, layouts);
+    b->layouts = b->choose_layouts ? layouts : NULL;
+    status = prepare_kernels(e, fallback, workspace, on_fallback, err);
+    b->layouts = NULL;
+    again = false;
+    for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++)
+      if (on_fallback[n] && !excluded[n] && touches_own_layout(&graph->nodes[n], layouts))
+        excluded[n] = again = true;
+    if (again) {
+      release_kernels(e);
+      memset(on_fallback, 0, (size_t)graph->n_nodes * sizeof(bool));
+    }
+  }
+  free(on_fallback);
+  free(excluded);
+  free(layouts);
+  return status;
 }
 
 static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
@@ -127,7 +180,7 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
   e->options = *options;
   e->graph = graph;
   e->backend = backend;
-  ipro_status status = prepare_kernels(e, fallback, workspace, err);
+  ipro_status status = prepare_in_layouts(e, fallback, workspace, err);
   if (status == IPRO_OK)
     status = ipro_forward_program_build_aligned(graph, workspace, backend->arena_alignment,
                                                 &e->program, err);
@@ -278,8 +331,7 @@ void ipro_executor_release_uploaded_values(ipro_executor *e, ipro_graph *graph) 
 
 void ipro_executor_free(ipro_executor *e) {
   if (!e) return;
-  for (int n = 0; n < e->graph->n_nodes; n++)
-    if (e->kernels[n]) e->kernels[n]->destroy(e->kernels[n]);
+  release_kernels(e);
   free(e->kernels);
   ipro_backend *b = e->backend;
   b->release(b, e->parameters, e->program.parameter_bytes);

@@ -58,8 +58,13 @@ static void append(key_builder *k, const char *format, ...) {
   }
 }
 
-static void append_tensor(key_builder *k, const ipro_tensor *t) {
-  append(k, "(%d %d %d:", (int)t->dtype, (int)t->kind, t->shape.rank);
+/* A tensor's part of the key: also its layout (0 plain), which changes the kernel and its
+ * workspace. */
+static void append_tensor(key_builder *k, const ipro_graph *graph, int index,
+                          const uint8_t *layouts) {
+  const ipro_tensor *t = &graph->tensors[index];
+  append(k, "(%d %d %d %d:", (int)t->dtype, (int)t->kind, layouts ? (int)layouts[index] : 0,
+         t->shape.rank);
   for (int d = 0; d < t->shape.rank; d++)
     append(k, "%lld,", (long long)t->shape.dims[d]);
   if (t->data && t->data_bytes <= SMALL_CONSTANT_BYTES) {
@@ -72,7 +77,7 @@ static void append_tensor(key_builder *k, const ipro_tensor *t) {
 }
 
 /* NULL when out of memory. */
-static char *node_key(const ipro_graph *graph, const ipro_node *node) {
+static char *node_key(const ipro_graph *graph, const ipro_node *node, const uint8_t *layouts) {
   key_builder k = {.capacity = 256};
   k.text = malloc(k.capacity);
   if (!k.text) return NULL;
@@ -82,14 +87,14 @@ static char *node_key(const ipro_graph *graph, const ipro_node *node) {
     if (node->inputs[i] < 0)
       append(&k, "-");
     else
-      append_tensor(&k, &graph->tensors[node->inputs[i]]);
+      append_tensor(&k, graph, node->inputs[i], layouts);
   }
   append(&k, "|");
   for (int o = 0; o < node->n_outputs; o++) {
     if (node->outputs[o] < 0)
       append(&k, "-");
     else
-      append_tensor(&k, &graph->tensors[node->outputs[o]]);
+      append_tensor(&k, graph, node->outputs[o], layouts);
   }
   for (int a = 0; a < node->n_attrs; a++) {
     const ipro_attr *attr = &node->attrs[a];
@@ -106,7 +111,7 @@ static char *node_key(const ipro_graph *graph, const ipro_node *node) {
       for (int v = 0; v < attr->count; v++)
         append(&k, "%lld,", (long long)attr->ints[v]);
       break;
-    case IPRO_ATTR_TENSOR: append_tensor(&k, &graph->tensors[attr->i]); break;
+    case IPRO_ATTR_TENSOR: append_tensor(&k, graph, (int)attr->i, NULL); break;
     }
   }
   if (k.failed) {
@@ -160,7 +165,7 @@ static remembered *remember(planning_backend *p, char *key) {
 /* The node's entry, or NULL when it cannot be remembered (out of memory). */
 static remembered *entry_of(planning_backend *p, const ipro_graph *graph, const ipro_node *node,
                             bool *is_new) {
-  char *key = node_key(graph, node);
+  char *key = node_key(graph, node, p->base.layouts);
   if (!key) return NULL;
   size_t before = p->count;
   remembered *entry = remember(p, key);
@@ -183,9 +188,12 @@ static bool planning_supports(const ipro_backend *self, const ipro_graph *graph,
   planning_backend *p = (planning_backend *)self;
   bool is_new = false;
   remembered *entry = entry_of(p, graph, node, &is_new);
-  if (!entry) return p->inner->supports_forward(p->inner, graph, node);
-  if (is_new) entry->supported = p->inner->supports_forward(p->inner, graph, node);
-  return entry->supported;
+  if (entry && !is_new) return entry->supported;
+  p->inner->layouts = self->layouts;
+  bool supported = p->inner->supports_forward(p->inner, graph, node);
+  p->inner->layouts = NULL;
+  if (entry) entry->supported = supported;
+  return supported;
 }
 
 static ipro_status planning_prepare(ipro_backend *self, const ipro_graph *graph,
@@ -202,13 +210,22 @@ static ipro_status planning_prepare(ipro_backend *self, const ipro_graph *graph,
     *out = kernel;
     return IPRO_OK;
   }
+  p->inner->layouts = self->layouts;
   if (entry && is_new) entry->supported = p->inner->supports_forward(p->inner, graph, node);
-  if (p->inner->prepare_forward(p->inner, graph, node, out, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = p->inner->prepare_forward(p->inner, graph, node, out, err);
+  p->inner->layouts = NULL;
+  if (status != IPRO_OK) return IPRO_ERROR;
   if (entry && *out) {
     entry->workspace_known = true;
     entry->workspace_bytes = (*out)->workspace_bytes;
   }
   return IPRO_OK;
+}
+
+static void planning_layouts(const ipro_backend *self, const ipro_graph *graph,
+                             const bool *excluded, uint8_t *layouts) {
+  const planning_backend *p = (const planning_backend *)self;
+  p->inner->choose_layouts(p->inner, graph, excluded, layouts);
 }
 
 static ipro_status planning_allocate(ipro_backend *self, size_t bytes, void **out,
@@ -254,6 +271,7 @@ ipro_status ipro_planning_backend_create(ipro_backend *inner, ipro_backend **out
   p->base.name = inner->name;
   p->base.supports_forward = planning_supports;
   p->base.prepare_forward = planning_prepare;
+  p->base.choose_layouts = inner->choose_layouts ? planning_layouts : NULL;
   p->base.allocate = planning_allocate;
   p->base.release = planning_release;
   p->base.copy_to_device = planning_to_device;

@@ -162,10 +162,13 @@ static ipro_status build_kernel(const onednn_backend *backend, const ipro_graph 
            node->name ? node->name : "", node->op_type ? node->op_type : "?");
   kernel->base.run = kernel_run;
   kernel->base.destroy = kernel_destroy;
-  if (build(kernel, graph, node, err) != IPRO_OK) {
+  kernel->layouts = backend->base.layouts;
+  if (ipro_onednn_stage_flat_inputs(kernel, graph, node, err) != IPRO_OK ||
+      build(kernel, graph, node, err) != IPRO_OK) {
     kernel_destroy(&kernel->base);
     return IPRO_ERROR;
   }
+  kernel->layouts = NULL;
   kernel->base.workspace_bytes = kernel->intermediate_bytes + kernel->scratchpad_bytes;
   *out = &kernel->base;
   return IPRO_OK;
@@ -215,6 +218,7 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   backend->base.name = "onednn";
   backend->base.supports_forward = onednn_supports_forward;
   backend->base.prepare_forward = onednn_prepare_forward;
+  backend->base.choose_layouts = ipro_onednn_choose_layouts;
   backend->base.allocate = ipro_host_allocate;
   backend->base.release = ipro_host_release;
   backend->base.copy_to_device = ipro_host_copy;

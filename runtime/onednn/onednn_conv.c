@@ -7,7 +7,9 @@
  * weights and destination (format_tag_any): in the plain layouts the interface uses it would run
  * im2col + GEMM, several times slower than its direct kernels on channel-blocked layouts, so every
  * kernel reorders its operands into the chosen layouts and its result back, each run (weights
- * change between runs while training). The bias stays plain.
+ * change between runs while training). The bias stays plain. X and Y (dX, dY) carried
+ * channel-blocked between kernels (onednn_layouts.c) are given to the primitive in that layout,
+ * and need no reorder.
  *
  * ipro.ConvGradInput (dY, W → dX) is oneDNN's backward-data convolution and ipro.ConvGradWeight
  * (dY, X → dW, [dB]) its backward-weights convolution, which also sums dY into dB when the node has
@@ -52,11 +54,19 @@ typedef struct {
   dnnl_memory_desc_t x, w, y;
 } any_layouts;
 
-static ipro_status any_layouts_of(const ipro_onednn_conv_geometry *g, any_layouts *any,
-                                  ipro_error *err) {
+/* The layouts the primitive is made for: oneDNN's choice (format_tag_any), but for X and Y (the
+ * graph's tensors x and y: X or dX, Y or dY) when they are carried channel-blocked
+ * (onednn_layouts.c), which the primitive then reads and writes where they lie; g's x and y
+ * become the layouts they lie in. */
+static ipro_status any_layouts_of(const ipro_onednn_kernel *kernel, int x, int y,
+                                  ipro_onednn_conv_geometry *g, any_layouts *any, ipro_error *err) {
   if (ipro_onednn_any_md(&g->x, &any->x, err) || ipro_onednn_any_md(&g->w, &any->w, err) ||
-      ipro_onednn_any_md(&g->y, &any->y, err))
+      ipro_onednn_any_md(&g->y, &any->y, err) ||
+      ipro_onednn_layout_md(kernel, x, &g->x, &g->x, err) ||
+      ipro_onednn_layout_md(kernel, y, &g->y, &g->y, err))
     return IPRO_ERROR;
+  if (ipro_onednn_carried(kernel, x)) any->x = g->x;
+  if (ipro_onednn_carried(kernel, y)) any->y = g->y;
   return IPRO_OK;
 }
 
@@ -94,7 +104,7 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
       {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, &g.y, true},
       {DNNL_ARG_BIAS, IPRO_ONEDNN_INPUT, 2, &g.b, false},
   };
-  if (any_layouts_of(&g, &any, err) ||
+  if (any_layouts_of(kernel, node->inputs[0], node->outputs[0], &g, &any, err) ||
       forward_desc(&g, &any, dnnl_forward_inference, has_bias, &desc, err) ||
       ipro_onednn_layouts_step(kernel, &desc, NULL, operands, has_bias ? 4 : 3, err))
     return IPRO_ERROR;
@@ -121,7 +131,7 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
       {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, &g.w, false},
       {DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, &g.x, true},
   };
-  if (any_layouts_of(&g, &any, err) ||
+  if (any_layouts_of(kernel, node->outputs[0], node->inputs[0], &g, &any, err) ||
       forward_desc(&g, &any, dnnl_forward_training, false, &forward, err) ||
       ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
     goto fail;
@@ -161,7 +171,7 @@ ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const
       {DNNL_ARG_DIFF_WEIGHTS, IPRO_ONEDNN_OUTPUT, 0, &g.w, true},
       {DNNL_ARG_DIFF_BIAS, IPRO_ONEDNN_OUTPUT, 1, &g.b, true},
   };
-  if (any_layouts_of(&g, &any, err) ||
+  if (any_layouts_of(kernel, node->inputs[1], node->inputs[0], &g, &any, err) ||
       forward_desc(&g, &any, dnnl_forward_training, has_bias, &forward, err) ||
       ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
     goto fail;

@@ -15,7 +15,9 @@
  * falls back to im2col + GEMM and to a slow generic normalisation, several times slower). Those
  * kernels therefore reorder their operands into intermediates in the layout the primitive
  * prefers and their results back (ipro_onednn_add_step_in_layouts); the intermediates are
- * counted in the workspace like everything else.
+ * counted in the workspace like everything else. Between two such kernels a tensor is carried
+ * channel-blocked instead, where only oneDNN kernels touch it (onednn_layouts.c): those kernels
+ * then read and write it where it lies, without reorders.
  *
  * Each op file provides a build function that reads the node's canonical attributes and inferred
  * shapes and appends steps, or fails with a message (starting "unsupported:" when the node is
@@ -43,6 +45,12 @@
 #include "runtime/backend.h"
 
 #define IPRO_ONEDNN_MAX_STEPS 8
+/* The inputs of an element-wise kernel that can be reordered into its output's layout
+ * (onednn_layouts.c). */
+#define IPRO_ONEDNN_MAX_INPUTS 8
+#define IPRO_ONEDNN_NOT_STAGED SIZE_MAX
+/* The layout code (backend.h, choose_layouts) of a tensor carried channel-blocked. */
+#define IPRO_ONEDNN_CHANNEL_BLOCKED 1
 
 typedef enum {
   IPRO_ONEDNN_INPUT,        /* the node's index-th input */
@@ -121,6 +129,11 @@ struct ipro_onednn_kernel {
   size_t scratchpad_bytes;   /* the largest scratchpad of any step */
   void *state;               /* the loop steps' prepared data (one block, freed with the kernel) */
   ipro_onednn_generated *generated; /* the backend's, for loop steps that run generated kernels */
+  /* While the kernel is built: the layouts of its graph's tensors (NULL: all plain). */
+  const uint8_t *layouts;
+  /* An element-wise kernel's inputs reordered into its output's layout: the intermediate each
+   * is read from instead (IPRO_ONEDNN_NOT_STAGED: read in place). */
+  size_t staged_input[IPRO_ONEDNN_MAX_INPUTS];
 };
 
 /* Builds the steps of kernel for node; see the file comment. */
@@ -189,6 +202,23 @@ ipro_status ipro_onednn_build_average_pool_grad(ipro_onednn_kernel *, const ipro
                                                 const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *, const ipro_graph *,
                                                const ipro_node *, ipro_error *);
+
+/* ---- layouts carried between kernels (onednn_layouts.c) ---- */
+
+/* The backend's choose_layouts. */
+void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
+                                const bool *excluded, uint8_t *layouts);
+/* Whether the graph's tensor (an index; -1 for none) lies channel-blocked. */
+bool ipro_onednn_carried(const ipro_onednn_kernel *kernel, int tensor);
+/* plain (the tensor's dimensions, row-major) in the layout the tensor lies in. */
+ipro_status ipro_onednn_layout_md(const ipro_onednn_kernel *kernel, int tensor,
+                                  const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *md,
+                                  ipro_error *err);
+/* For an element-wise node: reorders each input that lies in another layout than output 0 into
+ * an intermediate in output 0's layout, which the kernel's steps then read instead (bindings of
+ * that input are redirected); for any other node, sets nothing to be staged. */
+ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                          const ipro_node *node, ipro_error *err);
 
 /* ---- geometry shared by an op's forward and backward kernels ---- */
 

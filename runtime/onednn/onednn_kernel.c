@@ -139,6 +139,11 @@ ipro_status ipro_onednn_bind_md(ipro_onednn_kernel *kernel, const dnnl_memory_de
   }
   ipro_onednn_binding *binding = &step->bindings[step->n_args];
   memset(binding, 0, sizeof *binding);
+  if (source == IPRO_ONEDNN_INPUT && index < IPRO_ONEDNN_MAX_INPUTS &&
+      kernel->staged_input[index] != IPRO_ONEDNN_NOT_STAGED) {
+    source = IPRO_ONEDNN_INTERMEDIATE;
+    index = kernel->staged_input[index];
+  }
   binding->source = source;
   if (source == IPRO_ONEDNN_INTERMEDIATE)
     binding->offset = index;

@@ -18,7 +18,9 @@
  * In plain NCHW oneDNN normalises with a slow generic kernel; where the channels are a multiple
  * of 16 (and there are spatial axes), both kernels therefore work on channel-blocked copies
  * (nChw16c and the like) in the workspace: the forward normalises the copy of X in place and
- * reorders it into Y, the gradient computes dX over the copy of dY in place and reorders it out.
+ * reorders it into Y, the gradient computes dX over the copy of dY in place and reorders it out;
+ * a tensor carried channel-blocked between kernels (onednn_layouts.c) is read or written where
+ * it lies instead.
  *
  * Softmax and LogSoftmax see the tensor as (outer, length, inner) with the reduction over the
  * middle axis: length is the axis's extent, or with coerce_2d the product of the axes from `axis`
@@ -85,12 +87,17 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
       ipro_onednn_channel_blocked_md(&x_md, &data_md, err) ||
       ipro_onednn_plain_md(&channel_md, 1, &x.dims[1], err))
     return IPRO_ERROR;
-  /* Channel-blocked: X is reordered into an intermediate, normalised there in place, and the
-   * result reordered into Y. */
+  /* Channel-blocked: X, unless it lies channel-blocked already (onednn_layouts.c), is reordered
+   * into an intermediate and normalised there in place, and the result reordered into Y, unless
+   * Y is carried channel-blocked, which is then written directly. */
   bool blocked = !dnnl_memory_desc_equal(&data_md, &x_md);
-  size_t staged = blocked ? ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&data_md)) : 0;
-  if (blocked && ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 0, &data_md,
-                                          IPRO_ONEDNN_INTERMEDIATE, staged, err))
+  bool x_in_place = !blocked || ipro_onednn_carried(kernel, node->inputs[0]);
+  bool y_in_place = !blocked || ipro_onednn_carried(kernel, node->outputs[0]);
+  size_t staged = x_in_place && y_in_place
+                      ? 0
+                      : ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&data_md));
+  if (!x_in_place && ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 0, &data_md,
+                                              IPRO_ONEDNN_INTERMEDIATE, staged, err))
     return IPRO_ERROR;
   unsigned flags =
       dnnl_use_scale | dnnl_use_shift | (training ? 0u : (unsigned)dnnl_use_global_stats);
@@ -102,16 +109,18 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   size_t variance = training ? ipro_onednn_reserve(kernel, channel_bytes) : 0;
   ipro_onednn_source statistics = training ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT;
   const ipro_onednn_argument arguments[] = {
-      {DNNL_ARG_SRC, blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT, staged},
-      {DNNL_ARG_DST, blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_OUTPUT, staged},
+      {DNNL_ARG_SRC, x_in_place ? IPRO_ONEDNN_INPUT : IPRO_ONEDNN_INTERMEDIATE,
+       x_in_place ? 0 : staged},
+      {DNNL_ARG_DST, y_in_place ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE,
+       y_in_place ? 0 : staged},
       {DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 1},
       {DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2},
       {DNNL_ARG_MEAN, statistics, training ? mean : 3},
       {DNNL_ARG_VARIANCE, statistics, training ? variance : 4},
   };
   if (ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, 6, err) ||
-      (blocked && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, staged,
-                                           &x_md, IPRO_ONEDNN_OUTPUT, 0, err)))
+      (!y_in_place && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, staged,
+                                               &x_md, IPRO_ONEDNN_OUTPUT, 0, err)))
     goto fail;
   if (!training) {
     if ((running_mean && copy_step(kernel, &channel_md, 3, 1, err)) ||
@@ -187,20 +196,26 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
   size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
   size_t mean = ipro_onednn_reserve(kernel, channel_bytes);
   size_t variance = ipro_onednn_reserve(kernel, channel_bytes);
-  /* Channel-blocked: X and dY are reordered into intermediates, dX is computed over dY's (in
-   * place) and reordered out. */
+  /* Channel-blocked: X and dY are reordered into intermediates, unless they lie channel-blocked
+   * already (onednn_layouts.c); dX is written directly when it is carried channel-blocked, else
+   * computed over dY's intermediate (in place, or its own when dY needed none) and reordered
+   * out. */
   bool blocked = !dnnl_memory_desc_equal(&data_md, &x_md);
-  ipro_onednn_source staged = blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT;
-  size_t x_at = 1, dy_at = 0;
-  if (blocked) {
-    x_at = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&data_md));
-    dy_at = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&data_md));
-    if (ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 1, &data_md,
-                                 IPRO_ONEDNN_INTERMEDIATE, x_at, err) ||
-        ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 0, &data_md,
-                                 IPRO_ONEDNN_INTERMEDIATE, dy_at, err))
-      return IPRO_ERROR;
-  }
+  bool x_staged = blocked && !ipro_onednn_carried(kernel, node->inputs[1]);
+  bool dy_staged = blocked && !ipro_onednn_carried(kernel, node->inputs[0]);
+  bool dx_staged = blocked && !ipro_onednn_carried(kernel, node->outputs[0]);
+  size_t data_bytes = dnnl_memory_desc_get_size(&data_md);
+  size_t x_at = x_staged ? ipro_onednn_reserve(kernel, data_bytes) : 1;
+  size_t dy_at = dy_staged ? ipro_onednn_reserve(kernel, data_bytes) : 0;
+  size_t dx_at = !dx_staged ? 0 : dy_staged ? dy_at : ipro_onednn_reserve(kernel, data_bytes);
+  if ((x_staged && ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 1, &data_md,
+                                            IPRO_ONEDNN_INTERMEDIATE, x_at, err)) ||
+      (dy_staged && ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 0, &data_md,
+                                             IPRO_ONEDNN_INTERMEDIATE, dy_at, err)))
+    return IPRO_ERROR;
+  ipro_onednn_source x_source = x_staged ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT;
+  ipro_onednn_source dy_source = dy_staged ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_INPUT;
+  ipro_onednn_source dx_source = dx_staged ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_OUTPUT;
 
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_batch_normalization_desc_t statistics_desc, hint_desc, desc;
@@ -210,7 +225,7 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
       &statistics_desc, dnnl_forward_training, &data_md, epsilon, 0u));
   const ipro_onednn_argument statistics[] = {
-      {DNNL_ARG_SRC, staged, x_at},
+      {DNNL_ARG_SRC, x_source, x_at},
       {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
       {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean},
       {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance},
@@ -223,16 +238,15 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
                                                                 &data_md, epsilon, flags));
   if (ipro_onednn_describe(kernel, &hint_desc, NULL, NULL, &hint, err) ||
       ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, staged, dy_at, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, staged, x_at, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, dy_source, dy_at, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, x_source, x_at, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 2, err) ||
       /* oneDNN 2.6 insists on a shift with use_shift, though no gradient depends on it: it is
        * given the scale, which is at hand and of the same shape. */
       ipro_onednn_bind(kernel, pd, DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC,
-                       blocked ? IPRO_ONEDNN_INTERMEDIATE : IPRO_ONEDNN_OUTPUT, dy_at, err))
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, dx_source, dx_at, err))
     goto fail;
   const int diff_args[2] = {DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT};
   for (int i = 1; i < 3; i++) {
@@ -242,8 +256,8 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
                          present ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE, where, err))
       goto fail;
   }
-  if (blocked && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, dy_at, &x_md,
-                                          IPRO_ONEDNN_OUTPUT, 0, err))
+  if (dx_staged && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, dx_at,
+                                            &x_md, IPRO_ONEDNN_OUTPUT, 0, err))
     goto fail;
   dnnl_primitive_desc_destroy(pd);
   dnnl_primitive_desc_destroy(hint);

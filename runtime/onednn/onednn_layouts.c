@@ -1,0 +1,145 @@
+/* The layouts the oneDNN backend carries activations in between its kernels (backend.h,
+ * choose_layouts).
+ *
+ * oneDNN's fast convolution and batch normalization kernels work on channel-blocked tensors
+ * (nChw16c and its 3-D and 5-D kin); a kernel that takes and gives plain NCHW reorders its
+ * operands in and its results out on every run, which cost about a quarter of a ResNet training
+ * step. So a tensor that only these kernels and element-wise ones touch stays channel-blocked
+ * from the kernel that writes it to the kernels that read it. With a multiple of 16 channels the
+ * blocked tensor has the plain one's size, so the plan's bytes do not change.
+ *
+ * How a node treats an operand:
+ *   - in its own layout (ipro_onednn_carried): Conv's X and Y, ConvGradInput's dY and dX,
+ *     ConvGradWeight's dY and X (ungrouped convolutions), BatchNormalization's X and Y,
+ *     BatchNormGrad's dY, X and dX; the kernel describes the tensor as it lies and reorders only
+ *     where its primitive wants another layout;
+ *   - as flat bytes: Relu, ipro.UnaryGrad, and Add and Sum whose operands all have the output's
+ *     shape. Position i of every operand is the same element when all are in one layout, so such
+ *     a kernel reads its inputs in its output's layout: an input in another layout is reordered
+ *     into an intermediate first (ipro_onednn_stage_flat_inputs);
+ *   - any other way: the tensor stays plain.
+ * A tensor is carried channel-blocked when every node touching it treats it one of the first two
+ * ways and it is a float32 activation of rank 3 to 5 with a multiple of 16 channels that is
+ * neither a graph input nor a graph output (what callers bind and read stays plain). On a CPU
+ * without AVX-512 (where oneDNN's direct kernels block by 8) and with IPRO_ONEDNN_PLAIN_LAYOUTS=1
+ * (for comparison) every tensor stays plain. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "onednn_internal.h"
+
+typedef enum { OPERAND_PLAIN, OPERAND_OWN_LAYOUT, OPERAND_FLAT } operand_use;
+
+static bool ungrouped(const ipro_node *node) { return ipro_node_attr_int(node, "group", 1) == 1; }
+
+/* Whether every tensor operand of node has output 0's shape. */
+static bool operands_alike(const ipro_graph *graph, const ipro_node *node) {
+  const ipro_tensor *y = ipro_node_output(graph, node, 0);
+  if (!y) return false;
+  for (int i = 0; i < node->n_inputs; i++) {
+    const ipro_tensor *x = ipro_node_input(graph, node, i);
+    if (!x || !ipro_shape_equal(&x->shape, &y->shape)) return false;
+  }
+  return true;
+}
+
+static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool input, int i) {
+  switch (node->op) {
+  case IPRO_OP_CONV:
+  case IPRO_OP_CONV_GRAD_INPUT:
+    return ungrouped(node) && i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
+  case IPRO_OP_CONV_GRAD_WEIGHT:
+    return ungrouped(node) && input && i <= 1 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
+  case IPRO_OP_BATCH_NORMALIZATION: return i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
+  case IPRO_OP_BATCH_NORM_GRAD:
+    return (input ? i <= 1 : i == 0) ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
+  case IPRO_OP_RELU: return i == 0 ? OPERAND_FLAT : OPERAND_PLAIN;
+  case IPRO_OP_UNARY_GRAD: return (input ? i <= 1 : i == 0) ? OPERAND_FLAT : OPERAND_PLAIN;
+  case IPRO_OP_ADD:
+  case IPRO_OP_SUM:
+    return (input || i == 0) && operands_alike(graph, node) ? OPERAND_FLAT : OPERAND_PLAIN;
+  default: return OPERAND_PLAIN;
+  }
+}
+
+static bool blocked_isa(void) {
+  static const unsigned avx512 = dnnl_cpu_isa_avx512_core;
+  const char *plain = getenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
+  if (plain && strcmp(plain, "1") == 0) return false;
+  return ((unsigned)dnnl_get_effective_cpu_isa() & avx512) == avx512;
+}
+
+static bool eligible(const ipro_graph *graph, const ipro_tensor *t) {
+  if (t->dtype != IPRO_DTYPE_FLOAT || t->kind != IPRO_TENSOR_ACTIVATION || t->is_graph_input ||
+      t->is_graph_output || t->producer < 0 || t->shape.rank < 3 || t->shape.rank > 5)
+    return false;
+  ipro_shape shape = t->shape;
+  if (graph->batch > 0) ipro_shape_bind_batch(&shape, graph->batch);
+  return ipro_shape_elements(&shape) > 0 && shape.dims[1] % 16 == 0;
+}
+
+void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
+                                const bool *excluded, uint8_t *layouts) {
+  (void)self;
+  bool carry = blocked_isa();
+  for (int t = 0; t < graph->n_tensors; t++)
+    layouts[t] = carry && eligible(graph, &graph->tensors[t]) ? IPRO_ONEDNN_CHANNEL_BLOCKED : 0;
+  for (int n = 0; carry && n < graph->n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    bool out = excluded && excluded[n];
+    for (int i = 0; i < node->n_inputs; i++)
+      if (node->inputs[i] >= 0 && (out || use_of(graph, node, true, i) == OPERAND_PLAIN))
+        layouts[node->inputs[i]] = 0;
+    for (int o = 0; o < node->n_outputs; o++)
+      if (node->outputs[o] >= 0 && (out || use_of(graph, node, false, o) == OPERAND_PLAIN))
+        layouts[node->outputs[o]] = 0;
+  }
+}
+
+bool ipro_onednn_carried(const ipro_onednn_kernel *kernel, int tensor) {
+  return kernel->layouts && tensor >= 0 && kernel->layouts[tensor] == IPRO_ONEDNN_CHANNEL_BLOCKED;
+}
+
+ipro_status ipro_onednn_layout_md(const ipro_onednn_kernel *kernel, int tensor,
+                                  const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *md,
+                                  ipro_error *err) {
+  dnnl_memory_desc_t copy = *plain; /* md may be plain itself */
+  if (!ipro_onednn_carried(kernel, tensor)) {
+    *md = copy;
+    return IPRO_OK;
+  }
+  return ipro_onednn_channel_blocked_md(&copy, md, err);
+}
+
+/* The layout code of a tensor (0 plain). */
+static uint8_t layout_of(const ipro_onednn_kernel *kernel, int tensor) {
+  return kernel->layouts && tensor >= 0 ? kernel->layouts[tensor] : 0;
+}
+
+ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                          const ipro_node *node, ipro_error *err) {
+  for (int i = 0; i < IPRO_ONEDNN_MAX_INPUTS; i++)
+    kernel->staged_input[i] = IPRO_ONEDNN_NOT_STAGED;
+  if (node->n_outputs < 1 || node->outputs[0] < 0 || use_of(graph, node, false, 0) != OPERAND_FLAT)
+    return IPRO_OK;
+  uint8_t wanted = layout_of(kernel, node->outputs[0]);
+  for (int i = 0; i < node->n_inputs; i++) {
+    int t = node->inputs[i];
+    if (t < 0 || layout_of(kernel, t) == wanted) continue;
+    if (i >= IPRO_ONEDNN_MAX_INPUTS)
+      return ipro_onednn_unsupported(err, "input %d of %d in another layout", i, node->n_inputs);
+    ipro_shape shape;
+    dnnl_memory_desc_t plain, from, to;
+    if (ipro_onednn_input_shape(graph, node, i, &shape, err) ||
+        ipro_onednn_plain_md(&plain, shape.rank, shape.dims, err) ||
+        ipro_onednn_layout_md(kernel, t, &plain, &from, err) ||
+        (wanted ? ipro_onednn_channel_blocked_md(&plain, &to, err) : (to = plain, IPRO_OK)))
+      return IPRO_ERROR;
+    size_t staged = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&to));
+    if (ipro_onednn_reorder_step(kernel, &from, IPRO_ONEDNN_INPUT, (size_t)i, &to,
+                                 IPRO_ONEDNN_INTERMEDIATE, staged, err))
+      return IPRO_ERROR;
+    kernel->staged_input[i] = staged;
+  }
+  return IPRO_OK;
+}
