@@ -99,9 +99,15 @@ RULE(batch_normalization_gradient) {
                           "statistics) can be differentiated",
                           node->name);
   float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
-  int inputs[3] = {dy[0], input_index(ad, n, 0), input_index(ad, n, 1)}, outputs[3];
+  int inputs[5] = {dy[0], input_index(ad, n, 0), input_index(ad, n, 1), -1, -1}, outputs[3];
+  /* The batch mean and inverse standard deviation the forward saved (internal_ops.md), which
+   * spare the gradient a pass over X to compute them again. */
+  bool saved = ipro_node_attr_int(node, "saves_statistics", 0) != 0 && node->n_outputs >= 5 &&
+               node->outputs[3] >= 0 && node->outputs[4] >= 0;
+  if (saved) inputs[3] = output_index(ad, n, 3), inputs[4] = output_index(ad, n, 4);
   /* emitting may move the node array: no forward node pointer is used after this */
-  int e = ipro_autodiff_emit(ad, n, IPRO_OP_BATCH_NORM_GRAD, inputs, 3, 3, outputs, false, err);
+  int e = ipro_autodiff_emit(ad, n, IPRO_OP_BATCH_NORM_GRAD, inputs, saved ? 5 : 3, 3, outputs,
+                             false, err);
   if (e < 0) return IPRO_ERROR;
   if (ipro_node_set_float(&ipro_autodiff_graph(ad)->nodes[e], "epsilon", epsilon) != IPRO_OK)
     return ipro_error_set(err, "out of memory");

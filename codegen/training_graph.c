@@ -44,8 +44,37 @@ static int new_tensor(ipro_graph *graph, const char *base, ipro_tensor_kind kind
   return t;
 }
 
+/* Grows node n's outputs to `count` (new ones absent). */
+static ipro_status grow_outputs(ipro_graph *graph, int n, int count, ipro_error *err) {
+  ipro_node *node = &graph->nodes[n];
+  if (node->n_outputs >= count) return IPRO_OK;
+  int *grown = realloc(node->outputs, (size_t)count * sizeof(int));
+  if (!grown) return out_of_memory(err);
+  for (int o = node->n_outputs; o < count; o++)
+    grown[o] = -1;
+  node->outputs = grown;
+  node->n_outputs = count;
+  return IPRO_OK;
+}
+
+/* Output `o` of node n, a fresh activation named "<node>:<suffix>", unless it has one. */
+static ipro_status add_output(ipro_graph *graph, int n, int o, const char *suffix, ipro_dtype dtype,
+                              ipro_error *err) {
+  if (grow_outputs(graph, n, o + 1, err) != IPRO_OK) return IPRO_ERROR;
+  if (graph->nodes[n].outputs[o] >= 0) return IPRO_OK;
+  char base[600];
+  snprintf(base, sizeof base, "%.560s:%s", graph->nodes[n].name, suffix);
+  int t = new_tensor(graph, base, IPRO_TENSOR_ACTIVATION, dtype, NULL);
+  if (t < 0) return out_of_memory(err);
+  graph->nodes[n].outputs[o] = t;
+  graph->tensors[t].producer = n;
+  return IPRO_OK;
+}
+
 /* BatchNormalization and Dropout in training form: batch statistics with the running statistics
- * updated in place (PyTorch's unbiased variance), and a Dropout mask for the backward pass. */
+ * updated in place (PyTorch's unbiased variance) and the batch mean and inverse standard
+ * deviation saved for the backward pass (outputs 3 and 4, saves_statistics), and a Dropout mask
+ * for the backward pass. */
 static ipro_status set_training_form(ipro_graph *graph, ipro_error *err) {
   for (int n = 0; n < graph->n_nodes; n++) {
     ipro_node *node = &graph->nodes[n];
@@ -59,23 +88,14 @@ static ipro_status set_training_form(ipro_graph *graph, ipro_error *err) {
         graph->tensors[node->outputs[o]].producer = -1;
         node->outputs[o] = -1;
       }
+      ipro_dtype dtype = ipro_node_input(graph, node, 0)->dtype;
+      if (ipro_node_set_int(node, "saves_statistics", 1) != IPRO_OK ||
+          add_output(graph, n, 3, "saved_mean", dtype, err) != IPRO_OK ||
+          add_output(graph, n, 4, "saved_inv_std", dtype, err) != IPRO_OK)
+        return IPRO_ERROR;
     } else if (node->op == IPRO_OP_DROPOUT) {
       if (ipro_node_set_int(node, "training_mode", 1) != IPRO_OK) return out_of_memory(err);
-      if (node->n_outputs < 2) {
-        int *grown = realloc(node->outputs, 2 * sizeof(int));
-        if (!grown) return out_of_memory(err);
-        node->outputs = grown;
-        node->outputs[1] = -1;
-        node->n_outputs = 2;
-      }
-      if (node->outputs[1] < 0) {
-        char base[560];
-        snprintf(base, sizeof base, "%s:mask", node->name);
-        int mask = new_tensor(graph, base, IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_BOOL, NULL);
-        if (mask < 0) return out_of_memory(err);
-        graph->nodes[n].outputs[1] = mask;
-        graph->tensors[mask].producer = n;
-      }
+      if (add_output(graph, n, 1, "mask", IPRO_DTYPE_BOOL, err) != IPRO_OK) return IPRO_ERROR;
     }
   }
   return IPRO_OK;

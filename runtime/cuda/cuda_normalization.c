@@ -10,8 +10,11 @@
  * the reference and cuDNN do. The running statistics are updated in place (inputs 3 and 4,
  * running_stats_in_place) or, for the ONNX form, copied into outputs 1 and 2 and updated there.
  *
- * ipro.BatchNormGrad recomputes the batch statistics from X (cuDNN does when no saved mean and
- * inverse variance are passed), so nothing has to live from the forward step to the backward. */
+ * A training program's forward also saves the batch mean and inverse standard deviation
+ * (saves_statistics: outputs 3 and 4, cuDNN's resultSaveMean and resultSaveInvVariance, which are
+ * the reference's mean and 1 / sqrt(variance + epsilon)), and ipro.BatchNormGrad passes them
+ * back to cuDNN (inputs 3 and 4); without them it recomputes the batch statistics from X (cuDNN
+ * does when no saved mean and inverse variance are passed). */
 #include <string.h>
 
 #include "cuda_internal.h"
@@ -31,7 +34,7 @@ static ipro_status describe_batch_norm(ipro_cuda_kernel *kernel, const ipro_shap
 }
 
 /* values[0]: epsilon; values[1]: 1 − momentum (cuDNN's factor); sizes[1]: training; sizes[2]:
- * running statistics in place. */
+ * running statistics in place; sizes[3]: saves the batch statistics into outputs 3 and 4. */
 static ipro_status run_batch_norm(const ipro_cuda_kernel *kernel, void *const *inputs,
                                   void *const *outputs, char *workspace, uint64_t step,
                                   ipro_error *err) {
@@ -65,7 +68,8 @@ static ipro_status run_batch_norm(const ipro_cuda_kernel *kernel, void *const *i
   IPRO_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
       handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, kernel->tensors[0], inputs[0],
       kernel->tensors[0], outputs[0], kernel->tensors[1], inputs[1], inputs[2],
-      (double)kernel->values[1], running_mean, running_var, epsilon, NULL, NULL));
+      (double)kernel->values[1], running_mean, running_var, epsilon,
+      kernel->sizes[3] ? outputs[3] : NULL, kernel->sizes[3] ? outputs[4] : NULL));
   return IPRO_OK;
 }
 
@@ -90,19 +94,24 @@ IPRO_CUDA_BUILD(ipro_cuda_build_batch_normalization) {
   if (training && unbiased && ipro_cuda_elements(x) / x->dims[1] < 2)
     return ipro_cuda_unsupported(err, "the unbiased variance needs two values per channel");
   if (in_place && node->n_outputs > 1)
-    for (int o = 1; o < node->n_outputs; o++)
+    for (int o = 1; o < node->n_outputs && o <= 2; o++)
       if (node->outputs[o] >= 0)
         return ipro_cuda_unsupported(err, "running statistics both in place and as outputs");
+  /* cuDNN saves both statistics or neither. */
+  bool saves = training && ipro_node_attr_int(node, "saves_statistics", 0) != 0 &&
+               ipro_cuda_output_shape(graph, node, 3) && ipro_cuda_output_shape(graph, node, 4);
   kernel->values[0] = epsilon;
   /* As the reference computes momentum · old + (1 − momentum) · new in double. */
   kernel->values[1] = (float)(1.0 - (double)momentum);
   kernel->sizes[1] = training;
   kernel->sizes[2] = in_place;
+  kernel->sizes[3] = saves;
   kernel->run = run_batch_norm;
   return IPRO_OK;
 }
 
-/* dY, X, scale → dX, [dScale], [dBias]; absent parameter gradients go to the workspace. */
+/* dY, X, scale, [saved mean, saved inverse standard deviation] → dX, [dScale], [dBias]; absent
+ * parameter gradients go to the workspace. sizes[1]: the saved statistics are given. */
 static ipro_status run_batch_norm_grad(const ipro_cuda_kernel *kernel, void *const *inputs,
                                        void *const *outputs, char *workspace, uint64_t step,
                                        ipro_error *err) {
@@ -114,7 +123,8 @@ static ipro_status run_batch_norm_grad(const ipro_cuda_kernel *kernel, void *con
   IPRO_CUDNN_CHECK(cudnnBatchNormalizationBackward(
       kernel->backend->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, kernel->tensors[0],
       inputs[1], kernel->tensors[0], inputs[0], kernel->tensors[0], outputs[0], kernel->tensors[1],
-      inputs[2], d_scale, d_bias, (double)kernel->values[0], NULL, NULL));
+      inputs[2], d_scale, d_bias, (double)kernel->values[0], kernel->sizes[1] ? inputs[3] : NULL,
+      kernel->sizes[1] ? inputs[4] : NULL));
   return IPRO_OK;
 }
 
@@ -128,6 +138,7 @@ IPRO_CUDA_BUILD(ipro_cuda_build_batch_norm_grad) {
   if (!(epsilon >= CUDNN_BN_MIN_EPSILON) || !(epsilon > 0))
     return ipro_cuda_unsupported(err, "epsilon %g is below cuDNN's minimum", (double)epsilon);
   kernel->values[0] = epsilon;
+  kernel->sizes[1] = ipro_cuda_input_shape(graph, node, 3) && ipro_cuda_input_shape(graph, node, 4);
   if (!ipro_cuda_output_shape(graph, node, 1) || !ipro_cuda_output_shape(graph, node, 2))
     kernel->offsets[0] = ipro_cuda_reserve(kernel, 2 * (size_t)x->dims[1] * sizeof(float));
   kernel->run = run_batch_norm_grad;

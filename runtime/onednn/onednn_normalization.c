@@ -10,10 +10,14 @@
  * over inputs 3 and 4 themselves (oneDNN's sum may write over its first source). With
  * unbiased_running_variance the batch variance's scale also carries PyTorch's m / (m - 1).
  *
- * ipro.BatchNormGrad (dY, X, scale → dX, dScale, dBias) is oneDNN's backward batch normalization,
- * which needs the batch mean and variance; the forward kept nothing, so the kernel first runs a
- * forward-training normalisation of X without scale and shift, whose mean and (biased) variance
- * land in planned intermediates and whose Y lands in dX, which the backward then overwrites.
+ * ipro.BatchNormGrad (dY, X, scale, [mean, inverse std] → dX, dScale, dBias) is oneDNN's backward
+ * batch normalization, which needs the batch mean and variance. A training program's forward
+ * saves them (saves_statistics: outputs 3 and 4, the mean and 1 / sqrt(variance + epsilon),
+ * written by a loop from the primitive's intermediates), and the gradient reads the mean where
+ * it lies and turns the inverse standard deviation back into the variance (a loop over the
+ * channels). Without them the kernel first runs a forward-training normalisation of X without
+ * scale and shift, whose mean and (biased) variance land in planned intermediates and whose Y
+ * lands in dX, which the backward then overwrites.
  *
  * In plain NCHW oneDNN normalises with a slow generic kernel; where the channels are a multiple
  * of 16 (and there are spatial axes), both kernels therefore work on channel-blocked copies
@@ -25,6 +29,8 @@
  * Softmax and LogSoftmax see the tensor as (outer, length, inner) with the reduction over the
  * middle axis: length is the axis's extent, or with coerce_2d the product of the axes from `axis`
  * on (inner is then 1). ipro.SoftmaxGrad (dY, Y → dX) is softmax_v2's backward on that layout. */
+#include <math.h>
+
 #include "onednn_internal.h"
 
 /* A reorder from the node's input to its output: a plain copy of `md`. */
@@ -47,6 +53,52 @@ static ipro_status running_step(ipro_onednn_kernel *kernel, const dnnl_memory_de
        (size_t)(output < 0 ? input : output)},
   };
   return ipro_onednn_sum_step(kernel, md, 2, scales, arguments, err);
+}
+
+/* The channels' batch statistics at `mean` and `variance` in the workspace (the primitive's
+ * intermediates), for the loops below. */
+typedef struct {
+  int64_t channels;
+  float epsilon;
+  size_t mean, variance;
+} statistics_at;
+
+static statistics_at *statistics_state(ipro_onednn_kernel *kernel, int64_t channels, float epsilon,
+                                       size_t mean, size_t variance, ipro_error *err) {
+  statistics_at *at = ipro_onednn_state_create(kernel, sizeof *at, err);
+  if (at) *at = (statistics_at){channels, epsilon, mean, variance};
+  return at;
+}
+
+/* A training BatchNormalization's outputs 3 and 4 (saves_statistics): the batch mean, and
+ * 1 / sqrt(variance + epsilon), what ipro.BatchNormGrad then takes instead of computing them. */
+static ipro_status save_statistics(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                   void *const *outputs, char *workspace, uint64_t step,
+                                   ipro_error *err) {
+  (void)inputs, (void)step, (void)err;
+  const statistics_at *at = kernel->state;
+  const float *mean = (const float *)(workspace + at->mean);
+  const float *variance = (const float *)(workspace + at->variance);
+  float *saved_mean = outputs[3], *saved_inv_std = outputs[4];
+  for (int64_t c = 0; c < at->channels; c++) {
+    saved_mean[c] = mean[c];
+    saved_inv_std[c] = 1.0f / sqrtf(variance[c] + at->epsilon);
+  }
+  return IPRO_OK;
+}
+
+/* ipro.BatchNormGrad given the saved statistics: the variance oneDNN's backward takes, from the
+ * saved 1 / sqrt(variance + epsilon) (the backward only uses variance + epsilon). */
+static ipro_status restore_variance(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                    void *const *outputs, char *workspace, uint64_t step,
+                                    ipro_error *err) {
+  (void)outputs, (void)step, (void)err;
+  const statistics_at *at = kernel->state;
+  const float *inv_std = inputs[4];
+  float *variance = (float *)(workspace + at->variance);
+  for (int64_t c = 0; c < at->channels; c++)
+    variance[c] = 1.0f / (inv_std[c] * inv_std[c]) - at->epsilon;
+  return IPRO_OK;
 }
 
 ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
@@ -122,6 +174,11 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
       (!y_in_place && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, staged,
                                                &x_md, IPRO_ONEDNN_OUTPUT, 0, err)))
     goto fail;
+  if (training && ipro_node_attr_int(node, "saves_statistics", 0) &&
+      ipro_node_output(graph, node, 3) && ipro_node_output(graph, node, 4) &&
+      (!statistics_state(kernel, x.dims[1], epsilon, mean, variance, err) ||
+       ipro_onednn_add_loop_step(kernel, save_statistics, err)))
+    goto fail;
   if (!training) {
     if ((running_mean && copy_step(kernel, &channel_md, 3, 1, err)) ||
         (running_var && copy_step(kernel, &channel_md, 4, 2, err)))
@@ -188,13 +245,19 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
         (ipro_onednn_output_shape(graph, node, i, &parameter, err) ||
          ipro_shape_elements(&parameter) != x.dims[1]))
       return ipro_onednn_unsupported(err, "output %d is not a vector of the channels", i);
+  /* The mean and inverse standard deviation the forward saved (inputs 3 and 4), or none. */
+  bool saved = node->n_inputs >= 5;
+  for (int i = 3; saved && i < 5; i++)
+    if (ipro_onednn_input_shape(graph, node, i, &parameter, err) ||
+        ipro_shape_elements(&parameter) != x.dims[1])
+      return ipro_onednn_unsupported(err, "input %d is not a vector of the channels", i);
   float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
   dnnl_memory_desc_t x_md, data_md;
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
       ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
     return IPRO_ERROR;
   size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
-  size_t mean = ipro_onednn_reserve(kernel, channel_bytes);
+  size_t mean = saved ? 0 : ipro_onednn_reserve(kernel, channel_bytes);
   size_t variance = ipro_onednn_reserve(kernel, channel_bytes);
   /* Channel-blocked: X and dY are reordered into intermediates, unless they lie channel-blocked
    * already (onednn_layouts.c); dX is written directly when it is carried channel-blocked, else
@@ -220,18 +283,26 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_batch_normalization_desc_t statistics_desc, hint_desc, desc;
   unsigned flags = dnnl_use_scale | dnnl_use_shift;
-  /* The batch statistics: a forward-training pass whose Y is scratch in dX (of the same size
-   * in either layout). */
-  IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
-      &statistics_desc, dnnl_forward_training, &data_md, epsilon, 0u));
-  const ipro_onednn_argument statistics[] = {
-      {DNNL_ARG_SRC, x_source, x_at},
-      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
-      {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean},
-      {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance},
-  };
-  if (ipro_onednn_primitive_step(kernel, &statistics_desc, NULL, NULL, statistics, 4, err))
-    goto fail;
+  if (saved) {
+    /* The forward's mean is read where it lies; its variance comes back from the saved inverse
+     * standard deviation. */
+    if (!statistics_state(kernel, x.dims[1], epsilon, 0, variance, err) ||
+        ipro_onednn_add_loop_step(kernel, restore_variance, err))
+      goto fail;
+  } else {
+    /* The batch statistics: a forward-training pass whose Y is scratch in dX (of the same size
+     * in either layout). */
+    IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
+        &statistics_desc, dnnl_forward_training, &data_md, epsilon, 0u));
+    const ipro_onednn_argument statistics[] = {
+        {DNNL_ARG_SRC, x_source, x_at},
+        {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+        {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean},
+        {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance},
+    };
+    if (ipro_onednn_primitive_step(kernel, &statistics_desc, NULL, NULL, statistics, 4, err))
+      goto fail;
+  }
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(&hint_desc, dnnl_forward_training,
                                                                &data_md, epsilon, flags));
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_backward_desc_init(&desc, dnnl_backward, &data_md,
@@ -244,7 +315,9 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
       /* oneDNN 2.6 insists on a shift with use_shift, though no gradient depends on it: it is
        * given the scale, which is at hand and of the same shape. */
       ipro_onednn_bind(kernel, pd, DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN,
+                       saved ? IPRO_ONEDNN_INPUT : IPRO_ONEDNN_INTERMEDIATE, saved ? 3 : mean,
+                       err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, dx_source, dx_at, err))
     goto fail;

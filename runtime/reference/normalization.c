@@ -28,7 +28,9 @@ void ipro_reference_channel_moments(const double *x, int64_t batch, int64_t chan
  * compiler sets (codegen/internal_ops.md) make it PyTorch's update for the training program:
  * running_stats_in_place writes the running statistics over inputs 3 and 4 instead of outputs 1
  * and 2, and unbiased_running_variance takes the unbiased batch variance (times m / (m - 1),
- * m = N * spatial) for the running variance; the normalisation always uses the biased one. */
+ * m = N * spatial) for the running variance; the normalisation always uses the biased one. With
+ * saves_statistics (training only), outputs 3 and 4 receive the batch mean and the inverse
+ * standard deviation 1 / sqrt(biased variance + epsilon) for the backward pass. */
 IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   (void)context;
   ipro_shape x;
@@ -47,6 +49,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   double *y = outputs[0];
   double *running_mean = ipro_reference_optional(outputs, node->n_outputs, 1);
   double *running_var = ipro_reference_optional(outputs, node->n_outputs, 2);
+  bool saves = training && ipro_node_attr_int(node, "saves_statistics", 0) != 0;
+  double *saved_mean = saves ? ipro_reference_optional(outputs, node->n_outputs, 3) : NULL;
+  double *saved_inv_std = saves ? ipro_reference_optional(outputs, node->n_outputs, 4) : NULL;
   if (in_place && (running_mean || running_var))
     return ipro_reference_fail(node, err,
                                "running_stats_in_place updates inputs 3 and 4; outputs 1 and 2 "
@@ -69,6 +74,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
       if (running_mean) running_mean[c] = new_mean;
       if (running_var) running_var[c] = new_var;
     }
+    if (saved_mean) saved_mean[c] = mean;
+    if (saved_inv_std) saved_inv_std[c] = 1.0 / sqrt(var + epsilon);
     double factor = scale[c] / sqrt(var + epsilon);
     for (int64_t n = 0; n < batch; n++)
       for (int64_t i = 0; i < size; i++) {

@@ -4,7 +4,9 @@
  *
  * Both recompute what they need from what the forward kept: BatchNormGrad the batch mean and
  * biased variance from X, with the forward's own ipro_reference_channel_moments, so the two agree
- * to the last bit; SoftmaxGrad reads Y and lays the softmax axis out with the forward's
+ * to the last bit (the mean and inverse standard deviation a training program's forward saves,
+ * inputs 3 and 4, are the fast kernels' shortcut and are not read here: recomputed in double,
+ * the reference checks them); SoftmaxGrad reads Y and lays the softmax axis out with the forward's
  * ipro_reference_softmax_layout (axis, or the flattened trailing axes under coerce_2d). */
 #include <math.h>
 

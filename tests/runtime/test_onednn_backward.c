@@ -35,8 +35,19 @@ static float random_uniform(void) { return ipro_test_random_uniform(&random_stat
 /* How a case fills an input: uniform in [-1, 1); positive in [0.5, 1.5) (variances, scales);
  * ties: one of five values, so pooling windows hold equal maxima; relu_output: the output of a
  * Relu (a third exact zeros); unit: in (0, 1) (a Sigmoid's output); bounds: uniform, with a quarter
- * of the elements exactly -0.5 or 0.5 (Clip's bounds in the cases below). */
-typedef enum { UNIFORM, POSITIVE, TIES, RELU_OUTPUT, UNIT, BOUNDS } data_kind;
+ * of the elements exactly -0.5 or 0.5 (Clip's bounds in the cases below); saved_mean and
+ * saved_inv_std: a BatchNormGrad's input 1's batch mean and 1 / sqrt(biased variance + epsilon)
+ * per channel, as its forward saves them. */
+typedef enum {
+  UNIFORM,
+  POSITIVE,
+  TIES,
+  RELU_OUTPUT,
+  UNIT,
+  BOUNDS,
+  SAVED_MEAN,
+  SAVED_INV_STD
+} data_kind;
 
 static float random_value(data_kind kind) {
   float u = random_uniform();
@@ -89,6 +100,29 @@ static void set_float(ipro_node *n, const char *name, float value) {
   hand_require(ipro_node_set_float(n, name, value) == IPRO_OK);
 }
 
+/* Overwrites `values` (C floats) with the saved statistic `kind` of the node's input 1 (X). */
+static void saved_statistics(const ipro_graph *graph, const ipro_node *n, const float *x,
+                             data_kind kind, float *values) {
+  const ipro_shape *shape = &ipro_node_input(graph, n, 1)->shape;
+  int64_t batch = shape->dims[0], channels = shape->dims[1], size = 1;
+  for (int d = 2; d < shape->rank; d++)
+    size *= shape->dims[d];
+  double epsilon = ipro_node_attr_float(n, "epsilon", 1e-5f);
+  for (int64_t c = 0; c < channels; c++) {
+    double sum = 0, squares = 0, count = (double)(batch * size);
+    for (int64_t b = 0; b < batch; b++)
+      for (int64_t i = 0; i < size; i++)
+        sum += x[(b * channels + c) * size + i];
+    double mean = sum / count;
+    for (int64_t b = 0; b < batch; b++)
+      for (int64_t i = 0; i < size; i++) {
+        double d = x[(b * channels + c) * size + i] - mean;
+        squares += d * d;
+      }
+    values[c] = (float)(kind == SAVED_MEAN ? mean : 1.0 / sqrt(squares / count + epsilon));
+  }
+}
+
 /* Infers the node's shapes, then runs it on the reference and (where oneDNN takes it) on oneDNN,
  * each on its own copy of the inputs, and compares outputs and inputs. Frees the graph. */
 static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool expect_supported) {
@@ -118,6 +152,8 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
       g++;
     for (size_t k = 0; k < bytes / sizeof(float); k++)
       ((float *)reference_in[i])[k] = random_value(c->kinds[g]);
+    if (c->kinds[g] == SAVED_MEAN || c->kinds[g] == SAVED_INV_STD)
+      saved_statistics(graph, n, reference_in[1], c->kinds[g], reference_in[i]);
     memcpy(onednn_in[i], reference_in[i], bytes);
   }
   for (int o = 0; o < n->n_outputs; o++) {
@@ -265,40 +301,56 @@ static void batch_norm_cases(ipro_backend *onednn) {
     int rank = shapes[i].rank;
     const int64_t *x = shapes[i].x, *channels = &shapes[i].x[1];
     char label[200];
-    for (int outputs = 0; outputs < 2; outputs++) {
+    /* With the statistics the forward saved (in the oneDNN kernel; the reference recomputes
+     * them from X) as the training programs have it, and without. */
+    for (int form = 0; form < 3; form++) {
+      bool outputs = form != 1, saved = form == 2;
       one_node c = {0};
       input(&c, "dY", rank, x, UNIFORM);
       input(&c, "X", rank, x, UNIFORM);
       input(&c, "scale", 1, channels, UNIFORM);
-      ipro_node *n = node(&c, "ipro.BatchNormGrad", IPRO_OP_BATCH_NORM_GRAD, "dY,X,scale",
+      if (saved) {
+        input(&c, "mean", 1, channels, SAVED_MEAN);
+        input(&c, "inv_std", 1, channels, SAVED_INV_STD);
+      }
+      ipro_node *n = node(&c, "ipro.BatchNormGrad", IPRO_OP_BATCH_NORM_GRAD,
+                          saved ? "dY,X,scale,mean,inv_std" : "dY,X,scale",
                           outputs ? "dX,dScale,dBias" : "dX,,");
       set_float(n, "epsilon", i == 0 ? 1e-3f : 1e-5f);
-      snprintf(label, sizeof label, "BatchNormGrad rank %d%s", rank, outputs ? "" : " (dX only)");
+      snprintf(label, sizeof label, "BatchNormGrad rank %d%s", rank,
+               saved     ? " (saved statistics)"
+               : outputs ? ""
+                         : " (dX only)");
       run_case(onednn, &c, label, true);
     }
     /* in place + unbiased (the training program's form), in place, and ONNX's outputs with the
      * unbiased variance */
-    for (int form = 0; form < 3; form++) {
+    for (int form = 0; form < 4; form++) {
       one_node c = {0};
       input(&c, "X", rank, x, UNIFORM);
       input(&c, "scale", 1, channels, UNIFORM);
       input(&c, "B", 1, channels, UNIFORM);
       input(&c, "mean", 1, channels, UNIFORM);
       input(&c, "var", 1, channels, POSITIVE);
-      ipro_node *n = node(&c, "BatchNormalization", IPRO_OP_BATCH_NORMALIZATION,
-                          "X,scale,B,mean,var", form == 2 ? "Y,running_mean,running_var" : "Y");
+      ipro_node *n =
+          node(&c, "BatchNormalization", IPRO_OP_BATCH_NORMALIZATION, "X,scale,B,mean,var",
+               form == 2   ? "Y,running_mean,running_var"
+               : form == 3 ? "Y,,,saved_mean,saved_inv_std"
+                           : "Y");
       set_int(n, "training_mode", 1);
       set_float(n, "momentum", form == 1 ? 0.8f : 0.9f);
       ipro_error err = {{0}};
       CHECK_OK(ipro_graph_normalize(c.graph, &err), &err);
       c.internal = true; /* normalised now: the attributes below are the compiler's own */
       n = &c.graph->nodes[0];
-      if (form < 2) set_int(n, "running_stats_in_place", 1);
+      if (form != 2) set_int(n, "running_stats_in_place", 1);
       if (form != 1) set_int(n, "unbiased_running_variance", 1);
+      if (form == 3) set_int(n, "saves_statistics", 1);
       snprintf(label, sizeof label, "BatchNormalization training rank %d, %s", rank,
                form == 0   ? "in place, unbiased"
                : form == 1 ? "in place"
-                           : "outputs, unbiased");
+               : form == 2 ? "outputs, unbiased"
+                           : "in place, unbiased, saving its statistics (the training program's)");
       run_case(onednn, &c, label, true);
     }
   }
