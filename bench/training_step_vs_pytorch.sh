@@ -20,6 +20,12 @@
 #     MODELS="resnet32:5:3 resnet110:3:2" RAW=/tmp/steps.tsv bench/training_step_vs_pytorch.sh
 #   bench/training_step_vs_pytorch.sh report /tmp/steps.tsv    # the table again from a raw file
 #
+# The roofline (the issue's "GFLOP/s against the isolated-convolution roofline of the same
+# shapes"): in every round bench/conv_roofline also runs each convolution kernel of the model's E2E
+# training step alone (fresh process, same threads); the table's footer gives the isolated
+# convolutions' GFLOP/s (median of rounds) beside the whole step's FLOPs over infopro's E2E step
+# time. Its raw lines go to RAW.roofline.
+#
 # The machine's load is recorded per run: the 1-minute load average and the number of runnable
 # processes (/proc/loadavg) when the run starts and when it ends; other processes on the cores only
 # ever add time, so a table whose runs saw other runnable processes is disturbed, and says so.
@@ -118,6 +124,28 @@ report() {
       else print "Undisturbed: no other runnable process seen at any run'"'"'s start or end." }' \
       "$raw")" \
     "Raw: $raw"
+  roofline_report
+}
+
+# The roofline lines, from $raw.roofline (model round conv_gflop conv_ms conv_gflops step_gflop).
+roofline_report() {
+  local name conv_ms conv_gflop conv_rate step_gflop e2e
+  [ -s "$raw.roofline" ] || return 0
+  echo
+  for name in $(awk -F '\t' '!seen[$1]++ { print $1 }' "$raw.roofline"); do
+    conv_gflop=$(awk -F '\t' -v m="$name" '$1 == m { print $3 }' "$raw.roofline" | median)
+    conv_ms=$(awk -F '\t' -v m="$name" '$1 == m { print $4 }' "$raw.roofline" | median)
+    conv_rate=$(awk -F '\t' -v m="$name" '$1 == m { print $5 }' "$raw.roofline" | median)
+    step_gflop=$(awk -F '\t' -v m="$name" '$1 == m { print $6 }' "$raw.roofline" | median)
+    e2e=$(column_of "$name" infopro 1 5 | median)
+    awk -v m="$name" -v cg="$conv_gflop" -v cms="$conv_ms" -v cr="$conv_rate" -v sg="$step_gflop" \
+      -v e="$e2e" 'BEGIN {
+        printf "Roofline, %s: the E2E step'"'"'s convolutions, each kernel alone (bench/conv_roofline,", m
+        printf " median of rounds): %.2f GFLOP in %.1f ms, %.0f GFLOP/s; the whole step, %.2f GFLOP", cg, cms, cr, sg
+        if (e == "-" || e == 0) { print "."; exit }
+        printf " in infopro'"'"'s E2E step of %.3f s: %.0f GFLOP/s, %.0f%% of the isolated", e / 1000, sg / (e / 1000), 100 * (sg / (e / 1000)) / cr
+        printf " convolutions'"'"' rate (their time alone is %.0f%% of the step).\n", 100 * cms / e }'
+  done
 }
 
 if [ "${1:-}" = report ]; then
@@ -130,7 +158,7 @@ if [ -z "$raw" ]; then raw=$(mktemp /tmp/training_step.XXXXXX.tsv); fi
 echo "building $build (Release)" >&2
 # shellcheck disable=SC2086
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j "$threads" --target infopro training_step >/dev/null
+cmake --build "$build" -j "$threads" --target infopro training_step conv_roofline >/dev/null
 bench=$build/bench/training_step
 infopro=$build/infopro
 export OMP_NUM_THREADS=$threads
@@ -144,6 +172,7 @@ plan_cuts() {
 
 printf 'model\timpl\tK\tround\tstep_ms\tmin_ms\tmax_ms\tpeak_bytes\tplanned_bytes\tmaxrss_delta' \
   >"$raw"
+: >"$raw.roofline"
 printf '\tload1\tbatch\tsaved_bytes\trunning\tend_time\tend_load1\tend_running\n' >>"$raw"
 # fields before batch, fields after it (saved bytes), the load at the start
 record() {
@@ -187,6 +216,10 @@ for entry in $models; do
           "${f[11]}" "$busy"
       fi
     done
+    IFS=$'\t' read -r -a f < <("$build/bench/conv_roofline" "$model" --batch "$batch" --tsv)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$round" "${f[2]}" "${f[3]}" "${f[4]}" "${f[5]}" \
+      >>"$raw.roofline"
+    echo "$name roofline round $round: ${f[*]}" >&2
   done
   unset cuts
 done
