@@ -2,7 +2,9 @@
  * is measured against in bench/training_step_vs_pytorch.sh.
  *
  * The model is opened at the batch, its training program built (forward, backward, SGD), and its
- * tensors given the layouts the oneDNN backend carries them in (as the trainer does). Every Conv,
+ * tensors given the layouts the oneDNN backend carries them in (as the trainer does, unless a
+ * node of the program falls back to the reference kernels, which none of the bundled models'
+ * do; the executor then chooses again without it). Every Conv,
  * ipro.ConvGradInput and ipro.ConvGradWeight kernel of it is then prepared on the oneDNN backend
  * and run by itself on seeded random operands, warm-up runs first, and the median of the timed
  * runs taken; identical kernels (the same op, shapes and attributes) are timed once and counted
@@ -71,6 +73,9 @@ static void kind_key(const ipro_graph *graph, const ipro_node *node, const uint8
   }
 }
 
+/* bytes rounded up to a multiple of 64 (aligned_alloc's size rule), at least 64. */
+static size_t aligned(size_t bytes) { return bytes ? (bytes + 63) / 64 * 64 : 64; }
+
 /* Median seconds of one run of node's oneDNN kernel on random operands; < 0 on failure. */
 static double time_kernel(ipro_backend *onednn, const ipro_graph *graph, const ipro_node *node,
                           int warmup, int runs) {
@@ -81,14 +86,16 @@ static double time_kernel(ipro_backend *onednn, const ipro_graph *graph, const i
     return -1;
   }
   void *inputs[8] = {NULL}, *outputs[8] = {NULL};
-  void *workspace = kernel->workspace_bytes ? malloc(kernel->workspace_bytes) : NULL;
+  /* 64-byte aligned, as the executor's arena is */
+  void *workspace =
+      kernel->workspace_bytes ? aligned_alloc(64, aligned(kernel->workspace_bytes)) : NULL;
   uint32_t state = 12345;
   for (int i = 0; i < node->n_inputs + node->n_outputs && i < 16; i++) {
     bool input = i < node->n_inputs;
     int t = input ? node->inputs[i] : node->outputs[i - node->n_inputs];
     if (t < 0 || (input ? i : i - node->n_inputs) >= 8) continue;
     size_t bytes = (size_t)ipro_tensor_bytes(&graph->tensors[t]);
-    float *values = malloc(bytes ? bytes : 1);
+    float *values = aligned_alloc(64, aligned(bytes));
     for (size_t k = 0; k < bytes / sizeof(float); k++) {
       state = state * 1664525u + 1013904223u;
       values[k] = (float)(state >> 8) / 16777216.0f - 0.5f;

@@ -19,10 +19,12 @@
  *     into an intermediate first (ipro_onednn_stage_flat_inputs);
  *   - any other way: the tensor stays plain.
  * A tensor is carried channel-blocked when every node touching it treats it one of the first two
- * ways and it is a float32 activation of rank 3 to 5 with a multiple of 16 channels that is
- * neither a graph input nor a graph output (what callers bind and read stays plain). On a CPU
- * without AVX-512 (where oneDNN's direct kernels block by 8) and with IPRO_ONEDNN_PLAIN_LAYOUTS=1
- * (for comparison) every tensor stays plain. */
+ * ways, it is a float32 activation of rank 3 to 5 with a multiple of 16 channels that is neither
+ * a graph input nor a graph output (what callers bind and read stays plain), and it is, or is
+ * joined through element-wise nodes to, a tensor that a convolution or batch normalisation reads
+ * or writes (carrying a chain of element-wise nodes alone would only add reorders at its ends). On
+ * a CPU without AVX-512 (where oneDNN's direct kernels block by 8) and with
+ * IPRO_ONEDNN_PLAIN_LAYOUTS=1 (for comparison) every tensor stays plain. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,7 +59,11 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
   case IPRO_OP_UNARY_GRAD: return (input ? i <= 1 : i == 0) ? OPERAND_FLAT : OPERAND_PLAIN;
   case IPRO_OP_ADD:
   case IPRO_OP_SUM:
-    return (input || i == 0) && operands_alike(graph, node) ? OPERAND_FLAT : OPERAND_PLAIN;
+    /* a Sum whose every input needed a reorder must still fit its steps */
+    return (input || i == 0) && node->n_inputs < IPRO_ONEDNN_MAX_STEPS &&
+                   operands_alike(graph, node)
+               ? OPERAND_FLAT
+               : OPERAND_PLAIN;
   default: return OPERAND_PLAIN;
   }
 }
@@ -78,6 +84,53 @@ static bool eligible(const ipro_graph *graph, const ipro_tensor *t) {
   return ipro_shape_elements(&shape) > 0 && shape.dims[1] % 16 == 0;
 }
 
+/* Union-find over tensors: the tensors an element-wise node reads and writes are one group. */
+static int group_of(int *parent, int t) {
+  while (parent[t] != t)
+    t = parent[t] = parent[parent[t]];
+  return t;
+}
+
+/* Whether some tensor of each group is read or written where it lies by a convolution or a batch
+ * normalisation, which is what carrying pays for: a group of tensors that only element-wise
+ * kernels touch would only gain reorders at its edges. */
+static void keep_groups_near_own_layouts(const ipro_graph *graph, const bool *excluded,
+                                         uint8_t *layouts) {
+  int *parent = malloc(sizeof(int) * ((size_t)graph->n_tensors + 1));
+  bool *useful = calloc((size_t)graph->n_tensors + 1, sizeof(bool));
+  if (!parent || !useful) {
+    memset(layouts, 0, (size_t)graph->n_tensors); /* all plain: always correct */
+    free(parent), free(useful);
+    return;
+  }
+  for (int t = 0; t < graph->n_tensors; t++)
+    parent[t] = t;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    if (excluded && excluded[n]) continue;
+    int first = -1;
+    for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
+      bool input = i < node->n_inputs;
+      int at = input ? i : i - node->n_inputs;
+      int t = input ? node->inputs[at] : node->outputs[at];
+      if (t < 0 || !layouts[t]) continue;
+      operand_use use = use_of(graph, node, input, at);
+      if (use == OPERAND_OWN_LAYOUT) useful[t] = true;
+      if (use != OPERAND_FLAT) continue;
+      if (first < 0)
+        first = t;
+      else
+        parent[group_of(parent, t)] = group_of(parent, first);
+    }
+  }
+  for (int t = 0; t < graph->n_tensors; t++)
+    if (useful[t]) useful[group_of(parent, t)] = true;
+  for (int t = 0; t < graph->n_tensors; t++)
+    if (layouts[t] && !useful[group_of(parent, t)]) layouts[t] = 0;
+  free(parent);
+  free(useful);
+}
+
 void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
                                 const bool *excluded, uint8_t *layouts) {
   (void)self;
@@ -94,6 +147,7 @@ void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *grap
       if (node->outputs[o] >= 0 && (out || use_of(graph, node, false, o) == OPERAND_PLAIN))
         layouts[node->outputs[o]] = 0;
   }
+  if (carry) keep_groups_near_own_layouts(graph, excluded, layouts);
 }
 
 bool ipro_onednn_carried(const ipro_onednn_kernel *kernel, int tensor) {
