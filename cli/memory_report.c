@@ -69,6 +69,9 @@ void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
           "(RSS) %llu, libraries at start (RSS) %llu",
           (unsigned long long)m->loader, (unsigned long long)m->library_pages,
           (unsigned long long)m->split_search_rss, (unsigned long long)m->rss_baseline);
+  if (m->export_heap)
+    fprintf(out, ", writing the trained model (allocator) %llu",
+            (unsigned long long)m->export_heap);
   print_end_to_end(m, out);
 }
 
@@ -89,6 +92,7 @@ void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writ
   ipro_json_int(w, "library_code_rss_bytes", (int64_t)m->library_pages);
   ipro_json_int(w, "split_search_rss_bytes", (int64_t)m->split_search_rss);
   ipro_json_int(w, "libraries_rss_at_start_bytes", (int64_t)m->rss_baseline);
+  ipro_json_int(w, "writing_trained_model_bytes", (int64_t)m->export_heap);
   ipro_json_end_object(w);
   ipro_json_int(w, "rss_slack_bytes", (int64_t)IPRO_CLI_RSS_SLACK_BYTES);
   if (m->end_to_end) ipro_json_int(w, "end_to_end_peak_bytes", (int64_t)m->end_to_end);

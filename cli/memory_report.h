@@ -19,8 +19,10 @@
  *                       pages of mapped files, RssFile: oneDNN's and LLVM's code as it is
  *                       first run), the anonymous resident set's growth while the split was
  *                       searched (code oneDNN and LLVM generate, and heap the search used that
- *                       stays resident for the trainer to reuse), and the resident set the
- *                       process started with (the libraries);
+ *                       stays resident for the trainer to reuse), the resident set the
+ *                       process started with (the libraries), and, after training, the
+ *                       allocator's peak while the trained model is written (--out: the model
+ *                       file read and decoded again), which the figures above leave out;
  *   device-measured     on a GPU, the driver's figure of device memory in use
  *                       (cudaMemGetInfo) at its highest after creation or a step, over its
  *                       figure before the trainer allocated (printed only there).
@@ -51,11 +53,12 @@ typedef struct {
   uint64_t rss_baseline;          /* VmRSS when `train` started: the libraries, the binary */
   uint64_t dataset;               /* training and test splits as stored (uint8) */
   uint64_t loader;                /* the batch loaders' buffers */
-  uint64_t split_search_rss;      /* anonymous resident growth while the split was searched */
-  uint64_t library_pages;         /* RssFile's growth: library code paged in since the start */
-  uint64_t end_to_end;            /* the end-to-end plan's peak (0 when not computed) */
-  uint64_t device_growth;         /* on a GPU: cudaMemGetInfo's growth over the trainer */
-  bool on_device;                 /* the plan is a GPU's memory (--device cuda) */
+  uint64_t export_heap;      /* allocator peak while the trained model was written (0: none was) */
+  uint64_t split_search_rss; /* anonymous resident growth while the split was searched */
+  uint64_t library_pages;    /* RssFile's growth: library code paged in since the start */
+  uint64_t end_to_end;       /* the end-to-end plan's peak (0 when not computed) */
+  uint64_t device_growth;    /* on a GPU: cudaMemGetInfo's growth over the trainer */
+  bool on_device;            /* the plan is a GPU's memory (--device cuda) */
   int K;
 } ipro_cli_memory_report;
 
