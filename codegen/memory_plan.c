@@ -9,8 +9,6 @@
 
 static size_t aligned(size_t bytes) { return ipro_memory_aligned(bytes, IPRO_ARENA_ALIGNMENT); }
 
-static const ipro_planned_buffer *sort_base;
-
 static size_t lifetime(const ipro_planned_buffer *b) {
   return (size_t)(b->last_step - b->first_step + 1);
 }
@@ -20,10 +18,9 @@ static size_t lifetime(const ipro_planned_buffer *b) {
  * live long and whose gradients live briefly, often pack tighter when the long-lived or
  * large-and-long-lived buffers go first. The planner tries each and keeps the smallest arena. */
 typedef enum { ORDER_SIZE, ORDER_AREA, ORDER_LIFETIME, ORDER_COUNT } placement_order;
-static placement_order sort_order;
 
-static size_t order_key(const ipro_planned_buffer *b) {
-  switch (sort_order) {
+static size_t order_key(placement_order order, const ipro_planned_buffer *b) {
+  switch (order) {
   case ORDER_AREA: {
     size_t area;
     return ipro_checked_mul_size(aligned(b->bytes) / IPRO_ARENA_ALIGNMENT, lifetime(b), &area)
@@ -35,16 +32,32 @@ static size_t order_key(const ipro_planned_buffer *b) {
   }
 }
 
-/* Larger keys first, then larger buffers, then the earlier one, so that the result does not
- * depend on qsort. */
+/* A buffer's place in one placement order: everything the order compares, copied from the
+ * buffer, so that sorting needs nothing outside the entries. */
+typedef struct {
+  size_t key, size;
+  int first_step, index;
+} order_entry;
+
+/* Larger keys first, then larger buffers, then the earlier one, then the lower index, so that the
+ * result does not depend on qsort. */
 static int by_order_descending(const void *a, const void *b) {
-  const ipro_planned_buffer *x = &sort_base[*(const int *)a], *y = &sort_base[*(const int *)b];
-  size_t kx = order_key(x), ky = order_key(y);
-  if (kx != ky) return kx > ky ? -1 : 1;
-  size_t sx = aligned(x->bytes), sy = aligned(y->bytes);
-  if (sx != sy) return sx > sy ? -1 : 1;
+  const order_entry *x = a, *y = b;
+  if (x->key != y->key) return x->key > y->key ? -1 : 1;
+  if (x->size != y->size) return x->size > y->size ? -1 : 1;
   if (x->first_step != y->first_step) return x->first_step < y->first_step ? -1 : 1;
-  return *(const int *)a - *(const int *)b;
+  return x->index - y->index;
+}
+
+/* order[] = the buffers' indices in placement order `which`. */
+static void sort_for(placement_order which, const ipro_planned_buffer *buffers, int count,
+                     order_entry *entries, int *order) {
+  for (int i = 0; i < count; i++)
+    entries[i] = (order_entry){order_key(which, &buffers[i]), aligned(buffers[i].bytes),
+                               buffers[i].first_step, i};
+  qsort(entries, (size_t)count, sizeof *entries, by_order_descending);
+  for (int i = 0; i < count; i++)
+    order[i] = entries[i].index;
 }
 
 static int by_offset(const void *a, const void *b) {
@@ -112,11 +125,12 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
   summary->lower_bound_bytes = 0;
   if (count == 0) return IPRO_OK;
   int *order = malloc(sizeof(int) * (size_t)count);
+  order_entry *entries = malloc(sizeof(*entries) * (size_t)count);
   ipro_planned_buffer **placed = malloc(sizeof(*placed) * (size_t)count);
   ipro_planned_buffer **conflicts = malloc(sizeof(*conflicts) * (size_t)count);
   size_t *best_offsets = malloc(sizeof(size_t) * (size_t)count);
-  if (!order || !placed || !conflicts || !best_offsets) {
-    free(order), free(placed), free(conflicts), free(best_offsets);
+  if (!order || !entries || !placed || !conflicts || !best_offsets) {
+    free(order), free(entries), free(placed), free(conflicts), free(best_offsets);
     return ipro_error_set(err, "out of memory planning %d buffers", count);
   }
   /* Every offset the planner writes ends within the sum of all (aligned) buffers, so checking
@@ -127,17 +141,14 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
     if (buffers[i].bytes > (size_t)INT64_MAX - IPRO_ARENA_ALIGNMENT ||
         !ipro_checked_add_size(total, aligned(buffers[i].bytes), &total) ||
         total > (size_t)INT64_MAX) {
-      free(order), free(placed), free(conflicts), free(best_offsets);
+      free(order), free(entries), free(placed), free(conflicts), free(best_offsets);
       return ipro_error_set(err, "the %d buffers of the program add up to more than 2^63 bytes",
                             count);
     }
   }
   size_t lower = lower_bound(buffers, count), best = (size_t)-1;
-  sort_base = buffers;
-  for (sort_order = ORDER_SIZE; sort_order < ORDER_COUNT && best > lower; sort_order++) {
-    for (int i = 0; i < count; i++)
-      order[i] = i;
-    qsort(order, (size_t)count, sizeof(int), by_order_descending);
+  for (placement_order which = ORDER_SIZE; which < ORDER_COUNT && best > lower; which++) {
+    sort_for(which, buffers, count, entries, order);
     size_t arena = place_in_order(buffers, order, count, placed, conflicts);
     if (arena < best) {
       best = arena;
@@ -149,7 +160,7 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
     buffers[i].offset = best_offsets[i];
   summary->arena_bytes = best;
   summary->lower_bound_bytes = lower;
-  free(order), free(placed), free(conflicts), free(best_offsets);
+  free(order), free(entries), free(placed), free(conflicts), free(best_offsets);
   return IPRO_OK;
 }
 
