@@ -109,17 +109,9 @@ static void saved_statistics(const ipro_graph *graph, const ipro_node *n, const 
     size *= shape->dims[d];
   double epsilon = ipro_node_attr_float(n, "epsilon", 1e-5f);
   for (int64_t c = 0; c < channels; c++) {
-    double sum = 0, squares = 0, count = (double)(batch * size);
-    for (int64_t b = 0; b < batch; b++)
-      for (int64_t i = 0; i < size; i++)
-        sum += x[(b * channels + c) * size + i];
-    double mean = sum / count;
-    for (int64_t b = 0; b < batch; b++)
-      for (int64_t i = 0; i < size; i++) {
-        double d = x[(b * channels + c) * size + i] - mean;
-        squares += d * d;
-      }
-    values[c] = (float)(kind == SAVED_MEAN ? mean : 1.0 / sqrt(squares / count + epsilon));
+    double mean, variance;
+    ipro_test_channel_moments(x, batch, channels, size, c, &mean, &variance);
+    values[c] = (float)(kind == SAVED_MEAN ? mean : 1.0 / sqrt(variance + epsilon));
   }
 }
 

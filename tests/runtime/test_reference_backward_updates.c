@@ -228,17 +228,9 @@ static void test_batch_norm_running_statistics(void) {
            &err);
   const int m = BN_N * BN_SPATIAL;
   for (int c = 0; c < BN_C; c++) {
-    double sum = 0, squares = 0;
-    for (int n = 0; n < BN_N; n++)
-      for (int s = 0; s < BN_SPATIAL; s++)
-        sum += xs[(n * BN_C + c) * BN_SPATIAL + s];
-    double batch_mean = sum / m;
-    for (int n = 0; n < BN_N; n++)
-      for (int s = 0; s < BN_SPATIAL; s++) {
-        double d = xs[(n * BN_C + c) * BN_SPATIAL + s] - batch_mean;
-        squares += d * d;
-      }
-    double biased = squares / m, unbiased = squares / (m - 1);
+    double batch_mean, biased;
+    ipro_test_channel_moments(xs, BN_N, BN_C, BN_SPATIAL, c, &batch_mean, &biased);
+    double unbiased = biased * m / (m - 1);
     CHECK_CLOSE(mean[c], 0.9 * old_mean[c] + 0.1 * batch_mean, "in-place running mean[%d]", c);
     CHECK_CLOSE(var[c], 0.9 * old_var[c] + 0.1 * unbiased, "in-place running var[%d] (unbiased)",
                 c);

@@ -26,6 +26,21 @@ size_t ipro_test_tensor_bytes(const ipro_tensor *tensor) {
   return (size_t)ipro_shape_elements(&tensor->shape) * ipro_dtype_size(tensor->dtype);
 }
 
+void ipro_test_channel_moments(const float *x, int64_t batch, int64_t channels, int64_t size,
+                               int64_t c, double *mean, double *variance) {
+  double sum = 0, squares = 0, count = (double)(batch * size);
+  for (int64_t n = 0; n < batch; n++)
+    for (int64_t i = 0; i < size; i++)
+      sum += x[(n * channels + c) * size + i];
+  *mean = sum / count;
+  for (int64_t n = 0; n < batch; n++)
+    for (int64_t i = 0; i < size; i++) {
+      double d = x[(n * channels + c) * size + i] - *mean;
+      squares += d * d;
+    }
+  *variance = squares / count;
+}
+
 int ipro_test_add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, int rank,
                          const int64_t *dims) {
   int t = ipro_graph_tensor(graph, name);

@@ -18,6 +18,11 @@ double ipro_test_lcg_uniform(unsigned *state, double lo, double hi);
 
 size_t ipro_test_tensor_bytes(const ipro_tensor *tensor);
 
+/* Channel c's mean and biased variance of x (batch, channels, size...) row-major, in double: the
+ * batch statistics a training-mode BatchNormalization normalises with. */
+void ipro_test_channel_moments(const float *x, int64_t batch, int64_t channels, int64_t size,
+                               int64_t c, double *mean, double *variance);
+
 /* Adds (or finds) tensor `name` and gives it dtype and shape; returns its index. */
 int ipro_test_add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, int rank,
                          const int64_t *dims);
