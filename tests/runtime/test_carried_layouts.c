@@ -8,16 +8,20 @@
  *   plain: a ResNet-8 whose second Conv is refused (its input would be carried otherwise) gives
  *   the reference backend's logits;
  * - a tensor between a Conv and a Relu is carried, one between two Relus is not (element-wise
- *   kernels alone would only pay reorders at the ends of the chain). */
+ *   kernels alone would only pay reorders at the ends of the chain);
+ * - an element-wise kernel whose input lies in another layout than its output (Conv -> Relu ->
+ *   graph output, graph input -> Relu -> Conv) gives the reference's values. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codegen/training_graph.h"
+#include "frontend/hand_graph.h"
 #include "runtime/executor.h"
 #include "runtime/trainer.h"
 #include "support/bundled_models.h"
 #include "support/check.h"
+#include "support/tensor_checks.h"
 
 #define BATCH 4
 #define MAX_PARAMETERS 512
@@ -91,6 +95,7 @@ static bool train(const char *name, const char *const *cuts, int n_cuts, kernels
                                   .n_cuts = n_cuts,
                                   .cuts = cuts,
                                   .local = ipro_test_local_settings(network, BATCH)};
+
   options.reference = kernels == REFERENCE_KERNELS;
   ipro_graph_free(network);
   ipro_trainer *trainer = NULL;
@@ -116,6 +121,7 @@ static bool train(const char *name, const char *const *cuts, int n_cuts, kernels
   for (int i = 0; i < BATCH; i++)
     labels[i] = i % 3;
   CHECK_OK(ipro_trainer_step(trainer, images, labels, 0.05f, &run->losses[0], &err), &err);
+
   read_parameters(trainer, run, true);
   free(images);
   ipro_trainer_free(trainer);
@@ -146,10 +152,16 @@ static double update_distance(const training_run *a, const training_run *b) {
 }
 
 /* The forward (the step's loss) within 1e-4, relative; and the carried run's update no further
- * from the reference kernels' (double) than the plain run's, within half as much again: a deep
- * network trained on 4 images amplifies float32 rounding in its backward pass (on ResNet-32 the
- * plain run's update is 1.6% from the reference's), so the oracle is the reference, and the
- * plain layouts' distance to it the allowance. */
+ * from the reference kernels' (double) than the plain run's, within half as much again plus 1e-2
+ * of its norm. A deep network trained on 4 images amplifies float32 rounding in its backward
+ * pass (on ResNet-32 the plain run's update is 1.6% from the reference's), so the oracle is the
+ * reference, and the plain layouts' distance to it the allowance. The 1e-2 is for a Relu whose
+ * input is within rounding of 0: the float paths may put it on either side, which changes its
+ * gradient mask, so runs that differ only in summation order can differ by a few 1e-3 (measured
+ * on ResNet-8: 3.3e-3 carried against 2.4e-6 plain at batch 16 on 2 threads, 2.5e-3 for both at
+ * batch 24; 1e-6 at batches 4, 8, 12, 20 and 32). A layout read wrongly moves the update by 0.3
+ * to 1 (measured by staging switched off), and each kernel's layouts are checked against the
+ * reference on their own (the staged cases below, runtime.test_onednn_backward). */
 static void compare_runs(const char *label, const training_run *carried, const training_run *plain,
                          const training_run *reference) {
   CHECK_EQ_INT(carried->count, plain->count);
@@ -159,7 +171,7 @@ static void compare_runs(const char *label, const training_run *carried, const t
             (double)plain->losses[0]);
   double from_carried = update_distance(carried, reference);
   double from_plain = update_distance(plain, reference);
-  CHECK_MSG(from_carried <= 1.5 * from_plain + 1e-5,
+  CHECK_MSG(from_carried <= 1.5 * from_plain + 1e-2,
             "%s: the carried run's update is %.3g from the reference's, the plain run's %.3g",
             label, from_carried, from_plain);
   printf("%s: update from the reference's: carried %.3g, plain %.3g\n", label, from_carried,
@@ -300,6 +312,56 @@ static void check_fallback_in_plain_layout(bool expect_carried) {
   ipro_graph_free(graph);
 }
 
+/* An element-wise kernel whose input lies in another layout than its output reorders it first:
+ * x -> Conv -> h -> Relu -> y stages h (carried) into plain for the Relu, and x -> Relu -> r ->
+ * Conv -> y stages x (plain) into the blocked layout of r. Both against the reference kernels. */
+static void check_staged(bool relu_first) {
+  static const int64_t x_dims[4] = {2, 16, 5, 4}, w_dims[4] = {16, 16, 3, 3};
+  ipro_graph *g = hand_graph(19);
+  hand_input(g, "x", 4, x_dims);
+  float weights[16 * 16 * 9];
+  uint64_t state = 99;
+  for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++)
+    weights[i] = ipro_test_random_uniform(&state) * 0.2f;
+  hand_initializer(g, "w", IPRO_DTYPE_FLOAT, 4, w_dims, weights);
+  if (relu_first) {
+    hand_node(g, "relu", "Relu", "x", "r");
+    hand_node(g, "conv", "Conv", "r,w", "y");
+  } else {
+    hand_node(g, "conv", "Conv", "x,w", "h");
+    hand_node(g, "relu", "Relu", "h", "y");
+  }
+  for (int n = 0; n < g->n_nodes; n++)
+    if (g->nodes[n].op_type[0] == 'C')
+      hand_require(ipro_node_set_ints(&g->nodes[n], "pads", (int64_t[]){1, 1, 1, 1}, 4) == IPRO_OK);
+  hand_output(g, "y");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  ipro_backend *onednn = NULL, *reference = NULL, *alone = NULL;
+  CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&alone, &err), &err);
+  float images[2 * 16 * 5 * 4], got[2 * 16 * 5 * 4], expected[2 * 16 * 5 * 4];
+  for (size_t i = 0; i < sizeof images / sizeof images[0]; i++)
+    images[i] = ipro_test_random_uniform(&state);
+  if (onednn && reference && alone) {
+    run_graph(g, onednn, reference, images, got, NULL);
+    run_graph(g, alone, NULL, images, expected, NULL);
+    double worst = 0;
+    for (size_t i = 0; i < sizeof got / sizeof got[0]; i++) {
+      double excess = fabs((double)got[i] - expected[i]) - (1e-4 + 1e-4 * fabs(expected[i]));
+      if (!(excess <= worst)) worst = isnan(excess) ? INFINITY : excess;
+    }
+    CHECK_MSG(worst <= 0, "%s: a staged element-wise input gives %.3g beyond the reference",
+              relu_first ? "x -> Relu -> Conv" : "x -> Conv -> Relu", worst);
+  }
+  if (onednn) onednn->destroy(onednn);
+  if (reference) reference->destroy(reference);
+  if (alone) alone->destroy(alone);
+  ipro_graph_free(g);
+}
+
 int main(void) {
   bool avx512 = middle_carried(true);
   if (!avx512)
@@ -311,7 +373,13 @@ int main(void) {
   check_training("resnet32", NULL, 0, avx512);
   check_training("mobilenetv2_small", NULL, 0, false);
   check_training("densenet_small", NULL, 0, false);
+  static const char *const densenet_cut[] = {"/block1/block1.1/Concat_output_0"};
+  static const char *const mobilenet_cut[] = {"/features/features.3/Add_output_0"};
+  check_training("densenet_small", densenet_cut, 1, false);
+  check_training("mobilenetv2_small", mobilenet_cut, 1, false);
   check_fallback_in_plain_layout(avx512);
+  check_staged(false);
+  check_staged(true);
   /* Element-wise kernels alone gain nothing from the blocked layout, only reorders at its edges. */
   CHECK_MSG(!middle_carried(false), "a tensor between two Relus is carried");
   return ipro_test_finish();
