@@ -785,6 +785,17 @@ static void print_header(const train_run *r) {
   if (degraded[0])
     fprintf(stderr, "infopro: warning: %s; those nodes run on the reference kernels, slower\n",
             degraded);
+  /* A compiled program was planned where it was compiled; the CPU backend plans its kernels for
+   * the CPU it runs on (oneDNN's implementations and the layouts it carries activations in), so
+   * on another CPU the trainer's plan can differ from the program's. Said, not hidden: the
+   * memory line at the end is this machine's. */
+  uint64_t here = r->trainer && !r->pipeline ? ipro_trainer_planned_bytes(r->trainer) : 0;
+  if (r->options->program && here && here != r->planned_peak)
+    fprintf(stderr,
+            "infopro: warning: on this machine the program's modules plan %llu bytes, not the "
+            "%llu planned when it was compiled (the CPU backend plans its kernels for the CPU it "
+            "runs on); compile it here for this machine's plan\n",
+            (unsigned long long)here, (unsigned long long)r->planned_peak);
   double started = ipro_progress_since_exec();
   if (started >= 0)
     printf("ready to train %.2f s after start (%s)\n", started,

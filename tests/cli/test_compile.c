@@ -18,7 +18,10 @@
  *   - --help names the model's SHA-256 as sha256sum computes it, and the options the program
  *     fixed are refused;
  *   - a truncated, a corrupted and a foreign program file, and a missing or foreign kernels.so,
- *     each give one message and exit 1.
+ *     each give one message and exit 1;
+ *   - run where the CPU backend plans differently (here: with IPRO_ONEDNN_PLAIN_LAYOUTS=1, the
+ *     layouts of a CPU without AVX-512), the runner warns that its plan is not the program's
+ *     exactly when the two differ, and its memory line reports this machine's plan.
  * Skipped when Fashion-MNIST is missing. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -194,6 +197,30 @@ static void portable_kernels(void) {
   CHECK_MSG(strstr(r.err, "unknown --cpu 'pentium'"), "--cpu pentium: %s", r.err);
 }
 
+/* The number after `after` in text, or 0. */
+static unsigned long long number_after(const char *text, const char *after) {
+  const char *at = strstr(text, after);
+  return at ? strtoull(at + strlen(after), NULL, 10) : 0;
+}
+
+static void plan_elsewhere(const char *runner) {
+  char command[4096];
+  ipro_command_result r;
+  snprintf(command, sizeof command,
+           "IPRO_ONEDNN_PLAIN_LAYOUTS=1 '%s' --data fashion-mnist --limit 64 --test-limit 64",
+           runner);
+  run(command, &r, 0);
+  unsigned long long compiled = number_after(r.out, "; planned peak ");
+  unsigned long long here = number_after(r.out, "memory: planned peak ");
+  bool warned = strstr(r.err, "not the") && strstr(r.err, "planned when it was compiled");
+  CHECK_MSG(compiled > 0 && here > 0, "no planned peaks in: %s", r.out);
+  CHECK_MSG(warned == (compiled != here),
+            "planned %llu when compiled, %llu here, and %s warning: %s", compiled, here,
+            warned ? "a" : "no", r.err);
+  printf("plain layouts: planned %llu when compiled, %llu here%s\n", compiled, here,
+         warned ? " (warned)" : "");
+}
+
 static void help_and_fixed_options(const char *runner) {
   char command[2048];
   ipro_command_result digest, help, fixed;
@@ -241,6 +268,7 @@ int main(void) {
   dependencies(runner);
   checkpoints_interchange(runner);
   help_and_fixed_options(runner);
+  plan_elsewhere(runner);
   damaged(runner, "truncate -s 100 program.ipro", "program.ipro", "truncated");
   damaged(runner, "printf 'X' | dd of=program.ipro bs=1 seek=200 conv=notrunc 2>/dev/null",
           "program.ipro", "corrupt");
