@@ -11,8 +11,9 @@
  * How a node treats an operand:
  *   - in its own layout (ipro_onednn_carried): Conv's X and Y, ConvGradInput's dY and dX,
  *     ConvGradWeight's dY and X (ungrouped convolutions), BatchNormalization's X and Y,
- *     BatchNormGrad's dY, X and dX; the kernel describes the tensor as it lies and reorders only
- *     where its primitive wants another layout;
+ *     BatchNormGrad's dY, X and dX, GlobalAveragePool's X and its gradient's dX; the kernel
+ *     describes the tensor as it lies and reorders only where its primitive wants another
+ *     layout;
  *   - as flat bytes: Relu, ipro.UnaryGrad, and Add and Sum whose operands all have the output's
  *     shape. Position i of every operand is the same element when all are in one layout, so such
  *     a kernel reads its inputs in its output's layout: an input in another layout is reordered
@@ -55,6 +56,12 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
   case IPRO_OP_BATCH_NORMALIZATION: return i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
   case IPRO_OP_BATCH_NORM_GRAD:
     return (input ? i <= 1 : i == 0) ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
+  case IPRO_OP_GLOBAL_AVERAGE_POOL: return input && i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
+  case IPRO_OP_GLOBAL_POOL_GRAD:
+    return !input && i == 0 &&
+                   ipro_node_attr_int(node, "forward_op", -1) == IPRO_OP_GLOBAL_AVERAGE_POOL
+               ? OPERAND_OWN_LAYOUT
+               : OPERAND_PLAIN;
   case IPRO_OP_RELU: return i == 0 ? OPERAND_FLAT : OPERAND_PLAIN;
   case IPRO_OP_UNARY_GRAD: return (input ? i <= 1 : i == 0) ? OPERAND_FLAT : OPERAND_PLAIN;
   case IPRO_OP_ADD:

@@ -67,13 +67,30 @@ ipro_status ipro_onednn_pool_geometry_of(const ipro_node *node, ipro_op op, cons
   return IPRO_OK;
 }
 
-/* Appends the pooling step for X (input 0) → Y (output 0). */
-static ipro_status pool_step(ipro_onednn_kernel *kernel, const ipro_shape *x, const ipro_shape *y,
-                             const ipro_onednn_pool_geometry *g, ipro_error *err) {
-  dnnl_memory_desc_t x_md, y_md;
-  if (ipro_onednn_plain_md(&x_md, x->rank, x->dims, err) ||
-      ipro_onednn_plain_md(&y_md, y->rank, y->dims, err))
+/* X and Y as they lie: a global average pool's X (the graph's tensor x) may be carried
+ * channel-blocked (onednn_layouts.c); its Y, one value per channel, then has the same bytes in
+ * the blocked layout as in the plain one, and is described in the blocked one too, which
+ * oneDNN's pooling wants of a blocked source. */
+static ipro_status pool_mds(const ipro_onednn_kernel *kernel, int x_tensor, const ipro_shape *x,
+                            const ipro_shape *y, dnnl_memory_desc_t *x_md, dnnl_memory_desc_t *y_md,
+                            ipro_error *err) {
+  if (ipro_onednn_plain_md(x_md, x->rank, x->dims, err) ||
+      ipro_onednn_plain_md(y_md, y->rank, y->dims, err))
     return IPRO_ERROR;
+  if (!ipro_onednn_carried(kernel, x_tensor)) return IPRO_OK;
+  dnnl_memory_desc_t plain_x = *x_md, plain_y = *y_md;
+  if (ipro_onednn_channel_blocked_md(&plain_x, x_md, err) ||
+      ipro_onednn_channel_blocked_md(&plain_y, y_md, err))
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+/* Appends the pooling step for X (input 0, the graph's tensor x_tensor) → Y (output 0). */
+static ipro_status pool_step(ipro_onednn_kernel *kernel, int x_tensor, const ipro_shape *x,
+                             const ipro_shape *y, const ipro_onednn_pool_geometry *g,
+                             ipro_error *err) {
+  dnnl_memory_desc_t x_md, y_md;
+  if (pool_mds(kernel, x_tensor, x, y, &x_md, &y_md, err)) return IPRO_ERROR;
   /* A negative right padding means the windows never reach the last positions: X is then seen
    * through a shorter view of itself (a submemory), and the padding becomes 0. */
   dnnl_dims_t view_dims, offsets = {0}, view_pads_end;
@@ -115,7 +132,7 @@ ipro_status ipro_onednn_build_pool(ipro_onednn_kernel *kernel, const ipro_graph 
     return ipro_onednn_unsupported(err, "MaxPool's Indices output");
   ipro_onednn_pool_geometry g;
   if (ipro_onednn_pool_geometry_of(node, node->op, &x, &y, &g, err)) return IPRO_ERROR;
-  return pool_step(kernel, &x, &y, &g, err);
+  return pool_step(kernel, -1, &x, &y, &g, err);
 }
 
 /* The global pools: one window the size of the spatial extent. */
@@ -127,20 +144,19 @@ ipro_status ipro_onednn_build_global_pool(ipro_onednn_kernel *kernel, const ipro
       ipro_onednn_output_shape(graph, node, 0, &y, err) || check_pool_shapes(&x, &y, err) ||
       ipro_onednn_global_pool_geometry_of(node->op == IPRO_OP_GLOBAL_MAX_POOL, &x, &y, &g, err))
     return IPRO_ERROR;
-  return pool_step(kernel, &x, &y, &g, err);
+  return pool_step(kernel, node->inputs[0], &x, &y, &g, err);
 }
 
 /* ---- gradients ---- */
 
-/* Appends the steps of dY (input 0), [X (input x_input) for the maximum] → dX (output 0), for a
- * pool from x to y (dX's and dY's shapes). */
-static ipro_status pool_grad_steps(ipro_onednn_kernel *kernel, const ipro_shape *x,
+/* Appends the steps of dY (input 0), [X (input x_input) for the maximum] → dX (output 0, the
+ * graph's tensor dx_tensor, which a global average pool's gradient may write channel-blocked:
+ * pool_mds), for a pool from x to y (dX's and dY's shapes). */
+static ipro_status pool_grad_steps(ipro_onednn_kernel *kernel, int dx_tensor, const ipro_shape *x,
                                    const ipro_shape *y, const ipro_onednn_pool_geometry *g,
                                    int x_input, ipro_error *err) {
   dnnl_memory_desc_t x_md, y_md;
-  if (ipro_onednn_plain_md(&x_md, x->rank, x->dims, err) ||
-      ipro_onednn_plain_md(&y_md, y->rank, y->dims, err))
-    return IPRO_ERROR;
+  if (pool_mds(kernel, dx_tensor, x, y, &x_md, &y_md, err)) return IPRO_ERROR;
   dnnl_dims_t pads_end;
   for (int s = 0; s < x->rank - 2; s++)
     pads_end[s] = g->pads_end[s] < 0 ? 0 : g->pads_end[s];
@@ -198,7 +214,7 @@ ipro_status ipro_onednn_build_max_pool_grad(ipro_onednn_kernel *kernel, const ip
       ipro_onednn_pool_geometry_of(node, IPRO_OP_MAX_POOL, &dx, &dy, &g, err))
     return IPRO_ERROR;
   if (!ipro_shape_equal(&x, &dx)) return ipro_onednn_unsupported(err, "X and dX differ in shape");
-  return pool_grad_steps(kernel, &dx, &dy, &g, 1, err);
+  return pool_grad_steps(kernel, -1, &dx, &dy, &g, 1, err);
 }
 
 /* dY → dX. */
@@ -212,7 +228,7 @@ ipro_status ipro_onednn_build_average_pool_grad(ipro_onednn_kernel *kernel, cons
       check_pool_shapes(&dx, &dy, err) ||
       ipro_onednn_pool_geometry_of(node, IPRO_OP_AVERAGE_POOL, &dx, &dy, &g, err))
     return IPRO_ERROR;
-  return pool_grad_steps(kernel, &dx, &dy, &g, -1, err);
+  return pool_grad_steps(kernel, -1, &dx, &dy, &g, -1, err);
 }
 
 /* dY (N, C, 1...), [X] → dX; forward_op says which global pool. */
@@ -232,5 +248,5 @@ ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *kernel, const
     return ipro_onednn_unsupported(err, "the maximum's gradient needs X of dX's shape");
   ipro_onednn_pool_geometry g;
   if (ipro_onednn_global_pool_geometry_of(maximum, &dx, &dy, &g, err)) return IPRO_ERROR;
-  return pool_grad_steps(kernel, &dx, &dy, &g, 1, err);
+  return pool_grad_steps(kernel, node->outputs[0], &dx, &dy, &g, 1, err);
 }
