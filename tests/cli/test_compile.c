@@ -38,12 +38,6 @@ static char directory[] = "/tmp/ipro_test_compile_XXXXXX";
 #define MODEL "models/resnet8_fmnist.onnx"
 #define DATA "--data fashion-mnist --limit 128 --test-limit 64 --epochs 1 --seed 5"
 
-static void run(const char *command, ipro_command_result *r, int expected) {
-  ipro_test_run_command(command, r);
-  CHECK_MSG(r->exit_status == expected, "%s: exit status %d (expected %d), stderr: %s", command,
-            r->exit_status, expected, r->err);
-}
-
 /* Compiles MODEL with split into DIR/name, then copies that folder to DIR/name_moved. Returns
  * the moved runner's path in runner. */
 static void compile_and_move(const char *name, const char *split, char *runner, size_t size) {
@@ -52,11 +46,11 @@ static void compile_and_move(const char *name, const char *split, char *runner, 
   snprintf(command, sizeof command,
            "'%s' compile " MODEL " --data fashion-mnist --batch 32 %s -o '%s/%s'",
            getenv("IPRO_INFOPRO"), split, directory, name);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "compiled resnet8_fmnist.onnx"), "compile said: %s", r.out);
   snprintf(command, sizeof command, "cp -r '%s/%s' '%s/%s_moved' && rm -rf '%s/%s'", directory,
            name, directory, name, directory, name);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   snprintf(runner, size, "%s/%s_moved/train", directory, name);
 }
 
@@ -70,7 +64,7 @@ static void same_bytes(const char *name, const char *split) {
            "IPRO_KERNEL_COMPILER_PLUGIN=/nonexistent/libinfopro_kernel_compiler.so '%s' " DATA
            " --out '%s'",
            runner, a);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "trained 1 epochs"), "%s: the runner said: %s", name, r.out);
   snprintf(command, sizeof command, "train " MODEL " --batch 32 %s " DATA " --out '%s'", split, b);
   ipro_test_run_infopro(command, &r);
@@ -84,7 +78,7 @@ static void external_data(void) {
   snprintf(model, sizeof model, "%s/external/resnet8.onnx", directory);
   snprintf(command, sizeof command, "mkdir -p '%s/external' '%s/out_a' '%s/out_b'", directory,
            directory, directory);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   snprintf(command, sizeof command, "export " MODEL " --external-data -o '%s'", model);
   ipro_test_run_infopro(command, &r);
   CHECK_MSG(r.exit_status == 0, "export --external-data: %s", r.err);
@@ -92,12 +86,12 @@ static void external_data(void) {
            "'%s' compile '%s' --data fashion-mnist --batch 32 -K 2 -o '%s/ext' && mv '%s/ext' "
            "'%s/ext_moved'",
            getenv("IPRO_INFOPRO"), model, directory, directory, directory);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   snprintf(runner, sizeof runner, "%s/ext_moved/train", directory);
   snprintf(a, sizeof a, "%s/out_a/trained.onnx", directory);
   snprintf(b, sizeof b, "%s/out_b/trained.onnx", directory);
   snprintf(command, sizeof command, "'%s' " DATA " --out '%s'", runner, a);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   snprintf(command, sizeof command, "train '%s' --batch 32 -K 2 " DATA " --out '%s'", model, b);
   ipro_test_run_infopro(command, &r);
   CHECK_MSG(r.exit_status == 0, "infopro train on the external-data model: %s", r.err);
@@ -111,7 +105,7 @@ static void dependencies(const char *runner) {
   char command[2048];
   ipro_command_result r;
   snprintf(command, sizeof command, "ldd '%s'", runner);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   const char *refused[] = {"LLVM",        "libinfopro_kernel_compiler",
                            "libcuda",     "libcudnn",
                            "libcublas",   "libmpi",
@@ -142,7 +136,7 @@ static void checkpoints_interchange(const char *runner) {
            "'%s' --data fashion-mnist --test-limit 64 --epochs 2 --checkpoint '%s' --resume "
            "--out '%s'",
            runner, checkpoint, resumed);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "resuming from"), "the runner did not resume: %s", r.out);
   CHECK_MSG(ipro_test_same_file(whole, resumed), "%s and %s differ", whole, resumed);
 }
@@ -182,18 +176,18 @@ static void portable_kernels(void) {
            "IPRO_KERNEL_COMPILER_PLUGIN=/nonexistent/libinfopro_kernel_compiler.so '%s' " DATA
            " --out '%s'",
            runner, a);
-  run(command, &r, level_v3 ? 0 : 1);
+  ipro_test_run_command_expecting(command, &r, level_v3 ? 0 : 1);
   if (level_v3)
     CHECK_MSG(ipro_test_same_file(a, b), "x86-64-v3 kernels: %s and %s differ", a, b);
   else
     CHECK_MSG(r.err_lines == 1 && strstr(r.err, "x86-64-v3 CPU"), "below x86-64-v3: %s", r.err);
   snprintf(command, sizeof command, "'%s' --help", runner);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "kernels for a x86-64-v3 CPU"), "--help: %s", r.out);
   snprintf(command, sizeof command,
            "'%s' compile " MODEL " --data fashion-mnist --cpu pentium -o '%s/never'",
            getenv("IPRO_INFOPRO"), directory);
-  run(command, &r, 2);
+  ipro_test_run_command_expecting(command, &r, 2);
   CHECK_MSG(strstr(r.err, "unknown --cpu 'pentium'"), "--cpu pentium: %s", r.err);
 }
 
@@ -209,7 +203,7 @@ static void plan_elsewhere(const char *runner) {
   snprintf(command, sizeof command,
            "IPRO_ONEDNN_PLAIN_LAYOUTS=1 '%s' --data fashion-mnist --limit 64 --test-limit 64",
            runner);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   unsigned long long compiled = number_after(r.out, "; planned peak ");
   unsigned long long here = number_after(r.out, "memory: planned peak ");
   bool warned = strstr(r.err, "not the") && strstr(r.err, "planned when it was compiled");
@@ -224,10 +218,10 @@ static void plan_elsewhere(const char *runner) {
 static void help_and_fixed_options(const char *runner) {
   char command[2048];
   ipro_command_result digest, help, fixed;
-  run("sha256sum " MODEL, &digest, 0);
+  ipro_test_run_command_expecting("sha256sum " MODEL, &digest, 0);
   digest.out[64] = '\0';
   snprintf(command, sizeof command, "'%s' --help", runner);
-  run(command, &help, 0);
+  ipro_test_run_command_expecting(command, &help, 0);
   CHECK_MSG(strlen(digest.out) == 64 && strstr(help.out, digest.out) &&
                 strstr(help.out, "resnet8_fmnist.onnx") && strstr(help.out, "batch 32"),
             "--help does not say what the program was compiled from (sha256sum %s): %s", digest.out,
@@ -235,7 +229,7 @@ static void help_and_fixed_options(const char *runner) {
   CHECK_MSG(!strstr(help.out, "mpirun") && !strstr(help.out, "--batch B"),
             "--help offers what the runner does not take: %s", help.out);
   snprintf(command, sizeof command, "'%s' --data fashion-mnist --batch 64", runner);
-  run(command, &fixed, 2);
+  ipro_test_run_command_expecting(command, &fixed, 2);
   CHECK_MSG(strstr(fixed.err, "--batch was fixed"), "--batch: %s", fixed.err);
 }
 
@@ -248,9 +242,9 @@ static void damaged(const char *runner, const char *damage, const char *file,
   snprintf(command, sizeof command,
            "rm -rf '%s' && mkdir '%s' && cp \"$(dirname '%s')\"/* '%s' && cd '%s' && %s", folder,
            folder, runner, folder, folder, damage);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   snprintf(command, sizeof command, "'%s/train' --data fashion-mnist --epochs 1", folder);
-  run(command, &r, 1);
+  ipro_test_run_command_expecting(command, &r, 1);
   CHECK_MSG(r.err_lines == 1 && strstr(r.err, expected) && strstr(r.err, file),
             "%s: expected one line with '%s', got: %s", damage, expected, r.err);
 }

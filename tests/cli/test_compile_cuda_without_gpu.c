@@ -28,12 +28,6 @@
 
 static char directory[] = "/tmp/ipro_test_compile_cuda_XXXXXX";
 
-static void run(const char *command, ipro_command_result *r, int expected) {
-  ipro_test_run_command(command, r);
-  CHECK_MSG(r->exit_status == expected, "%s: exit status %d (expected %d), stderr: %s", command,
-            r->exit_status, expected, r->err);
-}
-
 /* The integer after "key": in text, or -1. */
 static long long json_integer(const char *text, const char *key) {
   char quoted[128];
@@ -48,7 +42,7 @@ static long long planned_workspace(const char *device) {
   snprintf(command, sizeof command,
            "'%s' plan " MODEL " --batch %d --device %s --json - | tr -d ' \\n'",
            getenv("IPRO_INFOPRO"), BATCH, device);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   return json_integer(r.out, "largest_workspace_bytes");
 }
 
@@ -63,7 +57,7 @@ int main(void) {
   snprintf(command, sizeof command,
            "'%s' compile " MODEL " --data fashion-mnist --batch %d -K 2 --device cuda -o '%s/p'",
            getenv("IPRO_INFOPRO"), BATCH, directory);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   const char *files[] = {"train", "program.ipro", "kernels.so", "kernels.ptx",
                          "libinfopro_cuda.so"};
   for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
@@ -77,7 +71,7 @@ int main(void) {
   snprintf(command, sizeof command,
            "'%s' plan " MODEL " --batch %d -K 2 --device cuda --json - | tr -d ' \\n'",
            getenv("IPRO_INFOPRO"), BATCH);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   long long plan_peak = json_integer(r.out, "peak_bytes");
   CHECK_MSG(compiled_peak > 0 && compiled_peak == plan_peak,
             "compile planned a peak of %lld bytes, plan --device cuda %lld", compiled_peak,
@@ -103,14 +97,14 @@ int main(void) {
   if (!gpu) {
     snprintf(command, sizeof command, "'%s/p/train' --data fashion-mnist --limit 64 --epochs 1",
              directory);
-    run(command, &r, 1);
+    ipro_test_run_command_expecting(command, &r, 1);
     CHECK_MSG(r.err_lines == 1, "runner: %d lines on stderr, 1 expected:\n%s", r.err_lines, r.err);
     CHECK_MSG(strstr(r.err, "--device cuda: no CUDA device: ") != NULL, "runner said: %s", r.err);
     snprintf(command, sizeof command,
              "IPRO_CUDA_PLUGIN='%s/none.so' '%s/p/train' --data fashion-mnist --limit 64 "
              "--epochs 1",
              directory, directory);
-    run(command, &r, 1);
+    ipro_test_run_command_expecting(command, &r, 1);
     CHECK_MSG(r.err_lines == 1, "runner: %d lines on stderr, 1 expected:\n%s", r.err_lines, r.err);
     CHECK_MSG(strstr(r.err, "cuDNN 9 and cuBLAS, must be on the library path") != NULL &&
                   strstr(r.err, "none.so") != NULL,

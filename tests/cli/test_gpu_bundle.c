@@ -27,12 +27,6 @@
 
 static char directory[] = "/tmp/ipro_test_gpu_bundle_XXXXXX";
 
-static void run(const char *command, ipro_command_result *r, int expected) {
-  ipro_test_run_command(command, r);
-  CHECK_MSG(r->exit_status == expected, "%s: exit status %d (expected %d), stderr: %s", command,
-            r->exit_status, expected, r->err);
-}
-
 static bool listed(const char *listing, const char *path) {
   char line[600];
   snprintf(line, sizeof line, "infopro-gpu-bundle/%s\n", path);
@@ -50,7 +44,7 @@ int main(void) {
   snprintf(command, sizeof command,
            "GPU_BUNDLE_SPLIT=equal INFOPRO='%s' scripts/gpu-bundle.sh '%s/bundle.tar.gz'",
            getenv("IPRO_INFOPRO"), directory);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   char tarball[600];
   snprintf(tarball, sizeof tarball, "%s/bundle.tar.gz", directory);
   struct stat st;
@@ -59,7 +53,7 @@ int main(void) {
             (long long)st.st_size);
 
   snprintf(command, sizeof command, "tar -tzf '%s'", tarball);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   static char listing[sizeof r.out];
   memcpy(listing, r.out, sizeof listing);
   const char *top[] = {"run.sh",
@@ -93,11 +87,11 @@ int main(void) {
 
   /* Unpacked: each carried library's owner, as dpkg says here, has its copyright file. */
   snprintf(command, sizeof command, "tar -C '%s' -xzf '%s'", directory, tarball);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   char folder[600];
   snprintf(folder, sizeof folder, "%s/infopro-gpu-bundle", directory);
   ipro_test_licences_command(folder, command, sizeof command);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "libdnnl.so.2 ") && strstr(r.out, "libprotobuf-c.so.1 ") &&
                 !strstr(r.out, "MISSING"),
             "libraries and their licences: %s", r.out);
@@ -108,7 +102,7 @@ int main(void) {
            "cd '%s/infopro-gpu-bundle' && for p in programs/*/; do \"$p/train\" --help | "
            "grep -c 'kernels for a x86-64-v3 CPU'; done | sort | uniq -c",
            directory);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "      6 1\n"), "programs with x86-64-v3 kernels: %s", r.out);
 
   snprintf(command, sizeof command,
@@ -116,7 +110,7 @@ int main(void) {
            "sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/\\1/p' | grep -E 'cuda|cublas|cudnn' | sort | "
            "tr '\\n' ' '",
            directory);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   /* cuBLASLt comes with the cuBLAS wheel; a build without --as-needed names it too. */
   CHECK_MSG(strcmp(r.out, "libcublas.so.13 libcudart.so.13 libcudnn.so.9 ") == 0 ||
                 strcmp(r.out, "libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libcudnn.so.9 ") ==
@@ -128,22 +122,22 @@ int main(void) {
       "reference/%s.log reference/%s.onnx reference/%s.onnx reference/initial.onnx";
   snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2", "resnet8_k2",
            "resnet8_k2");
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "47 tensors") && strstr(r.out, "whole update differs by 0.00e+00"),
             "compare.py on the reference itself: %s", r.out);
   snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2", "resnet8_k2",
            "initial");
-  run(command, &r, 1);
+  ipro_test_run_command_expecting(command, &r, 1);
   snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2_one_thread",
            "resnet8_k2", "resnet8_k2_one_thread");
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   snprintf(command, sizeof command, compare, directory, "resnet8_k1", "resnet8_k1", "resnet8_k1",
            "resnet8_k2");
-  run(command, &r, 1);
+  ipro_test_run_command_expecting(command, &r, 1);
 
   if (!gpu) {
     snprintf(command, sizeof command, "'%s/infopro-gpu-bundle/run.sh'", directory);
-    run(command, &r, 1);
+    ipro_test_run_command_expecting(command, &r, 1);
     CHECK_MSG(r.err_lines == 1, "run.sh: %d lines on stderr, 1 expected:\n%s", r.err_lines, r.err);
     CHECK_MSG(strstr(r.err, "run.sh: FAIL: ") == r.err && strstr(r.err, "no CUDA device"),
               "run.sh said: %s", r.err);

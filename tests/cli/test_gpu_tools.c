@@ -19,12 +19,6 @@
 
 static char directory[] = "/tmp/ipro_test_gpu_tools_XXXXXX";
 
-static void run(const char *command, ipro_command_result *r, int expected) {
-  ipro_test_run_command(command, r);
-  CHECK_MSG(r->exit_status == expected, "%s: exit status %d (expected %d), stderr: %s", command,
-            r->exit_status, expected, r->err);
-}
-
 int main(void) {
   bool gpu;
   const char *unavailable = ipro_test_cuda_compile_unavailable(&gpu);
@@ -40,7 +34,7 @@ int main(void) {
            "GPU_TOOLS_BUILT=1 XZ_LEVEL=0 INFOPRO_BUILD='%s' scripts/gpu-tools.sh '%s/tools.tar.xz' "
            "&& tar -C '%s' -xJf '%s/tools.tar.xz' && tar -tJf '%s/tools.tar.xz'",
            build, directory, directory, directory, directory);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   const char *files[] = {"infopro",
                          "infopro-train",
                          "libinfopro_cuda.so",
@@ -66,22 +60,22 @@ int main(void) {
            "grep -Ev '^(libc|libm|libpthread|libdl|librt|libstdc\\+\\+|libgcc_s|libcudart|"
            "libcublas|libcublasLt|libcudnn[a-z_]*)\\.so' | grep -v \"$PWD/lib/\" | sort -u",
            directory);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(r.out[0] == '\0', "libraries found outside the tools' lib/: %s", r.out);
   char folder[600];
   snprintf(folder, sizeof folder, "%s/infopro-gpu-tools", directory);
   ipro_test_licences_command(folder, command, sizeof command);
-  run(command, &r, 0);
+  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "libLLVM-14.so.1 ") && !strstr(r.out, "MISSING"),
             "libraries and their licences: %s", r.out);
 
   snprintf(command, sizeof command, "cd '%s' && infopro-gpu-tools/run.sh train", directory);
-  run(command, &r, 1);
+  ipro_test_run_command_expecting(command, &r, 1);
   CHECK_MSG(r.err_lines == 1 && strstr(r.err, "run it from a checkout"),
             "run.sh outside a checkout said: %s", r.err);
   if (!gpu) {
     snprintf(command, sizeof command, "'%s/infopro-gpu-tools/run.sh' train", directory);
-    run(command, &r, 1);
+    ipro_test_run_command_expecting(command, &r, 1);
     CHECK_MSG(strstr(r.err, "no CUDA device") && strstr(r.err, "run.sh: FAIL: 1 of 1 steps"),
               "run.sh train without a GPU said: %s", r.err);
   } else {

@@ -31,6 +31,13 @@ void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
   free(command);
 }
 
+void ipro_test_run_command_expecting(const char *command_line, ipro_command_result *r,
+                                     int expected) {
+  ipro_test_run_command(command_line, r);
+  CHECK_MSG(r->exit_status == expected, "%s: exit status %d (expected %d), stderr: %s",
+            command_line, r->exit_status, expected, r->err);
+}
+
 void ipro_test_run_command(const char *command_line, ipro_command_result *r) {
   memset(r, 0, sizeof *r);
   r->exit_status = -1;

@@ -29,6 +29,10 @@ void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
 /* Any shell command line, run in the source folder like the above (a compiled program's runner,
  * ldd, sha256sum). */
 void ipro_test_run_command(const char *command_line, ipro_command_result *result);
+/* ipro_test_run_command, then a check that it exited with `expected` (naming the command and
+ * its stderr when not). */
+void ipro_test_run_command_expecting(const char *command_line, ipro_command_result *result,
+                                     int expected);
 /* A shell command line that prints, for each library in FOLDER/lib, "SONAME PACKAGE" when the
  * Debian package dpkg says owns that library on this machine has its copyright file in
  * FOLDER/licenses, and "MISSING SONAME PACKAGE" when not (the packs of scripts/gpu-bundle.sh and
