@@ -118,7 +118,9 @@ reference() { # K, name, environment...
     { echo "gpu-bundle: the CPU reference run failed:" >&2; cat "$bundle/reference/$name.log" >&2; exit 1; }
 }
 for K in 1 2; do
-  reference "$K" "resnet8_k$K"
+  # two threads and one, whatever the caller's OMP_NUM_THREADS, so that the pair's spread is a
+  # real one (cli.test_gpu_bundle checks the two differ)
+  reference "$K" "resnet8_k$K" OMP_NUM_THREADS=2
   reference "$K" "resnet8_k${K}_one_thread" OMP_NUM_THREADS=1
 done
 cp models/resnet8_fmnist.onnx "$bundle/reference/initial.onnx"

@@ -24,7 +24,8 @@ measured, not assumed. A wrong gradient in any layer moves its tensor's update b
     reference did not move, by at most 1e-6 of the tensor's size;
   - the largest element difference of the weights is printed, not checked.
 
-    compare.py CPU_LOG OTHER_LOG CPU.onnx OTHER.onnx INITIAL.onnx     exit 0: within, 1: not
+    compare.py CPU_LOG OTHER_LOG CPU.onnx OTHER.onnx INITIAL.onnx
+exit 0: within, 1: not, 2: a usage error
 """
 import math
 import re
@@ -170,7 +171,8 @@ def compare_weights(cpu_model, other_model, initial_model):
 
 def main():
     if len(sys.argv) != 6:
-        sys.exit(__doc__)
+        print(__doc__, file=sys.stderr)
+        return 2  # a usage error is not a comparison that failed (1)
     cpu_log, other_log, cpu_model, other_model, initial_model = sys.argv[1:]
     ok = True
     cpu, other = losses(cpu_log), losses(other_log)

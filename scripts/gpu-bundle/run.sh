@@ -77,6 +77,11 @@ run_program() {
   steps=$(sed -n 's/.* \([0-9]*\) steps of .*/\1/p' "$log" | head -1)
   # After two epochs, the first epoch's time: its line's seconds ("seconds" covers both).
   ((epochs > 1)) && seconds=$(sed -n 's/^epoch 1\/[0-9]*  loss .*  \([0-9.]*\) s$/\1/p' "$log" | head -1)
+  if [[ -z "$seconds" || -z "$steps" ]]; then
+    echo "$name: FAILED: no step count or time in its output"
+    sed 's/^/  /' "$log" | tail -8
+    return 1
+  fi
   echo "$name: $(grep -m1 '^InfoPro local training' "$log" || echo 'end to end')"
   echo "  memory: planned $planned bytes; cudaMalloc'd $counted ($(awk -v c="$counted" -v p="$planned" 'BEGIN { printf "%+.2f%%", 100 * (c - p) / p }') of planned); cudaMemGetInfo growth ${device:-none} ($(awk -v c="${device:-0}" -v p="$planned" 'BEGIN { printf "%+.2f%%", 100 * (c - p) / p }'), context and library handles included)"
   echo "  time: $(grep -m1 '^ready to train' "$log"); $steps steps in $(awk -v s="$seconds" 'BEGIN { printf "%.2f", s }') s: $(awk -v s="$seconds" -v n="$steps" 'BEGIN { printf "%.3f", s / n }') s/step (first epoch: first step and test pass included)"
@@ -113,9 +118,12 @@ fi
 echo "CUDA libraries from: ${cuda_dirs:-LD_LIBRARY_PATH}"
 
 # The smallest program first: without a usable GPU it says why in one line, and that is the end.
-probe=$("$smallest/train" --data "$fmnist" --limit 32 --test-limit 32 --epochs 1 2>&1 >/dev/null)
+probe=$(timeout "$timeout" "$smallest/train" --data "$fmnist" --limit 32 --test-limit 32 \
+  --epochs 1 2>&1 >/dev/null)
 status=$?
-if [[ $status -ne 0 ]]; then
+if [[ $status -eq 124 ]]; then
+  fail "the smallest program was still running after $timeout s (PROGRAM_TIMEOUT)"
+elif [[ $status -ne 0 ]]; then
   fail "the smallest program cannot train: $(echo "$probe" | tail -1 | sed 's/^infopro: //')"
 fi
 

@@ -125,15 +125,29 @@ int main(void) {
   ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "47 tensors") && strstr(r.out, "whole update differs by 0.00e+00"),
             "compare.py on the reference itself: %s", r.out);
+  /* exit 1 is a comparison that failed and said why (a crash or a usage error would exit 1 or 2
+   * without the line) */
   snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2", "resnet8_k2",
            "initial");
   ipro_test_run_command_expecting(command, &r, 1);
+  CHECK_MSG(strstr(r.out, "weights:") && !strstr(r.err, "Traceback"),
+            "compare.py against the untrained model: %s %s", r.out, r.err);
+  /* the CPU's own spread, which run.sh prints for scale, is a real one: two threads against one
+   * differ, within the tolerances */
   snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2_one_thread",
            "resnet8_k2", "resnet8_k2_one_thread");
   ipro_test_run_command_expecting(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "whole update differs by") &&
+                !strstr(r.out, "whole update differs by 0.00e+00"),
+            "the one-thread reference is the same run: %s", r.out);
   snprintf(command, sizeof command, compare, directory, "resnet8_k1", "resnet8_k1", "resnet8_k1",
            "resnet8_k2");
   ipro_test_run_command_expecting(command, &r, 1);
+  CHECK_MSG(strstr(r.out, "weights:") && !strstr(r.err, "Traceback"),
+            "compare.py of K = 1 against K = 2: %s %s", r.out, r.err);
+  snprintf(command, sizeof command, "cd '%s/infopro-gpu-bundle' && python3 compare.py a b c d",
+           directory);
+  ipro_test_run_command_expecting(command, &r, 2);
 
   if (!gpu) {
     snprintf(command, sizeof command, "'%s/infopro-gpu-bundle/run.sh'", directory);
