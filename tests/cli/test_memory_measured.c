@@ -7,8 +7,9 @@
  * the temporaries moved into the arena). The process's peak RSS
  * growth over its start is at most planned + the dataset as stored + 64 MiB
  * (support/memory_checks.h). The K = 2 run also writes the trained model (--out): that is
- * measured as its own term (writing_trained_model_bytes, which must be there) and is not the
- * trainer's (it was, about 1 MB of decoded model counted as the trainer's). Under
+ * measured as its own term (writing_trained_model_bytes, which must be above 0) and is not the
+ * trainer's (it was, about 1 MB of decoded model counted as the trainer's); the trainer's own
+ * figure meets the bound above in that run too. Under
  * AddressSanitizer the allocator's quarantine is turned off for the runs, since it holds freed
  * blocks resident on purpose. Skipped when Fashion-MNIST is missing. */
 #include <stdio.h>
@@ -42,8 +43,8 @@ int main(void) {
     ipro_test_check_train_memory(what, r.out, 3u << 20, 0.001, 0);
     const char *field = strstr(r.out, "\"writing_trained_model_bytes\"");
     unsigned long long written = field ? strtoull(strchr(field, ':') + 1, NULL, 10) : 0;
-    CHECK_MSG(field && (writes ? written > 0 : written == 0),
-              "%s: writing the trained model measured %llu bytes", what, written);
+    if (writes)
+      CHECK_MSG(written > 0, "%s: writing the trained model measured %llu bytes", what, written);
   }
   unlink(out);
   rmdir(directory);

@@ -31,6 +31,30 @@ void ipro_test_run_infopro_under(const char *launcher, const char *arguments,
   free(command);
 }
 
+bool ipro_test_cpu_has_flags(const char *const *flags, int count) {
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return false;
+  static char line[16384];
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f))
+    found = strncmp(line, "flags", 5) == 0;
+  fclose(f);
+  if (!found) return false;
+  char *end = line + strlen(line);
+  if (end > line && end[-1] == '\n') end[-1] = ' '; /* the last flag ends in a space too */
+  for (int i = 0; i < count; i++) {
+    char word[64];
+    snprintf(word, sizeof word, " %s ", flags[i]);
+    if (!strstr(line, word)) return false;
+  }
+  return true;
+}
+
+bool ipro_test_cpu_has_avx512_core(void) {
+  static const char *const flags[] = {"avx512f", "avx512bw", "avx512vl", "avx512dq"};
+  return ipro_test_cpu_has_flags(flags, 4);
+}
+
 void ipro_test_run_command_expecting(const char *command_line, ipro_command_result *r,
                                      int expected) {
   ipro_test_run_command(command_line, r);

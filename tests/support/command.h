@@ -38,6 +38,12 @@ void ipro_test_run_command_expecting(const char *command_line, ipro_command_resu
  * FOLDER/licenses, and "MISSING SONAME PACKAGE" when not (the packs of scripts/gpu-bundle.sh and
  * scripts/gpu-tools.sh carry both folders). */
 void ipro_test_licences_command(const char *folder, char *command, size_t size);
+/* Whether the kernel says (/proc/cpuinfo's flags, not the compiler's CPUID builtins the code under
+ * test may ask) that this CPU has every one of the `count` flags; false where unreadable. */
+bool ipro_test_cpu_has_flags(const char *const *flags, int count);
+/* Whether the CPU has AVX-512 as oneDNN's avx512_core needs it (F, BW, VL, DQ): where the oneDNN
+ * backend carries activations in its blocked layout (runtime/onednn/onednn_layouts.c). */
+bool ipro_test_cpu_has_avx512_core(void);
 /* Removes the folder and everything in it (a note is printed when that fails). */
 void ipro_test_remove_directory(const char *path);
 
