@@ -216,7 +216,12 @@ for entry in $models; do
           "${f[11]}" "$busy"
       fi
     done
-    IFS=$'\t' read -r -a f < <("$build/bench/conv_roofline" "$model" --batch "$batch" --tsv)
+    f=()
+    IFS=$'\t' read -r -a f < <("$build/bench/conv_roofline" "$model" --batch "$batch" --tsv) || true
+    if ((${#f[@]} != 6)); then
+      echo "$name roofline round $round: conv_roofline gave no figures; left out" >&2
+      continue
+    fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$round" "${f[2]}" "${f[3]}" "${f[4]}" "${f[5]}" \
       >>"$raw.roofline"
     echo "$name roofline round $round: ${f[*]}" >&2

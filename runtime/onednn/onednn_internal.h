@@ -46,8 +46,8 @@
 
 #define IPRO_ONEDNN_MAX_STEPS 8
 /* The inputs of an element-wise kernel that can be reordered into its output's layout
- * (onednn_layouts.c). */
-#define IPRO_ONEDNN_MAX_INPUTS 8
+ * (onednn_layouts.c): one reorder step each, and the kernel's own step. */
+#define IPRO_ONEDNN_MAX_INPUTS (IPRO_ONEDNN_MAX_STEPS - 1)
 #define IPRO_ONEDNN_NOT_STAGED SIZE_MAX
 /* The layout code (backend.h, choose_layouts) of a tensor carried channel-blocked. */
 #define IPRO_ONEDNN_CHANNEL_BLOCKED 1

@@ -67,7 +67,7 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
   case IPRO_OP_ADD:
   case IPRO_OP_SUM:
     /* a Sum whose every input needed a reorder must still fit its steps */
-    return (input || i == 0) && node->n_inputs < IPRO_ONEDNN_MAX_STEPS &&
+    return (input || i == 0) && node->n_inputs <= IPRO_ONEDNN_MAX_INPUTS &&
                    operands_alike(graph, node)
                ? OPERAND_FLAT
                : OPERAND_PLAIN;
@@ -194,7 +194,7 @@ ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro
     if (ipro_onednn_input_shape(graph, node, i, &shape, err) ||
         ipro_onednn_plain_md(&plain, shape.rank, shape.dims, err) ||
         ipro_onednn_layout_md(kernel, t, &plain, &from, err) ||
-        (wanted ? ipro_onednn_channel_blocked_md(&plain, &to, err) : (to = plain, IPRO_OK)))
+        ipro_onednn_layout_md(kernel, node->outputs[0], &plain, &to, err))
       return IPRO_ERROR;
     size_t staged = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&to));
     if (ipro_onednn_reorder_step(kernel, &from, IPRO_ONEDNN_INPUT, (size_t)i, &to,

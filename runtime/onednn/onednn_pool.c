@@ -74,13 +74,11 @@ ipro_status ipro_onednn_pool_geometry_of(const ipro_node *node, ipro_op op, cons
 static ipro_status pool_mds(const ipro_onednn_kernel *kernel, int x_tensor, const ipro_shape *x,
                             const ipro_shape *y, dnnl_memory_desc_t *x_md, dnnl_memory_desc_t *y_md,
                             ipro_error *err) {
+  /* Y takes X's layout: x_tensor decides both */
   if (ipro_onednn_plain_md(x_md, x->rank, x->dims, err) ||
-      ipro_onednn_plain_md(y_md, y->rank, y->dims, err))
-    return IPRO_ERROR;
-  if (!ipro_onednn_carried(kernel, x_tensor)) return IPRO_OK;
-  dnnl_memory_desc_t plain_x = *x_md, plain_y = *y_md;
-  if (ipro_onednn_channel_blocked_md(&plain_x, x_md, err) ||
-      ipro_onednn_channel_blocked_md(&plain_y, y_md, err))
+      ipro_onednn_plain_md(y_md, y->rank, y->dims, err) ||
+      ipro_onednn_layout_md(kernel, x_tensor, x_md, x_md, err) ||
+      ipro_onednn_layout_md(kernel, x_tensor, y_md, y_md, err))
     return IPRO_ERROR;
   return IPRO_OK;
 }
