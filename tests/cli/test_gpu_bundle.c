@@ -33,6 +33,22 @@ static bool listed(const char *listing, const char *path) {
   return strstr(listing, line) != NULL;
 }
 
+/* compare.py with the CPU log and model `cpu`, the other run's log `other_log` and model
+ * `other`, against the initial model; a failed comparison (1) must say why in its weights line. */
+static void compare_references(ipro_command_result *r, const char *cpu, const char *other_log,
+                               const char *other, int expected) {
+  char command[4096];
+  snprintf(command, sizeof command,
+           "cd '%s/infopro-gpu-bundle' && python3 compare.py reference/%s.log reference/%s.log "
+           "reference/%s.onnx reference/%s.onnx reference/initial.onnx",
+           directory, cpu, other_log, cpu, other);
+  ipro_test_run_command_expecting(command, r, expected);
+  if (expected == 1)
+    CHECK_MSG(strstr(r->out, "weights:") && !strstr(r->err, "Traceback"),
+              "compare.py %s against %s failed without saying why: %s %s", cpu, other, r->out,
+              r->err);
+}
+
 int main(void) {
   bool gpu;
   const char *unavailable = ipro_test_cuda_compile_unavailable(&gpu);
@@ -117,34 +133,19 @@ int main(void) {
                     0,
             "the plugin needs: %s", r.out);
 
-  const char *compare =
-      "cd '%s/infopro-gpu-bundle' && python3 compare.py reference/%s.log "
-      "reference/%s.log reference/%s.onnx reference/%s.onnx reference/initial.onnx";
-  snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2", "resnet8_k2",
-           "resnet8_k2");
-  ipro_test_run_command_expecting(command, &r, 0);
+  /* compare.py on the bundle's own references: identical, a real CPU spread, and two that must
+   * fail saying why (exit 1 with its weights line; a crash would exit 1 without it) */
+  compare_references(&r, "resnet8_k2", "resnet8_k2", "resnet8_k2", 0);
   CHECK_MSG(strstr(r.out, "47 tensors") && strstr(r.out, "whole update differs by 0.00e+00"),
             "compare.py on the reference itself: %s", r.out);
-  /* exit 1 is a comparison that failed and said why (a crash or a usage error would exit 1 or 2
-   * without the line) */
-  snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2", "resnet8_k2",
-           "initial");
-  ipro_test_run_command_expecting(command, &r, 1);
-  CHECK_MSG(strstr(r.out, "weights:") && !strstr(r.err, "Traceback"),
-            "compare.py against the untrained model: %s %s", r.out, r.err);
+  compare_references(&r, "resnet8_k2", "resnet8_k2", "initial", 1);
+  compare_references(&r, "resnet8_k2", "resnet8_k2_one_thread", "resnet8_k2_one_thread", 0);
   /* the CPU's own spread, which run.sh prints for scale, is a real one: two threads against one
    * differ, within the tolerances */
-  snprintf(command, sizeof command, compare, directory, "resnet8_k2", "resnet8_k2_one_thread",
-           "resnet8_k2", "resnet8_k2_one_thread");
-  ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "whole update differs by") &&
                 !strstr(r.out, "whole update differs by 0.00e+00"),
             "the one-thread reference is the same run: %s", r.out);
-  snprintf(command, sizeof command, compare, directory, "resnet8_k1", "resnet8_k1", "resnet8_k1",
-           "resnet8_k2");
-  ipro_test_run_command_expecting(command, &r, 1);
-  CHECK_MSG(strstr(r.out, "weights:") && !strstr(r.err, "Traceback"),
-            "compare.py of K = 1 against K = 2: %s %s", r.out, r.err);
+  compare_references(&r, "resnet8_k1", "resnet8_k1", "resnet8_k2", 1);
   snprintf(command, sizeof command, "cd '%s/infopro-gpu-bundle' && python3 compare.py a b c d",
            directory);
   ipro_test_run_command_expecting(command, &r, 2);
