@@ -17,6 +17,8 @@ const char ipro_cli_local_usage[] =
     "  --balance memory|time   with -K N: the cuts with the smallest peak (memory, the default)\n"
     "                          or those whose slowest module's step is the shortest (time: the\n"
     "                          pace of a pipeline of one module per process, mpirun -np N)\n"
+    "  --calibrate             time each module's step by the network's kernels measured on this\n"
+    "                          machine (a few training steps first) instead of by its FLOPs\n"
     "  --aux-head SHAPE        the InfoPro classifier head: auto (default: per cut, the most\n"
     "                          faithful of 1c2f and 0c2f with the paper's decoder, then with the\n"
     "                          reduced one, that keeps the cut profitable), 0c1f, 0c2f, 1c1f,\n"
@@ -68,9 +70,9 @@ static int usage_error(const char *flag, const char *value, const char *expected
 }
 
 /* Every flag ipro_cli_local_option takes: the parser below takes no other. */
-static const char *const local_flags[] = {"-K",        "--budget",     "--cuts",
-                                          "--plan",    "--balance",    "--aux-head",
-                                          "--decoder", "--local-loss", "--lambda"};
+static const char *const local_flags[] = {"-K",        "--budget",   "--cuts",    "--plan",
+                                          "--balance", "--aux-head", "--decoder", "--local-loss",
+                                          "--lambda",  "--calibrate"};
 
 bool ipro_cli_is_local_option(const char *flag) {
   for (size_t f = 0; f < sizeof local_flags / sizeof local_flags[0]; f++)
@@ -97,6 +99,9 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
   } else if (strcmp(flag, "--plan") == 0) {
     if (!value) return usage_error(flag, value, "a plan JSON file");
     o->plan_path = value;
+  } else if (strcmp(flag, "--calibrate") == 0) {
+    o->calibrate = true;
+    return 1; /* no value */
   } else if (strcmp(flag, "--balance") == 0) {
     if (!value || (strcmp(value, "time") != 0 && strcmp(value, "memory") != 0))
       return usage_error(flag, value, "memory or time");
@@ -145,6 +150,11 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   if (o->plan_path) given[n++] = "--plan";
   /* With budget_checks, --budget beside another choice only checks it. */
   if (o->budget_bytes && !(budget_checks && n == 1)) given[n++] = "--budget";
+  if (o->calibrate && !o->balance_time && !budget_checks) {
+    fprintf(stderr, "infopro %s: --calibrate times the modules for --balance time; give both\n",
+            command);
+    return 2;
+  }
   if (o->balance_time && (!o->K || n > 1)) {
     fprintf(stderr, "infopro %s: --balance time chooses the cuts of -K N; it needs -K alone\n",
             command);
@@ -175,6 +185,8 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
     status = ipro_module_costing_create_on(network, cost.cut_points, cost.n_cut_points, settings,
                                            device, reference, &costing, err);
   ipro_plan plan;
+  if (status == IPRO_OK && l->calibrate)
+    status = ipro_module_costing_calibrate(costing, IPRO_CLI_CALIBRATION_STEPS, err);
   if (status == IPRO_OK) {
     ipro_module_coster backend = ipro_module_costing_coster(costing);
     ipro_plan_settings plan_settings = {.split = {.K = l->K,

@@ -21,9 +21,13 @@ typedef struct {
   const char *cuts_text; /* NULL: not given */
   const char *plan_path; /* NULL: not given */
   bool balance_time;     /* --balance time: with -K, the cuts whose slowest module is quickest */
+  bool calibrate;        /* --calibrate: module times from kernels measured on this machine */
   ipro_local_settings local;
   bool lambda_given;
 } ipro_cli_local_options;
+
+/* The training steps --calibrate times (after one it does not). */
+#define IPRO_CLI_CALIBRATION_STEPS 3
 
 void ipro_cli_local_defaults(ipro_cli_local_options *options);
 /* Whether flag is one of the shared options below (the split and the heads), each of which

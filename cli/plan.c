@@ -293,6 +293,8 @@ int ipro_cli_plan(int argc, char **argv) {
     if (status != IPRO_OK && device == IPRO_DEVICE_CUDA)
       ipro_error_prefix(&err, "--device %s", ipro_device_name(device));
   }
+  if (status == IPRO_OK && options.calibrate)
+    status = ipro_module_costing_calibrate(costing, IPRO_CLI_CALIBRATION_STEPS, &err);
   ipro_module_coster backend = {0};
   if (status == IPRO_OK) {
     backend = ipro_module_costing_coster(costing);
@@ -312,6 +314,12 @@ int ipro_cli_plan(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &end);
     print_table(&report, ipro_module_costing_programs_built(costing),
                 (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec));
+    const ipro_step_calibration *calibration = ipro_module_costing_calibration(costing);
+    if (calibration)
+      printf("calibrated on %d timed steps of the K = %d programs at the middle cut point: "
+             "kernels %.1f ms of %.1f ms per step\n",
+             calibration->steps, report.cost->n_cut_points > 0 ? 2 : 1,
+             1e3 * calibration->measured_seconds, 1e3 * calibration->run_seconds);
     fflush(stdout);
   }
   if (status == IPRO_OK && json_path)

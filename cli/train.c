@@ -614,6 +614,13 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
     memcpy(split.cut_names, program->cuts, sizeof split.cut_names);
     memcpy(split.heads, program->local.module_heads, sizeof split.heads);
   } else {
+    /* Every rank chooses the split itself; measured times differ from rank to rank, so
+     * measured cuts could too. */
+    if (r->pipeline && r->options->local.calibrate)
+      return ipro_error_set(err, "--calibrate under mpirun: each rank would time the kernels "
+                                 "itself and might choose other cuts; choose them once with "
+                                 "`infopro plan ... --balance time --calibrate --json P.json` "
+                                 "and train with --plan P.json");
     ipro_local_settings settings = local_settings(r, r->position.batch);
     if (ipro_cli_split_for_training(r->options->model, &r->options->local, &settings,
                                     r->options->device, r->options->reference, &split,

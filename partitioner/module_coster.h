@@ -46,6 +46,9 @@ typedef struct {
                          int64_t *head_parameters, ipro_error *err);
   /* Training FLOPs per step, the work of `--balance time` (split_time.h). */
   ipro_module_work_fn flops;
+  /* With --calibrate: the module's step in nanoseconds predicted from a profile measured on this
+   * machine, then the work of `--balance time` instead of flops; NULL without one. */
+  ipro_module_work_fn step_ns;
   /* What every plan holds besides its modules: the image batch and the labels. */
   uint64_t (*fixed_bytes)(const void *context);
   void *context;

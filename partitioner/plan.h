@@ -34,6 +34,9 @@ typedef struct {
   int output_tensor;         /* the cut it hands on, or the network's output for the last */
   ipro_planned_memory memory;
   int64_t flops, parameters, head_parameters;
+  /* With --calibrate: the step time predicted from the profile measured on this machine; 0
+   * otherwise. */
+  double step_seconds;
   /* For every module but the last: the peak of the same plan without the cut that ends this
    * module (K-1 modules), to tell whether that cut's heads cost more than the cut saves. */
   uint64_t peak_without_cut_bytes;

@@ -117,13 +117,15 @@ ipro_status ipro_plan_choose(const ipro_graph *network, const ipro_graph_cost *c
   ipro_status status = ipro_split_evaluate(cost->n_cut_points, 1, e2e_boundaries, plan->fixed_bytes,
                                            backend->cost, backend->context, &plan->e2e, err);
   /* --balance time: the K modules of the least largest work (split_time.h, each module's work
-   * its training FLOPs), then taken as given cuts are (heads chosen for them as for --cuts). A K
-   * the network's cut points cannot give is left to the split policy, which says what it does. */
+   * its step time predicted from a measured profile with --calibrate, else its training FLOPs),
+   * then taken as given cuts are (heads chosen for them as for --cuts). A K the network's cut
+   * points cannot give is left to the split policy, which says what it does. */
   ipro_balanced_split balanced;
   bool balance = settings->balance_time && asked->K > 1 && asked->K - 1 <= cost->n_cut_points;
   if (status == IPRO_OK && balance)
-    status = ipro_split_fastest(cost->n_cut_points, asked->K, backend->flops, plan->fixed_bytes,
-                                backend->cost, backend->context, &balanced, err);
+    status = ipro_split_fastest(cost->n_cut_points, asked->K,
+                                backend->step_ns ? backend->step_ns : backend->flops,
+                                plan->fixed_bytes, backend->cost, backend->context, &balanced, err);
   if (status == IPRO_OK)
     status = choose_split(network, &request, balance ? &balanced.split : NULL,
                           settings->local.choose_heads, backend, cost->cut_points,

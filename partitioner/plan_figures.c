@@ -74,6 +74,10 @@ static void module_nodes(const ipro_graph *network, const int *cut_points, int n
 
 static ipro_status module_details(const ipro_module_coster *backend, int module, int K, int a,
                                   int b, ipro_plan_module *m, ipro_error *err) {
+  uint64_t ns = 0;
+  if (backend->step_ns && backend->step_ns(backend->context, module, K, a, b, &ns, err) != IPRO_OK)
+    return IPRO_ERROR;
+  m->step_seconds = 1e-9 * (double)ns;
   return backend->details(backend->context, module, K, a, b, &m->memory, &m->flops, &m->parameters,
                           &m->head_parameters, err);
 }

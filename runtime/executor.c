@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The most inputs or outputs a node may have when it runs (a kernel gets them in arrays of
  * this size); larger nodes are refused when the program is built. */
@@ -23,6 +24,7 @@ struct ipro_executor {
   int pause_step; /* ipro_executor_set_pause */
   ipro_executor_pause pause;
   void *pause_context;
+  double *node_seconds; /* ipro_executor_time_nodes */
 };
 
 static void *slot_pointer(const ipro_executor *e, int tensor) {
@@ -227,7 +229,15 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
       output_pointers[o] = node->outputs[o] >= 0 ? slot_pointer(e, node->outputs[o]) : NULL;
     ipro_kernel *kernel = e->kernels[step->node];
     void *workspace = step->workspace_bytes ? e->arena + step->workspace_offset : NULL;
-    if (kernel->run(kernel, input_pointers, output_pointers, workspace, e->runs, err) != IPRO_OK) {
+    struct timespec started, ended;
+    if (e->node_seconds) clock_gettime(CLOCK_MONOTONIC, &started);
+    ipro_status ran = kernel->run(kernel, input_pointers, output_pointers, workspace, e->runs, err);
+    if (e->node_seconds) {
+      clock_gettime(CLOCK_MONOTONIC, &ended);
+      e->node_seconds[step->node] += (double)(ended.tv_sec - started.tv_sec) +
+                                     1e-9 * (double)(ended.tv_nsec - started.tv_nsec);
+    }
+    if (ran != IPRO_OK) {
       /* Kernels that name the node themselves (the reference kernels do) are not named twice. */
       char named[sizeof err->message];
       snprintf(named, sizeof named, "node '%s'", node->name);
@@ -250,6 +260,8 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
 }
 
 const ipro_forward_program *ipro_executor_program(const ipro_executor *e) { return &e->program; }
+
+void ipro_executor_time_nodes(ipro_executor *e, double *seconds) { e->node_seconds = seconds; }
 
 static ipro_status check_transfer(const ipro_executor *e, int tensor, size_t bytes,
                                   ipro_error *err) {

@@ -64,6 +64,10 @@ ipro_status ipro_executor_write_tensor(ipro_executor *executor, int tensor, cons
 typedef ipro_status (*ipro_executor_pause)(void *context, ipro_error *err);
 void ipro_executor_set_pause(ipro_executor *executor, int step, ipro_executor_pause pause,
                              void *context);
+/* From now on every run adds each node's kernel time (wall clock around the backend's run, which
+ * on the CPU backends returns when the kernel is done) to seconds[node] (graph->n_nodes entries,
+ * zeroed by the caller); NULL stops it. For `--calibrate` (runtime/step_calibration.h). */
+void ipro_executor_time_nodes(ipro_executor *executor, double *seconds);
 /* The step number random ops see (Dropout masks); it advances by one with every run. */
 void ipro_executor_set_step(ipro_executor *executor, uint64_t step);
 uint64_t ipro_executor_step(const ipro_executor *executor);

@@ -19,14 +19,16 @@ static uint64_t fixed_bytes(const void *context) {
 }
 
 ipro_module_coster ipro_module_costing_coster(ipro_module_costing *costing) {
-  return (ipro_module_coster){.name = ipro_module_costing_backend_name(costing),
-                              .cost = ipro_module_costing_cost,
-                              .bound_cost = ipro_module_costing_bound_cost,
-                              .set_limit = ipro_module_costing_set_head_limit,
-                              .next_limit = ipro_module_costing_next_limit,
-                              .heads = heads,
-                              .details = details,
-                              .flops = ipro_module_costing_flops,
-                              .fixed_bytes = fixed_bytes,
-                              .context = costing};
+  return (ipro_module_coster){
+      .name = ipro_module_costing_backend_name(costing),
+      .cost = ipro_module_costing_cost,
+      .bound_cost = ipro_module_costing_bound_cost,
+      .set_limit = ipro_module_costing_set_head_limit,
+      .next_limit = ipro_module_costing_next_limit,
+      .heads = heads,
+      .details = details,
+      .flops = ipro_module_costing_flops,
+      .step_ns = ipro_module_costing_calibration(costing) ? ipro_module_costing_step_ns : NULL,
+      .fixed_bytes = fixed_bytes,
+      .context = costing};
 }

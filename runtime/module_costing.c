@@ -12,6 +12,7 @@ typedef struct {
   bool known;
   ipro_module_memory memory;
   int64_t flops, parameters, head_parameters;
+  double seconds; /* predicted per step from the calibration, when there is one */
 } cached_module;
 
 /* The heads a local module can carry: the settings' own (index 0), the candidates of --aux-head
@@ -33,6 +34,9 @@ struct ipro_module_costing {
   cached_module *cache; /* [variant][heads][a][b], variant = decoder + 2·head */
   uint64_t head_limit;  /* --aux-head auto: the transient bytes a head may bring a module to */
   int programs_built;
+  ipro_device device;
+  bool reference;
+  ipro_step_calibration *calibration; /* --calibrate; NULL: none */
 };
 
 ipro_status ipro_module_costing_create(const ipro_graph *network, const int *cut_points, int n_cuts,
@@ -55,6 +59,8 @@ ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *
   c->settings = *settings;
   c->cuts = malloc(sizeof(int) * (size_t)(n_cuts + 1));
   c->head_limit = UINT64_MAX;
+  c->device = device;
+  c->reference = reference;
   c->cache = calloc(4 * N_HEADS * (size_t)c->B * (size_t)c->B, sizeof *c->cache);
   ipro_status status = c->cuts && c->cache ? IPRO_OK : ipro_error_set(err, "out of memory");
   if (status == IPRO_OK) memcpy(c->cuts, cut_points, sizeof(int) * (size_t)n_cuts);
@@ -115,6 +121,7 @@ static ipro_status build_and_plan(ipro_module_costing *c, int module, int K, int
     out->flops = 0;
     for (int n = 0; n < graph->n_nodes; n++)
       out->flops += ipro_op_info_of(graph->nodes[n].op)->flops(graph, &graph->nodes[n]);
+    out->seconds = c->calibration ? ipro_step_calibration_seconds(c->calibration, graph) : 0;
     out->parameters = count_parameters(graph, &training, false);
     out->head_parameters = count_parameters(graph, &training, true);
     out->known = true;
@@ -274,7 +281,35 @@ void ipro_module_costing_free(ipro_module_costing *c) {
   if (c->fallback) c->fallback->destroy(c->fallback);
   free(c->cuts);
   free(c->cache);
+  free(c->calibration);
   free(c);
+}
+
+ipro_status ipro_module_costing_calibrate(ipro_module_costing *c, int steps, ipro_error *err) {
+  ipro_step_calibration *calibration = calloc(1, sizeof *calibration);
+  if (!calibration) return ipro_error_set(err, "out of memory");
+  if (ipro_step_calibration_measure(c->network, c->cuts, c->n_cuts, &c->settings, c->device,
+                                    c->reference, steps, calibration, err) != IPRO_OK) {
+    free(calibration);
+    return IPRO_ERROR;
+  }
+  free(c->calibration);
+  c->calibration = calibration;
+  /* what was costed before has no prediction */
+  memset(c->cache, 0, 4 * N_HEADS * (size_t)c->B * (size_t)c->B * sizeof *c->cache);
+  return IPRO_OK;
+}
+
+const ipro_step_calibration *ipro_module_costing_calibration(const ipro_module_costing *c) {
+  return c->calibration;
+}
+
+ipro_status ipro_module_costing_step_ns(void *context, int module, int K, int a, int b,
+                                        uint64_t *work, ipro_error *err) {
+  cached_module *entry;
+  if (lookup(context, module, K, a, b, &entry, err) != IPRO_OK) return IPRO_ERROR;
+  *work = entry->seconds > 0 ? (uint64_t)(entry->seconds * 1e9 + 0.5) : 0;
+  return IPRO_OK;
 }
 
 ipro_status ipro_module_costing_flops(void *context, int module, int K, int a, int b,

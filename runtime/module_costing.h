@@ -12,6 +12,7 @@
 #include "partitioner/split_time.h"
 #include "runtime/backend.h"
 #include "runtime/module_memory.h"
+#include "runtime/step_calibration.h"
 
 typedef struct ipro_module_costing ipro_module_costing;
 
@@ -54,6 +55,15 @@ ipro_status ipro_module_costing_details(ipro_module_costing *costing, int module
  * FLOPs per step (forward, heads, backward and update), the time model of `--balance time`. */
 ipro_status ipro_module_costing_flops(void *context, int module, int K, int a, int b,
                                       uint64_t *work, ipro_error *err);
+/* --calibrate: measures the network's training programs on this machine (step_calibration.h,
+ * steps timed steps) and from then on predicts every module's step time from that profile. */
+ipro_status ipro_module_costing_calibrate(ipro_module_costing *costing, int steps, ipro_error *err);
+/* The calibration, or NULL without one. */
+const ipro_step_calibration *ipro_module_costing_calibration(const ipro_module_costing *costing);
+/* An ipro_module_work_fn after ipro_module_costing_calibrate: the module's predicted step in
+ * nanoseconds (the calibrated time model of `--balance time`). */
+ipro_status ipro_module_costing_step_ns(void *context, int module, int K, int a, int b,
+                                        uint64_t *work, ipro_error *err);
 /* What every plan holds besides its modules: the image batch and the labels. */
 uint64_t ipro_module_costing_fixed_bytes(const ipro_module_costing *costing);
 /* How many distinct programs were built so far. */

@@ -8,12 +8,18 @@
  *   - `infopro train -K 2 --balance time` trains with the cuts `plan -K 2 --balance time` chose,
  *     which differ from `plan -K 2`'s (checked, so that a train ignoring the option fails);
  *   - without cut points, -K 2 --balance time trains end to end with the policy's note, as -K 2;
+ *   - with --calibrate the time line says the times come from kernels measured on this machine,
+ *     each module's ms is the plan JSON's calibrated_step_seconds (written in the same run) and
+ *     the pace is the batch over the slowest; train -K 2 --balance time --calibrate trains, and
+ *     --calibrate without --balance time is a usage error of train;
  *   - --balance without -K, an unknown --balance and a --gflops that is not a positive number
  *     are usage errors (exit 2) naming what is wrong, for train as for plan. */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support/check.h"
 #include "support/command.h"
@@ -59,6 +65,54 @@ static bool plan_cuts(const char *args, char *cuts, size_t size) {
   char format[32];
   snprintf(format, sizeof format, "%%%zu[^\n]", size - 1);
   return sscanf(line + strlen("cuts: "), format, cuts) == 1;
+}
+
+/* plan --calibrate: the printed times against the JSON the same run wrote. */
+static void check_calibrated(void) {
+  char json[] = "/tmp/infopro-calibrated-XXXXXX";
+  int fd = mkstemp(json);
+  CHECK_MSG(fd >= 0, "no temporary file");
+  if (fd < 0) return;
+  close(fd);
+  char command[512];
+  snprintf(command, sizeof command, "plan " MODEL " --balance time --calibrate --json %s", json);
+  ipro_command_result r;
+  ipro_test_run_infopro(command, &r);
+  const char *line = strstr(r.out, "time predicted from kernels measured on this machine "
+                                   "(--calibrate), per training step:");
+  CHECK_MSG(r.exit_status == 0 && line, "%s: exit %d, %s %s", command, r.exit_status, r.out, r.err);
+  json_error_t error;
+  json_t *root = line ? json_load_file(json, 0, &error) : NULL;
+  json_t *modules = json_object_get(root, "modules");
+  CHECK_MSG(!line || json_array_size(modules) == K, "%s: no %d modules", json, K);
+  double slowest = 0;
+  for (int k = 0; root && k < K && json_array_size(modules) == K; k++) {
+    double seconds = json_number_value(
+        json_object_get(json_array_get(modules, (size_t)k), "calibrated_step_seconds"));
+    char label[32];
+    snprintf(label, sizeof label, "module %d ", k + 1);
+    const char *at = strstr(line, label);
+    double ms = at ? atof(at + strlen(label)) : -1;
+    CHECK_MSG(seconds > 0 && fabs(ms - 1e3 * seconds) <= 0.05 + 1e-9,
+              "module %d: %.2f ms printed, %g s in the JSON", k + 1, ms, seconds);
+    slowest = fmax(slowest, seconds);
+  }
+  const char *pace = strstr(r.out, "sets the pace, ");
+  double images = pace ? atof(pace + strlen("sets the pace, ")) : -1;
+  CHECK_MSG(slowest > 0 && fabs(images - 8 / slowest) <= 0.5 + 1e-9,
+            "%.0f images/s printed, %.1f from the slowest module", images,
+            slowest > 0 ? 8 / slowest : 0);
+  json_decref(root);
+  unlink(json);
+  if (!ipro_test_training_unavailable()) {
+    ipro_command_result trained;
+    ipro_test_run_infopro("train models/resnet8_fmnist.onnx --batch 8 -K 2 --balance time "
+                          "--calibrate --data fashion-mnist --limit 16 --test-limit 8 --epochs 1",
+                          &trained);
+    CHECK_MSG(trained.exit_status == 0 && strstr(trained.out, "K = 2, cut at "),
+              "train --balance time --calibrate: exit %d, %s %s", trained.exit_status, trained.out,
+              trained.err);
+  }
 }
 
 int main(void) {
@@ -130,12 +184,15 @@ int main(void) {
       {"plan models/resnet8_fmnist.onnx -K 2 --balance speed",
        "--balance expects memory or time, got 'speed'"},
       {"plan models/resnet8_fmnist.onnx -K 2 --gflops -3", "--gflops expects a positive rate"},
-      {"plan models/resnet8_fmnist.onnx -K 2 --gflops fast", "--gflops expects a positive rate"}};
+      {"plan models/resnet8_fmnist.onnx -K 2 --gflops fast", "--gflops expects a positive rate"},
+      {"train models/resnet8_fmnist.onnx --data fashion-mnist -K 2 --calibrate",
+       "--calibrate times the modules for --balance time"}};
   for (size_t i = 0; i < sizeof usage / sizeof *usage; i++) {
     ipro_command_result r;
     ipro_test_run_infopro(usage[i][0], &r);
     CHECK_MSG(r.exit_status == 2 && strstr(r.err, usage[i][1]), "%s: exit %d, %s (expected '%s')",
               usage[i][0], r.exit_status, r.err, usage[i][1]);
   }
+  check_calibrated();
   return ipro_test_finish();
 }

@@ -7,7 +7,8 @@
  * and residual blocks, so the InfoPro heads, the contrast loss and the optimizer all take part)
  * on 64 Fashion-MNIST images in batches of 32, one epoch, the test on 100 images (the epoch
  * line's numbers must match too). The K = 2 run checks the ranks for leaks too. And 3 ranks
- * for 2 modules fail with one message. Skipped when Fashion-MNIST or mpirun is missing. */
+ * for 2 modules fail with one message, as does --calibrate (each rank would measure and might
+ * cut elsewhere). Skipped when Fashion-MNIST or mpirun is missing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,12 +86,26 @@ static void wrong_rank_count(void) {
             "3 ranks for K = 2: exit %d, stderr: %s", r.exit_status, r.err);
 }
 
+/* --calibrate would have every rank time the kernels and choose cuts of its own: refused, with
+ * one message saying to plan the cuts once instead. */
+static void calibrate_refused(void) {
+  char launcher[1024];
+  ipro_command_result r;
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(2, false, launcher, sizeof launcher),
+                              COMMON " -K 2 --balance time --calibrate", &r);
+  const char *first = strstr(r.err, "infopro: ");
+  CHECK_MSG(r.exit_status == 1 && first && !strstr(first + 1, "infopro: ") &&
+                strstr(first, "--calibrate under mpirun") && strstr(first, "--plan P.json"),
+            "--calibrate over MPI: exit %d, stderr: %s", r.exit_status, r.err);
+}
+
 int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
   matches(2, true);
   matches(3, false);
   wrong_rank_count();
+  calibrate_refused();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
