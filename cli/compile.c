@@ -4,6 +4,9 @@
  * DIR receives
  *   train         the runner: `infopro train`'s training loop linked with the runtime only (no
  *                 LLVM, no planner's search, no MPI), copied from beside infopro;
+ *   libinfopro_mpi.so  the MPI pipeline plugin (runtime/mpi/pipeline_plugin.h), which the runner
+ *                 loads only when `mpirun -np K DIR/train ...` starts it: one module per rank,
+ *                 as `mpirun -np K infopro train` trains;
  *   program.ipro  the model, its split and heads, the batch, the optimizer and the dataset shape;
  *   kernels.so    the generated kernels made ahead of time by LLVM for this machine's CPU and
  *                 linked by the system's C compiler (cc) into a shared object;
@@ -39,6 +42,7 @@ extern char **environ;
 
 #define RUNNER_FILE "infopro-train"
 #define CUDA_PLUGIN_FILE "libinfopro_cuda.so"
+#define MPI_PLUGIN_FILE "libinfopro_mpi.so"
 
 static const char usage[] =
     "usage: infopro compile MODEL.onnx --data SPEC -o DIR [options]\n"
@@ -321,6 +325,9 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
         copy_built_file(CUDA_PLUGIN_FILE, "IPRO_CUDA_PLUGIN", o->directory, CUDA_PLUGIN_FILE, err);
   if (status == IPRO_OK) status = copy_side_files(o->model, o->directory, err);
   if (status == IPRO_OK)
+    status =
+        copy_built_file(MPI_PLUGIN_FILE, "IPRO_MPI_PLUGIN", o->directory, MPI_PLUGIN_FILE, err);
+  if (status == IPRO_OK)
     status = copy_built_file(RUNNER_FILE, "IPRO_RUNNER", o->directory, "train", err);
   char path[4200];
   ipro_program_path(o->directory, path, sizeof path);
@@ -333,8 +340,8 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
     else
       printf("K = %d (planned peak %llu bytes, end-to-end %llu)", split.K,
              (unsigned long long)split.planned_peak, (unsigned long long)split.e2e_peak);
-    printf("; kernels for a %s CPU\nwrote %s/train, %s, %s/%s%s\n", program.cpu, o->directory, path,
-           o->directory, IPRO_PRECOMPILED_HOST_FILE,
+    printf("; kernels for a %s CPU\nwrote %s/train, %s, %s/%s, " MPI_PLUGIN_FILE "%s\n",
+           program.cpu, o->directory, path, o->directory, IPRO_PRECOMPILED_HOST_FILE,
            o->device == IPRO_DEVICE_CUDA ? ", kernels.ptx and " CUDA_PLUGIN_FILE : "");
   }
   ipro_program_release(&program);

@@ -92,7 +92,7 @@ static const char usage[] =
     "cosine schedule. After every epoch the test split is scored; a loss that is not finite\n"
     "stops training with exit status 1, leaving the last checkpoint and --out untouched.\n";
 
-/* Only `infopro train` trains across processes (a compiled program's runner carries no MPI). */
+/* Across processes (`infopro train`; a compiled program's runner says it its own way). */
 static const char usage_mpi[] =
     "Started by mpirun -np K (K the plan's modules), rank r trains module r+1 as a pipeline\n"
     "stage; rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
@@ -200,6 +200,10 @@ static void print_program_usage(const ipro_program *p) {
     if (!fixed) fwrite(at, 1, length, stdout);
     at += length;
   }
+  printf("Started by mpirun -np %d, rank r trains module r+1 as a pipeline stage (the MPI plugin\n"
+         "beside it is loaded then); rank 0 reads the data, prints, and writes --out and the\n"
+         "checkpoint. mpirun -np %d*R runs R data-parallel replicas, each on 1/R of every batch.\n",
+         p->local.K, p->local.K);
 }
 
 /* The options a compiled program fixed: giving one to its runner is a usage error. They are the
@@ -793,15 +797,16 @@ static void print_header(const train_run *r) {
     fprintf(stderr, "infopro: warning: %s; those nodes run on the reference kernels, slower\n",
             degraded);
   /* A compiled program was planned where it was compiled; the CPU backend plans its kernels for
-   * the CPU it runs on (oneDNN's implementations and the layouts it carries activations in), so
-   * on another CPU the trainer's plan can differ from the program's. Said, not hidden: the
+   * the CPU and the threads it runs on (oneDNN's implementations, their scratchpads, which can
+   * grow with the thread count, and the layouts it carries activations in), so on another CPU, or
+   * with another OMP_NUM_THREADS, the trainer's plan can differ from the program's. Said, not hidden: the
    * memory line at the end is this machine's. */
   uint64_t here = r->trainer && !r->pipeline ? ipro_trainer_planned_bytes(r->trainer) : 0;
   if (r->options->program && here && here != r->planned_peak)
     fprintf(stderr,
             "infopro: warning: on this machine the program's modules plan %llu bytes, not the "
-            "%llu planned when it was compiled (the CPU backend plans its kernels for the CPU it "
-            "runs on); compile it here for this machine's plan\n",
+            "%llu planned when it was compiled (the CPU backend plans its kernels for the CPU and "
+            "the threads it runs on); compile it here, with these threads, for this plan\n",
             (unsigned long long)here, (unsigned long long)r->planned_peak);
   double started = ipro_progress_since_exec();
   if (started >= 0)
@@ -1190,7 +1195,9 @@ static int train_command(int argc, char **argv, const ipro_program *program,
   ipro_error err = {{0}};
   ipro_pipeline *mpi = NULL;
   if (ipro_pipeline_launched()) {
-    if (ipro_pipeline_open(&mpi, &err) != IPRO_OK) return ipro_cli_fail(err.message);
+    /* every rank fails alike; rank 0 says why */
+    if (ipro_pipeline_open(&mpi, &err) != IPRO_OK)
+      return ipro_pipeline_launched_rank() > 0 ? 1 : ipro_cli_fail(err.message);
     if (ipro_pipeline_rank(mpi) > 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 reports */
       return ipro_cli_fail("cannot silence the standard output of a rank other than 0");
   }

@@ -26,10 +26,6 @@
 #define IPRO_LSAN_IGNORE_END() ((void)0)
 #endif
 
-bool ipro_pipeline_launched(void) {
-  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-}
-
 ipro_status ipro_pipeline_mpi_check(int code, const char *call, const char *file, int line,
                                     ipro_error *err) {
   if (code == MPI_SUCCESS) return IPRO_OK;

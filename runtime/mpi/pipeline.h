@@ -39,6 +39,9 @@ typedef struct ipro_pipeline ipro_pipeline;
 /* Whether an MPI launcher started this process (Open MPI's mpirun, or a PMI/PMIx launcher):
  * only then is MPI initialised, so a plain `infopro train` never touches it. */
 bool ipro_pipeline_launched(void);
+/* This process's rank as the launcher's environment gives it (before MPI is initialised: to
+ * report a failure to start it once, from rank 0), or -1 when it does not. */
+int ipro_pipeline_launched_rank(void);
 
 /* MPI_Init, then the ranks. */
 ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err);
