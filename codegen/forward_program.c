@@ -50,11 +50,13 @@ bool ipro_node_is_view(const ipro_graph *graph, const ipro_node *node) {
 
 ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
                                        ipro_forward_program *out, ipro_error *err) {
-  return ipro_forward_program_build_aligned(graph, workspace_bytes, IPRO_ARENA_ALIGNMENT, out, err);
+  return ipro_forward_program_build_aligned(graph, workspace_bytes, IPRO_ARENA_ALIGNMENT, NULL, out,
+                                            err);
 }
 
 ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
                                                const size_t *workspace_bytes, size_t alignment,
+                                               const size_t *tensor_bytes,
                                                ipro_forward_program *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
   if (alignment < IPRO_ARENA_ALIGNMENT) alignment = IPRO_ARENA_ALIGNMENT;
@@ -126,7 +128,8 @@ ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
                                slot, tensor, err);
     } else if (first[root[t]] >= 0 && root[t] == t) {
       slot->kind = IPRO_SLOT_ARENA;
-      slot->bytes = (size_t)ipro_tensor_bytes(tensor);
+      slot->bytes =
+          tensor_bytes && tensor_bytes[t] ? tensor_bytes[t] : (size_t)ipro_tensor_bytes(tensor);
       buffers[n_buffers] = (ipro_planned_buffer){slot->bytes, first[t], last[t], 0};
       buffer_of[t] = n_buffers++;
     }

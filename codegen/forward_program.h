@@ -52,9 +52,12 @@ typedef struct {
 ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
                                        ipro_forward_program *out, ipro_error *err);
 /* The same with every offset and block size a multiple of alignment (a multiple of
- * IPRO_ARENA_ALIGNMENT; 0 means IPRO_ARENA_ALIGNMENT). */
+ * IPRO_ARENA_ALIGNMENT; 0 means IPRO_ARENA_ALIGNMENT), and tensor_bytes[t], when tensor_bytes is
+ * given and that is not 0, the bytes of arena tensor t instead of its shape's (a backend's own
+ * layout of it, padded: runtime/backend.h, layout_bytes). */
 ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
                                                const size_t *workspace_bytes, size_t alignment,
+                                               const size_t *tensor_bytes,
                                                ipro_forward_program *out, ipro_error *err);
 void ipro_forward_program_release(ipro_forward_program *program);
 /* Whether node runs at all: false for nodes folded into constants; true for nodes without

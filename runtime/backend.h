@@ -50,6 +50,11 @@ struct ipro_backend {
    * stays plain. */
   void (*choose_layouts)(const ipro_backend *self, const ipro_graph *graph, const bool *excluded,
                          uint8_t *layouts);
+  /* Optional with choose_layouts (NULL: every layout has the plain size): the bytes tensor t of
+   * graph takes in the backend's layout code `layout` (a channel-blocked layout pads the
+   * channels up to its block), which the program plans for it. */
+  size_t (*layout_bytes)(const ipro_backend *self, const ipro_graph *graph, int tensor,
+                         uint8_t layout);
   /* While an executor prepares a graph's kernels on this backend: that graph's layouts (from
    * choose_layouts), which the kernels read their operands and write their results in; NULL
    * otherwise (everything plain). */

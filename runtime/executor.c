@@ -96,9 +96,10 @@ static bool touches_own_layout(const ipro_node *node, const uint8_t *layouts) {
 /* prepare_kernels in the layouts the backend chooses for the graph (all plain when it chooses
  * none). A fallback kernel reads and writes plain memory, so a node left to the fallback that
  * touches a tensor carried in the backend's layout is excluded, and the layouts chosen and the
- * kernels prepared again, until no such node remains. */
+ * kernels prepared again, until no such node remains. tensor_bytes[t]: the bytes of a tensor in
+ * the layout it ends up in (0: its shape's). */
 static ipro_status prepare_in_layouts(ipro_executor *e, ipro_backend *fallback, size_t *workspace,
-                                      ipro_error *err) {
+                                      size_t *tensor_bytes, ipro_error *err) {
   const ipro_graph *graph = e->graph;
   ipro_backend *b = e->backend;
   bool *on_fallback = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
@@ -120,6 +121,8 @@ static ipro_status prepare_in_layouts(ipro_executor *e, ipro_backend *fallback, 
       memset(on_fallback, 0, (size_t)graph->n_nodes * sizeof(bool));
     }
   }
+  for (int t = 0; status == IPRO_OK && t < graph->n_tensors; t++)
+    tensor_bytes[t] = layouts[t] && b->layout_bytes ? b->layout_bytes(b, graph, t, layouts[t]) : 0;
   free(on_fallback);
   free(excluded);
   free(layouts);
@@ -168,11 +171,13 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
   if (fallback && (!fallback->host_memory || !backend->host_memory)) fallback = NULL;
   ipro_executor *e = calloc(1, sizeof *e);
   size_t *workspace = calloc((size_t)graph->n_nodes + 1, sizeof(size_t));
+  size_t *tensor_bytes = calloc((size_t)graph->n_tensors + 1, sizeof(size_t));
   if (e) e->kernels = calloc((size_t)graph->n_nodes + 1, sizeof(ipro_kernel *));
   if (e) e->bound_inputs = calloc((size_t)graph->n_tensors + 1, sizeof(void *));
   if (e) e->bound_outputs = calloc((size_t)graph->n_outputs + 1, sizeof(void *));
-  if (!e || !workspace || !e->kernels || !e->bound_inputs || !e->bound_outputs) {
+  if (!e || !workspace || !tensor_bytes || !e->kernels || !e->bound_inputs || !e->bound_outputs) {
     free(workspace);
+    free(tensor_bytes);
     if (e) free(e->kernels);
     if (e) free(e->bound_inputs);
     if (e) free(e->bound_outputs);
@@ -182,12 +187,13 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
   e->options = *options;
   e->graph = graph;
   e->backend = backend;
-  ipro_status status = prepare_in_layouts(e, fallback, workspace, err);
+  ipro_status status = prepare_in_layouts(e, fallback, workspace, tensor_bytes, err);
   if (status == IPRO_OK)
     status = ipro_forward_program_build_aligned(graph, workspace, backend->arena_alignment,
-                                                &e->program, err);
+                                                tensor_bytes, &e->program, err);
   if (status == IPRO_OK && !options->plan_only) status = allocate_blocks(e, err);
   free(workspace);
+  free(tensor_bytes);
   if (status != IPRO_OK) {
     ipro_executor_free(e);
     return status;

@@ -228,6 +228,12 @@ static void planning_layouts(const ipro_backend *self, const ipro_graph *graph,
   p->inner->choose_layouts(p->inner, graph, excluded, layouts);
 }
 
+static size_t planning_layout_bytes(const ipro_backend *self, const ipro_graph *graph, int tensor,
+                                    uint8_t layout) {
+  const planning_backend *p = (const planning_backend *)self;
+  return p->inner->layout_bytes(p->inner, graph, tensor, layout);
+}
+
 static ipro_status planning_allocate(ipro_backend *self, size_t bytes, void **out,
                                      ipro_error *err) {
   planning_backend *p = (planning_backend *)self;
@@ -272,6 +278,7 @@ ipro_status ipro_planning_backend_create(ipro_backend *inner, ipro_backend **out
   p->base.supports_forward = planning_supports;
   p->base.prepare_forward = planning_prepare;
   p->base.choose_layouts = inner->choose_layouts ? planning_layouts : NULL;
+  p->base.layout_bytes = inner->layout_bytes ? planning_layout_bytes : NULL;
   p->base.allocate = planning_allocate;
   p->base.release = planning_release;
   p->base.copy_to_device = planning_to_device;

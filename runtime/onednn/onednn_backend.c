@@ -114,7 +114,12 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
         return ipro_error_set(err, "%s: %s %d has no data", kernel->label,
                               binding->source == IPRO_ONEDNN_INPUT ? "input" : "output",
                               binding->index);
-      IPRO_ONEDNN_CHECK(dnnl_memory_set_data_handle(binding->memory, pointer));
+      /* Only when it moved: setting a handle zeroes a padded layout's padding (a pass over the
+       * tensor), which the kernels that write a carried tensor keep zero themselves. */
+      void *current = NULL;
+      IPRO_ONEDNN_CHECK(dnnl_memory_get_data_handle(binding->memory, &current));
+      if (current != pointer)
+        IPRO_ONEDNN_CHECK(dnnl_memory_set_data_handle(binding->memory, pointer));
     }
     IPRO_ONEDNN_CHECK(
         dnnl_primitive_execute(step->primitive, kernel->stream, step->n_args, step->args));
@@ -219,6 +224,7 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   backend->base.supports_forward = onednn_supports_forward;
   backend->base.prepare_forward = onednn_prepare_forward;
   backend->base.choose_layouts = ipro_onednn_choose_layouts;
+  backend->base.layout_bytes = ipro_onednn_layout_bytes;
   backend->base.allocate = ipro_host_allocate;
   backend->base.release = ipro_host_release;
   backend->base.copy_to_device = ipro_host_copy;

@@ -9,7 +9,9 @@
  * kernel reorders its operands into the chosen layouts and its result back, each run (weights
  * change between runs while training). The bias stays plain. X and Y (dX, dY) carried
  * channel-blocked between kernels (onednn_layouts.c) are given to the primitive in that layout,
- * and need no reorder.
+ * and need no reorder, unless oneDNN then has only its reference kernel for it (a padded
+ * 12-channel source of a convolution to 3 channels): then their layouts too are left to oneDNN,
+ * and they are reordered like plain ones.
  *
  * ipro.ConvGradInput (dY, W → dX) is oneDNN's backward-data convolution and ipro.ConvGradWeight
  * (dY, X → dW, [dB]) its backward-weights convolution, which also sums dY into dB when the node has
@@ -70,6 +72,20 @@ static ipro_status any_layouts_of(const ipro_onednn_kernel *kernel, int x, int y
   return IPRO_OK;
 }
 
+/* The second try of a kernel whose carried layouts left oneDNN only its reference kernel: X and
+ * Y (where they lie, in g) left to oneDNN too. */
+static ipro_status leave_to_onednn(const ipro_onednn_conv_geometry *g, any_layouts *any,
+                                   ipro_error *err) {
+  if (ipro_onednn_any_md(&g->x, &any->x, err) || ipro_onednn_any_md(&g->y, &any->y, err))
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+/* Whether the kernel carries X or Y (the graph's tensors x and y), so that a second try exists. */
+static bool carries(const ipro_onednn_kernel *kernel, int x, int y) {
+  return ipro_onednn_carried(kernel, x) || ipro_onednn_carried(kernel, y);
+}
+
 /* The forward convolution of geometry, layouts left to oneDNN. */
 static ipro_status forward_desc(const ipro_onednn_conv_geometry *g, const any_layouts *any,
                                 dnnl_prop_kind_t kind, bool has_bias, dnnl_convolution_desc_t *desc,
@@ -104,11 +120,15 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
       {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0, &g.y, true},
       {DNNL_ARG_BIAS, IPRO_ONEDNN_INPUT, 2, &g.b, false},
   };
-  if (any_layouts_of(kernel, node->inputs[0], node->outputs[0], &g, &any, err) ||
-      forward_desc(&g, &any, dnnl_forward_inference, has_bias, &desc, err) ||
-      ipro_onednn_layouts_step(kernel, &desc, NULL, operands, has_bias ? 4 : 3, err))
+  int x_at = node->inputs[0], y_at = node->outputs[0];
+  if (any_layouts_of(kernel, x_at, y_at, &g, &any, err) ||
+      forward_desc(&g, &any, dnnl_forward_inference, has_bias, &desc, err))
     return IPRO_ERROR;
-  return IPRO_OK;
+  if (carries(kernel, x_at, y_at) && ipro_onednn_reference_only(kernel, &desc, NULL) &&
+      (leave_to_onednn(&g, &any, err) ||
+       forward_desc(&g, &any, dnnl_forward_inference, has_bias, &desc, err)))
+    return IPRO_ERROR;
+  return ipro_onednn_layouts_step(kernel, &desc, NULL, operands, has_bias ? 4 : 3, err);
 }
 
 /* dY (N, M, out...), W (M, C/group, k...) → dX (N, C, in...). */
@@ -131,13 +151,24 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
       {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, &g.w, false},
       {DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, &g.x, true},
   };
-  if (any_layouts_of(kernel, node->outputs[0], node->inputs[0], &g, &any, err) ||
-      forward_desc(&g, &any, dnnl_forward_training, false, &forward, err) ||
-      ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
-    goto fail;
-  IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_data_desc_init(
-      &desc, dnnl_convolution_direct, &any.x, &any.w, &any.y, g.strides, g.dilations, g.pads_begin,
-      g.pads_end));
+  int x_at = node->outputs[0], y_at = node->inputs[0];
+  if (any_layouts_of(kernel, x_at, y_at, &g, &any, err)) goto fail;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (attempt == 1) { /* the carried layouts left oneDNN only its reference kernel */
+      dnnl_primitive_desc_destroy(hint);
+      hint = NULL;
+      if (leave_to_onednn(&g, &any, err)) goto fail;
+    }
+    if (forward_desc(&g, &any, dnnl_forward_training, false, &forward, err) ||
+        ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
+      goto fail;
+    IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_data_desc_init(
+        &desc, dnnl_convolution_direct, &any.x, &any.w, &any.y, g.strides, g.dilations,
+        g.pads_begin, g.pads_end));
+    if (attempt == 1 || !carries(kernel, x_at, y_at) ||
+        !ipro_onednn_reference_only(kernel, &desc, hint))
+      break;
+  }
   if (ipro_onednn_layouts_step(kernel, &desc, hint, operands, 3, err)) goto fail;
   dnnl_primitive_desc_destroy(hint);
   return IPRO_OK;
@@ -171,13 +202,24 @@ ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const
       {DNNL_ARG_DIFF_WEIGHTS, IPRO_ONEDNN_OUTPUT, 0, &g.w, true},
       {DNNL_ARG_DIFF_BIAS, IPRO_ONEDNN_OUTPUT, 1, &g.b, true},
   };
-  if (any_layouts_of(kernel, node->inputs[1], node->inputs[0], &g, &any, err) ||
-      forward_desc(&g, &any, dnnl_forward_training, has_bias, &forward, err) ||
-      ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
-    goto fail;
-  IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_weights_desc_init(
-      &desc, dnnl_convolution_direct, &any.x, &any.w, has_bias ? &g.b : NULL, &any.y, g.strides,
-      g.dilations, g.pads_begin, g.pads_end));
+  int x_at = node->inputs[1], y_at = node->inputs[0];
+  if (any_layouts_of(kernel, x_at, y_at, &g, &any, err)) goto fail;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (attempt == 1) { /* the carried layouts left oneDNN only its reference kernel */
+      dnnl_primitive_desc_destroy(hint);
+      hint = NULL;
+      if (leave_to_onednn(&g, &any, err)) goto fail;
+    }
+    if (forward_desc(&g, &any, dnnl_forward_training, has_bias, &forward, err) ||
+        ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
+      goto fail;
+    IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_weights_desc_init(
+        &desc, dnnl_convolution_direct, &any.x, &any.w, has_bias ? &g.b : NULL, &any.y, g.strides,
+        g.dilations, g.pads_begin, g.pads_end));
+    if (attempt == 1 || !carries(kernel, x_at, y_at) ||
+        !ipro_onednn_reference_only(kernel, &desc, hint))
+      break;
+  }
   if (ipro_onednn_layouts_step(kernel, &desc, hint, operands, has_bias ? 4 : 3, err)) goto fail;
   dnnl_primitive_desc_destroy(hint);
   return IPRO_OK;

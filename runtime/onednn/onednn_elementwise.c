@@ -16,6 +16,10 @@
  * Sum (the training program's gradient accumulation) is oneDNN's sum primitive over flat vectors
  * when every operand has Y's shape; broadcasting operands are declined.
  *
+ * When Y is carried in the backend's channel-blocked layout (onednn_layouts.c), ReLU, its
+ * gradient, Add and Sum see Y's padded blocks as the flat vector, every input lying (or staged)
+ * in the same layout.
+ *
  * ipro.UnaryGrad (dY, T → dX) is the eltwise backward of its forward_op, created against a
  * forward-training pd. Relu, Sigmoid and Tanh get the forward's output (the *_use_dst_for_bwd
  * algorithms), LeakyRelu and Clip its input. oneDNN's derivatives at the kinks are the ones
@@ -94,6 +98,8 @@ ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_gra
   int64_t count = ipro_shape_elements(&x);
   if (count != ipro_shape_elements(&y))
     return ipro_onednn_unsupported(err, "X and Y differ in size");
+  /* a carried Y's padded blocks (X lies, or is staged, in the same layout) */
+  if (ipro_onednn_flat_elements(kernel, node->outputs[0], &y, &count, err)) return IPRO_ERROR;
   switch (node->op) {
   case IPRO_OP_RELU: return eltwise_step(kernel, count, dnnl_eltwise_relu, 0.0f, 0.0f, false, err);
   case IPRO_OP_LEAKY_RELU:
@@ -165,6 +171,13 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
     first = 1;
     negate = node->op == IPRO_OP_SUB;
   }
+  if (ipro_onednn_carried(kernel, node->outputs[0])) {
+    /* operands alike (onednn_layouts.c), all in Y's layout: one flat vector of its blocks */
+    int64_t count;
+    if (ipro_onednn_flat_elements(kernel, node->outputs[0], &y, &count, err)) return IPRO_ERROR;
+    rank = 1;
+    a_dims[0] = b_dims[0] = y_dims[0] = count;
+  }
   dnnl_memory_desc_t src0_md, src1_md, y_md;
   if (ipro_onednn_plain_md(&src0_md, rank, first == 0 ? a_dims : b_dims, err) ||
       ipro_onednn_plain_md(&src1_md, rank, first == 0 ? b_dims : a_dims, err) ||
@@ -229,6 +242,7 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
   int64_t count = ipro_shape_elements(&dy);
   if (ipro_shape_elements(&t) != count || ipro_shape_elements(&dx) != count)
     return ipro_onednn_unsupported(err, "dY, T and dX differ in size");
+  if (ipro_onednn_flat_elements(kernel, node->outputs[0], &dx, &count, err)) return IPRO_ERROR;
   int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
   switch (forward) {
   case IPRO_OP_RELU:
@@ -268,7 +282,8 @@ ipro_status ipro_onednn_build_sum(ipro_onednn_kernel *kernel, const ipro_graph *
     if (!ipro_shape_equal(&x, &y))
       return ipro_onednn_unsupported(err, "operand %d is broadcast", i);
   }
-  int64_t count = ipro_shape_elements(&y);
+  int64_t count;
+  if (ipro_onednn_flat_elements(kernel, node->outputs[0], &y, &count, err)) return IPRO_ERROR;
   dnnl_memory_desc_t md;
   float scales[MAX_SOURCES];
   ipro_onednn_argument arguments[MAX_SOURCES + 1];

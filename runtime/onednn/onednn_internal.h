@@ -214,6 +214,13 @@ bool ipro_onednn_carried(const ipro_onednn_kernel *kernel, int tensor);
 ipro_status ipro_onednn_layout_md(const ipro_onednn_kernel *kernel, int tensor,
                                   const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *md,
                                   ipro_error *err);
+/* The backend's layout_bytes: the bytes of the tensor in the layout (padded channel blocks). */
+size_t ipro_onednn_layout_bytes(const ipro_backend *self, const ipro_graph *graph, int tensor,
+                                uint8_t layout);
+/* The elements an element-wise kernel sees as one flat vector when its output (of this shape) is
+ * the tensor: the padded blocks' count for a carried tensor, the shape's otherwise. */
+ipro_status ipro_onednn_flat_elements(const ipro_onednn_kernel *kernel, int tensor,
+                                      const ipro_shape *shape, int64_t *count, ipro_error *err);
 /* For an element-wise node: reorders each input that lies in another layout than output 0 into
  * an intermediate in output 0's layout, which the kernel's steps then read instead (bindings of
  * that input are redirected); for any other node, sets nothing to be staged. */
@@ -404,12 +411,17 @@ ipro_status ipro_onednn_layouts_step(ipro_onednn_kernel *kernel, const_dnnl_op_d
                                      const_dnnl_primitive_desc_t hint,
                                      const ipro_onednn_operand *operands, int count,
                                      ipro_error *err);
+/* Whether the best oneDNN has for desc (hint: its forward pd, or NULL) is its reference
+ * implementation, which layouts fixed by the caller can force (a padded channel-blocked source
+ * of a convolution to 3 channels): the caller then leaves them to oneDNN. */
+bool ipro_onednn_reference_only(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                const_dnnl_primitive_desc_t hint);
 /* The descriptor of plain's dimensions with format_tag_any: oneDNN picks the layout. */
 ipro_status ipro_onednn_any_md(const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *any,
                                ipro_error *err);
-/* plain (N, C, spatial...) with the channels in blocks of 16 (nCw16c, nChw16c, nCdhw16c), where
- * the channels are a multiple of 16 (the blocked tensor then has plain's size); otherwise plain
- * itself. */
+/* plain (N, C, spatial...) of rank 3 to 5 with the channels in blocks of 16 (nCw16c, nChw16c,
+ * nCdhw16c), the last block padded with zeros when C is not a multiple of 16 (the tensor then
+ * takes more bytes than plain); otherwise plain itself. */
 ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
                                            dnnl_memory_desc_t *blocked, ipro_error *err);
 

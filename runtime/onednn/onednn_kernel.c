@@ -220,6 +220,19 @@ fail:
   return IPRO_ERROR;
 }
 
+bool ipro_onednn_reference_only(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
+                                const_dnnl_primitive_desc_t hint) {
+  dnnl_primitive_desc_t pd = NULL;
+  ipro_error err;
+  if (ipro_onednn_describe(kernel, desc, NULL, hint, &pd, &err)) return false;
+  const char *name = NULL;
+  bool reference =
+      dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name &&
+      strncmp(name, "ref", 3) == 0;
+  dnnl_primitive_desc_destroy(pd);
+  return reference;
+}
+
 /* describe, then add the pd as the next step. */
 static ipro_status create_step_pd(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t desc,
                                   dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint,
@@ -392,7 +405,7 @@ ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
                                            dnnl_memory_desc_t *blocked, ipro_error *err) {
   static const dnnl_format_tag_t tags[6] = {0, 0, 0, dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c};
   *blocked = *plain;
-  if (plain->ndims < 3 || plain->ndims > 5 || plain->dims[1] % 16 != 0) return IPRO_OK;
+  if (plain->ndims < 3 || plain->ndims > 5) return IPRO_OK;
   IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_by_tag(blocked, plain->ndims, plain->dims,
                                                  plain->data_type, tags[plain->ndims]));
   return IPRO_OK;

@@ -135,9 +135,15 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   if (unbiased) variance_scale *= (double)count / (double)(count - 1);
 
   dnnl_memory_desc_t x_md, data_md, channel_md;
+  /* Channel-blocked when the channels fill the blocks or X or Y lies in padded blocks already */
+  bool fills = x.rank >= 2 && x.dims[1] % 16 == 0;
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
-      ipro_onednn_channel_blocked_md(&x_md, &data_md, err) ||
       ipro_onednn_plain_md(&channel_md, 1, &x.dims[1], err))
+    return IPRO_ERROR;
+  data_md = x_md;
+  if ((fills || ipro_onednn_carried(kernel, node->inputs[0]) ||
+       ipro_onednn_carried(kernel, node->outputs[0])) &&
+      ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
     return IPRO_ERROR;
   /* Channel-blocked: X, unless it lies channel-blocked already (onednn_layouts.c), is reordered
    * into an intermediate and normalised there in place, and the result reordered into Y, unless
@@ -253,7 +259,12 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
       return ipro_onednn_unsupported(err, "input %d is not a vector of the channels", i);
   float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
   dnnl_memory_desc_t x_md, data_md;
-  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
+  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err)) return IPRO_ERROR;
+  /* channel-blocked as the forward decides (ipro_onednn_build_batch_normalization) */
+  data_md = x_md;
+  if ((x.dims[1] % 16 == 0 || ipro_onednn_carried(kernel, node->inputs[0]) ||
+       ipro_onednn_carried(kernel, node->inputs[1]) ||
+       ipro_onednn_carried(kernel, node->outputs[0])) &&
       ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
     return IPRO_ERROR;
   size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
@@ -290,13 +301,15 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
         ipro_onednn_add_loop_step(kernel, restore_variance, err))
       goto fail;
   } else {
-    /* The batch statistics: a forward-training pass whose Y is scratch in dX (of the same size
-     * in either layout). */
+    /* The batch statistics: a forward-training pass whose Y is scratch in dX, or in an
+     * intermediate when padded blocks are larger than a plain dX. */
+    bool scratch_fits = !dx_staged || data_bytes <= dnnl_memory_desc_get_size(&x_md);
+    size_t scratch = scratch_fits ? 0 : ipro_onednn_reserve(kernel, data_bytes);
     IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
         &statistics_desc, dnnl_forward_training, &data_md, epsilon, 0u));
     const ipro_onednn_argument statistics[] = {
         {DNNL_ARG_SRC, x_source, x_at},
-        {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+        {DNNL_ARG_DST, scratch_fits ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE, scratch},
         {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean},
         {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance},
     };

@@ -10,7 +10,11 @@
  * - a tensor between a Conv and a Relu is carried, one between two Relus is not (element-wise
  *   kernels alone would only pay reorders at the ends of the chain);
  * - an element-wise kernel whose input lies in another layout than its output (Conv -> Relu ->
- *   graph output, graph input -> Relu -> Conv) gives the reference's values. */
+ *   graph output, graph input -> Relu -> Conv) gives the reference's values, with 16 channels
+ *   and with 12, which lie in padded blocks of 16 (the padding's zeros go through the kernels);
+ * - 12 channels are carried in padded blocks, 3 are not (16 would be more than a third over),
+ *   and IPRO_ONEDNN_PADDED_LAYOUTS=0 carries only full blocks; DenseNet-small, whose activations
+ *   mostly have 12 to 66 channels, trains with padded blocks as it does plain. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,15 +185,15 @@ static void compare_runs(const char *label, const training_run *carried, const t
 
 /* Whether the oneDNN backend carries h in x -> FIRST -> h -> Relu -> y, [1, 16, 2, 2] tensors;
  * FIRST is a 1x1 Conv, or a Relu. */
-static bool middle_carried(bool conv_first) {
+static bool middle_carried(bool conv_first, int64_t channels) {
   ipro_backend *onednn = NULL;
   ipro_error err = {{0}};
   if (ipro_backend_create_onednn(&onednn, &err) != IPRO_OK) return false;
   ipro_graph *g = ipro_graph_create();
   int x = ipro_graph_tensor(g, "x"), w = ipro_graph_tensor(g, "w");
   int h = ipro_graph_tensor(g, "h"), y = ipro_graph_tensor(g, "y");
-  ipro_shape shape = {.rank = 4, .dims = {1, 16, 2, 2}},
-             weights = {.rank = 4, .dims = {16, 16, 1, 1}};
+  ipro_shape shape = {.rank = 4, .dims = {1, channels, 2, 2}},
+             weights = {.rank = 4, .dims = {channels, channels, 1, 1}};
   int tensors[4] = {x, w, h, y};
   for (int i = 0; i < 4; i++) {
     g->tensors[tensors[i]].dtype = IPRO_DTYPE_FLOAT;
@@ -310,13 +314,13 @@ static void check_fallback_in_plain_layout(bool expect_carried) {
 /* An element-wise kernel whose input lies in another layout than its output reorders it first:
  * x -> Conv -> h -> Relu -> y stages h (carried) into plain for the Relu, and x -> Relu -> r ->
  * Conv -> y stages x (plain) into the blocked layout of r. Both against the reference kernels. */
-static void check_staged(bool relu_first) {
-  static const int64_t x_dims[4] = {2, 16, 5, 4}, w_dims[4] = {16, 16, 3, 3};
+static void check_staged(bool relu_first, int64_t channels) {
+  const int64_t x_dims[4] = {2, channels, 5, 4}, w_dims[4] = {channels, channels, 3, 3};
   ipro_graph *g = hand_graph(19);
   hand_input(g, "x", 4, x_dims);
-  float weights[16 * 16 * 9];
+  float weights[16 * 16 * 9] = {0};
   uint64_t state = 99;
-  for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++)
+  for (int64_t i = 0; i < channels * channels * 9; i++)
     weights[i] = ipro_test_random_uniform(&state) * 0.2f;
   hand_initializer(g, "w", IPRO_DTYPE_FLOAT, 4, w_dims, weights);
   if (relu_first) {
@@ -338,14 +342,17 @@ static void check_staged(bool relu_first) {
   CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
   CHECK_OK(ipro_backend_create_reference(&alone, &err), &err);
   float images[2 * 16 * 5 * 4], got[2 * 16 * 5 * 4], expected[2 * 16 * 5 * 4];
-  for (size_t i = 0; i < sizeof images / sizeof images[0]; i++)
+  int64_t elements = 2 * channels * 5 * 4;
+  for (int64_t i = 0; i < elements; i++)
     images[i] = ipro_test_random_uniform(&state);
   if (onednn && reference && alone) {
+    char label[64];
+    snprintf(label, sizeof label, "x -> %s, %lld channels",
+             relu_first ? "Relu -> Conv" : "Conv -> Relu", (long long)channels);
     run_graph(g, onednn, reference, images, got, NULL);
     run_graph(g, alone, NULL, images, expected, NULL);
-    ipro_test_compare_scaled(relu_first ? "x -> Relu -> Conv" : "x -> Conv -> Relu",
-                             "a staged element-wise input's result", got, expected,
-                             (int64_t)(sizeof got / sizeof got[0]));
+    ipro_test_compare_scaled(label, "a staged element-wise input's result", got, expected,
+                             elements);
   }
   if (onednn) onednn->destroy(onednn);
   if (reference) reference->destroy(reference);
@@ -357,7 +364,7 @@ int main(void) {
   /* whether the backend should carry anything here, from the CPU's own flags, not from the
    * feature under test */
   bool avx512 = ipro_test_cpu_has_avx512_core();
-  CHECK_MSG(middle_carried(true) == avx512,
+  CHECK_MSG(middle_carried(true, 16) == avx512,
             "a tensor between a Conv and a Relu is %scarried on a CPU %s AVX-512",
             avx512 ? "not " : "", avx512 ? "with" : "without");
   if (!avx512)
@@ -368,15 +375,27 @@ int main(void) {
   check_training("resnet8_fmnist", resnet8_cut, 1, avx512);
   check_training("resnet32", NULL, 0, avx512);
   check_training("mobilenetv2_small", NULL, 0, false);
-  check_training("densenet_small", NULL, 0, false);
+  /* DenseNet's 12 to 66 channels lie in padded blocks */
+  check_training("densenet_small", NULL, 0, avx512);
   static const char *const densenet_cut[] = {"/block1/block1.1/Concat_output_0"};
   static const char *const mobilenet_cut[] = {"/features/features.3/Add_output_0"};
-  check_training("densenet_small", densenet_cut, 1, false);
+  check_training("densenet_small", densenet_cut, 1, avx512);
   check_training("mobilenetv2_small", mobilenet_cut, 1, false);
   check_fallback_in_plain_layout(avx512);
-  check_staged(false);
-  check_staged(true);
+  check_staged(false, 16);
+  check_staged(true, 16);
+  check_staged(false, 12); /* padded blocks, and element-wise kernels over them */
+  check_staged(true, 12);
   /* Element-wise kernels alone gain nothing from the blocked layout, only reorders at its edges. */
-  CHECK_MSG(!middle_carried(false), "a tensor between two Relus is carried");
+  CHECK_MSG(!middle_carried(false, 16), "a tensor between two Relus is carried");
+  /* 12 channels in padded blocks of 16; 3 would take 16, more than a third over: plain; and
+   * IPRO_ONEDNN_PADDED_LAYOUTS=0 keeps to full blocks */
+  CHECK_MSG(middle_carried(true, 12) == avx512, "12 channels between a Conv and a Relu are %s",
+            avx512 ? "not carried in padded blocks" : "carried without AVX-512");
+  CHECK_MSG(!middle_carried(true, 3), "3 channels are carried in padded blocks");
+  setenv("IPRO_ONEDNN_PADDED_LAYOUTS", "0", 1);
+  CHECK_MSG(!middle_carried(true, 12), "IPRO_ONEDNN_PADDED_LAYOUTS=0 still pads 12 channels");
+  CHECK_MSG(middle_carried(true, 16) == avx512, "IPRO_ONEDNN_PADDED_LAYOUTS=0 changed 16 channels");
+  unsetenv("IPRO_ONEDNN_PADDED_LAYOUTS");
   return ipro_test_finish();
 }
