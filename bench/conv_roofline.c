@@ -94,7 +94,10 @@ static double time_kernel(ipro_backend *onednn, const ipro_graph *graph, const i
     bool input = i < node->n_inputs;
     int t = input ? node->inputs[i] : node->outputs[i - node->n_inputs];
     if (t < 0 || (input ? i : i - node->n_inputs) >= 8) continue;
-    size_t bytes = (size_t)ipro_tensor_bytes(&graph->tensors[t]);
+    /* a tensor carried in padded channel blocks takes more than its shape's bytes */
+    size_t bytes = onednn->layouts && onednn->layouts[t] && onednn->layout_bytes
+                       ? onednn->layout_bytes(onednn, graph, t, onednn->layouts[t])
+                       : (size_t)ipro_tensor_bytes(&graph->tensors[t]);
     float *values = aligned_alloc(64, aligned(bytes));
     for (size_t k = 0; k < bytes / sizeof(float); k++) {
       state = state * 1664525u + 1013904223u;
