@@ -131,6 +131,45 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
   return ipro_onednn_layouts_step(kernel, &desc, NULL, operands, has_bias ? 4 : 3, err);
 }
 
+typedef enum { BACKWARD_DATA, BACKWARD_WEIGHTS } backward_kind;
+
+/* The backward-data or backward-weights convolution of g (X and Y: the graph's tensors x and y)
+ * in *desc, with its forward-training pd as the hint in *hint (the caller destroys it, also on
+ * failure): in the carried layouts, or, when those leave oneDNN only its reference kernel, with X
+ * and Y left to oneDNN too. */
+static ipro_status backward_desc(ipro_onednn_kernel *kernel, backward_kind kind, int x, int y,
+                                 bool has_bias, ipro_onednn_conv_geometry *g,
+                                 dnnl_convolution_desc_t *desc, dnnl_primitive_desc_t *hint,
+                                 ipro_error *err) {
+  any_layouts any;
+  dnnl_convolution_desc_t forward;
+  *hint = NULL;
+  if (any_layouts_of(kernel, x, y, g, &any, err)) return IPRO_ERROR;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (attempt == 1) { /* the carried layouts left oneDNN only its reference kernel */
+      dnnl_primitive_desc_destroy(*hint);
+      *hint = NULL;
+      if (leave_to_onednn(g, &any, err)) return IPRO_ERROR;
+    }
+    if (forward_desc(g, &any, dnnl_forward_training, has_bias, &forward, err) ||
+        ipro_onednn_describe(kernel, &forward, NULL, NULL, hint, err))
+      return IPRO_ERROR;
+    if (kind == BACKWARD_DATA)
+      IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_data_desc_init(
+          desc, dnnl_convolution_direct, &any.x, &any.w, &any.y, g->strides, g->dilations,
+          g->pads_begin, g->pads_end));
+    else
+      IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_weights_desc_init(
+          desc, dnnl_convolution_direct, &any.x, &any.w, has_bias ? &g->b : NULL, &any.y,
+          g->strides, g->dilations, g->pads_begin, g->pads_end));
+    if (attempt == 1 || !carries(kernel, x, y) || !ipro_onednn_reference_only(kernel, desc, *hint))
+      break;
+  }
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
+}
+
 /* dY (N, M, out...), W (M, C/group, k...) → dX (N, C, in...). */
 ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                               const ipro_node *node, ipro_error *err) {
@@ -143,33 +182,17 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
   ipro_onednn_conv_geometry g;
   if (ipro_onednn_conv_geometry_of(node, &dx, &w, &dy, &g, err)) return IPRO_ERROR;
 
-  any_layouts any;
   dnnl_primitive_desc_t hint = NULL;
-  dnnl_convolution_desc_t forward, desc;
+  dnnl_convolution_desc_t desc;
   const ipro_onednn_operand operands[] = {
       {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, &g.y, false},
       {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1, &g.w, false},
       {DNNL_ARG_DIFF_SRC, IPRO_ONEDNN_OUTPUT, 0, &g.x, true},
   };
-  int x_at = node->outputs[0], y_at = node->inputs[0];
-  if (any_layouts_of(kernel, x_at, y_at, &g, &any, err)) goto fail;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if (attempt == 1) { /* the carried layouts left oneDNN only its reference kernel */
-      dnnl_primitive_desc_destroy(hint);
-      hint = NULL;
-      if (leave_to_onednn(&g, &any, err)) goto fail;
-    }
-    if (forward_desc(&g, &any, dnnl_forward_training, false, &forward, err) ||
-        ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
-      goto fail;
-    IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_data_desc_init(
-        &desc, dnnl_convolution_direct, &any.x, &any.w, &any.y, g.strides, g.dilations,
-        g.pads_begin, g.pads_end));
-    if (attempt == 1 || !carries(kernel, x_at, y_at) ||
-        !ipro_onednn_reference_only(kernel, &desc, hint))
-      break;
-  }
-  if (ipro_onednn_layouts_step(kernel, &desc, hint, operands, 3, err)) goto fail;
+  if (backward_desc(kernel, BACKWARD_DATA, node->outputs[0], node->inputs[0], false, &g, &desc,
+                    &hint, err) ||
+      ipro_onednn_layouts_step(kernel, &desc, hint, operands, 3, err))
+    goto fail;
   dnnl_primitive_desc_destroy(hint);
   return IPRO_OK;
 fail:
@@ -193,34 +216,18 @@ ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const
   if (has_bias && ipro_shape_elements(&db) != dy.dims[1])
     return ipro_onednn_unsupported(err, "dB does not match the output channels");
 
-  any_layouts any;
   dnnl_primitive_desc_t hint = NULL;
-  dnnl_convolution_desc_t forward, desc;
+  dnnl_convolution_desc_t desc;
   const ipro_onednn_operand operands[] = {
       {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, &g.y, false},
       {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, &g.x, false},
       {DNNL_ARG_DIFF_WEIGHTS, IPRO_ONEDNN_OUTPUT, 0, &g.w, true},
       {DNNL_ARG_DIFF_BIAS, IPRO_ONEDNN_OUTPUT, 1, &g.b, true},
   };
-  int x_at = node->inputs[1], y_at = node->inputs[0];
-  if (any_layouts_of(kernel, x_at, y_at, &g, &any, err)) goto fail;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if (attempt == 1) { /* the carried layouts left oneDNN only its reference kernel */
-      dnnl_primitive_desc_destroy(hint);
-      hint = NULL;
-      if (leave_to_onednn(&g, &any, err)) goto fail;
-    }
-    if (forward_desc(&g, &any, dnnl_forward_training, has_bias, &forward, err) ||
-        ipro_onednn_describe(kernel, &forward, NULL, NULL, &hint, err))
-      goto fail;
-    IPRO_ONEDNN_CHECK(dnnl_dilated_convolution_backward_weights_desc_init(
-        &desc, dnnl_convolution_direct, &any.x, &any.w, has_bias ? &g.b : NULL, &any.y, g.strides,
-        g.dilations, g.pads_begin, g.pads_end));
-    if (attempt == 1 || !carries(kernel, x_at, y_at) ||
-        !ipro_onednn_reference_only(kernel, &desc, hint))
-      break;
-  }
-  if (ipro_onednn_layouts_step(kernel, &desc, hint, operands, has_bias ? 4 : 3, err)) goto fail;
+  if (backward_desc(kernel, BACKWARD_WEIGHTS, node->inputs[1], node->inputs[0], has_bias, &g, &desc,
+                    &hint, err) ||
+      ipro_onednn_layouts_step(kernel, &desc, hint, operands, has_bias ? 4 : 3, err))
+    goto fail;
   dnnl_primitive_desc_destroy(hint);
   return IPRO_OK;
 fail:

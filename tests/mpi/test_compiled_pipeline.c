@@ -19,17 +19,6 @@ static char directory[] = "/tmp/ipro_test_compiled_pipeline_XXXXXX";
 
 #define OPTIONS "--data fashion-mnist --limit 64 --epochs 1 --test-limit 100"
 
-/* The epoch line's numbers, without its time. */
-static void epoch_numbers(const char *out, char *numbers, size_t size) {
-  numbers[0] = '\0';
-  const char *line = strstr(out, "epoch 1/1  loss ");
-  const char *end = line ? strstr(line, " s\n") : NULL;
-  if (!line || !end) return;
-  while (end > line && end[-1] != ' ')
-    end--;
-  snprintf(numbers, size, "%.*s", (int)(end - line), line);
-}
-
 int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
@@ -63,8 +52,8 @@ int main(void) {
   snprintf(b, sizeof b, "%s/many_ck/checkpoint.ipck", directory);
   CHECK_MSG(ipro_test_same_file(a, b), "checkpoints %s and %s differ", a, b);
   char numbers_one[256], numbers_many[256];
-  epoch_numbers(one.out, numbers_one, sizeof numbers_one);
-  epoch_numbers(many.out, numbers_many, sizeof numbers_many);
+  ipro_test_epoch_numbers(one.out, numbers_one, sizeof numbers_one);
+  ipro_test_epoch_numbers(many.out, numbers_many, sizeof numbers_many);
   CHECK_MSG(numbers_one[0] && strcmp(numbers_one, numbers_many) == 0,
             "'%s' in one process, '%s' over MPI", numbers_one, numbers_many);
 

@@ -24,17 +24,6 @@ static char directory[] = "/tmp/ipro_test_pipeline_XXXXXX";
   "train models/resnet8_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --epochs 1 "        \
   "--test-limit 100"
 
-/* The epoch line without its time. */
-static void epoch_numbers(const char *out, char *numbers, size_t size) {
-  numbers[0] = '\0';
-  const char *line = strstr(out, "epoch 1/1  loss ");
-  const char *end = line ? strstr(line, " s\n") : NULL;
-  if (!line || !end) return;
-  while (end > line && end[-1] != ' ')
-    end--;
-  snprintf(numbers, size, "%.*s", (int)(end - line), line);
-}
-
 static void matches(int K, bool checkpoint) {
   char launcher[1024], one[4096], many[4096], out_one[700], out_many[700], ck_one[700],
       ck_many[700];
@@ -64,8 +53,8 @@ static void matches(int K, bool checkpoint) {
               file_one, file_many);
   }
   char numbers_one[256], numbers_many[256];
-  epoch_numbers(a.out, numbers_one, sizeof numbers_one);
-  epoch_numbers(b.out, numbers_many, sizeof numbers_many);
+  ipro_test_epoch_numbers(a.out, numbers_one, sizeof numbers_one);
+  ipro_test_epoch_numbers(b.out, numbers_many, sizeof numbers_many);
   CHECK_MSG(numbers_one[0] && strcmp(numbers_one, numbers_many) == 0,
             "K = %d: '%s' in one process, '%s' over MPI", K, numbers_one, numbers_many);
   /* one rank reports: the epoch line appears once */

@@ -70,3 +70,13 @@ bool ipro_test_same_file(const char *a, const char *b) {
   free(y);
   return same;
 }
+
+void ipro_test_epoch_numbers(const char *out, char *numbers, size_t size) {
+  numbers[0] = '\0';
+  const char *line = strstr(out, "epoch 1/1  loss ");
+  const char *end = line ? strstr(line, " s\n") : NULL;
+  if (!line || !end) return;
+  while (end > line && end[-1] != ' ')
+    end--;
+  snprintf(numbers, size, "%.*s", (int)(end - line), line);
+}

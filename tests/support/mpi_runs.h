@@ -19,6 +19,9 @@ const char *ipro_test_mpi_launcher(int ranks, bool check_leaks, char *buffer, si
 int ipro_test_mpi_ready(char *directory_template);
 /* The whole file (malloc'd, with a NUL after its end), or NULL; *size its length. */
 uint8_t *ipro_test_read_file(const char *path, size_t *size);
+/* The numbers of a one-epoch run's epoch line ("epoch 1/1  loss ..."), without its time, into
+ * numbers ("" when out has none): what two runs of the same training must print alike. */
+void ipro_test_epoch_numbers(const char *out, char *numbers, size_t size);
 /* Whether both files exist and hold the same bytes. */
 bool ipro_test_same_file(const char *a, const char *b);
 
