@@ -62,30 +62,18 @@ static void matches(int K, bool checkpoint) {
   CHECK_MSG(first && !strstr(first + 1, "epoch 1/1"), "K = %d: output: %s", K, b.out);
 }
 
-/* A launch that cannot work (3 ranks for 2 modules) fails on every rank alike: one message, from
- * one rank, saying how to launch, and exit status 1. */
-static void wrong_rank_count(void) {
+/* A launch that fails on every rank alike: one message, from one rank, with both expected
+ * phrases, and exit status 1. */
+static void refused(int ranks, const char *arguments, const char *phrase, const char *other,
+                    const char *what) {
   char launcher[1024];
   ipro_command_result r;
-  ipro_test_run_infopro_under(ipro_test_mpi_launcher(3, false, launcher, sizeof launcher),
-                              COMMON " -K 2", &r);
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(ranks, false, launcher, sizeof launcher),
+                              arguments, &r);
   const char *first = strstr(r.err, "infopro: ");
   CHECK_MSG(r.exit_status == 1 && first && !strstr(first + 1, "infopro: ") &&
-                strstr(first, "rank 0") && strstr(first, "mpirun -np 2"),
-            "3 ranks for K = 2: exit %d, stderr: %s", r.exit_status, r.err);
-}
-
-/* --calibrate would have every rank time the kernels and choose cuts of its own: refused, with
- * one message saying to plan the cuts once instead. */
-static void calibrate_refused(void) {
-  char launcher[1024];
-  ipro_command_result r;
-  ipro_test_run_infopro_under(ipro_test_mpi_launcher(2, false, launcher, sizeof launcher),
-                              COMMON " -K 2 --balance time --calibrate", &r);
-  const char *first = strstr(r.err, "infopro: ");
-  CHECK_MSG(r.exit_status == 1 && first && !strstr(first + 1, "infopro: ") &&
-                strstr(first, "--calibrate under mpirun") && strstr(first, "--plan P.json"),
-            "--calibrate over MPI: exit %d, stderr: %s", r.exit_status, r.err);
+                strstr(first, phrase) && strstr(first, other),
+            "%s: exit %d, stderr: %s", what, r.exit_status, r.err);
 }
 
 int main(void) {
@@ -93,8 +81,11 @@ int main(void) {
   if (skip) return skip;
   matches(2, true);
   matches(3, false);
-  wrong_rank_count();
-  calibrate_refused();
+  /* 3 ranks for 2 modules: how to launch */
+  refused(3, COMMON " -K 2", "rank 0", "mpirun -np 2", "3 ranks for K = 2");
+  /* --calibrate would have every rank time the kernels and choose cuts of its own: plan once */
+  refused(2, COMMON " -K 2 --balance time --calibrate", "--calibrate under mpirun", "--plan P.json",
+          "--calibrate over MPI");
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
