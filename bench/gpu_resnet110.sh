@@ -18,6 +18,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-build-cuda}
+given=${BUILD:+yes}
 batch=${BATCH:-1024}
 steps=${STEPS:-5}
 warmup=${WARMUP:-2}
@@ -28,6 +29,11 @@ cd "$root"
 case $build in /*) ;; *) build=$root/$build ;; esac
 # A folder of prebuilt programs (scripts/gpu-tools.sh's pack: infopro and bench/training_step,
 # no CMakeCache.txt) is used as it is; a build folder is brought up to date first.
+# A BUILD given that is neither is a mistake (a typo would otherwise start a whole new build).
+if [[ -n "$given" && ! -f "$build/CMakeCache.txt" && ! -x "$build/infopro" ]]; then
+  echo "gpu_resnet110: BUILD=$build is neither a build folder nor a pack of prebuilt programs" >&2
+  exit 2
+fi
 if [[ -f "$build/CMakeCache.txt" || ! -x "$build/infopro" ]]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$build" -j "$(nproc)" >/dev/null

@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--tf32", action="store_true")
     ap.add_argument("--compile", action="store_true")
     args = ap.parse_args()
+    if args.compile and args.warmup < 1:
+        ap.error("--compile needs --warmup 1 or more: the first step compiles, and would be timed")
     if not torch.cuda.is_available():
         print("skip: torch %s sees no CUDA device" % torch.__version__)
         sys.exit(77)

@@ -49,6 +49,7 @@ scripts/carry-libraries.sh "$pack/lib" "$pack/licenses" "$pack/infopro" "$pack/i
 cp scripts/gpu-tools/run.sh scripts/gpu-bundle/cuda_libraries.sh "$pack/"
 {
   echo "made by scripts/gpu-tools.sh at $(git rev-parse HEAD 2>/dev/null || echo unknown) on $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "build type: $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || echo unknown)"
   echo "carried libraries (SONAME, Debian package, version):"
   sed 's/^/  /' "$work/libraries"
 } >"$pack/BUILD-INFO"

@@ -32,10 +32,10 @@ fail() {
 # ---- the CUDA libraries ----
 # shellcheck source=cuda_libraries.sh
 . "$here/cuda_libraries.sh"
-export LD_LIBRARY_PATH="$here/lib${cuda_dirs:+:$cuda_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+use_carried_libraries "$here"
 smallest=$here/programs/resnet8_k1
-missing=$( (ldd "$smallest/train"; ldd "$smallest/libinfopro_cuda.so") 2>&1 | awk '/not found/ { print $1 }' | sort -u | tr '\n' ' ')
-[[ -z "$missing" ]] || fail "missing libraries: ${missing% } (put the CUDA 13 runtime, cuDNN 9 and cuBLAS 13 on LD_LIBRARY_PATH, or use a python3 with the nvidia wheels)"
+missing=$(missing_libraries "$smallest/train" "$smallest/libinfopro_cuda.so")
+[[ -z "$missing" ]] || fail "missing libraries: $missing (put the CUDA 13 runtime, cuDNN 9 and cuBLAS 13 on LD_LIBRARY_PATH, or use a python3 with the nvidia wheels)"
 command -v python3 >/dev/null || fail "python3 is needed to compare the runs with the CPU reference"
 
 if [[ -n "${RUN_LOGS:-}" ]]; then

@@ -22,15 +22,25 @@ repo=$PWD
   { echo "run.sh: run it from a checkout of infopro (models/ and bench/ are read)" >&2; exit 1; }
 # shellcheck source=../gpu-bundle/cuda_libraries.sh
 . "$here/cuda_libraries.sh"
-export LD_LIBRARY_PATH="$here/lib${cuda_dirs:+:$cuda_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+use_carried_libraries "$here"
 export IPRO_CUDA_PLUGIN=$here/libinfopro_cuda.so
 export IPRO_KERNEL_COMPILER_PLUGIN=$here/libinfopro_kernel_compiler.so
 export IPRO_SOURCE_DIR=$repo IPRO_REQUIRE_GPU=1
-missing=$(for f in "$here"/infopro "$here"/*.so "$here"/bench/* "$here"/tests/*; do ldd "$f"; done 2>&1 |
-  awk '/not found/ { print $1 }' | sort -u | tr '\n' ' ')
-[[ -z "$missing" ]] || { echo "run.sh: missing libraries: ${missing% }" >&2; exit 1; }
+missing=$(missing_libraries "$here"/infopro "$here"/infopro-train "$here"/*.so "$here"/bench/* \
+  "$here"/tests/*)
+[[ -z "$missing" ]] || { echo "run.sh: missing libraries: $missing" >&2; exit 1; }
 steps=("$@")
 ((${#steps[@]})) || steps=(test train bench)
+for step in "${steps[@]}"; do
+  case $step in test | train | bench) ;; *) echo "run.sh: no step '$step' (test, train, bench)" >&2; exit 2 ;; esac
+done
+# One step at batch 2 first: without a usable GPU every step would fail, and train would first
+# write its 5,120 images; this says why in one line, before anything else.
+if ! probe=$(timeout 300 "$here/bench/training_step" "$repo/models/resnet8_fmnist.onnx" \
+  --device cuda --batch 2 --steps 1 --warmup 0 2>&1); then
+  echo "run.sh: FAIL: no usable CUDA device: $(echo "$probe" | tail -1)" >&2
+  exit 1
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -52,10 +62,6 @@ for step in "${steps[@]}"; do
     bench)
       BUILD=$here IPRO_REQUIRE_GPU=1 bash "$repo/bench/gpu_resnet110.sh"
       status=$?
-      ;;
-    *)
-      echo "run.sh: no step '$step' (test, train, bench)" >&2
-      status=2
       ;;
   esac
   if ((status != 0)); then

@@ -6,7 +6,9 @@
  *     among them, which the kernel compiler plugin needs), and each library's owner, as dpkg says
  *     here, has its copyright file in licenses/;
  *   - the unpacked run.sh refuses to run outside a checkout with one line, and in this checkout
- *     without a GPU fails its train step with exit 1, saying there is no CUDA device.
+ *     without a GPU stops before any step with exit 1 and one line saying there is no usable CUDA
+ *     device (its probe: one training step at batch 2); an unknown step is exit 2 before that;
+ *   - BUILD-INFO says the build type.
  * Labelled "bundle". Skipped when infopro was built without CUDA. */
 #include <libgen.h>
 #include <stdio.h>
@@ -52,10 +54,16 @@ int main(void) {
     CHECK_MSG(strstr(r.out, line), "%s not in the tools: %s", files[f], r.out);
   }
 
+  snprintf(command, sizeof command, "cat '%s/infopro-gpu-tools/BUILD-INFO'", directory);
+  ipro_test_run_command_expecting(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "build type: ") && !strstr(r.out, "build type: \n") &&
+                !strstr(r.out, "build type: unknown"),
+            "BUILD-INFO: %s", r.out);
+
   /* Nothing the programs need is left behind: with lib/ first on the path, ldd finds every
    * library but the CUDA ones (which the GPU machine brings) in lib/ or in the C/C++ runtimes. */
   snprintf(command, sizeof command,
-           "cd '%s/infopro-gpu-tools' && for f in infopro *.so bench/* tests/*; do "
+           "cd '%s/infopro-gpu-tools' && for f in infopro infopro-train *.so bench/* tests/*; do "
            "LD_LIBRARY_PATH=$PWD/lib ldd $f; done | awk '$2 == \"=>\" { print $1, $3 }' | "
            "grep -Ev '^(libc|libm|libpthread|libdl|librt|libstdc\\+\\+|libgcc_s|libcudart|"
            "libcublas|libcublasLt|libcudnn[a-z_]*)\\.so' | grep -v \"$PWD/lib/\" | sort -u",
@@ -76,8 +84,12 @@ int main(void) {
   if (!gpu) {
     snprintf(command, sizeof command, "'%s/infopro-gpu-tools/run.sh' train", directory);
     ipro_test_run_command_expecting(command, &r, 1);
-    CHECK_MSG(strstr(r.err, "no CUDA device") && strstr(r.err, "run.sh: FAIL: 1 of 1 steps"),
-              "run.sh train without a GPU said: %s", r.err);
+    CHECK_MSG(r.err_lines == 1 && strstr(r.err, "run.sh: FAIL: no usable CUDA device") &&
+                  strstr(r.err, "no CUDA device") && !strstr(r.out, "=== train"),
+              "run.sh train without a GPU said: %s %s", r.out, r.err);
+    snprintf(command, sizeof command, "'%s/infopro-gpu-tools/run.sh' fly", directory);
+    ipro_test_run_command_expecting(command, &r, 2);
+    CHECK_MSG(strstr(r.err, "no step 'fly'"), "run.sh with an unknown step said: %s", r.err);
   } else {
     printf("note: a CUDA device is present; run.sh's no-GPU failure is not checked\n");
   }
