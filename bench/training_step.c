@@ -143,7 +143,10 @@ int main(int argc, char **argv) {
   float *images = fixed.images;
   int64_t *labels = fixed.labels;
   double *times = malloc((size_t)steps * sizeof *times);
-  if (!times) return 1;
+  if (!times) {
+    bench_batch_release(&fixed);
+    return 1;
+  }
 
   long long rss_before = max_rss_bytes();
   ipro_trainer_options options = {.batch = batch,
@@ -156,6 +159,8 @@ int main(int argc, char **argv) {
   ipro_trainer *trainer = NULL;
   if (ipro_trainer_create(model, &options, &trainer, &err) != IPRO_OK) {
     fprintf(stderr, "training_step: %s\n", err.message);
+    free(times);
+    bench_batch_release(&fixed);
     return 1;
   }
   float loss = 0.0f;
@@ -163,6 +168,9 @@ int main(int argc, char **argv) {
     double start = seconds_now();
     if (ipro_trainer_step(trainer, images, labels, learning_rate, &loss, &err) != IPRO_OK) {
       fprintf(stderr, "training_step: %s\n", err.message);
+      ipro_trainer_free(trainer);
+      free(times);
+      bench_batch_release(&fixed);
       return 1;
     }
     if (s >= warmup) times[s - warmup] = seconds_now() - start;

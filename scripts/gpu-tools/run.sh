@@ -38,7 +38,7 @@ done
 # write its 5,120 images; this says why in one line, before anything else.
 if ! probe=$(timeout 300 "$here/bench/training_step" "$repo/models/resnet8_fmnist.onnx" \
   --device cuda --batch 2 --steps 1 --warmup 0 2>&1); then
-  echo "run.sh: FAIL: no usable CUDA device: $(echo "$probe" | tail -1)" >&2
+  echo "run.sh: FAIL: the GPU probe (one training step at batch 2): $(echo "$probe" | grep -m1 . | sed 's/^training_step: //')" >&2
   exit 1
 fi
 work=$(mktemp -d)

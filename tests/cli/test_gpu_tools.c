@@ -84,7 +84,7 @@ int main(void) {
   if (!gpu) {
     snprintf(command, sizeof command, "'%s/infopro-gpu-tools/run.sh' train", directory);
     ipro_test_run_command_expecting(command, &r, 1);
-    CHECK_MSG(r.err_lines == 1 && strstr(r.err, "run.sh: FAIL: no usable CUDA device") &&
+    CHECK_MSG(r.err_lines == 1 && strstr(r.err, "run.sh: FAIL: the GPU probe") &&
                   strstr(r.err, "no CUDA device") && !strstr(r.out, "=== train"),
               "run.sh train without a GPU said: %s %s", r.out, r.err);
     snprintf(command, sizeof command, "'%s/infopro-gpu-tools/run.sh' fly", directory);
