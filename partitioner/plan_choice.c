@@ -77,9 +77,19 @@ static ipro_status choose_split(const ipro_graph *network, const ipro_split_requ
                                  backend->context, &chosen, &out->note, err);
       if (status != IPRO_OK) return status;
       out->split = chosen.split;
+      if (o->plan_path && choose_heads && out->split.K > 1) {
+        /* the plan file's heads: chosen again under the limit they were chosen under, and the
+         * split costed with them */
+        int boundaries[IPRO_MAX_MODULES + 1];
+        memcpy(boundaries, out->split.boundaries, sizeof(int) * (size_t)(out->split.K + 1));
+        out->head_limit = chosen.head_limit;
+        backend->set_limit(backend->context, chosen.head_limit);
+        status = ipro_split_evaluate(n_cut_points, out->split.K, boundaries, fixed, backend->cost,
+                                     backend->context, &out->split, err);
+      }
     }
     int K = out->split.K;
-    if (choose_heads && K > 1) {
+    if (status == IPRO_OK && choose_heads && K > 1 && !o->plan_path) {
       int boundaries[IPRO_MAX_MODULES + 1];
       memcpy(boundaries, out->split.boundaries, sizeof(int) * (size_t)(K + 1));
       status = split_with_heads(backend, n_cut_points, K, given ? boundaries : NULL, out, err);

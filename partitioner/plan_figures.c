@@ -35,6 +35,13 @@ const char *ipro_plan_head_reason(const ipro_plan *r, int k, char *buffer, size_
   char limit[32];
   if (!r->settings.local.choose_heads)
     snprintf(buffer, size, "given (--aux-head %s)", r->head_shape);
+  else if (r->settings.split.plan_path && r->head_limit == UINT64_MAX)
+    snprintf(buffer, size, "the plan file's: the most faithful, under no limit");
+  else if (r->settings.split.plan_path)
+    snprintf(buffer, size,
+             "the plan file's: the most faithful within its limit of %s transient "
+             "bytes",
+             ipro_plan_grouped(r->head_limit, limit, sizeof limit));
   else if (!r->heads_limited[k] && r->head_limit == UINT64_MAX && r->chosen_for_budget)
     snprintf(buffer, size, "the most faithful: with it the plan fits the budget");
   else if (!r->heads_limited[k] && r->head_limit == UINT64_MAX &&

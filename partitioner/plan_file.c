@@ -105,9 +105,13 @@ static ipro_status read_plan(const json_t *root, const char *path, ipro_plan_fil
   if ((json_int_t)json_array_size(cuts) != K - 1)
     return ipro_error_set(err, "%s: K = %lld needs %lld cuts; \"cuts\" holds %zu", path,
                           (long long)K, (long long)K - 1, json_array_size(cuts));
+  const json_t *limit = json_object_get(root, "head_limit_bytes");
+  if (limit && json_integer_value(limit) < 0)
+    return ipro_error_set(err, "%s: \"head_limit_bytes\" must not be negative", path);
   out->K = (int)K;
   out->batch = batch;
   out->peak_bytes = (uint64_t)peak;
+  out->head_limit_bytes = limit ? (uint64_t)json_integer_value(limit) : UINT64_MAX;
   for (size_t c = 0; c < json_array_size(cuts); c++) {
     const char *name = json_string_value(json_array_get(cuts, c));
     if (!name) return ipro_error_set(err, "%s: cut %zu is not a string", path, c + 1);

@@ -22,6 +22,10 @@ typedef struct {
   int64_t batch;
   uint64_t peak_bytes;
   char cuts[IPRO_MAX_MODULES][IPRO_PLAN_NAME_BYTES]; /* K-1 tensor names, in network order */
+  /* The transient limit its heads were chosen under (head_limit_bytes), UINT64_MAX when it has
+   * none: with --aux-head auto, the heads of `--plan FILE` are chosen under it again, so that
+   * training takes the heads the plan showed. */
+  uint64_t head_limit_bytes;
 } ipro_plan_file;
 
 ipro_status ipro_plan_read(const char *path, ipro_plan_file *out, ipro_error *err);

@@ -64,9 +64,11 @@ ipro_status ipro_split_choose(const ipro_graph *network, const ipro_split_reques
   if (!plan) return ipro_error_set(err, "out of memory choosing a split");
   char(*names)[IPRO_PLAN_NAME_BYTES] = plan->cuts;
   int n_names = 0;
+  out->head_limit = UINT64_MAX;
   if (o->plan_path) {
     status = ipro_plan_read(o->plan_path, plan, err);
     n_names = plan->K - 1;
+    out->head_limit = plan->head_limit_bytes;
     if (status == IPRO_OK) status = split_from_names(network, names, n_names, &costed, out, err);
   } else if (o->cuts_text) {
     const char *p = o->cuts_text;

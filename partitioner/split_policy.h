@@ -24,6 +24,9 @@ typedef struct {
 typedef struct {
   int K;
   ipro_split split; /* boundaries among the network's cut points, costs, peak */
+  /* With --plan FILE: the limit the file's heads were chosen under (UINT64_MAX: none);
+   * otherwise UINT64_MAX. */
+  uint64_t head_limit;
 } ipro_split_choice;
 
 /* cut_points: the network's cut tensors in order. A network without cut points asked for K > 1
