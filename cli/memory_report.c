@@ -8,9 +8,10 @@ static uint64_t programs_of(const ipro_cli_memory_report *m) {
   return difference(m->trainer_held, m->counted);
 }
 
-/* The trainer's own peak: while it was created, or later less what the test pass holds. */
+/* The trainer's own peak: while it was created, or later less what the test pass and the
+ * pipeline hold. */
 static uint64_t trainer_of(const ipro_cli_memory_report *m) {
-  uint64_t later = difference(m->allocator, m->test_pass_held);
+  uint64_t later = difference(difference(m->allocator, m->test_pass_held), m->pipeline_held);
   return later > m->trainer_creation_peak ? later : m->trainer_creation_peak;
 }
 
@@ -69,6 +70,8 @@ void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
           "(RSS) %llu, libraries at start (RSS) %llu",
           (unsigned long long)m->loader, (unsigned long long)m->library_pages,
           (unsigned long long)m->split_search_rss, (unsigned long long)m->rss_baseline);
+  if (m->pipeline_held)
+    fprintf(out, ", pipeline messages (allocator) %llu", (unsigned long long)m->pipeline_held);
   if (m->export_heap)
     fprintf(out, ", writing the trained model (allocator) %llu",
             (unsigned long long)m->export_heap);
@@ -93,6 +96,7 @@ void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writ
   ipro_json_int(w, "split_search_rss_bytes", (int64_t)m->split_search_rss);
   ipro_json_int(w, "libraries_rss_at_start_bytes", (int64_t)m->rss_baseline);
   ipro_json_int(w, "writing_trained_model_bytes", (int64_t)m->export_heap);
+  ipro_json_int(w, "pipeline_messages_bytes", (int64_t)m->pipeline_held);
   ipro_json_end_object(w);
   ipro_json_int(w, "rss_slack_bytes", (int64_t)IPRO_CLI_RSS_SLACK_BYTES);
   if (m->end_to_end) ipro_json_int(w, "end_to_end_peak_bytes", (int64_t)m->end_to_end);

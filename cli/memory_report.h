@@ -49,10 +49,12 @@ typedef struct {
   uint64_t trainer_creation_peak; /* the same while the trainer was created */
   uint64_t trainer_held;          /* allocator bytes the trainer held once created */
   uint64_t test_pass_held;        /* allocator bytes the test pass held once opened */
-  uint64_t rss_growth;            /* VmHWM over the baseline's VmRSS */
-  uint64_t rss_baseline;          /* VmRSS when `train` started: the libraries, the binary */
-  uint64_t dataset;               /* training and test splits as stored (uint8) */
-  uint64_t loader;                /* the batch loaders' buffers */
+  uint64_t pipeline_held;    /* under mpirun: allocator bytes the pipeline took when attached (its
+                                message buffers, and what MPI allocated then) */
+  uint64_t rss_growth;       /* VmHWM over the baseline's VmRSS */
+  uint64_t rss_baseline;     /* VmRSS when `train` started: the libraries, the binary */
+  uint64_t dataset;          /* training and test splits as stored (uint8) */
+  uint64_t loader;           /* the batch loaders' buffers */
   uint64_t export_heap;      /* allocator peak while the trained model was written (0: none was) */
   uint64_t split_search_rss; /* anonymous resident growth while the split was searched */
   uint64_t library_pages;    /* RssFile's growth: library code paged in since the start */

@@ -457,7 +457,8 @@ typedef struct {
   /* measured without reading the plan: from the start of the command, and while the trainer
    * exists (runtime/process_memory.h) */
   ipro_process_memory process, training;
-  int64_t trainer_heap, test_pass_heap;     /* allocator bytes held by each once built */
+  int64_t trainer_heap, test_pass_heap, pipeline_heap;
+      /* pipeline: its message buffers */   /* allocator bytes held by each once built */
   uint64_t trainer_creation_peak;           /* the allocator's peak while the trainer was built */
   uint64_t split_search_rss;                /* RssAnon growth while the split was searched */
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
@@ -799,8 +800,8 @@ static void print_header(const train_run *r) {
   /* A compiled program was planned where it was compiled; the CPU backend plans its kernels for
    * the CPU and the threads it runs on (oneDNN's implementations, their scratchpads, which can
    * grow with the thread count, and the layouts it carries activations in), so on another CPU, or
-   * with another OMP_NUM_THREADS, the trainer's plan can differ from the program's. Said, not hidden: the
-   * memory line at the end is this machine's. */
+   * with another OMP_NUM_THREADS, the trainer's plan can differ from the program's. Said, not
+   * hidden: the memory line at the end is this machine's. */
   uint64_t here = r->trainer && !r->pipeline ? ipro_trainer_planned_bytes(r->trainer) : 0;
   if (r->options->program && here && here != r->planned_peak)
     fprintf(stderr,
@@ -1123,6 +1124,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
       .trainer_creation_peak = r->trainer_creation_peak,
       .trainer_held = (uint64_t)r->trainer_heap,
       .test_pass_held = (uint64_t)r->test_pass_heap,
+      .pipeline_held = r->pipeline_heap > 0 ? (uint64_t)r->pipeline_heap : 0,
       .rss_growth = ipro_process_memory_rss_growth(&r->process),
       .rss_baseline = r->process.rss_baseline,
       .library_pages = ipro_process_memory_file_growth(&r->process),
@@ -1183,9 +1185,11 @@ static ipro_status prepare_pipeline(train_run *r, ipro_status prepared, ipro_err
   const ipro_dataset *d = &r->train_data;
   size_t image_bytes = sizeof(float) * (size_t)r->position.batch * (size_t)d->channels *
                        (size_t)d->height * (size_t)d->width;
+  int64_t before = ipro_process_memory_heap_level(&r->training);
   if (ipro_pipeline_attach(r->pipeline, r->trainer, image_bytes,
                            sizeof(int64_t) * (size_t)r->position.batch, err) != IPRO_OK)
     *exit_status = fail_rank(r, err->message); /* does not return */
+  r->pipeline_heap = ipro_process_memory_heap_level(&r->training) - before;
   return IPRO_OK;
 }
 

@@ -6,9 +6,10 @@
  * pipeline runs each on its own process and passes activations over MPI. ResNet-8 (BatchNorm
  * and residual blocks, so the InfoPro heads, the contrast loss and the optimizer all take part)
  * on 64 Fashion-MNIST images in batches of 32, one epoch, the test on 100 images (the epoch
- * line's numbers must match too). The K = 2 run checks the ranks for leaks too. And 3 ranks
- * for 2 modules fail with one message, as does --calibrate (each rank would measure and might
- * cut elsewhere). Skipped when Fashion-MNIST or mpirun is missing. */
+ * line's numbers must match too), and rank 0's memory line names its message buffers. The K = 2 run
+ * checks the ranks for leaks too. And 3 ranks for 2 modules fail with one message, as does
+ * --calibrate (each rank would measure and might cut elsewhere). Skipped when Fashion-MNIST or
+ * mpirun is missing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,16 @@ static void matches(int K, bool checkpoint) {
   /* one rank reports: the epoch line appears once */
   const char *first = strstr(b.out, "epoch 1/1");
   CHECK_MSG(first && !strstr(first + 1, "epoch 1/1"), "K = %d: output: %s", K, b.out);
+  /* Rank 0's memory line names what its pipeline took from the allocator when attached: at
+   * least its two outgoing message buffers, the bytes it says it sends per step (the pipeline's
+   * own count) twice, and not much more (MPI's bookkeeping then). */
+  const char *sends = strstr(b.out, "pipeline rank 0 (module 1)");
+  sends = sends ? strstr(sends, "sends ") : NULL;
+  const char *held = strstr(b.out, "pipeline messages (allocator) ");
+  double sent = sends ? atof(sends + strlen("sends ")) : -1;
+  double messages = held ? atof(held + strlen("pipeline messages (allocator) ")) : -1;
+  CHECK_MSG(sent > 0 && messages >= 2 * sent && messages <= 2 * sent + (1 << 20),
+            "K = %d: rank 0 sends %.0f bytes per step, its pipeline took %.0f", K, sent, messages);
 }
 
 /* A launch that fails on every rank alike: one message, from one rank, with both expected
