@@ -51,11 +51,16 @@ ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err) {
   return api->open(out, err);
 }
 
-/* A pipeline exists only once the plugin gave it, so api is set wherever one is passed. */
+/* A pipeline exists only once the plugin gave it, so api is set wherever one is passed; without
+ * one, the calls that need one say so (none is made so by train.c, which checks first). */
+static ipro_status no_pipeline(ipro_error *err) {
+  return ipro_error_set(err, "no MPI pipeline was opened");
+}
+
 int ipro_pipeline_rank(const ipro_pipeline *p) { return p ? api->rank(p) : 0; }
 int ipro_pipeline_size(const ipro_pipeline *p) { return p ? api->size(p) : 1; }
 ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, int64_t batch, ipro_error *err) {
-  return api->arrange(p, K, batch, err);
+  return p ? api->arrange(p, K, batch, err) : no_pipeline(err);
 }
 int ipro_pipeline_module(const ipro_pipeline *p) { return p ? api->module(p) : 0; }
 int ipro_pipeline_replicas(const ipro_pipeline *p) { return p ? api->replicas(p) : 1; }
@@ -64,15 +69,15 @@ int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
 }
 ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t image_bytes,
                                  size_t labels_bytes, ipro_error *err) {
-  return api->attach(p, trainer, image_bytes, labels_bytes, err);
+  return p ? api->attach(p, trainer, image_bytes, labels_bytes, err) : no_pipeline(err);
 }
 ipro_status ipro_pipeline_train(ipro_pipeline *p, int64_t steps, const ipro_pipeline_feed *feed,
                                 ipro_error *err) {
-  return api->train(p, steps, feed, err);
+  return p ? api->train(p, steps, feed, err) : no_pipeline(err);
 }
 ipro_status ipro_pipeline_gather_state(ipro_pipeline *p, const ipro_training_position *position,
                                        ipro_checkpoint *out, ipro_error *err) {
-  return api->gather_state(p, position, out, err);
+  return p ? api->gather_state(p, position, out, err) : no_pipeline(err);
 }
 ipro_status ipro_pipeline_restore(ipro_trainer *trainer, const ipro_checkpoint *checkpoint,
                                   const char *path, ipro_error *err) {
@@ -88,14 +93,16 @@ ipro_status ipro_pipeline_gather_values(ipro_pipeline *p, const double *values,
                                         const char **all_names,
                                         char (*storage)[IPRO_PIPELINE_NAME_BYTES], int *all_count,
                                         ipro_error *err) {
-  return api->gather_values(p, values, names, count, all_values, all_names, storage, all_count,
-                            err);
+  return p ? api->gather_values(p, values, names, count, all_values, all_names, storage, all_count,
+                                err)
+           : no_pipeline(err);
 }
 ipro_pipeline_timing ipro_pipeline_timing_of(const ipro_pipeline *p) {
   return p ? api->timing_of(p) : (ipro_pipeline_timing){0};
 }
 void ipro_pipeline_abort(ipro_pipeline *p, int status) {
   if (p) api->abort(p, status);
+  exit(status); /* one process: nothing else to stop */
 }
 void ipro_pipeline_detach(ipro_pipeline *p) {
   if (p) api->detach(p);
