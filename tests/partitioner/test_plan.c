@@ -9,7 +9,10 @@
  * - --cuts: the plan is at the given tensors, with that subset's peak;
  * - the JSON ipro_plan_write writes reads back (ipro_plan_read) with the plan's K, batch, peak
  *   and cut names, and jansson finds in it the end-to-end peak and each module's bytes as the
- *   table has them. */
+ *   table has them;
+ * - --balance time: with the coster's FLOPs alone, the slowest module's FLOPs are the least any
+ *   subset gives; with a measured step time (step_ns, what --calibrate provides) it is that
+ *   time's least instead, and the two choose other cuts here (the first layers made slow). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,56 @@ static ipro_status details(void *context, int module, int K, int a, int b,
   *parameters = 10 * (b - a);
   *head_parameters = 0;
   return IPRO_OK;
+}
+
+/* Work per layer between boundaries: by FLOPs, every layer alike; by measured time, the first
+ * three layers ten times slower (a decoder-heavy start that FLOPs do not see). */
+static uint64_t layer_work(int layer, bool measured) {
+  return measured && layer < 3 ? 10000 : 1000;
+}
+
+static uint64_t segment_work(int a, int b, bool measured) {
+  uint64_t work = 0;
+  for (int layer = a; layer < b; layer++)
+    work += layer_work(layer, measured);
+  return work;
+}
+
+static ipro_status table_flops(void *context, int module, int K, int a, int b, uint64_t *work,
+                               ipro_error *err) {
+  (void)context, (void)module, (void)K, (void)err;
+  *work = segment_work(a, b, false);
+  return IPRO_OK;
+}
+
+static ipro_status table_step_ns(void *context, int module, int K, int a, int b, uint64_t *work,
+                                 ipro_error *err) {
+  (void)context, (void)module, (void)K, (void)err;
+  *work = segment_work(a, b, true);
+  return IPRO_OK;
+}
+
+/* The least largest work of 3 modules over every subset, and its first cut. */
+static uint64_t least_slowest(int B, bool measured, int *first_cut) {
+  uint64_t least = UINT64_MAX;
+  for (int c1 = 1; c1 < B - 1; c1++)
+    for (int c2 = c1 + 1; c2 < B - 1; c2++) {
+      uint64_t w[3] = {segment_work(0, c1, measured), segment_work(c1, c2, measured),
+                       segment_work(c2, B - 1, measured)};
+      uint64_t slowest = w[0] > w[1] ? w[0] : w[1];
+      if (w[2] > slowest) slowest = w[2];
+      if (slowest < least) least = slowest, *first_cut = c1;
+    }
+  return least;
+}
+
+static uint64_t plan_slowest(const ipro_plan *plan, bool measured) {
+  uint64_t slowest = 0;
+  for (int k = 0; k < plan->K; k++) {
+    uint64_t w = segment_work(plan->split.boundaries[k], plan->split.boundaries[k + 1], measured);
+    if (w > slowest) slowest = w;
+  }
+  return slowest;
 }
 
 static uint64_t fixed_bytes(const void *context) {
@@ -200,6 +253,27 @@ int main(void) {
   CHECK_EQ_INT(given.cuts[0], cost.cut_points[0]);
   CHECK_EQ_INT(given.cuts[1], cost.cut_points[1]);
   CHECK(strcmp(ipro_plan_chosen_by(&given), "--cuts") == 0);
+
+  /* --balance time, by FLOPs and by measured step time */
+  int by_flops_cut = 0, by_time_cut = 0;
+  uint64_t least_flops = least_slowest(table.B, false, &by_flops_cut);
+  uint64_t least_time = least_slowest(table.B, true, &by_time_cut);
+  CHECK_MSG(by_flops_cut != by_time_cut, "the table was meant to cut differently by time");
+  settings.split = (ipro_split_request){.K = 3};
+  settings.balance_time = true;
+  backend.flops = table_flops;
+  static ipro_plan by_flops, by_time;
+  CHECK_OK(ipro_plan_choose(network, &cost, &settings, &backend, &by_flops, &err), &err);
+  CHECK_MSG(plan_slowest(&by_flops, false) == least_flops,
+            "by FLOPs: slowest module %llu, the least any split gives %llu",
+            (unsigned long long)plan_slowest(&by_flops, false), (unsigned long long)least_flops);
+  backend.step_ns = table_step_ns;
+  CHECK_OK(ipro_plan_choose(network, &cost, &settings, &backend, &by_time, &err), &err);
+  CHECK_MSG(plan_slowest(&by_time, true) == least_time,
+            "by measured time: slowest module %llu, the least any split gives %llu",
+            (unsigned long long)plan_slowest(&by_time, true), (unsigned long long)least_time);
+  CHECK_MSG(by_time.split.boundaries[1] != by_flops.split.boundaries[1],
+            "measured times chose the FLOPs' cuts (first at %d)", by_time.split.boundaries[1]);
 
   ipro_graph_cost_release(&cost);
   ipro_graph_free(network);
