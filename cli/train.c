@@ -458,7 +458,7 @@ typedef struct {
    * exists (runtime/process_memory.h) */
   ipro_process_memory process, training;
   int64_t trainer_heap, test_pass_heap, pipeline_heap;
-      /* pipeline: its message buffers */   /* allocator bytes held by each once built */
+  /* pipeline: its message buffers */       /* allocator bytes held by each once built */
   uint64_t trainer_creation_peak;           /* the allocator's peak while the trainer was built */
   uint64_t split_search_rss;                /* RssAnon growth while the split was searched */
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
@@ -1199,9 +1199,14 @@ static int train_command(int argc, char **argv, const ipro_program *program,
   ipro_error err = {{0}};
   ipro_pipeline *mpi = NULL;
   if (ipro_pipeline_launched()) {
-    /* every rank fails alike; rank 0 says why */
-    if (ipro_pipeline_open(&mpi, &err) != IPRO_OK)
-      return ipro_pipeline_launched_rank() > 0 ? 1 : ipro_cli_fail(err.message);
+    /* A plugin that cannot load fails every rank alike: rank 0 says why. Anything else (MPI
+     * failing to start on one node) is said by the rank it happens on. */
+    if (ipro_pipeline_open(&mpi, &err) != IPRO_OK) {
+      int rank = ipro_pipeline_launched_rank();
+      if (ipro_pipeline_plugin_missing()) return rank > 0 ? 1 : ipro_cli_fail(err.message);
+      fprintf(stderr, "infopro: rank %d: %s\n", rank, err.message);
+      return 1;
+    }
     if (ipro_pipeline_rank(mpi) > 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 reports */
       return ipro_cli_fail("cannot silence the standard output of a rank other than 0");
   }

@@ -42,6 +42,9 @@ bool ipro_pipeline_launched(void);
 /* This process's rank as the launcher's environment gives it (before MPI is initialised: to
  * report a failure to start it once, from rank 0), or -1 when it does not. */
 int ipro_pipeline_launched_rank(void);
+/* After a failed ipro_pipeline_open: whether it failed because the MPI plugin could not be
+ * loaded (which every rank meets alike), not in MPI itself. */
+bool ipro_pipeline_plugin_missing(void);
 
 /* MPI_Init, then the ranks. */
 ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err);

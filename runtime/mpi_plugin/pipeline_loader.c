@@ -41,6 +41,11 @@ int ipro_pipeline_launched_rank(void) {
   return -1;
 }
 
+bool ipro_pipeline_plugin_missing(void) {
+  pthread_once(&load_once, load_plugin);
+  return api == NULL;
+}
+
 ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err) {
   *out = NULL;
   pthread_once(&load_once, load_plugin);
