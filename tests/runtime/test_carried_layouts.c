@@ -78,11 +78,14 @@ static void read_parameters(ipro_trainer *trainer, training_run *run, bool after
 
 typedef enum { CARRIED_LAYOUTS, PLAIN_LAYOUTS, REFERENCE_KERNELS } kernels_used;
 
-/* One step on a fixed batch: on oneDNN with layouts carried, or with every tensor plain,
- * or on the reference kernels (in double). */
-static bool train(const char *name, const char *const *cuts, int n_cuts, kernels_used kernels,
-                  training_run *run) {
-  memset(run, 0, sizeof *run);
+/* A trainer of the model on oneDNN with layouts carried, with every tensor plain (the
+ * environment switch stays set for the caller to unset), or on the reference kernels (in
+ * double), and its fixed batch: pseudo-random pixels in [-1, 1) from
+ * seed, labels cycling over three classes. NULL when it cannot be made (a check says why). */
+static ipro_trainer *fixed_batch_trainer(const char *name, const char *const *cuts, int n_cuts,
+                                         kernels_used kernels, uint32_t seed, float **images,
+                                         int64_t *labels) {
+  *images = NULL;
   if (kernels == PLAIN_LAYOUTS)
     setenv("IPRO_ONEDNN_PLAIN_LAYOUTS", "1", 1);
   else
@@ -92,20 +95,41 @@ static bool train(const char *name, const char *const *cuts, int n_cuts, kernels
   ipro_error err = {{0}};
   ipro_graph *network = NULL;
   CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
-  if (!network) return false;
-  const ipro_tensor *image = &network->tensors[network->inputs[0]];
-  int64_t pixels = ipro_tensor_bytes(image) / (int64_t)sizeof(float);
+  if (!network) return NULL;
+  int64_t pixels =
+      ipro_tensor_bytes(&network->tensors[network->inputs[0]]) / (int64_t)sizeof(float);
   ipro_trainer_options options = {.batch = BATCH,
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
                                   .n_cuts = n_cuts,
                                   .cuts = cuts,
-                                  .local = ipro_test_local_settings(network, BATCH)};
-
-  options.reference = kernels == REFERENCE_KERNELS;
+                                  .local = ipro_test_local_settings(network, BATCH),
+                                  .reference = kernels == REFERENCE_KERNELS};
   ipro_graph_free(network);
   ipro_trainer *trainer = NULL;
   CHECK_OK(ipro_trainer_create(path, &options, &trainer, &err), &err);
-  if (!trainer) return false;
+  *images = trainer ? malloc((size_t)pixels * sizeof(float)) : NULL;
+  if (!*images) {
+    ipro_trainer_free(trainer);
+    return NULL;
+  }
+  for (int64_t i = 0; i < pixels; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    (*images)[i] = (float)(seed >> 8) / 16777216.0f * 2 - 1;
+  }
+  for (int i = 0; i < BATCH; i++)
+    labels[i] = i % 3;
+  return trainer;
+}
+
+/* One step on a fixed batch: on oneDNN with layouts carried, or with every tensor plain,
+ * or on the reference kernels (in double). */
+static bool train(const char *name, const char *const *cuts, int n_cuts, kernels_used kernels,
+                  training_run *run) {
+  memset(run, 0, sizeof *run);
+  float *images = NULL;
+  int64_t labels[BATCH];
+  ipro_trainer *trainer = fixed_batch_trainer(name, cuts, n_cuts, kernels, 7, &images, labels);
+  if (!trainer) return unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS"), false;
   for (int k = 0; k < ipro_trainer_module_count(trainer); k++) {
     const ipro_graph *graph = ipro_trainer_module_graph(trainer, k);
     for (int t = 0; t < graph->n_tensors && run->count < MAX_PARAMETERS; t++) {
@@ -116,17 +140,8 @@ static bool train(const char *name, const char *const *cuts, int n_cuts, kernels
   }
   run->carried = carried_tensors(trainer);
   read_parameters(trainer, run, false);
-  float *images = malloc((size_t)pixels * sizeof(float));
-  int64_t labels[BATCH];
-  uint32_t state = 7;
-  for (int64_t i = 0; i < pixels; i++) {
-    state = state * 1664525u + 1013904223u;
-    images[i] = (float)(state >> 8) / 16777216.0f * 2 - 1;
-  }
-  for (int i = 0; i < BATCH; i++)
-    labels[i] = i % 3;
+  ipro_error err = {{0}};
   CHECK_OK(ipro_trainer_step(trainer, images, labels, 0.05f, &run->losses[0], &err), &err);
-
   read_parameters(trainer, run, true);
   free(images);
   ipro_trainer_free(trainer);
@@ -244,38 +259,13 @@ static void check_training(const char *name, const char *const *cuts, int n_cuts
  * turns the loss into NaN. */
 static bool poisoned_losses(const char *name, const char *const *cuts, int n_cuts, bool plain,
                             int steps, float *losses) {
-  if (plain)
-    setenv("IPRO_ONEDNN_PLAIN_LAYOUTS", "1", 1);
-  else
-    unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
-  char path[1024];
-  model_path(path, sizeof path, name);
-  ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
-  if (!network) return false;
-  int64_t pixels =
-      ipro_tensor_bytes(&network->tensors[network->inputs[0]]) / (int64_t)sizeof(float);
-  ipro_trainer_options options = {.batch = BATCH,
-                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
-                                  .n_cuts = n_cuts,
-                                  .cuts = cuts,
-                                  .local = ipro_test_local_settings(network, BATCH)};
-  ipro_graph_free(network);
-  ipro_trainer *trainer = NULL;
-  CHECK_OK(ipro_trainer_create(path, &options, &trainer, &err), &err);
-  unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
-  if (!trainer) return false;
-  float *images = malloc((size_t)pixels * sizeof(float));
+  float *images = NULL;
   int64_t labels[BATCH];
-  uint32_t state = 11;
-  for (int64_t i = 0; i < pixels; i++) {
-    state = state * 1664525u + 1013904223u;
-    images[i] = (float)(state >> 8) / 16777216.0f * 2 - 1;
-  }
-  for (int i = 0; i < BATCH; i++)
-    labels[i] = i % 3;
-  bool ok = images != NULL;
+  ipro_trainer *trainer = fixed_batch_trainer(
+      name, cuts, n_cuts, plain ? PLAIN_LAYOUTS : CARRIED_LAYOUTS, 11, &images, labels);
+  if (!trainer) return unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS"), false;
+  ipro_error err = {{0}};
+  bool ok = true;
   for (int s = 0; ok && s < steps; s++) {
     memset(ipro_trainer_block(trainer), 0xff, ipro_trainer_block_bytes(trainer)); /* NaN */
     ok = ipro_trainer_step(trainer, images, labels, 0.05f, &losses[s], &err) == IPRO_OK;
@@ -283,6 +273,7 @@ static bool poisoned_losses(const char *name, const char *const *cuts, int n_cut
   }
   free(images);
   ipro_trainer_free(trainer);
+  unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
   return ok;
 }
 
