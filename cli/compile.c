@@ -340,8 +340,8 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
     else
       printf("K = %d (planned peak %llu bytes, end-to-end %llu)", split.K,
              (unsigned long long)split.planned_peak, (unsigned long long)split.e2e_peak);
-    printf("; kernels for a %s CPU\nwrote %s/train, %s, %s/%s, " MPI_PLUGIN_FILE "%s\n",
-           program.cpu, o->directory, path, o->directory, IPRO_PRECOMPILED_HOST_FILE,
+    printf("; kernels for a %s CPU\nwrote %s/train, %s, %s/%s, %s/" MPI_PLUGIN_FILE "%s\n",
+           program.cpu, o->directory, path, o->directory, IPRO_PRECOMPILED_HOST_FILE, o->directory,
            o->device == IPRO_DEVICE_CUDA ? ", kernels.ptx and " CUDA_PLUGIN_FILE : "");
   }
   ipro_program_release(&program);

@@ -318,8 +318,8 @@ int ipro_cli_plan(int argc, char **argv) {
     if (calibration)
       printf("calibrated on %d timed steps of the K = %d programs at the middle cut point: "
              "kernels %.1f ms of %.1f ms per step\n",
-             calibration->steps, report.cost->n_cut_points > 0 ? 2 : 1,
-             1e3 * calibration->measured_seconds, 1e3 * calibration->run_seconds);
+             calibration->steps, calibration->modules, 1e3 * calibration->measured_seconds,
+             1e3 * calibration->run_seconds);
     fflush(stdout);
   }
   if (status == IPRO_OK && json_path)

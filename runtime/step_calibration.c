@@ -181,6 +181,7 @@ ipro_status ipro_step_calibration_measure(const ipro_graph *network, const int *
   backend->destroy(backend);
   if (status != IPRO_OK) return ipro_error_prefix(err, "--calibrate");
   out->steps = steps;
+  out->modules = local.K;
   ipro_step_calibration_fit(out);
   return IPRO_OK;
 }

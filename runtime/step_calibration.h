@@ -35,6 +35,7 @@ typedef struct {
   ipro_op_timing ops[IPRO_OP_COUNT];
   ipro_op_timing all;      /* every node measured: the model of an op not measured */
   int steps;               /* measured steps (after one unmeasured) */
+  int modules;             /* K of the split measured: 2 at the middle cut point, or 1 */
   double measured_seconds; /* of one step of the measured programs, all nodes */
   double run_seconds;      /* the same steps' whole runs (one clock around each program's runs) */
 } ipro_step_calibration;

@@ -424,6 +424,11 @@ ipro_status ipro_onednn_any_md(const dnnl_memory_desc_t *plain, dnnl_memory_desc
  * takes more bytes than plain); otherwise plain itself. */
 ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
                                            dnnl_memory_desc_t *blocked, ipro_error *err);
+/* Whether `channels` fill blocks of 16 exactly: the blocked tensor then has the plain one's
+ * size, and no padding. */
+static inline bool ipro_onednn_fills_blocks(int64_t channels) {
+  return channels > 0 && channels % 16 == 0;
+}
 
 /* Checks an int-list attribute holding a shape (input_shape, weight_shape) against the shape the
  * node's tensor has; an absent attribute passes. */

@@ -55,7 +55,7 @@ static bool operands_alike(const ipro_graph *graph, const ipro_node *node) {
 /* Whether the node's input 0 has channels that fill blocks of 16, without padding. */
 static bool fills_blocks(const ipro_graph *graph, const ipro_node *node) {
   const ipro_tensor *x = ipro_node_input(graph, node, 0);
-  return x && x->shape.rank >= 2 && x->shape.dims[1] % 16 == 0;
+  return x && x->shape.rank >= 2 && ipro_onednn_fills_blocks(x->shape.dims[1]);
 }
 
 static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool input, int i) {
@@ -112,7 +112,7 @@ static bool eligible(const ipro_graph *graph, const ipro_tensor *t) {
   /* Padded blocks at most a third larger than the channels: 12 channels (the InfoPro decoder's)
    * take 16, 24 take 32, 40 take 48; 8 or 3 would double or worse their bytes. */
   int64_t channels = shape.dims[1], padded = (channels + 15) / 16 * 16;
-  if (channels % 16 && !padding_allowed()) return false;
+  if (!ipro_onednn_fills_blocks(channels) && !padding_allowed()) return false;
   return ipro_shape_elements(&shape) > 0 && channels > 0 && 3 * padded <= 4 * channels;
 }
 

@@ -136,7 +136,7 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
 
   dnnl_memory_desc_t x_md, data_md, channel_md;
   /* Channel-blocked when the channels fill the blocks or X or Y lies in padded blocks already */
-  bool fills = x.rank >= 2 && x.dims[1] % 16 == 0;
+  bool fills = x.rank >= 2 && ipro_onednn_fills_blocks(x.dims[1]);
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
       ipro_onednn_plain_md(&channel_md, 1, &x.dims[1], err))
     return IPRO_ERROR;
@@ -260,9 +260,10 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
   float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
   dnnl_memory_desc_t x_md, data_md;
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err)) return IPRO_ERROR;
-  /* channel-blocked as the forward decides (ipro_onednn_build_batch_normalization) */
+  /* channel-blocked by the forward's rule (ipro_onednn_build_batch_normalization), over this
+   * kernel's own operands: each kernel reorders what does not lie that way */
   data_md = x_md;
-  if ((x.dims[1] % 16 == 0 || ipro_onednn_carried(kernel, node->inputs[0]) ||
+  if ((ipro_onednn_fills_blocks(x.dims[1]) || ipro_onednn_carried(kernel, node->inputs[0]) ||
        ipro_onednn_carried(kernel, node->inputs[1]) ||
        ipro_onednn_carried(kernel, node->outputs[0])) &&
       ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
