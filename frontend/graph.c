@@ -23,22 +23,24 @@ static void free_attr(ipro_attr *attr) {
   free(attr->ints);
 }
 
+static void free_node(ipro_node *node) {
+  free(node->name);
+  free(node->op_type);
+  free(node->inputs);
+  free(node->outputs);
+  for (int a = 0; a < node->n_attrs; a++)
+    free_attr(&node->attrs[a]);
+  free(node->attrs);
+}
+
 void ipro_graph_free(ipro_graph *graph) {
   if (!graph) return;
   for (int i = 0; i < graph->n_tensors; i++) {
     free(graph->tensors[i].name);
     free(graph->tensors[i].data);
   }
-  for (int i = 0; i < graph->n_nodes; i++) {
-    ipro_node *node = &graph->nodes[i];
-    free(node->name);
-    free(node->op_type);
-    free(node->inputs);
-    free(node->outputs);
-    for (int a = 0; a < node->n_attrs; a++)
-      free_attr(&node->attrs[a]);
-    free(node->attrs);
-  }
+  for (int i = 0; i < graph->n_nodes; i++)
+    free_node(&graph->nodes[i]);
   for (int i = 0; i < graph->n_opsets; i++)
     free(graph->opsets[i].domain);
   free(graph->opsets);
@@ -140,6 +142,23 @@ int ipro_graph_add_node(ipro_graph *graph, const char *name, const char *op_type
   for (int i = 0; i < n_outputs; i++)
     node->outputs[i] = -1;
   return graph->n_nodes++;
+}
+
+void ipro_graph_remove_nodes(ipro_graph *graph, const bool *removed) {
+  int kept = 0;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    if (removed[n]) {
+      free_node(&graph->nodes[n]);
+      continue;
+    }
+    graph->nodes[kept++] = graph->nodes[n];
+  }
+  graph->n_nodes = kept;
+  for (int t = 0; t < graph->n_tensors; t++)
+    graph->tensors[t].producer = -1;
+  for (int n = 0; n < graph->n_nodes; n++)
+    for (int o = 0; o < graph->nodes[n].n_outputs; o++)
+      if (graph->nodes[n].outputs[o] >= 0) graph->tensors[graph->nodes[n].outputs[o]].producer = n;
 }
 
 ipro_status ipro_tensor_set_data(ipro_tensor *tensor, const void *bytes, size_t size,

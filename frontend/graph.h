@@ -148,6 +148,9 @@ int ipro_graph_find_tensor(const ipro_graph *graph, const char *name);
  * or -1 if out of memory. */
 int ipro_graph_add_node(ipro_graph *graph, const char *name, const char *op_type, int n_inputs,
                         int n_outputs);
+/* Removes the nodes flagged in removed (n_nodes flags), keeping the others in order, and sets
+ * every tensor's producer again; tensors stay (those only removed nodes wrote have none). */
+void ipro_graph_remove_nodes(ipro_graph *graph, const bool *removed);
 /* Sets a tensor's data to a copy of bytes; returns IPRO_ERROR if out of memory. */
 ipro_status ipro_tensor_set_data(ipro_tensor *tensor, const void *bytes, size_t size,
                                  ipro_error *err);

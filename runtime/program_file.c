@@ -127,6 +127,8 @@ static bool get_local(ipro_byte_reader *r, int K, ipro_local_settings *l) {
                   &l->module_heads[k].decoder))
       return false;
   l->K = K;
+  /* not a setting of the file: the trainer fuses wherever its backend can, as infopro train does */
+  l->fuse_batch_norm_relu = true;
   return !r->short_read;
 }
 

@@ -37,7 +37,12 @@ ipro_status ipro_batch_normalization_normalize(ipro_graph *graph, ipro_node *nod
 
 ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
-  if (ipro_op_check_arity(graph, node, 5, 5, 1, 5, err) != IPRO_OK ||
+  /* a training program's BatchNormalization fused with its ReLU (codegen/fusion.h) has a sixth
+   * output, the ReLU's mask */
+  bool fused = ipro_node_attr_int(node, "fused_relu", 0) != 0;
+  if (fused && (node->n_outputs != 6 || node->outputs[5] < 0))
+    return ipro_op_fail(err, node, "fused with its ReLU, but without the ReLU's mask (output 5)");
+  if (ipro_op_check_arity(graph, node, 5, 5, 1, fused ? 6 : 5, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 2, IPRO_MAX_RANK, err) != IPRO_OK ||
       ipro_op_require_concrete(graph, node, 0, 1, err) != IPRO_OK)
@@ -59,10 +64,10 @@ ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, i
   if (ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err) != IPRO_OK) return IPRO_ERROR;
   /* running mean and variance, and before opset 14 the saved batch mean and variance */
   ipro_shape statistics = ipro_shape_vector(channels);
-  for (int i = 1; i < node->n_outputs; i++)
+  for (int i = 1; i < node->n_outputs && i < 5; i++)
     if (ipro_op_set_output(graph, node, i, x->dtype, &statistics, err) != IPRO_OK)
       return IPRO_ERROR;
-  return IPRO_OK;
+  return fused ? ipro_op_set_output(graph, node, 5, IPRO_DTYPE_BOOL, &x->shape, err) : IPRO_OK;
 }
 
 int64_t ipro_batch_normalization_flops(const ipro_graph *graph, const ipro_node *node) {

@@ -107,16 +107,24 @@ ipro_status ipro_conv_grad_weight_infer(ipro_graph *graph, ipro_node *node, ipro
 }
 
 ipro_status ipro_batch_norm_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
-  /* dY, X, scale, and optionally the saved mean and inverse standard deviation */
-  if (node->n_inputs != 3 && node->n_inputs != 5)
-    return ipro_op_fail(err, node, "%d inputs; 3 or 5 expected", node->n_inputs);
-  if (float_inputs(graph, node, node->n_inputs, err) != IPRO_OK) return IPRO_ERROR;
+  /* dY, X, scale, and optionally the saved mean and inverse standard deviation; fused with the
+   * ReLU after the forward (codegen/fusion.h), also the ReLU's mask */
+  bool fused = ipro_node_attr_int(node, "fused_relu", 0) != 0;
+  if (fused ? node->n_inputs != 6 : node->n_inputs != 3 && node->n_inputs != 5)
+    return ipro_op_fail(err, node, "%d inputs; %s expected", node->n_inputs,
+                        fused ? "6" : "3 or 5");
+  if (float_inputs(graph, node, fused ? 5 : node->n_inputs, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_tensor *mask = NULL;
+  if (fused && ipro_op_input(graph, node, 5, IPRO_DTYPES(IPRO_DTYPE_BOOL), &mask, err) != IPRO_OK)
+    return IPRO_ERROR;
   const ipro_tensor *dy = ipro_node_input(graph, node, 0), *x = ipro_node_input(graph, node, 1);
   const ipro_tensor *scale = ipro_node_input(graph, node, 2);
   if (!ipro_shape_equal(&dy->shape, &x->shape) || x->shape.rank < 2 || scale->shape.rank != 1 ||
       scale->shape.dims[0] != x->shape.dims[1])
     return ipro_op_fail(err, node, "gradient, input and scale shapes do not agree");
-  for (int i = 3; i < node->n_inputs; i++)
+  if (mask && !ipro_shape_equal(&mask->shape, &x->shape))
+    return ipro_op_fail(err, node, "the ReLU's mask and the input differ in shape");
+  for (int i = 3; i < 5 && i < node->n_inputs; i++)
     if (!ipro_shape_equal(&ipro_node_input(graph, node, i)->shape, &scale->shape))
       return ipro_op_fail(err, node, "saved statistic %d is not a vector of the channels", i);
   if (ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err) != IPRO_OK ||

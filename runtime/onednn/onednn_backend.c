@@ -143,6 +143,10 @@ static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, i
     bool input = i < node->n_inputs;
     if ((own_dtype && i == 1) || (node->op == IPRO_OP_RESIZE && input && i > 0)) continue;
     if (node->op == IPRO_OP_DROPOUT && !input && i - node->n_inputs == 1) continue;
+    /* a fused normalisation's ReLU mask (onednn_normalization.c) */
+    if ((node->op == IPRO_OP_BATCH_NORMALIZATION && !input && i - node->n_inputs == 5) ||
+        (node->op == IPRO_OP_BATCH_NORM_GRAD && input && i == 5))
+      continue;
     const ipro_tensor *tensor =
         input ? ipro_node_input(graph, node, i) : ipro_node_output(graph, node, i - node->n_inputs);
     if (tensor && tensor->dtype != IPRO_DTYPE_FLOAT)
@@ -181,8 +185,22 @@ static ipro_status build_kernel(const onednn_backend *backend, const ipro_graph 
 
 /* ---- the backend ---- */
 
+/* The fused normalisation that wrote a fused gradient's ReLU mask (input 5), or NULL. */
+static const ipro_node *relu_mask_writer(const ipro_graph *graph, const ipro_node *node) {
+  if (node->op != IPRO_OP_BATCH_NORM_GRAD || !ipro_node_attr_int(node, "fused_relu", 0) ||
+      node->n_inputs < 6 || node->inputs[5] < 0)
+    return NULL;
+  int producer = graph->tensors[node->inputs[5]].producer;
+  return producer >= 0 ? &graph->nodes[producer] : NULL;
+}
+
+/* A fused gradient reads the mask in the form its forward wrote it, so it runs here exactly
+ * when its forward does: the answer is the forward's, and a failure to build the gradient after
+ * that is an error of its own, not a quiet fallback to the reference kernel. */
 static bool onednn_supports_forward(const ipro_backend *self, const ipro_graph *graph,
                                     const ipro_node *node) {
+  const ipro_node *writer = relu_mask_writer(graph, node);
+  if (writer) node = writer;
   ipro_kernel *kernel = NULL;
   ipro_error err;
   if (build_kernel((const onednn_backend *)self, graph, node, &kernel, &err) != IPRO_OK)
@@ -197,6 +215,13 @@ static ipro_status onednn_prepare_forward(ipro_backend *self, const ipro_graph *
   if (build_kernel((const onednn_backend *)self, graph, node, out, err) != IPRO_OK)
     return ipro_error_prefix(err, "node '%s' (%s) on oneDNN", node->name, node->op_type);
   return IPRO_OK;
+}
+
+/* layout_bytes: a blocked ReLU mask takes oneDNN's workspace bytes, anything else its layout's. */
+static size_t onednn_layout_bytes(const ipro_backend *self, const ipro_graph *graph, int tensor,
+                                  uint8_t layout) {
+  if (layout != IPRO_ONEDNN_RELU_MASK) return ipro_onednn_layout_bytes(self, graph, tensor, layout);
+  return ipro_onednn_relu_mask_bytes(((const onednn_backend *)self)->engine, graph, tensor);
 }
 
 static void onednn_destroy(ipro_backend *self) {
@@ -224,12 +249,13 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   backend->base.supports_forward = onednn_supports_forward;
   backend->base.prepare_forward = onednn_prepare_forward;
   backend->base.choose_layouts = ipro_onednn_choose_layouts;
-  backend->base.layout_bytes = ipro_onednn_layout_bytes;
+  backend->base.layout_bytes = onednn_layout_bytes;
   backend->base.allocate = ipro_host_allocate;
   backend->base.release = ipro_host_release;
   backend->base.copy_to_device = ipro_host_copy;
   backend->base.copy_to_host = ipro_host_copy;
   backend->base.host_memory = true;
+  backend->base.runs_fused_batch_norm_relu = true;
   backend->base.destroy = onednn_destroy;
   *out = &backend->base;
   return IPRO_OK;

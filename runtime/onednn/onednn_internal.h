@@ -51,6 +51,11 @@
 #define IPRO_ONEDNN_NOT_STAGED SIZE_MAX
 /* The layout code (backend.h, choose_layouts) of a tensor carried channel-blocked. */
 #define IPRO_ONEDNN_CHANNEL_BLOCKED 1
+/* The layout code of a fused BatchNormalization's ReLU mask (codegen/fusion.h) that is oneDNN's
+ * workspace of the normalisation in the channel-blocked layout (a bitmask on AVX-512): the
+ * forward and its gradient then both normalise channel-blocked. A mask without it is written
+ * and read by a plain-layout normalisation, in the bool tensor's bytes. */
+#define IPRO_ONEDNN_RELU_MASK 2
 
 typedef enum {
   IPRO_ONEDNN_INPUT,        /* the node's index-th input */
@@ -208,6 +213,12 @@ ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *, const ipro_
 /* The backend's choose_layouts. */
 void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
                                 const bool *excluded, uint8_t *layouts);
+/* Whether the fused normalisation whose ReLU mask is `mask` works channel-blocked (the mask has
+ * the IPRO_ONEDNN_RELU_MASK code). */
+bool ipro_onednn_blocked_relu_mask(const ipro_onednn_kernel *kernel, int mask);
+/* The bytes of oneDNN's workspace for the channel-blocked fused normalisation whose ReLU mask is
+ * the graph's tensor `mask` (onednn_normalization.c); 0 when oneDNN cannot say. */
+size_t ipro_onednn_relu_mask_bytes(dnnl_engine_t engine, const ipro_graph *graph, int mask);
 /* Whether the graph's tensor (an index; -1 for none) lies channel-blocked. */
 bool ipro_onednn_carried(const ipro_onednn_kernel *kernel, int tensor);
 /* plain (the tensor's dimensions, row-major) in the layout the tensor lies in. */

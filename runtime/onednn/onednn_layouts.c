@@ -163,6 +163,32 @@ static void keep_groups_near_own_layouts(const ipro_graph *graph, const bool *ex
   free(useful);
 }
 
+/* A fused BatchNormalization's ReLU mask (codegen/fusion.h) gets IPRO_ONEDNN_RELU_MASK, and the
+ * normalisation and its gradient then both work channel-blocked, where either would otherwise
+ * (its channels fill their blocks, or one of X, Z, dZ and dX is carried channel-blocked), the
+ * two nodes run here, and X has spatial axes. */
+static void choose_relu_masks(const ipro_graph *graph, const bool *excluded, uint8_t *layouts) {
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *norm = &graph->nodes[n];
+    if (norm->op != IPRO_OP_BATCH_NORMALIZATION || !ipro_node_attr_int(norm, "fused_relu", 0) ||
+        norm->n_outputs < 6 || norm->outputs[5] < 0 || (excluded && excluded[n]))
+      continue;
+    int mask = norm->outputs[5];
+    const ipro_node *grad = NULL;
+    for (int g = 0; g < graph->n_nodes && !grad; g++)
+      if (graph->nodes[g].op == IPRO_OP_BATCH_NORM_GRAD && graph->nodes[g].n_inputs == 6 &&
+          graph->nodes[g].inputs[5] == mask && !(excluded && excluded[g]))
+        grad = &graph->nodes[g];
+    const ipro_tensor *x = ipro_node_input(graph, norm, 0);
+    if (!grad || !x || x->shape.rank < 3) continue;
+    bool blocked = ipro_onednn_fills_blocks(x->shape.dims[1]);
+    const int operands[4] = {norm->inputs[0], norm->outputs[0], grad->inputs[0], grad->outputs[0]};
+    for (int i = 0; i < 4; i++)
+      blocked = blocked || (operands[i] >= 0 && layouts[operands[i]]);
+    if (blocked) layouts[mask] = IPRO_ONEDNN_RELU_MASK;
+  }
+}
+
 void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
                                 const bool *excluded, uint8_t *layouts) {
   (void)self;
@@ -180,6 +206,11 @@ void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *grap
         layouts[node->outputs[o]] = 0;
   }
   if (carry) keep_groups_near_own_layouts(graph, excluded, layouts);
+  choose_relu_masks(graph, excluded, layouts);
+}
+
+bool ipro_onednn_blocked_relu_mask(const ipro_onednn_kernel *kernel, int mask) {
+  return kernel->layouts && mask >= 0 && kernel->layouts[mask] == IPRO_ONEDNN_RELU_MASK;
 }
 
 bool ipro_onednn_carried(const ipro_onednn_kernel *kernel, int tensor) {

@@ -101,6 +101,49 @@ static ipro_status restore_variance(const ipro_onednn_kernel *kernel, void *cons
   return IPRO_OK;
 }
 
+/* A fused normalisation's workspace, the ReLU's mask, bound to the node's input or output
+ * `index` (the tensor `mask`), once it is known to fit the bytes planned for the mask: those of
+ * oneDNN's workspace where the mask lies in the blocked normalisation's form
+ * (ipro_onednn_relu_mask_bytes), one per element otherwise (the bool tensor's own bytes). */
+static ipro_status bind_relu_mask(ipro_onednn_kernel *kernel, const ipro_graph *graph, int mask,
+                                  const_dnnl_primitive_desc_t pd, ipro_onednn_source source,
+                                  size_t index, ipro_error *err) {
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
+  size_t needed = md ? dnnl_memory_desc_get_size(md) : 0;
+  size_t planned = ipro_onednn_blocked_relu_mask(kernel, mask)
+                       ? ipro_onednn_relu_mask_bytes(kernel->engine, graph, mask)
+                       : 0;
+  if (planned == 0) planned = (size_t)ipro_tensor_bytes(&graph->tensors[mask]);
+  if (needed == 0 || needed > planned)
+    return ipro_onednn_unsupported(err, "the ReLU's mask takes %zu bytes; %zu are planned", needed,
+                                   planned);
+  return ipro_onednn_bind(kernel, pd, DNNL_ARG_WORKSPACE, source, index, err);
+}
+
+size_t ipro_onednn_relu_mask_bytes(dnnl_engine_t engine, const ipro_graph *graph, int mask) {
+  const ipro_tensor *t = &graph->tensors[mask];
+  if (t->producer < 0) return 0;
+  const ipro_node *node = &graph->nodes[t->producer];
+  ipro_shape x;
+  dnnl_memory_desc_t plain, blocked;
+  dnnl_batch_normalization_desc_t desc;
+  dnnl_primitive_desc_t pd = NULL;
+  ipro_error err;
+  unsigned flags = dnnl_use_scale | dnnl_use_shift | dnnl_fuse_norm_relu;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, &err) ||
+      ipro_onednn_plain_md(&plain, x.rank, x.dims, &err) ||
+      ipro_onednn_channel_blocked_md(&plain, &blocked, &err) ||
+      dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_training, &blocked,
+                                                 ipro_node_attr_float(node, "epsilon", 1e-5f),
+                                                 flags) != dnnl_success ||
+      dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL) != dnnl_success)
+    return 0;
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
+  size_t bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+  dnnl_primitive_desc_destroy(pd);
+  return bytes;
+}
+
 ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
                                                   const ipro_graph *graph, const ipro_node *node,
                                                   ipro_error *err) {
@@ -134,17 +177,23 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   double variance_scale = 1.0 - momentum;
   if (unbiased) variance_scale *= (double)count / (double)(count - 1);
 
+  /* Fused with the ReLU after it (codegen/fusion.h): oneDNN's dnnl_fuse_norm_relu, whose
+   * workspace (the ReLU's mask, which the fused gradient reads) is output 5. */
+  bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
+  if (relu && (!training || !ipro_node_output(graph, node, 5)))
+    return ipro_onednn_unsupported(err, "fused_relu outside training or without its mask");
   dnnl_memory_desc_t x_md, data_md, channel_md;
-  /* Channel-blocked when the channels fill the blocks or X or Y lies in padded blocks already */
+  /* Channel-blocked when the channels fill the blocks or X or Y lies in padded blocks already;
+   * fused, when the mask is in the blocked normalisation's form (the gradient then agrees) */
   bool fills = x.rank >= 2 && ipro_onednn_fills_blocks(x.dims[1]);
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
       ipro_onednn_plain_md(&channel_md, 1, &x.dims[1], err))
     return IPRO_ERROR;
   data_md = x_md;
-  if ((fills || ipro_onednn_carried(kernel, node->inputs[0]) ||
-       ipro_onednn_carried(kernel, node->outputs[0])) &&
-      ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
-    return IPRO_ERROR;
+  bool blocked_data = relu ? ipro_onednn_blocked_relu_mask(kernel, node->outputs[5])
+                           : fills || ipro_onednn_carried(kernel, node->inputs[0]) ||
+                                 ipro_onednn_carried(kernel, node->outputs[0]);
+  if (blocked_data && ipro_onednn_channel_blocked_md(&x_md, &data_md, err)) return IPRO_ERROR;
   /* Channel-blocked: X, unless it lies channel-blocked already (onednn_layouts.c), is reordered
    * into an intermediate and normalised there in place, and the result reordered into Y, unless
    * Y is carried channel-blocked, which is then written directly. */
@@ -157,8 +206,9 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   if (!x_in_place && ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 0, &data_md,
                                               IPRO_ONEDNN_INTERMEDIATE, staged, err))
     return IPRO_ERROR;
-  unsigned flags =
-      dnnl_use_scale | dnnl_use_shift | (training ? 0u : (unsigned)dnnl_use_global_stats);
+  unsigned flags = dnnl_use_scale | dnnl_use_shift |
+                   (training ? 0u : (unsigned)dnnl_use_global_stats) |
+                   (relu ? (unsigned)dnnl_fuse_norm_relu : 0u);
   dnnl_batch_normalization_desc_t desc;
   IPRO_ONEDNN_CHECK(dnnl_batch_normalization_forward_desc_init(
       &desc, training ? dnnl_forward_training : dnnl_forward_inference, &data_md, epsilon, flags));
@@ -176,7 +226,13 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
       {DNNL_ARG_MEAN, statistics, training ? mean : 3},
       {DNNL_ARG_VARIANCE, statistics, training ? variance : 4},
   };
-  if (ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, 6, err) ||
+  dnnl_primitive_desc_t pd = NULL;
+  if (ipro_onednn_describe(kernel, &desc, NULL, NULL, &pd, err)) return IPRO_ERROR;
+  ipro_status status = ipro_onednn_add_bound_step(kernel, pd, arguments, 6, err);
+  if (status == IPRO_OK && relu)
+    status = bind_relu_mask(kernel, graph, node->outputs[5], pd, IPRO_ONEDNN_OUTPUT, 5, err);
+  dnnl_primitive_desc_destroy(pd);
+  if (status != IPRO_OK ||
       (!y_in_place && ipro_onednn_reorder_step(kernel, &data_md, IPRO_ONEDNN_INTERMEDIATE, staged,
                                                &x_md, IPRO_ONEDNN_OUTPUT, 0, err)))
     goto fail;
@@ -251,8 +307,12 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
         (ipro_onednn_output_shape(graph, node, i, &parameter, err) ||
          ipro_shape_elements(&parameter) != x.dims[1]))
       return ipro_onednn_unsupported(err, "output %d is not a vector of the channels", i);
-  /* The mean and inverse standard deviation the forward saved (inputs 3 and 4), or none. */
+  /* The mean and inverse standard deviation the forward saved (inputs 3 and 4), or none; fused
+   * with the forward's ReLU (codegen/fusion.h), its mask (input 5, the forward's workspace). */
   bool saved = node->n_inputs >= 5;
+  bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
+  if (relu && node->n_inputs != 6)
+    return ipro_onednn_unsupported(err, "fused_relu without the saved statistics and mask");
   for (int i = 3; saved && i < 5; i++)
     if (ipro_onednn_input_shape(graph, node, i, &parameter, err) ||
         ipro_shape_elements(&parameter) != x.dims[1])
@@ -263,11 +323,12 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
   /* channel-blocked by the forward's rule (ipro_onednn_build_batch_normalization), over this
    * kernel's own operands: each kernel reorders what does not lie that way */
   data_md = x_md;
-  if ((ipro_onednn_fills_blocks(x.dims[1]) || ipro_onednn_carried(kernel, node->inputs[0]) ||
-       ipro_onednn_carried(kernel, node->inputs[1]) ||
-       ipro_onednn_carried(kernel, node->outputs[0])) &&
-      ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
-    return IPRO_ERROR;
+  bool blocked_data = relu ? ipro_onednn_blocked_relu_mask(kernel, node->inputs[5])
+                           : ipro_onednn_fills_blocks(x.dims[1]) ||
+                                 ipro_onednn_carried(kernel, node->inputs[0]) ||
+                                 ipro_onednn_carried(kernel, node->inputs[1]) ||
+                                 ipro_onednn_carried(kernel, node->outputs[0]);
+  if (blocked_data && ipro_onednn_channel_blocked_md(&x_md, &data_md, err)) return IPRO_ERROR;
   size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
   size_t mean = saved ? 0 : ipro_onednn_reserve(kernel, channel_bytes);
   size_t variance = ipro_onednn_reserve(kernel, channel_bytes);
@@ -294,7 +355,7 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
 
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
   dnnl_batch_normalization_desc_t statistics_desc, hint_desc, desc;
-  unsigned flags = dnnl_use_scale | dnnl_use_shift;
+  unsigned flags = dnnl_use_scale | dnnl_use_shift | (relu ? (unsigned)dnnl_fuse_norm_relu : 0u);
   if (saved) {
     /* The forward's mean is read where it lies; its variance comes back from the saved inverse
      * standard deviation. */
@@ -333,7 +394,9 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
                        saved ? IPRO_ONEDNN_INPUT : IPRO_ONEDNN_INTERMEDIATE, saved ? 3 : mean,
                        err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance, err) ||
-      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, dx_source, dx_at, err))
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, dx_source, dx_at, err) ||
+      (relu &&
+       bind_relu_mask(kernel, graph, node->inputs[5], pd, IPRO_ONEDNN_INPUT, 5, err) != IPRO_OK))
     goto fail;
   const int diff_args[2] = {DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT};
   for (int i = 1; i < 3; i++) {

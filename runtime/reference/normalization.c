@@ -30,7 +30,9 @@ void ipro_reference_channel_moments(const double *x, int64_t batch, int64_t chan
  * and 2, and unbiased_running_variance takes the unbiased batch variance (times m / (m - 1),
  * m = N * spatial) for the running variance; the normalisation always uses the biased one. With
  * saves_statistics (training only), outputs 3 and 4 receive the batch mean and the inverse
- * standard deviation 1 / sqrt(biased variance + epsilon) for the backward pass. */
+ * standard deviation 1 / sqrt(biased variance + epsilon) for the backward pass. With fused_relu
+ * (codegen/fusion.h) Y is max(0, the normalised value) and output 5, if present, the mask of
+ * where Y is positive (bool). */
 IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   (void)context;
   ipro_shape x;
@@ -52,6 +54,10 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   bool saves = training && ipro_node_attr_int(node, "saves_statistics", 0) != 0;
   double *saved_mean = saves ? ipro_reference_optional(outputs, node->n_outputs, 3) : NULL;
   double *saved_inv_std = saves ? ipro_reference_optional(outputs, node->n_outputs, 4) : NULL;
+  bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
+  bool *relu_mask = relu ? ipro_reference_optional(outputs, node->n_outputs, 5) : NULL;
+  if (relu_mask && ipro_reference_expect_dtype(graph, node, false, 5, IPRO_DTYPE_BOOL, err))
+    return IPRO_ERROR;
   if (in_place && (running_mean || running_var))
     return ipro_reference_fail(node, err,
                                "running_stats_in_place updates inputs 3 and 4; outputs 1 and 2 "
@@ -80,7 +86,10 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
     for (int64_t n = 0; n < batch; n++)
       for (int64_t i = 0; i < size; i++) {
         int64_t at = (n * channels + c) * size + i;
-        y[at] = ((in[at] - mean) * factor + shift[c]);
+        double value = (in[at] - mean) * factor + shift[c];
+        if (relu && !(value > 0)) value = 0;
+        y[at] = value;
+        if (relu_mask) relu_mask[at] = value > 0;
       }
   }
   /* In inference form the optional outputs (if a graph has them) pass the statistics through. */

@@ -12,10 +12,17 @@
 
 #include "reference_ops.h"
 
+/* dY at `at`, or 0 where a fused ReLU's mask (if any) is not set. */
+static double masked(const double *dy, const bool *mask, int64_t at) {
+  return mask && !mask[at] ? 0.0 : dy[at];
+}
+
 /* dY, X, scale → dX, [dScale], [dBias]. With x̂ = (x − mean) / sqrt(var + epsilon) and m the
  * number of elements per channel:
  *   dBias = Σ dY,  dScale = Σ dY · x̂,  dX = scale / sqrt(var + epsilon) · (dY − (dBias + x̂ ·
- * dScale) / m), the mean and variance being functions of X. */
+ * dScale) / m), the mean and variance being functions of X. With fused_relu (codegen/fusion.h)
+ * input 0 is the gradient of the fused ReLU's output and input 5 its mask (bool): dY is input 0
+ * where the mask is set and 0 elsewhere. */
 IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad) {
   (void)context;
   ipro_shape dy, x, scale_shape;
@@ -38,6 +45,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad) {
   double count = (double)(batch * size);
   double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
   const double *dy_data = inputs[0], *x_data = inputs[1], *scale = inputs[2];
+  bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
+  const bool *relu_mask = relu ? ipro_reference_optional(inputs, node->n_inputs, 5) : NULL;
+  if (relu &&
+      (!relu_mask || ipro_reference_expect_dtype(graph, node, true, 5, IPRO_DTYPE_BOOL, err)))
+    return relu_mask ? IPRO_ERROR : ipro_reference_fail(node, err, "fused_relu without its mask");
   double *dx = outputs[0];
   for (int64_t c = 0; c < channels; c++) {
     double mean, var;
@@ -46,8 +58,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad) {
     for (int64_t n = 0; n < batch; n++)
       for (int64_t i = 0; i < size; i++) {
         int64_t at = (n * channels + c) * size + i;
-        sum_dy += dy_data[at];
-        sum_dy_xhat += dy_data[at] * (x_data[at] - mean) * inverse;
+        sum_dy += masked(dy_data, relu_mask, at);
+        sum_dy_xhat += masked(dy_data, relu_mask, at) * (x_data[at] - mean) * inverse;
       }
     if (d_scale) d_scale[c] = sum_dy_xhat;
     if (d_bias) d_bias[c] = sum_dy;
@@ -57,7 +69,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad) {
       for (int64_t i = 0; i < size; i++) {
         int64_t at = (n * channels + c) * size + i;
         double x_hat = (x_data[at] - mean) * inverse;
-        dx[at] = (factor * (dy_data[at] - (sum_dy + x_hat * sum_dy_xhat) / count));
+        dx[at] =
+            (factor * (masked(dy_data, relu_mask, at) - (sum_dy + x_hat * sum_dy_xhat) / count));
       }
   }
   return IPRO_OK;

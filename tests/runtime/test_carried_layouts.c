@@ -26,150 +26,8 @@
 #include "support/bundled_models.h"
 #include "support/check.h"
 #include "support/command.h"
+#include "support/fixed_batch_runs.h"
 #include "support/tensor_checks.h"
-
-#define BATCH 4
-#define MAX_PARAMETERS 512
-
-static void model_path(char *buffer, size_t size, const char *name) {
-  char relative[256];
-  snprintf(relative, sizeof relative, "models/%s.onnx", name);
-  ipro_test_path(buffer, size, relative);
-}
-
-/* How many tensors of the trainer's module graphs the oneDNN backend carries in its own layout. */
-static int carried_tensors(ipro_trainer *trainer) {
-  ipro_backend *backend = ipro_trainer_backend(trainer);
-  int carried = 0;
-  for (int k = 0; k < ipro_trainer_module_count(trainer); k++) {
-    const ipro_graph *graph = ipro_trainer_module_graph(trainer, k);
-    uint8_t *layouts = calloc((size_t)graph->n_tensors + 1, 1);
-    if (!layouts || !backend->choose_layouts) {
-      free(layouts);
-      return 0;
-    }
-    backend->choose_layouts(backend, graph, NULL, layouts);
-    for (int t = 0; t < graph->n_tensors; t++)
-      carried += layouts[t] != 0;
-    free(layouts);
-  }
-  return carried;
-}
-
-typedef struct {
-  int count;
-  char *names[MAX_PARAMETERS];
-  float *before[MAX_PARAMETERS], *after[MAX_PARAMETERS];
-  size_t elements[MAX_PARAMETERS];
-  float losses[1];
-  int carried;
-} training_run;
-
-static void read_parameters(ipro_trainer *trainer, training_run *run, bool after) {
-  ipro_error err = {{0}};
-  for (int p = 0; p < run->count; p++) {
-    float **values = after ? &run->after[p] : &run->before[p];
-    *values = malloc(run->elements[p] * sizeof(float));
-    CHECK_OK(
-        ipro_trainer_read(trainer, run->names[p], *values, run->elements[p] * sizeof(float), &err),
-        &err);
-  }
-}
-
-typedef enum { CARRIED_LAYOUTS, PLAIN_LAYOUTS, REFERENCE_KERNELS } kernels_used;
-
-/* A trainer of the model on oneDNN with layouts carried, with every tensor plain (the
- * environment switch stays set for the caller to unset), or on the reference kernels (in
- * double), and its fixed batch: pseudo-random pixels in [-1, 1) from
- * seed, labels cycling over three classes. NULL when it cannot be made (a check says why). */
-static ipro_trainer *fixed_batch_trainer(const char *name, const char *const *cuts, int n_cuts,
-                                         kernels_used kernels, uint32_t seed, float **images,
-                                         int64_t *labels) {
-  *images = NULL;
-  if (kernels == PLAIN_LAYOUTS)
-    setenv("IPRO_ONEDNN_PLAIN_LAYOUTS", "1", 1);
-  else
-    unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
-  char path[1024];
-  model_path(path, sizeof path, name);
-  ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
-  if (!network) return NULL;
-  int64_t pixels =
-      ipro_tensor_bytes(&network->tensors[network->inputs[0]]) / (int64_t)sizeof(float);
-  ipro_trainer_options options = {.batch = BATCH,
-                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
-                                  .n_cuts = n_cuts,
-                                  .cuts = cuts,
-                                  .local = ipro_test_local_settings(network, BATCH),
-                                  .reference = kernels == REFERENCE_KERNELS};
-  ipro_graph_free(network);
-  ipro_trainer *trainer = NULL;
-  CHECK_OK(ipro_trainer_create(path, &options, &trainer, &err), &err);
-  *images = trainer ? malloc((size_t)pixels * sizeof(float)) : NULL;
-  if (!*images) {
-    ipro_trainer_free(trainer);
-    return NULL;
-  }
-  for (int64_t i = 0; i < pixels; i++) {
-    seed = seed * 1664525u + 1013904223u;
-    (*images)[i] = (float)(seed >> 8) / 16777216.0f * 2 - 1;
-  }
-  for (int i = 0; i < BATCH; i++)
-    labels[i] = i % 3;
-  return trainer;
-}
-
-/* One step on a fixed batch: on oneDNN with layouts carried, or with every tensor plain,
- * or on the reference kernels (in double). */
-static bool train(const char *name, const char *const *cuts, int n_cuts, kernels_used kernels,
-                  training_run *run) {
-  memset(run, 0, sizeof *run);
-  float *images = NULL;
-  int64_t labels[BATCH];
-  ipro_trainer *trainer = fixed_batch_trainer(name, cuts, n_cuts, kernels, 7, &images, labels);
-  if (!trainer) return unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS"), false;
-  for (int k = 0; k < ipro_trainer_module_count(trainer); k++) {
-    const ipro_graph *graph = ipro_trainer_module_graph(trainer, k);
-    for (int t = 0; t < graph->n_tensors && run->count < MAX_PARAMETERS; t++) {
-      if (!ipro_tensor_is_trainable(graph, t)) continue;
-      run->names[run->count] = strdup(graph->tensors[t].name);
-      run->elements[run->count++] = (size_t)(ipro_tensor_bytes(&graph->tensors[t]) / 4);
-    }
-  }
-  run->carried = carried_tensors(trainer);
-  read_parameters(trainer, run, false);
-  ipro_error err = {{0}};
-  CHECK_OK(ipro_trainer_step(trainer, images, labels, 0.05f, &run->losses[0], &err), &err);
-  read_parameters(trainer, run, true);
-  free(images);
-  ipro_trainer_free(trainer);
-  unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
-  return true;
-}
-
-static void release(training_run *run) {
-  for (int p = 0; p < run->count; p++) {
-    free(run->names[p]);
-    free(run->before[p]);
-    free(run->after[p]);
-  }
-}
-
-/* The norm of the difference between two runs' updates (trained less initial parameters),
- * over the norm of b's update. */
-static double update_distance(const training_run *a, const training_run *b) {
-  double difference = 0, norm = 0;
-  for (int p = 0; p < a->count && p < b->count; p++)
-    for (size_t i = 0; i < b->elements[p]; i++) {
-      double da = (double)a->after[p][i] - a->before[p][i];
-      double db = (double)b->after[p][i] - b->before[p][i];
-      difference += (da - db) * (da - db);
-      norm += db * db;
-    }
-  return norm > 0 ? sqrt(difference / norm) : INFINITY;
-}
 
 /* The forward (the step's loss) within 1e-4, relative; and the carried run's update no further
  * from the reference kernels' (double) than the plain run's, within half as much again plus 1e-2
@@ -182,15 +40,15 @@ static double update_distance(const training_run *a, const training_run *b) {
  * batch 24; 1e-6 at batches 4, 8, 12, 20 and 32). A layout read wrongly moves the update by 0.3
  * to 1 (measured by staging switched off), and each kernel's layouts are checked against the
  * reference on their own (the staged cases below, runtime.test_onednn_backward). */
-static void compare_runs(const char *label, const training_run *carried, const training_run *plain,
-                         const training_run *reference) {
+static void compare_runs(const char *label, const ipro_test_training_run *carried,
+                         const ipro_test_training_run *plain,
+                         const ipro_test_training_run *reference) {
   CHECK_EQ_INT(carried->count, plain->count);
   CHECK_EQ_INT(carried->count, reference->count);
-  CHECK_MSG(fabsf(carried->losses[0] - plain->losses[0]) <= 1e-4f * fabsf(plain->losses[0]),
-            "%s: loss %.7g carried, %.7g plain", label, (double)carried->losses[0],
-            (double)plain->losses[0]);
-  double from_carried = update_distance(carried, reference);
-  double from_plain = update_distance(plain, reference);
+  CHECK_MSG(fabsf(carried->loss - plain->loss) <= 1e-4f * fabsf(plain->loss),
+            "%s: loss %.7g carried, %.7g plain", label, (double)carried->loss, (double)plain->loss);
+  double from_carried = ipro_test_update_distance(carried, reference);
+  double from_plain = ipro_test_update_distance(plain, reference);
   CHECK_MSG(from_carried <= 1.5 * from_plain + 1e-2,
             "%s: the carried run's update is %.3g from the reference's, the plain run's %.3g",
             label, from_carried, from_plain);
@@ -235,12 +93,15 @@ static bool middle_carried(bool conv_first, int64_t channels) {
 
 static void check_training(const char *name, const char *const *cuts, int n_cuts,
                            bool expect_carried) {
-  training_run carried, plain, reference;
+  ipro_test_training_run carried, plain, reference;
   char label[128];
   snprintf(label, sizeof label, "%s K=%d", name, n_cuts + 1);
-  if (train(name, cuts, n_cuts, CARRIED_LAYOUTS, &carried) &&
-      train(name, cuts, n_cuts, PLAIN_LAYOUTS, &plain) &&
-      train(name, cuts, n_cuts, REFERENCE_KERNELS, &reference)) {
+  static const ipro_test_step_kind carried_kind = {IPRO_TEST_CARRIED_LAYOUTS, true};
+  static const ipro_test_step_kind plain_kind = {IPRO_TEST_PLAIN_LAYOUTS, true};
+  static const ipro_test_step_kind reference_kind = {IPRO_TEST_REFERENCE_KERNELS, true};
+  if (ipro_test_train_fixed_batch(name, cuts, n_cuts, carried_kind, &carried) &&
+      ipro_test_train_fixed_batch(name, cuts, n_cuts, plain_kind, &plain) &&
+      ipro_test_train_fixed_batch(name, cuts, n_cuts, reference_kind, &reference)) {
     compare_runs(label, &carried, &plain, &reference);
     CHECK_MSG(plain.carried == 0, "%s: %d tensors carried with IPRO_ONEDNN_PLAIN_LAYOUTS=1", label,
               plain.carried);
@@ -248,9 +109,9 @@ static void check_training(const char *name, const char *const *cuts, int n_cuts
       CHECK_MSG(carried.carried > 0, "%s: no tensor is carried channel-blocked", label);
     printf("%s: %d tensors carried channel-blocked\n", label, carried.carried);
   }
-  release(&reference);
-  release(&plain);
-  release(&carried);
+  ipro_test_training_run_release(&reference);
+  ipro_test_training_run_release(&plain);
+  ipro_test_training_run_release(&carried);
 }
 
 /* The losses of `steps` steps on a fixed batch, with carried or plain layouts, the training
@@ -260,9 +121,10 @@ static void check_training(const char *name, const char *const *cuts, int n_cuts
 static bool poisoned_losses(const char *name, const char *const *cuts, int n_cuts, bool plain,
                             int steps, float *losses) {
   float *images = NULL;
-  int64_t labels[BATCH];
-  ipro_trainer *trainer = fixed_batch_trainer(
-      name, cuts, n_cuts, plain ? PLAIN_LAYOUTS : CARRIED_LAYOUTS, 11, &images, labels);
+  int64_t labels[IPRO_TEST_FIXED_BATCH];
+  ipro_test_step_kind kind = {plain ? IPRO_TEST_PLAIN_LAYOUTS : IPRO_TEST_CARRIED_LAYOUTS, true};
+  ipro_trainer *trainer =
+      ipro_test_fixed_batch_trainer(name, cuts, n_cuts, kind, 11, &images, labels);
   if (!trainer) return unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS"), false;
   ipro_error err = {{0}};
   bool ok = true;
@@ -315,7 +177,7 @@ static void run_graph(const ipro_graph *graph, ipro_backend *backend, ipro_backe
 
 static void check_fallback_in_plain_layout(bool expect_carried) {
   char path[1024];
-  model_path(path, sizeof path, "resnet8_fmnist");
+  ipro_test_path(path, sizeof path, "models/resnet8_fmnist.onnx");
   ipro_graph *graph = ipro_test_open_inference_graph(path, 2);
   if (!graph) return;
   int convs = 0;

@@ -1,0 +1,142 @@
+/* BatchNormalization + Relu fusion in a training program (see fusion.h). */
+#include "fusion.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* How many nodes read each tensor and the last of them, and for each tensor a ReLU wrote the
+ * ipro.UnaryGrad of that ReLU (-1: none). */
+typedef struct {
+  int *readers, *reader, *relu_grad;
+} tensor_readers;
+
+static ipro_status count_readers(const ipro_graph *graph, tensor_readers *r, ipro_error *err) {
+  r->readers = calloc((size_t)graph->n_tensors + 1, sizeof(int));
+  r->reader = calloc((size_t)graph->n_tensors + 1, sizeof(int));
+  r->relu_grad = malloc(((size_t)graph->n_tensors + 1) * sizeof(int));
+  if (!r->readers || !r->reader || !r->relu_grad)
+    return ipro_error_set(err, "out of memory fusing a program");
+  for (int t = 0; t < graph->n_tensors; t++)
+    r->relu_grad[t] = -1;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *u = &graph->nodes[n];
+    if (u->op == IPRO_OP_UNARY_GRAD && u->n_inputs == 2 && u->inputs[1] >= 0 && u->n_outputs == 1 &&
+        ipro_node_attr_int(u, "forward_op", -1) == IPRO_OP_RELU)
+      r->relu_grad[u->inputs[1]] = n;
+    for (int i = 0; i < graph->nodes[n].n_inputs; i++) {
+      int t = graph->nodes[n].inputs[i];
+      if (t < 0) continue;
+      r->readers[t]++;
+      r->reader[t] = n;
+    }
+  }
+  return IPRO_OK;
+}
+
+/* The one node that reads tensor t, when it is an activation no graph output is and exactly one
+ * node reads it; -1 otherwise. */
+static int sole_reader(const ipro_graph *graph, const tensor_readers *r, int t) {
+  if (t < 0 || graph->tensors[t].is_graph_output ||
+      graph->tensors[t].kind != IPRO_TENSOR_ACTIVATION || r->readers[t] != 1)
+    return -1;
+  return r->reader[t];
+}
+
+/* The ipro.UnaryGrad of the Relu that wrote z, and the ipro.BatchNormGrad it alone feeds, whose
+ * X and saved mean are the normalisation's; false when the pattern is not all there. */
+static bool find_backward(const ipro_graph *graph, const tensor_readers *r, const ipro_node *norm,
+                          int z, int *unary_grad, int *norm_grad) {
+  int n = r->relu_grad[z];
+  if (n < 0) return false;
+  const ipro_node *u = &graph->nodes[n];
+  int g = sole_reader(graph, r, u->outputs[0]);
+  if (g < 0) return false;
+  const ipro_node *grad = &graph->nodes[g];
+  if (grad->op != IPRO_OP_BATCH_NORM_GRAD || grad->n_inputs != 5 ||
+      grad->inputs[0] != u->outputs[0] || grad->inputs[1] != norm->inputs[0] ||
+      grad->inputs[3] != norm->outputs[3] || grad->inputs[4] != norm->outputs[4])
+    return false;
+  *unary_grad = n;
+  *norm_grad = g;
+  return true;
+}
+
+/* The mask tensor "<node>:relu_mask" as output 5 of the normalisation. */
+static int add_mask(ipro_graph *graph, int n, ipro_error *err) {
+  char name[600];
+  snprintf(name, sizeof name, "%.560s:relu_mask", graph->nodes[n].name);
+  if (ipro_graph_find_tensor(graph, name) >= 0) {
+    ipro_error_set(err, "node '%s': a tensor is already called '%s'", graph->nodes[n].name, name);
+    return -1;
+  }
+  int t = ipro_graph_tensor(graph, name);
+  ipro_node *node = &graph->nodes[n];
+  int *outputs = t < 0 ? NULL : realloc(node->outputs, 6 * sizeof(int));
+  if (!outputs) {
+    ipro_error_set(err, "out of memory fusing a program");
+    return -1;
+  }
+  node->outputs = outputs;
+  for (int o = node->n_outputs; o < 6; o++)
+    outputs[o] = -1;
+  node->n_outputs = 6;
+  outputs[5] = t;
+  graph->tensors[t].kind = IPRO_TENSOR_ACTIVATION;
+  graph->tensors[t].dtype = IPRO_DTYPE_BOOL;
+  graph->tensors[t].producer = n;
+  return t;
+}
+
+static ipro_status fuse_pair(ipro_graph *graph, int n, int relu, int unary_grad, int norm_grad,
+                             bool *removed, ipro_error *err) {
+  int mask = add_mask(graph, n, err);
+  if (mask < 0) return IPRO_ERROR;
+  ipro_node *norm = &graph->nodes[n], *grad = &graph->nodes[norm_grad];
+  int z = graph->nodes[relu].outputs[0], dz = graph->nodes[unary_grad].inputs[0];
+  int *inputs = realloc(grad->inputs, 6 * sizeof(int));
+  if (!inputs) return ipro_error_set(err, "out of memory fusing a program");
+  grad->inputs = inputs;
+  grad->n_inputs = 6;
+  inputs[0] = dz;
+  inputs[5] = mask;
+  norm->outputs[0] = z;
+  graph->tensors[z].producer = n;
+  if (ipro_node_set_int(norm, "fused_relu", 1) != IPRO_OK ||
+      ipro_node_set_int(grad, "fused_relu", 1) != IPRO_OK)
+    return ipro_error_set(err, "out of memory fusing a program");
+  removed[relu] = removed[unary_grad] = true;
+  return IPRO_OK;
+}
+
+ipro_status ipro_fuse_batch_norm_relu(ipro_graph *graph, int *fused, ipro_error *err) {
+  if (fused) *fused = 0;
+  tensor_readers r = {NULL, NULL, NULL};
+  bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
+  ipro_status status = removed ? count_readers(graph, &r, err)
+                               : ipro_error_set(err, "out of memory fusing a program");
+  int count = 0;
+  for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++) {
+    const ipro_node *norm = &graph->nodes[n];
+    if (norm->op != IPRO_OP_BATCH_NORMALIZATION || !ipro_node_attr_int(norm, "training_mode", 0) ||
+        !ipro_node_attr_int(norm, "saves_statistics", 0) ||
+        ipro_node_attr_int(norm, "fused_relu", 0) || norm->n_outputs != 5 || norm->outputs[3] < 0 ||
+        norm->outputs[4] < 0)
+      continue;
+    int relu = sole_reader(graph, &r, norm->outputs[0]);
+    if (relu < 0 || graph->nodes[relu].op != IPRO_OP_RELU || graph->nodes[relu].n_outputs != 1 ||
+        graph->nodes[relu].outputs[0] < 0)
+      continue;
+    int unary_grad, norm_grad;
+    if (!find_backward(graph, &r, norm, graph->nodes[relu].outputs[0], &unary_grad, &norm_grad))
+      continue;
+    status = fuse_pair(graph, n, relu, unary_grad, norm_grad, removed, err);
+    count++;
+  }
+  if (status == IPRO_OK && count > 0) ipro_graph_remove_nodes(graph, removed);
+  if (fused && status == IPRO_OK) *fused = count;
+  free(removed);
+  free(r.readers);
+  free(r.reader);
+  free(r.relu_grad);
+  return status;
+}

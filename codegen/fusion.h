@@ -1,0 +1,28 @@
+/* Fusion of a training program's BatchNormalization with the ReLU after it (codegen/fusion.c).
+ *
+ * In a ResNet every convolution but the block's last is followed by BatchNormalization and ReLU;
+ * run apart, the forward writes the normalised tensor and reads it back to clip it, and the
+ * backward reads the ReLU's output and gradient to write the masked gradient the normalisation's
+ * gradient then reads: two passes over the tensor each way that a fused kernel (oneDNN's
+ * normalisation with dnnl_fuse_norm_relu) does not make. The pass rewrites, in a training
+ * program built by codegen/training_graph.h:
+ *
+ *   Y = BatchNormalization(X, ...)  Z = Relu(Y)   ...   dY = ipro.UnaryGrad(dZ, Z)
+ *   dX, dScale, dBias = ipro.BatchNormGrad(dY, X, scale, mean, inv_std)
+ *
+ * into one BatchNormalization with fused_relu = 1 whose output 0 is Z and whose output 5 is the
+ * ReLU's mask (bool, X's shape: where Z is positive, or the backend's own form of that,
+ * codegen/internal_ops.md), and one ipro.BatchNormGrad with fused_relu = 1 that takes dZ and the
+ * mask (input 5) instead of dY. The ReLU and its gradient are removed; Y and dY are no longer
+ * written by anything. Only where the whole pattern is present: Y read by that ReLU alone, dY by
+ * that gradient alone, neither a graph output. */
+#ifndef IPRO_FUSION_H
+#define IPRO_FUSION_H
+
+#include "frontend/graph.h"
+
+/* Fuses every BatchNormalization + Relu pair of graph as above; *fused (may be NULL) receives how
+ * many. Shapes must be inferred; the caller infers them again afterwards (the mask is new). */
+ipro_status ipro_fuse_batch_norm_relu(ipro_graph *graph, int *fused, ipro_error *err);
+
+#endif

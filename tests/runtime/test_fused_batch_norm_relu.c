@@ -1,0 +1,205 @@
+/* BatchNormalization fused with the ReLU after it (codegen/fusion.h):
+ * - the pass fuses exactly the normalisations whose output only a ReLU reads (counted on the
+ *   unfused program, a rule simpler than the pass's), removes the ReLU and its gradient (two
+ *   nodes per pair), and leaves a pair alone whose normalised tensor is a graph output;
+ * - a training step of the fused program on the reference kernels (in double) gives the unfused
+ *   program's loss and parameters, bit for bit: the fused reference kernels against the unfused
+ *   ones;
+ * - on oneDNN, with layouts carried, with every tensor plain (the fused kernels then normalise
+ *   channel-blocked copies, IPRO_ONEDNN_RELU_MASK) and with 12-channel tensors kept plain
+ *   (IPRO_ONEDNN_PADDED_LAYOUTS=0: DenseNet's normalisations then run in the plain layout, their
+ *   mask in the bool tensor's bytes), the fused step gives the unfused step's loss within 1e-4
+ *   and an update as close to the reference kernels' as the unfused step's (the tolerance of
+ *   runtime.test_carried_layouts, for the same reasons); the runs are checked to use both mask
+ *   forms. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/fusion.h"
+#include "runtime/trainer.h"
+#include "support/bundled_models.h"
+#include "support/check.h"
+#include "support/fixed_batch_runs.h"
+
+/* The training program of the whole network (K = 1), fused or not. */
+static ipro_graph *whole_program(const char *name, bool fuse) {
+  char path[1024], relative[256];
+  snprintf(relative, sizeof relative, "models/%s.onnx", name);
+  ipro_test_path(path, sizeof path, relative);
+  ipro_error err = {{0}};
+  ipro_graph *network = NULL, *program = NULL;
+  CHECK_OK(ipro_graph_open(path, IPRO_TEST_FIXED_BATCH, &network, &err), &err);
+  if (!network) return NULL;
+  ipro_local_settings settings = ipro_test_local_settings(network, IPRO_TEST_FIXED_BATCH);
+  settings.K = 1;
+  settings.fuse_batch_norm_relu = fuse;
+  ipro_training_graph training;
+  CHECK_OK(ipro_module_program_build(network, -1, -1, 0, &settings, &program, &training, &err),
+           &err);
+  if (program) ipro_training_graph_release(&training);
+  ipro_graph_free(network);
+  return program;
+}
+
+/* The normalisations whose output 0 exactly one node, a Relu, reads. */
+static int normalisations_before_relu(const ipro_graph *graph, int *first) {
+  int count = 0;
+  *first = -1;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    if (graph->nodes[n].op != IPRO_OP_BATCH_NORMALIZATION) continue;
+    int y = graph->nodes[n].outputs[0], readers = 0, relu_readers = 0;
+    for (int m = 0; m < graph->n_nodes; m++)
+      for (int i = 0; i < graph->nodes[m].n_inputs; i++)
+        if (graph->nodes[m].inputs[i] == y) {
+          readers++;
+          relu_readers += graph->nodes[m].op == IPRO_OP_RELU;
+        }
+    if (readers == 1 && relu_readers == 1) {
+      if (*first < 0) *first = n;
+      count++;
+    }
+  }
+  return count;
+}
+
+static int fused_normalisations(const ipro_graph *graph) {
+  int count = 0;
+  for (int n = 0; n < graph->n_nodes; n++)
+    count += graph->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION &&
+             ipro_node_attr_int(&graph->nodes[n], "fused_relu", 0);
+  return count;
+}
+
+static void check_pass(const char *name, bool expect_pairs) {
+  ipro_graph *unfused = whole_program(name, false), *fused = whole_program(name, true);
+  if (unfused && fused) {
+    int first, expected = normalisations_before_relu(unfused, &first);
+    int count = fused_normalisations(fused);
+    CHECK_MSG(count == expected, "%s: %d pairs fused, %d normalisations feed a ReLU alone", name,
+              count, expected);
+    CHECK_MSG(unfused->n_nodes - fused->n_nodes == 2 * count,
+              "%s: %d nodes unfused, %d fused, for %d pairs", name, unfused->n_nodes,
+              fused->n_nodes, count);
+    CHECK_MSG(!expect_pairs || count > 0, "%s: no pair fused", name);
+    printf("%s: %d BatchNormalization + Relu pairs fused\n", name, count);
+    /* a normalised tensor that is a graph output stays: the pair is left unfused */
+    if (first >= 0) {
+      ipro_error err = {{0}};
+      int again = -1;
+      unfused->tensors[unfused->nodes[first].outputs[0]].is_graph_output = true;
+      CHECK_OK(ipro_fuse_batch_norm_relu(unfused, &again, &err), &err);
+      CHECK_MSG(again == expected - 1, "%s: %d pairs fused with one normalised tensor an output",
+                name, again);
+    }
+  }
+  ipro_graph_free(unfused);
+  ipro_graph_free(fused);
+}
+
+/* How many fused normalisations' masks the oneDNN backend gives its blocked code, and how many
+ * it leaves plain. */
+static void mask_forms(ipro_trainer *trainer, int *blocked, int *plain) {
+  ipro_backend *backend = ipro_trainer_backend(trainer);
+  for (int k = 0; k < ipro_trainer_module_count(trainer) && backend->choose_layouts; k++) {
+    const ipro_graph *graph = ipro_trainer_module_graph(trainer, k);
+    uint8_t *layouts = calloc((size_t)graph->n_tensors + 1, 1);
+    if (!layouts) return;
+    backend->choose_layouts(backend, graph, NULL, layouts);
+    for (int n = 0; n < graph->n_nodes; n++) {
+      const ipro_node *node = &graph->nodes[n];
+      if (node->op != IPRO_OP_BATCH_NORMALIZATION || node->n_outputs < 6 || node->outputs[5] < 0)
+        continue;
+      if (layouts[node->outputs[5]])
+        (*blocked)++;
+      else
+        (*plain)++;
+    }
+    free(layouts);
+  }
+}
+
+static bool step(const char *name, const char *const *cuts, int n_cuts, ipro_test_kernels kernels,
+                 bool fuse, ipro_test_training_run *run) {
+  return ipro_test_train_fixed_batch(name, cuts, n_cuts, (ipro_test_step_kind){kernels, fuse}, run);
+}
+
+/* The largest difference between two runs' trained parameters. */
+static double largest_difference(const ipro_test_training_run *a, const ipro_test_training_run *b) {
+  double largest = a->count == b->count ? 0 : INFINITY;
+  for (int p = 0; p < a->count && p < b->count; p++)
+    for (size_t i = 0; i < a->elements[p] && a->elements[p] == b->elements[p]; i++)
+      largest = fmax(largest, fabs((double)a->after[p][i] - b->after[p][i]));
+  return largest;
+}
+
+static void check_steps(const char *label, const char *name, const char *const *cuts, int n_cuts,
+                        ipro_test_kernels kernels) {
+  ipro_test_training_run reference, reference_fused, unfused, fused;
+  if (step(name, cuts, n_cuts, IPRO_TEST_REFERENCE_KERNELS, false, &reference) &&
+      step(name, cuts, n_cuts, IPRO_TEST_REFERENCE_KERNELS, true, &reference_fused) &&
+      step(name, cuts, n_cuts, kernels, false, &unfused) &&
+      step(name, cuts, n_cuts, kernels, true, &fused)) {
+    CHECK_MSG(reference_fused.loss == reference.loss &&
+                  largest_difference(&reference_fused, &reference) == 0,
+              "%s: reference kernels, fused against unfused: loss %.9g against %.9g, parameters "
+              "up to %.3g apart",
+              label, (double)reference_fused.loss, (double)reference.loss,
+              largest_difference(&reference_fused, &reference));
+    CHECK_MSG(fabsf(fused.loss - unfused.loss) <= 1e-4f * fabsf(unfused.loss),
+              "%s: loss %.7g fused, %.7g unfused", label, (double)fused.loss, (double)unfused.loss);
+    double from_fused = ipro_test_update_distance(&fused, &reference);
+    double from_unfused = ipro_test_update_distance(&unfused, &reference);
+    CHECK_MSG(from_fused <= 1.5 * from_unfused + 1e-2,
+              "%s: the fused step's update is %.3g from the reference's, the unfused step's %.3g",
+              label, from_fused, from_unfused);
+    printf("%s: update from the reference's: fused %.3g, unfused %.3g\n", label, from_fused,
+           from_unfused);
+  }
+  ipro_test_training_run_release(&reference);
+  ipro_test_training_run_release(&reference_fused);
+  ipro_test_training_run_release(&unfused);
+  ipro_test_training_run_release(&fused);
+}
+
+/* The mask forms a fused run of the model uses (layout switches as the caller set them). */
+static void count_mask_forms(const char *name, ipro_test_kernels kernels, int *blocked,
+                             int *plain) {
+  float *images = NULL;
+  int64_t labels[IPRO_TEST_FIXED_BATCH];
+  ipro_trainer *trainer = ipro_test_fixed_batch_trainer(
+      name, NULL, 0, (ipro_test_step_kind){kernels, true}, 7, &images, labels);
+  if (trainer) mask_forms(trainer, blocked, plain);
+  free(images);
+  ipro_trainer_free(trainer);
+  unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
+}
+
+int main(void) {
+  check_pass("resnet8_fmnist", true);
+  check_pass("resnet32", true);
+  check_pass("densenet_small", true);
+  check_pass("mobilenetv2_small", false); /* ReLU6 (Clip) after its normalisations: none */
+
+  static const char *const resnet8_cut[] = {"/layer2/layer2.0/Relu_1_output_0"};
+  check_steps("resnet8 K=1 carried", "resnet8_fmnist", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS);
+  check_steps("resnet8 K=2 carried", "resnet8_fmnist", resnet8_cut, 1, IPRO_TEST_CARRIED_LAYOUTS);
+  check_steps("resnet8 K=1 plain layouts", "resnet8_fmnist", NULL, 0, IPRO_TEST_PLAIN_LAYOUTS);
+  check_steps("densenet K=1 carried", "densenet_small", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS);
+  int blocked = 0, plain = 0;
+  count_mask_forms("resnet8_fmnist", IPRO_TEST_PLAIN_LAYOUTS, &blocked, &plain);
+  CHECK_MSG(blocked > 0 && plain == 0,
+            "resnet8, plain layouts: %d masks in the blocked form, %d plain (16 to 64 channels "
+            "normalise channel-blocked)",
+            blocked, plain);
+  setenv("IPRO_ONEDNN_PADDED_LAYOUTS", "0", 1);
+  check_steps("densenet K=1, padded blocks off", "densenet_small", NULL, 0,
+              IPRO_TEST_CARRIED_LAYOUTS);
+  blocked = plain = 0;
+  count_mask_forms("densenet_small", IPRO_TEST_CARRIED_LAYOUTS, &blocked, &plain);
+  CHECK_MSG(plain > 0, "densenet, padded blocks off: no mask in the plain form (%d blocked)",
+            blocked);
+  printf("densenet, padded blocks off: %d masks blocked, %d plain\n", blocked, plain);
+  unsetenv("IPRO_ONEDNN_PADDED_LAYOUTS");
+  return ipro_test_finish();
+}
