@@ -1,4 +1,4 @@
-/* BatchNormalization + Relu fusion in a training program (see fusion.h). */
+/* BatchNormalization + Relu and Add + Relu fusion in a training program (see fusion.h). */
 #include "fusion.h"
 
 #include <stdio.h>
@@ -108,32 +108,61 @@ static ipro_status fuse_pair(ipro_graph *graph, int n, int relu, int unary_grad,
   return IPRO_OK;
 }
 
-ipro_status ipro_fuse_batch_norm_relu(ipro_graph *graph, int *fused, ipro_error *err) {
-  if (fused) *fused = 0;
+/* The Relu that alone reads node n's output 0, or -1. */
+static int sole_relu(const ipro_graph *graph, const tensor_readers *r, int n) {
+  const ipro_node *node = &graph->nodes[n];
+  int relu = node->n_outputs >= 1 ? sole_reader(graph, r, node->outputs[0]) : -1;
+  if (relu < 0 || graph->nodes[relu].op != IPRO_OP_RELU || graph->nodes[relu].n_outputs != 1 ||
+      graph->nodes[relu].outputs[0] < 0)
+    return -1;
+  return relu;
+}
+
+static bool fusable_batch_norm(const ipro_node *norm) {
+  return norm->op == IPRO_OP_BATCH_NORMALIZATION && ipro_node_attr_int(norm, "training_mode", 0) &&
+         ipro_node_attr_int(norm, "saves_statistics", 0) &&
+         !ipro_node_attr_int(norm, "fused_relu", 0) && norm->n_outputs == 5 &&
+         norm->outputs[3] >= 0 && norm->outputs[4] >= 0;
+}
+
+/* Add(A, B) → Z: the Relu's output becomes the Add's. */
+static ipro_status fuse_add(ipro_graph *graph, int n, int relu, bool *removed, ipro_error *err) {
+  int z = graph->nodes[relu].outputs[0];
+  graph->nodes[n].outputs[0] = z;
+  graph->tensors[z].producer = n;
+  if (ipro_node_set_int(&graph->nodes[n], "fused_relu", 1) != IPRO_OK)
+    return ipro_error_set(err, "out of memory fusing a program");
+  removed[relu] = true;
+  return IPRO_OK;
+}
+
+ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_error *err) {
+  ipro_fused_counts counts = {0, 0};
   tensor_readers r = {NULL, NULL, NULL};
   bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
   ipro_status status = removed ? count_readers(graph, &r, err)
                                : ipro_error_set(err, "out of memory fusing a program");
-  int count = 0;
   for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++) {
-    const ipro_node *norm = &graph->nodes[n];
-    if (norm->op != IPRO_OP_BATCH_NORMALIZATION || !ipro_node_attr_int(norm, "training_mode", 0) ||
-        !ipro_node_attr_int(norm, "saves_statistics", 0) ||
-        ipro_node_attr_int(norm, "fused_relu", 0) || norm->n_outputs != 5 || norm->outputs[3] < 0 ||
-        norm->outputs[4] < 0)
+    const ipro_node *node = &graph->nodes[n];
+    bool add = node->op == IPRO_OP_ADD && node->n_inputs == 2 && node->n_outputs == 1 &&
+               !ipro_node_attr_int(node, "fused_relu", 0);
+    if (!add && !fusable_batch_norm(node)) continue;
+    int relu = sole_relu(graph, &r, n);
+    if (relu < 0) continue;
+    if (add) {
+      status = fuse_add(graph, n, relu, removed, err);
+      counts.add_relu++;
       continue;
-    int relu = sole_reader(graph, &r, norm->outputs[0]);
-    if (relu < 0 || graph->nodes[relu].op != IPRO_OP_RELU || graph->nodes[relu].n_outputs != 1 ||
-        graph->nodes[relu].outputs[0] < 0)
-      continue;
+    }
     int unary_grad, norm_grad;
-    if (!find_backward(graph, &r, norm, graph->nodes[relu].outputs[0], &unary_grad, &norm_grad))
+    if (!find_backward(graph, &r, node, graph->nodes[relu].outputs[0], &unary_grad, &norm_grad))
       continue;
     status = fuse_pair(graph, n, relu, unary_grad, norm_grad, removed, err);
-    count++;
+    counts.batch_norm_relu++;
   }
-  if (status == IPRO_OK && count > 0) ipro_graph_remove_nodes(graph, removed);
-  if (fused && status == IPRO_OK) *fused = count;
+  if (status == IPRO_OK && counts.batch_norm_relu + counts.add_relu > 0)
+    ipro_graph_remove_nodes(graph, removed);
+  if (fused && status == IPRO_OK) *fused = counts;
   free(removed);
   free(r.readers);
   free(r.reader);

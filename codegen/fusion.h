@@ -1,4 +1,5 @@
-/* Fusion of a training program's BatchNormalization with the ReLU after it (codegen/fusion.c).
+/* Fusion of a training program's BatchNormalization, and of its Add, with the ReLU after it
+ * (codegen/fusion.c).
  *
  * In a ResNet every convolution but the block's last is followed by BatchNormalization and ReLU;
  * run apart, the forward writes the normalised tensor and reads it back to clip it, and the
@@ -15,14 +16,23 @@
  * codegen/internal_ops.md), and one ipro.BatchNormGrad with fused_relu = 1 that takes dZ and the
  * mask (input 5) instead of dY. The ReLU and its gradient are removed; Y and dY are no longer
  * written by anything. Only where the whole pattern is present: Y read by that ReLU alone, dY by
- * that gradient alone, neither a graph output. */
+ * that gradient alone, neither a graph output.
+ *
+ * A residual block ends in Y = Add(A, B), Z = Relu(Y): the Add becomes one with fused_relu = 1
+ * whose output is Z (a post-op in oneDNN's binary primitive), and the Relu is removed, where Y is
+ * read by that ReLU alone and is no graph output. The backward is unchanged: the ReLU's
+ * gradient reads Z, and an Add's gradient reads only its output's gradient. */
 #ifndef IPRO_FUSION_H
 #define IPRO_FUSION_H
 
 #include "frontend/graph.h"
 
-/* Fuses every BatchNormalization + Relu pair of graph as above; *fused (may be NULL) receives how
- * many. Shapes must be inferred; the caller infers them again afterwards (the mask is new). */
-ipro_status ipro_fuse_batch_norm_relu(ipro_graph *graph, int *fused, ipro_error *err);
+/* Fuses every BatchNormalization + Relu and Add + Relu pair of graph as above; *fused (may be
+ * NULL) receives how many of each. Shapes must be inferred; the caller infers them again
+ * afterwards (the masks are new). */
+typedef struct {
+  int batch_norm_relu, add_relu;
+} ipro_fused_counts;
+ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_error *err);
 
 #endif

@@ -23,7 +23,7 @@ void ipro_local_settings_defaults(ipro_local_settings *s) {
   s->lambda_last[1] = 1;
   s->K = 2;
   s->choose_heads = true;
-  s->fuse_batch_norm_relu = true;
+  s->fuse_relu = true;
 }
 
 void ipro_local_lambdas(const ipro_local_settings *s, int module, float *reconstruction,
@@ -69,10 +69,11 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
       status = ipro_training_graph_build_objective(m, settings->optimizer, terms, n_terms, true,
                                                    training, err);
   }
-  if (status == IPRO_OK && settings->fuse_batch_norm_relu) {
-    int fused = 0;
-    status = ipro_fuse_batch_norm_relu(m, &fused, err);
-    if (status == IPRO_OK && fused > 0) status = ipro_graph_infer_shapes(m, settings->batch, err);
+  if (status == IPRO_OK && settings->fuse_relu) {
+    ipro_fused_counts fused;
+    status = ipro_fuse_relu(m, &fused, err);
+    if (status == IPRO_OK && fused.batch_norm_relu + fused.add_relu > 0)
+      status = ipro_graph_infer_shapes(m, settings->batch, err);
   }
   if (status != IPRO_OK) {
     ipro_training_graph_release(training);

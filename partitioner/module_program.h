@@ -29,10 +29,10 @@ typedef struct {
    * and decoder for those modules. */
   ipro_head_choice module_heads[IPRO_MAX_MODULES];
   int n_module_heads;
-  /* Fuse each BatchNormalization with the ReLU after it (codegen/fusion.h). On by default; the
-   * trainer, the costing and the calibration turn it off for a backend that cannot run the fused
-   * kernels (runs_fused_batch_norm_relu: CUDA, for now). */
-  bool fuse_batch_norm_relu;
+  /* Fuse each BatchNormalization and each Add with the ReLU after it (codegen/fusion.h). On by
+   * default; the trainer, the costing and the calibration turn it off for a backend that cannot
+   * run the fused kernels (runs_fused_relu: CUDA, for now). */
+  bool fuse_relu;
 } ipro_local_settings;
 
 /* The defaults: head 1c2f chosen automatically (which is 1c2f with the paper's decoder until a

@@ -79,9 +79,10 @@ struct ipro_backend {
   void (*release_pinned)(ipro_backend *self, void *pointer);
   /* Host-visible memory: device pointers may be handed to the reference kernels directly. */
   bool host_memory;
-  /* Its kernels run a BatchNormalization fused with its ReLU, and the fused gradient
-   * (codegen/fusion.h): the training programs built for it are then fused. */
-  bool runs_fused_batch_norm_relu;
+  /* Its kernels run a BatchNormalization and an Add fused with the ReLU after them, and the
+   * fused normalisation's gradient (codegen/fusion.h): the training programs built for it are
+   * then fused. */
+  bool runs_fused_relu;
   /* What the programs planned for this backend align arena tensors, workspaces and blocks to
    * (codegen/forward_program.h); 0: IPRO_ARENA_ALIGNMENT (64). CUDA: 256, what cuDNN and cuBLAS
    * want of their operands and workspaces. */

@@ -284,7 +284,7 @@ ipro_status ipro_planning_backend_create(ipro_backend *inner, ipro_backend **out
   p->base.copy_to_device = planning_to_device;
   p->base.copy_to_host = planning_to_host;
   p->base.host_memory = inner->host_memory;
-  p->base.runs_fused_batch_norm_relu = inner->runs_fused_batch_norm_relu;
+  p->base.runs_fused_relu = inner->runs_fused_relu;
   p->base.arena_alignment = inner->arena_alignment;
   p->base.destroy = planning_destroy;
   *out = &p->base;

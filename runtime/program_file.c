@@ -128,7 +128,7 @@ static bool get_local(ipro_byte_reader *r, int K, ipro_local_settings *l) {
       return false;
   l->K = K;
   /* not a setting of the file: the trainer fuses wherever its backend can, as infopro train does */
-  l->fuse_batch_norm_relu = true;
+  l->fuse_relu = true;
   return !r->short_read;
 }
 

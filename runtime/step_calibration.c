@@ -169,7 +169,7 @@ ipro_status ipro_step_calibration_measure(const ipro_graph *network, const int *
   if (ipro_backend_create_for(device, reference, &backend, &fallback, err) != IPRO_OK)
     return IPRO_ERROR;
   ipro_local_settings local = *settings;
-  local.fuse_batch_norm_relu &= backend->runs_fused_batch_norm_relu;
+  local.fuse_relu &= backend->runs_fused_relu;
   local.n_module_heads = 0;
   local.choose_heads = false;
   local.K = n_cuts > 0 ? 2 : 1;

@@ -255,7 +255,7 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   backend->base.copy_to_device = ipro_host_copy;
   backend->base.copy_to_host = ipro_host_copy;
   backend->base.host_memory = true;
-  backend->base.runs_fused_batch_norm_relu = true;
+  backend->base.runs_fused_relu = true;
   backend->base.destroy = onednn_destroy;
   *out = &backend->base;
   return IPRO_OK;

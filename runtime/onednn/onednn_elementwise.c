@@ -186,11 +186,19 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t post_ops = NULL;
   dnnl_binary_desc_t desc;
+  /* an Add fused with the ReLU after it (codegen/fusion.h): the ReLU as a post-op */
+  bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
+  if (relu && node->op != IPRO_OP_ADD)
+    return ipro_onednn_unsupported(err, "fused_relu on %s", node->op_type);
   if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
-  if (negate) {
+  if (negate || relu) {
     IPRO_ONEDNN_CHECK(dnnl_post_ops_create(&post_ops));
-    IPRO_ONEDNN_CHECK(
-        dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, -1.0f, 0.0f));
+    if (negate)
+      IPRO_ONEDNN_CHECK(
+          dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, -1.0f, 0.0f));
+    if (relu)
+      IPRO_ONEDNN_CHECK(
+          dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
     IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops));
   }
   IPRO_ONEDNN_CHECK(dnnl_binary_desc_init(&desc, algorithm, &src0_md, &src1_md, &y_md));

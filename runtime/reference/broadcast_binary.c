@@ -105,9 +105,20 @@ static ipro_status binary(const ipro_graph *graph, const ipro_node *node, void *
   return IPRO_OK;
 }
 
+/* With fused_relu (a training program's Add fused with the ReLU after it, codegen/fusion.h):
+ * max(0, a + b). */
 IPRO_REFERENCE_KERNEL(ipro_reference_add) {
   (void)context;
-  return binary(graph, node, inputs, outputs, BINARY_ADD, err);
+  if (binary(graph, node, inputs, outputs, BINARY_ADD, err)) return IPRO_ERROR;
+  if (!ipro_node_attr_int(node, "fused_relu", 0)) return IPRO_OK;
+  ipro_shape y;
+  if (ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  double *values = outputs[0];
+  for (int64_t i = 0, count = ipro_shape_elements(&y); i < count; i++)
+    if (!(values[i] > 0)) values[i] = 0;
+  return IPRO_OK;
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_sub) {

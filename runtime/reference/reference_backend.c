@@ -62,7 +62,7 @@ ipro_status ipro_backend_create_reference(ipro_backend **out, ipro_error *err) {
   b->copy_to_device = ipro_host_copy;
   b->copy_to_host = ipro_host_copy;
   b->host_memory = true;
-  b->runs_fused_batch_norm_relu = true;
+  b->runs_fused_relu = true;
   b->destroy = destroy_backend;
   *out = b;
   return IPRO_OK;

@@ -68,7 +68,7 @@ ipro_trainer *ipro_test_fixed_batch_trainer(const char *name, const char *const 
                                   .cuts = cuts,
                                   .local = ipro_test_local_settings(network, IPRO_TEST_FIXED_BATCH),
                                   .reference = kind.kernels == IPRO_TEST_REFERENCE_KERNELS};
-  options.local.fuse_batch_norm_relu = kind.fuse;
+  options.local.fuse_relu = kind.fuse;
   ipro_graph_free(network);
   ipro_trainer *trainer = NULL;
   CHECK_OK(ipro_trainer_create(path, &options, &trainer, &err), &err);

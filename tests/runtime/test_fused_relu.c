@@ -1,7 +1,8 @@
-/* BatchNormalization fused with the ReLU after it (codegen/fusion.h):
- * - the pass fuses exactly the normalisations whose output only a ReLU reads (counted on the
- *   unfused program, a rule simpler than the pass's), removes the ReLU and its gradient (two
- *   nodes per pair), and leaves a pair alone whose normalised tensor is a graph output;
+/* BatchNormalization and Add fused with the ReLU after them (codegen/fusion.h):
+ * - the pass fuses exactly the normalisations and Adds whose output only a ReLU reads (counted
+ *   on the unfused program, a rule simpler than the pass's), removes the ReLU and, after a
+ *   normalisation, its gradient (two nodes per normalisation, one per Add), and leaves a pair
+ *   alone whose normalised tensor is a graph output;
  * - a training step of the fused program on the reference kernels (in double) gives the unfused
  *   program's loss and parameters, bit for bit: the fused reference kernels against the unfused
  *   ones;
@@ -33,7 +34,7 @@ static ipro_graph *whole_program(const char *name, bool fuse) {
   if (!network) return NULL;
   ipro_local_settings settings = ipro_test_local_settings(network, IPRO_TEST_FIXED_BATCH);
   settings.K = 1;
-  settings.fuse_batch_norm_relu = fuse;
+  settings.fuse_relu = fuse;
   ipro_training_graph training;
   CHECK_OK(ipro_module_program_build(network, -1, -1, 0, &settings, &program, &training, &err),
            &err);
@@ -42,12 +43,12 @@ static ipro_graph *whole_program(const char *name, bool fuse) {
   return program;
 }
 
-/* The normalisations whose output 0 exactly one node, a Relu, reads. */
-static int normalisations_before_relu(const ipro_graph *graph, int *first) {
+/* The nodes of op whose output 0 exactly one node, a Relu, reads. */
+static int before_relu(const ipro_graph *graph, ipro_op op, int *first) {
   int count = 0;
   *first = -1;
   for (int n = 0; n < graph->n_nodes; n++) {
-    if (graph->nodes[n].op != IPRO_OP_BATCH_NORMALIZATION) continue;
+    if (graph->nodes[n].op != op) continue;
     int y = graph->nodes[n].outputs[0], readers = 0, relu_readers = 0;
     for (int m = 0; m < graph->n_nodes; m++)
       for (int i = 0; i < graph->nodes[m].n_inputs; i++)
@@ -63,34 +64,39 @@ static int normalisations_before_relu(const ipro_graph *graph, int *first) {
   return count;
 }
 
-static int fused_normalisations(const ipro_graph *graph) {
+static int fused_nodes(const ipro_graph *graph, ipro_op op) {
   int count = 0;
   for (int n = 0; n < graph->n_nodes; n++)
-    count += graph->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION &&
-             ipro_node_attr_int(&graph->nodes[n], "fused_relu", 0);
+    count += graph->nodes[n].op == op && ipro_node_attr_int(&graph->nodes[n], "fused_relu", 0);
   return count;
 }
 
 static void check_pass(const char *name, bool expect_pairs) {
   ipro_graph *unfused = whole_program(name, false), *fused = whole_program(name, true);
   if (unfused && fused) {
-    int first, expected = normalisations_before_relu(unfused, &first);
-    int count = fused_normalisations(fused);
-    CHECK_MSG(count == expected, "%s: %d pairs fused, %d normalisations feed a ReLU alone", name,
-              count, expected);
-    CHECK_MSG(unfused->n_nodes - fused->n_nodes == 2 * count,
-              "%s: %d nodes unfused, %d fused, for %d pairs", name, unfused->n_nodes,
-              fused->n_nodes, count);
-    CHECK_MSG(!expect_pairs || count > 0, "%s: no pair fused", name);
-    printf("%s: %d BatchNormalization + Relu pairs fused\n", name, count);
+    int first, first_add;
+    int norms = before_relu(unfused, IPRO_OP_BATCH_NORMALIZATION, &first);
+    int adds = before_relu(unfused, IPRO_OP_ADD, &first_add);
+    int fused_norms = fused_nodes(fused, IPRO_OP_BATCH_NORMALIZATION);
+    int fused_adds = fused_nodes(fused, IPRO_OP_ADD);
+    CHECK_MSG(fused_norms == norms && fused_adds == adds,
+              "%s: %d normalisations and %d Adds fused; %d and %d feed a ReLU alone", name,
+              fused_norms, fused_adds, norms, adds);
+    CHECK_MSG(unfused->n_nodes - fused->n_nodes == 2 * fused_norms + fused_adds,
+              "%s: %d nodes unfused, %d fused, for %d normalisations and %d Adds", name,
+              unfused->n_nodes, fused->n_nodes, fused_norms, fused_adds);
+    CHECK_MSG(!expect_pairs || fused_norms > 0, "%s: no normalisation fused", name);
+    printf("%s: %d BatchNormalization + Relu and %d Add + Relu fused\n", name, fused_norms,
+           fused_adds);
     /* a normalised tensor that is a graph output stays: the pair is left unfused */
     if (first >= 0) {
       ipro_error err = {{0}};
-      int again = -1;
+      ipro_fused_counts again = {-1, -1};
       unfused->tensors[unfused->nodes[first].outputs[0]].is_graph_output = true;
-      CHECK_OK(ipro_fuse_batch_norm_relu(unfused, &again, &err), &err);
-      CHECK_MSG(again == expected - 1, "%s: %d pairs fused with one normalised tensor an output",
-                name, again);
+      CHECK_OK(ipro_fuse_relu(unfused, &again, &err), &err);
+      CHECK_MSG(again.batch_norm_relu == norms - 1 && again.add_relu == adds,
+                "%s: %d normalisations and %d Adds fused with one normalised tensor an output",
+                name, again.batch_norm_relu, again.add_relu);
     }
   }
   ipro_graph_free(unfused);
