@@ -136,8 +136,32 @@ static ipro_status fuse_add(ipro_graph *graph, int n, int relu, bool *removed, i
   return IPRO_OK;
 }
 
+/* dY = Sum(G1, G2) read by the ReLU's gradient u alone: u takes G1 and G2 (inputs 0 and 2). */
+static ipro_status fuse_sum(ipro_graph *graph, const tensor_readers *r, int u, bool *removed,
+                            bool *fused, ipro_error *err) {
+  *fused = false;
+  ipro_node *grad = &graph->nodes[u];
+  int dy = grad->inputs[0];
+  int s = dy >= 0 ? graph->tensors[dy].producer : -1;
+  if (s < 0 || removed[s] || sole_reader(graph, r, dy) != u) return IPRO_OK;
+  const ipro_node *sum = &graph->nodes[s];
+  if (sum->op != IPRO_OP_SUM || sum->n_inputs != 2 || sum->n_outputs != 1) return IPRO_OK;
+  for (int i = 0; i < 2; i++)
+    if (sum->inputs[i] < 0 ||
+        !ipro_shape_equal(&graph->tensors[sum->inputs[i]].shape, &graph->tensors[dy].shape))
+      return IPRO_OK;
+  int *inputs = realloc(grad->inputs, 3 * sizeof(int));
+  if (!inputs) return ipro_error_set(err, "out of memory fusing a program");
+  grad->inputs = inputs;
+  grad->n_inputs = 3;
+  inputs[0] = sum->inputs[0];
+  inputs[2] = sum->inputs[1];
+  removed[s] = *fused = true;
+  return IPRO_OK;
+}
+
 ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_error *err) {
-  ipro_fused_counts counts = {0, 0};
+  ipro_fused_counts counts = {0, 0, 0};
   tensor_readers r = {NULL, NULL, NULL};
   bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
   ipro_status status = removed ? count_readers(graph, &r, err)
@@ -160,7 +184,17 @@ ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_err
     status = fuse_pair(graph, n, relu, unary_grad, norm_grad, removed, err);
     counts.batch_norm_relu++;
   }
-  if (status == IPRO_OK && counts.batch_norm_relu + counts.add_relu > 0)
+  /* the ReLU gradients left, after the Sum of their gradient's terms */
+  for (int u = 0; status == IPRO_OK && u < graph->n_nodes; u++) {
+    const ipro_node *node = &graph->nodes[u];
+    if (removed[u] || node->op != IPRO_OP_UNARY_GRAD || node->n_inputs != 2 ||
+        ipro_node_attr_int(node, "forward_op", -1) != IPRO_OP_RELU)
+      continue;
+    bool summed;
+    status = fuse_sum(graph, &r, u, removed, &summed, err);
+    counts.sum_relu_grad += summed;
+  }
+  if (status == IPRO_OK && counts.batch_norm_relu + counts.add_relu + counts.sum_relu_grad > 0)
     ipro_graph_remove_nodes(graph, removed);
   if (fused && status == IPRO_OK) *fused = counts;
   free(removed);

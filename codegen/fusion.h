@@ -21,17 +21,22 @@
  * A residual block ends in Y = Add(A, B), Z = Relu(Y): the Add becomes one with fused_relu = 1
  * whose output is Z (a post-op in oneDNN's binary primitive), and the Relu is removed, where Y is
  * read by that ReLU alone and is no graph output. The backward is unchanged: the ReLU's
- * gradient reads Z, and an Add's gradient reads only its output's gradient. */
+ * gradient reads Z, and an Add's gradient reads only its output's gradient.
+ *
+ * In the backward, the gradient of a tensor two nodes read is the Sum of two terms, and where a
+ * ReLU wrote that tensor its gradient reads the Sum alone: dS = Sum(G1, G2), dX =
+ * ipro.UnaryGrad(dS, Z) becomes dX = ipro.UnaryGrad(G1, Z, G2), whose dY is G1 + G2 (one
+ * generated kernel on the CPU), and the Sum is removed; only for two terms of dS's shape. */
 #ifndef IPRO_FUSION_H
 #define IPRO_FUSION_H
 
 #include "frontend/graph.h"
 
-/* Fuses every BatchNormalization + Relu and Add + Relu pair of graph as above; *fused (may be
- * NULL) receives how many of each. Shapes must be inferred; the caller infers them again
- * afterwards (the masks are new). */
+/* Fuses every BatchNormalization + Relu, Add + Relu and Sum + ReLU gradient pair of graph as
+ * above; *fused (may be NULL) receives how many of each. Shapes must be inferred; the caller infers
+ * them again afterwards (the masks are new). */
 typedef struct {
-  int batch_norm_relu, add_relu;
+  int batch_norm_relu, add_relu, sum_relu_grad;
 } ipro_fused_counts;
 ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_error *err);
 

@@ -44,6 +44,15 @@ static void relu_backward(ipro_kernel_desc *desc) {
                          ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, y, zero, dy, zero));
 }
 
+/* dY₁, Y, dY₂ → dX = Y > 0 ? dY₁ + dY₂ : 0 (ipro.UnaryGrad of Relu fused with the Sum of its
+ * gradient's two terms, codegen/fusion.h). */
+static void relu_backward_sum(ipro_kernel_desc *desc) {
+  int first = load(desc, element(desc)), y = load(desc, element(desc));
+  int second = load(desc, element(desc)), zero = constant(desc, 0);
+  ipro_kernel_add_output(desc, ipro_kernel_select(desc, IPRO_KERNEL_SELECT_GREATER, y, zero,
+                                                  add(desc, first, second), zero));
+}
+
 /* x → y = sigmoid(x). */
 static void sigmoid_forward(ipro_kernel_desc *desc) {
   ipro_kernel_add_output(desc, ipro_kernel_sigmoid(desc, load(desc, element(desc))));
@@ -358,6 +367,7 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
       [IPRO_GENERATED_DIV] = {"div", IPRO_KERNEL_FLOAT},
       [IPRO_GENERATED_DIV_CHANNEL_DIVISOR] = {"div_channel_divisor", IPRO_KERNEL_FLOAT},
       [IPRO_GENERATED_DIV_CHANNEL_DIVIDEND] = {"div_channel_dividend", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_RELU_BACKWARD_SUM] = {"relu_backward_sum", IPRO_KERNEL_FLOAT},
   };
   assert((int)which >= 0 && which < IPRO_GENERATED_COUNT);
   ipro_kernel_desc_init(desc, kernels[which].name, kernels[which].precision);
@@ -398,6 +408,7 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
   case IPRO_GENERATED_DIV_CHANNEL_DIVIDEND:
     quotient(desc, IPRO_KERNEL_CHANNEL, IPRO_KERNEL_ELEMENT);
     break;
+  case IPRO_GENERATED_RELU_BACKWARD_SUM: relu_backward_sum(desc); break;
   default: break;
   }
 }

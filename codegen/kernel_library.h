@@ -43,6 +43,8 @@ typedef enum {
   IPRO_GENERATED_DIV,
   IPRO_GENERATED_DIV_CHANNEL_DIVISOR,
   IPRO_GENERATED_DIV_CHANNEL_DIVIDEND,
+  /* a ReLU's gradient fused with the Sum of the two gradients before it */
+  IPRO_GENERATED_RELU_BACKWARD_SUM,
   IPRO_GENERATED_COUNT
 } ipro_generated_kernel;
 

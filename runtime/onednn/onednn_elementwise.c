@@ -252,6 +252,12 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
     return ipro_onednn_unsupported(err, "dY, T and dX differ in size");
   if (ipro_onednn_flat_elements(kernel, node->outputs[0], &dx, &count, err)) return IPRO_ERROR;
   int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
+  /* a ReLU's gradient fused with the Sum before it (codegen/fusion.h): a generated kernel */
+  if (node->n_inputs == 3 && forward == IPRO_OP_RELU)
+    return ipro_onednn_build_relu_grad_sum(kernel, count, err);
+  if (node->n_inputs != 2)
+    return ipro_onednn_unsupported(err, "%d inputs to the gradient of op %lld", node->n_inputs,
+                                   (long long)forward);
   switch (forward) {
   case IPRO_OP_RELU:
     return eltwise_grad_step(kernel, count, dnnl_eltwise_relu_use_dst_for_bwd, 0.0f, 0.0f, err);

@@ -100,10 +100,13 @@ ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
  * thread (boundaries on multiples of 16 elements) unless fn is `whole` or count is below
  * IPRO_ONEDNN_GENERATED_SPLIT: each element's result depends on that element alone, so the bytes
  * written do not depend on the number of threads. */
-/* These kernels stream memory and do little arithmetic: on this project's 2-core machine a
- * second thread did not pay below about a million elements (bench/generated_threads.c, README),
- * while a join on a loaded machine can wait a whole time slice. */
-#define IPRO_ONEDNN_GENERATED_SPLIT (1 << 20)
+/* These kernels stream memory and do little arithmetic. On this project's 2-core machine, idle,
+ * a second thread halves the time from 2^17 elements on (bench/generated_threads.c, README);
+ * under load (5 to 7) it did not pay below about a million, and a join on a loaded machine can
+ * wait a whole time slice. 2^18: every parameter tensor of the CIFAR ResNets stays on one
+ * thread, while the activation gradients of the fused ReLU gradient (ResNet-32 at batch 128:
+ * 2^19 to 2^21 elements) split. */
+#define IPRO_ONEDNN_GENERATED_SPLIT (1 << 18)
 void ipro_onednn_generated_run(const ipro_onednn_generated_fn *fn, const void *const *inputs,
                                void *const *outputs, const float *params, int64_t count,
                                const uint64_t *integers);
@@ -190,6 +193,10 @@ ipro_status ipro_onednn_build_dropout(ipro_onednn_kernel *kernel, const ipro_gra
                                       const ipro_node *node, ipro_error *err);
 ipro_status ipro_onednn_build_dropout_grad(ipro_onednn_kernel *, const ipro_graph *,
                                            const ipro_node *, ipro_error *);
+/* ipro.UnaryGrad of Relu with dY the sum of inputs 0 and 2 (codegen/fusion.h), over `count`
+ * elements of flat operands (the padded count of a carried one). */
+ipro_status ipro_onednn_build_relu_grad_sum(ipro_onednn_kernel *kernel, int64_t count,
+                                            ipro_error *err);
 /* The internal ops of the training program (codegen/internal_ops.md). */
 ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);

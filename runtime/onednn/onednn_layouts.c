@@ -78,7 +78,7 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
                ? OPERAND_OWN_LAYOUT
                : OPERAND_PLAIN;
   case IPRO_OP_RELU: return i == 0 ? OPERAND_FLAT : OPERAND_PLAIN;
-  case IPRO_OP_UNARY_GRAD: return (input ? i <= 1 : i == 0) ? OPERAND_FLAT : OPERAND_PLAIN;
+  case IPRO_OP_UNARY_GRAD: return (input ? i <= 2 : i == 0) ? OPERAND_FLAT : OPERAND_PLAIN;
   case IPRO_OP_ADD:
   case IPRO_OP_SUM:
     /* a Sum whose every input needed a reorder must still fit its steps */

@@ -79,7 +79,9 @@ static ipro_status pair_setup(const ipro_graph *graph, const ipro_node *node, bo
   return IPRO_OK;
 }
 
-/* dY, T → dX = dY · f'(T), f being the activation named by forward_op. */
+/* dY, T → dX = dY · f'(T), f being the activation named by forward_op. With a third input (a
+ * ReLU's gradient fused with the Sum that made its dY, codegen/fusion.h), dY is input 0 + input
+ * 2, rounded to float32 when they are float32, as the unfused Sum stores it. */
 IPRO_REFERENCE_KERNEL(ipro_reference_unary_grad) {
   (void)context;
   int64_t count;
@@ -92,9 +94,15 @@ IPRO_REFERENCE_KERNEL(ipro_reference_unary_grad) {
   float alpha, beta;
   ipro_reference_activation_attributes(node, (ipro_op)forward, &alpha, &beta);
   const double *dy = inputs[0], *t = inputs[1];
+  const double *second = node->n_inputs == 3 ? inputs[2] : NULL;
+  if (second && ipro_reference_expect_real(graph, node, true, 2, err)) return IPRO_ERROR;
+  bool narrow = ipro_node_input(graph, node, 0)->dtype == IPRO_DTYPE_FLOAT;
   double *dx = outputs[0];
-  for (int64_t i = 0; i < count; i++)
-    dx[i] = dy[i] * derivative(t[i], alpha, beta);
+  for (int64_t i = 0; i < count; i++) {
+    double gradient = second ? dy[i] + second[i] : dy[i];
+    if (second && narrow) gradient = (float)gradient;
+    dx[i] = gradient * derivative(t[i], alpha, beta);
+  }
   return IPRO_OK;
 }
 

@@ -1,8 +1,9 @@
 /* BatchNormalization and Add fused with the ReLU after them (codegen/fusion.h):
  * - the pass fuses exactly the normalisations and Adds whose output only a ReLU reads (counted
  *   on the unfused program, a rule simpler than the pass's), removes the ReLU and, after a
- *   normalisation, its gradient (two nodes per normalisation, one per Add), and leaves a pair
- *   alone whose normalised tensor is a graph output;
+ *   normalisation, its gradient (two nodes per normalisation, one per Add), folds a two-term
+ *   Sum into the ReLU gradient that alone reads it (one node each), and leaves a pair alone
+ *   whose normalised tensor is a graph output;
  * - a training step of the fused program on the reference kernels (in double) gives the unfused
  *   program's loss and parameters, bit for bit: the fused reference kernels against the unfused
  *   ones;
@@ -64,6 +65,34 @@ static int before_relu(const ipro_graph *graph, ipro_op op, int *first) {
   return count;
 }
 
+/* The number of nodes that read tensor t. */
+static int readers_of(const ipro_graph *graph, int t) {
+  int readers = 0;
+  for (int m = 0; m < graph->n_nodes; m++)
+    for (int i = 0; i < graph->nodes[m].n_inputs; i++)
+      readers += graph->nodes[m].inputs[i] == t;
+  return readers;
+}
+
+/* The two-term Sums that a ReLU's gradient alone reads, where that ReLU does not follow a
+ * normalisation it alone reads (whose pair takes the gradient in). */
+static int sums_before_relu_grad(const ipro_graph *graph) {
+  int count = 0;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *u = &graph->nodes[n];
+    if (u->op != IPRO_OP_UNARY_GRAD || ipro_node_attr_int(u, "forward_op", -1) != IPRO_OP_RELU)
+      continue;
+    int s = graph->tensors[u->inputs[0]].producer, relu = graph->tensors[u->inputs[1]].producer;
+    if (s < 0 || graph->nodes[s].op != IPRO_OP_SUM || graph->nodes[s].n_inputs != 2 ||
+        readers_of(graph, u->inputs[0]) != 1 || relu < 0)
+      continue;
+    int before = graph->tensors[graph->nodes[relu].inputs[0]].producer;
+    count += !(before >= 0 && graph->nodes[before].op == IPRO_OP_BATCH_NORMALIZATION &&
+               readers_of(graph, graph->nodes[relu].inputs[0]) == 1);
+  }
+  return count;
+}
+
 static int fused_nodes(const ipro_graph *graph, ipro_op op) {
   int count = 0;
   for (int n = 0; n < graph->n_nodes; n++)
@@ -77,24 +106,28 @@ static void check_pass(const char *name, bool expect_pairs) {
     int first, first_add;
     int norms = before_relu(unfused, IPRO_OP_BATCH_NORMALIZATION, &first);
     int adds = before_relu(unfused, IPRO_OP_ADD, &first_add);
+    int sums = sums_before_relu_grad(unfused);
     int fused_norms = fused_nodes(fused, IPRO_OP_BATCH_NORMALIZATION);
-    int fused_adds = fused_nodes(fused, IPRO_OP_ADD);
-    CHECK_MSG(fused_norms == norms && fused_adds == adds,
-              "%s: %d normalisations and %d Adds fused; %d and %d feed a ReLU alone", name,
-              fused_norms, fused_adds, norms, adds);
-    CHECK_MSG(unfused->n_nodes - fused->n_nodes == 2 * fused_norms + fused_adds,
-              "%s: %d nodes unfused, %d fused, for %d normalisations and %d Adds", name,
-              unfused->n_nodes, fused->n_nodes, fused_norms, fused_adds);
+    int fused_adds = fused_nodes(fused, IPRO_OP_ADD), fused_sums = 0;
+    for (int n = 0; n < fused->n_nodes; n++)
+      fused_sums += fused->nodes[n].op == IPRO_OP_UNARY_GRAD && fused->nodes[n].n_inputs == 3;
+    CHECK_MSG(fused_norms == norms && fused_adds == adds && fused_sums == sums,
+              "%s: %d normalisations, %d Adds and %d Sums fused; %d, %d and %d expected", name,
+              fused_norms, fused_adds, fused_sums, norms, adds, sums);
+    CHECK_MSG(unfused->n_nodes - fused->n_nodes == 2 * fused_norms + fused_adds + fused_sums,
+              "%s: %d nodes unfused, %d fused, for %d normalisations, %d Adds and %d Sums", name,
+              unfused->n_nodes, fused->n_nodes, fused_norms, fused_adds, fused_sums);
     CHECK_MSG(!expect_pairs || fused_norms > 0, "%s: no normalisation fused", name);
-    printf("%s: %d BatchNormalization + Relu and %d Add + Relu fused\n", name, fused_norms,
-           fused_adds);
+    printf("%s: %d BatchNormalization + Relu, %d Add + Relu, %d Sum + ReLU gradient fused\n", name,
+           fused_norms, fused_adds, fused_sums);
     /* a normalised tensor that is a graph output stays: the pair is left unfused */
     if (first >= 0) {
       ipro_error err = {{0}};
-      ipro_fused_counts again = {-1, -1};
+      ipro_fused_counts again = {-1, -1, -1};
       unfused->tensors[unfused->nodes[first].outputs[0]].is_graph_output = true;
       CHECK_OK(ipro_fuse_relu(unfused, &again, &err), &err);
-      CHECK_MSG(again.batch_norm_relu == norms - 1 && again.add_relu == adds,
+      CHECK_MSG(again.batch_norm_relu == norms - 1 && again.add_relu == adds &&
+                    again.sum_relu_grad >= sums,
                 "%s: %d normalisations and %d Adds fused with one normalised tensor an output",
                 name, again.batch_norm_relu, again.add_relu);
     }
