@@ -29,6 +29,10 @@ typedef struct ipro_backend ipro_backend;
 typedef struct ipro_kernel ipro_kernel;
 struct ipro_kernel {
   size_t workspace_bytes; /* scratch the kernel needs while it runs; planned into the arena */
+  /* The backend has another kernel for the node that needs less workspace (and more time),
+   * which it prepares while its `frugal` is set (oneDNN: a direct convolution instead of
+   * Winograd's). */
+  bool has_frugal_variant;
   /* inputs/outputs: device pointers of the node's inputs/outputs (NULL where omitted); workspace:
    * workspace_bytes of device memory, aligned to the arena_alignment below. step seeds random ops
    * (Dropout). */
@@ -59,6 +63,10 @@ struct ipro_backend {
    * choose_layouts), which the kernels read their operands and write their results in; NULL
    * otherwise (everything plain). */
   const uint8_t *layouts;
+  /* While an executor prepares a graph's kernels on this backend: prepare each node's kernel
+   * with the least workspace (has_frugal_variant above); the executor keeps the faster kernels
+   * only where they cost the program's arena little (executor.c). */
+  bool frugal;
 
   /* Device memory. Every successful allocate adds to bytes_allocated and bytes_in_use; release
    * subtracts from bytes_in_use; peak_bytes is the high-water mark of bytes_in_use. */

@@ -16,6 +16,7 @@ typedef struct {
   bool supported;
   bool workspace_known;
   size_t workspace_bytes;
+  bool has_frugal_variant;
 } remembered;
 
 typedef struct {
@@ -77,12 +78,13 @@ static void append_tensor(key_builder *k, const ipro_graph *graph, int index,
 }
 
 /* NULL when out of memory. */
-static char *node_key(const ipro_graph *graph, const ipro_node *node, const uint8_t *layouts) {
+static char *node_key(const ipro_graph *graph, const ipro_node *node, const uint8_t *layouts,
+                      bool frugal) {
   key_builder k = {.capacity = 256};
   k.text = malloc(k.capacity);
   if (!k.text) return NULL;
   k.text[0] = '\0';
-  append(&k, "%d|%s|", (int)node->op, node->op_type);
+  append(&k, "%d|%d|%s|", frugal ? 1 : 0, (int)node->op, node->op_type);
   for (int i = 0; i < node->n_inputs; i++) {
     if (node->inputs[i] < 0)
       append(&k, "-");
@@ -165,7 +167,7 @@ static remembered *remember(planning_backend *p, char *key) {
 /* The node's entry, or NULL when it cannot be remembered (out of memory). */
 static remembered *entry_of(planning_backend *p, const ipro_graph *graph, const ipro_node *node,
                             bool *is_new) {
-  char *key = node_key(graph, node, p->base.layouts);
+  char *key = node_key(graph, node, p->base.layouts, p->base.frugal);
   if (!key) return NULL;
   size_t before = p->count;
   remembered *entry = remember(p, key);
@@ -190,8 +192,10 @@ static bool planning_supports(const ipro_backend *self, const ipro_graph *graph,
   remembered *entry = entry_of(p, graph, node, &is_new);
   if (entry && !is_new) return entry->supported;
   p->inner->layouts = self->layouts;
+  p->inner->frugal = self->frugal;
   bool supported = p->inner->supports_forward(p->inner, graph, node);
   p->inner->layouts = NULL;
+  p->inner->frugal = false;
   if (entry) entry->supported = supported;
   return supported;
 }
@@ -205,19 +209,23 @@ static ipro_status planning_prepare(ipro_backend *self, const ipro_graph *graph,
     ipro_kernel *kernel = calloc(1, sizeof *kernel);
     if (!kernel) return ipro_error_set(err, "out of memory");
     kernel->workspace_bytes = entry->workspace_bytes;
+    kernel->has_frugal_variant = entry->has_frugal_variant;
     kernel->run = refuse_to_run;
     kernel->destroy = free_kernel;
     *out = kernel;
     return IPRO_OK;
   }
   p->inner->layouts = self->layouts;
+  p->inner->frugal = self->frugal;
   if (entry && is_new) entry->supported = p->inner->supports_forward(p->inner, graph, node);
   ipro_status status = p->inner->prepare_forward(p->inner, graph, node, out, err);
   p->inner->layouts = NULL;
+  p->inner->frugal = false;
   if (status != IPRO_OK) return IPRO_ERROR;
   if (entry && *out) {
     entry->workspace_known = true;
     entry->workspace_bytes = (*out)->workspace_bytes;
+    entry->has_frugal_variant = (*out)->has_frugal_variant;
   }
   return IPRO_OK;
 }

@@ -172,6 +172,7 @@ static ipro_status build_kernel(const onednn_backend *backend, const ipro_graph 
   kernel->base.run = kernel_run;
   kernel->base.destroy = kernel_destroy;
   kernel->layouts = backend->base.layouts;
+  kernel->frugal = backend->base.frugal;
   if (ipro_onednn_stage_flat_inputs(kernel, graph, node, err) != IPRO_OK ||
       build(kernel, graph, node, err) != IPRO_OK) {
     kernel_destroy(&kernel->base);

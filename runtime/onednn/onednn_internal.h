@@ -137,8 +137,10 @@ struct ipro_onednn_kernel {
   size_t scratchpad_bytes;   /* the largest scratchpad of any step */
   void *state;               /* the loop steps' prepared data (one block, freed with the kernel) */
   ipro_onednn_generated *generated; /* the backend's, for loop steps that run generated kernels */
-  /* While the kernel is built: the layouts of its graph's tensors (NULL: all plain). */
+  /* While the kernel is built: the layouts of its graph's tensors (NULL: all plain), and whether
+   * the backend asks for the kernel with the least workspace (backend.h, frugal). */
   const uint8_t *layouts;
+  bool frugal;
   /* An element-wise kernel's inputs reordered into its output's layout: the intermediate each
    * is read from instead (IPRO_ONEDNN_NOT_STAGED: read in place). */
   size_t staged_input[IPRO_ONEDNN_MAX_INPUTS];

@@ -1,6 +1,7 @@
 /* Local training through the trainer:
  * - the memory the trainer allocates equals, byte for byte, the peak the partitioner's costing
- *   computes for the same cuts, for every bundled model at K = 1..4 (the costing builds each
+ *   computes for the same cuts, for every bundled model at K = 1..4, and at batch 128 for
+ *   ResNet-32 (Winograd's convolutions kept) and ResNet-8 (frugal) (the costing builds each
  *   module's program on its own, so this checks plan against reality, not a formula against
  *   itself);
  * - gradient isolation: changing the last module's weights changes nothing in the first
@@ -26,12 +27,12 @@ static void model_path(char *buffer, size_t size, const char *name) {
 }
 
 /* K modules with cuts spread evenly over the cut points. */
-static void check_plan_matches_allocation(const char *name, int K) {
+static void check_plan_matches_allocation(const char *name, int K, int64_t batch) {
   char path[1024];
   model_path(path, sizeof path, name);
   ipro_error err = {{0}};
   ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
+  CHECK_OK(ipro_graph_open(path, batch, &network, &err), &err);
   if (!network) return;
   int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
   int n_cut_points = ipro_graph_find_cut_points(network, cut_points);
@@ -40,7 +41,7 @@ static void check_plan_matches_allocation(const char *name, int K) {
     ipro_graph_free(network);
     return;
   }
-  ipro_local_settings settings = ipro_test_local_settings(network, BATCH);
+  ipro_local_settings settings = ipro_test_local_settings(network, batch);
   settings.K = K;
   int boundaries[IPRO_MAX_MODULES + 1];
   const char *cut_names[IPRO_MAX_MODULES];
@@ -62,7 +63,7 @@ static void check_plan_matches_allocation(const char *name, int K) {
                                costing, &split, &err),
            &err);
 
-  ipro_trainer_options options = {.batch = BATCH,
+  ipro_trainer_options options = {.batch = batch,
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
                                   .n_cuts = K - 1,
                                   .cuts = cut_names,
@@ -71,8 +72,9 @@ static void check_plan_matches_allocation(const char *name, int K) {
   CHECK_OK(ipro_trainer_create(path, &options, &trainer, &err), &err);
   if (trainer) {
     CHECK_MSG(ipro_trainer_allocated_bytes(trainer) == split.peak_bytes,
-              "%s K=%d: trainer allocated %zu bytes, plan says %llu", name, K,
-              ipro_trainer_allocated_bytes(trainer), (unsigned long long)split.peak_bytes);
+              "%s K=%d batch %lld: trainer allocated %zu bytes, plan says %llu", name, K,
+              (long long)batch, ipro_trainer_allocated_bytes(trainer),
+              (unsigned long long)split.peak_bytes);
     CHECK_EQ_INT(ipro_trainer_planned_bytes(trainer), split.peak_bytes);
     CHECK_EQ_INT(ipro_trainer_block_bytes(trainer), split.max_transient_bytes);
     CHECK_EQ_INT(ipro_trainer_module_count(trainer), K);
@@ -193,7 +195,12 @@ int main(void) {
                                        "mobilenetv2_small", "mlp_fmnist", "resnet110"};
   for (size_t m = 0; m < sizeof models / sizeof models[0]; m++)
     for (int K = 1; K <= 4; K++)
-      check_plan_matches_allocation(models[m], K);
+      check_plan_matches_allocation(models[m], K, BATCH);
+  /* at batch 128 the oneDNN backend keeps Winograd's convolutions in ResNet-32's programs and
+   * goes frugal in ResNet-8's (runtime.test_frugal_kernels): planned = allocated either way */
+  check_plan_matches_allocation("resnet32", 1, 128);
+  check_plan_matches_allocation("resnet32", 2, 128);
+  check_plan_matches_allocation("resnet8_fmnist", 1, 128);
   check_isolation();
   check_learning();
   return ipro_test_finish();

@@ -16,6 +16,8 @@
  * updated parameters and BatchNormalization's running statistics must agree. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "codegen/training_graph.h"
 #include "frontend/op_table.h"
@@ -24,6 +26,7 @@
 #include "runtime/reference/reference_kernels.h"
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
+#include "tests/support/command.h"
 #include "tests/support/tensor_checks.h"
 
 #define MAX_OPERANDS 8
@@ -209,6 +212,8 @@ static void conv_attributes(ipro_node *n, const conv_config *k) {
   set_int(n, "group", k->group);
 }
 
+static void conv_gradient_cases(ipro_backend *onednn, const conv_config *k);
+
 static void conv_cases(ipro_backend *onednn) {
   static const conv_config configs[] = {
       {"3x3 pad 1", 4, {2, 4, 8, 8}, {6, 4, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
@@ -251,8 +256,13 @@ static void conv_cases(ipro_backend *onednn) {
       {"1-D grouped dilated", 3, {2, 4, 11}, {6, 2, 3}, 2, {2}, {2}, {1, 2}},
       {"3-D", 5, {1, 2, 5, 6, 4}, {3, 2, 2, 3, 2}, 1, {1, 2, 1}, {1, 1, 1}, {0, 1, 1, 1, 0, 0}},
   };
-  for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
-    const conv_config *k = &configs[i];
+  for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++)
+    conv_gradient_cases(onednn, &configs[i]);
+}
+
+/* ConvGradInput and ConvGradWeight (without and with dB) of the convolution k. */
+static void conv_gradient_cases(ipro_backend *onednn, const conv_config *k) {
+  {
     int spatial = k->rank - 2;
     int64_t y[5] = {k->x[0], k->w[0]};
     for (int s = 0; s < spatial; s++) {
@@ -279,6 +289,66 @@ static void conv_cases(ipro_backend *onednn) {
       run_case(onednn, &b, label, true);
     }
   }
+}
+
+/* ---- Winograd's convolutions (runtime/onednn/onednn_conv.c) ---- */
+
+/* One 3×3 convolution that the oneDNN backend runs with Winograd's algorithm (32 channels, its
+ * scratchpad within its bound of the operands): forward, input and weight gradients. */
+static const conv_config winograd_config = {
+    "Winograd: 3x3 pad 1, 32 to 32 channels, 64 images of 16x16",
+    4,
+    {64, 32, 16, 16},
+    {32, 32, 3, 3},
+    1,
+    {1, 1},
+    {1, 1},
+    {1, 1, 1, 1}};
+
+/* The workspace of the oneDNN kernel of the forward convolution of k, with
+ * IPRO_ONEDNN_WINOGRAD as given (NULL: unset). */
+static size_t conv_workspace(ipro_backend *onednn, const conv_config *k, const char *winograd) {
+  if (winograd)
+    setenv("IPRO_ONEDNN_WINOGRAD", winograd, 1);
+  else
+    unsetenv("IPRO_ONEDNN_WINOGRAD");
+  one_node c = {0};
+  input(&c, "X", k->rank, k->x, UNIFORM);
+  input(&c, "W", k->rank, k->w, UNIFORM);
+  conv_attributes(node(&c, "Conv", IPRO_OP_CONV, "X,W", "Y"), k);
+  ipro_error err = {{0}};
+  ipro_kernel *kernel = NULL;
+  size_t bytes = 0;
+  CHECK_OK(ipro_graph_normalize(c.graph, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(c.graph, 0, &err), &err);
+  CHECK_OK(onednn->prepare_forward(onednn, c.graph, &c.graph->nodes[0], &kernel, &err), &err);
+  if (kernel) bytes = kernel->workspace_bytes, kernel->destroy(kernel);
+  ipro_graph_free(c.graph);
+  unsetenv("IPRO_ONEDNN_WINOGRAD");
+  return bytes;
+}
+
+static void winograd_cases(ipro_backend *onednn, bool avx512) {
+  const conv_config *k = &winograd_config;
+  /* Winograd's kernels bring a scratchpad of several MB, the direct ones a few hundred KB: which
+   * algorithm ran shows in the workspace, a figure oneDNN gives, not the choice re-read */
+  size_t winograd = conv_workspace(onednn, k, NULL), direct = conv_workspace(onednn, k, "0");
+  if (avx512)
+    CHECK_MSG(winograd > direct + (1 << 20),
+              "%s: a workspace of %zu bytes, %zu with IPRO_ONEDNN_WINOGRAD=0: Winograd not taken",
+              k->label, winograd, direct);
+  else
+    printf("skipped: whether Winograd is taken (no AVX-512 here); the values are still "
+           "checked\n");
+  printf("%s: forward workspace %zu bytes, %zu direct\n", k->label, winograd, direct);
+  one_node c = {0};
+  input(&c, "X", k->rank, k->x, UNIFORM);
+  input(&c, "W", k->rank, k->w, UNIFORM);
+  conv_attributes(node(&c, "Conv", IPRO_OP_CONV, "X,W", "Y"), k);
+  char label[200];
+  snprintf(label, sizeof label, "Conv %s", k->label);
+  run_case(onednn, &c, label, true);
+  conv_gradient_cases(onednn, k);
 }
 
 /* ---- BatchNormalization (training forward with running statistics) and its gradient ---- */
@@ -769,6 +839,7 @@ int main(void) {
   CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
   if (!onednn || !reference) return ipro_test_finish();
   conv_cases(onednn);
+  winograd_cases(onednn, ipro_test_cpu_has_avx512_core());
   batch_norm_cases(onednn);
   unary_cases(onednn);
   pool_cases(onednn);

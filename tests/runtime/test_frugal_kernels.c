@@ -1,0 +1,80 @@
+/* The executor's choice between a backend's faster kernels and its frugal ones (runtime/backend.h,
+ * has_frugal_variant; runtime/executor.c, choose_frugal): on the oneDNN backend, Winograd's
+ * convolutions against direct ones, whose scratchpads differ by several MB.
+ * - ResNet-32's end-to-end training program at batch 128 keeps Winograd: its arena is larger than
+ *   with IPRO_ONEDNN_WINOGRAD=0 (so the faster kernels are really there) by at most 1/32;
+ * - ResNet-8's at batch 128, where the scratchpads would add about 5%, goes frugal: its arena is
+ *   the direct convolutions' to the byte.
+ * The arena sizes are the planner's, compared between two builds of the same program; that the
+ * planned bytes are the bytes the trainer allocates, with either choice, is
+ * runtime.test_local_training's check at batch 128. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "partitioner/module_program.h"
+#include "runtime/executor.h"
+#include "support/bundled_models.h"
+#include "support/check.h"
+#include "support/command.h"
+
+#define BATCH 128
+
+/* The arena of the model's end-to-end training program, planned on oneDNN with
+ * IPRO_ONEDNN_WINOGRAD as given (NULL: unset); 0 after a failed check. */
+static size_t arena_of(const char *name, const char *winograd) {
+  char path[1024], relative[256];
+  snprintf(relative, sizeof relative, "models/%s.onnx", name);
+  ipro_test_path(path, sizeof path, relative);
+  if (winograd)
+    setenv("IPRO_ONEDNN_WINOGRAD", winograd, 1);
+  else
+    unsetenv("IPRO_ONEDNN_WINOGRAD");
+  ipro_error err = {{0}};
+  ipro_graph *network = NULL, *program = NULL;
+  ipro_backend *onednn = NULL, *reference = NULL;
+  ipro_executor *executor = NULL;
+  ipro_training_graph training;
+  size_t arena = 0;
+  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
+  CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
+  if (network && onednn && reference) {
+    ipro_local_settings settings = ipro_test_local_settings(network, BATCH);
+    settings.K = 1;
+    CHECK_OK(ipro_module_program_build(network, -1, -1, 0, &settings, &program, &training, &err),
+             &err);
+  }
+  if (program) {
+    ipro_executor_options plan_only = {.plan_only = true};
+    CHECK_OK(ipro_executor_create_with(program, onednn, reference, &plan_only, &executor, &err),
+             &err);
+    if (executor) arena = ipro_executor_program(executor)->arena_bytes;
+    ipro_executor_free(executor);
+    ipro_training_graph_release(&training);
+  }
+  ipro_graph_free(program);
+  ipro_graph_free(network);
+  if (onednn) onednn->destroy(onednn);
+  if (reference) reference->destroy(reference);
+  unsetenv("IPRO_ONEDNN_WINOGRAD");
+  return arena;
+}
+
+int main(void) {
+  if (!ipro_test_cpu_has_avx512_core()) {
+    printf("skipped: the frugal choice (oneDNN's Winograd kernels need AVX-512, which this CPU "
+           "lacks)\n");
+    return ipro_test_finish();
+  }
+  size_t fast = arena_of("resnet32", NULL), direct = arena_of("resnet32", "0");
+  CHECK_MSG(fast > direct && fast <= direct + direct / 32,
+            "resnet32 at batch %d: arena %zu bytes, %zu with direct convolutions only: Winograd's "
+            "should be kept, at most 1/32 larger",
+            BATCH, fast, direct);
+  printf("resnet32 at batch %d: arena %zu bytes with Winograd, %zu direct\n", BATCH, fast, direct);
+  fast = arena_of("resnet8_fmnist", NULL), direct = arena_of("resnet8_fmnist", "0");
+  CHECK_MSG(fast == direct, "resnet8 at batch %d: arena %zu bytes, %zu direct: should go frugal",
+            BATCH, fast, direct);
+  printf("resnet8 at batch %d: arena %zu bytes, %zu direct\n", BATCH, fast, direct);
+  return ipro_test_finish();
+}
