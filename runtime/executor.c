@@ -142,14 +142,26 @@ static void destroy_kernels(ipro_kernel **kernels, int n) {
 #define FRUGAL_SLACK 32
 
 /* When a kernel has a variant with less workspace: the graph's kernels prepared frugal too,
- * and the set kept whose program is the better trade (FRUGAL_SLACK). */
+ * and the set kept whose program is the better trade (FRUGAL_SLACK). The frugal program is not
+ * built when it cannot win: at every step its live bytes are at least the fast program's less
+ * the largest workspace of a kernel with a variant, so its arena is at least the fast lower
+ * bound less that; a fast arena within the slack of that floor is kept as it is (ResNet-110 at
+ * batch 1024, whose 11 MB scratchpads are nothing beside GBs: planning K = 4 would otherwise
+ * take twice as long). */
 static ipro_status choose_frugal(ipro_executor *e, ipro_backend *fallback, size_t *workspace,
                                  size_t *tensor_bytes, ipro_error *err) {
   const ipro_graph *graph = e->graph;
+  size_t largest = 0;
   bool any = false;
-  for (int n = 0; n < graph->n_nodes && !any; n++)
-    any = e->kernels[n] && e->kernels[n]->has_frugal_variant;
+  for (int n = 0; n < graph->n_nodes; n++)
+    if (e->kernels[n] && e->kernels[n]->has_frugal_variant) {
+      any = true;
+      if (e->kernels[n]->workspace_bytes > largest) largest = e->kernels[n]->workspace_bytes;
+    }
   if (!any) return IPRO_OK;
+  size_t bound = e->program.arena_lower_bound_bytes;
+  size_t floor = bound > largest ? bound - largest : 0;
+  if (e->program.arena_bytes <= floor + floor / FRUGAL_SLACK) return IPRO_OK;
   ipro_kernel **fast = e->kernels;
   int fast_steps = e->primary_steps;
   ipro_forward_program fast_program = e->program;
