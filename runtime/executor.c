@@ -192,7 +192,7 @@ static ipro_status choose_frugal(ipro_executor *e, ipro_backend *fallback, size_
     ipro_forward_program_release(&fast_program);
     e->program = frugal_program;
   }
-  return status;
+  return IPRO_OK; /* a frugal build that failed leaves the fast program, which is whole */
 }
 
 static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {

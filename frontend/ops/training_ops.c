@@ -152,7 +152,7 @@ ipro_status ipro_elementwise_grad_infer(ipro_graph *graph, ipro_node *node, ipro
   if (!ipro_shape_equal(&dy->shape, &other->shape))
     return ipro_op_fail(err, node, "'%s' and '%s' must have the same shape", dy->name, other->name);
   /* a ReLU's gradient fused with the Sum that made its dY (codegen/fusion.h): dY's second term */
-  if (node->n_inputs == 3 && !mask) {
+  if (node->n_inputs == 3 && node->op == IPRO_OP_UNARY_GRAD) {
     ipro_tensor *second;
     if (ipro_op_input(graph, node, 2, IPRO_DTYPES(dy->dtype), &second, err) != IPRO_OK)
       return IPRO_ERROR;
@@ -160,7 +160,8 @@ ipro_status ipro_elementwise_grad_infer(ipro_graph *graph, ipro_node *node, ipro
       return ipro_op_fail(err, node, "'%s' and '%s' must have the same shape", dy->name,
                           second->name);
   } else if (node->n_inputs != 2) {
-    return ipro_op_fail(err, node, "%d inputs; 2%s expected", node->n_inputs, mask ? "" : " or 3");
+    return ipro_op_fail(err, node, "%d inputs; 2%s expected", node->n_inputs,
+                        node->op == IPRO_OP_UNARY_GRAD ? " or 3" : "");
   }
   return output_like_input(graph, node, 0, err);
 }

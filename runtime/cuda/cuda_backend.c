@@ -156,6 +156,11 @@ static ipro_status build_kernel(ipro_cuda_backend *backend, const ipro_graph *gr
   *out = NULL;
   ipro_cuda_build_fn build = (unsigned)node->op < IPRO_OP_COUNT ? build_table[node->op] : NULL;
   if (!build) return ipro_cuda_unsupported(err, "no CUDA kernel for %s", node->op_type);
+  /* Programs for this backend are built unfused (runs_fused_relu is false): a fused node here
+   * would lose its ReLU or its gradient's second term, so it is refused, not run. */
+  if (ipro_node_attr_int(node, "fused_relu", 0) ||
+      (node->op == IPRO_OP_UNARY_GRAD && node->n_inputs > 2))
+    return ipro_cuda_unsupported(err, "%s fused with a ReLU (codegen/fusion.h)", node->op_type);
   ipro_cuda_kernel *kernel = calloc(1, sizeof *kernel);
   if (!kernel) return ipro_error_set(err, "out of memory");
   kernel->backend = backend;

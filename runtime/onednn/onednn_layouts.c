@@ -31,7 +31,9 @@
  * Sum), over the padded count of elements. Padding trades memory for speed (DenseNet-small: its
  * arena 8.4% larger, its training step 20% shorter); IPRO_ONEDNN_PADDED_LAYOUTS=0 keeps to
  * channels that fill their blocks. On a CPU without AVX-512 (where oneDNN's direct kernels block
- * by 8) and with IPRO_ONEDNN_PLAIN_LAYOUTS=1 (for comparison) every tensor stays plain. */
+ * by 8) and with IPRO_ONEDNN_PLAIN_LAYOUTS=1 (for comparison) every activation stays plain.
+ * A fused normalisation's ReLU mask is not an activation: it gets IPRO_ONEDNN_RELU_MASK whenever
+ * its normalisation works channel-blocked (choose_relu_masks), carried operands or not. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -11,9 +11,11 @@
  *   channel-blocked copies, IPRO_ONEDNN_RELU_MASK) and with 12-channel tensors kept plain
  *   (IPRO_ONEDNN_PADDED_LAYOUTS=0: DenseNet's normalisations then run in the plain layout, their
  *   mask in the bool tensor's bytes), the fused step gives the unfused step's loss within 1e-4
- *   and an update as close to the reference kernels' as the unfused step's (the tolerance of
- *   runtime.test_carried_layouts, for the same reasons); the runs are checked to use both mask
- *   forms. */
+ *   and an update as close to the reference kernels' as the unfused step's, within half as much
+ *   again plus 1e-4 of its norm (measured: 1.2e-6 to 6.5e-6 for both; a ReLU input within rounding
+ *   of zero could flip a mask element between the two, which test_carried_layouts allows 1e-2
+ *   for; none did here, and 1e-4 keeps a wrong mask on a few channels visible); the runs are
+ *   checked to use both mask forms. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,7 +191,7 @@ static void check_steps(const char *label, const char *name, const char *const *
               "%s: loss %.7g fused, %.7g unfused", label, (double)fused.loss, (double)unfused.loss);
     double from_fused = ipro_test_update_distance(&fused, &reference);
     double from_unfused = ipro_test_update_distance(&unfused, &reference);
-    CHECK_MSG(from_fused <= 1.5 * from_unfused + 1e-2,
+    CHECK_MSG(from_fused <= 1.5 * from_unfused + 1e-4,
               "%s: the fused step's update is %.3g from the reference's, the unfused step's %.3g",
               label, from_fused, from_unfused);
     printf("%s: update from the reference's: fused %.3g, unfused %.3g\n", label, from_fused,
