@@ -98,6 +98,8 @@ static ipro_status timed_prepare(ipro_backend *self, const ipro_graph *graph, co
   if (!k) return ipro_error_set(err, "out of memory");
   k->inner = *out;
   k->base.workspace_bytes = k->inner->workspace_bytes;
+  /* the executor weighs the faster kernels against the frugal ones by this (backend.h) */
+  k->base.has_frugal_variant = k->inner->has_frugal_variant;
   k->base.run = timed_run;
   k->base.destroy = timed_destroy;
   k->slot = slot_of(self->name, per_node ? node->name : node->op_type);
