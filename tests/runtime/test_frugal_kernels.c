@@ -13,33 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "partitioner/module_program.h"
 #include "runtime/executor.h"
 #include "support/bundled_models.h"
 #include "support/check.h"
 #include "support/command.h"
 
 #define BATCH 128
-
-/* The model's end-to-end training program at BATCH; NULL after a failed check. */
-static ipro_graph *training_program(const char *name) {
-  char path[1024], relative[256];
-  snprintf(relative, sizeof relative, "models/%s.onnx", name);
-  ipro_test_path(path, sizeof path, relative);
-  ipro_error err = {{0}};
-  ipro_graph *network = NULL, *program = NULL;
-  ipro_training_graph training;
-  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
-  if (network) {
-    ipro_local_settings settings = ipro_test_local_settings(network, BATCH);
-    settings.K = 1;
-    CHECK_OK(ipro_module_program_build(network, -1, -1, 0, &settings, &program, &training, &err),
-             &err);
-    if (program) ipro_training_graph_release(&training);
-  }
-  ipro_graph_free(network);
-  return program;
-}
 
 /* The arena of the model's training program, planned on oneDNN (the reference kernels behind
  * it) with IPRO_ONEDNN_WINOGRAD as given (NULL: unset); 0 after a failed check. */
@@ -49,7 +28,7 @@ static size_t arena_of(const char *name, const char *winograd) {
   else
     unsetenv("IPRO_ONEDNN_WINOGRAD");
   ipro_error err = {{0}};
-  ipro_graph *program = training_program(name);
+  ipro_graph *program = ipro_test_training_program(name, BATCH, true);
   ipro_backend *onednn = NULL, *reference = NULL;
   ipro_executor *executor = NULL;
   size_t arena = 0;
@@ -73,7 +52,7 @@ static size_t arena_of(const char *name, const char *winograd) {
  * has a frugal variant. */
 static bool has_frugal_variant(const char *name, const char *node_name) {
   ipro_error err = {{0}};
-  ipro_graph *program = training_program(name);
+  ipro_graph *program = ipro_test_training_program(name, BATCH, true);
   ipro_backend *onednn = NULL;
   bool variant = false;
   CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);

@@ -26,26 +26,6 @@
 #include "support/check.h"
 #include "support/fixed_batch_runs.h"
 
-/* The training program of the whole network (K = 1), fused or not. */
-static ipro_graph *whole_program(const char *name, bool fuse) {
-  char path[1024], relative[256];
-  snprintf(relative, sizeof relative, "models/%s.onnx", name);
-  ipro_test_path(path, sizeof path, relative);
-  ipro_error err = {{0}};
-  ipro_graph *network = NULL, *program = NULL;
-  CHECK_OK(ipro_graph_open(path, IPRO_TEST_FIXED_BATCH, &network, &err), &err);
-  if (!network) return NULL;
-  ipro_local_settings settings = ipro_test_local_settings(network, IPRO_TEST_FIXED_BATCH);
-  settings.K = 1;
-  settings.fuse_relu = fuse;
-  ipro_training_graph training;
-  CHECK_OK(ipro_module_program_build(network, -1, -1, 0, &settings, &program, &training, &err),
-           &err);
-  if (program) ipro_training_graph_release(&training);
-  ipro_graph_free(network);
-  return program;
-}
-
 /* The nodes of op whose output 0 exactly one node, a Relu, reads. */
 static int before_relu(const ipro_graph *graph, ipro_op op, int *first) {
   int count = 0;
@@ -103,7 +83,8 @@ static int fused_nodes(const ipro_graph *graph, ipro_op op) {
 }
 
 static void check_pass(const char *name, bool expect_pairs) {
-  ipro_graph *unfused = whole_program(name, false), *fused = whole_program(name, true);
+  ipro_graph *unfused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, false);
+  ipro_graph *fused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, true);
   if (unfused && fused) {
     int first, first_add;
     int norms = before_relu(unfused, IPRO_OP_BATCH_NORMALIZATION, &first);

@@ -42,6 +42,25 @@ ipro_local_settings ipro_test_local_settings(const ipro_graph *network, int64_t 
   return s;
 }
 
+ipro_graph *ipro_test_training_program(const char *name, int64_t batch, bool fuse_relu) {
+  char path[1024], relative[256];
+  snprintf(relative, sizeof relative, "models/%s.onnx", name);
+  ipro_test_path(path, sizeof path, relative);
+  ipro_error err = {{0}};
+  ipro_graph *network = NULL, *program = NULL;
+  CHECK_OK(ipro_graph_open(path, batch, &network, &err), &err);
+  if (!network) return NULL;
+  ipro_local_settings settings = ipro_test_local_settings(network, batch);
+  settings.K = 1;
+  settings.fuse_relu = fuse_relu;
+  ipro_training_graph training;
+  CHECK_OK(ipro_module_program_build(network, -1, -1, 0, &settings, &program, &training, &err),
+           &err);
+  if (program) ipro_training_graph_release(&training);
+  ipro_graph_free(network);
+  return program;
+}
+
 bool ipro_test_cost_model(const char *path, int64_t batch, int min_cuts, int max_cuts,
                           ipro_test_costed_model *out) {
   memset(out, 0, sizeof *out);

@@ -25,6 +25,11 @@ ipro_graph *ipro_test_open_inference_graph(const char *path, int64_t batch);
  * and output classes, the input normalised with mean 0.5 and std 0.25 per channel. */
 ipro_local_settings ipro_test_local_settings(const ipro_graph *network, int64_t batch);
 
+/* models/NAME.onnx's end-to-end (K = 1) training program at this batch with the settings above,
+ * BatchNormalization and Add fused with their ReLUs or not (codegen/fusion.h); NULL after a
+ * failed check. */
+ipro_graph *ipro_test_training_program(const char *name, int64_t batch, bool fuse_relu);
+
 /* A bundled model opened at a batch with its cut points and their memory costing (the settings
  * above): what the split searches are tested on. */
 typedef struct {
