@@ -170,19 +170,15 @@ static void keep_groups_near_own_layouts(const ipro_graph *graph, const bool *ex
  * (its channels fill their blocks, or one of X, Z, dZ and dX is carried channel-blocked), the
  * two nodes run here, and X has spatial axes. */
 static void choose_relu_masks(const ipro_graph *graph, const bool *excluded, uint8_t *layouts) {
-  for (int n = 0; n < graph->n_nodes; n++) {
-    const ipro_node *norm = &graph->nodes[n];
-    if (norm->op != IPRO_OP_BATCH_NORMALIZATION || !ipro_node_attr_int(norm, "fused_relu", 0) ||
-        norm->n_outputs < 6 || norm->outputs[5] < 0 || (excluded && excluded[n]))
+  for (int g = 0; g < graph->n_nodes; g++) {
+    const ipro_node *grad = &graph->nodes[g];
+    if (grad->op != IPRO_OP_BATCH_NORM_GRAD || !ipro_node_attr_int(grad, "fused_relu", 0) ||
+        grad->n_inputs < 6 || grad->inputs[5] < 0 || (excluded && excluded[g]))
       continue;
-    int mask = norm->outputs[5];
-    const ipro_node *grad = NULL;
-    for (int g = 0; g < graph->n_nodes && !grad; g++)
-      if (graph->nodes[g].op == IPRO_OP_BATCH_NORM_GRAD && graph->nodes[g].n_inputs == 6 &&
-          graph->nodes[g].inputs[5] == mask && !(excluded && excluded[g]))
-        grad = &graph->nodes[g];
-    const ipro_tensor *x = ipro_node_input(graph, norm, 0);
-    if (!grad || !x || x->shape.rank < 3) continue;
+    int mask = grad->inputs[5], n = graph->tensors[mask].producer;
+    const ipro_node *norm = n >= 0 ? &graph->nodes[n] : NULL;
+    const ipro_tensor *x = norm ? ipro_node_input(graph, norm, 0) : NULL;
+    if (!x || (excluded && excluded[n]) || x->shape.rank < 3) continue;
     bool blocked = ipro_onednn_fills_blocks(x->shape.dims[1]);
     const int operands[4] = {norm->inputs[0], norm->outputs[0], grad->inputs[0], grad->outputs[0]};
     for (int i = 0; i < 4; i++)
