@@ -47,9 +47,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_norm_grad) {
   const double *dy_data = inputs[0], *x_data = inputs[1], *scale = inputs[2];
   bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
   const bool *relu_mask = relu ? ipro_reference_optional(inputs, node->n_inputs, 5) : NULL;
-  if (relu &&
-      (!relu_mask || ipro_reference_expect_dtype(graph, node, true, 5, IPRO_DTYPE_BOOL, err)))
-    return relu_mask ? IPRO_ERROR : ipro_reference_fail(node, err, "fused_relu without its mask");
+  if (relu && !relu_mask) return ipro_reference_fail(node, err, "fused_relu without its mask");
+  if (relu_mask && ipro_reference_expect_dtype(graph, node, true, 5, IPRO_DTYPE_BOOL, err))
+    return IPRO_ERROR;
   double *dx = outputs[0];
   for (int64_t c = 0; c < channels; c++) {
     double mean, var;
