@@ -35,6 +35,7 @@
 #include "local_options.h"
 #include "normalization_options.h"
 #include "runtime/framed_file.h"
+#include "runtime/mpi/pipeline_plugin.h"
 #include "runtime/precompiled_kernels.h"
 #include "runtime/program_file.h"
 
@@ -42,7 +43,6 @@ extern char **environ;
 
 #define RUNNER_FILE "infopro-train"
 #define CUDA_PLUGIN_FILE "libinfopro_cuda.so"
-#define MPI_PLUGIN_FILE "libinfopro_mpi.so"
 
 static const char usage[] =
     "usage: infopro compile MODEL.onnx --data SPEC -o DIR [options]\n"
@@ -236,11 +236,27 @@ static ipro_status copy_file(const char *source, const char *destination, mode_t
 }
 
 /* A file built beside infopro (the runner, the CUDA plugin) copied into the folder. */
-static ipro_status copy_built_file(const char *file, const char *environment_variable,
-                                   const char *directory, const char *name, ipro_error *err) {
-  char source[4200], destination[4200];
-  if (ipro_plugin_find(file, environment_variable, source, sizeof source, err) != IPRO_OK)
+/* The files of this build a program carries (its runner and plugins), found before anything is
+ * written, so that a missing one leaves DIR as it was. */
+typedef struct {
+  char runner[4200], mpi_plugin[4200], cuda_plugin[4200];
+} built_files;
+
+static ipro_status find_built_files(ipro_device device, built_files *found, ipro_error *err) {
+  found->cuda_plugin[0] = '\0';
+  if (ipro_plugin_find(RUNNER_FILE, "IPRO_RUNNER", found->runner, sizeof found->runner, err) ||
+      ipro_plugin_find(IPRO_PIPELINE_PLUGIN_FILE, "IPRO_MPI_PLUGIN", found->mpi_plugin,
+                       sizeof found->mpi_plugin, err))
     return IPRO_ERROR;
+  if (device == IPRO_DEVICE_CUDA)
+    return ipro_plugin_find(CUDA_PLUGIN_FILE, "IPRO_CUDA_PLUGIN", found->cuda_plugin,
+                            sizeof found->cuda_plugin, err);
+  return IPRO_OK;
+}
+
+static ipro_status copy_built_file(const char *source, const char *directory, const char *name,
+                                   ipro_error *err) {
+  char destination[4200];
   snprintf(destination, sizeof destination, "%s/%s", directory, name);
   return copy_file(source, destination, 0755, err);
 }
@@ -316,21 +332,27 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
     status = ipro_kernel_describe_host(program.cpu, sizeof program.cpu, program.cpu_features,
                                        sizeof program.cpu_features, err);
   }
+  /* Everything the folder will hold is found first; then a program file left from an earlier
+   * compile goes before any new file is written, so that a folder this run leaves half-written
+   * has no program file, which the runner refuses with one message, and is never an old program
+   * beside new kernels. The program file is written last. */
+  built_files found;
+  char path[4200];
+  ipro_program_path(o->directory, path, sizeof path);
+  if (status == IPRO_OK) status = find_built_files(o->device, &found, err);
   if (status == IPRO_OK) status = ipro_make_directories(o->directory, err);
+  if (status == IPRO_OK && unlink(path) != 0 && errno != ENOENT)
+    status =
+        ipro_error_set(err, "%s: cannot remove the earlier program: %s", path, strerror(errno));
   if (status == IPRO_OK) status = write_host_kernels(o->directory, o->cpu, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
     status = write_ptx_kernels(o->directory, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
-    status =
-        copy_built_file(CUDA_PLUGIN_FILE, "IPRO_CUDA_PLUGIN", o->directory, CUDA_PLUGIN_FILE, err);
+    status = copy_built_file(found.cuda_plugin, o->directory, CUDA_PLUGIN_FILE, err);
   if (status == IPRO_OK) status = copy_side_files(o->model, o->directory, err);
   if (status == IPRO_OK)
-    status =
-        copy_built_file(MPI_PLUGIN_FILE, "IPRO_MPI_PLUGIN", o->directory, MPI_PLUGIN_FILE, err);
-  if (status == IPRO_OK)
-    status = copy_built_file(RUNNER_FILE, "IPRO_RUNNER", o->directory, "train", err);
-  char path[4200];
-  ipro_program_path(o->directory, path, sizeof path);
+    status = copy_built_file(found.mpi_plugin, o->directory, IPRO_PIPELINE_PLUGIN_FILE, err);
+  if (status == IPRO_OK) status = copy_built_file(found.runner, o->directory, "train", err);
   if (status == IPRO_OK) status = ipro_program_write(path, &program, err);
   if (status == IPRO_OK) {
     printf("compiled %s (SHA-256 %.16s...) for batch %lld on %s, ", program.model_name,
@@ -340,7 +362,8 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
     else
       printf("K = %d (planned peak %llu bytes, end-to-end %llu)", split.K,
              (unsigned long long)split.planned_peak, (unsigned long long)split.e2e_peak);
-    printf("; kernels for a %s CPU\nwrote %s/train, %s, %s/%s, %s/" MPI_PLUGIN_FILE "%s\n",
+    printf("; kernels for a %s CPU\nwrote %s/train, %s, %s/%s, %s/" IPRO_PIPELINE_PLUGIN_FILE
+           "%s\n",
            program.cpu, o->directory, path, o->directory, IPRO_PRECOMPILED_HOST_FILE, o->directory,
            o->device == IPRO_DEVICE_CUDA ? ", kernels.ptx and " CUDA_PLUGIN_FILE : "");
   }

@@ -19,6 +19,8 @@
  *     fixed are refused;
  *   - a truncated, a corrupted and a foreign program file, and a missing or foreign kernels.so,
  *     each give one message and exit 1;
+ *   - compile with a plugin it cannot find gives one message and exit 1 and writes nothing: a
+ *     folder holding an earlier program keeps it byte for byte;
  *   - run where the CPU backend plans differently (here: with IPRO_ONEDNN_PLAIN_LAYOUTS=1, the
  *     layouts of a CPU without AVX-512), the runner warns that its plan is not the program's
  *     exactly when the two differ, and its memory line reports this machine's plan.
@@ -230,6 +232,36 @@ static void help_and_fixed_options(const char *runner) {
   CHECK_MSG(strstr(fixed.err, "--batch was fixed"), "--batch: %s", fixed.err);
 }
 
+/* A plugin compile cannot find (IPRO_MPI_PLUGIN naming a missing file) is one message and exit
+ * 1, with nothing written: no new folder, and a folder holding an earlier program (a copy of
+ * the moved K=2 one) keeps its program file byte for byte. */
+static void missing_plugin(const char *runner) {
+  char command[4096], earlier[900], fresh[900];
+  snprintf(earlier, sizeof earlier, "%s/earlier", directory);
+  snprintf(fresh, sizeof fresh, "%s/never_written", directory);
+  ipro_command_result r;
+  snprintf(command, sizeof command, "rm -rf '%s' && cp -r \"$(dirname '%s')\" '%s'", earlier,
+           runner, earlier);
+  ipro_test_run_command_expecting(command, &r, 0);
+  const char *folders[2] = {earlier, fresh};
+  for (int f = 0; f < 2; f++) {
+    snprintf(command, sizeof command,
+             "IPRO_MPI_PLUGIN=/nonexistent/libinfopro_mpi.so '%s' compile " MODEL
+             " --data fashion-mnist --batch 32 -K 2 -o '%s'",
+             getenv("IPRO_INFOPRO"), folders[f]);
+    ipro_test_run_command_expecting(command, &r, 1);
+    CHECK_MSG(r.err_lines == 1 && strstr(r.err, "IPRO_MPI_PLUGIN"),
+              "compile with the MPI plugin missing: %s", r.err);
+  }
+  char kept[1000], original[1000];
+  snprintf(kept, sizeof kept, "%s/program.ipro", earlier);
+  snprintf(original, sizeof original, "%s", runner); /* .../k2_moved/train */
+  char *slash = strrchr(original, '/');
+  snprintf(slash, sizeof original - (size_t)(slash - original), "/program.ipro");
+  CHECK_MSG(ipro_test_same_file(kept, original), "the earlier program %s was changed", kept);
+  CHECK_MSG(access(fresh, F_OK) != 0, "%s was created by a compile that failed", fresh);
+}
+
 /* Damages a copy of the moved K=2 program's folder and expects one message naming file. */
 static void damaged(const char *runner, const char *damage, const char *file,
                     const char *expected) {
@@ -260,6 +292,7 @@ int main(void) {
   checkpoints_interchange(runner);
   help_and_fixed_options(runner);
   plan_elsewhere(runner);
+  missing_plugin(runner);
   damaged(runner, "truncate -s 100 program.ipro", "program.ipro", "truncated");
   damaged(runner, "printf 'X' | dd of=program.ipro bs=1 seek=200 conv=notrunc 2>/dev/null",
           "program.ipro", "corrupt");
