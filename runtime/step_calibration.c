@@ -22,9 +22,9 @@ static double operand_bytes(const ipro_graph *graph, const ipro_node *node) {
 
 void ipro_op_timing_add(ipro_op_timing *s, double t, double f, double b) {
   s->nodes++;
-  s->t += t, s->f += f, s->b += b;
+  s->t += t;
   s->ff += f * f, s->fb += f * b, s->bb += b * b;
-  s->ft += f * t, s->bt += b * t, s->tt += t * t;
+  s->ft += f * t, s->bt += b * t;
 }
 
 void ipro_step_calibration_add(ipro_step_calibration *c, const ipro_graph *graph,
@@ -51,7 +51,8 @@ void ipro_op_timing_fit(ipro_op_timing *s) {
       return;
     }
   }
-  /* One term: the remaining squared error of each is tt - (xt)^2/xx; the larger (xt)^2/xx wins. */
+  /* One term: the remaining squared error of each is Σt² - (xt)²/xx, so the larger (xt)²/xx
+   * wins (Σt² is the same for both and is not kept). */
   double by_flops = s->ff > 0 && s->ft > 0 ? s->ft * s->ft / s->ff : -1;
   double by_bytes = s->bb > 0 && s->bt > 0 ? s->bt * s->bt / s->bb : -1;
   if (by_flops < 0 && by_bytes < 0) return;
@@ -163,7 +164,8 @@ ipro_status ipro_step_calibration_measure(const ipro_graph *network, const int *
   memset(out, 0, sizeof *out);
   if (device != IPRO_DEVICE_CPU)
     return ipro_error_set(err, "--calibrate measures on the CPU only (a CUDA kernel returns "
-                               "before it finishes); give --gflops for the GPU's rate");
+                               "before it finishes); on the GPU leave it out (infopro plan "
+                               "--gflops sets the rate its times are estimated at)");
   if (steps < 1) return ipro_error_set(err, "--calibrate needs at least one step");
   ipro_backend *backend = NULL, *fallback = NULL;
   if (ipro_backend_create_for(device, reference, &backend, &fallback, err) != IPRO_OK)

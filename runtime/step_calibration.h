@@ -19,10 +19,11 @@
 #include "partitioner/module_program.h"
 #include "runtime/backend.h"
 
-/* One op's measured nodes, as the fit's sums (t: seconds per step, f: FLOPs, b: bytes). */
+/* One op's measured nodes, as the fit's sums (t: seconds per step, f: FLOPs, b: bytes; t alone
+ * is the op's measured total). */
 typedef struct {
   int nodes;
-  double t, f, b, ff, fb, bb, ft, bt, tt;
+  double t, ff, fb, bb, ft, bt;
   double per_flop, per_byte; /* the fitted model */
 } ipro_op_timing;
 
