@@ -30,8 +30,8 @@ cd "$root"
 build=${INFOPRO_BUILD:-build}
 if [[ "${GPU_TOOLS_BUILT:-}" != 1 ]]; then
   [[ -f "$build/CMakeCache.txt" ]] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target infopro training_step runtime_test_cuda_vs_cpu \
-    >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target infopro infopro_mpi training_step \
+    runtime_test_cuda_vs_cpu >/dev/null
 fi
 [[ -f "$build/libinfopro_cuda.so" ]] ||
   { echo "gpu-tools: $build has no CUDA plugin (the CUDA toolkit was not found at configure time)" >&2; exit 1; }
@@ -41,6 +41,9 @@ pack=$work/infopro-gpu-tools
 mkdir -p "$pack/bench" "$pack/tests"
 cp "$build/infopro" "$build/infopro-train" "$build/libinfopro_cuda.so" \
   "$build/libinfopro_kernel_compiler.so" "$pack/"
+# `infopro compile` copies the MPI plugin into every program it writes (and refuses without it);
+# it is loaded only under mpirun, so its Open MPI libraries are not carried
+cp "$build/libinfopro_mpi.so" "$pack/"
 cp "$build/bench/training_step" "$pack/bench/"
 cp "$build/tests/runtime_test_cuda_vs_cpu" "$pack/tests/"
 scripts/carry-libraries.sh "$pack/lib" "$pack/licenses" "$pack/infopro" "$pack/infopro-train" \

@@ -1,10 +1,12 @@
 /* scripts/gpu-tools.sh in CI's environment (no GPU), on the test build's own programs
  * (GPU_TOOLS_BUILT=1, xz at preset 0 to keep this test short):
- *   - it writes the tarball with infopro, the runner, both plugins, the training-step benchmark,
- *     the CUDA test, run.sh and cuda_libraries.sh;
+ *   - it writes the tarball with infopro, the runner, the CUDA and kernel compiler plugins, the
+ *     MPI plugin (which `infopro compile` copies into every program it writes), the
+ *     training-step benchmark, the CUDA test, run.sh and cuda_libraries.sh;
  *   - lib/ holds every library ldd says the programs need beyond the C/C++ runtimes and CUDA (LLVM
  *     among them, which the kernel compiler plugin needs), and each library's owner, as dpkg says
- *     here, has its copyright file in licenses/;
+ *     here, has its copyright file in licenses/; the MPI plugin is not among them: it is loaded
+ *     only under mpirun, which the GPU machine does not have, so Open MPI is not carried;
  *   - the unpacked run.sh refuses to run outside a checkout with one line, and in this checkout
  *     without a GPU stops before any step with exit 1 and one line saying there is no usable CUDA
  *     device (its probe: one training step at batch 2); an unknown step is exit 2 before that;
@@ -41,6 +43,7 @@ int main(void) {
                          "infopro-train",
                          "libinfopro_cuda.so",
                          "libinfopro_kernel_compiler.so",
+                         "libinfopro_mpi.so",
                          "bench/training_step",
                          "tests/runtime_test_cuda_vs_cpu",
                          "run.sh",
@@ -63,7 +66,8 @@ int main(void) {
   /* Nothing the programs need is left behind: with lib/ first on the path, ldd finds every
    * library but the CUDA ones (which the GPU machine brings) in lib/ or in the C/C++ runtimes. */
   snprintf(command, sizeof command,
-           "cd '%s/infopro-gpu-tools' && for f in infopro infopro-train *.so bench/* tests/*; do "
+           "cd '%s/infopro-gpu-tools' && for f in infopro infopro-train libinfopro_cuda.so "
+           "libinfopro_kernel_compiler.so bench/* tests/*; do "
            "LD_LIBRARY_PATH=$PWD/lib ldd $f; done | awk '$2 == \"=>\" { print $1, $3 }' | "
            "grep -Ev '^(libc|libm|libpthread|libdl|librt|libstdc\\+\\+|libgcc_s|libcudart|"
            "libcublas|libcublasLt|libcudnn[a-z_]*)\\.so' | grep -v \"$PWD/lib/\" | sort -u",
