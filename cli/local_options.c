@@ -169,6 +169,15 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   return 2;
 }
 
+void ipro_cli_print_calibration(const ipro_module_costing *costing) {
+  const ipro_step_calibration *calibration = ipro_module_costing_calibration(costing);
+  if (calibration)
+    printf("calibrated on %d timed steps of the K = %d programs at the middle cut point: "
+           "kernels %.1f ms of %.1f ms per step\n",
+           calibration->steps, calibration->modules, 1e3 * calibration->measured_seconds,
+           1e3 * calibration->run_seconds);
+}
+
 ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *l,
                                         const ipro_local_settings *settings, ipro_device device,
                                         bool reference, ipro_cli_training_split *out,
@@ -187,6 +196,7 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   ipro_plan plan;
   if (status == IPRO_OK && l->calibrate)
     status = ipro_module_costing_calibrate(costing, IPRO_CLI_CALIBRATION_STEPS, err);
+  if (status == IPRO_OK && l->calibrate) ipro_cli_print_calibration(costing);
   if (status == IPRO_OK) {
     ipro_module_coster backend = ipro_module_costing_coster(costing);
     ipro_plan_settings plan_settings = {.split = {.K = l->K,

@@ -62,6 +62,9 @@ typedef struct {
   uint64_t planned_peak, e2e_peak;          /* 0 for K = 1 */
 } ipro_cli_training_split;
 
+/* The line saying what --calibrate measured (nothing without a calibration). */
+void ipro_cli_print_calibration(const ipro_module_costing *costing);
+
 ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *options,
                                         const ipro_local_settings *settings, ipro_device device,
                                         bool reference, ipro_cli_training_split *out,

@@ -314,12 +314,7 @@ int ipro_cli_plan(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &end);
     print_table(&report, ipro_module_costing_programs_built(costing),
                 (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec));
-    const ipro_step_calibration *calibration = ipro_module_costing_calibration(costing);
-    if (calibration)
-      printf("calibrated on %d timed steps of the K = %d programs at the middle cut point: "
-             "kernels %.1f ms of %.1f ms per step\n",
-             calibration->steps, calibration->modules, 1e3 * calibration->measured_seconds,
-             1e3 * calibration->run_seconds);
+    ipro_cli_print_calibration(costing);
     fflush(stdout);
   }
   if (status == IPRO_OK && json_path)
