@@ -68,8 +68,9 @@ void ipro_step_calibration_fit(ipro_step_calibration *c) {
   ipro_op_timing_fit(&c->all);
 }
 
-double ipro_step_calibration_node_seconds(const ipro_step_calibration *c, const ipro_graph *graph,
-                                          const ipro_node *node) {
+/* The predicted seconds of one node. */
+static double predicted_node_seconds(const ipro_step_calibration *c, const ipro_graph *graph,
+                                     const ipro_node *node) {
   const ipro_op_timing *model = c->ops[node->op].nodes ? &c->ops[node->op] : &c->all;
   double f = (double)ipro_op_info_of(node->op)->flops(graph, node);
   return model->per_flop * f + model->per_byte * operand_bytes(graph, node);
@@ -78,7 +79,7 @@ double ipro_step_calibration_node_seconds(const ipro_step_calibration *c, const 
 double ipro_step_calibration_seconds(const ipro_step_calibration *c, const ipro_graph *graph) {
   double seconds = 0;
   for (int n = 0; n < graph->n_nodes; n++)
-    seconds += ipro_step_calibration_node_seconds(c, graph, &graph->nodes[n]);
+    seconds += predicted_node_seconds(c, graph, &graph->nodes[n]);
   return seconds;
 }
 

@@ -46,9 +46,7 @@ void ipro_step_calibration_add(ipro_step_calibration *calibration, const ipro_gr
                                const double *node_seconds);
 /* Fits every op's model from what was added. */
 void ipro_step_calibration_fit(ipro_step_calibration *calibration);
-/* The predicted seconds of one node, and of one step of a whole program. */
-double ipro_step_calibration_node_seconds(const ipro_step_calibration *calibration,
-                                          const ipro_graph *graph, const ipro_node *node);
+/* The predicted seconds of one step of a whole program (the sum over its nodes). */
 double ipro_step_calibration_seconds(const ipro_step_calibration *calibration,
                                      const ipro_graph *graph);
 
