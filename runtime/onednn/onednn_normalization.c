@@ -101,6 +101,19 @@ static ipro_status restore_variance(const ipro_onednn_kernel *kernel, void *cons
   return IPRO_OK;
 }
 
+/* Whether a normalisation (forward or gradient) works on channel-blocked data: fused with its ReLU
+ * (mask >= 0), exactly when its mask is in the blocked form, so that the two agree on the
+ * mask's form; otherwise when the channels fill their blocks or one of its data operands (the
+ * graph's tensors) lies channel-blocked already. */
+static bool normalises_blocked(const ipro_onednn_kernel *kernel, int64_t channels,
+                               const int *operands, int count, int mask) {
+  if (mask >= 0) return ipro_onednn_blocked_relu_mask(kernel, mask);
+  bool blocked = ipro_onednn_fills_blocks(channels);
+  for (int i = 0; i < count; i++)
+    blocked = blocked || ipro_onednn_carried(kernel, operands[i]);
+  return blocked;
+}
+
 /* A fused normalisation's workspace, the ReLU's mask, bound to the node's input or output
  * `index` (the tensor `mask`), once it is known to fit the bytes planned for the mask: those of
  * oneDNN's workspace where the mask lies in the blocked normalisation's form
@@ -183,17 +196,15 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   if (relu && (!training || !ipro_node_output(graph, node, 5)))
     return ipro_onednn_unsupported(err, "fused_relu outside training or without its mask");
   dnnl_memory_desc_t x_md, data_md, channel_md;
-  /* Channel-blocked when the channels fill the blocks or X or Y lies in padded blocks already;
-   * fused, when the mask is in the blocked normalisation's form (the gradient then agrees) */
-  bool fills = x.rank >= 2 && ipro_onednn_fills_blocks(x.dims[1]);
+  /* channel-blocked by normalises_blocked's rule over X and Y */
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
       ipro_onednn_plain_md(&channel_md, 1, &x.dims[1], err))
     return IPRO_ERROR;
   data_md = x_md;
-  bool blocked_data = relu ? ipro_onednn_blocked_relu_mask(kernel, node->outputs[5])
-                           : fills || ipro_onednn_carried(kernel, node->inputs[0]) ||
-                                 ipro_onednn_carried(kernel, node->outputs[0]);
-  if (blocked_data && ipro_onednn_channel_blocked_md(&x_md, &data_md, err)) return IPRO_ERROR;
+  const int operands[2] = {node->inputs[0], node->outputs[0]};
+  if (normalises_blocked(kernel, x.dims[1], operands, 2, relu ? node->outputs[5] : -1) &&
+      ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
+    return IPRO_ERROR;
   /* Channel-blocked: X, unless it lies channel-blocked already (onednn_layouts.c), is reordered
    * into an intermediate and normalised there in place, and the result reordered into Y, unless
    * Y is carried channel-blocked, which is then written directly. */
@@ -323,12 +334,10 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const 
   /* channel-blocked by the forward's rule (ipro_onednn_build_batch_normalization), over this
    * kernel's own operands: each kernel reorders what does not lie that way */
   data_md = x_md;
-  bool blocked_data = relu ? ipro_onednn_blocked_relu_mask(kernel, node->inputs[5])
-                           : ipro_onednn_fills_blocks(x.dims[1]) ||
-                                 ipro_onednn_carried(kernel, node->inputs[0]) ||
-                                 ipro_onednn_carried(kernel, node->inputs[1]) ||
-                                 ipro_onednn_carried(kernel, node->outputs[0]);
-  if (blocked_data && ipro_onednn_channel_blocked_md(&x_md, &data_md, err)) return IPRO_ERROR;
+  const int operands[3] = {node->inputs[0], node->inputs[1], node->outputs[0]};
+  if (normalises_blocked(kernel, x.dims[1], operands, 3, relu ? node->inputs[5] : -1) &&
+      ipro_onednn_channel_blocked_md(&x_md, &data_md, err))
+    return IPRO_ERROR;
   size_t channel_bytes = (size_t)x.dims[1] * sizeof(float);
   size_t mean = saved ? 0 : ipro_onednn_reserve(kernel, channel_bytes);
   size_t variance = ipro_onednn_reserve(kernel, channel_bytes);
