@@ -24,8 +24,8 @@
  *     2.3e-3 of the whole update and 2.6e-2 of one tensor's after two ResNet-8 steps. Measured on
  *     that H200 with these checks: most models differ by about 1e-6 of the whole update, the deep
  *     ones by more (ResNet-32 6.5e-3, ResNet-110 1.75e-2 end to end), 3.4e-2 of one tensor's at
- *     most (a batch normalisation bias of ResNet-110). A model whose program the CUDA backend refuses fails (Dropout in
- *     training mode, once the known gap, now runs as a generated kernel).
+ *     most (a batch normalisation bias of ResNet-110). A model whose program the CUDA backend
+ * refuses fails (Dropout in training mode, once the known gap, now runs as a generated kernel).
  *
  * Without a usable backend the test skips only when no GPU is visible: with IPRO_REQUIRE_GPU=1, or
  * when the NVIDIA driver lists a GPU (/proc/driver/nvidia/gpus), a backend that cannot start fails.
@@ -372,11 +372,10 @@ static void compare_updates(const parameter_set *before, const parameter_set *cu
 
 static void check_training(ipro_backend *cuda_backend, const char *path, const char *name, int K) {
   ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
-  if (!network) return;
-  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
-  int n_cut_points = cut_points ? ipro_graph_find_cut_points(network, cut_points) : 0;
+  ipro_test_costed_model opened;
+  if (!ipro_test_open_model(path, BATCH, &opened)) return;
+  ipro_graph *network = opened.network;
+  int *cut_points = opened.cut_points, n_cut_points = opened.n_cuts;
   const char *cuts[1] = {NULL};
   char label[512], graph_label[600];
   snprintf(label, sizeof label, "%s K=%d", name, K);

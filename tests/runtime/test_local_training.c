@@ -31,11 +31,10 @@ static void check_plan_matches_allocation(const char *name, int K, int64_t batch
   char path[1024];
   model_path(path, sizeof path, name);
   ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, batch, &network, &err), &err);
-  if (!network) return;
-  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
-  int n_cut_points = ipro_graph_find_cut_points(network, cut_points);
+  ipro_test_costed_model opened;
+  if (!ipro_test_open_model(path, batch, &opened)) return;
+  ipro_graph *network = opened.network;
+  int *cut_points = opened.cut_points, n_cut_points = opened.n_cuts;
   if (K - 1 > n_cut_points) {
     free(cut_points);
     ipro_graph_free(network);

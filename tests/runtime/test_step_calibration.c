@@ -68,11 +68,10 @@ static void check_measured(void) {
   char path[1024];
   ipro_test_path(path, sizeof path, "models/resnet8_fmnist.onnx");
   ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, BATCH, &network, &err), &err);
-  if (!network) return;
-  int *cut_points = malloc(sizeof(int) * (size_t)(network->n_nodes + 1));
-  int n_cut_points = cut_points ? ipro_graph_find_cut_points(network, cut_points) : 0;
+  ipro_test_costed_model opened;
+  if (!ipro_test_open_model(path, BATCH, &opened)) return;
+  ipro_graph *network = opened.network;
+  int *cut_points = opened.cut_points, n_cut_points = opened.n_cuts;
   CHECK_MSG(n_cut_points > 0, "ResNet-8 has no cut point");
   ipro_local_settings settings = ipro_test_local_settings(network, BATCH);
   ipro_step_calibration *calibration = calloc(1, sizeof *calibration);

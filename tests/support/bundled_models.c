@@ -61,14 +61,25 @@ ipro_graph *ipro_test_training_program(const char *name, int64_t batch, bool fus
   return program;
 }
 
-bool ipro_test_cost_model(const char *path, int64_t batch, int min_cuts, int max_cuts,
-                          ipro_test_costed_model *out) {
+bool ipro_test_open_model(const char *path, int64_t batch, ipro_test_costed_model *out) {
   memset(out, 0, sizeof *out);
   ipro_error err = {{0}};
   CHECK_OK(ipro_graph_open(path, batch, &out->network, &err), &err);
   if (!out->network) return false;
   out->cut_points = malloc(sizeof(int) * (size_t)(out->network->n_nodes + 1));
-  out->n_cuts = out->cut_points ? ipro_graph_find_cut_points(out->network, out->cut_points) : 0;
+  CHECK_MSG(out->cut_points != NULL, "out of memory");
+  if (out->cut_points) {
+    out->n_cuts = ipro_graph_find_cut_points(out->network, out->cut_points);
+    return true;
+  }
+  ipro_test_costed_model_free(out);
+  return false;
+}
+
+bool ipro_test_cost_model(const char *path, int64_t batch, int min_cuts, int max_cuts,
+                          ipro_test_costed_model *out) {
+  if (!ipro_test_open_model(path, batch, out)) return false;
+  ipro_error err = {{0}};
   if (out->n_cuts >= min_cuts && out->n_cuts <= max_cuts) {
     ipro_local_settings settings = ipro_test_local_settings(out->network, batch);
     CHECK_OK(ipro_module_costing_create(out->network, out->cut_points, out->n_cuts, &settings,

@@ -30,14 +30,20 @@ ipro_local_settings ipro_test_local_settings(const ipro_graph *network, int64_t 
  * failed check. */
 ipro_graph *ipro_test_training_program(const char *name, int64_t batch, bool fuse_relu);
 
+/* (below) */
+typedef struct ipro_test_costed_model ipro_test_costed_model;
+/* The model at path opened at batch, with its cut points (costing left NULL); false, nothing
+ * held, after a failed check. Release with ipro_test_costed_model_free. */
+bool ipro_test_open_model(const char *path, int64_t batch, ipro_test_costed_model *out);
+
 /* A bundled model opened at a batch with its cut points and their memory costing (the settings
  * above): what the split searches are tested on. */
-typedef struct {
+struct ipro_test_costed_model {
   ipro_graph *network;
   int *cut_points;
   int n_cuts;
   ipro_module_costing *costing;
-} ipro_test_costed_model;
+};
 
 /* false (nothing held) when the model has fewer than min_cuts or more than max_cuts cut points,
  * or when opening or costing it fails (a failed check). */
