@@ -49,7 +49,7 @@ static bool inside_folder(const char *folder, const char *path) {
  * relative to the model's folder and never outside it (no absolute path, no "..", no link
  * leading out), from "offset" (default 0) for "length" bytes (default: what the shape needs). */
 static ipro_status read_external_data(const Onnx__TensorProto *proto, const char *model_path,
-                                      uint8_t *destination, size_t size, ipro_error *err) {
+                                      uint8_t **out, size_t size, ipro_error *err) {
   const char *name = proto->name ? proto->name : "";
   const char *location = NULL;
   long long offset = 0, length = -1;
@@ -101,12 +101,21 @@ static ipro_status read_external_data(const Onnx__TensorProto *proto, const char
                           "offset %lld",
                           name, path, end, size, offset);
   }
+  /* the buffer is made once the file is known to hold what the shape claims */
+  uint8_t *destination = malloc(size ? size : 1);
+  if (!destination) {
+    fclose(file);
+    return ipro_error_set(err, "out of memory for tensor '%s' (%zu bytes)", name, size);
+  }
   size_t got = 0;
   if (fseek(file, (long)offset, SEEK_SET) == 0) got = fread(destination, 1, size, file);
   fclose(file);
-  if (got != size)
+  if (got != size) {
+    free(destination);
     return ipro_error_set(err, "tensor '%s': cannot read %zu bytes at offset %lld of '%s'", name,
                           size, offset, path);
+  }
+  *out = destination;
   return IPRO_OK;
 }
 
@@ -126,6 +135,20 @@ static void copy_int32_field(const int32_t *values, size_t count, ipro_dtype dty
     }
     default: memcpy(destination + 4 * i, &v, 4); break;
     }
+  }
+}
+
+/* How many values of dtype the tensor's typed repeated field holds (ONNX keeps float in
+ * float_data, double in double_data, int64 in int64_data, uint32 and uint64 in uint64_data, and
+ * the narrower types and float16 widened in int32_data). */
+static size_t typed_values(const Onnx__TensorProto *proto, ipro_dtype dtype) {
+  switch (dtype) {
+  case IPRO_DTYPE_FLOAT: return proto->n_float_data;
+  case IPRO_DTYPE_DOUBLE: return proto->n_double_data;
+  case IPRO_DTYPE_INT64: return proto->n_int64_data;
+  case IPRO_DTYPE_UINT32:
+  case IPRO_DTYPE_UINT64: return proto->n_uint64_data;
+  default: return proto->n_int32_data;
   }
 }
 
@@ -152,62 +175,50 @@ ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *
   for (size_t i = 0; i < proto->n_dims; i++)
     out->shape.dims[i] = proto->dims[i];
 
-  uint8_t *data = malloc(size ? size : 1);
+  /* What the file holds is checked against the shape before a buffer of the shape's size is
+   * made: a shape that claims more than the data gives is one message, not an allocation of
+   * whatever size it claims. */
+  uint8_t *data = NULL;
+  bool external = proto->has_data_location &&
+                  proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  if (external) {
+    if (read_external_data(proto, model_path, &data, size, err) != IPRO_OK) return IPRO_ERROR;
+  } else if (proto->has_raw_data && proto->raw_data.len != size) {
+    return ipro_error_set(err, "tensor '%s' holds %zu bytes of raw data but its shape needs %zu",
+                          name, proto->raw_data.len, size);
+  } else if (!proto->has_raw_data && typed_values(proto, dtype) != (size_t)elements) {
+    return ipro_error_set(err, "tensor '%s' holds %zu values but its shape needs %lld", name,
+                          typed_values(proto, dtype), (long long)elements);
+  }
+  if (!external) data = malloc(size ? size : 1);
   if (!data) return ipro_error_set(err, "out of memory for tensor '%s' (%zu bytes)", name, size);
 
-  size_t available_values = 0;
-  ipro_status status = IPRO_OK;
-  if (proto->has_data_location &&
-      proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-    status = read_external_data(proto, model_path, data, size, err);
-  } else if (proto->has_raw_data) {
-    if (proto->raw_data.len != size)
-      status =
-          ipro_error_set(err, "tensor '%s' holds %zu bytes of raw data but its shape needs %zu",
-                         name, proto->raw_data.len, size);
-    else if (size)
-      memcpy(data, proto->raw_data.data, size);
-  } else {
+  if (!external && proto->has_raw_data) {
+    if (size) memcpy(data, proto->raw_data.data, size);
+  } else if (!external) {
     switch (dtype) {
     case IPRO_DTYPE_FLOAT:
-      available_values = proto->n_float_data;
-      if (available_values == (size_t)elements && size) memcpy(data, proto->float_data, size);
+      if (size) memcpy(data, proto->float_data, size);
       break;
     case IPRO_DTYPE_DOUBLE:
-      available_values = proto->n_double_data;
-      if (available_values == (size_t)elements && size) memcpy(data, proto->double_data, size);
+      if (size) memcpy(data, proto->double_data, size);
       break;
     case IPRO_DTYPE_INT64:
-      available_values = proto->n_int64_data;
-      if (available_values == (size_t)elements && size) memcpy(data, proto->int64_data, size);
+      if (size) memcpy(data, proto->int64_data, size);
       break;
     case IPRO_DTYPE_UINT32:
     case IPRO_DTYPE_UINT64:
-      available_values = proto->n_uint64_data;
-      if (available_values == (size_t)elements) {
-        for (int64_t i = 0; i < elements; i++) {
-          if (dtype == IPRO_DTYPE_UINT64) {
-            memcpy(data + 8 * i, &proto->uint64_data[i], 8);
-          } else {
-            uint32_t narrow = (uint32_t)proto->uint64_data[i];
-            memcpy(data + 4 * i, &narrow, 4);
-          }
+      for (int64_t i = 0; i < elements; i++) {
+        if (dtype == IPRO_DTYPE_UINT64) {
+          memcpy(data + 8 * i, &proto->uint64_data[i], 8);
+        } else {
+          uint32_t narrow = (uint32_t)proto->uint64_data[i];
+          memcpy(data + 4 * i, &narrow, 4);
         }
       }
       break;
-    default:
-      available_values = proto->n_int32_data;
-      if (available_values == (size_t)elements)
-        copy_int32_field(proto->int32_data, available_values, dtype, data);
-      break;
+    default: copy_int32_field(proto->int32_data, (size_t)elements, dtype, data); break;
     }
-    if (available_values != (size_t)elements)
-      status = ipro_error_set(err, "tensor '%s' holds %zu values but its shape needs %lld", name,
-                              available_values, (long long)elements);
-  }
-  if (status != IPRO_OK) {
-    free(data);
-    return status;
   }
   free(out->data);
   out->data = data;
