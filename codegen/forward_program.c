@@ -146,7 +146,9 @@ ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
   out->arena_bytes = summary.arena_bytes;
   out->arena_lower_bound_bytes = summary.lower_bound_bytes;
   for (int t = 0; t < n_tensors; t++)
-    if (buffer_of[t] >= 0) out->slots[t].offset = buffers[buffer_of[t]].offset;
+    if (buffer_of[t] >= 0)
+      out->slots[t] = (ipro_tensor_slot){
+          IPRO_SLOT_ARENA, buffers[buffer_of[t]].offset, out->slots[t].bytes, t, first[t], last[t]};
   for (int t = 0; t < n_tensors; t++) {
     if (root[t] == t || graph->tensors[t].kind != IPRO_TENSOR_ACTIVATION) continue;
     out->slots[t] = out->slots[root[t]];
@@ -162,6 +164,47 @@ done:
   free(buffers);
   free(buffer_of);
   if (status != IPRO_OK) ipro_forward_program_release(out);
+  return status;
+}
+
+ipro_status ipro_forward_program_widen_workspaces(const ipro_graph *graph,
+                                                  ipro_forward_program *program,
+                                                  const size_t *wanted, size_t arena_limit,
+                                                  bool *widened, ipro_error *err) {
+  int n_tensors = graph->n_tensors, n_steps = program->n_steps;
+  /* the arena's buffers: each tensor that owns one, then every step's workspace */
+  ipro_planned_buffer *buffers = calloc((size_t)(n_tensors + n_steps) + 1, sizeof *buffers);
+  if (!buffers) return ipro_error_set(err, "out of memory widening a program's workspaces");
+  int count = 0;
+  for (int t = 0; t < n_tensors; t++) {
+    const ipro_tensor_slot *slot = &program->slots[t];
+    if (slot->kind == IPRO_SLOT_ARENA && slot->owner == t)
+      buffers[count++] =
+          (ipro_planned_buffer){slot->bytes, slot->first_step, slot->last_step, slot->offset};
+  }
+  int first_workspace = count;
+  for (int s = 0; s < n_steps; s++)
+    buffers[count++] = (ipro_planned_buffer){program->steps[s].workspace_bytes, s, s,
+                                             program->steps[s].workspace_offset};
+  ipro_status status = IPRO_OK;
+  for (int s = 0; s < n_steps && status == IPRO_OK; s++) {
+    ipro_program_step *step = &program->steps[s];
+    if (wanted[step->node] <= step->workspace_bytes) continue;
+    bool fitted = false;
+    status = ipro_memory_plan_refit(buffers, count, first_workspace + s, wanted[step->node],
+                                    program->alignment, arena_limit, &fitted, err);
+    if (status != IPRO_OK || !fitted) continue;
+    step->workspace_bytes = wanted[step->node];
+    step->workspace_offset = buffers[first_workspace + s].offset;
+    size_t end =
+        step->workspace_offset + ipro_memory_aligned(step->workspace_bytes, program->alignment);
+    if (end > program->arena_bytes) program->arena_bytes = end;
+    widened[step->node] = true;
+  }
+  if (status == IPRO_OK)
+    program->arena_lower_bound_bytes =
+        ipro_memory_plan_lower_bound(buffers, count, program->alignment);
+  free(buffers);
   return status;
 }
 

@@ -26,6 +26,9 @@ typedef struct {
   ipro_slot_kind kind;
   size_t offset; /* within its block */
   size_t bytes;
+  /* Arena slots: the tensor whose buffer it is (itself unless it is a view of another), and the
+   * steps that buffer is live, first to last. */
+  int owner, first_step, last_step;
 } ipro_tensor_slot;
 
 typedef struct {
@@ -59,6 +62,14 @@ ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
                                                const size_t *workspace_bytes, size_t alignment,
                                                const size_t *tensor_bytes,
                                                ipro_forward_program *out, ipro_error *err);
+/* Gives each step of graph's program whose node n wants more workspace than it has (wanted[n]) that
+ * much where the arena has room for it at that step without moving anything else
+ * (ipro_memory_plan_refit), ending at or below arena_limit; widened[n] says which got it. The arena
+ * grows to the end of the highest, and the lower bound is counted again. */
+ipro_status ipro_forward_program_widen_workspaces(const ipro_graph *graph,
+                                                  ipro_forward_program *program,
+                                                  const size_t *wanted, size_t arena_limit,
+                                                  bool *widened, ipro_error *err);
 void ipro_forward_program_release(ipro_forward_program *program);
 /* Whether node runs at all: false for nodes folded into constants; true for nodes without
  * outputs, which update their inputs in place (optimizer steps). */

@@ -70,7 +70,7 @@ static int overlaps(const ipro_planned_buffer *a, const ipro_planned_buffer *b) 
   return a->first_step <= b->last_step && b->first_step <= a->last_step;
 }
 
-static size_t lower_bound(const ipro_planned_buffer *buffers, int count) {
+static size_t lower_bound(const ipro_planned_buffer *buffers, int count, size_t alignment) {
   int last = 0;
   for (int i = 0; i < count; i++)
     if (buffers[i].last_step > last) last = buffers[i].last_step;
@@ -80,10 +80,38 @@ static size_t lower_bound(const ipro_planned_buffer *buffers, int count) {
     size_t live = 0;
     for (int i = 0; i < count; i++)
       if (buffers[i].first_step <= step && step <= buffers[i].last_step)
-        live += aligned(buffers[i].bytes);
+        live += ipro_memory_aligned(buffers[i].bytes, alignment);
     if (live > best) best = live;
   }
   return best;
+}
+
+size_t ipro_memory_plan_lower_bound(const ipro_planned_buffer *buffers, int count,
+                                    size_t alignment) {
+  return lower_bound(buffers, count,
+                     alignment < IPRO_ARENA_ALIGNMENT ? IPRO_ARENA_ALIGNMENT : alignment);
+}
+
+/* The smallest gap of at least size bytes between the conflicts (sorted by offset) that ends at
+ * or below limit, else the space above them when that does: its offset in *offset. Returns
+ * whether there is one. */
+static bool best_gap(ipro_planned_buffer *const *conflicts, int m, size_t size, size_t alignment,
+                     size_t limit, size_t *offset) {
+  size_t best = (size_t)-1, cursor = 0;
+  bool found = false;
+  for (int c = 0; c < m; c++) {
+    size_t start = conflicts[c]->offset;
+    if (start > cursor && start - cursor >= size && start - cursor < best && start <= limit) {
+      best = start - cursor;
+      *offset = cursor;
+      found = true;
+    }
+    size_t end = start + ipro_memory_aligned(conflicts[c]->bytes, alignment);
+    if (end > cursor) cursor = end;
+  }
+  if (found) return true;
+  *offset = cursor;
+  return cursor <= limit && limit - cursor >= size;
 }
 
 /* Best fit in the given order: each buffer goes into the smallest gap between the already-placed
@@ -99,19 +127,8 @@ static size_t place_in_order(ipro_planned_buffer *buffers, const int *order, int
     for (int p = 0; p < n_placed; p++)
       if (overlaps(placed[p], buffer)) conflicts[m++] = placed[p];
     qsort(conflicts, (size_t)m, sizeof(*conflicts), by_offset);
-    size_t best_offset = 0, best_gap = (size_t)-1, cursor = 0;
-    bool found = false;
-    for (int c = 0; c < m; c++) {
-      size_t start = conflicts[c]->offset;
-      if (start > cursor && start - cursor >= size && start - cursor < best_gap) {
-        best_gap = start - cursor;
-        best_offset = cursor;
-        found = true;
-      }
-      size_t end = start + aligned(conflicts[c]->bytes);
-      if (end > cursor) cursor = end;
-    }
-    if (!found) best_offset = cursor;
+    size_t best_offset;
+    best_gap(conflicts, m, size, IPRO_ARENA_ALIGNMENT, SIZE_MAX, &best_offset);
     buffer->offset = best_offset;
     if (best_offset + size > arena) arena = best_offset + size;
     placed[n_placed++] = buffer;
@@ -146,7 +163,7 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
                             count);
     }
   }
-  size_t lower = lower_bound(buffers, count), best = (size_t)-1;
+  size_t lower = lower_bound(buffers, count, IPRO_ARENA_ALIGNMENT), best = (size_t)-1;
   for (placement_order which = ORDER_SIZE; which < ORDER_COUNT && best > lower; which++) {
     sort_for(which, buffers, count, entries, order);
     size_t arena = place_in_order(buffers, order, count, placed, conflicts);
@@ -191,4 +208,26 @@ ipro_status ipro_memory_plan_aligned(ipro_planned_buffer *buffers, int count, si
     buffers[i].bytes = bytes[i];
   free(bytes);
   return status;
+}
+
+ipro_status ipro_memory_plan_refit(ipro_planned_buffer *buffers, int count, int which, size_t bytes,
+                                   size_t alignment, size_t limit, bool *fitted, ipro_error *err) {
+  *fitted = false;
+  if (alignment < IPRO_ARENA_ALIGNMENT) alignment = IPRO_ARENA_ALIGNMENT;
+  if (bytes > (size_t)INT64_MAX - alignment) return IPRO_OK; /* fits no arena */
+  ipro_planned_buffer **conflicts = malloc(sizeof(*conflicts) * ((size_t)count + 1));
+  if (!conflicts) return ipro_error_set(err, "out of memory planning %d buffers", count);
+  int m = 0;
+  for (int i = 0; i < count; i++)
+    if (i != which && buffers[i].bytes > 0 && overlaps(&buffers[i], &buffers[which]))
+      conflicts[m++] = &buffers[i];
+  qsort(conflicts, (size_t)m, sizeof(*conflicts), by_offset);
+  size_t offset;
+  if (best_gap(conflicts, m, ipro_memory_aligned(bytes, alignment), alignment, limit, &offset)) {
+    buffers[which].offset = offset;
+    buffers[which].bytes = bytes;
+    *fitted = true;
+  }
+  free(conflicts);
+  return IPRO_OK;
 }

@@ -13,6 +13,7 @@
 #ifndef IPRO_MEMORY_PLAN_H
 #define IPRO_MEMORY_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "frontend/error.h"
@@ -42,5 +43,17 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
  * device that wants more, CUDA's 256 bytes). */
 ipro_status ipro_memory_plan_aligned(ipro_planned_buffer *buffers, int count, size_t alignment,
                                      ipro_memory_plan_summary *summary, ipro_error *err);
+
+/* The largest total of buffers live at one step, each rounded up to alignment: no placement of
+ * them can use less. */
+size_t ipro_memory_plan_lower_bound(const ipro_planned_buffer *buffers, int count,
+                                    size_t alignment);
+/* Gives buffers[which] a new size, bytes, at an offset where it overlaps no other buffer live at
+ * the same time, without moving any of them: the smallest gap that holds it (sizes rounded up to
+ * alignment) and ends at or below limit. *fitted says whether there was one; buffers[which] is
+ * unchanged when not. (A program's kernels can then take a larger workspace at the steps where
+ * its arena has room for one: runtime/executor.c.) */
+ipro_status ipro_memory_plan_refit(ipro_planned_buffer *buffers, int count, int which, size_t bytes,
+                                   size_t alignment, size_t limit, bool *fitted, ipro_error *err);
 
 #endif

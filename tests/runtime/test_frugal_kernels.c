@@ -3,12 +3,15 @@
  * convolutions against direct ones, whose scratchpads differ by several MB.
  * - ResNet-32's end-to-end training program at batch 128 keeps Winograd: its arena is larger than
  *   with IPRO_ONEDNN_WINOGRAD=0 (so the faster kernels are really there) by at most 1/32;
- * - ResNet-8's at batch 128 goes frugal: one of its convolutions, prepared alone, has the Winograd
- *   kernel (so there was a choice), yet the program's arena is the direct convolutions' to the
- *   byte (the scratchpads would add about 5%).
+ * - ResNet-8's at batch 128: one of its convolutions, prepared alone, has the Winograd kernel (so
+ *   there is a choice), and the program's arena is at most 1/32 larger than the direct
+ *   convolutions' whichever the executor keeps. (Which it keeps depends on the CPU: oneDNN sizes
+ *   Winograd's scratchpads by its caches. On an AMD Zen 4 they would add about 5% and the
+ *   program went frugal; on an Intel Xeon with a 480 MB L3, 2.8%, and it keeps them.)
  * The arena sizes are the planner's, compared between two builds of the same program; that the
  * planned bytes are the bytes the trainer allocates, with either choice, is
- * runtime.test_local_training's check at batch 128. */
+ * runtime.test_local_training's check at batch 128; runtime.test_workspace_choice tests the
+ * choice itself, step by step, on a backend whose workspaces it sets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +86,9 @@ int main(void) {
             "resnet8 at batch %d: its 32-channel convolution has no Winograd kernel to weigh",
             BATCH);
   fast = arena_of("resnet8_fmnist", NULL), direct = arena_of("resnet8_fmnist", "0");
-  CHECK_MSG(fast == direct, "resnet8 at batch %d: arena %zu bytes, %zu direct: should go frugal",
-            BATCH, fast, direct);
+  CHECK_MSG(fast >= direct && fast <= direct + direct / 32,
+            "resnet8 at batch %d: arena %zu bytes, %zu direct: at most 1/32 more", BATCH, fast,
+            direct);
   printf("resnet8 at batch %d: arena %zu bytes, %zu direct\n", BATCH, fast, direct);
   return ipro_test_finish();
 }
