@@ -210,8 +210,11 @@ static int unnormalised_image(head_builder *b, int image, const ipro_head_option
 static int decoder(head_builder *b, int h, int64_t channels, int image,
                    const ipro_shape *image_shape, const ipro_head_options *o, int *target) {
   const ipro_shape cut = b->graph->tensors[h].shape; /* a copy: adding tensors moves them */
+  bool smaller = cut.dims[2] != image_shape->dims[2] || cut.dims[3] != image_shape->dims[3];
   int y;
-  if (o->decoder == IPRO_DECODER_REDUCED) {
+  /* A cut at the image's resolution needs no upsampling: resizing with aligned corners to the
+   * same size is the identity. */
+  if (o->decoder == IPRO_DECODER_REDUCED || !smaller) {
     y = conv_bn(b, "decoder/conv1", h, channels, 12, 1, true);
   } else {
     int up = resize(b, "decoder/Resize", h, channels, image_shape->dims[2], image_shape->dims[3],
@@ -223,7 +226,6 @@ static int decoder(head_builder *b, int h, int64_t channels, int image,
   node(b, "decoder/Sigmoid", IPRO_OP_SIGMOID, &z, 1, &prediction);
   /* Resized first, so that nothing of the image's size is built (bilinear weights sum to 1, so
    * resizing commutes with the per-channel affine map that undoes the normalisation). */
-  bool smaller = cut.dims[2] != image_shape->dims[2] || cut.dims[3] != image_shape->dims[3];
   if (o->decoder == IPRO_DECODER_REDUCED && smaller)
     image = resize(b, "decoder/target/Resize", image, o->image_channels, cut.dims[2], cut.dims[3],
                    "half_pixel");
