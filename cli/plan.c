@@ -209,6 +209,7 @@ int ipro_cli_plan(int argc, char **argv) {
   int64_t batch = 128;
   bool reference = false;
   double gflops = 40;
+  bool gflops_given = false;
   ipro_device device = IPRO_DEVICE_CPU;
   ipro_cli_local_options options;
   ipro_cli_local_defaults(&options);
@@ -245,6 +246,7 @@ int ipro_cli_plan(int argc, char **argv) {
       gflops = value ? strtod(value, &end) : 0;
       if (!value || end == value || *end || !(gflops > 0 && gflops < 1e12))
         return usage_error("--gflops expects a positive rate, got", value ? value : "");
+      gflops_given = true;
       i++;
     } else if (strcmp(a, "--reference") == 0) {
       reference = true;
@@ -259,6 +261,8 @@ int ipro_cli_plan(int argc, char **argv) {
   }
   if (!path) return usage_error("no model given", NULL);
   if (ipro_cli_local_conflicts("plan", &options, true)) return 2;
+  if (gflops_given && options.calibrate)
+    return usage_error("--gflops and --calibrate both set the step times; give one", NULL);
 
   ipro_plan report = {0};
   ipro_error err = {{0}};

@@ -14,13 +14,13 @@
 /* A module's step: predicted from the measured profile with --calibrate, else its FLOPs at the
  * --gflops rate. */
 static double step_seconds(const ipro_plan *r, const ipro_plan_module *m) {
-  return r->e2e_module.step_seconds > 0 ? m->step_seconds : (double)m->flops / (r->gflops * 1e9);
+  return r->calibrated ? m->step_seconds : (double)m->flops / (r->gflops * 1e9);
 }
 
 void ipro_plan_print_times(const ipro_plan *r) {
   double slowest = 0;
   int slowest_module = 0;
-  if (r->e2e_module.step_seconds > 0)
+  if (r->calibrated)
     printf("time predicted from kernels measured on this machine (--calibrate), per training "
            "step:");
   else

@@ -70,6 +70,7 @@ typedef struct {
   ipro_plan_module e2e_module;
   ipro_plan_module modules[IPRO_MAX_MODULES];
   int largest_module; /* 0-based index of the module with the largest transient bytes */
+  bool calibrated;    /* the step times are --calibrate's (step_seconds), not --gflops' */
   double gflops;      /* the caller's: the FLOP rate module times are shown at */
 } ipro_plan;
 

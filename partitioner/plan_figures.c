@@ -90,6 +90,7 @@ static ipro_status module_details(const ipro_module_coster *backend, int module,
 }
 
 ipro_status ipro_plan_figures(ipro_plan *r, const ipro_module_coster *backend, ipro_error *err) {
+  r->calibrated = backend->step_ns != NULL;
   const ipro_graph *network = r->network;
   const int *cut_points = r->cost->cut_points;
   int n = r->cost->n_cut_points;

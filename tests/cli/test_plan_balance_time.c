@@ -12,8 +12,9 @@
  *     each module's ms is the plan JSON's calibrated_step_seconds (written in the same run) and
  *     the pace is the batch over the slowest; train -K 2 --balance time --calibrate trains, and
  *     --calibrate without --balance time is a usage error of train;
- *   - --balance without -K, an unknown --balance and a --gflops that is not a positive number
- *     are usage errors (exit 2) naming what is wrong, for train as for plan. */
+ *   - --balance without -K, an unknown --balance, a --gflops that is not a positive number and
+ *     --gflops beside --calibrate are usage errors (exit 2) naming what is wrong, for train as for
+ * plan. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,7 +25,8 @@
 #include "support/check.h"
 #include "support/command.h"
 
-#define MODEL "models/resnet8_fmnist.onnx --batch 8 -K 3 --gflops 10"
+#define PLAN "models/resnet8_fmnist.onnx --batch 8 -K 3"
+#define MODEL PLAN " --gflops 10"
 #define K 3
 
 /* The FLOPs column of the table's module rows ("1  first last parameters FLOPs ..."). */
@@ -75,7 +77,7 @@ static void check_calibrated(void) {
   if (fd < 0) return;
   close(fd);
   char command[512];
-  snprintf(command, sizeof command, "plan " MODEL " --balance time --calibrate --json %s", json);
+  snprintf(command, sizeof command, "plan " PLAN " --balance time --calibrate --json %s", json);
   ipro_command_result r;
   ipro_test_run_infopro(command, &r);
   const char *line = strstr(r.out, "time predicted from kernels measured on this machine "
@@ -187,6 +189,8 @@ int main(void) {
        "--balance expects memory or time, got 'speed'"},
       {"plan models/resnet8_fmnist.onnx -K 2 --gflops -3", "--gflops expects a positive rate"},
       {"plan models/resnet8_fmnist.onnx -K 2 --gflops fast", "--gflops expects a positive rate"},
+      {"plan models/resnet8_fmnist.onnx -K 2 --balance time --calibrate --gflops 10",
+       "--gflops and --calibrate both set the step times"},
       {"train models/resnet8_fmnist.onnx --data fashion-mnist -K 2 --calibrate",
        "--calibrate times the modules for --balance time"}};
   for (size_t i = 0; i < sizeof usage / sizeof *usage; i++) {
