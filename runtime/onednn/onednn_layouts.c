@@ -226,30 +226,36 @@ ipro_status ipro_onednn_layout_md(const ipro_onednn_kernel *kernel, int tensor,
   return ipro_onednn_channel_blocked_md(&copy, md, err);
 }
 
+/* The bytes of a float32 tensor of shape in the channel-blocked layout (its channels padded). */
+static ipro_status channel_blocked_bytes(const ipro_shape *shape, size_t *bytes, ipro_error *err) {
+  dnnl_memory_desc_t plain, blocked;
+  if (ipro_onednn_plain_md(&plain, shape->rank, shape->dims, err) ||
+      ipro_onednn_channel_blocked_md(&plain, &blocked, err))
+    return IPRO_ERROR;
+  *bytes = dnnl_memory_desc_get_size(&blocked);
+  return IPRO_OK;
+}
+
 size_t ipro_onednn_layout_bytes(const ipro_backend *self, const ipro_graph *graph, int tensor,
                                 uint8_t layout) {
   (void)self;
   const ipro_tensor *t = &graph->tensors[tensor];
   ipro_shape shape = t->shape;
   if (graph->batch > 0) ipro_shape_bind_batch(&shape, graph->batch);
-  dnnl_memory_desc_t plain, blocked;
+  size_t bytes;
   ipro_error err;
-  if (layout != IPRO_ONEDNN_CHANNEL_BLOCKED ||
-      ipro_onednn_plain_md(&plain, shape.rank, shape.dims, &err) ||
-      ipro_onednn_channel_blocked_md(&plain, &blocked, &err))
+  if (layout != IPRO_ONEDNN_CHANNEL_BLOCKED || channel_blocked_bytes(&shape, &bytes, &err))
     return (size_t)ipro_tensor_bytes(t);
-  return dnnl_memory_desc_get_size(&blocked);
+  return bytes;
 }
 
 ipro_status ipro_onednn_flat_elements(const ipro_onednn_kernel *kernel, int tensor,
                                       const ipro_shape *shape, int64_t *count, ipro_error *err) {
   *count = ipro_shape_elements(shape);
+  size_t bytes;
   if (!ipro_onednn_carried(kernel, tensor)) return IPRO_OK;
-  dnnl_memory_desc_t plain, blocked;
-  if (ipro_onednn_plain_md(&plain, shape->rank, shape->dims, err) ||
-      ipro_onednn_channel_blocked_md(&plain, &blocked, err))
-    return IPRO_ERROR;
-  *count = (int64_t)(dnnl_memory_desc_get_size(&blocked) / sizeof(float));
+  if (channel_blocked_bytes(shape, &bytes, err)) return IPRO_ERROR;
+  *count = (int64_t)(bytes / sizeof(float));
   return IPRO_OK;
 }
 
