@@ -16,7 +16,8 @@ static uint64_t trainer_of(const ipro_cli_memory_report *m) {
 }
 
 static uint64_t allocator_of(const ipro_cli_memory_report *m) {
-  return m->allocator > m->trainer_creation_peak ? m->allocator : m->trainer_creation_peak;
+  uint64_t peak = m->allocator > m->trainer_creation_peak ? m->allocator : m->trainer_creation_peak;
+  return m->between_epochs_peak > peak ? m->between_epochs_peak : peak;
 }
 
 static double percent_over(uint64_t measured, uint64_t planned) {
@@ -72,6 +73,11 @@ void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
           (unsigned long long)m->split_search_rss, (unsigned long long)m->rss_baseline);
   if (m->pipeline_held)
     fprintf(out, ", pipeline messages (allocator) %llu", (unsigned long long)m->pipeline_held);
+  if (m->between_epochs_held)
+    fprintf(out, ", %s (allocator) %llu",
+            m->pipeline_held ? "state gathered for the test pass and checkpoints"
+                             : "writing checkpoints",
+            (unsigned long long)m->between_epochs_held);
   if (m->export_heap)
     fprintf(out, ", writing the trained model (allocator) %llu",
             (unsigned long long)m->export_heap);
@@ -97,6 +103,7 @@ void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writ
   ipro_json_int(w, "libraries_rss_at_start_bytes", (int64_t)m->rss_baseline);
   ipro_json_int(w, "writing_trained_model_bytes", (int64_t)m->export_heap);
   ipro_json_int(w, "pipeline_messages_bytes", (int64_t)m->pipeline_held);
+  ipro_json_int(w, "between_epochs_bytes", (int64_t)m->between_epochs_held);
   ipro_json_end_object(w);
   ipro_json_int(w, "rss_slack_bytes", (int64_t)IPRO_CLI_RSS_SLACK_BYTES);
   if (m->end_to_end) ipro_json_int(w, "end_to_end_peak_bytes", (int64_t)m->end_to_end);

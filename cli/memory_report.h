@@ -22,7 +22,12 @@
  *                       stays resident for the trainer to reuse), the resident set the
  *                       process started with (the libraries), and, after training, the
  *                       allocator's peak while the trained model is written (--out: the model
- *                       file read and decoded again), which the figures above leave out;
+ *                       file read and decoded again), which the figures above leave out, and
+ *                       what runs between epochs outside the training steps: a checkpoint
+ *                       written (its state copied and encoded), and in a pipeline every rank's
+ *                       state gathered on rank 0 for the test pass, the checkpoint and --out
+ *                       (its bytes at their most, left out of the trainer's figure and in the
+ *                       allocator-measured peak);
  *   device-measured     on a GPU, the driver's figure of device memory in use
  *                       (cudaMemGetInfo) at its highest after creation or a step, over its
  *                       figure before the trainer allocated (printed only there).
@@ -49,13 +54,17 @@ typedef struct {
   uint64_t trainer_creation_peak; /* the same while the trainer was created */
   uint64_t trainer_held;          /* allocator bytes the trainer held once created */
   uint64_t test_pass_held;        /* allocator bytes the test pass held once opened */
-  uint64_t pipeline_held;    /* under mpirun: allocator bytes the pipeline took when attached (its
-                                message buffers, and what MPI allocated then) */
-  uint64_t rss_growth;       /* VmHWM over the baseline's VmRSS */
-  uint64_t rss_baseline;     /* VmRSS when `train` started: the libraries, the binary */
-  uint64_t dataset;          /* training and test splits as stored (uint8) */
-  uint64_t loader;           /* the batch loaders' buffers */
-  uint64_t export_heap;      /* allocator peak while the trained model was written (0: none was) */
+  uint64_t pipeline_held; /* under mpirun: allocator bytes the pipeline took when attached (its
+                             message buffers, and what MPI allocated then) */
+  uint64_t rss_growth;    /* VmHWM over the baseline's VmRSS */
+  uint64_t rss_baseline;  /* VmRSS when `train` started: the libraries, the binary */
+  uint64_t dataset;       /* training and test splits as stored (uint8) */
+  uint64_t loader;        /* the batch loaders' buffers */
+  uint64_t export_heap;   /* allocator peak while the trained model was written (0: none was) */
+  /* Between epochs, outside the training steps (a checkpoint written; in a pipeline, every
+   * rank's state gathered on rank 0 and scored): the most allocator bytes that held at once,
+   * and the process's allocator peak then (both 0 where nothing ran between epochs). */
+  uint64_t between_epochs_held, between_epochs_peak;
   uint64_t split_search_rss; /* anonymous resident growth while the split was searched */
   uint64_t library_pages;    /* RssFile's growth: library code paged in since the start */
   uint64_t end_to_end;       /* the end-to-end plan's peak (0 when not computed) */

@@ -458,9 +458,13 @@ typedef struct {
    * exists (runtime/process_memory.h) */
   ipro_process_memory process, training;
   int64_t trainer_heap, test_pass_heap, pipeline_heap;
-  /* pipeline: its message buffers */       /* allocator bytes held by each once built */
-  uint64_t trainer_creation_peak;           /* the allocator's peak while the trainer was built */
-  uint64_t split_search_rss;                /* RssAnon growth while the split was searched */
+  /* pipeline: its message buffers */ /* allocator bytes held by each once built */
+  uint64_t trainer_creation_peak;     /* the allocator's peak while the trainer was built */
+  uint64_t split_search_rss;          /* RssAnon growth while the split was searched */
+  /* The allocator's figures of what runs between epochs outside the training steps (a
+   * checkpoint written; in a pipeline, every rank's state gathered on rank 0): the most those
+   * held at once, and the process's peak then, over the training probe's baseline. */
+  uint64_t between_epochs_held, between_epochs_peak;
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
   int n_heads;
 } train_run;
@@ -942,6 +946,9 @@ static ipro_status evaluate(train_run *r, ipro_cli_eval_totals *totals, ipro_err
   if (r->pipeline) {
     ipro_training_position position = r->position;
     position.steps_done = ipro_trainer_steps(r->trainer);
+    /* gathering and scoring are measured apart from the training steps, until train() ends the
+     * stretch (between_epochs_end) */
+    ipro_process_memory_aside_begin(&r->training);
     ipro_checkpoint_release(&r->gathered);
     status = ipro_pipeline_gather_state(r->pipeline, &position, &r->gathered, err);
     if (status != IPRO_OK || !leads(r)) return status;
@@ -1070,6 +1077,18 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   return IPRO_OK;
 }
 
+/* What runs between epochs (scoring a pipeline's gathered state, checkpoints) is measured as a
+ * term of its own, outside the trainer's figure (runtime/process_memory.h). */
+static void between_epochs_begin(train_run *r) { ipro_process_memory_aside_begin(&r->training); }
+
+static void between_epochs_end(train_run *r) {
+  int64_t level = r->training.level_before_aside - r->training.heap_baseline;
+  uint64_t held = ipro_process_memory_aside_end(&r->training);
+  if (held > r->between_epochs_held) r->between_epochs_held = held;
+  int64_t peak = level + (int64_t)held;
+  if (peak > 0 && (uint64_t)peak > r->between_epochs_peak) r->between_epochs_peak = (uint64_t)peak;
+}
+
 static ipro_status train(train_run *r, ipro_error *err) {
   bool terminal = isatty(fileno(stdout));
   double start = ipro_progress_now();
@@ -1080,17 +1099,26 @@ static ipro_status train(train_run *r, ipro_error *err) {
     r->position.epochs_done = epoch + 1;
     r->position.steps_done = ipro_trainer_steps(r->trainer);
     ipro_status saved = IPRO_OK;
-    if (r->options->checkpoint && !r->pipeline)
+    if (r->options->checkpoint && !r->pipeline) {
+      between_epochs_begin(r);
       saved = ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err);
-    else if (r->options->checkpoint && leads(r)) /* the state gathered for the test */
-      r->gathered.position = r->position,
-      saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
+      between_epochs_end(r);
+    } else if (r->pipeline) {
+      /* the stretch the gather and the test pass began (evaluate) goes on */
+      if (r->options->checkpoint && leads(r)) /* the state gathered for the test */
+        r->gathered.position = r->position,
+        saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
+      /* kept after the last epoch for --out; released before training goes on */
+      if (epoch + 1 < r->position.total_epochs) ipro_checkpoint_release(&r->gathered);
+      between_epochs_end(r);
+    }
     if (saved != IPRO_OK) return IPRO_ERROR;
   }
   if (epochs_run == 0) {
     /* Resumed at the end: score the restored parameters for the final line. */
     ipro_cli_eval_totals totals;
     if (evaluate(r, &totals, err) != IPRO_OK) return IPRO_ERROR;
+    if (r->pipeline) between_epochs_end(r);
     if (leads(r)) r->test_accuracy = (double)totals.correct / (double)totals.seen;
   }
   if (r->pipeline && report_pipeline(r, err) != IPRO_OK) return IPRO_ERROR;
@@ -1125,6 +1153,8 @@ static ipro_status train(train_run *r, ipro_error *err) {
       .trainer_held = (uint64_t)r->trainer_heap,
       .test_pass_held = (uint64_t)r->test_pass_heap,
       .pipeline_held = r->pipeline_heap > 0 ? (uint64_t)r->pipeline_heap : 0,
+      .between_epochs_held = r->between_epochs_held,
+      .between_epochs_peak = r->between_epochs_peak,
       .rss_growth = ipro_process_memory_rss_growth(&r->process),
       .rss_baseline = r->process.rss_baseline,
       .library_pages = ipro_process_memory_file_growth(&r->process),

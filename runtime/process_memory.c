@@ -36,13 +36,28 @@ int64_t ipro_process_memory_heap_level(const ipro_process_memory *probe) {
 }
 
 void ipro_process_memory_restart_peak(ipro_process_memory *probe) {
-  (void)probe;
+  probe->kept_growth = 0;
   ipro_counting_allocator_reset_peak();
 }
 
 uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe) {
-  int64_t growth = ipro_counting_allocator_peak() - probe->heap_baseline;
+  int64_t growth = ipro_counting_allocator_peak() - probe->heap_baseline - probe->aside_held;
+  if (growth < probe->kept_growth) growth = probe->kept_growth;
   return growth > 0 ? (uint64_t)growth : 0;
+}
+
+void ipro_process_memory_aside_begin(ipro_process_memory *probe) {
+  int64_t growth = (int64_t)ipro_process_memory_heap_growth(probe);
+  if (growth > probe->kept_growth) probe->kept_growth = growth;
+  probe->level_before_aside = ipro_counting_allocator_in_use() - probe->aside_held;
+  ipro_counting_allocator_reset_peak();
+}
+
+uint64_t ipro_process_memory_aside_end(ipro_process_memory *probe) {
+  int64_t high = ipro_counting_allocator_peak() - probe->level_before_aside;
+  probe->aside_held = ipro_counting_allocator_in_use() - probe->level_before_aside;
+  ipro_counting_allocator_reset_peak();
+  return high > 0 ? (uint64_t)high : 0;
 }
 
 uint64_t ipro_process_memory_rss_growth(const ipro_process_memory *probe) {

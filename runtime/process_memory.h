@@ -21,6 +21,10 @@ typedef struct {
   uint64_t rss_baseline;  /* VmRSS at the baseline, bytes (0 where /proc is unreadable) */
   int64_t heap_baseline;  /* allocator bytes in use at the baseline */
   uint64_t file_baseline; /* RssFile at the baseline: resident pages of mapped files */
+  /* Stretches set aside (ipro_process_memory_aside_begin): the growth before the current stretch
+   * of other work, the bytes in use that stretches still hold, and the level of the rest when
+   * the current one began. */
+  int64_t kept_growth, aside_held, level_before_aside;
 } ipro_process_memory;
 
 /* The baseline: the allocator's bytes in use and the resident set now; restarts the allocator's
@@ -32,8 +36,16 @@ int64_t ipro_process_memory_heap_level(const ipro_process_memory *probe);
  * stretch whose transients belong to something else (building the test pass) is left out. */
 void ipro_process_memory_restart_peak(ipro_process_memory *probe);
 /* The most allocator bytes in use since the baseline (or the last restart), over the
- * baseline's. */
+ * baseline's, less what set-aside stretches allocated. */
 uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe);
+/* A stretch whose allocations belong to something else (a pipeline's rank 0 gathering every
+ * rank's state to score it) begins: heap_growth keeps its figure so far, and leaves out what the
+ * stretch allocates, its transients and what it still holds when it ends, until a later stretch
+ * frees it. Nothing else may allocate or free during a stretch. */
+void ipro_process_memory_aside_begin(ipro_process_memory *probe);
+/* The stretch ends: the most bytes it and the earlier stretches held at once, over the level
+ * of the rest (its own high-water mark, as a term of its own). */
+uint64_t ipro_process_memory_aside_end(ipro_process_memory *probe);
 /* The resident set's high-water mark over the baseline's resident set (0 where unreadable). The
  * high-water mark is the process's, so a baseline taken late can only make this larger. */
 uint64_t ipro_process_memory_rss_growth(const ipro_process_memory *probe);
