@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codegen/fusion.h"
+#include "frontend/op_table.h"
 #include "partitioner/module_graph.h"
 
 void ipro_local_settings_defaults(ipro_local_settings *s) {
@@ -24,6 +25,52 @@ void ipro_local_settings_defaults(ipro_local_settings *s) {
   s->K = 2;
   s->choose_heads = true;
   s->fuse_relu = true;
+  s->copy_output = true;
+}
+
+/* Moves the last node of m to position `at`, the nodes from there one on, and sets every
+ * tensor's producer again. */
+static void move_last_node_to(ipro_graph *m, int at) {
+  int last = m->n_nodes - 1;
+  ipro_node moved = m->nodes[last];
+  memmove(&m->nodes[at + 1], &m->nodes[at], sizeof(ipro_node) * (size_t)(last - at));
+  m->nodes[at] = moved;
+  for (int t = 0; t < m->n_tensors; t++)
+    m->tensors[t].producer = -1;
+  for (int n = 0; n < m->n_nodes; n++)
+    for (int o = 0; o < m->nodes[n].n_outputs; o++)
+      if (m->nodes[n].outputs[o] >= 0) m->tensors[m->nodes[n].outputs[o]].producer = n;
+}
+
+/* The module's output 0 written by a copy (ipro_local_settings' copy_output) after its backward
+ * pass, just before the optimizer's updates, which stay the program's last steps
+ * (runtime/mpi/replicas.c averages the gradients there). */
+static ipro_status copy_output(ipro_graph *m, ipro_error *err) {
+  int h = m->outputs[0];
+  if (m->tensors[h].producer < 0) return IPRO_OK; /* an input handed straight on */
+  char name[600];
+  snprintf(name, sizeof name, "%.500s:handed_on", m->tensors[h].name);
+  int n = ipro_graph_add_node(m, name, ipro_op_name(IPRO_OP_IDENTITY), 1, 1);
+  int y = n >= 0 ? ipro_graph_tensor(m, name) : -1;
+  if (y < 0) return ipro_error_set(err, "out of memory");
+  ipro_tensor *copy = &m->tensors[y], *original = &m->tensors[h];
+  copy->kind = IPRO_TENSOR_ACTIVATION;
+  copy->dtype = original->dtype;
+  copy->shape = original->shape;
+  copy->declared_shape = original->declared_shape;
+  copy->producer = n;
+  copy->is_graph_output = true;
+  original->is_graph_output = false;
+  m->nodes[n].op = IPRO_OP_IDENTITY;
+  m->nodes[n].inputs[0] = h;
+  m->nodes[n].outputs[0] = y;
+  m->outputs[0] = y;
+  for (int at = 0; at < n; at++)
+    if (m->nodes[at].op == IPRO_OP_SGD_UPDATE || m->nodes[at].op == IPRO_OP_ADAM_UPDATE) {
+      move_last_node_to(m, at);
+      break;
+    }
+  return IPRO_OK;
 }
 
 void ipro_local_lambdas(const ipro_local_settings *s, int module, float *reconstruction,
@@ -74,6 +121,10 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
     status = ipro_fuse_relu(m, &fused, err);
     if (status == IPRO_OK && fused.batch_norm_relu + fused.add_relu + fused.sum_relu_grad > 0)
       status = ipro_graph_infer_shapes(m, settings->batch, err);
+  }
+  if (status == IPRO_OK && settings->copy_output && !last) {
+    status = copy_output(m, err);
+    if (status == IPRO_OK) status = ipro_graph_infer_shapes(m, settings->batch, err);
   }
   if (status != IPRO_OK) {
     ipro_training_graph_release(training);

@@ -33,6 +33,12 @@ typedef struct {
    * default; the trainer, the costing and the calibration turn it off for a backend that cannot
    * run the fused kernels (runs_fused_relu: CUDA, for now). */
   bool fuse_relu;
+  /* A module that hands its output on writes it through a copy (Identity) after its backward
+   * pass, so that inside the program the cut tensor is an activation like any other, which a
+   * backend may carry in its own layout (the copy is then the one reorder to the plain output).
+   * On by default; turned off, like fuse_relu, for a backend that carries no layouts
+   * (choose_layouts NULL), where the copy would only cost time. */
+  bool copy_output;
 } ipro_local_settings;
 
 /* The defaults: head 1c2f chosen automatically (which is 1c2f with the paper's decoder until a

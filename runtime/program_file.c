@@ -129,6 +129,7 @@ static bool get_local(ipro_byte_reader *r, int K, ipro_local_settings *l) {
   l->K = K;
   /* not a setting of the file: the trainer fuses wherever its backend can, as infopro train does */
   l->fuse_relu = true;
+  l->copy_output = true;
   return !r->short_read;
 }
 

@@ -22,6 +22,7 @@ typedef struct {
 
 static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_CONV] = ipro_onednn_build_conv,
+    [IPRO_OP_IDENTITY] = ipro_onednn_build_copy,
     [IPRO_OP_BATCH_NORMALIZATION] = ipro_onednn_build_batch_normalization,
     [IPRO_OP_RELU] = ipro_onednn_build_eltwise,
     [IPRO_OP_LEAKY_RELU] = ipro_onednn_build_eltwise,

@@ -151,6 +151,8 @@ typedef ipro_status (*ipro_onednn_build_fn)(ipro_onednn_kernel *kernel, const ip
                                             const ipro_node *node, ipro_error *err);
 
 /* The op files' build functions (NULL entries in the dispatch table are unsupported ops). */
+ipro_status ipro_onednn_build_copy(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                   ipro_error *);
 ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                    ipro_error *);
 ipro_status ipro_onednn_build_pool(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,

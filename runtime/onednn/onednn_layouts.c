@@ -10,11 +10,11 @@
  * the padded bytes (layout_bytes).
  *
  * How a node treats an operand:
- *   - in its own layout (ipro_onednn_carried): Conv's X and Y, ConvGradInput's dY and dX,
- *     ConvGradWeight's dY and X (ungrouped convolutions), BatchNormalization's X and Y,
- *     BatchNormGrad's dY, X and dX, GlobalAveragePool's X and its gradient's dX; the kernel
- *     describes the tensor as it lies and reorders only where its primitive wants another
- *     layout;
+ *   - in its own layout (ipro_onednn_carried): Identity's X and Y (a reorder), Conv's X and Y,
+ * ConvGradInput's dY and dX, ConvGradWeight's dY and X (ungrouped convolutions),
+ * BatchNormalization's X and Y, BatchNormGrad's dY, X and dX, GlobalAveragePool's X and its
+ * gradient's dX; the kernel describes the tensor as it lies and reorders only where its primitive
+ * wants another layout;
  *   - as flat bytes: Relu, ipro.UnaryGrad, and Add and Sum whose operands all have the output's
  *     shape. Position i of every operand is the same element when all are in one layout, so such
  *     a kernel reads its inputs in its output's layout: an input in another layout is reordered
@@ -62,6 +62,7 @@ static bool fills_blocks(const ipro_graph *graph, const ipro_node *node) {
 
 static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool input, int i) {
   switch (node->op) {
+  case IPRO_OP_IDENTITY: return i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
   case IPRO_OP_CONV:
   case IPRO_OP_CONV_GRAD_INPUT:
     return ungrouped(node) && i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
@@ -149,7 +150,7 @@ static void keep_groups_near_own_layouts(const ipro_graph *graph, const bool *ex
       int t = input ? node->inputs[at] : node->outputs[at];
       if (t < 0 || !layouts[t]) continue;
       operand_use use = use_of(graph, node, input, at);
-      if (use == OPERAND_OWN_LAYOUT) useful[t] = true;
+      if (use == OPERAND_OWN_LAYOUT && node->op != IPRO_OP_IDENTITY) useful[t] = true;
       if (use != OPERAND_FLAT) continue;
       if (first < 0)
         first = t;
