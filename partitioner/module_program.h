@@ -37,7 +37,8 @@ typedef struct {
    * pass, so that inside the program the cut tensor is an activation like any other, which a
    * backend may carry in its own layout (the copy is then the one reorder to the plain output).
    * On by default; turned off, like fuse_relu, for a backend that carries no layouts
-   * (choose_layouts NULL), where the copy would only cost time. */
+   * (carries_layouts false: CUDA, the reference kernels, oneDNN without AVX-512), where the
+   * copy would only cost time. */
   bool copy_output;
 } ipro_local_settings;
 

@@ -59,6 +59,10 @@ struct ipro_backend {
    * channels up to its block), which the program plans for it. */
   size_t (*layout_bytes)(const ipro_backend *self, const ipro_graph *graph, int tensor,
                          uint8_t layout);
+  /* choose_layouts may carry activations in the backend's own layouts (oneDNN on a CPU with
+   * AVX-512, unless IPRO_ONEDNN_PLAIN_LAYOUTS=1 when it was created); false where it only ever
+   * leaves them plain. */
+  bool carries_layouts;
   /* While an executor prepares a graph's kernels on this backend: that graph's layouts (from
    * choose_layouts), which the kernels read their operands and write their results in; NULL
    * otherwise (everything plain). */

@@ -69,7 +69,7 @@ ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *
   /* Candidate modules share most of their kinds of node: prepare each kind once. */
   if (status == IPRO_OK) status = ipro_planning_backend_create(c->backend, &c->backend, err);
   if (status == IPRO_OK) c->settings.fuse_relu &= c->backend->runs_fused_relu;
-  if (status == IPRO_OK) c->settings.copy_output &= c->backend->choose_layouts != NULL;
+  if (status == IPRO_OK) c->settings.copy_output &= c->backend->carries_layouts;
   if (status != IPRO_OK) {
     ipro_module_costing_free(c);
     return status;

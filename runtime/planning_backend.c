@@ -287,6 +287,7 @@ ipro_status ipro_planning_backend_create(ipro_backend *inner, ipro_backend **out
   p->base.prepare_forward = planning_prepare;
   p->base.choose_layouts = inner->choose_layouts ? planning_layouts : NULL;
   p->base.layout_bytes = inner->layout_bytes ? planning_layout_bytes : NULL;
+  p->base.carries_layouts = inner->carries_layouts;
   p->base.allocate = planning_allocate;
   p->base.release = planning_release;
   p->base.copy_to_device = planning_to_device;

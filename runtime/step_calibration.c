@@ -173,7 +173,7 @@ ipro_status ipro_step_calibration_measure(const ipro_graph *network, const int *
     return IPRO_ERROR;
   ipro_local_settings local = *settings;
   local.fuse_relu &= backend->runs_fused_relu;
-  local.copy_output &= backend->choose_layouts != NULL;
+  local.copy_output &= backend->carries_layouts;
   local.n_module_heads = 0;
   local.choose_heads = false;
   local.K = n_cuts > 0 ? 2 : 1;

@@ -74,7 +74,7 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   local.batch = t->options.batch;
   local.optimizer = t->options.optimizer.kind;
   local.fuse_relu &= t->backend->runs_fused_relu;
-  local.copy_output &= t->backend->choose_layouts != NULL;
+  local.copy_output &= t->backend->carries_layouts;
   ipro_executor_options bound = {.external_arena = true, .external_inputs = true};
   for (int k = t->first; k < t->first + t->count; k++) {
     trainer_module *m = &t->modules[k - t->first];

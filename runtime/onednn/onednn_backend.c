@@ -252,6 +252,7 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   backend->base.prepare_forward = onednn_prepare_forward;
   backend->base.choose_layouts = ipro_onednn_choose_layouts;
   backend->base.layout_bytes = onednn_layout_bytes;
+  backend->base.carries_layouts = ipro_onednn_carries_layouts();
   backend->base.allocate = ipro_host_allocate;
   backend->base.release = ipro_host_release;
   backend->base.copy_to_device = ipro_host_copy;

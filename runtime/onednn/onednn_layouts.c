@@ -93,7 +93,7 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
   }
 }
 
-static bool blocked_isa(void) {
+bool ipro_onednn_carries_layouts(void) {
   static const unsigned avx512 = dnnl_cpu_isa_avx512_core;
   const char *plain = getenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
   if (plain && strcmp(plain, "1") == 0) return false;
@@ -191,7 +191,7 @@ static void choose_relu_masks(const ipro_graph *graph, const bool *excluded, uin
 void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
                                 const bool *excluded, uint8_t *layouts) {
   (void)self;
-  bool carry = blocked_isa();
+  bool carry = ipro_onednn_carries_layouts();
   for (int t = 0; t < graph->n_tensors; t++)
     layouts[t] = carry && eligible(graph, &graph->tensors[t]) ? IPRO_ONEDNN_CHANNEL_BLOCKED : 0;
   for (int n = 0; carry && n < graph->n_nodes; n++) {
