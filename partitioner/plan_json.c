@@ -24,7 +24,8 @@ static void write_module(ipro_json_writer *w, const char *key, const ipro_plan *
   ipro_json_int(w, "parameters", m->parameters);
   ipro_json_int(w, "head_parameters", m->head_parameters);
   ipro_json_int(w, "flops", m->flops);
-  if (r->calibrated) ipro_json_double(w, "calibrated_step_seconds", m->step_seconds);
+  if (r->calibrated && m->step_seconds > 0) /* the schema asks for a time above 0 */
+    ipro_json_double(w, "calibrated_step_seconds", m->step_seconds);
   ipro_json_int(w, "input_bytes", (int64_t)m->memory.input_bytes);
   ipro_json_int(w, "output_bytes", (int64_t)m->memory.output_bytes);
   ipro_json_int(w, "arena_bytes", (int64_t)m->memory.arena_bytes);

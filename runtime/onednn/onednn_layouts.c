@@ -10,7 +10,8 @@
  * the padded bytes (layout_bytes).
  *
  * How a node treats an operand:
- *   - in its own layout (ipro_onednn_carried): Identity's X and Y (a reorder), Conv's X and Y,
+ *   - in its own layout (ipro_onednn_carried): the X and Y of an Identity that is not a view (a
+ *     reorder; a view's two ends stay plain), Conv's X and Y,
  * ConvGradInput's dY and dX, ConvGradWeight's dY and X (ungrouped convolutions),
  * BatchNormalization's X and Y, BatchNormGrad's dY, X and dX, GlobalAveragePool's X and its
  * gradient's dX; the kernel describes the tensor as it lies and reorders only where its primitive
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/forward_program.h"
 #include "onednn_internal.h"
 
 typedef enum { OPERAND_PLAIN, OPERAND_OWN_LAYOUT, OPERAND_FLAT } operand_use;
@@ -62,7 +64,10 @@ static bool fills_blocks(const ipro_graph *graph, const ipro_node *node) {
 
 static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool input, int i) {
   switch (node->op) {
-  case IPRO_OP_IDENTITY: return i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
+  /* a copy reorders between its operands' layouts; a view's two ends share their bytes, so
+   * they must lie alike: plain */
+  case IPRO_OP_IDENTITY:
+    return i == 0 && !ipro_node_is_view(graph, node) ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
   case IPRO_OP_CONV:
   case IPRO_OP_CONV_GRAD_INPUT:
     return ungrouped(node) && i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;

@@ -9,6 +9,7 @@
  *   the reference backend's logits;
  * - a tensor between a Conv and a Relu is carried, one between two Relus is not (element-wise
  *   kernels alone would only pay reorders at the ends of the chain);
+ * - an Identity that is a view keeps its two ends in one layout (Conv or Sigmoid on either side);
  * - an element-wise kernel whose input lies in another layout than its output (Conv -> Relu ->
  *   graph output, graph input -> Relu -> Conv) gives the reference's values, with 16 channels
  *   and with 12, which lie in padded blocks of 16 (the padding's zeros go through the kernels);
@@ -274,6 +275,51 @@ static void check_staged(bool relu_first, int64_t channels) {
   ipro_graph_free(g);
 }
 
+/* An Identity between two nodes, x -> first -> a -> Identity -> b -> second -> y, is a view (b
+ * shares a's bytes), so a and b must lie alike: a Conv's output read as plain by a Sigmoid, a
+ * Sigmoid's plain output read by a Conv, and a Conv's read by a Conv, against the reference
+ * kernels. (Identity once took its input in the backend's layout and its output plain, which
+ * as a view gave a's blocked bytes to the Sigmoid: 0.277 off.) */
+static void check_identity_view(const char *first, const char *second) {
+  const int64_t x_dims[4] = {2, 16, 5, 4}, w_dims[4] = {16, 16, 3, 3};
+  ipro_graph *g = hand_graph(23);
+  hand_input(g, "x", 4, x_dims);
+  float weights[16 * 16 * 9];
+  uint64_t state = 7;
+  for (int i = 0; i < 16 * 16 * 9; i++)
+    weights[i] = ipro_test_random_uniform(&state) * 0.2f;
+  hand_initializer(g, "w", IPRO_DTYPE_FLOAT, 4, w_dims, weights);
+  bool first_conv = strcmp(first, "Conv") == 0, second_conv = strcmp(second, "Conv") == 0;
+  hand_node(g, "first", first, first_conv ? "x,w" : "x", "a");
+  hand_node(g, "copy", "Identity", "a", "b");
+  hand_node(g, "second", second, second_conv ? "b,w" : "b", "y");
+  for (int n = 0; n < g->n_nodes; n++)
+    if (g->nodes[n].op_type[0] == 'C')
+      hand_require(ipro_node_set_ints(&g->nodes[n], "pads", (int64_t[]){1, 1, 1, 1}, 4) == IPRO_OK);
+  hand_output(g, "y");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  ipro_backend *onednn = NULL, *reference = NULL, *alone = NULL;
+  CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&alone, &err), &err);
+  float images[2 * 16 * 5 * 4], got[2 * 16 * 5 * 4], expected[2 * 16 * 5 * 4];
+  for (int i = 0; i < 2 * 16 * 5 * 4; i++)
+    images[i] = ipro_test_random_uniform(&state);
+  if (onednn && reference && alone) {
+    char label[64];
+    snprintf(label, sizeof label, "x -> %s -> Identity -> %s", first, second);
+    run_graph(g, onednn, reference, images, got, NULL);
+    run_graph(g, alone, NULL, images, expected, NULL);
+    ipro_test_compare_scaled(label, "an Identity view's result", got, expected, 2 * 16 * 5 * 4);
+  }
+  if (onednn) onednn->destroy(onednn);
+  if (reference) reference->destroy(reference);
+  if (alone) alone->destroy(alone);
+  ipro_graph_free(g);
+}
+
 int main(void) {
   /* whether the backend should carry anything here, from the CPU's own flags, not from the
    * feature under test */
@@ -296,6 +342,9 @@ int main(void) {
   check_training("densenet_small", densenet_cut, 1, avx512);
   check_training("mobilenetv2_small", mobilenet_cut, 1, false);
   check_fallback_in_plain_layout(avx512);
+  check_identity_view("Conv", "Sigmoid");
+  check_identity_view("Sigmoid", "Conv");
+  check_identity_view("Conv", "Conv");
   /* padding is not re-zeroed on every run: what is read must have been written in the step */
   check_poisoned("densenet_small", NULL, 0);
   check_poisoned("resnet8_fmnist", resnet8_cut, 1);
