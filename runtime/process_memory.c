@@ -47,6 +47,8 @@ uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe) {
 }
 
 void ipro_process_memory_aside_begin(ipro_process_memory *probe) {
+  if (probe->aside_open) return;
+  probe->aside_open = true;
   int64_t growth = (int64_t)ipro_process_memory_heap_growth(probe);
   if (growth > probe->kept_growth) probe->kept_growth = growth;
   probe->level_before_aside = ipro_counting_allocator_in_use() - probe->aside_held;
@@ -54,6 +56,7 @@ void ipro_process_memory_aside_begin(ipro_process_memory *probe) {
 }
 
 uint64_t ipro_process_memory_aside_end(ipro_process_memory *probe) {
+  probe->aside_open = false;
   int64_t high = ipro_counting_allocator_peak() - probe->level_before_aside;
   probe->aside_held = ipro_counting_allocator_in_use() - probe->level_before_aside;
   ipro_counting_allocator_reset_peak();

@@ -15,6 +15,7 @@
 #ifndef IPRO_PROCESS_MEMORY_H
 #define IPRO_PROCESS_MEMORY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct {
@@ -25,6 +26,7 @@ typedef struct {
    * of other work, the bytes in use that stretches still hold, and the level of the rest when
    * the current one began. */
   int64_t kept_growth, aside_held, level_before_aside;
+  bool aside_open;
 } ipro_process_memory;
 
 /* The baseline: the allocator's bytes in use and the resident set now; restarts the allocator's
@@ -41,7 +43,8 @@ uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe);
 /* A stretch whose allocations belong to something else (a pipeline's rank 0 gathering every
  * rank's state to score it) begins: heap_growth keeps its figure so far, and leaves out what the
  * stretch allocates, its transients and what it still holds when it ends, until a later stretch
- * frees it. Nothing else may allocate or free during a stretch. */
+ * frees it. Nothing else may allocate or free during a stretch. Beginning one while one is open
+ * (a stretch an error path left open) goes on with the open one. */
 void ipro_process_memory_aside_begin(ipro_process_memory *probe);
 /* The stretch ends: the most bytes it and the earlier stretches held at once, over the level
  * of the rest (its own high-water mark, as a term of its own). */
