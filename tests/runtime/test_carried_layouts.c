@@ -226,6 +226,36 @@ static void check_fallback_in_plain_layout(bool expect_carried) {
   ipro_graph_free(graph);
 }
 
+/* The hand graph g ending in output y, padded 3x3 Convs, normalised and inferred, run on oneDNN
+ * (the reference behind it) and on the reference kernels alone with the same random images of
+ * `elements` values (at most 2 x 16 x 5 x 4): its outputs compared. Frees g. */
+static void compare_hand_graph(ipro_graph *g, const char *label, const char *what, int64_t elements,
+                               uint64_t *state) {
+  for (int n = 0; n < g->n_nodes; n++)
+    if (g->nodes[n].op_type[0] == 'C')
+      hand_require(ipro_node_set_ints(&g->nodes[n], "pads", (int64_t[]){1, 1, 1, 1}, 4) == IPRO_OK);
+  hand_output(g, "y");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  ipro_backend *onednn = NULL, *reference = NULL, *alone = NULL;
+  CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
+  CHECK_OK(ipro_backend_create_reference(&alone, &err), &err);
+  float images[2 * 16 * 5 * 4], got[2 * 16 * 5 * 4], expected[2 * 16 * 5 * 4];
+  for (int64_t i = 0; i < elements; i++)
+    images[i] = ipro_test_random_uniform(state);
+  if (onednn && reference && alone) {
+    run_graph(g, onednn, reference, images, got, NULL);
+    run_graph(g, alone, NULL, images, expected, NULL);
+    ipro_test_compare_scaled(label, what, got, expected, elements);
+  }
+  if (onednn) onednn->destroy(onednn);
+  if (reference) reference->destroy(reference);
+  if (alone) alone->destroy(alone);
+  ipro_graph_free(g);
+}
+
 /* An element-wise kernel whose input lies in another layout than its output reorders it first:
  * x -> Conv -> h -> Relu -> y stages h (carried) into plain for the Relu, and x -> Relu -> r ->
  * Conv -> y stages x (plain) into the blocked layout of r. Both against the reference kernels. */
@@ -245,34 +275,11 @@ static void check_staged(bool relu_first, int64_t channels) {
     hand_node(g, "conv", "Conv", "x,w", "h");
     hand_node(g, "relu", "Relu", "h", "y");
   }
-  for (int n = 0; n < g->n_nodes; n++)
-    if (g->nodes[n].op_type[0] == 'C')
-      hand_require(ipro_node_set_ints(&g->nodes[n], "pads", (int64_t[]){1, 1, 1, 1}, 4) == IPRO_OK);
-  hand_output(g, "y");
-  ipro_error err = {{0}};
-  CHECK_OK(ipro_graph_normalize(g, &err), &err);
-  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
-  ipro_backend *onednn = NULL, *reference = NULL, *alone = NULL;
-  CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
-  CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
-  CHECK_OK(ipro_backend_create_reference(&alone, &err), &err);
-  float images[2 * 16 * 5 * 4], got[2 * 16 * 5 * 4], expected[2 * 16 * 5 * 4];
-  int64_t elements = 2 * channels * 5 * 4;
-  for (int64_t i = 0; i < elements; i++)
-    images[i] = ipro_test_random_uniform(&state);
-  if (onednn && reference && alone) {
-    char label[64];
-    snprintf(label, sizeof label, "x -> %s, %lld channels",
-             relu_first ? "Relu -> Conv" : "Conv -> Relu", (long long)channels);
-    run_graph(g, onednn, reference, images, got, NULL);
-    run_graph(g, alone, NULL, images, expected, NULL);
-    ipro_test_compare_scaled(label, "a staged element-wise input's result", got, expected,
-                             elements);
-  }
-  if (onednn) onednn->destroy(onednn);
-  if (reference) reference->destroy(reference);
-  if (alone) alone->destroy(alone);
-  ipro_graph_free(g);
+  char label[64];
+  snprintf(label, sizeof label, "x -> %s, %lld channels",
+           relu_first ? "Relu -> Conv" : "Conv -> Relu", (long long)channels);
+  compare_hand_graph(g, label, "a staged element-wise input's result", 2 * channels * 5 * 4,
+                     &state);
 }
 
 /* An Identity between two nodes, x -> first -> a -> Identity -> b -> second -> y, is a view (b
@@ -293,31 +300,9 @@ static void check_identity_view(const char *first, const char *second) {
   hand_node(g, "first", first, first_conv ? "x,w" : "x", "a");
   hand_node(g, "copy", "Identity", "a", "b");
   hand_node(g, "second", second, second_conv ? "b,w" : "b", "y");
-  for (int n = 0; n < g->n_nodes; n++)
-    if (g->nodes[n].op_type[0] == 'C')
-      hand_require(ipro_node_set_ints(&g->nodes[n], "pads", (int64_t[]){1, 1, 1, 1}, 4) == IPRO_OK);
-  hand_output(g, "y");
-  ipro_error err = {{0}};
-  CHECK_OK(ipro_graph_normalize(g, &err), &err);
-  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
-  ipro_backend *onednn = NULL, *reference = NULL, *alone = NULL;
-  CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
-  CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
-  CHECK_OK(ipro_backend_create_reference(&alone, &err), &err);
-  float images[2 * 16 * 5 * 4], got[2 * 16 * 5 * 4], expected[2 * 16 * 5 * 4];
-  for (int i = 0; i < 2 * 16 * 5 * 4; i++)
-    images[i] = ipro_test_random_uniform(&state);
-  if (onednn && reference && alone) {
-    char label[64];
-    snprintf(label, sizeof label, "x -> %s -> Identity -> %s", first, second);
-    run_graph(g, onednn, reference, images, got, NULL);
-    run_graph(g, alone, NULL, images, expected, NULL);
-    ipro_test_compare_scaled(label, "an Identity view's result", got, expected, 2 * 16 * 5 * 4);
-  }
-  if (onednn) onednn->destroy(onednn);
-  if (reference) reference->destroy(reference);
-  if (alone) alone->destroy(alone);
-  ipro_graph_free(g);
+  char label[64];
+  snprintf(label, sizeof label, "x -> %s -> Identity -> %s", first, second);
+  compare_hand_graph(g, label, "an Identity view's result", 2 * 16 * 5 * 4, &state);
 }
 
 int main(void) {
