@@ -48,6 +48,9 @@ static void move_last_node_to(ipro_graph *m, int at) {
 static ipro_status copy_output(ipro_graph *m, ipro_error *err) {
   int h = m->outputs[0];
   if (m->tensors[h].producer < 0) return IPRO_OK; /* an input handed straight on */
+  /* backends carry only feature maps (rank 3 to 5) in layouts of their own: a feature vector
+   * (a cut inside an MLP) is handed on as it is */
+  if (m->tensors[h].shape.rank < 3 || m->tensors[h].shape.rank > 5) return IPRO_OK;
   char name[600];
   snprintf(name, sizeof name, "%.500s:handed_on", m->tensors[h].name);
   int n = ipro_graph_add_node(m, name, ipro_op_name(IPRO_OP_IDENTITY), 1, 1);
