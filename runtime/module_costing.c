@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "frontend/op_table.h"
+#include "runtime/backend_settings.h"
 #include "runtime/executor.h"
 #include "runtime/planning_backend.h"
 
@@ -68,8 +69,7 @@ ipro_status ipro_module_costing_create_on(const ipro_graph *network, const int *
     status = ipro_backend_create_for_planning(device, reference, &c->backend, &c->fallback, err);
   /* Candidate modules share most of their kinds of node: prepare each kind once. */
   if (status == IPRO_OK) status = ipro_planning_backend_create(c->backend, &c->backend, err);
-  if (status == IPRO_OK) c->settings.fuse_relu &= c->backend->runs_fused_relu;
-  if (status == IPRO_OK) c->settings.copy_output &= c->backend->carries_layouts;
+  if (status == IPRO_OK) ipro_local_settings_for_backend(&c->settings, c->backend);
   if (status != IPRO_OK) {
     ipro_module_costing_free(c);
     return status;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "frontend/op_table.h"
+#include "runtime/backend_settings.h"
 #include "runtime/executor.h"
 
 static double operand_bytes(const ipro_graph *graph, const ipro_node *node) {
@@ -172,8 +173,7 @@ ipro_status ipro_step_calibration_measure(const ipro_graph *network, const int *
   if (ipro_backend_create_for(device, reference, &backend, &fallback, err) != IPRO_OK)
     return IPRO_ERROR;
   ipro_local_settings local = *settings;
-  local.fuse_relu &= backend->runs_fused_relu;
-  local.copy_output &= backend->carries_layouts;
+  ipro_local_settings_for_backend(&local, backend);
   local.n_module_heads = 0;
   local.choose_heads = false;
   local.K = n_cuts > 0 ? 2 : 1;

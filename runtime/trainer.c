@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/backend_settings.h"
 #include "runtime/module_memory.h"
 
 typedef struct {
@@ -73,8 +74,7 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   local.K = t->K;
   local.batch = t->options.batch;
   local.optimizer = t->options.optimizer.kind;
-  local.fuse_relu &= t->backend->runs_fused_relu;
-  local.copy_output &= t->backend->carries_layouts;
+  ipro_local_settings_for_backend(&local, t->backend);
   ipro_executor_options bound = {.external_arena = true, .external_inputs = true};
   for (int k = t->first; k < t->first + t->count; k++) {
     trainer_module *m = &t->modules[k - t->first];
