@@ -53,6 +53,9 @@ static ipro_status copy_output(ipro_graph *m, ipro_error *err) {
   if (m->tensors[h].shape.rank < 3 || m->tensors[h].shape.rank > 5) return IPRO_OK;
   char name[600];
   snprintf(name, sizeof name, "%.500s:handed_on", m->tensors[h].name);
+  /* a network's own tensor of that name (or a long name cut to the same 500 characters) keeps
+   * it: the output is then handed on as it is */
+  if (ipro_graph_find_tensor(m, name) >= 0) return IPRO_OK;
   int n = ipro_graph_add_node(m, name, ipro_op_name(IPRO_OP_IDENTITY), 1, 1);
   int y = n >= 0 ? ipro_graph_tensor(m, name) : -1;
   if (y < 0) return ipro_error_set(err, "out of memory");
