@@ -13,7 +13,8 @@
  * - a quarter of that arena: the program is the frugal one, its arena to the byte, and the fast
  *   kernel is kept at the steps (some, not all) where that arena has room for its workspace.
  * In each case one training step gives bit for bit the losses, gradients and optimizer state of
- * the reference kernels alone. */
+ * the reference kernels alone, and the fast kernels that run are those of the steps planned with
+ * their workspace. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,13 @@ static bool has_variant(const ipro_node *node) {
          node->op == IPRO_OP_CONV_GRAD_WEIGHT;
 }
 
+/* How many times a fast kernel (one with more workspace than its reference kernel) ran. */
+static int fast_runs;
+
 static ipro_status run_poisoned(ipro_kernel *self, void *const *inputs, void *const *outputs,
                                 void *workspace, uint64_t step, ipro_error *err) {
   test_kernel *k = (test_kernel *)self;
+  if (self->workspace_bytes > k->inner->workspace_bytes) fast_runs++;
   if (self->workspace_bytes) memset(workspace, 0xFF, self->workspace_bytes); /* NaN floats */
   ipro_status status = k->inner->run(k->inner, inputs, outputs, workspace, step, err);
   if (self->workspace_bytes) memset(workspace, 0xFF, self->workspace_bytes); /* left as garbage */
@@ -231,6 +236,7 @@ int main(void) {
     make_backend(&backend, reference, cases[c].fast_bytes);
     size_t arena = 0;
     step_result result = {0};
+    fast_runs = 0;
     run_step(program, &backend.base, &arena, workspace, &result);
     int fast = 0;
     for (int n = 0; n < program->n_nodes; n++)
@@ -241,6 +247,9 @@ int main(void) {
     CHECK_MSG(result.bytes == expected.bytes && result.data &&
                   memcmp(result.data, expected.data, expected.bytes) == 0,
               "%s: a workspace overlapped a live tensor: the step's results differ", cases[c].name);
+    /* the steps planned with a fast workspace are the ones whose fast kernel ran (one step) */
+    CHECK_MSG(fast_runs == fast, "%s: %d steps planned fast, %d fast kernels ran", cases[c].name,
+              fast, fast_runs);
     if (c == 0)
       CHECK_MSG(fast == convolutions && arena <= frugal_arena + frugal_arena / 32,
                 "%s: every fast kernel should be kept", cases[c].name);
