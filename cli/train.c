@@ -457,10 +457,10 @@ typedef struct {
   /* measured without reading the plan: from the start of the command, and while the trainer
    * exists (runtime/process_memory.h) */
   ipro_process_memory process, training;
+  /* allocator bytes held by each once built (pipeline: its message buffers) */
   int64_t trainer_heap, test_pass_heap, pipeline_heap;
-  /* pipeline: its message buffers */ /* allocator bytes held by each once built */
-  uint64_t trainer_creation_peak;     /* the allocator's peak while the trainer was built */
-  uint64_t split_search_rss;          /* RssAnon growth while the split was searched */
+  uint64_t trainer_creation_peak; /* the allocator's peak while the trainer was built */
+  uint64_t split_search_rss;      /* RssAnon growth while the split was searched */
   /* The allocator's figures of what runs between epochs outside the training steps (a
    * checkpoint written; in a pipeline, every rank's state gathered on rank 0): the most those
    * held at once, and the process's peak then, over the training probe's baseline. */
@@ -939,6 +939,18 @@ static ipro_status train_steps(epoch_figures *f, ipro_error *err) {
   return IPRO_OK;
 }
 
+/* What runs between epochs (scoring a pipeline's gathered state, checkpoints) is measured as a
+ * term of its own, outside the trainer's figure (runtime/process_memory.h). */
+static void between_epochs_begin(train_run *r) { ipro_process_memory_aside_begin(&r->training); }
+
+static void between_epochs_end(train_run *r) {
+  int64_t level = r->training.level_before_aside - r->training.heap_baseline;
+  uint64_t held = ipro_process_memory_aside_end(&r->training);
+  if (held > r->between_epochs_held) r->between_epochs_held = held;
+  int64_t peak = level + (int64_t)held;
+  if (peak > 0 && (uint64_t)peak > r->between_epochs_peak) r->between_epochs_peak = (uint64_t)peak;
+}
+
 /* Scores the test split with the trained parameters: read from the trainer, or from every
  * rank's state gathered on rank 0 (collective; the other ranks only contribute theirs). */
 static ipro_status evaluate(train_run *r, ipro_cli_eval_totals *totals, ipro_error *err) {
@@ -947,8 +959,8 @@ static ipro_status evaluate(train_run *r, ipro_cli_eval_totals *totals, ipro_err
     ipro_training_position position = r->position;
     position.steps_done = ipro_trainer_steps(r->trainer);
     /* gathering and scoring are measured apart from the training steps, until train() ends the
-     * stretch (between_epochs_end) */
-    ipro_process_memory_aside_begin(&r->training);
+     * stretch */
+    between_epochs_begin(r);
     ipro_checkpoint_release(&r->gathered);
     status = ipro_pipeline_gather_state(r->pipeline, &position, &r->gathered, err);
     if (status != IPRO_OK || !leads(r)) return status;
@@ -1075,18 +1087,6 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   if (to_stdout) return IPRO_OK;
   if (fclose(out) != 0) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
   return IPRO_OK;
-}
-
-/* What runs between epochs (scoring a pipeline's gathered state, checkpoints) is measured as a
- * term of its own, outside the trainer's figure (runtime/process_memory.h). */
-static void between_epochs_begin(train_run *r) { ipro_process_memory_aside_begin(&r->training); }
-
-static void between_epochs_end(train_run *r) {
-  int64_t level = r->training.level_before_aside - r->training.heap_baseline;
-  uint64_t held = ipro_process_memory_aside_end(&r->training);
-  if (held > r->between_epochs_held) r->between_epochs_held = held;
-  int64_t peak = level + (int64_t)held;
-  if (peak > 0 && (uint64_t)peak > r->between_epochs_peak) r->between_epochs_peak = (uint64_t)peak;
 }
 
 static ipro_status train(train_run *r, ipro_error *err) {

@@ -1,8 +1,9 @@
 /* Identity on oneDNN: a copy that is also where a tensor changes layout. Its input and output
  * each lie as the program carries them (onednn_layouts.c), so copying a channel-blocked tensor
  * into a plain one is one reorder. A module's program hands its output on through such a copy
- * after its backward pass (partitioner/module_program.c), so that the cut tensor stays channel-blocked for
- * every kernel of the module that reads it and is reordered once, into the plain output. */
+ * after its backward pass (partitioner/module_program.c), so that the cut tensor stays
+ * channel-blocked for every kernel of the module that reads it and is reordered once, into the
+ * plain output. (An Identity the program runs as a view has no kernel.) */
 #include "onednn_internal.h"
 
 ipro_status ipro_onednn_build_copy(ipro_onednn_kernel *kernel, const ipro_graph *graph,

@@ -221,10 +221,10 @@ ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *, const ipro_
 
 /* ---- layouts carried between kernels (onednn_layouts.c) ---- */
 
-/* The backend's choose_layouts. */
 /* Whether this CPU and the environment let activations be carried channel-blocked (AVX-512, and
  * IPRO_ONEDNN_PLAIN_LAYOUTS not 1). */
 bool ipro_onednn_carries_layouts(void);
+/* The backend's choose_layouts. */
 void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
                                 const bool *excluded, uint8_t *layouts);
 /* Whether the fused normalisation whose ReLU mask is `mask` works channel-blocked (the mask has

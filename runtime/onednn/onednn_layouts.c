@@ -11,11 +11,11 @@
  *
  * How a node treats an operand:
  *   - in its own layout (ipro_onednn_carried): the X and Y of an Identity that is not a view (a
- *     reorder; a view's two ends stay plain), Conv's X and Y,
- * ConvGradInput's dY and dX, ConvGradWeight's dY and X (ungrouped convolutions),
- * BatchNormalization's X and Y, BatchNormGrad's dY, X and dX, GlobalAveragePool's X and its
- * gradient's dX; the kernel describes the tensor as it lies and reorders only where its primitive
- * wants another layout;
+ *     reorder; a view's two ends stay plain), Conv's X and Y, ConvGradInput's dY and dX,
+ *     ConvGradWeight's dY and X (ungrouped convolutions), BatchNormalization's X and Y,
+ *     BatchNormGrad's dY, X and dX, GlobalAveragePool's X and its gradient's dX; the kernel
+ *     describes the tensor as it lies and reorders only where its primitive wants another
+ *     layout;
  *   - as flat bytes: Relu, ipro.UnaryGrad, and Add and Sum whose operands all have the output's
  *     shape. Position i of every operand is the same element when all are in one layout, so such
  *     a kernel reads its inputs in its output's layout: an input in another layout is reordered
