@@ -235,7 +235,6 @@ static ipro_status copy_file(const char *source, const char *destination, mode_t
   return status;
 }
 
-/* A file built beside infopro (the runner, the CUDA plugin) copied into the folder. */
 /* The files of this build a program carries (its runner and plugins), found before anything is
  * written, so that a missing one leaves DIR as it was. */
 typedef struct {
@@ -254,6 +253,7 @@ static ipro_status find_built_files(ipro_device device, built_files *found, ipro
   return IPRO_OK;
 }
 
+/* A file built beside infopro (the runner, a plugin) copied into the folder. */
 static ipro_status copy_built_file(const char *source, const char *directory, const char *name,
                                    ipro_error *err) {
   char destination[4200];
@@ -283,6 +283,47 @@ static ipro_status copy_side_files(const char *model, const char *directory, ipr
   }
   free(locations);
   return status;
+}
+
+/* The files a compile writes into DIR beside the model's side files, each made first in a
+ * staging folder inside DIR (so that renaming it into place is atomic), the program file last. */
+static const char *const STAGED_FILES[] = {IPRO_PRECOMPILED_HOST_FILE,
+                                           IPRO_PRECOMPILED_PTX_FILE,
+                                           CUDA_PLUGIN_FILE,
+                                           IPRO_PIPELINE_PLUGIN_FILE,
+                                           "train",
+                                           IPRO_PROGRAM_FILE};
+enum { STAGED_COUNT = sizeof STAGED_FILES / sizeof STAGED_FILES[0] };
+
+/* Moves what the staging folder holds into DIR: the earlier program file goes first, the new one
+ * comes last, so that a failure in between leaves no program (the runner refuses the folder
+ * with one message) rather than an old program beside new kernels. */
+static ipro_status commit_staged(const char *stage, const char *directory, const char *model,
+                                 ipro_error *err) {
+  char from[4300], to[4300];
+  snprintf(to, sizeof to, "%s/%s", directory, IPRO_PROGRAM_FILE);
+  if (unlink(to) != 0 && errno != ENOENT)
+    return ipro_error_set(err, "%s: cannot remove the earlier program: %s", to, strerror(errno));
+  for (int i = 0; i < STAGED_COUNT; i++) {
+    bool program = i == STAGED_COUNT - 1;
+    if (program && copy_side_files(model, directory, err) != IPRO_OK) return IPRO_ERROR;
+    snprintf(from, sizeof from, "%s/%s", stage, STAGED_FILES[i]);
+    snprintf(to, sizeof to, "%s/%s", directory, STAGED_FILES[i]);
+    if (access(from, F_OK) == 0 && rename(from, to) != 0)
+      return ipro_error_set(err, "cannot move %s to %s: %s", from, to, strerror(errno));
+  }
+  return IPRO_OK;
+}
+
+static void remove_stage(const char *stage) {
+  char path[4300];
+  for (int i = 0; i < STAGED_COUNT; i++) {
+    snprintf(path, sizeof path, "%s/%s", stage, STAGED_FILES[i]);
+    unlink(path);
+  }
+  snprintf(path, sizeof path, "%s/kernels.o", stage);
+  unlink(path);
+  rmdir(stage);
 }
 
 /* ---- the command ---- */
@@ -332,28 +373,34 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
     status = ipro_kernel_describe_host(program.cpu, sizeof program.cpu, program.cpu_features,
                                        sizeof program.cpu_features, err);
   }
-  /* Everything the folder will hold is found first; then a program file left from an earlier
-   * compile goes before any new file is written, so that a folder this run leaves half-written
-   * has no program file, which the runner refuses with one message, and is never an old program
-   * beside new kernels. The program file is written last. */
+  /* Everything the folder will hold is found first, then made in a staging folder inside DIR;
+   * only when all of it is made does it replace an earlier compile's files (commit_staged), so
+   * that a compile that fails (a missing plugin, no C compiler, a full disk) leaves an earlier
+   * program as it was. */
   built_files found;
-  char path[4200];
+  char path[4200], stage[4200] = "";
   ipro_program_path(o->directory, path, sizeof path);
   if (status == IPRO_OK) status = find_built_files(o->device, &found, err);
   if (status == IPRO_OK) status = ipro_make_directories(o->directory, err);
-  if (status == IPRO_OK && unlink(path) != 0 && errno != ENOENT)
-    status =
-        ipro_error_set(err, "%s: cannot remove the earlier program: %s", path, strerror(errno));
-  if (status == IPRO_OK) status = write_host_kernels(o->directory, o->cpu, err);
+  if (status == IPRO_OK) {
+    snprintf(stage, sizeof stage, "%s/.infopro-compile-XXXXXX", o->directory);
+    if (!mkdtemp(stage)) {
+      status = ipro_error_set(err, "cannot make a folder in %s: %s", o->directory, strerror(errno));
+      stage[0] = '\0';
+    }
+  }
+  if (status == IPRO_OK) status = write_host_kernels(stage, o->cpu, err);
+  if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA) status = write_ptx_kernels(stage, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
-    status = write_ptx_kernels(o->directory, err);
-  if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
-    status = copy_built_file(found.cuda_plugin, o->directory, CUDA_PLUGIN_FILE, err);
-  if (status == IPRO_OK) status = copy_side_files(o->model, o->directory, err);
+    status = copy_built_file(found.cuda_plugin, stage, CUDA_PLUGIN_FILE, err);
   if (status == IPRO_OK)
-    status = copy_built_file(found.mpi_plugin, o->directory, IPRO_PIPELINE_PLUGIN_FILE, err);
-  if (status == IPRO_OK) status = copy_built_file(found.runner, o->directory, "train", err);
-  if (status == IPRO_OK) status = ipro_program_write(path, &program, err);
+    status = copy_built_file(found.mpi_plugin, stage, IPRO_PIPELINE_PLUGIN_FILE, err);
+  if (status == IPRO_OK) status = copy_built_file(found.runner, stage, "train", err);
+  char staged_program[4300];
+  snprintf(staged_program, sizeof staged_program, "%s/%s", stage, IPRO_PROGRAM_FILE);
+  if (status == IPRO_OK) status = ipro_program_write(staged_program, &program, err);
+  if (status == IPRO_OK) status = commit_staged(stage, o->directory, o->model, err);
+  if (stage[0]) remove_stage(stage);
   if (status == IPRO_OK) {
     printf("compiled %s (SHA-256 %.16s...) for batch %lld on %s, ", program.model_name,
            program.model_sha256, (long long)program.batch, ipro_device_name(program.device));

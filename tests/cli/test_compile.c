@@ -232,10 +232,14 @@ static void help_and_fixed_options(const char *runner) {
   CHECK_MSG(strstr(fixed.err, "--batch was fixed"), "--batch: %s", fixed.err);
 }
 
-/* A plugin compile cannot find (IPRO_MPI_PLUGIN naming a missing file) is one message and exit
- * 1, with nothing written: no new folder, and a folder holding an earlier program (a copy of
- * the moved K=2 one) keeps its program file byte for byte. */
-static void missing_plugin(const char *runner) {
+/* A compile that fails is one message and exit 1, and loses nothing an earlier compile wrote:
+ * - a plugin it cannot find (IPRO_MPI_PLUGIN naming a missing file): no new folder is made, and
+ *   a folder holding an earlier program (a copy of the moved K=2 one) keeps it byte for byte;
+ * - a C compiler that fails while the kernels are linked (a `cc` on PATH that exits 1), after
+ *   the kernels were made: the earlier folder keeps its program, kernels and runner byte for
+ *   byte, and no staging folder is left in it (the compile once removed the earlier program
+ *   before linking, and linked into the folder's kernels.so in place). */
+static void failed_compile(const char *runner) {
   char command[4096], earlier[900], fresh[900];
   snprintf(earlier, sizeof earlier, "%s/earlier", directory);
   snprintf(fresh, sizeof fresh, "%s/never_written", directory);
@@ -260,6 +264,24 @@ static void missing_plugin(const char *runner) {
   snprintf(slash, sizeof original - (size_t)(slash - original), "/program.ipro");
   CHECK_MSG(ipro_test_same_file(kept, original), "the earlier program %s was changed", kept);
   CHECK_MSG(access(fresh, F_OK) != 0, "%s was created by a compile that failed", fresh);
+
+  snprintf(command, sizeof command,
+           "mkdir -p '%s/failing_cc' && printf '#!/bin/sh\\nexit 1\\n' > '%s/failing_cc/cc' && "
+           "chmod +x '%s/failing_cc/cc' && PATH='%s/failing_cc':\"$PATH\" '%s' compile " MODEL
+           " --data fashion-mnist --batch 32 -K 2 -o '%s'",
+           directory, directory, directory, directory, getenv("IPRO_INFOPRO"), earlier);
+  ipro_test_run_command_expecting(command, &r, 1);
+  CHECK_MSG(r.err_lines == 1 && strstr(r.err, "cc"), "compile with a failing cc: %s", r.err);
+  const char *files[] = {"program.ipro", "kernels.so", "train"};
+  for (int i = 0; i < 3; i++) {
+    char a[1000], b[1000];
+    snprintf(a, sizeof a, "%s/%s", earlier, files[i]);
+    snprintf(b, sizeof b, "%.*s/%s", (int)(slash - original), original, files[i]);
+    CHECK_MSG(ipro_test_same_file(a, b), "a compile whose cc failed changed %s", a);
+  }
+  snprintf(command, sizeof command, "ls -A '%s' | grep -c '^\\.infopro-compile' || true", earlier);
+  ipro_test_run_command_expecting(command, &r, 0);
+  CHECK_MSG(atoi(r.out) == 0, "a staging folder was left in %s", earlier);
 }
 
 /* Damages a copy of the moved K=2 program's folder and expects one message naming file. */
@@ -292,7 +314,7 @@ int main(void) {
   checkpoints_interchange(runner);
   help_and_fixed_options(runner);
   plan_elsewhere(runner);
-  missing_plugin(runner);
+  failed_compile(runner);
   damaged(runner, "truncate -s 100 program.ipro", "program.ipro", "truncated");
   damaged(runner, "printf 'X' | dd of=program.ipro bs=1 seek=200 conv=notrunc 2>/dev/null",
           "program.ipro", "corrupt");
