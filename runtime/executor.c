@@ -137,8 +137,9 @@ static void destroy_kernels(ipro_kernel **kernels, int n) {
 
 /* The faster kernels are kept while the program's arena is at most 1/FRUGAL_SLACK larger with
  * their workspaces than with the frugal kernels' (ResNet-32 at batch 128 on AVX-512: Winograd's
- * convolutions, 17% off the step for 2.4% more arena; ResNet-8 at batch 128: 2% off for 4.9%,
- * which goes frugal). */
+ * convolutions, 17% off the step for 2.4% more arena; ResNet-8 at batch 128 on an AMD Zen 4: 2%
+ * off for 4.9%, which goes frugal, while on an Intel Xeon with a larger cache oneDNN's
+ * scratchpads add 2.8% and it keeps them: the outcome depends on the CPU). */
 #define FRUGAL_SLACK 32
 
 /* With the frugal kernels' program chosen: the fast kernel of each step where that program's

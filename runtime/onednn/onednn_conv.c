@@ -97,12 +97,6 @@ static bool carries(const ipro_onednn_kernel *kernel, int x, int y) {
   return ipro_onednn_carried(kernel, x) || ipro_onednn_carried(kernel, y);
 }
 
-/* IPRO_ONEDNN_WINOGRAD=0 keeps every convolution on oneDNN's direct algorithm. */
-static bool winograd_allowed(void) {
-  const char *winograd = getenv("IPRO_ONEDNN_WINOGRAD");
-  return !(winograd && strcmp(winograd, "0") == 0);
-}
-
 /* The forward convolution of geometry with `algorithm`, layouts left to oneDNN. */
 static ipro_status forward_desc_with(const ipro_onednn_conv_geometry *g, const any_layouts *any,
                                      dnnl_prop_kind_t kind, bool has_bias,
@@ -129,11 +123,6 @@ fail:
  * step 17% shorter (2 threads: 2 allows the 32-channel layers alone, no memory and 7%). */
 #define WINOGRAD_SCRATCHPAD_FACTOR 3
 
-static size_t scratchpad_bytes(const_dnnl_primitive_desc_t pd) {
-  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-  return md ? dnnl_memory_desc_get_size(md) : 0;
-}
-
 /* The algorithm for the convolution of geometry in these layouts: Winograd's F(4×4, 3×3)
  * (oneDNN's jit kernels on AVX-512: 3×3 windows, stride 1, no dilation, channels in blocks of
  * 16) where the channels are WINOGRAD_MIN_CHANNELS or more, oneDNN has it for the forward and
@@ -143,7 +132,7 @@ static size_t scratchpad_bytes(const_dnnl_primitive_desc_t pd) {
  * (the planning backend's cache) is the one every program of that kind gets. */
 static dnnl_alg_kind_t algorithm_for(ipro_onednn_kernel *kernel, const ipro_onednn_conv_geometry *g,
                                      const any_layouts *any, bool has_bias) {
-  if (kernel->frugal || !winograd_allowed() || g->x.ndims < 2 ||
+  if (kernel->frugal || ipro_onednn_switched_off("IPRO_ONEDNN_WINOGRAD") || g->x.ndims < 2 ||
       g->x.dims[1] < WINOGRAD_MIN_CHANNELS || g->y.dims[1] < WINOGRAD_MIN_CHANNELS)
     return dnnl_convolution_direct;
   dnnl_convolution_desc_t forward, data, weights;
@@ -159,11 +148,12 @@ static dnnl_alg_kind_t algorithm_for(ipro_onednn_kernel *kernel, const ipro_oned
       dnnl_dilated_convolution_backward_weights_desc_init(
           &weights, dnnl_convolution_winograd, &any->x, &any->w, has_bias ? &g->b : NULL, &any->y,
           g->strides, g->dilations, g->pads_begin, g->pads_end) == dnnl_success;
-  size_t scratchpad = available ? scratchpad_bytes(hint) : 0;
+  size_t scratchpad = available ? ipro_onednn_scratchpad_bytes(hint) : 0;
   for (int pass = 0; available && pass < 2; pass++) {
     available = ipro_onednn_describe(kernel, pass == 0 ? &data : &weights, NULL, hint, &pd, &err) ==
                 IPRO_OK;
-    if (available && scratchpad_bytes(pd) > scratchpad) scratchpad = scratchpad_bytes(pd);
+    if (available && ipro_onednn_scratchpad_bytes(pd) > scratchpad)
+      scratchpad = ipro_onednn_scratchpad_bytes(pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
     pd = NULL;
   }

@@ -150,6 +150,13 @@ struct ipro_onednn_kernel {
 typedef ipro_status (*ipro_onednn_build_fn)(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                             const ipro_node *node, ipro_error *err);
 
+/* The backend's switches in the environment: whether variable name is "0" (off), or "1" (on)
+ * (IPRO_ONEDNN_WINOGRAD, IPRO_ONEDNN_PADDED_LAYOUTS, IPRO_ONEDNN_PLAIN_LAYOUTS). */
+bool ipro_onednn_switched_off(const char *name);
+bool ipro_onednn_switched_on(const char *name);
+/* The bytes of the scratchpad a primitive asks for (0 for none). */
+size_t ipro_onednn_scratchpad_bytes(const_dnnl_primitive_desc_t pd);
+
 /* The op files' build functions (NULL entries in the dispatch table are unsupported ops). */
 ipro_status ipro_onednn_build_copy(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                    ipro_error *);

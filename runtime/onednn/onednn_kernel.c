@@ -180,6 +180,21 @@ void *ipro_onednn_state_create(ipro_onednn_kernel *kernel, size_t bytes, ipro_er
   return kernel->state;
 }
 
+bool ipro_onednn_switched_off(const char *name) {
+  const char *value = getenv(name);
+  return value && strcmp(value, "0") == 0;
+}
+
+bool ipro_onednn_switched_on(const char *name) {
+  const char *value = getenv(name);
+  return value && strcmp(value, "1") == 0;
+}
+
+size_t ipro_onednn_scratchpad_bytes(const_dnnl_primitive_desc_t pd) {
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  return md ? dnnl_memory_desc_get_size(md) : 0;
+}
+
 ipro_status ipro_onednn_add_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
                                  ipro_error *err) {
   if (kernel->n_steps == IPRO_ONEDNN_MAX_STEPS)
@@ -187,10 +202,10 @@ ipro_status ipro_onednn_add_step(ipro_onednn_kernel *kernel, const_dnnl_primitiv
   ipro_onednn_step *step = &kernel->steps[kernel->n_steps];
   IPRO_ONEDNN_CHECK(dnnl_primitive_create(&step->primitive, pd));
   kernel->n_steps++;
-  const dnnl_memory_desc_t *scratchpad =
-      dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-  size_t bytes = scratchpad ? dnnl_memory_desc_get_size(scratchpad) : 0;
+  size_t bytes = ipro_onednn_scratchpad_bytes(pd);
   if (bytes > 0) {
+    const dnnl_memory_desc_t *scratchpad =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     if (bytes > kernel->scratchpad_bytes) kernel->scratchpad_bytes = bytes;
     if (ipro_onednn_bind_md(kernel, scratchpad, DNNL_ARG_SCRATCHPAD, IPRO_ONEDNN_SCRATCHPAD, 0,
                             err) != IPRO_OK)

@@ -100,15 +100,8 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
 
 bool ipro_onednn_carries_layouts(void) {
   static const unsigned avx512 = dnnl_cpu_isa_avx512_core;
-  const char *plain = getenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
-  if (plain && strcmp(plain, "1") == 0) return false;
+  if (ipro_onednn_switched_on("IPRO_ONEDNN_PLAIN_LAYOUTS")) return false;
   return ((unsigned)dnnl_get_effective_cpu_isa() & avx512) == avx512;
-}
-
-/* IPRO_ONEDNN_PADDED_LAYOUTS=0 carries only channels that fill their blocks (less memory). */
-static bool padding_allowed(void) {
-  const char *padded = getenv("IPRO_ONEDNN_PADDED_LAYOUTS");
-  return !(padded && strcmp(padded, "0") == 0);
 }
 
 static bool eligible(const ipro_graph *graph, const ipro_tensor *t) {
@@ -120,7 +113,8 @@ static bool eligible(const ipro_graph *graph, const ipro_tensor *t) {
   /* Padded blocks at most a third larger than the channels: 12 channels (the InfoPro decoder's)
    * take 16, 24 take 32, 40 take 48; 8 or 3 would double or worse their bytes. */
   int64_t channels = shape.dims[1], padded = (channels + 15) / 16 * 16;
-  if (!ipro_onednn_fills_blocks(channels) && !padding_allowed()) return false;
+  if (!ipro_onednn_fills_blocks(channels) && ipro_onednn_switched_off("IPRO_ONEDNN_PADDED_LAYOUTS"))
+    return false;
   return ipro_shape_elements(&shape) > 0 && channels > 0 && 3 * padded <= 4 * channels;
 }
 
