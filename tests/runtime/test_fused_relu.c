@@ -26,7 +26,7 @@
 #include "support/check.h"
 #include "support/fixed_batch_runs.h"
 
-/* The nodes of op whose output 0 exactly one node, a Relu, reads. */
+/* The nodes of op whose output 0, not a graph output, exactly one node, a Relu, reads. */
 static int before_relu(const ipro_graph *graph, ipro_op op, int *first) {
   int count = 0;
   *first = -1;
@@ -39,7 +39,7 @@ static int before_relu(const ipro_graph *graph, ipro_op op, int *first) {
           readers++;
           relu_readers += graph->nodes[m].op == IPRO_OP_RELU;
         }
-    if (readers == 1 && relu_readers == 1) {
+    if (readers == 1 && relu_readers == 1 && !graph->tensors[y].is_graph_output) {
       if (*first < 0) *first = n;
       count++;
     }
@@ -57,7 +57,8 @@ static int readers_of(const ipro_graph *graph, int t) {
 }
 
 /* The two-term Sums that a ReLU's gradient alone reads, where that ReLU does not follow a
- * normalisation it alone reads (whose pair takes the gradient in). */
+ * normalisation it alone reads whose output is not a graph output (whose pair takes the
+ * gradient in). */
 static int sums_before_relu_grad(const ipro_graph *graph) {
   int count = 0;
   for (int n = 0; n < graph->n_nodes; n++) {
@@ -69,8 +70,9 @@ static int sums_before_relu_grad(const ipro_graph *graph) {
         readers_of(graph, u->inputs[0]) != 1 || relu < 0)
       continue;
     int before = graph->tensors[graph->nodes[relu].inputs[0]].producer;
+    int normalised = graph->nodes[relu].inputs[0];
     count += !(before >= 0 && graph->nodes[before].op == IPRO_OP_BATCH_NORMALIZATION &&
-               readers_of(graph, graph->nodes[relu].inputs[0]) == 1);
+               readers_of(graph, normalised) == 1 && !graph->tensors[normalised].is_graph_output);
   }
   return count;
 }
@@ -108,11 +110,15 @@ static void check_pass(const char *name, bool expect_pairs) {
       ipro_error err = {{0}};
       ipro_fused_counts again = {-1, -1, -1};
       unfused->tensors[unfused->nodes[first].outputs[0]].is_graph_output = true;
+      int ignored, norms_again = before_relu(unfused, IPRO_OP_BATCH_NORMALIZATION, &ignored);
+      int sums_again = sums_before_relu_grad(unfused);
       CHECK_OK(ipro_fuse_relu(unfused, &again, &err), &err);
-      CHECK_MSG(again.batch_norm_relu == norms - 1 && again.add_relu == adds &&
-                    again.sum_relu_grad >= sums,
-                "%s: %d normalisations and %d Adds fused with one normalised tensor an output",
-                name, again.batch_norm_relu, again.add_relu);
+      CHECK_MSG(norms_again == norms - 1 && again.batch_norm_relu == norms_again &&
+                    again.add_relu == adds && again.sum_relu_grad == sums_again,
+                "%s: %d normalisations, %d Adds and %d Sums fused with one normalised tensor an "
+                "output; %d, %d and %d expected",
+                name, again.batch_norm_relu, again.add_relu, again.sum_relu_grad, norms_again, adds,
+                sums_again);
     }
   }
   ipro_graph_free(unfused);
