@@ -273,18 +273,15 @@ ipro_status ipro_onednn_build_dropout(ipro_onednn_kernel *kernel, const ipro_gra
 typedef struct {
   ipro_onednn_generated_fn kernel;
   int64_t count;
-  size_t staged[3]; /* where an input reordered into dX's layout lies in the workspace */
 } relu_grad_sum_state;
 
+/* inputs: G1, Y and G2, each in dX's layout (a staged one where it was reordered to) */
 static ipro_status relu_grad_sum_run(const ipro_onednn_kernel *kernel, void *const *inputs,
                                      void *const *outputs, char *workspace, uint64_t step,
                                      ipro_error *err) {
-  (void)step, (void)err;
+  (void)workspace, (void)step, (void)err;
   const relu_grad_sum_state *s = kernel->state;
-  const void *operands[3];
-  for (int i = 0; i < 3; i++)
-    operands[i] = s->staged[i] == IPRO_ONEDNN_NOT_STAGED ? inputs[i] : workspace + s->staged[i];
-  ipro_onednn_generated_run(&s->kernel, operands, outputs, NULL, s->count, NULL);
+  ipro_onednn_generated_run(&s->kernel, (const void *const *)inputs, outputs, NULL, s->count, NULL);
   return IPRO_OK;
 }
 
@@ -293,8 +290,6 @@ ipro_status ipro_onednn_build_relu_grad_sum(ipro_onednn_kernel *kernel, int64_t 
   relu_grad_sum_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;
   s->count = count;
-  for (int i = 0; i < 3; i++)
-    s->staged[i] = kernel->staged_input[i];
   if (ipro_onednn_generated_kernel(kernel->generated, IPRO_GENERATED_RELU_BACKWARD_SUM, &s->kernel,
                                    err))
     return IPRO_ERROR;

@@ -93,13 +93,24 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
     return ipro_error_set(err, "%s: oneDNN kernel run without its %zu-byte workspace",
                           kernel->label, kernel->base.workspace_bytes);
   char *scratch = workspace;
+  /* a loop step reads a staged input where it was reordered to, as a primitive's binding does
+   * (the executor's operand arrays hold at least IPRO_ONEDNN_MAX_INPUTS entries) */
+  void *resolved[IPRO_ONEDNN_MAX_INPUTS];
+  void *const *loop_inputs = inputs;
+  if (kernel->any_staged) {
+    for (int i = 0; i < IPRO_ONEDNN_MAX_INPUTS; i++)
+      resolved[i] = kernel->staged_input[i] == IPRO_ONEDNN_NOT_STAGED
+                        ? inputs[i]
+                        : scratch + kernel->staged_input[i];
+    loop_inputs = resolved;
+  }
   bool pending = false; /* primitives submitted and not yet waited for */
   for (int s = 0; s < kernel->n_steps; s++) {
     ipro_onednn_step *step = &kernel->steps[s];
     if (step->loop) {
       if (pending) IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
       pending = false;
-      if (step->loop(kernel, inputs, outputs, scratch, step_number, err) != IPRO_OK) goto fail;
+      if (step->loop(kernel, loop_inputs, outputs, scratch, step_number, err) != IPRO_OK) goto fail;
       continue;
     }
     for (int a = 0; a < step->n_args; a++) {

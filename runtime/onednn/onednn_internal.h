@@ -142,8 +142,10 @@ struct ipro_onednn_kernel {
   const uint8_t *layouts;
   bool frugal;
   /* An element-wise kernel's inputs reordered into its output's layout: the intermediate each
-   * is read from instead (IPRO_ONEDNN_NOT_STAGED: read in place). */
+   * is read from instead (IPRO_ONEDNN_NOT_STAGED: read in place), by its primitives' bindings
+   * and by its loop steps alike (kernel_run hands those the inputs resolved). */
   size_t staged_input[IPRO_ONEDNN_MAX_INPUTS];
+  bool any_staged;
 };
 
 /* Builds the steps of kernel for node; see the file comment. */

@@ -288,6 +288,7 @@ ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro
                                  IPRO_ONEDNN_INTERMEDIATE, staged, err))
       return IPRO_ERROR;
     kernel->staged_input[i] = staged;
+    kernel->any_staged = true;
   }
   return IPRO_OK;
 }
