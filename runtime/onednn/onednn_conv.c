@@ -13,6 +13,9 @@
  * 12-channel source of a convolution to 3 channels): then their layouts too are left to oneDNN,
  * and they are reordered like plain ones.
  *
+ * A convolution to at most three channels from a carried source of at most 16 (the InfoPro
+ * decoder's last) runs on the loops of cpu_small_conv.c instead, in all three passes.
+ *
  * ipro.ConvGradInput (dY, W → dX) is oneDNN's backward-data convolution and ipro.ConvGradWeight
  * (dY, X → dW, [dB]) its backward-weights convolution, which also sums dY into dB when the node has
  * output 1. Both describe the forward Conv they differentiate (X's shape from dX or X, Y's from dY)
@@ -181,6 +184,8 @@ static ipro_status forward_desc(ipro_onednn_kernel *kernel, const ipro_onednn_co
 
 ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                    const ipro_node *node, ipro_error *err) {
+  if (ipro_onednn_small_conv_takes(kernel, graph, node))
+    return ipro_onednn_build_small_conv(kernel, graph, node, err);
   ipro_shape x, w, y, b;
   if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
       ipro_onednn_input_shape(graph, node, 1, &w, err) ||
@@ -255,6 +260,8 @@ fail:
 /* dY (N, M, out...), W (M, C/group, k...) → dX (N, C, in...). */
 ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                               const ipro_node *node, ipro_error *err) {
+  if (ipro_onednn_small_conv_takes(kernel, graph, node))
+    return ipro_onednn_build_small_conv(kernel, graph, node, err);
   ipro_shape dy, w, dx;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
       ipro_onednn_input_shape(graph, node, 1, &w, err) ||
@@ -285,6 +292,8 @@ fail:
 /* dY (N, M, out...), X (N, C, in...) → dW (M, C/group, k...), [dB (M)]. */
 ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                                const ipro_node *node, ipro_error *err) {
+  if (ipro_onednn_small_conv_takes(kernel, graph, node))
+    return ipro_onednn_build_small_conv(kernel, graph, node, err);
   ipro_shape dy, x, dw, db;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
       ipro_onednn_input_shape(graph, node, 1, &x, err) ||

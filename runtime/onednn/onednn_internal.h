@@ -228,6 +228,16 @@ ipro_status ipro_onednn_build_average_pool_grad(ipro_onednn_kernel *, const ipro
 ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *, const ipro_graph *,
                                                const ipro_node *, ipro_error *);
 
+/* ---- convolutions to at most three channels (cpu_small_conv.c) ---- */
+
+/* Whether the node (Conv, ipro.ConvGradInput, ipro.ConvGradWeight) is one the small-convolution
+ * loops run: a 3×3 window, stride 1, padding 1, no groups, bias or dB, X (dX) carried
+ * channel-blocked with at most 16 channels, Y (dY) plain with at most 3. */
+bool ipro_onednn_small_conv_takes(const ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                  const ipro_node *node);
+ipro_status ipro_onednn_build_small_conv(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                         const ipro_node *node, ipro_error *err);
+
 /* ---- layouts carried between kernels (onednn_layouts.c) ---- */
 
 /* Whether this CPU and the environment let activations be carried channel-blocked (AVX-512, and

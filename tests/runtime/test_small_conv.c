@@ -1,0 +1,329 @@
+/* The CPU backend's loops for convolutions to at most three channels (runtime/onednn/
+ * cpu_small_conv.c), against the reference kernels (double), the oracle:
+ * - Conv, ipro.ConvGradInput and ipro.ConvGradWeight of a 3×3 window, stride 1, padding 1, to 1,
+ *   2 and 3 channels from 1, 12 and 16, on 3 images of 7×5, 1×1 and 2×9, with X (dX) carried
+ *   channel-blocked: the test lays X out in blocks of 16 itself (zeros in the padding lanes) and
+ *   reads dX back the same way, whose padding lanes must hold exact zeros. Outputs are NaN-filled
+ *   before the run, so an element the loops forget fails; every output must agree within
+ *   ipro_test_compare_scaled's tolerance. The kernel built must be the loops' (one loop step).
+ * - The bytes written do not depend on the number of OpenMP threads (1, 2 and 3 threads on 33
+ *   images of 13×11, enough for the loops to split).
+ * - Nodes the loops do not take are built from oneDNN's primitives: 4 output channels, stride 2,
+ *   no padding, a bias, dB, an X that lies plain, a Y carried channel-blocked, and any node with
+ *   IPRO_ONEDNN_SMALL_CONV=0.
+ * Without AVX-512 the backend carries no layouts, so the loops never run: the test skips. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "frontend/op_table.h"
+#include "runtime/backend.h"
+#include "runtime/onednn/onednn_internal.h"
+#include "runtime/reference/reference_kernels.h"
+#include "tests/frontend/hand_graph.h"
+#include "tests/support/check.h"
+#include "tests/support/tensor_checks.h"
+
+#define LANES 16
+
+typedef enum { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHT } pass;
+
+typedef struct {
+  int64_t images, channels, features, height, width;
+  int64_t stride, pad; /* 1 and 1 for the loops */
+  bool bias;           /* Conv's B, or ConvGradWeight's dB */
+  bool x_plain;        /* X (dX) not carried */
+  bool y_carried;      /* Y (dY) carried channel-blocked */
+} conv_case;
+
+static uint64_t random_state = 0x9e3779b97f4a7c15u;
+
+/* The one-node graph of the pass, shapes inferred; *x and *y: the tensors X (dX) and Y (dY). */
+static ipro_graph *pass_graph(pass p, const conv_case *k, int *x, int *y) {
+  ipro_graph *g = hand_graph(19);
+  int64_t out_h = (k->height + 2 * k->pad - 3) / k->stride + 1;
+  int64_t out_w = (k->width + 2 * k->pad - 3) / k->stride + 1;
+  int64_t xd[4] = {k->images, k->channels, k->height, k->width};
+  int64_t yd[4] = {k->images, k->features, out_h, out_w};
+  int64_t wd[4] = {k->features, k->channels, 3, 3}, bd[1] = {k->features};
+  ipro_node *n = NULL;
+  if (p == FORWARD) {
+    hand_input(g, "X", 4, xd);
+    hand_input(g, "W", 4, wd);
+    if (k->bias) hand_input(g, "B", 1, bd);
+    n = hand_node(g, "conv", "Conv", k->bias ? "X,W,B" : "X,W", "Y");
+    hand_output(g, "Y");
+  } else if (p == BACKWARD_DATA) {
+    hand_input(g, "dY", 4, yd);
+    hand_input(g, "W", 4, wd);
+    n = hand_node(g, "conv_grad_input", "ipro.ConvGradInput", "dY,W", "dX");
+    n->op = IPRO_OP_CONV_GRAD_INPUT;
+    hand_require(ipro_node_set_ints(n, "input_shape", xd, 4) == IPRO_OK);
+    hand_output(g, "dX");
+  } else {
+    hand_input(g, "dY", 4, yd);
+    hand_input(g, "X", 4, xd);
+    n = hand_node(g, "conv_grad_weight", "ipro.ConvGradWeight", "dY,X", k->bias ? "dW,dB" : "dW");
+    n->op = IPRO_OP_CONV_GRAD_WEIGHT;
+    hand_require(ipro_node_set_ints(n, "weight_shape", wd, 4) == IPRO_OK);
+    hand_output(g, "dW");
+    if (k->bias) hand_output(g, "dB");
+  }
+  const int64_t kernel[2] = {3, 3}, strides[2] = {k->stride, k->stride}, ones[2] = {1, 1};
+  const int64_t pads[4] = {k->pad, k->pad, k->pad, k->pad};
+  hand_require(ipro_node_set_ints(n, "kernel_shape", kernel, 2) == IPRO_OK &&
+               ipro_node_set_ints(n, "strides", strides, 2) == IPRO_OK &&
+               ipro_node_set_ints(n, "dilations", ones, 2) == IPRO_OK &&
+               ipro_node_set_ints(n, "pads", pads, 4) == IPRO_OK &&
+               ipro_node_set_int(n, "group", 1) == IPRO_OK);
+  ipro_error err = {{0}};
+  if (p == FORWARD) CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  *x = ipro_graph_find_tensor(g, p == BACKWARD_DATA ? "dX" : "X");
+  *y = ipro_graph_find_tensor(g, p == FORWARD ? "Y" : "dY");
+  return g;
+}
+
+/* plain (N, C, H, W) ↔ channel-blocked in one block of 16 (N, H, W, 16), zeros in the padding. */
+static void to_blocked(const float *plain, float *blocked, int64_t n, int64_t c, int64_t pixels) {
+  memset(blocked, 0, (size_t)(n * pixels * LANES) * sizeof *blocked);
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t ch = 0; ch < c; ch++)
+      for (int64_t p = 0; p < pixels; p++)
+        blocked[(i * pixels + p) * LANES + ch] = plain[(i * c + ch) * pixels + p];
+}
+
+/* The plain tensor of a blocked one; false when a padding lane is not an exact zero. */
+static bool from_blocked(const float *blocked, float *plain, int64_t n, int64_t c, int64_t pixels) {
+  bool zeros = true;
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t p = 0; p < pixels; p++)
+      for (int64_t lane = 0; lane < LANES; lane++) {
+        float v = blocked[(i * pixels + p) * LANES + lane];
+        if (lane < c)
+          plain[(i * c + lane) * pixels + p] = v;
+        else
+          zeros = zeros && v == 0.0f && !signbit(v);
+      }
+  return zeros;
+}
+
+/* The pass's kernel on the backend with X (dX) carried channel-blocked unless the case says
+ * plain; NULL when the backend declines. */
+static ipro_kernel *prepare(ipro_backend *onednn, ipro_graph *g, const conv_case *k, int x, int y) {
+  uint8_t *layouts = calloc((size_t)g->n_tensors + 1, 1);
+  hand_require(layouts != NULL);
+  if (!k->x_plain) layouts[x] = IPRO_ONEDNN_CHANNEL_BLOCKED;
+  if (k->y_carried) layouts[y] = IPRO_ONEDNN_CHANNEL_BLOCKED;
+  onednn->layouts = layouts;
+  ipro_kernel *kernel = NULL;
+  ipro_error err = {{0}};
+  ipro_status status = onednn->prepare_forward(onednn, g, &g->nodes[0], &kernel, &err);
+  onednn->layouts = NULL;
+  free(layouts);
+  CHECK_MSG(status == IPRO_OK, "prepare: %s", err.message);
+  return status == IPRO_OK ? kernel : NULL;
+}
+
+/* Whether a kernel of the oneDNN backend is the loops': one step, a loop. */
+static bool is_loops(const ipro_kernel *kernel) {
+  const ipro_onednn_kernel *k = (const ipro_onednn_kernel *)kernel;
+  return k->n_steps == 1 && k->steps[0].loop != NULL;
+}
+
+/* The buffers of one pass: plain inputs for the reference, the backend's (X blocked), and the
+ * outputs. */
+typedef struct {
+  float *in[3], *backend_in[3], *expected[2], *got[2];
+  int64_t in_count[3], out_count[2];
+} buffers;
+
+static float *floats(int64_t count) {
+  float *p = malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
+  hand_require(p != NULL);
+  return p;
+}
+
+static void buffers_make(buffers *b, const ipro_graph *g, int x) {
+  memset(b, 0, sizeof *b);
+  const ipro_node *n = &g->nodes[0];
+  for (int i = 0; i < n->n_inputs; i++) {
+    const ipro_tensor *t = ipro_node_input(g, n, i);
+    int64_t count = ipro_shape_elements(&t->shape);
+    b->in_count[i] = count;
+    b->in[i] = floats(count);
+    for (int64_t e = 0; e < count; e++)
+      b->in[i][e] = ipro_test_random_uniform(&random_state);
+    if (n->inputs[i] == x) {
+      int64_t pixels = t->shape.dims[2] * t->shape.dims[3];
+      b->backend_in[i] = floats(t->shape.dims[0] * pixels * LANES);
+      to_blocked(b->in[i], b->backend_in[i], t->shape.dims[0], t->shape.dims[1], pixels);
+    } else {
+      b->backend_in[i] = floats(count);
+      memcpy(b->backend_in[i], b->in[i], (size_t)count * sizeof(float));
+    }
+  }
+  for (int o = 0; o < n->n_outputs; o++) {
+    const ipro_tensor *t = ipro_node_output(g, n, o);
+    int64_t count = ipro_shape_elements(&t->shape);
+    if (n->outputs[o] == x) count = t->shape.dims[0] * t->shape.dims[2] * t->shape.dims[3] * LANES;
+    b->out_count[o] = count;
+    b->expected[o] = floats(ipro_shape_elements(&t->shape));
+    b->got[o] = floats(count);
+  }
+}
+
+static void buffers_free(buffers *b) {
+  for (int i = 0; i < 3; i++)
+    free(b->in[i]), free(b->backend_in[i]);
+  for (int o = 0; o < 2; o++)
+    free(b->expected[o]), free(b->got[o]);
+}
+
+/* Runs the kernel into NaN-filled outputs. */
+static void run_kernel(ipro_backend *onednn, ipro_kernel *kernel, buffers *b) {
+  for (int o = 0; o < 2; o++)
+    for (int64_t e = 0; b->got[o] && e < b->out_count[o]; e++)
+      b->got[o][e] = NAN;
+  void *workspace = NULL;
+  ipro_error err = {{0}};
+  if (kernel->workspace_bytes > 0)
+    CHECK_OK(onednn->allocate(onednn, kernel->workspace_bytes, &workspace, &err), &err);
+  void *in[8] = {b->backend_in[0], b->backend_in[1], b->backend_in[2]};
+  void *out[8] = {b->got[0], b->got[1]};
+  CHECK_OK(kernel->run(kernel, in, out, workspace, 0, &err), &err);
+  onednn->release(onednn, workspace, kernel->workspace_bytes);
+}
+
+static const char *pass_name(pass p) {
+  return p == FORWARD ? "Conv" : p == BACKWARD_DATA ? "ConvGradInput" : "ConvGradWeight";
+}
+
+/* The pass of case k on the loops against the reference. */
+static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
+  char label[200];
+  snprintf(label, sizeof label, "%s %lld to %lld channels, %lld images of %lldx%lld", pass_name(p),
+           (long long)k->channels, (long long)k->features, (long long)k->images,
+           (long long)k->height, (long long)k->width);
+  int x, y;
+  ipro_graph *g = pass_graph(p, k, &x, &y);
+  ipro_kernel *kernel = prepare(onednn, g, k, x, y);
+  if (!kernel) {
+    ipro_graph_free(g);
+    return;
+  }
+  CHECK_MSG(is_loops(kernel), "%s: not built from the small-convolution loops", label);
+  buffers b;
+  buffers_make(&b, g, x);
+  ipro_error err = {{0}};
+  ipro_kernel_context context = {.seed = 0, .step = 0};
+  void *in[3] = {b.in[0], b.in[1], b.in[2]}, *expected[2] = {b.expected[0], b.expected[1]};
+  CHECK_OK(
+      ipro_reference_forward_table()[g->nodes[0].op](g, &g->nodes[0], in, expected, &context, &err),
+      &err);
+  run_kernel(onednn, kernel, &b);
+  const ipro_tensor *out = ipro_node_output(g, &g->nodes[0], 0);
+  int64_t count = ipro_shape_elements(&out->shape);
+  float *plain = floats(count);
+  if (p == BACKWARD_DATA) {
+    CHECK_MSG(from_blocked(b.got[0], plain, k->images, k->channels, k->height * k->width),
+              "%s: a padding lane of dX is not an exact zero", label);
+  } else {
+    memcpy(plain, b.got[0], (size_t)count * sizeof(float));
+  }
+  ipro_test_compare_scaled(label, "output 0", plain, b.expected[0], count);
+  free(plain);
+  kernel->destroy(kernel);
+  buffers_free(&b);
+  ipro_graph_free(g);
+}
+
+/* The loops' bytes on 1, 2 and 3 threads. */
+static void check_threads(ipro_backend *onednn, pass p) {
+#ifdef _OPENMP
+  const conv_case k = {33, 12, 3, 13, 11, 1, 1, false, false, false};
+  int x, y;
+  ipro_graph *g = pass_graph(p, &k, &x, &y);
+  ipro_kernel *kernel = prepare(onednn, g, &k, x, y);
+  if (kernel) {
+    buffers b;
+    buffers_make(&b, g, x);
+    float *first = floats(b.out_count[0]);
+    int saved = omp_get_max_threads();
+    for (int threads = 1; threads <= 3; threads++) {
+      omp_set_num_threads(threads);
+      run_kernel(onednn, kernel, &b);
+      if (threads == 1)
+        memcpy(first, b.got[0], (size_t)b.out_count[0] * sizeof(float));
+      else
+        CHECK_MSG(memcmp(first, b.got[0], (size_t)b.out_count[0] * sizeof(float)) == 0,
+                  "%s: %d threads write other bytes than 1", pass_name(p), threads);
+    }
+    omp_set_num_threads(saved);
+    free(first);
+    kernel->destroy(kernel);
+    buffers_free(&b);
+  }
+  ipro_graph_free(g);
+#else
+  (void)onednn, (void)p;
+#endif
+}
+
+/* A case the loops must leave to oneDNN's primitives. */
+static void check_declined(ipro_backend *onednn, pass p, const conv_case *k, const char *why) {
+  int x, y;
+  ipro_graph *g = pass_graph(p, k, &x, &y);
+  ipro_kernel *kernel = prepare(onednn, g, k, x, y);
+  CHECK_MSG(kernel && !is_loops(kernel), "%s with %s: built from the loops", pass_name(p), why);
+  if (kernel) kernel->destroy(kernel);
+  ipro_graph_free(g);
+}
+
+int main(void) {
+  if (!ipro_onednn_carries_layouts())
+    return ipro_test_skip("this CPU has no AVX-512: the backend carries no layouts, and the "
+                          "small-convolution loops never run");
+  ipro_backend *onednn = NULL;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
+  if (!onednn) return ipro_test_finish();
+
+  static const int64_t sizes[3][2] = {{7, 5}, {1, 1}, {2, 9}};
+  static const int64_t channels[3] = {1, 12, 16};
+  for (pass p = FORWARD; p <= BACKWARD_WEIGHT; p++) {
+    for (int c = 0; c < 3; c++)
+      for (int64_t features = 1; features <= 3; features++)
+        for (int s = 0; s < 3; s++) {
+          conv_case k = {3, channels[c], features, sizes[s][0], sizes[s][1],
+                         1, 1,           false,    false,       false};
+          check_pass(onednn, p, &k);
+        }
+    check_threads(onednn, p);
+    const conv_case base = {2, 12, 3, 6, 6, 1, 1, false, false, false};
+    conv_case k = base;
+    k.features = 4;
+    check_declined(onednn, p, &k, "4 output channels");
+    k = base, k.stride = 2;
+    check_declined(onednn, p, &k, "stride 2");
+    k = base, k.pad = 0;
+    check_declined(onednn, p, &k, "no padding");
+    k = base, k.x_plain = true;
+    check_declined(onednn, p, &k, "X plain");
+    k = base, k.y_carried = true;
+    check_declined(onednn, p, &k, "Y carried");
+    if (p != BACKWARD_DATA) {
+      k = base, k.bias = true;
+      check_declined(onednn, p, &k, p == FORWARD ? "a bias" : "dB");
+    }
+    setenv("IPRO_ONEDNN_SMALL_CONV", "0", 1);
+    check_declined(onednn, p, &base, "IPRO_ONEDNN_SMALL_CONV=0");
+    unsetenv("IPRO_ONEDNN_SMALL_CONV");
+  }
+  onednn->destroy(onednn);
+  return ipro_test_finish();
+}
