@@ -32,6 +32,7 @@
 #define MAX_FEATURES 3
 
 typedef struct {
+  ipro_op op; /* Conv, ipro.ConvGradInput or ipro.ConvGradWeight */
   int64_t images, channels, height, width, features;
   size_t taps_at;     /* wt: features × TAPS × LANES floats in the workspace */
   size_t partials_at; /* the weight gradient's per-image partials, the same shape per image */
@@ -42,6 +43,17 @@ typedef struct {
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE_AVX512 __attribute__((target("avx512f"), always_inline)) static inline
 
+/* Runs the statements after it for each tap (kh, kw) of the 3×3 window at output pixel (oh, ow)
+ * whose input pixel lies inside the image: `tap` (kh * 3 + kw) and `pixel` (the input pixel's
+ * index) are in scope there. */
+#define FOR_EACH_TAP(oh, ow, height, width)                                                        \
+  _Pragma("GCC unroll 3") for (int kh = 0; kh < 3; kh++) _Pragma(                                  \
+      "GCC unroll 3") for (int kw = 0; kw < 3;                                                     \
+                           kw++) for (int64_t ih = (oh) + kh - 1, iw = (ow) + kw - 1,              \
+                                      pixel = ih * (width) + iw, tap = kh * 3 + kw,                \
+                                      once = ih >= 0 && ih < (height) && iw >= 0 && iw < (width);  \
+                                      once; once = 0)
+
 /* One image's Y (features planes) from its X (height × width vectors). */
 INLINE_AVX512 void forward_image(const float *x, const float *wt, float *y, int64_t height,
                                  int64_t width, const int features) {
@@ -49,20 +61,11 @@ INLINE_AVX512 void forward_image(const float *x, const float *wt, float *y, int6
   for (int64_t oh = 0; oh < height; oh++)
     for (int64_t ow = 0; ow < width; ow++) {
       __m512 acc[MAX_FEATURES] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+      FOR_EACH_TAP(oh, ow, height, width) {
+        __m512 v = _mm512_loadu_ps(x + pixel * LANES);
 #pragma GCC unroll 3
-      for (int kh = 0; kh < 3; kh++) {
-        int64_t ih = oh + kh - 1;
-        if (ih < 0 || ih >= height) continue;
-#pragma GCC unroll 3
-        for (int kw = 0; kw < 3; kw++) {
-          int64_t iw = ow + kw - 1;
-          if (iw < 0 || iw >= width) continue;
-          __m512 v = _mm512_loadu_ps(x + (ih * width + iw) * LANES);
-#pragma GCC unroll 3
-          for (int m = 0; m < features; m++)
-            acc[m] =
-                _mm512_fmadd_ps(v, _mm512_loadu_ps(wt + (m * TAPS + kh * 3 + kw) * LANES), acc[m]);
-        }
+        for (int m = 0; m < features; m++)
+          acc[m] = _mm512_fmadd_ps(v, _mm512_loadu_ps(wt + (m * TAPS + tap) * LANES), acc[m]);
       }
 #pragma GCC unroll 3
       for (int m = 0; m < features; m++)
@@ -109,19 +112,11 @@ INLINE_AVX512 void backward_weight_image(const float *dy, const float *x, float 
 #pragma GCC unroll 3
       for (int m = 0; m < features; m++)
         d[m] = _mm512_set1_ps(dy[m * plane + oh * width + ow]);
+      FOR_EACH_TAP(oh, ow, height, width) {
+        __m512 v = _mm512_loadu_ps(x + pixel * LANES);
 #pragma GCC unroll 3
-      for (int kh = 0; kh < 3; kh++) {
-        int64_t ih = oh + kh - 1;
-        if (ih < 0 || ih >= height) continue;
-#pragma GCC unroll 3
-        for (int kw = 0; kw < 3; kw++) {
-          int64_t iw = ow + kw - 1;
-          if (iw < 0 || iw >= width) continue;
-          __m512 v = _mm512_loadu_ps(x + (ih * width + iw) * LANES);
-#pragma GCC unroll 3
-          for (int m = 0; m < features; m++)
-            acc[m][kh * 3 + kw] = _mm512_fmadd_ps(d[m], v, acc[m][kh * 3 + kw]);
-        }
+        for (int m = 0; m < features; m++)
+          acc[m][tap] = _mm512_fmadd_ps(d[m], v, acc[m][tap]);
       }
     }
 #pragma GCC unroll 27
@@ -129,41 +124,32 @@ INLINE_AVX512 void backward_weight_image(const float *dy, const float *x, float 
     if (i / TAPS < features) _mm512_storeu_ps(partial + i * LANES, acc[i / TAPS][i % TAPS]);
 }
 
-/* The per-image entry points: not inlined into the OpenMP regions (whose outlined bodies do not
- * inherit a target attribute under clang), with the feature count made a constant of each
- * specialisation. */
+/* One image of a pass: a and b are its X and wt (forward), dY and wt (backward-data) or dY and X
+ * (backward-weight). Not inlined into the OpenMP region (whose outlined body does not inherit a
+ * target attribute under clang), with the feature count a constant of each specialisation. */
 #define SPECIALISED(call)                                                                          \
-  switch (features) {                                                                              \
+  switch (s->features) {                                                                           \
   case 1: call(1); break;                                                                          \
   case 2: call(2); break;                                                                          \
   default: call(3); break;                                                                         \
   }
 
-AVX512 __attribute__((noinline)) static void forward_one(const small_conv_state *s, const float *x,
-                                                         const float *wt, float *y) {
-  int features = (int)s->features;
-#define CALL(f) forward_image(x, wt, y, s->height, s->width, f)
-  SPECIALISED(CALL)
-#undef CALL
+AVX512 __attribute__((noinline)) static void image_pass(const small_conv_state *s, const float *a,
+                                                        const float *b, float *out) {
+#define FORWARD(f) forward_image(a, b, out, s->height, s->width, f)
+#define BACKWARD_DATA(f) backward_data_image(a, b, out, s->height, s->width, f)
+#define BACKWARD_WEIGHT(f) backward_weight_image(a, b, out, s->height, s->width, f)
+  switch (s->op) {
+  case IPRO_OP_CONV: SPECIALISED(FORWARD) break;
+  case IPRO_OP_CONV_GRAD_INPUT: SPECIALISED(BACKWARD_DATA) break;
+  default: SPECIALISED(BACKWARD_WEIGHT) break;
+  }
+#undef FORWARD
+#undef BACKWARD_DATA
+#undef BACKWARD_WEIGHT
 }
 
-AVX512 __attribute__((noinline)) static void
-backward_data_one(const small_conv_state *s, const float *dy, const float *wt, float *dx) {
-  int features = (int)s->features;
-#define CALL(f) backward_data_image(dy, wt, dx, s->height, s->width, f)
-  SPECIALISED(CALL)
-#undef CALL
-}
-
-AVX512 __attribute__((noinline)) static void
-backward_weight_one(const small_conv_state *s, const float *dy, const float *x, float *partial) {
-  int features = (int)s->features;
-#define CALL(f) backward_weight_image(dy, x, partial, s->height, s->width, f)
-  SPECIALISED(CALL)
-#undef CALL
-}
-
-/* ---- the runs ---- */
+/* ---- the run ---- */
 
 /* wt[m][tap][c] = W[m][c][tap] for c < C, 0 in the padding lanes. */
 static void lay_out_taps(const small_conv_state *s, const float *w, float *wt) {
@@ -174,48 +160,9 @@ static void lay_out_taps(const small_conv_state *s, const float *w, float *wt) {
         wt[(m * TAPS + t) * LANES + c] = w[(m * s->channels + c) * TAPS + t];
 }
 
-static ipro_status forward_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                               void *const *outputs, char *workspace, uint64_t step,
-                               ipro_error *err) {
-  (void)step, (void)err;
-  const small_conv_state *s = kernel->state;
-  const float *x = inputs[0];
-  float *wt = (float *)(workspace + s->taps_at), *y = outputs[0];
-  lay_out_taps(s, inputs[1], wt);
-  int64_t pixels = s->height * s->width;
-  IPRO_ONEDNN_PARALLEL_FOR(s->images * pixels * LANES * s->features)
-  for (int64_t n = 0; n < s->images; n++)
-    forward_one(s, x + n * pixels * LANES, wt, y + n * s->features * pixels);
-  return IPRO_OK;
-}
-
-static ipro_status backward_data_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                     void *const *outputs, char *workspace, uint64_t step,
-                                     ipro_error *err) {
-  (void)step, (void)err;
-  const small_conv_state *s = kernel->state;
-  const float *dy = inputs[0];
-  float *wt = (float *)(workspace + s->taps_at), *dx = outputs[0];
-  lay_out_taps(s, inputs[1], wt);
-  int64_t pixels = s->height * s->width;
-  IPRO_ONEDNN_PARALLEL_FOR(s->images * pixels * LANES * s->features)
-  for (int64_t n = 0; n < s->images; n++)
-    backward_data_one(s, dy + n * s->features * pixels, wt, dx + n * pixels * LANES);
-  return IPRO_OK;
-}
-
-static ipro_status backward_weight_run(const ipro_onednn_kernel *kernel, void *const *inputs,
-                                       void *const *outputs, char *workspace, uint64_t step,
-                                       ipro_error *err) {
-  (void)step, (void)err;
-  const small_conv_state *s = kernel->state;
-  const float *dy = inputs[0], *x = inputs[1];
-  float *partials = (float *)(workspace + s->partials_at), *dw = outputs[0];
-  int64_t pixels = s->height * s->width, per_image = s->features * TAPS * LANES;
-  IPRO_ONEDNN_PARALLEL_FOR(s->images * pixels * LANES * s->features)
-  for (int64_t n = 0; n < s->images; n++)
-    backward_weight_one(s, dy + n * s->features * pixels, x + n * pixels * LANES,
-                        partials + n * per_image);
+/* dW[m][c][tap]: the images' partials summed in image order. */
+static void sum_partials(const small_conv_state *s, const float *partials, float *dw) {
+  int64_t per_image = s->features * TAPS * LANES;
   for (int64_t m = 0; m < s->features; m++)
     for (int64_t c = 0; c < s->channels; c++)
       for (int t = 0; t < TAPS; t++) {
@@ -224,6 +171,31 @@ static ipro_status backward_weight_run(const ipro_onednn_kernel *kernel, void *c
           sum += partials[n * per_image + (m * TAPS + t) * LANES + c];
         dw[(m * s->channels + c) * TAPS + t] = sum;
       }
+}
+
+static ipro_status small_conv_run(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                  void *const *outputs, char *workspace, uint64_t step,
+                                  ipro_error *err) {
+  (void)step, (void)err;
+  const small_conv_state *s = kernel->state;
+  int64_t pixels = s->height * s->width, vectors = pixels * LANES, planes = s->features * pixels;
+  bool weights = s->op == IPRO_OP_CONV_GRAD_WEIGHT;
+  const float *a = inputs[0], *b = inputs[1]; /* X or dY; W or X */
+  float *out = weights ? (float *)(workspace + s->partials_at) : outputs[0];
+  if (!weights) {
+    float *wt = (float *)(workspace + s->taps_at);
+    lay_out_taps(s, b, wt);
+    b = wt;
+  }
+  /* per image: a's, b's (W's taps are shared) and out's extents */
+  int64_t a_step = s->op == IPRO_OP_CONV ? vectors : planes, b_step = weights ? vectors : 0;
+  int64_t out_step = s->op == IPRO_OP_CONV              ? planes
+                     : s->op == IPRO_OP_CONV_GRAD_INPUT ? vectors
+                                                        : s->features * TAPS * LANES;
+  IPRO_ONEDNN_PARALLEL_FOR(s->images * vectors * s->features)
+  for (int64_t n = 0; n < s->images; n++)
+    image_pass(s, a + n * a_step, b + n * b_step, out + n * out_step);
+  if (weights) sum_partials(s, out, outputs[0]);
   return IPRO_OK;
 }
 
@@ -288,13 +260,11 @@ ipro_status ipro_onednn_build_small_conv(ipro_onednn_kernel *kernel, const ipro_
     return ipro_onednn_unsupported(err, "not a small convolution");
   small_conv_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;
-  *s = (small_conv_state){x.dims[0], x.dims[1], x.dims[2], x.dims[3], y.dims[1], 0, 0};
+  *s = (small_conv_state){node->op, x.dims[0], x.dims[1], x.dims[2], x.dims[3], y.dims[1], 0, 0};
   size_t taps = (size_t)(s->features * TAPS * LANES) * sizeof(float);
-  if (node->op == IPRO_OP_CONV_GRAD_WEIGHT) {
+  if (node->op == IPRO_OP_CONV_GRAD_WEIGHT)
     s->partials_at = ipro_onednn_reserve(kernel, (size_t)s->images * taps);
-    return ipro_onednn_add_loop_step(kernel, backward_weight_run, err);
-  }
-  s->taps_at = ipro_onednn_reserve(kernel, taps);
-  return ipro_onednn_add_loop_step(kernel,
-                                   node->op == IPRO_OP_CONV ? forward_run : backward_data_run, err);
+  else
+    s->taps_at = ipro_onednn_reserve(kernel, taps);
+  return ipro_onednn_add_loop_step(kernel, small_conv_run, err);
 }
