@@ -45,6 +45,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_GEMM] = ipro_onednn_build_gemm,
     [IPRO_OP_MAT_MUL] = ipro_onednn_build_mat_mul,
     [IPRO_OP_CONCAT] = ipro_onednn_build_concat,
+    [IPRO_OP_SLICE] = ipro_onednn_build_slice,
     [IPRO_OP_CONV_GRAD_INPUT] = ipro_onednn_build_conv_grad_input,
     [IPRO_OP_CONV_GRAD_WEIGHT] = ipro_onednn_build_conv_grad_weight,
     [IPRO_OP_BATCH_NORM_GRAD] = ipro_onednn_build_batch_norm_grad,

@@ -184,6 +184,8 @@ ipro_status ipro_onednn_build_mat_mul(ipro_onednn_kernel *, const ipro_graph *, 
                                       ipro_error *);
 ipro_status ipro_onednn_build_concat(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);
+ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                    ipro_error *);
 /* C kernels (cpu_*.c) for ops oneDNN has no primitive for. */
 ipro_status ipro_onednn_build_resize(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);

@@ -10,6 +10,8 @@
  * largest reference magnitude, at least 1), since the gradients are accumulations whose rounding
  * grows with their terms. Cases with no faithful oneDNN mapping must be declined.
  *
+ * ipro.Slice (Concat's and Pad's gradient) in boxes of rank 1 to 4.
+ *
  * Whole step: the training graph of models/resnet8_fmnist.onnx at batch 4 runs one SGD step on
  * oneDNN (with the reference as fallback) and, from a separate copy of the graph, on the reference
  * alone, with the same inputs and hyper-parameters; the loss, every parameter's gradient, the
@@ -704,6 +706,30 @@ static void sum_cases(ipro_backend *onednn) {
   }
 }
 
+/* ipro.Slice, the gradient of Concat and Pad: a box of T at `starts`, as one reorder from a
+ * strided view. */
+static void slice_cases(ipro_backend *onednn) {
+  static const struct {
+    const char *label;
+    int rank;
+    int64_t t[4], starts[4], shape[4];
+  } cases[] = {
+      {"ipro.Slice of channels (a Concat gradient)", 4, {2, 20, 5, 3}, {0, 4, 0, 0}, {2, 12, 5, 3}},
+      {"ipro.Slice of a box (a Pad gradient)", 4, {3, 6, 7, 5}, {1, 2, 3, 1}, {2, 3, 2, 4}},
+      {"ipro.Slice of rank 2", 2, {5, 9}, {2, 3}, {3, 6}},
+      {"ipro.Slice of rank 1", 1, {10}, {4}, {5}},
+      {"ipro.Slice of the whole", 3, {2, 3, 4}, {0, 0, 0}, {2, 3, 4}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    one_node c = {0};
+    input(&c, "T", cases[i].rank, cases[i].t, UNIFORM);
+    ipro_node *n = node(&c, "ipro.Slice", IPRO_OP_SLICE, "T", "R");
+    set_ints(n, "starts", cases[i].rank, cases[i].starts);
+    set_ints(n, "shape", cases[i].rank, cases[i].shape);
+    run_case(onednn, &c, cases[i].label, true);
+  }
+}
+
 /* ---- one training step of ResNet-8 ---- */
 
 typedef struct {
@@ -845,6 +871,7 @@ int main(void) {
   pool_cases(onednn);
   softmax_cases(onednn);
   sum_cases(onednn);
+  slice_cases(onednn);
   resnet_step(onednn, reference);
   onednn->destroy(onednn);
   reference->destroy(reference);
