@@ -57,6 +57,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     /* C kernels (cpu_*.c) */
     [IPRO_OP_RESIZE] = ipro_onednn_build_resize,
     [IPRO_OP_RESIZE_GRAD] = ipro_onednn_build_resize_grad,
+    [IPRO_OP_REDUCE_TO_SHAPE] = ipro_onednn_build_reduce_to_shape,
     [IPRO_OP_BINARY_CROSS_ENTROPY] = ipro_onednn_build_binary_cross_entropy,
     [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = ipro_onednn_build_binary_cross_entropy_grad,
     [IPRO_OP_SUP_CON_LOSS] = ipro_onednn_build_sup_con_loss,

@@ -66,12 +66,7 @@ fail:
 ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                     const ipro_node *node, ipro_error *err) {
   ipro_shape t, r;
-  if (ipro_onednn_input_shape(graph, node, 0, &t, err) ||
-      ipro_onednn_output_shape(graph, node, 0, &r, err) ||
-      ipro_onednn_check_shape_attribute(node, "shape", &r, err))
-    return IPRO_ERROR;
-  if (ipro_node_input(graph, node, 0)->dtype != IPRO_DTYPE_FLOAT)
-    return ipro_onednn_unsupported(err, "T is not float32");
+  if (ipro_onednn_shaped_float_operands(graph, node, &t, &r, err)) return IPRO_ERROR;
   int count = 0;
   const int64_t *starts = ipro_node_attr_ints(node, "starts", &count);
   if (t.rank < 1 || r.rank != t.rank || count != t.rank || ipro_shape_elements(&r) == 0)

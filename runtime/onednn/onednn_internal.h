@@ -186,6 +186,8 @@ ipro_status ipro_onednn_build_concat(ipro_onednn_kernel *, const ipro_graph *, c
                                      ipro_error *);
 ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                     ipro_error *);
+ipro_status ipro_onednn_build_reduce_to_shape(ipro_onednn_kernel *, const ipro_graph *,
+                                              const ipro_node *, ipro_error *);
 /* C kernels (cpu_*.c) for ops oneDNN has no primitive for. */
 ipro_status ipro_onednn_build_resize(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);
@@ -475,6 +477,11 @@ ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
 static inline bool ipro_onednn_fills_blocks(int64_t channels) {
   return channels > 0 && channels % 16 == 0;
 }
+
+/* The shapes of a node that maps float32 T (input 0) to float32 R (output 0) whose shape the
+ * node's `shape` attribute states (ipro.Slice, ipro.ReduceToShape); unsupported otherwise. */
+ipro_status ipro_onednn_shaped_float_operands(const ipro_graph *graph, const ipro_node *node,
+                                              ipro_shape *t, ipro_shape *r, ipro_error *err);
 
 /* Checks an int-list attribute holding a shape (input_shape, weight_shape) against the shape the
  * node's tensor has; an absent attribute passes. */

@@ -10,7 +10,8 @@
  * largest reference magnitude, at least 1), since the gradients are accumulations whose rounding
  * grows with their terms. Cases with no faithful oneDNN mapping must be declined.
  *
- * ipro.Slice (Concat's and Pad's gradient) in boxes of rank 1 to 4.
+ * ipro.Slice (Concat's and Pad's gradient) in boxes of rank 1 to 4; ipro.ReduceToShape (a
+ * broadcast operand's gradient) over leading, inner, innermost and alternate axes, scaled.
  *
  * Whole step: the training graph of models/resnet8_fmnist.onnx at batch 4 runs one SGD step on
  * oneDNN (with the reference as fallback) and, from a separate copy of the graph, on the reference
@@ -730,6 +731,34 @@ static void slice_cases(ipro_backend *onednn) {
   }
 }
 
+/* ipro.ReduceToShape, the gradient of a broadcast operand (Gemm's bias, a per-channel Add): T
+ * summed over the axes broadcasting expanded from `shape`, times `scale`; one that reduces no
+ * axis is declined. */
+static void reduce_to_shape_cases(ipro_backend *onednn) {
+  static const struct {
+    const char *label;
+    int t_rank, r_rank;
+    int64_t t[4], r[4];
+    float scale;
+    bool supported;
+  } cases[] = {
+      {"ipro.ReduceToShape over the batch (a bias)", 2, 1, {37, 10}, {10}, 1.0f, true},
+      {"ipro.ReduceToShape to channels", 4, 3, {2, 3, 4, 5}, {3, 1, 1}, 1.0f, true},
+      {"ipro.ReduceToShape to one element, scaled", 4, 1, {2, 3, 4, 5}, {1}, 0.25f, true},
+      {"ipro.ReduceToShape over the innermost axis", 2, 2, {4, 5}, {4, 1}, 1.0f, true},
+      {"ipro.ReduceToShape of alternate axes", 4, 4, {3, 2, 4, 5}, {3, 1, 4, 1}, 2.0f, true},
+      {"ipro.ReduceToShape that reduces nothing", 2, 2, {4, 5}, {4, 5}, 1.0f, false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    one_node c = {0};
+    input(&c, "T", cases[i].t_rank, cases[i].t, UNIFORM);
+    ipro_node *n = node(&c, "ipro.ReduceToShape", IPRO_OP_REDUCE_TO_SHAPE, "T", "R");
+    set_ints(n, "shape", cases[i].r_rank, cases[i].r);
+    set_float(n, "scale", cases[i].scale);
+    run_case(onednn, &c, cases[i].label, cases[i].supported);
+  }
+}
+
 /* ---- one training step of ResNet-8 ---- */
 
 typedef struct {
@@ -872,6 +901,7 @@ int main(void) {
   softmax_cases(onednn);
   sum_cases(onednn);
   slice_cases(onednn);
+  reduce_to_shape_cases(onednn);
   resnet_step(onednn, reference);
   onednn->destroy(onednn);
   reference->destroy(reference);
