@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "frontend/checked_size.h"
 
@@ -115,7 +116,10 @@ static bool best_gap(ipro_planned_buffer *const *conflicts, int m, size_t size, 
 }
 
 /* Best fit in the given order: each buffer goes into the smallest gap between the already-placed
- * buffers whose lifetimes overlap its own, else above them. Writes offsets; returns the arena. */
+ * buffers whose lifetimes overlap its own, else above them. Writes offsets; returns the arena.
+ * The placed buffers are kept sorted by offset (each inserted after those at or below its own),
+ * so the conflicts come out sorted: a sort per buffer took 40% of planning ResNet-110 at K = 4.
+ * best_gap's answer does not depend on the order among equal offsets. */
 static size_t place_in_order(ipro_planned_buffer *buffers, const int *order, int count,
                              ipro_planned_buffer **placed, ipro_planned_buffer **conflicts) {
   int n_placed = 0;
@@ -126,12 +130,21 @@ static size_t place_in_order(ipro_planned_buffer *buffers, const int *order, int
     int m = 0;
     for (int p = 0; p < n_placed; p++)
       if (overlaps(placed[p], buffer)) conflicts[m++] = placed[p];
-    qsort(conflicts, (size_t)m, sizeof(*conflicts), by_offset);
     size_t best_offset;
     best_gap(conflicts, m, size, IPRO_ARENA_ALIGNMENT, SIZE_MAX, &best_offset);
     buffer->offset = best_offset;
     if (best_offset + size > arena) arena = best_offset + size;
-    placed[n_placed++] = buffer;
+    int low = 0, high = n_placed;
+    while (low < high) {
+      int middle = low + (high - low) / 2;
+      if (placed[middle]->offset <= best_offset)
+        low = middle + 1;
+      else
+        high = middle;
+    }
+    memmove(&placed[low + 1], &placed[low], sizeof(*placed) * (size_t)(n_placed - low));
+    placed[low] = buffer;
+    n_placed++;
   }
   return arena;
 }
