@@ -2,6 +2,7 @@
  * (a text key) to what the real backend said about it. */
 #include "planning_backend.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,11 +170,23 @@ static char *node_key(const ipro_graph *graph, const ipro_node *node, const uint
 
 /* ---- the table ---- */
 
+/* FNV-1a over the key's 8-byte words (then its last bytes), with a final mix: the keys run to
+ * hundreds of bytes and are hashed for every node of every module costed, where a byte at a time
+ * took a tenth of the planning time. */
 static size_t key_hash(const char *key) {
-  size_t h = 14695981039346656037u;
-  for (const unsigned char *c = (const unsigned char *)key; *c; c++)
-    h = (h ^ *c) * 1099511628211u;
-  return h;
+  uint64_t h = 14695981039346656037u;
+  size_t length = strlen(key), at = 0;
+  for (; at + 8 <= length; at += 8) {
+    uint64_t word;
+    memcpy(&word, key + at, 8);
+    h = (h ^ word) * 1099511628211u;
+  }
+  for (; at < length; at++)
+    h = (h ^ (unsigned char)key[at]) * 1099511628211u;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9u;
+  h ^= h >> 32;
+  return (size_t)h;
 }
 
 static remembered *slot_of(remembered *table, size_t capacity, const char *key) {
