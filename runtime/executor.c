@@ -25,7 +25,6 @@ struct ipro_executor {
   ipro_executor_pause pause;
   void *pause_context;
   double *node_seconds; /* ipro_executor_time_nodes */
-  bool went_frugal;     /* a step runs a frugal kernel whose fast one was given up */
 };
 
 static void *slot_pointer(const ipro_executor *e, int tensor) {
@@ -144,10 +143,9 @@ static void destroy_kernels(ipro_kernel **kernels, int n) {
 #define FRUGAL_SLACK 32
 
 /* With the frugal kernels' program chosen: the fast kernel of each step where that program's
- * arena has room for its workspace, without growing beyond the larger of its size and the
- * options' arena_room, is kept instead (ResNet-32 at batch 128, K = 2: its second module's arena
- * would be 3.9% larger with Winograd's convolutions everywhere, but most of them run where few
- * activations are live). fast: the fast kernels, freed here. */
+ * arena has room for its workspace, without growing, is kept instead (ResNet-32 at batch 128,
+ * K = 2: its second module's arena would be 3.9% larger with Winograd's convolutions everywhere,
+ * but most of them run where few activations are live). fast: the fast kernels, freed here. */
 static ipro_status keep_fast_where_room(ipro_executor *e, ipro_kernel **fast, ipro_error *err) {
   const ipro_graph *graph = e->graph;
   size_t *wanted = calloc((size_t)graph->n_nodes + 1, sizeof(size_t));
@@ -158,12 +156,7 @@ static ipro_status keep_fast_where_room(ipro_executor *e, ipro_kernel **fast, ip
     if (fast[n] && fast[n]->has_frugal_variant) wanted[n] = fast[n]->workspace_bytes;
   if (status == IPRO_OK)
     status = ipro_forward_program_widen_workspaces(graph, &e->program, wanted,
-                                                   e->program.arena_bytes > e->options.arena_room
-                                                       ? e->program.arena_bytes
-                                                       : e->options.arena_room,
-                                                   widened, err);
-  for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++)
-    if (wanted[n] && !widened[n]) e->went_frugal = true;
+                                                   e->program.arena_bytes, widened, err);
   for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++)
     if (widened[n]) {
       e->kernels[n]->destroy(e->kernels[n]);
@@ -177,8 +170,7 @@ static ipro_status keep_fast_where_room(ipro_executor *e, ipro_kernel **fast, ip
 }
 
 /* When a kernel has a variant with less workspace: the graph's kernels prepared frugal too,
- * and the set kept whose program is the better trade (FRUGAL_SLACK), or the fast set whose arena
- * stays within the options' arena_room, which costs nothing. The frugal program is not
+ * and the set kept whose program is the better trade (FRUGAL_SLACK). The frugal program is not
  * built when it cannot win: at every step its live bytes are at least the fast program's less
  * the largest workspace of a kernel with a variant, so its arena is at least the fast lower
  * bound less that; a fast arena within the slack of that floor is kept as it is (ResNet-110 at
@@ -197,9 +189,7 @@ static ipro_status choose_frugal(ipro_executor *e, ipro_backend *fallback, size_
   if (!any) return IPRO_OK;
   size_t bound = e->program.arena_lower_bound_bytes;
   size_t floor = bound > largest ? bound - largest : 0;
-  if (e->program.arena_bytes <= floor + floor / FRUGAL_SLACK ||
-      e->program.arena_bytes <= e->options.arena_room)
-    return IPRO_OK;
+  if (e->program.arena_bytes <= floor + floor / FRUGAL_SLACK) return IPRO_OK;
   ipro_kernel **fast = e->kernels;
   int fast_steps = e->primary_steps;
   ipro_forward_program fast_program = e->program;
@@ -231,8 +221,6 @@ static ipro_status choose_frugal(ipro_executor *e, ipro_backend *fallback, size_
   e->program = frugal_program;
   return keep_fast_where_room(e, fast, err);
 }
-
-bool ipro_executor_went_frugal(const ipro_executor *e) { return e->went_frugal; }
 
 static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
   const ipro_forward_program *p = &e->program;

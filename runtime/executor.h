@@ -26,10 +26,6 @@ typedef struct {
   /* no parameter block: ipro_executor_bind_parameter for every tensor the program keeps there
    * (a test pass reading the trainer's parameters in place) */
   bool external_parameters;
-  /* 0, or the bytes the arena may take at no cost (the room a shared block leaves a module that
-   * does not set its size): kernels with a frugal variant keep their fast one wherever the arena
-   * stays within it (FRUGAL_SLACK in executor.c) */
-  size_t arena_room;
 } ipro_executor_options;
 
 ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,
@@ -55,9 +51,6 @@ void ipro_executor_bind_output(ipro_executor *executor, int output, void *device
 ipro_status ipro_executor_run(ipro_executor *executor, const void *const *inputs, void **outputs,
                               ipro_error *err);
 const ipro_forward_program *ipro_executor_program(const ipro_executor *executor);
-/* Whether the executor runs a frugal kernel (less workspace, more time) at some step where the
- * kernel's fast variant was prepared and given up for memory. */
-bool ipro_executor_went_frugal(const ipro_executor *executor);
 /* Copies a tensor that lives outside the arena (a parameter, a STATE tensor) from or to host
  * memory; bytes must be the tensor's size. Used for hyper-parameters, checkpoints and export. */
 ipro_status ipro_executor_read_tensor(ipro_executor *executor, int tensor, void *host, size_t bytes,

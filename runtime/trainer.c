@@ -29,7 +29,6 @@ struct ipro_trainer {
   trainer_module modules[IPRO_MAX_MODULES];
   uint8_t *image, *labels, *block;
   size_t image_bytes, labels_bytes, block_bytes, planned_bytes;
-  size_t held_bytes; /* the backend's bytes in use once built: the trainer's blocks */
   float losses[IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS];
   const char *loss_names[IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS];
   char loss_name_storage[IPRO_MAX_MODULES * IPRO_MAX_LOSS_TERMS][48];
@@ -62,44 +61,6 @@ static int input_named(const ipro_graph *graph, const char *suffix) {
   return -1;
 }
 
-/* The module's executor, on the shared block (the arena may take arena_room bytes at no cost),
- * and its memory. The graph keeps its parameters' values until build_modules is done, for a
- * second build (use_room_in_block). */
-static ipro_status create_module_executor(ipro_trainer *t, trainer_module *m, int k,
-                                          size_t arena_room, ipro_module_memory *memory,
-                                          ipro_error *err) {
-  ipro_executor_options bound = {
-      .external_arena = true, .external_inputs = true, .arena_room = arena_room};
-  if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
-      IPRO_OK)
-    return IPRO_ERROR;
-  ipro_module_memory_of(m->graph, ipro_executor_program(m->executor), k == 0, k + 1 == t->K,
-                        memory);
-  return IPRO_OK;
-}
-
-/* A module that went frugal (executor.c) below the largest transient, which sets the shared
- * block's size, is built again with the room the block leaves its arena: its fast kernels then
- * run wherever they fit in that room, at no cost in memory (ResNet-32 at batch 128, K = 2: the
- * second module, 16.8 MB under the first, keeps Winograd's convolutions in its last blocks). */
-static ipro_status use_room_in_block(ipro_trainer *t, ipro_error *err) {
-  for (int k = t->first; k < t->first + t->count; k++) {
-    trainer_module *m = &t->modules[k - t->first];
-    size_t handoff = m->in_bytes + m->out_bytes;
-    if (!ipro_executor_went_frugal(m->executor) ||
-        ipro_executor_program(m->executor)->arena_bytes + handoff >= t->block_bytes)
-      continue;
-    ipro_executor_free(m->executor);
-    m->executor = NULL;
-    ipro_module_memory memory;
-    if (create_module_executor(t, m, k, t->block_bytes - handoff, &memory, err) != IPRO_OK)
-      return IPRO_ERROR;
-    if (memory.transient_bytes > t->block_bytes) /* not reached: the room bounds the arena */
-      return ipro_error_set(err, "module %d outgrew the shared block", k + 1);
-  }
-  return IPRO_OK;
-}
-
 static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   int cut_index[IPRO_MAX_MODULES + 1];
   cut_index[0] = -1;
@@ -114,25 +75,26 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   local.batch = t->options.batch;
   local.optimizer = t->options.optimizer.kind;
   ipro_local_settings_for_backend(&local, t->backend);
+  ipro_executor_options bound = {.external_arena = true, .external_inputs = true};
   for (int k = t->first; k < t->first + t->count; k++) {
     trainer_module *m = &t->modules[k - t->first];
     if (ipro_module_program_build(t->network, cut_index[k], k + 1 < t->K ? cut_index[k + 1] : -1, k,
                                   &local, &m->graph, &m->training, err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
-    ipro_module_memory memory;
-    if (create_module_executor(t, m, k, 0, &memory, err) != IPRO_OK) return IPRO_ERROR;
+    if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
+        IPRO_OK)
+      return IPRO_ERROR;
+    ipro_executor_release_uploaded_values(m->executor, m->graph); /* the block holds them */
     m->labels_input = input_named(m->graph, "labels");
     m->image_input = k == 0 ? 0 : input_named(m->graph, "/image");
+    ipro_module_memory memory;
+    ipro_module_memory_of(m->graph, ipro_executor_program(m->executor), k == 0, k + 1 == t->K,
+                          &memory);
     m->in_bytes = memory.input_bytes;
     m->out_bytes = memory.output_bytes;
     m->input_at_start = k % 2 == 0;
     if (memory.transient_bytes > t->block_bytes) t->block_bytes = memory.transient_bytes;
     t->planned_bytes += memory.persistent_bytes;
-  }
-  if (use_room_in_block(t, err) != IPRO_OK) return IPRO_ERROR;
-  for (int k = t->first; k < t->first + t->count; k++) { /* the executors hold them */
-    trainer_module *m = &t->modules[k - t->first];
-    ipro_executor_release_uploaded_values(m->executor, m->graph);
   }
   return IPRO_OK;
 }
@@ -248,7 +210,6 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
     return IPRO_ERROR;
   bind_modules(t);
   name_losses(t);
-  t->held_bytes = b->bytes_in_use;
   return measure_device(t, false, err);
 }
 
@@ -364,7 +325,7 @@ ipro_executor *ipro_trainer_module_executor(ipro_trainer *t, int k) {
 ipro_backend *ipro_trainer_backend(ipro_trainer *t) { return t->backend; }
 
 size_t ipro_trainer_allocated_bytes(const ipro_trainer *t) {
-  return t->held_bytes;
+  return t->backend ? t->backend->bytes_allocated : 0;
 }
 size_t ipro_trainer_planned_bytes(const ipro_trainer *t) { return t->planned_bytes; }
 uint64_t ipro_trainer_device_growth(const ipro_trainer *t) {

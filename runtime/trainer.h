@@ -83,9 +83,8 @@ const ipro_training_graph *ipro_trainer_module_training(const ipro_trainer *trai
 ipro_executor *ipro_trainer_module_executor(ipro_trainer *trainer, int module);
 /* The backend the trainer's modules run on (the device their memory lives on). */
 ipro_backend *ipro_trainer_backend(ipro_trainer *trainer);
-/* Bytes the backend holds for this trainer once it is built (its counter of bytes in use: a
- * module built twice, trainer.c's use_room_in_block, counts once), and the bytes the plan says it
- * needs: the same formula (header comment) from the programs, before any allocation. */
+/* Bytes the backend allocated for this trainer, and the bytes the plan says it needs: the same
+ * formula (header comment) from the programs, before any allocation. */
 size_t ipro_trainer_allocated_bytes(const ipro_trainer *trainer);
 size_t ipro_trainer_planned_bytes(const ipro_trainer *trainer);
 /* Device memory measured without the plan or the backend's counters: the most the driver

@@ -11,12 +11,7 @@
  * - one larger than the frugal program's arena: no step has room, every kernel is frugal and the
  *   arena is the frugal program's to the byte;
  * - a quarter of that arena: the program is the frugal one, its arena to the byte, and the fast
- *   kernel is kept at the steps (some, not all) where that arena has room for its workspace;
- * - with room given (the options' arena_room, what a shared block leaves a module below the
- *   largest, runtime/trainer.c): a quarter of the arena with room for 1.5 times the frugal arena
- *   keeps the fast kernel at more steps than without, within the room; a workspace larger than
- *   the arena with room for the whole fast program keeps it at every step, and the executor says
- *   it went frugal only where some fast kernel was given up.
+ *   kernel is kept at the steps (some, not all) where that arena has room for its workspace.
  * In each case one training step gives bit for bit the losses, gradients and optimizer state of
  * the reference kernels alone, and the fast kernels that run are those of the steps planned with
  * their workspace. */
@@ -161,18 +156,15 @@ static void free_all(void **pointers, int count) {
   free(pointers);
 }
 
-/* One step of graph on backend with `room` for its arena (arena_room): its result, its arena,
- * each node's planned workspace, and whether the executor went frugal. */
-static void run_step(const ipro_graph *graph, ipro_backend *backend, size_t room, size_t *arena,
-                     size_t *workspace, step_result *result, bool *went_frugal) {
+/* One step of graph on backend: its result, its arena, and each node's planned workspace. */
+static void run_step(const ipro_graph *graph, ipro_backend *backend, size_t *arena,
+                     size_t *workspace, step_result *result) {
   ipro_error err = {{0}};
   ipro_executor *executor = NULL;
-  ipro_executor_options options = {.arena_room = room};
-  CHECK_OK(ipro_executor_create_with(graph, backend, NULL, &options, &executor, &err), &err);
+  CHECK_OK(ipro_executor_create(graph, backend, NULL, &executor, &err), &err);
   if (!executor) return;
   const ipro_forward_program *program = ipro_executor_program(executor);
   *arena = program->arena_bytes;
-  *went_frugal = ipro_executor_went_frugal(executor);
   for (int s = 0; s < program->n_steps; s++)
     workspace[program->steps[s].node] = program->steps[s].workspace_bytes;
   void **inputs = make_inputs(graph);
@@ -222,13 +214,12 @@ int main(void) {
   if (!frugal_workspace || !workspace) return ipro_test_finish();
   size_t plain_arena = 0;
   step_result expected = {0};
-  bool went_frugal = false;
-  run_step(program, reference, 0, &plain_arena, workspace, &expected, &went_frugal);
+  run_step(program, reference, &plain_arena, workspace, &expected);
   test_backend frugal_only;
   make_backend(&frugal_only, reference, 0);
   size_t frugal_arena = 0;
   step_result frugal = {0};
-  run_step(program, &frugal_only.base, 0, &frugal_arena, frugal_workspace, &frugal, &went_frugal);
+  run_step(program, &frugal_only.base, &frugal_arena, frugal_workspace, &frugal);
   CHECK_MSG(frugal_arena > 0 && frugal.bytes == expected.bytes &&
                 memcmp(frugal.data, expected.data, expected.bytes) == 0,
             "the test backend without a fast variant should run the reference step");
@@ -236,21 +227,17 @@ int main(void) {
 
   const struct {
     const char *name;
-    size_t fast_bytes, room;
-  } cases[] = {{"64 bytes", 64, 0},
-               {"more than the arena", 2 * frugal_arena, 0},
-               {"a quarter of the arena", frugal_arena / 4, 0},
-               {"a quarter of the arena, room for 1.5 arenas", frugal_arena / 4,
-                frugal_arena + frugal_arena / 2},
-               {"more than the arena, room for all", 2 * frugal_arena, 4 * frugal_arena}};
-  int fast_without_room = 0; /* case 2's */
+    size_t fast_bytes;
+  } cases[] = {{"64 bytes", 64},
+               {"more than the arena", 2 * frugal_arena},
+               {"a quarter of the arena", frugal_arena / 4}};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     test_backend backend;
     make_backend(&backend, reference, cases[c].fast_bytes);
     size_t arena = 0;
     step_result result = {0};
     fast_runs = 0;
-    run_step(program, &backend.base, cases[c].room, &arena, workspace, &result, &went_frugal);
+    run_step(program, &backend.base, &arena, workspace, &result);
     int fast = 0;
     for (int n = 0; n < program->n_nodes; n++)
       fast += has_variant(&program->nodes[n]) && workspace[n] > frugal_workspace[n];
@@ -263,28 +250,17 @@ int main(void) {
     /* the steps planned with a fast workspace are the ones whose fast kernel ran (one step) */
     CHECK_MSG(fast_runs == fast, "%s: %d steps planned fast, %d fast kernels ran", cases[c].name,
               fast, fast_runs);
-    CHECK_MSG(went_frugal == (fast < convolutions), "%s: went frugal %d with %d of %d fast",
-              cases[c].name, went_frugal, fast, convolutions);
     if (c == 0)
       CHECK_MSG(fast == convolutions && arena <= frugal_arena + frugal_arena / 32,
                 "%s: every fast kernel should be kept", cases[c].name);
     else if (c == 1)
       CHECK_MSG(fast == 0 && arena == frugal_arena, "%s: every kernel should be frugal",
                 cases[c].name);
-    else if (c == 2)
+    else
       CHECK_MSG(fast > 0 && fast < convolutions && arena == frugal_arena,
                 "%s: the fast kernels should be kept where the frugal arena has room, and only "
                 "there",
                 cases[c].name);
-    else if (c == 3)
-      CHECK_MSG(fast > fast_without_room && arena > frugal_arena && arena <= cases[c].room,
-                "%s: %d fast steps (%d without room), arena %zu: the room should keep more fast "
-                "kernels, within it",
-                cases[c].name, fast, fast_without_room, arena);
-    else
-      CHECK_MSG(fast == convolutions && arena <= cases[c].room,
-                "%s: every fast kernel should be kept, within the room", cases[c].name);
-    if (c == 2) fast_without_room = fast;
     free(result.data);
   }
   free(expected.data);
