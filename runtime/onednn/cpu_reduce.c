@@ -63,7 +63,7 @@ static ipro_status reduce_to_shape_run(const ipro_onednn_kernel *kernel, void *c
 ipro_status ipro_onednn_build_reduce_to_shape(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                               const ipro_node *node, ipro_error *err) {
   ipro_shape t, r;
-  if (ipro_onednn_shaped_float_operands(graph, node, &t, &r, err)) return IPRO_ERROR;
+  if (ipro_onednn_shaped_operands(graph, node, &t, &r, err)) return IPRO_ERROR;
   if (t.rank < 1 || r.rank > t.rank || ipro_shape_elements(&t) == 0)
     return ipro_onednn_unsupported(err, "R of rank %d from T of rank %d", r.rank, t.rank);
   reduce_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);

@@ -66,7 +66,7 @@ fail:
 ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                     const ipro_node *node, ipro_error *err) {
   ipro_shape t, r;
-  if (ipro_onednn_shaped_float_operands(graph, node, &t, &r, err)) return IPRO_ERROR;
+  if (ipro_onednn_shaped_operands(graph, node, &t, &r, err)) return IPRO_ERROR;
   int count = 0;
   const int64_t *starts = ipro_node_attr_ints(node, "starts", &count);
   if (t.rank < 1 || r.rank != t.rank || count != t.rank || ipro_shape_elements(&r) == 0)

@@ -478,10 +478,10 @@ static inline bool ipro_onednn_fills_blocks(int64_t channels) {
   return channels > 0 && channels % 16 == 0;
 }
 
-/* The shapes of a node that maps float32 T (input 0) to float32 R (output 0) whose shape the
- * node's `shape` attribute states (ipro.Slice, ipro.ReduceToShape); unsupported otherwise. */
-ipro_status ipro_onednn_shaped_float_operands(const ipro_graph *graph, const ipro_node *node,
-                                              ipro_shape *t, ipro_shape *r, ipro_error *err);
+/* The shapes of a node that maps T (input 0) to R (output 0) whose shape the node's `shape`
+ * attribute states (ipro.Slice, ipro.ReduceToShape); unsupported where they disagree. */
+ipro_status ipro_onednn_shaped_operands(const ipro_graph *graph, const ipro_node *node,
+                                        ipro_shape *t, ipro_shape *r, ipro_error *err);
 
 /* Checks an int-list attribute holding a shape (input_shape, weight_shape) against the shape the
  * node's tensor has; an absent attribute passes. */

@@ -428,15 +428,12 @@ fail:
   return IPRO_ERROR;
 }
 
-ipro_status ipro_onednn_shaped_float_operands(const ipro_graph *graph, const ipro_node *node,
-                                              ipro_shape *t, ipro_shape *r, ipro_error *err) {
+ipro_status ipro_onednn_shaped_operands(const ipro_graph *graph, const ipro_node *node,
+                                        ipro_shape *t, ipro_shape *r, ipro_error *err) {
   if (ipro_onednn_input_shape(graph, node, 0, t, err) ||
       ipro_onednn_output_shape(graph, node, 0, r, err) ||
       ipro_onednn_check_shape_attribute(node, "shape", r, err))
     return IPRO_ERROR;
-  if (ipro_node_input(graph, node, 0)->dtype != IPRO_DTYPE_FLOAT ||
-      ipro_node_output(graph, node, 0)->dtype != IPRO_DTYPE_FLOAT)
-    return ipro_onednn_unsupported(err, "T or R is not float32");
   return IPRO_OK;
 }
 

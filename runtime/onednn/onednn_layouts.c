@@ -189,8 +189,8 @@ static void choose_relu_masks(const ipro_graph *graph, const bool *excluded, uin
 
 void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
                                 const bool *excluded, uint8_t *layouts) {
-  (void)self;
-  bool carry = ipro_onednn_carries_layouts();
+  /* the backend's own answer, fixed when it was made (the settings and the costing read it too) */
+  bool carry = self->carries_layouts;
   for (int t = 0; t < graph->n_tensors; t++)
     layouts[t] = carry && eligible(graph, &graph->tensors[t]) ? IPRO_ONEDNN_CHANNEL_BLOCKED : 0;
   for (int n = 0; carry && n < graph->n_nodes; n++) {
