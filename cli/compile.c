@@ -261,27 +261,44 @@ static ipro_status copy_built_file(const char *source, const char *directory, co
   return copy_file(source, destination, 0755, err);
 }
 
-/* A model with external data: its side files, beside it, copied beside the program, where the
- * runner reads the model from (it provides the model in memory as DIR/MODEL_NAME). */
-static ipro_status copy_side_files(const char *model, const char *directory, ipro_error *err) {
-  enum { MAX_SIDE_FILES = 64 };
-  char(*locations)[512] = malloc(sizeof(char[512]) * MAX_SIDE_FILES);
-  if (!locations) return ipro_error_set(err, "out of memory");
-  int count = 0;
-  ipro_status status = ipro_onnx_side_files(model, locations, MAX_SIDE_FILES, &count, err);
+/* A model with external data: its side files (the distinct "location" entries, relative to the
+ * model's folder), which go beside the program, where the runner reads the model from (it
+ * provides the model in memory as DIR/MODEL_NAME). */
+typedef struct {
+  char (*locations)[512];
+  int count;
+} side_files;
+
+enum { MAX_SIDE_FILES = 64 };
+
+static ipro_status list_side_files(const char *model, side_files *files, ipro_error *err) {
+  files->count = 0;
+  files->locations = malloc(sizeof(char[512]) * MAX_SIDE_FILES);
+  if (!files->locations) return ipro_error_set(err, "out of memory");
+  return ipro_onnx_side_files(model, files->locations, MAX_SIDE_FILES, &files->count, err);
+}
+
+/* Where side file i lies in `folder`, and that path's folder made. */
+static ipro_status side_file_path(const side_files *files, int i, const char *folder, char *path,
+                                  size_t size, ipro_error *err) {
+  snprintf(path, size, "%s/%s", folder, files->locations[i]);
+  char parent[4700];
+  snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(path, '/') - path), path);
+  return ipro_make_directories(parent, err);
+}
+
+/* The model's side files copied into the staging folder. */
+static ipro_status stage_side_files(const char *model, const side_files *files, const char *stage,
+                                    ipro_error *err) {
   const char *slash = strrchr(model, '/');
-  for (int i = 0; i < count && status == IPRO_OK; i++) {
+  ipro_status status = IPRO_OK;
+  for (int i = 0; i < files->count && status == IPRO_OK; i++) {
     char source[4700], destination[4700];
     snprintf(source, sizeof source, "%.*s%s", slash ? (int)(slash - model + 1) : 0, model,
-             locations[i]);
-    snprintf(destination, sizeof destination, "%s/%s", directory, locations[i]);
-    const char *folder_end = strrchr(destination, '/');
-    char folder[4700];
-    snprintf(folder, sizeof folder, "%.*s", (int)(folder_end - destination), destination);
-    status = ipro_make_directories(folder, err);
+             files->locations[i]);
+    status = side_file_path(files, i, stage, destination, sizeof destination, err);
     if (status == IPRO_OK) status = copy_file(source, destination, 0644, err);
   }
-  free(locations);
   return status;
 }
 
@@ -295,18 +312,23 @@ static const char *const STAGED_FILES[] = {IPRO_PRECOMPILED_HOST_FILE,
                                            IPRO_PROGRAM_FILE};
 enum { STAGED_COUNT = sizeof STAGED_FILES / sizeof STAGED_FILES[0] };
 
-/* Moves what the staging folder holds into DIR: the earlier program file goes first, the new one
- * comes last, so that a failure in between leaves no program (the runner refuses the folder
- * with one message) rather than an old program beside new kernels. */
-static ipro_status commit_staged(const char *stage, const char *directory, const char *model,
+/* Moves what the staging folder holds into DIR, by renames only (everything was made in the
+ * stage, the side files too): the earlier program file goes first, the new one comes last, so
+ * that a failure in between leaves no program (the runner refuses the folder with one message)
+ * rather than an old program beside new kernels or side files. */
+static ipro_status commit_staged(const char *stage, const char *directory, const side_files *files,
                                  ipro_error *err) {
-  char from[4300], to[4300];
+  char from[4700], to[4700];
   snprintf(to, sizeof to, "%s/%s", directory, IPRO_PROGRAM_FILE);
   if (unlink(to) != 0 && errno != ENOENT)
     return ipro_error_set(err, "%s: cannot remove the earlier program: %s", to, strerror(errno));
+  for (int i = 0; i < files->count; i++) {
+    snprintf(from, sizeof from, "%s/%s", stage, files->locations[i]);
+    if (side_file_path(files, i, directory, to, sizeof to, err) != IPRO_OK) return IPRO_ERROR;
+    if (rename(from, to) != 0)
+      return ipro_error_set(err, "cannot move %s to %s: %s", from, to, strerror(errno));
+  }
   for (int i = 0; i < STAGED_COUNT; i++) {
-    bool program = i == STAGED_COUNT - 1;
-    if (program && copy_side_files(model, directory, err) != IPRO_OK) return IPRO_ERROR;
     snprintf(from, sizeof from, "%s/%s", stage, STAGED_FILES[i]);
     snprintf(to, sizeof to, "%s/%s", directory, STAGED_FILES[i]);
     if (access(from, F_OK) == 0 && rename(from, to) != 0)
@@ -315,14 +337,25 @@ static ipro_status commit_staged(const char *stage, const char *directory, const
   return IPRO_OK;
 }
 
-static void remove_stage(const char *stage) {
-  char path[4300];
+/* The staging folder removed with whatever a failed compile left in it: its files, the side
+ * files and the folders made for them (deepest first; a folder still holding something stays). */
+static void remove_stage(const char *stage, const side_files *files) {
+  char path[4700];
   for (int i = 0; i < STAGED_COUNT; i++) {
     snprintf(path, sizeof path, "%s/%s", stage, STAGED_FILES[i]);
     unlink(path);
   }
   snprintf(path, sizeof path, "%s/kernels.o", stage);
   unlink(path);
+  for (int i = 0; i < files->count; i++) {
+    snprintf(path, sizeof path, "%s/%s", stage, files->locations[i]);
+    unlink(path);
+    for (char *cut = strrchr(path, '/'); cut && cut > path + strlen(stage);
+         cut = strrchr(path, '/')) {
+      *cut = '\0';
+      rmdir(path);
+    }
+  }
   rmdir(stage);
 }
 
@@ -389,6 +422,9 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
       stage[0] = '\0';
     }
   }
+  side_files files = {0};
+  if (status == IPRO_OK) status = list_side_files(o->model, &files, err);
+  if (status == IPRO_OK) status = stage_side_files(o->model, &files, stage, err);
   if (status == IPRO_OK) status = write_host_kernels(stage, o->cpu, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA) status = write_ptx_kernels(stage, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
@@ -399,8 +435,9 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   char staged_program[4300];
   snprintf(staged_program, sizeof staged_program, "%s/%s", stage, IPRO_PROGRAM_FILE);
   if (status == IPRO_OK) status = ipro_program_write(staged_program, &program, err);
-  if (status == IPRO_OK) status = commit_staged(stage, o->directory, o->model, err);
-  if (stage[0]) remove_stage(stage);
+  if (status == IPRO_OK) status = commit_staged(stage, o->directory, &files, err);
+  if (stage[0]) remove_stage(stage, &files);
+  free(files.locations);
   if (status == IPRO_OK) {
     printf("compiled %s (SHA-256 %.16s...) for batch %lld on %s, ", program.model_name,
            program.model_sha256, (long long)program.batch, ipro_device_name(program.device));

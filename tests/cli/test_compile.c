@@ -11,7 +11,9 @@
  *     learning rate, so that the one-epoch run steps at the two-epoch run's rates);
  *   - a model with external data (re-saved by `infopro export --external-data`): the program
  *     carries its side file, and the runner's trained model and side file are the bytes
- *     `infopro train` writes from the same model;
+ *     `infopro train` writes from the same model; a compile of it whose `cc` fails, after the
+ *     side file was staged, leaves an earlier folder's program and side file as they were and
+ *     no staging folder;
  *   - kernels made for the x86-64-v3 level (--cpu x86-64-v3) rather than this machine's CPU train
  *     the same bytes again (or, on a CPU below that level, are refused with one message), and an
  *     unknown --cpu is a usage error;
@@ -101,6 +103,29 @@ static void external_data(void) {
   strcat(a, ".data");
   strcat(b, ".data");
   CHECK_MSG(ipro_test_same_file(a, b), "%s and %s differ", a, b);
+
+  /* a compile of it that fails after its side file was staged (a `cc` that exits 1) leaves the
+   * earlier folder's program and side file byte for byte, and no staging folder */
+  char kept[900], program[1000], side[1000], program_copy[1000], side_copy[1000];
+  snprintf(kept, sizeof kept, "%s/ext_kept", directory);
+  snprintf(program, sizeof program, "%s/program.ipro", kept);
+  snprintf(side, sizeof side, "%s/resnet8.onnx.data", kept);
+  snprintf(program_copy, sizeof program_copy, "%s/ext_moved/program.ipro", directory);
+  snprintf(side_copy, sizeof side_copy, "%s/ext_moved/resnet8.onnx.data", directory);
+  snprintf(command, sizeof command,
+           "rm -rf '%s' && cp -r '%s/ext_moved' '%s' && mkdir -p '%s/ext_cc' && "
+           "printf '#!/bin/sh\nexit 1\n' > '%s/ext_cc/cc' && chmod +x '%s/ext_cc/cc' && "
+           "PATH='%s/ext_cc':\"$PATH\" '%s' compile '%s' --data fashion-mnist --batch 32 -K 2 "
+           "-o '%s'",
+           kept, directory, kept, directory, directory, directory, directory,
+           getenv("IPRO_INFOPRO"), model, kept);
+  ipro_test_run_command_expecting(command, &r, 1);
+  CHECK_MSG(access(side_copy, F_OK) == 0, "the compiled program has no side file %s", side_copy);
+  CHECK_MSG(ipro_test_same_file(program, program_copy) && ipro_test_same_file(side, side_copy),
+            "a compile whose cc failed changed %s or its side file", program);
+  snprintf(command, sizeof command, "ls -A '%s' | grep -c '^\\.infopro-compile' || true", kept);
+  ipro_test_run_command_expecting(command, &r, 0);
+  CHECK_MSG(atoi(r.out) == 0, "a staging folder (with the side file staged) was left in %s", kept);
 }
 
 static void dependencies(const char *runner) {
