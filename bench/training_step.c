@@ -4,10 +4,14 @@
  * the last module). Images are fixed pseudo-random pixels in [0, 1), normalised with mean 0.3 and
  * std 0.35, labels cycle over the classes; every step trains on the same batch.
  *
- * Memory: the bytes the backend allocated for the trainer (ipro_trainer_allocated_bytes), the
- * bytes its plan promised (ipro_trainer_planned_bytes), and the growth of the process's maximum
- * resident set from just before the trainer is created to after the last step (getrusage; it
- * also counts oneDNN's scratch buffers, kernel code and allocator slack).
+ * Memory: the bytes the backend allocated for the trainer (ipro_trainer_allocated_bytes: the
+ * blocks it asked for, which the trainer sizes by the plan's formula), the bytes its plan
+ * promised (ipro_trainer_planned_bytes), and two measures that do not read the plan: the
+ * counting allocator's peak over its level just before the trainer is created, through the last
+ * step (runtime/process_memory.h: every allocation of the process, the trainer's blocks, its
+ * programs and oneDNN's primitives, and any temporary a kernel mallocs), and the growth of the
+ * process's maximum resident set over the same stretch (getrusage; it also counts kernel code
+ * and allocator slack).
  *
  * Saved for backward (the measure bench/training_step_pytorch.py takes of PyTorch): the bytes of
  * the activations the forward pass leaves for the backward pass, each buffer once: tensors that
@@ -21,7 +25,7 @@
  * --cuts takes the K-1 cut tensors in network order (e.g. the "cuts" of `infopro plan --json`);
  * without it the step is end to end. --tsv prints one line:
  *   model K batch steps median_ms min_ms max_ms allocated_bytes planned_bytes block_bytes
- *   maxrss_delta_bytes saved_bytes */
+ *   maxrss_delta_bytes saved_bytes allocator_measured_bytes */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,7 @@
 #include "bench_batch.h"
 #include "codegen/training_graph.h"
 #include "runtime/executor.h"
+#include "runtime/process_memory.h"
 #include "runtime/trainer.h"
 
 #define MAX_CUTS 16
@@ -149,6 +154,8 @@ int main(int argc, char **argv) {
   }
 
   long long rss_before = max_rss_bytes();
+  ipro_process_memory heap;
+  ipro_process_memory_begin(&heap);
   ipro_trainer_options options = {.batch = batch,
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
                                   .reference = reference,
@@ -176,6 +183,7 @@ int main(int argc, char **argv) {
     if (s >= warmup) times[s - warmup] = seconds_now() - start;
   }
   long long rss_delta = max_rss_bytes() - rss_before;
+  unsigned long long measured = (unsigned long long)ipro_process_memory_heap_growth(&heap);
   size_t allocated = ipro_trainer_allocated_bytes(trainer);
   size_t planned = ipro_trainer_planned_bytes(trainer);
   size_t block = ipro_trainer_block_bytes(trainer);
@@ -188,16 +196,17 @@ int main(int argc, char **argv) {
   qsort(times, (size_t)steps, sizeof *times, compare_doubles);
   double median = steps % 2 ? times[steps / 2] : (times[steps / 2 - 1] + times[steps / 2]) / 2;
   if (tsv)
-    printf("%s\t%d\t%lld\t%lld\t%.3f\t%.3f\t%.3f\t%zu\t%zu\t%zu\t%lld\t%zu\n", model, K, batch,
-           steps, 1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], allocated, planned, block,
-           rss_delta, saved);
+    printf("%s\t%d\t%lld\t%lld\t%.3f\t%.3f\t%.3f\t%zu\t%zu\t%zu\t%lld\t%zu\t%llu\n", model, K,
+           batch, steps, 1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], allocated, planned,
+           block, rss_delta, saved, measured);
   else
     printf("%s K=%d batch %lld: step median %.1f ms (min %.1f, max %.1f) over %lld steps after "
            "%lld warm-up, last loss %.4f\n"
-           "  trainer allocated %zu bytes (planned %zu, shared block %zu); max RSS grew by %lld "
-           "bytes; saved for backward %zu bytes (largest module)\n",
+           "  trainer allocated %zu bytes (planned %zu, shared block %zu); allocator-measured peak "
+           "%llu bytes; max RSS grew by %lld bytes; saved for backward %zu bytes (largest "
+           "module)\n",
            model, K, batch, 1e3 * median, 1e3 * times[0], 1e3 * times[steps - 1], steps, warmup,
-           (double)loss, allocated, planned, block, rss_delta, saved);
+           (double)loss, allocated, planned, block, measured, rss_delta, saved);
   ipro_trainer_free(trainer);
   bench_batch_release(&fixed);
   free(times);

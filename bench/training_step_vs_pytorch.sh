@@ -5,8 +5,9 @@
 # (K = 1) and with InfoPro local training at K = 2 and K = 4, cut where `infopro plan -K N --json`
 # puts the cuts (balanced memory), to show the per-step cost of the local heads.
 #
-# Each measurement is a fresh process: bench/training_step.c for infopro (allocated and planned
-# trainer bytes, max RSS growth), bench/training_step_pytorch.py for PyTorch (bytes of the tensors
+# Each measurement is a fresh process: bench/training_step.c for infopro (the counting allocator's
+# peak over the trainer's creation and steps, a measure that does not read the plan, beside the
+# planned trainer bytes; max RSS growth), bench/training_step_pytorch.py for PyTorch (bytes of the tensors
 # saved for backward, each storage once, + parameters + gradients + momentum; max RSS growth).
 # Inside a round the runs are interleaved (K=1, PyTorch, torch.compile, K=2, K=4, ...), so a
 # machine that slows down affects all alike; a run reports the median of its timed steps and the table gives the
@@ -103,7 +104,7 @@ report() {
         memory="- (not visible inside the compiled graph)"
       else
         label="infopro oneDNN $([ "$K" = 1 ] && echo E2E || echo "K=$K")"
-        memory="$(mib "$peak") (planned $(mib "$planned"))"
+        memory="$(mib "$peak") allocator-measured (planned $(mib "$planned"))"
       fi
       echo "| $name | $label | $(seconds "$ms") | $range | $(seconds "$fastest") | $vs |" \
         "$memory | $(mib "$saved") | $(mib "$rss") |"
@@ -212,7 +213,8 @@ for entry in $models; do
         if [ "$impl" != 1 ]; then cut_args=(--cuts "${cuts[$impl]}"); fi
         IFS=$'\t' read -r -a f < <("$bench" "$model" --batch "$batch" --steps "$infopro_steps" \
           --warmup "$warmup" "${cut_args[@]}" --tsv)
-        record "$name	infopro	${f[1]}	$round	${f[4]}	${f[5]}	${f[6]}	${f[7]}	${f[8]}	${f[10]}	$load" \
+        # peak: the counting allocator's measure (not the blocks the plan sized); planned beside it
+        record "$name	infopro	${f[1]}	$round	${f[4]}	${f[5]}	${f[6]}	${f[12]}	${f[8]}	${f[10]}	$load" \
           "${f[11]}" "$busy"
       fi
     done
