@@ -91,6 +91,17 @@ int ipro_graph_find_tensor(const ipro_graph *graph, const char *name) {
   return graph->tensor_index[index_entry(graph, name)];
 }
 
+void ipro_graph_shrink_to_fit(ipro_graph *graph) {
+  if (graph->n_tensors > 0 && graph->n_tensors < graph->tensor_capacity) {
+    ipro_tensor *fit = realloc(graph->tensors, (size_t)graph->n_tensors * sizeof *fit);
+    if (fit) graph->tensors = fit, graph->tensor_capacity = graph->n_tensors;
+  }
+  if (graph->n_nodes > 0 && graph->n_nodes < graph->node_capacity) {
+    ipro_node *fit = realloc(graph->nodes, (size_t)graph->n_nodes * sizeof *fit);
+    if (fit) graph->nodes = fit, graph->node_capacity = graph->n_nodes;
+  }
+}
+
 int ipro_graph_tensor(ipro_graph *graph, const char *name) {
   int found = ipro_graph_find_tensor(graph, name);
   if (found >= 0) return found;

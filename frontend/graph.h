@@ -140,6 +140,10 @@ typedef struct {
 /* ---- construction and lookup (graph.c) ---- */
 ipro_graph *ipro_graph_create(void);
 void ipro_graph_free(ipro_graph *graph);
+/* Gives back the tensor and node arrays' room beyond their counts (they grow by doubling while a
+ * graph is built; a graph held for training keeps them whole). Adding to the graph afterwards
+ * grows them again. */
+void ipro_graph_shrink_to_fit(ipro_graph *graph);
 /* Returns the index of the tensor called name, creating an empty activation if absent; -1 if out
  * of memory. */
 int ipro_graph_tensor(ipro_graph *graph, const char *name);

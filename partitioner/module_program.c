@@ -137,6 +137,7 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
     ipro_graph_free(m);
     return status;
   }
+  ipro_graph_shrink_to_fit(m);
   *graph = m;
   return IPRO_OK;
 }

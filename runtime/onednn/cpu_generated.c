@@ -4,10 +4,15 @@
  * ipro.DropoutGrad and the element-wise parts of BinaryCrossEntropy; cpu_losses.c calls the
  * latter).
  *
- * The backend owns one library cache: the JIT is created on the first kernel that needs it (a
- * program without these nodes never starts LLVM) and each generated kernel is compiled at most once
- * per backend, then shared by every node that runs it. Compiling the whole library takes a few
- * hundred milliseconds; a training program needs two or three of its kernels.
+ * The process has one library cache, shared by every backend: the JIT is created on the first
+ * kernel that needs it (a program without these nodes never starts LLVM) and each generated kernel
+ * is compiled at most once per process, then shared by every node that runs it. Compiling the
+ * whole library takes a few hundred milliseconds; a training program needs two or three of its
+ * kernels. A kernel is a pure function of its library entry, so the split search's backend, the
+ * trainer's and the test pass's run the same code; it was once one JIT per backend, which
+ * compiled the optimizer update three times in `infopro train` and held LLVM's JIT (about 85 kB
+ * of allocations with its code) in each. The cache lives until the process ends, like oneDNN's
+ * primitive cache.
  *
  * A node is taken only when its dtypes, shapes and attributes are exactly the generated kernel's
  * contract (kernel_library.c); otherwise it is declined as unsupported and runs on the reference
@@ -32,11 +37,16 @@
 
 #include "onednn_internal.h"
 
-struct ipro_onednn_generated {
+/* The process's cache (see the file comment). */
+static struct {
   pthread_mutex_t lock; /* the JIT and the table are filled by whichever kernel asks first */
   ipro_kernel_jit *jit;
   ipro_onednn_generated_fn kernels[IPRO_GENERATED_COUNT];
-  char *degraded; /* the backend's field: the first failure is written there */
+} process_library = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A backend's view of it: where the first failure is written (the backend's degraded field). */
+struct ipro_onednn_generated {
+  char *degraded;
   size_t degraded_size;
 };
 
@@ -44,18 +54,12 @@ ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, char *degr
                                          ipro_error *err) {
   *out = calloc(1, sizeof **out);
   if (!*out) return ipro_error_set(err, "out of memory");
-  pthread_mutex_init(&(*out)->lock, NULL);
   (*out)->degraded = degraded;
   (*out)->degraded_size = size;
   return IPRO_OK;
 }
 
-void ipro_onednn_generated_destroy(ipro_onednn_generated *library) {
-  if (!library) return;
-  ipro_kernel_jit_destroy(library->jit);
-  pthread_mutex_destroy(&library->lock);
-  free(library);
-}
+void ipro_onednn_generated_destroy(ipro_onednn_generated *library) { free(library); }
 
 /* The bytes of one element of an input or output of this kind. */
 static int element_bytes(ipro_kernel_input_kind kind) {
@@ -80,13 +84,14 @@ ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
                                          ipro_generated_kernel which, ipro_onednn_generated_fn *out,
                                          ipro_error *err) {
   ipro_status status = IPRO_OK;
-  pthread_mutex_lock(&library->lock);
-  ipro_onednn_generated_fn *fn = &library->kernels[which];
+  pthread_mutex_lock(&process_library.lock);
+  ipro_onednn_generated_fn *fn = &process_library.kernels[which];
   if (!fn->entry) {
     ipro_kernel_desc desc;
     ipro_kernel_library_describe(which, &desc);
-    if (!library->jit) status = ipro_kernel_jit_create(&library->jit, err);
-    if (status == IPRO_OK) status = ipro_kernel_jit_compile(library->jit, &desc, &fn->entry, err);
+    if (!process_library.jit) status = ipro_kernel_jit_create(&process_library.jit, err);
+    if (status == IPRO_OK)
+      status = ipro_kernel_jit_compile(process_library.jit, &desc, &fn->entry, err);
     if (status == IPRO_OK) describe_layout(&desc, fn);
     if (status != IPRO_OK) {
       ipro_error_prefix(err, "generating the CPU kernel %s", desc.name);
@@ -95,7 +100,7 @@ ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
     }
   }
   *out = *fn;
-  pthread_mutex_unlock(&library->lock);
+  pthread_mutex_unlock(&process_library.lock);
   return status;
 }
 

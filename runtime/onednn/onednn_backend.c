@@ -10,6 +10,7 @@
  * "prepare_forward would succeed"; oneDNN's primitive cache makes the second creation cheap. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "onednn_internal.h"
 
@@ -76,16 +77,83 @@ _Static_assert(sizeof build_table / sizeof build_table[0] == IPRO_OP_COUNT,
 static void kernel_destroy(ipro_kernel *base) {
   ipro_onednn_kernel *kernel = (ipro_onednn_kernel *)base;
   if (!kernel) return;
-  for (int s = 0; s < IPRO_ONEDNN_MAX_STEPS; s++) {
+  for (int s = 0; s < kernel->n_steps; s++) {
     ipro_onednn_step *step = &kernel->steps[s];
     for (int a = 0; a < step->n_args; a++)
-      dnnl_memory_destroy(step->bindings[a].memory);
+      if (step->bindings[a].memory) dnnl_memory_destroy(step->bindings[a].memory);
     if (step->primitive) dnnl_primitive_destroy(step->primitive);
     free(step->bindings);
-    free(step->args);
   }
+  free(kernel->steps);
   free(kernel->state);
+  free(kernel->label);
   free(kernel);
+}
+
+/* The memory objects a run made for bindings without their own (onednn_internal.h): destroyed
+ * once the primitives that read them have finished. */
+typedef struct {
+  int count;
+  dnnl_memory_t made[2 * IPRO_ONEDNN_MAX_ARGS];
+} made_objects;
+
+static ipro_status finish_primitives(ipro_onednn_kernel *kernel, bool *pending, made_objects *made,
+                                     ipro_error *err) {
+  ipro_status status = IPRO_OK;
+  if (*pending)
+    status = ipro_onednn_check(dnnl_stream_wait(kernel->stream), __FILE__, __LINE__,
+                               "dnnl_stream_wait()", err);
+  *pending = false;
+  for (int i = 0; i < made->count; i++)
+    dnnl_memory_destroy(made->made[i]);
+  made->count = 0;
+  return status;
+}
+
+/* The data of a binding in this run: an input, an output or a part of the workspace. */
+static void *binding_data(const ipro_onednn_kernel *kernel, const ipro_onednn_binding *binding,
+                          void *const *inputs, void *const *outputs, char *scratch) {
+  switch (binding->source) {
+  case IPRO_ONEDNN_INPUT: return inputs[binding->index];
+  case IPRO_ONEDNN_OUTPUT: return outputs[binding->index];
+  case IPRO_ONEDNN_INTERMEDIATE: return scratch + binding->offset;
+  case IPRO_ONEDNN_SCRATCHPAD: return scratch + kernel->intermediate_bytes;
+  }
+  return NULL;
+}
+
+/* The memory object of each of step's arguments, pointing at this run's data: the binding's
+ * own (moved only if its data moved: setting a handle zeroes a padded layout's padding, a pass
+ * over the tensor) or one made now from the primitive's descriptor and listed in made. */
+static ipro_status bind_arguments(ipro_onednn_kernel *kernel, const ipro_onednn_step *step,
+                                  void *const *inputs, void *const *outputs, char *scratch,
+                                  dnnl_exec_arg_t *args, made_objects *made, ipro_error *err) {
+  const_dnnl_primitive_desc_t pd = NULL;
+  IPRO_ONEDNN_CHECK(dnnl_primitive_get_primitive_desc(step->primitive, &pd));
+  for (int a = 0; a < step->n_args; a++) {
+    const ipro_onednn_binding *binding = &step->bindings[a];
+    void *pointer = binding_data(kernel, binding, inputs, outputs, scratch);
+    if (!pointer)
+      return ipro_error_set(err, "%s %d has no data",
+                            binding->source == IPRO_ONEDNN_INPUT ? "input" : "output",
+                            binding->index);
+    args[a].arg = binding->arg;
+    if (binding->memory) {
+      void *current = NULL;
+      IPRO_ONEDNN_CHECK(dnnl_memory_get_data_handle(binding->memory, &current));
+      if (current != pointer)
+        IPRO_ONEDNN_CHECK(dnnl_memory_set_data_handle(binding->memory, pointer));
+      args[a].memory = binding->memory;
+      continue;
+    }
+    const dnnl_memory_desc_t *md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, binding->arg);
+    IPRO_ONEDNN_CHECK(dnnl_memory_create(&args[a].memory, md, kernel->engine, pointer));
+    made->made[made->count++] = args[a].memory;
+  }
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
 }
 
 static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *const *outputs,
@@ -107,41 +175,25 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
     loop_inputs = resolved;
   }
   bool pending = false; /* primitives submitted and not yet waited for */
+  made_objects made = {0};
+  dnnl_exec_arg_t args[IPRO_ONEDNN_MAX_ARGS];
   for (int s = 0; s < kernel->n_steps; s++) {
-    ipro_onednn_step *step = &kernel->steps[s];
+    const ipro_onednn_step *step = &kernel->steps[s];
+    if (step->loop || made.count + step->n_args > (int)(sizeof made.made / sizeof *made.made))
+      if (finish_primitives(kernel, &pending, &made, err) != IPRO_OK) goto fail;
     if (step->loop) {
-      if (pending) IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
-      pending = false;
       if (step->loop(kernel, loop_inputs, outputs, scratch, step_number, err) != IPRO_OK) goto fail;
       continue;
     }
-    for (int a = 0; a < step->n_args; a++) {
-      const ipro_onednn_binding *binding = &step->bindings[a];
-      void *pointer = NULL;
-      switch (binding->source) {
-      case IPRO_ONEDNN_INPUT: pointer = inputs[binding->index]; break;
-      case IPRO_ONEDNN_OUTPUT: pointer = outputs[binding->index]; break;
-      case IPRO_ONEDNN_INTERMEDIATE: pointer = scratch + binding->offset; break;
-      case IPRO_ONEDNN_SCRATCHPAD: pointer = scratch + kernel->intermediate_bytes; break;
-      }
-      if (!pointer)
-        return ipro_error_set(err, "%s: %s %d has no data", kernel->label,
-                              binding->source == IPRO_ONEDNN_INPUT ? "input" : "output",
-                              binding->index);
-      /* Only when it moved: setting a handle zeroes a padded layout's padding (a pass over the
-       * tensor), which the kernels that write a carried tensor keep zero themselves. */
-      void *current = NULL;
-      IPRO_ONEDNN_CHECK(dnnl_memory_get_data_handle(binding->memory, &current));
-      if (current != pointer)
-        IPRO_ONEDNN_CHECK(dnnl_memory_set_data_handle(binding->memory, pointer));
-    }
-    IPRO_ONEDNN_CHECK(
-        dnnl_primitive_execute(step->primitive, kernel->stream, step->n_args, step->args));
+    if (bind_arguments(kernel, step, inputs, outputs, scratch, args, &made, err) != IPRO_OK)
+      goto fail;
+    IPRO_ONEDNN_CHECK(dnnl_primitive_execute(step->primitive, kernel->stream, step->n_args, args));
     pending = true;
   }
-  if (pending) IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
+  if (finish_primitives(kernel, &pending, &made, err) != IPRO_OK) goto fail;
   return IPRO_OK;
 fail:
+  finish_primitives(kernel, &pending, &made, err);
   return ipro_error_prefix(err, "%s", kernel->label);
 }
 
@@ -181,8 +233,14 @@ static ipro_status build_kernel(const onednn_backend *backend, const ipro_graph 
   kernel->engine = backend->engine;
   kernel->stream = backend->stream;
   kernel->generated = backend->generated;
-  snprintf(kernel->label, sizeof kernel->label, "node '%.100s' (%.60s)",
-           node->name ? node->name : "", node->op_type ? node->op_type : "?");
+  char label[256];
+  snprintf(label, sizeof label, "node '%.100s' (%.60s)", node->name ? node->name : "",
+           node->op_type ? node->op_type : "?");
+  kernel->label = strdup(label);
+  if (!kernel->label) {
+    free(kernel);
+    return ipro_error_set(err, "out of memory");
+  }
   kernel->base.run = kernel_run;
   kernel->base.destroy = kernel_destroy;
   kernel->layouts = backend->base.layouts;

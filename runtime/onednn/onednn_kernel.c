@@ -124,17 +124,32 @@ size_t ipro_onednn_reserve(ipro_onednn_kernel *kernel, size_t bytes) {
   return offset;
 }
 
+/* Whether a run may make the binding's memory object from the primitive's own descriptor of arg
+ * (onednn_internal.h, ipro_onednn_binding): md is that descriptor, unpadded, with no extra. */
+static bool made_per_run(const ipro_onednn_step *step, const dnnl_memory_desc_t *md, int arg) {
+  const_dnnl_primitive_desc_t pd = NULL;
+  if (!step->primitive || dnnl_primitive_get_primitive_desc(step->primitive, &pd) != dnnl_success)
+    return false;
+  const dnnl_memory_desc_t *own = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
+  if (!own || !dnnl_memory_desc_equal(own, md) || md->format_kind != dnnl_blocked ||
+      md->extra.flags != 0)
+    return false;
+  for (int d = 0; d < md->ndims; d++)
+    if (md->padded_dims[d] != md->dims[d] || md->padded_offsets[d] != 0) return false;
+  return true;
+}
+
 ipro_status ipro_onednn_bind_md(ipro_onednn_kernel *kernel, const dnnl_memory_desc_t *md, int arg,
                                 ipro_onednn_source source, size_t index, ipro_error *err) {
   if (kernel->n_steps == 0) return ipro_error_set(err, "binding an argument before any step");
   ipro_onednn_step *step = &kernel->steps[kernel->n_steps - 1];
+  if (step->n_args == IPRO_ONEDNN_MAX_ARGS)
+    return ipro_error_set(err, "more than %d arguments of one primitive", IPRO_ONEDNN_MAX_ARGS);
   if (step->n_args == step->capacity) {
-    int capacity = step->capacity ? 2 * step->capacity : 8;
+    int capacity = step->capacity ? 2 * step->capacity : 4;
     ipro_onednn_binding *bindings = realloc(step->bindings, (size_t)capacity * sizeof *bindings);
-    if (bindings) step->bindings = bindings;
-    dnnl_exec_arg_t *args = realloc(step->args, (size_t)capacity * sizeof *args);
-    if (args) step->args = args;
-    if (!bindings || !args) return ipro_error_set(err, "out of memory");
+    if (!bindings) return ipro_error_set(err, "out of memory");
+    step->bindings = bindings;
     step->capacity = capacity;
   }
   ipro_onednn_binding *binding = &step->bindings[step->n_args];
@@ -145,13 +160,13 @@ ipro_status ipro_onednn_bind_md(ipro_onednn_kernel *kernel, const dnnl_memory_de
     index = kernel->staged_input[index];
   }
   binding->source = source;
+  binding->arg = arg;
   if (source == IPRO_ONEDNN_INTERMEDIATE)
     binding->offset = index;
   else
     binding->index = (int)index;
-  IPRO_ONEDNN_CHECK(dnnl_memory_create(&binding->memory, md, kernel->engine, DNNL_MEMORY_NONE));
-  step->args[step->n_args].arg = arg;
-  step->args[step->n_args].memory = binding->memory;
+  if (!made_per_run(step, md, arg))
+    IPRO_ONEDNN_CHECK(dnnl_memory_create(&binding->memory, md, kernel->engine, DNNL_MEMORY_NONE));
   step->n_args++;
   return IPRO_OK;
 fail:
@@ -165,11 +180,28 @@ ipro_status ipro_onednn_bind(ipro_onednn_kernel *kernel, const_dnnl_primitive_de
   return ipro_onednn_bind_md(kernel, md, arg, source, index, err);
 }
 
+/* The kernel's next step, zeroed (steps are few: the array grows one at a time). */
+static ipro_onednn_step *next_step(ipro_onednn_kernel *kernel, ipro_error *err) {
+  if (kernel->n_steps == IPRO_ONEDNN_MAX_STEPS) {
+    ipro_error_set(err, "more than %d steps in one kernel", IPRO_ONEDNN_MAX_STEPS);
+    return NULL;
+  }
+  ipro_onednn_step *steps = realloc(kernel->steps, (size_t)(kernel->n_steps + 1) * sizeof *steps);
+  if (!steps) {
+    ipro_error_set(err, "out of memory");
+    return NULL;
+  }
+  kernel->steps = steps;
+  memset(&steps[kernel->n_steps], 0, sizeof *steps);
+  return &steps[kernel->n_steps];
+}
+
 ipro_status ipro_onednn_add_loop_step(ipro_onednn_kernel *kernel, ipro_onednn_loop_fn loop,
                                       ipro_error *err) {
-  if (kernel->n_steps == IPRO_ONEDNN_MAX_STEPS)
-    return ipro_error_set(err, "more than %d steps in one kernel", IPRO_ONEDNN_MAX_STEPS);
-  kernel->steps[kernel->n_steps++].loop = loop;
+  ipro_onednn_step *step = next_step(kernel, err);
+  if (!step) return IPRO_ERROR;
+  step->loop = loop;
+  kernel->n_steps++;
   return IPRO_OK;
 }
 
@@ -197,9 +229,8 @@ size_t ipro_onednn_scratchpad_bytes(const_dnnl_primitive_desc_t pd) {
 
 ipro_status ipro_onednn_add_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
                                  ipro_error *err) {
-  if (kernel->n_steps == IPRO_ONEDNN_MAX_STEPS)
-    return ipro_error_set(err, "more than %d steps in one kernel", IPRO_ONEDNN_MAX_STEPS);
-  ipro_onednn_step *step = &kernel->steps[kernel->n_steps];
+  ipro_onednn_step *step = next_step(kernel, err);
+  if (!step) return IPRO_ERROR;
   IPRO_ONEDNN_CHECK(dnnl_primitive_create(&step->primitive, pd));
   kernel->n_steps++;
   size_t bytes = ipro_onednn_scratchpad_bytes(pd);
