@@ -184,7 +184,10 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
                                         ipro_error *err) {
   memset(out, 0, sizeof *out);
   out->K = 1;
-  if (!l->K && !l->budget_bytes && !l->cuts_text && !l->plan_path) return IPRO_OK;
+  /* No split option trains end to end: the K = 1 plan, chosen by the same call as -K 1, so that
+   * its planned peak is the planner's and what planning leaves for the trainer to reuse (oneDNN's
+   * primitive cache, the generated kernels) is made before the trainer, whichever option chose. */
+  bool chosen = l->K || l->budget_bytes || l->cuts_text || l->plan_path;
   ipro_graph *network = NULL;
   if (ipro_graph_open(model, settings->batch, &network, err) != IPRO_OK) return IPRO_ERROR;
   ipro_graph_cost cost = {0};
@@ -199,7 +202,7 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   if (status == IPRO_OK && l->calibrate) ipro_cli_print_calibration(costing);
   if (status == IPRO_OK) {
     ipro_module_coster backend = ipro_module_costing_coster(costing);
-    ipro_plan_settings plan_settings = {.split = {.K = l->K,
+    ipro_plan_settings plan_settings = {.split = {.K = chosen ? l->K : 1,
                                                   .budget_bytes = l->budget_bytes,
                                                   .cuts_text = l->cuts_text,
                                                   .plan_path = l->plan_path},

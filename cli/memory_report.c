@@ -68,9 +68,11 @@ void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
           (unsigned long long)(m->planned + m->dataset + IPRO_CLI_RSS_SLACK_BYTES));
   fprintf(out,
           "; beside the plan: batch loader %llu, library code paged in (RSS) %llu, split search "
-          "(RSS) %llu, libraries at start (RSS) %llu",
+          "(RSS) %llu, kept by the split search (allocator) %llu, libraries at start (RSS) "
+          "%llu",
           (unsigned long long)m->loader, (unsigned long long)m->library_pages,
-          (unsigned long long)m->split_search_rss, (unsigned long long)m->rss_baseline);
+          (unsigned long long)m->split_search_rss, (unsigned long long)m->split_search_held,
+          (unsigned long long)m->rss_baseline);
   if (m->pipeline_held)
     fprintf(out, ", pipeline messages (allocator) %llu", (unsigned long long)m->pipeline_held);
   if (m->between_epochs_held)
@@ -100,6 +102,7 @@ void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writ
   ipro_json_int(w, "batch_loader_bytes", (int64_t)m->loader);
   ipro_json_int(w, "library_code_rss_bytes", (int64_t)m->library_pages);
   ipro_json_int(w, "split_search_rss_bytes", (int64_t)m->split_search_rss);
+  ipro_json_int(w, "split_search_kept_allocator_bytes", (int64_t)m->split_search_held);
   ipro_json_int(w, "libraries_rss_at_start_bytes", (int64_t)m->rss_baseline);
   ipro_json_int(w, "writing_trained_model_bytes", (int64_t)m->export_heap);
   ipro_json_int(w, "pipeline_messages_bytes", (int64_t)m->pipeline_held);

@@ -66,10 +66,13 @@ typedef struct {
    * and the process's allocator peak then (both 0 where nothing ran between epochs). */
   uint64_t between_epochs_held, between_epochs_peak;
   uint64_t split_search_rss; /* anonymous resident growth while the split was searched */
-  uint64_t library_pages;    /* RssFile's growth: library code paged in since the start */
-  uint64_t end_to_end;       /* the end-to-end plan's peak (0 when not computed) */
-  uint64_t device_growth;    /* on a GPU: cudaMemGetInfo's growth over the trainer */
-  bool on_device;            /* the plan is a GPU's memory (--device cuda) */
+  /* allocator bytes held after the split was searched beyond those held before: what planning
+   * leaves for the trainer to reuse (oneDNN's primitive cache, the generated kernels' JIT) */
+  uint64_t split_search_held;
+  uint64_t library_pages; /* RssFile's growth: library code paged in since the start */
+  uint64_t end_to_end;    /* the end-to-end plan's peak (0 when not computed) */
+  uint64_t device_growth; /* on a GPU: cudaMemGetInfo's growth over the trainer */
+  bool on_device;         /* the plan is a GPU's memory (--device cuda) */
   int K;
 } ipro_cli_memory_report;
 

@@ -41,6 +41,7 @@
 #include "normalization_options.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
+#include "runtime/counting_allocator.h"
 #include "runtime/mpi/pipeline.h"
 #include "runtime/process_memory.h"
 #include "runtime/program_file.h"
@@ -461,6 +462,7 @@ typedef struct {
   int64_t trainer_heap, test_pass_heap, pipeline_heap;
   uint64_t trainer_creation_peak; /* the allocator's peak while the trainer was built */
   uint64_t split_search_rss;      /* RssAnon growth while the split was searched */
+  uint64_t split_search_held;     /* allocator bytes the search left held (memory_report.h) */
   /* The allocator's figures of what runs between epochs outside the training steps (a
    * checkpoint written; in a pipeline, every rank's state gathered on rank 0): the most those
    * held at once, and the process's peak then, over the training probe's baseline. */
@@ -705,9 +707,14 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                        (long long)r->position.batch);
   /* anonymous pages only: the library code the search pages in is its own term */
   uint64_t before_search = ipro_process_memory_status_bytes("RssAnon");
+  int64_t held_before_search = ipro_counting_allocator_in_use();
   if (status == IPRO_OK) status = choose_split(r, err);
+  int64_t held_after_search = ipro_counting_allocator_in_use();
   uint64_t after_search = ipro_process_memory_status_bytes("RssAnon");
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
+  r->split_search_held = held_after_search > held_before_search
+                             ? (uint64_t)(held_after_search - held_before_search)
+                             : 0;
   if (status == IPRO_OK && r->pipeline)
     status = ipro_pipeline_arrange(r->pipeline, r->K, r->position.batch, err);
   /* R data-parallel replicas share every batch (runtime/mpi/pipeline.h) */
@@ -1160,6 +1167,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
       .library_pages = ipro_process_memory_file_growth(&r->process),
       .dataset = r->train_data.bytes + r->test_data.bytes,
       .split_search_rss = r->split_search_rss,
+      .split_search_held = r->split_search_held,
       .loader = ipro_batch_loader_bytes(r->loader) + ipro_batch_loader_bytes(r->evaluator.loader),
       .end_to_end = r->e2e_peak,
       .device_growth = ipro_trainer_device_growth(r->trainer),

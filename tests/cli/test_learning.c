@@ -32,7 +32,7 @@ static void check_run(const char *what, const char *arguments) {
          accuracy, THRESHOLD);
   CHECK_MSG(accuracy >= THRESHOLD, "%s: test accuracy %.4f is below %.2f", what, accuracy,
             THRESHOLD);
-  ipro_test_check_train_memory(what, r.out, 4u << 20, 0.01, 0);
+  ipro_test_check_train_memory(what, r.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
 }
 
 int main(void) {

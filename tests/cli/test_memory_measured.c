@@ -1,17 +1,17 @@
 /* The memory promise at small scale, measured without reading the plan: ResNet-8 on 256
- * Fashion-MNIST images at batch 128 (two steps and a test pass on 256 images), end to end and at
- * K = 2 and 4. For each run, the allocator-measured peak of the trainer is within 0.1% of the plan
- * beyond its measured programs and primitives (at most 3 MiB here; 0.9 to 1.7 MB measured): the
- * reference fallback's temporaries lie in the planned arena and the test pass's parameter copy in
- * the training block, so nothing else is allocated (measured: under 9 kB, 0.013%; 0.23% before
- * the temporaries moved into the arena). The process's peak RSS
- * growth over its start is at most planned + the dataset as stored + 64 MiB
- * (support/memory_checks.h). The K = 2 run also writes the trained model (--out): that is
- * measured as its own term (writing_trained_model_bytes, which must be above 0) and is not the
- * trainer's (it was, about 1 MB of decoded model counted as the trainer's); the trainer's own
- * figure meets the bound above in that run too. Under
- * AddressSanitizer the allocator's quarantine is turned off for the runs, since it holds freed
- * blocks resident on purpose. Skipped when Fashion-MNIST is missing. */
+ * Fashion-MNIST images at batch 128 (two steps and a test pass on 256 images), end to end (with no
+ * split option: the K = 1 plan) and at K = 2 and 4. For each run, the allocator-measured peak of
+ * the trainer is within 1% of the plan (the issue's target; measured +0.31%, +0.49%, +0.81% in the
+ * Release build), and within 0.1% of the plan beyond its measured programs and primitives (at
+ * most 1 MiB here; 0.20 to 0.42 MB measured): the reference fallback's temporaries lie in the
+ * planned arena and the test pass's parameter copy in the training block, so nothing else is
+ * allocated (measured: under 18 kB, 0.03%). The process's peak RSS growth over its start is at
+ * most planned + the dataset as stored + 64 MiB (support/memory_checks.h). The K = 2 run also
+ * writes the trained model (--out): that is measured as its own term
+ * (writing_trained_model_bytes, which must be above 0) and is not the trainer's (it was, about
+ * 1 MB of decoded model counted as the trainer's); the trainer's own figure meets the bounds
+ * above in that run too. Under AddressSanitizer the allocator's quarantine is turned off for the
+ * runs, since it holds freed blocks resident on purpose. Skipped when Fashion-MNIST is missing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +28,20 @@ int main(void) {
   char directory[] = "/tmp/ipro-memory-XXXXXX", out[sizeof directory + 32] = "";
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   snprintf(out, sizeof out, "%s/trained.onnx", directory);
-  static const int modules[] = {1, 2, 4};
+  static const int modules[] = {0, 2, 4}; /* 0: no split option */
   for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
     bool writes = modules[i] == 2;
     char arguments[768], what[64];
     snprintf(arguments, sizeof arguments,
              "train models/resnet8_fmnist.onnx --data fashion-mnist --epochs 1 --limit 256 "
-             "--test-limit 256 --batch 128 -K %d --json -%s%s",
-             modules[i], writes ? " --out " : "", writes ? out : "");
-    snprintf(what, sizeof what, "ResNet-8 b128 K = %d%s", modules[i], writes ? " --out" : "");
+             "--test-limit 256 --batch 128%s%.0d --json -%s%s",
+             modules[i] ? " -K " : "", modules[i], writes ? " --out " : "", writes ? out : "");
+    snprintf(what, sizeof what, "ResNet-8 b128 K = %d%s", modules[i] ? modules[i] : 1,
+             writes ? " --out" : "");
     ipro_command_result r;
     ipro_test_run_infopro(arguments, &r);
     CHECK_MSG(r.exit_status == 0, "%s: exit status %d: %s", what, r.exit_status, r.err);
-    ipro_test_check_train_memory(what, r.out, 3u << 20, 0.001, 0);
+    ipro_test_check_train_memory(what, r.out, (ipro_test_memory_bounds){1u << 20, 0.001, 0, 0.01});
     const char *field = strstr(r.out, "\"writing_trained_model_bytes\"");
     unsigned long long written = field ? strtoull(strchr(field, ':') + 1, NULL, 10) : 0;
     if (writes)

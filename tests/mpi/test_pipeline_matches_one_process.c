@@ -79,7 +79,7 @@ static void matches(int K, bool checkpoint) {
    * own (it was 14% of this plan inside the trainer's figure before it was named). */
   char what[64];
   snprintf(what, sizeof what, "K = %d, rank 0", K);
-  ipro_test_check_trainer_memory(what, b.out, 4u << 20, 0.01, 0);
+  ipro_test_check_trainer_memory(what, b.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
   CHECK_MSG(strstr(b.out, "state gathered for the test pass and checkpoints (allocator) "),
             "K = %d: rank 0's memory line does not name the gathered state: %s", K, b.out);
 }

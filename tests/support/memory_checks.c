@@ -23,8 +23,8 @@ void ipro_test_prepare_memory_measurement(void) {
   setenv("ASAN_OPTIONS", options, 1);
 }
 
-static void check_memory(const char *what, const char *out, uint64_t programs_limit,
-                         double unplanned_fraction, uint64_t unplanned_floor, bool rss_bound) {
+static void check_memory(const char *what, const char *out, ipro_test_memory_bounds bounds,
+                         bool rss_bound) {
   const char *line = NULL;
   for (const char *p = out; *p;) {
     if (*p == '{') line = p;
@@ -57,16 +57,22 @@ static void check_memory(const char *what, const char *out, uint64_t programs_li
               "%s: the allocator handed the trainer %llu bytes at most, fewer than the %llu "
               "planned",
               what, (unsigned long long)trainer, (unsigned long long)planned);
-    uint64_t unplanned = (uint64_t)(unplanned_fraction * (double)planned);
-    if (unplanned < unplanned_floor) unplanned = unplanned_floor;
+    uint64_t unplanned = (uint64_t)(bounds.unplanned_fraction * (double)planned);
+    if (unplanned < bounds.unplanned_floor) unplanned = bounds.unplanned_floor;
     CHECK_MSG(trainer <= planned + programs + unplanned,
               "%s: allocator-measured %llu bytes, more than planned %llu + programs %llu + "
               "unplanned allowance %llu",
               what, (unsigned long long)trainer, (unsigned long long)planned,
               (unsigned long long)programs, (unsigned long long)unplanned);
-    CHECK_MSG(programs <= programs_limit,
+    CHECK_MSG(programs <= bounds.programs_limit,
               "%s: programs and primitives hold %llu bytes (bound %llu)", what,
-              (unsigned long long)programs, (unsigned long long)programs_limit);
+              (unsigned long long)programs, (unsigned long long)bounds.programs_limit);
+    CHECK_MSG(bounds.whole_fraction <= 0 ||
+                  (double)trainer <= (1.0 + bounds.whole_fraction) * (double)planned,
+              "%s: allocator-measured %llu bytes, %+.3f%% of planned %llu (bound %+.3f%%)", what,
+              (unsigned long long)trainer,
+              100.0 * ((double)trainer - (double)planned) / (double)planned,
+              (unsigned long long)planned, 100.0 * bounds.whole_fraction);
     CHECK_MSG(!rss_bound || (rss > 0 && rss <= planned + dataset + slack),
               "%s: RSS grew by %llu bytes, more than planned %llu + dataset %llu + 64 MiB", what,
               (unsigned long long)rss, (unsigned long long)planned, (unsigned long long)dataset);
@@ -74,12 +80,12 @@ static void check_memory(const char *what, const char *out, uint64_t programs_li
   json_decref(root);
 }
 
-void ipro_test_check_train_memory(const char *what, const char *out, uint64_t programs_limit,
-                                  double unplanned_fraction, uint64_t unplanned_floor) {
-  check_memory(what, out, programs_limit, unplanned_fraction, unplanned_floor, true);
+void ipro_test_check_train_memory(const char *what, const char *out,
+                                  ipro_test_memory_bounds bounds) {
+  check_memory(what, out, bounds, true);
 }
 
-void ipro_test_check_trainer_memory(const char *what, const char *out, uint64_t programs_limit,
-                                    double unplanned_fraction, uint64_t unplanned_floor) {
-  check_memory(what, out, programs_limit, unplanned_fraction, unplanned_floor, false);
+void ipro_test_check_trainer_memory(const char *what, const char *out,
+                                    ipro_test_memory_bounds bounds) {
+  check_memory(what, out, bounds, false);
 }
