@@ -85,6 +85,7 @@ static void kernel_destroy(ipro_kernel *base) {
     free(step->bindings);
   }
   free(kernel->steps);
+  free(kernel->staged_input);
   free(kernel->state);
   free(kernel->label);
   free(kernel);
@@ -167,7 +168,7 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
    * (the executor's operand arrays hold at least IPRO_ONEDNN_MAX_INPUTS entries) */
   void *resolved[IPRO_ONEDNN_MAX_INPUTS];
   void *const *loop_inputs = inputs;
-  if (kernel->any_staged) {
+  if (kernel->staged_input) {
     for (int i = 0; i < IPRO_ONEDNN_MAX_INPUTS; i++)
       resolved[i] = kernel->staged_input[i] == IPRO_ONEDNN_NOT_STAGED
                         ? inputs[i]

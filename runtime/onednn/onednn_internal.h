@@ -134,8 +134,8 @@ typedef ipro_status (*ipro_onednn_loop_fn)(const ipro_onednn_kernel *kernel, voi
 typedef struct {
   ipro_onednn_loop_fn loop; /* a loop step: no primitive, no bindings */
   dnnl_primitive_t primitive;
-  int n_args, capacity;
-  ipro_onednn_binding *bindings;
+  int n_args;
+  ipro_onednn_binding *bindings; /* n_args of them, exactly */
 } ipro_onednn_step;
 
 struct ipro_onednn_kernel {
@@ -155,9 +155,9 @@ struct ipro_onednn_kernel {
   bool frugal;
   /* An element-wise kernel's inputs reordered into its output's layout: the intermediate each
    * is read from instead (IPRO_ONEDNN_NOT_STAGED: read in place), by its primitives' bindings
-   * and by its loop steps alike (kernel_run hands those the inputs resolved). */
-  size_t staged_input[IPRO_ONEDNN_MAX_INPUTS];
-  bool any_staged;
+   * and by its loop steps alike (kernel_run hands those the inputs resolved); NULL (most kernels)
+   * when no input is, IPRO_ONEDNN_MAX_INPUTS entries otherwise. */
+  size_t *staged_input;
 };
 
 /* Builds the steps of kernel for node; see the file comment. */

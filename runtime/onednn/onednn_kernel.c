@@ -145,16 +145,14 @@ ipro_status ipro_onednn_bind_md(ipro_onednn_kernel *kernel, const dnnl_memory_de
   ipro_onednn_step *step = &kernel->steps[kernel->n_steps - 1];
   if (step->n_args == IPRO_ONEDNN_MAX_ARGS)
     return ipro_error_set(err, "more than %d arguments of one primitive", IPRO_ONEDNN_MAX_ARGS);
-  if (step->n_args == step->capacity) {
-    int capacity = step->capacity ? 2 * step->capacity : 4;
-    ipro_onednn_binding *bindings = realloc(step->bindings, (size_t)capacity * sizeof *bindings);
-    if (!bindings) return ipro_error_set(err, "out of memory");
-    step->bindings = bindings;
-    step->capacity = capacity;
-  }
+  /* a step has a few arguments, bound once: the array grows by one, to hold no room */
+  ipro_onednn_binding *bindings =
+      realloc(step->bindings, (size_t)(step->n_args + 1) * sizeof *bindings);
+  if (!bindings) return ipro_error_set(err, "out of memory");
+  step->bindings = bindings;
   ipro_onednn_binding *binding = &step->bindings[step->n_args];
   memset(binding, 0, sizeof *binding);
-  if (source == IPRO_ONEDNN_INPUT && index < IPRO_ONEDNN_MAX_INPUTS &&
+  if (source == IPRO_ONEDNN_INPUT && kernel->staged_input && index < IPRO_ONEDNN_MAX_INPUTS &&
       kernel->staged_input[index] != IPRO_ONEDNN_NOT_STAGED) {
     source = IPRO_ONEDNN_INTERMEDIATE;
     index = kernel->staged_input[index];

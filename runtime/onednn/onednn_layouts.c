@@ -266,8 +266,6 @@ static uint8_t layout_of(const ipro_onednn_kernel *kernel, int tensor) {
 
 ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                           const ipro_node *node, ipro_error *err) {
-  for (int i = 0; i < IPRO_ONEDNN_MAX_INPUTS; i++)
-    kernel->staged_input[i] = IPRO_ONEDNN_NOT_STAGED;
   if (node->n_outputs < 1 || node->outputs[0] < 0 || use_of(graph, node, false, 0) != OPERAND_FLAT)
     return IPRO_OK;
   uint8_t wanted = layout_of(kernel, node->outputs[0]);
@@ -287,8 +285,13 @@ ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro
     if (ipro_onednn_reorder_step(kernel, &from, IPRO_ONEDNN_INPUT, (size_t)i, &to,
                                  IPRO_ONEDNN_INTERMEDIATE, staged, err))
       return IPRO_ERROR;
+    if (!kernel->staged_input) {
+      kernel->staged_input = malloc(IPRO_ONEDNN_MAX_INPUTS * sizeof *kernel->staged_input);
+      if (!kernel->staged_input) return ipro_error_set(err, "out of memory");
+      for (int j = 0; j < IPRO_ONEDNN_MAX_INPUTS; j++)
+        kernel->staged_input[j] = IPRO_ONEDNN_NOT_STAGED;
+    }
     kernel->staged_input[i] = staged;
-    kernel->any_staged = true;
   }
   return IPRO_OK;
 }
