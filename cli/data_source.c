@@ -17,7 +17,7 @@ static ipro_status model_image_size(const char *model, ipro_dataset_spec *spec, 
   if (ipro_graph_load(model, &graph, err) != IPRO_OK) return IPRO_ERROR;
   ipro_status status = IPRO_OK;
   const ipro_shape *s =
-      graph->n_inputs >= 1 ? &graph->tensors[graph->inputs[0]].declared_shape : NULL;
+      graph->n_inputs >= 1 ? graph->tensors[graph->inputs[0]].declared_shape : NULL;
   if (!s || s->rank != 4 || s->dims[1] < 1 || s->dims[2] < 1 || s->dims[3] < 1)
     status = ipro_error_set(err,
                             "%s: --data %s needs a model whose first input is [N, C, H, W] with "

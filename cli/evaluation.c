@@ -15,7 +15,8 @@ static ipro_status check_input(const char *model, const ipro_graph *graph, const
                           "input and one logits output",
                           model, graph->n_inputs, graph->n_outputs);
   const ipro_tensor *input = &graph->tensors[graph->inputs[0]];
-  const ipro_shape *s = &input->declared_shape;
+  static const ipro_shape undeclared = {0};
+  const ipro_shape *s = input->declared_shape ? input->declared_shape : &undeclared;
   ipro_shape images = {4, {IPRO_DIM_BATCH, data->channels, data->height, data->width}};
   if (input->dtype != IPRO_DTYPE_FLOAT || s->rank != 4 || s->dims[0] != IPRO_DIM_BATCH ||
       s->dims[1] != data->channels || s->dims[2] != data->height || s->dims[3] != data->width) {

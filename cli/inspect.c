@@ -27,8 +27,9 @@ static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
   printf("\n");
   for (int i = 0; i < graph->n_inputs; i++) {
     const ipro_tensor *t = &graph->tensors[graph->inputs[i]];
-    printf("input       %s %s %s\n", t->name, ipro_dtype_name(t->dtype),
-           ipro_shape_format(&t->declared_shape, shape, sizeof shape));
+    printf(
+        "input       %s %s %s\n", t->name, ipro_dtype_name(t->dtype),
+        ipro_shape_format(t->declared_shape ? t->declared_shape : &t->shape, shape, sizeof shape));
   }
   for (int i = 0; i < graph->n_outputs; i++) {
     const ipro_tensor *t = &graph->tensors[graph->outputs[i]];

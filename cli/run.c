@@ -83,8 +83,8 @@ static ipro_status prepare_graph(const run_options *o, ipro_graph *graph, ipro_t
   int64_t batch = 0;
   if (graph->n_inputs == 0) return ipro_graph_infer_shapes(graph, 0, err);
   const ipro_tensor *first = &graph->tensors[graph->inputs[0]];
-  if (first->declared_shape.rank > 0 && first->declared_shape.dims[0] == IPRO_DIM_BATCH &&
-      inputs[0].shape.rank > 0)
+  if (first->declared_shape && first->declared_shape->rank > 0 &&
+      first->declared_shape->dims[0] == IPRO_DIM_BATCH && inputs[0].shape.rank > 0)
     batch = inputs[0].shape.dims[0];
   if (ipro_graph_infer_shapes(graph, batch, err) != IPRO_OK)
     return ipro_error_prefix(err, "%s", o->model);

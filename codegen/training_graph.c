@@ -114,7 +114,8 @@ static ipro_status add_labels(ipro_graph *graph, ipro_training_graph *out, ipro_
   ipro_shape label_shape = {.rank = 1, .dims = {IPRO_DIM_BATCH}};
   out->labels = new_tensor(graph, "labels", IPRO_TENSOR_ACTIVATION, IPRO_DTYPE_INT64, &label_shape);
   if (out->labels < 0) return out_of_memory(err);
-  graph->tensors[out->labels].declared_shape = label_shape;
+  if (ipro_tensor_declare_shape(&graph->tensors[out->labels], &label_shape) != IPRO_OK)
+    return out_of_memory(err);
   graph->tensors[out->labels].is_graph_input = true;
   return append_int(&graph->inputs, &graph->n_inputs, out->labels, err);
 }

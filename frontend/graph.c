@@ -38,6 +38,7 @@ void ipro_graph_free(ipro_graph *graph) {
   for (int i = 0; i < graph->n_tensors; i++) {
     free(graph->tensors[i].name);
     free(graph->tensors[i].data);
+    free(graph->tensors[i].declared_shape);
   }
   for (int i = 0; i < graph->n_nodes; i++)
     free_node(&graph->nodes[i]);
@@ -89,6 +90,13 @@ static bool grow_index(ipro_graph *graph) {
 int ipro_graph_find_tensor(const ipro_graph *graph, const char *name) {
   if (graph->tensor_index_capacity == 0) return -1;
   return graph->tensor_index[index_entry(graph, name)];
+}
+
+ipro_status ipro_tensor_declare_shape(ipro_tensor *tensor, const ipro_shape *shape) {
+  if (!tensor->declared_shape) tensor->declared_shape = malloc(sizeof *tensor->declared_shape);
+  if (!tensor->declared_shape) return IPRO_ERROR;
+  *tensor->declared_shape = *shape;
+  return IPRO_OK;
 }
 
 void ipro_graph_shrink_to_fit(ipro_graph *graph) {

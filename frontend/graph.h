@@ -68,8 +68,11 @@ typedef struct {
   ipro_tensor_kind kind;
   void *data; /* owned; row-major; set for initializers and constants */
   size_t data_bytes;
-  int producer;              /* index of the producing node, or -1 */
-  ipro_shape declared_shape; /* graph inputs: the shape in the file, batch still symbolic */
+  int producer; /* index of the producing node, or -1 */
+  /* graph inputs: the shape in the file, batch still symbolic (ipro_tensor_declare_shape);
+   * NULL for every other tensor, which keeps the tensor arrays of a training graph (hundreds of
+   * tensors per module) a third smaller */
+  ipro_shape *declared_shape;
   bool is_graph_input;
   bool is_graph_output;
 } ipro_tensor;
@@ -144,6 +147,9 @@ void ipro_graph_free(ipro_graph *graph);
  * graph is built; a graph held for training keeps them whole). Adding to the graph afterwards
  * grows them again. */
 void ipro_graph_shrink_to_fit(ipro_graph *graph);
+/* Sets tensor's declared shape (a graph input's) to a copy of shape; IPRO_ERROR if out of
+ * memory. */
+ipro_status ipro_tensor_declare_shape(ipro_tensor *tensor, const ipro_shape *shape);
 /* Returns the index of the tensor called name, creating an empty activation if absent; -1 if out
  * of memory. */
 int ipro_graph_tensor(ipro_graph *graph, const char *name);

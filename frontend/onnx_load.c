@@ -76,14 +76,14 @@ static ipro_status load_input_type(const Onnx__ValueInfoProto *info, ipro_tensor
   if (shape->n_dim > IPRO_MAX_RANK)
     return ipro_error_set(err, "graph input '%s' has rank %zu; infopro supports up to %d",
                           tensor->name, shape->n_dim, IPRO_MAX_RANK);
-  tensor->declared_shape.rank = (int)shape->n_dim;
+  ipro_shape declared = {.rank = (int)shape->n_dim};
   for (size_t d = 0; d < shape->n_dim; d++) {
     const Onnx__TensorShapeProto__Dimension *dim = shape->dim[d];
     bool has_value = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
     if (has_value && dim->dim_value >= 0) {
-      tensor->declared_shape.dims[d] = dim->dim_value;
+      declared.dims[d] = dim->dim_value;
     } else if (d == 0 && !has_value) {
-      tensor->declared_shape.dims[d] = IPRO_DIM_BATCH;
+      declared.dims[d] = IPRO_DIM_BATCH;
     } else {
       return ipro_error_set(err,
                             "graph input '%s': dimension %zu is %s; only the batch dimension "
@@ -91,10 +91,12 @@ static ipro_status load_input_type(const Onnx__ValueInfoProto *info, ipro_tensor
                             tensor->name, d, has_value ? "negative" : "symbolic or unknown");
     }
   }
-  if (!ipro_shape_size(&tensor->declared_shape, 1, NULL))
+  if (!ipro_shape_size(&declared, 1, NULL))
     return ipro_error_set(err, "graph input '%s' has more than %lld elements even at batch 1",
                           tensor->name, (long long)IPRO_MAX_TENSOR_ELEMENTS);
-  tensor->shape = tensor->declared_shape;
+  if (ipro_tensor_declare_shape(tensor, &declared) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  tensor->shape = declared;
   return IPRO_OK;
 }
 

@@ -256,8 +256,10 @@ ipro_status ipro_tensor_load_file(const char *path, ipro_tensor *out, ipro_error
 void ipro_tensor_release(ipro_tensor *tensor) {
   free(tensor->name);
   free(tensor->data);
+  free(tensor->declared_shape);
   tensor->name = NULL;
   tensor->data = NULL;
+  tensor->declared_shape = NULL;
   tensor->data_bytes = 0;
 }
 

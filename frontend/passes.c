@@ -52,7 +52,7 @@ ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error
   graph->batch = batch;
   for (int i = 0; i < graph->n_inputs; i++) {
     ipro_tensor *input = &graph->tensors[graph->inputs[i]];
-    input->shape = input->declared_shape;
+    if (input->declared_shape) input->shape = *input->declared_shape;
     if (!ipro_shape_size(&input->shape, batch, NULL))
       return ipro_error_set(err,
                             "graph input '%s' at batch %lld would hold more than %lld elements",

@@ -306,8 +306,10 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
     if (image < 0) return IPRO_ERROR;
     ipro_tensor *t = &module->tensors[image];
     t->is_graph_input = true;
-    t->declared_shape = *image_shape;
-    t->declared_shape.dims[0] = IPRO_DIM_BATCH;
+    ipro_shape declared = *image_shape;
+    declared.dims[0] = IPRO_DIM_BATCH;
+    if (ipro_tensor_declare_shape(t, &declared) != IPRO_OK)
+      return ipro_error_set(err, "out of memory");
     int *grown = realloc(module->inputs, sizeof(int) * (size_t)(module->n_inputs + 1));
     if (!grown) return ipro_error_set(err, "out of memory");
     module->inputs = grown;

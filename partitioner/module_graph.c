@@ -33,8 +33,11 @@ static int tensor_copy(extraction *x, int t, ipro_error *err) {
   ipro_tensor *to = &x->module->tensors[index];
   to->dtype = from->dtype;
   to->shape = from->shape;
-  to->declared_shape = from->declared_shape;
   to->kind = from->kind;
+  if (from->declared_shape && ipro_tensor_declare_shape(to, from->declared_shape) != IPRO_OK) {
+    out_of_memory(err);
+    return -1;
+  }
   if (from->data && ipro_tensor_set_data(to, from->data, from->data_bytes, err) != IPRO_OK)
     return -1;
   x->map[t] = index;
@@ -91,9 +94,9 @@ static ipro_status add_input(ipro_graph *module, int t, int64_t batch, ipro_erro
   tensor->kind = IPRO_TENSOR_ACTIVATION;
   tensor->is_graph_input = true;
   tensor->producer = -1;
-  tensor->declared_shape = tensor->shape;
-  if (tensor->shape.rank > 0 && tensor->shape.dims[0] == batch)
-    tensor->declared_shape.dims[0] = IPRO_DIM_BATCH;
+  ipro_shape declared = tensor->shape;
+  if (declared.rank > 0 && declared.dims[0] == batch) declared.dims[0] = IPRO_DIM_BATCH;
+  if (ipro_tensor_declare_shape(tensor, &declared) != IPRO_OK) return out_of_memory(err);
   int *grown = realloc(module->inputs, sizeof(int) * (size_t)(module->n_inputs + 1));
   if (!grown) return out_of_memory(err);
   module->inputs = grown;
@@ -125,7 +128,9 @@ static ipro_status extract(extraction *x, int first_cut, int last_cut, ipro_erro
     for (int i = 0; i < g->n_inputs; i++) {
       int t = tensor_copy(x, g->inputs[i], err);
       if (t < 0 || add_input(m, t, g->batch, err) != IPRO_OK) return IPRO_ERROR;
-      m->tensors[t].declared_shape = g->tensors[g->inputs[i]].declared_shape;
+      const ipro_shape *declared = g->tensors[g->inputs[i]].declared_shape;
+      if (declared && ipro_tensor_declare_shape(&m->tensors[t], declared) != IPRO_OK)
+        return out_of_memory(err);
     }
   } else {
     int t = tensor_copy(x, first_cut, err);

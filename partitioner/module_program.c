@@ -63,7 +63,6 @@ static ipro_status copy_output(ipro_graph *m, ipro_error *err) {
   copy->kind = IPRO_TENSOR_ACTIVATION;
   copy->dtype = original->dtype;
   copy->shape = original->shape;
-  copy->declared_shape = original->declared_shape;
   copy->producer = n;
   copy->is_graph_output = true;
   original->is_graph_output = false;

@@ -123,7 +123,7 @@ static gradient_case build(const char *name, case_builder builder) {
   hand_output(c.graph, "Y");
   ipro_error err = {{0}};
   CHECK_OK(ipro_graph_normalize(c.graph, &err), &err);
-  CHECK_OK(ipro_graph_infer_shapes(c.graph, c.graph->tensors[c.x].declared_shape.dims[0], &err),
+  CHECK_OK(ipro_graph_infer_shapes(c.graph, c.graph->tensors[c.x].declared_shape->dims[0], &err),
            &err);
   return c;
 }

@@ -39,7 +39,8 @@ static inline int hand_typed_input(ipro_graph *graph, const char *name, ipro_dty
   hand_require(index >= 0);
   ipro_tensor *tensor = &graph->tensors[index];
   tensor->dtype = dtype;
-  tensor->declared_shape = tensor->shape = hand_shape(rank, dims);
+  tensor->shape = hand_shape(rank, dims);
+  ipro_tensor_declare_shape(tensor, &tensor->shape);
   tensor->is_graph_input = true;
   graph->inputs[graph->n_inputs++] = index;
   return index;
