@@ -1,9 +1,9 @@
 /* The memory promise at small scale, measured without reading the plan: ResNet-8 on 256
  * Fashion-MNIST images at batch 128 (two steps and a test pass on 256 images), end to end (with no
  * split option: the K = 1 plan) and at K = 2 and 4. For each run, the allocator-measured peak of
- * the trainer is within 1% of the plan (the issue's target; measured +0.31%, +0.49%, +0.81% in the
+ * the trainer is within 1% of the plan (the issue's target; measured +0.27%, +0.44%, +0.73% in the
  * Release build), and within 0.1% of the plan beyond its measured programs and primitives (at
- * most 1 MiB here; 0.20 to 0.42 MB measured): the reference fallback's temporaries lie in the
+ * most 1 MiB here; 0.17 to 0.37 MB measured): the reference fallback's temporaries lie in the
  * planned arena and the test pass's parameter copy in the training block, so nothing else is
  * allocated (measured: under 18 kB, 0.03%). The process's peak RSS growth over its start is at
  * most planned + the dataset as stored + 64 MiB (support/memory_checks.h). The K = 2 run also
