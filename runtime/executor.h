@@ -26,6 +26,11 @@ typedef struct {
   /* no parameter block: ipro_executor_bind_parameter for every tensor the program keeps there
    * (a test pass reading the trainer's parameters in place) */
   bool external_parameters;
+  /* The graph being run, when nothing else needs its parameters' values once they are in the
+   * parameter block: they are freed right after the upload, before the persistent block is laid
+   * out, so that they are never held beside it (ipro_executor_release_uploaded_values, earlier:
+   * the trainer's module graph). NULL: the graph keeps them. */
+  ipro_graph *release_uploaded;
 } ipro_executor_options;
 
 ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,

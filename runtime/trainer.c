@@ -61,6 +61,15 @@ static int input_named(const ipro_graph *graph, const char *suffix) {
   return -1;
 }
 
+/* Frees the network's tensor data (its weights and constants), keeping its structure. */
+static void release_network_data(ipro_graph *network) {
+  for (int i = 0; i < network->n_tensors; i++) {
+    free(network->tensors[i].data);
+    network->tensors[i].data = NULL;
+    network->tensors[i].data_bytes = 0;
+  }
+}
+
 static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
   int cut_index[IPRO_MAX_MODULES + 1];
   cut_index[0] = -1;
@@ -81,10 +90,13 @@ static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
     if (ipro_module_program_build(t->network, cut_index[k], k + 1 < t->K ? cut_index[k + 1] : -1, k,
                                   &local, &m->graph, &m->training, err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
+    /* The last module this trainer builds has copied what it needs of the network's weights:
+     * they are released before its blocks are laid out, not kept twice through its upload. */
+    if (k + 1 == t->first + t->count) release_network_data(t->network);
+    bound.release_uploaded = m->graph; /* the parameter block holds them */
     if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
         IPRO_OK)
       return IPRO_ERROR;
-    ipro_executor_release_uploaded_values(m->executor, m->graph); /* the block holds them */
     m->labels_input = input_named(m->graph, "labels");
     m->image_input = k == 0 ? 0 : input_named(m->graph, "/image");
     ipro_module_memory memory;
