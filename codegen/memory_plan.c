@@ -71,20 +71,32 @@ static int overlaps(const ipro_planned_buffer *a, const ipro_planned_buffer *b) 
   return a->first_step <= b->last_step && b->first_step <= a->last_step;
 }
 
+/* The most bytes live at one step: each buffer adds its bytes at its first step and takes them
+ * away after its last, and the running sum's high-water mark is the bound (one pass over the
+ * buffers and one over the steps; a sweep over every buffer at every step was a fifth of the
+ * arena planner's time in planning ResNet-110 at K = 4). 0 if out of memory for the steps' table,
+ * which only weakens the bound. */
 static size_t lower_bound(const ipro_planned_buffer *buffers, int count, size_t alignment) {
   int last = 0;
   for (int i = 0; i < count; i++)
     if (buffers[i].last_step > last) last = buffers[i].last_step;
-  size_t best = 0;
-  /* Steps are node indices: a few thousand at most, so a sweep per step is cheap enough. */
+  /* change[s]: bytes that become live at step s less those that stopped being live after s - 1 */
+  int64_t *change = calloc((size_t)last + 2, sizeof *change);
+  if (!change) return 0;
+  for (int i = 0; i < count; i++) {
+    int64_t bytes = (int64_t)ipro_memory_aligned(buffers[i].bytes, alignment);
+    int first = buffers[i].first_step < 0 ? 0 : buffers[i].first_step;
+    if (buffers[i].last_step < first) continue;
+    change[first] += bytes;
+    change[buffers[i].last_step + 1] -= bytes;
+  }
+  int64_t live = 0, best = 0;
   for (int step = 0; step <= last; step++) {
-    size_t live = 0;
-    for (int i = 0; i < count; i++)
-      if (buffers[i].first_step <= step && step <= buffers[i].last_step)
-        live += ipro_memory_aligned(buffers[i].bytes, alignment);
+    live += change[step];
     if (live > best) best = live;
   }
-  return best;
+  free(change);
+  return (size_t)best;
 }
 
 size_t ipro_memory_plan_lower_bound(const ipro_planned_buffer *buffers, int count,
