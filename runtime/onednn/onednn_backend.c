@@ -91,26 +91,6 @@ static void kernel_destroy(ipro_kernel *base) {
   free(kernel);
 }
 
-/* The memory objects a run made for bindings without their own (onednn_internal.h): destroyed
- * once the primitives that read them have finished. */
-typedef struct {
-  int count;
-  dnnl_memory_t made[2 * IPRO_ONEDNN_MAX_ARGS];
-} made_objects;
-
-static ipro_status finish_primitives(ipro_onednn_kernel *kernel, bool *pending, made_objects *made,
-                                     ipro_error *err) {
-  ipro_status status = IPRO_OK;
-  if (*pending)
-    status = ipro_onednn_check(dnnl_stream_wait(kernel->stream), __FILE__, __LINE__,
-                               "dnnl_stream_wait()", err);
-  *pending = false;
-  for (int i = 0; i < made->count; i++)
-    dnnl_memory_destroy(made->made[i]);
-  made->count = 0;
-  return status;
-}
-
 /* The data of a binding in this run: an input, an output or a part of the workspace. */
 static void *binding_data(const ipro_onednn_kernel *kernel, const ipro_onednn_binding *binding,
                           void *const *inputs, void *const *outputs, char *scratch) {
@@ -123,37 +103,53 @@ static void *binding_data(const ipro_onednn_kernel *kernel, const ipro_onednn_bi
   return NULL;
 }
 
-/* The memory object of each of step's arguments, pointing at this run's data: the binding's
- * own (moved only if its data moved: setting a handle zeroes a padded layout's padding, a pass
- * over the tensor) or one made now from the primitive's descriptor and listed in made. */
-static ipro_status bind_arguments(ipro_onednn_kernel *kernel, const ipro_onednn_step *step,
-                                  void *const *inputs, void *const *outputs, char *scratch,
-                                  dnnl_exec_arg_t *args, made_objects *made, ipro_error *err) {
+/* Destroys the memory objects args[0, count) that were made for this run (those of bindings
+ * without an object of their own). */
+static void destroy_made(const ipro_onednn_step *step, dnnl_exec_arg_t *args, int count) {
+  for (int a = 0; a < count; a++)
+    if (!step->bindings[a].memory && args[a].memory) dnnl_memory_destroy(args[a].memory);
+}
+
+/* Runs one primitive step on this run's data. Each argument's memory object is the binding's own
+ * (moved only if its data moved: setting a handle zeroes a padded layout's padding, a pass over
+ * the tensor) or one made now from the primitive's descriptor (onednn_internal.h), destroyed once
+ * the primitive has finished. args holds step->n_args entries. */
+static ipro_status run_primitive(ipro_onednn_kernel *kernel, const ipro_onednn_step *step,
+                                 void *const *inputs, void *const *outputs, char *scratch,
+                                 dnnl_exec_arg_t *args, ipro_error *err) {
+  int bound = 0;
   const_dnnl_primitive_desc_t pd = NULL;
   IPRO_ONEDNN_CHECK(dnnl_primitive_get_primitive_desc(step->primitive, &pd));
-  for (int a = 0; a < step->n_args; a++) {
-    const ipro_onednn_binding *binding = &step->bindings[a];
+  for (; bound < step->n_args; bound++) {
+    const ipro_onednn_binding *binding = &step->bindings[bound];
+    dnnl_exec_arg_t *arg = &args[bound];
+    *arg = (dnnl_exec_arg_t){binding->arg, binding->memory};
     void *pointer = binding_data(kernel, binding, inputs, outputs, scratch);
-    if (!pointer)
-      return ipro_error_set(err, "%s %d has no data",
-                            binding->source == IPRO_ONEDNN_INPUT ? "input" : "output",
-                            binding->index);
-    args[a].arg = binding->arg;
+    if (!pointer) {
+      ipro_error_set(err, "%s %d has no data",
+                     binding->source == IPRO_ONEDNN_INPUT ? "input" : "output", binding->index);
+      goto fail;
+    }
     if (binding->memory) {
       void *current = NULL;
       IPRO_ONEDNN_CHECK(dnnl_memory_get_data_handle(binding->memory, &current));
       if (current != pointer)
         IPRO_ONEDNN_CHECK(dnnl_memory_set_data_handle(binding->memory, pointer));
-      args[a].memory = binding->memory;
       continue;
     }
     const dnnl_memory_desc_t *md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, binding->arg);
-    IPRO_ONEDNN_CHECK(dnnl_memory_create(&args[a].memory, md, kernel->engine, pointer));
-    made->made[made->count++] = args[a].memory;
+    arg->memory = NULL;
+    IPRO_ONEDNN_CHECK(dnnl_memory_create(&arg->memory, md, kernel->engine, pointer));
   }
+  IPRO_ONEDNN_CHECK(dnnl_primitive_execute(step->primitive, kernel->stream, step->n_args, args));
+  IPRO_ONEDNN_CHECK(dnnl_stream_wait(kernel->stream));
+  destroy_made(step, args, bound);
   return IPRO_OK;
 fail:
+  /* waits for a primitive that was submitted before its objects go */
+  dnnl_stream_wait(kernel->stream);
+  destroy_made(step, args, bound < step->n_args ? bound + 1 : bound);
   return IPRO_ERROR;
 }
 
@@ -175,27 +171,23 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
                         : scratch + kernel->staged_input[i];
     loop_inputs = resolved;
   }
-  bool pending = false; /* primitives submitted and not yet waited for */
-  made_objects made = {0};
-  dnnl_exec_arg_t args[IPRO_ONEDNN_MAX_ARGS];
   for (int s = 0; s < kernel->n_steps; s++) {
     const ipro_onednn_step *step = &kernel->steps[s];
-    if (step->loop || made.count + step->n_args > (int)(sizeof made.made / sizeof *made.made))
-      if (finish_primitives(kernel, &pending, &made, err) != IPRO_OK) goto fail;
+    ipro_status status;
     if (step->loop) {
-      if (step->loop(kernel, loop_inputs, outputs, scratch, step_number, err) != IPRO_OK) goto fail;
-      continue;
+      status = step->loop(kernel, loop_inputs, outputs, scratch, step_number, err);
+    } else {
+      /* most steps have a few arguments; a concatenation of many inputs has one each */
+      dnnl_exec_arg_t few[16];
+      dnnl_exec_arg_t *args =
+          step->n_args <= 16 ? few : malloc(sizeof *args * (size_t)step->n_args);
+      if (!args) return ipro_error_set(err, "%s: out of memory", kernel->label);
+      status = run_primitive(kernel, step, inputs, outputs, scratch, args, err);
+      if (args != few) free(args);
     }
-    if (bind_arguments(kernel, step, inputs, outputs, scratch, args, &made, err) != IPRO_OK)
-      goto fail;
-    IPRO_ONEDNN_CHECK(dnnl_primitive_execute(step->primitive, kernel->stream, step->n_args, args));
-    pending = true;
+    if (status != IPRO_OK) return ipro_error_prefix(err, "%s", kernel->label);
   }
-  if (finish_primitives(kernel, &pending, &made, err) != IPRO_OK) goto fail;
   return IPRO_OK;
-fail:
-  finish_primitives(kernel, &pending, &made, err);
-  return ipro_error_prefix(err, "%s", kernel->label);
 }
 
 /* Every tensor the ops in the table read or write is float32 (but for SupCon's labels and

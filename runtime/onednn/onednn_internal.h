@@ -49,9 +49,6 @@
  * (onednn_layouts.c): one reorder step each, and the kernel's own step. */
 #define IPRO_ONEDNN_MAX_INPUTS (IPRO_ONEDNN_MAX_STEPS - 1)
 #define IPRO_ONEDNN_NOT_STAGED SIZE_MAX
-/* The arguments of one primitive step: a sum's or a concatenation's sources (at most 64), its
- * destination and its scratchpad. */
-#define IPRO_ONEDNN_MAX_ARGS 80
 /* The layout code (backend.h, choose_layouts) of a tensor carried channel-blocked. */
 #define IPRO_ONEDNN_CHANNEL_BLOCKED 1
 /* The layout code of a fused BatchNormalization's ReLU mask (codegen/fusion.h) that is oneDNN's

@@ -143,8 +143,6 @@ ipro_status ipro_onednn_bind_md(ipro_onednn_kernel *kernel, const dnnl_memory_de
                                 ipro_onednn_source source, size_t index, ipro_error *err) {
   if (kernel->n_steps == 0) return ipro_error_set(err, "binding an argument before any step");
   ipro_onednn_step *step = &kernel->steps[kernel->n_steps - 1];
-  if (step->n_args == IPRO_ONEDNN_MAX_ARGS)
-    return ipro_error_set(err, "more than %d arguments of one primitive", IPRO_ONEDNN_MAX_ARGS);
   /* a step has a few arguments, bound once: the array grows by one, to hold no room */
   ipro_onednn_binding *bindings =
       realloc(step->bindings, (size_t)(step->n_args + 1) * sizeof *bindings);

@@ -42,6 +42,11 @@ static inline int hand_typed_input(ipro_graph *graph, const char *name, ipro_dty
   tensor->shape = hand_shape(rank, dims);
   ipro_tensor_declare_shape(tensor, &tensor->shape);
   tensor->is_graph_input = true;
+  if (graph->n_inputs >= 16) { /* beyond hand_graph's room */
+    int *grown = realloc(graph->inputs, sizeof(int) * (size_t)(graph->n_inputs + 1));
+    hand_require(grown != NULL);
+    graph->inputs = grown;
+  }
   graph->inputs[graph->n_inputs++] = index;
   return index;
 }

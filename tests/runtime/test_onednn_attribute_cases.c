@@ -7,6 +7,8 @@
  * cases it must decline (no faithful mapping) must be declined. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "runtime/backend.h"
 #include "runtime/reference/reference_kernels.h"
@@ -45,7 +47,7 @@ static void check_case(ipro_backend *onednn, ipro_graph *graph, const char *labe
   }
   const ipro_node *node = &graph->nodes[0];
   bool supported = ipro_test_expect_support(onednn, graph, node, label, expect_supported);
-  void *inputs[16] = {NULL}, *expected[16] = {NULL}, *got[16] = {NULL};
+  void *inputs[64] = {NULL}, *expected[64] = {NULL}, *got[64] = {NULL}; /* a Concat's most */
   for (int i = 0; i < node->n_inputs; i++) {
     ipro_tensor *tensor = ipro_node_input(graph, node, i);
     if (!tensor) continue;
@@ -274,6 +276,23 @@ static void elementwise_cases(ipro_backend *onednn) {
     hand_require(ipro_node_set_int(node, "axis", -2) == IPRO_OK);
     hand_output(graph, "Y");
     check_case(onednn, graph, "Concat negative axis", true);
+  }
+  {
+    /* the widest Concat the frontend takes (64 inputs, frontend/ops/shape_compute.c): one
+     * primitive argument per input, beyond the few a run keeps on its stack */
+    enum { INPUTS = 64 };
+    ipro_graph *graph = hand_graph(13);
+    char names[INPUTS * 8] = "", name[8];
+    for (int i = 0; i < INPUTS; i++) {
+      snprintf(name, sizeof name, "I%d", i);
+      hand_input(graph, name, 2, (int64_t[]){2, 1 + i % 3});
+      if (i) strcat(names, ",");
+      strcat(names, name);
+    }
+    ipro_node *node = hand_node(graph, "concat", "Concat", names, "Y");
+    hand_require(ipro_node_set_int(node, "axis", 1) == IPRO_OK);
+    hand_output(graph, "Y");
+    check_case(onednn, graph, "Concat of 64 inputs", true);
   }
 }
 
