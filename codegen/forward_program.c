@@ -202,8 +202,8 @@ ipro_status ipro_forward_program_widen_workspaces(const ipro_graph *graph,
     widened[step->node] = true;
   }
   if (status == IPRO_OK)
-    program->arena_lower_bound_bytes =
-        ipro_memory_plan_lower_bound(buffers, count, program->alignment);
+    status = ipro_memory_plan_lower_bound(buffers, count, program->alignment,
+                                          &program->arena_lower_bound_bytes, err);
   free(buffers);
   return status;
 }

@@ -71,18 +71,19 @@ static int overlaps(const ipro_planned_buffer *a, const ipro_planned_buffer *b) 
   return a->first_step <= b->last_step && b->first_step <= a->last_step;
 }
 
-/* The most bytes live at one step: each buffer adds its bytes at its first step and takes them
- * away after its last, and the running sum's high-water mark is the bound (one pass over the
- * buffers and one over the steps; a sweep over every buffer at every step was a fifth of the
- * arena planner's time in planning ResNet-110 at K = 4). 0 if out of memory for the steps' table,
- * which only weakens the bound. */
-static size_t lower_bound(const ipro_planned_buffer *buffers, int count, size_t alignment) {
+/* The most bytes live at one step, in *bound: each buffer adds its bytes at its first step and
+ * takes them away after its last, and the running sum's high-water mark is the bound (one pass
+ * over the buffers and one over the steps; a sweep over every buffer at every step was a fifth of
+ * the arena planner's time in planning ResNet-110 at K = 4). */
+static ipro_status lower_bound(const ipro_planned_buffer *buffers, int count, size_t alignment,
+                               size_t *bound, ipro_error *err) {
+  *bound = 0;
   int last = 0;
   for (int i = 0; i < count; i++)
     if (buffers[i].last_step > last) last = buffers[i].last_step;
   /* change[s]: bytes that become live at step s less those that stopped being live after s - 1 */
   int64_t *change = calloc((size_t)last + 2, sizeof *change);
-  if (!change) return 0;
+  if (!change) return ipro_error_set(err, "out of memory for the live bytes of %d steps", last + 1);
   for (int i = 0; i < count; i++) {
     int64_t bytes = (int64_t)ipro_memory_aligned(buffers[i].bytes, alignment);
     int first = buffers[i].first_step < 0 ? 0 : buffers[i].first_step;
@@ -96,13 +97,15 @@ static size_t lower_bound(const ipro_planned_buffer *buffers, int count, size_t 
     if (live > best) best = live;
   }
   free(change);
-  return (size_t)best;
+  *bound = (size_t)best;
+  return IPRO_OK;
 }
 
-size_t ipro_memory_plan_lower_bound(const ipro_planned_buffer *buffers, int count,
-                                    size_t alignment) {
+ipro_status ipro_memory_plan_lower_bound(const ipro_planned_buffer *buffers, int count,
+                                         size_t alignment, size_t *bound, ipro_error *err) {
   return lower_bound(buffers, count,
-                     alignment < IPRO_ARENA_ALIGNMENT ? IPRO_ARENA_ALIGNMENT : alignment);
+                     alignment < IPRO_ARENA_ALIGNMENT ? IPRO_ARENA_ALIGNMENT : alignment, bound,
+                     err);
 }
 
 /* The smallest gap of at least size bytes between the conflicts (sorted by offset) that ends at
@@ -188,7 +191,11 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
                             count);
     }
   }
-  size_t lower = lower_bound(buffers, count, IPRO_ARENA_ALIGNMENT), best = (size_t)-1;
+  size_t lower = 0, best = (size_t)-1;
+  if (lower_bound(buffers, count, IPRO_ARENA_ALIGNMENT, &lower, err) != IPRO_OK) {
+    free(order), free(entries), free(placed), free(conflicts), free(best_offsets);
+    return IPRO_ERROR;
+  }
   for (placement_order which = ORDER_SIZE; which < ORDER_COUNT && best > lower; which++) {
     sort_for(which, buffers, count, entries, order);
     size_t arena = place_in_order(buffers, order, count, placed, conflicts);

@@ -44,10 +44,10 @@ ipro_status ipro_memory_plan(ipro_planned_buffer *buffers, int count,
 ipro_status ipro_memory_plan_aligned(ipro_planned_buffer *buffers, int count, size_t alignment,
                                      ipro_memory_plan_summary *summary, ipro_error *err);
 
-/* The largest total of buffers live at one step, each rounded up to alignment: no placement of
- * them can use less. */
-size_t ipro_memory_plan_lower_bound(const ipro_planned_buffer *buffers, int count,
-                                    size_t alignment);
+/* The largest total of buffers live at one step, each rounded up to alignment, in *bound: no
+ * placement of them can use less. IPRO_ERROR only when out of memory. */
+ipro_status ipro_memory_plan_lower_bound(const ipro_planned_buffer *buffers, int count,
+                                         size_t alignment, size_t *bound, ipro_error *err);
 /* Gives buffers[which] a new size, bytes, at an offset where it overlaps no other buffer live at
  * the same time, without moving any of them: the smallest gap that holds it (sizes rounded up to
  * alignment) and ends at or below limit. *fitted says whether there was one; buffers[which] is
