@@ -95,14 +95,12 @@ static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_
   /* On host memory the executor reads each batch where the loader made it: no input block. */
   ipro_executor_options options = {.external_arena = arena != NULL,
                                    .external_inputs = backend->host_memory,
-                                   .external_parameters = parameters_in_place};
+                                   .external_parameters = parameters_in_place,
+                                   .release_uploaded = parameters_in_place ? NULL : m->graph};
   if (ipro_executor_create_with(m->graph, backend, fallback, &options, &m->executor, err) !=
       IPRO_OK)
     return IPRO_ERROR;
-  if (parameters_in_place)
-    bind_constants(m);
-  else
-    ipro_executor_release_uploaded_values(m->executor, m->graph);
+  if (parameters_in_place) bind_constants(m);
   if (arena) ipro_executor_bind_arena(m->executor, arena);
   return IPRO_OK;
 }

@@ -245,6 +245,21 @@ static ipro_status zero_persistent(ipro_backend *b, void *block, size_t bytes, i
   return status;
 }
 
+/* Frees graph's host copies of the initializers the executor copied into its parameter block
+ * (options.release_uploaded): nothing reads them again, so the weights are held once. Constants
+ * stay, since kernels may read their values while running. */
+static void release_uploaded_values(ipro_executor *e, ipro_graph *graph) {
+  if (e->options.plan_only || graph != e->graph) return;
+  for (int t = 0; t < graph->n_tensors; t++) {
+    ipro_tensor *tensor = &graph->tensors[t];
+    if (tensor->kind != IPRO_TENSOR_INITIALIZER || e->program.slots[t].kind != IPRO_SLOT_PARAMETER)
+      continue;
+    free(tensor->data);
+    tensor->data = NULL;
+    tensor->data_bytes = 0;
+  }
+}
+
 /* The parameter block first, filled, and the graph's copy of the values released if the options
  * say so; then the persistent block, zeroed, and the input block and arena. */
 static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
@@ -259,8 +274,7 @@ static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
     if (b->copy_to_device(b, slot_pointer(e, t), tensor->data, tensor->data_bytes, err) != IPRO_OK)
       return IPRO_ERROR;
   }
-  if (e->options.release_uploaded)
-    ipro_executor_release_uploaded_values(e, e->options.release_uploaded);
+  if (e->options.release_uploaded) release_uploaded_values(e, e->options.release_uploaded);
   if (b->allocate(b, p->persistent_bytes, (void **)&e->persistent, err) != IPRO_OK ||
       zero_persistent(b, e->persistent, p->persistent_bytes, err) != IPRO_OK)
     return IPRO_ERROR;
@@ -450,18 +464,6 @@ void ipro_executor_bind_output(ipro_executor *e, int output, void *device) {
 uint64_t ipro_executor_step(const ipro_executor *e) { return e->runs; }
 
 int ipro_executor_primary_steps(const ipro_executor *e) { return e->primary_steps; }
-
-void ipro_executor_release_uploaded_values(ipro_executor *e, ipro_graph *graph) {
-  if (e->options.plan_only || graph != e->graph) return;
-  for (int t = 0; t < graph->n_tensors; t++) {
-    ipro_tensor *tensor = &graph->tensors[t];
-    if (tensor->kind != IPRO_TENSOR_INITIALIZER || e->program.slots[t].kind != IPRO_SLOT_PARAMETER)
-      continue;
-    free(tensor->data);
-    tensor->data = NULL;
-    tensor->data_bytes = 0;
-  }
-}
 
 void ipro_executor_free(ipro_executor *e) {
   if (!e) return;

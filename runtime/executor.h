@@ -26,10 +26,11 @@ typedef struct {
   /* no parameter block: ipro_executor_bind_parameter for every tensor the program keeps there
    * (a test pass reading the trainer's parameters in place) */
   bool external_parameters;
-  /* The graph being run, when nothing else needs its parameters' values once they are in the
-   * parameter block: they are freed right after the upload, before the persistent block is laid
-   * out, so that they are never held beside it (ipro_executor_release_uploaded_values, earlier:
-   * the trainer's module graph). NULL: the graph keeps them. */
+  /* The graph being run (the same pointer, held mutable by the caller), when nothing else needs
+   * its parameters' values once they are in the parameter block (a trainer's module graph, a
+   * test pass's copy): the host copies of those initializers are freed right after the upload,
+   * before the persistent block is laid out, so that the weights are never held twice; constants
+   * stay, since kernels may read them while running. NULL: the graph keeps them. */
   ipro_graph *release_uploaded;
 } ipro_executor_options;
 
@@ -76,11 +77,6 @@ void ipro_executor_time_nodes(ipro_executor *executor, double *seconds);
 /* The step number random ops see (Dropout masks); it advances by one with every run. */
 void ipro_executor_set_step(ipro_executor *executor, uint64_t step);
 uint64_t ipro_executor_step(const ipro_executor *executor);
-/* Frees graph's host copies of the initializers the executor copied into its parameter block
- * (graph must be the executor's own, held mutable by the caller): they are stale once training
- * updates the block and nothing reads them again, so the weights are held once. Constants
- * stay, since kernels may read their values while running. */
-void ipro_executor_release_uploaded_values(ipro_executor *executor, ipro_graph *graph);
 /* How many steps run on the primary backend (the rest use the fallback or are views). */
 int ipro_executor_primary_steps(const ipro_executor *executor);
 void ipro_executor_free(ipro_executor *executor);
