@@ -44,23 +44,6 @@ static struct {
   ipro_onednn_generated_fn kernels[IPRO_GENERATED_COUNT];
 } process_library = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* A backend's view of it: where the first failure is written (the backend's degraded field). */
-struct ipro_onednn_generated {
-  char *degraded;
-  size_t degraded_size;
-};
-
-ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, char *degraded, size_t size,
-                                         ipro_error *err) {
-  *out = calloc(1, sizeof **out);
-  if (!*out) return ipro_error_set(err, "out of memory");
-  (*out)->degraded = degraded;
-  (*out)->degraded_size = size;
-  return IPRO_OK;
-}
-
-void ipro_onednn_generated_destroy(ipro_onednn_generated *library) { free(library); }
-
 /* The bytes of one element of an input or output of this kind. */
 static int element_bytes(ipro_kernel_input_kind kind) {
   return kind == IPRO_KERNEL_MASK ? 1 : kind == IPRO_KERNEL_LABEL ? 8 : 4;
@@ -80,9 +63,8 @@ static void describe_layout(const ipro_kernel_desc *desc, ipro_onednn_generated_
     if (desc->nodes[n].op == IPRO_KERNEL_COUNTER_UNIFORM) fn->whole = true;
 }
 
-ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
-                                         ipro_generated_kernel which, ipro_onednn_generated_fn *out,
-                                         ipro_error *err) {
+ipro_status ipro_onednn_generated_kernel(ipro_generated_kernel which, ipro_backend *backend,
+                                         ipro_onednn_generated_fn *out, ipro_error *err) {
   ipro_status status = IPRO_OK;
   pthread_mutex_lock(&process_library.lock);
   ipro_onednn_generated_fn *fn = &process_library.kernels[which];
@@ -95,8 +77,8 @@ ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
     if (status == IPRO_OK) describe_layout(&desc, fn);
     if (status != IPRO_OK) {
       ipro_error_prefix(err, "generating the CPU kernel %s", desc.name);
-      if (library->degraded && !library->degraded[0])
-        snprintf(library->degraded, library->degraded_size, "%s", err->message);
+      if (!backend->degraded[0])
+        snprintf(backend->degraded, sizeof backend->degraded, "%s", err->message);
     }
   }
   *out = *fn;
@@ -208,7 +190,7 @@ static ipro_status build_update(ipro_onednn_kernel *kernel, const ipro_graph *gr
   update_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;
   s->count = ipro_shape_elements(&shape);
-  if (ipro_onednn_generated_kernel(kernel->generated, which, &s->kernel, err)) return IPRO_ERROR;
+  if (ipro_onednn_generated_kernel(which, kernel->backend, &s->kernel, err)) return IPRO_ERROR;
   return ipro_onednn_add_loop_step(kernel, run, err);
 }
 
@@ -267,7 +249,7 @@ ipro_status ipro_onednn_build_dropout(ipro_onednn_kernel *kernel, const ipro_gra
   if (!s) return IPRO_ERROR;
   s->count = ipro_shape_elements(&x);
   s->ratio = ratio;
-  if (ipro_onednn_generated_kernel(kernel->generated, IPRO_GENERATED_DROPOUT_FORWARD, &s->kernel,
+  if (ipro_onednn_generated_kernel(IPRO_GENERATED_DROPOUT_FORWARD, kernel->backend, &s->kernel,
                                    err))
     return IPRO_ERROR;
   return ipro_onednn_add_loop_step(kernel, dropout_forward_run, err);
@@ -295,7 +277,7 @@ ipro_status ipro_onednn_build_relu_grad_sum(ipro_onednn_kernel *kernel, int64_t 
   relu_grad_sum_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;
   s->count = count;
-  if (ipro_onednn_generated_kernel(kernel->generated, IPRO_GENERATED_RELU_BACKWARD_SUM, &s->kernel,
+  if (ipro_onednn_generated_kernel(IPRO_GENERATED_RELU_BACKWARD_SUM, kernel->backend, &s->kernel,
                                    err))
     return IPRO_ERROR;
   return ipro_onednn_add_loop_step(kernel, relu_grad_sum_run, err);
@@ -340,7 +322,7 @@ ipro_status ipro_onednn_build_dropout_grad(ipro_onednn_kernel *kernel, const ipr
   if (!s) return IPRO_ERROR;
   s->count = ipro_shape_elements(&dy);
   s->scale = 1.0f / (1.0f - ratio);
-  if (ipro_onednn_generated_kernel(kernel->generated, IPRO_GENERATED_DROPOUT_GRAD, &s->kernel, err))
+  if (ipro_onednn_generated_kernel(IPRO_GENERATED_DROPOUT_GRAD, kernel->backend, &s->kernel, err))
     return IPRO_ERROR;
   return ipro_onednn_add_loop_step(kernel, dropout_grad_run, err);
 }

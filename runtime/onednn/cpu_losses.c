@@ -94,7 +94,7 @@ static ipro_status build_bce(ipro_onednn_kernel *kernel, const ipro_graph *graph
   s->factor = (float)((double)ipro_node_attr_float(node, "scale", 1.0f) /
                       (double)(s->count ? s->count : 1));
   ipro_generated_kernel which = gradient ? IPRO_GENERATED_BCE_GRAD : IPRO_GENERATED_BCE_LOSS_TERMS;
-  if (ipro_onednn_generated_kernel(kernel->generated, which, &s->kernel, err)) return IPRO_ERROR;
+  if (ipro_onednn_generated_kernel(which, kernel->backend, &s->kernel, err)) return IPRO_ERROR;
   return ipro_onednn_add_loop_step(kernel, gradient ? bce_grad_run : bce_loss_run, err);
 }
 

@@ -18,7 +18,6 @@ typedef struct {
   ipro_backend base; /* first, so that an ipro_backend * is an onednn_backend * */
   dnnl_engine_t engine;
   dnnl_stream_t stream;
-  ipro_onednn_generated *generated; /* the JIT starts with the first kernel that needs it */
 } onednn_backend;
 
 static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
@@ -225,7 +224,7 @@ static ipro_status build_kernel(const onednn_backend *backend, const ipro_graph 
   if (!kernel) return ipro_error_set(err, "out of memory");
   kernel->engine = backend->engine;
   kernel->stream = backend->stream;
-  kernel->generated = backend->generated;
+  kernel->backend = (ipro_backend *)&backend->base;
   char label[256];
   snprintf(label, sizeof label, "node '%.100s' (%.60s)", node->name ? node->name : "",
            node->op_type ? node->op_type : "?");
@@ -295,7 +294,6 @@ static void onednn_destroy(ipro_backend *self) {
   if (!backend) return;
   if (backend->stream) dnnl_stream_destroy(backend->stream);
   if (backend->engine) dnnl_engine_destroy(backend->engine);
-  ipro_onednn_generated_destroy(backend->generated);
   free(backend);
 }
 
@@ -303,11 +301,6 @@ ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   *out = NULL;
   onednn_backend *backend = calloc(1, sizeof *backend);
   if (!backend) return ipro_error_set(err, "out of memory");
-  if (ipro_onednn_generated_create(&backend->generated, backend->base.degraded,
-                                   sizeof backend->base.degraded, err) != IPRO_OK) {
-    free(backend);
-    return IPRO_ERROR;
-  }
   IPRO_ONEDNN_CHECK(dnnl_engine_create(&backend->engine, dnnl_cpu, 0));
   IPRO_ONEDNN_CHECK(
       dnnl_stream_create(&backend->stream, backend->engine, dnnl_stream_default_flags));

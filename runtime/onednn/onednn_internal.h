@@ -33,7 +33,7 @@
  * (oneDNN's own runtime here) when the library is built with OpenMP, and are serial otherwise.
  *
  * A loop may also call a kernel generated through the LLVM C API (codegen/kernel_library.h,
- * compiled for this CPU on first use and cached per backend: cpu_generated.c). The optimizer
+ * compiled for this CPU on first use and cached for the process: cpu_generated.c). The optimizer
  * updates, ipro.DropoutGrad and BinaryCrossEntropy's element-wise parts run that way, their
  * ranges split over the same OpenMP threads (ipro_onednn_generated_run). */
 #ifndef IPRO_ONEDNN_INTERNAL_H
@@ -83,14 +83,6 @@ typedef struct {
 
 typedef struct ipro_onednn_kernel ipro_onednn_kernel;
 
-/* The backend's access to the generated kernels (cpu_generated.c): LLVM-compiled on first use
- * into one cache for the whole process, kept until it ends. */
-typedef struct ipro_onednn_generated ipro_onednn_generated;
-/* degraded (size bytes, the backend's own field) receives the first reason a kernel could not
- * be generated. */
-ipro_status ipro_onednn_generated_create(ipro_onednn_generated **out, char *degraded, size_t size,
-                                         ipro_error *err);
-void ipro_onednn_generated_destroy(ipro_onednn_generated *library);
 /* One compiled generated kernel: its entry, and what splitting its range over threads needs. */
 typedef struct {
   ipro_kernel_host_fn entry;
@@ -101,10 +93,11 @@ typedef struct {
    * element sits in the whole range: it runs over the whole range on one thread */
   bool whole;
 } ipro_onednn_generated_fn;
-/* One generated kernel, compiled (and the JIT started) if this is its first use. */
-ipro_status ipro_onednn_generated_kernel(ipro_onednn_generated *library,
-                                         ipro_generated_kernel which, ipro_onednn_generated_fn *out,
-                                         ipro_error *err);
+/* One generated kernel (cpu_generated.c): LLVM-compiled for this machine's CPU on its first use
+ * into one cache for the whole process, kept until it ends. The reason it could not be made goes
+ * into backend's `degraded` field if that is still empty. */
+ipro_status ipro_onednn_generated_kernel(ipro_generated_kernel which, ipro_backend *backend,
+                                         ipro_onednn_generated_fn *out, ipro_error *err);
 /* Runs fn over elements [0, count) (element inputs and outputs; channels = 1, inner = count).
  * Where the library is built with OpenMP, the range is split into one contiguous piece per
  * thread (boundaries on multiples of 16 elements) unless fn is `whole` or count is below
@@ -145,7 +138,7 @@ struct ipro_onednn_kernel {
   size_t intermediate_bytes; /* the scratchpad starts here */
   size_t scratchpad_bytes;   /* the largest scratchpad of any step */
   void *state;               /* the loop steps' prepared data (one block, freed with the kernel) */
-  ipro_onednn_generated *generated; /* the backend's, for loop steps that run generated kernels */
+  ipro_backend *backend;     /* the one that built it (the generated kernels report to it) */
   /* While the kernel is built: the layouts of its graph's tensors (NULL: all plain), and whether
    * the backend asks for the kernel with the least workspace (backend.h, frugal). */
   const uint8_t *layouts;

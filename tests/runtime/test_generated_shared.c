@@ -8,21 +8,18 @@
 
 int main(void) {
   ipro_counting_allocator_start();
-  char first_degraded[256] = "", second_degraded[256] = "";
-  ipro_onednn_generated *first = NULL, *second = NULL;
+  ipro_backend *first = NULL, *second = NULL;
   ipro_error err;
-  CHECK(ipro_onednn_generated_create(&first, first_degraded, sizeof first_degraded, &err) ==
-        IPRO_OK);
-  CHECK(ipro_onednn_generated_create(&second, second_degraded, sizeof second_degraded, &err) ==
-        IPRO_OK);
+  CHECK_OK(ipro_backend_create_onednn(&first, &err), &err);
+  CHECK_OK(ipro_backend_create_onednn(&second, &err), &err);
   if (!first || !second) return ipro_test_finish();
   ipro_onednn_generated_fn a = {0}, b = {0};
   int64_t before_first = ipro_counting_allocator_in_use();
-  ipro_status status = ipro_onednn_generated_kernel(first, IPRO_GENERATED_SGD_UPDATE, &a, &err);
+  ipro_status status = ipro_onednn_generated_kernel(IPRO_GENERATED_SGD_UPDATE, first, &a, &err);
   CHECK_MSG(status == IPRO_OK, "compiling the SGD update: %s", err.message);
   int64_t first_held = ipro_counting_allocator_in_use() - before_first;
   int64_t before_second = ipro_counting_allocator_in_use();
-  status = ipro_onednn_generated_kernel(second, IPRO_GENERATED_SGD_UPDATE, &b, &err);
+  status = ipro_onednn_generated_kernel(IPRO_GENERATED_SGD_UPDATE, second, &b, &err);
   CHECK_MSG(status == IPRO_OK, "the second backend's SGD update: %s", err.message);
   int64_t second_held = ipro_counting_allocator_in_use() - before_second;
   CHECK(a.entry != NULL && a.entry == b.entry);
@@ -32,12 +29,12 @@ int main(void) {
   CHECK_MSG(first_held > 4096, "compiling held %lld bytes", (long long)first_held);
   CHECK_MSG(second_held == 0, "the second backend's request held %lld bytes",
             (long long)second_held);
-  ipro_onednn_generated_destroy(first);
+  CHECK(first->degraded[0] == 0 && second->degraded[0] == 0);
+  first->destroy(first);
   /* the kernel outlives the backend that compiled it */
   ipro_onednn_generated_fn c = {0};
-  status = ipro_onednn_generated_kernel(second, IPRO_GENERATED_SGD_UPDATE, &c, &err);
+  status = ipro_onednn_generated_kernel(IPRO_GENERATED_SGD_UPDATE, second, &c, &err);
   CHECK(status == IPRO_OK && c.entry == a.entry);
-  ipro_onednn_generated_destroy(second);
-  CHECK(first_degraded[0] == 0 && second_degraded[0] == 0);
+  second->destroy(second);
   return ipro_test_finish();
 }
