@@ -41,7 +41,6 @@
 #include "normalization_options.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
-#include "runtime/counting_allocator.h"
 #include "runtime/mpi/pipeline.h"
 #include "runtime/process_memory.h"
 #include "runtime/program_file.h"
@@ -707,14 +706,13 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                        (long long)r->position.batch);
   /* anonymous pages only: the library code the search pages in is its own term */
   uint64_t before_search = ipro_process_memory_status_bytes("RssAnon");
-  int64_t held_before_search = ipro_counting_allocator_in_use();
+  ipro_process_memory search;
+  ipro_process_memory_begin(&search);
   if (status == IPRO_OK) status = choose_split(r, err);
-  int64_t held_after_search = ipro_counting_allocator_in_use();
+  int64_t kept = ipro_process_memory_heap_level(&search);
   uint64_t after_search = ipro_process_memory_status_bytes("RssAnon");
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
-  r->split_search_held = held_after_search > held_before_search
-                             ? (uint64_t)(held_after_search - held_before_search)
-                             : 0;
+  r->split_search_held = kept > 0 ? (uint64_t)kept : 0;
   if (status == IPRO_OK && r->pipeline)
     status = ipro_pipeline_arrange(r->pipeline, r->K, r->position.batch, err);
   /* R data-parallel replicas share every batch (runtime/mpi/pipeline.h) */
