@@ -312,6 +312,28 @@ static const char *const STAGED_FILES[] = {IPRO_PRECOMPILED_HOST_FILE,
                                            IPRO_PROGRAM_FILE};
 enum { STAGED_COUNT = sizeof STAGED_FILES / sizeof STAGED_FILES[0] };
 
+/* A side file named like one of the program's own files (or the kernels' object file made in the
+ * stage), or inside a folder of such a name, would be overwritten by it, or overwrite it, in the
+ * staging folder: the program would then read its weights from the runner binary. Refused. */
+static ipro_status check_side_file_names(const char *model, const side_files *files,
+                                         ipro_error *err) {
+  for (int i = 0; i < files->count; i++) {
+    const char *location = files->locations[i];
+    size_t first = strcspn(location, "/");
+    for (int s = 0; s <= STAGED_COUNT; s++) {
+      const char *own = s < STAGED_COUNT ? STAGED_FILES[s] : "kernels.o";
+      if (strlen(own) == first && strncmp(location, own, first) == 0)
+        return ipro_error_set(err,
+                              "%s: its external data file '%s' has the name of one of the "
+                              "compiled program's own files (%s); rename the file and its "
+                              "\"location\" in the model, or re-save the model with `infopro "
+                              "export --external-data`",
+                              model, location, own);
+    }
+  }
+  return IPRO_OK;
+}
+
 /* Moves what the staging folder holds into DIR, by renames only (everything was made in the
  * stage, the side files too): the earlier program file goes first, the new one comes last, so
  * that a failure in between leaves no program (the runner refuses the folder with one message)
@@ -413,7 +435,10 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   built_files found;
   char path[4200], stage[4200] = "";
   ipro_program_path(o->directory, path, sizeof path);
+  side_files files = {0};
   if (status == IPRO_OK) status = find_built_files(o->device, &found, err);
+  if (status == IPRO_OK) status = list_side_files(o->model, &files, err);
+  if (status == IPRO_OK) status = check_side_file_names(o->model, &files, err);
   if (status == IPRO_OK) status = ipro_make_directories(o->directory, err);
   if (status == IPRO_OK) {
     snprintf(stage, sizeof stage, "%s/.infopro-compile-XXXXXX", o->directory);
@@ -422,8 +447,6 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
       stage[0] = '\0';
     }
   }
-  side_files files = {0};
-  if (status == IPRO_OK) status = list_side_files(o->model, &files, err);
   if (status == IPRO_OK) status = stage_side_files(o->model, &files, stage, err);
   if (status == IPRO_OK) status = write_host_kernels(stage, o->cpu, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA) status = write_ptx_kernels(stage, err);

@@ -13,7 +13,8 @@
  *     carries its side file, and the runner's trained model and side file are the bytes
  *     `infopro train` writes from the same model; a compile of it whose `cc` fails, after the
  *     side file was staged, leaves an earlier folder's program and side file as they were and
- *     no staging folder;
+ *     no staging folder; a side file named like one of the program's own files is refused
+ *     with one message before anything is written;
  *   - kernels made for the x86-64-v3 level (--cpu x86-64-v3) rather than this machine's CPU train
  *     the same bytes again (or, on a CPU below that level, are refused with one message), and an
  *     unknown --cpu is a usage error;
@@ -126,6 +127,25 @@ static void external_data(void) {
   snprintf(command, sizeof command, "ls -A '%s' | grep -c '^\\.infopro-compile' || true", kept);
   ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(atoi(r.out) == 0, "a staging folder (with the side file staged) was left in %s", kept);
+
+  /* a side file named like one of the program's own files (the model re-saved as `program`, its
+   * side file "program.data" renamed to "program.ipro" in the model and on disk, the same
+   * length) is refused before anything is made: it was overwritten by the program file, and the
+   * runner then read its weights from that */
+  snprintf(command, sizeof command,
+           "mkdir -p '%s/clash' && '%s' export " MODEL " --external-data -o '%s/clash/program' && "
+           "perl -pi -e 's/program\\.data/program.ipro/g' '%s/clash/program' && "
+           "mv '%s/clash/program.data' '%s/clash/program.ipro'",
+           directory, getenv("IPRO_INFOPRO"), directory, directory, directory, directory);
+  ipro_test_run_command_expecting(command, &r, 0);
+  snprintf(command, sizeof command,
+           "compile '%s/clash/program' --data fashion-mnist --batch 32 -o '%s/clash/out'",
+           directory, directory);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 1 && strstr(r.err, "'program.ipro' has the name of one of the"),
+            "a side file named program.ipro: exit %d: %s", r.exit_status, r.err);
+  snprintf(command, sizeof command, "%s/clash/out", directory);
+  CHECK_MSG(access(command, F_OK) != 0, "the refused compile made %s", command);
 }
 
 static void dependencies(const char *runner) {
