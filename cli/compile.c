@@ -7,7 +7,8 @@
  *   libinfopro_mpi.so  the MPI pipeline plugin (runtime/mpi/pipeline_plugin.h), which the runner
  *                 loads only when `mpirun -np K DIR/train ...` starts it: one module per rank,
  *                 as `mpirun -np K infopro train` trains;
- *   program.ipro  the model, its split and heads, the batch, the optimizer and the dataset shape;
+ *   program.ipro  each module's lowered training program (runtime/program_module.h), the model,
+ *                 its split and heads, the batch, the optimizer and the dataset shape;
  *   kernels.so    the generated kernels made ahead of time by LLVM for this machine's CPU and
  *                 linked by the system's C compiler (cc) into a shared object;
  *   kernels.ptx   for --device cuda: the same kernels as PTX, with libinfopro_cuda.so beside.
@@ -35,9 +36,11 @@
 #include "local_options.h"
 #include "normalization_options.h"
 #include "runtime/framed_file.h"
+#include "runtime/model_source.h"
 #include "runtime/mpi/pipeline_plugin.h"
 #include "runtime/precompiled_kernels.h"
 #include "runtime/program_file.h"
+#include "runtime/program_module.h"
 
 extern char **environ;
 
@@ -381,6 +384,70 @@ static void remove_stage(const char *stage, const side_files *files) {
   rmdir(stage);
 }
 
+/* ---- the module programs ---- */
+
+/* What the device the program trains on runs, as its backend will say at run time: CUDA runs no
+ * fused ReLU kernels and carries no layouts; oneDNN runs them, and carries its blocked layouts
+ * on a CPU with AVX-512 (this machine's, for kernels made for it or for x86-64-v4). */
+static ipro_status target_traits(const compile_options *o, ipro_backend *traits, ipro_error *err) {
+  *traits = (ipro_backend){.name = ipro_device_name(o->device)};
+  if (o->device == IPRO_DEVICE_CUDA) return IPRO_OK;
+  ipro_backend *cpu = NULL;
+  if (ipro_backend_create_onednn(&cpu, err) != IPRO_OK) return IPRO_ERROR;
+  traits->runs_fused_relu = cpu->runs_fused_relu;
+  traits->carries_layouts = cpu->carries_layouts && (!o->cpu || strcmp(o->cpu, "x86-64-v4") == 0);
+  cpu->destroy(cpu);
+  return IPRO_OK;
+}
+
+/* Lowers the program's K module programs as its runner's trainer will run them, the cut tensors
+ * and heads as chosen, into program->modules (program_module.h). */
+static ipro_status lower_modules(const compile_options *o, ipro_program *program, ipro_error *err) {
+  ipro_backend traits;
+  if (target_traits(o, &traits, err) != IPRO_OK) return IPRO_ERROR;
+  const char *cuts[IPRO_MAX_MODULES];
+  for (int k = 0; k + 1 < program->local.K; k++)
+    cuts[k] = program->cuts[k];
+  ipro_trainer_options options = {.batch = program->batch,
+                                  .optimizer = program->optimizer,
+                                  .device = program->device,
+                                  .n_cuts = program->local.K - 1,
+                                  .cuts = cuts,
+                                  .local = program->local};
+  ipro_model_source *model = NULL;
+  ipro_module_source source;
+  /* the network as the runner will open it from the embedded model, whose weights the modules
+   * then need not repeat */
+  ipro_graph *network = NULL;
+  ipro_status status = ipro_graph_open(o->model, program->batch, &network, err);
+  if (status == IPRO_OK) status = ipro_model_source_open(o->model, &options, &model, &source, err);
+  ipro_byte_writer w = {0};
+  for (int k = 0; status == IPRO_OK && k < source.K; k++) {
+    ipro_graph *graph = NULL;
+    ipro_training_graph training;
+    status = source.build(source.context, k, k + 1 == source.K, &traits, &graph, &training, err);
+    if (status != IPRO_OK) break;
+    program->module_at[k] = w.size;
+    ipro_program_module_put(&w, graph, &training, network);
+    program->module_size[k] = w.size - program->module_at[k];
+    ipro_graph_free(graph);
+    ipro_training_graph_release(&training);
+  }
+  if (status == IPRO_OK) {
+    program->image_bytes = source.image_bytes;
+    program->local.fuse_relu &= traits.runs_fused_relu;
+    program->local.copy_output &= traits.carries_layouts;
+  }
+  ipro_model_source_close(model);
+  ipro_graph_free(network);
+  if (status == IPRO_OK && w.failed) status = ipro_error_set(err, "out of memory lowering modules");
+  if (status == IPRO_OK)
+    program->modules = w.bytes;
+  else
+    free(w.bytes);
+  return status;
+}
+
 /* ---- the command ---- */
 
 static ipro_status compile(const compile_options *o, ipro_error *err) {
@@ -416,9 +483,16 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   memcpy(program.cuts, split.cut_names, sizeof program.cuts);
   program.planned_peak = split.planned_peak;
   program.e2e_peak = split.e2e_peak;
-
-  if (ipro_read_whole_file(o->model, "model", &program.model, &program.model_bytes, err) != IPRO_OK)
+  if (lower_modules(o, &program, err) != IPRO_OK) {
+    ipro_program_release(&program);
     return IPRO_ERROR;
+  }
+
+  if (ipro_read_whole_file(o->model, "model", &program.model, &program.model_bytes, err) !=
+      IPRO_OK) {
+    ipro_program_release(&program);
+    return IPRO_ERROR;
+  }
   status = sha256_hex(program.model, program.model_bytes, program.model_sha256, err);
   if (status == IPRO_OK && o->cpu) {
     snprintf(program.cpu, sizeof program.cpu, "%s", o->cpu);

@@ -44,6 +44,7 @@
 #include "runtime/mpi/pipeline.h"
 #include "runtime/process_memory.h"
 #include "runtime/program_file.h"
+#include "runtime/program_source.h"
 
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
@@ -649,6 +650,25 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
   return IPRO_OK;
 }
 
+/* The trainer: of the compiled program's lowered modules, or of the model's, built now. */
+static ipro_status create_trainer(train_run *r, const ipro_trainer_options *options,
+                                  ipro_error *err) {
+  const ipro_program *program = r->options->program;
+  if (!program) return ipro_trainer_create(r->options->model, options, &r->trainer, err);
+  if (options->batch != program->batch)
+    return ipro_error_set(err,
+                          "this program's modules were lowered for batch %lld, and data-parallel "
+                          "replicas would train them at batch %lld each: train replicas with "
+                          "infopro train",
+                          (long long)program->batch, (long long)options->batch);
+  ipro_program_source lowered = {
+      .program = program, .path = r->options->model, .run = options->local.heads};
+  ipro_module_source source = ipro_program_module_source(&lowered);
+  ipro_status status = ipro_trainer_create_from(&source, options, &r->trainer, err);
+  ipro_program_source_release(&lowered);
+  return status;
+}
+
 /* Settings, backends, evaluator, loader, split, trainer, checkpoint — in that order, so that a
  * wrong model or dataset is reported before anything is compiled. */
 static ipro_status prepare(train_run *r, ipro_error *err) {
@@ -728,7 +748,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
     trainer_options.first_module = ipro_pipeline_module(r->pipeline),
     trainer_options.module_count = 1;
   ipro_process_memory_begin(&r->training); /* the trainer's allocations start here */
-  if (status == IPRO_OK) status = ipro_trainer_create(o->model, &trainer_options, &r->trainer, err);
+  if (status == IPRO_OK) status = create_trainer(r, &trainer_options, err);
   r->trainer_heap = ipro_process_memory_heap_level(&r->training);
   r->trainer_creation_peak = ipro_process_memory_heap_growth(&r->training);
   /* The test pass runs between steps, inside the training block (DESIGN.md's memory model); in a

@@ -228,6 +228,7 @@ ipro_status ipro_training_graph_build_objective(ipro_graph *graph, ipro_optimize
                                                 ipro_error *err) {
   memset(out, 0, sizeof *out);
   out->labels = -1;
+  out->start.mean = out->start.std = -1;
   if (graph->batch <= 0)
     return ipro_error_set(err, "a training program needs a concrete batch size");
   if (n_terms < 1 || n_terms > IPRO_MAX_LOSS_TERMS)
@@ -295,4 +296,5 @@ void ipro_training_graph_release(ipro_training_graph *training) {
   free(training->gradients);
   training->parameters = NULL;
   training->gradients = NULL;
+  ipro_start_values_release(&training->start);
 }

@@ -12,19 +12,10 @@ typedef struct {
   ipro_graph *graph;
   const char *prefix;
   uint64_t random_state;
+  ipro_start_values *start; /* what was drawn, and the normalisation's constants */
   ipro_error *err;
   bool failed;
 } head_builder;
-
-static float uniform_symmetric(head_builder *b, float bound) {
-  /* splitmix64: reproducible initial weights from the seed */
-  uint64_t z = (b->random_state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  double unit = (double)(z >> 11) / 9007199254740992.0;
-  return (float)((2 * unit - 1) * bound);
-}
 
 static void fail(head_builder *b, const char *what) {
   if (!b->failed) ipro_error_set(b->err, "out of memory building the InfoPro heads (%s)", what);
@@ -49,6 +40,21 @@ static int tensor(head_builder *b, const char *name, ipro_tensor_kind kind, int 
   return t;
 }
 
+/* Lists tensor t, just drawn in ±bound, among the start values. */
+static void record_draw(head_builder *b, int t, float bound) {
+  ipro_start_values *s = b->start;
+  int *drawn = realloc(s->drawn, sizeof(int) * (size_t)(s->n_drawn + 1));
+  if (drawn) s->drawn = drawn;
+  float *bounds = realloc(s->bounds, sizeof(float) * (size_t)(s->n_drawn + 1));
+  if (bounds) s->bounds = bounds;
+  if (!drawn || !bounds) {
+    fail(b, "the list of drawn weights");
+    return;
+  }
+  s->drawn[s->n_drawn] = t;
+  s->bounds[s->n_drawn++] = bound;
+}
+
 /* A float initializer (or constant) filled by `fill`. */
 static int weights(head_builder *b, const char *name, ipro_tensor_kind kind, int rank,
                    const int64_t *dims, float bound, float constant) {
@@ -63,7 +69,8 @@ static int weights(head_builder *b, const char *name, ipro_tensor_kind kind, int
     return -1;
   }
   for (int64_t i = 0; i < count; i++)
-    data[i] = bound > 0 ? uniform_symmetric(b, bound) : constant;
+    data[i] = bound > 0 ? ipro_draw_uniform(&b->random_state, bound) : constant;
+  if (bound > 0) record_draw(b, t, bound);
   if (ipro_tensor_set_data(&b->graph->tensors[t], data, sizeof(float) * (size_t)count, b->err) !=
       IPRO_OK)
     b->failed = true;
@@ -195,6 +202,8 @@ static int unnormalised_image(head_builder *b, int image, const ipro_head_option
   int std_t = tensor(b, "decoder/std", IPRO_TENSOR_CONSTANT, 4, per_channel);
   int mean_t = tensor(b, "decoder/mean", IPRO_TENSOR_CONSTANT, 4, per_channel);
   if (std_t < 0 || mean_t < 0) return -1;
+  b->start->std = std_t;
+  b->start->mean = mean_t;
   size_t bytes = sizeof(float) * (size_t)o->image_channels;
   if (ipro_tensor_set_data(&b->graph->tensors[std_t], std_values, bytes, b->err) != IPRO_OK ||
       ipro_tensor_set_data(&b->graph->tensors[mean_t], mean_values, bytes, b->err) != IPRO_OK)
@@ -288,7 +297,8 @@ static int classifier(head_builder *b, int h, int64_t channels, bool image_like,
 
 ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *image_shape,
                               const ipro_head_options *options, const char *prefix,
-                              ipro_loss_term terms[2], int *n_terms, ipro_error *err) {
+                              ipro_loss_term terms[2], int *n_terms, ipro_start_values *start,
+                              ipro_error *err) {
   *n_terms = 0;
   if (module->n_outputs != 1) return ipro_error_set(err, "a local module has one output");
   int h = module->outputs[0];
@@ -300,7 +310,9 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
                           "and an image input; '%s' is %d-dimensional",
                           ht->name, ht->shape.rank);
   int64_t channels = ht->shape.dims[1];
-  head_builder b = {.graph = module, .prefix = prefix, .random_state = options->seed, .err = err};
+  *start = (ipro_start_values){.mean = -1, .std = -1};
+  head_builder b = {
+      .graph = module, .prefix = prefix, .random_state = options->seed, .start = start, .err = err};
   if (image < 0 && options->reconstruction_weight != 0) {
     image = tensor(&b, "image", IPRO_TENSOR_ACTIVATION, 4, image_shape->dims);
     if (image < 0) return IPRO_ERROR;

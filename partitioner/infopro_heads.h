@@ -64,9 +64,12 @@ const char *ipro_decoder_name(ipro_decoder_kind decoder);
  * input for the first module; otherwise pass -1 and a graph input "image" of image_shape is
  * added). Writes the loss terms (reconstruction, then auxiliary) with their weights into terms
  * and their number into *n_terms: a head whose λ is zero is not built at all, since it would
- * only cost memory and time. Module is inferred again at its batch. */
+ * only cost memory and time. Module is inferred again at its batch. *start lists the weights drawn
+ * from options->seed, in the order drawn, and the normalisation's constants (release it, also
+ * after a failure). */
 ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *image_shape,
                               const ipro_head_options *options, const char *prefix,
-                              ipro_loss_term terms[2], int *n_terms, ipro_error *err);
+                              ipro_loss_term terms[2], int *n_terms, ipro_start_values *start,
+                              ipro_error *err);
 
 #endif

@@ -113,13 +113,19 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
     char prefix[32];
     snprintf(prefix, sizeof prefix, "infopro%d", module + 1);
     int image_in_module = first_cut < 0 ? m->inputs[0] : -1;
-    status =
-        ipro_heads_append(m, image_in_module, &image->shape, &heads, prefix, terms, &n_terms, err);
+    ipro_start_values start;
+    status = ipro_heads_append(m, image_in_module, &image->shape, &heads, prefix, terms, &n_terms,
+                               &start, err);
+    start.seed_offset = heads.seed - settings->heads.seed;
     if (status == IPRO_OK && n_terms == 0)
       status = ipro_error_set(err, "module %d has no local loss (both λ are zero)", module + 1);
     if (status == IPRO_OK)
       status = ipro_training_graph_build_objective(m, settings->optimizer, terms, n_terms, true,
                                                    training, err);
+    if (status == IPRO_OK)
+      training->start = start;
+    else
+      ipro_start_values_release(&start);
   }
   if (status == IPRO_OK && settings->fuse_relu) {
     ipro_fused_counts fused;

@@ -8,6 +8,7 @@
 
 #include "frontend/atomic_file.h"
 #include "runtime/framed_file.h"
+#include "runtime/program_module.h"
 
 static const char magic[8] = {'I', 'P', 'R', 'O', 'P', 'R', 'O', 'G'};
 
@@ -66,6 +67,13 @@ ipro_status ipro_program_encode(const ipro_program *p, uint8_t **bytes, size_t *
   put_local(&w, &p->local);
   ipro_put_u64(&w, p->planned_peak);
   ipro_put_u64(&w, p->e2e_peak);
+  ipro_put_u32(&w, p->local.fuse_relu ? 1 : 0);
+  ipro_put_u32(&w, p->local.copy_output ? 1 : 0);
+  ipro_put_u64(&w, p->image_bytes);
+  for (int k = 0; k < p->local.K; k++) {
+    ipro_put_u64(&w, p->module_size[k]);
+    ipro_put_bytes(&w, p->modules + p->module_at[k], p->module_size[k]);
+  }
   ipro_put_u64(&w, p->model_bytes);
   ipro_put_bytes(&w, p->model, p->model_bytes);
   if (w.failed) {
@@ -127,9 +135,6 @@ static bool get_local(ipro_byte_reader *r, int K, ipro_local_settings *l) {
                   &l->module_heads[k].decoder))
       return false;
   l->K = K;
-  /* not a setting of the file: the trainer fuses wherever its backend can, as infopro train does */
-  l->fuse_relu = true;
-  l->copy_output = true;
   return !r->short_read;
 }
 
@@ -149,8 +154,45 @@ static ipro_status malformed(const char *path, const char *what, ipro_error *err
   return ipro_error_set(err, "training program '%s' is malformed: %s", path, what);
 }
 
-ipro_status ipro_program_decode(const uint8_t *bytes, size_t size, const char *path,
-                                ipro_program *p, ipro_error *err) {
+/* The K modules' encodings, each checked by reading it whole (and letting it go: the trainer
+ * reads each again when it builds that module), copied into p->modules. */
+static ipro_status get_modules(ipro_byte_reader *r, const char *path, ipro_program *p,
+                               ipro_error *err) {
+  const uint8_t *first = r->at;
+  for (int k = 0; k < p->local.K; k++) {
+    uint64_t size = ipro_get_u64(r);
+    if (r->short_read || size > (uint64_t)(r->end - r->at))
+      return malformed(path, "a module's size", err);
+    ipro_byte_reader module = {.at = r->at, .end = r->at + size};
+    ipro_graph *graph = NULL;
+    ipro_training_graph training;
+    if (ipro_program_module_get(&module, &graph, &training, err) != IPRO_OK)
+      return ipro_error_prefix(err, "training program '%s' is malformed: module %d", path, k + 1);
+    /* the first module reads the images the trainer's image block holds */
+    bool images =
+        k > 0 || (graph->n_inputs > 0 &&
+                  ipro_tensor_bytes(&graph->tensors[graph->inputs[0]]) == (int64_t)p->image_bytes);
+    bool batch = graph->batch == p->batch;
+    ipro_graph_free(graph);
+    ipro_training_graph_release(&training);
+    if (module.at != module.end)
+      return malformed(path, "a module's size (bytes after its end)", err);
+    if (!images || !batch)
+      return malformed(path, "module 1's input or a module's batch (not the program's)", err);
+    p->module_at[k] = (size_t)(r->at - first);
+    p->module_size[k] = (size_t)size;
+    ipro_get_bytes(r, (size_t)size);
+  }
+  /* one copy of the span, the u64 sizes between the modules included */
+  size_t span = (size_t)(r->at - first);
+  p->modules = malloc(span ? span : 1);
+  if (!p->modules) return ipro_error_set(err, "out of memory reading '%s'", path);
+  memcpy(p->modules, first, span);
+  return IPRO_OK;
+}
+
+static ipro_status decode(const uint8_t *bytes, size_t size, const char *path, ipro_program *p,
+                          ipro_error *err) {
   memset(p, 0, sizeof *p);
   ipro_byte_reader r;
   if (ipro_frame_open(bytes, size, magic, IPRO_PROGRAM_VERSION, "training program", path, &r,
@@ -180,6 +222,13 @@ ipro_status ipro_program_decode(const uint8_t *bytes, size_t size, const char *p
   p->local.optimizer = p->optimizer.kind;
   p->planned_peak = ipro_get_u64(&r);
   p->e2e_peak = ipro_get_u64(&r);
+  if (!get_flag(&r, &p->local.fuse_relu) || !get_flag(&r, &p->local.copy_output))
+    return malformed(path, "what the modules were lowered for", err);
+  uint64_t image_bytes = ipro_get_u64(&r);
+  if (r.short_read || image_bytes == 0 || image_bytes > SIZE_MAX / 2)
+    return malformed(path, "the size of a batch of images", err);
+  p->image_bytes = (size_t)image_bytes;
+  if (get_modules(&r, path, p, err) != IPRO_OK) return IPRO_ERROR;
   uint64_t model_bytes = ipro_get_u64(&r);
   if (r.short_read || model_bytes == 0 || model_bytes != (uint64_t)(r.end - r.at))
     return malformed(path, "the embedded model's size", err);
@@ -188,6 +237,13 @@ ipro_status ipro_program_decode(const uint8_t *bytes, size_t size, const char *p
   memcpy(p->model, ipro_get_bytes(&r, (size_t)model_bytes), (size_t)model_bytes);
   p->model_bytes = (size_t)model_bytes;
   return IPRO_OK;
+}
+
+ipro_status ipro_program_decode(const uint8_t *bytes, size_t size, const char *path,
+                                ipro_program *p, ipro_error *err) {
+  ipro_status status = decode(bytes, size, path, p, err);
+  if (status != IPRO_OK) ipro_program_release(p); /* what was read before the failure */
+  return status;
 }
 
 ipro_status ipro_program_read(const char *path, ipro_program *out, ipro_error *err) {
@@ -202,6 +258,8 @@ ipro_status ipro_program_read(const char *path, ipro_program *out, ipro_error *e
 }
 
 void ipro_program_release(ipro_program *p) {
+  free(p->modules);
+  p->modules = NULL;
   free(p->model);
   p->model = NULL;
   p->model_bytes = 0;

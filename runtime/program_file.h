@@ -7,8 +7,10 @@
  *     local-training settings (heads, losses, λ), K and the cut tensors with each local module's
  *     head, and the plan's figures (planned and end-to-end peak bytes);
  *   - the dataset shape it was compiled for (image channels, classes);
- *   - the ONNX model itself, which the runner provides in memory (frontend/model_in_memory.h) to
- *     build the module programs, the test pass and the trained model it writes.
+ *   - each module's training program, lowered (program_module.h): the runner's trainer is built
+ *     from these (program_source.h), with no ONNX import, heads or autodiff;
+ *   - the ONNX model itself, which the runner provides in memory (frontend/model_in_memory.h) for
+ *     the test pass and the trained model it writes.
  * The kernels made ahead of time lie beside it (DIR/kernels.so for the CPU, DIR/kernels.ptx for
  * CUDA; runtime/precompiled_kernels.h).
  *
@@ -24,7 +26,7 @@
 #include "runtime/trainer.h"
 
 #define IPRO_PROGRAM_FILE "program.ipro"
-#define IPRO_PROGRAM_VERSION 1
+#define IPRO_PROGRAM_VERSION 2
 #define IPRO_PROGRAM_NAME_BYTES 512
 
 typedef struct {
@@ -37,7 +39,13 @@ typedef struct {
   ipro_local_settings local; /* K, heads (λ, losses, chosen head per module), classes, channels */
   char cuts[IPRO_MAX_MODULES][IPRO_PROGRAM_NAME_BYTES]; /* K-1 tensor names */
   uint64_t planned_peak, e2e_peak;
-  uint8_t *model; /* the ONNX file's bytes */
+  /* The K module programs, lowered (program_module.h) for a backend that runs the fused ReLUs
+   * or not (local.fuse_relu) and carries layouts or not (local.copy_output), one after another
+   * in `modules`: module k's encoding is module_size[k] bytes at module_at[k]. */
+  size_t image_bytes; /* one batch of the network's input images */
+  uint8_t *modules;
+  size_t module_at[IPRO_MAX_MODULES], module_size[IPRO_MAX_MODULES];
+  uint8_t *model; /* the ONNX file's bytes: the test pass and the trained model are made from it */
   size_t model_bytes;
 } ipro_program;
 

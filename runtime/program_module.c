@@ -14,7 +14,9 @@ static const char *const op_names[] = {
 };
 _Static_assert(sizeof op_names / sizeof op_names[0] == IPRO_OP_COUNT, "one name per op");
 
-enum { FLAG_INPUT = 1, FLAG_OUTPUT = 2, FLAG_DECLARED = 4 };
+/* FLAG_NETWORK: the data is the network's (not written); FLAG_DRAWN: drawn at start-up (not
+ * written; read as zeros until ipro_start_values_apply draws it). */
+enum { FLAG_INPUT = 1, FLAG_OUTPUT = 2, FLAG_DECLARED = 4, FLAG_NETWORK = 8, FLAG_DRAWN = 16 };
 
 /* The longest name or string attribute a program may hold. */
 #define MAX_STRING_BYTES (1u << 20)
@@ -54,8 +56,23 @@ static void put_attr(ipro_byte_writer *w, const ipro_attr *a) {
   }
 }
 
+/* Whether tensor's data is byte for byte that of the network's tensor of its name. */
+static bool network_holds(const ipro_graph *network, const ipro_tensor *tensor) {
+  int t = network ? ipro_graph_find_tensor(network, tensor->name) : -1;
+  if (t < 0) return false;
+  const ipro_tensor *own = &network->tensors[t];
+  return own->data && own->dtype == tensor->dtype && own->data_bytes == tensor->data_bytes &&
+         memcmp(own->data, tensor->data, tensor->data_bytes) == 0;
+}
+
+static bool is_drawn(const ipro_start_values *start, int t) {
+  for (int i = 0; i < start->n_drawn; i++)
+    if (start->drawn[i] == t) return true;
+  return false;
+}
+
 void ipro_program_module_put(ipro_byte_writer *w, const ipro_graph *g,
-                             const ipro_training_graph *training) {
+                             const ipro_training_graph *training, const ipro_graph *network) {
   ipro_put_i64(w, g->batch);
   ipro_put_i64(w, g->opset);
   ipro_put_u32(w, (uint32_t)g->n_tensors);
@@ -65,13 +82,17 @@ void ipro_program_module_put(ipro_byte_writer *w, const ipro_graph *g,
     ipro_put_u32(w, (uint32_t)tensor->dtype);
     put_shape(w, &tensor->shape);
     ipro_put_u32(w, (uint32_t)tensor->kind);
+    bool drawn = tensor->data && is_drawn(&training->start, t);
+    bool from_network = tensor->data && !drawn && network_holds(network, tensor);
     ipro_put_u32(w, (tensor->is_graph_input ? FLAG_INPUT : 0) |
                         (tensor->is_graph_output ? FLAG_OUTPUT : 0) |
-                        (tensor->declared_shape ? FLAG_DECLARED : 0));
+                        (tensor->declared_shape ? FLAG_DECLARED : 0) |
+                        (from_network ? FLAG_NETWORK : 0) | (drawn ? FLAG_DRAWN : 0));
     if (tensor->declared_shape) put_shape(w, tensor->declared_shape);
     ipro_put_i64(w, tensor->producer);
     ipro_put_u64(w, tensor->data ? tensor->data_bytes : 0);
-    if (tensor->data) ipro_put_bytes(w, tensor->data, tensor->data_bytes);
+    if (tensor->data && !from_network && !drawn)
+      ipro_put_bytes(w, tensor->data, tensor->data_bytes);
   }
   ipro_put_u32(w, (uint32_t)g->n_nodes);
   for (int n = 0; n < g->n_nodes; n++) {
@@ -95,6 +116,15 @@ void ipro_program_module_put(ipro_byte_writer *w, const ipro_graph *g,
   ipro_put_i64(w, training->labels);
   put_indices(w, training->n_losses, training->losses);
   ipro_put_i64(w, training->hyper);
+  const ipro_start_values *start = &training->start;
+  ipro_put_u64(w, start->seed_offset);
+  ipro_put_u32(w, (uint32_t)start->n_drawn);
+  for (int i = 0; i < start->n_drawn; i++) {
+    ipro_put_i64(w, start->drawn[i]);
+    ipro_put_f32(w, start->bounds[i]);
+  }
+  ipro_put_i64(w, start->mean);
+  ipro_put_i64(w, start->std);
 }
 
 /* ---- reading ---- */
@@ -179,7 +209,9 @@ static bool get_tensor(module_reader *m, ipro_graph *g, int index) {
   if (!get_shape(m, &tensor->shape)) return false;
   uint32_t kind = ipro_get_u32(m->r), flags = ipro_get_u32(m->r);
   if (m->r->short_read || kind > IPRO_TENSOR_STATE) return fail(m, "a tensor's kind");
-  if (flags > (FLAG_INPUT | FLAG_OUTPUT | FLAG_DECLARED)) return fail(m, "a tensor's flags");
+  if (flags > (FLAG_INPUT | FLAG_OUTPUT | FLAG_DECLARED | FLAG_NETWORK | FLAG_DRAWN) ||
+      ((flags & FLAG_NETWORK) && (flags & FLAG_DRAWN)))
+    return fail(m, "a tensor's flags");
   tensor->kind = (ipro_tensor_kind)kind;
   tensor->is_graph_input = flags & FLAG_INPUT;
   tensor->is_graph_output = flags & FLAG_OUTPUT;
@@ -194,11 +226,21 @@ static bool get_tensor(module_reader *m, ipro_graph *g, int index) {
   if (m->r->short_read || producer < -1 || producer > INT32_MAX)
     return fail(m, "a tensor's producer");
   tensor->producer = (int)producer;
-  if (data_bytes == 0) return true;
+  if (data_bytes == 0)
+    return !(flags & (FLAG_NETWORK | FLAG_DRAWN)) || fail(m, "a tensor's data (none)");
   /* the kernels read a tensor's data by its shape: the two must agree */
-  if (data_bytes != (uint64_t)ipro_tensor_bytes(tensor) ||
-      data_bytes > (size_t)(m->r->end - m->r->at))
+  if (data_bytes != (uint64_t)ipro_tensor_bytes(tensor))
     return fail(m, "a tensor's data (not the size of its shape)");
+  if (flags & FLAG_NETWORK) { /* the network's values, taken at start-up */
+    tensor->data_bytes = (size_t)data_bytes;
+    return true;
+  }
+  if (flags & FLAG_DRAWN) { /* zeros until drawn */
+    tensor->data = calloc(1, (size_t)data_bytes);
+    tensor->data_bytes = (size_t)data_bytes;
+    return tensor->data || fail(m, "memory for a tensor's data (out of memory)");
+  }
+  if (data_bytes > (size_t)(m->r->end - m->r->at)) return fail(m, "a tensor's data (cut short)");
   ipro_error ignored;
   if (ipro_tensor_set_data(tensor, ipro_get_bytes(m->r, (size_t)data_bytes), (size_t)data_bytes,
                            &ignored) != IPRO_OK)
@@ -326,6 +368,33 @@ static bool get_training(module_reader *m, int n_tensors, ipro_training_graph *t
   return get_index(m, n_tensors, false, &t->hyper, "the hyper-parameters");
 }
 
+/* A float tensor with data of its shape (weights drawn at start-up, normalisation constants). */
+static bool holds_floats(const ipro_graph *g, int t) {
+  return g->tensors[t].dtype == IPRO_DTYPE_FLOAT && g->tensors[t].data != NULL;
+}
+
+static bool get_start(module_reader *m, const ipro_graph *g, ipro_start_values *s) {
+  s->mean = s->std = -1;
+  s->seed_offset = ipro_get_u64(m->r);
+  if (!get_count(m, 12, g->n_tensors, &s->n_drawn, "the drawn weights' count")) return false;
+  size_t n = (size_t)(s->n_drawn > 0 ? s->n_drawn : 1);
+  s->drawn = malloc(sizeof(int) * n);
+  s->bounds = malloc(sizeof(float) * n);
+  if (!s->drawn || !s->bounds) return fail(m, "memory for drawn weights (out of memory)");
+  for (int i = 0; i < s->n_drawn; i++) {
+    if (!get_index(m, g->n_tensors, false, &s->drawn[i], "a drawn weight")) return false;
+    s->bounds[i] = ipro_get_f32(m->r);
+    if (!holds_floats(g, s->drawn[i]) || !(s->bounds[i] > 0 && s->bounds[i] < 1e30f))
+      return fail(m, "a drawn weight (not float weights, or its bound)");
+  }
+  if (!get_index(m, g->n_tensors, true, &s->mean, "the normalisation's mean") ||
+      !get_index(m, g->n_tensors, true, &s->std, "the normalisation's std"))
+    return false;
+  if ((s->mean >= 0 && !holds_floats(g, s->mean)) || (s->std >= 0 && !holds_floats(g, s->std)))
+    return fail(m, "the normalisation's constants");
+  return true;
+}
+
 ipro_status ipro_program_module_get(ipro_byte_reader *r, ipro_graph **graph,
                                     ipro_training_graph *training, ipro_error *err) {
   memset(training, 0, sizeof *training);
@@ -333,13 +402,32 @@ ipro_status ipro_program_module_get(ipro_byte_reader *r, ipro_graph **graph,
   module_reader m = {.r = r};
   ipro_graph *g = ipro_graph_create();
   if (!g) return ipro_error_set(err, "out of memory");
-  if (!get_graph(&m, g) || !get_training(&m, g->n_tensors, training)) {
+  if (!get_graph(&m, g) || !get_training(&m, g->n_tensors, training) ||
+      !get_start(&m, g, &training->start)) {
     ipro_graph_free(g);
-    free(training->parameters);
-    free(training->gradients);
+    ipro_training_graph_release(training);
     memset(training, 0, sizeof *training);
     return ipro_error_set(err, "%s", m.bad);
   }
   *graph = g;
+  return IPRO_OK;
+}
+
+ipro_status ipro_program_module_take_network_values(ipro_graph *module, const ipro_graph *network,
+                                                    ipro_error *err) {
+  for (int t = 0; t < module->n_tensors; t++) {
+    ipro_tensor *tensor = &module->tensors[t];
+    if (tensor->data || tensor->data_bytes == 0) continue;
+    int own = ipro_graph_find_tensor(network, tensor->name);
+    const ipro_tensor *from = own >= 0 ? &network->tensors[own] : NULL;
+    if (!from || !from->data || from->dtype != tensor->dtype ||
+        from->data_bytes != tensor->data_bytes)
+      return ipro_error_set(err,
+                            "the module's tensor '%s' takes its values from the network, which "
+                            "has no such %s tensor of %zu bytes",
+                            tensor->name, ipro_dtype_name(tensor->dtype), tensor->data_bytes);
+    if (ipro_tensor_set_data(tensor, from->data, from->data_bytes, err) != IPRO_OK)
+      return IPRO_ERROR;
+  }
   return IPRO_OK;
 }

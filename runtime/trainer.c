@@ -20,7 +20,6 @@ typedef struct {
 } trainer_module;
 
 struct ipro_trainer {
-  ipro_graph *network;
   ipro_trainer_options options;
   ipro_backend *backend, *fallback;
   int K;            /* modules of the plan */
@@ -61,38 +60,14 @@ static int input_named(const ipro_graph *graph, const char *suffix) {
   return -1;
 }
 
-/* Frees the network's tensor data (its weights and constants), keeping its structure. */
-static void release_network_data(ipro_graph *network) {
-  for (int i = 0; i < network->n_tensors; i++) {
-    free(network->tensors[i].data);
-    network->tensors[i].data = NULL;
-    network->tensors[i].data_bytes = 0;
-  }
-}
-
-static ipro_status build_modules(ipro_trainer *t, ipro_error *err) {
-  int cut_index[IPRO_MAX_MODULES + 1];
-  cut_index[0] = -1;
-  for (int c = 0; c < t->options.n_cuts; c++) {
-    cut_index[c + 1] = ipro_graph_find_tensor(t->network, t->options.cuts[c]);
-    if (cut_index[c + 1] < 0)
-      return ipro_error_set(err, "the network has no tensor '%s' to cut at", t->options.cuts[c]);
-  }
-  cut_index[t->K] = -1;
-  ipro_local_settings local = t->options.local;
-  local.K = t->K;
-  local.batch = t->options.batch;
-  local.optimizer = t->options.optimizer.kind;
-  ipro_local_settings_for_backend(&local, t->backend);
+static ipro_status build_modules(ipro_trainer *t, const ipro_module_source *source,
+                                 ipro_error *err) {
   ipro_executor_options bound = {.external_arena = true, .external_inputs = true};
   for (int k = t->first; k < t->first + t->count; k++) {
     trainer_module *m = &t->modules[k - t->first];
-    if (ipro_module_program_build(t->network, cut_index[k], k + 1 < t->K ? cut_index[k + 1] : -1, k,
-                                  &local, &m->graph, &m->training, err) != IPRO_OK)
+    if (source->build(source->context, k, k + 1 == t->first + t->count, t->backend, &m->graph,
+                      &m->training, err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
-    /* The last module this trainer builds has copied what it needs of the network's weights:
-     * they are released before its blocks are laid out, not kept twice through its upload. */
-    if (k + 1 == t->first + t->count) release_network_data(t->network);
     bound.release_uploaded = m->graph; /* the parameter block holds them */
     if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
         IPRO_OK)
@@ -159,22 +134,6 @@ static void name_losses(ipro_trainer *t) {
   }
 }
 
-/* The trainer feeds float32 images and keeps float32 parameters, gradients and optimizer state
- * (the reference kernels also run float64 graphs, for the gradient checks, but training does
- * not): a network with another real type is refused by name rather than misread. */
-static ipro_status check_float32(const ipro_graph *network, const char *model_path,
-                                 ipro_error *err) {
-  for (int i = 0; i < network->n_tensors; i++) {
-    const ipro_tensor *tensor = &network->tensors[i];
-    bool image = i == network->inputs[0];
-    if ((image || ipro_tensor_is_trainable(network, i)) && tensor->dtype != IPRO_DTYPE_FLOAT)
-      return ipro_error_set(err, "%s: training supports float32 networks; %s '%s' is %s",
-                            model_path, image ? "the input" : "the parameter", tensor->name,
-                            ipro_dtype_name(tensor->dtype));
-  }
-  return IPRO_OK;
-}
-
 /* Takes the driver's figure now into device_peak (the baseline when first); a backend on host
  * memory has none. */
 static ipro_status measure_device(ipro_trainer *t, bool baseline, ipro_error *err) {
@@ -187,17 +146,9 @@ static ipro_status measure_device(ipro_trainer *t, bool baseline, ipro_error *er
   return IPRO_OK;
 }
 
-static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *err) {
-  if (ipro_graph_load(model_path, &t->network, err) != IPRO_OK) return IPRO_ERROR;
-  if (ipro_graph_normalize(t->network, err) != IPRO_OK ||
-      ipro_graph_infer_shapes(t->network, t->options.batch, err) != IPRO_OK)
-    return ipro_error_prefix(err, "%s", model_path);
-  if (t->network->n_inputs != 1)
-    return ipro_error_set(err, "%s: training supports networks with one input; this one has %d",
-                          model_path, t->network->n_inputs);
-  if (check_float32(t->network, model_path, err) != IPRO_OK) return IPRO_ERROR;
-  t->K = t->options.n_cuts + 1;
-  if (t->K > IPRO_MAX_MODULES)
+static ipro_status build(ipro_trainer *t, const ipro_module_source *source, ipro_error *err) {
+  t->K = source->K;
+  if (t->K < 1 || t->K > IPRO_MAX_MODULES)
     return ipro_error_set(err, "at most %d modules are supported", IPRO_MAX_MODULES);
   t->first = t->options.module_count ? t->options.first_module : 0;
   t->count = t->options.module_count ? t->options.module_count : t->K;
@@ -208,11 +159,8 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
                               err) != IPRO_OK)
     return IPRO_ERROR;
   if (measure_device(t, true, err) != IPRO_OK) return IPRO_ERROR;
-  t->image_bytes = (size_t)ipro_tensor_bytes(&t->network->tensors[t->network->inputs[0]]);
-  if (build_modules(t, err) != IPRO_OK) return ipro_error_prefix(err, "%s", model_path);
-  /* The modules' graphs hold all they need of the network: its weights are not kept twice. */
-  ipro_graph_free(t->network);
-  t->network = NULL;
+  t->image_bytes = source->image_bytes;
+  if (build_modules(t, source, err) != IPRO_OK) return ipro_error_prefix(err, "%s", source->name);
   t->labels_bytes = sizeof(int64_t) * (size_t)t->options.batch;
   t->planned_bytes += t->image_bytes + t->labels_bytes + t->block_bytes;
   ipro_backend *b = t->backend;
@@ -225,15 +173,14 @@ static ipro_status build(ipro_trainer *t, const char *model_path, ipro_error *er
   return measure_device(t, false, err);
 }
 
-ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_options *options,
-                                ipro_trainer **out, ipro_error *err) {
+ipro_status ipro_trainer_create_from(const ipro_module_source *source,
+                                     const ipro_trainer_options *options, ipro_trainer **out,
+                                     ipro_error *err) {
   *out = NULL;
   ipro_trainer *t = calloc(1, sizeof *t);
   if (!t) return ipro_error_set(err, "out of memory");
   t->options = *options;
-  if (options->n_cuts == 0 && options->local.K == 0)
-    ipro_local_settings_defaults(&t->options.local);
-  if (build(t, model_path, err) != IPRO_OK) {
+  if (build(t, source, err) != IPRO_OK) {
     ipro_trainer_free(t);
     return IPRO_ERROR;
   }
@@ -396,6 +343,5 @@ void ipro_trainer_free(ipro_trainer *t) {
     t->backend->destroy(t->backend);
   }
   if (t->fallback) t->fallback->destroy(t->fallback);
-  ipro_graph_free(t->network);
   free(t);
 }

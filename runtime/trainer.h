@@ -50,6 +50,28 @@ typedef struct {
   int first_module, module_count;
 } ipro_trainer_options;
 
+/* Where a trainer's module programs come from: the partitioner, building them from a model file
+ * (ipro_trainer_create, model_source.h), or a compiled program's file, which holds them
+ * built (program_source.h). */
+typedef struct {
+  int K;              /* modules of the plan */
+  size_t image_bytes; /* one batch of the network's input images */
+  const char *name;   /* where the programs come from, for messages (the model file) */
+  void *context;
+  /* Module `module`'s (0-based) training program, for backend; the trainer then owns graph and
+   * training. last: no module after this one will be asked for, so what only served to build
+   * them may go. */
+  ipro_status (*build)(void *context, int module, bool last, const ipro_backend *backend,
+                       ipro_graph **graph, ipro_training_graph *training, ipro_error *err);
+} ipro_module_source;
+
+/* The trainer of source's programs. options' cuts and local settings are the model source's
+ * business; the trainer reads its batch, optimizer, device and pipeline stage. */
+ipro_status ipro_trainer_create_from(const ipro_module_source *source,
+                                     const ipro_trainer_options *options, ipro_trainer **out,
+                                     ipro_error *err);
+/* The trainer of the float32 network in model_path with one input, cut at options' cuts: its
+ * module programs built by the partitioner (partitioner/module_program.h) for the backend. */
 ipro_status ipro_trainer_create(const char *model_path, const ipro_trainer_options *options,
                                 ipro_trainer **out, ipro_error *err);
 /* Copies images [batch, C, H, W] (normalised float) and labels [batch] into the trainer's image

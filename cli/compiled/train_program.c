@@ -2,7 +2,8 @@
  * program.ipro from its own folder, serves the generated kernels from the folder's kernels.so
  * (runtime/precompiled_kernels.h), provides the embedded model to the loader in memory
  * (frontend/model_in_memory.h), and runs `infopro train`'s training loop with the program's
- * model, split and batch. It links the runtime and the training loop only: no LLVM, no MPI, no
+ * split and batch, its trainer built from the program's lowered modules
+ * (runtime/program_source.h). It links the runtime and the training loop only: no LLVM, no MPI, no
  * planner's search (CMakeLists.txt, target infopro-train). */
 #include <stdio.h>
 

@@ -2,9 +2,10 @@
  * byte string handed to ipro_program_decode must decode or fail with a message (bad magic,
  * version, CRC, sizes, a field out of range), never crash, overflow or leak. Each input is also
  * decoded with its frame's length and CRC made to match (framed_input.h). A program that decodes
- * must encode back to exactly its bytes: the format has one encoding per program. The embedded
- * model is not parsed here (the ONNX loader has its own target, fuzz_onnx_load). Seeds:
- * tests/fuzz/corpus/program/. */
+ * must encode back to exactly its bytes: the format has one encoding per program. Decoding reads
+ * every module's lowered graph (runtime/program_module.c) through. The embedded model is not
+ * parsed here (the ONNX loader has its own target, fuzz_onnx_load). Seeds:
+ * tests/fuzz/corpus/program/ (the bundled MLP compiled end to end and with K = 2). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

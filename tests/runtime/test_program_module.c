@@ -4,10 +4,12 @@
  * autodiff makes) come back equal field by field to what the partitioner built: every tensor
  * (name, type, shape, kind, flags, declared shape, producer, data bytes), every node (name, op
  * type, op, inputs, outputs, attributes), the graph's inputs and outputs, and the training
- * bookkeeping. Damaged encodings are refused with a message and never read out of range (run
- * under ASan): every truncation at 2,000 lengths spread over the whole encoding, and 2,000
- * single-byte changes in its structure (the weights' bytes are excluded: any value is a weight);
- * an out-of-range node input, an unknown op and a tensor named twice are refused by name. */
+ * bookkeeping, with the heads' weights (left out of the encoding) drawn again from the seed and
+ * the network's weights (left out when the network is given) taken from it. Damaged encodings are
+ * refused with a message and never read out of range (run under ASan): every truncation at 2,000
+ * lengths spread over the whole encoding, and 2,000 single-byte changes in its structure (the
+ * weights' bytes are excluded: any value is a weight); an out-of-range node input, an unknown op
+ * and a tensor named twice are refused by name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,15 @@ static bool same_shape(const ipro_shape *a, const ipro_shape *b) {
   return true;
 }
 
+/* memcmp, which may not be given NULL even for no bytes */
+static bool same_bytes(const void *a, const void *b, size_t n) {
+  return n == 0 || memcmp(a, b, n) == 0;
+}
+
+static bool same_ints(const int *a, const int *b, int n) {
+  return same_bytes(a, b, sizeof(int) * (size_t)n);
+}
+
 static bool same_text(const char *a, const char *b) {
   return (!a && !b) || (a && b && strcmp(a, b) == 0) || (!a && b && !b[0]) || (a && !b && !a[0]);
 }
@@ -39,10 +50,9 @@ static bool same_attr(const ipro_attr *a, const ipro_attr *b) {
   case IPRO_ATTR_STRING: return strcmp(a->s, b->s) == 0;
   case IPRO_ATTR_FLOATS:
     return a->count == b->count &&
-           memcmp(a->floats, b->floats, sizeof(float) * (size_t)a->count) == 0;
+           same_bytes(a->floats, b->floats, sizeof(float) * (size_t)a->count);
   case IPRO_ATTR_INTS:
-    return a->count == b->count &&
-           memcmp(a->ints, b->ints, sizeof(int64_t) * (size_t)a->count) == 0;
+    return a->count == b->count && same_bytes(a->ints, b->ints, sizeof(int64_t) * (size_t)a->count);
   }
   return false;
 }
@@ -74,9 +84,8 @@ static void check_nodes(const ipro_graph *a, const ipro_graph *b, int module) {
     const ipro_node *x = &a->nodes[n], *y = &b->nodes[n];
     bool same = same_text(x->name, y->name) && same_text(x->op_type, y->op_type) &&
                 x->op == y->op && x->n_inputs == y->n_inputs && x->n_outputs == y->n_outputs &&
-                x->n_attrs == y->n_attrs &&
-                memcmp(x->inputs, y->inputs, sizeof(int) * (size_t)x->n_inputs) == 0 &&
-                memcmp(x->outputs, y->outputs, sizeof(int) * (size_t)x->n_outputs) == 0;
+                x->n_attrs == y->n_attrs && same_ints(x->inputs, y->inputs, x->n_inputs) &&
+                same_ints(x->outputs, y->outputs, x->n_outputs);
     for (int i = 0; same && i < x->n_attrs; i++)
       same = same_attr(&x->attrs[i], &y->attrs[i]);
     CHECK_MSG(same, "module %d: node %d '%s' (%s) differs", module, n, x->name, x->op_type);
@@ -88,17 +97,20 @@ static void check_equal(const ipro_graph *a, const ipro_training_graph *ta, cons
   CHECK(a->batch == b->batch && a->opset == b->opset);
   check_tensors(a, b, module);
   check_nodes(a, b, module);
-  CHECK(a->n_inputs == b->n_inputs &&
-        memcmp(a->inputs, b->inputs, sizeof(int) * (size_t)a->n_inputs) == 0);
-  CHECK(a->n_outputs == b->n_outputs &&
-        memcmp(a->outputs, b->outputs, sizeof(int) * (size_t)a->n_outputs) == 0);
-  bool training =
-      ta->n_parameters == tb->n_parameters && ta->labels == tb->labels &&
-      ta->n_losses == tb->n_losses && ta->hyper == tb->hyper &&
-      memcmp(ta->losses, tb->losses, sizeof(int) * (size_t)ta->n_losses) == 0 &&
-      memcmp(ta->parameters, tb->parameters, sizeof(int) * (size_t)ta->n_parameters) == 0 &&
-      memcmp(ta->gradients, tb->gradients, sizeof(int) * (size_t)ta->n_parameters) == 0;
+  CHECK(a->n_inputs == b->n_inputs && same_ints(a->inputs, b->inputs, a->n_inputs));
+  CHECK(a->n_outputs == b->n_outputs && same_ints(a->outputs, b->outputs, a->n_outputs));
+  bool training = ta->n_parameters == tb->n_parameters && ta->labels == tb->labels &&
+                  ta->n_losses == tb->n_losses && ta->hyper == tb->hyper &&
+                  same_ints(ta->losses, tb->losses, ta->n_losses) &&
+                  same_ints(ta->parameters, tb->parameters, ta->n_parameters) &&
+                  same_ints(ta->gradients, tb->gradients, ta->n_parameters);
   CHECK_MSG(training, "module %d: the training bookkeeping differs", module);
+  const ipro_start_values *sa = &ta->start, *sb = &tb->start;
+  bool start = sa->seed_offset == sb->seed_offset && sa->n_drawn == sb->n_drawn &&
+               sa->mean == sb->mean && sa->std == sb->std &&
+               same_ints(sa->drawn, sb->drawn, sa->n_drawn) &&
+               same_bytes(sa->bounds, sb->bounds, sizeof(float) * (size_t)sa->n_drawn);
+  CHECK_MSG(start, "module %d: the start values differ", module);
 }
 
 /* Decodes bytes; true when it was accepted (and frees what it made). */
@@ -175,7 +187,7 @@ static void check_refused(ipro_graph *g, const ipro_training_graph *t, void (*da
                           void (*undo)(ipro_graph *), const char *field) {
   damage(g);
   ipro_byte_writer w = {0};
-  ipro_program_module_put(&w, g, t);
+  ipro_program_module_put(&w, g, t, NULL);
   undo(g);
   char message[512];
   CHECK_MSG(!w.failed && !accepted(w.bytes, w.size, message, sizeof message),
@@ -233,22 +245,45 @@ int main(void) {
       CHECK_MSG(false, "module %d: %s", k + 1, err.message);
       continue;
     }
-    ipro_byte_writer w = {0};
-    ipro_program_module_put(&w, module, &training);
-    CHECK(!w.failed);
-    ipro_byte_reader r = {.at = w.bytes, .end = w.bytes + w.size};
-    ipro_graph *back = NULL;
-    ipro_training_graph back_training;
-    CHECK_OK(ipro_program_module_get(&r, &back, &back_training, &err), &err);
-    CHECK_MSG(r.at == r.end, "module %d: %zu bytes left after reading", k + 1,
-              (size_t)(r.end - r.at));
-    if (back) {
-      printf("module %d: %d tensors, %d nodes, %zu bytes encoded\n", k + 1, module->n_tensors,
-             module->n_nodes, w.size);
+    /* with the network: its weights are not repeated, and come back from it */
+    ipro_byte_writer w = {0}, shared = {0};
+    ipro_program_module_put(&w, module, &training, NULL);
+    ipro_program_module_put(&shared, module, &training, network);
+    CHECK(!w.failed && !shared.failed);
+    int64_t network_bytes = 0;
+    for (int t = 0; t < module->n_tensors; t++) {
+      int own = ipro_graph_find_tensor(network, module->tensors[t].name);
+      if (module->tensors[t].data && own >= 0)
+        network_bytes += (int64_t)module->tensors[t].data_bytes;
+    }
+    printf("module %d: %d tensors, %d nodes, %zu bytes encoded alone, %zu with the network (its "
+           "weights: %lld bytes)\n",
+           k + 1, module->n_tensors, module->n_nodes, w.size, shared.size,
+           (long long)network_bytes);
+    CHECK_MSG((int64_t)(w.size - shared.size) == network_bytes,
+              "module %d: the network's weights were not left out (%zu vs %zu bytes)", k + 1,
+              w.size, shared.size);
+    for (int pass = 0; pass < 2; pass++) {
+      const ipro_byte_writer *encoded = pass == 0 ? &w : &shared;
+      ipro_byte_reader r = {.at = encoded->bytes, .end = encoded->bytes + encoded->size};
+      ipro_graph *back = NULL;
+      ipro_training_graph back_training;
+      CHECK_OK(ipro_program_module_get(&r, &back, &back_training, &err), &err);
+      CHECK_MSG(r.at == r.end, "module %d: %zu bytes left after reading", k + 1,
+                (size_t)(r.end - r.at));
+      if (!back) continue;
+      if (pass == 1) CHECK_OK(ipro_program_module_take_network_values(back, network, &err), &err);
+      /* the heads' weights were left out: drawn again from the same seed, they are the
+       * partitioner's to the bit */
+      const ipro_head_options *h = &settings.heads;
+      CHECK_OK(ipro_start_values_apply(back, &back_training.start, h->seed, h->mean, h->std,
+                                       h->image_channels, &err),
+               &err);
       check_equal(module, &training, back, &back_training, k + 1);
       ipro_graph_free(back);
       ipro_training_graph_release(&back_training);
     }
+    free(shared.bytes);
     if (k == 0) {
       check_damage(module, w.bytes, w.size);
       check_refused(module, &training, bad_input, undo_input, "a node's inputs");

@@ -1,5 +1,6 @@
-"""Writes the generated seed files of tests/fuzz/corpus/ (plan/ and dataset/); run from the
-repository root when a target's input layout changes. The suite itself never runs this (it needs
+"""Writes the generated seed files of tests/fuzz/corpus/ (plan/ and dataset/, and program/ from
+programs compiled first, below); run from the repository root when a target's input layout
+changes. The suite itself never runs this (it needs
 no Python): the files it writes are committed. The ONNX protobuf is encoded by hand (wire format)
 so that no onnx package is needed; .npz and PNG files are written with the standard library.
 The JPEG seed (dataset/jpeg_rgb.bin) is not made here: it is a 9x7 RGB image written by
@@ -148,6 +149,28 @@ def main():
     for name, colour_type, channels in [('png_grey', 0, 1), ('png_rgb', 2, 3), ('png_rgba', 6, 4)]:
         image = png(9, 7, colour_type, channels)
         write('tests/fuzz/corpus/dataset/%s.bin' % name, bytes([4]) + struct.pack('<I', len(image)) + image)
+    # program/: real compiled programs of the bundled MLP (the smallest module encodings), end to
+    # end and K = 2 at batch 8, made by the Release build with
+    #   ./build/infopro compile models/mlp_fmnist.onnx --data fashion-mnist --batch 8 [-K 2] -o DIR
+    # into /tmp/ipro-seed-mlp1 and /tmp/ipro-seed-mlp2, then cut here: the embedded model (which
+    # the reader does not parse) shortened to its first 64 bytes, the frame's length and CRC made
+    # again. Skipped when those folders are missing.
+    with open('models/mlp_fmnist.onnx', 'rb') as f:
+        model_bytes = len(f.read())
+    for K, name in [(1, 'mlp_e2e'), (2, 'mlp_k2')]:
+        path = '/tmp/ipro-seed-mlp%d/program.ipro' % K
+        if os.path.exists(path):
+            with open(path, 'rb') as f:
+                write('tests/fuzz/corpus/program/%s.ipro' % name, cut_program(f.read(), model_bytes))
+
+
+def cut_program(program, model_bytes):
+    """The program with its embedded model (its last field: u64 length, then the bytes) cut to
+    64 bytes, in a frame made again (magic, version, CRC-32 of the payload, payload length)."""
+    payload = program[24:]
+    assert struct.unpack('<Q', payload[-model_bytes - 8:-model_bytes])[0] == model_bytes
+    payload = payload[:-model_bytes - 8] + struct.pack('<Q', 64) + payload[-model_bytes:][:64]
+    return program[:12] + struct.pack('<IQ', zlib.crc32(payload), len(payload)) + payload
 
 
 main()
