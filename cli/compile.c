@@ -41,6 +41,7 @@
 #include "runtime/precompiled_kernels.h"
 #include "runtime/program_file.h"
 #include "runtime/program_module.h"
+#include "training_split.h"
 
 extern char **environ;
 

@@ -13,7 +13,6 @@
 #include "cli/normalization_options.h"
 #include "partitioner/module_program.h"
 #include "partitioner/split_choice.h"
-#include "runtime/module_costing.h"
 
 typedef struct {
   int K;                 /* 0: not given */
@@ -51,23 +50,13 @@ extern const char ipro_cli_local_usage[];
 /* Parses "2GiB", "512MiB", "1.5GB", "1000000" into bytes; 0 on a malformed value. */
 uint64_t ipro_cli_parse_bytes(const char *text);
 
-/* The split a training run (`train`, `compile`) uses: the model opened at settings->batch, its cut
- * points costed on the device's programs, the options' plan chosen (partitioner/plan.h,
- * ipro_plan_choose), and the end-to-end peak for comparison. K = 1 without any split option. Cut
- * names are the network's tensor names. */
+/* The split a training run (`train`, `compile`) uses: K, the cut tensors' names (the network's)
+ * and the heads of the local modules, with the plan's figures. */
 typedef struct {
   int K;
   char cut_names[IPRO_MAX_MODULES][512];
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of the K-1 local modules */
   uint64_t planned_peak, e2e_peak;          /* 0 for K = 1 */
 } ipro_cli_training_split;
-
-/* The line saying what --calibrate measured (nothing without a calibration). */
-void ipro_cli_print_calibration(const ipro_module_costing *costing);
-
-ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *options,
-                                        const ipro_local_settings *settings, ipro_device device,
-                                        bool reference, ipro_cli_training_split *out,
-                                        ipro_error *err);
 
 #endif

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "frontend/atomic_file.h"
 #include "local_options.h"
+#include "training_split.h"
 
 static const char usage_head[] =
     "usage: infopro plan MODEL.onnx [--batch B] [-K N | --budget BYTES | --cuts T1,... |\n"

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codegen/kernel_compiler.h"
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
@@ -45,6 +44,7 @@
 #include "runtime/process_memory.h"
 #include "runtime/program_file.h"
 #include "runtime/program_source.h"
+#include "train_model.h"
 
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
@@ -437,6 +437,7 @@ static ipro_status resumed_position(const train_options *o, const ipro_training_
 
 typedef struct {
   const train_options *options;
+  const ipro_cli_train_model *model; /* infopro train's; NULL in a compiled program's runner */
   ipro_training_position position;
   ipro_dataset train_data, test_data;
   ipro_backend *eval_backend, *eval_fallback;
@@ -633,9 +634,8 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
                                  "`infopro plan ... --balance time --calibrate --json P.json` "
                                  "and train with --plan P.json");
     ipro_local_settings settings = local_settings(r, r->position.batch);
-    if (ipro_cli_split_for_training(r->options->model, &r->options->local, &settings,
-                                    r->options->device, r->options->reference, &split,
-                                    err) != IPRO_OK)
+    if (r->model->split(r->options->model, &r->options->local, &settings, r->options->device,
+                        r->options->reference, &split, err) != IPRO_OK)
       return IPRO_ERROR;
   }
   r->K = split.K;
@@ -654,7 +654,7 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
 static ipro_status create_trainer(train_run *r, const ipro_trainer_options *options,
                                   ipro_error *err) {
   const ipro_program *program = r->options->program;
-  if (!program) return ipro_trainer_create(r->options->model, options, &r->trainer, err);
+  if (!program) return r->model->create_trainer(r->options->model, options, &r->trainer, err);
   if (options->batch != program->batch)
     return ipro_error_set(err,
                           "this program's modules were lowered for batch %lld, and data-parallel "
@@ -1249,9 +1249,10 @@ static ipro_status prepare_pipeline(train_run *r, ipro_status prepared, ipro_err
   return IPRO_OK;
 }
 
-/* `infopro train` and a compiled program's runner (program not NULL, its model at model_path). */
-static int train_command(int argc, char **argv, const ipro_program *program,
-                         const char *model_path) {
+/* `infopro train` (model: how it searches the split and builds the trainer) and a compiled
+ * program's runner (program not NULL, its model at model_path). */
+static int train_command(int argc, char **argv, const ipro_cli_train_model *model,
+                         const ipro_program *program, const char *model_path) {
   ipro_error err = {{0}};
   ipro_pipeline *mpi = NULL;
   if (ipro_pipeline_launched()) {
@@ -1272,10 +1273,11 @@ static int train_command(int argc, char **argv, const ipro_program *program,
     ipro_pipeline_close(mpi);
     return parsed;
   }
-  train_run r = {.options = &o, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
+  train_run r = {
+      .options = &o, .model = model, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
   /* The libraries the run will map are part of the baseline, not of the growth measured from it:
    * the kernel compiler (LLVM) is otherwise loaded at the first compilation. */
-  ipro_status status = ipro_kernel_compiler_preload(&err);
+  ipro_status status = model ? model->preload(&err) : IPRO_OK;
   ipro_process_memory_begin(&r.process);
   if (status == IPRO_OK) status = prepare(&r, &err);
   int exit_status = 0;
@@ -1294,9 +1296,11 @@ static int train_command(int argc, char **argv, const ipro_program *program,
   return exit_status;
 }
 
-int ipro_cli_train(int argc, char **argv) { return train_command(argc, argv, NULL, NULL); }
+int ipro_cli_train_loop(int argc, char **argv, const ipro_cli_train_model *model) {
+  return train_command(argc, argv, model, NULL, NULL);
+}
 
 int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program,
                             const char *model_path) {
-  return train_command(argc, argv, program, model_path);
+  return train_command(argc, argv, NULL, program, model_path);
 }

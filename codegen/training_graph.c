@@ -290,11 +290,3 @@ ipro_status ipro_training_graph_build(ipro_graph *graph, ipro_optimizer_kind opt
   ipro_loss_term cross_entropy = {IPRO_LOSS_CROSS_ENTROPY, graph->outputs[0], -1, 1.0f, 0};
   return ipro_training_graph_build_objective(graph, optimizer, &cross_entropy, 1, false, out, err);
 }
-
-void ipro_training_graph_release(ipro_training_graph *training) {
-  free(training->parameters);
-  free(training->gradients);
-  training->parameters = NULL;
-  training->gradients = NULL;
-  ipro_start_values_release(&training->start);
-}

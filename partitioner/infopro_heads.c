@@ -347,29 +347,3 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
   if (b.failed) return IPRO_ERROR;
   return ipro_graph_infer_shapes(module, module->batch, err);
 }
-
-ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_error *err) {
-  int convs = -1, fcs = -1;
-  char tail;
-  if (!text || sscanf(text, "%dc%df%c", &convs, &fcs, &tail) != 2 || convs < 0 || convs > 3 ||
-      fcs < 1 || fcs > 3)
-    return ipro_error_set(err, "--aux-head '%s' is not of the form <n>c<m>f (e.g. 1c2f)",
-                          text ? text : "");
-  options->convs = convs;
-  options->fcs = fcs;
-  return IPRO_OK;
-}
-
-ipro_status ipro_decoder_parse(const char *text, ipro_decoder_kind *decoder, ipro_error *err) {
-  if (text && strcmp(text, "paper") == 0)
-    *decoder = IPRO_DECODER_PAPER;
-  else if (text && strcmp(text, "reduced") == 0)
-    *decoder = IPRO_DECODER_REDUCED;
-  else
-    return ipro_error_set(err, "--decoder '%s' is neither paper nor reduced", text ? text : "");
-  return IPRO_OK;
-}
-
-const char *ipro_decoder_name(ipro_decoder_kind decoder) {
-  return decoder == IPRO_DECODER_REDUCED ? "reduced" : "paper";
-}

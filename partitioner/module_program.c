@@ -8,26 +8,6 @@
 #include "frontend/op_table.h"
 #include "partitioner/module_graph.h"
 
-void ipro_local_settings_defaults(ipro_local_settings *s) {
-  memset(s, 0, sizeof *s);
-  s->optimizer = IPRO_OPTIMIZER_SGD;
-  s->heads.convs = 1;
-  s->heads.fcs = 2;
-  s->heads.aux_loss = IPRO_AUX_LOSS_CONTRAST;
-  s->heads.classes = 10;
-  s->heads.image_channels = 1;
-  s->heads.std[0] = 1;
-  s->heads.seed = 1;
-  s->lambda_first[0] = 5;
-  s->lambda_first[1] = 1;
-  s->lambda_last[0] = 0;
-  s->lambda_last[1] = 1;
-  s->K = 2;
-  s->choose_heads = true;
-  s->fuse_relu = true;
-  s->copy_output = true;
-}
-
 /* Moves the last node of m to position `at`, the nodes from there one on, and sets every
  * tensor's producer again. */
 static void move_last_node_to(ipro_graph *m, int at) {
@@ -76,13 +56,6 @@ static ipro_status copy_output(ipro_graph *m, ipro_error *err) {
       break;
     }
   return IPRO_OK;
-}
-
-void ipro_local_lambdas(const ipro_local_settings *s, int module, float *reconstruction,
-                        float *aux) {
-  float t = s->K > 2 ? (float)module / (float)(s->K - 2) : 0.0f;
-  *reconstruction = s->lambda_first[0] + t * (s->lambda_last[0] - s->lambda_first[0]);
-  *aux = s->lambda_first[1] + t * (s->lambda_last[1] - s->lambda_first[1]);
 }
 
 ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, int last_cut,

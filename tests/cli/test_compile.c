@@ -8,7 +8,9 @@
  *     data in the other runs);
  *   - the runner runs with the kernel compiler plugin made unloadable (IPRO_KERNEL_COMPILER_PLUGIN
  *     names a missing file), so a kernel it made with LLVM would fail the run; and `ldd` shows it
- *     linked to no LLVM, CUDA, cuDNN, cuBLAS or MPI library;
+ *     linked to no LLVM, CUDA, cuDNN, cuBLAS or MPI library, and `nm -D` that it holds none of
+ *     the compiler's functions (heads, autodiff, fusion, the split search and costing, building a
+ *     trainer from a model), which infopro holds;
  *   - checkpoints are interchangeable: one epoch by `infopro train --checkpoint`, the second by
  *     the runner with --resume, gives the bytes of two epochs in one `infopro train` run (constant
  *     learning rate, so that the one-epoch run steps at the two-epoch run's rates);
@@ -168,6 +170,28 @@ static void dependencies(const char *runner) {
     CHECK_MSG(!strstr(r.out, refused[i]), "ldd %s shows %s:\n%s", runner, refused[i], r.out);
   CHECK_MSG(strstr(r.out, "libdnnl") && strstr(r.out, "libprotobuf-c") && strstr(r.out, "libz"),
             "ldd %s lacks the runtime's own libraries:\n%s", runner, r.out);
+  /* Nor does it carry the compiler: its trainer is built from the program's lowered modules.
+   * The runner exports its ipro_* functions (for the MPI plugin), so `nm -D` lists what it holds;
+   * infopro itself, which has them all, shows that the names are found where present. */
+  static const char *const compiler[] = {
+      "ipro_module_program_build",     "ipro_heads_append",  "ipro_training_graph_build_objective",
+      "ipro_autodiff_append",          "ipro_fuse_relu",     "ipro_plan_choose",
+      "ipro_module_costing_create_on", "ipro_trainer_create"};
+  const char *programs[2] = {runner, getenv("IPRO_INFOPRO")};
+  for (int p = 0; p < 2; p++) {
+    /* only the ipro_ names beyond the runtime's few (the full list overflows the pipe) */
+    snprintf(command, sizeof command,
+             "nm -D --defined-only '%s' | grep -E ' ipro_(module_program|heads|training_graph|"
+             "autodiff|fuse|plan|module_costing|trainer_create)' || true",
+             programs[p]);
+    ipro_test_run_command_expecting(command, &r, 0);
+    for (size_t i = 0; i < sizeof compiler / sizeof compiler[0]; i++) {
+      char symbol[128];
+      snprintf(symbol, sizeof symbol, " %s\n", compiler[i]);
+      bool holds = strstr(r.out, symbol) != NULL;
+      CHECK_MSG(holds == (p == 1), "%s %s %s", programs[p], holds ? "holds" : "lacks", compiler[i]);
+    }
+  }
 }
 
 static void checkpoints_interchange(const char *runner) {

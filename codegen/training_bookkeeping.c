@@ -1,4 +1,5 @@
-/* The start values of a module's program (training_graph.h, ipro_start_values). */
+/* A training graph's bookkeeping (training_graph.h): its release and its start values, apart from
+ * the builder, so that a runtime that reads built programs links no autodiff. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,4 +46,12 @@ void ipro_start_values_release(ipro_start_values *start) {
   start->drawn = NULL;
   start->bounds = NULL;
   start->n_drawn = 0;
+}
+
+void ipro_training_graph_release(ipro_training_graph *training) {
+  free(training->parameters);
+  free(training->gradients);
+  training->parameters = NULL;
+  training->gradients = NULL;
+  ipro_start_values_release(&training->start);
 }
