@@ -121,8 +121,52 @@ static int sole_relu(const ipro_graph *graph, const tensor_readers *r, int n) {
 static bool fusable_batch_norm(const ipro_node *norm) {
   return norm->op == IPRO_OP_BATCH_NORMALIZATION && ipro_node_attr_int(norm, "training_mode", 0) &&
          ipro_node_attr_int(norm, "saves_statistics", 0) &&
-         !ipro_node_attr_int(norm, "fused_relu", 0) && norm->n_outputs == 5 &&
-         norm->outputs[3] >= 0 && norm->outputs[4] >= 0;
+         !ipro_node_attr_int(norm, "fused_relu", 0) &&
+         !ipro_node_attr_int(norm, "fused_add_relu", 0) && norm->n_inputs == 5 &&
+         norm->n_outputs == 5 && norm->outputs[3] >= 0 && norm->outputs[4] >= 0;
+}
+
+/* Y = BatchNormalization(X, ...) read by Z = Add(Y, R) with fused_relu alone, R of Y's shape: the
+ * normalisation takes R as input 5 and writes Z (fused_add_relu), in its own place when R is
+ * computed before it, in the Add's otherwise. */
+static ipro_status fuse_norm_add(ipro_graph *graph, const tensor_readers *r, int n, bool *removed,
+                                 bool *fused, ipro_error *err) {
+  *fused = false;
+  int y = graph->nodes[n].outputs[0];
+  int a = sole_reader(graph, r, y);
+  if (a < 0 || a <= n || removed[a]) return IPRO_OK;
+  const ipro_node *add = &graph->nodes[a];
+  if (add->op != IPRO_OP_ADD || add->n_inputs != 2 || add->n_outputs != 1 ||
+      !ipro_node_attr_int(add, "fused_relu", 0) || add->inputs[0] == add->inputs[1])
+    return IPRO_OK;
+  int residual = add->inputs[0] == y ? add->inputs[1] : add->inputs[0];
+  if (residual < 0 || graph->tensors[residual].dtype != graph->tensors[y].dtype ||
+      !ipro_shape_equal(&graph->tensors[residual].shape, &graph->tensors[y].shape))
+    return IPRO_OK;
+  int z = add->outputs[0];
+  ipro_node *norm = &graph->nodes[n];
+  int *inputs = realloc(norm->inputs, 6 * sizeof(int));
+  if (!inputs) return ipro_error_set(err, "out of memory fusing a program");
+  norm->inputs = inputs;
+  norm->n_inputs = 6;
+  inputs[5] = residual;
+  norm->outputs[0] = z;
+  if (ipro_node_set_int(norm, "fused_add_relu", 1) != IPRO_OK)
+    return ipro_error_set(err, "out of memory fusing a program");
+  /* Where R is computed before the normalisation, the normalisation stays where it is and the
+   * Add goes; otherwise it takes the Add's place, and the Add, in the normalisation's, goes. */
+  int producer = graph->tensors[residual].producer;
+  if (producer < n) {
+    graph->tensors[z].producer = n;
+    removed[a] = *fused = true;
+    return IPRO_OK;
+  }
+  ipro_node moved = graph->nodes[a];
+  graph->nodes[a] = graph->nodes[n];
+  graph->nodes[n] = moved;
+  graph->tensors[z].producer = a;
+  removed[n] = *fused = true;
+  return IPRO_OK;
 }
 
 /* Add(A, B) → Z: the Relu's output becomes the Add's. */
@@ -161,7 +205,7 @@ static ipro_status fuse_sum(ipro_graph *graph, const tensor_readers *r, int u, b
 }
 
 ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_error *err) {
-  ipro_fused_counts counts = {0, 0, 0};
+  ipro_fused_counts counts = {0, 0, 0, 0};
   tensor_readers r = {NULL, NULL, NULL};
   bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
   ipro_status status = removed ? count_readers(graph, &r, err)
@@ -184,6 +228,13 @@ ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_err
     status = fuse_pair(graph, n, relu, unary_grad, norm_grad, removed, err);
     counts.batch_norm_relu++;
   }
+  /* the normalisations whose output only a fused Add + Relu reads (the Adds fused above) */
+  for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++) {
+    if (removed[n] || !fusable_batch_norm(&graph->nodes[n])) continue;
+    bool joined;
+    status = fuse_norm_add(graph, &r, n, removed, &joined, err);
+    counts.batch_norm_add_relu += joined;
+  }
   /* the ReLU gradients left, after the Sum of their gradient's terms */
   for (int u = 0; status == IPRO_OK && u < graph->n_nodes; u++) {
     const ipro_node *node = &graph->nodes[u];
@@ -194,7 +245,9 @@ ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_err
     status = fuse_sum(graph, &r, u, removed, &summed, err);
     counts.sum_relu_grad += summed;
   }
-  if (status == IPRO_OK && counts.batch_norm_relu + counts.add_relu + counts.sum_relu_grad > 0)
+  if (status == IPRO_OK &&
+      counts.batch_norm_relu + counts.add_relu + counts.sum_relu_grad + counts.batch_norm_add_relu >
+          0)
     ipro_graph_remove_nodes(graph, removed);
   if (fused && status == IPRO_OK) *fused = counts;
   free(removed);

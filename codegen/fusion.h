@@ -23,6 +23,14 @@
  * read by that ReLU alone and is no graph output. The backward is unchanged: the ReLU's
  * gradient reads Z, and an Add's gradient reads only its output's gradient.
  *
+ * Where a normalisation's Y is read only by such a fused Add, Z = Relu(Y + R), the normalisation
+ * takes R as input 6 (index 5) and writes Z itself (fused_add_relu = 1): the normalised tensor is
+ * never written, and its kernel reads X and R and writes Z in one pass. The fused node stays in
+ * the normalisation's place where R is computed before it, and takes the Add's otherwise (in a
+ * ResNet block with a downsampling shortcut R is computed after the normalisation); the Add is
+ * removed. The backward is unchanged (it reads Z and the saved
+ * statistics, never Y). Only where R has Y's shape and type.
+ *
  * In the backward, the gradient of a tensor two nodes read is the Sum of two terms, and where a
  * ReLU wrote that tensor its gradient reads the Sum alone: dS = Sum(G1, G2), dX =
  * ipro.UnaryGrad(dS, Z) becomes dX = ipro.UnaryGrad(G1, Z, G2), whose dY is G1 + G2 (one
@@ -36,7 +44,7 @@
  * above; *fused (may be NULL) receives how many of each. Shapes must be inferred; the caller infers
  * them again afterwards (the masks are new). */
 typedef struct {
-  int batch_norm_relu, add_relu, sum_relu_grad;
+  int batch_norm_relu, add_relu, sum_relu_grad, batch_norm_add_relu;
 } ipro_fused_counts;
 ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_error *err);
 

@@ -103,7 +103,9 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
   if (status == IPRO_OK && settings->fuse_relu) {
     ipro_fused_counts fused;
     status = ipro_fuse_relu(m, &fused, err);
-    if (status == IPRO_OK && fused.batch_norm_relu + fused.add_relu + fused.sum_relu_grad > 0)
+    if (status == IPRO_OK &&
+        fused.batch_norm_relu + fused.add_relu + fused.sum_relu_grad + fused.batch_norm_add_relu >
+            0)
       status = ipro_graph_infer_shapes(m, settings->batch, err);
   }
   if (status == IPRO_OK && settings->copy_output && !last) {

@@ -42,7 +42,10 @@ ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, i
   bool fused = ipro_node_attr_int(node, "fused_relu", 0) != 0;
   if (fused && (node->n_outputs != 6 || node->outputs[5] < 0))
     return ipro_op_fail(err, node, "fused with its ReLU, but without the ReLU's mask (output 5)");
-  if (ipro_op_check_arity(graph, node, 5, 5, 1, fused ? 6 : 5, err) != IPRO_OK ||
+  /* fused with the Add and ReLU after it: input 5 is the tensor added, of X's shape */
+  bool fused_add = ipro_node_attr_int(node, "fused_add_relu", 0) != 0;
+  if (ipro_op_check_arity(graph, node, fused_add ? 6 : 5, fused_add ? 6 : 5, 1, fused ? 6 : 5,
+                          err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 2, IPRO_MAX_RANK, err) != IPRO_OK ||
       ipro_op_require_concrete(graph, node, 0, 1, err) != IPRO_OK)
@@ -60,6 +63,14 @@ ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, i
                           "is required",
                           parameter->name, shape, (long long)channels, x->name);
     }
+  }
+  if (fused_add) {
+    ipro_tensor *added;
+    if (ipro_op_input(graph, node, 5, IPRO_DTYPES(x->dtype), &added, err) != IPRO_OK)
+      return IPRO_ERROR;
+    if (!ipro_shape_equal(&added->shape, &x->shape))
+      return ipro_op_fail(err, node, "the tensor added, '%s', does not have X's shape",
+                          added->name);
   }
   if (ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err) != IPRO_OK) return IPRO_ERROR;
   /* running mean and variance, and before opset 14 the saved batch mean and variance */

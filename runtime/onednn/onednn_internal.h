@@ -172,6 +172,26 @@ ipro_status ipro_onednn_build_global_pool(ipro_onednn_kernel *, const ipro_graph
                                           const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *, const ipro_graph *,
                                                   const ipro_node *, ipro_error *);
+/* A training normalisation's settings, as onednn_normalization.c reads them from the node. */
+typedef struct {
+  bool training, saves_statistics;
+  float epsilon, momentum;
+  double variance_scale;       /* of the batch variance in the running variance */
+  int mean_output, var_output; /* running statistics: an output, -1 over inputs 3 and 4, -2 none */
+} ipro_onednn_norm_settings;
+/* The most channel blocks of 16 the fused loop below keeps its per-channel factors for on the
+ * stack (4096 channels). */
+#define IPRO_ONEDNN_MAX_CHANNEL_BLOCKS 256
+/* BatchNormalization with fused_add_relu (cpu_norm_add_relu.c): the whole node as a loop of our
+ * own where X, the tensor added (input 5) and Z all lie channel-blocked (*built), else nothing;
+ * and, after oneDNN's normalisation has written Z, the Add and ReLU in place. */
+ipro_status ipro_onednn_build_norm_add_relu_blocked(ipro_onednn_kernel *kernel,
+                                                    const ipro_graph *graph, const ipro_node *node,
+                                                    const ipro_onednn_norm_settings *settings,
+                                                    bool *built, ipro_error *err);
+ipro_status ipro_onednn_build_add_relu_after_norm(ipro_onednn_kernel *kernel,
+                                                  const ipro_graph *graph, const ipro_node *node,
+                                                  ipro_error *err);
 ipro_status ipro_onednn_build_softmax(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                       ipro_error *);
 ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,

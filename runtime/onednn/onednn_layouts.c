@@ -12,7 +12,8 @@
  * How a node treats an operand:
  *   - in its own layout (ipro_onednn_carried): the X and Y of an Identity that is not a view (a
  *     reorder; a view's two ends stay plain), Conv's X and Y, ConvGradInput's dY and dX,
- *     ConvGradWeight's dY and X (ungrouped convolutions), BatchNormalization's X and Y,
+ *     ConvGradWeight's dY and X (ungrouped convolutions), BatchNormalization's X and Y (and the
+ *     tensor it adds when fused with an Add and ReLU),
  *     BatchNormGrad's dY, X and dX, GlobalAveragePool's X and its gradient's dX; the kernel
  *     describes the tensor as it lies and reorders only where its primitive wants another
  *     layout;
@@ -73,7 +74,9 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
     return ungrouped(node) && i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
   case IPRO_OP_CONV_GRAD_WEIGHT:
     return ungrouped(node) && input && i <= 1 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
-  case IPRO_OP_BATCH_NORMALIZATION: return i == 0 ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
+  /* input 5, the tensor a fused_add_relu normalisation adds, is read as it lies */
+  case IPRO_OP_BATCH_NORMALIZATION:
+    return i == 0 || (input && i == 5) ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
   case IPRO_OP_BATCH_NORM_GRAD:
     return (input ? i <= 1 : i == 0) ? OPERAND_OWN_LAYOUT : OPERAND_PLAIN;
   /* the pool's one value per channel has the same bytes blocked as plain only without padding */

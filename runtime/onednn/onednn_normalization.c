@@ -195,6 +195,24 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
   bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
   if (relu && (!training || !ipro_node_output(graph, node, 5)))
     return ipro_onednn_unsupported(err, "fused_relu outside training or without its mask");
+  /* Fused with the Add and ReLU after it: a loop of our own (cpu_norm_add_relu.c), or oneDNN's
+   * normalisation followed by the Add and ReLU in place (at the end) */
+  bool add_relu = ipro_node_attr_int(node, "fused_add_relu", 0) != 0;
+  if (add_relu) {
+    ipro_shape added;
+    if (ipro_onednn_input_shape(graph, node, 5, &added, err)) return IPRO_ERROR;
+    if (relu || !training || !ipro_shape_equal(&added, &x))
+      return ipro_onednn_unsupported(err, "fused_add_relu with fused_relu, outside training or "
+                                          "with an added tensor of another shape");
+    bool saves = ipro_node_attr_int(node, "saves_statistics", 0) &&
+                 ipro_node_output(graph, node, 3) && ipro_node_output(graph, node, 4);
+    ipro_onednn_norm_settings settings = {training,       saves,       epsilon,   momentum,
+                                          variance_scale, mean_output, var_output};
+    bool built;
+    if (ipro_onednn_build_norm_add_relu_blocked(kernel, graph, node, &settings, &built, err))
+      return IPRO_ERROR;
+    if (built) return IPRO_OK;
+  }
   dnnl_memory_desc_t x_md, data_md, channel_md;
   /* channel-blocked by normalises_blocked's rule over X and Y */
   if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
@@ -262,6 +280,7 @@ ipro_status ipro_onednn_build_batch_normalization(ipro_onednn_kernel *kernel,
                                                4, variance, var_output, err))) {
     goto fail;
   }
+  if (add_relu) return ipro_onednn_build_add_relu_after_norm(kernel, graph, node, err);
   return IPRO_OK;
 fail:
   return IPRO_ERROR;

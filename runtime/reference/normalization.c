@@ -32,7 +32,7 @@ void ipro_reference_channel_moments(const double *x, int64_t batch, int64_t chan
  * saves_statistics (training only), outputs 3 and 4 receive the batch mean and the inverse
  * standard deviation 1 / sqrt(biased variance + epsilon) for the backward pass. With fused_relu
  * (codegen/fusion.h) Y is max(0, the normalised value) and output 5, if present, the mask of
- * where Y is positive (bool). */
+ * where Y is positive (bool); with fused_add_relu Y is max(0, the normalised value + input 5). */
 IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   (void)context;
   ipro_shape x;
@@ -55,6 +55,12 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   double *saved_mean = saves ? ipro_reference_optional(outputs, node->n_outputs, 3) : NULL;
   double *saved_inv_std = saves ? ipro_reference_optional(outputs, node->n_outputs, 4) : NULL;
   bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
+  /* fused with the Add and ReLU after it (codegen/fusion.h): Y = max(0, normalised + input 5) */
+  const double *added = ipro_node_attr_int(node, "fused_add_relu", 0) ? inputs[5] : NULL;
+  if (added && ipro_reference_expect_real(graph, node, true, 5, err)) return IPRO_ERROR;
+  /* the normalised value is rounded to Y's type before the Add, as the unfused program stores
+   * it, so that the fused reference kernel gives the unfused program's bits */
+  bool round_to_float = graph->tensors[node->outputs[0]].dtype == IPRO_DTYPE_FLOAT;
   bool *relu_mask = relu ? ipro_reference_optional(outputs, node->n_outputs, 5) : NULL;
   if (relu_mask && ipro_reference_expect_dtype(graph, node, false, 5, IPRO_DTYPE_BOOL, err))
     return IPRO_ERROR;
@@ -87,7 +93,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
       for (int64_t i = 0; i < size; i++) {
         int64_t at = (n * channels + c) * size + i;
         double value = (in[at] - mean) * factor + shift[c];
-        if (relu && !(value > 0)) value = 0;
+        if (added) value = (round_to_float ? (double)(float)value : value) + added[at];
+        if ((relu || added) && !(value > 0)) value = 0;
         y[at] = value;
         if (relu_mask) relu_mask[at] = value > 0;
       }

@@ -4,12 +4,12 @@
  * arena equal to the most bytes live at one step, which no placement can beat. The lower bound
  * is the planner's own report, recomputed independently in codegen/test_memory_plan.c.
  *
- * One stated exception: the MLP's bias gradients (ReduceToShape) and loss run on the reference
- * fallback, whose double temporaries are planned into the arena as one-step workspaces; best fit
- * in every order then leaves the arena 65,280 bytes above the bound, which does not move (with
- * those workspaces set to 0 the arena equals it, 959,808). The MLP is allowed 64 KiB, the others
- * nothing. (DenseNet-small, whose padded channel blocks left it 3.3% above its bound, was allowed
- * 4% until its normalisations were fused with their ReLUs: it now reaches the bound.) */
+ * One stated exception: since each ResNet block's last normalisation was joined with its Add and
+ * ReLU (codegen/fusion.h, session 12), best fit in every order leaves ResNet-8's arena 50,176
+ * bytes (0.07%) above its bound, one bit-form ReLU mask of [128, 64, 7, 7] that finds no gap (its
+ * bound did not move; before the fusion the arena equalled it). ResNet-8 is allowed 64 KiB, the
+ * others nothing. (The MLP, once 65,280 bytes above its bound from the reference fallback's
+ * temporaries, and DenseNet-small, once 3.3% above from its padded channel blocks, reach theirs.) */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +22,7 @@
 
 /* Bytes a model's arena may lie above its lower bound (the exceptions above). */
 static size_t allowance(const char *name) {
-  if (strcmp(name, "mlp_fmnist") == 0) return 65536;
+  if (strcmp(name, "resnet8_fmnist") == 0) return 65536;
   return 0;
 }
 

@@ -1,9 +1,10 @@
 /* BatchNormalization and Add fused with the ReLU after them (codegen/fusion.h):
  * - the pass fuses exactly the normalisations and Adds whose output only a ReLU reads (counted
  *   on the unfused program, a rule simpler than the pass's), removes the ReLU and, after a
- *   normalisation, its gradient (two nodes per normalisation, one per Add), folds a two-term
- *   Sum into the ReLU gradient that alone reads it (one node each), and leaves a pair alone
- *   whose normalised tensor is a graph output;
+ *   normalisation, its gradient (two nodes per normalisation, one per Add), joins a training
+ *   normalisation that only such an Add reads with it (fused_add_relu: the Add goes too),
+ *   folds a two-term Sum into the ReLU gradient that alone reads it (one node each), and leaves
+ *   a pair alone whose normalised tensor is a graph output;
  * - a training step of the fused program on the reference kernels (in double) gives the unfused
  *   program's loss and parameters, bit for bit: the fused reference kernels against the unfused
  *   ones;
@@ -15,7 +16,9 @@
  *   again plus 1e-4 of its norm (measured: 1.2e-6 to 6.5e-6 for both; a ReLU input within rounding
  *   of zero could flip a mask element between the two, which test_carried_layouts allows 1e-2
  *   for; none did here, and 1e-4 keeps a wrong mask on a few channels visible); the runs are
- *   checked to use both mask forms. */
+ *   checked to use both mask forms, and both ways of running a normalisation joined with its
+ *   Add (the loop of runtime/onednn/cpu_norm_add_relu.c where its tensors are carried blocked,
+ *   oneDNN's normalisation and an in-place Add where they are plain). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +80,32 @@ static int sums_before_relu_grad(const ipro_graph *graph) {
   return count;
 }
 
+/* The Adds before a ReLU (as before_relu counts them) one of whose operands a training
+ * normalisation writes that this Add alone reads, not a graph output, the other of its shape. */
+static int norms_before_add_relu(const ipro_graph *graph) {
+  int count = 0;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *add = &graph->nodes[n];
+    int y = add->outputs[0];
+    if (add->op != IPRO_OP_ADD || add->n_inputs != 2 || readers_of(graph, y) != 1 ||
+        graph->tensors[y].is_graph_output)
+      continue;
+    bool relu = false;
+    for (int m = 0; m < graph->n_nodes; m++)
+      relu = relu || (graph->nodes[m].op == IPRO_OP_RELU && graph->nodes[m].inputs[0] == y);
+    bool joined = false;
+    for (int i = 0; relu && i < 2 && !joined; i++) {
+      int t = add->inputs[i], other = add->inputs[1 - i], p = graph->tensors[t].producer;
+      joined = p >= 0 && graph->nodes[p].op == IPRO_OP_BATCH_NORMALIZATION &&
+               ipro_node_attr_int(&graph->nodes[p], "training_mode", 0) &&
+               readers_of(graph, t) == 1 && !graph->tensors[t].is_graph_output &&
+               ipro_shape_equal(&graph->tensors[t].shape, &graph->tensors[other].shape);
+    }
+    count += joined;
+  }
+  return count;
+}
+
 static int fused_nodes(const ipro_graph *graph, ipro_op op) {
   int count = 0;
   for (int n = 0; n < graph->n_nodes; n++)
@@ -92,29 +121,44 @@ static void check_pass(const char *name, bool expect_pairs) {
     int norms = before_relu(unfused, IPRO_OP_BATCH_NORMALIZATION, &first);
     int adds = before_relu(unfused, IPRO_OP_ADD, &first_add);
     int sums = sums_before_relu_grad(unfused);
+    int norm_adds = norms_before_add_relu(unfused);
     int fused_norms = fused_nodes(fused, IPRO_OP_BATCH_NORMALIZATION);
-    int fused_adds = fused_nodes(fused, IPRO_OP_ADD), fused_sums = 0;
-    for (int n = 0; n < fused->n_nodes; n++)
+    int fused_adds = fused_nodes(fused, IPRO_OP_ADD), fused_sums = 0, fused_norm_adds = 0;
+    for (int n = 0; n < fused->n_nodes; n++) {
       fused_sums += fused->nodes[n].op == IPRO_OP_UNARY_GRAD && fused->nodes[n].n_inputs == 3;
-    CHECK_MSG(fused_norms == norms && fused_adds == adds && fused_sums == sums,
-              "%s: %d normalisations, %d Adds and %d Sums fused; %d, %d and %d expected", name,
-              fused_norms, fused_adds, fused_sums, norms, adds, sums);
-    CHECK_MSG(unfused->n_nodes - fused->n_nodes == 2 * fused_norms + fused_adds + fused_sums,
-              "%s: %d nodes unfused, %d fused, for %d normalisations, %d Adds and %d Sums", name,
-              unfused->n_nodes, fused->n_nodes, fused_norms, fused_adds, fused_sums);
+      fused_norm_adds += fused->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION &&
+                         ipro_node_attr_int(&fused->nodes[n], "fused_add_relu", 0) &&
+                         fused->nodes[n].n_inputs == 6;
+    }
+    CHECK_MSG(fused_norms == norms && fused_adds + fused_norm_adds == adds &&
+                  fused_norm_adds == norm_adds && fused_sums == sums,
+              "%s: %d normalisations, %d Adds, %d normalisations + Adds and %d Sums fused; %d, "
+              "%d, %d and %d expected",
+              name, fused_norms, fused_adds, fused_norm_adds, fused_sums, norms, adds - norm_adds,
+              norm_adds, sums);
+    /* each fused pair loses its ReLU (and a normalisation's its gradient), each normalisation
+     * joined with its Add loses the Add too */
+    CHECK_MSG(unfused->n_nodes - fused->n_nodes ==
+                  2 * fused_norms + fused_adds + 2 * fused_norm_adds + fused_sums,
+              "%s: %d nodes unfused, %d fused, for %d normalisations, %d Adds, %d normalisations "
+              "+ Adds and %d Sums",
+              name, unfused->n_nodes, fused->n_nodes, fused_norms, fused_adds, fused_norm_adds,
+              fused_sums);
     CHECK_MSG(!expect_pairs || fused_norms > 0, "%s: no normalisation fused", name);
-    printf("%s: %d BatchNormalization + Relu, %d Add + Relu, %d Sum + ReLU gradient fused\n", name,
-           fused_norms, fused_adds, fused_sums);
+    printf("%s: %d BatchNormalization + Relu, %d Add + Relu, %d BatchNormalization + Add + Relu, "
+           "%d Sum + ReLU gradient fused\n",
+           name, fused_norms, fused_adds, fused_norm_adds, fused_sums);
     /* a normalised tensor that is a graph output stays: the pair is left unfused */
     if (first >= 0) {
       ipro_error err = {{0}};
-      ipro_fused_counts again = {-1, -1, -1};
+      ipro_fused_counts again = {-1, -1, -1, -1};
       unfused->tensors[unfused->nodes[first].outputs[0]].is_graph_output = true;
       int ignored, norms_again = before_relu(unfused, IPRO_OP_BATCH_NORMALIZATION, &ignored);
       int sums_again = sums_before_relu_grad(unfused);
       CHECK_OK(ipro_fuse_relu(unfused, &again, &err), &err);
       CHECK_MSG(norms_again == norms - 1 && again.batch_norm_relu == norms_again &&
-                    again.add_relu == adds && again.sum_relu_grad == sums_again,
+                    again.add_relu == adds && again.batch_norm_add_relu == norm_adds &&
+                    again.sum_relu_grad == sums_again,
                 "%s: %d normalisations, %d Adds and %d Sums fused with one normalised tensor an "
                 "output; %d, %d and %d expected",
                 name, again.batch_norm_relu, again.add_relu, again.sum_relu_grad, norms_again, adds,
@@ -126,8 +170,14 @@ static void check_pass(const char *name, bool expect_pairs) {
 }
 
 /* How many fused normalisations' masks the oneDNN backend gives its blocked code, and how many
- * it leaves plain. */
-static void mask_forms(ipro_trainer *trainer, int *blocked, int *plain) {
+ * it leaves plain; and how many normalisations joined with their Add have X, the tensor added and
+ * Z all channel-blocked (the loop of cpu_norm_add_relu.c runs them) and how many do not
+ * (oneDNN's normalisation, then the Add in place). */
+typedef struct {
+  int blocked, plain, joined_looped, joined_other;
+} layout_forms;
+
+static void mask_forms(ipro_trainer *trainer, layout_forms *forms) {
   ipro_backend *backend = ipro_trainer_backend(trainer);
   for (int k = 0; k < ipro_trainer_module_count(trainer) && backend->choose_layouts; k++) {
     const ipro_graph *graph = ipro_trainer_module_graph(trainer, k);
@@ -136,12 +186,21 @@ static void mask_forms(ipro_trainer *trainer, int *blocked, int *plain) {
     backend->choose_layouts(backend, graph, NULL, layouts);
     for (int n = 0; n < graph->n_nodes; n++) {
       const ipro_node *node = &graph->nodes[n];
+      if (node->op == IPRO_OP_BATCH_NORMALIZATION &&
+          ipro_node_attr_int(node, "fused_add_relu", 0)) {
+        bool looped =
+            layouts[node->inputs[0]] && layouts[node->inputs[5]] && layouts[node->outputs[0]];
+        if (looped)
+          forms->joined_looped++;
+        else
+          forms->joined_other++;
+      }
       if (node->op != IPRO_OP_BATCH_NORMALIZATION || node->n_outputs < 6 || node->outputs[5] < 0)
         continue;
       if (layouts[node->outputs[5]])
-        (*blocked)++;
+        forms->blocked++;
       else
-        (*plain)++;
+        forms->plain++;
     }
     free(layouts);
   }
@@ -191,13 +250,12 @@ static void check_steps(const char *label, const char *name, const char *const *
 }
 
 /* The mask forms a fused run of the model uses (layout switches as the caller set them). */
-static void count_mask_forms(const char *name, ipro_test_kernels kernels, int *blocked,
-                             int *plain) {
+static void count_mask_forms(const char *name, ipro_test_kernels kernels, layout_forms *forms) {
   float *images = NULL;
   int64_t labels[IPRO_TEST_FIXED_BATCH];
   ipro_trainer *trainer = ipro_test_fixed_batch_trainer(
       name, NULL, 0, (ipro_test_step_kind){kernels, true}, 7, &images, labels);
-  if (trainer) mask_forms(trainer, blocked, plain);
+  if (trainer) mask_forms(trainer, forms);
   free(images);
   ipro_trainer_free(trainer);
   unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
@@ -214,20 +272,32 @@ int main(void) {
   check_steps("resnet8 K=2 carried", "resnet8_fmnist", resnet8_cut, 1, IPRO_TEST_CARRIED_LAYOUTS);
   check_steps("resnet8 K=1 plain layouts", "resnet8_fmnist", NULL, 0, IPRO_TEST_PLAIN_LAYOUTS);
   check_steps("densenet K=1 carried", "densenet_small", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS);
-  int blocked = 0, plain = 0;
-  count_mask_forms("resnet8_fmnist", IPRO_TEST_PLAIN_LAYOUTS, &blocked, &plain);
-  CHECK_MSG(blocked > 0 && plain == 0,
+  layout_forms plain_run = {0}, carried_run = {0}, densenet = {0};
+  count_mask_forms("resnet8_fmnist", IPRO_TEST_PLAIN_LAYOUTS, &plain_run);
+  CHECK_MSG(plain_run.blocked > 0 && plain_run.plain == 0,
             "resnet8, plain layouts: %d masks in the blocked form, %d plain (16 to 64 channels "
             "normalise channel-blocked)",
-            blocked, plain);
+            plain_run.blocked, plain_run.plain);
+  /* the steps above ran the joined normalisations both ways: our loop where the layouts are
+   * carried, oneDNN's normalisation and the Add in place where they are plain */
+  count_mask_forms("resnet8_fmnist", IPRO_TEST_CARRIED_LAYOUTS, &carried_run);
+  CHECK_MSG(carried_run.joined_looped > 0 && carried_run.joined_other == 0 &&
+                plain_run.joined_looped == 0 && plain_run.joined_other > 0,
+            "resnet8: joined normalisations looped / not: carried %d / %d, plain %d / %d",
+            carried_run.joined_looped, carried_run.joined_other, plain_run.joined_looped,
+            plain_run.joined_other);
+  printf("resnet8: normalisations joined with their Add: %d on the loop (carried), %d on oneDNN "
+         "(plain layouts)\n",
+         carried_run.joined_looped, plain_run.joined_other);
   setenv("IPRO_ONEDNN_PADDED_LAYOUTS", "0", 1);
   check_steps("densenet K=1, padded blocks off", "densenet_small", NULL, 0,
               IPRO_TEST_CARRIED_LAYOUTS);
-  blocked = plain = 0;
-  count_mask_forms("densenet_small", IPRO_TEST_CARRIED_LAYOUTS, &blocked, &plain);
-  CHECK_MSG(plain > 0, "densenet, padded blocks off: no mask in the plain form (%d blocked)",
-            blocked);
-  printf("densenet, padded blocks off: %d masks blocked, %d plain\n", blocked, plain);
+  count_mask_forms("densenet_small", IPRO_TEST_CARRIED_LAYOUTS, &densenet);
+  CHECK_MSG(densenet.plain > 0,
+            "densenet, padded blocks off: no mask in the plain form (%d blocked)",
+            densenet.blocked);
+  printf("densenet, padded blocks off: %d masks blocked, %d plain\n", densenet.blocked,
+         densenet.plain);
   unsetenv("IPRO_ONEDNN_PADDED_LAYOUTS");
   return ipro_test_finish();
 }

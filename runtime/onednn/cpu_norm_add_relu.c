@@ -1,0 +1,201 @@
+/* A training BatchNormalization fused with the Add and ReLU after it (codegen/fusion.h,
+ * fused_add_relu): Z = max(0, BN(X) + R).
+ *
+ * Where X, R and Z all lie channel-blocked (nChw16c and its kin, onednn_layouts.c), a loop of our
+ * own does it in two passes over the data: the batch statistics (each channel's sum and sum of
+ * squares over the batch and the plane, in double, one partial per image and channel block,
+ * summed afterwards in image order, so the result does not depend on the thread count), then
+ * Z = max(0, X·a + b + R) with a = scale / sqrt(variance + epsilon) and b = B - mean·a per
+ * channel. oneDNN's normalisation reads X three times (mean, variance, normalisation) and writes
+ * Y, which the Add then reads back with R to write Z; this reads X twice and R once and writes Z
+ * once. It also writes the saved statistics (outputs 3 and 4) and the running ones as the oneDNN
+ * path does (onednn_normalization.c). Padding channels stay zero (their a and b are zero).
+ *
+ * IPRO_ONEDNN_NORM_ADD_LOOP=0 leaves them to oneDNN too (for comparison).
+ *
+ * Anywhere else the normalisation runs as oneDNN's, writing Z, and then oneDNN's binary Add with a
+ * ReLU post-op adds R to Z in place, each described as it lies. */
+#include <immintrin.h>
+#include <math.h>
+
+#include "onednn_internal.h"
+
+#define LANES 16
+#define AVX512 __attribute__((target("avx512f")))
+
+typedef struct {
+  int64_t batch, blocks, spatial, channels;
+  float epsilon, momentum;
+  double variance_scale; /* of the batch variance in the running one: (1 - momentum), unbiased */
+  int mean_at, var_at;   /* where the running statistics go: -1 over inputs 3 and 4, an output
+                            index, or -2 nowhere */
+  bool saves;
+  size_t partials; /* workspace: batch × blocks × (16 sums, 16 sums of squares), double */
+} norm_add_state;
+
+/* One image's channel block: the sums and sums of squares of its 16 lanes over the plane. */
+AVX512 static void block_moments(const float *x, int64_t spatial, double *out) {
+  __m512d sum[4], squares[4];
+  for (int k = 0; k < 4; k++)
+    sum[k] = squares[k] = _mm512_setzero_pd();
+  int64_t i = 0;
+  /* two pixels at a time: independent chains for the adds' latency */
+  for (; i + 1 < spatial; i += 2)
+    for (int p = 0; p < 2; p++) {
+      __m512 v = _mm512_loadu_ps(x + (i + p) * LANES);
+      __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+      __m512d hi =
+          _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+      sum[2 * p] = _mm512_add_pd(sum[2 * p], lo);
+      sum[2 * p + 1] = _mm512_add_pd(sum[2 * p + 1], hi);
+      squares[2 * p] = _mm512_fmadd_pd(lo, lo, squares[2 * p]);
+      squares[2 * p + 1] = _mm512_fmadd_pd(hi, hi, squares[2 * p + 1]);
+    }
+  for (; i < spatial; i++) {
+    __m512 v = _mm512_loadu_ps(x + i * LANES);
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    sum[0] = _mm512_add_pd(sum[0], lo);
+    sum[1] = _mm512_add_pd(sum[1], hi);
+    squares[0] = _mm512_fmadd_pd(lo, lo, squares[0]);
+    squares[1] = _mm512_fmadd_pd(hi, hi, squares[1]);
+  }
+  _mm512_storeu_pd(out, _mm512_add_pd(sum[0], sum[2]));
+  _mm512_storeu_pd(out + 8, _mm512_add_pd(sum[1], sum[3]));
+  _mm512_storeu_pd(out + 16, _mm512_add_pd(squares[0], squares[2]));
+  _mm512_storeu_pd(out + 24, _mm512_add_pd(squares[1], squares[3]));
+}
+
+/* Z = max(0, X·a + b + R) over one image's channel block. */
+AVX512 static void block_apply(const float *x, const float *r, float *z, int64_t spatial,
+                               const float *a, const float *b) {
+  __m512 va = _mm512_loadu_ps(a), vb = _mm512_loadu_ps(b), zero = _mm512_setzero_ps();
+  for (int64_t i = 0; i < spatial; i++) {
+    __m512 v = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * LANES), va, vb);
+    v = _mm512_add_ps(v, _mm512_loadu_ps(r + i * LANES));
+    _mm512_storeu_ps(z + i * LANES, _mm512_max_ps(v, zero));
+  }
+}
+
+static ipro_status norm_add_relu_blocked(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                         void *const *outputs, char *workspace, uint64_t step,
+                                         ipro_error *err) {
+  (void)step, (void)err;
+  const norm_add_state *s = kernel->state;
+  const float *x = inputs[0], *scale = inputs[1], *shift = inputs[2], *r = inputs[5];
+  float *z = outputs[0];
+  double *partials = (double *)(workspace + s->partials);
+  int64_t units = s->batch * s->blocks, block = s->spatial * LANES;
+  IPRO_ONEDNN_PARALLEL_FOR(units * block)
+  for (int64_t u = 0; u < units; u++)
+    block_moments(x + u * block, s->spatial, partials + u * 2 * LANES);
+  /* the channels' statistics, summed in image order; a, b per lane (zero past the channels) */
+  float a[IPRO_ONEDNN_MAX_CHANNEL_BLOCKS * LANES], b[IPRO_ONEDNN_MAX_CHANNEL_BLOCKS * LANES];
+  double count = (double)(s->batch * s->spatial);
+  float *input_mean = inputs[3], *input_var = inputs[4];
+  float *running_mean = s->mean_at == -1  ? input_mean
+                        : s->mean_at >= 0 ? outputs[s->mean_at]
+                                          : NULL;
+  float *running_var = s->var_at == -1 ? input_var : s->var_at >= 0 ? outputs[s->var_at] : NULL;
+  for (int64_t cb = 0; cb < s->blocks; cb++)
+    for (int l = 0; l < LANES; l++) {
+      int64_t c = cb * LANES + l;
+      double sum = 0, squares = 0;
+      for (int64_t n = 0; n < s->batch; n++) {
+        const double *p = partials + (n * s->blocks + cb) * 2 * LANES;
+        sum += p[l];
+        squares += p[LANES + l];
+      }
+      if (c >= s->channels) {
+        a[c] = b[c] = 0;
+        continue;
+      }
+      double mean = sum / count, variance = squares / count - mean * mean;
+      if (variance < 0) variance = 0;
+      float inv_std = 1.0f / sqrtf((float)variance + s->epsilon);
+      a[c] = scale[c] * inv_std;
+      b[c] = shift[c] - (float)mean * a[c];
+      if (s->saves) {
+        ((float *)outputs[3])[c] = (float)mean;
+        ((float *)outputs[4])[c] = inv_std;
+      }
+      /* both read before either writes: in place they are inputs 3 and 4 */
+      float new_mean = s->momentum * input_mean[c] + (1.0f - s->momentum) * (float)mean;
+      float new_var = s->momentum * input_var[c] + (float)(s->variance_scale * variance);
+      if (running_mean) running_mean[c] = new_mean;
+      if (running_var) running_var[c] = new_var;
+    }
+  IPRO_ONEDNN_PARALLEL_FOR(units * block)
+  for (int64_t u = 0; u < units; u++) {
+    int64_t cb = u % s->blocks;
+    block_apply(x + u * block, r + u * block, z + u * block, s->spatial, a + cb * LANES,
+                b + cb * LANES);
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_onednn_build_norm_add_relu_blocked(ipro_onednn_kernel *kernel,
+                                                    const ipro_graph *graph, const ipro_node *node,
+                                                    const ipro_onednn_norm_settings *settings,
+                                                    bool *built, ipro_error *err) {
+  *built = false;
+  const ipro_shape *x = &graph->tensors[node->inputs[0]].shape;
+  int64_t blocks = (x->dims[1] + LANES - 1) / LANES;
+  if (!settings->training || !ipro_onednn_carried(kernel, node->inputs[0]) ||
+      !ipro_onednn_carried(kernel, node->inputs[5]) ||
+      !ipro_onednn_carried(kernel, node->outputs[0]) || blocks > IPRO_ONEDNN_MAX_CHANNEL_BLOCKS ||
+      !__builtin_cpu_supports("avx512f") || ipro_onednn_switched_off("IPRO_ONEDNN_NORM_ADD_LOOP"))
+    return IPRO_OK;
+  norm_add_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
+  if (!s) return IPRO_ERROR;
+  int64_t spatial = 1;
+  for (int d = 2; d < x->rank; d++)
+    spatial *= x->dims[d];
+  *s = (norm_add_state){.batch = x->dims[0],
+                        .blocks = blocks,
+                        .spatial = spatial,
+                        .channels = x->dims[1],
+                        .epsilon = settings->epsilon,
+                        .momentum = settings->momentum,
+                        .variance_scale = settings->variance_scale,
+                        .mean_at = settings->mean_output,
+                        .var_at = settings->var_output,
+                        .saves = settings->saves_statistics,
+                        .partials = ipro_onednn_reserve(kernel, (size_t)(x->dims[0] * blocks) * 2 *
+                                                                    LANES * sizeof(double))};
+  *built = true;
+  return ipro_onednn_add_loop_step(kernel, norm_add_relu_blocked, err);
+}
+
+ipro_status ipro_onednn_build_add_relu_after_norm(ipro_onednn_kernel *kernel,
+                                                  const ipro_graph *graph, const ipro_node *node,
+                                                  ipro_error *err) {
+  const ipro_shape *shape = &graph->tensors[node->outputs[0]].shape;
+  dnnl_memory_desc_t plain, z_md, r_md;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t post_ops = NULL;
+  dnnl_binary_desc_t desc;
+  if (ipro_onednn_plain_md(&plain, shape->rank, shape->dims, err) ||
+      ipro_onednn_layout_md(kernel, node->outputs[0], &plain, &z_md, err) ||
+      ipro_onednn_layout_md(kernel, node->inputs[5], &plain, &r_md, err) ||
+      ipro_onednn_attr_create(&attr, err))
+    return IPRO_ERROR;
+  IPRO_ONEDNN_CHECK(dnnl_post_ops_create(&post_ops));
+  IPRO_ONEDNN_CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+  IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops));
+  IPRO_ONEDNN_CHECK(dnnl_binary_desc_init(&desc, dnnl_binary_add, &z_md, &r_md, &z_md));
+  /* in place over Z, which the normalisation wrote */
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC_0, IPRO_ONEDNN_OUTPUT, 0},
+      {DNNL_ARG_SRC_1, IPRO_ONEDNN_INPUT, 5},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  if (ipro_onednn_primitive_step(kernel, &desc, attr, NULL, arguments, 3, err)) goto fail;
+  dnnl_post_ops_destroy(post_ops);
+  dnnl_primitive_attr_destroy(attr);
+  return IPRO_OK;
+fail:
+  if (post_ops) dnnl_post_ops_destroy(post_ops);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return IPRO_ERROR;
+}
