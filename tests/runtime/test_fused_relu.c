@@ -18,7 +18,9 @@
  *   for; none did here, and 1e-4 keeps a wrong mask on a few channels visible); the runs are
  *   checked to use both mask forms, and both ways of running a normalisation joined with its
  *   Add (the loop of runtime/onednn/cpu_norm_add_relu.c where its tensors are carried blocked,
- *   oneDNN's normalisation and an in-place Add where they are plain). */
+ *   oneDNN's normalisation and an in-place Add where they are plain), and ResNet-32 cut at
+ *   layer1.3 (K = 2), whose module 2 adds its plain input in its first block (reordered for
+ *   the loop), trains within the same bounds. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +177,7 @@ static void check_pass(const char *name, bool expect_pairs) {
  * (oneDNN's normalisation, then the Add in place). */
 typedef struct {
   int blocked, plain, joined_looped, joined_other;
+  int joined_staged; /* looped, with the tensor added lying plain (reordered first) */
 } layout_forms;
 
 static void mask_forms(ipro_trainer *trainer, layout_forms *forms) {
@@ -188,8 +191,8 @@ static void mask_forms(ipro_trainer *trainer, layout_forms *forms) {
       const ipro_node *node = &graph->nodes[n];
       if (node->op == IPRO_OP_BATCH_NORMALIZATION &&
           ipro_node_attr_int(node, "fused_add_relu", 0)) {
-        bool looped =
-            layouts[node->inputs[0]] && layouts[node->inputs[5]] && layouts[node->outputs[0]];
+        bool looped = layouts[node->inputs[0]] && layouts[node->outputs[0]];
+        forms->joined_staged += looped && !layouts[node->inputs[5]];
         if (looped)
           forms->joined_looped++;
         else
@@ -250,11 +253,12 @@ static void check_steps(const char *label, const char *name, const char *const *
 }
 
 /* The mask forms a fused run of the model uses (layout switches as the caller set them). */
-static void count_mask_forms(const char *name, ipro_test_kernels kernels, layout_forms *forms) {
+static void count_mask_forms(const char *name, const char *const *cuts, int n_cuts,
+                             ipro_test_kernels kernels, layout_forms *forms) {
   float *images = NULL;
   int64_t labels[IPRO_TEST_FIXED_BATCH];
   ipro_trainer *trainer = ipro_test_fixed_batch_trainer(
-      name, NULL, 0, (ipro_test_step_kind){kernels, true}, 7, &images, labels);
+      name, cuts, n_cuts, (ipro_test_step_kind){kernels, true}, 7, &images, labels);
   if (trainer) mask_forms(trainer, forms);
   free(images);
   ipro_trainer_free(trainer);
@@ -262,6 +266,7 @@ static void count_mask_forms(const char *name, ipro_test_kernels kernels, layout
 }
 
 int main(void) {
+  static const char *const resnet32_cut[] = {"/layer1/layer1.3/Relu_1_output_0"};
   check_pass("resnet8_fmnist", true);
   check_pass("resnet32", true);
   check_pass("densenet_small", true);
@@ -271,16 +276,18 @@ int main(void) {
   check_steps("resnet8 K=1 carried", "resnet8_fmnist", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS);
   check_steps("resnet8 K=2 carried", "resnet8_fmnist", resnet8_cut, 1, IPRO_TEST_CARRIED_LAYOUTS);
   check_steps("resnet8 K=1 plain layouts", "resnet8_fmnist", NULL, 0, IPRO_TEST_PLAIN_LAYOUTS);
+  /* module 2's first block adds its input, which a module receives plain, to carried tensors */
+  check_steps("resnet32 K=2 carried", "resnet32", resnet32_cut, 1, IPRO_TEST_CARRIED_LAYOUTS);
   check_steps("densenet K=1 carried", "densenet_small", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS);
   layout_forms plain_run = {0}, carried_run = {0}, densenet = {0};
-  count_mask_forms("resnet8_fmnist", IPRO_TEST_PLAIN_LAYOUTS, &plain_run);
+  count_mask_forms("resnet8_fmnist", NULL, 0, IPRO_TEST_PLAIN_LAYOUTS, &plain_run);
   CHECK_MSG(plain_run.blocked > 0 && plain_run.plain == 0,
             "resnet8, plain layouts: %d masks in the blocked form, %d plain (16 to 64 channels "
             "normalise channel-blocked)",
             plain_run.blocked, plain_run.plain);
   /* the steps above ran the joined normalisations both ways: our loop where the layouts are
    * carried, oneDNN's normalisation and the Add in place where they are plain */
-  count_mask_forms("resnet8_fmnist", IPRO_TEST_CARRIED_LAYOUTS, &carried_run);
+  count_mask_forms("resnet8_fmnist", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS, &carried_run);
   CHECK_MSG(carried_run.joined_looped > 0 && carried_run.joined_other == 0 &&
                 plain_run.joined_looped == 0 && plain_run.joined_other > 0,
             "resnet8: joined normalisations looped / not: carried %d / %d, plain %d / %d",
@@ -289,10 +296,16 @@ int main(void) {
   printf("resnet8: normalisations joined with their Add: %d on the loop (carried), %d on oneDNN "
          "(plain layouts)\n",
          carried_run.joined_looped, plain_run.joined_other);
+  layout_forms cut_run = {0};
+  count_mask_forms("resnet32", resnet32_cut, 1, IPRO_TEST_CARRIED_LAYOUTS, &cut_run);
+  CHECK_MSG(cut_run.joined_staged == 1,
+            "resnet32 K=2: %d joined normalisations add a plain tensor on the loop; 1 expected "
+            "(module 2's first block)",
+            cut_run.joined_staged);
   setenv("IPRO_ONEDNN_PADDED_LAYOUTS", "0", 1);
   check_steps("densenet K=1, padded blocks off", "densenet_small", NULL, 0,
               IPRO_TEST_CARRIED_LAYOUTS);
-  count_mask_forms("densenet_small", IPRO_TEST_CARRIED_LAYOUTS, &densenet);
+  count_mask_forms("densenet_small", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS, &densenet);
   CHECK_MSG(densenet.plain > 0,
             "densenet, padded blocks off: no mask in the plain form (%d blocked)",
             densenet.blocked);
