@@ -183,13 +183,26 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
       ipro_onednn_plain_md(&src1_md, rank, first == 0 ? b_dims : a_dims, err) ||
       ipro_onednn_plain_md(&y_md, rank, y_dims, err))
     return IPRO_ERROR;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_post_ops_t post_ops = NULL;
-  dnnl_binary_desc_t desc;
   /* an Add fused with the ReLU after it (codegen/fusion.h): the ReLU as a post-op */
   bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
   if (relu && node->op != IPRO_OP_ADD)
     return ipro_onednn_unsupported(err, "fused_relu on %s", node->op_type);
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC_0, IPRO_ONEDNN_INPUT, (size_t)first},
+      {DNNL_ARG_SRC_1, IPRO_ONEDNN_INPUT, (size_t)(1 - first)},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  return ipro_onednn_binary_step(kernel, algorithm, &src0_md, &src1_md, &y_md, negate, relu,
+                                 arguments, err);
+}
+
+ipro_status ipro_onednn_binary_step(ipro_onednn_kernel *kernel, dnnl_alg_kind_t algorithm,
+                                    const dnnl_memory_desc_t *src0, const dnnl_memory_desc_t *src1,
+                                    const dnnl_memory_desc_t *dst, bool negate, bool relu,
+                                    const ipro_onednn_argument arguments[3], ipro_error *err) {
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t post_ops = NULL;
+  dnnl_binary_desc_t desc;
   if (ipro_onednn_attr_create(&attr, err)) return IPRO_ERROR;
   if (negate || relu) {
     IPRO_ONEDNN_CHECK(dnnl_post_ops_create(&post_ops));
@@ -201,12 +214,7 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
           dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
     IPRO_ONEDNN_CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops));
   }
-  IPRO_ONEDNN_CHECK(dnnl_binary_desc_init(&desc, algorithm, &src0_md, &src1_md, &y_md));
-  const ipro_onednn_argument arguments[] = {
-      {DNNL_ARG_SRC_0, IPRO_ONEDNN_INPUT, (size_t)first},
-      {DNNL_ARG_SRC_1, IPRO_ONEDNN_INPUT, (size_t)(1 - first)},
-      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
-  };
+  IPRO_ONEDNN_CHECK(dnnl_binary_desc_init(&desc, algorithm, src0, src1, dst));
   if (ipro_onednn_primitive_step(kernel, &desc, attr, NULL, arguments, 3, err)) goto fail;
   if (post_ops) dnnl_post_ops_destroy(post_ops);
   dnnl_primitive_attr_destroy(attr);

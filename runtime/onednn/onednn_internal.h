@@ -431,6 +431,13 @@ typedef struct {
 ipro_status ipro_onednn_add_bound_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
                                        const ipro_onednn_argument *arguments, int count,
                                        ipro_error *err);
+/* A step of oneDNN's binary primitive (onednn_elementwise.c) with, as post-ops, a negation of
+ * its result (Sub with its operands swapped) and a ReLU (an Add fused with its ReLU); arguments
+ * bind SRC_0, SRC_1 and DST. */
+ipro_status ipro_onednn_binary_step(ipro_onednn_kernel *kernel, dnnl_alg_kind_t algorithm,
+                                    const dnnl_memory_desc_t *src0, const dnnl_memory_desc_t *src1,
+                                    const dnnl_memory_desc_t *dst, bool negate, bool relu,
+                                    const ipro_onednn_argument arguments[3], ipro_error *err);
 /* Describes desc (as ipro_onednn_describe, with attr and hint) and adds it as the next step with
  * its arguments bound; the pd is destroyed once bound. Bind post-op arguments afterwards with
  * ipro_onednn_bind_md, which binds to the last step. */
