@@ -661,8 +661,10 @@ static ipro_status create_trainer(train_run *r, const ipro_trainer_options *opti
                           "replicas would train them at batch %lld each: train replicas with "
                           "infopro train",
                           (long long)program->batch, (long long)options->batch);
-  ipro_program_source lowered = {
-      .program = program, .path = r->options->model, .run = options->local.heads};
+  ipro_program_source lowered = {.program = program,
+                                 .path = r->options->model,
+                                 .run = options->local.heads,
+                                 .open_network = ipro_graph_open};
   ipro_module_source source = ipro_program_module_source(&lowered);
   ipro_status status = ipro_trainer_create_from(&source, options, &r->trainer, err);
   ipro_program_source_release(&lowered);

@@ -153,33 +153,7 @@ static const ipro_op_info rows[] = {
 _Static_assert(sizeof rows / sizeof rows[0] == IPRO_OP_COUNT,
                "op_table.c needs exactly one row per op of op_list.h");
 
-/* Names of ops that are another op in disguise. Upsample is Resize with asymmetric coordinates
- * and floor rounding (ipro_resize_normalize reads op_type to tell them apart). */
-static const struct {
-  const char *name;
-  ipro_op op;
-} aliases[] = {{"Upsample", IPRO_OP_RESIZE}};
-
 const ipro_op_info *ipro_op_info_of(ipro_op op) {
   if ((int)op < 0 || op >= IPRO_OP_COUNT) return NULL;
   return &rows[op];
-}
-
-const char *ipro_op_name(ipro_op op) {
-  static const char *const names[] = {
-#define IPRO_OP_NAME_POINTER_(id, name) name_##id,
-      IPRO_OP_LIST(IPRO_OP_NAME_POINTER_) IPRO_INTERNAL_OP_LIST(IPRO_OP_NAME_POINTER_)
-#undef IPRO_OP_NAME_POINTER_
-  };
-  if ((int)op < 0 || op >= IPRO_OP_COUNT) return "unknown";
-  return names[op];
-}
-
-ipro_op ipro_op_from_name(const char *name) {
-  /* Internal ops are the compiler's own: a file cannot name them. */
-  for (int op = 0; op < IPRO_OP_FIRST_INTERNAL; op++)
-    if (strcmp(ipro_op_name((ipro_op)op), name) == 0) return (ipro_op)op;
-  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-    if (strcmp(aliases[i].name, name) == 0) return aliases[i].op;
-  return IPRO_OP_COUNT;
 }

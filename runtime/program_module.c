@@ -5,14 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/op_table.h"
+
 /* Ops travel by their canonical names (frontend/op_list.h), so that a program never depends on
  * the numbering of the enum in the build that wrote it. */
-static const char *const op_names[] = {
-#define IPRO_OP_NAME_(id, name) name,
-    IPRO_OP_LIST(IPRO_OP_NAME_) IPRO_INTERNAL_OP_LIST(IPRO_OP_NAME_)
-#undef IPRO_OP_NAME_
-};
-_Static_assert(sizeof op_names / sizeof op_names[0] == IPRO_OP_COUNT, "one name per op");
 
 /* FLAG_NETWORK: the data is the network's (not written); FLAG_DRAWN: drawn at start-up (not
  * written; read as zeros until ipro_start_values_apply draws it). */
@@ -99,7 +95,7 @@ void ipro_program_module_put(ipro_byte_writer *w, const ipro_graph *g,
     const ipro_node *node = &g->nodes[n];
     ipro_put_string(w, node->name ? node->name : "");
     ipro_put_string(w, node->op_type ? node->op_type : "");
-    ipro_put_string(w, op_names[node->op]);
+    ipro_put_string(w, ipro_op_name(node->op));
     put_indices(w, node->n_inputs, node->inputs);
     put_indices(w, node->n_outputs, node->outputs);
     ipro_put_u32(w, (uint32_t)node->n_attrs);
@@ -281,18 +277,12 @@ static bool get_attr(module_reader *m, int n_tensors, ipro_attr *a) {
   return !m->r->short_read || fail(m, "an attribute's value");
 }
 
-static ipro_op op_named(const char *name) {
-  for (int op = 0; op < IPRO_OP_COUNT; op++)
-    if (strcmp(op_names[op], name) == 0) return (ipro_op)op;
-  return IPRO_OP_COUNT;
-}
-
 static bool get_node(module_reader *m, ipro_graph *g, ipro_node *node) {
   char *op = NULL;
   bool named = get_owned_string(m, &node->name, "a node's name") &&
                get_owned_string(m, &node->op_type, "a node's op type") &&
                get_owned_string(m, &op, "a node's op");
-  node->op = named ? op_named(op) : IPRO_OP_COUNT;
+  node->op = named ? ipro_op_from_any_name(op) : IPRO_OP_COUNT;
   free(op);
   if (!named) return false;
   if (node->op == IPRO_OP_COUNT) return fail(m, "a node's op (not one this runtime has)");

@@ -15,7 +15,7 @@ static ipro_status build_module(void *context, int module, bool last, const ipro
                           s->path, backend->name);
   ipro_byte_reader r = {.at = p->modules + p->module_at[module],
                         .end = p->modules + p->module_at[module] + p->module_size[module]};
-  if (!s->network && ipro_graph_open(s->path, p->batch, &s->network, err) != IPRO_OK)
+  if (!s->network && s->open_network(s->path, p->batch, &s->network, err) != IPRO_OK)
     return IPRO_ERROR;
   if (ipro_program_module_get(&r, graph, training, err) != IPRO_OK) return IPRO_ERROR;
   const ipro_head_options *run = &s->run;
