@@ -76,7 +76,9 @@ AVX512 static void block_apply(const float *x, const float *r, float *z, int64_t
   for (int64_t i = 0; i < spatial; i++) {
     __m512 v = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * LANES), va, vb);
     v = _mm512_add_ps(v, _mm512_loadu_ps(r + i * LANES));
-    _mm512_storeu_ps(z + i * LANES, _mm512_max_ps(v, zero));
+    /* max(0, v) that keeps a NaN (maxps returns its second operand when either is NaN), so a
+     * diverging run still reaches a NaN loss and stops with its message */
+    _mm512_storeu_ps(z + i * LANES, _mm512_max_ps(zero, v));
   }
 }
 
