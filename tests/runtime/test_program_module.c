@@ -16,6 +16,7 @@
 
 #include "partitioner/module_program.h"
 #include "runtime/program_module.h"
+#include "runtime/program_source.h"
 #include "support/bundled_models.h"
 #include "support/check.h"
 
@@ -225,6 +226,63 @@ static void twin_name(ipro_graph *g) {
 }
 static void undo_twin(ipro_graph *g) { g->tensors[1].name = saved_name; }
 
+/* A compiled program's source (runtime/program_source.h) of ResNet-8's two modules lowered with
+ * the heads' seed and normalisation of `compiled`: module 1 built for a run with another seed and
+ * normalisation equals the partitioner's module built with those (the heads' weights drawn again,
+ * the decoder's constants set, the network's weights taken from it), and a backend that runs no
+ * fused ReLU kernels is refused. */
+static void check_source(const char *path, const ipro_graph *network,
+                         const ipro_local_settings *compiled, int cut) {
+  ipro_error err = {{0}};
+  ipro_program program = {.batch = BATCH, .local = *compiled};
+  ipro_byte_writer w = {0};
+  for (int k = 0; k < 2; k++) {
+    ipro_graph *module = NULL;
+    ipro_training_graph training;
+    CHECK_OK(ipro_module_program_build(network, k == 0 ? -1 : cut, k == 0 ? cut : -1, k, compiled,
+                                       &module, &training, &err),
+             &err);
+    if (!module) return;
+    program.module_at[k] = w.size;
+    ipro_program_module_put(&w, module, &training, network);
+    program.module_size[k] = w.size - program.module_at[k];
+    ipro_graph_free(module);
+    ipro_training_graph_release(&training);
+  }
+  program.modules = w.bytes;
+  ipro_local_settings run = *compiled;
+  run.heads.seed = compiled->heads.seed + 7;
+  for (int c = 0; c < run.heads.image_channels; c++)
+    run.heads.mean[c] = 0.3f, run.heads.std[c] = 0.4f;
+  ipro_program_source lowered = {
+      .program = &program, .path = path, .run = run.heads, .open_network = ipro_graph_open};
+  ipro_module_source source = ipro_program_module_source(&lowered);
+  ipro_backend fused = {.name = "fused", .runs_fused_relu = true};
+  ipro_backend unfused = {.name = "unfused", .runs_fused_relu = false};
+  ipro_graph *built = NULL, *expected = NULL;
+  ipro_training_graph built_training, expected_training;
+  CHECK_OK(source.build(source.context, 0, false, &fused, &built, &built_training, &err), &err);
+  CHECK_OK(
+      ipro_module_program_build(network, -1, cut, 0, &run, &expected, &expected_training, &err),
+      &err);
+  if (built && expected) {
+    check_equal(expected, &expected_training, built, &built_training, 1);
+    CHECK_MSG(expected_training.start.n_drawn > 0, "module 1 has no drawn weights to compare");
+    ipro_graph_free(built);
+    ipro_training_graph_release(&built_training);
+  }
+  ipro_graph_free(expected);
+  if (expected) ipro_training_graph_release(&expected_training);
+  /* fused kernels, which this backend does not run: refused, nothing made */
+  built = NULL;
+  CHECK_MSG(source.build(source.context, 1, true, &unfused, &built, &built_training, &err) ==
+                    IPRO_ERROR &&
+                !built && strstr(err.message, "fused ReLU kernels"),
+            "a program with fused kernels on a backend without them: %s", err.message);
+  ipro_program_source_release(&lowered);
+  free(w.bytes);
+}
+
 int main(void) {
   ipro_error err = {{0}};
   char path[4096];
@@ -294,6 +352,7 @@ int main(void) {
     ipro_graph_free(module);
     ipro_training_graph_release(&training);
   }
+  if (cut >= 0) check_source(path, network, &settings, cut);
   ipro_graph_free(network);
   return ipro_test_finish();
 }
