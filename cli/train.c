@@ -657,9 +657,10 @@ static ipro_status create_trainer(train_run *r, const ipro_trainer_options *opti
   if (!program) return r->model->create_trainer(r->options->model, options, &r->trainer, err);
   if (options->batch != program->batch)
     return ipro_error_set(err,
-                          "this program's modules were lowered for batch %lld, and data-parallel "
-                          "replicas would train them at batch %lld each: train replicas with "
-                          "infopro train",
+                          "this program's modules were lowered for batch %lld; this run would "
+                          "train them at batch %lld (the batch of the checkpoint it resumes, or "
+                          "of each data-parallel replica): compile the model for that batch, or "
+                          "train with infopro train",
                           (long long)program->batch, (long long)options->batch);
   ipro_program_source lowered = {.program = program,
                                  .path = r->options->model,

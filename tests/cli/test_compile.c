@@ -13,7 +13,9 @@
  *     trainer from a model), which infopro holds;
  *   - checkpoints are interchangeable: one epoch by `infopro train --checkpoint`, the second by
  *     the runner with --resume, gives the bytes of two epochs in one `infopro train` run (constant
- *     learning rate, so that the one-epoch run steps at the two-epoch run's rates);
+ *     learning rate, so that the one-epoch run steps at the two-epoch run's rates); a checkpoint
+ *     of another batch than the program's modules were lowered for is refused with one message,
+ *     and left as it was;
  *   - a model with external data (re-saved by `infopro export --external-data`): the program
  *     carries its side file, and the runner's trained model and side file are the bytes
  *     `infopro train` writes from the same model; a compile of it whose `cc` fails, after the
@@ -217,6 +219,28 @@ static void checkpoints_interchange(const char *runner) {
   ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "resuming from"), "the runner did not resume: %s", r.out);
   CHECK_MSG(ipro_test_same_file(whole, resumed), "%s and %s differ", whole, resumed);
+
+  /* a checkpoint of another batch than the program's modules were lowered for: one message,
+   * exit 1, the checkpoint left as it was */
+  char other[800], kept[900];
+  snprintf(other, sizeof other, "%s/checkpoint_batch16", directory);
+  snprintf(command, sizeof command,
+           "train " MODEL " --batch 16 -K 2 %s --epochs 1 --limit 64 --checkpoint '%s'", settings,
+           other);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "a batch-16 epoch: %s", r.err);
+  snprintf(kept, sizeof kept, "%s/checkpoint_batch16.kept", directory);
+  snprintf(command, sizeof command, "cp '%s/checkpoint.ipck' '%s'", other, kept);
+  ipro_test_run_command_expecting(command, &r, 0);
+  snprintf(command, sizeof command,
+           "'%s' --data fashion-mnist --test-limit 64 --epochs 2 --checkpoint '%s' --resume",
+           runner, other);
+  ipro_test_run_command_expecting(command, &r, 1);
+  CHECK_MSG(r.err_lines == 1 && strstr(r.err, "lowered for batch 32") &&
+                strstr(r.err, "at batch 16"),
+            "resuming a batch-16 checkpoint with a batch-32 program said: %s", r.err);
+  snprintf(command, sizeof command, "%s/checkpoint.ipck", other);
+  CHECK_MSG(ipro_test_same_file(command, kept), "the refused resume changed the checkpoint");
 }
 
 /* Whether the kernel says (/proc/cpuinfo's flags, not the compiler's CPUID builtins the runner
