@@ -35,6 +35,7 @@
  *     layouts of a CPU without AVX-512), the runner warns that its plan is not the program's
  *     exactly when the two differ, and its memory line reports this machine's plan.
  * Skipped when Fashion-MNIST is missing. */
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,17 @@ static void compile_and_move(const char *name, const char *split, char *runner, 
   snprintf(runner, size, "%s/%s_moved/train", directory, name);
 }
 
+/* The trainer's share over its plan in a memory line ("... (trainer N, +X.XX% of planned; ..."),
+ * 99 when there is none. */
+static double over_planned(const char *out) {
+  const char *at = strstr(out, "% of planned;");
+  if (!at) return 99;
+  const char *sign = at;
+  while (sign > out && sign[-1] != ' ')
+    sign--;
+  return strtod(sign, NULL);
+}
+
 /* run: options of both runs beyond DATA */
 static void same_bytes(const char *name, const char *split, const char *run) {
   char runner[1024], command[4096], a[800], b[800];
@@ -83,9 +95,20 @@ static void same_bytes(const char *name, const char *split, const char *run) {
   CHECK_MSG(strstr(r.out, "trained 1 epochs"), "%s: the runner said: %s", name, r.out);
   snprintf(command, sizeof command, "train " MODEL " --batch 32 %s " DATA " %s --out '%s'", split,
            run, b);
+  double runner_over = over_planned(r.out);
+  bool named = strstr(r.out, "kernels built ahead") != NULL;
   ipro_test_run_infopro(command, &r);
   CHECK_MSG(r.exit_status == 0, "%s: infopro train failed: %s", name, r.err);
   CHECK_MSG(ipro_test_same_file(a, b), "%s: %s and %s differ", name, a, b);
+  /* the same program's trainer measures the same share over its plan in both: the runner builds
+   * its kernels once before the trainer's window (and names that term), as infopro train's split
+   * search does */
+  double train_over = over_planned(r.out);
+  CHECK_MSG(fabs(runner_over - train_over) < 0.3 && named,
+            "%s: the runner's trainer %+.2f%% of its plan, infopro train's %+.2f%%%s", name,
+            runner_over, train_over, named ? "" : " (no \"kernels built ahead\" term)");
+  printf("%s: trainer over its plan: runner %+.2f%%, infopro train %+.2f%%\n", name, runner_over,
+         train_over);
 }
 
 static void external_data(void) {
