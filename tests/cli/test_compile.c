@@ -35,7 +35,6 @@
  *     layouts of a CPU without AVX-512), the runner warns that its plan is not the program's
  *     exactly when the two differ, and its memory line reports this machine's plan.
  * Skipped when Fashion-MNIST is missing. */
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +43,7 @@
 
 #include "support/check.h"
 #include "support/command.h"
+#include "support/memory_checks.h"
 #include "support/mpi_runs.h"
 
 static char directory[] = "/tmp/ipro_test_compile_XXXXXX";
@@ -69,17 +69,6 @@ static void compile_and_move(const char *name, const char *split, char *runner, 
   snprintf(runner, size, "%s/%s_moved/train", directory, name);
 }
 
-/* The trainer's share over its plan in a memory line ("... (trainer N, +X.XX% of planned; ..."),
- * 99 when there is none. */
-static double over_planned(const char *out) {
-  const char *at = strstr(out, "% of planned;");
-  if (!at) return 99;
-  const char *sign = at;
-  while (sign > out && sign[-1] != ' ')
-    sign--;
-  return strtod(sign, NULL);
-}
-
 /* run: options of both runs beyond DATA */
 static void same_bytes(const char *name, const char *split, const char *run) {
   char runner[1024], command[4096], a[800], b[800];
@@ -89,26 +78,26 @@ static void same_bytes(const char *name, const char *split, const char *run) {
   ipro_command_result r;
   snprintf(command, sizeof command,
            "IPRO_KERNEL_COMPILER_PLUGIN=/nonexistent/libinfopro_kernel_compiler.so '%s' " DATA
-           " %s --out '%s'",
+           " %s --out '%s' --json -",
            runner, run, a);
   ipro_test_run_command_expecting(command, &r, 0);
   CHECK_MSG(strstr(r.out, "trained 1 epochs"), "%s: the runner said: %s", name, r.out);
+  /* The runner's memory promise, measured by the counting allocator: it builds its kernels once
+   * before the trainer's window (naming that term), as infopro train's split search does, so
+   * that oneDNN's primitives are not the trainer's; without that its trainer measured +7.2% and
+   * +11.5% of its plan here, its programs and primitives over 1 MB. Batch 32 is below the 1% of
+   * issue 11's batches (infopro train measures +1.0% and +1.5% here): 3% is held, and 0.5% of
+   * the plan beyond it and the programs (measured: 0.16%). */
+  char label[64];
+  snprintf(label, sizeof label, "%s runner", name);
+  ipro_test_check_train_memory(label, r.out, (ipro_test_memory_bounds){512u << 10, 0.005, 0, 0.03});
+  CHECK_MSG(strstr(r.out, "kernels built ahead"), "%s: no kernels-built-ahead term: %s", name,
+            r.out);
   snprintf(command, sizeof command, "train " MODEL " --batch 32 %s " DATA " %s --out '%s'", split,
            run, b);
-  double runner_over = over_planned(r.out);
-  bool named = strstr(r.out, "kernels built ahead") != NULL;
   ipro_test_run_infopro(command, &r);
   CHECK_MSG(r.exit_status == 0, "%s: infopro train failed: %s", name, r.err);
   CHECK_MSG(ipro_test_same_file(a, b), "%s: %s and %s differ", name, a, b);
-  /* the same program's trainer measures the same share over its plan in both: the runner builds
-   * its kernels once before the trainer's window (and names that term), as infopro train's split
-   * search does */
-  double train_over = over_planned(r.out);
-  CHECK_MSG(fabs(runner_over - train_over) < 0.3 && named,
-            "%s: the runner's trainer %+.2f%% of its plan, infopro train's %+.2f%%%s", name,
-            runner_over, train_over, named ? "" : " (no \"kernels built ahead\" term)");
-  printf("%s: trainer over its plan: runner %+.2f%%, infopro train %+.2f%%\n", name, runner_over,
-         train_over);
 }
 
 static void external_data(void) {
@@ -427,6 +416,7 @@ int main(void) {
   const char *unavailable = ipro_test_training_unavailable();
   if (unavailable) return ipro_test_skip(unavailable);
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  ipro_test_prepare_memory_measurement();
   same_bytes("e2e", "", "");
   same_bytes("k2", "-K 2", K2_RUN);
   portable_kernels();
