@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/backend_settings.h"
 #include "runtime/module_memory.h"
 
 typedef struct {

@@ -56,8 +56,16 @@ IPRO_REFERENCE_KERNEL(ipro_reference_batch_normalization) {
   double *saved_inv_std = saves ? ipro_reference_optional(outputs, node->n_outputs, 4) : NULL;
   bool relu = ipro_node_attr_int(node, "fused_relu", 0) != 0;
   /* fused with the Add and ReLU after it (codegen/fusion.h): Y = max(0, normalised + input 5) */
-  const double *added = ipro_node_attr_int(node, "fused_add_relu", 0) ? inputs[5] : NULL;
-  if (added && ipro_reference_expect_real(graph, node, true, 5, err)) return IPRO_ERROR;
+  const double *added = NULL;
+  if (ipro_node_attr_int(node, "fused_add_relu", 0)) {
+    ipro_shape added_shape;
+    if (node->n_inputs < 6 || node->inputs[5] < 0 ||
+        ipro_reference_input_shape(graph, node, 5, &added_shape, err) ||
+        !ipro_shape_equal(&added_shape, &x))
+      return ipro_reference_fail(node, err, "fused_add_relu without an input 5 of X's shape");
+    if (ipro_reference_expect_real(graph, node, true, 5, err)) return IPRO_ERROR;
+    added = inputs[5];
+  }
   /* the normalised value is rounded to Y's type before the Add, as the unfused program stores
    * it, so that the fused reference kernel gives the unfused program's bits */
   bool round_to_float = graph->tensors[node->outputs[0]].dtype == IPRO_DTYPE_FLOAT;
