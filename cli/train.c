@@ -660,10 +660,10 @@ static ipro_program_source program_source_of(const train_run *r,
 }
 
 /* A compiled program has no split search to make oneDNN's primitives before the trainer's
- * memory window, as `infopro train`'s search does (and names what it keeps): its held modules'
- * kernels are built once here, on a backend of the run's device that is then let go, so that
- * the trainer finds them in oneDNN's primitive cache, and what the cache keeps is measured as
- * the same term. */
+ * memory window, as `infopro train`'s search does (and names what it keeps): its modules' kernels
+ * (all K: a pipeline stage's trainer plans the others too, runtime/trainer.c) are built once here,
+ * on a backend of the run's device that is then let go, so that the trainer finds them in oneDNN's
+ * primitive cache, and what the cache keeps is measured as the same term. */
 static ipro_status warm_program_kernels(const train_run *r, const ipro_trainer_options *options,
                                         ipro_error *err) {
   ipro_backend *backend = NULL, *fallback = NULL;
@@ -672,17 +672,14 @@ static ipro_status warm_program_kernels(const train_run *r, const ipro_trainer_o
     return IPRO_ERROR;
   ipro_program_source lowered = program_source_of(r, options);
   ipro_module_source source = ipro_program_module_source(&lowered);
-  int first = options->module_count ? options->first_module : 0;
-  int count = options->module_count ? options->module_count : source.K;
   ipro_executor_options plan_only = {
       .external_arena = true, .external_inputs = true, .plan_only = true};
   ipro_status status = IPRO_OK;
-  for (int k = first; status == IPRO_OK && k < first + count; k++) {
+  for (int k = 0; status == IPRO_OK && k < source.K; k++) {
     ipro_graph *graph = NULL;
     ipro_training_graph training;
     ipro_executor *executor = NULL;
-    status =
-        source.build(source.context, k, k + 1 == first + count, backend, &graph, &training, err);
+    status = source.build(source.context, k, k + 1 == source.K, backend, &graph, &training, err);
     if (status == IPRO_OK)
       status = ipro_executor_create_with(graph, backend, fallback, &plan_only, &executor, err);
     ipro_executor_free(executor);

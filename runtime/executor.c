@@ -16,6 +16,12 @@ struct ipro_executor {
   ipro_forward_program program;
   ipro_kernel **kernels; /* one per step; NULL for views */
   int primary_steps;
+  /* With the frugal kernels chosen and the blocks deferred (ipro_executor_allocate_within): the
+   * faster kernels and their program, until the caller says how much room the arena has. */
+  ipro_kernel **fast;
+  ipro_forward_program fast_program;
+  int fast_steps;
+  bool allocated; /* the blocks (or, planning only, the kernels) settled */
   uint8_t *parameters, *persistent, *input_block, *arena;
   void **bound_inputs;  /* per tensor, with external inputs, and parameters with external ones */
   void **bound_outputs; /* per graph output: device memory it is copied into, or NULL */
@@ -146,7 +152,8 @@ static void destroy_kernels(ipro_kernel **kernels, int n) {
  * arena has room for its workspace, without growing, is kept instead (ResNet-32 at batch 128,
  * K = 2: its second module's arena would be 3.9% larger with Winograd's convolutions everywhere,
  * but most of them run where few activations are live). fast: the fast kernels, freed here. */
-static ipro_status keep_fast_where_room(ipro_executor *e, ipro_kernel **fast, ipro_error *err) {
+static ipro_status keep_fast_where_room(ipro_executor *e, ipro_kernel **fast, size_t arena_limit,
+                                        ipro_error *err) {
   const ipro_graph *graph = e->graph;
   size_t *wanted = calloc((size_t)graph->n_nodes + 1, sizeof(size_t));
   bool *widened = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
@@ -155,8 +162,8 @@ static ipro_status keep_fast_where_room(ipro_executor *e, ipro_kernel **fast, ip
   for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++)
     if (fast[n] && fast[n]->has_frugal_variant) wanted[n] = fast[n]->workspace_bytes;
   if (status == IPRO_OK)
-    status = ipro_forward_program_widen_workspaces(graph, &e->program, wanted,
-                                                   e->program.arena_bytes, widened, err);
+    status = ipro_forward_program_widen_workspaces(graph, &e->program, wanted, arena_limit, widened,
+                                                   err);
   for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++)
     if (widened[n]) {
       e->kernels[n]->destroy(e->kernels[n]);
@@ -217,9 +224,32 @@ static ipro_status choose_frugal(ipro_executor *e, ipro_backend *fallback, size_
     e->program = fast_program;
     return IPRO_OK; /* a frugal build that failed leaves the fast program, which is whole */
   }
-  ipro_forward_program_release(&fast_program);
   e->program = frugal_program;
-  return keep_fast_where_room(e, fast, err);
+  e->fast = fast;
+  e->fast_program = fast_program;
+  e->fast_steps = fast_steps;
+  return IPRO_OK;
+}
+
+/* The choice left open by choose_frugal, with `room` bytes the arena may take at no cost: the
+ * faster program whole where its arena fits, else the frugal one with each faster kernel whose
+ * workspace fits, growing the arena up to room (keep_fast_where_room). */
+static ipro_status settle_kernels(ipro_executor *e, size_t room, ipro_error *err) {
+  ipro_kernel **fast = e->fast;
+  if (!fast) return IPRO_OK;
+  e->fast = NULL;
+  if (e->fast_program.arena_bytes <= room) {
+    destroy_kernels(e->kernels, e->graph->n_nodes);
+    ipro_forward_program_release(&e->program);
+    e->kernels = fast;
+    e->program = e->fast_program;
+    e->primary_steps = e->fast_steps;
+    e->fast_program = (ipro_forward_program){0};
+    return IPRO_OK;
+  }
+  ipro_forward_program_release(&e->fast_program);
+  return keep_fast_where_room(e, fast,
+                              room > e->program.arena_bytes ? room : e->program.arena_bytes, err);
 }
 
 /* The persistent block (gradients, optimizer state) starts at zero: set in place on host memory;
@@ -321,7 +351,9 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
     status = ipro_forward_program_build_aligned(graph, workspace, backend->arena_alignment,
                                                 tensor_bytes, &e->program, err);
   if (status == IPRO_OK) status = choose_frugal(e, fallback, workspace, tensor_bytes, err);
-  if (status == IPRO_OK && !options->plan_only) status = allocate_blocks(e, err);
+  if (status == IPRO_OK && !options->defer_blocks) status = settle_kernels(e, 0, err);
+  if (status == IPRO_OK && !options->plan_only && !options->defer_blocks)
+    status = allocate_blocks(e, err);
   free(workspace);
   free(tensor_bytes);
   if (status != IPRO_OK) {
@@ -465,10 +497,20 @@ uint64_t ipro_executor_step(const ipro_executor *e) { return e->runs; }
 
 int ipro_executor_primary_steps(const ipro_executor *e) { return e->primary_steps; }
 
+ipro_status ipro_executor_allocate_within(ipro_executor *e, size_t room, ipro_error *err) {
+  if (!e->options.defer_blocks || e->allocated)
+    return ipro_error_set(err, "this executor's blocks were not deferred, or are allocated");
+  e->allocated = true;
+  if (settle_kernels(e, room, err) != IPRO_OK) return IPRO_ERROR;
+  return e->options.plan_only ? IPRO_OK : allocate_blocks(e, err);
+}
+
 void ipro_executor_free(ipro_executor *e) {
   if (!e) return;
   release_kernels(e);
   free(e->kernels);
+  if (e->fast) destroy_kernels(e->fast, e->graph->n_nodes);
+  ipro_forward_program_release(&e->fast_program);
   ipro_backend *b = e->backend;
   b->release(b, e->parameters, e->program.parameter_bytes);
   b->release(b, e->persistent, e->program.persistent_bytes);

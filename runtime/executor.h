@@ -32,11 +32,19 @@ typedef struct {
    * before the persistent block is laid out, so that the weights are never held twice; constants
    * stay, since kernels may read them while running. NULL: the graph keeps them. */
   ipro_graph *release_uploaded;
+  /* Prepare and plan, and leave the choice between faster kernels and ones with less workspace
+   * (backend.h, frugal) and the blocks to ipro_executor_allocate_within, once the caller knows
+   * how much room the arena has: executors sharing one arena, sized by the largest of them. */
+  bool defer_blocks;
 } ipro_executor_options;
 
 ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,
                                       ipro_backend *fallback, const ipro_executor_options *options,
                                       ipro_executor **out, ipro_error *err);
+/* For an executor created with defer_blocks: settles its kernels and allocates its blocks (none
+ * while planning only), its arena free to grow to `room` bytes where the faster kernels want it
+ * (0: as ipro_executor_create_with would have settled it). Once. */
+ipro_status ipro_executor_allocate_within(ipro_executor *executor, size_t room, ipro_error *err);
 /* arena: device memory of at least ipro_executor_program(e)->arena_bytes, aligned to the backend's
  * arena_alignment (64 bytes at least). */
 void ipro_executor_bind_arena(ipro_executor *executor, void *arena);

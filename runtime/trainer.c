@@ -59,27 +59,78 @@ static int input_named(const ipro_graph *graph, const char *suffix) {
   return -1;
 }
 
+/* The transient bytes of module k's program as executor settled it (or would, with no room). */
+static size_t transient_of(const ipro_graph *graph, const ipro_executor *executor, int k, int K,
+                           ipro_module_memory *memory) {
+  ipro_module_memory_of(graph, ipro_executor_program(executor), k == 0, k + 1 == K, memory);
+  return memory->transient_bytes;
+}
+
+/* The size of the plan's largest module, from a program of module k that this trainer does not
+ * hold (a pipeline stage's others), planned and let go. */
+static ipro_status plan_other(ipro_trainer *t, const ipro_module_source *source, int k,
+                              size_t *largest, ipro_error *err) {
+  ipro_executor_options plan_only = {
+      .external_arena = true, .external_inputs = true, .plan_only = true};
+  ipro_graph *graph = NULL;
+  ipro_training_graph training;
+  ipro_executor *executor = NULL;
+  ipro_status status =
+      source->build(source->context, k, k + 1 == t->K, t->backend, &graph, &training, err);
+  if (status == IPRO_OK)
+    status = ipro_executor_create_with(graph, t->backend, t->fallback, &plan_only, &executor, err);
+  ipro_module_memory memory;
+  if (status == IPRO_OK && transient_of(graph, executor, k, t->K, &memory) > *largest)
+    *largest = memory.transient_bytes;
+  ipro_executor_free(executor);
+  if (graph) ipro_training_graph_release(&training);
+  ipro_graph_free(graph);
+  return status;
+}
+
+/* Every module of the plan is built and planned first (those this trainer does not hold only
+ * planned), so that the block's size is known: that of the largest module. Then each held module
+ * settles its kernels with the room the block leaves it: a module smaller than the largest keeps
+ * faster kernels whose workspaces grow its arena up to that, at no cost to the run's peak
+ * (ResNet-32 at batch 128, K = 2: the second module's Winograd convolutions, 5% of the step).
+ * A pipeline stage finds the same room, so that its kernels, and so its numbers, are the
+ * single process's. */
 static ipro_status build_modules(ipro_trainer *t, const ipro_module_source *source,
                                  ipro_error *err) {
-  ipro_executor_options bound = {.external_arena = true, .external_inputs = true};
-  for (int k = t->first; k < t->first + t->count; k++) {
+  ipro_executor_options deferred = {
+      .external_arena = true, .external_inputs = true, .defer_blocks = true};
+  size_t largest = 0;
+  for (int k = 0; k < t->K; k++) {
+    if (k < t->first || k >= t->first + t->count) {
+      if (plan_other(t, source, k, &largest, err) != IPRO_OK)
+        return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
+      continue;
+    }
     trainer_module *m = &t->modules[k - t->first];
-    if (source->build(source->context, k, k + 1 == t->first + t->count, t->backend, &m->graph,
-                      &m->training, err) != IPRO_OK)
+    if (source->build(source->context, k, k + 1 == t->K, t->backend, &m->graph, &m->training,
+                      err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
-    bound.release_uploaded = m->graph; /* the parameter block holds them */
-    if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &bound, &m->executor, err) !=
-        IPRO_OK)
+    deferred.release_uploaded = m->graph; /* the parameter block holds them */
+    if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &deferred, &m->executor,
+                                  err) != IPRO_OK)
       return IPRO_ERROR;
+    ipro_module_memory memory;
+    if (transient_of(m->graph, m->executor, k, t->K, &memory) > largest)
+      largest = memory.transient_bytes;
     m->labels_input = input_named(m->graph, "labels");
     m->image_input = k == 0 ? 0 : input_named(m->graph, "/image");
-    ipro_module_memory memory;
-    ipro_module_memory_of(m->graph, ipro_executor_program(m->executor), k == 0, k + 1 == t->K,
-                          &memory);
     m->in_bytes = memory.input_bytes;
     m->out_bytes = memory.output_bytes;
     m->input_at_start = k % 2 == 0;
-    if (memory.transient_bytes > t->block_bytes) t->block_bytes = memory.transient_bytes;
+  }
+  for (int k = t->first; k < t->first + t->count; k++) {
+    trainer_module *m = &t->modules[k - t->first];
+    if (ipro_executor_allocate_within(m->executor, largest - m->in_bytes - m->out_bytes, err) !=
+        IPRO_OK)
+      return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
+    ipro_module_memory memory;
+    if (transient_of(m->graph, m->executor, k, t->K, &memory) > t->block_bytes)
+      t->block_bytes = memory.transient_bytes;
     t->planned_bytes += memory.persistent_bytes;
   }
   return IPRO_OK;

@@ -46,7 +46,9 @@ typedef struct {
   /* A pipeline stage (runtime/mpi/pipeline.h): hold and train only modules first_module ..
    * first_module + module_count - 1 (0-based) of the K; module_count 0 holds all K. A stage that
    * does not start at module 1 reads its input activation, and one that does not end at module
-   * K leaves its output, in memory bound with ipro_trainer_bind_handoff. */
+   * K leaves its output, in memory bound with ipro_trainer_bind_handoff. The others are built
+   * and planned too, not kept: their sizes set the room each held module's arena may take, as
+   * in one process holding all K (trainer.c, build_modules), so the kernels are the same. */
   int first_module, module_count;
 } ipro_trainer_options;
 
