@@ -21,10 +21,17 @@ static ipro_status check_input(const char *model, const ipro_graph *graph, const
   if (input->dtype != IPRO_DTYPE_FLOAT || s->rank != 4 || s->dims[0] != IPRO_DIM_BATCH ||
       s->dims[1] != data->channels || s->dims[2] != data->height || s->dims[3] != data->width) {
     char want[128], got[128];
+    /* PyTorch's exporters fix the batch at the example's unless told otherwise */
+    bool fixed_batch = s->rank == 4 && s->dims[0] > 0 && s->dims[1] == data->channels &&
+                       s->dims[2] == data->height && s->dims[3] == data->width;
     return ipro_error_set(
-        err, "%s takes input '%s' of %s %s, but %s images are float32 %s", model, input->name,
+        err, "%s takes input '%s' of %s %s, but %s images are float32 %s%s", model, input->name,
         ipro_dtype_name(input->dtype), ipro_shape_format(s, want, sizeof want),
-        ipro_dataset_kind_name(data->kind), ipro_shape_format(&images, got, sizeof got));
+        ipro_dataset_kind_name(data->kind), ipro_shape_format(&images, got, sizeof got),
+        fixed_batch ? ": its batch is fixed; export it with a dynamic batch "
+                      "(torch.onnx.export(..., dynamic_shapes=...) or dynamic_axes; README, "
+                      "\"Bringing your own model\")"
+                    : "");
   }
   return IPRO_OK;
 }
@@ -48,11 +55,14 @@ static ipro_status check_output(const char *model, const ipro_graph *graph,
 }
 
 /* The parameters a trainer holds under the same name: float initializers kept in the parameter
- * block. */
+ * block that a running node reads (an initializer left unread, such as the ratio input of a
+ * Dropout that normalisation made an attribute, is no module's: PyTorch's exporter writes
+ * them). */
 static bool trained_parameter(const ipro_cli_sized_model *m, int tensor) {
   const ipro_tensor *t = &m->graph->tensors[tensor];
   return t->kind == IPRO_TENSOR_INITIALIZER && t->dtype == IPRO_DTYPE_FLOAT &&
-         ipro_executor_program(m->executor)->slots[tensor].kind == IPRO_SLOT_PARAMETER;
+         ipro_executor_program(m->executor)->slots[tensor].kind == IPRO_SLOT_PARAMETER &&
+         ipro_graph_tensor_is_read(m->graph, tensor);
 }
 
 /* An executor without a parameter block: the trained parameters are bound before each pass

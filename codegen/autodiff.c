@@ -136,12 +136,15 @@ static int total_gradient(ipro_autodiff *ad, int t, ipro_error *err) {
   return ad->partials[t][0];
 }
 
-/* needs[t]: t depends on a tensor whose gradient is wanted (real tensors only). */
+/* needs[t]: t depends on a tensor whose gradient is wanted (real tensors only). A node folded
+ * into constants passes nothing on: its outputs do not change with any input (CastLike reads
+ * only its second input's type). */
 static void mark_dependents(const ipro_graph *graph, int n_nodes, const bool *wrt, bool *needs) {
   for (int t = 0; t < graph->n_tensors; t++)
     needs[t] = wrt[t];
   for (int n = 0; n < n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
+    if (ipro_node_is_folded(graph, node)) continue;
     bool any = false;
     for (int i = 0; i < node->n_inputs; i++)
       if (node->inputs[i] >= 0 && needs[node->inputs[i]]) any = true;

@@ -310,6 +310,26 @@ RULE(identity_gradient) {
   return IPRO_OK;
 }
 
+/* dX: dY summed over the broadcast dimensions back to X's shape. */
+RULE(expand_gradient) {
+  (void)wanted;
+  dx[0] = reduce_to_input(ad, n, dy[0], 0, 1.0f, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
+/* dX: dY converted back to X's dtype (only real inputs ask for one). */
+RULE(cast_like_gradient) {
+  (void)wanted;
+  ipro_dtype from = input_tensor(ad, n, 0)->dtype;
+  if (from == ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].dtype) {
+    dx[0] = dy[0];
+    return IPRO_OK;
+  }
+  int inputs[2] = {dy[0], forward_node(ad, n)->inputs[0]};
+  dx[0] = emit1(ad, n, IPRO_OP_CAST_LIKE, inputs, 2, false, err, NULL);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
 RULE(transpose_gradient) {
   (void)wanted;
   int count = 0;
@@ -422,6 +442,8 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_PAD] = pad_gradient,
     [IPRO_OP_RESIZE] = resize_gradient,
     [IPRO_OP_REDUCE_MEAN] = reduce_mean_gradient,
+    [IPRO_OP_EXPAND] = expand_gradient,
+    [IPRO_OP_CAST_LIKE] = cast_like_gradient,
 };
 
 const ipro_gradient_rule *ipro_gradient_rules(void) { return rules; }

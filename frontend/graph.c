@@ -311,6 +311,15 @@ ipro_tensor *ipro_node_output(const ipro_graph *graph, const ipro_node *node, in
   return &graph->tensors[node->outputs[i]];
 }
 
+bool ipro_graph_tensor_is_read(const ipro_graph *graph, int tensor) {
+  if (graph->tensors[tensor].is_graph_output) return true;
+  for (int n = 0; n < graph->n_nodes; n++)
+    for (int i = 0; i < graph->nodes[n].n_inputs; i++)
+      if (graph->nodes[n].inputs[i] == tensor && !ipro_node_is_folded(graph, &graph->nodes[n]))
+        return true;
+  return false;
+}
+
 bool ipro_node_is_folded(const ipro_graph *graph, const ipro_node *node) {
   for (int o = 0; o < node->n_outputs; o++) {
     const ipro_tensor *output = ipro_node_output(graph, node, o);

@@ -181,6 +181,10 @@ ipro_status ipro_node_set_ints(ipro_node *node, const char *name, const int64_t 
 ipro_status ipro_node_set_floats(ipro_node *node, const char *name, const float *values, int count);
 void ipro_node_remove_attr(ipro_node *node, const char *name);
 
+/* Whether a node that runs (one not folded into constants) reads the tensor, or it is a graph
+ * output. */
+bool ipro_graph_tensor_is_read(const ipro_graph *graph, int tensor);
+
 /* The node's i-th input tensor, or NULL when i is out of range or the input is omitted. */
 ipro_tensor *ipro_node_input(const ipro_graph *graph, const ipro_node *node, int i);
 ipro_tensor *ipro_node_output(const ipro_graph *graph, const ipro_node *node, int i);
@@ -190,6 +194,15 @@ bool ipro_node_is_folded(const ipro_graph *graph, const ipro_node *node);
 /* ---- shapes and dtypes (shape.c) ---- */
 size_t ipro_dtype_size(ipro_dtype dtype); /* 0 for types without a fixed size */
 const char *ipro_dtype_name(ipro_dtype dtype);
+/* Converts count elements of one dtype into another, as ONNX's Cast does: float32, float64,
+ * int64, int32 and bool (nonzero is true; reals go to integers toward zero, NaN to 0 and values
+ * beyond the range to its nearest end, where ONNX leaves them undefined). False, nothing written,
+ * for any other dtype. */
+bool ipro_dtype_convert(const void *in, ipro_dtype from, void *out, ipro_dtype to, int64_t count);
+/* Copies in, of shape in_shape, broadcast to out_shape by numpy's rules (shapes right-aligned,
+ * dimensions of 1 repeated) into out; elements of element bytes. The shapes must broadcast. */
+void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
+                         const ipro_shape *out_shape, size_t element);
 /* Number of elements; -1 if the shape is unknown or still has a symbolic batch dimension. */
 int64_t ipro_shape_elements(const ipro_shape *shape);
 /* Elements of a shape with the symbolic batch counted as batch (as 1 when batch is 0), into

@@ -104,6 +104,9 @@ static const ipro_op_info rows[] = {
                                               ipro_softmax_cross_entropy_normalize,
                                               ipro_softmax_cross_entropy_infer,
                                               ipro_softmax_cross_entropy_flops, 0, 0, NULL, false},
+    [IPRO_OP_EXPAND] = {name_EXPAND, NO_ATTRIBUTES, ipro_expand_infer, ZERO, 0, 0, NULL, false},
+    [IPRO_OP_CAST_LIKE] = {name_CAST_LIKE, ipro_cast_like_normalize, ipro_cast_like_infer, ZERO, 0,
+                           0, NULL, false},
     /* internal ops (codegen/internal_ops.md): built by autodiff, never differentiated */
     [IPRO_OP_CONV_GRAD_INPUT] = {name_CONV_GRAD_INPUT, NULL, ipro_shape_from_attribute_infer,
                                  ipro_training_op_flops, 0, 0, NULL, false},

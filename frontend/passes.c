@@ -121,14 +121,6 @@ ipro_status ipro_graph_open(const char *path, int64_t batch, ipro_graph **out, i
   return IPRO_OK;
 }
 
-static bool is_read(const ipro_graph *graph, int tensor) {
-  if (graph->tensors[tensor].is_graph_output) return true;
-  for (int n = 0; n < graph->n_nodes; n++)
-    for (int i = 0; i < graph->nodes[n].n_inputs; i++)
-      if (graph->nodes[n].inputs[i] == tensor) return true;
-  return false;
-}
-
 ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err) {
   for (int n = 0; n < graph->n_nodes; n++) {
     ipro_node *node = &graph->nodes[n];
@@ -137,7 +129,7 @@ ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err) {
       return ipro_error_set(err, "out of memory");
     for (int o = 1; o < node->n_outputs; o++) {
       int t = node->outputs[o];
-      if (t < 0 || is_read(graph, t)) continue;
+      if (t < 0 || ipro_graph_tensor_is_read(graph, t)) continue;
       graph->tensors[t].producer = -1;
       node->outputs[o] = -1;
     }

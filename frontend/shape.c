@@ -33,6 +33,76 @@ const char *ipro_dtype_name(ipro_dtype dtype) {
   return "unknown";
 }
 
+static bool convertible(ipro_dtype dtype) {
+  return dtype == IPRO_DTYPE_FLOAT || dtype == IPRO_DTYPE_DOUBLE || dtype == IPRO_DTYPE_INT64 ||
+         dtype == IPRO_DTYPE_INT32 || dtype == IPRO_DTYPE_BOOL;
+}
+
+static double element_as_double(const void *data, ipro_dtype dtype, int64_t i) {
+  switch (dtype) {
+  case IPRO_DTYPE_FLOAT: return ((const float *)data)[i];
+  case IPRO_DTYPE_DOUBLE: return ((const double *)data)[i];
+  case IPRO_DTYPE_INT32: return ((const int32_t *)data)[i];
+  default: return ((const uint8_t *)data)[i] != 0; /* bool */
+  }
+}
+
+static void store_double(void *data, ipro_dtype dtype, int64_t i, double v) {
+  switch (dtype) {
+  case IPRO_DTYPE_FLOAT: ((float *)data)[i] = (float)v; break;
+  case IPRO_DTYPE_DOUBLE: ((double *)data)[i] = v; break;
+  case IPRO_DTYPE_INT64:
+    ((int64_t *)data)[i] = v != v        ? 0
+                           : v >= 0x1p63 ? INT64_MAX
+                           : v < -0x1p63 ? INT64_MIN
+                                         : (int64_t)v;
+    break;
+  case IPRO_DTYPE_INT32:
+    ((int32_t *)data)[i] = v != v        ? 0
+                           : v >= 0x1p31 ? INT32_MAX
+                           : v < -0x1p31 ? INT32_MIN
+                                         : (int32_t)v;
+    break;
+  default: ((uint8_t *)data)[i] = v != 0; break;
+  }
+}
+
+bool ipro_dtype_convert(const void *in, ipro_dtype from, void *out, ipro_dtype to, int64_t count) {
+  if (!convertible(from) || !convertible(to)) return false;
+  for (int64_t i = 0; i < count; i++) {
+    if (from == IPRO_DTYPE_INT64) { /* int64 exactly, not through a double's 53 bits */
+      int64_t v = ((const int64_t *)in)[i];
+      if (to == IPRO_DTYPE_INT64)
+        ((int64_t *)out)[i] = v;
+      else if (to == IPRO_DTYPE_INT32)
+        ((int32_t *)out)[i] = (int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v);
+      else
+        store_double(out, to, i, (double)v);
+    } else {
+      store_double(out, to, i, element_as_double(in, from, i));
+    }
+  }
+  return true;
+}
+
+void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
+                         const ipro_shape *out_shape, size_t element) {
+  int64_t elements = ipro_shape_elements(out_shape);
+  int offset = out_shape->rank - in_shape->rank;
+  for (int64_t i = 0; i < elements; i++) {
+    int64_t rest = i, source = 0, stride = 1;
+    for (int d = out_shape->rank - 1; d >= 0; d--) {
+      int64_t at = rest % out_shape->dims[d];
+      rest /= out_shape->dims[d];
+      if (d < offset) continue;
+      int64_t in_dim = in_shape->dims[d - offset];
+      source += (in_dim == 1 ? 0 : at) * stride;
+      stride *= in_dim;
+    }
+    memcpy((char *)out + (size_t)i * element, (const char *)in + (size_t)source * element, element);
+  }
+}
+
 int64_t ipro_shape_elements(const ipro_shape *shape) {
   if (shape->rank < 0) return -1;
   int64_t count = 1;

@@ -89,6 +89,16 @@ ipro_status ipro_pad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) 
   return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
+/* Opset 18's axes input, a constant, as the attribute "axes". */
+static ipro_status take_axes_input(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  int64_t axes[IPRO_MAX_RANK];
+  int count = 0;
+  if (ipro_op_constant_ints(graph, node, 1, axes, IPRO_MAX_RANK, &count, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_op_drop_input(node, 1);
+  return ipro_op_put_ints(node, "axes", axes, count, err);
+}
+
 ipro_status ipro_reduce_mean_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   static const char *const known[] = {"axes:I", "keepdims:i", "noop_with_empty_axes:i", NULL};
   if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
@@ -97,11 +107,16 @@ ipro_status ipro_reduce_mean_normalize(ipro_graph *graph, ipro_node *node, ipro_
   if (graph->opset >= 18) {
     if (ipro_node_attr(node, "axes"))
       return ipro_op_fail(err, node, "axes is an input from opset 18 on, not an attribute");
-    if (ipro_node_input(graph, node, 1)) {
-      if (ipro_op_constant_ints(graph, node, 1, axes, IPRO_MAX_RANK, &count, err) != IPRO_OK)
-        return IPRO_ERROR;
-      ipro_op_drop_input(node, 1);
+    /* computed from constants (PyTorch's torch.export-based exporter reshapes a Constant):
+     * inference folds it, and takes it then */
+    const ipro_tensor *given = ipro_node_input(graph, node, 1);
+    if (given && !ipro_tensor_is_constant(given)) {
+      if (ipro_op_default_int(node, "keepdims", 1, err) != IPRO_OK) return IPRO_ERROR;
+      return ipro_op_default_int(node, "noop_with_empty_axes", 0, err);
     }
+    if (given && take_axes_input(graph, node, err) != IPRO_OK) return IPRO_ERROR;
+    const int64_t *taken = ipro_node_attr_ints(node, "axes", &count);
+    if (count) memcpy(axes, taken, sizeof(int64_t) * (size_t)count);
   } else {
     const int64_t *given = ipro_node_attr_ints(node, "axes", &count);
     if (count > IPRO_MAX_RANK) return ipro_op_fail(err, node, "too many axes");
@@ -119,10 +134,8 @@ ipro_status ipro_reduce_mean_infer(ipro_graph *graph, ipro_node *node, ipro_erro
   if (ipro_op_check_arity(graph, node, 1, 2, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
-  if (ipro_node_input(graph, node, 1))
-    return ipro_op_fail(err, node,
-                        "input 'axes' should have become an attribute (was the graph "
-                        "normalised?)");
+  if (ipro_node_input(graph, node, 1) && take_axes_input(graph, node, err) != IPRO_OK)
+    return IPRO_ERROR;
   int rank = x->shape.rank, count;
   const int64_t *given = ipro_node_attr_ints(node, "axes", &count);
   bool reduce[IPRO_MAX_RANK] = {false};

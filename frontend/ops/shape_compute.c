@@ -3,6 +3,7 @@
  * -> Reshape); inference folds each into a constant as soon as its inputs are known, with the
  * symbolic batch carried as the value IPRO_DIM_BATCH. Gather and Concat also work on float32
  * activations, where they are ordinary ops. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "op_helpers.h"
@@ -213,4 +214,78 @@ ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *
                         "float32, int64, int32, bool)",
                         value->name, ipro_dtype_name(value->dtype));
   return IPRO_OK;
+}
+
+/* ---- Expand and CastLike ----
+ * PyTorch's torch.export-based exporter builds a convolution's absent bias as
+ * Expand(CastLike(0.0, x), Shape(W)[0:1]): constants all the way, which fold here. On computed
+ * tensors they are ordinary ops (the reference kernels run them). */
+
+/* The most elements a folded Expand or CastLike may produce (a bias, a shape vector); beyond,
+ * the op runs instead. */
+#define MAX_FOLDED_ELEMENTS (1 << 20)
+
+/* Sets output 0 (dtype, shape) from input 0's data converted and broadcast: folded when input 0
+ * is a constant that training cannot change (a Constant's value, a folded one, an integer
+ * initializer; a real initializer is a parameter, trained through the op) and the result is
+ * small enough, else an activation. */
+static ipro_status fold_or_set(ipro_graph *graph, const ipro_node *node, const ipro_tensor *x,
+                               ipro_dtype dtype, const ipro_shape *shape, ipro_error *err) {
+  int64_t elements = ipro_shape_elements(shape);
+  bool symbolic = false;
+  for (int d = 0; d < shape->rank; d++)
+    symbolic |= ipro_dim_is_batch(shape->dims[d]);
+  bool trainable = x->kind == IPRO_TENSOR_INITIALIZER &&
+                   (x->dtype == IPRO_DTYPE_FLOAT || x->dtype == IPRO_DTYPE_DOUBLE);
+  if (!ipro_tensor_is_constant(x) || trainable || symbolic || elements > MAX_FOLDED_ELEMENTS)
+    return ipro_op_set_output(graph, node, 0, dtype, shape, err);
+  size_t element = ipro_dtype_size(dtype);
+  char *converted = malloc((size_t)(ipro_shape_elements(&x->shape) + 1) * element);
+  char *folded = malloc((size_t)(elements + 1) * element);
+  ipro_status status = IPRO_OK;
+  if (!converted || !folded)
+    status = ipro_op_out_of_memory(err, node);
+  else if (!ipro_dtype_convert(x->data, x->dtype, converted, dtype, ipro_shape_elements(&x->shape)))
+    status = ipro_op_fail(err, node, "%s to %s is not supported", ipro_dtype_name(x->dtype),
+                          ipro_dtype_name(dtype));
+  if (status == IPRO_OK) {
+    ipro_broadcast_copy(converted, &x->shape, folded, shape, element);
+    status =
+        ipro_op_fold_output(graph, node, 0, dtype, shape, folded, (size_t)elements * element, err);
+  }
+  free(converted);
+  free(folded);
+  return status;
+}
+
+ipro_status ipro_expand_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x, *target;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, ANY_DTYPE, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_INT64, &target, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_shape wanted = {.rank = 0};
+  if (ipro_op_constant_ints(graph, node, 1, wanted.dims, IPRO_MAX_RANK, &wanted.rank, err) !=
+      IPRO_OK)
+    return IPRO_ERROR;
+  ipro_shape shape;
+  if (ipro_op_broadcast(node, &x->shape, x->name, &wanted, target->name, &shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return fold_or_set(graph, node, x, x->dtype, &shape, err);
+}
+
+ipro_status ipro_cast_like_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"saturate:i", NULL}; /* float8 targets only */
+  return ipro_op_check_attributes(node, known, err);
+}
+
+ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  enum { CASTABLE = IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX | IPRO_DTYPES(IPRO_DTYPE_BOOL) };
+  ipro_tensor *x, *like;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, CASTABLE, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, CASTABLE, &like, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return fold_or_set(graph, node, x, like->dtype, &x->shape, err);
 }

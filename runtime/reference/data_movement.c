@@ -1,5 +1,6 @@
 /* Reference kernels of the ops that move data without arithmetic: the reshaping copies (Identity,
- * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant and Pad.
+ * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant, Pad, Expand
+ * and CastLike (a conversion of each element).
  * They work on any dtype of fixed size, element by element in bytes, because unfolded shape
  * computations bring int64 (and Gather int32 indices) next to the float32 activations. */
 #include <string.h>
@@ -266,5 +267,39 @@ IPRO_REFERENCE_KERNEL(ipro_reference_pad) {
     }
     memcpy(out + (size_t)i * size, from < 0 ? (const char *)value : in + (size_t)from * size, size);
   }
+  return IPRO_OK;
+}
+
+/* Y is X broadcast to Y's shape (numpy's rules). */
+IPRO_REFERENCE_KERNEL(ipro_reference_expand) {
+  (void)context;
+  ipro_shape x, y;
+  size_t size;
+  int64_t strides[IPRO_MAX_RANK];
+  if (ipro_reference_input_shape(graph, node, 0, &x, err) ||
+      ipro_reference_output_shape(graph, node, 0, &y, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, ipro_node_input(graph, node, 0)->dtype,
+                                  err) ||
+      element_size(graph, node, true, 0, &size, err) ||
+      ipro_reference_broadcast_strides(node, &x, &y, strides, err))
+    return IPRO_ERROR;
+  ipro_broadcast_copy(inputs[0], &x, outputs[0], &y, size);
+  return IPRO_OK;
+}
+
+/* Y is X converted to Y's dtype (the second input's), element by element. */
+IPRO_REFERENCE_KERNEL(ipro_reference_cast_like) {
+  (void)context;
+  ipro_shape x, y;
+  if (ipro_reference_input_shape(graph, node, 0, &x, err) ||
+      ipro_reference_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  if (!ipro_shape_equal(&x, &y))
+    return ipro_reference_fail(node, err, "the output's shape is not the input's");
+  ipro_dtype from = ipro_node_input(graph, node, 0)->dtype,
+             to = ipro_node_output(graph, node, 0)->dtype;
+  if (!ipro_dtype_convert(inputs[0], from, outputs[0], to, ipro_shape_elements(&x)))
+    return ipro_reference_fail(node, err, "%s to %s is not supported", ipro_dtype_name(from),
+                               ipro_dtype_name(to));
   return IPRO_OK;
 }

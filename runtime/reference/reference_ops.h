@@ -49,6 +49,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_copy); /* Identity, Flatten, Reshape, Squee
 IPRO_REFERENCE_KERNEL(ipro_reference_transpose);
 IPRO_REFERENCE_KERNEL(ipro_reference_concat);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather);
+IPRO_REFERENCE_KERNEL(ipro_reference_expand);
+IPRO_REFERENCE_KERNEL(ipro_reference_cast_like);
 IPRO_REFERENCE_KERNEL(ipro_reference_shape);
 IPRO_REFERENCE_KERNEL(ipro_reference_constant);
 IPRO_REFERENCE_KERNEL(ipro_reference_pad);

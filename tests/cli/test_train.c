@@ -136,6 +136,37 @@ static void failures(void) {
   }
 }
 
+/* Models from PyTorch's torch.export-based exporter (models/export_dynamo.py), the default of
+ * torch.onnx.export since PyTorch 2.9. With its defaults (cnn_dynamo_fmnist) the Dropout keeps
+ * ratio and training_mode as initializers that normalisation makes attributes, so no module holds
+ * them; with optimize=False (cnn_dynamo_bn_fmnist) the BatchNormalizations stay, in inference
+ * form, beside Expand/CastLike bias subgraphs and computed ReduceMean axes. Local training
+ * (K = 2), the test pass after each epoch and the export go through for both (the test pass once
+ * asked the trainer for the ratio and stopped after the first epoch; the second was refused for
+ * its Expand), and the written model evaluates to the last test pass's accuracy. */
+static void train_torch_export_model(const char *name) {
+  char arguments[2048], model[700];
+  snprintf(model, sizeof model, "%s/%s_trained.onnx", directory, name);
+  snprintf(arguments, sizeof arguments,
+           "train models/%s.onnx --data fashion-mnist --limit 256 --epochs 2 --batch 64 -K 2 "
+           "--test-limit 500 --out '%s'",
+           name, model);
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "train %s: exit status %d, stderr: %s", name, r.exit_status, r.err);
+  const char *final = strstr(r.out, "trained 2 epochs in ");
+  double trained = -1, evaluated = -2;
+  CHECK_MSG(final && sscanf(strstr(final, ": test accuracy"), ": test accuracy %lf", &trained) == 1,
+            "train %s: no final line: %s", name, r.out);
+  snprintf(arguments, sizeof arguments, "eval '%s' --data fashion-mnist --limit 500", model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && sscanf(r.out, "accuracy %lf", &evaluated) == 1,
+            "eval %s (trained): exit status %d, stdout: %s, stderr: %s", name, r.exit_status, r.out,
+            r.err);
+  CHECK_MSG(fabs(evaluated - trained) < 1e-9, "%s: test pass %.4f, eval of the written model %.4f",
+            name, trained, evaluated);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
@@ -143,6 +174,8 @@ int main(void) {
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   failures();
   train_then_eval();
+  train_torch_export_model("cnn_dynamo_fmnist");
+  train_torch_export_model("cnn_dynamo_bn_fmnist");
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

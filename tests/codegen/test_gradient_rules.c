@@ -527,6 +527,29 @@ static void reduce_mean_case(gradient_case *c) {
                      2);
 }
 
+/* X [2, 1, 3] broadcast to [2, 4, 3]: dX sums dY over the repeated axis. */
+static void expand_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 1, 3});
+  hand_int64_initializer(c->graph, "shape", 3, (int64_t[]){2, 4, 3});
+  hand_node(c->graph, "expand", "Expand", "X,shape", "Y");
+}
+
+/* X [3] to [2, 4, 3]: a rank-raising broadcast, and a parameter expanded too. */
+static void expand_rank_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 4, 3});
+  add_param(c, "B", 1, (int64_t[]){3}, false);
+  hand_int64_initializer(c->graph, "shape", 3, (int64_t[]){2, 4, 3});
+  hand_node(c->graph, "expand", "Expand", "B,shape", "E");
+  hand_node(c->graph, "mul", "Mul", "X,E", "Y");
+}
+
+/* CastLike to X's own type (float64): the gradient passes through. */
+static void cast_like_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){2, 3});
+  hand_initializer(c->graph, "like", IPRO_DTYPE_DOUBLE, 0, NULL, (double[]){0.0});
+  hand_node(c->graph, "cast", "CastLike", "X,like", "Y");
+}
+
 /* ---- the losses of the training program, with the gradient node training_graph.c pairs with
  * each ---- */
 
@@ -614,6 +637,9 @@ int main(void) {
       {"Resize (linear, half_pixel, 1.6)", resize_linear_case},
       {"Resize (linear, align_corners)", resize_align_case},
       {"ReduceMean", reduce_mean_case},
+      {"Expand", expand_case},
+      {"Expand (rank raised, parameter)", expand_rank_case},
+      {"CastLike", cast_like_case},
       {"SoftmaxCrossEntropyLoss", softmax_cross_entropy_case},
       {"ipro.BinaryCrossEntropy", binary_cross_entropy_case},
       {"ipro.SupConLoss (T = 0.07)", sup_con_paper_case},

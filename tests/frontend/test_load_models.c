@@ -1,7 +1,9 @@
 /* Every model in models/ loads, normalises and infers with the batch symbolic and concrete, and
  * its output is [batch, 10] logits as the export script declares. The expected parameter counts
- * are recomputed from the initializers the file holds (float tensors that are not BN running
- * statistics, found by the names PyTorch gives them), independently of the cost code's rule. */
+ * are recomputed from the initializers the file holds (float tensors named after a module, as
+ * PyTorch names its parameters, "stem.0.weight", that are not BN running statistics; an
+ * exporter's own constants, such as a Dropout's ratio, are "val_61"), independently of the cost
+ * code's rule. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +35,9 @@ static void check_model(const char *path) {
   int64_t params = 0, running = 0;
   for (int t = 0; t < graph->n_tensors; t++) {
     const ipro_tensor *tensor = &graph->tensors[t];
-    if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT) continue;
+    if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT ||
+        !strchr(tensor->name, '.'))
+      continue;
     int64_t elements = (int64_t)(tensor->data_bytes / 4);
     if (is_running_statistic(tensor->name))
       running += elements;

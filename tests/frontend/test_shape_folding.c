@@ -279,6 +279,59 @@ static void check_refusals(void) {
   CHECK_OK(one_node("Clip", "x,lo", NULL, &err), &err);
 }
 
+/* A convolution's absent bias as PyTorch's torch.export-based exporter writes it,
+ * Expand(CastLike(0.0, x), Shape(W)[0:1]), folds to a float constant [C_out] (ONNX spec: Expand
+ * broadcasts its input to the shape; CastLike converts to the second input's type); an Expand
+ * broadcasting [2, 1] int64 to [2, 3] repeats each row; on an activation or a parameter it is
+ * left to run. */
+static void check_expand_cast_like(void) {
+  ipro_graph *g = hand_graph(20);
+  hand_input(g, "x", 4, (int64_t[]){N, 2, 4, 4});
+  hand_initializer(g, "w", IPRO_DTYPE_FLOAT, 4, (int64_t[]){3, 2, 1, 1}, NULL);
+  /* a Constant node's value, as the loader leaves it */
+  int zero = hand_initializer(g, "zero", IPRO_DTYPE_DOUBLE, 0, NULL, (double[]){0.0});
+  g->tensors[zero].kind = IPRO_TENSOR_CONSTANT;
+  hand_int64_initializer(g, "one", 1, (int64_t[]){1});
+  hand_initializer(g, "column", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 1}, (int64_t[]){7, -5});
+  hand_int64_initializer(g, "wide", 2, (int64_t[]){2, 3});
+  ipro_node *shape = hand_node(g, "shape", "Shape", "w", "w_shape");
+  ipro_node_set_int(shape, "end", 1);
+  hand_node(g, "ones", "Expand", "w_shape,one", "bias_shape");
+  hand_node(g, "cast", "CastLike", "zero,x", "zero_like_x");
+  hand_node(g, "bias", "Expand", "zero_like_x,bias_shape", "b");
+  hand_node(g, "rows", "Expand", "column,wide", "repeated");
+  hand_node(g, "conv", "Conv", "x,w,b", "y");
+  hand_output(g, "y");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  const ipro_tensor *b = hand_tensor(g, "b");
+  CHECK(b->kind == IPRO_TENSOR_CONSTANT && b->dtype == IPRO_DTYPE_FLOAT &&
+        shape_is(b, 1, (int64_t[]){3}) && b->data_bytes == 3 * sizeof(float) &&
+        ((const float *)b->data)[0] == 0.0f && ((const float *)b->data)[2] == 0.0f);
+  CHECK(folded_ints_are(hand_tensor(g, "repeated"), 6, (int64_t[]){7, 7, 7, -5, -5, -5}));
+  CHECK(shape_is(hand_tensor(g, "repeated"), 2, (int64_t[]){2, 3}));
+  CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){N, 3, 4, 4}));
+  ipro_graph_free(g);
+
+  /* on a computed tensor, or a parameter (which training changes), Expand is an op that runs */
+  g = hand_graph(20);
+  hand_input(g, "x", 3, (int64_t[]){N, 1, 3});
+  hand_initializer(g, "p", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3}, NULL);
+  hand_int64_initializer(g, "wide", 3, (int64_t[]){1, 2, 3});
+  hand_node(g, "grow", "Expand", "x,wide", "y");
+  hand_node(g, "grow_p", "Expand", "p,wide", "q");
+  hand_node(g, "sum", "Add", "y,q", "z");
+  hand_output(g, "z");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  CHECK(hand_tensor(g, "y")->kind == IPRO_TENSOR_ACTIVATION &&
+        shape_is(hand_tensor(g, "y"), 3, (int64_t[]){N, 2, 3}));
+  CHECK(hand_tensor(g, "q")->kind == IPRO_TENSOR_ACTIVATION &&
+        shape_is(hand_tensor(g, "q"), 3, (int64_t[]){1, 2, 3}));
+  ipro_graph_free(g);
+}
+
 int main(void) {
   check_flatten_chain();
   check_batch_rules();
@@ -286,5 +339,6 @@ int main(void) {
   check_conv_transpose_output_shape();
   check_canonical_attributes();
   check_refusals();
+  check_expand_cast_like();
   return ipro_test_finish();
 }

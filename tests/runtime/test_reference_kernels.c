@@ -339,8 +339,42 @@ static void test_reference_backend_in_executor(void) {
   ipro_graph_free(graph);
 }
 
+/* ONNX's Expand example: [3, 1] of 1, 2, 3 to [2, 1, 6] repeats each value along the new last
+ * axis and the whole over the new first; CastLike float32 to int64 goes toward zero (2.7 -> 2,
+ * -2.7 -> -2) and to bool makes nonzero true. */
+static void test_expand_and_cast_like(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 1});
+  int shape = ipro_test_add_tensor(graph, "shape", IPRO_DTYPE_INT64, 1, (int64_t[]){3});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 3, (int64_t[]){2, 3, 6});
+  int n = add_node(graph, "Expand", 2, (int[]){x, shape}, 1, (int[]){y});
+  float xs[] = {1, 2, 3}, ys[36];
+  int64_t shapes[] = {2, 1, 6};
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs, shapes}, (void *[]){ys}, NULL, &err), &err);
+  for (int i = 0; i < 36; i++)
+    CHECK_MSG(ys[i] == (float)(i % 18 / 6 + 1), "Expand: y[%d] = %g", i, (double)ys[i]);
+
+  int r = ipro_test_add_tensor(graph, "r", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4});
+  int like = ipro_test_add_tensor(graph, "like", IPRO_DTYPE_INT64, 0, NULL);
+  int z = ipro_test_add_tensor(graph, "z", IPRO_DTYPE_INT64, 1, (int64_t[]){4});
+  int like_bool = ipro_test_add_tensor(graph, "like_bool", IPRO_DTYPE_BOOL, 0, NULL);
+  int b = ipro_test_add_tensor(graph, "b", IPRO_DTYPE_BOOL, 1, (int64_t[]){4});
+  int to_int = add_node(graph, "CastLike", 2, (int[]){r, like}, 1, (int[]){z});
+  int to_bool = add_node(graph, "CastLike", 2, (int[]){r, like_bool}, 1, (int[]){b});
+  float rs[] = {2.7f, -2.7f, 0.0f, 5.0f};
+  int64_t zs[4], unused = 0;
+  uint8_t bs[4];
+  CHECK_OK(run_kernel(graph, to_int, (void *[]){rs, &unused}, (void *[]){zs}, NULL, &err), &err);
+  CHECK(zs[0] == 2 && zs[1] == -2 && zs[2] == 0 && zs[3] == 5);
+  CHECK_OK(run_kernel(graph, to_bool, (void *[]){rs, &unused}, (void *[]){bs}, NULL, &err), &err);
+  CHECK(bs[0] == 1 && bs[1] == 1 && bs[2] == 0 && bs[3] == 1);
+  ipro_graph_free(graph);
+}
+
 int main(void) {
   test_every_op_has_a_kernel();
+  test_expand_and_cast_like();
   test_conv_1d();
   test_conv_grouped_dilated();
   test_max_pool_indices();

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Export one small CNN twice as a user of PyTorch 2.9 or later would: with the default exporter
+of torch.onnx.export (torch.export based, "dynamo"), a dynamic batch, the weights written inside
+the file. Unlike export_models.py's files (the TorchScript exporter in training form), this
+exporter writes BatchNormalization in inference form:
+- cnn_dynamo_fmnist.onnx: everything else at its defaults; the exporter's optimisation folds each
+  BatchNormalization into its convolution (the network infopro gets has none), and Dropout keeps
+  its ratio and training_mode as initializers;
+- cnn_dynamo_bn_fmnist.onnx: optimize=False, what the README recommends: the BatchNormalizations
+  stay (infopro trains them in training form and writes their running statistics back), each
+  absent convolution bias is built as Expand(CastLike(0.0, x), Shape(W)[0:1]) and ReduceMean's
+  axes as a Reshape of a Constant, which infopro folds.
+The tests train and run them like any bundled model.
+
+Developer tool, run from the repository root with a Python that has torch (2.9 or later) and
+onnxscript from PyPI (Debian's python3-torch is older and has no such exporter):
+
+    python3 models/export_dynamo.py
+
+Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
+model's output in eval mode, computed by PyTorch) for both."""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from export_models import (  # noqa: E402
+    GOLDEN_DIR, forward_input, randomize_bn, setup_determinism, write_ipgd)
+
+EXPORTS = {"cnn_dynamo_fmnist": {}, "cnn_dynamo_bn_fmnist": {"optimize": False}}
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU())
+        self.block1 = Block(16, 16, 1)
+        self.block2 = Block(16, 32, 2)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.drop = nn.Dropout(0.1)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.pool(self.block2(self.block1(self.stem(x))))
+        return self.fc(self.drop(x.view(x.size(0), -1)))
+
+
+def main():
+    setup_determinism()
+    for name, options in EXPORTS.items():
+        torch.manual_seed(1100)
+        model = SmallCNN()
+        randomize_bn(model, 2100)
+        x = forward_input((1, 28, 28))
+        model.eval()
+        with torch.no_grad():
+            logits = model(x)
+        path = os.path.join(HERE, name + ".onnx")
+        model.train()
+        torch.onnx.export(model, (torch.rand(2, 1, 28, 28),), path, input_names=["input"],
+                          output_names=["logits"],
+                          dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                          external_data=False, **options)
+        write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+                   [("input", x.numpy()), ("logits", logits.numpy())])
+        print("%s: %d bytes, torch %s, logits[0,:3] = %s" % (
+            path, os.path.getsize(path), torch.__version__, logits[0, :3].tolist()))
+
+
+if __name__ == "__main__":
+    main()
