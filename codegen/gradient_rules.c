@@ -317,7 +317,7 @@ RULE(expand_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
-/* dX: dY converted back to X's dtype (only real inputs ask for one). */
+/* Cast and CastLike. dX: dY converted back to X's dtype (only real inputs ask for one). */
 RULE(cast_like_gradient) {
   (void)wanted;
   ipro_dtype from = input_tensor(ad, n, 0)->dtype;
@@ -444,6 +444,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_MEAN] = reduce_mean_gradient,
     [IPRO_OP_EXPAND] = expand_gradient,
     [IPRO_OP_CAST_LIKE] = cast_like_gradient,
+    [IPRO_OP_CAST] = cast_like_gradient,
 };
 
 const ipro_gradient_rule *ipro_gradient_rules(void) { return rules; }

@@ -45,7 +45,8 @@
   X(SOFTMAX_CROSS_ENTROPY_LOSS, "SoftmaxCrossEntropyLoss")                                         \
   X(NEGATIVE_LOG_LIKELIHOOD_LOSS, "NegativeLogLikelihoodLoss")                                     \
   X(EXPAND, "Expand")                                                                              \
-  X(CAST_LIKE, "CastLike")
+  X(CAST_LIKE, "CastLike")                                                                         \
+  X(CAST, "Cast")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

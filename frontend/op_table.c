@@ -107,6 +107,7 @@ static const ipro_op_info rows[] = {
     [IPRO_OP_EXPAND] = {name_EXPAND, NO_ATTRIBUTES, ipro_expand_infer, ZERO, 0, 0, NULL, false},
     [IPRO_OP_CAST_LIKE] = {name_CAST_LIKE, ipro_cast_like_normalize, ipro_cast_like_infer, ZERO, 0,
                            0, NULL, false},
+    [IPRO_OP_CAST] = {name_CAST, ipro_cast_normalize, ipro_cast_infer, ZERO, 0, 0, NULL, false},
     /* internal ops (codegen/internal_ops.md): built by autodiff, never differentiated */
     [IPRO_OP_CONV_GRAD_INPUT] = {name_CONV_GRAD_INPUT, NULL, ipro_shape_from_attribute_infer,
                                  ipro_training_op_flops, 0, 0, NULL, false},

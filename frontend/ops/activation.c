@@ -54,7 +54,9 @@ ipro_status ipro_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
   if (ipro_op_check_arity(graph, node, 1, node->op == IPRO_OP_CLIP ? 3 : 1, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
-  /* Clip's bounds given at run time: one value each, of X's dtype. */
+  /* Clip's bounds given at run time: one value each, of X's dtype. One computed from constants
+   * (PyTorch's torch.export-based exporter: CastLike(Constant, X)) is folded by now and becomes
+   * the attribute, as a constant input does at normalisation. */
   for (int i = 1; i < node->n_inputs; i++) {
     ipro_tensor *bound;
     if (node->inputs[i] < 0) continue;
@@ -64,6 +66,13 @@ ipro_status ipro_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
       char shape[128];
       return ipro_op_fail(err, node, "bound '%s' has shape %s; one value is required", bound->name,
                           ipro_shape_format(&bound->shape, shape, sizeof shape));
+    }
+    float value;
+    if (bound->kind == IPRO_TENSOR_CONSTANT && ipro_tensor_is_constant(bound)) {
+      if (ipro_op_constant_float(graph, node, i, &value, err) != IPRO_OK ||
+          ipro_op_put_float(node, i == 1 ? "min" : "max", value, err) != IPRO_OK)
+        return IPRO_ERROR;
+      ipro_op_drop_input(node, i);
     }
   }
   return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);

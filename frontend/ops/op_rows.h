@@ -75,6 +75,8 @@ ipro_status ipro_concat_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
 ipro_status ipro_expand_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_cast_like_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_cast_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_cast_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_identity_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_constant_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -216,7 +216,7 @@ ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *
   return IPRO_OK;
 }
 
-/* ---- Expand and CastLike ----
+/* ---- Expand, CastLike and Cast ----
  * PyTorch's torch.export-based exporter builds a convolution's absent bias as
  * Expand(CastLike(0.0, x), Shape(W)[0:1]): constants all the way, which fold here. On computed
  * tensors they are ordinary ops (the reference kernels run them). */
@@ -280,8 +280,31 @@ ipro_status ipro_cast_like_normalize(ipro_graph *graph, ipro_node *node, ipro_er
   return ipro_op_check_attributes(node, known, err);
 }
 
+/* The dtypes Cast and CastLike convert between (ipro_dtype_convert). */
+#define CASTABLE (IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX | IPRO_DTYPES(IPRO_DTYPE_BOOL))
+
+ipro_status ipro_cast_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"to:i", "saturate:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  if (!ipro_node_attr(node, "to")) return ipro_op_fail(err, node, "attribute 'to' is required");
+  return IPRO_OK;
+}
+
+ipro_status ipro_cast_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, CASTABLE, &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t to = ipro_node_attr_int(node, "to", 0);
+  if (to <= 0 || to >= 32 || !(CASTABLE & IPRO_DTYPES(to)))
+    return ipro_op_fail(
+        err, node, "a cast to %s is not supported (float32, float64, int64, int32, bool are)",
+        to > 0 && to < IPRO_DTYPE_COUNT_ ? ipro_dtype_name((ipro_dtype)to) : "an unknown type");
+  return fold_or_set(graph, node, x, (ipro_dtype)to, &x->shape, err);
+}
+
 ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
-  enum { CASTABLE = IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX | IPRO_DTYPES(IPRO_DTYPE_BOOL) };
   ipro_tensor *x, *like;
   if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, CASTABLE, &x, err) != IPRO_OK ||

@@ -1,6 +1,6 @@
 /* Reference kernels of the ops that move data without arithmetic: the reshaping copies (Identity,
  * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant, Pad, Expand
- * and CastLike (a conversion of each element).
+ * CastLike and Cast (a conversion of each element).
  * They work on any dtype of fixed size, element by element in bytes, because unfolded shape
  * computations bring int64 (and Gather int32 indices) next to the float32 activations. */
 #include <string.h>
@@ -287,7 +287,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_expand) {
   return IPRO_OK;
 }
 
-/* Y is X converted to Y's dtype (the second input's), element by element. */
+/* Y is X converted to Y's dtype (CastLike: the second input's; Cast: its `to`), element by
+ * element. */
 IPRO_REFERENCE_KERNEL(ipro_reference_cast_like) {
   (void)context;
   ipro_shape x, y;

@@ -104,6 +104,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS] = in_double_negative_log_likelihood_loss,
     [IPRO_OP_EXPAND] = ipro_reference_expand,
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
+    [IPRO_OP_CAST] = ipro_reference_cast_like, /* the output's dtype says which */
     /* The internal ops of the training program (codegen/internal_ops.md). ConvGradInput is a
      * transposed convolution of dY with the same weight (conv_backward.c). */
     [IPRO_OP_CONV_GRAD_INPUT] = in_double_conv_grad_input,

@@ -279,7 +279,8 @@ static void check_refusals(void) {
   CHECK_OK(one_node("Clip", "x,lo", NULL, &err), &err);
 }
 
-/* A convolution's absent bias as PyTorch's torch.export-based exporter writes it,
+/* A convolution's absent bias as PyTorch's torch.export-based exporter writes it (a
+ * Constant's value is kind CONSTANT, as the loader leaves it),
  * Expand(CastLike(0.0, x), Shape(W)[0:1]), folds to a float constant [C_out] (ONNX spec: Expand
  * broadcasts its input to the shape; CastLike converts to the second input's type); an Expand
  * broadcasting [2, 1] int64 to [2, 3] repeats each row; on an activation or a parameter it is
@@ -329,6 +330,29 @@ static void check_expand_cast_like(void) {
         shape_is(hand_tensor(g, "y"), 3, (int64_t[]){N, 2, 3}));
   CHECK(hand_tensor(g, "q")->kind == IPRO_TENSOR_ACTIVATION &&
         shape_is(hand_tensor(g, "q"), 3, (int64_t[]){1, 2, 3}));
+  ipro_graph_free(g);
+
+  /* ReLU6 as that exporter writes it: Clip(x, CastLike(0.0, x), CastLike(6.0, x)); the bounds
+   * fold and become Clip's attributes (training reads them there); Cast(to int64) of a constant
+   * folds toward zero */
+  g = hand_graph(20);
+  hand_input(g, "x", 2, (int64_t[]){N, 3});
+  int low = hand_initializer(g, "low", IPRO_DTYPE_DOUBLE, 0, NULL, (double[]){0.0});
+  int high = hand_initializer(g, "high", IPRO_DTYPE_DOUBLE, 0, NULL, (double[]){6.0});
+  int real =
+      hand_initializer(g, "real", IPRO_DTYPE_FLOAT, 1, (int64_t[]){2}, (float[]){2.7f, -2.7f});
+  g->tensors[low].kind = g->tensors[high].kind = g->tensors[real].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(g, "low_like", "CastLike", "low,x", "low_x");
+  hand_node(g, "high_like", "CastLike", "high,x", "high_x");
+  const ipro_node *clip = hand_node(g, "relu6", "Clip", "x,low_x,high_x", "y");
+  ipro_node_set_int(hand_node(g, "truncate", "Cast", "real", "whole"), "to", IPRO_DTYPE_INT64);
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  CHECK(ipro_node_attr_float(clip, "min", -1) == 0.0f &&
+        ipro_node_attr_float(clip, "max", -1) == 6.0f);
+  CHECK(!ipro_node_input(g, clip, 1) && !ipro_node_input(g, clip, 2));
+  CHECK(folded_ints_are(hand_tensor(g, "whole"), 2, (int64_t[]){2, -2}));
   ipro_graph_free(g);
 }
 
