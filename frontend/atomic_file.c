@@ -17,42 +17,77 @@ static int fchmod_default(const char *path) {
   return chmod(path, 0666 & ~mask);
 }
 
-ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t size,
-                                   ipro_error *err) {
+struct ipro_atomic_file {
+  int fd;
+  int failure; /* the first errno of a write, 0 while none failed */
+  char *path, *temporary;
+};
+
+ipro_status ipro_atomic_file_open(const char *path, ipro_atomic_file **out, ipro_error *err) {
+  *out = NULL;
   size_t length = strlen(path);
-  char *temporary = malloc(length + 16);
-  if (!temporary) return ipro_error_set(err, "out of memory writing '%s'", path);
-  snprintf(temporary, length + 16, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(temporary);
-  if (fd < 0) {
+  ipro_atomic_file *f = calloc(1, sizeof *f);
+  if (f) f->temporary = malloc(length + 16);
+  if (f) f->path = strdup(path);
+  if (!f || !f->temporary || !f->path) {
+    if (f) free(f->temporary), free(f->path);
+    free(f);
+    return ipro_error_set(err, "out of memory writing '%s'", path);
+  }
+  snprintf(f->temporary, length + 16, "%s.tmp.XXXXXX", path);
+  f->fd = mkstemp(f->temporary);
+  if (f->fd < 0) {
     ipro_status s = ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
-    free(temporary);
+    free(f->temporary);
+    free(f->path);
+    free(f);
     return s;
   }
+  *out = f;
+  return IPRO_OK;
+}
+
+void ipro_atomic_file_write(ipro_atomic_file *f, const void *bytes, size_t size) {
   const unsigned char *cursor = bytes;
-  size_t left = size;
-  int failure = 0;
-  while (left > 0 && !failure) {
-    ssize_t written = write(fd, cursor, left);
+  while (size > 0 && !f->failure) {
+    ssize_t written = write(f->fd, cursor, size);
     if (written < 0 && errno == EINTR) continue;
     if (written <= 0) {
-      failure = errno ? errno : EIO;
+      f->failure = written < 0 && errno ? errno : EIO;
       break;
     }
     cursor += written;
-    left -= (size_t)written;
+    size -= (size_t)written;
   }
-  if (!failure && fsync(fd) != 0) failure = errno;
-  if (close(fd) != 0 && !failure) failure = errno;
-  if (!failure && fchmod_default(temporary) != 0) failure = errno;
-  if (!failure && rename(temporary, path) != 0) failure = errno;
+}
+
+static void release(ipro_atomic_file *f) {
+  free(f->temporary);
+  free(f->path);
+  free(f);
+}
+
+ipro_status ipro_atomic_file_commit(ipro_atomic_file *f, ipro_error *err) {
+  int failure = f->failure;
+  if (!failure && fsync(f->fd) != 0) failure = errno;
+  if (close(f->fd) != 0 && !failure) failure = errno;
+  if (!failure && fchmod_default(f->temporary) != 0) failure = errno;
+  if (!failure && rename(f->temporary, f->path) != 0) failure = errno;
+  ipro_status status = IPRO_OK;
   if (failure) {
-    unlink(temporary);
-    free(temporary);
-    return ipro_error_set(err, "cannot write '%s': %s", path, strerror(failure));
+    unlink(f->temporary);
+    status = ipro_error_set(err, "cannot write '%s': %s", f->path, strerror(failure));
   }
-  free(temporary);
-  return IPRO_OK;
+  release(f);
+  return status;
+}
+
+ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t size,
+                                   ipro_error *err) {
+  ipro_atomic_file *file;
+  if (ipro_atomic_file_open(path, &file, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_atomic_file_write(file, bytes, size);
+  return ipro_atomic_file_commit(file, err);
 }
 
 ipro_status ipro_check_writable(const char *path, ipro_error *err) {

@@ -1,9 +1,11 @@
 /* Writing trained weights back into an ONNX file: the source ModelProto is decoded again with
- * protobuf-c, the data of each float initializer is replaced by the value a callback supplies,
- * and the model is packed and written atomically (atomic_file.h). Everything else — nodes,
- * attributes, graph inputs and outputs, metadata, the initializers the callback leaves alone,
- * fields infopro does not know — is re-encoded from the decoded message unchanged, so the result
- * is the source model with new weights and loads wherever the source loaded.
+ * protobuf-c, the data of each float initializer is replaced by the value a callback supplies
+ * (in the decoded message's own storage where it has one), and the model is packed straight into
+ * a file written atomically (atomic_file.h): besides the decoded model, the export holds only a
+ * 64 KiB staging area. Everything else — nodes, attributes, graph inputs and outputs, metadata,
+ * the initializers the callback leaves alone, fields infopro does not know — is re-encoded from
+ * the decoded message unchanged, so the result is the source model with new weights and loads
+ * wherever the source loaded.
  *
  * A replaced initializer keeps its name, dims and data type; its data is stored as raw_data
  * (little-endian float32, what ONNX's raw_data means on every platform infopro runs on), and
@@ -31,8 +33,9 @@
 
 /* value_of is called once per float initializer of the main graph, in file order, with its name,
  * dtype (IPRO_DTYPE_FLOAT), dims and rank as the file declares them, and a buffer of `bytes`
- * bytes (the element count times 4). It returns IPRO_OK after filling out with the new value,
- * IPRO_EXPORT_KEEP to leave that initializer alone, or IPRO_ERROR with err set, which stops the
+ * bytes (the element count times 4), which may be where the decoded model holds the current
+ * value. It returns IPRO_OK after filling out with the new value, IPRO_EXPORT_KEEP, before
+ * writing anything, to leave that initializer alone, or IPRO_ERROR with err set, which stops the
  * export (nothing is written). destination may equal source_model. */
 typedef ipro_status (*ipro_export_value_fn)(void *context, const char *name, ipro_dtype dtype,
                                             const int64_t *dims, int rank, void *out, size_t bytes,
