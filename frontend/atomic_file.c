@@ -82,6 +82,12 @@ ipro_status ipro_atomic_file_commit(ipro_atomic_file *f, ipro_error *err) {
   return status;
 }
 
+void ipro_atomic_file_abandon(ipro_atomic_file *f) {
+  close(f->fd);
+  unlink(f->temporary);
+  release(f);
+}
+
 ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t size,
                                    ipro_error *err) {
   ipro_atomic_file *file;

@@ -14,12 +14,13 @@ ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t s
 
 /* The same, written piece by piece (a serialiser that streams, so that the whole file is never
  * held in memory): open, write any number of times (a failure is kept and reported by commit),
- * then commit, which flushes and renames (or, after a failure, removes the temporary) and frees
- * the file. */
+ * then commit, which flushes and renames (or, after a failure, removes the temporary), or
+ * abandon, which removes the temporary and leaves the target as it was; either frees the file. */
 typedef struct ipro_atomic_file ipro_atomic_file;
 ipro_status ipro_atomic_file_open(const char *path, ipro_atomic_file **out, ipro_error *err);
 void ipro_atomic_file_write(ipro_atomic_file *file, const void *bytes, size_t size);
 ipro_status ipro_atomic_file_commit(ipro_atomic_file *file, ipro_error *err);
+void ipro_atomic_file_abandon(ipro_atomic_file *file);
 /* Proves that ipro_write_file_atomic(path, ...) could write: creates and removes the temporary
  * file it would create, so that a read-only folder or a file system that takes no files (/proc)
  * is reported before hours of work rather than after. */

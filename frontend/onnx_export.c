@@ -153,20 +153,26 @@ static ipro_status write_model(Onnx__ModelProto *model, const ipro_export_reques
                                        onnx__model_proto__get_packed_size(model), r->inline_limit);
   char side_name[1024], side_path[4096];
   side_file_names(r->destination, side_name, sizeof side_name, side_path, sizeof side_path);
-  uint8_t *side = NULL;
+  ipro_atomic_file *side = NULL;
   size_t side_size = 0;
-  if (external && ipro_onnx_externalize(model->graph, r->source_model, side_name, log, &side,
-                                        &side_size, err) != IPRO_OK)
-    return IPRO_ERROR;
-  size_t packed_size = onnx__model_proto__get_packed_size(model);
   ipro_status status = IPRO_OK;
-  if (packed_size > IPRO_EXPORT_INLINE_LIMIT)
+  if (external) {
+    status = ipro_atomic_file_open(side_path, &side, err);
+    if (status == IPRO_OK)
+      status = ipro_onnx_externalize(model->graph, r->source_model, side_name, side, log,
+                                     &side_size, err);
+  }
+  size_t packed_size = onnx__model_proto__get_packed_size(model);
+  if (status == IPRO_OK && packed_size > IPRO_EXPORT_INLINE_LIMIT)
     status = ipro_error_set(err,
                             "'%s' would be %zu bytes even with its weights outside, past "
                             "protobuf's 2 GB limit",
                             r->destination, packed_size);
-  if (status == IPRO_OK && side) status = ipro_write_file_atomic(side_path, side, side_size, err);
-  free(side);
+  /* the side file first, so that the model never names data that is not there yet */
+  if (side && (status != IPRO_OK || side_size == 0))
+    ipro_atomic_file_abandon(side);
+  else if (side)
+    status = ipro_atomic_file_commit(side, err);
   if (status == IPRO_OK) status = pack_to_file(model, r->destination, err);
   if (r->wrote_side_file) *r->wrote_side_file = status == IPRO_OK && side_size > 0;
   return status;

@@ -57,28 +57,19 @@ ipro_status ipro_onnx_side_files(const char *model_path, char (*locations)[512],
   return status;
 }
 
+/* The side file as it is written: its bytes so far. */
 typedef struct {
-  uint8_t *bytes;
-  size_t size, capacity;
-} side_buffer;
+  ipro_atomic_file *file;
+  size_t size;
+} side_writer;
 
-static ipro_status append(side_buffer *b, const void *data, size_t size, size_t *offset,
-                          ipro_error *err) {
-  size_t start = (b->size + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
-  if (start + size > b->capacity) {
-    size_t capacity = b->capacity ? b->capacity : 1 << 20;
-    while (capacity < start + size)
-      capacity *= 2;
-    uint8_t *grown = realloc(b->bytes, capacity);
-    if (!grown)
-      return ipro_error_set(err, "out of memory for %zu bytes of external data", capacity);
-    b->bytes = grown, b->capacity = capacity;
-  }
-  memset(b->bytes + b->size, 0, start - b->size);
-  memcpy(b->bytes + start, data, size);
-  b->size = start + size;
+static void append(side_writer *w, const void *data, size_t size, size_t *offset) {
+  static const uint8_t padding[ALIGNMENT];
+  size_t start = (w->size + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+  ipro_atomic_file_write(w->file, padding, start - w->size);
+  ipro_atomic_file_write(w->file, data, size);
+  w->size = start + size;
   *offset = start;
-  return IPRO_OK;
 }
 
 static Onnx__StringStringEntryProto *entry(ipro_proto_edits *log, const char *key,
@@ -118,35 +109,30 @@ static ipro_status point_external(Onnx__TensorProto *proto, const char *side_nam
 }
 
 ipro_status ipro_onnx_externalize(Onnx__GraphProto *graph, const char *source_model,
-                                  const char *side_name, ipro_proto_edits *log, uint8_t **side,
-                                  size_t *side_size, ipro_error *err) {
-  side_buffer buffer = {0};
+                                  const char *side_name, ipro_atomic_file *side,
+                                  ipro_proto_edits *log, size_t *side_size, ipro_error *err) {
+  side_writer writer = {.file = side};
   ipro_status status = IPRO_OK;
   for (size_t i = 0; i < graph->n_initializer && status == IPRO_OK; i++) {
     Onnx__TensorProto *proto = graph->initializer[i];
     bool external = proto->has_data_location &&
                     proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     size_t offset = 0, length = 0;
-    if (external) {
+    if (external) { /* one tensor at a time: read, written, let go */
       ipro_tensor tensor = {0};
       status = ipro_onnx_decode_tensor(proto, source_model, &tensor, err);
-      if (status == IPRO_OK) status = append(&buffer, tensor.data, tensor.data_bytes, &offset, err);
+      if (status == IPRO_OK) append(&writer, tensor.data, tensor.data_bytes, &offset);
       length = tensor.data_bytes;
       free(tensor.data);
       if (status != IPRO_OK) ipro_error_prefix(err, "%s", source_model);
     } else if (proto->has_raw_data && proto->raw_data.len >= IPRO_EXTERNAL_DATA_THRESHOLD) {
-      status = append(&buffer, proto->raw_data.data, proto->raw_data.len, &offset, err);
+      append(&writer, proto->raw_data.data, proto->raw_data.len, &offset);
       length = proto->raw_data.len;
     } else {
       continue;
     }
     if (status == IPRO_OK) status = point_external(proto, side_name, offset, length, log, err);
   }
-  if (status != IPRO_OK) {
-    free(buffer.bytes);
-    return status;
-  }
-  *side = buffer.bytes;
-  *side_size = buffer.size;
-  return IPRO_OK;
+  *side_size = writer.size;
+  return status;
 }

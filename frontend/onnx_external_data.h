@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic_file.h"
 #include "onnx_decode.h"
 #include "proto_edits.h"
 
@@ -18,12 +19,14 @@
 /* True when any initializer of graph keeps its data in an external file. */
 bool ipro_onnx_uses_external_data(const Onnx__GraphProto *graph);
 
-/* Moves into *side (malloc'd, *side_size bytes) the data of every initializer that is external
- * (read from beside source_model) or holds at least IPRO_EXTERNAL_DATA_THRESHOLD bytes of
- * raw_data, and points each at location side_name with its offset and length. The edits go into
- * log (undone before the message is freed). */
+/* Writes into side (a file being written atomically, its first byte the side file's) the data of
+ * every initializer that is external (read from beside source_model, one at a time) or holds at
+ * least IPRO_EXTERNAL_DATA_THRESHOLD bytes of raw_data, each at a 64-byte aligned offset, and
+ * points each at location side_name with its offset and length; *side_size: the bytes written.
+ * The edits go into log (undone before the message is freed). A write that fails is reported by
+ * the file's commit. */
 ipro_status ipro_onnx_externalize(Onnx__GraphProto *graph, const char *source_model,
-                                  const char *side_name, ipro_proto_edits *log, uint8_t **side,
-                                  size_t *side_size, ipro_error *err);
+                                  const char *side_name, ipro_atomic_file *side,
+                                  ipro_proto_edits *log, size_t *side_size, ipro_error *err);
 
 #endif

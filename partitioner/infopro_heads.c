@@ -14,6 +14,7 @@ typedef struct {
   uint64_t random_state;
   ipro_start_values *start; /* what was drawn, and the normalisation's constants */
   ipro_error *err;
+  bool undrawn; /* ipro_head_options' */
   bool failed;
 } head_builder;
 
@@ -63,18 +64,20 @@ static int weights(head_builder *b, const char *name, ipro_tensor_kind kind, int
   int64_t count = 1;
   for (int d = 0; d < rank; d++)
     count *= dims[d];
-  float *data = malloc(sizeof(float) * (size_t)count);
+  ipro_tensor *x = &b->graph->tensors[t];
+  x->data_bytes = sizeof(float) * (size_t)count;
+  if (bound > 0) record_draw(b, t, bound);
+  if (bound > 0 && b->undrawn) return t;
+  float *data = malloc(x->data_bytes ? x->data_bytes : 1); /* drawn in place: no copy */
   if (!data) {
+    x->data_bytes = 0;
     fail(b, name);
     return -1;
   }
   for (int64_t i = 0; i < count; i++)
     data[i] = bound > 0 ? ipro_draw_uniform(&b->random_state, bound) : constant;
-  if (bound > 0) record_draw(b, t, bound);
-  if (ipro_tensor_set_data(&b->graph->tensors[t], data, sizeof(float) * (size_t)count, b->err) !=
-      IPRO_OK)
-    b->failed = true;
-  free(data);
+  free(x->data);
+  x->data = data;
   return t;
 }
 
@@ -311,8 +314,12 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
                           ht->name, ht->shape.rank);
   int64_t channels = ht->shape.dims[1];
   *start = (ipro_start_values){.mean = -1, .std = -1};
-  head_builder b = {
-      .graph = module, .prefix = prefix, .random_state = options->seed, .start = start, .err = err};
+  head_builder b = {.graph = module,
+                    .prefix = prefix,
+                    .random_state = options->seed,
+                    .start = start,
+                    .err = err,
+                    .undrawn = options->undrawn};
   if (image < 0 && options->reconstruction_weight != 0) {
     image = tensor(&b, "image", IPRO_TENSOR_ACTIVATION, 4, image_shape->dims);
     if (image < 0) return IPRO_ERROR;

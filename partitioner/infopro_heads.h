@@ -51,6 +51,11 @@ typedef struct {
   int image_channels;
   float mean[4], std[4]; /* the dataset normalisation of the image, per channel */
   uint64_t seed;
+  /* The drawn weights get their sizes and a place among the start values but no values and no
+   * memory: for costing, which plans a module's program and never runs it (a cut at a pooled
+   * feature vector of a 224×224 network has a decoder of 512 × 150,528 weights, 308 MB that the
+   * split search drew and copied for every such candidate). */
+  bool undrawn;
 } ipro_head_options;
 
 /* Parses "0c1f", "0c2f", "1c1f", "1c2f", "2c2f" (any n in 0..3, m in 1..3) into options. */
