@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "frontend/atomic_file.h"
 #include "local_options.h"
+#include "partitioner/infopro_heads.h"
 #include "training_split.h"
 
 static const char usage_head[] =
@@ -280,6 +281,8 @@ int ipro_cli_plan(int argc, char **argv) {
                             "logits); the model has %d and %d",
                             path, network->n_inputs, network->n_outputs);
   if (status == IPRO_OK) status = ipro_graph_cost_compute(network, &cost, &err);
+  if (status == IPRO_OK)
+    cost.n_cut_points = ipro_heads_attachable_cuts(network, cost.cut_points, cost.n_cut_points);
   if (status == IPRO_OK) {
     /* The heads read the image and predict the classes: their sizes come from the model. The
      * dataset's normalisation changes no byte, so it stays the identity. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "frontend/cost.h"
+#include "partitioner/infopro_heads.h"
 #include "partitioner/plan.h"
 
 void ipro_cli_print_calibration(const ipro_module_costing *costing) {
@@ -31,6 +32,8 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   ipro_graph_cost cost = {0};
   ipro_status status = ipro_graph_cost_compute(network, &cost, err);
   ipro_module_costing *costing = NULL;
+  if (status == IPRO_OK)
+    cost.n_cut_points = ipro_heads_attachable_cuts(network, cost.cut_points, cost.n_cut_points);
   if (status == IPRO_OK)
     status = ipro_module_costing_create_on(network, cost.cut_points, cost.n_cut_points, settings,
                                            device, reference, &costing, err);

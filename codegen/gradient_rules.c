@@ -117,6 +117,26 @@ RULE(batch_normalization_gradient) {
   return IPRO_OK;
 }
 
+/* dX, dScale, dB from ipro.LayerNormGrad(dY, X, Scale), which recomputes each row's statistics. */
+RULE(layer_normalization_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
+  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  int inputs[3] = {dy[0], input_index(ad, n, 0), input_index(ad, n, 1)}, outputs[3];
+  /* emitting may move the node array: no forward node pointer is used after this */
+  int e = ipro_autodiff_emit(ad, n, IPRO_OP_LAYER_NORM_GRAD, inputs, 3, 3, outputs, false, err);
+  if (e < 0) return IPRO_ERROR;
+  ipro_node *grad = &ipro_autodiff_graph(ad)->nodes[e];
+  if (ipro_node_set_float(grad, "epsilon", epsilon) != IPRO_OK ||
+      ipro_node_set_int(grad, "axis", axis) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  dx[0] = outputs[0];
+  dx[1] = outputs[1];
+  dx[2] = outputs[2];
+  return IPRO_OK;
+}
+
 /* Relu, Sigmoid and Tanh differentiate through their output, the others through their input
  * (the op table's saved masks say which, and this keeps the two in step). */
 RULE(unary_gradient) {
@@ -271,23 +291,53 @@ RULE(gemm_gradient) {
 }
 
 /* MatMul of two matrices: dA = dY·Bᵀ, dB = Aᵀ·dY (higher ranks are not differentiated yet). */
+/* B transposed (its two dimensions swapped), for the products below. */
+static int transposed(ipro_autodiff *ad, int n, int tensor, ipro_error *err) {
+  int e, t = emit1(ad, n, IPRO_OP_TRANSPOSE, &tensor, 1, false, err, &e);
+  static const int64_t swap[2] = {1, 0};
+  if (t < 0 || ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", swap, 2) != IPRO_OK) {
+    if (t >= 0) ipro_error_set(err, "out of memory");
+    return -1;
+  }
+  return t;
+}
+
+/* tensor (of `shape`) reshaped to [rows, columns], the rows every leading dimension. */
+static int as_matrix(ipro_autodiff *ad, int n, int tensor, ipro_shape shape, ipro_error *err) {
+  ipro_shape matrix = {.rank = 2, .dims = {1, shape.dims[shape.rank - 1]}};
+  for (int d = 0; d < shape.rank - 1; d++)
+    matrix.dims[0] *= shape.dims[d];
+  int target = ipro_autodiff_constant_ints(ad, n, matrix.dims, 2, err);
+  if (target < 0) return -1;
+  int inputs[2] = {tensor, target}, e;
+  int y = emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
+  if (y < 0 || set_shape_attribute(ad, e, "shape", &matrix, err) != IPRO_OK) return -1;
+  return y;
+}
+
+/* A (2-D, or N-D: a linear layer applied to every row of a batch of sequences) times B (2-D):
+ * dA = dY·Bᵀ; dB = Aᵀ·dY with A and dY as matrices of all their rows. */
 RULE(mat_mul_gradient) {
-  const ipro_tensor *a = input_tensor(ad, n, 0), *b = input_tensor(ad, n, 1);
-  if (a->shape.rank != 2 || b->shape.rank != 2)
+  /* shapes by value: emitting may move the tensor array */
+  ipro_shape a = input_tensor(ad, n, 0)->shape, b = input_tensor(ad, n, 1)->shape;
+  ipro_shape y = ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
+  if (a.rank < 2 || b.rank != 2)
     return ipro_error_set(err,
-                          "node '%s' (MatMul): gradients are implemented for 2-D operands only",
+                          "node '%s' (MatMul): gradients are implemented for a 2-D second "
+                          "operand (the first 2-D or more) only",
                           forward_node(ad, n)->name);
-  for (int i = 0; i < 2; i++) {
-    if (!wanted[i]) continue;
-    int e, other = input_index(ad, n, i == 0 ? 1 : 0);
-    int transposed = emit1(ad, n, IPRO_OP_TRANSPOSE, &other, 1, false, err, &e);
-    static const int64_t swap[2] = {1, 0};
-    if (transposed < 0 ||
-        ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", swap, 2) != IPRO_OK)
-      return ipro_error_set(err, "out of memory");
-    dx[i] = i == 0 ? binary(ad, n, IPRO_OP_MAT_MUL, dy[0], transposed, err)
-                   : binary(ad, n, IPRO_OP_MAT_MUL, transposed, dy[0], err);
-    if (dx[i] < 0) return IPRO_ERROR;
+  int a_index = input_index(ad, n, 0), b_index = input_index(ad, n, 1);
+  if (wanted[0]) {
+    int bt = transposed(ad, n, b_index, err);
+    dx[0] = bt < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, dy[0], bt, err);
+    if (dx[0] < 0) return IPRO_ERROR;
+  }
+  if (wanted[1]) {
+    int a_rows = a.rank == 2 ? a_index : as_matrix(ad, n, a_index, a, err);
+    int dy_rows = a.rank == 2 ? dy[0] : as_matrix(ad, n, dy[0], y, err);
+    int at = a_rows < 0 || dy_rows < 0 ? -1 : transposed(ad, n, a_rows, err);
+    dx[1] = at < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, at, dy_rows, err);
+    if (dx[1] < 0) return IPRO_ERROR;
   }
   return IPRO_OK;
 }
@@ -418,6 +468,8 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_CLIP] = unary_gradient,
     [IPRO_OP_HARD_SIGMOID] = unary_gradient,
     [IPRO_OP_HARD_SWISH] = unary_gradient,
+    [IPRO_OP_GELU] = unary_gradient,
+    [IPRO_OP_LAYER_NORMALIZATION] = layer_normalization_gradient,
     [IPRO_OP_SOFTMAX] = softmax_gradient,
     [IPRO_OP_LOG_SOFTMAX] = softmax_gradient,
     [IPRO_OP_ADD] = add_sub_gradient,

@@ -46,7 +46,9 @@
   X(NEGATIVE_LOG_LIKELIHOOD_LOSS, "NegativeLogLikelihoodLoss")                                     \
   X(EXPAND, "Expand")                                                                              \
   X(CAST_LIKE, "CastLike")                                                                         \
-  X(CAST, "Cast")
+  X(CAST, "Cast")                                                                                  \
+  X(GELU, "Gelu")                                                                                  \
+  X(LAYER_NORMALIZATION, "LayerNormalization")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader
@@ -72,6 +74,7 @@
   X(BINARY_CROSS_ENTROPY, "ipro.BinaryCrossEntropy")                                               \
   X(BINARY_CROSS_ENTROPY_GRAD, "ipro.BinaryCrossEntropyGrad")                                      \
   X(SUP_CON_LOSS, "ipro.SupConLoss")                                                               \
-  X(SUP_CON_GRAD, "ipro.SupConGrad")
+  X(SUP_CON_GRAD, "ipro.SupConGrad")                                                               \
+  X(LAYER_NORM_GRAD, "ipro.LayerNormGrad")
 
 #endif

@@ -9,7 +9,9 @@ exporter writes BatchNormalization in inference form:
 - cnn_dynamo_bn_fmnist.onnx: optimize=False, what the README recommends: the BatchNormalizations
   stay (infopro trains them in training form and writes their running statistics back), each
   absent convolution bias is built as Expand(CastLike(0.0, x), Shape(W)[0:1]) and ReduceMean's
-  axes as a Reshape of a Constant, which infopro folds.
+  axes as a Reshape of a Constant, which infopro folds;
+- mixer_dynamo_fmnist.onnx: a small token-mixing network (TinyMixer below) with LayerNormalization
+  and Gelu, optimize=False.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later) and
@@ -29,8 +31,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from export_models import (  # noqa: E402
     GOLDEN_DIR, forward_input, randomize_bn, setup_determinism, write_ipgd)
-
-EXPORTS = {"cnn_dynamo_fmnist": {}, "cnn_dynamo_bn_fmnist": {"optimize": False}}
 
 
 class Block(nn.Module):
@@ -66,11 +66,36 @@ class SmallCNN(nn.Module):
         return self.fc(self.drop(x.view(x.size(0), -1)))
 
 
+class TinyMixer(nn.Module):
+    """Patches of 4x4 as 49 tokens of 16 features, one pre-norm MLP block with GELU and a
+    residual, tokens averaged, a final LayerNorm and a linear classifier: LayerNormalization,
+    Gelu, MatMul on 3-D activations and Transpose as such exporters write them."""
+
+    def __init__(self):
+        super().__init__()
+        self.patches = nn.Conv2d(1, 16, 4, 4)
+        self.norm1 = nn.LayerNorm(16)
+        self.fc1 = nn.Linear(16, 32)
+        self.fc2 = nn.Linear(32, 16)
+        self.norm2 = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        t = self.patches(x).flatten(2).transpose(1, 2)
+        t = t + self.fc2(torch.nn.functional.gelu(self.fc1(self.norm1(t))))
+        return self.head(self.norm2(t.mean(1)))
+
+
+EXPORTS = {"cnn_dynamo_fmnist": (SmallCNN, {}),
+           "cnn_dynamo_bn_fmnist": (SmallCNN, {"optimize": False}),
+           "mixer_dynamo_fmnist": (TinyMixer, {"optimize": False})}
+
+
 def main():
     setup_determinism()
-    for name, options in EXPORTS.items():
+    for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
-        model = SmallCNN()
+        model = build()
         randomize_bn(model, 2100)
         x = forward_input((1, 28, 28))
         model.eval()

@@ -303,6 +303,7 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
                               ipro_loss_term terms[2], int *n_terms, ipro_start_values *start,
                               ipro_error *err) {
   *n_terms = 0;
+  *start = (ipro_start_values){.mean = -1, .std = -1}; /* released by the caller, also on failure */
   if (module->n_outputs != 1) return ipro_error_set(err, "a local module has one output");
   int h = module->outputs[0];
   const ipro_tensor *ht = &module->tensors[h];
@@ -313,7 +314,6 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
                           "and an image input; '%s' is %d-dimensional",
                           ht->name, ht->shape.rank);
   int64_t channels = ht->shape.dims[1];
-  *start = (ipro_start_values){.mean = -1, .std = -1};
   head_builder b = {.graph = module,
                     .prefix = prefix,
                     .random_state = options->seed,
@@ -353,4 +353,13 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
   }
   if (b.failed) return IPRO_ERROR;
   return ipro_graph_infer_shapes(module, module->batch, err);
+}
+
+int ipro_heads_attachable_cuts(const ipro_graph *network, int *cut_points, int n_cut_points) {
+  int kept = 0;
+  for (int i = 0; i < n_cut_points; i++) {
+    int rank = network->tensors[cut_points[i]].shape.rank;
+    if (rank == 4 || rank == 2) cut_points[kept++] = cut_points[i];
+  }
+  return kept;
 }

@@ -64,6 +64,11 @@ ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_e
 ipro_status ipro_decoder_parse(const char *text, ipro_decoder_kind *decoder, ipro_error *err);
 const char *ipro_decoder_name(ipro_decoder_kind decoder);
 
+/* Keeps, in place and in order, the cut points (tensor indices of network) where the heads can
+ * attach: a feature map [N, C, H, W] or a feature vector [N, F], the two forms they take (a
+ * token sequence [N, T, D] of a transformer-like network is not cut); returns how many. */
+int ipro_heads_attachable_cuts(const ipro_graph *network, int *cut_points, int n_cut_points);
+
 /* Appends both heads to module (shapes inferred at its batch) at its first graph output. image:
  * the tensor holding the network's normalised input in this module's graph (the module's own
  * input for the first module; otherwise pass -1 and a graph input "image" of image_shape is

@@ -6,6 +6,7 @@
  * computed value) stays an input that the kernels read at run time: ONNX defines Clip's bounds as
  * tensors, so a model may choose them per run. */
 #include <math.h>
+#include <string.h>
 
 #include "op_helpers.h"
 #include "op_rows.h"
@@ -24,6 +25,19 @@ ipro_status ipro_hard_sigmoid_normalize(ipro_graph *graph, ipro_node *node, ipro
       ipro_op_default_float(node, "alpha", 0.2f, err) != IPRO_OK ||
       ipro_op_default_float(node, "beta", 0.5f, err) != IPRO_OK)
     return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+/* Gelu (opset 20): approximate "none" (the error function) or "tanh". */
+ipro_status ipro_gelu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"approximate:s", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK ||
+      ipro_op_default_string(node, "approximate", "none", err) != IPRO_OK)
+    return IPRO_ERROR;
+  const char *approximate = ipro_node_attr_string(node, "approximate", "none");
+  if (strcmp(approximate, "none") != 0 && strcmp(approximate, "tanh") != 0)
+    return ipro_op_fail(err, node, "approximate '%s' is not 'none' or 'tanh'", approximate);
   return IPRO_OK;
 }
 

@@ -136,3 +136,63 @@ int64_t ipro_dropout_saved_extra_bytes(const ipro_graph *graph, const ipro_node 
   if (!ipro_node_attr_int(node, "training_mode", 0)) return 0;
   return ipro_op_input_elements(graph, node, 0); /* a one-byte mask per element */
 }
+
+/* ---- LayerNormalization (opset 17): X normalised over its dimensions from axis on, times Scale
+ * plus B, which have those dimensions' shape; outputs Y and, optionally, Mean and InvStdDev of
+ * X's shape with 1 from axis on. ---- */
+
+ipro_status ipro_layer_normalization_normalize(ipro_graph *graph, ipro_node *node,
+                                               ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"axis:i", "epsilon:f", "stash_type:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK ||
+      ipro_op_default_int(node, "axis", -1, err) != IPRO_OK ||
+      ipro_op_default_float(node, "epsilon", 1e-5f, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+ipro_status ipro_layer_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x, *scale, *bias = NULL;
+  if (ipro_op_check_arity(graph, node, 2, 3, 1, 3, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES(x->dtype), &scale, err) != IPRO_OK ||
+      ipro_op_optional_input(graph, node, 2, IPRO_DTYPES(x->dtype), &bias, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t axis;
+  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", -1), x->shape.rank, &axis, err) !=
+          IPRO_OK ||
+      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
+    return IPRO_ERROR;
+  /* Scale and B: the normalised dimensions' shape (leading 1s allowed); the batch is never among
+   * them (axis 0 is refused below) */
+  for (int i = 1; i <= 2; i++) {
+    const ipro_tensor *p = i == 1 ? scale : bias;
+    if (!p) continue;
+    int normalised = x->shape.rank - (int)axis;
+    bool fits = p->shape.rank >= normalised;
+    for (int d = 0; fits && d < p->shape.rank; d++) {
+      int from_end = p->shape.rank - d;
+      fits = from_end <= normalised ? p->shape.dims[d] == x->shape.dims[x->shape.rank - from_end]
+                                    : p->shape.dims[d] == 1;
+    }
+    if (!fits) {
+      char a[128], b[128];
+      return ipro_op_fail(err, node, "'%s' %s does not have the normalised dimensions of %s",
+                          p->name, ipro_shape_format(&p->shape, a, sizeof a),
+                          ipro_shape_format(&x->shape, b, sizeof b));
+    }
+  }
+  if (axis == 0) return ipro_op_batch_error(node, err, "normalising over the batch dimension");
+  ipro_shape statistics = x->shape;
+  for (int d = (int)axis; d < statistics.rank; d++)
+    statistics.dims[d] = 1;
+  if (ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err) != IPRO_OK ||
+      ipro_op_set_output(graph, node, 1, x->dtype, &statistics, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_op_set_output(graph, node, 2, x->dtype, &statistics, err);
+}
+
+int64_t ipro_layer_normalization_flops(const ipro_graph *graph, const ipro_node *node) {
+  return 8 * ipro_op_input_elements(graph, node, 0);
+}

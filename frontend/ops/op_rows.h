@@ -34,6 +34,10 @@ int64_t ipro_dropout_saved_extra_bytes(const ipro_graph *graph, const ipro_node 
 /* activation.c */
 ipro_status ipro_leaky_relu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_hard_sigmoid_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_gelu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_layer_normalization_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_layer_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_layer_normalization_flops(const ipro_graph *graph, const ipro_node *node);
 ipro_status ipro_clip_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 int64_t ipro_unary_flops(const ipro_graph *graph, const ipro_node *node);
@@ -101,6 +105,7 @@ int64_t ipro_softmax_cross_entropy_flops(const ipro_graph *graph, const ipro_nod
 ipro_status ipro_shape_from_attribute_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_conv_grad_weight_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_batch_norm_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_layer_norm_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_elementwise_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_max_pool_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_global_pool_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -106,6 +106,21 @@ ipro_status ipro_conv_grad_weight_infer(ipro_graph *graph, ipro_node *node, ipro
   return ipro_op_set_output(graph, node, 1, dw->dtype, &bias, err);
 }
 
+/* dY, X, Scale → dX, dScale, dB (axis: the first normalised dimension). */
+ipro_status ipro_layer_norm_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  if (node->n_inputs != 3) return ipro_op_fail(err, node, "%d inputs; 3 expected", node->n_inputs);
+  if (float_inputs(graph, node, 3, err) != IPRO_OK) return IPRO_ERROR;
+  const ipro_tensor *dy = ipro_node_input(graph, node, 0), *x = ipro_node_input(graph, node, 1);
+  const ipro_tensor *scale = ipro_node_input(graph, node, 2);
+  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  if (!ipro_shape_equal(&dy->shape, &x->shape) || axis < 1 || axis >= x->shape.rank)
+    return ipro_op_fail(err, node, "gradient and input shapes or the axis do not agree");
+  if (ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err) != IPRO_OK ||
+      ipro_op_set_output(graph, node, 1, scale->dtype, &scale->shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_op_set_output(graph, node, 2, scale->dtype, &scale->shape, err);
+}
+
 ipro_status ipro_batch_norm_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   /* dY, X, scale, and optionally the saved mean and inverse standard deviation; fused with the
    * ReLU after the forward (codegen/fusion.h), also the ReLU's mask */

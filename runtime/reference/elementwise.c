@@ -2,6 +2,7 @@
  * HardSigmoid, HardSwish. Each reads its canonical attributes once, then maps every element
  * of X to Y (same shape), in double. */
 #include <math.h>
+#include <string.h>
 
 #include "reference_ops.h"
 
@@ -62,6 +63,14 @@ static double hard_sigmoid(double x, const activation_params *params) {
   return y < 0.0 ? 0.0 : (y > 1.0 ? 1.0 : y);
 }
 
+/* ONNX's Gelu: x·Φ(x) = x/2·(1 + erf(x/√2)), or with alpha 1 its tanh approximation
+ * x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+static double gelu(double x, const activation_params *params) {
+  if (params->alpha != 0.0f)
+    return 0.5 * x * (1.0 + tanh(sqrt(2.0 / IPRO_REFERENCE_PI) * (x + 0.044715 * x * x * x)));
+  return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+}
+
 static double hard_swish(double x, const activation_params *params) {
   (void)params;
   double gate = x / 6.0 + 0.5;
@@ -73,6 +82,9 @@ void ipro_reference_activation_attributes(const ipro_node *node, ipro_op op, flo
                                           float *beta) {
   *alpha = *beta = 0.0f;
   switch (op) {
+  case IPRO_OP_GELU: /* alpha 1: the tanh approximation */
+    *alpha = strcmp(ipro_node_attr_string(node, "approximate", "none"), "tanh") == 0 ? 1.0f : 0.0f;
+    break;
   case IPRO_OP_LEAKY_RELU: *alpha = ipro_node_attr_float(node, "alpha", 0.01f); break;
   case IPRO_OP_CLIP:
     *alpha = ipro_node_attr_float(node, "min", -INFINITY);
@@ -148,4 +160,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_hard_sigmoid) {
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish) {
   (void)context;
   return activation(graph, node, inputs, outputs, hard_swish, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_gelu) {
+  (void)context;
+  return activation(graph, node, inputs, outputs, gelu, err);
 }

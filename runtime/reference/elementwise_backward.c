@@ -6,6 +6,7 @@
  * Each derivative is the one internal_ops.md states, PyTorch's choice at the kinks included:
  * Relu and LeakyRelu take the left branch at 0, Clip and HardSigmoid pass no gradient at their
  * bounds, HardSwish takes the middle branch on [−3, 3]. */
+#include <math.h>
 #include <stdbool.h>
 
 #include "reference_ops.h"
@@ -48,6 +49,17 @@ static double hard_swish_derivative(double x, float alpha, float beta) {
   return x < -3.0 ? 0.0 : (x > 3.0 ? 1.0 : (2.0 * x + 3.0) / 6.0);
 }
 
+/* Gelu's derivative at X: Φ(x) + x·φ(x); with alpha 1 (the tanh form, u = √(2/π)(x + 0.044715x³),
+ * t = tanh(u)) (1 + t)/2 + x/2·(1 − t²)·√(2/π)(1 + 3·0.044715x²). */
+static double gelu_derivative(double x, float alpha, float beta) {
+  (void)beta;
+  if (alpha != 0.0f) {
+    double k = sqrt(2.0 / IPRO_REFERENCE_PI), t = tanh(k * (x + 0.044715 * x * x * x));
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
+  }
+  return 0.5 * (1.0 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2.0 * IPRO_REFERENCE_PI);
+}
+
 static derivative_fn derivative_of(int64_t op) {
   switch (op) {
   case IPRO_OP_RELU: return relu_derivative;
@@ -57,6 +69,7 @@ static derivative_fn derivative_of(int64_t op) {
   case IPRO_OP_CLIP: return clip_derivative;
   case IPRO_OP_HARD_SIGMOID: return hard_sigmoid_derivative;
   case IPRO_OP_HARD_SWISH: return hard_swish_derivative;
+  case IPRO_OP_GELU: return gelu_derivative;
   default: return NULL;
   }
 }

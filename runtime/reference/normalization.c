@@ -217,3 +217,39 @@ IPRO_REFERENCE_KERNEL(ipro_reference_dropout) {
   }
   return IPRO_OK;
 }
+
+/* X (outer × inner, inner the dimensions from axis on) → Y = (X − mean)·inv·Scale + B per row,
+ * inv = 1/√(var + epsilon) with the biased variance; Mean and InvStdDev when asked for. Scale and
+ * B are read by their position within the row (their shape is the row's, leading 1s aside). */
+IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization) {
+  (void)context;
+  ipro_shape x;
+  if (ipro_reference_input_shape(graph, node, 0, &x, err)) return IPRO_ERROR;
+  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  if (axis < 0) axis += x.rank;
+  if (axis < 0 || axis >= x.rank)
+    return ipro_reference_fail(node, err, "axis %lld outside rank %d", (long long)axis, x.rank);
+  int64_t outer = ipro_reference_product(x.dims, 0, (int)axis);
+  int64_t inner = ipro_reference_product(x.dims, (int)axis, x.rank);
+  const double *in = inputs[0], *scale = inputs[1];
+  const double *bias = ipro_reference_optional(inputs, node->n_inputs, 2);
+  double *y = outputs[0], *means = ipro_reference_optional(outputs, node->n_outputs, 1);
+  double *inverses = ipro_reference_optional(outputs, node->n_outputs, 2);
+  double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
+  for (int64_t r = 0; r < outer; r++) {
+    const double *row = in + r * inner;
+    double mean = 0.0, var = 0.0;
+    for (int64_t i = 0; i < inner; i++)
+      mean += row[i];
+    mean /= (double)inner;
+    for (int64_t i = 0; i < inner; i++)
+      var += (row[i] - mean) * (row[i] - mean);
+    var /= (double)inner;
+    double inverse = 1.0 / sqrt(var + epsilon);
+    for (int64_t i = 0; i < inner; i++)
+      y[r * inner + i] = (row[i] - mean) * inverse * scale[i] + (bias ? bias[i] : 0.0);
+    if (means) means[r] = mean;
+    if (inverses) inverses[r] = inverse;
+  }
+  return IPRO_OK;
+}

@@ -113,3 +113,51 @@ IPRO_REFERENCE_KERNEL(ipro_reference_softmax_grad) {
     }
   return IPRO_OK;
 }
+
+/* dY, X, Scale → dX, dScale, dB of LayerNormalization over the dimensions from axis on: per row,
+ * x̂ = (x − mean)·inv, g = dY·Scale, dX = inv·(g − mean(g) − x̂·mean(g·x̂)); dScale and dB sum
+ * dY·x̂ and dY over the rows. */
+IPRO_REFERENCE_KERNEL(ipro_reference_layer_norm_grad) {
+  (void)context;
+  ipro_shape x;
+  if (ipro_reference_input_shape(graph, node, 1, &x, err)) return IPRO_ERROR;
+  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  if (axis < 1 || axis >= x.rank)
+    return ipro_reference_fail(node, err, "axis %lld outside 1..%d", (long long)axis, x.rank - 1);
+  int64_t outer = ipro_reference_product(x.dims, 0, (int)axis);
+  int64_t inner = ipro_reference_product(x.dims, (int)axis, x.rank);
+  const double *dy = inputs[0], *in = inputs[1], *scale = inputs[2];
+  double *dx = ipro_reference_optional(outputs, node->n_outputs, 0);
+  double *d_scale = ipro_reference_optional(outputs, node->n_outputs, 1);
+  double *d_bias = ipro_reference_optional(outputs, node->n_outputs, 2);
+  double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
+  for (int64_t i = 0; d_scale && i < inner; i++)
+    d_scale[i] = 0.0;
+  for (int64_t i = 0; d_bias && i < inner; i++)
+    d_bias[i] = 0.0;
+  for (int64_t r = 0; r < outer; r++) {
+    const double *row = in + r * inner, *g_row = dy + r * inner;
+    double mean = 0.0, var = 0.0;
+    for (int64_t i = 0; i < inner; i++)
+      mean += row[i];
+    mean /= (double)inner;
+    for (int64_t i = 0; i < inner; i++)
+      var += (row[i] - mean) * (row[i] - mean);
+    var /= (double)inner;
+    double inverse = 1.0 / sqrt(var + epsilon), mean_g = 0.0, mean_g_hat = 0.0;
+    for (int64_t i = 0; i < inner; i++) {
+      double x_hat = (row[i] - mean) * inverse, g = g_row[i] * scale[i];
+      mean_g += g;
+      mean_g_hat += g * x_hat;
+      if (d_scale) d_scale[i] += g_row[i] * x_hat;
+      if (d_bias) d_bias[i] += g_row[i];
+    }
+    mean_g /= (double)inner;
+    mean_g_hat /= (double)inner;
+    for (int64_t i = 0; dx && i < inner; i++) {
+      double x_hat = (row[i] - mean) * inverse;
+      dx[r * inner + i] = inverse * (g_row[i] * scale[i] - mean_g - x_hat * mean_g_hat);
+    }
+  }
+  return IPRO_OK;
+}

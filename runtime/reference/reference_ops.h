@@ -35,6 +35,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_tanh);
 IPRO_REFERENCE_KERNEL(ipro_reference_clip);
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_sigmoid);
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish);
+IPRO_REFERENCE_KERNEL(ipro_reference_gelu);
+IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization);
+IPRO_REFERENCE_KERNEL(ipro_reference_layer_norm_grad);
+/* π, which C11's math.h does not name (Gelu and its derivative) */
+#define IPRO_REFERENCE_PI 3.14159265358979323846
 /* broadcast_binary.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_add);
 IPRO_REFERENCE_KERNEL(ipro_reference_sub);

@@ -24,6 +24,9 @@ IN_DOUBLE(tanh, 0)
 IN_DOUBLE(clip, 0)
 IN_DOUBLE(hard_sigmoid, 0)
 IN_DOUBLE(hard_swish, 0)
+IN_DOUBLE(gelu, 0)
+IN_DOUBLE(layer_normalization, 0)
+IN_DOUBLE(layer_norm_grad, 0)
 IN_DOUBLE(softmax, 0)
 IN_DOUBLE(log_softmax, 0)
 IN_DOUBLE(add, 0)
@@ -105,6 +108,8 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_EXPAND] = ipro_reference_expand,
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
     [IPRO_OP_CAST] = ipro_reference_cast_like, /* the output's dtype says which */
+    [IPRO_OP_GELU] = in_double_gelu,
+    [IPRO_OP_LAYER_NORMALIZATION] = in_double_layer_normalization,
     /* The internal ops of the training program (codegen/internal_ops.md). ConvGradInput is a
      * transposed convolution of dY with the same weight (conv_backward.c). */
     [IPRO_OP_CONV_GRAD_INPUT] = in_double_conv_grad_input,
@@ -128,6 +133,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = in_double_binary_cross_entropy_grad,
     [IPRO_OP_SUP_CON_LOSS] = in_double_sup_con_loss,
     [IPRO_OP_SUP_CON_GRAD] = in_double_sup_con_grad,
+    [IPRO_OP_LAYER_NORM_GRAD] = in_double_layer_norm_grad,
 };
 
 /* Catches an op appended to op_list.h without a kernel; the table test catches a gap elsewhere. */

@@ -140,7 +140,9 @@ static void failures(void) {
  * torch.onnx.export since PyTorch 2.9. With its defaults (cnn_dynamo_fmnist) the Dropout keeps
  * ratio and training_mode as initializers that normalisation makes attributes, so no module holds
  * them; with optimize=False (cnn_dynamo_bn_fmnist) the BatchNormalizations stay, in inference
- * form, beside Expand/CastLike bias subgraphs and computed ReduceMean axes. Local training
+ * form, beside Expand/CastLike bias subgraphs and computed ReduceMean axes; mixer_dynamo_fmnist
+ * has LayerNormalization, Gelu and a linear layer on token sequences (MatMul of 3-D by 2-D), whose
+ * tokens are no cut for the heads. Local training
  * (K = 2), the test pass after each epoch and the export go through for both (the test pass once
  * asked the trainer for the ratio and stopped after the first epoch; the second was refused for
  * its Expand), and the written model evaluates to the last test pass's accuracy. */
@@ -176,6 +178,7 @@ int main(void) {
   train_then_eval();
   train_torch_export_model("cnn_dynamo_fmnist");
   train_torch_export_model("cnn_dynamo_bn_fmnist");
+  train_torch_export_model("mixer_dynamo_fmnist");
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

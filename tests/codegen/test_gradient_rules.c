@@ -344,6 +344,26 @@ UNARY_CASE(hard_swish_case, "HardSwish")
 UNARY_CASE(global_average_pool_case, "GlobalAveragePool")
 UNARY_CASE(global_max_pool_case, "GlobalMaxPool")
 UNARY_CASE(identity_case, "Identity")
+UNARY_CASE(gelu_case, "Gelu")
+
+static void gelu_tanh_case(gradient_case *c) {
+  begin(c, 4, image);
+  ipro_node_set_string(hand_node(c->graph, "gelu", "Gelu", "X", "Y"), "approximate", "tanh");
+}
+
+/* Over the last dimension, Scale and B parameters; and over C, H, W of a feature map. */
+static void layer_norm_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 5});
+  add_param(c, "scale", 1, (int64_t[]){5}, false);
+  add_param(c, "bias", 1, (int64_t[]){5}, false);
+  hand_node(c->graph, "ln", "LayerNormalization", "X,scale,bias", "Y");
+}
+
+static void layer_norm_map_case(gradient_case *c) {
+  begin(c, 4, image);
+  add_param(c, "scale", 3, (int64_t[]){4, 5, 5}, false);
+  ipro_node_set_int(hand_node(c->graph, "ln", "LayerNormalization", "X,scale", "Y"), "axis", 1);
+}
 
 static void leaky_relu_case(gradient_case *c) {
   begin(c, 4, image);
@@ -637,6 +657,10 @@ int main(void) {
       {"Resize (linear, half_pixel, 1.6)", resize_linear_case},
       {"Resize (linear, align_corners)", resize_align_case},
       {"ReduceMean", reduce_mean_case},
+      {"Gelu", gelu_case},
+      {"Gelu (tanh)", gelu_tanh_case},
+      {"LayerNormalization", layer_norm_case},
+      {"LayerNormalization (axis 1, no B)", layer_norm_map_case},
       {"Expand", expand_case},
       {"Expand (rank raised, parameter)", expand_rank_case},
       {"CastLike", cast_like_case},

@@ -1,8 +1,9 @@
 /* The forward pass of every bundled model matches PyTorch: the logits that models/export_models.py
- * computed with PyTorch in eval mode (BatchNorm on running statistics, Dropout off) for a fixed
- * input are reproduced within 1e-4 relative, on the oneDNN backend (reference kernels where
- * oneDNN has no primitive) and on the reference kernels alone. A logit that is NaN or infinite
- * fails (the comparison is checked on a copy of PyTorch's logits with one NaN put in). */
+ * (and export_dynamo.py) computed with PyTorch in eval mode (BatchNorm on running statistics,
+ * Dropout off) for a fixed input are reproduced within 1e-4 relative, on the oneDNN backend
+ * (reference kernels where oneDNN has no primitive) and on the reference kernels alone. A logit
+ * that is NaN or infinite fails (the comparison is checked on a copy of PyTorch's logits with one
+ * NaN put in). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,13 @@
 #include "support/check.h"
 #include "support/golden.h"
 
-static const char *const models[] = {"resnet8_fmnist",    "resnet32",          "resnet110",
-                                     "densenet_small",    "mobilenetv2_small", "mlp_fmnist",
-                                     "twin_linear_fmnist"};
+/* The last three from PyTorch's torch.export-based exporter (models/export_dynamo.py): the
+ * normalisations folded into the convolutions, kept in inference form, and LayerNormalization
+ * with Gelu. */
+static const char *const models[] = {
+    "resnet8_fmnist",       "resnet32",           "resnet110",          "densenet_small",
+    "mobilenetv2_small",    "mlp_fmnist",         "twin_linear_fmnist", "cnn_dynamo_fmnist",
+    "cnn_dynamo_bn_fmnist", "mixer_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */

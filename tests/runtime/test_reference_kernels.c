@@ -372,8 +372,46 @@ static void test_expand_and_cast_like(void) {
   ipro_graph_free(graph);
 }
 
+/* Gelu at ±1 is ±Φ(±1) (the standard normal table: Φ(1) = 0.841344746), its tanh form at 1
+ * 0.841191990; LayerNormalization of 1, 2, 3, 4 (epsilon 0) is (x − 2.5)/√1.25, then × Scale 2
+ * + B 1, with Mean 2.5 and InvStdDev 1/√1.25. */
+static void test_gelu_and_layer_norm(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 1, (int64_t[]){2});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 1, (int64_t[]){2});
+  int t = ipro_test_add_tensor(graph, "t", IPRO_DTYPE_FLOAT, 1, (int64_t[]){2});
+  int erf_form = add_node(graph, "Gelu", 1, (int[]){x}, 1, (int[]){y});
+  int tanh_form = add_node(graph, "Gelu", 1, (int[]){x}, 1, (int[]){t});
+  ipro_node_set_string(&graph->nodes[tanh_form], "approximate", "tanh");
+  float xs[] = {1, -1}, ys[2], ts[2];
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, erf_form, (void *[]){xs}, (void *[]){ys}, NULL, &err), &err);
+  CHECK_OK(run_kernel(graph, tanh_form, (void *[]){xs}, (void *[]){ts}, NULL, &err), &err);
+  CHECK_MSG(fabs(ys[0] - 0.841344746) < 1e-6 && fabs(ys[1] + 0.158655254) < 1e-6,
+            "Gelu(±1) = %.9f, %.9f", (double)ys[0], (double)ys[1]);
+  CHECK_MSG(fabs(ts[0] - 0.841191990) < 1e-6, "Gelu tanh(1) = %.9f", (double)ts[0]);
+
+  int v = ipro_test_add_tensor(graph, "v", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 4});
+  int scale = ipro_test_add_tensor(graph, "scale", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4});
+  int bias = ipro_test_add_tensor(graph, "bias", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4});
+  int out = ipro_test_add_tensor(graph, "out", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 4});
+  int mean = ipro_test_add_tensor(graph, "mean", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 1});
+  int inv = ipro_test_add_tensor(graph, "inv", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 1});
+  int ln =
+      add_node(graph, "LayerNormalization", 3, (int[]){v, scale, bias}, 3, (int[]){out, mean, inv});
+  ipro_node_set_float(&graph->nodes[ln], "epsilon", 0.0f);
+  float vs[] = {1, 2, 3, 4}, ss[] = {2, 2, 2, 2}, bs[] = {1, 1, 1, 1}, os[4], ms[1], is[1];
+  CHECK_OK(run_kernel(graph, ln, (void *[]){vs, ss, bs}, (void *[]){os, ms, is}, NULL, &err), &err);
+  for (int i = 0; i < 4; i++)
+    CHECK_NEAR(os[i], ((double)vs[i] - 2.5) / sqrt(1.25) * 2 + 1);
+  CHECK_NEAR(ms[0], 2.5);
+  CHECK_NEAR(is[0], 1 / sqrt(1.25));
+  ipro_graph_free(graph);
+}
+
 int main(void) {
   test_every_op_has_a_kernel();
+  test_gelu_and_layer_norm();
   test_expand_and_cast_like();
   test_conv_1d();
   test_conv_grouped_dilated();

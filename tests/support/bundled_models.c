@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "frontend/cost.h"
+#include "partitioner/infopro_heads.h"
 
 int ipro_test_for_each_model(const char *filter, ipro_test_model_visit visit, void *context) {
   char directory[1024];
@@ -69,7 +70,8 @@ bool ipro_test_open_model(const char *path, int64_t batch, ipro_test_costed_mode
   out->cut_points = malloc(sizeof(int) * (size_t)(out->network->n_nodes + 1));
   CHECK_MSG(out->cut_points != NULL, "out of memory");
   if (out->cut_points) {
-    out->n_cuts = ipro_graph_find_cut_points(out->network, out->cut_points);
+    out->n_cuts = ipro_heads_attachable_cuts(
+        out->network, out->cut_points, ipro_graph_find_cut_points(out->network, out->cut_points));
     return true;
   }
   ipro_test_costed_model_free(out);
