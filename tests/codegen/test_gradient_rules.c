@@ -480,6 +480,13 @@ static void mat_mul_case(gradient_case *c) {
   hand_node(c->graph, "matmul", "MatMul", "X,B", "Y");
 }
 
+/* A linear layer on a batch of sequences: X [2, 3, 5] times B [5, 2]. */
+static void mat_mul_sequence_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 5});
+  add_param(c, "B", 2, (int64_t[]){5, 2}, false);
+  hand_node(c->graph, "matmul", "MatMul", "X,B", "Y");
+}
+
 static void flatten_case(gradient_case *c) {
   begin(c, 4, image);
   hand_node(c->graph, "flatten", "Flatten", "X", "Y");
@@ -644,6 +651,7 @@ int main(void) {
       {"Gemm (transA)", gemm_transposed_a_case},
       {"Gemm (transA, transB)", gemm_transposed_both_case},
       {"MatMul", mat_mul_case},
+      {"MatMul (3-D by 2-D)", mat_mul_sequence_case},
       {"Flatten", flatten_case},
       {"Reshape", reshape_case},
       {"Squeeze", squeeze_case},
