@@ -31,6 +31,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_CLIP] = ipro_onednn_build_eltwise,
     [IPRO_OP_HARD_SIGMOID] = ipro_onednn_build_eltwise,
     [IPRO_OP_HARD_SWISH] = ipro_onednn_build_eltwise,
+    [IPRO_OP_GELU] = ipro_onednn_build_eltwise,
     [IPRO_OP_SOFTMAX] = ipro_onednn_build_softmax,
     [IPRO_OP_LOG_SOFTMAX] = ipro_onednn_build_softmax,
     [IPRO_OP_ADD] = ipro_onednn_build_binary,

@@ -29,6 +29,7 @@
  * and clip steps would round alpha * X + beta in float before the bound test, where the
  * reference decides in double. */
 #include <math.h>
+#include <string.h>
 
 #include "onednn_internal.h"
 
@@ -89,6 +90,14 @@ static ipro_status clip_with_input_bounds(ipro_onednn_kernel *kernel, const ipro
   return IPRO_OK;
 }
 
+/* Gelu's oneDNN algorithm: the error function's form, or its tanh approximation (the forward's
+ * "approximate", which its ipro.UnaryGrad carries too). */
+static dnnl_alg_kind_t gelu_algorithm(const ipro_node *node) {
+  return strcmp(ipro_node_attr_string(node, "approximate", "none"), "tanh") == 0
+             ? dnnl_eltwise_gelu_tanh
+             : dnnl_eltwise_gelu_erf;
+}
+
 ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                       const ipro_node *node, ipro_error *err) {
   ipro_shape x, y;
@@ -110,6 +119,8 @@ ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_gra
   case IPRO_OP_TANH: return eltwise_step(kernel, count, dnnl_eltwise_tanh, 0.0f, 0.0f, false, err);
   case IPRO_OP_HARD_SWISH:
     return eltwise_step(kernel, count, dnnl_eltwise_hardswish, 0.0f, 0.0f, false, err);
+  case IPRO_OP_GELU:
+    return eltwise_step(kernel, count, gelu_algorithm(node), 0.0f, 0.0f, false, err);
   case IPRO_OP_CLIP: {
     if (ipro_node_input(graph, node, 1) || ipro_node_input(graph, node, 2))
       return clip_with_input_bounds(kernel, graph, node, count, err);
@@ -285,6 +296,8 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
   }
   case IPRO_OP_HARD_SWISH:
     return ipro_onednn_unsupported(err, "HardSwish's derivative at -3 and 3 differs in oneDNN");
+  case IPRO_OP_GELU: /* the node carries the forward's attributes */
+    return eltwise_grad_step(kernel, count, gelu_algorithm(node), 0.0f, 0.0f, err);
   case IPRO_OP_HARD_SIGMOID:
     return ipro_onednn_unsupported(err, "no HardSigmoid algorithm in oneDNN 2.6");
   default:

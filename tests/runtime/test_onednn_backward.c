@@ -440,6 +440,9 @@ static void unary_cases(ipro_backend *onednn) {
       {"Clip [-0.5, inf)", IPRO_OP_CLIP, BOUNDS, -0.5f, 0, true, false, true},
       {"HardSwish", IPRO_OP_HARD_SWISH, UNIFORM, 0, 0, false, false, false},
       {"HardSigmoid", IPRO_OP_HARD_SIGMOID, UNIFORM, 0.2f, 0.5f, true, true, false},
+      {"Gelu", IPRO_OP_GELU, UNIFORM, 0, 0, false, false, true},
+      /* has_alpha on Gelu: approximate "tanh" */
+      {"Gelu tanh", IPRO_OP_GELU, UNIFORM, 0, 0, true, false, true},
   };
   const int64_t shape[4] = {2, 3, 5, 7};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -449,7 +452,10 @@ static void unary_cases(ipro_backend *onednn) {
     ipro_node *n = node(&c, "ipro.UnaryGrad", IPRO_OP_UNARY_GRAD, "dY,T", "dX");
     set_int(n, "forward_op", cases[i].forward);
     bool clip = cases[i].forward == IPRO_OP_CLIP;
-    if (cases[i].has_alpha) set_float(n, clip ? "min" : "alpha", cases[i].alpha);
+    if (cases[i].forward == IPRO_OP_GELU && cases[i].has_alpha)
+      ipro_node_set_string(n, "approximate", "tanh");
+    else if (cases[i].has_alpha)
+      set_float(n, clip ? "min" : "alpha", cases[i].alpha);
     if (cases[i].has_beta) set_float(n, clip ? "max" : "beta", cases[i].beta);
     char label[200];
     snprintf(label, sizeof label, "UnaryGrad %s", cases[i].label);
