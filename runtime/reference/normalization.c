@@ -238,13 +238,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization) {
   double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
   for (int64_t r = 0; r < outer; r++) {
     const double *row = in + r * inner;
-    double mean = 0.0, var = 0.0;
-    for (int64_t i = 0; i < inner; i++)
-      mean += row[i];
-    mean /= (double)inner;
-    for (int64_t i = 0; i < inner; i++)
-      var += (row[i] - mean) * (row[i] - mean);
-    var /= (double)inner;
+    double mean, var; /* the row as one channel of one image */
+    ipro_reference_channel_moments(row, 1, 1, inner, 0, &mean, &var);
     double inverse = 1.0 / sqrt(var + epsilon);
     for (int64_t i = 0; i < inner; i++)
       y[r * inner + i] = (row[i] - mean) * inverse * scale[i] + (bias ? bias[i] : 0.0);
