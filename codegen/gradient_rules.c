@@ -291,11 +291,15 @@ RULE(gemm_gradient) {
 }
 
 /* MatMul of two matrices: dA = dY·Bᵀ, dB = Aᵀ·dY (higher ranks are not differentiated yet). */
-/* B transposed (its two dimensions swapped), for the products below. */
-static int transposed(ipro_autodiff *ad, int n, int tensor, ipro_error *err) {
+/* tensor (of rank `rank`) with its last two dimensions swapped, for the products below. */
+static int transposed(ipro_autodiff *ad, int n, int tensor, int rank, ipro_error *err) {
   int e, t = emit1(ad, n, IPRO_OP_TRANSPOSE, &tensor, 1, false, err, &e);
-  static const int64_t swap[2] = {1, 0};
-  if (t < 0 || ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", swap, 2) != IPRO_OK) {
+  int64_t swap[IPRO_MAX_RANK];
+  for (int d = 0; d < rank; d++)
+    swap[d] = d;
+  swap[rank - 2] = rank - 1, swap[rank - 1] = rank - 2;
+  if (t < 0 ||
+      ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", swap, rank) != IPRO_OK) {
     if (t >= 0) ipro_error_set(err, "out of memory");
     return -1;
   }
@@ -316,26 +320,35 @@ static int as_matrix(ipro_autodiff *ad, int n, int tensor, ipro_shape shape, ipr
 }
 
 /* A (2-D, or N-D: a linear layer applied to every row of a batch of sequences) times B (2-D):
- * dA = dY·Bᵀ; dB = Aᵀ·dY with A and dY as matrices of all their rows. */
+ * dA = dY·Bᵀ; dB = Aᵀ·dY with A and dY as matrices of all their rows. A and B of one rank above 2
+ * with the same leading dimensions (attention's batched products): dA = dY·Bᵀ, dB = Aᵀ·dY, each
+ * matrix of the batch transposed. */
 RULE(mat_mul_gradient) {
   /* shapes by value: emitting may move the tensor array */
   ipro_shape a = input_tensor(ad, n, 0)->shape, b = input_tensor(ad, n, 1)->shape;
   ipro_shape y = ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
-  if (a.rank < 2 || b.rank != 2)
+  bool batched = a.rank > 2 && b.rank == a.rank;
+  for (int d = 0; batched && d < a.rank - 2; d++)
+    batched = a.dims[d] == b.dims[d];
+  if (a.rank < 2 || (b.rank != 2 && !batched))
     return ipro_error_set(err,
                           "node '%s' (MatMul): gradients are implemented for a 2-D second "
-                          "operand (the first 2-D or more) only",
+                          "operand, or two of one rank with the same batch dimensions, only",
                           forward_node(ad, n)->name);
   int a_index = input_index(ad, n, 0), b_index = input_index(ad, n, 1);
   if (wanted[0]) {
-    int bt = transposed(ad, n, b_index, err);
+    int bt = transposed(ad, n, b_index, b.rank, err);
     dx[0] = bt < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, dy[0], bt, err);
     if (dx[0] < 0) return IPRO_ERROR;
   }
-  if (wanted[1]) {
+  if (wanted[1] && batched) {
+    int at = transposed(ad, n, a_index, a.rank, err);
+    dx[1] = at < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, at, dy[0], err);
+    if (dx[1] < 0) return IPRO_ERROR;
+  } else if (wanted[1]) {
     int a_rows = a.rank == 2 ? a_index : as_matrix(ad, n, a_index, a, err);
     int dy_rows = a.rank == 2 ? dy[0] : as_matrix(ad, n, dy[0], y, err);
-    int at = a_rows < 0 || dy_rows < 0 ? -1 : transposed(ad, n, a_rows, err);
+    int at = a_rows < 0 || dy_rows < 0 ? -1 : transposed(ad, n, a_rows, 2, err);
     dx[1] = at < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, at, dy_rows, err);
     if (dx[1] < 0) return IPRO_ERROR;
   }
@@ -409,6 +422,45 @@ static int slice_of(ipro_autodiff *ad, int n, int g, int i, const int64_t *start
   return r;
 }
 
+/* Gather with one constant index (a scalar: the axis goes): dX is dY with the axis put back and
+ * zeros padded around it, where the index took its slice from (attention's q, k, v taken from one
+ * projection). */
+RULE(gather_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  const ipro_tensor *indices = input_tensor(ad, n, 1);
+  ipro_shape x = input_tensor(ad, n, 0)->shape;
+  int64_t axis = ipro_node_attr_int(node, "axis", 0);
+  if (indices->shape.rank != 0 || !indices->data || indices->kind == IPRO_TENSOR_ACTIVATION ||
+      axis < 0 || axis >= x.rank)
+    return ipro_error_set(err,
+                          "node '%s' (Gather): gradients are implemented for one constant "
+                          "index only",
+                          node->name);
+  int64_t index = indices->dtype == IPRO_DTYPE_INT64 ? *(const int64_t *)indices->data
+                                                     : *(const int32_t *)indices->data;
+  if (index < 0) index += x.dims[axis];
+  ipro_shape kept = x; /* dY's shape with the axis back, of extent 1 */
+  kept.dims[axis] = 1;
+  int target = ipro_autodiff_constant_ints(ad, n, kept.dims, kept.rank, err);
+  if (target < 0) return IPRO_ERROR;
+  int inputs[2] = {dy[0], target}, e;
+  int unsqueezed = emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
+  if (unsqueezed < 0 || set_shape_attribute(ad, e, "shape", &kept, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t pads[2 * IPRO_MAX_RANK] = {0};
+  pads[axis] = index;
+  pads[x.rank + axis] = x.dims[axis] - index - 1;
+  dx[0] = emit1(ad, n, IPRO_OP_PAD, &unsqueezed, 1, false, err, &e);
+  if (dx[0] < 0) return IPRO_ERROR;
+  ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
+  if (ipro_node_set_ints(pad, "pads", pads, 2 * x.rank) != IPRO_OK ||
+      ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
+      ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  return IPRO_OK;
+}
+
 RULE(concat_gradient) {
   const ipro_node *node = forward_node(ad, n);
   int64_t axis = ipro_node_attr_int(node, "axis", 0), offset = 0;
@@ -469,6 +521,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_HARD_SIGMOID] = unary_gradient,
     [IPRO_OP_HARD_SWISH] = unary_gradient,
     [IPRO_OP_GELU] = unary_gradient,
+    [IPRO_OP_SQRT] = unary_gradient,
     [IPRO_OP_LAYER_NORMALIZATION] = layer_normalization_gradient,
     [IPRO_OP_SOFTMAX] = softmax_gradient,
     [IPRO_OP_LOG_SOFTMAX] = softmax_gradient,
@@ -490,6 +543,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_IDENTITY] = identity_gradient,
     [IPRO_OP_TRANSPOSE] = transpose_gradient,
     [IPRO_OP_CONCAT] = concat_gradient,
+    [IPRO_OP_GATHER] = gather_gradient,
     [IPRO_OP_DROPOUT] = dropout_gradient,
     [IPRO_OP_PAD] = pad_gradient,
     [IPRO_OP_RESIZE] = resize_gradient,

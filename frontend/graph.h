@@ -203,6 +203,19 @@ bool ipro_dtype_convert(const void *in, ipro_dtype from, void *out, ipro_dtype t
  * dimensions of 1 repeated) into out; elements of element bytes. The shapes must broadcast. */
 void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
                          const ipro_shape *out_shape, size_t element);
+/* ONNX's Slice of a tensor of a shape: per dimension the first element, the step and the count
+ * taken (all of a dimension no axis names), and the result's shape. */
+typedef struct {
+  int64_t first[IPRO_MAX_RANK], step[IPRO_MAX_RANK];
+  ipro_shape shape;
+} ipro_slice;
+/* From n starts, ends and optionally axes and steps (NULL: 0..n-1, and 1s), clamped as ONNX
+ * clamps them; NULL, or what is wrong (an axis out of range, a step of 0). */
+const char *ipro_slice_of(const ipro_shape *data, const int64_t *starts, const int64_t *ends,
+                          const int64_t *axes, const int64_t *steps, int n, ipro_slice *out);
+/* Copies the slice of in (of shape data) into out, elements of element bytes. */
+void ipro_slice_copy(const ipro_slice *slice, const ipro_shape *data, const void *in, void *out,
+                     size_t element);
 /* Number of elements; -1 if the shape is unknown or still has a symbolic batch dimension. */
 int64_t ipro_shape_elements(const ipro_shape *shape);
 /* Elements of a shape with the symbolic batch counted as batch (as 1 when batch is 0), into

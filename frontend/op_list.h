@@ -48,7 +48,9 @@
   X(CAST_LIKE, "CastLike")                                                                         \
   X(CAST, "Cast")                                                                                  \
   X(GELU, "Gelu")                                                                                  \
-  X(LAYER_NORMALIZATION, "LayerNormalization")
+  X(LAYER_NORMALIZATION, "LayerNormalization")                                                     \
+  X(SQRT, "Sqrt")                                                                                  \
+  X(SLICE_ONNX, "Slice")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -103,6 +103,50 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
   }
 }
 
+const char *ipro_slice_of(const ipro_shape *data, const int64_t *starts, const int64_t *ends,
+                          const int64_t *axes, const int64_t *steps, int n, ipro_slice *out) {
+  int rank = data->rank;
+  out->shape.rank = rank;
+  for (int d = 0; d < rank; d++)
+    out->first[d] = 0, out->step[d] = 1, out->shape.dims[d] = data->dims[d];
+  for (int i = 0; i < n; i++) {
+    int64_t axis = axes ? axes[i] : i;
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) return "an axis outside the data's rank";
+    int64_t dim = data->dims[axis], s = steps ? steps[i] : 1;
+    if (s == 0) return "a step of 0";
+    int64_t b = starts[i] < 0 ? starts[i] + dim : starts[i];
+    int64_t e = ends[i] < 0 ? ends[i] + dim : ends[i];
+    int64_t count;
+    if (s > 0) {
+      b = b < 0 ? 0 : b > dim ? dim : b;
+      e = e < 0 ? 0 : e > dim ? dim : e;
+      count = e > b ? (e - b + s - 1) / s : 0;
+    } else {
+      b = b < 0 ? -1 : b > dim - 1 ? dim - 1 : b;
+      e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
+      count = b > e ? (b - e - s - 1) / -s : 0;
+    }
+    out->first[axis] = b, out->step[axis] = s, out->shape.dims[axis] = count;
+  }
+  return NULL;
+}
+
+void ipro_slice_copy(const ipro_slice *slice, const ipro_shape *data, const void *in, void *out,
+                     size_t element) {
+  int64_t elements = ipro_shape_elements(&slice->shape);
+  for (int64_t o = 0; o < elements; o++) {
+    int64_t rest = o, source = 0, stride = 1;
+    for (int d = data->rank - 1; d >= 0; d--) {
+      int64_t at = rest % slice->shape.dims[d];
+      rest /= slice->shape.dims[d];
+      source += (slice->first[d] + at * slice->step[d]) * stride;
+      stride *= data->dims[d];
+    }
+    memcpy((char *)out + (size_t)o * element, (const char *)in + (size_t)source * element, element);
+  }
+}
+
 int64_t ipro_shape_elements(const ipro_shape *shape) {
   if (shape->rank < 0) return -1;
   int64_t count = 1;

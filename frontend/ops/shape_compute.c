@@ -3,6 +3,7 @@
  * -> Reshape); inference folds each into a constant as soon as its inputs are known, with the
  * symbolic batch carried as the value IPRO_DIM_BATCH. Gather and Concat also work on float32
  * activations, where they are ordinary ops. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,4 +312,69 @@ ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error 
       ipro_op_input(graph, node, 1, CASTABLE, &like, err) != IPRO_OK)
     return IPRO_ERROR;
   return fold_or_set(graph, node, x, like->dtype, &x->shape, err);
+}
+
+/* Sqrt: an activation op, folded on a constant training cannot change (the exporter's scale of
+ * attention, √(head size), from CastLike of a Shape). */
+ipro_status ipro_sqrt_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  bool trainable = x->kind == IPRO_TENSOR_INITIALIZER;
+  int64_t elements = ipro_shape_elements(&x->shape);
+  if (!ipro_tensor_is_constant(x) || trainable || elements > MAX_FOLDED_ELEMENTS)
+    return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
+  size_t element = ipro_dtype_size(x->dtype);
+  double *values = malloc(sizeof(double) * (size_t)(elements + 1));
+  char *folded = malloc((size_t)(elements + 1) * element);
+  ipro_status status = values && folded ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  if (status == IPRO_OK) {
+    ipro_dtype_convert(x->data, x->dtype, values, IPRO_DTYPE_DOUBLE, elements);
+    for (int64_t i = 0; i < elements; i++)
+      values[i] = sqrt(values[i]);
+    ipro_dtype_convert(values, IPRO_DTYPE_DOUBLE, folded, x->dtype, elements);
+    status = ipro_op_fold_output(graph, node, 0, x->dtype, &x->shape, folded,
+                                 (size_t)elements * element, err);
+  }
+  free(values);
+  free(folded);
+  return status;
+}
+
+/* ONNX's Slice, starts, ends, axes and steps constant: folded on a constant training cannot
+ * change (a Shape's dimensions, in the shape computations exporters write), else an op that runs
+ * (the reference kernels; no gradient yet, so training through one is refused by name). */
+ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *data;
+  if (ipro_op_check_arity(graph, node, 3, 5, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, ANY_DTYPE, &data, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t starts[IPRO_MAX_RANK], ends[IPRO_MAX_RANK], axes[IPRO_MAX_RANK], steps[IPRO_MAX_RANK];
+  int n_starts, n_ends, n_axes = 0, n_steps = 0;
+  if (ipro_op_constant_ints(graph, node, 1, starts, IPRO_MAX_RANK, &n_starts, err) != IPRO_OK ||
+      ipro_op_constant_ints(graph, node, 2, ends, IPRO_MAX_RANK, &n_ends, err) != IPRO_OK ||
+      (ipro_node_input(graph, node, 3) &&
+       ipro_op_constant_ints(graph, node, 3, axes, IPRO_MAX_RANK, &n_axes, err) != IPRO_OK) ||
+      (ipro_node_input(graph, node, 4) &&
+       ipro_op_constant_ints(graph, node, 4, steps, IPRO_MAX_RANK, &n_steps, err) != IPRO_OK))
+    return IPRO_ERROR;
+  if (n_starts != n_ends || (n_axes && n_axes != n_starts) || (n_steps && n_steps != n_starts))
+    return ipro_op_fail(err, node, "starts, ends, axes and steps differ in length");
+  ipro_slice slice;
+  const char *bad = ipro_slice_of(&data->shape, starts, ends, n_axes ? axes : NULL,
+                                  n_steps ? steps : NULL, n_starts, &slice);
+  if (bad) return ipro_op_fail(err, node, "%s", bad);
+  if (!ipro_tensor_is_constant(data) || data->kind == IPRO_TENSOR_INITIALIZER)
+    return ipro_op_set_output(graph, node, 0, data->dtype, &slice.shape, err);
+  int64_t elements = ipro_shape_elements(&slice.shape);
+  size_t element = ipro_dtype_size(data->dtype);
+  char *folded = malloc((size_t)(elements + 1) * element);
+  if (!folded) return ipro_op_out_of_memory(err, node);
+  ipro_slice_copy(&slice, &data->shape, data->data, folded, element);
+  ipro_shape shape = slice.shape;
+  ipro_status status = ipro_op_fold_output(graph, node, 0, data->dtype, &shape, folded,
+                                           (size_t)elements * element, err);
+  free(folded);
+  return status;
 }

@@ -1,8 +1,8 @@
 /* Reference kernels of the ops that move data without arithmetic: the reshaping copies (Identity,
- * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant, Pad, Expand
- * CastLike and Cast (a conversion of each element).
- * They work on any dtype of fixed size, element by element in bytes, because unfolded shape
- * computations bring int64 (and Gather int32 indices) next to the float32 activations. */
+ * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant, Pad, Slice,
+ * Expand CastLike and Cast (a conversion of each element). They work on any dtype of fixed size,
+ * element by element in bytes, because unfolded shape computations bring int64 (and Gather int32
+ * indices) next to the float32 activations. */
 #include <string.h>
 
 #include "reference_ops.h"
@@ -302,5 +302,41 @@ IPRO_REFERENCE_KERNEL(ipro_reference_cast_like) {
   if (!ipro_dtype_convert(inputs[0], from, outputs[0], to, ipro_shape_elements(&x)))
     return ipro_reference_fail(node, err, "%s to %s is not supported", ipro_dtype_name(from),
                                ipro_dtype_name(to));
+  return IPRO_OK;
+}
+
+/* ONNX's Slice: data, starts, ends, [axes], [steps] (int64 or int32 vectors) → the slice. */
+IPRO_REFERENCE_KERNEL(ipro_reference_slice_onnx) {
+  (void)context;
+  ipro_shape data, y;
+  size_t size;
+  if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
+      ipro_reference_output_shape(graph, node, 0, &y, err) ||
+      element_size(graph, node, true, 0, &size, err))
+    return IPRO_ERROR;
+  int64_t values[4][IPRO_MAX_RANK];
+  int n = -1;
+  for (int i = 1; i < 5; i++) {
+    const ipro_tensor *t = ipro_node_input(graph, node, i);
+    if (!t) continue;
+    int64_t count = ipro_shape_elements(&t->shape);
+    if (count > IPRO_MAX_RANK || (n >= 0 && count != n) ||
+        (t->dtype != IPRO_DTYPE_INT64 && t->dtype != IPRO_DTYPE_INT32))
+      return ipro_reference_fail(node, err,
+                                 "starts, ends, axes and steps must be int vectors of "
+                                 "one length, at most the rank");
+    n = (int)count;
+    for (int64_t k = 0; k < count; k++)
+      values[i - 1][k] = t->dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)inputs[i])[k]
+                                                      : ((const int32_t *)inputs[i])[k];
+  }
+  ipro_slice slice;
+  const char *bad =
+      ipro_slice_of(&data, values[0], values[1], ipro_node_input(graph, node, 3) ? values[2] : NULL,
+                    ipro_node_input(graph, node, 4) ? values[3] : NULL, n < 0 ? 0 : n, &slice);
+  if (bad) return ipro_reference_fail(node, err, "%s", bad);
+  if (!ipro_shape_equal(&slice.shape, &y))
+    return ipro_reference_fail(node, err, "the slice's shape is not the output's");
+  ipro_slice_copy(&slice, &data, inputs[0], outputs[0], size);
   return IPRO_OK;
 }

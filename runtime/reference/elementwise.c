@@ -71,6 +71,11 @@ static double gelu(double x, const activation_params *params) {
   return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
 }
 
+static double square_root(double x, const activation_params *params) {
+  (void)params;
+  return sqrt(x);
+}
+
 static double hard_swish(double x, const activation_params *params) {
   (void)params;
   double gate = x / 6.0 + 0.5;
@@ -165,4 +170,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish) {
 IPRO_REFERENCE_KERNEL(ipro_reference_gelu) {
   (void)context;
   return activation(graph, node, inputs, outputs, gelu, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_sqrt) {
+  (void)context;
+  return activation(graph, node, inputs, outputs, square_root, err);
 }

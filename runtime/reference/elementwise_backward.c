@@ -60,6 +60,12 @@ static double gelu_derivative(double x, float alpha, float beta) {
   return 0.5 * (1.0 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2.0 * IPRO_REFERENCE_PI);
 }
 
+/* Sqrt's derivative at its output Y: 1 / (2Y). */
+static double sqrt_derivative(double y, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return 0.5 / y;
+}
+
 static derivative_fn derivative_of(int64_t op) {
   switch (op) {
   case IPRO_OP_RELU: return relu_derivative;
@@ -70,6 +76,7 @@ static derivative_fn derivative_of(int64_t op) {
   case IPRO_OP_HARD_SIGMOID: return hard_sigmoid_derivative;
   case IPRO_OP_HARD_SWISH: return hard_swish_derivative;
   case IPRO_OP_GELU: return gelu_derivative;
+  case IPRO_OP_SQRT: return sqrt_derivative;
   default: return NULL;
   }
 }

@@ -36,6 +36,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_clip);
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_sigmoid);
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish);
 IPRO_REFERENCE_KERNEL(ipro_reference_gelu);
+IPRO_REFERENCE_KERNEL(ipro_reference_sqrt);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_norm_grad);
 /* π, which C11's math.h does not name (Gelu and its derivative) */
@@ -56,6 +57,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_concat);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather);
 IPRO_REFERENCE_KERNEL(ipro_reference_expand);
 IPRO_REFERENCE_KERNEL(ipro_reference_cast_like);
+IPRO_REFERENCE_KERNEL(ipro_reference_slice_onnx);
 IPRO_REFERENCE_KERNEL(ipro_reference_shape);
 IPRO_REFERENCE_KERNEL(ipro_reference_constant);
 IPRO_REFERENCE_KERNEL(ipro_reference_pad);

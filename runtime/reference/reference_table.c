@@ -25,6 +25,7 @@ IN_DOUBLE(clip, 0)
 IN_DOUBLE(hard_sigmoid, 0)
 IN_DOUBLE(hard_swish, 0)
 IN_DOUBLE(gelu, 0)
+IN_DOUBLE(sqrt, 0)
 IN_DOUBLE(layer_normalization, 0)
 IN_DOUBLE(layer_norm_grad, 0)
 IN_DOUBLE(softmax, 0)
@@ -109,6 +110,8 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
     [IPRO_OP_CAST] = ipro_reference_cast_like, /* the output's dtype says which */
     [IPRO_OP_GELU] = in_double_gelu,
+    [IPRO_OP_SQRT] = in_double_sqrt,
+    [IPRO_OP_SLICE_ONNX] = ipro_reference_slice_onnx,
     [IPRO_OP_LAYER_NORMALIZATION] = in_double_layer_normalization,
     /* The internal ops of the training program (codegen/internal_ops.md). ConvGradInput is a
      * transposed convolution of dY with the same weight (conv_backward.c). */

@@ -480,6 +480,30 @@ static void mat_mul_case(gradient_case *c) {
   hand_node(c->graph, "matmul", "MatMul", "X,B", "Y");
 }
 
+/* Attention's batched product: X [2, 3, 4, 5] times B [2, 3, 5, 2]. */
+static void mat_mul_batched_case(gradient_case *c) {
+  begin(c, 4, (int64_t[]){2, 3, 4, 5});
+  add_param(c, "B", 4, (int64_t[]){2, 3, 5, 2}, false);
+  hand_node(c->graph, "matmul", "MatMul", "X,B", "Y");
+}
+
+/* One slice of axis 1 taken by a constant index: the axis goes. */
+static void gather_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  int index = hand_initializer(c->graph, "index", IPRO_DTYPE_INT64, 0, NULL, (int64_t[]){1});
+  c->graph->tensors[index].kind = IPRO_TENSOR_CONSTANT;
+  ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,index", "Y"), "axis", 1);
+}
+
+/* Sqrt of X² + 1 (positive everywhere). */
+static void sqrt_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  hand_initializer(c->graph, "one", IPRO_DTYPE_DOUBLE, 0, NULL, (double[]){1.0});
+  hand_node(c->graph, "square", "Mul", "X,X", "S");
+  hand_node(c->graph, "plus", "Add", "S,one", "P");
+  hand_node(c->graph, "root", "Sqrt", "P", "Y");
+}
+
 /* A linear layer on a batch of sequences: X [2, 3, 5] times B [5, 2]. */
 static void mat_mul_sequence_case(gradient_case *c) {
   begin(c, 3, (int64_t[]){2, 3, 5});
@@ -652,6 +676,9 @@ int main(void) {
       {"Gemm (transA, transB)", gemm_transposed_both_case},
       {"MatMul", mat_mul_case},
       {"MatMul (3-D by 2-D)", mat_mul_sequence_case},
+      {"MatMul (batched 4-D)", mat_mul_batched_case},
+      {"Gather (one constant index)", gather_case},
+      {"Sqrt", sqrt_case},
       {"Flatten", flatten_case},
       {"Reshape", reshape_case},
       {"Squeeze", squeeze_case},

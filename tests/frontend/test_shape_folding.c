@@ -354,6 +354,27 @@ static void check_expand_cast_like(void) {
   CHECK(!ipro_node_input(g, clip, 1) && !ipro_node_input(g, clip, 2));
   CHECK(folded_ints_are(hand_tensor(g, "whole"), 2, (int64_t[]){2, -2}));
   ipro_graph_free(g);
+
+  /* ONNX's Slice on a constant folds (the spec's clamping: ends past the end, negative steps) */
+  g = hand_graph(20);
+  hand_input(g, "x", 2, (int64_t[]){N, 3});
+  int dims =
+      hand_initializer(g, "dims", IPRO_DTYPE_INT64, 1, (int64_t[]){4}, (int64_t[]){10, 20, 30, 40});
+  g->tensors[dims].kind = IPRO_TENSOR_CONSTANT;
+  hand_int64_initializer(g, "one", 1, (int64_t[]){1});
+  hand_int64_initializer(g, "big", 1, (int64_t[]){1000});
+  hand_int64_initializer(g, "last", 1, (int64_t[]){-1});
+  hand_int64_initializer(g, "minus_two", 1, (int64_t[]){-2});
+  hand_int64_initializer(g, "before", 1, (int64_t[]){-1000});
+  hand_node(g, "tail", "Slice", "dims,one,big", "tail");
+  hand_node(g, "backwards", "Slice", "dims,last,before,,minus_two", "backwards");
+  hand_node(g, "relu", "Relu", "x", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  CHECK(folded_ints_are(hand_tensor(g, "tail"), 3, (int64_t[]){20, 30, 40}));
+  CHECK(folded_ints_are(hand_tensor(g, "backwards"), 2, (int64_t[]){40, 20}));
+  ipro_graph_free(g);
 }
 
 int main(void) {

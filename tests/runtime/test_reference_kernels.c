@@ -409,8 +409,27 @@ static void test_gelu_and_layer_norm(void) {
   ipro_graph_free(graph);
 }
 
+/* ONNX's Slice on a computed [2, 5]: columns 4, 2 (start -1, end 0, step -2) of both rows. */
+static void test_slice_onnx(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 5});
+  int starts = ipro_test_add_tensor(graph, "starts", IPRO_DTYPE_INT64, 1, (int64_t[]){1});
+  int ends = ipro_test_add_tensor(graph, "ends", IPRO_DTYPE_INT64, 1, (int64_t[]){1});
+  int axes = ipro_test_add_tensor(graph, "axes", IPRO_DTYPE_INT64, 1, (int64_t[]){1});
+  int steps = ipro_test_add_tensor(graph, "steps", IPRO_DTYPE_INT64, 1, (int64_t[]){1});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 2});
+  int n = add_node(graph, "Slice", 5, (int[]){x, starts, ends, axes, steps}, 1, (int[]){y});
+  float xs[] = {0, 1, 2, 3, 4, 10, 11, 12, 13, 14}, ys[4];
+  int64_t s0[] = {-1}, e0[] = {0}, a0[] = {1}, st[] = {-2};
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){xs, s0, e0, a0, st}, (void *[]){ys}, NULL, &err), &err);
+  CHECK(ys[0] == 4 && ys[1] == 2 && ys[2] == 14 && ys[3] == 12);
+  ipro_graph_free(graph);
+}
+
 int main(void) {
   test_every_op_has_a_kernel();
+  test_slice_onnx();
   test_gelu_and_layer_norm();
   test_expand_and_cast_like();
   test_conv_1d();
