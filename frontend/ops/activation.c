@@ -113,10 +113,7 @@ ipro_status ipro_softmax_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
       ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t axis;
-  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", -1), x->shape.rank, &axis, err) !=
-          IPRO_OK ||
-      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (ipro_op_canonical_axis(node, -1, x->shape.rank, &axis, err) != IPRO_OK) return IPRO_ERROR;
   return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
 }
 

@@ -160,10 +160,7 @@ ipro_status ipro_layer_normalization_infer(ipro_graph *graph, ipro_node *node, i
       ipro_op_optional_input(graph, node, 2, IPRO_DTYPES(x->dtype), &bias, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t axis;
-  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", -1), x->shape.rank, &axis, err) !=
-          IPRO_OK ||
-      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (ipro_op_canonical_axis(node, -1, x->shape.rank, &axis, err) != IPRO_OK) return IPRO_ERROR;
   /* Scale and B: the normalised dimensions' shape (leading 1s allowed); the batch is never among
    * them (axis 0 is refused below) */
   for (int i = 1; i <= 2; i++) {

@@ -187,6 +187,14 @@ ipro_status ipro_op_axis(const ipro_node *node, const char *what, int64_t axis, 
   return IPRO_OK;
 }
 
+ipro_status ipro_op_canonical_axis(ipro_node *node, int64_t fallback, int rank, int64_t *axis,
+                                   ipro_error *err) {
+  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", fallback), rank, axis, err) !=
+      IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_op_put_int(node, "axis", *axis, err);
+}
+
 ipro_status ipro_op_broadcast(const ipro_node *node, const ipro_shape *a, const char *a_name,
                               const ipro_shape *b, const char *b_name, ipro_shape *out,
                               ipro_error *err) {

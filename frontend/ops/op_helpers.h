@@ -62,6 +62,11 @@ ipro_status ipro_op_batch_error(const ipro_node *node, ipro_error *err, const ch
 ipro_status ipro_op_axis(const ipro_node *node, const char *what, int64_t axis, int rank,
                          int64_t *out, ipro_error *err);
 
+/* The node's attribute "axis" (fallback when absent) for a tensor of the given rank, normalised
+ * into *axis and written back (the canonical form's non-negative axis). */
+ipro_status ipro_op_canonical_axis(ipro_node *node, int64_t fallback, int rank, int64_t *axis,
+                                   ipro_error *err);
+
 /* Multidirectional (numpy) broadcast of a and b into *out. The symbolic batch broadcasts with 1
  * and with itself. */
 ipro_status ipro_op_broadcast(const ipro_node *node, const ipro_shape *a, const char *a_name,

@@ -82,10 +82,7 @@ ipro_status ipro_gather_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
       ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t axis;
-  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", 0), data->shape.rank, &axis,
-                   err) != IPRO_OK ||
-      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (ipro_op_canonical_axis(node, 0, data->shape.rank, &axis, err) != IPRO_OK) return IPRO_ERROR;
   int rank = data->shape.rank - 1 + indices->shape.rank;
   if (rank > IPRO_MAX_RANK)
     return ipro_op_fail(err, node, "the result would have rank %d; at most %d is supported", rank,
@@ -157,10 +154,7 @@ ipro_status ipro_concat_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
       ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t axis;
-  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", 0), first->shape.rank, &axis,
-                   err) != IPRO_OK ||
-      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (ipro_op_canonical_axis(node, 0, first->shape.rank, &axis, err) != IPRO_OK) return IPRO_ERROR;
   ipro_shape shape = first->shape;
   bool all_constant = ipro_tensor_is_constant(first);
   for (int i = 1; i < node->n_inputs; i++) {
