@@ -1,9 +1,47 @@
 /* Op rows of the broadcasting arithmetic ops: Add, Sub, Mul, Div (two inputs) and Sum (one or
- * more). Inputs are float32 or float64 (all of one type) and broadcast the numpy way; integer
- * arithmetic on shape values is not something infopro folds, so integer inputs are reported as
- * unsupported. */
+ * more). Inputs are float32 or float64 (all of one type) and broadcast the numpy way. Integer
+ * arithmetic on shape values (an exporter's batch × heads for a Reshape target) is folded when
+ * both operands are constants and the batch is concrete; on anything else integers are reported
+ * as unsupported. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "op_helpers.h"
 #include "op_rows.h"
+
+#define MAX_FOLDED_INTEGERS 4096
+
+/* Folds Add, Sub, Mul or Div of two constant int64 tensors (numpy broadcast; Div truncates, as
+ * ONNX's integer Div does). IPRO_ERROR with a message for a value of the symbolic batch or a
+ * division by zero. */
+static ipro_status fold_integers(ipro_graph *graph, const ipro_node *node, const ipro_tensor *a,
+                                 const ipro_tensor *b, ipro_error *err) {
+  ipro_shape shape;
+  if (ipro_op_broadcast(node, &a->shape, a->name, &b->shape, b->name, &shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t count = ipro_shape_elements(&shape);
+  if (count > MAX_FOLDED_INTEGERS)
+    return ipro_op_fail(err, node, "integer arithmetic on %lld values is not supported",
+                        (long long)count);
+  int64_t x[MAX_FOLDED_INTEGERS], y[MAX_FOLDED_INTEGERS], r[MAX_FOLDED_INTEGERS];
+  ipro_broadcast_copy(a->data, &a->shape, x, &shape, sizeof(int64_t));
+  ipro_broadcast_copy(b->data, &b->shape, y, &shape, sizeof(int64_t));
+  for (int64_t i = 0; i < count; i++) {
+    if (x[i] == IPRO_DIM_BATCH || y[i] == IPRO_DIM_BATCH)
+      return ipro_op_batch_error(node, err, "arithmetic on the batch size (infer at a batch)");
+    switch (node->op) {
+    case IPRO_OP_ADD: r[i] = x[i] + y[i]; break;
+    case IPRO_OP_SUB: r[i] = x[i] - y[i]; break;
+    case IPRO_OP_MUL: r[i] = x[i] * y[i]; break;
+    default:
+      if (y[i] == 0) return ipro_op_fail(err, node, "an integer division by zero");
+      r[i] = x[i] / y[i];
+      break;
+    }
+  }
+  return ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_INT64, &shape, r,
+                             sizeof(int64_t) * (size_t)count, err);
+}
 
 /* Broadcasts every present input of node into *out, checking each has the first one's real
  * type, which is the output's (*dtype). */
@@ -27,9 +65,12 @@ static ipro_status broadcast_inputs(const ipro_graph *graph, const ipro_node *no
 ipro_status ipro_binary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_shape shape;
   ipro_dtype dtype;
-  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
-      broadcast_inputs(graph, node, &shape, &dtype, err) != IPRO_OK)
-    return IPRO_ERROR;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK) return IPRO_ERROR;
+  const ipro_tensor *a = ipro_node_input(graph, node, 0), *b = ipro_node_input(graph, node, 1);
+  if (a && b && a->dtype == IPRO_DTYPE_INT64 && b->dtype == IPRO_DTYPE_INT64 &&
+      ipro_tensor_is_constant(a) && ipro_tensor_is_constant(b))
+    return fold_integers(graph, node, a, b, err);
+  if (broadcast_inputs(graph, node, &shape, &dtype, err) != IPRO_OK) return IPRO_ERROR;
   return ipro_op_set_output(graph, node, 0, dtype, &shape, err);
 }
 

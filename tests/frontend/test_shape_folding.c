@@ -375,6 +375,33 @@ static void check_expand_cast_like(void) {
   CHECK(folded_ints_are(hand_tensor(g, "tail"), 3, (int64_t[]){20, 30, 40}));
   CHECK(folded_ints_are(hand_tensor(g, "backwards"), 2, (int64_t[]){40, 20}));
   ipro_graph_free(g);
+
+  /* attention's reshape target as exported: batch × heads, folded at a concrete batch (ONNX's
+   * integer Mul, Add, Sub and Div, Div truncating); refused, by name, while the batch is
+   * symbolic */
+  g = hand_graph(20);
+  hand_input(g, "x", 3, (int64_t[]){N, 4, 6});
+  hand_int64_initializer(g, "heads", 1, (int64_t[]){2});
+  hand_int64_initializer(g, "minus_one", 1, (int64_t[]){-1});
+  hand_int64_initializer(g, "seven", 1, (int64_t[]){7});
+  ipro_node *size = hand_node(g, "size", "Shape", "x", "n");
+  ipro_node_set_int(size, "end", 1);
+  hand_node(g, "times", "Mul", "n,heads", "nh");
+  hand_node(g, "less", "Sub", "seven,heads", "five");
+  hand_node(g, "over", "Div", "seven,heads", "three");
+  ipro_node_set_int(hand_node(g, "target", "Concat", "nh,minus_one", "target"), "axis", 0);
+  hand_node(g, "split", "Reshape", "x,target", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 3, &err), &err);
+  CHECK(folded_ints_are(hand_tensor(g, "nh"), 1, (int64_t[]){6}));
+  CHECK(folded_ints_are(hand_tensor(g, "five"), 1, (int64_t[]){5}));
+  CHECK(folded_ints_are(hand_tensor(g, "three"), 1, (int64_t[]){3}));
+  CHECK(shape_is(hand_tensor(g, "y"), 2, (int64_t[]){6, 12}));
+  CHECK(ipro_graph_infer_shapes(g, 0, &err) == IPRO_ERROR);
+  CHECK_MSG(strstr(err.message, "'times'") && strstr(err.message, "batch"),
+            "integer arithmetic on the symbolic batch: %s", err.message);
+  ipro_graph_free(g);
 }
 
 int main(void) {
