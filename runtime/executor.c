@@ -149,9 +149,9 @@ static void destroy_kernels(ipro_kernel **kernels, int n) {
 #define FRUGAL_SLACK 32
 
 /* With the frugal kernels' program chosen: the fast kernel of each step where that program's
- * arena has room for its workspace, without growing, is kept instead (ResNet-32 at batch 128,
- * K = 2: its second module's arena would be 3.9% larger with Winograd's convolutions everywhere,
- * but most of them run where few activations are live). fast: the fast kernels, freed here. */
+ * arena has room for its workspace, the arena growing to arena_limit at most (its own size: not
+ * at all), is kept instead (most of Winograd's convolutions run where few activations are live).
+ * fast: the fast kernels, freed here. */
 static ipro_status keep_fast_where_room(ipro_executor *e, ipro_kernel **fast, size_t arena_limit,
                                         ipro_error *err) {
   const ipro_graph *graph = e->graph;
