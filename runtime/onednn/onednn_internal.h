@@ -194,6 +194,10 @@ ipro_status ipro_onednn_build_add_relu_after_norm(ipro_onednn_kernel *kernel,
                                                   ipro_error *err);
 ipro_status ipro_onednn_build_softmax(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                       ipro_error *);
+/* LayerNormalization: oneDNN's layer normalisation over the dimensions from axis on, X seen as
+ * [rows, row length]; Mean and InvStdDev outputs are left to the reference kernel. */
+ipro_status ipro_onednn_build_layer_normalization(ipro_onednn_kernel *, const ipro_graph *,
+                                                  const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                       ipro_error *);
 ipro_status ipro_onednn_build_sum(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,

@@ -320,6 +320,42 @@ fail:
   return IPRO_ERROR;
 }
 
+ipro_status ipro_onednn_build_layer_normalization(ipro_onednn_kernel *kernel,
+                                                  const ipro_graph *graph, const ipro_node *node,
+                                                  ipro_error *err) {
+  ipro_shape x, y;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  if (!ipro_shape_equal(&x, &y)) return ipro_onednn_unsupported(err, "Y's shape differs from X's");
+  for (int o = 1; o < node->n_outputs; o++)
+    if (node->outputs[o] >= 0)
+      return ipro_onednn_unsupported(err, "Mean and InvStdDev are asked for");
+  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  if (axis < 1 || axis >= x.rank) return ipro_onednn_unsupported(err, "axis %lld", (long long)axis);
+  int64_t rows[2] = {1, 1};
+  for (int d = 0; d < x.rank; d++)
+    rows[d < axis ? 0 : 1] *= x.dims[d];
+  bool shift = ipro_node_input(graph, node, 2) != NULL;
+  dnnl_memory_desc_t md;
+  if (ipro_onednn_plain_md(&md, 2, rows, err)) return IPRO_ERROR;
+  /* the statistics of each row are computed, not given: inference's propagation is the
+   * training forward without its statistics as outputs (ipro.LayerNormGrad computes them again) */
+  dnnl_layer_normalization_desc_t desc;
+  IPRO_ONEDNN_CHECK(dnnl_layer_normalization_forward_desc_init(
+      &desc, dnnl_forward_inference, &md, NULL, ipro_node_attr_float(node, "epsilon", 1e-5f),
+      dnnl_use_scale | (shift ? dnnl_use_shift : 0)));
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+      {DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 1},
+      {DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2},
+  };
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, shift ? 4 : 3, err);
+fail:
+  return IPRO_ERROR;
+}
+
 /* dY, X, scale → dX, [dScale], [dBias]; absent outputs go to intermediates. */
 ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                               const ipro_node *node, ipro_error *err) {
