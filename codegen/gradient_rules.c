@@ -439,8 +439,8 @@ RULE(gather_gradient) {
                           node->name);
   int64_t index = indices->dtype == IPRO_DTYPE_INT64 ? *(const int64_t *)indices->data
                                                      : *(const int32_t *)indices->data;
-  if (index < 0) index += x.dims[axis];
-  ipro_shape kept = x; /* dY's shape with the axis back, of extent 1 */
+  if (index < 0) index += x.dims[axis]; /* within range: Gather's inference checked it */
+  ipro_shape kept = x;                  /* dY's shape with the axis back, of extent 1 */
   kept.dims[axis] = 1;
   int target = ipro_autodiff_constant_ints(ad, n, kept.dims, kept.rank, err);
   if (target < 0) return IPRO_ERROR;

@@ -29,15 +29,20 @@ static ipro_status fold_integers(ipro_graph *graph, const ipro_node *node, const
   for (int64_t i = 0; i < count; i++) {
     if (x[i] == IPRO_DIM_BATCH || y[i] == IPRO_DIM_BATCH)
       return ipro_op_batch_error(node, err, "arithmetic on the batch size (infer at a batch)");
+    bool overflow = false;
     switch (node->op) {
-    case IPRO_OP_ADD: r[i] = x[i] + y[i]; break;
-    case IPRO_OP_SUB: r[i] = x[i] - y[i]; break;
-    case IPRO_OP_MUL: r[i] = x[i] * y[i]; break;
+    case IPRO_OP_ADD: overflow = __builtin_add_overflow(x[i], y[i], &r[i]); break;
+    case IPRO_OP_SUB: overflow = __builtin_sub_overflow(x[i], y[i], &r[i]); break;
+    case IPRO_OP_MUL: overflow = __builtin_mul_overflow(x[i], y[i], &r[i]); break;
     default:
       if (y[i] == 0) return ipro_op_fail(err, node, "an integer division by zero");
-      r[i] = x[i] / y[i];
+      overflow = x[i] == INT64_MIN && y[i] == -1;
+      if (!overflow) r[i] = x[i] / y[i];
       break;
     }
+    if (overflow)
+      return ipro_op_fail(err, node, "%lld and %lld overflow 64-bit integers", (long long)x[i],
+                          (long long)y[i]);
   }
   return ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_INT64, &shape, r,
                              sizeof(int64_t) * (size_t)count, err);

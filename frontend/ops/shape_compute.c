@@ -14,6 +14,15 @@
   (IPRO_DTYPES_REAL | IPRO_DTYPES_INT64 | IPRO_DTYPES(IPRO_DTYPE_INT32) |                          \
    IPRO_DTYPES(IPRO_DTYPE_BOOL))
 
+/* Whether x is a constant training cannot change, which an op on it may fold into a new
+ * constant: a Constant's value, a folded one, an integer initializer (a real initializer is a
+ * parameter, trained through the op). */
+static bool foldable(const ipro_tensor *x) {
+  bool parameter = x->kind == IPRO_TENSOR_INITIALIZER &&
+                   (x->dtype == IPRO_DTYPE_FLOAT || x->dtype == IPRO_DTYPE_DOUBLE);
+  return ipro_tensor_is_constant(x) && !parameter;
+}
+
 ipro_status ipro_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   (void)graph;
   static const char *const known[] = {"start:i", "end:i", NULL};
@@ -94,17 +103,24 @@ ipro_status ipro_gather_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
     shape.dims[shape.rank++] = indices->shape.dims[d];
   for (int d = (int)axis + 1; d < data->shape.rank; d++)
     shape.dims[shape.rank++] = data->shape.dims[d];
-  if (!ipro_tensor_is_constant(data) || !ipro_tensor_is_constant(indices))
-    return ipro_op_set_output(graph, node, 0, data->dtype, &shape, err);
-  /* Folding is for shape vectors; a large constant (an embedding table) is left to run time. */
+  /* Folding is for shape vectors; a large constant (an embedding table) is left to run time, and
+   * so is a parameter (trained through the op). Constant indices are checked either way. */
   enum { MAX_FOLD = 4096 };
-  int64_t elements = ipro_shape_elements(&shape);
-  if (elements > MAX_FOLD || ipro_shape_elements(&indices->shape) > MAX_FOLD)
-    return ipro_op_set_output(graph, node, 0, data->dtype, &shape, err);
   int64_t index_values[MAX_FOLD];
-  int count;
-  if (ipro_op_constant_ints(graph, node, 1, index_values, MAX_FOLD, &count, err) != IPRO_OK)
-    return IPRO_ERROR;
+  int count = 0;
+  bool few = ipro_shape_elements(&indices->shape) <= MAX_FOLD;
+  if (ipro_tensor_is_constant(indices) && few) {
+    if (ipro_op_constant_ints(graph, node, 1, index_values, MAX_FOLD, &count, err) != IPRO_OK)
+      return IPRO_ERROR;
+    int64_t dim = data->shape.dims[axis];
+    for (int i = 0; i < count && !ipro_dim_is_batch(dim); i++)
+      if (index_values[i] < -dim || index_values[i] >= dim)
+        return ipro_op_fail(err, node, "index %lld is out of range for a dimension of %lld",
+                            (long long)index_values[i], (long long)dim);
+  }
+  int64_t elements = ipro_shape_elements(&shape);
+  if (!foldable(data) || !ipro_tensor_is_constant(indices) || !few || elements > MAX_FOLD)
+    return ipro_op_set_output(graph, node, 0, data->dtype, &shape, err);
   char folded[MAX_FOLD * sizeof(int64_t)];
   if (fold_gather(node, data, index_values, count, (int)axis, folded, err) != IPRO_OK)
     return IPRO_ERROR;
@@ -221,18 +237,14 @@ ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *
 #define MAX_FOLDED_ELEMENTS (1 << 20)
 
 /* Sets output 0 (dtype, shape) from input 0's data converted and broadcast: folded when input 0
- * is a constant that training cannot change (a Constant's value, a folded one, an integer
- * initializer; a real initializer is a parameter, trained through the op) and the result is
- * small enough, else an activation. */
+ * is foldable and the result small enough, else an activation. */
 static ipro_status fold_or_set(ipro_graph *graph, const ipro_node *node, const ipro_tensor *x,
                                ipro_dtype dtype, const ipro_shape *shape, ipro_error *err) {
   int64_t elements = ipro_shape_elements(shape);
   bool symbolic = false;
   for (int d = 0; d < shape->rank; d++)
     symbolic |= ipro_dim_is_batch(shape->dims[d]);
-  bool trainable = x->kind == IPRO_TENSOR_INITIALIZER &&
-                   (x->dtype == IPRO_DTYPE_FLOAT || x->dtype == IPRO_DTYPE_DOUBLE);
-  if (!ipro_tensor_is_constant(x) || trainable || symbolic || elements > MAX_FOLDED_ELEMENTS)
+  if (!foldable(x) || symbolic || elements > MAX_FOLDED_ELEMENTS)
     return ipro_op_set_output(graph, node, 0, dtype, shape, err);
   size_t element = ipro_dtype_size(dtype);
   char *converted = malloc((size_t)(ipro_shape_elements(&x->shape) + 1) * element);
@@ -315,9 +327,8 @@ ipro_status ipro_sqrt_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
-  bool trainable = x->kind == IPRO_TENSOR_INITIALIZER;
   int64_t elements = ipro_shape_elements(&x->shape);
-  if (!ipro_tensor_is_constant(x) || trainable || elements > MAX_FOLDED_ELEMENTS)
+  if (!foldable(x) || elements > MAX_FOLDED_ELEMENTS)
     return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
   size_t element = ipro_dtype_size(x->dtype);
   double *values = malloc(sizeof(double) * (size_t)(elements + 1));
@@ -355,12 +366,17 @@ ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
     return IPRO_ERROR;
   if (n_starts != n_ends || (n_axes && n_axes != n_starts) || (n_steps && n_steps != n_starts))
     return ipro_op_fail(err, node, "starts, ends, axes and steps differ in length");
+  for (int i = 0; i < n_starts; i++) { /* a symbolic batch has no extent to clamp against */
+    int64_t axis = n_axes ? axes[i] : i;
+    if (axis < 0) axis += data->shape.rank;
+    if (axis >= 0 && axis < data->shape.rank && ipro_dim_is_batch(data->shape.dims[axis]))
+      return ipro_op_batch_error(node, err, "slicing the batch dimension");
+  }
   ipro_slice slice;
   const char *bad = ipro_slice_of(&data->shape, starts, ends, n_axes ? axes : NULL,
                                   n_steps ? steps : NULL, n_starts, &slice);
   if (bad) return ipro_op_fail(err, node, "%s", bad);
-  if (!ipro_tensor_is_constant(data) || data->kind == IPRO_TENSOR_INITIALIZER)
-    return ipro_op_set_output(graph, node, 0, data->dtype, &slice.shape, err);
+  if (!foldable(data)) return ipro_op_set_output(graph, node, 0, data->dtype, &slice.shape, err);
   int64_t elements = ipro_shape_elements(&slice.shape);
   size_t element = ipro_dtype_size(data->dtype);
   char *folded = malloc((size_t)(elements + 1) * element);

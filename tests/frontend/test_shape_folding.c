@@ -2,6 +2,8 @@
  * attributes, and the errors for what infopro refuses. The graphs are built by hand so that each
  * expectation (a folded value, a resolved pad, a message) follows from the ONNX spec applied to
  * the few numbers written here. */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "frontend/op_table.h"
@@ -402,6 +404,35 @@ static void check_expand_cast_like(void) {
   CHECK_MSG(strstr(err.message, "'times'") && strstr(err.message, "batch"),
             "integer arithmetic on the symbolic batch: %s", err.message);
   ipro_graph_free(g);
+
+  /* what a model may hold that would overflow or read out of range is refused by name: integer
+   * arithmetic past 64 bits, slicing the symbolic batch, a constant Gather index outside its
+   * dimension */
+  static const struct {
+    const char *op, *inputs, *node;
+  } refused[] = {
+      {"Mul", "huge,two", "overflow"},
+      {"Slice", "x,zero,one", "batch_slice"},
+      {"Gather", "x,five", "far_gather"},
+  };
+  for (size_t r = 0; r < sizeof refused / sizeof refused[0]; r++) {
+    g = hand_graph(20);
+    hand_input(g, "x", 2, (int64_t[]){N, 3});
+    hand_int64_initializer(g, "huge", 1, (int64_t[]){INT64_MAX});
+    hand_int64_initializer(g, "two", 1, (int64_t[]){2});
+    hand_int64_initializer(g, "zero", 1, (int64_t[]){0});
+    hand_int64_initializer(g, "one", 1, (int64_t[]){1});
+    int five = hand_initializer(g, "five", IPRO_DTYPE_INT64, 0, NULL, (int64_t[]){5});
+    g->tensors[five].kind = IPRO_TENSOR_CONSTANT;
+    ipro_node *n = hand_node(g, refused[r].node, refused[r].op, refused[r].inputs, "y");
+    if (strcmp(refused[r].op, "Gather") == 0) ipro_node_set_int(n, "axis", 1);
+    hand_output(g, "y");
+    CHECK_OK(ipro_graph_normalize(g, &err), &err);
+    CHECK(ipro_graph_infer_shapes(g, 0, &err) == IPRO_ERROR);
+    CHECK_MSG(strstr(err.message, refused[r].node), "%s: %s", refused[r].node, err.message);
+    printf("refused: %s\n", err.message);
+    ipro_graph_free(g);
+  }
 }
 
 int main(void) {
