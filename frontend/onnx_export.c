@@ -180,41 +180,42 @@ static ipro_status write_model(Onnx__ModelProto *model, const ipro_export_reques
 
 /* The source model decoded from its bytes where they already are: the model a compiled program
  * holds in memory, or the file mapped read-only (its pages the page cache's, not a heap copy
- * beside the decoded one). NULL, err set, when it cannot be read; NULL, err untouched, when the
- * bytes are no model. */
-static Onnx__ModelProto *unpack_source(const char *path, ipro_error *err) {
+ * beside the decoded one). */
+static ipro_status unpack_source(const char *path, Onnx__ModelProto **model, ipro_error *err) {
   size_t size = 0;
   const uint8_t *held = ipro_model_in_memory(path, &size);
-  if (held) return onnx__model_proto__unpack(NULL, size, held);
-  int fd = open(path, O_RDONLY);
-  struct stat info;
-  if (fd < 0 || fstat(fd, &info) != 0) {
-    ipro_error_set(err, "cannot open '%s': %s", path, strerror(errno));
-    if (fd >= 0) close(fd);
-    return NULL;
-  }
-  if (info.st_size == 0) {
+  *model = NULL;
+  if (held) {
+    *model = onnx__model_proto__unpack(NULL, size, held);
+  } else {
+    int fd = open(path, O_RDONLY);
+    struct stat info;
+    if (fd < 0 || fstat(fd, &info) != 0) {
+      ipro_status s = ipro_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+      if (fd >= 0) close(fd);
+      return s;
+    }
+    if (S_ISDIR(info.st_mode)) {
+      close(fd);
+      return ipro_error_set(err, "cannot read '%s': it is a directory", path);
+    }
+    size = (size_t)info.st_size;
+    void *mapped = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    int mapping_error = errno;
     close(fd);
-    return NULL;
+    if (mapped == MAP_FAILED)
+      return ipro_error_set(err, "cannot read '%s': %s", path, strerror(mapping_error));
+    if (mapped) *model = onnx__model_proto__unpack(NULL, size, mapped);
+    if (mapped) munmap(mapped, size);
   }
-  void *mapped = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (mapped == MAP_FAILED) {
-    ipro_error_set(err, "cannot read '%s': %s", path, strerror(errno));
-    return NULL;
-  }
-  Onnx__ModelProto *model = onnx__model_proto__unpack(NULL, (size_t)info.st_size, mapped);
-  munmap(mapped, (size_t)info.st_size);
-  return model;
+  if (!*model)
+    return ipro_error_set(err, "'%s' is not a valid ONNX model (truncated or corrupt)", path);
+  return IPRO_OK;
 }
 
 ipro_status ipro_onnx_export(const ipro_export_request *r, ipro_error *err) {
-  err->message[0] = '\0';
-  Onnx__ModelProto *model = unpack_source(r->source_model, err);
-  if (!model && err->message[0]) return IPRO_ERROR;
-  if (!model)
-    return ipro_error_set(err, "'%s' is not a valid ONNX model (truncated or corrupt)",
-                          r->source_model);
+  Onnx__ModelProto *model = NULL;
+  if (unpack_source(r->source_model, &model, err) != IPRO_OK) return IPRO_ERROR;
   if (!model->graph) {
     onnx__model_proto__free_unpacked(model, NULL);
     return ipro_error_set(err, "'%s' has no graph", r->source_model);
