@@ -14,4 +14,10 @@ ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size,
 ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *model_path,
                                     ipro_tensor *out, ipro_error *err);
 
+/* The float initializer an Identity node of graph copies, when node is one an exporter made by
+ * deduplicating equal parameters (onnx_parameter_copies.c): its output, not a graph output, is
+ * then loaded and exported as an initializer of its own. NULL for any other node. */
+const Onnx__TensorProto *ipro_onnx_parameter_copy_source(const Onnx__GraphProto *graph,
+                                                         const Onnx__NodeProto *node);
+
 #endif

@@ -91,6 +91,74 @@ static ipro_status collect(const Onnx__GraphProto *graph, const char *source,
   return IPRO_OK;
 }
 
+/* A parameter the source holds as an Identity copy of an equal one (onnx_decode.h) and the
+ * callback gives a value for: a new initializer named as the copy, in the message's list. */
+static ipro_status add_copy_initializer(const Onnx__TensorProto *source, const char *name,
+                                        ipro_export_value_fn value_of, void *context,
+                                        Onnx__TensorProto **made, ipro_proto_edits *log,
+                                        ipro_error *err) {
+  *made = NULL;
+  size_t bytes = float_bytes(source->dims, source->n_dims);
+  if (bytes == SIZE_MAX || source->n_dims > IPRO_MAX_RANK)
+    return ipro_error_set(err, "initializer '%s' has an invalid shape", source->name);
+  uint8_t *value = malloc(bytes ? bytes : 1);
+  if (ipro_proto_own(log, value, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = value_of(context, name, IPRO_DTYPE_FLOAT, source->dims, (int)source->n_dims,
+                                value, bytes, err);
+  if (status != IPRO_OK) return status;
+  Onnx__TensorProto *copy = malloc(sizeof *copy);
+  if (ipro_proto_own(log, copy, err) != IPRO_OK) return IPRO_ERROR;
+  onnx__tensor_proto__init(copy);
+  copy->name = (char *)name;
+  copy->n_dims = source->n_dims;
+  copy->dims = source->dims;
+  copy->has_data_type = 1;
+  copy->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  copy->has_raw_data = 1;
+  copy->raw_data.len = bytes;
+  copy->raw_data.data = value;
+  *made = copy;
+  return IPRO_OK;
+}
+
+/* Writes each deduplicated parameter the callback trained back as the initializer it was: the
+ * Identity node goes, an initializer named as its output comes (onnx_parameter_copies.c). The
+ * strings and dims of the new initializers are the message's own; the lists are ours. */
+static ipro_status restore_parameter_copies(Onnx__GraphProto *graph, ipro_export_value_fn value_of,
+                                            void *context, ipro_proto_edits *log, ipro_error *err) {
+  size_t copies = 0;
+  for (size_t n = 0; n < graph->n_node; n++)
+    if (ipro_onnx_parameter_copy_source(graph, graph->node[n])) copies++;
+  if (!value_of || copies == 0) return IPRO_OK;
+  Onnx__NodeProto **nodes = malloc(graph->n_node * sizeof *nodes);
+  Onnx__TensorProto **initializers = malloc((graph->n_initializer + copies) * sizeof *initializers);
+  if (ipro_proto_own(log, nodes, err) != IPRO_OK ||
+      ipro_proto_own(log, initializers, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (graph->n_initializer)
+    memcpy(initializers, graph->initializer, graph->n_initializer * sizeof *initializers);
+  size_t n_nodes = 0, n_initializers = graph->n_initializer;
+  for (size_t n = 0; n < graph->n_node; n++) {
+    Onnx__NodeProto *node = graph->node[n];
+    const Onnx__TensorProto *source = ipro_onnx_parameter_copy_source(graph, node);
+    Onnx__TensorProto *made = NULL;
+    if (source) {
+      ipro_status status =
+          add_copy_initializer(source, node->output[0], value_of, context, &made, log, err);
+      if (status == IPRO_ERROR) return IPRO_ERROR;
+    }
+    if (made)
+      initializers[n_initializers++] = made;
+    else
+      nodes[n_nodes++] = node;
+  }
+  ipro_status status = IPRO_PROTO_SET(log, graph->node, nodes, err);
+  if (!status) status = IPRO_PROTO_SET(log, graph->n_node, n_nodes, err);
+  if (!status) status = IPRO_PROTO_SET(log, graph->initializer, initializers, err);
+  if (!status) status = IPRO_PROTO_SET(log, graph->n_initializer, n_initializers, err);
+  return status;
+}
+
 /* The side file's name as the model records it (no folder) and its path. */
 static void side_file_names(const char *destination, char *name, size_t name_size, char *path,
                             size_t path_size) {
@@ -223,6 +291,8 @@ ipro_status ipro_onnx_export(const ipro_export_request *r, ipro_error *err) {
   ipro_proto_edits log = {0};
   bool source_external = ipro_onnx_uses_external_data(model->graph);
   ipro_status status = collect(model->graph, r->source_model, r->value_of, r->context, &log, err);
+  if (status == IPRO_OK)
+    status = restore_parameter_copies(model->graph, r->value_of, r->context, &log, err);
   int changed = 0;
   if (status == IPRO_OK && r->inference) {
     status = ipro_onnx_inference_form(model->graph, &log, &changed, err);

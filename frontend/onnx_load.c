@@ -41,6 +41,16 @@ static ipro_status load_opsets(const Onnx__ModelProto *model, ipro_graph *graph,
   return IPRO_OK;
 }
 
+/* Tensor `name` as an initializer holding value's data. */
+static ipro_status load_initializer(ipro_graph *graph, const char *name,
+                                    const Onnx__TensorProto *value, ipro_error *err) {
+  int index = ipro_graph_tensor(graph, name);
+  if (index < 0) return out_of_memory(err);
+  ipro_tensor *tensor = &graph->tensors[index];
+  tensor->kind = IPRO_TENSOR_INITIALIZER;
+  return ipro_onnx_decode_tensor(value, graph->path, tensor, err);
+}
+
 static ipro_status load_initializers(const Onnx__GraphProto *proto, ipro_graph *graph,
                                      ipro_error *err) {
   for (size_t i = 0; i < proto->n_initializer; i++) {
@@ -49,14 +59,25 @@ static ipro_status load_initializers(const Onnx__GraphProto *proto, ipro_graph *
       return ipro_error_set(err, "initializer number %zu has no name", i);
     if (ipro_graph_find_tensor(graph, initializer->name) >= 0)
       return ipro_error_set(err, "initializer '%s' is defined twice", initializer->name);
-    int index = ipro_graph_tensor(graph, initializer->name);
-    if (index < 0) return out_of_memory(err);
-    ipro_tensor *tensor = &graph->tensors[index];
-    tensor->kind = IPRO_TENSOR_INITIALIZER;
-    if (ipro_onnx_decode_tensor(initializer, graph->path, tensor, err) != IPRO_OK)
-      return IPRO_ERROR;
+    if (load_initializer(graph, initializer->name, initializer, err) != IPRO_OK) return IPRO_ERROR;
   }
   return IPRO_OK;
+}
+
+/* A parameter an exporter deduplicated into an Identity of an equal one (onnx_decode.h): loaded
+ * as the initializer it was, with the copied value. */
+static ipro_status load_parameter_copy(ipro_graph *graph, const Onnx__NodeProto *node,
+                                       const Onnx__TensorProto *source, ipro_error *err) {
+  const char *name = node->output[0];
+  int existing = ipro_graph_find_tensor(graph, name);
+  if (existing >= 0) {
+    const ipro_tensor *t = &graph->tensors[existing];
+    if (t->producer >= 0 || t->kind == IPRO_TENSOR_INITIALIZER || t->is_graph_input)
+      return ipro_error_set(err,
+                            "node '%s' (Identity) writes tensor '%s', which is already defined",
+                            node->name ? node->name : "", name);
+  }
+  return load_initializer(graph, name, source, err);
 }
 
 /* Reads a graph input's declared type. Only the batch (axis 0) may be symbolic. */
@@ -255,6 +276,11 @@ static ipro_status load_nodes(const Onnx__GraphProto *proto, ipro_graph *graph, 
     if (!name || !*name) {
       snprintf(generated_name, sizeof generated_name, "%s_%zu", op_type, n);
       name = generated_name;
+    }
+    const Onnx__TensorProto *copied = ipro_onnx_parameter_copy_source(proto, node_proto);
+    if (copied) {
+      if (load_parameter_copy(graph, node_proto, copied, err) != IPRO_OK) return IPRO_ERROR;
+      continue;
     }
     const char *domain = node_proto->domain ? node_proto->domain : "";
     if (*domain && strcmp(domain, "ai.onnx") != 0)

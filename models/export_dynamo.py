@@ -12,12 +12,14 @@ exporter writes BatchNormalization in inference form:
   axes as a Reshape of a Constant, which infopro folds;
 - mixer_dynamo_fmnist.onnx: a small token-mixing network (TinyMixer below) with LayerNormalization
   and Gelu, optimize=False.
+- cnn_eval_fmnist.onnx and cnn_eval_copies_fmnist.onnx: export_for_inference below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later) and
 onnxscript from PyPI (Debian's python3-torch is older and has no such exporter):
 
-    python3 models/export_dynamo.py
+    python3 models/export_dynamo.py              # all of them
+    python3 models/export_dynamo.py --only eval  # export_for_inference's two
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -91,8 +93,48 @@ EXPORTS = {"cnn_dynamo_fmnist": (SmallCNN, {}),
            "mixer_dynamo_fmnist": (TinyMixer, {"optimize": False})}
 
 
+def export_for_inference():
+    """SmallCNN freshly initialised, exported in inference form by the TorchScript exporter, as a
+    user exporting model.eval() with the defaults gets it: each BatchNormalization folded into its
+    convolution, whose biases are then all zero, and equal initializers deduplicated, every
+    duplicate an Identity of the first (cnn_eval_fmnist.onnx). cnn_eval_copies_fmnist.onnx is the
+    same file with each such Identity replaced by an initializer holding the copy, done by the
+    onnx package: the network as PyTorch holds it, with separate parameters, which infopro must
+    train exactly as it trains the deduplicated file."""
+    import onnx
+    torch.manual_seed(1200)
+    model = SmallCNN().eval()
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    path = os.path.join(HERE, "cnn_eval_fmnist.onnx")
+    torch.onnx.export(model, (torch.rand(2, 1, 28, 28),), path, dynamo=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    deduplicated = onnx.load(path)
+    graph = deduplicated.graph
+    values = {t.name: t for t in graph.initializer}
+    copies = [n for n in graph.node if n.op_type == "Identity" and n.input[0] in values]
+    assert len(copies) >= 2, "the exporter deduplicated fewer initializers than expected"
+    for node in copies:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(values[node.input[0]])
+        copy.name = node.output[0]
+        graph.initializer.append(copy)
+        graph.node.remove(node)
+    onnx.checker.check_model(deduplicated)
+    onnx.save(deduplicated, os.path.join(HERE, "cnn_eval_copies_fmnist.onnx"))
+    for name in ("cnn_eval_fmnist", "cnn_eval_copies_fmnist"):
+        write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+                   [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d Identity copies of initializers" % (path, len(copies)))
+
+
 def main():
     setup_determinism()
+    if sys.argv[1:] == ["--only", "eval"]:
+        return export_for_inference()
+    export_for_inference()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

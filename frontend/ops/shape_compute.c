@@ -172,12 +172,12 @@ ipro_status ipro_concat_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
   int64_t axis;
   if (ipro_op_canonical_axis(node, 0, first->shape.rank, &axis, err) != IPRO_OK) return IPRO_ERROR;
   ipro_shape shape = first->shape;
-  bool all_constant = ipro_tensor_is_constant(first);
+  bool all_constant = foldable(first);
   for (int i = 1; i < node->n_inputs; i++) {
     ipro_tensor *input;
     if (ipro_op_input(graph, node, i, IPRO_DTYPES(first->dtype), &input, err) != IPRO_OK)
       return IPRO_ERROR;
-    all_constant = all_constant && ipro_tensor_is_constant(input);
+    all_constant = all_constant && foldable(input);
     bool same = input->shape.rank == shape.rank;
     for (int d = 0; d < shape.rank && same; d++)
       if (d != axis && input->shape.dims[d] != shape.dims[d]) same = false;
@@ -200,7 +200,7 @@ ipro_status ipro_identity_infer(ipro_graph *graph, ipro_node *node, ipro_error *
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, ANY_DTYPE, &x, err) != IPRO_OK)
     return IPRO_ERROR;
-  if (ipro_tensor_is_constant(x)) {
+  if (foldable(x)) {
     size_t bytes = (size_t)ipro_shape_elements(&x->shape) * ipro_dtype_size(x->dtype);
     return ipro_op_fold_output(graph, node, 0, x->dtype, &x->shape, x->data, bytes, err);
   }

@@ -19,6 +19,7 @@
 #include "support/check.h"
 #include "support/command.h"
 #include "support/memory_checks.h"
+#include "support/mpi_runs.h"
 
 static char directory[] = "/tmp/ipro_test_train_XXXXXX";
 
@@ -169,6 +170,31 @@ static void train_torch_export_model(const char *name) {
             name, trained, evaluated);
 }
 
+/* A model PyTorch's TorchScript exporter wrote in inference mode (models/export_dynamo.py,
+ * export_for_inference): its equal zero biases deduplicated into Identity copies of the first.
+ * They were separate parameters in PyTorch and train as such: the run writes the same bytes as
+ * the run on the same file with each copy restored as an initializer by the onnx package
+ * (cnn_eval_copies_fmnist), so the written model has the copies as trained initializers and no
+ * Identity left. Folded as constants, the copies stayed untrained and the Identities stayed. */
+static void train_deduplicated_parameters(void) {
+  char arguments[2048], written[2][700];
+  const char *names[2] = {"cnn_eval_fmnist", "cnn_eval_copies_fmnist"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(written[i], sizeof written[i], "%s/%s_trained.onnx", directory, names[i]);
+    snprintf(arguments, sizeof arguments,
+             "train models/%s.onnx --data fashion-mnist --limit 256 --epochs 1 --batch 64 -K 2 "
+             "--seed 3 --test-limit 100 --out '%s'",
+             names[i], written[i]);
+    ipro_command_result r;
+    ipro_test_run_infopro(arguments, &r);
+    CHECK_MSG(r.exit_status == 0, "train %s: exit status %d, stderr: %s", names[i], r.exit_status,
+              r.err);
+  }
+  CHECK_MSG(ipro_test_same_file(written[0], written[1]),
+            "%s and %s differ: the deduplicated parameters did not train as the separate ones",
+            written[0], written[1]);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
@@ -179,6 +205,7 @@ int main(void) {
   train_torch_export_model("cnn_dynamo_fmnist");
   train_torch_export_model("cnn_dynamo_bn_fmnist");
   train_torch_export_model("mixer_dynamo_fmnist");
+  train_deduplicated_parameters();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

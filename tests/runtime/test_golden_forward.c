@@ -13,13 +13,15 @@
 #include "support/check.h"
 #include "support/golden.h"
 
-/* The last three from PyTorch's torch.export-based exporter (models/export_dynamo.py): the
+/* Three from PyTorch's torch.export-based exporter (models/export_dynamo.py): the
  * normalisations folded into the convolutions, kept in inference form, and LayerNormalization
- * with Gelu. */
+ * with Gelu; the last two from its TorchScript exporter in inference mode, equal parameters
+ * deduplicated into Identity copies, and the same with the copies restored. */
 static const char *const models[] = {
-    "resnet8_fmnist",       "resnet32",           "resnet110",          "densenet_small",
-    "mobilenetv2_small",    "mlp_fmnist",         "twin_linear_fmnist", "cnn_dynamo_fmnist",
-    "cnn_dynamo_bn_fmnist", "mixer_dynamo_fmnist"};
+    "resnet8_fmnist",      "resnet32",          "resnet110",
+    "densenet_small",      "mobilenetv2_small", "mlp_fmnist",
+    "twin_linear_fmnist",  "cnn_dynamo_fmnist", "cnn_dynamo_bn_fmnist",
+    "mixer_dynamo_fmnist", "cnn_eval_fmnist",   "cnn_eval_copies_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */
