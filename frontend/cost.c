@@ -1,6 +1,7 @@
 /* Parameters, FLOPs, saved bytes and cut points of a graph (see cost.h for the definitions). */
 #include "cost.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,11 +53,62 @@ static void count_saved_bytes(const ipro_graph *graph, ipro_graph_cost *cost, bo
   }
 }
 
+/* shared_change[i]: how the number of parameters whose readers a cut after node i would separate
+ * changes there. A parameter read by several nodes (tied weights, or equal ones an exporter
+ * deduplicated: PyTorch's torch.export-based exporter does with its default optimisation) is one
+ * tensor trained by all its readers; modules are trained apart, each on its own copy of what it
+ * reads, so no cut may fall between its first and last reader. */
+/* The first and last node reading parameter t (-1, -1 for none; a float initializer). */
+static bool parameter_readers(const ipro_graph *graph, int t, int *first, int *last) {
+  const ipro_tensor *tensor = &graph->tensors[t];
+  *first = *last = -1;
+  if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT) return false;
+  for (int c = 0; c < graph->n_nodes; c++)
+    for (int i = 0; i < graph->nodes[c].n_inputs; i++)
+      if (graph->nodes[c].inputs[i] == t) {
+        if (*first < 0) *first = c;
+        *last = c;
+      }
+  return *last > *first;
+}
+
+static void mark_shared_parameters(const ipro_graph *graph, int *shared_change) {
+  for (int t = 0; t < graph->n_tensors; t++) {
+    int first, last;
+    if (parameter_readers(graph, t, &first, &last)) {
+      shared_change[first]++;
+      shared_change[last]--;
+    }
+  }
+}
+
+void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, size_t size) {
+  int producer = graph->tensors[tensor].producer;
+  for (int t = 0; t < graph->n_tensors && producer >= 0; t++) {
+    int first, last;
+    if (parameter_readers(graph, t, &first, &last) && first <= producer && producer < last) {
+      snprintf(why, size,
+               "parameter '%s' is read on both sides of it, by '%s' and '%s', and modules "
+               "trained apart cannot share a parameter",
+               graph->tensors[t].name, graph->nodes[first].name, graph->nodes[last].name);
+      return;
+    }
+  }
+  snprintf(why, size,
+           "another activation is live beside it, so a gradient-isolated module cannot end there");
+}
+
 int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points) {
   int n = graph->n_nodes;
   /* live_change[i]: how the number of live activations changes right after node i. */
   int *live_change = calloc((size_t)n + 2, sizeof(int));
-  if (!live_change) return 0;
+  int *shared_change = calloc((size_t)n + 2, sizeof(int));
+  if (!live_change || !shared_change) {
+    free(live_change);
+    free(shared_change);
+    return 0;
+  }
+  mark_shared_parameters(graph, shared_change);
   int live_before_first = 0;
   for (int t = 0; t < graph->n_tensors; t++) {
     const ipro_tensor *tensor = &graph->tensors[t];
@@ -76,12 +128,13 @@ int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points) {
       live_change[defined]++;
     if (last_use < n) live_change[last_use]--;
   }
-  int count = 0, live = live_before_first;
+  int count = 0, live = live_before_first, shared = 0;
   for (int i = 0; i < n; i++) {
     live += live_change[i];
+    shared += shared_change[i];
     const ipro_node *node = &graph->nodes[i];
     int t = node->n_outputs > 0 ? node->outputs[0] : -1;
-    if (live != 1 || t < 0) continue;
+    if (live != 1 || shared > 0 || t < 0) continue;
     const ipro_tensor *tensor = &graph->tensors[t];
     if (!is_activation(tensor) || tensor->is_graph_output) continue;
     /* The single live tensor must be this node's output, read later, and not only by a
@@ -97,6 +150,7 @@ int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points) {
     if (readers > 0 && pointwise_readers < readers) cut_points[count++] = t;
   }
   free(live_change);
+  free(shared_change);
   return count;
 }
 

@@ -9,7 +9,9 @@
  * input batch of DESIGN.md's memory model (input_bytes).
  *
  * A cut point is an activation that is the only live activation once its producer has run: every
- * path from the input to the output passes through it, so the network can be split there. */
+ * path from the input to the output passes through it, so the network can be split there; and no
+ * parameter is read both before and after it (a tied or deduplicated parameter is one tensor, which
+ * two modules trained apart cannot share). */
 #ifndef IPRO_COST_H
 #define IPRO_COST_H
 
@@ -43,5 +45,8 @@ void ipro_graph_cost_release(ipro_graph_cost *cost);
 /* Writes the cut points (tensor indices, topological order) into cut_points, which has room for
  * graph->n_nodes entries, and returns how many there are. The partitioner chooses among these. */
 int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points);
+/* Why activation `tensor`, not a cut point, is none, as a phrase for a message: a parameter read
+ * on both sides of it (named with its first and last reader), or another live activation. */
+void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, size_t size);
 
 #endif

@@ -12,7 +12,8 @@ exporter writes BatchNormalization in inference form:
   axes as a Reshape of a Constant, which infopro folds;
 - mixer_dynamo_fmnist.onnx: a small token-mixing network (TinyMixer below) with LayerNormalization
   and Gelu, optimize=False.
-- cnn_eval_fmnist.onnx and cnn_eval_copies_fmnist.onnx: export_for_inference below.
+- cnn_eval_fmnist.onnx and cnn_eval_copies_fmnist.onnx: export_for_inference below;
+- mlp_shared_dynamo_fmnist.onnx: export_shared_parameter below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later) and
@@ -20,6 +21,7 @@ onnxscript from PyPI (Debian's python3-torch is older and has no such exporter):
 
     python3 models/export_dynamo.py              # all of them
     python3 models/export_dynamo.py --only eval  # export_for_inference's two
+    python3 models/export_dynamo.py --only shared  # export_shared_parameter's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -130,11 +132,54 @@ def export_for_inference():
     print("%s: %d Identity copies of initializers" % (path, len(copies)))
 
 
+class TiedMLP(nn.Module):
+    """Two hidden layers that start equal (b copies a): the exporter's default optimisation
+    deduplicates equal initializers, so both Gemms read one weight and one bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Linear(784, 32)
+        self.a = nn.Linear(32, 32)
+        self.b = nn.Linear(32, 32)
+        self.head = nn.Linear(32, 10)
+        with torch.no_grad():
+            self.b.weight.copy_(self.a.weight)
+            self.b.bias.copy_(self.a.bias)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x.flatten(1)))
+        return self.head(torch.relu(self.b(torch.relu(self.a(x)))))
+
+
+def export_shared_parameter():
+    """mlp_shared_dynamo_fmnist.onnx: TiedMLP with the defaults of torch.onnx.export, whose
+    optimisation leaves one parameter read by two nodes, which no cut may separate."""
+    import onnx
+    torch.manual_seed(1300)
+    model = TiedMLP()
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    path = os.path.join(HERE, "mlp_shared_dynamo_fmnist.onnx")
+    torch.onnx.export(model.train(), (torch.rand(2, 1, 28, 28),), path, input_names=["input"],
+                      output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                      external_data=False)
+    graph = onnx.load(path).graph
+    readers = sum(1 for n in graph.node if "a.weight" in n.input)
+    assert readers == 2, "the exporter did not share a.weight (%d readers)" % readers
+    write_ipgd(os.path.join(GOLDEN_DIR, "mlp_shared_dynamo_fmnist_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: a.weight read by %d nodes" % (path, readers))
+
+
 def main():
     setup_determinism()
     if sys.argv[1:] == ["--only", "eval"]:
         return export_for_inference()
+    if sys.argv[1:] == ["--only", "shared"]:
+        return export_shared_parameter()
     export_for_inference()
+    export_shared_parameter()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/cost.h"
 #include "partitioner/plan_file.h"
 
 /* Index of name among the cut points, or an error naming it. */
@@ -17,10 +18,9 @@ static ipro_status cut_boundary(const ipro_graph *network, const char *name, con
       *boundary = c + 1;
       return IPRO_OK;
     }
-  return ipro_error_set(err,
-                        "'%s' is not a cut point (another activation is live beside it, so a "
-                        "gradient-isolated module cannot end there); see `infopro inspect`",
-                        name);
+  char why[512];
+  ipro_graph_explain_not_cut(network, tensor, why, sizeof why);
+  return ipro_error_set(err, "'%s' is not a cut point (%s); see `infopro inspect`", name, why);
 }
 
 typedef struct {

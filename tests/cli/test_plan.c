@@ -8,7 +8,8 @@
  *     the same heads too;
  *   - --budget at exactly that peak gives K <= 2 and a peak within the budget; a budget of 1000
  *     bytes fails with exit 1 and one line stating the smallest peak;
- *   - --cuts with a tensor that is not a cut point, or no tensor at all, fails naming it; -K
+ *   - --cuts with a tensor that is not a cut point (beside a skip path, or between two readers of
+ *     one parameter), or no tensor at all, fails naming it and why; -K
  *     beyond the cut points fails with 1; -K with --cuts is a usage error (2);
  *   - --aux-head auto (the default) names module 1's head, and the same head asked for by hand
  *     gives the same peak; bound_peak_bytes equals the peak of the least head asked for by hand,
@@ -335,6 +336,15 @@ static void failures(void) {
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, not_cut) &&
                 strstr(r.err, "not a cut point"),
             "--cuts %s: exit status %d, stderr: %s", not_cut, r.exit_status, r.err);
+  /* both hidden layers of this export read one weight (models/export_dynamo.py) */
+  snprintf(arguments, sizeof arguments,
+           "plan models/mlp_shared_dynamo_fmnist.onnx --batch 32 --cuts relu_1");
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 &&
+                strstr(r.err, "'relu_1' is not a cut point") &&
+                strstr(r.err, "parameter 'a.weight' is read on both sides of it"),
+            "--cuts relu_1 between a shared parameter's readers: exit status %d, stderr: %s",
+            r.exit_status, r.err);
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 --cuts no_such_tensor", model);
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "no_such_tensor"),

@@ -511,6 +511,25 @@ static void mat_mul_sequence_case(gradient_case *c) {
   hand_node(c->graph, "matmul", "MatMul", "X,B", "Y");
 }
 
+/* One parameter read by two nodes (tied weights; equal ones an exporter deduplicated): X B B,
+ * whose gradient for B is the sum of both readers'. */
+static void shared_parameter_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  add_param(c, "B", 2, (int64_t[]){4, 4}, false);
+  hand_node(c->graph, "first", "MatMul", "X,B", "H");
+  hand_node(c->graph, "second", "MatMul", "H,B", "Y");
+}
+
+/* A parameter read through an Identity and directly, X + B + Identity(B): the Identity is an op
+ * trained through, not a constant folded from B's starting value. */
+static void identity_of_parameter_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  add_param(c, "B", 2, (int64_t[]){3, 4}, false);
+  hand_node(c->graph, "copy", "Identity", "B", "C");
+  hand_node(c->graph, "plus", "Add", "X,B", "S");
+  hand_node(c->graph, "plus_copy", "Add", "S,C", "Y");
+}
+
 static void flatten_case(gradient_case *c) {
   begin(c, 4, image);
   hand_node(c->graph, "flatten", "Flatten", "X", "Y");
@@ -676,6 +695,8 @@ int main(void) {
       {"Gemm (transA, transB)", gemm_transposed_both_case},
       {"MatMul", mat_mul_case},
       {"MatMul (3-D by 2-D)", mat_mul_sequence_case},
+      {"MatMul twice by one parameter", shared_parameter_case},
+      {"Identity of a parameter", identity_of_parameter_case},
       {"MatMul (batched 4-D)", mat_mul_batched_case},
       {"Gather (one constant index)", gather_case},
       {"Sqrt", sqrt_case},

@@ -16,7 +16,8 @@
 /* Three from PyTorch's torch.export-based exporter (models/export_dynamo.py): the
  * normalisations folded into the convolutions, kept in inference form, and LayerNormalization
  * with Gelu; the last two from its TorchScript exporter in inference mode, equal parameters
- * deduplicated into Identity copies, and the same with the copies restored. */
+ * deduplicated into Identity copies, and the same with the copies restored; and the
+ * torch.export-based exporter's default deduplication, two layers reading one weight. */
 static const char *const models[] = {
     "resnet8_fmnist",      "resnet32",          "resnet110",
     "densenet_small",      "mobilenetv2_small", "mlp_fmnist",
