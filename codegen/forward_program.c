@@ -50,13 +50,13 @@ bool ipro_node_is_view(const ipro_graph *graph, const ipro_node *node) {
 
 ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
                                        ipro_forward_program *out, ipro_error *err) {
-  return ipro_forward_program_build_aligned(graph, workspace_bytes, IPRO_ARENA_ALIGNMENT, NULL, out,
-                                            err);
+  return ipro_forward_program_build_aligned(graph, workspace_bytes, IPRO_ARENA_ALIGNMENT, NULL,
+                                            false, out, err);
 }
 
 ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
                                                const size_t *workspace_bytes, size_t alignment,
-                                               const size_t *tensor_bytes,
+                                               const size_t *tensor_bytes, bool output0_outside,
                                                ipro_forward_program *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
   if (alignment < IPRO_ARENA_ALIGNMENT) alignment = IPRO_ARENA_ALIGNMENT;
@@ -108,13 +108,19 @@ ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
   for (int i = 0; i < graph->n_outputs; i++)
     last[root[graph->outputs[i]]] = out->n_steps;
 
-  /* Slots: parameters and inputs in their blocks, activations as arena buffers. */
+  /* Slots: parameters and inputs in their blocks, output 0 where asked, activations as arena
+   * buffers. */
+  int outside = output0_outside && graph->n_outputs > 0 ? graph->outputs[0] : -1;
   int n_buffers = 0;
   for (int t = 0; t < n_tensors; t++) {
     const ipro_tensor *tensor = &graph->tensors[t];
     ipro_tensor_slot *slot = &out->slots[t];
     buffer_of[t] = -1;
-    if (tensor->kind == IPRO_TENSOR_STATE) {
+    if (t == outside && tensor->kind == IPRO_TENSOR_ACTIVATION && !tensor->is_graph_input &&
+        root[t] == t && first[t] >= 0) {
+      *slot = (ipro_tensor_slot){IPRO_SLOT_OUTPUT, 0,      (size_t)ipro_tensor_bytes(tensor), t,
+                                 first[t],         last[t]};
+    } else if (tensor->kind == IPRO_TENSOR_STATE) {
       slot->kind = IPRO_SLOT_PERSISTENT;
       status = append_to_block(&out->persistent_bytes, (size_t)ipro_tensor_bytes(tensor), alignment,
                                slot, tensor, err);

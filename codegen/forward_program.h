@@ -19,7 +19,10 @@ typedef enum {
   IPRO_SLOT_ARENA,
   IPRO_SLOT_PARAMETER,  /* initializers and constants, copied in once */
   IPRO_SLOT_PERSISTENT, /* STATE tensors: gradients, optimizer moments, zero at the start */
-  IPRO_SLOT_INPUT
+  IPRO_SLOT_INPUT,
+  /* graph output 0, built where the caller puts it (a local-training module's handed-on
+   * activation, written straight into the next module's input): not in the arena */
+  IPRO_SLOT_OUTPUT
 } ipro_slot_kind;
 
 typedef struct {
@@ -57,10 +60,11 @@ ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *wo
 /* The same with every offset and block size a multiple of alignment (a multiple of
  * IPRO_ARENA_ALIGNMENT; 0 means IPRO_ARENA_ALIGNMENT), and tensor_bytes[t], when tensor_bytes is
  * given and that is not 0, the bytes of arena tensor t instead of its shape's (a backend's own
- * layout of it, padded: runtime/backend.h, layout_bytes). */
+ * layout of it, padded: runtime/backend.h, layout_bytes). output0_outside: graph output 0 (an
+ * activation the graph computes, in plain layout) gets IPRO_SLOT_OUTPUT instead of arena room. */
 ipro_status ipro_forward_program_build_aligned(const ipro_graph *graph,
                                                const size_t *workspace_bytes, size_t alignment,
-                                               const size_t *tensor_bytes,
+                                               const size_t *tensor_bytes, bool output0_outside,
                                                ipro_forward_program *out, ipro_error *err);
 /* Gives each step of graph's program whose node n wants more workspace than it has (wanted[n]) that
  * much where the arena has room for it at that step without moving anything else

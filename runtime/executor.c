@@ -42,6 +42,7 @@ static void *slot_pointer(const ipro_executor *e, int tensor) {
   case IPRO_SLOT_PERSISTENT: return e->persistent + slot->offset;
   case IPRO_SLOT_INPUT:
     return e->options.external_inputs ? e->bound_inputs[tensor] : e->input_block + slot->offset;
+  case IPRO_SLOT_OUTPUT: return e->bound_outputs[slot->offset];
   default: return NULL;
   }
 }
@@ -212,7 +213,8 @@ static ipro_status choose_frugal(ipro_executor *e, ipro_backend *fallback, size_
   ipro_forward_program frugal_program = {0};
   if (status == IPRO_OK)
     status = ipro_forward_program_build_aligned(graph, workspace, e->backend->arena_alignment,
-                                                tensor_bytes, &frugal_program, err);
+                                                tensor_bytes, e->options.output0_outside,
+                                                &frugal_program, err);
   bool keep_fast = status != IPRO_OK ||
                    fast_program.arena_bytes <=
                        frugal_program.arena_bytes + frugal_program.arena_bytes / FRUGAL_SLACK;
@@ -348,8 +350,9 @@ ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *bac
   e->backend = backend;
   ipro_status status = prepare_in_layouts(e, fallback, workspace, tensor_bytes, err);
   if (status == IPRO_OK)
-    status = ipro_forward_program_build_aligned(graph, workspace, backend->arena_alignment,
-                                                tensor_bytes, &e->program, err);
+    status =
+        ipro_forward_program_build_aligned(graph, workspace, backend->arena_alignment, tensor_bytes,
+                                           options->output0_outside, &e->program, err);
   if (status == IPRO_OK) status = choose_frugal(e, fallback, workspace, tensor_bytes, err);
   if (status == IPRO_OK && !options->defer_blocks) status = settle_kernels(e, 0, err);
   if (status == IPRO_OK && !options->plan_only && !options->defer_blocks)
@@ -371,6 +374,10 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
   if (e->options.plan_only) return ipro_error_set(err, "this executor was built to plan only");
   if (!e->arena && e->program.arena_bytes)
     return ipro_error_set(err, "the executor has no arena bound");
+  if (graph->n_outputs > 0 && e->program.slots[graph->outputs[0]].kind == IPRO_SLOT_OUTPUT &&
+      !e->bound_outputs[0])
+    return ipro_error_set(err, "the executor has no memory bound for its output '%s'",
+                          graph->tensors[graph->outputs[0]].name);
   for (int t = 0; t < graph->n_tensors && e->options.external_parameters; t++)
     if (e->program.slots[t].kind == IPRO_SLOT_PARAMETER && !e->bound_inputs[t])
       return ipro_error_set(err, "the executor has no memory bound for parameter '%s'",
@@ -415,6 +422,7 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
   }
   for (int i = 0; i < graph->n_outputs; i++) {
     int t = graph->outputs[i];
+    if (e->program.slots[t].kind == IPRO_SLOT_OUTPUT) continue; /* computed where it is bound */
     size_t bytes = e->program.slots[t].bytes;
     void *device = e->bound_outputs[i];
     ipro_status s =

@@ -36,6 +36,10 @@ typedef struct {
    * (backend.h, frugal) and the blocks to ipro_executor_allocate_within, once the caller knows
    * how much room the arena has: executors sharing one arena, sized by the largest of them. */
   bool defer_blocks;
+  /* Graph output 0 is computed where ipro_executor_bind_output(e, 0, ...) points (bound before
+   * every run), not in the arena and copied out: a local-training module's handed-on activation,
+   * written straight into the next module's input (IPRO_SLOT_OUTPUT). */
+  bool output0_outside;
 } ipro_executor_options;
 
 ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,

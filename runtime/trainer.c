@@ -70,8 +70,10 @@ static size_t transient_of(const ipro_graph *graph, const ipro_executor *executo
  * hold (a pipeline stage's others), planned and let go. */
 static ipro_status plan_other(ipro_trainer *t, const ipro_module_source *source, int k,
                               size_t *largest, ipro_error *err) {
-  ipro_executor_options plan_only = {
-      .external_arena = true, .external_inputs = true, .plan_only = true};
+  ipro_executor_options plan_only = {.external_arena = true,
+                                     .external_inputs = true,
+                                     .plan_only = true,
+                                     .output0_outside = k + 1 < t->K};
   ipro_graph *graph = NULL;
   ipro_training_graph training;
   ipro_executor *executor = NULL;
@@ -110,7 +112,8 @@ static ipro_status build_modules(ipro_trainer *t, const ipro_module_source *sour
     if (source->build(source->context, k, k + 1 == t->K, t->backend, &m->graph, &m->training,
                       err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
-    deferred.release_uploaded = m->graph; /* the parameter block holds them */
+    deferred.release_uploaded = m->graph;    /* the parameter block holds them */
+    deferred.output0_outside = k + 1 < t->K; /* the handed-on activation, in the block */
     if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &deferred, &m->executor,
                                   err) != IPRO_OK)
       return IPRO_ERROR;
