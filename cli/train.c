@@ -811,7 +811,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
         ipro_trainer_block(r->trainer), ipro_trainer_block_bytes(r->trainer), &r->evaluator, err);
   if (status == IPRO_OK && leads(r))
     ipro_cli_warn_untested_opsets(r->evaluator.full.graph, o->model);
-  r->test_pass_heap = ipro_process_memory_heap_level(&r->training) - r->trainer_heap;
+  /* Opening it can free more than it takes (oneDNN's primitive cache, full with a large network's
+   * kernels, lets some of the trainer's go): then it holds nothing of its own. */
+  int64_t after_test_pass = ipro_process_memory_heap_level(&r->training);
+  r->test_pass_heap = after_test_pass > r->trainer_heap ? after_test_pass - r->trainer_heap : 0;
   /* Building the test pass (loading and compiling the model in inference form) is not the
    * trainer's: what it holds afterwards is counted as its own term. */
   ipro_process_memory_restart_peak(&r->training);

@@ -510,7 +510,14 @@ RULE(dropout_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* RandomUniformLike reads only its input's shape and type: its values pass nothing back. */
+RULE(no_gradient) {
+  (void)ad, (void)n, (void)dy, (void)wanted, (void)dx, (void)err;
+  return IPRO_OK;
+}
+
 static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
+    [IPRO_OP_RANDOM_UNIFORM_LIKE] = no_gradient,
     [IPRO_OP_CONV] = conv_gradient,
     [IPRO_OP_BATCH_NORMALIZATION] = batch_normalization_gradient,
     [IPRO_OP_RELU] = unary_gradient,

@@ -262,8 +262,9 @@ ipro_status ipro_graph_normalize(ipro_graph *graph, ipro_error *err);
  * different batch: it starts from the graph inputs each time. */
 ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error *err);
 /* Puts BatchNormalization and Dropout nodes into inference form (running statistics, no mask),
- * and drops the outputs only training produces (BN running statistics, Dropout masks) when
- * nothing reads them. Between ipro_graph_normalize and ipro_graph_infer_shapes. */
+ * and an exporter's stochastic depth too (the branch kept whole: stochastic_depth.h), and drops
+ * the outputs only training produces (BN running statistics, Dropout masks) when nothing reads
+ * them. Between ipro_graph_normalize and ipro_graph_infer_shapes. */
 ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err);
 /* The largest batch at which every tensor of a graph inferred with a symbolic batch stays within
  * IPRO_MAX_TENSOR_ELEMENTS (INT64_MAX when none grows with the batch); the tensor that sets it

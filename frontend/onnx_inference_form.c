@@ -84,5 +84,6 @@ ipro_status ipro_onnx_inference_form(Onnx__GraphProto *graph, ipro_proto_edits *
   if (status == IPRO_OK && n_dropped)
     status = drop_graph_outputs(graph, dropped, n_dropped, log, err);
   free(dropped);
+  if (status == IPRO_OK) status = ipro_onnx_stochastic_depth_to_inference(graph, log, changed, err);
   return status;
 }

@@ -50,7 +50,11 @@
   X(GELU, "Gelu")                                                                                  \
   X(LAYER_NORMALIZATION, "LayerNormalization")                                                     \
   X(SQRT, "Sqrt")                                                                                  \
-  X(SLICE_ONNX, "Slice")
+  X(SLICE_ONNX, "Slice")                                                                           \
+  X(CONSTANT_OF_SHAPE, "ConstantOfShape")                                                          \
+  X(RANDOM_UNIFORM_LIKE, "RandomUniformLike")                                                      \
+  X(LESS, "Less")                                                                                  \
+  X(GREATER, "Greater")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

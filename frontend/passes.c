@@ -6,6 +6,7 @@
 
 #include "checked_size.h"
 #include "op_table.h"
+#include "stochastic_depth.h"
 
 static ipro_status check_supported(const ipro_graph *graph, const ipro_node *node,
                                    ipro_error *err) {
@@ -122,6 +123,7 @@ ipro_status ipro_graph_open(const char *path, int64_t batch, ipro_graph **out, i
 }
 
 ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err) {
+  ipro_stochastic_depth_to_inference(graph, NULL);
   for (int n = 0; n < graph->n_nodes; n++) {
     ipro_node *node = &graph->nodes[n];
     if (node->op != IPRO_OP_BATCH_NORMALIZATION && node->op != IPRO_OP_DROPOUT) continue;

@@ -13,18 +13,21 @@ exporter writes BatchNormalization in inference form:
 - mixer_dynamo_fmnist.onnx: a small token-mixing network (TinyMixer below) with LayerNormalization
   and Gelu, optimize=False.
 - cnn_eval_fmnist.onnx and cnn_eval_copies_fmnist.onnx: export_for_inference below;
-- mlp_shared_dynamo_fmnist.onnx: export_shared_parameter below.
+- mlp_shared_dynamo_fmnist.onnx: export_shared_parameter below;
+- effnet_tiny_fmnist.onnx and effnet_tiny_dynamo_fmnist.onnx: export_stochastic_depth below.
 The tests train and run them like any bundled model.
 
-Developer tool, run from the repository root with a Python that has torch (2.9 or later) and
-onnxscript from PyPI (Debian's python3-torch is older and has no such exporter):
+Developer tool, run from the repository root with a Python that has torch (2.9 or later),
+torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no such exporter):
 
     python3 models/export_dynamo.py              # all of them
     python3 models/export_dynamo.py --only eval  # export_for_inference's two
     python3 models/export_dynamo.py --only shared  # export_shared_parameter's
+    python3 models/export_dynamo.py --only stochastic-depth  # export_stochastic_depth's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
+import copy
 import os
 import sys
 
@@ -172,14 +175,79 @@ def export_shared_parameter():
     print("%s: a.weight read by %d nodes" % (path, readers))
 
 
+def tiny_efficientnet():
+    """torchvision's EfficientNet built from three small MBConv stages (squeeze-and-excitation,
+    SiLU, stochastic depth 0.3, dropout 0.1) on one 28x28 channel."""
+    from functools import partial
+
+    from torchvision.models.efficientnet import EfficientNet, MBConvConfig
+    stage = partial(MBConvConfig, width_mult=1.0, depth_mult=1.0)
+    setting = [stage(1, 3, 1, 16, 16, 1), stage(4, 3, 2, 16, 24, 2), stage(4, 3, 2, 24, 32, 2)]
+    model = EfficientNet(setting, dropout=0.1, stochastic_depth_prob=0.3, num_classes=10,
+                         last_channel=64)
+    model.features[0][0] = nn.Conv2d(1, 16, 3, 1, 1, bias=False)
+    return model
+
+
+def export_stochastic_depth():
+    """effnet_tiny_fmnist.onnx (the TorchScript exporter, training form) and
+    effnet_tiny_dynamo_fmnist.onnx (torch.export, optimize=False): tiny_efficientnet in training
+    mode, whose stochastic depth (and, from torch.export, dropout) the exporters write as
+    RandomUniformLike, Less, Cast and Div; the golden is PyTorch's eval-mode output, where they
+    keep every branch whole."""
+    torch.manual_seed(1400)
+    model = tiny_efficientnet()
+    randomize_bn(model, 2400)
+    x = forward_input((1, 28, 28))
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    model.train()
+    sample = torch.rand(2, 1, 28, 28)
+    # Tracing in training mode runs the model, which moves the BatchNorm running statistics:
+    # each exporter gets a copy, so that both files hold the state the golden was computed from.
+    ts_path = os.path.join(HERE, "effnet_tiny_fmnist.onnx")
+    torch.onnx.export(copy.deepcopy(model), sample, ts_path, dynamo=False,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    dynamo_path = os.path.join(HERE, "effnet_tiny_dynamo_fmnist.onnx")
+    torch.onnx.export(copy.deepcopy(model), (sample,), dynamo_path, input_names=["input"],
+                      output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                      optimize=False, external_data=False)
+    state = model.state_dict()
+    for path in (ts_path, dynamo_path):
+        # the copies' moved statistics replaced by the golden's state, by state_dict name
+        import onnx
+        from onnx import numpy_helper
+        exported = onnx.load(path)
+        restored = 0
+        for init in exported.graph.initializer:
+            if init.name in state:
+                value = state[init.name].detach().numpy()
+                init.CopyFrom(numpy_helper.from_array(value.astype(value.dtype), init.name))
+                restored += 1
+        assert restored > 0, "%s: no initializer is named after the model's state" % path
+        onnx.checker.check_model(exported)
+        onnx.save(exported, path)
+        name = os.path.basename(path)[:-len(".onnx")]
+        write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+                   [("input", x.numpy()), ("logits", logits.numpy())])
+        print("%s: %d bytes, logits[0,:3] = %s" % (path, os.path.getsize(path),
+                                                  logits[0, :3].tolist()))
+
+
 def main():
     setup_determinism()
     if sys.argv[1:] == ["--only", "eval"]:
         return export_for_inference()
     if sys.argv[1:] == ["--only", "shared"]:
         return export_shared_parameter()
+    if sys.argv[1:] == ["--only", "stochastic-depth"]:
+        return export_stochastic_depth()
     export_for_inference()
     export_shared_parameter()
+    export_stochastic_depth()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

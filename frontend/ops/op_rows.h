@@ -81,6 +81,13 @@ ipro_status ipro_cast_like_normalize(ipro_graph *graph, ipro_node *node, ipro_er
 ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_cast_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_cast_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+
+/* random_fill.c */
+ipro_status ipro_constant_of_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_constant_of_shape_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_random_uniform_like_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_random_uniform_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_sqrt_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_identity_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

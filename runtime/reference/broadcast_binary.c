@@ -1,8 +1,8 @@
 /* Reference kernels of the numpy-broadcasting arithmetic ops: Add, Sub, Mul, Div (float32 and
  * float64, computed in double, and int32/int64 for shape computations that were not folded; integer
- * Div truncates, as ONNX's does) and the n-ary float Sum. Every input is read through
- * ipro_reference_broadcast_strides, so one loop serves equal shapes, scalars and any broadcast
- * pattern. */
+ * Div truncates, as ONNX's does), the n-ary float Sum, and the comparisons Less and Greater. Every
+ * input is read through ipro_reference_broadcast_strides, so one loop serves equal shapes, scalars
+ * and any broadcast pattern. */
 #include <stdlib.h>
 
 #include "reference_ops.h"
@@ -134,6 +134,34 @@ IPRO_REFERENCE_KERNEL(ipro_reference_mul) {
 IPRO_REFERENCE_KERNEL(ipro_reference_div) {
   (void)context;
   return binary(graph, node, inputs, outputs, BINARY_DIV, err);
+}
+
+/* Less and Greater: real operands (as double), a bool output. */
+static ipro_status compare(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
+                           void *const *outputs, bool less, ipro_error *err) {
+  binary_layout layout;
+  if (binary_layout_of(graph, node, &layout, err) ||
+      ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, true, 1, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_BOOL, err))
+    return IPRO_ERROR;
+  const double *a = inputs[0], *b = inputs[1];
+  bool *y = outputs[0];
+  for (int64_t i = 0; i < layout.count; i++) {
+    double u = a[a_offset(&layout, i)], v = b[b_offset(&layout, i)];
+    y[i] = less ? u < v : u > v;
+  }
+  return IPRO_OK;
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_less) {
+  (void)context;
+  return compare(graph, node, inputs, outputs, true, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_greater) {
+  (void)context;
+  return compare(graph, node, inputs, outputs, false, err);
 }
 
 /* Sum of n broadcast inputs, accumulated in double in input order. */

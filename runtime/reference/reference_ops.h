@@ -47,6 +47,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_sub);
 IPRO_REFERENCE_KERNEL(ipro_reference_mul);
 IPRO_REFERENCE_KERNEL(ipro_reference_div);
 IPRO_REFERENCE_KERNEL(ipro_reference_sum);
+IPRO_REFERENCE_KERNEL(ipro_reference_less);
+IPRO_REFERENCE_KERNEL(ipro_reference_greater);
+/* random_fill.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_constant_of_shape);
+IPRO_REFERENCE_KERNEL(ipro_reference_random_uniform_like);
 /* gemm.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_gemm);
 IPRO_REFERENCE_KERNEL(ipro_reference_mat_mul);

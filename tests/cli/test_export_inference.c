@@ -8,6 +8,7 @@
  *     only its logits output, and the running means are T's trained ones, not the untrained
  *     model's;
  *   - the MLP's Dropout loses its training_mode input and mask output, with logits unchanged;
+ *   - a tiny EfficientNet's stochastic depth keeps every branch (stochastic_depth below);
  *   - a missing model is one message and exit status 1, a missing -o a usage error.
  * Skipped when Fashion-MNIST is missing. */
 #include <stdio.h>
@@ -185,6 +186,34 @@ static void mlp_dropout(const char *input) {
   ipro_tensor_release(&after);
 }
 
+/* A tiny EfficientNet from each of PyTorch's exporters (models/export_dynamo.py): its stochastic
+ * depth and dropout, written as RandomUniformLike, Less, Cast and Div, keep every branch whole in
+ * the exported inference form, bit-identically with `infopro run --inference` (which
+ * test_golden_forward checks against PyTorch's eval mode); the training form drawn at random
+ * differs. */
+static void stochastic_depth(const char *input, const char *name) {
+  char source[700], exported[700], arguments[1600], tag[128];
+  ipro_test_path(source, sizeof source, "models");
+  snprintf(source + strlen(source), sizeof source - strlen(source), "/%s.onnx", name);
+  snprintf(exported, sizeof exported, "%s/%s_inference.onnx", directory, name);
+  snprintf(arguments, sizeof arguments, "export '%s' --inference -o '%s'", source, exported);
+  run_ok(arguments, "(inference form)");
+  ipro_tensor inference = {0}, exported_out = {0}, drawn = {0};
+  snprintf(tag, sizeof tag, "%s_run_inference", name);
+  CHECK(run_model(source, true, input, tag, &inference));
+  snprintf(tag, sizeof tag, "%s_exported", name);
+  CHECK(run_model(exported, false, input, tag, &exported_out));
+  snprintf(tag, sizeof tag, "%s_training_form", name);
+  CHECK(run_model(source, false, input, tag, &drawn));
+  same_outputs(&inference, &exported_out, name);
+  CHECK_MSG(inference.data && drawn.data && inference.data_bytes == drawn.data_bytes &&
+                memcmp(inference.data, drawn.data, inference.data_bytes) != 0,
+            "%s: the training form's random branches gave the inference form's logits", name);
+  ipro_tensor_release(&inference);
+  ipro_tensor_release(&exported_out);
+  ipro_tensor_release(&drawn);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
@@ -195,6 +224,8 @@ int main(void) {
   CHECK(write_input(input));
   resnet8(input);
   mlp_dropout(input);
+  stochastic_depth(input, "effnet_tiny_fmnist");
+  stochastic_depth(input, "effnet_tiny_dynamo_fmnist");
   ipro_command_result r;
   ipro_test_run_infopro("export models/missing.onnx --inference -o /tmp/never.onnx", &r);
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "models/missing.onnx"),
