@@ -257,6 +257,10 @@ ipro_status ipro_onednn_build_average_pool_grad(ipro_onednn_kernel *, const ipro
                                                 const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *, const ipro_graph *,
                                                const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_reduce_mean(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                          const ipro_node *node, ipro_error *err);
+ipro_status ipro_onednn_build_reduce_mean_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                               const ipro_node *node, ipro_error *err);
 
 /* ---- convolutions to at most three channels (cpu_small_conv.c) ---- */
 

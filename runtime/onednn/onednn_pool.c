@@ -248,3 +248,55 @@ ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *kernel, const
   if (ipro_onednn_global_pool_geometry_of(maximum, &dx, &dy, &g, err)) return IPRO_ERROR;
   return pool_grad_steps(kernel, node->outputs[0], &dx, &dy, &g, 1, err);
 }
+
+/* ---- ReduceMean over the spatial axes ----
+ * A mean over every axis after the channels with the dimensions kept is a global average pool:
+ * how torch.export writes a squeeze-and-excitation's mean and an adaptive average pool to 1×1
+ * (EfficientNet on the reference kernels spent 44% of its step there). X and Y stay plain. */
+
+/* Whether node (ReduceMean, or its gradient, with the normalised attributes: non-negative axes)
+ * reduces exactly axes 2 .. rank-1 of a rank-3 to rank-5 tensor and keeps them as 1s. */
+static bool is_spatial_mean(const ipro_node *node, int rank) {
+  int count = 0;
+  const int64_t *axes = ipro_node_attr_ints(node, "axes", &count);
+  if (rank < 3 || rank > 5 || !axes || count != rank - 2 ||
+      ipro_node_attr_int(node, "keepdims", 1) == 0)
+    return false;
+  bool seen[IPRO_MAX_RANK] = {false};
+  for (int i = 0; i < count; i++) {
+    if (axes[i] < 2 || axes[i] >= rank || seen[axes[i]]) return false;
+    seen[axes[i]] = true;
+  }
+  return true;
+}
+
+ipro_status ipro_onednn_build_reduce_mean(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                          const ipro_node *node, ipro_error *err) {
+  ipro_shape x, y;
+  ipro_onednn_pool_geometry g;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  if (!is_spatial_mean(node, x.rank))
+    return ipro_onednn_unsupported(err, "a mean over other axes than the spatial ones");
+  if (check_pool_shapes(&x, &y, err) || ipro_onednn_global_pool_geometry_of(false, &x, &y, &g, err))
+    return IPRO_ERROR;
+  return pool_step(kernel, -1, &x, &y, &g, err);
+}
+
+/* dY (N, C, 1...) → dX, each element dY / (the spatial extent). */
+ipro_status ipro_onednn_build_reduce_mean_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                               const ipro_node *node, ipro_error *err) {
+  ipro_shape dy, dx;
+  ipro_onednn_pool_geometry g;
+  if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &dx, err) ||
+      ipro_onednn_check_shape_attribute(node, "input_shape", &dx, err))
+    return IPRO_ERROR;
+  if (!is_spatial_mean(node, dx.rank))
+    return ipro_onednn_unsupported(err, "a mean over other axes than the spatial ones");
+  if (check_pool_shapes(&dx, &dy, err) ||
+      ipro_onednn_global_pool_geometry_of(false, &dx, &dy, &g, err))
+    return IPRO_ERROR;
+  return pool_grad_steps(kernel, -1, &dx, &dy, &g, -1, err);
+}

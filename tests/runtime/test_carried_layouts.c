@@ -1,7 +1,9 @@
 /* Activations carried channel-blocked between oneDNN kernels (runtime/onednn/onednn_layouts.c):
  * - a training step with carried layouts gives the loss of the step with every tensor plain
  *   (IPRO_ONEDNN_PLAIN_LAYOUTS=1), and a parameter update as close to the reference kernels'
- *   (double) as the plain step's, for the bundled models end to end and ResNet-8 at K = 2; and
+ *   (double) as the plain step's, for the bundled models end to end (a tiny EfficientNet from
+ *   torch.export among them, whose spatial ReduceMeans run as oneDNN global pools) and ResNet-8 at
+ *   K = 2; and
  *   the carried run really carries tensors (on a CPU with AVX-512, where the backend carries
  *   any);
  * - a node that the oneDNN backend will not run goes to the reference fallback with its operands
@@ -326,6 +328,8 @@ int main(void) {
   static const char *const mobilenet_cut[] = {"/features/features.3/Add_output_0"};
   check_training("densenet_small", densenet_cut, 1, avx512);
   check_training("mobilenetv2_small", mobilenet_cut, 1, false);
+  /* torch.export's squeeze-and-excitation means: ReduceMean and its gradient as global pools */
+  check_training("effnet_tiny_dynamo_fmnist", NULL, 0, avx512);
   check_fallback_in_plain_layout(avx512);
   check_identity_view("Conv", "Sigmoid");
   check_identity_view("Sigmoid", "Conv");
