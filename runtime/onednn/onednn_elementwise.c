@@ -182,6 +182,10 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
     first = 1;
     negate = node->op == IPRO_OP_SUB;
   }
+  ipro_status scaled;
+  if (!ipro_onednn_carried(kernel, node->outputs[0]) &&
+      ipro_onednn_prefix_scale(kernel, node, a_dims, b_dims, y_dims, rank, &scaled, err))
+    return scaled;
   if (ipro_onednn_carried(kernel, node->outputs[0])) {
     /* operands alike (onednn_layouts.c), all in Y's layout: one flat vector of its blocks */
     int64_t count;

@@ -376,6 +376,13 @@ ipro_status ipro_onednn_plain_md(dnnl_memory_desc_t *md, int rank, const int64_t
 /* A primitive attribute with the user-managed scratchpad mode every primitive here uses. */
 ipro_status ipro_onednn_attr_create(dnnl_primitive_attr_t *attr, ipro_error *err);
 
+/* cpu_prefix_scale.c: when node is a Mul of a tensor of Y's dims by a factor broadcast along
+ * its trailing dimensions only (a_dims, b_dims, y_dims right-aligned to rank), appends the loop
+ * step that computes it, sets *status, and returns true; false (nothing appended) otherwise. */
+bool ipro_onednn_prefix_scale(ipro_onednn_kernel *kernel, const ipro_node *node,
+                              const int64_t *a_dims, const int64_t *b_dims, const int64_t *y_dims,
+                              int rank, ipro_status *status, ipro_error *err);
+
 /* Appends a loop step (see the file comment). */
 ipro_status ipro_onednn_add_loop_step(ipro_onednn_kernel *kernel, ipro_onednn_loop_fn loop,
                                       ipro_error *err);
