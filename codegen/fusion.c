@@ -256,3 +256,51 @@ ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_err
   free(r.relu_grad);
   return status;
 }
+
+/* ---- SiLU ---- */
+
+ipro_status ipro_fuse_silu(ipro_graph *graph, int *fused, ipro_error *err) {
+  tensor_readers r = {NULL, NULL, NULL};
+  bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
+  ipro_status status = removed ? count_readers(graph, &r, err)
+                               : ipro_error_set(err, "out of memory fusing a program");
+  int count = 0;
+  for (int m = 0; status == IPRO_OK && m < graph->n_nodes; m++) {
+    const ipro_node *mul = &graph->nodes[m];
+    if (mul->op != IPRO_OP_MUL || mul->n_inputs != 2 || mul->n_outputs != 1 || mul->inputs[0] < 0 ||
+        mul->inputs[1] < 0)
+      continue;
+    for (int side = 0; side < 2; side++) {
+      int gate = mul->inputs[side], x = mul->inputs[1 - side];
+      int g = graph->tensors[gate].producer;
+      if (g < 0 || removed[g] || sole_reader(graph, &r, gate) != m) continue;
+      ipro_node *sigmoid = &graph->nodes[g];
+      if (sigmoid->op != IPRO_OP_SIGMOID || sigmoid->n_inputs != 1 || sigmoid->inputs[0] != x ||
+          ipro_node_attr_int(sigmoid, "times_input", 0))
+        continue;
+      /* the Sigmoid writes the Mul's output, X·σ(X), in the Mul's place (after anything the
+       * Mul's other readers need) */
+      int y = mul->outputs[0];
+      if (ipro_node_set_int(sigmoid, "times_input", 1) != IPRO_OK) {
+        status = ipro_error_set(err, "out of memory fusing a program");
+        break;
+      }
+      ipro_node moved = graph->nodes[g];
+      graph->nodes[g] = graph->nodes[m];
+      graph->nodes[m] = moved;
+      graph->nodes[m].outputs[0] = y;
+      graph->tensors[y].producer = m;
+      graph->tensors[gate].producer = -1;
+      removed[g] = true;
+      count++;
+      break;
+    }
+  }
+  if (status == IPRO_OK && count > 0) ipro_graph_remove_nodes(graph, removed);
+  if (fused && status == IPRO_OK) *fused = count;
+  free(removed);
+  free(r.readers);
+  free(r.reader);
+  free(r.relu_grad);
+  return status;
+}

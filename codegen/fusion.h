@@ -48,4 +48,12 @@ typedef struct {
 } ipro_fused_counts;
 ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_error *err);
 
+/* SiLU (Swish), Y = X · Sigmoid(X) as exporters write it: S = Sigmoid(X), Y = Mul(X, S) or
+ * Mul(S, X), S read by that Mul alone and no graph output. In a forward graph, before autodiff:
+ * the Sigmoid takes the Mul's place and output, with times_input = 1 (codegen/internal_ops.md),
+ * and the Mul goes, so that the backward is one ipro.UnaryGrad through X (σ + X·σ·(1 − σ))
+ * instead of the Mul's two products, the Sigmoid's gradient and their Sum: oneDNN runs both as
+ * its swish. *fused (may be NULL) receives how many. Shapes are unchanged. */
+ipro_status ipro_fuse_silu(ipro_graph *graph, int *fused, ipro_error *err);
+
 #endif

@@ -148,7 +148,9 @@ RULE(unary_gradient) {
                           "node '%s' (Clip): min and max are given at run time; training needs "
                           "them as constants (initializers)",
                           node->name);
-  bool through_output = ipro_op_info_of(node->op)->saved_outputs & 1u;
+  /* a SiLU (a Sigmoid with times_input, codegen/fusion.h) differentiates through X */
+  bool through_output = (ipro_op_info_of(node->op)->saved_outputs & 1u) &&
+                        !ipro_node_attr_int(node, "times_input", 0);
   int saved = through_output ? output_index(ad, n, 0) : input_index(ad, n, 0);
   int inputs[2] = {dy[0], saved}, e;
   ipro_op forward_op = node->op;

@@ -68,6 +68,9 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
   if (ipro_module_graph_extract(network, first_cut, last_cut, &m, err) != IPRO_OK)
     return IPRO_ERROR;
   ipro_status status = ipro_graph_infer_shapes(m, settings->batch, err);
+  /* SiLU as one activation before autodiff differentiates it (codegen/fusion.h), where the
+   * backend runs fused activations */
+  if (status == IPRO_OK && settings->fuse_relu) status = ipro_fuse_silu(m, NULL, err);
   bool last = last_cut < 0;
   if (status == IPRO_OK && last) {
     status = ipro_training_graph_build(m, settings->optimizer, training, err);

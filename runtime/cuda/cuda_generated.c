@@ -70,6 +70,9 @@ static ipro_status clip_constants(ipro_cuda_kernel *kernel, const ipro_node *nod
 
 IPRO_CUDA_BUILD(ipro_cuda_build_activation) {
   if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
+  /* programs for this backend are built unfused (codegen/fusion.h): a SiLU here is refused */
+  if (ipro_node_attr_int(node, "times_input", 0))
+    return ipro_cuda_unsupported(err, "a Sigmoid fused with its Mul (SiLU)");
   const ipro_shape *x = ipro_cuda_input_shape(graph, node, 0);
   kernel->sizes[0] = ipro_cuda_elements(x);
   kernel->sizes[2] = 1;
@@ -107,6 +110,8 @@ IPRO_CUDA_BUILD(ipro_cuda_build_activation) {
 IPRO_CUDA_BUILD(ipro_cuda_build_unary_grad) {
   if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
   int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
+  if (ipro_node_attr_int(node, "times_input", 0))
+    return ipro_cuda_unsupported(err, "a SiLU's gradient (fused programs are not built for CUDA)");
   kernel->sizes[0] = ipro_cuda_elements(ipro_cuda_input_shape(graph, node, 0));
   kernel->sizes[2] = 2;
   if (!ipro_cuda_input_shape(graph, node, 1)) return ipro_cuda_unsupported(err, "T is absent");

@@ -114,7 +114,9 @@ ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_gra
   case IPRO_OP_LEAKY_RELU:
     return eltwise_step(kernel, count, dnnl_eltwise_relu,
                         ipro_node_attr_float(node, "alpha", 0.01f), 0.0f, false, err);
-  case IPRO_OP_SIGMOID:
+  case IPRO_OP_SIGMOID: /* with times_input a SiLU (codegen/fusion.h): oneDNN's swish, α = 1 */
+    if (ipro_node_attr_int(node, "times_input", 0))
+      return eltwise_step(kernel, count, dnnl_eltwise_swish, 1.0f, 0.0f, false, err);
     return eltwise_step(kernel, count, dnnl_eltwise_logistic, 0.0f, 0.0f, false, err);
   case IPRO_OP_TANH: return eltwise_step(kernel, count, dnnl_eltwise_tanh, 0.0f, 0.0f, false, err);
   case IPRO_OP_HARD_SWISH:
@@ -284,7 +286,9 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
   switch (forward) {
   case IPRO_OP_RELU:
     return eltwise_grad_step(kernel, count, dnnl_eltwise_relu_use_dst_for_bwd, 0.0f, 0.0f, err);
-  case IPRO_OP_SIGMOID:
+  case IPRO_OP_SIGMOID: /* a SiLU's through X */
+    if (ipro_node_attr_int(node, "times_input", 0))
+      return eltwise_grad_step(kernel, count, dnnl_eltwise_swish, 1.0f, 0.0f, err);
     return eltwise_grad_step(kernel, count, dnnl_eltwise_logistic_use_dst_for_bwd, 0.0f, 0.0f, err);
   case IPRO_OP_TANH:
     return eltwise_grad_step(kernel, count, dnnl_eltwise_tanh_use_dst_for_bwd, 0.0f, 0.0f, err);

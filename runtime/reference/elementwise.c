@@ -47,6 +47,9 @@ static double sigmoid(double x, const activation_params *params) {
   return e / (1.0 + e);
 }
 
+/* SiLU: X·σ(X), a Sigmoid with times_input (codegen/fusion.h). */
+static double silu(double x, const activation_params *params) { return x * sigmoid(x, params); }
+
 static double hyperbolic_tangent(double x, const activation_params *params) {
   (void)params;
   return tanh(x);
@@ -123,7 +126,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_leaky_relu) {
 
 IPRO_REFERENCE_KERNEL(ipro_reference_sigmoid) {
   (void)context;
-  return activation(graph, node, inputs, outputs, sigmoid, err);
+  bool times_input = ipro_node_attr_int(node, "times_input", 0) != 0;
+  return activation(graph, node, inputs, outputs, times_input ? silu : sigmoid, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_tanh) {

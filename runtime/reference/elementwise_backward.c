@@ -24,6 +24,13 @@ static double sigmoid_derivative(double y, float alpha, float beta) {
   return y * (1.0 - y);
 }
 
+/* SiLU's derivative at X: σ + X·σ·(1 − σ), σ computed as the forward does (no overflow). */
+static double silu_derivative(double x, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  double s = x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+  return s + x * s * (1.0 - s);
+}
+
 static double tanh_derivative(double y, float alpha, float beta) {
   (void)alpha, (void)beta;
   return 1.0 - y * y;
@@ -107,7 +114,10 @@ IPRO_REFERENCE_KERNEL(ipro_reference_unary_grad) {
   int64_t count;
   if (pair_setup(graph, node, false, &count, err)) return IPRO_ERROR;
   int64_t forward = ipro_node_attr_int(node, "forward_op", -1);
-  derivative_fn derivative = derivative_of(forward);
+  derivative_fn derivative =
+      forward == IPRO_OP_SIGMOID && ipro_node_attr_int(node, "times_input", 0)
+          ? silu_derivative
+          : derivative_of(forward);
   if (!derivative)
     return ipro_reference_fail(node, err, "forward_op %lld is not an activation with a gradient",
                                (long long)forward);

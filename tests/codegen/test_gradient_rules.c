@@ -86,6 +86,9 @@ typedef struct {
   bool loss;
   ipro_op grad_op;
   const char *grad_inputs[2];
+  /* An attribute no model file may carry, which a compiler pass sets (SiLU's times_input):
+   * set on node late_node after normalisation. NULL: none. */
+  const char *late_node, *late_attribute;
 } gradient_case;
 
 typedef void (*case_builder)(gradient_case *c);
@@ -123,6 +126,9 @@ static gradient_case build(const char *name, case_builder builder) {
   hand_output(c.graph, "Y");
   ipro_error err = {{0}};
   CHECK_OK(ipro_graph_normalize(c.graph, &err), &err);
+  for (int n = 0; c.late_node && n < c.graph->n_nodes; n++)
+    if (strcmp(c.graph->nodes[n].name, c.late_node) == 0)
+      CHECK(ipro_node_set_int(&c.graph->nodes[n], c.late_attribute, 1) == IPRO_OK);
   CHECK_OK(ipro_graph_infer_shapes(c.graph, c.graph->tensors[c.x].declared_shape->dims[0], &err),
            &err);
   return c;
@@ -379,6 +385,15 @@ static void clip_case(gradient_case *c) {
   c->kinks[1] = 0.65f;
   c->n_kinks = 2;
   c->graph->opset = 6; /* Clip-6: min and max as attributes */
+}
+
+/* SiLU, X·σ(X): a Sigmoid with times_input, as codegen/fusion.h makes it; differentiated
+ * through X. */
+static void silu_case(gradient_case *c) {
+  begin(c, 4, image);
+  hand_node(c->graph, "silu", "Sigmoid", "X", "Y");
+  c->late_node = "silu";
+  c->late_attribute = "times_input";
 }
 
 static void hard_sigmoid_case(gradient_case *c) {
@@ -671,6 +686,7 @@ int main(void) {
       {"Relu", relu_case},
       {"LeakyRelu", leaky_relu_case},
       {"Sigmoid", sigmoid_case},
+      {"SiLU (Sigmoid with times_input)", silu_case},
       {"Tanh", tanh_case},
       {"Clip", clip_case},
       {"HardSigmoid", hard_sigmoid_case},
