@@ -56,6 +56,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_onednn_build_average_pool_grad,
     [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_onednn_build_global_pool_grad,
     [IPRO_OP_SOFTMAX_GRAD] = ipro_onednn_build_softmax_grad,
+    [IPRO_OP_LAYER_NORM_GRAD] = ipro_onednn_build_layer_norm_grad,
     /* C kernels (cpu_*.c) */
     [IPRO_OP_RESIZE] = ipro_onednn_build_resize,
     [IPRO_OP_RESIZE_GRAD] = ipro_onednn_build_resize_grad,
