@@ -58,6 +58,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_MEAN] = ipro_onednn_build_reduce_mean,
     [IPRO_OP_REDUCE_MEAN_GRAD] = ipro_onednn_build_reduce_mean_grad,
     [IPRO_OP_SOFTMAX_GRAD] = ipro_onednn_build_softmax_grad,
+    [IPRO_OP_LAYER_NORM_GRAD] = ipro_onednn_build_layer_norm_grad,
     /* C kernels (cpu_*.c) */
     [IPRO_OP_RESIZE] = ipro_onednn_build_resize,
     [IPRO_OP_RESIZE_GRAD] = ipro_onednn_build_resize_grad,

@@ -249,6 +249,10 @@ ipro_status ipro_onednn_build_batch_norm_grad(ipro_onednn_kernel *, const ipro_g
                                               const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *, const ipro_graph *,
                                            const ipro_node *, ipro_error *);
+/* ipro.LayerNormGrad: oneDNN's layer normalisation backward, after a forward-training pass of
+ * its own that recomputes each row's mean and variance (onednn_normalization.c). */
+ipro_status ipro_onednn_build_layer_norm_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                              const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *, const ipro_graph *,
                                          const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_max_pool_grad(ipro_onednn_kernel *, const ipro_graph *,

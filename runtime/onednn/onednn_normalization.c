@@ -28,7 +28,14 @@
  *
  * Softmax and LogSoftmax see the tensor as (outer, length, inner) with the reduction over the
  * middle axis: length is the axis's extent, or with coerce_2d the product of the axes from `axis`
- * on (inner is then 1). ipro.SoftmaxGrad (dY, Y → dX) is softmax_v2's backward on that layout. */
+ * on (inner is then 1). ipro.SoftmaxGrad (dY, Y → dX) is softmax_v2's backward on that layout.
+ *
+ * LayerNormalization sees X as [rows, row length], the row being the dimensions from axis on, and
+ * normalises each row with its own statistics, which the forward does not keep. ipro.LayerNormGrad
+ * (dY, X, scale → dX, dScale, dBias) therefore first runs a forward-training normalisation of X
+ * without scale and shift, whose per-row mean and biased variance land in planned intermediates
+ * (2 × 4 bytes a row) and whose Y lands in dX as scratch, then oneDNN's backward layer
+ * normalisation, which overwrites dX and sums dScale and dBias over the rows. */
 #include <math.h>
 
 #include "onednn_internal.h"
@@ -511,5 +518,95 @@ ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *kernel, const ipr
   };
   return ipro_onednn_backward_step(kernel, &forward_desc, &desc, arguments, 3, err);
 fail:
+  return IPRO_ERROR;
+}
+
+/* Whether pd takes argument arg (DNNL_ARG_*). */
+static bool takes_argument(const_dnnl_primitive_desc_t pd, int arg) {
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
+  return md && md->ndims > 0;
+}
+
+/* dY, X, scale → [dX], [dScale], [dBias] over the dimensions from axis on, the tensors seen as
+ * [rows, row length] as the forward sees them (the scale's leading 1s aside, its values lie as the
+ * row's). */
+ipro_status ipro_onednn_build_layer_norm_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                              const ipro_node *node, ipro_error *err) {
+  ipro_shape dy, x, scale, output;
+  if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &x, err) ||
+      ipro_onednn_input_shape(graph, node, 2, &scale, err))
+    return IPRO_ERROR;
+  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  if (axis < 1 || axis >= x.rank) return ipro_onednn_unsupported(err, "axis %lld", (long long)axis);
+  if (!ipro_shape_equal(&x, &dy))
+    return ipro_onednn_unsupported(err, "dY's shape differs from X's");
+  int64_t rows[2] = {1, 1};
+  for (int d = 0; d < x.rank; d++)
+    rows[d < axis ? 0 : 1] *= x.dims[d];
+  if (ipro_shape_elements(&scale) != rows[1])
+    return ipro_onednn_unsupported(err, "scale does not hold one value per row element");
+  bool present[3];
+  for (int o = 0; o < 3; o++) {
+    present[o] = o < node->n_outputs && ipro_node_output(graph, node, o) != NULL;
+    if (present[o] && ipro_onednn_output_shape(graph, node, o, &output, err)) return IPRO_ERROR;
+    if (present[o] &&
+        (o == 0 ? !ipro_shape_equal(&output, &x) : ipro_shape_elements(&output) != rows[1]))
+      return ipro_onednn_unsupported(err, "output %d is not shaped as %s", o,
+                                     o == 0 ? "X" : "the scale");
+  }
+  float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
+  dnnl_memory_desc_t md;
+  if (ipro_onednn_plain_md(&md, 2, rows, err)) return IPRO_ERROR;
+  /* Each row's mean and biased variance, which the forward does not keep: a forward-training
+   * normalisation of X without scale and shift writes them into intermediates, and its Y into dX
+   * as scratch (the backward then overwrites it). An absent dX or dScale is computed into an
+   * intermediate and dropped; without dBias the backward leaves the shift out. */
+  size_t row_bytes = (size_t)rows[0] * sizeof(float);
+  size_t mean = ipro_onednn_reserve(kernel, row_bytes);
+  size_t variance = ipro_onednn_reserve(kernel, row_bytes);
+  size_t dx_at = present[0] ? 0 : ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&md));
+  size_t d_scale_at = present[1] ? 1 : ipro_onednn_reserve(kernel, (size_t)rows[1] * sizeof(float));
+  ipro_onednn_source dx_source = present[0] ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE;
+  dnnl_layer_normalization_desc_t statistics_desc, hint_desc, desc;
+  dnnl_primitive_desc_t hint = NULL, pd = NULL;
+  IPRO_ONEDNN_CHECK(dnnl_layer_normalization_forward_desc_init(
+      &statistics_desc, dnnl_forward_training, &md, NULL, epsilon, 0u));
+  const ipro_onednn_argument statistics[] = {
+      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1},
+      {DNNL_ARG_DST, dx_source, dx_at},
+      {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean},
+      {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance},
+  };
+  if (ipro_onednn_primitive_step(kernel, &statistics_desc, NULL, NULL, statistics, 4, err))
+    return IPRO_ERROR;
+  unsigned flags = dnnl_use_scale | (present[2] ? (unsigned)dnnl_use_shift : 0u);
+  IPRO_ONEDNN_CHECK(dnnl_layer_normalization_forward_desc_init(&hint_desc, dnnl_forward_training,
+                                                               &md, NULL, epsilon, flags));
+  IPRO_ONEDNN_CHECK(dnnl_layer_normalization_backward_desc_init(&desc, dnnl_backward, &md, &md,
+                                                                NULL, epsilon, flags));
+  if (ipro_onednn_describe(kernel, &hint_desc, NULL, NULL, &hint, err) ||
+      ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_SCALE, IPRO_ONEDNN_INPUT, 2, err) ||
+      /* as for BatchNormGrad, a shift is asked for with use_shift though no gradient depends on
+       * it: it is given the scale, which is at hand and of the same shape */
+      (takes_argument(pd, DNNL_ARG_SHIFT) &&
+       ipro_onednn_bind(kernel, pd, DNNL_ARG_SHIFT, IPRO_ONEDNN_INPUT, 2, err)) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SRC, dx_source, dx_at, err) ||
+      ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SCALE,
+                       present[1] ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE, d_scale_at,
+                       err) ||
+      (present[2] && ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_SHIFT, IPRO_ONEDNN_OUTPUT, 2, err)))
+    goto fail;
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_desc_destroy(hint);
+  return IPRO_OK;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (hint) dnnl_primitive_desc_destroy(hint);
   return IPRO_ERROR;
 }
