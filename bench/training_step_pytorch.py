@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """PyTorch's side of bench/training_step_vs_pytorch.sh: seconds per training step of one of the
-networks in models/export_models.py (built there with the weights the ONNX file holds), with the
+networks in models/export_models.py (built there with the weights the ONNX file holds) or
+models/export_dynamo.py (the tiny EfficientNet, freshly initialised), with the
 recipe of infopro's trainer: SGD, momentum 0.9, Nesterov, weight decay 1e-4, BatchNorm in
 training mode, cross-entropy. Images are fixed pseudo-random pixels, labels cycle over the
 classes, and every step trains on the same batch (as bench/training_step.c does).
@@ -61,9 +62,19 @@ def max_rss_bytes():
     return 1024 * resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
 
 
+def tiny_efficientnet():
+    import export_dynamo  # torchvision's EfficientNet: needs torchvision (the peers' venv has it)
+    torch.manual_seed(1400)
+    return export_dynamo.tiny_efficientnet()
+
+
+# Models of models/export_dynamo.py: name -> (builder, input shape).
+EXTRA_MODELS = {"effnet_tiny_fmnist": (tiny_efficientnet, (1, 28, 28))}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("model", choices=sorted(export_models.MODELS))
+    ap.add_argument("model", choices=sorted(export_models.MODELS) + sorted(EXTRA_MODELS))
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
@@ -73,12 +84,16 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    _, shape, _ = export_models.MODELS[args.model]
+    if args.model in EXTRA_MODELS:
+        build, shape = EXTRA_MODELS[args.model]
+    else:
+        _, shape, _ = export_models.MODELS[args.model]
+        build = lambda: export_models.build_model(args.model)  # noqa: E731
     generator = torch.Generator().manual_seed(12345)
     images = (torch.rand((args.batch,) + tuple(shape), generator=generator) - 0.3) / 0.35
     rss_before = max_rss_bytes()
-    model = export_models.build_model(args.model).train()
-    classes = model.fc.out_features
+    model = build().train()
+    classes = 10  # every bundled model classifies into Fashion-MNIST's or CIFAR-10's classes
     labels = torch.arange(args.batch) % classes
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                                 weight_decay=1e-4)

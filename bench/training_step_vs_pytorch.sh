@@ -111,7 +111,7 @@ report() {
     done
   done
   echo
-  echo "Batch $(awk -F '\t' 'NR == 2 { print $12 }' "$raw"), 3x32x32 random data;" \
+  echo "Batch $(awk -F '\t' 'NR == 2 { print $12 }' "$raw"), random data of each model's input shape (3x32x32 for the ResNets);" \
     "$(awk -F '\t' 'NR > 1 && $4 > r { r = $4 } END { print r }' "$raw") interleaved rounds," \
     "each run the median of its timed steps after warm-up; $threads threads;" \
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//');" \
