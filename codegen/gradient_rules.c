@@ -512,6 +512,40 @@ RULE(dropout_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* ONNX's Slice with steps of 1: dY put back where the slice came from, zeros around it, a
+ * constant Pad (the slice's first element per axis and its extent, written by shape inference). */
+RULE(slice_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  ipro_shape x = input_tensor(ad, n, 0)->shape;
+  ipro_shape y = ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
+  int n_first = 0, n_step = 0;
+  const int64_t *first = ipro_node_attr_ints(node, "slice_first", &n_first);
+  const int64_t *step = ipro_node_attr_ints(node, "slice_step", &n_step);
+  if (!first || !step || n_first != x.rank || n_step != x.rank || y.rank != x.rank)
+    return ipro_error_set(err, "node '%s' (Slice) has no slice to differentiate", node->name);
+  int64_t pads[2 * IPRO_MAX_RANK];
+  for (int d = 0; d < x.rank; d++) {
+    if (step[d] != 1)
+      return ipro_error_set(err,
+                            "node '%s' (Slice): a step of %lld has no gradient in infopro (steps "
+                            "of 1 have)",
+                            node->name, (long long)step[d]);
+    bool whole = x.dims[d] == y.dims[d]; /* the batch among them, which is never sliced */
+    pads[d] = whole ? 0 : first[d];
+    pads[x.rank + d] = whole ? 0 : x.dims[d] - first[d] - y.dims[d];
+  }
+  int e;
+  dx[0] = emit1(ad, n, IPRO_OP_PAD, dy, 1, false, err, &e);
+  if (dx[0] < 0) return IPRO_ERROR;
+  ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
+  if (ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
+      ipro_node_set_ints(pad, "pads", pads, 2 * x.rank) != IPRO_OK ||
+      ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  return IPRO_OK;
+}
+
 /* RandomUniformLike reads only its input's shape and type: its values pass nothing back. */
 RULE(no_gradient) {
   (void)ad, (void)n, (void)dy, (void)wanted, (void)dx, (void)err;
@@ -520,6 +554,7 @@ RULE(no_gradient) {
 
 static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = no_gradient,
+    [IPRO_OP_SLICE_ONNX] = slice_gradient,
     [IPRO_OP_CONV] = conv_gradient,
     [IPRO_OP_BATCH_NORMALIZATION] = batch_normalization_gradient,
     [IPRO_OP_RELU] = unary_gradient,

@@ -349,7 +349,8 @@ ipro_status ipro_sqrt_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
 
 /* ONNX's Slice, starts, ends, axes and steps constant: folded on a constant training cannot
  * change (a Shape's dimensions, in the shape computations exporters write), else an op that runs
- * (the reference kernels; no gradient yet, so training through one is refused by name). */
+ * (the reference kernels), whose gradient with steps of 1 is a constant Pad of dY back to X's
+ * shape (ShuffleNet's channel split). */
 ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *data;
   if (ipro_op_check_arity(graph, node, 3, 5, 1, 1, err) != IPRO_OK ||
@@ -376,6 +377,10 @@ ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
   const char *bad = ipro_slice_of(&data->shape, starts, ends, n_axes ? axes : NULL,
                                   n_steps ? steps : NULL, n_starts, &slice);
   if (bad) return ipro_op_fail(err, node, "%s", bad);
+  /* where each axis starts and its step, for the gradient (codegen/gradient_rules.c) */
+  if (ipro_op_put_ints(node, "slice_first", slice.first, data->shape.rank, err) != IPRO_OK ||
+      ipro_op_put_ints(node, "slice_step", slice.step, data->shape.rank, err) != IPRO_OK)
+    return IPRO_ERROR;
   if (!foldable(data)) return ipro_op_set_output(graph, node, 0, data->dtype, &slice.shape, err);
   int64_t elements = ipro_shape_elements(&slice.shape);
   size_t element = ipro_dtype_size(data->dtype);

@@ -545,6 +545,16 @@ static void identity_of_parameter_case(gradient_case *c) {
   hand_node(c->graph, "plus_copy", "Add", "S,C", "Y");
 }
 
+/* ONNX's Slice of an activation, steps of 1 (ShuffleNet's channel split): channels 1 to 2 and
+ * rows 1 to 3 of X [2, 4, 5, 3]. */
+static void slice_case(gradient_case *c) {
+  begin(c, 4, (int64_t[]){2, 4, 5, 3});
+  hand_int64_initializer(c->graph, "starts", 2, (int64_t[]){1, 1});
+  hand_int64_initializer(c->graph, "ends", 2, (int64_t[]){3, 4});
+  hand_int64_initializer(c->graph, "axes", 2, (int64_t[]){1, 2});
+  hand_node(c->graph, "slice", "Slice", "X,starts,ends,axes", "Y");
+}
+
 static void flatten_case(gradient_case *c) {
   begin(c, 4, image);
   hand_node(c->graph, "flatten", "Flatten", "X", "Y");
@@ -713,6 +723,7 @@ int main(void) {
       {"MatMul (3-D by 2-D)", mat_mul_sequence_case},
       {"MatMul twice by one parameter", shared_parameter_case},
       {"Identity of a parameter", identity_of_parameter_case},
+      {"Slice", slice_case},
       {"MatMul (batched 4-D)", mat_mul_batched_case},
       {"Gather (one constant index)", gather_case},
       {"Sqrt", sqrt_case},
