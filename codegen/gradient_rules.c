@@ -546,6 +546,52 @@ RULE(slice_gradient) {
   return IPRO_OK;
 }
 
+/* Split: the pieces' gradients side by side along the axis again, one Concat where every piece
+ * has one; else each piece that has one padded with zeros to X's shape, and those summed. */
+RULE(split_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  int64_t axis = ipro_node_attr_int(node, "axis", 0);
+  int pieces = node->n_outputs, count = 0, present = 0;
+  const int64_t *split = ipro_node_attr_ints(node, "split", &count);
+  ipro_shape x = input_tensor(ad, n, 0)->shape;
+  if (!split || count != pieces || pieces > 64 || axis < 0 || axis >= x.rank)
+    return ipro_error_set(err, "node '%s' (Split) has no pieces to differentiate", node->name);
+  int64_t split_copy[64];
+  for (int o = 0; o < pieces; o++) {
+    split_copy[o] = split[o]; /* emitting may move the node's attributes */
+    present += dy[o] >= 0;
+  }
+  int e;
+  if (present == pieces) {
+    dx[0] = emit1(ad, n, IPRO_OP_CONCAT, dy, pieces, false, err, &e);
+    if (dx[0] < 0) return IPRO_ERROR;
+    if (ipro_node_set_int(&ipro_autodiff_graph(ad)->nodes[e], "axis", axis) != IPRO_OK)
+      return ipro_error_set(err, "out of memory");
+    return IPRO_OK;
+  }
+  int terms[64], n_terms = 0;
+  int64_t offset = 0;
+  for (int o = 0; o < pieces; o++) {
+    if (dy[o] >= 0) {
+      int64_t pads[2 * IPRO_MAX_RANK] = {0};
+      pads[axis] = offset;
+      pads[x.rank + axis] = x.dims[axis] - offset - split_copy[o];
+      terms[n_terms] = emit1(ad, n, IPRO_OP_PAD, &dy[o], 1, false, err, &e);
+      if (terms[n_terms] < 0) return IPRO_ERROR;
+      ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
+      if (ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
+          ipro_node_set_ints(pad, "pads", pads, 2 * x.rank) != IPRO_OK ||
+          ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK)
+        return ipro_error_set(err, "out of memory");
+      n_terms++;
+    }
+    offset += split_copy[o];
+  }
+  dx[0] = n_terms == 1 ? terms[0] : emit1(ad, n, IPRO_OP_SUM, terms, n_terms, false, err, NULL);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
 /* RandomUniformLike reads only its input's shape and type: its values pass nothing back. */
 RULE(no_gradient) {
   (void)ad, (void)n, (void)dy, (void)wanted, (void)dx, (void)err;
@@ -555,6 +601,7 @@ RULE(no_gradient) {
 static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = no_gradient,
     [IPRO_OP_SLICE_ONNX] = slice_gradient,
+    [IPRO_OP_SPLIT] = split_gradient,
     [IPRO_OP_CONV] = conv_gradient,
     [IPRO_OP_BATCH_NORMALIZATION] = batch_normalization_gradient,
     [IPRO_OP_RELU] = unary_gradient,

@@ -54,7 +54,8 @@
   X(CONSTANT_OF_SHAPE, "ConstantOfShape")                                                          \
   X(RANDOM_UNIFORM_LIKE, "RandomUniformLike")                                                      \
   X(LESS, "Less")                                                                                  \
-  X(GREATER, "Greater")
+  X(GREATER, "Greater")                                                                            \
+  X(SPLIT, "Split")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -125,6 +125,7 @@ static const ipro_op_info rows[] = {
                       false},
     [IPRO_OP_GREATER] = {name_GREATER, NO_ATTRIBUTES, ipro_compare_infer, ipro_binary_flops, 0, 0,
                          NULL, false},
+    [IPRO_OP_SPLIT] = {name_SPLIT, ipro_split_normalize, ipro_split_infer, ZERO, 0, 0, NULL, false},
     /* internal ops (codegen/internal_ops.md): built by autodiff, never differentiated */
     [IPRO_OP_CONV_GRAD_INPUT] = {name_CONV_GRAD_INPUT, NULL, ipro_shape_from_attribute_infer,
                                  ipro_training_op_flops, 0, 0, NULL, false},

@@ -14,7 +14,8 @@ exporter writes BatchNormalization in inference form:
   and Gelu, optimize=False.
 - cnn_eval_fmnist.onnx and cnn_eval_copies_fmnist.onnx: export_for_inference below;
 - mlp_shared_dynamo_fmnist.onnx: export_shared_parameter below;
-- effnet_tiny_fmnist.onnx and effnet_tiny_dynamo_fmnist.onnx: export_stochastic_depth below.
+- effnet_tiny_fmnist.onnx and effnet_tiny_dynamo_fmnist.onnx: export_stochastic_depth below;
+- split_cnn_fmnist.onnx and split_cnn_dynamo_fmnist.onnx: export_split below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later),
@@ -24,6 +25,7 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only eval  # export_for_inference's two
     python3 models/export_dynamo.py --only shared  # export_shared_parameter's
     python3 models/export_dynamo.py --only stochastic-depth  # export_stochastic_depth's
+    python3 models/export_dynamo.py --only split  # export_split's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -237,6 +239,51 @@ def export_stochastic_depth():
                                                   logits[0, :3].tolist()))
 
 
+class SplitCNN(nn.Module):
+    """torch.split and torch.chunk on channels, as CSP and ShuffleNet blocks use them: a
+    convolution's 16 channels split 8 + 8, the second half convolved again, both joined, then
+    chunked in two and joined in swapped order."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 16, 3, padding=1)
+        self.branch = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y = torch.relu(self.stem(x))
+        a, b = y.split([8, 8], dim=1)
+        z = torch.cat([a, torch.relu(self.branch(b))], 1)
+        u, v = z.chunk(2, dim=1)
+        return self.fc(torch.cat([v, u], 1).mean((2, 3)))
+
+
+def export_split():
+    """split_cnn_fmnist.onnx (the TorchScript exporter: Split, and Slices for the chunk) and
+    split_cnn_dynamo_fmnist.onnx (torch.export with its defaults: two Splits), with the same
+    PyTorch golden."""
+    torch.manual_seed(1500)
+    model = SplitCNN()
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    sample = torch.rand(2, 1, 28, 28)
+    ts_path = os.path.join(HERE, "split_cnn_fmnist.onnx")
+    torch.onnx.export(model.train(), sample, ts_path, dynamo=False,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    dynamo_path = os.path.join(HERE, "split_cnn_dynamo_fmnist.onnx")
+    torch.onnx.export(model.train(), (sample,), dynamo_path, input_names=["input"],
+                      output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                      external_data=False)
+    for path in (ts_path, dynamo_path):
+        name = os.path.basename(path)[:-len(".onnx")]
+        write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+                   [("input", x.numpy()), ("logits", logits.numpy())])
+        print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 def main():
     setup_determinism()
     if sys.argv[1:] == ["--only", "eval"]:
@@ -245,9 +292,12 @@ def main():
         return export_shared_parameter()
     if sys.argv[1:] == ["--only", "stochastic-depth"]:
         return export_stochastic_depth()
+    if sys.argv[1:] == ["--only", "split"]:
+        return export_split()
     export_for_inference()
     export_shared_parameter()
     export_stochastic_depth()
+    export_split()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

@@ -82,6 +82,10 @@ ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error 
 ipro_status ipro_cast_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_cast_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 
+/* split.c */
+ipro_status ipro_split_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_split_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+
 /* random_fill.c */
 ipro_status ipro_constant_of_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_constant_of_shape_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -56,6 +56,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_onednn_build_average_pool_grad,
     [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_onednn_build_global_pool_grad,
     [IPRO_OP_REDUCE_MEAN] = ipro_onednn_build_reduce_mean,
+    [IPRO_OP_SPLIT] = ipro_onednn_build_split,
     [IPRO_OP_REDUCE_MEAN_GRAD] = ipro_onednn_build_reduce_mean_grad,
     [IPRO_OP_SOFTMAX_GRAD] = ipro_onednn_build_softmax_grad,
     [IPRO_OP_LAYER_NORM_GRAD] = ipro_onednn_build_layer_norm_grad,

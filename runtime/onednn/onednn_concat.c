@@ -88,3 +88,38 @@ ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *kernel, const ipro_graph
 fail:
   return IPRO_ERROR;
 }
+
+/* Split: each piece one reorder out of its box of X (plain, as every operand here). */
+ipro_status ipro_onednn_build_split(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                    const ipro_node *node, ipro_error *err) {
+  ipro_shape x;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err)) return IPRO_ERROR;
+  int64_t axis = ipro_node_attr_int(node, "axis", 0);
+  int count = 0;
+  const int64_t *split = ipro_node_attr_ints(node, "split", &count);
+  if (axis < 0 || axis >= x.rank || !split || count != node->n_outputs)
+    return ipro_onednn_unsupported(err, "axis %lld with %d extents", (long long)axis, count);
+  dnnl_memory_desc_t x_md;
+  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err)) return IPRO_ERROR;
+  int64_t offset = 0;
+  for (int o = 0; o < node->n_outputs; o++) {
+    ipro_shape piece = x;
+    piece.dims[axis] = split[o];
+    if (split[o] > 0 && ipro_node_output(graph, node, o)) {
+      dnnl_memory_desc_t box, piece_md;
+      dnnl_dims_t offsets = {0}, extents = {0};
+      for (int d = 0; d < x.rank; d++)
+        extents[d] = piece.dims[d];
+      offsets[axis] = offset;
+      if (ipro_onednn_plain_md(&piece_md, piece.rank, piece.dims, err)) return IPRO_ERROR;
+      IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_submemory(&box, &x_md, extents, offsets));
+      if (ipro_onednn_reorder_step(kernel, &box, IPRO_ONEDNN_INPUT, 0, &piece_md,
+                                   IPRO_ONEDNN_OUTPUT, (size_t)o, err))
+        return IPRO_ERROR;
+    }
+    offset += split[o];
+  }
+  return IPRO_OK;
+fail:
+  return IPRO_ERROR;
+}

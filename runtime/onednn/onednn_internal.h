@@ -212,6 +212,8 @@ ipro_status ipro_onednn_build_concat(ipro_onednn_kernel *, const ipro_graph *, c
                                      ipro_error *);
 ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                     ipro_error *);
+ipro_status ipro_onednn_build_split(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                    ipro_error *);
 ipro_status ipro_onednn_build_reduce_to_shape(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);
 /* C kernels (cpu_*.c) for ops oneDNN has no primitive for. */

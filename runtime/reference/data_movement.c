@@ -109,6 +109,35 @@ IPRO_REFERENCE_KERNEL(ipro_reference_concat) {
   return IPRO_OK;
 }
 
+/* X → one piece per output along axis, of the extents in "split" (canonical form). */
+IPRO_REFERENCE_KERNEL(ipro_reference_split) {
+  (void)context;
+  ipro_shape x;
+  size_t size;
+  if (ipro_reference_input_shape(graph, node, 0, &x, err) ||
+      element_size(graph, node, true, 0, &size, err))
+    return IPRO_ERROR;
+  int64_t axis = ipro_node_attr_int(node, "axis", 0);
+  int count = 0;
+  const int64_t *split = ipro_node_attr_ints(node, "split", &count);
+  if (axis < 0 || axis >= x.rank || !split || count != node->n_outputs)
+    return ipro_reference_fail(node, err, "axis %lld and %d extents for %d outputs",
+                               (long long)axis, count, node->n_outputs);
+  int64_t outer = ipro_reference_product(x.dims, 0, (int)axis);
+  size_t inner = (size_t)ipro_reference_product(x.dims, (int)axis + 1, x.rank) * size;
+  size_t in_row = (size_t)x.dims[axis] * inner, taken = 0;
+  for (int o = 0; o < node->n_outputs; o++) {
+    size_t chunk = (size_t)split[o] * inner;
+    if (taken + chunk > in_row)
+      return ipro_reference_fail(node, err, "the pieces exceed X along the axis");
+    for (int64_t r = 0; outputs[o] && chunk && r < outer; r++)
+      memcpy((char *)outputs[o] + (size_t)r * chunk,
+             (const char *)inputs[0] + (size_t)r * in_row + taken, chunk);
+    taken += chunk;
+  }
+  return IPRO_OK;
+}
+
 /* data (d0..dr-1), indices (any shape, int32 or int64, negative counting from the end) →
  * data[:axis] + indices + data[axis+1:]. */
 IPRO_REFERENCE_KERNEL(ipro_reference_gather) {

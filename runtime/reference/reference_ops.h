@@ -59,6 +59,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_mat_mul);
 IPRO_REFERENCE_KERNEL(ipro_reference_copy); /* Identity, Flatten, Reshape, Squeeze, Unsqueeze */
 IPRO_REFERENCE_KERNEL(ipro_reference_transpose);
 IPRO_REFERENCE_KERNEL(ipro_reference_concat);
+IPRO_REFERENCE_KERNEL(ipro_reference_split);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather);
 IPRO_REFERENCE_KERNEL(ipro_reference_expand);
 IPRO_REFERENCE_KERNEL(ipro_reference_cast_like);

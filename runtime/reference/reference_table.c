@@ -5,8 +5,8 @@
  * The arithmetic kernels are written over double and enter the table through IN_DOUBLE, which
  * runs them on float32 data by widening (reference_widening.c); the second argument is the mask
  * of inputs the kernel updates in place. The kernels that only move data (the copies, Transpose,
- * Concat, Gather, Shape, Constant, Pad, Slice, ConstantOfShape) copy elements of any fixed size
- * and enter as they are, so a float32 tensor stays float32 through them. */
+ * Concat, Split, Gather, Shape, Constant, Pad, Slice, ConstantOfShape) copy elements of any fixed
+ * size and enter as they are, so a float32 tensor stays float32 through them. */
 #include "reference_ops.h"
 
 #define IN_DOUBLE(name, written_inputs)                                                            \
@@ -120,6 +120,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = in_double_random_uniform_like,
     [IPRO_OP_LESS] = in_double_less,
     [IPRO_OP_GREATER] = in_double_greater,
+    [IPRO_OP_SPLIT] = ipro_reference_split,
     /* The internal ops of the training program (codegen/internal_ops.md). ConvGradInput is a
      * transposed convolution of dY with the same weight (conv_backward.c). */
     [IPRO_OP_CONV_GRAD_INPUT] = in_double_conv_grad_input,
@@ -156,7 +157,8 @@ bool ipro_reference_widens(ipro_op op) {
   static const ipro_reference_forward_fn moving[] = {
       ipro_reference_copy,  ipro_reference_transpose, ipro_reference_concat,
       ipro_reference_pad,   ipro_reference_shape,     ipro_reference_gather,
-      ipro_reference_slice, ipro_reference_constant,  ipro_reference_constant_of_shape};
+      ipro_reference_slice, ipro_reference_constant,  ipro_reference_constant_of_shape,
+      ipro_reference_split};
   if (op >= IPRO_OP_COUNT) return false;
   for (size_t i = 0; i < sizeof moving / sizeof moving[0]; i++)
     if (reference_forward[op] == moving[i]) return false;

@@ -555,6 +555,24 @@ static void slice_case(gradient_case *c) {
   hand_node(c->graph, "slice", "Slice", "X,starts,ends,axes", "Y");
 }
 
+/* Split into two pieces of channels, both read (their gradients concatenated): A · B. */
+static void split_case(gradient_case *c) {
+  begin(c, 4, (int64_t[]){2, 6, 3, 2});
+  ipro_node_set_int(hand_node(c->graph, "split", "Split", "X", "A,B"), "axis", 1);
+  hand_node(c->graph, "product", "Mul", "A,B", "Y");
+}
+
+/* Split into three uneven pieces of rows, the middle one unread (the others' gradients padded
+ * back and summed): Sigmoid of the first, the last squared, both summed over a broadcast. */
+static void split_unread_piece_case(gradient_case *c) {
+  begin(c, 4, (int64_t[]){2, 3, 6, 2});
+  hand_int64_initializer(c->graph, "extents", 3, (int64_t[]){2, 3, 1});
+  ipro_node_set_int(hand_node(c->graph, "split", "Split", "X,extents", "A,B,C"), "axis", 2);
+  hand_node(c->graph, "gate", "Sigmoid", "A", "S");
+  hand_node(c->graph, "square", "Mul", "C,C", "Q");
+  hand_node(c->graph, "sum", "Add", "S,Q", "Y");
+}
+
 static void flatten_case(gradient_case *c) {
   begin(c, 4, image);
   hand_node(c->graph, "flatten", "Flatten", "X", "Y");
@@ -724,6 +742,8 @@ int main(void) {
       {"MatMul twice by one parameter", shared_parameter_case},
       {"Identity of a parameter", identity_of_parameter_case},
       {"Slice", slice_case},
+      {"Split", split_case},
+      {"Split (a piece unread)", split_unread_piece_case},
       {"MatMul (batched 4-D)", mat_mul_batched_case},
       {"Gather (one constant index)", gather_case},
       {"Sqrt", sqrt_case},

@@ -19,13 +19,25 @@
  * deduplicated into Identity copies, and the same with the copies restored; and the
  * torch.export-based exporter's default deduplication, two layers reading one weight; and a
  * tiny torchvision EfficientNet from both exporters in training form, whose stochastic depth and
- * dropout (RandomUniformLike, Less, Cast, Div) must keep every branch whole here. */
-static const char *const models[] = {
-    "resnet8_fmnist",           "resnet32",           "resnet110",
-    "densenet_small",           "mobilenetv2_small",  "mlp_fmnist",
-    "twin_linear_fmnist",       "cnn_dynamo_fmnist",  "cnn_dynamo_bn_fmnist",
-    "mixer_dynamo_fmnist",      "cnn_eval_fmnist",    "cnn_eval_copies_fmnist",
-    "mlp_shared_dynamo_fmnist", "effnet_tiny_fmnist", "effnet_tiny_dynamo_fmnist"};
+ * dropout (RandomUniformLike, Less, Cast, Div) must keep every branch whole here; and torch.split
+ * and torch.chunk from both exporters (Split, and Slice of activations). */
+static const char *const models[] = {"resnet8_fmnist",
+                                     "resnet32",
+                                     "resnet110",
+                                     "densenet_small",
+                                     "mobilenetv2_small",
+                                     "mlp_fmnist",
+                                     "twin_linear_fmnist",
+                                     "cnn_dynamo_fmnist",
+                                     "cnn_dynamo_bn_fmnist",
+                                     "mixer_dynamo_fmnist",
+                                     "cnn_eval_fmnist",
+                                     "cnn_eval_copies_fmnist",
+                                     "mlp_shared_dynamo_fmnist",
+                                     "effnet_tiny_fmnist",
+                                     "effnet_tiny_dynamo_fmnist",
+                                     "split_cnn_fmnist",
+                                     "split_cnn_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */
