@@ -20,4 +20,20 @@ ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *
 const Onnx__TensorProto *ipro_onnx_parameter_copy_source(const Onnx__GraphProto *graph,
                                                          const Onnx__NodeProto *node);
 
+/* A SplitToSequence whose sequence only SequenceAt nodes read, at constant positions, with a
+ * constant split (onnx_sequence_split.c): the Split it stands for. split either lists the pieces'
+ * extents (n_pieces of them) or is one chunk size (chunk > 0, n_pieces up to the highest piece
+ * read); pieces[k] names the SequenceAt output that is piece k (NULL: unread). */
+#define IPRO_SEQUENCE_SPLIT_MAX 64
+typedef struct {
+  int n_pieces;
+  int64_t axis, chunk;
+  const char *pieces[IPRO_SEQUENCE_SPLIT_MAX];
+} ipro_sequence_split;
+bool ipro_onnx_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodeProto *node,
+                              ipro_sequence_split *out);
+/* Whether node is a SequenceAt of a sequence ipro_onnx_sequence_split turns into a Split (the
+ * loader then skips it: its output is a piece of that Split). */
+bool ipro_onnx_reads_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodeProto *node);
+
 #endif

@@ -267,6 +267,40 @@ static ipro_status load_constant_value(ipro_graph *graph, ipro_node *node, ipro_
                         attr->name);
 }
 
+/* A split written with sequences (onnx_decode.h), loaded as the Split it stands for: its pieces
+ * named by the SequenceAt nodes that read them (which are not loaded), its extents the split
+ * input, or a chunk size for the inference to divide the axis by. */
+static ipro_status load_sequence_split(ipro_graph *graph, const Onnx__NodeProto *node,
+                                       const ipro_sequence_split *split, const char *name,
+                                       ipro_error *err) {
+  int n_inputs = split->chunk ? 1 : 2;
+  int index = ipro_graph_add_node(graph, name, "Split", n_inputs, split->n_pieces);
+  if (index < 0) return out_of_memory(err);
+  for (int i = 0; i < n_inputs; i++) {
+    int tensor = ipro_graph_tensor(graph, node->input[i]);
+    if (tensor < 0) return out_of_memory(err);
+    graph->nodes[index].inputs[i] = tensor;
+  }
+  for (int k = 0; k < split->n_pieces; k++) {
+    if (!split->pieces[k]) continue;
+    int tensor = ipro_graph_tensor(graph, split->pieces[k]);
+    if (tensor < 0) return out_of_memory(err);
+    ipro_tensor *t = &graph->tensors[tensor];
+    if (t->producer >= 0 || t->kind == IPRO_TENSOR_INITIALIZER || t->is_graph_input)
+      return ipro_error_set(err,
+                            "node '%s' (SplitToSequence) writes tensor '%s', which is already "
+                            "defined",
+                            name, split->pieces[k]);
+    t->producer = index;
+    graph->nodes[index].outputs[k] = tensor;
+  }
+  ipro_node *loaded = &graph->nodes[index];
+  if (ipro_node_set_int(loaded, "axis", split->axis) != IPRO_OK ||
+      (split->chunk && ipro_node_set_int(loaded, "chunk", split->chunk) != IPRO_OK))
+    return out_of_memory(err);
+  return IPRO_OK;
+}
+
 static ipro_status load_nodes(const Onnx__GraphProto *proto, ipro_graph *graph, ipro_error *err) {
   for (size_t n = 0; n < proto->n_node; n++) {
     const Onnx__NodeProto *node_proto = proto->node[n];
@@ -276,6 +310,13 @@ static ipro_status load_nodes(const Onnx__GraphProto *proto, ipro_graph *graph, 
     if (!name || !*name) {
       snprintf(generated_name, sizeof generated_name, "%s_%zu", op_type, n);
       name = generated_name;
+    }
+    if (ipro_onnx_reads_sequence_split(proto, node_proto)) continue; /* a piece of a Split */
+    ipro_sequence_split sequence_split;
+    if (ipro_onnx_sequence_split(proto, node_proto, &sequence_split)) {
+      if (load_sequence_split(graph, node_proto, &sequence_split, name, err) != IPRO_OK)
+        return IPRO_ERROR;
+      continue;
     }
     const Onnx__TensorProto *copied = ipro_onnx_parameter_copy_source(proto, node_proto);
     if (copied) {

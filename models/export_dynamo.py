@@ -15,7 +15,8 @@ exporter writes BatchNormalization in inference form:
 - cnn_eval_fmnist.onnx and cnn_eval_copies_fmnist.onnx: export_for_inference below;
 - mlp_shared_dynamo_fmnist.onnx: export_shared_parameter below;
 - effnet_tiny_fmnist.onnx and effnet_tiny_dynamo_fmnist.onnx: export_stochastic_depth below;
-- split_cnn_fmnist.onnx and split_cnn_dynamo_fmnist.onnx: export_split below.
+- split_cnn_fmnist.onnx, split_cnn_dynamo_fmnist.onnx, split_cnn_sequence_fmnist.onnx:
+  export_split below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later),
@@ -259,9 +260,10 @@ class SplitCNN(nn.Module):
 
 
 def export_split():
-    """split_cnn_fmnist.onnx (the TorchScript exporter: Split, and Slices for the chunk) and
-    split_cnn_dynamo_fmnist.onnx (torch.export with its defaults: two Splits), with the same
-    PyTorch golden."""
+    """split_cnn_fmnist.onnx (the TorchScript exporter: Split, and Slices for the chunk),
+    split_cnn_dynamo_fmnist.onnx (torch.export with its defaults: two Splits) and
+    split_cnn_sequence_fmnist.onnx (torch.export with optimize=False: SplitToSequence read by
+    SequenceAt, by extents and by one chunk size), with the same PyTorch golden."""
     torch.manual_seed(1500)
     model = SplitCNN()
     x = forward_input((1, 28, 28))
@@ -277,7 +279,11 @@ def export_split():
     torch.onnx.export(model.train(), (sample,), dynamo_path, input_names=["input"],
                       output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
                       external_data=False)
-    for path in (ts_path, dynamo_path):
+    sequence_path = os.path.join(HERE, "split_cnn_sequence_fmnist.onnx")
+    torch.onnx.export(model.train(), (sample,), sequence_path, input_names=["input"],
+                      output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                      optimize=False, external_data=False)
+    for path in (ts_path, dynamo_path, sequence_path):
         name = os.path.basename(path)[:-len(".onnx")]
         write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
                    [("input", x.numpy()), ("logits", logits.numpy())])

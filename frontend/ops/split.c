@@ -3,12 +3,14 @@
  * q, k, v). Canonical form: "axis" non-negative and "split" the pieces' extents, given (an input
  * from opset 13 on, an attribute before) or, when absent, computed at inference from the axis's
  * extent and the number of pieces (num_outputs from opset 18, else the outputs): equal pieces,
- * the last smaller where they do not divide evenly (opset 18's rule; before it they must). */
+ * the last smaller where they do not divide evenly (opset 18's rule; before it they must), or,
+ * for a SplitToSequence the loader made a Split of, a chunk size. */
 #include "op_helpers.h"
 #include "op_rows.h"
 
 ipro_status ipro_split_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
-  static const char *const known[] = {"axis:i", "split:I", "num_outputs:i", NULL};
+  /* chunk: the loader's, for a SplitToSequence by one chunk size (frontend/onnx_decode.h) */
+  static const char *const known[] = {"axis:i", "split:I", "num_outputs:i", "chunk:i", NULL};
   if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
   if (ipro_node_input(graph, node, 1)) {
     int64_t split[64];
@@ -46,6 +48,20 @@ ipro_status ipro_split_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
     if (total != extent)
       return ipro_op_fail(err, node, "the extents add up to %lld, not axis %lld's %lld",
                           (long long)total, (long long)axis, (long long)extent);
+  } else if (ipro_node_attr(node, "chunk")) {
+    int64_t chunk = ipro_node_attr_int(node, "chunk", 1), total = (extent + chunk - 1) / chunk;
+    if (total != pieces)
+      return ipro_op_fail(err, node,
+                          "axis %lld's %lld in chunks of %lld is %lld pieces, of which %d are "
+                          "read; infopro needs the last one read too",
+                          (long long)axis, (long long)extent, (long long)chunk, (long long)total,
+                          pieces);
+    for (int o = 0; o < pieces; o++) {
+      int64_t left = extent - (int64_t)o * chunk;
+      split[o] = left < chunk ? left : chunk;
+    }
+    if (ipro_op_put_ints(node, "split", split, pieces, err) != IPRO_OK) return IPRO_ERROR;
+    ipro_node_remove_attr(node, "chunk");
   } else {
     int64_t wanted = ipro_node_attr_int(node, "num_outputs", pieces);
     if (wanted != pieces)

@@ -15,10 +15,10 @@
  * effnet_tiny_fmnist and effnet_tiny_dynamo_fmnist, whose stochastic depth's [N, 1, 1, 1]
  * tensors and squeeze-and-excitation vectors, between activations fused into SiLUs, leave best
  * fit 699,264 and 802,304 bytes (0.22%, 0.26%) above their bound) 1 MiB; split_cnn_dynamo_fmnist
- * (torch.split and torch.chunk from torch.export: half-size pieces, their Concat and Slice
- * gradients among full-size tensors, leave holes best fit cannot fill: 3,186,688 bytes, 9.9%,
- * above its bound; its TorchScript twin, one Split and two Slices, reaches it) 4 MiB; the others
- * nothing.
+ * and split_cnn_sequence_fmnist (torch.split and torch.chunk from torch.export, with and without
+ * its optimisation: the same graph once loaded; half-size pieces, their Concat and Slice gradients
+ * among full-size tensors, leave holes best fit cannot fill: 3,186,688 bytes, 9.9%, above the
+ * bound; the TorchScript twin, one Split and two Slices, reaches it) 4 MiB; the others nothing.
  * (The MLP, once
  * 65,280 bytes above its bound from the reference fallback's temporaries, and DenseNet-small,
  * once 3.3% above from its padded channel blocks, reach theirs.) */
@@ -35,7 +35,9 @@
 /* Bytes a model's arena may lie above its lower bound (the exceptions above). */
 static size_t allowance(const char *name) {
   if (strncmp(name, "effnet_tiny", 11) == 0) return 1 << 20;
-  if (strcmp(name, "split_cnn_dynamo_fmnist") == 0) return 4 << 20;
+  if (strcmp(name, "split_cnn_dynamo_fmnist") == 0 ||
+      strcmp(name, "split_cnn_sequence_fmnist") == 0)
+    return 4 << 20;
   if (strcmp(name, "resnet8_fmnist") == 0 || strstr(name, "_dynamo_")) return 65536;
   return 0;
 }

@@ -20,7 +20,8 @@
  * torch.export-based exporter's default deduplication, two layers reading one weight; and a
  * tiny torchvision EfficientNet from both exporters in training form, whose stochastic depth and
  * dropout (RandomUniformLike, Less, Cast, Div) must keep every branch whole here; and torch.split
- * and torch.chunk from both exporters (Split, and Slice of activations). */
+ * and torch.chunk from both exporters (Split, Slice of activations, and SplitToSequence read by
+ * SequenceAt, which the loader makes a Split). */
 static const char *const models[] = {"resnet8_fmnist",
                                      "resnet32",
                                      "resnet110",

@@ -1,0 +1,120 @@
+/* A split written with sequences (see onnx_decode.h): torch.export without its optimisation
+ * writes torch.split and torch.chunk as SplitToSequence, whose sequence SequenceAt nodes read at
+ * constant positions. infopro has no sequence type; such a pair is the Split it stands for, with
+ * each piece named by the SequenceAt that reads it. */
+#include <string.h>
+
+#include "onnx_decode.h"
+
+static bool named(const char *a, const char *b) { return a && b && *a && !strcmp(a, b); }
+
+static bool default_domain(const Onnx__NodeProto *node) {
+  return !node->domain || !*node->domain || !strcmp(node->domain, "ai.onnx");
+}
+
+/* The int64 values of a constant tensor (raw or typed), at most max; false for anything else. */
+static bool tensor_ints(const Onnx__TensorProto *t, int64_t *values, int max, int *count,
+                        bool *scalar) {
+  if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || t->n_dims > 1) return false;
+  size_t n = t->has_raw_data ? t->raw_data.len / sizeof(int64_t) : t->n_int64_data;
+  if (n > (size_t)max || (t->has_raw_data && t->raw_data.len % sizeof(int64_t))) return false;
+  for (size_t i = 0; i < n; i++)
+    if (t->has_raw_data)
+      memcpy(&values[i], t->raw_data.data + i * sizeof(int64_t), sizeof(int64_t));
+    else
+      values[i] = t->int64_data[i];
+  *count = (int)n;
+  *scalar = t->n_dims == 0;
+  return true;
+}
+
+/* The int64 values of the constant named `name`: an initializer or a Constant's value. */
+static bool constant_ints(const Onnx__GraphProto *graph, const char *name, int64_t *values, int max,
+                          int *count, bool *scalar) {
+  for (size_t i = 0; i < graph->n_initializer; i++)
+    if (named(graph->initializer[i]->name, name))
+      return tensor_ints(graph->initializer[i], values, max, count, scalar);
+  for (size_t n = 0; n < graph->n_node; n++) {
+    const Onnx__NodeProto *node = graph->node[n];
+    if (node->n_output != 1 || !named(node->output[0], name)) continue;
+    if (!default_domain(node) || !named(node->op_type, "Constant")) return false;
+    for (size_t a = 0; a < node->n_attribute; a++) {
+      const Onnx__AttributeProto *attribute = node->attribute[a];
+      if (named(attribute->name, "value") && attribute->t)
+        return tensor_ints(attribute->t, values, max, count, scalar);
+      if (named(attribute->name, "value_int")) {
+        values[0] = attribute->i;
+        *count = 1, *scalar = true;
+        return true;
+      }
+      if (named(attribute->name, "value_ints") && attribute->n_ints <= (size_t)max) {
+        for (size_t i = 0; i < attribute->n_ints; i++)
+          values[i] = attribute->ints[i];
+        *count = (int)attribute->n_ints, *scalar = false;
+        return true;
+      }
+    }
+    return false;
+  }
+  return false;
+}
+
+static int64_t attribute_int(const Onnx__NodeProto *node, const char *name, int64_t fallback) {
+  for (size_t a = 0; a < node->n_attribute; a++)
+    if (named(node->attribute[a]->name, name)) return node->attribute[a]->i;
+  return fallback;
+}
+
+bool ipro_onnx_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodeProto *node,
+                              ipro_sequence_split *out) {
+  memset(out, 0, sizeof *out);
+  if (!default_domain(node) || !named(node->op_type, "SplitToSequence") || node->n_input != 2 ||
+      node->n_output != 1 || !node->output[0] || !*node->output[0])
+    return false;
+  int64_t split[IPRO_SEQUENCE_SPLIT_MAX];
+  int count;
+  bool scalar;
+  if (!constant_ints(graph, node->input[1], split, IPRO_SEQUENCE_SPLIT_MAX, &count, &scalar) ||
+      (scalar && (count != 1 || split[0] <= 0)))
+    return false;
+  for (size_t o = 0; o < graph->n_output; o++)
+    if (named(graph->output[o]->name, node->output[0])) return false;
+  /* every reader a SequenceAt at a constant position */
+  int pieces = scalar ? 0 : count, highest = -1;
+  for (size_t n = 0; n < graph->n_node; n++) {
+    const Onnx__NodeProto *reader = graph->node[n];
+    bool reads = false;
+    for (size_t i = 0; i < reader->n_input; i++)
+      reads = reads || named(reader->input[i], node->output[0]);
+    if (!reads) continue;
+    int64_t position[1];
+    int one;
+    bool position_scalar;
+    if (!default_domain(reader) || !named(reader->op_type, "SequenceAt") || reader->n_input != 2 ||
+        !named(reader->input[0], node->output[0]) || reader->n_output != 1 ||
+        !constant_ints(graph, reader->input[1], position, 1, &one, &position_scalar) || one != 1)
+      return false;
+    int64_t at = position[0] < 0 && !scalar ? position[0] + pieces : position[0];
+    if (at < 0 || at >= IPRO_SEQUENCE_SPLIT_MAX || (!scalar && at >= pieces)) return false;
+    if (out->pieces[at]) return false; /* one piece read twice: not worth the cases */
+    out->pieces[at] = reader->output[0];
+    if (at > highest) highest = (int)at;
+  }
+  out->n_pieces = scalar ? highest + 1 : pieces;
+  if (out->n_pieces == 0) return false;
+  out->chunk = scalar ? split[0] : 0;
+  out->axis = attribute_int(node, "axis", 0);
+  return true;
+}
+
+bool ipro_onnx_reads_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodeProto *node) {
+  if (!default_domain(node) || !named(node->op_type, "SequenceAt") || node->n_input < 1)
+    return false;
+  ipro_sequence_split split;
+  for (size_t n = 0; n < graph->n_node; n++) {
+    const Onnx__NodeProto *writer = graph->node[n];
+    if (writer->n_output == 1 && named(writer->output[0], node->input[0]))
+      return ipro_onnx_sequence_split(graph, writer, &split);
+  }
+  return false;
+}
