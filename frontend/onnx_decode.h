@@ -3,10 +3,21 @@
 #ifndef IPRO_ONNX_DECODE_H
 #define IPRO_ONNX_DECODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "graph.h"
 #include "onnx.pb-c.h"
+
+/* Whether a and b are the same non-empty name. */
+static inline bool ipro_onnx_named(const char *a, const char *b) {
+  return a && b && *a && !strcmp(a, b);
+}
+/* Whether node is of the default ONNX domain (unnamed or "ai.onnx"). */
+static inline bool ipro_onnx_default_domain(const Onnx__NodeProto *node) {
+  return !node->domain || !*node->domain || !strcmp(node->domain, "ai.onnx");
+}
 
 /* Reads a whole file into a malloc'd buffer. */
 ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size, ipro_error *err);

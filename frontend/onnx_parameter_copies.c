@@ -11,19 +11,16 @@
 
 #include "onnx_decode.h"
 
-static bool named(const char *a, const char *b) { return a && b && *a && !strcmp(a, b); }
-
 const Onnx__TensorProto *ipro_onnx_parameter_copy_source(const Onnx__GraphProto *graph,
                                                          const Onnx__NodeProto *node) {
-  bool default_domain = !node->domain || !*node->domain || !strcmp(node->domain, "ai.onnx");
-  if (!default_domain || !named(node->op_type, "Identity") || node->n_input != 1 ||
-      node->n_output != 1 || !node->output[0] || !*node->output[0])
+  if (!ipro_onnx_default_domain(node) || !ipro_onnx_named(node->op_type, "Identity") ||
+      node->n_input != 1 || node->n_output != 1 || !node->output[0] || !*node->output[0])
     return NULL;
   for (size_t o = 0; o < graph->n_output; o++)
-    if (named(graph->output[o]->name, node->output[0])) return NULL;
+    if (ipro_onnx_named(graph->output[o]->name, node->output[0])) return NULL;
   for (size_t i = 0; i < graph->n_initializer; i++) {
     const Onnx__TensorProto *value = graph->initializer[i];
-    if (named(value->name, node->input[0]))
+    if (ipro_onnx_named(value->name, node->input[0]))
       return value->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? value : NULL;
   }
   return NULL;

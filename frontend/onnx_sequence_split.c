@@ -6,12 +6,6 @@
 
 #include "onnx_decode.h"
 
-static bool named(const char *a, const char *b) { return a && b && *a && !strcmp(a, b); }
-
-static bool default_domain(const Onnx__NodeProto *node) {
-  return !node->domain || !*node->domain || !strcmp(node->domain, "ai.onnx");
-}
-
 /* The int64 values of a constant tensor (raw or typed), at most max; false for anything else. */
 static bool tensor_ints(const Onnx__TensorProto *t, int64_t *values, int max, int *count,
                         bool *scalar) {
@@ -32,22 +26,23 @@ static bool tensor_ints(const Onnx__TensorProto *t, int64_t *values, int max, in
 static bool constant_ints(const Onnx__GraphProto *graph, const char *name, int64_t *values, int max,
                           int *count, bool *scalar) {
   for (size_t i = 0; i < graph->n_initializer; i++)
-    if (named(graph->initializer[i]->name, name))
+    if (ipro_onnx_named(graph->initializer[i]->name, name))
       return tensor_ints(graph->initializer[i], values, max, count, scalar);
   for (size_t n = 0; n < graph->n_node; n++) {
     const Onnx__NodeProto *node = graph->node[n];
-    if (node->n_output != 1 || !named(node->output[0], name)) continue;
-    if (!default_domain(node) || !named(node->op_type, "Constant")) return false;
+    if (node->n_output != 1 || !ipro_onnx_named(node->output[0], name)) continue;
+    if (!ipro_onnx_default_domain(node) || !ipro_onnx_named(node->op_type, "Constant"))
+      return false;
     for (size_t a = 0; a < node->n_attribute; a++) {
       const Onnx__AttributeProto *attribute = node->attribute[a];
-      if (named(attribute->name, "value") && attribute->t)
+      if (ipro_onnx_named(attribute->name, "value") && attribute->t)
         return tensor_ints(attribute->t, values, max, count, scalar);
-      if (named(attribute->name, "value_int")) {
+      if (ipro_onnx_named(attribute->name, "value_int")) {
         values[0] = attribute->i;
         *count = 1, *scalar = true;
         return true;
       }
-      if (named(attribute->name, "value_ints") && attribute->n_ints <= (size_t)max) {
+      if (ipro_onnx_named(attribute->name, "value_ints") && attribute->n_ints <= (size_t)max) {
         for (size_t i = 0; i < attribute->n_ints; i++)
           values[i] = attribute->ints[i];
         *count = (int)attribute->n_ints, *scalar = false;
@@ -61,15 +56,15 @@ static bool constant_ints(const Onnx__GraphProto *graph, const char *name, int64
 
 static int64_t attribute_int(const Onnx__NodeProto *node, const char *name, int64_t fallback) {
   for (size_t a = 0; a < node->n_attribute; a++)
-    if (named(node->attribute[a]->name, name)) return node->attribute[a]->i;
+    if (ipro_onnx_named(node->attribute[a]->name, name)) return node->attribute[a]->i;
   return fallback;
 }
 
 bool ipro_onnx_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodeProto *node,
                               ipro_sequence_split *out) {
   memset(out, 0, sizeof *out);
-  if (!default_domain(node) || !named(node->op_type, "SplitToSequence") || node->n_input != 2 ||
-      node->n_output != 1 || !node->output[0] || !*node->output[0])
+  if (!ipro_onnx_default_domain(node) || !ipro_onnx_named(node->op_type, "SplitToSequence") ||
+      node->n_input != 2 || node->n_output != 1 || !node->output[0] || !*node->output[0])
     return false;
   int64_t split[IPRO_SEQUENCE_SPLIT_MAX];
   int count;
@@ -78,20 +73,21 @@ bool ipro_onnx_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodePro
       (scalar && (count != 1 || split[0] <= 0)))
     return false;
   for (size_t o = 0; o < graph->n_output; o++)
-    if (named(graph->output[o]->name, node->output[0])) return false;
+    if (ipro_onnx_named(graph->output[o]->name, node->output[0])) return false;
   /* every reader a SequenceAt at a constant position */
   int pieces = scalar ? 0 : count, highest = -1;
   for (size_t n = 0; n < graph->n_node; n++) {
     const Onnx__NodeProto *reader = graph->node[n];
     bool reads = false;
     for (size_t i = 0; i < reader->n_input; i++)
-      reads = reads || named(reader->input[i], node->output[0]);
+      reads = reads || ipro_onnx_named(reader->input[i], node->output[0]);
     if (!reads) continue;
     int64_t position[1];
     int one;
     bool position_scalar;
-    if (!default_domain(reader) || !named(reader->op_type, "SequenceAt") || reader->n_input != 2 ||
-        !named(reader->input[0], node->output[0]) || reader->n_output != 1 ||
+    if (!ipro_onnx_default_domain(reader) || !ipro_onnx_named(reader->op_type, "SequenceAt") ||
+        reader->n_input != 2 || !ipro_onnx_named(reader->input[0], node->output[0]) ||
+        reader->n_output != 1 ||
         !constant_ints(graph, reader->input[1], position, 1, &one, &position_scalar) || one != 1)
       return false;
     int64_t at = position[0] < 0 && !scalar ? position[0] + pieces : position[0];
@@ -108,12 +104,13 @@ bool ipro_onnx_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodePro
 }
 
 bool ipro_onnx_reads_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodeProto *node) {
-  if (!default_domain(node) || !named(node->op_type, "SequenceAt") || node->n_input < 1)
+  if (!ipro_onnx_default_domain(node) || !ipro_onnx_named(node->op_type, "SequenceAt") ||
+      node->n_input < 1)
     return false;
   ipro_sequence_split split;
   for (size_t n = 0; n < graph->n_node; n++) {
     const Onnx__NodeProto *writer = graph->node[n];
-    if (writer->n_output == 1 && named(writer->output[0], node->input[0]))
+    if (writer->n_output == 1 && ipro_onnx_named(writer->output[0], node->input[0]))
       return ipro_onnx_sequence_split(graph, writer, &split);
   }
   return false;

@@ -6,17 +6,11 @@
 
 #include "onnx_inference_form.h"
 
-static bool named(const char *a, const char *b) { return a && b && *a && !strcmp(a, b); }
-
-static bool default_domain(const Onnx__NodeProto *node) {
-  return !node->domain || !*node->domain || !strcmp(node->domain, "ai.onnx");
-}
-
 /* The node of graph that writes tensor `name`, or NULL. */
 static const Onnx__NodeProto *producer(const Onnx__GraphProto *graph, const char *name) {
   for (size_t n = 0; n < graph->n_node; n++)
     for (size_t o = 0; o < graph->node[n]->n_output; o++)
-      if (named(graph->node[n]->output[o], name)) return graph->node[n];
+      if (ipro_onnx_named(graph->node[n]->output[o], name)) return graph->node[n];
   return NULL;
 }
 
@@ -24,8 +18,10 @@ static const Onnx__NodeProto *producer(const Onnx__GraphProto *graph, const char
 static const Onnx__NodeProto *made_by(const Onnx__GraphProto *graph, const char *name,
                                       const char *op, size_t inputs) {
   const Onnx__NodeProto *node = producer(graph, name);
-  return node && default_domain(node) && named(node->op_type, op) && node->n_input >= inputs ? node
-                                                                                             : NULL;
+  return node && ipro_onnx_default_domain(node) && ipro_onnx_named(node->op_type, op) &&
+                 node->n_input >= inputs
+             ? node
+             : NULL;
 }
 
 /* A one-element float32 or float64 tensor's value. */
@@ -63,35 +59,37 @@ static bool scalar_value(const Onnx__GraphProto *graph, const char *name, double
                          int depth) {
   if (!name || depth > 4) return false;
   for (size_t i = 0; i < graph->n_initializer; i++)
-    if (named(graph->initializer[i]->name, name))
+    if (ipro_onnx_named(graph->initializer[i]->name, name))
       return tensor_scalar(graph->initializer[i], value);
   const Onnx__NodeProto *node = producer(graph, name);
-  if (!node || !default_domain(node)) return false;
-  if (named(node->op_type, "Constant")) {
+  if (!node || !ipro_onnx_default_domain(node)) return false;
+  if (ipro_onnx_named(node->op_type, "Constant")) {
     for (size_t a = 0; a < node->n_attribute; a++) {
       const Onnx__AttributeProto *attribute = node->attribute[a];
-      if (named(attribute->name, "value") && attribute->t)
+      if (ipro_onnx_named(attribute->name, "value") && attribute->t)
         return tensor_scalar(attribute->t, value);
-      if (named(attribute->name, "value_float")) {
+      if (ipro_onnx_named(attribute->name, "value_float")) {
         *value = attribute->f;
         return true;
       }
     }
     return false;
   }
-  bool passes = named(node->op_type, "Cast") || named(node->op_type, "CastLike") ||
-                named(node->op_type, "Identity");
+  bool passes = ipro_onnx_named(node->op_type, "Cast") ||
+                ipro_onnx_named(node->op_type, "CastLike") ||
+                ipro_onnx_named(node->op_type, "Identity");
   return passes && node->n_input > 0 && scalar_value(graph, node->input[0], value, depth + 1);
 }
 
 static float attribute_float(const Onnx__NodeProto *node, const char *name, float fallback) {
   for (size_t a = 0; a < node->n_attribute; a++)
-    if (named(node->attribute[a]->name, name)) return node->attribute[a]->f;
+    if (ipro_onnx_named(node->attribute[a]->name, name)) return node->attribute[a]->f;
   return fallback;
 }
 
 static bool is_scaled_keep_mask(const Onnx__GraphProto *graph, const Onnx__NodeProto *div) {
-  if (!default_domain(div) || !named(div->op_type, "Div") || div->n_input != 2) return false;
+  if (!ipro_onnx_default_domain(div) || !ipro_onnx_named(div->op_type, "Div") || div->n_input != 2)
+    return false;
   const Onnx__NodeProto *cast = made_by(graph, div->input[0], "Cast", 1);
   if (!cast) cast = made_by(graph, div->input[0], "CastLike", 1);
   const Onnx__NodeProto *less = cast ? made_by(graph, cast->input[0], "Less", 2) : NULL;

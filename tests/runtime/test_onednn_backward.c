@@ -30,6 +30,7 @@
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
 #include "tests/support/command.h"
+#include "tests/support/step_runs.h"
 #include "tests/support/tensor_checks.h"
 
 #define MAX_OPERANDS 8
@@ -767,59 +768,14 @@ static void reduce_to_shape_cases(ipro_backend *onednn) {
 
 /* ---- one training step of ResNet-8 ---- */
 
-typedef struct {
-  ipro_graph *graph;
-  ipro_training_graph training;
-  ipro_executor *executor;
-} training_run;
-
-static bool prepare_training(training_run *r, const char *path, ipro_backend *backend,
-                             ipro_backend *fallback) {
-  ipro_error err = {{0}};
-  ipro_status status = ipro_graph_load(path, &r->graph, &err);
-  if (status == IPRO_OK) status = ipro_graph_normalize(r->graph, &err);
-  if (status == IPRO_OK) status = ipro_graph_infer_shapes(r->graph, 4, &err);
-  if (status == IPRO_OK)
-    status = ipro_training_graph_build(r->graph, IPRO_OPTIMIZER_SGD, &r->training, &err);
-  if (status == IPRO_OK)
-    status = ipro_executor_create(r->graph, backend, fallback, &r->executor, &err);
-  CHECK_OK(status, &err);
-  return status == IPRO_OK;
-}
-
-static void release_training(training_run *r) {
-  ipro_executor_free(r->executor);
-  ipro_training_graph_release(&r->training);
-  ipro_graph_free(r->graph);
-}
-
-/* Reads tensor t from both runs and compares it (tensors are float and the graphs identical);
- * returns ipro_test_compare_scaled's largest scaled difference. */
-static double compare_tensor(training_run *a, training_run *b, int t, const char *what) {
-  const ipro_tensor *tensor = &a->graph->tensors[t];
-  size_t bytes = (size_t)ipro_tensor_bytes(tensor);
-  float *got = malloc(bytes), *expected = malloc(bytes);
-  hand_require(got && expected);
-  ipro_error err = {{0}};
-  CHECK_OK(ipro_executor_read_tensor(a->executor, t, got, bytes, &err), &err);
-  CHECK_OK(ipro_executor_read_tensor(b->executor, t, expected, bytes, &err), &err);
-  char label[300];
-  snprintf(label, sizeof label, "ResNet-8 step: %s '%s'", what, tensor->name);
-  double largest =
-      ipro_test_compare_scaled(label, "values", got, expected, (int64_t)(bytes / sizeof(float)));
-  free(got);
-  free(expected);
-  return largest;
-}
-
 static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
   char path[1024];
   ipro_test_path(path, sizeof path, "models/resnet8_fmnist.onnx");
-  training_run on = {0}, alone = {0};
-  if (!prepare_training(&on, path, onednn, reference) ||
-      !prepare_training(&alone, path, reference, NULL)) {
-    release_training(&on);
-    release_training(&alone);
+  ipro_test_step_run on = {0}, alone = {0};
+  if (!ipro_test_step_run_prepare(&on, path, 4, onednn, reference) ||
+      !ipro_test_step_run_prepare(&alone, path, 4, reference, NULL)) {
+    ipro_test_step_run_release(&on);
+    ipro_test_step_run_release(&alone);
     return;
   }
   const ipro_graph *graph = on.graph;
@@ -871,16 +827,19 @@ static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
   for (int p = 0; p < on.training.n_parameters; p++) {
     if (on.training.gradients[p] >= 0) {
       gradients++;
-      d = compare_tensor(&on, &alone, on.training.gradients[p], "gradient");
+      d = ipro_test_step_run_compare(&on, &alone, on.training.gradients[p],
+                                     "ResNet-8 step: gradient");
       if (d > largest[0]) largest[0] = d;
     }
-    d = compare_tensor(&on, &alone, on.training.parameters[p], "updated parameter");
+    d = ipro_test_step_run_compare(&on, &alone, on.training.parameters[p],
+                                   "ResNet-8 step: updated parameter");
     if (d > largest[1]) largest[1] = d;
   }
   for (int n = 0; n < graph->n_nodes; n++)
     if (graph->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION)
       for (int i = 3; i < 5; i++) {
-        d = compare_tensor(&on, &alone, graph->nodes[n].inputs[i], "running statistic");
+        d = ipro_test_step_run_compare(&on, &alone, graph->nodes[n].inputs[i],
+                                       "ResNet-8 step: running statistic");
         if (d > largest[2]) largest[2] = d;
       }
   printf("  %d gradients; largest difference / tensor scale: gradients %.2g, updated parameters "
@@ -889,8 +848,8 @@ static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
   CHECK_MSG(gradients == on.training.n_parameters, "%d of %d parameters have no gradient",
             on.training.n_parameters - gradients, on.training.n_parameters);
   free(pixels);
-  release_training(&on);
-  release_training(&alone);
+  ipro_test_step_run_release(&on);
+  ipro_test_step_run_release(&alone);
 }
 
 int main(void) {

@@ -34,6 +34,7 @@
 #include "runtime/reference/reference_kernels.h"
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
+#include "tests/support/step_runs.h"
 #include "tests/support/tensor_checks.h"
 
 static uint64_t random_state = 0x9e3779b97f4a7c15u;
@@ -148,59 +149,14 @@ static void hand_built_cases(ipro_backend *onednn) {
 
 #define MIXER_BATCH 4
 
-typedef struct {
-  ipro_graph *graph;
-  ipro_training_graph training;
-  ipro_executor *executor;
-} training_run;
-
-static bool prepare_training(training_run *r, const char *path, ipro_backend *backend,
-                             ipro_backend *fallback) {
-  ipro_error err = {{0}};
-  ipro_status status = ipro_graph_load(path, &r->graph, &err);
-  if (status == IPRO_OK) status = ipro_graph_normalize(r->graph, &err);
-  if (status == IPRO_OK) status = ipro_graph_infer_shapes(r->graph, MIXER_BATCH, &err);
-  if (status == IPRO_OK)
-    status = ipro_training_graph_build(r->graph, IPRO_OPTIMIZER_SGD, &r->training, &err);
-  if (status == IPRO_OK)
-    status = ipro_executor_create(r->graph, backend, fallback, &r->executor, &err);
-  CHECK_OK(status, &err);
-  return status == IPRO_OK;
-}
-
-static void release_training(training_run *r) {
-  ipro_executor_free(r->executor);
-  ipro_training_graph_release(&r->training);
-  ipro_graph_free(r->graph);
-}
-
-/* Tensor t of both runs (float, the graphs identical), compared; returns the largest scaled
- * difference. */
-static double compare_tensor(training_run *a, training_run *b, int t) {
-  const ipro_tensor *tensor = &a->graph->tensors[t];
-  size_t bytes = (size_t)ipro_tensor_bytes(tensor);
-  float *got = malloc(bytes), *expected = malloc(bytes);
-  hand_require(got && expected);
-  ipro_error err = {{0}};
-  CHECK_OK(ipro_executor_read_tensor(a->executor, t, got, bytes, &err), &err);
-  CHECK_OK(ipro_executor_read_tensor(b->executor, t, expected, bytes, &err), &err);
-  char label[300];
-  snprintf(label, sizeof label, "mixer step: gradient '%s'", tensor->name);
-  double largest =
-      ipro_test_compare_scaled(label, "values", got, expected, (int64_t)(bytes / sizeof(float)));
-  free(got);
-  free(expected);
-  return largest;
-}
-
 static void mixer_step(ipro_backend *onednn, ipro_backend *reference) {
   char path[1024];
   ipro_test_path(path, sizeof path, "models/mixer_dynamo_fmnist.onnx");
-  training_run on = {0}, alone = {0};
-  if (!prepare_training(&on, path, onednn, reference) ||
-      !prepare_training(&alone, path, reference, NULL)) {
-    release_training(&on);
-    release_training(&alone);
+  ipro_test_step_run on = {0}, alone = {0};
+  if (!ipro_test_step_run_prepare(&on, path, MIXER_BATCH, onednn, reference) ||
+      !ipro_test_step_run_prepare(&alone, path, MIXER_BATCH, reference, NULL)) {
+    ipro_test_step_run_release(&on);
+    ipro_test_step_run_release(&alone);
     return;
   }
   const ipro_graph *graph = on.graph;
@@ -242,7 +198,8 @@ static void mixer_step(ipro_backend *onednn, ipro_backend *reference) {
   for (int p = 0; p < on.training.n_parameters; p++)
     if (on.training.gradients[p] >= 0) {
       gradients++;
-      double d = compare_tensor(&on, &alone, on.training.gradients[p]);
+      double d =
+          ipro_test_step_run_compare(&on, &alone, on.training.gradients[p], "mixer step: gradient");
       if (d > largest) largest = d;
     }
   printf("  loss %.6f vs %.6f; %d gradients, largest difference / tensor scale %.2g\n",
@@ -250,8 +207,8 @@ static void mixer_step(ipro_backend *onednn, ipro_backend *reference) {
   CHECK_MSG(gradients == on.training.n_parameters, "%d of %d parameters have no gradient",
             on.training.n_parameters - gradients, on.training.n_parameters);
   free(pixels);
-  release_training(&on);
-  release_training(&alone);
+  ipro_test_step_run_release(&on);
+  ipro_test_step_run_release(&alone);
 }
 
 int main(void) {

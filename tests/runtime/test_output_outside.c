@@ -16,15 +16,6 @@
 #include "support/check.h"
 #include "support/golden.h"
 
-static bool near_golden(const float *output, const float *expected, int64_t count) {
-  for (int64_t i = 0; i < count; i++) {
-    double excess =
-        fabs((double)output[i] - expected[i]) - (1e-4 * fabs((double)expected[i]) + 1e-6);
-    if (!(excess <= 0)) return false;
-  }
-  return true;
-}
-
 static void check_backend(const char *name, ipro_backend *backend, const char *model_path,
                           const ipro_golden_tensor *input, const ipro_golden_tensor *logits) {
   ipro_error err = {{0}};
@@ -60,7 +51,7 @@ static void check_backend(const char *name, ipro_backend *backend, const char *m
     untouched[i] = first[i] = second[i] = -12345.0f;
   ipro_executor_bind_output(outside, 0, first);
   CHECK_OK(ipro_executor_run(outside, inputs, outputs, &err), &err);
-  CHECK_MSG(near_golden(first, logits->data, logits->count), "%s: bound output not PyTorch's",
+  CHECK_MSG(ipro_golden_near(first, logits->data, logits->count), "%s: bound output not PyTorch's",
             name);
   ipro_executor_bind_output(outside, 0, second);
   CHECK_OK(ipro_executor_run(outside, inputs, outputs, &err), &err);

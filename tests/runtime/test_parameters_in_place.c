@@ -17,15 +17,6 @@
 #include "support/check.h"
 #include "support/golden.h"
 
-static bool near_golden(const float *output, const float *expected, int64_t count) {
-  for (int64_t i = 0; i < count; i++) {
-    double excess =
-        fabs((double)output[i] - expected[i]) - (1e-4 * fabs((double)expected[i]) + 1e-6);
-    if (!(excess <= 0)) return false;
-  }
-  return true;
-}
-
 int main(void) {
   char model_path[1024], golden_path[1024];
   ipro_test_path(model_path, sizeof model_path, "models/resnet8_fmnist.onnx");
@@ -97,8 +88,10 @@ int main(void) {
   CHECK(bound_count > 0 && first_conv_weight >= 0);
   CHECK_OK(ipro_executor_run(own, inputs, own_outputs, &err), &err);
   CHECK_OK(ipro_executor_run(bound, inputs, bound_outputs, &err), &err);
-  CHECK_MSG(near_golden(own_out, logits->data, logits->count), "own parameters: not PyTorch's");
-  CHECK_MSG(near_golden(bound_out, logits->data, logits->count), "bound parameters: not PyTorch's");
+  CHECK_MSG(ipro_golden_near(own_out, logits->data, logits->count),
+            "own parameters: not PyTorch's");
+  CHECK_MSG(ipro_golden_near(bound_out, logits->data, logits->count),
+            "bound parameters: not PyTorch's");
 
   /* zero one convolution's weights in the first executor: the second sees it */
   size_t bytes = program->slots[first_conv_weight].bytes;
@@ -106,7 +99,7 @@ int main(void) {
   CHECK_OK(ipro_executor_write_tensor(own, first_conv_weight, zeros, bytes, &err), &err);
   CHECK_OK(ipro_executor_run(own, inputs, own_outputs, &err), &err);
   CHECK_OK(ipro_executor_run(bound, inputs, bound_outputs, &err), &err);
-  CHECK(!near_golden(own_out, logits->data, logits->count));
+  CHECK(!ipro_golden_near(own_out, logits->data, logits->count));
   CHECK(memcmp(own_out, bound_out, sizeof(float) * (size_t)logits->count) == 0);
 
   free(zeros);

@@ -3,6 +3,7 @@
 #ifndef IPRO_TEST_GOLDEN_H
 #define IPRO_TEST_GOLDEN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "frontend/error.h"
@@ -27,5 +28,8 @@ ipro_status ipro_golden_load(const char *path, ipro_golden_file *out, ipro_error
 /* NULL when absent. */
 const ipro_golden_tensor *ipro_golden_find(const ipro_golden_file *file, const char *name);
 void ipro_golden_release(ipro_golden_file *file);
+/* Whether every element of output is within 1e-4 relative (and 1e-6 absolute) of PyTorch's
+ * expected value, the tolerance of the forward goldens; a NaN is never near. */
+bool ipro_golden_near(const float *output, const float *expected, int64_t count);
 
 #endif
