@@ -207,6 +207,20 @@ float ipro_node_attr_float(const ipro_node *node, const char *name, float fallba
   return attr && attr->kind == IPRO_ATTR_FLOAT ? attr->f : fallback;
 }
 
+uint64_t ipro_node_random_stream(const ipro_node *node) {
+  const ipro_attr *seed = ipro_node_attr(node, "seed");
+  if (seed && seed->kind == IPRO_ATTR_INT) return (uint64_t)seed->i;
+  if (seed && seed->kind == IPRO_ATTR_FLOAT) {
+    uint32_t bits;
+    memcpy(&bits, &seed->f, sizeof bits);
+    return bits;
+  }
+  uint64_t hash = UINT64_C(14695981039346656037);
+  for (const char *c = node->name; c && *c; c++)
+    hash = (hash ^ (unsigned char)*c) * UINT64_C(1099511628211);
+  return hash;
+}
+
 const char *ipro_node_attr_string(const ipro_node *node, const char *name, const char *fallback) {
   const ipro_attr *attr = ipro_node_attr(node, name);
   return attr && attr->kind == IPRO_ATTR_STRING ? attr->s : fallback;

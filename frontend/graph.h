@@ -169,6 +169,11 @@ ipro_status ipro_tensor_set_data(ipro_tensor *tensor, const void *bytes, size_t 
 const ipro_attr *ipro_node_attr(const ipro_node *node, const char *name);
 int64_t ipro_node_attr_int(const ipro_node *node, const char *name, int64_t fallback);
 float ipro_node_attr_float(const ipro_node *node, const char *name, float fallback);
+/* The random stream a node that draws random numbers (Dropout, RandomUniformLike) draws from: its
+ * "seed" attribute (an int, or a float's bits) when it has one, else a hash (FNV-1a) of its name,
+ * so that two such nodes of one step draw differently, and every process that runs the same
+ * program (a compiled program, an MPI rank, another backend) draws the same. */
+uint64_t ipro_node_random_stream(const ipro_node *node);
 const char *ipro_node_attr_string(const ipro_node *node, const char *name, const char *fallback);
 /* Returns the attribute's INTS (count in *count), or NULL with *count = 0 when absent. */
 const int64_t *ipro_node_attr_ints(const ipro_node *node, const char *name, int *count);

@@ -6,8 +6,8 @@
  *
  * Dropout's mask comes from the reference's counter-based generator: the kernel takes seed and
  * step by value and draws element i's value from (seed, step, i), so the mask is the one the CPU
- * backends draw for the same step, bit for bit. The seed is 0, as on every backend (the executor
- * hands kernels the step alone).
+ * backends draw for the same step, bit for bit. The seed is the node's stream
+ * (ipro_node_random_stream), as on every backend (the executor hands kernels the step alone).
  *
  * A generated kernel reads its scalar parameters through a device pointer. The optimizer
  * updates point it at the hyper-parameter tensor the trainer writes every step (AdamW's bias
@@ -153,14 +153,15 @@ IPRO_CUDA_BUILD(ipro_cuda_build_dropout_grad) {
   return IPRO_OK;
 }
 
-/* X → Y, [mask]: dropout_forward with params {ratio} (the constants) and integers {0, step}.
- * sizes[0]: count; offsets[0]: the mask in the workspace when the node has no mask output. */
+/* X → Y, [mask]: dropout_forward with params {ratio} (the constants) and integers {stream,
+ * step}. sizes[0]: count; sizes[1]: the node's stream (ipro_node_random_stream, the reference's
+ * seed); offsets[0]: the mask in the workspace when the node has no mask output. */
 static ipro_status run_dropout_training(const ipro_cuda_kernel *kernel, void *const *inputs,
                                         void *const *outputs, char *workspace, uint64_t step,
                                         ipro_error *err) {
   void *mask = outputs[1] ? outputs[1] : workspace + kernel->offsets[0];
   void *buffers[3] = {inputs[0], outputs[0], mask};
-  const uint64_t integers[2] = {0, step};
+  const uint64_t integers[2] = {(uint64_t)kernel->sizes[1], step};
   return ipro_cuda_launch_with_integers(kernel, IPRO_GENERATED_DROPOUT_FORWARD, buffers, 3,
                                         workspace, kernel->sizes[0], 1, 1, integers, 2, err);
 }
@@ -177,6 +178,7 @@ IPRO_CUDA_BUILD(ipro_cuda_build_dropout_training) {
     return ipro_error_set(err, "ratio %g outside [0, 1)", (double)ratio);
   if (ipro_cuda_set_constants(kernel, &ratio, sizeof ratio, err)) return IPRO_ERROR;
   kernel->sizes[0] = ipro_cuda_elements(&y->shape);
+  kernel->sizes[1] = (int64_t)ipro_node_random_stream(node);
   if (!mask) kernel->offsets[0] = ipro_cuda_reserve(kernel, (size_t)kernel->sizes[0]);
   kernel->run = run_dropout_training;
   return IPRO_OK;

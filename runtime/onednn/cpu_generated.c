@@ -210,17 +210,18 @@ typedef struct {
   ipro_onednn_generated_fn kernel;
   int64_t count;
   float ratio;
+  uint64_t stream; /* the node's (ipro_node_random_stream), as the reference's seed */
 } dropout_forward_state;
 
-/* The seed is 0, as the reference backend's (the executor hands kernels the step alone). The
- * kernel runs over the whole tensor at once (it is `whole`): its random stream is indexed by the
- * element's position, which a split by offset pointers would shift. */
+/* The seed is the node's stream, as the reference backend's (the executor hands kernels the step
+ * alone). The kernel runs over the whole tensor at once (it is `whole`): its random stream is
+ * indexed by the element's position, which a split by offset pointers would shift. */
 static ipro_status dropout_forward_run(const ipro_onednn_kernel *kernel, void *const *inputs,
                                        void *const *outputs, char *workspace, uint64_t step,
                                        ipro_error *err) {
   (void)workspace, (void)err;
   const dropout_forward_state *s = kernel->state;
-  const uint64_t integers[2] = {0, step};
+  const uint64_t integers[2] = {s->stream, step};
   ipro_onednn_generated_run(&s->kernel, (const void *const[]){inputs[0]}, outputs, &s->ratio,
                             s->count, integers);
   return IPRO_OK;
@@ -249,6 +250,7 @@ ipro_status ipro_onednn_build_dropout(ipro_onednn_kernel *kernel, const ipro_gra
   if (!s) return IPRO_ERROR;
   s->count = ipro_shape_elements(&x);
   s->ratio = ratio;
+  s->stream = ipro_node_random_stream(node);
   if (ipro_onednn_generated_kernel(IPRO_GENERATED_DROPOUT_FORWARD, kernel->backend, &s->kernel,
                                    err))
     return IPRO_ERROR;

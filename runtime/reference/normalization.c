@@ -189,7 +189,9 @@ float ipro_reference_dropout_uniform(uint64_t seed, uint64_t step, uint64_t inde
 }
 
 /* X → Y, [mask (bool)]. training_mode 0 (or ratio 0): Y = X and the mask is all true. training_mode
- * 1: element i is kept when ipro_reference_dropout_uniform(seed, step, i) >= ratio and then scaled
+ * 1: element i is kept when ipro_reference_dropout_uniform(seed, step, i) >= ratio, seed the
+ * context's xor the node's stream (ipro_node_random_stream: each Dropout its own mask), and then
+ * scaled
  * by 1 / (1 - ratio); dropped elements are 0. */
 IPRO_REFERENCE_KERNEL(ipro_reference_dropout) {
   ipro_shape x;
@@ -204,7 +206,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_dropout) {
   bool training = ipro_node_attr_int(node, "training_mode", 0) != 0;
   if (ratio < 0.0f || ratio >= 1.0f)
     return ipro_reference_fail(node, err, "ratio %g outside [0, 1)", (double)ratio);
-  uint64_t seed = context ? context->seed : 0, step = context ? context->step : 0;
+  uint64_t seed = (context ? context->seed : 0) ^ ipro_node_random_stream(node),
+           step = context ? context->step : 0;
   int64_t count = ipro_shape_elements(&x);
   const double *in = inputs[0];
   double *y = outputs[0];

@@ -25,24 +25,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_constant_of_shape) {
   return IPRO_OK;
 }
 
-/* The stream a RandomUniformLike node draws from: its seed attribute's bits when it has one, else
- * a hash (FNV-1a) of its name, so that two such nodes of one step draw different values and every
- * process running the same training (a compiled program, an MPI rank) draws the same. */
-static uint64_t stream_of(const ipro_node *node) {
-  const ipro_attr *seed = ipro_node_attr(node, "seed");
-  if (seed && seed->kind == IPRO_ATTR_FLOAT) {
-    uint32_t bits;
-    memcpy(&bits, &seed->f, sizeof bits);
-    return bits;
-  }
-  uint64_t hash = UINT64_C(14695981039346656037);
-  for (const char *c = node->name; *c; c++)
-    hash = (hash ^ (unsigned char)*c) * UINT64_C(1099511628211);
-  return hash;
-}
-
-/* low + (high − low)·u per element, u = ipro_reference_dropout_uniform(stream, step, element):
- * a value of [0, 1) on a 2⁻²⁴ grid, exact in float32. */
+/* low + (high − low)·u per element, u = ipro_reference_dropout_uniform(stream, step, element)
+ * with the node's stream (ipro_node_random_stream): a value of [0, 1) on a 2⁻²⁴ grid, exact in
+ * float32. */
 IPRO_REFERENCE_KERNEL(ipro_reference_random_uniform_like) {
   (void)inputs; /* only its shape, which is the output's */
   ipro_shape y;
@@ -51,7 +36,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_random_uniform_like) {
     return IPRO_ERROR;
   double low = ipro_node_attr_float(node, "low", 0.0f),
          high = ipro_node_attr_float(node, "high", 1.0f);
-  uint64_t stream = stream_of(node), step = context ? context->step : 0;
+  uint64_t stream = (context ? context->seed : 0) ^ ipro_node_random_stream(node),
+           step = context ? context->step : 0;
   double *out = outputs[0];
   for (int64_t i = 0, count = ipro_shape_elements(&y); i < count; i++)
     out[i] = low + (high - low) * (double)ipro_reference_dropout_uniform(stream, step, (uint64_t)i);

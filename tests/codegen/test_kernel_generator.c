@@ -560,11 +560,13 @@ static void test_dropout_forward(void) {
   const uint64_t steps[4] = {0, 1, 7, UINT64_C(1) << 40};
   for (int c = 0; c < 4 && kernel; c++) {
     ipro_kernel_context context = {.seed = c == 3 ? UINT64_C(0xdeadbeefcafe) : 0, .step = steps[c]};
-    const uint64_t integers[2] = {context.seed, context.step};
-    memset(mask, 7, COUNT);
-    kernel((const void *[]){x}, (void *[]){got, mask}, &ratios[c], COUNT, 1, COUNT, integers);
     reference r =
         reference_node(IPRO_OP_DROPOUT, 1, (int64_t[]){COUNT}, 0, 2, (int64_t[]){COUNT, COUNT});
+    /* the reference draws from the context's seed xor the node's stream, as the backends hand
+     * the generated kernel */
+    const uint64_t integers[2] = {context.seed ^ ipro_node_random_stream(r.node), context.step};
+    memset(mask, 7, COUNT);
+    kernel((const void *[]){x}, (void *[]){got, mask}, &ratios[c], COUNT, 1, COUNT, integers);
     r.graph->tensors[r.node->outputs[1]].dtype = IPRO_DTYPE_BOOL;
     ipro_node_set_float(r.node, "ratio", ratios[c]);
     ipro_node_set_int(r.node, "training_mode", 1);

@@ -162,7 +162,8 @@ static void test_max_pool_indices(void) {
 }
 
 /* Training-mode Dropout: the mask is exactly the documented hash test, kept values are scaled by
- * 1 / (1 - ratio), about 1 - ratio of the elements survive, and the mask depends on the step. */
+ * 1 / (1 - ratio), about 1 - ratio of the elements survive, and the mask depends on the step and
+ * on the node. */
 static void test_dropout_training(void) {
   enum { COUNT = 20000 };
   const float ratio = 0.25f;
@@ -182,7 +183,8 @@ static void test_dropout_training(void) {
   CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys, mask}, &context, &err), &err);
   int kept = 0, wrong = 0;
   for (int i = 0; i < COUNT; i++) {
-    bool expected = ipro_reference_dropout_uniform(42, 3, (uint64_t)i) >= ratio;
+    bool expected = ipro_reference_dropout_uniform(42 ^ ipro_node_random_stream(&graph->nodes[n]),
+                                                   3, (uint64_t)i) >= ratio;
     float value = expected ? 2.0f / (1.0f - ratio) : 0.0f;
     if (mask[i] != expected || fabsf(ys[i] - value) > 1e-6f) wrong++;
     kept += mask[i];
@@ -190,6 +192,20 @@ static void test_dropout_training(void) {
   CHECK_EQ_INT(wrong, 0);
   CHECK_MSG(fabs((double)kept / COUNT - (1.0 - ratio)) < 0.02, "kept fraction %g",
             (double)kept / COUNT);
+  /* a second Dropout of the same shape at the same step draws its own mask (its name's stream;
+   * both once drew seed 0's, so every Dropout of a shape in a network dropped the same units) */
+  int twin = add_node(graph, "Dropout", 1, (int[]){x}, 2, (int[]){y, m});
+  char *twin_name = malloc(sizeof "Dropout_1");
+  CHECK(twin_name != NULL);
+  memcpy(twin_name, "Dropout_1", sizeof "Dropout_1");
+  free(graph->nodes[twin].name);
+  graph->nodes[twin].name = twin_name;
+  ipro_node_set_float(&graph->nodes[twin], "ratio", ratio);
+  ipro_node_set_int(&graph->nodes[twin], "training_mode", 1);
+  CHECK(strcmp(graph->nodes[twin].name, graph->nodes[n].name) != 0);
+  CHECK_OK(run_kernel(graph, twin, (void *[]){xs}, (void *[]){ys, mask_next}, &context, &err),
+           &err);
+  CHECK_MSG(memcmp(mask, mask_next, COUNT) != 0, "two Dropouts drew one mask");
   context.step = 4;
   CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys, mask_next}, &context, &err), &err);
   CHECK(memcmp(mask, mask_next, COUNT) != 0);
