@@ -57,6 +57,9 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_onednn_build_global_pool_grad,
     [IPRO_OP_REDUCE_MEAN] = ipro_onednn_build_reduce_mean,
     [IPRO_OP_SPLIT] = ipro_onednn_build_split,
+    [IPRO_OP_SLICE_ONNX] = ipro_onednn_build_slice_onnx,
+    [IPRO_OP_TRANSPOSE] = ipro_onednn_build_transpose,
+    [IPRO_OP_PAD] = ipro_onednn_build_pad,
     [IPRO_OP_REDUCE_MEAN_GRAD] = ipro_onednn_build_reduce_mean_grad,
     [IPRO_OP_SOFTMAX_GRAD] = ipro_onednn_build_softmax_grad,
     [IPRO_OP_LAYER_NORM_GRAD] = ipro_onednn_build_layer_norm_grad,
@@ -199,13 +202,16 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
  * DropoutGrad's and Dropout's masks, which their build functions check); anything else is left to
  * the reference.
  * Resize reads only X: inputs after it are the roi, scales and sizes that normalisation turned into
- * attributes. */
+ * attributes; so does Slice (its constant bounds, read at inference). */
 static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, ipro_error *err) {
   bool own_dtype = node->op == IPRO_OP_SUP_CON_LOSS || node->op == IPRO_OP_SUP_CON_GRAD ||
                    node->op == IPRO_OP_DROPOUT_GRAD;
   for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
     bool input = i < node->n_inputs;
     if ((own_dtype && i == 1) || (node->op == IPRO_OP_RESIZE && input && i > 0)) continue;
+    /* Slice's starts, ends, axes and steps: constants, which shape inference turned into the
+     * slice_first and slice_step its build reads */
+    if (node->op == IPRO_OP_SLICE_ONNX && input && i > 0) continue;
     if (node->op == IPRO_OP_DROPOUT && !input && i - node->n_inputs == 1) continue;
     /* a fused normalisation's ReLU mask (onednn_normalization.c) */
     if ((node->op == IPRO_OP_BATCH_NORMALIZATION && !input && i - node->n_inputs == 5) ||

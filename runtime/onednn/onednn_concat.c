@@ -5,8 +5,14 @@
  * T at `starts` with R's shape, one reorder from that box of T (a submemory descriptor: oneDNN
  * reads the strided view in place) into R, float32, both plain, on every thread. On the
  * reference kernels it was one memcpy per row on one thread: 8.9 ms of DenseNet-small's
- * 124 ms step at batch 128 (bench/step_profile). */
+ * 124 ms step at batch 128 (bench/step_profile).
+ *
+ * The ONNX data movers the same way (session 14: ShuffleNetV2 spent 67% of its step on their
+ * reference kernels): Split and Slice (steps of 1) as reorders out of boxes of X, Transpose as
+ * one reorder from X seen through permuted strides, constant Pad as a fill of Y and a reorder of
+ * X into Y's box. Every operand float32 and plain. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "onednn_internal.h"
 
@@ -120,6 +126,119 @@ ipro_status ipro_onednn_build_split(ipro_onednn_kernel *kernel, const ipro_graph
     offset += split[o];
   }
   return IPRO_OK;
+fail:
+  return IPRO_ERROR;
+}
+
+/* ONNX's Slice with steps of 1: one reorder out of the box of X at slice_first (written by shape
+ * inference) with Y's extents. */
+ipro_status ipro_onednn_build_slice_onnx(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                         const ipro_node *node, ipro_error *err) {
+  ipro_shape x, y;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  int n_first = 0, n_step = 0;
+  const int64_t *first = ipro_node_attr_ints(node, "slice_first", &n_first);
+  const int64_t *step = ipro_node_attr_ints(node, "slice_step", &n_step);
+  if (!first || !step || n_first != x.rank || n_step != x.rank || y.rank != x.rank ||
+      ipro_shape_elements(&y) == 0)
+    return ipro_onednn_unsupported(err, "no slice of X's rank");
+  dnnl_dims_t offsets = {0}, extents = {0};
+  for (int d = 0; d < x.rank; d++) {
+    if (step[d] != 1 || first[d] < 0 || first[d] + y.dims[d] > x.dims[d])
+      return ipro_onednn_unsupported(err, "axis %d: a step of %lld", d, (long long)step[d]);
+    offsets[d] = first[d], extents[d] = y.dims[d];
+  }
+  dnnl_memory_desc_t x_md, box, y_md;
+  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
+      ipro_onednn_plain_md(&y_md, y.rank, y.dims, err))
+    return IPRO_ERROR;
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_submemory(&box, &x_md, extents, offsets));
+  return ipro_onednn_reorder_step(kernel, &box, IPRO_ONEDNN_INPUT, 0, &y_md, IPRO_ONEDNN_OUTPUT, 0,
+                                  err);
+fail:
+  return IPRO_ERROR;
+}
+
+/* Transpose: Y[j] = X[perm(j)], read as X through Y's dimensions with X's strides permuted. */
+ipro_status ipro_onednn_build_transpose(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                        const ipro_node *node, ipro_error *err) {
+  ipro_shape x, y;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  int count = 0;
+  const int64_t *perm = ipro_node_attr_ints(node, "perm", &count);
+  if (!perm || count != x.rank || y.rank != x.rank || x.rank < 1 || ipro_shape_elements(&y) == 0)
+    return ipro_onednn_unsupported(err, "perm of %d for rank %d", count, x.rank);
+  dnnl_dims_t x_strides, strides, dims;
+  int64_t stride = 1;
+  for (int d = x.rank - 1; d >= 0; d--)
+    x_strides[d] = stride, stride *= x.dims[d];
+  for (int d = 0; d < y.rank; d++) {
+    if (perm[d] < 0 || perm[d] >= x.rank || x.dims[perm[d]] != y.dims[d])
+      return ipro_onednn_unsupported(err, "perm does not map X onto Y");
+    strides[d] = x_strides[perm[d]], dims[d] = y.dims[d];
+  }
+  dnnl_memory_desc_t seen, y_md;
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_by_strides(&seen, y.rank, dims, dnnl_f32, strides));
+  if (ipro_onednn_plain_md(&y_md, y.rank, y.dims, err)) return IPRO_ERROR;
+  return ipro_onednn_reorder_step(kernel, &seen, IPRO_ONEDNN_INPUT, 0, &y_md, IPRO_ONEDNN_OUTPUT, 0,
+                                  err);
+fail:
+  return IPRO_ERROR;
+}
+
+typedef struct {
+  int64_t count;
+  float value;
+} fill_state;
+
+static ipro_status fill_output(const ipro_onednn_kernel *kernel, void *const *inputs,
+                               void *const *outputs, char *workspace, uint64_t step,
+                               ipro_error *err) {
+  (void)inputs, (void)workspace, (void)step, (void)err;
+  const fill_state *s = kernel->state;
+  float *y = outputs[0];
+  IPRO_ONEDNN_PARALLEL_FOR(s->count)
+  for (int64_t i = 0; i < s->count; i++)
+    y[i] = s->value;
+  return IPRO_OK;
+}
+
+/* Constant Pad with pads of at least 0 (Slice's gradient among them): Y filled with the value,
+ * then X reordered into Y's box at the leading pads. */
+ipro_status ipro_onednn_build_pad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                  const ipro_node *node, ipro_error *err) {
+  ipro_shape x, y;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
+      ipro_onednn_output_shape(graph, node, 0, &y, err))
+    return IPRO_ERROR;
+  int count = 0;
+  const int64_t *pads = ipro_node_attr_ints(node, "pads", &count);
+  if (strcmp(ipro_node_attr_string(node, "mode", "constant"), "constant") != 0 || !pads ||
+      count != 2 * x.rank || y.rank != x.rank || node->n_inputs > 1 || ipro_shape_elements(&x) == 0)
+    return ipro_onednn_unsupported(err, "not a constant Pad of X alone");
+  dnnl_dims_t offsets = {0}, extents = {0};
+  for (int d = 0; d < x.rank; d++) {
+    if (pads[d] < 0 || pads[x.rank + d] < 0 || pads[d] + x.dims[d] + pads[x.rank + d] != y.dims[d])
+      return ipro_onednn_unsupported(err, "axis %d: pads %lld and %lld", d, (long long)pads[d],
+                                     (long long)pads[x.rank + d]);
+    offsets[d] = pads[d], extents[d] = x.dims[d];
+  }
+  fill_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
+  if (!s) return IPRO_ERROR;
+  s->count = ipro_shape_elements(&y);
+  s->value = ipro_node_attr_float(node, "value", 0.0f);
+  dnnl_memory_desc_t x_md, y_md, box;
+  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
+      ipro_onednn_plain_md(&y_md, y.rank, y.dims, err))
+    return IPRO_ERROR;
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_submemory(&box, &y_md, extents, offsets));
+  if (ipro_onednn_add_loop_step(kernel, fill_output, err)) return IPRO_ERROR;
+  return ipro_onednn_reorder_step(kernel, &x_md, IPRO_ONEDNN_INPUT, 0, &box, IPRO_ONEDNN_OUTPUT, 0,
+                                  err);
 fail:
   return IPRO_ERROR;
 }

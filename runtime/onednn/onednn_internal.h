@@ -214,6 +214,12 @@ ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *, const ipro_graph *, co
                                     ipro_error *);
 ipro_status ipro_onednn_build_split(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                     ipro_error *);
+ipro_status ipro_onednn_build_slice_onnx(ipro_onednn_kernel *, const ipro_graph *,
+                                         const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_transpose(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                        ipro_error *);
+ipro_status ipro_onednn_build_pad(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                  ipro_error *);
 ipro_status ipro_onednn_build_reduce_to_shape(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);
 /* C kernels (cpu_*.c) for ops oneDNN has no primitive for. */

@@ -330,6 +330,9 @@ int main(void) {
   check_training("mobilenetv2_small", mobilenet_cut, 1, false);
   /* torch.export's squeeze-and-excitation means: ReduceMean and its gradient as global pools */
   check_training("effnet_tiny_dynamo_fmnist", NULL, 0, avx512);
+  /* the data movers on oneDNN reorders: Split, Slice and its gradient's Pad, Transpose */
+  check_training("split_cnn_fmnist", NULL, 0, false);
+  check_training("mixer_dynamo_fmnist", NULL, 0, false);
   check_fallback_in_plain_layout(avx512);
   check_identity_view("Conv", "Sigmoid");
   check_identity_view("Sigmoid", "Conv");

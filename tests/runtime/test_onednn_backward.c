@@ -768,9 +768,11 @@ static void reduce_to_shape_cases(ipro_backend *onednn) {
 
 /* ---- one training step of ResNet-8 ---- */
 
-static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
-  char path[1024];
-  ipro_test_path(path, sizeof path, "models/resnet8_fmnist.onnx");
+static void model_step(const char *name, const char *label, ipro_backend *onednn,
+                       ipro_backend *reference) {
+  char path[1024], relative[256], what[128];
+  snprintf(relative, sizeof relative, "models/%s.onnx", name);
+  ipro_test_path(path, sizeof path, relative);
   ipro_test_step_run on = {0}, alone = {0};
   if (!ipro_test_step_run_prepare(&on, path, 4, onednn, reference) ||
       !ipro_test_step_run_prepare(&alone, path, 4, reference, NULL)) {
@@ -800,13 +802,14 @@ static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
       &err);
   CHECK_OK(ipro_executor_run(on.executor, inputs, outputs_on, &err), &err);
   CHECK_OK(ipro_executor_run(alone.executor, inputs, outputs_alone, &err), &err);
-  ipro_test_compare_scaled("ResNet-8 step", "loss", &loss[0], &loss[1], 1);
+  snprintf(what, sizeof what, "%s step", label);
+  ipro_test_compare_scaled(what, "loss", &loss[0], &loss[1], 1);
 
   const ipro_forward_program *program = ipro_executor_program(on.executor);
   int steps = 0, views = 0;
   for (int s = 0; s < program->n_steps; s++)
     program->steps[s].is_view ? views++ : steps++;
-  printf("ResNet-8 training step (batch 4): %d of %d kernels on oneDNN, loss %.6f vs %.6f\n",
+  printf("%s training step (batch 4): %d of %d kernels on oneDNN, loss %.6f vs %.6f\n", label,
          ipro_executor_primary_steps(on.executor), steps, (double)loss[0], (double)loss[1]);
   bool counted[IPRO_OP_COUNT] = {false};
   printf("  on the reference:");
@@ -820,27 +823,29 @@ static void resnet_step(ipro_backend *onednn, ipro_backend *reference) {
   }
   printf("\n");
   CHECK_MSG(ipro_executor_primary_steps(on.executor) > steps / 2,
-            "fewer than half of the kernels on oneDNN");
+            "%s: fewer than half of the kernels on oneDNN", label);
 
   double largest[3] = {0.0, 0.0, 0.0}, d;
   int gradients = 0;
   for (int p = 0; p < on.training.n_parameters; p++) {
     if (on.training.gradients[p] >= 0) {
       gradients++;
-      d = ipro_test_step_run_compare(&on, &alone, on.training.gradients[p],
-                                     "ResNet-8 step: gradient");
+      snprintf(what, sizeof what, "%s step: gradient", label);
+      d = ipro_test_step_run_compare(&on, &alone, on.training.gradients[p], what);
       if (d > largest[0]) largest[0] = d;
     }
-    d = ipro_test_step_run_compare(&on, &alone, on.training.parameters[p],
-                                   "ResNet-8 step: updated parameter");
+    snprintf(what, sizeof what, "%s step: updated parameter", label);
+    d = ipro_test_step_run_compare(&on, &alone, on.training.parameters[p], what);
     if (d > largest[1]) largest[1] = d;
   }
   for (int n = 0; n < graph->n_nodes; n++)
     if (graph->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION)
       for (int i = 3; i < 5; i++) {
-        d = ipro_test_step_run_compare(&on, &alone, graph->nodes[n].inputs[i],
-                                       "ResNet-8 step: running statistic");
-        if (d > largest[2]) largest[2] = d;
+        {
+          snprintf(what, sizeof what, "%s step: running statistic", label);
+          d = ipro_test_step_run_compare(&on, &alone, graph->nodes[n].inputs[i], what);
+          if (d > largest[2]) largest[2] = d;
+        }
       }
   printf("  %d gradients; largest difference / tensor scale: gradients %.2g, updated parameters "
          "%.2g, running statistics %.2g\n",
@@ -867,7 +872,11 @@ int main(void) {
   sum_cases(onednn);
   slice_cases(onednn);
   reduce_to_shape_cases(onednn);
-  resnet_step(onednn, reference);
+  model_step("resnet8_fmnist", "ResNet-8", onednn, reference);
+  /* the data movers as reorders (Split, Slice, its gradient's Pad) and a tiny EfficientNet's
+   * spatial means as global pools, its Mul by [N, C, 1, 1] and [N, 1, 1, 1] on our loop */
+  model_step("split_cnn_fmnist", "split CNN", onednn, reference);
+  model_step("effnet_tiny_dynamo_fmnist", "tiny EfficientNet", onednn, reference);
   onednn->destroy(onednn);
   reference->destroy(reference);
   return ipro_test_finish();
