@@ -69,6 +69,28 @@ fail:
   return IPRO_ERROR;
 }
 
+/* One reorder of the box of input 0 (shape t, plain) that starts at `starts` and has r's extents
+ * into output `output` (shape r, plain); declined where the box leaves T. */
+static ipro_status reorder_box(ipro_onednn_kernel *kernel, const ipro_shape *t,
+                               const int64_t *starts, const ipro_shape *r, size_t output,
+                               ipro_error *err) {
+  dnnl_memory_desc_t t_md, box, r_md;
+  dnnl_dims_t offsets = {0}, extents = {0};
+  for (int d = 0; d < t->rank; d++) {
+    if (starts[d] < 0 || starts[d] + r->dims[d] > t->dims[d])
+      return ipro_onednn_unsupported(err, "axis %d: the box leaves T", d);
+    offsets[d] = starts[d], extents[d] = r->dims[d];
+  }
+  if (ipro_onednn_plain_md(&t_md, t->rank, t->dims, err) ||
+      ipro_onednn_plain_md(&r_md, r->rank, r->dims, err))
+    return IPRO_ERROR;
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_submemory(&box, &t_md, extents, offsets));
+  return ipro_onednn_reorder_step(kernel, &box, IPRO_ONEDNN_INPUT, 0, &r_md, IPRO_ONEDNN_OUTPUT,
+                                  output, err);
+fail:
+  return IPRO_ERROR;
+}
+
 ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                     const ipro_node *node, ipro_error *err) {
   ipro_shape t, r;
@@ -78,21 +100,7 @@ ipro_status ipro_onednn_build_slice(ipro_onednn_kernel *kernel, const ipro_graph
   if (t.rank < 1 || r.rank != t.rank || count != t.rank || ipro_shape_elements(&r) == 0)
     return ipro_onednn_unsupported(err, "starts has %d values and R rank %d for T of rank %d",
                                    count, r.rank, t.rank);
-  for (int d = 0; d < t.rank; d++)
-    if (starts[d] < 0 || starts[d] + r.dims[d] > t.dims[d])
-      return ipro_onednn_unsupported(err, "axis %d: the box leaves T", d);
-  dnnl_memory_desc_t t_md, box, r_md;
-  dnnl_dims_t offsets = {0}, extents = {0};
-  for (int d = 0; d < t.rank; d++)
-    offsets[d] = starts[d], extents[d] = r.dims[d];
-  if (ipro_onednn_plain_md(&t_md, t.rank, t.dims, err) ||
-      ipro_onednn_plain_md(&r_md, r.rank, r.dims, err))
-    return IPRO_ERROR;
-  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_submemory(&box, &t_md, extents, offsets));
-  return ipro_onednn_reorder_step(kernel, &box, IPRO_ONEDNN_INPUT, 0, &r_md, IPRO_ONEDNN_OUTPUT, 0,
-                                  err);
-fail:
-  return IPRO_ERROR;
+  return reorder_box(kernel, &t, starts, &r, 0, err);
 }
 
 /* Split: each piece one reorder out of its box of X (plain, as every operand here). */
@@ -105,29 +113,16 @@ ipro_status ipro_onednn_build_split(ipro_onednn_kernel *kernel, const ipro_graph
   const int64_t *split = ipro_node_attr_ints(node, "split", &count);
   if (axis < 0 || axis >= x.rank || !split || count != node->n_outputs)
     return ipro_onednn_unsupported(err, "axis %lld with %d extents", (long long)axis, count);
-  dnnl_memory_desc_t x_md;
-  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err)) return IPRO_ERROR;
-  int64_t offset = 0;
+  int64_t starts[IPRO_MAX_RANK] = {0};
   for (int o = 0; o < node->n_outputs; o++) {
     ipro_shape piece = x;
     piece.dims[axis] = split[o];
-    if (split[o] > 0 && ipro_node_output(graph, node, o)) {
-      dnnl_memory_desc_t box, piece_md;
-      dnnl_dims_t offsets = {0}, extents = {0};
-      for (int d = 0; d < x.rank; d++)
-        extents[d] = piece.dims[d];
-      offsets[axis] = offset;
-      if (ipro_onednn_plain_md(&piece_md, piece.rank, piece.dims, err)) return IPRO_ERROR;
-      IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_submemory(&box, &x_md, extents, offsets));
-      if (ipro_onednn_reorder_step(kernel, &box, IPRO_ONEDNN_INPUT, 0, &piece_md,
-                                   IPRO_ONEDNN_OUTPUT, (size_t)o, err))
-        return IPRO_ERROR;
-    }
-    offset += split[o];
+    if (split[o] > 0 && ipro_node_output(graph, node, o) &&
+        reorder_box(kernel, &x, starts, &piece, (size_t)o, err))
+      return IPRO_ERROR;
+    starts[axis] += split[o];
   }
   return IPRO_OK;
-fail:
-  return IPRO_ERROR;
 }
 
 /* ONNX's Slice with steps of 1: one reorder out of the box of X at slice_first (written by shape
@@ -144,21 +139,10 @@ ipro_status ipro_onednn_build_slice_onnx(ipro_onednn_kernel *kernel, const ipro_
   if (!first || !step || n_first != x.rank || n_step != x.rank || y.rank != x.rank ||
       ipro_shape_elements(&y) == 0)
     return ipro_onednn_unsupported(err, "no slice of X's rank");
-  dnnl_dims_t offsets = {0}, extents = {0};
-  for (int d = 0; d < x.rank; d++) {
-    if (step[d] != 1 || first[d] < 0 || first[d] + y.dims[d] > x.dims[d])
+  for (int d = 0; d < x.rank; d++)
+    if (step[d] != 1)
       return ipro_onednn_unsupported(err, "axis %d: a step of %lld", d, (long long)step[d]);
-    offsets[d] = first[d], extents[d] = y.dims[d];
-  }
-  dnnl_memory_desc_t x_md, box, y_md;
-  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
-      ipro_onednn_plain_md(&y_md, y.rank, y.dims, err))
-    return IPRO_ERROR;
-  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_submemory(&box, &x_md, extents, offsets));
-  return ipro_onednn_reorder_step(kernel, &box, IPRO_ONEDNN_INPUT, 0, &y_md, IPRO_ONEDNN_OUTPUT, 0,
-                                  err);
-fail:
-  return IPRO_ERROR;
+  return reorder_box(kernel, &x, first, &y, 0, err);
 }
 
 /* Transpose: Y[j] = X[perm(j)], read as X through Y's dimensions with X's strides permuted. */
