@@ -117,19 +117,23 @@ RULE(batch_normalization_gradient) {
   return IPRO_OK;
 }
 
-/* dX, dScale, dB from ipro.LayerNormGrad(dY, X, Scale), which recomputes each row's statistics. */
+/* dX, dScale, dB from ipro.LayerNormGrad(dY, X, Scale), which recomputes each row's statistics;
+ * InstanceNormalization's rows are one channel of one image (axis 2) and its Scale and B per
+ * channel (channel_scale). */
 RULE(layer_normalization_gradient) {
   (void)wanted;
   const ipro_node *node = forward_node(ad, n);
   float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
-  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  bool instance = node->op == IPRO_OP_INSTANCE_NORMALIZATION;
+  int64_t axis = instance ? 2 : ipro_node_attr_int(node, "axis", -1);
   int inputs[3] = {dy[0], input_index(ad, n, 0), input_index(ad, n, 1)}, outputs[3];
   /* emitting may move the node array: no forward node pointer is used after this */
   int e = ipro_autodiff_emit(ad, n, IPRO_OP_LAYER_NORM_GRAD, inputs, 3, 3, outputs, false, err);
   if (e < 0) return IPRO_ERROR;
   ipro_node *grad = &ipro_autodiff_graph(ad)->nodes[e];
   if (ipro_node_set_float(grad, "epsilon", epsilon) != IPRO_OK ||
-      ipro_node_set_int(grad, "axis", axis) != IPRO_OK)
+      ipro_node_set_int(grad, "axis", axis) != IPRO_OK ||
+      (instance && ipro_node_set_int(grad, "channel_scale", 1) != IPRO_OK))
     return ipro_error_set(err, "out of memory");
   dx[0] = outputs[0];
   dx[1] = outputs[1];
@@ -602,6 +606,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = no_gradient,
     [IPRO_OP_SLICE_ONNX] = slice_gradient,
     [IPRO_OP_SPLIT] = split_gradient,
+    [IPRO_OP_INSTANCE_NORMALIZATION] = layer_normalization_gradient,
     [IPRO_OP_CONV] = conv_gradient,
     [IPRO_OP_BATCH_NORMALIZATION] = batch_normalization_gradient,
     [IPRO_OP_RELU] = unary_gradient,

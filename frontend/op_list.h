@@ -55,7 +55,8 @@
   X(RANDOM_UNIFORM_LIKE, "RandomUniformLike")                                                      \
   X(LESS, "Less")                                                                                  \
   X(GREATER, "Greater")                                                                            \
-  X(SPLIT, "Split")
+  X(SPLIT, "Split")                                                                                \
+  X(INSTANCE_NORMALIZATION, "InstanceNormalization")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -126,6 +126,11 @@ static const ipro_op_info rows[] = {
     [IPRO_OP_GREATER] = {name_GREATER, NO_ATTRIBUTES, ipro_compare_infer, ipro_binary_flops, 0, 0,
                          NULL, false},
     [IPRO_OP_SPLIT] = {name_SPLIT, ipro_split_normalize, ipro_split_infer, ZERO, 0, 0, NULL, false},
+    [IPRO_OP_INSTANCE_NORMALIZATION] = {name_INSTANCE_NORMALIZATION,
+                                        ipro_instance_normalization_normalize,
+                                        ipro_instance_normalization_infer,
+                                        ipro_layer_normalization_flops, IN(0) | IN(1), 0, NULL,
+                                        false},
     /* internal ops (codegen/internal_ops.md): built by autodiff, never differentiated */
     [IPRO_OP_CONV_GRAD_INPUT] = {name_CONV_GRAD_INPUT, NULL, ipro_shape_from_attribute_infer,
                                  ipro_training_op_flops, 0, 0, NULL, false},

@@ -16,7 +16,8 @@ exporter writes BatchNormalization in inference form:
 - mlp_shared_dynamo_fmnist.onnx: export_shared_parameter below;
 - effnet_tiny_fmnist.onnx and effnet_tiny_dynamo_fmnist.onnx: export_stochastic_depth below;
 - split_cnn_fmnist.onnx, split_cnn_dynamo_fmnist.onnx, split_cnn_sequence_fmnist.onnx:
-  export_split below.
+  export_split below;
+- group_norm_cnn_fmnist.onnx: export_group_norm below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later),
@@ -27,6 +28,7 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only shared  # export_shared_parameter's
     python3 models/export_dynamo.py --only stochastic-depth  # export_stochastic_depth's
     python3 models/export_dynamo.py --only split  # export_split's
+    python3 models/export_dynamo.py --only group-norm  # export_group_norm's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -290,6 +292,48 @@ def export_split():
         print("%s: %d bytes" % (path, os.path.getsize(path)))
 
 
+class GroupNormCNN(nn.Module):
+    """GroupNorm (4 groups of 4 channels) after one convolution, InstanceNorm2d (affine) after the
+    next: both written by the TorchScript exporter as InstanceNormalization, GroupNorm's between
+    two Reshapes."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
+        self.group = nn.GroupNorm(4, 16)
+        self.conv2 = nn.Conv2d(16, 16, 3, padding=1)
+        self.instance = nn.InstanceNorm2d(16, affine=True)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y = torch.relu(self.group(self.conv1(x)))
+        y = torch.relu(self.instance(self.conv2(y)))
+        return self.fc(y.mean((2, 3)))
+
+
+def export_group_norm():
+    """group_norm_cnn_fmnist.onnx: GroupNormCNN from the TorchScript exporter, its norms'
+    weights drawn away from their initial ones and zeros. (torch.export writes GroupNorm with a
+    Range, which infopro does not run.)"""
+    torch.manual_seed(1600)
+    model = GroupNormCNN()
+    with torch.no_grad():
+        for norm in (model.group, model.instance):
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.normal_(0.0, 0.1)
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    path = os.path.join(HERE, "group_norm_cnn_fmnist.onnx")
+    torch.onnx.export(model.train(), torch.rand(2, 1, 28, 28), path, dynamo=False,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    write_ipgd(os.path.join(GOLDEN_DIR, "group_norm_cnn_fmnist_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 def main():
     setup_determinism()
     if sys.argv[1:] == ["--only", "eval"]:
@@ -300,10 +344,13 @@ def main():
         return export_stochastic_depth()
     if sys.argv[1:] == ["--only", "split"]:
         return export_split()
+    if sys.argv[1:] == ["--only", "group-norm"]:
+        return export_group_norm()
     export_for_inference()
     export_shared_parameter()
     export_stochastic_depth()
     export_split()
+    export_group_norm()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

@@ -193,3 +193,35 @@ ipro_status ipro_layer_normalization_infer(ipro_graph *graph, ipro_node *node, i
 int64_t ipro_layer_normalization_flops(const ipro_graph *graph, const ipro_node *node) {
   return 8 * ipro_op_input_elements(graph, node, 0);
 }
+
+/* ---- InstanceNormalization: X [N, C, spatial...] normalised per channel of each image over its
+ * spatial positions, times scale[c] plus B[c] (what both of PyTorch's exporters write for
+ * InstanceNorm2d, and for GroupNorm between two Reshapes). Its gradient is ipro.LayerNormGrad
+ * with axis 2 and channel_scale (codegen/internal_ops.md). ---- */
+
+ipro_status ipro_instance_normalization_normalize(ipro_graph *graph, ipro_node *node,
+                                                  ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"epsilon:f", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_default_float(node, "epsilon", 1e-5f, err);
+}
+
+ipro_status ipro_instance_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x, *scale, *bias;
+  if (ipro_op_check_arity(graph, node, 3, 3, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
+      ipro_op_check_rank(graph, node, 0, 3, IPRO_MAX_RANK, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES(x->dtype), &scale, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 2, IPRO_DTYPES(x->dtype), &bias, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (ipro_dim_is_batch(x->shape.dims[1]))
+    return ipro_op_batch_error(node, err, "normalising channels of the batch's extent");
+  for (int i = 1; i <= 2; i++) {
+    const ipro_tensor *p = i == 1 ? scale : bias;
+    if (p->shape.rank != 1 || p->shape.dims[0] != x->shape.dims[1])
+      return ipro_op_fail(err, node, "'%s' is not one value per channel (%lld)", p->name,
+                          (long long)x->shape.dims[1]);
+  }
+  return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
+}

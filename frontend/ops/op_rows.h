@@ -26,6 +26,9 @@ ipro_status ipro_batch_normalization_normalize(ipro_graph *graph, ipro_node *nod
 ipro_status ipro_batch_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 int64_t ipro_batch_normalization_flops(const ipro_graph *graph, const ipro_node *node);
 int64_t ipro_batch_normalization_saved_extra_bytes(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_instance_normalization_normalize(ipro_graph *graph, ipro_node *node,
+                                                  ipro_error *err);
+ipro_status ipro_instance_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_dropout_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_dropout_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 int64_t ipro_dropout_flops(const ipro_graph *graph, const ipro_node *node);

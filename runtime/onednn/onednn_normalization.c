@@ -340,6 +340,8 @@ ipro_status ipro_onednn_build_layer_normalization(ipro_onednn_kernel *kernel,
       return ipro_onednn_unsupported(err, "Mean and InvStdDev are asked for");
   int64_t axis = ipro_node_attr_int(node, "axis", -1);
   if (axis < 1 || axis >= x.rank) return ipro_onednn_unsupported(err, "axis %lld", (long long)axis);
+  if (ipro_node_attr_int(node, "channel_scale", 0))
+    return ipro_onednn_unsupported(err, "a scale per channel (InstanceNormalization's)");
   int64_t rows[2] = {1, 1};
   for (int d = 0; d < x.rank; d++)
     rows[d < axis ? 0 : 1] *= x.dims[d];

@@ -224,6 +224,27 @@ IPRO_REFERENCE_KERNEL(ipro_reference_dropout) {
 /* X (outer × inner, inner the dimensions from axis on) → Y = (X − mean)·inv·Scale + B per row,
  * inv = 1/√(var + epsilon) with the biased variance; Mean and InvStdDev when asked for. Scale and
  * B are read by their position within the row (their shape is the row's, leading 1s aside). */
+/* Each row of `inner` values of in normalised with its own statistics, then times scale plus
+ * bias: indexed by the element within the row (channels 0, LayerNormalization), or by the row's
+ * channel, r mod channels (InstanceNormalization, whose rows are one channel of one image). */
+static void normalize_rows(const double *in, int64_t outer, int64_t inner, double epsilon,
+                           const double *scale, const double *bias, int64_t channels, double *y,
+                           double *means, double *inverses) {
+  for (int64_t r = 0; r < outer; r++) {
+    const double *row = in + r * inner;
+    double mean, var; /* the row as one channel of one image */
+    ipro_reference_channel_moments(row, 1, 1, inner, 0, &mean, &var);
+    double inverse = 1.0 / sqrt(var + epsilon);
+    int64_t c = channels ? r % channels : 0;
+    for (int64_t i = 0; i < inner; i++) {
+      int64_t k = channels ? c : i;
+      y[r * inner + i] = (row[i] - mean) * inverse * scale[k] + (bias ? bias[k] : 0.0);
+    }
+    if (means) means[r] = mean;
+    if (inverses) inverses[r] = inverse;
+  }
+}
+
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization) {
   (void)context;
   ipro_shape x;
@@ -232,22 +253,24 @@ IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization) {
   if (axis < 0) axis += x.rank;
   if (axis < 0 || axis >= x.rank)
     return ipro_reference_fail(node, err, "axis %lld outside rank %d", (long long)axis, x.rank);
-  int64_t outer = ipro_reference_product(x.dims, 0, (int)axis);
-  int64_t inner = ipro_reference_product(x.dims, (int)axis, x.rank);
-  const double *in = inputs[0], *scale = inputs[1];
-  const double *bias = ipro_reference_optional(inputs, node->n_inputs, 2);
-  double *y = outputs[0], *means = ipro_reference_optional(outputs, node->n_outputs, 1);
-  double *inverses = ipro_reference_optional(outputs, node->n_outputs, 2);
-  double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
-  for (int64_t r = 0; r < outer; r++) {
-    const double *row = in + r * inner;
-    double mean, var; /* the row as one channel of one image */
-    ipro_reference_channel_moments(row, 1, 1, inner, 0, &mean, &var);
-    double inverse = 1.0 / sqrt(var + epsilon);
-    for (int64_t i = 0; i < inner; i++)
-      y[r * inner + i] = (row[i] - mean) * inverse * scale[i] + (bias ? bias[i] : 0.0);
-    if (means) means[r] = mean;
-    if (inverses) inverses[r] = inverse;
-  }
+  normalize_rows(inputs[0], ipro_reference_product(x.dims, 0, (int)axis),
+                 ipro_reference_product(x.dims, (int)axis, x.rank),
+                 ipro_node_attr_float(node, "epsilon", 1e-5f), inputs[1],
+                 ipro_reference_optional(inputs, node->n_inputs, 2), 0, outputs[0],
+                 ipro_reference_optional(outputs, node->n_outputs, 1),
+                 ipro_reference_optional(outputs, node->n_outputs, 2));
+  return IPRO_OK;
+}
+
+/* X [N, C, spatial...], scale [C], B [C] → Y: each channel of each image normalised over its
+ * spatial positions, times scale[c] plus B[c]. */
+IPRO_REFERENCE_KERNEL(ipro_reference_instance_normalization) {
+  (void)context;
+  ipro_shape x;
+  if (ipro_reference_input_shape(graph, node, 0, &x, err)) return IPRO_ERROR;
+  if (x.rank < 3) return ipro_reference_fail(node, err, "X of rank %d", x.rank);
+  normalize_rows(inputs[0], x.dims[0] * x.dims[1], ipro_reference_product(x.dims, 2, x.rank),
+                 ipro_node_attr_float(node, "epsilon", 1e-5f), inputs[1], inputs[2], x.dims[1],
+                 outputs[0], NULL, NULL);
   return IPRO_OK;
 }

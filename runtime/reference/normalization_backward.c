@@ -126,32 +126,41 @@ IPRO_REFERENCE_KERNEL(ipro_reference_layer_norm_grad) {
     return ipro_reference_fail(node, err, "axis %lld outside 1..%d", (long long)axis, x.rank - 1);
   int64_t outer = ipro_reference_product(x.dims, 0, (int)axis);
   int64_t inner = ipro_reference_product(x.dims, (int)axis, x.rank);
+  /* channel_scale (InstanceNormalization's gradient): scale, dScale and dB per channel, a row
+   * being one channel of one image (axis 2) */
+  int64_t channels = ipro_node_attr_int(node, "channel_scale", 0) ? x.dims[1] : 0;
+  if (channels && axis != 2)
+    return ipro_reference_fail(node, err, "channel_scale with axis %lld", (long long)axis);
   const double *dy = inputs[0], *in = inputs[1], *scale = inputs[2];
   double *dx = ipro_reference_optional(outputs, node->n_outputs, 0);
   double *d_scale = ipro_reference_optional(outputs, node->n_outputs, 1);
   double *d_bias = ipro_reference_optional(outputs, node->n_outputs, 2);
   double epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
-  for (int64_t i = 0; d_scale && i < inner; i++)
+  int64_t parameters = channels ? channels : inner;
+  for (int64_t i = 0; d_scale && i < parameters; i++)
     d_scale[i] = 0.0;
-  for (int64_t i = 0; d_bias && i < inner; i++)
+  for (int64_t i = 0; d_bias && i < parameters; i++)
     d_bias[i] = 0.0;
   for (int64_t r = 0; r < outer; r++) {
     const double *row = in + r * inner, *g_row = dy + r * inner;
     double mean, var; /* the row as one channel of one image */
     ipro_reference_channel_moments(row, 1, 1, inner, 0, &mean, &var);
     double inverse = 1.0 / sqrt(var + epsilon), mean_g = 0.0, mean_g_hat = 0.0;
+    int64_t c = channels ? r % channels : 0;
     for (int64_t i = 0; i < inner; i++) {
-      double x_hat = (row[i] - mean) * inverse, g = g_row[i] * scale[i];
+      int64_t k = channels ? c : i;
+      double x_hat = (row[i] - mean) * inverse, g = g_row[i] * scale[k];
       mean_g += g;
       mean_g_hat += g * x_hat;
-      if (d_scale) d_scale[i] += g_row[i] * x_hat;
-      if (d_bias) d_bias[i] += g_row[i];
+      if (d_scale) d_scale[k] += g_row[i] * x_hat;
+      if (d_bias) d_bias[k] += g_row[i];
     }
     mean_g /= (double)inner;
     mean_g_hat /= (double)inner;
     for (int64_t i = 0; dx && i < inner; i++) {
       double x_hat = (row[i] - mean) * inverse;
-      dx[r * inner + i] = inverse * (g_row[i] * scale[i] - mean_g - x_hat * mean_g_hat);
+      dx[r * inner + i] =
+          inverse * (g_row[i] * scale[channels ? c : i] - mean_g - x_hat * mean_g_hat);
     }
   }
   return IPRO_OK;

@@ -38,6 +38,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish);
 IPRO_REFERENCE_KERNEL(ipro_reference_gelu);
 IPRO_REFERENCE_KERNEL(ipro_reference_sqrt);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization);
+IPRO_REFERENCE_KERNEL(ipro_reference_instance_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_norm_grad);
 /* π, which C11's math.h does not name (Gelu and its derivative) */
 #define IPRO_REFERENCE_PI 3.14159265358979323846

@@ -31,6 +31,7 @@ IN_DOUBLE(gelu, 0)
 IN_DOUBLE(sqrt, 0)
 IN_DOUBLE(layer_normalization, 0)
 IN_DOUBLE(layer_norm_grad, 0)
+IN_DOUBLE(instance_normalization, 0)
 IN_DOUBLE(softmax, 0)
 IN_DOUBLE(log_softmax, 0)
 IN_DOUBLE(add, 0)
@@ -121,6 +122,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_LESS] = in_double_less,
     [IPRO_OP_GREATER] = in_double_greater,
     [IPRO_OP_SPLIT] = ipro_reference_split,
+    [IPRO_OP_INSTANCE_NORMALIZATION] = in_double_instance_normalization,
     /* The internal ops of the training program (codegen/internal_ops.md). ConvGradInput is a
      * transposed convolution of dY with the same weight (conv_backward.c). */
     [IPRO_OP_CONV_GRAD_INPUT] = in_double_conv_grad_input,

@@ -148,7 +148,8 @@ static void failures(void) {
  * with RandomUniformLike, Less, Cast and Div, which the test pass keeps whole; split_cnn_fmnist
  * splits and chunks channels (Split, and Slices of activations, whose gradients are a Concat and
  * Pads), and split_cnn_sequence_fmnist the same from torch.export without its optimisation
- * (SplitToSequence read by SequenceAt, loaded as Splits). Local training
+ * (SplitToSequence read by SequenceAt, loaded as Splits); group_norm_cnn_fmnist has GroupNorm and
+ * InstanceNorm2d (InstanceNormalization). Local training
  * (K = 2), the test pass after each epoch and the export go through for both (the test pass once
  * asked the trainer for the ratio and stopped after the first epoch; the second was refused for
  * its Expand), and the written model evaluates to the last test pass's accuracy. */
@@ -214,6 +215,7 @@ int main(void) {
   train_torch_export_model("effnet_tiny_dynamo_fmnist");
   train_torch_export_model("split_cnn_fmnist");
   train_torch_export_model("split_cnn_sequence_fmnist");
+  train_torch_export_model("group_norm_cnn_fmnist");
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

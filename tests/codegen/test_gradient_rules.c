@@ -573,6 +573,16 @@ static void split_unread_piece_case(gradient_case *c) {
   hand_node(c->graph, "sum", "Add", "S,Q", "Y");
 }
 
+/* InstanceNormalization (what the exporters write for GroupNorm and InstanceNorm2d): X [2, 3, 4,
+ * 5] normalised per channel of each image, scale and B one value per channel. */
+static void instance_norm_case(gradient_case *c) {
+  begin(c, 4, (int64_t[]){2, 3, 4, 5});
+  add_param(c, "scale", 1, (int64_t[]){3}, true);
+  add_param(c, "B", 1, (int64_t[]){3}, false);
+  ipro_node_set_float(hand_node(c->graph, "norm", "InstanceNormalization", "X,scale,B", "Y"),
+                      "epsilon", 1e-3f);
+}
+
 static void flatten_case(gradient_case *c) {
   begin(c, 4, image);
   hand_node(c->graph, "flatten", "Flatten", "X", "Y");
@@ -743,6 +753,7 @@ int main(void) {
       {"Identity of a parameter", identity_of_parameter_case},
       {"Slice", slice_case},
       {"Split", split_case},
+      {"InstanceNormalization", instance_norm_case},
       {"Split (a piece unread)", split_unread_piece_case},
       {"MatMul (batched 4-D)", mat_mul_batched_case},
       {"Gather (one constant index)", gather_case},

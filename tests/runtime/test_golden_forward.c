@@ -21,7 +21,8 @@
  * tiny torchvision EfficientNet from both exporters in training form, whose stochastic depth and
  * dropout (RandomUniformLike, Less, Cast, Div) must keep every branch whole here; and torch.split
  * and torch.chunk from both exporters (Split, Slice of activations, and SplitToSequence read by
- * SequenceAt, which the loader makes a Split). */
+ * SequenceAt, which the loader makes a Split); and GroupNorm with InstanceNorm2d
+ * (InstanceNormalization). */
 static const char *const models[] = {"resnet8_fmnist",
                                      "resnet32",
                                      "resnet110",
@@ -38,7 +39,9 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "effnet_tiny_fmnist",
                                      "effnet_tiny_dynamo_fmnist",
                                      "split_cnn_fmnist",
-                                     "split_cnn_dynamo_fmnist"};
+                                     "split_cnn_dynamo_fmnist",
+                                     "split_cnn_sequence_fmnist",
+                                     "group_norm_cnn_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */
