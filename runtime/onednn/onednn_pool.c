@@ -250,24 +250,31 @@ ipro_status ipro_onednn_build_global_pool_grad(ipro_onednn_kernel *kernel, const
 }
 
 /* ---- ReduceMean over the spatial axes ----
- * A mean over every axis after the channels with the dimensions kept is a global average pool:
+ * A mean over every axis after the channels is a global average pool:
  * how torch.export writes a squeeze-and-excitation's mean and an adaptive average pool to 1×1
  * (EfficientNet on the reference kernels spent 44% of its step there). X and Y stay plain. */
 
 /* Whether node (ReduceMean, or its gradient, with the normalised attributes: non-negative axes)
- * reduces exactly axes 2 .. rank-1 of a rank-3 to rank-5 tensor and keeps them as 1s. */
+ * reduces exactly axes 2 .. rank-1 of a rank-3 to rank-5 tensor. Without keepdims its [N, C] has
+ * the bytes of the pool's [N, C, 1, ...] (both plain): pooled_shape gives the pool's shape. */
 static bool is_spatial_mean(const ipro_node *node, int rank) {
   int count = 0;
   const int64_t *axes = ipro_node_attr_ints(node, "axes", &count);
-  if (rank < 3 || rank > 5 || !axes || count != rank - 2 ||
-      ipro_node_attr_int(node, "keepdims", 1) == 0)
-    return false;
+  if (rank < 3 || rank > 5 || !axes || count != rank - 2) return false;
   bool seen[IPRO_MAX_RANK] = {false};
   for (int i = 0; i < count; i++) {
     if (axes[i] < 2 || axes[i] >= rank || seen[axes[i]]) return false;
     seen[axes[i]] = true;
   }
   return true;
+}
+
+/* The pool's output shape for input x: [N, C, 1, ...]. */
+static ipro_shape pooled_shape(const ipro_shape *x) {
+  ipro_shape y = *x;
+  for (int d = 2; d < y.rank; d++)
+    y.dims[d] = 1;
+  return y;
 }
 
 ipro_status ipro_onednn_build_reduce_mean(ipro_onednn_kernel *kernel, const ipro_graph *graph,
@@ -279,6 +286,9 @@ ipro_status ipro_onednn_build_reduce_mean(ipro_onednn_kernel *kernel, const ipro
     return IPRO_ERROR;
   if (!is_spatial_mean(node, x.rank))
     return ipro_onednn_unsupported(err, "a mean over other axes than the spatial ones");
+  if (ipro_shape_elements(&y) != x.dims[0] * x.dims[1])
+    return ipro_onednn_unsupported(err, "Y is not one value per channel of each image");
+  y = pooled_shape(&x);
   if (check_pool_shapes(&x, &y, err) || ipro_onednn_global_pool_geometry_of(false, &x, &y, &g, err))
     return IPRO_ERROR;
   return pool_step(kernel, -1, &x, &y, &g, err);
@@ -295,6 +305,9 @@ ipro_status ipro_onednn_build_reduce_mean_grad(ipro_onednn_kernel *kernel, const
     return IPRO_ERROR;
   if (!is_spatial_mean(node, dx.rank))
     return ipro_onednn_unsupported(err, "a mean over other axes than the spatial ones");
+  if (ipro_shape_elements(&dy) != dx.dims[0] * dx.dims[1])
+    return ipro_onednn_unsupported(err, "dY is not one value per channel of each image");
+  dy = pooled_shape(&dx);
   if (check_pool_shapes(&dx, &dy, err) ||
       ipro_onednn_global_pool_geometry_of(false, &dx, &dy, &g, err))
     return IPRO_ERROR;
