@@ -217,6 +217,7 @@ ipro_status ipro_instance_normalization_infer(ipro_graph *graph, ipro_node *node
     return IPRO_ERROR;
   if (ipro_dim_is_batch(x->shape.dims[1]))
     return ipro_op_batch_error(node, err, "normalising channels of the batch's extent");
+  if (x->shape.dims[1] < 1) return ipro_op_fail(err, node, "X has no channels");
   for (int i = 1; i <= 2; i++) {
     const ipro_tensor *p = i == 1 ? scale : bias;
     if (p->shape.rank != 1 || p->shape.dims[0] != x->shape.dims[1])

@@ -76,7 +76,8 @@ ipro_status ipro_constant_of_shape_infer(ipro_graph *graph, ipro_node *node, ipr
   }
   ipro_dtype dtype = (ipro_dtype)ipro_node_attr_int(node, "dtype", IPRO_DTYPE_FLOAT);
   int64_t elements = ipro_shape_elements(&shape);
-  if (symbolic || elements > MAX_FOLDED_FILL)
+  /* a shape past int64 (elements -1) or the largest tensor is refused by ipro_op_set_output */
+  if (symbolic || elements < 0 || elements > MAX_FOLDED_FILL)
     return ipro_op_set_output(graph, node, 0, dtype, &shape, err);
   size_t bytes = (size_t)elements * ipro_dtype_size(dtype);
   void *filled = malloc(bytes ? bytes : 1);

@@ -244,7 +244,8 @@ static ipro_status fold_or_set(ipro_graph *graph, const ipro_node *node, const i
   bool symbolic = false;
   for (int d = 0; d < shape->rank; d++)
     symbolic |= ipro_dim_is_batch(shape->dims[d]);
-  if (!foldable(x) || symbolic || elements > MAX_FOLDED_ELEMENTS)
+  /* a shape past int64 (elements -1) or the largest tensor is refused by ipro_op_set_output */
+  if (!foldable(x) || symbolic || elements < 0 || elements > MAX_FOLDED_ELEMENTS)
     return ipro_op_set_output(graph, node, 0, dtype, shape, err);
   size_t element = ipro_dtype_size(dtype);
   char *converted = malloc((size_t)(ipro_shape_elements(&x->shape) + 1) * element);

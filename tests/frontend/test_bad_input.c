@@ -122,6 +122,15 @@ static void builder_add_float_initializer(model_builder *b, const char *name, in
   b->graph.initializer = b->initializer_list;
 }
 
+static void builder_add_int64_initializer(model_builder *b, const char *name, int64_t *dims,
+                                          int rank, int64_t *values, size_t count) {
+  builder_add_float_initializer(b, name, dims, rank, NULL, 0);
+  Onnx__TensorProto *t = &b->initializers[b->graph.n_initializer - 1];
+  t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  t->n_int64_data = count;
+  t->int64_data = values;
+}
+
 static const char *builder_write(model_builder *b, const char *name) {
   size_t size = onnx__model_proto__get_packed_size(&b->model);
   uint8_t *bytes = malloc(size);
@@ -210,6 +219,23 @@ int main(void) {
   builder_init(&b, "Conv", conv_inputs, 2);
   builder_add_float_initializer(&b, "conv.weight", weight_dims, 4, weight, 10);
   expect_rejected(builder_write(&b, "short_initializer.onnx"), "conv.weight", NULL);
+
+  /* ConstantOfShape asked for 10^20 elements (past int64): refused by name, not a fold that
+   * allocates a wrapped size (it aborted under AddressSanitizer). */
+  static char *shape_inputs[1] = {"shape"};
+  static int64_t shape_dims[1] = {2}, huge[2] = {10000000000, 10000000000};
+  builder_init(&b, "ConstantOfShape", shape_inputs, 1);
+  builder_add_int64_initializer(&b, "shape", shape_dims, 1, huge, 2);
+  expect_rejected(builder_write(&b, "constant_of_huge_shape.onnx"), "the_node", "elements");
+
+  /* InstanceNormalization of an input without channels: refused, not rows of nothing. */
+  static char *norm_inputs[3] = {"x", "norm.scale", "norm.bias"};
+  static int64_t no_channels[1] = {0};
+  builder_init(&b, "InstanceNormalization", norm_inputs, 3);
+  b.dims[1].dim_value = 0;
+  builder_add_float_initializer(&b, "norm.scale", no_channels, 1, weight, 0);
+  builder_add_float_initializer(&b, "norm.bias", no_channels, 1, weight, 0);
+  expect_rejected(builder_write(&b, "instance_norm_no_channels.onnx"), "the_node", "channels");
 
   /* An input of a dtype infopro does not compute in. */
   static char *add_inputs[2] = {"x", "x"};
