@@ -43,13 +43,16 @@ ipro_status ipro_split_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
     for (int o = 0; o < pieces; o++) {
       if (given[o] < 0) return ipro_op_fail(err, node, "extent %lld", (long long)given[o]);
       split[o] = given[o];
-      total += given[o];
+      if (__builtin_add_overflow(total, given[o], &total))
+        return ipro_op_fail(err, node, "the extents overflow 64-bit integers");
     }
     if (total != extent)
       return ipro_op_fail(err, node, "the extents add up to %lld, not axis %lld's %lld",
                           (long long)total, (long long)axis, (long long)extent);
   } else if (ipro_node_attr(node, "chunk")) {
-    int64_t chunk = ipro_node_attr_int(node, "chunk", 1), total = (extent + chunk - 1) / chunk;
+    int64_t chunk = ipro_node_attr_int(node, "chunk", 1);
+    if (chunk < 1) return ipro_op_fail(err, node, "a chunk of %lld", (long long)chunk);
+    int64_t total = extent / chunk + (extent % chunk != 0); /* no overflow for any chunk > 0 */
     if (total != pieces)
       return ipro_op_fail(err, node,
                           "axis %lld's %lld in chunks of %lld is %lld pieces, of which %d are "
@@ -66,7 +69,7 @@ ipro_status ipro_split_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
     int64_t wanted = ipro_node_attr_int(node, "num_outputs", pieces);
     if (wanted != pieces)
       return ipro_op_fail(err, node, "num_outputs %lld, but %d outputs", (long long)wanted, pieces);
-    int64_t each = (extent + pieces - 1) / pieces;
+    int64_t each = extent / pieces + (extent % pieces != 0);
     if (graph->opset < 18 && extent % pieces != 0)
       return ipro_op_fail(err, node, "axis %lld's %lld does not split into %d equal pieces",
                           (long long)axis, (long long)extent, pieces);
