@@ -259,7 +259,7 @@ ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_err
 
 /* ---- SiLU ---- */
 
-ipro_status ipro_fuse_silu(ipro_graph *graph, int *fused, ipro_error *err) {
+ipro_status ipro_fuse_silu(ipro_graph *graph, ipro_error *err) {
   tensor_readers r = {NULL, NULL, NULL};
   bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
   ipro_status status = removed ? count_readers(graph, &r, err)
@@ -297,7 +297,6 @@ ipro_status ipro_fuse_silu(ipro_graph *graph, int *fused, ipro_error *err) {
     }
   }
   if (status == IPRO_OK && count > 0) ipro_graph_remove_nodes(graph, removed);
-  if (fused && status == IPRO_OK) *fused = count;
   free(removed);
   free(r.readers);
   free(r.reader);

@@ -53,7 +53,7 @@ ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_err
  * the Sigmoid takes the Mul's place and output, with times_input = 1 (codegen/internal_ops.md),
  * and the Mul goes, so that the backward is one ipro.UnaryGrad through X (σ + X·σ·(1 − σ))
  * instead of the Mul's two products, the Sigmoid's gradient and their Sum: oneDNN runs both as
- * its swish. *fused (may be NULL) receives how many. Shapes are unchanged. */
-ipro_status ipro_fuse_silu(ipro_graph *graph, int *fused, ipro_error *err);
+ * its swish. Shapes are unchanged. */
+ipro_status ipro_fuse_silu(ipro_graph *graph, ipro_error *err);
 
 #endif

@@ -123,7 +123,7 @@ ipro_status ipro_graph_open(const char *path, int64_t batch, ipro_graph **out, i
 }
 
 ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err) {
-  ipro_stochastic_depth_to_inference(graph, NULL);
+  ipro_stochastic_depth_to_inference(graph);
   for (int n = 0; n < graph->n_nodes; n++) {
     ipro_node *node = &graph->nodes[n];
     if (node->op != IPRO_OP_BATCH_NORMALIZATION && node->op != IPRO_OP_DROPOUT) continue;

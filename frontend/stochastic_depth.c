@@ -41,13 +41,9 @@ static bool is_scaled_keep_mask(const ipro_graph *graph, const ipro_node *div) {
          kept <= 1;
 }
 
-void ipro_stochastic_depth_to_inference(ipro_graph *graph, int *count) {
-  int rewritten = 0;
+void ipro_stochastic_depth_to_inference(ipro_graph *graph) {
   for (int n = 0; n < graph->n_nodes; n++) {
     ipro_node *div = &graph->nodes[n];
-    if (!is_scaled_keep_mask(graph, div)) continue;
-    div->inputs[0] = div->inputs[1];
-    rewritten++;
+    if (is_scaled_keep_mask(graph, div)) div->inputs[0] = div->inputs[1];
   }
-  if (count) *count = rewritten;
 }

@@ -10,8 +10,7 @@
 #include "graph.h"
 
 /* Rewrites every such Div of graph (normalised, before or after shape inference) whose Less
- * compares noise of [0, 1) with the same constant p in (0, 1] that the Div divides by; *count
- * (may be NULL) how many. */
-void ipro_stochastic_depth_to_inference(ipro_graph *graph, int *count);
+ * compares noise of [0, 1) with the same constant p in (0, 1] that the Div divides by. */
+void ipro_stochastic_depth_to_inference(ipro_graph *graph);
 
 #endif

@@ -59,18 +59,12 @@ static double worst_excess(const float *output, const float *expected, int64_t c
 }
 
 static void check_model(const char *name, bool reference_only) {
-  char model_path[1024], golden_path[1024], relative[256];
-  snprintf(relative, sizeof relative, "models/%s.onnx", name);
-  ipro_test_path(model_path, sizeof model_path, relative);
-  snprintf(relative, sizeof relative, "models/golden/%s_forward.ipgd", name);
-  ipro_test_path(golden_path, sizeof golden_path, relative);
-  ipro_error err = {{0}};
+  char model_path[1024];
   ipro_golden_file golden;
-  CHECK_OK(ipro_golden_load(golden_path, &golden, &err), &err);
-  const ipro_golden_tensor *input = ipro_golden_find(&golden, "input");
-  const ipro_golden_tensor *logits = ipro_golden_find(&golden, "logits");
-  CHECK(input && logits);
-  if (!input || !logits) return;
+  const ipro_golden_tensor *input, *logits;
+  if (!ipro_golden_load_forward(name, model_path, sizeof model_path, &golden, &input, &logits))
+    return;
+  ipro_error err = {{0}};
 
   ipro_graph *graph = ipro_test_open_inference_graph(model_path, input->dims[0]);
   if (!graph) return;

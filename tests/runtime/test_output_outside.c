@@ -69,16 +69,13 @@ static void check_backend(const char *name, ipro_backend *backend, const char *m
 }
 
 int main(void) {
-  char model_path[1024], golden_path[1024];
-  ipro_test_path(model_path, sizeof model_path, "models/resnet8_fmnist.onnx");
-  ipro_test_path(golden_path, sizeof golden_path, "models/golden/resnet8_fmnist_forward.ipgd");
-  ipro_error err = {{0}};
+  char model_path[1024];
   ipro_golden_file golden;
-  CHECK_OK(ipro_golden_load(golden_path, &golden, &err), &err);
-  const ipro_golden_tensor *input = ipro_golden_find(&golden, "input");
-  const ipro_golden_tensor *logits = ipro_golden_find(&golden, "logits");
-  CHECK(input && logits);
-  if (!input || !logits) return ipro_test_finish();
+  const ipro_golden_tensor *input, *logits;
+  if (!ipro_golden_load_forward("resnet8_fmnist", model_path, sizeof model_path, &golden, &input,
+                                &logits))
+    return ipro_test_finish();
+  ipro_error err = {{0}};
   ipro_backend *reference = NULL, *onednn = NULL;
   CHECK_OK(ipro_backend_create_reference(&reference, &err), &err);
   CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);

@@ -18,16 +18,13 @@
 #include "support/golden.h"
 
 int main(void) {
-  char model_path[1024], golden_path[1024];
-  ipro_test_path(model_path, sizeof model_path, "models/resnet8_fmnist.onnx");
-  ipro_test_path(golden_path, sizeof golden_path, "models/golden/resnet8_fmnist_forward.ipgd");
-  ipro_error err = {{0}};
+  char model_path[1024];
   ipro_golden_file golden;
-  CHECK_OK(ipro_golden_load(golden_path, &golden, &err), &err);
-  const ipro_golden_tensor *input = ipro_golden_find(&golden, "input");
-  const ipro_golden_tensor *logits = ipro_golden_find(&golden, "logits");
-  CHECK(input && logits);
-  if (!input || !logits) return ipro_test_finish();
+  const ipro_golden_tensor *input, *logits;
+  if (!ipro_golden_load_forward("resnet8_fmnist", model_path, sizeof model_path, &golden, &input,
+                                &logits))
+    return ipro_test_finish();
+  ipro_error err = {{0}};
 
   /* two graphs and two backends, so that each executor's bytes are counted apart */
   ipro_graph *own_graph = ipro_test_open_inference_graph(model_path, input->dims[0]);

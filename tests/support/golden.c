@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+
 static int read_u32(FILE *f, uint32_t *v) { return fread(v, 4, 1, f) == 1; }
 
 ipro_status ipro_golden_load(const char *path, ipro_golden_file *out, ipro_error *err) {
@@ -71,4 +73,26 @@ bool ipro_golden_near(const float *output, const float *expected, int64_t count)
     if (!(excess <= 0)) return false;
   }
   return true;
+}
+
+bool ipro_golden_load_forward(const char *name, char *model_path, size_t size,
+                              ipro_golden_file *file, const ipro_golden_tensor **input,
+                              const ipro_golden_tensor **logits) {
+  char relative[256], golden_path[1024];
+  snprintf(relative, sizeof relative, "models/%s.onnx", name);
+  ipro_test_path(model_path, size, relative);
+  snprintf(relative, sizeof relative, "models/golden/%s_forward.ipgd", name);
+  ipro_test_path(golden_path, sizeof golden_path, relative);
+  ipro_error err = {{0}};
+  *input = *logits = NULL;
+  if (ipro_golden_load(golden_path, file, &err) != IPRO_OK) {
+    CHECK_OK(IPRO_ERROR, &err);
+    return false;
+  }
+  *input = ipro_golden_find(file, "input");
+  *logits = ipro_golden_find(file, "logits");
+  CHECK_MSG(*input && *logits, "%s: no input or logits", golden_path);
+  if (*input && *logits) return true;
+  ipro_golden_release(file);
+  return false;
 }

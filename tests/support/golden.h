@@ -4,6 +4,7 @@
 #define IPRO_TEST_GOLDEN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "frontend/error.h"
@@ -28,6 +29,13 @@ ipro_status ipro_golden_load(const char *path, ipro_golden_file *out, ipro_error
 /* NULL when absent. */
 const ipro_golden_tensor *ipro_golden_find(const ipro_golden_file *file, const char *name);
 void ipro_golden_release(ipro_golden_file *file);
+/* The forward golden of bundled model `name` (models/golden/NAME_forward.ipgd, made by
+ * models/export_*.py): file loaded, its "input" and "logits" found, and the model's path written
+ * into model_path (size bytes); false, with a failed check recorded and nothing left to release,
+ * when any is missing. */
+bool ipro_golden_load_forward(const char *name, char *model_path, size_t size,
+                              ipro_golden_file *file, const ipro_golden_tensor **input,
+                              const ipro_golden_tensor **logits);
 /* Whether every element of output is within 1e-4 relative (and 1e-6 absolute) of PyTorch's
  * expected value, the tolerance of the forward goldens; a NaN is never near. */
 bool ipro_golden_near(const float *output, const float *expected, int64_t count);
