@@ -25,6 +25,13 @@ ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size,
 ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *model_path,
                                     ipro_tensor *out, ipro_error *err);
 
+/* The values of the small constant tensor `name` of graph, an initializer or a Constant node's
+ * value (tensor, value_float, value_int or value_ints), converted to `want` (ipro_dtype_convert)
+ * into values (room for max), with their count and the tensor's rank; false for anything else
+ * (not a constant, more than max values, external data, another dtype). */
+bool ipro_onnx_constant_values(const Onnx__GraphProto *graph, const char *name, ipro_dtype want,
+                               void *values, int max, int *count, int *rank);
+
 /* The float initializer an Identity node of graph copies, when node is one an exporter made by
  * deduplicating equal parameters (onnx_parameter_copies.c): its output, not a graph output, is
  * then loaded and exported as an initializer of its own. NULL for any other node. */

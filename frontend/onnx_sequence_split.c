@@ -6,54 +6,6 @@
 
 #include "onnx_decode.h"
 
-/* The int64 values of a constant tensor (raw or typed), at most max; false for anything else. */
-static bool tensor_ints(const Onnx__TensorProto *t, int64_t *values, int max, int *count,
-                        bool *scalar) {
-  if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || t->n_dims > 1) return false;
-  size_t n = t->has_raw_data ? t->raw_data.len / sizeof(int64_t) : t->n_int64_data;
-  if (n > (size_t)max || (t->has_raw_data && t->raw_data.len % sizeof(int64_t))) return false;
-  for (size_t i = 0; i < n; i++)
-    if (t->has_raw_data)
-      memcpy(&values[i], t->raw_data.data + i * sizeof(int64_t), sizeof(int64_t));
-    else
-      values[i] = t->int64_data[i];
-  *count = (int)n;
-  *scalar = t->n_dims == 0;
-  return true;
-}
-
-/* The int64 values of the constant named `name`: an initializer or a Constant's value. */
-static bool constant_ints(const Onnx__GraphProto *graph, const char *name, int64_t *values, int max,
-                          int *count, bool *scalar) {
-  for (size_t i = 0; i < graph->n_initializer; i++)
-    if (ipro_onnx_named(graph->initializer[i]->name, name))
-      return tensor_ints(graph->initializer[i], values, max, count, scalar);
-  for (size_t n = 0; n < graph->n_node; n++) {
-    const Onnx__NodeProto *node = graph->node[n];
-    if (node->n_output != 1 || !ipro_onnx_named(node->output[0], name)) continue;
-    if (!ipro_onnx_default_domain(node) || !ipro_onnx_named(node->op_type, "Constant"))
-      return false;
-    for (size_t a = 0; a < node->n_attribute; a++) {
-      const Onnx__AttributeProto *attribute = node->attribute[a];
-      if (ipro_onnx_named(attribute->name, "value") && attribute->t)
-        return tensor_ints(attribute->t, values, max, count, scalar);
-      if (ipro_onnx_named(attribute->name, "value_int")) {
-        values[0] = attribute->i;
-        *count = 1, *scalar = true;
-        return true;
-      }
-      if (ipro_onnx_named(attribute->name, "value_ints") && attribute->n_ints <= (size_t)max) {
-        for (size_t i = 0; i < attribute->n_ints; i++)
-          values[i] = attribute->ints[i];
-        *count = (int)attribute->n_ints, *scalar = false;
-        return true;
-      }
-    }
-    return false;
-  }
-  return false;
-}
-
 static int64_t attribute_int(const Onnx__NodeProto *node, const char *name, int64_t fallback) {
   for (size_t a = 0; a < node->n_attribute; a++)
     if (ipro_onnx_named(node->attribute[a]->name, name)) return node->attribute[a]->i;
@@ -67,11 +19,12 @@ bool ipro_onnx_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodePro
       node->n_input != 2 || node->n_output != 1 || !node->output[0] || !*node->output[0])
     return false;
   int64_t split[IPRO_SEQUENCE_SPLIT_MAX];
-  int count;
-  bool scalar;
-  if (!constant_ints(graph, node->input[1], split, IPRO_SEQUENCE_SPLIT_MAX, &count, &scalar) ||
-      (scalar && (count != 1 || split[0] <= 0)))
+  int count, rank;
+  if (!ipro_onnx_constant_values(graph, node->input[1], IPRO_DTYPE_INT64, split,
+                                 IPRO_SEQUENCE_SPLIT_MAX, &count, &rank))
     return false;
+  bool scalar = rank == 0;
+  if (scalar && (count != 1 || split[0] <= 0)) return false;
   for (size_t o = 0; o < graph->n_output; o++)
     if (ipro_onnx_named(graph->output[o]->name, node->output[0])) return false;
   /* every reader a SequenceAt at a constant position */
@@ -83,12 +36,13 @@ bool ipro_onnx_sequence_split(const Onnx__GraphProto *graph, const Onnx__NodePro
       reads = reads || ipro_onnx_named(reader->input[i], node->output[0]);
     if (!reads) continue;
     int64_t position[1];
-    int one;
-    bool position_scalar;
+    int one, position_rank;
     if (!ipro_onnx_default_domain(reader) || !ipro_onnx_named(reader->op_type, "SequenceAt") ||
         reader->n_input != 2 || !ipro_onnx_named(reader->input[0], node->output[0]) ||
         reader->n_output != 1 ||
-        !constant_ints(graph, reader->input[1], position, 1, &one, &position_scalar) || one != 1)
+        !ipro_onnx_constant_values(graph, reader->input[1], IPRO_DTYPE_INT64, position, 1, &one,
+                                   &position_rank) ||
+        one != 1)
       return false;
     int64_t at = position[0] < 0 && !scalar ? position[0] + pieces : position[0];
     if (at < 0 || at >= IPRO_SEQUENCE_SPLIT_MAX || (!scalar && at >= pieces)) return false;

@@ -24,57 +24,16 @@ static const Onnx__NodeProto *made_by(const Onnx__GraphProto *graph, const char 
              : NULL;
 }
 
-/* A one-element float32 or float64 tensor's value. */
-static bool tensor_scalar(const Onnx__TensorProto *t, double *value) {
-  bool one = true;
-  for (size_t d = 0; d < t->n_dims; d++)
-    one = one && t->dims[d] == 1;
-  if (!one) return false;
-  if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
-    float f;
-    if (t->has_raw_data && t->raw_data.len == sizeof f)
-      memcpy(&f, t->raw_data.data, sizeof f);
-    else if (t->n_float_data == 1)
-      f = t->float_data[0];
-    else
-      return false;
-    *value = f;
-    return true;
-  }
-  if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE) {
-    if (t->has_raw_data && t->raw_data.len == sizeof *value)
-      memcpy(value, t->raw_data.data, sizeof *value);
-    else if (t->n_double_data == 1)
-      *value = t->double_data[0];
-    else
-      return false;
-    return true;
-  }
-  return false;
-}
-
 /* The value of a one-element real constant named `name`: an initializer, a Constant's value, or
  * either through Cast, CastLike or Identity. */
 static bool scalar_value(const Onnx__GraphProto *graph, const char *name, double *value,
                          int depth) {
+  int count, rank;
   if (!name || depth > 4) return false;
-  for (size_t i = 0; i < graph->n_initializer; i++)
-    if (ipro_onnx_named(graph->initializer[i]->name, name))
-      return tensor_scalar(graph->initializer[i], value);
+  if (ipro_onnx_constant_values(graph, name, IPRO_DTYPE_DOUBLE, value, 1, &count, &rank))
+    return count == 1;
   const Onnx__NodeProto *node = producer(graph, name);
   if (!node || !ipro_onnx_default_domain(node)) return false;
-  if (ipro_onnx_named(node->op_type, "Constant")) {
-    for (size_t a = 0; a < node->n_attribute; a++) {
-      const Onnx__AttributeProto *attribute = node->attribute[a];
-      if (ipro_onnx_named(attribute->name, "value") && attribute->t)
-        return tensor_scalar(attribute->t, value);
-      if (ipro_onnx_named(attribute->name, "value_float")) {
-        *value = attribute->f;
-        return true;
-      }
-    }
-    return false;
-  }
   bool passes = ipro_onnx_named(node->op_type, "Cast") ||
                 ipro_onnx_named(node->op_type, "CastLike") ||
                 ipro_onnx_named(node->op_type, "Identity");

@@ -324,3 +324,56 @@ ipro_status ipro_tensor_save_file(const char *path, const ipro_tensor *tensor, i
   free(bytes);
   return status;
 }
+
+/* A small constant TensorProto held in the file itself (no external data: its folder is not
+ * known here) as values of `want`. */
+static bool small_tensor_values(const Onnx__TensorProto *proto, ipro_dtype want, void *values,
+                                int max, int *count, int *rank) {
+  if (proto->has_data_location &&
+      proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+    return false;
+  ipro_tensor decoded = {0};
+  ipro_error err;
+  if (ipro_onnx_decode_tensor(proto, NULL, &decoded, &err) != IPRO_OK) return false;
+  int64_t n = ipro_shape_elements(&decoded.shape);
+  bool ok = n >= 0 && n <= max && ipro_dtype_convert(decoded.data, decoded.dtype, values, want, n);
+  *count = (int)n, *rank = decoded.shape.rank;
+  free(decoded.data);
+  return ok;
+}
+
+/* The value of a Constant node (a tensor, value_float, value_int or value_ints) as `want`. */
+static bool constant_node_values(const Onnx__NodeProto *node, ipro_dtype want, void *values,
+                                 int max, int *count, int *rank) {
+  for (size_t a = 0; a < node->n_attribute; a++) {
+    const Onnx__AttributeProto *attribute = node->attribute[a];
+    const char *name = attribute->name ? attribute->name : "";
+    *count = 1, *rank = 0;
+    if (!strcmp(name, "value") && attribute->t)
+      return small_tensor_values(attribute->t, want, values, max, count, rank);
+    if (!strcmp(name, "value_float"))
+      return ipro_dtype_convert(&attribute->f, IPRO_DTYPE_FLOAT, values, want, 1);
+    if (!strcmp(name, "value_int"))
+      return ipro_dtype_convert(&attribute->i, IPRO_DTYPE_INT64, values, want, 1);
+    if (!strcmp(name, "value_ints") && attribute->n_ints <= (size_t)max) {
+      *count = (int)attribute->n_ints, *rank = 1;
+      return ipro_dtype_convert(attribute->ints, IPRO_DTYPE_INT64, values, want, *count);
+    }
+  }
+  return false;
+}
+
+bool ipro_onnx_constant_values(const Onnx__GraphProto *graph, const char *name, ipro_dtype want,
+                               void *values, int max, int *count, int *rank) {
+  if (!name || !*name) return false;
+  for (size_t i = 0; i < graph->n_initializer; i++)
+    if (ipro_onnx_named(graph->initializer[i]->name, name))
+      return small_tensor_values(graph->initializer[i], want, values, max, count, rank);
+  for (size_t n = 0; n < graph->n_node; n++) {
+    const Onnx__NodeProto *node = graph->node[n];
+    if (node->n_output != 1 || !ipro_onnx_named(node->output[0], name)) continue;
+    return ipro_onnx_default_domain(node) && ipro_onnx_named(node->op_type, "Constant") &&
+           constant_node_values(node, want, values, max, count, rank);
+  }
+  return false;
+}
