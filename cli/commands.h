@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "runtime/backend.h"
 #include "runtime/program_file.h"
 

@@ -25,14 +25,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "codegen/kernel_compiler.h"
 #include "codegen/kernel_cpu_levels.h"
-#include "codegen/kernel_library.h"
 #include "commands.h"
 #include "data_source.h"
-#include "frontend/atomic_file.h"
 #include "frontend/onnx_export.h"
-#include "frontend/plugin_library.h"
+#include "ir/atomic_file.h"
+#include "ir/kernel_compiler.h"
+#include "ir/kernel_library.h"
+#include "ir/plugin_library.h"
 #include "local_options.h"
 #include "normalization_options.h"
 #include "runtime/framed_file.h"

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/atomic_file.h"
-#include "frontend/graph.h"
+#include "ir/atomic_file.h"
+#include "ir/graph.h"
 #include "progress.h"
 
 /* The first graph input's channels, height and width as declared in the file. */

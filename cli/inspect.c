@@ -7,8 +7,8 @@
 
 #include "commands.h"
 #include "frontend/cost.h"
-#include "frontend/graph.h"
 #include "frontend/json_writer.h"
+#include "ir/graph.h"
 #include "partitioner/plan.h"
 
 static const char usage[] = "usage: infopro inspect MODEL.onnx [--batch N] [--json]\n"

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "commands.h"
-#include "frontend/atomic_file.h"
+#include "ir/atomic_file.h"
 #include "local_options.h"
 #include "partitioner/infopro_heads.h"
 #include "training_split.h"

@@ -2,8 +2,8 @@
  * built now (train_model.h). */
 #include "train_model.h"
 
-#include "codegen/kernel_compiler.h"
 #include "commands.h"
+#include "ir/kernel_compiler.h"
 #include "training_split.h"
 
 int ipro_cli_train(int argc, char **argv) {

@@ -20,7 +20,7 @@ find_library(IPRO_LLVM_LIBRARY NAMES LLVM-14 LLVM PATHS ${IPRO_LLVM_LIBRARY_DIR}
   NO_DEFAULT_PATH REQUIRED)
 message(STATUS "infopro: LLVM ${IPRO_LLVM_VERSION} at ${IPRO_LLVM_LIBRARY}")
 
-# The kernel compiler plugin (codegen/kernel_compiler.h): the three files that call LLVM, with a
+# The kernel compiler plugin (ir/kernel_compiler.h): the three files that call LLVM, with a
 # private copy of the infopro_core code they use, in libinfopro_kernel_compiler.so beside infopro.
 # Only a process that compiles a kernel maps LLVM.
 function(ipro_build_kernel_compiler)

@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 /* wrt[t] (for each tensor present at the call) asks for the gradient of tensor t; on success
  * gradient_of[t] is the tensor holding it, or -1 where the seeds do not depend on t. */

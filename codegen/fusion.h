@@ -38,7 +38,7 @@
 #ifndef IPRO_FUSION_H
 #define IPRO_FUSION_H
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 /* Fuses every BatchNormalization + Relu, Add + Relu and Sum + ReLU gradient pair of graph as
  * above; *fused (may be NULL) receives how many of each. Shapes must be inferred; the caller infers

@@ -6,7 +6,7 @@
 
 #include <llvm-c/Core.h>
 
-#include "codegen/kernel_generator.h"
+#include "ir/kernel_generator.h"
 
 typedef enum { IPRO_KERNEL_TARGET_HOST, IPRO_KERNEL_TARGET_NVPTX } ipro_kernel_target;
 

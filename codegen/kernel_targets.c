@@ -23,8 +23,8 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
-#include "codegen/kernel_compiler.h"
 #include "codegen/kernel_ir.h"
+#include "ir/kernel_compiler.h"
 
 #define NVPTX_TRIPLE "nvptx64-nvidia-cuda"
 #define NVPTX_CPU "sm_80"

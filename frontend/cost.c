@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked_size.h"
+#include "ir/checked_size.h"
 #include "op_table.h"
 
 static bool is_activation(const ipro_tensor *tensor) {

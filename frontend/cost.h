@@ -15,7 +15,7 @@
 #ifndef IPRO_COST_H
 #define IPRO_COST_H
 
-#include "graph.h"
+#include "ir/graph.h"
 
 typedef struct {
   int64_t params;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "graph.h"
+#include "ir/graph.h"
 #include "onnx.pb-c.h"
 
 /* Whether a and b are the same non-empty name. */

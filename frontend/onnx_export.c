@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "ir/atomic_file.h"
 #include "model_in_memory.h"
 #include "onnx_decode.h"
 #include "onnx_external_data.h"

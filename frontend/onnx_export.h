@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "graph.h"
+#include "ir/graph.h"
 
 /* What a value_of callback returns to leave an initializer exactly as the source has it. */
 #define IPRO_EXPORT_KEEP ((ipro_status)2)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atomic_file.h"
+#include "ir/atomic_file.h"
 #include "onnx_decode.h"
 #include "proto_edits.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked_size.h"
+#include "ir/checked_size.h"
 #include "onnx_decode.h"
 
 static char *copy_string(const char *s) {

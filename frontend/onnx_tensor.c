@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_file.h"
-#include "checked_size.h"
+#include "ir/atomic_file.h"
+#include "ir/checked_size.h"
 #include "model_in_memory.h"
 #include "onnx_decode.h"
 

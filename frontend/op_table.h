@@ -8,7 +8,8 @@
 #ifndef IPRO_OP_TABLE_H
 #define IPRO_OP_TABLE_H
 
-#include "graph.h"
+#include "ir/graph.h"
+#include "ir/op_names.h"
 
 typedef struct {
   const char *name;
@@ -34,11 +35,5 @@ typedef struct {
 } ipro_op_info;
 
 const ipro_op_info *ipro_op_info_of(ipro_op op);
-/* The names (op_names.c). IPRO_OP_COUNT when name is not a supported op; a model file cannot
- * name an internal op. */
-ipro_op ipro_op_from_name(const char *name);
-/* Any op by its canonical name, internal ones included (a compiled program's lowered modules). */
-ipro_op ipro_op_from_any_name(const char *name);
-const char *ipro_op_name(ipro_op op);
 
 #endif

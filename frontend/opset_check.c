@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "graph.h"
+#include "ir/graph.h"
 
 static bool is_default_domain(const char *domain) {
   return strcmp(domain, "") == 0 || strcmp(domain, "ai.onnx") == 0;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "checked_size.h"
+#include "ir/checked_size.h"
 #include "op_table.h"
 #include "stochastic_depth.h"
 

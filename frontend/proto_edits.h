@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "error.h"
+#include "ir/error.h"
 
 typedef struct {
   void *field;

@@ -7,7 +7,7 @@
 #ifndef IPRO_STOCHASTIC_DEPTH_H
 #define IPRO_STOCHASTIC_DEPTH_H
 
-#include "graph.h"
+#include "ir/graph.h"
 
 /* Rewrites every such Div of graph (normalised, before or after shape inference) whose Less
  * compares noise of [0, 1) with the same constant p in (0, 1] that the Div divides by. */

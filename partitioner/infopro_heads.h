@@ -31,32 +31,7 @@
 #define IPRO_INFOPRO_HEADS_H
 
 #include "codegen/training_graph.h"
-
-typedef enum { IPRO_AUX_LOSS_CONTRAST, IPRO_AUX_LOSS_CROSS_ENTROPY } ipro_aux_loss;
-typedef enum { IPRO_DECODER_PAPER, IPRO_DECODER_REDUCED } ipro_decoder_kind;
-
-/* The shape of the heads of one local module: the classifier head's n convs and m fully
- * connected layers, and the decoder's form. */
-typedef struct {
-  int convs, fcs;
-  ipro_decoder_kind decoder;
-} ipro_head_choice;
-
-typedef struct {
-  int convs, fcs; /* the head's shape: 1c2f by default */
-  ipro_decoder_kind decoder;
-  ipro_aux_loss aux_loss;
-  int classes;                             /* for cross-entropy heads */
-  float reconstruction_weight, aux_weight; /* λ1, λ2 of this module */
-  int image_channels;
-  float mean[4], std[4]; /* the dataset normalisation of the image, per channel */
-  uint64_t seed;
-  /* The drawn weights get their sizes and a place among the start values but no values and no
-   * memory: for costing, which plans a module's program and never runs it (a cut at a pooled
-   * feature vector of a 224×224 network has a decoder of 512 × 150,528 weights, 308 MB that the
-   * split search drew and copied for every such candidate). */
-  bool undrawn;
-} ipro_head_options;
+#include "ir/local_settings.h"
 
 /* Parses "0c1f", "0c2f", "1c1f", "1c2f", "2c2f" (any n in 0..3, m in 1..3) into options. */
 ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_error *err);

@@ -10,20 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ir/planned_memory.h"
 #include "partitioner/module_program.h"
 #include "partitioner/split_choice.h"
 #include "partitioner/split_time.h"
-
-/* One module's memory, as the trainer allocates it: transient = the activation it receives + its
- * arena + the activation it hands on (all in the shared block), persistent = its parameter block
- * + its training state. */
-typedef struct {
-  size_t input_bytes, output_bytes, arena_bytes; /* input/output rounded to the arena alignment */
-  size_t transient_bytes, persistent_bytes;
-  /* The largest workspace one kernel of the program reserves in the arena (on CUDA, a cuDNN
-   * convolution's shape-derived bound, runtime/cuda/cuda_conv.c, or cuBLAS's fixed 4 MiB). */
-  size_t largest_workspace_bytes;
-} ipro_planned_memory;
 
 typedef struct {
   /* "onednn", "reference" or "cuda": whose programs the bytes are. */

@@ -10,7 +10,7 @@
 #ifndef IPRO_MODULE_GRAPH_H
 #define IPRO_MODULE_GRAPH_H
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 /* first_cut / last_cut: tensor indices of graph (a cut point), or -1 for the network's input /
  * output. graph must be normalised and shape-inferred. */

@@ -10,37 +10,9 @@
 #ifndef IPRO_MODULE_PROGRAM_H
 #define IPRO_MODULE_PROGRAM_H
 
+#include "ir/local_settings.h"
 #include "partitioner/infopro_heads.h"
 #include "partitioner/split_choice.h"
-
-typedef struct {
-  int64_t batch;
-  ipro_optimizer_kind optimizer;
-  ipro_head_options heads; /* shape, loss, classes, normalisation, seed; λ set per module */
-  /* λ1 (reconstruction) and λ2 (auxiliary) at the first local module and at the last one
-   * (module K-1), interpolated linearly in between. */
-  float lambda_first[2], lambda_last[2];
-  int K;
-  /* --aux-head auto: the costing chooses each local module's head (module_costing.h), among
-   * 1c2f and 0c2f with the paper's decoder and then with the reduced one (only the decoder of
-   * `heads` when decoder_fixed). */
-  bool choose_heads, decoder_fixed;
-  /* The heads chosen for local modules 0..n_module_heads-1, which then replace `heads`' shape
-   * and decoder for those modules. */
-  ipro_head_choice module_heads[IPRO_MAX_MODULES];
-  int n_module_heads;
-  /* Fuse each BatchNormalization and each Add with the ReLU after it (codegen/fusion.h). On by
-   * default; the trainer, the costing and the calibration turn it off for a backend that cannot
-   * run the fused kernels (runs_fused_relu: CUDA, for now). */
-  bool fuse_relu;
-  /* A module that hands its output on writes it through a copy (Identity) after its backward
-   * pass, so that inside the program the cut tensor is an activation like any other, which a
-   * backend may carry in its own layout (the copy is then the one reorder to the plain output).
-   * On by default; turned off, like fuse_relu, for a backend that carries no layouts
-   * (carries_layouts false: CUDA, the reference kernels, oneDNN without AVX-512), where the
-   * copy would only cost time. */
-  bool copy_output;
-} ipro_local_settings;
 
 /* The defaults: head 1c2f chosen automatically (which is 1c2f with the paper's decoder until a
  * limit asks for less), contrastive loss, λ from (5, 1) to (0, 1) (see the README). */

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 #include "partitioner/split_choice.h"
 
 #define IPRO_PLAN_NAME_BYTES 512

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 ipro_status ipro_split_evaluate(int n_cuts, int K, const int *boundaries, uint64_t fixed_bytes,
                                 ipro_module_cost_fn cost, void *context, ipro_split *out,

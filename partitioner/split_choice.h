@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "codegen/training_graph.h" /* IPRO_MAX_MODULES */
-#include "frontend/error.h"
+#include "ir/error.h"
 
 typedef struct {
   uint64_t transient_bytes;

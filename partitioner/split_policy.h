@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "partitioner/split_choice.h"
 
 typedef struct {

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 typedef struct ipro_backend ipro_backend;
 
@@ -96,7 +96,7 @@ struct ipro_backend {
    * then fused. */
   bool runs_fused_relu;
   /* What the programs planned for this backend align arena tensors, workspaces and blocks to
-   * (codegen/forward_program.h); 0: IPRO_ARENA_ALIGNMENT (64). CUDA: 256, what cuDNN and cuBLAS
+   * (ir/forward_program.h); 0: IPRO_ARENA_ALIGNMENT (64). CUDA: 256, what cuDNN and cuBLAS
    * want of their operands and workspaces. */
   size_t arena_alignment;
   /* The device memory in use as the driver reports it (CUDA: cudaMemGetInfo's total - free), a

@@ -5,7 +5,7 @@
 #ifndef IPRO_BACKEND_SETTINGS_H
 #define IPRO_BACKEND_SETTINGS_H
 
-#include "partitioner/module_program.h"
+#include "ir/local_settings.h"
 #include "runtime/backend.h"
 
 static inline void ipro_local_settings_for_backend(ipro_local_settings *settings,

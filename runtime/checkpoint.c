@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
-#include "frontend/atomic_file.h"
+#include "ir/atomic_file.h"
 #include "runtime/framed_file.h"
 
 static const char magic[8] = {'I', 'P', 'R', 'O', 'C', 'K', 'P', 'T'};

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 #define IPRO_DATASET_MAX_CHANNELS 4
 #define IPRO_FASHION_MNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"

@@ -16,7 +16,7 @@
 #include <zlib.h>
 
 #include "dataset.h"
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 static ipro_status open_file(const char *path, gzFile *out, ipro_error *err) {
   errno = 0;

@@ -8,7 +8,7 @@
 #ifndef IPRO_EXECUTOR_H
 #define IPRO_EXECUTOR_H
 
-#include "codegen/forward_program.h"
+#include "ir/forward_program.h"
 #include "runtime/backend.h"
 
 typedef struct ipro_executor ipro_executor;

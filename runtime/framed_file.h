@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 #define IPRO_FRAME_HEADER_BYTES 24
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 ipro_status ipro_host_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err) {
   size_t rounded;

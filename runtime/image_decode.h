@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frontend/error.h"
 #include "image_resample.h"
+#include "ir/error.h"
 
 /* Decodes path into out[channels * height * width] (CHW). channels is 1 (grey) or 3 (RGB): grey
  * images are replicated into RGB; colour images become grey by ITU-R BT.601 luma (what

@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 typedef enum {
   IPRO_SCHEDULE_CONSTANT,

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "codegen/training_graph.h"
+#include "partitioner/module_program.h"
 #include "runtime/backend_settings.h"
 
 struct ipro_model_source {

@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 
-#include "codegen/forward_program.h"
-#include "partitioner/module_coster.h"
+#include "ir/forward_program.h"
+#include "ir/planned_memory.h"
 
 /* The plan's own terms (partitioner/module_coster.h), which this module's program fills. */
 typedef ipro_planned_memory ipro_module_memory;

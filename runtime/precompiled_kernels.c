@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/kernel_compiler.h"
-#include "codegen/kernel_library.h"
+#include "ir/kernel_compiler.h"
+#include "ir/kernel_library.h"
 #include "runtime/framed_file.h"
 
 static char host_path[4096], ptx_path[4096], compiled_cpu[64], compiled_features[4096];

@@ -1,7 +1,7 @@
 /* The generated kernels of a compiled training program, made ahead of time by `infopro compile`
- * (codegen/kernel_library.h's whole library in one object, linked into DIR/kernels.so; the same
+ * (ir/kernel_library.h's whole library in one object, linked into DIR/kernels.so; the same
  * library as PTX text in DIR/kernels.ptx for CUDA), served through the kernel compiler's table
- * (codegen/kernel_compiler.h) so that the backends find their kernels exactly as under
+ * (ir/kernel_compiler.h) so that the backends find their kernels exactly as under
  * `infopro train`, where LLVM makes them in-process from the same descriptions, the same
  * optimisation and the same CPU: the machine code is the same, so are the numbers.
  *
@@ -10,7 +10,7 @@
 #ifndef IPRO_PRECOMPILED_KERNELS_H
 #define IPRO_PRECOMPILED_KERNELS_H
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 #define IPRO_PRECOMPILED_HOST_FILE "kernels.so"
 #define IPRO_PRECOMPILED_PTX_FILE "kernels.ptx"

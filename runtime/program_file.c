@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/atomic_file.h"
+#include "ir/atomic_file.h"
 #include "runtime/framed_file.h"
 #include "runtime/program_module.h"
 

@@ -21,7 +21,7 @@
 
 #include <stdint.h>
 
-#include "partitioner/module_program.h"
+#include "ir/local_settings.h"
 #include "runtime/backend.h"
 #include "runtime/trainer.h"
 

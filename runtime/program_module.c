@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/op_table.h"
+#include "ir/op_names.h"
 
-/* Ops travel by their canonical names (frontend/op_list.h), so that a program never depends on
+/* Ops travel by their canonical names (ir/op_list.h), so that a program never depends on
  * the numbering of the enum in the build that wrote it. */
 
 /* FLAG_NETWORK: the data is the network's (not written); FLAG_DRAWN: drawn at start-up (not

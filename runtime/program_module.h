@@ -16,7 +16,7 @@
 #ifndef IPRO_PROGRAM_MODULE_H
 #define IPRO_PROGRAM_MODULE_H
 
-#include "codegen/training_graph.h"
+#include "ir/training_program.h"
 #include "runtime/framed_file.h"
 
 /* network, when given, is the network the module was cut from (normalised and inferred at the

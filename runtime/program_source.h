@@ -17,7 +17,7 @@ typedef struct {
   /* the run's heads settings: seed, and the image normalisation of its data */
   ipro_head_options run;
   /* Opens the embedded model's network at the program's batch (normalised and inferred, as the
-   * compiler saw it: frontend/graph.h's ipro_graph_open), whose weights the modules take: the
+   * compiler saw it: ir/graph.h's ipro_graph_open), whose weights the modules take: the
    * caller's, so that the runtime reads no ONNX itself. */
   ipro_status (*open_network)(const char *path, int64_t batch, ipro_graph **out, ipro_error *err);
   ipro_graph *network; /* opened at the first module, let go after the last */

@@ -15,7 +15,7 @@
 
 #include <stdbool.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "partitioner/module_program.h"
 #include "runtime/backend.h"
 

@@ -17,8 +17,8 @@
 
 #include <stdbool.h>
 
-#include "codegen/training_graph.h"
-#include "partitioner/module_program.h"
+#include "ir/local_settings.h"
+#include "ir/training_program.h"
 #include "runtime/executor.h"
 
 typedef struct {

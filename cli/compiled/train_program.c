@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "frontend/model_in_memory.h"
-#include "frontend/plugin_library.h"
+#include "ir/plugin_library.h"
 #include "runtime/precompiled_kernels.h"
 #include "runtime/program_file.h"
 

@@ -3,7 +3,7 @@
  * auto_pad (and ConvTranspose's output_shape) into explicit pads, so the backends see one form. */
 #include <string.h>
 
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 

@@ -1,7 +1,7 @@
 /* Op rows of the matrix products: Gemm (2-D, optional transposes, bias C broadcast to [M, N])
  * and MatMul (numpy semantics: 1-D operands promoted, batch dimensions broadcast). M may be the
  * symbolic batch; the inner dimension must be concrete. */
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 

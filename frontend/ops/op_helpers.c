@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 ipro_status ipro_op_fail(ipro_error *err, const ipro_node *node, const char *format, ...) {
   if (!err) return IPRO_ERROR;

@@ -6,7 +6,7 @@
 #ifndef IPRO_OP_HELPERS_H
 #define IPRO_OP_HELPERS_H
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 /* Sets of dtypes, as bit masks over ipro_dtype. */
 #define IPRO_DTYPES(d) (1u << (d))

@@ -4,7 +4,7 @@
 #ifndef IPRO_OP_ROWS_H
 #define IPRO_OP_ROWS_H
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 /* conv.c */
 ipro_status ipro_conv_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -5,7 +5,7 @@
  * wrong shape here would be a wrong program. */
 #include <string.h>
 
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 

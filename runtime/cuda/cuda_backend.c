@@ -1,6 +1,6 @@
 /* The CUDA backend (runtime/backend.h): cuDNN for convolutions, normalisation, pooling and tensor
  * arithmetic, cuBLAS for matrix products, and the LLVM-generated PTX kernels of
- * codegen/kernel_library.h for element-wise work, losses and optimizer updates.
+ * ir/kernel_library.h for element-wise work, losses and optimizer updates.
  *
  * Memory lives on the GPU (host_memory is false): every allocate is one cudaMalloc, counted as
  * host_memory.c counts, and data crosses only through copy_to_device / copy_to_host, each an

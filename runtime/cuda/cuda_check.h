@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 /* cuDNN's status string followed by its own explanation of the last failure
  * (cudnnGetLastErrorString), which names the parameter it refused; in cuda_kernel.c. */

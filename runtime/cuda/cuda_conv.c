@@ -19,7 +19,7 @@
  *
  * ONNX weights (M, C/group, k...) are cuDNN's NCHW filter layout as they stand. */
 #include "cuda_internal.h"
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 typedef enum { FORWARD, BACKWARD_DATA, BACKWARD_FILTER } direction;
 

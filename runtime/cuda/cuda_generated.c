@@ -1,4 +1,4 @@
-/* The ops that run as LLVM-generated PTX kernels (codegen/kernel_library.h): Relu, Sigmoid, Clip,
+/* The ops that run as LLVM-generated PTX kernels (ir/kernel_library.h): Relu, Sigmoid, Clip,
  * LeakyRelu, HardSigmoid and HardSwish with their gradients (ipro.UnaryGrad, Tanh's too), Div,
  * Dropout in training form, ipro.DropoutGrad and the optimizer updates. Tanh's forward runs on
  * cuDNN's activation. The backend loaded the PTX once; here each node only picks its kernel and

@@ -2,7 +2,7 @@
  * helpers they share (cuda_kernel.c).
  *
  * One backend owns one device, one CUDA stream, one cuDNN and one cuBLAS handle bound to that
- * stream, and the generated PTX kernels of codegen/kernel_library.h, loaded once with
+ * stream, and the generated PTX kernels of ir/kernel_library.h, loaded once with
  * cudaLibraryLoadData. Every kernel enqueues its work on that stream and returns; the executor's
  * copies synchronize.
  *
@@ -22,8 +22,8 @@
 #ifndef IPRO_CUDA_INTERNAL_H
 #define IPRO_CUDA_INTERNAL_H
 
-#include "codegen/kernel_library.h"
 #include "cuda_check.h"
+#include "ir/kernel_library.h"
 #include "runtime/backend.h"
 
 #define IPRO_CUDA_ALIGNMENT 256

@@ -10,7 +10,7 @@
  * (stride 0); vector operands and more general broadcasts are declined. Products compute in
  * float32 without TF32 (the backend sets CUBLAS_DEFAULT_MATH). */
 #include "cuda_internal.h"
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 ipro_status ipro_cuda_row_major_gemm(const ipro_cuda_kernel *kernel, bool transpose_a,
                                      bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha,

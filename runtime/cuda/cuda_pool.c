@@ -12,7 +12,7 @@
  * depend on X or Y values, so dX's buffer stands in for X and dY for Y. ties: a gradient goes to
  * one maximum of its window, as the reference's (the first) where values are distinct. */
 #include "cuda_internal.h"
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 /* X (tensors[0], spatial rank 2 or 3; 1-D pools become (N, C, 1, L)), Y (tensors[1]) and the
  * pooling descriptor from the window attributes. */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "cuda_internal.h"
-#include "frontend/op_table.h"
+#include "ir/op_names.h"
 
 /* Folds a completed event pair of the kernel into its backend's table. */
 static void collect(ipro_cuda_kernel *kernel) {

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 #include "cuda_internal.h"
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 enum { F, ROWS, SQUARE, LABEL_ROW, SCALAR };                              /* tensors */
 enum { NORM, Z, SIMILARITY, LABELS, SCRATCH, POSITIVES, COUNT, SOFTMAX }; /* offsets */

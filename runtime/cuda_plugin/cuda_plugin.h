@@ -5,7 +5,7 @@
 #ifndef IPRO_CUDA_PLUGIN_H
 #define IPRO_CUDA_PLUGIN_H
 
-#include "codegen/kernel_compiler.h"
+#include "ir/kernel_compiler.h"
 #include "runtime/backend.h"
 
 #define IPRO_CUDA_PLUGIN_FILE "libinfopro_cuda.so"

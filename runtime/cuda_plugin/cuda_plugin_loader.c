@@ -3,10 +3,10 @@
  * only when a CUDA device is asked for, as ONNX Runtime loads its CUDA execution provider. Every
  * CPU-side process (the CLI on the CPU, the conformance runners, the tests) links none of them.
  * Where the plugin is looked for, and the one message when it cannot be loaded (a CUDA library
- * missing from the library path), are frontend/plugin_library.h's. */
+ * missing from the library path), are ir/plugin_library.h's. */
 #include <pthread.h>
 
-#include "frontend/plugin_library.h"
+#include "ir/plugin_library.h"
 #include "runtime/backend.h"
 #include "runtime/cuda_plugin/cuda_plugin.h"
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/forward_program.h"
+#include "ir/forward_program.h"
 #include "pipeline_internal.h"
 
 /* The program step of the first optimizer update, checking that only updates (and views)

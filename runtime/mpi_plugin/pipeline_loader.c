@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "frontend/plugin_library.h"
+#include "ir/plugin_library.h"
 #include "runtime/mpi/pipeline_plugin.h"
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;

@@ -1,4 +1,4 @@
-/* The kernels of codegen/kernel_library.h, compiled for this machine's CPU by the kernel generator
+/* The kernels of ir/kernel_library.h, compiled for this machine's CPU by the kernel generator
  * (LLJIT), as kernels of the oneDNN backend: where one replaced a hand-written loop or the
  * reference kernel it was measured faster (the optimizer updates, Dropout in training form,
  * ipro.DropoutGrad and the element-wise parts of BinaryCrossEntropy; cpu_losses.c calls the

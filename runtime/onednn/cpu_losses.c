@@ -6,7 +6,7 @@
  * double, and split SupCon's loops over threads.
  *
  * BinaryCrossEntropy's element-wise parts are generated kernels (cpu_generated.c,
- * codegen/kernel_library.c: the loss terms and the gradient, in float with a vectorised log),
+ * ir/kernel_library.c: the loss terms and the gradient, in float with a vectorised log),
  * measured several times faster than the scalar loops they replaced. The loss sums its terms in a
  * fixed number of chunks, each in double (the chunks split over threads), and then the chunks in
  * order, so the loss does not depend on how the work is split or on the number of threads.
@@ -20,7 +20,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 #include "onednn_internal.h"
 
 #define NORM_EPSILON 1e-12

@@ -32,7 +32,7 @@
  * it is counted in the workspace like everything else. Loops split their work over OpenMP threads
  * (oneDNN's own runtime here) when the library is built with OpenMP, and are serial otherwise.
  *
- * A loop may also call a kernel generated through the LLVM C API (codegen/kernel_library.h,
+ * A loop may also call a kernel generated through the LLVM C API (ir/kernel_library.h,
  * compiled for this CPU on first use and cached for the process: cpu_generated.c). The optimizer
  * updates, ipro.DropoutGrad and BinaryCrossEntropy's element-wise parts run that way, their
  * ranges split over the same OpenMP threads (ipro_onednn_generated_run). */
@@ -41,7 +41,7 @@
 
 #include <dnnl.h>
 
-#include "codegen/kernel_library.h"
+#include "ir/kernel_library.h"
 #include "runtime/backend.h"
 
 #define IPRO_ONEDNN_MAX_STEPS 8

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/memory_plan.h"
+#include "ir/memory_plan.h"
 #include "onednn_internal.h"
 
 ipro_status ipro_onednn_check(dnnl_status_t status, const char *file, int line, const char *call,

@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/forward_program.h"
+#include "ir/forward_program.h"
 #include "onednn_internal.h"
 
 typedef enum { OPERAND_PLAIN, OPERAND_OWN_LAYOUT, OPERAND_FLAT } operand_use;

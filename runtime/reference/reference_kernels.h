@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 /* What a kernel needs beyond its node and data. Dropout draws its mask from a counter-based hash
  * of (seed, step, element index) (ipro_reference_dropout_uniform), so a mask can be recomputed

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/memory_plan.h"
+#include "ir/memory_plan.h"
 #include "reference_ops.h"
 
 /* The most operands a kernel is handed (the executor's own limit). */

@@ -1,4 +1,4 @@
-/* Checks of the kernel generator's host target: every kernel of codegen/kernel_library.c,
+/* Checks of the kernel generator's host target: every kernel of ir/kernel_library.c,
  * compiled by LLJIT for this machine, against the reference kernel of the op it implements
  * (run on a one-node graph) or, for the fused chains that have no single reference op, against a
  * plain C loop written here; exp and log against libm over the whole float range; the channel
@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/kernel_generator.h"
-#include "codegen/kernel_library.h"
-#include "frontend/graph.h"
 #include "frontend/op_table.h"
+#include "ir/graph.h"
+#include "ir/kernel_generator.h"
+#include "ir/kernel_library.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/check.h"
 

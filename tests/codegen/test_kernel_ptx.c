@@ -1,5 +1,5 @@
 /* Checks the generator's NVPTX target without a GPU: the PTX module of every kernel in
- * codegen/kernel_library.c declares PTX ISA 7.5 and sm_80, has one .entry per kernel under its
+ * ir/kernel_library.c declares PTX ISA 7.5 and sm_80, has one .entry per kernel under its
  * name, and is accepted by NVIDIA's own assembler, ptxas, for sm_80 and sm_90. ptxas is taken from
  * $IPRO_PTXAS, /usr/local/cuda/bin, or PATH; without it the test skips (exit 77). */
 #include <spawn.h>
@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "codegen/kernel_generator.h"
-#include "codegen/kernel_library.h"
+#include "ir/kernel_generator.h"
+#include "ir/kernel_library.h"
 #include "tests/support/check.h"
 
 extern char **environ;

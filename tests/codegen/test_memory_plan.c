@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/memory_plan.h"
+#include "ir/memory_plan.h"
 #include "support/check.h"
 
 static size_t aligned(size_t b) { return (b + 63) / 64 * 64; }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 static inline void hand_require(bool ok) {
   if (!ok) abort();

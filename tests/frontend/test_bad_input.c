@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "onnx.pb-c.h"
 #include "runtime/trainer.h"
 #include "support/check.h"

@@ -4,7 +4,7 @@
  * counting allocator (runtime/counting_allocator.h), which sees the arrays' blocks shrink. */
 #include <stdio.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "runtime/counting_allocator.h"
 #include "tests/support/check.h"
 

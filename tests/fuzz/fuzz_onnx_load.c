@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "frontend/cost.h"
-#include "frontend/graph.h"
+#include "ir/graph.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

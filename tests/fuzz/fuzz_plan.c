@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "codegen/forward_program.h"
 #include "frontend/cost.h"
-#include "frontend/graph.h"
+#include "ir/forward_program.h"
+#include "ir/graph.h"
 #include "partitioner/split_choice.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

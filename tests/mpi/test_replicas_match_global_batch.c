@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "onnx.pb-c.h"
 #include "support/check.h"
 #include "support/command.h"

@@ -11,7 +11,7 @@
  * rejected is shared with the other conformance runners (tests/support/node_test_case.h). */
 #include <stdio.h>
 
-#include "codegen/forward_program.h"
+#include "ir/forward_program.h"
 #include "tests/support/node_test_case.h"
 
 /* Prints the computed nodes that oneDNN declines, which the executor gives to the fallback. */

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/graph.h"
 #include "frontend/op_table.h"
+#include "ir/graph.h"
 #include "runtime/backend.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/bundled_models.h"

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/graph.h"
 #include "frontend/op_table.h"
+#include "ir/graph.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/check.h"
 #include "tests/support/tensor_checks.h"

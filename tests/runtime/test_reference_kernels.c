@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "runtime/executor.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/check.h"

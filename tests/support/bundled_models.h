@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "partitioner/module_program.h"
 #include "runtime/module_costing.h"
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 extern int ipro_test_passed, ipro_test_failed;
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 #define IPRO_GOLDEN_MAGIC 0x44475049u /* "IPGD" */
 #define IPRO_GOLDEN_VERSION 1u

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "runtime/backend.h"
 
 #define IPRO_CASE_MAX_TENSORS 16

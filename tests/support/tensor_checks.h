@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frontend/graph.h"
+#include "ir/graph.h"
 #include "runtime/backend.h"
 
 /* xorshift64*: a uniform float in [-1, 1), advancing *state. */

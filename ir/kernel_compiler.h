@@ -10,7 +10,7 @@
 #ifndef IPRO_KERNEL_COMPILER_H
 #define IPRO_KERNEL_COMPILER_H
 
-#include "codegen/kernel_generator.h"
+#include "ir/kernel_generator.h"
 
 #define IPRO_KERNEL_COMPILER_FILE "libinfopro_kernel_compiler.so"
 #define IPRO_KERNEL_COMPILER_ENTRY "ipro_kernel_compiler_table"

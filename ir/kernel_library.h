@@ -5,7 +5,7 @@
 #ifndef IPRO_KERNEL_LIBRARY_H
 #define IPRO_KERNEL_LIBRARY_H
 
-#include "codegen/kernel_generator.h"
+#include "ir/kernel_generator.h"
 
 typedef enum {
   IPRO_GENERATED_RELU_FORWARD,

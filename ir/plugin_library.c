@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "frontend/plugin_library.h"
+#include "ir/plugin_library.h"
 
 /* The build folder the plugins were built into (CMakeLists.txt defines it for infopro_core); a
  * program compiled from the sources alone, such as a fuzz target, looks only beside itself. */

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "op_list.h"
+#include "ir/error.h"
+#include "ir/op_list.h"
 
 #define IPRO_MAX_RANK 8
 

@@ -1,11 +1,11 @@
 /* Building a forward program: steps, tensor lifetimes, views, and the arena plan
  * (see forward_program.h). */
-#include "forward_program.h"
+#include "ir/forward_program.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 /* Places a tensor of `bytes` at the end of a block: its offset, the block's new size. */
 static ipro_status append_to_block(size_t *block_bytes, size_t bytes, size_t alignment,

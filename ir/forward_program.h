@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "codegen/memory_plan.h"
-#include "frontend/graph.h"
+#include "ir/graph.h"
+#include "ir/memory_plan.h"
 
 typedef enum {
   IPRO_SLOT_NONE = 0, /* not used by the program */

@@ -3,7 +3,7 @@
  * format, messages) links none of the ops' shape rules. */
 #include <string.h>
 
-#include "op_table.h"
+#include "ir/op_names.h"
 
 static const char *const names[] = {
 #define IPRO_OP_NAME_STRING_(id, name) name,

@@ -1,12 +1,12 @@
 /* Best-fit offset assignment for the buffers of one program (see memory_plan.h). */
-#include "memory_plan.h"
+#include "ir/memory_plan.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/checked_size.h"
+#include "ir/checked_size.h"
 
 static size_t aligned(size_t bytes) { return ipro_memory_aligned(bytes, IPRO_ARENA_ALIGNMENT); }
 

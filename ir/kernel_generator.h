@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 #define IPRO_KERNEL_MAX_INPUTS 6
 #define IPRO_KERNEL_MAX_OUTPUTS 3

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "ir/error.h"
 
 ipro_status ipro_write_file_atomic(const char *path, const void *bytes, size_t size,
                                    ipro_error *err);

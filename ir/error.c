@@ -1,5 +1,5 @@
 /* Formatting of ipro_error messages (see error.h). */
-#include "error.h"
+#include "ir/error.h"
 
 #include <stdio.h>
 #include <string.h>

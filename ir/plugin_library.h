@@ -8,7 +8,7 @@
 #ifndef IPRO_PLUGIN_LIBRARY_H
 #define IPRO_PLUGIN_LIBRARY_H
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 /* dlopens the plugin `file` (a file name such as "libinfopro_cuda.so") and returns the address of
  * its symbol `entry`. The library stays loaded for the life of the process. A plugin that is not

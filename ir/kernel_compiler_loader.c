@@ -3,8 +3,8 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#include "codegen/kernel_compiler.h"
-#include "frontend/plugin_library.h"
+#include "ir/kernel_compiler.h"
+#include "ir/plugin_library.h"
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static const ipro_kernel_compiler *compiler;

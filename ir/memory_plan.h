@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "frontend/error.h"
+#include "ir/error.h"
 
 #define IPRO_ARENA_ALIGNMENT 64
 

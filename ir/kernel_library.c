@@ -5,7 +5,7 @@
 #include <assert.h>
 #include <stdbool.h>
 
-#include "codegen/kernel_library.h"
+#include "ir/kernel_library.h"
 
 static int load(ipro_kernel_desc *desc, int input) { return ipro_kernel_load(desc, input); }
 static int param(ipro_kernel_desc *desc, int index) { return ipro_kernel_param(desc, index); }

@@ -1,6 +1,6 @@
 /* Construction, lookup and attribute access for the IR of graph.h. */
-#include "graph.h"
-#include "op_table.h"
+#include "ir/graph.h"
+#include "ir/op_names.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "training_graph.h"
+#include "ir/training_program.h"
 
 static ipro_status fill_constant(ipro_graph *graph, int t, const float *values, int channels,
                                  ipro_error *err) {

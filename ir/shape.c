@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "checked_size.h"
-#include "graph.h"
+#include "ir/checked_size.h"
+#include "ir/graph.h"
 
 size_t ipro_dtype_size(ipro_dtype dtype) {
   switch (dtype) {

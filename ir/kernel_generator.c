@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen/kernel_generator.h"
+#include "ir/kernel_generator.h"
 
 static const char *const op_names[IPRO_KERNEL_OP_COUNT] = {
     [IPRO_KERNEL_LOAD] = "load",
