@@ -84,8 +84,8 @@ void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
                              : "writing checkpoints",
             (unsigned long long)m->between_epochs_held);
   if (m->export_heap)
-    fprintf(out, ", writing the trained model (allocator) %llu",
-            (unsigned long long)m->export_heap);
+    fprintf(out, ", writing the trained model (allocator) %llu, raising the RSS peak by %llu",
+            (unsigned long long)m->export_heap, (unsigned long long)m->export_rss_peak);
   print_end_to_end(m, out);
 }
 
@@ -108,6 +108,7 @@ void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writ
   ipro_json_int(w, "split_search_kept_allocator_bytes", (int64_t)m->split_search_held);
   ipro_json_int(w, "libraries_rss_at_start_bytes", (int64_t)m->rss_baseline);
   ipro_json_int(w, "writing_trained_model_bytes", (int64_t)m->export_heap);
+  ipro_json_int(w, "writing_trained_model_rss_peak_bytes", (int64_t)m->export_rss_peak);
   ipro_json_int(w, "pipeline_messages_bytes", (int64_t)m->pipeline_held);
   ipro_json_int(w, "between_epochs_bytes", (int64_t)m->between_epochs_held);
   ipro_json_end_object(w);

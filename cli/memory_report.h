@@ -61,6 +61,9 @@ typedef struct {
   uint64_t dataset;       /* training and test splits as stored (uint8) */
   uint64_t loader;        /* the batch loaders' buffers */
   uint64_t export_heap;   /* allocator peak while the trained model was written (0: none was) */
+  /* what writing it added to the process's RSS high-water mark (VmHWM after over before): 0
+   * when it fitted in what the training had already made resident */
+  uint64_t export_rss_peak;
   /* Between epochs, outside the training steps (a checkpoint written; in a pipeline, every
    * rank's state gathered on rank 0 and scored): the most allocator bytes that held at once,
    * and the process's allocator peak then (both 0 where nothing ran between epochs). */

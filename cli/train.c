@@ -772,6 +772,9 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   ipro_process_memory_begin(&search);
   if (status == IPRO_OK) status = choose_split(r, err);
   int64_t kept = ipro_process_memory_heap_level(&search);
+  /* what the search freed goes back to the system before the trainer's blocks are mapped, which
+   * would otherwise come on top of it in the process's high-water mark */
+  ipro_process_memory_return_free_pages();
   uint64_t after_search = ipro_process_memory_status_bytes("RssAnon");
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
   r->split_search_held = kept > 0 ? (uint64_t)kept : 0;
@@ -1207,6 +1210,10 @@ static ipro_status train(train_run *r, ipro_error *err) {
   /* The training's measurement ends here: writing the trained model (the model file read and
    * decoded again) is its own named term, measured from here. */
   uint64_t training_heap = ipro_process_memory_heap_growth(&r->training);
+  /* no step follows: the shared block (the planned arena, the largest term) goes back before the
+   * model is read and written, which then reuses its memory rather than coming on top of it */
+  ipro_trainer_release_block(r->trainer);
+  uint64_t peak_before_export = ipro_process_memory_status_bytes("VmHWM");
   ipro_process_memory export_probe;
   ipro_process_memory_begin(&export_probe);
   if (r->options->out &&
@@ -1221,6 +1228,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
                                        r->pipeline ? (void *)&r->gathered : (void *)r->trainer,
                                    .inference = true};
   if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK) return IPRO_ERROR;
+  uint64_t peak_after_export = ipro_process_memory_status_bytes("VmHWM");
   /* In a pipeline each rank holds its own module's memory; rank 0 speaks for its own. */
   ipro_cli_memory_report memory = {
       .planned = ipro_trainer_planned_bytes(r->trainer),
@@ -1229,6 +1237,8 @@ static ipro_status train(train_run *r, ipro_error *err) {
       .export_heap = r->options->out || r->options->out_inference
                          ? ipro_process_memory_heap_growth(&export_probe)
                          : 0,
+      .export_rss_peak =
+          peak_after_export > peak_before_export ? peak_after_export - peak_before_export : 0,
       .trainer_creation_peak = r->trainer_creation_peak,
       .trainer_held = (uint64_t)r->trainer_heap,
       .test_pass_held = (uint64_t)r->test_pass_heap,

@@ -269,6 +269,8 @@ ipro_status ipro_trainer_take_batch(ipro_trainer *t, const float *images, const 
 
 ipro_status ipro_trainer_step(ipro_trainer *t, const float *images, const int64_t *labels,
                               float learning_rate, float *loss, ipro_error *err) {
+  if (!t->block)
+    return ipro_error_set(err, "the trainer's working block was given back after its last step");
   if (images && ipro_trainer_take_batch(t, images, labels, err) != IPRO_OK) return IPRO_ERROR;
   float hyper[IPRO_HYPER_COUNT];
   fill_hyper(t, learning_rate, hyper);
@@ -381,6 +383,12 @@ ipro_status ipro_trainer_tensor_memory(ipro_trainer *t, const char *name, size_t
   return ipro_executor_tensor_memory(t->modules[module].executor, index, bytes, device, err);
 }
 
+void ipro_trainer_release_block(ipro_trainer *t) {
+  if (!t || !t->block) return;
+  t->backend->release(t->backend, t->block, t->block_bytes);
+  t->block = NULL;
+}
+
 void ipro_trainer_free(ipro_trainer *t) {
   if (!t) return;
   for (int k = 0; k < IPRO_MAX_MODULES; k++) {
@@ -392,7 +400,7 @@ void ipro_trainer_free(ipro_trainer *t) {
   if (t->backend) {
     t->backend->release(t->backend, t->image, t->image_bytes);
     t->backend->release(t->backend, t->labels, t->labels_bytes);
-    t->backend->release(t->backend, t->block, t->block_bytes);
+    if (t->block) t->backend->release(t->backend, t->block, t->block_bytes);
     t->backend->destroy(t->backend);
   }
   if (t->fallback) t->fallback->destroy(t->fallback);
