@@ -1343,6 +1343,7 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
       .options = &o, .model = model, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
   /* The libraries the run will map are part of the baseline, not of the growth measured from it:
    * the kernel compiler (LLVM) is otherwise loaded at the first compilation. */
+  ipro_process_memory_map_large_blocks();
   ipro_status status = model ? model->preload(&err) : IPRO_OK;
   ipro_process_memory_begin(&r.process);
   if (status == IPRO_OK) status = prepare(&r, &err);

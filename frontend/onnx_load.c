@@ -446,16 +446,25 @@ static ipro_status check_outputs_defined(const ipro_graph *graph, ipro_error *er
   return IPRO_OK;
 }
 
-ipro_status ipro_graph_load_buffer(const uint8_t *bytes, size_t size, const char *path,
-                                   ipro_graph **out, ipro_error *err) {
-  *out = NULL;
-  if (size == 0) return ipro_error_set(err, "%s: the file is empty, not an ONNX model", path);
+/* The file's bytes decoded, or NULL with the message. */
+static Onnx__ModelProto *unpack_model(const uint8_t *bytes, size_t size, const char *path,
+                                      ipro_error *err) {
+  if (size == 0) {
+    ipro_error_set(err, "%s: the file is empty, not an ONNX model", path);
+    return NULL;
+  }
   Onnx__ModelProto *model = onnx__model_proto__unpack(NULL, size, bytes);
   if (!model)
-    return ipro_error_set(err,
-                          "%s: not a valid ONNX model (protobuf decoding failed: the file is "
-                          "truncated, corrupt, or not a ModelProto)",
-                          path);
+    ipro_error_set(err,
+                   "%s: not a valid ONNX model (protobuf decoding failed: the file is "
+                   "truncated, corrupt, or not a ModelProto)",
+                   path);
+  return model;
+}
+
+/* The graph of a decoded model, which it frees. */
+static ipro_status load_model(Onnx__ModelProto *model, const char *path, ipro_graph **out,
+                              ipro_error *err) {
   ipro_graph *graph = ipro_graph_create();
   ipro_status status = graph ? IPRO_OK : out_of_memory(err);
   if (status == IPRO_OK) {
@@ -485,12 +494,22 @@ ipro_status ipro_graph_load_buffer(const uint8_t *bytes, size_t size, const char
   return IPRO_OK;
 }
 
+ipro_status ipro_graph_load_buffer(const uint8_t *bytes, size_t size, const char *path,
+                                   ipro_graph **out, ipro_error *err) {
+  *out = NULL;
+  Onnx__ModelProto *model = unpack_model(bytes, size, path, err);
+  return model ? load_model(model, path, out, err) : IPRO_ERROR;
+}
+
+/* The file's bytes go as soon as they are decoded, before the graph copies the weights: a
+ * model's weights are held at most twice while it loads (file and decoded, then decoded and
+ * graph), not three times. */
 ipro_status ipro_graph_load(const char *path, ipro_graph **out, ipro_error *err) {
   uint8_t *bytes = NULL;
   size_t size = 0;
   *out = NULL;
   if (ipro_onnx_read_file(path, &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
-  ipro_status status = ipro_graph_load_buffer(bytes, size, path, out, err);
+  Onnx__ModelProto *model = unpack_model(bytes, size, path, err);
   free(bytes);
-  return status;
+  return model ? load_model(model, path, out, err) : IPRO_ERROR;
 }

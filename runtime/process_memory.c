@@ -75,3 +75,5 @@ uint64_t ipro_process_memory_file_growth(const ipro_process_memory *probe) {
 }
 
 void ipro_process_memory_return_free_pages(void) { malloc_trim(0); }
+
+void ipro_process_memory_map_large_blocks(void) { mallopt(M_MMAP_THRESHOLD, 128 * 1024); }
