@@ -74,28 +74,34 @@ static void bind_constants(ipro_cli_sized_model *m) {
     ipro_tensor *tensor = &m->graph->tensors[t];
     if (program->slots[t].kind != IPRO_SLOT_PARAMETER) continue;
     if (trained_parameter(m, t)) {
-      free(tensor->data);
+      free(tensor->data); /* its size stays: the program is built again at another batch */
       tensor->data = NULL;
-      tensor->data_bytes = 0;
     } else {
       ipro_executor_bind_parameter(m->executor, t, tensor->data);
     }
   }
 }
 
+/* The model in inference form, checked to take data's images. */
+static ipro_status load_inference_graph(const char *path, const ipro_dataset *data,
+                                        ipro_graph **graph, ipro_error *err) {
+  if (ipro_graph_load(path, graph, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_graph_normalize(*graph, err) != IPRO_OK ||
+      ipro_graph_set_inference_mode(*graph, err) != IPRO_OK)
+    return ipro_error_prefix(err, "%s", path);
+  return check_input(path, *graph, data, err);
+}
+
 /* arena: NULL for an executor with its own arena; else the executor is built to run in it (and
  * the caller checks that its arena fits). parameters_in_place: no parameter block (host memory
- * only; bind_constants). */
+ * only; bind_constants). A graph already in m (ipro_cli_evaluator_preload) is used at this batch;
+ * otherwise the model is loaded. */
 static ipro_status sized_model_open(const char *path, int64_t batch, const ipro_dataset *data,
                                     ipro_backend *backend, ipro_backend *fallback, void *arena,
                                     bool parameters_in_place, ipro_cli_sized_model *m,
                                     ipro_error *err) {
   m->batch = batch;
-  if (ipro_graph_load(path, &m->graph, err) != IPRO_OK) return IPRO_ERROR;
-  if (ipro_graph_normalize(m->graph, err) != IPRO_OK ||
-      ipro_graph_set_inference_mode(m->graph, err) != IPRO_OK)
-    return ipro_error_prefix(err, "%s", path);
-  if (check_input(path, m->graph, data, err) != IPRO_OK) return IPRO_ERROR;
+  if (!m->graph && load_inference_graph(path, data, &m->graph, err) != IPRO_OK) return IPRO_ERROR;
   if (ipro_graph_check_batch(m->graph, batch, err) != IPRO_OK ||
       ipro_graph_infer_shapes(m->graph, batch, err) != IPRO_OK)
     return ipro_error_prefix(err, "%s", path);
@@ -119,25 +125,60 @@ static size_t arena_of(const ipro_cli_sized_model *m) {
   return m->executor ? ipro_executor_program(m->executor)->arena_bytes : 0;
 }
 
-static void sized_model_close(ipro_cli_sized_model *m) {
+/* The executor and logits go; the graph stays (a preloaded one is used again at another batch). */
+static void sized_model_unbuild(ipro_cli_sized_model *m) {
   ipro_executor_free(m->executor);
-  ipro_graph_free(m->graph);
   free(m->logits);
+  m->executor = NULL;
+  m->logits = NULL;
+}
+
+static void sized_model_close(ipro_cli_sized_model *m) {
+  sized_model_unbuild(m);
+  ipro_graph_free(m->graph);
   memset(m, 0, sizeof *m);
+}
+
+/* The graph checked at batch 1: the model takes data's images and gives one logit per class. */
+static ipro_status check_graph(const char *model, ipro_graph *graph, const ipro_dataset *data,
+                               ipro_error *err) {
+  if (ipro_graph_infer_shapes(graph, 1, err) != IPRO_OK) return ipro_error_prefix(err, "%s", model);
+  return check_output(model, graph, data, err);
 }
 
 ipro_status ipro_cli_evaluator_check(const char *model, const ipro_dataset *data, ipro_error *err) {
   ipro_cli_sized_model m = {0};
-  ipro_status status = IPRO_OK;
-  if (ipro_graph_load(model, &m.graph, err) != IPRO_OK) return IPRO_ERROR;
-  if (ipro_graph_normalize(m.graph, err) != IPRO_OK ||
-      ipro_graph_set_inference_mode(m.graph, err) != IPRO_OK)
-    status = ipro_error_prefix(err, "%s", model);
-  if (status == IPRO_OK) status = check_input(model, m.graph, data, err);
-  if (status == IPRO_OK && ipro_graph_infer_shapes(m.graph, 1, err) != IPRO_OK)
-    status = ipro_error_prefix(err, "%s", model);
-  if (status == IPRO_OK) status = check_output(model, m.graph, data, err);
+  ipro_status status = load_inference_graph(model, data, &m.graph, err);
+  if (status == IPRO_OK) status = check_graph(model, m.graph, data, err);
   sized_model_close(&m);
+  return status;
+}
+
+/* The float initializers the graph reads are the trainer's parameters, which the test pass binds
+ * in place (trained_parameter): their data goes, their sizes stay, as a compiled program's
+ * modules hold the network's weights until start-up (runtime/program_module.h). */
+static void drop_trained_values(ipro_graph *graph) {
+  for (int t = 0; t < graph->n_tensors; t++) {
+    ipro_tensor *tensor = &graph->tensors[t];
+    if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT ||
+        !ipro_graph_tensor_is_read(graph, t))
+      continue;
+    free(tensor->data);
+    tensor->data = NULL;
+  }
+}
+
+ipro_status ipro_cli_evaluator_preload(const char *model, const ipro_dataset *data,
+                                       ipro_cli_evaluator *e, ipro_error *err) {
+  memset(e, 0, sizeof *e);
+  ipro_status status = IPRO_OK;
+  ipro_cli_sized_model *models[2] = {&e->full, &e->rest};
+  for (int i = 0; i < 2 && status == IPRO_OK; i++) {
+    status = load_inference_graph(model, data, &models[i]->graph, err);
+    if (status == IPRO_OK) status = check_graph(model, models[i]->graph, data, err);
+    if (status == IPRO_OK) drop_trained_values(models[i]->graph);
+  }
+  if (status != IPRO_OK) ipro_cli_evaluator_close(e);
   return status;
 }
 
@@ -145,13 +186,14 @@ ipro_status ipro_cli_evaluator_check(const char *model, const ipro_dataset *data
 static ipro_status open_at(const char *model, const ipro_dataset *data, int64_t batch,
                            int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                            void *arena, ipro_cli_evaluator *e, ipro_error *err) {
-  memset(e, 0, sizeof *e);
   e->data = data;
   e->count = limit && limit < data->count ? limit : data->count;
   if (e->count == 0)
     return ipro_error_set(err, "the %s test split is empty", ipro_dataset_kind_name(data->kind));
   int64_t full_batch = batch < e->count ? batch : e->count, remainder = e->count % full_batch;
   e->parameters_in_place = arena && backend->host_memory;
+  if (!e->parameters_in_place && e->full.graph)
+    return ipro_error_set(err, "internal: a test pass without its parameters needs them in place");
   ipro_status status = sized_model_open(model, full_batch, data, backend, fallback, arena,
                                         e->parameters_in_place, &e->full, err);
   if (status == IPRO_OK && remainder)
@@ -177,6 +219,7 @@ static ipro_status open_loader(ipro_cli_evaluator *e, float *image_memory, ipro_
 ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data, int64_t batch,
                                     int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                     ipro_cli_evaluator *e, ipro_error *err) {
+  memset(e, 0, sizeof *e);
   if (open_at(model, data, batch, limit, backend, fallback, NULL, e, err) != IPRO_OK)
     return IPRO_ERROR;
   return open_loader(e, NULL, err);
@@ -201,7 +244,14 @@ ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *da
                         : 0;
     if (arenas + images <= arena_bytes)
       return open_loader(e, images ? (float *)(void *)((uint8_t *)arena + arenas) : NULL, err);
-    ipro_cli_evaluator_close(e);
+    /* again at half the batch: graphs whose parameters are bound in place (preloaded, or freed
+     * of them by bind_constants) are inferred again at it rather than loaded again */
+    if (e->parameters_in_place) {
+      sized_model_unbuild(&e->full);
+      sized_model_unbuild(&e->rest);
+    } else {
+      ipro_cli_evaluator_close(e);
+    }
     if (batch == 1)
       return ipro_error_set(err,
                             "the test pass of %s needs %zu bytes (arena and a batch of images) "

@@ -51,7 +51,8 @@ ipro_status ipro_cli_evaluator_open(const char *model, const ipro_dataset *data,
  * nothing between steps. The batch is halved from `batch` until both arenas fit; e->full.batch
  * says which it chose. On host memory the executors then hold no parameters of their own
  * (parameters_in_place), and the loader makes each batch on demand in the block after the
- * arenas (the batch is halved until that fits too). */
+ * arenas (the batch is halved until that fits too). e is zeroed, or preloaded
+ * (ipro_cli_evaluator_preload) when the backend has host memory. */
 ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *data, int64_t batch,
                                        int64_t limit, ipro_backend *backend, ipro_backend *fallback,
                                        void *arena, size_t arena_bytes, ipro_cli_evaluator *e,
@@ -59,6 +60,13 @@ ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *da
 /* Whether the model takes data's images and gives one logit per class, without building
  * anything: the early check of a run. */
 ipro_status ipro_cli_evaluator_check(const char *model, const ipro_dataset *data, ipro_error *err);
+/* ipro_cli_evaluator_check, which also keeps the model's graphs in inference form in e for
+ * ipro_cli_evaluator_open_in on host memory, without the values of the parameters the trainer
+ * holds (bound in place before each pass): loaded before the trainer is built, the loading's
+ * transient (the file and its decoded message, twice the weights) comes before the trainer's
+ * blocks instead of on top of them. */
+ipro_status ipro_cli_evaluator_preload(const char *model, const ipro_dataset *data,
+                                       ipro_cli_evaluator *e, ipro_error *err);
 /* One pass over the images; *totals is reset first. */
 ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *totals,
                                    ipro_error *err);

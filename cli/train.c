@@ -742,8 +742,11 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK && leads(r))
     status =
         ipro_cli_create_backend(o->device, o->reference, &r->eval_backend, &r->eval_fallback, err);
+  /* on host memory the test pass's graphs are loaded now, before the trainer's blocks exist */
   if (status == IPRO_OK && leads(r))
-    status = ipro_cli_evaluator_check(o->model, &r->test_data, err);
+    status = r->eval_backend->host_memory
+                 ? ipro_cli_evaluator_preload(o->model, &r->test_data, &r->evaluator, err)
+                 : ipro_cli_evaluator_check(o->model, &r->test_data, err);
   /* The batch loader before the trainer, so that the allocator's figure for the trainer
    * (memory_report.h) holds the trainer alone. */
   ipro_batch_options batches = {.batch_size = r->position.batch,
@@ -1210,9 +1213,10 @@ static ipro_status train(train_run *r, ipro_error *err) {
   /* The training's measurement ends here: writing the trained model (the model file read and
    * decoded again) is its own named term, measured from here. */
   uint64_t training_heap = ipro_process_memory_heap_growth(&r->training);
-  /* no step follows: the shared block (the planned arena, the largest term) goes back before the
-   * model is read and written, which then reuses its memory rather than coming on top of it */
-  ipro_trainer_release_block(r->trainer);
+  /* no step follows: the shared block and the training state (gradients, optimizer moments) go
+   * back before the model is read and written, which then reuses their memory rather than coming
+   * on top of it */
+  ipro_trainer_release_step_memory(r->trainer);
   uint64_t peak_before_export = ipro_process_memory_status_bytes("VmHWM");
   ipro_process_memory export_probe;
   ipro_process_memory_begin(&export_probe);

@@ -32,7 +32,8 @@ typedef struct {
   /* The drawn weights get their sizes and a place among the start values but no values and no
    * memory: for costing, which plans a module's program and never runs it (a cut at a pooled
    * feature vector of a 224×224 network has a decoder of 512 × 150,528 weights, 308 MB that the
-   * split search drew and copied for every such candidate). */
+   * split search drew and copied for every such candidate). The module's own weights are
+   * then copied from the network as sizes alone too (partitioner/module_graph.h). */
   bool undrawn;
 } ipro_head_options;
 

@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/training_graph.h"
+
 typedef struct {
   const ipro_graph *source;
   ipro_graph *module;
   int *map; /* source tensor index -> module tensor index, -1 when not copied yet */
+  bool sizes_only;
 } extraction;
 
 static ipro_status out_of_memory(ipro_error *err) {
@@ -38,7 +41,9 @@ static int tensor_copy(extraction *x, int t, ipro_error *err) {
     out_of_memory(err);
     return -1;
   }
-  if (from->data && ipro_tensor_set_data(to, from->data, from->data_bytes, err) != IPRO_OK)
+  if (x->sizes_only && from->data && ipro_tensor_is_trainable(x->source, t))
+    to->data_bytes = from->data_bytes;
+  else if (from->data && ipro_tensor_set_data(to, from->data, from->data_bytes, err) != IPRO_OK)
     return -1;
   x->map[t] = index;
   return index;
@@ -149,14 +154,14 @@ static ipro_status extract(extraction *x, int first_cut, int last_cut, ipro_erro
 }
 
 ipro_status ipro_module_graph_extract(const ipro_graph *graph, int first_cut, int last_cut,
-                                      ipro_graph **out, ipro_error *err) {
+                                      bool sizes_only, ipro_graph **out, ipro_error *err) {
   *out = NULL;
   if ((first_cut >= 0 && graph->tensors[first_cut].producer < 0) ||
       (last_cut >= 0 && graph->tensors[last_cut].producer < 0) ||
       (first_cut >= 0 && last_cut >= 0 &&
        graph->tensors[first_cut].producer >= graph->tensors[last_cut].producer))
     return ipro_error_set(err, "a module must start at a cut point before the one it ends at");
-  extraction x = {.source = graph, .module = ipro_graph_create()};
+  extraction x = {.source = graph, .module = ipro_graph_create(), .sizes_only = sizes_only};
   x.map = malloc(sizeof(int) * ((size_t)graph->n_tensors + 1));
   ipro_status status = x.module && x.map ? IPRO_OK : out_of_memory(err);
   for (int t = 0; x.map && t < graph->n_tensors; t++)

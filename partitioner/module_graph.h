@@ -13,8 +13,11 @@
 #include "ir/graph.h"
 
 /* first_cut / last_cut: tensor indices of graph (a cut point), or -1 for the network's input /
- * output. graph must be normalised and shape-inferred. */
+ * output. graph must be normalised and shape-inferred. sizes_only: the trainable parameters'
+ * values are not copied, only their sizes (data NULL, data_bytes set): for a program that is
+ * planned and never run, which then costs no copy of the weights (the split search builds one
+ * per candidate module); they are never folded, so the program planned is the same. */
 ipro_status ipro_module_graph_extract(const ipro_graph *graph, int first_cut, int last_cut,
-                                      ipro_graph **out, ipro_error *err);
+                                      bool sizes_only, ipro_graph **out, ipro_error *err);
 
 #endif

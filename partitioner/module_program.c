@@ -65,7 +65,9 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
   *graph = NULL;
   memset(training, 0, sizeof *training);
   ipro_graph *m = NULL;
-  if (ipro_module_graph_extract(network, first_cut, last_cut, &m, err) != IPRO_OK)
+  /* a program that is planned and never run (the costing's) copies no weights */
+  if (ipro_module_graph_extract(network, first_cut, last_cut, settings->heads.undrawn, &m, err) !=
+      IPRO_OK)
     return IPRO_ERROR;
   ipro_status status = ipro_graph_infer_shapes(m, settings->batch, err);
   /* SiLU as one activation before autodiff differentiates it (codegen/fusion.h), where the

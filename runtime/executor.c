@@ -39,7 +39,7 @@ static void *slot_pointer(const ipro_executor *e, int tensor) {
   case IPRO_SLOT_ARENA: return e->arena + slot->offset;
   case IPRO_SLOT_PARAMETER:
     return e->options.external_parameters ? e->bound_inputs[tensor] : e->parameters + slot->offset;
-  case IPRO_SLOT_PERSISTENT: return e->persistent + slot->offset;
+  case IPRO_SLOT_PERSISTENT: return e->persistent ? e->persistent + slot->offset : NULL;
   case IPRO_SLOT_INPUT:
     return e->options.external_inputs ? e->bound_inputs[tensor] : e->input_block + slot->offset;
   case IPRO_SLOT_OUTPUT: return e->bound_outputs[slot->offset];
@@ -374,6 +374,8 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
   if (e->options.plan_only) return ipro_error_set(err, "this executor was built to plan only");
   if (!e->arena && e->program.arena_bytes)
     return ipro_error_set(err, "the executor has no arena bound");
+  if (!e->persistent && e->program.persistent_bytes)
+    return ipro_error_set(err, "the executor's training state was given back");
   if (graph->n_outputs > 0 && e->program.slots[graph->outputs[0]].kind == IPRO_SLOT_OUTPUT &&
       !e->bound_outputs[0])
     return ipro_error_set(err, "the executor has no memory bound for its output '%s'",
@@ -447,6 +449,9 @@ static ipro_status check_transfer(const ipro_executor *e, int tensor, size_t byt
   if (slot->kind == IPRO_SLOT_NONE || slot->kind == IPRO_SLOT_ARENA || slot->bytes != bytes)
     return ipro_error_set(err, "tensor '%s' cannot be transferred (%zu bytes asked, %zu held)",
                           e->graph->tensors[tensor].name, bytes, slot->bytes);
+  if (slot->kind == IPRO_SLOT_PERSISTENT && !e->persistent)
+    return ipro_error_set(err, "tensor '%s' is training state, which was given back",
+                          e->graph->tensors[tensor].name);
   if (!slot_pointer(e, tensor))
     return ipro_error_set(err, "tensor '%s' lives outside this executor and is not bound",
                           e->graph->tensors[tensor].name);
@@ -513,6 +518,12 @@ ipro_status ipro_executor_allocate_within(ipro_executor *e, size_t room, ipro_er
   return e->options.plan_only ? IPRO_OK : allocate_blocks(e, err);
 }
 
+void ipro_executor_release_state(ipro_executor *e) {
+  if (!e || !e->persistent) return;
+  e->backend->release(e->backend, e->persistent, e->program.persistent_bytes);
+  e->persistent = NULL;
+}
+
 void ipro_executor_free(ipro_executor *e) {
   if (!e) return;
   release_kernels(e);
@@ -521,7 +532,7 @@ void ipro_executor_free(ipro_executor *e) {
   ipro_forward_program_release(&e->fast_program);
   ipro_backend *b = e->backend;
   b->release(b, e->parameters, e->program.parameter_bytes);
-  b->release(b, e->persistent, e->program.persistent_bytes);
+  if (e->persistent) b->release(b, e->persistent, e->program.persistent_bytes);
   if (!e->options.external_inputs) b->release(b, e->input_block, e->program.input_bytes);
   if (!e->options.external_arena) b->release(b, e->arena, e->program.arena_bytes);
   free(e->bound_inputs);

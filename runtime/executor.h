@@ -91,6 +91,9 @@ void ipro_executor_set_step(ipro_executor *executor, uint64_t step);
 uint64_t ipro_executor_step(const ipro_executor *executor);
 /* How many steps run on the primary backend (the rest use the fallback or are views). */
 int ipro_executor_primary_steps(const ipro_executor *executor);
+/* Gives the persistent block (gradients, optimizer state: what only training steps use) back to
+ * the backend; the parameters stay. A run, or a transfer of such a tensor, is then refused. */
+void ipro_executor_release_state(ipro_executor *executor);
 void ipro_executor_free(ipro_executor *executor);
 
 #endif

@@ -383,10 +383,12 @@ ipro_status ipro_trainer_tensor_memory(ipro_trainer *t, const char *name, size_t
   return ipro_executor_tensor_memory(t->modules[module].executor, index, bytes, device, err);
 }
 
-void ipro_trainer_release_block(ipro_trainer *t) {
+void ipro_trainer_release_step_memory(ipro_trainer *t) {
   if (!t || !t->block) return;
   t->backend->release(t->backend, t->block, t->block_bytes);
   t->block = NULL;
+  for (int k = 0; k < t->count; k++)
+    ipro_executor_release_state(t->modules[k].executor);
 }
 
 void ipro_trainer_free(ipro_trainer *t) {

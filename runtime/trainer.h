@@ -130,10 +130,11 @@ ipro_status ipro_trainer_write(ipro_trainer *trainer, const char *name, const vo
  * its contents change with every step. */
 ipro_status ipro_trainer_tensor_memory(ipro_trainer *trainer, const char *name, size_t bytes,
                                        const void **device, ipro_error *err);
-/* Gives the shared block back to the backend, for the work after the last step (writing the
- * trained model), which then is not added on top of it. The parameters, statistics and optimizer
- * state stay readable and writable; a step after it is refused with a message. */
-void ipro_trainer_release_block(ipro_trainer *trainer);
+/* Gives back to the backend what only steps use, the shared block and every module's training
+ * state (gradients, optimizer moments), for the work after the last step (writing the trained
+ * model), which then is not added on top of them. The parameters and statistics stay readable
+ * and writable; a step, or a transfer of training state, is then refused with a message. */
+void ipro_trainer_release_step_memory(ipro_trainer *trainer);
 void ipro_trainer_free(ipro_trainer *trainer);
 
 #endif

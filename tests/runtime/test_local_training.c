@@ -9,8 +9,8 @@
  * - gradient isolation: changing the last module's weights changes nothing in the first
  *   module's gradients (they are bit-identical), while the last module's own gradients change;
  * - every loss of a K = 3 step is finite, and the modules really train: repeated steps on one
- *   batch lower every module's loss; after the trainer's block is given back its parameters are
- *   still read and a step is refused. */
+ *   batch lower every module's loss; after the trainer's step memory is given back its
+ *   parameters are still read, and a step or a gradient's read is refused. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,14 +246,24 @@ static void check_learning(void) {
     CHECK_MSG(isfinite(last[i]), "%s is not finite", names[i]);
     CHECK_MSG(last[i] < first[i], "%s did not decrease: %g -> %g", names[i], first[i], last[i]);
   }
-  /* after its block is given back (for writing the trained model) the parameters stay readable
-   * and a step is refused with a message */
-  static float weights[640], again[640];
+  /* after what only steps use is given back (for writing the trained model) the parameters stay
+   * readable, and a step or a read of a gradient is refused with a message */
+  static float weights[640], again[640], gradient[640];
+  const ipro_graph *last_graph = ipro_trainer_module_graph(t, 2);
+  const ipro_training_graph *last_training = ipro_trainer_module_training(t, 2);
+  int fc = ipro_graph_find_tensor(last_graph, "fc.weight"), fc_gradient = -1;
+  for (int i = 0; i < last_training->n_parameters; i++)
+    if (last_training->parameters[i] == fc) fc_gradient = last_training->gradients[i];
+  CHECK(fc_gradient >= 0);
+  const char *gradient_name = fc_gradient >= 0 ? last_graph->tensors[fc_gradient].name : "";
   CHECK_OK(ipro_trainer_read(t, "fc.weight", weights, sizeof weights, &err), &err);
-  ipro_trainer_release_block(t);
+  CHECK_OK(ipro_trainer_read(t, gradient_name, gradient, sizeof gradient, &err), &err);
+  ipro_trainer_release_step_memory(t);
   CHECK(ipro_trainer_block(t) == NULL);
   CHECK_OK(ipro_trainer_read(t, "fc.weight", again, sizeof again, &err), &err);
   CHECK(memcmp(weights, again, sizeof weights) == 0);
+  CHECK(ipro_trainer_read(t, gradient_name, gradient, sizeof gradient, &err) == IPRO_ERROR);
+  CHECK_MSG(strstr(err.message, "given back") != NULL, "message: %s", err.message);
   CHECK(ipro_trainer_step(t, images, labels, 0.02f, &loss, &err) == IPRO_ERROR);
   CHECK_MSG(strstr(err.message, "given back") != NULL, "message: %s", err.message);
   ipro_trainer_free(t);
