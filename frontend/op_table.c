@@ -119,6 +119,7 @@ static const ipro_op_info rows[] = {
                                      IN(0) | IN(1), 0, NULL, false},
     [IPRO_OP_CONSTANT_OF_SHAPE] = {name_CONSTANT_OF_SHAPE, ipro_constant_of_shape_normalize,
                                    ipro_constant_of_shape_infer, ZERO, 0, 0, NULL, false},
+    [IPRO_OP_RANGE] = {name_RANGE, NO_ATTRIBUTES, ipro_range_infer, ZERO, 0, 0, NULL, false},
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = {name_RANDOM_UNIFORM_LIKE, ipro_random_uniform_like_normalize,
                                      ipro_random_uniform_like_infer, ZERO, 0, 0, NULL, false},
     [IPRO_OP_LESS] = {name_LESS, NO_ATTRIBUTES, ipro_compare_infer, ipro_binary_flops, 0, 0, NULL,

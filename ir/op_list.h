@@ -56,7 +56,8 @@
   X(LESS, "Less")                                                                                  \
   X(GREATER, "Greater")                                                                            \
   X(SPLIT, "Split")                                                                                \
-  X(INSTANCE_NORMALIZATION, "InstanceNormalization")
+  X(INSTANCE_NORMALIZATION, "InstanceNormalization")                                               \
+  X(RANGE, "Range")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -17,7 +17,7 @@ exporter writes BatchNormalization in inference form:
 - effnet_tiny_fmnist.onnx and effnet_tiny_dynamo_fmnist.onnx: export_stochastic_depth below;
 - split_cnn_fmnist.onnx, split_cnn_dynamo_fmnist.onnx, split_cnn_sequence_fmnist.onnx:
   export_split below;
-- group_norm_cnn_fmnist.onnx: export_group_norm below.
+- group_norm_cnn_fmnist.onnx and group_norm_cnn_dynamo_fmnist.onnx: export_group_norm below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later),
@@ -313,8 +313,9 @@ class GroupNormCNN(nn.Module):
 
 def export_group_norm():
     """group_norm_cnn_fmnist.onnx: GroupNormCNN from the TorchScript exporter, its norms'
-    weights drawn away from their initial ones and zeros. (torch.export writes GroupNorm with a
-    Range, which infopro does not run.)"""
+    weights drawn away from their initial ones and zeros; group_norm_cnn_dynamo_fmnist.onnx: the
+    same from torch.export with optimize=False (as the README recommends), which writes each
+    norm's affine part as Unsqueeze(weight, Range(1, rank - 1, 1)): a Range infopro folds."""
     torch.manual_seed(1600)
     model = GroupNormCNN()
     with torch.no_grad():
@@ -329,9 +330,16 @@ def export_group_norm():
                       training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
                       input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-    write_ipgd(os.path.join(GOLDEN_DIR, "group_norm_cnn_fmnist_forward.ipgd"),
-               [("input", x.numpy()), ("logits", logits.numpy())])
-    print("%s: %d bytes" % (path, os.path.getsize(path)))
+    dynamo_path = os.path.join(HERE, "group_norm_cnn_dynamo_fmnist.onnx")
+    torch.onnx.export(model.train(), (torch.rand(2, 1, 28, 28),), dynamo_path,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, optimize=False,
+                      external_data=False)
+    for written in (path, dynamo_path):
+        name = os.path.basename(written)[:-len(".onnx")]
+        write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+                   [("input", x.numpy()), ("logits", logits.numpy())])
+        print("%s: %d bytes" % (written, os.path.getsize(written)))
 
 
 def main():

@@ -174,6 +174,17 @@ ipro_status ipro_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_error 
   return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
 }
 
+/* The constant axes input made the attribute "axes". */
+static ipro_status axes_to_attribute(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  int64_t axes[IPRO_MAX_RANK];
+  int count;
+  if (ipro_op_constant_ints(graph, node, 1, axes, IPRO_MAX_RANK, &count, err) != IPRO_OK ||
+      ipro_op_put_ints(node, "axes", axes, count, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_op_drop_input(node, 1);
+  return IPRO_OK;
+}
+
 /* Squeeze and Unsqueeze: axes is an attribute before opset 13 and an input from 13 on. */
 ipro_status ipro_squeeze_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   static const char *const known[] = {"axes:I", NULL};
@@ -189,13 +200,11 @@ ipro_status ipro_squeeze_normalize(ipro_graph *graph, ipro_node *node, ipro_erro
     if (node->op == IPRO_OP_UNSQUEEZE) return ipro_op_fail(err, node, "input 'axes' is required");
     return IPRO_OK; /* Squeeze without axes: every dimension of size 1, found by inference */
   }
-  int64_t axes[IPRO_MAX_RANK];
-  int count;
-  if (ipro_op_constant_ints(graph, node, 1, axes, IPRO_MAX_RANK, &count, err) != IPRO_OK ||
-      ipro_op_put_ints(node, "axes", axes, count, err) != IPRO_OK)
-    return IPRO_ERROR;
-  ipro_op_drop_input(node, 1);
-  return IPRO_OK;
+  /* axes computed by other nodes (torch.export's Range for a GroupNorm's scale and bias) are
+   * read by inference, once those are folded */
+  const ipro_tensor *given = ipro_node_input(graph, node, 1);
+  if (!ipro_tensor_is_constant(given) && given->producer >= 0) return IPRO_OK;
+  return axes_to_attribute(graph, node, err);
 }
 
 /* Normalises axes against rank into a sorted list without duplicates, as a set of flags. */
@@ -222,7 +231,8 @@ static ipro_status put_axis_set(ipro_node *node, const bool *set, int rank, ipro
 ipro_status ipro_squeeze_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &x, err) != IPRO_OK ||
+      (ipro_node_input(graph, node, 1) && axes_to_attribute(graph, node, err) != IPRO_OK))
     return IPRO_ERROR;
   int rank = x->shape.rank, count;
   const int64_t *axes = ipro_node_attr_ints(node, "axes", &count);
@@ -254,7 +264,8 @@ ipro_status ipro_squeeze_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
 ipro_status ipro_unsqueeze_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &x, err) != IPRO_OK ||
+      (ipro_node_input(graph, node, 1) && axes_to_attribute(graph, node, err) != IPRO_OK))
     return IPRO_ERROR;
   int count;
   const int64_t *axes = ipro_node_attr_ints(node, "axes", &count);

@@ -92,6 +92,7 @@ ipro_status ipro_split_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
 /* random_fill.c */
 ipro_status ipro_constant_of_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_constant_of_shape_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_range_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_random_uniform_like_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_random_uniform_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

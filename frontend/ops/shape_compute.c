@@ -1,5 +1,5 @@
-/* Op rows of the ops that make up shape computations: Shape, Gather, Concat, Identity and
- * Constant. Exporters compute reshape targets with them (Shape -> Gather -> Unsqueeze -> Concat
+/* Op rows of the ops that make up shape computations: Shape, Gather, Concat, Identity, Constant
+ * and Range. Exporters compute reshape targets with them (Shape -> Gather -> Unsqueeze -> Concat
  * -> Reshape); inference folds each into a constant as soon as its inputs are known, with the
  * symbolic batch carried as the value IPRO_DIM_BATCH. Gather and Concat also work on float32
  * activations, where they are ordinary ops. */
@@ -393,4 +393,86 @@ ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
                                            (size_t)elements * element, err);
   free(folded);
   return status;
+}
+
+/* The most elements a Range may have: it is folded, always (torch.export writes it for the axes
+ * of an Unsqueeze, GroupNorm's, and for the indices of as_strided). */
+#define MAX_RANGE 4096
+
+/* Range(start, limit, delta): max(ceil((limit - start) / delta), 0) values start + i * delta, of
+ * the inputs' dtype (ONNX's definition). Its bounds must be constants once the graph is inferred
+ * at a batch; at the symbolic batch, Range(0, batch, 1) is a vector of the batch's length. */
+ipro_status ipro_range_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *bound[3];
+  static const unsigned dtypes = IPRO_DTYPES_INDEX | IPRO_DTYPES_FLOAT;
+  if (ipro_op_check_arity(graph, node, 3, 3, 1, 1, err) != IPRO_OK) return IPRO_ERROR;
+  for (int i = 0; i < 3; i++) {
+    if (ipro_op_input(graph, node, i, dtypes, &bound[i], err) != IPRO_OK) return IPRO_ERROR;
+    if (ipro_shape_elements(&bound[i]->shape) != 1 || bound[i]->shape.rank > 1)
+      return ipro_op_fail(err, node, "input '%s' must be a scalar", bound[i]->name);
+    if (bound[i]->dtype != bound[0]->dtype)
+      return ipro_op_fail(err, node, "start, limit and delta must have one dtype");
+  }
+  ipro_dtype dtype = bound[0]->dtype;
+  bool known = foldable(bound[0]) && foldable(bound[1]) && foldable(bound[2]);
+  if (dtype == IPRO_DTYPE_FLOAT) {
+    float v[3];
+    for (int i = 0; i < 3 && known; i++)
+      if (ipro_op_constant_float(graph, node, i, &v[i], err) != IPRO_OK) return IPRO_ERROR;
+    if (!known)
+      return ipro_op_fail(err, node,
+                          "its bounds are computed at run time; infopro folds Range, "
+                          "whose bounds must be constants");
+    if (v[2] == 0 || !isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[2]))
+      return ipro_op_fail(err, node,
+                          "delta must be finite and not 0 (start %g, limit %g, "
+                          "delta %g)",
+                          v[0], v[1], v[2]);
+    double count = ceil(((double)v[1] - (double)v[0]) / (double)v[2]);
+    if (count > MAX_RANGE)
+      return ipro_op_fail(err, node, "%.0f elements; at most %d are supported", count, MAX_RANGE);
+    int64_t n = count > 0 ? (int64_t)count : 0;
+    float values[MAX_RANGE];
+    for (int64_t k = 0; k < n; k++)
+      values[k] = v[0] + (float)k * v[2];
+    ipro_shape shape = ipro_shape_vector(n);
+    return ipro_op_fold_output(graph, node, 0, dtype, &shape, values, sizeof(float) * (size_t)n,
+                               err);
+  }
+  int64_t v[3];
+  for (int i = 0; i < 3 && known; i++) {
+    int count = 0;
+    if (ipro_op_constant_ints(graph, node, i, &v[i], 1, &count, err) != IPRO_OK) return IPRO_ERROR;
+  }
+  if (known && ipro_dim_is_batch(v[1]) && v[0] == 0 && v[2] == 1) {
+    ipro_shape shape = ipro_shape_vector(IPRO_DIM_BATCH);
+    return ipro_op_set_output(graph, node, 0, dtype, &shape, err);
+  }
+  if (!known || ipro_dim_is_batch(v[0]) || ipro_dim_is_batch(v[1]) || ipro_dim_is_batch(v[2]))
+    return ipro_op_fail(err, node,
+                        "its bounds are computed at run time; infopro folds Range, "
+                        "whose bounds must be constants");
+  if (v[2] == 0) return ipro_op_fail(err, node, "delta must not be 0");
+  /* ceil((limit - start) / delta) in integers */
+  int64_t span = 0;
+  if (__builtin_sub_overflow(v[1], v[0], &span))
+    return ipro_op_fail(err, node, "limit - start overflows (start %lld, limit %lld)",
+                        (long long)v[0], (long long)v[1]);
+  int64_t count = span / v[2] + ((span % v[2]) != 0 && ((span > 0) == (v[2] > 0)));
+  if (count > MAX_RANGE)
+    return ipro_op_fail(err, node, "more than %d elements (start %lld, limit %lld, delta %lld)",
+                        MAX_RANGE, (long long)v[0], (long long)v[1], (long long)v[2]);
+  int64_t n = count > 0 ? (int64_t)count : 0;
+  int64_t values[MAX_RANGE];
+  for (int64_t k = 0; k < n; k++)
+    values[k] = v[0] + k * v[2];
+  ipro_shape shape = ipro_shape_vector(n);
+  if (dtype == IPRO_DTYPE_INT64)
+    return ipro_op_fold_output(graph, node, 0, dtype, &shape, values, sizeof(int64_t) * (size_t)n,
+                               err);
+  int32_t narrow[MAX_RANGE];
+  for (int64_t k = 0; k < n; k++)
+    narrow[k] = (int32_t)values[k];
+  return ipro_op_fold_output(graph, node, 0, dtype, &shape, narrow, sizeof(int32_t) * (size_t)n,
+                             err);
 }

@@ -1,5 +1,6 @@
 /* Reference kernels of the ops that make a tensor from a shape alone: ConstantOfShape (a fill in
- * any of its dtypes, moved as bytes) and RandomUniformLike (uniform noise, in double). */
+ * any of its dtypes, moved as bytes) and RandomUniformLike (uniform noise, in double); and Range,
+ * from its three bounds (normally folded by inference; this runs only when it was not). */
 #include <string.h>
 
 #include "reference_ops.h"
@@ -41,5 +42,35 @@ IPRO_REFERENCE_KERNEL(ipro_reference_random_uniform_like) {
   double *out = outputs[0];
   for (int64_t i = 0, count = ipro_shape_elements(&y); i < count; i++)
     out[i] = low + (high - low) * (double)ipro_reference_dropout_uniform(stream, step, (uint64_t)i);
+  return IPRO_OK;
+}
+
+/* start + i * delta for each of the output's elements (its length is inference's), in int64,
+ * int32 or float as the bounds are. */
+IPRO_REFERENCE_KERNEL(ipro_reference_range) {
+  (void)context;
+  ipro_shape y;
+  if (ipro_reference_output_shape(graph, node, 0, &y, err)) return IPRO_ERROR;
+  ipro_dtype dtype = ipro_node_output(graph, node, 0)->dtype;
+  int64_t count = ipro_shape_elements(&y);
+  for (int64_t i = 0; i < count; i++) {
+    switch (dtype) {
+    case IPRO_DTYPE_INT64:
+      ((int64_t *)outputs[0])[i] =
+          ((const int64_t *)inputs[0])[0] + i * ((const int64_t *)inputs[2])[0];
+      break;
+    case IPRO_DTYPE_INT32:
+      ((int32_t *)outputs[0])[i] =
+          (int32_t)(((const int32_t *)inputs[0])[0] + i * ((const int32_t *)inputs[2])[0]);
+      break;
+    case IPRO_DTYPE_FLOAT:
+      ((float *)outputs[0])[i] =
+          ((const float *)inputs[0])[0] + (float)i * ((const float *)inputs[2])[0];
+      break;
+    default:
+      return ipro_reference_fail(node, err, "%s bounds; int64, int32 or float expected",
+                                 ipro_dtype_name(dtype));
+    }
+  }
   return IPRO_OK;
 }

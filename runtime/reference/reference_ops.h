@@ -51,6 +51,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_sum);
 IPRO_REFERENCE_KERNEL(ipro_reference_less);
 IPRO_REFERENCE_KERNEL(ipro_reference_greater);
 /* random_fill.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_range);
 IPRO_REFERENCE_KERNEL(ipro_reference_constant_of_shape);
 IPRO_REFERENCE_KERNEL(ipro_reference_random_uniform_like);
 /* gemm.c */

@@ -118,6 +118,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_SLICE_ONNX] = ipro_reference_slice_onnx,
     [IPRO_OP_LAYER_NORMALIZATION] = in_double_layer_normalization,
     [IPRO_OP_CONSTANT_OF_SHAPE] = ipro_reference_constant_of_shape,
+    [IPRO_OP_RANGE] = ipro_reference_range,
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = in_double_random_uniform_like,
     [IPRO_OP_LESS] = in_double_less,
     [IPRO_OP_GREATER] = in_double_greater,

@@ -149,10 +149,11 @@ static void failures(void) {
  * splits and chunks channels (Split, and Slices of activations, whose gradients are a Concat and
  * Pads), and split_cnn_sequence_fmnist the same from torch.export without its optimisation
  * (SplitToSequence read by SequenceAt, loaded as Splits); group_norm_cnn_fmnist has GroupNorm and
- * InstanceNorm2d (InstanceNormalization). Local training
- * (K = 2), the test pass after each epoch and the export go through for both (the test pass once
- * asked the trainer for the ratio and stopped after the first epoch; the second was refused for
- * its Expand), and the written model evaluates to the last test pass's accuracy. */
+ * InstanceNorm2d (InstanceNormalization), and group_norm_cnn_dynamo_fmnist the same from
+ * torch.export without its optimisation (the norms' scales unsqueezed along a Range). Local
+ * training (K = 2), the test pass after each epoch and the export go through for both (the test
+ * pass once asked the trainer for the ratio and stopped after the first epoch; the second was
+ * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
 static void train_torch_export_model(const char *name) {
   char arguments[2048], model[700];
   snprintf(model, sizeof model, "%s/%s_trained.onnx", directory, name);
@@ -216,6 +217,7 @@ int main(void) {
   train_torch_export_model("split_cnn_fmnist");
   train_torch_export_model("split_cnn_sequence_fmnist");
   train_torch_export_model("group_norm_cnn_fmnist");
+  train_torch_export_model("group_norm_cnn_dynamo_fmnist");
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

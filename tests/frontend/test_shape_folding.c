@@ -435,8 +435,109 @@ static void check_expand_cast_like(void) {
   }
 }
 
+/* Range(start, limit, delta) of three scalar initializers, inferred at batch 8; NULL with err
+ * set when refused. The caller frees the graph. */
+static ipro_graph *range_of(ipro_dtype dtype, const void *start, const void *limit,
+                            const void *delta, ipro_error *err) {
+  ipro_graph *g = hand_graph(13);
+  hand_input(g, "x", 2, (int64_t[]){N, 4});
+  /* Constant nodes' values, as exporters write Range's bounds (a float initializer would be a
+   * parameter, trained, never folded) */
+  g->tensors[hand_initializer(g, "start", dtype, 0, NULL, start)].kind = IPRO_TENSOR_CONSTANT;
+  g->tensors[hand_initializer(g, "limit", dtype, 0, NULL, limit)].kind = IPRO_TENSOR_CONSTANT;
+  g->tensors[hand_initializer(g, "delta", dtype, 0, NULL, delta)].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(g, "the_node", "Range", "start,limit,delta", "r");
+  hand_node(g, "relu", "Relu", "x", "y");
+  hand_output(g, "y");
+  if (ipro_graph_normalize(g, err) != IPRO_OK || ipro_graph_infer_shapes(g, 8, err) != IPRO_OK) {
+    ipro_graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
+/* Range folds as ONNX's operator documentation works its examples: (3, 9, 3) -> [3, 6] and
+ * (10, 4, -2) -> [10, 8, 6]; an empty range when delta points away from limit; float bounds
+ * (1, 2, 0.5) -> [1, 1.5]. Its length from the batch, Range(0, Shape(x)[0], 1), is the batch
+ * (torch.export's as_strided indices), and Unsqueeze reads axes computed by a Range once they
+ * fold (torch.export's GroupNorm: Unsqueeze(weight, Range(1, 3, 1)) -> [C, 1, 1]). Refused by
+ * name: delta 0, more than 4096 elements, bounds computed at run time. */
+static void check_range(void) {
+  ipro_error err = {{0}};
+  struct {
+    int64_t start, limit, delta;
+    int count;
+    int64_t expected[3];
+  } cases[] = {{3, 9, 3, 2, {3, 6}}, {10, 4, -2, 3, {10, 8, 6}}, {4, 10, -1, 0, {0}}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ipro_graph *g =
+        range_of(IPRO_DTYPE_INT64, &cases[i].start, &cases[i].limit, &cases[i].delta, &err);
+    CHECK_MSG(g != NULL, "Range(%lld, %lld, %lld): %s", (long long)cases[i].start,
+              (long long)cases[i].limit, (long long)cases[i].delta, err.message);
+    if (g)
+      CHECK_MSG(folded_ints_are(hand_tensor(g, "r"), cases[i].count, cases[i].expected),
+                "Range(%lld, %lld, %lld) folded wrong", (long long)cases[i].start,
+                (long long)cases[i].limit, (long long)cases[i].delta);
+    ipro_graph_free(g);
+  }
+  float fstart = 1, flimit = 2, fdelta = 0.5f;
+  ipro_graph *g = range_of(IPRO_DTYPE_FLOAT, &fstart, &flimit, &fdelta, &err);
+  CHECK_MSG(g != NULL, "float Range: %s", err.message);
+  if (g) {
+    const ipro_tensor *r = hand_tensor(g, "r");
+    CHECK(r->dtype == IPRO_DTYPE_FLOAT && ipro_shape_elements(&r->shape) == 2 && r->data &&
+          ((const float *)r->data)[0] == 1.0f && ((const float *)r->data)[1] == 1.5f);
+  }
+  ipro_graph_free(g);
+  int64_t zero = 0, one = 1, big = 1 << 20;
+  CHECK(range_of(IPRO_DTYPE_INT64, &zero, &one, &zero, &err) == NULL &&
+        strstr(err.message, "node 'the_node' (Range): delta must not be 0"));
+  CHECK(range_of(IPRO_DTYPE_INT64, &zero, &big, &one, &err) == NULL &&
+        strstr(err.message, "more than 4096 elements"));
+
+  /* the batch's length, and axes computed by a Range */
+  g = hand_graph(13);
+  hand_input(g, "x", 2, (int64_t[]){N, 4});
+  hand_initializer(g, "zero", IPRO_DTYPE_INT64, 0, NULL, &zero);
+  hand_initializer(g, "one", IPRO_DTYPE_INT64, 0, NULL, &one);
+  int64_t three = 3;
+  hand_initializer(g, "three", IPRO_DTYPE_INT64, 0, NULL, &three);
+  float weight[4] = {1, 2, 3, 4};
+  hand_initializer(g, "weight", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4}, weight);
+  hand_node(g, "shape", "Shape", "x", "s");
+  hand_node(g, "batch", "Gather", "s,zero", "n");
+  hand_node(g, "rows", "Range", "zero,n,one", "r");
+  hand_node(g, "axes", "Range", "one,three,one", "a");
+  hand_node(g, "unsqueeze", "Unsqueeze", "weight,a", "w3");
+  hand_node(g, "relu", "Relu", "x", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  CHECK(shape_is(hand_tensor(g, "r"), 1, (int64_t[]){N}));
+  CHECK(shape_is(hand_tensor(g, "w3"), 3, (int64_t[]){4, 1, 1}));
+  CHECK_OK(ipro_graph_infer_shapes(g, 8, &err), &err);
+  CHECK(folded_ints_are(hand_tensor(g, "r"), 8, (int64_t[]){0, 1, 2, 3, 4, 5, 6, 7}));
+  CHECK(shape_is(hand_tensor(g, "w3"), 3, (int64_t[]){4, 1, 1}));
+  ipro_graph_free(g);
+
+  /* bounds computed at run time (a graph input) */
+  g = hand_graph(13);
+  hand_input(g, "x", 2, (int64_t[]){N, 4});
+  hand_typed_input(g, "limit", IPRO_DTYPE_INT64, 0, NULL);
+  hand_initializer(g, "zero", IPRO_DTYPE_INT64, 0, NULL, &zero);
+  hand_initializer(g, "one", IPRO_DTYPE_INT64, 0, NULL, &one);
+  hand_node(g, "the_node", "Range", "zero,limit,one", "r");
+  hand_output(g, "r");
+  ipro_status status = ipro_graph_normalize(g, &err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, 8, &err);
+  CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "computed at run time"), "got \"%s\"",
+            err.message);
+  ipro_graph_free(g);
+}
+
 int main(void) {
   check_flatten_chain();
+  check_range();
   check_batch_rules();
   check_canonical_windows();
   check_conv_transpose_output_shape();

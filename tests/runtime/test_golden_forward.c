@@ -22,7 +22,8 @@
  * dropout (RandomUniformLike, Less, Cast, Div) must keep every branch whole here; and torch.split
  * and torch.chunk from both exporters (Split, Slice of activations, and SplitToSequence read by
  * SequenceAt, which the loader makes a Split); and GroupNorm with InstanceNorm2d
- * (InstanceNormalization). */
+ * (InstanceNormalization) from both (torch.export's unsqueezes the norms' scales along a Range,
+ * which inference folds). */
 static const char *const models[] = {"resnet8_fmnist",
                                      "resnet32",
                                      "resnet110",
@@ -41,7 +42,8 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "split_cnn_fmnist",
                                      "split_cnn_dynamo_fmnist",
                                      "split_cnn_sequence_fmnist",
-                                     "group_norm_cnn_fmnist"};
+                                     "group_norm_cnn_fmnist",
+                                     "group_norm_cnn_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */

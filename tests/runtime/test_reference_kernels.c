@@ -314,6 +314,40 @@ static void test_gather_int32_negative(void) {
   ipro_graph_free(graph);
 }
 
+/* Range at run time, as ONNX's operator documentation works its example: (10, 4, -2) -> [10, 8, 6],
+ * in int64 and in float. */
+static void test_range(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int b[3], f[3];
+  for (int k = 0; k < 3; k++) {
+    b[k] = ipro_test_add_tensor(graph,
+                                k == 0   ? "start"
+                                : k == 1 ? "limit"
+                                         : "delta",
+                                IPRO_DTYPE_INT64, 0, NULL);
+    f[k] = ipro_test_add_tensor(graph,
+                                k == 0   ? "fstart"
+                                : k == 1 ? "flimit"
+                                         : "fdelta",
+                                IPRO_DTYPE_FLOAT, 0, NULL);
+  }
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_INT64, 1, (int64_t[]){3});
+  int fy = ipro_test_add_tensor(graph, "fy", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
+  int n = add_node(graph, "Range", 3, b, 1, (int[]){y});
+  int fn = add_node(graph, "Range", 3, f, 1, (int[]){fy});
+  int64_t start = 10, limit = 4, delta = -2, ys[3];
+  float fstart = 10, flimit = 4, fdelta = -2, fys[3];
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, n, (void *[]){&start, &limit, &delta}, (void *[]){ys}, NULL, &err),
+           &err);
+  CHECK(ys[0] == 10 && ys[1] == 8 && ys[2] == 6);
+  CHECK_OK(
+      run_kernel(graph, fn, (void *[]){&fstart, &flimit, &fdelta}, (void *[]){fys}, NULL, &err),
+      &err);
+  CHECK(fys[0] == 10 && fys[1] == 8 && fys[2] == 6);
+  ipro_graph_free(graph);
+}
+
 /* x (2, 3) + initializer b (3) → Relu, run by the executor on the reference backend: the kernels
  * see the executor's buffers, and every byte the backend handed out comes back. */
 static void test_reference_backend_in_executor(void) {
@@ -456,6 +490,7 @@ int main(void) {
   test_pad_modes();
   test_resize_linear_align_corners();
   test_gather_int32_negative();
+  test_range();
   test_reference_backend_in_executor();
   return ipro_test_finish();
 }
