@@ -428,21 +428,73 @@ static int slice_of(ipro_autodiff *ad, int n, int g, int i, const int64_t *start
   return r;
 }
 
+/* The i-th of constant indices, counted from 0 along an axis of extent dim. */
+static int64_t index_at(const ipro_tensor *indices, int64_t i, int64_t dim) {
+  int64_t v = indices->dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)indices->data)[i]
+                                                 : ((const int32_t *)indices->data)[i];
+  return v < 0 ? v + dim : v;
+}
+
+/* Gather with constant indices that take each of the axis's dim slices exactly once (torch.export
+ * writes as_strided so, its indices computed from Ranges: a permutation, in order where the view
+ * is contiguous): dY has the axis's slices in the indices' shape; made the input's shape again it
+ * is dX in the gathered order, which the inverse permutation puts back (in order: nothing). */
+static ipro_status permutation_gradient(ipro_autodiff *ad, int n, const ipro_tensor *indices,
+                                        const ipro_shape *x, int64_t axis, const int *dy, int *dx,
+                                        ipro_error *err) {
+  const ipro_node *node = forward_node(ad, n);
+  int64_t dim = x->dims[axis], count = ipro_shape_elements(&indices->shape);
+  int64_t *inverse = count == dim && dim > 0 ? malloc(sizeof(int64_t) * (size_t)dim) : NULL;
+  bool permutation = inverse != NULL, in_order = true;
+  for (int64_t i = 0; permutation && i < dim; i++)
+    inverse[i] = -1;
+  for (int64_t i = 0; permutation && i < count; i++) {
+    int64_t at = index_at(indices, i, dim);
+    permutation = at >= 0 && at < dim && inverse[at] < 0;
+    if (permutation) inverse[at] = i;
+    in_order = in_order && at == i;
+  }
+  if (!permutation) {
+    free(inverse);
+    return ipro_error_set(err,
+                          "node '%s' (Gather): gradients are implemented for one constant index, "
+                          "or constant indices that take every slice of the axis once",
+                          node->name);
+  }
+  int target = ipro_autodiff_constant_ints(ad, n, x->dims, x->rank, err), e;
+  int inputs[2] = {dy[0], target};
+  int reshaped = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
+  if (reshaped < 0 || set_shape_attribute(ad, e, "shape", x, err) != IPRO_OK) {
+    free(inverse);
+    return IPRO_ERROR;
+  }
+  if (in_order) {
+    free(inverse);
+    dx[0] = reshaped;
+    return IPRO_OK;
+  }
+  int order = ipro_autodiff_constant_ints(ad, n, inverse, (int)dim, err);
+  free(inverse);
+  int gather_inputs[2] = {reshaped, order};
+  dx[0] = order < 0 ? -1 : emit1(ad, n, IPRO_OP_GATHER, gather_inputs, 2, true, err, NULL);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
 /* Gather with one constant index (a scalar: the axis goes): dX is dY with the axis put back and
  * zeros padded around it, where the index took its slice from (attention's q, k, v taken from one
- * projection). */
+ * projection); with constant indices that permute the axis, permutation_gradient. */
 RULE(gather_gradient) {
   (void)wanted;
   const ipro_node *node = forward_node(ad, n);
   const ipro_tensor *indices = input_tensor(ad, n, 1);
   ipro_shape x = input_tensor(ad, n, 0)->shape;
   int64_t axis = ipro_node_attr_int(node, "axis", 0);
-  if (indices->shape.rank != 0 || !indices->data || indices->kind == IPRO_TENSOR_ACTIVATION ||
-      axis < 0 || axis >= x.rank)
+  if (!indices->data || indices->kind == IPRO_TENSOR_ACTIVATION || axis < 0 || axis >= x.rank)
     return ipro_error_set(err,
-                          "node '%s' (Gather): gradients are implemented for one constant "
-                          "index only",
+                          "node '%s' (Gather): gradients are implemented for constant indices "
+                          "only",
                           node->name);
+  if (indices->shape.rank != 0) return permutation_gradient(ad, n, indices, &x, axis, dy, dx, err);
   int64_t index = indices->dtype == IPRO_DTYPE_INT64 ? *(const int64_t *)indices->data
                                                      : *(const int32_t *)indices->data;
   if (index < 0) index += x.dims[axis]; /* within range: Gather's inference checked it */

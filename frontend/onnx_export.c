@@ -190,6 +190,7 @@ static void flush_staged(file_buffer *b) {
 
 static void append_to_file(ProtobufCBuffer *buffer, size_t length, const uint8_t *data) {
   file_buffer *b = (file_buffer *)buffer;
+  if (length == 0) return; /* an empty field's bytes: data may be NULL */
   if (b->used + length > STAGING_BYTES) flush_staged(b);
   if (length >= STAGING_BYTES) {
     ipro_atomic_file_write(b->file, data, length);

@@ -17,7 +17,8 @@ exporter writes BatchNormalization in inference form:
 - effnet_tiny_fmnist.onnx and effnet_tiny_dynamo_fmnist.onnx: export_stochastic_depth below;
 - split_cnn_fmnist.onnx, split_cnn_dynamo_fmnist.onnx, split_cnn_sequence_fmnist.onnx:
   export_split below;
-- group_norm_cnn_fmnist.onnx and group_norm_cnn_dynamo_fmnist.onnx: export_group_norm below.
+- group_norm_cnn_fmnist.onnx and group_norm_cnn_dynamo_fmnist.onnx: export_group_norm below;
+- convnext_head_dynamo_fmnist.onnx: export_as_strided below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later),
@@ -29,6 +30,7 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only stochastic-depth  # export_stochastic_depth's
     python3 models/export_dynamo.py --only split  # export_split's
     python3 models/export_dynamo.py --only group-norm  # export_group_norm's
+    python3 models/export_dynamo.py --only as-strided  # export_as_strided's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -342,8 +344,53 @@ def export_group_norm():
         print("%s: %d bytes" % (written, os.path.getsize(written)))
 
 
+class ConvNeXtHead(nn.Module):
+    """ConvNeXt's pattern at the end of a network: a linear layer on channels-last features
+    (permuted there and back, as its blocks do), global average pooling, then torchvision's
+    LayerNorm2d (permuted again) before the classifier. torch.export writes the pooled
+    channels-last tensor's permutation as as_strided: a Gather from the flattened tensor at
+    indices it computes from Ranges (a permutation; in order, here), which ConvNeXt-T's export
+    has too."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.convnext import LayerNorm2d
+        self.conv = nn.Conv2d(1, 16, 3, padding=1)
+        self.mix = nn.Linear(16, 16)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Sequential(LayerNorm2d(16), nn.Flatten(1), nn.Linear(16, 10))
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        y = self.mix(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.head(self.pool(y))
+
+
+def export_as_strided():
+    """convnext_head_dynamo_fmnist.onnx: ConvNeXtHead from torch.export with optimize=False, as
+    the README recommends (its optimisation would fold the linear layer's transposed weight into a
+    new initializer that the trained file then holds instead of mix.weight)."""
+    torch.manual_seed(1700)
+    model = ConvNeXtHead()
+    with torch.no_grad():
+        model.head[0].weight.uniform_(0.5, 1.5)
+        model.head[0].bias.normal_(0.0, 0.1)
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    path = os.path.join(HERE, "convnext_head_dynamo_fmnist.onnx")
+    torch.onnx.export(model.train(), (torch.rand(2, 1, 28, 28),), path, input_names=["input"],
+                      output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                      optimize=False, external_data=False)
+    write_ipgd(os.path.join(GOLDEN_DIR, "convnext_head_dynamo_fmnist_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 def main():
     setup_determinism()
+    if sys.argv[1:] == ["--only", "as-strided"]:
+        return export_as_strided()
     if sys.argv[1:] == ["--only", "eval"]:
         return export_for_inference()
     if sys.argv[1:] == ["--only", "shared"]:
@@ -359,6 +406,7 @@ def main():
     export_stochastic_depth()
     export_split()
     export_group_norm()
+    export_as_strided()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

@@ -150,7 +150,9 @@ static void failures(void) {
  * Pads), and split_cnn_sequence_fmnist the same from torch.export without its optimisation
  * (SplitToSequence read by SequenceAt, loaded as Splits); group_norm_cnn_fmnist has GroupNorm and
  * InstanceNorm2d (InstanceNormalization), and group_norm_cnn_dynamo_fmnist the same from
- * torch.export without its optimisation (the norms' scales unsqueezed along a Range). Local
+ * torch.export without its optimisation (the norms' scales unsqueezed along a Range);
+ * convnext_head_dynamo_fmnist has ConvNeXt's head, whose as_strided torch.export writes as a Gather
+ * at indices it computes (folded; the gradient is the inverse permutation). Local
  * training (K = 2), the test pass after each epoch and the export go through for both (the test
  * pass once asked the trainer for the ratio and stopped after the first epoch; the second was
  * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
@@ -218,6 +220,7 @@ int main(void) {
   train_torch_export_model("split_cnn_sequence_fmnist");
   train_torch_export_model("group_norm_cnn_fmnist");
   train_torch_export_model("group_norm_cnn_dynamo_fmnist");
+  train_torch_export_model("convnext_head_dynamo_fmnist");
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

@@ -510,6 +510,28 @@ static void gather_case(gradient_case *c) {
   ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,index", "Y"), "axis", 1);
 }
 
+/* Axis 1's three slices taken by constant indices [2, 0, 1] (a permutation: the gradient is the
+ * inverse one), and in order [[0, 1, 2]] from a flattened tensor (torch.export's as_strided of a
+ * contiguous view: the gradient is dY made X's shape again). */
+static void gather_permutation_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  int index = hand_initializer(c->graph, "order", IPRO_DTYPE_INT64, 1, (int64_t[]){3},
+                               (int64_t[]){2, 0, 1});
+  c->graph->tensors[index].kind = IPRO_TENSOR_CONSTANT;
+  ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,order", "Y"), "axis", 1);
+}
+
+static void gather_in_order_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){2, 3});
+  int target = hand_int64_initializer(c->graph, "flat", 1, (int64_t[]){-1});
+  c->graph->tensors[target].kind = IPRO_TENSOR_CONSTANT;
+  int index = hand_initializer(c->graph, "in_order", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 3},
+                               (int64_t[]){0, 1, 2, 3, 4, 5});
+  c->graph->tensors[index].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "flatten", "Reshape", "X,flat", "F");
+  ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "F,in_order", "Y"), "axis", 0);
+}
+
 /* Sqrt of X² + 1 (positive everywhere). */
 static void sqrt_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -757,6 +779,8 @@ int main(void) {
       {"Split (a piece unread)", split_unread_piece_case},
       {"MatMul (batched 4-D)", mat_mul_batched_case},
       {"Gather (one constant index)", gather_case},
+      {"Gather (a permutation of the axis)", gather_permutation_case},
+      {"Gather (in order, from a flattened tensor)", gather_in_order_case},
       {"Sqrt", sqrt_case},
       {"Flatten", flatten_case},
       {"Reshape", reshape_case},

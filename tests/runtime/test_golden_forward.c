@@ -23,7 +23,8 @@
  * and torch.chunk from both exporters (Split, Slice of activations, and SplitToSequence read by
  * SequenceAt, which the loader makes a Split); and GroupNorm with InstanceNorm2d
  * (InstanceNormalization) from both (torch.export's unsqueezes the norms' scales along a Range,
- * which inference folds). */
+ * which inference folds); and ConvNeXt's head from torch.export, whose as_strided is a Gather at
+ * indices computed from Ranges. */
 static const char *const models[] = {"resnet8_fmnist",
                                      "resnet32",
                                      "resnet110",
@@ -43,7 +44,8 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "split_cnn_dynamo_fmnist",
                                      "split_cnn_sequence_fmnist",
                                      "group_norm_cnn_fmnist",
-                                     "group_norm_cnn_dynamo_fmnist"};
+                                     "group_norm_cnn_dynamo_fmnist",
+                                     "convnext_head_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */
