@@ -26,10 +26,11 @@ static ipro_status group_product(const ipro_node *node, const int64_t *dims, int
   return IPRO_OK;
 }
 
-/* Sets output 0 to the input's data under a new shape: folded when the input is constant. */
+/* Sets output 0 to the input's data under a new shape: folded when the input is a constant that
+ * training cannot change (a parameter's stays a node, which trains it). */
 static ipro_status relabel_output(ipro_graph *graph, ipro_node *node, const ipro_tensor *input,
                                   const ipro_shape *shape, ipro_error *err) {
-  if (ipro_tensor_is_constant(input)) {
+  if (ipro_tensor_is_foldable(input)) {
     size_t bytes = (size_t)ipro_shape_elements(&input->shape) * ipro_dtype_size(input->dtype);
     return ipro_op_fold_output(graph, node, 0, input->dtype, shape, input->data, bytes, err);
   }

@@ -232,6 +232,12 @@ bool ipro_tensor_is_constant(const ipro_tensor *tensor) {
          (tensor->data && tensor->data_bytes >= (size_t)elements * ipro_dtype_size(tensor->dtype));
 }
 
+bool ipro_tensor_is_foldable(const ipro_tensor *tensor) {
+  bool parameter = tensor->kind == IPRO_TENSOR_INITIALIZER &&
+                   (tensor->dtype == IPRO_DTYPE_FLOAT || tensor->dtype == IPRO_DTYPE_DOUBLE);
+  return ipro_tensor_is_constant(tensor) && !parameter;
+}
+
 /* The constant input i with its element count, or an error naming the node and input. */
 static ipro_status constant_input(const ipro_graph *graph, const ipro_node *node, int i,
                                   unsigned dtypes, int max, const ipro_tensor **out, int64_t *count,

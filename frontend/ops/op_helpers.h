@@ -75,6 +75,11 @@ ipro_status ipro_op_broadcast(const ipro_node *node, const ipro_shape *a, const 
 
 /* True when a tensor's value is known at compile time (an initializer or a constant). */
 bool ipro_tensor_is_constant(const ipro_tensor *tensor);
+/* Whether tensor is a constant training cannot change, which an op on it may fold into a new
+ * constant: a Constant's value, a folded one, an integer initializer. A real initializer is a
+ * parameter, trained through the op: folded, it would never train (a GroupNorm's weight
+ * unsqueezed to [C, 1, 1] once was, and was written back as it was loaded). */
+bool ipro_tensor_is_foldable(const ipro_tensor *tensor);
 /* Reads constant input i (int64 or int32) into values (room for max), its length into *count.
  * A missing input is an error; a non-constant one too, naming the node and input. */
 ipro_status ipro_op_constant_ints(const ipro_graph *graph, const ipro_node *node, int i,

@@ -14,15 +14,6 @@
   (IPRO_DTYPES_REAL | IPRO_DTYPES_INT64 | IPRO_DTYPES(IPRO_DTYPE_INT32) |                          \
    IPRO_DTYPES(IPRO_DTYPE_BOOL))
 
-/* Whether x is a constant training cannot change, which an op on it may fold into a new
- * constant: a Constant's value, a folded one, an integer initializer (a real initializer is a
- * parameter, trained through the op). */
-static bool foldable(const ipro_tensor *x) {
-  bool parameter = x->kind == IPRO_TENSOR_INITIALIZER &&
-                   (x->dtype == IPRO_DTYPE_FLOAT || x->dtype == IPRO_DTYPE_DOUBLE);
-  return ipro_tensor_is_constant(x) && !parameter;
-}
-
 ipro_status ipro_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   (void)graph;
   static const char *const known[] = {"start:i", "end:i", NULL};
@@ -119,7 +110,8 @@ ipro_status ipro_gather_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
                             (long long)index_values[i], (long long)dim);
   }
   int64_t elements = ipro_shape_elements(&shape);
-  if (!foldable(data) || !ipro_tensor_is_constant(indices) || !few || elements > MAX_FOLD)
+  if (!ipro_tensor_is_foldable(data) || !ipro_tensor_is_constant(indices) || !few ||
+      elements > MAX_FOLD)
     return ipro_op_set_output(graph, node, 0, data->dtype, &shape, err);
   char folded[MAX_FOLD * sizeof(int64_t)];
   if (fold_gather(node, data, index_values, count, (int)axis, folded, err) != IPRO_OK)
@@ -172,12 +164,12 @@ ipro_status ipro_concat_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
   int64_t axis;
   if (ipro_op_canonical_axis(node, 0, first->shape.rank, &axis, err) != IPRO_OK) return IPRO_ERROR;
   ipro_shape shape = first->shape;
-  bool all_constant = foldable(first);
+  bool all_constant = ipro_tensor_is_foldable(first);
   for (int i = 1; i < node->n_inputs; i++) {
     ipro_tensor *input;
     if (ipro_op_input(graph, node, i, IPRO_DTYPES(first->dtype), &input, err) != IPRO_OK)
       return IPRO_ERROR;
-    all_constant = all_constant && foldable(input);
+    all_constant = all_constant && ipro_tensor_is_foldable(input);
     bool same = input->shape.rank == shape.rank;
     for (int d = 0; d < shape.rank && same; d++)
       if (d != axis && input->shape.dims[d] != shape.dims[d]) same = false;
@@ -200,7 +192,7 @@ ipro_status ipro_identity_infer(ipro_graph *graph, ipro_node *node, ipro_error *
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, ANY_DTYPE, &x, err) != IPRO_OK)
     return IPRO_ERROR;
-  if (foldable(x)) {
+  if (ipro_tensor_is_foldable(x)) {
     size_t bytes = (size_t)ipro_shape_elements(&x->shape) * ipro_dtype_size(x->dtype);
     return ipro_op_fold_output(graph, node, 0, x->dtype, &x->shape, x->data, bytes, err);
   }
@@ -245,7 +237,7 @@ static ipro_status fold_or_set(ipro_graph *graph, const ipro_node *node, const i
   for (int d = 0; d < shape->rank; d++)
     symbolic |= ipro_dim_is_batch(shape->dims[d]);
   /* a shape past int64 (elements -1) or the largest tensor is refused by ipro_op_set_output */
-  if (!foldable(x) || symbolic || elements < 0 || elements > MAX_FOLDED_ELEMENTS)
+  if (!ipro_tensor_is_foldable(x) || symbolic || elements < 0 || elements > MAX_FOLDED_ELEMENTS)
     return ipro_op_set_output(graph, node, 0, dtype, shape, err);
   size_t element = ipro_dtype_size(dtype);
   char *converted = malloc((size_t)(ipro_shape_elements(&x->shape) + 1) * element);
@@ -329,7 +321,7 @@ ipro_status ipro_sqrt_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t elements = ipro_shape_elements(&x->shape);
-  if (!foldable(x) || elements > MAX_FOLDED_ELEMENTS)
+  if (!ipro_tensor_is_foldable(x) || elements > MAX_FOLDED_ELEMENTS)
     return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
   size_t element = ipro_dtype_size(x->dtype);
   double *values = malloc(sizeof(double) * (size_t)(elements + 1));
@@ -382,7 +374,8 @@ ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
   if (ipro_op_put_ints(node, "slice_first", slice.first, data->shape.rank, err) != IPRO_OK ||
       ipro_op_put_ints(node, "slice_step", slice.step, data->shape.rank, err) != IPRO_OK)
     return IPRO_ERROR;
-  if (!foldable(data)) return ipro_op_set_output(graph, node, 0, data->dtype, &slice.shape, err);
+  if (!ipro_tensor_is_foldable(data))
+    return ipro_op_set_output(graph, node, 0, data->dtype, &slice.shape, err);
   int64_t elements = ipro_shape_elements(&slice.shape);
   size_t element = ipro_dtype_size(data->dtype);
   char *folded = malloc((size_t)(elements + 1) * element);
@@ -414,7 +407,8 @@ ipro_status ipro_range_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
       return ipro_op_fail(err, node, "start, limit and delta must have one dtype");
   }
   ipro_dtype dtype = bound[0]->dtype;
-  bool known = foldable(bound[0]) && foldable(bound[1]) && foldable(bound[2]);
+  bool known = ipro_tensor_is_foldable(bound[0]) && ipro_tensor_is_foldable(bound[1]) &&
+               ipro_tensor_is_foldable(bound[2]);
   if (dtype == IPRO_DTYPE_FLOAT) {
     float v[3];
     for (int i = 0; i < 3 && known; i++)

@@ -35,6 +35,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_SOFTMAX] = ipro_onednn_build_softmax,
     [IPRO_OP_LOG_SOFTMAX] = ipro_onednn_build_softmax,
     [IPRO_OP_LAYER_NORMALIZATION] = ipro_onednn_build_layer_normalization,
+    [IPRO_OP_INSTANCE_NORMALIZATION] = ipro_onednn_build_instance_normalization,
     [IPRO_OP_ADD] = ipro_onednn_build_binary,
     [IPRO_OP_SUB] = ipro_onednn_build_binary,
     [IPRO_OP_MUL] = ipro_onednn_build_binary,

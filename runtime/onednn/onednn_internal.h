@@ -261,6 +261,13 @@ ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *, const ipro_grap
  * its own that recomputes each row's mean and variance (onednn_normalization.c). */
 ipro_status ipro_onednn_build_layer_norm_grad(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);
+/* InstanceNormalization and its gradient, ipro.LayerNormGrad with channel_scale (which
+ * ipro_onednn_build_layer_norm_grad hands on): layer normalisation over [N·C, spatial] with the
+ * per-channel scale and bias on loops (onednn_instance_norm.c). */
+ipro_status ipro_onednn_build_instance_normalization(ipro_onednn_kernel *, const ipro_graph *,
+                                                     const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_instance_norm_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                                 const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *, const ipro_graph *,
                                          const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_max_pool_grad(ipro_onednn_kernel *, const ipro_graph *,

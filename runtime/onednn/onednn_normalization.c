@@ -35,7 +35,8 @@
  * (dY, X, scale → dX, dScale, dBias) therefore first runs a forward-training normalisation of X
  * without scale and shift, whose per-row mean and biased variance land in planned intermediates
  * (2 × 4 bytes a row) and whose Y lands in dX as scratch, then oneDNN's backward layer
- * normalisation, which overwrites dX and sums dScale and dBias over the rows. */
+ * normalisation, which overwrites dX and sums dScale and dBias over the rows. With channel_scale
+ * (InstanceNormalization's gradient) it is onednn_instance_norm.c's. */
 #include <math.h>
 
 #include "onednn_internal.h"
@@ -534,6 +535,8 @@ static bool takes_argument(const_dnnl_primitive_desc_t pd, int arg) {
  * row's). */
 ipro_status ipro_onednn_build_layer_norm_grad(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                               const ipro_node *node, ipro_error *err) {
+  if (ipro_node_attr_int(node, "channel_scale", 0))
+    return ipro_onednn_build_instance_norm_grad(kernel, graph, node, err);
   ipro_shape dy, x, scale, output;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
       ipro_onednn_input_shape(graph, node, 1, &x, err) ||

@@ -605,6 +605,18 @@ static void instance_norm_case(gradient_case *c) {
                       "epsilon", 1e-3f);
 }
 
+/* A GroupNorm's affine part as both PyTorch exporters write it: X [2, 3, 4] times its weight
+ * unsqueezed to [3, 1]. The Unsqueeze of a parameter is a node the gradient flows through, not a
+ * constant folded at inference (it was: the weight had no gradient and never trained). */
+static void unsqueezed_parameter_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  add_param(c, "weight", 1, (int64_t[]){3}, false);
+  int axes = hand_int64_initializer(c->graph, "axes", 1, (int64_t[]){1});
+  c->graph->tensors[axes].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "unsqueeze", "Unsqueeze", "weight,axes", "W");
+  hand_node(c->graph, "scale", "Mul", "X,W", "Y");
+}
+
 static void flatten_case(gradient_case *c) {
   begin(c, 4, image);
   hand_node(c->graph, "flatten", "Flatten", "X", "Y");
@@ -779,6 +791,7 @@ int main(void) {
       {"Split (a piece unread)", split_unread_piece_case},
       {"MatMul (batched 4-D)", mat_mul_batched_case},
       {"Gather (one constant index)", gather_case},
+      {"Unsqueeze of a parameter (GroupNorm's weight)", unsqueezed_parameter_case},
       {"Gather (a permutation of the axis)", gather_permutation_case},
       {"Gather (in order, from a flattened tensor)", gather_in_order_case},
       {"Sqrt", sqrt_case},

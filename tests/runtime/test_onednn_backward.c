@@ -839,6 +839,9 @@ int main(void) {
    * spatial means as global pools, its Mul by [N, C, 1, 1] and [N, 1, 1, 1] on our loop */
   model_step("split_cnn_fmnist", "split CNN", onednn, reference);
   model_step("effnet_tiny_dynamo_fmnist", "tiny EfficientNet", onednn, reference);
+  /* InstanceNormalization (GroupNorm's and InstanceNorm2d's) and its gradient: layer
+   * normalisation over [N·C, spatial] with the per-channel scale and sums on our loops */
+  model_step("group_norm_cnn_fmnist", "GroupNorm CNN", onednn, reference);
   onednn->destroy(onednn);
   reference->destroy(reference);
   return ipro_test_finish();
