@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ir/graph.h"
 #include "runtime/dataset.h"
 #include "support/check.h"
 #include "support/command.h"
@@ -137,6 +138,36 @@ static void failures(void) {
   }
 }
 
+/* Every parameter of the written model (a float initializer named as PyTorch names its
+ * parameters, "group.weight") differs from the one it was loaded with: each trained. A parameter
+ * folded into a constant at inference (a GroupNorm's weight unsqueezed to [C, 1, 1]) had no
+ * gradient and was written back as loaded. */
+static void check_every_parameter_trained(const char *name, const char *written) {
+  char source[1024];
+  snprintf(source, sizeof source, "%s/models/%s.onnx", ipro_test_source_dir(), name);
+  ipro_graph *before = NULL, *after = NULL;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_load(source, &before, &err), &err);
+  CHECK_OK(ipro_graph_load(written, &after, &err), &err);
+  int parameters = 0;
+  for (int t = 0; before && after && t < before->n_tensors; t++) {
+    const ipro_tensor *loaded = &before->tensors[t];
+    if (loaded->kind != IPRO_TENSOR_INITIALIZER || loaded->dtype != IPRO_DTYPE_FLOAT ||
+        !strchr(loaded->name, '.') || strstr(loaded->name, "running_") ||
+        strstr(loaded->name, "num_batches"))
+      continue;
+    int u = ipro_graph_find_tensor(after, loaded->name);
+    const ipro_tensor *trained = u >= 0 ? &after->tensors[u] : NULL;
+    CHECK_MSG(trained && trained->data_bytes == loaded->data_bytes &&
+                  memcmp(trained->data, loaded->data, loaded->data_bytes) != 0,
+              "%s: parameter '%s' was written back as loaded", name, loaded->name);
+    parameters++;
+  }
+  CHECK_MSG(parameters > 0, "%s: no parameter found", name);
+  ipro_graph_free(before);
+  ipro_graph_free(after);
+}
+
 /* Models from PyTorch's torch.export-based exporter (models/export_dynamo.py), the default of
  * torch.onnx.export since PyTorch 2.9. With its defaults (cnn_dynamo_fmnist) the Dropout keeps
  * ratio and training_mode as initializers that normalisation makes attributes, so no module holds
@@ -177,6 +208,7 @@ static void train_torch_export_model(const char *name) {
             r.err);
   CHECK_MSG(fabs(evaluated - trained) < 1e-9, "%s: test pass %.4f, eval of the written model %.4f",
             name, trained, evaluated);
+  check_every_parameter_trained(name, model);
 }
 
 /* A model PyTorch's TorchScript exporter wrote in inference mode (models/export_dynamo.py,
