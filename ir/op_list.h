@@ -57,7 +57,10 @@
   X(GREATER, "Greater")                                                                            \
   X(SPLIT, "Split")                                                                                \
   X(INSTANCE_NORMALIZATION, "InstanceNormalization")                                               \
-  X(RANGE, "Range")
+  X(RANGE, "Range")                                                                                \
+  X(EQUAL, "Equal")                                                                                \
+  X(WHERE, "Where")                                                                                \
+  X(MOD, "Mod")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

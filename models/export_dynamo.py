@@ -18,7 +18,8 @@ exporter writes BatchNormalization in inference form:
 - split_cnn_fmnist.onnx, split_cnn_dynamo_fmnist.onnx, split_cnn_sequence_fmnist.onnx:
   export_split below;
 - group_norm_cnn_fmnist.onnx and group_norm_cnn_dynamo_fmnist.onnx: export_group_norm below;
-- convnext_head_dynamo_fmnist.onnx: export_as_strided below.
+- convnext_head_dynamo_fmnist.onnx: export_as_strided below;
+- vit_tiny_fmnist.onnx: export_vit below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later),
@@ -31,6 +32,7 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only split  # export_split's
     python3 models/export_dynamo.py --only group-norm  # export_group_norm's
     python3 models/export_dynamo.py --only as-strided  # export_as_strided's
+    python3 models/export_dynamo.py --only vit  # export_vit's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -387,10 +389,51 @@ def export_as_strided():
     print("%s: %d bytes" % (path, os.path.getsize(path)))
 
 
+class TinyViT(nn.Module):
+    """torchvision's VisionTransformer at Fashion-MNIST's size: a 7x7 patch convolution (one
+    channel in), the class token, and torchvision's own Encoder (one layer, two heads), whose
+    TorchScript export computes its shapes with Equal, Where and Mod."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.vision_transformer import Encoder
+        self.conv_proj = nn.Conv2d(1, 16, 7, stride=7)
+        self.embed = nn.Module()  # the class token as a module's parameter: "embed.class_token"
+        self.embed.class_token = nn.Parameter(torch.zeros(1, 1, 16))
+        self.encoder = Encoder(17, 1, 2, 16, 32, 0.0, 0.0)
+        self.heads = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.conv_proj(x).reshape(x.shape[0], 16, 16).permute(0, 2, 1)
+        x = torch.cat([self.embed.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+        return self.heads(self.encoder(x)[:, 0])
+
+
+def export_vit():
+    """vit_tiny_fmnist.onnx: TinyViT from the TorchScript exporter in training mode."""
+    torch.manual_seed(1800)
+    model = TinyViT()
+    with torch.no_grad():
+        model.embed.class_token.normal_(0.0, 0.5)
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model.eval()(x)
+    path = os.path.join(HERE, "vit_tiny_fmnist.onnx")
+    torch.onnx.export(model.train(), torch.rand(2, 1, 28, 28), path, dynamo=False,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    write_ipgd(os.path.join(GOLDEN_DIR, "vit_tiny_fmnist_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 def main():
     setup_determinism()
     if sys.argv[1:] == ["--only", "as-strided"]:
         return export_as_strided()
+    if sys.argv[1:] == ["--only", "vit"]:
+        return export_vit()
     if sys.argv[1:] == ["--only", "eval"]:
         return export_for_inference()
     if sys.argv[1:] == ["--only", "shared"]:
@@ -407,6 +450,7 @@ def main():
     export_split()
     export_group_norm()
     export_as_strided()
+    export_vit()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

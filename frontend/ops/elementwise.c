@@ -1,8 +1,8 @@
-/* Op rows of the broadcasting arithmetic ops: Add, Sub, Mul, Div (two inputs) and Sum (one or
- * more). Inputs are float32 or float64 (all of one type) and broadcast the numpy way. Integer
- * arithmetic on shape values (an exporter's batch × heads for a Reshape target) is folded when
- * both operands are constants and the batch is concrete; on anything else integers are reported
- * as unsupported. */
+/* Op rows of the broadcasting arithmetic ops: Add, Sub, Mul, Div (two inputs), Sum (one or
+ * more) and Mod (integers only). Inputs are float32 or float64 (all of one type) and broadcast the
+ * numpy way. Integer arithmetic on shape values (an exporter's batch × heads for a Reshape target)
+ * is folded when both operands are constants and the batch is concrete; on anything else integers
+ * are reported as unsupported. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +23,12 @@ static ipro_status fold_one(const ipro_node *node, int64_t x, int64_t y, int64_t
   case IPRO_OP_ADD: overflow = __builtin_add_overflow(x, y, r); break;
   case IPRO_OP_SUB: overflow = __builtin_sub_overflow(x, y, r); break;
   case IPRO_OP_MUL: overflow = __builtin_mul_overflow(x, y, r); break;
+  case IPRO_OP_MOD:
+    if (y == 0) return ipro_op_fail(err, node, "an integer modulo by zero");
+    *r = y == -1 ? 0 : x % y;
+    /* fmod 0 (the default): the sign of the divisor, as Python's %; fmod 1: the dividend's */
+    if (!ipro_node_attr_int(node, "fmod", 0) && *r != 0 && ((*r < 0) != (y < 0))) *r += y;
+    break;
   default:
     if (y == 0) return ipro_op_fail(err, node, "an integer division by zero");
     overflow = x == INT64_MIN && y == -1;
@@ -35,7 +41,7 @@ static ipro_status fold_one(const ipro_node *node, int64_t x, int64_t y, int64_t
   return IPRO_OK;
 }
 
-/* Folds Add, Sub, Mul or Div of two constant int64 tensors (numpy broadcast; Div truncates, as
+/* Folds Add, Sub, Mul, Div or Mod of two constant int64 tensors (numpy broadcast; Div truncates, as
  * ONNX's integer Div does). IPRO_ERROR with a message for a value of the symbolic batch or a
  * division by zero. */
 static ipro_status fold_integers(ipro_graph *graph, const ipro_node *node, const ipro_tensor *a,
@@ -94,6 +100,29 @@ ipro_status ipro_binary_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
     return fold_integers(graph, node, a, b, err);
   if (broadcast_inputs(graph, node, &shape, &dtype, err) != IPRO_OK) return IPRO_ERROR;
   return ipro_op_set_output(graph, node, 0, dtype, &shape, err);
+}
+
+/* Mod: integers only (shape computations; TorchScript's exporter writes them for attention's head
+ * sizes), folded when both are constants, else run. */
+ipro_status ipro_mod_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"fmod:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_default_int(node, "fmod", 0, err);
+}
+
+ipro_status ipro_mod_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *a, *b;
+  ipro_shape shape;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_INDEX, &a, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES(a->dtype), &b, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (a->dtype == IPRO_DTYPE_INT64 && ipro_tensor_is_constant(a) && ipro_tensor_is_constant(b))
+    return fold_integers(graph, node, a, b, err);
+  if (ipro_op_broadcast(node, &a->shape, a->name, &b->shape, b->name, &shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_op_set_output(graph, node, 0, a->dtype, &shape, err);
 }
 
 int64_t ipro_binary_flops(const ipro_graph *graph, const ipro_node *node) {

@@ -93,6 +93,9 @@ ipro_status ipro_split_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
 ipro_status ipro_constant_of_shape_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_constant_of_shape_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_range_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_where_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_mod_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_mod_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_random_uniform_like_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_random_uniform_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -120,15 +120,53 @@ ipro_status ipro_random_uniform_like_infer(ipro_graph *graph, ipro_node *node, i
   return ipro_op_set_output(graph, node, 0, (ipro_dtype)dtype, &like->shape, err);
 }
 
-/* ---- Less and Greater ----
- * Numpy-broadcast comparisons of two real tensors into bool, the mask of stochastic depth. */
+/* Equal of two int64 shape values; the symbolic batch (at least 1) equals itself, and no value
+ * below 1 (TorchScript's Expand targets compare a shape with -1). */
+static ipro_status equal_values(const ipro_node *node, int64_t x, int64_t y, uint8_t *r,
+                                ipro_error *err) {
+  bool bx = ipro_dim_is_batch(x), by = ipro_dim_is_batch(y);
+  if (bx != by && (bx ? y : x) >= 1)
+    return ipro_op_batch_error(node, err, "comparing the batch size with a size");
+  *r = x == y;
+  return IPRO_OK;
+}
+
+/* Equal of two constant int64 tensors, folded into bool. */
+static ipro_status fold_equal(ipro_graph *graph, const ipro_node *node, const ipro_tensor *a,
+                              const ipro_tensor *b, const ipro_shape *shape, ipro_error *err) {
+  enum { MAX_FOLD = 4096 };
+  int64_t count = ipro_shape_elements(shape);
+  if (count > MAX_FOLD)
+    return ipro_op_fail(err, node, "integer comparison of %lld values is not supported",
+                        (long long)count);
+  int64_t x[MAX_FOLD], y[MAX_FOLD];
+  uint8_t r[MAX_FOLD];
+  ipro_broadcast_copy(a->data, &a->shape, x, shape, sizeof(int64_t));
+  ipro_broadcast_copy(b->data, &b->shape, y, shape, sizeof(int64_t));
+  for (int64_t i = 0; i < count; i++)
+    if (equal_values(node, x[i], y[i], &r[i], err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_BOOL, shape, r, (size_t)count, err);
+}
+
+/* ---- Less, Greater and Equal ----
+ * Numpy-broadcast comparisons of two real tensors into bool, the mask of stochastic depth; Equal
+ * also of int64 shape values, folded (TorchScript's Expand targets: Where(Equal(shape, -1), 1,
+ * shape)). */
 ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *a, *b;
   ipro_shape shape;
+  unsigned dtypes = IPRO_DTYPES_REAL | (node->op == IPRO_OP_EQUAL ? IPRO_DTYPES_INT64 : 0u);
   if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &a, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, dtypes, &a, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, IPRO_DTYPES(a->dtype), &b, err) != IPRO_OK ||
       ipro_op_broadcast(node, &a->shape, a->name, &b->shape, b->name, &shape, err) != IPRO_OK)
     return IPRO_ERROR;
+  if (a->dtype == IPRO_DTYPE_INT64) {
+    if (!ipro_tensor_is_constant(a) || !ipro_tensor_is_constant(b))
+      return ipro_op_fail(err, node,
+                          "integer comparison of values computed at run time is not "
+                          "supported");
+    return fold_equal(graph, node, a, b, &shape, err);
+  }
   return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_BOOL, &shape, err);
 }

@@ -1,5 +1,6 @@
-/* Op rows of the ops that make up shape computations: Shape, Gather, Concat, Identity, Constant
- * and Range. Exporters compute reshape targets with them (Shape -> Gather -> Unsqueeze -> Concat
+/* Op rows of the ops that make up shape computations: Shape, Gather, Concat, Identity, Constant,
+ * Range and Where. Exporters compute reshape targets with them (Shape -> Gather -> Unsqueeze ->
+ * Concat
  * -> Reshape); inference folds each into a constant as soon as its inputs are known, with the
  * symbolic batch carried as the value IPRO_DIM_BATCH. Gather and Concat also work on float32
  * activations, where they are ordinary ops. */
@@ -469,4 +470,34 @@ ipro_status ipro_range_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
     narrow[k] = (int32_t)values[k];
   return ipro_op_fold_output(graph, node, 0, dtype, &shape, narrow, sizeof(int32_t) * (size_t)n,
                              err);
+}
+
+/* Where(condition, X, Y), numpy-broadcast over the three: folded when all are constants training
+ * cannot change (TorchScript's Expand targets, Where(Equal(shape, -1), 1, shape)), else run. */
+ipro_status ipro_where_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *condition, *x, *y;
+  ipro_shape shape;
+  if (ipro_op_check_arity(graph, node, 3, 3, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES(IPRO_DTYPE_BOOL), &condition, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_SHAPE_DATA, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 2, IPRO_DTYPES(x->dtype), &y, err) != IPRO_OK ||
+      ipro_op_broadcast(node, &condition->shape, condition->name, &x->shape, x->name, &shape,
+                        err) != IPRO_OK ||
+      ipro_op_broadcast(node, &shape, "the condition and X", &y->shape, y->name, &shape, err) !=
+          IPRO_OK)
+    return IPRO_ERROR;
+  enum { MAX_FOLD = 4096 };
+  int64_t count = ipro_shape_elements(&shape);
+  if (!ipro_tensor_is_foldable(condition) || !ipro_tensor_is_foldable(x) ||
+      !ipro_tensor_is_foldable(y) || count > MAX_FOLD)
+    return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
+  size_t element = ipro_dtype_size(x->dtype);
+  uint8_t chosen[MAX_FOLD];
+  char a[MAX_FOLD * sizeof(int64_t)], b[MAX_FOLD * sizeof(int64_t)];
+  ipro_broadcast_copy(condition->data, &condition->shape, chosen, &shape, 1);
+  ipro_broadcast_copy(x->data, &x->shape, a, &shape, element);
+  ipro_broadcast_copy(y->data, &y->shape, b, &shape, element);
+  for (int64_t i = 0; i < count; i++)
+    if (!chosen[i]) memcpy(a + (size_t)i * element, b + (size_t)i * element, element);
+  return ipro_op_fold_output(graph, node, 0, x->dtype, &shape, a, (size_t)count * element, err);
 }

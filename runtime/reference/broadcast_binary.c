@@ -1,13 +1,14 @@
 /* Reference kernels of the numpy-broadcasting arithmetic ops: Add, Sub, Mul, Div (float32 and
  * float64, computed in double, and int32/int64 for shape computations that were not folded; integer
- * Div truncates, as ONNX's does), the n-ary float Sum, and the comparisons Less and Greater. Every
+ * Div truncates, as ONNX's does; Mod of integers), the n-ary float Sum, and the comparisons Less,
+ * Greater and Equal. Every
  * input is read through ipro_reference_broadcast_strides, so one loop serves equal shapes, scalars
  * and any broadcast pattern. */
 #include <stdlib.h>
 
 #include "reference_ops.h"
 
-typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV } binary_kind;
+typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_MOD } binary_kind;
 
 /* Output shape, and the strides with which each of the two inputs is read. */
 typedef struct {
@@ -46,6 +47,7 @@ static void binary_real(const binary_layout *layout, binary_kind kind, const dou
     case BINARY_SUB: y[i] = u - v; break;
     case BINARY_MUL: y[i] = u * v; break;
     case BINARY_DIV: y[i] = u / v; break;
+    case BINARY_MOD: y[i] = 0; break; /* integers only: inference refuses real Mod */
     }
   }
 }
@@ -73,6 +75,12 @@ static ipro_status binary_integer(const ipro_node *node, const binary_layout *la
         r = (int64_t)(0 - (uint64_t)u); /* avoids the INT64_MIN / -1 trap */
       else
         r = u / v;
+      break;
+    case BINARY_MOD:
+      if (v == 0) return ipro_reference_fail(node, err, "integer modulo by zero");
+      r = v == -1 ? 0 : u % v;
+      /* fmod 0: the sign of the divisor, as Python's %; fmod 1: the dividend's */
+      if (!ipro_node_attr_int(node, "fmod", 0) && r != 0 && ((r < 0) != (v < 0))) r += v;
       break;
     }
     if (dtype == IPRO_DTYPE_INT64)
@@ -136,9 +144,19 @@ IPRO_REFERENCE_KERNEL(ipro_reference_div) {
   return binary(graph, node, inputs, outputs, BINARY_DIV, err);
 }
 
-/* Less and Greater: real operands (as double), a bool output. */
+/* Integers only (int32, int64), as inference allows. */
+IPRO_REFERENCE_KERNEL(ipro_reference_mod) {
+  (void)context;
+  ipro_dtype dtype = ipro_node_input(graph, node, 0)->dtype;
+  if (dtype != IPRO_DTYPE_INT64 && dtype != IPRO_DTYPE_INT32)
+    return ipro_reference_fail(node, err, "%s operands; int32 or int64 expected",
+                               ipro_dtype_name(dtype));
+  return binary(graph, node, inputs, outputs, BINARY_MOD, err);
+}
+
+/* Less, Greater and Equal: real operands (as double), a bool output. */
 static ipro_status compare(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
-                           void *const *outputs, bool less, ipro_error *err) {
+                           void *const *outputs, ipro_op op, ipro_error *err) {
   binary_layout layout;
   if (binary_layout_of(graph, node, &layout, err) ||
       ipro_reference_expect_real(graph, node, true, 0, err) ||
@@ -149,19 +167,24 @@ static ipro_status compare(const ipro_graph *graph, const ipro_node *node, void 
   bool *y = outputs[0];
   for (int64_t i = 0; i < layout.count; i++) {
     double u = a[a_offset(&layout, i)], v = b[b_offset(&layout, i)];
-    y[i] = less ? u < v : u > v;
+    y[i] = op == IPRO_OP_LESS ? u < v : op == IPRO_OP_GREATER ? u > v : u == v;
   }
   return IPRO_OK;
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_less) {
   (void)context;
-  return compare(graph, node, inputs, outputs, true, err);
+  return compare(graph, node, inputs, outputs, IPRO_OP_LESS, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_greater) {
   (void)context;
-  return compare(graph, node, inputs, outputs, false, err);
+  return compare(graph, node, inputs, outputs, IPRO_OP_GREATER, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_equal) {
+  (void)context;
+  return compare(graph, node, inputs, outputs, IPRO_OP_EQUAL, err);
 }
 
 /* Sum of n broadcast inputs, accumulated in double in input order. */

@@ -1,8 +1,9 @@
 /* Reference kernels of the ops that move data without arithmetic: the reshaping copies (Identity,
  * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant, Pad, Slice,
- * Expand CastLike and Cast (a conversion of each element). They work on any dtype of fixed size,
- * element by element in bytes, because unfolded shape computations bring int64 (and Gather int32
- * indices) next to the float32 activations. */
+ * Expand CastLike and Cast (a conversion of each element), and Where (a choice of each element).
+ * They work on any dtype of fixed size, element by element in bytes, because unfolded shape
+ * computations bring int64 (and Gather int32 indices) next to the float32 activations. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "reference_ops.h"
@@ -367,5 +368,36 @@ IPRO_REFERENCE_KERNEL(ipro_reference_slice_onnx) {
   if (!ipro_shape_equal(&slice.shape, &y))
     return ipro_reference_fail(node, err, "the slice's shape is not the output's");
   ipro_slice_copy(&slice, &data, inputs[0], outputs[0], size);
+  return IPRO_OK;
+}
+
+/* Where(condition, X, Y): each element of X where the condition holds, else Y's, the three
+ * broadcast to the output's shape (copied so, then chosen), of any fixed-size dtype. */
+IPRO_REFERENCE_KERNEL(ipro_reference_where) {
+  (void)context;
+  ipro_shape c, x, y, out;
+  size_t size;
+  if (ipro_reference_input_shape(graph, node, 0, &c, err) ||
+      ipro_reference_input_shape(graph, node, 1, &x, err) ||
+      ipro_reference_input_shape(graph, node, 2, &y, err) ||
+      ipro_reference_output_shape(graph, node, 0, &out, err) ||
+      ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_BOOL, err) ||
+      element_size(graph, node, true, 1, &size, err))
+    return IPRO_ERROR;
+  int64_t count = ipro_shape_elements(&out);
+  uint8_t *chosen = malloc(count ? (size_t)count : 1);
+  char *other = malloc(count ? (size_t)count * size : 1);
+  if (!chosen || !other) {
+    free(chosen);
+    free(other);
+    return ipro_reference_fail(node, err, "out of memory");
+  }
+  ipro_broadcast_copy(inputs[0], &c, chosen, &out, 1);
+  ipro_broadcast_copy(inputs[1], &x, outputs[0], &out, size);
+  ipro_broadcast_copy(inputs[2], &y, other, &out, size);
+  for (int64_t i = 0; i < count; i++)
+    if (!chosen[i]) memcpy((char *)outputs[0] + (size_t)i * size, other + (size_t)i * size, size);
+  free(chosen);
+  free(other);
   return IPRO_OK;
 }

@@ -52,6 +52,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_less);
 IPRO_REFERENCE_KERNEL(ipro_reference_greater);
 /* random_fill.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_range);
+IPRO_REFERENCE_KERNEL(ipro_reference_equal);
+IPRO_REFERENCE_KERNEL(ipro_reference_where);
+IPRO_REFERENCE_KERNEL(ipro_reference_mod);
 IPRO_REFERENCE_KERNEL(ipro_reference_constant_of_shape);
 IPRO_REFERENCE_KERNEL(ipro_reference_random_uniform_like);
 /* gemm.c */

@@ -20,6 +20,7 @@ IN_DOUBLE(batch_normalization, (1u << 3) | (1u << 4))
 IN_DOUBLE(relu, 0)
 IN_DOUBLE(less, 0)
 IN_DOUBLE(greater, 0)
+IN_DOUBLE(equal, 0)
 IN_DOUBLE(random_uniform_like, 0)
 IN_DOUBLE(leaky_relu, 0)
 IN_DOUBLE(sigmoid, 0)
@@ -119,6 +120,9 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_LAYER_NORMALIZATION] = in_double_layer_normalization,
     [IPRO_OP_CONSTANT_OF_SHAPE] = ipro_reference_constant_of_shape,
     [IPRO_OP_RANGE] = ipro_reference_range,
+    [IPRO_OP_EQUAL] = in_double_equal,
+    [IPRO_OP_WHERE] = ipro_reference_where,
+    [IPRO_OP_MOD] = ipro_reference_mod,
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = in_double_random_uniform_like,
     [IPRO_OP_LESS] = in_double_less,
     [IPRO_OP_GREATER] = in_double_greater,

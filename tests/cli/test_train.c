@@ -183,7 +183,9 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * InstanceNorm2d (InstanceNormalization), and group_norm_cnn_dynamo_fmnist the same from
  * torch.export without its optimisation (the norms' scales unsqueezed along a Range);
  * convnext_head_dynamo_fmnist has ConvNeXt's head, whose as_strided torch.export writes as a Gather
- * at indices it computes (folded; the gradient is the inverse permutation). Local
+ * at indices it computes (folded; the gradient is the inverse permutation); vit_tiny_fmnist has
+ * torchvision's ViT encoder from the TorchScript exporter (shapes computed with Equal, Where and
+ * Mod, folded). Local
  * training (K = 2), the test pass after each epoch and the export go through for both (the test
  * pass once asked the trainer for the ratio and stopped after the first epoch; the second was
  * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
@@ -253,6 +255,7 @@ int main(void) {
   train_torch_export_model("group_norm_cnn_fmnist");
   train_torch_export_model("group_norm_cnn_dynamo_fmnist");
   train_torch_export_model("convnext_head_dynamo_fmnist");
+  train_torch_export_model("vit_tiny_fmnist");
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

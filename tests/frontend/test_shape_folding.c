@@ -535,8 +535,55 @@ static void check_range(void) {
   ipro_graph_free(g);
 }
 
+/* Mod, Equal and Where fold on constants as ONNX's operator documentation works its examples:
+ * Mod of [-4, 7, 5, 4, -7, 8] by [2, -3, 8, -2, 3, 5] is [0, -2, 5, 0, 2, 3] (the divisor's
+ * sign) and, with fmod = 1, [0, 1, 5, 0, -1, 3] (the dividend's); Where([[1, 0], [1, 1]],
+ * [[1, 2], [3, 4]], [[9, 8], [7, 6]]) is [[1, 8], [3, 4]]. TorchScript's Expand target
+ * Where(Equal(shape, -1), ones, shape) keeps the symbolic batch (which is never -1). */
+static void check_mod_equal_where(void) {
+  ipro_error err = {{0}};
+  for (int fmod = 0; fmod < 2; fmod++) {
+    ipro_graph *g = hand_graph(13);
+    hand_input(g, "x", 2, (int64_t[]){N, 4});
+    hand_int64_initializer(g, "a", 6, (int64_t[]){-4, 7, 5, 4, -7, 8});
+    hand_int64_initializer(g, "b", 6, (int64_t[]){2, -3, 8, -2, 3, 5});
+    ipro_node_set_int(hand_node(g, "mod", "Mod", "a,b", "m"), "fmod", fmod);
+    hand_node(g, "relu", "Relu", "x", "y");
+    hand_output(g, "y");
+    CHECK_OK(ipro_graph_normalize(g, &err), &err);
+    CHECK_OK(ipro_graph_infer_shapes(g, 8, &err), &err);
+    const int64_t python[6] = {0, -2, 5, 0, 2, 3}, c[6] = {0, 1, 5, 0, -1, 3};
+    CHECK_MSG(folded_ints_are(hand_tensor(g, "m"), 6, fmod ? c : python), "Mod, fmod %d", fmod);
+    ipro_graph_free(g);
+  }
+  ipro_graph *g = hand_graph(13);
+  hand_input(g, "x", 2, (int64_t[]){N, 4});
+  hand_initializer(g, "cond", IPRO_DTYPE_BOOL, 2, (int64_t[]){2, 2}, (uint8_t[]){1, 0, 1, 1});
+  hand_initializer(g, "xs", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 2}, (int64_t[]){1, 2, 3, 4});
+  hand_initializer(g, "ys", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 2}, (int64_t[]){9, 8, 7, 6});
+  hand_node(g, "where", "Where", "cond,xs,ys", "w");
+  /* Expand's target as TorchScript writes it: Where(Equal(shape, -1), ones, shape) */
+  hand_int64_initializer(g, "minus", 3, (int64_t[]){-1, -1, -1});
+  hand_int64_initializer(g, "ones", 3, (int64_t[]){1, 1, 1});
+  hand_int64_initializer(g, "last", 1, (int64_t[]){-1});
+  hand_node(g, "shape", "Shape", "x", "s");
+  ipro_node_set_int(hand_node(g, "concat", "Concat", "s,last", "target"), "axis", 0);
+  hand_node(g, "equal", "Equal", "target,minus", "is_minus");
+  hand_node(g, "choose", "Where", "is_minus,ones,target", "expand_to");
+  hand_node(g, "relu", "Relu", "x", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  CHECK(folded_ints_are(hand_tensor(g, "w"), 4, (int64_t[]){1, 8, 3, 4}));
+  CHECK(folded_ints_are(hand_tensor(g, "expand_to"), 3, (int64_t[]){N, 4, 1}));
+  CHECK_OK(ipro_graph_infer_shapes(g, 8, &err), &err);
+  CHECK(folded_ints_are(hand_tensor(g, "expand_to"), 3, (int64_t[]){8, 4, 1}));
+  ipro_graph_free(g);
+}
+
 int main(void) {
   check_flatten_chain();
+  check_mod_equal_where();
   check_range();
   check_batch_rules();
   check_canonical_windows();

@@ -24,7 +24,8 @@
  * SequenceAt, which the loader makes a Split); and GroupNorm with InstanceNorm2d
  * (InstanceNormalization) from both (torch.export's unsqueezes the norms' scales along a Range,
  * which inference folds); and ConvNeXt's head from torch.export, whose as_strided is a Gather at
- * indices computed from Ranges. */
+ * indices computed from Ranges; and a tiny torchvision ViT encoder from the TorchScript exporter,
+ * whose shapes are computed with Equal, Where and Mod. */
 static const char *const models[] = {"resnet8_fmnist",
                                      "resnet32",
                                      "resnet110",
@@ -45,7 +46,8 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "split_cnn_sequence_fmnist",
                                      "group_norm_cnn_fmnist",
                                      "group_norm_cnn_dynamo_fmnist",
-                                     "convnext_head_dynamo_fmnist"};
+                                     "convnext_head_dynamo_fmnist",
+                                     "vit_tiny_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */

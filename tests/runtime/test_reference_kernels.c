@@ -348,6 +348,44 @@ static void test_range(void) {
   ipro_graph_free(graph);
 }
 
+/* At run time, as ONNX's operator documentation works its examples: Mod of int64
+ * [-4, 7, 5, 4, -7, 8] by [2, -3, 8, -2, 3, 5] is [0, -2, 5, 0, 2, 3]; Where([[1, 0], [1, 1]],
+ * [[1, 2], [3, 4]], [[9, 8], [7, 6]]) is [[1, 8], [3, 4]], and with Y a scalar 0 broadcast,
+ * [[1, 0], [3, 4]]; Equal of [1, 2, 3] and [1, 5, 3] is [1, 0, 1]. */
+static void test_mod_where_equal(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int a = ipro_test_add_tensor(graph, "a", IPRO_DTYPE_INT64, 1, (int64_t[]){6});
+  int b = ipro_test_add_tensor(graph, "b", IPRO_DTYPE_INT64, 1, (int64_t[]){6});
+  int m = ipro_test_add_tensor(graph, "m", IPRO_DTYPE_INT64, 1, (int64_t[]){6});
+  int mod = add_node(graph, "Mod", 2, (int[]){a, b}, 1, (int[]){m});
+  int c = ipro_test_add_tensor(graph, "c", IPRO_DTYPE_BOOL, 2, (int64_t[]){2, 2});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 2});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 2});
+  int zero = ipro_test_add_tensor(graph, "zero", IPRO_DTYPE_FLOAT, 0, NULL);
+  int w = ipro_test_add_tensor(graph, "w", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 2});
+  int where = add_node(graph, "Where", 3, (int[]){c, x, y}, 1, (int[]){w});
+  int where_zero = add_node(graph, "Where", 3, (int[]){c, x, zero}, 1, (int[]){w});
+  int p = ipro_test_add_tensor(graph, "p", IPRO_DTYPE_DOUBLE, 1, (int64_t[]){3});
+  int q = ipro_test_add_tensor(graph, "q", IPRO_DTYPE_DOUBLE, 1, (int64_t[]){3});
+  int e = ipro_test_add_tensor(graph, "e", IPRO_DTYPE_BOOL, 1, (int64_t[]){3});
+  int equal = add_node(graph, "Equal", 2, (int[]){p, q}, 1, (int[]){e});
+  int64_t as[] = {-4, 7, 5, 4, -7, 8}, bs[] = {2, -3, 8, -2, 3, 5}, ms[6];
+  uint8_t cs[] = {1, 0, 1, 1}, es[3];
+  float xs[] = {1, 2, 3, 4}, ys[] = {9, 8, 7, 6}, zs = 0, ws[4];
+  double ps[] = {1, 2, 3}, qs[] = {1, 5, 3};
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, mod, (void *[]){as, bs}, (void *[]){ms}, NULL, &err), &err);
+  CHECK(ms[0] == 0 && ms[1] == -2 && ms[2] == 5 && ms[3] == 0 && ms[4] == 2 && ms[5] == 3);
+  CHECK_OK(run_kernel(graph, where, (void *[]){cs, xs, ys}, (void *[]){ws}, NULL, &err), &err);
+  CHECK(ws[0] == 1 && ws[1] == 8 && ws[2] == 3 && ws[3] == 4);
+  CHECK_OK(run_kernel(graph, where_zero, (void *[]){cs, xs, &zs}, (void *[]){ws}, NULL, &err),
+           &err);
+  CHECK(ws[0] == 1 && ws[1] == 0 && ws[2] == 3 && ws[3] == 4);
+  CHECK_OK(run_kernel(graph, equal, (void *[]){ps, qs}, (void *[]){es}, NULL, &err), &err);
+  CHECK(es[0] == 1 && es[1] == 0 && es[2] == 1);
+  ipro_graph_free(graph);
+}
+
 /* x (2, 3) + initializer b (3) → Relu, run by the executor on the reference backend: the kernels
  * see the executor's buffers, and every byte the backend handed out comes back. */
 static void test_reference_backend_in_executor(void) {
@@ -491,6 +529,7 @@ int main(void) {
   test_resize_linear_align_corners();
   test_gather_int32_negative();
   test_range();
+  test_mod_where_equal();
   test_reference_backend_in_executor();
   return ipro_test_finish();
 }
