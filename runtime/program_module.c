@@ -78,8 +78,10 @@ void ipro_program_module_put(ipro_byte_writer *w, const ipro_graph *g,
     ipro_put_u32(w, (uint32_t)tensor->dtype);
     put_shape(w, &tensor->shape);
     ipro_put_u32(w, (uint32_t)tensor->kind);
-    bool drawn = tensor->data && is_drawn(&training->start, t);
-    bool from_network = tensor->data && !drawn && network_holds(network, tensor);
+    /* an empty tensor (an exporter's [0]-shaped constant) has no data to draw or take */
+    bool has_data = tensor->data && tensor->data_bytes > 0;
+    bool drawn = has_data && is_drawn(&training->start, t);
+    bool from_network = has_data && !drawn && network_holds(network, tensor);
     ipro_put_u32(w, (tensor->is_graph_input ? FLAG_INPUT : 0) |
                         (tensor->is_graph_output ? FLAG_OUTPUT : 0) |
                         (tensor->declared_shape ? FLAG_DECLARED : 0) |

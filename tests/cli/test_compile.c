@@ -412,6 +412,30 @@ static void damaged(const char *runner, const char *damage, const char *file,
             "%s: expected one line with '%s', got: %s", damage, expected, r.err);
 }
 
+/* A model with empty constants ([0]-shaped, which TorchScript's ViT export has) and the shape
+ * computations folded at inference (Equal, Where, Mod): its compiled program reads back (an empty
+ * constant was written as the network's, with no bytes, and the program was refused as
+ * malformed) and trains the bytes infopro train does, K = 2. */
+static void empty_constants(void) {
+  char command[4096], a[800], b[800];
+  ipro_command_result r;
+  snprintf(command, sizeof command,
+           "'%s' compile models/vit_tiny_fmnist.onnx --data fashion-mnist --batch 32 -K 2 "
+           "-o '%s/vit'",
+           getenv("IPRO_INFOPRO"), directory);
+  ipro_test_run_command_expecting(command, &r, 0);
+  snprintf(a, sizeof a, "%s/vit_program.onnx", directory);
+  snprintf(b, sizeof b, "%s/vit_infopro.onnx", directory);
+  snprintf(command, sizeof command, "'%s/vit/train' " DATA " --out '%s'", directory, a);
+  ipro_test_run_command_expecting(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "trained 1 epochs"), "ViT: the runner said: %s %s", r.out, r.err);
+  snprintf(command, sizeof command,
+           "train models/vit_tiny_fmnist.onnx --batch 32 -K 2 " DATA " --out '%s'", b);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "ViT: infopro train failed: %s", r.err);
+  CHECK_MSG(ipro_test_same_file(a, b), "ViT: %s and %s differ", a, b);
+}
+
 int main(void) {
   const char *unavailable = ipro_test_training_unavailable();
   if (unavailable) return ipro_test_skip(unavailable);
@@ -421,6 +445,7 @@ int main(void) {
   same_bytes("k2", "-K 2", K2_RUN);
   portable_kernels();
   external_data();
+  empty_constants();
   char runner[1024];
   snprintf(runner, sizeof runner, "%s/k2_moved/train", directory);
   dependencies(runner);
