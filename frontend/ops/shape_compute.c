@@ -453,7 +453,10 @@ ipro_status ipro_range_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
   if (__builtin_sub_overflow(v[1], v[0], &span))
     return ipro_op_fail(err, node, "limit - start overflows (start %lld, limit %lld)",
                         (long long)v[0], (long long)v[1]);
-  int64_t count = span / v[2] + ((span % v[2]) != 0 && ((span > 0) == (v[2] > 0)));
+  /* INT64_MIN / -1 traps: that range has 2^63 elements */
+  int64_t count = span == INT64_MIN && v[2] == -1
+                      ? INT64_MAX
+                      : span / v[2] + ((span % v[2]) != 0 && ((span > 0) == (v[2] > 0)));
   if (count > MAX_RANGE)
     return ipro_op_fail(err, node, "more than %d elements (start %lld, limit %lld, delta %lld)",
                         MAX_RANGE, (long long)v[0], (long long)v[1], (long long)v[2]);

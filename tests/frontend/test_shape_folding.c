@@ -494,6 +494,10 @@ static void check_range(void) {
         strstr(err.message, "node 'the_node' (Range): delta must not be 0"));
   CHECK(range_of(IPRO_DTYPE_INT64, &zero, &big, &one, &err) == NULL &&
         strstr(err.message, "more than 4096 elements"));
+  /* 2^63 elements: limit - start is INT64_MIN and delta -1, whose quotient traps */
+  int64_t lowest = INT64_MIN, minus_one = -1;
+  CHECK(range_of(IPRO_DTYPE_INT64, &zero, &lowest, &minus_one, &err) == NULL &&
+        strstr(err.message, "more than 4096 elements"));
 
   /* the batch's length, and axes computed by a Range */
   g = hand_graph(13);
