@@ -47,7 +47,7 @@ static void binary_real(const binary_layout *layout, binary_kind kind, const dou
     case BINARY_SUB: y[i] = u - v; break;
     case BINARY_MUL: y[i] = u * v; break;
     case BINARY_DIV: y[i] = u / v; break;
-    case BINARY_MOD: y[i] = 0; break; /* integers only: inference refuses real Mod */
+    case BINARY_MOD: break; /* integers only: binary() refuses real operands */
     }
   }
 }
@@ -101,7 +101,12 @@ static ipro_status binary(const ipro_graph *graph, const ipro_node *node, void *
     return IPRO_ERROR;
   switch (dtype) {
   case IPRO_DTYPE_FLOAT:
-  case IPRO_DTYPE_DOUBLE: binary_real(&layout, kind, inputs[0], inputs[1], outputs[0]); break;
+  case IPRO_DTYPE_DOUBLE:
+    if (kind == BINARY_MOD)
+      return ipro_reference_fail(node, err, "%s operands; Mod is for int32 and int64",
+                                 ipro_dtype_name(dtype));
+    binary_real(&layout, kind, inputs[0], inputs[1], outputs[0]);
+    break;
   case IPRO_DTYPE_INT32:
   case IPRO_DTYPE_INT64:
     return binary_integer(node, &layout, kind, dtype, inputs[0], inputs[1], outputs[0], err);
@@ -147,10 +152,6 @@ IPRO_REFERENCE_KERNEL(ipro_reference_div) {
 /* Integers only (int32, int64), as inference allows. */
 IPRO_REFERENCE_KERNEL(ipro_reference_mod) {
   (void)context;
-  ipro_dtype dtype = ipro_node_input(graph, node, 0)->dtype;
-  if (dtype != IPRO_DTYPE_INT64 && dtype != IPRO_DTYPE_INT32)
-    return ipro_reference_fail(node, err, "%s operands; int32 or int64 expected",
-                               ipro_dtype_name(dtype));
   return binary(graph, node, inputs, outputs, BINARY_MOD, err);
 }
 

@@ -351,7 +351,7 @@ static void test_range(void) {
 /* At run time, as ONNX's operator documentation works its examples: Mod of int64
  * [-4, 7, 5, 4, -7, 8] by [2, -3, 8, -2, 3, 5] is [0, -2, 5, 0, 2, 3]; Where([[1, 0], [1, 1]],
  * [[1, 2], [3, 4]], [[9, 8], [7, 6]]) is [[1, 8], [3, 4]], and with Y a scalar 0 broadcast,
- * [[1, 0], [3, 4]]; Equal of [1, 2, 3] and [1, 5, 3] is [1, 0, 1]. */
+ * [[1, 0], [3, 4]]; Equal of [1, 2, 3] and [1, 5, 3] is [1, 0, 1]; Mod of reals is refused. */
 static void test_mod_where_equal(void) {
   ipro_graph *graph = ipro_graph_create();
   int a = ipro_test_add_tensor(graph, "a", IPRO_DTYPE_INT64, 1, (int64_t[]){6});
@@ -383,6 +383,10 @@ static void test_mod_where_equal(void) {
   CHECK(ws[0] == 1 && ws[1] == 0 && ws[2] == 3 && ws[3] == 4);
   CHECK_OK(run_kernel(graph, equal, (void *[]){ps, qs}, (void *[]){es}, NULL, &err), &err);
   CHECK(es[0] == 1 && es[1] == 0 && es[2] == 1);
+  /* Mod of reals is refused by name, not computed as something */
+  int real_mod = add_node(graph, "Mod", 2, (int[]){p, q}, 1, (int[]){p});
+  CHECK(run_kernel(graph, real_mod, (void *[]){ps, qs}, (void *[]){ps}, NULL, &err) == IPRO_ERROR &&
+        strstr(err.message, "Mod is for int32 and int64"));
   ipro_graph_free(graph);
 }
 
