@@ -32,8 +32,8 @@ typedef struct {
   /* The drawn weights get their sizes and a place among the start values but no values and no
    * memory: for costing, which plans a module's program and never runs it (a cut at a pooled
    * feature vector of a 224×224 network has a decoder of 512 × 150,528 weights, 308 MB that the
-   * split search drew and copied for every such candidate). The module's own weights are
-   * then copied from the network as sizes alone too (partitioner/module_graph.h). */
+   * split search drew and copied for every such candidate). Set from ipro_local_settings'
+   * plan_only. */
   bool undrawn;
 } ipro_head_options;
 
@@ -64,6 +64,10 @@ typedef struct {
    * (carries_layouts false: CUDA, the reference kernels, oneDNN without AVX-512), where the
    * copy would only cost time. */
   bool copy_output;
+  /* Programs built to be planned, never run (the costing's): the heads' weights get their sizes
+   * but no values (ipro_head_options' undrawn) and the module's own weights are copied from the
+   * network as sizes alone (partitioner/module_graph.h). Off for every program that runs. */
+  bool plan_only;
 } ipro_local_settings;
 
 #endif

@@ -66,7 +66,7 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
   memset(training, 0, sizeof *training);
   ipro_graph *m = NULL;
   /* a program that is planned and never run (the costing's) copies no weights */
-  if (ipro_module_graph_extract(network, first_cut, last_cut, settings->heads.undrawn, &m, err) !=
+  if (ipro_module_graph_extract(network, first_cut, last_cut, settings->plan_only, &m, err) !=
       IPRO_OK)
     return IPRO_ERROR;
   ipro_status status = ipro_graph_infer_shapes(m, settings->batch, err);
@@ -85,6 +85,7 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
       heads.decoder = settings->module_heads[module].decoder;
     }
     heads.seed = settings->heads.seed + (uint64_t)module * 1000003u;
+    heads.undrawn = settings->plan_only;
     const ipro_tensor *image = &network->tensors[network->inputs[0]];
     ipro_loss_term terms[2];
     int n_terms = 0;

@@ -93,7 +93,7 @@ static ipro_status build_and_plan(ipro_module_costing *c, int module, int K, int
   ipro_local_settings settings = c->settings;
   settings.K = K;
   settings.n_module_heads = 0;
-  settings.heads.undrawn = true; /* planned, never run */
+  settings.plan_only = true;
   if (heads == HEADS_BOUND) {
     /* The least any local loss needs: the gradient at the cut, through a global average pool
      * and one linear layer to the classes (N·C + N·classes floats, C·classes weights). */

@@ -1,17 +1,19 @@
-/* The heads built for costing (ipro_head_options.undrawn; runtime/module_costing.c): ResNet-32's
- * first module of K = 2 (cut after layer1.3) at batch 4, once with the heads' weights drawn and
- * once undrawn:
+/* The programs built for costing (ipro_local_settings' plan_only; runtime/module_costing.c):
+ * ResNet-32's first module of K = 2 (cut after layer1.3) at batch 4, once to run (the heads'
+ * weights drawn, the network's copied) and once plan-only:
  * - the two graphs have the same tensors with the same shapes and the same data sizes, and the
  *   same start values (what is drawn, in order, with its bound), so what the planner counts is
  *   the same; a plan-only executor gives both the same arena and parameter block;
- * - undrawn, no drawn weight holds values, and the counting allocator sees the graph take less
- *   memory by at least their bytes: the split search no longer draws and copies a decoder of
+ * - plan-only, no drawn weight and no trainable weight of the network holds values, and the
+ *   counting allocator sees the graph take less memory by at least their bytes: the split search
+ *   no longer copies the network's weights into every candidate, nor draws and copies a decoder of
  *   512 × 150,528 weights (308 MB) for every candidate cut at a 224×224 network's pooled
  *   features (torchvision's ResNet-18: `infopro plan --batch 8 -K 2` peaked at 773 MB RSS,
  *   now 181 MB). */
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/training_graph.h"
 #include "runtime/backend.h"
 #include "runtime/counting_allocator.h"
 #include "runtime/executor.h"
@@ -30,7 +32,7 @@ static built_module build(const ipro_graph *network, int cut, bool undrawn) {
   built_module b = {0};
   ipro_local_settings settings = ipro_test_local_settings(network, BATCH);
   settings.K = 2;
-  settings.heads.undrawn = undrawn;
+  settings.plan_only = undrawn;
   ipro_error err = {{0}};
   int64_t before = ipro_counting_allocator_in_use();
   CHECK_OK(ipro_module_program_build(network, -1, cut, 0, &settings, &b.graph, &b.training, &err),
@@ -89,13 +91,24 @@ int main(void) {
               drawn.graph->tensors[sa->drawn[i]].data, undrawn.graph->tensors[sb->drawn[i]].data);
     drawn_bytes += drawn.graph->tensors[sa->drawn[i]].data_bytes;
   }
-  CHECK_MSG(drawn.held - undrawn.held >= (int64_t)drawn_bytes,
-            "the allocator saw the drawn module take %lld bytes, the undrawn %lld: the drawn "
-            "weights are %zu",
-            (long long)drawn.held, (long long)undrawn.held, drawn_bytes);
-  printf("module 1: %zu bytes of drawn head weights; the allocator saw %lld bytes drawn, %lld "
-         "undrawn\n",
-         drawn_bytes, (long long)drawn.held, (long long)undrawn.held);
+  size_t network_bytes = 0;
+  int network_weights = 0;
+  for (int t = 0; t < drawn.graph->n_tensors && t < undrawn.graph->n_tensors; t++) {
+    const ipro_tensor *a = &drawn.graph->tensors[t], *b = &undrawn.graph->tensors[t];
+    if (strncmp(a->name, "infopro", 7) == 0 || !ipro_tensor_is_trainable(drawn.graph, t)) continue;
+    CHECK_MSG(a->data && !b->data, "'%s': the network's values %p to run, %p plan-only", a->name,
+              a->data, b->data);
+    network_bytes += a->data_bytes;
+    network_weights++;
+  }
+  CHECK(network_weights > 0);
+  CHECK_MSG(drawn.held - undrawn.held >= (int64_t)(drawn_bytes + network_bytes),
+            "the allocator saw the module to run take %lld bytes, the plan-only one %lld: the "
+            "drawn weights are %zu and the network's %zu",
+            (long long)drawn.held, (long long)undrawn.held, drawn_bytes, network_bytes);
+  printf("module 1: %zu bytes of drawn head weights, %zu of the network's; the allocator saw "
+         "%lld bytes to run, %lld plan-only\n",
+         drawn_bytes, network_bytes, (long long)drawn.held, (long long)undrawn.held);
 
   size_t arena_a, parameters_a, arena_b, parameters_b;
   planned(drawn.graph, &arena_a, &parameters_a);
