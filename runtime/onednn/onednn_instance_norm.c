@@ -130,28 +130,21 @@ ipro_status ipro_onednn_build_instance_norm_grad(ipro_onednn_kernel *kernel,
   s->d_scale = present[1];
   s->d_bias = present[2];
   float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
-  size_t row_bytes = (size_t)s->rows * sizeof(float), bytes = dnnl_memory_desc_get_size(&md);
-  size_t mean = ipro_onednn_reserve(kernel, row_bytes);
-  size_t variance = ipro_onednn_reserve(kernel, row_bytes);
-  if (!present[0]) s->x_hat = ipro_onednn_reserve(kernel, bytes);
-  dnnl_layer_normalization_desc_t statistics_desc, desc;
-  dnnl_primitive_desc_t hint = NULL, pd = NULL;
-  IPRO_ONEDNN_CHECK(dnnl_layer_normalization_forward_desc_init(
-      &statistics_desc, dnnl_forward_training, &md, NULL, epsilon, 0u));
-  const ipro_onednn_argument statistics[] = {
-      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1},
-      {DNNL_ARG_DST, present[0] ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE,
-       present[0] ? 0 : s->x_hat},
-      {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean},
-      {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance},
-  };
-  if (ipro_onednn_primitive_step(kernel, &statistics_desc, NULL, NULL, statistics, 4, err) ||
+  if (!present[0]) s->x_hat = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&md));
+  size_t mean, variance;
+  if (ipro_onednn_row_statistics_step(kernel, &md, epsilon,
+                                      present[0] ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE,
+                                      present[0] ? 0 : s->x_hat, &mean, &variance, err) ||
       ipro_onednn_add_loop_step(kernel, channel_sums, err))
     return IPRO_ERROR;
   if (!present[0]) return IPRO_OK;
+  dnnl_layer_normalization_desc_t hint_desc, desc;
+  dnnl_primitive_desc_t hint = NULL, pd = NULL;
+  IPRO_ONEDNN_CHECK(dnnl_layer_normalization_forward_desc_init(&hint_desc, dnnl_forward_training,
+                                                               &md, NULL, epsilon, 0u));
   IPRO_ONEDNN_CHECK(dnnl_layer_normalization_backward_desc_init(&desc, dnnl_backward_data, &md, &md,
                                                                 NULL, epsilon, 0u));
-  if (ipro_onednn_describe(kernel, &statistics_desc, NULL, NULL, &hint, err) ||
+  if (ipro_onednn_describe(kernel, &hint_desc, NULL, NULL, &hint, err) ||
       ipro_onednn_create_backward_pd(kernel, &desc, hint, &pd, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_DIFF_DST, IPRO_ONEDNN_OUTPUT, 0, err) ||
       ipro_onednn_bind(kernel, pd, DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1, err) ||

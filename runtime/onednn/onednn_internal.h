@@ -261,6 +261,14 @@ ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *, const ipro_grap
  * its own that recomputes each row's mean and variance (onednn_normalization.c). */
 ipro_status ipro_onednn_build_layer_norm_grad(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);
+/* The first step of both layer-normalisation gradients: a forward-training normalisation of X
+ * (input 1) seen as md's [rows, row length], without scale or shift, writing x̂ to (x_hat,
+ * x_hat_index) and each row's mean and biased variance into intermediates it reserves (*mean,
+ * *variance: their offsets), which the forward pass does not keep. */
+ipro_status ipro_onednn_row_statistics_step(ipro_onednn_kernel *kernel,
+                                            const dnnl_memory_desc_t *md, float epsilon,
+                                            ipro_onednn_source x_hat, size_t x_hat_index,
+                                            size_t *mean, size_t *variance, ipro_error *err);
 /* InstanceNormalization and its gradient, ipro.LayerNormGrad with channel_scale (which
  * ipro_onednn_build_layer_norm_grad hands on): layer normalisation over [N·C, spatial] with the
  * per-channel scale and bias on loops (onednn_instance_norm.c). */

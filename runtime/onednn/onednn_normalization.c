@@ -524,6 +524,27 @@ fail:
   return IPRO_ERROR;
 }
 
+ipro_status ipro_onednn_row_statistics_step(ipro_onednn_kernel *kernel,
+                                            const dnnl_memory_desc_t *md, float epsilon,
+                                            ipro_onednn_source x_hat, size_t x_hat_index,
+                                            size_t *mean, size_t *variance, ipro_error *err) {
+  size_t row_bytes = (size_t)md->dims[0] * sizeof(float);
+  *mean = ipro_onednn_reserve(kernel, row_bytes);
+  *variance = ipro_onednn_reserve(kernel, row_bytes);
+  dnnl_layer_normalization_desc_t desc;
+  IPRO_ONEDNN_CHECK(dnnl_layer_normalization_forward_desc_init(&desc, dnnl_forward_training, md,
+                                                               NULL, epsilon, 0u));
+  const ipro_onednn_argument statistics[] = {
+      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1},
+      {DNNL_ARG_DST, x_hat, x_hat_index},
+      {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, *mean},
+      {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, *variance},
+  };
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, statistics, 4, err);
+fail:
+  return IPRO_ERROR;
+}
+
 /* Whether pd takes argument arg (DNNL_ARG_*). */
 static bool takes_argument(const_dnnl_primitive_desc_t pd, int arg) {
   const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
@@ -567,23 +588,14 @@ ipro_status ipro_onednn_build_layer_norm_grad(ipro_onednn_kernel *kernel, const 
    * normalisation of X without scale and shift writes them into intermediates, and its Y into dX
    * as scratch (the backward then overwrites it). An absent dX or dScale is computed into an
    * intermediate and dropped; without dBias the backward leaves the shift out. */
-  size_t row_bytes = (size_t)rows[0] * sizeof(float);
-  size_t mean = ipro_onednn_reserve(kernel, row_bytes);
-  size_t variance = ipro_onednn_reserve(kernel, row_bytes);
   size_t dx_at = present[0] ? 0 : ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&md));
   size_t d_scale_at = present[1] ? 1 : ipro_onednn_reserve(kernel, (size_t)rows[1] * sizeof(float));
   ipro_onednn_source dx_source = present[0] ? IPRO_ONEDNN_OUTPUT : IPRO_ONEDNN_INTERMEDIATE;
-  dnnl_layer_normalization_desc_t statistics_desc, hint_desc, desc;
+  dnnl_layer_normalization_desc_t hint_desc, desc;
   dnnl_primitive_desc_t hint = NULL, pd = NULL;
-  IPRO_ONEDNN_CHECK(dnnl_layer_normalization_forward_desc_init(
-      &statistics_desc, dnnl_forward_training, &md, NULL, epsilon, 0u));
-  const ipro_onednn_argument statistics[] = {
-      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 1},
-      {DNNL_ARG_DST, dx_source, dx_at},
-      {DNNL_ARG_MEAN, IPRO_ONEDNN_INTERMEDIATE, mean},
-      {DNNL_ARG_VARIANCE, IPRO_ONEDNN_INTERMEDIATE, variance},
-  };
-  if (ipro_onednn_primitive_step(kernel, &statistics_desc, NULL, NULL, statistics, 4, err))
+  size_t mean, variance;
+  if (ipro_onednn_row_statistics_step(kernel, &md, epsilon, dx_source, dx_at, &mean, &variance,
+                                      err))
     return IPRO_ERROR;
   unsigned flags = dnnl_use_scale | (present[2] ? (unsigned)dnnl_use_shift : 0u);
   IPRO_ONEDNN_CHECK(dnnl_layer_normalization_forward_desc_init(&hint_desc, dnnl_forward_training,
