@@ -87,14 +87,7 @@ static void run_with_threads(ipro_backend *onednn, ipro_kernel *kernel, const op
   omp_set_num_threads(threads);
 #endif
   operands_copy(initial, o);
-  ipro_error err = {{0}};
-  void *workspace = NULL;
-  if (kernel->workspace_bytes > 0) {
-    CHECK_OK(onednn->allocate(onednn, kernel->workspace_bytes, &workspace, &err), &err);
-    if (workspace) memset(workspace, 0xff, kernel->workspace_bytes);
-  }
-  CHECK_OK(kernel->run(kernel, o->data, o->data + MAX_OPERANDS, workspace, 0, &err), &err);
-  onednn->release(onednn, workspace, kernel->workspace_bytes);
+  ipro_test_run_kernel(onednn, kernel, o->data, o->data + MAX_OPERANDS, true);
 }
 
 /* Node 0 of graph (inferred) run with 1, 2 and 3 threads; kinds[i] fills input i. The one-thread

@@ -76,11 +76,7 @@ static void check_case(ipro_backend *onednn, ipro_graph *graph, const char *labe
   ipro_kernel *kernel = NULL;
   if (supported) CHECK_OK(onednn->prepare_forward(onednn, graph, node, &kernel, &err), &err);
   if (kernel) {
-    void *workspace = NULL;
-    if (kernel->workspace_bytes > 0)
-      CHECK_OK(onednn->allocate(onednn, kernel->workspace_bytes, &workspace, &err), &err);
-    CHECK_OK(kernel->run(kernel, inputs, got, workspace, 0, &err), &err);
-    onednn->release(onednn, workspace, kernel->workspace_bytes);
+    ipro_test_run_kernel(onednn, kernel, inputs, got, false);
     kernel->destroy(kernel);
     for (int i = 0; i < node->n_outputs; i++) {
       const ipro_tensor *tensor = ipro_node_output(graph, node, i);

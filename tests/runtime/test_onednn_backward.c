@@ -171,11 +171,7 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
   ipro_kernel *kernel = NULL;
   if (supported) CHECK_OK(onednn->prepare_forward(onednn, graph, n, &kernel, &err), &err);
   if (kernel) {
-    void *workspace = NULL;
-    if (kernel->workspace_bytes > 0)
-      CHECK_OK(onednn->allocate(onednn, kernel->workspace_bytes, &workspace, &err), &err);
-    CHECK_OK(kernel->run(kernel, onednn_in, got, workspace, 0, &err), &err);
-    onednn->release(onednn, workspace, kernel->workspace_bytes);
+    ipro_test_run_kernel(onednn, kernel, onednn_in, got, false);
     kernel->destroy(kernel);
     char what[300];
     for (int o = 0; o < n->n_outputs; o++) {

@@ -112,11 +112,7 @@ static void run_case(ipro_backend *onednn, const layer_norm_case *k, const char 
     CHECK_MSG(kernel->workspace_bytes >= (size_t)rows * 2 * sizeof(float),
               "%s: workspace of %zu bytes for %lld rows", label, kernel->workspace_bytes,
               (long long)rows);
-    void *workspace = NULL;
-    if (kernel->workspace_bytes > 0)
-      CHECK_OK(onednn->allocate(onednn, kernel->workspace_bytes, &workspace, &err), &err);
-    CHECK_OK(kernel->run(kernel, inputs, got, workspace, 0, &err), &err);
-    onednn->release(onednn, workspace, kernel->workspace_bytes);
+    ipro_test_run_kernel(onednn, kernel, inputs, got, false);
     kernel->destroy(kernel);
     static const char *const names[3] = {"dX", "dScale", "dBias"};
     for (int o = 0; o < n->n_outputs; o++) {

@@ -189,14 +189,9 @@ static void run_kernel(ipro_backend *onednn, ipro_kernel *kernel, buffers *b) {
   for (int o = 0; o < 2; o++)
     for (int64_t e = 0; b->got[o] && e < b->out_count[o]; e++)
       b->got[o][e] = NAN;
-  void *workspace = NULL;
-  ipro_error err = {{0}};
-  if (kernel->workspace_bytes > 0)
-    CHECK_OK(onednn->allocate(onednn, kernel->workspace_bytes, &workspace, &err), &err);
   void *in[8] = {b->backend_in[0], b->backend_in[1], b->backend_in[2]};
   void *out[8] = {b->got[0], b->got[1]};
-  CHECK_OK(kernel->run(kernel, in, out, workspace, 0, &err), &err);
-  onednn->release(onednn, workspace, kernel->workspace_bytes);
+  ipro_test_run_kernel(onednn, kernel, in, out, false);
 }
 
 static const char *pass_name(pass p) {

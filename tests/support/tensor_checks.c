@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "frontend/op_table.h"
 
@@ -181,4 +182,15 @@ void ipro_test_check_central_differences(const char *what, float *xs, int64_t co
             "%s: element %lld: kernel %.6g, finite differences %.6g (largest gradient %.3g)", what,
             (long long)worst_at, (double)gradient[worst_at], estimate[worst_at], scale);
   free(estimate);
+}
+
+void ipro_test_run_kernel(ipro_backend *backend, ipro_kernel *kernel, void *const *inputs,
+                          void *const *outputs, bool poison) {
+  ipro_error err = {{0}};
+  void *workspace = NULL;
+  if (kernel->workspace_bytes > 0)
+    CHECK_OK(backend->allocate(backend, kernel->workspace_bytes, &workspace, &err), &err);
+  if (poison && workspace) memset(workspace, 0xff, kernel->workspace_bytes);
+  CHECK_OK(kernel->run(kernel, inputs, outputs, workspace, 0, &err), &err);
+  backend->release(backend, workspace, kernel->workspace_bytes);
 }

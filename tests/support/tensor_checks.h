@@ -48,6 +48,11 @@ void ipro_test_check_central_differences(const char *what, float *xs, int64_t co
  * answer against expect_supported. Returns the answer. */
 bool ipro_test_expect_support(ipro_backend *backend, const ipro_graph *graph, const ipro_node *node,
                               const char *label, bool expect_supported);
+/* Runs a prepared kernel once (step 0) with a workspace of its size from backend, filled with
+ * 0xff bytes (NaNs as floats) first when poison, so that a kernel reading workspace it did not
+ * write shows; each call is checked. The kernel stays the caller's. */
+void ipro_test_run_kernel(ipro_backend *backend, ipro_kernel *kernel, void *const *inputs,
+                          void *const *outputs, bool poison);
 
 /* Copies every attribute of `from` (but tensors) onto `to`, as autodiff does for gradient nodes. */
 void ipro_test_copy_attributes(ipro_node *to, const ipro_node *from);
