@@ -88,10 +88,11 @@ int ipro_autodiff_emit(ipro_autodiff *ad, int forward, ipro_op op, const int *in
   return index;
 }
 
-int ipro_autodiff_constant_ints(ipro_autodiff *ad, int forward, const int64_t *values, int count,
-                                ipro_error *err) {
+int ipro_autodiff_constant(ipro_autodiff *ad, int forward, const char *what, ipro_dtype dtype,
+                           const ipro_shape *shape, const void *values, ipro_error *err) {
   char name[560];
-  snprintf(name, sizeof name, "%s/grad/shape_%d", ad->graph->nodes[forward].name, ad->emitted++);
+  snprintf(name, sizeof name, "%s/grad/%s_%d", ad->graph->nodes[forward].name, what,
+           ad->emitted++);
   int t = ipro_graph_tensor(ad->graph, name);
   if (t < 0) {
     ipro_error_set(err, "out of memory building the backward pass");
@@ -99,12 +100,17 @@ int ipro_autodiff_constant_ints(ipro_autodiff *ad, int forward, const int64_t *v
   }
   ipro_tensor *tensor = &ad->graph->tensors[t];
   tensor->kind = IPRO_TENSOR_CONSTANT;
-  tensor->dtype = IPRO_DTYPE_INT64;
-  tensor->shape.rank = 1;
-  tensor->shape.dims[0] = count;
-  if (ipro_tensor_set_data(tensor, values, sizeof(int64_t) * (size_t)count, err) != IPRO_OK)
-    return -1;
+  tensor->dtype = dtype;
+  tensor->shape = *shape;
+  size_t bytes = (size_t)ipro_shape_elements(shape) * ipro_dtype_size(dtype);
+  if (ipro_tensor_set_data(tensor, values, bytes, err) != IPRO_OK) return -1;
   return t;
+}
+
+int ipro_autodiff_constant_ints(ipro_autodiff *ad, int forward, const int64_t *values, int count,
+                                ipro_error *err) {
+  ipro_shape shape = {.rank = 1, .dims = {count}};
+  return ipro_autodiff_constant(ad, forward, "shape", IPRO_DTYPE_INT64, &shape, values, err);
 }
 
 static ipro_status add_partial(ipro_autodiff *ad, int tensor, int gradient, ipro_error *err) {

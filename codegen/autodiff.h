@@ -40,6 +40,10 @@ ipro_graph *ipro_autodiff_graph(ipro_autodiff *ad);
  * (out of memory, with err set). */
 int ipro_autodiff_emit(ipro_autodiff *ad, int forward, ipro_op op, const int *inputs, int n_inputs,
                        int n_outputs, int *outputs, bool copy_attributes, ipro_error *err);
+/* A new constant tensor of dtype and shape holding values, named after the forward node and
+ * what. -1 when out of memory. */
+int ipro_autodiff_constant(ipro_autodiff *ad, int forward, const char *what, ipro_dtype dtype,
+                           const ipro_shape *shape, const void *values, ipro_error *err);
 /* A new constant int64 tensor holding values (for Reshape's shape input). -1 when out of memory. */
 int ipro_autodiff_constant_ints(ipro_autodiff *ad, int forward, const int64_t *values, int count,
                                 ipro_error *err);

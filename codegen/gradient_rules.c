@@ -435,6 +435,52 @@ static int64_t index_at(const ipro_tensor *indices, int64_t i, int64_t dim) {
   return v < 0 ? v + dim : v;
 }
 
+/* The most elements of the one-hot matrix of a Gather's gradient (16 MiB of float32). */
+#define MAX_ONE_HOT_ELEMENTS (1 << 22)
+
+/* Gather along axis 0 with constant indices that may repeat or leave rows out (the Swin
+ * Transformer's relative position bias, a [169, heads] table read at 2,401 indices): dX is the
+ * sum of dY's rows over the indices that read each row of X, which is S·dY with S the constant
+ * [rows of X, indices] one-hot matrix, dY seen as [indices, the rest]: one MatMul. */
+static ipro_status one_hot_gradient(ipro_autodiff *ad, int n, const ipro_tensor *indices,
+                                    const ipro_shape *x, const int *dy, int *dx, ipro_error *err) {
+  const ipro_node *node = forward_node(ad, n);
+  int64_t rows = x->dims[0], count = ipro_shape_elements(&indices->shape);
+  int64_t rest = ipro_shape_elements(x) / (rows ? rows : 1);
+  if (rows * count > MAX_ONE_HOT_ELEMENTS)
+    return ipro_error_set(err,
+                          "node '%s' (Gather): its gradient, a %lld x %lld one-hot matrix, is "
+                          "over infopro's limit of %d elements",
+                          node->name, (long long)rows, (long long)count, MAX_ONE_HOT_ELEMENTS);
+  ipro_dtype dtype = input_tensor(ad, n, 0)->dtype; /* float32, or float64 in the tests */
+  double *one_hot = calloc((size_t)(rows * count + 1), sizeof(double));
+  void *typed = malloc((size_t)(rows * count + 1) * ipro_dtype_size(dtype));
+  if (!one_hot || !typed) {
+    free(one_hot);
+    free(typed);
+    return ipro_error_set(err, "out of memory building the backward pass");
+  }
+  for (int64_t j = 0; j < count; j++)
+    one_hot[index_at(indices, j, rows) * count + j] = 1.0;
+  ipro_dtype_convert(one_hot, IPRO_DTYPE_DOUBLE, typed, dtype, rows * count);
+  ipro_shape s_shape = {.rank = 2, .dims = {rows, count}};
+  int s = ipro_autodiff_constant(ad, n, "one_hot", dtype, &s_shape, typed, err);
+  free(one_hot);
+  free(typed);
+  ipro_shape dy_rows = {.rank = 2, .dims = {count, rest}};
+  int target = s < 0 ? -1 : ipro_autodiff_constant_ints(ad, n, dy_rows.dims, 2, err), e;
+  int inputs[2] = {dy[0], target};
+  int reshaped = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
+  if (reshaped < 0 || set_shape_attribute(ad, e, "shape", &dy_rows, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int summed = binary(ad, n, IPRO_OP_MAT_MUL, s, reshaped, err);
+  target = summed < 0 ? -1 : ipro_autodiff_constant_ints(ad, n, x->dims, x->rank, err);
+  int back[2] = {summed, target};
+  dx[0] = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, back, 2, false, err, &e);
+  if (dx[0] < 0 || set_shape_attribute(ad, e, "shape", x, err) != IPRO_OK) return IPRO_ERROR;
+  return IPRO_OK;
+}
+
 /* Gather with constant indices that take each of the axis's dim slices exactly once (torch.export
  * writes as_strided so, its indices computed from Ranges: a permutation, in order where the view
  * is contiguous): dY has the axis's slices in the indices' shape; made the input's shape again it
@@ -456,9 +502,11 @@ static ipro_status permutation_gradient(ipro_autodiff *ad, int n, const ipro_ten
   }
   if (!permutation) {
     free(inverse);
+    if (axis == 0) return one_hot_gradient(ad, n, indices, x, dy, dx, err);
     return ipro_error_set(err,
                           "node '%s' (Gather): gradients are implemented for one constant index, "
-                          "or constant indices that take every slice of the axis once",
+                          "constant indices along axis 0, or constant indices that take every "
+                          "slice of another axis once",
                           node->name);
   }
   int target = ipro_autodiff_constant_ints(ad, n, x->dims, x->rank, err), e;
@@ -568,8 +616,69 @@ RULE(dropout_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
-/* ONNX's Slice with steps of 1: dY put back where the slice came from, zeros around it, a
- * constant Pad (the slice's first element per axis and its extent, written by shape inference). */
+/* g (of shape *shape) made shape: a Reshape. -1 on error. */
+static int reshape_to(ipro_autodiff *ad, int n, int g, const ipro_shape *shape, ipro_error *err) {
+  int target = ipro_autodiff_constant_ints(ad, n, shape->dims, shape->rank, err), e;
+  int inputs[2] = {g, target};
+  int r = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
+  if (r < 0 || set_shape_attribute(ad, e, "shape", shape, err) != IPRO_OK) return -1;
+  return r;
+}
+
+/* g with zeros around it: a constant Pad by pads (begins, then ends, of rank axes). -1 on error. */
+static int zero_padded(ipro_autodiff *ad, int n, int g, const int64_t *pads, int rank,
+                       ipro_error *err) {
+  int e, r = emit1(ad, n, IPRO_OP_PAD, &g, 1, false, err, &e);
+  if (r < 0) return -1;
+  ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
+  if (ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
+      ipro_node_set_ints(pad, "pads", pads, 2 * rank) != IPRO_OK ||
+      ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK) {
+    ipro_error_set(err, "out of memory");
+    return -1;
+  }
+  return r;
+}
+
+/* The gradient g of a slice with a step k > 1 along axis d (*shape: g's shape, m along d) spread
+ * to every k-th place of the span from the slice's first element to its last, zeros between:
+ * seen as [.., m, 1, ..], padded to [.., m, k, ..], seen as [.., m·k, ..] and cut to the
+ * (m - 1)·k + 1 places of the span. -1 on error. */
+static int spread_along(ipro_autodiff *ad, int n, int g, ipro_shape *shape, int d, int64_t k,
+                        ipro_error *err) {
+  int rank = shape->rank;
+  int64_t m = shape->dims[d];
+  if (rank + 1 > IPRO_MAX_RANK) {
+    ipro_error_set(err, "node '%s' (Slice): a step of %lld at rank %d has no gradient in infopro",
+                   forward_node(ad, n)->name, (long long)k, rank);
+    return -1;
+  }
+  ipro_shape split = {.rank = rank + 1};
+  for (int a = 0; a < rank; a++)
+    split.dims[a + (a > d)] = shape->dims[a];
+  split.dims[d + 1] = 1;
+  int64_t pads[2 * IPRO_MAX_RANK] = {0};
+  pads[rank + 1 + d + 1] = k - 1;
+  ipro_shape spread = *shape, span = *shape;
+  spread.dims[d] = m * k;
+  span.dims[d] = (m - 1) * k + 1;
+  int r = reshape_to(ad, n, g, &split, err);
+  r = r < 0 ? -1 : zero_padded(ad, n, r, pads, rank + 1, err);
+  r = r < 0 ? -1 : reshape_to(ad, n, r, &spread, err);
+  int e;
+  r = r < 0 ? -1 : emit1(ad, n, IPRO_OP_SLICE, &r, 1, false, err, &e);
+  int64_t starts[IPRO_MAX_RANK] = {0};
+  if (r < 0 || set_shape_attribute(ad, e, "shape", &span, err) != IPRO_OK ||
+      ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "starts", starts, rank) != IPRO_OK)
+    return -1;
+  *shape = span;
+  return r;
+}
+
+/* ONNX's Slice with positive steps: dY put back where the slice came from, zeros around it, a
+ * constant Pad (the slice's first element per axis and its extent, written by shape inference),
+ * after dY is spread to every k-th place along an axis of step k (the Swin Transformer's patch
+ * merging takes x[:, 0::2, 1::2, :]). */
 RULE(slice_gradient) {
   (void)wanted;
   const ipro_node *node = forward_node(ad, n);
@@ -580,26 +689,28 @@ RULE(slice_gradient) {
   const int64_t *step = ipro_node_attr_ints(node, "slice_step", &n_step);
   if (!first || !step || n_first != x.rank || n_step != x.rank || y.rank != x.rank)
     return ipro_error_set(err, "node '%s' (Slice) has no slice to differentiate", node->name);
-  int64_t pads[2 * IPRO_MAX_RANK];
+  int64_t pads[2 * IPRO_MAX_RANK], steps[IPRO_MAX_RANK], starts[IPRO_MAX_RANK];
   for (int d = 0; d < x.rank; d++) {
-    if (step[d] != 1)
+    if (step[d] < 1)
       return ipro_error_set(err,
-                            "node '%s' (Slice): a step of %lld has no gradient in infopro (steps "
-                            "of 1 have)",
+                            "node '%s' (Slice): a step of %lld has no gradient in infopro "
+                            "(positive steps have)",
                             node->name, (long long)step[d]);
-    bool whole = x.dims[d] == y.dims[d]; /* the batch among them, which is never sliced */
-    pads[d] = whole ? 0 : first[d];
-    pads[x.rank + d] = whole ? 0 : x.dims[d] - first[d] - y.dims[d];
+    steps[d] = step[d]; /* emitting may move the node's attributes */
+    starts[d] = first[d];
   }
-  int e;
-  dx[0] = emit1(ad, n, IPRO_OP_PAD, dy, 1, false, err, &e);
-  if (dx[0] < 0) return IPRO_ERROR;
-  ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
-  if (ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
-      ipro_node_set_ints(pad, "pads", pads, 2 * x.rank) != IPRO_OK ||
-      ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK)
-    return ipro_error_set(err, "out of memory");
-  return IPRO_OK;
+  int g = dy[0];
+  ipro_shape shape = y;
+  for (int d = 0; g >= 0 && d < x.rank; d++)
+    if (steps[d] > 1 && shape.dims[d] > 1) g = spread_along(ad, n, g, &shape, d, steps[d], err);
+  if (g < 0) return IPRO_ERROR;
+  for (int d = 0; d < x.rank; d++) {
+    bool whole = x.dims[d] == shape.dims[d]; /* the batch among them, which is never sliced */
+    pads[d] = whole ? 0 : starts[d];
+    pads[x.rank + d] = whole ? 0 : x.dims[d] - starts[d] - shape.dims[d];
+  }
+  dx[0] = zero_padded(ad, n, g, pads, x.rank, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
 /* Split: the pieces' gradients side by side along the axis again, one Concat where every piece

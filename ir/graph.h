@@ -210,6 +210,18 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
                          const ipro_shape *out_shape, size_t element);
 /* ONNX's Slice of a tensor of a shape: per dimension the first element, the step and the count
  * taken (all of a dimension no axis names), and the result's shape. */
+/* Transposes in (shape in_shape, elements of element bytes) into out: out's axis k is in's axis
+ * perm[k]. perm must be a permutation of in's axes. */
+void ipro_transpose_copy(const void *in, const ipro_shape *in_shape, const int64_t *perm, void *out,
+                         size_t element);
+/* ONNX's ScatterND without reduction: out (data's shape, elements of element bytes) is data with
+ * the slices indices (int64, shape [..., k]: the first k coordinates of a slice of data, negative
+ * counting from the end) replaced by updates (shape indices.shape[:-1] + data.shape[k:]), later
+ * slices over earlier. The shapes must agree (checked by inference). NULL, or what is wrong (an
+ * index out of range). */
+const char *ipro_scatter_nd(const void *data, const ipro_shape *data_shape, size_t element,
+                            const int64_t *indices, const ipro_shape *indices_shape,
+                            const void *updates, void *out);
 typedef struct {
   int64_t first[IPRO_MAX_RANK], step[IPRO_MAX_RANK];
   ipro_shape shape;

@@ -35,6 +35,9 @@ typedef struct {
    * split search drew and copied for every such candidate). Set from ipro_local_settings'
    * plan_only. */
   bool undrawn;
+  /* The cut is a feature map laid out [N, H, W, C] (ipro_heads_cut_is_channels_last): the heads
+   * read it transposed to [N, C, H, W]. Set per module. */
+  bool channels_last;
 } ipro_head_options;
 
 typedef struct {

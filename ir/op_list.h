@@ -60,7 +60,10 @@
   X(RANGE, "Range")                                                                                \
   X(EQUAL, "Equal")                                                                                \
   X(WHERE, "Where")                                                                                \
-  X(MOD, "Mod")
+  X(MOD, "Mod")                                                                                    \
+  X(POW, "Pow")                                                                                    \
+  X(SCATTER_ND, "ScatterND")                                                                       \
+  X(NOT, "Not")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

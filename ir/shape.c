@@ -103,6 +103,53 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
   }
 }
 
+void ipro_transpose_copy(const void *in, const ipro_shape *in_shape, const int64_t *perm, void *out,
+                         size_t element) {
+  int rank = in_shape->rank;
+  int64_t in_strides[IPRO_MAX_RANK], read_strides[IPRO_MAX_RANK], dims[IPRO_MAX_RANK];
+  for (int d = rank - 1, stride = 1; d >= 0; d--) {
+    in_strides[d] = stride;
+    stride *= (int)in_shape->dims[d];
+  }
+  for (int k = 0; k < rank; k++) {
+    read_strides[k] = in_strides[perm[k]];
+    dims[k] = in_shape->dims[perm[k]];
+  }
+  int64_t total = ipro_shape_elements(in_shape);
+  for (int64_t i = 0; i < total; i++) {
+    int64_t rest = i, from = 0;
+    for (int k = rank - 1; k >= 0; k--) {
+      from += rest % dims[k] * read_strides[k];
+      rest /= dims[k];
+    }
+    memcpy((char *)out + (size_t)i * element, (const char *)in + (size_t)from * element, element);
+  }
+}
+
+const char *ipro_scatter_nd(const void *data, const ipro_shape *data_shape, size_t element,
+                            const int64_t *indices, const ipro_shape *indices_shape,
+                            const void *updates, void *out) {
+  int k = (int)indices_shape->dims[indices_shape->rank - 1];
+  int64_t slices = 1, slice = 1;
+  for (int d = 0; d + 1 < indices_shape->rank; d++)
+    slices *= indices_shape->dims[d];
+  for (int d = k; d < data_shape->rank; d++)
+    slice *= data_shape->dims[d];
+  size_t slice_bytes = (size_t)slice * element;
+  memcpy(out, data, (size_t)ipro_shape_elements(data_shape) * element);
+  for (int64_t s = 0; s < slices; s++) {
+    int64_t at = 0;
+    for (int d = 0; d < k; d++) {
+      int64_t index = indices[s * k + d], length = data_shape->dims[d];
+      if (index < -length || index >= length) return "an index is outside the data";
+      at = at * length + (index < 0 ? index + length : index);
+    }
+    memcpy((char *)out + (size_t)at * slice_bytes, (const char *)updates + (size_t)s * slice_bytes,
+           slice_bytes);
+  }
+  return NULL;
+}
+
 const char *ipro_slice_of(const ipro_shape *data, const int64_t *starts, const int64_t *ends,
                           const int64_t *axes, const int64_t *steps, int n, ipro_slice *out) {
   int rank = data->rank;

@@ -20,6 +20,7 @@ exporter writes BatchNormalization in inference form:
 - group_norm_cnn_fmnist.onnx and group_norm_cnn_dynamo_fmnist.onnx: export_group_norm below;
 - convnext_head_dynamo_fmnist.onnx: export_as_strided below;
 - vit_tiny_fmnist.onnx: export_vit below.
+- swin_tiny_fmnist.onnx: export_swin below.
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later),
@@ -33,6 +34,7 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only group-norm  # export_group_norm's
     python3 models/export_dynamo.py --only as-strided  # export_as_strided's
     python3 models/export_dynamo.py --only vit  # export_vit's
+    python3 models/export_dynamo.py --only swin  # export_swin's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -428,8 +430,43 @@ def export_vit():
     print("%s: %d bytes" % (path, os.path.getsize(path)))
 
 
+def tiny_swin():
+    """torchvision's SwinTransformer at Fashion-MNIST's size: 4x4 patches of one channel (7x7
+    tokens of 16 features), windows of 4 (padded to 8x8, the second block's shifted by 2, its
+    mask built from zeros with slice assignments), patch merging (strided slices) to 4x4 tokens of
+    32, one block there, and the relative position bias tables read at repeated indices."""
+    from torchvision.models.swin_transformer import SwinTransformer
+    model = SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 1], num_heads=[1, 2],
+                            window_size=[4, 4], stochastic_depth_prob=0.0, num_classes=10)
+    model.features[0][0] = nn.Conv2d(1, 16, kernel_size=4, stride=4)
+    with torch.no_grad():  # tables start at zero in torchvision; random here, so they matter
+        for name, p in model.named_parameters():
+            if name.endswith("relative_position_bias_table"):
+                p.normal_(0.0, 0.5)
+    return model
+
+
+def export_swin():
+    """swin_tiny_fmnist.onnx: tiny_swin from the TorchScript exporter in training mode."""
+    torch.manual_seed(1900)
+    model = tiny_swin()
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model.eval()(x)
+    path = os.path.join(HERE, "swin_tiny_fmnist.onnx")
+    torch.onnx.export(model.train(), torch.rand(2, 1, 28, 28), path, dynamo=False,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    write_ipgd(os.path.join(GOLDEN_DIR, "swin_tiny_fmnist_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 def main():
     setup_determinism()
+    if sys.argv[1:] == ["--only", "swin"]:
+        return export_swin()
     if sys.argv[1:] == ["--only", "as-strided"]:
         return export_as_strided()
     if sys.argv[1:] == ["--only", "vit"]:
@@ -451,6 +488,7 @@ def main():
     export_group_norm()
     export_as_strided()
     export_vit()
+    export_swin()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

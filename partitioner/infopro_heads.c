@@ -313,13 +313,26 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
                           "InfoPro heads need an activation [N, C, H, W] or [N, F] at the cut "
                           "and an image input; '%s' is %d-dimensional",
                           ht->name, ht->shape.rank);
-  int64_t channels = ht->shape.dims[1];
+  bool channels_last = image_like && options->channels_last;
+  int64_t channels = ht->shape.dims[channels_last ? 3 : 1];
   head_builder b = {.graph = module,
                     .prefix = prefix,
                     .random_state = options->seed,
                     .start = start,
                     .err = err,
                     .undrawn = options->undrawn};
+  if (channels_last) { /* the heads read [N, H, W, C] as [N, C, H, W] */
+    ipro_shape first = ht->shape; /* a copy: adding tensors moves them */
+    first.dims[1] = ht->shape.dims[3];
+    first.dims[2] = ht->shape.dims[1];
+    first.dims[3] = ht->shape.dims[2];
+    int transposed = -1;
+    set_ints(&b, node(&b, "channels_first/Transpose", IPRO_OP_TRANSPOSE, &h, 1, &transposed),
+             "perm", (const int64_t[]){0, 3, 1, 2}, 4);
+    if (b.failed) return IPRO_ERROR;
+    module->tensors[transposed].shape = first;
+    h = transposed;
+  }
   if (image < 0 && options->reconstruction_weight != 0) {
     image = tensor(&b, "image", IPRO_TENSOR_ACTIVATION, 4, image_shape->dims);
     if (image < 0) return IPRO_ERROR;
@@ -353,6 +366,22 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
   }
   if (b.failed) return IPRO_ERROR;
   return ipro_graph_infer_shapes(module, module->batch, err);
+}
+
+bool ipro_heads_cut_is_channels_last(const ipro_graph *network, int tensor) {
+  const ipro_tensor *t = &network->tensors[tensor];
+  if (t->shape.rank != 4) return false;
+  for (int n = 0; n < network->n_nodes; n++) {
+    const ipro_node *node = &network->nodes[n];
+    if (node->n_inputs < 1 || node->inputs[0] != tensor) continue;
+    /* a LayerNormalization over the last axis alone, or a linear layer, reads the features of
+     * each position from the last axis */
+    if (node->op == IPRO_OP_LAYER_NORMALIZATION &&
+        (ipro_node_attr_int(node, "axis", -1) == -1 || ipro_node_attr_int(node, "axis", -1) == 3))
+      return true;
+    if (node->op == IPRO_OP_MAT_MUL) return true;
+  }
+  return false;
 }
 
 int ipro_heads_attachable_cuts(const ipro_graph *network, int *cut_points, int n_cut_points) {

@@ -39,6 +39,10 @@ ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_e
 ipro_status ipro_decoder_parse(const char *text, ipro_decoder_kind *decoder, ipro_error *err);
 const char *ipro_decoder_name(ipro_decoder_kind decoder);
 
+/* Whether the rank-4 cut tensor of network is a feature map laid out [N, H, W, C] (the Swin
+ * Transformer's stages; torchvision's ConvNeXt blocks in between): a node that reads it is a
+ * LayerNormalization over its last axis or a MatMul. */
+bool ipro_heads_cut_is_channels_last(const ipro_graph *network, int tensor);
 /* Keeps, in place and in order, the cut points (tensor indices of network) where the heads can
  * attach: a feature map [N, C, H, W] or a feature vector [N, F], the two forms they take (a
  * token sequence [N, T, D] of a transformer-like network is not cut); returns how many. */

@@ -86,6 +86,7 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
     }
     heads.seed = settings->heads.seed + (uint64_t)module * 1000003u;
     heads.undrawn = settings->plan_only;
+    heads.channels_last = ipro_heads_cut_is_channels_last(network, last_cut);
     const ipro_tensor *image = &network->tensors[network->inputs[0]];
     ipro_loss_term terms[2];
     int n_terms = 0;

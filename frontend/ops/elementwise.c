@@ -1,8 +1,9 @@
 /* Op rows of the broadcasting arithmetic ops: Add, Sub, Mul, Div (two inputs), Sum (one or
- * more) and Mod (integers only). Inputs are float32 or float64 (all of one type) and broadcast the
+ * more), Mod (integers only) and Pow (reals). Inputs are float32 or float64 (all of one type) and broadcast the
  * numpy way. Integer arithmetic on shape values (an exporter's batch × heads for a Reshape target)
  * is folded when both operands are constants and the batch is concrete; on anything else integers
  * are reported as unsupported. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,54 @@ ipro_status ipro_mod_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) 
   if (ipro_op_broadcast(node, &a->shape, a->name, &b->shape, b->name, &shape, err) != IPRO_OK)
     return IPRO_ERROR;
   return ipro_op_set_output(graph, node, 0, a->dtype, &shape, err);
+}
+
+/* Pow(X, Y) of reals, numpy broadcast: folded when both are constants training cannot change
+ * (TorchScript's attention scale, (C / heads) ** -0.5, from a Shape), else run with Y of X's type.
+ * It has no gradient rule: on a trained path, autodiff names the node. */
+ipro_status ipro_pow_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x, *y;
+  ipro_shape shape;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX, &y, err) != IPRO_OK ||
+      ipro_op_broadcast(node, &x->shape, x->name, &y->shape, y->name, &shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t count = ipro_shape_elements(&shape);
+  if (!ipro_tensor_is_foldable(x) || !ipro_tensor_is_foldable(y) || count < 0 ||
+      count > MAX_FOLDED_INTEGERS) {
+    if (y->dtype != x->dtype)
+      return ipro_op_fail(err, node,
+                          "exponent '%s' is %s and base '%s' %s: at run time both must have one "
+                          "type (exponents of another type are folded on constants only)",
+                          y->name, ipro_dtype_name(y->dtype), x->name, ipro_dtype_name(x->dtype));
+    return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
+  }
+  int64_t x_count = ipro_shape_elements(&x->shape), y_count = ipro_shape_elements(&y->shape);
+  size_t bytes = sizeof(double) * (size_t)(count + 1);
+  double *a = malloc(sizeof(double) * (size_t)(x_count + 1)),
+         *b = malloc(sizeof(double) * (size_t)(y_count + 1)), *u = malloc(bytes), *v = malloc(bytes),
+         *r = malloc(bytes);
+  char *folded = malloc((size_t)(count + 1) * ipro_dtype_size(x->dtype));
+  ipro_status status = a && b && u && v && r && folded ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  if (status == IPRO_OK) {
+    ipro_dtype_convert(x->data, x->dtype, a, IPRO_DTYPE_DOUBLE, x_count);
+    ipro_dtype_convert(y->data, y->dtype, b, IPRO_DTYPE_DOUBLE, y_count);
+    ipro_broadcast_copy(a, &x->shape, u, &shape, sizeof(double));
+    ipro_broadcast_copy(b, &y->shape, v, &shape, sizeof(double));
+    for (int64_t i = 0; i < count; i++)
+      r[i] = pow(u[i], v[i]);
+    ipro_dtype_convert(r, IPRO_DTYPE_DOUBLE, folded, x->dtype, count);
+    status = ipro_op_fold_output(graph, node, 0, x->dtype, &shape, folded,
+                                 (size_t)count * ipro_dtype_size(x->dtype), err);
+  }
+  free(a);
+  free(b);
+  free(u);
+  free(v);
+  free(r);
+  free(folded);
+  return status;
 }
 
 int64_t ipro_binary_flops(const ipro_graph *graph, const ipro_node *node) {

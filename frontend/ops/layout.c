@@ -9,6 +9,9 @@
 #include "op_helpers.h"
 #include "op_rows.h"
 
+/* The most elements a folded Transpose makes (the Swin Transformer's window masks). */
+#define MAX_FOLDED_TRANSPOSE (1 << 20)
+
 /* Product of dims[from..to): the symbolic batch when it is the only non-1 factor among them. */
 static ipro_status group_product(const ipro_node *node, const int64_t *dims, int from, int to,
                                  int64_t *out, ipro_error *err) {
@@ -155,7 +158,7 @@ ipro_status ipro_transpose_normalize(ipro_graph *graph, ipro_node *node, ipro_er
 ipro_status ipro_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   int rank = x->shape.rank, count;
   const int64_t *given = ipro_node_attr_ints(node, "perm", &count);
@@ -172,7 +175,23 @@ ipro_status ipro_transpose_infer(ipro_graph *graph, ipro_node *node, ipro_error 
     shape.dims[i] = x->shape.dims[perm[i]];
   }
   if (ipro_op_put_ints(node, "perm", perm, rank, err) != IPRO_OK) return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
+  int64_t elements = ipro_shape_elements(&x->shape);
+  if (!ipro_tensor_is_foldable(x) || elements < 0 || elements > MAX_FOLDED_TRANSPOSE) {
+    if (x->dtype != IPRO_DTYPE_FLOAT && x->dtype != IPRO_DTYPE_DOUBLE)
+      return ipro_op_fail(err, node,
+                          "'%s' is %s and computed at run time: integer tensors are transposed "
+                          "only as constants (float32, float64 at run time)",
+                          x->name, ipro_dtype_name(x->dtype));
+    return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
+  }
+  size_t element = ipro_dtype_size(x->dtype);
+  char *folded = malloc((size_t)(elements + 1) * element);
+  if (!folded) return ipro_op_out_of_memory(err, node);
+  ipro_transpose_copy(x->data, &x->shape, perm, folded, element);
+  ipro_status status = ipro_op_fold_output(graph, node, 0, x->dtype, &shape, folded,
+                                           (size_t)elements * element, err);
+  free(folded);
+  return status;
 }
 
 /* The constant axes input made the attribute "axes". */

@@ -106,6 +106,10 @@ ipro_status ipro_constant_normalize(ipro_graph *graph, ipro_node *node, ipro_err
 ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 
 /* pad_reduce.c */
+ipro_status ipro_scatter_nd_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_scatter_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_not_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_pow_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_pad_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_pad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_reduce_mean_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);

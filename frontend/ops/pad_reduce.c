@@ -7,20 +7,9 @@
 #include "op_helpers.h"
 #include "op_rows.h"
 
-ipro_status ipro_pad_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
-  static const char *const known[] = {"mode:s", "pads:I", "value:f", NULL};
-  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
-  const char *mode = ipro_node_attr_string(node, "mode", "constant");
-  if (strcmp(mode, "constant") != 0)
-    return ipro_op_fail(err, node, "mode '%s' is not supported (only 'constant')", mode);
-  if (ipro_op_put_string(node, "mode", "constant", err) != IPRO_OK) return IPRO_ERROR;
-  if (graph->opset < 11) {
-    if (!ipro_node_attr(node, "pads"))
-      return ipro_op_fail(err, node, "attribute 'pads' is required");
-    return ipro_op_default_float(node, "value", 0.0f, err);
-  }
-  if (ipro_node_attr(node, "pads") || ipro_node_attr(node, "value"))
-    return ipro_op_fail(err, node, "pads and value are inputs from opset 11 on, not attributes");
+/* Opset 11's inputs pads, constant_value and axes (18), constants, as the attributes "pads",
+ * "value" and "axes". */
+static ipro_status pad_inputs_to_attributes(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   int64_t pads[2 * IPRO_MAX_RANK], axes[IPRO_MAX_RANK];
   int n_pads, n_axes;
   float value = 0.0f;
@@ -42,10 +31,36 @@ ipro_status ipro_pad_normalize(ipro_graph *graph, ipro_node *node, ipro_error *e
   return ipro_op_put_float(node, "value", value, err);
 }
 
+ipro_status ipro_pad_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  static const char *const known[] = {"mode:s", "pads:I", "value:f", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  const char *mode = ipro_node_attr_string(node, "mode", "constant");
+  if (strcmp(mode, "constant") != 0)
+    return ipro_op_fail(err, node, "mode '%s' is not supported (only 'constant')", mode);
+  if (ipro_op_put_string(node, "mode", "constant", err) != IPRO_OK) return IPRO_ERROR;
+  if (graph->opset < 11) {
+    if (!ipro_node_attr(node, "pads"))
+      return ipro_op_fail(err, node, "attribute 'pads' is required");
+    return ipro_op_default_float(node, "value", 0.0f, err);
+  }
+  if (ipro_node_attr(node, "pads") || ipro_node_attr(node, "value"))
+    return ipro_op_fail(err, node, "pads and value are inputs from opset 11 on, not attributes");
+  /* pads computed by other nodes (TorchScript's Swin Transformer pads each window from the
+   * input's Shape) are read by inference, once those are folded */
+  for (int i = 1; i < node->n_inputs && i < 4; i++) {
+    const ipro_tensor *given = ipro_node_input(graph, node, i);
+    if (given && !ipro_tensor_is_constant(given) && given->producer >= 0) return IPRO_OK;
+  }
+  return pad_inputs_to_attributes(graph, node, err);
+}
+
 ipro_status ipro_pad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 4, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (graph->opset >= 11 && ipro_node_input(graph, node, 1) &&
+      pad_inputs_to_attributes(graph, node, err) != IPRO_OK)
     return IPRO_ERROR;
   for (int i = 1; i < node->n_inputs; i++)
     if (node->inputs[i] >= 0)

@@ -1,5 +1,6 @@
 /* Op rows of the ops that make a tensor from a shape alone: ConstantOfShape (filled with one
- * value) and RandomUniformLike (uniform noise shaped like its input). Exporters build stochastic
+ * value) and RandomUniformLike (uniform noise shaped like its input), and of the comparisons and
+ * Not that make masks of them. Exporters build stochastic
  * depth (torchvision's EfficientNet, timm's drop_path) from them: noise of [N, 1, 1, 1], compared
  * with the survival probability p, cast, divided by p and multiplied into a residual branch
  * (passes.c puts that back into inference form). ConstantOfShape of a known shape folds; of one
@@ -148,9 +149,40 @@ static ipro_status fold_equal(ipro_graph *graph, const ipro_node *node, const ip
   return ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_BOOL, shape, r, (size_t)count, err);
 }
 
+/* Less, Greater or Equal of two constant real tensors training cannot change, folded into bool
+ * (TorchScript's Swin Transformer masks its shifted windows where a mask built from zeros is
+ * not 0). */
+static ipro_status fold_compare_reals(ipro_graph *graph, const ipro_node *node,
+                                      const ipro_tensor *a, const ipro_tensor *b,
+                                      const ipro_shape *shape, ipro_error *err) {
+  int64_t count = ipro_shape_elements(shape), a_count = ipro_shape_elements(&a->shape),
+          b_count = ipro_shape_elements(&b->shape);
+  size_t bytes = sizeof(double) * (size_t)(count + 1);
+  double *u = malloc(bytes), *v = malloc(bytes), *x = malloc(sizeof(double) * (size_t)(a_count + 1)),
+         *y = malloc(sizeof(double) * (size_t)(b_count + 1));
+  uint8_t *r = malloc((size_t)count + 1);
+  ipro_status status = u && v && x && y && r ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  if (status == IPRO_OK) {
+    ipro_dtype_convert(a->data, a->dtype, x, IPRO_DTYPE_DOUBLE, a_count);
+    ipro_dtype_convert(b->data, b->dtype, y, IPRO_DTYPE_DOUBLE, b_count);
+    ipro_broadcast_copy(x, &a->shape, u, shape, sizeof(double));
+    ipro_broadcast_copy(y, &b->shape, v, shape, sizeof(double));
+    for (int64_t i = 0; i < count; i++)
+      r[i] = node->op == IPRO_OP_LESS ? u[i] < v[i] : node->op == IPRO_OP_GREATER ? u[i] > v[i]
+                                                                               : u[i] == v[i];
+    status = ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_BOOL, shape, r, (size_t)count, err);
+  }
+  free(u);
+  free(v);
+  free(x);
+  free(y);
+  free(r);
+  return status;
+}
+
 /* ---- Less, Greater and Equal ----
- * Numpy-broadcast comparisons of two real tensors into bool, the mask of stochastic depth; Equal
- * also of int64 shape values, folded (TorchScript's Expand targets: Where(Equal(shape, -1), 1,
+ * Numpy-broadcast comparisons of two real tensors into bool, the mask of stochastic depth (folded
+ * on constants); Equal also of int64 shape values, folded (TorchScript's Expand targets: Where(Equal(shape, -1), 1,
  * shape)). */
 ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *a, *b;
@@ -168,5 +200,28 @@ ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
                           "supported");
     return fold_equal(graph, node, a, b, &shape, err);
   }
+  int64_t count = ipro_shape_elements(&shape);
+  if (ipro_tensor_is_foldable(a) && ipro_tensor_is_foldable(b) && count >= 0 &&
+      count <= MAX_FOLDED_FILL)
+    return fold_compare_reals(graph, node, a, b, &shape, err);
   return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_BOOL, &shape, err);
+}
+
+/* Not of a bool tensor: folded on a constant (the masks above), else run. */
+ipro_status ipro_not_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES(IPRO_DTYPE_BOOL), &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t count = ipro_shape_elements(&x->shape);
+  if (!ipro_tensor_is_constant(x) || count < 0 || count > MAX_FOLDED_FILL)
+    return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_BOOL, &x->shape, err);
+  uint8_t *r = malloc((size_t)count + 1);
+  if (!r) return ipro_op_out_of_memory(err, node);
+  for (int64_t i = 0; i < count; i++)
+    r[i] = !((const uint8_t *)x->data)[i];
+  ipro_status status =
+      ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_BOOL, &x->shape, r, (size_t)count, err);
+  free(r);
+  return status;
 }

@@ -1,14 +1,15 @@
 /* Reference kernels of the numpy-broadcasting arithmetic ops: Add, Sub, Mul, Div (float32 and
  * float64, computed in double, and int32/int64 for shape computations that were not folded; integer
- * Div truncates, as ONNX's does; Mod of integers), the n-ary float Sum, and the comparisons Less,
+ * Div truncates, as ONNX's does; Mod of integers; Pow of reals), the n-ary float Sum, and the comparisons Less,
  * Greater and Equal. Every
  * input is read through ipro_reference_broadcast_strides, so one loop serves equal shapes, scalars
  * and any broadcast pattern. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "reference_ops.h"
 
-typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_MOD } binary_kind;
+typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_MOD, BINARY_POW } binary_kind;
 
 /* Output shape, and the strides with which each of the two inputs is read. */
 typedef struct {
@@ -47,6 +48,7 @@ static void binary_real(const binary_layout *layout, binary_kind kind, const dou
     case BINARY_SUB: y[i] = u - v; break;
     case BINARY_MUL: y[i] = u * v; break;
     case BINARY_DIV: y[i] = u / v; break;
+    case BINARY_POW: y[i] = pow(u, v); break;
     case BINARY_MOD: break; /* integers only: binary() refuses real operands */
     }
   }
@@ -76,6 +78,7 @@ static ipro_status binary_integer(const ipro_node *node, const binary_layout *la
       else
         r = u / v;
       break;
+    case BINARY_POW: break; /* reals only: binary() refuses integer operands */
     case BINARY_MOD:
       if (v == 0) return ipro_reference_fail(node, err, "integer modulo by zero");
       r = v == -1 ? 0 : u % v;
@@ -109,6 +112,9 @@ static ipro_status binary(const ipro_graph *graph, const ipro_node *node, void *
     break;
   case IPRO_DTYPE_INT32:
   case IPRO_DTYPE_INT64:
+    if (kind == BINARY_POW)
+      return ipro_reference_fail(node, err, "%s operands; Pow runs on float32 and float64",
+                                 ipro_dtype_name(dtype));
     return binary_integer(node, &layout, kind, dtype, inputs[0], inputs[1], outputs[0], err);
   default:
     return ipro_reference_fail(node, err,
@@ -153,6 +159,12 @@ IPRO_REFERENCE_KERNEL(ipro_reference_div) {
 IPRO_REFERENCE_KERNEL(ipro_reference_mod) {
   (void)context;
   return binary(graph, node, inputs, outputs, BINARY_MOD, err);
+}
+
+/* Reals only (float32, float64), as inference allows off the folded constants. */
+IPRO_REFERENCE_KERNEL(ipro_reference_pow) {
+  (void)context;
+  return binary(graph, node, inputs, outputs, BINARY_POW, err);
 }
 
 /* Less, Greater and Equal: real operands (as double), a bool output. */

@@ -1,6 +1,7 @@
 /* Reference kernels of the ops that move data without arithmetic: the reshaping copies (Identity,
  * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant, Pad, Slice,
- * Expand CastLike and Cast (a conversion of each element), and Where (a choice of each element).
+ * ScatterND, Expand, CastLike and Cast (a conversion of each element), Where (a choice of each
+ * element) and Not.
  * They work on any dtype of fixed size, element by element in bytes, because unfolded shape
  * computations bring int64 (and Gather int32 indices) next to the float32 activations. */
 #include <stdlib.h>
@@ -61,17 +62,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_transpose) {
     if (axes[k] < 0 || axes[k] >= x.rank || y.dims[k] != x.dims[axes[k]])
       return ipro_reference_fail(node, err, "perm does not match the input and output shapes");
   }
-  int64_t in_strides[IPRO_MAX_RANK], read_strides[IPRO_MAX_RANK];
-  ipro_reference_strides(&x, in_strides);
-  for (int k = 0; k < y.rank; k++)
-    read_strides[k] = in_strides[axes[k]];
-  const char *in = inputs[0];
-  char *out = outputs[0];
-  int64_t total = ipro_shape_elements(&y);
-  for (int64_t i = 0; i < total; i++) {
-    int64_t from = ipro_reference_offset(y.dims, y.rank, read_strides, i);
-    memcpy(out + (size_t)i * size, in + (size_t)from * size, size);
-  }
+  ipro_transpose_copy(inputs[0], &x, axes, outputs[0], size);
   return IPRO_OK;
 }
 
@@ -173,6 +164,22 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather) {
              in + ((size_t)o * (size_t)length + (size_t)index) * inner, inner);
   }
   return IPRO_OK;
+}
+
+/* ScatterND without reduction (ir/graph.h's ipro_scatter_nd), elements of any fixed size. */
+IPRO_REFERENCE_KERNEL(ipro_reference_scatter_nd) {
+  (void)context;
+  ipro_shape data, indices;
+  size_t size;
+  if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
+      ipro_reference_input_shape(graph, node, 1, &indices, err) ||
+      element_size(graph, node, true, 0, &size, err))
+    return IPRO_ERROR;
+  if (ipro_node_input(graph, node, 1)->dtype != IPRO_DTYPE_INT64)
+    return ipro_reference_fail(node, err, "indices must be int64");
+  const char *wrong = ipro_scatter_nd(inputs[0], &data, size, inputs[1], &indices, inputs[2],
+                                      outputs[0]);
+  return wrong ? ipro_reference_fail(node, err, "%s", wrong) : IPRO_OK;
 }
 
 /* The int64 dimensions start..end-1 of X (normally folded into a constant by shape inference;
@@ -399,5 +406,20 @@ IPRO_REFERENCE_KERNEL(ipro_reference_where) {
     if (!chosen[i]) memcpy((char *)outputs[0] + (size_t)i * size, other + (size_t)i * size, size);
   free(chosen);
   free(other);
+  return IPRO_OK;
+}
+
+/* Not of a bool tensor (inference folds it on constants). */
+IPRO_REFERENCE_KERNEL(ipro_reference_not) {
+  (void)context;
+  ipro_shape x;
+  if (ipro_reference_input_shape(graph, node, 0, &x, err) ||
+      ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_BOOL, err) ||
+      ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_BOOL, err))
+    return IPRO_ERROR;
+  const uint8_t *in = inputs[0];
+  uint8_t *out = outputs[0];
+  for (int64_t i = 0, count = ipro_shape_elements(&x); i < count; i++)
+    out[i] = !in[i];
   return IPRO_OK;
 }

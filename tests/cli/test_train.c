@@ -256,6 +256,7 @@ int main(void) {
   train_torch_export_model("group_norm_cnn_dynamo_fmnist");
   train_torch_export_model("convnext_head_dynamo_fmnist");
   train_torch_export_model("vit_tiny_fmnist");
+  train_torch_export_model("swin_tiny_fmnist");
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

@@ -521,6 +521,17 @@ static void gather_permutation_case(gradient_case *c) {
   ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,order", "Y"), "axis", 1);
 }
 
+/* Rows of X [4, 3] taken at constant indices [[0, 2], [2, 2], [3, 0]] along axis 0: repeated,
+ * and row 1 never (the Swin Transformer's relative position bias table): each row's gradient is
+ * the sum of dY's rows that read it, 0 for row 1. */
+static void gather_repeated_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){4, 3});
+  int index = hand_initializer(c->graph, "rows", IPRO_DTYPE_INT64, 2, (int64_t[]){3, 2},
+                               (int64_t[]){0, 2, 2, 2, 3, 0});
+  c->graph->tensors[index].kind = IPRO_TENSOR_CONSTANT;
+  ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,rows", "Y"), "axis", 0);
+}
+
 static void gather_in_order_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){2, 3});
   int target = hand_int64_initializer(c->graph, "flat", 1, (int64_t[]){-1});
@@ -575,6 +586,27 @@ static void slice_case(gradient_case *c) {
   hand_int64_initializer(c->graph, "ends", 2, (int64_t[]){3, 4});
   hand_int64_initializer(c->graph, "axes", 2, (int64_t[]){1, 2});
   hand_node(c->graph, "slice", "Slice", "X,starts,ends,axes", "Y");
+}
+
+/* Slices with steps (the Swin Transformer's patch merging, x[:, 0::2, 1::2, :]): rows 0, 2, 4
+ * of 5 and columns 1, 3, 5 of 6 of X [2, 5, 6, 3] (the spans reach the ends), and rows 1, 3 by a
+ * step of 2 and columns 0, 3 by a step of 3 (zeros after the spans). */
+static void slice_steps_case(gradient_case *c) {
+  begin(c, 4, (int64_t[]){2, 5, 6, 3});
+  hand_int64_initializer(c->graph, "starts", 2, (int64_t[]){0, 1});
+  hand_int64_initializer(c->graph, "ends", 2, (int64_t[]){5, 6});
+  hand_int64_initializer(c->graph, "axes", 2, (int64_t[]){1, 2});
+  hand_int64_initializer(c->graph, "steps", 2, (int64_t[]){2, 2});
+  hand_node(c->graph, "slice", "Slice", "X,starts,ends,axes,steps", "Y");
+}
+
+static void slice_steps_inside_case(gradient_case *c) {
+  begin(c, 4, (int64_t[]){2, 5, 6, 3});
+  hand_int64_initializer(c->graph, "starts", 2, (int64_t[]){1, 0});
+  hand_int64_initializer(c->graph, "ends", 2, (int64_t[]){4, 4});
+  hand_int64_initializer(c->graph, "axes", 2, (int64_t[]){1, 2});
+  hand_int64_initializer(c->graph, "steps", 2, (int64_t[]){2, 3});
+  hand_node(c->graph, "slice", "Slice", "X,starts,ends,axes,steps", "Y");
 }
 
 /* Split into two pieces of channels, both read (their gradients concatenated): A · B. */
@@ -786,6 +818,8 @@ int main(void) {
       {"MatMul twice by one parameter", shared_parameter_case},
       {"Identity of a parameter", identity_of_parameter_case},
       {"Slice", slice_case},
+      {"Slice (steps, spans to the ends)", slice_steps_case},
+      {"Slice (steps, zeros after the spans)", slice_steps_inside_case},
       {"Split", split_case},
       {"InstanceNormalization", instance_norm_case},
       {"Split (a piece unread)", split_unread_piece_case},
@@ -793,6 +827,7 @@ int main(void) {
       {"Gather (one constant index)", gather_case},
       {"Unsqueeze of a parameter (GroupNorm's weight)", unsqueezed_parameter_case},
       {"Gather (a permutation of the axis)", gather_permutation_case},
+      {"Gather (repeated and missing rows)", gather_repeated_case},
       {"Gather (in order, from a flattened tensor)", gather_in_order_case},
       {"Sqrt", sqrt_case},
       {"Flatten", flatten_case},

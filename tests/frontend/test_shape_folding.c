@@ -585,7 +585,93 @@ static void check_mod_equal_where(void) {
   ipro_graph_free(g);
 }
 
+static bool folded_floats_are(const ipro_tensor *tensor, int count, const float *expected) {
+  return tensor->kind == IPRO_TENSOR_CONSTANT && tensor->dtype == IPRO_DTYPE_FLOAT &&
+         ipro_shape_elements(&tensor->shape) == count &&
+         memcmp(tensor->data, expected, sizeof(float) * (size_t)count) == 0;
+}
+
+/* A float constant that is no parameter (a Constant node's value, as exporters write them). */
+static void float_constant(ipro_graph *g, const char *name, int rank, const int64_t *dims,
+                           const float *values) {
+  int t = hand_initializer(g, name, IPRO_DTYPE_FLOAT, rank, dims, values);
+  g->tensors[t].kind = IPRO_TENSOR_CONSTANT;
+}
+
+/* What TorchScript's Swin Transformer computes each forward pass from shapes and zeros, folded as
+ * ONNX's operator documentation works its examples: ScatterND of [1, ..., 8] at [[4], [3], [1],
+ * [7]] by [9, 10, 11, 12] is [1, 11, 3, 10, 9, 6, 7, 12]; Pow([1, 2, 3], [4, 5, 6]) is [1, 32,
+ * 729] and Pow([[1, 2, 3], [4, 5, 6]], [1, 2, 3]) [[1, 4, 27], [4, 25, 216]]; Not of Equal([0, 3,
+ * 0], 0) is [0, 1, 0]; int64 [[1, 2, 3], [4, 5, 6]] transposed is [[1, 4], [2, 5], [3, 6]]; and
+ * Pad reads pads another node computes once it folds. Refused by message: an index outside the
+ * data, and Pow of an integer base. */
+static void check_swin_folds(void) {
+  ipro_error err = {{0}};
+  ipro_graph *g = hand_graph(18);
+  hand_input(g, "x", 4, (int64_t[]){N, 3, 4, 4});
+  float_constant(g, "data", 1, (int64_t[]){8}, (float[]){1, 2, 3, 4, 5, 6, 7, 8});
+  hand_initializer(g, "indices", IPRO_DTYPE_INT64, 2, (int64_t[]){4, 1}, (int64_t[]){4, 3, 1, 7});
+  float_constant(g, "updates", 1, (int64_t[]){4}, (float[]){9, 10, 11, 12});
+  hand_node(g, "scatter", "ScatterND", "data,indices,updates", "scattered");
+  float_constant(g, "base", 1, (int64_t[]){3}, (float[]){1, 2, 3});
+  float_constant(g, "exponent", 1, (int64_t[]){3}, (float[]){4, 5, 6});
+  float_constant(g, "bases", 2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 5, 6});
+  hand_node(g, "pow", "Pow", "base,exponent", "powers");
+  hand_node(g, "pow_broadcast", "Pow", "bases,base", "broadcast_powers");
+  float_constant(g, "mask", 1, (int64_t[]){3}, (float[]){0, 3, 0});
+  float_constant(g, "zero", 0, NULL, (float[]){0});
+  hand_node(g, "equal", "Equal", "mask,zero", "is_zero");
+  hand_node(g, "not", "Not", "is_zero", "is_not_zero");
+  hand_initializer(g, "matrix", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 3},
+                   (int64_t[]){1, 2, 3, 4, 5, 6});
+  ipro_node_set_ints(hand_node(g, "transpose", "Transpose", "matrix", "transposed"), "perm",
+                     (int64_t[]){1, 0}, 2);
+  hand_int64_initializer(g, "half_pads", 8, (int64_t[]){0, 0, 1, 0, 0, 0, 0, 1});
+  hand_node(g, "double", "Add", "half_pads,half_pads", "pads_computed");
+  hand_node(g, "pad", "Pad", "x,pads_computed", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  CHECK(folded_floats_are(hand_tensor(g, "scattered"), 8, (float[]){1, 11, 3, 10, 9, 6, 7, 12}));
+  CHECK(folded_floats_are(hand_tensor(g, "powers"), 3, (float[]){1, 32, 729}));
+  CHECK(folded_floats_are(hand_tensor(g, "broadcast_powers"), 6,
+                          (float[]){1, 4, 27, 4, 25, 216}));
+  const ipro_tensor *not_zero = hand_tensor(g, "is_not_zero");
+  CHECK(not_zero->kind == IPRO_TENSOR_CONSTANT && not_zero->dtype == IPRO_DTYPE_BOOL &&
+        memcmp(not_zero->data, (uint8_t[]){0, 1, 0}, 3) == 0);
+  CHECK(folded_ints_are(hand_tensor(g, "transposed"), 6, (int64_t[]){1, 4, 2, 5, 3, 6}));
+  CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){N, 3, 6, 6}));
+  ipro_graph_free(g);
+
+  g = hand_graph(18);
+  hand_input(g, "x", 2, (int64_t[]){N, 4});
+  float_constant(g, "data", 1, (int64_t[]){8}, (float[]){1, 2, 3, 4, 5, 6, 7, 8});
+  hand_initializer(g, "indices", IPRO_DTYPE_INT64, 2, (int64_t[]){1, 1}, (int64_t[]){8});
+  float_constant(g, "updates", 1, (int64_t[]){1}, (float[]){9});
+  hand_node(g, "the_node", "ScatterND", "data,indices,updates", "scattered");
+  hand_node(g, "relu", "Relu", "x", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_MSG(ipro_graph_infer_shapes(g, 0, &err) != IPRO_OK &&
+                strstr(err.message, "node 'the_node' (ScatterND): an index is outside the data"),
+            "ScatterND at index 8 of 8: %s", err.message);
+  ipro_graph_free(g);
+
+  g = hand_graph(18);
+  hand_input(g, "x", 2, (int64_t[]){N, 4});
+  hand_int64_initializer(g, "two", 1, (int64_t[]){2});
+  hand_node(g, "the_node", "Pow", "two,two", "four");
+  hand_node(g, "relu", "Relu", "x", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_MSG(ipro_graph_infer_shapes(g, 0, &err) != IPRO_OK &&
+                strstr(err.message, "node 'the_node' (Pow)") && strstr(err.message, "int64"),
+            "Pow of int64: %s", err.message);
+  ipro_graph_free(g);
+}
+
 int main(void) {
+  check_swin_folds();
   check_flatten_chain();
   check_mod_equal_where();
   check_range();

@@ -390,6 +390,46 @@ static void test_mod_where_equal(void) {
   ipro_graph_free(graph);
 }
 
+/* At run time, as ONNX's operator documentation works its examples: ScatterND of [1, ..., 8] at
+ * [[4], [3], [1], [7]] by [9, 10, 11, 12] is [1, 11, 3, 10, 9, 6, 7, 12] (an index of 8 is
+ * refused); Pow([[1, 2, 3], [4, 5, 6]], [1, 2, 3]) is [[1, 4, 27], [4, 25, 216]] (of int64, refused
+ * by name); Not([1, 0, 1]) is [0, 1, 0]. */
+static void test_scatter_nd_pow_not(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int d = ipro_test_add_tensor(graph, "d", IPRO_DTYPE_FLOAT, 1, (int64_t[]){8});
+  int i = ipro_test_add_tensor(graph, "i", IPRO_DTYPE_INT64, 2, (int64_t[]){4, 1});
+  int u = ipro_test_add_tensor(graph, "u", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4});
+  int s = ipro_test_add_tensor(graph, "s", IPRO_DTYPE_FLOAT, 1, (int64_t[]){8});
+  int scatter = add_node(graph, "ScatterND", 3, (int[]){d, i, u}, 1, (int[]){s});
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int e = ipro_test_add_tensor(graph, "e", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
+  int p = ipro_test_add_tensor(graph, "p", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int pow = add_node(graph, "Pow", 2, (int[]){x, e}, 1, (int[]){p});
+  int k = ipro_test_add_tensor(graph, "k", IPRO_DTYPE_INT64, 1, (int64_t[]){3});
+  int int_pow = add_node(graph, "Pow", 2, (int[]){k, k}, 1, (int[]){k});
+  int b = ipro_test_add_tensor(graph, "b", IPRO_DTYPE_BOOL, 1, (int64_t[]){3});
+  int nb = ipro_test_add_tensor(graph, "nb", IPRO_DTYPE_BOOL, 1, (int64_t[]){3});
+  int not = add_node(graph, "Not", 1, (int[]){b}, 1, (int[]){nb});
+  float ds[] = {1, 2, 3, 4, 5, 6, 7, 8}, us[] = {9, 10, 11, 12}, ss[8];
+  int64_t is[] = {4, 3, 1, 7}, ks[] = {1, 2, 3};
+  float xs[] = {1, 2, 3, 4, 5, 6}, es[] = {1, 2, 3}, ps[6];
+  uint8_t bs[] = {1, 0, 1}, nbs[3];
+  ipro_error err = {{0}};
+  CHECK_OK(run_kernel(graph, scatter, (void *[]){ds, is, us}, (void *[]){ss}, NULL, &err), &err);
+  CHECK(memcmp(ss, (float[]){1, 11, 3, 10, 9, 6, 7, 12}, sizeof ss) == 0);
+  is[2] = 8;
+  CHECK(run_kernel(graph, scatter, (void *[]){ds, is, us}, (void *[]){ss}, NULL, &err) ==
+            IPRO_ERROR &&
+        strstr(err.message, "outside the data"));
+  CHECK_OK(run_kernel(graph, pow, (void *[]){xs, es}, (void *[]){ps}, NULL, &err), &err);
+  CHECK(memcmp(ps, (float[]){1, 4, 27, 4, 25, 216}, sizeof ps) == 0);
+  CHECK(run_kernel(graph, int_pow, (void *[]){ks, ks}, (void *[]){ks}, NULL, &err) == IPRO_ERROR &&
+        strstr(err.message, "Pow runs on float32 and float64"));
+  CHECK_OK(run_kernel(graph, not, (void *[]){bs}, (void *[]){nbs}, NULL, &err), &err);
+  CHECK(nbs[0] == 0 && nbs[1] == 1 && nbs[2] == 0);
+  ipro_graph_free(graph);
+}
+
 /* x (2, 3) + initializer b (3) → Relu, run by the executor on the reference backend: the kernels
  * see the executor's buffers, and every byte the backend handed out comes back. */
 static void test_reference_backend_in_executor(void) {
@@ -521,6 +561,7 @@ static void test_slice_onnx(void) {
 
 int main(void) {
   test_every_op_has_a_kernel();
+  test_scatter_nd_pow_not();
   test_slice_onnx();
   test_gelu_and_layer_norm();
   test_expand_and_cast_like();
