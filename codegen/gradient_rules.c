@@ -67,6 +67,30 @@ static int binary(ipro_autodiff *ad, int n, ipro_op op, int a, int b, ipro_error
   return emit1(ad, n, op, inputs, 2, false, err, NULL);
 }
 
+/* g (of shape *shape) made shape: a Reshape. -1 on error. */
+static int reshape_to(ipro_autodiff *ad, int n, int g, const ipro_shape *shape, ipro_error *err) {
+  int target = ipro_autodiff_constant_ints(ad, n, shape->dims, shape->rank, err), e;
+  int inputs[2] = {g, target};
+  int r = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
+  if (r < 0 || set_shape_attribute(ad, e, "shape", shape, err) != IPRO_OK) return -1;
+  return r;
+}
+
+/* g with zeros around it: a constant Pad by pads (begins, then ends, of rank axes). -1 on error. */
+static int zero_padded(ipro_autodiff *ad, int n, int g, const int64_t *pads, int rank,
+                       ipro_error *err) {
+  int e, r = emit1(ad, n, IPRO_OP_PAD, &g, 1, false, err, &e);
+  if (r < 0) return -1;
+  ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
+  if (ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
+      ipro_node_set_ints(pad, "pads", pads, 2 * rank) != IPRO_OK ||
+      ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK) {
+    ipro_error_set(err, "out of memory");
+    return -1;
+  }
+  return r;
+}
+
 RULE(conv_gradient) {
   const ipro_node *node = forward_node(ad, n);
   bool has_bias = node->n_inputs > 2 && node->inputs[2] >= 0;
@@ -317,12 +341,7 @@ static int as_matrix(ipro_autodiff *ad, int n, int tensor, ipro_shape shape, ipr
   ipro_shape matrix = {.rank = 2, .dims = {1, shape.dims[shape.rank - 1]}};
   for (int d = 0; d < shape.rank - 1; d++)
     matrix.dims[0] *= shape.dims[d];
-  int target = ipro_autodiff_constant_ints(ad, n, matrix.dims, 2, err);
-  if (target < 0) return -1;
-  int inputs[2] = {tensor, target}, e;
-  int y = emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
-  if (y < 0 || set_shape_attribute(ad, e, "shape", &matrix, err) != IPRO_OK) return -1;
-  return y;
+  return reshape_to(ad, n, tensor, &matrix, err);
 }
 
 /* A (2-D, or N-D: a linear layer applied to every row of a batch of sequences) times B (2-D):
@@ -365,12 +384,8 @@ RULE(mat_mul_gradient) {
 RULE(reshape_gradient) {
   (void)wanted;
   ipro_shape shape = input_tensor(ad, n, 0)->shape;
-  int target = ipro_autodiff_constant_ints(ad, n, shape.dims, shape.rank, err);
-  if (target < 0) return IPRO_ERROR;
-  int inputs[2] = {dy[0], target}, e;
-  dx[0] = emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
-  if (dx[0] < 0 || set_shape_attribute(ad, e, "shape", &shape, err) != IPRO_OK) return IPRO_ERROR;
-  return IPRO_OK;
+  dx[0] = reshape_to(ad, n, dy[0], &shape, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
 RULE(identity_gradient) {
@@ -435,50 +450,75 @@ static int64_t index_at(const ipro_tensor *indices, int64_t i, int64_t dim) {
   return v < 0 ? v + dim : v;
 }
 
-/* The most elements of the one-hot matrix of a Gather's gradient (16 MiB of float32). */
-#define MAX_ONE_HOT_ELEMENTS (1 << 22)
+/* The most entries of the table of a Gather's gradient at repeated indices (rows of X times the
+ * most indices that read one row). */
+#define MAX_SEGMENT_TABLE (1 << 22)
 
 /* Gather along axis 0 with constant indices that may repeat or leave rows out (the Swin
- * Transformer's relative position bias, a [169, heads] table read at 2,401 indices): dX is the
- * sum of dY's rows over the indices that read each row of X, which is S·dY with S the constant
- * [rows of X, indices] one-hot matrix, dY seen as [indices, the rest]: one MatMul. */
-static ipro_status one_hot_gradient(ipro_autodiff *ad, int n, const ipro_tensor *indices,
-                                    const ipro_shape *x, const int *dy, int *dx, ipro_error *err) {
+ * Transformer's relative position bias, a [169, heads] table read at 2,401 indices): each row of
+ * dX is the sum of dY's rows at the indices that read it. With dY seen as [indices, the rest] and a
+ * zero row appended, a constant table [rows of X, most readers] lists each row's readers (padded
+ * with the zero row): Gather by it, then sum over the readers (ipro.ReduceToShape). The table
+ * holds the indices once more (int64) and nothing of X's size. */
+static ipro_status segment_sum_gradient(ipro_autodiff *ad, int n, const ipro_tensor *indices,
+                                        const ipro_shape *x, const int *dy, int *dx,
+                                        ipro_error *err) {
   const ipro_node *node = forward_node(ad, n);
-  int64_t rows = x->dims[0], count = ipro_shape_elements(&indices->shape);
-  int64_t rest = ipro_shape_elements(x) / (rows ? rows : 1);
-  if (rows * count > MAX_ONE_HOT_ELEMENTS)
-    return ipro_error_set(err,
-                          "node '%s' (Gather): its gradient, a %lld x %lld one-hot matrix, is "
-                          "over infopro's limit of %d elements",
-                          node->name, (long long)rows, (long long)count, MAX_ONE_HOT_ELEMENTS);
   ipro_dtype dtype = input_tensor(ad, n, 0)->dtype; /* float32, or float64 in the tests */
-  double *one_hot = calloc((size_t)(rows * count + 1), sizeof(double));
-  void *typed = malloc((size_t)(rows * count + 1) * ipro_dtype_size(dtype));
-  if (!one_hot || !typed) {
-    free(one_hot);
-    free(typed);
+  int64_t rows = x->dims[0], count = ipro_shape_elements(&indices->shape), readers = 1;
+  int64_t rest = ipro_shape_elements(x) / (rows ? rows : 1);
+  int64_t *filled = calloc((size_t)rows + 1, sizeof(int64_t));
+  if (!filled) return ipro_error_set(err, "out of memory building the backward pass");
+  for (int64_t j = 0; j < count; j++) {
+    int64_t r = ++filled[index_at(indices, j, rows)];
+    if (r > readers) readers = r;
+  }
+  int64_t *table = rows * readers <= MAX_SEGMENT_TABLE
+                       ? malloc(sizeof(int64_t) * (size_t)(rows * readers + 1))
+                       : NULL;
+  void *zeros = calloc((size_t)rest + 1, ipro_dtype_size(dtype));
+  if (!table || !zeros) {
+    free(filled);
+    free(table);
+    free(zeros);
+    if (rows * readers > MAX_SEGMENT_TABLE)
+      return ipro_error_set(err,
+                            "node '%s' (Gather): its gradient, %lld rows each read up to %lld "
+                            "times, is over infopro's limit of %d entries",
+                            node->name, (long long)rows, (long long)readers, MAX_SEGMENT_TABLE);
     return ipro_error_set(err, "out of memory building the backward pass");
   }
-  for (int64_t j = 0; j < count; j++)
-    one_hot[index_at(indices, j, rows) * count + j] = 1.0;
-  ipro_dtype_convert(one_hot, IPRO_DTYPE_DOUBLE, typed, dtype, rows * count);
-  ipro_shape s_shape = {.rank = 2, .dims = {rows, count}};
-  int s = ipro_autodiff_constant(ad, n, "one_hot", dtype, &s_shape, typed, err);
-  free(one_hot);
-  free(typed);
+  for (int64_t k = 0; k < rows * readers; k++)
+    table[k] = count; /* the zero row */
+  memset(filled, 0, sizeof(int64_t) * (size_t)rows);
+  for (int64_t j = 0; j < count; j++) {
+    int64_t r = index_at(indices, j, rows);
+    table[r * readers + filled[r]++] = j;
+  }
+  ipro_shape zero_shape = {.rank = 2, .dims = {1, rest}};
+  ipro_shape table_shape = {.rank = 2, .dims = {rows, readers}};
+  int zero = ipro_autodiff_constant(ad, n, "zero_row", dtype, &zero_shape, zeros, err);
+  int readers_of = zero < 0 ? -1
+                            : ipro_autodiff_constant(ad, n, "readers", IPRO_DTYPE_INT64,
+                                                     &table_shape, table, err);
+  free(filled);
+  free(table);
+  free(zeros);
   ipro_shape dy_rows = {.rank = 2, .dims = {count, rest}};
-  int target = s < 0 ? -1 : ipro_autodiff_constant_ints(ad, n, dy_rows.dims, 2, err), e;
-  int inputs[2] = {dy[0], target};
-  int reshaped = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
-  if (reshaped < 0 || set_shape_attribute(ad, e, "shape", &dy_rows, err) != IPRO_OK)
-    return IPRO_ERROR;
-  int summed = binary(ad, n, IPRO_OP_MAT_MUL, s, reshaped, err);
-  target = summed < 0 ? -1 : ipro_autodiff_constant_ints(ad, n, x->dims, x->rank, err);
-  int back[2] = {summed, target};
-  dx[0] = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, back, 2, false, err, &e);
-  if (dx[0] < 0 || set_shape_attribute(ad, e, "shape", x, err) != IPRO_OK) return IPRO_ERROR;
-  return IPRO_OK;
+  int g = readers_of < 0 ? -1 : reshape_to(ad, n, dy[0], &dy_rows, err), e;
+  int rows_and_zero[2] = {g, zero};
+  g = g < 0 ? -1 : emit1(ad, n, IPRO_OP_CONCAT, rows_and_zero, 2, false, err, &e);
+  if (g < 0 || ipro_node_set_int(&ipro_autodiff_graph(ad)->nodes[e], "axis", 0) != IPRO_OK)
+    return g < 0 ? IPRO_ERROR : ipro_error_set(err, "out of memory");
+  int gather[2] = {g, readers_of};
+  g = emit1(ad, n, IPRO_OP_GATHER, gather, 2, false, err, &e);
+  if (g < 0 || ipro_node_set_int(&ipro_autodiff_graph(ad)->nodes[e], "axis", 0) != IPRO_OK)
+    return g < 0 ? IPRO_ERROR : ipro_error_set(err, "out of memory");
+  ipro_shape summed = {.rank = 3, .dims = {rows, 1, rest}};
+  g = emit1(ad, n, IPRO_OP_REDUCE_TO_SHAPE, &g, 1, false, err, &e);
+  if (g < 0 || set_shape_attribute(ad, e, "shape", &summed, err) != IPRO_OK) return IPRO_ERROR;
+  dx[0] = reshape_to(ad, n, g, x, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
 /* Gather with constant indices that take each of the axis's dim slices exactly once (torch.export
@@ -502,17 +542,15 @@ static ipro_status permutation_gradient(ipro_autodiff *ad, int n, const ipro_ten
   }
   if (!permutation) {
     free(inverse);
-    if (axis == 0) return one_hot_gradient(ad, n, indices, x, dy, dx, err);
+    if (axis == 0) return segment_sum_gradient(ad, n, indices, x, dy, dx, err);
     return ipro_error_set(err,
                           "node '%s' (Gather): gradients are implemented for one constant index, "
                           "constant indices along axis 0, or constant indices that take every "
                           "slice of another axis once",
                           node->name);
   }
-  int target = ipro_autodiff_constant_ints(ad, n, x->dims, x->rank, err), e;
-  int inputs[2] = {dy[0], target};
-  int reshaped = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
-  if (reshaped < 0 || set_shape_attribute(ad, e, "shape", x, err) != IPRO_OK) {
+  int reshaped = reshape_to(ad, n, dy[0], x, err);
+  if (reshaped < 0) {
     free(inverse);
     return IPRO_ERROR;
   }
@@ -548,23 +586,12 @@ RULE(gather_gradient) {
   if (index < 0) index += x.dims[axis]; /* within range: Gather's inference checked it */
   ipro_shape kept = x;                  /* dY's shape with the axis back, of extent 1 */
   kept.dims[axis] = 1;
-  int target = ipro_autodiff_constant_ints(ad, n, kept.dims, kept.rank, err);
-  if (target < 0) return IPRO_ERROR;
-  int inputs[2] = {dy[0], target}, e;
-  int unsqueezed = emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
-  if (unsqueezed < 0 || set_shape_attribute(ad, e, "shape", &kept, err) != IPRO_OK)
-    return IPRO_ERROR;
+  int unsqueezed = reshape_to(ad, n, dy[0], &kept, err);
   int64_t pads[2 * IPRO_MAX_RANK] = {0};
   pads[axis] = index;
   pads[x.rank + axis] = x.dims[axis] - index - 1;
-  dx[0] = emit1(ad, n, IPRO_OP_PAD, &unsqueezed, 1, false, err, &e);
-  if (dx[0] < 0) return IPRO_ERROR;
-  ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
-  if (ipro_node_set_ints(pad, "pads", pads, 2 * x.rank) != IPRO_OK ||
-      ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
-      ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK)
-    return ipro_error_set(err, "out of memory");
-  return IPRO_OK;
+  dx[0] = unsqueezed < 0 ? -1 : zero_padded(ad, n, unsqueezed, pads, x.rank, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
 RULE(concat_gradient) {
@@ -614,30 +641,6 @@ RULE(dropout_gradient) {
   int inputs[2] = {dy[0], node->outputs[1]};
   dx[0] = emit1(ad, n, IPRO_OP_DROPOUT_GRAD, inputs, 2, true, err, NULL);
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
-}
-
-/* g (of shape *shape) made shape: a Reshape. -1 on error. */
-static int reshape_to(ipro_autodiff *ad, int n, int g, const ipro_shape *shape, ipro_error *err) {
-  int target = ipro_autodiff_constant_ints(ad, n, shape->dims, shape->rank, err), e;
-  int inputs[2] = {g, target};
-  int r = target < 0 ? -1 : emit1(ad, n, IPRO_OP_RESHAPE, inputs, 2, false, err, &e);
-  if (r < 0 || set_shape_attribute(ad, e, "shape", shape, err) != IPRO_OK) return -1;
-  return r;
-}
-
-/* g with zeros around it: a constant Pad by pads (begins, then ends, of rank axes). -1 on error. */
-static int zero_padded(ipro_autodiff *ad, int n, int g, const int64_t *pads, int rank,
-                       ipro_error *err) {
-  int e, r = emit1(ad, n, IPRO_OP_PAD, &g, 1, false, err, &e);
-  if (r < 0) return -1;
-  ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
-  if (ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
-      ipro_node_set_ints(pad, "pads", pads, 2 * rank) != IPRO_OK ||
-      ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK) {
-    ipro_error_set(err, "out of memory");
-    return -1;
-  }
-  return r;
 }
 
 /* The gradient g of a slice with a step k > 1 along axis d (*shape: g's shape, m along d) spread
@@ -744,13 +747,8 @@ RULE(split_gradient) {
       int64_t pads[2 * IPRO_MAX_RANK] = {0};
       pads[axis] = offset;
       pads[x.rank + axis] = x.dims[axis] - offset - split_copy[o];
-      terms[n_terms] = emit1(ad, n, IPRO_OP_PAD, &dy[o], 1, false, err, &e);
+      terms[n_terms] = zero_padded(ad, n, dy[o], pads, x.rank, err);
       if (terms[n_terms] < 0) return IPRO_ERROR;
-      ipro_node *pad = &ipro_autodiff_graph(ad)->nodes[e];
-      if (ipro_node_set_string(pad, "mode", "constant") != IPRO_OK ||
-          ipro_node_set_ints(pad, "pads", pads, 2 * x.rank) != IPRO_OK ||
-          ipro_node_set_float(pad, "value", 0.0f) != IPRO_OK)
-        return ipro_error_set(err, "out of memory");
       n_terms++;
     }
     offset += split_copy[o];
