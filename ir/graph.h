@@ -214,6 +214,11 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
  * perm[k]. perm must be a permutation of in's axes. */
 void ipro_transpose_copy(const void *in, const ipro_shape *in_shape, const int64_t *perm, void *out,
                          size_t element);
+/* ONNX's GatherND with batch_dims 0: out (shape indices.shape[:-1] + data.shape[k:]) holds the
+ * slices of data (elements of element bytes) at indices (int64, shape [..., k], negative counting
+ * from the end). NULL, or what is wrong (an index out of range). */
+const char *ipro_gather_nd(const void *data, const ipro_shape *data_shape, size_t element,
+                           const int64_t *indices, const ipro_shape *indices_shape, void *out);
 /* ONNX's ScatterND without reduction: out (data's shape, elements of element bytes) is data with
  * the slices indices (int64, shape [..., k]: the first k coordinates of a slice of data, negative
  * counting from the end) replaced by updates (shape indices.shape[:-1] + data.shape[k:]), later

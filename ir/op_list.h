@@ -63,7 +63,10 @@
   X(MOD, "Mod")                                                                                    \
   X(POW, "Pow")                                                                                    \
   X(SCATTER_ND, "ScatterND")                                                                       \
-  X(NOT, "Not")
+  X(NOT, "Not")                                                                                    \
+  X(MAX, "Max")                                                                                    \
+  X(MIN, "Min")                                                                                    \
+  X(GATHER_ND, "GatherND")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -1,6 +1,7 @@
 /* Shapes and dtypes: sizes, names, element counts and formatting. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/checked_size.h"
@@ -126,28 +127,62 @@ void ipro_transpose_copy(const void *in, const ipro_shape *in_shape, const int64
   }
 }
 
-const char *ipro_scatter_nd(const void *data, const ipro_shape *data_shape, size_t element,
-                            const int64_t *indices, const ipro_shape *indices_shape,
-                            const void *updates, void *out) {
+/* The slices [..., k] of indices address in data: their count, each one's flat offset in slices
+ * (into at, which holds count values) and each slice's elements. NULL, or what is wrong. */
+static const char *nd_slices(const ipro_shape *data_shape, const int64_t *indices,
+                             const ipro_shape *indices_shape, int64_t *count, int64_t *slice,
+                             int64_t *at) {
   int k = (int)indices_shape->dims[indices_shape->rank - 1];
-  int64_t slices = 1, slice = 1;
+  *count = 1;
+  *slice = 1;
   for (int d = 0; d + 1 < indices_shape->rank; d++)
-    slices *= indices_shape->dims[d];
+    *count *= indices_shape->dims[d];
   for (int d = k; d < data_shape->rank; d++)
-    slice *= data_shape->dims[d];
-  size_t slice_bytes = (size_t)slice * element;
-  memcpy(out, data, (size_t)ipro_shape_elements(data_shape) * element);
-  for (int64_t s = 0; s < slices; s++) {
-    int64_t at = 0;
+    *slice *= data_shape->dims[d];
+  for (int64_t s = 0; at && s < *count; s++) {
+    at[s] = 0;
     for (int d = 0; d < k; d++) {
       int64_t index = indices[s * k + d], length = data_shape->dims[d];
       if (index < -length || index >= length) return "an index is outside the data";
-      at = at * length + (index < 0 ? index + length : index);
+      at[s] = at[s] * length + (index < 0 ? index + length : index);
     }
-    memcpy((char *)out + (size_t)at * slice_bytes, (const char *)updates + (size_t)s * slice_bytes,
-           slice_bytes);
   }
   return NULL;
+}
+
+/* Applies nd_slices' offsets: gathering copies data's slices to out in order, scattering copies
+ * updates' slices to out at them. */
+static const char *nd_copy(const void *data, const ipro_shape *data_shape, size_t element,
+                           const int64_t *indices, const ipro_shape *indices_shape,
+                           const void *updates, void *out, bool scatter) {
+  int64_t count, slice;
+  nd_slices(data_shape, indices, indices_shape, &count, &slice, NULL);
+  int64_t *at = malloc(sizeof(int64_t) * (size_t)(count + 1));
+  if (!at) return "out of memory";
+  const char *wrong = nd_slices(data_shape, indices, indices_shape, &count, &slice, at);
+  size_t slice_bytes = (size_t)slice * element;
+  if (scatter && !wrong) memcpy(out, data, (size_t)ipro_shape_elements(data_shape) * element);
+  for (int64_t s = 0; !wrong && s < count; s++) {
+    if (scatter)
+      memcpy((char *)out + (size_t)at[s] * slice_bytes,
+             (const char *)updates + (size_t)s * slice_bytes, slice_bytes);
+    else
+      memcpy((char *)out + (size_t)s * slice_bytes,
+             (const char *)data + (size_t)at[s] * slice_bytes, slice_bytes);
+  }
+  free(at);
+  return wrong;
+}
+
+const char *ipro_gather_nd(const void *data, const ipro_shape *data_shape, size_t element,
+                           const int64_t *indices, const ipro_shape *indices_shape, void *out) {
+  return nd_copy(data, data_shape, element, indices, indices_shape, NULL, out, false);
+}
+
+const char *ipro_scatter_nd(const void *data, const ipro_shape *data_shape, size_t element,
+                            const int64_t *indices, const ipro_shape *indices_shape,
+                            const void *updates, void *out) {
+  return nd_copy(data, data_shape, element, indices, indices_shape, updates, out, true);
 }
 
 const char *ipro_slice_of(const ipro_shape *data, const int64_t *starts, const int64_t *ends,

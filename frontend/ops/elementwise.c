@@ -126,6 +126,68 @@ ipro_status ipro_mod_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) 
   return ipro_op_set_output(graph, node, 0, a->dtype, &shape, err);
 }
 
+/* Max and Min of one or more tensors of one type, numpy broadcast: folded when every input is a
+ * constant training cannot change (torch.export's Swin Transformer takes the Max of its relative
+ * position index, an int64 buffer, for an Expand's target), else run on reals. They have no
+ * gradient rule: on a trained path, autodiff names the node. */
+ipro_status ipro_extremum_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  if (ipro_op_check_arity(graph, node, 1, 64, 1, 1, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_tensor *first;
+  if (ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL | IPRO_DTYPES_INT64, &first, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_shape shape = first->shape;
+  bool foldable = true;
+  for (int i = 0; i < node->n_inputs; i++) {
+    ipro_tensor *x;
+    if (ipro_op_input(graph, node, i, IPRO_DTYPES(first->dtype), &x, err) != IPRO_OK ||
+        ipro_op_broadcast(node, &shape, "the inputs before it", &x->shape, x->name, &shape, err) !=
+            IPRO_OK)
+      return IPRO_ERROR;
+    foldable = foldable && ipro_tensor_is_foldable(x);
+  }
+  int64_t count = ipro_shape_elements(&shape);
+  if (!foldable || count < 0 || count > MAX_FOLDED_INTEGERS) {
+    if (first->dtype == IPRO_DTYPE_INT64)
+      return ipro_op_fail(err, node,
+                          "int64 inputs computed at run time: integers are compared only as "
+                          "constants");
+    return ipro_op_set_output(graph, node, 0, first->dtype, &shape, err);
+  }
+  size_t bytes = sizeof(double) * (size_t)(count + 1);
+  double *r = malloc(bytes), *v = malloc(bytes), *x = NULL;
+  char *folded = malloc((size_t)(count + 1) * ipro_dtype_size(first->dtype));
+  ipro_status status = r && v && folded ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  for (int i = 0; status == IPRO_OK && i < node->n_inputs; i++) {
+    const ipro_tensor *input = ipro_node_input(graph, node, i);
+    int64_t elements = ipro_shape_elements(&input->shape);
+    free(x);
+    x = malloc(sizeof(double) * (size_t)(elements + 1));
+    if (!x) {
+      status = ipro_op_out_of_memory(err, node);
+      break;
+    }
+    ipro_dtype_convert(input->data, input->dtype, x, IPRO_DTYPE_DOUBLE, elements);
+    for (int64_t k = 0; k < elements; k++)
+      if (input->dtype == IPRO_DTYPE_INT64 && x[k] == (double)IPRO_DIM_BATCH)
+        status = ipro_op_batch_error(node, err, "comparing the batch size with a size");
+    if (status != IPRO_OK) break;
+    ipro_broadcast_copy(x, &input->shape, v, &shape, sizeof(double));
+    for (int64_t k = 0; k < count; k++)
+      if (i == 0 || v[k] != v[k] || (node->op == IPRO_OP_MAX ? v[k] > r[k] : v[k] < r[k]))
+        r[k] = v[k];
+  }
+  if (status == IPRO_OK) {
+    ipro_dtype_convert(r, IPRO_DTYPE_DOUBLE, folded, first->dtype, count);
+    status = ipro_op_fold_output(graph, node, 0, first->dtype, &shape, folded,
+                                 (size_t)count * ipro_dtype_size(first->dtype), err);
+  }
+  free(r);
+  free(v);
+  free(x);
+  free(folded);
+  return status;
+}
+
 /* Pow(X, Y) of reals, numpy broadcast: folded when both are constants training cannot change
  * (TorchScript's attention scale, (C / heads) ** -0.5, from a Shape), else run with Y of X's type.
  * It has no gradient rule: on a trained path, autodiff names the node. */

@@ -109,6 +109,9 @@ ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *
 ipro_status ipro_scatter_nd_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_scatter_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_not_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_extremum_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_gather_nd_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_gather_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_pow_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_pad_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_pad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

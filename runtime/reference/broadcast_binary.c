@@ -1,7 +1,7 @@
 /* Reference kernels of the numpy-broadcasting arithmetic ops: Add, Sub, Mul, Div (float32 and
  * float64, computed in double, and int32/int64 for shape computations that were not folded; integer
- * Div truncates, as ONNX's does; Mod of integers; Pow of reals), the n-ary float Sum, and the comparisons Less,
- * Greater and Equal. Every
+ * Div truncates, as ONNX's does; Mod of integers; Pow of reals), the n-ary float Sum, Max and
+ * Min, and the comparisons Less, Greater and Equal. Every
  * input is read through ipro_reference_broadcast_strides, so one loop serves equal shapes, scalars
  * and any broadcast pattern. */
 #include <math.h>
@@ -200,9 +200,10 @@ IPRO_REFERENCE_KERNEL(ipro_reference_equal) {
   return compare(graph, node, inputs, outputs, IPRO_OP_EQUAL, err);
 }
 
-/* Sum of n broadcast inputs, accumulated in double in input order. */
-IPRO_REFERENCE_KERNEL(ipro_reference_sum) {
-  (void)context;
+/* Sum, Max or Min of n broadcast inputs, accumulated in double in input order (a NaN wins Max and
+ * Min, as in PyTorch). */
+static ipro_status n_ary(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
+                         void *const *outputs, ipro_error *err) {
   ipro_shape out;
   if (ipro_reference_output_shape(graph, node, 0, &out, err) ||
       ipro_reference_expect_real(graph, node, false, 0, err))
@@ -221,11 +222,27 @@ IPRO_REFERENCE_KERNEL(ipro_reference_sum) {
       return IPRO_ERROR;
     }
     const double *x = inputs[k];
-    for (int64_t i = 0; i < count; i++)
-      total[i] += x[ipro_reference_offset(out.dims, out.rank, strides, i)];
+    for (int64_t i = 0; i < count; i++) {
+      double v = x[ipro_reference_offset(out.dims, out.rank, strides, i)], t = total[i];
+      if (k == 0 || node->op == IPRO_OP_SUM)
+        total[i] = t + v;
+      else if (v != v || (node->op == IPRO_OP_MAX ? v > t : v < t))
+        total[i] = v;
+    }
   }
   for (int64_t i = 0; i < count; i++)
     y[i] = total[i];
   free(total);
   return IPRO_OK;
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_sum) {
+  (void)context;
+  return n_ary(graph, node, inputs, outputs, err);
+}
+
+/* Max and Min of reals (inference folds them on constants, integers included). */
+IPRO_REFERENCE_KERNEL(ipro_reference_extremum) {
+  (void)context;
+  return n_ary(graph, node, inputs, outputs, err);
 }

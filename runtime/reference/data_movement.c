@@ -1,6 +1,6 @@
 /* Reference kernels of the ops that move data without arithmetic: the reshaping copies (Identity,
  * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant, Pad, Slice,
- * ScatterND, Expand, CastLike and Cast (a conversion of each element), Where (a choice of each
+ * ScatterND, GatherND, Expand, CastLike and Cast (a conversion of each element), Where (a choice of each
  * element) and Not.
  * They work on any dtype of fixed size, element by element in bytes, because unfolded shape
  * computations bring int64 (and Gather int32 indices) next to the float32 activations. */
@@ -179,6 +179,21 @@ IPRO_REFERENCE_KERNEL(ipro_reference_scatter_nd) {
     return ipro_reference_fail(node, err, "indices must be int64");
   const char *wrong = ipro_scatter_nd(inputs[0], &data, size, inputs[1], &indices, inputs[2],
                                       outputs[0]);
+  return wrong ? ipro_reference_fail(node, err, "%s", wrong) : IPRO_OK;
+}
+
+/* GatherND with batch_dims 0 (ir/graph.h's ipro_gather_nd), elements of any fixed size. */
+IPRO_REFERENCE_KERNEL(ipro_reference_gather_nd) {
+  (void)context;
+  ipro_shape data, indices;
+  size_t size;
+  if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
+      ipro_reference_input_shape(graph, node, 1, &indices, err) ||
+      element_size(graph, node, true, 0, &size, err))
+    return IPRO_ERROR;
+  if (ipro_node_input(graph, node, 1)->dtype != IPRO_DTYPE_INT64)
+    return ipro_reference_fail(node, err, "indices must be int64");
+  const char *wrong = ipro_gather_nd(inputs[0], &data, size, inputs[1], &indices, outputs[0]);
   return wrong ? ipro_reference_fail(node, err, "%s", wrong) : IPRO_OK;
 }
 

@@ -56,8 +56,10 @@ IPRO_REFERENCE_KERNEL(ipro_reference_equal);
 IPRO_REFERENCE_KERNEL(ipro_reference_where);
 IPRO_REFERENCE_KERNEL(ipro_reference_mod);
 IPRO_REFERENCE_KERNEL(ipro_reference_pow);
+IPRO_REFERENCE_KERNEL(ipro_reference_extremum);
 IPRO_REFERENCE_KERNEL(ipro_reference_not);
 IPRO_REFERENCE_KERNEL(ipro_reference_scatter_nd);
+IPRO_REFERENCE_KERNEL(ipro_reference_gather_nd);
 IPRO_REFERENCE_KERNEL(ipro_reference_constant_of_shape);
 IPRO_REFERENCE_KERNEL(ipro_reference_random_uniform_like);
 /* gemm.c */

@@ -39,6 +39,7 @@ IN_DOUBLE(add, 0)
 IN_DOUBLE(sub, 0)
 IN_DOUBLE(mul, 0)
 IN_DOUBLE(pow, 0)
+IN_DOUBLE(extremum, 0)
 IN_DOUBLE(div, 0)
 IN_DOUBLE(sum, 0)
 IN_DOUBLE(max_pool, 0)
@@ -126,6 +127,9 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_MOD] = ipro_reference_mod,
     [IPRO_OP_POW] = in_double_pow,
     [IPRO_OP_NOT] = ipro_reference_not,
+    [IPRO_OP_GATHER_ND] = ipro_reference_gather_nd,
+    [IPRO_OP_MAX] = in_double_extremum,
+    [IPRO_OP_MIN] = in_double_extremum,
     [IPRO_OP_SCATTER_ND] = ipro_reference_scatter_nd,
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = in_double_random_uniform_like,
     [IPRO_OP_LESS] = in_double_less,

@@ -185,7 +185,12 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * convnext_head_dynamo_fmnist has ConvNeXt's head, whose as_strided torch.export writes as a Gather
  * at indices it computes (folded; the gradient is the inverse permutation); vit_tiny_fmnist has
  * torchvision's ViT encoder from the TorchScript exporter (shapes computed with Equal, Where and
- * Mod, folded). Local
+ * Mod, folded); swin_tiny_fmnist has torchvision's Swin Transformer from the TorchScript exporter
+ * (its shifted windows' masks built with ScatterND, Equal, Not and Where and its attention scale
+ * with Pow, folded; windows padded with pads computed from shapes; patch merging by strided
+ * Slices; relative position bias tables read at repeated indices; heads on [N, H, W, C] feature
+ * maps) and swin_tiny_dynamo_fmnist the same from torch.export (the tables read by GatherND at
+ * indices expanded from a Max). Local
  * training (K = 2), the test pass after each epoch and the export go through for both (the test
  * pass once asked the trainer for the ratio and stopped after the first epoch; the second was
  * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
@@ -257,6 +262,7 @@ int main(void) {
   train_torch_export_model("convnext_head_dynamo_fmnist");
   train_torch_export_model("vit_tiny_fmnist");
   train_torch_export_model("swin_tiny_fmnist");
+  train_torch_export_model("swin_tiny_dynamo_fmnist");
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

@@ -532,6 +532,16 @@ static void gather_repeated_case(gradient_case *c) {
   ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,rows", "Y"), "axis", 0);
 }
 
+/* GatherND of rows of X [4, 3] at constant indices [[3], [1], [3]] (torch.export's table[index]):
+ * the Gather along axis 0 it is, row 3 read twice, rows 0 and 2 never. */
+static void gather_nd_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){4, 3});
+  int index = hand_initializer(c->graph, "rows", IPRO_DTYPE_INT64, 2, (int64_t[]){3, 1},
+                               (int64_t[]){3, 1, 3});
+  c->graph->tensors[index].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "gather_nd", "GatherND", "X,rows", "Y");
+}
+
 static void gather_in_order_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){2, 3});
   int target = hand_int64_initializer(c->graph, "flat", 1, (int64_t[]){-1});
@@ -828,6 +838,7 @@ int main(void) {
       {"Unsqueeze of a parameter (GroupNorm's weight)", unsqueezed_parameter_case},
       {"Gather (a permutation of the axis)", gather_permutation_case},
       {"Gather (repeated and missing rows)", gather_repeated_case},
+      {"GatherND (one row per index)", gather_nd_case},
       {"Gather (in order, from a flattened tensor)", gather_in_order_case},
       {"Sqrt", sqrt_case},
       {"Flatten", flatten_case},

@@ -603,8 +603,10 @@ static void float_constant(ipro_graph *g, const char *name, int rank, const int6
  * [7]] by [9, 10, 11, 12] is [1, 11, 3, 10, 9, 6, 7, 12]; Pow([1, 2, 3], [4, 5, 6]) is [1, 32,
  * 729] and Pow([[1, 2, 3], [4, 5, 6]], [1, 2, 3]) [[1, 4, 27], [4, 25, 216]]; Not of Equal([0, 3,
  * 0], 0) is [0, 1, 0]; int64 [[1, 2, 3], [4, 5, 6]] transposed is [[1, 4], [2, 5], [3, 6]]; and
- * Pad reads pads another node computes once it folds. Refused by message: an index outside the
- * data, and Pow of an integer base. */
+ * Pad reads pads another node computes once it folds; Max and Min of [3, 2, 1], [1, 4, 4] and
+ * [2, 5, 3] are [3, 5, 4] and [1, 2, 1] (int64), and the Max of one tensor is that tensor; GatherND
+ * of [[0, 1], [2, 3]] at [[0, 0], [1, 1]] is [0, 3] and at [[1], [0]] [[2, 3], [0, 1]]. Refused by
+ * message: an index outside the data, and Pow of an integer base. */
 static void check_swin_folds(void) {
   ipro_error err = {{0}};
   ipro_graph *g = hand_graph(18);
@@ -626,6 +628,17 @@ static void check_swin_folds(void) {
                    (int64_t[]){1, 2, 3, 4, 5, 6});
   ipro_node_set_ints(hand_node(g, "transpose", "Transpose", "matrix", "transposed"), "perm",
                      (int64_t[]){1, 0}, 2);
+  hand_int64_initializer(g, "m0", 3, (int64_t[]){3, 2, 1});
+  hand_int64_initializer(g, "m1", 3, (int64_t[]){1, 4, 4});
+  hand_int64_initializer(g, "m2", 3, (int64_t[]){2, 5, 3});
+  hand_node(g, "max", "Max", "m0,m1,m2", "largest");
+  hand_node(g, "min", "Min", "m0,m1,m2", "smallest");
+  hand_node(g, "max_one", "Max", "m1", "only");
+  hand_initializer(g, "square", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 2}, (int64_t[]){0, 1, 2, 3});
+  hand_initializer(g, "points", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 2}, (int64_t[]){0, 0, 1, 1});
+  hand_initializer(g, "rows", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 1}, (int64_t[]){1, 0});
+  hand_node(g, "gather_points", "GatherND", "square,points", "diagonal");
+  hand_node(g, "gather_rows", "GatherND", "square,rows", "swapped");
   hand_int64_initializer(g, "half_pads", 8, (int64_t[]){0, 0, 1, 0, 0, 0, 0, 1});
   hand_node(g, "double", "Add", "half_pads,half_pads", "pads_computed");
   hand_node(g, "pad", "Pad", "x,pads_computed", "y");
@@ -641,6 +654,12 @@ static void check_swin_folds(void) {
         memcmp(not_zero->data, (uint8_t[]){0, 1, 0}, 3) == 0);
   CHECK(folded_ints_are(hand_tensor(g, "transposed"), 6, (int64_t[]){1, 4, 2, 5, 3, 6}));
   CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){N, 3, 6, 6}));
+  CHECK(folded_ints_are(hand_tensor(g, "largest"), 3, (int64_t[]){3, 5, 4}));
+  CHECK(folded_ints_are(hand_tensor(g, "smallest"), 3, (int64_t[]){1, 2, 1}));
+  CHECK(folded_ints_are(hand_tensor(g, "only"), 3, (int64_t[]){1, 4, 4}));
+  CHECK(folded_ints_are(hand_tensor(g, "diagonal"), 2, (int64_t[]){0, 3}));
+  CHECK(folded_ints_are(hand_tensor(g, "swapped"), 4, (int64_t[]){2, 3, 0, 1}) &&
+        shape_is(hand_tensor(g, "swapped"), 2, (int64_t[]){2, 2}));
   ipro_graph_free(g);
 
   g = hand_graph(18);

@@ -48,7 +48,8 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "group_norm_cnn_dynamo_fmnist",
                                      "convnext_head_dynamo_fmnist",
                                      "vit_tiny_fmnist",
-                                     "swin_tiny_fmnist"};
+                                     "swin_tiny_fmnist",
+                                     "swin_tiny_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */

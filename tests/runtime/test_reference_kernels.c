@@ -393,8 +393,9 @@ static void test_mod_where_equal(void) {
 /* At run time, as ONNX's operator documentation works its examples: ScatterND of [1, ..., 8] at
  * [[4], [3], [1], [7]] by [9, 10, 11, 12] is [1, 11, 3, 10, 9, 6, 7, 12] (an index of 8 is
  * refused); Pow([[1, 2, 3], [4, 5, 6]], [1, 2, 3]) is [[1, 4, 27], [4, 25, 216]] (of int64, refused
- * by name); Not([1, 0, 1]) is [0, 1, 0]. */
-static void test_scatter_nd_pow_not(void) {
+ * by name); Not([1, 0, 1]) is [0, 1, 0]; Max and Min of [3, 2, 1], [1, 4, 4] and [2, 5, 3] are
+ * [3, 5, 4] and [1, 2, 1]; GatherND of [[0, 1], [2, 3]] at [[0, 0], [1, 1]] is [0, 3]. */
+static void test_nd_indexing_and_elementwise(void) {
   ipro_graph *graph = ipro_graph_create();
   int d = ipro_test_add_tensor(graph, "d", IPRO_DTYPE_FLOAT, 1, (int64_t[]){8});
   int i = ipro_test_add_tensor(graph, "i", IPRO_DTYPE_INT64, 2, (int64_t[]){4, 1});
@@ -410,6 +411,17 @@ static void test_scatter_nd_pow_not(void) {
   int b = ipro_test_add_tensor(graph, "b", IPRO_DTYPE_BOOL, 1, (int64_t[]){3});
   int nb = ipro_test_add_tensor(graph, "nb", IPRO_DTYPE_BOOL, 1, (int64_t[]){3});
   int not = add_node(graph, "Not", 1, (int[]){b}, 1, (int[]){nb});
+  int m[3];
+  for (int j = 0; j < 3; j++)
+    m[j] = ipro_test_add_tensor(graph, j == 0 ? "m0" : j == 1 ? "m1" : "m2", IPRO_DTYPE_FLOAT, 1,
+                                (int64_t[]){3});
+  int e3 = ipro_test_add_tensor(graph, "e3", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
+  int max = add_node(graph, "Max", 3, m, 1, (int[]){e3});
+  int min = add_node(graph, "Min", 3, m, 1, (int[]){e3});
+  int sq = ipro_test_add_tensor(graph, "sq", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 2});
+  int pt = ipro_test_add_tensor(graph, "pt", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 2});
+  int dg = ipro_test_add_tensor(graph, "dg", IPRO_DTYPE_FLOAT, 1, (int64_t[]){2});
+  int gather_nd = add_node(graph, "GatherND", 2, (int[]){sq, pt}, 1, (int[]){dg});
   float ds[] = {1, 2, 3, 4, 5, 6, 7, 8}, us[] = {9, 10, 11, 12}, ss[8];
   int64_t is[] = {4, 3, 1, 7}, ks[] = {1, 2, 3};
   float xs[] = {1, 2, 3, 4, 5, 6}, es[] = {1, 2, 3}, ps[6];
@@ -427,6 +439,15 @@ static void test_scatter_nd_pow_not(void) {
         strstr(err.message, "Pow runs on float32 and float64"));
   CHECK_OK(run_kernel(graph, not, (void *[]){bs}, (void *[]){nbs}, NULL, &err), &err);
   CHECK(nbs[0] == 0 && nbs[1] == 1 && nbs[2] == 0);
+  float m0[] = {3, 2, 1}, m1[] = {1, 4, 4}, m2[] = {2, 5, 3}, extreme[3];
+  CHECK_OK(run_kernel(graph, max, (void *[]){m0, m1, m2}, (void *[]){extreme}, NULL, &err), &err);
+  CHECK(extreme[0] == 3 && extreme[1] == 5 && extreme[2] == 4);
+  CHECK_OK(run_kernel(graph, min, (void *[]){m0, m1, m2}, (void *[]){extreme}, NULL, &err), &err);
+  CHECK(extreme[0] == 1 && extreme[1] == 2 && extreme[2] == 1);
+  float sqs[] = {0, 1, 2, 3}, dgs[2];
+  int64_t pts[] = {0, 0, 1, 1};
+  CHECK_OK(run_kernel(graph, gather_nd, (void *[]){sqs, pts}, (void *[]){dgs}, NULL, &err), &err);
+  CHECK(dgs[0] == 0 && dgs[1] == 3);
   ipro_graph_free(graph);
 }
 
@@ -561,7 +582,7 @@ static void test_slice_onnx(void) {
 
 int main(void) {
   test_every_op_has_a_kernel();
-  test_scatter_nd_pow_not();
+  test_nd_indexing_and_elementwise();
   test_slice_onnx();
   test_gelu_and_layer_norm();
   test_expand_and_cast_like();

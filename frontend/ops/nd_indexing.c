@@ -1,0 +1,160 @@
+/* Op rows of ScatterND and GatherND (batch_dims 0, no reduction): slices of data at int64
+ * indices [..., k] replaced by updates, or taken. Exporters write ScatterND for an assignment
+ * into a slice of a tensor (TorchScript's shifted-window attention mask of the Swin Transformer,
+ * built from zeros each forward pass) and torch.export writes GatherND for indexing by a tensor
+ * (the Swin Transformer's relative position bias, table[index]). With data and indices (and
+ * updates) constants training cannot change either is folded; else ScatterND runs (no gradient
+ * rule: on a trained path, autodiff names the node), and GatherND at constant indices that each
+ * address one slice of the first axis (k = 1) becomes the Gather it is, with Gather's gradient. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "op_helpers.h"
+#include "op_rows.h"
+
+/* The most elements a folded ScatterND or GatherND makes: the Swin Transformer's masks are
+ * 56 × 56. */
+#define MAX_FOLDED_ELEMENTS (1 << 20)
+
+ipro_status ipro_scatter_nd_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"reduction:s", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  const char *reduction = ipro_node_attr_string(node, "reduction", "none");
+  if (strcmp(reduction, "none") != 0)
+    return ipro_op_fail(err, node, "reduction '%s' is not supported (only 'none')", reduction);
+  ipro_node_remove_attr(node, "reduction");
+  return IPRO_OK;
+}
+
+/* updates must have the shape indices.shape[:-1] + data.shape[k:], k = indices.shape[-1]. */
+static ipro_status check_shapes(const ipro_node *node, const ipro_tensor *data,
+                                const ipro_tensor *indices, const ipro_tensor *updates,
+                                ipro_error *err) {
+  const ipro_shape *q = &indices->shape;
+  if (q->rank < 1)
+    return ipro_op_fail(err, node, "indices '%s' must have rank 1 or more", indices->name);
+  int64_t k = q->dims[q->rank - 1];
+  if (ipro_dim_is_batch(k) || k > data->shape.rank)
+    return ipro_op_fail(err, node, "indices '%s' address %lld axes of data '%s' of rank %d",
+                        indices->name, (long long)k, data->name, data->shape.rank);
+  ipro_shape expected = {.rank = q->rank - 1 + data->shape.rank - (int)k};
+  if (expected.rank > IPRO_MAX_RANK)
+    return ipro_op_fail(err, node, "updates would have rank %d; at most %d is supported",
+                        expected.rank, IPRO_MAX_RANK);
+  for (int d = 0; d + 1 < q->rank; d++)
+    expected.dims[d] = q->dims[d];
+  for (int d = (int)k; d < data->shape.rank; d++)
+    expected.dims[q->rank - 1 + d - (int)k] = data->shape.dims[d];
+  if (!ipro_shape_equal(&expected, &updates->shape)) {
+    char want[128], got[128];
+    ipro_shape_format(&expected, want, sizeof want);
+    ipro_shape_format(&updates->shape, got, sizeof got);
+    return ipro_op_fail(err, node, "updates '%s' has shape %s; the indices and data ask for %s",
+                        updates->name, got, want);
+  }
+  return IPRO_OK;
+}
+
+ipro_status ipro_scatter_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *data, *indices, *updates;
+  if (ipro_op_check_arity(graph, node, 3, 3, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX, &data, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_INT64, &indices, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 2, IPRO_DTYPES(data->dtype), &updates, err) != IPRO_OK ||
+      check_shapes(node, data, indices, updates, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t count = ipro_shape_elements(&data->shape);
+  if (!ipro_tensor_is_foldable(data) || !ipro_tensor_is_constant(indices) ||
+      !ipro_tensor_is_foldable(updates) || count < 0 || count > MAX_FOLDED_ELEMENTS)
+    return ipro_op_set_output(graph, node, 0, data->dtype, &data->shape, err);
+  size_t element = ipro_dtype_size(data->dtype);
+  char *folded = malloc((size_t)(count + 1) * element);
+  if (!folded) return ipro_op_out_of_memory(err, node);
+  const char *wrong = ipro_scatter_nd(data->data, &data->shape, element, indices->data,
+                                      &indices->shape, updates->data, folded);
+  ipro_status status =
+      wrong ? ipro_op_fail(err, node, "%s '%s'", wrong, data->name)
+            : ipro_op_fold_output(graph, node, 0, data->dtype, &data->shape, folded,
+                                  (size_t)count * element, err);
+  free(folded);
+  return status;
+}
+
+ipro_status ipro_gather_nd_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"batch_dims:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  int64_t batch_dims = ipro_node_attr_int(node, "batch_dims", 0);
+  if (batch_dims != 0)
+    return ipro_op_fail(err, node, "batch_dims %lld is not supported (only 0)",
+                        (long long)batch_dims);
+  ipro_node_remove_attr(node, "batch_dims");
+  return IPRO_OK;
+}
+
+/* GatherND(data, indices [..., 1]) as Gather(data, indices [...], axis 0): the node becomes a
+ * Gather reading a new constant of the indices without their last axis. */
+static ipro_status become_gather(ipro_graph *graph, ipro_node *node, const ipro_tensor *indices,
+                                 ipro_error *err) {
+  char name[600];
+  snprintf(name, sizeof name, "%s/gather_indices", node->name);
+  ipro_shape shape = indices->shape;
+  shape.rank--;
+  const void *values = indices->data;
+  size_t bytes = (size_t)ipro_shape_elements(&shape) * sizeof(int64_t);
+  int t = ipro_graph_tensor(graph, name); /* may move the tensors: indices is read before */
+  if (t < 0) return ipro_op_out_of_memory(err, node);
+  ipro_tensor *squeezed = &graph->tensors[t];
+  squeezed->kind = IPRO_TENSOR_CONSTANT;
+  squeezed->dtype = IPRO_DTYPE_INT64;
+  squeezed->shape = shape;
+  if (ipro_tensor_set_data(squeezed, values, bytes, err) != IPRO_OK) return IPRO_ERROR;
+  node->inputs[1] = t;
+  node->op = IPRO_OP_GATHER;
+  if (ipro_node_set_int(node, "axis", 0) != IPRO_OK) return ipro_op_out_of_memory(err, node);
+  return ipro_gather_infer(graph, node, err);
+}
+
+ipro_status ipro_gather_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *data, *indices;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX, &data, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_INT64, &indices, err) != IPRO_OK)
+    return IPRO_ERROR;
+  const ipro_shape *q = &indices->shape;
+  int64_t k = q->rank < 1 ? -1 : q->dims[q->rank - 1];
+  if (k < 1 || k > data->shape.rank)
+    return ipro_op_fail(err, node, "indices '%s' must have a last axis of 1 to %d (data's rank)",
+                        indices->name, data->shape.rank);
+  ipro_shape shape = {.rank = q->rank - 1 + data->shape.rank - (int)k};
+  if (shape.rank > IPRO_MAX_RANK)
+    return ipro_op_fail(err, node, "the result would have rank %d; at most %d is supported",
+                        shape.rank, IPRO_MAX_RANK);
+  for (int d = 0; d + 1 < q->rank; d++)
+    shape.dims[d] = q->dims[d];
+  for (int d = (int)k; d < data->shape.rank; d++)
+    shape.dims[q->rank - 1 + d - (int)k] = data->shape.dims[d];
+  if (!ipro_tensor_is_constant(indices))
+    return ipro_op_fail(err, node, "indices '%s' computed at run time are not supported",
+                        indices->name);
+  int64_t count = ipro_shape_elements(&shape);
+  if (!ipro_tensor_is_foldable(data) || count < 0 || count > MAX_FOLDED_ELEMENTS) {
+    if (k == 1) return become_gather(graph, node, indices, err);
+    return ipro_op_fail(err, node,
+                        "indices addressing %lld axes of a tensor computed at run time are not "
+                        "supported (1 is)",
+                        (long long)k);
+  }
+  size_t element = ipro_dtype_size(data->dtype);
+  char *folded = malloc((size_t)(count + 1) * element);
+  if (!folded) return ipro_op_out_of_memory(err, node);
+  const char *wrong =
+      ipro_gather_nd(data->data, &data->shape, element, indices->data, &indices->shape, folded);
+  ipro_status status = wrong ? ipro_op_fail(err, node, "%s '%s'", wrong, data->name)
+                             : ipro_op_fold_output(graph, node, 0, data->dtype, &shape, folded,
+                                                   (size_t)count * element, err);
+  free(folded);
+  return status;
+}
