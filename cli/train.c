@@ -566,12 +566,14 @@ static ipro_status open_data(train_run *r, ipro_error *err) {
       return ipro_error_prefix(err, "%s: the test split's channels differ from training's",
                                o->data);
     ipro_cli_print_classes(&r->train_data);
+    /* nine significant digits: the floats themselves, so that eval given them scores the same
+     * inputs (four digits moved Swin-T's test accuracy from 0.2266 to 0.2305) */
     printf("normalisation measured on the training split: mean");
     for (int c = 0; c < r->train_data.channels; c++)
-      printf("%s%.4f", c ? "," : " ", r->train_data.mean[c]);
+      printf("%s%.9g", c ? "," : " ", (double)r->train_data.mean[c]);
     printf(" std");
     for (int c = 0; c < r->train_data.channels; c++)
-      printf("%s%.4f", c ? "," : " ", r->train_data.std[c]);
+      printf("%s%.9g", c ? "," : " ", (double)r->train_data.std[c]);
     printf(" (give `infopro eval` these as --mean/--std)\n");
   }
   if (ipro_cli_normalization_apply(&o->normalization, o->data, &r->train_data, err) != IPRO_OK ||

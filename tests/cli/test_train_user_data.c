@@ -4,8 +4,12 @@
  * trains one short epoch (8 steps of 32) from each. The two inputs go through independent readers
  * (libpng + resize vs zip + npy) to the same pixels, so the runs must print the same training
  * loss, test accuracy and test loss to the digit; the image-folder run also prints its class
- * mapping and decoding rate and writes TRAINED.classes.txt beside --out. A missing folder or file
- * is one message naming it. Skipped when Fashion-MNIST is missing. */
+ * mapping and decoding rate and writes TRAINED.classes.txt beside --out. `infopro eval` of the
+ * written model on the image folder's val split, given the --mean/--std the training printed,
+ * scores exactly the training's last test pass (printed with four digits they were not the
+ * floats the training used). A missing folder or file is one message naming it. Skipped when
+ * Fashion-MNIST is missing. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +96,31 @@ int main(void) {
   text[length] = '\0';
   CHECK_MSG(!strncmp(text, "0 c0\n1 c1\n", 10) && strstr(text, "9 c9\n"), "%s holds: %s", classes,
             text);
+
+  /* eval with the normalisation the training printed scores what its test pass scored */
+  const char *measured = strstr(r.out, "normalisation measured on the training split: mean ");
+  char mean[128] = "", std[128] = "";
+  CHECK_MSG(measured && sscanf(measured,
+                               "normalisation measured on the training split: mean %127s std %127s",
+                               mean, std) == 2,
+            "imagefolder: no normalisation line: %s", r.out);
+  double trained_accuracy = -1, trained_loss = -1, accuracy = -2, loss = -2;
+  const char *epoch = strstr(r.out, "test accuracy ");
+  CHECK(epoch && sscanf(epoch, "test accuracy %lf  test loss %lf", &trained_accuracy,
+                        &trained_loss) == 2);
+  snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s' --mean %s --std %s",
+           model, folder, mean, std);
+  ipro_command_result e;
+  ipro_test_run_infopro(arguments, &e);
+  const char *scored = strstr(e.out, "\naccuracy ");
+  CHECK_MSG(e.exit_status == 0 && scored &&
+                sscanf(scored + 1, "accuracy %lf (%*d/%*d)  mean cross-entropy %lf", &accuracy,
+                       &loss) == 2,
+            "%s: exit status %d: %s %s", arguments, e.exit_status, e.out, e.err);
+  CHECK_MSG(fabs(accuracy - trained_accuracy) < 1e-9 && fabs(loss - trained_loss) <= 5e-5,
+            "eval with the printed normalisation: accuracy %.4f, cross-entropy %.6f; the "
+            "training's test pass: %.4f, %.4f",
+            accuracy, loss, trained_accuracy, trained_loss);
 
   snprintf(arguments, sizeof arguments, "%s --data 'npz:%s'", common, npz);
   ipro_test_run_infopro(arguments, &r);
