@@ -307,14 +307,14 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
   if (module->n_outputs != 1) return ipro_error_set(err, "a local module has one output");
   int h = module->outputs[0];
   const ipro_tensor *ht = &module->tensors[h];
-  bool image_like = ht->shape.rank == 4;
-  if ((ht->shape.rank != 4 && ht->shape.rank != 2) || image_shape->rank != 4)
+  bool image_like = ht->shape.rank == 4, tokens = ht->shape.rank == 3;
+  if ((ht->shape.rank < 2 || ht->shape.rank > 4) || image_shape->rank != 4)
     return ipro_error_set(err,
-                          "InfoPro heads need an activation [N, C, H, W] or [N, F] at the cut "
-                          "and an image input; '%s' is %d-dimensional",
+                          "InfoPro heads need an activation [N, C, H, W], [N, T, D] or [N, F] at "
+                          "the cut and an image input; '%s' is %d-dimensional",
                           ht->name, ht->shape.rank);
   bool channels_last = image_like && options->channels_last;
-  int64_t channels = ht->shape.dims[channels_last ? 3 : 1];
+  int64_t channels = ht->shape.dims[channels_last ? 3 : tokens ? 2 : 1];
   head_builder b = {.graph = module,
                     .prefix = prefix,
                     .random_state = options->seed,
@@ -332,6 +332,16 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
     if (b.failed) return IPRO_ERROR;
     module->tensors[transposed].shape = first;
     h = transposed;
+  }
+  if (tokens) { /* the heads of a feature vector read the mean of the tokens [N, T, D] */
+    ipro_shape pooled_shape = {.rank = 2, .dims = {ht->shape.dims[0], channels}};
+    int pooled = -1;
+    int mean = node(&b, "tokens/ReduceMean", IPRO_OP_REDUCE_MEAN, &h, 1, &pooled);
+    set_ints(&b, mean, "axes", (const int64_t[]){1}, 1);
+    set_int(&b, mean, "keepdims", 0);
+    if (b.failed) return IPRO_ERROR;
+    module->tensors[pooled].shape = pooled_shape;
+    h = pooled;
   }
   if (image < 0 && options->reconstruction_weight != 0) {
     image = tensor(&b, "image", IPRO_TENSOR_ACTIVATION, 4, image_shape->dims);
@@ -388,7 +398,7 @@ int ipro_heads_attachable_cuts(const ipro_graph *network, int *cut_points, int n
   int kept = 0;
   for (int i = 0; i < n_cut_points; i++) {
     int rank = network->tensors[cut_points[i]].shape.rank;
-    if (rank == 4 || rank == 2) cut_points[kept++] = cut_points[i];
+    if (rank >= 2 && rank <= 4) cut_points[kept++] = cut_points[i];
   }
   return kept;
 }

@@ -174,7 +174,8 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * them; with optimize=False (cnn_dynamo_bn_fmnist) the BatchNormalizations stay, in inference
  * form, beside Expand/CastLike bias subgraphs and computed ReduceMean axes; mixer_dynamo_fmnist
  * has LayerNormalization, Gelu and a linear layer on token sequences (MatMul of 3-D by 2-D), whose
- * tokens are no cut for the heads; effnet_tiny_fmnist and effnet_tiny_dynamo_fmnist, a tiny
+ * tokens are cuts whose heads read their mean (its K = 2 cut is after its token mean, vit_tiny_fmnist's
+ * at its encoder layer); effnet_tiny_fmnist and effnet_tiny_dynamo_fmnist, a tiny
  * torchvision EfficientNet from both exporters in training form, draw stochastic depth and dropout
  * with RandomUniformLike, Less, Cast and Div, which the test pass keeps whole; split_cnn_fmnist
  * splits and chunks channels (Split, and Slices of activations, whose gradients are a Concat and
