@@ -189,6 +189,34 @@ RULE(unary_gradient) {
   return IPRO_OK;
 }
 
+/* Pow(X, k) with a constant scalar exponent k (Pow by 2 was made a Mul at inference): dX = dY · k
+ * · X^(k − 1). The exponent is not trained. */
+RULE(pow_gradient) {
+  const ipro_node *node = forward_node(ad, n);
+  const ipro_tensor *exponent = input_tensor(ad, n, 1);
+  if (wanted[1] || !exponent->data || exponent->kind == IPRO_TENSOR_ACTIVATION ||
+      ipro_shape_elements(&exponent->shape) != 1)
+    return ipro_error_set(err,
+                          "node '%s' (Pow): gradients are implemented for a constant scalar "
+                          "exponent only",
+                          node->name);
+  double k, values[2];
+  ipro_dtype_convert(exponent->data, exponent->dtype, &k, IPRO_DTYPE_DOUBLE, 1);
+  ipro_dtype dtype = input_tensor(ad, n, 0)->dtype;
+  values[0] = k - 1;
+  values[1] = k;
+  char typed[2][8];
+  ipro_dtype_convert(&values[0], IPRO_DTYPE_DOUBLE, typed[0], dtype, 1);
+  ipro_dtype_convert(&values[1], IPRO_DTYPE_DOUBLE, typed[1], dtype, 1);
+  ipro_shape scalar = {.rank = 0};
+  int lowered = ipro_autodiff_constant(ad, n, "exponent", dtype, &scalar, typed[0], err);
+  int factor = lowered < 0 ? -1 : ipro_autodiff_constant(ad, n, "factor", dtype, &scalar, typed[1], err);
+  int power = factor < 0 ? -1 : binary(ad, n, IPRO_OP_POW, input_index(ad, n, 0), lowered, err);
+  int slope = power < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, power, factor, err);
+  dx[0] = slope < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, dy[0], slope, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
 RULE(add_sub_gradient) {
   bool subtract = forward_node(ad, n)->op == IPRO_OP_SUB;
   if (wanted[0] && (dx[0] = reduce_to_input(ad, n, dy[0], 0, 1.0f, err)) < 0) return IPRO_ERROR;
@@ -779,6 +807,8 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_HARD_SWISH] = unary_gradient,
     [IPRO_OP_GELU] = unary_gradient,
     [IPRO_OP_SQRT] = unary_gradient,
+    [IPRO_OP_ERF] = unary_gradient,
+    [IPRO_OP_POW] = pow_gradient,
     [IPRO_OP_LAYER_NORMALIZATION] = layer_normalization_gradient,
     [IPRO_OP_SOFTMAX] = softmax_gradient,
     [IPRO_OP_LOG_SOFTMAX] = softmax_gradient,

@@ -133,6 +133,8 @@ static const ipro_op_info rows[] = {
                      false},
     [IPRO_OP_GATHER_ND] = {name_GATHER_ND, ipro_gather_nd_normalize, ipro_gather_nd_infer, ZERO, 0,
                            0, NULL, false},
+    [IPRO_OP_ERF] = {name_ERF, NO_ATTRIBUTES, ipro_unary_infer, ipro_unary_flops, IN(0), 0, NULL,
+                     false},
     [IPRO_OP_POW] = {name_POW, NO_ATTRIBUTES, ipro_pow_infer, ipro_binary_flops, 0, 0, NULL, false},
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = {name_RANDOM_UNIFORM_LIKE, ipro_random_uniform_like_normalize,
                                      ipro_random_uniform_like_infer, ZERO, 0, 0, NULL, false},

@@ -66,7 +66,8 @@
   X(NOT, "Not")                                                                                    \
   X(MAX, "Max")                                                                                    \
   X(MIN, "Min")                                                                                    \
-  X(GATHER_ND, "GatherND")
+  X(GATHER_ND, "GatherND")                                                                         \
+  X(ERF, "Erf")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

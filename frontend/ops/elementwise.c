@@ -189,8 +189,9 @@ ipro_status ipro_extremum_infer(ipro_graph *graph, ipro_node *node, ipro_error *
 }
 
 /* Pow(X, Y) of reals, numpy broadcast: folded when both are constants training cannot change
- * (TorchScript's attention scale, (C / heads) ** -0.5, from a Shape), else run with Y of X's type.
- * It has no gradient rule: on a trained path, autodiff names the node. */
+ * (TorchScript's attention scale, (C / heads) ** -0.5, from a Shape), else run with Y of X's type;
+ * by a constant 2 it becomes X · X (oneDNN's Mul, and Mul's gradient). Its gradient is
+ * codegen's for a constant scalar exponent. */
 ipro_status ipro_pow_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x, *y;
   ipro_shape shape;
@@ -200,6 +201,16 @@ ipro_status ipro_pow_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) 
       ipro_op_broadcast(node, &x->shape, x->name, &y->shape, y->name, &shape, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t count = ipro_shape_elements(&shape);
+  if (!ipro_tensor_is_foldable(x) && ipro_tensor_is_foldable(y) && y->dtype == x->dtype &&
+      ipro_shape_elements(&y->shape) == 1) {
+    double k;
+    ipro_dtype_convert(y->data, y->dtype, &k, IPRO_DTYPE_DOUBLE, 1);
+    if (k == 2.0) { /* a variance's square (a LayerNorm an exporter spelled out): X · X */
+      node->op = IPRO_OP_MUL;
+      node->inputs[1] = node->inputs[0];
+      return ipro_binary_infer(graph, node, err);
+    }
+  }
   if (!ipro_tensor_is_foldable(x) || !ipro_tensor_is_foldable(y) || count < 0 ||
       count > MAX_FOLDED_INTEGERS) {
     if (y->dtype != x->dtype)

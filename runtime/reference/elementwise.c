@@ -79,6 +79,11 @@ static double square_root(double x, const activation_params *params) {
   return sqrt(x);
 }
 
+static double error_function(double x, const activation_params *params) {
+  (void)params;
+  return erf(x);
+}
+
 static double hard_swish(double x, const activation_params *params) {
   (void)params;
   double gate = x / 6.0 + 0.5;
@@ -174,6 +179,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish) {
 IPRO_REFERENCE_KERNEL(ipro_reference_gelu) {
   (void)context;
   return activation(graph, node, inputs, outputs, gelu, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_erf) {
+  (void)context;
+  return activation(graph, node, inputs, outputs, error_function, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_sqrt) {

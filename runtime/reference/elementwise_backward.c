@@ -67,6 +67,12 @@ static double gelu_derivative(double x, float alpha, float beta) {
   return 0.5 * (1.0 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2.0 * IPRO_REFERENCE_PI);
 }
 
+/* Erf's derivative at its input X: 2/√π · exp(−X²). */
+static double erf_derivative(double x, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return 2.0 / sqrt(IPRO_REFERENCE_PI) * exp(-x * x);
+}
+
 /* Sqrt's derivative at its output Y: 1 / (2Y). */
 static double sqrt_derivative(double y, float alpha, float beta) {
   (void)alpha, (void)beta;
@@ -84,6 +90,7 @@ static derivative_fn derivative_of(int64_t op) {
   case IPRO_OP_HARD_SWISH: return hard_swish_derivative;
   case IPRO_OP_GELU: return gelu_derivative;
   case IPRO_OP_SQRT: return sqrt_derivative;
+  case IPRO_OP_ERF: return erf_derivative;
   default: return NULL;
   }
 }

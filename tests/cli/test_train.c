@@ -186,7 +186,8 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * convnext_head_dynamo_fmnist has ConvNeXt's head, whose as_strided torch.export writes as a Gather
  * at indices it computes (folded; the gradient is the inverse permutation); vit_tiny_fmnist has
  * torchvision's ViT encoder from the TorchScript exporter (shapes computed with Equal, Where and
- * Mod, folded); swin_tiny_fmnist has torchvision's Swin Transformer from the TorchScript exporter
+ * Mod, folded), and vit_tiny_opset14_fmnist the same at opset 14 (LayerNorm spelled out with Pow
+ * and Sqrt, GELU with Erf); swin_tiny_fmnist has torchvision's Swin Transformer from the TorchScript exporter
  * (its shifted windows' masks built with ScatterND, Equal, Not and Where and its attention scale
  * with Pow, folded; windows padded with pads computed from shapes; patch merging by strided
  * Slices; relative position bias tables read at repeated indices; heads on [N, H, W, C] feature
@@ -262,6 +263,7 @@ int main(void) {
   train_torch_export_model("group_norm_cnn_dynamo_fmnist");
   train_torch_export_model("convnext_head_dynamo_fmnist");
   train_torch_export_model("vit_tiny_fmnist");
+  train_torch_export_model("vit_tiny_opset14_fmnist");
   train_torch_export_model("swin_tiny_fmnist");
   train_torch_export_model("swin_tiny_dynamo_fmnist");
   train_deduplicated_parameters();

@@ -562,6 +562,45 @@ static void sqrt_case(gradient_case *c) {
   hand_node(c->graph, "root", "Sqrt", "P", "Y");
 }
 
+/* Erf of X (GELU spelled out by exporters before opset 20: x/2 · (1 + erf(x/√2))). */
+static void erf_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  hand_node(c->graph, "erf", "Erf", "X", "Y");
+}
+
+/* A scalar constant no training changes. */
+static void scalar_constant(gradient_case *c, const char *name, double value) {
+  int t = hand_initializer(c->graph, name, IPRO_DTYPE_DOUBLE, 0, NULL, (double[]){value});
+  c->graph->tensors[t].kind = IPRO_TENSOR_CONSTANT;
+}
+
+/* Pow of X² + 1 by a constant 1.5 (the general rule), and LayerNorm as exporters spell it out
+ * before opset 17: (X − mean) / √(mean((X − mean)²) + ε), whose square is a Pow by 2 (made X · X
+ * at inference). */
+static void pow_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  scalar_constant(c, "one", 1.0);
+  scalar_constant(c, "k", 1.5);
+  hand_node(c->graph, "square", "Mul", "X,X", "S");
+  hand_node(c->graph, "plus", "Add", "S,one", "P");
+  hand_node(c->graph, "pow", "Pow", "P,k", "Y");
+}
+
+static void spelled_out_layer_norm_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 5});
+  scalar_constant(c, "two", 2.0);
+  scalar_constant(c, "eps", 1e-5);
+  ipro_node *mean = hand_node(c->graph, "mean", "ReduceMean", "X", "M");
+  ipro_node_set_ints(mean, "axes", (int64_t[]){-1}, 1);
+  hand_node(c->graph, "centre", "Sub", "X,M", "D");
+  hand_node(c->graph, "square", "Pow", "D,two", "Q");
+  ipro_node *variance = hand_node(c->graph, "variance", "ReduceMean", "Q", "V");
+  ipro_node_set_ints(variance, "axes", (int64_t[]){-1}, 1);
+  hand_node(c->graph, "plus", "Add", "V,eps", "E");
+  hand_node(c->graph, "root", "Sqrt", "E", "R");
+  hand_node(c->graph, "normalise", "Div", "D,R", "Y");
+}
+
 /* A linear layer on a batch of sequences: X [2, 3, 5] times B [5, 2]. */
 static void mat_mul_sequence_case(gradient_case *c) {
   begin(c, 3, (int64_t[]){2, 3, 5});
@@ -838,6 +877,9 @@ int main(void) {
       {"Unsqueeze of a parameter (GroupNorm's weight)", unsqueezed_parameter_case},
       {"Gather (a permutation of the axis)", gather_permutation_case},
       {"Gather (repeated and missing rows)", gather_repeated_case},
+      {"Erf", erf_case},
+      {"Pow (a constant exponent of 1.5)", pow_case},
+      {"LayerNorm spelled out (Pow by 2)", spelled_out_layer_norm_case},
       {"GatherND (one row per index)", gather_nd_case},
       {"Gather (in order, from a flattened tensor)", gather_in_order_case},
       {"Sqrt", sqrt_case},

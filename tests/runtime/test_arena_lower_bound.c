@@ -25,7 +25,9 @@
  * fits; on the reference kernels it was at the bound, for a step 2.9 times as long; not
  * investigated further) 8 MiB; the tiny ViT (session 15: 64 bytes, one alignment step, above)
  * and the tiny Swin Transformer (session 16: 512 bytes, 0.002%, among its windows' many small
- * tensors) 64 KiB; the others nothing.
+ * tensors) 64 KiB; the tiny ViT's opset-14 export (session 16: 69,632 bytes, 1.5%, above,
+ * among its spelled-out LayerNorms' [N, T, 1] statistics and its GELU's Erf on the reference
+ * kernels) 128 KiB; the others nothing.
  * (The MLP, once
  * 65,280 bytes above its bound from the reference fallback's temporaries, and DenseNet-small,
  * once 3.3% above from its padded channel blocks, reach theirs.) */
@@ -44,6 +46,7 @@ static size_t allowance(const char *name) {
   if (strncmp(name, "effnet_tiny", 11) == 0) return 1 << 20;
   if (strncmp(name, "split_cnn", 9) == 0) return 4 << 20;
   if (strncmp(name, "group_norm_cnn", 14) == 0) return 8 << 20;
+  if (strcmp(name, "vit_tiny_opset14_fmnist") == 0) return 131072;
   if (strcmp(name, "vit_tiny_fmnist") == 0 || strcmp(name, "swin_tiny_fmnist") == 0) return 65536;
   if (strcmp(name, "resnet8_fmnist") == 0 || strstr(name, "_dynamo_")) return 65536;
   return 0;

@@ -48,6 +48,7 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "group_norm_cnn_dynamo_fmnist",
                                      "convnext_head_dynamo_fmnist",
                                      "vit_tiny_fmnist",
+                                     "vit_tiny_opset14_fmnist",
                                      "swin_tiny_fmnist",
                                      "swin_tiny_dynamo_fmnist"};
 

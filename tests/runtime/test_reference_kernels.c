@@ -394,7 +394,8 @@ static void test_mod_where_equal(void) {
  * [[4], [3], [1], [7]] by [9, 10, 11, 12] is [1, 11, 3, 10, 9, 6, 7, 12] (an index of 8 is
  * refused); Pow([[1, 2, 3], [4, 5, 6]], [1, 2, 3]) is [[1, 4, 27], [4, 25, 216]] (of int64, refused
  * by name); Not([1, 0, 1]) is [0, 1, 0]; Max and Min of [3, 2, 1], [1, 4, 4] and [2, 5, 3] are
- * [3, 5, 4] and [1, 2, 1]; GatherND of [[0, 1], [2, 3]] at [[0, 0], [1, 1]] is [0, 3]. */
+ * [3, 5, 4] and [1, 2, 1]; GatherND of [[0, 1], [2, 3]] at [[0, 0], [1, 1]] is [0, 3]; Erf of
+ * [0, 1, -0.5] is [0, 0.8427007929, -0.5204998778] (Abramowitz and Stegun's table 7.1). */
 static void test_nd_indexing_and_elementwise(void) {
   ipro_graph *graph = ipro_graph_create();
   int d = ipro_test_add_tensor(graph, "d", IPRO_DTYPE_FLOAT, 1, (int64_t[]){8});
@@ -422,6 +423,9 @@ static void test_nd_indexing_and_elementwise(void) {
   int pt = ipro_test_add_tensor(graph, "pt", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 2});
   int dg = ipro_test_add_tensor(graph, "dg", IPRO_DTYPE_FLOAT, 1, (int64_t[]){2});
   int gather_nd = add_node(graph, "GatherND", 2, (int[]){sq, pt}, 1, (int[]){dg});
+  int erf_x = ipro_test_add_tensor(graph, "erf_x", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
+  int erf_y = ipro_test_add_tensor(graph, "erf_y", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
+  int erf = add_node(graph, "Erf", 1, (int[]){erf_x}, 1, (int[]){erf_y});
   float ds[] = {1, 2, 3, 4, 5, 6, 7, 8}, us[] = {9, 10, 11, 12}, ss[8];
   int64_t is[] = {4, 3, 1, 7}, ks[] = {1, 2, 3};
   float xs[] = {1, 2, 3, 4, 5, 6}, es[] = {1, 2, 3}, ps[6];
@@ -448,6 +452,10 @@ static void test_nd_indexing_and_elementwise(void) {
   int64_t pts[] = {0, 0, 1, 1};
   CHECK_OK(run_kernel(graph, gather_nd, (void *[]){sqs, pts}, (void *[]){dgs}, NULL, &err), &err);
   CHECK(dgs[0] == 0 && dgs[1] == 3);
+  float erf_xs[] = {0, 1, -0.5f}, erf_ys[3];
+  CHECK_OK(run_kernel(graph, erf, (void *[]){erf_xs}, (void *[]){erf_ys}, NULL, &err), &err);
+  CHECK(fabs(erf_ys[0]) < 1e-7 && fabs(erf_ys[1] - 0.8427007929) < 1e-6 &&
+        fabs(erf_ys[2] + 0.5204998778) < 1e-6);
   ipro_graph_free(graph);
 }
 
