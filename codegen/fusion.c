@@ -1,6 +1,7 @@
 /* BatchNormalization + Relu and Add + Relu fusion in a training program (see fusion.h). */
 #include "fusion.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -297,6 +298,94 @@ ipro_status ipro_fuse_silu(ipro_graph *graph, ipro_error *err) {
     }
   }
   if (status == IPRO_OK && count > 0) ipro_graph_remove_nodes(graph, removed);
+  free(removed);
+  free(r.readers);
+  free(r.reader);
+  free(r.relu_grad);
+  return status;
+}
+
+/* ---- GELU ---- */
+
+/* Whether tensor t is a constant scalar within a millionth of value. */
+static bool scalar_near(const ipro_graph *graph, int t, double value) {
+  if (t < 0) return false;
+  const ipro_tensor *tensor = &graph->tensors[t];
+  double v;
+  if (tensor->kind == IPRO_TENSOR_ACTIVATION || !tensor->data ||
+      ipro_shape_elements(&tensor->shape) != 1 ||
+      !ipro_dtype_convert(tensor->data, tensor->dtype, &v, IPRO_DTYPE_DOUBLE, 1))
+    return false;
+  return fabs(v - value) <= 1e-6 * fabs(value);
+}
+
+/* The node of op that writes t, read by reader alone, with a constant scalar near value as one
+ * of its two inputs; its other input into *other. -1 when not so. */
+static int scaled_by(const ipro_graph *graph, const tensor_readers *r, int t, int reader,
+                     ipro_op op, double value, int *other) {
+  int n = t < 0 ? -1 : graph->tensors[t].producer;
+  if (n < 0 || sole_reader(graph, r, t) != reader) return -1;
+  const ipro_node *node = &graph->nodes[n];
+  if (node->op != op || node->n_inputs != 2 || node->n_outputs != 1) return -1;
+  for (int side = 0; side < 2; side++)
+    if ((op != IPRO_OP_DIV || side == 1) && scalar_near(graph, node->inputs[side], value)) {
+      *other = node->inputs[1 - side];
+      return n;
+    }
+  return -1;
+}
+
+ipro_status ipro_fuse_gelu(ipro_graph *graph, int *fused, ipro_error *err) {
+  tensor_readers r = {NULL, NULL, NULL};
+  bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
+  ipro_status status = removed ? count_readers(graph, &r, err)
+                               : ipro_error_set(err, "out of memory fusing a program");
+  int count = 0;
+  for (int m = 0; status == IPRO_OK && m < graph->n_nodes; m++) {
+    const ipro_node *half = &graph->nodes[m];
+    if (removed[m] || half->op != IPRO_OP_MUL || half->n_inputs != 2 || half->n_outputs != 1)
+      continue;
+    /* Y = Mul(Mul(X, Add(Erf(Div(X, √2)), 1)), 0.5), each factor in either order */
+    int product = -1, x = -1, sum = -1, erf_out = -1, divided = -1, x_again = -1;
+    for (int side = 0; side < 2 && product < 0; side++)
+      if (scalar_near(graph, half->inputs[side], 0.5)) product = half->inputs[1 - side];
+    int times = product < 0 ? -1 : graph->tensors[product].producer;
+    if (times < 0 || sole_reader(graph, &r, product) != m) continue;
+    const ipro_node *mul = &graph->nodes[times];
+    if (mul->op != IPRO_OP_MUL || mul->n_inputs != 2) continue;
+    int plus = -1;
+    for (int side = 0; side < 2 && plus < 0; side++) {
+      x = mul->inputs[side];
+      plus = scaled_by(graph, &r, mul->inputs[1 - side], times, IPRO_OP_ADD, 1.0, &erf_out);
+    }
+    int erf = plus < 0 || erf_out < 0 ? -1 : graph->tensors[erf_out].producer;
+    if (erf < 0 || sole_reader(graph, &r, erf_out) != plus || graph->nodes[erf].op != IPRO_OP_ERF)
+      continue;
+    divided = graph->nodes[erf].inputs[0];
+    int div = scaled_by(graph, &r, divided, erf, IPRO_OP_DIV, sqrt(2.0), &x_again);
+    if (div < 0) div = scaled_by(graph, &r, divided, erf, IPRO_OP_MUL, sqrt(0.5), &x_again);
+    if (div < 0 || x_again != x) continue;
+    sum = graph->nodes[plus].outputs[0];
+    /* the Div becomes the Gelu, writing the last Mul's output; the other four go */
+    ipro_node *gelu = &graph->nodes[div];
+    int y = half->outputs[0];
+    gelu->op = IPRO_OP_GELU;
+    gelu->inputs[0] = x;
+    gelu->n_inputs = 1;
+    gelu->outputs[0] = y;
+    if (ipro_node_set_string(gelu, "approximate", "none") != IPRO_OK) {
+      status = ipro_error_set(err, "out of memory fusing a program");
+      break;
+    }
+    int gone[4] = {divided, erf_out, sum, product};
+    for (int k = 0; k < 4; k++)
+      graph->tensors[gone[k]].producer = -1;
+    graph->tensors[y].producer = div;
+    removed[erf] = removed[plus] = removed[times] = removed[m] = true;
+    count++;
+  }
+  if (status == IPRO_OK && count > 0) ipro_graph_remove_nodes(graph, removed);
+  if (fused) *fused = count;
   free(removed);
   free(r.readers);
   free(r.reader);

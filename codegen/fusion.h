@@ -56,4 +56,13 @@ ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_err
  * its swish. Shapes are unchanged. */
 ipro_status ipro_fuse_silu(ipro_graph *graph, ipro_error *err);
 
+/* GELU as exporters before opset 20 spell it out: Y = Mul(Mul(X, Add(Erf(Div(X, √2)), 1)), 0.5)
+ * (each product and the sum in either order, Div(X, √2) also as Mul(X, 1/√2)), every
+ * intermediate read by the next node alone and no graph output. In a forward graph, before
+ * autodiff: the Div becomes one Gelu (approximate "none") writing Y, and the other four nodes go,
+ * so that oneDNN runs the forward and the backward (gelu_erf) instead of Erf and its gradient
+ * on the reference kernels and four element-wise products with their gradients. The number
+ * fused into *fused (may be NULL). */
+ipro_status ipro_fuse_gelu(ipro_graph *graph, int *fused, ipro_error *err);
+
 #endif

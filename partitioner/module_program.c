@@ -73,6 +73,7 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
   /* SiLU as one activation before autodiff differentiates it (codegen/fusion.h), where the
    * backend runs fused activations */
   if (status == IPRO_OK && settings->fuse_relu) status = ipro_fuse_silu(m, err);
+  if (status == IPRO_OK && settings->fuse_relu) status = ipro_fuse_gelu(m, NULL, err);
   bool last = last_cut < 0;
   if (status == IPRO_OK && last) {
     status = ipro_training_graph_build(m, settings->optimizer, training, err);

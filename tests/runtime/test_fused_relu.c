@@ -265,13 +265,42 @@ static void count_mask_forms(const char *name, const char *const *cuts, int n_cu
   unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS");
 }
 
+/* A training step of name's fused program gives the unfused program's loss and update on the
+ * reference kernels (in double, where the fused activation's parts are no longer rounded to
+ * float32 between them: within 1e-6 of the loss and 1e-5 of the update's norm) and on oneDNN as
+ * close to the reference's as the unfused step is, within half as much again plus 1e-4. */
+static void compare_fused_steps(const char *name, const char *what) {
+  ipro_test_training_run reference, reference_fused, unfused_run, fused_run;
+  if (step(name, NULL, 0, IPRO_TEST_REFERENCE_KERNELS, false, &reference) &&
+      step(name, NULL, 0, IPRO_TEST_REFERENCE_KERNELS, true, &reference_fused) &&
+      step(name, NULL, 0, IPRO_TEST_CARRIED_LAYOUTS, false, &unfused_run) &&
+      step(name, NULL, 0, IPRO_TEST_CARRIED_LAYOUTS, true, &fused_run)) {
+    double reference_gap = ipro_test_update_distance(&reference_fused, &reference);
+    CHECK_MSG(fabsf(reference_fused.loss - reference.loss) <= 1e-6f * fabsf(reference.loss) &&
+                  reference_gap <= 1e-5,
+              "%s: reference kernels, fused against unfused: loss %.9g against %.9g, update %.3g "
+              "apart",
+              name, (double)reference_fused.loss, (double)reference.loss, reference_gap);
+    double from_fused = ipro_test_update_distance(&fused_run, &reference);
+    double from_unfused = ipro_test_update_distance(&unfused_run, &reference);
+    CHECK_MSG(from_fused <= 1.5 * from_unfused + 1e-4,
+              "%s: the fused step's update is %.3g from the reference's, the unfused step's %.3g",
+              name, from_fused, from_unfused);
+    printf("%s %s: reference fused vs unfused %.3g; oneDNN update from the reference's: fused "
+           "%.3g, unfused %.3g\n",
+           name, what, reference_gap, from_fused, from_unfused);
+  }
+  ipro_test_training_run_release(&reference);
+  ipro_test_training_run_release(&reference_fused);
+  ipro_test_training_run_release(&unfused_run);
+  ipro_test_training_run_release(&fused_run);
+}
+
 /* SiLU (codegen/fusion.h, ipro_fuse_silu): the network's Sigmoids whose output only a Mul by
  * their own input reads, counted here, are exactly the fused program's Sigmoids with
  * times_input, with as many Muls fewer than the unfused program's; and a training step of the fused
- * program gives the unfused program's loss and update on the reference kernels (in double, where σ
- * is no longer rounded to float32 before the product: within 1e-6 of the loss and 1e-5 of the
- * update's norm) and on oneDNN (its swish) as close to the reference's as the unfused step is,
- * within half as much again plus 1e-4. */
+ * program gives the unfused program's loss and update (compare_fused_steps; oneDNN runs its
+ * swish). */
 static int silu_pairs(const ipro_graph *graph) {
   int count = 0;
   for (int g = 0; g < graph->n_nodes; g++) {
@@ -324,30 +353,36 @@ static void check_silu(const char *name) {
   ipro_graph_free(network);
   ipro_graph_free(unfused);
   ipro_graph_free(fused);
-  ipro_test_training_run reference, reference_fused, unfused_run, fused_run;
-  if (step(name, NULL, 0, IPRO_TEST_REFERENCE_KERNELS, false, &reference) &&
-      step(name, NULL, 0, IPRO_TEST_REFERENCE_KERNELS, true, &reference_fused) &&
-      step(name, NULL, 0, IPRO_TEST_CARRIED_LAYOUTS, false, &unfused_run) &&
-      step(name, NULL, 0, IPRO_TEST_CARRIED_LAYOUTS, true, &fused_run)) {
-    double reference_gap = ipro_test_update_distance(&reference_fused, &reference);
-    CHECK_MSG(fabsf(reference_fused.loss - reference.loss) <= 1e-6f * fabsf(reference.loss) &&
-                  reference_gap <= 1e-5,
-              "%s: reference kernels, fused against unfused: loss %.9g against %.9g, update %.3g "
-              "apart",
-              name, (double)reference_fused.loss, (double)reference.loss, reference_gap);
-    double from_fused = ipro_test_update_distance(&fused_run, &reference);
-    double from_unfused = ipro_test_update_distance(&unfused_run, &reference);
-    CHECK_MSG(from_fused <= 1.5 * from_unfused + 1e-4,
-              "%s: the fused step's update is %.3g from the reference's, the unfused step's %.3g",
-              name, from_fused, from_unfused);
-    printf("%s SiLU: reference fused vs unfused %.3g; oneDNN update from the reference's: fused "
-           "%.3g, unfused %.3g\n",
-           name, reference_gap, from_fused, from_unfused);
+  compare_fused_steps(name, "SiLU");
+}
+
+/* GELU spelled out (codegen/fusion.h, ipro_fuse_gelu: the tiny ViT at opset 14, its MLP's
+ * x/2 · (1 + erf(x/√2))): the fused program has one Gelu per Erf of the network and no Erf, and
+ * its training step gives the unfused program's loss and update as SiLU's does above. */
+static void check_gelu(const char *name) {
+  char path[1024], relative[256];
+  snprintf(relative, sizeof relative, "models/%s.onnx", name);
+  ipro_test_path(path, sizeof path, relative);
+  ipro_error err = {{0}};
+  ipro_graph *network = NULL;
+  CHECK_OK(ipro_graph_open(path, IPRO_TEST_FIXED_BATCH, &network, &err), &err);
+  ipro_graph *unfused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, false);
+  ipro_graph *fused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, true);
+  if (network && unfused && fused) {
+    int erfs = count_nodes(network, IPRO_OP_ERF, false);
+    CHECK_MSG(erfs > 0, "%s: no Erf", name);
+    CHECK_MSG(count_nodes(fused, IPRO_OP_GELU, false) == erfs &&
+                  count_nodes(fused, IPRO_OP_ERF, false) == 0 &&
+                  count_nodes(unfused, IPRO_OP_ERF, false) == erfs,
+              "%s: %d Gelus and %d Erfs fused, %d Erfs unfused, %d in the network", name,
+              count_nodes(fused, IPRO_OP_GELU, false), count_nodes(fused, IPRO_OP_ERF, false),
+              count_nodes(unfused, IPRO_OP_ERF, false), erfs);
+    printf("%s: %d GELUs fused\n", name, erfs);
   }
-  ipro_test_training_run_release(&reference);
-  ipro_test_training_run_release(&reference_fused);
-  ipro_test_training_run_release(&unfused_run);
-  ipro_test_training_run_release(&fused_run);
+  ipro_graph_free(network);
+  ipro_graph_free(unfused);
+  ipro_graph_free(fused);
+  compare_fused_steps(name, "GELU");
 }
 
 int main(void) {
@@ -358,6 +393,7 @@ int main(void) {
   check_pass("mobilenetv2_small", false); /* ReLU6 (Clip) after its normalisations: none */
   check_silu("effnet_tiny_fmnist");
   check_silu("effnet_tiny_dynamo_fmnist");
+  check_gelu("vit_tiny_opset14_fmnist");
 
   static const char *const resnet8_cut[] = {"/layer2/layer2.0/Relu_1_output_0"};
   check_steps("resnet8 K=1 carried", "resnet8_fmnist", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS);
