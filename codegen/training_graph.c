@@ -94,6 +94,10 @@ static ipro_status set_training_form(ipro_graph *graph, ipro_error *err) {
           add_output(graph, n, 4, "saved_inv_std", dtype, err) != IPRO_OK)
         return IPRO_ERROR;
     } else if (node->op == IPRO_OP_DROPOUT) {
+      /* a ratio of 0 drops nothing: an Identity, no mask, no DropoutGrad (torchvision's ViT and
+       * Swin Transformer keep their Dropouts at 0 by default) */
+      if (ipro_node_attr_float(node, "ratio", 0.5f) == 0.0f && ipro_dropout_to_identity(graph, n))
+        continue;
       if (ipro_node_set_int(node, "training_mode", 1) != IPRO_OK) return out_of_memory(err);
       if (add_output(graph, n, 1, "mask", IPRO_DTYPE_BOOL, err) != IPRO_OK) return IPRO_ERROR;
     }

@@ -126,6 +126,7 @@ ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err) {
   ipro_stochastic_depth_to_inference(graph);
   for (int n = 0; n < graph->n_nodes; n++) {
     ipro_node *node = &graph->nodes[n];
+    if (node->op == IPRO_OP_DROPOUT && ipro_dropout_to_identity(graph, n)) continue;
     if (node->op != IPRO_OP_BATCH_NORMALIZATION && node->op != IPRO_OP_DROPOUT) continue;
     if (ipro_node_set_int(node, "training_mode", 0) != IPRO_OK)
       return ipro_error_set(err, "out of memory");

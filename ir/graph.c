@@ -334,6 +334,21 @@ bool ipro_graph_tensor_is_read(const ipro_graph *graph, int tensor) {
   return false;
 }
 
+bool ipro_dropout_to_identity(ipro_graph *graph, int n) {
+  ipro_node *node = &graph->nodes[n];
+  for (int o = 1; o < node->n_outputs; o++)
+    if (node->outputs[o] >= 0 && ipro_graph_tensor_is_read(graph, node->outputs[o])) return false;
+  for (int o = 1; o < node->n_outputs; o++)
+    if (node->outputs[o] >= 0) graph->tensors[node->outputs[o]].producer = -1;
+  node->op = IPRO_OP_IDENTITY;
+  node->n_outputs = 1;
+  node->n_inputs = 1;
+  ipro_node_remove_attr(node, "ratio");
+  ipro_node_remove_attr(node, "training_mode");
+  ipro_node_remove_attr(node, "seed");
+  return true;
+}
+
 bool ipro_node_is_folded(const ipro_graph *graph, const ipro_node *node) {
   for (int o = 0; o < node->n_outputs; o++) {
     const ipro_tensor *output = ipro_node_output(graph, node, o);

@@ -190,6 +190,10 @@ void ipro_node_remove_attr(ipro_node *node, const char *name);
  * output. */
 bool ipro_graph_tensor_is_read(const ipro_graph *graph, int tensor);
 
+/* Makes node n, a Dropout that passes its input through (ratio 0, or in inference form) and whose
+ * mask output nothing reads, an Identity of its input; false (unchanged) when its mask is read. */
+bool ipro_dropout_to_identity(ipro_graph *graph, int n);
+
 /* The node's i-th input tensor, or NULL when i is out of range or the input is omitted. */
 ipro_tensor *ipro_node_input(const ipro_graph *graph, const ipro_node *node, int i);
 ipro_tensor *ipro_node_output(const ipro_graph *graph, const ipro_node *node, int i);
@@ -283,8 +287,8 @@ ipro_status ipro_graph_normalize(ipro_graph *graph, ipro_error *err);
  * constant-folds shape computations where their inputs are known. Safe to call again with a
  * different batch: it starts from the graph inputs each time. */
 ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error *err);
-/* Puts BatchNormalization and Dropout nodes into inference form (running statistics, no mask),
- * and an exporter's stochastic depth too (the branch kept whole: stochastic_depth.h), and drops
+/* Puts BatchNormalization and Dropout nodes into inference form (running statistics; a Dropout
+ * whose mask nothing reads becomes an Identity), and an exporter's stochastic depth too (the branch kept whole: stochastic_depth.h), and drops
  * the outputs only training produces (BN running statistics, Dropout masks) when nothing reads
  * them. Between ipro_graph_normalize and ipro_graph_infer_shapes. */
 ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err);
