@@ -139,10 +139,30 @@ ipro_status ipro_onednn_build_slice_onnx(ipro_onednn_kernel *kernel, const ipro_
   if (!first || !step || n_first != x.rank || n_step != x.rank || y.rank != x.rank ||
       ipro_shape_elements(&y) == 0)
     return ipro_onednn_unsupported(err, "no slice of X's rank");
-  for (int d = 0; d < x.rank; d++)
-    if (step[d] != 1)
+  bool unit = true;
+  for (int d = 0; d < x.rank; d++) {
+    if (step[d] < 1)
       return ipro_onednn_unsupported(err, "axis %d: a step of %lld", d, (long long)step[d]);
-  return reorder_box(kernel, &x, first, &y, 0, err);
+    unit = unit && step[d] == 1;
+  }
+  if (unit) return reorder_box(kernel, &x, first, &y, 0, err);
+  /* steps above 1 (the Swin Transformer's patch merging, x[:, 0::2, 1::2, :]): X read through
+   * Y's dimensions with its strides times the steps, from the slice's first element */
+  dnnl_dims_t strides, dims;
+  int64_t stride = 1, offset = 0;
+  for (int d = x.rank - 1; d >= 0; d--) {
+    strides[d] = stride * step[d], dims[d] = y.dims[d];
+    offset += first[d] * stride;
+    stride *= x.dims[d];
+  }
+  dnnl_memory_desc_t seen, y_md;
+  IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_by_strides(&seen, y.rank, dims, dnnl_f32, strides));
+  seen.offset0 = offset;
+  if (ipro_onednn_plain_md(&y_md, y.rank, y.dims, err)) return IPRO_ERROR;
+  return ipro_onednn_reorder_step(kernel, &seen, IPRO_ONEDNN_INPUT, 0, &y_md, IPRO_ONEDNN_OUTPUT, 0,
+                                  err);
+fail:
+  return IPRO_ERROR;
 }
 
 /* Transpose: Y[j] = X[perm(j)], read as X through Y's dimensions with X's strides permuted. */
@@ -201,8 +221,11 @@ ipro_status ipro_onednn_build_pad(ipro_onednn_kernel *kernel, const ipro_graph *
     return IPRO_ERROR;
   int count = 0;
   const int64_t *pads = ipro_node_attr_ints(node, "pads", &count);
+  bool x_alone = true; /* pads, value and axes made attributes leave their inputs omitted */
+  for (int i = 1; i < node->n_inputs; i++)
+    x_alone = x_alone && !ipro_node_input(graph, node, i);
   if (strcmp(ipro_node_attr_string(node, "mode", "constant"), "constant") != 0 || !pads ||
-      count != 2 * x.rank || y.rank != x.rank || node->n_inputs > 1 || ipro_shape_elements(&x) == 0)
+      count != 2 * x.rank || y.rank != x.rank || !x_alone || ipro_shape_elements(&x) == 0)
     return ipro_onednn_unsupported(err, "not a constant Pad of X alone");
   dnnl_dims_t offsets = {0}, extents = {0};
   for (int d = 0; d < x.rank; d++) {

@@ -838,6 +838,9 @@ int main(void) {
   /* InstanceNormalization (GroupNorm's and InstanceNorm2d's) and its gradient: layer
    * normalisation over [N·C, spatial] with the per-channel scale and sums on our loops */
   model_step("group_norm_cnn_fmnist", "GroupNorm CNN", onednn, reference);
+  /* the Swin Transformer's windows: Pads whose pads were computed (their inputs made attributes),
+   * patch merging's strided Slices as strided reorders, the bias tables' Gathers */
+  model_step("swin_tiny_fmnist", "tiny Swin Transformer", onednn, reference);
   onednn->destroy(onednn);
   reference->destroy(reference);
   return ipro_test_finish();
