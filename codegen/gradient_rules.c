@@ -313,6 +313,24 @@ RULE(softmax_gradient) {
 }
 
 /* Gemm: Y = alpha·op(A)·op(B) + beta·C, each gradient one more Gemm (or a reduction for C). */
+/* Gemm(a, b) with transA ta, transB tb, alpha and beta 1: a product whose operands oneDNN reads
+ * transposed through strides, with no copy. -1 on error. */
+static int gemm(ipro_autodiff *ad, int n, int a, int b, int64_t ta, int64_t tb, float alpha,
+                ipro_error *err) {
+  int inputs[2] = {a, b}, e;
+  int y = emit1(ad, n, IPRO_OP_GEMM, inputs, 2, false, err, &e);
+  if (y < 0) return -1;
+  ipro_node *g = &ipro_autodiff_graph(ad)->nodes[e];
+  if (ipro_node_set_float(g, "alpha", alpha) != IPRO_OK ||
+      ipro_node_set_float(g, "beta", 1.0f) != IPRO_OK ||
+      ipro_node_set_int(g, "transA", ta) != IPRO_OK ||
+      ipro_node_set_int(g, "transB", tb) != IPRO_OK) {
+    ipro_error_set(err, "out of memory");
+    return -1;
+  }
+  return y;
+}
+
 RULE(gemm_gradient) {
   const ipro_node *node = forward_node(ad, n);
   float alpha = ipro_node_attr_float(node, "alpha", 1.0f),
@@ -333,15 +351,7 @@ RULE(gemm_gradient) {
       inputs[0] = a, inputs[1] = dy[0], ta = !trans_a, tb = 0;
     else
       inputs[0] = dy[0], inputs[1] = a, ta = 1, tb = trans_a;
-    int e;
-    dx[i] = emit1(ad, n, IPRO_OP_GEMM, inputs, 2, false, err, &e);
-    if (dx[i] < 0) return IPRO_ERROR;
-    ipro_node *g = &ipro_autodiff_graph(ad)->nodes[e];
-    if (ipro_node_set_float(g, "alpha", alpha) != IPRO_OK ||
-        ipro_node_set_float(g, "beta", 1.0f) != IPRO_OK ||
-        ipro_node_set_int(g, "transA", ta) != IPRO_OK ||
-        ipro_node_set_int(g, "transB", tb) != IPRO_OK)
-      return ipro_error_set(err, "out of memory");
+    if ((dx[i] = gemm(ad, n, inputs[0], inputs[1], ta, tb, alpha, err)) < 0) return IPRO_ERROR;
   }
   if (has_c && wanted[2] && (dx[2] = reduce_to_input(ad, n, dy[0], 2, beta, err)) < 0)
     return IPRO_ERROR;
@@ -389,20 +399,31 @@ RULE(mat_mul_gradient) {
                           "operand, or two of one rank with the same batch dimensions, only",
                           forward_node(ad, n)->name);
   int a_index = input_index(ad, n, 0), b_index = input_index(ad, n, 1);
+  if (b.rank == 2) {
+    /* a linear layer (A of any rank as the matrix of its rows): dA = dY·Bᵀ and dB = Aᵀ·dY as
+     * Gemms reading the transposed operand through strides, no Transpose copied */
+    int dy_rows = a.rank == 2 ? dy[0] : as_matrix(ad, n, dy[0], y, err);
+    if (dy_rows < 0) return IPRO_ERROR;
+    if (wanted[0]) {
+      int rows = gemm(ad, n, dy_rows, b_index, 0, 1, 1.0f, err);
+      dx[0] = rows < 0 || a.rank == 2 ? rows : reshape_to(ad, n, rows, &a, err);
+      if (dx[0] < 0) return IPRO_ERROR;
+    }
+    if (wanted[1]) {
+      int a_rows = a.rank == 2 ? a_index : as_matrix(ad, n, a_index, a, err);
+      dx[1] = a_rows < 0 ? -1 : gemm(ad, n, a_rows, dy_rows, 1, 0, 1.0f, err);
+      if (dx[1] < 0) return IPRO_ERROR;
+    }
+    return IPRO_OK;
+  }
   if (wanted[0]) {
     int bt = transposed(ad, n, b_index, b.rank, err);
     dx[0] = bt < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, dy[0], bt, err);
     if (dx[0] < 0) return IPRO_ERROR;
   }
-  if (wanted[1] && batched) {
+  if (wanted[1]) { /* batched: both of one rank */
     int at = transposed(ad, n, a_index, a.rank, err);
     dx[1] = at < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, at, dy[0], err);
-    if (dx[1] < 0) return IPRO_ERROR;
-  } else if (wanted[1]) {
-    int a_rows = a.rank == 2 ? a_index : as_matrix(ad, n, a_index, a, err);
-    int dy_rows = a.rank == 2 ? dy[0] : as_matrix(ad, n, dy[0], y, err);
-    int at = a_rows < 0 || dy_rows < 0 ? -1 : transposed(ad, n, a_rows, 2, err);
-    dx[1] = at < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, at, dy_rows, err);
     if (dx[1] < 0) return IPRO_ERROR;
   }
   return IPRO_OK;
