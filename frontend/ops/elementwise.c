@@ -153,38 +153,24 @@ ipro_status ipro_extremum_infer(ipro_graph *graph, ipro_node *node, ipro_error *
                           "constants");
     return ipro_op_set_output(graph, node, 0, first->dtype, &shape, err);
   }
-  size_t bytes = sizeof(double) * (size_t)(count + 1);
-  double *r = malloc(bytes), *v = malloc(bytes), *x = NULL;
-  char *folded = malloc((size_t)(count + 1) * ipro_dtype_size(first->dtype));
-  ipro_status status = r && v && folded ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  double *r = NULL;
+  ipro_status status = IPRO_OK;
   for (int i = 0; status == IPRO_OK && i < node->n_inputs; i++) {
-    const ipro_tensor *input = ipro_node_input(graph, node, i);
-    int64_t elements = ipro_shape_elements(&input->shape);
-    free(x);
-    x = malloc(sizeof(double) * (size_t)(elements + 1));
-    if (!x) {
-      status = ipro_op_out_of_memory(err, node);
+    double *v = ipro_op_broadcast_doubles(graph, node, i, &shape, err);
+    if (!v) {
+      status = IPRO_ERROR;
       break;
     }
-    ipro_dtype_convert(input->data, input->dtype, x, IPRO_DTYPE_DOUBLE, elements);
-    for (int64_t k = 0; k < elements; k++)
-      if (input->dtype == IPRO_DTYPE_INT64 && x[k] == (double)IPRO_DIM_BATCH)
-        status = ipro_op_batch_error(node, err, "comparing the batch size with a size");
-    if (status != IPRO_OK) break;
-    ipro_broadcast_copy(x, &input->shape, v, &shape, sizeof(double));
-    for (int64_t k = 0; k < count; k++)
-      if (i == 0 || v[k] != v[k] || (node->op == IPRO_OP_MAX ? v[k] > r[k] : v[k] < r[k]))
-        r[k] = v[k];
+    for (int64_t k = 0; r && k < count; k++)
+      if (v[k] != v[k] || (node->op == IPRO_OP_MAX ? v[k] > r[k] : v[k] < r[k])) r[k] = v[k];
+    if (!r) {
+      r = v;
+    } else {
+      free(v);
+    }
   }
-  if (status == IPRO_OK) {
-    ipro_dtype_convert(r, IPRO_DTYPE_DOUBLE, folded, first->dtype, count);
-    status = ipro_op_fold_output(graph, node, 0, first->dtype, &shape, folded,
-                                 (size_t)count * ipro_dtype_size(first->dtype), err);
-  }
+  if (status == IPRO_OK) status = ipro_op_fold_doubles(graph, node, first->dtype, &shape, r, err);
   free(r);
-  free(v);
-  free(x);
-  free(folded);
   return status;
 }
 
@@ -220,30 +206,14 @@ ipro_status ipro_pow_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) 
                           y->name, ipro_dtype_name(y->dtype), x->name, ipro_dtype_name(x->dtype));
     return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
   }
-  int64_t x_count = ipro_shape_elements(&x->shape), y_count = ipro_shape_elements(&y->shape);
-  size_t bytes = sizeof(double) * (size_t)(count + 1);
-  double *a = malloc(sizeof(double) * (size_t)(x_count + 1)),
-         *b = malloc(sizeof(double) * (size_t)(y_count + 1)), *u = malloc(bytes), *v = malloc(bytes),
-         *r = malloc(bytes);
-  char *folded = malloc((size_t)(count + 1) * ipro_dtype_size(x->dtype));
-  ipro_status status = a && b && u && v && r && folded ? IPRO_OK : ipro_op_out_of_memory(err, node);
-  if (status == IPRO_OK) {
-    ipro_dtype_convert(x->data, x->dtype, a, IPRO_DTYPE_DOUBLE, x_count);
-    ipro_dtype_convert(y->data, y->dtype, b, IPRO_DTYPE_DOUBLE, y_count);
-    ipro_broadcast_copy(a, &x->shape, u, &shape, sizeof(double));
-    ipro_broadcast_copy(b, &y->shape, v, &shape, sizeof(double));
-    for (int64_t i = 0; i < count; i++)
-      r[i] = pow(u[i], v[i]);
-    ipro_dtype_convert(r, IPRO_DTYPE_DOUBLE, folded, x->dtype, count);
-    status = ipro_op_fold_output(graph, node, 0, x->dtype, &shape, folded,
-                                 (size_t)count * ipro_dtype_size(x->dtype), err);
-  }
-  free(a);
-  free(b);
+  double *u = ipro_op_broadcast_doubles(graph, node, 0, &shape, err);
+  double *v = u ? ipro_op_broadcast_doubles(graph, node, 1, &shape, err) : NULL;
+  ipro_status status = u && v ? IPRO_OK : IPRO_ERROR;
+  for (int64_t i = 0; status == IPRO_OK && i < count; i++)
+    u[i] = pow(u[i], v[i]);
+  if (status == IPRO_OK) status = ipro_op_fold_doubles(graph, node, x->dtype, &shape, u, err);
   free(u);
   free(v);
-  free(r);
-  free(folded);
   return status;
 }
 

@@ -460,3 +460,34 @@ int64_t ipro_op_zero_flops(const ipro_graph *graph, const ipro_node *node) {
   (void)node;
   return 0;
 }
+
+double *ipro_op_broadcast_doubles(const ipro_graph *graph, const ipro_node *node, int i,
+                                  const ipro_shape *shape, ipro_error *err) {
+  const ipro_tensor *input = ipro_node_input(graph, node, i);
+  int64_t elements = ipro_shape_elements(&input->shape), count = ipro_shape_elements(shape);
+  double *values = malloc(sizeof(double) * (size_t)(elements + 1));
+  double *broadcast = malloc(sizeof(double) * (size_t)(count + 1));
+  ipro_status status = values && broadcast ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  if (status == IPRO_OK)
+    ipro_dtype_convert(input->data, input->dtype, values, IPRO_DTYPE_DOUBLE, elements);
+  for (int64_t k = 0; status == IPRO_OK && k < elements; k++)
+    if (input->dtype == IPRO_DTYPE_INT64 && values[k] == (double)IPRO_DIM_BATCH)
+      status = ipro_op_batch_error(node, err, "arithmetic on the batch size (infer at a batch)");
+  if (status == IPRO_OK) ipro_broadcast_copy(values, &input->shape, broadcast, shape, sizeof(double));
+  free(values);
+  if (status == IPRO_OK) return broadcast;
+  free(broadcast);
+  return NULL;
+}
+
+ipro_status ipro_op_fold_doubles(ipro_graph *graph, const ipro_node *node, ipro_dtype dtype,
+                                 const ipro_shape *shape, const double *values, ipro_error *err) {
+  int64_t count = ipro_shape_elements(shape);
+  char *folded = malloc((size_t)(count + 1) * ipro_dtype_size(dtype));
+  if (!folded) return ipro_op_out_of_memory(err, node);
+  ipro_dtype_convert(values, IPRO_DTYPE_DOUBLE, folded, dtype, count);
+  ipro_status status = ipro_op_fold_output(graph, node, 0, dtype, shape, folded,
+                                           (size_t)count * ipro_dtype_size(dtype), err);
+  free(folded);
+  return status;
+}

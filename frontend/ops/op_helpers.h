@@ -113,6 +113,14 @@ ipro_status ipro_op_default_string(ipro_node *node, const char *name, const char
  * activation: a value folded by an earlier inference is dropped. */
 ipro_status ipro_op_set_output(ipro_graph *graph, const ipro_node *node, int i, ipro_dtype dtype,
                                const ipro_shape *shape, ipro_error *err);
+/* Input i of node, a constant, as doubles broadcast to shape: a new array of
+ * ipro_shape_elements(shape) values for the caller to free; NULL after an error (out of memory,
+ * or an int64 value of the symbolic batch). For the folds of arithmetic on constants. */
+double *ipro_op_broadcast_doubles(const ipro_graph *graph, const ipro_node *node, int i,
+                                  const ipro_shape *shape, ipro_error *err);
+/* Output 0 of node folded from count doubles converted to dtype. */
+ipro_status ipro_op_fold_doubles(ipro_graph *graph, const ipro_node *node, ipro_dtype dtype,
+                                 const ipro_shape *shape, const double *values, ipro_error *err);
 /* Sets output i and folds it: a CONSTANT whose data is a copy of bytes. */
 ipro_status ipro_op_fold_output(ipro_graph *graph, const ipro_node *node, int i, ipro_dtype dtype,
                                 const ipro_shape *shape, const void *bytes, size_t size,

@@ -153,20 +153,13 @@ static ipro_status fold_equal(ipro_graph *graph, const ipro_node *node, const ip
  * (TorchScript's Swin Transformer masks its shifted windows where a mask built from zeros is
  * not 0). */
 static ipro_status fold_compare_reals(ipro_graph *graph, const ipro_node *node,
-                                      const ipro_tensor *a, const ipro_tensor *b,
                                       const ipro_shape *shape, ipro_error *err) {
-  int64_t count = ipro_shape_elements(shape), a_count = ipro_shape_elements(&a->shape),
-          b_count = ipro_shape_elements(&b->shape);
-  size_t bytes = sizeof(double) * (size_t)(count + 1);
-  double *u = malloc(bytes), *v = malloc(bytes), *x = malloc(sizeof(double) * (size_t)(a_count + 1)),
-         *y = malloc(sizeof(double) * (size_t)(b_count + 1));
-  uint8_t *r = malloc((size_t)count + 1);
-  ipro_status status = u && v && x && y && r ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  int64_t count = ipro_shape_elements(shape);
+  double *u = ipro_op_broadcast_doubles(graph, node, 0, shape, err);
+  double *v = u ? ipro_op_broadcast_doubles(graph, node, 1, shape, err) : NULL;
+  uint8_t *r = u && v ? malloc((size_t)count + 1) : NULL;
+  ipro_status status = r ? IPRO_OK : u && v ? ipro_op_out_of_memory(err, node) : IPRO_ERROR;
   if (status == IPRO_OK) {
-    ipro_dtype_convert(a->data, a->dtype, x, IPRO_DTYPE_DOUBLE, a_count);
-    ipro_dtype_convert(b->data, b->dtype, y, IPRO_DTYPE_DOUBLE, b_count);
-    ipro_broadcast_copy(x, &a->shape, u, shape, sizeof(double));
-    ipro_broadcast_copy(y, &b->shape, v, shape, sizeof(double));
     for (int64_t i = 0; i < count; i++)
       r[i] = node->op == IPRO_OP_LESS ? u[i] < v[i] : node->op == IPRO_OP_GREATER ? u[i] > v[i]
                                                                                : u[i] == v[i];
@@ -174,8 +167,6 @@ static ipro_status fold_compare_reals(ipro_graph *graph, const ipro_node *node,
   }
   free(u);
   free(v);
-  free(x);
-  free(y);
   free(r);
   return status;
 }
@@ -203,7 +194,7 @@ ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
   int64_t count = ipro_shape_elements(&shape);
   if (ipro_tensor_is_foldable(a) && ipro_tensor_is_foldable(b) && count >= 0 &&
       count <= MAX_FOLDED_FILL)
-    return fold_compare_reals(graph, node, a, b, &shape, err);
+    return fold_compare_reals(graph, node, &shape, err);
   return ipro_op_set_output(graph, node, 0, IPRO_DTYPE_BOOL, &shape, err);
 }
 

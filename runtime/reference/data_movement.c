@@ -166,9 +166,10 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather) {
   return IPRO_OK;
 }
 
-/* ScatterND without reduction (ir/graph.h's ipro_scatter_nd), elements of any fixed size. */
-IPRO_REFERENCE_KERNEL(ipro_reference_scatter_nd) {
-  (void)context;
+/* ScatterND without reduction and GatherND with batch_dims 0 (ir/graph.h's ipro_scatter_nd and
+ * ipro_gather_nd), elements of any fixed size. */
+static ipro_status nd_indexing(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
+                               void *const *outputs, ipro_error *err) {
   ipro_shape data, indices;
   size_t size;
   if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
@@ -177,24 +178,21 @@ IPRO_REFERENCE_KERNEL(ipro_reference_scatter_nd) {
     return IPRO_ERROR;
   if (ipro_node_input(graph, node, 1)->dtype != IPRO_DTYPE_INT64)
     return ipro_reference_fail(node, err, "indices must be int64");
-  const char *wrong = ipro_scatter_nd(inputs[0], &data, size, inputs[1], &indices, inputs[2],
-                                      outputs[0]);
+  const char *wrong =
+      node->op == IPRO_OP_SCATTER_ND
+          ? ipro_scatter_nd(inputs[0], &data, size, inputs[1], &indices, inputs[2], outputs[0])
+          : ipro_gather_nd(inputs[0], &data, size, inputs[1], &indices, outputs[0]);
   return wrong ? ipro_reference_fail(node, err, "%s", wrong) : IPRO_OK;
 }
 
-/* GatherND with batch_dims 0 (ir/graph.h's ipro_gather_nd), elements of any fixed size. */
+IPRO_REFERENCE_KERNEL(ipro_reference_scatter_nd) {
+  (void)context;
+  return nd_indexing(graph, node, inputs, outputs, err);
+}
+
 IPRO_REFERENCE_KERNEL(ipro_reference_gather_nd) {
   (void)context;
-  ipro_shape data, indices;
-  size_t size;
-  if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
-      ipro_reference_input_shape(graph, node, 1, &indices, err) ||
-      element_size(graph, node, true, 0, &size, err))
-    return IPRO_ERROR;
-  if (ipro_node_input(graph, node, 1)->dtype != IPRO_DTYPE_INT64)
-    return ipro_reference_fail(node, err, "indices must be int64");
-  const char *wrong = ipro_gather_nd(inputs[0], &data, size, inputs[1], &indices, outputs[0]);
-  return wrong ? ipro_reference_fail(node, err, "%s", wrong) : IPRO_OK;
+  return nd_indexing(graph, node, inputs, outputs, err);
 }
 
 /* The int64 dimensions start..end-1 of X (normally folded into a constant by shape inference;

@@ -328,15 +328,32 @@ static int count_nodes(const ipro_graph *graph, ipro_op op, bool silu) {
   return count;
 }
 
-static void check_silu(const char *name) {
+/* A bundled model's forward network and its end-to-end training program unfused and fused. */
+typedef struct {
+  ipro_graph *network, *unfused, *fused;
+} programs;
+
+static programs open_programs(const char *name) {
   char path[1024], relative[256];
   snprintf(relative, sizeof relative, "models/%s.onnx", name);
   ipro_test_path(path, sizeof path, relative);
   ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, IPRO_TEST_FIXED_BATCH, &network, &err), &err);
-  ipro_graph *unfused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, false);
-  ipro_graph *fused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, true);
+  programs p = {NULL, NULL, NULL};
+  CHECK_OK(ipro_graph_open(path, IPRO_TEST_FIXED_BATCH, &p.network, &err), &err);
+  p.unfused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, false);
+  p.fused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, true);
+  return p;
+}
+
+static void close_programs(programs *p) {
+  ipro_graph_free(p->network);
+  ipro_graph_free(p->unfused);
+  ipro_graph_free(p->fused);
+}
+
+static void check_silu(const char *name) {
+  programs p = open_programs(name);
+  const ipro_graph *network = p.network, *unfused = p.unfused, *fused = p.fused;
   if (network && unfused && fused) {
     int pairs = silu_pairs(network); /* the forward network, where only the Mul reads σ */
     CHECK_MSG(pairs > 0, "%s: no Sigmoid multiplied by its input", name);
@@ -350,9 +367,7 @@ static void check_silu(const char *name) {
         count_nodes(fused, IPRO_OP_MUL, false), pairs);
     printf("%s: %d SiLUs fused\n", name, pairs);
   }
-  ipro_graph_free(network);
-  ipro_graph_free(unfused);
-  ipro_graph_free(fused);
+  close_programs(&p);
   compare_fused_steps(name, "SiLU");
 }
 
@@ -360,14 +375,8 @@ static void check_silu(const char *name) {
  * x/2 · (1 + erf(x/√2))): the fused program has one Gelu per Erf of the network and no Erf, and
  * its training step gives the unfused program's loss and update as SiLU's does above. */
 static void check_gelu(const char *name) {
-  char path[1024], relative[256];
-  snprintf(relative, sizeof relative, "models/%s.onnx", name);
-  ipro_test_path(path, sizeof path, relative);
-  ipro_error err = {{0}};
-  ipro_graph *network = NULL;
-  CHECK_OK(ipro_graph_open(path, IPRO_TEST_FIXED_BATCH, &network, &err), &err);
-  ipro_graph *unfused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, false);
-  ipro_graph *fused = ipro_test_training_program(name, IPRO_TEST_FIXED_BATCH, true);
+  programs p = open_programs(name);
+  const ipro_graph *network = p.network, *unfused = p.unfused, *fused = p.fused;
   if (network && unfused && fused) {
     int erfs = count_nodes(network, IPRO_OP_ERF, false);
     CHECK_MSG(erfs > 0, "%s: no Erf", name);
@@ -379,9 +388,7 @@ static void check_gelu(const char *name) {
               count_nodes(unfused, IPRO_OP_ERF, false), erfs);
     printf("%s: %d GELUs fused\n", name, erfs);
   }
-  ipro_graph_free(network);
-  ipro_graph_free(unfused);
-  ipro_graph_free(fused);
+  close_programs(&p);
   compare_fused_steps(name, "GELU");
 }
 
