@@ -391,6 +391,15 @@ def export_as_strided():
     print("%s: %d bytes" % (path, os.path.getsize(path)))
 
 
+def export_torchscript_training(model, path, opset=None):
+    """model in training mode by the TorchScript exporter, nothing folded, the batch symbolic."""
+    options = {} if opset is None else {"opset_version": opset}
+    torch.onnx.export(model.train(), torch.rand(2, 1, 28, 28), path, dynamo=False,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, **options)
+
+
 class TinyViT(nn.Module):
     """torchvision's VisionTransformer at Fashion-MNIST's size: a 7x7 patch convolution (one
     channel in), the class token, and torchvision's own Encoder (one layer, two heads), whose
@@ -423,15 +432,9 @@ def export_vit():
     with torch.no_grad():
         logits = model.eval()(x)
     path = os.path.join(HERE, "vit_tiny_fmnist.onnx")
-    torch.onnx.export(model.train(), torch.rand(2, 1, 28, 28), path, dynamo=False,
-                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
-                      input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    export_torchscript_training(model, path)
     opset14_path = os.path.join(HERE, "vit_tiny_opset14_fmnist.onnx")
-    torch.onnx.export(model.train(), torch.rand(2, 1, 28, 28), opset14_path, dynamo=False,
-                      opset_version=14, training=torch.onnx.TrainingMode.TRAINING,
-                      do_constant_folding=False, input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    export_torchscript_training(model, opset14_path, opset=14)
     for name in ("vit_tiny_fmnist", "vit_tiny_opset14_fmnist"):
         write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
                    [("input", x.numpy()), ("logits", logits.numpy())])
@@ -465,10 +468,7 @@ def export_swin():
     with torch.no_grad():
         logits = model.eval()(x)
     path = os.path.join(HERE, "swin_tiny_fmnist.onnx")
-    torch.onnx.export(model.train(), torch.rand(2, 1, 28, 28), path, dynamo=False,
-                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
-                      input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    export_torchscript_training(model, path)
     dynamo_path = os.path.join(HERE, "swin_tiny_dynamo_fmnist.onnx")
     torch.onnx.export(model.train(), (torch.rand(2, 1, 28, 28),), dynamo_path,
                       input_names=["input"], output_names=["logits"],
