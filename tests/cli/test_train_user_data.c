@@ -7,7 +7,7 @@
  * mapping and decoding rate and writes TRAINED.classes.txt beside --out. `infopro eval` of the
  * written model on the image folder's val split, given the --mean/--std the training printed,
  * scores exactly the training's last test pass (printed with four digits they were not the
- * floats the training used). A missing folder or file is one message naming it. Skipped when
+ * floats the training used); without them, eval warns once that it normalises otherwise. A missing folder or file is one message naming it. Skipped when
  * Fashion-MNIST is missing. */
 #include <math.h>
 #include <stdio.h>
@@ -121,6 +121,11 @@ int main(void) {
             "eval with the printed normalisation: accuracy %.4f, cross-entropy %.6f; the "
             "training's test pass: %.4f, %.4f",
             accuracy, loss, trained_accuracy, trained_loss);
+
+  snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s'", model, folder);
+  ipro_test_run_infopro(arguments, &e);
+  CHECK_MSG(e.exit_status == 0 && e.err_lines == 1 && strstr(e.err, "no --mean/--std for"),
+            "eval without the normalisation: exit status %d, stderr: %s", e.exit_status, e.err);
 
   snprintf(arguments, sizeof arguments, "%s --data 'npz:%s'", common, npz);
   ipro_test_run_infopro(arguments, &r);
