@@ -1,8 +1,9 @@
 /* Op rows of the broadcasting arithmetic ops: Add, Sub, Mul, Div (two inputs), Sum (one or
- * more), Mod (integers only) and Pow (reals). Inputs are float32 or float64 (all of one type) and broadcast the
- * numpy way. Integer arithmetic on shape values (an exporter's batch × heads for a Reshape target)
- * is folded when both operands are constants and the batch is concrete; on anything else integers
- * are reported as unsupported. */
+ * more), Mod (integers only), Max and Min, and Pow (reals). Inputs are float32 or float64 (all of
+ * one type) and broadcast the numpy way. Integer arithmetic on shape values (an exporter's batch ×
+ * heads for a Reshape target) is folded when both operands are constants and the batch is
+ * concrete, and arithmetic on real constants training cannot change is folded too; on anything
+ * else integers are reported as unsupported. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,24 @@ ipro_status ipro_binary_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
       ipro_tensor_is_constant(a) && ipro_tensor_is_constant(b))
     return fold_integers(graph, node, a, b, err);
   if (broadcast_inputs(graph, node, &shape, &dtype, err) != IPRO_OK) return IPRO_ERROR;
-  return ipro_op_set_output(graph, node, 0, dtype, &shape, err);
+  int64_t count = ipro_shape_elements(&shape);
+  if (!ipro_tensor_is_foldable(a) || !ipro_tensor_is_foldable(b) || count < 0 ||
+      count > MAX_FOLDED_INTEGERS)
+    return ipro_op_set_output(graph, node, 0, dtype, &shape, err);
+  /* reals: computed in double and rounded once, which is float32's own result for one +, -, ·
+   * or / (the Swin Transformer's mask, the difference of two unsqueezed constants) */
+  double *u = ipro_op_broadcast_doubles(graph, node, 0, &shape, err);
+  double *v = u ? ipro_op_broadcast_doubles(graph, node, 1, &shape, err) : NULL;
+  ipro_status status = u && v ? IPRO_OK : IPRO_ERROR;
+  for (int64_t i = 0; status == IPRO_OK && i < count; i++)
+    u[i] = node->op == IPRO_OP_ADD   ? u[i] + v[i]
+           : node->op == IPRO_OP_SUB ? u[i] - v[i]
+           : node->op == IPRO_OP_MUL ? u[i] * v[i]
+                                     : u[i] / v[i];
+  if (status == IPRO_OK) status = ipro_op_fold_doubles(graph, node, dtype, &shape, u, err);
+  free(u);
+  free(v);
+  return status;
 }
 
 /* Mod: integers only (shape computations; TorchScript's exporter writes them for attention's head

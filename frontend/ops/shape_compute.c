@@ -489,18 +489,24 @@ ipro_status ipro_where_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
       ipro_op_broadcast(node, &shape, "the condition and X", &y->shape, y->name, &shape, err) !=
           IPRO_OK)
     return IPRO_ERROR;
-  enum { MAX_FOLD = 4096 };
   int64_t count = ipro_shape_elements(&shape);
   if (!ipro_tensor_is_foldable(condition) || !ipro_tensor_is_foldable(x) ||
-      !ipro_tensor_is_foldable(y) || count > MAX_FOLD)
+      !ipro_tensor_is_foldable(y) || count < 0 || count > MAX_FOLDED_ELEMENTS)
     return ipro_op_set_output(graph, node, 0, x->dtype, &shape, err);
   size_t element = ipro_dtype_size(x->dtype);
-  uint8_t chosen[MAX_FOLD];
-  char a[MAX_FOLD * sizeof(int64_t)], b[MAX_FOLD * sizeof(int64_t)];
-  ipro_broadcast_copy(condition->data, &condition->shape, chosen, &shape, 1);
-  ipro_broadcast_copy(x->data, &x->shape, a, &shape, element);
-  ipro_broadcast_copy(y->data, &y->shape, b, &shape, element);
-  for (int64_t i = 0; i < count; i++)
-    if (!chosen[i]) memcpy(a + (size_t)i * element, b + (size_t)i * element, element);
-  return ipro_op_fold_output(graph, node, 0, x->dtype, &shape, a, (size_t)count * element, err);
+  uint8_t *chosen = malloc((size_t)count + 1);
+  char *a = malloc(((size_t)count + 1) * element), *b = malloc(((size_t)count + 1) * element);
+  ipro_status status = chosen && a && b ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  if (status == IPRO_OK) {
+    ipro_broadcast_copy(condition->data, &condition->shape, chosen, &shape, 1);
+    ipro_broadcast_copy(x->data, &x->shape, a, &shape, element);
+    ipro_broadcast_copy(y->data, &y->shape, b, &shape, element);
+    for (int64_t i = 0; i < count; i++)
+      if (!chosen[i]) memcpy(a + (size_t)i * element, b + (size_t)i * element, element);
+    status = ipro_op_fold_output(graph, node, 0, x->dtype, &shape, a, (size_t)count * element, err);
+  }
+  free(chosen);
+  free(a);
+  free(b);
+  return status;
 }

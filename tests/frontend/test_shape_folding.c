@@ -605,8 +605,10 @@ static void float_constant(ipro_graph *g, const char *name, int rank, const int6
  * 0], 0) is [0, 1, 0]; int64 [[1, 2, 3], [4, 5, 6]] transposed is [[1, 4], [2, 5], [3, 6]]; and
  * Pad reads pads another node computes once it folds; Max and Min of [3, 2, 1], [1, 4, 4] and
  * [2, 5, 3] are [3, 5, 4] and [1, 2, 1] (int64), and the Max of one tensor is that tensor; GatherND
- * of [[0, 1], [2, 3]] at [[0, 0], [1, 1]] is [0, 3] and at [[1], [0]] [[2, 3], [0, 1]]. Refused by
- * message: an index outside the data, and Pow of an integer base. */
+ * of [[0, 1], [2, 3]] at [[0, 0], [1, 1]] is [0, 3] and at [[1], [0]] [[2, 3], [0, 1]]; Sub of
+ * [1, 2, 3] and [3, 2, 1] is [-2, 0, 2] and Div of [3, 4] by [1, 2] is [3, 2] (reals fold too: the
+ * mask's difference of two constants), and a Where of 5,000 elements folds (the mask at 64×64 has
+ * 38,416). Refused by message: an index outside the data, and Pow of an integer base. */
 static void check_swin_folds(void) {
   ipro_error err = {{0}};
   ipro_graph *g = hand_graph(18);
@@ -639,6 +641,21 @@ static void check_swin_folds(void) {
   hand_initializer(g, "rows", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 1}, (int64_t[]){1, 0});
   hand_node(g, "gather_points", "GatherND", "square,points", "diagonal");
   hand_node(g, "gather_rows", "GatherND", "square,rows", "swapped");
+  float_constant(g, "s0", 1, (int64_t[]){3}, (float[]){1, 2, 3});
+  float_constant(g, "s1", 1, (int64_t[]){3}, (float[]){3, 2, 1});
+  float_constant(g, "d0", 1, (int64_t[]){2}, (float[]){3, 4});
+  float_constant(g, "d1", 1, (int64_t[]){2}, (float[]){1, 2});
+  hand_node(g, "sub", "Sub", "s0,s1", "difference");
+  hand_node(g, "div", "Div", "d0,d1", "quotient");
+  static uint8_t every_other[5000];
+  static float ones[5000];
+  for (int i = 0; i < 5000; i++)
+    every_other[i] = i % 2, ones[i] = 1;
+  int wide = hand_initializer(g, "every_other", IPRO_DTYPE_BOOL, 1, (int64_t[]){5000}, every_other);
+  g->tensors[wide].kind = IPRO_TENSOR_CONSTANT;
+  float_constant(g, "ones", 1, (int64_t[]){5000}, ones);
+  float_constant(g, "minus", 0, NULL, (float[]){-100});
+  hand_node(g, "where_wide", "Where", "every_other,ones,minus", "masked");
   hand_int64_initializer(g, "half_pads", 8, (int64_t[]){0, 0, 1, 0, 0, 0, 0, 1});
   hand_node(g, "double", "Add", "half_pads,half_pads", "pads_computed");
   hand_node(g, "pad", "Pad", "x,pads_computed", "y");
@@ -654,6 +671,12 @@ static void check_swin_folds(void) {
         memcmp(not_zero->data, (uint8_t[]){0, 1, 0}, 3) == 0);
   CHECK(folded_ints_are(hand_tensor(g, "transposed"), 6, (int64_t[]){1, 4, 2, 5, 3, 6}));
   CHECK(shape_is(hand_tensor(g, "y"), 4, (int64_t[]){N, 3, 6, 6}));
+  CHECK(folded_floats_are(hand_tensor(g, "difference"), 3, (float[]){-2, 0, 2}));
+  CHECK(folded_floats_are(hand_tensor(g, "quotient"), 2, (float[]){3, 2}));
+  const ipro_tensor *masked = hand_tensor(g, "masked");
+  CHECK(masked->kind == IPRO_TENSOR_CONSTANT && ipro_shape_elements(&masked->shape) == 5000 &&
+        ((const float *)masked->data)[0] == -100 && ((const float *)masked->data)[1] == 1 &&
+        ((const float *)masked->data)[4999] == 1);
   CHECK(folded_ints_are(hand_tensor(g, "largest"), 3, (int64_t[]){3, 5, 4}));
   CHECK(folded_ints_are(hand_tensor(g, "smallest"), 3, (int64_t[]){1, 2, 1}));
   CHECK(folded_ints_are(hand_tensor(g, "only"), 3, (int64_t[]){1, 4, 4}));
