@@ -516,13 +516,17 @@ static ipro_status segment_sum_gradient(ipro_autodiff *ad, int n, const ipro_ten
   ipro_dtype dtype = input_tensor(ad, n, 0)->dtype; /* float32, or float64 in the tests */
   int64_t rows = x->dims[0], count = ipro_shape_elements(&indices->shape), readers = 1;
   int64_t rest = ipro_shape_elements(x) / (rows ? rows : 1);
+  for (int64_t j = 0; j < count; j++) /* inference checked them; a gradient is not a crash */
+    if (index_at(indices, j, rows) < 0 || index_at(indices, j, rows) >= rows)
+      return ipro_error_set(err, "node '%s' (Gather): an index is outside its %lld rows",
+                            node->name, (long long)rows);
   int64_t *filled = calloc((size_t)rows + 1, sizeof(int64_t));
   if (!filled) return ipro_error_set(err, "out of memory building the backward pass");
   for (int64_t j = 0; j < count; j++) {
     int64_t r = ++filled[index_at(indices, j, rows)];
     if (r > readers) readers = r;
   }
-  int64_t *table = rows * readers <= MAX_SEGMENT_TABLE
+  int64_t *table = readers <= MAX_SEGMENT_TABLE / (rows ? rows : 1)
                        ? malloc(sizeof(int64_t) * (size_t)(rows * readers + 1))
                        : NULL;
   void *zeros = calloc((size_t)rest + 1, ipro_dtype_size(dtype));
@@ -530,7 +534,7 @@ static ipro_status segment_sum_gradient(ipro_autodiff *ad, int n, const ipro_ten
     free(filled);
     free(table);
     free(zeros);
-    if (rows * readers > MAX_SEGMENT_TABLE)
+    if (readers > MAX_SEGMENT_TABLE / (rows ? rows : 1))
       return ipro_error_set(err,
                             "node '%s' (Gather): its gradient, %lld rows each read up to %lld "
                             "times, is over infopro's limit of %d entries",

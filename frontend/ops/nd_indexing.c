@@ -104,8 +104,11 @@ static ipro_status become_gather(ipro_graph *graph, ipro_node *node, const ipro_
   shape.rank--;
   const void *values = indices->data;
   size_t bytes = (size_t)ipro_shape_elements(&shape) * sizeof(int64_t);
+  int existing = graph->n_tensors;
   int t = ipro_graph_tensor(graph, name); /* may move the tensors: indices is read before */
   if (t < 0) return ipro_op_out_of_memory(err, node);
+  if (t < existing) /* the file has a tensor of that name: not written over */
+    return ipro_op_fail(err, node, "a tensor named '%s' is in the way", name);
   ipro_tensor *squeezed = &graph->tensors[t];
   squeezed->kind = IPRO_TENSOR_CONSTANT;
   squeezed->dtype = IPRO_DTYPE_INT64;

@@ -101,15 +101,19 @@ ipro_status ipro_gather_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
   int64_t index_values[MAX_FOLD];
   int count = 0;
   bool few = ipro_shape_elements(&indices->shape) <= MAX_FOLD;
-  if (ipro_tensor_is_constant(indices) && few) {
-    if (ipro_op_constant_ints(graph, node, 1, index_values, MAX_FOLD, &count, err) != IPRO_OK)
-      return IPRO_ERROR;
-    int64_t dim = data->shape.dims[axis];
-    for (int i = 0; i < count && !ipro_dim_is_batch(dim); i++)
-      if (index_values[i] < -dim || index_values[i] >= dim)
+  if (ipro_tensor_is_constant(indices)) { /* every one, however many (as_strided's are 2^20) */
+    int64_t dim = data->shape.dims[axis], n = ipro_shape_elements(&indices->shape);
+    for (int64_t i = 0; i < n && !ipro_dim_is_batch(dim); i++) {
+      int64_t index = indices->dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)indices->data)[i]
+                                                         : ((const int32_t *)indices->data)[i];
+      if (index < -dim || index >= dim)
         return ipro_op_fail(err, node, "index %lld is out of range for a dimension of %lld",
-                            (long long)index_values[i], (long long)dim);
+                            (long long)index, (long long)dim);
+    }
   }
+  if (ipro_tensor_is_constant(indices) && few &&
+      ipro_op_constant_ints(graph, node, 1, index_values, MAX_FOLD, &count, err) != IPRO_OK)
+    return IPRO_ERROR;
   int64_t elements = ipro_shape_elements(&shape);
   if (!ipro_tensor_is_foldable(data) || !ipro_tensor_is_constant(indices) || !few ||
       elements > MAX_FOLD)

@@ -178,6 +178,9 @@ static ipro_status nd_indexing(const ipro_graph *graph, const ipro_node *node, v
     return IPRO_ERROR;
   if (ipro_node_input(graph, node, 1)->dtype != IPRO_DTYPE_INT64)
     return ipro_reference_fail(node, err, "indices must be int64");
+  if (indices.rank < 1 || indices.dims[indices.rank - 1] > data.rank)
+    return ipro_reference_fail(node, err, "indices of shape rank %d do not address data of rank %d",
+                               indices.rank, data.rank);
   const char *wrong =
       node->op == IPRO_OP_SCATTER_ND
           ? ipro_scatter_nd(inputs[0], &data, size, inputs[1], &indices, inputs[2], outputs[0])
@@ -425,11 +428,13 @@ IPRO_REFERENCE_KERNEL(ipro_reference_where) {
 /* Not of a bool tensor (inference folds it on constants). */
 IPRO_REFERENCE_KERNEL(ipro_reference_not) {
   (void)context;
-  ipro_shape x;
+  ipro_shape x, y;
   if (ipro_reference_input_shape(graph, node, 0, &x, err) ||
+      ipro_reference_output_shape(graph, node, 0, &y, err) ||
       ipro_reference_expect_dtype(graph, node, true, 0, IPRO_DTYPE_BOOL, err) ||
       ipro_reference_expect_dtype(graph, node, false, 0, IPRO_DTYPE_BOOL, err))
     return IPRO_ERROR;
+  if (!ipro_shape_equal(&x, &y)) return ipro_reference_fail(node, err, "X and Y differ in shape");
   const uint8_t *in = inputs[0];
   uint8_t *out = outputs[0];
   for (int64_t i = 0, count = ipro_shape_elements(&x); i < count; i++)

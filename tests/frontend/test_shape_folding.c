@@ -407,14 +407,19 @@ static void check_expand_cast_like(void) {
 
   /* what a model may hold that would overflow or read out of range is refused by name: integer
    * arithmetic past 64 bits, slicing the symbolic batch, a constant Gather index outside its
-   * dimension */
+   * dimension, also the last of 5,000 (more than are folded; the gradient once indexed by it) */
   static const struct {
     const char *op, *inputs, *node;
   } refused[] = {
       {"Mul", "huge,two", "overflow"},
       {"Slice", "x,zero,one", "batch_slice"},
       {"Gather", "x,five", "far_gather"},
+      {"Gather", "x,many", "far_among_many"},
   };
+  static int64_t many_indices[5000];
+  for (int i = 0; i < 5000; i++)
+    many_indices[i] = i % 3;
+  many_indices[4999] = 3;
   for (size_t r = 0; r < sizeof refused / sizeof refused[0]; r++) {
     g = hand_graph(20);
     hand_input(g, "x", 2, (int64_t[]){N, 3});
@@ -424,6 +429,8 @@ static void check_expand_cast_like(void) {
     hand_int64_initializer(g, "one", 1, (int64_t[]){1});
     int five = hand_initializer(g, "five", IPRO_DTYPE_INT64, 0, NULL, (int64_t[]){5});
     g->tensors[five].kind = IPRO_TENSOR_CONSTANT;
+    int many = hand_initializer(g, "many", IPRO_DTYPE_INT64, 1, (int64_t[]){5000}, many_indices);
+    g->tensors[many].kind = IPRO_TENSOR_CONSTANT;
     ipro_node *n = hand_node(g, refused[r].node, refused[r].op, refused[r].inputs, "y");
     if (strcmp(refused[r].op, "Gather") == 0) ipro_node_set_int(n, "axis", 1);
     hand_output(g, "y");

@@ -443,6 +443,11 @@ static void test_nd_indexing_and_elementwise(void) {
         strstr(err.message, "Pow runs on float32 and float64"));
   CHECK_OK(run_kernel(graph, not, (void *[]){bs}, (void *[]){nbs}, NULL, &err), &err);
   CHECK(nbs[0] == 0 && nbs[1] == 1 && nbs[2] == 0);
+  /* an output of another shape (a corrupt program) is refused, not overrun */
+  int short_out = ipro_test_add_tensor(graph, "short", IPRO_DTYPE_BOOL, 1, (int64_t[]){2});
+  int short_not = add_node(graph, "Not", 1, (int[]){b}, 1, (int[]){short_out});
+  CHECK(run_kernel(graph, short_not, (void *[]){bs}, (void *[]){nbs}, NULL, &err) == IPRO_ERROR &&
+        strstr(err.message, "differ in shape"));
   float m0[] = {3, 2, 1}, m1[] = {1, 4, 4}, m2[] = {2, 5, 3}, extreme[3];
   CHECK_OK(run_kernel(graph, max, (void *[]){m0, m1, m2}, (void *[]){extreme}, NULL, &err), &err);
   CHECK(extreme[0] == 3 && extreme[1] == 5 && extreme[2] == 4);
