@@ -6,8 +6,11 @@
  * loss, test accuracy and test loss to the digit; the image-folder run also prints its class
  * mapping and decoding rate and writes TRAINED.classes.txt beside --out. `infopro eval` of the
  * written model on the image folder's val split, given the --mean/--std the training printed,
- * scores exactly the training's last test pass (printed with four digits they were not the
- * floats the training used); without them, eval warns once that it normalises otherwise. A missing folder or file is one message naming it. Skipped when
+ * scores exactly the training's last test pass; those printed values are the training images'
+ * mean and standard deviation as this test computes them (two passes in double) to float32's
+ * precision (printed with four digits they were not: this check fails then, the scores happen not
+ * to move at four digits on this data); without them, eval warns once that it normalises
+ * otherwise. A missing folder or file is one message naming it. Skipped when
  * Fashion-MNIST is missing. */
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +25,20 @@
 
 static char directory[] = "/tmp/ipro_test_train_user_data_XXXXXX";
 
-static bool write_inputs(const char *folder, const char *npz) {
+/* Mean and standard deviation of the training images' pixels / 255, in two passes over them in
+ * double: the oracle for what `train` prints (it sums integers in one pass). */
+static void pixel_statistics(const ipro_dataset *train, double *mean, double *std) {
+  int64_t n = train->count * 784;
+  double sum = 0, squares = 0;
+  for (int64_t i = 0; i < n; i++)
+    sum += train->images[i] / 255.0;
+  *mean = sum / (double)n;
+  for (int64_t i = 0; i < n; i++)
+    squares += (train->images[i] / 255.0 - *mean) * (train->images[i] / 255.0 - *mean);
+  *std = sqrt(squares / (double)n);
+}
+
+static bool write_inputs(const char *folder, const char *npz, double *mean, double *std) {
   ipro_dataset all_train, all_test, train, test;
   ipro_error err = {{0}};
   if (ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TRAIN, &all_train, &err) != IPRO_OK ||
@@ -32,6 +48,7 @@ static bool write_inputs(const char *folder, const char *npz) {
             ipro_test_sorted_by_label(&all_test, 128, &test) &&
             ipro_test_write_image_folder(folder, "train", &train) &&
             ipro_test_write_image_folder(folder, "val", &test);
+  if (ok) pixel_statistics(&train, mean, std);
   int64_t *labels = malloc(sizeof(int64_t) * 384);
   for (int i = 0; labels && i < 384; i++)
     labels[i] = i < 256 ? train.labels[i] : test.labels[i - 256];
@@ -72,7 +89,8 @@ int main(void) {
   snprintf(npz, sizeof npz, "%s/fmnist.npz", directory);
   snprintf(model, sizeof model, "%s/trained.onnx", directory);
   snprintf(classes, sizeof classes, "%s/trained.classes.txt", directory);
-  CHECK(write_inputs(folder, npz));
+  double mean = 0, std = 0;
+  CHECK(write_inputs(folder, npz, &mean, &std));
 
   static const char common[] =
       "train models/resnet8_fmnist.onnx --epochs 1 --batch 32 --test-limit 128 --seed 3";
@@ -99,17 +117,22 @@ int main(void) {
 
   /* eval with the normalisation the training printed scores what its test pass scored */
   const char *measured = strstr(r.out, "normalisation measured on the training split: mean ");
-  char mean[128] = "", std[128] = "";
+  char mean_text[128] = "", std_text[128] = "";
   CHECK_MSG(measured && sscanf(measured,
                                "normalisation measured on the training split: mean %127s std %127s",
-                               mean, std) == 2,
+                               mean_text, std_text) == 2,
             "imagefolder: no normalisation line: %s", r.out);
+  /* the floats themselves, not four digits of them: within float32's rounding of the oracle */
+  double printed_mean = strtod(mean_text, NULL), printed_std = strtod(std_text, NULL);
+  CHECK_MSG(fabs(printed_mean - mean) <= 1e-6 * mean && fabs(printed_std - std) <= 1e-6 * std,
+            "train printed mean %s std %s; the training images have mean %.9f std %.9f",
+            mean_text, std_text, mean, std);
   double trained_accuracy = -1, trained_loss = -1, accuracy = -2, loss = -2;
   const char *epoch = strstr(r.out, "test accuracy ");
   CHECK(epoch && sscanf(epoch, "test accuracy %lf  test loss %lf", &trained_accuracy,
                         &trained_loss) == 2);
   snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s' --mean %s --std %s",
-           model, folder, mean, std);
+           model, folder, mean_text, std_text);
   ipro_command_result e;
   ipro_test_run_infopro(arguments, &e);
   const char *scored = strstr(e.out, "\naccuracy ");
