@@ -205,8 +205,8 @@ ipro_status ipro_pow_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) 
       ipro_op_broadcast(node, &x->shape, x->name, &y->shape, y->name, &shape, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t count = ipro_shape_elements(&shape);
-  if (!ipro_tensor_is_foldable(x) && ipro_tensor_is_foldable(y) && y->dtype == x->dtype &&
-      ipro_shape_elements(&y->shape) == 1) {
+  if (!ipro_tensor_is_foldable(x) && ipro_tensor_is_foldable(y) &&
+      ipro_shape_elements(&y->shape) == 1) { /* of any type: x ** 2 is often an int64 2 */
     double k;
     ipro_dtype_convert(y->data, y->dtype, &k, IPRO_DTYPE_DOUBLE, 1);
     if (k == 2.0) { /* a variance's square (a LayerNorm an exporter spelled out): X · X */

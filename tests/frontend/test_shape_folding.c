@@ -706,6 +706,18 @@ static void check_swin_folds(void) {
             "ScatterND at index 8 of 8: %s", err.message);
   ipro_graph_free(g);
 
+  /* x ** 2 with an int64 2 (ONNX lets the exponent's type differ): X · X, whatever its type */
+  g = hand_graph(18);
+  hand_input(g, "x", 2, (int64_t[]){N, 4});
+  hand_initializer(g, "two", IPRO_DTYPE_INT64, 0, NULL, (int64_t[]){2});
+  hand_node(g, "square", "Pow", "x,two", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  const ipro_node *square = &g->nodes[g->tensors[ipro_graph_find_tensor(g, "y")].producer];
+  CHECK(square->op == IPRO_OP_MUL && square->inputs[0] == square->inputs[1]);
+  ipro_graph_free(g);
+
   g = hand_graph(18);
   hand_input(g, "x", 2, (int64_t[]){N, 4});
   hand_int64_initializer(g, "two", 1, (int64_t[]){2});
