@@ -312,6 +312,10 @@ ipro_status ipro_op_constant_bool(const ipro_graph *graph, const ipro_node *node
 
 void ipro_op_drop_input(ipro_node *node, int i) {
   if (i < node->n_inputs) node->inputs[i] = -1;
+  /* omitted inputs at the end are no inputs: n_inputs counts up to the last present one, so
+   * that a kernel taking "X alone" sees one input */
+  while (node->n_inputs > 1 && node->inputs[node->n_inputs - 1] < 0)
+    node->n_inputs--;
 }
 
 ipro_status ipro_op_put_int(ipro_node *node, const char *name, int64_t value, ipro_error *err) {

@@ -91,7 +91,8 @@ ipro_status ipro_op_constant_float(const ipro_graph *graph, const ipro_node *nod
                                    float *value, ipro_error *err);
 ipro_status ipro_op_constant_bool(const ipro_graph *graph, const ipro_node *node, int i,
                                   bool *value, ipro_error *err);
-/* Marks input i as omitted, after its value has become an attribute. */
+/* Marks input i as omitted, after its value has become an attribute (trailing omitted inputs
+ * leave n_inputs). */
 void ipro_op_drop_input(ipro_node *node, int i);
 
 /* Writers of canonical attributes that turn running out of memory into a message. */
