@@ -34,7 +34,10 @@
  * so this program turns protect_shadow_gap off (below), and the driver's and libraries' own
  * allocations at exit are not reported as our leaks.
  *
- * Run on a GPU machine: ctest --test-dir BUILD -R cuda --output-on-failure */
+ * Run on a GPU machine: ctest --test-dir BUILD -R cuda --output-on-failure. On a GPU machine
+ * without LLVM (the GPU bundle's bare image), IPRO_PRECOMPILED_KERNELS=DIR serves the generated
+ * kernels from a compiled program's folder (DIR/kernels.so and DIR/kernels.ptx, the whole kernel
+ * library, as its runner does) instead of the kernel compiler plugin. */
 #include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
@@ -45,6 +48,8 @@
 #include "frontend/cost.h"
 #include "frontend/op_table.h"
 #include "runtime/backend.h"
+#include "runtime/precompiled_kernels.h"
+#include "runtime/program_file.h"
 #include "runtime/reference/reference_kernels.h"
 #include "runtime/trainer.h"
 #include "tests/support/bundled_models.h"
@@ -466,9 +471,28 @@ static bool gpu_visible(void) {
   return found;
 }
 
+/* IPRO_PRECOMPILED_KERNELS=DIR: the kernels of DIR's compiled program, for the CPU it records. */
+static bool use_precompiled_kernels(ipro_error *err) {
+  const char *directory = getenv("IPRO_PRECOMPILED_KERNELS");
+  if (!directory || !directory[0]) return true;
+  char path[4200];
+  ipro_program_path(directory, path, sizeof path);
+  ipro_program program;
+  bool used = ipro_program_read(path, &program, err) == IPRO_OK &&
+              ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features, err) ==
+                  IPRO_OK;
+  ipro_program_release(&program);
+  if (used) printf("generated kernels: precompiled, from %s\n", directory);
+  return used;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   ipro_error err = {{0}};
+  if (!use_precompiled_kernels(&err)) {
+    printf("FAIL: IPRO_PRECOMPILED_KERNELS: %s\n", err.message);
+    return 1;
+  }
   ipro_backend *cuda = NULL;
   if (ipro_backend_create_cuda(&cuda, &err) != IPRO_OK) {
     const char *require = getenv("IPRO_REQUIRE_GPU");
