@@ -811,6 +811,21 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK) status = create_trainer(r, &trainer_options, err);
   r->trainer_heap = ipro_process_memory_heap_level(&r->training);
   r->trainer_creation_peak = ipro_process_memory_heap_growth(&r->training);
+  /* What the search cached and the trainer does not hold (oneDNN's primitives of the candidate
+   * modules it costed) goes now, before training makes the process's peak: it was the search's,
+   * so the search's kept term loses it and the trainer's probe, whose baseline held it, forgets
+   * it. */
+  if (status == IPRO_OK) {
+    int64_t level = ipro_process_memory_heap_level(&r->training);
+    ipro_backend_release_unused_primitives();
+    int64_t freed = level - ipro_process_memory_heap_level(&r->training);
+    if (freed > 0) {
+      r->split_search_held -= (uint64_t)freed < r->split_search_held ? (uint64_t)freed
+                                                                     : r->split_search_held;
+      ipro_process_memory_forget(&r->training, freed);
+      ipro_process_memory_return_free_pages();
+    }
+  }
   /* The test pass runs between steps, inside the training block (DESIGN.md's memory model); in a
    * pipeline, on rank 0 alone, inside its own module's block. */
   if (status == IPRO_OK && leads(r))

@@ -119,6 +119,11 @@ struct ipro_backend {
 ipro_status ipro_backend_create_reference(ipro_backend **out, ipro_error *err);
 ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err);
 ipro_status ipro_backend_create_cuda(ipro_backend **out, ipro_error *err);
+/* Drops what the oneDNN backend keeps cached for reuse and no program holds any more: oneDNN's
+ * primitive cache, where the split search leaves the primitives of the candidate modules it
+ * costed and no trainer runs (11.5 MB of a Swin Transformer's at K = 2). A primitive a program
+ * holds stays: the cache only shares it. */
+void ipro_backend_release_unused_primitives(void);
 /* The CUDA backend for planning, on a machine with or without a GPU (it needs the CUDA plugin's
  * libraries, not a device): its kernels report the workspace the device-backed backend's kernels
  * will reserve, computed from shapes alone (cuDNN convolutions and reductions get a bound that

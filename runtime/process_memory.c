@@ -35,6 +35,10 @@ int64_t ipro_process_memory_heap_level(const ipro_process_memory *probe) {
   return ipro_counting_allocator_in_use() - probe->heap_baseline;
 }
 
+void ipro_process_memory_forget(ipro_process_memory *probe, int64_t freed) {
+  if (freed > 0) probe->heap_baseline -= freed;
+}
+
 void ipro_process_memory_restart_peak(ipro_process_memory *probe) {
   probe->kept_growth = 0;
   ipro_counting_allocator_reset_peak();

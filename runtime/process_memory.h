@@ -37,6 +37,10 @@ int64_t ipro_process_memory_heap_level(const ipro_process_memory *probe);
 /* Restarts the allocator's high-water mark at the bytes in use now, keeping the baseline: a
  * stretch whose transients belong to something else (building the test pass) is left out. */
 void ipro_process_memory_restart_peak(ipro_process_memory *probe);
+/* Bytes the baseline held that something else than the probed work has freed since (the split
+ * search's cached primitives, dropped once the trainer is built): the baseline forgets them, so
+ * that the probe's level and growth still count only the probed work's bytes. */
+void ipro_process_memory_forget(ipro_process_memory *probe, int64_t freed);
 /* The most allocator bytes in use since the baseline (or the last restart), over the
  * baseline's, less what set-aside stretches allocated. */
 uint64_t ipro_process_memory_heap_growth(const ipro_process_memory *probe);

@@ -310,6 +310,14 @@ static void onednn_destroy(ipro_backend *self) {
   free(backend);
 }
 
+void ipro_backend_release_unused_primitives(void) {
+  int capacity = 0;
+  if (dnnl_get_primitive_cache_capacity(&capacity) != dnnl_success || capacity <= 0) return;
+  /* emptied, then the same capacity again for what comes later (the test pass) */
+  dnnl_set_primitive_cache_capacity(0);
+  dnnl_set_primitive_cache_capacity(capacity);
+}
+
 ipro_status ipro_backend_create_onednn(ipro_backend **out, ipro_error *err) {
   *out = NULL;
   onednn_backend *backend = calloc(1, sizeof *backend);
