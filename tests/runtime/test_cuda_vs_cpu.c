@@ -38,7 +38,6 @@
  * without LLVM (the GPU bundle's bare image), IPRO_PRECOMPILED_KERNELS=DIR serves the generated
  * kernels from a compiled program's folder (DIR/kernels.so and DIR/kernels.ptx, the whole kernel
  * library, as its runner does) instead of the kernel compiler plugin. */
-#include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,6 +53,7 @@
 #include "runtime/trainer.h"
 #include "tests/support/bundled_models.h"
 #include "tests/support/check.h"
+#include "tests/support/gpu.h"
 #include "tests/support/tensor_checks.h"
 
 #define BATCH 8
@@ -460,17 +460,6 @@ const char *__lsan_default_suppressions(void) {
   return "leak:libcuda.so\nleak:libcudart.so\nleak:libcudnn\nleak:libcublas\n";
 }
 
-/* Whether the NVIDIA driver lists a GPU on this machine, asked without the CUDA runtime. */
-static bool gpu_visible(void) {
-  DIR *gpus = opendir("/proc/driver/nvidia/gpus");
-  if (!gpus) return false;
-  bool found = false;
-  for (struct dirent *entry; !found && (entry = readdir(gpus));)
-    found = entry->d_name[0] != '.';
-  closedir(gpus);
-  return found;
-}
-
 /* IPRO_PRECOMPILED_KERNELS=DIR: the kernels of DIR's compiled program, for the CPU it records. */
 static bool use_precompiled_kernels(ipro_error *err) {
   const char *directory = getenv("IPRO_PRECOMPILED_KERNELS");
@@ -494,19 +483,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   ipro_backend *cuda = NULL;
-  if (ipro_backend_create_cuda(&cuda, &err) != IPRO_OK) {
-    const char *require = getenv("IPRO_REQUIRE_GPU");
-    bool required = require && strcmp(require, "1") == 0;
-    if (required || gpu_visible()) {
-      printf("FAIL: %s, but the CUDA backend cannot start: %s\n",
-             required ? "IPRO_REQUIRE_GPU=1" : "a GPU is visible (/proc/driver/nvidia/gpus)",
-             err.message);
-      return 1;
-    }
-    char reason[1200];
-    snprintf(reason, sizeof reason, "the CUDA backend cannot be created here: %s", err.message);
-    return ipro_test_skip(reason);
-  }
+  if (ipro_backend_create_cuda(&cuda, &err) != IPRO_OK)
+    return ipro_test_cuda_unavailable(err.message);
   CHECK_OK(ipro_backend_create_cuda_planning(&planning, &err), &err);
   if (!planning) {
     cuda->destroy(cuda);
