@@ -27,14 +27,18 @@
 #   lib/, licenses/           the non-CUDA shared libraries the runner and the plugin need (ldd,
 #                             beyond the C and C++ runtimes), from Debian, with their copyright
 #                             files
+#   tests/runtime_test_cuda_vs_cpu
+#                             the CUDA backend's node-by-node test (tests/runtime/
+#                             test_cuda_vs_cpu.c), which run.sh runs on a checkout's models when
+#                             CHECKOUT names one, its generated kernels the programs' own
 #   compare.py, make_cifar_shaped.py, cuda_libraries.sh
 #   BUILD-INFO                what made it: commit, machine, library SONAMEs
 # The ResNet-110 splits are the planner's (-K N, costed on the CUDA backend's planning form);
 # GPU_BUNDLE_SPLIT=equal uses equal-depth cuts instead (no split search: quicker, for CI). The
 # bundle must stay at most 48 MiB: a larger one is an error (exit 1).
 #
-# INFOPRO names the infopro binary (default: build/infopro, built in Release first); the runner
-# and the CUDA plugin are taken from beside it.
+# INFOPRO names the infopro binary (default: build/infopro, built in Release first); the runner,
+# the CUDA plugin and tests/runtime_test_cuda_vs_cpu are taken from beside it.
 set -euo pipefail
 if [[ $# -ne 1 || "$1" == -* ]]; then
   echo "usage: scripts/gpu-bundle.sh OUT.tar.gz" >&2
@@ -48,7 +52,7 @@ seed=7
 cd "$root"
 if [[ -z "${INFOPRO:-}" ]]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build -j "$(nproc)" --target infopro >/dev/null
+  cmake --build build -j "$(nproc)" --target infopro runtime_test_cuda_vs_cpu >/dev/null
   INFOPRO=$root/build/infopro
 fi
 fmnist=/usr/share/datasets/fashion-mnist
@@ -128,8 +132,12 @@ cp models/resnet8_fmnist.onnx "$bundle/reference/initial.onnx"
 # The shared libraries the runner and the plugin need beyond the C/C++ runtimes (which every
 # Linux has) and the CUDA libraries (the GPU machine's), with their Debian copyright files.
 first=$bundle/programs/resnet8_k1
+node_test=$(dirname "$INFOPRO")/tests/runtime_test_cuda_vs_cpu
+[[ -x "$node_test" ]] || { echo "gpu-bundle: $node_test missing (build its target runtime_test_cuda_vs_cpu)" >&2; exit 1; }
+mkdir -p "$bundle/tests"
+cp "$node_test" "$bundle/tests/"
 scripts/carry-libraries.sh "$bundle/lib" "$bundle/licenses" "$first/train" \
-  "$first/libinfopro_cuda.so" >"$work/libraries"
+  "$first/libinfopro_cuda.so" "$bundle/tests/runtime_test_cuda_vs_cpu" >"$work/libraries"
 
 # Identical files of the programs become hard links (tar stores each once).
 for name in train kernels.so kernels.ptx libinfopro_cuda.so; do

@@ -9,6 +9,11 @@
 #   ./run.sh            every program; exit 0 only when every one ran and matched
 #   RUN_LOGS=DIR ./run.sh   also keeps every program's log, JSON report and trained model in DIR
 #   PROGRAM_TIMEOUT=S   seconds one program may run before it counts as hung (default 180)
+#   CHECKOUT=DIR ./run.sh   also runs tests/runtime_test_cuda_vs_cpu on DIR's models (a checkout
+#                       of infopro: every node of every bundled model on its CUDA kernel against
+#                       the reference kernels, and a step of each against oneDNN), with the
+#                       generated kernels of programs/resnet8_k1 (no LLVM needed); TEST_MODELS
+#                       ("mlp resnet8 ...") limits it to the models whose names contain a word
 #
 # For each program it prints the planned peak beside the device bytes the program cudaMalloc'd
 # (the CUDA backend's count; both must equal, and for a split program the peak compile planned
@@ -162,6 +167,24 @@ if command -v compute-sanitizer >/dev/null; then
   fi
 else
   echo "compute-sanitizer: not on the PATH, memcheck not run"
+fi
+
+if [[ -n "${CHECKOUT:-}" ]]; then
+  [[ -d "$CHECKOUT/models" ]] || fail "CHECKOUT=$CHECKOUT has no models/ (a checkout of infopro)"
+  read -ra filters <<<"${TEST_MODELS:-}"
+  ((${#filters[@]})) || filters=("")
+  for filter in "${filters[@]}"; do
+    echo "the CUDA backend node by node against the reference kernels, models ${filter:+matching $filter}${filter:-all} (tests/runtime_test_cuda_vs_cpu):"
+    IPRO_SOURCE_DIR=$CHECKOUT IPRO_REQUIRE_GPU=1 IPRO_PRECOMPILED_KERNELS=$smallest \
+      IPRO_CUDA_PLUGIN=$smallest/libinfopro_cuda.so \
+      timeout $((5 * timeout)) "$here/tests/runtime_test_cuda_vs_cpu" $filter >"$work/node-test${filter:+-$filter}.log" 2>&1
+    status=$?
+    grep -v '^  ok' "$work/node-test${filter:+-$filter}.log" | tail -40 | sed 's/^/  /'
+    if ((status != 0)); then
+      echo "  FAILED (exit $status)"
+      failures=$((failures + 1))
+    fi
+  done
 fi
 
 if ((failures)); then

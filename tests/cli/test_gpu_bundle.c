@@ -2,8 +2,8 @@
  * ResNet-110 cuts (GPU_BUNDLE_SPLIT=equal: no split search, to keep this test short):
  *   - it writes the tarball, at most 48 MiB, holding every program's five files (train,
  *     program.ipro, kernels.so, kernels.ptx, libinfopro_cuda.so), the Fashion-MNIST subset, the
- *     CPU references (log and trained model) of the ResNet-8 programs, run.sh, compare.py and
- *     make_cifar_shaped.py;
+ *     CPU references (log and trained model) of the ResNet-8 programs, run.sh, compare.py,
+ *     make_cifar_shaped.py and the CUDA backend's node-by-node test;
  *   - every library in lib/ has its Debian copyright file in licenses/, by the package that
  *     `dpkg -S` says owns the library on this machine;
  *   - the plugin, unpacked, needs the CUDA 13 runtime, cuBLAS 13 (and cuBLASLt 13) and cuDNN 9
@@ -87,7 +87,8 @@ int main(void) {
                        "reference/resnet8_k2.onnx",
                        "reference/resnet8_k1_one_thread.onnx",
                        "reference/resnet8_k2_one_thread.onnx",
-                       "reference/initial.onnx"};
+                       "reference/initial.onnx",
+                       "tests/runtime_test_cuda_vs_cpu"};
   for (size_t t = 0; t < sizeof top / sizeof top[0]; t++)
     CHECK_MSG(listed(listing, top[t]), "%s not in the bundle", top[t]);
   const char *programs[] = {"resnet8_k1",   "resnet8_k2",   "resnet110_k1",
