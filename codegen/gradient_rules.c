@@ -833,6 +833,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_GELU] = unary_gradient,
     [IPRO_OP_SQRT] = unary_gradient,
     [IPRO_OP_ERF] = unary_gradient,
+    [IPRO_OP_RECIPROCAL] = unary_gradient,
     [IPRO_OP_POW] = pow_gradient,
     [IPRO_OP_LAYER_NORMALIZATION] = layer_normalization_gradient,
     [IPRO_OP_SOFTMAX] = softmax_gradient,

@@ -67,7 +67,8 @@
   X(MAX, "Max")                                                                                    \
   X(MIN, "Min")                                                                                    \
   X(GATHER_ND, "GatherND")                                                                         \
-  X(ERF, "Erf")
+  X(ERF, "Erf")                                                                                    \
+  X(RECIPROCAL, "Reciprocal")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -35,6 +35,7 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only as-strided  # export_as_strided's
     python3 models/export_dynamo.py --only vit  # export_vit's
     python3 models/export_dynamo.py --only swin  # export_swin's
+    python3 models/export_dynamo.py --only rms-norm  # export_rms_norm's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -487,8 +488,54 @@ def export_swin():
         print("%s: %d bytes" % (p, os.path.getsize(p)))
 
 
+class RMSNormMixer(nn.Module):
+    """Tokens of 7x7 patches (16 features) through a residual MLP between torch's RMSNorms, the
+    mean of the tokens and a classifier. torch.export writes RMSNorm's rsqrt as Sqrt then
+    Reciprocal, and its square as Pow by 2."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Conv2d(1, 16, 7, stride=7)
+        self.norm = nn.RMSNorm(16)
+        self.mix = nn.Linear(16, 16)
+        self.norm2 = nn.RMSNorm(16, eps=1e-6)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        tokens = self.proj(x).flatten(2).transpose(1, 2)
+        tokens = tokens + torch.relu(self.mix(self.norm(tokens)))
+        return self.fc(self.norm2(tokens).mean(1))
+
+
+def export_rms_norm():
+    """rms_norm_mixer_dynamo_fmnist.onnx: RMSNormMixer from torch.export with optimize=False (the
+    TorchScript exporter has no rms_norm), its norms' weights drawn away from their ones."""
+    torch.manual_seed(2000)
+    model = RMSNormMixer()
+    with torch.no_grad():
+        for norm in (model.norm, model.norm2):
+            norm.weight.uniform_(0.5, 1.5)
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    path = os.path.join(HERE, "rms_norm_mixer_dynamo_fmnist.onnx")
+    torch.onnx.export(model.train(), (torch.rand(2, 1, 28, 28),), path, input_names=["input"],
+                      output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                      optimize=False, external_data=False)
+    import onnx
+    exported = onnx.load(path)
+    for node in exported.graph.node:  # each node's Python stack trace: most of the file
+        del node.metadata_props[:]
+    onnx.save(exported, path)
+    write_ipgd(os.path.join(GOLDEN_DIR, "rms_norm_mixer_dynamo_fmnist_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 def main():
     setup_determinism()
+    if sys.argv[1:] == ["--only", "rms-norm"]:
+        return export_rms_norm()
     if sys.argv[1:] == ["--only", "swin"]:
         return export_swin()
     if sys.argv[1:] == ["--only", "as-strided"]:
@@ -513,6 +560,7 @@ def main():
     export_as_strided()
     export_vit()
     export_swin()
+    export_rms_norm()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

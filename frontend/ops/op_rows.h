@@ -99,7 +99,7 @@ ipro_status ipro_mod_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_random_uniform_like_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_random_uniform_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
-ipro_status ipro_sqrt_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_real_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_identity_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_constant_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -318,9 +318,9 @@ ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error 
   return fold_or_set(graph, node, x, like->dtype, &x->shape, err);
 }
 
-/* Sqrt: an activation op, folded on a constant training cannot change (the exporter's scale of
- * attention, √(head size), from CastLike of a Shape). */
-ipro_status ipro_sqrt_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+/* Sqrt and Reciprocal of reals: activation ops, folded on a constant training cannot change (the
+ * exporter's scale of attention, √(head size), from CastLike of a Shape). */
+ipro_status ipro_real_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
@@ -335,7 +335,7 @@ ipro_status ipro_sqrt_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
   if (status == IPRO_OK) {
     ipro_dtype_convert(x->data, x->dtype, values, IPRO_DTYPE_DOUBLE, elements);
     for (int64_t i = 0; i < elements; i++)
-      values[i] = sqrt(values[i]);
+      values[i] = node->op == IPRO_OP_SQRT ? sqrt(values[i]) : 1.0 / values[i];
     ipro_dtype_convert(values, IPRO_DTYPE_DOUBLE, folded, x->dtype, elements);
     status = ipro_op_fold_output(graph, node, 0, x->dtype, &x->shape, folded,
                                  (size_t)elements * element, err);

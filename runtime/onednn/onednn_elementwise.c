@@ -123,6 +123,9 @@ ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_gra
     return eltwise_step(kernel, count, dnnl_eltwise_hardswish, 0.0f, 0.0f, false, err);
   case IPRO_OP_GELU:
     return eltwise_step(kernel, count, gelu_algorithm(node), 0.0f, 0.0f, false, err);
+  case IPRO_OP_SQRT: return eltwise_step(kernel, count, dnnl_eltwise_sqrt, 0.0f, 0.0f, false, err);
+  case IPRO_OP_RECIPROCAL: /* α·X^β */
+    return eltwise_step(kernel, count, dnnl_eltwise_pow, 1.0f, -1.0f, false, err);
   case IPRO_OP_CLIP: {
     if (ipro_node_input(graph, node, 1) || ipro_node_input(graph, node, 2))
       return clip_with_input_bounds(kernel, graph, node, count, err);
@@ -250,7 +253,8 @@ static ipro_status eltwise_grad_step(ipro_onednn_kernel *kernel, int64_t count,
   if (ipro_onednn_plain_md(&md, 1, &count, err)) return IPRO_ERROR;
   bool use_dst = algorithm == dnnl_eltwise_relu_use_dst_for_bwd ||
                  algorithm == dnnl_eltwise_logistic_use_dst_for_bwd ||
-                 algorithm == dnnl_eltwise_tanh_use_dst_for_bwd;
+                 algorithm == dnnl_eltwise_tanh_use_dst_for_bwd ||
+                 algorithm == dnnl_eltwise_sqrt_use_dst_for_bwd;
   dnnl_eltwise_desc_t forward, desc;
   IPRO_ONEDNN_CHECK(
       dnnl_eltwise_forward_desc_init(&forward, dnnl_forward_training, algorithm, &md, alpha, beta));
@@ -306,6 +310,10 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
     return ipro_onednn_unsupported(err, "HardSwish's derivative at -3 and 3 differs in oneDNN");
   case IPRO_OP_GELU: /* the node carries the forward's attributes */
     return eltwise_grad_step(kernel, count, gelu_algorithm(node), 0.0f, 0.0f, err);
+  case IPRO_OP_SQRT: /* through Y, as the op table saves it */
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_sqrt_use_dst_for_bwd, 0.0f, 0.0f, err);
+  case IPRO_OP_RECIPROCAL: /* through X */
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_pow, 1.0f, -1.0f, err);
   case IPRO_OP_HARD_SIGMOID:
     return ipro_onednn_unsupported(err, "no HardSigmoid algorithm in oneDNN 2.6");
   default:

@@ -79,6 +79,11 @@ static double square_root(double x, const activation_params *params) {
   return sqrt(x);
 }
 
+static double reciprocal(double x, const activation_params *params) {
+  (void)params;
+  return 1.0 / x;
+}
+
 static double error_function(double x, const activation_params *params) {
   (void)params;
   return erf(x);
@@ -179,6 +184,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish) {
 IPRO_REFERENCE_KERNEL(ipro_reference_gelu) {
   (void)context;
   return activation(graph, node, inputs, outputs, gelu, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_reciprocal) {
+  (void)context;
+  return activation(graph, node, inputs, outputs, reciprocal, err);
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_erf) {

@@ -73,6 +73,12 @@ static double erf_derivative(double x, float alpha, float beta) {
   return 2.0 / sqrt(IPRO_REFERENCE_PI) * exp(-x * x);
 }
 
+/* Reciprocal's derivative at its input X: −1 / X². */
+static double reciprocal_derivative(double x, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return -1.0 / (x * x);
+}
+
 /* Sqrt's derivative at its output Y: 1 / (2Y). */
 static double sqrt_derivative(double y, float alpha, float beta) {
   (void)alpha, (void)beta;
@@ -91,6 +97,7 @@ static derivative_fn derivative_of(int64_t op) {
   case IPRO_OP_GELU: return gelu_derivative;
   case IPRO_OP_SQRT: return sqrt_derivative;
   case IPRO_OP_ERF: return erf_derivative;
+  case IPRO_OP_RECIPROCAL: return reciprocal_derivative;
   default: return NULL;
   }
 }

@@ -38,6 +38,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish);
 IPRO_REFERENCE_KERNEL(ipro_reference_gelu);
 IPRO_REFERENCE_KERNEL(ipro_reference_sqrt);
 IPRO_REFERENCE_KERNEL(ipro_reference_erf);
+IPRO_REFERENCE_KERNEL(ipro_reference_reciprocal);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_instance_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_norm_grad);

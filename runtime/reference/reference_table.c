@@ -31,6 +31,7 @@ IN_DOUBLE(hard_swish, 0)
 IN_DOUBLE(gelu, 0)
 IN_DOUBLE(sqrt, 0)
 IN_DOUBLE(erf, 0)
+IN_DOUBLE(reciprocal, 0)
 IN_DOUBLE(layer_normalization, 0)
 IN_DOUBLE(layer_norm_grad, 0)
 IN_DOUBLE(instance_normalization, 0)
@@ -129,6 +130,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_POW] = in_double_pow,
     [IPRO_OP_NOT] = ipro_reference_not,
     [IPRO_OP_ERF] = in_double_erf,
+    [IPRO_OP_RECIPROCAL] = in_double_reciprocal,
     [IPRO_OP_GATHER_ND] = ipro_reference_gather_nd,
     [IPRO_OP_MAX] = in_double_extremum,
     [IPRO_OP_MIN] = in_double_extremum,

@@ -192,7 +192,8 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * with Pow, folded; windows padded with pads computed from shapes; patch merging by strided
  * Slices; relative position bias tables read at repeated indices; heads on [N, H, W, C] feature
  * maps) and swin_tiny_dynamo_fmnist the same from torch.export (the tables read by GatherND at
- * indices expanded from a Max). Local
+ * indices expanded from a Max); rms_norm_mixer_dynamo_fmnist has torch's RMSNorm from
+ * torch.export (its rsqrt written as Sqrt and Reciprocal). Local
  * training (K = 2), the test pass after each epoch and the export go through for both (the test
  * pass once asked the trainer for the ratio and stopped after the first epoch; the second was
  * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
@@ -266,6 +267,7 @@ int main(void) {
   train_torch_export_model("vit_tiny_opset14_fmnist");
   train_torch_export_model("swin_tiny_fmnist");
   train_torch_export_model("swin_tiny_dynamo_fmnist");
+  train_torch_export_model("rms_norm_mixer_dynamo_fmnist");
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

@@ -574,6 +574,19 @@ static void scalar_constant(gradient_case *c, const char *name, double value) {
   c->graph->tensors[t].kind = IPRO_TENSOR_CONSTANT;
 }
 
+/* RMSNorm as torch.export writes it: X · Reciprocal(Sqrt(mean(X²) + ε)). */
+static void rms_norm_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 5});
+  scalar_constant(c, "eps", 1e-5);
+  hand_node(c->graph, "square", "Mul", "X,X", "Q");
+  ipro_node *mean = hand_node(c->graph, "mean", "ReduceMean", "Q", "M");
+  ipro_node_set_ints(mean, "axes", (int64_t[]){-1}, 1);
+  hand_node(c->graph, "plus", "Add", "M,eps", "E");
+  hand_node(c->graph, "root", "Sqrt", "E", "R");
+  hand_node(c->graph, "inverse", "Reciprocal", "R", "I");
+  hand_node(c->graph, "scale", "Mul", "X,I", "Y");
+}
+
 /* Pow of X² + 1 by a constant 1.5 (the general rule), and LayerNorm as exporters spell it out
  * before opset 17: (X − mean) / √(mean((X − mean)²) + ε), whose square is a Pow by 2 (made X · X
  * at inference). */
@@ -878,6 +891,7 @@ int main(void) {
       {"Gather (a permutation of the axis)", gather_permutation_case},
       {"Gather (repeated and missing rows)", gather_repeated_case},
       {"Erf", erf_case},
+      {"RMSNorm (Sqrt, Reciprocal)", rms_norm_case},
       {"Pow (a constant exponent of 1.5)", pow_case},
       {"LayerNorm spelled out (Pow by 2)", spelled_out_layer_norm_case},
       {"GatherND (one row per index)", gather_nd_case},

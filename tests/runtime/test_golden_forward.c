@@ -50,7 +50,8 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "vit_tiny_fmnist",
                                      "vit_tiny_opset14_fmnist",
                                      "swin_tiny_fmnist",
-                                     "swin_tiny_dynamo_fmnist"};
+                                     "swin_tiny_dynamo_fmnist",
+                                     "rms_norm_mixer_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */

@@ -440,6 +440,9 @@ static void unary_cases(ipro_backend *onednn) {
       {"Gelu", IPRO_OP_GELU, UNIFORM, 0, 0, false, false, true},
       /* has_alpha on Gelu: approximate "tanh" */
       {"Gelu tanh", IPRO_OP_GELU, UNIFORM, 0, 0, true, false, true},
+      /* T is Sqrt's Y and Reciprocal's X (frontend/op_table.c's saved tensors) */
+      {"Sqrt", IPRO_OP_SQRT, POSITIVE, 0, 0, false, false, true},
+      {"Reciprocal", IPRO_OP_RECIPROCAL, POSITIVE, 0, 0, false, false, true},
   };
   const int64_t shape[4] = {2, 3, 5, 7};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -841,6 +844,8 @@ int main(void) {
   /* the Swin Transformer's windows: Pads whose pads were computed (their inputs made attributes),
    * patch merging's strided Slices as strided reorders, the bias tables' Gathers */
   model_step("swin_tiny_fmnist", "tiny Swin Transformer", onednn, reference);
+  /* torch.export's RMSNorm: Sqrt and Reciprocal on oneDNN's eltwise both ways */
+  model_step("rms_norm_mixer_dynamo_fmnist", "RMSNorm mixer", onednn, reference);
   onednn->destroy(onednn);
   reference->destroy(reference);
   return ipro_test_finish();

@@ -395,7 +395,8 @@ static void test_mod_where_equal(void) {
  * refused); Pow([[1, 2, 3], [4, 5, 6]], [1, 2, 3]) is [[1, 4, 27], [4, 25, 216]] (of int64, refused
  * by name); Not([1, 0, 1]) is [0, 1, 0]; Max and Min of [3, 2, 1], [1, 4, 4] and [2, 5, 3] are
  * [3, 5, 4] and [1, 2, 1]; GatherND of [[0, 1], [2, 3]] at [[0, 0], [1, 1]] is [0, 3]; Erf of
- * [0, 1, -0.5] is [0, 0.8427007929, -0.5204998778] (Abramowitz and Stegun's table 7.1). */
+ * [0, 1, -0.5] is [0, 0.8427007929, -0.5204998778] (Abramowitz and Stegun's table 7.1);
+ * Reciprocal of [-4, 2] is [-0.25, 0.5] (ONNX's example). */
 static void test_nd_indexing_and_elementwise(void) {
   ipro_graph *graph = ipro_graph_create();
   int d = ipro_test_add_tensor(graph, "d", IPRO_DTYPE_FLOAT, 1, (int64_t[]){8});
@@ -426,6 +427,9 @@ static void test_nd_indexing_and_elementwise(void) {
   int erf_x = ipro_test_add_tensor(graph, "erf_x", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
   int erf_y = ipro_test_add_tensor(graph, "erf_y", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
   int erf = add_node(graph, "Erf", 1, (int[]){erf_x}, 1, (int[]){erf_y});
+  int rx = ipro_test_add_tensor(graph, "rx", IPRO_DTYPE_FLOAT, 1, (int64_t[]){2});
+  int ry = ipro_test_add_tensor(graph, "ry", IPRO_DTYPE_FLOAT, 1, (int64_t[]){2});
+  int reciprocal = add_node(graph, "Reciprocal", 1, (int[]){rx}, 1, (int[]){ry});
   float ds[] = {1, 2, 3, 4, 5, 6, 7, 8}, us[] = {9, 10, 11, 12}, ss[8];
   int64_t is[] = {4, 3, 1, 7}, ks[] = {1, 2, 3};
   float xs[] = {1, 2, 3, 4, 5, 6}, es[] = {1, 2, 3}, ps[6];
@@ -461,6 +465,9 @@ static void test_nd_indexing_and_elementwise(void) {
   CHECK_OK(run_kernel(graph, erf, (void *[]){erf_xs}, (void *[]){erf_ys}, NULL, &err), &err);
   CHECK(fabs(erf_ys[0]) < 1e-7 && fabs(erf_ys[1] - 0.8427007929) < 1e-6 &&
         fabs(erf_ys[2] + 0.5204998778) < 1e-6);
+  float rxs[] = {-4, 2}, rys[2];
+  CHECK_OK(run_kernel(graph, reciprocal, (void *[]){rxs}, (void *[]){rys}, NULL, &err), &err);
+  CHECK(rys[0] == -0.25f && rys[1] == 0.5f);
   ipro_graph_free(graph);
 }
 
