@@ -32,6 +32,12 @@ ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *
 bool ipro_onnx_constant_values(const Onnx__GraphProto *graph, const char *name, ipro_dtype want,
                                void *values, int max, int *count, int *rank);
 
+/* torch.export's graph signature (onnx_graph_signature.c): whether graph carries one (the kind of
+ * program input, PARAMETER, BUFFER, ..., in its inputs' and value_infos' metadata), and whether
+ * it names tensor `name` a PARAMETER. */
+bool ipro_onnx_has_graph_signature(const Onnx__GraphProto *graph);
+bool ipro_onnx_signature_parameter(const Onnx__GraphProto *graph, const char *name);
+
 /* The float initializer an Identity node of graph copies, when node is one an exporter made by
  * deduplicating equal parameters (onnx_parameter_copies.c): its output, not a graph output, is
  * then loaded and exported as an initializer of its own. NULL for any other node. */

@@ -51,8 +51,22 @@ static ipro_status load_initializer(ipro_graph *graph, const char *name,
   return ipro_onnx_decode_tensor(value, graph->path, tensor, err);
 }
 
+/* Whether a real initializer is a constant the exporter made rather than a parameter: a scalar
+ * that torch.export's graph signature (which lists every parameter) does not name, as its
+ * optimisation leaves LayerNorm's and RMSNorm's ε, Pow's exponent and attention's scale. Trained,
+ * they would change what the network computes (ε drifting with its gradient); without a signature
+ * (the TorchScript exporter, which writes its constants as Constant nodes) every real initializer
+ * stays a parameter. */
+static bool exporter_constant(const Onnx__GraphProto *proto, bool signature,
+                              const Onnx__TensorProto *initializer, const ipro_tensor *tensor) {
+  return signature && tensor->shape.rank == 0 &&
+         (tensor->dtype == IPRO_DTYPE_FLOAT || tensor->dtype == IPRO_DTYPE_DOUBLE) &&
+         !ipro_onnx_signature_parameter(proto, initializer->name);
+}
+
 static ipro_status load_initializers(const Onnx__GraphProto *proto, ipro_graph *graph,
                                      ipro_error *err) {
+  bool signature = ipro_onnx_has_graph_signature(proto);
   for (size_t i = 0; i < proto->n_initializer; i++) {
     const Onnx__TensorProto *initializer = proto->initializer[i];
     if (!initializer->name || !*initializer->name)
@@ -60,6 +74,9 @@ static ipro_status load_initializers(const Onnx__GraphProto *proto, ipro_graph *
     if (ipro_graph_find_tensor(graph, initializer->name) >= 0)
       return ipro_error_set(err, "initializer '%s' is defined twice", initializer->name);
     if (load_initializer(graph, initializer->name, initializer, err) != IPRO_OK) return IPRO_ERROR;
+    ipro_tensor *tensor = &graph->tensors[ipro_graph_find_tensor(graph, initializer->name)];
+    if (exporter_constant(proto, signature, initializer, tensor))
+      tensor->kind = IPRO_TENSOR_CONSTANT;
   }
   return IPRO_OK;
 }

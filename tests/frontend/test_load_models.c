@@ -55,8 +55,11 @@ static void check_model(const char *path, const char *name) {
   int64_t params = 0, running = 0;
   for (int t = 0; t < graph->n_tensors; t++) {
     const ipro_tensor *tensor = &graph->tensors[t];
+    /* PyTorch's names for parameters, and torch.export's for a copy its optimisation made of
+     * one (rms_norm_mixer_dynamo_optimized_fmnist's linear weight, transposed: val_12) */
+    bool copy = strncmp(tensor->name, "val_", 4) == 0 && tensor->shape.rank > 0;
     if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT ||
-        (!strchr(tensor->name, '.') && strncmp(tensor->name, "onnx::", 6) != 0))
+        (!strchr(tensor->name, '.') && strncmp(tensor->name, "onnx::", 6) != 0 && !copy))
       continue;
     int64_t elements = (int64_t)(tensor->data_bytes / 4);
     if (is_running_statistic(tensor->name))

@@ -51,7 +51,8 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "vit_tiny_opset14_fmnist",
                                      "swin_tiny_fmnist",
                                      "swin_tiny_dynamo_fmnist",
-                                     "rms_norm_mixer_dynamo_fmnist"};
+                                     "rms_norm_mixer_dynamo_fmnist",
+                                     "rms_norm_mixer_dynamo_optimized_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */

@@ -1,0 +1,90 @@
+/* torch.export's graph signature decides which scalar initializers are parameters
+ * (frontend/onnx_graph_signature.c). models/rms_norm_mixer_dynamo_optimized_fmnist.onnx is
+ * PyTorch's export of a network whose parameters are its convolution, linear layers and RMSNorm
+ * weights (models/export_dynamo.py, RMSNormMixer); the exporter's default optimisation left the
+ * norms' epsilons (val_10, val_17) and Pow's exponent 2 (val_6) as rank-0 initializers and the
+ * linear layer's weight as a transposed copy (val_12). Loaded:
+ *  - the three scalars are constants (not trained), every tensor PyTorch names a parameter and
+ *    the transposed copy are initializers (trained);
+ *  - the same file with the signature stripped (each value_info's metadata removed with
+ *    protobuf-c) keeps every real initializer a parameter, the scalars included: without a
+ *    signature nothing tells them apart (the TorchScript exporter writes constants as nodes). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/onnx_decode.h"
+#include "support/check.h"
+#include "support/command.h"
+
+static const char *const scalars[] = {"val_6", "val_10", "val_17"};
+static const char *const parameters[] = {"proj.weight", "norm.weight", "norm2.weight", "mix.bias",
+                                         "fc.weight",   "val_12"};
+
+static ipro_tensor_kind kind_of(const ipro_graph *graph, const char *name) {
+  int t = ipro_graph_find_tensor(graph, name);
+  CHECK_MSG(t >= 0, "no tensor '%s'", name);
+  return t >= 0 ? graph->tensors[t].kind : IPRO_TENSOR_ACTIVATION;
+}
+
+/* The model's bytes with every value_info's and input's unknown fields (the metadata) left out. */
+static uint8_t *without_signature(const uint8_t *bytes, size_t size, size_t *packed_size) {
+  Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, size, bytes);
+  if (!proto) return NULL;
+  Onnx__GraphProto *graph = proto->graph;
+  size_t entries = graph->n_value_info + graph->n_input;
+  unsigned *kept = calloc(entries + 1, sizeof *kept);
+  uint8_t *packed = NULL;
+  if (kept) {
+    for (size_t i = 0; i < entries; i++) {
+      Onnx__ValueInfoProto *info =
+          i < graph->n_value_info ? graph->value_info[i] : graph->input[i - graph->n_value_info];
+      kept[i] = info->base.n_unknown_fields;
+      info->base.n_unknown_fields = 0;
+    }
+    *packed_size = onnx__model_proto__get_packed_size(proto);
+    packed = malloc(*packed_size);
+    if (packed) onnx__model_proto__pack(proto, packed);
+    for (size_t i = 0; i < entries; i++) {
+      Onnx__ValueInfoProto *info =
+          i < graph->n_value_info ? graph->value_info[i] : graph->input[i - graph->n_value_info];
+      info->base.n_unknown_fields = kept[i];
+    }
+  }
+  free(kept);
+  onnx__model_proto__free_unpacked(proto, NULL);
+  return packed;
+}
+
+int main(void) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/models/rms_norm_mixer_dynamo_optimized_fmnist.onnx",
+           ipro_test_source_dir());
+  ipro_error err = {{0}};
+  ipro_graph *graph = NULL;
+  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
+  if (!graph) return ipro_test_finish();
+  for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
+    CHECK_MSG(kind_of(graph, scalars[i]) == IPRO_TENSOR_CONSTANT,
+              "'%s' (a scalar the signature does not list) is not a constant", scalars[i]);
+  for (size_t i = 0; i < sizeof parameters / sizeof parameters[0]; i++)
+    CHECK_MSG(kind_of(graph, parameters[i]) == IPRO_TENSOR_INITIALIZER,
+              "'%s' is not a parameter", parameters[i]);
+  ipro_graph_free(graph);
+
+  uint8_t *bytes = NULL, *stripped = NULL;
+  size_t size = 0, stripped_size = 0;
+  CHECK_OK(ipro_onnx_read_file(path, &bytes, &size, &err), &err);
+  if (bytes) stripped = without_signature(bytes, size, &stripped_size);
+  CHECK_MSG(stripped && stripped_size < size, "stripping the signature: %zu of %zu bytes",
+            stripped_size, size);
+  graph = NULL;
+  if (stripped) CHECK_OK(ipro_graph_load_buffer(stripped, stripped_size, path, &graph, &err), &err);
+  for (size_t i = 0; graph && i < sizeof scalars / sizeof scalars[0]; i++)
+    CHECK_MSG(kind_of(graph, scalars[i]) == IPRO_TENSOR_INITIALIZER,
+              "without a signature, '%s' is not a parameter", scalars[i]);
+  ipro_graph_free(graph);
+  free(stripped);
+  free(bytes);
+  return ipro_test_finish();
+}
