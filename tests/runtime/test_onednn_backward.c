@@ -693,6 +693,26 @@ static void softmax_cases(ipro_backend *onednn) {
     snprintf(label, sizeof label, "Gemm transA %d transB %d", trans_a, trans_b);
     run_case(onednn, &c, label, true);
   }
+  /* a plain B of more than 2,048 columns and at least 128 rows is staged in the transposed layout
+   * first (runtime/onednn/onednn_matmul.c): a Gemm (dW = dYᵀ·A's form, and dA = dY·W's), and a
+   * linear layer on sequences (MatMul of [2, 64, 8] by [8, 2056]) */
+  for (int form = 0; form < 3; form++) {
+    one_node c = {0};
+    int64_t a[3] = {2, 64, 8}, a_rows[2] = {128, 8}, a_transposed[2] = {8, 128}, b[2] = {8, 2056};
+    if (form == 2)
+      input(&c, "A", 3, a, UNIFORM);
+    else
+      input(&c, "A", 2, form == 0 ? a_rows : a_transposed, UNIFORM);
+    input(&c, "B", 2, b, UNIFORM);
+    ipro_node *n = form == 2 ? node(&c, "MatMul", IPRO_OP_MAT_MUL, "A,B", "Y")
+                             : node(&c, "Gemm", IPRO_OP_GEMM, "A,B", "Y");
+    if (form < 2) set_int(n, "transA", form == 1);
+    run_case(onednn, &c,
+             form == 0   ? "Gemm, B of 2,056 columns staged"
+             : form == 1 ? "Gemm transA 1, B of 2,056 columns staged"
+                         : "MatMul of sequences, B of 2,056 columns staged",
+             true);
+  }
 }
 
 /* Sum accumulates gradients: operands of Y's shape run on oneDNN, broadcast ones do not. */
