@@ -392,3 +392,140 @@ ipro_status ipro_fuse_gelu(ipro_graph *graph, int *fused, ipro_error *err) {
   free(r.relu_grad);
   return status;
 }
+
+/* A constant int64 vector holding shape's dims, named after name; -1 when out of memory. */
+static int shape_constant(ipro_graph *graph, const char *name, const ipro_shape *shape,
+                          ipro_error *err) {
+  int t = ipro_graph_tensor(graph, name);
+  if (t < 0) return -1;
+  ipro_tensor *tensor = &graph->tensors[t];
+  tensor->kind = IPRO_TENSOR_CONSTANT;
+  tensor->dtype = IPRO_DTYPE_INT64;
+  tensor->shape = (ipro_shape){.rank = 1, .dims = {shape->rank}};
+  return ipro_tensor_set_data(tensor, shape->dims, sizeof(int64_t) * (size_t)shape->rank, err) ==
+                 IPRO_OK
+             ? t
+             : -1;
+}
+
+/* Y = Reshape(x, shape) as a new node at position at, Y a new activation called name of x's type;
+ * Y's index, -1 when out of memory. */
+static int reshape_node(ipro_graph *graph, const char *name, int x, const ipro_shape *shape, int at,
+                        ipro_error *err) {
+  char label[600];
+  snprintf(label, sizeof label, "%.560s:shape", name);
+  int target = shape_constant(graph, label, shape, err);
+  int y = target < 0 ? -1 : ipro_graph_tensor(graph, name);
+  int n = y < 0 ? -1 : ipro_graph_add_node(graph, name, "Reshape", 2, 1);
+  if (n < 0 || ipro_node_set_ints(&graph->nodes[n], "shape", shape->dims, shape->rank) != IPRO_OK)
+    return -1;
+  graph->tensors[y].dtype = graph->tensors[x].dtype;
+  graph->tensors[y].shape = *shape;
+  graph->nodes[n].inputs[0] = x;
+  graph->nodes[n].inputs[1] = target;
+  graph->nodes[n].outputs[0] = y;
+  ipro_graph_move_last_node(graph, at);
+  return y;
+}
+
+/* The MatMul at m reading T = Transpose(W) as its B, rewritten (fusion.h); the Transpose is left
+ * for the caller to remove. */
+static ipro_status gemm_of_transposed(ipro_graph *graph, int m, int w, ipro_error *err) {
+  ipro_node *mat_mul = &graph->nodes[m];
+  char name[600];
+  snprintf(name, sizeof name, "%.560s", mat_mul->name);
+  int a = mat_mul->inputs[0], y = mat_mul->outputs[0];
+  ipro_shape a_shape = graph->tensors[a].shape, y_shape = graph->tensors[y].shape;
+  ipro_node *gemm = mat_mul;
+  int gemm_at = m;
+  if (a_shape.rank > 2) {
+    int64_t rows = ipro_shape_elements(&a_shape) / a_shape.dims[a_shape.rank - 1];
+    ipro_shape a_rows = {.rank = 2, .dims = {rows, a_shape.dims[a_shape.rank - 1]}};
+    ipro_shape y_rows = {.rank = 2, .dims = {rows, y_shape.dims[y_shape.rank - 1]}};
+    char label[640];
+    snprintf(label, sizeof label, "%s:rows", name);
+    int a2 = reshape_node(graph, label, a, &a_rows, m, err); /* the MatMul moves to m + 1 */
+    snprintf(label, sizeof label, "%s:product", name);
+    int y2 = a2 < 0 ? -1 : ipro_graph_tensor(graph, label);
+    if (y2 < 0) return ipro_error_set(err, "out of memory fusing a program");
+    graph->tensors[y2].dtype = graph->tensors[y].dtype;
+    graph->tensors[y2].shape = y_rows;
+    gemm_at = m + 1;
+    gemm = &graph->nodes[gemm_at];
+    gemm->inputs[0] = a2;
+    gemm->outputs[0] = y2;
+    graph->tensors[y2].producer = gemm_at;
+    snprintf(label, sizeof label, "%s:output", name);
+    /* the Reshape back writes Y itself, right after the Gemm */
+    int n = ipro_graph_add_node(graph, label, "Reshape", 2, 1);
+    int target = n < 0 ? -1 : shape_constant(graph, label, &y_shape, err);
+    if (target < 0 ||
+        ipro_node_set_ints(&graph->nodes[n], "shape", y_shape.dims, y_shape.rank) != IPRO_OK)
+      return ipro_error_set(err, "out of memory fusing a program");
+    graph->nodes[n].inputs[0] = y2;
+    graph->nodes[n].inputs[1] = target;
+    graph->nodes[n].outputs[0] = y;
+    ipro_graph_move_last_node(graph, gemm_at + 1);
+    gemm = &graph->nodes[gemm_at];
+  }
+  gemm->op = IPRO_OP_GEMM;
+  gemm->inputs[1] = w;
+  if (ipro_node_set_float(gemm, "alpha", 1.0f) != IPRO_OK ||
+      ipro_node_set_float(gemm, "beta", 1.0f) != IPRO_OK ||
+      ipro_node_set_int(gemm, "transA", 0) != IPRO_OK ||
+      ipro_node_set_int(gemm, "transB", 1) != IPRO_OK)
+    return ipro_error_set(err, "out of memory fusing a program");
+  return IPRO_OK;
+}
+
+/* The 2-D tensor a Transpose that swaps its two axes reads, or -1. */
+static int transposed_matrix(const ipro_graph *graph, const ipro_node *transpose) {
+  if (transpose->op != IPRO_OP_TRANSPOSE || transpose->n_inputs != 1 || transpose->inputs[0] < 0)
+    return -1;
+  int w = transpose->inputs[0];
+  if (graph->tensors[w].shape.rank != 2) return -1;
+  const ipro_attr *perm = ipro_node_attr(transpose, "perm");
+  if (perm && (perm->count != 2 || perm->ints[0] != 1 || perm->ints[1] != 0)) return -1;
+  return w;
+}
+
+ipro_status ipro_fuse_transposed_weights(ipro_graph *graph, int *fused, ipro_error *err) {
+  int count = 0;
+  ipro_status status = IPRO_OK;
+  for (bool again = true; again && status == IPRO_OK;) {
+    again = false;
+    tensor_readers r = {NULL, NULL, NULL};
+    status = count_readers(graph, &r, err);
+    for (int m = 0; status == IPRO_OK && m < graph->n_nodes && !again; m++) {
+      const ipro_node *mat_mul = &graph->nodes[m];
+      if (mat_mul->op != IPRO_OP_MAT_MUL || mat_mul->n_inputs != 2 || mat_mul->n_outputs != 1)
+        continue;
+      int t = mat_mul->inputs[1], p = t < 0 ? -1 : graph->tensors[t].producer;
+      int w = p < 0 || sole_reader(graph, &r, t) != m ? -1
+                                                       : transposed_matrix(graph, &graph->nodes[p]);
+      const ipro_tensor *a = mat_mul->inputs[0] < 0 ? NULL : &graph->tensors[mat_mul->inputs[0]];
+      if (w < 0 || !a || a->shape.rank < 2 || a->dtype != graph->tensors[w].dtype ||
+          a->shape.dims[a->shape.rank - 1] != graph->tensors[w].shape.dims[1])
+        continue;
+      status = gemm_of_transposed(graph, m, w, err);
+      if (status != IPRO_OK) break;
+      /* the Transpose, before the MatMul, kept its index p */
+      bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
+      if (!removed) {
+        status = ipro_error_set(err, "out of memory fusing a program");
+        break;
+      }
+      removed[p] = true;
+      graph->tensors[t].producer = -1;
+      ipro_graph_remove_nodes(graph, removed);
+      free(removed);
+      count++;
+      again = true;
+    }
+    free(r.readers);
+    free(r.reader);
+    free(r.relu_grad);
+  }
+  if (fused) *fused = count;
+  return status;
+}

@@ -65,4 +65,15 @@ ipro_status ipro_fuse_silu(ipro_graph *graph, ipro_error *err);
  * fused into *fused (may be NULL). */
 ipro_status ipro_fuse_gelu(ipro_graph *graph, int *fused, ipro_error *err);
 
+/* A linear layer as the TorchScript exporter writes it without constant folding: Y = MatMul(A,
+ * T), T = Transpose(W) of a 2-D W [M, K] (PyTorch's weight layout; perm absent or [1, 0]), T read
+ * by that MatMul alone and no graph output. Run as written, each step copies W transposed
+ * (ViT-B/16: 9.4 MB for each MLP layer, 1.8 ms) and the backward transposes T's gradient back.
+ * In a forward graph, before autodiff: the MatMul becomes Y = Gemm(A, W, transB = 1) where A is a
+ * matrix, and Reshape(Gemm(Reshape(A, [rows, K]), W, transB = 1), Y's shape) where A has more
+ * axes (the Reshapes are views of the arena, ir/forward_program.h), and the Transpose goes: W is
+ * read through strides, and Gemm's gradient gives dW itself. Shapes of the new tensors are set;
+ * *fused (may be NULL) receives how many. */
+ipro_status ipro_fuse_transposed_weights(ipro_graph *graph, int *fused, ipro_error *err);
+
 #endif

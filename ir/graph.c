@@ -163,6 +163,14 @@ int ipro_graph_add_node(ipro_graph *graph, const char *name, const char *op_type
   return graph->n_nodes++;
 }
 
+static void set_producers(ipro_graph *graph) {
+  for (int t = 0; t < graph->n_tensors; t++)
+    graph->tensors[t].producer = -1;
+  for (int n = 0; n < graph->n_nodes; n++)
+    for (int o = 0; o < graph->nodes[n].n_outputs; o++)
+      if (graph->nodes[n].outputs[o] >= 0) graph->tensors[graph->nodes[n].outputs[o]].producer = n;
+}
+
 void ipro_graph_remove_nodes(ipro_graph *graph, const bool *removed) {
   int kept = 0;
   for (int n = 0; n < graph->n_nodes; n++) {
@@ -173,11 +181,16 @@ void ipro_graph_remove_nodes(ipro_graph *graph, const bool *removed) {
     graph->nodes[kept++] = graph->nodes[n];
   }
   graph->n_nodes = kept;
-  for (int t = 0; t < graph->n_tensors; t++)
-    graph->tensors[t].producer = -1;
-  for (int n = 0; n < graph->n_nodes; n++)
-    for (int o = 0; o < graph->nodes[n].n_outputs; o++)
-      if (graph->nodes[n].outputs[o] >= 0) graph->tensors[graph->nodes[n].outputs[o]].producer = n;
+  set_producers(graph);
+}
+
+void ipro_graph_move_last_node(ipro_graph *graph, int at) {
+  int last = graph->n_nodes - 1;
+  if (at < 0 || at >= last) return;
+  ipro_node moved = graph->nodes[last];
+  memmove(&graph->nodes[at + 1], &graph->nodes[at], sizeof(ipro_node) * (size_t)(last - at));
+  graph->nodes[at] = moved;
+  set_producers(graph);
 }
 
 ipro_status ipro_tensor_set_data(ipro_tensor *tensor, const void *bytes, size_t size,

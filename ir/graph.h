@@ -161,6 +161,9 @@ int ipro_graph_add_node(ipro_graph *graph, const char *name, const char *op_type
 /* Removes the nodes flagged in removed (n_nodes flags), keeping the others in order, and sets
  * every tensor's producer again; tensors stay (those only removed nodes wrote have none). */
 void ipro_graph_remove_nodes(ipro_graph *graph, const bool *removed);
+/* Moves the last node to position at, the nodes from there one on, and sets every tensor's
+ * producer again (a node appended where its inputs are ready and its readers not yet run). */
+void ipro_graph_move_last_node(ipro_graph *graph, int at);
 /* Sets a tensor's data to a copy of bytes; returns IPRO_ERROR if out of memory. */
 ipro_status ipro_tensor_set_data(ipro_tensor *tensor, const void *bytes, size_t size,
                                  ipro_error *err);

@@ -8,20 +8,6 @@
 #include "frontend/op_table.h"
 #include "partitioner/module_graph.h"
 
-/* Moves the last node of m to position `at`, the nodes from there one on, and sets every
- * tensor's producer again. */
-static void move_last_node_to(ipro_graph *m, int at) {
-  int last = m->n_nodes - 1;
-  ipro_node moved = m->nodes[last];
-  memmove(&m->nodes[at + 1], &m->nodes[at], sizeof(ipro_node) * (size_t)(last - at));
-  m->nodes[at] = moved;
-  for (int t = 0; t < m->n_tensors; t++)
-    m->tensors[t].producer = -1;
-  for (int n = 0; n < m->n_nodes; n++)
-    for (int o = 0; o < m->nodes[n].n_outputs; o++)
-      if (m->nodes[n].outputs[o] >= 0) m->tensors[m->nodes[n].outputs[o]].producer = n;
-}
-
 /* The module's output 0 written by a copy (ipro_local_settings' copy_output) after its backward
  * pass, just before the optimizer's updates, which stay the program's last steps
  * (runtime/mpi/replicas.c averages the gradients there). */
@@ -52,7 +38,7 @@ static ipro_status copy_output(ipro_graph *m, ipro_error *err) {
   m->outputs[0] = y;
   for (int at = 0; at < n; at++)
     if (m->nodes[at].op == IPRO_OP_SGD_UPDATE || m->nodes[at].op == IPRO_OP_ADAM_UPDATE) {
-      move_last_node_to(m, at);
+      ipro_graph_move_last_node(m, at);
       break;
     }
   return IPRO_OK;
@@ -74,6 +60,9 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
    * backend runs fused activations */
   if (status == IPRO_OK && settings->fuse_relu) status = ipro_fuse_silu(m, err);
   if (status == IPRO_OK && settings->fuse_relu) status = ipro_fuse_gelu(m, NULL, err);
+  /* a linear layer's weight read through strides, not transposed each step (codegen/fusion.h) */
+  if (status == IPRO_OK && settings->fuse_relu)
+    status = ipro_fuse_transposed_weights(m, NULL, err);
   bool last = last_cut < 0;
   if (status == IPRO_OK && last) {
     status = ipro_training_graph_build(m, settings->optimizer, training, err);

@@ -392,6 +392,50 @@ static void check_gelu(const char *name) {
   compare_fused_steps(name, "GELU");
 }
 
+/* Linear layers written MatMul(A, Transpose(W)) (codegen/fusion.h, ipro_fuse_transposed_weights:
+ * the TorchScript exporter's, here the tiny ViT's and the tiny Swin Transformer's): the fused
+ * program has no MatMul reading a Transpose of a matrix, two Transposes fewer for each such MatMul
+ * of the network (the weight's, forward, and its gradient's, backward) and one more Gemm (the
+ * forward's; the backward's products were Gemms already), and its training step gives the unfused program's loss
+ * and update as SiLU's does above. */
+static int transposed_weight_products(const ipro_graph *graph) {
+  int count = 0;
+  for (int m = 0; m < graph->n_nodes; m++) {
+    const ipro_node *mat_mul = &graph->nodes[m];
+    int b = mat_mul->op == IPRO_OP_MAT_MUL && mat_mul->n_inputs == 2 ? mat_mul->inputs[1] : -1;
+    int p = b < 0 ? -1 : graph->tensors[b].producer;
+    count += p >= 0 && graph->nodes[p].op == IPRO_OP_TRANSPOSE &&
+             graph->tensors[graph->nodes[p].inputs[0]].shape.rank == 2;
+  }
+  return count;
+}
+
+static void check_transposed_weights(const char *name) {
+  programs p = open_programs(name);
+  const ipro_graph *network = p.network, *unfused = p.unfused, *fused = p.fused;
+  if (network && unfused && fused) {
+    int products = transposed_weight_products(network);
+    CHECK_MSG(products > 0, "%s: no MatMul by a transposed matrix", name);
+    CHECK_MSG(transposed_weight_products(fused) == 0 &&
+                  transposed_weight_products(unfused) == products &&
+                  count_nodes(unfused, IPRO_OP_TRANSPOSE, false) -
+                          count_nodes(fused, IPRO_OP_TRANSPOSE, false) ==
+                      2 * products &&
+                  count_nodes(fused, IPRO_OP_GEMM, false) -
+                          count_nodes(unfused, IPRO_OP_GEMM, false) ==
+                      products,
+              "%s: %d products by a transposed matrix in the network, %d unfused, %d fused; "
+              "Transposes %d unfused, %d fused; Gemms %d unfused, %d fused",
+              name, products, transposed_weight_products(unfused),
+              transposed_weight_products(fused), count_nodes(unfused, IPRO_OP_TRANSPOSE, false),
+              count_nodes(fused, IPRO_OP_TRANSPOSE, false), count_nodes(unfused, IPRO_OP_GEMM, false),
+              count_nodes(fused, IPRO_OP_GEMM, false));
+    printf("%s: %d linear layers read their weight through strides\n", name, products);
+  }
+  close_programs(&p);
+  compare_fused_steps(name, "transposed weights");
+}
+
 int main(void) {
   static const char *const resnet32_cut[] = {"/layer1/layer1.3/Relu_1_output_0"};
   check_pass("resnet8_fmnist", true);
@@ -401,6 +445,8 @@ int main(void) {
   check_silu("effnet_tiny_fmnist");
   check_silu("effnet_tiny_dynamo_fmnist");
   check_gelu("vit_tiny_opset14_fmnist");
+  check_transposed_weights("vit_tiny_fmnist");
+  check_transposed_weights("swin_tiny_fmnist");
 
   static const char *const resnet8_cut[] = {"/layer2/layer2.0/Relu_1_output_0"};
   check_steps("resnet8 K=1 carried", "resnet8_fmnist", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS);
