@@ -820,8 +820,8 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
     ipro_backend_release_unused_primitives();
     int64_t freed = level - ipro_process_memory_heap_level(&r->training);
     if (freed > 0) {
-      r->split_search_held -= (uint64_t)freed < r->split_search_held ? (uint64_t)freed
-                                                                     : r->split_search_held;
+      r->split_search_held -=
+          (uint64_t)freed < r->split_search_held ? (uint64_t)freed : r->split_search_held;
       ipro_process_memory_forget(&r->training, freed);
       ipro_process_memory_return_free_pages();
     }

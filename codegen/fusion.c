@@ -501,8 +501,8 @@ ipro_status ipro_fuse_transposed_weights(ipro_graph *graph, int *fused, ipro_err
       if (mat_mul->op != IPRO_OP_MAT_MUL || mat_mul->n_inputs != 2 || mat_mul->n_outputs != 1)
         continue;
       int t = mat_mul->inputs[1], p = t < 0 ? -1 : graph->tensors[t].producer;
-      int w = p < 0 || sole_reader(graph, &r, t) != m ? -1
-                                                       : transposed_matrix(graph, &graph->nodes[p]);
+      int w =
+          p < 0 || sole_reader(graph, &r, t) != m ? -1 : transposed_matrix(graph, &graph->nodes[p]);
       const ipro_tensor *a = mat_mul->inputs[0] < 0 ? NULL : &graph->tensors[mat_mul->inputs[0]];
       if (w < 0 || !a || a->shape.rank < 2 || a->dtype != graph->tensors[w].dtype ||
           a->shape.dims[a->shape.rank - 1] != graph->tensors[w].shape.dims[1])

@@ -61,8 +61,7 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
   if (status == IPRO_OK && settings->fuse_relu) status = ipro_fuse_silu(m, err);
   if (status == IPRO_OK && settings->fuse_relu) status = ipro_fuse_gelu(m, NULL, err);
   /* a linear layer's weight read through strides, not transposed each step (codegen/fusion.h) */
-  if (status == IPRO_OK && settings->fuse_relu)
-    status = ipro_fuse_transposed_weights(m, NULL, err);
+  if (status == IPRO_OK && settings->fuse_relu) status = ipro_fuse_transposed_weights(m, NULL, err);
   bool last = last_cut < 0;
   if (status == IPRO_OK && last) {
     status = ipro_training_graph_build(m, settings->optimizer, training, err);

@@ -23,13 +23,16 @@
  * activations Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish and their
  * ipro.UnaryGrad, Softmax, LogSoftmax and their gradient, Add, Sub, Mul (one operand broadcast),
  * Div (same shapes, or one operand broadcast along all axes but one contiguous run), Sum,
- * ipro.ReduceToShape, the pools and their gradients, Gemm, MatMul, the reshaping ops, Transpose,
- * Concat, ipro.Slice, Dropout (both forms) and ipro.DropoutGrad, Resize and its gradient, the
- * losses (SoftmaxCrossEntropyLoss, BinaryCrossEntropy, SupCon) with their gradients, and the SGD
- * and AdamW updates. Declined: ConvTranspose, Pad, ReduceMean and its gradient, Shape, Gather,
- * Constant (no table entry), Sum with broadcasting, Div or Add/Sub/Mul with both operands
- * broadcast. None of it has run on a GPU yet: the generated kernels are checked on the host
- * through the same descriptions and assembled by ptxas. */
+ * ipro.ReduceToShape, ReduceMean and its gradient, Expand, the pools and their gradients, Gemm,
+ * MatMul, the reshaping ops, Transpose, Concat, Split, ipro.Slice, Dropout (both forms) and
+ * ipro.DropoutGrad, Resize and its gradient, the losses (SoftmaxCrossEntropyLoss,
+ * BinaryCrossEntropy, SupCon) with their gradients, and the SGD and AdamW updates. Declined:
+ * ConvTranspose, Pad, Shape, Gather, Constant, LayerNormalization, InstanceNormalization, Sqrt,
+ * Reciprocal, Erf, Gelu, RandomUniformLike (no table entry), Sum with broadcasting, Div or
+ * Add/Sub/Mul with both operands broadcast. An H200 ran the GPU bundle and the node-by-node test
+ * on 2026-12-04; ReduceMean, its gradient, Expand and Split (added on 2026-12-05) have run on no
+ * GPU yet. The generated kernels are checked on the host through the same descriptions and
+ * assembled by ptxas. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +79,10 @@ static const ipro_cuda_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_BATCH_NORM_GRAD] = ipro_cuda_build_batch_norm_grad,
     [IPRO_OP_UNARY_GRAD] = ipro_cuda_build_unary_grad,
     [IPRO_OP_REDUCE_TO_SHAPE] = ipro_cuda_build_reduce_to_shape,
+    [IPRO_OP_REDUCE_MEAN] = ipro_cuda_build_reduce_mean,
+    [IPRO_OP_REDUCE_MEAN_GRAD] = ipro_cuda_build_broadcast,
+    [IPRO_OP_EXPAND] = ipro_cuda_build_broadcast,
+    [IPRO_OP_SPLIT] = ipro_cuda_build_split,
     [IPRO_OP_MAX_POOL_GRAD] = ipro_cuda_build_pool_grad,
     [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_cuda_build_pool_grad,
     [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_cuda_build_global_pool_grad,

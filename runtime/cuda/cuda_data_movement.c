@@ -1,7 +1,7 @@
 /* Ops that move data without arithmetic: the reshaping ops when the planner could not make them
  * views (Flatten, Reshape, Identity, Squeeze, Unsqueeze: one device copy), Dropout in inference
- * form (or with ratio 0), Concat (one strided cudaMemcpy2DAsync per input), ipro.Slice and
- * Transpose (cuDNN's cudnnTransformTensor reading through strides).
+ * form (or with ratio 0), Concat (one strided cudaMemcpy2DAsync per input) and Split (one per
+ * output), ipro.Slice and Transpose (cuDNN's cudnnTransformTensor reading through strides).
  *
  * Dropout in training form draws its mask from the reference's counter-based generator
  * (splitmix64 of seed, step and index) in a generated kernel (cuda_generated.c). */
@@ -59,8 +59,9 @@ IPRO_CUDA_BUILD(ipro_cuda_build_dropout) {
   return IPRO_OK;
 }
 
-/* state: per input {rows, width bytes, offset bytes}; sizes[0]: inputs; sizes[1]: output row
- * bytes. */
+/* state: per piece (Concat's inputs, Split's outputs) {rows, width bytes, offset bytes};
+ * sizes[0]: pieces; sizes[1]: the whole tensor's row bytes; sizes[2]: 1 for Split (the whole
+ * tensor is the input, cut into the pieces), 0 for Concat. */
 typedef struct {
   size_t rows, width, offset;
 } concat_part;
@@ -72,58 +73,78 @@ static ipro_status run_concat(const ipro_cuda_kernel *kernel, void *const *input
   (void)step;
   const concat_part *parts = kernel->state;
   size_t pitch = (size_t)kernel->sizes[1];
+  bool split = kernel->sizes[2] != 0;
   /* cudaMemcpy2DAsync refuses pitches beyond the device's limit (cudaDevAttrMaxPitch, about
    * 2 GiB): such rows, and single rows, go as plain copies, one per row. */
   bool plain = pitch > kernel->backend->max_pitch_bytes;
   for (int i = 0; i < kernel->sizes[0]; i++) {
     if (!parts[i].width || !parts[i].rows) continue;
-    char *destination = (char *)outputs[0] + parts[i].offset;
-    const char *source = inputs[i];
+    char *whole = split ? (char *)inputs[0] : (char *)outputs[0];
+    char *piece = split ? (char *)outputs[i] : (char *)inputs[i];
+    char *destination = split ? piece : whole + parts[i].offset;
+    const char *source = split ? whole + parts[i].offset : piece;
+    size_t destination_pitch = split ? parts[i].width : pitch;
+    size_t source_pitch = split ? pitch : parts[i].width;
     if (plain || parts[i].rows == 1) {
       for (size_t r = 0; r < parts[i].rows; r++)
-        IPRO_CUDA_CHECK(cudaMemcpyAsync(destination + r * pitch, source + r * parts[i].width,
-                                        parts[i].width, cudaMemcpyDeviceToDevice,
-                                        kernel->backend->stream));
+        IPRO_CUDA_CHECK(cudaMemcpyAsync(destination + r * destination_pitch,
+                                        source + r * source_pitch, parts[i].width,
+                                        cudaMemcpyDeviceToDevice, kernel->backend->stream));
       continue;
     }
-    IPRO_CUDA_CHECK(cudaMemcpy2DAsync(destination, pitch, source, parts[i].width, parts[i].width,
-                                      parts[i].rows, cudaMemcpyDeviceToDevice,
+    IPRO_CUDA_CHECK(cudaMemcpy2DAsync(destination, destination_pitch, source, source_pitch,
+                                      parts[i].width, parts[i].rows, cudaMemcpyDeviceToDevice,
                                       kernel->backend->stream));
   }
   return IPRO_OK;
 }
 
-IPRO_CUDA_BUILD(ipro_cuda_build_concat) {
-  const ipro_tensor *y = ipro_node_output(graph, node, 0);
-  size_t size = ipro_dtype_size(y->dtype);
+/* The pieces of whole (Concat's output, Split's input) along node's axis, from the node's
+ * inputs (Concat) or outputs (Split), as run_concat takes them. */
+static ipro_status build_pieces(ipro_cuda_kernel *kernel, const ipro_graph *graph,
+                                const ipro_node *node, bool split, ipro_error *err) {
+  const ipro_tensor *whole =
+      split ? ipro_node_input(graph, node, 0) : ipro_node_output(graph, node, 0);
+  int n = split ? node->n_outputs : node->n_inputs;
+  size_t size = whole ? ipro_dtype_size(whole->dtype) : 0;
   int64_t axis = ipro_node_attr_int(node, "axis", 0);
-  if (axis < 0) axis += y->shape.rank;
-  if (!size || axis < 0 || axis >= y->shape.rank)
+  if (whole && axis < 0) axis += whole->shape.rank;
+  if (!size || axis < 0 || axis >= whole->shape.rank)
     return ipro_cuda_unsupported(err, "axis or element type");
-  concat_part *parts = calloc((size_t)node->n_inputs + 1, sizeof *parts);
+  concat_part *parts = calloc((size_t)n + 1, sizeof *parts);
   if (!parts) return ipro_error_set(err, "out of memory");
   kernel->state = parts;
   size_t rows = 1, row_bytes = size, offset = 0;
   for (int d = 0; d < axis; d++)
-    rows *= (size_t)y->shape.dims[d];
-  for (int d = (int)axis; d < y->shape.rank; d++)
-    row_bytes *= (size_t)y->shape.dims[d];
-  for (int i = 0; i < node->n_inputs; i++) {
-    const ipro_tensor *x = ipro_node_input(graph, node, i);
-    if (!x || x->dtype != y->dtype || x->shape.rank != y->shape.rank)
-      return ipro_cuda_unsupported(err, "input %d of another type or rank", i);
+    rows *= (size_t)whole->shape.dims[d];
+  for (int d = (int)axis; d < whole->shape.rank; d++)
+    row_bytes *= (size_t)whole->shape.dims[d];
+  for (int i = 0; i < n; i++) {
+    const ipro_tensor *x =
+        split ? ipro_node_output(graph, node, i) : ipro_node_input(graph, node, i);
+    if (!x || x->dtype != whole->dtype || x->shape.rank != whole->shape.rank)
+      return ipro_cuda_unsupported(err, "%s %d missing, or of another type or rank",
+                                   split ? "output" : "input", i);
     size_t width = size;
     for (int d = (int)axis; d < x->shape.rank; d++)
       width *= (size_t)x->shape.dims[d];
     parts[i] = (concat_part){rows, width, offset};
     offset += width;
   }
-  if (offset != row_bytes) return ipro_error_set(err, "the inputs do not fill the output");
-  kernel->sizes[0] = node->n_inputs;
+  if (offset != row_bytes)
+    return ipro_error_set(err, split ? "the outputs do not fill the input"
+                                     : "the inputs do not fill the output");
+  kernel->sizes[0] = n;
   kernel->sizes[1] = (int64_t)row_bytes;
+  kernel->sizes[2] = split;
   kernel->run = run_concat;
   return IPRO_OK;
 }
+
+IPRO_CUDA_BUILD(ipro_cuda_build_concat) { return build_pieces(kernel, graph, node, false, err); }
+
+/* Split: each output a strided copy of its columns of the input (Concat's run the other way). */
+IPRO_CUDA_BUILD(ipro_cuda_build_split) { return build_pieces(kernel, graph, node, true, err); }
 
 /* tensors: [0] the source view (output dims, input strides), [1] the packed output; sizes[0]:
  * the element offset of the view's first element. */

@@ -204,6 +204,9 @@ IPRO_CUDA_BUILD(ipro_cuda_build_adam_update);               /* cuda_generated.c 
 IPRO_CUDA_BUILD(ipro_cuda_build_binary);                    /* cuda_tensor_ops.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_sum);                       /* cuda_tensor_ops.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_reduce_to_shape);           /* cuda_tensor_ops.c */
+IPRO_CUDA_BUILD(ipro_cuda_build_reduce_mean);               /* cuda_tensor_ops.c */
+IPRO_CUDA_BUILD(ipro_cuda_build_split);                     /* cuda_data_movement.c */
+IPRO_CUDA_BUILD(ipro_cuda_build_broadcast);                 /* cuda_tensor_ops.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_copy);                      /* cuda_data_movement.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_dropout);                   /* cuda_data_movement.c */
 IPRO_CUDA_BUILD(ipro_cuda_build_concat);                    /* cuda_data_movement.c */

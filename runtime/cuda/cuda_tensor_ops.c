@@ -1,7 +1,9 @@
 /* Tensor arithmetic on cuDNN: Add, Sub and Mul with numpy broadcasting of one operand
  * (cudnnOpTensor), Sum of equally shaped tensors (gradient accumulation), and
  * ipro.ReduceToShape (cudnnReduceTensor), the sum of a gradient over the axes its forward operand
- * was broadcast along.
+ * was broadcast along; ReduceMean (the same reduction, scaled by the count averaged), and the
+ * broadcasts of Expand and ReduceMean's gradient (cudnnAddTensor with β = 0: A broadcast into C,
+ * which cuDNN does not read then).
  *
  * cudnnOpTensor computes C = op(α1·A, α2·B) with A shaped as C and every dimension of B equal to
  * C's or 1. When the first operand is the broadcast one, Add and Mul swap their operands and Sub
@@ -170,24 +172,17 @@ ipro_status ipro_cuda_prepare_reduction(ipro_cuda_kernel *kernel, int slot,
   return IPRO_OK;
 }
 
-IPRO_CUDA_BUILD(ipro_cuda_build_reduce_to_shape) {
-  if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
-  const ipro_shape *t = ipro_cuda_input_shape(graph, node, 0);
-  const ipro_shape *r = ipro_cuda_output_shape(graph, node, 0);
-  if (t->rank > 8 || r->rank > t->rank)
-    return ipro_cuda_unsupported(err, "ranks %d to %d", t->rank, r->rank);
-  int rank = t->rank > 0 ? t->rank : 1;
-  int64_t t_dims[8] = {1}, r_dims[8];
-  for (int d = 0; d < t->rank; d++)
-    t_dims[d] = t->dims[d];
-  aligned(r, rank, r_dims);
+/* T (t_dims) reduced to R (r_dims, T's rank, 1 along the reduced axes) and scaled, or copied
+ * scaled where no axis is reduced: the kernel of ipro.ReduceToShape and ReduceMean. */
+static ipro_status build_reduction(ipro_cuda_kernel *kernel, const int64_t *t_dims,
+                                   const int64_t *r_dims, int rank, float scale, ipro_error *err) {
   bool reduce = false;
   for (int d = 0; d < rank; d++) {
     if (r_dims[d] != 1 && r_dims[d] != t_dims[d])
       return ipro_error_set(err, "R's shape does not broadcast to T's");
     reduce = reduce || r_dims[d] != t_dims[d];
   }
-  kernel->values[0] = ipro_node_attr_float(node, "scale", 1.0f);
+  kernel->values[0] = scale;
   kernel->sizes[0] = reduce;
   if (ipro_cuda_tensor(kernel, t_dims, rank, err) < 0 ||
       ipro_cuda_tensor(kernel, r_dims, rank, err) < 0)
@@ -199,5 +194,111 @@ IPRO_CUDA_BUILD(ipro_cuda_build_reduce_to_shape) {
       kernel->library_offset = ipro_cuda_reserve(kernel, kernel->library_bytes);
   }
   kernel->run = run_reduce_to_shape;
+  return IPRO_OK;
+}
+
+IPRO_CUDA_BUILD(ipro_cuda_build_reduce_to_shape) {
+  if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
+  const ipro_shape *t = ipro_cuda_input_shape(graph, node, 0);
+  const ipro_shape *r = ipro_cuda_output_shape(graph, node, 0);
+  if (t->rank > 8 || r->rank > t->rank)
+    return ipro_cuda_unsupported(err, "ranks %d to %d", t->rank, r->rank);
+  int rank = t->rank > 0 ? t->rank : 1;
+  int64_t t_dims[8] = {1}, r_dims[8];
+  for (int d = 0; d < t->rank; d++)
+    t_dims[d] = t->dims[d];
+  aligned(r, rank, r_dims);
+  return build_reduction(kernel, t_dims, r_dims, rank, ipro_node_attr_float(node, "scale", 1.0f),
+                         err);
+}
+
+/* X's dims (at least one) and the dims a ReduceMean of node's axes keeps of them (1 along each
+ * reduced axis; every axis without axes, none with noop_with_empty_axes): the number of axes, or
+ * -1 where an axis lies outside X or X has more than 8. */
+static int reduced_dims(const ipro_node *node, const ipro_shape *x, int64_t *x_dims,
+                        int64_t *kept) {
+  if (x->rank > 8) return -1;
+  int rank = x->rank > 0 ? x->rank : 1, count = 0;
+  x_dims[0] = kept[0] = 1;
+  for (int d = 0; d < x->rank; d++)
+    x_dims[d] = kept[d] = x->dims[d];
+  const int64_t *axes = ipro_node_attr_ints(node, "axes", &count);
+  if (count == 0 && !ipro_node_attr_int(node, "noop_with_empty_axes", 0))
+    for (int d = 0; d < rank; d++)
+      kept[d] = 1;
+  for (int i = 0; i < count; i++) {
+    int64_t axis = axes[i] < 0 ? axes[i] + x->rank : axes[i];
+    if (axis < 0 || axis >= x->rank) return -1;
+    kept[axis] = 1;
+  }
+  return rank;
+}
+
+static int64_t product(const int64_t *dims, int rank) {
+  int64_t p = 1;
+  for (int d = 0; d < rank; d++)
+    p *= dims[d];
+  return p;
+}
+
+IPRO_CUDA_BUILD(ipro_cuda_build_reduce_mean) {
+  if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
+  const ipro_shape *x = ipro_cuda_input_shape(graph, node, 0);
+  const ipro_shape *y = ipro_cuda_output_shape(graph, node, 0);
+  int64_t x_dims[8], kept[8];
+  int rank = x ? reduced_dims(node, x, x_dims, kept) : -1;
+  if (rank < 0) return ipro_cuda_unsupported(err, "an axis outside X, or X of more than 8 axes");
+  if (product(kept, rank) != ipro_cuda_elements(y))
+    return ipro_error_set(err, "Y holds %lld values; the reduction leaves %lld",
+                          (long long)ipro_cuda_elements(y), (long long)product(kept, rank));
+  int64_t kept_count = product(kept, rank);
+  float scale = kept_count > 0 ? (float)((double)kept_count / (double)product(x_dims, rank)) : 1.0f;
+  return build_reduction(kernel, x_dims, kept, rank, scale, err);
+}
+
+/* tensors: [0] A (aligned to C's rank), [1] C; values[0]: α. */
+static ipro_status run_broadcast(const ipro_cuda_kernel *kernel, void *const *inputs,
+                                 void *const *outputs, char *workspace, uint64_t step,
+                                 ipro_error *err) {
+  (void)workspace;
+  (void)step;
+  const float zero = 0.0f;
+  IPRO_CUDNN_CHECK(cudnnAddTensor(kernel->backend->cudnn, &kernel->values[0], kernel->tensors[0],
+                                  inputs[0], &zero, kernel->tensors[1], outputs[0]));
+  return IPRO_OK;
+}
+
+/* Expand (input 0 broadcast to the output's shape) and ReduceMean's gradient (dY, of the shape
+ * the reduction kept, spread over input_shape and divided by the count each value averaged). */
+IPRO_CUDA_BUILD(ipro_cuda_build_broadcast) {
+  if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
+  const ipro_shape *a = ipro_cuda_input_shape(graph, node, 0);
+  const ipro_shape *c = ipro_cuda_output_shape(graph, node, 0);
+  if (!a || c->rank > IPRO_CUDA_ARITHMETIC_MAX_RANK || a->rank > c->rank)
+    return ipro_cuda_unsupported(err, "rank %d to %d (cudnnAddTensor takes at most %d dimensions)",
+                                 a ? a->rank : -1, c->rank, IPRO_CUDA_ARITHMETIC_MAX_RANK);
+  int64_t a_dims[8], c_dims[8];
+  int rank = c->rank > 0 ? c->rank : 1;
+  float alpha = 1.0f;
+  if (node->op == IPRO_OP_REDUCE_MEAN_GRAD) {
+    if (reduced_dims(node, c, c_dims, a_dims) < 0)
+      return ipro_cuda_unsupported(err, "an axis outside dX");
+    if (product(a_dims, rank) != ipro_cuda_elements(a))
+      return ipro_error_set(err, "dY holds %lld values; the reduction leaves %lld",
+                            (long long)ipro_cuda_elements(a), (long long)product(a_dims, rank));
+    alpha = (float)((double)product(a_dims, rank) / (double)product(c_dims, rank));
+  } else {
+    ipro_shape c_shape = *c;
+    if (c->rank == 0) c_shape.rank = 1, c_shape.dims[0] = 1;
+    aligned(a, rank, a_dims);
+    aligned(&c_shape, rank, c_dims);
+    if (!broadcasts(a_dims, &c_shape))
+      return ipro_error_set(err, "X does not broadcast to Y's shape");
+  }
+  kernel->values[0] = alpha;
+  if (ipro_cuda_tensor(kernel, a_dims, rank, err) < 0 ||
+      ipro_cuda_tensor(kernel, c_dims, rank, err) < 0)
+    return IPRO_ERROR;
+  kernel->run = run_broadcast;
   return IPRO_OK;
 }

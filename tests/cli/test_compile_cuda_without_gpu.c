@@ -11,6 +11,8 @@
  *     another figure;
  *   - a CUDA plan's arenas and handed-on activations are multiples of 256 bytes (CUDA arenas
  *     align to 256);
+ *   - torch.export's CNN (ReduceMean) and the split CNN from its sequence export (Split) plan
+ *     for CUDA at K = 2;
  *   - the runner then says in one line that there is no GPU (or, with the plugin made
  *     unreadable, which library is missing) and exits 1.
  * Skipped when infopro was built without CUDA or Fashion-MNIST is missing; where a GPU is
@@ -93,6 +95,17 @@ int main(void) {
   long long cuda = planned_workspace("cuda"), cpu = planned_workspace("cpu");
   CHECK_MSG(cuda == bound, "largest CUDA workspace %lld, expected %lld", cuda, bound);
   CHECK_MSG(cpu >= 0 && cpu != cuda, "the CPU plan's largest workspace %lld equals CUDA's", cpu);
+
+  /* torch.export's global average pooling (ReduceMean, its gradient a broadcast) and a channel
+   * Split (the sequence export's) plan on the CUDA backend too (they ran on the CPU only before
+   * session 17; not yet run on a GPU) */
+  const char *more[] = {"models/cnn_dynamo_fmnist.onnx", "models/split_cnn_sequence_fmnist.onnx"};
+  for (size_t m = 0; m < sizeof more / sizeof more[0]; m++) {
+    snprintf(command, sizeof command, "'%s' plan %s --batch %d -K 2 --device cuda",
+             getenv("IPRO_INFOPRO"), more[m], BATCH);
+    ipro_test_run_command_expecting(command, &r, 0);
+    CHECK_MSG(strstr(r.out, "backend cuda") != NULL, "plan %s: %s", more[m], r.out);
+  }
 
   if (!gpu) {
     snprintf(command, sizeof command, "'%s/p/train' --data fashion-mnist --limit 64 --epochs 1",

@@ -18,8 +18,8 @@
 #include "support/command.h"
 
 static const char *const scalars[] = {"val_6", "val_10", "val_17"};
-static const char *const parameters[] = {"proj.weight", "norm.weight", "norm2.weight", "mix.bias",
-                                         "fc.weight",   "val_12"};
+static const char *const parameters[] = {"proj.weight", "norm.weight", "norm2.weight",
+                                         "mix.bias",    "fc.weight",   "val_12"};
 
 static ipro_tensor_kind kind_of(const ipro_graph *graph, const char *name) {
   int t = ipro_graph_find_tensor(graph, name);
@@ -68,8 +68,8 @@ int main(void) {
     CHECK_MSG(kind_of(graph, scalars[i]) == IPRO_TENSOR_CONSTANT,
               "'%s' (a scalar the signature does not list) is not a constant", scalars[i]);
   for (size_t i = 0; i < sizeof parameters / sizeof parameters[0]; i++)
-    CHECK_MSG(kind_of(graph, parameters[i]) == IPRO_TENSOR_INITIALIZER,
-              "'%s' is not a parameter", parameters[i]);
+    CHECK_MSG(kind_of(graph, parameters[i]) == IPRO_TENSOR_INITIALIZER, "'%s' is not a parameter",
+              parameters[i]);
   ipro_graph_free(graph);
 
   uint8_t *bytes = NULL, *stripped = NULL;

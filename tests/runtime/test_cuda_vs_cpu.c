@@ -467,9 +467,9 @@ static bool use_precompiled_kernels(ipro_error *err) {
   char path[4200];
   ipro_program_path(directory, path, sizeof path);
   ipro_program program;
-  bool used = ipro_program_read(path, &program, err) == IPRO_OK &&
-              ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features, err) ==
-                  IPRO_OK;
+  bool used =
+      ipro_program_read(path, &program, err) == IPRO_OK &&
+      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features, err) == IPRO_OK;
   ipro_program_release(&program);
   if (used) printf("generated kernels: precompiled, from %s\n", directory);
   return used;

@@ -396,8 +396,8 @@ static void check_gelu(const char *name) {
  * the TorchScript exporter's, here the tiny ViT's and the tiny Swin Transformer's): the fused
  * program has no MatMul reading a Transpose of a matrix, two Transposes fewer for each such MatMul
  * of the network (the weight's, forward, and its gradient's, backward) and one more Gemm (the
- * forward's; the backward's products were Gemms already), and its training step gives the unfused program's loss
- * and update as SiLU's does above. */
+ * forward's; the backward's products were Gemms already), and its training step gives the unfused
+ * program's loss and update as SiLU's does above. */
 static int transposed_weight_products(const ipro_graph *graph) {
   int count = 0;
   for (int m = 0; m < graph->n_nodes; m++) {
@@ -416,20 +416,19 @@ static void check_transposed_weights(const char *name) {
   if (network && unfused && fused) {
     int products = transposed_weight_products(network);
     CHECK_MSG(products > 0, "%s: no MatMul by a transposed matrix", name);
-    CHECK_MSG(transposed_weight_products(fused) == 0 &&
-                  transposed_weight_products(unfused) == products &&
-                  count_nodes(unfused, IPRO_OP_TRANSPOSE, false) -
-                          count_nodes(fused, IPRO_OP_TRANSPOSE, false) ==
-                      2 * products &&
-                  count_nodes(fused, IPRO_OP_GEMM, false) -
-                          count_nodes(unfused, IPRO_OP_GEMM, false) ==
-                      products,
-              "%s: %d products by a transposed matrix in the network, %d unfused, %d fused; "
-              "Transposes %d unfused, %d fused; Gemms %d unfused, %d fused",
-              name, products, transposed_weight_products(unfused),
-              transposed_weight_products(fused), count_nodes(unfused, IPRO_OP_TRANSPOSE, false),
-              count_nodes(fused, IPRO_OP_TRANSPOSE, false), count_nodes(unfused, IPRO_OP_GEMM, false),
-              count_nodes(fused, IPRO_OP_GEMM, false));
+    CHECK_MSG(
+        transposed_weight_products(fused) == 0 && transposed_weight_products(unfused) == products &&
+            count_nodes(unfused, IPRO_OP_TRANSPOSE, false) -
+                    count_nodes(fused, IPRO_OP_TRANSPOSE, false) ==
+                2 * products &&
+            count_nodes(fused, IPRO_OP_GEMM, false) - count_nodes(unfused, IPRO_OP_GEMM, false) ==
+                products,
+        "%s: %d products by a transposed matrix in the network, %d unfused, %d fused; "
+        "Transposes %d unfused, %d fused; Gemms %d unfused, %d fused",
+        name, products, transposed_weight_products(unfused), transposed_weight_products(fused),
+        count_nodes(unfused, IPRO_OP_TRANSPOSE, false),
+        count_nodes(fused, IPRO_OP_TRANSPOSE, false), count_nodes(unfused, IPRO_OP_GEMM, false),
+        count_nodes(fused, IPRO_OP_GEMM, false));
     printf("%s: %d linear layers read their weight through strides\n", name, products);
   }
   close_programs(&p);
