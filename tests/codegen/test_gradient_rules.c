@@ -574,13 +574,18 @@ static void scalar_constant(gradient_case *c, const char *name, double value) {
   c->graph->tensors[t].kind = IPRO_TENSOR_CONSTANT;
 }
 
+/* out = ReduceMean(in) over the last axis, as the normalisations spelled out below take it. */
+static void last_axis_mean(gradient_case *c, const char *name, const char *in, const char *out) {
+  ipro_node *mean = hand_node(c->graph, name, "ReduceMean", in, out);
+  ipro_node_set_ints(mean, "axes", (int64_t[]){-1}, 1);
+}
+
 /* RMSNorm as torch.export writes it: X · Reciprocal(Sqrt(mean(X²) + ε)). */
 static void rms_norm_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 5});
   scalar_constant(c, "eps", 1e-5);
   hand_node(c->graph, "square", "Mul", "X,X", "Q");
-  ipro_node *mean = hand_node(c->graph, "mean", "ReduceMean", "Q", "M");
-  ipro_node_set_ints(mean, "axes", (int64_t[]){-1}, 1);
+  last_axis_mean(c, "mean", "Q", "M");
   hand_node(c->graph, "plus", "Add", "M,eps", "E");
   hand_node(c->graph, "root", "Sqrt", "E", "R");
   hand_node(c->graph, "inverse", "Reciprocal", "R", "I");
@@ -603,12 +608,10 @@ static void spelled_out_layer_norm_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 5});
   scalar_constant(c, "two", 2.0);
   scalar_constant(c, "eps", 1e-5);
-  ipro_node *mean = hand_node(c->graph, "mean", "ReduceMean", "X", "M");
-  ipro_node_set_ints(mean, "axes", (int64_t[]){-1}, 1);
+  last_axis_mean(c, "mean", "X", "M");
   hand_node(c->graph, "centre", "Sub", "X,M", "D");
   hand_node(c->graph, "square", "Pow", "D,two", "Q");
-  ipro_node *variance = hand_node(c->graph, "variance", "ReduceMean", "Q", "V");
-  ipro_node_set_ints(variance, "axes", (int64_t[]){-1}, 1);
+  last_axis_mean(c, "variance", "Q", "V");
   hand_node(c->graph, "plus", "Add", "V,eps", "E");
   hand_node(c->graph, "root", "Sqrt", "E", "R");
   hand_node(c->graph, "normalise", "Div", "D,R", "Y");
