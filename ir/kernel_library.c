@@ -319,6 +319,29 @@ static void tanh_backward(ipro_kernel_desc *desc) {
   ipro_kernel_add_output(desc, mul(desc, dy, sub(desc, constant(desc, 1), mul(desc, y, y))));
 }
 
+/* x → √x, in double (Sqrt). */
+static void sqrt_forward(ipro_kernel_desc *desc) {
+  ipro_kernel_add_output(desc,
+                         ipro_kernel_unary(desc, IPRO_KERNEL_SQRT, load(desc, element(desc))));
+}
+
+/* dY, Y → dX = dY · 0.5 / Y, in double (ipro.UnaryGrad of Sqrt, through its output). */
+static void sqrt_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), y = load(desc, element(desc));
+  ipro_kernel_add_output(desc, mul(desc, dy, divide(desc, constant(desc, 0.5), y)));
+}
+
+/* x → 1 / x, in double (Reciprocal). */
+static void reciprocal_forward(ipro_kernel_desc *desc) {
+  ipro_kernel_add_output(desc, divide(desc, constant(desc, 1), load(desc, element(desc))));
+}
+
+/* dY, X → dX = dY · (−1 / (X · X)), in double (ipro.UnaryGrad of Reciprocal, through X). */
+static void reciprocal_backward(ipro_kernel_desc *desc) {
+  int dy = load(desc, element(desc)), x = load(desc, element(desc));
+  ipro_kernel_add_output(desc, mul(desc, dy, divide(desc, constant(desc, -1), mul(desc, x, x))));
+}
+
 /* a, b → a / b: Div of equally shaped operands, or with one operand per channel (kinds), which
  * covers every operand broadcast along all axes but one contiguous run (a scalar, a row or
  * column vector, an NCHW per-channel tensor). Float division rounds as the reference's double
@@ -368,6 +391,10 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
       [IPRO_GENERATED_DIV_CHANNEL_DIVISOR] = {"div_channel_divisor", IPRO_KERNEL_FLOAT},
       [IPRO_GENERATED_DIV_CHANNEL_DIVIDEND] = {"div_channel_dividend", IPRO_KERNEL_FLOAT},
       [IPRO_GENERATED_RELU_BACKWARD_SUM] = {"relu_backward_sum", IPRO_KERNEL_FLOAT},
+      [IPRO_GENERATED_SQRT_FORWARD] = {"sqrt_forward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_SQRT_BACKWARD] = {"sqrt_backward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_RECIPROCAL_FORWARD] = {"reciprocal_forward", IPRO_KERNEL_DOUBLE},
+      [IPRO_GENERATED_RECIPROCAL_BACKWARD] = {"reciprocal_backward", IPRO_KERNEL_DOUBLE},
   };
   assert((int)which >= 0 && which < IPRO_GENERATED_COUNT);
   ipro_kernel_desc_init(desc, kernels[which].name, kernels[which].precision);
@@ -409,6 +436,10 @@ void ipro_kernel_library_describe(ipro_generated_kernel which, ipro_kernel_desc 
     quotient(desc, IPRO_KERNEL_CHANNEL, IPRO_KERNEL_ELEMENT);
     break;
   case IPRO_GENERATED_RELU_BACKWARD_SUM: relu_backward_sum(desc); break;
+  case IPRO_GENERATED_SQRT_FORWARD: sqrt_forward(desc); break;
+  case IPRO_GENERATED_SQRT_BACKWARD: sqrt_backward(desc); break;
+  case IPRO_GENERATED_RECIPROCAL_FORWARD: reciprocal_forward(desc); break;
+  case IPRO_GENERATED_RECIPROCAL_BACKWARD: reciprocal_backward(desc); break;
   default: break;
   }
 }

@@ -45,6 +45,11 @@ typedef enum {
   IPRO_GENERATED_DIV_CHANNEL_DIVIDEND,
   /* a ReLU's gradient fused with the Sum of the two gradients before it */
   IPRO_GENERATED_RELU_BACKWARD_SUM,
+  /* the CUDA backend's Sqrt and Reciprocal (RMSNorm as torch.export writes it) */
+  IPRO_GENERATED_SQRT_FORWARD,
+  IPRO_GENERATED_SQRT_BACKWARD,
+  IPRO_GENERATED_RECIPROCAL_FORWARD,
+  IPRO_GENERATED_RECIPROCAL_BACKWARD,
   IPRO_GENERATED_COUNT
 } ipro_generated_kernel;
 

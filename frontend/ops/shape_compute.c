@@ -296,6 +296,19 @@ ipro_status ipro_cast_normalize(ipro_graph *graph, ipro_node *node, ipro_error *
   return IPRO_OK;
 }
 
+/* Cast and CastLike of x to dtype: folded on a constant training cannot change; a cast of a
+ * computed tensor to its own type (torch.export's `type_as` in RMSNorm) is the Identity it is, a
+ * view of the arena on every backend (the CUDA backend has no Cast). */
+static ipro_status cast_or_identity(ipro_graph *graph, ipro_node *node, const ipro_tensor *x,
+                                    ipro_dtype dtype, ipro_error *err) {
+  if (!ipro_tensor_is_foldable(x) && x->dtype == dtype) {
+    node->op = IPRO_OP_IDENTITY;
+    if (node->n_inputs > 1) ipro_op_drop_input(node, 1);
+    return ipro_op_set_output(graph, node, 0, dtype, &x->shape, err);
+  }
+  return fold_or_set(graph, node, x, dtype, &x->shape, err);
+}
+
 ipro_status ipro_cast_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
@@ -306,7 +319,7 @@ ipro_status ipro_cast_infer(ipro_graph *graph, ipro_node *node, ipro_error *err)
     return ipro_op_fail(
         err, node, "a cast to %s is not supported (float32, float64, int64, int32, bool are)",
         to > 0 && to < IPRO_DTYPE_COUNT_ ? ipro_dtype_name((ipro_dtype)to) : "an unknown type");
-  return fold_or_set(graph, node, x, (ipro_dtype)to, &x->shape, err);
+  return cast_or_identity(graph, node, x, (ipro_dtype)to, err);
 }
 
 ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
@@ -315,7 +328,7 @@ ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error 
       ipro_op_input(graph, node, 0, CASTABLE, &x, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, CASTABLE, &like, err) != IPRO_OK)
     return IPRO_ERROR;
-  return fold_or_set(graph, node, x, like->dtype, &x->shape, err);
+  return cast_or_identity(graph, node, x, like->dtype, err);
 }
 
 /* Sqrt and Reciprocal of reals: activation ops, folded on a constant training cannot change (the

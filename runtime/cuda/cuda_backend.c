@@ -27,11 +27,11 @@
  * MatMul, the reshaping ops, Transpose, Concat, Split, ipro.Slice, Dropout (both forms) and
  * ipro.DropoutGrad, Resize and its gradient, the losses (SoftmaxCrossEntropyLoss,
  * BinaryCrossEntropy, SupCon) with their gradients, and the SGD and AdamW updates. Declined:
- * ConvTranspose, Pad, Shape, Gather, Constant, LayerNormalization, InstanceNormalization, Sqrt,
- * Reciprocal, Erf, Gelu, RandomUniformLike (no table entry), Sum with broadcasting, Div or
+ * ConvTranspose, Pad, Shape, Gather, Constant, LayerNormalization, InstanceNormalization, Erf,
+ * Gelu, RandomUniformLike (no table entry), Sum with broadcasting, Div or
  * Add/Sub/Mul with both operands broadcast. An H200 ran the GPU bundle and the node-by-node test
- * on 2026-12-04; ReduceMean, its gradient, Expand and Split (added on 2026-12-05) have run on no
- * GPU yet. The generated kernels are checked on the host through the same descriptions and
+ * on 2026-12-04; ReduceMean, its gradient, Expand, Split, Sqrt and Reciprocal (added on
+ * 2026-12-05) have run on no GPU yet. The generated kernels are checked on the host through the same descriptions and
  * assembled by ptxas. */
 #include <stdint.h>
 #include <stdio.h>
@@ -83,6 +83,8 @@ static const ipro_cuda_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_MEAN_GRAD] = ipro_cuda_build_broadcast,
     [IPRO_OP_EXPAND] = ipro_cuda_build_broadcast,
     [IPRO_OP_SPLIT] = ipro_cuda_build_split,
+    [IPRO_OP_SQRT] = ipro_cuda_build_activation,
+    [IPRO_OP_RECIPROCAL] = ipro_cuda_build_activation,
     [IPRO_OP_MAX_POOL_GRAD] = ipro_cuda_build_pool_grad,
     [IPRO_OP_AVERAGE_POOL_GRAD] = ipro_cuda_build_pool_grad,
     [IPRO_OP_GLOBAL_POOL_GRAD] = ipro_cuda_build_global_pool_grad,

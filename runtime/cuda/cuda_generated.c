@@ -1,8 +1,8 @@
 /* The ops that run as LLVM-generated PTX kernels (ir/kernel_library.h): Relu, Sigmoid, Clip,
- * LeakyRelu, HardSigmoid and HardSwish with their gradients (ipro.UnaryGrad, Tanh's too), Div,
- * Dropout in training form, ipro.DropoutGrad and the optimizer updates. Tanh's forward runs on
- * cuDNN's activation. The backend loaded the PTX once; here each node only picks its kernel and
- * the pointers it reads.
+ * LeakyRelu, HardSigmoid, HardSwish, Sqrt and Reciprocal with their gradients (ipro.UnaryGrad,
+ * Tanh's too), Div, Dropout in training form, ipro.DropoutGrad and the optimizer updates. Tanh's
+ * forward runs on cuDNN's activation. The backend loaded the PTX once; here each node only picks
+ * its kernel and the pointers it reads.
  *
  * Dropout's mask comes from the reference's counter-based generator: the kernel takes seed and
  * step by value and draws element i's value from (seed, step, i), so the mask is the one the CPU
@@ -90,6 +90,8 @@ IPRO_CUDA_BUILD(ipro_cuda_build_activation) {
   case IPRO_OP_LEAKY_RELU: kernel->sizes[1] = IPRO_GENERATED_LEAKY_RELU_FORWARD; break;
   case IPRO_OP_HARD_SIGMOID: kernel->sizes[1] = IPRO_GENERATED_HARD_SIGMOID_FORWARD; break;
   case IPRO_OP_HARD_SWISH: kernel->sizes[1] = IPRO_GENERATED_HARD_SWISH_FORWARD; break;
+  case IPRO_OP_SQRT: kernel->sizes[1] = IPRO_GENERATED_SQRT_FORWARD; break;
+  case IPRO_OP_RECIPROCAL: kernel->sizes[1] = IPRO_GENERATED_RECIPROCAL_FORWARD; break;
   case IPRO_OP_TANH: {
     int64_t flat[1] = {kernel->sizes[0]};
     if (ipro_cuda_tensor(kernel, flat, 1, err) < 0) return IPRO_ERROR;
@@ -126,6 +128,8 @@ IPRO_CUDA_BUILD(ipro_cuda_build_unary_grad) {
   case IPRO_OP_LEAKY_RELU: kernel->sizes[1] = IPRO_GENERATED_LEAKY_RELU_BACKWARD; break;
   case IPRO_OP_HARD_SIGMOID: kernel->sizes[1] = IPRO_GENERATED_HARD_SIGMOID_BACKWARD; break;
   case IPRO_OP_HARD_SWISH: kernel->sizes[1] = IPRO_GENERATED_HARD_SWISH_BACKWARD; break;
+  case IPRO_OP_SQRT: kernel->sizes[1] = IPRO_GENERATED_SQRT_BACKWARD; break;
+  case IPRO_OP_RECIPROCAL: kernel->sizes[1] = IPRO_GENERATED_RECIPROCAL_BACKWARD; break;
   default:
     return ipro_cuda_unsupported(err, "no generated gradient for forward op %lld",
                                  (long long)forward);

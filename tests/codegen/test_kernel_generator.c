@@ -485,6 +485,17 @@ static void test_cuda_activations(void) {
                        dy, x, NULL, NULL, NULL);
   check_gradient_exact(IPRO_GENERATED_TANH_BACKWARD, IPRO_OP_TANH, "Tanh gradient", dy, y, NULL,
                        NULL, NULL);
+  /* Sqrt's gradient reads its output, Reciprocal's its input; x holds zeros, infinities, NaN and
+   * negatives (Sqrt's NaN) */
+  float *root = random_array(COUNT, 0, 4);
+  check_forward_exact(IPRO_GENERATED_SQRT_FORWARD, IPRO_OP_SQRT, "Sqrt", x, NULL, NULL, NULL);
+  check_gradient_exact(IPRO_GENERATED_SQRT_BACKWARD, IPRO_OP_SQRT, "Sqrt gradient", dy, root, NULL,
+                       NULL, NULL);
+  check_forward_exact(IPRO_GENERATED_RECIPROCAL_FORWARD, IPRO_OP_RECIPROCAL, "Reciprocal", x, NULL,
+                      NULL, NULL);
+  check_gradient_exact(IPRO_GENERATED_RECIPROCAL_BACKWARD, IPRO_OP_RECIPROCAL,
+                       "Reciprocal gradient", dy, x, NULL, NULL, NULL);
+  free(root);
   free(x), free(dy), free(y);
 }
 

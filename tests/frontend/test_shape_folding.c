@@ -334,6 +334,26 @@ static void check_expand_cast_like(void) {
         shape_is(hand_tensor(g, "q"), 3, (int64_t[]){1, 2, 3}));
   ipro_graph_free(g);
 
+  /* a cast of a computed tensor to its own type (torch.export's type_as in RMSNorm: CastLike of
+   * x like x) is an Identity, a view; a cast to another type stays a cast */
+  g = hand_graph(20);
+  hand_input(g, "x", 2, (int64_t[]){N, 3});
+  hand_node(g, "relu", "Relu", "x", "r");
+  hand_node(g, "type_as", "CastLike", "r,x", "same");
+  ipro_node *to_float = hand_node(g, "to_float", "Cast", "same", "still");
+  ipro_node_set_int(to_float, "to", IPRO_DTYPE_FLOAT);
+  ipro_node *to_int = hand_node(g, "to_int", "Cast", "still", "whole");
+  ipro_node_set_int(to_int, "to", IPRO_DTYPE_INT64);
+  hand_output(g, "whole");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  const ipro_node *same = &g->nodes[hand_tensor(g, "same")->producer];
+  const ipro_node *still = &g->nodes[hand_tensor(g, "still")->producer];
+  CHECK(same->op == IPRO_OP_IDENTITY && same->n_inputs == 1 && still->op == IPRO_OP_IDENTITY);
+  CHECK(g->nodes[hand_tensor(g, "whole")->producer].op == IPRO_OP_CAST &&
+        hand_tensor(g, "whole")->dtype == IPRO_DTYPE_INT64);
+  ipro_graph_free(g);
+
   /* ReLU6 as that exporter writes it: Clip(x, CastLike(0.0, x), CastLike(6.0, x)); the bounds
    * fold and become Clip's attributes (training reads them there); Cast(to int64) of a constant
    * folds toward zero */
