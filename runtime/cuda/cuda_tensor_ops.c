@@ -271,7 +271,9 @@ static ipro_status run_broadcast(const ipro_cuda_kernel *kernel, void *const *in
 /* Expand (input 0 broadcast to the output's shape) and ReduceMean's gradient (dY, of the shape
  * the reduction kept, spread over input_shape and divided by the count each value averaged). */
 IPRO_CUDA_BUILD(ipro_cuda_build_broadcast) {
-  if (ipro_cuda_expect_float(graph, node, 0, err)) return IPRO_ERROR;
+  /* Expand's second input is the int64 shape, which the output's shape already says */
+  if (ipro_cuda_expect_float(graph, node, node->op == IPRO_OP_EXPAND ? 1u << 1 : 0, err))
+    return IPRO_ERROR;
   const ipro_shape *a = ipro_cuda_input_shape(graph, node, 0);
   const ipro_shape *c = ipro_cuda_output_shape(graph, node, 0);
   if (!a || c->rank > IPRO_CUDA_ARITHMETIC_MAX_RANK || a->rank > c->rank)
