@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "bench_batch.h"
+#include "ir/op_names.h"
 #include "runtime/backend.h"
 #include "runtime/trainer.h"
 
@@ -102,7 +103,8 @@ static ipro_status timed_prepare(ipro_backend *self, const ipro_graph *graph, co
   k->base.has_frugal_variant = k->inner->has_frugal_variant;
   k->base.run = timed_run;
   k->base.destroy = timed_destroy;
-  k->slot = slot_of(self->name, per_node ? node->name : node->op_type);
+  /* by the op that runs (a MatMul a fusion made a Gemm is a Gemm), not the file's op_type */
+  k->slot = slot_of(self->name, per_node ? node->name : ipro_op_name(node->op));
   *out = &k->base;
   return IPRO_OK;
 }
