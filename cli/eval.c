@@ -110,11 +110,28 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_backend *backend = NULL, *fallback = NULL;
   ipro_status status =
       ipro_cli_open_dataset(o.model, o.data, o.strict, false, IPRO_SPLIT_TEST, &data, &err);
+  /* without --mean/--std, the normalisation the model was trained with (its metadata, written
+   * by `infopro train --out`), where it has one for this data's channels */
+  ipro_cli_normalization carried = {0};
+  bool from_model = status == IPRO_OK && o.normalization.n_mean == 0 &&
+                    o.normalization.n_std == 0 && ipro_cli_model_normalization(o.model, &carried) &&
+                    carried.n_mean == data.channels;
+  if (from_model) {
+    o.normalization = carried;
+    char mean[IPRO_CLI_NORMALIZATION_TEXT_BYTES], std[IPRO_CLI_NORMALIZATION_TEXT_BYTES];
+    ipro_cli_normalization_text(carried.mean, carried.n_mean, mean);
+    ipro_cli_normalization_text(carried.std, carried.n_std, std);
+    fprintf(stderr,
+            "infopro: normalising with the mean %s and std %s the model was trained with "
+            "(its metadata)\n",
+            mean, std);
+  }
   if (status == IPRO_OK)
     status = ipro_cli_normalization_apply(&o.normalization, o.data, &data, &err);
   /* users' own data has no conventional constants: training measured its own and printed them,
    * and without them eval scores other inputs than training did (Swin-T: 0.1641 against 0.2266) */
-  if (status == IPRO_OK && o.normalization.n_mean == 0 && o.normalization.n_std == 0 &&
+  if (status == IPRO_OK && !from_model && o.normalization.n_mean == 0 &&
+      o.normalization.n_std == 0 &&
       (data.kind == IPRO_DATASET_NPZ || data.kind == IPRO_DATASET_IMAGEFOLDER))
     fprintf(stderr,
             "infopro: warning: no --mean/--std for %s data: images are normalised with this "

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/graph.h"
+
 /* Parses "a,b,c" into at most IPRO_DATASET_MAX_CHANNELS finite floats; false on a malformed list.
  */
 static bool parse_floats(const char *text, float *out, int *count) {
@@ -23,6 +25,31 @@ static bool parse_floats(const char *text, float *out, int *count) {
     if (*end == '\0') return true;
     p = end + 1;
   }
+}
+
+void ipro_cli_normalization_text(const float *values, int count,
+                                 char text[IPRO_CLI_NORMALIZATION_TEXT_BYTES]) {
+  size_t used = 0;
+  text[0] = '\0';
+  for (int c = 0; c < count && c < IPRO_DATASET_MAX_CHANNELS; c++)
+    used += (size_t)snprintf(text + used, IPRO_CLI_NORMALIZATION_TEXT_BYTES - used, "%s%.9g",
+                             c ? "," : "", (double)values[c]);
+}
+
+bool ipro_cli_model_normalization(const char *model, ipro_cli_normalization *n) {
+  n->n_mean = n->n_std = 0;
+  ipro_graph *graph = NULL;
+  ipro_error err = {{0}};
+  if (ipro_graph_load(model, &graph, &err) != IPRO_OK) return false;
+  const char *mean = ipro_graph_metadata(graph, IPRO_CLI_MEAN_METADATA);
+  const char *std = ipro_graph_metadata(graph, IPRO_CLI_STD_METADATA);
+  if (!mean || !std || !parse_floats(mean, n->mean, &n->n_mean) ||
+      !parse_floats(std, n->std, &n->n_std) || n->n_mean != n->n_std)
+    n->n_mean = n->n_std = 0;
+  for (int c = 0; c < n->n_std; c++)
+    if (!(n->std[c] > 0.0f)) n->n_mean = n->n_std = 0;
+  ipro_graph_free(graph);
+  return true;
 }
 
 int ipro_cli_normalization_option(const char *command, int argc, char **argv, int *i,

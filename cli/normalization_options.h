@@ -24,4 +24,19 @@ int ipro_cli_normalization_option(const char *command, int argc, char **argv, in
 ipro_status ipro_cli_normalization_apply(const ipro_cli_normalization *n, const char *spec,
                                          ipro_dataset *data, ipro_error *err);
 
+/* The normalisation a trained model carries: `infopro train --out` writes the one it trained
+ * with (the dataset's, the measured one of users' data, or --mean/--std) into the model's
+ * metadata_props under these keys, as comma-separated floats of nine significant digits (the
+ * floats themselves), and `infopro eval` reads it back where neither --mean nor --std is given. */
+#define IPRO_CLI_MEAN_METADATA "infopro.normalization.mean"
+#define IPRO_CLI_STD_METADATA "infopro.normalization.std"
+#define IPRO_CLI_NORMALIZATION_TEXT_BYTES (IPRO_DATASET_MAX_CHANNELS * 20)
+
+/* values[0..count) as "a,b,c" with nine significant digits into text. */
+void ipro_cli_normalization_text(const float *values, int count,
+                                 char text[IPRO_CLI_NORMALIZATION_TEXT_BYTES]);
+/* The normalisation model's metadata holds, into n (both lists, or n_mean = n_std = 0 where the
+ * model has none or they do not parse); false where the model cannot be read. */
+bool ipro_cli_model_normalization(const char *model, ipro_cli_normalization *n);
+
 #endif

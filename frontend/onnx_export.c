@@ -282,6 +282,36 @@ static ipro_status unpack_source(const char *path, Onnx__ModelProto **model, ipr
   return IPRO_OK;
 }
 
+/* The request's metadata laid over the model's metadata_props (an entry of the same key
+ * replaced, the others added after), as edits the log undoes. */
+static ipro_status set_metadata(Onnx__ModelProto *model, const ipro_export_request *r,
+                                ipro_proto_edits *log, ipro_error *err) {
+  if (r->n_metadata <= 0) return IPRO_OK;
+  size_t n = model->n_metadata_props;
+  Onnx__StringStringEntryProto **entries = malloc((n + (size_t)r->n_metadata) * sizeof *entries);
+  Onnx__StringStringEntryProto *added = calloc((size_t)r->n_metadata, sizeof *added);
+  if (ipro_proto_own(log, entries, err) != IPRO_OK || ipro_proto_own(log, added, err) != IPRO_OK)
+    return IPRO_ERROR;
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) {
+    bool replaced = false;
+    for (int k = 0; k < r->n_metadata && !replaced; k++)
+      replaced = model->metadata_props[i]->key &&
+                 strcmp(model->metadata_props[i]->key, r->metadata_keys[k]) == 0;
+    if (!replaced) entries[count++] = model->metadata_props[i];
+  }
+  for (int k = 0; k < r->n_metadata; k++) {
+    onnx__string_string_entry_proto__init(&added[k]);
+    added[k].key = (char *)r->metadata_keys[k];
+    added[k].value = (char *)r->metadata_values[k];
+    entries[count++] = &added[k];
+  }
+  if (IPRO_PROTO_SET(log, model->n_metadata_props, count, err) != IPRO_OK ||
+      IPRO_PROTO_SET(log, model->metadata_props, entries, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
 ipro_status ipro_onnx_export(const ipro_export_request *r, ipro_error *err) {
   Onnx__ModelProto *model = NULL;
   if (unpack_source(r->source_model, &model, err) != IPRO_OK) return IPRO_ERROR;
@@ -299,6 +329,7 @@ ipro_status ipro_onnx_export(const ipro_export_request *r, ipro_error *err) {
     status = ipro_onnx_inference_form(model->graph, &log, &changed, err);
     if (status != IPRO_OK) ipro_error_prefix(err, "%s", r->source_model);
   }
+  if (status == IPRO_OK) status = set_metadata(model, r, &log, err);
   if (status == IPRO_OK) status = write_model(model, r, source_external, &log, err);
   ipro_proto_edits_undo(&log);
   onnx__model_proto__free_unpacked(model, NULL);

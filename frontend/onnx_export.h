@@ -55,6 +55,10 @@ typedef struct {
   /* The most bytes the model may take as one file before its weights move to a side file; 0:
    * IPRO_EXPORT_INLINE_LIMIT. Smaller values let tests cross the rule without a 2 GB model. */
   size_t inline_limit;
+  /* Model metadata to write (metadata_props): n_metadata keys, metadata_keys[i] with the value
+   * metadata_values[i], each replacing an entry of that key or added after the source's. */
+  int n_metadata;
+  const char *const *metadata_keys, *const *metadata_values;
 } ipro_export_request;
 
 /* protobuf's limit on one message (2 GiB), less room for the fields around the initializers. */

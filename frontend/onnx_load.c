@@ -480,6 +480,27 @@ static Onnx__ModelProto *unpack_model(const uint8_t *bytes, size_t size, const c
 }
 
 /* The graph of a decoded model, which it frees. */
+/* The model's metadata_props, copied (an entry without a key is skipped). */
+static ipro_status load_metadata(const Onnx__ModelProto *model, ipro_graph *graph,
+                                 ipro_error *err) {
+  size_t n = model->n_metadata_props;
+  graph->metadata_keys = calloc(n + 1, sizeof(char *));
+  graph->metadata_values = calloc(n + 1, sizeof(char *));
+  if (!graph->metadata_keys || !graph->metadata_values) return out_of_memory(err);
+  for (size_t i = 0; i < n; i++) {
+    const Onnx__StringStringEntryProto *entry = model->metadata_props[i];
+    if (!entry->key) continue;
+    char *key = copy_string(entry->key), *value = copy_string(entry->value);
+    if (!key || !value) {
+      free(key), free(value);
+      return out_of_memory(err);
+    }
+    graph->metadata_keys[graph->n_metadata] = key;
+    graph->metadata_values[graph->n_metadata++] = value;
+  }
+  return IPRO_OK;
+}
+
 static ipro_status load_model(Onnx__ModelProto *model, const char *path, ipro_graph **out,
                               ipro_error *err) {
   ipro_graph *graph = ipro_graph_create();
@@ -492,6 +513,7 @@ static ipro_status load_model(Onnx__ModelProto *model, const char *path, ipro_gr
     if (!graph->path || !graph->producer_name || !graph->producer_version)
       status = out_of_memory(err);
   }
+  if (status == IPRO_OK) status = load_metadata(model, graph, err);
   if (status == IPRO_OK && !model->graph) status = ipro_error_set(err, "the model has no graph");
   if (status == IPRO_OK) status = load_opsets(model, graph, err);
   if (status == IPRO_OK) status = load_initializers(model->graph, graph, err);

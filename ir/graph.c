@@ -53,7 +53,17 @@ void ipro_graph_free(ipro_graph *graph) {
   free(graph->path);
   free(graph->producer_name);
   free(graph->producer_version);
+  for (int i = 0; i < graph->n_metadata; i++)
+    free(graph->metadata_keys[i]), free(graph->metadata_values[i]);
+  free(graph->metadata_keys);
+  free(graph->metadata_values);
   free(graph);
+}
+
+const char *ipro_graph_metadata(const ipro_graph *graph, const char *key) {
+  for (int i = 0; i < graph->n_metadata; i++)
+    if (strcmp(graph->metadata_keys[i], key) == 0) return graph->metadata_values[i];
+  return NULL;
 }
 
 /* FNV-1a: simple, and spreads the long shared prefixes of exported names ("/layer1/...") well. */

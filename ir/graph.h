@@ -119,6 +119,10 @@ typedef struct {
   char *producer_name;
   char *producer_version;
   int64_t ir_version;
+  /* The model's metadata_props as the file has them (the loader copies them; n_metadata keys,
+   * each with its value). */
+  int n_metadata;
+  char **metadata_keys, **metadata_values;
   int n_opsets;
   ipro_opset *opsets;
   int64_t opset; /* version of the default domain */
@@ -154,6 +158,8 @@ ipro_status ipro_tensor_declare_shape(ipro_tensor *tensor, const ipro_shape *sha
  * of memory. */
 int ipro_graph_tensor(ipro_graph *graph, const char *name);
 int ipro_graph_find_tensor(const ipro_graph *graph, const char *name);
+/* The value of the model's metadata entry `key`, or NULL. */
+const char *ipro_graph_metadata(const ipro_graph *graph, const char *key);
 /* Appends a node with room for the given numbers of inputs and outputs (all -1); returns its index
  * or -1 if out of memory. */
 int ipro_graph_add_node(ipro_graph *graph, const char *name, const char *op_type, int n_inputs,

@@ -2,7 +2,9 @@
  * the first 256 Fashion-MNIST training images (one epoch of 4 steps of 64):
  *   - trained with --mean 0.5 --std 0.25, the per-epoch test accuracy the trainer prints is
  *     exactly what `infopro eval --mean 0.5 --std 0.25` reports on the written model (eval
- *     normalises the test images itself), and eval without them reports another cross-entropy;
+ *     normalises the test images itself), eval without them the same (the written model carries
+ *     its normalisation in its metadata), and eval given the dataset's defaults another
+ *     cross-entropy;
  *   - the trained weights differ from those of a run with the dataset's default normalisation
  *     (so the training images were normalised with the options too), and a run that gives the
  *     defaults explicitly (ipro_dataset_default_normalization, printed back as flags) writes a
@@ -86,14 +88,21 @@ static void trained_with_options(void) {
   CHECK_MSG(accuracy == trained && accuracy >= 0,
             "eval --mean 0.5 --std 0.25 reports accuracy %.4f, the trainer printed %.4f", accuracy,
             trained);
-  evaluate("custom", "", &default_accuracy, &default_loss);
-  CHECK_MSG(default_loss != loss, "eval gives cross-entropy %.6f with and without the options",
-            loss);
-
   float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
   ipro_dataset_default_normalization(IPRO_DATASET_FASHION_MNIST, mean, std);
   char flags[128];
   snprintf(flags, sizeof flags, "--mean %.9g --std %.9g", (double)mean[0], (double)std[0]);
+  evaluate("custom", flags, &default_accuracy, &default_loss);
+  CHECK_MSG(default_loss != loss,
+            "eval gives cross-entropy %.6f with the training's normalisation and the dataset's",
+            loss);
+  /* without options, eval takes the normalisation the written model carries (its metadata) */
+  double carried_accuracy, carried_loss;
+  evaluate("custom", "", &carried_accuracy, &carried_loss);
+  CHECK_MSG(carried_accuracy == accuracy && carried_loss == loss,
+            "eval without options: accuracy %.4f, cross-entropy %.6f; with the training's "
+            "normalisation given: %.4f, %.6f",
+            carried_accuracy, carried_loss, accuracy, loss);
   train("", "default");
   train(flags, "explicit");
   CHECK_MSG(same_file("default", "explicit"), "train %s and train without it differ", flags);

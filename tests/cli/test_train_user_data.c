@@ -9,9 +9,10 @@
  * scores exactly the training's last test pass; those printed values are the training images'
  * mean and standard deviation as this test computes them (two passes in double) to float32's
  * precision (printed with four digits they were not: this check fails then, the scores happen not
- * to move at four digits on this data); without them, eval warns once that it normalises
- * otherwise. A missing folder or file is one message naming it. Skipped when
- * Fashion-MNIST is missing. */
+ * to move at four digits on this data); without them, eval reads them from the written model's
+ * metadata (`infopro train --out` puts them there) and scores the same, and of a model without
+ * them (the untrained file) it warns once that it normalises otherwise. A missing folder or file is
+ * one message naming it. Skipped when Fashion-MNIST is missing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,12 +126,12 @@ int main(void) {
   /* the floats themselves, not four digits of them: within float32's rounding of the oracle */
   double printed_mean = strtod(mean_text, NULL), printed_std = strtod(std_text, NULL);
   CHECK_MSG(fabs(printed_mean - mean) <= 1e-6 * mean && fabs(printed_std - std) <= 1e-6 * std,
-            "train printed mean %s std %s; the training images have mean %.9f std %.9f",
-            mean_text, std_text, mean, std);
+            "train printed mean %s std %s; the training images have mean %.9f std %.9f", mean_text,
+            std_text, mean, std);
   double trained_accuracy = -1, trained_loss = -1, accuracy = -2, loss = -2;
   const char *epoch = strstr(r.out, "test accuracy ");
-  CHECK(epoch && sscanf(epoch, "test accuracy %lf  test loss %lf", &trained_accuracy,
-                        &trained_loss) == 2);
+  CHECK(epoch &&
+        sscanf(epoch, "test accuracy %lf  test loss %lf", &trained_accuracy, &trained_loss) == 2);
   snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s' --mean %s --std %s",
            model, folder, mean_text, std_text);
   ipro_command_result e;
@@ -145,10 +146,29 @@ int main(void) {
             "training's test pass: %.4f, %.4f",
             accuracy, loss, trained_accuracy, trained_loss);
 
+  /* without --mean/--std, eval takes the normalisation the trained model carries (its metadata,
+   * written by --out) and scores the same, saying so; a model without it (the untrained file)
+   * makes eval warn that it normalises with the split's own statistics */
   snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s'", model, folder);
   ipro_test_run_infopro(arguments, &e);
+  scored = strstr(e.out, "\naccuracy ");
+  accuracy = loss = -2;
+  CHECK_MSG(e.exit_status == 0 && scored &&
+                sscanf(scored + 1, "accuracy %lf (%*d/%*d)  mean cross-entropy %lf", &accuracy,
+                       &loss) == 2,
+            "%s: exit status %d: %s %s", arguments, e.exit_status, e.out, e.err);
+  CHECK_MSG(fabs(accuracy - trained_accuracy) < 1e-9 && fabs(loss - trained_loss) <= 5e-5 &&
+                e.err_lines == 1 && strstr(e.err, "the model was trained with (its metadata)"),
+            "eval with the model's own normalisation: accuracy %.4f, cross-entropy %.6f (the "
+            "training's test pass: %.4f, %.4f); stderr: %s",
+            accuracy, loss, trained_accuracy, trained_loss, e.err);
+  char untrained[1024];
+  snprintf(untrained, sizeof untrained, "%s/models/resnet8_fmnist.onnx", ipro_test_source_dir());
+  snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s'", untrained, folder);
+  ipro_test_run_infopro(arguments, &e);
   CHECK_MSG(e.exit_status == 0 && e.err_lines == 1 && strstr(e.err, "no --mean/--std for"),
-            "eval without the normalisation: exit status %d, stderr: %s", e.exit_status, e.err);
+            "eval of a model without the normalisation: exit status %d, stderr: %s", e.exit_status,
+            e.err);
 
   snprintf(arguments, sizeof arguments, "%s --data 'npz:%s'", common, npz);
   ipro_test_run_infopro(arguments, &r);
