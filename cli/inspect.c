@@ -1,5 +1,5 @@
 /* `infopro inspect MODEL.onnx [--batch N] [--json]`: what the frontend knows about a model —
- * producer, IR version, opsets, one row per node (output shape, parameters, FLOPs, bytes saved
+ * producer, IR version, opsets, the model's metadata, one row per node (output shape, parameters, FLOPs, bytes saved
  * for the backward pass, cut point or not) and the totals, as a table or as one JSON object. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,6 +25,9 @@ static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
     printf(" %s %" PRId64, *graph->opsets[i].domain ? graph->opsets[i].domain : "ai.onnx",
            graph->opsets[i].version);
   printf("\n");
+  /* the model's metadata: a model `infopro train --out` wrote carries its normalisation */
+  for (int i = 0; i < graph->n_metadata; i++)
+    printf("metadata    %s = %s\n", graph->metadata_keys[i], graph->metadata_values[i]);
   for (int i = 0; i < graph->n_inputs; i++) {
     const ipro_tensor *t = &graph->tensors[graph->inputs[i]];
     printf(
@@ -77,6 +80,10 @@ static void print_json(const ipro_graph *graph, const ipro_graph_cost *cost) {
   for (int i = 0; i < graph->n_opsets; i++)
     ipro_json_int(&w, *graph->opsets[i].domain ? graph->opsets[i].domain : "ai.onnx",
                   graph->opsets[i].version);
+  ipro_json_end_object(&w);
+  ipro_json_begin_object(&w, "metadata");
+  for (int i = 0; i < graph->n_metadata; i++)
+    ipro_json_string(&w, graph->metadata_keys[i], graph->metadata_values[i]);
   ipro_json_end_object(&w);
   ipro_json_int(&w, "batch", graph->batch);
   ipro_json_int(&w, "params", cost->params);

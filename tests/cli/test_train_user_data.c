@@ -162,6 +162,13 @@ int main(void) {
             "eval with the model's own normalisation: accuracy %.4f, cross-entropy %.6f (the "
             "training's test pass: %.4f, %.4f); stderr: %s",
             accuracy, loss, trained_accuracy, trained_loss, e.err);
+  /* `inspect` shows what the model carries */
+  snprintf(arguments, sizeof arguments, "inspect '%s'", model);
+  ipro_test_run_infopro(arguments, &e);
+  char carried[200];
+  snprintf(carried, sizeof carried, "metadata    infopro.normalization.mean = %s\n", mean_text);
+  CHECK_MSG(e.exit_status == 0 && strstr(e.out, carried), "inspect of the trained model: %s",
+            e.out);
   char untrained[1024];
   snprintf(untrained, sizeof untrained, "%s/models/resnet8_fmnist.onnx", ipro_test_source_dir());
   snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s'", untrained, folder);
