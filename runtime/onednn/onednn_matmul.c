@@ -36,7 +36,7 @@ fail:
  * reorder included (N = 3,072 at K = 384 to 2,048: 2.1 to 3.5 times; N = 2,304 and 3,000: 10 to
  * 16%; N = 4,096: within 4% either way; N = 2,048 and below, or fewer than 128 rows: no gain). Such
  * a B is staged: reordered into the kernel's workspace (K·N floats, planned like every
- * workspace), which the matmul then reads. */
+ * workspace), which the matmul then reads; the kernel without the copy is its frugal variant. */
 #define STAGED_B_MIN_COLUMNS 2048
 #define STAGED_B_MIN_ROWS 128
 
@@ -47,7 +47,12 @@ static ipro_status matmul_step(ipro_onednn_kernel *kernel, const dnnl_memory_des
                                const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *y_md,
                                int64_t rows, int64_t depth, int64_t columns, bool b_transposed,
                                dnnl_primitive_attr_t attr, ipro_error *err) {
-  bool staged = !b_transposed && columns > STAGED_B_MIN_COLUMNS && rows >= STAGED_B_MIN_ROWS;
+  bool stages = !b_transposed && columns > STAGED_B_MIN_COLUMNS && rows >= STAGED_B_MIN_ROWS;
+  /* the staged copy is workspace the plan holds: like Winograd's scratchpad (onednn_conv.c), the
+   * kernel has a frugal variant (B read as it lies), which the executor keeps where the copy
+   * would grow the program's arena by much (executor.c) */
+  if (stages) kernel->base.has_frugal_variant = true;
+  bool staged = stages && !kernel->frugal;
   dnnl_memory_desc_t staged_md;
   size_t staged_at = 0;
   if (staged) {

@@ -652,6 +652,35 @@ static void pool_cases(ipro_backend *onednn) {
 
 /* ---- SoftmaxGrad, and Gemm in the transposed forms the backward uses ---- */
 
+/* The staged kernel of Gemm([128, 8], [8, 2056]) holds B's K·N floats in its workspace and says
+ * it has a frugal variant; the frugal one (the backend's frugal set) holds less. */
+static void check_staged_workspace(ipro_backend *onednn) {
+  ipro_graph *graph = hand_graph(19);
+  hand_input(graph, "A", 2, (int64_t[]){128, 8});
+  hand_input(graph, "B", 2, (int64_t[]){8, 2056});
+  hand_node(graph, "gemm", "Gemm", "A,B", "Y");
+  hand_output(graph, "Y");
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_graph_normalize(graph, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(graph, 0, &err), &err);
+  size_t workspace[2] = {0, 0};
+  bool variant = false;
+  for (int f = 0; f < 2; f++) {
+    ipro_kernel *kernel = NULL;
+    onednn->frugal = f == 1;
+    CHECK_OK(onednn->prepare_forward(onednn, graph, &graph->nodes[0], &kernel, &err), &err);
+    if (!kernel) continue;
+    workspace[f] = kernel->workspace_bytes;
+    if (f == 0) variant = kernel->has_frugal_variant;
+    kernel->destroy(kernel);
+  }
+  onednn->frugal = false;
+  CHECK_MSG(variant && workspace[0] >= workspace[1] + 8 * 2056 * sizeof(float),
+            "staged Gemm: workspace %zu bytes, frugal %zu, frugal variant %d", workspace[0],
+            workspace[1], variant);
+  ipro_graph_free(graph);
+}
+
 static void softmax_cases(ipro_backend *onednn) {
   static const struct {
     const char *label;
@@ -695,24 +724,31 @@ static void softmax_cases(ipro_backend *onednn) {
   }
   /* a plain B of more than 2,048 columns and at least 128 rows is staged in the transposed layout
    * first (runtime/onednn/onednn_matmul.c): a Gemm (dW = dYᵀ·A's form, and dA = dY·W's), and a
-   * linear layer on sequences (MatMul of [2, 64, 8] by [8, 2056]) */
-  for (int form = 0; form < 3; form++) {
+   * linear layer on sequences (MatMul of [2, 64, 8] by [8, 2056]); each also as the frugal
+   * variant the executor falls back on, which reads B as it lies (forms 3 to 5) */
+  for (int form = 0; form < 6; form++) {
+    onednn->frugal = form >= 3;
     one_node c = {0};
     int64_t a[3] = {2, 64, 8}, a_rows[2] = {128, 8}, a_transposed[2] = {8, 128}, b[2] = {8, 2056};
-    if (form == 2)
+    int shape = form % 3;
+    if (shape == 2)
       input(&c, "A", 3, a, UNIFORM);
     else
-      input(&c, "A", 2, form == 0 ? a_rows : a_transposed, UNIFORM);
+      input(&c, "A", 2, shape == 0 ? a_rows : a_transposed, UNIFORM);
     input(&c, "B", 2, b, UNIFORM);
-    ipro_node *n = form == 2 ? node(&c, "MatMul", IPRO_OP_MAT_MUL, "A,B", "Y")
-                             : node(&c, "Gemm", IPRO_OP_GEMM, "A,B", "Y");
-    if (form < 2) set_int(n, "transA", form == 1);
-    run_case(onednn, &c,
-             form == 0   ? "Gemm, B of 2,056 columns staged"
-             : form == 1 ? "Gemm transA 1, B of 2,056 columns staged"
-                         : "MatMul of sequences, B of 2,056 columns staged",
-             true);
+    ipro_node *n = shape == 2 ? node(&c, "MatMul", IPRO_OP_MAT_MUL, "A,B", "Y")
+                              : node(&c, "Gemm", IPRO_OP_GEMM, "A,B", "Y");
+    if (shape < 2) set_int(n, "transA", shape == 1);
+    char label[200];
+    snprintf(label, sizeof label, "%s, B of 2,056 columns %s",
+             shape == 0   ? "Gemm"
+             : shape == 1 ? "Gemm transA 1"
+                          : "MatMul of sequences",
+             onednn->frugal ? "as it lies (frugal)" : "staged");
+    run_case(onednn, &c, label, true);
   }
+  onednn->frugal = false;
+  check_staged_workspace(onednn);
 }
 
 /* Sum accumulates gradients: operands of Y's shape run on oneDNN, broadcast ones do not. */
