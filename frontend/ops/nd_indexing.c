@@ -28,25 +28,36 @@ ipro_status ipro_scatter_nd_normalize(ipro_graph *graph, ipro_node *node, ipro_e
   return IPRO_OK;
 }
 
-/* updates must have the shape indices.shape[:-1] + data.shape[k:], k = indices.shape[-1]. */
+/* The shape of the slices indices address in data, indices.shape[:-1] + data.shape[k:] with
+ * k = indices.shape[-1] (1 to data's rank): GatherND's output and ScatterND's updates. */
+static ipro_status addressed_shape(const ipro_node *node, const ipro_tensor *data,
+                                   const ipro_tensor *indices, ipro_shape *shape, int64_t *k,
+                                   ipro_error *err) {
+  const ipro_shape *q = &indices->shape;
+  *k = q->rank < 1 ? -1 : q->dims[q->rank - 1];
+  if (*k < 1 || *k > data->shape.rank)
+    return ipro_op_fail(err, node, "indices '%s' must have a last axis of 1 to %d (data's rank)",
+                        indices->name, data->shape.rank);
+  *shape = (ipro_shape){.rank = q->rank - 1 + data->shape.rank - (int)*k};
+  if (shape->rank > IPRO_MAX_RANK)
+    return ipro_op_fail(err, node,
+                        "the addressed slices would have rank %d; at most %d is "
+                        "supported",
+                        shape->rank, IPRO_MAX_RANK);
+  for (int d = 0; d + 1 < q->rank; d++)
+    shape->dims[d] = q->dims[d];
+  for (int d = (int)*k; d < data->shape.rank; d++)
+    shape->dims[q->rank - 1 + d - (int)*k] = data->shape.dims[d];
+  return IPRO_OK;
+}
+
+/* updates must have the shape of the slices the indices address. */
 static ipro_status check_shapes(const ipro_node *node, const ipro_tensor *data,
                                 const ipro_tensor *indices, const ipro_tensor *updates,
                                 ipro_error *err) {
-  const ipro_shape *q = &indices->shape;
-  if (q->rank < 1)
-    return ipro_op_fail(err, node, "indices '%s' must have rank 1 or more", indices->name);
-  int64_t k = q->dims[q->rank - 1];
-  if (ipro_dim_is_batch(k) || k > data->shape.rank)
-    return ipro_op_fail(err, node, "indices '%s' address %lld axes of data '%s' of rank %d",
-                        indices->name, (long long)k, data->name, data->shape.rank);
-  ipro_shape expected = {.rank = q->rank - 1 + data->shape.rank - (int)k};
-  if (expected.rank > IPRO_MAX_RANK)
-    return ipro_op_fail(err, node, "updates would have rank %d; at most %d is supported",
-                        expected.rank, IPRO_MAX_RANK);
-  for (int d = 0; d + 1 < q->rank; d++)
-    expected.dims[d] = q->dims[d];
-  for (int d = (int)k; d < data->shape.rank; d++)
-    expected.dims[q->rank - 1 + d - (int)k] = data->shape.dims[d];
+  ipro_shape expected;
+  int64_t k;
+  if (addressed_shape(node, data, indices, &expected, &k, err) != IPRO_OK) return IPRO_ERROR;
   if (!ipro_shape_equal(&expected, &updates->shape)) {
     char want[128], got[128];
     ipro_shape_format(&expected, want, sizeof want);
@@ -74,10 +85,9 @@ ipro_status ipro_scatter_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error
   if (!folded) return ipro_op_out_of_memory(err, node);
   const char *wrong = ipro_scatter_nd(data->data, &data->shape, element, indices->data,
                                       &indices->shape, updates->data, folded);
-  ipro_status status =
-      wrong ? ipro_op_fail(err, node, "%s '%s'", wrong, data->name)
-            : ipro_op_fold_output(graph, node, 0, data->dtype, &data->shape, folded,
-                                  (size_t)count * element, err);
+  ipro_status status = wrong ? ipro_op_fail(err, node, "%s '%s'", wrong, data->name)
+                             : ipro_op_fold_output(graph, node, 0, data->dtype, &data->shape,
+                                                   folded, (size_t)count * element, err);
   free(folded);
   return status;
 }
@@ -126,19 +136,9 @@ ipro_status ipro_gather_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error 
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX, &data, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, IPRO_DTYPES_INT64, &indices, err) != IPRO_OK)
     return IPRO_ERROR;
-  const ipro_shape *q = &indices->shape;
-  int64_t k = q->rank < 1 ? -1 : q->dims[q->rank - 1];
-  if (k < 1 || k > data->shape.rank)
-    return ipro_op_fail(err, node, "indices '%s' must have a last axis of 1 to %d (data's rank)",
-                        indices->name, data->shape.rank);
-  ipro_shape shape = {.rank = q->rank - 1 + data->shape.rank - (int)k};
-  if (shape.rank > IPRO_MAX_RANK)
-    return ipro_op_fail(err, node, "the result would have rank %d; at most %d is supported",
-                        shape.rank, IPRO_MAX_RANK);
-  for (int d = 0; d + 1 < q->rank; d++)
-    shape.dims[d] = q->dims[d];
-  for (int d = (int)k; d < data->shape.rank; d++)
-    shape.dims[q->rank - 1 + d - (int)k] = data->shape.dims[d];
+  ipro_shape shape;
+  int64_t k;
+  if (addressed_shape(node, data, indices, &shape, &k, err) != IPRO_OK) return IPRO_ERROR;
   if (!ipro_tensor_is_constant(indices))
     return ipro_op_fail(err, node, "indices '%s' computed at run time are not supported",
                         indices->name);
