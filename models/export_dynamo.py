@@ -443,6 +443,19 @@ def export_vit():
         print("%s: %d bytes" % (p, os.path.getsize(p)))
 
 
+def export_torch_export_stripped(model, path, optimize=False):
+    """model (in training mode) to path with the torch.export-based exporter and a dynamic batch,
+    each node's metadata (its Python stack trace, most of such a file) dropped."""
+    import onnx
+    torch.onnx.export(model.train(), (torch.rand(2, 1, 28, 28),), path, input_names=["input"],
+                      output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                      optimize=optimize, external_data=False)
+    exported = onnx.load(path)
+    for node in exported.graph.node:
+        del node.metadata_props[:]
+    onnx.save(exported, path)
+
+
 def tiny_swin():
     """torchvision's SwinTransformer at Fashion-MNIST's size: 4x4 patches of one channel (7x7
     tokens of 16 features), windows of 4 (padded to 8x8, the second block's shifted by 2, its
@@ -471,16 +484,7 @@ def export_swin():
     path = os.path.join(HERE, "swin_tiny_fmnist.onnx")
     export_torchscript_training(model, path)
     dynamo_path = os.path.join(HERE, "swin_tiny_dynamo_fmnist.onnx")
-    torch.onnx.export(model.train(), (torch.rand(2, 1, 28, 28),), dynamo_path,
-                      input_names=["input"], output_names=["logits"],
-                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, optimize=False,
-                      external_data=False)
-    # The nodes' metadata (each one's Python stack trace) is 90% of the file: dropped.
-    import onnx
-    exported = onnx.load(dynamo_path)
-    for node in exported.graph.node:
-        del node.metadata_props[:]
-    onnx.save(exported, dynamo_path)
+    export_torch_export_stripped(model, dynamo_path)  # the stack traces were 90% of the file
     for name in ("swin_tiny_fmnist", "swin_tiny_dynamo_fmnist"):
         write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
                    [("input", x.numpy()), ("logits", logits.numpy())])
@@ -521,18 +525,10 @@ def export_rms_norm():
     x = forward_input((1, 28, 28))
     with torch.no_grad():
         logits = model(x)
-    import onnx
     for name, optimize in (("rms_norm_mixer_dynamo_fmnist", False),
                            ("rms_norm_mixer_dynamo_optimized_fmnist", True)):
         path = os.path.join(HERE, name + ".onnx")
-        torch.onnx.export(model.train(), (torch.rand(2, 1, 28, 28),), path, input_names=["input"],
-                          output_names=["logits"],
-                          dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, optimize=optimize,
-                          external_data=False)
-        exported = onnx.load(path)
-        for node in exported.graph.node:  # each node's Python stack trace: most of the file
-            del node.metadata_props[:]
-        onnx.save(exported, path)
+        export_torch_export_stripped(model, path, optimize)
         write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
                    [("input", x.numpy()), ("logits", logits.numpy())])
         print("%s: %d bytes" % (path, os.path.getsize(path)))
