@@ -478,6 +478,18 @@ static ipro_status gemm_of_transposed(ipro_graph *graph, int m, int w, ipro_erro
   return IPRO_OK;
 }
 
+/* Whether the tensors gemm_of_transposed would name after the MatMul are all free: a file's
+ * tensor of such a name is not written over (the rewrite is skipped instead). */
+static bool names_free(const ipro_graph *graph, const char *mat_mul) {
+  static const char *const suffixes[] = {":rows", ":rows:shape", ":product", ":output"};
+  char name[640];
+  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+    snprintf(name, sizeof name, "%.560s%s", mat_mul, suffixes[i]);
+    if (ipro_graph_find_tensor(graph, name) >= 0) return false;
+  }
+  return true;
+}
+
 /* The 2-D tensor a Transpose that swaps its two axes reads, or -1. */
 static int transposed_matrix(const ipro_graph *graph, const ipro_node *transpose) {
   if (transpose->op != IPRO_OP_TRANSPOSE || transpose->n_inputs != 1 || transpose->inputs[0] < 0)
@@ -505,7 +517,8 @@ ipro_status ipro_fuse_transposed_weights(ipro_graph *graph, int *fused, ipro_err
           p < 0 || sole_reader(graph, &r, t) != m ? -1 : transposed_matrix(graph, &graph->nodes[p]);
       const ipro_tensor *a = mat_mul->inputs[0] < 0 ? NULL : &graph->tensors[mat_mul->inputs[0]];
       if (w < 0 || !a || a->shape.rank < 2 || a->dtype != graph->tensors[w].dtype ||
-          a->shape.dims[a->shape.rank - 1] != graph->tensors[w].shape.dims[1])
+          a->shape.dims[a->shape.rank - 1] != graph->tensors[w].shape.dims[1] ||
+          !names_free(graph, mat_mul->name))
         continue;
       status = gemm_of_transposed(graph, m, w, err);
       if (status != IPRO_OK) break;
