@@ -10,6 +10,7 @@
  * becomes (−1)·B + A; two operands that both broadcast are declined. Div has no cuDNN op: it runs
  * as a generated kernel (cuda_generated.c). */
 #include "cuda_internal.h"
+#include "runtime/reference/reference_ops.h"
 
 /* shape right-aligned against rank `rank` (leading 1s). */
 static void aligned(const ipro_shape *shape, int rank, int64_t *dims) {
@@ -212,25 +213,26 @@ IPRO_CUDA_BUILD(ipro_cuda_build_reduce_to_shape) {
                          err);
 }
 
-/* X's dims (at least one) and the dims a ReduceMean of node's axes keeps of them (1 along each
- * reduced axis; every axis without axes, none with noop_with_empty_axes): the number of axes, or
- * -1 where an axis lies outside X or X has more than 8. */
-static int reduced_dims(const ipro_node *node, const ipro_shape *x, int64_t *x_dims,
-                        int64_t *kept) {
-  if (x->rank > 8) return -1;
-  int rank = x->rank > 0 ? x->rank : 1, count = 0;
+/* X's dims (at least one) and the dims a ReduceMean of node's axes keeps of them: the reference
+ * kernels' reduced shape (1 along each reduced axis, every axis without axes), or X's own with
+ * noop_with_empty_axes and no axes. The number of axes, or -1 (err set) where an axis lies
+ * outside X or X has more than 8. */
+static int reduced_dims(const ipro_node *node, const ipro_shape *x, int64_t *x_dims, int64_t *kept,
+                        ipro_error *err) {
+  if (x->rank > 8) {
+    ipro_cuda_unsupported(err, "rank %d (at most 8)", x->rank);
+    return -1;
+  }
+  int count = 0;
+  ipro_node_attr_ints(node, "axes", &count);
+  ipro_shape kept_shape = *x;
+  if ((count > 0 || !ipro_node_attr_int(node, "noop_with_empty_axes", 0)) &&
+      ipro_reference_reduced_shape(node, x, &kept_shape, err) != IPRO_OK)
+    return -1;
+  int rank = x->rank > 0 ? x->rank : 1;
   x_dims[0] = kept[0] = 1;
   for (int d = 0; d < x->rank; d++)
-    x_dims[d] = kept[d] = x->dims[d];
-  const int64_t *axes = ipro_node_attr_ints(node, "axes", &count);
-  if (count == 0 && !ipro_node_attr_int(node, "noop_with_empty_axes", 0))
-    for (int d = 0; d < rank; d++)
-      kept[d] = 1;
-  for (int i = 0; i < count; i++) {
-    int64_t axis = axes[i] < 0 ? axes[i] + x->rank : axes[i];
-    if (axis < 0 || axis >= x->rank) return -1;
-    kept[axis] = 1;
-  }
+    x_dims[d] = x->dims[d], kept[d] = kept_shape.dims[d];
   return rank;
 }
 
@@ -246,8 +248,8 @@ IPRO_CUDA_BUILD(ipro_cuda_build_reduce_mean) {
   const ipro_shape *x = ipro_cuda_input_shape(graph, node, 0);
   const ipro_shape *y = ipro_cuda_output_shape(graph, node, 0);
   int64_t x_dims[8], kept[8];
-  int rank = x ? reduced_dims(node, x, x_dims, kept) : -1;
-  if (rank < 0) return ipro_cuda_unsupported(err, "an axis outside X, or X of more than 8 axes");
+  int rank = x ? reduced_dims(node, x, x_dims, kept, err) : -1;
+  if (rank < 0) return IPRO_ERROR;
   if (product(kept, rank) != ipro_cuda_elements(y))
     return ipro_error_set(err, "Y holds %lld values; the reduction leaves %lld",
                           (long long)ipro_cuda_elements(y), (long long)product(kept, rank));
@@ -283,8 +285,7 @@ IPRO_CUDA_BUILD(ipro_cuda_build_broadcast) {
   int rank = c->rank > 0 ? c->rank : 1;
   float alpha = 1.0f;
   if (node->op == IPRO_OP_REDUCE_MEAN_GRAD) {
-    if (reduced_dims(node, c, c_dims, a_dims) < 0)
-      return ipro_cuda_unsupported(err, "an axis outside dX");
+    if (reduced_dims(node, c, c_dims, a_dims, err) < 0) return IPRO_ERROR;
     if (product(a_dims, rank) != ipro_cuda_elements(a))
       return ipro_error_set(err, "dY holds %lld values; the reduction leaves %lld",
                             (long long)ipro_cuda_elements(a), (long long)product(a_dims, rank));
