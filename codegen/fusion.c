@@ -43,6 +43,34 @@ static int sole_reader(const ipro_graph *graph, const tensor_readers *r, int t) 
   return r->reader[t];
 }
 
+static void readers_free(tensor_readers *r) {
+  free(r->readers);
+  free(r->reader);
+  free(r->relu_grad);
+}
+
+/* What the passes below share: the readers counted, and the nodes a pass removes flagged, taken
+ * out at the end where it fused anything. */
+typedef struct {
+  tensor_readers r;
+  bool *removed;
+} fusion_frame;
+
+static ipro_status frame_open(const ipro_graph *graph, fusion_frame *f, ipro_error *err) {
+  *f = (fusion_frame){{NULL, NULL, NULL}, NULL};
+  f->removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
+  return f->removed ? count_readers(graph, &f->r, err)
+                    : ipro_error_set(err, "out of memory fusing a program");
+}
+
+/* status, after the flagged nodes went where the pass fused any (and it succeeded). */
+static ipro_status frame_close(ipro_graph *graph, fusion_frame *f, ipro_status status, int fused) {
+  if (status == IPRO_OK && fused > 0) ipro_graph_remove_nodes(graph, f->removed);
+  free(f->removed);
+  readers_free(&f->r);
+  return status;
+}
+
 /* The ipro.UnaryGrad of the Relu that wrote z, and the ipro.BatchNormGrad it alone feeds, whose
  * X and saved mean are the normalisation's; false when the pattern is not all there. */
 static bool find_backward(const ipro_graph *graph, const tensor_readers *r, const ipro_node *norm,
@@ -207,10 +235,10 @@ static ipro_status fuse_sum(ipro_graph *graph, const tensor_readers *r, int u, b
 
 ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_error *err) {
   ipro_fused_counts counts = {0, 0, 0, 0};
-  tensor_readers r = {NULL, NULL, NULL};
-  bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
-  ipro_status status = removed ? count_readers(graph, &r, err)
-                               : ipro_error_set(err, "out of memory fusing a program");
+  fusion_frame frame;
+  ipro_status status = frame_open(graph, &frame, err);
+  tensor_readers r = frame.r;
+  bool *removed = frame.removed;
   for (int n = 0; status == IPRO_OK && n < graph->n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
     bool add = node->op == IPRO_OP_ADD && node->n_inputs == 2 && node->n_outputs == 1 &&
@@ -246,25 +274,19 @@ ipro_status ipro_fuse_relu(ipro_graph *graph, ipro_fused_counts *fused, ipro_err
     status = fuse_sum(graph, &r, u, removed, &summed, err);
     counts.sum_relu_grad += summed;
   }
-  if (status == IPRO_OK &&
-      counts.batch_norm_relu + counts.add_relu + counts.sum_relu_grad + counts.batch_norm_add_relu >
-          0)
-    ipro_graph_remove_nodes(graph, removed);
   if (fused && status == IPRO_OK) *fused = counts;
-  free(removed);
-  free(r.readers);
-  free(r.reader);
-  free(r.relu_grad);
-  return status;
+  return frame_close(graph, &frame, status,
+                     counts.batch_norm_relu + counts.add_relu + counts.sum_relu_grad +
+                         counts.batch_norm_add_relu);
 }
 
 /* ---- SiLU ---- */
 
 ipro_status ipro_fuse_silu(ipro_graph *graph, ipro_error *err) {
-  tensor_readers r = {NULL, NULL, NULL};
-  bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
-  ipro_status status = removed ? count_readers(graph, &r, err)
-                               : ipro_error_set(err, "out of memory fusing a program");
+  fusion_frame frame;
+  ipro_status status = frame_open(graph, &frame, err);
+  tensor_readers r = frame.r;
+  bool *removed = frame.removed;
   int count = 0;
   for (int m = 0; status == IPRO_OK && m < graph->n_nodes; m++) {
     const ipro_node *mul = &graph->nodes[m];
@@ -297,12 +319,7 @@ ipro_status ipro_fuse_silu(ipro_graph *graph, ipro_error *err) {
       break;
     }
   }
-  if (status == IPRO_OK && count > 0) ipro_graph_remove_nodes(graph, removed);
-  free(removed);
-  free(r.readers);
-  free(r.reader);
-  free(r.relu_grad);
-  return status;
+  return frame_close(graph, &frame, status, count);
 }
 
 /* ---- GELU ---- */
@@ -336,10 +353,10 @@ static int scaled_by(const ipro_graph *graph, const tensor_readers *r, int t, in
 }
 
 ipro_status ipro_fuse_gelu(ipro_graph *graph, int *fused, ipro_error *err) {
-  tensor_readers r = {NULL, NULL, NULL};
-  bool *removed = calloc((size_t)graph->n_nodes + 1, sizeof(bool));
-  ipro_status status = removed ? count_readers(graph, &r, err)
-                               : ipro_error_set(err, "out of memory fusing a program");
+  fusion_frame frame;
+  ipro_status status = frame_open(graph, &frame, err);
+  tensor_readers r = frame.r;
+  bool *removed = frame.removed;
   int count = 0;
   for (int m = 0; status == IPRO_OK && m < graph->n_nodes; m++) {
     const ipro_node *half = &graph->nodes[m];
@@ -384,13 +401,8 @@ ipro_status ipro_fuse_gelu(ipro_graph *graph, int *fused, ipro_error *err) {
     removed[erf] = removed[plus] = removed[times] = removed[m] = true;
     count++;
   }
-  if (status == IPRO_OK && count > 0) ipro_graph_remove_nodes(graph, removed);
   if (fused) *fused = count;
-  free(removed);
-  free(r.readers);
-  free(r.reader);
-  free(r.relu_grad);
-  return status;
+  return frame_close(graph, &frame, status, count);
 }
 
 /* A constant int64 vector holding shape's dims, named after name; -1 when out of memory. */
@@ -535,9 +547,7 @@ ipro_status ipro_fuse_transposed_weights(ipro_graph *graph, int *fused, ipro_err
       count++;
       again = true;
     }
-    free(r.readers);
-    free(r.reader);
-    free(r.relu_grad);
+    readers_free(&r);
   }
   if (fused) *fused = count;
   return status;
