@@ -192,8 +192,8 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * them; with optimize=False (cnn_dynamo_bn_fmnist) the BatchNormalizations stay, in inference
  * form, beside Expand/CastLike bias subgraphs and computed ReduceMean axes; mixer_dynamo_fmnist
  * has LayerNormalization, Gelu and a linear layer on token sequences (MatMul of 3-D by 2-D), whose
- * tokens are cuts whose heads read their mean (its K = 2 cut is after its token mean, vit_tiny_fmnist's
- * at its encoder layer); effnet_tiny_fmnist and effnet_tiny_dynamo_fmnist, a tiny
+ * tokens are cuts whose heads read their mean (its K = 2 cut is after its token mean,
+ * vit_tiny_fmnist's at its encoder layer); effnet_tiny_fmnist and effnet_tiny_dynamo_fmnist, a tiny
  * torchvision EfficientNet from both exporters in training form, draw stochastic depth and dropout
  * with RandomUniformLike, Less, Cast and Div, which the test pass keeps whole; split_cnn_fmnist
  * splits and chunks channels (Split, and Slices of activations, whose gradients are a Concat and
@@ -205,18 +205,19 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * at indices it computes (folded; the gradient is the inverse permutation); vit_tiny_fmnist has
  * torchvision's ViT encoder from the TorchScript exporter (shapes computed with Equal, Where and
  * Mod, folded), and vit_tiny_opset14_fmnist the same at opset 14 (LayerNorm spelled out with Pow
- * and Sqrt, GELU with Erf); swin_tiny_fmnist has torchvision's Swin Transformer from the TorchScript exporter
- * (its shifted windows' masks built with ScatterND, Equal, Not and Where and its attention scale
- * with Pow, folded; windows padded with pads computed from shapes; patch merging by strided
- * Slices; relative position bias tables read at repeated indices; heads on [N, H, W, C] feature
- * maps) and swin_tiny_dynamo_fmnist the same from torch.export (the tables read by GatherND at
- * indices expanded from a Max); rms_norm_mixer_dynamo_fmnist has torch's RMSNorm from
- * torch.export (its rsqrt written as Sqrt and Reciprocal), and rms_norm_mixer_dynamo_optimized_fmnist
- * the same with the exporter's optimisation (its epsilons and exponent scalar initializers, which
- * must be written back as loaded: constants, not parameters). Local
- * training (K = 2), the test pass after each epoch and the export go through for both (the test
- * pass once asked the trainer for the ratio and stopped after the first epoch; the second was
- * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
+ * and Sqrt, GELU with Erf); swin_tiny_fmnist has torchvision's Swin Transformer from the
+ * TorchScript exporter (its shifted windows' masks built with ScatterND, Equal, Not and Where and
+ * its attention scale with Pow, folded; windows padded with pads computed from shapes; patch
+ * merging by strided Slices; relative position bias tables read at repeated indices; heads on [N,
+ * H, W, C] feature maps) and swin_tiny_dynamo_fmnist the same from torch.export (the tables read by
+ * GatherND at indices expanded from a Max); rms_norm_mixer_dynamo_fmnist has torch's RMSNorm from
+ * torch.export (its rsqrt written as Sqrt and Reciprocal), and
+ * rms_norm_mixer_dynamo_optimized_fmnist the same with the exporter's optimisation (its epsilons
+ * and exponent scalar initializers, which must be written back as loaded: constants, not
+ * parameters). Local training (K = 2), the test pass after each epoch and the export go through for
+ * both (the test pass once asked the trainer for the ratio and stopped after the first epoch; the
+ * second was refused for its Expand), and the written model evaluates to the last test pass's
+ * accuracy. */
 static void train_torch_export_model(const char *name) {
   char arguments[2048], model[700];
   snprintf(model, sizeof model, "%s/%s_trained.onnx", directory, name);
