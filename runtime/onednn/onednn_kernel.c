@@ -2,6 +2,7 @@
  * at prepare time and bound to the program's pointers at run time, plus the helpers the op files
  * use to build them (checked dnnl calls, plain memory descriptors, scratchpad bookkeeping). */
 #include <dnnl_debug.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,11 +224,32 @@ size_t ipro_onednn_scratchpad_bytes(const_dnnl_primitive_desc_t pd) {
   return md ? dnnl_memory_desc_get_size(md) : 0;
 }
 
+/* oneDNN's gemm-based implementations (what its matrix products, inner products and some
+ * convolutions are on a CPU without AVX-512: "gemm:jit") share JIT kernels that the library
+ * generates, about 1 MB on the heap, the first time a product runs, so in the first training step
+ * where nothing planned it. One small product run as soon as such a primitive is made brings them
+ * in with the primitives they serve (what the memory report counts as programs and primitives);
+ * once per process, as the library keeps them. A 1x1x1 product leaves most of them out. */
+static void generate_gemm_kernels(void) {
+  enum { SIDE = 64 };
+  static float a[SIDE * SIDE], b[SIDE * SIDE], c[SIDE * SIDE];
+  dnnl_sgemm('N', 'N', SIDE, SIDE, SIDE, 1.0f, a, SIDE, b, SIDE, 0.0f, c, SIDE);
+}
+
+static void generate_gemm_kernels_for(const_dnnl_primitive_desc_t pd) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  const char *name = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name &&
+      strncmp(name, "gemm:", 5) == 0)
+    pthread_once(&once, generate_gemm_kernels);
+}
+
 ipro_status ipro_onednn_add_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,
                                  ipro_error *err) {
   ipro_onednn_step *step = next_step(kernel, err);
   if (!step) return IPRO_ERROR;
   IPRO_ONEDNN_CHECK(dnnl_primitive_create(&step->primitive, pd));
+  generate_gemm_kernels_for(pd);
   kernel->n_steps++;
   size_t bytes = ipro_onednn_scratchpad_bytes(pd);
   if (bytes > 0) {

@@ -72,9 +72,8 @@ static bool has_frugal_variant(const char *name, const char *node_name) {
 
 int main(void) {
   if (!ipro_test_cpu_has_avx512_core()) {
-    printf("skipped: the frugal choice (oneDNN's Winograd kernels need AVX-512, which this CPU "
-           "lacks)\n");
-    return ipro_test_finish();
+    return ipro_test_skip(
+        "the frugal choice (oneDNN's Winograd kernels need AVX-512, which this CPU lacks)");
   }
   size_t fast = arena_of("resnet32", NULL), direct = arena_of("resnet32", "0");
   CHECK_MSG(fast > direct && fast <= direct + direct / 32,

@@ -29,6 +29,7 @@
 #include "runtime/trainer.h"
 #include "support/bundled_models.h"
 #include "support/check.h"
+#include "support/command.h"
 #include "support/fixed_batch_runs.h"
 
 /* The nodes of op whose output 0, not a graph output, exactly one node, a Relu, reads. */
@@ -463,7 +464,10 @@ int main(void) {
   /* the steps above ran the joined normalisations both ways: our loop where the layouts are
    * carried, oneDNN's normalisation and the Add in place where they are plain */
   count_mask_forms("resnet8_fmnist", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS, &carried_run);
-  CHECK_MSG(carried_run.joined_looped > 0 && carried_run.joined_other == 0 &&
+  /* without AVX-512 nothing is carried (onednn_layouts.c): the "carried" run is the plain one */
+  bool carries = ipro_test_cpu_has_avx512_core();
+  CHECK_MSG((carries ? carried_run.joined_looped > 0 && carried_run.joined_other == 0
+                     : carried_run.joined_looped == 0 && carried_run.joined_other > 0) &&
                 plain_run.joined_looped == 0 && plain_run.joined_other > 0,
             "resnet8: joined normalisations looped / not: carried %d / %d, plain %d / %d",
             carried_run.joined_looped, carried_run.joined_other, plain_run.joined_looped,
@@ -473,10 +477,10 @@ int main(void) {
          carried_run.joined_looped, plain_run.joined_other);
   layout_forms cut_run = {0};
   count_mask_forms("resnet32", resnet32_cut, 1, IPRO_TEST_CARRIED_LAYOUTS, &cut_run);
-  CHECK_MSG(cut_run.joined_staged == 1,
-            "resnet32 K=2: %d joined normalisations add a plain tensor on the loop; 1 expected "
-            "(module 2's first block)",
-            cut_run.joined_staged);
+  CHECK_MSG(cut_run.joined_staged == (carries ? 1 : 0),
+            "resnet32 K=2: %d joined normalisations add a plain tensor on the loop; %d expected "
+            "(module 2's first block, where layouts are carried)",
+            cut_run.joined_staged, carries ? 1 : 0);
   setenv("IPRO_ONEDNN_PADDED_LAYOUTS", "0", 1);
   check_steps("densenet K=1, padded blocks off", "densenet_small", NULL, 0,
               IPRO_TEST_CARRIED_LAYOUTS);
