@@ -235,9 +235,10 @@ bool ipro_onednn_small_conv_takes(const ipro_onednn_kernel *kernel, const ipro_g
   if (!operands_of(graph, node, &x, &w, &y, &x_tensor, &y_tensor) ||
       ipro_onednn_switched_off("IPRO_ONEDNN_SMALL_CONV"))
     return false;
-  /* X carried channel-blocked in one block of 16, Y plain */
-  if (!ipro_onednn_carried(kernel, x_tensor) || ipro_onednn_carried(kernel, y_tensor) ||
-      x.rank != 4 || x.dims[1] > LANES || y.dims[1] > MAX_FEATURES)
+  /* X carried channel-blocked in one block of 16 (AVX-512's blocks), Y plain */
+  if (ipro_onednn_channel_block() != LANES || !ipro_onednn_carried(kernel, x_tensor) ||
+      ipro_onednn_carried(kernel, y_tensor) || x.rank != 4 || x.dims[1] > LANES ||
+      y.dims[1] > MAX_FEATURES)
     return false;
   ipro_onednn_conv_geometry g;
   ipro_error err;

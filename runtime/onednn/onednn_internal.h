@@ -301,8 +301,8 @@ ipro_status ipro_onednn_build_small_conv(ipro_onednn_kernel *kernel, const ipro_
 
 /* ---- layouts carried between kernels (onednn_layouts.c) ---- */
 
-/* Whether this CPU and the environment let activations be carried channel-blocked (AVX-512, and
- * IPRO_ONEDNN_PLAIN_LAYOUTS not 1). */
+/* Whether this CPU and the environment let activations be carried channel-blocked (AVX2 or
+ * AVX-512, and IPRO_ONEDNN_PLAIN_LAYOUTS not 1). */
 bool ipro_onednn_carries_layouts(void);
 /* The backend's choose_layouts. */
 void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *graph,
@@ -538,15 +538,21 @@ bool ipro_onednn_reference_only(ipro_onednn_kernel *kernel, const_dnnl_op_desc_t
 /* The descriptor of plain's dimensions with format_tag_any: oneDNN picks the layout. */
 ipro_status ipro_onednn_any_md(const dnnl_memory_desc_t *plain, dnnl_memory_desc_t *any,
                                ipro_error *err);
-/* plain (N, C, spatial...) of rank 3 to 5 with the channels in blocks of 16 (nCw16c, nChw16c,
- * nCdhw16c), the last block padded with zeros when C is not a multiple of 16 (the tensor then
- * takes more bytes than plain); otherwise plain itself. */
+/* The channels in one block of oneDNN's channel-blocked layouts on this CPU: 16 with AVX-512
+ * (nChw16c, what its AVX-512 convolution and normalisation kernels are written for), else 8
+ * (nChw8c: its AVX2 and SSE4.1 kernels; on AVX2 the normalisations have no kernel for 16-channel
+ * blocks but oneDNN's reference, 60 times slower). */
+int ipro_onednn_channel_block(void);
+/* plain (N, C, spatial...) of rank 3 to 5 with the channels in blocks of
+ * ipro_onednn_channel_block() (nCw16c, nChw16c, nCdhw16c or their 8c kin), the last block padded
+ * with zeros when C is not a multiple of the block (the tensor then takes more bytes than plain);
+ * otherwise plain itself. */
 ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
                                            dnnl_memory_desc_t *blocked, ipro_error *err);
-/* Whether `channels` fill blocks of 16 exactly: the blocked tensor then has the plain one's
- * size, and no padding. */
+/* Whether `channels` fill blocks exactly: the blocked tensor then has the plain one's size, and
+ * no padding. */
 static inline bool ipro_onednn_fills_blocks(int64_t channels) {
-  return channels > 0 && channels % 16 == 0;
+  return channels > 0 && channels % ipro_onednn_channel_block() == 0;
 }
 
 /* The shapes of a node that maps T (input 0) to R (output 0) whose shape the node's `shape`

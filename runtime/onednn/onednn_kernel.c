@@ -465,11 +465,18 @@ fail:
   return IPRO_ERROR;
 }
 
+int ipro_onednn_channel_block(void) {
+  static const unsigned avx512 = dnnl_cpu_isa_avx512_core;
+  return ((unsigned)dnnl_get_effective_cpu_isa() & avx512) == avx512 ? 16 : 8;
+}
+
 ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
                                            dnnl_memory_desc_t *blocked, ipro_error *err) {
-  static const dnnl_format_tag_t tags[6] = {0, 0, 0, dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c};
+  static const dnnl_format_tag_t tags16[6] = {0, 0, 0, dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c};
+  static const dnnl_format_tag_t tags8[6] = {0, 0, 0, dnnl_nCw8c, dnnl_nChw8c, dnnl_nCdhw8c};
   *blocked = *plain;
   if (plain->ndims < 3 || plain->ndims > 5) return IPRO_OK;
+  const dnnl_format_tag_t *tags = ipro_onednn_channel_block() == 16 ? tags16 : tags8;
   IPRO_ONEDNN_CHECK(dnnl_memory_desc_init_by_tag(blocked, plain->ndims, plain->dims,
                                                  plain->data_type, tags[plain->ndims]));
   return IPRO_OK;

@@ -57,7 +57,7 @@ static bool operands_alike(const ipro_graph *graph, const ipro_node *node) {
   return true;
 }
 
-/* Whether the node's input 0 has channels that fill blocks of 16, without padding. */
+/* Whether the node's input 0 has channels that fill their blocks, without padding. */
 static bool fills_blocks(const ipro_graph *graph, const ipro_node *node) {
   const ipro_tensor *x = ipro_node_input(graph, node, 0);
   return x && x->shape.rank >= 2 && ipro_onednn_fills_blocks(x->shape.dims[1]);
@@ -102,9 +102,9 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
 }
 
 bool ipro_onednn_carries_layouts(void) {
-  static const unsigned avx512 = dnnl_cpu_isa_avx512_core;
+  static const unsigned avx2 = dnnl_cpu_isa_avx2;
   if (ipro_onednn_switched_on("IPRO_ONEDNN_PLAIN_LAYOUTS")) return false;
-  return ((unsigned)dnnl_get_effective_cpu_isa() & avx512) == avx512;
+  return ((unsigned)dnnl_get_effective_cpu_isa() & avx2) == avx2;
 }
 
 static bool eligible(const ipro_graph *graph, const ipro_tensor *t) {
@@ -114,8 +114,10 @@ static bool eligible(const ipro_graph *graph, const ipro_tensor *t) {
   ipro_shape shape = t->shape;
   if (graph->batch > 0) ipro_shape_bind_batch(&shape, graph->batch);
   /* Padded blocks at most a third larger than the channels: 12 channels (the InfoPro decoder's)
-   * take 16, 24 take 32, 40 take 48; 8 or 3 would double or worse their bytes. */
-  int64_t channels = shape.dims[1], padded = (channels + 15) / 16 * 16;
+   * take 16, 24 take 32, 40 take 48; 8 or 3 would double or worse their bytes (in blocks of 8,
+   * 6 take 8, 3 to 5 would not). */
+  int64_t block = ipro_onednn_channel_block(), channels = shape.dims[1];
+  int64_t padded = (channels + block - 1) / block * block;
   if (!ipro_onednn_fills_blocks(channels) && ipro_onednn_switched_off("IPRO_ONEDNN_PADDED_LAYOUTS"))
     return false;
   return ipro_shape_elements(&shape) > 0 && channels > 0 && 3 * padded <= 4 * channels;

@@ -163,10 +163,10 @@ static void check_aligned_plans(size_t alignment) {
 }
 
 /* A real program's buffers (bytes, first step, last step): the GroupNorm CNN's end-to-end
- * training program at batch 128 (models/group_norm_cnn_fmnist.onnx) as planned on oneDNN on a CPU
- * without AVX-512, where every convolution reorders its operands in a workspace of its own (the
- * 12.8 MB ones). Largest, area, lifetime, first-step and last-step orders leave it 3.2 to 6.4 MB
- * above its bound; greedy by breadth reaches the bound. */
+ * training program at batch 128 (models/group_norm_cnn_fmnist.onnx) as planned on oneDNN with
+ * every tensor plain on a CPU with AVX2 and not AVX-512, where every convolution reorders its
+ * operands in a workspace of its own (the 12.8 MB ones). Largest, area, lifetime, first-step and
+ * last-step orders leave it 3.2 to 6.4 MB above its bound; greedy by breadth reaches the bound. */
 static void check_recorded_program(void) {
   ipro_planned_buffer buffers[] = {
       {6422528, 0, 31, 0},  {6422528, 2, 27, 0},  {64, 4, 26, 0},        {6422528, 5, 7, 0},

@@ -4,8 +4,8 @@
  *   (double) as the plain step's, for the bundled models end to end (a tiny EfficientNet from
  *   torch.export among them, whose spatial ReduceMeans run as oneDNN global pools) and ResNet-8 at
  *   K = 2; and
- *   the carried run really carries tensors (on a CPU with AVX-512, where the backend carries
- *   any);
+ *   the carried run really carries tensors (on a CPU with AVX2 or AVX-512, where the backend
+ *   carries any: in blocks of 8 channels or 16);
  * - a node that the oneDNN backend will not run goes to the reference fallback with its operands
  *   plain: a ResNet-8 whose second Conv is refused (its input would be carried otherwise) gives
  *   the reference backend's logits;
@@ -14,7 +14,8 @@
  * - an Identity that is a view keeps its two ends in one layout (Conv or Sigmoid on either side);
  * - an element-wise kernel whose input lies in another layout than its output (Conv -> Relu ->
  *   graph output, graph input -> Relu -> Conv) gives the reference's values, with 16 channels
- *   and with 12, which lie in padded blocks of 16 (the padding's zeros go through the kernels);
+ *   and with 12, which lie in padded blocks (of 16; two of 8 without AVX-512: the padding's zeros
+ *   go through the kernels);
  * - 12 channels are carried in padded blocks, 3 are not (16 would be more than a third over),
  *   and IPRO_ONEDNN_PADDED_LAYOUTS=0 carries only full blocks; DenseNet-small, whose activations
  *   mostly have 12 to 66 channels, trains with padded blocks as it does plain. */
@@ -310,30 +311,30 @@ static void check_identity_view(const char *first, const char *second) {
 int main(void) {
   /* whether the backend should carry anything here, from the CPU's own flags, not from the
    * feature under test */
-  bool avx512 = ipro_test_cpu_has_avx512_core();
-  CHECK_MSG(middle_carried(true, 16) == avx512,
-            "a tensor between a Conv and a Relu is %scarried on a CPU %s AVX-512",
-            avx512 ? "not " : "", avx512 ? "with" : "without");
-  if (!avx512)
-    printf("skipped: the carried-layout checks (this CPU has no AVX-512, so the oneDNN backend "
+  bool carries = ipro_test_cpu_has_avx2();
+  CHECK_MSG(middle_carried(true, 16) == carries,
+            "a tensor between a Conv and a Relu is %scarried on a CPU %s AVX2",
+            carries ? "not " : "", carries ? "with" : "without");
+  if (!carries)
+    printf("skipped: the carried-layout checks (this CPU has no AVX2, so the oneDNN backend "
            "carries every tensor plain); the equality checks still run\n");
   static const char *const resnet8_cut[] = {"/layer2/layer2.0/Relu_1_output_0"};
-  check_training("resnet8_fmnist", NULL, 0, avx512);
-  check_training("resnet8_fmnist", resnet8_cut, 1, avx512);
-  check_training("resnet32", NULL, 0, avx512);
+  check_training("resnet8_fmnist", NULL, 0, carries);
+  check_training("resnet8_fmnist", resnet8_cut, 1, carries);
+  check_training("resnet32", NULL, 0, carries);
   check_training("mobilenetv2_small", NULL, 0, false);
   /* DenseNet's 12 to 66 channels lie in padded blocks */
-  check_training("densenet_small", NULL, 0, avx512);
+  check_training("densenet_small", NULL, 0, carries);
   static const char *const densenet_cut[] = {"/block1/block1.1/Concat_output_0"};
   static const char *const mobilenet_cut[] = {"/features/features.3/Add_output_0"};
-  check_training("densenet_small", densenet_cut, 1, avx512);
+  check_training("densenet_small", densenet_cut, 1, carries);
   check_training("mobilenetv2_small", mobilenet_cut, 1, false);
   /* torch.export's squeeze-and-excitation means: ReduceMean and its gradient as global pools */
-  check_training("effnet_tiny_dynamo_fmnist", NULL, 0, avx512);
+  check_training("effnet_tiny_dynamo_fmnist", NULL, 0, carries);
   /* the data movers on oneDNN reorders: Split, Slice and its gradient's Pad, Transpose */
   check_training("split_cnn_fmnist", NULL, 0, false);
   check_training("mixer_dynamo_fmnist", NULL, 0, false);
-  check_fallback_in_plain_layout(avx512);
+  check_fallback_in_plain_layout(carries);
   check_identity_view("Conv", "Sigmoid");
   check_identity_view("Sigmoid", "Conv");
   check_identity_view("Conv", "Conv");
@@ -348,12 +349,13 @@ int main(void) {
   CHECK_MSG(!middle_carried(false, 16), "a tensor between two Relus is carried");
   /* 12 channels in padded blocks of 16; 3 would take 16, more than a third over: plain; and
    * IPRO_ONEDNN_PADDED_LAYOUTS=0 keeps to full blocks */
-  CHECK_MSG(middle_carried(true, 12) == avx512, "12 channels between a Conv and a Relu are %s",
-            avx512 ? "not carried in padded blocks" : "carried without AVX-512");
+  CHECK_MSG(middle_carried(true, 12) == carries, "12 channels between a Conv and a Relu are %s",
+            carries ? "not carried in padded blocks" : "carried without AVX2");
   CHECK_MSG(!middle_carried(true, 3), "3 channels are carried in padded blocks");
   setenv("IPRO_ONEDNN_PADDED_LAYOUTS", "0", 1);
   CHECK_MSG(!middle_carried(true, 12), "IPRO_ONEDNN_PADDED_LAYOUTS=0 still pads 12 channels");
-  CHECK_MSG(middle_carried(true, 16) == avx512, "IPRO_ONEDNN_PADDED_LAYOUTS=0 changed 16 channels");
+  CHECK_MSG(middle_carried(true, 16) == carries,
+            "IPRO_ONEDNN_PADDED_LAYOUTS=0 changed 16 channels");
   unsetenv("IPRO_ONEDNN_PADDED_LAYOUTS");
   return ipro_test_finish();
 }

@@ -55,6 +55,11 @@ bool ipro_test_cpu_has_avx512_core(void) {
   return ipro_test_cpu_has_flags(flags, 4);
 }
 
+bool ipro_test_cpu_has_avx2(void) {
+  static const char *const flags[] = {"avx2"};
+  return ipro_test_cpu_has_flags(flags, 1);
+}
+
 void ipro_test_run_command_expecting(const char *command_line, ipro_command_result *r,
                                      int expected) {
   ipro_test_run_command(command_line, r);

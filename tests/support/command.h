@@ -42,8 +42,11 @@ void ipro_test_licences_command(const char *folder, char *command, size_t size);
  * test may ask) that this CPU has every one of the `count` flags; false where unreadable. */
 bool ipro_test_cpu_has_flags(const char *const *flags, int count);
 /* Whether the CPU has AVX-512 as oneDNN's avx512_core needs it (F, BW, VL, DQ): where the oneDNN
- * backend carries activations in its blocked layout (runtime/onednn/onednn_layouts.c). */
+ * backend's blocks are 16 channels and its Winograd convolutions and loops of AVX-512 run. */
 bool ipro_test_cpu_has_avx512_core(void);
+/* Whether the CPU has AVX2: where the oneDNN backend carries activations channel-blocked (in
+ * blocks of 8 without AVX-512, of 16 with it). From the CPU's own flags, not the backend's. */
+bool ipro_test_cpu_has_avx2(void);
 /* Removes the folder and everything in it (a note is printed when that fails). */
 void ipro_test_remove_directory(const char *path);
 
