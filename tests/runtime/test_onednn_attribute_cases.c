@@ -1,10 +1,10 @@
 /* The oneDNN backend's attribute mappings that neither the ONNX node tests nor the bundled models
  * reach: 1-D and 3-D Conv, dilated depthwise Conv with asymmetric pads, binary ops whose first
- * operand is the broadcast one, batched and 1-D MatMul broadcasting, Gemm with a column C,
- * Softmax in coerce_2d form, pools with ceil_mode and dilations, BatchNormalization in training
- * form on a rank-3 input. Each case is one hand-built node on seeded random data; where oneDNN
- * takes it, its output must match the reference kernel's within rtol 1e-4, atol 1e-5, and the
- * cases it must decline (no faithful mapping) must be declined. */
+ * operand is the broadcast one or whose dimensions merge, batched and 1-D MatMul broadcasting, Gemm
+ * with a column C, Softmax in coerce_2d form, pools with ceil_mode and dilations,
+ * BatchNormalization in training form on a rank-3 input. Each case is one hand-built node on seeded
+ * random data; where oneDNN takes it, its output must match the reference kernel's within rtol
+ * 1e-4, atol 1e-5, and the cases it must decline (no faithful mapping) must be declined. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -167,6 +167,13 @@ static void binary_cases(ipro_backend *onednn) {
   binary_case(onednn, "Add", 2, (int64_t[]){3, 1}, 2, (int64_t[]){1, 4}, false);
   /* The second operand broadcast in the middle: oneDNN's own form. */
   binary_case(onednn, "Div", 4, (int64_t[]){2, 3, 4, 5}, 4, (int64_t[]){1, 3, 1, 5}, true);
+  /* Dimensions merged where each operand is whole or broadcast alike (attention's bias over the
+   * windows: [2,4,1,3,5] + [1,4,1,3,5] is [2,60] + [1,60]; the Div keeps an alternating form;
+   * the Sub's first operand is the broadcast one, and Y has 1s among its dimensions). */
+  binary_case(onednn, "Add", 5, (int64_t[]){2, 4, 1, 3, 5}, 5, (int64_t[]){1, 4, 1, 3, 5}, true);
+  binary_case(onednn, "Mul", 5, (int64_t[]){2, 4, 3, 1, 5}, 3, (int64_t[]){3, 1, 5}, true);
+  binary_case(onednn, "Div", 5, (int64_t[]){2, 3, 4, 5, 6}, 5, (int64_t[]){1, 3, 1, 1, 6}, true);
+  binary_case(onednn, "Sub", 4, (int64_t[]){1, 1, 4, 5}, 4, (int64_t[]){3, 2, 4, 5}, true);
 }
 
 static void matrix_cases(ipro_backend *onednn) {
