@@ -514,6 +514,14 @@ ipro_status ipro_onednn_build_softmax_grad(ipro_onednn_kernel *kernel, const ipr
   IPRO_ONEDNN_CHECK(dnnl_softmax_v2_forward_desc_init(&forward_desc, dnnl_forward_training,
                                                       algorithm, &md, &md, 1));
   IPRO_ONEDNN_CHECK(dnnl_softmax_v2_backward_desc_init(&desc, algorithm, &md, &md, &md, 1));
+  dnnl_primitive_desc_t hint = NULL;
+  if (ipro_onednn_describe(kernel, &forward_desc, NULL, NULL, &hint, err)) return IPRO_ERROR;
+  bool reference = ipro_onednn_reference_only(kernel, &desc, hint);
+  dnnl_primitive_desc_destroy(hint);
+  /* IPRO_ONEDNN_SOFTMAX_GRAD_LOOP=0 keeps oneDNN's reference kernel, =1 takes the loop anyway */
+  if (reference ? !ipro_onednn_switched_off("IPRO_ONEDNN_SOFTMAX_GRAD_LOOP")
+                : ipro_onednn_switched_on("IPRO_ONEDNN_SOFTMAX_GRAD_LOOP"))
+    return ipro_onednn_build_softmax_grad_loop(kernel, &md, forward == IPRO_OP_LOG_SOFTMAX, err);
   const ipro_onednn_argument arguments[] = {
       {DNNL_ARG_DIFF_DST, IPRO_ONEDNN_INPUT, 0},
       {DNNL_ARG_DST, IPRO_ONEDNN_INPUT, 1},

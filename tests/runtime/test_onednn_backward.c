@@ -695,18 +695,24 @@ static void softmax_cases(ipro_backend *onednn) {
       {"LogSoftmax inner axis", IPRO_OP_LOG_SOFTMAX, 4, {2, 3, 4, 5}, 2, false},
       {"Softmax coerce_2d", IPRO_OP_SOFTMAX, 3, {2, 3, 4}, 1, true},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    one_node c = {0};
-    input(&c, "dY", cases[i].rank, cases[i].shape, UNIFORM);
-    input(&c, "Y", cases[i].rank, cases[i].shape,
-          cases[i].forward == IPRO_OP_SOFTMAX ? UNIT : UNIFORM);
-    ipro_node *n = node(&c, "ipro.SoftmaxGrad", IPRO_OP_SOFTMAX_GRAD, "dY,Y", "dX");
-    set_int(n, "forward_op", cases[i].forward);
-    set_int(n, "axis", cases[i].axis);
-    set_int(n, "coerce_2d", cases[i].coerce_2d);
-    char label[200];
-    snprintf(label, sizeof label, "SoftmaxGrad %s", cases[i].label);
-    run_case(onednn, &c, label, true);
+  /* as the backend chooses (oneDNN's kernel, or our loop where oneDNN has only its reference
+   * kernel), then on the loop whatever the CPU (cpu_softmax_grad.c) */
+  for (int loop = 0; loop < 2; loop++) {
+    if (loop) setenv("IPRO_ONEDNN_SOFTMAX_GRAD_LOOP", "1", 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      one_node c = {0};
+      input(&c, "dY", cases[i].rank, cases[i].shape, UNIFORM);
+      input(&c, "Y", cases[i].rank, cases[i].shape,
+            cases[i].forward == IPRO_OP_SOFTMAX ? UNIT : UNIFORM);
+      ipro_node *n = node(&c, "ipro.SoftmaxGrad", IPRO_OP_SOFTMAX_GRAD, "dY,Y", "dX");
+      set_int(n, "forward_op", cases[i].forward);
+      set_int(n, "axis", cases[i].axis);
+      set_int(n, "coerce_2d", cases[i].coerce_2d);
+      char label[200];
+      snprintf(label, sizeof label, "SoftmaxGrad %s%s", cases[i].label, loop ? ", loop" : "");
+      run_case(onednn, &c, label, true);
+    }
+    unsetenv("IPRO_ONEDNN_SOFTMAX_GRAD_LOOP");
   }
   /* dB = Aᵀ·dY (transA), dA = dY·Bᵀ (transB), and both */
   for (int form = 0; form < 3; form++) {
