@@ -1,15 +1,16 @@
 /* A training BatchNormalization fused with the Add and ReLU after it (codegen/fusion.h,
  * fused_add_relu): Z = max(0, BN(X) + R).
  *
- * Where X and Z lie channel-blocked (nChw16c and its kin, onednn_layouts.c), a loop of our own
- * does it (R, when it lies plain, as a module's input does, reordered into their layout first) in
- * two passes over the data: the batch statistics (each channel's sum and sum of squares over the
- * batch and the plane, in double, one partial per image and channel block, summed afterwards in
- * image order, so the result does not depend on the thread count), then Z = max(0, X·a + b + R)
- * with a = scale / sqrt(variance + epsilon) and b = B - mean·a per channel. oneDNN's normalisation
- * reads X three times (mean, variance, normalisation) and writes Y, which the Add then reads back
- * with R to write Z; this reads X twice and R once and writes Z once. It also writes the saved
- * statistics (outputs 3 and 4) and the running ones as the oneDNN path does
+ * Where X and Z lie in 16-channel blocks (nChw16c and its kin, onednn_layouts.c: a CPU with
+ * AVX-512, whose instructions the loop uses; with AVX2's 8-channel blocks oneDNN does it), a loop
+ * of our own does it (R, when it lies plain, as a module's input does, reordered into their layout
+ * first) in two passes over the data: the batch statistics (each channel's sum and sum of squares
+ * over the batch and the plane, in double, one partial per image and channel block, summed
+ * afterwards in image order, so the result does not depend on the thread count), then Z = max(0,
+ * X·a + b + R) with a = scale / sqrt(variance + epsilon) and b = B - mean·a per channel. oneDNN's
+ * normalisation reads X three times (mean, variance, normalisation) and writes Y, which the Add
+ * then reads back with R to write Z; this reads X twice and R once and writes Z once. It also
+ * writes the saved statistics (outputs 3 and 4) and the running ones as the oneDNN path does
  * (onednn_normalization.c). Padding channels stay zero (their a and b are zero).
  *
  * IPRO_ONEDNN_NORM_ADD_LOOP=0 leaves them to oneDNN too (for comparison).

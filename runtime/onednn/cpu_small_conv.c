@@ -19,9 +19,10 @@
  * order, so the bytes do not depend on the number of threads. Images are split over OpenMP
  * threads (IPRO_ONEDNN_PARALLEL_FOR).
  *
- * The loops use AVX-512 (a target attribute: the build targets baseline x86-64); channel-blocked
- * layouts are only carried on a CPU with AVX-512 (ipro_onednn_carries_layouts), which is what
- * makes a node eligible. IPRO_ONEDNN_SMALL_CONV=0 leaves these nodes to oneDNN. */
+ * The loops use AVX-512 (a target attribute: the build targets baseline x86-64) and read one block
+ * of 16 channels; a node is eligible only where the blocks are 16 channels
+ * (ipro_onednn_channel_block), which is on a CPU with AVX-512 (with AVX2 they are 8 and oneDNN
+ * runs these nodes). IPRO_ONEDNN_SMALL_CONV=0 leaves these nodes to oneDNN. */
 #include <immintrin.h>
 #include <string.h>
 

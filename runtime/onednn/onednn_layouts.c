@@ -23,8 +23,8 @@
  *     into an intermediate first (ipro_onednn_stage_flat_inputs);
  *   - any other way: the tensor stays plain.
  * A tensor is carried channel-blocked when every node touching it treats it one of the first two
- * ways, it is a float32 activation of rank 3 to 5 whose channels fill their blocks of 16 or leave
- * at most a quarter of them as padding (12 of 16, 24 of 32: the padded bytes are what the plan
+ * ways, it is a float32 activation of rank 3 to 5 whose channels fill their blocks or leave at
+ * most a quarter of them as padding (12 of 16, 24 of 32, 6 of 8: the padded bytes are what the plan
  * then holds for it, layout_bytes) that is neither a graph input nor a graph output (what callers
  * bind and read stays plain), and it is, or is joined through element-wise nodes to, a tensor that
  * a convolution or batch normalisation reads or writes (carrying a chain of element-wise nodes
@@ -32,8 +32,10 @@
  * reorders write them so, and every flat kernel here keeps zeros zero (ReLU and its gradient, Add,
  * Sum), over the padded count of elements. Padding trades memory for speed (DenseNet-small: its
  * arena 8.4% larger, its training step 20% shorter); IPRO_ONEDNN_PADDED_LAYOUTS=0 keeps to
- * channels that fill their blocks. On a CPU without AVX-512 (where oneDNN's direct kernels block
- * by 8) and with IPRO_ONEDNN_PLAIN_LAYOUTS=1 (for comparison) every activation stays plain.
+ * channels that fill their blocks. The blocks are 16 channels with AVX-512 and 8 with AVX2
+ * (nChw8c: oneDNN's AVX2 kernels block by 8, and its normalisations have only their reference
+ * kernel for 16-channel blocks there; ipro_onednn_channel_block); without AVX2 and with
+ * IPRO_ONEDNN_PLAIN_LAYOUTS=1 (for comparison) every activation stays plain.
  * A fused normalisation's ReLU mask is not an activation: it gets IPRO_ONEDNN_RELU_MASK whenever
  * its normalisation works channel-blocked (choose_relu_masks), carried operands or not. */
 #include <stdlib.h>
