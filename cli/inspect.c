@@ -1,6 +1,7 @@
 /* `infopro inspect MODEL.onnx [--batch N] [--json]`: what the frontend knows about a model —
- * producer, IR version, opsets, the model's metadata, one row per node (output shape, parameters, FLOPs, bytes saved
- * for the backward pass, cut point or not) and the totals, as a table or as one JSON object. */
+ * producer, IR version, opsets, the model's metadata, one row per node (output shape, parameters,
+ * FLOPs, bytes saved for the backward pass, cut point or not) and the totals, as a table or as one
+ * JSON object. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>

@@ -479,7 +479,6 @@ static Onnx__ModelProto *unpack_model(const uint8_t *bytes, size_t size, const c
   return model;
 }
 
-/* The graph of a decoded model, which it frees. */
 /* The model's metadata_props, copied (an entry without a key is skipped). */
 static ipro_status load_metadata(const Onnx__ModelProto *model, ipro_graph *graph,
                                  ipro_error *err) {
@@ -501,6 +500,7 @@ static ipro_status load_metadata(const Onnx__ModelProto *model, ipro_graph *grap
   return IPRO_OK;
 }
 
+/* The graph of a decoded model, which it frees. */
 static ipro_status load_model(Onnx__ModelProto *model, const char *path, ipro_graph **out,
                               ipro_error *err) {
   ipro_graph *graph = ipro_graph_create();

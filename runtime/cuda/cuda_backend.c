@@ -31,8 +31,8 @@
  * Gelu, RandomUniformLike (no table entry), Sum with broadcasting, Div or
  * Add/Sub/Mul with both operands broadcast. An H200 ran the GPU bundle and the node-by-node test
  * on 2026-12-04; ReduceMean, its gradient, Expand, Split, Sqrt and Reciprocal (added on
- * 2026-12-05) have run on no GPU yet. The generated kernels are checked on the host through the same descriptions and
- * assembled by ptxas. */
+ * 2026-12-05) have run on no GPU yet. The generated kernels are checked on the host through the
+ * same descriptions and assembled by ptxas. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
