@@ -88,32 +88,47 @@ static int overlaps(const ipro_planned_buffer *a, const ipro_planned_buffer *b) 
   return a->first_step <= b->last_step && b->first_step <= a->last_step;
 }
 
-/* The most bytes live at one step, in *bound: each buffer adds its bytes at its first step and
- * takes them away after its last, and the running sum's high-water mark is the bound (one pass
- * over the buffers and one over the steps; a sweep over every buffer at every step was a fifth of
- * the arena planner's time in planning ResNet-110 at K = 4). */
+/* A buffer's first step as the live counts take it (a first step below 0 counts from 0), and
+ * whether it is live at any step from 0 on. */
+static int first_counted(const ipro_planned_buffer *b) {
+  return b->first_step < 0 ? 0 : b->first_step;
+}
+static bool counted(const ipro_planned_buffer *b) { return b->last_step >= first_counted(b); }
+
+/* The aligned bytes live at each step 0..*steps-1: each buffer adds its bytes at its first step
+ * and takes them away after its last, and a running sum gives each step's (one pass over the
+ * buffers and one over the steps; a sweep over every buffer at every step was a fifth of the arena
+ * planner's time in planning ResNet-110 at K = 4). The array has *steps + 1 entries; NULL when out
+ * of memory. */
+static int64_t *live_bytes(const ipro_planned_buffer *buffers, int count, size_t alignment,
+                           int *steps) {
+  *steps = 1;
+  for (int i = 0; i < count; i++)
+    if (buffers[i].last_step + 1 > *steps) *steps = buffers[i].last_step + 1;
+  int64_t *live = calloc((size_t)*steps + 1, sizeof *live);
+  if (!live) return NULL;
+  for (int i = 0; i < count; i++) {
+    if (!counted(&buffers[i])) continue;
+    int64_t bytes = (int64_t)ipro_memory_aligned(buffers[i].bytes, alignment);
+    live[first_counted(&buffers[i])] += bytes;
+    live[buffers[i].last_step + 1] -= bytes;
+  }
+  for (int step = 1; step <= *steps; step++)
+    live[step] += live[step - 1];
+  return live;
+}
+
+/* The most bytes live at one step, in *bound. */
 static ipro_status lower_bound(const ipro_planned_buffer *buffers, int count, size_t alignment,
                                size_t *bound, ipro_error *err) {
   *bound = 0;
-  int last = 0;
-  for (int i = 0; i < count; i++)
-    if (buffers[i].last_step > last) last = buffers[i].last_step;
-  /* change[s]: bytes that become live at step s less those that stopped being live after s - 1 */
-  int64_t *change = calloc((size_t)last + 2, sizeof *change);
-  if (!change) return ipro_error_set(err, "out of memory for the live bytes of %d steps", last + 1);
-  for (int i = 0; i < count; i++) {
-    int64_t bytes = (int64_t)ipro_memory_aligned(buffers[i].bytes, alignment);
-    int first = buffers[i].first_step < 0 ? 0 : buffers[i].first_step;
-    if (buffers[i].last_step < first) continue;
-    change[first] += bytes;
-    change[buffers[i].last_step + 1] -= bytes;
-  }
-  int64_t live = 0, best = 0;
-  for (int step = 0; step <= last; step++) {
-    live += change[step];
-    if (live > best) best = live;
-  }
-  free(change);
+  int steps;
+  int64_t *live = live_bytes(buffers, count, alignment, &steps);
+  if (!live) return ipro_error_set(err, "out of memory for the live bytes of the program's steps");
+  int64_t best = 0;
+  for (int step = 0; step < steps; step++)
+    if (live[step] > best) best = live[step];
+  free(live);
   *bound = (size_t)best;
   return IPRO_OK;
 }
@@ -126,44 +141,38 @@ ipro_status ipro_memory_plan_lower_bound(const ipro_planned_buffer *buffers, int
 }
 
 /* Per buffer, the most bytes live at one step of its lifetime (greedy by breadth: the buffers of
- * the busiest steps are placed first), from the live bytes per step and a table of range maxima.
- * NULL when out of memory (the order is then not tried). */
+ * the busiest steps are placed first), from live_bytes and a table of range maxima (row `level`
+ * holds the maximum of 2^level steps from each step). NULL when out of memory (the order is then
+ * not tried). */
 static size_t *breadths(const ipro_planned_buffer *buffers, int count) {
-  int steps = 1;
-  for (int i = 0; i < count; i++)
-    if (buffers[i].last_step + 1 > steps) steps = buffers[i].last_step + 1;
+  int steps;
+  int64_t *live = live_bytes(buffers, count, IPRO_ARENA_ALIGNMENT, &steps);
   int levels = 1; /* 2^(levels - 1) <= steps: every lifetime's level has a row */
   while ((1 << levels) <= steps)
     levels++;
-  size_t *table = calloc((size_t)levels * (size_t)(steps + 1), sizeof *table);
-  size_t *result = malloc(sizeof *result * (size_t)count);
-  if (!table || !result) {
-    free(table), free(result);
+  int64_t *table = live ? malloc(sizeof *table * (size_t)levels * (size_t)steps) : NULL;
+  size_t *result = table ? calloc((size_t)count + 1, sizeof *result) : NULL;
+  if (!result) {
+    free(live), free(table);
     return NULL;
   }
-  /* level 0: live bytes per step, as a running sum of changes */
-  for (int i = 0; i < count; i++) {
-    int first = buffers[i].first_step < 0 ? 0 : buffers[i].first_step;
-    table[first] += aligned(buffers[i].bytes);
-    table[buffers[i].last_step + 1] -= aligned(buffers[i].bytes);
-  }
-  for (int step = 1; step <= steps; step++)
-    table[step] += table[step - 1];
+  memcpy(table, live, sizeof *table * (size_t)steps);
+  free(live);
   for (int level = 1; level < levels; level++) {
-    size_t *row = table + (size_t)level * (size_t)(steps + 1), *below = row - (steps + 1);
+    int64_t *row = table + (size_t)level * (size_t)steps, *below = row - steps;
     for (int step = 0; step + (1 << level) <= steps; step++) {
-      size_t a = below[step], b = below[step + (1 << (level - 1))];
+      int64_t a = below[step], b = below[step + (1 << (level - 1))];
       row[step] = a > b ? a : b;
     }
   }
   for (int i = 0; i < count; i++) {
-    int first = buffers[i].first_step < 0 ? 0 : buffers[i].first_step;
-    int length = buffers[i].last_step - first + 1, level = 0;
+    if (!counted(&buffers[i])) continue; /* live at no step: 0 */
+    int first = first_counted(&buffers[i]), length = buffers[i].last_step - first + 1, level = 0;
     while ((2 << level) <= length)
       level++;
-    const size_t *row = table + (size_t)level * (size_t)(steps + 1);
-    size_t a = row[first], b = row[buffers[i].last_step + 1 - (1 << level)];
-    result[i] = a > b ? a : b;
+    const int64_t *row = table + (size_t)level * (size_t)steps;
+    int64_t a = row[first], b = row[buffers[i].last_step + 1 - (1 << level)];
+    result[i] = (size_t)(a > b ? a : b);
   }
   free(table);
   return result;

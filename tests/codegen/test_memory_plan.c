@@ -184,10 +184,10 @@ static void check_recorded_program(void) {
   ipro_memory_plan_summary summary;
   ipro_error err;
   CHECK_OK(ipro_memory_plan(buffers, n, &summary, &err), &err);
+  /* check_valid recomputes the bound step by step and holds the planner's report to it */
   check_valid(buffers, n, &summary);
-  CHECK_MSG(summary.lower_bound_bytes == 44967040 &&
-                summary.arena_bytes == summary.lower_bound_bytes,
-            "the GroupNorm CNN's recorded program: arena %zu bytes, lower bound %zu (44967040)",
+  CHECK_MSG(summary.arena_bytes == summary.lower_bound_bytes,
+            "the GroupNorm CNN's recorded program: arena %zu bytes, lower bound %zu",
             summary.arena_bytes, summary.lower_bound_bytes);
 }
 
