@@ -161,10 +161,10 @@ ipro_status ipro_onednn_build_norm_add_relu_blocked(ipro_onednn_kernel *kernel,
   *built = false;
   const ipro_shape *x = &graph->tensors[node->inputs[0]].shape;
   int64_t blocks = (x->dims[1] + LANES - 1) / LANES;
+  /* blocks of 16 (LANES) are AVX-512's (oneDNN's avx512_core), whose instructions the loop uses */
   if (!settings->training || !ipro_onednn_carried(kernel, node->inputs[0]) ||
       !ipro_onednn_carried(kernel, node->outputs[0]) || blocks > IPRO_ONEDNN_MAX_CHANNEL_BLOCKS ||
-      !__builtin_cpu_supports("avx512f") || ipro_onednn_channel_block() != LANES ||
-      ipro_onednn_switched_off("IPRO_ONEDNN_NORM_ADD_LOOP"))
+      ipro_onednn_channel_block() != LANES || ipro_onednn_switched_off("IPRO_ONEDNN_NORM_ADD_LOOP"))
     return IPRO_OK;
   norm_add_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;
