@@ -1,18 +1,23 @@
 /* The CPU backend's loops for convolutions to at most three channels (runtime/onednn/
  * cpu_small_conv.c), against the reference kernels (double), the oracle:
  * - Conv, ipro.ConvGradInput and ipro.ConvGradWeight of a 3×3 window, stride 1, padding 1, to 1,
- *   2 and 3 channels from 1, 12 and 16, on 3 images of 7×5, 1×1 and 2×9, with X (dX) carried
- *   channel-blocked: the test lays X out in blocks of 16 itself (zeros in the padding lanes) and
- *   reads dX back the same way, whose padding lanes must hold exact zeros. Outputs are NaN-filled
- *   before the run, so an element the loops forget fails; every output must agree within
- *   ipro_test_compare_scaled's tolerance. The kernel built must be the loops' (one loop step).
+ *   2 and 3 channels from 1, 12 and 16, on 3 images of 7×5, 1×1, 2×9 and 6×11 (the AVX2 loops do
+ *   four pixels at a time inside the border: two such quads and one pixel per inner row of 6×11),
+ *   with X (dX) carried channel-blocked: the test lays X out in the backend's blocks itself (zeros
+ *   in the padding lanes) and reads dX back the same way, whose padding lanes must hold exact
+ *   zeros. Outputs are NaN-filled before the run, so an element the loops forget fails; every
+ *   output must agree within ipro_test_compare_scaled's tolerance. The kernel built must be the
+ *   loops' (one loop step).
  * - The bytes written do not depend on the number of OpenMP threads (1, 2 and 3 threads on 33
  *   images of 13×11, enough for the loops to split).
  * - Nodes the loops do not take are built from oneDNN's primitives: 4 output channels, stride 2,
  *   no padding, a bias, dB, an X that lies plain, a Y carried channel-blocked, and any node with
  *   IPRO_ONEDNN_SMALL_CONV=0.
- * Without AVX-512 the backend carries no layouts or carries them in blocks of 8 (AVX2), so the
- * loops never run: the test skips. */
+ * The backend's block decides which loops run: AVX-512's over one block of 16 channels, or AVX2's
+ * over one or two blocks of 8 (12 and 16 channels are two); the test lays X out in that block.
+ * ctest runs it twice, the second time under ONEDNN_MAX_CPU_ISA=AVX2
+ * (runtime.test_small_conv_avx2), so a CPU with AVX-512 checks the AVX2 loops too. Without AVX2 the
+ * backend carries no layouts and the loops never run: the test skips. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,8 +33,6 @@
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
 #include "tests/support/tensor_checks.h"
-
-#define LANES 16
 
 typedef enum { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHT } pass;
 
@@ -89,24 +92,39 @@ static ipro_graph *pass_graph(pass p, const conv_case *k, int *x, int *y) {
   return g;
 }
 
-/* plain (N, C, H, W) ↔ channel-blocked in one block of 16 (N, H, W, 16), zeros in the padding. */
+/* The backend's channel block (16 with AVX-512, 8 with AVX2) and the blocks of c channels. */
+static int64_t lanes(void) { return ipro_onednn_channel_block(); }
+static int64_t blocks_of(int64_t c) { return (c + lanes() - 1) / lanes(); }
+
+/* The floats of n images of c channels channel-blocked, the padding lanes included. */
+static int64_t blocked_count(int64_t n, int64_t c, int64_t pixels) {
+  return n * blocks_of(c) * pixels * lanes();
+}
+
+/* The index of (image i, channel ch, pixel p) in the channel-blocked layout (N, C/B, H, W, B). */
+static int64_t blocked_index(int64_t i, int64_t ch, int64_t p, int64_t c, int64_t pixels) {
+  return ((i * blocks_of(c) + ch / lanes()) * pixels + p) * lanes() + ch % lanes();
+}
+
+/* plain (N, C, H, W) → channel-blocked, zeros in the padding. */
 static void to_blocked(const float *plain, float *blocked, int64_t n, int64_t c, int64_t pixels) {
-  memset(blocked, 0, (size_t)(n * pixels * LANES) * sizeof *blocked);
+  memset(blocked, 0, (size_t)blocked_count(n, c, pixels) * sizeof *blocked);
   for (int64_t i = 0; i < n; i++)
     for (int64_t ch = 0; ch < c; ch++)
       for (int64_t p = 0; p < pixels; p++)
-        blocked[(i * pixels + p) * LANES + ch] = plain[(i * c + ch) * pixels + p];
+        blocked[blocked_index(i, ch, p, c, pixels)] = plain[(i * c + ch) * pixels + p];
 }
 
 /* The plain tensor of a blocked one; false when a padding lane is not an exact zero. */
 static bool from_blocked(const float *blocked, float *plain, int64_t n, int64_t c, int64_t pixels) {
   bool zeros = true;
+  int64_t padded = blocks_of(c) * lanes();
   for (int64_t i = 0; i < n; i++)
-    for (int64_t p = 0; p < pixels; p++)
-      for (int64_t lane = 0; lane < LANES; lane++) {
-        float v = blocked[(i * pixels + p) * LANES + lane];
-        if (lane < c)
-          plain[(i * c + lane) * pixels + p] = v;
+    for (int64_t ch = 0; ch < padded; ch++)
+      for (int64_t p = 0; p < pixels; p++) {
+        float v = blocked[blocked_index(i, ch, p, c, pixels)];
+        if (ch < c)
+          plain[(i * c + ch) * pixels + p] = v;
         else
           zeros = zeros && v == 0.0f && !signbit(v);
       }
@@ -161,7 +179,7 @@ static void buffers_make(buffers *b, const ipro_graph *g, int x) {
       b->in[i][e] = ipro_test_random_uniform(&random_state);
     if (n->inputs[i] == x) {
       int64_t pixels = t->shape.dims[2] * t->shape.dims[3];
-      b->backend_in[i] = floats(t->shape.dims[0] * pixels * LANES);
+      b->backend_in[i] = floats(blocked_count(t->shape.dims[0], t->shape.dims[1], pixels));
       to_blocked(b->in[i], b->backend_in[i], t->shape.dims[0], t->shape.dims[1], pixels);
     } else {
       b->backend_in[i] = floats(count);
@@ -171,7 +189,9 @@ static void buffers_make(buffers *b, const ipro_graph *g, int x) {
   for (int o = 0; o < n->n_outputs; o++) {
     const ipro_tensor *t = ipro_node_output(g, n, o);
     int64_t count = ipro_shape_elements(&t->shape);
-    if (n->outputs[o] == x) count = t->shape.dims[0] * t->shape.dims[2] * t->shape.dims[3] * LANES;
+    if (n->outputs[o] == x)
+      count =
+          blocked_count(t->shape.dims[0], t->shape.dims[1], t->shape.dims[2] * t->shape.dims[3]);
     b->out_count[o] = count;
     b->expected[o] = floats(ipro_shape_elements(&t->shape));
     b->got[o] = floats(count);
@@ -281,21 +301,22 @@ static void check_declined(ipro_backend *onednn, pass p, const conv_case *k, con
 }
 
 int main(void) {
-  if (!ipro_onednn_carries_layouts() || ipro_onednn_channel_block() != LANES)
-    return ipro_test_skip("this CPU has no AVX-512: the backend carries no layouts or carries "
-                          "them in blocks of 8, and the small-convolution loops (AVX-512, one "
-                          "block of 16) never run");
+  if (!ipro_onednn_carries_layouts())
+    return ipro_test_skip("this CPU has no AVX2: the backend carries no layouts, and the "
+                          "small-convolution loops (AVX-512 or AVX2) never run");
+  printf("the loops of blocks of %lld channels (%s)\n", (long long)lanes(),
+         lanes() == 16 ? "AVX-512" : "AVX2");
   ipro_backend *onednn = NULL;
   ipro_error err = {{0}};
   CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
   if (!onednn) return ipro_test_finish();
 
-  static const int64_t sizes[3][2] = {{7, 5}, {1, 1}, {2, 9}};
+  static const int64_t sizes[4][2] = {{7, 5}, {1, 1}, {2, 9}, {6, 11}};
   static const int64_t channels[3] = {1, 12, 16};
   for (pass p = FORWARD; p <= BACKWARD_WEIGHT; p++) {
     for (int c = 0; c < 3; c++)
       for (int64_t features = 1; features <= 3; features++)
-        for (int s = 0; s < 3; s++) {
+        for (int s = 0; s < 4; s++) {
           conv_case k = {3, channels[c], features, sizes[s][0], sizes[s][1],
                          1, 1,           false,    false,       false};
           check_pass(onednn, p, &k);
