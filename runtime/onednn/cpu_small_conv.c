@@ -8,15 +8,16 @@
  * kernels either pad the 3 output channels to a block or, from a padded 12-channel source, have
  * only their reference kernel. In a program its three passes took 8.8 ms with the reorders they
  * need (ResNet-32 at batch 128, 32×32, 2 threads, Intel Xeon; bench/step_profile --nodes), against
- * 0.6, 0.7 and 0.4 ms for the AVX-512 loops; on an AMD EPYC with AVX2, 12.8 ms against the AVX2
- * loops' figures in the README.
+ * 0.6, 0.7 and 0.4 ms for the AVX-512 loops; on the AVX2 AMD EPYC of session 19, 20.7-26.2 ms
+ * against 8.4-10.0 ms for the AVX2 loops (README).
  *
  * Per pixel, with W's taps laid out as vectors over each block's lanes (wt[m][b][tap] for block b,
  * zero beyond C, prepared from the plain W on every run since W changes every step):
  *   forward:         y[m] = sum of the lanes of  sum_{b, tap} x[b][pixel + tap] * wt[m][b][tap]
  *   backward-data:   dx[b][pixel] = sum_{tap, m} dy[m][pixel - tap] * wt[m][b][tap]
- *   backward-weight: dw[m][b][tap] = sum over the batch and pixels of dy[m][pixel] * x[b][pixel +
- * tap] The forward and backward-data write every element of their image once; the weight gradient
+ *   backward-weight: dw[m][b][tap] = sum_{image, pixel} dy[m][pixel] * x[b][pixel + tap]
+ *
+ * The forward and backward-data write every element of their image once; the weight gradient
  * sums each image into its own partial (in the workspace), and the partials are added in image
  * order, so the bytes do not depend on the number of threads. Images are split over OpenMP
  * threads (IPRO_ONEDNN_PARALLEL_FOR).
