@@ -77,7 +77,8 @@ typedef struct {
   ipro_graph *graph;
   ipro_node *node;
   data_kind kinds[MAX_OPERANDS];
-  bool internal; /* an ipro.* node: not normalised (the loader's forms do not apply) */
+  bool internal;    /* an ipro.* node: not normalised (the loader's forms do not apply) */
+  bool expect_loop; /* the kernel must be the backend's own loop (ipro_test_onednn_runs_loop) */
 } one_node;
 
 static void input(one_node *c, const char *name, int rank, const int64_t *dims, data_kind kind) {
@@ -170,6 +171,8 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
            &err);
   ipro_kernel *kernel = NULL;
   if (supported) CHECK_OK(onednn->prepare_forward(onednn, graph, n, &kernel, &err), &err);
+  if (kernel && c->expect_loop)
+    CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "%s: not built on the backend's loop", label);
   if (kernel) {
     ipro_test_run_kernel(onednn, kernel, onednn_in, got, false);
     kernel->destroy(kernel);
@@ -704,6 +707,7 @@ static void softmax_cases(ipro_backend *onednn) {
       input(&c, "dY", cases[i].rank, cases[i].shape, UNIFORM);
       input(&c, "Y", cases[i].rank, cases[i].shape,
             cases[i].forward == IPRO_OP_SOFTMAX ? UNIT : UNIFORM);
+      c.expect_loop = loop;
       ipro_node *n = node(&c, "ipro.SoftmaxGrad", IPRO_OP_SOFTMAX_GRAD, "dY,Y", "dX");
       set_int(n, "forward_op", cases[i].forward);
       set_int(n, "axis", cases[i].axis);

@@ -148,12 +148,6 @@ static ipro_kernel *prepare(ipro_backend *onednn, ipro_graph *g, const conv_case
   return status == IPRO_OK ? kernel : NULL;
 }
 
-/* Whether a kernel of the oneDNN backend is the loops': one step, a loop. */
-static bool is_loops(const ipro_kernel *kernel) {
-  const ipro_onednn_kernel *k = (const ipro_onednn_kernel *)kernel;
-  return k->n_steps == 1 && k->steps[0].loop != NULL;
-}
-
 /* The buffers of one pass: plain inputs for the reference, the backend's (X blocked), and the
  * outputs. */
 typedef struct {
@@ -232,7 +226,8 @@ static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
     ipro_graph_free(g);
     return;
   }
-  CHECK_MSG(is_loops(kernel), "%s: not built from the small-convolution loops", label);
+  CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "%s: not built from the small-convolution loops",
+            label);
   buffers b;
   buffers_make(&b, g, x);
   ipro_error err = {{0}};
@@ -295,7 +290,8 @@ static void check_declined(ipro_backend *onednn, pass p, const conv_case *k, con
   int x, y;
   ipro_graph *g = pass_graph(p, k, &x, &y);
   ipro_kernel *kernel = prepare(onednn, g, k, x, y);
-  CHECK_MSG(kernel && !is_loops(kernel), "%s with %s: built from the loops", pass_name(p), why);
+  CHECK_MSG(kernel && !ipro_test_onednn_runs_loop(kernel), "%s with %s: built from the loops",
+            pass_name(p), why);
   if (kernel) kernel->destroy(kernel);
   ipro_graph_free(g);
 }

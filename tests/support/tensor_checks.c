@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "frontend/op_table.h"
+#include "runtime/onednn/onednn_internal.h"
 
 #include "tests/support/check.h"
 
@@ -193,4 +194,9 @@ void ipro_test_run_kernel(ipro_backend *backend, ipro_kernel *kernel, void *cons
   if (poison && workspace) memset(workspace, 0xff, kernel->workspace_bytes);
   CHECK_OK(kernel->run(kernel, inputs, outputs, workspace, 0, &err), &err);
   backend->release(backend, workspace, kernel->workspace_bytes);
+}
+
+bool ipro_test_onednn_runs_loop(const ipro_kernel *kernel) {
+  const ipro_onednn_kernel *k = (const ipro_onednn_kernel *)kernel;
+  return k->n_steps == 1 && k->steps[0].loop != NULL;
 }
