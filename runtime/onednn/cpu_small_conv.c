@@ -372,7 +372,7 @@ AVX512 __attribute__((noinline)) static void image_pass16(const small_conv_state
   AVX2 __attribute__((noinline)) static void name(const small_conv_state *s, const float *a,       \
                                                   const float *b, float *out) {                    \
     int64_t h = s->height, w = s->width;                                                           \
-    switch (s->features * 2 + s->blocks) {                                                         \
+    switch (s->features * 2 + s->blocks) { /* features 1-3, blocks 1-2: one case each */           \
     case 3: image(a, b, out, h, w, 1, 1); break;                                                   \
     case 4: image(a, b, out, h, w, 1, 2); break;                                                   \
     case 5: image(a, b, out, h, w, 2, 1); break;                                                   \

@@ -47,7 +47,7 @@ ipro_status ipro_onednn_build_softmax_grad_loop(ipro_onednn_kernel *kernel,
   if (!s) return IPRO_ERROR;
   s->outer = md->dims[0];
   s->n = md->dims[1];
-  s->inner = md->ndims > 2 ? md->dims[2] : 1;
+  s->inner = md->dims[2];
   s->log = log;
   return ipro_onednn_add_loop_step(kernel, softmax_grad_rows, err);
 }

@@ -291,7 +291,7 @@ ipro_status ipro_onednn_build_reduce_mean_grad(ipro_onednn_kernel *kernel, const
 
 /* ---- the softmax gradient on our loops (cpu_softmax_grad.c) ---- */
 
-/* dX from dY (input 0) and Y (input 1), over md's [outer, n(, inner)] (ipro_onednn_softmax_md),
+/* dX from dY (input 0) and Y (input 1), over md's [outer, n, inner] (ipro_onednn_softmax_md),
  * for Softmax or (log) LogSoftmax: where oneDNN has only its reference kernel for it. */
 ipro_status ipro_onednn_build_softmax_grad_loop(ipro_onednn_kernel *kernel,
                                                 const dnnl_memory_desc_t *md, bool log,
