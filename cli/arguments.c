@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "commands.h"
+#include "ir/printable.h"
 
 int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out) {
   if (!text) {
@@ -40,10 +41,11 @@ int ipro_cli_fail(const char *message) {
 }
 
 void ipro_cli_warn_untested_opsets(const ipro_graph *graph, const char *model) {
-  char untested[512];
+  char untested[512], shown[IPRO_PRINTABLE_MAX];
   if (ipro_graph_untested_opsets(graph, untested, sizeof untested) == 0) return;
   fprintf(stderr,
           "infopro: warning: %s imports opset %s, which this build has not been tested with "
           "(tested: ai.onnx %d to %d)\n",
-          model, untested, IPRO_OPSET_OLDEST_TESTED, IPRO_OPSET_NEWEST_TESTED);
+          model, ipro_printable(untested, shown, sizeof shown), IPRO_OPSET_OLDEST_TESTED,
+          IPRO_OPSET_NEWEST_TESTED);
 }

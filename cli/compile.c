@@ -33,6 +33,7 @@
 #include "ir/kernel_compiler.h"
 #include "ir/kernel_library.h"
 #include "ir/plugin_library.h"
+#include "ir/printable.h"
 #include "local_options.h"
 #include "normalization_options.h"
 #include "runtime/framed_file.h"
@@ -537,8 +538,10 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   if (stage[0]) remove_stage(stage, &files);
   free(files.locations);
   if (status == IPRO_OK) {
-    printf("compiled %s (SHA-256 %.16s...) for batch %lld on %s, ", program.model_name,
-           program.model_sha256, (long long)program.batch, ipro_device_name(program.device));
+    char name[IPRO_PRINTABLE_MAX];
+    printf("compiled %s (SHA-256 %.16s...) for batch %lld on %s, ",
+           ipro_printable(program.model_name, name, sizeof name), program.model_sha256,
+           (long long)program.batch, ipro_device_name(program.device));
     if (split.K == 1)
       printf("end to end");
     else

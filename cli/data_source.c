@@ -9,6 +9,7 @@
 
 #include "ir/atomic_file.h"
 #include "ir/graph.h"
+#include "ir/printable.h"
 #include "progress.h"
 
 /* The first graph input's channels, height and width as declared in the file. */
@@ -45,7 +46,7 @@ ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool
   double start = ipro_progress_now();
   if (ipro_dataset_load(&spec, split, out, err) != IPRO_OK) return IPRO_ERROR;
   double seconds = ipro_progress_now() - start;
-  for (int64_t i = 0; i < out->skipped; i++)
+  for (int64_t i = 0; i < out->skipped; i++) /* ipro_error messages: escaped already */
     fprintf(stderr, "infopro: warning: skipped %s\n", out->skipped_paths[i]);
   if (spec.kind == IPRO_DATASET_IMAGEFOLDER && spec.uncropped)
     printf("decoded %lld %s images (%d channel%s, kept uncropped to cover %d x %d for "
@@ -64,22 +65,27 @@ ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool
 
 void ipro_cli_print_classes(const ipro_dataset *data) {
   if (!data->class_names) return;
+  char name[IPRO_PRINTABLE_MAX];
   printf("classes:");
   for (int c = 0; c < data->num_classes; c++)
-    printf(" %d=%s", c, data->class_names[c]);
+    printf(" %d=%s", c, ipro_printable(data->class_names[c], name, sizeof name));
   printf("\n");
 }
 
 ipro_status ipro_cli_write_classes(const ipro_dataset *data, const char *path, ipro_error *err) {
   if (!data->class_names) return IPRO_OK;
+  /* one line per class: a folder's name shown with its control characters escaped (a newline in
+   * it would break the file into lines) */
+  char name[IPRO_PRINTABLE_MAX];
   size_t size = 0;
   for (int c = 0; c < data->num_classes; c++)
-    size += strlen(data->class_names[c]) + 8;
+    size += strlen(ipro_printable(data->class_names[c], name, sizeof name)) + 16;
   char *text = malloc(size + 1);
   if (!text) return ipro_error_set(err, "%s: out of memory", path);
   size_t used = 0;
   for (int c = 0; c < data->num_classes; c++)
-    used += (size_t)snprintf(text + used, size + 1 - used, "%d %s\n", c, data->class_names[c]);
+    used += (size_t)snprintf(text + used, size + 1 - used, "%d %s\n", c,
+                             ipro_printable(data->class_names[c], name, sizeof name));
   ipro_status status = ipro_write_file_atomic(path, text, used, err);
   free(text);
   return status;

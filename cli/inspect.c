@@ -10,34 +10,40 @@
 #include "frontend/cost.h"
 #include "frontend/json_writer.h"
 #include "ir/graph.h"
+#include "ir/printable.h"
 #include "partitioner/plan.h"
 
 static const char usage[] = "usage: infopro inspect MODEL.onnx [--batch N] [--json]\n"
                             "  --batch N   batch size for shapes, FLOPs and bytes (default 1)\n"
                             "  --json      print one JSON object instead of the table\n";
 
+/* The model's own text (names, producer, metadata) is shown with its control characters escaped
+ * (ir/printable.h); shown(i, text) uses the i-th of a few buffers, for the ones a line needs. */
+#define shown(i, text) ipro_printable(text, shown_text[i], sizeof shown_text[i])
+
 static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
-  char a[64], b[64], c[64], d[64], shape[128];
-  printf("model       %s\n", graph->path);
-  printf("producer    %s %s\n", graph->producer_name, graph->producer_version);
+  char a[64], b[64], c[64], d[64], shape[128], shown_text[2][IPRO_PRINTABLE_MAX];
+  printf("model       %s\n", shown(0, graph->path));
+  printf("producer    %s %s\n", shown(0, graph->producer_name), shown(1, graph->producer_version));
   printf("IR version  %" PRId64 "\n", graph->ir_version);
   printf("opsets     ");
   for (int i = 0; i < graph->n_opsets; i++)
-    printf(" %s %" PRId64, *graph->opsets[i].domain ? graph->opsets[i].domain : "ai.onnx",
+    printf(" %s %" PRId64, *graph->opsets[i].domain ? shown(0, graph->opsets[i].domain) : "ai.onnx",
            graph->opsets[i].version);
   printf("\n");
   /* the model's metadata: a model `infopro train --out` wrote carries its normalisation */
   for (int i = 0; i < graph->n_metadata; i++)
-    printf("metadata    %s = %s\n", graph->metadata_keys[i], graph->metadata_values[i]);
+    printf("metadata    %s = %s\n", shown(0, graph->metadata_keys[i]),
+           shown(1, graph->metadata_values[i]));
   for (int i = 0; i < graph->n_inputs; i++) {
     const ipro_tensor *t = &graph->tensors[graph->inputs[i]];
     printf(
-        "input       %s %s %s\n", t->name, ipro_dtype_name(t->dtype),
+        "input       %s %s %s\n", shown(0, t->name), ipro_dtype_name(t->dtype),
         ipro_shape_format(t->declared_shape ? t->declared_shape : &t->shape, shape, sizeof shape));
   }
   for (int i = 0; i < graph->n_outputs; i++) {
     const ipro_tensor *t = &graph->tensors[graph->outputs[i]];
-    printf("output      %s %s %s\n", t->name, ipro_dtype_name(t->dtype),
+    printf("output      %s %s %s\n", shown(0, t->name), ipro_dtype_name(t->dtype),
            ipro_shape_format(&t->shape, shape, sizeof shape));
   }
   printf("batch       %" PRId64 "\n\n", graph->batch);
@@ -51,8 +57,8 @@ static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
       snprintf(shape, sizeof shape, "(constant)");
     else
       ipro_shape_format(&output->shape, shape, sizeof shape);
-    printf("%4d  %-28.28s %-18.18s %-18.18s %12s %16s %14s  %s\n", n, node->name, node->op_type,
-           shape, ipro_plan_grouped((uint64_t)nc->params, a, sizeof a),
+    printf("%4d  %-28.28s %-18.18s %-18.18s %12s %16s %14s  %s\n", n, shown(0, node->name),
+           shown(1, node->op_type), shape, ipro_plan_grouped((uint64_t)nc->params, a, sizeof a),
            ipro_plan_grouped((uint64_t)nc->flops, b, sizeof b),
            ipro_plan_grouped((uint64_t)nc->saved_bytes, c, sizeof c), nc->is_cut ? "cut" : "");
   }
@@ -65,7 +71,7 @@ static void print_table(const ipro_graph *graph, const ipro_graph_cost *cost) {
          ipro_plan_grouped((uint64_t)cost->input_bytes, d, sizeof d));
   printf("cut points  %d:", cost->n_cut_points);
   for (int i = 0; i < cost->n_cut_points; i++)
-    printf(" %s", graph->tensors[cost->cut_points[i]].name);
+    printf(" %s", shown(0, graph->tensors[cost->cut_points[i]].name));
   printf("\n");
 }
 

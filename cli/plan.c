@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "ir/atomic_file.h"
+#include "ir/printable.h"
 #include "local_options.h"
 #include "partitioner/infopro_heads.h"
 #include "training_split.h"
@@ -78,10 +79,14 @@ static void print_table(const ipro_plan *r, int programs, double seconds) {
          s->choose_heads ? "auto (per cut)" : r->head_shape,
          s->heads.aux_loss == IPRO_AUX_LOSS_CONTRAST ? "contrastive" : "cross-entropy", l);
 
+  /* node names as shown: control characters escaped (ir/printable.h) */
+  char shown_first[IPRO_PRINTABLE_MAX], shown_last[IPRO_PRINTABLE_MAX];
   int width = 10;
   for (int k = 0; k < r->K; k++) {
-    int first = (int)strlen(g->nodes[r->modules[k].first_node].name);
-    int last = (int)strlen(g->nodes[r->modules[k].last_node].name);
+    int first = (int)strlen(
+        ipro_printable(g->nodes[r->modules[k].first_node].name, shown_first, sizeof shown_first));
+    int last = (int)strlen(
+        ipro_printable(g->nodes[r->modules[k].last_node].name, shown_last, sizeof shown_last));
     if (first > width) width = first;
     if (last > width) width = last;
   }
@@ -101,7 +106,8 @@ static void print_table(const ipro_plan *r, int programs, double seconds) {
       snprintf(heads, sizeof heads, "%dc%df %s", r->heads[k].convs, r->heads[k].fcs,
                ipro_decoder_name(r->heads[k].decoder));
     printf("%-6s  %-*s  %-*s %11s %18s %14s %14s %14s %14s %11s  %s\n", label, width,
-           g->nodes[m->first_node].name, width, g->nodes[m->last_node].name,
+           ipro_printable(g->nodes[m->first_node].name, shown_first, sizeof shown_first), width,
+           ipro_printable(g->nodes[m->last_node].name, shown_last, sizeof shown_last),
            ipro_plan_grouped((uint64_t)m->parameters, a, sizeof a),
            ipro_plan_grouped((uint64_t)m->flops, b, sizeof b),
            ipro_plan_grouped(m->memory.arena_bytes, c, sizeof c),
@@ -124,7 +130,9 @@ static void print_table(const ipro_plan *r, int programs, double seconds) {
   printf("cuts: ");
   if (r->K == 1) printf("none (end to end)");
   for (int k = 0; k + 1 < r->K; k++)
-    printf("%s%s", k ? ", " : "", g->tensors[r->modules[k].output_tensor].name);
+    printf("%s%s", k ? ", " : "",
+           ipro_printable(g->tensors[r->modules[k].output_tensor].name, shown_first,
+                          sizeof shown_first));
   printf("\n");
   double reduction = ipro_plan_reduction(r);
   printf("peak: %s bytes (%.1f MiB) planned; end-to-end: %s bytes (%.1f MiB); reduction %.1f%%\n",
@@ -159,7 +167,8 @@ static void print_table(const ipro_plan *r, int programs, double seconds) {
     if (m->peak_without_cut_bytes <= r->split.peak_bytes)
       printf("note: the heads at cut %d (%s) cost more than the cut saves: without it the peak "
              "would be %s bytes (%.1f MiB)%s\n",
-             k + 1, g->tensors[m->output_tensor].name,
+             k + 1,
+             ipro_printable(g->tensors[m->output_tensor].name, shown_first, sizeof shown_first),
              ipro_plan_grouped(m->peak_without_cut_bytes, a, sizeof a),
              mebibytes(m->peak_without_cut_bytes), r->K == 2 ? ", end to end" : "");
   }

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "ir/printable.h"
 #include "runtime/executor.h"
 
 static const char usage[] =
@@ -131,11 +132,12 @@ static ipro_status execute(const run_options *o, const ipro_graph *graph, const 
     status = ipro_error_set(err, "cannot make the output folder '%s': %s", o->output_dir,
                             strerror(errno));
   for (int i = 0; status == IPRO_OK && i < graph->n_outputs && i < MAX_INPUTS; i++) {
-    char path[4096], shape[128];
+    char path[4096], shape[128], name[IPRO_PRINTABLE_MAX];
     snprintf(path, sizeof path, "%s/output_%d.pb", o->output_dir, i);
     status = ipro_tensor_save_file(path, &outputs[i], err);
     if (status == IPRO_OK)
-      printf("wrote %s: %s %s %s\n", path, outputs[i].name, ipro_dtype_name(outputs[i].dtype),
+      printf("wrote %s: %s %s %s\n", path, ipro_printable(outputs[i].name, name, sizeof name),
+             ipro_dtype_name(outputs[i].dtype),
              ipro_shape_format(&outputs[i].shape, shape, sizeof shape));
   }
   if (status == IPRO_OK) {

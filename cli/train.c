@@ -35,6 +35,7 @@
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
+#include "ir/printable.h"
 #include "local_options.h"
 #include "memory_report.h"
 #include "normalization_options.h"
@@ -176,16 +177,19 @@ static int usage_error(const char *message, const char *argument) {
 
 /* What a compiled program's runner says about itself under --help. */
 static void print_program_usage(const ipro_program *p) {
+  char shown[IPRO_PRINTABLE_MAX]; /* a model-supplied name, escaped (ir/printable.h) */
   printf("usage: train --data SPEC [options]\n"
          "A training program compiled by `infopro compile` from %s (SHA-256 %s):\n"
          "batch %lld, %s, ",
-         p->model_name, p->model_sha256, (long long)p->batch, ipro_device_name(p->device));
+         ipro_printable(p->model_name, shown, sizeof shown), p->model_sha256, (long long)p->batch,
+         ipro_device_name(p->device));
   if (p->local.K == 1)
     printf("end to end (K = 1)");
   else
     printf("K = %d, cut at", p->local.K);
   for (int k = 0; k + 1 < p->local.K; k++)
-    printf("%s %s (%dc%df, %s decoder)", k ? "," : "", p->cuts[k], p->local.module_heads[k].convs,
+    printf("%s %s (%dc%df, %s decoder)", k ? "," : "",
+           ipro_printable(p->cuts[k], shown, sizeof shown), p->local.module_heads[k].convs,
            p->local.module_heads[k].fcs, ipro_decoder_name(p->local.module_heads[k].decoder));
   printf("; optimizer %s; kernels for a %s CPU.\n"
          "It takes `infopro train`'s options that do not change the program, with the same\n"
@@ -851,6 +855,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
 }
 
 static void print_header(const train_run *r) {
+  char shown[IPRO_PRINTABLE_MAX]; /* a model-supplied name, escaped (ir/printable.h) */
   const ipro_training_position *p = &r->position;
   int64_t images = p->limit && p->limit < r->train_data.count ? p->limit : r->train_data.count;
   printf("training %s on %s: %lld training images, %lld steps of %lld per epoch (%lld dropped); "
@@ -885,7 +890,7 @@ static void print_header(const train_run *r) {
   if (r->K > 1) {
     printf("InfoPro local training: K = %d, cut at", r->K);
     for (int k = 0; k + 1 < r->K; k++)
-      printf("%s %s", k ? "," : "", r->cuts[k]);
+      printf("%s %s", k ? "," : "", ipro_printable(r->cuts[k], shown, sizeof shown));
     printf("; planned peak %llu bytes (end-to-end %llu, %.1f%% less)\n",
            (unsigned long long)r->planned_peak, (unsigned long long)r->e2e_peak,
            100.0 * (1.0 - (double)r->planned_peak / (double)r->e2e_peak));

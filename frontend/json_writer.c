@@ -3,6 +3,8 @@
 
 #include <inttypes.h>
 
+#include "ir/printable.h"
+
 static void write_escaped(FILE *out, const char *s) {
   fputc('"', out);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -12,11 +14,16 @@ static void write_escaped(FILE *out, const char *s) {
     case '\n': fputs("\\n", out); break;
     case '\t': fputs("\\t", out); break;
     case '\r': fputs("\\r", out); break;
-    default:
-      if (*p < 0x20)
-        fprintf(out, "\\u%04x", *p);
+    default: {
+      /* the other control characters too, DEL and C1 among them: valid in JSON as they are, but
+       * JSON printed to a terminal must not drive it (ir/printable.h) */
+      size_t control = ipro_control_length((const char *)p);
+      if (control)
+        fprintf(out, "\\u%04x", p[control - 1]); /* C1's code point is its second byte */
       else
         fputc(*p, out);
+      p += control ? control - 1 : 0;
+    }
     }
   }
   fputc('"', out);
