@@ -72,10 +72,10 @@ static void write_hostile_model(const char *path, bool bad_op) {
     Onnx__NodeProto *node = g->node[n];
     saved_strings[at++] = node->name;
     saved_strings[at++] = node->op_type;
-    memcpy(saved_strings + at, node->input, node->n_input * sizeof(char *));
-    at += node->n_input;
-    memcpy(saved_strings + at, node->output, node->n_output * sizeof(char *));
-    at += node->n_output;
+    for (size_t i = 0; i < node->n_input; i++)
+      saved_strings[at++] = node->input[i];
+    for (size_t i = 0; i < node->n_output; i++)
+      saved_strings[at++] = node->output[i];
     node->name = hostile(node->name);
     if (bad_op && n == 1) node->op_type = hostile(node->op_type);
     rename_all(node->input, node->n_input);
@@ -122,10 +122,10 @@ static void write_hostile_model(const char *path, bool bad_op) {
     Onnx__NodeProto *node = g->node[n];
     node->name = saved_strings[at++];
     node->op_type = saved_strings[at++];
-    memcpy(node->input, saved_strings + at, node->n_input * sizeof(char *));
-    at += node->n_input;
-    memcpy(node->output, saved_strings + at, node->n_output * sizeof(char *));
-    at += node->n_output;
+    for (size_t i = 0; i < node->n_input; i++)
+      node->input[i] = saved_strings[at++];
+    for (size_t i = 0; i < node->n_output; i++)
+      node->output[i] = saved_strings[at++];
   }
   for (int list = 0; list < 3; list++)
     for (size_t i = 0; i < counts[list] && i < 64; i++)
