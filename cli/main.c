@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "ir/atomic_file.h"
 
 static const struct {
   const char *name;
@@ -26,6 +27,7 @@ static void print_usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+  ipro_atomic_file_remove_on_signals(); /* an interrupted run leaves no half-written temporaries */
   if (argc < 2) {
     print_usage(stderr);
     return 2;

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,45 @@ static int fchmod_default(const char *path) {
   mode_t mask = umask(0);
   umask(mask);
   return chmod(path, 0666 & ~mask);
+}
+
+/* The temporaries being written, for the signal handler: lock-free atomic pointers, which a
+ * handler may read. A file opened while all slots are taken is written as before, unlisted. */
+#define LISTED_TEMPORARIES 16
+static _Atomic(char *) listed_temporaries[LISTED_TEMPORARIES];
+
+static void list_temporary(char *temporary) {
+  for (int i = 0; i < LISTED_TEMPORARIES; i++) {
+    char *none = NULL;
+    if (atomic_compare_exchange_strong(&listed_temporaries[i], &none, temporary)) return;
+  }
+}
+
+static void unlist_temporary(char *temporary) {
+  for (int i = 0; i < LISTED_TEMPORARIES; i++) {
+    char *listed = temporary;
+    if (atomic_compare_exchange_strong(&listed_temporaries[i], &listed, NULL)) return;
+  }
+}
+
+/* unlink and raise are async-signal-safe; SA_RESETHAND has restored the default action, which
+ * the raised signal then takes */
+static void remove_temporaries(int signal_number) {
+  for (int i = 0; i < LISTED_TEMPORARIES; i++) {
+    char *temporary = atomic_load(&listed_temporaries[i]);
+    if (temporary) unlink(temporary);
+  }
+  raise(signal_number);
+}
+
+void ipro_atomic_file_remove_on_signals(void) {
+  const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+    struct sigaction current, action = {.sa_handler = remove_temporaries, .sa_flags = SA_RESETHAND};
+    sigemptyset(&action.sa_mask);
+    if (sigaction(signals[i], NULL, &current) == 0 && current.sa_handler != SIG_IGN)
+      sigaction(signals[i], &action, NULL);
+  }
 }
 
 struct ipro_atomic_file {
@@ -43,6 +84,7 @@ ipro_status ipro_atomic_file_open(const char *path, ipro_atomic_file **out, ipro
     free(f);
     return s;
   }
+  list_temporary(f->temporary);
   *out = f;
   return IPRO_OK;
 }
@@ -62,6 +104,7 @@ void ipro_atomic_file_write(ipro_atomic_file *f, const void *bytes, size_t size)
 }
 
 static void release(ipro_atomic_file *f) {
+  unlist_temporary(f->temporary); /* renamed or removed by now */
   free(f->temporary);
   free(f->path);
   free(f);

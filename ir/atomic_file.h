@@ -21,6 +21,14 @@ ipro_status ipro_atomic_file_open(const char *path, ipro_atomic_file **out, ipro
 void ipro_atomic_file_write(ipro_atomic_file *file, const void *bytes, size_t size);
 ipro_status ipro_atomic_file_commit(ipro_atomic_file *file, ipro_error *err);
 void ipro_atomic_file_abandon(ipro_atomic_file *file);
+/* Makes SIGINT, SIGTERM and SIGHUP remove the temporaries of the atomic files being written
+ * before the signal ends the process as it would have (the exit status stays 128 + the signal):
+ * otherwise an interrupted run leaves a PATH.tmp.XXXXXX beside each file it was writing, a
+ * checkpoint's size each time (the targets themselves are intact either way). A signal the process
+ * ignores (nohup) stays ignored. For the programs' main functions; a library that is only linked
+ * installs nothing. */
+void ipro_atomic_file_remove_on_signals(void);
+
 /* Proves that ipro_write_file_atomic(path, ...) could write: creates and removes the temporary
  * file it would create, so that a read-only folder or a file system that takes no files (/proc)
  * is reported before hours of work rather than after. */

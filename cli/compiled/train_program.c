@@ -9,11 +9,13 @@
 
 #include "cli/commands.h"
 #include "frontend/model_in_memory.h"
+#include "ir/atomic_file.h"
 #include "ir/plugin_library.h"
 #include "runtime/precompiled_kernels.h"
 #include "runtime/program_file.h"
 
 int main(int argc, char **argv) {
+  ipro_atomic_file_remove_on_signals(); /* an interrupted run leaves no half-written temporaries */
   char directory[4096], path[4200];
   ipro_executable_directory(directory, sizeof directory);
   if (!directory[0]) {
