@@ -37,6 +37,7 @@
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
 #include "ir/printable.h"
+#include "json_stdout.h"
 #include "local_options.h"
 #include "memory_report.h"
 #include "normalization_options.h"
@@ -124,6 +125,7 @@ typedef struct {
   ipro_cli_local_options local;
   ipro_cli_normalization normalization;
   const ipro_program *program; /* a compiled program's runner (DIR/train); NULL for train */
+  FILE *json_stdout; /* --json -: the original standard output, the log on stderr (json_stdout.h) */
 } train_options;
 
 /* ---- arguments ---- */
@@ -1252,7 +1254,7 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   const char *path = r->options->json;
   if (!path) return IPRO_OK;
   bool to_stdout = strcmp(path, "-") == 0;
-  FILE *out = to_stdout ? stdout : fopen(path, "w");
+  FILE *out = to_stdout ? r->options->json_stdout : fopen(path, "w");
   if (!out) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
   ipro_json_writer w = {.out = out};
   ipro_json_begin_object(&w, NULL);
@@ -1263,7 +1265,10 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   ipro_cli_memory_report_json(memory, &w);
   ipro_json_end_object(&w);
   fputc('\n', out);
-  if (to_stdout) return IPRO_OK;
+  if (to_stdout)
+    return fflush(out) == 0
+               ? IPRO_OK
+               : ipro_error_set(err, "cannot write the JSON to stdout: %s", strerror(errno));
   if (fclose(out) != 0) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
   return IPRO_OK;
 }
@@ -1444,6 +1449,14 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
     ipro_pipeline_close(mpi);
     return parsed;
   }
+  /* --json -: stdout for the JSON alone, on the process that writes it (a pipeline's rank 0) */
+  if (o.json && strcmp(o.json, "-") == 0 && (!mpi || ipro_pipeline_rank(mpi) == 0) &&
+      !(o.json_stdout = ipro_cli_json_stdout_begin())) {
+    fprintf(stderr, "%s: --json -: cannot set stdout aside for the JSON: %s\n", command_name(&o),
+            strerror(errno));
+    ipro_pipeline_close(mpi);
+    return 1;
+  }
   train_run r = {
       .options = &o, .model = model, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
   /* The libraries the run will map are part of the baseline, not of the growth measured from it:
@@ -1465,6 +1478,8 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
   ipro_pipeline_detach(r.pipeline); /* its device buffers go before the trainer's backend */
   release(&r);
   ipro_pipeline_close(mpi);
+  if (o.json_stdout && fclose(o.json_stdout) != 0 && !exit_status)
+    exit_status = ipro_cli_fail("cannot write the JSON to stdout");
   return exit_status;
 }
 
