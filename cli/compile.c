@@ -307,16 +307,6 @@ static ipro_status stage_side_files(const char *model, const side_files *files, 
   return status;
 }
 
-/* The files a compile writes into DIR beside the model's side files, each made first in a
- * staging folder inside DIR (so that renaming it into place is atomic), the program file last. */
-static const char *const STAGED_FILES[] = {IPRO_PRECOMPILED_HOST_FILE,
-                                           IPRO_PRECOMPILED_PTX_FILE,
-                                           CUDA_PLUGIN_FILE,
-                                           IPRO_PIPELINE_PLUGIN_FILE,
-                                           "train",
-                                           IPRO_PROGRAM_FILE};
-enum { STAGED_COUNT = sizeof STAGED_FILES / sizeof STAGED_FILES[0] };
-
 /* A side file named like one of the program's own files (or the kernels' object file made in the
  * stage), or inside a folder of such a name, would be overwritten by it, or overwrite it, in the
  * staging folder: the program would then read its weights from the runner binary. Refused. */
@@ -325,8 +315,9 @@ static ipro_status check_side_file_names(const char *model, const side_files *fi
   for (int i = 0; i < files->count; i++) {
     const char *location = files->locations[i];
     size_t first = strcspn(location, "/");
-    for (int s = 0; s <= STAGED_COUNT; s++) {
-      const char *own = s < STAGED_COUNT ? STAGED_FILES[s] : "kernels.o";
+    for (int s = 0; s <= IPRO_PROGRAM_FOLDER_FILE_COUNT; s++) {
+      const char *own =
+          s < IPRO_PROGRAM_FOLDER_FILE_COUNT ? ipro_program_folder_files[s] : "kernels.o";
       if (strlen(own) == first && strncmp(location, own, first) == 0)
         return ipro_error_set(err,
                               "%s: its external data file '%s' has the name of one of the "
@@ -355,9 +346,9 @@ static ipro_status commit_staged(const char *stage, const char *directory, const
     if (rename(from, to) != 0)
       return ipro_error_set(err, "cannot move %s to %s: %s", from, to, strerror(errno));
   }
-  for (int i = 0; i < STAGED_COUNT; i++) {
-    snprintf(from, sizeof from, "%s/%s", stage, STAGED_FILES[i]);
-    snprintf(to, sizeof to, "%s/%s", directory, STAGED_FILES[i]);
+  for (int i = 0; i < IPRO_PROGRAM_FOLDER_FILE_COUNT; i++) {
+    snprintf(from, sizeof from, "%s/%s", stage, ipro_program_folder_files[i]);
+    snprintf(to, sizeof to, "%s/%s", directory, ipro_program_folder_files[i]);
     if (access(from, F_OK) == 0 && rename(from, to) != 0)
       return ipro_error_set(err, "cannot move %s to %s: %s", from, to, strerror(errno));
   }
@@ -368,8 +359,8 @@ static ipro_status commit_staged(const char *stage, const char *directory, const
  * files and the folders made for them (deepest first; a folder still holding something stays). */
 static void remove_stage(const char *stage, const side_files *files) {
   char path[4700];
-  for (int i = 0; i < STAGED_COUNT; i++) {
-    snprintf(path, sizeof path, "%s/%s", stage, STAGED_FILES[i]);
+  for (int i = 0; i < IPRO_PROGRAM_FOLDER_FILE_COUNT; i++) {
+    snprintf(path, sizeof path, "%s/%s", stage, ipro_program_folder_files[i]);
     unlink(path);
   }
   snprintf(path, sizeof path, "%s/kernels.o", stage);

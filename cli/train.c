@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -36,9 +37,11 @@
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
 #include "ir/printable.h"
+#include "json_stdout.h"
 #include "local_options.h"
 #include "memory_report.h"
 #include "normalization_options.h"
+#include "output_paths.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
 #include "runtime/mpi/pipeline.h"
@@ -122,6 +125,7 @@ typedef struct {
   ipro_cli_local_options local;
   ipro_cli_normalization normalization;
   const ipro_program *program; /* a compiled program's runner (DIR/train); NULL for train */
+  FILE *json_stdout; /* --json -: the original standard output, the log on stderr (json_stdout.h) */
 } train_options;
 
 /* ---- arguments ---- */
@@ -345,6 +349,83 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     return 2;
   }
   return -1;
+}
+
+/* TRAINED.onnx -> TRAINED.classes.txt, beside it. */
+static void classes_path(const char *out, char *path, size_t size) {
+  size_t length = strlen(out);
+  if (length > 5 && !strcmp(out + length - 5, ".onnx")) length -= 5;
+  snprintf(path, size, "%.*s.classes.txt", (int)length, out);
+}
+
+/* The name of the program (in messages) that runs this: infopro train, or a compiled program's
+ * runner. */
+static const char *command_name(const train_options *o) {
+  return o->program ? "train" : "infopro train";
+}
+
+/* Every file the run writes (a model's weights file, frontend/onnx_export.h, and the classes
+ * file only in some runs, but a name they may take is refused all the same) and, in a compiled
+ * program's runner, the program's own files beside it: no two may be the same file. The input
+ * model is not among them: --out MODEL.onnx writes the trained weights back into it. */
+static int refuse_clashing_files(const train_options *o) {
+  ipro_cli_outputs files = {0};
+  char path[4200];
+  ipro_cli_outputs_add(&files, "--out", o->out, false);
+  if (o->out) {
+    snprintf(path, sizeof path, "%s.data", o->out);
+    ipro_cli_outputs_add(&files, "the weights file written beside --out", path, false);
+    classes_path(o->out, path, sizeof path);
+    ipro_cli_outputs_add(&files, "the classes file written beside --out", path, false);
+  }
+  ipro_cli_outputs_add(&files, "--out-inference", o->out_inference, false);
+  if (o->out_inference) {
+    snprintf(path, sizeof path, "%s.data", o->out_inference);
+    ipro_cli_outputs_add(&files, "the weights file written beside --out-inference", path, false);
+  }
+  ipro_cli_outputs_add(&files, "--json", o->json, false);
+  if (o->checkpoint) {
+    ipro_checkpoint_path(o->checkpoint, path, sizeof path);
+    ipro_cli_outputs_add(&files, "the checkpoint file of --checkpoint", path, false);
+  }
+  if (o->program) { /* the runner's model lies in its program's folder */
+    const char *slash = strrchr(o->model, '/');
+    for (int i = 0; i < IPRO_PROGRAM_FOLDER_FILE_COUNT; i++) {
+      snprintf(path, sizeof path, "%.*s/%s", slash ? (int)(slash - o->model) : 1,
+               slash ? o->model : ".", ipro_program_folder_files[i]);
+      ipro_cli_outputs_add(&files, "one of this program's own files", path, true);
+    }
+  }
+  return ipro_cli_outputs_refuse_clashes(command_name(o), &files);
+}
+
+/* Without --resume a run starts at epoch 1 and its first checkpoint would replace the one DIR
+ * holds, which may be of hours of training, or of another model: refused, as a usage error (the
+ * command line asks for a fresh run where there is a run to continue), with what the checkpoint's
+ * first bytes say of it. A checkpoint path that is not a file is left to the checks that report
+ * an unwritable checkpoint. */
+static int refuse_replacing_checkpoint(const train_options *o) {
+  char path[4200];
+  struct stat info;
+  if (!o->checkpoint || o->resume) return 0;
+  ipro_checkpoint_path(o->checkpoint, path, sizeof path);
+  if (stat(path, &info) != 0 || !S_ISREG(info.st_mode)) return 0;
+  ipro_training_position p;
+  ipro_error err = {{0}};
+  if (ipro_checkpoint_read_position(path, &p, &err) != IPRO_OK)
+    fprintf(stderr,
+            "%s: %s already holds %s, which is not a checkpoint this infopro reads (%s); remove "
+            "it (or choose another folder) to start afresh\n",
+            command_name(o), o->checkpoint, path, err.message);
+  else
+    fprintf(stderr,
+            "%s: %s already holds a checkpoint (%s: after epoch %lld of %lld, step %llu, batch "
+            "%lld, %s); give --resume to continue it, or remove it (or choose another folder) to "
+            "start afresh\n",
+            command_name(o), o->checkpoint, path, (long long)p.epochs_done,
+            (long long)p.total_epochs, (unsigned long long)p.steps_done, (long long)p.batch,
+            p.optimizer.kind == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd");
+  return 2;
 }
 
 /* ---- settings ---- */
@@ -583,13 +664,6 @@ static ipro_status open_data(train_run *r, ipro_error *err) {
       ipro_cli_normalization_apply(&o->normalization, o->data, &r->test_data, err) != IPRO_OK)
     return IPRO_ERROR;
   return IPRO_OK;
-}
-
-/* TRAINED.onnx -> TRAINED.classes.txt, beside it. */
-static void classes_path(const char *out, char *path, size_t size) {
-  size_t length = strlen(out);
-  if (length > 5 && !strcmp(out + length - 5, ".onnx")) length -= 5;
-  snprintf(path, size, "%.*s.classes.txt", (int)length, out);
 }
 
 /* The heads' settings for this dataset: image channels and normalisation (the decoder's target
@@ -1180,7 +1254,7 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   const char *path = r->options->json;
   if (!path) return IPRO_OK;
   bool to_stdout = strcmp(path, "-") == 0;
-  FILE *out = to_stdout ? stdout : fopen(path, "w");
+  FILE *out = to_stdout ? r->options->json_stdout : fopen(path, "w");
   if (!out) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
   ipro_json_writer w = {.out = out};
   ipro_json_begin_object(&w, NULL);
@@ -1191,7 +1265,10 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   ipro_cli_memory_report_json(memory, &w);
   ipro_json_end_object(&w);
   fputc('\n', out);
-  if (to_stdout) return IPRO_OK;
+  if (to_stdout)
+    return fflush(out) == 0
+               ? IPRO_OK
+               : ipro_error_set(err, "cannot write the JSON to stdout: %s", strerror(errno));
   if (fclose(out) != 0) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
   return IPRO_OK;
 }
@@ -1366,9 +1443,19 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
   }
   train_options o;
   int parsed = parse(argc, argv, program, model_path, &o);
+  if (parsed < 0 && refuse_clashing_files(&o)) parsed = 2;
+  if (parsed < 0 && refuse_replacing_checkpoint(&o)) parsed = 2;
   if (parsed >= 0) {
     ipro_pipeline_close(mpi);
     return parsed;
+  }
+  /* --json -: stdout for the JSON alone, on the process that writes it (a pipeline's rank 0) */
+  if (o.json && strcmp(o.json, "-") == 0 && (!mpi || ipro_pipeline_rank(mpi) == 0) &&
+      !(o.json_stdout = ipro_cli_json_stdout_begin())) {
+    fprintf(stderr, "%s: --json -: cannot set stdout aside for the JSON: %s\n", command_name(&o),
+            strerror(errno));
+    ipro_pipeline_close(mpi);
+    return 1;
   }
   train_run r = {
       .options = &o, .model = model, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
@@ -1391,6 +1478,8 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
   ipro_pipeline_detach(r.pipeline); /* its device buffers go before the trainer's backend */
   release(&r);
   ipro_pipeline_close(mpi);
+  if (o.json_stdout && fclose(o.json_stdout) != 0 && !exit_status)
+    exit_status = ipro_cli_fail("cannot write the JSON to stdout");
   return exit_status;
 }
 

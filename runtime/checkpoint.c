@@ -373,6 +373,32 @@ ipro_status ipro_checkpoint_read(const char *path, ipro_checkpoint *out, ipro_er
   return status;
 }
 
+ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_position *out,
+                                          ipro_error *err) {
+  memset(out, 0, sizeof *out);
+  /* the position's largest encoding: 6 eight-byte fields, 10 four-byte ones, 3 eight-byte
+   * schedule fields, the milestone count and the milestones */
+  uint8_t bytes[IPRO_FRAME_HEADER_BYTES + 6 * 8 + 10 * 4 + 3 * 8 + 4 +
+                8 * IPRO_SCHEDULE_MAX_MILESTONES];
+  FILE *file = fopen(path, "rb");
+  if (!file) return ipro_error_set(err, "cannot read checkpoint '%s': %s", path, strerror(errno));
+  size_t size = fread(bytes, 1, sizeof bytes, file);
+  fclose(file);
+  if (size < 8 || memcmp(bytes, magic, 8) != 0)
+    return ipro_error_set(err, "'%s' is not an infopro checkpoint (bad magic)", path);
+  ipro_byte_reader r = {bytes + 8, bytes + size, false};
+  uint32_t version = ipro_get_u32(&r);
+  if (!r.short_read && version != IPRO_CHECKPOINT_VERSION)
+    return ipro_error_set(err,
+                          "checkpoint '%s' has format version %u; this infopro reads version %u",
+                          path, version, IPRO_CHECKPOINT_VERSION);
+  ipro_get_bytes(&r, IPRO_FRAME_HEADER_BYTES - 12); /* the CRC and the payload's length */
+  if (get_position(&r, path, out, err) != IPRO_OK) return IPRO_ERROR;
+  if (r.short_read)
+    return ipro_error_set(err, "checkpoint '%s' is truncated (%zu bytes)", path, size);
+  return IPRO_OK;
+}
+
 void ipro_checkpoint_release(ipro_checkpoint *c) {
   for (int i = 0; i < c->n_tensors; i++) {
     free(c->tensors[i].name);

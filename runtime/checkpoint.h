@@ -81,6 +81,11 @@ ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *
 /* capture + ipro_checkpoint_write. */
 ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
                                  const ipro_training_position *position, ipro_error *err);
+/* The training position alone, from the first bytes of the file (magic, version, position): what
+ * is shown of a checkpoint that a run without --resume would replace. The payload's CRC is not
+ * checked, so that a checkpoint of gigabytes costs no more than a few hundred bytes read. */
+ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_position *out,
+                                          ipro_error *err);
 /* Reads and decodes a checkpoint file. */
 ipro_status ipro_checkpoint_read(const char *path, ipro_checkpoint *out, ipro_error *err);
 void ipro_checkpoint_release(ipro_checkpoint *checkpoint);

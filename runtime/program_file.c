@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "ir/atomic_file.h"
+#include "runtime/cuda_plugin/cuda_plugin.h"
 #include "runtime/framed_file.h"
+#include "runtime/mpi/pipeline_plugin.h"
+#include "runtime/precompiled_kernels.h"
 #include "runtime/program_module.h"
 
 static const char magic[8] = {'I', 'P', 'R', 'O', 'P', 'R', 'O', 'G'};
@@ -15,6 +18,14 @@ static const char magic[8] = {'I', 'P', 'R', 'O', 'P', 'R', 'O', 'G'};
 void ipro_program_path(const char *directory, char *path, size_t size) {
   snprintf(path, size, "%s/%s", directory, IPRO_PROGRAM_FILE);
 }
+
+const char *const ipro_program_folder_files[IPRO_PROGRAM_FOLDER_FILE_COUNT] = {
+    IPRO_PRECOMPILED_HOST_FILE,
+    IPRO_PRECOMPILED_PTX_FILE,
+    IPRO_CUDA_PLUGIN_FILE,
+    IPRO_PIPELINE_PLUGIN_FILE,
+    "train",
+    IPRO_PROGRAM_FILE};
 
 /* ---- writing ---- */
 

@@ -52,6 +52,13 @@ typedef struct {
 /* DIR/program.ipro into path. */
 void ipro_program_path(const char *directory, char *path, size_t size);
 
+/* The files `infopro compile` writes into DIR beside the model's side files, the program file
+ * last (compile makes them in a staging folder in this order): the runner, its plugins, the
+ * kernels and program.ipro. A name of the model's side files must not be one of them (compile
+ * refuses it), nor may the runner write an output over one (it runs from them). */
+extern const char *const ipro_program_folder_files[];
+#define IPRO_PROGRAM_FOLDER_FILE_COUNT 6
+
 ipro_status ipro_program_encode(const ipro_program *program, uint8_t **bytes, size_t *size,
                                 ipro_error *err);
 ipro_status ipro_program_decode(const uint8_t *bytes, size_t size, const char *path,

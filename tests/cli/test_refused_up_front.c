@@ -9,6 +9,14 @@
  *     ignored): usage errors (exit 2) naming both options;
  *   - --out on /proc, --out naming a directory, and a checkpoint directory whose checkpoint file
  *     is a directory: exit 1 naming the path, before a single training step;
+ *   - two outputs on one file (--out and --out-inference spelt "a/x" and "a/../a/x", --json
+ *     through a symlinked folder, --out on the checkpoint file, --json on the classes file
+ *     beside --out), and a compiled program's runner given an output on its own program.ipro,
+ *     kernels.so or train: exit 2 naming both, nothing written, the program still runs; --out on
+ *     the input model stays allowed (the trained weights written back into it);
+ *   - --checkpoint DIR without --resume where DIR holds a checkpoint: exit 2 with what the
+ *     checkpoint says of itself (epoch, step, batch), or that it is no checkpoint, and the file
+ *     left as it was;
  *   - opset imports beyond those the node tests run (ai.onnx 26, a made-up domain): one warning
  *     line naming them; the bundled models (ai.onnx 17) get none. */
 #include <stdint.h>
@@ -21,6 +29,7 @@
 #include "frontend/onnx_decode.h"
 #include "support/check.h"
 #include "support/command.h"
+#include "support/mpi_runs.h"
 
 static char directory[] = "/tmp/ipro_test_refused_XXXXXX";
 
@@ -170,6 +179,93 @@ static void untested_opsets(void) {
   CHECK_MSG(r.exit_status == 0 && r.err[0] == '\0', "a tested opset warned: %s", r.err);
 }
 
+#define SMALL_RUN                                                                                  \
+  "models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --batch 32"
+
+static void clashing_outputs(void) {
+  char a[800], link[800], arguments[4096];
+  snprintf(a, sizeof a, "%s/a", directory);
+  snprintf(link, sizeof link, "%s/link", directory);
+  CHECK(mkdir(a, 0700) == 0 && symlink(a, link) == 0);
+  snprintf(arguments, sizeof arguments,
+           "train " SMALL_RUN " --out '%s/x.onnx' --out-inference '%s/../a/x.onnx'", a, a);
+  expect(arguments, 2, "--out-inference", "are the same file: one would overwrite the other");
+  snprintf(arguments, sizeof arguments, "train " SMALL_RUN " --out '%s/x.onnx' --json '%s/x.onnx'",
+           a, link);
+  expect(arguments, 2, "--json", "are the same file");
+  snprintf(arguments, sizeof arguments,
+           "train " SMALL_RUN " --checkpoint '%s/ck_out' --out '%s/ck_out/checkpoint.ipck'",
+           directory, directory);
+  expect(arguments, 2, "the checkpoint file of --checkpoint", "are the same file");
+  snprintf(arguments, sizeof arguments,
+           "train " SMALL_RUN " --out '%s/m.onnx' --json '%s/m.classes.txt'", a, a);
+  expect(arguments, 2, "the classes file written beside --out", "are the same file");
+  char written[900];
+  snprintf(written, sizeof written, "%s/x.onnx", a);
+  CHECK_MSG(access(written, F_OK) != 0, "a refused run wrote %s", written);
+}
+
+/* A checkpoint made by a small run (whose --out is its own input model, which stays allowed),
+ * then a run on its folder without --resume. */
+static void existing_checkpoint(void) {
+  char model[800], checkpoint[800], file[900], arguments[4096];
+  snprintf(model, sizeof model, "%s/model.onnx", directory);
+  snprintf(checkpoint, sizeof checkpoint, "%s/ck_kept", directory);
+  snprintf(file, sizeof file, "%s/checkpoint.ipck", checkpoint);
+  ipro_command_result r;
+  snprintf(arguments, sizeof arguments, "cp models/mlp_fmnist.onnx '%s'", model);
+  ipro_test_run_command_expecting(arguments, &r, 0);
+  snprintf(arguments, sizeof arguments,
+           "train '%s' --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --batch 32 "
+           "--checkpoint '%s' --out '%s'",
+           model, checkpoint, model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "--out on the input model: exit %d: %s", r.exit_status, r.err);
+  snprintf(arguments, sizeof arguments, "cp '%s' '%s.before'", file, file);
+  ipro_test_run_command_expecting(arguments, &r, 0);
+  snprintf(arguments, sizeof arguments, "train " SMALL_RUN " --checkpoint '%s'", checkpoint);
+  expect(arguments, 2, "already holds a checkpoint (",
+         "after epoch 1 of 1, step 2, batch 32, sgd)");
+  expect(arguments, 2, "give --resume to continue it, or remove it (or choose another folder)",
+         NULL);
+  char before[1000];
+  snprintf(before, sizeof before, "%s.before", file);
+  CHECK_MSG(ipro_test_same_file(file, before), "the refused run changed %s", file);
+  /* a file of that name that is no checkpoint is not replaced either */
+  snprintf(arguments, sizeof arguments, "mkdir '%s/ck_junk' && echo junk > '%s/ck_junk/%s'",
+           directory, directory, "checkpoint.ipck");
+  ipro_test_run_command_expecting(arguments, &r, 0);
+  snprintf(arguments, sizeof arguments, "train " SMALL_RUN " --checkpoint '%s/ck_junk'", directory);
+  expect(arguments, 2, "which is not a checkpoint this infopro reads", "(bad magic)");
+}
+
+/* A compiled program's runner given an output on one of its own files. */
+static void runner_outputs(void) {
+  char program[800], command[4096];
+  snprintf(program, sizeof program, "%s/program", directory);
+  ipro_command_result r;
+  snprintf(command, sizeof command,
+           "'%s' compile models/mlp_fmnist.onnx --data fashion-mnist --batch 32 -o '%s'",
+           getenv("IPRO_INFOPRO"), program);
+  ipro_test_run_command_expecting(command, &r, 0);
+  static const char *const own[] = {"program.ipro", "kernels.so", "train"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(command, sizeof command,
+             "'%s/train' --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --out "
+             "'%s/../program/%s'",
+             program, program, own[i]);
+    ipro_test_run_command(command, &r);
+    CHECK_MSG(r.exit_status == 2 && strstr(r.err, "one of this program's own files") &&
+                  strstr(r.err, own[i]) && !strstr(r.out, "epoch"),
+              "--out on the program's %s: exit %d, stderr: %s", own[i], r.exit_status, r.err);
+  }
+  snprintf(command, sizeof command,
+           "'%s/train' --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --out "
+           "'%s/trained.onnx'",
+           program, program);
+  ipro_test_run_command_expecting(command, &r, 0);
+}
+
 int main(void) {
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
@@ -181,6 +277,12 @@ int main(void) {
   conflicting_options();
   unwritable_outputs();
   untested_opsets();
+  clashing_outputs();
+  const char *no_training = ipro_test_training_unavailable();
+  if (no_training)
+    printf("skipped the runs that train: %s\n", no_training);
+  else
+    existing_checkpoint(), runner_outputs();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

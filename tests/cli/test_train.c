@@ -3,12 +3,14 @@
  *   - two epochs finish with one summary line per epoch, plain progress lines (stdout is a pipe
  *     here, not a terminal), a final line, memory figures that keep the plan's promise as
  *     the counting allocator and the RSS measure it (support/memory_checks.h), and the --out
- *     model;
+ *     model; with `--json -` stdout is exactly one JSON object (jansson reads it whole, with the
+ *     run's accuracy) and those human-readable lines are on stderr;
  *   - `infopro eval` on that model, an independent program that loads the exported file,
  *     reports exactly the test accuracy the trainer printed for its last epoch, and the same test
  *     loss to the printed precision (both on the first 1000 test images, to keep this short);
  *   - usage errors exit with 2, a missing dataset or checkpoint with 1 and one line naming it.
  * Resuming and divergence are in test_train_resume.c. Skipped when Fashion-MNIST is missing. */
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,23 +47,32 @@ static void train_then_eval(void) {
   ipro_test_prepare_memory_measurement();
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "train: exit status %d, stderr: %s", r.exit_status, r.err);
-  CHECK_MSG(strstr(r.out, "512 training images, 8 steps of 64 per epoch (0 dropped)"),
-            "train: no header in: %s", r.out);
-  CHECK_MSG(strstr(r.out, "epoch 1/2  step 8/8  loss ") && strstr(r.out, "epoch 2/2  step 8/8"),
-            "train: no plain progress lines in: %s", r.out);
-  CHECK_MSG(!strchr(r.out, '\r') && !strchr(r.out, '\033'),
+  /* --json -: stdout is the JSON object alone, the log is on stderr */
+  const char *log = r.err;
+  json_error_t error;
+  json_t *report = json_loads(r.out, 0, &error);
+  CHECK_MSG(report && json_is_object(report),
+            "train --json -: stdout is not one JSON object (%s at line %d): %.300s", error.text,
+            error.line, r.out);
+  CHECK_MSG(strstr(log, "512 training images, 8 steps of 64 per epoch (0 dropped)"),
+            "train: no header in: %s", log);
+  CHECK_MSG(strstr(log, "epoch 1/2  step 8/8  loss ") && strstr(log, "epoch 2/2  step 8/8"),
+            "train: no plain progress lines in: %s", log);
+  CHECK_MSG(!strchr(log, '\r') && !strchr(log, '\033'),
             "train: terminal control characters written to a pipe");
   double accuracy1 = -1, loss1 = -1, accuracy = -1, loss = -1;
-  CHECK_MSG(epoch_line(r.out, 1, 2, &accuracy1, &loss1) &&
-                epoch_line(r.out, 2, 2, &accuracy, &loss),
-            "train: no epoch lines in: %s", r.out);
-  const char *final = strstr(r.out, "trained 2 epochs in ");
+  CHECK_MSG(epoch_line(log, 1, 2, &accuracy1, &loss1) && epoch_line(log, 2, 2, &accuracy, &loss),
+            "train: no epoch lines in: %s", log);
+  const char *final = strstr(log, "trained 2 epochs in ");
   double final_accuracy = -1;
   CHECK_MSG(final && sscanf(strstr(final, ": test accuracy"), ": test accuracy %lf",
                             &final_accuracy) == 1,
-            "train: no final line in: %s", r.out);
+            "train: no final line in: %s", log);
   CHECK_MSG(final_accuracy == accuracy, "final accuracy %.4f, last epoch %.4f", final_accuracy,
             accuracy);
+  CHECK_MSG(fabs(json_real_value(json_object_get(report, "test_accuracy")) - accuracy) < 5e-5,
+            "the JSON's test_accuracy is not the last epoch's %.4f: %.300s", accuracy, r.out);
+  json_decref(report);
   /* The MLP's plan is 3.5 MB: compiling it (its 1.1 MB of weights decoded and copied into
    * graphs; measured 1.2 MB of transients in the Release build, 2.8 MB under the sanitizers) is
    * a far larger share than 1%, so the allowance is 4 MiB here; test_memory_measured.c holds

@@ -56,20 +56,24 @@ static void matches(int K, bool checkpoint) {
     CHECK_MSG(ipro_test_same_file(file_one, file_many), "K = %d: checkpoints %s and %s differ", K,
               file_one, file_many);
   }
+  /* --json -: rank 0's stdout is the JSON object alone, its log is on stderr */
+  const char *log = b.err;
+  CHECK_MSG(b.out[0] == '{' && !strstr(b.out, "epoch"), "K = %d: stdout is not the JSON alone: %s",
+            K, b.out);
   char numbers_one[256], numbers_many[256];
   ipro_test_epoch_numbers(a.out, numbers_one, sizeof numbers_one);
-  ipro_test_epoch_numbers(b.out, numbers_many, sizeof numbers_many);
+  ipro_test_epoch_numbers(log, numbers_many, sizeof numbers_many);
   CHECK_MSG(numbers_one[0] && strcmp(numbers_one, numbers_many) == 0,
             "K = %d: '%s' in one process, '%s' over MPI", K, numbers_one, numbers_many);
   /* one rank reports: the epoch line appears once */
-  const char *first = strstr(b.out, "epoch 1/1");
-  CHECK_MSG(first && !strstr(first + 1, "epoch 1/1"), "K = %d: output: %s", K, b.out);
+  const char *first = strstr(log, "epoch 1/1");
+  CHECK_MSG(first && !strstr(first + 1, "epoch 1/1"), "K = %d: output: %s", K, log);
   /* Rank 0's memory line names what its pipeline took from the allocator when attached: at
    * least its two outgoing message buffers, the bytes it says it sends per step (the pipeline's
    * own count) twice, and not much more (MPI's bookkeeping then). */
-  const char *sends = strstr(b.out, "pipeline rank 0 (module 1)");
+  const char *sends = strstr(log, "pipeline rank 0 (module 1)");
   sends = sends ? strstr(sends, "sends ") : NULL;
-  const char *held = strstr(b.out, "pipeline messages (allocator) ");
+  const char *held = strstr(log, "pipeline messages (allocator) ");
   double sent = sends ? atof(sends + strlen("sends ")) : -1;
   double messages = held ? atof(held + strlen("pipeline messages (allocator) ")) : -1;
   CHECK_MSG(sent > 0 && messages >= 2 * sent && messages <= 2 * sent + (1 << 20),
@@ -80,8 +84,8 @@ static void matches(int K, bool checkpoint) {
   char what[64];
   snprintf(what, sizeof what, "K = %d, rank 0", K);
   ipro_test_check_trainer_memory(what, b.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
-  CHECK_MSG(strstr(b.out, "state gathered for the test pass and checkpoints (allocator) "),
-            "K = %d: rank 0's memory line does not name the gathered state: %s", K, b.out);
+  CHECK_MSG(strstr(log, "state gathered for the test pass and checkpoints (allocator) "),
+            "K = %d: rank 0's memory line does not name the gathered state: %s", K, log);
 }
 
 /* A launch that fails on every rank alike: one message, from one rank, with both expected

@@ -1,0 +1,38 @@
+/* Refusing outputs that would overwrite each other or a file the run needs (output_paths.h). */
+#include "output_paths.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ir/same_file.h"
+
+void ipro_cli_outputs_add(ipro_cli_outputs *outputs, const char *what, const char *path,
+                          bool kept) {
+  if (!path || strcmp(path, "-") == 0 || outputs->count == IPRO_CLI_MAX_OUTPUTS) return;
+  ipro_cli_output *file = &outputs->files[outputs->count++];
+  file->what = what;
+  snprintf(file->path, sizeof file->path, "%s", path);
+  file->kept = kept;
+}
+
+int ipro_cli_outputs_refuse_clashes(const char *command, const ipro_cli_outputs *outputs) {
+  for (int i = 0; i < outputs->count; i++)
+    for (int j = i + 1; j < outputs->count; j++) {
+      const ipro_cli_output *a = &outputs->files[i], *b = &outputs->files[j];
+      if (a->kept && b->kept) continue; /* neither is written */
+      if (!ipro_same_file(a->path, b->path)) continue;
+      const ipro_cli_output *written = a->kept ? b : a, *other = a->kept ? a : b;
+      if (other->kept)
+        fprintf(stderr,
+                "%s: %s '%s' is %s '%s', which this program runs from: writing it would break "
+                "the program; write the output elsewhere\n",
+                command, written->what, written->path, other->what, other->path);
+      else
+        fprintf(stderr,
+                "%s: %s '%s' and %s '%s' are the same file: one would overwrite the other; give "
+                "each a file of its own\n",
+                command, a->what, a->path, b->what, b->path);
+      return 2;
+    }
+  return 0;
+}
