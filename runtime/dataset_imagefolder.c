@@ -4,7 +4,8 @@
  * Class indices are the positions of DIR/train's class folders sorted by name (byte order, as
  * Python's sorted() gives), and DIR/val's folders are mapped through the same names, so a val
  * class unknown to train is an error rather than a silently shifted label. An empty class folder
- * is an error too: it would make a class that can never be seen.
+ * is an error too: it would make a class that can never be seen; and so is a class folder none
+ * of whose images can be decoded.
  *
  * Every image is decoded once, at load, into the uint8 CHW array the other datasets hold
  * (image_decode.h: channel conversion, resize on the shorter side, centre crop to the model's
@@ -195,6 +196,31 @@ static ipro_status keep_decoded(decode_job *job, uint8_t *labels, ipro_dataset *
   return IPRO_OK;
 }
 
+/* A class folder whose every image failed to decode would leave its class without an example,
+ * as an empty folder would (which is an error), so it is one too, rather than warnings that
+ * scroll past while training goes on without the class. */
+static ipro_status check_every_class_decoded(const decode_job *job, const uint8_t *labels,
+                                             char *const *class_names, int class_count,
+                                             const char *split_folder, ipro_error *err) {
+  int64_t listed[256] = {0}, decoded[256] = {0};
+  const char *first_failure[256] = {0};
+  for (int64_t i = 0; i < job->count; i++) {
+    listed[labels[i]]++;
+    if (!job->failures[i])
+      decoded[labels[i]]++;
+    else if (!first_failure[labels[i]])
+      first_failure[labels[i]] = job->failures[i];
+  }
+  for (int c = 0; c < class_count; c++)
+    if (listed[c] && !decoded[c])
+      return ipro_error_set(err,
+                            "imagefolder: class folder %s/%s: none of its %lld image files could "
+                            "be read, so the class would have no example (the first: %s)",
+                            split_folder, class_names[c], (long long)listed[c],
+                            first_failure[c] ? first_failure[c] : "out of memory");
+  return IPRO_OK;
+}
+
 /* The kept images of an uncropped split moved into out's one block, in index order. */
 static ipro_status gather_uncropped(decode_job *job, ipro_dataset *out, ipro_error *err) {
   size_t total = 0;
@@ -334,6 +360,9 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
         status =
             ipro_error_set(err, "%s (--strict: unreadable images are errors)", job.failures[i]);
   }
+  if (status == IPRO_OK)
+    status = check_every_class_decoded(&job, labels, out->class_names, out->num_classes,
+                                       split_folder, err);
   if (status == IPRO_OK) status = keep_decoded(&job, labels, out, err);
   if (status == IPRO_OK && out->count == 0)
     status = ipro_error_set(err, "imagefolder: no image in %s could be decoded", split_folder);
