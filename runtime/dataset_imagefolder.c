@@ -3,9 +3,10 @@
  *
  * Class indices are the positions of DIR/train's class folders sorted by name (byte order, as
  * Python's sorted() gives), and DIR/val's folders are mapped through the same names, so a val
- * class unknown to train is an error rather than a silently shifted label. An empty class folder
- * is an error too: it would make a class that can never be seen; and so is a class folder none
- * of whose images can be decoded.
+ * class unknown to train is an error rather than a silently shifted label. A folder without
+ * DIR/train (one made for evaluation) takes the val split's classes from DIR/val's own folders.
+ * An empty class folder is an error too: it would make a class that can never be seen; and so is
+ * a class folder none of whose images can be decoded.
  *
  * Every image is decoded once, at load, into the uint8 CHW array the other datasets hold
  * (image_decode.h: channel conversion, resize on the shorter side, centre crop to the model's
@@ -319,16 +320,22 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
   name_list classes = {0}, split_classes = {0}, paths = {0};
   uint8_t *labels = NULL;
   decode_job job = {.spec = spec};
+  /* The classes are DIR/train's. Evaluation reads only DIR/val, so a folder holding val alone
+   * takes its classes from val's own folders. */
+  const char *class_folder = train_folder;
+  struct stat info;
+  if (split == IPRO_SPLIT_TEST && train_folder && stat(train_folder, &info) != 0 && errno == ENOENT)
+    class_folder = split_folder;
   ipro_status status = train_folder && split_folder
-                           ? list_folder(train_folder, true, &classes, err)
+                           ? list_folder(class_folder, true, &classes, err)
                            : ipro_error_set(err, "imagefolder: out of memory");
   if (status == IPRO_OK && classes.count == 0)
-    status = ipro_error_set(err, "imagefolder: %s has no class folders", train_folder);
+    status = ipro_error_set(err, "imagefolder: %s has no class folders", class_folder);
   if (status == IPRO_OK && classes.count > 256)
     status = ipro_error_set(err,
                             "imagefolder: %s has %d class folders; at most 256 are "
                             "supported",
-                            train_folder, classes.count);
+                            class_folder, classes.count);
   if (status == IPRO_OK) status = list_folder(split_folder, true, &split_classes, err);
   if (status == IPRO_OK && split_classes.count == 0)
     status = ipro_error_set(err, "imagefolder: %s has no class folders", split_folder);

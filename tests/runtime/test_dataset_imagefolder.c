@@ -9,7 +9,8 @@
  *   - a grey JPEG written at quality 100 with libjpeg decodes to within 3 levels of its pixels;
  *   - a corrupt and a truncated PNG are skipped and named (the rest still loads), or fail the load
  *     under strict; an empty class folder, a class folder (train or val) none of whose images
- *     decodes, and a val class unknown to train are one error each.
+ *     decodes, and a val class unknown to train are one error each;
+ *   - a folder holding only val/ loads its val split with val's own classes.
  * Skipped when Fashion-MNIST is missing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,33 @@ static void undecodable_class(void) {
   rmdir(val_class);
 }
 
+/* A folder holding only val/ (made for evaluation): its val split loads, with the classes taken
+ * from val's own folders, to the same pixels and labels as beside a train folder; its train
+ * split is still an error naming the missing train folder. */
+static void val_only(void) {
+  char root[700];
+  snprintf(root, sizeof root, "%s/val_only", directory);
+  CHECK(ipro_test_write_image_folder(root, "val", &test));
+  ipro_dataset_spec spec = {
+      .kind = IPRO_DATASET_IMAGEFOLDER, .channels = 1, .height = 28, .width = 28};
+  snprintf(spec.directory, sizeof spec.directory, "%s", root);
+  ipro_dataset got;
+  ipro_error err = {{0}};
+  ipro_status status = ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &got, &err);
+  CHECK_MSG(status == IPRO_OK, "the val split of a folder without train: %s", err.message);
+  if (status == IPRO_OK) {
+    CHECK_EQ_INT(got.count, test.count);
+    CHECK_EQ_INT(got.num_classes, 10);
+    CHECK_MSG(!memcmp(got.labels, test.labels, (size_t)test.count) &&
+                  !memcmp(got.images, test.images, (size_t)test.count * 784),
+              "the val-only folder loaded other labels or pixels");
+    ipro_dataset_free(&got);
+  }
+  status = ipro_dataset_load(&spec, IPRO_SPLIT_TRAIN, &got, &err);
+  CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "val_only/train"),
+            "the train split of a folder without train: %s", status ? err.message : "accepted");
+}
+
 int main(void) {
   ipro_dataset all_train, all_test;
   ipro_error err = {{0}};
@@ -257,6 +285,7 @@ int main(void) {
   broken_images();
   folder_errors();
   undecodable_class();
+  val_only();
   ipro_dataset_free(&train);
   ipro_dataset_free(&test);
   ipro_test_remove_directory(directory);
