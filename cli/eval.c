@@ -67,14 +67,12 @@ static int parse(int argc, char **argv, eval_options *o) {
     } else if (a[0] != '-' && !o->model) {
       o->model = a;
     } else {
-      fprintf(stderr, "infopro eval: unexpected argument '%s'\n%s", a, usage);
-      return 2;
+      static const char *const value_options[] = {"--data", "--device", NULL};
+      return ipro_cli_refuse_argument("infopro eval", a, !value, value_options, usage);
     }
   }
-  if (!o->model || !o->data) {
-    fputs(usage, stderr);
-    return 2;
-  }
+  if (!o->model) return ipro_cli_missing_argument("infopro eval", "MODEL.onnx", usage);
+  if (!o->data) return ipro_cli_missing_argument("infopro eval", "--data SPEC", usage);
   return -1;
 }
 

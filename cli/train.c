@@ -170,31 +170,29 @@ static int parse_milestones(const char *text, train_options *o) {
   }
 }
 
-static int usage_error(const char *message, const char *argument) {
-  fprintf(stderr, "infopro train: %s '%s'\n%s", message, argument, usage);
-  return 2;
-}
-
-/* What a compiled program's runner says about itself under --help. */
-static void print_program_usage(const ipro_program *p) {
+/* What a compiled program's runner says about itself under --help (to stdout) and after a usage
+ * error (to stderr). */
+static void print_program_usage(const ipro_program *p, FILE *to) {
   char shown[IPRO_PRINTABLE_MAX]; /* a model-supplied name, escaped (ir/printable.h) */
-  printf("usage: train --data SPEC [options]\n"
-         "A training program compiled by `infopro compile` from %s (SHA-256 %s):\n"
-         "batch %lld, %s, ",
-         ipro_printable(p->model_name, shown, sizeof shown), p->model_sha256, (long long)p->batch,
-         ipro_device_name(p->device));
+  fprintf(to,
+          "usage: train --data SPEC [options]\n"
+          "A training program compiled by `infopro compile` from %s (SHA-256 %s):\n"
+          "batch %lld, %s, ",
+          ipro_printable(p->model_name, shown, sizeof shown), p->model_sha256, (long long)p->batch,
+          ipro_device_name(p->device));
   if (p->local.K == 1)
-    printf("end to end (K = 1)");
+    fprintf(to, "end to end (K = 1)");
   else
-    printf("K = %d, cut at", p->local.K);
+    fprintf(to, "K = %d, cut at", p->local.K);
   for (int k = 0; k + 1 < p->local.K; k++)
-    printf("%s %s (%dc%df, %s decoder)", k ? "," : "",
-           ipro_printable(p->cuts[k], shown, sizeof shown), p->local.module_heads[k].convs,
-           p->local.module_heads[k].fcs, ipro_decoder_name(p->local.module_heads[k].decoder));
-  printf("; optimizer %s; kernels for a %s CPU.\n"
-         "It takes `infopro train`'s options that do not change the program, with the same\n"
-         "meanings:\n",
-         p->optimizer.kind == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd", p->cpu);
+    fprintf(to, "%s %s (%dc%df, %s decoder)", k ? "," : "",
+            ipro_printable(p->cuts[k], shown, sizeof shown), p->local.module_heads[k].convs,
+            p->local.module_heads[k].fcs, ipro_decoder_name(p->local.module_heads[k].decoder));
+  fprintf(to,
+          "; optimizer %s; kernels for a %s CPU.\n"
+          "It takes `infopro train`'s options that do not change the program, with the same\n"
+          "meanings:\n",
+          p->optimizer.kind == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd", p->cpu);
   /* train's usage without its first line (the model) and without the options fixed here */
   const char *at = strchr(usage, '\n') + 1;
   while (*at) {
@@ -202,13 +200,55 @@ static void print_program_usage(const ipro_program *p) {
     size_t length = end ? (size_t)(end - at) + 1 : strlen(at);
     bool fixed = strncmp(at, "  --batch", 9) == 0 || strncmp(at, "  --optimizer", 13) == 0 ||
                  strncmp(at, "  --reference", 13) == 0 || strncmp(at, "  --device", 10) == 0;
-    if (!fixed) fwrite(at, 1, length, stdout);
+    if (!fixed) fwrite(at, 1, length, to);
     at += length;
   }
-  printf("Started by mpirun -np %d, rank r trains module r+1 as a pipeline stage (the MPI plugin\n"
-         "beside it is loaded then); rank 0 reads the data, prints, and writes --out and the\n"
-         "checkpoint. mpirun -np %d*R runs R data-parallel replicas, each on 1/R of every batch.\n",
-         p->local.K, p->local.K);
+  fprintf(
+      to,
+      "Started by mpirun -np %d, rank r trains module r+1 as a pipeline stage (the MPI plugin\n"
+      "beside it is loaded then); rank 0 reads the data, prints, and writes --out and the\n"
+      "checkpoint. mpirun -np %d*R runs R data-parallel replicas, each on 1/R of every batch.\n",
+      p->local.K, p->local.K);
+}
+
+/* train's options that take a value: one of them given last lacks it, any other is unknown. */
+static const char *const value_options[] = {"--data",
+                                            "--out",
+                                            "--out-inference",
+                                            "--json",
+                                            "--checkpoint",
+                                            "--epochs",
+                                            "--batch",
+                                            "--eval-batch",
+                                            "--limit",
+                                            "--test-limit",
+                                            "--log-every",
+                                            "--seed",
+                                            "--lr",
+                                            "--warmup-epochs",
+                                            "--gamma",
+                                            "--momentum",
+                                            "--weight-decay",
+                                            "--milestones",
+                                            "--schedule",
+                                            "--optimizer",
+                                            "--device",
+                                            NULL};
+
+/* A usage error: the compiled runner names itself and shows its own usage, not infopro train's. */
+static int refuse_argument(const ipro_program *program, const char *argument, bool last) {
+  if (!program)
+    return ipro_cli_refuse_argument("infopro train", argument, last, value_options, usage);
+  ipro_cli_refuse_argument("train", argument, last, value_options, NULL);
+  print_program_usage(program, stderr);
+  return 2;
+}
+
+static int missing_argument(const ipro_program *program, const char *what) {
+  if (!program) return ipro_cli_missing_argument("infopro train", what, usage);
+  ipro_cli_missing_argument("train", what, NULL);
+  print_program_usage(program, stderr);
+  return 2;
 }
 
 /* The options a compiled program fixed: giving one to its runner is a usage error. They are the
@@ -242,7 +282,7 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
   }
   for (int i = 0; i < argc; i++) {
     if (program && strcmp(argv[i], "--help") == 0) {
-      print_program_usage(program);
+      print_program_usage(program, stdout);
       return 0;
     }
     if (program && fixed_by_program(argv[i])) {
@@ -277,7 +317,7 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     } else if (strcmp(a, "--augment") == 0 || strcmp(a, "--no-augment") == 0) {
       o->augment = a[2] == 'a', g->augment = true;
     } else if (a[0] == '-' && !v) {
-      return usage_error("missing value after", a);
+      return refuse_argument(program, a, true);
     } else if (strcmp(a, "--data") == 0) {
       o->data = argv[++i];
     } else if (strcmp(a, "--out") == 0) {
@@ -327,14 +367,12 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     } else if (a[0] != '-' && !o->model) {
       o->model = a;
     } else {
-      return usage_error("unexpected argument", a);
+      return refuse_argument(program, a, false);
     }
     if (!ok) return 2;
   }
-  if (!o->model || !o->data) {
-    fputs(usage, stderr);
-    return 2;
-  }
+  if (!o->model) return missing_argument(program, "MODEL.onnx");
+  if (!o->data) return missing_argument(program, "--data SPEC");
   if (ipro_cli_local_conflicts("train", &o->local, false)) return 2;
   if (o->resume && !o->checkpoint) {
     fprintf(stderr, "infopro train: --resume needs --checkpoint DIR\n");
