@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "class_mapping.h"
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
@@ -109,6 +110,9 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_backend *backend = NULL, *fallback = NULL;
   ipro_status status =
       ipro_cli_open_dataset(o.model, o.data, o.strict, false, IPRO_SPLIT_TEST, &data, &err);
+  /* an image folder's labels are the sorted positions of its class names: a folder whose classes
+   * differ from those the model was trained on would be scored against shifted labels */
+  if (status == IPRO_OK) status = ipro_cli_check_model_classes(o.model, &data, o.data, &err);
   /* without --mean/--std, the normalisation the model was trained with (its metadata, written
    * by `infopro train --out`), where it has one for this data's channels */
   ipro_cli_normalization carried = {0};

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "class_mapping.h"
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
@@ -1283,20 +1284,28 @@ static ipro_status train(train_run *r, ipro_error *err) {
   char mean[IPRO_CLI_NORMALIZATION_TEXT_BYTES], std[IPRO_CLI_NORMALIZATION_TEXT_BYTES];
   ipro_cli_normalization_text(r->train_data.mean, r->train_data.channels, mean);
   ipro_cli_normalization_text(r->train_data.std, r->train_data.channels, std);
-  const char *const keys[] = {IPRO_CLI_MEAN_METADATA, IPRO_CLI_STD_METADATA};
-  const char *const values[] = {mean, std};
+  /* and an image folder's class names, which eval checks a folder against; other data removes
+   * names a model trained before may carry */
+  char *classes = ipro_cli_classes_metadata(&r->train_data);
+  if (r->train_data.class_names && !classes)
+    return ipro_error_set(err, "out of memory for the class names");
+  const char *const keys[] = {IPRO_CLI_MEAN_METADATA, IPRO_CLI_STD_METADATA,
+                              IPRO_CLI_CLASSES_METADATA};
+  const char *const values[] = {mean, std, classes};
   ipro_export_request trained = {.source_model = r->options->model,
                                  .destination = r->options->out,
                                  .value_of = r->pipeline ? export_gathered : export_value,
                                  .context = r->pipeline ? (void *)&r->gathered : (void *)r->trainer,
-                                 .n_metadata = 2,
+                                 .n_metadata = 3,
                                  .metadata_keys = keys,
                                  .metadata_values = values};
-  if (r->options->out && ipro_onnx_export(&trained, err) != IPRO_OK) return IPRO_ERROR;
   ipro_export_request inference = trained;
   inference.destination = r->options->out_inference;
   inference.inference = true;
-  if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK) return IPRO_ERROR;
+  bool exported = (!r->options->out || ipro_onnx_export(&trained, err) == IPRO_OK) &&
+                  (!r->options->out_inference || ipro_onnx_export(&inference, err) == IPRO_OK);
+  free(classes);
+  if (!exported) return IPRO_ERROR;
   uint64_t peak_after_export = ipro_process_memory_status_bytes("VmHWM");
   /* In a pipeline each rank holds its own module's memory; rank 0 speaks for its own. */
   ipro_cli_memory_report memory = {
