@@ -1393,6 +1393,28 @@ static ipro_status prepare_pipeline(train_run *r, ipro_status prepared, ipro_err
   return IPRO_OK;
 }
 
+/* A compiled program's model is served from memory under a path beside the runner
+ * (DIR/MODEL.onnx) where no file lies: a message naming that path names the runner, DIR/train,
+ * instead, which is what the user ran. */
+static void name_the_runner(const char *model_path, ipro_error *err) {
+  const char *slash = model_path ? strrchr(model_path, '/') : NULL;
+  if (!slash) return;
+  char runner[1200], message[sizeof err->message];
+  snprintf(runner, sizeof runner, "%.*s/train", (int)(slash - model_path), model_path);
+  size_t used = 0, length = strlen(model_path);
+  for (const char *at = err->message; *at && used + 1 < sizeof message;) {
+    bool model = strncmp(at, model_path, length) == 0;
+    const char *piece = model ? runner : at;
+    size_t size = model ? strlen(runner) : 1;
+    if (used + size >= sizeof message) break;
+    memcpy(message + used, piece, size);
+    used += size;
+    at += model ? length : 1;
+  }
+  message[used] = '\0';
+  memcpy(err->message, message, used + 1);
+}
+
 /* `infopro train` (model: how it searches the split and builds the trainer) and a compiled
  * program's runner (program not NULL, its model at model_path). */
 static int train_command(int argc, char **argv, const ipro_cli_train_model *model,
@@ -1433,6 +1455,7 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
     if (leads(&r)) print_header(&r);
     status = train(&r, &err);
   }
+  if (status != IPRO_OK && program) name_the_runner(model_path, &err);
   if (status != IPRO_OK && !exit_status)
     exit_status = r.pipeline ? fail_rank(&r, err.message) : ipro_cli_fail(err.message);
   ipro_pipeline_detach(r.pipeline); /* its device buffers go before the trainer's backend */
