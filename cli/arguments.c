@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
 #include "ir/printable.h"
@@ -20,6 +21,24 @@ int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out) {
   }
   *out = value;
   return 1;
+}
+
+int ipro_cli_refuse_argument(const char *command, const char *argument, bool last,
+                             const char *const *value_options, const char *usage) {
+  /* an option given last that takes a value lacks it; any other option is unknown (before, an
+   * unknown option given last read "missing value after") */
+  const char *problem = argument[0] == '-' ? "unknown option" : "unexpected argument";
+  for (int k = 0; last && argument[0] == '-' && value_options[k]; k++)
+    if (strcmp(argument, value_options[k]) == 0) problem = "missing value after";
+  fprintf(stderr, "%s: %s '%s'\n", command, problem, argument);
+  if (usage) fputs(usage, stderr);
+  return 2;
+}
+
+int ipro_cli_missing_argument(const char *command, const char *what, const char *usage) {
+  fprintf(stderr, "%s: missing %s\n", command, what);
+  if (usage) fputs(usage, stderr);
+  return 2;
 }
 
 int ipro_cli_parse_device(const char *text, ipro_device *out) {

@@ -26,6 +26,14 @@ int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program,
 /* Shared argument helpers (arguments.c). */
 /* Parses a positive integer; prints a usage message naming the flag and returns 0 on failure. */
 int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out);
+/* An argument the command's parser did not take, named in one line ("COMMAND: missing value
+ * after '--data'" for one of value_options, a NULL-terminated list of the options that take a
+ * value, given last; "unknown option '--x'" for another option; "unexpected argument 'x'"
+ * otherwise), then usage (when not NULL), to stderr; returns 2. */
+int ipro_cli_refuse_argument(const char *command, const char *argument, bool last,
+                             const char *const *value_options, const char *usage);
+/* "COMMAND: missing WHAT", then usage (when not NULL), to stderr; returns 2. */
+int ipro_cli_missing_argument(const char *command, const char *what, const char *usage);
 /* Prints "infopro: <message>" to stderr and returns 1. */
 int ipro_cli_fail(const char *message);
 /* Prints one warning line naming the model's opset imports this build has not been tested with

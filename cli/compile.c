@@ -76,10 +76,10 @@ typedef struct {
   ipro_cli_normalization normalization;
 } compile_options;
 
-static int usage_error(const char *message, const char *argument) {
-  fprintf(stderr, "infopro compile: %s '%s'\n%s", message, argument, usage);
-  return 2;
-}
+/* compile's options that take a value: one of them given last lacks it, any other is unknown. */
+static const char *const value_options[] = {"-o",         "--data",         "--batch",
+                                            "--device",   "--cpu",          "--optimizer",
+                                            "--momentum", "--weight-decay", NULL};
 
 static int parse_float(const char *flag, const char *text, float *out) {
   char *end = NULL;
@@ -115,7 +115,7 @@ static int parse(int argc, char **argv, compile_options *o) {
     } else if (strcmp(a, "--no-nesterov") == 0) {
       no_nesterov = true;
     } else if (a[0] == '-' && !v) {
-      return usage_error("missing value after", a);
+      return ipro_cli_refuse_argument("infopro compile", a, true, value_options, usage);
     } else if (strcmp(a, "-o") == 0) {
       o->directory = argv[++i];
     } else if (strcmp(a, "--data") == 0) {
@@ -144,14 +144,15 @@ static int parse(int argc, char **argv, compile_options *o) {
     } else if (a[0] != '-' && !o->model) {
       o->model = a;
     } else {
-      return usage_error("unexpected argument", a);
+      return ipro_cli_refuse_argument("infopro compile", a, false, value_options, usage);
     }
     if (!ok) return 2;
   }
-  if (!o->model || !o->data || !o->directory) {
-    fputs(usage, stderr);
-    return 2;
-  }
+  const char *missing = !o->model       ? "MODEL.onnx"
+                        : !o->data      ? "--data SPEC"
+                        : !o->directory ? "-o DIR"
+                                        : NULL;
+  if (missing) return ipro_cli_missing_argument("infopro compile", missing, usage);
   /* --optimizer sets its kind's defaults; the constants given win whatever the order */
   if (momentum) o->optimizer.momentum = momentum_value;
   if (weight_decay) o->optimizer.weight_decay = weight_decay_value;

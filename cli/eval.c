@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "class_mapping.h"
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
@@ -67,14 +68,12 @@ static int parse(int argc, char **argv, eval_options *o) {
     } else if (a[0] != '-' && !o->model) {
       o->model = a;
     } else {
-      fprintf(stderr, "infopro eval: unexpected argument '%s'\n%s", a, usage);
-      return 2;
+      static const char *const value_options[] = {"--data", "--device", NULL};
+      return ipro_cli_refuse_argument("infopro eval", a, !value, value_options, usage);
     }
   }
-  if (!o->model || !o->data) {
-    fputs(usage, stderr);
-    return 2;
-  }
+  if (!o->model) return ipro_cli_missing_argument("infopro eval", "MODEL.onnx", usage);
+  if (!o->data) return ipro_cli_missing_argument("infopro eval", "--data SPEC", usage);
   return -1;
 }
 
@@ -111,6 +110,9 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_backend *backend = NULL, *fallback = NULL;
   ipro_status status =
       ipro_cli_open_dataset(o.model, o.data, o.strict, false, IPRO_SPLIT_TEST, &data, &err);
+  /* an image folder's labels are the sorted positions of its class names: a folder whose classes
+   * differ from those the model was trained on would be scored against shifted labels */
+  if (status == IPRO_OK) status = ipro_cli_check_model_classes(o.model, &data, o.data, &err);
   /* without --mean/--std, the normalisation the model was trained with (its metadata, written
    * by `infopro train --out`), where it has one for this data's channels */
   ipro_cli_normalization carried = {0};

@@ -35,14 +35,14 @@ int ipro_cli_export(int argc, char **argv) {
     } else if (a[0] != '-' && !request.source_model) {
       request.source_model = a;
     } else {
-      fprintf(stderr, "infopro export: unexpected argument '%s'\n%s", a, usage);
-      return 2;
+      static const char *const value_options[] = {"-o", NULL};
+      return ipro_cli_refuse_argument("infopro export", a, i + 1 == argc, value_options, usage);
     }
   }
-  if (!request.source_model || !request.destination) {
-    fputs(usage, stderr);
-    return 2;
-  }
+  if (!request.source_model)
+    return ipro_cli_missing_argument("infopro export", "MODEL.onnx", usage);
+  if (!request.destination)
+    return ipro_cli_missing_argument("infopro export", "-o OUT.onnx", usage);
   ipro_error err = {{0}};
   if (ipro_onnx_export(&request, &err) != IPRO_OK) return ipro_cli_fail(err.message);
   printf("wrote %s%s", request.destination, request.inference ? " (inference form)" : "");

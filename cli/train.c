@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "class_mapping.h"
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
@@ -174,31 +175,29 @@ static int parse_milestones(const char *text, train_options *o) {
   }
 }
 
-static int usage_error(const char *message, const char *argument) {
-  fprintf(stderr, "infopro train: %s '%s'\n%s", message, argument, usage);
-  return 2;
-}
-
-/* What a compiled program's runner says about itself under --help. */
-static void print_program_usage(const ipro_program *p) {
+/* What a compiled program's runner says about itself under --help (to stdout) and after a usage
+ * error (to stderr). */
+static void print_program_usage(const ipro_program *p, FILE *to) {
   char shown[IPRO_PRINTABLE_MAX]; /* a model-supplied name, escaped (ir/printable.h) */
-  printf("usage: train --data SPEC [options]\n"
-         "A training program compiled by `infopro compile` from %s (SHA-256 %s):\n"
-         "batch %lld, %s, ",
-         ipro_printable(p->model_name, shown, sizeof shown), p->model_sha256, (long long)p->batch,
-         ipro_device_name(p->device));
+  fprintf(to,
+          "usage: train --data SPEC [options]\n"
+          "A training program compiled by `infopro compile` from %s (SHA-256 %s):\n"
+          "batch %lld, %s, ",
+          ipro_printable(p->model_name, shown, sizeof shown), p->model_sha256, (long long)p->batch,
+          ipro_device_name(p->device));
   if (p->local.K == 1)
-    printf("end to end (K = 1)");
+    fprintf(to, "end to end (K = 1)");
   else
-    printf("K = %d, cut at", p->local.K);
+    fprintf(to, "K = %d, cut at", p->local.K);
   for (int k = 0; k + 1 < p->local.K; k++)
-    printf("%s %s (%dc%df, %s decoder)", k ? "," : "",
-           ipro_printable(p->cuts[k], shown, sizeof shown), p->local.module_heads[k].convs,
-           p->local.module_heads[k].fcs, ipro_decoder_name(p->local.module_heads[k].decoder));
-  printf("; optimizer %s; kernels for a %s CPU.\n"
-         "It takes `infopro train`'s options that do not change the program, with the same\n"
-         "meanings:\n",
-         p->optimizer.kind == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd", p->cpu);
+    fprintf(to, "%s %s (%dc%df, %s decoder)", k ? "," : "",
+            ipro_printable(p->cuts[k], shown, sizeof shown), p->local.module_heads[k].convs,
+            p->local.module_heads[k].fcs, ipro_decoder_name(p->local.module_heads[k].decoder));
+  fprintf(to,
+          "; optimizer %s; kernels for a %s CPU.\n"
+          "It takes `infopro train`'s options that do not change the program, with the same\n"
+          "meanings:\n",
+          p->optimizer.kind == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd", p->cpu);
   /* train's usage without its first line (the model) and without the options fixed here */
   const char *at = strchr(usage, '\n') + 1;
   while (*at) {
@@ -206,13 +205,55 @@ static void print_program_usage(const ipro_program *p) {
     size_t length = end ? (size_t)(end - at) + 1 : strlen(at);
     bool fixed = strncmp(at, "  --batch", 9) == 0 || strncmp(at, "  --optimizer", 13) == 0 ||
                  strncmp(at, "  --reference", 13) == 0 || strncmp(at, "  --device", 10) == 0;
-    if (!fixed) fwrite(at, 1, length, stdout);
+    if (!fixed) fwrite(at, 1, length, to);
     at += length;
   }
-  printf("Started by mpirun -np %d, rank r trains module r+1 as a pipeline stage (the MPI plugin\n"
-         "beside it is loaded then); rank 0 reads the data, prints, and writes --out and the\n"
-         "checkpoint. mpirun -np %d*R runs R data-parallel replicas, each on 1/R of every batch.\n",
-         p->local.K, p->local.K);
+  fprintf(
+      to,
+      "Started by mpirun -np %d, rank r trains module r+1 as a pipeline stage (the MPI plugin\n"
+      "beside it is loaded then); rank 0 reads the data, prints, and writes --out and the\n"
+      "checkpoint. mpirun -np %d*R runs R data-parallel replicas, each on 1/R of every batch.\n",
+      p->local.K, p->local.K);
+}
+
+/* train's options that take a value: one of them given last lacks it, any other is unknown. */
+static const char *const value_options[] = {"--data",
+                                            "--out",
+                                            "--out-inference",
+                                            "--json",
+                                            "--checkpoint",
+                                            "--epochs",
+                                            "--batch",
+                                            "--eval-batch",
+                                            "--limit",
+                                            "--test-limit",
+                                            "--log-every",
+                                            "--seed",
+                                            "--lr",
+                                            "--warmup-epochs",
+                                            "--gamma",
+                                            "--momentum",
+                                            "--weight-decay",
+                                            "--milestones",
+                                            "--schedule",
+                                            "--optimizer",
+                                            "--device",
+                                            NULL};
+
+/* A usage error: the compiled runner names itself and shows its own usage, not infopro train's. */
+static int refuse_argument(const ipro_program *program, const char *argument, bool last) {
+  if (!program)
+    return ipro_cli_refuse_argument("infopro train", argument, last, value_options, usage);
+  ipro_cli_refuse_argument("train", argument, last, value_options, NULL);
+  print_program_usage(program, stderr);
+  return 2;
+}
+
+static int missing_argument(const ipro_program *program, const char *what) {
+  if (!program) return ipro_cli_missing_argument("infopro train", what, usage);
+  ipro_cli_missing_argument("train", what, NULL);
+  print_program_usage(program, stderr);
+  return 2;
 }
 
 /* The options a compiled program fixed: giving one to its runner is a usage error. They are the
@@ -246,7 +287,7 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
   }
   for (int i = 0; i < argc; i++) {
     if (program && strcmp(argv[i], "--help") == 0) {
-      print_program_usage(program);
+      print_program_usage(program, stdout);
       return 0;
     }
     if (program && fixed_by_program(argv[i])) {
@@ -281,7 +322,7 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     } else if (strcmp(a, "--augment") == 0 || strcmp(a, "--no-augment") == 0) {
       o->augment = a[2] == 'a', g->augment = true;
     } else if (a[0] == '-' && !v) {
-      return usage_error("missing value after", a);
+      return refuse_argument(program, a, true);
     } else if (strcmp(a, "--data") == 0) {
       o->data = argv[++i];
     } else if (strcmp(a, "--out") == 0) {
@@ -331,14 +372,12 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     } else if (a[0] != '-' && !o->model) {
       o->model = a;
     } else {
-      return usage_error("unexpected argument", a);
+      return refuse_argument(program, a, false);
     }
     if (!ok) return 2;
   }
-  if (!o->model || !o->data) {
-    fputs(usage, stderr);
-    return 2;
-  }
+  if (!o->model) return missing_argument(program, "MODEL.onnx");
+  if (!o->data) return missing_argument(program, "--data SPEC");
   if (ipro_cli_local_conflicts("train", &o->local, false)) return 2;
   if (o->resume && !o->checkpoint) {
     fprintf(stderr, "infopro train: --resume needs --checkpoint DIR\n");
@@ -1322,20 +1361,28 @@ static ipro_status train(train_run *r, ipro_error *err) {
   char mean[IPRO_CLI_NORMALIZATION_TEXT_BYTES], std[IPRO_CLI_NORMALIZATION_TEXT_BYTES];
   ipro_cli_normalization_text(r->train_data.mean, r->train_data.channels, mean);
   ipro_cli_normalization_text(r->train_data.std, r->train_data.channels, std);
-  const char *const keys[] = {IPRO_CLI_MEAN_METADATA, IPRO_CLI_STD_METADATA};
-  const char *const values[] = {mean, std};
+  /* and an image folder's class names, which eval checks a folder against; other data removes
+   * names a model trained before may carry */
+  char *classes = ipro_cli_classes_metadata(&r->train_data);
+  if (r->train_data.class_names && !classes)
+    return ipro_error_set(err, "out of memory for the class names");
+  const char *const keys[] = {IPRO_CLI_MEAN_METADATA, IPRO_CLI_STD_METADATA,
+                              IPRO_CLI_CLASSES_METADATA};
+  const char *const values[] = {mean, std, classes};
   ipro_export_request trained = {.source_model = r->options->model,
                                  .destination = r->options->out,
                                  .value_of = r->pipeline ? export_gathered : export_value,
                                  .context = r->pipeline ? (void *)&r->gathered : (void *)r->trainer,
-                                 .n_metadata = 2,
+                                 .n_metadata = 3,
                                  .metadata_keys = keys,
                                  .metadata_values = values};
-  if (r->options->out && ipro_onnx_export(&trained, err) != IPRO_OK) return IPRO_ERROR;
   ipro_export_request inference = trained;
   inference.destination = r->options->out_inference;
   inference.inference = true;
-  if (r->options->out_inference && ipro_onnx_export(&inference, err) != IPRO_OK) return IPRO_ERROR;
+  bool exported = (!r->options->out || ipro_onnx_export(&trained, err) == IPRO_OK) &&
+                  (!r->options->out_inference || ipro_onnx_export(&inference, err) == IPRO_OK);
+  free(classes);
+  if (!exported) return IPRO_ERROR;
   uint64_t peak_after_export = ipro_process_memory_status_bytes("VmHWM");
   /* In a pipeline each rank holds its own module's memory; rank 0 speaks for its own. */
   ipro_cli_memory_report memory = {
@@ -1423,6 +1470,28 @@ static ipro_status prepare_pipeline(train_run *r, ipro_status prepared, ipro_err
   return IPRO_OK;
 }
 
+/* A compiled program's model is served from memory under a path beside the runner
+ * (DIR/MODEL.onnx) where no file lies: a message naming that path names the runner, DIR/train,
+ * instead, which is what the user ran. */
+static void name_the_runner(const char *model_path, ipro_error *err) {
+  const char *slash = model_path ? strrchr(model_path, '/') : NULL;
+  if (!slash) return;
+  char runner[1200], message[sizeof err->message];
+  snprintf(runner, sizeof runner, "%.*s/train", (int)(slash - model_path), model_path);
+  size_t used = 0, length = strlen(model_path);
+  for (const char *at = err->message; *at && used + 1 < sizeof message;) {
+    bool model = strncmp(at, model_path, length) == 0;
+    const char *piece = model ? runner : at;
+    size_t size = model ? strlen(runner) : 1;
+    if (used + size >= sizeof message) break;
+    memcpy(message + used, piece, size);
+    used += size;
+    at += model ? length : 1;
+  }
+  message[used] = '\0';
+  memcpy(err->message, message, used + 1);
+}
+
 /* `infopro train` (model: how it searches the split and builds the trainer) and a compiled
  * program's runner (program not NULL, its model at model_path). */
 static int train_command(int argc, char **argv, const ipro_cli_train_model *model,
@@ -1473,6 +1542,7 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
     if (leads(&r)) print_header(&r);
     status = train(&r, &err);
   }
+  if (status != IPRO_OK && program) name_the_runner(model_path, &err);
   if (status != IPRO_OK && !exit_status)
     exit_status = r.pipeline ? fail_rank(&r, err.message) : ipro_cli_fail(err.message);
   ipro_pipeline_detach(r.pipeline); /* its device buffers go before the trainer's backend */

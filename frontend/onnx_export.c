@@ -283,7 +283,7 @@ static ipro_status unpack_source(const char *path, Onnx__ModelProto **model, ipr
 }
 
 /* The request's metadata laid over the model's metadata_props (an entry of the same key
- * replaced, the others added after), as edits the log undoes. */
+ * replaced, or removed for a NULL value; the others added after), as edits the log undoes. */
 static ipro_status set_metadata(Onnx__ModelProto *model, const ipro_export_request *r,
                                 ipro_proto_edits *log, ipro_error *err) {
   if (r->n_metadata <= 0) return IPRO_OK;
@@ -301,6 +301,7 @@ static ipro_status set_metadata(Onnx__ModelProto *model, const ipro_export_reque
     if (!replaced) entries[count++] = model->metadata_props[i];
   }
   for (int k = 0; k < r->n_metadata; k++) {
+    if (!r->metadata_values[k]) continue; /* the key removed */
     onnx__string_string_entry_proto__init(&added[k]);
     added[k].key = (char *)r->metadata_keys[k];
     added[k].value = (char *)r->metadata_values[k];

@@ -56,7 +56,8 @@ typedef struct {
    * IPRO_EXPORT_INLINE_LIMIT. Smaller values let tests cross the rule without a 2 GB model. */
   size_t inline_limit;
   /* Model metadata to write (metadata_props): n_metadata keys, metadata_keys[i] with the value
-   * metadata_values[i], each replacing an entry of that key or added after the source's. */
+   * metadata_values[i], each replacing an entry of that key or added after the source's; a NULL
+   * value removes the key. */
   int n_metadata;
   const char *const *metadata_keys, *const *metadata_values;
 } ipro_export_request;

@@ -123,7 +123,8 @@ ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, in
 /* DIR/train or DIR/val of an image folder: every image decoded (on worker threads), converted to
  * spec->channels, resized on its shorter side and centre-cropped to spec->height x spec->width,
  * or, with spec->uncropped, kept uncropped (see ipro_dataset's uncropped arrays). Class indices
- * follow the sorted folder names of DIR/train. */
+ * follow the sorted folder names of DIR/train, or of DIR/val when the val split is read from a
+ * folder without DIR/train. A class folder with no image, or none that decodes, is an error. */
 ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_dataset_split split,
                                           ipro_dataset *out, ipro_error *err);
 /* x_train/y_train or x_test/y_test of a NumPy .npz (stored or deflated members). num_classes is

@@ -3,8 +3,10 @@
  *
  * Class indices are the positions of DIR/train's class folders sorted by name (byte order, as
  * Python's sorted() gives), and DIR/val's folders are mapped through the same names, so a val
- * class unknown to train is an error rather than a silently shifted label. An empty class folder
- * is an error too: it would make a class that can never be seen.
+ * class unknown to train is an error rather than a silently shifted label. A folder without
+ * DIR/train (one made for evaluation) takes the val split's classes from DIR/val's own folders.
+ * An empty class folder is an error too: it would make a class that can never be seen; and so is
+ * a class folder none of whose images can be decoded.
  *
  * Every image is decoded once, at load, into the uint8 CHW array the other datasets hold
  * (image_decode.h: channel conversion, resize on the shorter side, centre crop to the model's
@@ -195,6 +197,31 @@ static ipro_status keep_decoded(decode_job *job, uint8_t *labels, ipro_dataset *
   return IPRO_OK;
 }
 
+/* A class folder whose every image failed to decode would leave its class without an example,
+ * as an empty folder would (which is an error), so it is one too, rather than warnings that
+ * scroll past while training goes on without the class. */
+static ipro_status check_every_class_decoded(const decode_job *job, const uint8_t *labels,
+                                             char *const *class_names, int class_count,
+                                             const char *split_folder, ipro_error *err) {
+  int64_t listed[256] = {0}, decoded[256] = {0};
+  const char *first_failure[256] = {0};
+  for (int64_t i = 0; i < job->count; i++) {
+    listed[labels[i]]++;
+    if (!job->failures[i])
+      decoded[labels[i]]++;
+    else if (!first_failure[labels[i]])
+      first_failure[labels[i]] = job->failures[i];
+  }
+  for (int c = 0; c < class_count; c++)
+    if (listed[c] && !decoded[c])
+      return ipro_error_set(err,
+                            "imagefolder: class folder %s/%s: none of its %lld image files could "
+                            "be read, so the class would have no example (the first: %s)",
+                            split_folder, class_names[c], (long long)listed[c],
+                            first_failure[c] ? first_failure[c] : "out of memory");
+  return IPRO_OK;
+}
+
 /* The kept images of an uncropped split moved into out's one block, in index order. */
 static ipro_status gather_uncropped(decode_job *job, ipro_dataset *out, ipro_error *err) {
   size_t total = 0;
@@ -293,16 +320,22 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
   name_list classes = {0}, split_classes = {0}, paths = {0};
   uint8_t *labels = NULL;
   decode_job job = {.spec = spec};
+  /* The classes are DIR/train's. Evaluation reads only DIR/val, so a folder holding val alone
+   * takes its classes from val's own folders. */
+  const char *class_folder = train_folder;
+  struct stat info;
+  if (split == IPRO_SPLIT_TEST && train_folder && stat(train_folder, &info) != 0 && errno == ENOENT)
+    class_folder = split_folder;
   ipro_status status = train_folder && split_folder
-                           ? list_folder(train_folder, true, &classes, err)
+                           ? list_folder(class_folder, true, &classes, err)
                            : ipro_error_set(err, "imagefolder: out of memory");
   if (status == IPRO_OK && classes.count == 0)
-    status = ipro_error_set(err, "imagefolder: %s has no class folders", train_folder);
+    status = ipro_error_set(err, "imagefolder: %s has no class folders", class_folder);
   if (status == IPRO_OK && classes.count > 256)
     status = ipro_error_set(err,
                             "imagefolder: %s has %d class folders; at most 256 are "
                             "supported",
-                            train_folder, classes.count);
+                            class_folder, classes.count);
   if (status == IPRO_OK) status = list_folder(split_folder, true, &split_classes, err);
   if (status == IPRO_OK && split_classes.count == 0)
     status = ipro_error_set(err, "imagefolder: %s has no class folders", split_folder);
@@ -334,6 +367,9 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
         status =
             ipro_error_set(err, "%s (--strict: unreadable images are errors)", job.failures[i]);
   }
+  if (status == IPRO_OK)
+    status = check_every_class_decoded(&job, labels, out->class_names, out->num_classes,
+                                       split_folder, err);
   if (status == IPRO_OK) status = keep_decoded(&job, labels, out, err);
   if (status == IPRO_OK && out->count == 0)
     status = ipro_error_set(err, "imagefolder: no image in %s could be decoded", split_folder);

@@ -26,7 +26,8 @@
  *     the same bytes again (or, on a CPU below that level, are refused with one message), and an
  *     unknown --cpu is a usage error;
  *   - --help names the model's SHA-256 as sha256sum computes it, and the options the program
- *     fixed are refused;
+ *     fixed are refused; usage errors name the runner and show its own usage, and an error about
+ *     its model (an image folder of 2 classes) names the runner, not a model file beside it;
  *   - a truncated, a corrupted and a foreign program file, and a missing or foreign kernels.so,
  *     each give one message and exit 1;
  *   - compile with a plugin it cannot find gives one message and exit 1 and writes nothing: a
@@ -45,6 +46,7 @@
 #include "support/command.h"
 #include "support/memory_checks.h"
 #include "support/mpi_runs.h"
+#include "support/user_data.h"
 
 static char directory[] = "/tmp/ipro_test_compile_XXXXXX";
 
@@ -324,6 +326,50 @@ static void plan_elsewhere(const char *runner) {
            "carried and both plans are the same)\n");
 }
 
+/* The runner's usage errors name the runner and show its own usage, not `infopro train`'s
+ * (before: "usage: infopro train MODEL.onnx ..."). */
+static void usage_errors(const char *runner) {
+  static const char *const cases[][2] = {
+      {"", "train: missing --data SPEC\nusage: train --data SPEC"},
+      {"--data fashion-mnist --bogus", "train: unknown option '--bogus'\nusage: train --data SPEC"},
+      {"--data", "train: missing value after '--data'\nusage: train --data SPEC"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    char command[2048];
+    ipro_command_result r;
+    snprintf(command, sizeof command, "'%s' %s", runner, cases[c][0]);
+    ipro_test_run_command_expecting(command, &r, 2);
+    CHECK_MSG(!strncmp(r.err, cases[c][1], strlen(cases[c][1])) &&
+                  !strstr(r.err, "usage: infopro train"),
+              "%s: stderr: %s", command, r.err);
+  }
+}
+
+/* A runner's error about its model names the runner, DIR/train, which the user ran, not
+ * DIR/resnet8_fmnist.onnx, where no file lies (the model is served from the program in memory):
+ * an image folder of 2 classes for the 10-class model. */
+static void runner_named(const char *runner) {
+  char folder[900], path[1000], command[4096];
+  uint8_t pixels[28 * 28] = {0};
+  for (int c = 0; c < 2; c++)
+    for (int s = 0; s < 2; s++) {
+      snprintf(path, sizeof path, "%s/two/%s/k%d", directory, s ? "val" : "train", c);
+      snprintf(command, sizeof command, "mkdir -p '%s'", path);
+      ipro_command_result made;
+      ipro_test_run_command_expecting(command, &made, 0);
+      snprintf(path + strlen(path), sizeof path - strlen(path), "/0.png");
+      CHECK(ipro_test_write_png(path, 28, 28, 1, pixels));
+    }
+  snprintf(folder, sizeof folder, "%s/two", directory);
+  snprintf(command, sizeof command, "'%s' --data 'imagefolder:%s' --epochs 1", runner, folder);
+  ipro_command_result r;
+  ipro_test_run_command_expecting(command, &r, 1);
+  char named[1100];
+  snprintf(named, sizeof named, "%s's output", runner);
+  CHECK_MSG(strstr(r.err, named) && strstr(r.err, "has 2 classes") && !strstr(r.err, ".onnx"),
+            "%s: stderr (expected it to name %s): %s", command, runner, r.err);
+}
+
 static void help_and_fixed_options(const char *runner) {
   char command[2048];
   ipro_command_result digest, help, fixed;
@@ -342,6 +388,8 @@ static void help_and_fixed_options(const char *runner) {
   snprintf(command, sizeof command, "'%s' --data fashion-mnist --batch 64", runner);
   ipro_test_run_command_expecting(command, &fixed, 2);
   CHECK_MSG(strstr(fixed.err, "--batch was fixed"), "--batch: %s", fixed.err);
+  usage_errors(runner);
+  runner_named(runner);
 }
 
 /* A compile that fails is one message and exit 1, and loses nothing an earlier compile wrote:

@@ -17,6 +17,8 @@
  *   - --checkpoint DIR without --resume where DIR holds a checkpoint: exit 2 with what the
  *     checkpoint says of itself (epoch, step, batch), or that it is no checkpoint, and the file
  *     left as it was;
+ *   - an unknown option, an option without its value and a missing required argument of train,
+ *     eval, compile and export: exit 2, a first line naming which, then the usage;
  *   - opset imports beyond those the node tests run (ai.onnx 26, a made-up domain): one warning
  *     line naming them; the bundled models (ai.onnx 17) get none. */
 #include <stdint.h>
@@ -266,6 +268,48 @@ static void runner_outputs(void) {
   ipro_test_run_command_expecting(command, &r, 0);
 }
 
+/* A usage error's first line names what is wrong, before the usage: an unknown option given last
+ * is unknown (it read "missing value after"), an option that takes a value given last lacks it,
+ * and a missing required argument is named (before, only the usage was printed). */
+static void argument_messages(void) {
+  static const struct {
+    const char *arguments, *first_line;
+  } cases[] = {
+      {"train models/mlp_fmnist.onnx --data fashion-mnist --bogus",
+       "infopro train: unknown option '--bogus'\n"},
+      {"train models/mlp_fmnist.onnx --bogus --data fashion-mnist",
+       "infopro train: unknown option '--bogus'\n"},
+      {"train models/mlp_fmnist.onnx --data", "infopro train: missing value after '--data'\n"},
+      {"train models/mlp_fmnist.onnx", "infopro train: missing --data SPEC\n"},
+      {"train --data fashion-mnist", "infopro train: missing MODEL.onnx\n"},
+      {"train models/mlp_fmnist.onnx extra.onnx --data fashion-mnist",
+       "infopro train: unexpected argument 'extra.onnx'\n"},
+      {"eval models/mlp_fmnist.onnx --data fashion-mnist --bogus",
+       "infopro eval: unknown option '--bogus'\n"},
+      {"eval models/mlp_fmnist.onnx --data", "infopro eval: missing value after '--data'\n"},
+      {"eval models/mlp_fmnist.onnx", "infopro eval: missing --data SPEC\n"},
+      {"compile models/mlp_fmnist.onnx --data fashion-mnist -o d --bogus",
+       "infopro compile: unknown option '--bogus'\n"},
+      {"compile models/mlp_fmnist.onnx --data fashion-mnist -o",
+       "infopro compile: missing value after '-o'\n"},
+      {"compile models/mlp_fmnist.onnx --data fashion-mnist", "infopro compile: missing -o DIR\n"},
+      {"compile models/mlp_fmnist.onnx -o d", "infopro compile: missing --data SPEC\n"},
+      {"export models/mlp_fmnist.onnx --bogus", "infopro export: unknown option '--bogus'\n"},
+      {"export models/mlp_fmnist.onnx -o", "infopro export: missing value after '-o'\n"},
+      {"export models/mlp_fmnist.onnx", "infopro export: missing -o OUT.onnx\n"},
+      {"export -o out.onnx", "infopro export: missing MODEL.onnx\n"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    ipro_command_result r;
+    ipro_test_run_infopro(cases[c].arguments, &r);
+    size_t length = strlen(cases[c].first_line);
+    CHECK_MSG(r.exit_status == 2 && !strncmp(r.err, cases[c].first_line, length) &&
+                  !strncmp(r.err + length, "usage: infopro ", 15),
+              "%s: exit status %d, stderr (expected the line %s then the usage): %s",
+              cases[c].arguments, r.exit_status, cases[c].first_line, r.err);
+  }
+}
+
 int main(void) {
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
@@ -283,6 +327,7 @@ int main(void) {
     printf("skipped the runs that train: %s\n", no_training);
   else
     existing_checkpoint(), runner_outputs();
+  argument_messages();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

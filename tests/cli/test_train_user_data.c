@@ -11,12 +11,15 @@
  * precision (printed with four digits they were not: this check fails then, the scores happen not
  * to move at four digits on this data); without them, eval reads them from the written model's
  * metadata (`infopro train --out` puts them there) and scores the same, and of a model without
- * them (the untrained file) it warns once that it normalises otherwise. A missing folder or file is
- * one message naming it. Skipped when Fashion-MNIST is missing. */
+ * them (the untrained file) it warns once that it normalises otherwise. eval of a folder holding
+ * only val/ scores the same; the trained models (--out, --out-inference) carry their class names
+ * and eval refuses the folder once a class folder is renamed. A missing folder or file is one
+ * message naming it. Skipped when Fashion-MNIST is missing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/dataset.h"
@@ -80,16 +83,79 @@ static bool epoch_figures(const char *out, char *figures, size_t size) {
   return true;
 }
 
+/* The accuracy eval prints for arguments, or -1 when it fails. */
+static double eval_accuracy(const char *arguments, ipro_command_result *e) {
+  ipro_test_run_infopro(arguments, e);
+  const char *scored = strstr(e->out, "\naccuracy ");
+  double accuracy = -1;
+  if (e->exit_status != 0 || !scored || sscanf(scored + 1, "accuracy %lf", &accuracy) != 1)
+    return -1;
+  return accuracy;
+}
+
+/* eval needs only the split it reads: a folder holding val/ alone (here a link to the image
+ * folder's val) scores what the full folder scored. Before, it was refused with "cannot open
+ * folder .../train". */
+static void val_only(const char *folder, const char *model, double trained_accuracy) {
+  char root[700], val[700], link[760], arguments[2048];
+  snprintf(root, sizeof root, "%s/../val_only", folder);
+  snprintf(val, sizeof val, "%s/val", folder);
+  snprintf(link, sizeof link, "%s/val", root);
+  CHECK(mkdir(root, 0755) == 0 && symlink(val, link) == 0);
+  snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s'", model, root);
+  ipro_command_result e;
+  double accuracy = eval_accuracy(arguments, &e);
+  CHECK_MSG(fabs(accuracy - trained_accuracy) < 1e-9,
+            "eval of a folder holding only val: accuracy %.4f (the training's test pass: %.4f); "
+            "exit status %d, stderr: %s",
+            accuracy, trained_accuracy, e.exit_status, e.err);
+}
+
+/* The trained models (--out and --out-inference) carry the class names they were trained on
+ * (metadata infopro.classes): with class folder c0 renamed z0, every label would shift by one
+ * (c1 becoming class 0), so eval refuses the folder, naming the first index that differs and both
+ * names; the untrained model, which carries no names, is still evaluated. Before, eval scored
+ * the shifted labels with exit status 0. */
+static void renamed_class(const char *folder, const char *model, const char *inference,
+                          const char *untrained) {
+  char from[2][700], to[2][700], arguments[2048];
+  static const char *const splits[2] = {"train", "val"};
+  for (int s = 0; s < 2; s++) {
+    snprintf(from[s], sizeof from[s], "%s/%s/c0", folder, splits[s]);
+    snprintf(to[s], sizeof to[s], "%s/%s/z0", folder, splits[s]);
+    CHECK(rename(from[s], to[s]) == 0);
+  }
+  const char *const trained[2] = {model, inference};
+  for (int m = 0; m < 2; m++) {
+    snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s'", trained[m], folder);
+    ipro_command_result e;
+    ipro_test_run_infopro(arguments, &e);
+    CHECK_MSG(e.exit_status == 1 && e.err_lines == 1 &&
+                  strstr(e.err, "class 0 is 'c1' in the data but 'c0' in the model") &&
+                  strstr(e.err, "infopro.classes") && !strstr(e.out, "accuracy"),
+              "eval of %s on a folder with a renamed class: exit status %d, stdout: %s, stderr: %s",
+              trained[m], e.exit_status, e.out, e.err);
+  }
+  snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s'", untrained, folder);
+  ipro_command_result e;
+  CHECK_MSG(eval_accuracy(arguments, &e) >= 0,
+            "eval of a model without class names on a renamed folder: exit status %d, stderr: %s",
+            e.exit_status, e.err);
+  for (int s = 0; s < 2; s++)
+    CHECK(rename(to[s], from[s]) == 0);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
-  char folder[600], npz[600], arguments[2048], model[600], classes[600];
+  char folder[600], npz[600], arguments[2048], model[600], classes[600], inference[600];
   snprintf(folder, sizeof folder, "%s/images", directory);
   snprintf(npz, sizeof npz, "%s/fmnist.npz", directory);
   snprintf(model, sizeof model, "%s/trained.onnx", directory);
   snprintf(classes, sizeof classes, "%s/trained.classes.txt", directory);
+  snprintf(inference, sizeof inference, "%s/inference.onnx", directory);
   double mean = 0, std = 0;
   CHECK(write_inputs(folder, npz, &mean, &std));
 
@@ -97,8 +163,9 @@ int main(void) {
       "train models/resnet8_fmnist.onnx --epochs 1 --batch 32 --test-limit 128 --seed 3";
   ipro_command_result r;
   char from_folder[256] = "", from_npz[256] = "";
-  snprintf(arguments, sizeof arguments, "%s --data 'imagefolder:%s' --out '%s'", common, folder,
-           model);
+  snprintf(arguments, sizeof arguments,
+           "%s --data 'imagefolder:%s' --out '%s' --out-inference '%s'", common, folder, model,
+           inference);
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "imagefolder: exit status %d, stderr: %s", r.exit_status, r.err);
   CHECK_MSG(epoch_figures(r.out, from_folder, sizeof from_folder), "imagefolder: no epoch line: %s",
@@ -176,6 +243,9 @@ int main(void) {
   CHECK_MSG(e.exit_status == 0 && e.err_lines == 1 && strstr(e.err, "no --mean/--std for"),
             "eval of a model without the normalisation: exit status %d, stderr: %s", e.exit_status,
             e.err);
+
+  val_only(folder, model, trained_accuracy);
+  renamed_class(folder, model, inference, untrained);
 
   snprintf(arguments, sizeof arguments, "%s --data 'npz:%s'", common, npz);
   ipro_test_run_infopro(arguments, &r);

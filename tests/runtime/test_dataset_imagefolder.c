@@ -8,7 +8,9 @@
  *     10x20 and its centre columns kept;
  *   - a grey JPEG written at quality 100 with libjpeg decodes to within 3 levels of its pixels;
  *   - a corrupt and a truncated PNG are skipped and named (the rest still loads), or fail the load
- *     under strict; an empty class folder and a val class unknown to train are one error each.
+ *     under strict; an empty class folder, a class folder (train or val) none of whose images
+ *     decodes, and a val class unknown to train are one error each;
+ *   - a folder holding only val/ loads its val split with val's own classes.
  * Skipped when Fashion-MNIST is missing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +204,68 @@ static void folder_errors(void) {
   rmdir(path);
 }
 
+/* A class folder holding only images that cannot be decoded, in train (c98, two junk files) and
+ * then in val (c98 given one good training image): each split's load fails naming the folder and
+ * its file count, where before the class was left without an example and the load went on. */
+static void undecodable_class(void) {
+  char train_class[700], val_class[700], files[4][760];
+  snprintf(train_class, sizeof train_class, "%s/train/c98", directory);
+  snprintf(val_class, sizeof val_class, "%s/val/c98", directory);
+  snprintf(files[0], sizeof files[0], "%s/a.png", train_class);
+  snprintf(files[1], sizeof files[1], "%s/b.jpg", train_class);
+  snprintf(files[2], sizeof files[2], "%s/a.png", val_class);
+  snprintf(files[3], sizeof files[3], "%s/b.png", val_class);
+  mkdir(train_class, 0755);
+  mkdir(val_class, 0755);
+  write_bytes(files[0], "not a png", 9);
+  write_bytes(files[1], "not a jpeg", 10);
+  ipro_dataset got;
+  ipro_error err = {{0}};
+  ipro_status status = load(IPRO_SPLIT_TRAIN, 1, 28, false, &got, &err);
+  CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "/train/c98:") &&
+                strstr(err.message, "none of its 2 image files could be read"),
+            "a train class of unreadable images: %s", status ? err.message : "accepted");
+  unlink(files[1]);
+  CHECK(ipro_test_write_png(files[0], 28, 28, 1, train.images));
+  write_bytes(files[2], "not a png", 9);
+  write_bytes(files[3], "not a png", 9);
+  status = load(IPRO_SPLIT_TEST, 1, 28, false, &got, &err);
+  CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "/val/c98:") &&
+                strstr(err.message, "none of its 2 image files could be read"),
+            "a val class of unreadable images: %s", status ? err.message : "accepted");
+  for (int i = 0; i < 4; i++)
+    unlink(files[i]);
+  rmdir(train_class);
+  rmdir(val_class);
+}
+
+/* A folder holding only val/ (made for evaluation): its val split loads, with the classes taken
+ * from val's own folders, to the same pixels and labels as beside a train folder; its train
+ * split is still an error naming the missing train folder. */
+static void val_only(void) {
+  char root[700];
+  snprintf(root, sizeof root, "%s/val_only", directory);
+  CHECK(ipro_test_write_image_folder(root, "val", &test));
+  ipro_dataset_spec spec = {
+      .kind = IPRO_DATASET_IMAGEFOLDER, .channels = 1, .height = 28, .width = 28};
+  snprintf(spec.directory, sizeof spec.directory, "%s", root);
+  ipro_dataset got;
+  ipro_error err = {{0}};
+  ipro_status status = ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &got, &err);
+  CHECK_MSG(status == IPRO_OK, "the val split of a folder without train: %s", err.message);
+  if (status == IPRO_OK) {
+    CHECK_EQ_INT(got.count, test.count);
+    CHECK_EQ_INT(got.num_classes, 10);
+    CHECK_MSG(!memcmp(got.labels, test.labels, (size_t)test.count) &&
+                  !memcmp(got.images, test.images, (size_t)test.count * 784),
+              "the val-only folder loaded other labels or pixels");
+    ipro_dataset_free(&got);
+  }
+  status = ipro_dataset_load(&spec, IPRO_SPLIT_TRAIN, &got, &err);
+  CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "val_only/train"),
+            "the train split of a folder without train: %s", status ? err.message : "accepted");
+}
+
 int main(void) {
   ipro_dataset all_train, all_test;
   ipro_error err = {{0}};
@@ -220,6 +284,8 @@ int main(void) {
   jpeg();
   broken_images();
   folder_errors();
+  undecodable_class();
+  val_only();
   ipro_dataset_free(&train);
   ipro_dataset_free(&test);
   ipro_test_remove_directory(directory);
