@@ -32,6 +32,7 @@
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
+#include "finite_number.h"
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
@@ -128,13 +129,10 @@ typedef struct {
 
 static int parse_double(const char *flag, const char *text, double low, bool low_inclusive,
                         double *out) {
-  char *end = NULL;
-  errno = 0;
-  double value = text ? strtod(text, &end) : NAN;
-  if (!text || errno || end == text || *end || !isfinite(value) ||
-      (low_inclusive ? value < low : value <= low)) {
-    fprintf(stderr, "infopro train: %s expects a %s number, got '%s'\n", flag,
-            low_inclusive ? "non-negative" : "positive", text ? text : "nothing");
+  double value = 0;
+  if (!ipro_cli_parse_finite(text, &value) || (low_inclusive ? value < low : value <= low)) {
+    fprintf(stderr, "infopro train: %s expects a %s number (finite, at most 3.4e38), got '%s'\n",
+            flag, low_inclusive ? "non-negative" : "positive", text ? text : "nothing");
     return 0;
   }
   *out = value;
