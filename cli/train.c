@@ -889,9 +889,10 @@ static void print_header(const train_run *r) {
     printf("InfoPro local training: K = %d, cut at", r->K);
     for (int k = 0; k + 1 < r->K; k++)
       printf("%s %s", k ? "," : "", ipro_printable(r->cuts[k], shown, sizeof shown));
-    printf("; planned peak %llu bytes (end-to-end %llu, %.1f%% less)\n",
-           (unsigned long long)r->planned_peak, (unsigned long long)r->e2e_peak,
-           100.0 * (1.0 - (double)r->planned_peak / (double)r->e2e_peak));
+    char change[64];
+    ipro_cli_peak_change(r->planned_peak, r->e2e_peak, change, sizeof change);
+    printf("; planned peak %llu bytes (end-to-end %llu, %s)\n", (unsigned long long)r->planned_peak,
+           (unsigned long long)r->e2e_peak, change);
     printf("heads:");
     for (int k = 0; k < r->n_heads; k++)
       printf("%s module %d %dc%df, %s decoder", k ? ";" : "", k + 1, r->heads[k].convs,
