@@ -33,6 +33,7 @@
 #include "data_source.h"
 #include "evaluation.h"
 #include "finite_number.h"
+#include "finite_parameters.h"
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
@@ -934,17 +935,22 @@ static void print_header(const train_run *r) {
   fflush(stdout);
 }
 
+/* "; the checkpoint DIR/checkpoint.ipck is left as it was", for a run that stops diverged. Named
+ * only when there is one: a run that diverges before its first save has none to keep. */
+static void kept_checkpoint(const train_run *r, char *kept, size_t size) {
+  kept[0] = '\0';
+  if (r->options->checkpoint && access(r->checkpoint_path, F_OK) == 0)
+    snprintf(kept, size, "; the checkpoint %s is left as it was", r->checkpoint_path);
+}
+
 static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64_t step,
                             double value, float learning_rate, ipro_error *err) {
   char where[64] = "";
   if (step > 0)
     snprintf(where, sizeof where, ", step %lld/%lld", (long long)step,
              (long long)r->steps_per_epoch);
-  char kept[4200] = "";
-  /* Name the checkpoint only when there is one: a run that diverges before its first save has
-   * none to keep. */
-  if (r->options->checkpoint && access(r->checkpoint_path, F_OK) == 0)
-    snprintf(kept, sizeof kept, "; the checkpoint %s is left as it was", r->checkpoint_path);
+  char kept[4200];
+  kept_checkpoint(r, kept, sizeof kept);
   return ipro_error_set(err,
                         "training diverged at epoch %lld%s: the %s is %s (not finite) with "
                         "learning rate %g; stopping without writing a checkpoint or the trained "
@@ -954,6 +960,26 @@ static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64
                         : value > 0  ? "+infinity"
                                      : "-infinity",
                         (double)learning_rate, kept);
+}
+
+/* The trained values themselves, before a checkpoint or the trained model is written from them:
+ * a NaN can sit in the weights while every loss is finite (finite_parameters.h). epoch is
+ * 0-based. In a pipeline, rank 0 checks the state gathered from every rank. */
+static ipro_status check_trained_values(train_run *r, int64_t epoch, ipro_error *err) {
+  ipro_cli_non_finite found = {0};
+  if (r->pipeline)
+    ipro_cli_find_non_finite_checkpoint(&r->gathered, &found);
+  else if (ipro_cli_find_non_finite_trainer(r->trainer, &found, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (!found.non_finite) return IPRO_OK;
+  char kept[4200];
+  kept_checkpoint(r, kept, sizeof kept);
+  return ipro_error_set(err,
+                        "training diverged by epoch %lld: %lld of the %lld values of '%s' are not "
+                        "finite (NaN or infinity), though the losses are; stopping without "
+                        "writing a checkpoint or the trained model%s",
+                        (long long)epoch + 1, (long long)found.non_finite,
+                        (long long)found.elements, found.name, kept);
 }
 
 /* One epoch's running figures, updated after every step (in one process, or on each rank of a
@@ -1207,7 +1233,10 @@ static ipro_status train(train_run *r, ipro_error *err) {
     ipro_status saved = IPRO_OK;
     if (r->options->checkpoint && !r->pipeline) {
       between_epochs_begin(r);
-      saved = ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err);
+      /* no checkpoint of values that are not finite; its memory is the checkpoint's */
+      saved = check_trained_values(r, epoch, err);
+      if (saved == IPRO_OK)
+        saved = ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err);
       between_epochs_end(r);
     } else if (r->pipeline) {
       /* the stretch the gather and the test pass began (evaluate) goes on */
@@ -1233,6 +1262,9 @@ static ipro_status train(train_run *r, ipro_error *err) {
   /* The training's measurement ends here: writing the trained model (the model file read and
    * decoded again) is its own named term, measured from here. */
   uint64_t training_heap = ipro_process_memory_heap_growth(&r->training);
+  /* before anything is written from them (the checkpoints were checked before each save), and
+   * after the training's measurement, which the buffer it reads into would otherwise join */
+  if (check_trained_values(r, r->position.epochs_done - 1, err) != IPRO_OK) return IPRO_ERROR;
   /* no step follows: the shared block and the training state (gradients, optimizer moments) go
    * back before the model is read and written, which then reuses their memory rather than coming
    * on top of it */
