@@ -28,6 +28,7 @@
 #include "codegen/kernel_cpu_levels.h"
 #include "commands.h"
 #include "data_source.h"
+#include "finite_number.h"
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
 #include "ir/kernel_compiler.h"
@@ -82,11 +83,12 @@ static const char *const value_options[] = {"-o",         "--data",         "--b
                                             "--momentum", "--weight-decay", NULL};
 
 static int parse_float(const char *flag, const char *text, float *out) {
-  char *end = NULL;
-  errno = 0;
-  double value = strtod(text, &end);
-  if (errno || end == text || *end || value < 0) {
-    fprintf(stderr, "infopro compile: %s expects a non-negative number, got '%s'\n", flag, text);
+  double value = 0;
+  if (!ipro_cli_parse_finite(text, &value) || value < 0) {
+    fprintf(
+        stderr,
+        "infopro compile: %s expects a non-negative number (finite, at most 3.4e38), got '%s'\n",
+        flag, text);
     return 0;
   }
   *out = (float)value;

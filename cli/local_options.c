@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finite_number.h"
+
 const char ipro_cli_local_usage[] =
     "  -K N                    cut into N modules with the smallest peak (default 1: end to end)\n"
     "  --budget BYTES          the fewest modules whose peak fits BYTES (e.g. 2GiB, 512MiB)\n"
@@ -121,15 +123,18 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
     else
       return usage_error(flag, value, "contrast or ce");
   } else if (strcmp(flag, "--lambda") == 0) {
-    float l[4];
-    char tail;
-    if (!value || sscanf(value, "%f,%f,%f,%f%c", &l[0], &l[1], &l[2], &l[3], &tail) != 4 ||
-        l[0] < 0 || l[1] < 0 || l[2] < 0 || l[3] < 0)
-      return usage_error(flag, value, "four non-negative weights R1,A1,R2,A2");
-    o->local.lambda_first[0] = l[0];
-    o->local.lambda_first[1] = l[1];
-    o->local.lambda_last[0] = l[2];
-    o->local.lambda_last[1] = l[3];
+    double l[4];
+    const char *at = value;
+    bool ok = true;
+    for (int w = 0; w < 4 && ok; w++, at++)
+      ok = ipro_cli_read_finite(at, &at, &l[w]) && l[w] >= 0 && *at == (w < 3 ? ',' : '\0');
+    if (!ok)
+      return usage_error(flag, value,
+                         "four non-negative weights R1,A1,R2,A2, each finite and at most 3.4e38");
+    o->local.lambda_first[0] = (float)l[0];
+    o->local.lambda_first[1] = (float)l[1];
+    o->local.lambda_last[0] = (float)l[2];
+    o->local.lambda_last[1] = (float)l[3];
     o->lambda_given = true;
   } else {
     return 0;

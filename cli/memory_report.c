@@ -24,11 +24,21 @@ static double percent_over(uint64_t measured, uint64_t planned) {
   return planned ? 100.0 * ((double)measured - (double)planned) / (double)planned : 0.0;
 }
 
+void ipro_cli_peak_change(uint64_t peak, uint64_t end_to_end, char *text, size_t size) {
+  if (!end_to_end) {
+    snprintf(text, size, "%s", "");
+    return;
+  }
+  double change = 100.0 * ((double)peak - (double)end_to_end) / (double)end_to_end;
+  snprintf(text, size, "%.1f%% %s", change > 0 ? change : -change, change > 0 ? "more" : "less");
+}
+
 static void print_end_to_end(const ipro_cli_memory_report *m, FILE *out) {
+  char change[64];
+  ipro_cli_peak_change(m->planned, m->end_to_end, change, sizeof change);
   if (m->K > 1 && m->end_to_end)
-    fprintf(out, "; end-to-end plan %llu (%.1f%% less with K = %d)",
-            (unsigned long long)m->end_to_end,
-            100.0 * (1.0 - (double)m->planned / (double)m->end_to_end), m->K);
+    fprintf(out, "; end-to-end plan %llu (%s with K = %d)", (unsigned long long)m->end_to_end,
+            change, m->K);
   fputc('\n', out);
 }
 

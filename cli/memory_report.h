@@ -89,5 +89,9 @@ typedef struct {
 void ipro_cli_memory_report_print(const ipro_cli_memory_report *report, FILE *out);
 /* The same as a "memory" object. */
 void ipro_cli_memory_report_json(const ipro_cli_memory_report *report, ipro_json_writer *w);
+/* A split's peak set against end to end's in words, "11.8% less" or "60.7% more": a split whose
+ * heads cost more than its cuts save needs more memory, which "-60.7% less" hid. "" when
+ * end_to_end is 0. */
+void ipro_cli_peak_change(uint64_t peak, uint64_t end_to_end, char *text, size_t size);
 
 #endif

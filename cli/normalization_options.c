@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finite_number.h"
 #include "ir/graph.h"
 
 /* Parses "a,b,c" into at most IPRO_DATASET_MAX_CHANNELS finite floats; false on a malformed list.
@@ -15,13 +16,12 @@ static bool parse_floats(const char *text, float *out, int *count) {
   *count = 0;
   const char *p = text;
   for (;;) {
-    char *end = NULL;
-    errno = 0;
-    float value = strtof(p, &end);
-    if (errno || end == p || !isfinite(value) || *count == IPRO_DATASET_MAX_CHANNELS ||
+    const char *end = NULL;
+    double value = 0;
+    if (!ipro_cli_read_finite(p, &end, &value) || *count == IPRO_DATASET_MAX_CHANNELS ||
         (*end != ',' && *end != '\0'))
       return false;
-    out[(*count)++] = value;
+    out[(*count)++] = (float)value;
     if (*end == '\0') return true;
     p = end + 1;
   }
@@ -59,8 +59,10 @@ int ipro_cli_normalization_option(const char *command, int argc, char **argv, in
   if (!mean && strcmp(flag, "--std") != 0) return 0;
   const char *value = *i + 1 < argc ? argv[*i + 1] : NULL;
   if (!value || !parse_floats(value, mean ? n->mean : n->std, mean ? &n->n_mean : &n->n_std)) {
-    fprintf(stderr, "infopro %s: %s expects up to %d comma-separated numbers, got '%s'\n", command,
-            flag, IPRO_DATASET_MAX_CHANNELS, value ? value : "nothing");
+    fprintf(stderr,
+            "infopro %s: %s expects up to %d comma-separated numbers (finite, at most 3.4e38), got "
+            "'%s'\n",
+            command, flag, IPRO_DATASET_MAX_CHANNELS, value ? value : "nothing");
     return 2;
   }
   (*i)++;

@@ -16,6 +16,7 @@
 #include "ir/atomic_file.h"
 #include "ir/printable.h"
 #include "local_options.h"
+#include "memory_report.h"
 #include "partitioner/infopro_heads.h"
 #include "training_split.h"
 
@@ -38,7 +39,8 @@ static const char usage_tail[] =
     "                          one core of the machine this was written on; measure yours with\n"
     "                          bench/pipeline_projection.sh)\n"
     "-K, --cuts and --plan are alternatives. --budget alone picks the fewest modules that fit;\n"
-    "with one of them it only checks the plan against the budget.\n";
+    "with one of them it only checks the plan against the budget (exit status 1 when it does\n"
+    "not fit).\n";
 
 static void print_usage(FILE *out) {
   fputs(usage_head, out);
@@ -51,6 +53,16 @@ static double mebibytes(uint64_t bytes) { return (double)bytes / 1048576.0; }
 static void lambda_text(const ipro_local_settings *s, char *buffer, size_t size) {
   snprintf(buffer, size, "%g,%g -> %g,%g", s->lambda_first[0], s->lambda_first[1],
            s->lambda_last[0], s->lambda_last[1]);
+}
+
+void ipro_plan_peak_change(uint64_t peak, uint64_t end_to_end, char *text, size_t size) {
+  char words[64];
+  ipro_cli_peak_change(peak, end_to_end, words, sizeof words);
+  if (peak > end_to_end)
+    snprintf(text, size, "%s than end to end", words);
+  else
+    snprintf(text, size, "reduction %.1f%%",
+             end_to_end ? 100.0 * (1.0 - (double)peak / (double)end_to_end) : 0.0);
 }
 
 static void print_table(const ipro_plan *r, int programs, double seconds) {
@@ -135,21 +147,23 @@ static void print_table(const ipro_plan *r, int programs, double seconds) {
                           sizeof shown_first));
   printf("\n");
   double reduction = ipro_plan_reduction(r);
-  printf("peak: %s bytes (%.1f MiB) planned; end-to-end: %s bytes (%.1f MiB); reduction %.1f%%\n",
+  char change[64];
+  ipro_plan_peak_change(r->split.peak_bytes, r->e2e.peak_bytes, change, sizeof change);
+  printf("peak: %s bytes (%.1f MiB) planned; end-to-end: %s bytes (%.1f MiB); %s\n",
          ipro_plan_grouped(r->split.peak_bytes, a, sizeof a), mebibytes(r->split.peak_bytes),
-         ipro_plan_grouped(r->e2e.peak_bytes, b, sizeof b), mebibytes(r->e2e.peak_bytes),
-         100.0 * reduction);
+         ipro_plan_grouped(r->e2e.peak_bytes, b, sizeof b), mebibytes(r->e2e.peak_bytes), change);
   printf("      = fixed %s (input batch and labels) + persistent %s + largest transient %s "
          "(module %d)\n",
          ipro_plan_grouped(r->fixed_bytes, a, sizeof a),
          ipro_plan_grouped(r->split.persistent_bytes, b, sizeof b),
          ipro_plan_grouped(r->split.max_transient_bytes, c, sizeof c), r->largest_module + 1);
-  if (r->bound.K)
-    printf("bound: %s bytes (%.1f MiB) with heads of zero cost at the same K (reduction %.1f%%); "
+  if (r->bound.K) {
+    ipro_plan_peak_change(r->bound.peak_bytes, r->e2e.peak_bytes, change, sizeof change);
+    printf("bound: %s bytes (%.1f MiB) with heads of zero cost at the same K (%s); "
            "the heads keep %.1f%% of that saving\n",
            ipro_plan_grouped(r->bound.peak_bytes, a, sizeof a), mebibytes(r->bound.peak_bytes),
-           100.0 * (1.0 - (double)r->bound.peak_bytes / (double)r->e2e.peak_bytes),
-           100.0 * ipro_plan_bound_kept(r));
+           change, 100.0 * ipro_plan_bound_kept(r));
+  }
   if (r->budget_bytes) {
     bool fits = r->split.peak_bytes <= r->budget_bytes;
     uint64_t gap =
@@ -341,6 +355,16 @@ int ipro_cli_plan(int argc, char **argv) {
   if (status == IPRO_OK && json_path && strcmp(json_path, "-") != 0)
     printf("plan written to %s\n", json_path);
   if (status == IPRO_OK && html_path) printf("page written to %s\n", html_path);
+  /* --budget beside -K, --cuts or --plan checks the plan: a plan that does not fit is a failure,
+   * for scripts as for the reader, after the table and files that show by how much. */
+  if (status == IPRO_OK && report.budget_bytes && report.split.peak_bytes > report.budget_bytes) {
+    char peak[32], budget[32], over[32];
+    status = ipro_error_set(
+        &err, "the plan does not fit --budget %s bytes: its peak of %s bytes is %s bytes over",
+        ipro_plan_grouped(report.budget_bytes, budget, sizeof budget),
+        ipro_plan_grouped(report.split.peak_bytes, peak, sizeof peak),
+        ipro_plan_grouped(report.split.peak_bytes - report.budget_bytes, over, sizeof over));
+  }
   ipro_module_costing_free(costing);
   ipro_graph_cost_release(&cost); /* safe on a cost never computed or failed */
   ipro_graph_free(network);

@@ -314,12 +314,13 @@ void ipro_plan_html_write(const ipro_plan *r, FILE *out) {
     escaped(out, g->tensors[r->modules[k].output_tensor].name);
     fprintf(out, "</code>");
   }
+  char change[96];
+  ipro_plan_peak_change(r->split.peak_bytes, r->e2e.peak_bytes, change, sizeof change);
   fprintf(out,
           ".<br>\nPeak <b>%s bytes (%.1f MiB)</b> planned; end to end %s bytes (%.1f MiB); "
-          "reduction <b>%.1f%%</b>.",
+          "<b>%s</b>.",
           ipro_plan_grouped(r->split.peak_bytes, a, sizeof a), mib(r->split.peak_bytes),
-          ipro_plan_grouped(r->e2e.peak_bytes, b, sizeof b), mib(r->e2e.peak_bytes),
-          100.0 * ipro_plan_reduction(r));
+          ipro_plan_grouped(r->e2e.peak_bytes, b, sizeof b), mib(r->e2e.peak_bytes), change);
   if (r->budget_bytes)
     fprintf(out, " Budget %s bytes (%.1f MiB): %s.",
             ipro_plan_grouped(r->budget_bytes, a, sizeof a), mib(r->budget_bytes),

@@ -34,6 +34,8 @@
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
+#include "finite_number.h"
+#include "finite_parameters.h"
 #include "frontend/cost.h"
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
@@ -133,13 +135,10 @@ typedef struct {
 
 static int parse_double(const char *flag, const char *text, double low, bool low_inclusive,
                         double *out) {
-  char *end = NULL;
-  errno = 0;
-  double value = text ? strtod(text, &end) : NAN;
-  if (!text || errno || end == text || *end || !isfinite(value) ||
-      (low_inclusive ? value < low : value <= low)) {
-    fprintf(stderr, "infopro train: %s expects a %s number, got '%s'\n", flag,
-            low_inclusive ? "non-negative" : "positive", text ? text : "nothing");
+  double value = 0;
+  if (!ipro_cli_parse_finite(text, &value) || (low_inclusive ? value < low : value <= low)) {
+    fprintf(stderr, "infopro train: %s expects a %s number (finite, at most 3.4e38), got '%s'\n",
+            flag, low_inclusive ? "non-negative" : "positive", text ? text : "nothing");
     return 0;
   }
   *out = value;
@@ -1004,9 +1003,10 @@ static void print_header(const train_run *r) {
     printf("InfoPro local training: K = %d, cut at", r->K);
     for (int k = 0; k + 1 < r->K; k++)
       printf("%s %s", k ? "," : "", ipro_printable(r->cuts[k], shown, sizeof shown));
-    printf("; planned peak %llu bytes (end-to-end %llu, %.1f%% less)\n",
-           (unsigned long long)r->planned_peak, (unsigned long long)r->e2e_peak,
-           100.0 * (1.0 - (double)r->planned_peak / (double)r->e2e_peak));
+    char change[64];
+    ipro_cli_peak_change(r->planned_peak, r->e2e_peak, change, sizeof change);
+    printf("; planned peak %llu bytes (end-to-end %llu, %s)\n", (unsigned long long)r->planned_peak,
+           (unsigned long long)r->e2e_peak, change);
     printf("heads:");
     for (int k = 0; k < r->n_heads; k++)
       printf("%s module %d %dc%df, %s decoder", k ? ";" : "", k + 1, r->heads[k].convs,
@@ -1048,17 +1048,22 @@ static void print_header(const train_run *r) {
   fflush(stdout);
 }
 
+/* "; the checkpoint DIR/checkpoint.ipck is left as it was", for a run that stops diverged. Named
+ * only when there is one: a run that diverges before its first save has none to keep. */
+static void kept_checkpoint(const train_run *r, char *kept, size_t size) {
+  kept[0] = '\0';
+  if (r->options->checkpoint && access(r->checkpoint_path, F_OK) == 0)
+    snprintf(kept, size, "; the checkpoint %s is left as it was", r->checkpoint_path);
+}
+
 static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64_t step,
                             double value, float learning_rate, ipro_error *err) {
   char where[64] = "";
   if (step > 0)
     snprintf(where, sizeof where, ", step %lld/%lld", (long long)step,
              (long long)r->steps_per_epoch);
-  char kept[4200] = "";
-  /* Name the checkpoint only when there is one: a run that diverges before its first save has
-   * none to keep. */
-  if (r->options->checkpoint && access(r->checkpoint_path, F_OK) == 0)
-    snprintf(kept, sizeof kept, "; the checkpoint %s is left as it was", r->checkpoint_path);
+  char kept[4200];
+  kept_checkpoint(r, kept, sizeof kept);
   return ipro_error_set(err,
                         "training diverged at epoch %lld%s: the %s is %s (not finite) with "
                         "learning rate %g; stopping without writing a checkpoint or the trained "
@@ -1068,6 +1073,26 @@ static ipro_status diverged(train_run *r, int64_t epoch, const char *what, int64
                         : value > 0  ? "+infinity"
                                      : "-infinity",
                         (double)learning_rate, kept);
+}
+
+/* The trained values themselves, before a checkpoint or the trained model is written from them:
+ * a NaN can sit in the weights while every loss is finite (finite_parameters.h). epoch is
+ * 0-based. In a pipeline, rank 0 checks the state gathered from every rank. */
+static ipro_status check_trained_values(train_run *r, int64_t epoch, ipro_error *err) {
+  ipro_cli_non_finite found = {0};
+  if (r->pipeline)
+    ipro_cli_find_non_finite_checkpoint(&r->gathered, &found);
+  else if (ipro_cli_find_non_finite_trainer(r->trainer, &found, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (!found.non_finite) return IPRO_OK;
+  char kept[4200];
+  kept_checkpoint(r, kept, sizeof kept);
+  return ipro_error_set(err,
+                        "training diverged by epoch %lld: %lld of the %lld values of '%s' are not "
+                        "finite (NaN or infinity), though the losses are; stopping without "
+                        "writing a checkpoint or the trained model%s",
+                        (long long)epoch + 1, (long long)found.non_finite,
+                        (long long)found.elements, found.name, kept);
 }
 
 /* One epoch's running figures, updated after every step (in one process, or on each rank of a
@@ -1324,7 +1349,10 @@ static ipro_status train(train_run *r, ipro_error *err) {
     ipro_status saved = IPRO_OK;
     if (r->options->checkpoint && !r->pipeline) {
       between_epochs_begin(r);
-      saved = ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err);
+      /* no checkpoint of values that are not finite; its memory is the checkpoint's */
+      saved = check_trained_values(r, epoch, err);
+      if (saved == IPRO_OK)
+        saved = ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err);
       between_epochs_end(r);
     } else if (r->pipeline) {
       /* the stretch the gather and the test pass began (evaluate) goes on */
@@ -1350,6 +1378,9 @@ static ipro_status train(train_run *r, ipro_error *err) {
   /* The training's measurement ends here: writing the trained model (the model file read and
    * decoded again) is its own named term, measured from here. */
   uint64_t training_heap = ipro_process_memory_heap_growth(&r->training);
+  /* before anything is written from them (the checkpoints were checked before each save), and
+   * after the training's measurement, which the buffer it reads into would otherwise join */
+  if (check_trained_values(r, r->position.epochs_done - 1, err) != IPRO_OK) return IPRO_ERROR;
   /* no step follows: the shared block and the training state (gradients, optimizer moments) go
    * back before the model is read and written, which then reuses their memory rather than coming
    * on top of it */

@@ -83,6 +83,17 @@ static void mark_shared_parameters(const ipro_graph *graph, int *shared_change) 
 }
 
 void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, size_t size) {
+  /* The ends of the network are live alone too, but a cut there leaves a module with no node. */
+  if (graph->tensors[tensor].is_graph_output) {
+    snprintf(why, size,
+             "it is the network's output: a cut there would leave an empty module after it");
+    return;
+  }
+  if (graph->tensors[tensor].is_graph_input) {
+    snprintf(why, size,
+             "it is the network's input: a cut there would leave an empty module before it");
+    return;
+  }
   int producer = graph->tensors[tensor].producer;
   for (int t = 0; t < graph->n_tensors && producer >= 0; t++) {
     int first, last;

@@ -45,8 +45,9 @@ void ipro_graph_cost_release(ipro_graph_cost *cost);
 /* Writes the cut points (tensor indices, topological order) into cut_points, which has room for
  * graph->n_nodes entries, and returns how many there are. The partitioner chooses among these. */
 int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points);
-/* Why activation `tensor`, not a cut point, is none, as a phrase for a message: a parameter read
- * on both sides of it (named with its first and last reader), or another live activation. */
+/* Why activation `tensor`, not a cut point, is none, as a phrase for a message: it is the
+ * network's output or input (a cut there makes an empty module), a parameter is read on both
+ * sides of it (named with its first and last reader), or another activation is live. */
 void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, size_t size);
 
 #endif

@@ -14,6 +14,11 @@
  *   - --aux-head auto (the default) names module 1's head, and the same head asked for by hand
  *     gives the same peak; bound_peak_bytes equals the peak of the least head asked for by hand,
  *     bound_kept is recomputed from the peaks; --decoder with an unknown name is a usage error;
+ *   - --budget beside -K checks the plan: a plan over it is still shown, then exits 1 with one
+ *     line saying it does not fit; a plan within it exits 0;
+ *   - --cuts at the network's output (logits) or input says that is why it is no cut point;
+ *   - a split that needs more memory than end to end (mlp_fmnist at K = 2) says "N% more than end
+ *     to end" in the table and on the page, never a negative reduction;
  *   - --html writes a page with inline SVG and nothing fetched from elsewhere. */
 #include <math.h>
 #include <stdint.h>
@@ -274,6 +279,18 @@ static void budgets(double k2_peak) {
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "smallest peak"),
             "--budget 1000: exit status %d, stderr: %s", r.exit_status, r.err);
+
+  /* --budget beside -K checks the plan: one that does not fit is still shown, then fails */
+  snprintf(arguments, sizeof arguments, "plan %s --batch 8 -K 2 --budget 1KiB", model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 &&
+                strstr(r.err, "the plan does not fit --budget 1,024 bytes: its peak of ") &&
+                strstr(r.out, "does NOT fit") && strstr(r.out, "peak: "),
+            "-K 2 --budget 1KiB: exit status %d, stderr: %s", r.exit_status, r.err);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 8 -K 2 --budget 1GiB", model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "fits, ") && r.err[0] == '\0',
+            "-K 2 --budget 1GiB: exit status %d, stderr: %s", r.exit_status, r.err);
 }
 
 /* The heads of --aux-head auto and the zero-cost-head bound: the plan names each local module's
@@ -345,6 +362,16 @@ static void failures(void) {
                 strstr(r.err, "parameter 'a.weight' is read on both sides of it"),
             "--cuts relu_1 between a shared parameter's readers: exit status %d, stderr: %s",
             r.exit_status, r.err);
+  /* the network's ends are live alone, but a cut there makes an empty module: said so */
+  static const char *const ends[][2] = {{"logits", "it is the network's output"},
+                                        {"input", "it is the network's input"}};
+  for (int e = 0; e < 2; e++) {
+    snprintf(arguments, sizeof arguments, "plan %s --batch 8 --cuts %s", model, ends[e][0]);
+    ipro_test_run_infopro(arguments, &r);
+    CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, ends[e][1]) &&
+                  strstr(r.err, "empty module") && !strstr(r.err, "another activation"),
+              "--cuts %s: exit status %d, stderr: %s", ends[e][0], r.exit_status, r.err);
+  }
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 --cuts no_such_tensor", model);
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "no_such_tensor"),
@@ -366,6 +393,35 @@ static void failures(void) {
   CHECK_MSG(r.exit_status == 0 && strstr(r.out, "cuts: ") && strstr(r.out, "peak: ") &&
                 strstr(r.out, "end-to-end: ") && strstr(r.out, "reduction "),
             "the table: exit status %d: %s", r.exit_status, r.out);
+}
+
+/* A split that needs more memory than end to end (mlp_fmnist at K = 2: its heads cost more than
+ * the cut saves) says "N% more than end to end", in the table and on the page, never a negative
+ * reduction; one below it still says "reduction N%". */
+static void peak_wording(void) {
+  char arguments[1024], path[600];
+  ipro_command_result r;
+  snprintf(path, sizeof path, "%s/more.html", directory);
+  snprintf(arguments, sizeof arguments, "plan models/mlp_fmnist.onnx -K 2 --batch 8 --html '%s'",
+           path);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "% more than end to end\n") &&
+                !strstr(r.out, "reduction -") && !strstr(r.out, "% less"),
+            "mlp_fmnist -K 2: exit status %d, stdout: %s", r.exit_status, r.out);
+  static char page[1 << 20];
+  size_t n = 0;
+  FILE *file = fopen(path, "r");
+  if (file) {
+    n = fread(page, 1, sizeof page - 1, file);
+    fclose(file);
+  }
+  page[n] = '\0';
+  CHECK_MSG(strstr(page, "% more than end to end</b>") && !strstr(page, "reduction <b>-"),
+            "mlp_fmnist -K 2: the page does not say the split needs more memory");
+  snprintf(arguments, sizeof arguments, "plan %s --batch 8 -K 2", model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "; reduction ") && !strstr(r.out, "% more than"),
+            "resnet8 -K 2: exit status %d, stdout: %s", r.exit_status, r.out);
 }
 
 static void html_page(void) {
@@ -401,6 +457,7 @@ int main(void) {
   plan_file_heads();
   heads_and_bound();
   failures();
+  peak_wording();
   html_page();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

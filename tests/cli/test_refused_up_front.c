@@ -7,6 +7,9 @@
  *     refuses such a batch before reading the data;
  *   - -K with --cuts, and -K or --cuts with --budget in `train` (where the budget would be
  *     ignored): usage errors (exit 2) naming both options;
+ *   - --lambda, --lr, --gamma, --momentum, --weight-decay, --mean and --std with NaN, infinity or
+ *     a value beyond float's range (1e39), in train, compile, plan and eval: usage errors naming
+ *     the option and the value; a finite --lambda with a tiny and a huge weight still plans;
  *   - --out on /proc, --out naming a directory, and a checkpoint directory whose checkpoint file
  *     is a directory: exit 1 naming the path, before a single training step;
  *   - two outputs on one file (--out and --out-inference spelt "a/x" and "a/../a/x", --json
@@ -130,6 +133,45 @@ static void unwritable_outputs(void) {
            "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --checkpoint '%s'",
            parent);
   expect(arguments, 1, "checkpoint directory", "it is a directory");
+}
+
+/* a run small enough that, were an option not refused, the test would still take seconds */
+#define TINY "--data fashion-mnist --limit 64 --test-limit 64 --epochs 1"
+
+/* Real-valued options end up in float arithmetic, where NaN, infinity or a value beyond float's
+ * range (1e39) once trained a model full of NaN weights and exited 0: each is a usage error naming
+ * the option and the value, before any work. */
+static void non_finite_numbers(void) {
+  static const char *const lambdas[] = {"nan,1,0,1",  "1,inf,0,1", "1,1,-inf,1",
+                                        "1e39,1,0,1", "1,1,0,1x",  "1,1,0"};
+  for (size_t i = 0; i < sizeof lambdas / sizeof lambdas[0]; i++) {
+    char arguments[256];
+    snprintf(arguments, sizeof arguments, "train models/mlp_fmnist.onnx " TINY " -K 2 --lambda %s",
+             lambdas[i]);
+    expect(arguments, 2, "--lambda expects four non-negative weights", lambdas[i]);
+    snprintf(arguments, sizeof arguments, "plan models/mlp_fmnist.onnx -K 2 --lambda %s",
+             lambdas[i]);
+    expect(arguments, 2, "--lambda", lambdas[i]);
+  }
+  expect("compile models/mlp_fmnist.onnx --data fashion-mnist -o /nonexistent/p --lambda 5,1,0,nan",
+         2, "--lambda", "5,1,0,nan");
+  expect("train models/mlp_fmnist.onnx " TINY " --lr 1e39", 2, "--lr expects", "1e39");
+  expect("train models/mlp_fmnist.onnx " TINY " --gamma inf", 2, "--gamma", "inf");
+  expect("train models/mlp_fmnist.onnx " TINY " --momentum nan", 2, "--momentum", "nan");
+  expect("compile models/mlp_fmnist.onnx --data fashion-mnist -o /nonexistent/p --momentum nan", 2,
+         "--momentum", "nan");
+  expect(
+      "compile models/mlp_fmnist.onnx --data fashion-mnist -o /nonexistent/p --weight-decay 1e39",
+      2, "--weight-decay", "1e39");
+  expect("train models/mlp_fmnist.onnx " TINY " --mean 1e39", 2, "--mean", "1e39");
+  expect("eval models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --std nan", 2, "--std",
+         "nan");
+  /* what is finite still parses, the smallest floats included */
+  ipro_command_result r;
+  ipro_test_run_infopro("plan models/mlp_fmnist.onnx -K 2 --batch 8 --lambda 0.5,1,1e-50,3.4e38",
+                        &r);
+  CHECK_MSG(r.exit_status == 0, "a finite --lambda is refused: exit %d, stderr: %s", r.exit_status,
+            r.err);
 }
 
 /* models/mlp_fmnist.onnx with its opset imports replaced by the given ones. */
@@ -319,6 +361,7 @@ int main(void) {
   batch_bound();
   train_batch_bound();
   conflicting_options();
+  non_finite_numbers();
   unwritable_outputs();
   untested_opsets();
   clashing_outputs();

@@ -8,6 +8,8 @@
  *   - `infopro eval` on that model, an independent program that loads the exported file,
  *     reports exactly the test accuracy the trainer printed for its last epoch, and the same test
  *     loss to the printed precision (both on the first 1000 test images, to keep this short);
+ *   - at K = 2, which plans more memory than end to end for this model, the split and memory
+ *     lines say "N% more" (not "-N% less");
  *   - usage errors exit with 2, a missing dataset or checkpoint with 1 and one line naming it.
  * Resuming and divergence are in test_train_resume.c. Skipped when Fashion-MNIST is missing. */
 #include <jansson.h>
@@ -278,12 +280,26 @@ static void train_deduplicated_parameters(void) {
             written[0], written[1]);
 }
 
+/* mlp_fmnist at K = 2 plans more memory than end to end (its heads cost more than the cut
+ * saves): the split line and the memory line say "N% more", where they said "-N% less". */
+static void more_than_end_to_end(void) {
+  ipro_command_result r;
+  ipro_test_run_infopro("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 "
+                        "--test-limit 64 --epochs 1 --batch 32 -K 2",
+                        &r);
+  const char *split = strstr(r.out, "planned peak ");
+  CHECK_MSG(r.exit_status == 0 && split && strstr(split, "% more)\n") &&
+                strstr(r.out, "% more with K = 2)") && !strstr(r.out, "% less"),
+            "-K 2 on mlp_fmnist: exit status %d, stdout: %s", r.exit_status, r.out);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   failures();
+  more_than_end_to_end();
   train_then_eval();
   train_torch_export_model("cnn_dynamo_fmnist");
   train_torch_export_model("cnn_dynamo_bn_fmnist");

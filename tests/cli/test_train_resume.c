@@ -10,13 +10,18 @@
  *     by runtime/test_checkpoint.c);
  *   - resuming the finished run for a third epoch with --lr 1e30 stops with exit status 1 and
  *     a message naming the epoch, the step and the non-finite loss; the checkpoint keeps its
- *     bytes and no --out file appears.
+ *     bytes and no --out file appears;
+ *   - a model with a NaN in a bias, which no loss sees (a ReLU follows it): the run stops with
+ *     exit 1 naming that bias and its one value that is not finite, with or without a checkpoint;
+ *     no checkpoint is written and an existing --out keeps its bytes.
  * Skipped when Fashion-MNIST is missing. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "frontend/onnx_decode.h"
 #include "runtime/dataset.h"
 #include "support/check.h"
 #include "support/command.h"
@@ -151,16 +156,98 @@ static void divergence(void) {
             "diverging with no checkpoint yet: exit %d, message: %s", r.exit_status, r.err);
 }
 
+/* models/mlp_fmnist.onnx with the first value of its first bias (file order) made NaN; the
+ * bias's name into name. A NaN there never reaches a loss: the ReLU after it turns the unit's
+ * activation into 0 and its gradient too, so the NaN stays in the weights while every loss is
+ * finite. */
+static bool write_nan_bias(const char *path, char *name, size_t size) {
+  uint8_t *bytes = NULL;
+  size_t length = 0;
+  ipro_error err;
+  CHECK_OK(ipro_onnx_read_file("models/mlp_fmnist.onnx", &bytes, &length, &err), &err);
+  Onnx__ModelProto *model = bytes ? onnx__model_proto__unpack(NULL, length, bytes) : NULL;
+  Onnx__TensorProto *bias = NULL;
+  for (size_t i = 0; model && model->graph && i < model->graph->n_initializer && !bias; i++) {
+    Onnx__TensorProto *t = model->graph->initializer[i];
+    if (t->n_dims == 1 && (t->n_float_data > 0 || t->raw_data.len >= sizeof(float))) bias = t;
+  }
+  CHECK_MSG(bias != NULL, "mlp_fmnist has no bias to make NaN");
+  bool written = false;
+  if (bias) {
+    snprintf(name, size, "%s", bias->name);
+    float nan = NAN;
+    if (bias->n_float_data > 0)
+      bias->float_data[0] = nan;
+    else
+      memcpy(bias->raw_data.data, &nan, sizeof nan);
+    size_t packed_size = onnx__model_proto__get_packed_size(model);
+    uint8_t *packed = malloc(packed_size);
+    onnx__model_proto__pack(model, packed);
+    FILE *file = fopen(path, "wb");
+    written = file && fwrite(packed, 1, packed_size, file) == packed_size;
+    if (file) written = fclose(file) == 0 && written;
+    free(packed);
+  }
+  if (model) onnx__model_proto__free_unpacked(model, NULL);
+  free(bytes);
+  return written;
+}
+
+/* Weights that are not finite while every loss is: once written to --out with exit 0. Now the
+ * run stops with exit 1 naming the tensor and how many of its values are not finite, writes no
+ * checkpoint (the check comes before each save) and leaves an existing --out as it was (the
+ * check at the end, also run without a checkpoint). */
+static void non_finite_weights(void) {
+  char model[700], name[512] = "", out[700], checkpoint[700], checkpoint_file[800];
+  char arguments[4096];
+  snprintf(model, sizeof model, "%s/nan_bias.onnx", directory);
+  snprintf(out, sizeof out, "%s/kept.onnx", directory);
+  snprintf(checkpoint, sizeof checkpoint, "%s/nan_checkpoint", directory);
+  snprintf(checkpoint_file, sizeof checkpoint_file, "%s/checkpoint.ipck", checkpoint);
+  if (!write_nan_bias(model, name, sizeof name)) return;
+  static const char previous[] = "an earlier run's model";
+  FILE *file = fopen(out, "wb");
+  CHECK(file && fwrite(previous, 1, sizeof previous, file) == sizeof previous);
+  if (file) fclose(file);
+  for (int with_checkpoint = 0; with_checkpoint < 2; with_checkpoint++) {
+    snprintf(arguments, sizeof arguments,
+             "train '%s' --data fashion-mnist --limit 64 --batch 32 --test-limit 64 --epochs 1 "
+             "--out '%s' %s%s%s",
+             model, out, with_checkpoint ? "--checkpoint '" : "", with_checkpoint ? checkpoint : "",
+             with_checkpoint ? "'" : "");
+    ipro_command_result r;
+    ipro_test_run_infopro(arguments, &r);
+    CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 &&
+                  strstr(r.err, "training diverged by epoch 1: 1 of the ") && strstr(r.err, name) &&
+                  strstr(r.err, "are not finite (NaN or infinity)") &&
+                  strstr(r.err, "without writing a checkpoint or the trained model"),
+              "a NaN bias (%s), %s checkpoint: exit status %d, stderr: %s", name,
+              with_checkpoint ? "with a" : "no", r.exit_status, r.err);
+    size_t size = 0;
+    uint8_t *kept = slurp(out, &size);
+    CHECK_MSG(kept && size == sizeof previous && memcmp(kept, previous, size) == 0,
+              "the NaN weights replaced the existing %s", out);
+    free(kept);
+    CHECK_MSG(access(checkpoint_file, F_OK) != 0, "a checkpoint of NaN weights was written: %s",
+              checkpoint_file);
+    CHECK_MSG(!strstr(r.out, "wrote "), "a run with NaN weights wrote something: %s", r.out);
+  }
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
+  /* the model the NaN test rewrites is read from the source folder, as the binary reads it */
+  const char *source = getenv("IPRO_SOURCE_DIR");
+  if (source && chdir(source) != 0) return ipro_test_skip("cannot enter IPRO_SOURCE_DIR");
   resume_matches("sgd", "--schedule constant --lr 0.05", "");
   /* K = 2: the first module's heads (decoder, classifier head, their momentum) are in the
    * checkpoint too, so the resumed run matches only if they are restored bit for bit. */
   resume_matches("k2", "--schedule constant --lr 0.05", "-K 2");
   divergence();
+  non_finite_weights();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
