@@ -1352,13 +1352,20 @@ static ipro_status train(train_run *r, ipro_error *err) {
       /* no checkpoint of values that are not finite; its memory is the checkpoint's */
       saved = check_trained_values(r, epoch, err);
       if (saved == IPRO_OK)
-        saved = ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err);
+        saved = ipro_checkpoint_save(
+            r->options->checkpoint, r->trainer, &r->position, r->train_data.class_names,
+            r->train_data.class_names ? r->train_data.num_classes : 0, err);
       between_epochs_end(r);
     } else if (r->pipeline) {
       /* the stretch the gather and the test pass began (evaluate) goes on */
-      if (r->options->checkpoint && leads(r)) /* the state gathered for the test */
-        r->gathered.position = r->position,
-        saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
+      if (r->options->checkpoint && leads(r)) { /* the state gathered for the test */
+        r->gathered.position = r->position;
+        saved = ipro_checkpoint_set_class_names(
+            &r->gathered, r->train_data.class_names,
+            r->train_data.class_names ? r->train_data.num_classes : 0, err);
+        if (saved == IPRO_OK)
+          saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
+      }
       /* kept after the last epoch for --out; released before training goes on */
       if (epoch + 1 < r->position.total_epochs) ipro_checkpoint_release(&r->gathered);
       between_epochs_end(r);
