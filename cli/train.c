@@ -853,6 +853,12 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
     status = ipro_graph_open(o->model, o->resume ? r->position.batch : o->batch, &model, err);
   ipro_graph_free(model);
   if (status == IPRO_OK) status = open_data(r, err);
+  /* An image folder's labels are the sorted positions of its class folders' names: resumed on a
+   * folder whose classes moved, the run would go on training with shifted labels. */
+  if (status == IPRO_OK && o->resume &&
+      ipro_cli_check_checkpoint_classes(saved.class_names, saved.n_class_names, r->checkpoint_path,
+                                        &r->train_data, o->data, err) != IPRO_OK)
+    status = ipro_error_prefix(err, "cannot resume");
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
