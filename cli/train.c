@@ -9,9 +9,10 @@
  * (runtime/checkpoint.h) restores parameters, BatchNorm statistics and optimizer moments, and the
  * step count that Dropout masks and AdamW's bias correction depend on.
  *
- * Settings on --resume: options given on the command line win, the rest come from the
- * checkpoint; the batch size and the optimizer must match it, since the compiled program and the
- * saved state depend on them.
+ * Settings on --resume: options given on the command line win, the rest of the position come
+ * from the checkpoint; the batch size and the optimizer must match it, since the compiled program
+ * and the saved state depend on them. The split into local modules is not in the checkpoint (its
+ * tensors are): it must be given again, and a checkpoint of another split is refused saying so.
  *
  * Augmentation: on by default for CIFAR (random crop with 4 pixels of zero padding, horizontal
  * flip: the usual recipe); off by default for MNIST and Fashion-MNIST, whose 28x28 images are
@@ -53,6 +54,12 @@
 #include "runtime/program_source.h"
 #include "train_model.h"
 
+/* Under --resume in train's usage; a compiled program's runner, whose split is fixed, leaves it
+ * out of its own. */
+#define RESUME_SPLIT_NOTE                                                                          \
+  "                          (the split, -K, --cuts, --plan, --budget and the head options, is\n"  \
+  "                          not restored: give it again as it was)\n"
+
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
     "  --data SPEC             training and test data: fashion-mnist[:DIR], mnist:DIR,\n"
@@ -92,8 +99,10 @@ static const char usage[] =
     "                          training mode removed), as `infopro export --inference` does\n"
     "  --json FILE             write the run's results and memory figures as JSON (- for stdout)\n"
     "  --checkpoint DIR        write DIR/checkpoint.ipck at the end of every epoch\n"
-    "  --resume                continue from DIR/checkpoint.ipck at the next epoch; options not\n"
-    "                          given take the checkpoint's values\n"
+    "  --resume                continue from DIR/checkpoint.ipck at the next epoch; --epochs,\n"
+    "                          --batch, --lr and the other schedule options, the optimizer's\n"
+    "                          options, --seed, --limit and --augment not given take the\n"
+    "                          checkpoint's values\n" RESUME_SPLIT_NOTE
     "  --reference             run the plain C reference kernels instead of oneDNN\n"
     "  --device cpu|cuda       where to train: the CPU (oneDNN, the default) or an NVIDIA GPU\n"
     "Defaults follow the InfoPro paper's recipe: SGD, momentum 0.9, Nesterov, weight decay 1e-4,\n"
@@ -204,7 +213,10 @@ static void print_program_usage(const ipro_program *p, FILE *to) {
     size_t length = end ? (size_t)(end - at) + 1 : strlen(at);
     bool fixed = strncmp(at, "  --batch", 9) == 0 || strncmp(at, "  --optimizer", 13) == 0 ||
                  strncmp(at, "  --reference", 13) == 0 || strncmp(at, "  --device", 10) == 0;
-    if (!fixed) fwrite(at, 1, length, to);
+    if (strncmp(at, RESUME_SPLIT_NOTE, strlen(RESUME_SPLIT_NOTE)) == 0)
+      length = strlen(RESUME_SPLIT_NOTE);
+    else if (!fixed)
+      fwrite(at, 1, length, to);
     at += length;
   }
   fprintf(
@@ -558,6 +570,18 @@ static ipro_status resumed_position(const train_options *o, const ipro_training_
 
 /* ---- the run ---- */
 
+/* The first tensor of a local module's head that a checkpoint holds ("infopro<k>/...", the
+ * names partitioner/module_program.c gives them), or NULL: a checkpoint of a split run. */
+static const char *saved_head_tensor(const ipro_checkpoint *c) {
+  for (int i = 0; i < c->n_tensors; i++) {
+    const char *name = c->tensors[i].name;
+    if (strncmp(name, "infopro", 7) != 0) continue;
+    size_t digits = strspn(name + 7, "0123456789");
+    if (digits && name[7 + digits] == '/') return name;
+  }
+  return NULL;
+}
+
 typedef struct {
   const train_options *options;
   const ipro_cli_train_model *model; /* infopro train's; NULL in a compiled program's runner */
@@ -828,6 +852,44 @@ static ipro_status create_trainer(train_run *r, const ipro_trainer_options *opti
   return status;
 }
 
+/* The split is not in the checkpoint (only its tensors are): a resumed run must be given it again.
+ * A split run's checkpoint resumed end to end, or the other way round, is refused here with
+ * what to give; any other difference is found by the restore, whose message gets the same hint. */
+static ipro_status check_resumed_split(const train_run *r, const ipro_checkpoint *saved,
+                                       ipro_error *err) {
+  const char *head = saved_head_tensor(saved);
+  if (head && r->K == 1)
+    return ipro_error_set(
+        err,
+        "cannot resume: checkpoint '%s' was written by a run split into local modules (it "
+        "holds tensor '%s' of a local module's head), but this run trains end to end: %s",
+        r->checkpoint_path, head,
+        r->options->program ? "resume it with a program compiled with that split"
+                            : "the split is not restored from the checkpoint; give the same -K, "
+                              "--cuts or --plan (and head options) as the run that wrote it");
+  if (!head && r->K > 1)
+    return ipro_error_set(err,
+                          "cannot resume: checkpoint '%s' was written by a run trained end to "
+                          "end (it holds no local module's head), but this run is split into %d "
+                          "local modules: %s",
+                          r->checkpoint_path, r->K,
+                          r->options->program
+                              ? "resume it with infopro train or a program compiled with K = 1"
+                              : "resume it without -K, --cuts, --plan or --budget");
+  return IPRO_OK;
+}
+
+/* A restore that failed on a split run: the tensors may differ because the split does. */
+static ipro_status hint_split(const train_run *r, ipro_error *err) {
+  if (r->K == 1 || r->options->program) return IPRO_ERROR;
+  char message[sizeof err->message];
+  snprintf(message, sizeof message, "%s", err->message);
+  return ipro_error_set(err,
+                        "%s; the split into local modules is not restored from the checkpoint: "
+                        "was it written with other -K, --cuts or --plan (or head options)?",
+                        message);
+}
+
 /* Settings, backends, evaluator, loader, split, trainer, checkpoint — in that order, so that a
  * wrong model or dataset is reported before anything is compiled. */
 static ipro_status prepare(train_run *r, ipro_error *err) {
@@ -853,6 +915,12 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
     status = ipro_graph_open(o->model, o->resume ? r->position.batch : o->batch, &model, err);
   ipro_graph_free(model);
   if (status == IPRO_OK) status = open_data(r, err);
+  /* An image folder's labels are the sorted positions of its class folders' names: resumed on a
+   * folder whose classes moved, the run would go on training with shifted labels. */
+  if (status == IPRO_OK && o->resume &&
+      ipro_cli_check_checkpoint_classes(saved.class_names, saved.n_class_names, r->checkpoint_path,
+                                        &r->train_data, o->data, err) != IPRO_OK)
+    status = ipro_error_prefix(err, "cannot resume");
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
@@ -891,6 +959,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   ipro_process_memory search;
   ipro_process_memory_begin(&search);
   if (status == IPRO_OK) status = choose_split(r, err);
+  if (status == IPRO_OK && o->resume) status = check_resumed_split(r, &saved, err);
   int64_t kept = ipro_process_memory_heap_level(&search);
   /* what the search freed goes back to the system before the trainer's blocks are mapped, which
    * would otherwise come on top of it in the process's high-water mark */
@@ -959,6 +1028,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK && o->resume) {
     status = r->pipeline ? ipro_pipeline_restore(r->trainer, &saved, r->checkpoint_path, err)
                          : ipro_checkpoint_restore(r->trainer, &saved, r->checkpoint_path, err);
+    if (status != IPRO_OK) status = hint_split(r, err);
     r->start_epoch = r->position.epochs_done;
     ipro_trainer_set_steps(r->trainer, r->position.steps_done);
   }
@@ -1352,13 +1422,20 @@ static ipro_status train(train_run *r, ipro_error *err) {
       /* no checkpoint of values that are not finite; its memory is the checkpoint's */
       saved = check_trained_values(r, epoch, err);
       if (saved == IPRO_OK)
-        saved = ipro_checkpoint_save(r->options->checkpoint, r->trainer, &r->position, err);
+        saved = ipro_checkpoint_save(
+            r->options->checkpoint, r->trainer, &r->position, r->train_data.class_names,
+            r->train_data.class_names ? r->train_data.num_classes : 0, err);
       between_epochs_end(r);
     } else if (r->pipeline) {
       /* the stretch the gather and the test pass began (evaluate) goes on */
-      if (r->options->checkpoint && leads(r)) /* the state gathered for the test */
-        r->gathered.position = r->position,
-        saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
+      if (r->options->checkpoint && leads(r)) { /* the state gathered for the test */
+        r->gathered.position = r->position;
+        saved = ipro_checkpoint_set_class_names(
+            &r->gathered, r->train_data.class_names,
+            r->train_data.class_names ? r->train_data.num_classes : 0, err);
+        if (saved == IPRO_OK)
+          saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
+      }
       /* kept after the last epoch for --out; released before training goes on */
       if (epoch + 1 < r->position.total_epochs) ipro_checkpoint_release(&r->gathered);
       between_epochs_end(r);

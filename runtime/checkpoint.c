@@ -71,6 +71,9 @@ ipro_status ipro_checkpoint_encode(const ipro_checkpoint *c, uint8_t **bytes, si
     ipro_put_u64(&w, t->bytes);
     ipro_put_bytes(&w, t->data, t->bytes);
   }
+  ipro_put_u32(&w, (uint32_t)c->n_class_names);
+  for (int i = 0; i < c->n_class_names; i++)
+    ipro_put_string(&w, c->class_names[i]);
   if (w.failed) {
     free(w.bytes);
     return ipro_error_set(err, "out of memory encoding a checkpoint");
@@ -172,12 +175,50 @@ static ipro_status get_tensor(ipro_byte_reader *r, const char *path, int index,
   return IPRO_OK;
 }
 
+/* Version 2's class names, after the tensors. */
+static ipro_status get_class_names(ipro_byte_reader *r, const char *path, ipro_checkpoint *out,
+                                   ipro_error *err) {
+  uint32_t count = ipro_get_u32(r);
+  if (r->short_read) return IPRO_OK;
+  /* Each name takes at least 5 bytes (its length and one byte), which bounds the count before
+   * allocating. */
+  if (count > (size_t)(r->end - r->at) / 5)
+    return ipro_error_set(err, "checkpoint '%s' is malformed: %u class names announced", path,
+                          count);
+  if (count == 0) return IPRO_OK;
+  out->class_names = calloc(count, sizeof *out->class_names);
+  if (!out->class_names) return ipro_error_set(err, "out of memory reading '%s'", path);
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t length = ipro_get_u32(r);
+    if (r->short_read) return IPRO_OK;
+    if (length == 0 || length > MAX_NAME_BYTES)
+      return ipro_error_set(err, "checkpoint '%s' is malformed: class %u has a name of %u bytes",
+                            path, i, length);
+    const uint8_t *name = ipro_get_bytes(r, length);
+    if (r->short_read) return IPRO_OK;
+    /* as in tensor names: a NUL would cut the name short and be written back shorter */
+    if (memchr(name, '\0', length))
+      return ipro_error_set(err,
+                            "checkpoint '%s' is malformed: the name of class %u holds a NUL "
+                            "byte",
+                            path, i);
+    out->class_names[i] = malloc(length + 1);
+    if (!out->class_names[i]) return ipro_error_set(err, "out of memory reading '%s'", path);
+    memcpy(out->class_names[i], name, length);
+    out->class_names[i][length] = '\0';
+    out->n_class_names = (int)i + 1;
+  }
+  return IPRO_OK;
+}
+
 ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char *path,
                                    ipro_checkpoint *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
   ipro_byte_reader r;
-  if (ipro_frame_open(bytes, size, magic, IPRO_CHECKPOINT_VERSION, "checkpoint", path, &r, err) !=
-      IPRO_OK)
+  uint32_t version = 0;
+  if (ipro_frame_open_versions(bytes, size, magic, IPRO_CHECKPOINT_OLDEST_VERSION,
+                               IPRO_CHECKPOINT_VERSION, "checkpoint", path, &version, &r,
+                               err) != IPRO_OK)
     return IPRO_ERROR;
   ipro_status status = get_position(&r, path, &out->position, err);
   uint32_t n_tensors = status == IPRO_OK ? ipro_get_u32(&r) : 0;
@@ -193,6 +234,8 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
     out->n_tensors = (int)i + 1;
     status = get_tensor(&r, path, (int)i, &out->tensors[i], err);
   }
+  if (status == IPRO_OK && !r.short_read && version >= 2)
+    status = get_class_names(&r, path, out, err);
   if (status == IPRO_OK && r.short_read)
     status = ipro_error_set(err, "checkpoint '%s' is malformed: its payload ends early", path);
   if (status == IPRO_OK && r.at != r.end)
@@ -200,6 +243,25 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
                             (size_t)(r.end - r.at));
   if (status != IPRO_OK) ipro_checkpoint_release(out);
   return status;
+}
+
+ipro_status ipro_checkpoint_set_class_names(ipro_checkpoint *c, char *const *names, int count,
+                                            ipro_error *err) {
+  for (int i = 0; i < c->n_class_names; i++)
+    free(c->class_names[i]);
+  free(c->class_names);
+  c->class_names = NULL;
+  c->n_class_names = 0;
+  if (count == 0) return IPRO_OK;
+  c->class_names = calloc((size_t)count, sizeof *c->class_names);
+  if (!c->class_names) return ipro_error_set(err, "out of memory copying the class names");
+  for (int i = 0; i < count; i++) {
+    c->class_names[i] = malloc(strlen(names[i]) + 1);
+    if (!c->class_names[i]) return ipro_error_set(err, "out of memory copying the class names");
+    strcpy(c->class_names[i], names[i]);
+    c->n_class_names = i + 1;
+  }
+  return IPRO_OK;
 }
 
 /* ---- the trainer's side ---- */
@@ -355,10 +417,12 @@ ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *
 }
 
 ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
-                                 const ipro_training_position *position, ipro_error *err) {
+                                 const ipro_training_position *position, char *const *class_names,
+                                 int n_class_names, ipro_error *err) {
   ipro_checkpoint c;
   if (ipro_checkpoint_capture(trainer, position, &c, err) != IPRO_OK) return IPRO_ERROR;
-  ipro_status status = ipro_checkpoint_write(directory, &c, err);
+  ipro_status status = ipro_checkpoint_set_class_names(&c, class_names, n_class_names, err);
+  if (status == IPRO_OK) status = ipro_checkpoint_write(directory, &c, err);
   ipro_checkpoint_release(&c);
   return status;
 }
@@ -388,10 +452,11 @@ ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_positi
     return ipro_error_set(err, "'%s' is not an infopro checkpoint (bad magic)", path);
   ipro_byte_reader r = {bytes + 8, bytes + size, false};
   uint32_t version = ipro_get_u32(&r);
-  if (!r.short_read && version != IPRO_CHECKPOINT_VERSION)
-    return ipro_error_set(err,
-                          "checkpoint '%s' has format version %u; this infopro reads version %u",
-                          path, version, IPRO_CHECKPOINT_VERSION);
+  if (!r.short_read &&
+      (version < IPRO_CHECKPOINT_OLDEST_VERSION || version > IPRO_CHECKPOINT_VERSION))
+    return ipro_error_set(
+        err, "checkpoint '%s' has format version %u; this infopro reads versions %u to %u", path,
+        version, IPRO_CHECKPOINT_OLDEST_VERSION, IPRO_CHECKPOINT_VERSION);
   ipro_get_bytes(&r, IPRO_FRAME_HEADER_BYTES - 12); /* the CRC and the payload's length */
   if (get_position(&r, path, out, err) != IPRO_OK) return IPRO_ERROR;
   if (r.short_read)
@@ -407,4 +472,9 @@ void ipro_checkpoint_release(ipro_checkpoint *c) {
   free(c->tensors);
   c->tensors = NULL;
   c->n_tensors = 0;
+  for (int i = 0; i < c->n_class_names; i++)
+    free(c->class_names[i]);
+  free(c->class_names);
+  c->class_names = NULL;
+  c->n_class_names = 0;
 }

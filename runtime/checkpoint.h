@@ -5,7 +5,10 @@
  *   - by name, every tensor of the trainer's programs (one per module) that carries state from
  *     one step to the next: the initializers (parameters and BatchNormalization running statistics)
  * and the STATE tensors except gradients (recomputed every step) and the hyper-parameter vector
- *     (written before every step) — i.e. the optimizer moments.
+ *     (written before every step) — i.e. the optimizer moments;
+ *   - (version 2) the class names of the data it was trained on, in label order, so that a run
+ *     resumed on an image folder whose class folders were renamed, added or removed (which
+ *     renumbers the labels) is refused instead of training on shifted labels.
  * The file is written to a temporary beside the target and renamed over it, so a crash leaves
  * the previous checkpoint intact. Reading validates everything (magic, version, sizes, CRC-32 of
  * the payload, each tensor's name, dtype and shape against the program) before any tensor is
@@ -20,7 +23,9 @@
 #include "runtime/trainer.h"
 
 #define IPRO_CHECKPOINT_FILE "checkpoint.ipck"
-#define IPRO_CHECKPOINT_VERSION 1
+/* The version written; the reader also takes IPRO_CHECKPOINT_OLDEST_VERSION (no class names). */
+#define IPRO_CHECKPOINT_VERSION 2
+#define IPRO_CHECKPOINT_OLDEST_VERSION 1
 
 typedef struct {
   int64_t epochs_done; /* completed epochs: a resumed run starts at this (0-based) epoch */
@@ -48,6 +53,10 @@ typedef struct {
   ipro_training_position position;
   int n_tensors;
   ipro_checkpoint_tensor *tensors;
+  /* The data's class names in label order (owned); none for data without names (not an image
+   * folder) and in a version-1 file. */
+  int n_class_names;
+  char **class_names;
 } ipro_checkpoint;
 
 /* DIR/checkpoint.ipck into path. */
@@ -64,6 +73,10 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
  * module of a locally trained network contributes its own). */
 bool ipro_checkpoint_holds(ipro_trainer *trainer, int module, int t);
 
+/* Replaces the checkpoint's class names with copies of names[0..count). */
+ipro_status ipro_checkpoint_set_class_names(ipro_checkpoint *checkpoint, char *const *names,
+                                            int count, ipro_error *err);
+
 /* Copies the trainer's tensors and the position into *out. */
 ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_position *position,
                                     ipro_checkpoint *out, ipro_error *err);
@@ -78,9 +91,10 @@ ipro_status ipro_checkpoint_prepare_directory(const char *directory, ipro_error 
 /* encode + atomic write of DIR/checkpoint.ipck (DIR is created if missing). */
 ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *checkpoint,
                                   ipro_error *err);
-/* capture + ipro_checkpoint_write. */
+/* capture + the class names (count 0: none) + ipro_checkpoint_write. */
 ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
-                                 const ipro_training_position *position, ipro_error *err);
+                                 const ipro_training_position *position, char *const *class_names,
+                                 int n_class_names, ipro_error *err);
 /* The training position alone, from the first bytes of the file (magic, version, position): what
  * is shown of a checkpoint that a run without --resume would replace. The payload's CRC is not
  * checked, so that a checkpoint of gigabytes costs no more than a few hundred bytes read. */

@@ -145,6 +145,15 @@ void ipro_frame_end(ipro_byte_writer *w, const char magic[8], uint32_t version) 
 ipro_status ipro_frame_open(const uint8_t *bytes, size_t size, const char magic[8],
                             uint32_t version, const char *what, const char *path,
                             ipro_byte_reader *payload, ipro_error *err) {
+  uint32_t stored_version = 0;
+  return ipro_frame_open_versions(bytes, size, magic, version, version, what, path, &stored_version,
+                                  payload, err);
+}
+
+ipro_status ipro_frame_open_versions(const uint8_t *bytes, size_t size, const char magic[8],
+                                     uint32_t oldest, uint32_t newest, const char *what,
+                                     const char *path, uint32_t *version, ipro_byte_reader *payload,
+                                     ipro_error *err) {
   if (size < 8 || memcmp(bytes, magic, 8) != 0)
     return ipro_error_set(err, "'%s' is not an infopro %s (bad magic)", path, what);
   if (size < IPRO_FRAME_HEADER_BYTES)
@@ -153,9 +162,15 @@ ipro_status ipro_frame_open(const uint8_t *bytes, size_t size, const char magic[
   ipro_byte_reader r = {bytes + 8, bytes + IPRO_FRAME_HEADER_BYTES, false};
   uint32_t stored_version = ipro_get_u32(&r), stored_crc = ipro_get_u32(&r);
   uint64_t length = ipro_get_u64(&r);
-  if (stored_version != version)
-    return ipro_error_set(err, "%s '%s' has format version %u; this infopro reads version %u", what,
-                          path, stored_version, version);
+  if (stored_version < oldest || stored_version > newest) {
+    if (oldest == newest)
+      return ipro_error_set(err, "%s '%s' has format version %u; this infopro reads version %u",
+                            what, path, stored_version, newest);
+    return ipro_error_set(err,
+                          "%s '%s' has format version %u; this infopro reads versions %u to %u",
+                          what, path, stored_version, oldest, newest);
+  }
+  *version = stored_version;
   size_t after = size - IPRO_FRAME_HEADER_BYTES;
   if (length > after)
     return ipro_error_set(err,

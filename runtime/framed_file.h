@@ -61,6 +61,12 @@ void ipro_frame_end(ipro_byte_writer *w, const char magic[8], uint32_t version);
 ipro_status ipro_frame_open(const uint8_t *bytes, size_t size, const char magic[8],
                             uint32_t version, const char *what, const char *path,
                             ipro_byte_reader *payload, ipro_error *err);
+/* The same for a format whose reader still takes older versions: any version from oldest to
+ * newest is accepted and stored into *version, for the caller to parse the payload by it. */
+ipro_status ipro_frame_open_versions(const uint8_t *bytes, size_t size, const char magic[8],
+                                     uint32_t oldest, uint32_t newest, const char *what,
+                                     const char *path, uint32_t *version, ipro_byte_reader *payload,
+                                     ipro_error *err);
 
 /* Reads a whole file into a malloc'd buffer (what names it in messages). */
 ipro_status ipro_read_whole_file(const char *path, const char *what, uint8_t **bytes, size_t *size,

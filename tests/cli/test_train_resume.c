@@ -8,6 +8,9 @@
  *     constant schedule makes the one-epoch run's rates those of the two-epoch run
  *     (AdamW, whose bias correction counts the restored steps, is covered at the library level
  *     by runtime/test_checkpoint.c);
+ *   - the split is not in the checkpoint, and --help says so: the K = 2 checkpoint resumed
+ *     without -K, and the end-to-end one resumed with -K 2, are each refused with one message
+ *     that says how the checkpoint was split and what to give, leaving it as it was;
  *   - resuming the finished run for a third epoch with --lr 1e30 stops with exit status 1 and
  *     a message naming the epoch, the step and the non-finite loss; the checkpoint keeps its
  *     bytes and no --out file appears;
@@ -111,6 +114,56 @@ static void resume_matches(const char *name, const char *settings, const char *s
   epoch_numbers(resumed.out, numbers_b, sizeof numbers_b);
   CHECK_MSG(numbers_a[0] && strcmp(numbers_a, numbers_b) == 0, "%s: '%s' vs resumed '%s'", name,
             numbers_a, numbers_b);
+}
+
+/* The split (-K, --cuts, --plan, --budget) is not restored on --resume. Before, the K = 2
+ * checkpoint resumed without -K failed with "holds tensor 'infopro1/...', which is not a
+ * parameter or training state of this model's program (a checkpoint of another model or
+ * optimizer?)", which sent the user looking for another model, and --help claimed that every
+ * option not given took the checkpoint's value. */
+static void split_not_restored(void) {
+  ipro_command_result r;
+  ipro_test_run_infopro("train --help", &r);
+  CHECK_MSG(
+      r.exit_status == 0 &&
+          strstr(r.out, "(the split, -K, --cuts, --plan, --budget and the head options, is") &&
+          strstr(r.out, "not restored: give it again as it was)") &&
+          !strstr(r.out, "options not\n"),
+      "train --help on --resume: %s", r.out);
+  static const struct {
+    const char *checkpoint, *split, *says[3];
+  } cases[] = {
+      {"k2_resumed/nested",
+       "",
+       {"was written by a run split into local modules", "tensor 'infopro1/",
+        "give the same -K, --cuts or --plan"}},
+      {"sgd_whole",
+       "-K 2",
+       {"was written by a run trained end to end", "split into 2 local modules",
+        "resume it without -K, --cuts, --plan or --budget"}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char checkpoint[700], file[800], arguments[4096];
+    snprintf(checkpoint, sizeof checkpoint, "%s/%s", directory, cases[i].checkpoint);
+    snprintf(file, sizeof file, "%s/checkpoint.ipck", checkpoint);
+    size_t before_size = 0, after_size = 0;
+    uint8_t *before = slurp(file, &before_size);
+    snprintf(arguments, sizeof arguments,
+             "train models/mlp_fmnist.onnx --data fashion-mnist --test-limit 100 --epochs 3 %s "
+             "--checkpoint '%s' --resume",
+             cases[i].split, checkpoint);
+    ipro_test_run_infopro(arguments, &r);
+    CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "cannot resume") &&
+                  strstr(r.err, file) && strstr(r.err, cases[i].says[0]) &&
+                  strstr(r.err, cases[i].says[1]) && strstr(r.err, cases[i].says[2]) &&
+                  !strstr(r.err, "another model") && !strstr(r.out, "epoch 3/3"),
+              "%s: exit status %d, stderr: %s", arguments, r.exit_status, r.err);
+    uint8_t *after = slurp(file, &after_size);
+    CHECK_MSG(before && after && before_size == after_size && !memcmp(before, after, after_size),
+              "%s changed", file);
+    free(before);
+    free(after);
+  }
 }
 
 static void divergence(void) {
@@ -246,6 +299,7 @@ int main(void) {
   /* K = 2: the first module's heads (decoder, classifier head, their momentum) are in the
    * checkpoint too, so the resumed run matches only if they are restored bit for bit. */
   resume_matches("k2", "--schedule constant --lr 0.05", "-K 2");
+  split_not_restored();
   divergence();
   non_finite_weights();
   ipro_test_remove_directory(directory);

@@ -13,8 +13,10 @@
  * metadata (`infopro train --out` puts them there) and scores the same, and of a model without
  * them (the untrained file) it warns once that it normalises otherwise. eval of a folder holding
  * only val/ scores the same; the trained models (--out, --out-inference) carry their class names
- * and eval refuses the folder once a class folder is renamed. A missing folder or file is one
- * message naming it. Skipped when Fashion-MNIST is missing. */
+ * and eval refuses the folder once a class folder is renamed; so does --resume of the run's
+ * checkpoint (version 2 holds the class names), leaving it as it was, while a version-1
+ * checkpoint (no names) still resumes. A missing folder or file is one message naming it.
+ * Skipped when Fashion-MNIST is missing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "runtime/dataset.h"
+#include "runtime/framed_file.h"
 #include "support/check.h"
 #include "support/command.h"
 #include "support/user_data.h"
@@ -111,13 +114,82 @@ static void val_only(const char *folder, const char *model, double trained_accur
             accuracy, trained_accuracy, e.exit_status, e.err);
 }
 
+/* The whole of a file into bytes (at most size); its length, or 0 when it cannot be read. */
+static size_t read_file(const char *path, uint8_t *bytes, size_t size) {
+  FILE *file = fopen(path, "rb");
+  if (!file) return 0;
+  size_t length = fread(bytes, 1, size, file);
+  fclose(file);
+  return length;
+}
+
+/* The version-1 form of a version-2 checkpoint that holds the ten class names c0..c9: the same
+ * payload without them (schemas/checkpoint.md), written to path. */
+static bool write_version_1(const uint8_t *bytes, size_t size, const char *path) {
+  enum { NAMES_BYTES = 4 + 10 * (4 + 2) }; /* the count, then each name's length and 2 bytes */
+  if (size < IPRO_FRAME_HEADER_BYTES + NAMES_BYTES || bytes[8] != 2 ||
+      bytes[size - NAMES_BYTES] != 10)
+    return false;
+  size_t payload = size - NAMES_BYTES - IPRO_FRAME_HEADER_BYTES;
+  uint8_t header[IPRO_FRAME_HEADER_BYTES];
+  memcpy(header, bytes, 8);
+  uint32_t crc = ipro_crc32(bytes + IPRO_FRAME_HEADER_BYTES, payload);
+  for (int i = 0; i < 4; i++)
+    header[8 + i] = i == 0, header[12 + i] = (uint8_t)(crc >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    header[16 + i] = (uint8_t)((uint64_t)payload >> (8 * i));
+  FILE *file = fopen(path, "wb");
+  if (!file) return false;
+  bool ok = fwrite(header, 1, sizeof header, file) == sizeof header &&
+            fwrite(bytes + IPRO_FRAME_HEADER_BYTES, 1, payload, file) == payload;
+  return fclose(file) == 0 && ok;
+}
+
+/* --resume of the image-folder run's checkpoint on the folder with class c0 renamed z0: the
+ * labels would shift by one, so it is refused with one message naming index 0 and both names,
+ * before anything is trained, and the checkpoint keeps its bytes. Before, it printed
+ * "classes: 0=c1 ... 9=z0" and trained on with exit status 0. The same checkpoint in version 1
+ * (no class names) resumes as before (at its last epoch: the test pass alone). */
+static void resume_renamed(const char *folder, const char *checkpoint) {
+  static uint8_t before[1 << 20], after[1 << 20];
+  char file[700], arguments[2048], old_folder[700], old_file[760];
+  snprintf(file, sizeof file, "%s/checkpoint.ipck", checkpoint);
+  size_t size = read_file(file, before, sizeof before);
+  CHECK_MSG(size > 0 && size < sizeof before, "%s: %zu bytes", file, size);
+  snprintf(arguments, sizeof arguments,
+           "train models/resnet8_fmnist.onnx --data 'imagefolder:%s' --checkpoint '%s' --resume "
+           "--epochs 2 --test-limit 128",
+           folder, checkpoint);
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "cannot resume") &&
+                strstr(r.err, "class 0 is 'c1' in the data but 'c0' in the checkpoint") &&
+                strstr(r.err, file) && !strstr(r.out, "epoch 2/2"),
+            "resume on a folder with a renamed class: exit status %d, stdout: %s, stderr: %s",
+            r.exit_status, r.out, r.err);
+  CHECK_MSG(read_file(file, after, sizeof after) == size && !memcmp(before, after, size),
+            "the refused resume changed %s", file);
+
+  snprintf(old_folder, sizeof old_folder, "%s_version_1", checkpoint);
+  snprintf(old_file, sizeof old_file, "%s/checkpoint.ipck", old_folder);
+  CHECK(mkdir(old_folder, 0755) == 0 && write_version_1(before, size, old_file));
+  snprintf(arguments, sizeof arguments,
+           "train models/resnet8_fmnist.onnx --data 'imagefolder:%s' --checkpoint '%s' --resume "
+           "--test-limit 128",
+           folder, old_folder);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "resuming from"),
+            "resume of a version-1 checkpoint: exit status %d, stdout: %s, stderr: %s",
+            r.exit_status, r.out, r.err);
+}
+
 /* The trained models (--out and --out-inference) carry the class names they were trained on
  * (metadata infopro.classes): with class folder c0 renamed z0, every label would shift by one
  * (c1 becoming class 0), so eval refuses the folder, naming the first index that differs and both
  * names; the untrained model, which carries no names, is still evaluated. Before, eval scored
  * the shifted labels with exit status 0. */
 static void renamed_class(const char *folder, const char *model, const char *inference,
-                          const char *untrained) {
+                          const char *untrained, const char *checkpoint) {
   char from[2][700], to[2][700], arguments[2048];
   static const char *const splits[2] = {"train", "val"};
   for (int s = 0; s < 2; s++) {
@@ -141,6 +213,7 @@ static void renamed_class(const char *folder, const char *model, const char *inf
   CHECK_MSG(eval_accuracy(arguments, &e) >= 0,
             "eval of a model without class names on a renamed folder: exit status %d, stderr: %s",
             e.exit_status, e.err);
+  resume_renamed(folder, checkpoint);
   for (int s = 0; s < 2; s++)
     CHECK(rename(to[s], from[s]) == 0);
 }
@@ -150,12 +223,14 @@ int main(void) {
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
-  char folder[600], npz[600], arguments[2048], model[600], classes[600], inference[600];
+  char folder[600], npz[600], arguments[2048], model[600], classes[600], inference[600],
+      checkpoint[600];
   snprintf(folder, sizeof folder, "%s/images", directory);
   snprintf(npz, sizeof npz, "%s/fmnist.npz", directory);
   snprintf(model, sizeof model, "%s/trained.onnx", directory);
   snprintf(classes, sizeof classes, "%s/trained.classes.txt", directory);
   snprintf(inference, sizeof inference, "%s/inference.onnx", directory);
+  snprintf(checkpoint, sizeof checkpoint, "%s/ck", directory);
   double mean = 0, std = 0;
   CHECK(write_inputs(folder, npz, &mean, &std));
 
@@ -164,8 +239,8 @@ int main(void) {
   ipro_command_result r;
   char from_folder[256] = "", from_npz[256] = "";
   snprintf(arguments, sizeof arguments,
-           "%s --data 'imagefolder:%s' --out '%s' --out-inference '%s'", common, folder, model,
-           inference);
+           "%s --data 'imagefolder:%s' --out '%s' --out-inference '%s' --checkpoint '%s'", common,
+           folder, model, inference, checkpoint);
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "imagefolder: exit status %d, stderr: %s", r.exit_status, r.err);
   CHECK_MSG(epoch_figures(r.out, from_folder, sizeof from_folder), "imagefolder: no epoch line: %s",
@@ -245,7 +320,7 @@ int main(void) {
             e.err);
 
   val_only(folder, model, trained_accuracy);
-  renamed_class(folder, model, inference, untrained);
+  renamed_class(folder, model, inference, untrained, checkpoint);
 
   snprintf(arguments, sizeof arguments, "%s --data 'npz:%s'", common, npz);
   ipro_test_run_infopro(arguments, &r);

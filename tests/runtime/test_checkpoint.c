@@ -1,6 +1,9 @@
 /* Checkpoints round-trip and refuse every damaged or foreign file:
- *   - a hand-built checkpoint (position with milestones, tensors of two dtypes) decodes to what
- *     was encoded;
+ *   - a hand-built checkpoint (position with milestones, tensors of two dtypes, class names)
+ *     decodes to what was encoded, as version 2; one without class names decodes without them;
+ *   - a version-1 file (version 2's layout without the class names, built here by hand from
+ *     schemas/checkpoint.md) still decodes, with no class names; a version-1 header over a
+ *     version-2 payload, an empty class name and one holding a NUL are refused;
  *   - a file with a bad magic, another version, cut short at several lengths, with bytes
  *     appended, or with one payload byte flipped (CRC mismatch) is rejected with a message
  *     naming the file; a payload whose CRC is right but whose tensor length contradicts its shape
@@ -8,7 +11,8 @@
  *   - with a trainer (models/mlp_fmnist.onnx, which has Dropout, at batch 4): after two steps, a
  *     saved checkpoint restored into a fresh trainer gives bit-identical parameters and optimizer
  *     moments, and the next step (same batch) gives bit-identical loss and parameters on both,
- *     for SGD and for AdamW (whose bias correction depends on the restored step count);
+ *     for SGD and for AdamW (whose bias correction depends on the restored step count); the
+ *     class names given to save are read back;
  *   - restoring a checkpoint with a tensor the program lacks, a tensor of another shape, a
  *     missing tensor, or an SGD checkpoint into an AdamW trainer fails naming file and tensor;
  *   - saving leaves exactly checkpoint.ipck in the directory (no temporary files). */
@@ -19,6 +23,7 @@
 #include <string.h>
 
 #include "runtime/checkpoint.h"
+#include "runtime/framed_file.h"
 #include "support/check.h"
 
 #define BATCH 4
@@ -89,6 +94,101 @@ static void expect_rejected(const char *what, const uint8_t *bytes, size_t size,
             "%s: message lacks the file or '%s': %s", what, needle, err.message);
 }
 
+/* The little-endian u32 at bytes[at], and one written there. */
+static void put_u32_at(uint8_t *bytes, size_t at, uint32_t value) {
+  for (int i = 0; i < 4; i++)
+    bytes[at + i] = (uint8_t)(value >> (8 * i));
+}
+
+/* The frame's header rewritten for a payload of `payload` bytes and a version (CRC included). */
+static void reframe(uint8_t *bytes, uint32_t version, size_t payload) {
+  put_u32_at(bytes, 8, version);
+  put_u32_at(bytes, 12, ipro_crc32(bytes + IPRO_FRAME_HEADER_BYTES, payload));
+  put_u32_at(bytes, 16, (uint32_t)payload);
+  put_u32_at(bytes, 20, 0);
+}
+
+/* Class names: written and read back (version 2), absent in a version-1 file, refused when
+ * malformed. */
+static void class_names_and_version_1(void) {
+  float weights[2] = {0.25f, -1};
+  char tensor_name[] = "layer.weight";
+  ipro_checkpoint_tensor tensor = {.name = tensor_name,
+                                   .dtype = IPRO_DTYPE_FLOAT,
+                                   .shape = {1, {2}},
+                                   .data = weights,
+                                   .bytes = sizeof weights};
+  char cat[] = "cat", dog[] = "dog \xc3\xa9t\xc3\xa9";
+  char *names[2] = {cat, dog};
+  ipro_checkpoint c = {
+      .position = sample_position(), .n_tensors = 1, .tensors = &tensor, .n_class_names = 2};
+  c.class_names = names;
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_checkpoint_encode(&c, &bytes, &size, &err), &err);
+  if (!bytes) return;
+  CHECK(bytes[8] == 2);
+  ipro_checkpoint back;
+  CHECK_OK(ipro_checkpoint_decode(bytes, size, "memory", &back, &err), &err);
+  CHECK_EQ_INT(back.n_class_names, 2);
+  for (int i = 0; i < back.n_class_names && i < 2; i++)
+    CHECK_MSG(strcmp(back.class_names[i], names[i]) == 0, "class %d came back as '%s'", i,
+              back.class_names[i]);
+  ipro_checkpoint_release(&back);
+  CHECK(back.class_names == NULL && back.n_class_names == 0);
+
+  /* An empty name and a NUL in a name, with the CRC right: "dog..." becomes "d\0g..." and
+   * "cat" announces 0 bytes (the rest then misparses, but the length is refused first). */
+  uint8_t *damaged = malloc(size);
+  if (!damaged) return;
+  size_t last_name = size - (sizeof dog - 1);
+  memcpy(damaged, bytes, size);
+  damaged[last_name + 1] = 0;
+  reframe(damaged, 2, size - IPRO_FRAME_HEADER_BYTES);
+  expect_rejected("NUL in a class name", damaged, size, "NUL");
+  memcpy(damaged, bytes, size);
+  put_u32_at(damaged, last_name - 4 - 3 - 4, 0);
+  reframe(damaged, 2, size - IPRO_FRAME_HEADER_BYTES);
+  expect_rejected("empty class name", damaged, size, "class 0 has a name of 0 bytes");
+  free(damaged);
+  free(bytes);
+
+  /* Without names: the count 0 ends the payload. */
+  c.n_class_names = 0;
+  c.class_names = NULL;
+  CHECK_OK(ipro_checkpoint_encode(&c, &bytes, &size, &err), &err);
+  if (!bytes) return;
+  CHECK(size > 28 && memcmp(bytes + size - 4, "\0\0\0\0", 4) == 0);
+  CHECK_OK(ipro_checkpoint_decode(bytes, size, "memory", &back, &err), &err);
+  CHECK(back.n_class_names == 0 && back.class_names == NULL && back.n_tensors == 1);
+  ipro_checkpoint_release(&back);
+
+  /* Version 1: the same payload without the class-name count, under version 1. */
+  uint8_t *version_1 = malloc(size);
+  if (!version_1) return;
+  memcpy(version_1, bytes, size - 4);
+  reframe(version_1, 1, size - 4 - IPRO_FRAME_HEADER_BYTES);
+  char path[256];
+  snprintf(path, sizeof path, "%s/version_1.ipck", directory);
+  CHECK(write_bytes(path, version_1, size - 4));
+  CHECK_OK(ipro_checkpoint_read(path, &back, &err), &err);
+  CHECK(same_position(&c.position, &back.position));
+  CHECK(back.n_class_names == 0 && back.n_tensors == 1 &&
+        strcmp(back.tensors[0].name, tensor_name) == 0 &&
+        memcmp(back.tensors[0].data, weights, sizeof weights) == 0);
+  ipro_checkpoint_release(&back);
+  ipro_training_position position;
+  CHECK_OK(ipro_checkpoint_read_position(path, &position, &err), &err);
+  CHECK(same_position(&c.position, &position));
+  /* version 1 over a version-2 payload: the count is 4 bytes version 1 does not have */
+  memcpy(version_1, bytes, size);
+  reframe(version_1, 1, size - IPRO_FRAME_HEADER_BYTES);
+  expect_rejected("version 1 with class names", version_1, size, "4 unread payload bytes");
+  free(version_1);
+  free(bytes);
+}
+
 static void format_round_trip_and_damage(void) {
   float weights[6] = {1.5f, -2, 0, 3e-20f, INFINITY, -0.0f};
   int64_t counts[2] = {7, -9};
@@ -130,8 +230,11 @@ static void format_round_trip_and_damage(void) {
   damaged[0] = 'X';
   expect_rejected("bad magic", damaged, size, "bad magic");
   memcpy(damaged, bytes, size);
-  damaged[8] = 2;
-  expect_rejected("version 2", damaged, size, "version 2");
+  damaged[8] = 3;
+  expect_rejected("version 3", damaged, size, "version 3; this infopro reads versions 1 to 2");
+  memcpy(damaged, bytes, size);
+  damaged[8] = 0;
+  expect_rejected("version 0", damaged, size, "version 0");
   const size_t cuts[] = {0, 5, 8, 23, 24, 100, size / 2, size - 1};
   for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
     char what[64];
@@ -225,13 +328,17 @@ static void trainer_round_trip(ipro_optimizer_kind kind) {
   position.steps_done = ipro_trainer_steps(a);
   char sub[256];
   snprintf(sub, sizeof sub, "%s/%s", directory, name);
-  CHECK_OK(ipro_checkpoint_save(sub, a, &position, &err), &err);
+  char first[] = "airplane", second[] = "bird";
+  char *class_names[2] = {first, second};
+  CHECK_OK(ipro_checkpoint_save(sub, a, &position, class_names, 2, &err), &err);
 
   char path[300];
   ipro_checkpoint_path(sub, path, sizeof path);
   ipro_checkpoint c;
   CHECK_OK(ipro_checkpoint_read(path, &c, &err), &err);
   CHECK(same_position(&position, &c.position));
+  CHECK(c.n_class_names == 2 && strcmp(c.class_names[0], "airplane") == 0 &&
+        strcmp(c.class_names[1], "bird") == 0);
   CHECK_OK(ipro_checkpoint_restore(b, &c, path, &err), &err);
   ipro_trainer_set_steps(b, c.position.steps_done);
   CHECK_EQ_INT(ipro_trainer_steps(b), 2);
@@ -276,7 +383,7 @@ static void trainer_round_trip(ipro_optimizer_kind kind) {
   ipro_checkpoint_release(&c);
 
   /* Saving again replaces the file and leaves nothing else behind. */
-  CHECK_OK(ipro_checkpoint_save(sub, a, &position, &err), &err);
+  CHECK_OK(ipro_checkpoint_save(sub, a, &position, NULL, 0, &err), &err);
   DIR *dir = opendir(sub);
   int entries = 0, checkpoints = 0;
   for (struct dirent *e; dir && (e = readdir(dir));) {
@@ -293,6 +400,7 @@ static void trainer_round_trip(ipro_optimizer_kind kind) {
 int main(void) {
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary folder");
   format_round_trip_and_damage();
+  class_names_and_version_1();
   trainer_round_trip(IPRO_OPTIMIZER_SGD);
   trainer_round_trip(IPRO_OPTIMIZER_ADAMW);
   char command[200];
