@@ -466,6 +466,36 @@ static int refuse_replacing_checkpoint(const train_options *o) {
   return 2;
 }
 
+/* On --resume, --epochs is the run's total, epochs done included (the checkpoint's own total
+ * when not given): a total the checkpoint has already reached trains nothing, and once printed
+ * "trained 0 epochs" and wrote --out all the same. Refused as a usage error before any work.
+ * A checkpoint that cannot be read is left to the reading that reports it. */
+static int refuse_resume_with_nothing_to_train(const train_options *o) {
+  if (!o->resume) return 0;
+  char path[4200];
+  ipro_checkpoint_path(o->checkpoint, path, sizeof path);
+  ipro_training_position p;
+  ipro_error ignored = {{0}};
+  if (ipro_checkpoint_read_position(path, &p, &ignored) != IPRO_OK) return 0;
+  int64_t total = o->given.epochs ? o->epochs : p.total_epochs;
+  if (total <= p.epochs_done) {
+    if (o->given.epochs)
+      fprintf(stderr,
+              "%s: %s is after epoch %lld; --epochs %lld trains nothing more (on --resume it is "
+              "the run's total, epochs done included); give --epochs above %lld\n",
+              command_name(o), path, (long long)p.epochs_done, (long long)o->epochs,
+              (long long)p.epochs_done);
+    else
+      fprintf(stderr,
+              "%s: %s is after epoch %lld, the last of its %lld-epoch run: --resume trains "
+              "nothing more; give --epochs above %lld (the run's total, epochs done included)\n",
+              command_name(o), path, (long long)p.epochs_done, (long long)p.total_epochs,
+              (long long)p.epochs_done);
+    return 2;
+  }
+  return 0;
+}
+
 /* ---- settings ---- */
 
 static const char *optimizer_name(ipro_optimizer_kind kind) {
@@ -1366,7 +1396,8 @@ static ipro_status train(train_run *r, ipro_error *err) {
     if (saved != IPRO_OK) return IPRO_ERROR;
   }
   if (epochs_run == 0) {
-    /* Resumed at the end: score the restored parameters for the final line. */
+    /* Resumed at the end, which refuse_resume_with_nothing_to_train refuses unless the
+     * checkpoint was replaced since: score the restored parameters for the final line. */
     ipro_cli_eval_totals totals;
     if (evaluate(r, &totals, err) != IPRO_OK) return IPRO_ERROR;
     if (r->pipeline) between_epochs_end(r);
@@ -1545,6 +1576,7 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
   int parsed = parse(argc, argv, program, model_path, &o);
   if (parsed < 0 && refuse_clashing_files(&o)) parsed = 2;
   if (parsed < 0 && refuse_replacing_checkpoint(&o)) parsed = 2;
+  if (parsed < 0 && refuse_resume_with_nothing_to_train(&o)) parsed = 2;
   if (parsed >= 0) {
     ipro_pipeline_close(mpi);
     return parsed;

@@ -19,7 +19,8 @@
  *     the input model stays allowed (the trained weights written back into it);
  *   - --checkpoint DIR without --resume where DIR holds a checkpoint: exit 2 with what the
  *     checkpoint says of itself (epoch, step, batch), or that it is no checkpoint, and the file
- *     left as it was;
+ *     left as it was; with --resume, an --epochs at or below the epochs done (or none given when
+ *     the checkpoint's run is finished): exit 2 naming the epoch reached, nothing written;
  *   - an unknown option, an option without its value and a missing required argument of train,
  *     eval, compile and export: exit 2, a first line naming which, then the usage;
  *   - opset imports beyond those the node tests run (ai.onnx 26, a made-up domain): one warning
@@ -272,6 +273,23 @@ static void existing_checkpoint(void) {
          "after epoch 1 of 1, step 2, batch 32, sgd)");
   expect(arguments, 2, "give --resume to continue it, or remove it (or choose another folder)",
          NULL);
+  /* On --resume, --epochs is the run's total: at or below the epochs done (or not given, the
+   * checkpoint's run being finished) it trains nothing; that printed "trained 0 epochs", exited 0
+   * and wrote --out. Refused, nothing written. */
+  char out[900];
+  snprintf(out, sizeof out, "%s/resumed.onnx", directory);
+  snprintf(arguments, sizeof arguments, "train " SMALL_RUN " --checkpoint '%s' --resume --out '%s'",
+           checkpoint, out);
+  expect(arguments, 2, "checkpoint.ipck is after epoch 1; --epochs 1 trains nothing more",
+         "give --epochs above 1");
+  snprintf(arguments, sizeof arguments,
+           "train '%s' --data fashion-mnist --limit 64 --batch 32 --checkpoint '%s' --resume "
+           "--out '%s'",
+           model, checkpoint, out);
+  expect(arguments, 2,
+         "is after epoch 1, the last of its 1-epoch run: --resume trains nothing more",
+         "give --epochs above 1");
+  CHECK_MSG(access(out, F_OK) != 0, "a refused resume wrote %s", out);
   char before[1000];
   snprintf(before, sizeof before, "%s.before", file);
   CHECK_MSG(ipro_test_same_file(file, before), "the refused run changed %s", file);
