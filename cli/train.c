@@ -168,6 +168,14 @@ static int parse_milestones(const char *text, train_options *o) {
               IPRO_SCHEDULE_MAX_MILESTONES, text ? text : "");
       return 0;
     }
+    /* the schedule applies them in order; one given twice or out of order is a slip */
+    if (o->n_milestones > 0 && value <= o->milestones[o->n_milestones - 1]) {
+      fprintf(stderr,
+              "infopro train: --milestones expects increasing epochs, each given once, got "
+              "'%s'\n",
+              text);
+      return 0;
+    }
     o->milestones[o->n_milestones++] = value;
     if (*end == '\0') return 1;
     p = end + 1;
@@ -262,6 +270,20 @@ static bool fixed_by_program(const char *flag) {
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strcmp(flag, fixed[i]) == 0) return true;
   return ipro_cli_is_local_option(flag);
+}
+
+/* A milestone at or after the run's last epoch would never lower the rate (the rate drops from
+ * the epoch after it): such a --milestones is a slip, refused rather than ignored. whose: what
+ * the epoch count comes from, when not --epochs. */
+static int refuse_unreachable_milestones(const train_options *o, int64_t total_epochs,
+                                         const char *whose) {
+  if (!o->given.milestones || o->milestones[o->n_milestones - 1] < total_epochs) return 0;
+  fprintf(stderr,
+          "%s: --milestones epoch %lld is not below the run's %lld epochs%s, so it would never "
+          "apply; give milestones below %lld\n",
+          o->program ? "train" : "infopro train", (long long)o->milestones[o->n_milestones - 1],
+          (long long)total_epochs, whose, (long long)total_epochs);
+  return 2;
 }
 
 /* Returns -1 to go on, or the exit status. */
@@ -386,6 +408,9 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     fprintf(stderr, "infopro train: --momentum must be below 1, got %g\n", o->momentum);
     return 2;
   }
+  /* a resumed run's epochs may be the checkpoint's: checked once it is read
+   * (refuse_resume_with_nothing_to_train) */
+  if (!o->resume && refuse_unreachable_milestones(o, o->epochs, "")) return 2;
   return -1;
 }
 
@@ -469,7 +494,8 @@ static int refuse_replacing_checkpoint(const train_options *o) {
 /* On --resume, --epochs is the run's total, epochs done included (the checkpoint's own total
  * when not given): a total the checkpoint has already reached trains nothing, and once printed
  * "trained 0 epochs" and wrote --out all the same. Refused as a usage error before any work.
- * A checkpoint that cannot be read is left to the reading that reports it. */
+ * The milestones given are checked here too, against that total. A checkpoint that cannot be
+ * read is left to the reading that reports it. */
 static int refuse_resume_with_nothing_to_train(const train_options *o) {
   if (!o->resume) return 0;
   char path[4200];
@@ -493,7 +519,7 @@ static int refuse_resume_with_nothing_to_train(const train_options *o) {
               (long long)p.epochs_done);
     return 2;
   }
-  return 0;
+  return refuse_unreachable_milestones(o, total, o->given.epochs ? "" : " (the checkpoint's)");
 }
 
 /* ---- settings ---- */
