@@ -145,14 +145,6 @@ static int parse_double(const char *flag, const char *text, double low, bool low
   return 1;
 }
 
-static int parse_count(const char *flag, const char *text, int64_t *out) {
-  if (text && strcmp(text, "0") == 0) {
-    *out = 0;
-    return 1;
-  }
-  return ipro_cli_parse_positive(flag, text, out);
-}
-
 static int parse_milestones(const char *text, train_options *o) {
   o->n_milestones = 0;
   const char *p = text ? text : "";
@@ -367,10 +359,10 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     } else if (strcmp(a, "--log-every") == 0) {
       ok = ipro_cli_parse_positive(a, argv[++i], &o->log_every);
     } else if (strcmp(a, "--warmup-epochs") == 0) {
-      ok = parse_count(a, argv[++i], &o->warmup), g->warmup = true;
+      ok = ipro_cli_parse_count(a, argv[++i], &o->warmup), g->warmup = true;
     } else if (strcmp(a, "--seed") == 0) {
       int64_t seed = 0;
-      ok = parse_count(a, argv[++i], &seed), o->seed = (uint64_t)seed, g->seed = true;
+      ok = ipro_cli_parse_count(a, argv[++i], &seed), o->seed = (uint64_t)seed, g->seed = true;
     } else if (strcmp(a, "--lr") == 0) {
       ok = parse_double(a, argv[++i], 0, false, &o->lr), g->lr = true;
     } else if (strcmp(a, "--gamma") == 0) {

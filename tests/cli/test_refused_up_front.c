@@ -17,7 +17,8 @@
  *     beside --out), and a compiled program's runner given an output on its own program.ipro,
  *     kernels.so or train: exit 2 naming both, nothing written, the program still runs; --out on
  *     the input model stays allowed (the trained weights written back into it);
- *   - --milestones out of order, repeated, or at or past the run's epochs: usage errors;
+ *   - --seed and --warmup-epochs below 0: usage errors saying "a non-negative integer" (0 is
+ *     allowed); --milestones out of order, repeated, or at or past the run's epochs: usage errors;
  *   - --checkpoint DIR without --resume where DIR holds a checkpoint: exit 2 with what the
  *     checkpoint says of itself (epoch, step, batch), or that it is no checkpoint, and the file
  *     left as it was; with --resume, an --epochs at or below the epochs done (or none given when
@@ -177,9 +178,16 @@ static void non_finite_numbers(void) {
             r.err);
 }
 
-/* The step schedule's milestones must be increasing epochs below the run's: one out of order,
+/* Counts that may be 0 say so when refused (they said "a positive integer" while 0 passed), and
+ * the step schedule's milestones must be increasing epochs below the run's: one out of order,
  * given twice or never reached was accepted silently. */
 static void schedule_options(void) {
+  expect("train models/mlp_fmnist.onnx " TINY " --seed -1", 2,
+         "--seed expects a non-negative integer, got '-1'", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --warmup-epochs -1", 2,
+         "--warmup-epochs expects a non-negative integer, got '-1'", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --epochs 0", 2,
+         "--epochs expects a positive integer, got '0'", NULL);
   expect("train models/mlp_fmnist.onnx " TINY " --schedule step --milestones 5,1", 2,
          "--milestones expects increasing epochs, each given once, got '5,1'", NULL);
   expect("train models/mlp_fmnist.onnx " TINY " --milestones 2,2", 2,
