@@ -902,6 +902,9 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   ipro_graph_free(model);
   if (status == IPRO_OK) status = open_data(r, err);
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
+  /* a --limit beyond the training split uses all of it, as --test-limit and eval's --limit do
+   * (it was an error here alone); the header says how many images that is */
+  if (status == IPRO_OK && r->position.limit > r->train_data.count) r->position.limit = 0;
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
   if (status == IPRO_OK && leads(r))
