@@ -7,7 +7,8 @@
 #include "commands.h"
 #include "ir/printable.h"
 
-int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out) {
+/* An integer of at least minimum (0 or 1), with a message that names the values allowed. */
+static int parse_integer(const char *flag, const char *text, long long minimum, int64_t *out) {
   if (!text) {
     fprintf(stderr, "infopro: %s needs a value\n", flag);
     return 0;
@@ -15,12 +16,21 @@ int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out) {
   char *end = NULL;
   errno = 0;
   long long value = strtoll(text, &end, 10);
-  if (errno || end == text || *end != '\0' || value <= 0) {
-    fprintf(stderr, "infopro: %s expects a positive integer, got '%s'\n", flag, text);
+  if (errno || end == text || *end != '\0' || value < minimum) {
+    fprintf(stderr, "infopro: %s expects a %s integer, got '%s'\n", flag,
+            minimum > 0 ? "positive" : "non-negative", text);
     return 0;
   }
   *out = value;
   return 1;
+}
+
+int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out) {
+  return parse_integer(flag, text, 1, out);
+}
+
+int ipro_cli_parse_count(const char *flag, const char *text, int64_t *out) {
+  return parse_integer(flag, text, 0, out);
 }
 
 int ipro_cli_refuse_argument(const char *command, const char *argument, bool last,

@@ -26,6 +26,8 @@ int ipro_cli_train_compiled(int argc, char **argv, const ipro_program *program,
 /* Shared argument helpers (arguments.c). */
 /* Parses a positive integer; prints a usage message naming the flag and returns 0 on failure. */
 int ipro_cli_parse_positive(const char *flag, const char *text, int64_t *out);
+/* The same for a non-negative integer (a count where 0 is allowed, or a seed). */
+int ipro_cli_parse_count(const char *flag, const char *text, int64_t *out);
 /* An argument the command's parser did not take, named in one line ("COMMAND: missing value
  * after '--data'" for one of value_options, a NULL-terminated list of the options that take a
  * value, given last; "unknown option '--x'" for another option; "unexpected argument 'x'"

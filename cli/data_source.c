@@ -3,6 +3,7 @@
  * the library only returns them. */
 #include "data_source.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,19 @@ static ipro_status model_image_size(const char *model, ipro_dataset_spec *spec, 
   return status;
 }
 
+/* The model's class count: the width of its [N, classes] output at batch 1; 0 when the model
+ * cannot say (it cannot be read, or its output is not a classifier's), which leaves an npz its
+ * own count and the check against the model to the evaluator's message. */
+static int model_classes(const char *model) {
+  ipro_graph *graph = NULL;
+  ipro_error ignored;
+  if (ipro_graph_open(model, 1, &graph, &ignored) != IPRO_OK) return 0;
+  const ipro_shape *s = graph->n_outputs == 1 ? &graph->tensors[graph->outputs[0]].shape : NULL;
+  int classes = s && s->rank == 2 && s->dims[1] >= 1 && s->dims[1] <= INT_MAX ? (int)s->dims[1] : 0;
+  ipro_graph_free(graph);
+  return classes;
+}
+
 ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool strict,
                                   bool uncropped, ipro_dataset_split split, ipro_dataset *out,
                                   ipro_error *err) {
@@ -43,6 +57,8 @@ ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool
   /* npz: the model's channels settle an NCHW/NHWC ambiguity, when the model can be read. */
   if (spec.kind == IPRO_DATASET_NPZ && model_image_size(model, &spec, NULL) != IPRO_OK)
     spec.channels = spec.height = spec.width = 0;
+  /* npz: labels are checked against the model's classes, of which the data may hold a subset */
+  if (spec.kind == IPRO_DATASET_NPZ) spec.classes = model_classes(model);
   double start = ipro_progress_now();
   if (ipro_dataset_load(&spec, split, out, err) != IPRO_OK) return IPRO_ERROR;
   double seconds = ipro_progress_now() - start;

@@ -154,14 +154,6 @@ static int parse_double(const char *flag, const char *text, double low, bool low
   return 1;
 }
 
-static int parse_count(const char *flag, const char *text, int64_t *out) {
-  if (text && strcmp(text, "0") == 0) {
-    *out = 0;
-    return 1;
-  }
-  return ipro_cli_parse_positive(flag, text, out);
-}
-
 static int parse_milestones(const char *text, train_options *o) {
   o->n_milestones = 0;
   const char *p = text ? text : "";
@@ -175,6 +167,14 @@ static int parse_milestones(const char *text, train_options *o) {
               "infopro train: --milestones expects up to %d comma-separated positive epochs, "
               "got '%s'\n",
               IPRO_SCHEDULE_MAX_MILESTONES, text ? text : "");
+      return 0;
+    }
+    /* the schedule applies them in order; one given twice or out of order is a slip */
+    if (o->n_milestones > 0 && value <= o->milestones[o->n_milestones - 1]) {
+      fprintf(stderr,
+              "infopro train: --milestones expects increasing epochs, each given once, got "
+              "'%s'\n",
+              text);
       return 0;
     }
     o->milestones[o->n_milestones++] = value;
@@ -276,6 +276,20 @@ static bool fixed_by_program(const char *flag) {
   return ipro_cli_is_local_option(flag);
 }
 
+/* A milestone at or after the run's last epoch would never lower the rate (the rate drops from
+ * the epoch after it): such a --milestones is a slip, refused rather than ignored. whose: what
+ * the epoch count comes from, when not --epochs. */
+static int refuse_unreachable_milestones(const train_options *o, int64_t total_epochs,
+                                         const char *whose) {
+  if (!o->given.milestones || o->milestones[o->n_milestones - 1] < total_epochs) return 0;
+  fprintf(stderr,
+          "%s: --milestones epoch %lld is not below the run's %lld epochs%s, so it would never "
+          "apply; give milestones below %lld\n",
+          o->program ? "train" : "infopro train", (long long)o->milestones[o->n_milestones - 1],
+          (long long)total_epochs, whose, (long long)total_epochs);
+  return 2;
+}
+
 /* Returns -1 to go on, or the exit status. */
 static int parse(int argc, char **argv, const ipro_program *program, const char *model_path,
                  train_options *o) {
@@ -357,10 +371,10 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     } else if (strcmp(a, "--log-every") == 0) {
       ok = ipro_cli_parse_positive(a, argv[++i], &o->log_every);
     } else if (strcmp(a, "--warmup-epochs") == 0) {
-      ok = parse_count(a, argv[++i], &o->warmup), g->warmup = true;
+      ok = ipro_cli_parse_count(a, argv[++i], &o->warmup), g->warmup = true;
     } else if (strcmp(a, "--seed") == 0) {
       int64_t seed = 0;
-      ok = parse_count(a, argv[++i], &seed), o->seed = (uint64_t)seed, g->seed = true;
+      ok = ipro_cli_parse_count(a, argv[++i], &seed), o->seed = (uint64_t)seed, g->seed = true;
     } else if (strcmp(a, "--lr") == 0) {
       ok = parse_double(a, argv[++i], 0, false, &o->lr), g->lr = true;
     } else if (strcmp(a, "--gamma") == 0) {
@@ -398,6 +412,9 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     fprintf(stderr, "infopro train: --momentum must be below 1, got %g\n", o->momentum);
     return 2;
   }
+  /* a resumed run's epochs may be the checkpoint's: checked once it is read
+   * (refuse_resume_with_nothing_to_train) */
+  if (!o->resume && refuse_unreachable_milestones(o, o->epochs, "")) return 2;
   return -1;
 }
 
@@ -476,6 +493,37 @@ static int refuse_replacing_checkpoint(const train_options *o) {
             (long long)p.total_epochs, (unsigned long long)p.steps_done, (long long)p.batch,
             p.optimizer.kind == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd");
   return 2;
+}
+
+/* On --resume, --epochs is the run's total, epochs done included (the checkpoint's own total
+ * when not given): a total the checkpoint has already reached trains nothing, and once printed
+ * "trained 0 epochs" and wrote --out all the same. Refused as a usage error before any work.
+ * The milestones given are checked here too, against that total. A checkpoint that cannot be
+ * read is left to the reading that reports it. */
+static int refuse_resume_with_nothing_to_train(const train_options *o) {
+  if (!o->resume) return 0;
+  char path[4200];
+  ipro_checkpoint_path(o->checkpoint, path, sizeof path);
+  ipro_training_position p;
+  ipro_error ignored = {{0}};
+  if (ipro_checkpoint_read_position(path, &p, &ignored) != IPRO_OK) return 0;
+  int64_t total = o->given.epochs ? o->epochs : p.total_epochs;
+  if (total <= p.epochs_done) {
+    if (o->given.epochs)
+      fprintf(stderr,
+              "%s: %s is after epoch %lld; --epochs %lld trains nothing more (on --resume it is "
+              "the run's total, epochs done included); give --epochs above %lld\n",
+              command_name(o), path, (long long)p.epochs_done, (long long)o->epochs,
+              (long long)p.epochs_done);
+    else
+      fprintf(stderr,
+              "%s: %s is after epoch %lld, the last of its %lld-epoch run: --resume trains "
+              "nothing more; give --epochs above %lld (the run's total, epochs done included)\n",
+              command_name(o), path, (long long)p.epochs_done, (long long)p.total_epochs,
+              (long long)p.epochs_done);
+    return 2;
+  }
+  return refuse_unreachable_milestones(o, total, o->given.epochs ? "" : " (the checkpoint's)");
 }
 
 /* ---- settings ---- */
@@ -922,6 +970,9 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                                         &r->train_data, o->data, err) != IPRO_OK)
     status = ipro_error_prefix(err, "cannot resume");
   if (status == IPRO_OK && !o->resume) r->position = fresh_position(o, r->train_data.kind);
+  /* a --limit beyond the training split uses all of it, as --test-limit and eval's --limit do
+   * (it was an error here alone); the header says how many images that is */
+  if (status == IPRO_OK && r->position.limit > r->train_data.count) r->position.limit = 0;
   if (status == IPRO_OK)
     status = ipro_lr_schedule_check(&r->position.schedule, r->position.total_epochs, err);
   if (status == IPRO_OK && leads(r))
@@ -1443,7 +1494,8 @@ static ipro_status train(train_run *r, ipro_error *err) {
     if (saved != IPRO_OK) return IPRO_ERROR;
   }
   if (epochs_run == 0) {
-    /* Resumed at the end: score the restored parameters for the final line. */
+    /* Resumed at the end, which refuse_resume_with_nothing_to_train refuses unless the
+     * checkpoint was replaced since: score the restored parameters for the final line. */
     ipro_cli_eval_totals totals;
     if (evaluate(r, &totals, err) != IPRO_OK) return IPRO_ERROR;
     if (r->pipeline) between_epochs_end(r);
@@ -1622,6 +1674,7 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
   int parsed = parse(argc, argv, program, model_path, &o);
   if (parsed < 0 && refuse_clashing_files(&o)) parsed = 2;
   if (parsed < 0 && refuse_replacing_checkpoint(&o)) parsed = 2;
+  if (parsed < 0 && refuse_resume_with_nothing_to_train(&o)) parsed = 2;
   if (parsed >= 0) {
     ipro_pipeline_close(mpi);
     return parsed;

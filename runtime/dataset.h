@@ -49,6 +49,9 @@ typedef struct {
   /* imagefolder: the size every image is converted to (the model's input), set by the caller
    * before loading; npz: channels, when set, settles an NCHW/NHWC ambiguity. */
   int channels, height, width;
+  /* npz: when set, the model's class count (its output width): every label must be below it,
+   * and it is the data's class count, so that data lacking the last classes still fits. */
+  int classes;
   bool strict; /* imagefolder: an unreadable image fails the load instead of being skipped */
   /* imagefolder, training split: keep every image uncropped, for random-resized-crop
    * (batch_loader.h), instead of fitting it to the model's input. */
@@ -128,7 +131,8 @@ ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, in
 ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_dataset_split split,
                                           ipro_dataset *out, ipro_error *err);
 /* x_train/y_train or x_test/y_test of a NumPy .npz (stored or deflated members). num_classes is
- * one more than the largest label of both splits. */
+ * spec->classes when set (a label at or above it is an error), else one more than the largest
+ * label of both splits. */
 ipro_status ipro_dataset_read_npz(const ipro_dataset_spec *spec, ipro_dataset_split split,
                                   ipro_dataset *out, ipro_error *err);
 

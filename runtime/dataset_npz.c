@@ -277,8 +277,8 @@ static float float_at(const npy_array *a, size_t i) {
   return value;
 }
 
-/* Largest label, checking all are 0..255. */
-static ipro_status check_labels(const char *path, const char *name, const npy_array *y,
+/* Largest label, checking all are 0..255, and below classes when it is set (the model's). */
+static ipro_status check_labels(const char *path, const char *name, const npy_array *y, int classes,
                                 int64_t *largest, ipro_error *err) {
   if (y->kind != 'u' && y->kind != 'i' && y->kind != 'b')
     return ipro_error_set(err, "%s: %s has dtype %c%d; labels must be integers", path, name,
@@ -291,6 +291,10 @@ static ipro_status check_labels(const char *path, const char *name, const npy_ar
     if (label < 0 || label > 255)
       return ipro_error_set(err, "%s: %s[%zu] = %lld is outside 0..255", path, name, i,
                             (long long)label);
+    if (classes > 0 && label >= classes)
+      return ipro_error_set(err,
+                            "%s: %s[%zu] = %lld, but the model has %d classes (labels 0 to %d)",
+                            path, name, i, (long long)label, classes, classes - 1);
     if (label > *largest) *largest = label;
   }
   return IPRO_OK;
@@ -371,7 +375,7 @@ static ipro_status read_split(npz_archive *a, const ipro_dataset_spec *spec,
   }
   int64_t largest = -1;
   for (int i = 2; i < 4 && status == IPRO_OK; i++)
-    status = check_labels(a->path, names[i], &arrays[i], &largest, err);
+    status = check_labels(a->path, names[i], &arrays[i], spec->classes, &largest, err);
   const npy_array *x = &arrays[0], *y = &arrays[1];
   bool last = false;
   if (status == IPRO_OK)
@@ -384,7 +388,9 @@ static ipro_status read_split(npz_archive *a, const ipro_dataset_spec *spec,
                             (long long)x->dims[0], y_name, y->count);
   if (status == IPRO_OK) {
     out->count = x->dims[0];
-    out->num_classes = (int)largest + 1;
+    /* data whose labels are a subset of the model's classes (class 9 missing) is fine: the
+     * model's output width is the class count */
+    out->num_classes = spec->classes > 0 ? spec->classes : (int)largest + 1;
     size_t image_bytes =
         (size_t)out->count * (size_t)out->channels * (size_t)out->height * (size_t)out->width;
     out->images = malloc(image_bytes ? image_bytes : 1);

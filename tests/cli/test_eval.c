@@ -18,6 +18,7 @@
 #include "runtime/executor.h"
 #include "support/check.h"
 #include "support/command.h"
+#include "support/user_data.h"
 
 #define IMAGES 512
 
@@ -133,6 +134,46 @@ static void expect_failure(const char *arguments, int exit_status, const char *n
     CHECK_MSG(strstr(r.err, needle2), "eval %s: no '%s' in: %s", arguments, needle2, r.err);
 }
 
+/* An npz's labels are checked against the model's classes (its output width), of which the data
+ * may hold a subset: Fashion-MNIST-sized images labelled 0 to 8 only are scored by the 10-class
+ * MLP (they were refused as "npz has 9 classes"), and a label of 12 is one message naming it and
+ * the model's class count. */
+static void npz_class_subset(void) {
+  char directory[] = "/tmp/ipro_test_eval_npz_XXXXXX";
+  if (!mkdtemp(directory)) {
+    CHECK_MSG(false, "cannot create a temporary directory");
+    return;
+  }
+  static uint8_t pixels[64 * 28 * 28];
+  int64_t labels[64];
+  for (int i = 0; i < 64; i++)
+    labels[i] = i % 9;
+  for (size_t p = 0; p < sizeof pixels; p++)
+    pixels[p] = (uint8_t)(p * 7);
+  ipro_test_npy arrays[4] = {
+      {"x_train", "|u1", 4, {64, 1, 28, 28}, pixels, sizeof pixels, false},
+      {"y_train", "<i8", 1, {64}, labels, sizeof labels, false},
+      {"x_test", "|u1", 4, {64, 1, 28, 28}, pixels, sizeof pixels, false},
+      {"y_test", "<i8", 1, {64}, labels, sizeof labels, false},
+  };
+  char path[600], arguments[800];
+  snprintf(path, sizeof path, "%s/nine.npz", directory);
+  CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
+  snprintf(arguments, sizeof arguments, "models/mlp_fmnist.onnx --data 'npz:%s'", path);
+  ipro_command_result r;
+  run_eval(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "/64)"),
+            "eval %s (labels 0 to 8 of 10 classes): exit status %d, stdout: %s, stderr: %s",
+            arguments, r.exit_status, r.out, r.err);
+  labels[3] = 12;
+  snprintf(path, sizeof path, "%s/twelve.npz", directory);
+  CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
+  snprintf(arguments, sizeof arguments, "models/mlp_fmnist.onnx --data 'npz:%s'", path);
+  expect_failure(arguments, 1, "y_train.npy[3] = 12, but the model has 10 classes (labels 0 to 9)",
+                 path);
+  ipro_test_remove_directory(directory);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
@@ -159,6 +200,7 @@ int main(void) {
   expect_failure("models/mlp_fmnist.onnx --data fashion-mnist --mean 0.1,0.2", 1, "channel", NULL);
   expect_failure("models/mlp_fmnist.onnx --data fashion-mnist --batch 0", 2, "--batch", NULL);
   expect_failure("models/mlp_fmnist.onnx", 2, "usage", NULL);
+  npz_class_subset();
 
   return ipro_test_finish();
 }

@@ -17,9 +17,13 @@
  *     beside --out), and a compiled program's runner given an output on its own program.ipro,
  *     kernels.so or train: exit 2 naming both, nothing written, the program still runs; --out on
  *     the input model stays allowed (the trained weights written back into it);
+ *   - --seed and --warmup-epochs below 0: usage errors saying "a non-negative integer" (0 is
+ *     allowed); --milestones out of order, repeated, or at or past the run's epochs: usage errors;
  *   - --checkpoint DIR without --resume where DIR holds a checkpoint: exit 2 with what the
  *     checkpoint says of itself (epoch, step, batch), or that it is no checkpoint, and the file
- *     left as it was;
+ *     left as it was; with --resume, an --epochs at or below the epochs done (or none given when
+ *     the checkpoint's run is finished), or a milestone past the resumed total: exit 2 naming the
+ *     epoch reached, nothing written;
  *   - an unknown option, an option without its value and a missing required argument of train,
  *     eval, compile and export: exit 2, a first line naming which, then the usage;
  *   - opset imports beyond those the node tests run (ai.onnx 26, a made-up domain): one warning
@@ -174,6 +178,26 @@ static void non_finite_numbers(void) {
             r.err);
 }
 
+/* Counts that may be 0 say so when refused (they said "a positive integer" while 0 passed), and
+ * the step schedule's milestones must be increasing epochs below the run's: one out of order,
+ * given twice or never reached was accepted silently. */
+static void schedule_options(void) {
+  expect("train models/mlp_fmnist.onnx " TINY " --seed -1", 2,
+         "--seed expects a non-negative integer, got '-1'", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --warmup-epochs -1", 2,
+         "--warmup-epochs expects a non-negative integer, got '-1'", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --epochs 0", 2,
+         "--epochs expects a positive integer, got '0'", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --schedule step --milestones 5,1", 2,
+         "--milestones expects increasing epochs, each given once, got '5,1'", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --milestones 2,2", 2,
+         "--milestones expects increasing epochs, each given once, got '2,2'", NULL);
+  expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --test-limit 64 --batch 32 "
+         "--epochs 3 --milestones 1,3",
+         2, "--milestones epoch 3 is not below the run's 3 epochs, so it would never apply",
+         "give milestones below 3");
+}
+
 /* models/mlp_fmnist.onnx with its opset imports replaced by the given ones. */
 static void write_with_opsets(const char *path, const char *domain, int64_t version,
                               int64_t default_version) {
@@ -272,6 +296,28 @@ static void existing_checkpoint(void) {
          "after epoch 1 of 1, step 2, batch 32, sgd)");
   expect(arguments, 2, "give --resume to continue it, or remove it (or choose another folder)",
          NULL);
+  /* On --resume, --epochs is the run's total: at or below the epochs done (or not given, the
+   * checkpoint's run being finished) it trains nothing; that printed "trained 0 epochs", exited 0
+   * and wrote --out. Refused, nothing written; so is a milestone at or past the resumed total. */
+  char out[900];
+  snprintf(out, sizeof out, "%s/resumed.onnx", directory);
+  snprintf(arguments, sizeof arguments, "train " SMALL_RUN " --checkpoint '%s' --resume --out '%s'",
+           checkpoint, out);
+  expect(arguments, 2, "checkpoint.ipck is after epoch 1; --epochs 1 trains nothing more",
+         "give --epochs above 1");
+  snprintf(arguments, sizeof arguments,
+           "train '%s' --data fashion-mnist --limit 64 --batch 32 --checkpoint '%s' --resume "
+           "--out '%s'",
+           model, checkpoint, out);
+  expect(arguments, 2,
+         "is after epoch 1, the last of its 1-epoch run: --resume trains nothing more",
+         "give --epochs above 1");
+  snprintf(arguments, sizeof arguments,
+           "train '%s' --data fashion-mnist --limit 64 --batch 32 --checkpoint '%s' --resume "
+           "--epochs 3 --schedule step --milestones 1,3 --out '%s'",
+           model, checkpoint, out);
+  expect(arguments, 2, "--milestones epoch 3 is not below the run's 3 epochs", NULL);
+  CHECK_MSG(access(out, F_OK) != 0, "a refused resume wrote %s", out);
   char before[1000];
   snprintf(before, sizeof before, "%s.before", file);
   CHECK_MSG(ipro_test_same_file(file, before), "the refused run changed %s", file);
@@ -362,6 +408,7 @@ int main(void) {
   train_batch_bound();
   conflicting_options();
   non_finite_numbers();
+  schedule_options();
   unwritable_outputs();
   untested_opsets();
   clashing_outputs();

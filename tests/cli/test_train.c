@@ -10,7 +10,8 @@
  *     loss to the printed precision (both on the first 1000 test images, to keep this short);
  *   - at K = 2, which plans more memory than end to end for this model, the split and memory
  *     lines say "N% more" (not "-N% less");
- *   - usage errors exit with 2, a missing dataset or checkpoint with 1 and one line naming it.
+ *   - usage errors exit with 2, a missing dataset or checkpoint with 1 and one line naming it;
+ *   - --limit and --test-limit above a split's size (a 64/32-image npz) use the whole split.
  * Resuming and divergence are in test_train_resume.c. Skipped when Fashion-MNIST is missing. */
 #include <jansson.h>
 #include <math.h>
@@ -25,6 +26,7 @@
 #include "support/command.h"
 #include "support/memory_checks.h"
 #include "support/mpi_runs.h"
+#include "support/user_data.h"
 
 static char directory[] = "/tmp/ipro_test_train_XXXXXX";
 
@@ -293,6 +295,33 @@ static void more_than_end_to_end(void) {
             "-K 2 on mlp_fmnist: exit status %d, stdout: %s", r.exit_status, r.out);
 }
 
+/* --limit and --test-limit above a split's size use the whole split (train's --limit was an
+ * error, the others were not): 64 training and 32 test images of an npz, and the header says so. */
+static void limits_above_the_splits(void) {
+  static uint8_t pixels[64 * 28 * 28];
+  int64_t labels[64];
+  for (int i = 0; i < 64; i++)
+    labels[i] = i % 10;
+  ipro_test_npy arrays[4] = {
+      {"x_train", "|u1", 4, {64, 1, 28, 28}, pixels, sizeof pixels, false},
+      {"y_train", "<i8", 1, {64}, labels, sizeof labels, false},
+      {"x_test", "|u1", 4, {32, 1, 28, 28}, pixels, 32 * 28 * 28, false},
+      {"y_test", "<i8", 1, {32}, labels, 32 * sizeof(int64_t), false},
+  };
+  char path[600], arguments[1024];
+  snprintf(path, sizeof path, "%s/small.npz", directory);
+  CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
+  snprintf(arguments, sizeof arguments,
+           "train models/mlp_fmnist.onnx --data 'npz:%s' --limit 99999999 --test-limit 9999999 "
+           "--epochs 1 --batch 32",
+           path);
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "64 training images, 2 steps of 32") &&
+                strstr(r.out, "; 32 test images"),
+            "%s: exit status %d, stdout: %s, stderr: %s", arguments, r.exit_status, r.out, r.err);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
@@ -300,6 +329,7 @@ int main(void) {
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   failures();
   more_than_end_to_end();
+  limits_above_the_splits();
   train_then_eval();
   train_torch_export_model("cnn_dynamo_fmnist");
   train_torch_export_model("cnn_dynamo_bn_fmnist");

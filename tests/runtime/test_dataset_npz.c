@@ -3,9 +3,10 @@
  * exchange them (uint8 NCHW stored, float32 NHWC in [0, 1] deflated, grey [N, H, W] with numpy's
  * ZIP64 local headers) load to exactly the IDX pixels and labels; the class count is one more than
  * the largest label of both splits; a layout that could be NCHW or NHWC is settled by the model's
- * channel count when given; and each malformed archive (a Fortran-order array, an
- * ambiguous layout, a label over 255, a truncated file, a missing array) is one message naming
- * the file. Skipped when Fashion-MNIST is missing. */
+ * channel count when given; labels below the model's class count, when given, are a subset of
+ * its classes (its count is theirs) and one at or above it is refused; and each malformed archive
+ * (a Fortran-order array, an ambiguous layout, a label over 255, a truncated file, a missing array)
+ * is one message naming the file. Skipped when Fashion-MNIST is missing. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -170,6 +171,39 @@ static void malformed(void) {
   expect_error(path, "not a zip archive");
 }
 
+/* Labels 0 to 2 of both splits: 3 classes by themselves; given the model's count (spec.classes)
+ * they are a subset of its 10, and a model of 2 classes refuses the label 2 naming both. */
+static void model_classes(void) {
+  static uint8_t pixels[2 * 16];
+  int64_t train_labels[2] = {0, 1}, test_labels[2] = {0, 2};
+  ipro_test_npy arrays[4] = {
+      {"x_train", "|u1", 4, {2, 1, 4, 4}, pixels, sizeof pixels, false},
+      {"y_train", "<i8", 1, {2}, train_labels, sizeof train_labels, false},
+      {"x_test", "|u1", 4, {2, 1, 4, 4}, pixels, sizeof pixels, false},
+      {"y_test", "<i8", 1, {2}, test_labels, sizeof test_labels, false},
+  };
+  char path[600];
+  snprintf(path, sizeof path, "%s/subset.npz", directory);
+  CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
+  static const int models[] = {0, 10, 2};
+  for (int m = 0; m < 3; m++) {
+    ipro_dataset_spec spec = {.kind = IPRO_DATASET_NPZ, .channels = 1, .classes = models[m]};
+    snprintf(spec.directory, sizeof spec.directory, "%s", path);
+    ipro_dataset got;
+    ipro_error err = {{0}};
+    ipro_status status = ipro_dataset_load(&spec, IPRO_SPLIT_TRAIN, &got, &err);
+    if (models[m] == 2) {
+      CHECK_MSG(status == IPRO_ERROR &&
+                    strstr(err.message, "y_test.npy[1] = 2, but the model has 2 classes"),
+                "labels up to 2 for a 2-class model: %s", status ? err.message : "accepted");
+    } else {
+      CHECK_OK(status, &err);
+      CHECK_EQ_INT(got.num_classes, (models[m] ? models[m] : 3));
+    }
+    if (status == IPRO_OK) ipro_dataset_free(&got);
+  }
+}
+
 int main(void) {
   ipro_error err = {{0}};
   if (ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TRAIN, &train, &err) != IPRO_OK ||
@@ -178,6 +212,7 @@ int main(void) {
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary directory");
   well_formed();
   malformed();
+  model_classes();
   ipro_dataset_free(&train);
   ipro_dataset_free(&test);
   ipro_test_remove_directory(directory);
