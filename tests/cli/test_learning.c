@@ -23,11 +23,12 @@ static void check_run(const char *what, const char *arguments) {
   ipro_command_result r;
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "%s: exit status %d: %s", what, r.exit_status, r.err);
-  const char *final = strstr(r.out, "trained 1 epochs in ");
+  /* --json -: the log on stderr, the JSON (the memory report) alone on stdout */
+  const char *final = strstr(r.err, "trained 1 epochs in ");
   double accuracy = -1;
   const char *numbers = final ? strstr(final, ": test accuracy") : NULL;
   CHECK_MSG(numbers && sscanf(numbers, ": test accuracy %lf", &accuracy) == 1,
-            "%s: no final line in: %s", what, r.out);
+            "%s: no final line in: %s", what, r.err);
   printf("%s: test accuracy %.4f after one epoch on 10,000 images (threshold %.2f)\n", what,
          accuracy, THRESHOLD);
   CHECK_MSG(accuracy >= THRESHOLD, "%s: test accuracy %.4f is below %.2f", what, accuracy,

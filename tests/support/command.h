@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 typedef struct {
-  int exit_status; /* -1 when the command did not run or was killed */
-  char out[65536], err[8192];
+  int exit_status;             /* -1 when the command did not run or was killed */
+  char out[65536], err[65536]; /* err: a log with --json - */
   int err_lines;
 } ipro_command_result;
 
