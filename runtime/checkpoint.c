@@ -245,13 +245,17 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
   return status;
 }
 
-ipro_status ipro_checkpoint_set_class_names(ipro_checkpoint *c, char *const *names, int count,
-                                            ipro_error *err) {
+static void free_class_names(ipro_checkpoint *c) {
   for (int i = 0; i < c->n_class_names; i++)
     free(c->class_names[i]);
   free(c->class_names);
   c->class_names = NULL;
   c->n_class_names = 0;
+}
+
+ipro_status ipro_checkpoint_set_class_names(ipro_checkpoint *c, char *const *names, int count,
+                                            ipro_error *err) {
+  free_class_names(c);
   if (count == 0) return IPRO_OK;
   c->class_names = calloc((size_t)count, sizeof *c->class_names);
   if (!c->class_names) return ipro_error_set(err, "out of memory copying the class names");
@@ -472,9 +476,5 @@ void ipro_checkpoint_release(ipro_checkpoint *c) {
   free(c->tensors);
   c->tensors = NULL;
   c->n_tensors = 0;
-  for (int i = 0; i < c->n_class_names; i++)
-    free(c->class_names[i]);
-  free(c->class_names);
-  c->class_names = NULL;
-  c->n_class_names = 0;
+  free_class_names(c);
 }

@@ -398,6 +398,18 @@ static void failures(void) {
 /* A split that needs more memory than end to end (mlp_fmnist at K = 2: its heads cost more than
  * the cut saves) says "N% more than end to end", in the table and on the page, never a negative
  * reduction; one below it still says "reduction N%". */
+/* The file at path, NUL-terminated (empty when it cannot be read); its length. */
+static size_t read_page(const char *path, char *page, size_t size) {
+  size_t n = 0;
+  FILE *file = fopen(path, "r");
+  if (file) {
+    n = fread(page, 1, size - 1, file);
+    fclose(file);
+  }
+  page[n] = '\0';
+  return n;
+}
+
 static void peak_wording(void) {
   char arguments[1024], path[600];
   ipro_command_result r;
@@ -409,13 +421,7 @@ static void peak_wording(void) {
                 !strstr(r.out, "reduction -") && !strstr(r.out, "% less"),
             "mlp_fmnist -K 2: exit status %d, stdout: %s", r.exit_status, r.out);
   static char page[1 << 20];
-  size_t n = 0;
-  FILE *file = fopen(path, "r");
-  if (file) {
-    n = fread(page, 1, sizeof page - 1, file);
-    fclose(file);
-  }
-  page[n] = '\0';
+  read_page(path, page, sizeof page);
   CHECK_MSG(strstr(page, "% more than end to end</b>") && !strstr(page, "reduction <b>-"),
             "mlp_fmnist -K 2: the page does not say the split needs more memory");
   snprintf(arguments, sizeof arguments, "plan %s --batch 8 -K 2", model);
@@ -433,13 +439,7 @@ static void html_page(void) {
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "--html: exit status %d: %s", r.exit_status, r.err);
   static char page[1 << 20];
-  size_t n = 0;
-  FILE *file = fopen(path, "r");
-  if (file) {
-    n = fread(page, 1, sizeof page - 1, file);
-    fclose(file);
-  }
-  page[n] = '\0';
+  size_t n = read_page(path, page, sizeof page);
   CHECK_MSG(strstr(page, "<svg") && strstr(page, "</svg>") && strstr(page, "</html>"),
             "--html: no complete page with SVG in %s (%zu bytes)", path, n);
   CHECK_MSG(!strstr(page, "<script") && !strstr(page, "src=") && !strstr(page, "href=") &&
