@@ -73,7 +73,11 @@ static void print_table(const ipro_plan *r, int programs, double seconds) {
   printf("batch       %" PRId64 ", %d cut points, backend %s, optimizer %s\n", g->batch,
          r->cost->n_cut_points, r->backend_name, r->optimizer_name);
   const char *by = ipro_plan_chosen_by(r);
-  if (strcmp(by, "--plan") == 0)
+  if (strcmp(by, "--plan") == 0 && r->plan_batch && r->plan_batch != g->batch)
+    printf("split       the cuts of %s, made at batch %lld, costed again at batch %lld (the head "
+           "limit it was chosen under is kept)\n",
+           r->settings.split.plan_path, (long long)r->plan_batch, (long long)g->batch);
+  else if (strcmp(by, "--plan") == 0)
     printf("split       the cuts of %s\n", r->settings.split.plan_path);
   else if (strcmp(by, "--balance time") == 0)
     printf("split       %d modules whose slowest module's step is the shortest (--balance time)\n",

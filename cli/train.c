@@ -1481,9 +1481,12 @@ static ipro_status train(train_run *r, ipro_error *err) {
       /* the stretch the gather and the test pass began (evaluate) goes on */
       if (r->options->checkpoint && leads(r)) { /* the state gathered for the test */
         r->gathered.position = r->position;
-        saved = ipro_checkpoint_set_class_names(
-            &r->gathered, r->train_data.class_names,
-            r->train_data.class_names ? r->train_data.num_classes : 0, err);
+        /* no checkpoint of values that are not finite: rank 0 fails, which stops every rank */
+        saved = check_trained_values(r, epoch, err);
+        if (saved == IPRO_OK)
+          saved = ipro_checkpoint_set_class_names(
+              &r->gathered, r->train_data.class_names,
+              r->train_data.class_names ? r->train_data.num_classes : 0, err);
         if (saved == IPRO_OK)
           saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
       }

@@ -54,6 +54,10 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   }
   if (status == IPRO_OK) {
     if (plan.note) printf("note: %s\n", plan.note);
+    if (plan.plan_batch && plan.plan_batch != settings->batch)
+      printf("note: %s was made at batch %lld; its cuts are costed again at batch %lld (the head "
+             "limit it was chosen under is kept)\n",
+             l->plan_path, (long long)plan.plan_batch, (long long)settings->batch);
     out->K = plan.K;
     for (int k = 0; k + 1 < plan.K; k++)
       snprintf(out->cut_names[k], sizeof out->cut_names[k], "%s",

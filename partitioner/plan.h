@@ -61,6 +61,7 @@ typedef struct {
   ipro_head_choice heads[IPRO_MAX_MODULES];
   bool heads_limited[IPRO_MAX_MODULES];
   uint64_t head_limit;
+  int64_t plan_batch; /* --plan FILE: the batch it was made at (split_policy.h); otherwise 0 */
   ipro_split bound;
   bool balanced_for_time; /* --balance time chose the cuts */
   /* Why the plan is not what was asked (a network without cut points asked for K > 1), or

@@ -77,6 +77,7 @@ static ipro_status choose_split(const ipro_graph *network, const ipro_split_requ
                                  backend->context, &chosen, &out->note, err);
       if (status != IPRO_OK) return status;
       out->split = chosen.split;
+      out->plan_batch = chosen.plan_batch;
       if (o->plan_path && choose_heads && out->split.K > 1) {
         /* the plan file's heads: chosen again under the limit they were chosen under, and the
          * split costed with them */

@@ -69,6 +69,7 @@ ipro_status ipro_split_choose(const ipro_graph *network, const ipro_split_reques
     status = ipro_plan_read(o->plan_path, plan, err);
     n_names = plan->K - 1;
     out->head_limit = plan->head_limit_bytes;
+    out->plan_batch = plan->batch;
     if (status == IPRO_OK) status = split_from_names(network, names, n_names, &costed, out, err);
   } else if (o->cuts_text) {
     const char *p = o->cuts_text;

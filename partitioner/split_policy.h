@@ -27,6 +27,9 @@ typedef struct {
   /* With --plan FILE: the limit the file's heads were chosen under (UINT64_MAX: none);
    * otherwise UINT64_MAX. */
   uint64_t head_limit;
+  /* With --plan FILE: the batch the file was made at (its cuts are costed again at the network's
+   * batch here; the head limit is kept as written); otherwise 0. */
+  int64_t plan_batch;
 } ipro_split_choice;
 
 /* cut_points: the network's cut tensors in order. A network without cut points asked for K > 1

@@ -259,6 +259,16 @@ static void plan_file_heads(void) {
                 number(strchr(again.out, '{'), "peak_bytes"),
             "the plan's peak %.0f, read back with --plan %.0f",
             number(strchr(r.out, '{'), "peak_bytes"), number(strchr(again.out, '{'), "peak_bytes"));
+  /* read at another batch: said, since its figures are those of this batch, not the file's */
+  snprintf(arguments, sizeof arguments, "plan %s --batch 64 --plan '%s'", model, path);
+  ipro_test_run_infopro(arguments, &again);
+  CHECK_MSG(
+      again.exit_status == 0 && strstr(again.out, "made at batch 128, costed again at batch 64"),
+      "plan --plan at batch 64 of a batch-128 plan: exit %d: %s", again.exit_status, again.out);
+  snprintf(arguments, sizeof arguments, "plan %s --batch 128 --plan '%s'", model, path);
+  ipro_test_run_infopro(arguments, &again);
+  CHECK_MSG(again.exit_status == 0 && !strstr(again.out, "made at batch"),
+            "plan --plan at the plan's own batch: exit %d: %s", again.exit_status, again.out);
 }
 
 static void budgets(double k2_peak) {

@@ -28,6 +28,7 @@
 #include "runtime/dataset.h"
 #include "support/check.h"
 #include "support/command.h"
+#include "support/nan_model.h"
 
 static char directory[] = "/tmp/ipro_test_train_resume_XXXXXX";
 
@@ -209,43 +210,6 @@ static void divergence(void) {
             "diverging with no checkpoint yet: exit %d, message: %s", r.exit_status, r.err);
 }
 
-/* models/mlp_fmnist.onnx with the first value of its first bias (file order) made NaN; the
- * bias's name into name. A NaN there never reaches a loss: the ReLU after it turns the unit's
- * activation into 0 and its gradient too, so the NaN stays in the weights while every loss is
- * finite. */
-static bool write_nan_bias(const char *path, char *name, size_t size) {
-  uint8_t *bytes = NULL;
-  size_t length = 0;
-  ipro_error err;
-  CHECK_OK(ipro_onnx_read_file("models/mlp_fmnist.onnx", &bytes, &length, &err), &err);
-  Onnx__ModelProto *model = bytes ? onnx__model_proto__unpack(NULL, length, bytes) : NULL;
-  Onnx__TensorProto *bias = NULL;
-  for (size_t i = 0; model && model->graph && i < model->graph->n_initializer && !bias; i++) {
-    Onnx__TensorProto *t = model->graph->initializer[i];
-    if (t->n_dims == 1 && (t->n_float_data > 0 || t->raw_data.len >= sizeof(float))) bias = t;
-  }
-  CHECK_MSG(bias != NULL, "mlp_fmnist has no bias to make NaN");
-  bool written = false;
-  if (bias) {
-    snprintf(name, size, "%s", bias->name);
-    float nan = NAN;
-    if (bias->n_float_data > 0)
-      bias->float_data[0] = nan;
-    else
-      memcpy(bias->raw_data.data, &nan, sizeof nan);
-    size_t packed_size = onnx__model_proto__get_packed_size(model);
-    uint8_t *packed = malloc(packed_size);
-    onnx__model_proto__pack(model, packed);
-    FILE *file = fopen(path, "wb");
-    written = file && fwrite(packed, 1, packed_size, file) == packed_size;
-    if (file) written = fclose(file) == 0 && written;
-    free(packed);
-  }
-  if (model) onnx__model_proto__free_unpacked(model, NULL);
-  free(bytes);
-  return written;
-}
-
 /* Weights that are not finite while every loss is: once written to --out with exit 0. Now the
  * run stops with exit 1 naming the tensor and how many of its values are not finite, writes no
  * checkpoint (the check comes before each save) and leaves an existing --out as it was (the
@@ -257,7 +221,7 @@ static void non_finite_weights(void) {
   snprintf(out, sizeof out, "%s/kept.onnx", directory);
   snprintf(checkpoint, sizeof checkpoint, "%s/nan_checkpoint", directory);
   snprintf(checkpoint_file, sizeof checkpoint_file, "%s/checkpoint.ipck", checkpoint);
-  if (!write_nan_bias(model, name, sizeof name)) return;
+  if (!ipro_test_write_nan_bias_model(model, name, sizeof name)) return;
   static const char previous[] = "an earlier run's model";
   FILE *file = fopen(out, "wb");
   CHECK(file && fwrite(previous, 1, sizeof previous, file) == sizeof previous);

@@ -4,6 +4,8 @@
  * same -np finishes with exactly the model of an uninterrupted single-process run of as many
  * epochs (the oracle: the single-process trainer; the constant learning-rate schedule makes the
  * rates independent of --epochs). ResNet-8, K = 2, 64 Fashion-MNIST images in batches of 32.
+ * And a pipeline whose weights hold a NaN no loss sees stops before its first checkpoint with
+ * the message naming the tensor (rank 0 checks every rank's gathered state).
  * Skipped when Fashion-MNIST or mpirun is missing. */
 #include <dirent.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 #include "support/check.h"
 #include "support/command.h"
 #include "support/mpi_runs.h"
+#include "support/nan_model.h"
 
 static char directory[] = "/tmp/ipro_test_rank_dies_XXXXXX";
 
@@ -133,6 +136,26 @@ int main(void) {
             b.exit_status, b.out, b.err);
   CHECK_MSG(ipro_test_same_file(whole, resumed), "%s and %s differ (resumed after epoch %lld)",
             whole, resumed, epochs - 1);
+
+  /* weights that are not finite in module 1 (rank 0), no loss showing it: rank 0 checks the
+   * state gathered from every rank before writing the checkpoint, and its failure stops the job
+   * with the message; no checkpoint is written */
+  char nan_model[800], nan_checkpoint[800], nan_file[900], name[256];
+  snprintf(nan_model, sizeof nan_model, "%s/nan_bias.onnx", directory);
+  snprintf(nan_checkpoint, sizeof nan_checkpoint, "%s/nan_checkpoint", directory);
+  snprintf(nan_file, sizeof nan_file, "%s/checkpoint.ipck", nan_checkpoint);
+  CHECK(chdir(ipro_test_source_dir()) == 0); /* the model it rewrites is read from there */
+  if (ipro_test_write_nan_bias_model(nan_model, name, sizeof name)) {
+    snprintf(arguments, sizeof arguments,
+             "train '%s' --data fashion-mnist --limit 64 --batch 32 --test-limit 64 -K 2 "
+             "--epochs 1 --checkpoint '%s'",
+             nan_model, nan_checkpoint);
+    ipro_test_run_infopro_under(launcher, arguments, &b);
+    CHECK_MSG(b.exit_status != 0 && strstr(b.err, "are not finite (NaN or infinity)") &&
+                  strstr(b.err, name) && access(nan_file, F_OK) != 0,
+              "a NaN bias (%s) in a pipeline: exit %d, checkpoint %s, stderr: %s", name,
+              b.exit_status, access(nan_file, F_OK) == 0 ? "written" : "not written", b.err);
+  }
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
