@@ -139,16 +139,14 @@ int ipro_cli_inspect(int argc, char **argv) {
       if (!ipro_cli_parse_positive("--batch", i + 1 < argc ? argv[i + 1] : NULL, &batch)) return 2;
       i++;
     } else if (argv[i][0] == '-' || path) {
-      fprintf(stderr, "infopro inspect: unexpected argument '%s'\n%s", argv[i], usage);
-      return 2;
+      static const char *const value_options[] = {"--batch", NULL};
+      return ipro_cli_refuse_argument("infopro inspect", argv[i], i + 1 == argc, value_options,
+                                      usage);
     } else {
       path = argv[i];
     }
   }
-  if (!path) {
-    fputs(usage, stderr);
-    return 2;
-  }
+  if (!path) return ipro_cli_missing_argument("infopro inspect", "MODEL.onnx", usage);
   ipro_error err = {{0}};
   ipro_graph *graph = NULL;
   if (ipro_graph_open(path, batch, &graph, &err) != IPRO_OK) return ipro_cli_fail(err.message);

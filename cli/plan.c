@@ -283,12 +283,15 @@ int ipro_cli_plan(int argc, char **argv) {
       if (!ipro_cli_parse_device(value, &device)) return 2;
       i++;
     } else if (a[0] == '-' || path) {
-      return usage_error("unexpected argument", a);
+      static const char *const value_options[] = {"--device", NULL};
+      ipro_cli_refuse_argument("infopro plan", a, !value, value_options, NULL);
+      print_usage(stderr);
+      return 2;
     } else {
       path = a;
     }
   }
-  if (!path) return usage_error("no model given", NULL);
+  if (!path) return usage_error("missing MODEL.onnx", NULL);
   if (ipro_cli_local_conflicts("plan", &options, true)) return 2;
   if (gflops_given && options.calibrate)
     return usage_error("--gflops and --calibrate both set the step times; give one", NULL);

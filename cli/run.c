@@ -62,14 +62,11 @@ static int parse(int argc, char **argv, run_options *o) {
     } else if (a[0] != '-' && !o->model) {
       o->model = a;
     } else {
-      fprintf(stderr, "infopro run: unexpected argument '%s'\n%s", a, usage);
-      return 2;
+      static const char *const value_options[] = {"--input", "--output-dir", NULL};
+      return ipro_cli_refuse_argument("infopro run", a, i + 1 == argc, value_options, usage);
     }
   }
-  if (!o->model) {
-    fputs(usage, stderr);
-    return 2;
-  }
+  if (!o->model) return ipro_cli_missing_argument("infopro run", "MODEL.onnx", usage);
   return -1;
 }
 

@@ -24,8 +24,9 @@
  *     left as it was; with --resume, an --epochs at or below the epochs done (or none given when
  *     the checkpoint's run is finished), or a milestone past the resumed total: exit 2 naming the
  *     epoch reached, nothing written;
- *   - an unknown option, an option without its value and a missing required argument of train,
- *     eval, compile and export: exit 2, a first line naming which, then the usage;
+ *   - an unknown option, an option without its value and a missing required argument of every
+ *     command (train, eval, compile, export, inspect, run, plan): exit 2, a first line naming
+ *     which, then the usage;
  *   - opset imports beyond those the node tests run (ai.onnx 26, a made-up domain): one warning
  *     line naming them; the bundled models (ai.onnx 17) get none. */
 #include <stdint.h>
@@ -386,6 +387,14 @@ static void argument_messages(void) {
       {"export models/mlp_fmnist.onnx -o", "infopro export: missing value after '-o'\n"},
       {"export models/mlp_fmnist.onnx", "infopro export: missing -o OUT.onnx\n"},
       {"export -o out.onnx", "infopro export: missing MODEL.onnx\n"},
+      {"inspect models/mlp_fmnist.onnx --bogus", "infopro inspect: unknown option '--bogus'\n"},
+      {"inspect", "infopro inspect: missing MODEL.onnx\n"},
+      {"run models/mlp_fmnist.onnx --input", "infopro run: missing value after '--input'\n"},
+      {"run models/mlp_fmnist.onnx --bogus", "infopro run: unknown option '--bogus'\n"},
+      {"run --reference", "infopro run: missing MODEL.onnx\n"},
+      {"plan models/mlp_fmnist.onnx --device", "infopro plan: missing value after '--device'\n"},
+      {"plan models/mlp_fmnist.onnx --bogus", "infopro plan: unknown option '--bogus'\n"},
+      {"plan --batch 8", "infopro plan: missing MODEL.onnx\n"},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     ipro_command_result r;
