@@ -163,10 +163,17 @@ static void print_table(const ipro_plan *r, int programs, double seconds) {
          ipro_plan_grouped(r->split.max_transient_bytes, c, sizeof c), r->largest_module + 1);
   if (r->bound.K) {
     ipro_plan_peak_change(r->bound.peak_bytes, r->e2e.peak_bytes, change, sizeof change);
-    printf("bound: %s bytes (%.1f MiB) with heads of zero cost at the same K (%s); "
-           "the heads keep %.1f%% of that saving\n",
-           ipro_plan_grouped(r->bound.peak_bytes, a, sizeof a), mebibytes(r->bound.peak_bytes),
-           change, 100.0 * ipro_plan_bound_kept(r));
+    /* a bound at or above end to end leaves no saving for the heads to keep a share of */
+    if (r->bound.peak_bytes >= r->e2e.peak_bytes)
+      printf("bound: %s bytes (%.1f MiB) with heads of zero cost at the same K (%s): even free "
+             "heads would not save memory at this K\n",
+             ipro_plan_grouped(r->bound.peak_bytes, a, sizeof a), mebibytes(r->bound.peak_bytes),
+             change);
+    else
+      printf("bound: %s bytes (%.1f MiB) with heads of zero cost at the same K (%s); "
+             "the heads keep %.1f%% of that saving\n",
+             ipro_plan_grouped(r->bound.peak_bytes, a, sizeof a), mebibytes(r->bound.peak_bytes),
+             change, 100.0 * ipro_plan_bound_kept(r));
   }
   if (r->budget_bytes) {
     bool fits = r->split.peak_bytes <= r->budget_bytes;
