@@ -94,6 +94,19 @@ void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, 
              "it is the network's input: a cut there would leave an empty module before it");
     return;
   }
+  if (!is_activation(&graph->tensors[tensor])) {
+    snprintf(why, size, "it is one of the model's constants (an initializer), not an activation");
+    return;
+  }
+  /* The local heads take feature maps and feature vectors (partitioner/infopro_heads.h). */
+  int rank = graph->tensors[tensor].shape.rank;
+  if (rank < 2 || rank > 4) {
+    snprintf(why, size,
+             "the local heads attach to feature maps or feature vectors (rank 2 to 4), and it has "
+             "rank %d",
+             rank);
+    return;
+  }
   int producer = graph->tensors[tensor].producer;
   for (int t = 0; t < graph->n_tensors && producer >= 0; t++) {
     int first, last;
@@ -104,6 +117,29 @@ void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, 
                graph->tensors[t].name, graph->nodes[first].name, graph->nodes[last].name);
       return;
     }
+  }
+  /* Read only by pointwise activations: the cut goes after the activation (see
+   * ipro_graph_find_cut_points), at its output. */
+  int readers = 0, pointwise = 0, first_reader = -1;
+  for (int c = 0; c < graph->n_nodes; c++)
+    for (int i = 0; i < graph->nodes[c].n_inputs; i++)
+      if (graph->nodes[c].inputs[i] == tensor) {
+        readers++;
+        pointwise += ipro_op_info_of(graph->nodes[c].op)->pointwise;
+        if (first_reader < 0) first_reader = c;
+        break;
+      }
+  if (readers == 0) {
+    snprintf(why, size, "no node reads it");
+    return;
+  }
+  if (pointwise == readers && graph->nodes[first_reader].n_outputs > 0) {
+    snprintf(why, size,
+             "it is read only by the pointwise activation '%s', which belongs with the module "
+             "before the cut: cut at its output '%s'",
+             graph->nodes[first_reader].name,
+             graph->tensors[graph->nodes[first_reader].outputs[0]].name);
+    return;
   }
   snprintf(why, size,
            "another activation is live beside it, so a gradient-isolated module cannot end there");

@@ -16,7 +16,8 @@
  *     bound_kept is recomputed from the peaks; --decoder with an unknown name is a usage error;
  *   - --budget beside -K checks the plan: a plan over it is still shown, then exits 1 with one
  *     line saying it does not fit; a plan within it exits 0;
- *   - --cuts at the network's output (logits) or input says that is why it is no cut point;
+ *   - --cuts at the network's output (logits) or input says that is why it is no cut point, and
+ *     so does --cuts on a constant or on a tensor read only by a pointwise activation;
  *   - a split that needs more memory than end to end (mlp_fmnist at K = 2) says "N% more than end
  *     to end" in the table and on the page, never a negative reduction;
  *   - --html writes a page with inline SVG and nothing fetched from elsewhere. */
@@ -381,6 +382,20 @@ static void failures(void) {
     CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, ends[e][1]) &&
                   strstr(r.err, "empty module") && !strstr(r.err, "another activation"),
               "--cuts %s: exit status %d, stderr: %s", ends[e][0], r.exit_status, r.err);
+  }
+  /* a constant, and a tensor read only by a pointwise activation (the cut goes after it) */
+  static const char *const others[][2] = {
+      {"net.1.weight", "it is one of the model's constants (an initializer)"},
+      {"/net/net.1/Gemm_output_0", "read only by the pointwise activation '/net/net.2/Relu', "
+                                   "which belongs with the module before the cut: cut at its "
+                                   "output '/net/net.2/Relu_output_0'"}};
+  for (int e = 0; e < 2; e++) {
+    snprintf(arguments, sizeof arguments, "plan models/mlp_fmnist.onnx --batch 8 --cuts %s",
+             others[e][0]);
+    ipro_test_run_infopro(arguments, &r);
+    CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, others[e][1]) &&
+                  !strstr(r.err, "another activation"),
+              "--cuts %s: exit status %d, stderr: %s", others[e][0], r.exit_status, r.err);
   }
   snprintf(arguments, sizeof arguments, "plan %s --batch 32 --cuts no_such_tensor", model);
   ipro_test_run_infopro(arguments, &r);
