@@ -52,6 +52,7 @@
 #include "runtime/process_memory.h"
 #include "runtime/program_file.h"
 #include "runtime/program_source.h"
+#include "silenced_stderr.h"
 #include "train_model.h"
 
 /* Under --resume in train's usage; a compiled program's runner, whose split is fixed, leaves it
@@ -1673,11 +1674,15 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
     if (ipro_pipeline_rank(mpi) > 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 reports */
       return ipro_cli_fail("cannot silence the standard output of a rank other than 0");
   }
+  /* Every rank parses the same command line and meets its usage errors alike: rank 0 prints
+   * them, and every rank exits with their status. */
+  int stderr_aside = mpi && ipro_pipeline_rank(mpi) > 0 ? ipro_cli_stderr_silence() : -1;
   train_options o;
   int parsed = parse(argc, argv, program, model_path, &o);
   if (parsed < 0 && refuse_clashing_files(&o)) parsed = 2;
   if (parsed < 0 && refuse_replacing_checkpoint(&o)) parsed = 2;
   if (parsed < 0 && refuse_resume_with_nothing_to_train(&o)) parsed = 2;
+  ipro_cli_stderr_restore(stderr_aside);
   if (parsed >= 0) {
     ipro_pipeline_close(mpi);
     return parsed;
