@@ -1602,10 +1602,15 @@ static void release(train_run *r) {
   ipro_checkpoint_release(&r->gathered);
 }
 
-/* Under mpirun: ends the job with status 1, this rank's message (naming it) on stderr, and
- * MPI_Abort so that no rank waits for one that has stopped. */
+/* Under mpirun: ends the job with status 1, this rank's message (naming it, and with replicas
+ * which stage of which replica it is, 1-based as the modules are) on stderr, and MPI_Abort so
+ * that no rank waits for one that has stopped. */
 static int fail_rank(train_run *r, const char *message) {
-  fprintf(stderr, "infopro: rank %d: %s\n", ipro_pipeline_rank(r->pipeline), message);
+  char stage[64] = "";
+  if (ipro_pipeline_replicas(r->pipeline) > 1)
+    snprintf(stage, sizeof stage, " (stage %d of replica %d)",
+             ipro_pipeline_module(r->pipeline) + 1, ipro_pipeline_rank(r->pipeline) / r->K + 1);
+  fprintf(stderr, "infopro: rank %d%s: %s\n", ipro_pipeline_rank(r->pipeline), stage, message);
   fflush(stderr);
   ipro_pipeline_abort(r->pipeline, 1);
   return 1;

@@ -12,7 +12,7 @@
  * checks the ranks for leaks too. And 3 ranks for 2 modules fail with one message, as does
  * --calibrate (each rank would measure and might cut elsewhere). Usage errors (an unknown option,
  * --calibrate without --balance time, a --checkpoint folder that holds one) are printed once, by
- * rank 0, with status 2.
+ * rank 0, with status 2, and a pipeline that diverges prints one message naming its rank once.
  * Skipped when Fashion-MNIST or mpirun is missing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +116,20 @@ static void usage_error_once(const char *arguments, const char *phrase) {
             ipro_test_lines_with(r.err, phrase), phrase, r.err);
 }
 
+/* A learning rate that makes module 1's loss NaN in step 2: the first stage that meets it sends
+ * nothing on, so the job prints one message, naming the rank once. */
+static void divergence_once(void) {
+  char launcher[1024];
+  ipro_command_result r;
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(2, false, launcher, sizeof launcher),
+                              "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 "
+                              "--test-limit 64 --epochs 1 --batch 32 -K 2 --lr 1e30",
+                              &r);
+  CHECK_MSG(r.exit_status == 1 && ipro_test_lines_with(r.err, "training diverged") == 1 &&
+                ipro_test_lines_with(r.err, "infopro: rank 0: training diverged at epoch 1") == 1,
+            "a diverging pipeline: exit %d, stderr: %s", r.exit_status, r.err);
+}
+
 int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
@@ -133,6 +147,7 @@ int main(void) {
   char arguments[4096]; /* the K = 2 run above left its checkpoint there */
   snprintf(arguments, sizeof arguments, COMMON " -K 2 --checkpoint '%s/K2_mpi'", directory);
   usage_error_once(arguments, "already holds a checkpoint");
+  divergence_once();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
