@@ -52,6 +52,7 @@
 #include "runtime/process_memory.h"
 #include "runtime/program_file.h"
 #include "runtime/program_source.h"
+#include "silenced_stderr.h"
 #include "train_model.h"
 
 /* Under --resume in train's usage; a compiled program's runner, whose split is fixed, leaves it
@@ -1601,10 +1602,15 @@ static void release(train_run *r) {
   ipro_checkpoint_release(&r->gathered);
 }
 
-/* Under mpirun: ends the job with status 1, this rank's message (naming it) on stderr, and
- * MPI_Abort so that no rank waits for one that has stopped. */
+/* Under mpirun: ends the job with status 1, this rank's message (naming it, and with replicas
+ * which stage of which replica it is, 1-based as the modules are) on stderr, and MPI_Abort so
+ * that no rank waits for one that has stopped. */
 static int fail_rank(train_run *r, const char *message) {
-  fprintf(stderr, "infopro: rank %d: %s\n", ipro_pipeline_rank(r->pipeline), message);
+  char stage[64] = "";
+  if (ipro_pipeline_replicas(r->pipeline) > 1)
+    snprintf(stage, sizeof stage, " (stage %d of replica %d)",
+             ipro_pipeline_module(r->pipeline) + 1, ipro_pipeline_rank(r->pipeline) / r->K + 1);
+  fprintf(stderr, "infopro: rank %d%s: %s\n", ipro_pipeline_rank(r->pipeline), stage, message);
   fflush(stderr);
   ipro_pipeline_abort(r->pipeline, 1);
   return 1;
@@ -1673,11 +1679,15 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
     if (ipro_pipeline_rank(mpi) > 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 reports */
       return ipro_cli_fail("cannot silence the standard output of a rank other than 0");
   }
+  /* Every rank parses the same command line and meets its usage errors alike: rank 0 prints
+   * them, and every rank exits with their status. */
+  int stderr_aside = mpi && ipro_pipeline_rank(mpi) > 0 ? ipro_cli_stderr_silence() : -1;
   train_options o;
   int parsed = parse(argc, argv, program, model_path, &o);
   if (parsed < 0 && refuse_clashing_files(&o)) parsed = 2;
   if (parsed < 0 && refuse_replacing_checkpoint(&o)) parsed = 2;
   if (parsed < 0 && refuse_resume_with_nothing_to_train(&o)) parsed = 2;
+  ipro_cli_stderr_restore(stderr_aside);
   if (parsed >= 0) {
     ipro_pipeline_close(mpi);
     return parsed;

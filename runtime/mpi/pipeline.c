@@ -210,6 +210,13 @@ static ipro_status step(ipro_pipeline *p, int64_t s, int slot, const ipro_pipeli
   p->timing.compute_seconds += ipro_pipeline_now() - start;
   p->timing.compute_cpu_seconds += seconds_on(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
   p->timing.steps++;
+  /* The caller's check of the step (a loss that is not finite) comes before the output leaves:
+   * a stage that fails sends nothing on, so the next stage never meets the same failure in the
+   * same step, and the failure is said once, by this rank. */
+  if (feed->after_step(feed->context, s + 1, learning_rate, err) != IPRO_OK) {
+    p->failed_after_step = true;
+    return IPRO_ERROR;
+  }
   if (!last) {
     if (ipro_pipeline_device_send(p, slot, err) != IPRO_OK) return IPRO_ERROR;
     memcpy(images_of(p, 1, p->out[slot]), images, p->image_bytes);
@@ -219,7 +226,28 @@ static ipro_status step(ipro_pipeline *p, int64_t s, int slot, const ipro_pipeli
                  err) != IPRO_OK)
       return IPRO_ERROR;
   }
-  return feed->after_step(feed->context, s + 1, learning_rate, err);
+  return IPRO_OK;
+}
+
+/* With replicas, after step `s` (0-based) ran: the lowest replica of this stage whose step
+ * failed, or -1 when none did (collective over the stage's replicas, so the R ranks of a stage,
+ * which meet a divergence in the same step alike, say it once). `failed`: this rank's step. A
+ * failed MPI call counts as this rank's own failure. */
+static int first_failed_replica(ipro_pipeline *p, bool failed) {
+  int mine = failed ? p->replica : p->replicas, first = p->replicas;
+  if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, p->module_comm) != MPI_SUCCESS)
+    return failed ? p->replica : -1;
+  return first < p->replicas ? first : -1;
+}
+
+/* A rank whose failure a lower replica of its stage says: it waits for that rank to end the
+ * job (MPI_Abort stops every rank), printing nothing, for at most a minute, after which its
+ * own failure is returned after all (a message twice rather than none). */
+static void await_the_reporting_replica(void) {
+  for (int second = 0; second < 60; second++) {
+    struct timespec wait = {.tv_sec = 1};
+    nanosleep(&wait, NULL);
+  }
 }
 
 ipro_status ipro_pipeline_train(ipro_pipeline *p, int64_t steps, const ipro_pipeline_feed *feed,
@@ -227,9 +255,26 @@ ipro_status ipro_pipeline_train(ipro_pipeline *p, int64_t steps, const ipro_pipe
   if (steps <= 0) return IPRO_OK;
   p->steps = steps;
   if (p->rank > 0 && post_receive(p, 0, err) != IPRO_OK) return IPRO_ERROR;
-  for (int64_t s = 0; s < steps; s++)
-    if (step(p, s, (int)(s % 2), feed, err) != IPRO_OK)
-      return ipro_error_prefix(err, "rank %d, step %lld", p->rank, (long long)s + 1);
+  for (int64_t s = 0; s < steps; s++) {
+    p->failed_after_step = false;
+    bool failed = step(p, s, (int)(s % 2), feed, err) != IPRO_OK;
+    /* The replicas meet in the check only when every one of them got as far as it: a rank that
+     * stopped earlier (an MPI call, the trainer) leaves its replicas waiting in the step's own
+     * collectives until it ends the job. */
+    bool checked = !failed || p->failed_after_step;
+    if (p->replicas > 1 && checked) {
+      int first = first_failed_replica(p, failed);
+      if (first >= 0 && first != p->replica) await_the_reporting_replica();
+      if (first >= 0 && !failed)
+        return ipro_error_set(err, "step %lld: replica %d of this stage failed", (long long)s + 1,
+                              first + 1);
+    }
+    /* the caller's own message names the step; the pipeline's says which step it came from.
+     * The caller names the rank. */
+    if (failed && !p->failed_after_step)
+      return ipro_error_prefix(err, "step %lld", (long long)s + 1);
+    if (failed) return IPRO_ERROR;
+  }
   for (int slot = 0; slot < 2; slot++)
     if (ipro_pipeline_wait(p, &p->requests[1][slot], err) != IPRO_OK ||
         ipro_pipeline_device_sent(p, slot, err) != IPRO_OK)

@@ -86,7 +86,12 @@ typedef struct {
   ipro_status (*after_step)(void *context, int64_t done, float learning_rate, ipro_error *err);
 } ipro_pipeline_feed;
 
-/* Runs `steps` training steps through the pipeline; every rank calls it with the same count. */
+/* Runs `steps` training steps through the pipeline; every rank calls it with the same count.
+ * A step's failure is said once, by one rank, which the caller names: after_step runs before the
+ * step's output is sent on (a stage that fails its check sends nothing, so the next stage cannot
+ * fail the same step), and with replicas the lowest replica of a stage that failed its check
+ * returns the error while the stage's other replicas wait, silent, for it to end the job. The
+ * pipeline's own failures are prefixed with "step N: "; after_step's come back as it set them. */
 ipro_status ipro_pipeline_train(ipro_pipeline *pipeline, int64_t steps,
                                 const ipro_pipeline_feed *feed, ipro_error *err);
 

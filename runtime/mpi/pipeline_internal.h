@@ -35,6 +35,9 @@ struct ipro_pipeline {
   uint8_t *device_buffers[2][2];
   MPI_Request device_requests[2][2];
   int64_t steps;
+  /* the step that failed failed in the caller's check of it (feed->after_step), not in the
+   * pipeline: its message is the caller's own, and the stage's replicas meet to say it once */
+  bool failed_after_step;
   ipro_pipeline_timing timing;
 };
 

@@ -10,8 +10,10 @@
  * state gathered on it, outside its trainer's allocator-measured figure, which is its module's
  * plan and programs within 1%. The K = 2 run
  * checks the ranks for leaks too. And 3 ranks for 2 modules fail with one message, as does
- * --calibrate (each rank would measure and might cut elsewhere). Skipped when Fashion-MNIST or
- * mpirun is missing. */
+ * --calibrate (each rank would measure and might cut elsewhere). Usage errors (an unknown option,
+ * --calibrate without --balance time, a --checkpoint folder that holds one) are printed once, by
+ * rank 0, with status 2, and a pipeline that diverges prints one message naming its rank once.
+ * Skipped when Fashion-MNIST or mpirun is missing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +104,32 @@ static void refused(int ranks, const char *arguments, const char *phrase, const 
             "%s: exit %d, stderr: %s", what, r.exit_status, r.err);
 }
 
+/* Under mpirun every rank parses the same command line and meets its usage errors alike: rank 0
+ * alone prints the message (one line holding `phrase`), and the job's status is 2. */
+static void usage_error_once(const char *arguments, const char *phrase) {
+  char launcher[1024];
+  ipro_command_result r;
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(2, false, launcher, sizeof launcher),
+                              arguments, &r);
+  CHECK_MSG(r.exit_status == 2 && ipro_test_lines_with(r.err, phrase) == 1,
+            "%s: exit %d, %d lines hold '%s': %s", arguments, r.exit_status,
+            ipro_test_lines_with(r.err, phrase), phrase, r.err);
+}
+
+/* A learning rate that makes module 1's loss NaN in step 2: the first stage that meets it sends
+ * nothing on, so the job prints one message, naming the rank once. */
+static void divergence_once(void) {
+  char launcher[1024];
+  ipro_command_result r;
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(2, false, launcher, sizeof launcher),
+                              "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 "
+                              "--test-limit 64 --epochs 1 --batch 32 -K 2 --lr 1e30",
+                              &r);
+  CHECK_MSG(r.exit_status == 1 && ipro_test_lines_with(r.err, "training diverged") == 1 &&
+                ipro_test_lines_with(r.err, "infopro: rank 0: training diverged at epoch 1") == 1,
+            "a diverging pipeline: exit %d, stderr: %s", r.exit_status, r.err);
+}
+
 int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
@@ -113,6 +141,13 @@ int main(void) {
   /* --calibrate would have every rank time the kernels and choose cuts of its own: plan once */
   refused(2, COMMON " -K 2 --balance time --calibrate", "--calibrate under mpirun", "--plan P.json",
           "--calibrate over MPI");
+  usage_error_once(COMMON " -K 2 --bogus", "unknown option '--bogus'");
+  usage_error_once(COMMON " -K 2 --bogus", "usage: infopro train");
+  usage_error_once(COMMON " -K 2 --calibrate", "--calibrate times the modules for --balance time");
+  char arguments[4096]; /* the K = 2 run above left its checkpoint there */
+  snprintf(arguments, sizeof arguments, COMMON " -K 2 --checkpoint '%s/K2_mpi'", directory);
+  usage_error_once(arguments, "already holds a checkpoint");
+  divergence_once();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

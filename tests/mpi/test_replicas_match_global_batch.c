@@ -23,7 +23,9 @@
  * replicas' mean) must match the oracle's to 2e-4 too. The K = 2 replicas' checkpoint, resumed
  * in one process for a second epoch, trains what the one process's own checkpoint resumed does
  * (same tolerance): the format is the single-process one. And 3 ranks for K = 1 cannot share a
- * batch of 64: one message, exit status 1. Skipped when Fashion-MNIST or mpirun is missing. */
+ * batch of 64: one message, exit status 1, and 2 replicas of a diverging pipeline print one
+ * message, naming the rank with its stage and replica once. Skipped when Fashion-MNIST or mpirun
+ * is missing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +232,22 @@ int main(void) {
   CHECK_MSG(r.exit_status == 1 && first && !strstr(first + 1, "infopro: ") &&
                 strstr(first, "3 replicas (mpirun -np 3 for 1 module) cannot share a batch of 64"),
             "3 ranks, batch 64: exit %d, stderr: %s", r.exit_status, r.err);
+  /* 2 replicas of 2 stages diverging (a learning rate that makes a loss NaN in step 2, in both
+   * replicas alike): one message, naming the world rank once with its stage and replica */
+  snprintf(command, sizeof command,
+           "train '%s' --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --batch 32 -K 2 "
+           "--lr 1e30",
+           model);
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(4, false, launcher, sizeof launcher), command,
+                              &r);
+  const char *said = strstr(r.err, "infopro: rank ");
+  int rank = -1, stage = -1, replica = -1, used = 0;
+  if (said)
+    sscanf(said, "infopro: rank %d (stage %d of replica %d): %n", &rank, &stage, &replica, &used);
+  CHECK_MSG(r.exit_status == 1 && ipro_test_lines_with(r.err, "training diverged") == 1 &&
+                used > 0 && strncmp(said + used, "training diverged", 17) == 0 &&
+                rank == 2 * (replica - 1) + stage - 1,
+            "2 replicas diverging: exit %d, stderr: %s", r.exit_status, r.err);
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

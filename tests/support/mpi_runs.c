@@ -80,3 +80,15 @@ void ipro_test_epoch_numbers(const char *out, char *numbers, size_t size) {
     end--;
   snprintf(numbers, size, "%.*s", (int)(end - line), line);
 }
+
+int ipro_test_lines_with(const char *text, const char *phrase) {
+  int lines = 0;
+  for (const char *line = text; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t length = end ? (size_t)(end - line) : strlen(line);
+    const char *found = strstr(line, phrase);
+    if (found && found + strlen(phrase) <= line + length) lines++;
+    line = end ? end + 1 : NULL;
+  }
+  return lines;
+}

@@ -22,6 +22,9 @@ uint8_t *ipro_test_read_file(const char *path, size_t *size);
 /* The numbers of a one-epoch run's epoch line ("epoch 1/1  loss ..."), without its time, into
  * numbers ("" when out has none): what two runs of the same training must print alike. */
 void ipro_test_epoch_numbers(const char *out, char *numbers, size_t size);
+/* How many lines of text hold phrase: what a message printed once by one rank, not by every
+ * rank that met it, shows as 1. */
+int ipro_test_lines_with(const char *text, const char *phrase);
 /* Whether both files exist and hold the same bytes. */
 bool ipro_test_same_file(const char *a, const char *b);
 
