@@ -31,7 +31,9 @@
  *     line naming them; the bundled models (ai.onnx 17) get none;
  *   - `compile` of the MLP (1x28x28 images) for 3x32x32 npz images, end to end and with -K 2:
  *     exit 1 with train's message naming both shapes, no DIR written (it failed inside a head's
- *     loss at -K 2, and wrote a program end to end). */
+ *     loss at -K 2, and wrote a program end to end);
+ *   - `train` on an image folder of 3 classes at --batch 4: the output's shape with N ([N,10]),
+ *     not "[1,10] at batch 1", the batch the check infers at. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +393,30 @@ static void compile_for_images_the_model_cannot_take(void) {
   }
 }
 
+/* An image folder of 3 classes for the 10-class MLP at --batch 4: the output's shape with N, as
+ * the data's, not at the batch of 1 the early check infers at. */
+static void classes_without_the_check_batch(void) {
+  uint8_t grey[28 * 28] = {0};
+  char folder[800], path[900], arguments[2048];
+  snprintf(folder, sizeof folder, "%s/three", directory);
+  for (int c = 0; c < 3; c++)
+    for (int s = 0; s < 2; s++) {
+      snprintf(path, sizeof path, "%s/%s/k%d", folder, s ? "val" : "train", c);
+      snprintf(arguments, sizeof arguments, "mkdir -p '%s'", path);
+      ipro_command_result made;
+      ipro_test_run_command_expecting(arguments, &made, 0);
+      snprintf(path + strlen(path), sizeof path - strlen(path), "/0.png");
+      CHECK(ipro_test_write_png(path, 28, 28, 1, grey));
+    }
+  snprintf(arguments, sizeof arguments,
+           "train models/mlp_fmnist.onnx --data 'imagefolder:%s' --batch 4 --epochs 1", folder);
+  expect(arguments, 1, "output 'logits' is float32 [N,10], but imagefolder has 3 classes",
+         "(expected float32 [N,3] logits)");
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(!strstr(r.err, "at batch"), "%s: a batch the user did not give: %s", arguments, r.err);
+}
+
 /* A usage error's first line names what is wrong, before the usage: an unknown option given last
  * is unknown (it read "missing value after"), an option that takes a value given last lacks it,
  * and a missing required argument is named (before, only the usage was printed). */
@@ -456,6 +482,7 @@ int main(void) {
   untested_opsets();
   clashing_outputs();
   compile_for_images_the_model_cannot_take();
+  classes_without_the_check_batch();
   const char *no_training = ipro_test_training_unavailable();
   if (no_training)
     printf("skipped the runs that train: %s\n", no_training);
