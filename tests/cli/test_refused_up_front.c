@@ -33,7 +33,9 @@
  *     exit 1 with train's message naming both shapes, no DIR written (it failed inside a head's
  *     loss at -K 2, and wrote a program end to end);
  *   - `train` on an image folder of 3 classes at --batch 4: the output's shape with N ([N,10]),
- *     not "[1,10] at batch 1", the batch the check infers at. */
+ *     not "[1,10] at batch 1", the batch the check infers at;
+ *   - `run` given a zero-byte --input: the file is empty (it said "tensor '' has dtype
+ *     undefined"). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,6 +419,16 @@ static void classes_without_the_check_batch(void) {
   CHECK_MSG(!strstr(r.err, "at batch"), "%s: a batch the user did not give: %s", arguments, r.err);
 }
 
+/* A zero-byte --input file for `run`: it is empty, not a tensor of an unsupported dtype. */
+static void empty_input_file(void) {
+  char empty[800], arguments[1024];
+  snprintf(empty, sizeof empty, "%s/empty.pb", directory);
+  FILE *file = fopen(empty, "wb");
+  CHECK(file && fclose(file) == 0);
+  snprintf(arguments, sizeof arguments, "run models/mlp_fmnist.onnx --input '%s'", empty);
+  expect(arguments, 1, "empty.pb' is empty (0 bytes), not an ONNX TensorProto", NULL);
+}
+
 /* A usage error's first line names what is wrong, before the usage: an unknown option given last
  * is unknown (it read "missing value after"), an option that takes a value given last lacks it,
  * and a missing required argument is named (before, only the usage was printed). */
@@ -483,6 +495,7 @@ int main(void) {
   clashing_outputs();
   compile_for_images_the_model_cannot_take();
   classes_without_the_check_batch();
+  empty_input_file();
   const char *no_training = ipro_test_training_unavailable();
   if (no_training)
     printf("skipped the runs that train: %s\n", no_training);
