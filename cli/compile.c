@@ -28,6 +28,7 @@
 #include "codegen/kernel_cpu_levels.h"
 #include "commands.h"
 #include "data_source.h"
+#include "evaluation.h"
 #include "finite_number.h"
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
@@ -455,6 +456,11 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
       ipro_cli_open_dataset(o->model, o->data, o->strict, false, IPRO_SPLIT_TRAIN, &data, err);
   if (status == IPRO_OK)
     status = ipro_cli_normalization_apply(&o->normalization, o->data, &data, err);
+  /* `infopro train`'s early check of the data against the model, before anything is built: a
+   * model that cannot take the images, or gives another number of logits than the data has
+   * classes, would otherwise fail inside a head's loss at -K 2 or, end to end, compile a
+   * program that could never train on this data */
+  if (status == IPRO_OK) status = ipro_cli_evaluator_check(o->model, &data, err);
   /* the heads' settings as `infopro train` makes them for this data */
   ipro_local_settings *settings = &program.local;
   *settings = o->local.local;

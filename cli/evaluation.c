@@ -2,6 +2,7 @@
 #include "evaluation.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,14 +43,20 @@ static ipro_status check_output(const char *model, const ipro_graph *graph,
   const ipro_shape *s = &output->shape;
   if (output->dtype != IPRO_DTYPE_FLOAT || s->rank != 2 || s->dims[0] != graph->batch ||
       s->dims[1] != data->num_classes) {
-    char got[128];
+    /* The shape was inferred at a batch of the check's choosing (1 for the early check), not the
+     * user's --batch: a first dimension that follows it is shown as N. One that does not is the
+     * model's own, shown with the batch it was inferred at. */
+    ipro_shape shown = *s;
+    bool follows_batch = shown.rank > 0 && shown.dims[0] == graph->batch;
+    if (follows_batch) shown.dims[0] = IPRO_DIM_BATCH;
+    char got[128], at[64] = "";
+    if (!follows_batch) snprintf(at, sizeof at, " at batch %lld", (long long)graph->batch);
     return ipro_error_set(err,
-                          "%s's output '%s' is %s %s at batch %lld, but %s has %d classes "
-                          "(expected float32 [%lld,%d] logits)",
+                          "%s's output '%s' is %s %s%s, but %s has %d classes "
+                          "(expected float32 [N,%d] logits)",
                           model, output->name, ipro_dtype_name(output->dtype),
-                          ipro_shape_format(s, got, sizeof got), (long long)graph->batch,
-                          ipro_dataset_kind_name(data->kind), data->num_classes,
-                          (long long)graph->batch, data->num_classes);
+                          ipro_shape_format(&shown, got, sizeof got), at,
+                          ipro_dataset_kind_name(data->kind), data->num_classes, data->num_classes);
   }
   return IPRO_OK;
 }

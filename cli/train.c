@@ -220,12 +220,12 @@ static void print_program_usage(const ipro_program *p, FILE *to) {
       fwrite(at, 1, length, to);
     at += length;
   }
-  fprintf(
-      to,
-      "Started by mpirun -np %d, rank r trains module r+1 as a pipeline stage (the MPI plugin\n"
-      "beside it is loaded then); rank 0 reads the data, prints, and writes --out and the\n"
-      "checkpoint. mpirun -np %d*R runs R data-parallel replicas, each on 1/R of every batch.\n",
-      p->local.K, p->local.K);
+  fprintf(to,
+          "Started by mpirun -np %d, rank r trains module r+1 as a pipeline stage (the MPI plugin\n"
+          "beside it is loaded then); rank 0 reads the data, prints, and writes --out and the\n"
+          "checkpoint. Its modules were lowered for the whole batch: it runs no data-parallel\n"
+          "replicas, so -np %d is the only count of processes it takes.\n",
+          p->local.K, p->local.K);
 }
 
 /* train's options that take a value: one of them given last lacks it, any other is unknown. */
@@ -890,9 +890,8 @@ static ipro_status create_trainer(train_run *r, const ipro_trainer_options *opti
   if (options->batch != program->batch)
     return ipro_error_set(err,
                           "this program's modules were lowered for batch %lld; this run would "
-                          "train them at batch %lld (the batch of the checkpoint it resumes, or "
-                          "of each data-parallel replica): compile the model for that batch, or "
-                          "train with infopro train",
+                          "train them at batch %lld (the batch of the checkpoint it resumes): "
+                          "compile the model for that batch, or train with infopro train",
                           (long long)program->batch, (long long)options->batch);
   ipro_program_source lowered = program_source_of(r, options);
   ipro_module_source source = ipro_program_module_source(&lowered);
@@ -943,6 +942,16 @@ static ipro_status hint_split(const train_run *r, ipro_error *err) {
  * wrong model or dataset is reported before anything is compiled. */
 static ipro_status prepare(train_run *r, ipro_error *err) {
   const train_options *o = r->options;
+  /* A compiled program's modules were lowered for its whole batch: data-parallel replicas, each
+   * training a share of it, could never run, so only one rank per module is offered. */
+  if (r->pipeline && o->program && ipro_pipeline_size(r->pipeline) != o->program->local.K)
+    return ipro_error_set(err,
+                          "%d MPI processes for this program of %d module%s: it runs one module "
+                          "per process and no data-parallel replicas, its modules being lowered "
+                          "for the whole batch of %lld (mpirun -np %d)",
+                          ipro_pipeline_size(r->pipeline), o->program->local.K,
+                          o->program->local.K == 1 ? "" : "s", (long long)o->program->batch,
+                          o->program->local.K);
   ipro_checkpoint saved = {0};
   if (o->checkpoint)
     ipro_checkpoint_path(o->checkpoint, r->checkpoint_path, sizeof r->checkpoint_path);

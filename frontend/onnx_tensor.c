@@ -226,6 +226,14 @@ ipro_status ipro_onnx_decode_tensor(const Onnx__TensorProto *proto, const char *
   return IPRO_OK;
 }
 
+/* Whether a decoded TensorProto sets none of what makes a tensor: dtype, dimensions, data. */
+static bool holds_nothing(const Onnx__TensorProto *proto) {
+  return (!proto->has_data_type || proto->data_type == 0) && proto->n_dims == 0 &&
+         !proto->has_raw_data && proto->n_float_data == 0 && proto->n_int32_data == 0 &&
+         proto->n_int64_data == 0 && proto->n_double_data == 0 && proto->n_uint64_data == 0 &&
+         proto->n_string_data == 0 && proto->n_external_data == 0;
+}
+
 ipro_status ipro_tensor_load_file(const char *path, ipro_tensor *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
   out->shape.rank = -1;
@@ -237,6 +245,16 @@ ipro_status ipro_tensor_load_file(const char *path, ipro_tensor *out, ipro_error
   free(bytes);
   if (!proto)
     return ipro_error_set(err, "'%s' is not a valid ONNX TensorProto (truncated or corrupt)", path);
+  /* Protobuf decodes an empty file, or one of unknown fields only, as a message with nothing
+   * set, whose dtype 0 would be reported as an unsupported "undefined" one: it is no tensor. */
+  if (holds_nothing(proto)) {
+    onnx__tensor_proto__free_unpacked(proto, NULL);
+    return size == 0 ? ipro_error_set(err, "'%s' is empty (0 bytes), not an ONNX TensorProto", path)
+                     : ipro_error_set(err,
+                                      "'%s' is not an ONNX TensorProto: it holds no dtype, "
+                                      "dimensions or data",
+                                      path);
+  }
   ipro_status status = ipro_onnx_decode_tensor(proto, path, out, err);
   if (status == IPRO_OK) {
     const char *name = proto->name ? proto->name : "";

@@ -28,7 +28,14 @@
  *     command (train, eval, compile, export, inspect, run, plan): exit 2, a first line naming
  *     which, then the usage;
  *   - opset imports beyond those the node tests run (ai.onnx 26, a made-up domain): one warning
- *     line naming them; the bundled models (ai.onnx 17) get none. */
+ *     line naming them; the bundled models (ai.onnx 17) get none;
+ *   - `compile` of the MLP (1x28x28 images) for 3x32x32 npz images, end to end and with -K 2:
+ *     exit 1 with train's message naming both shapes, no DIR written (it failed inside a head's
+ *     loss at -K 2, and wrote a program end to end);
+ *   - `train` on an image folder of 3 classes at --batch 4: the output's shape with N ([N,10]),
+ *     not "[1,10] at batch 1", the batch the check infers at;
+ *   - `run` given a zero-byte --input: the file is empty (it said "tensor '' has dtype
+ *     undefined"). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +47,7 @@
 #include "support/check.h"
 #include "support/command.h"
 #include "support/mpi_runs.h"
+#include "support/user_data.h"
 
 static char directory[] = "/tmp/ipro_test_refused_XXXXXX";
 
@@ -357,6 +365,70 @@ static void runner_outputs(void) {
   ipro_test_run_command_expecting(command, &r, 0);
 }
 
+/* Images of another shape than the model takes (3x32x32 npz images for the MLP's 1x28x28), end to
+ * end and with -K 2: train's message naming both shapes, before anything is built; no DIR made. */
+static void compile_for_images_the_model_cannot_take(void) {
+  static uint8_t pixels[8 * 3 * 32 * 32];
+  int64_t labels[8];
+  for (int i = 0; i < 8; i++)
+    labels[i] = i;
+  for (size_t p = 0; p < sizeof pixels; p++)
+    pixels[p] = (uint8_t)(p * 13);
+  ipro_test_npy arrays[4] = {
+      {"x_train", "|u1", 4, {8, 3, 32, 32}, pixels, sizeof pixels, false},
+      {"y_train", "<i8", 1, {8}, labels, sizeof labels, false},
+      {"x_test", "|u1", 4, {8, 3, 32, 32}, pixels, sizeof pixels, false},
+      {"y_test", "<i8", 1, {8}, labels, sizeof labels, false},
+  };
+  char npz[800], arguments[2048], program[800];
+  snprintf(npz, sizeof npz, "%s/c3.npz", directory);
+  CHECK(ipro_test_write_npz(npz, arrays, 4, false, false));
+  static const char *const splits[] = {"", " -K 2"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(program, sizeof program, "%s/c3_program%d", directory, i);
+    snprintf(arguments, sizeof arguments,
+             "compile models/mlp_fmnist.onnx --data 'npz:%s' --batch 4%s -o '%s'", npz, splits[i],
+             program);
+    expect(arguments, 1, "takes input 'input' of float32 [N,1,28,28]",
+           "but npz images are float32 [N,3,32,32]");
+    CHECK_MSG(access(program, F_OK) != 0, "%s: a refused compile made %s", arguments, program);
+  }
+}
+
+/* An image folder of 3 classes for the 10-class MLP at --batch 4: the output's shape with N, as
+ * the data's, not at the batch of 1 the early check infers at. */
+static void classes_without_the_check_batch(void) {
+  uint8_t grey[28 * 28] = {0};
+  char folder[800], path[900], arguments[2048];
+  snprintf(folder, sizeof folder, "%s/three", directory);
+  for (int c = 0; c < 3; c++)
+    for (int s = 0; s < 2; s++) {
+      snprintf(path, sizeof path, "%s/%s/k%d", folder, s ? "val" : "train", c);
+      snprintf(arguments, sizeof arguments, "mkdir -p '%s'", path);
+      ipro_command_result made;
+      ipro_test_run_command_expecting(arguments, &made, 0);
+      snprintf(path + strlen(path), sizeof path - strlen(path), "/0.png");
+      CHECK(ipro_test_write_png(path, 28, 28, 1, grey));
+    }
+  snprintf(arguments, sizeof arguments,
+           "train models/mlp_fmnist.onnx --data 'imagefolder:%s' --batch 4 --epochs 1", folder);
+  expect(arguments, 1, "output 'logits' is float32 [N,10], but imagefolder has 3 classes",
+         "(expected float32 [N,3] logits)");
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(!strstr(r.err, "at batch"), "%s: a batch the user did not give: %s", arguments, r.err);
+}
+
+/* A zero-byte --input file for `run`: it is empty, not a tensor of an unsupported dtype. */
+static void empty_input_file(void) {
+  char empty[800], arguments[1024];
+  snprintf(empty, sizeof empty, "%s/empty.pb", directory);
+  FILE *file = fopen(empty, "wb");
+  CHECK(file && fclose(file) == 0);
+  snprintf(arguments, sizeof arguments, "run models/mlp_fmnist.onnx --input '%s'", empty);
+  expect(arguments, 1, "empty.pb' is empty (0 bytes), not an ONNX TensorProto", NULL);
+}
+
 /* A usage error's first line names what is wrong, before the usage: an unknown option given last
  * is unknown (it read "missing value after"), an option that takes a value given last lacks it,
  * and a missing required argument is named (before, only the usage was printed). */
@@ -421,6 +493,9 @@ int main(void) {
   unwritable_outputs();
   untested_opsets();
   clashing_outputs();
+  compile_for_images_the_model_cannot_take();
+  classes_without_the_check_batch();
+  empty_input_file();
   const char *no_training = ipro_test_training_unavailable();
   if (no_training)
     printf("skipped the runs that train: %s\n", no_training);

@@ -4,7 +4,10 @@
  * ONNX bytes and checkpoint as `DIR/train` in one process, with the same epoch line. The oracle is
  * the single-process runner, whose own bytes test_compile checks against `infopro train`. The
  * runner with its plugin made unloadable (IPRO_MPI_PLUGIN naming a missing file) stops with one
- * message, from rank 0, that names the plugin, and exit status 1. ResNet-8 on 64 Fashion-MNIST
+ * message, from rank 0, that names the plugin, and exit status 1. Started on 3 or 4 ranks, the
+ * runner offers only -np 2 in one message and exit status 1: its modules were lowered for the
+ * whole batch, so it runs no data-parallel replicas (it offered "-np 2 x R", which 4 ranks were
+ * then refused for). ResNet-8 on 64 Fashion-MNIST
  * images in batches of 32, one epoch, one thread per process. Skipped when Fashion-MNIST or
  * mpirun is missing. */
 #include <stdio.h>
@@ -56,6 +59,18 @@ int main(void) {
   ipro_test_epoch_numbers(many.out, numbers_many, sizeof numbers_many);
   CHECK_MSG(numbers_one[0] && strcmp(numbers_one, numbers_many) == 0,
             "'%s' in one process, '%s' over MPI", numbers_one, numbers_many);
+
+  for (int ranks = 3; ranks <= 4; ranks++) {
+    ipro_command_result wrong;
+    ipro_test_mpi_launcher(ranks, false, launcher, sizeof launcher);
+    snprintf(command, sizeof command, "%s '%s/train' " OPTIONS, launcher, program);
+    ipro_test_run_command(command, &wrong);
+    const char *said = strstr(wrong.err, "infopro: ");
+    CHECK_MSG(wrong.exit_status == 1 && said && !strstr(said + 1, "infopro: ") &&
+                  strstr(said, "no data-parallel replicas") && strstr(said, "(mpirun -np 2)") &&
+                  !strstr(said, " x R"),
+              "%d ranks: exit %d, stderr: %s", ranks, wrong.exit_status, wrong.err);
+  }
 
   ipro_test_mpi_launcher(2, false, launcher, sizeof launcher);
   snprintf(
