@@ -276,6 +276,12 @@ static bool fixed_by_program(const char *flag) {
   return ipro_cli_is_local_option(flag);
 }
 
+/* The name of the program (in messages) that runs this: infopro train, or a compiled program's
+ * runner. */
+static const char *command_name(const train_options *o) {
+  return o->program ? "train" : "infopro train";
+}
+
 /* A milestone at or after the run's last epoch would never lower the rate (the rate drops from
  * the epoch after it): such a --milestones is a slip, refused rather than ignored. whose: what
  * the epoch count comes from, when not --epochs. */
@@ -288,6 +294,45 @@ static int refuse_unreachable_milestones(const train_options *o, int64_t total_e
           o->program ? "train" : "infopro train", (long long)o->milestones[o->n_milestones - 1],
           (long long)total_epochs, whose, (long long)total_epochs);
   return 2;
+}
+
+/* Options that set what the run does not use were once ignored without a word: --momentum and
+ * --no-nesterov are SGD's (AdamW's moments have their own fixed betas), --gamma and --milestones
+ * the step schedule's. Each is a usage error naming the optimizer or schedule that makes it
+ * moot, whether given (--optimizer, --schedule), fixed by a compiled program, taken from the
+ * checkpoint resumed (from_checkpoint) or the default. */
+static int refuse_options_without_effect(const train_options *o, ipro_optimizer_kind optimizer,
+                                         ipro_schedule_kind schedule, bool from_checkpoint) {
+  const given_options *g = &o->given;
+  const char *sgd_only = g->momentum ? "--momentum" : g->nesterov ? "--no-nesterov" : NULL;
+  const char *step_only = g->gamma ? "--gamma" : g->milestones ? "--milestones" : NULL;
+  if (sgd_only && optimizer == IPRO_OPTIMIZER_ADAMW) {
+    fprintf(stderr,
+            "%s: %s has no effect with %s: it sets SGD's momentum, and AdamW's moments use "
+            "their own betas; leave it out%s\n",
+            command_name(o), sgd_only,
+            g->optimizer      ? "--optimizer adamw"
+            : o->program      ? "this program's optimizer, adamw"
+            : from_checkpoint ? "the checkpoint's optimizer, adamw"
+                              : "adamw",
+            o->program         ? " (or compile the model again with --optimizer sgd)"
+            : !from_checkpoint ? " or train with --optimizer sgd"
+                               : "");
+    return 2;
+  }
+  if (step_only && schedule != IPRO_SCHEDULE_STEP) {
+    char whose[64];
+    snprintf(whose, sizeof whose, "%s%s",
+             g->schedule       ? "--schedule "
+             : from_checkpoint ? "the checkpoint's schedule, "
+                               : "the default schedule, ",
+             ipro_schedule_kind_name(schedule));
+    fprintf(stderr, "%s: %s has no effect with %s: %s; leave it out or give --schedule step\n",
+            command_name(o), step_only, whose,
+            g->gamma ? "it is the step schedule's factor" : "they are the step schedule's epochs");
+    return 2;
+  }
+  return 0;
 }
 
 /* Returns -1 to go on, or the exit status. */
@@ -412,8 +457,9 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     fprintf(stderr, "infopro train: --momentum must be below 1, got %g\n", o->momentum);
     return 2;
   }
-  /* a resumed run's epochs may be the checkpoint's: checked once it is read
-   * (refuse_resume_with_nothing_to_train) */
+  /* a resumed run's optimizer, schedule and epochs may be the checkpoint's: checked once it is
+   * read (refuse_resume_with_nothing_to_train) */
+  if (!o->resume && refuse_options_without_effect(o, o->optimizer, o->schedule, false)) return 2;
   if (!o->resume && refuse_unreachable_milestones(o, o->epochs, "")) return 2;
   return -1;
 }
@@ -423,12 +469,6 @@ static void classes_path(const char *out, char *path, size_t size) {
   size_t length = strlen(out);
   if (length > 5 && !strcmp(out + length - 5, ".onnx")) length -= 5;
   snprintf(path, size, "%.*s.classes.txt", (int)length, out);
-}
-
-/* The name of the program (in messages) that runs this: infopro train, or a compiled program's
- * runner. */
-static const char *command_name(const train_options *o) {
-  return o->program ? "train" : "infopro train";
 }
 
 /* Every file the run writes (a model's weights file, frontend/onnx_export.h, and the classes
@@ -523,6 +563,9 @@ static int refuse_resume_with_nothing_to_train(const train_options *o) {
               (long long)p.epochs_done);
     return 2;
   }
+  if (refuse_options_without_effect(o, o->given.optimizer ? o->optimizer : p.optimizer.kind,
+                                    o->given.schedule ? o->schedule : p.schedule.kind, true))
+    return 2;
   return refuse_unreachable_milestones(o, total, o->given.epochs ? "" : " (the checkpoint's)");
 }
 

@@ -19,6 +19,10 @@
  *     the input model stays allowed (the trained weights written back into it);
  *   - --seed and --warmup-epochs below 0: usage errors saying "a non-negative integer" (0 is
  *     allowed); --milestones out of order, repeated, or at or past the run's epochs: usage errors;
+ *   - options the run would not use (--momentum, --no-nesterov with AdamW, in train, compile,
+ *     a compiled runner; --gamma, --milestones with a schedule other than step, given, default or
+ *     resumed; --aux-head, --decoder, --local-loss, --lambda with no split, in train, compile and
+ *     plan): usage errors naming the option and why it has no effect;
  *   - --checkpoint DIR without --resume where DIR holds a checkpoint: exit 2 with what the
  *     checkpoint says of itself (epoch, step, batch), or that it is no checkpoint, and the file
  *     left as it was; with --resume, an --epochs at or below the epochs done (or none given when
@@ -194,9 +198,52 @@ static void schedule_options(void) {
   expect("train models/mlp_fmnist.onnx " TINY " --milestones 2,2", 2,
          "--milestones expects increasing epochs, each given once, got '2,2'", NULL);
   expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --test-limit 64 --batch 32 "
-         "--epochs 3 --milestones 1,3",
+         "--epochs 3 --schedule step --milestones 1,3",
          2, "--milestones epoch 3 is not below the run's 3 epochs, so it would never apply",
          "give milestones below 3");
+}
+
+/* Options the run would not use were ignored without a word (exit 0, the header showing the
+ * optimizer or schedule that ignored them): SGD's --momentum and --no-nesterov with AdamW, the
+ * step schedule's --gamma and --milestones with another schedule, and the heads' options with
+ * no split to put heads on. Each is a usage error naming the option and why; plan and compile
+ * say the same. */
+static void options_without_effect(void) {
+  expect("train models/mlp_fmnist.onnx " TINY " --optimizer adamw --momentum 0.5", 2,
+         "infopro train: --momentum has no effect with --optimizer adamw: it sets SGD's momentum",
+         "leave it out or train with --optimizer sgd");
+  expect("train models/mlp_fmnist.onnx " TINY " --no-nesterov --optimizer adamw", 2,
+         "--no-nesterov has no effect with --optimizer adamw", NULL);
+  expect("compile models/mlp_fmnist.onnx --data fashion-mnist -o /nonexistent/p --optimizer adamw "
+         "--momentum 0.5",
+         2, "infopro compile: --momentum has no effect with --optimizer adamw", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --gamma 0.5", 2,
+         "infopro train: --gamma has no effect with the default schedule, cosine: it is the step "
+         "schedule's factor",
+         "give --schedule step");
+  expect("train models/mlp_fmnist.onnx " TINY " --schedule constant --milestones 1", 2,
+         "--milestones has no effect with --schedule constant: they are the step schedule's "
+         "epochs",
+         NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --schedule cosine --gamma 0.5 --milestones 1", 2,
+         "--gamma has no effect with --schedule cosine", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --decoder reduced", 2,
+         "infopro train: --decoder has no effect without a split: it shapes the local modules' "
+         "heads, and end-to-end training (no -K, --budget, --cuts or --plan) has none",
+         "give a split (-K N, --budget, --cuts or --plan) or leave it out");
+  expect("train models/mlp_fmnist.onnx " TINY " --local-loss ce --lambda 1,1,1,1", 2,
+         "--local-loss has no effect without a split", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " -K 1 --aux-head 1c2f", 2,
+         "--aux-head has no effect without a split", "-K 1 (end-to-end training) has none");
+  expect("plan models/mlp_fmnist.onnx --lambda 1,1,1,1", 2,
+         "infopro plan: --lambda has no effect without a split", NULL);
+  expect("compile models/mlp_fmnist.onnx --data fashion-mnist -o /nonexistent/p --aux-head 0c1f", 2,
+         "infopro compile: --aux-head has no effect without a split", NULL);
+  /* with a split they still apply */
+  ipro_command_result r;
+  ipro_test_run_infopro("plan models/mlp_fmnist.onnx -K 2 --batch 8 --decoder reduced", &r);
+  CHECK_MSG(r.exit_status == 0, "plan -K 2 --decoder reduced: exit %d, stderr: %s", r.exit_status,
+            r.err);
 }
 
 /* models/mlp_fmnist.onnx with its opset imports replaced by the given ones. */
@@ -318,6 +365,12 @@ static void existing_checkpoint(void) {
            "--epochs 3 --schedule step --milestones 1,3 --out '%s'",
            model, checkpoint, out);
   expect(arguments, 2, "--milestones epoch 3 is not below the run's 3 epochs", NULL);
+  /* the schedule resumed is the checkpoint's (cosine): the step schedule's options are moot */
+  snprintf(arguments, sizeof arguments,
+           "train '%s' --data fashion-mnist --limit 64 --batch 32 --checkpoint '%s' --resume "
+           "--epochs 3 --gamma 0.5 --out '%s'",
+           model, checkpoint, out);
+  expect(arguments, 2, "--gamma has no effect with the checkpoint's schedule, cosine", NULL);
   CHECK_MSG(access(out, F_OK) != 0, "a refused resume wrote %s", out);
   char before[1000];
   snprintf(before, sizeof before, "%s.before", file);
@@ -350,6 +403,16 @@ static void runner_outputs(void) {
                   strstr(r.err, own[i]) && !strstr(r.out, "epoch"),
               "--out on the program's %s: exit %d, stderr: %s", own[i], r.exit_status, r.err);
   }
+  /* the runner refuses what would have no effect as train does, in its own name */
+  snprintf(command, sizeof command,
+           "'%s/train' --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --no-nesterov "
+           "--schedule constant --gamma 0.5",
+           program);
+  ipro_test_run_command(command, &r);
+  CHECK_MSG(r.exit_status == 2 &&
+                !strncmp(r.err, "train: --gamma has no effect with --schedule constant", 53),
+            "the runner's --gamma with a constant schedule: exit %d, stderr: %s", r.exit_status,
+            r.err);
   snprintf(command, sizeof command,
            "'%s/train' --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --out "
            "'%s/trained.onnx'",
@@ -418,6 +481,7 @@ int main(void) {
   conflicting_options();
   non_finite_numbers();
   schedule_options();
+  options_without_effect();
   unwritable_outputs();
   untested_opsets();
   clashing_outputs();
