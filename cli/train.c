@@ -288,6 +288,13 @@ static const char *command_name(const train_options *o) {
 static int refuse_unreachable_milestones(const train_options *o, int64_t total_epochs,
                                          const char *whose) {
   if (!o->given.milestones || o->milestones[o->n_milestones - 1] < total_epochs) return 0;
+  if (total_epochs == 1) { /* "give milestones below 1" asked for what cannot be */
+    fprintf(stderr,
+            "%s: --milestones has no epoch to change the rate at in a one-epoch run (a "
+            "milestone must lie below the run's epochs); leave it out or give more --epochs\n",
+            command_name(o));
+    return 2;
+  }
   fprintf(stderr,
           "%s: --milestones epoch %lld is not below the run's %lld epochs%s, so it would never "
           "apply; give milestones below %lld\n",
@@ -1148,7 +1155,12 @@ static void print_header(const train_run *r) {
            opt->weight_decay);
   const ipro_lr_schedule *s = &p->schedule;
   printf("; lr %g %s", s->base_rate, ipro_schedule_kind_name(s->kind));
-  if (s->kind == IPRO_SCHEDULE_STEP) {
+  /* a one-epoch run's step schedule has no milestone (none lies below its one epoch): said,
+   * rather than an empty list */
+  if (s->kind == IPRO_SCHEDULE_STEP && s->n_milestones == 0)
+    printf(" (no milestone in a %lld-epoch run: the rate stays %g)", (long long)p->total_epochs,
+           s->base_rate);
+  else if (s->kind == IPRO_SCHEDULE_STEP) {
     printf(" (x%g at epoch", s->gamma);
     for (int i = 0; i < s->n_milestones; i++)
       printf("%s%lld", i ? "," : " ", (long long)s->milestones[i]);

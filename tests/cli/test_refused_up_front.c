@@ -201,6 +201,10 @@ static void schedule_options(void) {
          "--epochs 3 --schedule step --milestones 1,3",
          2, "--milestones epoch 3 is not below the run's 3 epochs, so it would never apply",
          "give milestones below 3");
+  /* a one-epoch run has no milestone to give: it was told to "give milestones below 1" */
+  expect("train models/mlp_fmnist.onnx " TINY " --schedule step --milestones 1", 2,
+         "infopro train: --milestones has no epoch to change the rate at in a one-epoch run",
+         "leave it out or give more --epochs");
 }
 
 /* Options the run would not use were ignored without a word (exit 0, the header showing the

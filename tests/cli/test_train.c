@@ -11,7 +11,8 @@
  *   - at K = 2, which plans more memory than end to end for this model, the split and memory
  *     lines say "N% more" (not "-N% less");
  *   - usage errors exit with 2, a missing dataset or checkpoint with 1 and one line naming it;
- *   - --limit and --test-limit above a split's size (a 64/32-image npz) use the whole split.
+ *   - --limit and --test-limit above a split's size (a 64/32-image npz) use the whole split;
+ *   - a one-epoch step schedule, which has no milestone, says in the header that the rate stays.
  * Resuming and divergence are in test_train_resume.c. Skipped when Fashion-MNIST is missing. */
 #include <jansson.h>
 #include <math.h>
@@ -322,6 +323,21 @@ static void limits_above_the_splits(void) {
             "%s: exit status %d, stdout: %s, stderr: %s", arguments, r.exit_status, r.out, r.err);
 }
 
+/* A one-epoch run's step schedule has no milestone (none lies below its one epoch): the header
+ * said "step (x0.1 at epoch)", an empty list; it says the rate stays. */
+static void one_epoch_step_schedule(void) {
+  ipro_command_result r;
+  ipro_test_run_infopro("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 "
+                        "--test-limit 64 --epochs 1 --batch 32 --schedule step",
+                        &r);
+  CHECK_MSG(
+      r.exit_status == 0 &&
+          strstr(r.out, "; lr 0.1 step (no milestone in a 1-epoch run: the rate stays 0.1);") &&
+          !strstr(r.out, "at epoch)"),
+      "--schedule step --epochs 1: exit status %d, stdout: %s, stderr: %s", r.exit_status, r.out,
+      r.err);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
@@ -330,6 +346,7 @@ int main(void) {
   failures();
   more_than_end_to_end();
   limits_above_the_splits();
+  one_epoch_step_schedule();
   train_then_eval();
   train_torch_export_model("cnn_dynamo_fmnist");
   train_torch_export_model("cnn_dynamo_bn_fmnist");
