@@ -12,6 +12,8 @@
  *     the option and the value; a finite --lambda with a tiny and a huge weight still plans;
  *   - --out on /proc, --out naming a directory, and a checkpoint directory whose checkpoint file
  *     is a directory: exit 1 naming the path, before a single training step;
+ *   - a run that fails before its first checkpoint leaves no --checkpoint folder it created
+ *     (nor its created parents), and keeps one that was there;
  *   - two outputs on one file (--out and --out-inference spelt "a/x" and "a/../a/x", --json
  *     through a symlinked folder, --out on the checkpoint file, --json on the classes file
  *     beside --out), and a compiled program's runner given an output on its own program.ipro,
@@ -146,6 +148,28 @@ static void unwritable_outputs(void) {
 
 /* a run small enough that, were an option not refused, the test would still take seconds */
 #define TINY "--data fashion-mnist --limit 64 --test-limit 64 --epochs 1"
+
+/* A run that fails before its first checkpoint (here: 64 images make no batch of 128) left the
+ * --checkpoint folder it had created, empty, behind; it removes it now, with the parents it
+ * created, and leaves a folder that was there before. */
+static void failed_run_checkpoint_folder(void) {
+  char created[800], parent[800], existing[800], arguments[2048];
+  snprintf(parent, sizeof parent, "%s/made", directory);
+  snprintf(created, sizeof created, "%s/made/ck", directory);
+  snprintf(existing, sizeof existing, "%s/there", directory);
+  CHECK(mkdir(existing, 0700) == 0);
+  const char *const folders[] = {created, existing};
+  for (int i = 0; i < 2; i++) {
+    snprintf(arguments, sizeof arguments, "train models/mlp_fmnist.onnx " TINY " --checkpoint '%s'",
+             folders[i]);
+    ipro_command_result r;
+    ipro_test_run_infopro(arguments, &r);
+    CHECK_MSG(r.exit_status == 1, "%s: exit status %d, stderr: %s", arguments, r.exit_status,
+              r.err);
+  }
+  CHECK_MSG(access(parent, F_OK) != 0, "the failed run left the folder %s it created", parent);
+  CHECK_MSG(access(existing, F_OK) == 0, "the failed run removed the folder %s it found", existing);
+}
 
 /* Real-valued options end up in float arithmetic, where NaN, infinity or a value beyond float's
  * range (1e39) once trained a model full of NaN weights and exited 0: each is a usage error naming
@@ -487,6 +511,7 @@ int main(void) {
   schedule_options();
   options_without_effect();
   unwritable_outputs();
+  failed_run_checkpoint_folder();
   untested_opsets();
   clashing_outputs();
   const char *no_training = ipro_test_training_unavailable();
