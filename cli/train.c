@@ -303,6 +303,19 @@ static int refuse_unreachable_milestones(const train_options *o, int64_t total_e
   return 2;
 }
 
+/* Warm-up epochs that take the whole run leave no epoch at the peak rate: the schedule refused
+ * them once the data was read, exit status 1 and no option named; they are a usage error before
+ * any work, naming both options. whose: what the epoch count comes from, when not --epochs. */
+static int refuse_warmup_taking_the_run(const train_options *o, int64_t warmup,
+                                        int64_t total_epochs, const char *whose) {
+  if (warmup < total_epochs) return 0;
+  fprintf(stderr,
+          "%s: --warmup-epochs %lld leaves nothing of the run's %lld epoch(s)%s; give fewer "
+          "warm-up epochs than --epochs\n",
+          command_name(o), (long long)warmup, (long long)total_epochs, whose);
+  return 2;
+}
+
 /* Options that set what the run does not use were once ignored without a word: --momentum and
  * --no-nesterov are SGD's (AdamW's moments have their own fixed betas), --gamma and --milestones
  * the step schedule's. Each is a usage error naming the optimizer or schedule that makes it
@@ -467,7 +480,18 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
   /* a resumed run's optimizer, schedule and epochs may be the checkpoint's: checked once it is
    * read (refuse_resume_with_nothing_to_train) */
   if (!o->resume && refuse_options_without_effect(o, o->optimizer, o->schedule, false)) return 2;
+  if (!o->resume && refuse_warmup_taking_the_run(o, o->warmup, o->epochs, "")) return 2;
   if (!o->resume && refuse_unreachable_milestones(o, o->epochs, "")) return 2;
+  /* --limit below --batch makes no complete batch, whatever the data (a larger split is cut to
+   * it, a smaller one is smaller still): the batch loader said so once the data was read, exit
+   * status 1, naming neither option */
+  if (!o->resume && g->limit && o->limit < o->batch) {
+    fprintf(stderr,
+            "%s: --limit %lld leaves no complete batch of %lld (--batch); give a --limit of at "
+            "least the batch, or a smaller --batch\n",
+            command_name(o), (long long)o->limit, (long long)o->batch);
+    return 2;
+  }
   return -1;
 }
 
@@ -572,6 +596,9 @@ static int refuse_resume_with_nothing_to_train(const train_options *o) {
   }
   if (refuse_options_without_effect(o, o->given.optimizer ? o->optimizer : p.optimizer.kind,
                                     o->given.schedule ? o->schedule : p.schedule.kind, true))
+    return 2;
+  if (refuse_warmup_taking_the_run(o, o->given.warmup ? o->warmup : p.schedule.warmup_epochs, total,
+                                   o->given.epochs ? "" : " (the checkpoint's)"))
     return 2;
   return refuse_unreachable_milestones(o, total, o->given.epochs ? "" : " (the checkpoint's)");
 }
@@ -1049,14 +1076,17 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                                 /* the trainer copies each batch into its image block, the
                                  * second buffer; a pipeline's rank 0 reads it after the step */
                                 .one_slot = !r->pipeline};
+  /* A split smaller than the batch is the data's doing (a --limit below it was refused up
+   * front, or on --resume the checkpoint's): said naming the data, before the loader refuses it
+   * in its own words. */
+  int64_t images = r->position.limit ? r->position.limit : r->train_data.count;
+  if (status == IPRO_OK && images < r->position.batch)
+    status = ipro_error_set(
+        err, "%s: %lld training images%s make no complete batch of %lld (--batch)", o->data,
+        (long long)images, r->position.limit ? " (--limit)" : "", (long long)r->position.batch);
   if (status == IPRO_OK)
     status = ipro_batch_loader_create(&r->train_data, &batches, &r->loader, err);
   if (status == IPRO_OK) r->steps_per_epoch = ipro_batch_loader_batches_per_epoch(r->loader);
-  if (status == IPRO_OK && r->steps_per_epoch == 0)
-    status =
-        ipro_error_set(err, "%lld training images make no full batch of %lld",
-                       (long long)(r->position.limit ? r->position.limit : r->train_data.count),
-                       (long long)r->position.batch);
   /* anonymous pages only: the library code the search pages in is its own term */
   uint64_t before_search = ipro_process_memory_status_bytes("RssAnon");
   ipro_process_memory search;

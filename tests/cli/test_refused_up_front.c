@@ -128,11 +128,13 @@ static void conflicting_options(void) {
 }
 
 static void unwritable_outputs(void) {
-  expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --out /proc/infopro.onnx", 1,
-         "cannot write '/proc/infopro.onnx'", NULL);
+  expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --out "
+         "/proc/infopro.onnx",
+         1, "cannot write '/proc/infopro.onnx'", NULL);
   char arguments[1024], blocked[800];
   snprintf(arguments, sizeof arguments,
-           "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --out '%s'", directory);
+           "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --out '%s'",
+           directory);
   expect(arguments, 1, "it is a directory", NULL);
   /* The checkpoint file's name is taken by a directory: the save after the first epoch would
    * fail, so the run must not start. */
@@ -140,16 +142,17 @@ static void unwritable_outputs(void) {
   char parent[800];
   snprintf(parent, sizeof parent, "%s/ck", directory);
   CHECK(mkdir(parent, 0700) == 0 && mkdir(blocked, 0700) == 0);
-  snprintf(arguments, sizeof arguments,
-           "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --checkpoint '%s'",
-           parent);
+  snprintf(
+      arguments, sizeof arguments,
+      "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --checkpoint '%s'",
+      parent);
   expect(arguments, 1, "checkpoint directory", "it is a directory");
 }
 
 /* a run small enough that, were an option not refused, the test would still take seconds */
-#define TINY "--data fashion-mnist --limit 64 --test-limit 64 --epochs 1"
+#define TINY "--data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --batch 32"
 
-/* A run that fails before its first checkpoint (here: 64 images make no batch of 128) left the
+/* A run that fails before its first checkpoint (here: its model is missing) left the
  * --checkpoint folder it had created, empty, behind; it removes it now, with the parents it
  * created, and leaves a folder that was there before. */
 static void failed_run_checkpoint_folder(void) {
@@ -160,7 +163,7 @@ static void failed_run_checkpoint_folder(void) {
   CHECK(mkdir(existing, 0700) == 0);
   const char *const folders[] = {created, existing};
   for (int i = 0; i < 2; i++) {
-    snprintf(arguments, sizeof arguments, "train models/mlp_fmnist.onnx " TINY " --checkpoint '%s'",
+    snprintf(arguments, sizeof arguments, "train models/missing.onnx " TINY " --checkpoint '%s'",
              folders[i]);
     ipro_command_result r;
     ipro_test_run_infopro(arguments, &r);
@@ -225,6 +228,13 @@ static void schedule_options(void) {
          "--epochs 3 --schedule step --milestones 1,3",
          2, "--milestones epoch 3 is not below the run's 3 epochs, so it would never apply",
          "give milestones below 3");
+  /* option conflicts found once the data was read, exit status 1, naming no option (a batch
+   * loader's "10 examples make no complete batch of 32"): usage errors before any work */
+  expect("train models/mlp_fmnist.onnx " TINY " --warmup-epochs 1", 2,
+         "infopro train: --warmup-epochs 1 leaves nothing of the run's 1 epoch(s)",
+         "give fewer warm-up epochs than --epochs");
+  expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 10 --batch 32", 2,
+         "infopro train: --limit 10 leaves no complete batch of 32 (--batch)", NULL);
   /* a one-epoch run has no milestone to give: it was told to "give milestones below 1" */
   expect("train models/mlp_fmnist.onnx " TINY " --schedule step --milestones 1", 2,
          "infopro train: --milestones has no epoch to change the rate at in a one-epoch run",
