@@ -156,6 +156,16 @@ static int parse(int argc, char **argv, compile_options *o) {
                         : !o->directory ? "-o DIR"
                                         : NULL;
   if (missing) return ipro_cli_missing_argument("infopro compile", missing, usage);
+  /* SGD's constants given for an AdamW program had no effect, without a word: refused, as in
+   * train */
+  if ((momentum || no_nesterov) && o->optimizer.kind == IPRO_OPTIMIZER_ADAMW) {
+    fprintf(stderr,
+            "infopro compile: %s has no effect with --optimizer adamw: it sets SGD's momentum, "
+            "and AdamW's moments use their own betas; leave it out or compile with --optimizer "
+            "sgd\n",
+            momentum ? "--momentum" : "--no-nesterov");
+    return 2;
+  }
   /* --optimizer sets its kind's defaults; the constants given win whatever the order */
   if (momentum) o->optimizer.momentum = momentum_value;
   if (weight_decay) o->optimizer.weight_decay = weight_decay_value;

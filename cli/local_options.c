@@ -139,6 +139,9 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
   } else {
     return 0;
   }
+  if (!o->head_option && (strcmp(flag, "--aux-head") == 0 || strcmp(flag, "--decoder") == 0 ||
+                          strcmp(flag, "--local-loss") == 0 || strcmp(flag, "--lambda") == 0))
+    o->head_option = flag;
   (*i)++;
   return 1;
 }
@@ -160,6 +163,19 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   if (o->balance_time && (!o->K || n > 1)) {
     fprintf(stderr, "infopro %s: --balance time chooses the cuts of -K N; it needs -K alone\n",
             command);
+    return 2;
+  }
+  /* End-to-end training builds no head: a head option there was silently ignored. --budget may
+   * end at K = 1, but what it chooses is not known yet, nor is a --plan's. */
+  bool split = o->K > 1 || o->cuts_text || o->plan_path || o->budget_bytes;
+  if (o->head_option && !split) {
+    fprintf(stderr,
+            "infopro %s: %s has no effect without a split: it shapes the local modules' heads, "
+            "and %s has none; give a split (-K N, --budget, --cuts or --plan) or leave it "
+            "out\n",
+            command, o->head_option,
+            o->K == 1 ? "-K 1 (end-to-end training)"
+                      : "end-to-end training (no -K, --budget, --cuts or --plan)");
     return 2;
   }
   if (n < 2) return 0;

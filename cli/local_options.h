@@ -23,6 +23,9 @@ typedef struct {
   bool calibrate;        /* --calibrate: module times from kernels measured on this machine */
   ipro_local_settings local;
   bool lambda_given;
+  /* The first head option given (--aux-head, --decoder, --local-loss or --lambda), named when
+   * there is no split for it to shape; NULL: none. */
+  const char *head_option;
 } ipro_cli_local_options;
 
 /* The training steps --calibrate times (after one it does not). */
@@ -39,10 +42,11 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
  * normalisation (normalization_options.h). Same return values as ipro_cli_local_option. */
 int ipro_cli_training_option(const char *command, int argc, char **argv, int *i,
                              ipro_cli_local_options *local, ipro_cli_normalization *normalization);
-/* Options that choose the split in two ways, or --balance time without -K, are a usage error:
- * prints it naming both and returns 2; 0 when they agree. -K, --cuts, --plan and --budget are
- * alternatives; with budget_checks
- * (`infopro plan`) --budget may accompany one of the others, whose peak it then checks. */
+/* Options that choose the split in two ways, --balance time without -K, or a head option without
+ * a split (no -K above 1, --budget, --cuts or --plan: the heads would not exist) are a usage
+ * error: prints it naming the options and returns 2; 0 when they agree. -K, --cuts, --plan and
+ * --budget are alternatives; with budget_checks (`infopro plan`) --budget may accompany one of
+ * the others, whose peak it then checks. */
 int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *options,
                              bool budget_checks);
 /* The help lines of these options. */

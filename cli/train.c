@@ -277,18 +277,83 @@ static bool fixed_by_program(const char *flag) {
   return ipro_cli_is_local_option(flag);
 }
 
+/* The name of the program (in messages) that runs this: infopro train, or a compiled program's
+ * runner. */
+static const char *command_name(const train_options *o) {
+  return o->program ? "train" : "infopro train";
+}
+
 /* A milestone at or after the run's last epoch would never lower the rate (the rate drops from
  * the epoch after it): such a --milestones is a slip, refused rather than ignored. whose: what
  * the epoch count comes from, when not --epochs. */
 static int refuse_unreachable_milestones(const train_options *o, int64_t total_epochs,
                                          const char *whose) {
   if (!o->given.milestones || o->milestones[o->n_milestones - 1] < total_epochs) return 0;
+  if (total_epochs == 1) { /* "give milestones below 1" asked for what cannot be */
+    fprintf(stderr,
+            "%s: --milestones has no epoch to change the rate at in a one-epoch run (a "
+            "milestone must lie below the run's epochs); leave it out or give more --epochs\n",
+            command_name(o));
+    return 2;
+  }
   fprintf(stderr,
           "%s: --milestones epoch %lld is not below the run's %lld epochs%s, so it would never "
           "apply; give milestones below %lld\n",
           o->program ? "train" : "infopro train", (long long)o->milestones[o->n_milestones - 1],
           (long long)total_epochs, whose, (long long)total_epochs);
   return 2;
+}
+
+/* Warm-up epochs that take the whole run leave no epoch at the peak rate: the schedule refused
+ * them once the data was read, exit status 1 and no option named; they are a usage error before
+ * any work, naming both options. whose: what the epoch count comes from, when not --epochs. */
+static int refuse_warmup_taking_the_run(const train_options *o, int64_t warmup,
+                                        int64_t total_epochs, const char *whose) {
+  if (warmup < total_epochs) return 0;
+  fprintf(stderr,
+          "%s: --warmup-epochs %lld leaves nothing of the run's %lld epoch(s)%s; give fewer "
+          "warm-up epochs than --epochs\n",
+          command_name(o), (long long)warmup, (long long)total_epochs, whose);
+  return 2;
+}
+
+/* Options that set what the run does not use were once ignored without a word: --momentum and
+ * --no-nesterov are SGD's (AdamW's moments have their own fixed betas), --gamma and --milestones
+ * the step schedule's. Each is a usage error naming the optimizer or schedule that makes it
+ * moot, whether given (--optimizer, --schedule), fixed by a compiled program, taken from the
+ * checkpoint resumed (from_checkpoint) or the default. */
+static int refuse_options_without_effect(const train_options *o, ipro_optimizer_kind optimizer,
+                                         ipro_schedule_kind schedule, bool from_checkpoint) {
+  const given_options *g = &o->given;
+  const char *sgd_only = g->momentum ? "--momentum" : g->nesterov ? "--no-nesterov" : NULL;
+  const char *step_only = g->gamma ? "--gamma" : g->milestones ? "--milestones" : NULL;
+  if (sgd_only && optimizer == IPRO_OPTIMIZER_ADAMW) {
+    fprintf(stderr,
+            "%s: %s has no effect with %s: it sets SGD's momentum, and AdamW's moments use "
+            "their own betas; leave it out%s\n",
+            command_name(o), sgd_only,
+            g->optimizer      ? "--optimizer adamw"
+            : o->program      ? "this program's optimizer, adamw"
+            : from_checkpoint ? "the checkpoint's optimizer, adamw"
+                              : "adamw",
+            o->program         ? " (or compile the model again with --optimizer sgd)"
+            : !from_checkpoint ? " or train with --optimizer sgd"
+                               : "");
+    return 2;
+  }
+  if (step_only && schedule != IPRO_SCHEDULE_STEP) {
+    char whose[64];
+    snprintf(whose, sizeof whose, "%s%s",
+             g->schedule       ? "--schedule "
+             : from_checkpoint ? "the checkpoint's schedule, "
+                               : "the default schedule, ",
+             ipro_schedule_kind_name(schedule));
+    fprintf(stderr, "%s: %s has no effect with %s: %s; leave it out or give --schedule step\n",
+            command_name(o), step_only, whose,
+            g->gamma ? "it is the step schedule's factor" : "they are the step schedule's epochs");
+    return 2;
+  }
+  return 0;
 }
 
 /* Returns -1 to go on, or the exit status. */
@@ -413,9 +478,21 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
     fprintf(stderr, "infopro train: --momentum must be below 1, got %g\n", o->momentum);
     return 2;
   }
-  /* a resumed run's epochs may be the checkpoint's: checked once it is read
-   * (refuse_resume_with_nothing_to_train) */
+  /* a resumed run's optimizer, schedule and epochs may be the checkpoint's: checked once it is
+   * read (refuse_resume_with_nothing_to_train) */
+  if (!o->resume && refuse_options_without_effect(o, o->optimizer, o->schedule, false)) return 2;
+  if (!o->resume && refuse_warmup_taking_the_run(o, o->warmup, o->epochs, "")) return 2;
   if (!o->resume && refuse_unreachable_milestones(o, o->epochs, "")) return 2;
+  /* --limit below --batch makes no complete batch, whatever the data (a larger split is cut to
+   * it, a smaller one is smaller still): the batch loader said so once the data was read, exit
+   * status 1, naming neither option */
+  if (!o->resume && g->limit && o->limit < o->batch) {
+    fprintf(stderr,
+            "%s: --limit %lld leaves no complete batch of %lld (--batch); give a --limit of at "
+            "least the batch, or a smaller --batch\n",
+            command_name(o), (long long)o->limit, (long long)o->batch);
+    return 2;
+  }
   return -1;
 }
 
@@ -424,12 +501,6 @@ static void classes_path(const char *out, char *path, size_t size) {
   size_t length = strlen(out);
   if (length > 5 && !strcmp(out + length - 5, ".onnx")) length -= 5;
   snprintf(path, size, "%.*s.classes.txt", (int)length, out);
-}
-
-/* The name of the program (in messages) that runs this: infopro train, or a compiled program's
- * runner. */
-static const char *command_name(const train_options *o) {
-  return o->program ? "train" : "infopro train";
 }
 
 /* Every file the run writes (a model's weights file, frontend/onnx_export.h, and the classes
@@ -524,6 +595,12 @@ static int refuse_resume_with_nothing_to_train(const train_options *o) {
               (long long)p.epochs_done);
     return 2;
   }
+  if (refuse_options_without_effect(o, o->given.optimizer ? o->optimizer : p.optimizer.kind,
+                                    o->given.schedule ? o->schedule : p.schedule.kind, true))
+    return 2;
+  if (refuse_warmup_taking_the_run(o, o->given.warmup ? o->warmup : p.schedule.warmup_epochs, total,
+                                   o->given.epochs ? "" : " (the checkpoint's)"))
+    return 2;
   return refuse_unreachable_milestones(o, total, o->given.epochs ? "" : " (the checkpoint's)");
 }
 
@@ -642,6 +719,7 @@ typedef struct {
   ipro_batch_loader *loader;
   int64_t steps_per_epoch, start_epoch;
   char checkpoint_path[4096];
+  size_t checkpoint_folders_created; /* ipro_make_directories_noting's (ir/atomic_file.h) */
   double test_accuracy;
   /* local training: the chosen cuts (names in the network), and the plan's figures */
   int K;
@@ -963,7 +1041,8 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
     }
   }
   ipro_status status = IPRO_OK;
-  if (o->checkpoint) status = ipro_checkpoint_prepare_directory(o->checkpoint, err);
+  if (o->checkpoint)
+    status = ipro_checkpoint_prepare_directory(o->checkpoint, &r->checkpoint_folders_created, err);
   if (status == IPRO_OK && o->out) status = ipro_check_writable(o->out, err);
   if (status == IPRO_OK && o->out_inference) status = ipro_check_writable(o->out_inference, err);
   /* The model at the training batch, before the data is read: a batch the model's sizes do not
@@ -1007,14 +1086,17 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                                 /* the trainer copies each batch into its image block, the
                                  * second buffer; a pipeline's rank 0 reads it after the step */
                                 .one_slot = !r->pipeline};
+  /* A split smaller than the batch is the data's doing (a --limit below it was refused up
+   * front, or on --resume the checkpoint's): said naming the data, before the loader refuses it
+   * in its own words. */
+  int64_t images = r->position.limit ? r->position.limit : r->train_data.count;
+  if (status == IPRO_OK && images < r->position.batch)
+    status = ipro_error_set(
+        err, "%s: %lld training images%s make no complete batch of %lld (--batch)", o->data,
+        (long long)images, r->position.limit ? " (--limit)" : "", (long long)r->position.batch);
   if (status == IPRO_OK)
     status = ipro_batch_loader_create(&r->train_data, &batches, &r->loader, err);
   if (status == IPRO_OK) r->steps_per_epoch = ipro_batch_loader_batches_per_epoch(r->loader);
-  if (status == IPRO_OK && r->steps_per_epoch == 0)
-    status =
-        ipro_error_set(err, "%lld training images make no full batch of %lld",
-                       (long long)(r->position.limit ? r->position.limit : r->train_data.count),
-                       (long long)r->position.batch);
   /* anonymous pages only: the library code the search pages in is its own term */
   uint64_t before_search = ipro_process_memory_status_bytes("RssAnon");
   ipro_process_memory search;
@@ -1115,7 +1197,12 @@ static void print_header(const train_run *r) {
            opt->weight_decay);
   const ipro_lr_schedule *s = &p->schedule;
   printf("; lr %g %s", s->base_rate, ipro_schedule_kind_name(s->kind));
-  if (s->kind == IPRO_SCHEDULE_STEP) {
+  /* a one-epoch run's step schedule has no milestone (none lies below its one epoch): said,
+   * rather than an empty list */
+  if (s->kind == IPRO_SCHEDULE_STEP && s->n_milestones == 0)
+    printf(" (no milestone in a %lld-epoch run: the rate stays %g)", (long long)p->total_epochs,
+           s->base_rate);
+  else if (s->kind == IPRO_SCHEDULE_STEP) {
     printf(" (x%g at epoch", s->gamma);
     for (int i = 0; i < s->n_milestones; i++)
       printf("%s%lld", i ? "," : " ", (long long)s->milestones[i]);
@@ -1728,6 +1815,10 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
   if (status != IPRO_OK && program) name_the_runner(model_path, &err);
   if (status != IPRO_OK && !exit_status)
     exit_status = r.pipeline ? fail_rank(&r, err.message) : ipro_cli_fail(err.message);
+  /* A run that failed before its first checkpoint (no GPU, no complete batch, a wrong model)
+   * left the --checkpoint folder it had created empty: removed, and any parents it created. */
+  if (exit_status && o.checkpoint)
+    ipro_remove_created_directories(o.checkpoint, r.checkpoint_folders_created);
   ipro_pipeline_detach(r.pipeline); /* its device buffers go before the trainer's backend */
   release(&r);
   ipro_pipeline_close(mpi);

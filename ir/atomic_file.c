@@ -160,6 +160,12 @@ ipro_status ipro_check_writable(const char *path, ipro_error *err) {
 }
 
 ipro_status ipro_make_directories(const char *directory, ipro_error *err) {
+  return ipro_make_directories_noting(directory, NULL, err);
+}
+
+ipro_status ipro_make_directories_noting(const char *directory, size_t *first_created,
+                                         ipro_error *err) {
+  if (first_created) *first_created = 0;
   char path[4096];
   if (snprintf(path, sizeof path, "%s", directory) >= (int)sizeof path)
     return ipro_error_set(err, "folder name too long: '%s'", directory);
@@ -167,8 +173,11 @@ ipro_status ipro_make_directories(const char *directory, ipro_error *err) {
     bool end = *p == '\0';
     if (*p != '/' && !end) continue;
     *p = '\0';
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+    if (mkdir(path, 0777) == 0) {
+      if (first_created && !*first_created) *first_created = strlen(path);
+    } else if (errno != EEXIST) {
       return ipro_error_set(err, "cannot create the folder '%s': %s", path, strerror(errno));
+    }
     if (end) break;
     *p = '/';
   }
@@ -176,4 +185,17 @@ ipro_status ipro_make_directories(const char *directory, ipro_error *err) {
   if (stat(directory, &info) != 0 || !S_ISDIR(info.st_mode))
     return ipro_error_set(err, "'%s' is not a folder", directory);
   return IPRO_OK;
+}
+
+void ipro_remove_created_directories(const char *directory, size_t first_created) {
+  char path[4096];
+  if (!first_created || snprintf(path, sizeof path, "%s", directory) >= (int)sizeof path) return;
+  /* deepest first; rmdir removes only an empty folder, so whatever was written since stays */
+  for (;;) {
+    if (rmdir(path) != 0 || strlen(path) <= first_created) return;
+    char *slash = strrchr(path, '/');
+    if (!slash) return;
+    *slash = '\0';
+    if (strlen(path) < first_created) return;
+  }
 }

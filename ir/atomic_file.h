@@ -37,5 +37,12 @@ ipro_status ipro_check_writable(const char *path, ipro_error *err);
 /* Creates the folder and any missing parents (mkdir -p); an error when it cannot, or when the
  * path exists and is not a folder. */
 ipro_status ipro_make_directories(const char *path, ipro_error *err);
+/* The same, noting in *first_created the length of the path's prefix that names the first folder
+ * it created (0 when every one existed), for ipro_remove_created_directories. */
+ipro_status ipro_make_directories_noting(const char *path, size_t *first_created, ipro_error *err);
+/* Undoes ipro_make_directories_noting for a run that failed before writing anything there, so
+ * that it leaves no empty folder behind: removes the folders it created, deepest first, stopping
+ * at the first that is no longer empty (something was written into it) or was there before. */
+void ipro_remove_created_directories(const char *path, size_t first_created);
 
 #endif

@@ -399,10 +399,12 @@ ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint
 }
 
 /* mkdir -p: the directory and any missing parents. */
-ipro_status ipro_checkpoint_prepare_directory(const char *directory, ipro_error *err) {
+ipro_status ipro_checkpoint_prepare_directory(const char *directory, size_t *first_created,
+                                              ipro_error *err) {
   char path[4096];
   ipro_checkpoint_path(directory, path, sizeof path);
-  if (ipro_make_directories(directory, err) != IPRO_OK || ipro_check_writable(path, err) != IPRO_OK)
+  if (ipro_make_directories_noting(directory, first_created, err) != IPRO_OK ||
+      ipro_check_writable(path, err) != IPRO_OK)
     return ipro_error_prefix(err, "checkpoint directory '%s'", directory);
   return IPRO_OK;
 }

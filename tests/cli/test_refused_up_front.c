@@ -12,6 +12,8 @@
  *     the option and the value; a finite --lambda with a tiny and a huge weight still plans;
  *   - --out on /proc, --out naming a directory, and a checkpoint directory whose checkpoint file
  *     is a directory: exit 1 naming the path, before a single training step;
+ *   - a run that fails before its first checkpoint leaves no --checkpoint folder it created
+ *     (nor its created parents), and keeps one that was there;
  *   - two outputs on one file (--out and --out-inference spelt "a/x" and "a/../a/x", --json
  *     through a symlinked folder, --out on the checkpoint file, --json on the classes file
  *     beside --out), and a compiled program's runner given an output on its own program.ipro,
@@ -19,6 +21,10 @@
  *     the input model stays allowed (the trained weights written back into it);
  *   - --seed and --warmup-epochs below 0: usage errors saying "a non-negative integer" (0 is
  *     allowed); --milestones out of order, repeated, or at or past the run's epochs: usage errors;
+ *   - options the run would not use (--momentum, --no-nesterov with AdamW, in train, compile,
+ *     a compiled runner; --gamma, --milestones with a schedule other than step, given, default or
+ *     resumed; --aux-head, --decoder, --local-loss, --lambda with no split, in train, compile and
+ *     plan): usage errors naming the option and why it has no effect;
  *   - --checkpoint DIR without --resume where DIR holds a checkpoint: exit 2 with what the
  *     checkpoint says of itself (epoch, step, batch), or that it is no checkpoint, and the file
  *     left as it was; with --resume, an --epochs at or below the epochs done (or none given when
@@ -130,11 +136,13 @@ static void conflicting_options(void) {
 }
 
 static void unwritable_outputs(void) {
-  expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --out /proc/infopro.onnx", 1,
-         "cannot write '/proc/infopro.onnx'", NULL);
+  expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --out "
+         "/proc/infopro.onnx",
+         1, "cannot write '/proc/infopro.onnx'", NULL);
   char arguments[1024], blocked[800];
   snprintf(arguments, sizeof arguments,
-           "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --out '%s'", directory);
+           "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --out '%s'",
+           directory);
   expect(arguments, 1, "it is a directory", NULL);
   /* The checkpoint file's name is taken by a directory: the save after the first epoch would
    * fail, so the run must not start. */
@@ -142,14 +150,37 @@ static void unwritable_outputs(void) {
   char parent[800];
   snprintf(parent, sizeof parent, "%s/ck", directory);
   CHECK(mkdir(parent, 0700) == 0 && mkdir(blocked, 0700) == 0);
-  snprintf(arguments, sizeof arguments,
-           "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --checkpoint '%s'",
-           parent);
+  snprintf(
+      arguments, sizeof arguments,
+      "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --checkpoint '%s'",
+      parent);
   expect(arguments, 1, "checkpoint directory", "it is a directory");
 }
 
 /* a run small enough that, were an option not refused, the test would still take seconds */
-#define TINY "--data fashion-mnist --limit 64 --test-limit 64 --epochs 1"
+#define TINY "--data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --batch 32"
+
+/* A run that fails before its first checkpoint (here: its model is missing) left the
+ * --checkpoint folder it had created, empty, behind; it removes it now, with the parents it
+ * created, and leaves a folder that was there before. */
+static void failed_run_checkpoint_folder(void) {
+  char created[800], parent[800], existing[800], arguments[2048];
+  snprintf(parent, sizeof parent, "%s/made", directory);
+  snprintf(created, sizeof created, "%s/made/ck", directory);
+  snprintf(existing, sizeof existing, "%s/there", directory);
+  CHECK(mkdir(existing, 0700) == 0);
+  const char *const folders[] = {created, existing};
+  for (int i = 0; i < 2; i++) {
+    snprintf(arguments, sizeof arguments, "train models/missing.onnx " TINY " --checkpoint '%s'",
+             folders[i]);
+    ipro_command_result r;
+    ipro_test_run_infopro(arguments, &r);
+    CHECK_MSG(r.exit_status == 1, "%s: exit status %d, stderr: %s", arguments, r.exit_status,
+              r.err);
+  }
+  CHECK_MSG(access(parent, F_OK) != 0, "the failed run left the folder %s it created", parent);
+  CHECK_MSG(access(existing, F_OK) == 0, "the failed run removed the folder %s it found", existing);
+}
 
 /* Real-valued options end up in float arithmetic, where NaN, infinity or a value beyond float's
  * range (1e39) once trained a model full of NaN weights and exited 0: each is a usage error naming
@@ -202,9 +233,63 @@ static void schedule_options(void) {
   expect("train models/mlp_fmnist.onnx " TINY " --milestones 2,2", 2,
          "--milestones expects increasing epochs, each given once, got '2,2'", NULL);
   expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --test-limit 64 --batch 32 "
-         "--epochs 3 --milestones 1,3",
+         "--epochs 3 --schedule step --milestones 1,3",
          2, "--milestones epoch 3 is not below the run's 3 epochs, so it would never apply",
          "give milestones below 3");
+  /* option conflicts found once the data was read, exit status 1, naming no option (a batch
+   * loader's "10 examples make no complete batch of 32"): usage errors before any work */
+  expect("train models/mlp_fmnist.onnx " TINY " --warmup-epochs 1", 2,
+         "infopro train: --warmup-epochs 1 leaves nothing of the run's 1 epoch(s)",
+         "give fewer warm-up epochs than --epochs");
+  expect("train models/mlp_fmnist.onnx --data fashion-mnist --limit 10 --batch 32", 2,
+         "infopro train: --limit 10 leaves no complete batch of 32 (--batch)", NULL);
+  /* a one-epoch run has no milestone to give: it was told to "give milestones below 1" */
+  expect("train models/mlp_fmnist.onnx " TINY " --schedule step --milestones 1", 2,
+         "infopro train: --milestones has no epoch to change the rate at in a one-epoch run",
+         "leave it out or give more --epochs");
+}
+
+/* Options the run would not use were ignored without a word (exit 0, the header showing the
+ * optimizer or schedule that ignored them): SGD's --momentum and --no-nesterov with AdamW, the
+ * step schedule's --gamma and --milestones with another schedule, and the heads' options with
+ * no split to put heads on. Each is a usage error naming the option and why; plan and compile
+ * say the same. */
+static void options_without_effect(void) {
+  expect("train models/mlp_fmnist.onnx " TINY " --optimizer adamw --momentum 0.5", 2,
+         "infopro train: --momentum has no effect with --optimizer adamw: it sets SGD's momentum",
+         "leave it out or train with --optimizer sgd");
+  expect("train models/mlp_fmnist.onnx " TINY " --no-nesterov --optimizer adamw", 2,
+         "--no-nesterov has no effect with --optimizer adamw", NULL);
+  expect("compile models/mlp_fmnist.onnx --data fashion-mnist -o /nonexistent/p --optimizer adamw "
+         "--momentum 0.5",
+         2, "infopro compile: --momentum has no effect with --optimizer adamw", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --gamma 0.5", 2,
+         "infopro train: --gamma has no effect with the default schedule, cosine: it is the step "
+         "schedule's factor",
+         "give --schedule step");
+  expect("train models/mlp_fmnist.onnx " TINY " --schedule constant --milestones 1", 2,
+         "--milestones has no effect with --schedule constant: they are the step schedule's "
+         "epochs",
+         NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --schedule cosine --gamma 0.5 --milestones 1", 2,
+         "--gamma has no effect with --schedule cosine", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " --decoder reduced", 2,
+         "infopro train: --decoder has no effect without a split: it shapes the local modules' "
+         "heads, and end-to-end training (no -K, --budget, --cuts or --plan) has none",
+         "give a split (-K N, --budget, --cuts or --plan) or leave it out");
+  expect("train models/mlp_fmnist.onnx " TINY " --local-loss ce --lambda 1,1,1,1", 2,
+         "--local-loss has no effect without a split", NULL);
+  expect("train models/mlp_fmnist.onnx " TINY " -K 1 --aux-head 1c2f", 2,
+         "--aux-head has no effect without a split", "-K 1 (end-to-end training) has none");
+  expect("plan models/mlp_fmnist.onnx --lambda 1,1,1,1", 2,
+         "infopro plan: --lambda has no effect without a split", NULL);
+  expect("compile models/mlp_fmnist.onnx --data fashion-mnist -o /nonexistent/p --aux-head 0c1f", 2,
+         "infopro compile: --aux-head has no effect without a split", NULL);
+  /* with a split they still apply */
+  ipro_command_result r;
+  ipro_test_run_infopro("plan models/mlp_fmnist.onnx -K 2 --batch 8 --decoder reduced", &r);
+  CHECK_MSG(r.exit_status == 0, "plan -K 2 --decoder reduced: exit %d, stderr: %s", r.exit_status,
+            r.err);
 }
 
 /* models/mlp_fmnist.onnx with its opset imports replaced by the given ones. */
@@ -326,6 +411,12 @@ static void existing_checkpoint(void) {
            "--epochs 3 --schedule step --milestones 1,3 --out '%s'",
            model, checkpoint, out);
   expect(arguments, 2, "--milestones epoch 3 is not below the run's 3 epochs", NULL);
+  /* the schedule resumed is the checkpoint's (cosine): the step schedule's options are moot */
+  snprintf(arguments, sizeof arguments,
+           "train '%s' --data fashion-mnist --limit 64 --batch 32 --checkpoint '%s' --resume "
+           "--epochs 3 --gamma 0.5 --out '%s'",
+           model, checkpoint, out);
+  expect(arguments, 2, "--gamma has no effect with the checkpoint's schedule, cosine", NULL);
   CHECK_MSG(access(out, F_OK) != 0, "a refused resume wrote %s", out);
   char before[1000];
   snprintf(before, sizeof before, "%s.before", file);
@@ -358,6 +449,16 @@ static void runner_outputs(void) {
                   strstr(r.err, own[i]) && !strstr(r.out, "epoch"),
               "--out on the program's %s: exit %d, stderr: %s", own[i], r.exit_status, r.err);
   }
+  /* the runner refuses what would have no effect as train does, in its own name */
+  snprintf(command, sizeof command,
+           "'%s/train' --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --no-nesterov "
+           "--schedule constant --gamma 0.5",
+           program);
+  ipro_test_run_command(command, &r);
+  CHECK_MSG(r.exit_status == 2 &&
+                !strncmp(r.err, "train: --gamma has no effect with --schedule constant", 53),
+            "the runner's --gamma with a constant schedule: exit %d, stderr: %s", r.exit_status,
+            r.err);
   snprintf(command, sizeof command,
            "'%s/train' --data fashion-mnist --limit 64 --test-limit 64 --epochs 1 --out "
            "'%s/trained.onnx'",
@@ -490,7 +591,9 @@ int main(void) {
   conflicting_options();
   non_finite_numbers();
   schedule_options();
+  options_without_effect();
   unwritable_outputs();
+  failed_run_checkpoint_folder();
   untested_opsets();
   clashing_outputs();
   compile_for_images_the_model_cannot_take();

@@ -10,8 +10,11 @@
  *     loss to the printed precision (both on the first 1000 test images, to keep this short);
  *   - at K = 2, which plans more memory than end to end for this model, the split and memory
  *     lines say "N% more" (not "-N% less");
- *   - usage errors exit with 2, a missing dataset or checkpoint with 1 and one line naming it;
- *   - --limit and --test-limit above a split's size (a 64/32-image npz) use the whole split.
+ *   - usage errors exit with 2 (warm-up taking every epoch, a --limit below --batch among them),
+ *     a missing dataset or checkpoint with 1 and one line naming it;
+ *   - --limit and --test-limit above a split's size (a 64/32-image npz) use the whole split, and
+ *     a split smaller than --batch is an error (1) naming the data;
+ *   - a one-epoch step schedule, which has no milestone, says in the header that the rate stays.
  * Resuming and divergence are in test_train_resume.c. Skipped when Fashion-MNIST is missing. */
 #include <jansson.h>
 #include <math.h>
@@ -117,6 +120,8 @@ static void failures(void) {
       "train models/mlp_fmnist.onnx --data fashion-mnist --optimizer adam",
       "train models/mlp_fmnist.onnx --data fashion-mnist --momentum 1.5",
       "train models/mlp_fmnist.onnx --data fashion-mnist --milestones 3,x",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --epochs 2 --warmup-epochs 2",
+      "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64",
       "train models/mlp_fmnist.onnx --data fashion-mnist --resume",
       "train models/mlp_fmnist.onnx --data fashion-mnist --frobnicate",
       "train models/mlp_fmnist.onnx --data fashion-mnist --epochs",
@@ -138,12 +143,12 @@ static void failures(void) {
        "/nonexistent/fmnist"},
       {"train models/mlp_fmnist.onnx --data fashion-mnist --checkpoint /nonexistent/ck --resume",
        "/nonexistent/ck/checkpoint.ipck"},
-      {"train models/missing.onnx --data fashion-mnist --limit 64", "models/missing.onnx"},
-      {"train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --out /nonexistent/dir/m.onnx",
+      {"train models/missing.onnx --data fashion-mnist --limit 64 --batch 32",
+       "models/missing.onnx"},
+      {"train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --out "
+       "/nonexistent/dir/m.onnx",
        "/nonexistent/dir"},
-      {"train models/resnet32.onnx --data fashion-mnist --limit 64", "[N,3,32,32]"},
-      {"train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --epochs 2 --warmup-epochs 2",
-       "warm-up"},
+      {"train models/resnet32.onnx --data fashion-mnist --limit 64 --batch 32", "[N,3,32,32]"},
   };
   for (size_t i = 0; i < sizeof failures / sizeof failures[0]; i++) {
     ipro_test_run_infopro(failures[i].arguments, &r);
@@ -320,6 +325,28 @@ static void limits_above_the_splits(void) {
   CHECK_MSG(r.exit_status == 0 && strstr(r.out, "64 training images, 2 steps of 32") &&
                 strstr(r.out, "; 32 test images"),
             "%s: exit status %d, stdout: %s, stderr: %s", arguments, r.exit_status, r.out, r.err);
+  /* a split smaller than --batch is the data's doing: exit status 1, naming the data */
+  snprintf(arguments, sizeof arguments,
+           "train models/mlp_fmnist.onnx --data 'npz:%s' --epochs 1 --batch 128", path);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, path) &&
+                strstr(r.err, ": 64 training images make no complete batch of 128 (--batch)"),
+            "%s: exit status %d, stderr: %s", arguments, r.exit_status, r.err);
+}
+
+/* A one-epoch run's step schedule has no milestone (none lies below its one epoch): the header
+ * said "step (x0.1 at epoch)", an empty list; it says the rate stays. */
+static void one_epoch_step_schedule(void) {
+  ipro_command_result r;
+  ipro_test_run_infopro("train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 "
+                        "--test-limit 64 --epochs 1 --batch 32 --schedule step",
+                        &r);
+  CHECK_MSG(
+      r.exit_status == 0 &&
+          strstr(r.out, "; lr 0.1 step (no milestone in a 1-epoch run: the rate stays 0.1);") &&
+          !strstr(r.out, "at epoch)"),
+      "--schedule step --epochs 1: exit status %d, stdout: %s, stderr: %s", r.exit_status, r.out,
+      r.err);
 }
 
 int main(void) {
@@ -330,6 +357,7 @@ int main(void) {
   failures();
   more_than_end_to_end();
   limits_above_the_splits();
+  one_epoch_step_schedule();
   train_then_eval();
   train_torch_export_model("cnn_dynamo_fmnist");
   train_torch_export_model("cnn_dynamo_bn_fmnist");

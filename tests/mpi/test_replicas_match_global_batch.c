@@ -39,7 +39,9 @@
 
 static char directory[] = "/tmp/ipro_test_replicas_XXXXXX";
 
-#define COMMON " --data fashion-mnist --epochs 1 --test-limit 100 --local-loss ce --lambda 0,1,0,1"
+#define COMMON " --data fashion-mnist --epochs 1 --test-limit 100"
+/* the heads' options, given with a split only (end to end they are a usage error) */
+#define HEADS " --local-loss ce --lambda 0,1,0,1"
 
 /* models/mlp_fmnist.onnx with its Dropout node (and the Constant nodes feeding it) removed, the
  * node after it reading Dropout's input instead. */
@@ -160,10 +162,10 @@ int main(void) {
   CHECK_MSG(write_without_dropout(model), "cannot write %s", model);
 
   for (int K = 1; K <= 2; K++) {
-    char oracle[700], half[700], split[16], many[800];
+    char oracle[700], half[700], split[64], many[800];
     snprintf(oracle, sizeof oracle, "%s/one_K%d.onnx", directory, K);
     snprintf(half, sizeof half, "%s/half_K%d.onnx", directory, K);
-    snprintf(split, sizeof split, "-K %d", K);
+    snprintf(split, sizeof split, "%s", K == 2 ? "-K 2" HEADS : "-K 1");
     /* K = 2 also writes the checkpoint that one process resumes below */
     snprintf(many, sizeof many, "%s%s%s%s", split, K == 2 ? " --checkpoint '" : "",
              K == 2 ? directory : "", K == 2 ? "/ck'" : "");
@@ -204,7 +206,8 @@ int main(void) {
   for (int i = 0; i < 2; i++) {
     snprintf(resumed[i], sizeof resumed[i], "%s/resumed_%d.onnx", directory, i);
     snprintf(command, sizeof command,
-             "train '%s'" COMMON " -K 2 --limit 256 --batch 64 --epochs 2 --checkpoint '%s/%s' "
+             "train '%s'" COMMON " -K 2" HEADS
+             " --limit 256 --batch 64 --epochs 2 --checkpoint '%s/%s' "
              "--resume --out '%s'",
              model, directory, i == 0 ? "ck" : "ck_one", resumed[i]);
     ipro_command_result a;
