@@ -351,18 +351,9 @@ static void usage_errors(const char *runner) {
  * DIR/resnet8_fmnist.onnx, where no file lies (the model is served from the program in memory):
  * an image folder of 2 classes for the 10-class model. */
 static void runner_named(const char *runner) {
-  char folder[900], path[1000], command[4096];
-  uint8_t pixels[28 * 28] = {0};
-  for (int c = 0; c < 2; c++)
-    for (int s = 0; s < 2; s++) {
-      snprintf(path, sizeof path, "%s/two/%s/k%d", directory, s ? "val" : "train", c);
-      snprintf(command, sizeof command, "mkdir -p '%s'", path);
-      ipro_command_result made;
-      ipro_test_run_command_expecting(command, &made, 0);
-      snprintf(path + strlen(path), sizeof path - strlen(path), "/0.png");
-      CHECK(ipro_test_write_png(path, 28, 28, 1, pixels));
-    }
+  char folder[900], command[4096];
   snprintf(folder, sizeof folder, "%s/two", directory);
+  CHECK(ipro_test_write_tiny_image_folder(folder, 2));
   snprintf(command, sizeof command, "'%s' --data 'imagefolder:%s' --epochs 1", runner, folder);
   ipro_command_result r;
   ipro_test_run_command_expecting(command, &r, 1);

@@ -499,18 +499,9 @@ static void compile_for_images_the_model_cannot_take(void) {
 /* An image folder of 3 classes for the 10-class MLP at --batch 4: the output's shape with N, as
  * the data's, not at the batch of 1 the early check infers at. */
 static void classes_without_the_check_batch(void) {
-  uint8_t grey[28 * 28] = {0};
-  char folder[800], path[900], arguments[2048];
+  char folder[800], arguments[2048];
   snprintf(folder, sizeof folder, "%s/three", directory);
-  for (int c = 0; c < 3; c++)
-    for (int s = 0; s < 2; s++) {
-      snprintf(path, sizeof path, "%s/%s/k%d", folder, s ? "val" : "train", c);
-      snprintf(arguments, sizeof arguments, "mkdir -p '%s'", path);
-      ipro_command_result made;
-      ipro_test_run_command_expecting(arguments, &made, 0);
-      snprintf(path + strlen(path), sizeof path - strlen(path), "/0.png");
-      CHECK(ipro_test_write_png(path, 28, 28, 1, grey));
-    }
+  CHECK(ipro_test_write_tiny_image_folder(folder, 3));
   snprintf(arguments, sizeof arguments,
            "train models/mlp_fmnist.onnx --data 'imagefolder:%s' --batch 4 --epochs 1", folder);
   expect(arguments, 1, "output 'logits' is float32 [N,10], but imagefolder has 3 classes",

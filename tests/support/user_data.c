@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "ir/atomic_file.h"
+
 static void put16(FILE *f, uint32_t v) {
   fputc((int)(v & 255), f);
   fputc((int)(v >> 8 & 255), f);
@@ -186,4 +188,19 @@ int ipro_test_halved(const uint8_t *image, int width, int top, int left, int box
       weight += taps[a] * taps[b];
     }
   return (int)(sum / weight + 0.5);
+}
+
+bool ipro_test_write_tiny_image_folder(const char *folder, int classes) {
+  uint8_t black[28 * 28] = {0};
+  char path[1024];
+  bool written = true;
+  for (int c = 0; c < classes && written; c++)
+    for (int s = 0; s < 2 && written; s++) {
+      ipro_error err;
+      snprintf(path, sizeof path, "%s/%s/k%d", folder, s ? "val" : "train", c);
+      written = ipro_make_directories(path, &err) == IPRO_OK;
+      snprintf(path + strlen(path), sizeof path - strlen(path), "/0.png");
+      written = written && ipro_test_write_png(path, 28, 28, 1, black);
+    }
+  return written;
 }

@@ -25,6 +25,10 @@ typedef struct {
 bool ipro_test_write_npz(const char *path, const ipro_test_npy *arrays, int count, bool deflate,
                          bool zip64_local);
 
+/* An image folder for the 1×28×28 models with one black grey image a class: FOLDER/train/kC/0.png
+ * and FOLDER/val/kC/0.png for C = 0 .. classes-1 (folders made as needed). */
+bool ipro_test_write_tiny_image_folder(const char *folder, int classes);
+
 /* Writes an 8-bit PNG of channels 1 (grey) or 3 (RGB) from HWC pixels. */
 bool ipro_test_write_png(const char *path, int width, int height, int channels,
                          const uint8_t *pixels);
