@@ -299,8 +299,8 @@ static int refuse_unreachable_milestones(const train_options *o, int64_t total_e
   fprintf(stderr,
           "%s: --milestones epoch %lld is not below the run's %lld epochs%s, so it would never "
           "apply; give milestones below %lld\n",
-          o->program ? "train" : "infopro train", (long long)o->milestones[o->n_milestones - 1],
-          (long long)total_epochs, whose, (long long)total_epochs);
+          command_name(o), (long long)o->milestones[o->n_milestones - 1], (long long)total_epochs,
+          whose, (long long)total_epochs);
   return 2;
 }
 
@@ -1705,7 +1705,7 @@ static int fail_rank(train_run *r, const char *message) {
   char stage[64] = "";
   if (ipro_pipeline_replicas(r->pipeline) > 1)
     snprintf(stage, sizeof stage, " (stage %d of replica %d)",
-             ipro_pipeline_module(r->pipeline) + 1, ipro_pipeline_rank(r->pipeline) / r->K + 1);
+             ipro_pipeline_module(r->pipeline) + 1, ipro_pipeline_replica(r->pipeline) + 1);
   fprintf(stderr, "infopro: rank %d%s: %s\n", ipro_pipeline_rank(r->pipeline), stage, message);
   fflush(stderr);
   ipro_pipeline_abort(r->pipeline, 1);

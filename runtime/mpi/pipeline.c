@@ -65,6 +65,7 @@ int ipro_pipeline_rank(const ipro_pipeline *p) { return p->world_rank; }
 int ipro_pipeline_size(const ipro_pipeline *p) { return p->world_size; }
 int ipro_pipeline_module(const ipro_pipeline *p) { return p->rank; }
 int ipro_pipeline_replicas(const ipro_pipeline *p) { return p->replicas; }
+int ipro_pipeline_replica(const ipro_pipeline *p) { return p->replica; }
 
 ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, int64_t batch, ipro_error *err) {
   int n = p->world_size;

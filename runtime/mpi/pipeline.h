@@ -58,9 +58,11 @@ int ipro_pipeline_size(const ipro_pipeline *pipeline);
  * the ranks are a multiple of K and that R divides the batch (a message saying how to launch
  * otherwise). Collective. */
 ipro_status ipro_pipeline_arrange(ipro_pipeline *pipeline, int K, int64_t batch, ipro_error *err);
-/* After arranging: the module this rank trains (0-based) and R. */
+/* After arranging: the module this rank trains (0-based), R, and the replica this rank belongs
+ * to (0-based). */
 int ipro_pipeline_module(const ipro_pipeline *pipeline);
 int ipro_pipeline_replicas(const ipro_pipeline *pipeline);
+int ipro_pipeline_replica(const ipro_pipeline *pipeline);
 
 /* Collective: the lowest rank whose `ok` is false, or -1 when every rank's is true. */
 int ipro_pipeline_first_failure(ipro_pipeline *pipeline, bool ok);

@@ -23,6 +23,7 @@ typedef struct {
   ipro_status (*arrange)(ipro_pipeline *pipeline, int K, int64_t batch, ipro_error *err);
   int (*module)(const ipro_pipeline *pipeline);
   int (*replicas)(const ipro_pipeline *pipeline);
+  int (*replica)(const ipro_pipeline *pipeline);
   int (*first_failure)(ipro_pipeline *pipeline, bool ok);
   ipro_status (*attach)(ipro_pipeline *pipeline, ipro_trainer *trainer, size_t image_bytes,
                         size_t labels_bytes, ipro_error *err);

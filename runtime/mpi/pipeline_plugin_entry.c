@@ -8,6 +8,7 @@ __attribute__((visibility("default"))) const ipro_pipeline_api *ipro_pipeline_pl
                                         .arrange = ipro_pipeline_arrange,
                                         .module = ipro_pipeline_module,
                                         .replicas = ipro_pipeline_replicas,
+                                        .replica = ipro_pipeline_replica,
                                         .first_failure = ipro_pipeline_first_failure,
                                         .attach = ipro_pipeline_attach,
                                         .train = ipro_pipeline_train,

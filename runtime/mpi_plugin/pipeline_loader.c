@@ -69,6 +69,7 @@ ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, int64_t batch, ipro_e
 }
 int ipro_pipeline_module(const ipro_pipeline *p) { return p ? api->module(p) : 0; }
 int ipro_pipeline_replicas(const ipro_pipeline *p) { return p ? api->replicas(p) : 1; }
+int ipro_pipeline_replica(const ipro_pipeline *p) { return p ? api->replica(p) : 0; }
 int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
   return p ? api->first_failure(p, ok) : ok ? -1 : 0;
 }
