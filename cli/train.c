@@ -696,15 +696,11 @@ static ipro_status resumed_position(const train_options *o, const ipro_training_
 
 /* ---- the run ---- */
 
-/* The first tensor of a local module's head that a checkpoint holds ("infopro<k>/...", the
- * names partitioner/module_program.c gives them), or NULL: a checkpoint of a split run. */
+/* The first tensor of a local module's head that a checkpoint holds (ir/local_settings.h), or
+ * NULL: a checkpoint of a split run. */
 static const char *saved_head_tensor(const ipro_checkpoint *c) {
-  for (int i = 0; i < c->n_tensors; i++) {
-    const char *name = c->tensors[i].name;
-    if (strncmp(name, "infopro", 7) != 0) continue;
-    size_t digits = strspn(name + 7, "0123456789");
-    if (digits && name[7 + digits] == '/') return name;
-  }
+  for (int i = 0; i < c->n_tensors; i++)
+    if (ipro_is_head_tensor_name(c->tensors[i].name)) return c->tensors[i].name;
   return NULL;
 }
 

@@ -7,8 +7,20 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ir/training_program.h"
+
+/* Local module k's heads name their tensors "infopro<k>/..." (k from 1; partitioner's
+ * module_program.c): a program's, a checkpoint's or a costing's head tensors are told apart from
+ * the network's by that prefix alone. */
+#define IPRO_HEAD_PREFIX "infopro"
+static inline bool ipro_is_head_tensor_name(const char *name) {
+  size_t prefix = sizeof IPRO_HEAD_PREFIX - 1;
+  if (strncmp(name, IPRO_HEAD_PREFIX, prefix) != 0) return false;
+  size_t digits = strspn(name + prefix, "0123456789");
+  return digits > 0 && name[prefix + digits] == '/';
+}
 
 typedef enum { IPRO_AUX_LOSS_CONTRAST, IPRO_AUX_LOSS_CROSS_ENTROPY } ipro_aux_loss;
 typedef enum { IPRO_DECODER_PAPER, IPRO_DECODER_REDUCED } ipro_decoder_kind;

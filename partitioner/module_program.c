@@ -80,7 +80,7 @@ ipro_status ipro_module_program_build(const ipro_graph *network, int first_cut, 
     ipro_loss_term terms[2];
     int n_terms = 0;
     char prefix[32];
-    snprintf(prefix, sizeof prefix, "infopro%d", module + 1);
+    snprintf(prefix, sizeof prefix, IPRO_HEAD_PREFIX "%d", module + 1);
     int image_in_module = first_cut < 0 ? m->inputs[0] : -1;
     ipro_start_values start;
     status = ipro_heads_append(m, image_in_module, &image->shape, &heads, prefix, terms, &n_terms,

@@ -82,7 +82,7 @@ static int64_t count_parameters(const ipro_graph *g, const ipro_training_graph *
   int64_t total = 0;
   for (int p = 0; p < t->n_parameters; p++) {
     const ipro_tensor *param = &g->tensors[t->parameters[p]];
-    bool is_head = strncmp(param->name, "infopro", 7) == 0;
+    bool is_head = ipro_is_head_tensor_name(param->name);
     if (is_head == heads) total += ipro_shape_elements(&param->shape);
   }
   return total;
