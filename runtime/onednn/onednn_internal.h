@@ -307,6 +307,14 @@ bool ipro_onednn_small_conv_takes(const ipro_onednn_kernel *kernel, const ipro_g
 ipro_status ipro_onednn_build_small_conv(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                          const ipro_node *node, ipro_error *err);
 
+/* ---- a 3×3 convolution's weight gradient in 8-channel blocks (cpu_conv_grad_weight.c) ---- */
+
+/* Whether the node is an ipro.ConvGradWeight the AVX2 loops run: a 3×3 window, stride 1, padding
+ * 1, no groups (dB allowed), rows at least 2 pixels wide, and the backend's block 8 channels. */
+bool ipro_onednn_grad_weight_loops_take(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_onednn_build_grad_weight_loops(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                                const ipro_node *node, ipro_error *err);
+
 /* ---- layouts carried between kernels (onednn_layouts.c) ---- */
 
 /* Whether this CPU and the environment let activations be carried channel-blocked (AVX2 or
@@ -334,6 +342,11 @@ size_t ipro_onednn_layout_bytes(const ipro_backend *self, const ipro_graph *grap
  * the tensor: the padded blocks' count for a carried tensor, the shape's otherwise. */
 ipro_status ipro_onednn_flat_elements(const ipro_onednn_kernel *kernel, int tensor,
                                       const ipro_shape *shape, int64_t *count, ipro_error *err);
+/* Reorders the kernel's input i (which lies in `from`) into an intermediate laid out as `to`,
+ * from which the kernel's primitives and loop steps then read it (kernel->staged_input). */
+ipro_status ipro_onednn_stage_input(ipro_onednn_kernel *kernel, int i,
+                                    const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                                    ipro_error *err);
 /* For an element-wise node: reorders each input that lies in another layout than output 0 into
  * an intermediate in output 0's layout, which the kernel's steps then read instead (bindings of
  * that input are redirected); for any other node, sets nothing to be staged. */

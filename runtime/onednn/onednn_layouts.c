@@ -271,6 +271,25 @@ static uint8_t layout_of(const ipro_onednn_kernel *kernel, int tensor) {
   return kernel->layouts && tensor >= 0 ? kernel->layouts[tensor] : 0;
 }
 
+ipro_status ipro_onednn_stage_input(ipro_onednn_kernel *kernel, int i,
+                                    const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                                    ipro_error *err) {
+  if (i >= IPRO_ONEDNN_MAX_INPUTS)
+    return ipro_onednn_unsupported(err, "input %d to stage in another layout", i);
+  size_t staged = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(to));
+  if (ipro_onednn_reorder_step(kernel, from, IPRO_ONEDNN_INPUT, (size_t)i, to,
+                               IPRO_ONEDNN_INTERMEDIATE, staged, err))
+    return IPRO_ERROR;
+  if (!kernel->staged_input) {
+    kernel->staged_input = malloc(IPRO_ONEDNN_MAX_INPUTS * sizeof *kernel->staged_input);
+    if (!kernel->staged_input) return ipro_error_set(err, "out of memory");
+    for (int j = 0; j < IPRO_ONEDNN_MAX_INPUTS; j++)
+      kernel->staged_input[j] = IPRO_ONEDNN_NOT_STAGED;
+  }
+  kernel->staged_input[i] = staged;
+  return IPRO_OK;
+}
+
 ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                           const ipro_node *node, ipro_error *err) {
   if (node->n_outputs < 1 || node->outputs[0] < 0 || use_of(graph, node, false, 0) != OPERAND_FLAT)
@@ -286,19 +305,9 @@ ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro
     if (ipro_onednn_input_shape(graph, node, i, &shape, err) ||
         ipro_onednn_plain_md(&plain, shape.rank, shape.dims, err) ||
         ipro_onednn_layout_md(kernel, t, &plain, &from, err) ||
-        ipro_onednn_layout_md(kernel, node->outputs[0], &plain, &to, err))
+        ipro_onednn_layout_md(kernel, node->outputs[0], &plain, &to, err) ||
+        ipro_onednn_stage_input(kernel, i, &from, &to, err))
       return IPRO_ERROR;
-    size_t staged = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&to));
-    if (ipro_onednn_reorder_step(kernel, &from, IPRO_ONEDNN_INPUT, (size_t)i, &to,
-                                 IPRO_ONEDNN_INTERMEDIATE, staged, err))
-      return IPRO_ERROR;
-    if (!kernel->staged_input) {
-      kernel->staged_input = malloc(IPRO_ONEDNN_MAX_INPUTS * sizeof *kernel->staged_input);
-      if (!kernel->staged_input) return ipro_error_set(err, "out of memory");
-      for (int j = 0; j < IPRO_ONEDNN_MAX_INPUTS; j++)
-        kernel->staged_input[j] = IPRO_ONEDNN_NOT_STAGED;
-    }
-    kernel->staged_input[i] = staged;
   }
   return IPRO_OK;
 }

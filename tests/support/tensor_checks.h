@@ -54,8 +54,9 @@ bool ipro_test_expect_support(ipro_backend *backend, const ipro_graph *graph, co
 void ipro_test_run_kernel(ipro_backend *backend, ipro_kernel *kernel, void *const *inputs,
                           void *const *outputs, bool poison);
 
-/* Whether a kernel the oneDNN backend prepared is one step of the backend's own loops (its
- * cpu_*.c kernels), not a oneDNN primitive. */
+/* Whether a kernel the oneDNN backend prepared runs on the backend's own loops (its cpu_*.c
+ * kernels), not on a oneDNN primitive: its last step is a loop, and any steps before it are
+ * reorders (of inputs into the layout the loop reads). */
 bool ipro_test_onednn_runs_loop(const ipro_kernel *kernel);
 
 /* Copies every attribute of `from` (but tensors) onto `to`, as autodiff does for gradient nodes. */

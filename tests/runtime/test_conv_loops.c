@@ -1,5 +1,6 @@
-/* The CPU backend's loops for convolutions to at most three channels (runtime/onednn/
- * cpu_small_conv.c), against the reference kernels (double), the oracle:
+/* The CPU backend's own convolution loops, against the reference kernels (double), the oracle.
+ *
+ * The loops for convolutions to at most three channels (runtime/onednn/cpu_small_conv.c):
  * - Conv, ipro.ConvGradInput and ipro.ConvGradWeight of a 3×3 window, stride 1, padding 1, to 1,
  *   2 and 3 channels from 1, 12 and 16, on 3 images of 7×5, 1×1, 2×9 and 6×11 (the AVX2 loops do
  *   four pixels at a time inside the border: two such quads and one pixel per inner row of 6×11),
@@ -15,8 +16,21 @@
  *   IPRO_ONEDNN_SMALL_CONV=0.
  * The backend's block decides which loops run: AVX-512's over one block of 16 channels, or AVX2's
  * over one or two blocks of 8 (12 and 16 channels are two); the test lays X out in that block.
+ *
+ * The AVX2 loops of a 3×3 convolution's weight gradient (runtime/onednn/cpu_conv_grad_weight.c),
+ * where the backend's block is 8, with dY and X carried in 8-channel blocks:
+ * - ipro.ConvGradWeight from 8, 12 (a padded last block, whose padding lanes the test fills with
+ *   NaN: they must not reach dW), 16 and 24 channels to 5, 8 and 16, with and without dB, on 3
+ *   images of 7×5, 1×2, 2×9, 6×11 and 3×2 (the narrowest rows the loops take: no pixel between a
+ *   row's first and last), against the reference.
+ * - dY, X or both plain (reordered into blocks by the kernel first): the same checks, and the
+ *   same bytes as with both carried.
+ * - The bytes do not depend on the number of threads (33 images, cut into 32 chunks).
+ * - Left to oneDNN: stride 2, no padding, rows one pixel wide, and
+ *   IPRO_ONEDNN_GRAD_WEIGHT_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
+ *
  * ctest runs it twice, the second time under ONEDNN_MAX_CPU_ISA=AVX2
- * (runtime.test_small_conv_avx2), so a CPU with AVX-512 checks the AVX2 loops too. Without AVX2 the
+ * (runtime.test_conv_loops_avx2), so a CPU with AVX-512 checks the AVX2 loops too. Without AVX2 the
  * backend carries no layouts and the loops never run: the test skips. */
 #include <math.h>
 #include <stdint.h>
@@ -42,6 +56,7 @@ typedef struct {
   bool bias;           /* Conv's B, or ConvGradWeight's dB */
   bool x_plain;        /* X (dX) not carried */
   bool y_carried;      /* Y (dY) carried channel-blocked */
+  bool nan_padding;    /* carried inputs' padding lanes NaN instead of zero */
 } conv_case;
 
 static uint64_t random_state = 0x9e3779b97f4a7c15u;
@@ -106,9 +121,11 @@ static int64_t blocked_index(int64_t i, int64_t ch, int64_t p, int64_t c, int64_
   return ((i * blocks_of(c) + ch / lanes()) * pixels + p) * lanes() + ch % lanes();
 }
 
-/* plain (N, C, H, W) → channel-blocked, zeros in the padding. */
-static void to_blocked(const float *plain, float *blocked, int64_t n, int64_t c, int64_t pixels) {
-  memset(blocked, 0, (size_t)blocked_count(n, c, pixels) * sizeof *blocked);
+/* plain (N, C, H, W) → channel-blocked, `padding` in the padding lanes. */
+static void to_blocked(const float *plain, float *blocked, int64_t n, int64_t c, int64_t pixels,
+                       float padding) {
+  for (int64_t e = 0; e < blocked_count(n, c, pixels); e++)
+    blocked[e] = padding;
   for (int64_t i = 0; i < n; i++)
     for (int64_t ch = 0; ch < c; ch++)
       for (int64_t p = 0; p < pixels; p++)
@@ -161,7 +178,8 @@ static float *floats(int64_t count) {
   return p;
 }
 
-static void buffers_make(buffers *b, const ipro_graph *g, int x) {
+/* Inputs x and, if the case carries Y, y are laid out channel-blocked for the backend. */
+static void buffers_make(buffers *b, const ipro_graph *g, const conv_case *k, int x, int y) {
   memset(b, 0, sizeof *b);
   const ipro_node *n = &g->nodes[0];
   for (int i = 0; i < n->n_inputs; i++) {
@@ -171,10 +189,11 @@ static void buffers_make(buffers *b, const ipro_graph *g, int x) {
     b->in[i] = floats(count);
     for (int64_t e = 0; e < count; e++)
       b->in[i][e] = ipro_test_random_uniform(&random_state);
-    if (n->inputs[i] == x) {
+    if ((!k->x_plain && n->inputs[i] == x) || (k->y_carried && n->inputs[i] == y)) {
       int64_t pixels = t->shape.dims[2] * t->shape.dims[3];
       b->backend_in[i] = floats(blocked_count(t->shape.dims[0], t->shape.dims[1], pixels));
-      to_blocked(b->in[i], b->backend_in[i], t->shape.dims[0], t->shape.dims[1], pixels);
+      to_blocked(b->in[i], b->backend_in[i], t->shape.dims[0], t->shape.dims[1], pixels,
+                 k->nan_padding ? NAN : 0.0f);
     } else {
       b->backend_in[i] = floats(count);
       memcpy(b->backend_in[i], b->in[i], (size_t)count * sizeof(float));
@@ -226,10 +245,9 @@ static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
     ipro_graph_free(g);
     return;
   }
-  CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "%s: not built from the small-convolution loops",
-            label);
+  CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "%s: not built from the loops", label);
   buffers b;
-  buffers_make(&b, g, x);
+  buffers_make(&b, g, k, x, y);
   ipro_error err = {{0}};
   ipro_kernel_context context = {.seed = 0, .step = 0};
   void *in[3] = {b.in[0], b.in[1], b.in[2]}, *expected[2] = {b.expected[0], b.expected[1]};
@@ -247,6 +265,8 @@ static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
     memcpy(plain, b.got[0], (size_t)count * sizeof(float));
   }
   ipro_test_compare_scaled(label, "output 0", plain, b.expected[0], count);
+  if (k->bias && p == BACKWARD_WEIGHT)
+    ipro_test_compare_scaled(label, "dB", b.got[1], b.expected[1], k->features);
   free(plain);
   kernel->destroy(kernel);
   buffers_free(&b);
@@ -254,15 +274,16 @@ static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
 }
 
 /* The loops' bytes on 1, 2 and 3 threads. */
-static void check_threads(ipro_backend *onednn, pass p) {
+static void check_threads(ipro_backend *onednn, pass p, const conv_case *k) {
 #ifdef _OPENMP
-  const conv_case k = {33, 12, 3, 13, 11, 1, 1, false, false, false};
   int x, y;
-  ipro_graph *g = pass_graph(p, &k, &x, &y);
-  ipro_kernel *kernel = prepare(onednn, g, &k, x, y);
+  ipro_graph *g = pass_graph(p, k, &x, &y);
+  ipro_kernel *kernel = prepare(onednn, g, k, x, y);
   if (kernel) {
+    CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "%s on threads: not built from the loops",
+              pass_name(p));
     buffers b;
-    buffers_make(&b, g, x);
+    buffers_make(&b, g, k, x, y);
     float *first = floats(b.out_count[0]);
     int saved = omp_get_max_threads();
     for (int threads = 1; threads <= 3; threads++) {
@@ -281,7 +302,7 @@ static void check_threads(ipro_backend *onednn, pass p) {
   }
   ipro_graph_free(g);
 #else
-  (void)onednn, (void)p;
+  (void)onednn, (void)p, (void)k;
 #endif
 }
 
@@ -296,6 +317,83 @@ static void check_declined(ipro_backend *onednn, pass p, const conv_case *k, con
   ipro_graph_free(g);
 }
 
+/* dW and dB of case k (dY and X carried) and of `other` (the same shapes, other layouts) from the
+ * same inputs: the same bytes. */
+static void check_same_bytes(ipro_backend *onednn, const conv_case *k, const conv_case *other,
+                             const char *what) {
+  float *got[2][2] = {{NULL}};
+  uint64_t seed = random_state;
+  for (int v = 0; v < 2; v++) {
+    const conv_case *c = v ? other : k;
+    int x, y;
+    ipro_graph *g = pass_graph(BACKWARD_WEIGHT, c, &x, &y);
+    ipro_kernel *kernel = prepare(onednn, g, c, x, y);
+    if (kernel) {
+      CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "ConvGradWeight with %s: not the loops",
+                v ? what : "both carried");
+      random_state = seed;
+      buffers b;
+      buffers_make(&b, g, c, x, y);
+      run_kernel(onednn, kernel, &b);
+      got[v][0] = b.got[0], got[v][1] = b.got[1];
+      b.got[0] = b.got[1] = NULL;
+      kernel->destroy(kernel);
+      buffers_free(&b);
+    }
+    ipro_graph_free(g);
+  }
+  size_t dw = (size_t)(k->features * k->channels * 9) * sizeof(float);
+  if (got[0][0] && got[1][0])
+    CHECK_MSG(memcmp(got[0][0], got[1][0], dw) == 0 &&
+                  memcmp(got[0][1], got[1][1], (size_t)k->features * sizeof(float)) == 0,
+              "ConvGradWeight with %s: other bytes than with both carried", what);
+  for (int v = 0; v < 2; v++)
+    free(got[v][0]), free(got[v][1]);
+}
+
+/* The weight-gradient loops of cpu_conv_grad_weight.c (8-channel blocks only). */
+static void check_grad_weight_loops(ipro_backend *onednn) {
+  const conv_case base = {2, 16, 8, 6, 6, 1, 1, false, false, true, false};
+  if (lanes() != 8) {
+    check_declined(onednn, BACKWARD_WEIGHT, &base, "16-channel blocks and dY carried");
+    return;
+  }
+  static const int64_t sizes[5][2] = {{7, 5}, {1, 2}, {2, 9}, {6, 11}, {3, 2}};
+  static const int64_t channels[4] = {8, 12, 16, 24}, features[3] = {5, 8, 16};
+  for (int c = 0; c < 4; c++)
+    for (int f = 0; f < 3; f++)
+      for (int s = 0; s < 5; s++)
+        for (int bias = 0; bias <= 1; bias++) {
+          conv_case k = {3, channels[c], features[f], sizes[s][0], sizes[s][1], 1,
+                         1, bias,        false,       true,        true};
+          check_pass(onednn, BACKWARD_WEIGHT, &k);
+        }
+  const conv_case threads = {33, 12, 5, 13, 11, 1, 1, true, false, true, false};
+  check_threads(onednn, BACKWARD_WEIGHT, &threads);
+  /* operands plain: reordered into blocks by the kernel */
+  const conv_case carried = {3, 12, 5, 6, 11, 1, 1, true, false, true, false};
+  conv_case k = carried;
+  k.x_plain = true;
+  check_pass(onednn, BACKWARD_WEIGHT, &k);
+  check_same_bytes(onednn, &carried, &k, "X plain");
+  k = carried, k.y_carried = false;
+  check_pass(onednn, BACKWARD_WEIGHT, &k);
+  check_same_bytes(onednn, &carried, &k, "dY plain");
+  k.x_plain = true;
+  check_pass(onednn, BACKWARD_WEIGHT, &k);
+  check_same_bytes(onednn, &carried, &k, "dY and X plain");
+  k = base;
+  k.stride = 2;
+  check_declined(onednn, BACKWARD_WEIGHT, &k, "stride 2 and dY carried");
+  k = base, k.pad = 0;
+  check_declined(onednn, BACKWARD_WEIGHT, &k, "no padding and dY carried");
+  k = base, k.width = 1;
+  check_declined(onednn, BACKWARD_WEIGHT, &k, "rows of one pixel and dY carried");
+  setenv("IPRO_ONEDNN_GRAD_WEIGHT_LOOPS", "0", 1);
+  check_declined(onednn, BACKWARD_WEIGHT, &base, "IPRO_ONEDNN_GRAD_WEIGHT_LOOPS=0");
+  unsetenv("IPRO_ONEDNN_GRAD_WEIGHT_LOOPS");
+}
+
 int main(void) {
   if (!ipro_onednn_carries_layouts())
     return ipro_test_skip("this CPU has no AVX2: the backend carries no layouts, and the "
@@ -307,18 +405,22 @@ int main(void) {
   CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
   if (!onednn) return ipro_test_finish();
 
+  /* the small-convolution loops; the weight-gradient loops (which would take the weight
+   * gradients these loops decline, on 8-channel blocks) off until their own checks */
+  setenv("IPRO_ONEDNN_GRAD_WEIGHT_LOOPS", "0", 1);
   static const int64_t sizes[4][2] = {{7, 5}, {1, 1}, {2, 9}, {6, 11}};
   static const int64_t channels[3] = {1, 12, 16};
   for (pass p = FORWARD; p <= BACKWARD_WEIGHT; p++) {
     for (int c = 0; c < 3; c++)
       for (int64_t features = 1; features <= 3; features++)
         for (int s = 0; s < 4; s++) {
-          conv_case k = {3, channels[c], features, sizes[s][0], sizes[s][1],
-                         1, 1,           false,    false,       false};
+          conv_case k = {3, channels[c], features, sizes[s][0], sizes[s][1], 1,
+                         1, false,       false,    false,       false};
           check_pass(onednn, p, &k);
         }
-    check_threads(onednn, p);
-    const conv_case base = {2, 12, 3, 6, 6, 1, 1, false, false, false};
+    const conv_case threads = {33, 12, 3, 13, 11, 1, 1, false, false, false, false};
+    check_threads(onednn, p, &threads);
+    const conv_case base = {2, 12, 3, 6, 6, 1, 1, false, false, false, false};
     conv_case k = base;
     k.features = 4;
     check_declined(onednn, p, &k, "4 output channels");
@@ -338,6 +440,8 @@ int main(void) {
     check_declined(onednn, p, &base, "IPRO_ONEDNN_SMALL_CONV=0");
     unsetenv("IPRO_ONEDNN_SMALL_CONV");
   }
+  unsetenv("IPRO_ONEDNN_GRAD_WEIGHT_LOOPS");
+  check_grad_weight_loops(onednn);
   onednn->destroy(onednn);
   return ipro_test_finish();
 }
