@@ -15,8 +15,8 @@
  *
  * A convolution to at most three channels from a carried source of at most 16 (the InfoPro
  * decoder's last) runs on the loops of cpu_small_conv.c instead, in all three passes, and on a CPU
- * with AVX2 and not AVX-512 the weight gradient of a 3×3 convolution of stride 1 runs on the
- * loops of cpu_conv_grad_weight.c.
+ * with AVX2 and not AVX-512 every other 3×3 convolution of stride 1 and padding 1 runs on the
+ * loops of cpu_conv3x3.c, in all three passes.
  *
  * ipro.ConvGradInput (dY, W → dX) is oneDNN's backward-data convolution and ipro.ConvGradWeight
  * (dY, X → dW, [dB]) its backward-weights convolution, which also sums dY into dB when the node has
@@ -188,6 +188,8 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
                                    const ipro_node *node, ipro_error *err) {
   if (ipro_onednn_small_conv_takes(kernel, graph, node))
     return ipro_onednn_build_small_conv(kernel, graph, node, err);
+  if (ipro_onednn_conv3x3_loops_take(graph, node))
+    return ipro_onednn_build_conv3x3_loops(kernel, graph, node, err);
   ipro_shape x, w, y, b;
   if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
       ipro_onednn_input_shape(graph, node, 1, &w, err) ||
@@ -264,6 +266,8 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
                                               const ipro_node *node, ipro_error *err) {
   if (ipro_onednn_small_conv_takes(kernel, graph, node))
     return ipro_onednn_build_small_conv(kernel, graph, node, err);
+  if (ipro_onednn_conv3x3_loops_take(graph, node))
+    return ipro_onednn_build_conv3x3_loops(kernel, graph, node, err);
   ipro_shape dy, w, dx;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
       ipro_onednn_input_shape(graph, node, 1, &w, err) ||
@@ -296,8 +300,8 @@ ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const
                                                const ipro_node *node, ipro_error *err) {
   if (ipro_onednn_small_conv_takes(kernel, graph, node))
     return ipro_onednn_build_small_conv(kernel, graph, node, err);
-  if (ipro_onednn_grad_weight_loops_take(graph, node))
-    return ipro_onednn_build_grad_weight_loops(kernel, graph, node, err);
+  if (ipro_onednn_conv3x3_loops_take(graph, node))
+    return ipro_onednn_build_conv3x3_loops(kernel, graph, node, err);
   ipro_shape dy, x, dw, db;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
       ipro_onednn_input_shape(graph, node, 1, &x, err) ||

@@ -307,13 +307,14 @@ bool ipro_onednn_small_conv_takes(const ipro_onednn_kernel *kernel, const ipro_g
 ipro_status ipro_onednn_build_small_conv(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                          const ipro_node *node, ipro_error *err);
 
-/* ---- a 3×3 convolution's weight gradient in 8-channel blocks (cpu_conv_grad_weight.c) ---- */
+/* ---- 3×3 convolutions of stride 1 in 8-channel blocks (cpu_conv3x3.c) ---- */
 
-/* Whether the node is an ipro.ConvGradWeight the AVX2 loops run: a 3×3 window, stride 1, padding
- * 1, no groups (dB allowed), rows at least 2 pixels wide, and the backend's block 8 channels. */
-bool ipro_onednn_grad_weight_loops_take(const ipro_graph *graph, const ipro_node *node);
-ipro_status ipro_onednn_build_grad_weight_loops(ipro_onednn_kernel *kernel, const ipro_graph *graph,
-                                                const ipro_node *node, ipro_error *err);
+/* Whether the node (Conv, ipro.ConvGradInput, ipro.ConvGradWeight) is one the AVX2 loops run: a
+ * 3×3 window, stride 1, padding 1, no groups (a bias or dB allowed; the weight gradient's rows
+ * at least 2 pixels wide), and the backend's block 8 channels. */
+bool ipro_onednn_conv3x3_loops_take(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_onednn_build_conv3x3_loops(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                            const ipro_node *node, ipro_error *err);
 
 /* ---- layouts carried between kernels (onednn_layouts.c) ---- */
 

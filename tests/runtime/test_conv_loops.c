@@ -17,17 +17,20 @@
  * The backend's block decides which loops run: AVX-512's over one block of 16 channels, or AVX2's
  * over one or two blocks of 8 (12 and 16 channels are two); the test lays X out in that block.
  *
- * The AVX2 loops of a 3×3 convolution's weight gradient (runtime/onednn/cpu_conv_grad_weight.c),
- * where the backend's block is 8, with dY and X carried in 8-channel blocks:
- * - ipro.ConvGradWeight from 8, 12 (a padded last block, whose padding lanes the test fills with
- *   NaN: they must not reach dW), 16 and 24 channels to 5, 8 and 16, with and without dB, on 3
- *   images of 7×5, 1×2, 2×9, 6×11 and 3×2 (the narrowest rows the loops take: no pixel between a
- *   row's first and last), against the reference.
- * - dY, X or both plain (reordered into blocks by the kernel first): the same checks, and the
- *   same bytes as with both carried.
- * - The bytes do not depend on the number of threads (33 images, cut into 32 chunks).
- * - Left to oneDNN: stride 2, no padding, rows one pixel wide, and
- *   IPRO_ONEDNN_GRAD_WEIGHT_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
+ * The AVX2 loops of 3×3 convolutions of stride 1 and padding 1 (runtime/onednn/cpu_conv3x3.c),
+ * where the backend's block is 8, in all three passes, with X (dX) and Y (dY) carried in
+ * 8-channel blocks:
+ * - from 8, 12 (a padded last block, whose padding lanes the test fills with NaN: they must not
+ *   reach an output), 16 and 24 channels to 5, 8 and 16, with and without a bias (Conv) or dB,
+ *   on 3 images of 7×5, 1×2, 2×9, 6×11, 3×2, 5×17 and 4×1 (the forward loops' runs of 8, 4 and
+ *   1 pixel, the last run of a row overlapping the one before; the weight gradient takes rows of
+ *   2 pixels and more), against the reference; a carried output's padding lanes must be +0.
+ * - The bytes do not depend on the number of threads (33 images of 13×11; the weight gradient
+ *   cuts them into 32 chunks).
+ * - X, Y or both plain (inputs reordered into blocks by the kernel, outputs out of them): the
+ *   same checks, and the same bytes as with both carried.
+ * - Left to oneDNN: stride 2, no padding, the weight gradient of rows one pixel wide, and
+ *   IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
  *
  * ctest runs it twice, the second time under ONEDNN_MAX_CPU_ISA=AVX2
  * (runtime.test_conv_loops_avx2), so a CPU with AVX-512 checks the AVX2 loops too. Without AVX2 the
@@ -178,7 +181,8 @@ static float *floats(int64_t count) {
   return p;
 }
 
-/* Inputs x and, if the case carries Y, y are laid out channel-blocked for the backend. */
+/* The tensors X (dX) unless the case says plain, and Y (dY) if it carries it, are channel-blocked
+ * for the backend, inputs and outputs. */
 static void buffers_make(buffers *b, const ipro_graph *g, const conv_case *k, int x, int y) {
   memset(b, 0, sizeof *b);
   const ipro_node *n = &g->nodes[0];
@@ -202,7 +206,7 @@ static void buffers_make(buffers *b, const ipro_graph *g, const conv_case *k, in
   for (int o = 0; o < n->n_outputs; o++) {
     const ipro_tensor *t = ipro_node_output(g, n, o);
     int64_t count = ipro_shape_elements(&t->shape);
-    if (n->outputs[o] == x)
+    if ((!k->x_plain && n->outputs[o] == x) || (k->y_carried && n->outputs[o] == y))
       count =
           blocked_count(t->shape.dims[0], t->shape.dims[1], t->shape.dims[2] * t->shape.dims[3]);
     b->out_count[o] = count;
@@ -232,6 +236,18 @@ static const char *pass_name(pass p) {
   return p == FORWARD ? "Conv" : p == BACKWARD_DATA ? "ConvGradInput" : "ConvGradWeight";
 }
 
+/* Output 0 of the pass as run (b->got[0]) in plain, into plain; false when it was blocked and a
+ * padding lane is not an exact zero. */
+static bool plain_output(pass p, const conv_case *k, const buffers *b, float *plain) {
+  int64_t pixels = k->height * k->width;
+  if (p == BACKWARD_DATA && !k->x_plain)
+    return from_blocked(b->got[0], plain, k->images, k->channels, pixels);
+  if (p == FORWARD && k->y_carried)
+    return from_blocked(b->got[0], plain, k->images, k->features, pixels);
+  memcpy(plain, b->got[0], (size_t)b->out_count[0] * sizeof(float));
+  return true;
+}
+
 /* The pass of case k on the loops against the reference. */
 static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
   char label[200];
@@ -258,12 +274,8 @@ static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
   const ipro_tensor *out = ipro_node_output(g, &g->nodes[0], 0);
   int64_t count = ipro_shape_elements(&out->shape);
   float *plain = floats(count);
-  if (p == BACKWARD_DATA) {
-    CHECK_MSG(from_blocked(b.got[0], plain, k->images, k->channels, k->height * k->width),
-              "%s: a padding lane of dX is not an exact zero", label);
-  } else {
-    memcpy(plain, b.got[0], (size_t)count * sizeof(float));
-  }
+  CHECK_MSG(plain_output(p, k, &b, plain), "%s: a padding lane of the output is not an exact zero",
+            label);
   ipro_test_compare_scaled(label, "output 0", plain, b.expected[0], count);
   if (k->bias && p == BACKWARD_WEIGHT)
     ipro_test_compare_scaled(label, "dB", b.got[1], b.expected[1], k->features);
@@ -317,81 +329,91 @@ static void check_declined(ipro_backend *onednn, pass p, const conv_case *k, con
   ipro_graph_free(g);
 }
 
-/* dW and dB of case k (dY and X carried) and of `other` (the same shapes, other layouts) from the
- * same inputs: the same bytes. */
-static void check_same_bytes(ipro_backend *onednn, const conv_case *k, const conv_case *other,
-                             const char *what) {
+/* The outputs of the pass of case k (its tensors carried) and of `other` (the same shapes, other
+ * layouts) from the same inputs, in plain: the same bytes. */
+static void check_same_bytes(ipro_backend *onednn, pass p, const conv_case *k,
+                             const conv_case *other, const char *what) {
   float *got[2][2] = {{NULL}};
+  int64_t count[2] = {0};
   uint64_t seed = random_state;
   for (int v = 0; v < 2; v++) {
     const conv_case *c = v ? other : k;
     int x, y;
-    ipro_graph *g = pass_graph(BACKWARD_WEIGHT, c, &x, &y);
+    ipro_graph *g = pass_graph(p, c, &x, &y);
     ipro_kernel *kernel = prepare(onednn, g, c, x, y);
     if (kernel) {
-      CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "ConvGradWeight with %s: not the loops",
-                v ? what : "both carried");
+      CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "%s with %s: not the loops", pass_name(p),
+                v ? what : "its tensors carried");
       random_state = seed;
       buffers b;
       buffers_make(&b, g, c, x, y);
       run_kernel(onednn, kernel, &b);
-      got[v][0] = b.got[0], got[v][1] = b.got[1];
-      b.got[0] = b.got[1] = NULL;
+      count[0] = ipro_shape_elements(&ipro_node_output(g, &g->nodes[0], 0)->shape);
+      count[1] = b.out_count[1];
+      got[v][0] = floats(count[0]);
+      CHECK(plain_output(p, c, &b, got[v][0]));
+      got[v][1] = b.got[1];
+      b.got[1] = NULL;
       kernel->destroy(kernel);
       buffers_free(&b);
     }
     ipro_graph_free(g);
   }
-  size_t dw = (size_t)(k->features * k->channels * 9) * sizeof(float);
   if (got[0][0] && got[1][0])
-    CHECK_MSG(memcmp(got[0][0], got[1][0], dw) == 0 &&
-                  memcmp(got[0][1], got[1][1], (size_t)k->features * sizeof(float)) == 0,
-              "ConvGradWeight with %s: other bytes than with both carried", what);
+    CHECK_MSG(
+        memcmp(got[0][0], got[1][0], (size_t)count[0] * sizeof(float)) == 0 &&
+            (!count[1] || memcmp(got[0][1], got[1][1], (size_t)count[1] * sizeof(float)) == 0),
+        "%s with %s: other bytes than with its tensors carried", pass_name(p), what);
   for (int v = 0; v < 2; v++)
     free(got[v][0]), free(got[v][1]);
 }
 
-/* The weight-gradient loops of cpu_conv_grad_weight.c (8-channel blocks only). */
-static void check_grad_weight_loops(ipro_backend *onednn) {
+/* The 3×3 loops of cpu_conv3x3.c (8-channel blocks only), pass p. */
+static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   const conv_case base = {2, 16, 8, 6, 6, 1, 1, false, false, true, false};
   if (lanes() != 8) {
-    check_declined(onednn, BACKWARD_WEIGHT, &base, "16-channel blocks and dY carried");
+    check_declined(onednn, p, &base, "16-channel blocks, X and Y carried");
     return;
   }
-  static const int64_t sizes[5][2] = {{7, 5}, {1, 2}, {2, 9}, {6, 11}, {3, 2}};
+  /* rows of 17 pixels: two runs of 8 and one that overlaps the second; of 5: runs of 4; of 2 and
+   * 1: runs of one pixel; of 2: the weight gradient's narrowest */
+  static const int64_t sizes[7][2] = {{7, 5}, {1, 2}, {2, 9}, {6, 11}, {3, 2}, {5, 17}, {4, 1}};
   static const int64_t channels[4] = {8, 12, 16, 24}, features[3] = {5, 8, 16};
   for (int c = 0; c < 4; c++)
     for (int f = 0; f < 3; f++)
-      for (int s = 0; s < 5; s++)
-        for (int bias = 0; bias <= 1; bias++) {
+      for (int s = 0; s < 7; s++)
+        for (int bias = 0; bias <= (p != BACKWARD_DATA); bias++) {
+          if (p == BACKWARD_WEIGHT && sizes[s][1] < 2) continue;
           conv_case k = {3, channels[c], features[f], sizes[s][0], sizes[s][1], 1,
                          1, bias,        false,       true,        true};
-          check_pass(onednn, BACKWARD_WEIGHT, &k);
+          check_pass(onednn, p, &k);
         }
-  const conv_case threads = {33, 12, 5, 13, 11, 1, 1, true, false, true, false};
-  check_threads(onednn, BACKWARD_WEIGHT, &threads);
-  /* operands plain: reordered into blocks by the kernel */
-  const conv_case carried = {3, 12, 5, 6, 11, 1, 1, true, false, true, false};
+  const conv_case threads = {33, 12, 5, 13, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
+  check_threads(onednn, p, &threads);
+  /* tensors plain: inputs reordered into blocks by the kernel, outputs out of them */
+  const conv_case carried = {3, 12, 5, 6, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
   conv_case k = carried;
   k.x_plain = true;
-  check_pass(onednn, BACKWARD_WEIGHT, &k);
-  check_same_bytes(onednn, &carried, &k, "X plain");
+  check_pass(onednn, p, &k);
+  check_same_bytes(onednn, p, &carried, &k, "X plain");
   k = carried, k.y_carried = false;
-  check_pass(onednn, BACKWARD_WEIGHT, &k);
-  check_same_bytes(onednn, &carried, &k, "dY plain");
+  check_pass(onednn, p, &k);
+  check_same_bytes(onednn, p, &carried, &k, "Y plain");
   k.x_plain = true;
-  check_pass(onednn, BACKWARD_WEIGHT, &k);
-  check_same_bytes(onednn, &carried, &k, "dY and X plain");
+  check_pass(onednn, p, &k);
+  check_same_bytes(onednn, p, &carried, &k, "Y and X plain");
   k = base;
   k.stride = 2;
-  check_declined(onednn, BACKWARD_WEIGHT, &k, "stride 2 and dY carried");
+  check_declined(onednn, p, &k, "stride 2, X and Y carried");
   k = base, k.pad = 0;
-  check_declined(onednn, BACKWARD_WEIGHT, &k, "no padding and dY carried");
-  k = base, k.width = 1;
-  check_declined(onednn, BACKWARD_WEIGHT, &k, "rows of one pixel and dY carried");
-  setenv("IPRO_ONEDNN_GRAD_WEIGHT_LOOPS", "0", 1);
-  check_declined(onednn, BACKWARD_WEIGHT, &base, "IPRO_ONEDNN_GRAD_WEIGHT_LOOPS=0");
-  unsetenv("IPRO_ONEDNN_GRAD_WEIGHT_LOOPS");
+  check_declined(onednn, p, &k, "no padding, X and Y carried");
+  if (p == BACKWARD_WEIGHT) {
+    k = base, k.width = 1;
+    check_declined(onednn, p, &k, "rows of one pixel, X and dY carried");
+  }
+  setenv("IPRO_ONEDNN_CONV3X3_LOOPS", "0", 1);
+  check_declined(onednn, p, &base, "IPRO_ONEDNN_CONV3X3_LOOPS=0");
+  unsetenv("IPRO_ONEDNN_CONV3X3_LOOPS");
 }
 
 int main(void) {
@@ -405,9 +427,9 @@ int main(void) {
   CHECK_OK(ipro_backend_create_onednn(&onednn, &err), &err);
   if (!onednn) return ipro_test_finish();
 
-  /* the small-convolution loops; the weight-gradient loops (which would take the weight
-   * gradients these loops decline, on 8-channel blocks) off until their own checks */
-  setenv("IPRO_ONEDNN_GRAD_WEIGHT_LOOPS", "0", 1);
+  /* the small-convolution loops; the 3×3 loops (which would take, on 8-channel blocks, the nodes
+   * these loops decline) off until their own checks */
+  setenv("IPRO_ONEDNN_CONV3X3_LOOPS", "0", 1);
   static const int64_t sizes[4][2] = {{7, 5}, {1, 1}, {2, 9}, {6, 11}};
   static const int64_t channels[3] = {1, 12, 16};
   for (pass p = FORWARD; p <= BACKWARD_WEIGHT; p++) {
@@ -440,8 +462,9 @@ int main(void) {
     check_declined(onednn, p, &base, "IPRO_ONEDNN_SMALL_CONV=0");
     unsetenv("IPRO_ONEDNN_SMALL_CONV");
   }
-  unsetenv("IPRO_ONEDNN_GRAD_WEIGHT_LOOPS");
-  check_grad_weight_loops(onednn);
+  unsetenv("IPRO_ONEDNN_CONV3X3_LOOPS");
+  for (pass p = FORWARD; p <= BACKWARD_WEIGHT; p++)
+    check_conv3x3_loops(onednn, p);
   onednn->destroy(onednn);
   return ipro_test_finish();
 }

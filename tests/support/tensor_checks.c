@@ -198,13 +198,16 @@ void ipro_test_run_kernel(ipro_backend *backend, ipro_kernel *kernel, void *cons
 
 bool ipro_test_onednn_runs_loop(const ipro_kernel *kernel) {
   const ipro_onednn_kernel *k = (const ipro_onednn_kernel *)kernel;
-  if (k->n_steps < 1 || !k->steps[k->n_steps - 1].loop) return false;
-  for (int s = 0; s + 1 < k->n_steps; s++) {
+  int loops = 0;
+  for (int s = 0; s < k->n_steps; s++) {
     const_dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
-    if (k->steps[s].loop || dnnl_primitive_get_primitive_desc(k->steps[s].primitive, &pd) ||
-        dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind) || kind != dnnl_reorder)
+    if (k->steps[s].loop)
+      loops++;
+    else if (dnnl_primitive_get_primitive_desc(k->steps[s].primitive, &pd) ||
+             dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind) ||
+             kind != dnnl_reorder)
       return false;
   }
-  return true;
+  return loops == 1;
 }

@@ -55,8 +55,8 @@ void ipro_test_run_kernel(ipro_backend *backend, ipro_kernel *kernel, void *cons
                           void *const *outputs, bool poison);
 
 /* Whether a kernel the oneDNN backend prepared runs on the backend's own loops (its cpu_*.c
- * kernels), not on a oneDNN primitive: its last step is a loop, and any steps before it are
- * reorders (of inputs into the layout the loop reads). */
+ * kernels), not on a oneDNN primitive: one step is a loop, and any others are reorders (of
+ * inputs into the layout the loop reads, of its output out of the layout it writes). */
 bool ipro_test_onednn_runs_loop(const ipro_kernel *kernel);
 
 /* Copies every attribute of `from` (but tensors) onto `to`, as autodiff does for gradient nodes. */

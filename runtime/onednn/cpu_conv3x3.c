@@ -1,0 +1,433 @@
+/* 3×3 convolutions of stride 1, one pixel of padding on every side, no dilation and no groups, as
+ * AVX2 + FMA loops of the CPU backend where its channel block is 8 (onednn_layouts.c: on a CPU
+ * with AVX2 and not AVX-512, or under ONEDNN_MAX_CPU_ISA=AVX2), in all three passes: Conv
+ * (X, W [, B] → Y), ipro.ConvGradInput (dY, W → dX) and ipro.ConvGradWeight (dY, X → dW [, dB]).
+ * Those are every residual block's convolutions in the CIFAR ResNets and the InfoPro decoder's
+ * first. oneDNN 2.6's AVX2 kernels (jit:avx2) run them at 72-81 GFLOP/s forward, 77-89 for the
+ * data gradient and 62-65 for the weight gradient on the 2-core AMD EPYC (Zen 1) of sessions
+ * 18-21 (bench/conv_roofline, ResNet-32 at batch 128); these loops at about 90-98 (README, "On a
+ * CPU with AVX2 and not AVX-512").
+ *
+ * The loops read and write activations in 8-channel blocks (N, C/8, H, W, 8): where a tensor is
+ * carried so (onednn_layouts.c), where it lies; a plain input is reordered into an intermediate
+ * first and a plain output written into one and reordered out after (as oneDNN's primitives do),
+ * so the bytes do not depend on which tensors a program carries (a compiled program for another
+ * CPU level carries fewer). Lanes beyond the channels (a padded last block) are never read from
+ * an input; an output's are written as +0.
+ *
+ * Forward. Along an output row, the input pixel iw meets the output pixels iw + 1 - kw of the
+ * three taps kw of a row of taps kh: for each input lane i, its value is broadcast once and
+ * multiplied by the three tap vectors W[kh][kw][i][o] (over 8 output lanes o) held in registers,
+ * into a run of 8 output pixels' accumulators: 11 of AVX2's 16 registers, and 10 broadcasts and 3
+ * loads per 24 FMAs. Each output pixel receives its taps in the same order (blocks of i, kh, i,
+ * kw) wherever its run starts, so a row whose width is not a multiple of the run ends with a run
+ * that overlaps the one before it and writes the same bytes again. The data gradient is the
+ * forward convolution of dY with W's taps turned 180° and its channel axes swapped:
+ *   dX[c][h][w] = sum over m, kh, kw of dY[m][h + kh - 1][w + kw - 1] * W[m][c][2 - kh][2 - kw].
+ * W (which changes every step) is laid out into those tap vectors on each run, zeros beyond the
+ * channels. Work is split by output rows: every output element is written by one thread alone.
+ *
+ * Weight gradient. With X's 8-lane blocks b_i, dY's b_o and a tap (kh, kw), the gradient is 64
+ * sums per tap,
+ *   dW[o][i][kh][kw] = sum over images and output pixels (oh, ow) of
+ *                      dY[o][oh][ow] * X[i][oh + kh - 1][ow + kw - 1]   (zero outside X),
+ * kept as eight vectors over o (one per lane i), the 8 × 8 block of one tap. Along a row, the X
+ * pixel iw meets the output pixels iw + 1 - kw of the three taps kw: each X lane is broadcast
+ * once and multiplied by three dY vectors held in registers (the row's previous, current and
+ * next pixel), so four lanes of i and the three kw make twelve accumulators, and a pixel costs
+ * one dY load and four broadcasts per twelve FMAs (oneDNN's kernel broadcasts per FMA). The work
+ * is items (chunk, b_o, b_i): the images are cut into a number of chunks that depends on the
+ * shapes alone (enough items for many cores, at least one image each), each item sums its
+ * chunk's images into its own partial 8 × 8 × 9 block, and the partials are added in chunk order
+ * into the plain dW: the bytes do not depend on the number of threads. dB (dY summed over images
+ * and pixels) is summed the same way by the items of b_i = 0. Lanes beyond X's or dY's channels
+ * meet only sums that are never written out, whatever they hold.
+ *
+ * IPRO_ONEDNN_CONV3X3_LOOPS=0 leaves these nodes to oneDNN. */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "onednn_internal.h"
+
+#define LANES 8
+#define TAPS 9
+#define BLOCK_FLOATS (TAPS * LANES * LANES) /* one (b_o, b_i) pair: [tap][i][o] */
+/* Items the weight gradient's work is cut into, at least (when there are images enough): four
+ * per core on 16. */
+#define ITEMS_WANTED 64
+#define RUN 8 /* output pixels of the forward loops' longest run */
+#define NOT_STAGED SIZE_MAX
+
+typedef struct {
+  ipro_op op;
+  int64_t images, height, width;
+  /* the loops' input and output channels: X and Y (forward), dY and dX (data gradient), X and dY
+   * (weight gradient) */
+  int64_t in_channels, out_channels, in_blocks, out_blocks;
+  bool bias;          /* B (forward) or dB (weight gradient) */
+  int64_t chunks;     /* weight gradient: the images' chunks */
+  size_t taps_at;     /* forward, data gradient: out_blocks × in_blocks blocks [tap][i][o] */
+  size_t bias_at;     /* forward with B: out_blocks × 8 floats */
+  size_t partials_at; /* weight gradient: chunks × pairs blocks, then chunks × out_blocks × 8 */
+  size_t result_at;   /* forward, data gradient: the blocked output when it lies plain */
+} conv3x3_state;
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INLINE_AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
+#define FMA(a, b, acc) acc = _mm256_fmadd_ps(a, b, acc)
+
+/* ---- forward and data gradient ---- */
+
+/* Output pixels [first, first + run) of output row oh of one block of 8 output channels: x is the
+ * image's input (in_blocks planes), taps the output block's [in block][tap][i][o] vectors, bias 8
+ * floats or NULL; lanes_last: the input's channels in its last block. */
+INLINE_AVX2 void forward_run(const float *x, const float *taps, const float *bias, float *y,
+                             const conv3x3_state *s, int64_t oh, int64_t first, const int run,
+                             int lanes_last) {
+  int64_t height = s->height, width = s->width;
+  __m256 acc[RUN];
+  for (int j = 0; j < run; j++)
+    acc[j] = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+  bool left = first > 0, right = first + run < width; /* input pixels first - 1 and first + run */
+  for (int64_t ib = 0; ib < s->in_blocks; ib++) {
+    int lanes = ib + 1 == s->in_blocks ? lanes_last : LANES;
+    for (int kh = 0; kh < 3; kh++) {
+      int64_t ih = oh + kh - 1;
+      if (ih < 0 || ih >= height) continue;
+      const float *row = x + ((ib * height + ih) * width + first) * LANES;
+      const float *w = taps + (ib * TAPS + kh * 3) * LANES * LANES; /* [kw][i][o] */
+      for (int i = 0; i < lanes; i++) {
+        __m256 w0 = _mm256_loadu_ps(w + i * LANES), w1 = _mm256_loadu_ps(w + (LANES + i) * LANES),
+               w2 = _mm256_loadu_ps(w + (2 * LANES + i) * LANES);
+        if (left) FMA(_mm256_broadcast_ss(row - LANES + i), w0, acc[0]);
+#pragma GCC unroll 8
+        for (int t = 0; t < run; t++) { /* input pixel first + t: outputs t + 1, t and t - 1 */
+          __m256 b = _mm256_broadcast_ss(row + t * LANES + i);
+          if (t + 1 < run) FMA(b, w0, acc[t + 1]);
+          FMA(b, w1, acc[t]);
+          if (t >= 1) FMA(b, w2, acc[t - 1]);
+        }
+        if (right) FMA(_mm256_broadcast_ss(row + run * LANES + i), w2, acc[run - 1]);
+      }
+    }
+  }
+  for (int j = 0; j < run; j++)
+    _mm256_storeu_ps(y + (oh * width + first + j) * LANES, acc[j]);
+}
+
+/* One output row of one output block: runs of 8 pixels (of 4 in rows narrower than 8, of 1 in
+ * rows narrower than 4), the last run ending at the row's end. Not inlined into the OpenMP
+ * region (whose outlined body does not inherit a target attribute under clang). */
+AVX2 __attribute__((noinline)) static void forward_row(const float *x, const float *taps,
+                                                       const float *bias, float *y,
+                                                       const conv3x3_state *s, int64_t oh) {
+  int64_t width = s->width;
+  int lanes_last = (int)(s->in_channels - (s->in_blocks - 1) * LANES);
+  if (width >= 8) {
+    for (int64_t first = 0; first < width; first += 8)
+      forward_run(x, taps, bias, y, s, oh, first + 8 <= width ? first : width - 8, 8, lanes_last);
+  } else if (width >= 4) {
+    for (int64_t first = 0; first < width; first += 4)
+      forward_run(x, taps, bias, y, s, oh, first + 4 <= width ? first : width - 4, 4, lanes_last);
+  } else {
+    for (int64_t first = 0; first < width; first++)
+      forward_run(x, taps, bias, y, s, oh, first, 1, lanes_last);
+  }
+}
+
+/* taps[b_o][b_i][tap][i][o] from the plain W (M, C, 3, 3): W[o][i][tap] forward, W[i][o][8 - tap]
+ * (turned, channel axes swapped) for the data gradient; zeros beyond the channels. */
+static void lay_out_taps(const conv3x3_state *s, const float *w, float *taps) {
+  memset(taps, 0, (size_t)(s->out_blocks * s->in_blocks * BLOCK_FLOATS) * sizeof *taps);
+  bool turned = s->op == IPRO_OP_CONV_GRAD_INPUT;
+  for (int64_t o = 0; o < s->out_channels; o++)
+    for (int64_t i = 0; i < s->in_channels; i++)
+      for (int t = 0; t < TAPS; t++) {
+        float v = turned ? w[(i * s->out_channels + o) * TAPS + (TAPS - 1 - t)]
+                         : w[(o * s->in_channels + i) * TAPS + t];
+        taps[((o / LANES * s->in_blocks + i / LANES) * TAPS + t) * LANES * LANES +
+             i % LANES * LANES + o % LANES] = v;
+      }
+}
+
+static ipro_status forward_loops_run(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                     void *const *outputs, char *workspace, uint64_t step,
+                                     ipro_error *err) {
+  (void)step, (void)err;
+  const conv3x3_state *s = kernel->state;
+  float *taps = (float *)(workspace + s->taps_at), *bias = NULL;
+  lay_out_taps(s, inputs[1], taps);
+  if (s->bias) {
+    bias = (float *)(workspace + s->bias_at);
+    memset(bias, 0, (size_t)(s->out_blocks * LANES) * sizeof *bias);
+    memcpy(bias, inputs[2], (size_t)s->out_channels * sizeof *bias);
+  }
+  const float *x = inputs[0];
+  float *y = s->result_at != NOT_STAGED ? (float *)(workspace + s->result_at) : outputs[0];
+  int64_t plane = s->height * s->width * LANES, rows = s->images * s->out_blocks * s->height;
+  IPRO_ONEDNN_PARALLEL_FOR(rows * s->width * (s->in_channels + s->out_channels))
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t n = r / (s->out_blocks * s->height), bo = r / s->height % s->out_blocks;
+    forward_row(x + n * s->in_blocks * plane, taps + bo * s->in_blocks * BLOCK_FLOATS,
+                bias ? bias + bo * LANES : NULL, y + (n * s->out_blocks + bo) * plane, s,
+                r % s->height);
+  }
+  return IPRO_OK;
+}
+
+/* ---- weight gradient ---- */
+
+/* Adds one image's share to the partial block p ([tap][i][o]) of X's block x and dY's block dy
+ * (height × width vectors each), for lanes i in [half, half + 4) of the three taps of row kh. */
+INLINE_AVX2 void row_of_taps(const float *x, const float *dy, float *p, int64_t height,
+                             int64_t width, int kh, int half) {
+  __m256 acc[3][4]; /* [kw][i - half], vectors over o */
+  for (int kw = 0; kw < 3; kw++)
+    for (int j = 0; j < 4; j++)
+      acc[kw][j] = _mm256_loadu_ps(p + ((kh * 3 + kw) * LANES + half + j) * LANES);
+  int64_t first = kh == 0 ? 1 : 0, last = kh == 2 ? height - 1 : height; /* output rows */
+  for (int64_t oh = first; oh < last; oh++) {
+    const float *d = dy + oh * width * LANES, *s = x + (oh + kh - 1) * width * LANES + half;
+    /* X pixel 0 meets output pixel 0 (kw = 1) and 1 (kw = 0) */
+    __m256 previous = _mm256_loadu_ps(d), current = _mm256_loadu_ps(d + LANES);
+    for (int j = 0; j < 4; j++) {
+      __m256 b = _mm256_broadcast_ss(s + j);
+      FMA(b, previous, acc[1][j]);
+      FMA(b, current, acc[0][j]);
+    }
+    /* X pixel iw meets output pixels iw + 1 (kw = 0), iw (kw = 1) and iw - 1 (kw = 2) */
+    for (int64_t iw = 1; iw < width - 1; iw++) {
+      __m256 next = _mm256_loadu_ps(d + (iw + 1) * LANES);
+      const float *q = s + iw * LANES;
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; j++) {
+        __m256 b = _mm256_broadcast_ss(q + j);
+        FMA(b, next, acc[0][j]);
+        FMA(b, current, acc[1][j]);
+        FMA(b, previous, acc[2][j]);
+      }
+      previous = current, current = next;
+    }
+    /* X pixel width - 1 meets output pixel width - 1 (kw = 1) and width - 2 (kw = 2) */
+    const float *q = s + (width - 1) * LANES;
+    for (int j = 0; j < 4; j++) {
+      __m256 b = _mm256_broadcast_ss(q + j);
+      FMA(b, current, acc[1][j]);
+      FMA(b, previous, acc[2][j]);
+    }
+  }
+  for (int kw = 0; kw < 3; kw++)
+    for (int j = 0; j < 4; j++)
+      _mm256_storeu_ps(p + ((kh * 3 + kw) * LANES + half + j) * LANES, acc[kw][j]);
+}
+
+/* One image's share of the block pair: the three rows of taps, each for both halves of i, with
+ * the loops of each row of taps inlined (as a call of its own, with kh and the half not
+ * constants, the same loops took 40% longer). Not inlined into the OpenMP region. */
+AVX2 __attribute__((noinline)) static void image_share(const float *x, const float *dy, float *p,
+                                                       int64_t height, int64_t width) {
+#pragma GCC unroll 3
+  for (int kh = 0; kh < 3; kh++) {
+    row_of_taps(x, dy, p, height, width, kh, 0);
+    row_of_taps(x, dy, p, height, width, kh, 4);
+  }
+}
+
+/* One image's dY block summed over its pixels into bias (8 floats). */
+AVX2 __attribute__((noinline)) static void bias_share(const float *dy, float *bias,
+                                                      int64_t pixels) {
+  __m256 acc = _mm256_loadu_ps(bias);
+  for (int64_t p = 0; p < pixels; p++)
+    acc = _mm256_add_ps(acc, _mm256_loadu_ps(dy + p * LANES));
+  _mm256_storeu_ps(bias, acc);
+}
+
+static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *const *inputs,
+                                    void *const *outputs, char *workspace, uint64_t step,
+                                    ipro_error *err) {
+  (void)step, (void)err;
+  const conv3x3_state *s = kernel->state;
+  const float *dy = inputs[0], *x = inputs[1];
+  float *partials = (float *)(workspace + s->partials_at);
+  int64_t pixels = s->height * s->width, plane = pixels * LANES;
+  int64_t pairs = s->out_blocks * s->in_blocks, items = s->chunks * pairs;
+  float *bias_partials = partials + items * BLOCK_FLOATS;
+  IPRO_ONEDNN_PARALLEL_FOR(s->images * pixels * (s->in_channels + s->out_channels))
+  for (int64_t item = 0; item < items; item++) {
+    int64_t chunk = item / pairs, bo = item % pairs / s->in_blocks, bi = item % s->in_blocks;
+    float *p = partials + item * BLOCK_FLOATS;
+    float *bias = s->bias && bi == 0 ? bias_partials + (chunk * s->out_blocks + bo) * LANES : NULL;
+    memset(p, 0, BLOCK_FLOATS * sizeof *p);
+    if (bias) memset(bias, 0, LANES * sizeof *bias);
+    for (int64_t n = chunk * s->images / s->chunks; n < (chunk + 1) * s->images / s->chunks; n++) {
+      const float *dy_block = dy + (n * s->out_blocks + bo) * plane;
+      image_share(x + (n * s->in_blocks + bi) * plane, dy_block, p, s->height, s->width);
+      if (bias) bias_share(dy_block, bias, pixels);
+    }
+  }
+  /* dW[o][i][tap] (and dB[o]): the chunks' partials in chunk order */
+  float *dw = outputs[0];
+  IPRO_ONEDNN_PARALLEL_FOR(s->chunks * s->out_channels * s->in_channels * TAPS)
+  for (int64_t o = 0; o < s->out_channels; o++) {
+    for (int64_t i = 0; i < s->in_channels; i++)
+      for (int t = 0; t < TAPS; t++) {
+        int64_t at = ((o / LANES * s->in_blocks + i / LANES) * TAPS + t) * LANES * LANES +
+                     i % LANES * LANES + o % LANES;
+        float sum = 0.0f;
+        for (int64_t c = 0; c < s->chunks; c++)
+          sum += partials[c * pairs * BLOCK_FLOATS + at];
+        dw[(o * s->in_channels + i) * TAPS + t] = sum;
+      }
+    if (s->bias) {
+      float sum = 0.0f;
+      for (int64_t c = 0; c < s->chunks; c++)
+        sum += bias_partials[(c * s->out_blocks + o / LANES) * LANES + o % LANES];
+      ((float *)outputs[1])[o] = sum;
+    }
+  }
+  return IPRO_OK;
+}
+
+/* ---- which nodes, and the build ---- */
+
+/* The convolution's X, W and Y shapes (from whichever of them the node holds), when the node is
+ * one of the three passes of a 3×3 convolution of stride 1, padding 1, no dilation and no groups
+ * (the weight gradient over rows at least two pixels wide: a row's first and last X pixels are
+ * different pixels). */
+static bool shapes_of(const ipro_graph *graph, const ipro_node *node, ipro_shape *x, ipro_shape *w,
+                      ipro_shape *y) {
+  ipro_error err;
+  int x_at, w_at, y_at; /* where X, W and Y are: input index, or -1 - output index */
+  switch (node->op) {
+  case IPRO_OP_CONV: x_at = 0, w_at = 1, y_at = -1; break;
+  case IPRO_OP_CONV_GRAD_INPUT: x_at = -1, w_at = 1, y_at = 0; break;
+  case IPRO_OP_CONV_GRAD_WEIGHT: x_at = 1, w_at = -1, y_at = 0; break;
+  default: return false;
+  }
+  int at[3] = {x_at, w_at, y_at};
+  ipro_shape *shapes[3] = {x, w, y};
+  for (int k = 0; k < 3; k++)
+    if ((at[k] >= 0
+             ? ipro_onednn_input_shape(graph, node, at[k], shapes[k], &err)
+             : ipro_onednn_output_shape(graph, node, -1 - at[k], shapes[k], &err)) != IPRO_OK)
+      return false;
+  ipro_onednn_conv_geometry g;
+  if (x->rank != 4 || ipro_onednn_conv_geometry_of(node, x, w, y, &g, &err) != IPRO_OK ||
+      ipro_node_attr_int(node, "group", 1) != 1 || w->dims[2] != 3 || w->dims[3] != 3 ||
+      y->dims[2] != x->dims[2] || y->dims[3] != x->dims[3] ||
+      (node->op == IPRO_OP_CONV_GRAD_WEIGHT && x->dims[3] < 2))
+    return false;
+  for (int s = 0; s < 2; s++)
+    if (g.strides[s] != 1 || g.dilations[s] != 0 || g.pads_begin[s] != 1 || g.pads_end[s] != 1)
+      return false;
+  return true;
+}
+
+bool ipro_onednn_conv3x3_loops_take(const ipro_graph *graph, const ipro_node *node) {
+  ipro_shape x, w, y;
+  return shapes_of(graph, node, &x, &w, &y) && ipro_onednn_channel_block() == LANES &&
+         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         !ipro_onednn_switched_off("IPRO_ONEDNN_CONV3X3_LOOPS");
+}
+
+/* The blocked descriptor of a plain shape, and the plain one in *plain. */
+static ipro_status blocked_md(const ipro_shape *shape, dnnl_memory_desc_t *plain,
+                              dnnl_memory_desc_t *blocked, ipro_error *err) {
+  if (ipro_onednn_plain_md(plain, shape->rank, shape->dims, err)) return IPRO_ERROR;
+  return ipro_onednn_channel_blocked_md(plain, blocked, err);
+}
+
+/* Input i (an activation of this shape) in 8-channel blocks: reordered into them by a step
+ * before the loops when it lies plain. */
+static ipro_status stage_blocked(ipro_onednn_kernel *kernel, const ipro_node *node, int i,
+                                 const ipro_shape *shape, ipro_error *err) {
+  if (ipro_onednn_carried(kernel, node->inputs[i])) return IPRO_OK;
+  dnnl_memory_desc_t plain, blocked;
+  if (blocked_md(shape, &plain, &blocked, err)) return IPRO_ERROR;
+  return ipro_onednn_stage_input(kernel, i, &plain, &blocked, err);
+}
+
+/* The forward or data-gradient loops: input 0 (X or dY) staged in blocks, W laid out each run,
+ * the output written where it lies when carried, else into an intermediate and reordered out. */
+static ipro_status build_forward_loops(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                       const ipro_node *node, conv3x3_state *s,
+                                       const ipro_shape *in, const ipro_shape *out,
+                                       ipro_error *err) {
+  if (stage_blocked(kernel, node, 0, in, err)) return IPRO_ERROR;
+  s->taps_at = ipro_onednn_reserve(kernel, (size_t)(s->out_blocks * s->in_blocks * BLOCK_FLOATS) *
+                                               sizeof(float));
+  if (s->bias) {
+    ipro_shape b;
+    if (ipro_onednn_input_shape(graph, node, 2, &b, err)) return IPRO_ERROR;
+    if (b.rank != 1 || b.dims[0] != s->out_channels)
+      return ipro_onednn_unsupported(err, "the bias does not match the output channels");
+    s->bias_at = ipro_onednn_reserve(kernel, (size_t)(s->out_blocks * LANES) * sizeof(float));
+  }
+  s->result_at = NOT_STAGED;
+  dnnl_memory_desc_t plain, blocked;
+  bool carried = ipro_onednn_carried(kernel, node->outputs[0]);
+  if (!carried) {
+    if (blocked_md(out, &plain, &blocked, err)) return IPRO_ERROR;
+    s->result_at = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(&blocked));
+  }
+  if (ipro_onednn_add_loop_step(kernel, forward_loops_run, err)) return IPRO_ERROR;
+  return carried ? IPRO_OK
+                 : ipro_onednn_reorder_step(kernel, &blocked, IPRO_ONEDNN_INTERMEDIATE,
+                                            s->result_at, &plain, IPRO_ONEDNN_OUTPUT, 0, err);
+}
+
+/* The weight-gradient loops: dY and X staged in blocks, partials in the workspace. */
+static ipro_status build_weight_loops(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                      const ipro_node *node, conv3x3_state *s, const ipro_shape *x,
+                                      const ipro_shape *y, ipro_error *err) {
+  if (s->bias) {
+    ipro_shape db;
+    if (ipro_onednn_output_shape(graph, node, 1, &db, err)) return IPRO_ERROR;
+    if (ipro_shape_elements(&db) != s->out_channels)
+      return ipro_onednn_unsupported(err, "dB does not match the output channels");
+  }
+  if (stage_blocked(kernel, node, 0, y, err) || stage_blocked(kernel, node, 1, x, err))
+    return IPRO_ERROR;
+  int64_t pairs = s->in_blocks * s->out_blocks;
+  s->chunks = (ITEMS_WANTED + pairs - 1) / pairs;
+  if (s->chunks > s->images) s->chunks = s->images;
+  if (s->chunks < 1) s->chunks = 1;
+  size_t floats = (size_t)(s->chunks * pairs * BLOCK_FLOATS +
+                           (s->bias ? s->chunks * s->out_blocks * LANES : 0));
+  s->partials_at = ipro_onednn_reserve(kernel, floats * sizeof(float));
+  return ipro_onednn_add_loop_step(kernel, weight_loops_run, err);
+}
+
+ipro_status ipro_onednn_build_conv3x3_loops(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                            const ipro_node *node, ipro_error *err) {
+  ipro_shape x, w, y;
+  if (!ipro_onednn_conv3x3_loops_take(graph, node) || !shapes_of(graph, node, &x, &w, &y))
+    return ipro_onednn_unsupported(err, "not a 3×3 convolution of stride 1 and padding 1");
+  if ((node->op == IPRO_OP_CONV_GRAD_INPUT &&
+       ipro_onednn_check_shape_attribute(node, "input_shape", &x, err)) ||
+      (node->op == IPRO_OP_CONV_GRAD_WEIGHT &&
+       ipro_onednn_check_shape_attribute(node, "weight_shape", &w, err)))
+    return IPRO_ERROR;
+  conv3x3_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
+  if (!s) return IPRO_ERROR;
+  bool data = node->op == IPRO_OP_CONV_GRAD_INPUT; /* dY's channels in, dX's out */
+  int64_t in = data ? y.dims[1] : x.dims[1], out = data ? x.dims[1] : y.dims[1];
+  *s = (conv3x3_state){.op = node->op,
+                       .images = x.dims[0],
+                       .height = x.dims[2],
+                       .width = x.dims[3],
+                       .in_channels = in,
+                       .out_channels = out,
+                       .in_blocks = (in + LANES - 1) / LANES,
+                       .out_blocks = (out + LANES - 1) / LANES,
+                       .bias = node->op == IPRO_OP_CONV ? ipro_node_input(graph, node, 2) != NULL
+                               : node->op == IPRO_OP_CONV_GRAD_WEIGHT
+                                   ? ipro_node_output(graph, node, 1) != NULL
+                                   : false};
+  switch (node->op) {
+  case IPRO_OP_CONV: return build_forward_loops(kernel, graph, node, s, &x, &y, err);
+  case IPRO_OP_CONV_GRAD_INPUT: return build_forward_loops(kernel, graph, node, s, &y, &x, err);
+  default: return build_weight_loops(kernel, graph, node, s, &x, &y, err);
+  }
+}
