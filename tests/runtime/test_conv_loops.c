@@ -21,15 +21,16 @@
  * where the backend's block is 8, in all three passes, with X (dX) and Y (dY) carried in
  * 8-channel blocks:
  * - from 8, 12 (a padded last block, whose padding lanes the test fills with NaN: they must not
- *   reach an output), 16 and 24 channels to 5, 8 and 16, with and without a bias (Conv) or dB,
+ *   reach an output), 16 and 24 channels to 9, 8 and 16, with and without a bias (Conv) or dB,
  *   on 3 images of 7×5, 1×2, 2×9, 6×11, 3×2, 5×17 and 4×1 (the forward loops' runs of 8, 4 and
  *   1 pixel, the last run of a row overlapping the one before; the weight gradient takes rows of
  *   2 pixels and more), against the reference; a carried output's padding lanes must be +0.
  * - The bytes do not depend on the number of threads (33 images of 13×11; the weight gradient
- *   cuts them into 32 chunks).
+ *   cuts them into 16 chunks).
  * - X, Y or both plain (inputs reordered into blocks by the kernel, outputs out of them): the
  *   same checks, and the same bytes as with both carried.
- * - Left to oneDNN: stride 2, no padding, the weight gradient of rows one pixel wide, and
+ * - Left to oneDNN: stride 2, no padding, fewer than 8 channels in or out, the weight gradient of
+ *   rows one pixel wide, and
  *   IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
  *
  * ctest runs it twice, the second time under ONEDNN_MAX_CPU_ISA=AVX2
@@ -378,7 +379,7 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   /* rows of 17 pixels: two runs of 8 and one that overlaps the second; of 5: runs of 4; of 2 and
    * 1: runs of one pixel; of 2: the weight gradient's narrowest */
   static const int64_t sizes[7][2] = {{7, 5}, {1, 2}, {2, 9}, {6, 11}, {3, 2}, {5, 17}, {4, 1}};
-  static const int64_t channels[4] = {8, 12, 16, 24}, features[3] = {5, 8, 16};
+  static const int64_t channels[4] = {8, 12, 16, 24}, features[3] = {9, 8, 16};
   for (int c = 0; c < 4; c++)
     for (int f = 0; f < 3; f++)
       for (int s = 0; s < 7; s++)
@@ -388,10 +389,10 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
                          1, bias,        false,       true,        true};
           check_pass(onednn, p, &k);
         }
-  const conv_case threads = {33, 12, 5, 13, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
+  const conv_case threads = {33, 12, 9, 13, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
   check_threads(onednn, p, &threads);
   /* tensors plain: inputs reordered into blocks by the kernel, outputs out of them */
-  const conv_case carried = {3, 12, 5, 6, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
+  const conv_case carried = {3, 12, 9, 6, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
   conv_case k = carried;
   k.x_plain = true;
   check_pass(onednn, p, &k);
@@ -407,6 +408,10 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   check_declined(onednn, p, &k, "stride 2, X and Y carried");
   k = base, k.pad = 0;
   check_declined(onednn, p, &k, "no padding, X and Y carried");
+  k = base, k.channels = 7;
+  check_declined(onednn, p, &k, "7 channels to 8");
+  k = base, k.features = 7;
+  check_declined(onednn, p, &k, "16 channels to 7");
   if (p == BACKWARD_WEIGHT) {
     k = base, k.width = 1;
     check_declined(onednn, p, &k, "rows of one pixel, X and dY carried");
