@@ -22,9 +22,9 @@
  * 8-channel blocks:
  * - from 8, 12 (a padded last block, whose padding lanes the test fills with NaN: they must not
  *   reach an output), 16 and 24 channels to 9, 8 and 16, with and without a bias (Conv) or dB,
- *   on 3 images of 7×5, 1×2, 2×9, 6×11, 3×2, 5×17 and 4×1 (the forward loops' runs of 8, 4 and
- *   1 pixel, the last run of a row overlapping the one before; the weight gradient takes rows of
- *   2 pixels and more), against the reference; a carried output's padding lanes must be +0.
+ *   on 3 images of 7×5, 1×2, 2×9, 6×11, 3×2, 5×17, 4×1, 2×16, 3×3 and 2×7 (the forward loops'
+ *   runs of every length from 1 to 8, one to three a row; the weight gradient takes rows of 2
+ *   pixels and more), against the reference; a carried output's padding lanes must be +0.
  * - The bytes do not depend on the number of threads (33 images of 13×11; the weight gradient
  *   cuts them into 16 chunks).
  * - X, Y or both plain (inputs reordered into blocks by the kernel, outputs out of them): the
@@ -376,13 +376,14 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
     check_declined(onednn, p, &base, "16-channel blocks, X and Y carried");
     return;
   }
-  /* rows of 17 pixels: two runs of 8 and one that overlaps the second; of 5: runs of 4; of 2 and
-   * 1: runs of one pixel; of 2: the weight gradient's narrowest */
-  static const int64_t sizes[7][2] = {{7, 5}, {1, 2}, {2, 9}, {6, 11}, {3, 2}, {5, 17}, {4, 1}};
+  /* the forward loops' runs: rows of 5, 2, 7, 3 and 1 pixels in one run each, 9 in 5 + 4, 11 in
+   * 6 + 5, 16 in 8 + 8, 17 in 6 + 6 + 5; rows of 2: the weight gradient's narrowest */
+  static const int64_t sizes[10][2] = {{7, 5},  {1, 2}, {2, 9},  {6, 11}, {3, 2},
+                                       {5, 17}, {4, 1}, {2, 16}, {3, 3},  {2, 7}};
   static const int64_t channels[4] = {8, 12, 16, 24}, features[3] = {9, 8, 16};
   for (int c = 0; c < 4; c++)
     for (int f = 0; f < 3; f++)
-      for (int s = 0; s < 7; s++)
+      for (int s = 0; s < 10; s++)
         for (int bias = 0; bias <= (p != BACKWARD_DATA); bias++) {
           if (p == BACKWARD_WEIGHT && sizes[s][1] < 2) continue;
           conv_case k = {3, channels[c], features[f], sizes[s][0], sizes[s][1], 1,
