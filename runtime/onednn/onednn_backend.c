@@ -172,11 +172,11 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
                           kernel->label, kernel->base.workspace_bytes);
   char *scratch = workspace;
   /* a loop step reads a staged input where it was reordered to, as a primitive's binding does
-   * (the executor's operand arrays hold at least IPRO_ONEDNN_MAX_INPUTS entries) */
-  void *resolved[IPRO_ONEDNN_MAX_INPUTS];
+   * (only the node's own inputs are read from the caller's array, which may hold no more) */
+  void *resolved[IPRO_ONEDNN_MAX_INPUTS] = {NULL};
   void *const *loop_inputs = inputs;
   if (kernel->staged_input) {
-    for (int i = 0; i < IPRO_ONEDNN_MAX_INPUTS; i++)
+    for (int i = 0; i < kernel->n_inputs && i < IPRO_ONEDNN_MAX_INPUTS; i++)
       resolved[i] = kernel->staged_input[i] == IPRO_ONEDNN_NOT_STAGED
                         ? inputs[i]
                         : scratch + kernel->staged_input[i];
@@ -250,6 +250,7 @@ static ipro_status build_kernel(const onednn_backend *backend, const ipro_graph 
   }
   kernel->base.run = kernel_run;
   kernel->base.destroy = kernel_destroy;
+  kernel->n_inputs = node->n_inputs;
   kernel->layouts = backend->base.layouts;
   kernel->frugal = backend->base.frugal;
   if (ipro_onednn_stage_flat_inputs(kernel, graph, node, err) != IPRO_OK ||

@@ -132,8 +132,9 @@ struct ipro_onednn_kernel {
   ipro_kernel base;
   dnnl_engine_t engine;
   dnnl_stream_t stream;
-  char *label; /* "node 'NAME' (OP)", for messages at run time (nodes may move) */
-  int n_steps; /* at most IPRO_ONEDNN_MAX_STEPS */
+  char *label;  /* "node 'NAME' (OP)", for messages at run time (nodes may move) */
+  int n_inputs; /* the node's inputs: how many entries of a run's input array it may read */
+  int n_steps;  /* at most IPRO_ONEDNN_MAX_STEPS */
   ipro_onednn_step *steps;
   size_t intermediate_bytes; /* the scratchpad starts here */
   size_t scratchpad_bytes;   /* the largest scratchpad of any step */

@@ -20,11 +20,13 @@
  * The AVX2 loops of 3×3 convolutions of stride 1 and padding 1 (runtime/onednn/cpu_conv3x3.c),
  * where the backend's block is 8, in all three passes, with X (dX) and Y (dY) carried in
  * 8-channel blocks:
- * - from 8, 12 (a padded last block, whose padding lanes the test fills with NaN: they must not
- *   reach an output), 16 and 24 channels to 9, 8 and 16, with and without a bias (Conv) or dB,
- *   on 3 images of 7×5, 1×2, 2×9, 6×11, 3×2, 5×17, 4×1, 2×16, 3×3 and 2×7 (the forward loops'
- *   runs of every length from 1 to 8, one to three a row; the weight gradient takes rows of 2
- *   pixels and more), against the reference; a carried output's padding lanes must be +0.
+ * - from 8, 12 and 13 (a padded last block, whose padding lanes the test fills with NaN: they
+ *   must not reach an output), 16 and 24 channels to 9, 8, 12 and 16, with and without a bias
+ *   (Conv) or dB, on 3 images of 7×5, 1×2, 2×9, 6×11, 3×2, 5×17, 4×1, 2×16, 3×3 and 2×7 (the
+ *   forward loops' runs of every length from 1 to 8, one to three a row; the weight gradient
+ *   takes rows of 2 pixels and more), against the reference; a carried output's padding lanes
+ *   must be +0. The weight gradient broadcasts dY's lanes where that is less work (from 8, 13,
+ *   16 and 24 channels to 9 and 12) and skips a broadcast block's empty half (from 12).
  * - The bytes do not depend on the number of threads (33 images of 13×11; the weight gradient
  *   cuts them into 16 chunks).
  * - X, Y or both plain (inputs reordered into blocks by the kernel, outputs out of them): the
@@ -380,9 +382,9 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
    * 6 + 5, 16 in 8 + 8, 17 in 6 + 6 + 5; rows of 2: the weight gradient's narrowest */
   static const int64_t sizes[10][2] = {{7, 5},  {1, 2}, {2, 9},  {6, 11}, {3, 2},
                                        {5, 17}, {4, 1}, {2, 16}, {3, 3},  {2, 7}};
-  static const int64_t channels[4] = {8, 12, 16, 24}, features[3] = {9, 8, 16};
-  for (int c = 0; c < 4; c++)
-    for (int f = 0; f < 3; f++)
+  static const int64_t channels[5] = {8, 12, 13, 16, 24}, features[4] = {9, 8, 12, 16};
+  for (int c = 0; c < 5; c++)
+    for (int f = 0; f < 4; f++)
       for (int s = 0; s < 10; s++)
         for (int bias = 0; bias <= (p != BACKWARD_DATA); bias++) {
           if (p == BACKWARD_WEIGHT && sizes[s][1] < 2) continue;
@@ -392,6 +394,10 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
         }
   const conv_case threads = {33, 12, 9, 13, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
   check_threads(onednn, p, &threads);
+  if (p == BACKWARD_WEIGHT) { /* 16 channels to 12: the weight gradient's roles swapped */
+    const conv_case swapped = {33, 16, 12, 13, 11, 1, 1, true, false, true, false};
+    check_threads(onednn, p, &swapped);
+  }
   /* tensors plain: inputs reordered into blocks by the kernel, outputs out of them */
   const conv_case carried = {3, 12, 9, 6, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
   conv_case k = carried;
