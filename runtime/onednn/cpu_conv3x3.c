@@ -5,8 +5,9 @@
  * Those are every residual block's convolutions in the CIFAR ResNets and the InfoPro decoder's
  * first. oneDNN 2.6's AVX2 kernels (jit:avx2) run them at 72-81 GFLOP/s forward, 77-89 for the
  * data gradient and 62-65 for the weight gradient on the 2-core AMD EPYC (Zen 1) of sessions
- * 18-21 (bench/conv_roofline, ResNet-32 at batch 128); these loops at about 90-98 (README, "On a
- * CPU with AVX2 and not AVX-512").
+ * 18-21 (bench/conv_roofline, ResNet-32 at batch 128); these loops at 79-96 forward, 77-88 for
+ * the data gradient (no faster than oneDNN's) and 77-92 for the weight gradient (README, "On a CPU
+ * with AVX2 and not AVX-512").
  *
  * The loops read and write activations in 8-channel blocks (N, C/8, H, W, 8): where a tensor is
  * carried so (onednn_layouts.c), where it lies; a plain input is reordered into an intermediate
