@@ -341,31 +341,9 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
  * batch 128: forward and weight gradient 9.3 ms against 4.3). */
 static bool shapes_of(const ipro_graph *graph, const ipro_node *node, ipro_shape *x, ipro_shape *w,
                       ipro_shape *y) {
-  ipro_error err;
-  int x_at, w_at, y_at; /* where X, W and Y are: input index, or -1 - output index */
-  switch (node->op) {
-  case IPRO_OP_CONV: x_at = 0, w_at = 1, y_at = -1; break;
-  case IPRO_OP_CONV_GRAD_INPUT: x_at = -1, w_at = 1, y_at = 0; break;
-  case IPRO_OP_CONV_GRAD_WEIGHT: x_at = 1, w_at = -1, y_at = 0; break;
-  default: return false;
-  }
-  int at[3] = {x_at, w_at, y_at};
-  ipro_shape *shapes[3] = {x, w, y};
-  for (int k = 0; k < 3; k++)
-    if ((at[k] >= 0
-             ? ipro_onednn_input_shape(graph, node, at[k], shapes[k], &err)
-             : ipro_onednn_output_shape(graph, node, -1 - at[k], shapes[k], &err)) != IPRO_OK)
-      return false;
-  ipro_onednn_conv_geometry g;
-  if (x->rank != 4 || ipro_onednn_conv_geometry_of(node, x, w, y, &g, &err) != IPRO_OK ||
-      ipro_node_attr_int(node, "group", 1) != 1 || w->dims[2] != 3 || w->dims[3] != 3 ||
-      y->dims[2] != x->dims[2] || y->dims[3] != x->dims[3] || x->dims[1] < LANES ||
-      y->dims[1] < LANES || (node->op == IPRO_OP_CONV_GRAD_WEIGHT && x->dims[3] < 2))
-    return false;
-  for (int s = 0; s < 2; s++)
-    if (g.strides[s] != 1 || g.dilations[s] != 0 || g.pads_begin[s] != 1 || g.pads_end[s] != 1)
-      return false;
-  return true;
+  return ipro_onednn_conv_operands(graph, node, x, w, y, NULL, NULL) &&
+         ipro_onednn_conv_is_3x3_same_size(node, x, w, y) && x->dims[1] >= LANES &&
+         y->dims[1] >= LANES && (node->op != IPRO_OP_CONV_GRAD_WEIGHT || x->dims[3] >= 2);
 }
 
 bool ipro_onednn_conv3x3_loops_take(const ipro_graph *graph, const ipro_node *node) {

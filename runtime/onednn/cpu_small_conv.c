@@ -456,31 +456,14 @@ static ipro_status small_conv_run(const ipro_onednn_kernel *kernel, void *const 
 
 /* ---- which nodes, and the build ---- */
 
-/* The forward's X, W and Y shapes and the graph's tensors X (or dX) and Y (or dY), wherever the
- * node holds them; false for a node that is not a convolution or its gradient. */
+/* The forward's X, W and Y shapes and the graph's tensors X (or dX) and Y (or dY), for a
+ * convolution or its gradient without a bias or dB. */
 static bool operands_of(const ipro_graph *graph, const ipro_node *node, ipro_shape *x,
                         ipro_shape *w, ipro_shape *y, int *x_tensor, int *y_tensor) {
-  ipro_error err;
-  switch (node->op) {
-  case IPRO_OP_CONV: /* X, W [, B] → Y; no B here */
-    *x_tensor = node->inputs[0], *y_tensor = node->outputs[0];
-    return (node->n_inputs < 3 || node->inputs[2] < 0) &&
-           ipro_onednn_input_shape(graph, node, 0, x, &err) == IPRO_OK &&
-           ipro_onednn_input_shape(graph, node, 1, w, &err) == IPRO_OK &&
-           ipro_onednn_output_shape(graph, node, 0, y, &err) == IPRO_OK;
-  case IPRO_OP_CONV_GRAD_INPUT: /* dY, W → dX */
-    *x_tensor = node->outputs[0], *y_tensor = node->inputs[0];
-    return ipro_onednn_input_shape(graph, node, 0, y, &err) == IPRO_OK &&
-           ipro_onednn_input_shape(graph, node, 1, w, &err) == IPRO_OK &&
-           ipro_onednn_output_shape(graph, node, 0, x, &err) == IPRO_OK;
-  case IPRO_OP_CONV_GRAD_WEIGHT: /* dY, X → dW [, dB]; no dB here */
-    *x_tensor = node->inputs[1], *y_tensor = node->inputs[0];
-    return (node->n_outputs < 2 || node->outputs[1] < 0) &&
-           ipro_onednn_input_shape(graph, node, 0, y, &err) == IPRO_OK &&
-           ipro_onednn_input_shape(graph, node, 1, x, &err) == IPRO_OK &&
-           ipro_onednn_output_shape(graph, node, 0, w, &err) == IPRO_OK;
-  default: return false;
-  }
+  bool bias =
+      (node->op == IPRO_OP_CONV && node->n_inputs > 2 && node->inputs[2] >= 0) ||
+      (node->op == IPRO_OP_CONV_GRAD_WEIGHT && node->n_outputs > 1 && node->outputs[1] >= 0);
+  return !bias && ipro_onednn_conv_operands(graph, node, x, w, y, x_tensor, y_tensor);
 }
 
 bool ipro_onednn_small_conv_takes(const ipro_onednn_kernel *kernel, const ipro_graph *graph,
@@ -494,19 +477,9 @@ bool ipro_onednn_small_conv_takes(const ipro_onednn_kernel *kernel, const ipro_g
   int block = ipro_onednn_channel_block();
   bool loops = block == LANES16 ||
                (block == LANES8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
-  if (!loops || !ipro_onednn_carried(kernel, x_tensor) || ipro_onednn_carried(kernel, y_tensor) ||
-      x.rank != 4 || x.dims[1] > MAX_CHANNELS || y.dims[1] > MAX_FEATURES)
-    return false;
-  ipro_onednn_conv_geometry g;
-  ipro_error err;
-  if (ipro_onednn_conv_geometry_of(node, &x, &w, &y, &g, &err) != IPRO_OK ||
-      ipro_node_attr_int(node, "group", 1) != 1 || w.dims[2] != 3 || w.dims[3] != 3 ||
-      y.dims[2] != x.dims[2] || y.dims[3] != x.dims[3])
-    return false;
-  for (int s = 0; s < 2; s++)
-    if (g.strides[s] != 1 || g.dilations[s] != 0 || g.pads_begin[s] != 1 || g.pads_end[s] != 1)
-      return false;
-  return true;
+  return loops && ipro_onednn_carried(kernel, x_tensor) && !ipro_onednn_carried(kernel, y_tensor) &&
+         x.rank == 4 && x.dims[1] <= MAX_CHANNELS && y.dims[1] <= MAX_FEATURES &&
+         ipro_onednn_conv_is_3x3_same_size(node, &x, &w, &y);
 }
 
 ipro_status ipro_onednn_build_small_conv(ipro_onednn_kernel *kernel, const ipro_graph *graph,

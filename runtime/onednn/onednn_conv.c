@@ -67,6 +67,42 @@ ipro_status ipro_onednn_conv_geometry_of(const ipro_node *node, const ipro_shape
   return IPRO_OK;
 }
 
+bool ipro_onednn_conv_operands(const ipro_graph *graph, const ipro_node *node, ipro_shape *x,
+                               ipro_shape *w, ipro_shape *y, int *x_tensor, int *y_tensor) {
+  int x_at, w_at, y_at; /* where X, W and Y are: input index, or -1 - output index */
+  switch (node->op) {
+  case IPRO_OP_CONV: x_at = 0, w_at = 1, y_at = -1; break;             /* X, W [, B] → Y */
+  case IPRO_OP_CONV_GRAD_INPUT: x_at = -1, w_at = 1, y_at = 0; break;  /* dY, W → dX */
+  case IPRO_OP_CONV_GRAD_WEIGHT: x_at = 1, w_at = -1, y_at = 0; break; /* dY, X → dW [, dB] */
+  default: return false;
+  }
+  const int at[3] = {x_at, w_at, y_at};
+  ipro_shape *shapes[3] = {x, w, y};
+  ipro_error err;
+  for (int k = 0; k < 3; k++)
+    if ((at[k] >= 0
+             ? ipro_onednn_input_shape(graph, node, at[k], shapes[k], &err)
+             : ipro_onednn_output_shape(graph, node, -1 - at[k], shapes[k], &err)) != IPRO_OK)
+      return false;
+  if (x_tensor) *x_tensor = x_at >= 0 ? node->inputs[x_at] : node->outputs[-1 - x_at];
+  if (y_tensor) *y_tensor = y_at >= 0 ? node->inputs[y_at] : node->outputs[-1 - y_at];
+  return true;
+}
+
+bool ipro_onednn_conv_is_3x3_same_size(const ipro_node *node, const ipro_shape *x,
+                                       const ipro_shape *w, const ipro_shape *y) {
+  ipro_onednn_conv_geometry g;
+  ipro_error err;
+  if (x->rank != 4 || ipro_onednn_conv_geometry_of(node, x, w, y, &g, &err) != IPRO_OK ||
+      ipro_node_attr_int(node, "group", 1) != 1 || w->dims[2] != 3 || w->dims[3] != 3 ||
+      y->dims[2] != x->dims[2] || y->dims[3] != x->dims[3])
+    return false;
+  for (int s = 0; s < 2; s++)
+    if (g.strides[s] != 1 || g.dilations[s] != 0 || g.pads_begin[s] != 1 || g.pads_end[s] != 1)
+      return false;
+  return true;
+}
+
 /* X, W and Y with the layouts left to oneDNN. */
 typedef struct {
   dnnl_memory_desc_t x, w, y;

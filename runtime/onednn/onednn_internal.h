@@ -298,6 +298,17 @@ ipro_status ipro_onednn_build_softmax_grad_loop(ipro_onednn_kernel *kernel,
                                                 const dnnl_memory_desc_t *md, bool log,
                                                 ipro_error *err);
 
+/* Conv, ipro.ConvGradInput or ipro.ConvGradWeight (onednn_conv.c): the convolution's X, W and Y
+ * shapes from whichever of them the node holds, and (where not NULL) the graph's tensors X (or
+ * dX) and Y (or dY); false for another node, or shapes not inferred. */
+bool ipro_onednn_conv_operands(const ipro_graph *graph, const ipro_node *node, ipro_shape *x,
+                               ipro_shape *w, ipro_shape *y, int *x_tensor, int *y_tensor);
+/* Whether that convolution has a 3×3 window, stride 1, one pixel of padding on every side, no
+ * dilation and no groups over rank-4 tensors, so that Y is X's size: what the backend's own
+ * convolution loops run (cpu_small_conv.c, cpu_conv3x3.c). */
+bool ipro_onednn_conv_is_3x3_same_size(const ipro_node *node, const ipro_shape *x,
+                                       const ipro_shape *w, const ipro_shape *y);
+
 /* ---- convolutions to at most three channels (cpu_small_conv.c) ---- */
 
 /* Whether the node (Conv, ipro.ConvGradInput, ipro.ConvGradWeight) is one the small-convolution

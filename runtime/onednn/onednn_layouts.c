@@ -275,7 +275,8 @@ ipro_status ipro_onednn_stage_input(ipro_onednn_kernel *kernel, int i,
                                     const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                                     ipro_error *err) {
   if (i >= IPRO_ONEDNN_MAX_INPUTS)
-    return ipro_onednn_unsupported(err, "input %d to stage in another layout", i);
+    return ipro_onednn_unsupported(err, "input %d in another layout (at most %d are staged)", i,
+                                   IPRO_ONEDNN_MAX_INPUTS);
   size_t staged = ipro_onednn_reserve(kernel, dnnl_memory_desc_get_size(to));
   if (ipro_onednn_reorder_step(kernel, from, IPRO_ONEDNN_INPUT, (size_t)i, to,
                                IPRO_ONEDNN_INTERMEDIATE, staged, err))
@@ -298,8 +299,6 @@ ipro_status ipro_onednn_stage_flat_inputs(ipro_onednn_kernel *kernel, const ipro
   for (int i = 0; i < node->n_inputs; i++) {
     int t = node->inputs[i];
     if (t < 0 || layout_of(kernel, t) == wanted) continue;
-    if (i >= IPRO_ONEDNN_MAX_INPUTS)
-      return ipro_onednn_unsupported(err, "input %d of %d in another layout", i, node->n_inputs);
     ipro_shape shape;
     dnnl_memory_desc_t plain, from, to;
     if (ipro_onednn_input_shape(graph, node, i, &shape, err) ||
