@@ -1,13 +1,17 @@
 /* 3×3 convolutions of stride 1, one pixel of padding on every side, no dilation and no groups, as
  * AVX2 + FMA loops of the CPU backend where its channel block is 8 (onednn_layouts.c: on a CPU
  * with AVX2 and not AVX-512, or under ONEDNN_MAX_CPU_ISA=AVX2), in all three passes: Conv
- * (X, W [, B] → Y), ipro.ConvGradInput (dY, W → dX) and ipro.ConvGradWeight (dY, X → dW [, dB]).
- * Those are every residual block's convolutions in the CIFAR ResNets and the InfoPro decoder's
- * first. oneDNN 2.6's AVX2 kernels (jit:avx2) run them at 72-81 GFLOP/s forward, 77-89 for the
- * data gradient and 62-65 for the weight gradient on the 2-core AMD EPYC (Zen 1) of sessions
+ * (X, W [, B] → Y), ipro.ConvGradInput (dY, W → dX) and ipro.ConvGradWeight (dY, X → dW [, dB]);
+ * and the weight gradient of the same windows at stride 2. Those are every residual block's
+ * convolutions in the CIFAR ResNets, the InfoPro decoder's first and the classifier head's
+ * (stride 2). oneDNN 2.6's AVX2 kernels (jit:avx2) run them at 72-81 GFLOP/s forward, 77-89 for
+ * the data gradient and 62-65 for the weight gradient on the 2-core AMD EPYC (Zen 1) of sessions
  * 18-21 (bench/conv_roofline, ResNet-32 at batch 128); these loops at 79-96 forward, 77-88 for
  * the data gradient (no faster than oneDNN's) and 77-92 for the weight gradient (README, "On a CPU
- * with AVX2 and not AVX-512").
+ * with AVX2 and not AVX-512"). At stride 2 (session 22) oneDNN's weight gradient ran at 57-72
+ * GFLOP/s and these loops at 83-87; forward and data-gradient loops of stride 2 were written and
+ * ran no faster than oneDNN's (84-87 and 77-87 against 88-89 and 78-85: both at about the FMA
+ * units' peak, counting the taps that meet padding), so those stay oneDNN's.
  *
  * The loops read and write activations in 8-channel blocks (N, C/8, H, W, 8): where a tensor is
  * carried so (onednn_layouts.c), where it lies; a plain input is reordered into an intermediate
@@ -66,9 +70,10 @@
 
 typedef struct {
   ipro_op op;
-  int64_t images, height, width;
-  /* the loops' input and output channels: X and Y (forward), dY and dX (data gradient), X and dY
-   * (weight gradient) */
+  int64_t images, stride;
+  /* the loops' input and output: X and Y (forward), dY and dX (data gradient), X and dY (weight
+   * gradient) */
+  int64_t in_height, in_width, out_height, out_width;
   int64_t in_channels, out_channels, in_blocks, out_blocks;
   bool bias;          /* B (forward) or dB (weight gradient) */
   int64_t chunks;     /* weight gradient: the images' chunks */
@@ -91,7 +96,7 @@ typedef struct {
 INLINE_AVX2 void forward_run(const float *x, const float *taps, const float *bias, float *y,
                              const conv3x3_state *s, int64_t oh, int64_t first, const int run,
                              int lanes_last) {
-  int64_t height = s->height, width = s->width;
+  int64_t height = s->in_height, width = s->in_width;
   __m256 acc[RUN];
   for (int j = 0; j < run; j++)
     acc[j] = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
@@ -119,7 +124,7 @@ INLINE_AVX2 void forward_run(const float *x, const float *taps, const float *bia
     }
   }
   for (int j = 0; j < run; j++)
-    _mm256_storeu_ps(y + (oh * width + first + j) * LANES, acc[j]);
+    _mm256_storeu_ps(y + (oh * s->out_width + first + j) * LANES, acc[j]);
 }
 
 /* One output row of one output block, in runs of at most 8 pixels as even as can be (a row of
@@ -132,7 +137,7 @@ INLINE_AVX2 void forward_run(const float *x, const float *taps, const float *bia
 AVX2 __attribute__((noinline)) static void forward_row(const float *x, const float *taps,
                                                        const float *bias, float *y,
                                                        const conv3x3_state *s, int64_t oh) {
-  int64_t width = s->width, runs = (width + RUN - 1) / RUN;
+  int64_t width = s->out_width, runs = (width + RUN - 1) / RUN;
   int lanes_last = (int)(s->in_channels - (s->in_blocks - 1) * LANES);
   for (int64_t r = 0, first = 0; r < runs; r++) {
     int length = (int)(width / runs + (r < width % runs));
@@ -181,13 +186,15 @@ static ipro_status forward_loops_run(const ipro_onednn_kernel *kernel, void *con
   }
   const float *x = inputs[0];
   float *y = s->result_at != NOT_STAGED ? (float *)(workspace + s->result_at) : outputs[0];
-  int64_t plane = s->height * s->width * LANES, rows = s->images * s->out_blocks * s->height;
-  IPRO_ONEDNN_PARALLEL_FOR(rows * s->width * (s->in_channels + s->out_channels))
+  int64_t in_plane = s->in_height * s->in_width * LANES;
+  int64_t out_plane = s->out_height * s->out_width * LANES;
+  int64_t rows = s->images * s->out_blocks * s->out_height;
+  IPRO_ONEDNN_PARALLEL_FOR(rows * s->out_width * (s->in_channels + s->out_channels))
   for (int64_t r = 0; r < rows; r++) {
-    int64_t n = r / (s->out_blocks * s->height), bo = r / s->height % s->out_blocks;
-    forward_row(x + n * s->in_blocks * plane, taps + bo * s->in_blocks * BLOCK_FLOATS,
-                bias ? bias + bo * LANES : NULL, y + (n * s->out_blocks + bo) * plane, s,
-                r % s->height);
+    int64_t n = r / (s->out_blocks * s->out_height), bo = r / s->out_height % s->out_blocks;
+    forward_row(x + n * s->in_blocks * in_plane, taps + bo * s->in_blocks * BLOCK_FLOATS,
+                bias ? bias + bo * LANES : NULL, y + (n * s->out_blocks + bo) * out_plane, s,
+                r % s->out_height);
   }
   return IPRO_OK;
 }
@@ -238,16 +245,65 @@ INLINE_AVX2 void row_of_taps(const float *x, const float *dy, float *p, int64_t 
       _mm256_storeu_ps(p + ((kh * 3 + kw) * LANES + half + j) * LANES, acc[kw][j]);
 }
 
+/* row_of_taps at stride 2: X (in_height × in_width) and dY (out_height × out_width). The output
+ * pixel ow meets the X pixels 2 ow - 1, 2 ow and 2 ow + 1 (kw = 0, 1, 2): along a row, the even
+ * X pixel 2 ow is broadcast into kw = 1 with dY's pixel ow, the odd 2 ow + 1 into kw = 2 with ow
+ * and kw = 0 with ow + 1, so a pixel costs one dY load and eight broadcasts per twelve FMAs. */
+INLINE_AVX2 void row_of_taps_stride2(const float *x, const float *dy, float *p,
+                                     const conv3x3_state *st, int kh, int half) {
+  int64_t in_height = st->in_height, in_width = st->in_width, width = st->out_width;
+  __m256 acc[3][4]; /* [kw][i - half], vectors over o */
+  for (int kw = 0; kw < 3; kw++)
+    for (int j = 0; j < 4; j++)
+      acc[kw][j] = _mm256_loadu_ps(p + ((kh * 3 + kw) * LANES + half + j) * LANES);
+  for (int64_t oh = 0; oh < st->out_height; oh++) {
+    int64_t ih = 2 * oh + kh - 1;
+    if (ih < 0 || ih >= in_height) continue;
+    const float *d = dy + oh * width * LANES, *s = x + ih * in_width * LANES + half;
+    __m256 current = _mm256_loadu_ps(d);
+    for (int64_t ow = 0; ow + 1 < width; ow++) {
+      __m256 next = _mm256_loadu_ps(d + (ow + 1) * LANES);
+      const float *q = s + 2 * ow * LANES;
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; j++) {
+        FMA(_mm256_broadcast_ss(q + j), current, acc[1][j]);
+        __m256 b = _mm256_broadcast_ss(q + LANES + j);
+        FMA(b, current, acc[2][j]);
+        FMA(b, next, acc[0][j]);
+      }
+      current = next;
+    }
+    /* the last output pixel: X pixel 2 ow, and 2 ow + 1 where X has it */
+    const float *q = s + 2 * (width - 1) * LANES;
+    bool odd = 2 * width - 1 < in_width;
+    for (int j = 0; j < 4; j++) {
+      FMA(_mm256_broadcast_ss(q + j), current, acc[1][j]);
+      if (odd) FMA(_mm256_broadcast_ss(q + LANES + j), current, acc[2][j]);
+    }
+  }
+  for (int kw = 0; kw < 3; kw++)
+    for (int j = 0; j < 4; j++)
+      _mm256_storeu_ps(p + ((kh * 3 + kw) * LANES + half + j) * LANES, acc[kw][j]);
+}
+
 /* One image's share of the block pair: the three rows of taps, each for the first half of the
  * broadcast block's lanes and, when `both`, the second, with the loops of each row of taps
  * inlined (as a call of its own, with kh and the half not constants, the same loops took 40%
  * longer). Not inlined into the OpenMP region. */
 AVX2 __attribute__((noinline)) static void image_share(const float *x, const float *dy, float *p,
-                                                       int64_t height, int64_t width, bool both) {
+                                                       const conv3x3_state *s, bool both) {
+  if (s->stride == 2) {
+#pragma GCC unroll 3
+    for (int kh = 0; kh < 3; kh++) {
+      row_of_taps_stride2(x, dy, p, s, kh, 0);
+      if (both) row_of_taps_stride2(x, dy, p, s, kh, 4);
+    }
+    return;
+  }
 #pragma GCC unroll 3
   for (int kh = 0; kh < 3; kh++) {
-    row_of_taps(x, dy, p, height, width, kh, 0);
-    if (both) row_of_taps(x, dy, p, height, width, kh, 4);
+    row_of_taps(x, dy, p, s->in_height, s->in_width, kh, 0);
+    if (both) row_of_taps(x, dy, p, s->in_height, s->in_width, kh, 4);
   }
 }
 
@@ -282,10 +338,11 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
   const conv3x3_state *s = kernel->state;
   const float *dy = inputs[0], *x = inputs[1];
   float *partials = (float *)(workspace + s->partials_at);
-  int64_t pixels = s->height * s->width, plane = pixels * LANES;
+  int64_t pixels = s->out_height * s->out_width; /* dY's */
+  int64_t x_plane = s->in_height * s->in_width * LANES, plane = pixels * LANES;
   int64_t pairs = s->out_blocks * s->in_blocks, items = s->chunks * pairs;
   float *bias_partials = partials + items * BLOCK_FLOATS;
-  IPRO_ONEDNN_PARALLEL_FOR(s->images * pixels * (s->in_channels + s->out_channels))
+  IPRO_ONEDNN_PARALLEL_FOR(s->images * x_plane / LANES * (s->in_channels + s->out_channels))
   for (int64_t item = 0; item < items; item++) {
     int64_t chunk = item / pairs, bo = item % pairs / s->in_blocks, bi = item % s->in_blocks;
     float *p = partials + item * BLOCK_FLOATS;
@@ -296,11 +353,11 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
                            : second_half_used(bi, s->in_blocks, s->in_channels);
     for (int64_t n = chunk * s->images / s->chunks; n < (chunk + 1) * s->images / s->chunks; n++) {
       const float *dy_block = dy + (n * s->out_blocks + bo) * plane;
-      const float *x_block = x + (n * s->in_blocks + bi) * plane;
-      if (s->swapped)
-        image_share(dy_block, x_block, p, s->height, s->width, both);
+      const float *x_block = x + (n * s->in_blocks + bi) * x_plane;
+      if (s->swapped) /* stride 1: X and dY of one size */
+        image_share(dy_block, x_block, p, s, both);
       else
-        image_share(x_block, dy_block, p, s->height, s->width, both);
+        image_share(x_block, dy_block, p, s, both);
       if (bias) bias_share(dy_block, bias, pixels);
     }
   }
@@ -333,17 +390,20 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
 /* ---- which nodes, and the build ---- */
 
 /* The convolution's X, W and Y shapes (from whichever of them the node holds), when the node is
- * one of the three passes of a 3×3 convolution of stride 1, padding 1, no dilation and no groups,
- * with at least 8 channels in and out (the weight gradient over rows at least two pixels wide: a
- * row's first and last X pixels are different pixels). A network's first convolution, from an
- * image's 3 channels, is left to oneDNN: the loops would leave 5 of 8 lanes idle, and reordering
- * the plain image into padded blocks first took longer than oneDNN's whole kernel (ResNet-32 at
- * batch 128: forward and weight gradient 9.3 ms against 4.3). */
+ * one of the three passes of a 3×3 convolution of stride 1, or the weight gradient of one of
+ * stride 2, with padding 1, no dilation and no groups, and at least 8 channels in and out (the
+ * weight gradient at stride 1 over rows at least two pixels wide: a row's first and last X pixels
+ * are different pixels). A network's first convolution, from an image's 3 channels, is left to
+ * oneDNN: the loops would leave 5 of 8 lanes idle, and reordering the plain image into padded
+ * blocks first took longer than oneDNN's whole kernel (ResNet-32 at batch 128: forward and weight
+ * gradient 9.3 ms against 4.3). */
 static bool shapes_of(const ipro_graph *graph, const ipro_node *node, ipro_shape *x, ipro_shape *w,
                       ipro_shape *y) {
-  return ipro_onednn_conv_operands(graph, node, x, w, y, NULL, NULL) &&
-         ipro_onednn_conv_is_3x3_same_size(node, x, w, y) && x->dims[1] >= LANES &&
-         y->dims[1] >= LANES && (node->op != IPRO_OP_CONV_GRAD_WEIGHT || x->dims[3] >= 2);
+  if (!ipro_onednn_conv_operands(graph, node, x, w, y, NULL, NULL)) return false;
+  int stride = ipro_onednn_conv_3x3_stride(node, x, w, y);
+  bool weight = node->op == IPRO_OP_CONV_GRAD_WEIGHT;
+  return (stride == 1 || (stride == 2 && weight)) && x->dims[1] >= LANES && y->dims[1] >= LANES &&
+         (!weight || stride == 2 || x->dims[3] >= 2);
 }
 
 bool ipro_onednn_conv3x3_loops_take(const ipro_graph *graph, const ipro_node *node) {
@@ -412,8 +472,9 @@ static ipro_status build_weight_loops(ipro_onednn_kernel *kernel, const ipro_gra
   if (stage_blocked(kernel, node, 0, y, err) || stage_blocked(kernel, node, 1, x, err))
     return IPRO_ERROR;
   int64_t pairs = s->in_blocks * s->out_blocks;
-  s->swapped =
-      weight_work(s->out_channels, s->in_channels) < weight_work(s->in_channels, s->out_channels);
+  /* (the roles swapped need X and dY of one size) */
+  s->swapped = s->stride == 1 && weight_work(s->out_channels, s->in_channels) <
+                                     weight_work(s->in_channels, s->out_channels);
   s->chunks = (ITEMS_WANTED + pairs - 1) / pairs;
   if (s->chunks > s->images) s->chunks = s->images;
   if (s->chunks < 1) s->chunks = 1;
@@ -427,7 +488,7 @@ ipro_status ipro_onednn_build_conv3x3_loops(ipro_onednn_kernel *kernel, const ip
                                             const ipro_node *node, ipro_error *err) {
   ipro_shape x, w, y;
   if (!ipro_onednn_conv3x3_loops_take(graph, node) || !shapes_of(graph, node, &x, &w, &y))
-    return ipro_onednn_unsupported(err, "not a 3×3 convolution of stride 1 and padding 1");
+    return ipro_onednn_unsupported(err, "not a 3×3 convolution of stride 1 or 2 and padding 1");
   if ((node->op == IPRO_OP_CONV_GRAD_INPUT &&
        ipro_onednn_check_shape_attribute(node, "input_shape", &x, err)) ||
       (node->op == IPRO_OP_CONV_GRAD_WEIGHT &&
@@ -435,16 +496,19 @@ ipro_status ipro_onednn_build_conv3x3_loops(ipro_onednn_kernel *kernel, const ip
     return IPRO_ERROR;
   conv3x3_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;
-  bool data = node->op == IPRO_OP_CONV_GRAD_INPUT; /* dY's channels in, dX's out */
-  int64_t in = data ? y.dims[1] : x.dims[1], out = data ? x.dims[1] : y.dims[1];
+  bool data = node->op == IPRO_OP_CONV_GRAD_INPUT; /* dY in, dX out */
+  const ipro_shape *in = data ? &y : &x, *out = data ? &x : &y;
   *s = (conv3x3_state){.op = node->op,
                        .images = x.dims[0],
-                       .height = x.dims[2],
-                       .width = x.dims[3],
-                       .in_channels = in,
-                       .out_channels = out,
-                       .in_blocks = (in + LANES - 1) / LANES,
-                       .out_blocks = (out + LANES - 1) / LANES,
+                       .stride = ipro_onednn_conv_3x3_stride(node, &x, &w, &y),
+                       .in_height = in->dims[2],
+                       .in_width = in->dims[3],
+                       .out_height = out->dims[2],
+                       .out_width = out->dims[3],
+                       .in_channels = in->dims[1],
+                       .out_channels = out->dims[1],
+                       .in_blocks = (in->dims[1] + LANES - 1) / LANES,
+                       .out_blocks = (out->dims[1] + LANES - 1) / LANES,
                        .bias = node->op == IPRO_OP_CONV ? ipro_node_input(graph, node, 2) != NULL
                                : node->op == IPRO_OP_CONV_GRAD_WEIGHT
                                    ? ipro_node_output(graph, node, 1) != NULL

@@ -479,7 +479,7 @@ bool ipro_onednn_small_conv_takes(const ipro_onednn_kernel *kernel, const ipro_g
                (block == LANES8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
   return loops && ipro_onednn_carried(kernel, x_tensor) && !ipro_onednn_carried(kernel, y_tensor) &&
          x.rank == 4 && x.dims[1] <= MAX_CHANNELS && y.dims[1] <= MAX_FEATURES &&
-         ipro_onednn_conv_is_3x3_same_size(node, &x, &w, &y);
+         ipro_onednn_conv_3x3_stride(node, &x, &w, &y) == 1;
 }
 
 ipro_status ipro_onednn_build_small_conv(ipro_onednn_kernel *kernel, const ipro_graph *graph,

@@ -89,18 +89,20 @@ bool ipro_onednn_conv_operands(const ipro_graph *graph, const ipro_node *node, i
   return true;
 }
 
-bool ipro_onednn_conv_is_3x3_same_size(const ipro_node *node, const ipro_shape *x,
-                                       const ipro_shape *w, const ipro_shape *y) {
+int ipro_onednn_conv_3x3_stride(const ipro_node *node, const ipro_shape *x, const ipro_shape *w,
+                                const ipro_shape *y) {
   ipro_onednn_conv_geometry g;
   ipro_error err;
   if (x->rank != 4 || ipro_onednn_conv_geometry_of(node, x, w, y, &g, &err) != IPRO_OK ||
-      ipro_node_attr_int(node, "group", 1) != 1 || w->dims[2] != 3 || w->dims[3] != 3 ||
-      y->dims[2] != x->dims[2] || y->dims[3] != x->dims[3])
-    return false;
+      ipro_node_attr_int(node, "group", 1) != 1 || w->dims[2] != 3 || w->dims[3] != 3)
+    return 0;
+  int64_t stride = g.strides[0];
+  if (stride != 1 && stride != 2) return 0;
   for (int s = 0; s < 2; s++)
-    if (g.strides[s] != 1 || g.dilations[s] != 0 || g.pads_begin[s] != 1 || g.pads_end[s] != 1)
-      return false;
-  return true;
+    if (g.strides[s] != stride || g.dilations[s] != 0 || g.pads_begin[s] != 1 ||
+        g.pads_end[s] != 1 || y->dims[2 + s] != (x->dims[2 + s] - 1) / stride + 1)
+      return 0;
+  return (int)stride;
 }
 
 /* X, W and Y with the layouts left to oneDNN. */

@@ -303,11 +303,12 @@ ipro_status ipro_onednn_build_softmax_grad_loop(ipro_onednn_kernel *kernel,
  * dX) and Y (or dY); false for another node, or shapes not inferred. */
 bool ipro_onednn_conv_operands(const ipro_graph *graph, const ipro_node *node, ipro_shape *x,
                                ipro_shape *w, ipro_shape *y, int *x_tensor, int *y_tensor);
-/* Whether that convolution has a 3×3 window, stride 1, one pixel of padding on every side, no
- * dilation and no groups over rank-4 tensors, so that Y is X's size: what the backend's own
- * convolution loops run (cpu_small_conv.c, cpu_conv3x3.c). */
-bool ipro_onednn_conv_is_3x3_same_size(const ipro_node *node, const ipro_shape *x,
-                                       const ipro_shape *w, const ipro_shape *y);
+/* The stride (1 or 2, the same along both axes) of that convolution when it has a 3×3 window, one
+ * pixel of padding on every side, no dilation and no groups over rank-4 tensors (so that Y is
+ * (X - 1) / stride + 1 pixels along each axis: X's size at stride 1); 0 for any other: what the
+ * backend's own convolution loops run (cpu_small_conv.c at stride 1, cpu_conv3x3.c). */
+int ipro_onednn_conv_3x3_stride(const ipro_node *node, const ipro_shape *x, const ipro_shape *w,
+                                const ipro_shape *y);
 
 /* ---- convolutions to at most three channels (cpu_small_conv.c) ---- */
 

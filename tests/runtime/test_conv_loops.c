@@ -17,23 +17,24 @@
  * The backend's block decides which loops run: AVX-512's over one block of 16 channels, or AVX2's
  * over one or two blocks of 8 (12 and 16 channels are two); the test lays X out in that block.
  *
- * The AVX2 loops of 3×3 convolutions of stride 1 and padding 1 (runtime/onednn/cpu_conv3x3.c),
- * where the backend's block is 8, in all three passes, with X (dX) and Y (dY) carried in
- * 8-channel blocks:
+ * The AVX2 loops of 3×3 convolutions of padding 1 (runtime/onednn/cpu_conv3x3.c), where the
+ * backend's block is 8, in all three passes at stride 1 and the weight gradient at stride 2, with
+ * X (dX) and Y (dY) carried in 8-channel blocks:
  * - from 8, 12 and 13 (a padded last block, whose padding lanes the test fills with NaN: they
  *   must not reach an output), 16 and 24 channels to 9, 8, 12 and 16, with and without a bias
- *   (Conv) or dB, on 3 images of 7×5, 1×2, 2×9, 6×11, 3×2, 5×17, 4×1, 2×16, 3×3 and 2×7 (the
- *   forward loops' runs of every length from 1 to 8, one to three a row; the weight gradient
- *   takes rows of 2 pixels and more), against the reference; a carried output's padding lanes
- *   must be +0. The weight gradient broadcasts dY's lanes where that is less work (from 8, 13,
- *   16 and 24 channels to 9 and 12) and skips a broadcast block's empty half (from 12).
+ *   (Conv) or dB, on 3 images of 7×5, 1×2, 2×9, 6×11, 3×2, 5×17, 4×1, 2×16, 3×3, 2×7, 3×14 and
+ *   5×4 (the forward loops' runs of every length from 1 to 8, one to three a row; the weight
+ *   gradient at stride 1 takes rows of 2 pixels and more, at stride 2 all, odd and even),
+ *   against the reference; a carried output's padding lanes must be +0. The weight gradient
+ *   broadcasts dY's lanes where that is less work at stride 1 (from 8, 13, 16 and 24 channels
+ *   to 9 and 12) and skips a broadcast block's empty half (from 12).
  * - The bytes do not depend on the number of threads (33 images of 13×11; the weight gradient
  *   cuts them into 16 chunks).
  * - X, Y or both plain (inputs reordered into blocks by the kernel, outputs out of them): the
  *   same checks, and the same bytes as with both carried.
- * - Left to oneDNN: stride 2, no padding, fewer than 8 channels in or out, the weight gradient of
- *   rows one pixel wide, and
- *   IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
+ * - Left to oneDNN: stride 3, the forward and data gradient at stride 2, no padding (stride 1 and
+ *   2), fewer than 8 channels in or out, the weight gradient of rows one pixel wide at stride 1,
+ *   and IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
  *
  * ctest runs it twice, the second time under ONEDNN_MAX_CPU_ISA=AVX2
  * (runtime.test_conv_loops_avx2), so a CPU with AVX-512 checks the AVX2 loops too. Without AVX2 the
@@ -242,11 +243,12 @@ static const char *pass_name(pass p) {
 /* Output 0 of the pass as run (b->got[0]) in plain, into plain; false when it was blocked and a
  * padding lane is not an exact zero. */
 static bool plain_output(pass p, const conv_case *k, const buffers *b, float *plain) {
-  int64_t pixels = k->height * k->width;
+  int64_t out_h = (k->height + 2 * k->pad - 3) / k->stride + 1;
+  int64_t out_w = (k->width + 2 * k->pad - 3) / k->stride + 1;
   if (p == BACKWARD_DATA && !k->x_plain)
-    return from_blocked(b->got[0], plain, k->images, k->channels, pixels);
+    return from_blocked(b->got[0], plain, k->images, k->channels, k->height * k->width);
   if (p == FORWARD && k->y_carried)
-    return from_blocked(b->got[0], plain, k->images, k->features, pixels);
+    return from_blocked(b->got[0], plain, k->images, k->features, out_h * out_w);
   memcpy(plain, b->got[0], (size_t)b->out_count[0] * sizeof(float));
   return true;
 }
@@ -254,9 +256,9 @@ static bool plain_output(pass p, const conv_case *k, const buffers *b, float *pl
 /* The pass of case k on the loops against the reference. */
 static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
   char label[200];
-  snprintf(label, sizeof label, "%s %lld to %lld channels, %lld images of %lldx%lld", pass_name(p),
-           (long long)k->channels, (long long)k->features, (long long)k->images,
-           (long long)k->height, (long long)k->width);
+  snprintf(label, sizeof label, "%s %lld to %lld channels, stride %lld, %lld images of %lldx%lld",
+           pass_name(p), (long long)k->channels, (long long)k->features, (long long)k->stride,
+           (long long)k->images, (long long)k->height, (long long)k->width);
   int x, y;
   ipro_graph *g = pass_graph(p, k, &x, &y);
   ipro_kernel *kernel = prepare(onednn, g, k, x, y);
@@ -371,60 +373,79 @@ static void check_same_bytes(ipro_backend *onednn, pass p, const conv_case *k,
     free(got[v][0]), free(got[v][1]);
 }
 
-/* The 3×3 loops of cpu_conv3x3.c (8-channel blocks only), pass p. */
+/* The 3×3 loops of cpu_conv3x3.c (8-channel blocks only), pass p at stride 1 (and 2 for the
+ * weight gradient). */
 static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   const conv_case base = {2, 16, 8, 6, 6, 1, 1, false, false, true, false};
   if (lanes() != 8) {
     check_declined(onednn, p, &base, "16-channel blocks, X and Y carried");
+    conv_case k = base;
+    k.stride = 2;
+    check_declined(onednn, p, &k, "16-channel blocks, stride 2, X and Y carried");
     return;
   }
-  /* the forward loops' runs: rows of 5, 2, 7, 3 and 1 pixels in one run each, 9 in 5 + 4, 11 in
-   * 6 + 5, 16 in 8 + 8, 17 in 6 + 6 + 5; rows of 2: the weight gradient's narrowest */
-  static const int64_t sizes[10][2] = {{7, 5},  {1, 2}, {2, 9},  {6, 11}, {3, 2},
-                                       {5, 17}, {4, 1}, {2, 16}, {3, 3},  {2, 7}};
+  /* X's sizes. At stride 1, the forward loops' runs: rows of 5, 2, 7, 3 and 1 pixels in one run
+   * each, 9 in 5 + 4, 11 in 6 + 5, 16 in 8 + 8, 17 in 6 + 6 + 5, 14 in 7 + 7, 4; rows of 2: the
+   * weight gradient's narrowest. At stride 2 (the weight gradient), X's rows of odd and even
+   * width (an odd one's last output pixel meets no X pixel through kw = 2), one pixel wide and
+   * up, and images of odd and even height. */
+  static const int64_t sizes[12][2] = {{7, 5}, {1, 2},  {2, 9}, {6, 11}, {3, 2},  {5, 17},
+                                       {4, 1}, {2, 16}, {3, 3}, {2, 7},  {3, 14}, {5, 4}};
   static const int64_t channels[5] = {8, 12, 13, 16, 24}, features[4] = {9, 8, 12, 16};
-  for (int c = 0; c < 5; c++)
-    for (int f = 0; f < 4; f++)
-      for (int s = 0; s < 10; s++)
-        for (int bias = 0; bias <= (p != BACKWARD_DATA); bias++) {
-          if (p == BACKWARD_WEIGHT && sizes[s][1] < 2) continue;
-          conv_case k = {3, channels[c], features[f], sizes[s][0], sizes[s][1], 1,
-                         1, bias,        false,       true,        true};
-          check_pass(onednn, p, &k);
-        }
-  const conv_case threads = {33, 12, 9, 13, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
-  check_threads(onednn, p, &threads);
+  for (int64_t stride = 1; stride <= (p == BACKWARD_WEIGHT ? 2 : 1); stride++)
+    for (int c = 0; c < 5; c++)
+      for (int f = 0; f < 4; f++)
+        for (int s = 0; s < 12; s++)
+          for (int bias = 0; bias <= (p != BACKWARD_DATA); bias++) {
+            if (p == BACKWARD_WEIGHT && stride == 1 && sizes[s][1] < 2) continue;
+            conv_case k = {3, channels[c], features[f], sizes[s][0], sizes[s][1], stride,
+                           1, bias,        false,       true,        true};
+            check_pass(onednn, p, &k);
+          }
+  for (int64_t stride = 1; stride <= (p == BACKWARD_WEIGHT ? 2 : 1); stride++) {
+    const conv_case threads = {33,    12,   9,    13, 11, stride, 1, p != BACKWARD_DATA,
+                               false, true, false};
+    check_threads(onednn, p, &threads);
+    /* tensors plain: inputs reordered into blocks by the kernel, outputs out of them */
+    const conv_case carried = {3, 12, 9, 6, 11, stride, 1, p != BACKWARD_DATA, false, true, false};
+    conv_case k = carried;
+    k.x_plain = true;
+    check_pass(onednn, p, &k);
+    check_same_bytes(onednn, p, &carried, &k, "X plain");
+    k = carried, k.y_carried = false;
+    check_pass(onednn, p, &k);
+    check_same_bytes(onednn, p, &carried, &k, "Y plain");
+    k.x_plain = true;
+    check_pass(onednn, p, &k);
+    check_same_bytes(onednn, p, &carried, &k, "Y and X plain");
+  }
   if (p == BACKWARD_WEIGHT) { /* 16 channels to 12: the weight gradient's roles swapped */
     const conv_case swapped = {33, 16, 12, 13, 11, 1, 1, true, false, true, false};
     check_threads(onednn, p, &swapped);
   }
-  /* tensors plain: inputs reordered into blocks by the kernel, outputs out of them */
-  const conv_case carried = {3, 12, 9, 6, 11, 1, 1, p != BACKWARD_DATA, false, true, false};
-  conv_case k = carried;
-  k.x_plain = true;
-  check_pass(onednn, p, &k);
-  check_same_bytes(onednn, p, &carried, &k, "X plain");
-  k = carried, k.y_carried = false;
-  check_pass(onednn, p, &k);
-  check_same_bytes(onednn, p, &carried, &k, "Y plain");
-  k.x_plain = true;
-  check_pass(onednn, p, &k);
-  check_same_bytes(onednn, p, &carried, &k, "Y and X plain");
-  k = base;
-  k.stride = 2;
-  check_declined(onednn, p, &k, "stride 2, X and Y carried");
+  conv_case k = base;
+  k.stride = 3;
+  check_declined(onednn, p, &k, "stride 3, X and Y carried");
+  if (p != BACKWARD_WEIGHT) {
+    k = base, k.stride = 2;
+    check_declined(onednn, p, &k, "stride 2, X and Y carried");
+  }
   k = base, k.pad = 0;
   check_declined(onednn, p, &k, "no padding, X and Y carried");
+  k = base, k.stride = 2, k.pad = 0;
+  check_declined(onednn, p, &k, "stride 2 and no padding, X and Y carried");
   k = base, k.channels = 7;
   check_declined(onednn, p, &k, "7 channels to 8");
   k = base, k.features = 7;
   check_declined(onednn, p, &k, "16 channels to 7");
   if (p == BACKWARD_WEIGHT) {
     k = base, k.width = 1;
-    check_declined(onednn, p, &k, "rows of one pixel, X and dY carried");
+    check_declined(onednn, p, &k, "rows of one pixel at stride 1, X and dY carried");
   }
   setenv("IPRO_ONEDNN_CONV3X3_LOOPS", "0", 1);
   check_declined(onednn, p, &base, "IPRO_ONEDNN_CONV3X3_LOOPS=0");
+  k = base, k.stride = 2;
+  check_declined(onednn, p, &k, "stride 2, IPRO_ONEDNN_CONV3X3_LOOPS=0");
   unsetenv("IPRO_ONEDNN_CONV3X3_LOOPS");
 }
 
