@@ -181,6 +181,13 @@ typedef struct {
   int joined_staged; /* looped, with the tensor added lying plain (reordered first) */
 } layout_forms;
 
+/* Whether the loop of cpu_norm_add_relu.c runs where the tensors are carried blocked: AVX-512's
+ * over 16-channel blocks, AVX2's (with FMA) over 8. */
+static bool norm_add_loop_runs(void) {
+  static const char *const avx2[] = {"avx2", "fma"};
+  return ipro_test_cpu_has_avx512_core() || ipro_test_cpu_has_flags(avx2, 2);
+}
+
 static void mask_forms(ipro_trainer *trainer, layout_forms *forms) {
   ipro_backend *backend = ipro_trainer_backend(trainer);
   for (int k = 0; k < ipro_trainer_module_count(trainer) && backend->choose_layouts; k++) {
@@ -192,8 +199,7 @@ static void mask_forms(ipro_trainer *trainer, layout_forms *forms) {
       const ipro_node *node = &graph->nodes[n];
       if (node->op == IPRO_OP_BATCH_NORMALIZATION &&
           ipro_node_attr_int(node, "fused_add_relu", 0)) {
-        /* the loop is AVX-512's (blocks of 16); with AVX2 oneDNN runs carried ones too */
-        bool looped = ipro_test_cpu_has_avx512_core() && layouts[node->inputs[0]] &&
+        bool looped = norm_add_loop_runs() && layouts[node->inputs[0]] &&
                       layouts[node->outputs[0]];
         forms->joined_staged += looped && !layouts[node->inputs[5]];
         if (looped)
@@ -466,10 +472,10 @@ int main(void) {
   /* the steps above ran the joined normalisations both ways: our loop where the layouts are
    * carried, oneDNN's normalisation and the Add in place where they are plain */
   count_mask_forms("resnet8_fmnist", NULL, 0, IPRO_TEST_CARRIED_LAYOUTS, &carried_run);
-  /* The loop is AVX-512's (cpu_norm_add_relu.c); without it oneDNN runs every joined
+  /* The loop is AVX-512's or AVX2's (cpu_norm_add_relu.c); without them oneDNN runs every joined
    * normalisation, and mask_forms counts none as looped by its own rule, so the loop's checks
    * would hold by construction there: they are not run. */
-  bool loops = ipro_test_cpu_has_avx512_core();
+  bool loops = norm_add_loop_runs();
   if (loops) {
     CHECK_MSG(carried_run.joined_looped > 0 && carried_run.joined_other == 0 &&
                   plain_run.joined_looped == 0 && plain_run.joined_other > 0,
@@ -489,8 +495,8 @@ int main(void) {
     CHECK_MSG(carried_run.joined_other > 0 && plain_run.joined_other > 0,
               "resnet8: %d and %d normalisations joined with their Add (carried, plain layouts)",
               carried_run.joined_other, plain_run.joined_other);
-    printf("not checked: the joined normalisations' loop and its staged input (AVX-512 only; "
-           "this CPU has none)\n");
+    printf("not checked: the joined normalisations' loop and its staged input (AVX-512 or "
+           "AVX2 with FMA; this CPU has neither)\n");
   }
   setenv("IPRO_ONEDNN_PADDED_LAYOUTS", "0", 1);
   check_steps("densenet K=1, padded blocks off", "densenet_small", NULL, 0,
