@@ -90,42 +90,62 @@ typedef struct {
 
 /* ---- forward and data gradient ---- */
 
-/* Output pixels [first, first + run) of output row oh of one block of 8 output channels: x is the
+/* Output pixels [first, first + run) of output row oh of one block of output channels: x is the
  * image's input (in_blocks planes), taps the output block's [in block][tap][i][o] vectors, bias 8
- * floats or NULL; lanes_last: the input's channels in its last block. */
-INLINE_AVX2 void forward_run(const float *x, const float *taps, const float *bias, float *y,
-                             const conv3x3_state *s, int64_t oh, int64_t first, const int run,
-                             int lanes_last) {
-  int64_t height = s->in_height, width = s->in_width;
-  __m256 acc[RUN];
-  for (int j = 0; j < run; j++)
-    acc[j] = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
-  bool left = first > 0, right = first + run < width; /* input pixels first - 1 and first + run */
-  for (int64_t ib = 0; ib < s->in_blocks; ib++) {
-    int lanes = ib + 1 == s->in_blocks ? lanes_last : LANES;
-    for (int kh = 0; kh < 3; kh++) {
-      int64_t ih = oh + kh - 1;
-      if (ih < 0 || ih >= height) continue;
-      const float *row = x + ((ib * height + ih) * width + first) * LANES;
-      const float *w = taps + (ib * TAPS + kh * 3) * LANES * LANES; /* [kw][i][o] */
-      for (int i = 0; i < lanes; i++) {
-        __m256 w0 = _mm256_loadu_ps(w + i * LANES), w1 = _mm256_loadu_ps(w + (LANES + i) * LANES),
-               w2 = _mm256_loadu_ps(w + (2 * LANES + i) * LANES);
-        if (left) FMA(_mm256_broadcast_ss(row - LANES + i), w0, acc[0]);
-#pragma GCC unroll 8
-        for (int t = 0; t < run; t++) { /* input pixel first + t: outputs t + 1, t and t - 1 */
-          __m256 b = _mm256_broadcast_ss(row + t * LANES + i);
-          if (t + 1 < run) FMA(b, w0, acc[t + 1]);
-          FMA(b, w1, acc[t]);
-          if (t >= 1) FMA(b, w2, acc[t - 1]);
-        }
-        if (right) FMA(_mm256_broadcast_ss(row + run * LANES + i), w2, acc[run - 1]);
-      }
-    }
+ * floats or NULL; lanes_last: the input's channels in its last block. Written once for vectors V
+ * of 8 lanes (__m256) and of 4 (__m128: the low half of a last output block that holds at most 4
+ * channels, whose other 4 lanes are written +0): V's intrinsics are the arguments after it. The
+ * InfoPro decoder's first convolution has 12 output channels, a block and a half: on a CPU whose
+ * 256-bit FMAs issue as two 128-bit halves (AMD's Zen 1) the half block costs half as much in
+ * 4-lane vectors (ResNet-32's at batch 128 on the 2-core AMD EPYC of session 22: 6.2-6.4 ms a
+ * step against 7.7-7.9 with the half block in 8 lanes, alternated in bench/step_profile --nodes:
+ * in line with the trunk's 16-channel convolutions, 8.4-8.6 ms for 4/3 of the work). */
+#define DEFINE_FORWARD_RUN(name, V, ZERO, LOADU, BROADCAST, FMADD, STORE)                          \
+  INLINE_AVX2 void name(const float *x, const float *taps, const float *bias, float *y,            \
+                        const conv3x3_state *s, int64_t oh, int64_t first, const int run,          \
+                        int lanes_last) {                                                          \
+    int64_t height = s->in_height, width = s->in_width;                                            \
+    V acc[RUN];                                                                                    \
+    for (int j = 0; j < run; j++)                                                                  \
+      acc[j] = bias ? LOADU(bias) : ZERO();                                                        \
+    bool left = first > 0, right = first + run < width; /* input pixels first - 1, first + run */  \
+    for (int64_t ib = 0; ib < s->in_blocks; ib++) {                                                \
+      int lanes = ib + 1 == s->in_blocks ? lanes_last : LANES;                                     \
+      for (int kh = 0; kh < 3; kh++) {                                                             \
+        int64_t ih = oh + kh - 1;                                                                  \
+        if (ih < 0 || ih >= height) continue;                                                      \
+        const float *row = x + ((ib * height + ih) * width + first) * LANES;                       \
+        const float *w = taps + (ib * TAPS + kh * 3) * LANES * LANES; /* [kw][i][o] */             \
+        for (int i = 0; i < lanes; i++) {                                                          \
+          V w0 = LOADU(w + i * LANES), w1 = LOADU(w + (LANES + i) * LANES),                        \
+            w2 = LOADU(w + (2 * LANES + i) * LANES);                                               \
+          if (left) acc[0] = FMADD(BROADCAST(row - LANES + i), w0, acc[0]);                        \
+          _Pragma("GCC unroll 8") for (int t = 0; t < run; t++) {                                  \
+            /* input pixel first + t: outputs t + 1, t and t - 1 */                                \
+            V b = BROADCAST(row + t * LANES + i);                                                  \
+            if (t + 1 < run) acc[t + 1] = FMADD(b, w0, acc[t + 1]);                                \
+            acc[t] = FMADD(b, w1, acc[t]);                                                         \
+            if (t >= 1) acc[t - 1] = FMADD(b, w2, acc[t - 1]);                                     \
+          }                                                                                        \
+          if (right) acc[run - 1] = FMADD(BROADCAST(row + run * LANES + i), w2, acc[run - 1]);     \
+        }                                                                                          \
+      }                                                                                            \
+    }                                                                                              \
+    for (int j = 0; j < run; j++)                                                                  \
+      STORE(y + (oh * s->out_width + first + j) * LANES, acc[j]);                                  \
   }
-  for (int j = 0; j < run; j++)
-    _mm256_storeu_ps(y + (oh * s->out_width + first + j) * LANES, acc[j]);
+
+/* The 4 lanes of v and 4 lanes of +0. */
+INLINE_AVX2 void store_half(float *at, __m128 v) {
+  _mm_storeu_ps(at, v);
+  _mm_storeu_ps(at + 4, _mm_setzero_ps());
 }
+
+DEFINE_FORWARD_RUN(forward_run, __m256, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_broadcast_ss,
+                   _mm256_fmadd_ps, _mm256_storeu_ps)
+DEFINE_FORWARD_RUN(forward_run_half, __m128, _mm_setzero_ps, _mm_loadu_ps, _mm_broadcast_ss,
+                   _mm_fmadd_ps, store_half)
+#undef DEFINE_FORWARD_RUN
 
 /* One output row of one output block, in runs of at most 8 pixels as even as can be (a row of
  * 14 in two runs of 7, of 17 in 6, 6 and 5): a run's input pixels beyond its ends are loaded
@@ -136,12 +156,17 @@ INLINE_AVX2 void forward_run(const float *x, const float *taps, const float *bia
  * not inherit a target attribute under clang). */
 AVX2 __attribute__((noinline)) static void forward_row(const float *x, const float *taps,
                                                        const float *bias, float *y,
-                                                       const conv3x3_state *s, int64_t oh) {
+                                                       const conv3x3_state *s, int64_t oh,
+                                                       bool half) {
   int64_t width = s->out_width, runs = (width + RUN - 1) / RUN;
   int lanes_last = (int)(s->in_channels - (s->in_blocks - 1) * LANES);
   for (int64_t r = 0, first = 0; r < runs; r++) {
     int length = (int)(width / runs + (r < width % runs));
-#define RUN_OF(n) forward_run(x, taps, bias, y, s, oh, first, n, lanes_last)
+#define RUN_OF(n)                                                                                  \
+  if (half)                                                                                        \
+    forward_run_half(x, taps, bias, y, s, oh, first, n, lanes_last);                               \
+  else                                                                                             \
+    forward_run(x, taps, bias, y, s, oh, first, n, lanes_last)
     switch (length) {
     case 1: RUN_OF(1); break;
     case 2: RUN_OF(2); break;
@@ -192,9 +217,10 @@ static ipro_status forward_loops_run(const ipro_onednn_kernel *kernel, void *con
   IPRO_ONEDNN_PARALLEL_FOR(rows * s->out_width * (s->in_channels + s->out_channels))
   for (int64_t r = 0; r < rows; r++) {
     int64_t n = r / (s->out_blocks * s->out_height), bo = r / s->out_height % s->out_blocks;
+    bool half = s->out_channels - bo * LANES <= LANES / 2; /* a last block of at most 4 */
     forward_row(x + n * s->in_blocks * in_plane, taps + bo * s->in_blocks * BLOCK_FLOATS,
                 bias ? bias + bo * LANES : NULL, y + (n * s->out_blocks + bo) * out_plane, s,
-                r % s->out_height);
+                r % s->out_height, half);
   }
   return IPRO_OK;
 }
