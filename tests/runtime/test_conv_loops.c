@@ -2,8 +2,9 @@
  *
  * The loops for convolutions to at most three channels (runtime/onednn/cpu_small_conv.c):
  * - Conv, ipro.ConvGradInput and ipro.ConvGradWeight of a 3×3 window, stride 1, padding 1, to 1,
- *   2 and 3 channels from 1, 12 and 16, on 3 images of 7×5, 1×1, 2×9 and 6×11 (the AVX2 loops do
- *   four pixels at a time inside the border: two such quads and one pixel per inner row of 6×11),
+ *   2 and 3 channels from 1, 5, 12, 13 and 16 (with AVX2's blocks of 8, last blocks of 1, 5, 4, 5
+ *   and 8 channels), on 3 images of 7×5, 1×1, 2×9 and 6×11 (the AVX2 loops do four pixels at a
+ *   time inside the border: two such quads and one pixel per inner row of 6×11),
  *   with X (dX) carried channel-blocked: the test lays X out in the backend's blocks itself (zeros
  *   in the padding lanes) and reads dX back the same way, whose padding lanes must hold exact
  *   zeros. Outputs are NaN-filled before the run, so an element the loops forget fails; every
@@ -464,9 +465,9 @@ int main(void) {
    * these loops decline) off until their own checks */
   setenv("IPRO_ONEDNN_CONV3X3_LOOPS", "0", 1);
   static const int64_t sizes[4][2] = {{7, 5}, {1, 1}, {2, 9}, {6, 11}};
-  static const int64_t channels[3] = {1, 12, 16};
+  static const int64_t channels[5] = {1, 5, 12, 13, 16};
   for (pass p = FORWARD; p <= BACKWARD_WEIGHT; p++) {
-    for (int c = 0; c < 3; c++)
+    for (int c = 0; c < 5; c++)
       for (int64_t features = 1; features <= 3; features++)
         for (int s = 0; s < 4; s++) {
           conv_case k = {3, channels[c], features, sizes[s][0], sizes[s][1], 1,
