@@ -25,7 +25,8 @@
 # shapes"): in every round bench/conv_roofline also runs each convolution kernel of the model's E2E
 # training step alone (fresh process, same threads); the table's footer gives the isolated
 # convolutions' GFLOP/s (median of rounds) beside the whole step's FLOPs over infopro's E2E step
-# time. Its raw lines go to RAW.roofline.
+# time. Its raw lines go to RAW.roofline. bench/fma_peak then measures the CPU's FMA peak on the
+# same threads (vector FMAs from registers), the ceiling of those rates; its lines go to RAW.peak.
 #
 # The machine's load is recorded per run: the 1-minute load average and the number of runnable
 # processes (/proc/loadavg) when the run starts and when it ends; other processes on the cores only
@@ -130,7 +131,7 @@ report() {
 
 # The roofline lines, from $raw.roofline (model round conv_gflop conv_ms conv_gflops step_gflop).
 roofline_report() {
-  local name conv_ms conv_gflop conv_rate step_gflop e2e
+  local name conv_ms conv_gflop conv_rate step_gflop e2e peak
   [ -s "$raw.roofline" ] || return 0
   echo
   for name in $(awk -F '\t' '!seen[$1]++ { print $1 }' "$raw.roofline"); do
@@ -147,6 +148,15 @@ roofline_report() {
         printf " in infopro'"'"'s E2E step of %.3f s: %.0f GFLOP/s, %.0f%% of the isolated", e / 1000, sg / (e / 1000), 100 * (sg / (e / 1000)) / cr
         printf " convolutions'"'"' rate (their time alone is %.0f%% of the step).\n", 100 * cms / e }'
   done
+  [ -s "$raw.peak" ] || return 0
+  for name in $(awk -F '\t' '!seen[$1]++ { print $1 }' "$raw.peak"); do
+    peak=$(awk -F '\t' -v m="$name" '$1 == m { print $3 }' "$raw.peak" | median)
+    conv_rate=$(awk -F '\t' -v m="$name" '$1 == m { print $5 }' "$raw.roofline" | median)
+    awk -v m="$name" -v p="$peak" -v cr="$conv_rate" 'BEGIN {
+      printf "FMA peak beside %s (bench/fma_peak: vector FMAs from registers on the same threads, median", m
+      printf " of rounds): %.0f GFLOP/s; the isolated convolutions at %.0f%% of it (conv_roofline counts", p, 100 * cr / p
+      printf " the taps that meet the padding too, which the kernels skip).\n" }'
+  done
 }
 
 if [ "${1:-}" = report ]; then
@@ -159,7 +169,7 @@ if [ -z "$raw" ]; then raw=$(mktemp /tmp/training_step.XXXXXX.tsv); fi
 echo "building $build (Release)" >&2
 # shellcheck disable=SC2086
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j "$threads" --target infopro training_step conv_roofline >/dev/null
+cmake --build "$build" -j "$threads" --target infopro training_step conv_roofline fma_peak >/dev/null
 bench=$build/bench/training_step
 infopro=$build/infopro
 export OMP_NUM_THREADS=$threads
@@ -227,6 +237,12 @@ for entry in $models; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$round" "${f[2]}" "${f[3]}" "${f[4]}" "${f[5]}" \
       >>"$raw.roofline"
     echo "$name roofline round $round: ${f[*]}" >&2
+    f=()
+    IFS=$'\t' read -r -a f < <("$build/bench/fma_peak" --tsv) || true
+    if ((${#f[@]} == 3)); then
+      printf '%s\t%s\t%s\n' "$name" "$round" "${f[0]}" >>"$raw.peak"
+      echo "$name FMA peak round $round: ${f[*]}" >&2
+    fi
   done
   unset cuts
 done
