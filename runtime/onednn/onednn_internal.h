@@ -310,6 +310,30 @@ bool ipro_onednn_conv_operands(const ipro_graph *graph, const ipro_node *node, i
 int ipro_onednn_conv_3x3_stride(const ipro_node *node, const ipro_shape *x, const ipro_shape *w,
                                 const ipro_shape *y);
 
+/* ---- Winograd's F(2×2, 3×3) over 8-channel blocks (cpu_winograd3x3.c) ---- */
+
+/* The most input or output channels (padded to blocks of 8) it takes: its buffers are on the
+ * stack. */
+#define IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS 128
+
+/* A 3×3 convolution of stride 1 and padding 1 over activations in 8-channel blocks: the
+ * forward's X → Y, or the data gradient's dY → dX. */
+typedef struct {
+  int64_t images, height, width;
+  int64_t in_channels, in_blocks, out_channels, out_blocks;
+} ipro_onednn_winograd_geometry;
+
+/* Floats of the transformed window U. */
+size_t ipro_onednn_winograd_weight_floats(int64_t in_channels, int64_t out_channels);
+/* U from the plain W (M, C, 3, 3): the forward's (in_channels C, out_channels M) or the data
+ * gradient's (in_channels M, out_channels C: W turned 180°, its channel axes swapped). */
+void ipro_onednn_winograd_weights(const float *w, bool data_gradient, int64_t in_channels,
+                                  int64_t out_channels, float *u);
+/* Y from X (both in 8-channel blocks), U, and a bias of out_blocks × 8 floats or NULL, split
+ * over the OpenMP threads. */
+void ipro_onednn_winograd_run(const ipro_onednn_winograd_geometry *g, const float *x,
+                              const float *u, const float *bias, float *y);
+
 /* ---- convolutions to at most three channels (cpu_small_conv.c) ---- */
 
 /* Whether the node (Conv, ipro.ConvGradInput, ipro.ConvGradWeight) is one the small-convolution

@@ -33,6 +33,10 @@
  *   cuts them into 16 chunks).
  * - X, Y or both plain (inputs reordered into blocks by the kernel, outputs out of them): the
  *   same checks, and the same bytes as with both carried.
+ * - The forward and data gradient all of that twice: on Winograd's F(2×2, 3×3)
+ *   (runtime/onednn/cpu_winograd3x3.c, the default) and on the direct loops
+ *   (IPRO_ONEDNN_WINOGRAD=0); and from 136 channels and to 132, more than Winograd's buffers
+ *   take, on the direct loops.
  * - Left to oneDNN: stride 3, the forward and data gradient at stride 2, no padding (stride 1 and
  *   2), fewer than 8 channels in or out, the weight gradient of rows one pixel wide at stride 1,
  *   and IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
@@ -374,17 +378,8 @@ static void check_same_bytes(ipro_backend *onednn, pass p, const conv_case *k,
     free(got[v][0]), free(got[v][1]);
 }
 
-/* The 3×3 loops of cpu_conv3x3.c (8-channel blocks only), pass p at stride 1 (and 2 for the
- * weight gradient). */
-static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
-  const conv_case base = {2, 16, 8, 6, 6, 1, 1, false, false, true, false};
-  if (lanes() != 8) {
-    check_declined(onednn, p, &base, "16-channel blocks, X and Y carried");
-    conv_case k = base;
-    k.stride = 2;
-    check_declined(onednn, p, &k, "16-channel blocks, stride 2, X and Y carried");
-    return;
-  }
+/* The cases of check_conv3x3_loops that run the loops (8-channel blocks). */
+static void check_conv3x3_cases(ipro_backend *onednn, pass p) {
   /* X's sizes. At stride 1, the forward loops' runs: rows of 5, 2, 7, 3 and 1 pixels in one run
    * each, 9 in 5 + 4, 11 in 6 + 5, 16 in 8 + 8, 17 in 6 + 6 + 5, 14 in 7 + 7, 4; rows of 2: the
    * weight gradient's narrowest. At stride 2 (the weight gradient), X's rows of odd and even
@@ -419,6 +414,33 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
     k.x_plain = true;
     check_pass(onednn, p, &k);
     check_same_bytes(onednn, p, &carried, &k, "Y and X plain");
+  }
+}
+
+/* The 3×3 loops of cpu_conv3x3.c (8-channel blocks only), pass p at stride 1 (and 2 for the
+ * weight gradient). */
+static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
+  const conv_case base = {2, 16, 8, 6, 6, 1, 1, false, false, true, false};
+  if (lanes() != 8) {
+    check_declined(onednn, p, &base, "16-channel blocks, X and Y carried");
+    conv_case k = base;
+    k.stride = 2;
+    check_declined(onednn, p, &k, "16-channel blocks, stride 2, X and Y carried");
+    return;
+  }
+  /* the forward and data gradient on Winograd's F(2×2, 3×3) (the default) and on the direct loops
+   * (IPRO_ONEDNN_WINOGRAD=0) */
+  for (int direct = 0; direct <= (p != BACKWARD_WEIGHT); direct++) {
+    if (direct) setenv("IPRO_ONEDNN_WINOGRAD", "0", 1);
+    check_conv3x3_cases(onednn, p);
+    unsetenv("IPRO_ONEDNN_WINOGRAD");
+  }
+  /* more channels than Winograd's buffers take (128): the direct loops */
+  if (p != BACKWARD_WEIGHT) {
+    const conv_case wide = {2, 136, 9, 5, 7, 1, 1, p == FORWARD, false, true, true};
+    check_pass(onednn, p, &wide);
+    const conv_case wide_out = {2, 12, 132, 5, 7, 1, 1, p == FORWARD, false, true, true};
+    check_pass(onednn, p, &wide_out);
   }
   if (p == BACKWARD_WEIGHT) { /* 16 channels to 12: the weight gradient's roles swapped */
     const conv_case swapped = {33, 16, 12, 13, 11, 1, 1, true, false, true, false};
