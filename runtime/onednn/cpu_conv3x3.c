@@ -54,8 +54,8 @@
  *
  * Forward and data gradient run Winograd's F(2×2, 3×3) (cpu_winograd3x3.c: 2.25 times fewer
  * multiplications, the input and output transformed per 2×2 tile) where its stack buffers take
- * the channels (at most 128 in and out), the direct loops above otherwise or with
- * IPRO_ONEDNN_WINOGRAD=0. ResNet-32's step at batch 128 on the 2-core AMD EPYC of session 22:
+ * the channels (at most 128 in and out) and the last output block is more than half full, the
+ * direct loops above otherwise or with IPRO_ONEDNN_WINOGRAD=0. ResNet-32's step at batch 128 on the 2-core AMD EPYC of session 22:
  * 682-684 ms with the direct loops, 569-579 with Winograd's (bench/step_profile, alternated).
  *
  * IPRO_ONEDNN_CONV3X3_LOOPS=0 leaves these nodes to oneDNN. */
@@ -481,9 +481,13 @@ static ipro_status build_forward_loops(ipro_onednn_kernel *kernel, const ipro_gr
                                        ipro_error *err) {
   if (stage_blocked(kernel, node, 0, in, err)) return IPRO_ERROR;
   /* Winograd's algorithm where its buffers take the channels (the direct loops' taps otherwise,
-   * or with IPRO_ONEDNN_WINOGRAD=0, the switch that keeps oneDNN's convolutions direct too) */
+   * or with IPRO_ONEDNN_WINOGRAD=0, the switch that keeps oneDNN's convolutions direct too), and
+   * not where the last output block holds at most 4 channels: the direct loops do that block in
+   * 4-lane vectors, Winograd's product in 8 (the decoder's first convolution, 16 channels to 12:
+   * 5.65 ms a step direct, 6.89 on Winograd's) */
   s->winograd = s->in_blocks * LANES <= IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS &&
                 s->out_blocks * LANES <= IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS &&
+                s->out_channels - (s->out_blocks - 1) * LANES > LANES / 2 &&
                 !ipro_onednn_switched_off("IPRO_ONEDNN_WINOGRAD");
   size_t floats = s->winograd ? ipro_onednn_winograd_weight_floats(s->in_channels, s->out_channels)
                               : (size_t)(s->out_blocks * s->in_blocks * BLOCK_FLOATS);
