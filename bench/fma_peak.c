@@ -3,8 +3,9 @@
  * 16 lanes where the CPU has AVX-512F, else AVX2's 8 (with FMA); the best of --runs runs is
  * printed. It is the ceiling the convolutions' rate in bench/conv_roofline is read against
  * (bench/training_step_vs_pytorch.sh prints both): a kernel at it keeps the FMA units busy on
- * every cycle. conv_roofline counts every tap of the window, those that meet the padding too,
- * which a direct kernel skips, so on small images its rate can exceed this one.
+ * every cycle. conv_roofline counts the direct algorithm's FLOPs, every tap of the window, those
+ * that meet the padding too, which a direct kernel skips, so on small images its rate can exceed
+ * this one, and with Winograd's algorithm (fewer multiplications) on any.
  *
  *   fma_peak [--runs N] [--tsv]
  *

@@ -155,7 +155,8 @@ roofline_report() {
     awk -v m="$name" -v p="$peak" -v cr="$conv_rate" 'BEGIN {
       printf "FMA peak beside %s (bench/fma_peak: vector FMAs from registers on the same threads, median", m
       printf " of rounds): %.0f GFLOP/s; the isolated convolutions at %.0f%% of it (conv_roofline counts", p, 100 * cr / p
-      printf " the taps that meet the padding too, which the kernels skip).\n" }'
+      printf " the direct algorithm'"'"'s FLOPs, the taps that meet the padding too: kernels that skip those or run"
+      printf " Winograd'"'"'s algorithm can pass it).\n" }'
   done
 }
 
