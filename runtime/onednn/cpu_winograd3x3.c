@@ -12,9 +12,10 @@
  * The sum over channels is, for each of the 16 transformed positions ξ, a product of the tiles'
  * V[ξ] (tiles × C) with U[ξ] (C × K): 16·C·K multiply-adds per tile where the direct loops do
  * 36·C·K, 2.25 times fewer, for additions in the transforms. On the 2-core AMD EPYC of session
- * 22 (a prototype on ResNet-32's shapes at batch 128, against cpu_conv3x3.c's direct forward in
- * the same minutes): 16 channels at 32×32 4.8 ms against 6.6, 32 at 16×16 4.4 against 6.2-6.7,
- * 64 at 8×8 3.8 against 5.8.
+ * 22 (bench/conv_roofline on ResNet-32 at batch 128, alternated with IPRO_ONEDNN_WINOGRAD=0,
+ * which runs cpu_conv3x3.c's direct loops): the forward of 16 channels at 32×32 5.99 ms against
+ * 6.67, of 32 at 16×16 5.03 against 6.23, of 64 at 8×8 4.49 against 5.82; the data gradients
+ * 5.02, 4.73 and 4.60 against 7.56, 6.19 and 5.86 (the transforms weigh most at 16 channels).
  *
  * A row of tiles is done four tiles at a time: the four patches' V (per channel block, 16
  * vectors each) into a buffer on the stack, then per ξ the product in registers (4 tiles × up to
