@@ -55,8 +55,10 @@
  * Forward and data gradient run Winograd's F(2×2, 3×3) (cpu_winograd3x3.c: 2.25 times fewer
  * multiplications, the input and output transformed per 2×2 tile) where its stack buffers take
  * the channels (at most 128 in and out) and the last output block is more than half full, the
- * direct loops above otherwise or with IPRO_ONEDNN_WINOGRAD=0. ResNet-32's step at batch 128 on the 2-core AMD EPYC of session 22:
- * 682-684 ms with the direct loops, 569-579 with Winograd's (bench/step_profile, alternated).
+ * direct loops above otherwise, with IPRO_ONEDNN_WINOGRAD=0, or where the executor wants the
+ * kernel with the least workspace (kernel->frugal). ResNet-32's step at batch 128 on the 2-core
+ * AMD EPYC of session 22: 682-684 ms with the direct loops, 569-579 with Winograd's
+ * (bench/step_profile, alternated).
  *
  * IPRO_ONEDNN_CONV3X3_LOOPS=0 leaves these nodes to oneDNN. */
 #include <immintrin.h>
@@ -484,11 +486,14 @@ static ipro_status build_forward_loops(ipro_onednn_kernel *kernel, const ipro_gr
    * or with IPRO_ONEDNN_WINOGRAD=0, the switch that keeps oneDNN's convolutions direct too), and
    * not where the last output block holds at most 4 channels: the direct loops do that block in
    * 4-lane vectors, Winograd's product in 8 (the decoder's first convolution, 16 channels to 12:
-   * 5.65 ms a step direct, 6.89 on Winograd's) */
-  s->winograd = s->in_blocks * LANES <= IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS &&
+   * 5.65 ms a step direct, 6.89 on Winograd's). Its transformed window (16 values a channel pair
+   * against the taps' 9) makes the direct loops this kernel's frugal variant, weighed by the
+   * executor as oneDNN's Winograd is (onednn_conv.c). */
+  s->winograd = !kernel->frugal && s->in_blocks * LANES <= IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS &&
                 s->out_blocks * LANES <= IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS &&
                 s->out_channels - (s->out_blocks - 1) * LANES > LANES / 2 &&
                 !ipro_onednn_switched_off("IPRO_ONEDNN_WINOGRAD");
+  if (s->winograd) kernel->base.has_frugal_variant = true;
   size_t floats = s->winograd ? ipro_onednn_winograd_weight_floats(s->in_channels, s->out_channels)
                               : (size_t)(s->out_blocks * s->in_blocks * BLOCK_FLOATS);
   s->taps_at = ipro_onednn_reserve(kernel, floats * sizeof(float));

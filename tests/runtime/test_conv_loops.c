@@ -36,7 +36,9 @@
  * - The forward and data gradient all of that twice: on Winograd's F(2×2, 3×3)
  *   (runtime/onednn/cpu_winograd3x3.c, the default) and on the direct loops
  *   (IPRO_ONEDNN_WINOGRAD=0); and from 136 channels and to 132, more than Winograd's buffers
- *   take, on the direct loops.
+ *   take, on the direct loops. Winograd's kernels have a frugal variant (runtime/backend.h), the
+ *   direct loops, with less workspace and no variant of its own, checked against the reference
+ *   too; none where Winograd's is not taken (an output of 12 channels, IPRO_ONEDNN_WINOGRAD=0).
  * - Left to oneDNN: stride 3, the forward and data gradient at stride 2, no padding (stride 1 and
  *   2), fewer than 8 channels in or out, the weight gradient of rows one pixel wide at stride 1,
  *   and IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
@@ -339,6 +341,46 @@ static void check_declined(ipro_backend *onednn, pass p, const conv_case *k, con
   ipro_graph_free(g);
 }
 
+/* Whether the kernel of case k has a frugal variant (runtime/backend.h), and its workspace in
+ * *bytes; false when the backend declines. */
+static bool frugal_variant(ipro_backend *onednn, pass p, const conv_case *k, size_t *bytes) {
+  int x, y;
+  ipro_graph *g = pass_graph(p, k, &x, &y);
+  ipro_kernel *kernel = prepare(onednn, g, k, x, y);
+  bool variant = kernel && kernel->has_frugal_variant;
+  *bytes = kernel ? kernel->workspace_bytes : 0;
+  if (kernel) kernel->destroy(kernel);
+  ipro_graph_free(g);
+  return variant;
+}
+
+/* Winograd's forward and data gradient weighed as the executor weighs faster kernels: the kernel
+ * has a frugal variant, and the frugal kernel (the direct loops) has none and less workspace and
+ * gives the same results against the reference; none where Winograd's is not taken. */
+static void check_frugal(ipro_backend *onednn, pass p) {
+  const conv_case k = {3, 16, 16, 6, 11, 1, 1, p == FORWARD, false, true, true};
+  size_t fast = 0, frugal = 0;
+  CHECK_MSG(frugal_variant(onednn, p, &k, &fast), "%s on Winograd's: no frugal variant",
+            pass_name(p));
+  onednn->frugal = true;
+  CHECK_MSG(!frugal_variant(onednn, p, &k, &frugal) && frugal < fast,
+            "%s, frugal: a variant of its own or no less workspace (%zu bytes against %zu)",
+            pass_name(p), frugal, fast);
+  check_pass(onednn, p, &k);
+  onednn->frugal = false;
+  conv_case half = k; /* an output of 12 channels: the direct loops' half block */
+  if (p == FORWARD)
+    half.features = 12;
+  else
+    half.channels = 12;
+  CHECK_MSG(!frugal_variant(onednn, p, &half, &fast),
+            "%s into 12 channels (the direct loops' half block): a frugal variant", pass_name(p));
+  setenv("IPRO_ONEDNN_WINOGRAD", "0", 1);
+  CHECK_MSG(!frugal_variant(onednn, p, &k, &fast),
+            "%s with IPRO_ONEDNN_WINOGRAD=0: a frugal variant", pass_name(p));
+  unsetenv("IPRO_ONEDNN_WINOGRAD");
+}
+
 /* The outputs of the pass of case k (its tensors carried) and of `other` (the same shapes, other
  * layouts) from the same inputs, in plain: the same bytes. */
 static void check_same_bytes(ipro_backend *onednn, pass p, const conv_case *k,
@@ -437,6 +479,7 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   }
   /* more channels than Winograd's buffers take (128): the direct loops */
   if (p != BACKWARD_WEIGHT) {
+    check_frugal(onednn, p);
     const conv_case wide = {2, 136, 9, 5, 7, 1, 1, p == FORWARD, false, true, true};
     check_pass(onednn, p, &wide);
     const conv_case wide_out = {2, 12, 132, 5, 7, 1, 1, p == FORWARD, false, true, true};
