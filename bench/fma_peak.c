@@ -28,33 +28,24 @@ static double seconds_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ITERATIONS × CHAINS FMAs of 8 lanes; returns a lane of their sum so that none is dropped. */
-__attribute__((target("avx2,fma"), noinline)) static float chains8(long iterations) {
-  __m256 a[CHAINS], b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
-  for (int i = 0; i < CHAINS; i++)
-    a[i] = _mm256_set1_ps((float)i);
-  for (long k = 0; k < iterations; k++)
-#pragma GCC unroll 12
-    for (int i = 0; i < CHAINS; i++)
-      a[i] = _mm256_fmadd_ps(a[i], b, c);
-  for (int i = 1; i < CHAINS; i++)
-    a[0] = _mm256_add_ps(a[0], a[i]);
-  return _mm256_cvtss_f32(a[0]);
-}
-
-/* The same with 16 lanes. */
-__attribute__((target("avx512f"), noinline)) static float chains16(long iterations) {
-  __m512 a[CHAINS], b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
-  for (int i = 0; i < CHAINS; i++)
-    a[i] = _mm512_set1_ps((float)i);
-  for (long k = 0; k < iterations; k++)
-#pragma GCC unroll 12
-    for (int i = 0; i < CHAINS; i++)
-      a[i] = _mm512_fmadd_ps(a[i], b, c);
-  for (int i = 1; i < CHAINS; i++)
-    a[0] = _mm512_add_ps(a[0], a[i]);
-  return _mm512_reduce_add_ps(a[0]);
-}
+/* ITERATIONS × CHAINS vector FMAs (V's intrinsics the arguments after it); returns a lane of their
+ * sum so that none is dropped. */
+#define DEFINE_CHAINS(name, target_isa, V, SET1, FMADD, ADD, FIRST)                                \
+  __attribute__((target(target_isa), noinline)) static float name(long iterations) {               \
+    V a[CHAINS], b = SET1(0.999999f), c = SET1(1e-6f);                                             \
+    for (int i = 0; i < CHAINS; i++)                                                               \
+      a[i] = SET1((float)i);                                                                       \
+    for (long k = 0; k < iterations; k++)                                                          \
+      _Pragma("GCC unroll 12") for (int i = 0; i < CHAINS; i++) a[i] = FMADD(a[i], b, c);          \
+    for (int i = 1; i < CHAINS; i++)                                                               \
+      a[0] = ADD(a[0], a[i]);                                                                      \
+    return FIRST(a[0]);                                                                            \
+  }
+DEFINE_CHAINS(chains8, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
+              _mm256_cvtss_f32)
+DEFINE_CHAINS(chains16, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
+              _mm512_cvtss_f32)
+#undef DEFINE_CHAINS
 
 int main(int argc, char **argv) {
   int runs = 3;
