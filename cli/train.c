@@ -936,10 +936,9 @@ static ipro_status warm_program_kernels(const train_run *r, const ipro_trainer_o
     return IPRO_ERROR;
   ipro_program_source lowered = program_source_of(r, options);
   ipro_module_source source = ipro_program_module_source(&lowered);
-  ipro_executor_options plan_only = {
-      .external_arena = true, .external_inputs = true, .plan_only = true};
   ipro_status status = IPRO_OK;
   for (int k = 0; status == IPRO_OK && k < source.K; k++) {
+    ipro_executor_options plan_only = ipro_executor_module_plan_options(k == 0, k + 1 == source.K);
     ipro_graph *graph = NULL;
     ipro_training_graph training;
     ipro_executor *executor = NULL;

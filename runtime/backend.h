@@ -10,8 +10,10 @@
  * Tensors cross this interface in plain row-major (NCHW) float32 layout, with the shapes the
  * frontend inferred; a backend may keep its own layouts inside a kernel, and may carry a tensor
  * that only its own kernels touch in its own layout from one kernel to the next (choose_layouts
- * below): never a graph input or output, a parameter or training state, so nothing outside the
- * backend's kernels ever sees one. Backends implement this
+ * below): never a parameter or training state, and never a graph input or output unless the
+ * caller opens it (a local-training module's handoff, which the two modules' executors agree on:
+ * runtime/trainer.c), so nothing else outside the backend's kernels ever sees one. Backends
+ * implement this
  * struct in their own files (runtime/reference/, runtime/onednn/, runtime/cuda/); nothing else
  * knows which one it is talking to. */
 #ifndef IPRO_BACKEND_H
@@ -24,6 +26,10 @@
 #include "ir/graph.h"
 
 typedef struct ipro_backend ipro_backend;
+
+/* A request in choose_layouts' layouts on entry: the backend may carry this graph input or
+ * output in a layout of its own. */
+#define IPRO_LAYOUT_OPEN ((uint8_t)0xff)
 
 /* A prepared kernel for one node (forward now; backward kernels arrive with training). */
 typedef struct ipro_kernel ipro_kernel;
@@ -51,7 +57,11 @@ struct ipro_backend {
   /* Optional (NULL: every tensor plain). Fills layouts[t] for every tensor of graph: 0 for the
    * plain layout, otherwise the backend's own code for a layout its kernels carry t in. A tensor
    * touched by a node in `excluded` (n_nodes flags, may be NULL: nodes another backend runs)
-   * stays plain. */
+   * stays plain. On entry layouts holds the caller's requests for graph inputs and outputs, 0
+   * for every other tensor: nonzero (IPRO_LAYOUT_OPEN, or a code this backend chose for the
+   * same tensor in another program) lets the backend carry that one too, where its own layout
+   * has the plain layout's bytes; the backend carries a requested graph output wherever it can,
+   * and the caller reads back what it chose. */
   void (*choose_layouts)(const ipro_backend *self, const ipro_graph *graph, const bool *excluded,
                          uint8_t *layouts);
   /* Optional with choose_layouts (NULL: every layout has the plain size): the bytes tensor t of

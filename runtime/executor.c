@@ -31,6 +31,7 @@ struct ipro_executor {
   ipro_executor_pause pause;
   void *pause_context;
   double *node_seconds; /* ipro_executor_time_nodes */
+  uint8_t *layouts;     /* per tensor: the layout its kernels carry it in (0 plain) */
 };
 
 static void *slot_pointer(const ipro_executor *e, int tensor) {
@@ -100,6 +101,20 @@ static bool touches_own_layout(const ipro_node *node, const uint8_t *layouts) {
   return false;
 }
 
+/* The options' requests for the handoff's layouts (executor.h) in layouts, as choose_layouts
+ * takes them (backend.h); all plain for a backend that chooses none. A module that hands its
+ * input straight on asks for neither: its two ends are one tensor. */
+static void request_layouts(const ipro_executor *e, uint8_t *layouts) {
+  const ipro_graph *graph = e->graph;
+  memset(layouts, 0, (size_t)graph->n_tensors);
+  if (!e->backend->choose_layouts) return;
+  int input = graph->n_inputs > 0 ? graph->inputs[0] : -1;
+  int output = graph->n_outputs > 0 ? graph->outputs[0] : -1;
+  if (input >= 0 && input == output) return;
+  if (input >= 0 && e->options.input0_layout_open) layouts[input] = IPRO_LAYOUT_OPEN;
+  if (output >= 0) layouts[output] = e->options.output0_layout;
+}
+
 /* prepare_kernels in the layouts the backend chooses for the graph (all plain when it chooses
  * none). A fallback kernel reads and writes plain memory, so a node left to the fallback that
  * touches a tensor carried in the backend's layout is excluded, and the layouts chosen and the
@@ -115,6 +130,7 @@ static ipro_status prepare_in_layouts(ipro_executor *e, ipro_backend *fallback, 
   ipro_status status = IPRO_OK;
   if (!on_fallback || !excluded || !layouts) status = ipro_error_set(err, "out of memory");
   for (bool again = true; status == IPRO_OK && again;) {
+    request_layouts(e, layouts);
     if (b->choose_layouts) b->choose_layouts(b, graph, excluded, layouts);
     b->layouts = b->choose_layouts ? layouts : NULL;
     status = prepare_kernels(e, fallback, workspace, on_fallback, err);
@@ -132,7 +148,12 @@ static ipro_status prepare_in_layouts(ipro_executor *e, ipro_backend *fallback, 
     tensor_bytes[t] = layouts[t] && b->layout_bytes ? b->layout_bytes(b, graph, t, layouts[t]) : 0;
   free(on_fallback);
   free(excluded);
-  free(layouts);
+  if (status == IPRO_OK) {
+    free(e->layouts);
+    e->layouts = layouts;
+  } else {
+    free(layouts);
+  }
   return status;
 }
 
@@ -319,6 +340,15 @@ static ipro_status allocate_blocks(ipro_executor *e, ipro_error *err) {
   return IPRO_OK;
 }
 
+ipro_executor_options ipro_executor_module_plan_options(bool first, bool last) {
+  return (ipro_executor_options){.external_arena = true,
+                                 .external_inputs = true,
+                                 .plan_only = true,
+                                 .output0_outside = !last,
+                                 .input0_layout_open = !first,
+                                 .output0_layout = last ? 0 : IPRO_LAYOUT_OPEN};
+}
+
 ipro_status ipro_executor_create(const ipro_graph *graph, ipro_backend *backend,
                                  ipro_backend *fallback, ipro_executor **out, ipro_error *err) {
   ipro_executor_options defaults = {.external_arena = false};
@@ -439,6 +469,10 @@ ipro_status ipro_executor_run(ipro_executor *e, const void *const *inputs, void 
 
 const ipro_forward_program *ipro_executor_program(const ipro_executor *e) { return &e->program; }
 
+uint8_t ipro_executor_tensor_layout(const ipro_executor *e, int tensor) {
+  return e->layouts && tensor >= 0 && tensor < e->graph->n_tensors ? e->layouts[tensor] : 0;
+}
+
 void ipro_executor_time_nodes(ipro_executor *e, double *seconds) { e->node_seconds = seconds; }
 
 static ipro_status check_transfer(const ipro_executor *e, int tensor, size_t bytes,
@@ -537,6 +571,7 @@ void ipro_executor_free(ipro_executor *e) {
   if (!e->options.external_arena) b->release(b, e->arena, e->program.arena_bytes);
   free(e->bound_inputs);
   free(e->bound_outputs);
+  free(e->layouts);
   ipro_forward_program_release(&e->program);
   free(e);
 }

@@ -40,7 +40,21 @@ typedef struct {
    * every run), not in the arena and copied out: a local-training module's handed-on activation,
    * written straight into the next module's input (IPRO_SLOT_OUTPUT). */
   bool output0_outside;
+  /* A local-training module's handoff in the backend's own layout (backend.h, choose_layouts),
+   * as the two modules agree (runtime/trainer.c): graph input 0, the activation received, where
+   * the backend chooses to carry it (ipro_executor_tensor_layout then says so, and the previous
+   * module must write it so); graph output 0, the one handed on, in output0_layout where the
+   * backend can write it so (IPRO_LAYOUT_OPEN: wherever it can; 0: plain). Only where the layout
+   * has the plain layout's bytes. */
+  bool input0_layout_open;
+  uint8_t output0_layout;
 } ipro_executor_options;
+
+/* The options that plan a module of a local-training plan (the first, the last, both or neither) on
+ * its own, for memory-cost queries (the partitioner's costing, a pipeline stage planning modules it
+ * does not hold, the kernels built ahead of a compiled program's trainer): planned as the trainer
+ * runs it, its output 0 outside, its handoff open to the backend's layouts. */
+ipro_executor_options ipro_executor_module_plan_options(bool first, bool last);
 
 ipro_status ipro_executor_create_with(const ipro_graph *graph, ipro_backend *backend,
                                       ipro_backend *fallback, const ipro_executor_options *options,
@@ -69,6 +83,8 @@ void ipro_executor_bind_output(ipro_executor *executor, int output, void *device
 ipro_status ipro_executor_run(ipro_executor *executor, const void *const *inputs, void **outputs,
                               ipro_error *err);
 const ipro_forward_program *ipro_executor_program(const ipro_executor *executor);
+/* The layout the executor's backend carries a tensor in (backend.h, choose_layouts; 0 plain). */
+uint8_t ipro_executor_tensor_layout(const ipro_executor *executor, int tensor);
 /* Copies a tensor that lives outside the arena (a parameter, a STATE tensor) from or to host
  * memory; bytes must be the tensor's size. Used for hyper-parameters, checkpoints and export. */
 ipro_status ipro_executor_read_tensor(ipro_executor *executor, int tensor, void *host, size_t bytes,

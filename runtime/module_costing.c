@@ -113,10 +113,7 @@ static ipro_status build_and_plan(ipro_module_costing *c, int module, int K, int
   if (ipro_module_program_build(c->network, first, last, module, &settings, &graph, &training,
                                 err) != IPRO_OK)
     return IPRO_ERROR;
-  ipro_executor_options plan_only = {.external_arena = true,
-                                     .external_inputs = true,
-                                     .plan_only = true,
-                                     .output0_outside = b != c->B - 1};
+  ipro_executor_options plan_only = ipro_executor_module_plan_options(a == 0, b == c->B - 1);
   ipro_executor *executor = NULL;
   ipro_status status =
       ipro_executor_create_with(graph, c->backend, c->fallback, &plan_only, &executor, err);

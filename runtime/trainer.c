@@ -16,6 +16,7 @@ typedef struct {
   int image_input, labels_input; /* graph-input positions, -1 when absent */
   size_t in_bytes, out_bytes;    /* the activations received and handed on (aligned) */
   bool input_at_start;           /* where in the block its input lies (ends alternate) */
+  bool input_plain; /* received plain: the previous module cannot write the layout it chose */
 } trainer_module;
 
 struct ipro_trainer {
@@ -24,6 +25,10 @@ struct ipro_trainer {
   int K;            /* modules of the plan */
   int first, count; /* the modules held: first .. first + count - 1 (all K but in a pipeline) */
   void *handoff_input, *handoff_output;
+  /* A pipeline stage's neighbours, as planned here: the layout the module before the stage
+   * writes its output in where it can choose, and the one the module after it reads its input in
+   * (create_executor) */
+  uint8_t before_output_layout, after_input_layout;
   trainer_module modules[IPRO_MAX_MODULES];
   uint8_t *image, *labels, *block;
   size_t image_bytes, labels_bytes, block_bytes, planned_bytes;
@@ -67,13 +72,11 @@ static size_t transient_of(const ipro_graph *graph, const ipro_executor *executo
 }
 
 /* The size of the plan's largest module, from a program of module k that this trainer does not
- * hold (a pipeline stage's others), planned and let go. */
+ * hold (a pipeline stage's others), planned and let go; and for the stage's neighbours, the
+ * layouts of their ends facing it. */
 static ipro_status plan_other(ipro_trainer *t, const ipro_module_source *source, int k,
                               size_t *largest, ipro_error *err) {
-  ipro_executor_options plan_only = {.external_arena = true,
-                                     .external_inputs = true,
-                                     .plan_only = true,
-                                     .output0_outside = k + 1 < t->K};
+  ipro_executor_options plan_only = ipro_executor_module_plan_options(k == 0, k + 1 == t->K);
   ipro_graph *graph = NULL;
   ipro_training_graph training;
   ipro_executor *executor = NULL;
@@ -84,10 +87,55 @@ static ipro_status plan_other(ipro_trainer *t, const ipro_module_source *source,
   ipro_module_memory memory;
   if (status == IPRO_OK && transient_of(graph, executor, k, t->K, &memory) > *largest)
     *largest = memory.transient_bytes;
+  if (status == IPRO_OK && k + 1 == t->first)
+    t->before_output_layout = ipro_executor_tensor_layout(executor, graph->outputs[0]);
+  if (status == IPRO_OK && k == t->first + t->count)
+    t->after_input_layout = ipro_executor_tensor_layout(executor, graph->inputs[0]);
   ipro_executor_free(executor);
   if (graph) ipro_training_graph_release(&training);
   ipro_graph_free(graph);
   return status;
+}
+
+/* Creates held module k's executor, its blocks deferred. The activation one module hands the
+ * next lies in the backend's own layout where the backend carries it (ResNet-32 at batch 128,
+ * K = 4: the first convolution and the joined BatchNorm + Add + ReLU of each module that read it
+ * plain took 4 ms more a cut): module k's input is open to the backend's layouts, and its output
+ * is written in the layout module k + 1 chose for its input (so the modules are created last
+ * first). Where module k cannot write that layout, module k + 1 is made again to receive it
+ * plain. A pipeline stage agrees so with its neighbours in other processes, which plan the
+ * same modules alike (plan_other), and ipro_pipeline_attach checks that they did. */
+static ipro_status create_executor(ipro_trainer *t, int k, ipro_error *err) {
+  trainer_module *m = &t->modules[k - t->first];
+  trainer_module *next = k + 1 < t->first + t->count ? m + 1 : NULL;
+  ipro_executor_options deferred = {
+      .external_arena = true,
+      .external_inputs = true,
+      .defer_blocks = true,
+      .release_uploaded = m->graph,    /* the parameter block holds them */
+      .output0_outside = k + 1 < t->K, /* the handed-on activation, in the block */
+      .input0_layout_open = k > 0 && !m->input_plain,
+      .output0_layout = next ? ipro_executor_tensor_layout(next->executor, next->graph->inputs[0])
+                        : k + 1 < t->K ? t->after_input_layout
+                                       : 0};
+  ipro_executor_free(m->executor);
+  m->executor = NULL;
+  if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &deferred, &m->executor, err) !=
+      IPRO_OK)
+    return IPRO_ERROR;
+  /* the module before the stage writes its output as it can: this one reads it so or plain */
+  uint8_t input_layout = k > 0 ? ipro_executor_tensor_layout(m->executor, m->graph->inputs[0]) : 0;
+  if (k == t->first && input_layout && input_layout != t->before_output_layout) {
+    m->input_plain = true;
+    return create_executor(t, k, err);
+  }
+  /* the stage's last module: the one after it, planned there alike, finds out the same */
+  if (!next ||
+      ipro_executor_tensor_layout(m->executor, m->graph->outputs[0]) == deferred.output0_layout)
+    return IPRO_OK;
+  next->input_plain = true;
+  if (create_executor(t, k + 1, err) != IPRO_OK) return IPRO_ERROR;
+  return create_executor(t, k, err);
 }
 
 /* Every module of the plan is built and planned first (those this trainer does not hold only
@@ -99,10 +147,8 @@ static ipro_status plan_other(ipro_trainer *t, const ipro_module_source *source,
  * single process's. */
 static ipro_status build_modules(ipro_trainer *t, const ipro_module_source *source,
                                  ipro_error *err) {
-  ipro_executor_options deferred = {
-      .external_arena = true, .external_inputs = true, .defer_blocks = true};
   size_t largest = 0;
-  for (int k = 0; k < t->K; k++) {
+  for (int k = 0; k < t->K; k++) { /* the source builds the modules in order */
     if (k < t->first || k >= t->first + t->count) {
       if (plan_other(t, source, k, &largest, err) != IPRO_OK)
         return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
@@ -112,11 +158,12 @@ static ipro_status build_modules(ipro_trainer *t, const ipro_module_source *sour
     if (source->build(source->context, k, k + 1 == t->K, t->backend, &m->graph, &m->training,
                       err) != IPRO_OK)
       return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
-    deferred.release_uploaded = m->graph;    /* the parameter block holds them */
-    deferred.output0_outside = k + 1 < t->K; /* the handed-on activation, in the block */
-    if (ipro_executor_create_with(m->graph, t->backend, t->fallback, &deferred, &m->executor,
-                                  err) != IPRO_OK)
-      return IPRO_ERROR;
+  }
+  for (int k = t->first + t->count - 1; k >= t->first; k--)
+    if (create_executor(t, k, err) != IPRO_OK)
+      return t->K > 1 ? ipro_error_prefix(err, "module %d", k + 1) : IPRO_ERROR;
+  for (int k = t->first; k < t->first + t->count; k++) {
+    trainer_module *m = &t->modules[k - t->first];
     ipro_module_memory memory;
     if (transient_of(m->graph, m->executor, k, t->K, &memory) > largest)
       largest = memory.transient_bytes;
@@ -323,6 +370,15 @@ size_t ipro_trainer_handoff_input_bytes(const ipro_trainer *t) {
 }
 size_t ipro_trainer_handoff_output_bytes(const ipro_trainer *t) {
   return t->first + t->count < t->K ? t->modules[t->count - 1].out_bytes : 0;
+}
+uint8_t ipro_trainer_handoff_input_layout(const ipro_trainer *t) {
+  const trainer_module *m = &t->modules[0];
+  return t->first > 0 ? ipro_executor_tensor_layout(m->executor, m->graph->inputs[0]) : 0;
+}
+uint8_t ipro_trainer_handoff_output_layout(const ipro_trainer *t) {
+  const trainer_module *m = &t->modules[t->count - 1];
+  return t->first + t->count < t->K ? ipro_executor_tensor_layout(m->executor, m->graph->outputs[0])
+                                    : 0;
 }
 
 int ipro_trainer_module_count(const ipro_trainer *t) { return t->count; }

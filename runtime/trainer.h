@@ -99,6 +99,10 @@ int ipro_trainer_losses(const ipro_trainer *trainer, float *values, const char *
 void ipro_trainer_bind_handoff(ipro_trainer *trainer, void *input, void *output);
 size_t ipro_trainer_handoff_input_bytes(const ipro_trainer *trainer);
 size_t ipro_trainer_handoff_output_bytes(const ipro_trainer *trainer);
+/* The layouts those activations lie in (the backend's code, backend.h; 0 plain): the stages
+ * agree on them as one trainer's modules do (trainer.c, create_executor). */
+uint8_t ipro_trainer_handoff_input_layout(const ipro_trainer *trainer);
+uint8_t ipro_trainer_handoff_output_layout(const ipro_trainer *trainer);
 /* The modules this trainer holds (all K, or a pipeline stage's): their training graphs (tensor
  * names as in the model file; heads prefixed "infopro<k>/"), bookkeeping and executors. */
 int ipro_trainer_module_count(const ipro_trainer *trainer);

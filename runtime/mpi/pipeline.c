@@ -122,20 +122,29 @@ ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t
   labels_bytes = p->labels_bytes;
   p->in_activation = ipro_trainer_handoff_input_bytes(trainer);
   p->out_activation = ipro_trainer_handoff_output_bytes(trainer);
-  /* Each side states what it sends or expects; a mismatch (ranks given different plans or
-   * batches) is reported here rather than as a truncated message later. */
-  unsigned long long sent = p->out_activation, expected = 0;
+  /* Each side states what it sends or expects, bytes and layout; a mismatch (ranks given
+   * different plans or batches, or on CPUs whose kernels block channels differently) is
+   * reported here rather than as a truncated message or wrong numbers later. */
+  unsigned long long sent[2] = {p->out_activation, ipro_trainer_handoff_output_layout(trainer)};
+  unsigned long long expected[2] = {0, 0};
+  unsigned long long layout = ipro_trainer_handoff_input_layout(trainer);
   int next = p->rank + 1 < p->size ? p->rank + 1 : MPI_PROC_NULL;
   int previous = p->rank > 0 ? p->rank - 1 : MPI_PROC_NULL;
-  if (IPRO_MPI(MPI_Sendrecv(&sent, 1, MPI_UNSIGNED_LONG_LONG, next, 1, &expected, 1,
+  if (IPRO_MPI(MPI_Sendrecv(sent, 2, MPI_UNSIGNED_LONG_LONG, next, 1, expected, 2,
                             MPI_UNSIGNED_LONG_LONG, previous, 1, p->comm, MPI_STATUS_IGNORE),
                err) != IPRO_OK)
     return IPRO_ERROR;
-  if (p->rank > 0 && expected != p->in_activation)
+  if (p->rank > 0 && expected[0] != p->in_activation)
     return ipro_error_set(err,
                           "rank %d sends %llu bytes of activation but rank %d's module expects "
                           "%zu (were the ranks given the same model, plan and batch?)",
-                          p->rank - 1, expected, p->rank, p->in_activation);
+                          p->rank - 1, expected[0], p->rank, p->in_activation);
+  if (p->rank > 0 && expected[1] != layout)
+    return ipro_error_set(err,
+                          "rank %d sends its activation in layout %llu but rank %d's module reads "
+                          "layout %llu (0 is plain, 8 and 16 channel blocks: do the ranks run on "
+                          "CPUs of one kind?)",
+                          p->rank - 1, expected[1], p->rank, layout);
   if (ipro_pipeline_device_attach(p, err) != IPRO_OK) return IPRO_ERROR;
   p->image_offset[0] = aligned(ipro_pipeline_carried_activation(p, 0));
   p->image_offset[1] = aligned(ipro_pipeline_carried_activation(p, 1));

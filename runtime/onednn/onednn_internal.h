@@ -49,8 +49,9 @@
  * (onednn_layouts.c): one reorder step each, and the kernel's own step. */
 #define IPRO_ONEDNN_MAX_INPUTS (IPRO_ONEDNN_MAX_STEPS - 1)
 #define IPRO_ONEDNN_NOT_STAGED SIZE_MAX
-/* The layout code (backend.h, choose_layouts) of a tensor carried channel-blocked. */
-#define IPRO_ONEDNN_CHANNEL_BLOCKED 1
+/* The layout code (backend.h, choose_layouts) of a tensor carried channel-blocked is the block,
+ * ipro_onednn_channel_block() (8 or 16 channels: ipro_onednn_channel_blocked_code), so that two
+ * processes that hand a module's activation on in it can tell whether they mean one layout. */
 /* The layout code of a fused BatchNormalization's ReLU mask (codegen/fusion.h) that is oneDNN's
  * workspace of the normalisation in the channel-blocked layout (a bitmask on AVX-512): the
  * forward and its gradient then both normalise channel-blocked. A mask without it is written
@@ -610,6 +611,9 @@ ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
                                            dnnl_memory_desc_t *blocked, ipro_error *err);
 /* Whether `channels` fill blocks exactly: the blocked tensor then has the plain one's size, and
  * no padding. */
+static inline uint8_t ipro_onednn_channel_blocked_code(void) {
+  return (uint8_t)ipro_onednn_channel_block();
+}
 static inline bool ipro_onednn_fills_blocks(int64_t channels) {
   return channels > 0 && channels % ipro_onednn_channel_block() == 0;
 }

@@ -26,7 +26,9 @@
  * ways, it is a float32 activation of rank 3 to 5 whose channels fill their blocks or leave at
  * most a quarter of them as padding (12 of 16, 24 of 32, 6 of 8: the padded bytes are what the plan
  * then holds for it, layout_bytes) that is neither a graph input nor a graph output (what callers
- * bind and read stays plain), and it is, or is joined through element-wise nodes to, a tensor that
+ * bind and read stays plain; but for a local-training module's handoff, which the caller opens
+ * to the backend's layouts where the blocks hold its channels without padding: backend.h,
+ * choose_layouts), and it is, or is joined through element-wise nodes to, a tensor that
  * a convolution or batch normalisation reads or writes (carrying a chain of element-wise nodes
  * alone would only add reorders at its ends). Padding channels hold zeros: oneDNN's kernels and
  * reorders write them so, and every flat kernel here keeps zeros zero (ReLU and its gradient, Add,
@@ -109,12 +111,16 @@ bool ipro_onednn_carries_layouts(void) {
   return ((unsigned)dnnl_get_effective_cpu_isa() & avx2) == avx2;
 }
 
-static bool eligible(const ipro_graph *graph, const ipro_tensor *t) {
-  if (t->dtype != IPRO_DTYPE_FLOAT || t->kind != IPRO_TENSOR_ACTIVATION || t->is_graph_input ||
-      t->is_graph_output || t->producer < 0 || t->shape.rank < 3 || t->shape.rank > 5)
+/* requested: the caller opened this graph input or output (backend.h, choose_layouts). */
+static bool eligible(const ipro_graph *graph, const ipro_tensor *t, bool requested) {
+  bool bound = t->is_graph_input || t->is_graph_output || t->producer < 0;
+  if (t->dtype != IPRO_DTYPE_FLOAT || t->kind != IPRO_TENSOR_ACTIVATION || (bound && !requested) ||
+      t->shape.rank < 3 || t->shape.rank > 5)
     return false;
   ipro_shape shape = t->shape;
   if (graph->batch > 0) ipro_shape_bind_batch(&shape, graph->batch);
+  /* what the caller binds has the plain bytes it planned */
+  if (bound) return ipro_shape_elements(&shape) > 0 && ipro_onednn_fills_blocks(shape.dims[1]);
   /* Padded blocks at most a third larger than the channels: 12 channels (the InfoPro decoder's)
    * take 16, 24 take 32, 40 take 48; 8 or 3 would double or worse their bytes (in blocks of 8,
    * 6 take 8, 3 to 5 would not). */
@@ -136,7 +142,7 @@ static int group_of(int *parent, int t) {
  * normalisation, which is what carrying pays for: a group of tensors that only element-wise
  * kernels touch would only gain reorders at its edges. */
 static void keep_groups_near_own_layouts(const ipro_graph *graph, const bool *excluded,
-                                         uint8_t *layouts) {
+                                         const uint8_t *requested, uint8_t *layouts) {
   int *parent = malloc(sizeof(int) * ((size_t)graph->n_tensors + 1));
   bool *useful = calloc((size_t)graph->n_tensors + 1, sizeof(bool));
   if (!parent || !useful) {
@@ -165,7 +171,8 @@ static void keep_groups_near_own_layouts(const ipro_graph *graph, const bool *ex
     }
   }
   for (int t = 0; t < graph->n_tensors; t++)
-    if (useful[t]) useful[group_of(parent, t)] = true;
+    if (useful[t] || (requested[t] && graph->tensors[t].is_graph_output))
+      useful[group_of(parent, t)] = true; /* a handoff is written as the next module reads it */
   for (int t = 0; t < graph->n_tensors; t++)
     if (layouts[t] && !useful[group_of(parent, t)]) layouts[t] = 0;
   free(parent);
@@ -198,8 +205,14 @@ void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *grap
                                 const bool *excluded, uint8_t *layouts) {
   /* the backend's own answer, fixed when it was made (the settings and the costing read it too) */
   bool carry = self->carries_layouts;
-  for (int t = 0; t < graph->n_tensors; t++)
-    layouts[t] = carry && eligible(graph, &graph->tensors[t]) ? IPRO_ONEDNN_CHANNEL_BLOCKED : 0;
+  uint8_t *requested = malloc((size_t)graph->n_tensors + 1);
+  if (!requested) carry = false; /* all plain: always correct */
+  for (int t = 0; t < graph->n_tensors; t++) {
+    if (requested) requested[t] = layouts[t];
+    layouts[t] = carry && eligible(graph, &graph->tensors[t], layouts[t] != 0)
+                     ? ipro_onednn_channel_blocked_code()
+                     : 0;
+  }
   for (int n = 0; carry && n < graph->n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
     bool out = excluded && excluded[n];
@@ -210,7 +223,8 @@ void ipro_onednn_choose_layouts(const ipro_backend *self, const ipro_graph *grap
       if (node->outputs[o] >= 0 && (out || use_of(graph, node, false, o) == OPERAND_PLAIN))
         layouts[node->outputs[o]] = 0;
   }
-  if (carry) keep_groups_near_own_layouts(graph, excluded, layouts);
+  if (carry) keep_groups_near_own_layouts(graph, excluded, requested, layouts);
+  free(requested);
   choose_relu_masks(graph, excluded, layouts);
 }
 
@@ -219,7 +233,8 @@ bool ipro_onednn_blocked_relu_mask(const ipro_onednn_kernel *kernel, int mask) {
 }
 
 bool ipro_onednn_carried(const ipro_onednn_kernel *kernel, int tensor) {
-  return kernel->layouts && tensor >= 0 && kernel->layouts[tensor] == IPRO_ONEDNN_CHANNEL_BLOCKED;
+  return kernel->layouts && tensor >= 0 &&
+         kernel->layouts[tensor] == ipro_onednn_channel_blocked_code();
 }
 
 ipro_status ipro_onednn_layout_md(const ipro_onednn_kernel *kernel, int tensor,
@@ -251,7 +266,7 @@ size_t ipro_onednn_layout_bytes(const ipro_backend *self, const ipro_graph *grap
   if (graph->batch > 0) ipro_shape_bind_batch(&shape, graph->batch);
   size_t bytes;
   ipro_error err;
-  if (layout != IPRO_ONEDNN_CHANNEL_BLOCKED || channel_blocked_bytes(&shape, &bytes, &err))
+  if (layout != ipro_onednn_channel_blocked_code() || channel_blocked_bytes(&shape, &bytes, &err))
     return (size_t)ipro_tensor_bytes(t);
   return bytes;
 }

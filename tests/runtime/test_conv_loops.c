@@ -167,8 +167,8 @@ static bool from_blocked(const float *blocked, float *plain, int64_t n, int64_t 
 static ipro_kernel *prepare(ipro_backend *onednn, ipro_graph *g, const conv_case *k, int x, int y) {
   uint8_t *layouts = calloc((size_t)g->n_tensors + 1, 1);
   hand_require(layouts != NULL);
-  if (!k->x_plain) layouts[x] = IPRO_ONEDNN_CHANNEL_BLOCKED;
-  if (k->y_carried) layouts[y] = IPRO_ONEDNN_CHANNEL_BLOCKED;
+  if (!k->x_plain) layouts[x] = ipro_onednn_channel_blocked_code();
+  if (k->y_carried) layouts[y] = ipro_onednn_channel_blocked_code();
   onednn->layouts = layouts;
   ipro_kernel *kernel = NULL;
   ipro_error err = {{0}};

@@ -17,20 +17,31 @@ static void model_path(char *buffer, size_t size, const char *name) {
 }
 
 int ipro_test_carried_tensors(ipro_trainer *trainer) {
-  ipro_backend *backend = ipro_trainer_backend(trainer);
   int carried = 0;
   for (int k = 0; k < ipro_trainer_module_count(trainer); k++) {
     const ipro_graph *graph = ipro_trainer_module_graph(trainer, k);
-    uint8_t *layouts = calloc((size_t)graph->n_tensors + 1, 1);
-    if (!layouts || !backend->choose_layouts) {
-      free(layouts);
-      return 0;
-    }
-    backend->choose_layouts(backend, graph, NULL, layouts);
+    ipro_executor *executor = ipro_trainer_module_executor(trainer, k);
     /* float activations: the fused normalisations' ReLU masks (bool) have a code of their own */
     for (int t = 0; t < graph->n_tensors; t++)
-      carried += layouts[t] != 0 && graph->tensors[t].dtype == IPRO_DTYPE_FLOAT;
-    free(layouts);
+      carried += ipro_executor_tensor_layout(executor, t) != 0 &&
+                 graph->tensors[t].dtype == IPRO_DTYPE_FLOAT;
+  }
+  return carried;
+}
+
+int ipro_test_carried_handoffs(ipro_trainer *trainer) {
+  int carried = 0;
+  for (int k = 0; k + 1 < ipro_trainer_module_count(trainer); k++) {
+    const ipro_graph *from = ipro_trainer_module_graph(trainer, k);
+    const ipro_graph *to = ipro_trainer_module_graph(trainer, k + 1);
+    uint8_t written =
+        ipro_executor_tensor_layout(ipro_trainer_module_executor(trainer, k), from->outputs[0]);
+    uint8_t read =
+        ipro_executor_tensor_layout(ipro_trainer_module_executor(trainer, k + 1), to->inputs[0]);
+    CHECK_MSG(written == read,
+              "module %d hands its output on in layout %d, module %d reads it in layout %d", k + 1,
+              written, k + 2, read);
+    carried += written != 0 && written == read;
   }
   return carried;
 }
@@ -103,6 +114,7 @@ bool ipro_test_train_fixed_batch(const char *name, const char *const *cuts, int 
     }
   }
   run->carried = ipro_test_carried_tensors(trainer);
+  run->carried_handoffs = ipro_test_carried_handoffs(trainer);
   read_parameters(trainer, run, false);
   ipro_error err = {{0}};
   CHECK_OK(ipro_trainer_step(trainer, images, labels, 0.05f, &run->loss, &err), &err);

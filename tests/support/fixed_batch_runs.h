@@ -32,12 +32,16 @@ typedef struct {
   float *before[IPRO_TEST_MAX_PARAMETERS], *after[IPRO_TEST_MAX_PARAMETERS];
   size_t elements[IPRO_TEST_MAX_PARAMETERS];
   float loss;
-  int carried; /* float tensors the oneDNN backend carries in its own layout */
+  int carried;          /* float tensors the oneDNN backend carries in its own layout */
+  int carried_handoffs; /* activations handed on between modules in the backend's own layout */
 } ipro_test_training_run;
 
 /* How many float tensors of the trainer's module graphs the oneDNN backend carries in its own
  * layout. */
 int ipro_test_carried_tensors(ipro_trainer *trainer);
+/* How many of the activations the trainer's modules hand on lie in the backend's own layout;
+ * a check fails where a module writes one in another layout than the next module reads. */
+int ipro_test_carried_handoffs(ipro_trainer *trainer);
 
 /* A trainer of models/NAME.onnx at IPRO_TEST_FIXED_BATCH run as `kind` says (the layout switch
  * stays set for the caller to unset), and its fixed batch: pseudo-random pixels in [-1, 1) from
