@@ -8,7 +8,10 @@
  *   carries any: in blocks of 8 channels or 16); at K = 2 the activation handed from one module
  *   to the next is written in the layout the next module reads it in, channel-blocked where both
  *   ends can be (ResNet-8's 32 channels, MobileNetV2's 24 in blocks of 8) and plain where they
- *   cannot (DenseNet's next block reads its input through a Concat);
+ *   cannot (DenseNet's next block reads its input through a Concat; ResNet-8's modules built
+ *   without the handoff's copy, where module 1's decoder reads the cut tensor plain, so module 2
+ *   is made again to read it plain); and a pipeline stage holding either module alone writes and
+ *   reads the handoff in those same layouts;
  * - a node that the oneDNN backend will not run goes to the reference fallback with its operands
  *   plain: a ResNet-8 whose second Conv is refused (its input would be carried otherwise) gives
  *   the reference backend's logits;
@@ -98,14 +101,14 @@ static bool middle_carried(bool conv_first, int64_t channels) {
   return carried;
 }
 
-static void check_training(const char *name, const char *const *cuts, int n_cuts,
-                           bool expect_carried, int expect_handoffs) {
+static void check_training_copied(const char *name, const char *const *cuts, int n_cuts,
+                                  bool expect_carried, int expect_handoffs, bool copy) {
   ipro_test_training_run carried, plain, reference;
   char label[128];
-  snprintf(label, sizeof label, "%s K=%d", name, n_cuts + 1);
-  static const ipro_test_step_kind carried_kind = {IPRO_TEST_CARRIED_LAYOUTS, true};
-  static const ipro_test_step_kind plain_kind = {IPRO_TEST_PLAIN_LAYOUTS, true};
-  static const ipro_test_step_kind reference_kind = {IPRO_TEST_REFERENCE_KERNELS, true};
+  snprintf(label, sizeof label, "%s K=%d%s", name, n_cuts + 1, copy ? "" : " without copies");
+  const ipro_test_step_kind carried_kind = {IPRO_TEST_CARRIED_LAYOUTS, true, !copy, 0, 0};
+  const ipro_test_step_kind plain_kind = {IPRO_TEST_PLAIN_LAYOUTS, true, !copy, 0, 0};
+  const ipro_test_step_kind reference_kind = {IPRO_TEST_REFERENCE_KERNELS, true, !copy, 0, 0};
   if (ipro_test_train_fixed_batch(name, cuts, n_cuts, carried_kind, &carried) &&
       ipro_test_train_fixed_batch(name, cuts, n_cuts, plain_kind, &plain) &&
       ipro_test_train_fixed_batch(name, cuts, n_cuts, reference_kind, &reference)) {
@@ -128,6 +131,50 @@ static void check_training(const char *name, const char *const *cuts, int n_cuts
   ipro_test_training_run_release(&carried);
 }
 
+static void check_training(const char *name, const char *const *cuts, int n_cuts,
+                           bool expect_carried, int expect_handoffs) {
+  check_training_copied(name, cuts, n_cuts, expect_carried, expect_handoffs, true);
+}
+
+/* The layout module `first` of the trainer of `kind` (a pipeline stage holding it alone, or
+ * the whole plan) hands its output on in (out) or reads its input in; -1 when no trainer. */
+static int handoff_layout(const char *name, const char *const *cuts, int n_cuts,
+                          ipro_test_step_kind kind, int module, bool out) {
+  float *images = NULL;
+  int64_t labels[IPRO_TEST_FIXED_BATCH];
+  ipro_trainer *trainer =
+      ipro_test_fixed_batch_trainer(name, cuts, n_cuts, kind, 11, &images, labels);
+  int layout = -1;
+  if (trainer && kind.module_count) {
+    layout = out ? ipro_trainer_handoff_output_layout(trainer)
+                 : ipro_trainer_handoff_input_layout(trainer);
+  } else if (trainer) {
+    const ipro_graph *graph = ipro_trainer_module_graph(trainer, module);
+    layout = ipro_executor_tensor_layout(ipro_trainer_module_executor(trainer, module),
+                                         out ? graph->outputs[0] : graph->inputs[0]);
+  }
+  free(images);
+  ipro_trainer_free(trainer);
+  return layout;
+}
+
+/* Each rank of `mpirun` holds one module of K = 2 (a trainer's first_module and module_count)
+ * and plans its neighbour to agree with it on their handoff's layout: the layouts it writes and
+ * reads are those of the whole trainer's modules. */
+static void check_stages(const char *name, const char *const *cuts, bool copy) {
+  const ipro_test_step_kind whole = {IPRO_TEST_CARRIED_LAYOUTS, true, !copy, 0, 0};
+  const ipro_test_step_kind first = {IPRO_TEST_CARRIED_LAYOUTS, true, !copy, 0, 1};
+  const ipro_test_step_kind second = {IPRO_TEST_CARRIED_LAYOUTS, true, !copy, 1, 1};
+  int written = handoff_layout(name, cuts, 1, whole, 0, true);
+  int read = handoff_layout(name, cuts, 1, whole, 1, false);
+  int sent = handoff_layout(name, cuts, 1, first, 0, true);
+  int received = handoff_layout(name, cuts, 1, second, 1, false);
+  CHECK_MSG(sent == written && received == read,
+            "%s K=2%s: the stages hand on in layout %d and read layout %d, one trainer's modules "
+            "in %d and %d",
+            name, copy ? "" : " without copies", sent, received, written, read);
+}
+
 /* The losses of `steps` steps on a fixed batch, with carried or plain layouts, the training
  * block (every module's arena and handoffs) filled with NaN before each step: whatever a step
  * reads that it did not write in that step, padding left stale from another tensor among it,
@@ -136,7 +183,8 @@ static bool poisoned_losses(const char *name, const char *const *cuts, int n_cut
                             int steps, float *losses) {
   float *images = NULL;
   int64_t labels[IPRO_TEST_FIXED_BATCH];
-  ipro_test_step_kind kind = {plain ? IPRO_TEST_PLAIN_LAYOUTS : IPRO_TEST_CARRIED_LAYOUTS, true};
+  ipro_test_step_kind kind = {plain ? IPRO_TEST_PLAIN_LAYOUTS : IPRO_TEST_CARRIED_LAYOUTS, true,
+                              false, 0, 0};
   ipro_trainer *trainer =
       ipro_test_fixed_batch_trainer(name, cuts, n_cuts, kind, 11, &images, labels);
   if (!trainer) return unsetenv("IPRO_ONEDNN_PLAIN_LAYOUTS"), false;
@@ -331,6 +379,11 @@ int main(void) {
   static const char *const resnet8_cut[] = {"/layer2/layer2.0/Relu_1_output_0"};
   check_training("resnet8_fmnist", NULL, 0, carries, 0);
   check_training("resnet8_fmnist", resnet8_cut, 1, carries, carries ? 1 : 0);
+  /* without the copy, module 1 hands on the cut tensor itself, which its decoder's upsampling
+   * reads plain: module 2, which would read it channel-blocked, is made again to read it plain */
+  check_training_copied("resnet8_fmnist", resnet8_cut, 1, carries, 0, false);
+  check_stages("resnet8_fmnist", resnet8_cut, true);
+  check_stages("resnet8_fmnist", resnet8_cut, false);
   check_training("resnet32", NULL, 0, carries, 0);
   check_training("mobilenetv2_small", NULL, 0, false, 0);
   /* DenseNet's 12 to 66 channels lie in padded blocks */

@@ -236,7 +236,8 @@ static void mask_forms(ipro_trainer *trainer, layout_forms *forms) {
 
 static bool step(const char *name, const char *const *cuts, int n_cuts, ipro_test_kernels kernels,
                  bool fuse, ipro_test_training_run *run) {
-  return ipro_test_train_fixed_batch(name, cuts, n_cuts, (ipro_test_step_kind){kernels, fuse}, run);
+  return ipro_test_train_fixed_batch(name, cuts, n_cuts,
+                                     (ipro_test_step_kind){kernels, fuse, false, 0, 0}, run);
 }
 
 /* The largest difference between two runs' trained parameters. */
@@ -283,7 +284,7 @@ static void count_mask_forms(const char *name, const char *const *cuts, int n_cu
   float *images = NULL;
   int64_t labels[IPRO_TEST_FIXED_BATCH];
   ipro_trainer *trainer = ipro_test_fixed_batch_trainer(
-      name, cuts, n_cuts, (ipro_test_step_kind){kernels, true}, 7, &images, labels);
+      name, cuts, n_cuts, (ipro_test_step_kind){kernels, true, false, 0, 0}, 7, &images, labels);
   if (trainer) mask_forms(trainer, forms);
   free(images);
   ipro_trainer_free(trainer);

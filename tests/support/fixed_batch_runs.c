@@ -80,6 +80,9 @@ ipro_trainer *ipro_test_fixed_batch_trainer(const char *name, const char *const 
                                   .local = ipro_test_local_settings(network, IPRO_TEST_FIXED_BATCH),
                                   .reference = kind.kernels == IPRO_TEST_REFERENCE_KERNELS};
   options.local.fuse_relu = kind.fuse;
+  if (kind.without_handoff_copy) options.local.copy_output = false;
+  options.first_module = kind.first_module;
+  options.module_count = kind.module_count;
   ipro_graph_free(network);
   ipro_trainer *trainer = NULL;
   CHECK_OK(ipro_trainer_create(path, &options, &trainer, &err), &err);

@@ -24,6 +24,10 @@ typedef enum {
 typedef struct {
   ipro_test_kernels kernels;
   bool fuse; /* BatchNormalization + Relu fused (codegen/fusion.h) */
+  /* the modules built without the copy through which each hands its output on
+   * (partitioner/module_program.c), as programs compiled where layouts are not carried are */
+  bool without_handoff_copy;
+  int first_module, module_count; /* a pipeline stage's modules (runtime/trainer.h; 0: all) */
 } ipro_test_step_kind;
 
 typedef struct {
