@@ -88,7 +88,7 @@ typedef struct {
   bool swapped;       /* weight gradient: dY's lanes broadcast, X's pixels the vectors */
   size_t taps_at;     /* forward, data gradient: out_blocks × in_blocks blocks [tap][i][o], or
                          Winograd's U (cpu_winograd3x3.c) */
-  bool winograd;      /* forward, data gradient: Winograd's F(2×2, 3×3) */
+  bool winograd;      /* Winograd's F(2×2, 3×3) (the weight gradient's partials then dL/dU) */
   size_t bias_at;     /* forward with B: out_blocks × 8 floats */
   size_t partials_at; /* weight gradient: chunks × pairs blocks, then chunks × out_blocks × 8 */
   size_t result_at;   /* forward, data gradient: the blocked output when it lies plain */
@@ -385,33 +385,59 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
   float *partials = (float *)(workspace + s->partials_at);
   int64_t pixels = s->out_height * s->out_width; /* dY's */
   int64_t x_plane = s->in_height * s->in_width * LANES, plane = pixels * LANES;
-  int64_t pairs = s->out_blocks * s->in_blocks, items = s->chunks * pairs;
-  float *bias_partials = partials + items * BLOCK_FLOATS;
+  int64_t pairs = s->out_blocks * s->in_blocks;
+  int64_t block_floats = s->winograd ? IPRO_ONEDNN_WINOGRAD_WEIGHT_BLOCK_FLOATS : BLOCK_FLOATS;
+  /* an item: a chunk's images, X's block bi and `span` of dY's blocks from bo (Winograd's product
+   * takes two, cpu_winograd3x3.c) */
+  int64_t span = s->winograd ? 2 : 1, spans = (s->out_blocks + span - 1) / span;
+  int64_t items = s->chunks * spans * s->in_blocks;
+  float *bias_partials = partials + s->chunks * pairs * block_floats;
   IPRO_ONEDNN_PARALLEL_FOR(s->images * x_plane / LANES * (s->in_channels + s->out_channels))
   for (int64_t item = 0; item < items; item++) {
-    int64_t chunk = item / pairs, bo = item % pairs / s->in_blocks, bi = item % s->in_blocks;
-    float *p = partials + item * BLOCK_FLOATS;
+    int64_t chunk = item / (spans * s->in_blocks), bi = item % s->in_blocks;
+    int64_t bo = item / s->in_blocks % spans * span;
+    int blocks = (int)(s->out_blocks - bo < span ? s->out_blocks - bo : span);
+    /* the pair (bo, bi)'s partial of the chunk, the next output block's in_blocks partials on */
+    float *p = partials + ((chunk * s->out_blocks + bo) * s->in_blocks + bi) * block_floats;
+    int64_t p_stride = s->in_blocks * block_floats;
     float *bias = s->bias && bi == 0 ? bias_partials + (chunk * s->out_blocks + bo) * LANES : NULL;
-    memset(p, 0, BLOCK_FLOATS * sizeof *p);
-    if (bias) memset(bias, 0, LANES * sizeof *bias);
+    for (int q = 0; q < blocks; q++)
+      memset(p + q * p_stride, 0, (size_t)block_floats * sizeof *p);
+    if (bias) memset(bias, 0, (size_t)blocks * LANES * sizeof *bias);
     bool both = s->swapped ? second_half_used(bo, s->out_blocks, s->out_channels)
                            : second_half_used(bi, s->in_blocks, s->in_channels);
     for (int64_t n = chunk * s->images / s->chunks; n < (chunk + 1) * s->images / s->chunks; n++) {
       const float *dy_block = dy + (n * s->out_blocks + bo) * plane;
       const float *x_block = x + (n * s->in_blocks + bi) * x_plane;
-      if (s->swapped) /* stride 1: X and dY of one size */
+      if (s->winograd)
+        ipro_onednn_winograd_weight_share(x_block, dy_block, blocks, p, p_stride, s->in_height,
+                                          s->in_width);
+      else if (s->swapped) /* stride 1: X and dY of one size */
         image_share(dy_block, x_block, p, s, both);
       else
         image_share(x_block, dy_block, p, s, both);
-      if (bias) bias_share(dy_block, bias, pixels);
+      for (int q = 0; q < blocks && bias; q++)
+        bias_share(dy_block + q * plane, bias + q * LANES, pixels);
     }
   }
   /* dW[o][i][tap] (and dB[o]): the chunks' partials in chunk order; a block of taps is [tap][i][o],
-   * or [8 - tap][o][i] swapped */
+   * or [8 - tap][o][i] swapped; Winograd's dL/dU[ξ][i][o] summed so, then turned into taps */
   float *dw = outputs[0];
   IPRO_ONEDNN_PARALLEL_FOR(s->chunks * s->out_channels * s->in_channels * TAPS)
   for (int64_t o = 0; o < s->out_channels; o++) {
-    for (int64_t i = 0; i < s->in_channels; i++)
+    for (int64_t i = 0; i < s->in_channels && s->winograd; i++) {
+      int64_t at =
+          (o / LANES * s->in_blocks + i / LANES) * block_floats + i % LANES * LANES + o % LANES;
+      float du[16];
+      for (int xi = 0; xi < 16; xi++) {
+        float sum = 0.0f;
+        for (int64_t c = 0; c < s->chunks; c++)
+          sum += partials[c * pairs * block_floats + at + xi * LANES * LANES];
+        du[xi] = sum;
+      }
+      ipro_onednn_winograd_weight_taps(du, dw + (o * s->in_channels + i) * TAPS);
+    }
+    for (int64_t i = 0; i < s->in_channels && !s->winograd; i++)
       for (int t = 0; t < TAPS; t++) {
         int64_t block = (o / LANES * s->in_blocks + i / LANES) * TAPS;
         int64_t at = s->swapped
@@ -530,13 +556,21 @@ static ipro_status build_weight_loops(ipro_onednn_kernel *kernel, const ipro_gra
   if (stage_blocked(kernel, node, 0, y, err) || stage_blocked(kernel, node, 1, x, err))
     return IPRO_ERROR;
   int64_t pairs = s->in_blocks * s->out_blocks;
+  /* Winograd's F(2×2, 3×3) at stride 1 where every block is full (the direct loops skip a
+   * half-empty broadcast block's empty half); its partials (16 values a channel pair against the
+   * taps' 9) make the direct loops the frugal variant. */
+  s->winograd = s->stride == 1 && !kernel->frugal && s->in_channels % LANES == 0 &&
+                s->out_channels % LANES == 0 && !ipro_onednn_switched_off("IPRO_ONEDNN_WINOGRAD");
+  if (s->winograd) kernel->base.has_frugal_variant = true;
   /* (the roles swapped need X and dY of one size) */
-  s->swapped = s->stride == 1 && weight_work(s->out_channels, s->in_channels) <
-                                     weight_work(s->in_channels, s->out_channels);
+  s->swapped =
+      !s->winograd && s->stride == 1 &&
+      weight_work(s->out_channels, s->in_channels) < weight_work(s->in_channels, s->out_channels);
   s->chunks = (ITEMS_WANTED + pairs - 1) / pairs;
   if (s->chunks > s->images) s->chunks = s->images;
   if (s->chunks < 1) s->chunks = 1;
-  size_t floats = (size_t)(s->chunks * pairs * BLOCK_FLOATS +
+  int64_t block_floats = s->winograd ? IPRO_ONEDNN_WINOGRAD_WEIGHT_BLOCK_FLOATS : BLOCK_FLOATS;
+  size_t floats = (size_t)(s->chunks * pairs * block_floats +
                            (s->bias ? s->chunks * s->out_blocks * LANES : 0));
   s->partials_at = ipro_onednn_reserve(kernel, floats * sizeof(float));
   return ipro_onednn_add_loop_step(kernel, weight_loops_run, err);

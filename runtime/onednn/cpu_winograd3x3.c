@@ -37,6 +37,7 @@
 #define POSITIONS 16 /* the 4 × 4 transformed positions ξ */
 #define TILES 4      /* tiles of a row done together */
 #define GROUP 3      /* output blocks whose accumulators are held together */
+#define ROW_TILES 16 /* tiles of a row the weight gradient transforms together */
 #define MAX_CHANNELS IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS
 
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -74,9 +75,10 @@ void ipro_onednn_winograd_weights(const float *w, bool data_gradient, int64_t in
 }
 
 /* The V of the tiles [first, first + count) of tile row th, for every input block: v[ξ][t][c]
- * (c over the blocks' lanes, `stride` floats a tile). */
+ * (c over the blocks' lanes, `stride` floats a tile, `tiles` tiles a position). */
 INLINE_AVX2 void transform_inputs(const ipro_onednn_winograd_geometry *g, const float *x,
-                                  int64_t th, int64_t first, int count, float *v, int64_t stride) {
+                                  int64_t th, int64_t first, int count, float *v, int64_t stride,
+                                  int tiles) {
   int64_t height = g->height, width = g->width, plane = height * width * LANES;
   for (int64_t ib = 0; ib < g->in_blocks; ib++)
     for (int t = 0; t < count; t++) {
@@ -96,11 +98,11 @@ INLINE_AVX2 void transform_inputs(const ipro_onednn_winograd_geometry *g, const 
         r[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
       }
       for (int i = 0; i < 4; i++) { /* (Bᵀ d) B */
-        float *at = v + ((i * 4) * TILES + t) * stride + ib * LANES;
+        float *at = v + ((i * 4) * tiles + t) * stride + ib * LANES;
         _mm256_storeu_ps(at, _mm256_sub_ps(r[i][0], r[i][2]));
-        _mm256_storeu_ps(at + TILES * stride, _mm256_add_ps(r[i][1], r[i][2]));
-        _mm256_storeu_ps(at + 2 * TILES * stride, _mm256_sub_ps(r[i][2], r[i][1]));
-        _mm256_storeu_ps(at + 3 * TILES * stride, _mm256_sub_ps(r[i][1], r[i][3]));
+        _mm256_storeu_ps(at + tiles * stride, _mm256_add_ps(r[i][1], r[i][2]));
+        _mm256_storeu_ps(at + 2 * tiles * stride, _mm256_sub_ps(r[i][2], r[i][1]));
+        _mm256_storeu_ps(at + 3 * tiles * stride, _mm256_sub_ps(r[i][1], r[i][3]));
       }
     }
 }
@@ -172,7 +174,7 @@ AVX2 __attribute__((noinline)) static void tile_row(const ipro_onednn_winograd_g
     int count = (int)(tiles - first < TILES ? tiles - first : TILES);
     /* the buffers' tiles beyond count are computed from what they hold and never written out */
     if (count < TILES) memset(v, 0, (size_t)(POSITIONS * TILES * v_stride) * sizeof *v);
-    transform_inputs(g, x, th, first, count, v, v_stride);
+    transform_inputs(g, x, th, first, count, v, v_stride, TILES);
     for (int xi = 0; xi < POSITIONS; xi++) {
       const float *vx = v + xi * TILES * v_stride, *ux = u + xi * g->in_channels * out_padded;
       float *mx = m + xi * TILES * out_padded;
@@ -195,5 +197,118 @@ void ipro_onednn_winograd_run(const ipro_onednn_winograd_geometry *g, const floa
     int64_t n = r / tile_rows;
     tile_row(g, x + n * g->in_blocks * plane, u, bias, y + n * g->out_blocks * plane,
              r % tile_rows);
+  }
+}
+
+/* ---- the weight gradient ---- */
+
+/* dM = A dY Aᵀ of the tiles [first, first + count) of tile row th of dY's block (height × width
+ * vectors, zero outside): m[ξ][t][o], ROW_TILES tiles a position. A's rows are [1 0], [1 1],
+ * [1 -1] and [0 -1]: a 2 × 2 tile [a; b] (rows a and b) gives the rows a, a + b, a - b and -b,
+ * and each row [p q] the four values p, p + q, p - q and -q. */
+INLINE_AVX2 void transform_gradients(const float *dy, int64_t height, int64_t width, int64_t th,
+                                     int64_t first, int count, float *m) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (int t = 0; t < count; t++) {
+    __m256 a[2][2], r[4][2];
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++) {
+        int64_t oh = 2 * th + i, ow = 2 * (first + t) + j;
+        a[i][j] =
+            oh < height && ow < width ? _mm256_loadu_ps(dy + (oh * width + ow) * LANES) : zero;
+      }
+    for (int j = 0; j < 2; j++) { /* A dY */
+      r[0][j] = a[0][j];
+      r[1][j] = _mm256_add_ps(a[0][j], a[1][j]);
+      r[2][j] = _mm256_sub_ps(a[0][j], a[1][j]);
+      r[3][j] = _mm256_sub_ps(zero, a[1][j]);
+    }
+    for (int i = 0; i < 4; i++) { /* (A dY) Aᵀ */
+      float *at = m + ((i * 4) * ROW_TILES + t) * LANES;
+      _mm256_storeu_ps(at, r[i][0]);
+      _mm256_storeu_ps(at + ROW_TILES * LANES, _mm256_add_ps(r[i][0], r[i][1]));
+      _mm256_storeu_ps(at + 2 * ROW_TILES * LANES, _mm256_sub_ps(r[i][0], r[i][1]));
+      _mm256_storeu_ps(at + 3 * ROW_TILES * LANES, _mm256_sub_ps(zero, r[i][1]));
+    }
+  }
+}
+
+/* p_q[ξ][i][o] += Σ_t v[ξ][t][i] · m_q[ξ][t][o] over the first `count` tiles, for `blocks` (1 or 2,
+ * a constant of each call) output blocks q (m_q ROW_TILES · 16 vectors apart, p_q p_stride floats
+ * apart) and the lanes i of [half, half + 4): per position 4 × blocks accumulators over o, each v
+ * value broadcast once for the blocks' m vectors (one broadcast an FMA was half the speed of the
+ * direct loops on the AMD EPYC, whose broadcasts from memory compete with the FMAs). */
+INLINE_AVX2 void weight_product(const float *v, const float *m, float *p, int64_t p_stride,
+                                int count, int half, const int blocks) {
+  for (int xi = 0; xi < POSITIONS; xi++) {
+    const float *vx = v + xi * ROW_TILES * LANES + half, *mx = m + xi * ROW_TILES * LANES;
+    __m256 acc[2][4];
+    for (int q = 0; q < blocks; q++)
+      for (int i = 0; i < 4; i++)
+        acc[q][i] = _mm256_loadu_ps(p + q * p_stride + (xi * LANES + half + i) * LANES);
+    for (int t = 0; t < count; t++) {
+      __m256 g[2];
+      for (int q = 0; q < blocks; q++)
+        g[q] = _mm256_loadu_ps(mx + (q * POSITIONS * ROW_TILES + t) * LANES);
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; i++) {
+        __m256 b = _mm256_broadcast_ss(vx + t * LANES + i);
+        for (int q = 0; q < blocks; q++)
+          acc[q][i] = _mm256_fmadd_ps(b, g[q], acc[q][i]);
+      }
+    }
+    for (int q = 0; q < blocks; q++)
+      for (int i = 0; i < 4; i++)
+        _mm256_storeu_ps(p + q * p_stride + (xi * LANES + half + i) * LANES, acc[q][i]);
+  }
+}
+
+AVX2 __attribute__((noinline)) void
+ipro_onednn_winograd_weight_share(const float *x, const float *dy, int blocks, float *p,
+                                  int64_t p_stride, int64_t height, int64_t width) {
+  float v[POSITIONS * ROW_TILES * LANES], m[2 * POSITIONS * ROW_TILES * LANES];
+  const ipro_onednn_winograd_geometry g = {.images = 1,
+                                           .height = height,
+                                           .width = width,
+                                           .in_channels = LANES,
+                                           .in_blocks = 1,
+                                           .out_channels = LANES,
+                                           .out_blocks = 1};
+  int64_t tiles = (width + 1) / 2, tile_rows = (height + 1) / 2, plane = height * width * LANES;
+  /* the image's tiles in row order, ROW_TILES at a time (across rows: an 8 × 8 image has 16) */
+  int filled = 0;
+  for (int64_t th = 0; th < tile_rows; th++)
+    for (int64_t first = 0, count; first < tiles; first += count) {
+      count = tiles - first < ROW_TILES - filled ? tiles - first : ROW_TILES - filled;
+      transform_inputs(&g, x, th, first, (int)count, v + filled * LANES, LANES, ROW_TILES);
+      for (int q = 0; q < blocks; q++)
+        transform_gradients(dy + q * plane, height, width, th, first, (int)count,
+                            m + (q * POSITIONS * ROW_TILES + filled) * LANES);
+      filled += (int)count;
+      bool last = th + 1 == tile_rows && first + count == tiles;
+      if (filled < ROW_TILES && !last) continue;
+      for (int half = 0; half < LANES; half += 4)
+        if (blocks == 2)
+          weight_product(v, m, p, p_stride, filled, half, 2);
+        else
+          weight_product(v, m, p, p_stride, filled, half, 1);
+      filled = 0;
+    }
+}
+
+void ipro_onednn_winograd_weight_taps(const float *du, float *taps) {
+  /* Gᵀ's rows are [1 ½ ½ 0], [0 ½ -½ 0] and [0 ½ ½ 1] */
+  float e[3][4];
+  for (int c = 0; c < 4; c++) {
+    float sum = 0.5f * (du[4 + c] + du[8 + c]);
+    e[0][c] = du[c] + sum;
+    e[1][c] = 0.5f * (du[4 + c] - du[8 + c]);
+    e[2][c] = sum + du[12 + c];
+  }
+  for (int r = 0; r < 3; r++) {
+    float sum = 0.5f * (e[r][1] + e[r][2]);
+    taps[r * 3] = e[r][0] + sum;
+    taps[r * 3 + 1] = 0.5f * (e[r][1] - e[r][2]);
+    taps[r * 3 + 2] = sum + e[r][3];
   }
 }

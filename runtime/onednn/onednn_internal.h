@@ -334,6 +334,17 @@ void ipro_onednn_winograd_weights(const float *w, bool data_gradient, int64_t in
  * over the OpenMP threads. */
 void ipro_onednn_winograd_run(const ipro_onednn_winograd_geometry *g, const float *x,
                               const float *u, const float *bias, float *y);
+/* The weight gradient's partial of one pair of 8-channel blocks: dL/dU[ξ][i][o], 16 × 8 × 8
+ * floats. */
+#define IPRO_ONEDNN_WINOGRAD_WEIGHT_BLOCK_FLOATS (16 * 8 * 8)
+/* Adds one image's share to the partials of `blocks` (1 or 2) pairs, X's block x with dY's
+ * blocks dy and the next (each height × width vectors of 8 lanes: a 3×3 convolution of stride 1
+ * and padding 1), the second pair's partial p_stride floats after the first's, p. */
+void ipro_onednn_winograd_weight_share(const float *x, const float *dy, int blocks, float *p,
+                                       int64_t p_stride, int64_t height, int64_t width);
+/* The 3×3 window's gradient Gᵀ dU G (taps[kh * 3 + kw]) from dL/dU of one channel pair (du[ξ],
+ * 16 floats). */
+void ipro_onednn_winograd_weight_taps(const float *du, float *taps);
 
 /* ---- convolutions to at most three channels (cpu_small_conv.c) ---- */
 

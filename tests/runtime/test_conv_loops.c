@@ -33,10 +33,12 @@
  *   cuts them into 16 chunks).
  * - X, Y or both plain (inputs reordered into blocks by the kernel, outputs out of them): the
  *   same checks, and the same bytes as with both carried.
- * - The forward and data gradient all of that twice: on Winograd's F(2×2, 3×3)
- *   (runtime/onednn/cpu_winograd3x3.c, the default) and on the direct loops
- *   (IPRO_ONEDNN_WINOGRAD=0); and from 136 channels and to 132, more than Winograd's buffers
- *   take, on the direct loops. Winograd's kernels have a frugal variant (runtime/backend.h), the
+ * - All three passes all of that twice: on Winograd's F(2×2, 3×3)
+ *   (runtime/onednn/cpu_winograd3x3.c, the default; the weight gradient's where every block is
+ *   full, from 8, 16 and 24 channels to 8 and 16, and from 16 to 24 on 33 images, its items then
+ *   two output blocks and one) and on the direct loops (IPRO_ONEDNN_WINOGRAD=0); and the forward
+ *   and data gradient from 136 channels and to 132, more than Winograd's buffers take, on the
+ *   direct loops. Winograd's kernels have a frugal variant (runtime/backend.h), the
  *   direct loops, with less workspace and no variant of its own, checked against the reference
  *   too; none where Winograd's is not taken (an output of 12 channels, IPRO_ONEDNN_WINOGRAD=0).
  * - Left to oneDNN: stride 3, the forward and data gradient at stride 2, no padding (stride 1 and
@@ -472,14 +474,14 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   }
   /* the forward and data gradient on Winograd's F(2×2, 3×3) (the default) and on the direct loops
    * (IPRO_ONEDNN_WINOGRAD=0) */
-  for (int direct = 0; direct <= (p != BACKWARD_WEIGHT); direct++) {
+  for (int direct = 0; direct <= 1; direct++) {
     if (direct) setenv("IPRO_ONEDNN_WINOGRAD", "0", 1);
     check_conv3x3_cases(onednn, p);
     unsetenv("IPRO_ONEDNN_WINOGRAD");
   }
+  check_frugal(onednn, p);
   /* more channels than Winograd's buffers take (128): the direct loops */
   if (p != BACKWARD_WEIGHT) {
-    check_frugal(onednn, p);
     const conv_case wide = {2, 136, 9, 5, 7, 1, 1, p == FORWARD, false, true, true};
     check_pass(onednn, p, &wide);
     const conv_case wide_out = {2, 12, 132, 5, 7, 1, 1, p == FORWARD, false, true, true};
@@ -488,6 +490,10 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   if (p == BACKWARD_WEIGHT) { /* 16 channels to 12: the weight gradient's roles swapped */
     const conv_case swapped = {33, 16, 12, 13, 11, 1, 1, true, false, true, false};
     check_threads(onednn, p, &swapped);
+    /* to 24 channels: Winograd's items take two output blocks, and then the third alone */
+    const conv_case three = {33, 16, 24, 13, 11, 1, 1, true, false, true, false};
+    check_pass(onednn, p, &three);
+    check_threads(onednn, p, &three);
   }
   conv_case k = base;
   k.stride = 3;
