@@ -54,9 +54,11 @@
  *
  * Forward and data gradient run Winograd's F(2×2, 3×3) (cpu_winograd3x3.c: 2.25 times fewer
  * multiplications, the input and output transformed per 2×2 tile) where its stack buffers take
- * the channels (at most 128 in and out) and the last output block is more than half full, the
- * direct loops above otherwise, with IPRO_ONEDNN_WINOGRAD=0, or where the executor wants the
- * kernel with the least workspace (kernel->frugal). ResNet-32's step at batch 128 on the 2-core
+ * the channels (at most 128 in and out) and the last output block is more than half full, and
+ * the weight gradient at stride 1 where every block of X and dY is full (its partials are then
+ * Winograd's dL/dU, items take two output blocks); the direct loops above otherwise, with
+ * IPRO_ONEDNN_WINOGRAD=0, or where the executor wants the kernel with the least workspace
+ * (kernel->frugal). ResNet-32's step at batch 128 on the 2-core
  * AMD EPYC of session 22: 682-684 ms with the direct loops, 569-579 with Winograd's
  * (bench/step_profile, alternated).
  *
