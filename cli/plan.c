@@ -302,6 +302,11 @@ int ipro_cli_plan(int argc, char **argv) {
   if (ipro_cli_local_conflicts("plan", &options, true)) return 2;
   if (gflops_given && options.calibrate)
     return usage_error("--gflops and --calibrate both set the step times; give one", NULL);
+  if (options.calibrate && device == IPRO_DEVICE_CUDA)
+    return usage_error("--calibrate measures on the CPU only (a CUDA kernel returns before it "
+                       "finishes); with --device cuda, --gflops sets the rate the times are "
+                       "estimated at",
+                       NULL);
 
   ipro_plan report = {0};
   ipro_error err = {{0}};

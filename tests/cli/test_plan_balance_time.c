@@ -14,7 +14,7 @@
  *     --calibrate without --balance time is a usage error of train;
  *   - --balance without -K, an unknown --balance, a --gflops that is not a positive number and
  *     --gflops beside --calibrate are usage errors (exit 2) naming what is wrong, for train as for
- * plan. */
+ * plan, and so is plan's --calibrate with --device cuda (it measures on the CPU only). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -191,6 +191,8 @@ int main(void) {
       {"plan models/resnet8_fmnist.onnx -K 2 --gflops fast", "--gflops expects a positive rate"},
       {"plan models/resnet8_fmnist.onnx -K 2 --balance time --calibrate --gflops 10",
        "--gflops and --calibrate both set the step times"},
+      {"plan models/resnet8_fmnist.onnx -K 2 --balance time --calibrate --device cuda",
+       "--calibrate measures on the CPU only"},
       {"train models/resnet8_fmnist.onnx --data fashion-mnist -K 2 --calibrate",
        "--calibrate times the modules for --balance time"}};
   for (size_t i = 0; i < sizeof usage / sizeof *usage; i++) {
