@@ -20,8 +20,9 @@ const char ipro_cli_local_usage[] =
     "                          machine (a few training steps first) instead of by its FLOPs\n"
     "  --aux-head SHAPE        the InfoPro classifier head: auto (default: per cut, the most\n"
     "                          faithful of 1c2f and 0c2f with the paper's decoder, then with the\n"
-    "                          reduced one, that keeps the cut profitable), 0c1f, 0c2f, 1c1f,\n"
-    "                          1c2f, 2c2f\n"
+    "                          reduced one, that keeps the cut profitable), or <n>c<m>f: n of\n"
+    "                          0 to 3 convolutions, m of 1 to 3 fully connected layers (0c1f,\n"
+    "                          0c2f, 1c1f, 1c2f, 2c2f, ...)\n"
     "  --decoder KIND          paper (upsample the cut to the image's size, then reconstruct) or\n"
     "                          reduced (reconstruct the image resized to the cut's resolution);\n"
     "                          default: paper, or chosen per cut with --aux-head auto\n"
@@ -106,10 +107,14 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
       return usage_error(flag, value, "memory or time");
     o->balance_time = strcmp(value, "time") == 0;
   } else if (strcmp(flag, "--aux-head") == 0) {
+    _Static_assert(IPRO_HEAD_MAX_CONVS == 3 && IPRO_HEAD_MAX_FCS == 3,
+                   "--aux-head's help and message state the head's limits");
     ipro_error err;
     o->local.choose_heads = value && strcmp(value, "auto") == 0;
     if (!o->local.choose_heads && ipro_head_parse(value, &o->local.heads, &err) != IPRO_OK)
-      return usage_error(flag, value, "auto or <n>c<m>f, e.g. 1c2f");
+      return usage_error(flag, value,
+                         "auto or <n>c<m>f with n of 0 to 3 convolutions and m of 1 to 3 fully "
+                         "connected layers, e.g. 1c2f");
   } else if (strcmp(flag, "--decoder") == 0) {
     ipro_error err;
     if (ipro_decoder_parse(value, &o->local.heads.decoder, &err) != IPRO_OK)

@@ -8,10 +8,12 @@
 ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_error *err) {
   int convs = -1, fcs = -1;
   char tail;
-  if (!text || sscanf(text, "%dc%df%c", &convs, &fcs, &tail) != 2 || convs < 0 || convs > 3 ||
-      fcs < 1 || fcs > 3)
-    return ipro_error_set(err, "--aux-head '%s' is not of the form <n>c<m>f (e.g. 1c2f)",
-                          text ? text : "");
+  if (!text || sscanf(text, "%dc%df%c", &convs, &fcs, &tail) != 2 || convs < 0 ||
+      convs > IPRO_HEAD_MAX_CONVS || fcs < 1 || fcs > IPRO_HEAD_MAX_FCS)
+    return ipro_error_set(err,
+                          "--aux-head '%s' is not of the form <n>c<m>f with n of 0 to %d and m of "
+                          "1 to %d (e.g. 1c2f)",
+                          text ? text : "", IPRO_HEAD_MAX_CONVS, IPRO_HEAD_MAX_FCS);
   options->convs = convs;
   options->fcs = fcs;
   return IPRO_OK;

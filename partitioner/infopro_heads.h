@@ -33,6 +33,11 @@
 #include "codegen/training_graph.h"
 #include "ir/local_settings.h"
 
+/* The largest classifier head --aux-head takes: <n>c<m>f with n convolutions and m fully
+ * connected layers. */
+#define IPRO_HEAD_MAX_CONVS 3
+#define IPRO_HEAD_MAX_FCS 3
+
 /* Parses "0c1f", "0c2f", "1c1f", "1c2f", "2c2f" (any n in 0..3, m in 1..3) into options. */
 ipro_status ipro_head_parse(const char *text, ipro_head_options *options, ipro_error *err);
 /* Parses "paper" or "reduced". */

@@ -281,6 +281,10 @@ static void options_without_effect(void) {
          "--local-loss has no effect without a split", NULL);
   expect("train models/mlp_fmnist.onnx " TINY " -K 1 --aux-head 1c2f", 2,
          "--aux-head has no effect without a split", "-K 1 (end-to-end training) has none");
+  /* a head beyond the limits names them */
+  expect("plan models/resnet8_fmnist.onnx -K 2 --batch 8 --aux-head 4c2f", 2,
+         "--aux-head expects auto or <n>c<m>f with n of 0 to 3 convolutions and m of 1 to 3",
+         "got '4c2f'");
   expect("plan models/mlp_fmnist.onnx --lambda 1,1,1,1", 2,
          "infopro plan: --lambda has no effect without a split", NULL);
   expect("compile models/mlp_fmnist.onnx --data fashion-mnist -o /nonexistent/p --aux-head 0c1f", 2,
