@@ -72,8 +72,9 @@
 #define LANES 8
 #define TAPS 9
 #define BLOCK_FLOATS (TAPS * LANES * LANES) /* one (b_o, b_i) pair: [tap][i][o] */
-/* Items the weight gradient's work is cut into, at least (when there are images enough): four
- * per core on 16. */
+/* The weight gradient's chunks of images are ITEMS_WANTED / (b_o, b_i) pairs, so that there are
+ * that many items (chunk, b_o, b_i) when there are images enough, four per core on 16; half as
+ * many on Winograd's, whose items take two b_o each. */
 #define ITEMS_WANTED 64
 #define RUN 8 /* output pixels of the forward loops' longest run */
 #define NOT_STAGED SIZE_MAX
@@ -427,18 +428,10 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
   float *dw = outputs[0];
   IPRO_ONEDNN_PARALLEL_FOR(s->chunks * s->out_channels * s->in_channels * TAPS)
   for (int64_t o = 0; o < s->out_channels; o++) {
-    for (int64_t i = 0; i < s->in_channels && s->winograd; i++) {
-      int64_t at =
-          (o / LANES * s->in_blocks + i / LANES) * block_floats + i % LANES * LANES + o % LANES;
-      float du[16];
-      for (int xi = 0; xi < 16; xi++) {
-        float sum = 0.0f;
-        for (int64_t c = 0; c < s->chunks; c++)
-          sum += partials[c * pairs * block_floats + at + xi * LANES * LANES];
-        du[xi] = sum;
-      }
-      ipro_onednn_winograd_weight_taps(du, dw + (o * s->in_channels + i) * TAPS);
-    }
+    for (int64_t i = 0; i < s->in_channels && s->winograd; i++)
+      ipro_onednn_winograd_weight_taps(
+          partials + (o / LANES * s->in_blocks + i / LANES) * block_floats, pairs * block_floats,
+          s->chunks, (int)(i % LANES), (int)(o % LANES), dw + (o * s->in_channels + i) * TAPS);
     for (int64_t i = 0; i < s->in_channels && !s->winograd; i++)
       for (int t = 0; t < TAPS; t++) {
         int64_t block = (o / LANES * s->in_blocks + i / LANES) * TAPS;

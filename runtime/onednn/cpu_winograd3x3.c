@@ -34,7 +34,7 @@
 #include "onednn_internal.h"
 
 #define LANES 8
-#define POSITIONS 16 /* the 4 × 4 transformed positions ξ */
+#define POSITIONS IPRO_ONEDNN_WINOGRAD_POSITIONS
 #define TILES 4      /* tiles of a row done together */
 #define GROUP 3      /* output blocks whose accumulators are held together */
 #define ROW_TILES 16 /* tiles of a row the weight gradient transforms together */
@@ -310,7 +310,15 @@ ipro_onednn_winograd_weight_share(const float *x, const float *dy, int blocks, f
     }
 }
 
-void ipro_onednn_winograd_weight_taps(const float *du, float *taps) {
+void ipro_onednn_winograd_weight_taps(const float *partial, int64_t chunk_stride, int64_t chunks,
+                                      int i_lane, int o_lane, float *taps) {
+  float du[POSITIONS];
+  for (int xi = 0; xi < POSITIONS; xi++) {
+    float sum = 0.0f;
+    for (int64_t c = 0; c < chunks; c++)
+      sum += partial[c * chunk_stride + (xi * LANES + i_lane) * LANES + o_lane];
+    du[xi] = sum;
+  }
   /* Gᵀ's rows are [1 ½ ½ 0], [0 ½ -½ 0] and [0 ½ ½ 1] */
   float e[3][4];
   for (int c = 0; c < 4; c++) {

@@ -49,9 +49,6 @@
  * (onednn_layouts.c): one reorder step each, and the kernel's own step. */
 #define IPRO_ONEDNN_MAX_INPUTS (IPRO_ONEDNN_MAX_STEPS - 1)
 #define IPRO_ONEDNN_NOT_STAGED SIZE_MAX
-/* The layout code (backend.h, choose_layouts) of a tensor carried channel-blocked is the block,
- * ipro_onednn_channel_block() (8 or 16 channels: ipro_onednn_channel_blocked_code), so that two
- * processes that hand a module's activation on in it can tell whether they mean one layout. */
 /* The layout code of a fused BatchNormalization's ReLU mask (codegen/fusion.h) that is oneDNN's
  * workspace of the normalisation in the channel-blocked layout (a bitmask on AVX-512): the
  * forward and its gradient then both normalise channel-blocked. A mask without it is written
@@ -336,15 +333,18 @@ void ipro_onednn_winograd_run(const ipro_onednn_winograd_geometry *g, const floa
                               const float *u, const float *bias, float *y);
 /* The weight gradient's partial of one pair of 8-channel blocks: dL/dU[ξ][i][o], 16 × 8 × 8
  * floats. */
-#define IPRO_ONEDNN_WINOGRAD_WEIGHT_BLOCK_FLOATS (16 * 8 * 8)
+#define IPRO_ONEDNN_WINOGRAD_POSITIONS 16 /* the 4 × 4 transformed positions ξ */
+#define IPRO_ONEDNN_WINOGRAD_WEIGHT_BLOCK_FLOATS (IPRO_ONEDNN_WINOGRAD_POSITIONS * 8 * 8)
 /* Adds one image's share to the partials of `blocks` (1 or 2) pairs, X's block x with dY's
  * blocks dy and the next (each height × width vectors of 8 lanes: a 3×3 convolution of stride 1
  * and padding 1), the second pair's partial p_stride floats after the first's, p. */
 void ipro_onednn_winograd_weight_share(const float *x, const float *dy, int blocks, float *p,
                                        int64_t p_stride, int64_t height, int64_t width);
-/* The 3×3 window's gradient Gᵀ dU G (taps[kh * 3 + kw]) from dL/dU of one channel pair (du[ξ],
- * 16 floats). */
-void ipro_onednn_winograd_weight_taps(const float *du, float *taps);
+/* The 3×3 window's gradient (taps[kh * 3 + kw]) of channel pair (i, o), lanes i_lane and o_lane
+ * of its blocks: dL/dU summed over the chunks' partials of the pair (`chunks` of them,
+ * chunk_stride floats apart, from `partial`) in chunk order, then Gᵀ dU G. */
+void ipro_onednn_winograd_weight_taps(const float *partial, int64_t chunk_stride, int64_t chunks,
+                                      int i_lane, int o_lane, float *taps);
 
 /* ---- convolutions to at most three channels (cpu_small_conv.c) ---- */
 
@@ -620,11 +620,14 @@ int ipro_onednn_channel_block(void);
  * otherwise plain itself. */
 ipro_status ipro_onednn_channel_blocked_md(const dnnl_memory_desc_t *plain,
                                            dnnl_memory_desc_t *blocked, ipro_error *err);
-/* Whether `channels` fill blocks exactly: the blocked tensor then has the plain one's size, and
- * no padding. */
+/* The layout code (backend.h, choose_layouts) of a tensor carried channel-blocked: the block,
+ * 8 or 16 channels (never IPRO_ONEDNN_RELU_MASK's 2), so that two processes that hand a module's
+ * activation on in it can tell whether they mean one layout. */
 static inline uint8_t ipro_onednn_channel_blocked_code(void) {
   return (uint8_t)ipro_onednn_channel_block();
 }
+/* Whether `channels` fill blocks exactly: the blocked tensor then has the plain one's size, and
+ * no padding. */
 static inline bool ipro_onednn_fills_blocks(int64_t channels) {
   return channels > 0 && channels % ipro_onednn_channel_block() == 0;
 }
