@@ -356,7 +356,7 @@ static bool frugal_variant(ipro_backend *onednn, pass p, const conv_case *k, siz
   return variant;
 }
 
-/* Winograd's forward and data gradient weighed as the executor weighs faster kernels: the kernel
+/* Winograd's kernels (all three passes) weighed as the executor weighs faster kernels: the kernel
  * has a frugal variant, and the frugal kernel (the direct loops) has none and less workspace and
  * gives the same results against the reference; none where Winograd's is not taken. */
 static void check_frugal(ipro_backend *onednn, pass p) {
@@ -472,7 +472,7 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
     check_declined(onednn, p, &k, "16-channel blocks, stride 2, X and Y carried");
     return;
   }
-  /* the forward and data gradient on Winograd's F(2×2, 3×3) (the default) and on the direct loops
+  /* every pass on Winograd's F(2×2, 3×3) where it is taken (the default) and on the direct loops
    * (IPRO_ONEDNN_WINOGRAD=0) */
   for (int direct = 0; direct <= 1; direct++) {
     if (direct) setenv("IPRO_ONEDNN_WINOGRAD", "0", 1);
