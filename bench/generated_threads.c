@@ -35,7 +35,7 @@ static int compare_doubles(const void *a, const void *b) {
 /* A graph of one node of `op` over `count`-value float inputs named in `inputs` ("hyper", four
  * values, for the update's hyper-parameters), with one output "out" unless it is an update. */
 static ipro_graph *one_node(ipro_op op, int64_t count, const char *const *inputs, int n_inputs,
-                            bool output) {
+                            bool output, int64_t output_count) {
   ipro_graph *g = ipro_graph_create();
   if (!g) return NULL;
   g->opset = 19;
@@ -54,7 +54,7 @@ static ipro_graph *one_node(ipro_op op, int64_t count, const char *const *inputs
     if (out < 0) return NULL;
     g->tensors[out].dtype = IPRO_DTYPE_FLOAT;
     g->tensors[out].shape.rank = 1;
-    g->tensors[out].shape.dims[0] = count;
+    g->tensors[out].shape.dims[0] = output_count;
   }
   int index = ipro_graph_add_node(g, "node", ipro_op_name(op), n_inputs, output ? 1 : 0);
   if (index < 0) return NULL;
@@ -68,7 +68,8 @@ static ipro_graph *one_node(ipro_op op, int64_t count, const char *const *inputs
 
 static int time_kernel(ipro_backend *onednn, const char *name, ipro_op op, int64_t count, int runs,
                        const char *const *input_names, int n_inputs, bool output) {
-  ipro_graph *g = one_node(op, count, input_names, n_inputs, output);
+  bool scalar = op == IPRO_OP_BINARY_CROSS_ENTROPY;
+  ipro_graph *g = one_node(op, count, input_names, n_inputs, output, scalar ? 1 : count);
   if (!g) {
     fprintf(stderr, "generated_threads: out of memory\n");
     return 1;
@@ -149,6 +150,8 @@ int main(int argc, char **argv) {
   printf("kernel\tcount\tthreads\tfastest_us\tmedian_us\n");
   for (int c = 0; c < n_counts && status == 0; c++) {
     status |= time_kernel(onednn, "SgdUpdate", IPRO_OP_SGD_UPDATE, counts[c], runs, sgd, 4, false);
+    status |= time_kernel(onednn, "BinaryCrossEntropy", IPRO_OP_BINARY_CROSS_ENTROPY, counts[c],
+                          runs, bce, 2, true);
     status |= time_kernel(onednn, "BinaryCrossEntropyGrad", IPRO_OP_BINARY_CROSS_ENTROPY_GRAD,
                           counts[c], runs, bce, 2, true);
   }

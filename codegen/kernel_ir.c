@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <llvm-c/DebugInfo.h>
+
 #include "codegen/kernel_ir.h"
 
 typedef struct {
@@ -83,12 +85,34 @@ static loop loop_open(emitter *e, LLVMValueRef start, LLVMValueRef end, const ch
   return l;
 }
 
-static void loop_close(emitter *e, loop *l, LLVMValueRef step) {
+static LLVMValueRef loop_close(emitter *e, loop *l, LLVMValueRef step) {
   LLVMValueRef next = LLVMBuildNSWAdd(e->b, l->index, step, "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
-  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next, l->end, ""), l->body, l->exit);
+  LLVMValueRef branch =
+      LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next, l->end, ""), l->body, l->exit);
   LLVMAddIncoming(l->index, &next, &latch, 1);
   LLVMPositionBuilderAtEnd(e->b, l->exit);
+  return branch;
+}
+
+/* Asks the loop vectoriser to interleave the loop whose latch ends in `branch`: INTERLEAVE vector
+ * iterations in flight at once. Its cost model keeps one for long bodies (register pressure), and
+ * then a body built of one long dependent chain, as the log and exp expansions are
+ * (kernel_math.c, Horner's rule without fused multiply-adds), runs at the chain's latency: the BCE
+ * loss terms (two logs an element) of 393,216 values took 2.78 ms on one thread of the AMD EPYC
+ * (Zen 1) of session 24 with one, 2.18 with two and 2.13 with four (bench/generated_threads,
+ * alternated). Each element's operations stay the same ones in the same order: the bytes do
+ * not change. */
+#define INTERLEAVE 4
+static void interleave(emitter *e, LLVMValueRef branch) {
+  LLVMMetadataRef self = LLVMTemporaryMDNode(e->context, NULL, 0);
+  LLVMMetadataRef pair[2] = {LLVMMDStringInContext2(e->context, "llvm.loop.interleave.count", 26),
+                             LLVMValueAsMetadata(LLVMConstInt(e->i32, INTERLEAVE, 0))};
+  LLVMMetadataRef operands[2] = {self, LLVMMDNodeInContext2(e->context, pair, 2)};
+  LLVMMetadataRef id = LLVMMDNodeInContext2(e->context, operands, 2);
+  LLVMMetadataReplaceAllUsesWith(self, id);
+  LLVMSetMetadata(branch, LLVMGetMDKindIDInContext(e->context, "llvm.loop", 9),
+                  LLVMMetadataAsValue(e->context, id));
 }
 
 /* ---- the element body ---- */
@@ -290,7 +314,7 @@ static void emit_host_loops(emitter *e, LLVMValueRef count, LLVMValueRef channel
   if (!has_channel_input(e->desc)) {
     loop element = loop_open(e, zero, count, "element");
     emit_element(e, element.index, NULL);
-    loop_close(e, &element, one);
+    interleave(e, loop_close(e, &element, one));
     return;
   }
   return_unless_positive(e, channels, inner);
@@ -299,7 +323,7 @@ static void emit_host_loops(emitter *e, LLVMValueRef count, LLVMValueRef channel
   LLVMValueRef start = LLVMBuildNSWMul(e->b, row.index, inner, "");
   loop column = loop_open(e, zero, inner, "column");
   emit_element(e, LLVMBuildNSWAdd(e->b, start, column.index, ""), channel);
-  loop_close(e, &column, one);
+  interleave(e, loop_close(e, &column, one));
   loop_close(e, &row, one);
 }
 
