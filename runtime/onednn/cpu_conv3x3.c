@@ -54,13 +54,13 @@
  *
  * Forward and data gradient run Winograd's F(2×2, 3×3) (cpu_winograd3x3.c: 2.25 times fewer
  * multiplications, the input and output transformed per 2×2 tile) where its stack buffers take
- * the channels (at most 128 in and out) and the last output block is more than half full, and
- * the weight gradient at stride 1 where every block of X and dY is full (its partials are then
- * Winograd's dL/dU, items take two output blocks); the direct loops above otherwise, with
- * IPRO_ONEDNN_WINOGRAD=0, or where the executor wants the kernel with the least workspace
- * (kernel->frugal). ResNet-32's step at batch 128 on the 2-core
- * AMD EPYC of session 22: 682-684 ms with the direct loops, 569-579 with Winograd's
- * (bench/step_profile, alternated).
+ * the channels (at most 128 in and out; a last output block of at most 4 channels in 4-lane
+ * vectors, as here), and the weight gradient at stride 1 where every block of X and dY is full
+ * (its partials are then Winograd's dL/dU, items take two output blocks); the direct loops above
+ * otherwise, with IPRO_ONEDNN_WINOGRAD=0, or where the executor wants the kernel with the least
+ * workspace (kernel->frugal). ResNet-32's step at batch 128 on the 2-core AMD EPYC of session
+ * 22: 682-684 ms with the direct loops, 569-579 with Winograd's (bench/step_profile,
+ * alternated).
  *
  * IPRO_ONEDNN_CONV3X3_LOOPS=0 leaves these nodes to oneDNN. */
 #include <immintrin.h>
@@ -504,15 +504,15 @@ static ipro_status build_forward_loops(ipro_onednn_kernel *kernel, const ipro_gr
                                        ipro_error *err) {
   if (stage_blocked(kernel, node, 0, in, err)) return IPRO_ERROR;
   /* Winograd's algorithm where its buffers take the channels (the direct loops' taps otherwise,
-   * or with IPRO_ONEDNN_WINOGRAD=0, the switch that keeps oneDNN's convolutions direct too), and
-   * not where the last output block holds at most 4 channels: the direct loops do that block in
-   * 4-lane vectors, Winograd's product in 8 (the decoder's first convolution, 16 channels to 12:
-   * 5.65 ms a step direct, 6.89 on Winograd's). Its transformed window (16 values a channel pair
+   * or with IPRO_ONEDNN_WINOGRAD=0, the switch that keeps oneDNN's convolutions direct too). A
+   * last output block of at most 4 channels is done in 4-lane vectors by both (the decoder's
+   * first convolution, 16 channels to 12, on the AMD EPYC of session 24: 5.9-6.2 ms a step on
+   * Winograd's against 6.7-7.3 direct, alternated in bench/step_profile --nodes; in 8 lanes,
+   * session 22, Winograd's had been the slower). Its transformed window (16 values a channel pair
    * against the taps' 9) makes the direct loops this kernel's frugal variant, weighed by the
    * executor as oneDNN's Winograd is (onednn_conv.c). */
   s->winograd = !kernel->frugal && s->in_blocks * LANES <= IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS &&
                 s->out_blocks * LANES <= IPRO_ONEDNN_WINOGRAD_MAX_CHANNELS &&
-                s->out_channels - (s->out_blocks - 1) * LANES > LANES / 2 &&
                 !ipro_onednn_switched_off("IPRO_ONEDNN_WINOGRAD");
   if (s->winograd) kernel->base.has_frugal_variant = true;
   size_t floats = s->winograd ? ipro_onednn_winograd_weight_floats(s->in_channels, s->out_channels)

@@ -24,10 +24,11 @@
  * image (a last tile of an odd size writes its pixels inside only). Every output element is
  * written by one thread from the same operations whatever the thread count, so the bytes do not
  * depend on it. The input's padding lanes are transformed but never read by the product (it sums
- * over the real channels); U is zero in the output's padding lanes, so they come out +0. The
- * rounding differs from the direct loops' (the transforms add and subtract first): about 1e-7 of
- * the outputs' magnitude in single precision, within the tolerances the direct loops are held
- * to. */
+ * over the real channels); U is zero in the output's padding lanes, so they come out +0 (a last
+ * output block of at most 4 channels is multiplied in 4-lane vectors and its upper 4 lanes stored
+ * as +0: on Zen 1 that halves its product's cost). The rounding differs from the direct loops'
+ * (the transforms add and subtract first): about 1e-7 of the outputs' magnitude in single
+ * precision, within the tolerances the direct loops are held to. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -108,28 +109,42 @@ INLINE_AVX2 void transform_inputs(const ipro_onednn_winograd_geometry *g, const 
 }
 
 /* m[ξ][t][o] = Σ_c v[ξ][t][c] · u[ξ][c][o] for output blocks [ob, ob + blocks), blocks ≤ GROUP
- * (a constant of each call): each v value broadcast once for the blocks' u vectors. */
+ * (a constant of each call): each v value broadcast once for the blocks' u vectors. With
+ * half_last (a constant too) the last of them holds at most 4 channels and is done in 4-lane
+ * vectors, its other 4 lanes stored as +0: on a CPU whose 256-bit FMAs issue as two 128-bit
+ * halves (AMD's Zen 1) that block then costs half as much. */
 INLINE_AVX2 void product(const float *v, const float *u, float *m, int64_t in_channels,
-                         int64_t v_stride, int64_t out_padded, int64_t ob, const int blocks) {
+                         int64_t v_stride, int64_t out_padded, int64_t ob, const int blocks,
+                         const bool half_last) {
+  const int full = half_last ? blocks - 1 : blocks;
   __m256 acc[TILES][GROUP];
-  for (int t = 0; t < TILES; t++)
-    for (int q = 0; q < blocks; q++)
+  __m128 tail[TILES];
+  for (int t = 0; t < TILES; t++) {
+    for (int q = 0; q < full; q++)
       acc[t][q] = _mm256_setzero_ps();
+    tail[t] = _mm_setzero_ps();
+  }
   for (int64_t c = 0; c < in_channels; c++) {
     const float *uc = u + c * out_padded + ob * LANES;
     __m256 w[GROUP];
-    for (int q = 0; q < blocks; q++)
+    for (int q = 0; q < full; q++)
       w[q] = _mm256_loadu_ps(uc + q * LANES);
+    __m128 w_tail = half_last ? _mm_loadu_ps(uc + full * LANES) : _mm_setzero_ps();
 #pragma GCC unroll 4
     for (int t = 0; t < TILES; t++) {
       __m256 b = _mm256_broadcast_ss(v + t * v_stride + c);
-      for (int q = 0; q < blocks; q++)
+      for (int q = 0; q < full; q++)
         acc[t][q] = _mm256_fmadd_ps(b, w[q], acc[t][q]);
+      if (half_last) tail[t] = _mm_fmadd_ps(_mm256_castps256_ps128(b), w_tail, tail[t]);
     }
   }
-  for (int t = 0; t < TILES; t++)
-    for (int q = 0; q < blocks; q++)
+  for (int t = 0; t < TILES; t++) {
+    for (int q = 0; q < full; q++)
       _mm256_storeu_ps(m + t * out_padded + (ob + q) * LANES, acc[t][q]);
+    if (half_last)
+      _mm256_storeu_ps(m + t * out_padded + (ob + full) * LANES,
+                       _mm256_set_m128(_mm_setzero_ps(), tail[t]));
+  }
 }
 
 /* Y's tiles [first, first + count) of tile row th from m, bias (out_padded floats) or NULL. */
@@ -170,6 +185,7 @@ AVX2 __attribute__((noinline)) static void tile_row(const ipro_onednn_winograd_g
   float v[POSITIONS * TILES * MAX_CHANNELS], m[POSITIONS * TILES * MAX_CHANNELS];
   int64_t v_stride = g->in_blocks * LANES, out_padded = g->out_blocks * LANES;
   int64_t tiles = (g->width + 1) / 2;
+  bool half = g->out_channels - (g->out_blocks - 1) * LANES <= LANES / 2;
   for (int64_t first = 0; first < tiles; first += TILES) {
     int count = (int)(tiles - first < TILES ? tiles - first : TILES);
     /* the buffers' tiles beyond count are computed from what they hold and never written out */
@@ -179,10 +195,19 @@ AVX2 __attribute__((noinline)) static void tile_row(const ipro_onednn_winograd_g
       const float *vx = v + xi * TILES * v_stride, *ux = u + xi * g->in_channels * out_padded;
       float *mx = m + xi * TILES * out_padded;
       int64_t ob = 0;
-      for (; ob + GROUP <= g->out_blocks; ob += GROUP)
-        product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, GROUP);
-      if (g->out_blocks - ob == 2) product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, 2);
-      if (g->out_blocks - ob == 1) product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, 1);
+      for (; g->out_blocks - ob > GROUP; ob += GROUP)
+        product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, GROUP, false);
+        /* the last 1 to GROUP blocks, the last of them in 4 lanes where it holds at most 4 */
+#define LAST_BLOCKS(blocks)                                                                        \
+  (half ? product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, blocks, true)              \
+        : product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, blocks, false))
+      if (g->out_blocks - ob == 3)
+        LAST_BLOCKS(3);
+      else if (g->out_blocks - ob == 2)
+        LAST_BLOCKS(2);
+      else
+        LAST_BLOCKS(1);
+#undef LAST_BLOCKS
     }
     transform_outputs(g, m, bias, y, th, first, count, out_padded);
   }
