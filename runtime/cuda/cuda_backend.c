@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "runtime/cuda_device.h"
 #include "runtime/cuda_plugin/cuda_plugin.h"
 
 static const ipro_cuda_build_fn build_table[IPRO_OP_COUNT] = {
@@ -335,12 +336,12 @@ static ipro_status create(ipro_cuda_backend *backend, ipro_error *err) {
   cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess)
     return ipro_error_set(err, "no CUDA device: %s", cudaGetErrorString(status));
-  if (count < 1) return ipro_error_set(err, "no CUDA device: the driver reports none");
+  /* IPRO_CUDA_DEVICE, or the rank on its machine under an MPI launcher (cuda_device.h) */
+  if (ipro_cuda_device_choose(count, &backend->device, err)) return IPRO_ERROR;
   const char *sync = getenv("IPRO_CUDA_SYNC");
   backend->synchronize_each_kernel = sync && strcmp(sync, "1") == 0;
   const char *profile = getenv("IPRO_CUDA_PROFILE");
   backend->profile = profile && strcmp(profile, "1") == 0;
-  backend->device = 0;
   IPRO_CUDA_CHECK(cudaSetDevice(backend->device));
   int max_pitch = 0;
   IPRO_CUDA_CHECK(cudaDeviceGetAttribute(&max_pitch, cudaDevAttrMaxPitch, backend->device));
