@@ -288,13 +288,12 @@ typedef struct {
   int count;
 } side_files;
 
-enum { MAX_SIDE_FILES = 64 };
-
 static ipro_status list_side_files(const char *model, side_files *files, ipro_error *err) {
   files->count = 0;
-  files->locations = malloc(sizeof(char[512]) * MAX_SIDE_FILES);
+  files->locations = malloc(sizeof(char[512]) * IPRO_ONNX_MAX_SIDE_FILES);
   if (!files->locations) return ipro_error_set(err, "out of memory");
-  return ipro_onnx_side_files(model, files->locations, MAX_SIDE_FILES, &files->count, err);
+  return ipro_onnx_side_files(model, files->locations, IPRO_ONNX_MAX_SIDE_FILES, &files->count,
+                              err);
 }
 
 /* Where side file i lies in `folder`, and that path's folder made. */
@@ -546,7 +545,6 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   if (status == IPRO_OK) status = ipro_program_write(staged_program, &program, err);
   if (status == IPRO_OK) status = commit_staged(stage, o->directory, &files, err);
   if (stage[0]) remove_stage(stage, &files);
-  free(files.locations);
   if (status == IPRO_OK) {
     char name[IPRO_PRINTABLE_MAX];
     printf("compiled %s (SHA-256 %.16s...) for batch %lld on %s, ",
@@ -561,7 +559,12 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
            "%s\n",
            program.cpu, o->directory, path, o->directory, IPRO_PRECOMPILED_HOST_FILE, o->directory,
            o->device == IPRO_DEVICE_CUDA ? ", kernels.ptx and " CUDA_PLUGIN_FILE : "");
+    for (int i = 0; i < files.count; i++) /* what the runner reads the model's weights from */
+      printf("%s %s/%s%s", i ? "," : "and the model's external data:", o->directory,
+             ipro_printable(files.locations[i], name, sizeof name),
+             i + 1 == files.count ? "\n" : "");
   }
+  free(files.locations);
   ipro_program_release(&program);
   return status;
 }

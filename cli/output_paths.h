@@ -8,7 +8,10 @@
 
 #include <stdbool.h>
 
-#define IPRO_CLI_MAX_OUTPUTS 16
+#include "frontend/onnx_export.h"
+
+/* a run's own outputs and a compiled program's files, with its model's side files */
+#define IPRO_CLI_MAX_OUTPUTS (16 + IPRO_ONNX_MAX_SIDE_FILES)
 
 typedef struct {
   const char *what; /* how the user knows it: "--out", "the classes file written beside --out" */

@@ -505,37 +505,56 @@ static void classes_path(const char *out, char *path, size_t size) {
 
 /* Every file the run writes (a model's weights file, frontend/onnx_export.h, and the classes
  * file only in some runs, but a name they may take is refused all the same) and, in a compiled
- * program's runner, the program's own files beside it: no two may be the same file. The input
- * model is not among them: --out MODEL.onnx writes the trained weights back into it. */
+ * program's runner, the program's own files beside it and its model's side files (external data,
+ * which the next start reads its weights from): no two may be the same file. The input model is
+ * not among them: --out MODEL.onnx writes the trained weights back into it. */
 static int refuse_clashing_files(const train_options *o) {
-  ipro_cli_outputs files = {0};
+  ipro_cli_outputs *files = calloc(1, sizeof *files); /* 80 paths: not on the stack */
+  char(*side_files)[512] = malloc(sizeof *side_files * IPRO_ONNX_MAX_SIDE_FILES);
+  if (!files || !side_files) {
+    free(files), free(side_files);
+    fprintf(stderr, "%s: out of memory\n", command_name(o));
+    return 1;
+  }
   char path[4200];
-  ipro_cli_outputs_add(&files, "--out", o->out, false);
+  ipro_cli_outputs_add(files, "--out", o->out, false);
   if (o->out) {
     snprintf(path, sizeof path, "%s.data", o->out);
-    ipro_cli_outputs_add(&files, "the weights file written beside --out", path, false);
+    ipro_cli_outputs_add(files, "the weights file written beside --out", path, false);
     classes_path(o->out, path, sizeof path);
-    ipro_cli_outputs_add(&files, "the classes file written beside --out", path, false);
+    ipro_cli_outputs_add(files, "the classes file written beside --out", path, false);
   }
-  ipro_cli_outputs_add(&files, "--out-inference", o->out_inference, false);
+  ipro_cli_outputs_add(files, "--out-inference", o->out_inference, false);
   if (o->out_inference) {
     snprintf(path, sizeof path, "%s.data", o->out_inference);
-    ipro_cli_outputs_add(&files, "the weights file written beside --out-inference", path, false);
+    ipro_cli_outputs_add(files, "the weights file written beside --out-inference", path, false);
   }
-  ipro_cli_outputs_add(&files, "--json", o->json, false);
+  ipro_cli_outputs_add(files, "--json", o->json, false);
   if (o->checkpoint) {
     ipro_checkpoint_path(o->checkpoint, path, sizeof path);
-    ipro_cli_outputs_add(&files, "the checkpoint file of --checkpoint", path, false);
+    ipro_cli_outputs_add(files, "the checkpoint file of --checkpoint", path, false);
   }
-  if (o->program) { /* the runner's model lies in its program's folder */
+  if (o->program) { /* the runner's model lies in its program's folder, its side files too */
     const char *slash = strrchr(o->model, '/');
+    int folder = slash ? (int)(slash - o->model) : 1, count = 0;
+    const char *model_folder = slash ? o->model : ".";
     for (int i = 0; i < IPRO_PROGRAM_FOLDER_FILE_COUNT; i++) {
-      snprintf(path, sizeof path, "%.*s/%s", slash ? (int)(slash - o->model) : 1,
-               slash ? o->model : ".", ipro_program_folder_files[i]);
-      ipro_cli_outputs_add(&files, "one of this program's own files", path, true);
+      snprintf(path, sizeof path, "%.*s/%s", folder, model_folder, ipro_program_folder_files[i]);
+      ipro_cli_outputs_add(files, "one of this program's own files", path, true);
+    }
+    /* the model's external data, copied into the folder by compile (read from the model in
+     * memory; a model that cannot be read is reported where it is loaded) */
+    ipro_error ignored = {{0}};
+    if (ipro_onnx_side_files(o->model, side_files, IPRO_ONNX_MAX_SIDE_FILES, &count, &ignored))
+      count = 0;
+    for (int i = 0; i < count; i++) {
+      snprintf(path, sizeof path, "%.*s/%s", folder, model_folder, side_files[i]);
+      ipro_cli_outputs_add(files, "the weights file of this program's model", path, true);
     }
   }
-  return ipro_cli_outputs_refuse_clashes(command_name(o), &files);
+  int status = ipro_cli_outputs_refuse_clashes(command_name(o), files);
+  free(files), free(side_files);
+  return status;
 }
 
 /* Without --resume a run starts at epoch 1 and its first checkpoint would replace the one DIR

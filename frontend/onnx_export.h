@@ -74,7 +74,9 @@ bool ipro_onnx_export_needs_side_file(bool external_data, bool source_external, 
 ipro_status ipro_onnx_export(const ipro_export_request *request, ipro_error *err);
 
 /* The files, relative to the model's folder, that hold a model's external data (distinct
- * "location" entries, at most max, each under 512 bytes); *count 0 for a model without any. */
+ * "location" entries, at most max, each under 512 bytes); *count 0 for a model without any. A
+ * compiled program carries at most IPRO_ONNX_MAX_SIDE_FILES of them. */
+#define IPRO_ONNX_MAX_SIDE_FILES 64
 ipro_status ipro_onnx_side_files(const char *model_path, char (*locations)[512], int max,
                                  int *count, ipro_error *err);
 

@@ -17,7 +17,8 @@
  *     of another batch than the program's modules were lowered for is refused with one message,
  *     and left as it was;
  *   - a model with external data (re-saved by `infopro export --external-data`): the program
- *     carries its side file, and the runner's trained model and side file are the bytes
+ *     carries its side file (which the runner's --out may not overwrite: refused, exit 2), and
+ *     the runner's trained model and side file are the bytes
  *     `infopro train` writes from the same model; a compile of it whose `cc` fails, after the
  *     side file was staged, leaves an earlier folder's program and side file as they were and
  *     no staging folder; a side file named like one of the program's own files is refused
@@ -131,6 +132,19 @@ static void external_data(void) {
   strcat(a, ".data");
   strcat(b, ".data");
   CHECK_MSG(ipro_test_same_file(a, b), "%s and %s differ", a, b);
+  /* the runner's --out on its model's name in its folder would write its side file over the one
+   * the program's next start reads its weights from: refused, the side file as it was */
+  char side_in_folder[1000], side_source[1000];
+  snprintf(side_in_folder, sizeof side_in_folder, "%s/ext_moved/resnet8.onnx.data", directory);
+  snprintf(side_source, sizeof side_source, "%s.data", model);
+  snprintf(command, sizeof command, "'%s' " DATA " --out '%s/ext_moved/resnet8.onnx'", runner,
+           directory);
+  ipro_test_run_command_expecting(command, &r, 2);
+  CHECK_MSG(strstr(r.err, "the weights file of this program's model") &&
+                strstr(r.err, "resnet8.onnx.data"),
+            "the runner's --out over its side file: %s", r.err);
+  CHECK_MSG(ipro_test_same_file(side_in_folder, side_source),
+            "the refused run changed the program's side file %s", side_in_folder);
 
   /* a compile of it that fails after its side file was staged (a `cc` that exits 1) leaves the
    * earlier folder's program and side file byte for byte, and no staging folder */
