@@ -734,7 +734,6 @@ typedef struct {
   ipro_batch_loader *loader;
   int64_t steps_per_epoch, start_epoch;
   char checkpoint_path[4096];
-  size_t checkpoint_folders_created; /* ipro_make_directories_noting's (ir/atomic_file.h) */
   double test_accuracy;
   /* local training: the chosen cuts (names in the network), and the plan's figures */
   int K;
@@ -1054,9 +1053,17 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
       return IPRO_ERROR;
     }
   }
+  /* The checkpoint folder is made (with any missing parents) to check that it can be written,
+   * then those folders are removed again: the first checkpoint makes them anew
+   * (ipro_checkpoint_write), so that a run that stops before it, a killed one or an aborted MPI
+   * run too, leaves no empty folder. Under mpirun rank 0, which alone writes checkpoints, alone
+   * checks (ranks making and removing one folder at once would remove it under another's check). */
   ipro_status status = IPRO_OK;
-  if (o->checkpoint)
-    status = ipro_checkpoint_prepare_directory(o->checkpoint, &r->checkpoint_folders_created, err);
+  if (o->checkpoint && leads(r)) {
+    size_t created = 0;
+    status = ipro_checkpoint_prepare_directory(o->checkpoint, &created, err);
+    if (status == IPRO_OK) ipro_remove_created_directories(o->checkpoint, created);
+  }
   if (status == IPRO_OK && o->out) status = ipro_check_writable(o->out, err);
   if (status == IPRO_OK && o->out_inference) status = ipro_check_writable(o->out_inference, err);
   /* The model at the training batch, before the data is read: a batch the model's sizes do not
@@ -1829,10 +1836,6 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
   if (status != IPRO_OK && program) name_the_runner(model_path, &err);
   if (status != IPRO_OK && !exit_status)
     exit_status = r.pipeline ? fail_rank(&r, err.message) : ipro_cli_fail(err.message);
-  /* A run that failed before its first checkpoint (no GPU, no complete batch, a wrong model)
-   * left the --checkpoint folder it had created empty: removed, and any parents it created. */
-  if (exit_status && o.checkpoint)
-    ipro_remove_created_directories(o.checkpoint, r.checkpoint_folders_created);
   ipro_pipeline_detach(r.pipeline); /* its device buffers go before the trainer's backend */
   release(&r);
   ipro_pipeline_close(mpi);

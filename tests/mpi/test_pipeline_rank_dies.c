@@ -5,7 +5,8 @@
  * epochs (the oracle: the single-process trainer; the constant learning-rate schedule makes the
  * rates independent of --epochs). ResNet-8, K = 2, 64 Fashion-MNIST images in batches of 32.
  * And a pipeline whose weights hold a NaN no loss sees stops before its first checkpoint with
- * the message naming the tensor (rank 0 checks every rank's gathered state).
+ * the message naming the tensor (rank 0 checks every rank's gathered state), leaving no
+ * --checkpoint folder.
  * Skipped when Fashion-MNIST or mpirun is missing. */
 #include <dirent.h>
 #include <signal.h>
@@ -155,6 +156,10 @@ int main(void) {
                   strstr(b.err, name) && access(nan_file, F_OK) != 0,
               "a NaN bias (%s) in a pipeline: exit %d, checkpoint %s, stderr: %s", name,
               b.exit_status, access(nan_file, F_OK) == 0 ? "written" : "not written", b.err);
+    /* nor is the --checkpoint folder left behind empty (the job is aborted, so no rank cleans
+     * up at its end: the folder is made at the first checkpoint, after its early check) */
+    CHECK_MSG(access(nan_checkpoint, F_OK) != 0,
+              "a pipeline stopped before its first checkpoint left the folder %s", nan_checkpoint);
   }
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
