@@ -173,7 +173,7 @@ static void compare_output(const char *arguments, const char *hostile_path, bool
             "%s: %d lines with hostile names, %d without", arguments, lines(shown.out),
             lines(original.out));
   const char *expected =
-      json ? "\\u001b[2J\\u001b]0;t\\u0007\\r\\n\\u007f\\u009b1m" : HOSTILE_SHOWN;
+      json ? "\\u001B[2J\\u001B]0;t\\u0007\\r\\n\\u007F\\u009B1m" : HOSTILE_SHOWN;
   CHECK_MSG(strstr(shown.out, expected) != NULL, "%s: the names are not shown as %s:\n%s",
             arguments, expected, shown.out);
   /* the warning about the hostile opset domain: one line, escaped */
