@@ -50,7 +50,12 @@
  * turned 180° and transposed) where that is less work: a broadcast block's second half of four
  * lanes is skipped when it holds no channel, while a vector's padding lanes are computed, so the
  * side with a half-empty block is better broadcast (the InfoPro decoder's first convolution, 16
- * channels to 12: a quarter less work).
+ * channels to 12: a quarter less work). The same loops take an X of at most 4 channels lying
+ * plain (a network's first convolution, on its images: 1 channel for Fashion-MNIST, 3 for CIFAR),
+ * broadcasting its planes' values as the lanes: oneDNN 2.6's AVX2 weight gradient reorders such
+ * an X into 8-channel blocks first and computes every padding lane (ResNet-8 on Fashion-MNIST at
+ * batch 128, 1 channel to 16 at 28 × 28: 4.6 ms a step, 6 GFLOP/s, on the AMD EPYC of session
+ * 24).
  *
  * Forward and data gradient run Winograd's F(2×2, 3×3) (cpu_winograd3x3.c: 2.25 times fewer
  * multiplications, the input and output transformed per 2×2 tile) where its stack buffers take
@@ -77,6 +82,8 @@
  * many on Winograd's, whose items take two b_o each. */
 #define ITEMS_WANTED 64
 #define RUN 8 /* output pixels of the forward loops' longest run */
+/* the weight gradient reads an X of at most this many channels where it lies plain */
+#define PLAIN_CHANNELS 4
 #define NOT_STAGED SIZE_MAX
 
 typedef struct {
@@ -89,6 +96,7 @@ typedef struct {
   bool bias;          /* B (forward) or dB (weight gradient) */
   int64_t chunks;     /* weight gradient: the images' chunks */
   bool swapped;       /* weight gradient: dY's lanes broadcast, X's pixels the vectors */
+  bool plain_x;       /* weight gradient: X of at most 4 channels lying plain (an image) */
   size_t taps_at;     /* forward, data gradient: out_blocks × in_blocks blocks [tap][i][o], or
                          Winograd's U (cpu_winograd3x3.c) */
   bool winograd;      /* Winograd's F(2×2, 3×3) (the weight gradient's partials then dL/dU) */
@@ -249,31 +257,36 @@ static ipro_status forward_loops_run(const ipro_onednn_kernel *kernel, void *con
 
 /* ---- weight gradient ---- */
 
-/* Adds one image's share to the partial block p ([tap][i][o]) of X's block x and dY's block dy
- * (height × width vectors each), for lanes i in [half, half + 4) of the three taps of row kh. */
+/* Adds one image's share to the partial block p ([tap][i][o]) of X's lanes i in [half, half +
+ * lanes) and dY's block dy (height × width vectors), for the three taps of row kh. X's lane i of
+ * pixel q lies at x[q * pixel_stride + i * lane_stride]: 8-lane blocks (pixel_stride 8, lane
+ * stride 1) or planes (pixel stride 1, lane stride a plane: the image's few channels lying
+ * plain). lanes (at most 4) and the strides are constants of each call. */
 INLINE_AVX2 void row_of_taps(const float *x, const float *dy, float *p, int64_t height,
-                             int64_t width, int kh, int half) {
+                             int64_t width, int kh, int half, const int64_t pixel_stride,
+                             const int64_t lane_stride, const int lanes) {
   __m256 acc[3][4]; /* [kw][i - half], vectors over o */
   for (int kw = 0; kw < 3; kw++)
-    for (int j = 0; j < 4; j++)
+    for (int j = 0; j < lanes; j++)
       acc[kw][j] = _mm256_loadu_ps(p + ((kh * 3 + kw) * LANES + half + j) * LANES);
   int64_t first = kh == 0 ? 1 : 0, last = kh == 2 ? height - 1 : height; /* output rows */
   for (int64_t oh = first; oh < last; oh++) {
-    const float *d = dy + oh * width * LANES, *s = x + (oh + kh - 1) * width * LANES + half;
+    const float *d = dy + oh * width * LANES;
+    const float *s = x + (oh + kh - 1) * width * pixel_stride + half * lane_stride;
     /* X pixel 0 meets output pixel 0 (kw = 1) and 1 (kw = 0) */
     __m256 previous = _mm256_loadu_ps(d), current = _mm256_loadu_ps(d + LANES);
-    for (int j = 0; j < 4; j++) {
-      __m256 b = _mm256_broadcast_ss(s + j);
+    for (int j = 0; j < lanes; j++) {
+      __m256 b = _mm256_broadcast_ss(s + j * lane_stride);
       FMA(b, previous, acc[1][j]);
       FMA(b, current, acc[0][j]);
     }
     /* X pixel iw meets output pixels iw + 1 (kw = 0), iw (kw = 1) and iw - 1 (kw = 2) */
     for (int64_t iw = 1; iw < width - 1; iw++) {
       __m256 next = _mm256_loadu_ps(d + (iw + 1) * LANES);
-      const float *q = s + iw * LANES;
+      const float *q = s + iw * pixel_stride;
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; j++) {
-        __m256 b = _mm256_broadcast_ss(q + j);
+      for (int j = 0; j < lanes; j++) {
+        __m256 b = _mm256_broadcast_ss(q + j * lane_stride);
         FMA(b, next, acc[0][j]);
         FMA(b, current, acc[1][j]);
         FMA(b, previous, acc[2][j]);
@@ -281,15 +294,15 @@ INLINE_AVX2 void row_of_taps(const float *x, const float *dy, float *p, int64_t 
       previous = current, current = next;
     }
     /* X pixel width - 1 meets output pixel width - 1 (kw = 1) and width - 2 (kw = 2) */
-    const float *q = s + (width - 1) * LANES;
-    for (int j = 0; j < 4; j++) {
-      __m256 b = _mm256_broadcast_ss(q + j);
+    const float *q = s + (width - 1) * pixel_stride;
+    for (int j = 0; j < lanes; j++) {
+      __m256 b = _mm256_broadcast_ss(q + j * lane_stride);
       FMA(b, current, acc[1][j]);
       FMA(b, previous, acc[2][j]);
     }
   }
   for (int kw = 0; kw < 3; kw++)
-    for (int j = 0; j < 4; j++)
+    for (int j = 0; j < lanes; j++)
       _mm256_storeu_ps(p + ((kh * 3 + kw) * LANES + half + j) * LANES, acc[kw][j]);
 }
 
@@ -350,10 +363,27 @@ AVX2 __attribute__((noinline)) static void image_share(const float *x, const flo
   }
 #pragma GCC unroll 3
   for (int kh = 0; kh < 3; kh++) {
-    row_of_taps(x, dy, p, s->in_height, s->in_width, kh, 0);
-    if (both) row_of_taps(x, dy, p, s->in_height, s->in_width, kh, 4);
+    row_of_taps(x, dy, p, s->in_height, s->in_width, kh, 0, LANES, 1, 4);
+    if (both) row_of_taps(x, dy, p, s->in_height, s->in_width, kh, 4, LANES, 1, 4);
   }
 }
+
+/* image_share for an X of at most 4 channels lying plain (one image's planes), its lanes the
+ * planes. */
+#define PLAIN_ROWS(channels)                                                                       \
+  for (int kh = 0; kh < 3; kh++)                                                                   \
+  row_of_taps(x, dy, p, s->in_height, s->in_width, kh, 0, 1, plane, channels)
+AVX2 __attribute__((noinline)) static void plain_image_share(const float *x, const float *dy,
+                                                             float *p, const conv3x3_state *s) {
+  int64_t plane = s->in_height * s->in_width;
+  switch (s->in_channels) {
+  case 1: PLAIN_ROWS(1); break;
+  case 2: PLAIN_ROWS(2); break;
+  case 3: PLAIN_ROWS(3); break;
+  default: PLAIN_ROWS(4); break;
+  }
+}
+#undef PLAIN_ROWS
 
 /* Whether the broadcast side's block b (of `blocks`, over `channels`) has a channel in its second
  * half of lanes. */
@@ -411,8 +441,12 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
                            : second_half_used(bi, s->in_blocks, s->in_channels);
     for (int64_t n = chunk * s->images / s->chunks; n < (chunk + 1) * s->images / s->chunks; n++) {
       const float *dy_block = dy + (n * s->out_blocks + bo) * plane;
-      const float *x_block = x + (n * s->in_blocks + bi) * x_plane;
-      if (s->winograd)
+      /* X's block, or (one block of lanes, bi = 0) the image's planes where it lies plain */
+      const float *x_block = s->plain_x ? x + n * s->in_channels * (x_plane / LANES)
+                                        : x + (n * s->in_blocks + bi) * x_plane;
+      if (s->plain_x)
+        plain_image_share(x_block, dy_block, p, s);
+      else if (s->winograd)
         ipro_onednn_winograd_weight_share(x_block, dy_block, blocks, p, p_stride, s->in_height,
                                           s->in_width);
       else if (s->swapped) /* stride 1: X and dY of one size */
@@ -463,20 +497,27 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
  * oneDNN: the loops would leave 5 of 8 lanes idle, and reordering the plain image into padded
  * blocks first took longer than oneDNN's whole kernel (ResNet-32 at batch 128: forward and weight
  * gradient 9.3 ms against 4.3). */
-static bool shapes_of(const ipro_graph *graph, const ipro_node *node, ipro_shape *x, ipro_shape *w,
-                      ipro_shape *y) {
-  if (!ipro_onednn_conv_operands(graph, node, x, w, y, NULL, NULL)) return false;
+static bool shapes_of(const ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                      const ipro_node *node, ipro_shape *x, ipro_shape *w, ipro_shape *y,
+                      bool *plain_x) {
+  int x_tensor = -1;
+  *plain_x = false;
+  if (!ipro_onednn_conv_operands(graph, node, x, w, y, &x_tensor, NULL)) return false;
   int stride = ipro_onednn_conv_3x3_stride(node, x, w, y);
   bool weight = node->op == IPRO_OP_CONV_GRAD_WEIGHT;
-  return (stride == 1 || (stride == 2 && weight)) && x->dims[1] >= LANES && y->dims[1] >= LANES &&
-         (!weight || stride == 2 || x->dims[3] >= 2);
+  *plain_x = weight && stride == 1 && x->dims[1] <= PLAIN_CHANNELS &&
+             !ipro_onednn_carried(kernel, x_tensor);
+  return (stride == 1 || (stride == 2 && weight)) && (x->dims[1] >= LANES || *plain_x) &&
+         y->dims[1] >= LANES && (!weight || stride == 2 || x->dims[3] >= 2);
 }
 
-bool ipro_onednn_conv3x3_loops_take(const ipro_graph *graph, const ipro_node *node) {
+bool ipro_onednn_conv3x3_loops_take(const ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                    const ipro_node *node) {
   ipro_shape x, w, y;
-  return shapes_of(graph, node, &x, &w, &y) && ipro_onednn_channel_block() == LANES &&
-         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         !ipro_onednn_switched_off("IPRO_ONEDNN_CONV3X3_LOOPS");
+  bool plain_x;
+  return shapes_of(kernel, graph, node, &x, &w, &y, &plain_x) &&
+         ipro_onednn_channel_block() == LANES && __builtin_cpu_supports("avx2") &&
+         __builtin_cpu_supports("fma") && !ipro_onednn_switched_off("IPRO_ONEDNN_CONV3X3_LOOPS");
 }
 
 /* The blocked descriptor of a plain shape, and the plain one in *plain. */
@@ -548,18 +589,19 @@ static ipro_status build_weight_loops(ipro_onednn_kernel *kernel, const ipro_gra
     if (ipro_shape_elements(&db) != s->out_channels)
       return ipro_onednn_unsupported(err, "dB does not match the output channels");
   }
-  if (stage_blocked(kernel, node, 0, y, err) || stage_blocked(kernel, node, 1, x, err))
+  if (stage_blocked(kernel, node, 0, y, err) ||
+      (!s->plain_x && stage_blocked(kernel, node, 1, x, err)))
     return IPRO_ERROR;
   int64_t pairs = s->in_blocks * s->out_blocks;
   /* Winograd's F(2×2, 3×3) at stride 1 where every block is full (the direct loops skip a
    * half-empty broadcast block's empty half); its partials (16 values a channel pair against the
    * taps' 9) make the direct loops the frugal variant. */
-  s->winograd = s->stride == 1 && !kernel->frugal && s->in_channels % LANES == 0 &&
+  s->winograd = s->stride == 1 && !kernel->frugal && !s->plain_x && s->in_channels % LANES == 0 &&
                 s->out_channels % LANES == 0 && !ipro_onednn_switched_off("IPRO_ONEDNN_WINOGRAD");
   if (s->winograd) kernel->base.has_frugal_variant = true;
   /* (the roles swapped need X and dY of one size) */
   s->swapped =
-      !s->winograd && s->stride == 1 &&
+      !s->winograd && !s->plain_x && s->stride == 1 &&
       weight_work(s->out_channels, s->in_channels) < weight_work(s->in_channels, s->out_channels);
   s->chunks = (ITEMS_WANTED + pairs - 1) / pairs;
   if (s->chunks > s->images) s->chunks = s->images;
@@ -574,7 +616,9 @@ static ipro_status build_weight_loops(ipro_onednn_kernel *kernel, const ipro_gra
 ipro_status ipro_onednn_build_conv3x3_loops(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                             const ipro_node *node, ipro_error *err) {
   ipro_shape x, w, y;
-  if (!ipro_onednn_conv3x3_loops_take(graph, node) || !shapes_of(graph, node, &x, &w, &y))
+  bool plain_x;
+  if (!ipro_onednn_conv3x3_loops_take(kernel, graph, node) ||
+      !shapes_of(kernel, graph, node, &x, &w, &y, &plain_x))
     return ipro_onednn_unsupported(err, "not a 3×3 convolution of stride 1 or 2 and padding 1");
   if ((node->op == IPRO_OP_CONV_GRAD_INPUT &&
        ipro_onednn_check_shape_attribute(node, "input_shape", &x, err)) ||
@@ -599,7 +643,8 @@ ipro_status ipro_onednn_build_conv3x3_loops(ipro_onednn_kernel *kernel, const ip
                        .bias = node->op == IPRO_OP_CONV ? ipro_node_input(graph, node, 2) != NULL
                                : node->op == IPRO_OP_CONV_GRAD_WEIGHT
                                    ? ipro_node_output(graph, node, 1) != NULL
-                                   : false};
+                                   : false,
+                       .plain_x = plain_x};
   switch (node->op) {
   case IPRO_OP_CONV: return build_forward_loops(kernel, graph, node, s, &x, &y, err);
   case IPRO_OP_CONV_GRAD_INPUT: return build_forward_loops(kernel, graph, node, s, &y, &x, err);

@@ -226,7 +226,7 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
                                    const ipro_node *node, ipro_error *err) {
   if (ipro_onednn_small_conv_takes(kernel, graph, node))
     return ipro_onednn_build_small_conv(kernel, graph, node, err);
-  if (ipro_onednn_conv3x3_loops_take(graph, node))
+  if (ipro_onednn_conv3x3_loops_take(kernel, graph, node))
     return ipro_onednn_build_conv3x3_loops(kernel, graph, node, err);
   ipro_shape x, w, y, b;
   if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
@@ -304,7 +304,7 @@ ipro_status ipro_onednn_build_conv_grad_input(ipro_onednn_kernel *kernel, const 
                                               const ipro_node *node, ipro_error *err) {
   if (ipro_onednn_small_conv_takes(kernel, graph, node))
     return ipro_onednn_build_small_conv(kernel, graph, node, err);
-  if (ipro_onednn_conv3x3_loops_take(graph, node))
+  if (ipro_onednn_conv3x3_loops_take(kernel, graph, node))
     return ipro_onednn_build_conv3x3_loops(kernel, graph, node, err);
   ipro_shape dy, w, dx;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||
@@ -338,7 +338,7 @@ ipro_status ipro_onednn_build_conv_grad_weight(ipro_onednn_kernel *kernel, const
                                                const ipro_node *node, ipro_error *err) {
   if (ipro_onednn_small_conv_takes(kernel, graph, node))
     return ipro_onednn_build_small_conv(kernel, graph, node, err);
-  if (ipro_onednn_conv3x3_loops_take(graph, node))
+  if (ipro_onednn_conv3x3_loops_take(kernel, graph, node))
     return ipro_onednn_build_conv3x3_loops(kernel, graph, node, err);
   ipro_shape dy, x, dw, db;
   if (ipro_onednn_input_shape(graph, node, 0, &dy, err) ||

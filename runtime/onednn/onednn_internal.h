@@ -360,8 +360,11 @@ ipro_status ipro_onednn_build_small_conv(ipro_onednn_kernel *kernel, const ipro_
 
 /* Whether the node (Conv, ipro.ConvGradInput, ipro.ConvGradWeight) is one the AVX2 loops run: a
  * 3×3 window, stride 1, padding 1, no groups (a bias or dB allowed; the weight gradient's rows
- * at least 2 pixels wide), at least 8 channels in and out, and the backend's block 8 channels. */
-bool ipro_onednn_conv3x3_loops_take(const ipro_graph *graph, const ipro_node *node);
+ * at least 2 pixels wide), at least 8 channels in and out (or, for the weight gradient, an X of
+ * at most 4 channels lying plain in the kernel's layouts: an image), and the backend's block 8
+ * channels. */
+bool ipro_onednn_conv3x3_loops_take(const ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                    const ipro_node *node);
 ipro_status ipro_onednn_build_conv3x3_loops(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                             const ipro_node *node, ipro_error *err);
 

@@ -43,9 +43,13 @@
  *   variant (runtime/backend.h), the direct loops, with less workspace and no variant of its
  *   own, checked against the reference too; none where Winograd's is not taken (the weight
  *   gradient from 12 channels, IPRO_ONEDNN_WINOGRAD=0).
+ * - The weight gradient from 1 to 4 channels lying plain (a network's first convolution, on its
+ *   image) to 8, 12 and 16, with dY carried and plain, with and without dB, on 3 images of 7×5,
+ *   1×2, 2×9, 6×11, 3×2 and 5×17, against the reference, and its bytes on 1 to 3 threads.
  * - Left to oneDNN: stride 3, the forward and data gradient at stride 2, no padding (stride 1 and
- *   2), fewer than 8 channels in or out, the weight gradient of rows one pixel wide at stride 1,
- *   and IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
+ *   2), fewer than 8 channels in or out (but for that weight gradient: 5 channels plain, or 3
+ *   carried, are left), the weight gradient of rows one pixel wide at stride 1, and
+ *   IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
  *
  * ctest runs it twice, the second time under ONEDNN_MAX_CPU_ISA=AVX2
  * (runtime.test_conv_loops_avx2), so a CPU with AVX-512 checks the AVX2 loops too. Without AVX2 the
@@ -499,6 +503,25 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
     const conv_case three = {33, 16, 24, 13, 11, 1, 1, true, false, true, false};
     check_pass(onednn, p, &three);
     check_threads(onednn, p, &three);
+    /* from an image's 1 to 4 channels lying plain (a network's first convolution), dY carried or
+     * plain, with and without dB */
+    static const int64_t sizes[6][2] = {{7, 5}, {1, 2}, {2, 9}, {6, 11}, {3, 2}, {5, 17}};
+    static const int64_t features[3] = {8, 12, 16};
+    for (int64_t c = 1; c <= 4; c++)
+      for (int f = 0; f < 3; f++)
+        for (int z = 0; z < 6; z++)
+          for (int variant = 0; variant < 4; variant++) {
+            conv_case k = {3, c,           features[f], sizes[z][0],  sizes[z][1], 1,
+                           1, variant & 1, true,        variant >= 2, false};
+            check_pass(onednn, p, &k);
+          }
+    const conv_case image = {33, 3, 16, 13, 11, 1, 1, true, true, true, false};
+    check_threads(onednn, p, &image);
+    conv_case k = image;
+    k.channels = 5;
+    check_declined(onednn, p, &k, "5 channels lying plain");
+    k = image, k.x_plain = false;
+    check_declined(onednn, p, &k, "3 channels carried");
   }
   conv_case k = base;
   k.stride = 3;
