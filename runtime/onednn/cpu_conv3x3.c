@@ -54,8 +54,9 @@
  * plain (a network's first convolution, on its images: 1 channel for Fashion-MNIST, 3 for CIFAR),
  * broadcasting its planes' values as the lanes: oneDNN 2.6's AVX2 weight gradient reorders such
  * an X into 8-channel blocks first and computes every padding lane (ResNet-8 on Fashion-MNIST at
- * batch 128, 1 channel to 16 at 28 × 28: 4.6 ms a step, 6 GFLOP/s, on the AMD EPYC of session
- * 24).
+ * batch 128, 1 channel to 16 at 28 × 28, on the AMD EPYC of session 24: 4.0-4.1 ms a step there,
+ * 6 GFLOP/s, against 0.85-1.23 on these loops; bench/step_profile --nodes, alternated with
+ * IPRO_ONEDNN_CONV3X3_LOOPS=0).
  *
  * Forward and data gradient run Winograd's F(2×2, 3×3) (cpu_winograd3x3.c: 2.25 times fewer
  * multiplications, the input and output transformed per 2×2 tile) where its stack buffers take
