@@ -108,18 +108,19 @@ INLINE_AVX2 void transform_inputs(const ipro_onednn_winograd_geometry *g, const 
     }
 }
 
-/* m[ξ][t][o] = Σ_c v[ξ][t][c] · u[ξ][c][o] for output blocks [ob, ob + blocks), blocks ≤ GROUP
- * (a constant of each call): each v value broadcast once for the blocks' u vectors. With
+/* m[ξ][t][o] = Σ_c v[ξ][t][c] · u[ξ][c][o] for the first `tiles` tiles (at most TILES) and the
+ * output blocks [ob, ob + blocks), blocks ≤ GROUP (both constants of each call): each v value
+ * broadcast once for the blocks' u vectors. With
  * half_last (a constant too) the last of them holds at most 4 channels and is done in 4-lane
  * vectors, its other 4 lanes stored as +0: on a CPU whose 256-bit FMAs issue as two 128-bit
  * halves (AMD's Zen 1) that block then costs half as much. */
 INLINE_AVX2 void product(const float *v, const float *u, float *m, int64_t in_channels,
-                         int64_t v_stride, int64_t out_padded, int64_t ob, const int blocks,
-                         const bool half_last) {
+                         int64_t v_stride, int64_t out_padded, int64_t ob, const int tiles,
+                         const int blocks, const bool half_last) {
   const int full = half_last ? blocks - 1 : blocks;
   __m256 acc[TILES][GROUP];
   __m128 tail[TILES];
-  for (int t = 0; t < TILES; t++) {
+  for (int t = 0; t < tiles; t++) {
     for (int q = 0; q < full; q++)
       acc[t][q] = _mm256_setzero_ps();
     tail[t] = _mm_setzero_ps();
@@ -131,14 +132,14 @@ INLINE_AVX2 void product(const float *v, const float *u, float *m, int64_t in_ch
       w[q] = _mm256_loadu_ps(uc + q * LANES);
     __m128 w_tail = half_last ? _mm_loadu_ps(uc + full * LANES) : _mm_setzero_ps();
 #pragma GCC unroll 4
-    for (int t = 0; t < TILES; t++) {
+    for (int t = 0; t < tiles; t++) {
       __m256 b = _mm256_broadcast_ss(v + t * v_stride + c);
       for (int q = 0; q < full; q++)
         acc[t][q] = _mm256_fmadd_ps(b, w[q], acc[t][q]);
       if (half_last) tail[t] = _mm_fmadd_ps(_mm256_castps256_ps128(b), w_tail, tail[t]);
     }
   }
-  for (int t = 0; t < TILES; t++) {
+  for (int t = 0; t < tiles; t++) {
     for (int q = 0; q < full; q++)
       _mm256_storeu_ps(m + t * out_padded + (ob + q) * LANES, acc[t][q]);
     if (half_last)
@@ -177,8 +178,35 @@ INLINE_AVX2 void transform_outputs(const ipro_onednn_winograd_geometry *g, const
   }
 }
 
-/* One row of tiles of one image (x and y at the image's first block). Not inlined into the
- * OpenMP region (whose outlined body does not inherit a target attribute under clang). */
+/* The products of every position ξ for the first `tiles` tiles (a constant of each call) of the
+ * buffers v and m; half: the last output block holds at most 4 channels. */
+INLINE_AVX2 void products(const ipro_onednn_winograd_geometry *g, const float *v, const float *u,
+                          float *m, int64_t v_stride, int64_t out_padded, bool half,
+                          const int tiles) {
+  for (int xi = 0; xi < POSITIONS; xi++) {
+    const float *vx = v + xi * TILES * v_stride, *ux = u + xi * g->in_channels * out_padded;
+    float *mx = m + xi * TILES * out_padded;
+    int64_t ob = 0;
+    for (; g->out_blocks - ob > GROUP; ob += GROUP)
+      product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, tiles, GROUP, false);
+      /* the last 1 to GROUP blocks, the last of them in 4 lanes where it holds at most 4 */
+#define LAST_BLOCKS(blocks)                                                                        \
+  (half ? product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, tiles, blocks, true)       \
+        : product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, tiles, blocks, false))
+    if (g->out_blocks - ob == 3)
+      LAST_BLOCKS(3);
+    else if (g->out_blocks - ob == 2)
+      LAST_BLOCKS(2);
+    else
+      LAST_BLOCKS(1);
+#undef LAST_BLOCKS
+  }
+}
+
+/* One row of tiles of one image (x and y at the image's first block): TILES tiles at a time, and
+ * a row's last 1 to 3 on products of as many (28 × 28 rows have 14 tiles: computing the last
+ * group of 2 as 4 cost 1/8 of their products). Not inlined into the OpenMP region (whose outlined
+ * body does not inherit a target attribute under clang). */
 AVX2 __attribute__((noinline)) static void tile_row(const ipro_onednn_winograd_geometry *g,
                                                     const float *x, const float *u,
                                                     const float *bias, float *y, int64_t th) {
@@ -188,26 +216,12 @@ AVX2 __attribute__((noinline)) static void tile_row(const ipro_onednn_winograd_g
   bool half = g->out_channels - (g->out_blocks - 1) * LANES <= LANES / 2;
   for (int64_t first = 0; first < tiles; first += TILES) {
     int count = (int)(tiles - first < TILES ? tiles - first : TILES);
-    /* the buffers' tiles beyond count are computed from what they hold and never written out */
-    if (count < TILES) memset(v, 0, (size_t)(POSITIONS * TILES * v_stride) * sizeof *v);
     transform_inputs(g, x, th, first, count, v, v_stride, TILES);
-    for (int xi = 0; xi < POSITIONS; xi++) {
-      const float *vx = v + xi * TILES * v_stride, *ux = u + xi * g->in_channels * out_padded;
-      float *mx = m + xi * TILES * out_padded;
-      int64_t ob = 0;
-      for (; g->out_blocks - ob > GROUP; ob += GROUP)
-        product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, GROUP, false);
-        /* the last 1 to GROUP blocks, the last of them in 4 lanes where it holds at most 4 */
-#define LAST_BLOCKS(blocks)                                                                        \
-  (half ? product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, blocks, true)              \
-        : product(vx, ux, mx, g->in_channels, v_stride, out_padded, ob, blocks, false))
-      if (g->out_blocks - ob == 3)
-        LAST_BLOCKS(3);
-      else if (g->out_blocks - ob == 2)
-        LAST_BLOCKS(2);
-      else
-        LAST_BLOCKS(1);
-#undef LAST_BLOCKS
+    switch (count) { /* the buffers' tiles beyond count are neither read nor written */
+    case 1: products(g, v, u, m, v_stride, out_padded, half, 1); break;
+    case 2: products(g, v, u, m, v_stride, out_padded, half, 2); break;
+    case 3: products(g, v, u, m, v_stride, out_padded, half, 3); break;
+    default: products(g, v, u, m, v_stride, out_padded, half, TILES); break;
     }
     transform_outputs(g, m, bias, y, th, first, count, out_padded);
   }
