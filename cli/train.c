@@ -1053,17 +1053,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
       return IPRO_ERROR;
     }
   }
-  /* The checkpoint folder is made (with any missing parents) to check that it can be written,
-   * then those folders are removed again: the first checkpoint makes them anew
-   * (ipro_checkpoint_write), so that a run that stops before it, a killed one or an aborted MPI
-   * run too, leaves no empty folder. Under mpirun rank 0, which alone writes checkpoints, alone
-   * checks (ranks making and removing one folder at once would remove it under another's check). */
+  /* Under mpirun rank 0, which alone writes checkpoints, alone checks the folder (ranks making
+   * and removing one folder at once would remove it under another's check). */
   ipro_status status = IPRO_OK;
-  if (o->checkpoint && leads(r)) {
-    size_t created = 0;
-    status = ipro_checkpoint_prepare_directory(o->checkpoint, &created, err);
-    if (status == IPRO_OK) ipro_remove_created_directories(o->checkpoint, created);
-  }
+  if (o->checkpoint && leads(r)) status = ipro_checkpoint_check_directory(o->checkpoint, err);
   if (status == IPRO_OK && o->out) status = ipro_check_writable(o->out, err);
   if (status == IPRO_OK && o->out_inference) status = ipro_check_writable(o->out_inference, err);
   /* The model at the training batch, before the data is read: a batch the model's sizes do not

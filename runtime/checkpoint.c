@@ -398,15 +398,14 @@ ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint
   return status;
 }
 
-/* mkdir -p: the directory and any missing parents. */
-ipro_status ipro_checkpoint_prepare_directory(const char *directory, size_t *first_created,
-                                              ipro_error *err) {
+ipro_status ipro_checkpoint_check_directory(const char *directory, ipro_error *err) {
   char path[4096];
+  size_t created = 0;
   ipro_checkpoint_path(directory, path, sizeof path);
-  if (ipro_make_directories_noting(directory, first_created, err) != IPRO_OK ||
-      ipro_check_writable(path, err) != IPRO_OK)
-    return ipro_error_prefix(err, "checkpoint directory '%s'", directory);
-  return IPRO_OK;
+  ipro_status status = ipro_make_directories_noting(directory, &created, err);
+  if (status == IPRO_OK) status = ipro_check_writable(path, err);
+  ipro_remove_created_directories(directory, created);
+  return status ? ipro_error_prefix(err, "checkpoint directory '%s'", directory) : IPRO_OK;
 }
 
 ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *c,

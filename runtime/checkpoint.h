@@ -85,13 +85,12 @@ ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_p
 ipro_status ipro_checkpoint_restore(ipro_trainer *trainer, const ipro_checkpoint *checkpoint,
                                     const char *path, ipro_error *err);
 
-/* Creates DIR and its missing parents (save does it too) and proves that a checkpoint can be
- * written there; a caller does it early to report a bad directory before training. What it
- * created is noted in *first_created (ipro_make_directories_noting, ir/atomic_file.h), which a
- * run that fails before its first checkpoint gives ipro_remove_created_directories, so that it
- * leaves no empty folder behind. */
-ipro_status ipro_checkpoint_prepare_directory(const char *directory, size_t *first_created,
-                                              ipro_error *err);
+/* Proves, early, that a checkpoint can be written into DIR, to report a bad directory before
+ * training: makes DIR and its missing parents, checks that DIR/checkpoint.ipck can be created,
+ * then removes the folders it made, whether the check passed or not, so that a run that stops
+ * before its first checkpoint (failed, killed, or an aborted MPI job) leaves no empty folder
+ * behind; ipro_checkpoint_write makes them again. */
+ipro_status ipro_checkpoint_check_directory(const char *directory, ipro_error *err);
 /* encode + atomic write of DIR/checkpoint.ipck (DIR is created if missing). */
 ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *checkpoint,
                                   ipro_error *err);
