@@ -2,6 +2,7 @@
 #include "runtime/cuda_device.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 /* text as a whole non-negative decimal integer that fits an int, or -1. */
@@ -10,7 +11,7 @@ static int index_of(const char *text) {
   char *end = NULL;
   errno = 0;
   long value = strtol(text, &end, 10);
-  return errno == 0 && *end == '\0' && value <= 0x7fffffff ? (int)value : -1;
+  return errno == 0 && *end == '\0' && value <= INT_MAX ? (int)value : -1;
 }
 
 ipro_status ipro_cuda_device_choose(int devices, int *device, ipro_error *err) {

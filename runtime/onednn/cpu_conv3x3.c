@@ -494,10 +494,11 @@ static ipro_status weight_loops_run(const ipro_onednn_kernel *kernel, void *cons
  * one of the three passes of a 3×3 convolution of stride 1, or the weight gradient of one of
  * stride 2, with padding 1, no dilation and no groups, and at least 8 channels in and out (the
  * weight gradient at stride 1 over rows at least two pixels wide: a row's first and last X pixels
- * are different pixels). A network's first convolution, from an image's 3 channels, is left to
- * oneDNN: the loops would leave 5 of 8 lanes idle, and reordering the plain image into padded
- * blocks first took longer than oneDNN's whole kernel (ResNet-32 at batch 128: forward and weight
- * gradient 9.3 ms against 4.3). */
+ * are different pixels), or the weight gradient at stride 1 from at most 4 channels lying plain
+ * (PLAIN_CHANNELS). A network's first convolution, from an image's 3 channels, runs its forward
+ * and data gradient on oneDNN: the loops would leave 5 of 8 lanes idle, and reordering the plain
+ * image into padded blocks first took longer than oneDNN's whole kernel (ResNet-32 at batch 128:
+ * forward and weight gradient 9.3 ms against 4.3); its weight gradient reads the image plain. */
 static bool shapes_of(const ipro_onednn_kernel *kernel, const ipro_graph *graph,
                       const ipro_node *node, ipro_shape *x, ipro_shape *w, ipro_shape *y,
                       bool *plain_x) {

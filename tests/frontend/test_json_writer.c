@@ -61,9 +61,11 @@ int main(void) {
   size_t length = strlen(text);
   CHECK_MSG(length > 0 && text[length - 1] == '\n' && strchr(text, '\n') == text + length - 1,
             "not one line ending in a newline: %s", text);
-  for (const char *p = text; *p; p++)
-    CHECK_MSG(*p == '\n' ? p == text + length - 1 : ipro_control_length(p) == 0,
-              "a raw control character 0x%02x at byte %ld", (unsigned char)*p, (long)(p - text));
+  long raw = -1; /* the first raw control character but the closing newline */
+  for (const char *p = text; *p && raw < 0; p++)
+    if (*p == '\n' ? p != text + length - 1 : ipro_control_length(p) != 0) raw = p - text;
+  CHECK_MSG(raw < 0, "a raw control character 0x%02x at byte %ld",
+            raw < 0 ? 0 : (unsigned char)text[raw], raw);
   CHECK_MSG(strstr(text, "\\u007F") && strstr(text, "\\u009B"), "DEL and C1 not escaped: %s", text);
 
   json_error_t error;
