@@ -159,7 +159,11 @@ ipro_status ipro_backend_create_for_planning(ipro_device device, bool reference,
                                              ipro_backend **backend, ipro_backend **fallback,
                                              ipro_error *err);
 
-/* Helpers for host-memory backends (host_memory.c): counted, 64-byte aligned allocations. */
+/* Helpers for host-memory backends (host_memory.c): counted, 64-byte aligned allocations; the
+ * 2 MiB pages inside a block of at least IPRO_HOST_HUGE_PAGE_MIN bytes are advised for
+ * transparent huge pages (IPRO_HUGE_PAGES=0: not). */
+#define IPRO_HOST_HUGE_PAGE ((uintptr_t)2 << 20)
+#define IPRO_HOST_HUGE_PAGE_MIN ((size_t)4 << 20)
 ipro_status ipro_host_allocate(ipro_backend *self, size_t bytes, void **out, ipro_error *err);
 void ipro_host_release(ipro_backend *self, void *pointer, size_t bytes);
 ipro_status ipro_host_copy(ipro_backend *self, void *destination, const void *source, size_t bytes,
