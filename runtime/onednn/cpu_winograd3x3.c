@@ -110,41 +110,58 @@ INLINE_AVX2 void transform_inputs(const ipro_onednn_winograd_geometry *g, const 
 
 /* m[ξ][t][o] = Σ_c v[ξ][t][c] · u[ξ][c][o] for the first `tiles` tiles (at most TILES) and the
  * output blocks [ob, ob + blocks), blocks ≤ GROUP (both constants of each call): each v value
- * broadcast once for the blocks' u vectors. With
- * half_last (a constant too) the last of them holds at most 4 channels and is done in 4-lane
- * vectors, its other 4 lanes stored as +0: on a CPU whose 256-bit FMAs issue as two 128-bit
- * halves (AMD's Zen 1) that block then costs half as much. */
+ * broadcast once for the blocks' u vectors. With half_last (a constant too) the last of them
+ * holds at most 4 channels: two tiles' 4 lanes of it are multiplied in one 8-lane vector (the
+ * low half the first tile's, the high half the second's, from the two broadcasts blended), and a
+ * tile without a partner in 4 lanes, so that the half block costs half a block's FMAs on any
+ * CPU (on AMD's Zen 1, whose 256-bit FMAs issue as two 128-bit halves, 4-lane vectors alone did
+ * that; on Zen 3 a 4-lane FMA costs what an 8-lane one does). Its other 4 lanes are stored as +0.
+ * Each lane sums the same products in the same order either way, so the bytes are those of 4-lane
+ * vectors. */
 INLINE_AVX2 void product(const float *v, const float *u, float *m, int64_t in_channels,
                          int64_t v_stride, int64_t out_padded, int64_t ob, const int tiles,
                          const int blocks, const bool half_last) {
-  const int full = half_last ? blocks - 1 : blocks;
-  __m256 acc[TILES][GROUP];
-  __m128 tail[TILES];
-  for (int t = 0; t < tiles; t++) {
+  const int full = half_last ? blocks - 1 : blocks, pairs = tiles / 2;
+  __m256 acc[TILES][GROUP], paired[TILES / 2];
+  __m128 single = _mm_setzero_ps();
+  for (int t = 0; t < tiles; t++)
     for (int q = 0; q < full; q++)
       acc[t][q] = _mm256_setzero_ps();
-    tail[t] = _mm_setzero_ps();
-  }
+  for (int k = 0; k < pairs; k++)
+    paired[k] = _mm256_setzero_ps();
   for (int64_t c = 0; c < in_channels; c++) {
     const float *uc = u + c * out_padded + ob * LANES;
     __m256 w[GROUP];
     for (int q = 0; q < full; q++)
       w[q] = _mm256_loadu_ps(uc + q * LANES);
-    __m128 w_tail = half_last ? _mm_loadu_ps(uc + full * LANES) : _mm_setzero_ps();
+    __m256 w_tail =
+        half_last ? _mm256_broadcast_ps((const __m128 *)(uc + full * LANES)) : _mm256_setzero_ps();
+    __m256 b[TILES];
 #pragma GCC unroll 4
     for (int t = 0; t < tiles; t++) {
-      __m256 b = _mm256_broadcast_ss(v + t * v_stride + c);
+      b[t] = _mm256_broadcast_ss(v + t * v_stride + c);
       for (int q = 0; q < full; q++)
-        acc[t][q] = _mm256_fmadd_ps(b, w[q], acc[t][q]);
-      if (half_last) tail[t] = _mm_fmadd_ps(_mm256_castps256_ps128(b), w_tail, tail[t]);
+        acc[t][q] = _mm256_fmadd_ps(b[t], w[q], acc[t][q]);
+    }
+    if (half_last) {
+      for (int k = 0; k < pairs; k++)
+        paired[k] =
+            _mm256_fmadd_ps(_mm256_blend_ps(b[2 * k], b[2 * k + 1], 0xf0), w_tail, paired[k]);
+      if (tiles % 2)
+        single = _mm_fmadd_ps(_mm256_castps256_ps128(b[tiles - 1]), _mm256_castps256_ps128(w_tail),
+                              single);
     }
   }
+  const __m128 zero = _mm_setzero_ps();
   for (int t = 0; t < tiles; t++) {
     for (int q = 0; q < full; q++)
       _mm256_storeu_ps(m + t * out_padded + (ob + q) * LANES, acc[t][q]);
-    if (half_last)
-      _mm256_storeu_ps(m + t * out_padded + (ob + full) * LANES,
-                       _mm256_set_m128(_mm_setzero_ps(), tail[t]));
+    if (half_last) {
+      __m128 lanes = t / 2 < pairs ? (t % 2 ? _mm256_extractf128_ps(paired[t / 2], 1)
+                                            : _mm256_castps256_ps128(paired[t / 2]))
+                                   : single;
+      _mm256_storeu_ps(m + t * out_padded + (ob + full) * LANES, _mm256_set_m128(zero, lanes));
+    }
   }
 }
 
