@@ -115,7 +115,10 @@ report() {
   echo "Batch $(awk -F '\t' 'NR == 2 { print $12 }' "$raw"), random data of each model's input shape (3x32x32 for the ResNets);" \
     "$(awk -F '\t' 'NR > 1 && $4 > r { r = $4 } END { print r }' "$raw") interleaved rounds," \
     "each run the median of its timed steps after warm-up; $threads threads;" \
-    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//');" \
+    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
+    "(family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), model" \
+    "$(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')," \
+    "$(grep -m1 -ow avx512f /proc/cpuinfo || echo 'no AVX-512'));" \
     "1-minute load average at the runs' starts $(awk -F '\t' 'NR > 1 { print $11 }' "$raw" |
       spread), at their ends $(awk -F '\t' 'NR > 1 && $16 != "" { print $16 }' "$raw" | spread);" \
     "other runnable processes at the runs' starts and ends" \
