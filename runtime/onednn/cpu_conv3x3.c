@@ -60,12 +60,12 @@
  *
  * Forward and data gradient run Winograd's F(2×2, 3×3) (cpu_winograd3x3.c: 2.25 times fewer
  * multiplications, the input and output transformed per 2×2 tile) where its stack buffers take
- * the channels (at most 128 in and out; a last output block of at most 4 channels in 4-lane
- * vectors, as here), and the weight gradient at stride 1 where every block of X and dY is full
- * (its partials are then Winograd's dL/dU, items take two output blocks); the direct loops above
- * otherwise, with IPRO_ONEDNN_WINOGRAD=0, or where the executor wants the kernel with the least
- * workspace (kernel->frugal). ResNet-32's step at batch 128 on the 2-core AMD EPYC of session
- * 22: 682-684 ms with the direct loops, 569-579 with Winograd's (bench/step_profile,
+ * the channels (at most 128 in and out; a last output block of at most 4 channels in 4 lanes a
+ * tile, two tiles to an 8-lane vector), and the weight gradient at stride 1 where every block of X
+ * and dY is full (its partials are then Winograd's dL/dU, items take two output blocks); the direct
+ * loops above otherwise, with IPRO_ONEDNN_WINOGRAD=0, or where the executor wants the kernel with
+ * the least workspace (kernel->frugal). ResNet-32's step at batch 128 on the 2-core AMD EPYC of
+ * session 22: 682-684 ms with the direct loops, 569-579 with Winograd's (bench/step_profile,
  * alternated).
  *
  * IPRO_ONEDNN_CONV3X3_LOOPS=0 leaves these nodes to oneDNN. */

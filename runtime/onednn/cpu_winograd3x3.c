@@ -25,10 +25,10 @@
  * written by one thread from the same operations whatever the thread count, so the bytes do not
  * depend on it. The input's padding lanes are transformed but never read by the product (it sums
  * over the real channels); U is zero in the output's padding lanes, so they come out +0 (a last
- * output block of at most 4 channels is multiplied in 4-lane vectors and its upper 4 lanes stored
- * as +0: on Zen 1 that halves its product's cost). The rounding differs from the direct loops'
- * (the transforms add and subtract first): about 1e-7 of the outputs' magnitude in single
- * precision, within the tolerances the direct loops are held to. */
+ * output block of at most 4 channels is multiplied in 4 lanes a tile, two tiles to a vector, and
+ * its upper 4 lanes stored as +0: that halves its product's cost, see product). The rounding
+ * differs from the direct loops' (the transforms add and subtract first): about 1e-7 of the
+ * outputs' magnitude in single precision, within the tolerances the direct loops are held to. */
 #include <immintrin.h>
 #include <string.h>
 
