@@ -65,6 +65,14 @@ raw=${RAW:-}
 compile=${COMPILE:-0}
 repeats=${REPEATS:-2}
 disturbed_share=${DISTURBED_SHARE:-0.05}
+if ! [[ $repeats =~ ^[0-9]+$ ]]; then
+  echo "REPEATS='$repeats' is not a whole number of repeats (0 for none)" >&2
+  exit 2
+fi
+if ! [[ $disturbed_share =~ ^(0|0?\.[0-9]+|1|1\.0*)$ ]]; then
+  echo "DISTURBED_SHARE='$disturbed_share' is not a share of one core from 0 to 1 (e.g. 0.05)" >&2
+  exit 2
+fi
 
 # The median of the numbers on stdin (mean of the middle two for an even count; "-" where a value
 # is unknown), and the range.
