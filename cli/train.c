@@ -11,8 +11,11 @@
  *
  * Settings on --resume: options given on the command line win, the rest of the position come
  * from the checkpoint; the batch size and the optimizer must match it, since the compiled program
- * and the saved state depend on them. The split into local modules is not in the checkpoint (its
- * tensors are): it must be given again, and a checkpoint of another split is refused saying so.
+ * and the saved state depend on them. The split into local modules and its heads come from the
+ * checkpoint (version 3) when no -K, --cuts, --plan or --budget is given; a split given, or a
+ * compiled program's, must be the checkpoint's (cuts and each module's heads), or the run is
+ * refused saying which differs. A checkpoint of version 1 or 2 records no split: it must be given
+ * again, as it was before.
  *
  * Augmentation: on by default for CIFAR (random crop with 4 pixels of zero padding, horizontal
  * flip: the usual recipe); off by default for MNIST and Fashion-MNIST, whose 28x28 images are
@@ -58,8 +61,8 @@
 /* Under --resume in train's usage; a compiled program's runner, whose split is fixed, leaves it
  * out of its own. */
 #define RESUME_SPLIT_NOTE                                                                          \
-  "                          (the split, -K, --cuts, --plan, --budget and the head options, is\n"  \
-  "                          not restored: give it again as it was)\n"
+  "                          (and, without -K, --cuts, --plan or --budget, the checkpoint's\n"     \
+  "                          split and heads; one given must be the checkpoint's)\n"
 
 static const char usage[] =
     "usage: infopro train MODEL.onnx --data SPEC [options]\n"
@@ -758,6 +761,14 @@ typedef struct {
   uint64_t between_epochs_held, between_epochs_peak;
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
   int n_heads;
+  /* The split and heads options in effect: the command line's, or on --resume without a split
+   * the checkpoint's split as --cuts (cuts_text) and its heads' settings */
+  ipro_cli_local_options local;
+  char cuts_text[IPRO_MAX_MODULES * 513];
+  bool split_from_checkpoint;
+  /* the checkpoint's heads replaced those the planner chose here: the planned peak is then the
+   * trainer's own plan */
+  bool planned_by_trainer;
 } train_run;
 
 /* Whether this process prints and writes files: rank 0 of a pipeline, or the only process. */
@@ -872,7 +883,7 @@ static ipro_status open_data(train_run *r, ipro_error *err) {
 /* The heads' settings for this dataset: image channels and normalisation (the decoder's target
  * undoes it), and the number of classes. */
 static ipro_local_settings local_settings(const train_run *r, int64_t batch) {
-  ipro_local_settings s = r->options->local.local;
+  ipro_local_settings s = r->local.local;
   s.batch = batch;
   s.optimizer = r->position.optimizer.kind;
   s.heads.image_channels = r->train_data.channels;
@@ -910,13 +921,13 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
   } else {
     /* Every rank chooses the split itself; measured times differ from rank to rank, so
      * measured cuts could too. */
-    if (r->pipeline && r->options->local.calibrate)
+    if (r->pipeline && r->local.calibrate)
       return ipro_error_set(err, "--calibrate under mpirun: each rank would time the kernels "
                                  "itself and might choose other cuts; choose them once with "
                                  "`infopro plan ... --balance time --calibrate --json P.json` "
                                  "and train with --plan P.json");
     ipro_local_settings settings = local_settings(r, r->position.batch);
-    if (r->model->split(r->options->model, &r->options->local, &settings, r->options->device,
+    if (r->model->split(r->options->model, &r->local, &settings, r->options->device,
                         r->options->reference, &split, err) != IPRO_OK)
       return IPRO_ERROR;
   }
@@ -991,11 +1002,92 @@ static ipro_status create_trainer(train_run *r, const ipro_trainer_options *opti
   return status;
 }
 
-/* The split is not in the checkpoint (only its tensors are): a resumed run must be given it again.
- * A split run's checkpoint resumed end to end, or the other way round, is refused here with
- * what to give; any other difference is found by the restore, whose message gets the same hint. */
-static ipro_status check_resumed_split(const train_run *r, const ipro_checkpoint *saved,
+/* "split into K = 2 modules at A (module 1: 1c2f, paper decoder)" or "trained end to end". */
+static void describe_split(const ipro_split_record *split, char *out, size_t size) {
+  char shown[IPRO_PRINTABLE_MAX]; /* a model-supplied name, escaped (ir/printable.h) */
+  if (split->K == 1) {
+    snprintf(out, size, "trained end to end");
+    return;
+  }
+  size_t at = (size_t)snprintf(out, size, "split into K = %d modules at", split->K);
+  for (int k = 0; k + 1 < split->K && at < size; k++) {
+    const ipro_head_choice *h = &split->local.module_heads[k];
+    at += (size_t)snprintf(out + at, size - at, "%s %s (module %d: %dc%df, %s decoder)",
+                           k ? "," : "", ipro_printable(split->cuts[k], shown, sizeof shown), k + 1,
+                           h->convs, h->fcs, ipro_decoder_name(h->decoder));
+  }
+}
+
+/* This run's split as a checkpoint records it. */
+static void run_split(const train_run *r, ipro_split_record *out) {
+  memset(out, 0, sizeof *out);
+  out->K = r->K;
+  for (int k = 0; k + 1 < r->K; k++) {
+    snprintf(out->cuts[k], sizeof out->cuts[k], "%s", r->cut_names[k]);
+    out->local.module_heads[k] = r->heads[k];
+  }
+  out->local.n_module_heads = r->K - 1;
+}
+
+/* On --resume with no split given (-K, --cuts, --plan, --budget) to infopro train: the split the
+ * checkpoint records, as --cuts, with its heads' settings (shape or the automatic choice, loss,
+ * decoder, λ). Nothing where it records none (versions 1 and 2) or was trained end to end. */
+static void take_checkpoint_split(train_run *r, const ipro_checkpoint *saved) {
+  const ipro_cli_local_options *l = &r->local;
+  const ipro_split_record *split = &saved->split;
+  if (r->options->program || split->K < 2 || l->K || l->budget_bytes || l->cuts_text ||
+      l->plan_path)
+    return;
+  size_t at = 0;
+  for (int k = 0; k + 1 < split->K; k++)
+    at += (size_t)snprintf(r->cuts_text + at, sizeof r->cuts_text - at, "%s%s", k ? "," : "",
+                           split->cuts[k]);
+  r->local.cuts_text = r->cuts_text;
+  ipro_local_settings *mine = &r->local.local;
+  const ipro_local_settings *theirs = &split->local;
+  mine->heads.convs = theirs->heads.convs;
+  mine->heads.fcs = theirs->heads.fcs;
+  mine->heads.decoder = theirs->heads.decoder;
+  mine->heads.aux_loss = theirs->heads.aux_loss;
+  memcpy(mine->lambda_first, theirs->lambda_first, sizeof mine->lambda_first);
+  memcpy(mine->lambda_last, theirs->lambda_last, sizeof mine->lambda_last);
+  mine->choose_heads = theirs->choose_heads;
+  mine->decoder_fixed = theirs->decoder_fixed;
+  r->local.lambda_given = true;
+  r->split_from_checkpoint = true;
+}
+
+/* A resumed run's split against the checkpoint's. Where the checkpoint records it: taken from it
+ * (take_checkpoint_split), the heads the planner chose here give way to the checkpoint's (another
+ * CPU can plan other heads under the same limit); given, or a compiled program's, it must be the
+ * same. Where it records none, a split run's checkpoint resumed end to end, or the other way round,
+ * is refused with what to give; any other difference is found by the restore, whose message gets
+ * the same hint. */
+static ipro_status check_resumed_split(train_run *r, const ipro_checkpoint *saved,
                                        ipro_error *err) {
+  if (saved->split.K) {
+    ipro_split_record mine;
+    run_split(r, &mine);
+    if (r->split_from_checkpoint && !ipro_split_same_cuts_and_heads(&mine, &saved->split) &&
+        mine.K == saved->split.K) {
+      memcpy(r->heads, saved->split.local.module_heads, sizeof r->heads);
+      r->planned_by_trainer = true;
+      run_split(r, &mine);
+    }
+    if (ipro_split_same_cuts_and_heads(&mine, &saved->split)) return IPRO_OK;
+    char written[512], here[512];
+    describe_split(&saved->split, written, sizeof written);
+    describe_split(&mine, here, sizeof here);
+    return ipro_error_set(
+        err,
+        "cannot resume: checkpoint '%s' was written by a run %s; this %s is "
+        "%s: %s",
+        r->checkpoint_path, written, r->options->program ? "program" : "run", here,
+        r->options->program ? "resume it with a program compiled with that split, or with "
+                              "infopro train"
+                            : "resume without -K, --cuts, --plan, --budget or head options to "
+                              "take the checkpoint's split");
+  }
   const char *head = saved_head_tensor(saved);
   if (head && r->K == 1)
     return ipro_error_set(
@@ -1004,8 +1096,9 @@ static ipro_status check_resumed_split(const train_run *r, const ipro_checkpoint
         "holds tensor '%s' of a local module's head), but this run trains end to end: %s",
         r->checkpoint_path, head,
         r->options->program ? "resume it with a program compiled with that split"
-                            : "the split is not restored from the checkpoint; give the same -K, "
-                              "--cuts or --plan (and head options) as the run that wrote it");
+                            : "this checkpoint (written before infopro recorded splits in "
+                              "checkpoints) does not say its split; give the same -K, --cuts or "
+                              "--plan (and head options) as the run that wrote it");
   if (!head && r->K > 1)
     return ipro_error_set(err,
                           "cannot resume: checkpoint '%s' was written by a run trained end to "
@@ -1018,15 +1111,18 @@ static ipro_status check_resumed_split(const train_run *r, const ipro_checkpoint
   return IPRO_OK;
 }
 
-/* A restore that failed on a split run: the tensors may differ because the split does. */
-static ipro_status hint_split(const train_run *r, ipro_error *err) {
+/* A restore that failed on a split run: the tensors may differ because the split does (a
+ * checkpoint that records no split), or because the heads' loss does (one that records it, whose
+ * cuts and heads check_resumed_split found the same). */
+static ipro_status hint_split(const train_run *r, bool recorded, ipro_error *err) {
   if (r->K == 1 || r->options->program) return IPRO_ERROR;
   char message[sizeof err->message];
   snprintf(message, sizeof message, "%s", err->message);
-  return ipro_error_set(err,
-                        "%s; the split into local modules is not restored from the checkpoint: "
-                        "was it written with other -K, --cuts or --plan (or head options)?",
-                        message);
+  return ipro_error_set(err, "%s; %s", message,
+                        recorded ? "its split and heads are this run's: was it written with "
+                                   "another --local-loss?"
+                                 : "this checkpoint does not record its split: was it written "
+                                   "with other -K, --cuts or --plan (or head options)?");
 }
 
 /* Settings, backends, evaluator, loader, split, trainer, checkpoint — in that order, so that a
@@ -1115,6 +1211,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   uint64_t before_search = ipro_process_memory_status_bytes("RssAnon");
   ipro_process_memory search;
   ipro_process_memory_begin(&search);
+  if (status == IPRO_OK && o->resume) take_checkpoint_split(r, &saved);
   if (status == IPRO_OK) status = choose_split(r, err);
   if (status == IPRO_OK && o->resume) status = check_resumed_split(r, &saved, err);
   int64_t kept = ipro_process_memory_heap_level(&search);
@@ -1150,6 +1247,8 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   }
   ipro_process_memory_begin(&r->training); /* the trainer's allocations start here */
   if (status == IPRO_OK) status = create_trainer(r, &trainer_options, err);
+  if (status == IPRO_OK && r->planned_by_trainer)
+    r->planned_peak = ipro_trainer_planned_bytes(r->trainer);
   r->trainer_heap = ipro_process_memory_heap_level(&r->training);
   r->trainer_creation_peak = ipro_process_memory_heap_growth(&r->training);
   /* What the search cached and the trainer does not hold (oneDNN's primitives of the candidate
@@ -1185,7 +1284,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (status == IPRO_OK && o->resume) {
     status = r->pipeline ? ipro_pipeline_restore(r->trainer, &saved, r->checkpoint_path, err)
                          : ipro_checkpoint_restore(r->trainer, &saved, r->checkpoint_path, err);
-    if (status != IPRO_OK) status = hint_split(r, err);
+    if (status != IPRO_OK) status = hint_split(r, saved.split.K != 0, err);
     r->start_epoch = r->position.epochs_done;
     ipro_trainer_set_steps(r->trainer, r->position.steps_done);
   }
@@ -1235,6 +1334,7 @@ static void print_header(const train_run *r) {
     printf("InfoPro local training: K = %d, cut at", r->K);
     for (int k = 0; k + 1 < r->K; k++)
       printf("%s %s", k ? "," : "", ipro_printable(r->cuts[k], shown, sizeof shown));
+    if (r->split_from_checkpoint) printf(" (the checkpoint's split)");
     char change[64];
     ipro_cli_peak_change(r->planned_peak, r->e2e_peak, change, sizeof change);
     printf("; planned peak %llu bytes (end-to-end %llu, %s)\n", (unsigned long long)r->planned_peak,
@@ -1243,6 +1343,9 @@ static void print_header(const train_run *r) {
     for (int k = 0; k < r->n_heads; k++)
       printf("%s module %d %dc%df, %s decoder", k ? ";" : "", k + 1, r->heads[k].convs,
              r->heads[k].fcs, ipro_decoder_name(r->heads[k].decoder));
+    if (r->planned_by_trainer)
+      printf(" (the checkpoint's; the planner chose others here, so the planned peak is the "
+             "trainer's own plan)");
     printf("\n");
   }
   /* kernels left to a slower fallback than the backend's own (no LLVM, say): said, not hidden */
@@ -1810,8 +1913,10 @@ static int train_command(int argc, char **argv, const ipro_cli_train_model *mode
     ipro_pipeline_close(mpi);
     return 1;
   }
-  train_run r = {
-      .options = &o, .model = model, .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL};
+  train_run r = {.options = &o,
+                 .model = model,
+                 .pipeline = mpi && ipro_pipeline_size(mpi) > 1 ? mpi : NULL,
+                 .local = o.local};
   /* The libraries the run will map are part of the baseline, not of the growth measured from it:
    * the kernel compiler (LLVM) is otherwise loaded at the first compilation. */
   ipro_process_memory_map_large_blocks();

@@ -74,6 +74,8 @@ ipro_status ipro_checkpoint_encode(const ipro_checkpoint *c, uint8_t **bytes, si
   ipro_put_u32(&w, (uint32_t)c->n_class_names);
   for (int i = 0; i < c->n_class_names; i++)
     ipro_put_string(&w, c->class_names[i]);
+  ipro_put_u32(&w, c->split.K ? 1 : 0); /* version 3: whether the split is recorded */
+  if (c->split.K) ipro_split_put(&w, &c->split);
   if (w.failed) {
     free(w.bytes);
     return ipro_error_set(err, "out of memory encoding a checkpoint");
@@ -211,6 +213,22 @@ static ipro_status get_class_names(ipro_byte_reader *r, const char *path, ipro_c
   return IPRO_OK;
 }
 
+/* Version 3's split, after the class names: a flag, then the record where it is 1. */
+static ipro_status get_split(ipro_byte_reader *r, const char *path, ipro_split_record *out,
+                             ipro_error *err) {
+  uint32_t recorded = ipro_get_u32(r);
+  if (r->short_read) return IPRO_OK;
+  if (recorded > 1)
+    return ipro_error_set(err, "checkpoint '%s' is malformed: split flag %u (0 or 1)", path,
+                          recorded);
+  if (recorded == 0) return IPRO_OK;
+  const char *bad = ipro_split_get(r, out);
+  if (bad && !r->short_read)
+    return ipro_error_set(err, "checkpoint '%s' is malformed: its split's %s", path,
+                          bad + strlen("the "));
+  return IPRO_OK;
+}
+
 ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char *path,
                                    ipro_checkpoint *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
@@ -236,6 +254,8 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
   }
   if (status == IPRO_OK && !r.short_read && version >= 2)
     status = get_class_names(&r, path, out, err);
+  if (status == IPRO_OK && !r.short_read && version >= 3)
+    status = get_split(&r, path, &out->split, err);
   if (status == IPRO_OK && r.short_read)
     status = ipro_error_set(err, "checkpoint '%s' is malformed: its payload ends early", path);
   if (status == IPRO_OK && r.at != r.end)
@@ -299,6 +319,7 @@ ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_p
                                     ipro_checkpoint *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
   out->position = *position;
+  ipro_trainer_split(trainer, &out->split);
   out->tensors = calloc((size_t)count_held(trainer) + 1, sizeof *out->tensors);
   if (!out->tensors) return ipro_error_set(err, "out of memory capturing a checkpoint");
   for (int k = 0; k < ipro_trainer_module_count(trainer); k++) {

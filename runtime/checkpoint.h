@@ -8,7 +8,9 @@
  *     (written before every step) — i.e. the optimizer moments;
  *   - (version 2) the class names of the data it was trained on, in label order, so that a run
  *     resumed on an image folder whose class folders were renamed, added or removed (which
- *     renumbers the labels) is refused instead of training on shifted labels.
+ *     renumbers the labels) is refused instead of training on shifted labels;
+ *   - (version 3) the split of the run that wrote it (K, the cut tensors, the heads' settings and
+ *     each local module's heads: split_record.h), which `--resume` takes when no split is given.
  * The file is written to a temporary beside the target and renamed over it, so a crash leaves
  * the previous checkpoint intact. Reading validates everything (magic, version, sizes, CRC-32 of
  * the payload, each tensor's name, dtype and shape against the program) before any tensor is
@@ -20,11 +22,13 @@
 #include <stdint.h>
 
 #include "runtime/lr_schedule.h"
+#include "runtime/split_record.h"
 #include "runtime/trainer.h"
 
 #define IPRO_CHECKPOINT_FILE "checkpoint.ipck"
-/* The version written; the reader also takes IPRO_CHECKPOINT_OLDEST_VERSION (no class names). */
-#define IPRO_CHECKPOINT_VERSION 2
+/* The version written; the reader takes every version from IPRO_CHECKPOINT_OLDEST_VERSION on
+ * (version 1: no class names; versions 1 and 2: no split). */
+#define IPRO_CHECKPOINT_VERSION 3
 #define IPRO_CHECKPOINT_OLDEST_VERSION 1
 
 typedef struct {
@@ -57,6 +61,9 @@ typedef struct {
    * folder) and in a version-1 file. */
   int n_class_names;
   char **class_names;
+  /* The split of the run that wrote it; split.K == 0 where none is recorded (versions 1 and 2,
+   * whose encoding as version 3 says so). */
+  ipro_split_record split;
 } ipro_checkpoint;
 
 /* DIR/checkpoint.ipck into path. */
@@ -77,7 +84,7 @@ bool ipro_checkpoint_holds(ipro_trainer *trainer, int module, int t);
 ipro_status ipro_checkpoint_set_class_names(ipro_checkpoint *checkpoint, char *const *names,
                                             int count, ipro_error *err);
 
-/* Copies the trainer's tensors and the position into *out. */
+/* Copies the trainer's tensors, its split and the position into *out. */
 ipro_status ipro_checkpoint_capture(ipro_trainer *trainer, const ipro_training_position *position,
                                     ipro_checkpoint *out, ipro_error *err);
 /* Checks that the checkpoint holds exactly the tensors the trainer's program keeps, each with

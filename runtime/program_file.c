@@ -12,6 +12,10 @@
 #include "runtime/mpi/pipeline_plugin.h"
 #include "runtime/precompiled_kernels.h"
 #include "runtime/program_module.h"
+#include "runtime/split_record.h"
+
+_Static_assert(sizeof((ipro_program){0}.cuts) == sizeof((ipro_split_record){0}.cuts),
+               "a program's cuts are a split record's");
 
 static const char magic[8] = {'I', 'P', 'R', 'O', 'P', 'R', 'O', 'G'};
 
@@ -28,29 +32,6 @@ const char *const ipro_program_folder_files[IPRO_PROGRAM_FOLDER_FILE_COUNT] = {
     IPRO_PROGRAM_FILE};
 
 /* ---- writing ---- */
-
-static void put_head(ipro_byte_writer *w, int convs, int fcs, ipro_decoder_kind decoder) {
-  ipro_put_u32(w, (uint32_t)convs);
-  ipro_put_u32(w, (uint32_t)fcs);
-  ipro_put_u32(w, (uint32_t)decoder);
-}
-
-static void put_local(ipro_byte_writer *w, const ipro_local_settings *l) {
-  const ipro_head_options *h = &l->heads;
-  put_head(w, h->convs, h->fcs, h->decoder);
-  ipro_put_u32(w, (uint32_t)h->aux_loss);
-  ipro_put_u32(w, (uint32_t)h->classes);
-  ipro_put_u32(w, (uint32_t)h->image_channels);
-  for (int i = 0; i < 2; i++) {
-    ipro_put_f32(w, l->lambda_first[i]);
-    ipro_put_f32(w, l->lambda_last[i]);
-  }
-  ipro_put_u32(w, l->choose_heads ? 1 : 0);
-  ipro_put_u32(w, l->decoder_fixed ? 1 : 0);
-  ipro_put_u32(w, (uint32_t)l->n_module_heads);
-  for (int k = 0; k < l->n_module_heads; k++)
-    put_head(w, l->module_heads[k].convs, l->module_heads[k].fcs, l->module_heads[k].decoder);
-}
 
 ipro_status ipro_program_encode(const ipro_program *p, uint8_t **bytes, size_t *size,
                                 ipro_error *err) {
@@ -72,10 +53,9 @@ ipro_status ipro_program_encode(const ipro_program *p, uint8_t **bytes, size_t *
   ipro_put_f32(&w, o->beta1);
   ipro_put_f32(&w, o->beta2);
   ipro_put_f32(&w, o->epsilon);
-  ipro_put_u32(&w, (uint32_t)p->local.K);
-  for (int k = 0; k + 1 < p->local.K; k++)
-    ipro_put_string(&w, p->cuts[k]);
-  put_local(&w, &p->local);
+  ipro_split_record split = {.K = p->local.K, .local = p->local};
+  memcpy(split.cuts, p->cuts, sizeof split.cuts);
+  ipro_split_put(&w, &split);
   ipro_put_u64(&w, p->planned_peak);
   ipro_put_u64(&w, p->e2e_peak);
   ipro_put_u32(&w, p->local.fuse_relu ? 1 : 0);
@@ -108,45 +88,10 @@ ipro_status ipro_program_write(const char *path, const ipro_program *program, ip
 
 /* ---- reading ---- */
 
-static bool get_head(ipro_byte_reader *r, int *convs, int *fcs, ipro_decoder_kind *decoder) {
-  uint32_t c = ipro_get_u32(r), f = ipro_get_u32(r), d = ipro_get_u32(r);
-  *convs = (int)c;
-  *fcs = (int)f;
-  *decoder = (ipro_decoder_kind)d;
-  return !r->short_read && c <= 3 && f >= 1 && f <= 3 && d <= IPRO_DECODER_REDUCED;
-}
-
 static bool get_flag(ipro_byte_reader *r, bool *flag) {
   uint32_t v = ipro_get_u32(r);
   *flag = v == 1;
   return v <= 1;
-}
-
-static bool get_local(ipro_byte_reader *r, int K, ipro_local_settings *l) {
-  ipro_head_options *h = &l->heads;
-  if (!get_head(r, &h->convs, &h->fcs, &h->decoder)) return false;
-  uint32_t aux = ipro_get_u32(r), classes = ipro_get_u32(r), channels = ipro_get_u32(r);
-  h->aux_loss = (ipro_aux_loss)aux;
-  h->classes = (int)classes;
-  h->image_channels = (int)channels;
-  if (aux > IPRO_AUX_LOSS_CROSS_ENTROPY || classes < 1 || classes > 1000000 || channels < 1 ||
-      channels > 4)
-    return false;
-  for (int i = 0; i < 2; i++) {
-    l->lambda_first[i] = ipro_get_f32(r);
-    l->lambda_last[i] = ipro_get_f32(r);
-    if (!isfinite(l->lambda_first[i]) || !isfinite(l->lambda_last[i])) return false;
-  }
-  if (!get_flag(r, &l->choose_heads) || !get_flag(r, &l->decoder_fixed)) return false;
-  uint32_t n = ipro_get_u32(r);
-  if (r->short_read || n != (uint32_t)(K - 1)) return false;
-  l->n_module_heads = (int)n;
-  for (int k = 0; k < l->n_module_heads; k++)
-    if (!get_head(r, &l->module_heads[k].convs, &l->module_heads[k].fcs,
-                  &l->module_heads[k].decoder))
-      return false;
-  l->K = K;
-  return !r->short_read;
 }
 
 static bool get_optimizer(ipro_byte_reader *r, ipro_optimizer_settings *o) {
@@ -222,13 +167,11 @@ static ipro_status decode(const uint8_t *bytes, size_t size, const char *path, i
   if (r.short_read || p->batch < 1 || p->batch > (INT64_C(1) << 31))
     return malformed(path, "the batch size", err);
   if (!get_optimizer(&r, &p->optimizer)) return malformed(path, "the optimizer", err);
-  uint32_t K = ipro_get_u32(&r);
-  if (r.short_read || K < 1 || K > IPRO_MAX_MODULES)
-    return malformed(path, "the number of modules", err);
-  for (uint32_t k = 0; k + 1 < K; k++)
-    if (!ipro_get_string(&r, p->cuts[k], sizeof p->cuts[k]) || !p->cuts[k][0])
-      return malformed(path, "a cut tensor's name", err);
-  if (!get_local(&r, (int)K, &p->local)) return malformed(path, "the local-training settings", err);
+  ipro_split_record split = {0};
+  const char *bad = ipro_split_get(&r, &split);
+  if (bad) return malformed(path, bad, err);
+  memcpy(p->cuts, split.cuts, sizeof p->cuts);
+  p->local = split.local;
   p->local.batch = p->batch;
   p->local.optimizer = p->optimizer.kind;
   p->planned_peak = ipro_get_u64(&r);

@@ -40,6 +40,9 @@ struct ipro_trainer {
   /* The driver's figure of device memory in use (backend->device_memory_used): when the backend
    * was created, and the most since (after creation, after each step). */
   uint64_t device_baseline, device_peak;
+  /* K, the cuts and the local settings, as a checkpoint records them (split_record.h); K 0
+   * where they cannot be recorded */
+  ipro_split_record split;
 };
 
 ipro_optimizer_settings ipro_optimizer_defaults(ipro_optimizer_kind kind) {
@@ -273,6 +276,27 @@ static ipro_status build(ipro_trainer *t, const ipro_module_source *source, ipro
   return measure_device(t, false, err);
 }
 
+/* The split as a checkpoint records it: the cut names copied (the options' point into the
+ * caller's), and every local module's heads as module_program.c builds them, its own choice where
+ * the settings hold one and the settings' shape otherwise. Not recorded (K 0) where a name does
+ * not fit or a setting is beyond what the record's reader takes. */
+static void record_split(ipro_trainer *t) {
+  ipro_split_record *s = &t->split;
+  s->K = t->K;
+  s->local = t->options.local;
+  s->local.K = t->K;
+  const ipro_head_options *h = &s->local.heads;
+  for (int k = 0; k + 1 < t->K; k++) {
+    const char *cut = k < t->options.n_cuts ? t->options.cuts[k] : "";
+    if (strlen(cut) >= sizeof s->cuts[k]) s->K = 0;
+    snprintf(s->cuts[k], sizeof s->cuts[k], "%s", cut);
+    if (k >= s->local.n_module_heads)
+      s->local.module_heads[k] = (ipro_head_choice){h->convs, h->fcs, h->decoder};
+  }
+  s->local.n_module_heads = t->K > 0 ? t->K - 1 : 0;
+  if (s->K == 0 || ipro_split_check(s)) s->K = 0;
+}
+
 ipro_status ipro_trainer_create_from(const ipro_module_source *source,
                                      const ipro_trainer_options *options, ipro_trainer **out,
                                      ipro_error *err) {
@@ -284,8 +308,13 @@ ipro_status ipro_trainer_create_from(const ipro_module_source *source,
     ipro_trainer_free(t);
     return IPRO_ERROR;
   }
+  record_split(t);
   *out = t;
   return IPRO_OK;
+}
+
+void ipro_trainer_split(const ipro_trainer *trainer, ipro_split_record *out) {
+  *out = trainer->split;
 }
 
 static void fill_hyper(const ipro_trainer *t, float learning_rate, float *hyper) {

@@ -20,6 +20,7 @@
 #include "ir/local_settings.h"
 #include "ir/training_program.h"
 #include "runtime/executor.h"
+#include "runtime/split_record.h"
 
 typedef struct {
   ipro_optimizer_kind kind;
@@ -88,6 +89,9 @@ ipro_status ipro_trainer_step(ipro_trainer *trainer, const float *images, const 
                               float learning_rate, float *loss, ipro_error *err);
 /* Steps already taken, for resuming from a checkpoint: AdamW's bias correction counts from it,
  * and the executor's step (Dropout masks) is set to it. */
+/* The trainer's split as a checkpoint records it (K, cuts, heads' settings, each local module's
+ * heads); out->K is 0 where it cannot be recorded. */
+void ipro_trainer_split(const ipro_trainer *trainer, ipro_split_record *out);
 void ipro_trainer_set_steps(ipro_trainer *trainer, uint64_t steps);
 uint64_t ipro_trainer_steps(const ipro_trainer *trainer);
 /* Every loss of the last step, module by module (local losses, then the last module's

@@ -67,6 +67,7 @@ ipro_status ipro_pipeline_gather_state(ipro_pipeline *p, const ipro_training_pos
       ipro_checkpoint part;
       status = ipro_checkpoint_decode(all + sizes[p->size + r], (size_t)sizes[r], name, &part, err);
       if (status == IPRO_OK) {
+        if (r == 0) out->split = part.split; /* every rank's trainer holds the same split */
         status = append(out, &part, err);
         ipro_checkpoint_release(&part);
       }

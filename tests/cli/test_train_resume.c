@@ -2,15 +2,21 @@
  * stops without touching what it had written. On models/mlp_fmnist.onnx (which has Dropout, so
  * the restored step count matters) and 256 Fashion-MNIST images in batches of 32, tested on 500:
  *   - two epochs in one run, and one epoch then a resumed second (only --epochs 2 given on
- *     resuming: every other setting comes from the checkpoint), end to end and with K = 2
- *     (the split given again on resuming, heads included in the checkpoint), write byte-identical
- * --out models and byte-identical checkpoints, and print the same second-epoch numbers; the
- *     constant schedule makes the one-epoch run's rates those of the two-epoch run
- *     (AdamW, whose bias correction counts the restored steps, is covered at the library level
- *     by runtime/test_checkpoint.c);
- *   - the split is not in the checkpoint, and --help says so: the K = 2 checkpoint resumed
- *     without -K, and the end-to-end one resumed with -K 2, are each refused with one message
- *     that says how the checkpoint was split and what to give, leaving it as it was;
+ *     resuming: every other setting comes from the checkpoint), end to end, with K = 2 (the
+ *     split given again on resuming, heads included in the checkpoint), with K = 2 resumed
+ *     without the split (taken from the checkpoint), and with K = 3 and every head option
+ *     changed from its default (--aux-head 0c1f --decoder reduced --local-loss ce --lambda,
+ *     none given on resuming: the checkpoint's split, heads, loss and λ are taken), write
+ *     byte-identical --out models and byte-identical checkpoints, and print the same
+ *     second-epoch numbers; the constant schedule makes the one-epoch run's rates those of the
+ *     two-epoch run (AdamW, whose bias correction counts the restored steps, is covered at the
+ *     library level by runtime/test_checkpoint.c);
+ *   - a split given on resuming must be the checkpoint's, and --help says so: the K = 2
+ *     checkpoint resumed with -K 1, the end-to-end one with -K 2, and the K = 2 one at its cut
+ *     with other heads are each refused with one message that describes both splits and what to
+ *     give, leaving the checkpoint as it was; a checkpoint that records no split (as versions 1
+ *     and 2 do: the K = 2 one rewritten without it) resumed without -K is refused with the
+ *     message of before, which says to give the split;
  *   - resuming the finished run for a third epoch with --lr 1e30 stops with exit status 1 and
  *     a message naming the epoch, the step and the non-finite loss; the checkpoint keeps its
  *     bytes and no --out file appears;
@@ -25,6 +31,7 @@
 #include <unistd.h>
 
 #include "frontend/onnx_decode.h"
+#include "runtime/checkpoint.h"
 #include "runtime/dataset.h"
 #include "support/check.h"
 #include "support/command.h"
@@ -79,9 +86,10 @@ static void epoch_numbers(const char *out, char *numbers, size_t size) {
   snprintf(numbers, size, "%.*s", (int)(end - line), line);
 }
 
-/* settings: of the first runs; split: the local-training options, given to every run (the
- * checkpoint stores tensors by name, heads included, not the split). */
-static void resume_matches(const char *name, const char *settings, const char *split) {
+/* settings: of the first runs; split: the local-training options of the first runs, given
+ * again on resuming where resume_split is NULL (resume_split "": the checkpoint's are taken). */
+static void resume_matches(const char *name, const char *settings, const char *split,
+                           const char *resume_split) {
   char a[4096], b1[4096], b2[4096];
   char out_a[700], out_b[700], ck_a[700], ck_b[700];
   snprintf(out_a, sizeof out_a, "%s/%s_whole.onnx", directory, name);
@@ -94,7 +102,7 @@ static void resume_matches(const char *name, const char *settings, const char *s
   snprintf(b2, sizeof b2,
            "train models/mlp_fmnist.onnx --data fashion-mnist --test-limit 500 --epochs 2 %s "
            "--checkpoint '%s' --resume --out '%s'",
-           split, ck_b, out_b);
+           resume_split ? resume_split : split, ck_b, out_b);
   ipro_command_result whole, resumed;
   ipro_test_run_infopro(a, &whole);
   CHECK_MSG(whole.exit_status == 0, "%s: exit status %d, stderr: %s", a, whole.exit_status,
@@ -105,6 +113,8 @@ static void resume_matches(const char *name, const char *settings, const char *s
             resumed.err);
   CHECK_MSG(strstr(resumed.out, "resuming from") && !strstr(resumed.out, "epoch 1/2"),
             "%s: did not resume at epoch 2: %s", name, resumed.out);
+  CHECK_MSG(!resume_split || !split[0] || strstr(resumed.out, "(the checkpoint's split)"),
+            "%s: the split taken from the checkpoint is not said: %s", name, resumed.out);
   expect_same_file(out_a, out_b);
   char ck_file_a[800], ck_file_b[800];
   snprintf(ck_file_a, sizeof ck_file_a, "%s/checkpoint.ipck", ck_a);
@@ -117,31 +127,54 @@ static void resume_matches(const char *name, const char *settings, const char *s
             numbers_a, numbers_b);
 }
 
-/* The split (-K, --cuts, --plan, --budget) is not restored on --resume. Before, the K = 2
- * checkpoint resumed without -K failed with "holds tensor 'infopro1/...', which is not a
- * parameter or training state of this model's program (a checkpoint of another model or
- * optimizer?)", which sent the user looking for another model, and --help claimed that every
- * option not given took the checkpoint's value. */
-static void split_not_restored(void) {
+/* A copy of checkpoint `from` (a folder under the test's directory) in folder `to`, with no
+ * split recorded: what a checkpoint of version 1 or 2 decodes to. */
+static void without_split(const char *from, const char *to) {
+  char path[800], folder[700];
+  snprintf(path, sizeof path, "%s/%s/checkpoint.ipck", directory, from);
+  snprintf(folder, sizeof folder, "%s/%s", directory, to);
+  ipro_checkpoint checkpoint;
+  ipro_error err;
+  CHECK_OK(ipro_checkpoint_read(path, &checkpoint, &err), &err);
+  CHECK_MSG(checkpoint.split.K == 2, "%s records K = %d, not 2", path, checkpoint.split.K);
+  checkpoint.split.K = 0;
+  CHECK_OK(ipro_checkpoint_write(folder, &checkpoint, &err), &err);
+  ipro_checkpoint_release(&checkpoint);
+}
+
+/* On --resume a split given (-K, --cuts, --plan, --budget) must be the checkpoint's; with none,
+ * the checkpoint's is taken where it records one. Before session 26 the split was not in the
+ * checkpoint; before that, the K = 2 checkpoint resumed without -K failed with "holds tensor
+ * 'infopro1/...', which is not a parameter or training state of this model's program (a
+ * checkpoint of another model or optimizer?)", which sent the user looking for another model. */
+static void split_checked(void) {
   ipro_command_result r;
   ipro_test_run_infopro("train --help", &r);
-  CHECK_MSG(
-      r.exit_status == 0 &&
-          strstr(r.out, "(the split, -K, --cuts, --plan, --budget and the head options, is") &&
-          strstr(r.out, "not restored: give it again as it was)") &&
-          !strstr(r.out, "options not\n"),
-      "train --help on --resume: %s", r.out);
+  CHECK_MSG(r.exit_status == 0 &&
+                strstr(r.out, "(and, without -K, --cuts, --plan or --budget, the checkpoint's") &&
+                strstr(r.out, "split and heads; one given must be the checkpoint's)") &&
+                !strstr(r.out, "options not\n"),
+            "train --help on --resume: %s", r.out);
+  without_split("k2_resumed/nested", "k2_unrecorded");
   static const struct {
     const char *checkpoint, *split, *says[3];
   } cases[] = {
       {"k2_resumed/nested",
-       "",
-       {"was written by a run split into local modules", "tensor 'infopro1/",
-        "give the same -K, --cuts or --plan"}},
+       "-K 1",
+       {"was written by a run split into K = 2 modules at", "this run is trained end to end",
+        "resume without -K, --cuts, --plan, --budget or head options"}},
       {"sgd_whole",
        "-K 2",
-       {"was written by a run trained end to end", "split into 2 local modules",
-        "resume it without -K, --cuts, --plan or --budget"}},
+       {"was written by a run trained end to end", "this run is split into K = 2 modules at",
+        "to take the checkpoint's split"}},
+      {"k2_resumed/nested",
+       "-K 2 --aux-head 0c1f",
+       {"(module 1: 1c2f, paper decoder); this run", "(module 1: 0c1f, paper decoder)",
+        "to take the checkpoint's split"}},
+      {"k2_unrecorded",
+       "",
+       {"was written by a run split into local modules", "tensor 'infopro1/",
+        "does not say its split; give the same -K, --cuts or --plan"}},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char checkpoint[700], file[800], arguments[4096];
@@ -259,11 +292,14 @@ int main(void) {
   /* the model the NaN test rewrites is read from the source folder, as the binary reads it */
   const char *source = getenv("IPRO_SOURCE_DIR");
   if (source && chdir(source) != 0) return ipro_test_skip("cannot enter IPRO_SOURCE_DIR");
-  resume_matches("sgd", "--schedule constant --lr 0.05", "");
+  resume_matches("sgd", "--schedule constant --lr 0.05", "", NULL);
   /* K = 2: the first module's heads (decoder, classifier head, their momentum) are in the
    * checkpoint too, so the resumed run matches only if they are restored bit for bit. */
-  resume_matches("k2", "--schedule constant --lr 0.05", "-K 2");
-  split_not_restored();
+  resume_matches("k2", "--schedule constant --lr 0.05", "-K 2", NULL);
+  resume_matches("k2_taken", "--schedule constant --lr 0.05", "-K 2", "");
+  resume_matches("k3_heads", "--schedule constant --lr 0.05",
+                 "-K 3 --aux-head 0c1f --decoder reduced --local-loss ce --lambda 2,1,0.5,1", "");
+  split_checked();
   divergence();
   non_finite_weights();
   ipro_test_remove_directory(directory);

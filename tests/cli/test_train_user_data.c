@@ -14,7 +14,7 @@
  * them (the untrained file) it warns once that it normalises otherwise. eval of a folder holding
  * only val/ scores the same; the trained models (--out, --out-inference) carry their class names
  * and eval refuses the folder once a class folder is renamed; so does --resume of the run's
- * checkpoint (version 2 holds the class names), leaving it as it was, while a version-1
+ * checkpoint (versions 2 and 3 hold the class names), leaving it as it was, while a version-1
  * checkpoint (no names) still resumes. A missing folder or file is one message naming it.
  * Skipped when Fashion-MNIST is missing. */
 #include <math.h>
@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/checkpoint.h"
 #include "runtime/dataset.h"
 #include "runtime/framed_file.h"
 #include "support/check.h"
@@ -123,26 +124,37 @@ static size_t read_file(const char *path, uint8_t *bytes, size_t size) {
   return length;
 }
 
-/* The version-1 form of a version-2 checkpoint that holds the ten class names c0..c9: the same
- * payload without them (schemas/checkpoint.md), written to path. */
+/* The version-1 form of a checkpoint that holds the ten class names c0..c9, written to path: its
+ * position and tensors encoded again without the class names and the split (schemas/checkpoint.md:
+ * the payload then ends with the class-name count 0 and the split flag 0, which version 1 does
+ * not have), under version 1. */
 static bool write_version_1(const uint8_t *bytes, size_t size, const char *path) {
-  enum { NAMES_BYTES = 4 + 10 * (4 + 2) }; /* the count, then each name's length and 2 bytes */
-  if (size < IPRO_FRAME_HEADER_BYTES + NAMES_BYTES || bytes[8] != 2 ||
-      bytes[size - NAMES_BYTES] != 10)
-    return false;
-  size_t payload = size - NAMES_BYTES - IPRO_FRAME_HEADER_BYTES;
+  ipro_checkpoint checkpoint;
+  ipro_error err;
+  if (ipro_checkpoint_decode(bytes, size, path, &checkpoint, &err) != IPRO_OK) return false;
+  bool named = checkpoint.n_class_names == 10;
+  uint8_t *encoded = NULL;
+  size_t encoded_size = 0;
+  checkpoint.split.K = 0;
+  bool ok = named && ipro_checkpoint_set_class_names(&checkpoint, NULL, 0, &err) == IPRO_OK &&
+            ipro_checkpoint_encode(&checkpoint, &encoded, &encoded_size, &err) == IPRO_OK &&
+            encoded_size >= IPRO_FRAME_HEADER_BYTES + 8;
+  ipro_checkpoint_release(&checkpoint);
+  if (!ok) return free(encoded), false;
+  size_t payload = encoded_size - 8 - IPRO_FRAME_HEADER_BYTES;
   uint8_t header[IPRO_FRAME_HEADER_BYTES];
-  memcpy(header, bytes, 8);
-  uint32_t crc = ipro_crc32(bytes + IPRO_FRAME_HEADER_BYTES, payload);
+  memcpy(header, encoded, 8);
+  uint32_t crc = ipro_crc32(encoded + IPRO_FRAME_HEADER_BYTES, payload);
   for (int i = 0; i < 4; i++)
     header[8 + i] = i == 0, header[12 + i] = (uint8_t)(crc >> (8 * i));
   for (int i = 0; i < 8; i++)
     header[16 + i] = (uint8_t)((uint64_t)payload >> (8 * i));
   FILE *file = fopen(path, "wb");
-  if (!file) return false;
-  bool ok = fwrite(header, 1, sizeof header, file) == sizeof header &&
-            fwrite(bytes + IPRO_FRAME_HEADER_BYTES, 1, payload, file) == payload;
-  return fclose(file) == 0 && ok;
+  ok = file && fwrite(header, 1, sizeof header, file) == sizeof header &&
+       fwrite(encoded + IPRO_FRAME_HEADER_BYTES, 1, payload, file) == payload;
+  ok = file && fclose(file) == 0 && ok;
+  free(encoded);
+  return ok;
 }
 
 /* --resume of the image-folder run's checkpoint on the folder with class c0 renamed z0: the

@@ -1,9 +1,15 @@
 /* Checkpoints round-trip and refuse every damaged or foreign file:
  *   - a hand-built checkpoint (position with milestones, tensors of two dtypes, class names)
- *     decodes to what was encoded, as version 2; one without class names decodes without them;
- *   - a version-1 file (version 2's layout without the class names, built here by hand from
- *     schemas/checkpoint.md) still decodes, with no class names; a version-1 header over a
- *     version-2 payload, an empty class name and one holding a NUL are refused;
+ *     decodes to what was encoded, as version 3; one without class names decodes without them;
+ *   - version-1 and version-2 files (version 3's layout without the class names and the split
+ *     flag, or without the flag, built here by hand from schemas/checkpoint.md) still decode,
+ *     with no class names and no split; a version-1 header over a version-2 payload, an empty
+ *     class name and one holding a NUL are refused;
+ *   - a split (K = 3: cuts, heads' settings, λ, each module's heads) is written and read back
+ *     field by field; a split flag of 2, 17 modules, a module's heads missing or of 4 convolutions
+ *     are refused as malformed; a trainer cut once records its split (K, the cut's name, the
+ *     module's heads from the settings' shape, λ), and one whose settings the reader would not
+ *     take records none (K 0), rather than write a checkpoint that cannot be read;
  *   - a file with a bad magic, another version, cut short at several lengths, with bytes
  *     appended, or with one payload byte flipped (CRC mismatch) is rejected with a message
  *     naming the file; a payload whose CRC is right but whose tensor length contradicts its shape
@@ -128,7 +134,7 @@ static void class_names_and_version_1(void) {
   ipro_error err = {{0}};
   CHECK_OK(ipro_checkpoint_encode(&c, &bytes, &size, &err), &err);
   if (!bytes) return;
-  CHECK(bytes[8] == 2);
+  CHECK(bytes[8] == 3);
   ipro_checkpoint back;
   CHECK_OK(ipro_checkpoint_decode(bytes, size, "memory", &back, &err), &err);
   CHECK_EQ_INT(back.n_class_names, 2);
@@ -142,31 +148,41 @@ static void class_names_and_version_1(void) {
    * "cat" announces 0 bytes (the rest then misparses, but the length is refused first). */
   uint8_t *damaged = malloc(size);
   if (!damaged) return;
-  size_t last_name = size - (sizeof dog - 1);
+  size_t last_name = size - 4 - (sizeof dog - 1); /* the split flag (0) after it */
   memcpy(damaged, bytes, size);
   damaged[last_name + 1] = 0;
-  reframe(damaged, 2, size - IPRO_FRAME_HEADER_BYTES);
+  reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
   expect_rejected("NUL in a class name", damaged, size, "NUL");
   memcpy(damaged, bytes, size);
   put_u32_at(damaged, last_name - 4 - 3 - 4, 0);
-  reframe(damaged, 2, size - IPRO_FRAME_HEADER_BYTES);
+  reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
   expect_rejected("empty class name", damaged, size, "class 0 has a name of 0 bytes");
   free(damaged);
   free(bytes);
 
-  /* Without names: the count 0 ends the payload. */
+  /* Without names or split: the count 0 and the flag 0 end the payload. */
   c.n_class_names = 0;
   c.class_names = NULL;
   CHECK_OK(ipro_checkpoint_encode(&c, &bytes, &size, &err), &err);
   if (!bytes) return;
-  CHECK(size > 28 && memcmp(bytes + size - 4, "\0\0\0\0", 4) == 0);
+  CHECK(size > 32 && memcmp(bytes + size - 8, "\0\0\0\0\0\0\0\0", 8) == 0);
   CHECK_OK(ipro_checkpoint_decode(bytes, size, "memory", &back, &err), &err);
-  CHECK(back.n_class_names == 0 && back.class_names == NULL && back.n_tensors == 1);
+  CHECK(back.n_class_names == 0 && back.class_names == NULL && back.n_tensors == 1 &&
+        back.split.K == 0);
   ipro_checkpoint_release(&back);
 
-  /* Version 1: the same payload without the class-name count, under version 1. */
+  /* Version 2: the same payload without the split flag, under version 2. */
   uint8_t *version_1 = malloc(size);
   if (!version_1) return;
+  memcpy(version_1, bytes, size - 4);
+  reframe(version_1, 2, size - 4 - IPRO_FRAME_HEADER_BYTES);
+  CHECK_OK(ipro_checkpoint_decode(version_1, size - 4, "version 2", &back, &err), &err);
+  CHECK(same_position(&c.position, &back.position));
+  CHECK(back.n_class_names == 0 && back.n_tensors == 1 && back.split.K == 0);
+  ipro_checkpoint_release(&back);
+
+  /* Version 1: without the class-name count too, under version 1. */
+  size -= 4;
   memcpy(version_1, bytes, size - 4);
   reframe(version_1, 1, size - 4 - IPRO_FRAME_HEADER_BYTES);
   char path[256];
@@ -187,6 +203,128 @@ static void class_names_and_version_1(void) {
   expect_rejected("version 1 with class names", version_1, size, "4 unread payload bytes");
   free(version_1);
   free(bytes);
+}
+
+/* A split of K = 3 written and read back, and refused where malformed. */
+static void split_record(void) {
+  ipro_checkpoint c = {.position = sample_position()};
+  ipro_split_record *split = &c.split;
+  split->K = 3;
+  snprintf(split->cuts[0], sizeof split->cuts[0], "/block1/Relu_output_0");
+  snprintf(split->cuts[1], sizeof split->cuts[1], "/block2/Relu_output_0 \xc3\xa9");
+  ipro_local_settings *l = &split->local;
+  l->heads = (ipro_head_options){.convs = 2,
+                                 .fcs = 3,
+                                 .decoder = IPRO_DECODER_REDUCED,
+                                 .aux_loss = IPRO_AUX_LOSS_CROSS_ENTROPY,
+                                 .classes = 100,
+                                 .image_channels = 3};
+  l->lambda_first[0] = 2.5f, l->lambda_first[1] = 1, l->lambda_last[0] = 0.25f;
+  l->lambda_last[1] = 0.75f;
+  l->decoder_fixed = true;
+  l->n_module_heads = 2;
+  l->module_heads[0] = (ipro_head_choice){1, 2, IPRO_DECODER_PAPER};
+  l->module_heads[1] = (ipro_head_choice){0, 1, IPRO_DECODER_REDUCED};
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_checkpoint_encode(&c, &bytes, &size, &err), &err);
+  if (!bytes) return;
+  ipro_checkpoint back;
+  CHECK_OK(ipro_checkpoint_decode(bytes, size, "memory", &back, &err), &err);
+  const ipro_split_record *b = &back.split;
+  const ipro_local_settings *bl = &b->local;
+  CHECK_EQ_INT(b->K, 3);
+  CHECK(strcmp(b->cuts[0], split->cuts[0]) == 0 && strcmp(b->cuts[1], split->cuts[1]) == 0);
+  CHECK(bl->heads.convs == 2 && bl->heads.fcs == 3 && bl->heads.decoder == IPRO_DECODER_REDUCED &&
+        bl->heads.aux_loss == IPRO_AUX_LOSS_CROSS_ENTROPY && bl->heads.classes == 100 &&
+        bl->heads.image_channels == 3);
+  CHECK(bl->lambda_first[0] == 2.5f && bl->lambda_first[1] == 1 && bl->lambda_last[0] == 0.25f &&
+        bl->lambda_last[1] == 0.75f && !bl->choose_heads && bl->decoder_fixed);
+  CHECK(bl->n_module_heads == 2 && bl->module_heads[0].convs == 1 && bl->module_heads[0].fcs == 2 &&
+        bl->module_heads[0].decoder == IPRO_DECODER_PAPER && bl->module_heads[1].convs == 0 &&
+        bl->module_heads[1].fcs == 1 && bl->module_heads[1].decoder == IPRO_DECODER_REDUCED);
+  CHECK(ipro_split_same_cuts_and_heads(split, b));
+  ipro_checkpoint_release(&back);
+  /* The payload ends with the flag and the record (schemas/checkpoint.md): K, two names (4 bytes
+   * of length each), 6 u32 of the heads' settings, 4 f32 of λ, 2 flags, the count of module heads
+   * and two heads of 3 u32. */
+  size_t heads_count = size - 2 * 12 - 4;
+  size_t flag = heads_count - 4 * 2 - 4 * 4 - 4 * 6 - (4 + strlen(split->cuts[1])) -
+                (4 + strlen(split->cuts[0])) - 4 - 4;
+  uint8_t *damaged = malloc(size);
+  if (!damaged) return free(bytes);
+  CHECK(bytes[flag] == 1 && bytes[flag + 4] == 3);
+  static const struct {
+    size_t offset; /* from the flag */
+    uint32_t value;
+    const char *says;
+  } damages[] = {{0, 2, "split flag 2"}, {4, 17, "its split's number of modules"}};
+  for (size_t i = 0; i < sizeof damages / sizeof damages[0]; i++) {
+    memcpy(damaged, bytes, size);
+    put_u32_at(damaged, flag + damages[i].offset, damages[i].value);
+    reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
+    expect_rejected(damages[i].says, damaged, size, damages[i].says);
+  }
+  memcpy(damaged, bytes, size);
+  CHECK_EQ_INT((int)damaged[heads_count], 2);
+  put_u32_at(damaged, heads_count, 1); /* one module's heads where K = 3 has two */
+  reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
+  expect_rejected("a module's heads missing", damaged, size, "its split's local-training settings");
+  memcpy(damaged, bytes, size);
+  put_u32_at(damaged, heads_count + 4, 4); /* module 1's heads: 4 convolutions */
+  reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
+  expect_rejected("4 convolutions", damaged, size, "its split's local-training settings");
+  free(damaged);
+  free(bytes);
+}
+
+/* A trainer cut once records its split; one whose settings would not be read back, none. */
+static void trainer_split(void) {
+  char model[1024];
+  ipro_test_path(model, sizeof model, "models/mlp_fmnist.onnx");
+  const char *cuts[1] = {"/net/net.5/Relu_output_0"};
+  ipro_trainer_options options = {.batch = BATCH,
+                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
+                                  .n_cuts = 1,
+                                  .cuts = cuts};
+  options.local.heads = (ipro_head_options){.convs = 0,
+                                            .fcs = 2,
+                                            .aux_loss = IPRO_AUX_LOSS_CROSS_ENTROPY,
+                                            .classes = 10,
+                                            .image_channels = 1,
+                                            .std = {1},
+                                            .seed = 1};
+  options.local.lambda_first[0] = 5, options.local.lambda_first[1] = 1;
+  options.local.lambda_last[1] = 1;
+  options.local.fuse_relu = true;
+  ipro_trainer *trainer = NULL;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_trainer_create(model, &options, &trainer, &err), &err);
+  if (!trainer) return;
+  ipro_split_record split;
+  ipro_trainer_split(trainer, &split);
+  CHECK_EQ_INT(split.K, 2);
+  CHECK(strcmp(split.cuts[0], cuts[0]) == 0);
+  CHECK(split.local.n_module_heads == 1 && split.local.module_heads[0].convs == 0 &&
+        split.local.module_heads[0].fcs == 2 &&
+        split.local.module_heads[0].decoder == IPRO_DECODER_PAPER);
+  CHECK(split.local.lambda_first[0] == 5 && split.local.heads.classes == 10 &&
+        split.local.heads.aux_loss == IPRO_AUX_LOSS_CROSS_ENTROPY);
+  ipro_training_position position = sample_position();
+  ipro_checkpoint captured;
+  CHECK_OK(ipro_checkpoint_capture(trainer, &position, &captured, &err), &err);
+  CHECK(ipro_split_same_cuts_and_heads(&split, &captured.split));
+  ipro_checkpoint_release(&captured);
+  ipro_trainer_free(trainer);
+  /* 0 classes: a record its reader would refuse */
+  options.local.heads.classes = 0;
+  options.n_cuts = 0;
+  CHECK_OK(ipro_trainer_create(model, &options, &trainer, &err), &err);
+  if (!trainer) return;
+  ipro_trainer_split(trainer, &split);
+  CHECK_EQ_INT(split.K, 0);
+  ipro_trainer_free(trainer);
 }
 
 static void format_round_trip_and_damage(void) {
@@ -230,8 +368,8 @@ static void format_round_trip_and_damage(void) {
   damaged[0] = 'X';
   expect_rejected("bad magic", damaged, size, "bad magic");
   memcpy(damaged, bytes, size);
-  damaged[8] = 3;
-  expect_rejected("version 3", damaged, size, "version 3; this infopro reads versions 1 to 2");
+  damaged[8] = 4;
+  expect_rejected("version 4", damaged, size, "version 4; this infopro reads versions 1 to 3");
   memcpy(damaged, bytes, size);
   damaged[8] = 0;
   expect_rejected("version 0", damaged, size, "version 0");
@@ -401,6 +539,8 @@ int main(void) {
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary folder");
   format_round_trip_and_damage();
   class_names_and_version_1();
+  split_record();
+  trainer_split();
   trainer_round_trip(IPRO_OPTIMIZER_SGD);
   trainer_round_trip(IPRO_OPTIMIZER_ADAMW);
   char command[200];

@@ -162,6 +162,31 @@ def main():
         if os.path.exists(path):
             with open(path, 'rb') as f:
                 write('tests/fuzz/corpus/program/%s.ipro' % name, cut_program(f.read(), model_bytes))
+    # checkpoint/: version 3 (session 26) is version 2 followed by a split flag and, where it is
+    # 1, the split's record (runtime/split_record.c); made from version_2_class_names.ipck.
+    with open('tests/fuzz/corpus/checkpoint/version_2_class_names.ipck', 'rb') as f:
+        v2 = f.read()
+    write('tests/fuzz/corpus/checkpoint/version_3_no_split.ipck',
+          checkpoint_v3(v2, struct.pack('<I', 0)))
+    write('tests/fuzz/corpus/checkpoint/version_3_split_k3.ipck',
+          checkpoint_v3(v2, struct.pack('<I', 1) + split_record()))
+
+
+def split_record():
+    """K = 3 cut at two tensors: the heads 1c2f with the paper's decoder, contrastive loss, 10
+    classes, 1 channel, lambda 5,1 -> 0,1, chosen automatically, the second module's 0c1f reduced."""
+    def string(text):
+        return struct.pack('<I', len(text)) + text.encode()
+    return (struct.pack('<I', 3) + string('/Relu_output_0') + string('/layer1/Relu_1_output_0') +
+            struct.pack('<6I', 1, 2, 0, 0, 10, 1) + struct.pack('<4f', 5, 0, 1, 1) +
+            struct.pack('<3I', 1, 0, 2) + struct.pack('<6I', 1, 2, 0, 0, 1, 1))
+
+
+def checkpoint_v3(v2, tail):
+    """A version-2 checkpoint as version 3 with `tail` after its payload, the frame made again."""
+    assert v2[8:12] == struct.pack('<I', 2)
+    payload = v2[24:] + tail
+    return v2[:8] + struct.pack('<IIQ', 3, zlib.crc32(payload), len(payload)) + payload
 
 
 def cut_program(program, model_bytes):
