@@ -6,7 +6,9 @@
  *     split given again on resuming, heads included in the checkpoint), with K = 2 resumed
  *     without the split (taken from the checkpoint), and with K = 3 and every head option
  *     changed from its default (--aux-head 0c1f --decoder reduced --local-loss ce --lambda,
- *     none given on resuming: the checkpoint's split, heads, loss and λ are taken), write
+ *     none given on resuming: the checkpoint's split, heads, loss and λ are taken), and with
+ *     K = 2 and 0c1f reduced heads recorded as chosen automatically (the planner here chooses
+ *     others: the checkpoint's are built, and the header says so), write
  *     byte-identical --out models and byte-identical checkpoints, and print the same
  *     second-epoch numbers; the constant schedule makes the one-epoch run's rates those of the
  *     two-epoch run (AdamW, whose bias correction counts the restored steps, is covered at the
@@ -87,9 +89,10 @@ static void epoch_numbers(const char *out, char *numbers, size_t size) {
 }
 
 /* settings: of the first runs; split: the local-training options of the first runs, given
- * again on resuming where resume_split is NULL (resume_split "": the checkpoint's are taken). */
+ * again on resuming where resume_split is NULL (resume_split "": the checkpoint's are taken);
+ * edit, when not NULL: applied to the one-epoch run's checkpoint file before it is resumed. */
 static void resume_matches(const char *name, const char *settings, const char *split,
-                           const char *resume_split) {
+                           const char *resume_split, void (*edit)(const char *file)) {
   char a[4096], b1[4096], b2[4096];
   char out_a[700], out_b[700], ck_a[700], ck_b[700];
   snprintf(out_a, sizeof out_a, "%s/%s_whole.onnx", directory, name);
@@ -108,6 +111,10 @@ static void resume_matches(const char *name, const char *settings, const char *s
   CHECK_MSG(whole.exit_status == 0, "%s: exit status %d, stderr: %s", a, whole.exit_status,
             whole.err);
   run_ok(b1);
+  char ck_file_a[800], ck_file_b[800];
+  snprintf(ck_file_a, sizeof ck_file_a, "%s/checkpoint.ipck", ck_a);
+  snprintf(ck_file_b, sizeof ck_file_b, "%s/checkpoint.ipck", ck_b);
+  if (edit) edit(ck_file_b);
   ipro_test_run_infopro(b2, &resumed);
   CHECK_MSG(resumed.exit_status == 0, "%s: exit status %d, stderr: %s", b2, resumed.exit_status,
             resumed.err);
@@ -115,16 +122,36 @@ static void resume_matches(const char *name, const char *settings, const char *s
             "%s: did not resume at epoch 2: %s", name, resumed.out);
   CHECK_MSG(!resume_split || !split[0] || strstr(resumed.out, "(the checkpoint's split)"),
             "%s: the split taken from the checkpoint is not said: %s", name, resumed.out);
+  CHECK_MSG(!edit || strstr(resumed.out, "(the checkpoint's; the planner chose others here, so "
+                                         "the planned peak is the trainer's own plan)"),
+            "%s: the checkpoint's heads are not said to replace the planner's: %s", name,
+            resumed.out);
   expect_same_file(out_a, out_b);
-  char ck_file_a[800], ck_file_b[800];
-  snprintf(ck_file_a, sizeof ck_file_a, "%s/checkpoint.ipck", ck_a);
-  snprintf(ck_file_b, sizeof ck_file_b, "%s/checkpoint.ipck", ck_b);
-  expect_same_file(ck_file_a, ck_file_b);
+  if (!edit) expect_same_file(ck_file_a, ck_file_b); /* the edited one records another choice */
   char numbers_a[256], numbers_b[256];
   epoch_numbers(whole.out, numbers_a, sizeof numbers_a);
   epoch_numbers(resumed.out, numbers_b, sizeof numbers_b);
   CHECK_MSG(numbers_a[0] && strcmp(numbers_a, numbers_b) == 0, "%s: '%s' vs resumed '%s'", name,
             numbers_a, numbers_b);
+}
+
+/* Rewrites the checkpoint in `file` as if its heads had been chosen automatically (--aux-head
+ * auto, no --decoder), its module heads kept. */
+static void as_chosen_automatically(const char *file) {
+  ipro_checkpoint checkpoint;
+  ipro_error err;
+  CHECK_OK(ipro_checkpoint_read(file, &checkpoint, &err), &err);
+  CHECK_MSG(checkpoint.split.K == 2 && !checkpoint.split.local.choose_heads &&
+                checkpoint.split.local.module_heads[0].convs == 0,
+            "%s does not record the 0c1f heads of a -K 2 --aux-head 0c1f run", file);
+  checkpoint.split.local.choose_heads = true;
+  checkpoint.split.local.decoder_fixed = false;
+  char folder[800];
+  snprintf(folder, sizeof folder, "%s", file);
+  char *slash = strrchr(folder, '/');
+  if (slash) *slash = '\0';
+  CHECK_OK(ipro_checkpoint_write(folder, &checkpoint, &err), &err);
+  ipro_checkpoint_release(&checkpoint);
 }
 
 /* A copy of checkpoint `from` (a folder under the test's directory) in folder `to`, with no
@@ -292,13 +319,19 @@ int main(void) {
   /* the model the NaN test rewrites is read from the source folder, as the binary reads it */
   const char *source = getenv("IPRO_SOURCE_DIR");
   if (source && chdir(source) != 0) return ipro_test_skip("cannot enter IPRO_SOURCE_DIR");
-  resume_matches("sgd", "--schedule constant --lr 0.05", "", NULL);
+  resume_matches("sgd", "--schedule constant --lr 0.05", "", NULL, NULL);
   /* K = 2: the first module's heads (decoder, classifier head, their momentum) are in the
    * checkpoint too, so the resumed run matches only if they are restored bit for bit. */
-  resume_matches("k2", "--schedule constant --lr 0.05", "-K 2", NULL);
-  resume_matches("k2_taken", "--schedule constant --lr 0.05", "-K 2", "");
+  resume_matches("k2", "--schedule constant --lr 0.05", "-K 2", NULL, NULL);
+  resume_matches("k2_taken", "--schedule constant --lr 0.05", "-K 2", "", NULL);
   resume_matches("k3_heads", "--schedule constant --lr 0.05",
-                 "-K 3 --aux-head 0c1f --decoder reduced --local-loss ce --lambda 2,1,0.5,1", "");
+                 "-K 3 --aux-head 0c1f --decoder reduced --local-loss ce --lambda 2,1,0.5,1", "",
+                 NULL);
+  /* The checkpoint's 0c1f reduced heads, recorded as chosen automatically: the planner here
+   * chooses 1c2f with the paper's decoder for that cut (no memory asks for less), and the
+   * checkpoint's are built instead. */
+  resume_matches("k2_heads_kept", "--schedule constant --lr 0.05",
+                 "-K 2 --aux-head 0c1f --decoder reduced", "", as_chosen_automatically);
   split_checked();
   divergence();
   non_finite_weights();
