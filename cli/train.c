@@ -769,6 +769,9 @@ typedef struct {
   /* the checkpoint's heads replaced those the planner chose here: the planned peak is then the
    * trainer's own plan */
   bool planned_by_trainer;
+  /* on --resume, the checkpoint's normalisation replaced the data's (take_checkpoint_normalization)
+   */
+  bool normalization_from_checkpoint;
 } train_run;
 
 /* Whether this process prints and writes files: rank 0 of a pipeline, or the only process. */
@@ -877,6 +880,30 @@ static ipro_status open_data(train_run *r, ipro_error *err) {
   if (ipro_cli_normalization_apply(&o->normalization, o->data, &r->train_data, err) != IPRO_OK ||
       ipro_cli_normalization_apply(&o->normalization, o->data, &r->test_data, err) != IPRO_OK)
     return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+/* On --resume, the normalisation the checkpoint's run trained with (version 3), where --mean or
+ * --std is not given again: before, a run trained with --mean/--std and resumed without them went
+ * on with the dataset's default, silently training on other inputs. */
+static ipro_status take_checkpoint_normalization(train_run *r, const ipro_checkpoint *saved,
+                                                 ipro_error *err) {
+  const ipro_cli_normalization *given = &r->options->normalization;
+  if (!saved->n_normalization || (given->n_mean && given->n_std)) return IPRO_OK;
+  if (saved->n_normalization != r->train_data.channels)
+    return ipro_error_set(err,
+                          "cannot resume: checkpoint '%s' was trained on images of %d channel(s); "
+                          "%s has %d",
+                          r->checkpoint_path, saved->n_normalization, r->options->data,
+                          r->train_data.channels);
+  ipro_cli_normalization taken = *given;
+  size_t bytes = sizeof(float) * (size_t)saved->n_normalization;
+  if (!taken.n_mean) memcpy(taken.mean, saved->mean, bytes), taken.n_mean = saved->n_normalization;
+  if (!taken.n_std) memcpy(taken.std, saved->std, bytes), taken.n_std = saved->n_normalization;
+  if (ipro_cli_normalization_apply(&taken, r->options->data, &r->train_data, err) != IPRO_OK ||
+      ipro_cli_normalization_apply(&taken, r->options->data, &r->test_data, err) != IPRO_OK)
+    return IPRO_ERROR;
+  r->normalization_from_checkpoint = true;
   return IPRO_OK;
 }
 
@@ -1162,6 +1189,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
     status = ipro_graph_open(o->model, o->resume ? r->position.batch : o->batch, &model, err);
   ipro_graph_free(model);
   if (status == IPRO_OK) status = open_data(r, err);
+  if (status == IPRO_OK && o->resume) status = take_checkpoint_normalization(r, &saved, err);
   /* An image folder's labels are the sorted positions of its class folders' names: resumed on a
    * folder whose classes moved, the run would go on training with shifted labels. */
   if (status == IPRO_OK && o->resume &&
@@ -1330,6 +1358,12 @@ static void print_header(const train_run *r) {
     printf("; no augmentation");
   printf("; seed %llu; %s\n", (unsigned long long)p->seed,
          r->options->reference ? "reference kernels" : r->eval_backend->name);
+  if (r->normalization_from_checkpoint) {
+    char mean[IPRO_CLI_NORMALIZATION_TEXT_BYTES], std[IPRO_CLI_NORMALIZATION_TEXT_BYTES];
+    ipro_cli_normalization_text(r->train_data.mean, r->train_data.channels, mean);
+    ipro_cli_normalization_text(r->train_data.std, r->train_data.channels, std);
+    printf("normalisation: mean %s std %s (the checkpoint's)\n", mean, std);
+  }
   if (r->K > 1) {
     printf("InfoPro local training: K = %d, cut at", r->K);
     for (int k = 0; k + 1 < r->K; k++)
@@ -1672,6 +1706,28 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   return IPRO_OK;
 }
 
+/* What a checkpoint holds beside the trainer's state, its position and split: the data's class
+ * names and the normalisation the run trains with; then written. */
+static ipro_status complete_and_write(const train_run *r, ipro_checkpoint *checkpoint,
+                                      ipro_error *err) {
+  const ipro_dataset *d = &r->train_data;
+  ipro_checkpoint_set_normalization(checkpoint, d->mean, d->std, d->channels);
+  if (ipro_checkpoint_set_class_names(checkpoint, d->class_names,
+                                      d->class_names ? d->num_classes : 0, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_checkpoint_write(r->options->checkpoint, checkpoint, err);
+}
+
+/* The single process's checkpoint after an epoch. */
+static ipro_status save_checkpoint(const train_run *r, ipro_error *err) {
+  ipro_checkpoint checkpoint;
+  if (ipro_checkpoint_capture(r->trainer, &r->position, &checkpoint, err) != IPRO_OK)
+    return IPRO_ERROR;
+  ipro_status status = complete_and_write(r, &checkpoint, err);
+  ipro_checkpoint_release(&checkpoint);
+  return status;
+}
+
 static ipro_status train(train_run *r, ipro_error *err) {
   bool terminal = isatty(fileno(stdout));
   double start = ipro_progress_now();
@@ -1686,10 +1742,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
       between_epochs_begin(r);
       /* no checkpoint of values that are not finite; its memory is the checkpoint's */
       saved = check_trained_values(r, epoch, err);
-      if (saved == IPRO_OK)
-        saved = ipro_checkpoint_save(
-            r->options->checkpoint, r->trainer, &r->position, r->train_data.class_names,
-            r->train_data.class_names ? r->train_data.num_classes : 0, err);
+      if (saved == IPRO_OK) saved = save_checkpoint(r, err);
       between_epochs_end(r);
     } else if (r->pipeline) {
       /* the stretch the gather and the test pass began (evaluate) goes on */
@@ -1697,12 +1750,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
         r->gathered.position = r->position;
         /* no checkpoint of values that are not finite: rank 0 fails, which stops every rank */
         saved = check_trained_values(r, epoch, err);
-        if (saved == IPRO_OK)
-          saved = ipro_checkpoint_set_class_names(
-              &r->gathered, r->train_data.class_names,
-              r->train_data.class_names ? r->train_data.num_classes : 0, err);
-        if (saved == IPRO_OK)
-          saved = ipro_checkpoint_write(r->options->checkpoint, &r->gathered, err);
+        if (saved == IPRO_OK) saved = complete_and_write(r, &r->gathered, err);
       }
       /* kept after the last epoch for --out; released before training goes on */
       if (epoch + 1 < r->position.total_epochs) ipro_checkpoint_release(&r->gathered);

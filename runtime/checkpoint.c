@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,11 @@ ipro_status ipro_checkpoint_encode(const ipro_checkpoint *c, uint8_t **bytes, si
     ipro_put_string(&w, c->class_names[i]);
   ipro_put_u32(&w, c->split.K ? 1 : 0); /* version 3: whether the split is recorded */
   if (c->split.K) ipro_split_put(&w, &c->split);
+  ipro_put_u32(&w, (uint32_t)c->n_normalization); /* version 3: the normalisation */
+  for (int i = 0; i < c->n_normalization; i++)
+    ipro_put_f32(&w, c->mean[i]);
+  for (int i = 0; i < c->n_normalization; i++)
+    ipro_put_f32(&w, c->std[i]);
   if (w.failed) {
     free(w.bytes);
     return ipro_error_set(err, "out of memory encoding a checkpoint");
@@ -229,6 +235,29 @@ static ipro_status get_split(ipro_byte_reader *r, const char *path, ipro_split_r
   return IPRO_OK;
 }
 
+/* Version 3's normalisation, after the split: a channel count, then the means and the stds. */
+static ipro_status get_normalization(ipro_byte_reader *r, const char *path, ipro_checkpoint *out,
+                                     ipro_error *err) {
+  uint32_t channels = ipro_get_u32(r);
+  if (r->short_read) return IPRO_OK;
+  if (channels > IPRO_CHECKPOINT_MAX_CHANNELS)
+    return ipro_error_set(err, "checkpoint '%s' is malformed: a normalisation of %u channels", path,
+                          channels);
+  out->n_normalization = (int)channels;
+  for (uint32_t i = 0; i < channels; i++)
+    out->mean[i] = ipro_get_f32(r);
+  for (uint32_t i = 0; i < channels; i++)
+    out->std[i] = ipro_get_f32(r);
+  if (r->short_read) return IPRO_OK;
+  for (uint32_t i = 0; i < channels; i++)
+    if (!isfinite(out->mean[i]) || !isfinite(out->std[i]) || !(out->std[i] > 0))
+      return ipro_error_set(err,
+                            "checkpoint '%s' is malformed: channel %u's normalisation (mean %g, "
+                            "std %g)",
+                            path, i, (double)out->mean[i], (double)out->std[i]);
+  return IPRO_OK;
+}
+
 ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char *path,
                                    ipro_checkpoint *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
@@ -256,6 +285,8 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
     status = get_class_names(&r, path, out, err);
   if (status == IPRO_OK && !r.short_read && version >= 3)
     status = get_split(&r, path, &out->split, err);
+  if (status == IPRO_OK && !r.short_read && version >= 3)
+    status = get_normalization(&r, path, out, err);
   if (status == IPRO_OK && r.short_read)
     status = ipro_error_set(err, "checkpoint '%s' is malformed: its payload ends early", path);
   if (status == IPRO_OK && r.at != r.end)
@@ -271,6 +302,17 @@ static void free_class_names(ipro_checkpoint *c) {
   free(c->class_names);
   c->class_names = NULL;
   c->n_class_names = 0;
+}
+
+void ipro_checkpoint_set_normalization(ipro_checkpoint *c, const float *mean, const float *std,
+                                       int channels) {
+  /* none where the reader would refuse it (get_normalization) */
+  c->n_normalization = channels > 0 && channels <= IPRO_CHECKPOINT_MAX_CHANNELS ? channels : 0;
+  for (int i = 0; i < c->n_normalization; i++) {
+    c->mean[i] = mean[i];
+    c->std[i] = std[i];
+    if (!isfinite(mean[i]) || !isfinite(std[i]) || !(std[i] > 0)) c->n_normalization = 0;
+  }
 }
 
 ipro_status ipro_checkpoint_set_class_names(ipro_checkpoint *c, char *const *names, int count,

@@ -10,7 +10,9 @@
  *     resumed on an image folder whose class folders were renamed, added or removed (which
  *     renumbers the labels) is refused instead of training on shifted labels;
  *   - (version 3) the split of the run that wrote it (K, the cut tensors, the heads' settings and
- *     each local module's heads: split_record.h), which `--resume` takes when no split is given.
+ *     each local module's heads: split_record.h), which `--resume` takes when no split is given,
+ *     and the input normalisation it trained with (mean and std per channel), which `--resume`
+ *     takes when no --mean or --std is given.
  * The file is written to a temporary beside the target and renamed over it, so a crash leaves
  * the previous checkpoint intact. Reading validates everything (magic, version, sizes, CRC-32 of
  * the payload, each tensor's name, dtype and shape against the program) before any tensor is
@@ -30,6 +32,8 @@
  * (version 1: no class names; versions 1 and 2: no split). */
 #define IPRO_CHECKPOINT_VERSION 3
 #define IPRO_CHECKPOINT_OLDEST_VERSION 1
+/* The most channels a recorded normalisation has (runtime/dataset.h's images). */
+#define IPRO_CHECKPOINT_MAX_CHANNELS 4
 
 typedef struct {
   int64_t epochs_done; /* completed epochs: a resumed run starts at this (0-based) epoch */
@@ -64,6 +68,10 @@ typedef struct {
   /* The split of the run that wrote it; split.K == 0 where none is recorded (versions 1 and 2,
    * whose encoding as version 3 says so). */
   ipro_split_record split;
+  /* The input normalisation per channel the run trained with; n_normalization 0 where none is
+   * recorded (versions 1 and 2). */
+  int n_normalization;
+  float mean[IPRO_CHECKPOINT_MAX_CHANNELS], std[IPRO_CHECKPOINT_MAX_CHANNELS];
 } ipro_checkpoint;
 
 /* DIR/checkpoint.ipck into path. */
@@ -79,6 +87,11 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
 /* Whether the checkpoint holds tensor t of module `module`'s program (the rule above; every
  * module of a locally trained network contributes its own). */
 bool ipro_checkpoint_holds(ipro_trainer *trainer, int module, int t);
+
+/* Records the normalisation mean[0..channels), std[0..channels): none where channels is 0 or
+ * above IPRO_CHECKPOINT_MAX_CHANNELS, or a value is not finite or a std not positive. */
+void ipro_checkpoint_set_normalization(ipro_checkpoint *checkpoint, const float *mean,
+                                       const float *std, int channels);
 
 /* Replaces the checkpoint's class names with copies of names[0..count). */
 ipro_status ipro_checkpoint_set_class_names(ipro_checkpoint *checkpoint, char *const *names,

@@ -9,7 +9,9 @@
  *     none given on resuming: the checkpoint's split, heads, loss and λ are taken), and with
  *     K = 2 and 0c1f reduced heads recorded as chosen automatically (the planner here chooses
  *     others: the checkpoint's are built, and the header says so), write
- *     byte-identical --out models and byte-identical checkpoints, and print the same
+ *     byte-identical --out models and byte-identical checkpoints (and so does a K = 2 run with
+ *     --mean 0.5 --std 0.25 resumed with neither: the checkpoint's normalisation, which the
+ *     header names, not the dataset's), and print the same
  *     second-epoch numbers; the constant schedule makes the one-epoch run's rates those of the
  *     two-epoch run (AdamW, whose bias correction counts the restored steps, is covered at the
  *     library level by runtime/test_checkpoint.c);
@@ -123,6 +125,9 @@ static void resume_matches(const char *name, const char *settings, const char *s
             "%s: did not resume at epoch 2: %s", name, resumed.out);
   CHECK_MSG(!resume_split || !split[0] || strstr(resumed.out, "(the checkpoint's split)"),
             "%s: the split taken from the checkpoint is not said: %s", name, resumed.out);
+  CHECK_MSG(!strstr(settings, "--mean 0.5 --std 0.25") ||
+                strstr(resumed.out, "normalisation: mean 0.5 std 0.25 (the checkpoint's)"),
+            "%s: the normalisation taken from the checkpoint is not said: %s", name, resumed.out);
   CHECK_MSG(!edit || strstr(resumed.out, "(the checkpoint's; the planner chose others here, so "
                                          "the planned peak is the trainer's own plan)"),
             "%s: the checkpoint's heads are not said to replace the planner's: %s", name,
@@ -334,6 +339,9 @@ int main(void) {
   /* K = 2: the first module's heads (decoder, classifier head, their momentum) are in the
    * checkpoint too, so the resumed run matches only if they are restored bit for bit. */
   resume_matches("k2", "--schedule constant --lr 0.05", "-K 2", NULL, NULL);
+  /* --mean and --std not given on resuming: the checkpoint's normalisation, not the dataset's */
+  resume_matches("normalised", "--schedule constant --lr 0.05 --mean 0.5 --std 0.25", "-K 2", "",
+                 NULL);
   resume_matches("k2_taken", "--schedule constant --lr 0.05", "-K 2", "", NULL);
   resume_matches("k3_heads", "--schedule constant --lr 0.05",
                  "-K 3 --aux-head 0c1f --decoder reduced --local-loss ce --lambda 2,1,0.5,1", "",

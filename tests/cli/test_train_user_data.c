@@ -126,8 +126,8 @@ static size_t read_file(const char *path, uint8_t *bytes, size_t size) {
 
 /* The version-1 form of a checkpoint that holds the ten class names c0..c9, written to path: its
  * position and tensors encoded again without the class names and the split (schemas/checkpoint.md:
- * the payload then ends with the class-name count 0 and the split flag 0, which version 1 does
- * not have), under version 1. */
+ * the payload then ends with the class-name count 0, the split flag 0 and the normalisation's
+ * channel count 0, which version 1 does not have), under version 1. */
 static bool write_version_1(const uint8_t *bytes, size_t size, const char *path) {
   ipro_checkpoint checkpoint;
   ipro_error err;
@@ -136,12 +136,13 @@ static bool write_version_1(const uint8_t *bytes, size_t size, const char *path)
   uint8_t *encoded = NULL;
   size_t encoded_size = 0;
   checkpoint.split.K = 0;
+  checkpoint.n_normalization = 0;
   bool ok = named && ipro_checkpoint_set_class_names(&checkpoint, NULL, 0, &err) == IPRO_OK &&
             ipro_checkpoint_encode(&checkpoint, &encoded, &encoded_size, &err) == IPRO_OK &&
-            encoded_size >= IPRO_FRAME_HEADER_BYTES + 8;
+            encoded_size >= IPRO_FRAME_HEADER_BYTES + 12;
   ipro_checkpoint_release(&checkpoint);
   if (!ok) return free(encoded), false;
-  size_t payload = encoded_size - 8 - IPRO_FRAME_HEADER_BYTES;
+  size_t payload = encoded_size - 12 - IPRO_FRAME_HEADER_BYTES;
   uint8_t header[IPRO_FRAME_HEADER_BYTES];
   memcpy(header, encoded, 8);
   uint32_t crc = ipro_crc32(encoded + IPRO_FRAME_HEADER_BYTES, payload);

@@ -8,7 +8,8 @@
  * decoded from: the format has one encoding per checkpoint, so anything else means the reader
  * accepted something the writer cannot say. The writer writes version 3 only: an older input
  * must come back as its own payload followed by what its version lacks, as empty: a class-name
- * count of 0 (version 1) and a split flag of 0 (versions 1 and 2), under version 3. Seeds:
+ * count of 0 (version 1), a split flag of 0 and a normalisation of 0 channels (versions 1 and
+ * 2), under version 3. Seeds:
  * tests/fuzz/corpus/checkpoint/ (versions 1, 2 and 3, with and without a split). */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,11 +30,12 @@ static void decode_and_round_trip(const uint8_t *data, size_t size) {
   if (ipro_checkpoint_encode(&checkpoint, &bytes, &encoded, &err) != IPRO_OK) abort();
   if (data[8] < IPRO_CHECKPOINT_VERSION) { /* decoded, so at least a header and a count long */
     enum { HEADER_BYTES = 24 };
-    static const uint8_t empty[8] = {0}; /* no class names (version 1), no split (1 and 2) */
-    size_t added = 4 * (size_t)(IPRO_CHECKPOINT_VERSION - data[8]);
+    /* no class names (version 1), no split and no normalisation (1 and 2) */
+    static const uint8_t empty[12] = {0};
+    size_t added = data[8] == 1 ? 12 : 8;
     if (encoded != size + added || bytes[8] != IPRO_CHECKPOINT_VERSION ||
         (data[8] == 1 && checkpoint.n_class_names) || checkpoint.split.K ||
-        memcmp(bytes, data, 8) != 0 ||
+        checkpoint.n_normalization || memcmp(bytes, data, 8) != 0 ||
         memcmp(bytes + HEADER_BYTES, data + HEADER_BYTES, size - HEADER_BYTES) != 0 ||
         memcmp(bytes + size, empty, added) != 0)
       abort();

@@ -5,9 +5,11 @@
  *     flag, or without the flag, built here by hand from schemas/checkpoint.md) still decode,
  *     with no class names and no split; a version-1 header over a version-2 payload, an empty
  *     class name and one holding a NUL are refused;
- *   - a split (K = 3: cuts, heads' settings, λ, each module's heads) is written and read back
- *     field by field; a split flag of 2, 17 modules, a module's heads missing or of 4 convolutions
- *     are refused as malformed; a trainer cut once records its split (K, the cut's name, the
+ *   - a split (K = 3: cuts, heads' settings, λ, each module's heads) and a normalisation of 3
+ *     channels are written and read back field by field; a split flag of 2, 17 modules, a
+ *     module's heads missing or of 4 convolutions, a normalisation of 5 channels or with a std of
+ *     0 are refused as malformed, and one that is not finite, has a std of 0 or 5 channels is not
+ *     recorded; a trainer cut once records its split (K, the cut's name, the
  *     module's heads from the settings' shape, λ), and one whose settings the reader would not
  *     take records none (K 0), rather than write a checkpoint that cannot be read;
  *   - a file with a bad magic, another version, cut short at several lengths, with bytes
@@ -148,7 +150,7 @@ static void class_names_and_version_1(void) {
    * "cat" announces 0 bytes (the rest then misparses, but the length is refused first). */
   uint8_t *damaged = malloc(size);
   if (!damaged) return;
-  size_t last_name = size - 4 - (sizeof dog - 1); /* the split flag (0) after it */
+  size_t last_name = size - 8 - (sizeof dog - 1); /* the split flag and channel count after it */
   memcpy(damaged, bytes, size);
   damaged[last_name + 1] = 0;
   reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
@@ -160,20 +162,22 @@ static void class_names_and_version_1(void) {
   free(damaged);
   free(bytes);
 
-  /* Without names or split: the count 0 and the flag 0 end the payload. */
+  /* Without names, split or normalisation: the count 0, the flag 0 and the channel count 0 end
+   * the payload. */
   c.n_class_names = 0;
   c.class_names = NULL;
   CHECK_OK(ipro_checkpoint_encode(&c, &bytes, &size, &err), &err);
   if (!bytes) return;
-  CHECK(size > 32 && memcmp(bytes + size - 8, "\0\0\0\0\0\0\0\0", 8) == 0);
+  CHECK(size > 36 && memcmp(bytes + size - 12, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) == 0);
   CHECK_OK(ipro_checkpoint_decode(bytes, size, "memory", &back, &err), &err);
   CHECK(back.n_class_names == 0 && back.class_names == NULL && back.n_tensors == 1 &&
         back.split.K == 0);
   ipro_checkpoint_release(&back);
 
-  /* Version 2: the same payload without the split flag, under version 2. */
+  /* Version 2: the same payload without the split flag and the normalisation, under version 2. */
   uint8_t *version_1 = malloc(size);
   if (!version_1) return;
+  size -= 4;
   memcpy(version_1, bytes, size - 4);
   reframe(version_1, 2, size - 4 - IPRO_FRAME_HEADER_BYTES);
   CHECK_OK(ipro_checkpoint_decode(version_1, size - 4, "version 2", &back, &err), &err);
@@ -225,6 +229,8 @@ static void split_record(void) {
   l->n_module_heads = 2;
   l->module_heads[0] = (ipro_head_choice){1, 2, IPRO_DECODER_PAPER};
   l->module_heads[1] = (ipro_head_choice){0, 1, IPRO_DECODER_REDUCED};
+  ipro_checkpoint_set_normalization(&c, (const float[]){0.4914f, -0.5f, 0},
+                                    (const float[]){0.247f, 2, 1e-3f}, 3);
   uint8_t *bytes = NULL;
   size_t size = 0;
   ipro_error err = {{0}};
@@ -245,11 +251,23 @@ static void split_record(void) {
         bl->module_heads[0].decoder == IPRO_DECODER_PAPER && bl->module_heads[1].convs == 0 &&
         bl->module_heads[1].fcs == 1 && bl->module_heads[1].decoder == IPRO_DECODER_REDUCED);
   CHECK(ipro_split_same_cuts_and_heads(split, b));
+  CHECK(back.n_normalization == 3 && back.mean[0] == 0.4914f && back.mean[1] == -0.5f &&
+        back.mean[2] == 0 && back.std[0] == 0.247f && back.std[1] == 2 && back.std[2] == 1e-3f);
   ipro_checkpoint_release(&back);
+  /* a normalisation its reader would refuse is not recorded */
+  ipro_checkpoint refused = {0};
+  ipro_checkpoint_set_normalization(&refused, (const float[]){0, 0}, (const float[]){1, 0}, 2);
+  CHECK_EQ_INT(refused.n_normalization, 0);
+  ipro_checkpoint_set_normalization(&refused, (const float[]){NAN}, (const float[]){1}, 1);
+  CHECK_EQ_INT(refused.n_normalization, 0);
+  ipro_checkpoint_set_normalization(&refused, (const float[]){0, 0, 0, 0, 0},
+                                    (const float[]){1, 1, 1, 1, 1}, 5);
+  CHECK_EQ_INT(refused.n_normalization, 0);
   /* The payload ends with the flag and the record (schemas/checkpoint.md): K, two names (4 bytes
    * of length each), 6 u32 of the heads' settings, 4 f32 of λ, 2 flags, the count of module heads
    * and two heads of 3 u32. */
-  size_t heads_count = size - 2 * 12 - 4;
+  /* then the normalisation: a channel count, 3 means and 3 stds */
+  size_t normalization = size - 4 - 3 * 4 * 2, heads_count = normalization - 2 * 12 - 4;
   size_t flag = heads_count - 4 * 2 - 4 * 4 - 4 * 6 - (4 + strlen(split->cuts[1])) -
                 (4 + strlen(split->cuts[0])) - 4 - 4;
   uint8_t *damaged = malloc(size);
@@ -275,6 +293,15 @@ static void split_record(void) {
   put_u32_at(damaged, heads_count + 4, 4); /* module 1's heads: 4 convolutions */
   reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
   expect_rejected("4 convolutions", damaged, size, "its split's local-training settings");
+  memcpy(damaged, bytes, size);
+  CHECK_EQ_INT((int)damaged[normalization], 3);
+  put_u32_at(damaged, normalization, 5);
+  reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
+  expect_rejected("5 channels", damaged, size, "a normalisation of 5 channels");
+  memcpy(damaged, bytes, size);
+  put_u32_at(damaged, normalization + 4 + 3 * 4 + 4, 0); /* channel 1's std: 0 */
+  reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
+  expect_rejected("a std of 0", damaged, size, "channel 1's normalisation (mean -0.5, std 0)");
   free(damaged);
   free(bytes);
 }

@@ -163,13 +163,15 @@ def main():
             with open(path, 'rb') as f:
                 write('tests/fuzz/corpus/program/%s.ipro' % name, cut_program(f.read(), model_bytes))
     # checkpoint/: version 3 (session 26) is version 2 followed by a split flag and, where it is
-    # 1, the split's record (runtime/split_record.c); made from version_2_class_names.ipck.
+    # 1, the split's record (runtime/split_record.c), then the normalisation (a channel count,
+    # the means, the stds); made from version_2_class_names.ipck.
     with open('tests/fuzz/corpus/checkpoint/version_2_class_names.ipck', 'rb') as f:
         v2 = f.read()
     write('tests/fuzz/corpus/checkpoint/version_3_no_split.ipck',
-          checkpoint_v3(v2, struct.pack('<I', 0)))
+          checkpoint_v3(v2, struct.pack('<II', 0, 0)))
     write('tests/fuzz/corpus/checkpoint/version_3_split_k3.ipck',
-          checkpoint_v3(v2, struct.pack('<I', 1) + split_record()))
+          checkpoint_v3(v2, struct.pack('<I', 1) + split_record() +
+                        struct.pack('<I3f3f', 3, 0.4914, 0.4822, 0.4465, 0.247, 0.2435, 0.2616)))
 
 
 def split_record():
