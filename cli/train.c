@@ -769,9 +769,9 @@ typedef struct {
   /* the checkpoint's heads replaced those the planner chose here: the planned peak is then the
    * trainer's own plan */
   bool planned_by_trainer;
-  /* on --resume, the checkpoint's normalisation replaced the data's (take_checkpoint_normalization)
-   */
-  bool normalization_from_checkpoint;
+  /* on --resume, what of the checkpoint's normalisation replaced the data's
+   * (take_checkpoint_normalization): its means, its stds */
+  bool mean_from_checkpoint, std_from_checkpoint;
 } train_run;
 
 /* Whether this process prints and writes files: rank 0 of a pipeline, or the only process. */
@@ -903,7 +903,8 @@ static ipro_status take_checkpoint_normalization(train_run *r, const ipro_checkp
   if (ipro_cli_normalization_apply(&taken, r->options->data, &r->train_data, err) != IPRO_OK ||
       ipro_cli_normalization_apply(&taken, r->options->data, &r->test_data, err) != IPRO_OK)
     return IPRO_ERROR;
-  r->normalization_from_checkpoint = true;
+  r->mean_from_checkpoint = !given->n_mean;
+  r->std_from_checkpoint = !given->n_std;
   return IPRO_OK;
 }
 
@@ -1358,11 +1359,14 @@ static void print_header(const train_run *r) {
     printf("; no augmentation");
   printf("; seed %llu; %s\n", (unsigned long long)p->seed,
          r->options->reference ? "reference kernels" : r->eval_backend->name);
-  if (r->normalization_from_checkpoint) {
+  if (r->mean_from_checkpoint || r->std_from_checkpoint) {
     char mean[IPRO_CLI_NORMALIZATION_TEXT_BYTES], std[IPRO_CLI_NORMALIZATION_TEXT_BYTES];
     ipro_cli_normalization_text(r->train_data.mean, r->train_data.channels, mean);
     ipro_cli_normalization_text(r->train_data.std, r->train_data.channels, std);
-    printf("normalisation: mean %s std %s (the checkpoint's)\n", mean, std);
+    printf("normalisation: mean %s std %s (%s)\n", mean, std,
+           !r->std_from_checkpoint    ? "the checkpoint's mean, --std given"
+           : !r->mean_from_checkpoint ? "the checkpoint's std, --mean given"
+                                      : "the checkpoint's");
   }
   if (r->K > 1) {
     printf("InfoPro local training: K = %d, cut at", r->K);
