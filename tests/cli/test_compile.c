@@ -14,8 +14,9 @@
  *   - checkpoints are interchangeable: one epoch by `infopro train --checkpoint`, the second by
  *     the runner with --resume, gives the bytes of two epochs in one `infopro train` run (constant
  *     learning rate, so that the one-epoch run steps at the two-epoch run's rates); a checkpoint
- *     of another batch than the program's modules were lowered for is refused with one message,
- *     and left as it was;
+ *     of another batch than the program's modules were lowered for, or of another split (K = 3),
+ *     is refused with one message and left as it was; the runner's checkpoint, resumed by
+ *     `infopro train` given no split, takes the program's split (checkpoint version 3);
  *   - a model with external data (re-saved by `infopro export --external-data`): the program
  *     carries its side file (which the runner's --out may not overwrite: refused, exit 2), and
  *     the runner's trained model and side file are the bytes
@@ -271,6 +272,44 @@ static void checkpoints_interchange(const char *runner) {
             "resuming a batch-16 checkpoint with a batch-32 program said: %s", r.err);
   snprintf(command, sizeof command, "%s/checkpoint.ipck", other);
   CHECK_MSG(ipro_test_same_file(command, kept), "the refused resume changed the checkpoint");
+
+  /* a checkpoint of another split (K = 3) than the program's (K = 2): one message describing
+   * both, exit 1, the checkpoint left as it was */
+  snprintf(other, sizeof other, "%s/checkpoint_k3", directory);
+  snprintf(command, sizeof command,
+           "train " MODEL " --batch 32 -K 3 %s --epochs 1 --limit 64 --checkpoint '%s'", settings,
+           other);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "a K = 3 epoch: %s", r.err);
+  snprintf(kept, sizeof kept, "%s/checkpoint_k3.kept", directory);
+  snprintf(command, sizeof command, "cp '%s/checkpoint.ipck' '%s'", other, kept);
+  ipro_test_run_command_expecting(command, &r, 0);
+  snprintf(command, sizeof command,
+           "'%s' --data fashion-mnist --test-limit 64 --epochs 2 --checkpoint '%s' --resume",
+           runner, other);
+  ipro_test_run_command_expecting(command, &r, 1);
+  CHECK_MSG(r.err_lines == 1 && strstr(r.err, "was written by a run split into K = 3 modules at") &&
+                strstr(r.err, "this program is split into K = 2 modules at") &&
+                strstr(r.err, "resume it with a program compiled with that split"),
+            "resuming a K = 3 checkpoint with a K = 2 program said: %s", r.err);
+  snprintf(command, sizeof command, "%s/checkpoint.ipck", other);
+  CHECK_MSG(ipro_test_same_file(command, kept), "the refused resume changed the checkpoint");
+
+  /* the runner's checkpoint (version 3: its split) resumed by infopro train given no split: the
+   * program's split is taken */
+  snprintf(other, sizeof other, "%s/checkpoint_of_runner", directory);
+  snprintf(command, sizeof command, "'%s' %s --epochs 1 --checkpoint '%s'", runner, settings,
+           other);
+  ipro_test_run_command_expecting(command, &r, 0);
+  snprintf(command, sizeof command,
+           "train " MODEL " --data fashion-mnist --test-limit 64 --epochs 2 --checkpoint '%s' "
+           "--resume",
+           other);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "resuming from") &&
+                strstr(r.out, "(the checkpoint's split)"),
+            "infopro train resuming the runner's checkpoint without a split: exit %d, %s %s",
+            r.exit_status, r.out, r.err);
 }
 
 /* Whether the kernel says (/proc/cpuinfo's flags, not the compiler's CPUID builtins the runner
