@@ -898,8 +898,14 @@ static ipro_status take_checkpoint_normalization(train_run *r, const ipro_checkp
                           r->train_data.channels);
   ipro_cli_normalization taken = *given;
   size_t bytes = sizeof(float) * (size_t)saved->n_normalization;
-  if (!taken.n_mean) memcpy(taken.mean, saved->mean, bytes), taken.n_mean = saved->n_normalization;
-  if (!taken.n_std) memcpy(taken.std, saved->std, bytes), taken.n_std = saved->n_normalization;
+  if (!taken.n_mean) {
+    memcpy(taken.mean, saved->mean, bytes);
+    taken.n_mean = saved->n_normalization;
+  }
+  if (!taken.n_std) {
+    memcpy(taken.std, saved->std, bytes);
+    taken.n_std = saved->n_normalization;
+  }
   if (ipro_cli_normalization_apply(&taken, r->options->data, &r->train_data, err) != IPRO_OK ||
       ipro_cli_normalization_apply(&taken, r->options->data, &r->test_data, err) != IPRO_OK)
     return IPRO_ERROR;

@@ -230,8 +230,7 @@ static ipro_status get_split(ipro_byte_reader *r, const char *path, ipro_split_r
   if (recorded == 0) return IPRO_OK;
   const char *bad = ipro_split_get(r, out);
   if (bad && !r->short_read)
-    return ipro_error_set(err, "checkpoint '%s' is malformed: its split's %s", path,
-                          bad + strlen("the "));
+    return ipro_error_set(err, "checkpoint '%s' is malformed: its split: %s", path, bad);
   return IPRO_OK;
 }
 
@@ -481,17 +480,6 @@ ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *
   ipro_status status = ipro_checkpoint_encode(c, &bytes, &size, err);
   if (status == IPRO_OK) status = ipro_write_file_atomic(path, bytes, size, err);
   free(bytes);
-  return status;
-}
-
-ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
-                                 const ipro_training_position *position, char *const *class_names,
-                                 int n_class_names, ipro_error *err) {
-  ipro_checkpoint c;
-  if (ipro_checkpoint_capture(trainer, position, &c, err) != IPRO_OK) return IPRO_ERROR;
-  ipro_status status = ipro_checkpoint_set_class_names(&c, class_names, n_class_names, err);
-  if (status == IPRO_OK) status = ipro_checkpoint_write(directory, &c, err);
-  ipro_checkpoint_release(&c);
   return status;
 }
 

@@ -114,10 +114,6 @@ ipro_status ipro_checkpoint_check_directory(const char *directory, ipro_error *e
 /* encode + atomic write of DIR/checkpoint.ipck (DIR is created if missing). */
 ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *checkpoint,
                                   ipro_error *err);
-/* capture + the class names (count 0: none) + ipro_checkpoint_write. */
-ipro_status ipro_checkpoint_save(const char *directory, ipro_trainer *trainer,
-                                 const ipro_training_position *position, char *const *class_names,
-                                 int n_class_names, ipro_error *err);
 /* The training position alone, from the first bytes of the file (magic, version, position): what
  * is shown of a checkpoint that a run without --resume would replace. The payload's CRC is not
  * checked, so that a checkpoint of gigabytes costs no more than a few hundred bytes read. */

@@ -227,6 +227,32 @@ static void dependencies(const char *runner) {
   }
 }
 
+/* One epoch of `infopro train` with `split` (its batch and split) and settings into checkpoint
+ * NAME, resumed by the runner: refused with exit status 1 and one message holding says[0..2],
+ * the checkpoint's bytes as they were. */
+static void refused_by_runner(const char *runner, const char *name, const char *split,
+                              const char *settings, const char *const says[3]) {
+  char command[4096], checkpoint[800], file[900], kept[900];
+  ipro_command_result r;
+  snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint_%s", directory, name);
+  snprintf(command, sizeof command, "train " MODEL " %s %s --epochs 1 --limit 64 --checkpoint '%s'",
+           split, settings, checkpoint);
+  ipro_test_run_infopro(command, &r);
+  CHECK_MSG(r.exit_status == 0, "%s: the epoch: %s", name, r.err);
+  snprintf(file, sizeof file, "%s/checkpoint.ipck", checkpoint);
+  snprintf(kept, sizeof kept, "%s.kept", checkpoint);
+  snprintf(command, sizeof command, "cp '%s' '%s'", file, kept);
+  ipro_test_run_command_expecting(command, &r, 0);
+  snprintf(command, sizeof command,
+           "'%s' --data fashion-mnist --test-limit 64 --epochs 2 --checkpoint '%s' --resume",
+           runner, checkpoint);
+  ipro_test_run_command_expecting(command, &r, 1);
+  CHECK_MSG(r.err_lines == 1 && strstr(r.err, says[0]) && strstr(r.err, says[1]) &&
+                strstr(r.err, says[2]),
+            "%s: resuming it with the runner said: %s", name, r.err);
+  CHECK_MSG(ipro_test_same_file(file, kept), "%s: the refused resume changed the checkpoint", name);
+}
+
 static void checkpoints_interchange(const char *runner) {
   char command[4096], whole[800], resumed[800], checkpoint[800];
   snprintf(whole, sizeof whole, "%s/two_epochs.onnx", directory);
@@ -251,50 +277,16 @@ static void checkpoints_interchange(const char *runner) {
   CHECK_MSG(strstr(r.out, "resuming from"), "the runner did not resume: %s", r.out);
   CHECK_MSG(ipro_test_same_file(whole, resumed), "%s and %s differ", whole, resumed);
 
-  /* a checkpoint of another batch than the program's modules were lowered for: one message,
-   * exit 1, the checkpoint left as it was */
-  char other[800], kept[900];
-  snprintf(other, sizeof other, "%s/checkpoint_batch16", directory);
-  snprintf(command, sizeof command,
-           "train " MODEL " --batch 16 -K 2 %s --epochs 1 --limit 64 --checkpoint '%s'", settings,
-           other);
-  ipro_test_run_infopro(command, &r);
-  CHECK_MSG(r.exit_status == 0, "a batch-16 epoch: %s", r.err);
-  snprintf(kept, sizeof kept, "%s/checkpoint_batch16.kept", directory);
-  snprintf(command, sizeof command, "cp '%s/checkpoint.ipck' '%s'", other, kept);
-  ipro_test_run_command_expecting(command, &r, 0);
-  snprintf(command, sizeof command,
-           "'%s' --data fashion-mnist --test-limit 64 --epochs 2 --checkpoint '%s' --resume",
-           runner, other);
-  ipro_test_run_command_expecting(command, &r, 1);
-  CHECK_MSG(r.err_lines == 1 && strstr(r.err, "lowered for batch 32") &&
-                strstr(r.err, "at batch 16"),
-            "resuming a batch-16 checkpoint with a batch-32 program said: %s", r.err);
-  snprintf(command, sizeof command, "%s/checkpoint.ipck", other);
-  CHECK_MSG(ipro_test_same_file(command, kept), "the refused resume changed the checkpoint");
-
-  /* a checkpoint of another split (K = 3) than the program's (K = 2): one message describing
-   * both, exit 1, the checkpoint left as it was */
-  snprintf(other, sizeof other, "%s/checkpoint_k3", directory);
-  snprintf(command, sizeof command,
-           "train " MODEL " --batch 32 -K 3 %s --epochs 1 --limit 64 --checkpoint '%s'", settings,
-           other);
-  ipro_test_run_infopro(command, &r);
-  CHECK_MSG(r.exit_status == 0, "a K = 3 epoch: %s", r.err);
-  snprintf(kept, sizeof kept, "%s/checkpoint_k3.kept", directory);
-  snprintf(command, sizeof command, "cp '%s/checkpoint.ipck' '%s'", other, kept);
-  ipro_test_run_command_expecting(command, &r, 0);
-  snprintf(command, sizeof command,
-           "'%s' --data fashion-mnist --test-limit 64 --epochs 2 --checkpoint '%s' --resume",
-           runner, other);
-  ipro_test_run_command_expecting(command, &r, 1);
-  CHECK_MSG(r.err_lines == 1 && strstr(r.err, "was written by a run split into K = 3 modules at") &&
-                strstr(r.err, "this program is split into K = 2 modules at") &&
-                strstr(r.err, "resume it with a program compiled with that split"),
-            "resuming a K = 3 checkpoint with a K = 2 program said: %s", r.err);
-  snprintf(command, sizeof command, "%s/checkpoint.ipck", other);
-  CHECK_MSG(ipro_test_same_file(command, kept), "the refused resume changed the checkpoint");
-
+  /* a checkpoint of another batch than the program's modules were lowered for, and one of
+   * another split (K = 3) than the program's (K = 2): each one message, exit 1, the checkpoint
+   * left as it was */
+  refused_by_runner(runner, "batch16", "--batch 16 -K 2", settings,
+                    (const char *[]){"lowered for batch 32", "at batch 16", ""});
+  refused_by_runner(runner, "k3", "--batch 32 -K 3", settings,
+                    (const char *[]){"was written by a run split into K = 3 modules at",
+                                     "this program is split into K = 2 modules at",
+                                     "resume it with a program compiled with that split"});
+  char other[800];
   /* the runner's checkpoint (version 3: its split) resumed by infopro train given no split: the
    * program's split is taken */
   snprintf(other, sizeof other, "%s/checkpoint_of_runner", directory);

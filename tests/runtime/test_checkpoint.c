@@ -277,7 +277,7 @@ static void split_record(void) {
     size_t offset; /* from the flag */
     uint32_t value;
     const char *says;
-  } damages[] = {{0, 2, "split flag 2"}, {4, 17, "its split's number of modules"}};
+  } damages[] = {{0, 2, "split flag 2"}, {4, 17, "its split: the number of modules"}};
   for (size_t i = 0; i < sizeof damages / sizeof damages[0]; i++) {
     memcpy(damaged, bytes, size);
     put_u32_at(damaged, flag + damages[i].offset, damages[i].value);
@@ -288,11 +288,12 @@ static void split_record(void) {
   CHECK_EQ_INT((int)damaged[heads_count], 2);
   put_u32_at(damaged, heads_count, 1); /* one module's heads where K = 3 has two */
   reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
-  expect_rejected("a module's heads missing", damaged, size, "its split's local-training settings");
+  expect_rejected("a module's heads missing", damaged, size,
+                  "its split: the local-training settings");
   memcpy(damaged, bytes, size);
   put_u32_at(damaged, heads_count + 4, 4); /* module 1's heads: 4 convolutions */
   reframe(damaged, 3, size - IPRO_FRAME_HEADER_BYTES);
-  expect_rejected("4 convolutions", damaged, size, "its split's local-training settings");
+  expect_rejected("4 convolutions", damaged, size, "its split: the local-training settings");
   memcpy(damaged, bytes, size);
   CHECK_EQ_INT((int)damaged[normalization], 3);
   put_u32_at(damaged, normalization, 5);
@@ -472,6 +473,18 @@ static int compare_held(ipro_trainer *a, ipro_trainer *b, const char *when) {
   return held;
 }
 
+/* What infopro train does after an epoch (cli/train.c): capture, the class names, write. */
+static ipro_status save(const char *directory, ipro_trainer *trainer,
+                        const ipro_training_position *position, char *const *class_names,
+                        int n_class_names, ipro_error *err) {
+  ipro_checkpoint c;
+  if (ipro_checkpoint_capture(trainer, position, &c, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = ipro_checkpoint_set_class_names(&c, class_names, n_class_names, err);
+  if (status == IPRO_OK) status = ipro_checkpoint_write(directory, &c, err);
+  ipro_checkpoint_release(&c);
+  return status;
+}
+
 static void trainer_round_trip(ipro_optimizer_kind kind) {
   const char *name = kind == IPRO_OPTIMIZER_SGD ? "sgd" : "adamw";
   ipro_trainer *a = make_trainer(kind), *b = make_trainer(kind);
@@ -495,7 +508,7 @@ static void trainer_round_trip(ipro_optimizer_kind kind) {
   snprintf(sub, sizeof sub, "%s/%s", directory, name);
   char first[] = "airplane", second[] = "bird";
   char *class_names[2] = {first, second};
-  CHECK_OK(ipro_checkpoint_save(sub, a, &position, class_names, 2, &err), &err);
+  CHECK_OK(save(sub, a, &position, class_names, 2, &err), &err);
 
   char path[300];
   ipro_checkpoint_path(sub, path, sizeof path);
@@ -548,7 +561,7 @@ static void trainer_round_trip(ipro_optimizer_kind kind) {
   ipro_checkpoint_release(&c);
 
   /* Saving again replaces the file and leaves nothing else behind. */
-  CHECK_OK(ipro_checkpoint_save(sub, a, &position, NULL, 0, &err), &err);
+  CHECK_OK(save(sub, a, &position, NULL, 0, &err), &err);
   DIR *dir = opendir(sub);
   int entries = 0, checkpoints = 0;
   for (struct dirent *e; dir && (e = readdir(dir));) {
