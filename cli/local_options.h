@@ -61,6 +61,9 @@ typedef struct {
   char cut_names[IPRO_MAX_MODULES][512];
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of the K-1 local modules */
   uint64_t planned_peak, e2e_peak;          /* 0 for K = 1 */
+  /* each module's FLOPs per training step (forward, heads, backward, update) by the plan's cost
+   * model; all 0 where unknown (a compiled program's split) */
+  uint64_t module_flops[IPRO_MAX_MODULES];
 } ipro_cli_training_split;
 
 #endif

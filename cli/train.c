@@ -118,7 +118,11 @@ static const char usage_mpi[] =
     "Started by mpirun -np K (K the plan's modules), rank r trains module r+1 as a pipeline\n"
     "stage; rank 0 reads the data, prints, and writes --out and the checkpoint.\n"
     "mpirun -np K*R runs R data-parallel replicas of the pipeline: rank w trains module\n"
-    "w%K+1 on its 1/R of every --batch (the global batch), gradients averaged over replicas.\n";
+    "w%K+1 on its 1/R of every --batch (the global batch), gradients averaged over replicas.\n"
+    "With fewer processes than modules, each rank trains a stage of consecutive modules,\n"
+    "grouped so that the slowest stage's FLOPs are the least:\n"
+    "  --stages S              S stages (mpirun -np S, or -np S*R for R replicas)\n"
+    "  --stages N1,N2,..       stages of N1, N2, .. modules, in order (summing to K)\n";
 
 /* Which options the command line set, so that --resume takes the others from the checkpoint. */
 typedef struct {
@@ -140,6 +144,10 @@ typedef struct {
   given_options given;
   ipro_cli_local_options local;
   ipro_cli_normalization normalization;
+  /* --stages (under mpirun): S, or the modules of each stage (n_stage_sizes of them); 0 and 0
+   * when not given */
+  int stages, n_stage_sizes;
+  int stage_sizes[IPRO_MAX_MODULES];
   const ipro_program *program; /* a compiled program's runner (DIR/train); NULL for train */
   FILE *json_stdout; /* --json -: the original standard output, the log on stderr (json_stdout.h) */
 } train_options;
@@ -185,6 +193,49 @@ static int parse_milestones(const char *text, train_options *o) {
     if (*end == '\0') return 1;
     p = end + 1;
   }
+}
+
+/* --stages S or --stages N1,N2,..: only under mpirun, and not in a compiled program's runner,
+ * whose modules were lowered for one module per process. */
+static int parse_stages(const char *text, const ipro_program *program, train_options *o) {
+  const char *name = program ? "train" : "infopro train";
+  if (program) {
+    fprintf(stderr,
+            "train: --stages: this program runs one module per process (mpirun -np %d); train "
+            "with infopro train to group modules into stages\n",
+            program->local.K);
+    return 0;
+  }
+  if (!ipro_pipeline_launched()) {
+    fprintf(stderr,
+            "%s: --stages groups the plan's modules over the processes of mpirun; this run is "
+            "one process, which trains them all\n",
+            name);
+    return 0;
+  }
+  int values[IPRO_MAX_MODULES], n = 0;
+  const char *p = text;
+  for (;;) {
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(p, &end, 10);
+    if (errno || end == p || value < 1 || value > IPRO_MAX_MODULES || n == IPRO_MAX_MODULES ||
+        (*end != ',' && *end != '\0')) {
+      fprintf(stderr,
+              "%s: --stages expects a count of stages, or the modules of each stage separated by "
+              "commas (each 1 to %d), got '%s'\n",
+              name, IPRO_MAX_MODULES, text);
+      return 0;
+    }
+    values[n++] = (int)value;
+    if (*end == '\0') break;
+    p = end + 1;
+  }
+  o->stages = n == 1 ? values[0] : n;
+  o->n_stage_sizes = n == 1 ? 0 : n;
+  for (int i = 0; i < o->n_stage_sizes; i++)
+    o->stage_sizes[i] = values[i];
+  return 1;
 }
 
 /* What a compiled program's runner says about itself under --help (to stdout) and after a usage
@@ -253,6 +304,7 @@ static const char *const value_options[] = {"--data",
                                             "--schedule",
                                             "--optimizer",
                                             "--device",
+                                            "--stages",
                                             NULL};
 
 /* A usage error: the compiled runner names itself and shows its own usage, not infopro train's. */
@@ -458,6 +510,8 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
       ipro_error err;
       ok = ipro_schedule_kind_parse(argv[++i], &o->schedule, &err) == IPRO_OK, g->schedule = true;
       if (!ok) fprintf(stderr, "infopro train: %s\n", err.message);
+    } else if (strcmp(a, "--stages") == 0) {
+      ok = parse_stages(argv[++i], program, o);
     } else if (strcmp(a, "--optimizer") == 0) {
       const char *kind = argv[++i];
       ok = strcmp(kind, "sgd") == 0 || strcmp(kind, "adamw") == 0, g->optimizer = true;
@@ -747,6 +801,10 @@ typedef struct {
    * rank's state, gathered after each epoch for the test, the checkpoint and --out */
   ipro_pipeline *pipeline;
   ipro_checkpoint gathered;
+  /* the plan's modules grouped into the pipeline's stages, and each module's FLOPs per step
+   * (the plan's cost model; 0 where unknown) that balanced them */
+  ipro_pipeline_stages stages;
+  uint64_t module_flops[IPRO_MAX_MODULES];
   /* measured without reading the plan: from the start of the command, and while the trainer
    * exists (runtime/process_memory.h) */
   ipro_process_memory process, training;
@@ -974,6 +1032,70 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
   r->e2e_peak = split.e2e_peak;
   r->n_heads = split.K - 1;
   memcpy(r->heads, split.heads, sizeof r->heads);
+  memcpy(r->module_flops, split.module_flops, sizeof r->module_flops);
+  return IPRO_OK;
+}
+
+/* "module 3" or "modules 1-2": what stage s of the pipeline trains, into buffer. */
+static const char *stage_modules(const train_run *r, int s, char *buffer, size_t size) {
+  int first = r->stages.first[s] + 1, last = r->stages.first[s + 1];
+  if (first == last)
+    snprintf(buffer, size, "module %d", first);
+  else
+    snprintf(buffer, size, "modules %d-%d", first, last);
+  return buffer;
+}
+
+/* The stages of a pipeline with fewer stages than modules: what each rank trains, with its
+ * FLOPs per step where the plan's cost model gave them. */
+static void print_stages(const train_run *r) {
+  bool flops = false;
+  for (int k = 0; k < r->K; k++)
+    flops = flops || r->module_flops[k] > 0;
+  printf("MPI: the %d modules in %d stage%s, one per rank of a replica%s:", r->K, r->stages.stages,
+         r->stages.stages == 1 ? "" : "s",
+         r->options->n_stage_sizes ? " (--stages)"
+         : flops                   ? ", balanced by FLOPs per step"
+                                   : "");
+  for (int s = 0; s < r->stages.stages; s++) {
+    char modules[32];
+    uint64_t sum = 0;
+    for (int k = r->stages.first[s]; k < r->stages.first[s + 1]; k++)
+      sum += r->module_flops[k];
+    printf("%s rank %d %s", s ? "," : "", s, stage_modules(r, s, modules, sizeof modules));
+    if (flops) printf(" (%.2f GFLOP)", 1e-9 * (double)sum);
+  }
+  printf("\n");
+}
+
+/* Under mpirun: the plan's K modules grouped into the pipeline's stages. --stages N1,N2,.. gives
+ * them; --stages S, or fewer processes than modules without it, asks for S stages balanced by
+ * the modules' FLOPs; otherwise one module per stage (the processes then a multiple of K, checked
+ * with the replicas by ipro_pipeline_arrange). */
+static ipro_status choose_stages(train_run *r, ipro_error *err) {
+  const train_options *o = r->options;
+  int K = r->K, ranks = ipro_pipeline_size(r->pipeline);
+  if (o->n_stage_sizes) {
+    int sum = 0;
+    for (int s = 0; s < o->n_stage_sizes; s++)
+      sum += o->stage_sizes[s];
+    if (sum != K)
+      return ipro_error_set(err,
+                            "--stages gives stages of %d modules in all; the plan has %d (give "
+                            "the modules of each stage, summing to %d)",
+                            sum, K, K);
+    r->stages = (ipro_pipeline_stages){.stages = o->n_stage_sizes};
+    for (int s = 0; s < o->n_stage_sizes; s++)
+      r->stages.first[s + 1] = r->stages.first[s] + o->stage_sizes[s];
+    return IPRO_OK;
+  }
+  int S = o->stages ? o->stages : ranks % K != 0 && ranks < K ? ranks : K;
+  if (S > K)
+    return ipro_error_set(err,
+                          "--stages %d for a plan of %d module%s: a stage trains one module at "
+                          "least (give at most %d stages)",
+                          S, K, K == 1 ? "" : "s", K);
+  r->stages = ipro_pipeline_stages_balanced(r->module_flops, K, S);
   return IPRO_OK;
 }
 
@@ -1256,8 +1378,9 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   uint64_t after_search = ipro_process_memory_status_bytes("RssAnon");
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
   r->split_search_held = kept > 0 ? (uint64_t)kept : 0;
+  if (status == IPRO_OK && r->pipeline) status = choose_stages(r, err);
   if (status == IPRO_OK && r->pipeline)
-    status = ipro_pipeline_arrange(r->pipeline, r->K, r->position.batch, err);
+    status = ipro_pipeline_arrange(r->pipeline, r->K, &r->stages, r->position.batch, err);
   /* R data-parallel replicas share every batch (runtime/mpi/pipeline.h) */
   int64_t batch = r->position.batch / (r->pipeline ? ipro_pipeline_replicas(r->pipeline) : 1);
   ipro_trainer_options trainer_options = {.batch = batch,
@@ -1267,9 +1390,11 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
                                           .n_cuts = r->K - 1,
                                           .cuts = r->cuts,
                                           .local = local_settings(r, batch)};
-  if (r->pipeline) /* one module per rank */
-    trainer_options.first_module = ipro_pipeline_module(r->pipeline),
-    trainer_options.module_count = 1;
+  if (r->pipeline && status == IPRO_OK) { /* this rank's stage */
+    int stage = ipro_pipeline_stage(r->pipeline);
+    trainer_options.first_module = r->stages.first[stage];
+    trainer_options.module_count = r->stages.first[stage + 1] - r->stages.first[stage];
+  }
   if (status == IPRO_OK && o->program && batch == o->program->batch) {
     /* measured as the split search is: the same two terms */
     before_search = ipro_process_memory_status_bytes("RssAnon");
@@ -1416,10 +1541,11 @@ static void print_header(const train_run *r) {
   if (started >= 0)
     printf("ready to train %.2f s after start (%s)\n", started,
            r->options->program ? "a compiled program" : "model loaded, planned and compiled");
+  if (r->pipeline && r->stages.stages < r->K) print_stages(r);
   if (r->pipeline && ipro_pipeline_replicas(r->pipeline) > 1)
     printf("MPI: %d replicas of the %d-stage pipeline, each training %lld images of every batch "
            "and averaging gradients before each update\n",
-           ipro_pipeline_replicas(r->pipeline), r->K,
+           ipro_pipeline_replicas(r->pipeline), r->stages.stages,
            (long long)(p->batch / ipro_pipeline_replicas(r->pipeline)));
   if (r->options->resume)
     printf("resuming from %s after epoch %lld (step %llu)\n", r->checkpoint_path,
@@ -1625,7 +1751,7 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   ipro_progress_begin(&f.progress, stdout, terminal, epoch + 1, p->total_epochs, r->steps_per_epoch,
                       p->batch, r->options->log_every);
   ipro_status status = IPRO_OK;
-  if (!r->pipeline || ipro_pipeline_module(r->pipeline) == 0) /* who reads the batches */
+  if (!r->pipeline || ipro_pipeline_stage(r->pipeline) == 0) /* who reads the batches */
     status = ipro_batch_loader_start_epoch(r->loader, epoch, err);
   if (status == IPRO_OK) status = train_steps(&f, err);
   double training_seconds = ipro_progress_now() - start;
@@ -1654,8 +1780,8 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   return IPRO_OK;
 }
 
-/* Where each rank's time went (collective): per step, in its module and waiting for messages,
- * and the bytes it sends on. The slowest module sets the pipeline's pace. */
+/* Where each rank's time went (collective): per step, in its modules and waiting for messages,
+ * and the bytes it sends on. The slowest stage sets the pipeline's pace. */
 static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   ipro_pipeline_timing t = ipro_pipeline_timing_of(r->pipeline);
   double steps = t.steps > 0 ? (double)t.steps : 1;
@@ -1675,16 +1801,19 @@ static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   double slowest = 0, slowest_cpu = 0;
   for (int rank = 0; rank * N + N - 1 < n; rank++) {
     const double *v = &all[rank * N];
-    printf("pipeline rank %d (module %d): %.1f ms/step in its module (%.1f ms CPU), %.1f ms/step "
+    char modules[32];
+    bool one = r->stages.first[rank + 1] - r->stages.first[rank] == 1;
+    printf("pipeline rank %d (%s): %.1f ms/step in its module%s (%.1f ms CPU), %.1f ms/step "
            "waiting for messages, sends %.0f bytes/step",
-           rank, rank + 1, v[0], v[1], v[2], v[3]);
+           rank, stage_modules(r, rank, modules, sizeof modules), v[0], one ? "" : "s", v[1], v[2],
+           v[3]);
     if (R > 1) printf("; means of %d replicas, %.1f ms/step averaging gradients", R, v[4]);
     printf("\n");
     if (v[0] > slowest) slowest = v[0];
     if (v[1] > slowest_cpu) slowest_cpu = v[1];
   }
   if (n > 0 && slowest > 0 && slowest_cpu > 0)
-    printf("pipeline: the slowest module sets the pace: at most %.0f images/s here, %.0f with a "
+    printf("pipeline: the slowest stage sets the pace: at most %.0f images/s here, %.0f with a "
            "core of its own per rank (CPU time)\n",
            1e3 * (double)r->position.batch / slowest,
            1e3 * (double)r->position.batch / slowest_cpu);
@@ -1849,7 +1978,10 @@ static ipro_status train(train_run *r, ipro_error *err) {
       .K = r->K};
   printf("trained %lld epochs in %.1f s: test accuracy %.4f\n", (long long)epochs_run, seconds,
          r->test_accuracy);
-  if (r->pipeline) printf("memory of rank 0 (module 1 of %d):\n", r->K);
+  if (r->pipeline) {
+    char modules[32];
+    printf("memory of rank 0 (%s of %d):\n", stage_modules(r, 0, modules, sizeof modules), r->K);
+  }
   ipro_cli_memory_report_print(&memory, stdout);
   if (r->options->out) printf("wrote %s\n", r->options->out);
   if (r->options->out_inference) printf("wrote %s (inference form)\n", r->options->out_inference);
@@ -1879,8 +2011,8 @@ static void release(train_run *r) {
 static int fail_rank(train_run *r, const char *message) {
   char stage[64] = "";
   if (ipro_pipeline_replicas(r->pipeline) > 1)
-    snprintf(stage, sizeof stage, " (stage %d of replica %d)",
-             ipro_pipeline_module(r->pipeline) + 1, ipro_pipeline_replica(r->pipeline) + 1);
+    snprintf(stage, sizeof stage, " (stage %d of replica %d)", ipro_pipeline_stage(r->pipeline) + 1,
+             ipro_pipeline_replica(r->pipeline) + 1);
   fprintf(stderr, "infopro: rank %d%s: %s\n", ipro_pipeline_rank(r->pipeline), stage, message);
   fflush(stderr);
   ipro_pipeline_abort(r->pipeline, 1);

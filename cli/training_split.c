@@ -65,6 +65,10 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
     out->planned_peak = plan.split.peak_bytes;
     out->e2e_peak = plan.e2e.peak_bytes;
     memcpy(out->heads, plan.heads, sizeof out->heads);
+    /* the work that balances an MPI pipeline's stages (cli/train.c) */
+    for (int k = 0; k < plan.K && plan.K > 1 && status == IPRO_OK; k++)
+      status = ipro_module_costing_flops(costing, k, plan.K, plan.split.boundaries[k],
+                                         plan.split.boundaries[k + 1], &out->module_flops[k], err);
   }
   ipro_module_costing_free(costing);
   ipro_graph_cost_release(&cost); /* safe on a failed computation */

@@ -63,30 +63,42 @@ ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err) {
 
 int ipro_pipeline_rank(const ipro_pipeline *p) { return p->world_rank; }
 int ipro_pipeline_size(const ipro_pipeline *p) { return p->world_size; }
-int ipro_pipeline_module(const ipro_pipeline *p) { return p->rank; }
+int ipro_pipeline_stage(const ipro_pipeline *p) { return p->rank; }
 int ipro_pipeline_replicas(const ipro_pipeline *p) { return p->replicas; }
 int ipro_pipeline_replica(const ipro_pipeline *p) { return p->replica; }
 
-ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, int64_t batch, ipro_error *err) {
-  int n = p->world_size;
-  if (K < 1 || n % K != 0)
-    return ipro_error_set(
-        err,
-        "%d MPI processes for a plan of %d module%s: the pipeline runs one module "
-        "per process, R replicas of each (mpirun -np %d, or -np %d x R)",
-        n, K, K == 1 ? "" : "s", K, K);
-  int R = n / K;
+ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, const ipro_pipeline_stages *stages,
+                                  int64_t batch, ipro_error *err) {
+  int n = p->world_size, S = stages->stages;
+  if (K < 1 || S < 1 || S > K || stages->first[0] != 0 || stages->first[S] != K)
+    return ipro_error_set(err, "%d stages do not group a plan of %d modules", S, K);
+  if (n % S != 0) {
+    if (S == K)
+      return ipro_error_set(err,
+                            "%d MPI processes for a plan of %d module%s: the pipeline runs one "
+                            "module per process, R replicas of each (mpirun -np %d, or -np %d x "
+                            "R), or groups them into fewer stages than processes (-np below %d, "
+                            "or --stages S with -np S x R)",
+                            n, K, K == 1 ? "" : "s", K, K, K);
+    return ipro_error_set(err,
+                          "%d MPI processes for %d stages: each replica of the pipeline takes one "
+                          "process per stage (mpirun -np %d, or -np %d x R)",
+                          n, S, S, S);
+  }
+  int R = n / S;
   if (batch % R != 0)
     return ipro_error_set(err,
-                          "%d replicas (mpirun -np %d for %d module%s) cannot share a batch of "
+                          "%d replicas (mpirun -np %d for %d %s%s) cannot share a batch of "
                           "%lld equally: --batch is the global batch, a multiple of the replicas",
-                          R, n, K, K == 1 ? "" : "s", (long long)batch);
+                          R, n, S, S == K ? "module" : "stage", S == 1 ? "" : "s",
+                          (long long)batch);
   p->replicas = R;
-  p->replica = p->world_rank / K;
+  p->replica = p->world_rank / S;
+  p->first_module = stages->first[p->world_rank % S];
   if (R == 1) return IPRO_OK;
-  if (IPRO_MPI(MPI_Comm_split(MPI_COMM_WORLD, p->replica, p->world_rank % K, &p->comm), err) !=
+  if (IPRO_MPI(MPI_Comm_split(MPI_COMM_WORLD, p->replica, p->world_rank % S, &p->comm), err) !=
           IPRO_OK ||
-      IPRO_MPI(MPI_Comm_split(MPI_COMM_WORLD, p->world_rank % K, p->replica, &p->module_comm),
+      IPRO_MPI(MPI_Comm_split(MPI_COMM_WORLD, p->world_rank % S, p->replica, &p->module_comm),
                err) != IPRO_OK)
     return IPRO_ERROR;
   MPI_Comm_set_errhandler(p->comm, MPI_ERRORS_RETURN);
@@ -318,6 +330,8 @@ void ipro_pipeline_close(ipro_pipeline *p) {
   if (!p) return;
   MPI_Barrier(MPI_COMM_WORLD);
   ipro_pipeline_detach(p);
+  for (int i = 0; i < p->n_averaged; i++)
+    free(p->averaged[i].tensors);
   free(p->averaged);
   free(p->sums);
   if (p->comm != MPI_COMM_WORLD) MPI_Comm_free(&p->comm);

@@ -1,11 +1,13 @@
-/* Local training as a pipeline over MPI: one module of the plan per process (rank r trains module
- * r + 1), launched with `mpirun -np K infopro train ...`. No gradient crosses a cut, so module k
- * at step t needs only module k-1's output at step t and nothing ever travels backwards: every
- * rank receives [activation | images | labels] of step t from rank r-1, runs its module's whole
- * training step (runtime/trainer.h, built for that one module) and sends its own output with the
- * images and labels on to rank r+1. Rank 0 reads the batches. Every module computes exactly what
- * it computes in the single-process trainer (same inputs, same weights of step t, same program),
- * so the trained weights are the same bytes when each process uses the same number of threads.
+/* Local training as a pipeline over MPI: one stage of the plan per process, launched with
+ * `mpirun -np K infopro train ...` (rank r trains module r + 1) or with fewer processes than
+ * modules, each stage then a run of consecutive modules (runtime/pipeline_stages.h). No gradient
+ * crosses a cut, so module k at step t needs only module k-1's output at step t and nothing ever
+ * travels backwards: every rank receives [activation | images | labels] of step t from rank r-1,
+ * runs its modules' whole training step (runtime/trainer.h, built for that stage's modules) and
+ * sends its output with the images and labels on to rank r+1. Rank 0 reads the batches. Every
+ * module computes exactly what it computes in the single-process trainer (same inputs, same weights
+ * of step t, same program), so the trained weights are the same bytes when each process uses the
+ * same number of threads, however the modules are grouped into stages.
  *
  * Communication overlaps computation: both directions are double buffered with non-blocking
  * calls (MPI_Irecv of step t+1 is posted before step t runs; MPI_Isend of step t completes while
@@ -18,7 +20,7 @@
  * checkpoint file is the single-process format and either kind of run resumes from the other.
  *
  * With `mpirun -np K*R` the job runs R such pipelines side by side as data-parallel replicas:
- * each trains its 1/R of every batch, and the R ranks of each module average their gradients
+ * each trains its 1/R of every batch, and the R ranks of each stage average their gradients
  * with MPI_Allreduce before every update (runtime/mpi/replicas.c), so they keep equal weights.
  *
  * MPI is linked only into this small library and the infopro binary; the runtime itself does
@@ -32,6 +34,7 @@
 #include <stdint.h>
 
 #include "runtime/checkpoint.h"
+#include "runtime/pipeline_stages.h"
 #include "runtime/trainer.h"
 
 typedef struct ipro_pipeline ipro_pipeline;
@@ -51,24 +54,27 @@ ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err);
 /* This process's rank in the whole job, and the job's size. */
 int ipro_pipeline_rank(const ipro_pipeline *pipeline);
 int ipro_pipeline_size(const ipro_pipeline *pipeline);
-/* Arranges the job's K x R ranks for a K-module plan: R data-parallel replicas of the pipeline
- * (R = ranks / K), rank w training module w % K in replica w / K, so ranks 0 .. K-1 are the
- * first replica. Each replica trains batch / R images of every (global) batch of `batch`, and
- * the R ranks of a module average their gradients before each update (replicas.c). Checks that
- * the ranks are a multiple of K and that R divides the batch (a message saying how to launch
- * otherwise). Collective. */
-ipro_status ipro_pipeline_arrange(ipro_pipeline *pipeline, int K, int64_t batch, ipro_error *err);
-/* After arranging: the module this rank trains (0-based), R, and the replica this rank belongs
- * to (0-based). */
-int ipro_pipeline_module(const ipro_pipeline *pipeline);
+/* Arranges the job's S x R ranks for a K-module plan grouped into S stages (stages, from
+ * runtime/pipeline_stages.h; S = K for one module per rank): R data-parallel replicas of the
+ * pipeline (R = ranks / S), rank w training stage w % S in replica w / S, so ranks 0 .. S-1 are
+ * the first replica. Each replica trains batch / R images of every (global) batch of `batch`,
+ * and the R ranks of a stage average each module's gradients before its update (replicas.c).
+ * Checks that the ranks are a multiple of S and that R divides the batch (a message saying how
+ * to launch otherwise). Collective. */
+ipro_status ipro_pipeline_arrange(ipro_pipeline *pipeline, int K,
+                                  const ipro_pipeline_stages *stages, int64_t batch,
+                                  ipro_error *err);
+/* After arranging: the stage this rank trains (0-based; its modules are the stages' first[stage]
+ * onwards), R, and the replica this rank belongs to (0-based). */
+int ipro_pipeline_stage(const ipro_pipeline *pipeline);
 int ipro_pipeline_replicas(const ipro_pipeline *pipeline);
 int ipro_pipeline_replica(const ipro_pipeline *pipeline);
 
 /* Collective: the lowest rank whose `ok` is false, or -1 when every rank's is true. */
 int ipro_pipeline_first_failure(ipro_pipeline *pipeline, bool ok);
 
-/* Gives the pipeline this rank's trainer (built with first_module = ipro_pipeline_module,
- * module_count = 1, at the replica's batch) and the bytes of one global batch of images and of
+/* Gives the pipeline this rank's trainer (built with its stage's first_module and
+ * module_count, at the replica's batch) and the bytes of one global batch of images and of
  * labels (each replica takes its 1/R); allocates the message buffers, checks with the neighbours
  * that what one sends is what the other expects and, with replicas, sets up the averaging.
  * Collective. */
@@ -78,7 +84,7 @@ ipro_status ipro_pipeline_attach(ipro_pipeline *pipeline, ipro_trainer *trainer,
 /* What the caller supplies for a run of steps. */
 typedef struct {
   void *context;
-  /* Module 0's ranks only: the next global batch (the loader's memory, valid until the next
+  /* Stage 0's ranks only: the next global batch (the loader's memory, valid until the next
    * call); each replica trains its 1/R of it. */
   ipro_status (*next_batch)(void *context, const float **images, const int64_t **labels,
                             ipro_error *err);
@@ -97,7 +103,7 @@ typedef struct {
 ipro_status ipro_pipeline_train(ipro_pipeline *pipeline, int64_t steps,
                                 const ipro_pipeline_feed *feed, ipro_error *err);
 
-/* Every stage's checkpoint tensors merged on its replica's module-0 rank (rank 0 for the first
+/* Every stage's checkpoint tensors merged on its replica's stage-0 rank (rank 0 for the first
  * replica) in module order, with `position`; the other ranks get an empty checkpoint. The
  * replicas hold the same state. Collective. */
 ipro_status ipro_pipeline_gather_state(ipro_pipeline *pipeline,
@@ -108,8 +114,8 @@ ipro_status ipro_pipeline_gather_state(ipro_pipeline *pipeline,
 ipro_status ipro_pipeline_restore(ipro_trainer *trainer, const ipro_checkpoint *checkpoint,
                                   const char *path, ipro_error *err);
 
-/* Per-rank sums (e.g. epoch loss sums) with their names, averaged over a module's replicas and
- * collected on rank 0 in module order; returns the total count there (0 elsewhere). names[i]
+/* Per-rank sums (e.g. epoch loss sums) with their names, averaged over a stage's replicas and
+ * collected on rank 0 in stage order; returns the total count there (0 elsewhere). names[i]
  * point into storage (48 bytes each). Collective. */
 enum { IPRO_PIPELINE_NAME_BYTES = 48, IPRO_PIPELINE_MAX_VALUES = 64 };
 ipro_status ipro_pipeline_gather_values(ipro_pipeline *pipeline, const double *values,

@@ -8,18 +8,28 @@
 
 #include "pipeline.h"
 
+/* replicas.c: what one module of a stage averages over the stage's replicas before its update
+ * (gradients, BatchNorm running statistics): the executor's pause is given this as context. */
+typedef struct {
+  struct ipro_pipeline *pipeline;
+  int module; /* in the stage's trainer (0-based) */
+  int n_tensors, *tensors;
+  size_t floats;
+} ipro_pipeline_averaged;
+
 struct ipro_pipeline {
-  /* rank and size in `comm`, the ranks of this rank's replica of the pipeline: its module's index
-   * and K (the whole job's until ipro_pipeline_arrange) */
+  /* rank and size in `comm`, the ranks of this rank's replica of the pipeline: its stage's index
+   * and S (the whole job's until ipro_pipeline_arrange) */
   int rank, size;
   int world_rank, world_size;
   int replicas, replica; /* R, and which of them this rank belongs to */
-  MPI_Comm comm;         /* this replica's K stages */
-  MPI_Comm module_comm;  /* the R ranks training this rank's module (MPI_COMM_NULL when R = 1) */
-  /* replicas.c: the tensors averaged before each update (gradients, BatchNorm running
-   * statistics) and a buffer of their floats */
-  int n_averaged, *averaged;
-  size_t averaged_floats;
+  int first_module;      /* the plan's index (0-based) of this stage's first module */
+  MPI_Comm comm;         /* this replica's S stages */
+  MPI_Comm module_comm;  /* the R ranks training this rank's stage (MPI_COMM_NULL when R = 1) */
+  /* replicas.c: per module of the stage, what it averages; one buffer of floats for the largest */
+  int n_averaged;
+  ipro_pipeline_averaged *averaged;
+  size_t sums_floats;
   float *sums;
   ipro_trainer *trainer;
   size_t image_bytes, labels_bytes;

@@ -20,8 +20,9 @@ typedef struct {
   ipro_status (*open)(ipro_pipeline **out, ipro_error *err);
   int (*rank)(const ipro_pipeline *pipeline);
   int (*size)(const ipro_pipeline *pipeline);
-  ipro_status (*arrange)(ipro_pipeline *pipeline, int K, int64_t batch, ipro_error *err);
-  int (*module)(const ipro_pipeline *pipeline);
+  ipro_status (*arrange)(ipro_pipeline *pipeline, int K, const ipro_pipeline_stages *stages,
+                         int64_t batch, ipro_error *err);
+  int (*stage)(const ipro_pipeline *pipeline);
   int (*replicas)(const ipro_pipeline *pipeline);
   int (*replica)(const ipro_pipeline *pipeline);
   int (*first_failure)(ipro_pipeline *pipeline, bool ok);

@@ -6,7 +6,7 @@ __attribute__((visibility("default"))) const ipro_pipeline_api *ipro_pipeline_pl
                                         .rank = ipro_pipeline_rank,
                                         .size = ipro_pipeline_size,
                                         .arrange = ipro_pipeline_arrange,
-                                        .module = ipro_pipeline_module,
+                                        .stage = ipro_pipeline_stage,
                                         .replicas = ipro_pipeline_replicas,
                                         .replica = ipro_pipeline_replica,
                                         .first_failure = ipro_pipeline_first_failure,

@@ -64,10 +64,11 @@ static ipro_status no_pipeline(ipro_error *err) {
 
 int ipro_pipeline_rank(const ipro_pipeline *p) { return p ? api->rank(p) : 0; }
 int ipro_pipeline_size(const ipro_pipeline *p) { return p ? api->size(p) : 1; }
-ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, int64_t batch, ipro_error *err) {
-  return p ? api->arrange(p, K, batch, err) : no_pipeline(err);
+ipro_status ipro_pipeline_arrange(ipro_pipeline *p, int K, const ipro_pipeline_stages *stages,
+                                  int64_t batch, ipro_error *err) {
+  return p ? api->arrange(p, K, stages, batch, err) : no_pipeline(err);
 }
-int ipro_pipeline_module(const ipro_pipeline *p) { return p ? api->module(p) : 0; }
+int ipro_pipeline_stage(const ipro_pipeline *p) { return p ? api->stage(p) : 0; }
 int ipro_pipeline_replicas(const ipro_pipeline *p) { return p ? api->replicas(p) : 1; }
 int ipro_pipeline_replica(const ipro_pipeline *p) { return p ? api->replica(p) : 0; }
 int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
