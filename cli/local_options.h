@@ -61,9 +61,13 @@ typedef struct {
   char cut_names[IPRO_MAX_MODULES][512];
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of the K-1 local modules */
   uint64_t planned_peak, e2e_peak;          /* 0 for K = 1 */
-  /* each module's FLOPs per training step (forward, heads, backward, update) by the plan's cost
-   * model; all 0 where unknown (a compiled program's split) */
-  uint64_t module_flops[IPRO_MAX_MODULES];
+  /* what each module's training step costs, the work an MPI pipeline's stages are balanced by:
+   * with --plan FILE made with --calibrate, the step FILE predicted from kernels timed on the
+   * planning machine, in nanoseconds (work_is_time); otherwise its FLOPs per step (forward,
+   * heads, backward, update) by the plan's cost model. All 0 where unknown (a compiled
+   * program's split). */
+  uint64_t module_work[IPRO_MAX_MODULES];
+  bool work_is_time;
 } ipro_cli_training_split;
 
 #endif

@@ -120,7 +120,8 @@ static const char usage_mpi[] =
     "mpirun -np K*R runs R data-parallel replicas of the pipeline: rank w trains module\n"
     "w%K+1 on its 1/R of every --batch (the global batch), gradients averaged over replicas.\n"
     "With fewer processes than modules, each rank trains a stage of consecutive modules,\n"
-    "grouped so that the slowest stage's FLOPs are the least:\n"
+    "grouped so that the slowest stage's work is the least (its measured step time with a\n"
+    "--plan made with --calibrate, else its FLOPs):\n"
     "  --stages S              S stages (mpirun -np S, or -np S*R for R replicas)\n"
     "  --stages N1,N2,..       stages of N1, N2, .. modules, in order (summing to K)\n";
 
@@ -801,10 +802,11 @@ typedef struct {
    * rank's state, gathered after each epoch for the test, the checkpoint and --out */
   ipro_pipeline *pipeline;
   ipro_checkpoint gathered;
-  /* the plan's modules grouped into the pipeline's stages, and each module's FLOPs per step
-   * (the plan's cost model; 0 where unknown) that balanced them */
+  /* the plan's modules grouped into the pipeline's stages, and each module's work that balanced
+   * them (ipro_cli_training_split's: measured nanoseconds or FLOPs per step; 0 where unknown) */
   ipro_pipeline_stages stages;
-  uint64_t module_flops[IPRO_MAX_MODULES];
+  uint64_t module_work[IPRO_MAX_MODULES];
+  bool work_is_time;
   /* measured without reading the plan: from the start of the command, and while the trainer
    * exists (runtime/process_memory.h) */
   ipro_process_memory process, training;
@@ -1032,7 +1034,8 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
   r->e2e_peak = split.e2e_peak;
   r->n_heads = split.K - 1;
   memcpy(r->heads, split.heads, sizeof r->heads);
-  memcpy(r->module_flops, split.module_flops, sizeof r->module_flops);
+  memcpy(r->module_work, split.module_work, sizeof r->module_work);
+  r->work_is_time = split.work_is_time;
   return IPRO_OK;
 }
 
@@ -1046,32 +1049,37 @@ static const char *stage_modules(const train_run *r, int s, char *buffer, size_t
   return buffer;
 }
 
-/* The stages of a pipeline with fewer stages than modules: what each rank trains, with its
- * FLOPs per step where the plan's cost model gave them. */
+/* The stages of a pipeline with fewer stages than modules: what each rank trains, with its work
+ * per step (the plan file's measured step time, or FLOPs by the plan's cost model) where known. */
 static void print_stages(const train_run *r) {
-  bool flops = false;
+  bool known = false;
   for (int k = 0; k < r->K; k++)
-    flops = flops || r->module_flops[k] > 0;
+    known = known || r->module_work[k] > 0;
   printf("MPI: the %d modules in %d stage%s, one per rank of a replica%s:", r->K, r->stages.stages,
          r->stages.stages == 1 ? "" : "s",
          r->options->n_stage_sizes ? " (--stages)"
-         : flops                   ? ", balanced by FLOPs per step"
-                                   : "");
+         : !known                  ? ""
+         : r->work_is_time ? ", balanced by the step times --plan's file measured (--calibrate)"
+                           : ", balanced by FLOPs per step");
   for (int s = 0; s < r->stages.stages; s++) {
     char modules[32];
     uint64_t sum = 0;
     for (int k = r->stages.first[s]; k < r->stages.first[s + 1]; k++)
-      sum += r->module_flops[k];
+      sum += r->module_work[k];
     printf("%s rank %d %s", s ? "," : "", s, stage_modules(r, s, modules, sizeof modules));
-    if (flops) printf(" (%.2f GFLOP)", 1e-9 * (double)sum);
+    if (known && r->work_is_time)
+      printf(" (%.1f ms)", 1e-6 * (double)sum);
+    else if (known)
+      printf(" (%.2f GFLOP)", 1e-9 * (double)sum);
   }
   printf("\n");
 }
 
 /* Under mpirun: the plan's K modules grouped into the pipeline's stages. --stages N1,N2,.. gives
  * them; --stages S, or fewer processes than modules without it, asks for S stages balanced by
- * the modules' FLOPs; otherwise one module per stage (the processes then a multiple of K, checked
- * with the replicas by ipro_pipeline_arrange). */
+ * the modules' work (measured times from a --plan file made with --calibrate, else FLOPs);
+ * otherwise one module per stage (the processes then a multiple of K, checked with the replicas by
+ * ipro_pipeline_arrange). */
 static ipro_status choose_stages(train_run *r, ipro_error *err) {
   const train_options *o = r->options;
   int K = r->K, ranks = ipro_pipeline_size(r->pipeline);
@@ -1095,7 +1103,7 @@ static ipro_status choose_stages(train_run *r, ipro_error *err) {
                           "--stages %d for a plan of %d module%s: a stage trains one module at "
                           "least (give at most %d stages)",
                           S, K, K == 1 ? "" : "s", K);
-  r->stages = ipro_pipeline_stages_balanced(r->module_flops, K, S);
+  r->stages = ipro_pipeline_stages_balanced(r->module_work, K, S);
   return IPRO_OK;
 }
 

@@ -65,10 +65,14 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
     out->planned_peak = plan.split.peak_bytes;
     out->e2e_peak = plan.e2e.peak_bytes;
     memcpy(out->heads, plan.heads, sizeof out->heads);
-    /* the work that balances an MPI pipeline's stages (cli/train.c) */
-    for (int k = 0; k < plan.K && plan.K > 1 && status == IPRO_OK; k++)
+    /* the work that balances an MPI pipeline's stages (cli/train.c): the plan file's measured
+     * times where it has them, for these modules */
+    out->work_is_time = plan.K > 1 && plan.plan_module_seconds[0] > 0;
+    for (int k = 0; k < plan.K && out->work_is_time; k++)
+      out->module_work[k] = (uint64_t)(1e9 * plan.plan_module_seconds[k] + 0.5);
+    for (int k = 0; k < plan.K && plan.K > 1 && !out->work_is_time && status == IPRO_OK; k++)
       status = ipro_module_costing_flops(costing, k, plan.K, plan.split.boundaries[k],
-                                         plan.split.boundaries[k + 1], &out->module_flops[k], err);
+                                         plan.split.boundaries[k + 1], &out->module_work[k], err);
   }
   ipro_module_costing_free(costing);
   ipro_graph_cost_release(&cost); /* safe on a failed computation */

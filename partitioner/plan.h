@@ -62,6 +62,8 @@ typedef struct {
   bool heads_limited[IPRO_MAX_MODULES];
   uint64_t head_limit;
   int64_t plan_batch; /* --plan FILE: the batch it was made at (split_policy.h); otherwise 0 */
+  /* --plan FILE made with --calibrate: its modules' calibrated step seconds; otherwise 0 */
+  double plan_module_seconds[IPRO_MAX_MODULES];
   ipro_split bound;
   bool balanced_for_time; /* --balance time chose the cuts */
   /* Why the plan is not what was asked (a network without cut points asked for K > 1), or

@@ -78,6 +78,7 @@ static ipro_status choose_split(const ipro_graph *network, const ipro_split_requ
       if (status != IPRO_OK) return status;
       out->split = chosen.split;
       out->plan_batch = chosen.plan_batch;
+      memcpy(out->plan_module_seconds, chosen.module_seconds, sizeof out->plan_module_seconds);
       if (o->plan_path && choose_heads && out->split.K > 1) {
         /* the plan file's heads: chosen again under the limit they were chosen under, and the
          * split costed with them */

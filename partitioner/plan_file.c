@@ -2,6 +2,7 @@
 #include "plan_file.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,6 +83,27 @@ static ipro_status check_properties(const json_t *root, const char *path, ipro_e
   return IPRO_OK;
 }
 
+/* The modules' calibrated step times, where the plan has one for each of its K modules (a plan
+ * made with --calibrate); each given must be a number above 0, as the schema says. */
+static ipro_status read_module_seconds(const json_t *modules, const char *path, ipro_plan_file *out,
+                                       ipro_error *err) {
+  if (json_array_size(modules) != (size_t)out->K) return IPRO_OK;
+  double seconds[IPRO_MAX_MODULES];
+  int timed = 0;
+  for (int k = 0; k < out->K; k++) {
+    const json_t *value =
+        json_object_get(json_array_get(modules, (size_t)k), "calibrated_step_seconds");
+    if (!value) continue;
+    if (!json_is_number(value) || !(json_number_value(value) > 0) ||
+        !isfinite(json_number_value(value)))
+      return ipro_error_set(
+          err, "%s: module %d's \"calibrated_step_seconds\" must be a number above 0", path, k + 1);
+    seconds[timed++] = json_number_value(value);
+  }
+  if (timed == out->K) memcpy(out->module_seconds, seconds, sizeof(double) * (size_t)out->K);
+  return IPRO_OK;
+}
+
 static ipro_status read_plan(const json_t *root, const char *path, ipro_plan_file *out,
                              ipro_error *err) {
   if (!json_is_object(root)) return ipro_error_set(err, "%s: a plan is a JSON object", path);
@@ -112,6 +134,8 @@ static ipro_status read_plan(const json_t *root, const char *path, ipro_plan_fil
   out->batch = batch;
   out->peak_bytes = (uint64_t)peak;
   out->head_limit_bytes = limit ? (uint64_t)json_integer_value(limit) : UINT64_MAX;
+  if (read_module_seconds(json_object_get(root, "modules"), path, out, err) != IPRO_OK)
+    return IPRO_ERROR;
   for (size_t c = 0; c < json_array_size(cuts); c++) {
     const char *name = json_string_value(json_array_get(cuts, c));
     if (!name) return ipro_error_set(err, "%s: cut %zu is not a string", path, c + 1);

@@ -26,6 +26,9 @@ typedef struct {
    * none: with --aux-head auto, the heads of `--plan FILE` are chosen under it again, so that
    * training takes the heads the plan showed. */
   uint64_t head_limit_bytes;
+  /* Each module's calibrated_step_seconds (`infopro plan --calibrate`: the step predicted from
+   * kernels timed on the planning machine), in order; all 0 when the file has none. */
+  double module_seconds[IPRO_MAX_MODULES];
 } ipro_plan_file;
 
 ipro_status ipro_plan_read(const char *path, ipro_plan_file *out, ipro_error *err);

@@ -70,6 +70,7 @@ ipro_status ipro_split_choose(const ipro_graph *network, const ipro_split_reques
     n_names = plan->K - 1;
     out->head_limit = plan->head_limit_bytes;
     out->plan_batch = plan->batch;
+    memcpy(out->module_seconds, plan->module_seconds, sizeof out->module_seconds);
     if (status == IPRO_OK) status = split_from_names(network, names, n_names, &costed, out, err);
   } else if (o->cuts_text) {
     const char *p = o->cuts_text;

@@ -30,6 +30,8 @@ typedef struct {
   /* With --plan FILE: the batch the file was made at (its cuts are costed again at the network's
    * batch here; the head limit is kept as written); otherwise 0. */
   int64_t plan_batch;
+  /* With --plan FILE made with --calibrate: each module's calibrated step seconds; otherwise 0. */
+  double module_seconds[IPRO_MAX_MODULES];
 } ipro_split_choice;
 
 /* cut_points: the network's cut tensors in order. A network without cut points asked for K > 1

@@ -7,6 +7,9 @@
  *     (here 3 modules and 1, where equal counts would make 2 and 2); then resumed on 3 ranks with
  *     --stages 1,1,2 for a second epoch: the --out model and the checkpoint are byte-identical
  *     to one process's two epochs (constant schedule, so the rates of both runs are the same);
+ *   - K = 4 on 2 ranks with --plan FILE whose modules carry calibrated_step_seconds (those of
+ *     `infopro plan -K 4 --json`, with step times set to group the modules otherwise than their
+ *     FLOPs do): the stages printed are balanced by those times;
  *   - replicas of a stage of several modules: K = 2 as one stage on 2 ranks (2 replicas of the
  *     whole network, each module averaging its own gradients) writes the bytes that 2 replicas
  *     of one module per rank (4 ranks) write: the stages do not change the arithmetic;
@@ -66,28 +69,37 @@ static void same_files(const char *a, const char *b, const char *what) {
   CHECK_MSG(ipro_test_same_file(a, b), "%s: %s and %s differ", what, a, b);
 }
 
-/* The line that says how K modules are grouped into 2 stages by FLOPs: the first stage ends
- * where the slower stage has the fewest FLOPs, a tie going to the longer first stage. */
-static void two_stages_line(const double *f, int K, char *line, size_t size) {
-  double total = 0, best = INFINITY;
+/* Where the first of 2 stages of K modules of work f ends: where the slower stage has the least
+ * work, a tie going to the longer first stage. */
+static int two_stages_end(const double *f, int K) {
+  double total = 0, first = 0, best = INFINITY;
   int end = 1;
   for (int k = 0; k < K; k++)
     total += f[k];
-  double first = 0;
   for (int e = 1; e < K; e++) {
     first += f[e - 1];
     if (fmax(first, total - first) <= best) best = fmax(first, total - first), end = e;
   }
-  first = 0;
-  for (int k = 0; k < end; k++)
-    first += f[k];
-  char a[32], b[32];
+  return end;
+}
+
+/* The line that says how K modules of work f are grouped into 2 stages, balanced `by`, each
+ * stage's work printed with format (e.g. "%.2f GFLOP") after multiplying by scale. */
+static void two_stages_line(const double *f, int K, const char *by, const char *format,
+                            double scale, char *line, size_t size) {
+  int end = two_stages_end(f, K);
+  double first = 0, total = 0;
+  for (int k = 0; k < K; k++)
+    total += f[k], first += k < end ? f[k] : 0;
+  char a[32], b[32], work_a[32], work_b[32];
   snprintf(a, sizeof a, end == 1 ? "module 1" : "modules 1-%d", end);
   snprintf(b, sizeof b, end + 1 == K ? "module %d" : "modules %d-%d", end + 1, K);
+  snprintf(work_a, sizeof work_a, format, scale * first);
+  snprintf(work_b, sizeof work_b, format, scale * (total - first));
   snprintf(line, size,
-           "MPI: the %d modules in 2 stages, one per rank of a replica, balanced by FLOPs per "
-           "step: rank 0 %s (%.2f GFLOP), rank 1 %s (%.2f GFLOP)\n",
-           K, a, 1e-9 * first, b, 1e-9 * (total - first));
+           "MPI: the %d modules in 2 stages, one per rank of a replica, balanced by %s: rank 0 %s "
+           "(%s), rank 1 %s (%s)\n",
+           K, by, a, work_a, b, work_b);
 }
 
 /* K = 4: the first epoch on 2 ranks grouped by FLOPs, the second resumed on 3 ranks with
@@ -96,7 +108,7 @@ static void balanced_then_resumed(void) {
   double f[4];
   if (!plan_flops(4, f)) return;
   char expected[512];
-  two_stages_line(f, 4, expected, sizeof expected);
+  two_stages_line(f, 4, "FLOPs per step", "%.2f GFLOP", 1e-9, expected, sizeof expected);
   char one[1024], first[1024], second[1024];
   snprintf(one, sizeof one,
            COMMON " --epochs 2 -K 4 --out '%s/K4_one.onnx' --checkpoint '%s/K4_one'", directory,
@@ -123,6 +135,36 @@ static void balanced_then_resumed(void) {
   snprintf(path_a, sizeof path_a, "%s/K4_one/checkpoint.ipck", directory);
   snprintf(path_b, sizeof path_b, "%s/K4_mpi/checkpoint.ipck", directory);
   same_files(path_a, path_b, "K = 4, 2 ranks then 3, checkpoint");
+}
+
+/* K = 4 on 2 ranks with --plan FILE of measured step times (as --calibrate writes them): the
+ * stages balanced by those times, here chosen so that they group the modules otherwise than
+ * their FLOPs do (module 1 alone). */
+static void balanced_by_plan_times(void) {
+  double f[4];
+  if (!plan_flops(4, f)) return;
+  ipro_command_result r;
+  ipro_test_run_infopro("plan models/resnet8_fmnist.onnx --batch 32 -K 4 --json -", &r);
+  json_error_t error;
+  json_t *root = json_loads(r.out, 0, &error);
+  json_t *modules = json_object_get(root, "modules");
+  const double seconds[4] = {0.040, 0.010, 0.010, 0.010};
+  for (size_t k = 0; k < 4 && json_array_size(modules) == 4; k++)
+    json_object_set_new(json_array_get(modules, k), "calibrated_step_seconds",
+                        json_real(seconds[k]));
+  char plan[700];
+  snprintf(plan, sizeof plan, "%s/K4_timed.json", directory);
+  CHECK_MSG(root && json_dump_file(root, plan, 0) == 0, "cannot write %s", plan);
+  json_decref(root);
+  CHECK_MSG(two_stages_end(seconds, 4) != two_stages_end(f, 4),
+            "the times chosen group the modules as their FLOPs do");
+  char expected[512], arguments[1024];
+  two_stages_line(seconds, 4, "the step times --plan's file measured (--calibrate)", "%.1f ms", 1e3,
+                  expected, sizeof expected);
+  snprintf(arguments, sizeof arguments, COMMON " --epochs 1 --plan '%s'", plan);
+  run_under(2, arguments, &r, "K = 4 on 2 ranks, --plan with step times");
+  CHECK_MSG(strstr(r.out, expected), "--plan with step times: expected '%s' in: %s", expected,
+            r.out);
 }
 
 /* Two replicas of one stage holding both modules against two replicas of one module per rank. */
@@ -160,6 +202,7 @@ int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
   balanced_then_resumed();
+  balanced_by_plan_times();
   replicas_of_a_stage();
   refused(2, COMMON " --epochs 1 -K 4 --stages 2,3", 1,
           "--stages gives stages of 5 modules in all; the plan has 4");

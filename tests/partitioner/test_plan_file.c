@@ -5,7 +5,9 @@
  * - a plan holding the schema's required properties reads back its K, batch, peak and cuts;
  * - malformed files are refused with one message that names the file and what is wrong: a
  *   syntax error with its line and column, a wrong format or version, an unknown or missing
- *   property, a property of the wrong type, K out of range, a cut count that is not K-1. */
+ *   property, a property of the wrong type, K out of range, a cut count that is not K-1;
+ * - a plan made with --calibrate reads back each module's calibrated_step_seconds (taken only
+ *   when every module has one), and a step that is not a number above 0 is refused. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +149,26 @@ int main(void) {
   check_refused("cut count", "needs 2 cuts");
   write_plan("cuts", "[\"a\", 7]");
   check_refused("cut not a string", "cut 2");
+  /* a plan made with --calibrate: each module's measured step, read in order */
+  write_plan("modules",
+             "[{\"calibrated_step_seconds\": 0.25}, {\"calibrated_step_seconds\": 1e-3}, "
+             "{\"calibrated_step_seconds\": 2}]");
+  CHECK_OK(ipro_plan_read(path, &plan, &err), &err);
+  CHECK(plan.module_seconds[0] == 0.25 && plan.module_seconds[1] == 1e-3 &&
+        plan.module_seconds[2] == 2);
+  /* without one for every module (or a module entry for each), none is taken */
+  write_plan("modules", "[{\"calibrated_step_seconds\": 0.25}, {}, {}]");
+  CHECK_OK(ipro_plan_read(path, &plan, &err), &err);
+  CHECK(plan.module_seconds[0] == 0 && plan.module_seconds[1] == 0 && plan.module_seconds[2] == 0);
+  write_plan("modules", "[{\"calibrated_step_seconds\": 0.25}]");
+  CHECK_OK(ipro_plan_read(path, &plan, &err), &err);
+  CHECK(plan.module_seconds[0] == 0);
+  write_plan("modules", "[{}, {\"calibrated_step_seconds\": 0}, {}]");
+  check_refused("a step of 0 s", "module 2's \"calibrated_step_seconds\" must be a number above 0");
+  write_plan("modules", "[{}, {}, {\"calibrated_step_seconds\": \"1\"}]");
+  check_refused("a step as a string", "module 3's \"calibrated_step_seconds\"");
+  write_plan("modules", "[{\"calibrated_step_seconds\": -1}, {}, {}]");
+  check_refused("a negative step", "module 1's \"calibrated_step_seconds\"");
   unlink(path);
   check_refused("missing file", "");
   return ipro_test_finish();
