@@ -4,7 +4,9 @@
  *   - the report says the split was chosen for time, and its slowest module's FLOPs (the table's
  *     column) are at most those of the memory-balanced plan's slowest module;
  *   - the time line: each module's ms per step is its FLOPs at --gflops 10, recomputed here from
- *     the table, and the pipeline's images/s is the batch over the slowest module's time;
+ *     the table, and the pipeline's images/s is the batch over the slowest module's time; on 2
+ *     processes, the stages are the pair of module runs whose slower has the fewer FLOPs and
+ *     the images/s the batch over its time;
  *   - `infopro train -K 2 --balance time` trains with the cuts `plan -K 2 --balance time` chose,
  *     which differ from `plan -K 2`'s (checked, so that a train ignoring the option fails);
  *   - without cut points, -K 2 --balance time trains end to end with the policy's note, as -K 2;
@@ -151,6 +153,21 @@ int main(void) {
     double expected = 8 / (largest(flops) / 10e9);
     CHECK_MSG(fabs(images - expected) <= 0.5 + 1e-9, "%.0f images/s printed, %.1f expected", images,
               expected);
+    /* on 2 processes: the 2 stages whose slower has the fewer FLOPs (a tie: the longer first) */
+    double first_two = fmax(flops[0] + flops[1], flops[2]),
+           last_two = fmax(flops[0], flops[1] + flops[2]);
+    bool longer_first = first_two <= last_two;
+    const char *stages =
+        strstr(timed.out, "pipeline of fewer processes, each a stage of modules as "
+                          "mpirun groups them: -np 2 (");
+    const char *grouping = longer_first ? "1-2 | 3) " : "1 | 2-3) ";
+    const char *after = stages ? strchr(stages, '(') + 1 : NULL;
+    CHECK_MSG(after && strncmp(after, grouping, strlen(grouping)) == 0, "expected -np 2 (%s in: %s",
+              grouping, timed.out);
+    double staged = after ? atof(after + strlen(grouping)) : -1;
+    double staged_expected = 8 / (fmin(first_two, last_two) / 10e9);
+    CHECK_MSG(fabs(staged - staged_expected) <= 0.5 + 1e-9,
+              "-np 2: %.0f images/s printed, %.1f expected", staged, staged_expected);
   }
   /* train takes the option and trains with plan's cuts: at K = 2, where time and memory cut
    * differently (checked), so a train that ignored --balance would fail here */
