@@ -494,6 +494,8 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   memcpy(program.cuts, split.cut_names, sizeof program.cuts);
   program.planned_peak = split.planned_peak;
   program.e2e_peak = split.e2e_peak;
+  memcpy(program.module_work, split.module_work, sizeof program.module_work);
+  program.work_is_time = split.work_is_time;
   if (lower_modules(o, &program, err) != IPRO_OK) {
     ipro_program_release(&program);
     return IPRO_ERROR;

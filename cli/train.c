@@ -196,17 +196,9 @@ static int parse_milestones(const char *text, train_options *o) {
   }
 }
 
-/* --stages S or --stages N1,N2,..: only under mpirun, and not in a compiled program's runner,
- * whose modules were lowered for one module per process. */
+/* --stages S or --stages N1,N2,..: only under mpirun. */
 static int parse_stages(const char *text, const ipro_program *program, train_options *o) {
   const char *name = program ? "train" : "infopro train";
-  if (program) {
-    fprintf(stderr,
-            "train: --stages: this program runs one module per process (mpirun -np %d); train "
-            "with infopro train to group modules into stages\n",
-            program->local.K);
-    return 0;
-  }
   if (!ipro_pipeline_launched()) {
     fprintf(stderr,
             "%s: --stages groups the plan's modules over the processes of mpirun; this run is "
@@ -278,9 +270,10 @@ static void print_program_usage(const ipro_program *p, FILE *to) {
   fprintf(to,
           "Started by mpirun -np %d, rank r trains module r+1 as a pipeline stage (the MPI plugin\n"
           "beside it is loaded then); rank 0 reads the data, prints, and writes --out and the\n"
-          "checkpoint. Its modules were lowered for the whole batch: it runs no data-parallel\n"
-          "replicas, so -np %d is the only count of processes it takes.\n",
-          p->local.K, p->local.K);
+          "checkpoint. With fewer processes each rank trains a stage of consecutive modules,\n"
+          "grouped by their %s (or --stages S | N1,N2,..). Its modules were lowered for\n"
+          "the whole batch: it runs no data-parallel replicas, one process per stage.\n",
+          p->local.K, p->work_is_time ? "measured step times" : "FLOPs per step");
 }
 
 /* train's options that take a value: one of them given last lacks it, any other is unknown. */
@@ -1009,7 +1002,9 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
                             r->train_data.num_classes);
     split = (ipro_cli_training_split){.K = program->local.K,
                                       .planned_peak = program->planned_peak,
-                                      .e2e_peak = program->e2e_peak};
+                                      .e2e_peak = program->e2e_peak,
+                                      .work_is_time = program->work_is_time};
+    memcpy(split.module_work, program->module_work, sizeof split.module_work);
     memcpy(split.cut_names, program->cuts, sizeof split.cut_names);
     memcpy(split.heads, program->local.module_heads, sizeof split.heads);
   } else {
@@ -1289,20 +1284,27 @@ static ipro_status hint_split(const train_run *r, bool recorded, ipro_error *err
                                    "with other -K, --cuts or --plan (or head options)?");
 }
 
+/* The message for a compiled program started on more MPI processes than it has stages. */
+static ipro_status program_without_replicas(const train_run *r, ipro_error *err) {
+  const ipro_program *p = r->options->program;
+  return ipro_error_set(err,
+                        "%d MPI processes for this program of %d module%s: it runs no "
+                        "data-parallel replicas, its modules being lowered for the whole batch "
+                        "of %lld, so one process per stage (mpirun -np %d, one module per "
+                        "process, or fewer, each a stage of modules)",
+                        ipro_pipeline_size(r->pipeline), p->local.K, p->local.K == 1 ? "" : "s",
+                        (long long)p->batch, p->local.K);
+}
+
 /* Settings, backends, evaluator, loader, split, trainer, checkpoint — in that order, so that a
  * wrong model or dataset is reported before anything is compiled. */
 static ipro_status prepare(train_run *r, ipro_error *err) {
   const train_options *o = r->options;
   /* A compiled program's modules were lowered for its whole batch: data-parallel replicas, each
-   * training a share of it, could never run, so only one rank per module is offered. */
-  if (r->pipeline && o->program && ipro_pipeline_size(r->pipeline) != o->program->local.K)
-    return ipro_error_set(err,
-                          "%d MPI processes for this program of %d module%s: it runs one module "
-                          "per process and no data-parallel replicas, its modules being lowered "
-                          "for the whole batch of %lld (mpirun -np %d)",
-                          ipro_pipeline_size(r->pipeline), o->program->local.K,
-                          o->program->local.K == 1 ? "" : "s", (long long)o->program->batch,
-                          o->program->local.K);
+   * training a share of it, could never run, so at most one rank per module is offered (fewer
+   * make stages of several modules; one stage per rank, checked once they are chosen). */
+  if (r->pipeline && o->program && ipro_pipeline_size(r->pipeline) > o->program->local.K)
+    return program_without_replicas(r, err);
   ipro_checkpoint saved = {0};
   if (o->checkpoint)
     ipro_checkpoint_path(o->checkpoint, r->checkpoint_path, sizeof r->checkpoint_path);
@@ -1387,6 +1389,9 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
   r->split_search_held = kept > 0 ? (uint64_t)kept : 0;
   if (status == IPRO_OK && r->pipeline) status = choose_stages(r, err);
+  if (status == IPRO_OK && r->pipeline && o->program &&
+      ipro_pipeline_size(r->pipeline) != r->stages.stages)
+    status = program_without_replicas(r, err);
   if (status == IPRO_OK && r->pipeline)
     status = ipro_pipeline_arrange(r->pipeline, r->K, &r->stages, r->position.batch, err);
   /* R data-parallel replicas share every batch (runtime/mpi/pipeline.h) */

@@ -61,6 +61,12 @@ ipro_status ipro_program_encode(const ipro_program *p, uint8_t **bytes, size_t *
   ipro_put_u32(&w, p->local.fuse_relu ? 1 : 0);
   ipro_put_u32(&w, p->local.copy_output ? 1 : 0);
   ipro_put_u64(&w, p->image_bytes);
+  bool known = false;
+  for (int k = 0; k < p->local.K; k++)
+    known = known || p->module_work[k] > 0;
+  ipro_put_u32(&w, !known ? 0 : p->work_is_time ? 2 : 1);
+  for (int k = 0; k < p->local.K; k++)
+    ipro_put_u64(&w, known ? p->module_work[k] : 0);
   for (int k = 0; k < p->local.K; k++) {
     ipro_put_u64(&w, p->module_size[k]);
     ipro_put_bytes(&w, p->modules + p->module_at[k], p->module_size[k]);
@@ -147,12 +153,29 @@ static ipro_status get_modules(ipro_byte_reader *r, const char *path, ipro_progr
   return IPRO_OK;
 }
 
+/* Version 3's work per module: a kind (0 unknown, 1 FLOPs, 2 nanoseconds) and K u64, all 0 for
+ * an unknown kind and none 0 for a known one. */
+static ipro_status get_module_work(ipro_byte_reader *r, ipro_program *p) {
+  uint32_t kind = ipro_get_u32(r);
+  bool any_zero = false, any = false;
+  for (int k = 0; k < p->local.K; k++) {
+    p->module_work[k] = ipro_get_u64(r);
+    any_zero = any_zero || p->module_work[k] == 0;
+    any = any || p->module_work[k] > 0;
+  }
+  if (r->short_read || kind > 2 || (kind == 0 && any) || (kind > 0 && any_zero)) return IPRO_ERROR;
+  p->work_is_time = kind == 2;
+  return IPRO_OK;
+}
+
 static ipro_status decode(const uint8_t *bytes, size_t size, const char *path, ipro_program *p,
                           ipro_error *err) {
   memset(p, 0, sizeof *p);
   ipro_byte_reader r;
-  if (ipro_frame_open(bytes, size, magic, IPRO_PROGRAM_VERSION, "training program", path, &r,
-                      err) != IPRO_OK)
+  uint32_t version = 0;
+  if (ipro_frame_open_versions(bytes, size, magic, IPRO_PROGRAM_OLDEST_VERSION,
+                               IPRO_PROGRAM_VERSION, "training program", path, &version, &r,
+                               err) != IPRO_OK)
     return IPRO_ERROR;
   if (!ipro_get_string(&r, p->model_name, sizeof p->model_name) || !p->model_name[0] ||
       !ipro_get_string(&r, p->model_sha256, sizeof p->model_sha256))
@@ -182,6 +205,8 @@ static ipro_status decode(const uint8_t *bytes, size_t size, const char *path, i
   if (r.short_read || image_bytes == 0 || image_bytes > SIZE_MAX / 2)
     return malformed(path, "the size of a batch of images", err);
   p->image_bytes = (size_t)image_bytes;
+  if (version >= 3 && get_module_work(&r, p) != IPRO_OK)
+    return malformed(path, "the modules' work", err);
   if (get_modules(&r, path, p, err) != IPRO_OK) return IPRO_ERROR;
   uint64_t model_bytes = ipro_get_u64(&r);
   if (r.short_read || model_bytes == 0 || model_bytes != (uint64_t)(r.end - r.at))

@@ -7,6 +7,7 @@
  *     local-training settings (heads, losses, λ), K and the cut tensors with each local module's
  *     head, and the plan's figures (planned and end-to-end peak bytes);
  *   - the dataset shape it was compiled for (image channels, classes);
+ *   - each module's work per step (FLOPs, or measured time), for grouping modules into stages;
  *   - each module's training program, lowered (program_module.h): the runner's trainer is built
  *     from these (program_source.h), with no ONNX import, heads or autodiff;
  *   - the ONNX model itself, which the runner provides in memory (frontend/model_in_memory.h) for
@@ -26,7 +27,9 @@
 #include "runtime/trainer.h"
 
 #define IPRO_PROGRAM_FILE "program.ipro"
-#define IPRO_PROGRAM_VERSION 2
+#define IPRO_PROGRAM_VERSION 3
+/* the oldest version read: version 2 lacks the modules' work (read as unknown) */
+#define IPRO_PROGRAM_OLDEST_VERSION 2
 #define IPRO_PROGRAM_NAME_BYTES 512
 
 typedef struct {
@@ -43,6 +46,11 @@ typedef struct {
    * or not (local.fuse_relu) and carries layouts or not (local.copy_output), one after another
    * in `modules`: module k's encoding is module_size[k] bytes at module_at[k]. */
   size_t image_bytes; /* one batch of the network's input images */
+  /* What each module's training step costs, by which an MPI pipeline of fewer processes than
+   * modules groups them into stages: the plan's measured step time in nanoseconds (work_is_time:
+   * a --plan made with --calibrate) or its FLOPs per step; all 0 where unknown (version 2). */
+  uint64_t module_work[IPRO_MAX_MODULES];
+  bool work_is_time;
   uint8_t *modules;
   size_t module_at[IPRO_MAX_MODULES], module_size[IPRO_MAX_MODULES];
   uint8_t *model; /* the ONNX file's bytes: the test pass and the trained model are made from it */
