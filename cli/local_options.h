@@ -19,8 +19,11 @@ typedef struct {
   uint64_t budget_bytes; /* 0: not given */
   const char *cuts_text; /* NULL: not given */
   const char *plan_path; /* NULL: not given */
-  bool balance_time;     /* --balance time: with -K, the cuts whose slowest module is quickest */
-  bool calibrate;        /* --calibrate: module times from kernels measured on this machine */
+  /* the cuts as whole names (train --resume: the checkpoint's), taken as --cuts is; 0: none */
+  int n_cut_names;
+  const char *const *cut_names;
+  bool balance_time; /* --balance time: with -K, the cuts whose slowest module is quickest */
+  bool calibrate;    /* --calibrate: module times from kernels measured on this machine */
   ipro_local_settings local;
   bool lambda_given;
   /* The first head option given (--aux-head, --decoder, --local-loss or --lambda), named when

@@ -24,6 +24,9 @@
  *   - resuming the finished run for a third epoch with --lr 1e30 stops with exit status 1 and
  *     a message naming the epoch, the step and the non-finite loss; the checkpoint keeps its
  *     bytes and no --out file appears;
+ *   - the MLP with its cut tensor renamed to hold a comma: resumed without the split, the
+ *     checkpoint's cut is taken whole and the second epoch is the uninterrupted run's, bytes and
+ *     all (it was passed on as --cuts text, split at the comma, and refused);
  *   - a model with a NaN in a bias, which no loss sees (a ReLU follows it): the run stops with
  *     exit 1 naming that bias and its one value that is not finite, with or without a checkpoint;
  *     no checkpoint is written and an existing --out keeps its bytes.
@@ -36,6 +39,7 @@
 #include <unistd.h>
 
 #include "frontend/onnx_decode.h"
+#include "onnx.pb-c.h"
 #include "runtime/checkpoint.h"
 #include "runtime/dataset.h"
 #include "support/check.h"
@@ -327,6 +331,84 @@ static void non_finite_weights(void) {
   }
 }
 
+/* models/mlp_fmnist.onnx with the tensor `from` renamed `to` wherever it is named (node inputs
+ * and outputs, value infos), written to path. */
+static bool write_renamed(const char *path, const char *from, const char *to) {
+  size_t size = 0;
+  uint8_t *bytes = slurp("models/mlp_fmnist.onnx", &size);
+  Onnx__ModelProto *model = bytes ? onnx__model_proto__unpack(NULL, size, bytes) : NULL;
+  free(bytes);
+  if (!model) return false;
+  Onnx__GraphProto *g = model->graph;
+  int renamed = 0;
+  char **slots[4096];
+  int n_slots = 0;
+  for (size_t n = 0; n < g->n_node; n++) {
+    for (size_t i = 0; i < g->node[n]->n_input && n_slots < 4096; i++)
+      slots[n_slots++] = &g->node[n]->input[i];
+    for (size_t i = 0; i < g->node[n]->n_output && n_slots < 4096; i++)
+      slots[n_slots++] = &g->node[n]->output[i];
+  }
+  for (size_t i = 0; i < g->n_value_info && n_slots < 4096; i++)
+    slots[n_slots++] = &g->value_info[i]->name;
+  char *kept[4096];
+  int n_kept = 0;
+  for (int i = 0; i < n_slots; i++)
+    if (strcmp(*slots[i], from) == 0) {
+      kept[n_kept++] = *slots[i]; /* protobuf-c frees what it allocated; ours are put back */
+      *slots[i] = (char *)to;
+      renamed++;
+    }
+  size_t packed_size = onnx__model_proto__get_packed_size(model);
+  uint8_t *packed = malloc(packed_size);
+  FILE *f = packed && renamed >= 2 ? fopen(path, "wb") : NULL;
+  bool ok = false;
+  if (f) {
+    onnx__model_proto__pack(model, packed);
+    ok = fwrite(packed, 1, packed_size, f) == packed_size;
+    ok = fclose(f) == 0 && ok;
+  }
+  free(packed);
+  for (int i = 0, k = 0; i < n_slots; i++)
+    if (*slots[i] == to) *slots[i] = kept[k++];
+  onnx__model_proto__free_unpacked(model, NULL);
+  return ok;
+}
+
+/* A cut tensor whose name holds a comma: its checkpoint, resumed without the split, takes the
+ * name whole (--cuts text would split it at the comma, and the resumed run would find no such
+ * tensor), trains the second epoch of the uninterrupted run, and says where it cut. */
+static void comma_in_cut_name(void) {
+  char model[700], a[4096], b1[4096], b2[4096], out_a[700], out_b[700], ck[700];
+  const char *name = "/net/net.5/Relu,output_0";
+  snprintf(model, sizeof model, "%s/comma.onnx", directory);
+  CHECK_MSG(write_renamed(model, "/net/net.5/Relu_output_0", name), "cannot write %s", model);
+  snprintf(out_a, sizeof out_a, "%s/comma_whole.onnx", directory);
+  snprintf(out_b, sizeof out_b, "%s/comma_resumed.onnx", directory);
+  snprintf(ck, sizeof ck, "%s/comma_ck", directory);
+#define COMMA_RUN "train '%s' --data fashion-mnist --limit 256 --batch 32 --test-limit 500 "
+  snprintf(a, sizeof a, COMMA_RUN "--schedule constant --lr 0.05 -K 2 --epochs 2 --out '%s'", model,
+           out_a);
+  snprintf(b1, sizeof b1,
+           COMMA_RUN "--schedule constant --lr 0.05 -K 2 --epochs 1 --checkpoint '%s'", model, ck);
+  snprintf(b2, sizeof b2, COMMA_RUN "--epochs 2 --checkpoint '%s' --resume --out '%s'", model, ck,
+           out_b);
+#undef COMMA_RUN
+  ipro_command_result whole, resumed;
+  ipro_test_run_infopro(a, &whole);
+  CHECK_MSG(whole.exit_status == 0 && strstr(whole.out, name),
+            "the comma model does not train cut at '%s': exit %d, %s %s", name, whole.exit_status,
+            whole.out, whole.err);
+  run_ok(b1);
+  ipro_test_run_infopro(b2, &resumed);
+  char cut_at[600];
+  snprintf(cut_at, sizeof cut_at, "cut at %s", name);
+  CHECK_MSG(resumed.exit_status == 0 && strstr(resumed.out, cut_at),
+            "resumed without the split: exit %d, %s %s", resumed.exit_status, resumed.out,
+            resumed.err);
+  expect_same_file(out_a, out_b);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
@@ -351,6 +433,7 @@ int main(void) {
    * checkpoint's are built instead. */
   resume_matches("k2_heads_kept", "--schedule constant --lr 0.05",
                  "-K 2 --aux-head 0c1f --decoder reduced", "", as_chosen_automatically);
+  comma_in_cut_name();
   split_checked();
   divergence();
   non_finite_weights();
