@@ -44,8 +44,9 @@ static void run_one(const char *arguments, ipro_command_result *r, const char *w
   CHECK_MSG(r->exit_status == 0, "%s: exit %d: %s", what, r->exit_status, r->err);
 }
 
-/* The plan's FLOPs per training step of each of K modules; false when unreadable. */
-static bool plan_flops(int K, double *flops) {
+/* `infopro plan -K K --json`'s plan (the caller frees it) and its FLOPs per training step of each
+ * of the K modules; NULL when unreadable. */
+static json_t *plan_flops(int K, double *flops) {
   char arguments[256];
   snprintf(arguments, sizeof arguments, "plan models/resnet8_fmnist.onnx --batch 32 -K %d --json -",
            K);
@@ -60,9 +61,9 @@ static bool plan_flops(int K, double *flops) {
     ok = json_is_integer(value);
     flops[k] = ok ? (double)json_integer_value(value) : 0;
   }
-  json_decref(root);
   CHECK_MSG(ok, "%s: no per-module FLOPs: exit %d %s", arguments, r.exit_status, r.err);
-  return ok;
+  if (!ok) json_decref(root);
+  return ok ? root : NULL;
 }
 
 static void same_files(const char *a, const char *b, const char *what) {
@@ -104,9 +105,7 @@ static void two_stages_line(const double *f, int K, const char *by, const char *
 
 /* K = 4: the first epoch on 2 ranks grouped by FLOPs, the second resumed on 3 ranks with
  * --stages 1,1,2, against one process's two epochs. */
-static void balanced_then_resumed(void) {
-  double f[4];
-  if (!plan_flops(4, f)) return;
+static void balanced_then_resumed(const double *f) {
   char expected[512];
   two_stages_line(f, 4, "FLOPs per step", "%.2f GFLOP", 1e-9, expected, sizeof expected);
   char one[1024], first[1024], second[1024];
@@ -140,13 +139,9 @@ static void balanced_then_resumed(void) {
 /* K = 4 on 2 ranks with --plan FILE of measured step times (as --calibrate writes them): the
  * stages balanced by those times, here chosen so that they group the modules otherwise than
  * their FLOPs do (module 1 alone). */
-static void balanced_by_plan_times(void) {
-  double f[4];
-  if (!plan_flops(4, f)) return;
+static void balanced_by_plan_times(const json_t *plan4, const double *f) {
   ipro_command_result r;
-  ipro_test_run_infopro("plan models/resnet8_fmnist.onnx --batch 32 -K 4 --json -", &r);
-  json_error_t error;
-  json_t *root = json_loads(r.out, 0, &error);
+  json_t *root = json_deep_copy(plan4);
   json_t *modules = json_object_get(root, "modules");
   const double seconds[4] = {0.040, 0.010, 0.010, 0.010};
   for (size_t k = 0; k < 4 && json_array_size(modules) == 4; k++)
@@ -201,8 +196,13 @@ static void refused(int ranks, const char *arguments, int status, const char *ph
 int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
-  balanced_then_resumed();
-  balanced_by_plan_times();
+  double flops[4];
+  json_t *plan4 = plan_flops(4, flops); /* the K = 4 plan's per-module FLOPs, for both */
+  if (plan4) {
+    balanced_then_resumed(flops);
+    balanced_by_plan_times(plan4, flops);
+    json_decref(plan4);
+  }
   replicas_of_a_stage();
   refused(2, COMMON " --epochs 1 -K 4 --stages 2,3", 1,
           "--stages gives stages of 5 modules in all; the plan has 4");
