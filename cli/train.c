@@ -795,6 +795,10 @@ typedef struct {
    * rank's state, gathered after each epoch for the test, the checkpoint and --out */
   ipro_pipeline *pipeline;
   ipro_checkpoint gathered;
+  /* prepare's agreement found a rank that failed (failed_rank, the lowest): prepare_pipeline says
+   * it without meeting the others again */
+  bool failure_agreed;
+  int failed_rank;
   /* the plan's modules grouped into the pipeline's stages, and each module's work that balanced
    * them (ipro_cli_training_split's: measured nanoseconds or FLOPs per step; 0 where unknown) */
   ipro_pipeline_stages stages;
@@ -1391,6 +1395,18 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   uint64_t after_search = ipro_process_memory_status_bytes("RssAnon");
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
   r->split_search_held = kept > 0 ? (uint64_t)kept : 0;
+  /* Under mpirun the ranks agree here whether every one got this far: arranging them is the first
+   * collective call a rank makes only when it did (with replicas, MPI_Comm_split), and a rank
+   * that failed before it (a dataset missing on its machine) left the others waiting in it for
+   * ever. A rank that returned earlier from prepare meets this call in prepare_pipeline's. */
+  if (r->pipeline) {
+    int failed = ipro_pipeline_first_failure(r->pipeline, status == IPRO_OK);
+    if (failed >= 0) {
+      r->failure_agreed = true;
+      r->failed_rank = failed;
+      if (status == IPRO_OK) status = ipro_error_set(err, "rank %d failed", failed);
+    }
+  }
   if (status == IPRO_OK && r->pipeline) status = choose_stages(r, err);
   if (status == IPRO_OK && r->pipeline && o->program &&
       ipro_pipeline_size(r->pipeline) != r->stages.stages)
@@ -2040,7 +2056,9 @@ static int fail_rank(train_run *r, const char *message) {
  * missing model, is printed once). Then the ranks meet their neighbours. */
 static ipro_status prepare_pipeline(train_run *r, ipro_status prepared, ipro_error *err,
                                     int *exit_status) {
-  int failed = ipro_pipeline_first_failure(r->pipeline, prepared == IPRO_OK);
+  /* one agreement per rank: prepare's, where the ranks that got that far failed or not */
+  int failed = r->failure_agreed ? r->failed_rank
+                                 : ipro_pipeline_first_failure(r->pipeline, prepared == IPRO_OK);
   if (failed >= 0) {
     if (failed == ipro_pipeline_rank(r->pipeline))
       fprintf(stderr, "infopro: rank %d: %s\n", failed, err->message);

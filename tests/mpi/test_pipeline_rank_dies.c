@@ -4,9 +4,10 @@
  * same -np finishes with exactly the model of an uninterrupted single-process run of as many
  * epochs (the oracle: the single-process trainer; the constant learning-rate schedule makes the
  * rates independent of --epochs). ResNet-8, K = 2, 64 Fashion-MNIST images in batches of 32.
- * And a pipeline whose weights hold a NaN no loss sees stops before its first checkpoint with
- * the message naming the tensor (rank 0 checks every rank's gathered state), leaving no
- * --checkpoint folder.
+ * A replica whose ranks cannot open the data stops the job with one message (see
+ * replica_without_data). And a pipeline whose weights hold a NaN no loss sees stops before its
+ * first checkpoint with the message naming the tensor (rank 0 checks every rank's gathered
+ * state), leaving no --checkpoint folder.
  * Skipped when Fashion-MNIST or mpirun is missing. */
 #include <dirent.h>
 #include <signal.h>
@@ -68,6 +69,28 @@ static pid_t find_rank(int rank) {
       found = (pid_t)atol(e->d_name);
   if (proc) closedir(proc);
   return found;
+}
+
+/* Two replicas of a K = 2 pipeline (4 ranks), whose second replica's ranks cannot open the data
+ * (an MPMD launch: ranks 2 and 3 given a folder that does not exist, as a machine without the
+ * dataset would be): the job ends with one message naming rank 2 and exit status 1. The ranks
+ * that opened the data used to wait for ever in arranging the replicas (MPI_Comm_split), which
+ * the failed ranks never reached; `timeout` turns such a wait into status 124. */
+static void replica_without_data(void) {
+  char launcher[1024], command[8192];
+  ipro_test_mpi_launcher(2, false, launcher, sizeof launcher);
+  const char *infopro = getenv("IPRO_INFOPRO");
+  snprintf(command, sizeof command,
+           "timeout 120 %s '%s' " COMMON " --epochs 1 : -np 2 '%s' " COMMON
+           " --epochs 1 --data fashion-mnist:/nonexistent",
+           launcher, infopro, infopro);
+  ipro_command_result r;
+  ipro_test_run_command(command, &r);
+  const char *said = strstr(r.err, "infopro: ");
+  CHECK_MSG(r.exit_status == 1 && said && !strstr(said + 1, "infopro: ") &&
+                strstr(said, "infopro: rank 2: fashion-mnist: missing file"),
+            "a replica without its data: exit %d (124: the ranks waited), stderr: %s",
+            r.exit_status, r.err);
 }
 
 int main(void) {
@@ -161,6 +184,7 @@ int main(void) {
     CHECK_MSG(access(nan_checkpoint, F_OK) != 0,
               "a pipeline stopped before its first checkpoint left the folder %s", nan_checkpoint);
   }
+  replica_without_data();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
