@@ -994,6 +994,57 @@ static ipro_local_settings local_settings(const train_run *r, int64_t batch) {
 /* With -K, --budget, --cuts or --plan: the split, chosen on the memory the modules' programs
  * really need (runtime/module_costing.h), and the end-to-end peak for comparison; a compiled
  * program's own split. */
+/* Under mpirun: records that the ranks agreed that rank `failed` failed (prepare_pipeline then
+ * says so without meeting the others again), and returns an error (this rank's own, if it has
+ * one). */
+static ipro_status failure_agreed(train_run *r, int failed, ipro_status status, ipro_error *err) {
+  r->failure_agreed = true;
+  r->failed_rank = failed;
+  return status == IPRO_OK ? ipro_error_set(err, "rank %d failed", failed) : IPRO_ERROR;
+}
+
+/* Under mpirun: whether every rank got this far (collective over the ranks that did; one that
+ * returned from prepare earlier meets it in prepare_pipeline's call). After a failure was agreed
+ * on, no rank meets the others again. */
+static ipro_status agree(train_run *r, ipro_status status, ipro_error *err) {
+  if (!r->pipeline || r->failure_agreed) return status;
+  int failed = ipro_pipeline_first_failure(r->pipeline, status == IPRO_OK);
+  return failed < 0 ? status : failure_agreed(r, failed, status, err);
+}
+
+/* The split searched for the model. Under mpirun rank 0 searches alone (once, not once per rank;
+ * with --calibrate timing the kernels on its own, the other ranks waiting without spinning) and
+ * hands its split to the others, so every rank trains the same cuts and heads. */
+static ipro_status search_split(train_run *r, ipro_cli_training_split *split, ipro_error *err) {
+  ipro_local_settings settings = local_settings(r, r->position.batch);
+  if (!r->pipeline)
+    return r->model->split(r->options->model, &r->local, &settings, r->options->device,
+                           r->options->reference, split, err);
+  struct {
+    int32_t ok;
+    ipro_cli_training_split split;
+  } *shared = calloc(1, sizeof *shared);
+  if (!shared) return ipro_error_set(err, "out of memory");
+  bool lead = ipro_pipeline_rank(r->pipeline) == 0;
+  ipro_status status = IPRO_OK;
+  if (lead)
+    status = r->model->split(r->options->model, &r->local, &settings, r->options->device,
+                             r->options->reference, &shared->split, err);
+  shared->ok = status == IPRO_OK;
+  ipro_error mine = *err; /* rank 0's message survives a failed broadcast's */
+  if (ipro_pipeline_broadcast(r->pipeline, shared, sizeof *shared, err) != IPRO_OK) {
+    free(shared);
+    return IPRO_ERROR;
+  }
+  *err = mine;
+  if (shared->ok) *split = shared->split;
+  bool ok = shared->ok;
+  free(shared);
+  if (ok) return IPRO_OK;
+  return lead ? failure_agreed(r, 0, status, err)
+              : failure_agreed(r, 0, ipro_error_set(err, "rank 0 could not choose the split"), err);
+}
+
 static ipro_status choose_split(train_run *r, ipro_error *err) {
   ipro_cli_training_split split;
   const ipro_program *program = r->options->program;
@@ -1013,18 +1064,8 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
     memcpy(split.module_work, program->module_work, sizeof split.module_work);
     memcpy(split.cut_names, program->cuts, sizeof split.cut_names);
     memcpy(split.heads, program->local.module_heads, sizeof split.heads);
-  } else {
-    /* Every rank chooses the split itself; measured times differ from rank to rank, so
-     * measured cuts could too. */
-    if (r->pipeline && r->local.calibrate)
-      return ipro_error_set(err, "--calibrate under mpirun: each rank would time the kernels "
-                                 "itself and might choose other cuts; choose them once with "
-                                 "`infopro plan ... --balance time --calibrate --json P.json` "
-                                 "and train with --plan P.json");
-    ipro_local_settings settings = local_settings(r, r->position.batch);
-    if (r->model->split(r->options->model, &r->local, &settings, r->options->device,
-                        r->options->reference, &split, err) != IPRO_OK)
-      return IPRO_ERROR;
+  } else if (search_split(r, &split, err) != IPRO_OK) {
+    return IPRO_ERROR;
   }
   r->K = split.K;
   for (int k = 0; k + 1 < split.K; k++) {
@@ -1386,6 +1427,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   ipro_process_memory search;
   ipro_process_memory_begin(&search);
   if (status == IPRO_OK && o->resume) take_checkpoint_split(r, &saved);
+  /* Under mpirun the ranks agree whether every one got this far before their first collective
+   * calls (rank 0's split handed on; arranging replicas, MPI_Comm_split): a rank that failed
+   * before them (a dataset missing on its machine) left the others waiting in them for ever. */
+  status = agree(r, status, err);
   if (status == IPRO_OK) status = choose_split(r, err);
   if (status == IPRO_OK && o->resume) status = check_resumed_split(r, &saved, err);
   int64_t kept = ipro_process_memory_heap_level(&search);
@@ -1395,18 +1440,7 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   uint64_t after_search = ipro_process_memory_status_bytes("RssAnon");
   r->split_search_rss = after_search > before_search ? after_search - before_search : 0;
   r->split_search_held = kept > 0 ? (uint64_t)kept : 0;
-  /* Under mpirun the ranks agree here whether every one got this far: arranging them is the first
-   * collective call a rank makes only when it did (with replicas, MPI_Comm_split), and a rank
-   * that failed before it (a dataset missing on its machine) left the others waiting in it for
-   * ever. A rank that returned earlier from prepare meets this call in prepare_pipeline's. */
-  if (r->pipeline) {
-    int failed = ipro_pipeline_first_failure(r->pipeline, status == IPRO_OK);
-    if (failed >= 0) {
-      r->failure_agreed = true;
-      r->failed_rank = failed;
-      if (status == IPRO_OK) status = ipro_error_set(err, "rank %d failed", failed);
-    }
-  }
+  status = agree(r, status, err); /* and again before arranging them */
   if (status == IPRO_OK && r->pipeline) status = choose_stages(r, err);
   if (status == IPRO_OK && r->pipeline && o->program &&
       ipro_pipeline_size(r->pipeline) != r->stages.stages)

@@ -115,6 +115,20 @@ int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
   return first < n ? first : -1;
 }
 
+ipro_status ipro_pipeline_broadcast(ipro_pipeline *p, void *data, size_t bytes, ipro_error *err) {
+  if (bytes > (size_t)INT32_MAX)
+    return ipro_error_set(err, "a broadcast of %zu bytes, over MPI's int count", bytes);
+  MPI_Request request = MPI_REQUEST_NULL;
+  if (IPRO_MPI(MPI_Ibcast(data, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD, &request), err) != IPRO_OK)
+    return IPRO_ERROR;
+  for (int done = 0;;) {
+    if (IPRO_MPI(MPI_Test(&request, &done, MPI_STATUS_IGNORE), err) != IPRO_OK) return IPRO_ERROR;
+    if (done) return IPRO_OK;
+    struct timespec wait = {.tv_nsec = 1000000};
+    if (p->world_rank != 0) nanosleep(&wait, NULL);
+  }
+}
+
 static size_t aligned(size_t bytes) { return ipro_memory_aligned(bytes, IPRO_ARENA_ALIGNMENT); }
 
 /* Two buffers of `bytes` in one 64-byte aligned block (page-locked for a device). */

@@ -72,6 +72,12 @@ int ipro_pipeline_replica(const ipro_pipeline *pipeline);
 
 /* Collective: the lowest rank whose `ok` is false, or -1 when every rank's is true. */
 int ipro_pipeline_first_failure(ipro_pipeline *pipeline, bool ok);
+/* Collective over the whole job: rank 0's `bytes` bytes at data copied into every other rank's
+ * data (the same size on every rank). The other ranks wait without spinning (a non-blocking
+ * broadcast tested every millisecond), so that what rank 0 does meanwhile, such as timing
+ * kernels for --calibrate, has the cores to itself. */
+ipro_status ipro_pipeline_broadcast(ipro_pipeline *pipeline, void *data, size_t bytes,
+                                    ipro_error *err);
 
 /* Gives the pipeline this rank's trainer (built with its stage's first_module and
  * module_count, at the replica's batch) and the bytes of one global batch of images and of

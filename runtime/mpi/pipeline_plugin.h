@@ -26,6 +26,7 @@ typedef struct {
   int (*replicas)(const ipro_pipeline *pipeline);
   int (*replica)(const ipro_pipeline *pipeline);
   int (*first_failure)(ipro_pipeline *pipeline, bool ok);
+  ipro_status (*broadcast)(ipro_pipeline *pipeline, void *data, size_t bytes, ipro_error *err);
   ipro_status (*attach)(ipro_pipeline *pipeline, ipro_trainer *trainer, size_t image_bytes,
                         size_t labels_bytes, ipro_error *err);
   ipro_status (*train)(ipro_pipeline *pipeline, int64_t steps, const ipro_pipeline_feed *feed,

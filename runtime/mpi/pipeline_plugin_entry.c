@@ -10,6 +10,7 @@ __attribute__((visibility("default"))) const ipro_pipeline_api *ipro_pipeline_pl
                                         .replicas = ipro_pipeline_replicas,
                                         .replica = ipro_pipeline_replica,
                                         .first_failure = ipro_pipeline_first_failure,
+                                        .broadcast = ipro_pipeline_broadcast,
                                         .attach = ipro_pipeline_attach,
                                         .train = ipro_pipeline_train,
                                         .gather_state = ipro_pipeline_gather_state,

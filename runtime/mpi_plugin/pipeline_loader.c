@@ -74,6 +74,9 @@ int ipro_pipeline_replica(const ipro_pipeline *p) { return p ? api->replica(p) :
 int ipro_pipeline_first_failure(ipro_pipeline *p, bool ok) {
   return p ? api->first_failure(p, ok) : ok ? -1 : 0;
 }
+ipro_status ipro_pipeline_broadcast(ipro_pipeline *p, void *data, size_t bytes, ipro_error *err) {
+  return p ? api->broadcast(p, data, bytes, err) : no_pipeline(err);
+}
 ipro_status ipro_pipeline_attach(ipro_pipeline *p, ipro_trainer *trainer, size_t image_bytes,
                                  size_t labels_bytes, ipro_error *err) {
   return p ? api->attach(p, trainer, image_bytes, labels_bytes, err) : no_pipeline(err);

@@ -9,8 +9,10 @@
  * line's numbers must match too), and rank 0's memory line names its message buffers and the
  * state gathered on it, outside its trainer's allocator-measured figure, which is its module's
  * plan and programs within 1%. The K = 2 run
- * checks the ranks for leaks too. And 3 ranks for 2 modules fail with one message, as does
- * --calibrate (each rank would measure and might cut elsewhere). Usage errors (an unknown option,
+ * checks the ranks for leaks too. And 3 ranks for 2 modules fail with one message, as does a cut
+ * rank 0 cannot find (rank 0 alone searches the split and hands it on; the other rank is not left
+ * waiting); --balance time --calibrate trains, rank 0 timing the kernels once. Usage errors (an
+ * unknown option,
  * --calibrate without --balance time, a --checkpoint folder that holds one) are printed once, by
  * rank 0, with status 2, and a pipeline that diverges prints one message naming its rank once.
  * Skipped when Fashion-MNIST or mpirun is missing. */
@@ -130,6 +132,19 @@ static void divergence_once(void) {
             "a diverging pipeline: exit %d, stderr: %s", r.exit_status, r.err);
 }
 
+/* `mpirun -np 2 ... -K 2 --balance time --calibrate`: rank 0 times the kernels and chooses the
+ * cuts, which the other rank trains too (a rank with other cuts would send an activation of
+ * another size, which the pipeline refuses when it starts); one calibration line. */
+static void calibrated_once(void) {
+  char launcher[1024];
+  ipro_command_result r;
+  ipro_test_run_infopro_under(ipro_test_mpi_launcher(2, false, launcher, sizeof launcher),
+                              COMMON " -K 2 --balance time --calibrate", &r);
+  CHECK_MSG(r.exit_status == 0 && ipro_test_lines_with(r.out, "calibrated on ") == 1 &&
+                strstr(r.out, "K = 2, cut at ") && strstr(r.out, "pipeline rank 1 (module 2)"),
+            "--calibrate over MPI: exit %d, %s %s", r.exit_status, r.out, r.err);
+}
+
 int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
@@ -138,9 +153,10 @@ int main(void) {
   matches(3, false);
   /* 3 ranks for 2 modules: how to launch */
   refused(3, COMMON " -K 2", "rank 0", "mpirun -np 2", "3 ranks for K = 2");
-  /* --calibrate would have every rank time the kernels and choose cuts of its own: plan once */
-  refused(2, COMMON " -K 2 --balance time --calibrate", "--calibrate under mpirun", "--plan P.json",
-          "--calibrate over MPI");
+  /* rank 0 alone searches the split (with --calibrate, times the kernels) and hands it on */
+  calibrated_once();
+  /* a split rank 0 cannot choose: its message, once, and no rank left waiting for the split */
+  refused(2, COMMON " --cuts /no/such/tensor", "rank 0", "/no/such/tensor", "an unknown cut");
   usage_error_once(COMMON " -K 2 --bogus", "unknown option '--bogus'");
   usage_error_once(COMMON " -K 2 --bogus", "usage: infopro train");
   usage_error_once(COMMON " -K 2 --calibrate", "--calibrate times the modules for --balance time");
