@@ -196,16 +196,10 @@ static int parse_milestones(const char *text, train_options *o) {
   }
 }
 
-/* --stages S or --stages N1,N2,..: only under mpirun. */
+/* --stages S or --stages N1,N2,..: only under mpirun (checked after the value, so that a
+ * malformed one is said the same way everywhere). */
 static int parse_stages(const char *text, const ipro_program *program, train_options *o) {
   const char *name = program ? "train" : "infopro train";
-  if (!ipro_pipeline_launched()) {
-    fprintf(stderr,
-            "%s: --stages groups the plan's modules over the processes of mpirun; this run is "
-            "one process, which trains them all\n",
-            name);
-    return 0;
-  }
   int values[IPRO_MAX_MODULES], n = 0;
   const char *p = text;
   for (;;) {
@@ -223,6 +217,13 @@ static int parse_stages(const char *text, const ipro_program *program, train_opt
     values[n++] = (int)value;
     if (*end == '\0') break;
     p = end + 1;
+  }
+  if (!ipro_pipeline_launched()) {
+    fprintf(stderr,
+            "%s: --stages groups the plan's modules over the processes of mpirun; this run is "
+            "one process, which trains them all\n",
+            name);
+    return 0;
   }
   o->stages = n == 1 ? values[0] : n;
   o->n_stage_sizes = n == 1 ? 0 : n;

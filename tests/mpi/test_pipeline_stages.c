@@ -210,7 +210,7 @@ int main(void) {
           "--stages 3 for a plan of 2 modules: a stage trains one module at least");
   refused(0, COMMON " --epochs 1 -K 2 --stages 2", 2,
           "--stages groups the plan's modules over the processes of mpirun");
-  refused(2, COMMON " --epochs 1 -K 2 --stages 0", 2, "--stages expects a count of stages");
+  refused(0, COMMON " --epochs 1 -K 2 --stages 0", 2, "--stages expects a count of stages");
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
