@@ -167,56 +167,58 @@ static int parse_double(const char *flag, const char *text, double low, bool low
   return 1;
 }
 
-static int parse_milestones(const char *text, train_options *o) {
-  o->n_milestones = 0;
+/* Reads "a,b,c": positive integers of at most max_value, at most max_count of them, into values
+ * (*count of them); false on anything else. */
+static bool read_positive_list(const char *text, int64_t max_value, int max_count, int64_t *values,
+                               int *count) {
+  *count = 0;
   const char *p = text ? text : "";
   for (;;) {
     char *end = NULL;
     errno = 0;
     long long value = strtoll(p, &end, 10);
-    if (errno || end == p || value <= 0 || o->n_milestones == IPRO_SCHEDULE_MAX_MILESTONES ||
-        (*end != ',' && *end != '\0')) {
-      fprintf(stderr,
-              "infopro train: --milestones expects up to %d comma-separated positive epochs, "
-              "got '%s'\n",
-              IPRO_SCHEDULE_MAX_MILESTONES, text ? text : "");
-      return 0;
-    }
-    /* the schedule applies them in order; one given twice or out of order is a slip */
-    if (o->n_milestones > 0 && value <= o->milestones[o->n_milestones - 1]) {
+    if (errno || end == p || value <= 0 || value > max_value || *count == max_count ||
+        (*end != ',' && *end != '\0'))
+      return false;
+    values[(*count)++] = value;
+    if (*end == '\0') return true;
+    p = end + 1;
+  }
+}
+
+static int parse_milestones(const char *text, train_options *o) {
+  if (!read_positive_list(text, INT64_MAX, IPRO_SCHEDULE_MAX_MILESTONES, o->milestones,
+                          &o->n_milestones)) {
+    fprintf(stderr,
+            "infopro train: --milestones expects up to %d comma-separated positive epochs, "
+            "got '%s'\n",
+            IPRO_SCHEDULE_MAX_MILESTONES, text ? text : "");
+    return 0;
+  }
+  /* the schedule applies them in order; one given twice or out of order is a slip */
+  for (int m = 1; m < o->n_milestones; m++)
+    if (o->milestones[m] <= o->milestones[m - 1]) {
       fprintf(stderr,
               "infopro train: --milestones expects increasing epochs, each given once, got "
               "'%s'\n",
               text);
       return 0;
     }
-    o->milestones[o->n_milestones++] = value;
-    if (*end == '\0') return 1;
-    p = end + 1;
-  }
+  return 1;
 }
 
 /* --stages S or --stages N1,N2,..: only under mpirun (checked after the value, so that a
  * malformed one is said the same way everywhere). */
 static int parse_stages(const char *text, const ipro_program *program, train_options *o) {
   const char *name = program ? "train" : "infopro train";
-  int values[IPRO_MAX_MODULES], n = 0;
-  const char *p = text;
-  for (;;) {
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(p, &end, 10);
-    if (errno || end == p || value < 1 || value > IPRO_MAX_MODULES || n == IPRO_MAX_MODULES ||
-        (*end != ',' && *end != '\0')) {
-      fprintf(stderr,
-              "%s: --stages expects a count of stages, or the modules of each stage separated by "
-              "commas (each 1 to %d), got '%s'\n",
-              name, IPRO_MAX_MODULES, text);
-      return 0;
-    }
-    values[n++] = (int)value;
-    if (*end == '\0') break;
-    p = end + 1;
+  int64_t values[IPRO_MAX_MODULES];
+  int n = 0;
+  if (!read_positive_list(text, IPRO_MAX_MODULES, IPRO_MAX_MODULES, values, &n)) {
+    fprintf(stderr,
+            "%s: --stages expects a count of stages, or the modules of each stage separated by "
+            "commas (each 1 to %d), got '%s'\n",
+            name, IPRO_MAX_MODULES, text);
+    return 0;
   }
   if (!ipro_pipeline_launched()) {
     fprintf(stderr,
@@ -225,10 +227,10 @@ static int parse_stages(const char *text, const ipro_program *program, train_opt
             name);
     return 0;
   }
-  o->stages = n == 1 ? values[0] : n;
+  o->stages = n == 1 ? (int)values[0] : n;
   o->n_stage_sizes = n == 1 ? 0 : n;
   for (int i = 0; i < o->n_stage_sizes; i++)
-    o->stage_sizes[i] = values[i];
+    o->stage_sizes[i] = (int)values[i];
   return 1;
 }
 
@@ -992,9 +994,6 @@ static ipro_local_settings local_settings(const train_run *r, int64_t batch) {
   return s;
 }
 
-/* With -K, --budget, --cuts or --plan: the split, chosen on the memory the modules' programs
- * really need (runtime/module_costing.h), and the end-to-end peak for comparison; a compiled
- * program's own split. */
 /* Under mpirun: records that the ranks agreed that rank `failed` failed (prepare_pipeline then
  * says so without meeting the others again), and returns an error (this rank's own, if it has
  * one). */
@@ -1027,11 +1026,9 @@ static ipro_status search_split(train_run *r, ipro_cli_training_split *split, ip
   } *shared = calloc(1, sizeof *shared);
   if (!shared) return ipro_error_set(err, "out of memory");
   bool lead = ipro_pipeline_rank(r->pipeline) == 0;
-  ipro_status status = IPRO_OK;
   if (lead)
-    status = r->model->split(r->options->model, &r->local, &settings, r->options->device,
-                             r->options->reference, &shared->split, err);
-  shared->ok = status == IPRO_OK;
+    shared->ok = r->model->split(r->options->model, &r->local, &settings, r->options->device,
+                                 r->options->reference, &shared->split, err) == IPRO_OK;
   ipro_error mine = *err; /* rank 0's message survives a failed broadcast's */
   if (ipro_pipeline_broadcast(r->pipeline, shared, sizeof *shared, err) != IPRO_OK) {
     free(shared);
@@ -1042,10 +1039,13 @@ static ipro_status search_split(train_run *r, ipro_cli_training_split *split, ip
   bool ok = shared->ok;
   free(shared);
   if (ok) return IPRO_OK;
-  return lead ? failure_agreed(r, 0, status, err)
-              : failure_agreed(r, 0, ipro_error_set(err, "rank 0 could not choose the split"), err);
+  if (!lead) ipro_error_set(err, "rank 0 could not choose the split");
+  return failure_agreed(r, 0, IPRO_ERROR, err); /* rank 0 says why, in prepare_pipeline */
 }
 
+/* With -K, --budget, --cuts or --plan: the split, chosen on the memory the modules' programs
+ * really need (runtime/module_costing.h), and the end-to-end peak for comparison; a compiled
+ * program's own split. */
 static ipro_status choose_split(train_run *r, ipro_error *err) {
   ipro_cli_training_split split;
   const ipro_program *program = r->options->program;
@@ -1349,11 +1349,6 @@ static ipro_status program_without_replicas(const train_run *r, ipro_error *err)
  * wrong model or dataset is reported before anything is compiled. */
 static ipro_status prepare(train_run *r, ipro_error *err) {
   const train_options *o = r->options;
-  /* A compiled program's modules were lowered for its whole batch: data-parallel replicas, each
-   * training a share of it, could never run, so at most one rank per module is offered (fewer
-   * make stages of several modules; one stage per rank, checked once they are chosen). */
-  if (r->pipeline && o->program && ipro_pipeline_size(r->pipeline) > o->program->local.K)
-    return program_without_replicas(r, err);
   ipro_checkpoint saved = {0};
   if (o->checkpoint)
     ipro_checkpoint_path(o->checkpoint, r->checkpoint_path, sizeof r->checkpoint_path);
@@ -1443,6 +1438,8 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   r->split_search_held = kept > 0 ? (uint64_t)kept : 0;
   status = agree(r, status, err); /* and again before arranging them */
   if (status == IPRO_OK && r->pipeline) status = choose_stages(r, err);
+  /* A compiled program's modules were lowered for its whole batch: data-parallel replicas, each
+   * training a share of it, could never run, so one rank per stage is the only count offered. */
   if (status == IPRO_OK && r->pipeline && o->program &&
       ipro_pipeline_size(r->pipeline) != r->stages.stages)
     status = program_without_replicas(r, err);
