@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,7 +238,7 @@ static ipro_status get_normalization(ipro_byte_reader *r, const char *path, ipro
                                      ipro_error *err) {
   uint32_t channels = ipro_get_u32(r);
   if (r->short_read) return IPRO_OK;
-  if (channels > IPRO_CHECKPOINT_MAX_CHANNELS)
+  if (channels > IPRO_DATASET_MAX_CHANNELS)
     return ipro_error_set(err, "checkpoint '%s' is malformed: a normalisation of %u channels", path,
                           channels);
   out->n_normalization = (int)channels;
@@ -249,7 +248,7 @@ static ipro_status get_normalization(ipro_byte_reader *r, const char *path, ipro
     out->std[i] = ipro_get_f32(r);
   if (r->short_read) return IPRO_OK;
   for (uint32_t i = 0; i < channels; i++)
-    if (!isfinite(out->mean[i]) || !isfinite(out->std[i]) || !(out->std[i] > 0))
+    if (!ipro_normalization_usable(out->mean[i], out->std[i]))
       return ipro_error_set(err,
                             "checkpoint '%s' is malformed: channel %u's normalisation (mean %g, "
                             "std %g)",
@@ -306,11 +305,11 @@ static void free_class_names(ipro_checkpoint *c) {
 void ipro_checkpoint_set_normalization(ipro_checkpoint *c, const float *mean, const float *std,
                                        int channels) {
   /* none where the reader would refuse it (get_normalization) */
-  c->n_normalization = channels > 0 && channels <= IPRO_CHECKPOINT_MAX_CHANNELS ? channels : 0;
+  c->n_normalization = channels > 0 && channels <= IPRO_DATASET_MAX_CHANNELS ? channels : 0;
   for (int i = 0; i < c->n_normalization; i++) {
     c->mean[i] = mean[i];
     c->std[i] = std[i];
-    if (!isfinite(mean[i]) || !isfinite(std[i]) || !(std[i] > 0)) c->n_normalization = 0;
+    if (!ipro_normalization_usable(mean[i], std[i])) c->n_normalization = 0;
   }
 }
 

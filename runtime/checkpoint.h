@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "runtime/dataset.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/split_record.h"
 #include "runtime/trainer.h"
@@ -32,8 +33,6 @@
  * (version 1: no class names; versions 1 and 2: no split). */
 #define IPRO_CHECKPOINT_VERSION 3
 #define IPRO_CHECKPOINT_OLDEST_VERSION 1
-/* The most channels a recorded normalisation has (runtime/dataset.h's images). */
-#define IPRO_CHECKPOINT_MAX_CHANNELS 4
 
 typedef struct {
   int64_t epochs_done; /* completed epochs: a resumed run starts at this (0-based) epoch */
@@ -71,7 +70,7 @@ typedef struct {
   /* The input normalisation per channel the run trained with; n_normalization 0 where none is
    * recorded (versions 1 and 2). */
   int n_normalization;
-  float mean[IPRO_CHECKPOINT_MAX_CHANNELS], std[IPRO_CHECKPOINT_MAX_CHANNELS];
+  float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
 } ipro_checkpoint;
 
 /* DIR/checkpoint.ipck into path. */
@@ -89,7 +88,7 @@ ipro_status ipro_checkpoint_decode(const uint8_t *bytes, size_t size, const char
 bool ipro_checkpoint_holds(ipro_trainer *trainer, int module, int t);
 
 /* Records the normalisation mean[0..channels), std[0..channels): none where channels is 0 or
- * above IPRO_CHECKPOINT_MAX_CHANNELS, or a value is not finite or a std not positive. */
+ * above IPRO_DATASET_MAX_CHANNELS, or a channel's is not usable (ipro_normalization_usable). */
 void ipro_checkpoint_set_normalization(ipro_checkpoint *checkpoint, const float *mean,
                                        const float *std, int channels);
 

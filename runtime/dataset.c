@@ -258,13 +258,17 @@ void ipro_dataset_default_normalization(ipro_dataset_kind kind, float *mean, flo
   }
 }
 
+bool ipro_normalization_usable(float mean, float std) {
+  return isfinite(mean) && isfinite(std) && std > 0;
+}
+
 ipro_status ipro_dataset_set_normalization(ipro_dataset *data, const float *mean, const float *std,
                                            int count, ipro_error *err) {
   if (count != data->channels)
     return ipro_error_set(err, "normalisation for %s: %d mean/std values given for %d channels",
                           ipro_dataset_kind_name(data->kind), count, data->channels);
   for (int c = 0; c < count; c++)
-    if (!(std[c] > 0) || !isfinite(std[c]) || !isfinite(mean[c]))
+    if (!ipro_normalization_usable(mean[c], std[c]))
       return ipro_error_set(err,
                             "normalisation for %s: channel %d has mean %g, std %g (std must be "
                             "positive and both finite)",

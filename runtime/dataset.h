@@ -102,7 +102,9 @@ void ipro_dataset_free(ipro_dataset *data);
  * have no conventional constants: their loaded split's own per-channel mean and standard
  * deviation are used (the trainer gives the test split the training split's). */
 void ipro_dataset_default_normalization(ipro_dataset_kind kind, float *mean, float *std);
-/* Replaces the normalisation; count must equal data->channels and every std be positive. */
+/* Whether a channel's normalisation can be used: both finite, the std positive. */
+bool ipro_normalization_usable(float mean, float std);
+/* Replaces the normalisation; count must equal data->channels and every channel's be usable. */
 ipro_status ipro_dataset_set_normalization(ipro_dataset *data, const float *mean, const float *std,
                                            int count, ipro_error *err);
 /* (pixel/255 - mean[channel]) / std[channel], computed in float32 as torchvision does. */
