@@ -2,7 +2,6 @@
 #include "plan_file.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,7 +83,8 @@ static ipro_status check_properties(const json_t *root, const char *path, ipro_e
 }
 
 /* The modules' calibrated step times, where the plan has one for each of its K modules (a plan
- * made with --calibrate); each given must be a number above 0, as the schema says. */
+ * made with --calibrate); each given must be a number above 0, as the schema says, and at most
+ * IPRO_PLAN_MAX_STEP_SECONDS. */
 static ipro_status read_module_seconds(const json_t *modules, const char *path, ipro_plan_file *out,
                                        ipro_error *err) {
   if (json_array_size(modules) != (size_t)out->K) return IPRO_OK;
@@ -95,9 +95,11 @@ static ipro_status read_module_seconds(const json_t *modules, const char *path, 
         json_object_get(json_array_get(modules, (size_t)k), "calibrated_step_seconds");
     if (!value) continue;
     if (!json_is_number(value) || !(json_number_value(value) > 0) ||
-        !isfinite(json_number_value(value)))
-      return ipro_error_set(
-          err, "%s: module %d's \"calibrated_step_seconds\" must be a number above 0", path, k + 1);
+        !(json_number_value(value) <= IPRO_PLAN_MAX_STEP_SECONDS))
+      return ipro_error_set(err,
+                            "%s: module %d's \"calibrated_step_seconds\" must be a number above 0 "
+                            "and at most %g",
+                            path, k + 1, IPRO_PLAN_MAX_STEP_SECONDS);
     seconds[timed++] = json_number_value(value);
   }
   if (timed == out->K) memcpy(out->module_seconds, seconds, sizeof(double) * (size_t)out->K);

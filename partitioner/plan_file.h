@@ -31,6 +31,10 @@ typedef struct {
   double module_seconds[IPRO_MAX_MODULES];
 } ipro_plan_file;
 
+/* The longest calibrated step a plan file may give (a million seconds: far beyond any step, and
+ * small enough to count in nanoseconds as an integer). */
+#define IPRO_PLAN_MAX_STEP_SECONDS 1e6
+
 ipro_status ipro_plan_read(const char *path, ipro_plan_file *out, ipro_error *err);
 
 /* The index-th top-level property the reader knows and whether it is required; NULL past the

@@ -13,7 +13,9 @@ ipro_pipeline_stages ipro_pipeline_stages_balanced(const uint64_t *work, int K, 
   for (int k = 0; k < K; k++)
     any = any || (work && work[k] > 0);
   for (int k = 0; k < K; k++) {
-    weight[k] = any ? work[k] : 1;
+    weight[k] = !any                                      ? 1
+                : work[k] > IPRO_PIPELINE_STAGES_MAX_WORK ? IPRO_PIPELINE_STAGES_MAX_WORK
+                                                          : work[k];
     prefix[k + 1] = prefix[k] + weight[k];
   }
   /* least[s][k]: the least largest stage of modules k .. K-1 grouped into s stages (NONE where

@@ -12,6 +12,9 @@
 
 #include "ir/training_program.h"
 
+/* 2^56: FLOPs or nanoseconds beyond any module's step; 16 of them still add up in 64 bits. */
+#define IPRO_PIPELINE_STAGES_MAX_WORK (UINT64_C(1) << 56)
+
 typedef struct {
   int stages; /* S, 1 .. K */
   /* stage s trains modules first[s] .. first[s + 1] - 1 (0-based); first[0] = 0, first[S] = K */
@@ -22,7 +25,8 @@ typedef struct {
  * largest stage work (the sum of its modules' work[k], e.g. their FLOPs per step) is the least:
  * a pipeline runs at the pace of its slowest stage. Among groupings with that least largest
  * stage, the earlier stages take as many modules as they can. work NULL (or all zero): every
- * module counts the same. */
+ * module counts the same; a work above IPRO_PIPELINE_STAGES_MAX_WORK counts as that much, so
+ * that the stages' sums cannot wrap. */
 ipro_pipeline_stages ipro_pipeline_stages_balanced(const uint64_t *work, int K, int S);
 
 /* The largest stage's work, and the stage holding it (the first such), under a grouping. */

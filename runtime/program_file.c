@@ -10,6 +10,7 @@
 #include "runtime/cuda_plugin/cuda_plugin.h"
 #include "runtime/framed_file.h"
 #include "runtime/mpi/pipeline_plugin.h"
+#include "runtime/pipeline_stages.h"
 #include "runtime/precompiled_kernels.h"
 #include "runtime/program_module.h"
 #include "runtime/split_record.h"
@@ -154,16 +155,20 @@ static ipro_status get_modules(ipro_byte_reader *r, const char *path, ipro_progr
 }
 
 /* Version 3's work per module: a kind (0 unknown, 1 FLOPs, 2 nanoseconds) and K u64, all 0 for
- * an unknown kind and none 0 for a known one. */
+ * an unknown kind, none 0 for a known one, and none above what any step takes
+ * (IPRO_PIPELINE_STAGES_MAX_WORK). */
 static ipro_status get_module_work(ipro_byte_reader *r, ipro_program *p) {
   uint32_t kind = ipro_get_u32(r);
-  bool any_zero = false, any = false;
+  int zeros = 0;
+  bool too_much = false;
   for (int k = 0; k < p->local.K; k++) {
     p->module_work[k] = ipro_get_u64(r);
-    any_zero = any_zero || p->module_work[k] == 0;
-    any = any || p->module_work[k] > 0;
+    zeros += p->module_work[k] == 0;
+    too_much = too_much || p->module_work[k] > IPRO_PIPELINE_STAGES_MAX_WORK;
   }
-  if (r->short_read || kind > 2 || (kind == 0 && any) || (kind > 0 && any_zero)) return IPRO_ERROR;
+  if (r->short_read || kind > 2 || (kind == 0 && zeros < p->local.K) || (kind > 0 && zeros) ||
+      too_much)
+    return IPRO_ERROR;
   p->work_is_time = kind == 2;
   return IPRO_OK;
 }

@@ -169,6 +169,14 @@ int main(void) {
   check_refused("a step as a string", "module 3's \"calibrated_step_seconds\"");
   write_plan("modules", "[{\"calibrated_step_seconds\": -1}, {}, {}]");
   check_refused("a negative step", "module 1's \"calibrated_step_seconds\"");
+  /* one beyond a million seconds (counted in nanoseconds, 1e300 overflowed the integer) */
+  write_plan("modules", "[{}, {\"calibrated_step_seconds\": 1e300}, {}]");
+  check_refused("a step of 1e300 s", "module 2's \"calibrated_step_seconds\" must be a number "
+                                     "above 0 and at most 1e+06");
+  write_plan("modules", "[{\"calibrated_step_seconds\": 1e6}, {\"calibrated_step_seconds\": "
+                        "1e6}, {\"calibrated_step_seconds\": 1e6}]");
+  CHECK_OK(ipro_plan_read(path, &plan, &err), &err);
+  CHECK(plan.module_seconds[2] == 1e6);
   unlink(path);
   check_refused("missing file", "");
   return ipro_test_finish();

@@ -101,6 +101,22 @@ int main(void) {
                   (unsigned long long)slowest, stage);
         cases++;
       }
+  /* works beyond any step's (a hostile file's) count as IPRO_PIPELINE_STAGES_MAX_WORK: the sums
+   * do not wrap, so the stages stay a grouping of the K modules (a wrapped sum made the search's
+   * bound meaningless and could give a stage past the last module) */
+  uint64_t huge[IPRO_MAX_MODULES];
+  for (int k = 0; k < IPRO_MAX_MODULES; k++)
+    huge[k] = k % 2 ? UINT64_MAX : UINT64_MAX - 1;
+  for (int S = 1; S <= IPRO_MAX_MODULES; S++) {
+    ipro_pipeline_stages got = ipro_pipeline_stages_balanced(huge, IPRO_MAX_MODULES, S);
+    bool valid = got.stages == S && got.first[0] == 0 && got.first[S] == IPRO_MAX_MODULES;
+    for (int s = 0; s < S && valid; s++)
+      valid = got.first[s] < got.first[s + 1];
+    /* all alike once capped: the grouping of equal works */
+    ipro_pipeline_stages equal = ipro_pipeline_stages_balanced(NULL, IPRO_MAX_MODULES, S);
+    CHECK_MSG(valid && memcmp(&got, &equal, sizeof got) == 0,
+              "16 works near 2^64 into %d stages: not the grouping of equal works", S);
+  }
   printf("%d groupings checked against every composition\n", cases);
   return ipro_test_finish();
 }

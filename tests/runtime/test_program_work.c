@@ -3,13 +3,15 @@
  * corpus's real K = 2 program of the bundled MLP (tests/fuzz/seeds/make_seeds.py) reads back a
  * kind of FLOPs and a positive count for each module; the same program of version 2 still reads,
  * its work unknown (all 0); and the version-3 bytes with the kind made 3, the kind made 0 beside
- * counts, or one count made 0 beside the FLOPs kind, are each refused with one message naming
+ * counts, one count made 0 beside the FLOPs kind, or one above IPRO_PIPELINE_STAGES_MAX_WORK
+ * (whose sums could wrap), are each refused with one message naming
  * the field (the frame's CRC made again, so that the field's own check is what refuses). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "runtime/pipeline_stages.h"
 #include "runtime/program_file.h"
 #include "support/check.h"
 #include "support/mpi_runs.h"
@@ -71,6 +73,8 @@ int main(void) {
       refused(bytes, size, at, 0, program.module_work, 2, "kind 0 beside counts");
       refused(bytes, size, at, 1, one_zero, 2, "a count of 0 beside FLOPs");
       refused(bytes, size, at, 2, zeros, 2, "no counts beside the time kind");
+      uint64_t beyond[2] = {IPRO_PIPELINE_STAGES_MAX_WORK + 1, 1};
+      refused(bytes, size, at, 1, beyond, 2, "a count beyond any step's");
     }
     ipro_program_release(&program);
   } else {
