@@ -106,18 +106,6 @@ static void refused(int ranks, const char *arguments, const char *phrase, const 
             "%s: exit %d, stderr: %s", what, r.exit_status, r.err);
 }
 
-/* Under mpirun every rank parses the same command line and meets its usage errors alike: rank 0
- * alone prints the message (one line holding `phrase`), and the job's status is 2. */
-static void usage_error_once(const char *arguments, const char *phrase) {
-  char launcher[1024];
-  ipro_command_result r;
-  ipro_test_run_infopro_under(ipro_test_mpi_launcher(2, false, launcher, sizeof launcher),
-                              arguments, &r);
-  CHECK_MSG(r.exit_status == 2 && ipro_test_lines_with(r.err, phrase) == 1,
-            "%s: exit %d, %d lines hold '%s': %s", arguments, r.exit_status,
-            ipro_test_lines_with(r.err, phrase), phrase, r.err);
-}
-
 /* A learning rate that makes module 1's loss NaN in step 2: the first stage that meets it sends
  * nothing on, so the job prints one message, naming the rank once. */
 static void divergence_once(void) {
@@ -157,12 +145,13 @@ int main(void) {
   calibrated_once();
   /* a split rank 0 cannot choose: its message, once, and no rank left waiting for the split */
   refused(2, COMMON " --cuts /no/such/tensor", "rank 0", "/no/such/tensor", "an unknown cut");
-  usage_error_once(COMMON " -K 2 --bogus", "unknown option '--bogus'");
-  usage_error_once(COMMON " -K 2 --bogus", "usage: infopro train");
-  usage_error_once(COMMON " -K 2 --calibrate", "--calibrate times the modules for --balance time");
+  ipro_test_refused_once(2, COMMON " -K 2 --bogus", 2, "unknown option '--bogus'");
+  ipro_test_refused_once(2, COMMON " -K 2 --bogus", 2, "usage: infopro train");
+  ipro_test_refused_once(2, COMMON " -K 2 --calibrate", 2,
+                         "--calibrate times the modules for --balance time");
   char arguments[4096]; /* the K = 2 run above left its checkpoint there */
   snprintf(arguments, sizeof arguments, COMMON " -K 2 --checkpoint '%s/K2_mpi'", directory);
-  usage_error_once(arguments, "already holds a checkpoint");
+  ipro_test_refused_once(2, arguments, 2, "already holds a checkpoint");
   divergence_once();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();

@@ -179,20 +179,6 @@ static void replicas_of_a_stage(void) {
   same_files(path_a, path_b, "2 replicas: one stage against two, --out");
 }
 
-/* A launch every rank refuses alike: one message, exit status `status`. */
-static void refused(int ranks, const char *arguments, int status, const char *phrase) {
-  char launcher[1024];
-  ipro_command_result r;
-  if (ranks)
-    ipro_test_run_infopro_under(ipro_test_mpi_launcher(ranks, false, launcher, sizeof launcher),
-                                arguments, &r);
-  else
-    ipro_test_run_infopro(arguments, &r);
-  CHECK_MSG(r.exit_status == status && ipro_test_lines_with(r.err, phrase) == 1,
-            "%s on %d ranks: exit %d (expected %d), stderr: %s", arguments, ranks, r.exit_status,
-            status, r.err);
-}
-
 int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
@@ -204,13 +190,14 @@ int main(void) {
     json_decref(plan4);
   }
   replicas_of_a_stage();
-  refused(2, COMMON " --epochs 1 -K 4 --stages 2,3", 1,
-          "--stages gives stages of 5 modules in all; the plan has 4");
-  refused(2, COMMON " --epochs 1 -K 2 --stages 3", 1,
-          "--stages 3 for a plan of 2 modules: a stage trains one module at least");
-  refused(0, COMMON " --epochs 1 -K 2 --stages 2", 2,
-          "--stages groups the plan's modules over the processes of mpirun");
-  refused(0, COMMON " --epochs 1 -K 2 --stages 0", 2, "--stages expects a count of stages");
+  ipro_test_refused_once(2, COMMON " --epochs 1 -K 4 --stages 2,3", 1,
+                         "--stages gives stages of 5 modules in all; the plan has 4");
+  ipro_test_refused_once(2, COMMON " --epochs 1 -K 2 --stages 3", 1,
+                         "--stages 3 for a plan of 2 modules: a stage trains one module at least");
+  ipro_test_refused_once(0, COMMON " --epochs 1 -K 2 --stages 2", 2,
+                         "--stages groups the plan's modules over the processes of mpirun");
+  ipro_test_refused_once(0, COMMON " --epochs 1 -K 2 --stages 0", 2,
+                         "--stages expects a count of stages");
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

@@ -81,6 +81,19 @@ void ipro_test_epoch_numbers(const char *out, char *numbers, size_t size) {
   snprintf(numbers, size, "%.*s", (int)(end - line), line);
 }
 
+void ipro_test_refused_once(int ranks, const char *arguments, int status, const char *phrase) {
+  char launcher[1024];
+  ipro_command_result r;
+  if (ranks)
+    ipro_test_run_infopro_under(ipro_test_mpi_launcher(ranks, false, launcher, sizeof launcher),
+                                arguments, &r);
+  else
+    ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == status && ipro_test_lines_with(r.err, phrase) == 1,
+            "%s on %d ranks: exit %d (expected %d), %d lines hold '%s': %s", arguments, ranks,
+            r.exit_status, status, ipro_test_lines_with(r.err, phrase), phrase, r.err);
+}
+
 int ipro_test_lines_with(const char *text, const char *phrase) {
   int lines = 0;
   for (const char *line = text; line && *line;) {

@@ -25,6 +25,10 @@ void ipro_test_epoch_numbers(const char *out, char *numbers, size_t size);
 /* How many lines of text hold phrase: what a message printed once by one rank, not by every
  * rank that met it, shows as 1. */
 int ipro_test_lines_with(const char *text, const char *phrase);
+/* `infopro ARGUMENTS` under `ranks` MPI processes (0: one process, no mpirun) must stop with exit
+ * status `status` and one line of stderr holding phrase: a refusal every rank meets alike, said
+ * once (by rank 0). */
+void ipro_test_refused_once(int ranks, const char *arguments, int status, const char *phrase);
 /* Whether both files exist and hold the same bytes. */
 bool ipro_test_same_file(const char *a, const char *b);
 
