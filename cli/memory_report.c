@@ -15,6 +15,10 @@ static uint64_t trainer_of(const ipro_cli_memory_report *m) {
   return later > m->trainer_creation_peak ? later : m->trainer_creation_peak;
 }
 
+uint64_t ipro_cli_memory_report_trainer(const ipro_cli_memory_report *m) { return trainer_of(m); }
+
+uint64_t ipro_cli_memory_report_programs(const ipro_cli_memory_report *m) { return programs_of(m); }
+
 static uint64_t allocator_of(const ipro_cli_memory_report *m) {
   uint64_t peak = m->allocator > m->trainer_creation_peak ? m->allocator : m->trainer_creation_peak;
   return m->between_epochs_peak > peak ? m->between_epochs_peak : peak;

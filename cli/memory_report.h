@@ -89,6 +89,10 @@ typedef struct {
 void ipro_cli_memory_report_print(const ipro_cli_memory_report *report, FILE *out);
 /* The same as a "memory" object. */
 void ipro_cli_memory_report_json(const ipro_cli_memory_report *report, ipro_json_writer *w);
+/* The figures the line calls the trainer's (allocator-measured) and its programs and
+ * primitives. */
+uint64_t ipro_cli_memory_report_trainer(const ipro_cli_memory_report *report);
+uint64_t ipro_cli_memory_report_programs(const ipro_cli_memory_report *report);
 /* A split's peak set against end to end's in words, "11.8% less" or "60.7% more": a split whose
  * heads cost more than its cuts save needs more memory, which "-60.7% less" hid. "" when
  * end_to_end is 0. */

@@ -49,6 +49,7 @@
 #include "memory_report.h"
 #include "normalization_options.h"
 #include "output_paths.h"
+#include "pipeline_report.h"
 #include "progress.h"
 #include "runtime/checkpoint.h"
 #include "runtime/mpi/pipeline.h"
@@ -805,6 +806,7 @@ typedef struct {
   /* the plan's modules grouped into the pipeline's stages, and each module's work that balanced
    * them (ipro_cli_training_split's: measured nanoseconds or FLOPs per step; 0 where unknown) */
   ipro_pipeline_stages stages;
+  ipro_cli_pipeline_report ranks; /* on rank 0 at the end: every rank's time and memory */
   uint64_t module_work[IPRO_MAX_MODULES];
   bool work_is_time;
   /* measured without reading the plan: from the start of the command, and while the trainer
@@ -1084,12 +1086,8 @@ static ipro_status choose_split(train_run *r, ipro_error *err) {
 
 /* "module 3" or "modules 1-2": what stage s of the pipeline trains, into buffer. */
 static const char *stage_modules(const train_run *r, int s, char *buffer, size_t size) {
-  int first = r->stages.first[s] + 1, last = r->stages.first[s + 1];
-  if (first == last)
-    snprintf(buffer, size, "module %d", first);
-  else
-    snprintf(buffer, size, "modules %d-%d", first, last);
-  return buffer;
+  return ipro_cli_pipeline_modules_text(r->stages.first[s] + 1, r->stages.first[s + 1], buffer,
+                                        size);
 }
 
 /* The stages of a pipeline with fewer stages than modules: what each rank trains, with its work
@@ -1844,43 +1842,60 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
   return IPRO_OK;
 }
 
-/* Where each rank's time went (collective): per step, in its modules and waiting for messages,
- * and the bytes it sends on. The slowest stage sets the pipeline's pace. */
+/* What the memory line says of this process's trainer, measured from the trainer's creation to
+ * now: the part every rank of a pipeline reports (report_pipeline) and the final line begins
+ * with. */
+static ipro_cli_memory_report memory_of_trainer(const train_run *r) {
+  return (ipro_cli_memory_report){.planned = ipro_trainer_planned_bytes(r->trainer),
+                                  .counted = ipro_trainer_allocated_bytes(r->trainer),
+                                  .allocator = ipro_process_memory_heap_growth(&r->training),
+                                  .trainer_creation_peak = r->trainer_creation_peak,
+                                  .trainer_held = (uint64_t)r->trainer_heap,
+                                  .test_pass_held = (uint64_t)r->test_pass_heap,
+                                  .pipeline_held =
+                                      r->pipeline_heap > 0 ? (uint64_t)r->pipeline_heap : 0,
+                                  .rss_growth = ipro_process_memory_rss_growth(&r->process),
+                                  .on_device = r->options->device == IPRO_DEVICE_CUDA};
+}
+
+/* Every rank's time per step and memory, gathered on rank 0 (collective) into r->ranks, whose
+ * time lines it prints (cli/pipeline_report.h). */
 static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   ipro_pipeline_timing t = ipro_pipeline_timing_of(r->pipeline);
   double steps = t.steps > 0 ? (double)t.steps : 1;
-  enum { N = 5 };
-  double mine[N] = {1e3 * t.compute_seconds / steps, 1e3 * t.compute_cpu_seconds / steps,
-                    1e3 * t.wait_seconds / steps, (double)t.sent_bytes,
-                    1e3 * t.allreduce_seconds / steps};
-  const char *names[N] = {"compute", "cpu", "wait", "sent", "allreduce"};
-  int R = ipro_pipeline_replicas(r->pipeline);
+  ipro_cli_memory_report memory = memory_of_trainer(r);
+  double mine[IPRO_CLI_PIPELINE_FIGURES] = {
+      [IPRO_CLI_PIPELINE_STEP_MS] = 1e3 * t.compute_seconds / steps,
+      [IPRO_CLI_PIPELINE_CPU_MS] = 1e3 * t.compute_cpu_seconds / steps,
+      [IPRO_CLI_PIPELINE_WAIT_MS] = 1e3 * t.wait_seconds / steps,
+      [IPRO_CLI_PIPELINE_SENT_BYTES] = (double)t.sent_bytes,
+      [IPRO_CLI_PIPELINE_ALLREDUCE_MS] = 1e3 * t.allreduce_seconds / steps,
+      [IPRO_CLI_PIPELINE_PLANNED_BYTES] = (double)memory.planned,
+      [IPRO_CLI_PIPELINE_TRAINER_BYTES] =
+          (double)(memory.on_device ? memory.counted : ipro_cli_memory_report_trainer(&memory)),
+      [IPRO_CLI_PIPELINE_PROGRAMS_BYTES] = (double)ipro_cli_memory_report_programs(&memory),
+      [IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES] = (double)memory.rss_growth};
   double all[IPRO_PIPELINE_MAX_VALUES];
   const char *all_names[IPRO_PIPELINE_MAX_VALUES];
   char storage[IPRO_PIPELINE_MAX_VALUES][IPRO_PIPELINE_NAME_BYTES];
   int n = 0;
-  if (ipro_pipeline_gather_values(r->pipeline, mine, names, N, all, all_names, storage, &n, err) !=
-      IPRO_OK)
+  if (ipro_pipeline_gather_values(r->pipeline, mine, ipro_cli_pipeline_figure_names,
+                                  IPRO_CLI_PIPELINE_FIGURES, all, all_names, storage, &n,
+                                  err) != IPRO_OK)
     return IPRO_ERROR;
-  double slowest = 0, slowest_cpu = 0;
-  for (int rank = 0; rank * N + N - 1 < n; rank++) {
-    const double *v = &all[rank * N];
-    char modules[32];
-    bool one = r->stages.first[rank + 1] - r->stages.first[rank] == 1;
-    printf("pipeline rank %d (%s): %.1f ms/step in its module%s (%.1f ms CPU), %.1f ms/step "
-           "waiting for messages, sends %.0f bytes/step",
-           rank, stage_modules(r, rank, modules, sizeof modules), v[0], one ? "" : "s", v[1], v[2],
-           v[3]);
-    if (R > 1) printf("; means of %d replicas, %.1f ms/step averaging gradients", R, v[4]);
-    printf("\n");
-    if (v[0] > slowest) slowest = v[0];
-    if (v[1] > slowest_cpu) slowest_cpu = v[1];
+  ipro_cli_pipeline_report *p = &r->ranks;
+  *p = (ipro_cli_pipeline_report){.replicas = ipro_pipeline_replicas(r->pipeline),
+                                  .K = r->K,
+                                  .batch = r->position.batch,
+                                  .on_device = memory.on_device};
+  for (int rank = 0; rank < r->stages.stages && (rank + 1) * IPRO_CLI_PIPELINE_FIGURES <= n;
+       rank++, p->ranks++) {
+    p->rank[rank].first_module = r->stages.first[rank] + 1;
+    p->rank[rank].last_module = r->stages.first[rank + 1];
+    memcpy(p->rank[rank].figures, &all[rank * IPRO_CLI_PIPELINE_FIGURES],
+           sizeof p->rank[rank].figures);
   }
-  if (n > 0 && slowest > 0 && slowest_cpu > 0)
-    printf("pipeline: the slowest stage sets the pace: at most %.0f images/s here, %.0f with a "
-           "core of its own per rank (CPU time)\n",
-           1e3 * (double)r->position.batch / slowest,
-           1e3 * (double)r->position.batch / slowest_cpu);
+  ipro_cli_pipeline_report_time(p, stdout);
   return IPRO_OK;
 }
 
@@ -1899,6 +1914,7 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   ipro_json_double(&w, "seconds", seconds);
   ipro_json_double(&w, "test_accuracy", r->test_accuracy);
   ipro_cli_memory_report_json(memory, &w);
+  if (r->pipeline) ipro_cli_pipeline_report_json(&r->ranks, &w);
   ipro_json_end_object(&w);
   fputc('\n', out);
   if (to_stdout)
@@ -2013,33 +2029,25 @@ static ipro_status train(train_run *r, ipro_error *err) {
   if (!exported) return IPRO_ERROR;
   uint64_t peak_after_export = ipro_process_memory_status_bytes("VmHWM");
   /* In a pipeline each rank holds its own module's memory; rank 0 speaks for its own. */
-  ipro_cli_memory_report memory = {
-      .planned = ipro_trainer_planned_bytes(r->trainer),
-      .counted = ipro_trainer_allocated_bytes(r->trainer),
-      .allocator = training_heap,
-      .export_heap = r->options->out || r->options->out_inference
-                         ? ipro_process_memory_heap_growth(&export_probe)
-                         : 0,
-      .export_rss_peak =
-          peak_after_export > peak_before_export ? peak_after_export - peak_before_export : 0,
-      .trainer_creation_peak = r->trainer_creation_peak,
-      .trainer_held = (uint64_t)r->trainer_heap,
-      .test_pass_held = (uint64_t)r->test_pass_heap,
-      .pipeline_held = r->pipeline_heap > 0 ? (uint64_t)r->pipeline_heap : 0,
-      .between_epochs_held = r->between_epochs_held,
-      .between_epochs_peak = r->between_epochs_peak,
-      .rss_growth = ipro_process_memory_rss_growth(&r->process),
-      .rss_baseline = r->process.rss_baseline,
-      .library_pages = ipro_process_memory_file_growth(&r->process),
-      .dataset = r->train_data.bytes + r->test_data.bytes,
-      .split_search_rss = r->split_search_rss,
-      .split_search_held = r->split_search_held,
-      .kernels_ahead = r->options->program != NULL,
-      .loader = ipro_batch_loader_bytes(r->loader) + ipro_batch_loader_bytes(r->evaluator.loader),
-      .end_to_end = r->e2e_peak,
-      .device_growth = ipro_trainer_device_growth(r->trainer),
-      .on_device = r->options->device == IPRO_DEVICE_CUDA,
-      .K = r->K};
+  ipro_cli_memory_report memory = memory_of_trainer(r);
+  memory.allocator = training_heap;
+  memory.export_heap = r->options->out || r->options->out_inference
+                           ? ipro_process_memory_heap_growth(&export_probe)
+                           : 0;
+  memory.export_rss_peak =
+      peak_after_export > peak_before_export ? peak_after_export - peak_before_export : 0;
+  memory.between_epochs_held = r->between_epochs_held;
+  memory.between_epochs_peak = r->between_epochs_peak;
+  memory.rss_baseline = r->process.rss_baseline;
+  memory.library_pages = ipro_process_memory_file_growth(&r->process);
+  memory.dataset = r->train_data.bytes + r->test_data.bytes;
+  memory.split_search_rss = r->split_search_rss;
+  memory.split_search_held = r->split_search_held;
+  memory.kernels_ahead = r->options->program != NULL;
+  memory.loader = ipro_batch_loader_bytes(r->loader) + ipro_batch_loader_bytes(r->evaluator.loader);
+  memory.end_to_end = r->e2e_peak;
+  memory.device_growth = ipro_trainer_device_growth(r->trainer);
+  memory.K = r->K;
   printf("trained %lld epochs in %.1f s: test accuracy %.4f\n", (long long)epochs_run, seconds,
          r->test_accuracy);
   if (r->pipeline) {
@@ -2047,6 +2055,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
     printf("memory of rank 0 (%s of %d):\n", stage_modules(r, 0, modules, sizeof modules), r->K);
   }
   ipro_cli_memory_report_print(&memory, stdout);
+  if (r->pipeline) ipro_cli_pipeline_report_memory(&r->ranks, stdout);
   if (r->options->out) printf("wrote %s\n", r->options->out);
   if (r->options->out_inference) printf("wrote %s (inference form)\n", r->options->out_inference);
   if (r->options->out && r->train_data.class_names) {

@@ -8,7 +8,8 @@
  * on 64 Fashion-MNIST images in batches of 32, one epoch, the test on 100 images (the epoch
  * line's numbers must match too), and rank 0's memory line names its message buffers and the
  * state gathered on it, outside its trainer's allocator-measured figure, which is its module's
- * plan and programs within 1%. The K = 2 run
+ * plan and programs within 1%, as is every other rank's (measured by that rank's own allocator,
+ * listed in rank 0's --json). The K = 2 run
  * checks the ranks for leaks too. And 3 ranks for 2 modules fail with one message, as does a cut
  * rank 0 cannot find (rank 0 alone searches the split and hands it on; the other rank is not left
  * waiting); --balance time --calibrate trains, rank 0 timing the kernels once. Usage errors (an
@@ -88,6 +89,10 @@ static void matches(int K, bool checkpoint) {
   char what[64];
   snprintf(what, sizeof what, "K = %d, rank 0", K);
   ipro_test_check_trainer_memory(what, b.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
+  /* and so is every other rank's, measured in its own process and listed in rank 0's JSON */
+  snprintf(what, sizeof what, "K = %d", K);
+  ipro_test_check_pipeline_memory(what, b.out, K, K,
+                                  (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
   CHECK_MSG(strstr(log, "state gathered for the test pass and checkpoints (allocator) "),
             "K = %d: rank 0's memory line does not name the gathered state: %s", K, log);
 }

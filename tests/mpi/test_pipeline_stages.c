@@ -24,6 +24,7 @@
 
 #include "support/check.h"
 #include "support/command.h"
+#include "support/memory_checks.h"
 #include "support/mpi_runs.h"
 
 static char directory[] = "/tmp/ipro_test_stages_XXXXXX";
@@ -115,18 +116,25 @@ static void balanced_then_resumed(const double *f) {
   snprintf(first, sizeof first, COMMON " --epochs 1 -K 4 --checkpoint '%s/K4_mpi'", directory);
   snprintf(second, sizeof second,
            COMMON " --epochs 2 -K 4 --stages 1,1,2 --resume --out '%s/K4_mpi.onnx' "
-                  "--checkpoint '%s/K4_mpi'",
+                  "--checkpoint '%s/K4_mpi' --json -",
            directory, directory);
   ipro_command_result a, b, c;
   run_one(one, &a, "K = 4, one process");
   run_under(2, first, &b, "K = 4 on 2 ranks");
   CHECK_MSG(strstr(b.out, expected), "K = 4 on 2 ranks: expected '%s' in: %s", expected, b.out);
   run_under(3, second, &c, "K = 4, resumed on 3 ranks");
-  CHECK_MSG(strstr(c.out, "MPI: the 4 modules in 3 stages, one per rank of a replica (--stages): "
+  /* --json -: the log on stderr, the JSON alone on stdout */
+  CHECK_MSG(strstr(c.err, "MPI: the 4 modules in 3 stages, one per rank of a replica (--stages): "
                           "rank 0 module 1 ("),
-            "K = 4 resumed on 3 ranks: %s", c.out);
-  CHECK_MSG(strstr(c.out, "pipeline rank 2 (modules 3-4): "), "K = 4 resumed on 3 ranks: %s",
-            c.out);
+            "K = 4 resumed on 3 ranks: %s", c.err);
+  CHECK_MSG(strstr(c.err, "pipeline rank 2 (modules 3-4): "), "K = 4 resumed on 3 ranks: %s",
+            c.err);
+  /* every rank's own trainer, measured by its own allocator, is its stage's plan and programs
+   * within 1%, and rank 0's JSON lists them */
+  ipro_test_check_pipeline_memory("K = 4 resumed on 3 ranks", c.out, 4, 3,
+                                  (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
+  CHECK_MSG(strstr(c.err, "memory of rank 2 (modules 3-4 of 4): planned peak "),
+            "K = 4 resumed on 3 ranks: no memory line of rank 2: %s", c.err);
   char path_a[800], path_b[800];
   snprintf(path_a, sizeof path_a, "%s/K4_one.onnx", directory);
   snprintf(path_b, sizeof path_b, "%s/K4_mpi.onnx", directory);

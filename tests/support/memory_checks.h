@@ -31,6 +31,11 @@ void ipro_test_check_train_memory(const char *what, const char *out,
  * MB, within its bound; under AddressSanitizer by 354 MB). */
 void ipro_test_check_trainer_memory(const char *what, const char *out,
                                     ipro_test_memory_bounds bounds);
+/* Under mpirun: the "pipeline" object of rank 0's JSON lists `stages` ranks whose modules run
+ * 1 to K in order, and each rank's own trainer (its planned peak, allocator-measured by its own
+ * process) keeps the bounds as above. */
+void ipro_test_check_pipeline_memory(const char *what, const char *out, int K, int stages,
+                                     ipro_test_memory_bounds bounds);
 /* Before running infopro under AddressSanitizer: its allocator's quarantine keeps freed blocks
  * resident on purpose, which the RSS bound is not about; this turns it off for child processes
  * (ASAN_OPTIONS), and does nothing to an uninstrumented binary. */
