@@ -37,6 +37,7 @@
 #include "class_mapping.h"
 #include "commands.h"
 #include "data_source.h"
+#include "epoch_history.h"
 #include "evaluation.h"
 #include "finite_number.h"
 #include "finite_parameters.h"
@@ -807,6 +808,7 @@ typedef struct {
    * them (ipro_cli_training_split's: measured nanoseconds or FLOPs per step; 0 where unknown) */
   ipro_pipeline_stages stages;
   ipro_cli_pipeline_report ranks; /* on rank 0 at the end: every rank's time and memory */
+  ipro_cli_epoch_history history; /* --json: each epoch's figures (on rank 0) */
   uint64_t module_work[IPRO_MAX_MODULES];
   bool work_is_time;
   /* measured without reading the plan: from the start of the command, and while the trainer
@@ -1467,6 +1469,10 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
     r->split_search_rss += after_search > before_search ? after_search - before_search : 0;
     r->split_search_held += kept > 0 ? (uint64_t)kept : 0;
   }
+  /* --json's per-epoch records, made before the trainer's allocations are measured */
+  if (status == IPRO_OK && o->json && leads(r))
+    status = ipro_cli_epoch_history_reserve(
+        &r->history, r->position.total_epochs - r->position.epochs_done, err);
   ipro_process_memory_begin(&r->training); /* the trainer's allocations start here */
   if (status == IPRO_OK) status = create_trainer(r, &trainer_options, err);
   if (status == IPRO_OK && r->planned_by_trainer)
@@ -1837,6 +1843,15 @@ static ipro_status run_epoch(train_run *r, int64_t epoch, bool terminal, ipro_er
       printf("%s %s %.4f", l ? "," : "", f.local_names[l], f.local_sums[l] / (double)done);
     printf("\n");
   }
+  ipro_cli_epoch_record record = {.epoch = epoch + 1,
+                                  .loss = f.loss_sum / (double)done,
+                                  .test_accuracy = r->test_accuracy,
+                                  .test_loss = test_loss,
+                                  .learning_rate = learning_rate,
+                                  .seconds = ipro_progress_now() - start};
+  for (int l = 0; l < f.n_local && l < IPRO_CLI_HISTORY_MAX_LOSSES; l++)
+    record.local_losses[l] = f.local_sums[l] / (double)done;
+  ipro_cli_epoch_history_add(&r->history, &record, f.local_names, r->K > 1 ? f.n_local : 0);
   if (r->train_data.kind == IPRO_DATASET_IMAGEFOLDER) report_loader(r, training_seconds);
   fflush(stdout);
   return IPRO_OK;
@@ -1914,6 +1929,7 @@ static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *
   ipro_json_double(&w, "seconds", seconds);
   ipro_json_double(&w, "test_accuracy", r->test_accuracy);
   ipro_cli_memory_report_json(memory, &w);
+  ipro_cli_epoch_history_json(&r->history, &w);
   if (r->pipeline) ipro_cli_pipeline_report_json(&r->ranks, &w);
   ipro_json_end_object(&w);
   fputc('\n', out);
@@ -2068,6 +2084,7 @@ static ipro_status train(train_run *r, ipro_error *err) {
 }
 
 static void release(train_run *r) {
+  ipro_cli_epoch_history_free(&r->history);
   ipro_batch_loader_destroy(r->loader);
   ipro_trainer_free(r->trainer);
   ipro_cli_evaluator_close(&r->evaluator);

@@ -9,7 +9,10 @@
  * --limit 10000 [-K 2]`), so that a change of kernels or thread count that moves the result by a
  * point or two does not fail it, while a broken gradient, optimizer or head (which lands near
  * 10-40%) does. Both runs must also keep the memory promise as measured by the counting
- * allocator and the process's RSS (support/memory_checks.h). */
+ * allocator and the process's RSS (support/memory_checks.h), and at K = 2 `--json`'s history
+ * record names each module's loss. */
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +22,30 @@
 
 #define THRESHOLD 0.65
 
-static void check_run(const char *what, const char *arguments) {
+/* --json's one history record at K = 2: the epoch's accuracy, and the mean of each module's
+ * losses, named; the last module's cross-entropy (summed apart from the printed training loss)
+ * is that loss. */
+static void check_local_losses(const char *what, const char *out, double accuracy) {
+  json_error_t error;
+  json_t *report = json_loads(strchr(out, '{') ? strchr(out, '{') : out, 0, &error);
+  const json_t *record = json_array_get(json_object_get(report, "history"), 0);
+  const json_t *local = json_object_get(record, "local_losses");
+  static const char *const names[] = {"module 1 reconstruction", "module 1 contrast",
+                                      "module 2 cross-entropy"};
+  CHECK_MSG(json_is_object(local) && json_object_size(local) == 3,
+            "%s: no history record with 3 local losses: %.300s", what, out);
+  for (int i = 0; i < 3 && local; i++) {
+    double value = json_number_value(json_object_get(local, names[i]));
+    CHECK_MSG(isfinite(value) && value > 0, "%s: local loss '%s' is %g", what, names[i], value);
+  }
+  CHECK_MSG(fabs(json_number_value(json_object_get(record, "test_accuracy")) - accuracy) < 5e-5 &&
+                fabs(json_number_value(json_object_get(local, names[2])) -
+                     json_number_value(json_object_get(record, "loss"))) < 1e-6,
+            "%s: the history record's accuracy or last module's loss differs: %.300s", what, out);
+  json_decref(report);
+}
+
+static void check_run(const char *what, const char *arguments, bool local) {
   ipro_command_result r;
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "%s: exit status %d: %s", what, r.exit_status, r.err);
@@ -34,6 +60,7 @@ static void check_run(const char *what, const char *arguments) {
   CHECK_MSG(accuracy >= THRESHOLD, "%s: test accuracy %.4f is below %.2f", what, accuracy,
             THRESHOLD);
   ipro_test_check_train_memory(what, r.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
+  if (local) check_local_losses(what, r.out, accuracy);
 }
 
 int main(void) {
@@ -44,8 +71,8 @@ int main(void) {
                        "--limit 10000 --batch 128 --json -";
   char arguments[512];
   snprintf(arguments, sizeof arguments, "%s", common);
-  check_run("end to end", arguments);
+  check_run("end to end", arguments, false);
   snprintf(arguments, sizeof arguments, "%s -K 2", common);
-  check_run("InfoPro K = 2", arguments);
+  check_run("InfoPro K = 2", arguments, true);
   return ipro_test_finish();
 }

@@ -4,7 +4,8 @@
  *     here, not a terminal), a final line, memory figures that keep the plan's promise as
  *     the counting allocator and the RSS measure it (support/memory_checks.h), and the --out
  *     model; with `--json -` stdout is exactly one JSON object (jansson reads it whole, with the
- *     run's accuracy) and those human-readable lines are on stderr;
+ *     run's accuracy and a history record per epoch that says what the epoch's line printed)
+ *     and those human-readable lines are on stderr;
  *   - `infopro eval` on that model, an independent program that loads the exported file,
  *     reports exactly the test accuracy the trainer printed for its last epoch, and the same test
  *     loss to the printed precision (both on the first 1000 test images, to keep this short);
@@ -43,6 +44,41 @@ static bool epoch_line(const char *out, int epoch, int epochs, double *accuracy,
                         accuracy, loss) == 3;
 }
 
+/* --json's "history": one record per epoch, numbered, each with the numbers its epoch line
+ * printed (to their 4 decimals), a learning rate that the cosine schedule lowers from one epoch's
+ * last step to the next, and seconds within the run's. */
+static void check_history(const json_t *report, const char *log, int epochs) {
+  const json_t *history = json_object_get(report, "history");
+  CHECK_MSG(json_is_array(history) && (int)json_array_size(history) == epochs,
+            "train --json: no history of %d epochs", epochs);
+  double previous_rate = INFINITY;
+  for (int e = 1; e <= epochs && history && (int)json_array_size(history) == epochs; e++) {
+    const json_t *record = json_array_get(history, (size_t)e - 1);
+    double accuracy = -1, test_loss = -1;
+    CHECK_MSG(epoch_line(log, e, epochs, &accuracy, &test_loss), "no epoch line %d", e);
+    char head[64];
+    snprintf(head, sizeof head, "epoch %d/%d  loss ", e, epochs);
+    double loss = strstr(log, head) ? atof(strstr(log, head) + strlen(head)) : -1;
+    double rate = json_number_value(json_object_get(record, "learning_rate"));
+    double seconds = json_number_value(json_object_get(record, "seconds"));
+    CHECK_MSG(
+        json_integer_value(json_object_get(record, "epoch")) == e &&
+            fabs(json_number_value(json_object_get(record, "test_accuracy")) - accuracy) < 5e-5 &&
+            fabs(json_number_value(json_object_get(record, "test_loss")) - test_loss) < 5e-5 &&
+            fabs(json_number_value(json_object_get(record, "loss")) - loss) < 5e-5,
+        "history record %d does not say what its epoch line printed (loss %.4f, test "
+        "accuracy %.4f, test loss %.4f)",
+        e, loss, accuracy, test_loss);
+    CHECK_MSG(rate > 0 && rate < previous_rate && rate <= 0.1,
+              "history record %d: learning rate %g after %g", e, rate, previous_rate);
+    CHECK_MSG(seconds > 0 &&
+                  seconds <= json_number_value(json_object_get(report, "seconds")) + 1e-9,
+              "history record %d: %g seconds", e, seconds);
+    CHECK_MSG(!json_object_get(record, "local_losses"), "end to end: local losses listed");
+    previous_rate = rate;
+  }
+}
+
 static void train_then_eval(void) {
   char arguments[2048], model[700];
   snprintf(model, sizeof model, "%s/trained.onnx", directory);
@@ -79,6 +115,7 @@ static void train_then_eval(void) {
             accuracy);
   CHECK_MSG(fabs(json_real_value(json_object_get(report, "test_accuracy")) - accuracy) < 5e-5,
             "the JSON's test_accuracy is not the last epoch's %.4f: %.300s", accuracy, r.out);
+  check_history(report, log, 2);
   json_decref(report);
   /* The MLP's plan is 3.5 MB: compiling it (its 1.1 MB of weights decoded and copied into
    * graphs; measured 1.2 MB of transients in the Release build, 2.8 MB under the sanitizers) is
