@@ -2,7 +2,7 @@
  * dataset's test split. The scoring itself (inference form, batching with a second executor for a
  * final partial batch, the loss in double) is evaluation.h's, shared with `infopro train`'s
  * per-epoch test; this file parses the arguments, sets up the dataset and backends, and prints
- * the one result line. */
+ * the one result line (and with --json, the same with each class's images and accuracy). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,12 +13,15 @@
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
+#include "frontend/json_writer.h"
+#include "ir/same_file.h"
+#include "json_stdout.h"
 #include "normalization_options.h"
 #include "progress.h"
 
 static const char usage[] =
     "usage: infopro eval MODEL.onnx --data SPEC [--batch N] [--limit N] [--mean m1,m2,..]\n"
-    "                   [--std s1,s2,..] [--reference] [--device cpu|cuda]\n"
+    "                   [--std s1,s2,..] [--reference] [--device cpu|cuda] [--json FILE|-]\n"
     "  --data SPEC       the dataset whose test split is evaluated: fashion-mnist[:DIR],\n"
     "                    mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR (its val\n"
     "                    folder) or npz:FILE (x_test, y_test)\n"
@@ -31,12 +34,14 @@ static const char usage[] =
     "                    and for imagefolder and npz the test split's own, with a warning)\n"
     "  --reference       run the plain C reference kernels instead of oneDNN\n"
     "  --device cpu|cuda the CPU (oneDNN, the default) or an NVIDIA GPU\n"
+    "  --json FILE       also write the result, with each class's images and accuracy, as\n"
+    "                    JSON (- for stdout: the JSON alone there, the result line on stderr)\n"
     "Prints accuracy and mean cross-entropy (natural log) of the softmax of the model's output.\n"
     "The time reported covers the evaluation loop (batches, forward passes, losses), not "
     "loading.\n";
 
 typedef struct {
-  const char *model, *data;
+  const char *model, *data, *json;
   int64_t batch, limit;
   ipro_cli_normalization normalization;
   bool reference, strict;
@@ -62,32 +67,96 @@ static int parse(int argc, char **argv, eval_options *o) {
       i++;
     } else if (strcmp(a, "--data") == 0 && value) {
       o->data = argv[++i];
+    } else if (strcmp(a, "--json") == 0 && value) {
+      o->json = argv[++i];
     } else if (strcmp(a, "--batch") == 0 || strcmp(a, "--limit") == 0) {
       if (!ipro_cli_parse_positive(a, value, a[2] == 'b' ? &o->batch : &o->limit)) return 2;
       i++;
     } else if (a[0] != '-' && !o->model) {
       o->model = a;
     } else {
-      static const char *const value_options[] = {"--data", "--device", NULL};
+      static const char *const value_options[] = {"--data", "--device", "--json", NULL};
       return ipro_cli_refuse_argument("infopro eval", a, !value, value_options, usage);
     }
   }
   if (!o->model) return ipro_cli_missing_argument("infopro eval", "MODEL.onnx", usage);
   if (!o->data) return ipro_cli_missing_argument("infopro eval", "--data SPEC", usage);
+  /* --json on the model (or on the npz file it scores) would replace what it reads */
+  const char *npz = strncmp(o->data, "npz:", 4) == 0 ? o->data + 4 : NULL;
+  const char *read = !o->json || strcmp(o->json, "-") == 0 ? NULL
+                     : ipro_same_file(o->json, o->model)   ? o->model
+                     : npz && ipro_same_file(o->json, npz) ? npz
+                                                           : NULL;
+  if (read) {
+    fprintf(stderr,
+            "infopro eval: --json '%s' is '%s', which eval reads: writing the JSON would replace "
+            "it; write it elsewhere\n",
+            o->json, read);
+    return 2;
+  }
   return -1;
+}
+
+/* --json: the result line's figures, and each class's images and accuracy (with an image
+ * folder's class names). */
+static ipro_status write_json(const eval_options *o, const ipro_dataset *data,
+                              const ipro_cli_evaluator *e, const ipro_cli_eval_totals *totals,
+                              double seconds, const char *backend, FILE *json_stdout,
+                              ipro_error *err) {
+  FILE *out = json_stdout ? json_stdout : fopen(o->json, "w");
+  if (!out) return ipro_error_set(err, "cannot write '%s': %s", o->json, strerror(errno));
+  ipro_json_writer w = {.out = out};
+  ipro_json_begin_object(&w, NULL);
+  ipro_json_string(&w, "model", o->model);
+  ipro_json_string(&w, "data", o->data);
+  ipro_json_string(&w, "backend", backend);
+  ipro_json_int(&w, "batch", e->full.batch);
+  ipro_json_int(&w, "images", totals->seen);
+  ipro_json_int(&w, "correct", totals->correct);
+  ipro_json_double(&w, "accuracy", (double)totals->correct / (double)totals->seen);
+  ipro_json_double(&w, "mean_cross_entropy", totals->cross_entropy_sum / (double)totals->seen);
+  ipro_json_double(&w, "seconds", seconds);
+  ipro_json_begin_array(&w, "classes");
+  for (int c = 0; c < data->num_classes; c++) {
+    ipro_json_begin_object(&w, NULL);
+    ipro_json_int(&w, "class", c);
+    if (data->class_names) ipro_json_string(&w, "name", data->class_names[c]);
+    ipro_json_int(&w, "images", e->class_seen[c]);
+    ipro_json_int(&w, "correct", e->class_correct[c]);
+    if (e->class_seen[c] > 0)
+      ipro_json_double(&w, "accuracy", (double)e->class_correct[c] / (double)e->class_seen[c]);
+    ipro_json_end_object(&w);
+  }
+  ipro_json_end_array(&w);
+  ipro_json_end_object(&w);
+  fputc('\n', out);
+  if (json_stdout)
+    return fflush(out) == 0
+               ? IPRO_OK
+               : ipro_error_set(err, "cannot write the JSON to stdout: %s", strerror(errno));
+  if (fclose(out) != 0)
+    return ipro_error_set(err, "cannot write '%s': %s", o->json, strerror(errno));
+  return IPRO_OK;
 }
 
 /* The time printed covers the evaluation loop (batches, forward passes, losses), not loading. */
 static ipro_status evaluate(const eval_options *o, const ipro_dataset *data, ipro_backend *backend,
-                            ipro_backend *fallback, ipro_error *err) {
+                            ipro_backend *fallback, FILE *json_stdout, ipro_error *err) {
   ipro_cli_evaluator evaluator;
   ipro_cli_eval_totals totals;
   if (ipro_cli_evaluator_open(o->model, data, o->batch, o->limit, backend, fallback, &evaluator,
                               err) != IPRO_OK)
     return IPRO_ERROR;
+  ipro_status status = IPRO_OK;
+  if (o->json) {
+    evaluator.class_seen = calloc((size_t)data->num_classes, sizeof *evaluator.class_seen);
+    evaluator.class_correct = calloc((size_t)data->num_classes, sizeof *evaluator.class_correct);
+    if (!evaluator.class_seen || !evaluator.class_correct)
+      status = ipro_error_set(err, "out of memory for %d classes' counts", data->num_classes);
+  }
   ipro_cli_warn_untested_opsets(evaluator.full.graph, o->model);
   double start = ipro_progress_now();
-  ipro_status status = ipro_cli_evaluator_run(&evaluator, &totals, err);
+  if (status == IPRO_OK) status = ipro_cli_evaluator_run(&evaluator, &totals, err);
   double seconds = ipro_progress_now() - start;
   if (status == IPRO_OK) {
     int64_t count = evaluator.count;
@@ -96,7 +165,12 @@ static ipro_status evaluate(const eval_options *o, const ipro_dataset *data, ipr
            (double)totals.correct / (double)count, (long long)totals.correct, (long long)count,
            totals.cross_entropy_sum / (double)count, ipro_dataset_kind_name(data->kind),
            (long long)evaluator.full.batch, seconds, (double)count / seconds, backend->name);
+    fflush(stdout);
   }
+  if (status == IPRO_OK && o->json)
+    status = write_json(o, data, &evaluator, &totals, seconds, backend->name, json_stdout, err);
+  free(evaluator.class_seen);
+  free(evaluator.class_correct);
   ipro_cli_evaluator_close(&evaluator);
   return status;
 }
@@ -105,6 +179,13 @@ int ipro_cli_eval(int argc, char **argv) {
   eval_options o = {0};
   int parsed = parse(argc, argv, &o);
   if (parsed >= 0) return parsed;
+  /* --json -: stdout for the JSON alone; the result line and the rest go to stderr */
+  FILE *json_stdout = NULL;
+  if (o.json && strcmp(o.json, "-") == 0 && !(json_stdout = ipro_cli_json_stdout_begin())) {
+    fprintf(stderr, "infopro eval: --json -: cannot set stdout aside for the JSON: %s\n",
+            strerror(errno));
+    return 1;
+  }
   ipro_error err = {{0}};
   ipro_dataset data = {0};
   ipro_backend *backend = NULL, *fallback = NULL;
@@ -143,9 +224,11 @@ int ipro_cli_eval(int argc, char **argv) {
             ipro_dataset_kind_name(data.kind), (double)data.mean[0], (double)data.std[0]);
   if (status == IPRO_OK)
     status = ipro_cli_create_backend(o.device, o.reference, &backend, &fallback, &err);
-  if (status == IPRO_OK) status = evaluate(&o, &data, backend, fallback, &err);
+  if (status == IPRO_OK) status = evaluate(&o, &data, backend, fallback, json_stdout, &err);
   if (backend) backend->destroy(backend);
   if (fallback) fallback->destroy(fallback);
   ipro_dataset_free(&data);
+  if (json_stdout && fclose(json_stdout) != 0 && status == IPRO_OK)
+    status = ipro_error_set(&err, "cannot write the JSON to stdout");
   return status == IPRO_OK ? 0 : ipro_cli_fail(err.message);
 }

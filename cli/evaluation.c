@@ -269,8 +269,8 @@ ipro_status ipro_cli_evaluator_open_in(const char *model, const ipro_dataset *da
 
 /* Adds a batch's predictions: the first largest logit is the prediction, and the loss is
  * log(sum exp(logits)) - logits[label], with the largest logit subtracted for range. */
-static void accumulate(const float *logits, const int64_t *labels, int64_t count, int classes,
-                       ipro_cli_eval_totals *t) {
+static void accumulate(const ipro_cli_evaluator *e, const float *logits, const int64_t *labels,
+                       int64_t count, int classes, ipro_cli_eval_totals *t) {
   for (int64_t i = 0; i < count; i++) {
     const float *row = logits + i * classes;
     int best = 0;
@@ -282,12 +282,20 @@ static void accumulate(const float *logits, const int64_t *labels, int64_t count
     t->cross_entropy_sum += largest + log(sum) - (double)row[labels[i]];
     t->correct += best == labels[i];
     t->seen++;
+    if (e->class_seen) {
+      e->class_seen[labels[i]]++;
+      e->class_correct[labels[i]] += best == labels[i];
+    }
   }
 }
 
 ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *totals,
                                    ipro_error *err) {
   memset(totals, 0, sizeof *totals);
+  if (e->class_seen) {
+    memset(e->class_seen, 0, sizeof *e->class_seen * (size_t)e->data->num_classes);
+    memset(e->class_correct, 0, sizeof *e->class_correct * (size_t)e->data->num_classes);
+  }
   ipro_status status = ipro_batch_loader_start_epoch(e->loader, 0, err);
   const ipro_batch *batch = NULL;
   while (status == IPRO_OK &&
@@ -300,7 +308,7 @@ ipro_status ipro_cli_evaluator_run(ipro_cli_evaluator *e, ipro_cli_eval_totals *
     ipro_executor_bind_input(m->executor, 0, (void *)batch->images);
     status = ipro_executor_run(m->executor, inputs, outputs, err);
     if (status == IPRO_OK)
-      accumulate(m->logits, batch->labels, batch->count, e->data->num_classes, totals);
+      accumulate(e, m->logits, batch->labels, batch->count, e->data->num_classes, totals);
   }
   if (status == IPRO_OK && totals->seen != e->count)
     return ipro_error_set(err, "internal: %lld of %lld images evaluated", (long long)totals->seen,

@@ -33,6 +33,9 @@ typedef struct {
   ipro_batch_loader *loader;
   /* the executors have no parameter block: ipro_cli_evaluator_use_parameters before each pass */
   bool parameters_in_place;
+  /* Per class (data->num_classes each), the images of that label and those predicted right,
+   * counted by every pass from zero; NULL (the default): not counted. */
+  int64_t *class_seen, *class_correct;
 } ipro_cli_evaluator;
 
 typedef struct {

@@ -6,8 +6,11 @@
  * whatever the batch size: batches that divide the images, batches that leave a remainder (the
  * second executor), a batch larger than the whole set, and the reference backend. Failures are one
  * line on stderr with exit status 1 (a missing dataset names its path; a model built for other
- * images names both shapes); usage errors exit with 2. Skipped when Fashion-MNIST is not installed.
+ * images names both shapes); usage errors exit with 2. With --json, each class's images and
+ * correct predictions are the reference backend's too, and --json on the model is refused (2)
+ * with the model intact. Skipped when Fashion-MNIST is not installed.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,9 +32,12 @@ static void run_eval(const char *arguments, ipro_command_result *r) {
   ipro_test_run_infopro(command, r);
 }
 
+#define CLASSES 10
+
 typedef struct {
   long long correct, count;
   double cross_entropy;
+  long long class_seen[CLASSES], class_correct[CLASSES];
 } scores;
 
 /* The independent computation over the first IMAGES test images. */
@@ -65,7 +71,7 @@ static bool reference_scores(scores *s) {
     status = ipro_executor_run(executor, (const void *const[]){images}, (void *[]){logits}, &err);
     CHECK_MSG(status == IPRO_OK, "reference run: %s", err.message);
     if (status == IPRO_OK) {
-      *s = (scores){0, IMAGES, 0};
+      *s = (scores){.count = IMAGES};
       for (int i = 0; i < IMAGES; i++) {
         const float *row = logits + i * 10;
         int label = data.labels[i], best = 0;
@@ -77,6 +83,8 @@ static bool reference_scores(scores *s) {
         for (int c = 0; c < 10; c++)
           sum += exp((double)row[c] - largest);
         s->correct += best == label;
+        s->class_seen[label]++;
+        s->class_correct[label] += best == label;
         s->cross_entropy += (log(sum) + largest - row[label]) / IMAGES;
       }
       ok = true;
@@ -115,6 +123,57 @@ static void expect_scores(const char *arguments, const scores *expected) {
   double relative = fabs(cross_entropy - expected->cross_entropy) / expected->cross_entropy;
   CHECK_MSG(relative < 1e-4, "eval %s: cross-entropy %.6f, the reference backend gives %.6f",
             arguments, cross_entropy, expected->cross_entropy);
+}
+
+/* --json -: stdout holds the JSON alone (the result line is on stderr), whose totals and
+ * per-class images and correct predictions are the reference backend's. */
+static void expect_json(const scores *expected) {
+  ipro_command_result r;
+  run_eval("models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --batch 100 --json -", &r);
+  CHECK_MSG(r.exit_status == 0, "eval --json -: exit status %d, stderr: %s", r.exit_status, r.err);
+  json_error_t error;
+  json_t *report = json_loads(r.out, 0, &error);
+  CHECK_MSG(json_is_object(report), "eval --json -: stdout is not one JSON object (%s): %.300s",
+            error.text, r.out);
+  CHECK_MSG(strstr(r.err, "accuracy ") != NULL, "eval --json -: no result line on stderr: %s",
+            r.err);
+  CHECK_MSG(json_integer_value(json_object_get(report, "images")) == expected->count &&
+                json_integer_value(json_object_get(report, "correct")) == expected->correct,
+            "eval --json -: totals differ from the reference backend's %lld/%lld: %.300s",
+            expected->correct, expected->count, r.out);
+  const json_t *classes = json_object_get(report, "classes");
+  CHECK_MSG(json_array_size(classes) == CLASSES, "eval --json -: not %d classes: %.300s", CLASSES,
+            r.out);
+  for (size_t c = 0; c < CLASSES && json_array_size(classes) == CLASSES; c++) {
+    const json_t *entry = json_array_get(classes, c);
+    long long seen = json_integer_value(json_object_get(entry, "images"));
+    long long correct = json_integer_value(json_object_get(entry, "correct"));
+    CHECK_MSG(json_integer_value(json_object_get(entry, "class")) == (long long)c &&
+                  seen == expected->class_seen[c] && correct == expected->class_correct[c],
+              "eval --json -: class %zu has %lld/%lld, the reference backend %lld/%lld", c, correct,
+              seen, expected->class_correct[c], expected->class_seen[c]);
+  }
+  json_decref(report);
+}
+
+/* --json on the model eval reads is refused (2) before anything is written, the model intact. */
+static void json_on_the_model(void) {
+  char source[1024], copy[] = "/tmp/ipro_test_eval_XXXXXX", model[64], arguments[256];
+  ipro_test_path(source, sizeof source, "models/mlp_fmnist.onnx");
+  CHECK(mkdtemp(copy) != NULL);
+  snprintf(model, sizeof model, "%s/m.onnx", copy);
+  char command[2200];
+  snprintf(command, sizeof command, "cp '%s' '%s'", source, model);
+  CHECK(system(command) == 0);
+  snprintf(arguments, sizeof arguments, "%s --data fashion-mnist --json %s/./m.onnx", model, copy);
+  ipro_command_result r;
+  run_eval(arguments, &r);
+  CHECK_MSG(r.exit_status == 2 && strstr(r.err, "which eval reads"),
+            "eval --json on its model: exit status %d, stderr: %s", r.exit_status, r.err);
+  snprintf(command, sizeof command, "cmp -s '%s' '%s'", source, model);
+  CHECK_MSG(system(command) == 0, "eval --json on its model changed the model");
+  snprintf(command, sizeof command, "rm -rf '%s'", copy);
+  CHECK(system(command) == 0);
 }
 
 /* A failure: exit status 1 (or 2 for usage) and one stderr line containing every needle. */
@@ -191,7 +250,9 @@ int main(void) {
     expect_scores("models/mlp_fmnist.onnx --data fashion-mnist --limit 512 --mean 0.2860 "
                   "--std 0.3530",
                   &expected);
+    expect_json(&expected);
   }
+  json_on_the_model();
 
   expect_failure("models/mlp_fmnist.onnx --data fashion-mnist:/nonexistent", 1, "/nonexistent",
                  NULL);
