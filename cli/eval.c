@@ -17,6 +17,7 @@
 #include "ir/same_file.h"
 #include "json_stdout.h"
 #include "normalization_options.h"
+#include "output_file.h"
 #include "progress.h"
 
 static const char usage[] =
@@ -99,28 +100,35 @@ static int parse(int argc, char **argv, eval_options *o) {
 
 /* --json: the result line's figures, and each class's images and accuracy (with an image
  * folder's class names). */
-static ipro_status write_json(const eval_options *o, const ipro_dataset *data,
-                              const ipro_cli_evaluator *e, const ipro_cli_eval_totals *totals,
-                              double seconds, const char *backend, FILE *json_stdout,
-                              ipro_error *err) {
-  FILE *out = json_stdout ? json_stdout : fopen(o->json, "w");
-  if (!out) return ipro_error_set(err, "cannot write '%s': %s", o->json, strerror(errno));
+typedef struct {
+  const eval_options *options;
+  const ipro_dataset *data;
+  const ipro_cli_evaluator *evaluator;
+  const ipro_cli_eval_totals *totals;
+  double seconds;
+  const char *backend;
+} eval_results;
+
+static void print_json(const void *context, FILE *out) {
+  const eval_results *j = context;
+  const ipro_cli_evaluator *e = j->evaluator;
+  const ipro_cli_eval_totals *totals = j->totals;
   ipro_json_writer w = {.out = out};
   ipro_json_begin_object(&w, NULL);
-  ipro_json_string(&w, "model", o->model);
-  ipro_json_string(&w, "data", o->data);
-  ipro_json_string(&w, "backend", backend);
+  ipro_json_string(&w, "model", j->options->model);
+  ipro_json_string(&w, "data", j->options->data);
+  ipro_json_string(&w, "backend", j->backend);
   ipro_json_int(&w, "batch", e->full.batch);
   ipro_json_int(&w, "images", totals->seen);
   ipro_json_int(&w, "correct", totals->correct);
   ipro_json_double(&w, "accuracy", (double)totals->correct / (double)totals->seen);
   ipro_json_double(&w, "mean_cross_entropy", totals->cross_entropy_sum / (double)totals->seen);
-  ipro_json_double(&w, "seconds", seconds);
+  ipro_json_double(&w, "seconds", j->seconds);
   ipro_json_begin_array(&w, "classes");
-  for (int c = 0; c < data->num_classes; c++) {
+  for (int c = 0; c < j->data->num_classes; c++) {
     ipro_json_begin_object(&w, NULL);
     ipro_json_int(&w, "class", c);
-    if (data->class_names) ipro_json_string(&w, "name", data->class_names[c]);
+    if (j->data->class_names) ipro_json_string(&w, "name", j->data->class_names[c]);
     ipro_json_int(&w, "images", e->class_seen[c]);
     ipro_json_int(&w, "correct", e->class_correct[c]);
     if (e->class_seen[c] > 0)
@@ -129,14 +137,6 @@ static ipro_status write_json(const eval_options *o, const ipro_dataset *data,
   }
   ipro_json_end_array(&w);
   ipro_json_end_object(&w);
-  fputc('\n', out);
-  if (json_stdout)
-    return fflush(out) == 0
-               ? IPRO_OK
-               : ipro_error_set(err, "cannot write the JSON to stdout: %s", strerror(errno));
-  if (fclose(out) != 0)
-    return ipro_error_set(err, "cannot write '%s': %s", o->json, strerror(errno));
-  return IPRO_OK;
 }
 
 /* The time printed covers the evaluation loop (batches, forward passes, losses), not loading. */
@@ -168,7 +168,9 @@ static ipro_status evaluate(const eval_options *o, const ipro_dataset *data, ipr
     fflush(stdout);
   }
   if (status == IPRO_OK && o->json)
-    status = write_json(o, data, &evaluator, &totals, seconds, backend->name, json_stdout, err);
+    status = ipro_cli_write_output(
+        o->json, json_stdout, print_json,
+        &(eval_results){o, data, &evaluator, &totals, seconds, backend->name}, err);
   free(evaluator.class_seen);
   free(evaluator.class_correct);
   ipro_cli_evaluator_close(&evaluator);

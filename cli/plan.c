@@ -17,6 +17,7 @@
 #include "ir/printable.h"
 #include "local_options.h"
 #include "memory_report.h"
+#include "output_file.h"
 #include "partitioner/infopro_heads.h"
 #include "training_split.h"
 
@@ -213,25 +214,9 @@ static void print_table(const ipro_plan *r, int programs, double seconds) {
   printf("planned in %.1f s (%d module programs built and planned)\n", seconds, programs);
 }
 
-/* Runs write(report, stream) into memory and writes the bytes to path atomically ("-": stdout). */
-static ipro_status write_output(const char *path, const ipro_plan *r,
-                                void (*write)(const ipro_plan *, FILE *), ipro_error *err) {
-  char *bytes = NULL;
-  size_t size = 0;
-  FILE *stream = open_memstream(&bytes, &size);
-  if (!stream) return ipro_error_set(err, "%s: out of memory", path);
-  write(r, stream);
-  ipro_status status =
-      fclose(stream) == 0 ? IPRO_OK : ipro_error_set(err, "%s: out of memory", path);
-  if (status == IPRO_OK && strcmp(path, "-") == 0) {
-    if (fwrite(bytes, 1, size, stdout) != size || fflush(stdout) != 0)
-      status = ipro_error_set(err, "cannot write the plan to stdout");
-  } else if (status == IPRO_OK) {
-    status = ipro_write_file_atomic(path, bytes, size, err);
-  }
-  free(bytes);
-  return status;
-}
+/* The plan's writers as ipro_cli_write_output takes them. */
+static void write_json(const void *report, FILE *out) { ipro_plan_write(report, out); }
+static void write_html(const void *report, FILE *out) { ipro_plan_html_write(report, out); }
 
 static int usage_error(const char *message, const char *argument) {
   fprintf(stderr, "infopro plan: %s%s%s%s\n", message, argument ? " '" : "",
@@ -368,9 +353,9 @@ int ipro_cli_plan(int argc, char **argv) {
     fflush(stdout);
   }
   if (status == IPRO_OK && json_path)
-    status = write_output(json_path, &report, ipro_plan_write, &err);
+    status = ipro_cli_write_output(json_path, stdout, write_json, &report, &err);
   if (status == IPRO_OK && html_path)
-    status = write_output(html_path, &report, ipro_plan_html_write, &err);
+    status = ipro_cli_write_output(html_path, stdout, write_html, &report, &err);
   if (status == IPRO_OK && json_path && strcmp(json_path, "-") != 0)
     printf("plan written to %s\n", json_path);
   if (status == IPRO_OK && html_path) printf("page written to %s\n", html_path);

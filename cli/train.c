@@ -49,6 +49,7 @@
 #include "local_options.h"
 #include "memory_report.h"
 #include "normalization_options.h"
+#include "output_file.h"
 #include "output_paths.h"
 #include "pipeline_report.h"
 #include "progress.h"
@@ -1365,6 +1366,8 @@ static ipro_status prepare(train_run *r, ipro_error *err) {
   if (o->checkpoint && leads(r)) status = ipro_checkpoint_check_directory(o->checkpoint, err);
   if (status == IPRO_OK && o->out) status = ipro_check_writable(o->out, err);
   if (status == IPRO_OK && o->out_inference) status = ipro_check_writable(o->out_inference, err);
+  if (status == IPRO_OK && o->json && strcmp(o->json, "-") != 0 && leads(r))
+    status = ipro_check_writable(o->json, err);
   /* The model at the training batch, before the data is read: a batch the model's sizes do not
    * allow is refused with the largest one possible. */
   ipro_graph *model = NULL;
@@ -1914,31 +1917,36 @@ static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   return IPRO_OK;
 }
 
-/* --json FILE: the run's results and its memory report. */
-static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *memory,
-                              int64_t epochs_run, double seconds, ipro_error *err) {
-  const char *path = r->options->json;
-  if (!path) return IPRO_OK;
-  bool to_stdout = strcmp(path, "-") == 0;
-  FILE *out = to_stdout ? r->options->json_stdout : fopen(path, "w");
-  if (!out) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
+/* --json FILE: the run's results, its memory report, each epoch's figures and, under mpirun,
+ * every rank's. */
+typedef struct {
+  const train_run *run;
+  const ipro_cli_memory_report *memory;
+  int64_t epochs_run;
+  double seconds;
+} json_results;
+
+static void print_json(const void *context, FILE *out) {
+  const json_results *j = context;
+  const train_run *r = j->run;
   ipro_json_writer w = {.out = out};
   ipro_json_begin_object(&w, NULL);
   ipro_json_string(&w, "model", r->options->model);
-  ipro_json_int(&w, "epochs", epochs_run);
-  ipro_json_double(&w, "seconds", seconds);
+  ipro_json_int(&w, "epochs", j->epochs_run);
+  ipro_json_double(&w, "seconds", j->seconds);
   ipro_json_double(&w, "test_accuracy", r->test_accuracy);
-  ipro_cli_memory_report_json(memory, &w);
+  ipro_cli_memory_report_json(j->memory, &w);
   ipro_cli_epoch_history_json(&r->history, &w);
   if (r->pipeline) ipro_cli_pipeline_report_json(&r->ranks, &w);
   ipro_json_end_object(&w);
-  fputc('\n', out);
-  if (to_stdout)
-    return fflush(out) == 0
-               ? IPRO_OK
-               : ipro_error_set(err, "cannot write the JSON to stdout: %s", strerror(errno));
-  if (fclose(out) != 0) return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
-  return IPRO_OK;
+}
+
+static ipro_status write_json(const train_run *r, const ipro_cli_memory_report *memory,
+                              int64_t epochs_run, double seconds, ipro_error *err) {
+  if (!r->options->json) return IPRO_OK;
+  json_results results = {r, memory, epochs_run, seconds};
+  return ipro_cli_write_output(r->options->json, r->options->json_stdout, print_json, &results,
+                               err);
 }
 
 /* What a checkpoint holds beside the trainer's state, its position and split: the data's class

@@ -12,7 +12,8 @@
  *   - at K = 2, which plans more memory than end to end for this model, the split and memory
  *     lines say "N% more" (not "-N% less");
  *   - usage errors exit with 2 (warm-up taking every epoch, a --limit below --batch among them),
- *     a missing dataset or checkpoint with 1 and one line naming it;
+ *     a missing dataset or checkpoint, or an unwritable --out or --json, with 1 and one line
+ *     naming it (before any training);
  *   - --limit and --test-limit above a split's size (a 64/32-image npz) use the whole split, and
  *     a split smaller than --batch is an error (1) naming the data;
  *   - a one-epoch step schedule, which has no milestone, says in the header that the rate stays.
@@ -185,6 +186,10 @@ static void failures(void) {
       {"train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --out "
        "/nonexistent/dir/m.onnx",
        "/nonexistent/dir"},
+      /* refused before any work, not after the training */
+      {"train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --json "
+       "/nonexistent/dir/r.json",
+       "/nonexistent/dir/r.json"},
       {"train models/resnet32.onnx --data fashion-mnist --limit 64 --batch 32", "[N,3,32,32]"},
   };
   for (size_t i = 0; i < sizeof failures / sizeof failures[0]; i++) {
