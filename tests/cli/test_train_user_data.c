@@ -12,11 +12,14 @@
  * to move at four digits on this data); without them, eval reads them from the written model's
  * metadata (`infopro train --out` puts them there) and scores the same, and of a model without
  * them (the untrained file) it warns once that it normalises otherwise. eval of a folder holding
- * only val/ scores the same; the trained models (--out, --out-inference) carry their class names
- * and eval refuses the folder once a class folder is renamed; so does --resume of the run's
+ * only val/ scores the same (and its --json names each class by its folder and counts the
+ * folder's files as its images); the trained models (--out, --out-inference) carry their class
+ * names and eval refuses the folder once a class folder is renamed; so does --resume of the run's
  * checkpoint (versions 2 and 3 hold the class names), leaving it as it was, while a version-1
  * checkpoint (no names) still resumes. A missing folder or file is one message naming it.
  * Skipped when Fashion-MNIST is missing. */
+#include <dirent.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +116,44 @@ static void val_only(const char *folder, const char *model, double trained_accur
             "eval of a folder holding only val: accuracy %.4f (the training's test pass: %.4f); "
             "exit status %d, stderr: %s",
             accuracy, trained_accuracy, e.exit_status, e.err);
+}
+
+/* The entries of a folder, . and .. left out; -1 when it cannot be opened. */
+static int entries_of(const char *path) {
+  DIR *folder = opendir(path);
+  if (!folder) return -1;
+  int count = 0;
+  for (struct dirent *e; (e = readdir(folder));)
+    count += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(folder);
+  return count;
+}
+
+/* eval --json - of an image folder names each class by its folder, and counts as its images the
+ * files that folder holds. */
+static void json_class_names(const char *folder, const char *model) {
+  char arguments[2048];
+  snprintf(arguments, sizeof arguments, "eval '%s' --data 'imagefolder:%s' --json -", model,
+           folder);
+  ipro_command_result e;
+  ipro_test_run_infopro(arguments, &e);
+  json_error_t error;
+  json_t *report = e.exit_status == 0 ? json_loads(e.out, 0, &error) : NULL;
+  const json_t *classes = json_object_get(report, "classes");
+  CHECK_MSG(json_array_size(classes) == 10, "eval --json - of the folder: exit status %d: %s %s",
+            e.exit_status, e.out, e.err);
+  for (size_t c = 0; c < json_array_size(classes); c++) {
+    const json_t *entry = json_array_get(classes, c);
+    char name[8], path[800];
+    snprintf(name, sizeof name, "c%zu", c);
+    snprintf(path, sizeof path, "%s/val/%s", folder, name);
+    const char *named = json_string_value(json_object_get(entry, "name"));
+    long long images = json_integer_value(json_object_get(entry, "images"));
+    CHECK_MSG(named && strcmp(named, name) == 0 && images == entries_of(path),
+              "eval --json -: class %zu is '%s' with %lld images; the folder %s holds %d", c,
+              named ? named : "(none)", images, path, entries_of(path));
+  }
+  json_decref(report);
 }
 
 /* The whole of a file into bytes (at most size); its length, or 0 when it cannot be read. */
@@ -334,6 +375,7 @@ int main(void) {
             e.err);
 
   val_only(folder, model, trained_accuracy);
+  json_class_names(folder, model);
   renamed_class(folder, model, inference, untrained, checkpoint);
 
   snprintf(arguments, sizeof arguments, "%s --data 'npz:%s'", common, npz);
