@@ -1935,6 +1935,25 @@ static void print_json(const void *context, FILE *out) {
   ipro_json_int(&w, "epochs", j->epochs_run);
   ipro_json_double(&w, "seconds", j->seconds);
   ipro_json_double(&w, "test_accuracy", r->test_accuracy);
+  /* the split trained: its cuts and each local module's heads, as the header says them */
+  ipro_json_begin_object(&w, "split");
+  ipro_json_int(&w, "K", r->K);
+  ipro_json_begin_array(&w, "cuts");
+  for (int k = 0; k + 1 < r->K; k++)
+    ipro_json_string(&w, NULL, r->cuts[k]);
+  ipro_json_end_array(&w);
+  ipro_json_begin_array(&w, "heads");
+  for (int k = 0; k < r->n_heads; k++) {
+    char shape[32];
+    snprintf(shape, sizeof shape, "%dc%df", r->heads[k].convs, r->heads[k].fcs);
+    ipro_json_begin_object(&w, NULL);
+    ipro_json_int(&w, "module", k + 1);
+    ipro_json_string(&w, "classifier", shape);
+    ipro_json_string(&w, "decoder", ipro_decoder_name(r->heads[k].decoder));
+    ipro_json_end_object(&w);
+  }
+  ipro_json_end_array(&w);
+  ipro_json_end_object(&w);
   ipro_cli_memory_report_json(j->memory, &w);
   ipro_cli_epoch_history_json(&r->history, &w);
   if (r->pipeline) ipro_cli_pipeline_report_json(&r->ranks, &w);

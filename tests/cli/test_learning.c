@@ -9,8 +9,8 @@
  * --limit 10000 [-K 2]`), so that a change of kernels or thread count that moves the result by a
  * point or two does not fail it, while a broken gradient, optimizer or head (which lands near
  * 10-40%) does. Both runs must also keep the memory promise as measured by the counting
- * allocator and the process's RSS (support/memory_checks.h), and at K = 2 `--json`'s history
- * record names each module's loss. */
+ * allocator and the process's RSS (support/memory_checks.h); `--json` says the split the header
+ * printed, and at K = 2 its history record names each module's loss. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,6 +45,32 @@ static void check_local_losses(const char *what, const char *out, double accurac
   json_decref(report);
 }
 
+/* --json's split: end to end K = 1 and no cut; at K = 2 the cut and the first module's heads the
+ * header line printed ("cut at NAME; ...", "heads: module 1 SHAPE, DECODER decoder"). */
+static void check_split(const char *what, const char *out, const char *log, bool local) {
+  json_error_t error;
+  json_t *report = json_loads(strchr(out, '{') ? strchr(out, '{') : out, 0, &error);
+  const json_t *split = json_object_get(report, "split");
+  const json_t *cuts = json_object_get(split, "cuts"), *heads = json_object_get(split, "heads");
+  CHECK_MSG(json_integer_value(json_object_get(split, "K")) == (local ? 2 : 1) &&
+                json_array_size(cuts) == (local ? 1u : 0u) &&
+                json_array_size(heads) == (local ? 1u : 0u),
+            "%s: --json's split is not K = %d: %.300s", what, local ? 2 : 1, out);
+  if (local && json_array_size(cuts) == 1 && json_array_size(heads) == 1) {
+    const json_t *head = json_array_get(heads, 0);
+    char printed_cut[256], printed_heads[256];
+    snprintf(printed_cut, sizeof printed_cut, "cut at %s; ",
+             json_string_value(json_array_get(cuts, 0)));
+    snprintf(printed_heads, sizeof printed_heads, "heads: module 1 %s, %s decoder\n",
+             json_string_value(json_object_get(head, "classifier")),
+             json_string_value(json_object_get(head, "decoder")));
+    CHECK_MSG(strstr(log, printed_cut) && strstr(log, printed_heads),
+              "%s: --json's split ('%s', '%s') is not what the header printed: %s", what,
+              printed_cut, printed_heads, log);
+  }
+  json_decref(report);
+}
+
 static void check_run(const char *what, const char *arguments, bool local) {
   ipro_command_result r;
   ipro_test_run_infopro(arguments, &r);
@@ -61,6 +87,7 @@ static void check_run(const char *what, const char *arguments, bool local) {
             THRESHOLD);
   ipro_test_check_train_memory(what, r.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
   if (local) check_local_losses(what, r.out, accuracy);
+  check_split(what, r.out, r.err, local);
 }
 
 int main(void) {
