@@ -35,6 +35,16 @@ void ipro_cli_local_defaults(ipro_cli_local_options *o) {
   ipro_local_settings_defaults(&o->local);
 }
 
+ipro_split_request ipro_cli_split_request(const ipro_cli_local_options *o, const char **names) {
+  for (int k = 0; k < o->n_cuts; k++)
+    names[k] = o->cuts[k];
+  return (ipro_split_request){.K = o->K,
+                              .budget_bytes = o->budget_bytes,
+                              .plan_path = o->plan_path,
+                              .n_cut_names = o->n_cuts,
+                              .cut_names = names};
+}
+
 uint64_t ipro_cli_parse_bytes(const char *text) {
   if (!text) return 0;
   char *end = NULL;
@@ -95,7 +105,22 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
     if (!o->budget_bytes) return usage_error(flag, value, "a size such as 2GiB or 500000000");
   } else if (strcmp(flag, "--cuts") == 0) {
     if (!value || !*value) return usage_error(flag, value, "tensor names separated by commas");
-    o->cuts_text = value;
+    o->n_cuts = 0;
+    for (const char *p = value;; p++) { /* each name up to a comma or the end */
+      size_t n = strcspn(p, ",");
+      if (n == 0) return usage_error(flag, value, "tensor names separated by commas, none empty");
+      if (o->n_cuts == IPRO_MAX_MODULES - 1) {
+        char most[64];
+        snprintf(most, sizeof most, "at most %d tensor names (%d modules)", IPRO_MAX_MODULES - 1,
+                 IPRO_MAX_MODULES);
+        return usage_error(flag, value, most);
+      }
+      if (n >= sizeof o->cuts[0])
+        return usage_error(flag, value, "tensor names of fewer than 512 bytes");
+      snprintf(o->cuts[o->n_cuts++], sizeof o->cuts[0], "%.*s", (int)n, p);
+      p += n;
+      if (!*p) break;
+    }
   } else if (strcmp(flag, "--plan") == 0) {
     if (!value) return usage_error(flag, value, "a plan JSON file");
     o->plan_path = value;
@@ -156,7 +181,7 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   const char *given[4];
   int n = 0;
   if (o->K) given[n++] = "-K";
-  if (o->cuts_text) given[n++] = "--cuts";
+  if (o->n_cuts) given[n++] = "--cuts";
   if (o->plan_path) given[n++] = "--plan";
   /* With budget_checks, --budget beside another choice only checks it. */
   if (o->budget_bytes && !(budget_checks && n == 1)) given[n++] = "--budget";
@@ -172,7 +197,7 @@ int ipro_cli_local_conflicts(const char *command, const ipro_cli_local_options *
   }
   /* End-to-end training builds no head: a head option there was silently ignored. --budget may
    * end at K = 1, but what it chooses is not known yet, nor is a --plan's. */
-  bool split = o->K > 1 || o->cuts_text || o->plan_path || o->budget_bytes;
+  bool split = o->K > 1 || o->n_cuts || o->plan_path || o->budget_bytes;
   if (o->head_option && !split) {
     fprintf(stderr,
             "infopro %s: %s has no effect without a split: it shapes the local modules' heads, "

@@ -12,16 +12,18 @@
 
 #include "cli/normalization_options.h"
 #include "partitioner/module_program.h"
+#include "partitioner/plan_file.h"
 #include "partitioner/split_choice.h"
+#include "partitioner/split_policy.h"
 
 typedef struct {
   int K;                 /* 0: not given */
   uint64_t budget_bytes; /* 0: not given */
-  const char *cuts_text; /* NULL: not given */
   const char *plan_path; /* NULL: not given */
-  /* the cuts as whole names (train --resume: the checkpoint's), taken as --cuts is; 0: none */
-  int n_cut_names;
-  const char *const *cut_names;
+  /* --cuts T1,T2,..., its names whole (on train --resume without a split, the checkpoint's,
+   * which may hold a comma that --cuts text cannot); 0: none given */
+  int n_cuts;
+  char cuts[IPRO_MAX_MODULES - 1][IPRO_PLAN_NAME_BYTES];
   bool balance_time; /* --balance time: with -K, the cuts whose slowest module is quickest */
   bool calibrate;    /* --calibrate: module times from kernels measured on this machine */
   ipro_local_settings local;
@@ -35,6 +37,10 @@ typedef struct {
 #define IPRO_CLI_CALIBRATION_STEPS 3
 
 void ipro_cli_local_defaults(ipro_cli_local_options *options);
+/* The split these options ask for (K, budget, plan file, cuts), its cut names pointing into
+ * options and kept in names (IPRO_MAX_MODULES pointers): valid while options is. */
+ipro_split_request ipro_cli_split_request(const ipro_cli_local_options *options,
+                                          const char **names);
 /* Whether flag is one of the shared options below (the split and the heads), each of which
  * changes the training program a compile makes. */
 bool ipro_cli_is_local_option(const char *flag);

@@ -333,10 +333,8 @@ int ipro_cli_plan(int argc, char **argv) {
   ipro_module_coster backend = {0};
   if (status == IPRO_OK) {
     backend = ipro_module_costing_coster(costing);
-    ipro_plan_settings settings = {.split = {.K = options.K,
-                                             .budget_bytes = options.budget_bytes,
-                                             .cuts_text = options.cuts_text,
-                                             .plan_path = options.plan_path},
+    const char *names[IPRO_MAX_MODULES];
+    ipro_plan_settings settings = {.split = ipro_cli_split_request(&options, names),
                                    .local = options.local,
                                    .balance_time = options.balance_time};
     status = ipro_plan_choose(network, &cost, &settings, &backend, &report, &err);

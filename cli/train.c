@@ -827,11 +827,8 @@ typedef struct {
   ipro_head_choice heads[IPRO_MAX_MODULES]; /* of each local module, as the plan chose them */
   int n_heads;
   /* The split and heads options in effect: the command line's, or on --resume without a split
-   * the checkpoint's cuts (as whole names, saved_cuts: one may hold a comma) and its heads'
-   * settings */
+   * the checkpoint's cuts (whole names: one may hold a comma) and its heads' settings */
   ipro_cli_local_options local;
-  char saved_cut_names[IPRO_MAX_MODULES][IPRO_SPLIT_NAME_BYTES];
-  const char *saved_cuts[IPRO_MAX_MODULES];
   bool split_from_checkpoint;
   /* the checkpoint's heads replaced those the planner chose here: the planned peak is then the
    * trainer's own plan */
@@ -1243,15 +1240,11 @@ static void run_split(const train_run *r, ipro_split_record *out) {
 static void take_checkpoint_split(train_run *r, const ipro_checkpoint *saved) {
   const ipro_cli_local_options *l = &r->local;
   const ipro_split_record *split = &saved->split;
-  if (r->options->program || split->K < 2 || l->K || l->budget_bytes || l->cuts_text ||
-      l->plan_path)
+  if (r->options->program || split->K < 2 || l->K || l->budget_bytes || l->n_cuts || l->plan_path)
     return;
-  for (int k = 0; k + 1 < split->K; k++) {
-    snprintf(r->saved_cut_names[k], sizeof r->saved_cut_names[k], "%s", split->cuts[k]);
-    r->saved_cuts[k] = r->saved_cut_names[k];
-  }
-  r->local.n_cut_names = split->K - 1;
-  r->local.cut_names = r->saved_cuts;
+  for (int k = 0; k + 1 < split->K; k++)
+    snprintf(r->local.cuts[k], sizeof r->local.cuts[k], "%s", split->cuts[k]);
+  r->local.n_cuts = split->K - 1;
   ipro_local_settings *mine = &r->local.local;
   const ipro_local_settings *theirs = &split->local;
   mine->heads.convs = theirs->heads.convs;

@@ -26,7 +26,7 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   /* No split option trains end to end: the K = 1 plan, chosen by the same call as -K 1, so that
    * its planned peak is the planner's and what planning leaves for the trainer to reuse (oneDNN's
    * primitive cache, the generated kernels) is made before the trainer, whichever option chose. */
-  bool chosen = l->K || l->budget_bytes || l->cuts_text || l->n_cut_names || l->plan_path;
+  bool chosen = l->K || l->budget_bytes || l->n_cuts || l->plan_path;
   ipro_graph *network = NULL;
   if (ipro_graph_open(model, settings->batch, &network, err) != IPRO_OK) return IPRO_ERROR;
   ipro_graph_cost cost = {0};
@@ -43,14 +43,11 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   if (status == IPRO_OK && l->calibrate) ipro_cli_print_calibration(costing);
   if (status == IPRO_OK) {
     ipro_module_coster backend = ipro_module_costing_coster(costing);
-    ipro_plan_settings plan_settings = {.split = {.K = chosen ? l->K : 1,
-                                                  .budget_bytes = l->budget_bytes,
-                                                  .cuts_text = l->cuts_text,
-                                                  .n_cut_names = l->n_cut_names,
-                                                  .cut_names = l->cut_names,
-                                                  .plan_path = l->plan_path},
+    const char *names[IPRO_MAX_MODULES];
+    ipro_plan_settings plan_settings = {.split = ipro_cli_split_request(l, names),
                                         .local = *settings,
                                         .balance_time = l->balance_time};
+    if (!chosen) plan_settings.split.K = 1;
     plan_settings.local.choose_heads = l->local.choose_heads;
     status = ipro_plan_choose(network, &cost, &plan_settings, &backend, &plan, err);
   }

@@ -58,7 +58,7 @@ static ipro_status choose_split(const ipro_graph *network, const ipro_split_requ
   out->head_limit = UINT64_MAX;
   backend->set_limit(backend->context, UINT64_MAX);
   uint64_t fixed = backend->fixed_bytes(backend->context);
-  bool given = o->plan_path || o->cuts_text || o->n_cut_names || balanced;
+  bool given = o->plan_path || o->n_cut_names || balanced;
   ipro_status status = IPRO_OK;
   if (choose_heads && o->budget_bytes && !given && !o->K) {
     /* The fewest modules that fit with heads chosen for the budget: a split the paper's heads
@@ -121,8 +121,8 @@ ipro_status ipro_plan_choose(const ipro_graph *network, const ipro_graph_cost *c
   plan->fixed_bytes = backend->fixed_bytes(backend->context);
   /* With -K, --cuts or --plan the budget is only checked; alone, it chooses K. */
   ipro_split_request request = *asked;
-  plan->chosen_for_budget = asked->budget_bytes && !asked->K && !asked->cuts_text &&
-                            !asked->n_cut_names && !asked->plan_path;
+  plan->chosen_for_budget =
+      asked->budget_bytes && !asked->K && !asked->n_cut_names && !asked->plan_path;
   if (!plan->chosen_for_budget) request.budget_bytes = 0;
   /* The end-to-end peak first: the heads of --aux-head auto are chosen against it. */
   const int e2e_boundaries[2] = {0, cost->n_cut_points + 1};

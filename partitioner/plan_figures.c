@@ -122,7 +122,7 @@ const char *ipro_plan_chosen_by(const ipro_plan *r) {
   const ipro_split_request *o = &r->settings.split;
   if (r->balanced_for_time) return "--balance time";
   if (o->plan_path) return "--plan";
-  if (o->cuts_text || o->n_cut_names) return "--cuts";
+  if (o->n_cut_names) return "--cuts";
   if (r->chosen_for_budget) return "--budget";
   if (o->K) return "-K";
   return "default";

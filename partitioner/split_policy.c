@@ -72,18 +72,12 @@ ipro_status ipro_split_choose(const ipro_graph *network, const ipro_split_reques
     out->plan_batch = plan->batch;
     memcpy(out->module_seconds, plan->module_seconds, sizeof out->module_seconds);
     if (status == IPRO_OK) status = split_from_names(network, names, n_names, &costed, out, err);
+  } else if (o->n_cut_names >= IPRO_MAX_MODULES) {
+    status = ipro_error_set(err, "%d cuts make %d modules; at most %d", o->n_cut_names,
+                            o->n_cut_names + 1, IPRO_MAX_MODULES);
   } else if (o->n_cut_names) {
-    for (; n_names < o->n_cut_names && n_names < IPRO_MAX_MODULES; n_names++)
+    for (; n_names < o->n_cut_names; n_names++)
       snprintf(names[n_names], IPRO_PLAN_NAME_BYTES, "%s", o->cut_names[n_names]);
-    status = split_from_names(network, names, n_names, &costed, out, err);
-  } else if (o->cuts_text) {
-    const char *p = o->cuts_text;
-    while (*p && n_names < IPRO_MAX_MODULES) {
-      const char *comma = strchr(p, ',');
-      size_t n = comma ? (size_t)(comma - p) : strlen(p);
-      snprintf(names[n_names++], IPRO_PLAN_NAME_BYTES, "%.*s", (int)n, p);
-      p += n + (comma ? 1 : 0);
-    }
     status = split_from_names(network, names, n_names, &costed, out, err);
   } else if (o->budget_bytes) {
     status = ipro_split_for_budget(n_cut_points, IPRO_MAX_MODULES, fixed, o->budget_bytes, cost,

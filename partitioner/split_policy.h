@@ -17,10 +17,9 @@
 typedef struct {
   int K;                 /* 0: not given */
   uint64_t budget_bytes; /* 0: not given */
-  const char *cuts_text; /* NULL: not given */
   const char *plan_path; /* NULL: not given */
-  /* The cuts as whole names (a checkpoint's, which may hold a comma that --cuts text would split
-   * at), taken as --cuts is; 0: not given */
+  /* The user's own cuts (--cuts, or a checkpoint's), whole tensor names in network order; 0:
+   * not given */
   int n_cut_names;
   const char *const *cut_names;
 } ipro_split_request;

@@ -7,6 +7,7 @@
  *     refuses such a batch before reading the data;
  *   - -K with --cuts, and -K or --cuts with --budget in `train` (where the budget would be
  *     ignored): usage errors (exit 2) naming both options;
+ *   - --cuts with an empty name or more names than 16 modules have: usage errors (exit 2);
  *   - --lambda, --lr, --gamma, --momentum, --weight-decay, --mean and --std with NaN, infinity or
  *     a value beyond float's range (1e39), in train, compile, plan and eval: usage errors naming
  *     the option and the value; a finite --lambda with a tiny and a huge weight still plans;
@@ -123,6 +124,19 @@ static void batch_bound(void) {
 static void train_batch_bound(void) {
   expect("train models/mlp_fmnist.onnx --data fashion-mnist --batch 4294967296", 1,
          "batch 4294967296 is too large", "the largest batch possible is");
+}
+
+/* --cuts text is split into names when read: an empty name, or more than a split can have, is a
+ * usage error naming what --cuts expects, before the model is read. */
+static void cuts_text(void) {
+  expect("plan models/resnet8_fmnist.onnx --cuts /Relu_output_0,,/conv1/Conv_output_0", 2,
+         "--cuts expects tensor names separated by commas, none empty", NULL);
+  expect("train models/mlp_fmnist.onnx --data fashion-mnist --cuts /Relu_output_0,", 2,
+         "none empty", NULL);
+  char arguments[512] = "plan models/resnet8_fmnist.onnx --cuts a";
+  for (int k = 1; k < 16; k++)
+    strcat(arguments, ",a");
+  expect(arguments, 2, "--cuts expects at most 15 tensor names (16 modules)", NULL);
 }
 
 static void conflicting_options(void) {
@@ -584,6 +598,7 @@ int main(void) {
   batch_bound();
   train_batch_bound();
   conflicting_options();
+  cuts_text();
   non_finite_numbers();
   schedule_options();
   options_without_effect();

@@ -241,10 +241,9 @@ int main(void) {
   CHECK(checked.split.peak_bytes == smallest && checked.K == 3);
 
   /* --cuts: the plan is at the given tensors, the first two cut points. */
-  char cuts[1100];
-  snprintf(cuts, sizeof cuts, "%s,%s", network->tensors[cost.cut_points[0]].name,
-           network->tensors[cost.cut_points[1]].name);
-  settings.split = (ipro_split_request){.cuts_text = cuts};
+  const char *cuts[2] = {network->tensors[cost.cut_points[0]].name,
+                         network->tensors[cost.cut_points[1]].name};
+  settings.split = (ipro_split_request){.n_cut_names = 2, .cut_names = cuts};
   static ipro_plan given;
   CHECK_OK(ipro_plan_choose(network, &cost, &settings, &backend, &given, &err), &err);
   int boundaries[4] = {0, 1, 2, table.B - 1};
