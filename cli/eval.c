@@ -19,6 +19,7 @@
 #include "normalization_options.h"
 #include "output_file.h"
 #include "progress.h"
+#include "version.h"
 
 static const char usage[] =
     "usage: infopro eval MODEL.onnx --data SPEC [--batch N] [--limit N] [--mean m1,m2,..]\n"
@@ -115,6 +116,7 @@ static void print_json(const void *context, FILE *out) {
   const ipro_cli_eval_totals *totals = j->totals;
   ipro_json_writer w = {.out = out};
   ipro_json_begin_object(&w, NULL);
+  ipro_json_string(&w, "infopro", ipro_cli_version());
   ipro_json_string(&w, "model", j->options->model);
   ipro_json_string(&w, "data", j->options->data);
   ipro_json_string(&w, "backend", j->backend);

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "ir/atomic_file.h"
+#include "version.h"
 
 static const struct {
   const char *name;
@@ -23,7 +24,8 @@ static void print_usage(FILE *out) {
   fprintf(out, "usage: infopro <command> [arguments]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fprintf(out, "\nRun 'infopro <command> --help' for a command's options.\n");
+  fprintf(out, "\nRun 'infopro <command> --help' for a command's options, 'infopro --version' for\n"
+               "the version, the commit built from and the libraries' versions.\n");
 }
 
 int main(int argc, char **argv) {
@@ -35,6 +37,10 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     print_usage(stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+    ipro_cli_print_version(stdout);
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -60,6 +60,7 @@
 #include "runtime/program_source.h"
 #include "silenced_stderr.h"
 #include "train_model.h"
+#include "version.h"
 
 /* Under --resume in train's usage; a compiled program's runner, whose split is fixed, leaves it
  * out of its own. */
@@ -1924,6 +1925,7 @@ static void print_json(const void *context, FILE *out) {
   const train_run *r = j->run;
   ipro_json_writer w = {.out = out};
   ipro_json_begin_object(&w, NULL);
+  ipro_json_string(&w, "infopro", ipro_cli_version());
   ipro_json_string(&w, "model", r->options->model);
   ipro_json_int(&w, "epochs", j->epochs_run);
   ipro_json_double(&w, "seconds", j->seconds);

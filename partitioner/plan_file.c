@@ -114,9 +114,9 @@ static ipro_status read_plan(const json_t *root, const char *path, ipro_plan_fil
   if (strcmp(format, "infopro-plan") != 0)
     return ipro_error_set(err, "%s: \"format\" is \"%s\", not \"infopro-plan\"", path, format);
   json_int_t version = json_integer_value(json_object_get(root, "version"));
-  if (version != 1)
-    return ipro_error_set(err, "%s: plan version %lld; this infopro reads version 1", path,
-                          (long long)version);
+  if (version != IPRO_PLAN_VERSION)
+    return ipro_error_set(err, "%s: plan version %lld; this infopro reads version %d", path,
+                          (long long)version, IPRO_PLAN_VERSION);
   json_int_t K = json_integer_value(json_object_get(root, "K"));
   json_int_t batch = json_integer_value(json_object_get(root, "batch"));
   json_int_t peak = json_integer_value(json_object_get(root, "peak_bytes"));

@@ -16,6 +16,8 @@
 #include "partitioner/split_choice.h"
 
 #define IPRO_PLAN_NAME_BYTES 512
+/* the plan file's format version, which `infopro plan --json` writes and --plan reads */
+#define IPRO_PLAN_VERSION 1
 
 typedef struct {
   int K;

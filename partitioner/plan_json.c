@@ -5,6 +5,7 @@
 
 #include "frontend/json_writer.h"
 #include "plan.h"
+#include "plan_file.h"
 
 /* A float option as the shortest decimal that reads back to it. */
 static double short_decimal(float value) {
@@ -53,7 +54,7 @@ void ipro_plan_write(const ipro_plan *r, FILE *out) {
   ipro_json_writer w = {.out = out};
   ipro_json_begin_object(&w, NULL);
   ipro_json_string(&w, "format", "infopro-plan");
-  ipro_json_int(&w, "version", 1);
+  ipro_json_int(&w, "version", IPRO_PLAN_VERSION);
   /* K and the cuts first: `--plan FILE` reads the first "cuts" array of the file. */
   ipro_json_int(&w, "K", r->K);
   ipro_json_begin_array(&w, "cuts");

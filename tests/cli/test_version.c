@@ -1,0 +1,61 @@
+/* `infopro --version` (and `infopro version`) through the binary, against what names each fact
+ * without infopro's help:
+ *   - the commit: `git describe --always --dirty --abbrev=12` run here in the source tree (the
+ *     build runs the same at configure time, before every `make`); outside a git checkout the
+ *     line must say "unknown", which is then all that is checked of it;
+ *   - the libraries: the versions oneDNN, protobuf-c and zlib report to this test process
+ *     (dnnl_version, protobuf_c_version, zlibVersion), and jansson's header;
+ *   - the formats: the version constants of the checkpoint, program and plan files.
+ * The usage text points at --version. */
+#include <dnnl.h>
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "partitioner/plan_file.h"
+#include "runtime/checkpoint.h"
+#include "runtime/program_file.h"
+#include "support/check.h"
+#include "support/command.h"
+
+int main(void) {
+  if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
+  ipro_command_result r, again;
+  ipro_test_run_infopro("--version", &r);
+  ipro_test_run_infopro("version", &again);
+  CHECK_MSG(r.exit_status == 0 && again.exit_status == 0 && strcmp(r.out, again.out) == 0,
+            "--version (%d) and version (%d) differ: %s / %s", r.exit_status, again.exit_status,
+            r.out, again.out);
+
+  char command[1200], commit[128] = "unknown";
+  snprintf(command, sizeof command, "git -C '%s' describe --always --dirty --abbrev=12 2>/dev/null",
+           ipro_test_source_dir());
+  ipro_command_result git;
+  ipro_test_run_command(command, &git);
+  if (git.exit_status == 0 && git.out[0])
+    snprintf(commit, sizeof commit, "%.*s", (int)strcspn(git.out, "\n"), git.out);
+  else
+    printf("not a git checkout here: the commit must read 'unknown'\n");
+  char expected[256];
+  snprintf(expected, sizeof expected, "(git %s, ", commit);
+  CHECK_MSG(strncmp(r.out, "infopro ", 8) == 0 && strstr(r.out, expected),
+            "--version does not name the commit '%s' (a build configured before the last commit "
+            "says the older one: `make test` configures again): %s",
+            commit, r.out);
+
+  const dnnl_version_t *dnnl = dnnl_version();
+  snprintf(expected, sizeof expected,
+           "libraries: oneDNN %d.%d.%d, protobuf-c %s, zlib %s, jansson %s\n", dnnl->major,
+           dnnl->minor, dnnl->patch, protobuf_c_version(), zlibVersion(), JANSSON_VERSION);
+  CHECK_MSG(strstr(r.out, expected), "--version: expected '%s' in: %s", expected, r.out);
+  snprintf(expected, sizeof expected, "formats written: program %d, checkpoint %d, plan %d\n",
+           IPRO_PROGRAM_VERSION, IPRO_CHECKPOINT_VERSION, IPRO_PLAN_VERSION);
+  CHECK_MSG(strstr(r.out, expected), "--version: expected '%s' in: %s", expected, r.out);
+
+  ipro_test_run_infopro("--help", &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "'infopro --version'"),
+            "--help does not point at --version: %s", r.out);
+  return ipro_test_finish();
+}
