@@ -20,6 +20,7 @@
 #include "output_file.h"
 #include "partitioner/infopro_heads.h"
 #include "training_split.h"
+#include "version.h"
 
 static const char usage_head[] =
     "usage: infopro plan MODEL.onnx [--batch B] [-K N | --budget BYTES | --cuts T1,... |\n"
@@ -336,7 +337,8 @@ int ipro_cli_plan(int argc, char **argv) {
     const char *names[IPRO_MAX_MODULES];
     ipro_plan_settings settings = {.split = ipro_cli_split_request(&options, names),
                                    .local = options.local,
-                                   .balance_time = options.balance_time};
+                                   .balance_time = options.balance_time,
+                                   .made_by = ipro_cli_version()};
     status = ipro_plan_choose(network, &cost, &settings, &backend, &report, &err);
   }
   if (status == IPRO_OK) status = ipro_plan_figures(&report, &backend, &err);

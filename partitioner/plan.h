@@ -27,6 +27,8 @@ typedef struct {
   ipro_local_settings local; /* the heads (choose_heads: --aux-head auto), loss, λ, optimizer */
   bool balance_time;         /* --balance time: with -K N, the cuts whose slowest module's step
                                 is the shortest */
+  const char *made_by;       /* what wrote the plan (`infopro --version`'s first line), written
+                                as "infopro" when not NULL */
 } ipro_plan_settings;
 
 typedef struct {

@@ -36,7 +36,8 @@ static const property properties[] = {{"format", KIND_STRING},
                                       {"fits", KIND_BOOL},
                                       {"bound_peak_bytes", KIND_INTEGER},
                                       {"bound_kept", KIND_NUMBER},
-                                      {"head_limit_bytes", KIND_INTEGER}};
+                                      {"head_limit_bytes", KIND_INTEGER},
+                                      {"infopro", KIND_STRING}};
 enum { N_PROPERTIES = sizeof properties / sizeof properties[0], N_REQUIRED = 19 };
 
 const char *ipro_plan_file_property(int index, bool *required) {

@@ -55,6 +55,7 @@ void ipro_plan_write(const ipro_plan *r, FILE *out) {
   ipro_json_begin_object(&w, NULL);
   ipro_json_string(&w, "format", "infopro-plan");
   ipro_json_int(&w, "version", IPRO_PLAN_VERSION);
+  if (r->settings.made_by) ipro_json_string(&w, "infopro", r->settings.made_by);
   /* K and the cuts first: `--plan FILE` reads the first "cuts" array of the file. */
   ipro_json_int(&w, "K", r->K);
   ipro_json_begin_array(&w, "cuts");

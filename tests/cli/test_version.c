@@ -5,7 +5,8 @@
  *     line must say "unknown", which is then all that is checked of it;
  *   - the libraries: the versions oneDNN, protobuf-c and zlib report to this test process
  *     (dnnl_version, protobuf_c_version, zlibVersion), and jansson's header;
- *   - the formats: the version constants of the checkpoint, program and plan files.
+ *   - the formats: the version constants of the checkpoint, program and plan files;
+ *   - a plan file names the infopro that wrote it with the same words.
  * The usage text points at --version. */
 #include <dnnl.h>
 #include <jansson.h>
@@ -53,6 +54,19 @@ int main(void) {
   snprintf(expected, sizeof expected, "formats written: program %d, checkpoint %d, plan %d\n",
            IPRO_PROGRAM_VERSION, IPRO_CHECKPOINT_VERSION, IPRO_PLAN_VERSION);
   CHECK_MSG(strstr(r.out, expected), "--version: expected '%s' in: %s", expected, r.out);
+
+  /* what made a plan: the version line's words, in the plan file */
+  char line[256];
+  snprintf(line, sizeof line, "%.*s", (int)strcspn(r.out + 8, "\n"), r.out + 8);
+  ipro_command_result plan;
+  ipro_test_run_infopro("plan models/resnet8_fmnist.onnx --batch 8 -K 2 --json -", &plan);
+  json_error_t error;
+  json_t *written = plan.exit_status == 0 ? json_loads(plan.out, 0, &error) : NULL;
+  const char *made_by = json_string_value(json_object_get(written, "infopro"));
+  CHECK_MSG(made_by && strcmp(made_by, line) == 0,
+            "plan --json says it was made by '%s', --version says '%s'", made_by ? made_by : "",
+            line);
+  json_decref(written);
 
   ipro_test_run_infopro("--help", &r);
   CHECK_MSG(r.exit_status == 0 && strstr(r.out, "'infopro --version'"),
