@@ -10,9 +10,10 @@
 #include "runtime/checkpoint.h"
 #include "runtime/program_file.h"
 
+#include "build_commit.h" /* IPRO_GIT_COMMIT, written at every build (cmake/build_commit.cmake) */
+
 #ifndef IPRO_VERSION /* set for this file by CMakeLists.txt */
 #define IPRO_VERSION "unknown"
-#define IPRO_GIT_COMMIT "unknown"
 #define IPRO_BUILD_TYPE "unknown"
 #endif
 

@@ -1,5 +1,6 @@
-/* What a build of infopro is: its version, the commit it was built from (CMakeLists.txt: git
- * describe at configure time, "-dirty" with uncommitted changes, "unknown" outside a checkout),
+/* What a build of infopro is: its version, the commit it was built from (git describe at every
+ * build, cmake/build_commit.cmake: "-dirty" with uncommitted changes, "unknown" outside a
+ * checkout),
  * its build type, the versions of the libraries it runs on as they report themselves at run time
  * (oneDNN, protobuf-c, zlib; jansson's as compiled in), and the file formats it writes. For
  * `infopro --version`, and the "infopro" field of the --json outputs, so that a result names

@@ -1,7 +1,7 @@
 /* `infopro --version` (and `infopro version`) through the binary, against what names each fact
  * without infopro's help:
  *   - the commit: `git describe --always --dirty --abbrev=12` run here in the source tree (the
- *     build runs the same at configure time, before every `make`); outside a git checkout the
+ *     build runs the same at every build, cmake/build_commit.cmake); outside a git checkout the
  *     line must say "unknown", which is then all that is checked of it;
  *   - the libraries: the versions oneDNN, protobuf-c and zlib report to this test process
  *     (dnnl_version, protobuf_c_version, zlibVersion), and jansson's header;
@@ -42,8 +42,8 @@ int main(void) {
   char expected[256];
   snprintf(expected, sizeof expected, "(git %s, ", commit);
   CHECK_MSG(strncmp(r.out, "infopro ", 8) == 0 && strstr(r.out, expected),
-            "--version does not name the commit '%s' (a build configured before the last commit "
-            "says the older one: `make test` configures again): %s",
+            "--version does not name the commit '%s' (a binary not built since the last change "
+            "names the older one): %s",
             commit, r.out);
 
   const dnnl_version_t *dnnl = dnnl_version();
