@@ -3,7 +3,7 @@
 
 const char *const ipro_cli_pipeline_figure_names[IPRO_CLI_PIPELINE_FIGURES] = {
     "step_ms",      "cpu_ms",        "wait_ms",        "sent_bytes", "allreduce_ms",
-    "planned_peak", "trainer_bytes", "programs_bytes", "rss_growth"};
+    "planned_peak", "trainer_bytes", "programs_bytes", "rss_growth", "device_bytes"};
 
 const char *ipro_cli_pipeline_modules_text(int first_module, int last_module, char *buffer,
                                            size_t size) {
@@ -71,8 +71,8 @@ void ipro_cli_pipeline_report_memory(const ipro_cli_pipeline_report *p, FILE *ou
             p->replicas > 1 ? ", means of its replicas" : "", planned,
             p->on_device ? "device " : "");
     if (p->on_device)
-      fprintf(out, "cudaMalloc'd %.0f (%+.2f%% of planned)", trainer,
-              percent_over(trainer, planned));
+      fprintf(out, "cudaMalloc'd %.0f (%+.2f%% of planned); device-measured (cudaMemGetInfo) %.0f",
+              trainer, percent_over(trainer, planned), v[IPRO_CLI_PIPELINE_DEVICE_BYTES]);
     else
       fprintf(out,
               "trainer allocator-measured %.0f (%+.2f%% of planned; of which programs and "
@@ -107,6 +107,8 @@ void ipro_cli_pipeline_report_json(const ipro_cli_pipeline_report *p, ipro_json_
                   (int64_t)v[IPRO_CLI_PIPELINE_TRAINER_BYTES]);
     ipro_json_int(w, "programs_and_primitives_bytes", (int64_t)v[IPRO_CLI_PIPELINE_PROGRAMS_BYTES]);
     ipro_json_int(w, "rss_growth_bytes", (int64_t)v[IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES]);
+    if (p->on_device)
+      ipro_json_int(w, "device_measured_bytes", (int64_t)v[IPRO_CLI_PIPELINE_DEVICE_BYTES]);
     ipro_json_end_object(w);
     ipro_json_end_object(w);
   }

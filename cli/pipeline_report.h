@@ -7,7 +7,8 @@
  *   memory   its own plan's peak (the modules it trains), beside what measured it without
  *            reading the plan: its trainer's allocator-measured peak (its counting allocator,
  *            as the single-process line's "trainer"; on a GPU the bytes the backend
- *            cudaMalloc'd), of which its programs and primitives, and its process's RSS growth.
+ *            cudaMalloc'd and the device memory the driver saw it take, cudaMemGetInfo), of
+ *            which its programs and primitives, and its process's RSS growth.
  *
  * The pace is the slowest stage's: batch / its step time, in images/s. */
 #ifndef IPRO_CLI_PIPELINE_REPORT_H
@@ -31,6 +32,7 @@ enum {
   IPRO_CLI_PIPELINE_TRAINER_BYTES,
   IPRO_CLI_PIPELINE_PROGRAMS_BYTES,
   IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES,
+  IPRO_CLI_PIPELINE_DEVICE_BYTES, /* on a GPU: the driver's figure (cudaMemGetInfo), else 0 */
   IPRO_CLI_PIPELINE_FIGURES
 };
 extern const char *const ipro_cli_pipeline_figure_names[IPRO_CLI_PIPELINE_FIGURES];

@@ -1867,11 +1867,14 @@ static ipro_cli_memory_report memory_of_trainer(const train_run *r) {
                                   .pipeline_held =
                                       r->pipeline_heap > 0 ? (uint64_t)r->pipeline_heap : 0,
                                   .rss_growth = ipro_process_memory_rss_growth(&r->process),
+                                  .device_growth = ipro_trainer_device_growth(r->trainer),
                                   .on_device = r->options->device == IPRO_DEVICE_CUDA};
 }
 
 /* Every rank's time per step and memory, gathered on rank 0 (collective) into r->ranks, whose
  * time lines it prints (cli/pipeline_report.h). */
+_Static_assert((int)IPRO_CLI_PIPELINE_FIGURES *IPRO_MAX_MODULES <= (int)IPRO_PIPELINE_MAX_VALUES,
+               "every stage's figures fit the gather");
 static ipro_status report_pipeline(train_run *r, ipro_error *err) {
   ipro_pipeline_timing t = ipro_pipeline_timing_of(r->pipeline);
   double steps = t.steps > 0 ? (double)t.steps : 1;
@@ -1886,7 +1889,8 @@ static ipro_status report_pipeline(train_run *r, ipro_error *err) {
       [IPRO_CLI_PIPELINE_TRAINER_BYTES] =
           (double)(memory.on_device ? memory.counted : ipro_cli_memory_report_trainer(&memory)),
       [IPRO_CLI_PIPELINE_PROGRAMS_BYTES] = (double)ipro_cli_memory_report_programs(&memory),
-      [IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES] = (double)memory.rss_growth};
+      [IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES] = (double)memory.rss_growth,
+      [IPRO_CLI_PIPELINE_DEVICE_BYTES] = (double)memory.device_growth};
   double all[IPRO_PIPELINE_MAX_VALUES];
   const char *all_names[IPRO_PIPELINE_MAX_VALUES];
   char storage[IPRO_PIPELINE_MAX_VALUES][IPRO_PIPELINE_NAME_BYTES];
@@ -2084,7 +2088,6 @@ static ipro_status train(train_run *r, ipro_error *err) {
   memory.kernels_ahead = r->options->program != NULL;
   memory.loader = ipro_batch_loader_bytes(r->loader) + ipro_batch_loader_bytes(r->evaluator.loader);
   memory.end_to_end = r->e2e_peak;
-  memory.device_growth = ipro_trainer_device_growth(r->trainer);
   memory.K = r->K;
   printf("trained %lld epochs in %.1f s: test accuracy %.4f\n", (long long)epochs_run, seconds,
          r->test_accuracy);
