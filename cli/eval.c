@@ -14,6 +14,7 @@
 #include "data_source.h"
 #include "evaluation.h"
 #include "frontend/json_writer.h"
+#include "ir/atomic_file.h"
 #include "ir/same_file.h"
 #include "json_stdout.h"
 #include "normalization_options.h"
@@ -193,8 +194,10 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_error err = {{0}};
   ipro_dataset data = {0};
   ipro_backend *backend = NULL, *fallback = NULL;
-  ipro_status status =
-      ipro_cli_open_dataset(o.model, o.data, o.strict, false, IPRO_SPLIT_TEST, &data, &err);
+  /* a --json that cannot be written is said before the pass, not after it */
+  ipro_status status = o.json && !json_stdout ? ipro_check_writable(o.json, &err) : IPRO_OK;
+  if (status == IPRO_OK)
+    status = ipro_cli_open_dataset(o.model, o.data, o.strict, false, IPRO_SPLIT_TEST, &data, &err);
   /* an image folder's labels are the sorted positions of its class names: a folder whose classes
    * differ from those the model was trained on would be scored against shifted labels */
   if (status == IPRO_OK) status = ipro_cli_check_model_classes(o.model, &data, o.data, &err);

@@ -7,8 +7,9 @@
  * second executor), a batch larger than the whole set, and the reference backend. Failures are one
  * line on stderr with exit status 1 (a missing dataset names its path; a model built for other
  * images names both shapes); usage errors exit with 2. With --json, each class's images and
- * correct predictions are the reference backend's too, and --json on the model is refused (2)
- * with the model intact. Skipped when Fashion-MNIST is not installed.
+ * correct predictions are the reference backend's too, --json on the model is refused (2)
+ * with the model intact, and a --json that cannot be written is an error (1) before the pass.
+ * Skipped when Fashion-MNIST is not installed.
  */
 #include <jansson.h>
 #include <math.h>
@@ -260,6 +261,9 @@ int main(void) {
                  "[N,1,28,28]");
   expect_failure("models/mlp_fmnist.onnx --data fashion-mnist --mean 0.1,0.2", 1, "channel", NULL);
   expect_failure("models/mlp_fmnist.onnx --data fashion-mnist --batch 0", 2, "--batch", NULL);
+  /* said before the pass, not after it */
+  expect_failure("models/mlp_fmnist.onnx --data fashion-mnist --json /nonexistent/dir/r.json", 1,
+                 "cannot write '/nonexistent/dir/r.json'", NULL);
   expect_failure("models/mlp_fmnist.onnx", 2, "usage", NULL);
   npz_class_subset();
 
