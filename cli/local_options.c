@@ -109,14 +109,17 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
     for (const char *p = value;; p++) { /* each name up to a comma or the end */
       size_t n = strcspn(p, ",");
       if (n == 0) return usage_error(flag, value, "tensor names separated by commas, none empty");
+      char expected[64];
       if (o->n_cuts == IPRO_MAX_MODULES - 1) {
-        char most[64];
-        snprintf(most, sizeof most, "at most %d tensor names (%d modules)", IPRO_MAX_MODULES - 1,
-                 IPRO_MAX_MODULES);
-        return usage_error(flag, value, most);
+        snprintf(expected, sizeof expected, "at most %d tensor names (%d modules)",
+                 IPRO_MAX_MODULES - 1, IPRO_MAX_MODULES);
+        return usage_error(flag, value, expected);
       }
-      if (n >= sizeof o->cuts[0])
-        return usage_error(flag, value, "tensor names of fewer than 512 bytes");
+      if (n >= sizeof o->cuts[0]) {
+        snprintf(expected, sizeof expected, "tensor names of fewer than %zu bytes",
+                 sizeof o->cuts[0]);
+        return usage_error(flag, value, expected);
+      }
       snprintf(o->cuts[o->n_cuts++], sizeof o->cuts[0], "%.*s", (int)n, p);
       p += n;
       if (!*p) break;
