@@ -73,7 +73,7 @@ typedef struct {
    * leaves for the trainer to reuse (oneDNN's primitive cache, the generated kernels' JIT) */
   uint64_t split_search_held;
   /* a compiled program's run: it searches nothing, and the two terms above measure its kernels
-   * built once before the trainer (cli/train.c), which the text then names so */
+   * built once before the trainer (cli/train.c, prepare), which the text then names so */
   bool kernels_ahead;
   uint64_t library_pages; /* RssFile's growth: library code paged in since the start */
   uint64_t end_to_end;    /* the end-to-end plan's peak (0 when not computed) */

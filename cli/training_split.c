@@ -64,7 +64,7 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
     out->planned_peak = plan.split.peak_bytes;
     out->e2e_peak = plan.e2e.peak_bytes;
     memcpy(out->heads, plan.heads, sizeof out->heads);
-    /* the work that balances an MPI pipeline's stages (cli/train.c): the plan file's measured
+    /* the work that balances an MPI pipeline's stages (cli/train.c, choose_stages): the plan file's measured
      * times where it has them, for these modules */
     out->work_is_time = plan.K > 1 && plan.plan_module_seconds[0] > 0;
     for (int k = 0; k < plan.K && out->work_is_time; k++)

@@ -57,7 +57,7 @@ ipro_status ipro_pipeline_open(ipro_pipeline **out, ipro_error *err) {
 }
 
 /* A pipeline exists only once the plugin gave it, so api is set wherever one is passed; without
- * one, the calls that need one say so (none is made so by train.c, which checks first). */
+ * one, the calls that need one say so (none is made so by cli/train.c, which checks first). */
 static ipro_status no_pipeline(ipro_error *err) {
   return ipro_error_set(err, "no MPI pipeline was opened");
 }

@@ -473,7 +473,7 @@ static int compare_held(ipro_trainer *a, ipro_trainer *b, const char *when) {
   return held;
 }
 
-/* What infopro train does after an epoch (cli/train.c): capture, the class names, write. */
+/* What infopro train does after an epoch (cli/train_epochs.c): capture, the class names, write. */
 static ipro_status save(const char *directory, ipro_trainer *trainer,
                         const ipro_training_position *position, char *const *class_names,
                         int n_class_names, ipro_error *err) {
