@@ -7,6 +7,7 @@ onnx 1.12; CPU only):
     /usr/bin/python3 models/export_models.py           # export + write goldens
     /usr/bin/python3 models/export_models.py --check   # read back and verify
     /usr/bin/python3 models/export_models.py --only infopro-losses  # one golden
+    /usr/bin/python3 models/export_models.py --only decoder-step
 
 Files written (all into models/):
 
@@ -17,6 +18,9 @@ Files written (all into models/):
     golden/infopro_losses.ipgd      SupCon, BCE and bilinear upsampling with
                                     their gradients (infopro_loss_tensors);
                                     written alone with --only infopro-losses
+    golden/decoder_step.ipgd        a first module's reconstruction step with
+                                    either decoder: loss and gradients
+                                    (decoder_step_tensors); --only decoder-step
 
 Golden file format "IPGD" (little-endian):
 
@@ -651,6 +655,82 @@ def do_infopro_losses(check):
 
 
 # --------------------------------------------------------------------------
+# The decoders' training step (golden/decoder_step.ipgd)
+# --------------------------------------------------------------------------
+
+
+def decoder_step_tensors():
+    """Golden of a first local module's reconstruction step with each InfoPro decoder
+    (partitioner/infopro_heads.h), for tests/runtime/test_reduced_decoder.c: a 2 x 1 x 12 x 12
+    normalised image x, the network's part conv3x3 (1 -> 6, stride 2, padding 1, no bias) and Tanh
+    making the cut h (6 x 6), then the decoder: conv3x3 (6 -> 12, padding 1, no bias), BatchNorm in
+    training mode (batch statistics, eps 1e-5), ReLU, conv3x3 (12 -> 1, padding 1, no bias),
+    Sigmoid, and nn.BCELoss (mean) against the image with the normalisation undone
+    (x * 0.25 + 0.5):
+      reduced: on h itself, against the image resized bilinearly to 6 x 6 (half_pixel:
+               F.interpolate without align_corners);
+      paper:   on h upsampled bilinearly to 12 x 12 with align_corners, against the image.
+    Every input is drawn in float32 (as stored); the losses and the gradients of the five
+    parameters are computed in float64 from those stored values by autograd. Written from the
+    definitions above, independently of infopro's heads and kernels."""
+    setup_determinism()
+    torch.manual_seed(2026)
+    image = torch.rand(2, 1, 12, 12) * 4 - 2  # normalised; undone, every pixel lies in [0, 1]
+    def uniform(shape, bound):
+        return (torch.rand(*shape) * 2 - 1) * bound
+    parameters = [
+        ("conv1.weight", uniform((6, 1, 3, 3), 0.5)),
+        ("infopro1/decoder/conv1.weight", uniform((12, 6, 3, 3), 1 / 54 ** 0.5)),
+        ("infopro1/decoder/conv1.bn.weight", 1 + uniform((12,), 0.2)),
+        ("infopro1/decoder/conv1.bn.bias", uniform((12,), 0.1)),
+        ("infopro1/decoder/conv2.weight", uniform((1, 12, 3, 3), 1 / 108 ** 0.5)),
+    ]
+    tensors = [("image", image.numpy().copy())]
+    tensors += [(name, t.numpy().copy()) for name, t in parameters]
+    x = image.double()
+    for decoder in ("reduced", "paper"):
+        p64 = [t.double().requires_grad_() for _, t in parameters]
+        w1, d1, bn_w, bn_b, d2 = p64
+        h = torch.tanh(F.conv2d(x, w1, stride=2, padding=1))
+        if decoder == "reduced":
+            source = h
+            target = F.interpolate(x, size=(6, 6), mode="bilinear", align_corners=False)
+        else:
+            source = F.interpolate(h, size=(12, 12), mode="bilinear", align_corners=True)
+            target = x
+        z = F.batch_norm(F.conv2d(source, d1, padding=1), None, None, bn_w, bn_b,
+                         training=True, eps=1e-5)
+        p = torch.sigmoid(F.conv2d(F.relu(z), d2, padding=1))
+        loss = nn.BCELoss()(p, target * 0.25 + 0.5)
+        grads = torch.autograd.grad(loss, p64)
+        tensors.append((decoder + "/loss", np.array([loss.item()], dtype=np.float32)))
+        for (name, _), g in zip(parameters, grads):
+            tensors.append((decoder + "/grad/" + name, g.detach().to(torch.float32).numpy().copy()))
+    return tensors
+
+
+DECODER_STEP_GOLDEN = os.path.join(GOLDEN_DIR, "decoder_step.ipgd")
+
+
+def do_decoder_step(check):
+    tensors = decoder_step_tensors()
+    if check:
+        gold = read_ipgd(DECODER_STEP_GOLDEN)
+        if [n for n, _ in gold] != [n for n, _ in tensors]:
+            print("decoder_step: FAIL: tensor names differ")
+            return 1
+        for (n, a), (_, b) in zip(gold, tensors):
+            compare("decoder_step " + n, b, a, rtol=0, atol=0)
+        print("decoder_step: OK (%d tensors)" % len(gold))
+        return 0
+    os.makedirs(GOLDEN_DIR, exist_ok=True)
+    write_ipgd(DECODER_STEP_GOLDEN, tensors)
+    d = dict(tensors)
+    print("decoder_step: loss reduced %.7f paper %.7f" % (d["reduced/loss"][0], d["paper/loss"][0]))
+    return 0
+
+
+# --------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------
 
@@ -806,12 +886,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true",
                     help="read back every ONNX file and golden and verify them")
-    ap.add_argument("--only", choices=["infopro-losses"] + list(MODELS),
+    ap.add_argument("--only", choices=["infopro-losses", "decoder-step"] + list(MODELS),
                     help="write (or with --check, verify) only this golden; the "
                     "ONNX files and the other goldens are left alone")
     args = ap.parse_args()
     if args.only == "infopro-losses":
         return do_infopro_losses(args.check)
+    if args.only == "decoder-step":
+        return do_decoder_step(args.check)
     if args.only:
         do_export([args.only])
         return 0

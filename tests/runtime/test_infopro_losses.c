@@ -295,40 +295,11 @@ static void test_shape_inference(void) {
 
 /* ---- PyTorch goldens ---- */
 
-/* Compares n values with the golden tensor `name`, of which the kernel's result must have the
- * shape (count). */
-static void compare(const char *what, const float *got, const ipro_golden_tensor *want) {
-  double scale = 0.0;
-  for (int64_t i = 0; i < want->count; i++)
-    scale = fmax(scale, fabs((double)want->data[i]));
-  double absolute = GOLDEN_ABSOLUTE * scale + 1e-7, worst = 0.0;
-  int64_t at = 0;
-  for (int64_t i = 0; i < want->count; i++) {
-    double excess = fabs((double)got[i] - want->data[i]) -
-                    (GOLDEN_RELATIVE * fabs((double)want->data[i]) + absolute);
-    if (!(excess <= worst)) worst = isnan(excess) ? INFINITY : excess, at = i;
-  }
-  CHECK_MSG(worst <= 0, "%s: element %lld is %.8g, PyTorch says %.8g", what, (long long)at,
-            (double)got[at], (double)want->data[at]);
-}
-
-static const ipro_golden_tensor *golden(const ipro_golden_file *file, const char *name,
-                                        int64_t count) {
-  const ipro_golden_tensor *t = ipro_golden_find(file, name);
-  CHECK_MSG(t != NULL, "the golden file has no tensor '%s'", name);
-  if (t && t->count != count) {
-    CHECK_MSG(false, "golden '%s' has %lld values, expected %lld", name, (long long)t->count,
-              (long long)count);
-    return NULL;
-  }
-  return t;
-}
-
 static void golden_sup_con(const ipro_golden_file *file) {
-  const ipro_golden_tensor *features = golden(file, "supcon_features", 16 * 128);
-  const ipro_golden_tensor *labels = golden(file, "supcon_labels", 16);
-  const ipro_golden_tensor *loss_want = golden(file, "supcon_loss", 1);
-  const ipro_golden_tensor *gradient_want = golden(file, "supcon_grad", 16 * 128);
+  const ipro_golden_tensor *features = ipro_golden_expect(file, "supcon_features", 16 * 128);
+  const ipro_golden_tensor *labels = ipro_golden_expect(file, "supcon_labels", 16);
+  const ipro_golden_tensor *loss_want = ipro_golden_expect(file, "supcon_loss", 1);
+  const ipro_golden_tensor *gradient_want = ipro_golden_expect(file, "supcon_grad", 16 * 128);
   if (!features || !labels || !loss_want || !gradient_want) return;
   bench b = ipro_test_bench_open(1);
   int f = ipro_test_bench_tensor(&b, "features", IPRO_DTYPE_FLOAT, 2, (int64_t[]){16, 128});
@@ -341,18 +312,19 @@ static void golden_sup_con(const ipro_golden_file *file) {
   int forward = node(&b, IPRO_OP_SUP_CON_LOSS, f, y, loss);
   int backward = node(&b, IPRO_OP_SUP_CON_GRAD, f, y, gradient);
   if (run(&b, forward) && run(&b, backward)) {
-    compare("SupCon loss", floats(&b, loss), loss_want);
-    compare("SupCon gradient", floats(&b, gradient), gradient_want);
+    ipro_golden_check("SupCon loss", floats(&b, loss), loss_want, GOLDEN_RELATIVE, GOLDEN_ABSOLUTE);
+    ipro_golden_check("SupCon gradient", floats(&b, gradient), gradient_want, GOLDEN_RELATIVE,
+                      GOLDEN_ABSOLUTE);
   }
   ipro_test_bench_close(&b);
 }
 
 static void golden_binary_cross_entropy(const ipro_golden_file *file) {
   const int64_t count = 2 * 28 * 28;
-  const ipro_golden_tensor *p_in = golden(file, "bce_p", count);
-  const ipro_golden_tensor *target_in = golden(file, "bce_target", count);
-  const ipro_golden_tensor *loss_want = golden(file, "bce_loss", 1);
-  const ipro_golden_tensor *gradient_want = golden(file, "bce_grad", count);
+  const ipro_golden_tensor *p_in = ipro_golden_expect(file, "bce_p", count);
+  const ipro_golden_tensor *target_in = ipro_golden_expect(file, "bce_target", count);
+  const ipro_golden_tensor *loss_want = ipro_golden_expect(file, "bce_loss", 1);
+  const ipro_golden_tensor *gradient_want = ipro_golden_expect(file, "bce_grad", count);
   if (!p_in || !target_in || !loss_want || !gradient_want) return;
   bench b = ipro_test_bench_open(1);
   const int64_t dims[4] = {2, 1, 28, 28};
@@ -365,8 +337,9 @@ static void golden_binary_cross_entropy(const ipro_golden_file *file) {
   int forward = node(&b, IPRO_OP_BINARY_CROSS_ENTROPY, p, target, loss);
   int backward = node(&b, IPRO_OP_BINARY_CROSS_ENTROPY_GRAD, p, target, dp);
   if (run(&b, forward) && run(&b, backward)) {
-    compare("BCE loss", floats(&b, loss), loss_want);
-    compare("BCE gradient", floats(&b, dp), gradient_want);
+    ipro_golden_check("BCE loss", floats(&b, loss), loss_want, GOLDEN_RELATIVE, GOLDEN_ABSOLUTE);
+    ipro_golden_check("BCE gradient", floats(&b, dp), gradient_want, GOLDEN_RELATIVE,
+                      GOLDEN_ABSOLUTE);
   }
   ipro_test_bench_close(&b);
 }
@@ -377,10 +350,10 @@ static void golden_binary_cross_entropy(const ipro_golden_file *file) {
  * emits it (codegen/gradient_rules.c) into the inferred graph; the graph is inferred again and
  * both nodes run on their reference kernels. */
 static void golden_upsample(const ipro_golden_file *file) {
-  const ipro_golden_tensor *x_in = golden(file, "upsample_input", 2 * 3 * 7 * 7);
-  const ipro_golden_tensor *y_want = golden(file, "upsample_output", 2 * 3 * 28 * 28);
-  const ipro_golden_tensor *dy_in = golden(file, "upsample_upstream", 2 * 3 * 28 * 28);
-  const ipro_golden_tensor *dx_want = golden(file, "upsample_grad", 2 * 3 * 7 * 7);
+  const ipro_golden_tensor *x_in = ipro_golden_expect(file, "upsample_input", 2 * 3 * 7 * 7);
+  const ipro_golden_tensor *y_want = ipro_golden_expect(file, "upsample_output", 2 * 3 * 28 * 28);
+  const ipro_golden_tensor *dy_in = ipro_golden_expect(file, "upsample_upstream", 2 * 3 * 28 * 28);
+  const ipro_golden_tensor *dx_want = ipro_golden_expect(file, "upsample_grad", 2 * 3 * 7 * 7);
   if (!x_in || !y_want || !dy_in || !dx_want) return;
   const int64_t in_dims[4] = {2, 3, 7, 7}, out_dims[4] = {2, 3, 28, 28};
   ipro_graph *g = hand_graph(13);
@@ -414,10 +387,14 @@ static void golden_upsample(const ipro_golden_file *file) {
   ipro_status status =
       kernels[IPRO_OP_RESIZE](g, resize_node, resize_inputs, resize_outputs, NULL, &err);
   CHECK_OK(status, &err);
-  if (status == IPRO_OK) compare("Resize bilinear align_corners 7x7 -> 28x28", y, y_want);
+  if (status == IPRO_OK)
+    ipro_golden_check("Resize bilinear align_corners 7x7 -> 28x28", y, y_want, GOLDEN_RELATIVE,
+                      GOLDEN_ABSOLUTE);
   status = kernels[IPRO_OP_RESIZE_GRAD](g, grad_node, grad_inputs, grad_outputs, NULL, &err);
   CHECK_OK(status, &err);
-  if (status == IPRO_OK) compare("ResizeGrad bilinear align_corners", dx, dx_want);
+  if (status == IPRO_OK)
+    ipro_golden_check("ResizeGrad bilinear align_corners", dx, dx_want, GOLDEN_RELATIVE,
+                      GOLDEN_ABSOLUTE);
   free(y);
   free(dx);
   ipro_graph_free(g);

@@ -66,6 +66,36 @@ void ipro_golden_release(ipro_golden_file *file) {
   memset(file, 0, sizeof *file);
 }
 
+const ipro_golden_tensor *ipro_golden_expect(const ipro_golden_file *file, const char *name,
+                                             int64_t count) {
+  const ipro_golden_tensor *t = ipro_golden_find(file, name);
+  CHECK_MSG(t != NULL, "the golden file has no tensor '%s'", name);
+  if (t && t->count != count) {
+    CHECK_MSG(false, "golden '%s' has %lld values, expected %lld", name, (long long)t->count,
+              (long long)count);
+    return NULL;
+  }
+  return t;
+}
+
+double ipro_golden_check(const char *what, const float *got, const ipro_golden_tensor *want,
+                         double relative, double of_scale) {
+  double scale = 0.0, largest = 0.0;
+  for (int64_t i = 0; i < want->count; i++)
+    scale = fmax(scale, fabs((double)want->data[i]));
+  double absolute = of_scale * scale + 1e-7, worst = 0.0;
+  int64_t at = 0;
+  for (int64_t i = 0; i < want->count; i++) {
+    double difference = fabs((double)got[i] - want->data[i]);
+    double excess = difference - (relative * fabs((double)want->data[i]) + absolute);
+    if (!(excess <= worst)) worst = isnan(excess) ? INFINITY : excess, at = i;
+    largest = isnan(difference) ? INFINITY : fmax(largest, difference);
+  }
+  CHECK_MSG(worst <= 0, "%s: element %lld is %.8g, PyTorch says %.8g", what, (long long)at,
+            (double)got[at], (double)want->data[at]);
+  return scale > 0 ? largest / scale : largest;
+}
+
 bool ipro_golden_near(const float *output, const float *expected, int64_t count) {
   for (int64_t i = 0; i < count; i++) {
     double excess =

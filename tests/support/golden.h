@@ -36,6 +36,15 @@ void ipro_golden_release(ipro_golden_file *file);
 bool ipro_golden_load_forward(const char *name, char *model_path, size_t size,
                               ipro_golden_file *file, const ipro_golden_tensor **input,
                               const ipro_golden_tensor **logits);
+/* The golden tensor `name` of `count` values; NULL, with a failed check recorded, when the file
+ * has none or it holds another count. */
+const ipro_golden_tensor *ipro_golden_expect(const ipro_golden_file *file, const char *name,
+                                             int64_t count);
+/* Checks that every value of got (want->count of them) is within `relative` of PyTorch's value
+ * plus `of_scale` of the tensor's largest magnitude (and 1e-7) for values near zero; a NaN never
+ * is. Returns the largest |got - want| over that largest magnitude. */
+double ipro_golden_check(const char *what, const float *got, const ipro_golden_tensor *want,
+                         double relative, double of_scale);
 /* Whether every element of output is within 1e-4 relative (and 1e-6 absolute) of PyTorch's
  * expected value, the tolerance of the forward goldens; a NaN is never near. */
 bool ipro_golden_near(const float *output, const float *expected, int64_t count);
