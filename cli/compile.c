@@ -45,6 +45,7 @@
 #include "runtime/program_file.h"
 #include "runtime/program_module.h"
 #include "training_split.h"
+#include "version.h"
 
 extern char **environ;
 
@@ -460,6 +461,7 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   ipro_program program = {.device = o->device, .batch = o->batch, .optimizer = o->optimizer};
   const char *slash = strrchr(o->model, '/');
   snprintf(program.model_name, sizeof program.model_name, "%s", slash ? slash + 1 : o->model);
+  snprintf(program.compiler, sizeof program.compiler, "%s", ipro_cli_version());
   ipro_dataset data = {0};
   ipro_status status =
       ipro_cli_open_dataset(o->model, o->data, o->strict, false, IPRO_SPLIT_TRAIN, &data, err);

@@ -15,6 +15,7 @@
 #include "output_paths.h"
 #include "runtime/checkpoint.h"
 #include "runtime/mpi/pipeline.h"
+#include "version.h"
 
 /* Under --resume in train's usage; a compiled program's runner, whose split is fixed, leaves it
  * out of its own. */
@@ -164,16 +165,23 @@ static int parse_stages(const char *text, const ipro_program *program, ipro_cli_
   return 1;
 }
 
+/* "A training program compiled by infopro 0.29.0 (...) from MODEL (SHA-256 ...):", the compiler
+ * left out for a program of format 2 or 3, which does not record it. */
+static void print_program_origin(const ipro_program *p, FILE *to) {
+  char shown[IPRO_PRINTABLE_MAX], compiler[IPRO_PRINTABLE_MAX]; /* from the file: escaped */
+  fprintf(to, "A training program compiled by %s%s from %s (SHA-256 %s):\n",
+          p->compiler[0] ? "infopro " : "`infopro compile`",
+          p->compiler[0] ? ipro_printable(p->compiler, compiler, sizeof compiler) : "",
+          ipro_printable(p->model_name, shown, sizeof shown), p->model_sha256);
+}
+
 /* What a compiled program's runner says about itself under --help (to stdout) and after a usage
  * error (to stderr). */
 static void print_program_usage(const ipro_program *p, FILE *to) {
   char shown[IPRO_PRINTABLE_MAX]; /* a model-supplied name, escaped (ir/printable.h) */
-  fprintf(to,
-          "usage: train --data SPEC [options]\n"
-          "A training program compiled by `infopro compile` from %s (SHA-256 %s):\n"
-          "batch %lld, %s, ",
-          ipro_printable(p->model_name, shown, sizeof shown), p->model_sha256, (long long)p->batch,
-          ipro_device_name(p->device));
+  fprintf(to, "usage: train --data SPEC [options]\n");
+  print_program_origin(p, to);
+  fprintf(to, "batch %lld, %s, ", (long long)p->batch, ipro_device_name(p->device));
   if (p->local.K == 1)
     fprintf(to, "end to end (K = 1)");
   else
@@ -360,6 +368,11 @@ static int parse(int argc, char **argv, const ipro_program *program, const char 
   for (int i = 0; i < argc; i++) {
     if (program && strcmp(argv[i], "--help") == 0) {
       print_program_usage(program, stdout);
+      return 0;
+    }
+    if (program && strcmp(argv[i], "--version") == 0) { /* the runner's build, then the program's */
+      ipro_cli_print_version(stdout);
+      print_program_origin(program, stdout);
       return 0;
     }
     if (program && fixed_by_program(argv[i])) {

@@ -42,6 +42,7 @@ ipro_status ipro_program_encode(const ipro_program *p, uint8_t **bytes, size_t *
   ipro_frame_begin(&w);
   ipro_put_string(&w, p->model_name);
   ipro_put_string(&w, p->model_sha256);
+  ipro_put_string(&w, p->compiler);
   ipro_put_u32(&w, (uint32_t)p->device);
   ipro_put_string(&w, p->cpu);
   ipro_put_string(&w, p->cpu_features);
@@ -185,6 +186,9 @@ static ipro_status decode(const uint8_t *bytes, size_t size, const char *path, i
   if (!ipro_get_string(&r, p->model_name, sizeof p->model_name) || !p->model_name[0] ||
       !ipro_get_string(&r, p->model_sha256, sizeof p->model_sha256))
     return malformed(path, "the model's name or digest", err);
+  /* empty: not recorded (a program of version 2 or 3 written again) */
+  if (version >= 4 && !ipro_get_string(&r, p->compiler, sizeof p->compiler))
+    return malformed(path, "the infopro that compiled it", err);
   uint32_t device = ipro_get_u32(&r);
   p->device = (ipro_device)device;
   if (device > IPRO_DEVICE_CUDA) return malformed(path, "the device", err);

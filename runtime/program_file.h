@@ -1,8 +1,8 @@
 /* A compiled training program (`infopro compile`): everything DIR/train needs to train exactly
  * one model, split and batch without the model file, the partitioner's search or LLVM. The file
  * DIR/program.ipro is a framed file (framed_file.h; byte layout: schemas/program.md) holding
- *   - what it was compiled from: the model's file name and SHA-256, the device, the host CPU
- *     and its features the kernels were made for;
+ *   - what it was compiled from: the model's file name and SHA-256, the infopro that compiled
+ *     it (from version 4), the device, the host CPU and its features the kernels were made for;
  *   - the training settings that shape the programs: batch, optimizer and its constants, the
  *     local-training settings (heads, losses, λ), K and the cut tensors with each local module's
  *     head, and the plan's figures (planned and end-to-end peak bytes);
@@ -27,14 +27,19 @@
 #include "runtime/trainer.h"
 
 #define IPRO_PROGRAM_FILE "program.ipro"
-#define IPRO_PROGRAM_VERSION 3
-/* the oldest version read: version 2 lacks the modules' work (read as unknown) */
+#define IPRO_PROGRAM_VERSION 4
+/* the oldest version read: version 2 lacks the modules' work (read as unknown), versions 2 and 3
+ * the compiler's name (read as empty) */
 #define IPRO_PROGRAM_OLDEST_VERSION 2
 #define IPRO_PROGRAM_NAME_BYTES 512
+#define IPRO_PROGRAM_COMPILER_BYTES 128
 
 typedef struct {
   char model_name[IPRO_PROGRAM_NAME_BYTES]; /* the model file's name, without its folder */
   char model_sha256[65];                    /* hex */
+  /* the infopro that compiled it, as `infopro --version` names itself ("0.29.0 (git 4704f05abcde,
+   * Release)"); empty where not recorded (versions 2 and 3) */
+  char compiler[IPRO_PROGRAM_COMPILER_BYTES];
   ipro_device device;
   char cpu[64], cpu_features[4096]; /* the host the CPU kernels were made for */
   int64_t batch;

@@ -27,9 +27,11 @@
  *   - kernels made for the x86-64-v3 level (--cpu x86-64-v3) rather than this machine's CPU train
  *     the same bytes again (or, on a CPU below that level, are refused with one message), and an
  *     unknown --cpu is a usage error;
- *   - --help names the model's SHA-256 as sha256sum computes it, and the options the program
- *     fixed are refused; usage errors name the runner and show its own usage, and an error about
- *     its model (an image folder of 2 classes) names the runner, not a model file beside it;
+ *   - --help names the model's SHA-256 as sha256sum computes it and the infopro that compiled it
+ *     as `infopro --version` names itself (so does the runner's --version, after its own build),
+ *     and the options the program fixed are refused; usage errors name the runner and show its own
+ * usage, and an error about its model (an image folder of 2 classes) names the runner, not a model
+ * file beside it;
  *   - a truncated, a corrupted and a foreign program file, and a missing or foreign kernels.so,
  *     each give one message and exit 1;
  *   - compile with a plugin it cannot find gives one message and exit 1 and writes nothing: a
@@ -421,6 +423,22 @@ static void help_and_fixed_options(const char *runner) {
             help.out);
   CHECK_MSG(!strstr(help.out, "--batch B"), "--help offers what the runner does not take: %s",
             help.out);
+  /* the infopro that compiled it, as that infopro names itself (program format 4) */
+  ipro_command_result version, runner_version;
+  ipro_test_run_infopro("--version", &version);
+  char *line_end = strchr(version.out, '\n');
+  if (line_end) *line_end = '\0';
+  char compiled_by[512];
+  snprintf(compiled_by, sizeof compiled_by, "compiled by %s from", version.out);
+  CHECK_MSG(version.exit_status == 0 && strncmp(version.out, "infopro 0.", 10) == 0 &&
+                strstr(help.out, compiled_by),
+            "--help does not say '%s': %s", compiled_by, help.out);
+  snprintf(command, sizeof command, "'%s' --version", runner);
+  ipro_test_run_command_expecting(command, &runner_version, 0);
+  CHECK_MSG(strncmp(runner_version.out, version.out, strlen(version.out)) == 0 &&
+                strstr(runner_version.out, compiled_by) &&
+                strstr(runner_version.out, "formats written: program "),
+            "the runner's --version (its build, then the compiler's): %s", runner_version.out);
   CHECK_MSG(strstr(help.out, "Started by mpirun -np 2,"),
             "--help does not say how to train the K = 2 program across processes: %s", help.out);
   snprintf(command, sizeof command, "'%s' --data fashion-mnist --batch 64", runner);
