@@ -38,15 +38,18 @@ static bool write_folder(const char *folder) {
   return ok;
 }
 
-/* The "epoch E/T  loss ..." line of epoch `epoch`, up to the time it took. */
+/* The figures of epoch `epoch`'s line "epoch E/T  loss L  test accuracy A  test loss ...": from
+ * its loss to its test accuracy, without "epoch E/T", which differs between runs of other
+ * lengths whatever they trained. */
 static bool epoch_figures(const char *out, int epoch, char *figures, size_t size) {
   char start[32];
   snprintf(start, sizeof start, "epoch %d/", epoch);
   for (const char *line = out; (line = strstr(line, start)) != NULL; line++) {
     const char *end = strchr(line, '\n');
+    const char *loss = strstr(line, "  loss ");
     const char *test = strstr(line, "test loss ");
-    if (end && test && test < end) {
-      snprintf(figures, size, "%.*s", (int)(test - line), line);
+    if (end && loss && test && loss < test && test < end) {
+      snprintf(figures, size, "%.*s", (int)(test - loss), loss);
       return true;
     }
   }
