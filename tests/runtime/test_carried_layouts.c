@@ -59,6 +59,9 @@ static void compare_runs(const char *label, const ipro_test_training_run *carrie
             "%s: loss %.7g carried, %.7g plain", label, (double)carried->loss, (double)plain->loss);
   double from_carried = ipro_test_update_distance(carried, reference);
   double from_plain = ipro_test_update_distance(plain, reference);
+  CHECK_MSG(reference->count > 0 && isfinite(from_carried) && isfinite(from_plain),
+            "%s: no update to compare (%d parameters; distances %.3g, %.3g)", label,
+            reference->count, from_carried, from_plain);
   CHECK_MSG(from_carried <= 1.5 * from_plain + 1e-2,
             "%s: the carried run's update is %.3g from the reference's, the plain run's %.3g",
             label, from_carried, from_plain);

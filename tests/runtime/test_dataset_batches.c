@@ -96,7 +96,7 @@ static void test_normalization(ipro_dataset *data) {
   for (int c = 0; c < CHANNELS; c++)
     for (int x = 0; x < 256; x++) {
       double expected = (x / 255.0 - data->mean[c]) / data->std[c];
-      far += fabs(ipro_dataset_normalize_pixel(data, c, (uint8_t)x) - expected) > 1e-6;
+      far += !(fabs(ipro_dataset_normalize_pixel(data, c, (uint8_t)x) - expected) <= 1e-6);
     }
   CHECK_EQ_INT(far, 0);
   CHECK(fabs(ipro_dataset_normalize_pixel(data, 0, 255) - (1 - 0.4914) / 0.2470) < 1e-6);
@@ -220,7 +220,7 @@ static void test_augmentation(const ipro_dataset *data) {
       for (int x = 0; x < WIDTH; x++) {
         float expected = y < P || x < P ? (0 - data->mean[c]) / data->std[c]
                                         : plain[c * PLANE + (y - P) * WIDTH + x - P];
-        wrong += fabsf(shifted[c * PLANE + y * WIDTH + x] - expected) > 1e-6f;
+        wrong += !(fabsf(shifted[c * PLANE + y * WIDTH + x] - expected) <= 1e-6f);
       }
   CHECK_EQ_INT(wrong, 0);
 

@@ -240,12 +240,17 @@ static bool step(const char *name, const char *const *cuts, int n_cuts, ipro_tes
                                      (ipro_test_step_kind){kernels, fuse, false, 0, 0}, run);
 }
 
-/* The largest difference between two runs' trained parameters. */
+/* The largest difference between two runs' trained parameters; infinite where their counts
+ * differ or either holds a NaN (fmax would pass a NaN over). */
 static double largest_difference(const ipro_test_training_run *a, const ipro_test_training_run *b) {
   double largest = a->count == b->count ? 0 : INFINITY;
-  for (int p = 0; p < a->count && p < b->count; p++)
-    for (size_t i = 0; i < a->elements[p] && a->elements[p] == b->elements[p]; i++)
-      largest = fmax(largest, fabs((double)a->after[p][i] - b->after[p][i]));
+  for (int p = 0; p < a->count && p < b->count; p++) {
+    if (a->elements[p] != b->elements[p]) largest = INFINITY;
+    for (size_t i = 0; i < a->elements[p] && a->elements[p] == b->elements[p]; i++) {
+      double d = fabs((double)a->after[p][i] - b->after[p][i]);
+      if (!(d <= largest)) largest = isnan(d) ? INFINITY : d;
+    }
+  }
   return largest;
 }
 
@@ -266,6 +271,9 @@ static void check_steps(const char *label, const char *name, const char *const *
               "%s: loss %.7g fused, %.7g unfused", label, (double)fused.loss, (double)unfused.loss);
     double from_fused = ipro_test_update_distance(&fused, &reference);
     double from_unfused = ipro_test_update_distance(&unfused, &reference);
+    CHECK_MSG(reference.count > 0 && isfinite(from_fused) && isfinite(from_unfused),
+              "%s: no update to compare (%d parameters; distances %.3g, %.3g)", label,
+              reference.count, from_fused, from_unfused);
     CHECK_MSG(from_fused <= 1.5 * from_unfused + 1e-4,
               "%s: the fused step's update is %.3g from the reference's, the unfused step's %.3g",
               label, from_fused, from_unfused);

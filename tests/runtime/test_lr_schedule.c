@@ -41,7 +41,7 @@ static void compare_all(const char *what, const ipro_lr_schedule *s, int64_t per
   for (int64_t step = 0; step < per_epoch * epochs; step++) {
     double want = expected(s, step, per_epoch, epochs);
     float got = ipro_lr_at(s, step, per_epoch, epochs);
-    if (fabs((double)got - want) > 1e-7 * fabs(want) + 1e-12) {
+    if (!(fabs((double)got - want) <= 1e-7 * fabs(want) + 1e-12)) { /* a NaN is never near */
       if (bad++ < 3)
         CHECK_MSG(false, "%s: step %lld gives %.9g, expected %.9g", what, (long long)step,
                   (double)got, want);

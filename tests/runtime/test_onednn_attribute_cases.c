@@ -85,7 +85,7 @@ static void check_case(ipro_backend *onednn, ipro_graph *graph, const char *labe
       double worst_excess = -1;
       for (int64_t k = 0; k < count; k++) {
         double g = ((float *)got[i])[k], e = ((float *)expected[i])[k];
-        double excess = isnan(g) ? INFINITY : fabs(g - e) - (1e-5 + 1e-4 * fabs(e));
+        double excess = ipro_test_excess(g, e, 1e-5, 1e-4);
         if (excess > 0) bad++;
         if (excess > worst_excess) worst_excess = excess, worst = k;
       }

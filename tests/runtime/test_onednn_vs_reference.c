@@ -36,18 +36,15 @@ static size_t value_bytes(const ipro_graph *graph, const ipro_tensor *tensor) {
   return count > 0 ? (size_t)count * ipro_dtype_size(tensor->dtype) : 0;
 }
 
-/* Worst |got - expected| beyond atol + rtol |expected| over a float tensor; NaN anywhere in got
- * where expected is finite counts as infinitely bad. Returns the index of the worst element. */
+/* Worst |got - expected| beyond atol + rtol |expected| over a float tensor; a NaN or infinity
+ * where the other has none counts as infinitely bad (ipro_test_excess). Returns the index of the
+ * worst element. */
 static int64_t worst_element(const float *got, const float *expected, int64_t count,
                              double *excess) {
   int64_t worst = -1;
   *excess = 0.0;
   for (int64_t i = 0; i < count; i++) {
-    double e = expected[i], g = got[i];
-    double over = (isnan(g) != isnan(e)) ? INFINITY
-                  : isnan(e)             ? 0.0
-                                         : fabs(g - e) - (1e-5 + 1e-4 * fabs(e));
-    if (isinf(e) && g == e) over = 0.0;
+    double over = ipro_test_excess(got[i], expected[i], 1e-5, 1e-4);
     if (over > *excess) *excess = over, worst = i;
   }
   return worst;

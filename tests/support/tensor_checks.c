@@ -53,18 +53,23 @@ int ipro_test_add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, 
   return t;
 }
 
+double ipro_test_excess(double got, double expected, double absolute, double relative) {
+  if (isnan(got) || isnan(expected)) return isnan(got) && isnan(expected) ? 0.0 : INFINITY;
+  if (isinf(got) || isinf(expected)) return got == expected ? 0.0 : INFINITY;
+  return fabs(got - expected) - (absolute + relative * fabs(expected));
+}
+
 double ipro_test_compare_scaled(const char *label, const char *what, const float *got,
                                 const float *expected, int64_t count) {
   double scale = 1.0;
   for (int64_t k = 0; k < count; k++)
-    if (fabs(expected[k]) > scale) scale = fabs(expected[k]);
+    if (isfinite(expected[k]) && fabs(expected[k]) > scale) scale = fabs(expected[k]);
   int64_t bad = 0, worst = 0;
   double worst_excess = -INFINITY, largest = 0.0;
   for (int64_t k = 0; k < count; k++) {
     double g = got[k], e = expected[k];
-    if (fabs(g - e) / scale > largest) largest = fabs(g - e) / scale;
-    double excess = isnan(g) != isnan(e) ? INFINITY : fabs(g - e) - (1e-5 * scale + 1e-4 * fabs(e));
-    if (isnan(g) && isnan(e)) excess = 0.0;
+    if (isfinite(g) && isfinite(e) && fabs(g - e) / scale > largest) largest = fabs(g - e) / scale;
+    double excess = ipro_test_excess(g, e, 1e-5 * scale, 1e-4);
     if (excess > 0) bad++;
     if (excess > worst_excess) worst_excess = excess, worst = k;
   }

@@ -27,9 +27,14 @@ void ipro_test_channel_moments(const float *x, int64_t batch, int64_t channels, 
 int ipro_test_add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, int rank,
                          const int64_t *dims);
 
+/* How far got lies beyond absolute + relative·|expected| (≤ 0: within): 0 when both are NaN or
+ * both the same infinity, +infinity when only one is NaN or only one is infinite (or they are
+ * opposite infinities), so that no non-finite value passes by making the difference NaN. */
+double ipro_test_excess(double got, double expected, double absolute, double relative);
+
 /* Checks every element within atol 1e-5 * scale + rtol 1e-4 * |expected|, scale = max(1, max
- * |expected|); NaN must be where the reference has NaN. Returns the largest |got - expected| /
- * scale. */
+ * finite |expected|); NaN and infinities must be where the reference has them
+ * (ipro_test_excess). Returns the largest |got - expected| / scale over finite pairs. */
 double ipro_test_compare_scaled(const char *label, const char *what, const float *got,
                                 const float *expected, int64_t count);
 
