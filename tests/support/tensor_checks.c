@@ -59,6 +59,22 @@ double ipro_test_excess(double got, double expected, double absolute, double rel
   return fabs(got - expected) - (absolute + relative * fabs(expected));
 }
 
+void ipro_test_compare_each(const char *label, const char *what, const float *got,
+                            const float *expected, int64_t count, double relative) {
+  int64_t bad = 0, worst = 0;
+  double worst_excess = 0.0;
+  for (int64_t k = 0; k < count; k++) {
+    double excess = ipro_test_excess(got[k], expected[k], 1e-30, relative);
+    if (excess > 0) bad++;
+    if (excess > worst_excess) worst_excess = excess, worst = k;
+  }
+  CHECK_MSG(bad == 0,
+            "%s: %s: %lld of %lld beyond %g of their own value, worst [%lld]: %.9g vs "
+            "reference %.9g",
+            label, what, (long long)bad, (long long)count, relative, (long long)worst, got[worst],
+            expected[worst]);
+}
+
 double ipro_test_compare_scaled(const char *label, const char *what, const float *got,
                                 const float *expected, int64_t count) {
   double scale = 1.0;

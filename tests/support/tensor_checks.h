@@ -32,6 +32,13 @@ int ipro_test_add_tensor(ipro_graph *graph, const char *name, ipro_dtype dtype, 
  * opposite infinities), so that no non-finite value passes by making the difference NaN. */
 double ipro_test_excess(double got, double expected, double absolute, double relative);
 
+/* Checks every element within `relative` of its own expected value (and 1e-30): for values that
+ * no cancellation makes tiny and that differ in size by orders of magnitude within one tensor
+ * (the BCE gradient, 1/(p(1 − p)) at clamped probabilities beside ≈ 1e-6 elsewhere), which a
+ * tolerance to the tensor's scale would pass unchecked. */
+void ipro_test_compare_each(const char *label, const char *what, const float *got,
+                            const float *expected, int64_t count, double relative);
+
 /* Checks every element within atol 1e-5 * scale + rtol 1e-4 * |expected|, scale = max(1, max
  * finite |expected|); NaN and infinities must be where the reference has them
  * (ipro_test_excess). Returns the largest |got - expected| / scale over finite pairs. */
