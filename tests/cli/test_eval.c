@@ -1,6 +1,6 @@
 /* `infopro eval` reports the accuracy and mean cross-entropy that an independent computation
- * gives: the same test images normalised pixel by pixel with the dataset API (not the batch
- * loader), run at once as a single batch through the executor on the reference backend (not
+ * gives: the same test images normalised pixel by pixel here (torchvision's formula and
+ * Fashion-MNIST's published constants, not the dataset API or the batch loader), run at once as a single batch through the executor on the reference backend (not
  * oneDNN, not eval's batching), scored here in double. The binary's default oneDNN run must agree
  * on the count of correct predictions exactly and on the cross-entropy within 1e-4 relative,
  * whatever the batch size: batches that divide the images, batches that leave a remainder (the
@@ -52,9 +52,11 @@ static bool reference_scores(scores *s) {
   }
   size_t pixels = (size_t)data.channels * data.height * data.width;
   float *images = malloc(IMAGES * pixels * sizeof *images);
+  /* normalised here as torchvision's ToTensor and Normalize do it, each step rounded to float32,
+   * with Fashion-MNIST's published mean and std: not with the dataset's own function and
+   * constants, which the loader eval runs on shares */
   for (size_t i = 0; images && i < IMAGES * pixels; i++)
-    images[i] = ipro_dataset_normalize_pixel(
-        &data, (int)((i % pixels) / (data.height * data.width)), data.images[i]);
+    images[i] = ((float)data.images[i] / 255.0f - 0.2860f) / 0.3530f;
 
   char model[1024];
   ipro_test_path(model, sizeof model, "models/mlp_fmnist.onnx");
