@@ -161,10 +161,32 @@ static void test_max_pool_indices(void) {
   ipro_graph_free(graph);
 }
 
+/* splitmix64 as Vigna published it (xoshiro's seeding generator, prng.di.unimi.it/splitmix64.c):
+ * the state advanced by the golden gamma, then two xor-shift-multiply rounds and a final
+ * xor-shift; written here from that definition, so that the kernel's own is not its oracle.
+ * Pinned below by the first output of the state 0, 0xE220A8397B1DCDAF. */
+static uint64_t splitmix64_published(uint64_t state) {
+  uint64_t z = state + UINT64_C(0x9E3779B97F4A7C15);
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+/* The documented draw (runtime/reference/normalization.c): element i of a node at a step keeps
+ * its value when the top 24 bits of splitmix64(splitmix64(splitmix64(seed) ^ step) ^ i), as a
+ * fraction of 2^24, are at least the ratio. */
+static bool dropout_keeps(uint64_t seed, uint64_t step, uint64_t i, float ratio) {
+  uint64_t bits = splitmix64_published(splitmix64_published(splitmix64_published(seed) ^ step) ^ i);
+  return (float)(bits >> 40) * (1.0f / 16777216.0f) >= ratio;
+}
+
 /* Training-mode Dropout: the mask is exactly the documented hash test, kept values are scaled by
  * 1 / (1 - ratio), about 1 - ratio of the elements survive, and the mask depends on the step and
  * on the node. */
 static void test_dropout_training(void) {
+  CHECK_MSG(splitmix64_published(0) == UINT64_C(0xE220A8397B1DCDAF),
+            "splitmix64 of the state 0 is %llx, not the published first output",
+            (unsigned long long)splitmix64_published(0));
   enum { COUNT = 20000 };
   const float ratio = 0.25f;
   ipro_graph *graph = ipro_graph_create();
@@ -183,8 +205,8 @@ static void test_dropout_training(void) {
   CHECK_OK(run_kernel(graph, n, (void *[]){xs}, (void *[]){ys, mask}, &context, &err), &err);
   int kept = 0, wrong = 0;
   for (int i = 0; i < COUNT; i++) {
-    bool expected = ipro_reference_dropout_uniform(42 ^ ipro_node_random_stream(&graph->nodes[n]),
-                                                   3, (uint64_t)i) >= ratio;
+    bool expected =
+        dropout_keeps(42 ^ ipro_node_random_stream(&graph->nodes[n]), 3, (uint64_t)i, ratio);
     float value = expected ? 2.0f / (1.0f - ratio) : 0.0f;
     if (mask[i] != expected || fabsf(ys[i] - value) > 1e-6f) wrong++;
     kept += mask[i];
@@ -415,8 +437,11 @@ static void test_nd_indexing_and_elementwise(void) {
   int not = add_node(graph, "Not", 1, (int[]){b}, 1, (int[]){nb});
   int m[3];
   for (int j = 0; j < 3; j++)
-    m[j] = ipro_test_add_tensor(graph, j == 0 ? "m0" : j == 1 ? "m1" : "m2", IPRO_DTYPE_FLOAT, 1,
-                                (int64_t[]){3});
+    m[j] = ipro_test_add_tensor(graph,
+                                j == 0   ? "m0"
+                                : j == 1 ? "m1"
+                                         : "m2",
+                                IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
   int e3 = ipro_test_add_tensor(graph, "e3", IPRO_DTYPE_FLOAT, 1, (int64_t[]){3});
   int max = add_node(graph, "Max", 3, m, 1, (int[]){e3});
   int min = add_node(graph, "Min", 3, m, 1, (int[]){e3});
