@@ -17,16 +17,14 @@ int main(void) {
   ipro_test_run_infopro("plan models/twin_linear_fmnist.onnx --batch 32 -K 2", &r);
   CHECK_MSG(r.exit_status == 0, "plan: exit status %d: %s", r.exit_status, r.err);
   /* plan prints the table on stdout and the reason as a note on stderr */
-  CHECK_MSG(strstr(r.err, "no cut point") && strstr(r.out, "cuts: none (end to end)"),
-            "plan: %s%s", r.out, r.err);
+  CHECK_MSG(strstr(r.err, "no cut point") && strstr(r.out, "cuts: none (end to end)"), "plan: %s%s",
+            r.out, r.err);
 
-  ipro_dataset_spec spec;
-  ipro_dataset test;
-  ipro_error err;
-  if (ipro_dataset_parse_spec("fashion-mnist", &spec, &err) != IPRO_OK ||
-      ipro_dataset_load(&spec, IPRO_SPLIT_TEST, &test, &err) != IPRO_OK)
+  const char *unavailable = ipro_test_training_unavailable();
+  if (unavailable) {
+    printf("skipped: training without a cut point (%s)\n", unavailable);
     return ipro_test_finish();
-  ipro_dataset_free(&test);
+  }
   ipro_test_run_infopro("train models/twin_linear_fmnist.onnx --data fashion-mnist -K 2 "
                         "--epochs 1 --limit 256 --batch 64 --test-limit 256",
                         &r);

@@ -158,6 +158,7 @@ static void expect_rejected(const char *path, const char *needle1, const char *n
     CHECK_MSG(strstr(err.message, needle2) != NULL, "no '%s' in: %s", needle2, err.message);
 
   const char *infopro = getenv("IPRO_INFOPRO");
+  CHECK_MSG(infopro != NULL, "IPRO_INFOPRO is not set: the command line's message is unchecked");
   if (!infopro) return;
   char command[1024], stderr_path[600];
   snprintf(stderr_path, sizeof stderr_path, "%s/stderr.txt", directory);

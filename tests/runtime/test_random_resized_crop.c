@@ -234,14 +234,12 @@ static void reproducible(const ipro_dataset *data) {
             "uncropped data without random-resized-crop: %s", status ? err.message : "accepted");
 }
 
-/* Through the image-folder reader: kept sizes and pixels, and the bytes reported. */
-static void uncropped_folder(void) {
+/* Through the image-folder reader: kept sizes and pixels, and the bytes reported; false when it
+ * could not run (no Fashion-MNIST to make the folder from). */
+static bool uncropped_folder(void) {
   ipro_dataset all, some;
   ipro_error err = {{0}};
-  if (ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TEST, &all, &err) != IPRO_OK) {
-    printf("image-folder part skipped: Fashion-MNIST not installed\n");
-    return;
-  }
+  if (ipro_dataset_open("fashion-mnist", IPRO_SPLIT_TEST, &all, &err) != IPRO_OK) return false;
   char directory[] = "/tmp/ipro_test_random_resized_crop_XXXXXX";
   CHECK(mkdtemp(directory) != NULL);
   CHECK(ipro_test_sorted_by_label(&all, 30, &some));
@@ -296,6 +294,7 @@ static void uncropped_folder(void) {
   ipro_dataset_free(&some);
   ipro_dataset_free(&all);
   ipro_test_remove_directory(directory);
+  return true;
 }
 
 int main(void) {
@@ -306,6 +305,8 @@ int main(void) {
   flip_is_mirror(&data);
   reproducible(&data);
   ipro_dataset_free(&data);
-  uncropped_folder();
+  /* the other parts ran; a part that could not run makes the whole test a skip, not a pass */
+  if (!uncropped_folder() && ipro_test_failed == 0)
+    return ipro_test_skip("the image-folder part: Fashion-MNIST not installed");
   return ipro_test_finish();
 }

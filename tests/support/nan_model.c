@@ -36,6 +36,7 @@ bool ipro_test_write_nan_bias_model(const char *path, char *name, size_t size) {
     FILE *file = fopen(path, "wb");
     written = file && fwrite(packed, 1, packed_size, file) == packed_size;
     if (file) written = fclose(file) == 0 && written;
+    CHECK_MSG(written, "cannot write the model with a NaN bias to %s", path);
     free(packed);
   }
   if (model) onnx__model_proto__free_unpacked(model, NULL);
