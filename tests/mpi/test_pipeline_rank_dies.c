@@ -1,6 +1,8 @@
 /* A pipeline whose rank 1 is killed (SIGKILL, as a crashed process or a lost machine would be)
- * stops as a whole within seconds with a message naming the rank; the checkpoint it had written
- * stays intact (it is replaced only by an atomic rename) and a run resumed from it with the
+ * stops as a whole within seconds with a message naming the rank: Open MPI's launcher ends the
+ * job (the other ranks wait in MPI calls, which cannot say that a peer died) and says "process
+ * rank 1 ... exited on signal 9", the line checked, with a non-zero status; the checkpoint it had
+ * written stays intact (it is replaced only by an atomic rename) and a run resumed from it with the
  * same -np finishes with exactly the model of an uninterrupted single-process run of as many
  * epochs (the oracle: the single-process trainer; the constant learning-rate schedule makes the
  * rates independent of --epochs). ResNet-8, K = 2, 64 Fashion-MNIST images in batches of 32.
@@ -132,8 +134,9 @@ int main(void) {
   CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) != 0, "the job's status: %d", status);
   size_t err_size = 0;
   char *message = (char *)ipro_test_read_file(err_path, &err_size);
-  CHECK_MSG(message && strstr(message, "rank 1"), "stderr does not name rank 1: %s",
-            message ? message : "(none)");
+  CHECK_MSG(message && strstr(message, "process rank 1 with PID") &&
+                strstr(message, "exited on signal 9"),
+            "stderr does not say that rank 1 was killed: %s", message ? message : "(none)");
   printf("stopped %.2f s after rank 1 was killed; its message:\n%s\n", stopped,
          message ? message : "");
   free(message);
