@@ -13,10 +13,25 @@
 #include <string.h>
 
 #include "runtime/batch_loader.h"
+#include "runtime/counting_allocator.h"
 #include "support/check.h"
 
 enum { COUNT = 103, CHANNELS = 3, HEIGHT = 5, WIDTH = 7, PLANE = HEIGHT * WIDTH };
 enum { FLOATS = CHANNELS * PLANE };
+
+/* Two loaders' difference as the process's allocator saw them made (runtime/counting_allocator.h,
+ * which reads nothing of the loader's own count): the bytes one holds fewer, within a few blocks'
+ * rounding. */
+static void check_allocator_difference(const char *what, int64_t measured, int64_t expected) {
+  if (!ipro_counting_allocator_start()) {
+    printf("not checked: %s in the allocator's bytes (this build's allocator does not count)\n",
+           what);
+    return;
+  }
+  CHECK_MSG(measured >= expected - 512 && measured <= expected + 512,
+            "%s: the allocator saw %lld bytes fewer held, the loader says %lld", what,
+            (long long)measured, (long long)expected);
+}
 
 static uint8_t pixel_of(int64_t i, int c, int y, int x) {
   return (c | y | x) ? (uint8_t)(i * 13 + c * 71 + y * 17 + x * 5 + 1) : (uint8_t)i;
@@ -272,14 +287,20 @@ static void compare_threads(const ipro_dataset *data, ipro_batch_options options
   options.background = false;
   CHECK_OK(ipro_batch_loader_create(data, &options, &sync, &err), &err);
   options.background = true;
+  int64_t before = ipro_counting_allocator_in_use();
   CHECK_OK(ipro_batch_loader_create(data, &options, &background, &err), &err);
+  int64_t two_slots = ipro_counting_allocator_in_use() - before;
   options.one_slot = true;
+  before = ipro_counting_allocator_in_use();
   CHECK_OK(ipro_batch_loader_create(data, &options, &single, &err), &err);
+  int64_t one_slot = ipro_counting_allocator_in_use() - before;
   if (!sync || !background || !single) return;
-  /* one slot holds one batch of images and labels fewer than two */
+  /* one slot holds one batch of images and labels fewer than two: in the loader's own count, and
+   * as the process's allocator saw the two loaders made */
   size_t slot_bytes = (size_t)options.batch_size * (FLOATS * sizeof(float) + sizeof(int64_t));
   CHECK_EQ_INT((int64_t)(ipro_batch_loader_bytes(background) - ipro_batch_loader_bytes(single)),
                (int64_t)slot_bytes);
+  check_allocator_difference("one slot", two_slots - one_slot, (int64_t)slot_bytes);
   float *copied_images = malloc((size_t)options.batch_size * FLOATS * sizeof(float));
   int64_t *copied_labels = malloc((size_t)options.batch_size * sizeof(int64_t));
   int differences = 0, batches = 0;
@@ -386,13 +407,19 @@ static void test_image_memory(const ipro_dataset *data) {
   ipro_error err;
   ipro_batch_loader *own = NULL, *given = NULL;
   ipro_batch_options options = {.batch_size = 8, .shuffle = true, .seed = 5, .flip = true};
+  int64_t before = ipro_counting_allocator_in_use();
   CHECK_OK(ipro_batch_loader_create(data, &options, &own, &err), &err);
+  int64_t own_held = ipro_counting_allocator_in_use() - before;
   float *memory = malloc(8 * FLOATS * sizeof(float));
   options.image_memory = memory;
+  before = ipro_counting_allocator_in_use();
   CHECK_OK(ipro_batch_loader_create(data, &options, &given, &err), &err);
+  int64_t given_held = ipro_counting_allocator_in_use() - before;
   if (!own || !given) return;
   CHECK(ipro_batch_loader_bytes(own) - ipro_batch_loader_bytes(given) ==
         8 * FLOATS * sizeof(float));
+  check_allocator_difference("the caller's image memory", own_held - given_held,
+                             (int64_t)(8 * FLOATS * sizeof(float)));
   CHECK_OK(ipro_batch_loader_start_epoch(own, 1, &err), &err);
   CHECK_OK(ipro_batch_loader_start_epoch(given, 1, &err), &err);
   int differences = 0, elsewhere = 0;
@@ -445,6 +472,7 @@ static void test_bad_options(const ipro_dataset *data) {
 }
 
 int main(void) {
+  ipro_counting_allocator_start(); /* before the first measurement (check_allocator_difference) */
   ipro_dataset data = make_dataset();
   test_shuffle();
   test_normalization(&data);
