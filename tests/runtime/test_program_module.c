@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "partitioner/module_program.h"
+#include "runtime/counting_allocator.h"
 #include "runtime/program_module.h"
 #include "runtime/program_source.h"
 #include "support/bundled_models.h"
@@ -120,14 +121,19 @@ static bool accepted(const uint8_t *bytes, size_t size, char *message, size_t me
   ipro_graph *g = NULL;
   ipro_training_graph t;
   ipro_error err = {{0}};
+  int64_t before = ipro_counting_allocator_in_use();
   bool ok = ipro_program_module_get(&r, &g, &t, &err) == IPRO_OK;
   if (ok) {
     ipro_graph_free(g);
     ipro_training_graph_release(&t);
   } else {
-    CHECK_MSG(g == NULL && t.parameters == NULL, "a refused module left something allocated");
     CHECK_MSG(err.message[0], "a refused module gave no message");
   }
+  /* what it made, accepted and freed or refused, is all given back (the allocator's count) */
+  int64_t left = ipro_counting_allocator_in_use() - before;
+  if (left != 0)
+    CHECK_MSG(false, "a %s module left %lld bytes allocated", ok ? "freed" : "refused",
+              (long long)left);
   if (message) snprintf(message, message_size, "%s", err.message);
   return ok;
 }
@@ -178,7 +184,10 @@ static void check_damage(const ipro_graph *g, const uint8_t *bytes, size_t size)
   /* Not every change is detectable (a float attribute, a name's letter); most are structure. */
   printf("single-byte changes refused: %d of %d (the rest changed a name, a float or a value)\n",
          refused, changed);
-  CHECK_MSG(refused > 0, "no damaged structure was refused");
+  /* measured 940 of 2000 (session 29): at least a third, so that a reader that stopped checking
+   * most of the structure fails */
+  CHECK_MSG(refused * 3 >= changed, "only %d of %d damaged encodings were refused", refused,
+            changed);
   free(copy);
   free(is_data);
 }
@@ -284,6 +293,7 @@ static void check_source(const char *path, const ipro_graph *network,
 }
 
 int main(void) {
+  CHECK_MSG(ipro_counting_allocator_start(), "this build's allocator does not count");
   ipro_error err = {{0}};
   char path[4096];
   snprintf(path, sizeof path, "%s/models/resnet8_fmnist.onnx", getenv("IPRO_SOURCE_DIR"));
