@@ -633,19 +633,28 @@ def infopro_loss_tensors():
 INFOPRO_LOSSES_GOLDEN = os.path.join(GOLDEN_DIR, "infopro_losses.ipgd")
 
 
-def do_infopro_losses(check):
-    tensors = infopro_loss_tensors()
+def write_or_check_golden(label, path, tensors, check):
+    """Writes the golden file, or with check compares it, bit for bit, with the tensors computed
+    again; returns the exit status (1 when the names differ; compare raises on a value)."""
     if check:
-        gold = read_ipgd(INFOPRO_LOSSES_GOLDEN)
+        gold = read_ipgd(path)
         if [n for n, _ in gold] != [n for n, _ in tensors]:
-            print("infopro_losses: FAIL: tensor names differ")
+            print("%s: FAIL: tensor names differ" % label)
             return 1
         for (n, a), (_, b) in zip(gold, tensors):
-            compare("infopro_losses " + n, b, a, rtol=0, atol=0)
-        print("infopro_losses: OK (%d tensors)" % len(gold))
+            compare(label + " " + n, b, a, rtol=0, atol=0)
+        print("%s: OK (%d tensors)" % (label, len(gold)))
         return 0
     os.makedirs(GOLDEN_DIR, exist_ok=True)
-    write_ipgd(INFOPRO_LOSSES_GOLDEN, tensors)
+    write_ipgd(path, tensors)
+    return 0
+
+
+def do_infopro_losses(check):
+    tensors = infopro_loss_tensors()
+    status = write_or_check_golden("infopro_losses", INFOPRO_LOSSES_GOLDEN, tensors, check)
+    if check:
+        return status
     d = dict(tensors)
     print("infopro_losses: supcon_loss=%.7f bce_loss=%.7f, |supcon_grad|max=%.4g "
           "|bce_grad|max=%.4g |upsample_grad|max=%.4g"
@@ -714,17 +723,9 @@ DECODER_STEP_GOLDEN = os.path.join(GOLDEN_DIR, "decoder_step.ipgd")
 
 def do_decoder_step(check):
     tensors = decoder_step_tensors()
+    status = write_or_check_golden("decoder_step", DECODER_STEP_GOLDEN, tensors, check)
     if check:
-        gold = read_ipgd(DECODER_STEP_GOLDEN)
-        if [n for n, _ in gold] != [n for n, _ in tensors]:
-            print("decoder_step: FAIL: tensor names differ")
-            return 1
-        for (n, a), (_, b) in zip(gold, tensors):
-            compare("decoder_step " + n, b, a, rtol=0, atol=0)
-        print("decoder_step: OK (%d tensors)" % len(gold))
-        return 0
-    os.makedirs(GOLDEN_DIR, exist_ok=True)
-    write_ipgd(DECODER_STEP_GOLDEN, tensors)
+        return status
     d = dict(tensors)
     print("decoder_step: loss reduced %.7f paper %.7f" % (d["reduced/loss"][0], d["paper/loss"][0]))
     return 0
