@@ -87,9 +87,15 @@ int main(void) {
   snprintf(arguments, sizeof arguments, "%s --augment --epochs 2 --checkpoint '%s'", common,
            one_run);
   run(arguments, &r);
-  CHECK_MSG(strstr(r.out, "decoded 96 train images (1 channel, kept uncropped to cover 32 x 32 "
-                          "for random-resized-crop: 76896 bytes)") &&
-                strstr(r.out, "augmentation random-resized-crop + flip") &&
+  /* the 96 images of 28 x 28 are kept whole (smaller than 32 x 32): their pixels, and a few
+   * bytes of sizes, offset and label each */
+  const char *kept = strstr(r.out, "decoded 96 train images (1 channel, kept uncropped to cover "
+                                   "32 x 32 for random-resized-crop: ");
+  long long kept_bytes = kept ? atoll(strchr(kept, ':') + 2) : 0;
+  CHECK_MSG(kept_bytes >= 96 * 28 * 28 && kept_bytes <= 96 * (28 * 28 + 32),
+            "the uncropped images' bytes: %lld (96 images of 28 x 28: %d pixels): %s", kept_bytes,
+            96 * 28 * 28, r.out);
+  CHECK_MSG(strstr(r.out, "augmentation random-resized-crop + flip") &&
                 strstr(r.out, "batches prepared at ") &&
                 strstr(r.out, "images/s on the loader's thread (random-resized-crop, flip, "
                               "normalise); trained at "),
