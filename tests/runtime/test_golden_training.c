@@ -44,7 +44,8 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
   const float learning_rate = 0.05f;
   float loss = 0;
   CHECK_OK(ipro_trainer_step(trainer, input->data, labels, learning_rate, &loss, &err), &err);
-  compare("loss_step1", backend, &loss, ipro_golden_find(golden, "loss_step1")->data, 1, 1e-5, 0);
+  const ipro_golden_tensor *loss1 = ipro_golden_expect(golden, "loss_step1", 1);
+  if (loss1) compare("loss_step1", backend, &loss, loss1->data, 1, 1e-5, 0);
 
   const ipro_training_graph *training = ipro_trainer_module_training(trainer, 0);
   const ipro_graph *graph = ipro_trainer_module_graph(trainer, 0);
@@ -74,7 +75,8 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
   CHECK_EQ_INT(gradients_checked, training->n_parameters);
 
   CHECK_OK(ipro_trainer_step(trainer, input->data, labels, learning_rate, &loss, &err), &err);
-  compare("loss_step2", backend, &loss, ipro_golden_find(golden, "loss_step2")->data, 1, 1e-4, 0);
+  const ipro_golden_tensor *loss2 = ipro_golden_expect(golden, "loss_step2", 1);
+  if (loss2) compare("loss_step2", backend, &loss, loss2->data, 1, 1e-4, 0);
   int states_checked = 0;
   for (int i = 0; i < golden->count; i++) {
     const ipro_golden_tensor *want = &golden->tensors[i];
@@ -103,6 +105,7 @@ int main(void) {
   ipro_error err = {{0}};
   ipro_golden_file golden;
   CHECK_OK(ipro_golden_load(golden_path, &golden, &err), &err);
+  CHECK_MSG(golden.count > 0, "%s holds no tensors", golden_path);
   if (golden.count == 0) return ipro_test_finish();
   run(&golden, model, true);
   run(&golden, model, false);
