@@ -192,6 +192,7 @@ static void print_program_usage(const ipro_program *p, FILE *to) {
             p->local.module_heads[k].fcs, ipro_decoder_name(p->local.module_heads[k].decoder));
   fprintf(to,
           "; optimizer %s; kernels for a %s CPU.\n"
+          "--version gives this runner's build, then the infopro that compiled the program.\n"
           "It takes `infopro train`'s options that do not change the program, with the same\n"
           "meanings:\n",
           p->optimizer.kind == IPRO_OPTIMIZER_ADAMW ? "adamw" : "sgd", p->cpu);
