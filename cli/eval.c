@@ -15,10 +15,10 @@
 #include "evaluation.h"
 #include "frontend/json_writer.h"
 #include "ir/atomic_file.h"
-#include "ir/same_file.h"
 #include "json_stdout.h"
 #include "normalization_options.h"
 #include "output_file.h"
+#include "output_paths.h"
 #include "progress.h"
 #include "version.h"
 
@@ -84,12 +84,10 @@ static int parse(int argc, char **argv, eval_options *o) {
   }
   if (!o->model) return ipro_cli_missing_argument("infopro eval", "MODEL.onnx", usage);
   if (!o->data) return ipro_cli_missing_argument("infopro eval", "--data SPEC", usage);
-  /* --json on the model (or on the npz file it scores) would replace what it reads */
-  const char *npz = strncmp(o->data, "npz:", 4) == 0 ? o->data + 4 : NULL;
-  const char *read = !o->json || strcmp(o->json, "-") == 0 ? NULL
-                     : ipro_same_file(o->json, o->model)   ? o->model
-                     : npz && ipro_same_file(o->json, npz) ? npz
-                                                           : NULL;
+  /* --json on the model, its external data or the npz file it scores would replace what it
+   * reads */
+  char read_path[4200];
+  const char *read = ipro_cli_read_file_at(o->json, o->model, o->data, read_path, sizeof read_path);
   if (read) {
     fprintf(stderr,
             "infopro eval: --json '%s' is '%s', which eval reads: writing the JSON would replace "

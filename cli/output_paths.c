@@ -2,6 +2,7 @@
 #include "output_paths.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/same_file.h"
@@ -13,6 +14,34 @@ void ipro_cli_outputs_add(ipro_cli_outputs *outputs, const char *what, const cha
   file->what = what;
   snprintf(file->path, sizeof file->path, "%s", path);
   file->kept = kept;
+}
+
+const char *ipro_cli_read_file_at(const char *output, const char *model, const char *data,
+                                  char *read, size_t size) {
+  if (!output || strcmp(output, "-") == 0) return NULL;
+  const char *npz = data && strncmp(data, "npz:", 4) == 0 ? data + 4 : NULL;
+  const char *found = ipro_same_file(output, model)        ? model
+                      : npz && ipro_same_file(output, npz) ? npz
+                                                           : NULL;
+  if (found) {
+    snprintf(read, size, "%s", found);
+    return read;
+  }
+  char(*side_files)[512] = malloc(sizeof *side_files * IPRO_ONNX_MAX_SIDE_FILES);
+  ipro_error ignored = {{0}};
+  int count = 0;
+  /* a model that cannot be read has none here; where it is loaded says why */
+  if (!side_files || ipro_onnx_side_files(model, side_files, IPRO_ONNX_MAX_SIDE_FILES, &count,
+                                          &ignored) != IPRO_OK)
+    count = 0;
+  const char *slash = strrchr(model, '/');
+  for (int i = 0; i < count && !found; i++) {
+    snprintf(read, size, "%.*s%s%s", slash ? (int)(slash - model) : 0, model, slash ? "/" : "",
+             side_files[i]);
+    if (ipro_same_file(output, read)) found = read;
+  }
+  free(side_files);
+  return found;
 }
 
 int ipro_cli_outputs_refuse_clashes(const char *command, const ipro_cli_outputs *outputs) {

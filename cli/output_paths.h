@@ -32,4 +32,10 @@ void ipro_cli_outputs_add(ipro_cli_outputs *outputs, const char *what, const cha
  * same file; returns 0 when none are. */
 int ipro_cli_outputs_refuse_clashes(const char *command, const ipro_cli_outputs *outputs);
 
+/* Which file the run reads that writing `output` would replace: the model, one of its side files
+ * (its external data, beside it), or the npz file of an `npz:FILE` data spec; NULL for none (and
+ * for NULL or "-"). The path is written into `read` (size bytes). */
+const char *ipro_cli_read_file_at(const char *output, const char *model, const char *data,
+                                  char *read, size_t size);
+
 #endif

@@ -550,6 +550,20 @@ static int refuse_clashing_files(const ipro_cli_train_options *o) {
   }
   int status = ipro_cli_outputs_refuse_clashes(ipro_cli_train_command_name(o), files);
   free(files), free(side_files);
+  /* --json and --out-inference on a file the run reads (the model, its external data, an npz
+   * file) would replace it; --out may be the model: it writes the trained weights back */
+  const char *const options[2][2] = {{"--json", o->json}, {"--out-inference", o->out_inference}};
+  for (int i = 0; i < 2 && status == 0; i++) {
+    char read_path[4200];
+    const char *read =
+        ipro_cli_read_file_at(options[i][1], o->model, o->data, read_path, sizeof read_path);
+    if (!read) continue;
+    fprintf(stderr,
+            "%s: %s '%s' is '%s', which the run reads: writing it would replace it; write it "
+            "elsewhere\n",
+            ipro_cli_train_command_name(o), options[i][0], options[i][1], read);
+    status = 2;
+  }
   return status;
 }
 

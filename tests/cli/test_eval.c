@@ -1,15 +1,16 @@
 /* `infopro eval` reports the accuracy and mean cross-entropy that an independent computation
  * gives: the same test images normalised pixel by pixel here (torchvision's formula and
- * Fashion-MNIST's published constants, not the dataset API or the batch loader), run at once as a single batch through the executor on the reference backend (not
- * oneDNN, not eval's batching), scored here in double. The binary's default oneDNN run must agree
- * on the count of correct predictions exactly and on the cross-entropy within 1e-4 relative,
- * whatever the batch size: batches that divide the images, batches that leave a remainder (the
- * second executor), a batch larger than the whole set, and the reference backend. Failures are one
- * line on stderr with exit status 1 (a missing dataset names its path; a model built for other
- * images names both shapes); usage errors exit with 2. With --json, each class's images and
- * correct predictions are the reference backend's too, --json on the model is refused (2)
- * with the model intact, and a --json that cannot be written is an error (1) before the pass.
- * Skipped when Fashion-MNIST is not installed.
+ * Fashion-MNIST's published constants, not the dataset API or the batch loader), run at once as a
+ * single batch through the executor on the reference backend (not oneDNN, not eval's batching),
+ * scored here in double. The binary's default oneDNN run must agree on the count of correct
+ * predictions exactly and on the cross-entropy within 1e-4 relative, whatever the batch size:
+ * batches that divide the images, batches that leave a remainder (the second executor), a batch
+ * larger than the whole set, and the reference backend. Failures are one line on stderr with exit
+ * status 1 (a missing dataset names its path; a model built for other images names both shapes);
+ * usage errors exit with 2. With --json, each class's images and correct predictions are the
+ * reference backend's too, --json on the model is refused (2) with the model intact, and a --json
+ * that cannot be written is an error (1) before the pass. Skipped when Fashion-MNIST is not
+ * installed.
  */
 #include <jansson.h>
 #include <math.h>
@@ -175,6 +176,22 @@ static void json_on_the_model(void) {
             "eval --json on its model: exit status %d, stderr: %s", r.exit_status, r.err);
   snprintf(command, sizeof command, "cmp -s '%s' '%s'", source, model);
   CHECK_MSG(system(command) == 0, "eval --json on its model changed the model");
+  /* nor on its external data, the weights beside it */
+  char external[128];
+  snprintf(external, sizeof external, "%s/e.onnx", copy);
+  snprintf(arguments, sizeof arguments, "export %s -o %s --external-data", model, external);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "export --external-data: %s", r.err);
+  snprintf(command, sizeof command, "cp %s.data %s.kept", external, external);
+  CHECK(system(command) == 0);
+  snprintf(arguments, sizeof arguments, "%s --data fashion-mnist --json %s.data", external,
+           external);
+  run_eval(arguments, &r);
+  CHECK_MSG(r.exit_status == 2 && strstr(r.err, "which eval reads"),
+            "eval --json on its model's external data: exit status %d, stderr: %s", r.exit_status,
+            r.err);
+  snprintf(command, sizeof command, "cmp -s %s.data %s.kept", external, external);
+  CHECK_MSG(system(command) == 0, "eval --json on the external data changed it");
   snprintf(command, sizeof command, "rm -rf '%s'", copy);
   CHECK(system(command) == 0);
 }

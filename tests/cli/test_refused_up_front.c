@@ -383,6 +383,33 @@ static void clashing_outputs(void) {
   char written[900];
   snprintf(written, sizeof written, "%s/x.onnx", a);
   CHECK_MSG(access(written, F_OK) != 0, "a refused run wrote %s", written);
+  /* --json or --out-inference on the model the run reads (spelt another way), or on its external
+   * data: refused, the files intact (--out on the model stays allowed: it writes the weights back)
+   */
+  char model[900], data[900], command[2200];
+  snprintf(model, sizeof model, "%s/ext.onnx", a);
+  snprintf(data, sizeof data, "%s/ext.onnx.data", a);
+  snprintf(arguments, sizeof arguments, "export models/mlp_fmnist.onnx -o '%s' --external-data",
+           model);
+  ipro_command_result exported;
+  ipro_test_run_infopro(arguments, &exported);
+  CHECK_MSG(exported.exit_status == 0 && access(data, F_OK) == 0, "export --external-data: %s",
+            exported.err);
+  snprintf(command, sizeof command, "cp '%s' '%s.kept' && cp '%s' '%s.kept'", model, model, data,
+           data);
+  CHECK(system(command) == 0);
+  snprintf(
+      arguments, sizeof arguments,
+      "train '%s' --data fashion-mnist --limit 64 --batch 32 --epochs 1 --json '%s/../a/ext.onnx'",
+      model, a);
+  expect(arguments, 2, "--json", "which the run reads");
+  snprintf(arguments, sizeof arguments,
+           "train '%s' --data fashion-mnist --limit 64 --batch 32 --epochs 1 --out-inference '%s'",
+           model, data);
+  expect(arguments, 2, "--out-inference", "which the run reads");
+  snprintf(command, sizeof command, "cmp -s '%s' '%s.kept' && cmp -s '%s' '%s.kept'", model, model,
+           data, data);
+  CHECK_MSG(system(command) == 0, "a refused run changed the model or its external data");
 }
 
 /* A checkpoint made by a small run (whose --out is its own input model, which stays allowed),
