@@ -60,23 +60,63 @@ void ipro_atomic_file_remove_on_signals(void) {
 
 struct ipro_atomic_file {
   int fd;
-  int failure; /* the first errno of a write, 0 while none failed */
-  char *path, *temporary;
+  int failure;            /* the first errno of a write, 0 while none failed */
+  char *path, *temporary; /* temporary NULL: a special file, written in place */
 };
+
+/* The file a write to `path` lands in (malloc'd): the end of a chain of symbolic links, so that a
+ * link stays a link to the new content rather than being replaced by a file; *special when that
+ * is a device, a FIFO or a socket (/dev/null, /dev/stdout's terminal or pipe), which is written
+ * in place: a rename would replace the device itself with a regular file, and atomicity means
+ * nothing there. NULL when out of memory or the chain is a loop (errno ELOOP). */
+static char *write_target(const char *path, bool *special) {
+  *special = false;
+  char *current = strdup(path);
+  for (int hops = 0; current && hops < 40; hops++) {
+    struct stat info;
+    if (lstat(current, &info) != 0 || !S_ISLNK(info.st_mode)) {
+      *special = lstat(current, &info) == 0 && (S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode) ||
+                                                S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode));
+      return current;
+    }
+    char link[4096];
+    ssize_t length = readlink(current, link, sizeof link - 1);
+    if (length < 0) return current; /* let the write report it */
+    link[length] = '\0';
+    const char *slash = strrchr(current, '/');
+    size_t folder = link[0] == '/' || !slash ? 0 : (size_t)(slash - current) + 1;
+    char *next = malloc(folder + (size_t)length + 1);
+    if (next) memcpy(next, current, folder), memcpy(next + folder, link, (size_t)length + 1);
+    free(current);
+    current = next;
+  }
+  if (current) errno = ELOOP;
+  free(current);
+  return NULL;
+}
 
 ipro_status ipro_atomic_file_open(const char *path, ipro_atomic_file **out, ipro_error *err) {
   *out = NULL;
-  size_t length = strlen(path);
+  bool special = false;
   ipro_atomic_file *f = calloc(1, sizeof *f);
-  if (f) f->temporary = malloc(length + 16);
-  if (f) f->path = strdup(path);
-  if (!f || !f->temporary || !f->path) {
+  if (f) f->path = write_target(path, &special);
+  if (f && !f->path && errno == ELOOP) {
+    free(f);
+    return ipro_error_set(err, "cannot write '%s': a loop of symbolic links", path);
+  }
+  size_t length = f && f->path ? strlen(f->path) : 0;
+  if (f && f->path && !special) f->temporary = malloc(length + 16);
+  if (!f || !f->path || (!special && !f->temporary)) {
     if (f) free(f->temporary), free(f->path);
     free(f);
     return ipro_error_set(err, "out of memory writing '%s'", path);
   }
-  snprintf(f->temporary, length + 16, "%s.tmp.XXXXXX", path);
-  f->fd = mkstemp(f->temporary);
+  if (special) {
+    f->fd = open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  } else {
+    snprintf(f->temporary, length + 16, "%s.tmp.XXXXXX", f->path);
+    f->fd = mkstemp(f->temporary);
+  }
   if (f->fd < 0) {
     ipro_status s = ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
     free(f->temporary);
@@ -84,7 +124,7 @@ ipro_status ipro_atomic_file_open(const char *path, ipro_atomic_file **out, ipro
     free(f);
     return s;
   }
-  list_temporary(f->temporary);
+  if (f->temporary) list_temporary(f->temporary);
   *out = f;
   return IPRO_OK;
 }
@@ -104,7 +144,7 @@ void ipro_atomic_file_write(ipro_atomic_file *f, const void *bytes, size_t size)
 }
 
 static void release(ipro_atomic_file *f) {
-  unlist_temporary(f->temporary); /* renamed or removed by now */
+  if (f->temporary) unlist_temporary(f->temporary); /* renamed or removed by now */
   free(f->temporary);
   free(f->path);
   free(f);
@@ -112,6 +152,14 @@ static void release(ipro_atomic_file *f) {
 
 ipro_status ipro_atomic_file_commit(ipro_atomic_file *f, ipro_error *err) {
   int failure = f->failure;
+  if (!f->temporary) { /* a special file: written in place, nothing to flush or rename */
+    if (close(f->fd) != 0 && !failure) failure = errno;
+    ipro_status status =
+        failure ? ipro_error_set(err, "cannot write '%s': %s", f->path, strerror(failure))
+                : IPRO_OK;
+    release(f);
+    return status;
+  }
   if (!failure && fsync(f->fd) != 0) failure = errno;
   if (close(f->fd) != 0 && !failure) failure = errno;
   if (!failure && fchmod_default(f->temporary) != 0) failure = errno;
@@ -127,7 +175,7 @@ ipro_status ipro_atomic_file_commit(ipro_atomic_file *f, ipro_error *err) {
 
 void ipro_atomic_file_abandon(ipro_atomic_file *f) {
   close(f->fd);
-  unlink(f->temporary);
+  if (f->temporary) unlink(f->temporary);
   release(f);
 }
 
@@ -143,10 +191,26 @@ ipro_status ipro_check_writable(const char *path, ipro_error *err) {
   struct stat info;
   if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
     return ipro_error_set(err, "cannot write '%s': it is a directory", path);
-  size_t length = strlen(path);
+  bool special = false;
+  char *target = write_target(path, &special);
+  if (!target && errno == ELOOP)
+    return ipro_error_set(err, "cannot write '%s': a loop of symbolic links", path);
+  if (!target) return ipro_error_set(err, "out of memory checking '%s'", path);
+  if (special) { /* written in place: opened then, not now (a FIFO would wait for its reader) */
+    ipro_status status = access(target, W_OK) == 0
+                             ? IPRO_OK
+                             : ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
+    free(target);
+    return status;
+  }
+  size_t length = strlen(target);
   char *temporary = malloc(length + 16);
-  if (!temporary) return ipro_error_set(err, "out of memory checking '%s'", path);
-  snprintf(temporary, length + 16, "%s.tmp.XXXXXX", path);
+  if (!temporary) {
+    free(target);
+    return ipro_error_set(err, "out of memory checking '%s'", path);
+  }
+  snprintf(temporary, length + 16, "%s.tmp.XXXXXX", target);
+  free(target);
   int fd = mkstemp(temporary);
   ipro_status status = IPRO_OK;
   if (fd < 0) {

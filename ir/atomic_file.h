@@ -1,7 +1,10 @@
 /* Writing a file so that readers see either the old content or the whole new content, never a
  * half-written file: the bytes go to a temporary file beside the target, are flushed to disk,
  * and the temporary replaces the target with rename(2). Used for every file infopro writes
- * (outputs, checkpoints, trained models). */
+ * (outputs, checkpoints, trained models). A symbolic link is followed to the file it names, which
+ * is replaced so (the link stays a link); a device, FIFO or socket (/dev/null, a pipe) is written
+ * in place, where a rename would replace the device itself with a regular file, and its write
+ * errors (/dev/full's ENOSPC) are reported as any other. */
 #ifndef IPRO_ATOMIC_FILE_H
 #define IPRO_ATOMIC_FILE_H
 
