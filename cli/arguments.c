@@ -78,3 +78,11 @@ void ipro_cli_warn_untested_opsets(const ipro_graph *graph, const char *model) {
           model, ipro_printable(untested, shown, sizeof shown), IPRO_OPSET_OLDEST_TESTED,
           IPRO_OPSET_NEWEST_TESTED);
 }
+
+int ipro_cli_flush_stdout(const char *program, int status) {
+  int failure = fflush(stdout) == 0 ? 0 : errno;
+  if (!failure && !ferror(stdout)) return status;
+  fprintf(stderr, "%s: cannot write the standard output: %s\n", program,
+          failure ? strerror(failure) : "a write failed");
+  return status ? status : 1;
+}

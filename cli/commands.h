@@ -36,6 +36,10 @@ int ipro_cli_refuse_argument(const char *command, const char *argument, bool las
                              const char *const *value_options, const char *usage);
 /* "COMMAND: missing WHAT", then usage (when not NULL), to stderr; returns 2. */
 int ipro_cli_missing_argument(const char *command, const char *what, const char *usage);
+/* The exit status once standard output is flushed: output that could not be written (a full
+ * disk, /dev/full) is the command's failure too, said on stderr as "<program>: cannot write the
+ * standard output: ...", not a 0 over lost output. */
+int ipro_cli_flush_stdout(const char *program, int status);
 /* Prints "infopro: <message>" to stderr and returns 1. */
 int ipro_cli_fail(const char *message);
 /* Prints one warning line naming the model's opset imports this build has not been tested with

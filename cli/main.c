@@ -37,14 +37,15 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     print_usage(stdout);
-    return 0;
+    return ipro_cli_flush_stdout("infopro", 0);
   }
   if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
     ipro_cli_print_version(stdout);
-    return 0;
+    return ipro_cli_flush_stdout("infopro", 0);
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+    if (strcmp(argv[1], commands[i].name) == 0)
+      return ipro_cli_flush_stdout("infopro", commands[i].run(argc - 2, argv + 2));
   fprintf(stderr, "infopro: unknown command '%s'\n", argv[1]);
   print_usage(stderr);
   return 2;

@@ -38,5 +38,5 @@ int main(int argc, char **argv) {
   ipro_model_provide_in_memory(model_path, program.model, program.model_bytes);
   int status = ipro_cli_train_compiled(argc - 1, argv + 1, &program, model_path);
   ipro_program_release(&program);
-  return status;
+  return ipro_cli_flush_stdout("train", status);
 }

@@ -169,6 +169,18 @@ static void unwritable_outputs(void) {
       "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --checkpoint '%s'",
       parent);
   expect(arguments, 1, "checkpoint directory", "it is a directory");
+  /* standard output that cannot be written (a full disk) is a failure, not a 0 over lost output */
+  if (access("/dev/full", W_OK) == 0) {
+    char command[1200];
+    ipro_command_result r;
+    snprintf(command, sizeof command, "'%s' inspect models/mlp_fmnist.onnx > /dev/full",
+             getenv("IPRO_INFOPRO"));
+    ipro_test_run_command_expecting(command, &r, 1);
+    CHECK_MSG(strstr(r.err, "infopro: cannot write the standard output: "),
+              "inspect > /dev/full: %s", r.err);
+  } else {
+    printf("not checked: a full standard output (no /dev/full here)\n");
+  }
 }
 
 /* a run small enough that, were an option not refused, the test would still take seconds */
