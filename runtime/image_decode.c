@@ -34,19 +34,30 @@ static ipro_status decode_png(const char *path, uint8_t **pixels, int *height, i
                           image.width, image.height, MAX_SIDE);
   }
   *channels = image.format & PNG_FORMAT_FLAG_COLOR ? 3 : 1;
-  image.format = *channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  /* Read as PIL's convert("RGB"/"L") and torchvision's read_image do: an alpha channel is read
+   * and dropped (composited onto black, the colour of a half-transparent pixel changed with its
+   * alpha), and 16-bit samples without a gAMA or sRGB chunk are taken as sRGB-encoded, scaled to
+   * 8 bits (libpng's simplified API otherwise takes them as linear light and converts them: a
+   * gray 0x8080 read 0.729, not 0.502). */
+  bool alpha = image.format & PNG_FORMAT_FLAG_ALPHA;
+  image.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
+  image.format = *channels == 3 ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB)
+                                : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
   *height = (int)image.height, *width = (int)image.width;
   *pixels = malloc(PNG_IMAGE_SIZE(image));
   if (!*pixels) {
     png_image_free(&image);
     return ipro_error_set(err, "%s: out of memory for a %dx%d image", path, *width, *height);
   }
-  /* A transparent pixel becomes its colour over black, so decoding depends on the file alone. */
-  png_color black = {0, 0, 0};
-  if (!png_image_finish_read(&image, &black, *pixels, 0, NULL)) {
+  if (!png_image_finish_read(&image, NULL, *pixels, 0, NULL)) {
     free(*pixels);
     *pixels = NULL;
     return ipro_error_set(err, "%s: corrupt PNG: %s", path, image.message);
+  }
+  if (alpha) { /* each pixel's colour samples moved down over the alpha bytes */
+    size_t count = (size_t)*height * (size_t)*width, colours = (size_t)*channels;
+    for (size_t i = 0; i < count; i++)
+      memmove(*pixels + i * colours, *pixels + i * (colours + 1), colours);
   }
   return IPRO_OK;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* after stdio.h, which it needs */
 #include <jpeglib.h>
@@ -81,6 +82,89 @@ static void same_as_idx(void) {
       }
   CHECK_MSG(got.images && worst <= 1, "28->14 resize differs from [1 3 3 1]/8 by %d levels", worst);
   ipro_dataset_free(&got);
+}
+
+/* A PNG written byte by byte here (zlib for the image data and the CRCs), not by libpng, whose
+ * reader is under test: signature, IHDR of the given bit depth and colour type, one IDAT of
+ * `height` rows of row_bytes (each after filter byte 0), IEND; no gAMA or sRGB chunk, as most
+ * tools' 16-bit and alpha PNGs come. */
+static bool write_raw_png(const char *path, int width, int height, int depth, int colour_type,
+                          const uint8_t *row, size_t row_bytes) {
+  size_t raw_size = (size_t)height * (row_bytes + 1);
+  uLongf packed_size = compressBound(raw_size);
+  uint8_t *raw = calloc(raw_size, 1), *packed = malloc(packed_size);
+  bool ok = raw && packed;
+  for (int y = 0; ok && y < height; y++)
+    memcpy(raw + (size_t)y * (row_bytes + 1) + 1, row, row_bytes);
+  ok = ok && compress(packed, &packed_size, raw, raw_size) == Z_OK;
+  FILE *file = ok ? fopen(path, "wb") : NULL;
+  if (file) {
+    fwrite("\x89PNG\r\n\x1a\n", 1, 8, file);
+    uint8_t header[13] = {(uint8_t)(width >> 24),
+                          (uint8_t)(width >> 16),
+                          (uint8_t)(width >> 8),
+                          (uint8_t)width,
+                          (uint8_t)(height >> 24),
+                          (uint8_t)(height >> 16),
+                          (uint8_t)(height >> 8),
+                          (uint8_t)height,
+                          (uint8_t)depth,
+                          (uint8_t)colour_type,
+                          0,
+                          0,
+                          0};
+    const struct {
+      const char *type;
+      const uint8_t *data;
+      size_t size;
+    } chunks[3] = {
+        {"IHDR", header, sizeof header}, {"IDAT", packed, packed_size}, {"IEND", NULL, 0}};
+    for (int c = 0; c < 3; c++) {
+      uint8_t size[4] = {(uint8_t)(chunks[c].size >> 24), (uint8_t)(chunks[c].size >> 16),
+                         (uint8_t)(chunks[c].size >> 8), (uint8_t)chunks[c].size};
+      uLong crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)chunks[c].type, 4);
+      if (chunks[c].size) crc = crc32(crc, chunks[c].data, (uInt)chunks[c].size);
+      uint8_t crc_bytes[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
+                              (uint8_t)crc};
+      fwrite(size, 1, 4, file);
+      fwrite(chunks[c].type, 1, 4, file);
+      if (chunks[c].size) fwrite(chunks[c].data, 1, chunks[c].size, file);
+      fwrite(crc_bytes, 1, 4, file);
+    }
+    ok = fclose(file) == 0;
+  }
+  free(raw), free(packed);
+  return ok && file;
+}
+
+/* 16-bit samples and alpha read as PIL's convert and torchvision's read_image read them: a 16-bit
+ * grey 0x8080 is 128 (libpng's simplified API took it as linear light and made it 186), and alpha
+ * is dropped, not composited onto black (a grey 200 at alpha 128 was 146, an RGB pixel at alpha 0
+ * was black). */
+static void depth_and_alpha(void) {
+  char path[700];
+  ipro_error err = {{0}};
+  uint8_t row[8 * 4], got[8 * 8 * 3];
+  for (int x = 0; x < 8; x++)
+    row[2 * x] = 0x80, row[2 * x + 1] = 0x80;
+  snprintf(path, sizeof path, "%s/grey16.png", directory);
+  CHECK(write_raw_png(path, 8, 8, 16, 0, row, 16));
+  CHECK_OK(ipro_image_decode(path, 1, 8, 8, got, &err), &err);
+  CHECK_MSG(got[0] == 128 && got[63] == 128, "16-bit grey 0x8080 read as %d", got[0]);
+  for (int x = 0; x < 8; x++)
+    row[2 * x] = 200, row[2 * x + 1] = 128;
+  snprintf(path, sizeof path, "%s/grey_alpha.png", directory);
+  CHECK(write_raw_png(path, 8, 8, 8, 4, row, 16));
+  CHECK_OK(ipro_image_decode(path, 1, 8, 8, got, &err), &err);
+  CHECK_MSG(got[0] == 200 && got[63] == 200, "grey 200 at alpha 128 read as %d", got[0]);
+  for (int x = 0; x < 8; x++)
+    row[4 * x] = 10, row[4 * x + 1] = 200, row[4 * x + 2] = 90, row[4 * x + 3] = 0;
+  snprintf(path, sizeof path, "%s/rgba.png", directory);
+  CHECK(write_raw_png(path, 8, 8, 8, 6, row, 32));
+  CHECK_OK(ipro_image_decode(path, 3, 8, 8, got, &err), &err);
+  /* CHW: the red plane, then the green, then the blue */
+  CHECK_MSG(got[0] == 10 && got[64] == 200 && got[128] == 90 && got[63] == 10,
+            "RGB (10, 200, 90) at alpha 0 read as (%d, %d, %d)", got[0], got[64], got[128]);
 }
 
 static void colour_and_crop(void) {
@@ -281,6 +365,7 @@ int main(void) {
   CHECK(ipro_test_write_image_folder(directory, "val", &test));
   same_as_idx();
   colour_and_crop();
+  depth_and_alpha();
   jpeg();
   broken_images();
   folder_errors();
