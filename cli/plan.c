@@ -15,9 +15,11 @@
 #include "commands.h"
 #include "ir/atomic_file.h"
 #include "ir/printable.h"
+#include "ir/same_file.h"
 #include "local_options.h"
 #include "memory_report.h"
 #include "output_file.h"
+#include "output_paths.h"
 #include "partitioner/infopro_heads.h"
 #include "training_split.h"
 #include "version.h"
@@ -286,6 +288,14 @@ int ipro_cli_plan(int argc, char **argv) {
   }
   if (!path) return usage_error("missing MODEL.onnx", NULL);
   if (ipro_cli_local_conflicts("plan", &options, true)) return 2;
+  /* the JSON and the page on one file would leave only the page; either on the model (or its
+   * external data) would replace it */
+  if (json_path && html_path && strcmp(json_path, "-") != 0 && ipro_same_file(json_path, html_path))
+    return usage_error("--json and --html name the same file; give each its own:", html_path);
+  char read_path[4200];
+  const char *read = ipro_cli_read_file_at(json_path, path, NULL, read_path, sizeof read_path);
+  if (!read) read = ipro_cli_read_file_at(html_path, path, NULL, read_path, sizeof read_path);
+  if (read) return usage_error("--json or --html would replace a file the plan reads:", read);
   if (gflops_given && options.calibrate)
     return usage_error("--gflops and --calibrate both set the step times; give one", NULL);
   if (options.calibrate && device == IPRO_DEVICE_CUDA)

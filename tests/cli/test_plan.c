@@ -474,6 +474,14 @@ static void html_page(void) {
   CHECK_MSG(!strstr(page, "<script") && !strstr(page, "src=") && !strstr(page, "href=") &&
                 !strstr(page, "@import") && !strstr(page, "url("),
             "--html: the page refers to something outside itself");
+  /* --json and --html on one file (however spelt) left only the page, exit 0: refused (2), the
+   * page written before kept */
+  snprintf(arguments, sizeof arguments,
+           "plan %s --batch 32 -K 2 --json '%s' --html '%s/./plan.html'", model, path, directory);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 2 && strstr(r.err, "--json and --html name the same file"),
+            "--json and --html on one file: exit status %d: %s", r.exit_status, r.err);
+  CHECK_MSG(read_page(path, page, sizeof page) == n, "a refused plan changed %s", path);
 }
 
 int main(void) {
