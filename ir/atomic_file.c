@@ -68,7 +68,9 @@ struct ipro_atomic_file {
  * link stays a link to the new content rather than being replaced by a file; *special when that
  * is a device, a FIFO or a socket (/dev/null, /dev/stdout's terminal or pipe), which is written
  * in place: a rename would replace the device itself with a regular file, and atomicity means
- * nothing there. NULL when out of memory or the chain is a loop (errno ELOOP). */
+ * nothing there. NULL when out of memory (errno ENOMEM), when the chain is a loop (ELOOP) or when a
+ * link's target is too long to read whole (ENAMETOOLONG): a truncated one would name another
+ * file. */
 static char *write_target(const char *path, bool *special) {
   *special = false;
   char *current = strdup(path);
@@ -80,13 +82,21 @@ static char *write_target(const char *path, bool *special) {
       return current;
     }
     char link[4096];
-    ssize_t length = readlink(current, link, sizeof link - 1);
+    ssize_t length = readlink(current, link, sizeof link);
     if (length < 0) return current; /* let the write report it */
+    if ((size_t)length == sizeof link) {
+      free(current);
+      errno = ENAMETOOLONG;
+      return NULL;
+    }
     link[length] = '\0';
     const char *slash = strrchr(current, '/');
     size_t folder = link[0] == '/' || !slash ? 0 : (size_t)(slash - current) + 1;
     char *next = malloc(folder + (size_t)length + 1);
-    if (next) memcpy(next, current, folder), memcpy(next + folder, link, (size_t)length + 1);
+    if (next)
+      memcpy(next, current, folder), memcpy(next + folder, link, (size_t)length + 1);
+    else
+      errno = ENOMEM;
     free(current);
     current = next;
   }
@@ -100,9 +110,10 @@ ipro_status ipro_atomic_file_open(const char *path, ipro_atomic_file **out, ipro
   bool special = false;
   ipro_atomic_file *f = calloc(1, sizeof *f);
   if (f) f->path = write_target(path, &special);
-  if (f && !f->path && errno == ELOOP) {
+  if (f && !f->path && errno != ENOMEM) {
+    int failure = errno;
     free(f);
-    return ipro_error_set(err, "cannot write '%s': a loop of symbolic links", path);
+    return ipro_error_set(err, "cannot write '%s': %s", path, strerror(failure));
   }
   size_t length = f && f->path ? strlen(f->path) : 0;
   if (f && f->path && !special) f->temporary = malloc(length + 16);
@@ -193,8 +204,8 @@ ipro_status ipro_check_writable(const char *path, ipro_error *err) {
     return ipro_error_set(err, "cannot write '%s': it is a directory", path);
   bool special = false;
   char *target = write_target(path, &special);
-  if (!target && errno == ELOOP)
-    return ipro_error_set(err, "cannot write '%s': a loop of symbolic links", path);
+  if (!target && errno != ENOMEM)
+    return ipro_error_set(err, "cannot write '%s': %s", path, strerror(errno));
   if (!target) return ipro_error_set(err, "out of memory checking '%s'", path);
   if (special) { /* written in place: opened then, not now (a FIFO would wait for its reader) */
     ipro_status status = access(target, W_OK) == 0
