@@ -539,6 +539,14 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   if (status == IPRO_OK) status = stage_side_files(o->model, &files, stage, err);
   if (status == IPRO_OK) status = write_host_kernels(stage, o->cpu, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA) status = write_ptx_kernels(stage, err);
+  /* what the runner checks the kernel files against before it loads them */
+  char kernel_path[4300];
+  snprintf(kernel_path, sizeof kernel_path, "%s/%s", stage, IPRO_PRECOMPILED_HOST_FILE);
+  if (status == IPRO_OK)
+    status = ipro_kernel_file_digest_read(kernel_path, &program.host_kernels, err);
+  snprintf(kernel_path, sizeof kernel_path, "%s/%s", stage, IPRO_PRECOMPILED_PTX_FILE);
+  if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
+    status = ipro_kernel_file_digest_read(kernel_path, &program.ptx_kernels, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA)
     status = copy_built_file(found.cuda_plugin, stage, CUDA_PLUGIN_FILE, err);
   if (status == IPRO_OK)

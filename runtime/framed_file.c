@@ -190,12 +190,10 @@ ipro_status ipro_frame_open_versions(const uint8_t *bytes, size_t size, const ch
   return IPRO_OK;
 }
 
-ipro_status ipro_read_whole_file(const char *path, const char *what, uint8_t **out,
-                                 size_t *out_size, ipro_error *err) {
+ipro_status ipro_read_whole_stream(FILE *file, const char *what, const char *path, uint8_t **out,
+                                   size_t *out_size, ipro_error *err) {
   *out = NULL;
   *out_size = 0;
-  FILE *file = fopen(path, "rb");
-  if (!file) return ipro_error_set(err, "cannot open %s '%s': %s", what, path, strerror(errno));
   uint8_t *bytes = NULL;
   size_t size = 0, capacity = 0;
   bool failed = false;
@@ -213,13 +211,22 @@ ipro_status ipro_read_whole_file(const char *path, const char *what, uint8_t **o
     size += got;
     if (got == 0) break;
   }
-  failed = failed || ferror(file);
-  fclose(file);
-  if (failed) {
+  if (failed || ferror(file)) {
     free(bytes);
     return ipro_error_set(err, "cannot read %s '%s'", what, path);
   }
   *out = bytes;
   *out_size = size;
   return IPRO_OK;
+}
+
+ipro_status ipro_read_whole_file(const char *path, const char *what, uint8_t **out,
+                                 size_t *out_size, ipro_error *err) {
+  *out = NULL;
+  *out_size = 0;
+  FILE *file = fopen(path, "rb");
+  if (!file) return ipro_error_set(err, "cannot open %s '%s': %s", what, path, strerror(errno));
+  ipro_status status = ipro_read_whole_stream(file, what, path, out, out_size, err);
+  fclose(file);
+  return status;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ir/error.h"
 
@@ -71,5 +72,8 @@ ipro_status ipro_frame_open_versions(const uint8_t *bytes, size_t size, const ch
 /* Reads a whole file into a malloc'd buffer (what names it in messages). */
 ipro_status ipro_read_whole_file(const char *path, const char *what, uint8_t **bytes, size_t *size,
                                  ipro_error *err);
+/* The same from a file already open, read from where it stands to its end and left open. */
+ipro_status ipro_read_whole_stream(FILE *file, const char *what, const char *path, uint8_t **bytes,
+                                   size_t *size, ipro_error *err);
 
 #endif

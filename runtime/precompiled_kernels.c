@@ -2,16 +2,20 @@
 #include "precompiled_kernels.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "ir/kernel_compiler.h"
 #include "ir/kernel_library.h"
 #include "runtime/framed_file.h"
 
 static char host_path[4096], ptx_path[4096], compiled_cpu[64], compiled_features[4096];
+static ipro_kernel_file_digest expected_ptx;
 
 /* The program's kernels.so, opened and checked once (ipro_precompiled_kernels_use) and kept for
  * the life of the process; every backend's "JIT" is a view of it. */
@@ -20,6 +24,41 @@ static void *library;
 struct ipro_kernel_jit {
   int unused;
 };
+
+static ipro_kernel_file_digest digest_of(const uint8_t *bytes, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  /* zlib takes at most a uInt at a time */
+  for (size_t at = 0; at < size;) {
+    uInt chunk = size - at > (1u << 30) ? (1u << 30) : (uInt)(size - at);
+    crc = crc32(crc, bytes + at, chunk);
+    at += chunk;
+  }
+  return (ipro_kernel_file_digest){.bytes = size, .crc32 = (uint32_t)crc};
+}
+
+ipro_status ipro_kernel_file_digest_read(const char *path, ipro_kernel_file_digest *out,
+                                         ipro_error *err) {
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  if (ipro_read_whole_file(path, "kernel file", &bytes, &size, err) != IPRO_OK) return IPRO_ERROR;
+  *out = digest_of(bytes, size);
+  free(bytes);
+  return IPRO_OK;
+}
+
+/* A kernel file's bytes against the digest program.ipro recorded (none recorded: not checked). */
+static ipro_status check_digest(const char *path, const uint8_t *bytes, size_t size,
+                                ipro_kernel_file_digest expected, ipro_error *err) {
+  ipro_kernel_file_digest found = digest_of(bytes, size);
+  if (expected.bytes == 0 || (found.bytes == expected.bytes && found.crc32 == expected.crc32))
+    return IPRO_OK;
+  return ipro_error_set(err,
+                        "the program's kernels '%s' are not the ones it was compiled with (%llu "
+                        "bytes, CRC-32 %08x; program.ipro records %llu bytes, CRC-32 %08x): the "
+                        "folder was changed after `infopro compile`; compile the model again",
+                        path, (unsigned long long)found.bytes, (unsigned)found.crc32,
+                        (unsigned long long)expected.bytes, (unsigned)expected.crc32);
+}
 
 static ipro_status open_library(ipro_kernel_jit **out, ipro_error *err) {
   *out = calloc(1, sizeof **out);
@@ -70,6 +109,10 @@ static ipro_status stored_ptx(const ipro_kernel_desc *descs, int count, char **p
     return ipro_error_set(err, "out of memory reading '%s'", ptx_path);
   }
   text[length] = '\0';
+  if (check_digest(ptx_path, (const uint8_t *)text, length, expected_ptx, err) != IPRO_OK) {
+    free(text);
+    return IPRO_ERROR;
+  }
   *ptx = text;
   *size = length;
   return IPRO_OK;
@@ -118,8 +161,38 @@ static bool cpu_has(const char *name) {
   return true;
 }
 
+/* Opens kernels.so, checks its bytes against host and dlopens that same open file (through
+ * /proc/self/fd, where there is one), so that the file checked is the file loaded even if the
+ * folder changes in between. */
+static ipro_status load_checked(ipro_kernel_file_digest host, ipro_error *err) {
+  FILE *file = fopen(host_path, "rb");
+  if (!file)
+    return ipro_error_set(err, "cannot load the program's kernels '%s': %s", host_path,
+                          strerror(errno));
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  ipro_status status = ipro_read_whole_stream(file, "kernel file", host_path, &bytes, &size, err);
+  if (status == IPRO_OK) status = check_digest(host_path, bytes, size, host, err);
+  free(bytes);
+  if (status != IPRO_OK) {
+    fclose(file);
+    return status;
+  }
+  char open_path[64];
+  snprintf(open_path, sizeof open_path, "/proc/self/fd/%d", fileno(file));
+  library = dlopen(access(open_path, R_OK) == 0 ? open_path : host_path, RTLD_NOW | RTLD_LOCAL);
+  fclose(file);
+  if (!library) {
+    const char *why = dlerror();
+    return ipro_error_set(err, "cannot load the program's kernels '%s': %s", host_path,
+                          why ? why : "unknown reason");
+  }
+  return IPRO_OK;
+}
+
 ipro_status ipro_precompiled_kernels_use(const char *directory, const char *cpu,
-                                         const char *features, ipro_error *err) {
+                                         const char *features, ipro_kernel_file_digest host,
+                                         ipro_kernel_file_digest ptx, ipro_error *err) {
   char missing[512] = "";
   size_t used = 0;
   for (const char *at = features; *at;) {
@@ -143,13 +216,23 @@ ipro_status ipro_precompiled_kernels_use(const char *directory, const char *cpu,
   snprintf(ptx_path, sizeof ptx_path, "%s/%s", directory, IPRO_PRECOMPILED_PTX_FILE);
   snprintf(compiled_cpu, sizeof compiled_cpu, "%s", cpu);
   snprintf(compiled_features, sizeof compiled_features, "%s", features);
+  expected_ptx = ptx;
   /* Opened and checked now, so that a missing or foreign kernels.so is one message at start-up
    * rather than a kernel quietly declined and run on the reference backend instead. */
-  library = dlopen(host_path, RTLD_NOW | RTLD_LOCAL);
-  if (!library) {
-    const char *why = dlerror();
-    return ipro_error_set(err, "cannot load the program's kernels '%s': %s", host_path,
-                          why ? why : "unknown reason");
+  if (load_checked(host, err) != IPRO_OK) return IPRO_ERROR;
+  /* kernels.ptx is read when the CUDA backend first asks for it (and checked again then); a
+   * damaged one is refused now, on any machine, rather than when a GPU is found */
+  if (ptx.bytes > 0) {
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    ipro_status status = ipro_read_whole_file(ptx_path, "kernel file", &bytes, &size, err);
+    if (status == IPRO_OK) status = check_digest(ptx_path, bytes, size, ptx, err);
+    free(bytes);
+    if (status != IPRO_OK) {
+      dlclose(library);
+      library = NULL;
+      return status;
+    }
   }
   ipro_kernel_desc descs[IPRO_GENERATED_COUNT];
   ipro_kernel_library_describe_all(descs);

@@ -46,6 +46,11 @@ ipro_status ipro_program_encode(const ipro_program *p, uint8_t **bytes, size_t *
   ipro_put_u32(&w, (uint32_t)p->device);
   ipro_put_string(&w, p->cpu);
   ipro_put_string(&w, p->cpu_features);
+  const ipro_kernel_file_digest *kernels[] = {&p->host_kernels, &p->ptx_kernels};
+  for (int i = 0; i < 2; i++) {
+    ipro_put_u64(&w, kernels[i]->bytes);
+    ipro_put_u32(&w, kernels[i]->crc32);
+  }
   ipro_put_i64(&w, p->batch);
   const ipro_optimizer_settings *o = &p->optimizer;
   ipro_put_u32(&w, (uint32_t)o->kind);
@@ -174,6 +179,20 @@ static ipro_status get_module_work(ipro_byte_reader *r, ipro_program *p) {
   return IPRO_OK;
 }
 
+/* Version 5's digests of kernels.so and kernels.ptx: a CRC-32 only beside a size (0: not
+ * recorded), and kernels.ptx only for CUDA. Read after the device. */
+static ipro_status get_kernel_digests(ipro_byte_reader *r, ipro_program *p) {
+  ipro_kernel_file_digest *kernels[] = {&p->host_kernels, &p->ptx_kernels};
+  for (int i = 0; i < 2; i++) {
+    kernels[i]->bytes = ipro_get_u64(r);
+    kernels[i]->crc32 = ipro_get_u32(r);
+    if (kernels[i]->bytes == 0 && kernels[i]->crc32 != 0) return IPRO_ERROR;
+  }
+  if (r->short_read || (p->ptx_kernels.bytes > 0 && p->device != IPRO_DEVICE_CUDA))
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
 static ipro_status decode(const uint8_t *bytes, size_t size, const char *path, ipro_program *p,
                           ipro_error *err) {
   memset(p, 0, sizeof *p);
@@ -195,6 +214,8 @@ static ipro_status decode(const uint8_t *bytes, size_t size, const char *path, i
   if (!ipro_get_string(&r, p->cpu, sizeof p->cpu) ||
       !ipro_get_string(&r, p->cpu_features, sizeof p->cpu_features))
     return malformed(path, "the CPU it was compiled for", err);
+  if (version >= 5 && get_kernel_digests(&r, p) != IPRO_OK)
+    return malformed(path, "the kernel files' sizes and CRC-32s", err);
   p->batch = ipro_get_i64(&r);
   if (r.short_read || p->batch < 1 || p->batch > (INT64_C(1) << 31))
     return malformed(path, "the batch size", err);

@@ -2,7 +2,8 @@
  * one model, split and batch without the model file, the partitioner's search or LLVM. The file
  * DIR/program.ipro is a framed file (framed_file.h; byte layout: schemas/program.md) holding
  *   - what it was compiled from: the model's file name and SHA-256, the infopro that compiled
- *     it (from version 4), the device, the host CPU and its features the kernels were made for;
+ *     it (from version 4), the device, the host CPU and its features the kernels were made for,
+ *     and the kernel files' sizes and CRC-32s (from version 5);
  *   - the training settings that shape the programs: batch, optimizer and its constants, the
  *     local-training settings (heads, losses, λ), K and the cut tensors with each local module's
  *     head, and the plan's figures (planned and end-to-end peak bytes);
@@ -24,12 +25,14 @@
 
 #include "ir/local_settings.h"
 #include "runtime/backend.h"
+#include "runtime/precompiled_kernels.h"
 #include "runtime/trainer.h"
 
 #define IPRO_PROGRAM_FILE "program.ipro"
-#define IPRO_PROGRAM_VERSION 4
+#define IPRO_PROGRAM_VERSION 5
 /* the oldest version read: version 2 lacks the modules' work (read as unknown), versions 2 and 3
- * the compiler's name (read as empty) */
+ * the compiler's name (read as empty), versions 2 to 4 the kernel files' digests (read as not
+ * recorded: not checked) */
 #define IPRO_PROGRAM_OLDEST_VERSION 2
 #define IPRO_PROGRAM_NAME_BYTES 512
 #define IPRO_PROGRAM_COMPILER_BYTES 128
@@ -42,6 +45,9 @@ typedef struct {
   char compiler[IPRO_PROGRAM_COMPILER_BYTES];
   ipro_device device;
   char cpu[64], cpu_features[4096]; /* the host the CPU kernels were made for */
+  /* kernels.so and kernels.ptx as compile made them (from version 5; bytes 0: not recorded, and
+   * for kernels.ptx none, a CPU program); the runner refuses files that differ */
+  ipro_kernel_file_digest host_kernels, ptx_kernels;
   int64_t batch;
   ipro_optimizer_settings optimizer;
   ipro_local_settings local; /* K, heads (λ, losses, chosen head per module), classes, channels */

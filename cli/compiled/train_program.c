@@ -26,7 +26,8 @@ int main(int argc, char **argv) {
   ipro_program program;
   ipro_error err = {{0}};
   if (ipro_program_read(path, &program, &err) != IPRO_OK ||
-      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features, &err) != IPRO_OK) {
+      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features,
+                                   program.host_kernels, program.ptx_kernels, &err) != IPRO_OK) {
     fprintf(stderr, "train: %s\n", err.message);
     ipro_program_release(&program);
     return 1;

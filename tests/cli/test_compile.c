@@ -32,7 +32,8 @@
  *     and the options the program fixed are refused; usage errors name the runner and show its own
  * usage, and an error about its model (an image folder of 2 classes) names the runner, not a model
  * file beside it;
- *   - a truncated, a corrupted and a foreign program file, and a missing or foreign kernels.so,
+ *   - a truncated, a corrupted and a foreign program file, and a missing, foreign, truncated or
+ *     edited kernels.so (program.ipro records its size and CRC-32),
  *     each give one message and exit 1;
  *   - compile with a plugin it cannot find gives one message and exit 1 and writes nothing: a
  *     folder holding an earlier program keeps it byte for byte;
@@ -569,7 +570,15 @@ int main(void) {
   /* without its kernels, or with another file in their place, it stops rather than running the
    * reference kernels in their stead */
   damaged(runner, "rm kernels.so", "kernels.so", "cannot load the program's kernels");
-  damaged(runner, "cp program.ipro kernels.so", "kernels.so", "cannot load the program's kernels");
+  /* program.ipro records kernels.so's size and CRC-32: a file of other bytes is refused before
+   * it is loaded (a truncated shared object faulted with SIGBUS when a page past its end was
+   * touched; an edited one ran quietly), naming it */
+  damaged(runner, "cp program.ipro kernels.so", "kernels.so", "are not the ones it was compiled");
+  damaged(runner, "truncate -s 20000 kernels.so", "kernels.so", "are not the ones it was compiled");
+  damaged(runner,
+          "printf 'X' | dd of=kernels.so bs=1 seek=$(( $(stat -c %s kernels.so) - 100 )) "
+          "conv=notrunc 2>/dev/null",
+          "kernels.so", "are not the ones it was compiled");
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }

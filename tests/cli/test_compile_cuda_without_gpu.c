@@ -13,6 +13,8 @@
  *     align to 256);
  *   - torch.export's CNN (ReduceMean) and the split CNN from its sequence export (Split) plan
  *     for CUDA at K = 2;
+ *   - an edited or truncated kernels.ptx is refused by the runner at start-up in one line naming
+ *     it (program.ipro records its size and CRC-32), GPU or not;
  *   - the runner then says in one line that there is no GPU (or, with the plugin made
  *     unreadable, which library is missing) and exits 1.
  * Skipped when infopro was built without CUDA or Fashion-MNIST is missing; where a GPU is
@@ -105,6 +107,21 @@ int main(void) {
              getenv("IPRO_INFOPRO"), more[m], BATCH);
     ipro_test_run_command_expecting(command, &r, 0);
     CHECK_MSG(strstr(r.out, "backend cuda") != NULL, "plan %s: %s", more[m], r.out);
+  }
+
+  /* program.ipro records kernels.ptx's size and CRC-32: an edited or truncated one is refused
+   * at start-up, on any machine, naming it (the original is kept aside and put back) */
+  const char *damages[] = {"printf 'X' | dd of=kernels.ptx bs=1 seek=1000 conv=notrunc 2>/dev/null",
+                           "truncate -s 1000 kernels.ptx"};
+  for (size_t d = 0; d < sizeof damages / sizeof damages[0]; d++) {
+    snprintf(command, sizeof command,
+             "(cd '%s/p' && cp kernels.ptx ../kept.ptx && %s && ./train --data fashion-mnist "
+             "--limit 64 --epochs 1; status=$?; mv ../kept.ptx kernels.ptx; exit $status)",
+             directory, damages[d]);
+    ipro_test_run_command_expecting(command, &r, 1);
+    CHECK_MSG(r.err_lines == 1 && strstr(r.err, "kernels.ptx") &&
+                  strstr(r.err, "are not the ones it was compiled with"),
+              "%s: the runner said: %s", damages[d], r.err);
   }
 
   if (!gpu) {

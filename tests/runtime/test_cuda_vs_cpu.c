@@ -479,7 +479,8 @@ static bool use_precompiled_kernels(ipro_error *err) {
   ipro_program program;
   bool used =
       ipro_program_read(path, &program, err) == IPRO_OK &&
-      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features, err) == IPRO_OK;
+      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features,
+                                   program.host_kernels, program.ptx_kernels, err) == IPRO_OK;
   ipro_program_release(&program);
   if (used) printf("generated kernels: precompiled, from %s\n", directory);
   return used;

@@ -154,9 +154,9 @@ def main():
     #   ./build/infopro compile models/mlp_fmnist.onnx --data fashion-mnist --batch 8 [-K 2] -o DIR
     # into /tmp/ipro-seed-mlp1 and /tmp/ipro-seed-mlp2, then cut here: the embedded model (which
     # the reader does not parse) shortened to its first 64 bytes, the frame's length and CRC made
-    # again. Skipped when those folders are missing. They are of program format version 4; the
-    # same programs of versions 2 and 3 (mlp_*_version2.ipro, mlp_*_version3.ipro) were written
-    # by earlier infopro builds and are kept, so that the older layouts stay fuzzed.
+    # again. Skipped when those folders are missing. They are of program format version 5; the
+    # same programs of versions 2, 3 and 4 (mlp_*_version2.ipro to mlp_*_version4.ipro) were
+    # written by earlier infopro builds and are kept, so that the older layouts stay fuzzed.
     with open('models/mlp_fmnist.onnx', 'rb') as f:
         model_bytes = len(f.read())
     for K, name in [(1, 'mlp_e2e'), (2, 'mlp_k2')]:
