@@ -38,6 +38,7 @@
 #include "ir/printable.h"
 #include "local_options.h"
 #include "normalization_options.h"
+#include "program_folder.h"
 #include "runtime/framed_file.h"
 #include "runtime/model_source.h"
 #include "runtime/mpi/pipeline_plugin.h"
@@ -369,28 +370,6 @@ static ipro_status commit_staged(const char *stage, const char *directory, const
   return IPRO_OK;
 }
 
-/* The staging folder removed with whatever a failed compile left in it: its files, the side
- * files and the folders made for them (deepest first; a folder still holding something stays). */
-static void remove_stage(const char *stage, const side_files *files) {
-  char path[4700];
-  for (int i = 0; i < IPRO_PROGRAM_FOLDER_FILE_COUNT; i++) {
-    snprintf(path, sizeof path, "%s/%s", stage, ipro_program_folder_files[i]);
-    unlink(path);
-  }
-  snprintf(path, sizeof path, "%s/kernels.o", stage);
-  unlink(path);
-  for (int i = 0; i < files->count; i++) {
-    snprintf(path, sizeof path, "%s/%s", stage, files->locations[i]);
-    unlink(path);
-    for (char *cut = strrchr(path, '/'); cut && cut > path + strlen(stage);
-         cut = strrchr(path, '/')) {
-      *cut = '\0';
-      rmdir(path);
-    }
-  }
-  rmdir(stage);
-}
-
 /* ---- the module programs ---- */
 
 /* What the device the program trains on runs, as its backend will say at run time: CUDA runs no
@@ -529,13 +508,9 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   if (status == IPRO_OK) status = list_side_files(o->model, &files, err);
   if (status == IPRO_OK) status = check_side_file_names(o->model, &files, err);
   if (status == IPRO_OK) status = ipro_make_directories(o->directory, err);
-  if (status == IPRO_OK) {
-    snprintf(stage, sizeof stage, "%s/.infopro-compile-XXXXXX", o->directory);
-    if (!mkdtemp(stage)) {
-      status = ipro_error_set(err, "cannot make a folder in %s: %s", o->directory, strerror(errno));
-      stage[0] = '\0';
-    }
-  }
+  int stage_lock = -1;
+  if (status == IPRO_OK)
+    status = ipro_program_stage_make(o->directory, stage, sizeof stage, &stage_lock, err);
   if (status == IPRO_OK) status = stage_side_files(o->model, &files, stage, err);
   if (status == IPRO_OK) status = write_host_kernels(stage, o->cpu, err);
   if (status == IPRO_OK && o->device == IPRO_DEVICE_CUDA) status = write_ptx_kernels(stage, err);
@@ -555,8 +530,13 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   char staged_program[4300];
   snprintf(staged_program, sizeof staged_program, "%s/%s", stage, IPRO_PROGRAM_FILE);
   if (status == IPRO_OK) status = ipro_program_write(staged_program, &program, err);
+  /* under the folder's exclusive lock: another compile's files never mix with these, and a
+   * runner starting now reads the earlier program or this one, whole */
+  int folder_lock = -1;
+  if (status == IPRO_OK) status = ipro_program_folder_lock(o->directory, true, &folder_lock, err);
   if (status == IPRO_OK) status = commit_staged(stage, o->directory, &files, err);
-  if (stage[0]) remove_stage(stage, &files);
+  ipro_program_folder_unlock(folder_lock);
+  if (stage[0]) ipro_program_stage_remove(stage, stage_lock);
   if (status == IPRO_OK) {
     char name[IPRO_PRINTABLE_MAX];
     printf("compiled %s (SHA-256 %.16s...) for batch %lld on %s, ",

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cli/commands.h"
+#include "cli/program_folder.h"
 #include "frontend/model_in_memory.h"
 #include "ir/atomic_file.h"
 #include "ir/plugin_library.h"
@@ -23,11 +24,19 @@ int main(int argc, char **argv) {
     return 1;
   }
   ipro_program_path(directory, path, sizeof path);
-  ipro_program program;
+  ipro_program program = {0};
   ipro_error err = {{0}};
-  if (ipro_program_read(path, &program, &err) != IPRO_OK ||
-      ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features,
-                                   program.host_kernels, program.ptx_kernels, &err) != IPRO_OK) {
+  /* read under the folder's shared lock: a compile replacing the folder's files now is waited
+   * for, so the program and its kernels come from one compile (a folder that cannot be opened
+   * for reading, only searched, is read without it) */
+  int lock = -1;
+  if (ipro_program_folder_lock(directory, false, &lock, &err) != IPRO_OK) lock = -1;
+  ipro_status status = ipro_program_read(path, &program, &err);
+  if (status == IPRO_OK)
+    status = ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features,
+                                          program.host_kernels, program.ptx_kernels, &err);
+  ipro_program_folder_unlock(lock);
+  if (status != IPRO_OK) {
     fprintf(stderr, "train: %s\n", err.message);
     ipro_program_release(&program);
     return 1;
@@ -37,7 +46,7 @@ int main(int argc, char **argv) {
   char model_path[4200 + IPRO_PROGRAM_NAME_BYTES];
   snprintf(model_path, sizeof model_path, "%s/%s", directory, program.model_name);
   ipro_model_provide_in_memory(model_path, program.model, program.model_bytes);
-  int status = ipro_cli_train_compiled(argc - 1, argv + 1, &program, model_path);
+  int exit_status = ipro_cli_train_compiled(argc - 1, argv + 1, &program, model_path);
   ipro_program_release(&program);
-  return ipro_cli_flush_stdout("train", status);
+  return ipro_cli_flush_stdout("train", exit_status);
 }
