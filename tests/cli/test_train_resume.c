@@ -320,7 +320,7 @@ static void non_finite_weights(void) {
                   strstr(r.err, "training diverged by epoch 1: 1 of the ") && strstr(r.err, name) &&
                   strstr(r.err, "are not finite (NaN or infinity)") &&
                   strstr(r.err, "without writing a checkpoint or the trained model"),
-              "a NaN bias (%s), %s checkpoint: exit status %d, stderr: %s", name,
+              "the bias training overflows (%s), %s checkpoint: exit status %d, stderr: %s", name,
               with_checkpoint ? "with a" : "no", r.exit_status, r.err);
     size_t size = 0;
     uint8_t *kept = slurp(out, &size);
