@@ -180,8 +180,8 @@ int main(void) {
     ipro_test_run_infopro_under(launcher, arguments, &b);
     CHECK_MSG(b.exit_status != 0 && strstr(b.err, "are not finite (NaN or infinity)") &&
                   strstr(b.err, name) && access(nan_file, F_OK) != 0,
-              "the bias training overflows (%s) in a pipeline: exit %d, checkpoint %s, stderr: %s", name,
-              b.exit_status, access(nan_file, F_OK) == 0 ? "written" : "not written", b.err);
+              "the bias training overflows (%s) in a pipeline: exit %d, checkpoint %s, stderr: %s",
+              name, b.exit_status, access(nan_file, F_OK) == 0 ? "written" : "not written", b.err);
     /* nor is the --checkpoint folder left behind empty (the job is aborted, so no rank cleans
      * up at its end: the folder is made at the first checkpoint, after its early check) */
     CHECK_MSG(access(nan_checkpoint, F_OK) != 0,
