@@ -195,7 +195,8 @@ static bool write_with_extra_initializer(const char *path, const char *name, int
 }
 
 /* float64 and float16 initializers are read as such: a NaN in either (float16's all-ones
- * exponent) is found, and float16's largest finite value is not mistaken for one. */
+ * exponent) is found, and float16's largest finite value is not mistaken for one; and a float32
+ * initializer of one value. */
 static void other_float_types(void) {
   broken_model doubles = {.name = "extra.double", .elements = 4};
   broken_model halves = {.name = "extra.half", .elements = 3};
@@ -210,6 +211,14 @@ static void other_float_types(void) {
     values_text(&doubles, 2, values, sizeof values);
     export_refuses(&doubles, values);
   }
+  /* a single value is named as such, not as "1 of the 1 values" */
+  broken_model scalar = {.name = "extra.scalar", .elements = 1};
+  in_directory(scalar.path, sizeof scalar.path, "nan_scalar.onnx");
+  const float scalar_value = NAN;
+  if (write_with_extra_initializer(scalar.path, scalar.name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
+                                   &scalar_value, sizeof scalar_value, scalar.elements))
+    export_refuses(&scalar, "the value of initializer 'extra.scalar' is not finite (NaN or "
+                            "infinity)");
   if (write_with_extra_initializer(halves.path, halves.name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16,
                                    half_values, sizeof half_values, halves.elements)) {
     values_text(&halves, 1, values, sizeof values);
