@@ -30,6 +30,7 @@
 #include "data_source.h"
 #include "evaluation.h"
 #include "finite_number.h"
+#include "finite_parameters.h"
 #include "frontend/onnx_export.h"
 #include "ir/atomic_file.h"
 #include "ir/kernel_compiler.h"
@@ -442,8 +443,11 @@ static ipro_status compile(const compile_options *o, ipro_error *err) {
   snprintf(program.model_name, sizeof program.model_name, "%s", slash ? slash + 1 : o->model);
   snprintf(program.compiler, sizeof program.compiler, "%s", ipro_cli_version());
   ipro_dataset data = {0};
-  ipro_status status =
-      ipro_cli_open_dataset(o->model, o->data, o->strict, false, IPRO_SPLIT_TRAIN, &data, err);
+  /* the program embeds the model, and its runner would train on those weights */
+  ipro_status status = ipro_cli_check_finite_model(o->model, "compiled", err);
+  if (status == IPRO_OK)
+    status =
+        ipro_cli_open_dataset(o->model, o->data, o->strict, false, IPRO_SPLIT_TRAIN, &data, err);
   if (status == IPRO_OK)
     status = ipro_cli_normalization_apply(&o->normalization, o->data, &data, err);
   /* `infopro train`'s early check of the data against the model, before anything is built: a

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
+#include "finite_parameters.h"
 #include "frontend/json_writer.h"
 #include "ir/atomic_file.h"
 #include "json_stdout.h"
@@ -192,8 +193,10 @@ int ipro_cli_eval(int argc, char **argv) {
   ipro_error err = {{0}};
   ipro_dataset data = {0};
   ipro_backend *backend = NULL, *fallback = NULL;
+  /* weights that are not finite would be scored as an accuracy of -nan with exit 0 */
+  ipro_status status = ipro_cli_check_finite_model(o.model, "evaluated", &err);
   /* a --json that cannot be written is said before the pass, not after it */
-  ipro_status status = o.json && !json_stdout ? ipro_check_writable(o.json, &err) : IPRO_OK;
+  if (status == IPRO_OK && o.json && !json_stdout) status = ipro_check_writable(o.json, &err);
   if (status == IPRO_OK)
     status = ipro_cli_open_dataset(o.model, o.data, o.strict, false, IPRO_SPLIT_TEST, &data, &err);
   /* an image folder's labels are the sorted positions of its class names: a folder whose classes

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "finite_parameters.h"
 #include "frontend/onnx_export.h"
 
 static const char usage[] =
@@ -44,7 +45,10 @@ int ipro_cli_export(int argc, char **argv) {
   if (!request.destination)
     return ipro_cli_missing_argument("infopro export", "-o OUT.onnx", usage);
   ipro_error err = {{0}};
-  if (ipro_onnx_export(&request, &err) != IPRO_OK) return ipro_cli_fail(err.message);
+  /* a copy would carry them to whatever reads it next, ONNX Runtime as much as infopro */
+  if (ipro_cli_check_finite_model(request.source_model, "exported", &err) != IPRO_OK ||
+      ipro_onnx_export(&request, &err) != IPRO_OK)
+    return ipro_cli_fail(err.message);
   printf("wrote %s%s", request.destination, request.inference ? " (inference form)" : "");
   if (wrote_side_file) printf(" with its weights in %s.data", request.destination);
   printf("\n");

@@ -1,9 +1,10 @@
-/* Finding trained values that are not finite (finite_parameters.h). */
+/* Finding weights that are not finite (finite_parameters.h). */
 #include "finite_parameters.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ir/forward_program.h"
 #include "runtime/executor.h"
@@ -66,4 +67,77 @@ void ipro_cli_find_non_finite_checkpoint(const ipro_checkpoint *checkpoint,
     if (t->dtype == IPRO_DTYPE_FLOAT)
       note(found, t->name, t->data, (int64_t)(t->bytes / sizeof(float)));
   }
+}
+
+/* How many of a float initializer's values are NaN or infinite, of whichever floating-point type
+ * it is; 0 for the other types. */
+static int64_t count_non_finite_tensor(const ipro_tensor *tensor, int64_t elements) {
+  int64_t count = 0;
+  switch (tensor->dtype) {
+  case IPRO_DTYPE_FLOAT: return ipro_cli_count_non_finite(tensor->data, elements);
+  case IPRO_DTYPE_DOUBLE:
+    for (int64_t i = 0; i < elements; i++)
+      count += !isfinite(((const double *)tensor->data)[i]);
+    return count;
+  case IPRO_DTYPE_FLOAT16:
+    for (int64_t i = 0; i < elements; i++) {
+      uint16_t bits;
+      memcpy(&bits, (const uint8_t *)tensor->data + 2 * i, sizeof bits);
+      count += (bits & 0x7c00u) == 0x7c00u; /* all exponent bits set: infinity or NaN */
+    }
+    return count;
+  default: return 0;
+  }
+}
+
+void ipro_cli_find_non_finite_graph(const ipro_graph *graph, ipro_cli_non_finite *found) {
+  *found = (ipro_cli_non_finite){0};
+  for (int t = 0; t < graph->n_tensors && !found->non_finite; t++) {
+    const ipro_tensor *tensor = &graph->tensors[t];
+    size_t width = ipro_dtype_size(tensor->dtype);
+    if (tensor->kind != IPRO_TENSOR_INITIALIZER || !tensor->data || width == 0) continue;
+    int64_t elements = (int64_t)(tensor->data_bytes / width);
+    found->non_finite = count_non_finite_tensor(tensor, elements);
+    found->elements = elements;
+    if (found->non_finite) snprintf(found->name, sizeof found->name, "%s", tensor->name);
+  }
+}
+
+/* "3 of the 432 values of initializer 'conv1.weight' are not finite (NaN or infinity)". */
+static void describe(const ipro_cli_non_finite *found, const char *kind, char *text, size_t size) {
+  if (found->elements == 1)
+    snprintf(text, size, "the value of %s '%s' is not finite (NaN or infinity)", kind, found->name);
+  else
+    snprintf(text, size, "%lld of the %lld values of %s '%s' %s not finite (NaN or infinity)",
+             (long long)found->non_finite, (long long)found->elements, kind, found->name,
+             found->non_finite == 1 ? "is" : "are");
+}
+
+ipro_status ipro_cli_check_finite_graph(const ipro_graph *graph, const char *path,
+                                        const char *consequence, ipro_error *err) {
+  ipro_cli_non_finite found;
+  ipro_cli_find_non_finite_graph(graph, &found);
+  if (!found.non_finite) return IPRO_OK;
+  char text[700];
+  describe(&found, "initializer", text, sizeof text);
+  return ipro_error_set(err, "%s: %s; the model cannot be %s", path, text, consequence);
+}
+
+ipro_status ipro_cli_check_finite_model(const char *path, const char *consequence,
+                                        ipro_error *err) {
+  ipro_graph *graph = NULL;
+  if (ipro_graph_load(path, &graph, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_status status = ipro_cli_check_finite_graph(graph, path, consequence, err);
+  ipro_graph_free(graph);
+  return status;
+}
+
+ipro_status ipro_cli_check_finite_checkpoint(const ipro_checkpoint *checkpoint, const char *path,
+                                             ipro_error *err) {
+  ipro_cli_non_finite found;
+  ipro_cli_find_non_finite_checkpoint(checkpoint, &found);
+  if (!found.non_finite) return IPRO_OK;
+  char text[700];
+  describe(&found, "its tensor", text, sizeof text);
+  return ipro_error_set(err, "cannot resume from checkpoint '%s': %s", path, text);
 }

@@ -35,7 +35,7 @@
 #include "commands.h"
 #include "data_source.h"
 #include "evaluation.h"
-#include "train_run.h"
+#include "finite_parameters.h"
 #include "ir/atomic_file.h"
 #include "ir/printable.h"
 #include "json_stdout.h"
@@ -45,7 +45,7 @@
 #include "runtime/program_source.h"
 #include "silenced_stderr.h"
 #include "train_position.h"
-
+#include "train_run.h"
 
 /* Users' own data (image folders, npz) is normalised with the training split's measured
  * statistics, the test split included, and the class mapping is shown; --mean/--std, when given,
@@ -276,6 +276,11 @@ static ipro_status prepare(ipro_cli_train_run *r, ipro_error *err) {
     ipro_checkpoint_path(o->checkpoint, r->checkpoint_path, sizeof r->checkpoint_path);
   if (o->resume) {
     if (ipro_checkpoint_read(r->checkpoint_path, &saved, err) != IPRO_OK) return IPRO_ERROR;
+    /* the values the run would continue from: training on them would only end "diverged" */
+    if (ipro_cli_check_finite_checkpoint(&saved, r->checkpoint_path, err) != IPRO_OK) {
+      ipro_checkpoint_release(&saved);
+      return IPRO_ERROR;
+    }
     if (ipro_cli_train_resumed_position(o, &saved.position, r->checkpoint_path, &r->position,
                                         err) != IPRO_OK) {
       ipro_checkpoint_release(&saved);
@@ -292,10 +297,12 @@ static ipro_status prepare(ipro_cli_train_run *r, ipro_error *err) {
   if (status == IPRO_OK && o->json && strcmp(o->json, "-") != 0 && ipro_cli_train_leads(r))
     status = ipro_check_writable(o->json, err);
   /* The model at the training batch, before the data is read: a batch the model's sizes do not
-   * allow is refused with the largest one possible. */
+   * allow is refused with the largest one possible, and weights that are not finite before the
+   * first step (which the run would otherwise report as its divergence after the first epoch). */
   ipro_graph *model = NULL;
   if (status == IPRO_OK)
     status = ipro_graph_open(o->model, o->resume ? r->position.batch : o->batch, &model, err);
+  if (status == IPRO_OK) status = ipro_cli_check_finite_graph(model, o->model, "trained", err);
   ipro_graph_free(model);
   if (status == IPRO_OK) status = open_data(r, err);
   if (status == IPRO_OK && o->resume) status = take_checkpoint_normalization(r, &saved, err);

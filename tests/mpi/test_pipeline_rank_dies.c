@@ -7,9 +7,9 @@
  * epochs (the oracle: the single-process trainer; the constant learning-rate schedule makes the
  * rates independent of --epochs). ResNet-8, K = 2, 64 Fashion-MNIST images in batches of 32.
  * A replica whose ranks cannot open the data stops the job with one message (see
- * replica_without_data). And a pipeline whose weights hold a NaN no loss sees stops before its
- * first checkpoint with the message naming the tensor (rank 0 checks every rank's gathered
- * state), leaving no --checkpoint folder.
+ * replica_without_data). And a pipeline whose weights training makes not finite, no loss seeing
+ * it, stops before its first checkpoint with the message naming the tensor (rank 0 checks every
+ * rank's gathered state), leaving no --checkpoint folder.
  * Skipped when Fashion-MNIST or mpirun is missing. */
 #include <dirent.h>
 #include <signal.h>
@@ -164,24 +164,24 @@ int main(void) {
   CHECK_MSG(ipro_test_same_file(whole, resumed), "%s and %s differ (resumed after epoch %lld)",
             whole, resumed, epochs - 1);
 
-  /* weights that are not finite in module 1 (rank 0), no loss showing it: rank 0 checks the
-   * state gathered from every rank before writing the checkpoint, and its failure stops the job
-   * with the message; no checkpoint is written */
+  /* weights that training makes not finite in module 1 (rank 0), no loss showing it
+   * (nan_model.h): rank 0 checks the state gathered from every rank before writing the
+   * checkpoint, and its failure stops the job with the message; no checkpoint is written */
   char nan_model[800], nan_checkpoint[800], nan_file[900], name[256];
-  snprintf(nan_model, sizeof nan_model, "%s/nan_bias.onnx", directory);
+  snprintf(nan_model, sizeof nan_model, "%s/diverging_bias.onnx", directory);
   snprintf(nan_checkpoint, sizeof nan_checkpoint, "%s/nan_checkpoint", directory);
   snprintf(nan_file, sizeof nan_file, "%s/checkpoint.ipck", nan_checkpoint);
   CHECK(chdir(ipro_test_source_dir()) == 0); /* the model it rewrites is read from there */
-  if (ipro_test_write_nan_bias_model(nan_model, name, sizeof name)) {
+  if (ipro_test_write_diverging_bias_model(nan_model, name, sizeof name)) {
     snprintf(arguments, sizeof arguments,
-             "train '%s' --data fashion-mnist --limit 64 --batch 32 --test-limit 64 -K 2 "
-             "--epochs 1 --checkpoint '%s'",
+             "train '%s' --data fashion-mnist --limit 32 --batch 32 --test-limit 64 -K 2 "
+             "--epochs 1 " IPRO_TEST_DIVERGING_OPTIONS " --checkpoint '%s'",
              nan_model, nan_checkpoint);
     ipro_test_run_infopro_under(launcher, arguments, &b);
     CHECK_MSG(b.exit_status != 0 && strstr(b.err, "are not finite (NaN or infinity)") &&
                   strstr(b.err, name) && access(nan_file, F_OK) != 0,
-              "a NaN bias (%s) in a pipeline: exit %d, checkpoint %s, stderr: %s", name,
-              b.exit_status, access(nan_file, F_OK) == 0 ? "written" : "not written", b.err);
+              "the bias training overflows (%s) in a pipeline: exit %d, checkpoint %s, stderr: %s",
+              name, b.exit_status, access(nan_file, F_OK) == 0 ? "written" : "not written", b.err);
     /* nor is the --checkpoint folder left behind empty (the job is aborted, so no rank cleans
      * up at its end: the folder is made at the first checkpoint, after its early check) */
     CHECK_MSG(access(nan_checkpoint, F_OK) != 0,
