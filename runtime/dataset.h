@@ -78,9 +78,16 @@ typedef struct {
   size_t bytes; /* host memory held by images (or the uncropped arrays) and labels */
   /* imagefolder: the class folder names in index order; NULL for the other kinds. */
   char **class_names;
-  /* imagefolder: images skipped as unreadable (not in count), and their paths. */
+  /* imagefolder: images skipped as unreadable (not in count), and why, each message naming the
+   * path: undecodable, or not a file once links are followed (a dangling link...). */
   int64_t skipped;
   char **skipped_paths;
+  /* imagefolder: files left out because their extension is that of an image format torchvision
+   * reads but infopro does not decode (.bmp, .gif, .pgm, .ppm, .tif, .tiff, .webp): how many,
+   * which of those extensions (as ".bmp, .webp"), and the first one's path. */
+  int64_t unread_format_files;
+  char unread_formats[64];
+  char *unread_format_example;
 } ipro_dataset;
 
 /* "fashion-mnist", "mnist", "cifar10", "cifar100" (the names SPEC strings use). */
