@@ -1,6 +1,13 @@
 /* `--data imagefolder:DIR`: the layout torchvision's ImageFolder made common,
  * DIR/train/CLASS/IMAGE and DIR/val/CLASS/IMAGE with .png, .jpg or .jpeg images.
  *
+ * A class's images are every such file below its folder, in folders nested to any depth, found
+ * and ordered as torchvision finds them (imagefolder_listing.h: sorted os.walk roots following
+ * links, then names; a link looping back is not walked again). An entry named like an image
+ * that is not a file once links are followed (a dangling link...) counts as an image that cannot
+ * be decoded, and files of formats torchvision reads but this does not (.bmp, .webp...) are left
+ * out, counted in the dataset for the caller to report (cli/data_source.c prints one line).
+ *
  * Class indices are the positions of DIR/train's class folders sorted by name (byte order, as
  * Python's sorted() gives), and DIR/val's folders are mapped through the same names, so a val
  * class unknown to train is an error rather than a silently shifted label. A folder without
@@ -12,8 +19,9 @@
  * (image_decode.h: channel conversion, resize on the shorter side, centre crop to the model's
  * input), by one worker thread per core pulling the next file index from a shared counter. Each
  * image's slot in the array is fixed by its index, so the result does not depend on the threads'
- * timing. An image that cannot be decoded is left out and its message kept in skipped_paths for
- * the caller to report, or fails the load when the spec is strict.
+ * timing. An image that cannot be decoded (or was listed as not being a file) is left out and its
+ * message kept in skipped_paths for the caller to report, or fails the load when the spec is
+ * strict.
  *
  * An uncropped split (spec->uncropped, for random-resized-crop) keeps each image at its own size,
  * shrunk only as far as covering 8/7 of the model's input (ipro_image_kept_size): each worker

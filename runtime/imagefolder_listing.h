@@ -13,7 +13,8 @@
  *     os.walk would go round until the path grew too long;
  *   - files of image formats torchvision reads but this runtime does not (.bmp, .gif, .pgm,
  *     .ppm, .tif, .tiff, .webp) are counted, with the first one's path, for the caller to report.
- * Names starting with '.' (files and folders) are left out, as everywhere in an image folder. */
+ * Names starting with '.' (files and folders) are left out, as everywhere in an image folder,
+ * where torchvision takes them: a .ipynb_checkpoints or .cache folder holds copies, not data. */
 #ifndef IPRO_IMAGEFOLDER_LISTING_H
 #define IPRO_IMAGEFOLDER_LISTING_H
 
