@@ -269,13 +269,12 @@ static ipro_status collect_images(const char *split_folder, const name_list *cla
     ipro_status status = ipro_imagefolder_list_class(folder, (uint8_t)label, files, err);
     char formats[64];
     ipro_imagefolder_unread_format_names(~0u, formats, sizeof formats);
-    if (status == IPRO_OK && files->count == images_before &&
-        files->unread_format_files > unread_before)
-      status =
-          ipro_error_set(err,
-                         "imagefolder: class folder %s holds no .png, .jpg or .jpeg image: "
-                         "its %lld image files are of formats infopro does not read (%s)",
-                         folder, (long long)(files->unread_format_files - unread_before), formats);
+    int64_t unread = files->unread_format_files - unread_before;
+    if (status == IPRO_OK && files->count == images_before && unread)
+      status = ipro_error_set(err,
+                              "imagefolder: class folder %s holds no .png, .jpg or .jpeg image: "
+                              "its %lld image file%s of formats infopro does not read (%s)",
+                              folder, (long long)unread, unread == 1 ? " is" : "s are", formats);
     else if (status == IPRO_OK && files->count == images_before)
       status = ipro_error_set(err,
                               "imagefolder: class folder %s holds no .png, .jpg or .jpeg "
