@@ -64,6 +64,17 @@ ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool
   double seconds = ipro_progress_now() - start;
   for (int64_t i = 0; i < out->skipped; i++) /* ipro_error messages: escaped already */
     fprintf(stderr, "infopro: warning: skipped %s\n", out->skipped_paths[i]);
+  if (out->unread_format_files) {
+    char folder[IPRO_PRINTABLE_MAX], example[IPRO_PRINTABLE_MAX];
+    fprintf(stderr,
+            "infopro: warning: imagefolder: %s/%s: ignored %lld %s infopro does not read (%s; "
+            "e.g. %s)\n",
+            ipro_printable(spec.directory, folder, sizeof folder),
+            split == IPRO_SPLIT_TRAIN ? "train" : "val", (long long)out->unread_format_files,
+            out->unread_format_files == 1 ? "file of a format" : "files of formats",
+            out->unread_formats,
+            ipro_printable(out->unread_format_example, example, sizeof example));
+  }
   if (spec.kind == IPRO_DATASET_IMAGEFOLDER && spec.uncropped)
     printf("decoded %lld %s images (%d channel%s, kept uncropped to cover %d x %d for "
            "random-resized-crop: %zu bytes) in %.2f s: %.0f images/s; %lld skipped\n",

@@ -12,8 +12,9 @@
 /* Loads `split` of spec_text for model (whose first input's declared [N, C, H, W] is read only
  * for imagefolder and npz). strict: an unreadable image is an error instead of a warning.
  * uncropped: an image folder's training split is kept uncropped for random-resized-crop
- * (ignored otherwise). Prints a warning line per skipped image to stderr, and the decoding rate
- * for an image folder. */
+ * (ignored otherwise). Prints a warning line per skipped image to stderr, and one counting the
+ * files of image formats infopro does not read when there are any, and the decoding rate for an
+ * image folder. */
 ipro_status ipro_cli_open_dataset(const char *model, const char *spec_text, bool strict,
                                   bool uncropped, ipro_dataset_split split, ipro_dataset *out,
                                   ipro_error *err);

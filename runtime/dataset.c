@@ -246,6 +246,9 @@ void ipro_dataset_free(ipro_dataset *data) {
   free(data->skipped_paths);
   data->skipped_paths = NULL;
   data->skipped = 0;
+  free(data->unread_format_example);
+  data->unread_format_example = NULL;
+  data->unread_format_files = 0;
   data->count = 0;
   data->bytes = 0;
 }

@@ -7,8 +7,8 @@
  *   mnist:DIR            IDX files
  *   cifar10:DIR          CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)
  *   cifar100:DIR         CIFAR-100 binary version (train.bin, test.bin; the fine label is used)
- *   imagefolder:DIR      DIR/train/CLASS/IMAGE.png|jpg|jpeg and DIR/val/CLASS/... (torchvision's
- *                        ImageFolder convention; dataset_imagefolder.c)
+ *   imagefolder:DIR      DIR/train/CLASS/[FOLDERS/]IMAGE.png|jpg|jpeg and DIR/val/CLASS/...
+ *                        (torchvision's ImageFolder convention; dataset_imagefolder.c)
  *   npz:FILE             a NumPy .npz holding x_train, y_train, x_test, y_test (dataset_npz.c)
  * Every file is looked for as NAME.gz, then NAME (zlib reads both); a CIFAR DIR may also be the
  * folder above the archive's own cifar-10-batches-bin / cifar-100-binary.
@@ -78,9 +78,16 @@ typedef struct {
   size_t bytes; /* host memory held by images (or the uncropped arrays) and labels */
   /* imagefolder: the class folder names in index order; NULL for the other kinds. */
   char **class_names;
-  /* imagefolder: images skipped as unreadable (not in count), and their paths. */
+  /* imagefolder: images skipped as unreadable (not in count), and why, each message naming the
+   * path: undecodable, or not a file once links are followed (a dangling link...). */
   int64_t skipped;
   char **skipped_paths;
+  /* imagefolder: files left out because their extension is that of an image format torchvision
+   * reads but infopro does not decode (.bmp, .gif, .pgm, .ppm, .tif, .tiff, .webp): how many,
+   * which of those extensions (as ".bmp, .webp"), and the first one's path. */
+  int64_t unread_format_files;
+  char unread_formats[64];
+  char *unread_format_example;
 } ipro_dataset;
 
 /* "fashion-mnist", "mnist", "cifar10", "cifar100" (the names SPEC strings use). */
@@ -125,7 +132,8 @@ ipro_status ipro_dataset_read_idx(const char *images_path, const char *labels_pa
 ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, int label_bytes,
                                     int coarse_classes, ipro_dataset *out, ipro_error *err);
 
-/* DIR/train or DIR/val of an image folder: every image decoded (on worker threads), converted to
+/* DIR/train or DIR/val of an image folder: every image below each class folder, nested folders
+ * included, in torchvision ImageFolder's order, decoded (on worker threads), converted to
  * spec->channels, resized on its shorter side and centre-cropped to spec->height x spec->width,
  * or, with spec->uncropped, kept uncropped (see ipro_dataset's uncropped arrays). Class indices
  * follow the sorted folder names of DIR/train, or of DIR/val when the val split is read from a

@@ -1,6 +1,13 @@
 /* `--data imagefolder:DIR`: the layout torchvision's ImageFolder made common,
  * DIR/train/CLASS/IMAGE and DIR/val/CLASS/IMAGE with .png, .jpg or .jpeg images.
  *
+ * A class's images are every such file below its folder, in folders nested to any depth, found
+ * and ordered as torchvision finds them (imagefolder_listing.h: sorted os.walk roots following
+ * links, then names; a link looping back is not walked again). An entry named like an image
+ * that is not a file once links are followed (a dangling link...) counts as an image that cannot
+ * be decoded, and files of formats torchvision reads but this does not (.bmp, .webp...) are left
+ * out, counted in the dataset for the caller to report (cli/data_source.c prints one line).
+ *
  * Class indices are the positions of DIR/train's class folders sorted by name (byte order, as
  * Python's sorted() gives), and DIR/val's folders are mapped through the same names, so a val
  * class unknown to train is an error rather than a silently shifted label. A folder without
@@ -12,14 +19,14 @@
  * (image_decode.h: channel conversion, resize on the shorter side, centre crop to the model's
  * input), by one worker thread per core pulling the next file index from a shared counter. Each
  * image's slot in the array is fixed by its index, so the result does not depend on the threads'
- * timing. An image that cannot be decoded is left out and its message kept in skipped_paths for
- * the caller to report, or fails the load when the spec is strict.
+ * timing. An image that cannot be decoded (or was listed as not being a file) is left out and its
+ * message kept in skipped_paths for the caller to report, or fails the load when the spec is
+ * strict.
  *
  * An uncropped split (spec->uncropped, for random-resized-crop) keeps each image at its own size,
  * shrunk only as far as covering 8/7 of the model's input (ipro_image_kept_size): each worker
  * allocates its images, and once all are decoded they are gathered into one block in index order,
  * so the load briefly holds them twice. */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +38,7 @@
 
 #include "dataset.h"
 #include "image_decode.h"
+#include "imagefolder_listing.h"
 
 #define MAX_WORKERS 16
 
@@ -64,15 +72,6 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_image_name(const char *name) {
-  const char *dot = strrchr(name, '.');
-  if (!dot) return false;
-  char extension[8] = "";
-  for (int i = 0; i < 7 && dot[i + 1]; i++)
-    extension[i] = (char)tolower((unsigned char)dot[i + 1]);
-  return !strcmp(extension, "png") || !strcmp(extension, "jpg") || !strcmp(extension, "jpeg");
-}
-
 static char *join_path(const char *folder, const char *name) {
   size_t length = strlen(folder) + strlen(name) + 2;
   char *path = malloc(length);
@@ -80,8 +79,8 @@ static char *join_path(const char *folder, const char *name) {
   return path;
 }
 
-/* The sorted names in folder: subfolders (folders = true) or image files. */
-static ipro_status list_folder(const char *folder, bool folders, name_list *out, ipro_error *err) {
+/* The sorted names of folder's subfolders (links to folders included): the class folders. */
+static ipro_status list_class_folders(const char *folder, name_list *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
   DIR *dir = opendir(folder);
   if (!dir)
@@ -92,9 +91,7 @@ static ipro_status list_folder(const char *folder, bool folders, name_list *out,
     if (entry->d_name[0] == '.') continue;
     char *path = join_path(folder, entry->d_name);
     struct stat info;
-    bool wanted =
-        path && stat(path, &info) == 0 &&
-        (folders ? S_ISDIR(info.st_mode) : S_ISREG(info.st_mode) && is_image_name(entry->d_name));
+    bool wanted = path && stat(path, &info) == 0 && S_ISDIR(info.st_mode);
     free(path);
     if (wanted && !name_list_add(out, entry->d_name))
       status = ipro_error_set(err, "imagefolder: out of memory listing %s", folder);
@@ -130,6 +127,7 @@ static void *decode_worker(void *argument) {
     int64_t i = job->next++;
     pthread_mutex_unlock(&job->lock);
     if (i >= job->count) return NULL;
+    if (job->failures[i]) continue; /* listed with its problem: not an image file */
     ipro_error err = {{0}};
     const ipro_dataset_spec *spec = job->spec;
     ipro_status status;
@@ -252,11 +250,10 @@ static ipro_status gather_uncropped(decode_job *job, ipro_dataset *out, ipro_err
 
 /* ---- the split ---- */
 
-/* Every image path of the split with its class index. */
+/* Every image file of the split with its class index, in torchvision's order. */
 static ipro_status collect_images(const char *split_folder, const name_list *classes,
-                                  const name_list *split_classes, name_list *paths,
-                                  uint8_t **labels, ipro_error *err) {
-  int capacity = 0;
+                                  const name_list *split_classes, ipro_imagefolder_files *files,
+                                  ipro_error *err) {
   for (int s = 0; s < split_classes->count; s++) {
     int label = -1;
     for (int c = 0; c < classes->count; c++)
@@ -267,31 +264,22 @@ static ipro_status collect_images(const char *split_folder, const name_list *cla
                             "training folder",
                             split_classes->items[s], split_folder);
     char *folder = join_path(split_folder, split_classes->items[s]);
-    name_list files;
     if (!folder) return ipro_error_set(err, "imagefolder: out of memory");
-    ipro_status status = list_folder(folder, false, &files, err);
-    if (status == IPRO_OK && !files.count)
+    int64_t images_before = files->count, unread_before = files->unread_format_files;
+    ipro_status status = ipro_imagefolder_list_class(folder, (uint8_t)label, files, err);
+    char formats[64];
+    ipro_imagefolder_unread_format_names(~0u, formats, sizeof formats);
+    int64_t unread = files->unread_format_files - unread_before;
+    if (status == IPRO_OK && files->count == images_before && unread)
+      status = ipro_error_set(err,
+                              "imagefolder: class folder %s holds no .png, .jpg or .jpeg image: "
+                              "its %lld image file%s of formats infopro does not read (%s)",
+                              folder, (long long)unread, unread == 1 ? " is" : "s are", formats);
+    else if (status == IPRO_OK && files->count == images_before)
       status = ipro_error_set(err,
                               "imagefolder: class folder %s holds no .png, .jpg or .jpeg "
                               "image",
                               folder);
-    for (int f = 0; status == IPRO_OK && f < files.count; f++) {
-      char *path = join_path(folder, files.items[f]);
-      if (paths->count == capacity) {
-        capacity = capacity ? capacity * 2 : 1024;
-        uint8_t *grown = realloc(*labels, (size_t)capacity);
-        if (grown)
-          *labels = grown;
-        else
-          capacity = paths->count;
-      }
-      if (!path || paths->count == capacity || !name_list_add(paths, path))
-        status = ipro_error_set(err, "imagefolder: out of memory listing %s", folder);
-      else
-        (*labels)[paths->count - 1] = (uint8_t)label;
-      free(path);
-    }
-    name_list_free(&files);
     free(folder);
     if (status != IPRO_OK) return status;
   }
@@ -317,8 +305,8 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
   if (check_spec(spec, err) != IPRO_OK) return IPRO_ERROR;
   char *train_folder = join_path(spec->directory, "train");
   char *split_folder = join_path(spec->directory, split == IPRO_SPLIT_TRAIN ? "train" : "val");
-  name_list classes = {0}, split_classes = {0}, paths = {0};
-  uint8_t *labels = NULL;
+  name_list classes = {0}, split_classes = {0};
+  ipro_imagefolder_files files = {0};
   decode_job job = {.spec = spec};
   /* The classes are DIR/train's. Evaluation reads only DIR/val, so a folder holding val alone
    * takes its classes from val's own folders. */
@@ -327,7 +315,7 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
   if (split == IPRO_SPLIT_TEST && train_folder && stat(train_folder, &info) != 0 && errno == ENOENT)
     class_folder = split_folder;
   ipro_status status = train_folder && split_folder
-                           ? list_folder(class_folder, true, &classes, err)
+                           ? list_class_folders(class_folder, &classes, err)
                            : ipro_error_set(err, "imagefolder: out of memory");
   if (status == IPRO_OK && classes.count == 0)
     status = ipro_error_set(err, "imagefolder: %s has no class folders", class_folder);
@@ -336,18 +324,19 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
                             "imagefolder: %s has %d class folders; at most 256 are "
                             "supported",
                             class_folder, classes.count);
-  if (status == IPRO_OK) status = list_folder(split_folder, true, &split_classes, err);
+  if (status == IPRO_OK) status = list_class_folders(split_folder, &split_classes, err);
   if (status == IPRO_OK && split_classes.count == 0)
     status = ipro_error_set(err, "imagefolder: %s has no class folders", split_folder);
   if (status == IPRO_OK)
-    status = collect_images(split_folder, &classes, &split_classes, &paths, &labels, err);
+    status = collect_images(split_folder, &classes, &split_classes, &files, err);
   if (status == IPRO_OK) {
     out->channels = spec->channels, out->height = spec->height, out->width = spec->width;
     out->num_classes = classes.count;
     out->class_names = classes.items; /* the dataset owns the names from here */
     classes.items = NULL, classes.count = 0;
-    job.paths = paths.items;
-    job.count = paths.count;
+    /* an entry listed with a problem (a dangling link...) is, from here, an image that failed */
+    job.paths = files.paths, job.failures = files.problems;
+    job.count = files.count;
     job.image_bytes = (size_t)spec->channels * (size_t)spec->height * (size_t)spec->width;
     if (spec->uncropped) {
       job.kept = calloc((size_t)job.count, sizeof(uint8_t *));
@@ -355,8 +344,7 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
     } else {
       job.images = malloc(job.image_bytes * (size_t)job.count);
     }
-    job.failures = calloc((size_t)job.count, sizeof(char *));
-    if (!(job.images || (job.kept && job.kept_size)) || !job.failures)
+    if (!(job.images || (job.kept && job.kept_size)))
       status = ipro_error_set(err, "imagefolder %s: out of memory for %lld images of %zu bytes",
                               split_folder, (long long)job.count, job.image_bytes);
   }
@@ -368,27 +356,28 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
             ipro_error_set(err, "%s (--strict: unreadable images are errors)", job.failures[i]);
   }
   if (status == IPRO_OK)
-    status = check_every_class_decoded(&job, labels, out->class_names, out->num_classes,
+    status = check_every_class_decoded(&job, files.labels, out->class_names, out->num_classes,
                                        split_folder, err);
-  if (status == IPRO_OK) status = keep_decoded(&job, labels, out, err);
+  if (status == IPRO_OK) status = keep_decoded(&job, files.labels, out, err);
   if (status == IPRO_OK && out->count == 0)
     status = ipro_error_set(err, "imagefolder: no image in %s could be decoded", split_folder);
   if (status == IPRO_OK && spec->uncropped) status = gather_uncropped(&job, out, err);
   if (status == IPRO_OK) {
     if (!spec->uncropped) out->bytes = job.image_bytes * (size_t)out->count + (size_t)out->count;
-    out->images = job.images, out->labels = labels;
-    job.images = NULL, labels = NULL;
+    out->images = job.images, out->labels = files.labels;
+    job.images = NULL, files.labels = NULL;
+    out->unread_format_files = files.unread_format_files;
+    ipro_imagefolder_unread_format_names(files.unread_formats, out->unread_formats,
+                                         sizeof out->unread_formats);
+    out->unread_format_example = files.unread_format_example;
+    files.unread_format_example = NULL;
   }
-  for (int64_t i = 0; job.failures && i < job.count; i++)
-    free(job.failures[i]);
-  free(job.failures);
   free(job.images);
   for (int64_t i = 0; job.kept && i < job.count; i++)
     free(job.kept[i]);
   free(job.kept);
   free(job.kept_size);
-  free(labels);
-  name_list_free(&paths);
+  ipro_imagefolder_files_free(&files);
   name_list_free(&split_classes);
   name_list_free(&classes);
   free(train_folder);

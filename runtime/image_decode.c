@@ -5,6 +5,7 @@
  * library's own text), never abort. */
 #include "image_decode.h"
 
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -82,7 +83,7 @@ static void jpeg_warning(j_common_ptr info, int level) {
 static ipro_status decode_jpeg(const char *path, uint8_t **pixels, int *height, int *width,
                                int *channels, ipro_error *err) {
   FILE *file = fopen(path, "rb");
-  if (!file) return ipro_error_set(err, "%s: cannot open", path);
+  if (!file) return ipro_error_set(err, "%s: cannot open: %s", path, strerror(errno));
   struct jpeg_decompress_struct info;
   jpeg_failure failure;
   info.err = jpeg_std_error(&failure.base);
@@ -150,7 +151,7 @@ static ipro_status decode_pixels(const char *path, int channels, uint8_t **pixel
                                  int *width, ipro_error *err) {
   *pixels = NULL;
   FILE *file = fopen(path, "rb");
-  if (!file) return ipro_error_set(err, "%s: cannot open", path);
+  if (!file) return ipro_error_set(err, "%s: cannot open: %s", path, strerror(errno));
   uint8_t magic[8];
   size_t got = fread(magic, 1, sizeof magic, file);
   fclose(file);

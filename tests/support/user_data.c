@@ -149,6 +149,7 @@ bool ipro_test_sorted_by_label(const ipro_dataset *data, int64_t count, ipro_dat
   out->images = malloc(image * (size_t)count);
   out->labels = malloc((size_t)count);
   out->class_names = NULL, out->skipped_paths = NULL, out->skipped = 0;
+  out->unread_format_example = NULL, out->unread_format_files = 0;
   if (!out->images || !out->labels) return false;
   int64_t at = 0;
   for (int label = 0; label < data->num_classes; label++)
