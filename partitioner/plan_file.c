@@ -118,6 +118,7 @@ static ipro_status read_plan(const json_t *root, const char *path, ipro_plan_fil
   if (version != IPRO_PLAN_VERSION)
     return ipro_error_set(err, "%s: plan version %lld; this infopro reads version %d", path,
                           (long long)version, IPRO_PLAN_VERSION);
+  snprintf(out->model, sizeof out->model, "%s", json_string_value(json_object_get(root, "model")));
   json_int_t K = json_integer_value(json_object_get(root, "K"));
   json_int_t batch = json_integer_value(json_object_get(root, "batch"));
   json_int_t peak = json_integer_value(json_object_get(root, "peak_bytes"));

@@ -20,6 +20,7 @@
 #define IPRO_PLAN_VERSION 1
 
 typedef struct {
+  char model[IPRO_PLAN_NAME_BYTES]; /* the model it was made for, as `infopro plan` was given it */
   int K;
   int64_t batch;
   uint64_t peak_bytes;

@@ -71,7 +71,11 @@ ipro_status ipro_split_choose(const ipro_graph *network, const ipro_split_reques
     out->head_limit = plan->head_limit_bytes;
     out->plan_batch = plan->batch;
     memcpy(out->module_seconds, plan->module_seconds, sizeof out->module_seconds);
-    if (status == IPRO_OK) status = split_from_names(network, names, n_names, &costed, out, err);
+    /* a plan made for another model names tensors this one lacks: say whose plan it is */
+    if (status == IPRO_OK &&
+        split_from_names(network, names, n_names, &costed, out, err) != IPRO_OK)
+      status = ipro_error_prefix(err, "the plan %s, made for %s, does not fit this network",
+                                 o->plan_path, plan->model);
   } else if (o->n_cut_names >= IPRO_MAX_MODULES) {
     status = ipro_error_set(err, "%d cuts make %d modules; at most %d", o->n_cut_names,
                             o->n_cut_names + 1, IPRO_MAX_MODULES);

@@ -5,7 +5,8 @@
  *     reduction = 1 - peak / e2e peak;
  *   - --plan on the JSON it wrote (the reader `infopro train --plan` uses) gives the same cuts
  *     and peak, and for a plan chosen for a budget (ResNet-8 at batch 128 in 64 MiB, the demo's)
- *     the same heads too;
+ *     the same heads too; given with another model (the MLP), it fails in one line naming the
+ *     model the plan was made for and its cut the MLP lacks;
  *   - --budget at exactly that peak gives K <= 2 and a peak within the budget; a budget of 1000
  *     bytes fails with exit 1 and one line stating the smallest peak;
  *   - --cuts with a tensor that is not a cut point (beside a skip path, or between two readers of
@@ -226,6 +227,14 @@ static void k2_plan(char *cut, size_t cut_size, double *peak) {
             cut_again);
   CHECK_MSG(number(again, "peak_bytes") == *peak, "--plan gives peak %.0f, the plan %.0f",
             number(again, "peak_bytes"), *peak);
+  /* the plan given to another model: one line saying whose plan it is, and the missing cut */
+  snprintf(arguments, sizeof arguments, "plan models/mlp_fmnist.onnx --batch 32 --plan '%s'", path);
+  ipro_test_run_infopro(arguments, &r);
+  char expected[800];
+  snprintf(expected, sizeof expected, "the plan %s, made for %s, does not fit this network", path,
+           model);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, expected) && strstr(r.err, cut),
+            "a plan of %s given to the MLP: exit %d: %s", model, r.exit_status, r.err);
 }
 
 /* The text of module 1's "head" object's shape and decoder in a plan JSON, or "". */
