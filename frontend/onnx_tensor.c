@@ -307,12 +307,12 @@ ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size,
     buffer = grown;
     capacity *= 2;
   }
-  int read_error = ferror(file);
+  int read_error = ferror(file) ? errno : 0; /* EISDIR: a folder given as a file */
   fclose(file);
   if (!buffer) return ipro_error_set(err, "out of memory reading '%s'", path);
   if (read_error) {
     free(buffer);
-    return ipro_error_set(err, "cannot read '%s'", path);
+    return ipro_error_set(err, "cannot read '%s': %s", path, strerror(read_error));
   }
   *bytes = buffer;
   *size = used;

@@ -139,6 +139,12 @@ static void cuts_text(void) {
   expect(arguments, 2, "--cuts expects at most 15 tensor names (16 modules)", NULL);
 }
 
+/* a folder given where the model file goes: the reason is said, not only "cannot read" */
+static void folder_as_model(void) {
+  expect("inspect models", 1, "cannot read 'models': Is a directory", NULL);
+  expect("eval models --data fashion-mnist", 1, "cannot read 'models': Is a directory", NULL);
+}
+
 static void conflicting_options(void) {
   expect("plan models/resnet8_fmnist.onnx -K 2 --cuts /Relu_output_0", 2, "-K and --cuts", NULL);
   expect("train models/mlp_fmnist.onnx --data fashion-mnist -K 2 --budget 64MiB", 2,
@@ -637,6 +643,7 @@ int main(void) {
   batch_bound();
   train_batch_bound();
   conflicting_options();
+  folder_as_model();
   cuts_text();
   non_finite_numbers();
   schedule_options();
