@@ -72,8 +72,8 @@ static ipro_status make_examples(const ipro_batch_loader *loader, int64_t index,
   batch->epoch = loader->epoch;
   for (int64_t i = 0; i < count; i++) {
     int64_t example = loader->order[first + i];
-    int label = data->labels[example];
-    if (label >= data->num_classes)
+    int32_t label = data->labels[example];
+    if (label < 0 || label >= data->num_classes)
       return ipro_error_set(err,
                             "%s, batch %lld of epoch %lld: label %d of example %lld is outside "
                             "0..%d",

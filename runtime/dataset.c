@@ -230,7 +230,7 @@ void ipro_dataset_free(ipro_dataset *data) {
   if (!data) return;
   free(data->images);
   free(data->labels);
-  data->images = data->labels = NULL;
+  data->images = NULL, data->labels = NULL;
   free(data->uncropped_pixels);
   free(data->uncropped_offsets);
   free(data->uncropped_sizes);

@@ -13,10 +13,11 @@
  * Every file is looked for as NAME.gz, then NAME (zlib reads both); a CIFAR DIR may also be the
  * folder above the archive's own cifar-10-batches-bin / cifar-100-binary.
  *
- * A loaded split is raw uint8 pixels [count, channels, height, width] and uint8 labels, exactly as
- * stored. Normalisation happens when batches are made (batch_loader.h), with torchvision's
- * convention: ToTensor then Normalize, i.e. pixel x becomes (x/255 - mean[c]) / std[c] in
- * float32. Each failure is one message naming the file concerned. */
+ * A loaded split is raw uint8 pixels [count, channels, height, width], exactly as stored, and
+ * int32 labels (IDX and CIFAR store a byte a label, widened on load; image folders and npz files
+ * hold up to IPRO_DATASET_MAX_CLASSES classes). Normalisation happens when batches are made
+ * (batch_loader.h), with torchvision's convention: ToTensor then Normalize, i.e. pixel x becomes
+ * (x/255 - mean[c]) / std[c] in float32. Each failure is one message naming the file concerned. */
 #ifndef IPRO_DATASET_H
 #define IPRO_DATASET_H
 
@@ -27,6 +28,9 @@
 #include "ir/error.h"
 
 #define IPRO_DATASET_MAX_CHANNELS 4
+/* The most classes a dataset may have: a compiled program's bound (schemas/program.md), so that
+ * whatever loads can also be compiled and its checkpoint resumed. */
+#define IPRO_DATASET_MAX_CLASSES 1000000
 #define IPRO_FASHION_MNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 /* Uncropped images are kept just large enough to cover 8/7 of the model's input on each side
  * (rounded up): torchvision's Resize(256) for a 224 crop. Smaller images are kept as they are. */
@@ -71,7 +75,7 @@ typedef struct {
   uint8_t *uncropped_pixels;
   int64_t *uncropped_offsets;
   int32_t *uncropped_sizes;
-  uint8_t *labels; /* [count], each below num_classes */
+  int32_t *labels; /* [count], each in 0..num_classes-1 */
   /* Normalisation, per channel: the dataset's conventional constants after loading; change them
    * with ipro_dataset_set_normalization. */
   float mean[IPRO_DATASET_MAX_CHANNELS], std[IPRO_DATASET_MAX_CHANNELS];
@@ -137,12 +141,13 @@ ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, in
  * spec->channels, resized on its shorter side and centre-cropped to spec->height x spec->width,
  * or, with spec->uncropped, kept uncropped (see ipro_dataset's uncropped arrays). Class indices
  * follow the sorted folder names of DIR/train, or of DIR/val when the val split is read from a
- * folder without DIR/train. A class folder with no image, or none that decodes, is an error. */
+ * folder without DIR/train; at most IPRO_DATASET_MAX_CLASSES class folders. A class folder with
+ * no image, or none that decodes, is an error. */
 ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_dataset_split split,
                                           ipro_dataset *out, ipro_error *err);
 /* x_train/y_train or x_test/y_test of a NumPy .npz (stored or deflated members). num_classes is
  * spec->classes when set (a label at or above it is an error), else one more than the largest
- * label of both splits. */
+ * label of both splits; a label at or above IPRO_DATASET_MAX_CLASSES is an error either way. */
 ipro_status ipro_dataset_read_npz(const ipro_dataset_spec *spec, ipro_dataset_split split,
                                   ipro_dataset *out, ipro_error *err);
 

@@ -159,7 +159,7 @@ static ipro_status check_label(const char *path, const char *kind, const char *u
 
 ipro_status ipro_dataset_read_idx(const char *images_path, const char *labels_path,
                                   ipro_dataset *out, ipro_error *err) {
-  out->images = out->labels = NULL;
+  out->images = NULL, out->labels = NULL;
   if (read_idx_images(images_path, out, err)) return IPRO_ERROR;
   gzFile file;
   uint32_t count = 0;
@@ -170,18 +170,25 @@ ipro_status ipro_dataset_read_idx(const char *images_path, const char *labels_pa
   if (status == IPRO_OK && (int64_t)count != out->count)
     status = ipro_error_set(err, "%s holds %lld images but %s holds %u labels", images_path,
                             (long long)out->count, labels_path, count);
+  uint8_t *stored = NULL; /* a byte a label on disk, widened to the dataset's int32 */
   if (status == IPRO_OK) {
     snprintf(what, sizeof what, "%u labels", count);
-    status = read_body(file, labels_path, count, what, &out->labels, err);
+    status = read_body(file, labels_path, count, what, &stored, err);
   }
   if (file) gzclose(file);
-  for (int64_t i = 0; status == IPRO_OK && i < out->count; i++)
+  if (status == IPRO_OK && !(out->labels = malloc(sizeof *out->labels * (size_t)count)))
+    status = ipro_error_set(err, "%s: out of memory for %u labels", labels_path, count);
+  for (int64_t i = 0; status == IPRO_OK && i < out->count; i++) {
+    out->labels[i] = stored[i];
     status = check_label(labels_path, "", "example", i, out->labels[i], out->num_classes, err);
+  }
+  free(stored);
   if (status != IPRO_OK) {
     ipro_dataset_free(out);
     return status;
   }
-  out->bytes = (size_t)out->count * out->height * out->width + (size_t)out->count;
+  out->bytes =
+      (size_t)out->count * out->height * out->width + sizeof *out->labels * (size_t)out->count;
   return IPRO_OK;
 }
 
@@ -221,7 +228,7 @@ static ipro_status read_cifar_file(const char *path, int label_bytes, int coarse
       }
       uint8_t *images = realloc(out->images, grown_bytes);
       if (images) out->images = images;
-      uint8_t *labels = images ? realloc(out->labels, (size_t)grown) : NULL;
+      int32_t *labels = images ? realloc(out->labels, sizeof *labels * (size_t)grown) : NULL;
       if (labels) out->labels = labels;
       if (!images || !labels) {
         status = ipro_error_set(err, "%s: out of memory for %lld records", path, (long long)grown);
@@ -230,7 +237,7 @@ static ipro_status read_cifar_file(const char *path, int label_bytes, int coarse
       *capacity = grown;
     }
     memcpy(out->images + (size_t)out->count * pixels, record + label_bytes, pixels);
-    out->labels[out->count++] = (uint8_t)label;
+    out->labels[out->count++] = label;
   }
   gzclose(file);
   if (status == IPRO_OK && out->count == first)
@@ -240,7 +247,7 @@ static ipro_status read_cifar_file(const char *path, int label_bytes, int coarse
 
 ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, int label_bytes,
                                     int coarse_classes, ipro_dataset *out, ipro_error *err) {
-  out->images = out->labels = NULL;
+  out->images = NULL, out->labels = NULL;
   out->count = 0;
   size_t pixels = (size_t)out->channels * out->height * out->width;
   uint8_t *record = malloc((size_t)label_bytes + pixels);
@@ -258,8 +265,8 @@ ipro_status ipro_dataset_read_cifar(const char *const *paths, int path_count, in
   /* Give back what doubling over-allocated (CIFAR-10's 50,000 records leave room for 65,536). */
   uint8_t *images = realloc(out->images, (size_t)out->count * pixels);
   if (images) out->images = images;
-  uint8_t *labels = realloc(out->labels, (size_t)out->count);
+  int32_t *labels = realloc(out->labels, sizeof *labels * (size_t)out->count);
   if (labels) out->labels = labels;
-  out->bytes = (size_t)out->count * (pixels + 1);
+  out->bytes = (size_t)out->count * (pixels + sizeof *out->labels);
   return IPRO_OK;
 }

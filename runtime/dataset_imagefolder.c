@@ -165,7 +165,7 @@ static void decode_all(decode_job *job) {
 }
 
 /* Leaves out the images that failed (keeping order), moving their messages to out. */
-static ipro_status keep_decoded(decode_job *job, uint8_t *labels, ipro_dataset *out,
+static ipro_status keep_decoded(decode_job *job, int32_t *labels, ipro_dataset *out,
                                 ipro_error *err) {
   int64_t kept = 0, failed = 0;
   for (int64_t i = 0; i < job->count; i++)
@@ -198,26 +198,34 @@ static ipro_status keep_decoded(decode_job *job, uint8_t *labels, ipro_dataset *
 /* A class folder whose every image failed to decode would leave its class without an example,
  * as an empty folder would (which is an error), so it is one too, rather than warnings that
  * scroll past while training goes on without the class. */
-static ipro_status check_every_class_decoded(const decode_job *job, const uint8_t *labels,
+static ipro_status check_every_class_decoded(const decode_job *job, const int32_t *labels,
                                              char *const *class_names, int class_count,
                                              const char *split_folder, ipro_error *err) {
-  int64_t listed[256] = {0}, decoded[256] = {0};
-  const char *first_failure[256] = {0};
-  for (int64_t i = 0; i < job->count; i++) {
+  int64_t *listed = calloc((size_t)class_count, sizeof *listed);
+  int64_t *decoded = calloc((size_t)class_count, sizeof *decoded);
+  const char **first_failure = calloc((size_t)class_count, sizeof *first_failure);
+  ipro_status status =
+      listed && decoded && first_failure
+          ? IPRO_OK
+          : ipro_error_set(err, "imagefolder: out of memory counting %d classes", class_count);
+  for (int64_t i = 0; status == IPRO_OK && i < job->count; i++) {
     listed[labels[i]]++;
     if (!job->failures[i])
       decoded[labels[i]]++;
     else if (!first_failure[labels[i]])
       first_failure[labels[i]] = job->failures[i];
   }
-  for (int c = 0; c < class_count; c++)
+  for (int c = 0; status == IPRO_OK && c < class_count; c++)
     if (listed[c] && !decoded[c])
-      return ipro_error_set(err,
-                            "imagefolder: class folder %s/%s: none of its %lld image files could "
-                            "be read, so the class would have no example (the first: %s)",
-                            split_folder, class_names[c], (long long)listed[c],
-                            first_failure[c] ? first_failure[c] : "out of memory");
-  return IPRO_OK;
+      status = ipro_error_set(err,
+                              "imagefolder: class folder %s/%s: none of its %lld image files "
+                              "could be read, so the class would have no example (the first: %s)",
+                              split_folder, class_names[c], (long long)listed[c],
+                              first_failure[c] ? first_failure[c] : "out of memory");
+  free(listed);
+  free(decoded);
+  free(first_failure);
+  return status;
 }
 
 /* The kept images of an uncropped split moved into out's one block, in index order. */
@@ -244,21 +252,23 @@ static ipro_status gather_uncropped(decode_job *job, ipro_dataset *out, ipro_err
     out->uncropped_sizes[2 * i + 1] = job->kept_size[2 * i + 1];
     offset += bytes;
   }
-  out->bytes = total + (sizeof(int64_t) + 2 * sizeof(int32_t) + 1) * (size_t)out->count;
+  out->bytes =
+      total + (sizeof(int64_t) + 2 * sizeof(int32_t) + sizeof *out->labels) * (size_t)out->count;
   return IPRO_OK;
 }
 
 /* ---- the split ---- */
 
-/* Every image file of the split with its class index, in torchvision's order. */
+/* Every image file of the split with its class index, in torchvision's order. The class is found
+ * by binary search in the sorted class names: a scan for each of a split's folders would compare
+ * 10^10 names for 100,000 classes. */
 static ipro_status collect_images(const char *split_folder, const name_list *classes,
                                   const name_list *split_classes, ipro_imagefolder_files *files,
                                   ipro_error *err) {
   for (int s = 0; s < split_classes->count; s++) {
-    int label = -1;
-    for (int c = 0; c < classes->count; c++)
-      if (!strcmp(classes->items[c], split_classes->items[s])) label = c;
-    if (label < 0)
+    char *const *found = bsearch(&split_classes->items[s], classes->items, (size_t)classes->count,
+                                 sizeof *classes->items, compare_names);
+    if (!found)
       return ipro_error_set(err,
                             "imagefolder: class folder '%s' in %s is not a class of the "
                             "training folder",
@@ -266,7 +276,8 @@ static ipro_status collect_images(const char *split_folder, const name_list *cla
     char *folder = join_path(split_folder, split_classes->items[s]);
     if (!folder) return ipro_error_set(err, "imagefolder: out of memory");
     int64_t images_before = files->count, unread_before = files->unread_format_files;
-    ipro_status status = ipro_imagefolder_list_class(folder, (uint8_t)label, files, err);
+    int32_t label = (int32_t)(found - classes->items);
+    ipro_status status = ipro_imagefolder_list_class(folder, label, files, err);
     char formats[64];
     ipro_imagefolder_unread_format_names(~0u, formats, sizeof formats);
     int64_t unread = files->unread_format_files - unread_before;
@@ -319,11 +330,11 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
                            : ipro_error_set(err, "imagefolder: out of memory");
   if (status == IPRO_OK && classes.count == 0)
     status = ipro_error_set(err, "imagefolder: %s has no class folders", class_folder);
-  if (status == IPRO_OK && classes.count > 256)
+  if (status == IPRO_OK && classes.count > IPRO_DATASET_MAX_CLASSES)
     status = ipro_error_set(err,
-                            "imagefolder: %s has %d class folders; at most 256 are "
-                            "supported",
-                            class_folder, classes.count);
+                            "imagefolder: %s has %d class folders; at most %d are supported (the "
+                            "most classes a compiled program holds)",
+                            class_folder, classes.count, IPRO_DATASET_MAX_CLASSES);
   if (status == IPRO_OK) status = list_class_folders(split_folder, &split_classes, err);
   if (status == IPRO_OK && split_classes.count == 0)
     status = ipro_error_set(err, "imagefolder: %s has no class folders", split_folder);
@@ -363,7 +374,7 @@ ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_da
     status = ipro_error_set(err, "imagefolder: no image in %s could be decoded", split_folder);
   if (status == IPRO_OK && spec->uncropped) status = gather_uncropped(&job, out, err);
   if (status == IPRO_OK) {
-    if (!spec->uncropped) out->bytes = job.image_bytes * (size_t)out->count + (size_t)out->count;
+    if (!spec->uncropped) out->bytes = (job.image_bytes + sizeof *out->labels) * (size_t)out->count;
     out->images = job.images, out->labels = files.labels;
     job.images = NULL, files.labels = NULL;
     out->unread_format_files = files.unread_format_files;

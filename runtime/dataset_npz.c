@@ -11,7 +11,9 @@
  * in [0, 1] (ToTensor's range) and are rounded to the nearest of the 256 levels. Rank 3 arrays
  * are grey [N, H, W]; rank 4 arrays are NCHW or NHWC, told apart by which of dimension 1 or 3 is
  * a channel count (1, 3 or 4); when both are, the caller's channel count decides, and otherwise
- * the message says the layout is ambiguous. Labels are any integer dtype and must be 0..255. */
+ * the message says the layout is ambiguous. Labels are any integer dtype, held as int32: each
+ * must be below the model's class count when the caller knows it, and below
+ * IPRO_DATASET_MAX_CLASSES always. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -277,7 +279,8 @@ static float float_at(const npy_array *a, size_t i) {
   return value;
 }
 
-/* Largest label, checking all are 0..255, and below classes when it is set (the model's). */
+/* Largest label, checking all are below classes when it is set (the model's), and below
+ * IPRO_DATASET_MAX_CLASSES when not. */
 static ipro_status check_labels(const char *path, const char *name, const npy_array *y, int classes,
                                 int64_t *largest, ipro_error *err) {
   if (y->kind != 'u' && y->kind != 'i' && y->kind != 'b')
@@ -288,9 +291,10 @@ static ipro_status check_labels(const char *path, const char *name, const npy_ar
                           y->rank);
   for (size_t i = 0; i < y->count; i++) {
     int64_t label = integer_at(y, i);
-    if (label < 0 || label > 255)
-      return ipro_error_set(err, "%s: %s[%zu] = %lld is outside 0..255", path, name, i,
-                            (long long)label);
+    if (label < 0 || label >= IPRO_DATASET_MAX_CLASSES)
+      return ipro_error_set(err, "%s: %s[%zu] = %lld is outside 0..%d (at most %d classes)", path,
+                            name, i, (long long)label, IPRO_DATASET_MAX_CLASSES - 1,
+                            IPRO_DATASET_MAX_CLASSES);
     if (classes > 0 && label >= classes)
       return ipro_error_set(err,
                             "%s: %s[%zu] = %lld, but the model has %d classes (labels 0 to %d)",
@@ -394,19 +398,19 @@ static ipro_status read_split(npz_archive *a, const ipro_dataset_spec *spec,
     size_t image_bytes =
         (size_t)out->count * (size_t)out->channels * (size_t)out->height * (size_t)out->width;
     out->images = malloc(image_bytes ? image_bytes : 1);
-    out->labels = malloc(y->count ? y->count : 1);
-    out->bytes = image_bytes + y->count;
+    out->labels = malloc(sizeof *out->labels * (y->count ? y->count : 1));
+    out->bytes = image_bytes + sizeof *out->labels * y->count;
     if (!out->images || !out->labels) status = ipro_error_set(err, "%s: out of memory", a->path);
   }
   if (status == IPRO_OK) status = convert_images(a->path, x_name, x, last, out, err);
   for (size_t i = 0; status == IPRO_OK && i < y->count; i++)
-    out->labels[i] = (uint8_t)integer_at(y, i);
+    out->labels[i] = (int32_t)integer_at(y, i); /* checked above: 0..IPRO_DATASET_MAX_CLASSES-1 */
   for (int i = 0; i < 4; i++)
     free(bytes[i]);
   if (status != IPRO_OK) { /* the readers' contract (dataset.h): on failure *out holds no memory */
     free(out->images);
     free(out->labels);
-    out->images = out->labels = NULL;
+    out->images = NULL, out->labels = NULL;
   }
   return status;
 }

@@ -234,7 +234,7 @@ static bool grow_files(ipro_imagefolder_files *files) {
   if (paths) files->paths = paths;
   char **problems = realloc(files->problems, sizeof(char *) * (size_t)capacity);
   if (problems) files->problems = problems;
-  uint8_t *labels = realloc(files->labels, (size_t)capacity);
+  int32_t *labels = realloc(files->labels, sizeof *labels * (size_t)capacity);
   if (labels) files->labels = labels;
   if (!paths || !problems || !labels) return false;
   files->capacity = capacity;
@@ -242,7 +242,7 @@ static bool grow_files(ipro_imagefolder_files *files) {
 }
 
 /* Moves the sorted finds into files: images appended, unread formats counted. */
-static ipro_status take_found(walk_state *state, uint8_t label, ipro_imagefolder_files *files,
+static ipro_status take_found(walk_state *state, int32_t label, ipro_imagefolder_files *files,
                               ipro_error *err) {
   for (int64_t i = 0; i < state->file_count; i++) {
     found_file *found = &state->files[i];
@@ -271,7 +271,7 @@ static ipro_status take_found(walk_state *state, uint8_t label, ipro_imagefolder
   return IPRO_OK;
 }
 
-ipro_status ipro_imagefolder_list_class(const char *class_folder, uint8_t label,
+ipro_status ipro_imagefolder_list_class(const char *class_folder, int32_t label,
                                         ipro_imagefolder_files *files, ipro_error *err) {
   walk_state state = {0};
   ipro_status status = walk_folder(&state, class_folder, NULL, err);

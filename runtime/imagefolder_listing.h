@@ -27,7 +27,7 @@ typedef struct {
   int64_t count, capacity;
   char **paths;    /* [count] */
   char **problems; /* [count] NULL, or why the file cannot be an image (a full message) */
-  uint8_t *labels; /* [count] the class index of each */
+  int32_t *labels; /* [count] the class index of each */
   /* files whose extension is that of an image format not decoded here */
   int64_t unread_format_files;
   unsigned unread_formats;     /* one bit per format seen, in the order of the list above */
@@ -36,7 +36,7 @@ typedef struct {
 
 /* Appends the image files found below class_folder, with label, to files. A folder below it that
  * cannot be opened is an error, as the class folder is. */
-ipro_status ipro_imagefolder_list_class(const char *class_folder, uint8_t label,
+ipro_status ipro_imagefolder_list_class(const char *class_folder, int32_t label,
                                         ipro_imagefolder_files *files, ipro_error *err);
 
 /* The extensions of the unread formats in the mask, as ".bmp, .webp". */

@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ipro_error err;
   if (reader(files, &dataset, &err) == IPRO_OK) {
     for (int64_t i = 0; i < dataset.count; i++)
-      if (dataset.labels[i] >= dataset.num_classes) abort();
+      if (dataset.labels[i] < 0 || dataset.labels[i] >= dataset.num_classes) abort();
     ipro_dataset_free(&dataset);
   }
   return 0;

@@ -45,9 +45,9 @@ static ipro_dataset make_dataset(void) {
                        .width = WIDTH,
                        .num_classes = 10};
   data.images = malloc((size_t)COUNT * FLOATS);
-  data.labels = malloc(COUNT);
+  data.labels = malloc(sizeof *data.labels * COUNT);
   for (int64_t i = 0; i < COUNT; i++) {
-    data.labels[i] = (uint8_t)(i % 10);
+    data.labels[i] = (int32_t)(i % 10);
     for (int c = 0; c < CHANNELS; c++)
       for (int y = 0; y < HEIGHT; y++)
         for (int x = 0; x < WIDTH; x++)

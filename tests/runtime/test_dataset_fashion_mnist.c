@@ -32,7 +32,7 @@ int main(void) {
   CHECK_EQ_INT(train.height, 28);
   CHECK_EQ_INT(train.width, 28);
   CHECK_EQ_INT(train.num_classes, 10);
-  CHECK_EQ_INT(train.bytes, 60000 * (28 * 28 + 1));
+  CHECK_EQ_INT(train.bytes, 60000 * (28 * 28 + 4)); /* pixels and a 4-byte label each */
   check_histogram(&train, 6000);
   if (train.images) {
     double sum = 0, squares = 0, n = 60000.0 * 28 * 28;

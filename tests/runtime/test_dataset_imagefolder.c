@@ -55,7 +55,7 @@ static void same_as_idx(void) {
     CHECK_EQ_INT(got.skipped, 0);
     CHECK_MSG(got.count == oracle->count &&
                   !memcmp(got.images, oracle->images, (size_t)got.count * 784) &&
-                  !memcmp(got.labels, oracle->labels, (size_t)got.count),
+                  !memcmp(got.labels, oracle->labels, sizeof *got.labels * (size_t)got.count),
               "split %d: pixels or labels differ from the IDX files", s);
     CHECK(got.class_names && !strcmp(got.class_names[0], "c0") &&
           !strcmp(got.class_names[9], "c9"));
@@ -340,7 +340,7 @@ static void val_only(void) {
   if (status == IPRO_OK) {
     CHECK_EQ_INT(got.count, test.count);
     CHECK_EQ_INT(got.num_classes, 10);
-    CHECK_MSG(!memcmp(got.labels, test.labels, (size_t)test.count) &&
+    CHECK_MSG(!memcmp(got.labels, test.labels, sizeof *got.labels * (size_t)test.count) &&
                   !memcmp(got.images, test.images, (size_t)test.count * 784),
               "the val-only folder loaded other labels or pixels");
     ipro_dataset_free(&got);

@@ -147,7 +147,7 @@ bool ipro_test_sorted_by_label(const ipro_dataset *data, int64_t count, ipro_dat
   out->count = count;
   size_t image = (size_t)data->channels * (size_t)data->height * (size_t)data->width;
   out->images = malloc(image * (size_t)count);
-  out->labels = malloc((size_t)count);
+  out->labels = malloc(sizeof *out->labels * (size_t)count);
   out->class_names = NULL, out->skipped_paths = NULL, out->skipped = 0;
   out->unread_format_example = NULL, out->unread_format_files = 0;
   if (!out->images || !out->labels) return false;
@@ -156,7 +156,7 @@ bool ipro_test_sorted_by_label(const ipro_dataset *data, int64_t count, ipro_dat
     for (int64_t i = 0; i < count; i++)
       if (data->labels[i] == label) {
         memcpy(out->images + (size_t)at * image, data->images + (size_t)i * image, image);
-        out->labels[at++] = (uint8_t)label;
+        out->labels[at++] = label;
       }
   return at == count;
 }
