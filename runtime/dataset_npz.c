@@ -199,6 +199,20 @@ typedef struct {
   size_t count; /* elements */
 } npy_array;
 
+/* What numpy's dtype kind letter means, for kinds infopro does not read ("" for the others). */
+static const char *dtype_kind_name(char kind) {
+  switch (kind) {
+  case 'c': return " (complex numbers)";
+  case 'U': return " (text)";
+  case 'S': return " (byte strings)";
+  case 'O': return " (Python objects)";
+  case 'M': return " (dates)";
+  case 'm': return " (time spans)";
+  case 'V': return " (records)";
+  default: return "";
+  }
+}
+
 /* Parses the header dict of a .npy member held in bytes[length]. */
 static ipro_status parse_npy(const char *path, const char *name, const uint8_t *bytes,
                              size_t length, npy_array *out, ipro_error *err) {
@@ -228,9 +242,14 @@ static ipro_status parse_npy(const char *path, const char *name, const uint8_t *
   out->kind = value[2];
   out->item = atoi(value + 3);
   if (!strchr("<>|=", order_char) || !strchr("uifb", out->kind) ||
-      (out->item != 1 && out->item != 2 && out->item != 4 && out->item != 8))
-    return ipro_error_set(err, "%s: %s: dtype %.8s is not an integer or float array", path, name,
-                          value);
+      (out->item != 1 && out->item != 2 && out->item != 4 && out->item != 8)) {
+    size_t descr_length = strcspn(value + 1, "'");
+    return ipro_error_set(err,
+                          "%s: %s has dtype '%.*s'%s; infopro reads arrays of integers, floats or "
+                          "booleans",
+                          path, name, (int)(descr_length < 16 ? descr_length : 16), value + 1,
+                          dtype_kind_name(out->kind));
+  }
   if (strstr(order, "True"))
     return ipro_error_set(err, "%s: %s is in Fortran order; save it in C order", path, name);
   const char *p = strchr(shape, '(');
@@ -382,11 +401,17 @@ static ipro_status read_split(npz_archive *a, const ipro_dataset_spec *spec,
     status = check_labels(a->path, names[i], &arrays[i], spec->classes, &largest, err);
   const npy_array *x = &arrays[0], *y = &arrays[1];
   bool last = false;
+  if (status == IPRO_OK && x->rank > 0 && x->dims[0] == 0)
+    status =
+        ipro_error_set(err, "%s: %s holds no images (its first dimension is 0)", a->path, x_name);
   if (status == IPRO_OK)
     status = image_layout(a->path, x, spec->channels, &out->channels, &out->height, &out->width,
                           &last, err);
   if (status == IPRO_OK && out->channels > IPRO_DATASET_MAX_CHANNELS)
     status = ipro_error_set(err, "%s: %d channels", a->path, out->channels);
+  if (status == IPRO_OK && x->dims[0] == 0)
+    status =
+        ipro_error_set(err, "%s: %s holds no images (its first dimension is 0)", a->path, x_name);
   if (status == IPRO_OK && (int64_t)y->count != x->dims[0])
     status = ipro_error_set(err, "%s: %s has %lld images but %s has %zu labels", a->path, x_name,
                             (long long)x->dims[0], y_name, y->count);

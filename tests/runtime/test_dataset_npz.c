@@ -155,6 +155,28 @@ static void malformed(void) {
   expect_error(path, "y_test.npy[1] = 1000000 is outside 0..999999 (at most 1000000 classes)");
 
   arrays[3].data = good;
+  /* dtypes it does not read are named as numpy writes them, with what they hold (the message
+   * once cut the descr short and ran into the header's next characters) */
+  static const float complex_pixels[2 * 2 * 16];
+  arrays[0] = (ipro_test_npy){"x_train", "<c8", 4, {2, 1, 4, 4}, complex_pixels, 256, false};
+  snprintf(path, sizeof path, "%s/complex.npz", directory);
+  CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
+  expect_error(path, "x_train.npy has dtype '<c8' (complex numbers); infopro reads arrays of");
+  static const char text_labels[2 * 4] = "a\0\0\0b\0\0";
+  arrays[0] = (ipro_test_npy){"x_train", "|u1", 4, {2, 1, 4, 4}, pixels, 32, false};
+  arrays[1] = (ipro_test_npy){"y_train", "<U1", 1, {2}, text_labels, sizeof text_labels, false};
+  snprintf(path, sizeof path, "%s/text.npz", directory);
+  CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
+  expect_error(path, "y_train.npy has dtype '<U1' (text)");
+  /* a split of no images is refused by name, not read as one whose statistics are NaN */
+  arrays[0] = (ipro_test_npy){"x_train", "|u1", 4, {0, 1, 4, 4}, pixels, 0, false};
+  arrays[1] = (ipro_test_npy){"y_train", "<i8", 1, {0}, good, 0, false};
+  snprintf(path, sizeof path, "%s/empty.npz", directory);
+  CHECK(ipro_test_write_npz(path, arrays, 4, false, false));
+  expect_error(path, "x_train.npy holds no images");
+  arrays[0] = (ipro_test_npy){"x_train", "|u1", 4, {2, 1, 4, 4}, pixels, 32, false};
+  arrays[1] = (ipro_test_npy){"y_train", "<i8", 1, {2}, good, sizeof good, false};
+
   snprintf(path, sizeof path, "%s/missing.npz", directory);
   CHECK(ipro_test_write_npz(path, arrays, 3, false, false));
   expect_error(path, "no array 'y_test'");
