@@ -80,6 +80,24 @@ static void jpeg_warning(j_common_ptr info, int level) {
   if (level < 0) jpeg_escape(info);
 }
 
+/* CMYK pixels as a JPEG holds them to RGB in place (4 bytes a pixel in, 3 out), as torchvision's
+ * ImageFolder gets them: Pillow reads a CMYK JPEG's samples as inverted (Adobe's convention,
+ * which Photoshop writes and Pillow assumes for every CMYK JPEG) and converts with
+ * R = (255 - K) - (255 - K)·C/255 in integers, C and K the un-inverted ink: with the stored
+ * samples s, R = s_K - round(s_K·(255 - s_C)/255) (Pillow's MULDIV255 rounding). */
+static void cmyk_to_rgb(uint8_t *pixels, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t *in = pixels + 4 * i;
+    unsigned black = in[3]; /* 255 - K */
+    uint8_t rgb[3];
+    for (int c = 0; c < 3; c++) {
+      unsigned product = (255u - in[c]) * black + 128u;
+      rgb[c] = (uint8_t)(black - (((product >> 8) + product) >> 8));
+    }
+    memcpy(pixels + 3 * i, rgb, 3); /* 3i + 3 <= 4i + 4: never ahead of what is still to read */
+  }
+}
+
 static ipro_status decode_jpeg(const char *path, uint8_t **pixels, int *height, int *width,
                                int *channels, ipro_error *err) {
   FILE *file = fopen(path, "rb");
@@ -99,7 +117,12 @@ static ipro_status decode_jpeg(const char *path, uint8_t **pixels, int *height, 
   jpeg_create_decompress(&info);
   jpeg_stdio_src(&info, file);
   jpeg_read_header(&info, TRUE);
-  info.out_color_space = info.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
+  /* CMYK (and YCCK, which libjpeg turns into CMYK) is read as CMYK and converted below, as
+   * Pillow converts it; libjpeg converts nothing else to RGB from it */
+  bool cmyk = info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK;
+  info.out_color_space = info.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE
+                         : cmyk                                 ? JCS_CMYK
+                                                                : JCS_RGB;
   jpeg_start_decompress(&info);
   int w = (int)info.output_width, h = (int)info.output_height, c = info.output_components;
   if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE || (size_t)w * (size_t)h > MAX_PIXELS) {
@@ -120,6 +143,10 @@ static ipro_status decode_jpeg(const char *path, uint8_t **pixels, int *height, 
   jpeg_finish_decompress(&info);
   jpeg_destroy_decompress(&info);
   fclose(file);
+  if (cmyk) {
+    cmyk_to_rgb(buffer, (size_t)w * (size_t)h);
+    c = 3;
+  }
   *pixels = buffer, *height = h, *width = w, *channels = c;
   return IPRO_OK;
 }
