@@ -164,7 +164,9 @@ static uint8_t *convert_channels(const uint8_t *pixels, size_t count, int have, 
   for (size_t i = 0; i < count; i++) {
     const uint8_t *p = pixels + i * (size_t)have;
     if (want == 1) {
-      out[i] = (uint8_t)((299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u);
+      /* ITU-R 601-2 luma in 16-bit fixed point, rounded, as Pillow's convert('L') and
+       * libjpeg's RGB-to-grey compute it (0.299, 0.587, 0.114 each times 65536, rounded) */
+      out[i] = (uint8_t)((19595u * p[0] + 38470u * p[1] + 7471u * p[2] + 32768u) >> 16);
     } else {
       for (int c = 0; c < 3; c++)
         out[i * 3 + (size_t)c] = p[0];

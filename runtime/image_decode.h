@@ -15,8 +15,9 @@
 #include "ir/error.h"
 
 /* Decodes path into out[channels * height * width] (CHW). channels is 1 (grey) or 3 (RGB): grey
- * images are replicated into RGB; colour images become grey by ITU-R BT.601 luma (what
- * PIL's convert('L') and libjpeg compute). An alpha channel is dropped, and 16-bit PNG samples
+ * images are replicated into RGB; colour images become grey by ITU-R BT.601 luma in 16-bit
+ * fixed point (what PIL's convert('L') and libjpeg compute, to the bit; CMYK JPEGs become RGB as
+ * Pillow converts them). An alpha channel is dropped, and 16-bit PNG samples
  * without a gAMA or sRGB chunk are taken as sRGB-encoded, as PIL's convert and torchvision's
  * read_image do. The format is told by the file's first bytes, not its name. */
 ipro_status ipro_image_decode(const char *path, int channels, int height, int width, uint8_t *out,

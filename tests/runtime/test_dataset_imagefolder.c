@@ -181,7 +181,8 @@ static void colour_and_crop(void) {
   uint8_t luma[20 * 40];
   for (int p = 0; p < 20 * 40; p++)
     luma[p] =
-        (uint8_t)((299 * rgb[p * 3] + 587 * rgb[p * 3 + 1] + 114 * rgb[p * 3 + 2] + 500) / 1000);
+        (uint8_t)((19595 * rgb[p * 3] + 38470 * rgb[p * 3 + 1] + 7471 * rgb[p * 3 + 2] + 32768) >>
+                  16); /* Pillow's (runtime.test_image_as_pillow) */
   int worst = 0;
   for (int y = 0; y < 10; y++)
     for (int x = 0; x < 10; x++) {

@@ -8,7 +8,11 @@ torchvision's ImageFolder, reads from them: the oracle of tests/runtime/test_ima
                  write CMYK JPEGs) of ink ramps: cyan across, magenta down, yellow and black
                  varying with both, so that every channel takes many values;
   cmyk_rgb.ppm   Image.open('cmyk.jpg').convert('RGB'), what ImageFolder's loader returns, as a
-                 binary PPM (P6) of 8-bit RGB.
+                 binary PPM (P6) of 8-bit RGB;
+  colours.png    a 64 x 64 RGB PNG of 4,096 colours (the 16 x 16 x 16 grid of channel values
+                 0, 17, ..., 255, each nudged by the pixel's position so that no two are alike);
+  colours_l.pgm  Image.open('colours.png').convert('L'), what torchvision's Grayscale gives for
+                 it (ITU-R 601-2 luma in Pillow's integer arithmetic), as a binary PGM (P5).
 The test suite never runs this script: its outputs are committed."""
 import os
 
@@ -27,6 +31,17 @@ def main():
     jpeg = os.path.join(HERE, "cmyk.jpg")
     image.save(jpeg, "JPEG", quality=95)
     Image.open(jpeg).convert("RGB").save(os.path.join(HERE, "cmyk_rgb.ppm"))
+
+    colours = Image.new("RGB", (64, 64))
+    for y in range(64):
+        for x in range(64):
+            i = y * 64 + x
+            colours.putpixel((x, y), (min(255, (i % 16) * 17 + x % 3),
+                                      min(255, (i // 16 % 16) * 17 + y % 5),
+                                      min(255, (i // 256) * 17 + (x + y) % 7)))
+    png = os.path.join(HERE, "colours.png")
+    colours.save(png)
+    Image.open(png).convert("L").save(os.path.join(HERE, "colours_l.pgm"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+/* Images decode to the pixels Pillow gives for them, the decoder behind torchvision's
+ * ImageFolder (its loader opens a file with Pillow and converts it to RGB; its Grayscale
+ * transform converts to "L"). The oracles are Pillow 13's own outputs, committed beside the
+ * images by tests/data/images/make_image_goldens.py:
+ *   - cmyk.jpg, a CMYK JPEG with Adobe's inverted samples as Pillow and Photoshop write them
+ *     (ImageNet's training set holds a few dozen such files), read as RGB must equal
+ *     cmyk_rgb.ppm, Pillow's convert('RGB'); before, it was "corrupt JPEG" and left out;
+ *   - colours.png, 4,096 distinct colours, read as one channel must equal colours_l.pgm,
+ *     Pillow's convert('L') (ITU-R 601-2 luma in 16-bit fixed point, rounded: libjpeg's
+ *     arithmetic too); the decimal formula used before differed on 3 of them.
+ * Each is read at its own size (ipro_image_decode_kept copies an image it need not shrink
+ * exactly), and every byte must be Pillow's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/image_decode.h"
+#include "support/check.h"
+
+/* A binary PNM (P5 grey, P6 RGB) of 8-bit samples into pixels[bytes]; false on any mismatch of
+ * the expected kind, size or length. */
+static bool read_pnm(const char *relative, char kind, int width, int height, uint8_t *pixels,
+                     size_t bytes) {
+  char path[1024];
+  ipro_test_path(path, sizeof path, relative);
+  FILE *file = fopen(path, "rb");
+  CHECK_MSG(file != NULL, "cannot open %s (test data missing)", path);
+  if (!file) return false;
+  char magic = 0;
+  int w = 0, h = 0, levels = 0;
+  int fields = fscanf(file, "P%c %d %d %d", &magic, &w, &h, &levels);
+  fgetc(file); /* the one whitespace byte before the samples */
+  size_t got = fread(pixels, 1, bytes, file);
+  fclose(file);
+  bool ok =
+      fields == 4 && magic == kind && w == width && h == height && levels == 255 && got == bytes;
+  CHECK_MSG(ok, "%s: not a P%c of %d x %d (read P%c %d x %d, %zu bytes)", path, kind, width, height,
+            magic, w, h, got);
+  return ok;
+}
+
+/* relative decoded into `channels` at its own size against Pillow's HWC bytes. */
+static void expect_pillow(const char *relative, int channels, int width, int height,
+                          const uint8_t *pillow) {
+  char path[1024];
+  ipro_test_path(path, sizeof path, relative);
+  uint8_t *pixels = NULL;
+  int kept_height = 0, kept_width = 0;
+  ipro_error err = {{0}};
+  CHECK_OK(ipro_image_decode_kept(path, channels, height, width, &pixels, &kept_height, &kept_width,
+                                  &err),
+           &err);
+  CHECK_MSG(kept_height == height && kept_width == width, "%s kept at %d x %d", relative,
+            kept_height, kept_width);
+  int differing = 0, largest = 0;
+  for (int y = 0; pixels && y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < channels; c++) {
+        int ours = pixels[(c * height + y) * width + x];
+        int theirs = pillow[(y * width + x) * channels + c];
+        differing += ours != theirs;
+        if (abs(ours - theirs) > largest) largest = abs(ours - theirs);
+      }
+  CHECK_MSG(pixels && differing == 0, "%s: %d of %d values differ from Pillow's (by up to %d)",
+            relative, differing, height * width * channels, largest);
+  free(pixels);
+}
+
+int main(void) {
+  static uint8_t cmyk_rgb[9 * 13 * 3], colours_l[64 * 64];
+  if (read_pnm("tests/data/images/cmyk_rgb.ppm", '6', 13, 9, cmyk_rgb, sizeof cmyk_rgb))
+    expect_pillow("tests/data/images/cmyk.jpg", 3, 13, 9, cmyk_rgb);
+  if (read_pnm("tests/data/images/colours_l.pgm", '5', 64, 64, colours_l, sizeof colours_l))
+    expect_pillow("tests/data/images/colours.png", 1, 64, 64, colours_l);
+  return ipro_test_finish();
+}
