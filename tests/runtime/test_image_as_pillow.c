@@ -7,7 +7,10 @@
  *     cmyk_rgb.ppm, Pillow's convert('RGB'); before, it was "corrupt JPEG" and left out;
  *   - colours.png, 4,096 distinct colours, read as one channel must equal colours_l.pgm,
  *     Pillow's convert('L') (ITU-R 601-2 luma in 16-bit fixed point, rounded: libjpeg's
- *     arithmetic too); the decimal formula used before differed on 3 of them.
+ *     arithmetic too); the decimal formula used before differed on 3 of them;
+ *   - palette.png (16 colours, index 0 transparent through tRNS), grey_alpha.png and rgba.png,
+ *     read as RGB and as grey, must equal Pillow's convert('RGB') (transparency dropped, not
+ *     composited) and that converted to 'L'.
  * Each is read at its own size (ipro_image_decode_kept copies an image it need not shrink
  * exactly), and every byte must be Pillow's. */
 #include <stdio.h>
@@ -72,5 +75,15 @@ int main(void) {
     expect_pillow("tests/data/images/cmyk.jpg", 3, 13, 9, cmyk_rgb);
   if (read_pnm("tests/data/images/colours_l.pgm", '5', 64, 64, colours_l, sizeof colours_l))
     expect_pillow("tests/data/images/colours.png", 1, 64, 64, colours_l);
+  static const char *const alpha_images[] = {"palette", "grey_alpha", "rgba"};
+  for (int i = 0; i < 3; i++) {
+    char image[256], rgb_name[256], grey_name[256];
+    static uint8_t rgb[8 * 16 * 3], grey[8 * 16];
+    snprintf(image, sizeof image, "tests/data/images/%s.png", alpha_images[i]);
+    snprintf(rgb_name, sizeof rgb_name, "tests/data/images/%s_rgb.ppm", alpha_images[i]);
+    snprintf(grey_name, sizeof grey_name, "tests/data/images/%s_l.pgm", alpha_images[i]);
+    if (read_pnm(rgb_name, '6', 16, 8, rgb, sizeof rgb)) expect_pillow(image, 3, 16, 8, rgb);
+    if (read_pnm(grey_name, '5', 16, 8, grey, sizeof grey)) expect_pillow(image, 1, 16, 8, grey);
+  }
   return ipro_test_finish();
 }

@@ -12,7 +12,12 @@ torchvision's ImageFolder, reads from them: the oracle of tests/runtime/test_ima
   colours.png    a 64 x 64 RGB PNG of 4,096 colours (the 16 x 16 x 16 grid of channel values
                  0, 17, ..., 255, each nudged by the pixel's position so that no two are alike);
   colours_l.pgm  Image.open('colours.png').convert('L'), what torchvision's Grayscale gives for
-                 it (ITU-R 601-2 luma in Pillow's integer arithmetic), as a binary PGM (P5).
+                 it (ITU-R 601-2 luma in Pillow's integer arithmetic), as a binary PGM (P5);
+  palette.png, grey_alpha.png, rgba.png
+                 16 x 8 PNGs of a 16-colour palette with index 0 transparent (a tRNS chunk), of
+                 grey with alpha, and of RGB with alpha; beside each NAME_rgb.ppm, Pillow's
+                 convert('RGB') (what ImageFolder's loader returns: transparency dropped, not
+                 composited), and NAME_l.pgm, that converted to 'L' (the loader then Grayscale).
 The test suite never runs this script: its outputs are committed."""
 import os
 
@@ -42,6 +47,23 @@ def main():
     png = os.path.join(HERE, "colours.png")
     colours.save(png)
     Image.open(png).convert("L").save(os.path.join(HERE, "colours_l.pgm"))
+
+    palette = Image.new("P", (16, 8))
+    palette.putpalette([v for i in range(16) for v in (i * 16, 255 - i * 16, i * 53 % 256)])
+    grey_alpha = Image.new("LA", (16, 8))
+    rgba = Image.new("RGBA", (16, 8))
+    for y in range(8):
+        for x in range(16):
+            palette.putpixel((x, y), (x + y) % 16)
+            grey_alpha.putpixel((x, y), (x * 16 + y, y * 32))
+            rgba.putpixel((x, y), (x * 16, y * 32, x * y * 7 % 256, (x * 13 + y * 29) % 256))
+    palette.save(os.path.join(HERE, "palette.png"), transparency=0)
+    grey_alpha.save(os.path.join(HERE, "grey_alpha.png"))
+    rgba.save(os.path.join(HERE, "rgba.png"))
+    for name in ("palette", "grey_alpha", "rgba"):
+        rgb = Image.open(os.path.join(HERE, name + ".png")).convert("RGB")
+        rgb.save(os.path.join(HERE, name + "_rgb.ppm"))
+        rgb.convert("L").save(os.path.join(HERE, name + "_l.pgm"))
 
 
 if __name__ == "__main__":
