@@ -1,9 +1,12 @@
 """Writes the image files of tests/data/images/ and what Pillow, the decoder behind
 torchvision's ImageFolder, reads from them: the oracle of tests/runtime/test_image_cmyk.c.
 
-    ~/.cache/infopro-peers-venv/bin/python3 tests/data/images/make_image_goldens.py
+    pip install --no-deps --target /tmp/tvpkg torchvision==0.29.2
+    PYTHONPATH=/tmp/tvpkg ~/.cache/infopro-peers-venv/bin/python3 tests/data/images/make_image_goldens.py
 
-(any Python with Pillow; this one was run with Pillow 13.0.0 from PyPI). Files:
+(any Python with Pillow and torchvision's transforms; this one was run with Pillow 13.0.0 and
+torchvision 0.29.2 from PyPI, beside torch 2.15: the transforms on PIL images are Python and
+Pillow alone). Files:
   cmyk.jpg       a 13 x 9 CMYK JPEG (quality 95, Adobe's inverted samples, as Pillow and Photoshop
                  write CMYK JPEGs) of ink ramps: cyan across, magenta down, yellow and black
                  varying with both, so that every channel takes many values;
@@ -17,11 +20,21 @@ torchvision's ImageFolder, reads from them: the oracle of tests/runtime/test_ima
                  16 x 8 PNGs of a 16-colour palette with index 0 transparent (a tRNS chunk), of
                  grey with alpha, and of RGB with alpha; beside each NAME_rgb.ppm, Pillow's
                  convert('RGB') (what ImageFolder's loader returns: transparency dropped, not
-                 composited), and NAME_l.pgm, that converted to 'L' (the loader then Grayscale).
+                 composited), and NAME_l.pgm, that converted to 'L' (the loader then Grayscale);
+  colours_fit23.ppm, cmyk_fit5.ppm, rgba_fit5.ppm
+                 torchvision's Resize(N) then CenterCrop(N) of colours.png, cmyk.jpg and rgba.png
+                 (each as RGB) at N = 23, 5 and 5: shrinking square, shrinking 13 x 9 (the long
+                 side truncated to int(5 * 13 / 9) = 7) and 16 x 8 (its crop at round(2.5) = 2,
+                 Python's ties to even);
+  colours_crop.ppm
+                 torchvision's resized_crop(colours.png, top 5, left 9, height 37, width 29,
+                 size 23 x 23), what RandomResizedCrop does with the box it drew.
 The test suite never runs this script: its outputs are committed."""
 import os
 
 from PIL import Image
+import torchvision.transforms as T
+import torchvision.transforms.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -64,6 +77,14 @@ def main():
         rgb = Image.open(os.path.join(HERE, name + ".png")).convert("RGB")
         rgb.save(os.path.join(HERE, name + "_rgb.ppm"))
         rgb.convert("L").save(os.path.join(HERE, name + "_l.pgm"))
+
+    for name, source, size in (("colours_fit23", "colours.png", 23), ("cmyk_fit5", "cmyk.jpg", 5),
+                               ("rgba_fit5", "rgba.png", 5)):
+        rgb = Image.open(os.path.join(HERE, source)).convert("RGB")
+        fitted = T.Compose([T.Resize(size), T.CenterCrop(size)])(rgb)
+        fitted.save(os.path.join(HERE, name + ".ppm"))
+    rgb = Image.open(os.path.join(HERE, "colours.png")).convert("RGB")
+    F.resized_crop(rgb, 5, 9, 37, 29, [23, 23]).save(os.path.join(HERE, "colours_crop.ppm"))
 
 
 if __name__ == "__main__":
