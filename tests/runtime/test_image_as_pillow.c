@@ -8,6 +8,8 @@
  *   - colours.png, 4,096 distinct colours, read as one channel must equal colours_l.pgm,
  *     Pillow's convert('L') (ITU-R 601-2 luma in 16-bit fixed point, rounded: libjpeg's
  *     arithmetic too); the decimal formula used before differed on 3 of them;
+ *   - colours.jpg (the same colours as a 4:2:0 JPEG of quality 90), read as RGB and as grey,
+ *     must equal Pillow's convert('RGB') and convert('L') of it;
  *   - palette.png (16 colours, index 0 transparent through tRNS), grey_alpha.png and rgba.png,
  *     read as RGB and as grey, must equal Pillow's convert('RGB') (transparency dropped, not
  *     composited) and that converted to 'L'.
@@ -112,6 +114,11 @@ int main(void) {
     expect_pillow("tests/data/images/cmyk.jpg", 3, 13, 9, cmyk_rgb);
   if (read_pnm("tests/data/images/colours_l.pgm", '5', 64, 64, colours_l, sizeof colours_l))
     expect_pillow("tests/data/images/colours.png", 1, 64, 64, colours_l);
+  static uint8_t jpeg_rgb[64 * 64 * 3], jpeg_l[64 * 64];
+  if (read_pnm("tests/data/images/colours_jpg_rgb.ppm", '6', 64, 64, jpeg_rgb, sizeof jpeg_rgb))
+    expect_pillow("tests/data/images/colours.jpg", 3, 64, 64, jpeg_rgb);
+  if (read_pnm("tests/data/images/colours_jpg_l.pgm", '5', 64, 64, jpeg_l, sizeof jpeg_l))
+    expect_pillow("tests/data/images/colours.jpg", 1, 64, 64, jpeg_l);
   static const char *const alpha_images[] = {"palette", "grey_alpha", "rgba"};
   for (int i = 0; i < 3; i++) {
     char image[256], rgb_name[256], grey_name[256];

@@ -16,6 +16,10 @@ Pillow alone). Files:
                  0, 17, ..., 255, each nudged by the pixel's position so that no two are alike);
   colours_l.pgm  Image.open('colours.png').convert('L'), what torchvision's Grayscale gives for
                  it (ITU-R 601-2 luma in Pillow's integer arithmetic), as a binary PGM (P5);
+  colours.jpg    colours.png as a JPEG of quality 90 (Pillow's default 4:2:0 chroma subsampling),
+                 with colours_jpg_rgb.ppm and colours_jpg_l.pgm, Pillow's convert('RGB') and
+                 convert('L') of it (libjpeg-turbo's decoding with fancy upsampling, as Pillow
+                 asks for it);
   palette.png, grey_alpha.png, rgba.png
                  16 x 8 PNGs of a 16-colour palette with index 0 transparent (a tRNS chunk), of
                  grey with alpha, and of RGB with alpha; beside each NAME_rgb.ppm, Pillow's
@@ -60,6 +64,10 @@ def main():
     png = os.path.join(HERE, "colours.png")
     colours.save(png)
     Image.open(png).convert("L").save(os.path.join(HERE, "colours_l.pgm"))
+    jpeg = os.path.join(HERE, "colours.jpg")
+    colours.save(jpeg, quality=90)
+    Image.open(jpeg).convert("RGB").save(os.path.join(HERE, "colours_jpg_rgb.ppm"))
+    Image.open(jpeg).convert("L").save(os.path.join(HERE, "colours_jpg_l.pgm"))
 
     palette = Image.new("P", (16, 8))
     palette.putpalette([v for i in range(16) for v in (i * 16, 255 - i * 16, i * 53 % 256)])
