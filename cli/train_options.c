@@ -570,8 +570,9 @@ static int refuse_clashing_files(const ipro_cli_train_options *o) {
 /* Without --resume a run starts at epoch 1 and its first checkpoint would replace the one DIR
  * holds, which may be of hours of training, or of another model: refused, as a usage error (the
  * command line asks for a fresh run where there is a run to continue), with what the checkpoint's
- * first bytes say of it. A checkpoint path that is not a file is left to the checks that report
- * an unwritable checkpoint. */
+ * first bytes say of it once its CRC-32 holds (a damaged one is said to be damaged, not described
+ * by figures read from the damage). A checkpoint path that is not a file is left to the checks
+ * that report an unwritable checkpoint. */
 static int refuse_replacing_checkpoint(const ipro_cli_train_options *o) {
   char path[4200];
   struct stat info;
@@ -580,7 +581,8 @@ static int refuse_replacing_checkpoint(const ipro_cli_train_options *o) {
   if (stat(path, &info) != 0 || !S_ISREG(info.st_mode)) return 0;
   ipro_training_position p;
   ipro_error err = {{0}};
-  if (ipro_checkpoint_read_position(path, &p, &err) != IPRO_OK)
+  if (ipro_checkpoint_check_whole(path, &err) != IPRO_OK ||
+      ipro_checkpoint_read_position(path, &p, &err) != IPRO_OK)
     fprintf(stderr,
             "%s: %s already holds %s, which is not a checkpoint this infopro reads (%s); remove "
             "it (or choose another folder) to start afresh\n",
@@ -600,14 +602,17 @@ static int refuse_replacing_checkpoint(const ipro_cli_train_options *o) {
  * when not given): a total the checkpoint has already reached trains nothing, and once printed
  * "trained 0 epochs" and wrote --out all the same. Refused as a usage error before any work.
  * The milestones given are checked here too, against that total. A checkpoint that cannot be
- * read is left to the reading that reports it. */
+ * read, or is damaged (its CRC-32 checked first: a damaged position once read as "after epoch
+ * 24769797950537729"), is left to the reading that reports it. */
 static int refuse_resume_with_nothing_to_train(const ipro_cli_train_options *o) {
   if (!o->resume) return 0;
   char path[4200];
   ipro_checkpoint_path(o->checkpoint, path, sizeof path);
   ipro_training_position p;
   ipro_error ignored = {{0}};
-  if (ipro_checkpoint_read_position(path, &p, &ignored) != IPRO_OK) return 0;
+  if (ipro_checkpoint_check_whole(path, &ignored) != IPRO_OK ||
+      ipro_checkpoint_read_position(path, &p, &ignored) != IPRO_OK)
+    return 0;
   int64_t total = o->given.epochs ? o->epochs : p.total_epochs;
   if (total <= p.epochs_done) {
     if (o->given.epochs)

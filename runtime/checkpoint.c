@@ -519,6 +519,10 @@ ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_positi
   return IPRO_OK;
 }
 
+ipro_status ipro_checkpoint_check_whole(const char *path, ipro_error *err) {
+  return ipro_frame_check_file(path, magic, "checkpoint", err);
+}
+
 void ipro_checkpoint_release(ipro_checkpoint *c) {
   for (int i = 0; i < c->n_tensors; i++) {
     free(c->tensors[i].name);

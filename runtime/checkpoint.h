@@ -115,9 +115,14 @@ ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *
                                   ipro_error *err);
 /* The training position alone, from the first bytes of the file (magic, version, position): what
  * is shown of a checkpoint that a run without --resume would replace. The payload's CRC is not
- * checked, so that a checkpoint of gigabytes costs no more than a few hundred bytes read. */
+ * checked here, so that a checkpoint of gigabytes is not held in memory; a caller that acts on
+ * the figures checks the file first with ipro_checkpoint_check_whole (which reads it through). */
 ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_position *out,
                                           ipro_error *err);
+/* Whether the checkpoint file is whole and undamaged (its frame's length and CRC-32), read
+ * through without holding it: what makes ipro_checkpoint_read_position's figures trustworthy
+ * where a decision rests on them. */
+ipro_status ipro_checkpoint_check_whole(const char *path, ipro_error *err);
 /* Reads and decodes a checkpoint file. */
 ipro_status ipro_checkpoint_read(const char *path, ipro_checkpoint *out, ipro_error *err);
 void ipro_checkpoint_release(ipro_checkpoint *checkpoint);

@@ -190,6 +190,40 @@ ipro_status ipro_frame_open_versions(const uint8_t *bytes, size_t size, const ch
   return IPRO_OK;
 }
 
+ipro_status ipro_frame_check_file(const char *path, const char magic[8], const char *what,
+                                  ipro_error *err) {
+  FILE *file = fopen(path, "rb");
+  if (!file) return ipro_error_set(err, "cannot open %s '%s': %s", what, path, strerror(errno));
+  uint8_t header[IPRO_FRAME_HEADER_BYTES], chunk[1 << 16];
+  size_t got = fread(header, 1, sizeof header, file);
+  ipro_status status = IPRO_OK;
+  if (got < 8 || memcmp(header, magic, 8) != 0) {
+    status = ipro_error_set(err, "'%s' is not an infopro %s (bad magic)", path, what);
+  } else if (got < sizeof header) {
+    status =
+        ipro_error_set(err, "%s '%s' is truncated (%zu bytes, not even a header)", what, path, got);
+  } else {
+    ipro_byte_reader r = {header + 12, header + sizeof header, false};
+    uint32_t stored_crc = ipro_get_u32(&r);
+    uint64_t length = ipro_get_u64(&r), read = 0;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0) {
+      crc = crc32(crc, chunk, (uInt)got);
+      read += got;
+    }
+    if (ferror(file))
+      status = ipro_error_set(err, "cannot read %s '%s'", what, path);
+    else if (read != length)
+      status = ipro_error_set(err, "%s '%s' holds %llu payload bytes; its header announces %llu",
+                              what, path, (unsigned long long)read, (unsigned long long)length);
+    else if ((uint32_t)crc != stored_crc)
+      status = ipro_error_set(err, "%s '%s' is corrupt (CRC-32 0x%08x, the header says 0x%08x)",
+                              what, path, (unsigned)crc, (unsigned)stored_crc);
+  }
+  fclose(file);
+  return status;
+}
+
 ipro_status ipro_read_whole_stream(FILE *file, const char *what, const char *path, uint8_t **out,
                                    size_t *out_size, ipro_error *err) {
   *out = NULL;

@@ -69,6 +69,11 @@ ipro_status ipro_frame_open_versions(const uint8_t *bytes, size_t size, const ch
                                      const char *path, uint32_t *version, ipro_byte_reader *payload,
                                      ipro_error *err);
 
+/* Whether the framed file at path is whole and undamaged (magic, payload length and CRC-32),
+ * read through in pieces without holding it: for a check made before a file is read for use. */
+ipro_status ipro_frame_check_file(const char *path, const char magic[8], const char *what,
+                                  ipro_error *err);
+
 /* Reads a whole file into a malloc'd buffer (what names it in messages). */
 ipro_status ipro_read_whole_file(const char *path, const char *what, uint8_t **bytes, size_t *size,
                                  ipro_error *err);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "ir/kernel_compiler.h"
 #include "ir/kernel_library.h"
@@ -26,14 +25,7 @@ struct ipro_kernel_jit {
 };
 
 static ipro_kernel_file_digest digest_of(const uint8_t *bytes, size_t size) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  /* zlib takes at most a uInt at a time */
-  for (size_t at = 0; at < size;) {
-    uInt chunk = size - at > (1u << 30) ? (1u << 30) : (uInt)(size - at);
-    crc = crc32(crc, bytes + at, chunk);
-    at += chunk;
-  }
-  return (ipro_kernel_file_digest){.bytes = size, .crc32 = (uint32_t)crc};
+  return (ipro_kernel_file_digest){.bytes = size, .crc32 = ipro_crc32(bytes, size)};
 }
 
 ipro_status ipro_kernel_file_digest_read(const char *path, ipro_kernel_file_digest *out,

@@ -32,6 +32,9 @@
  *     without a checkpoint; no checkpoint is written and an existing --out keeps its bytes. (A
  *     model whose file holds such a value is refused before training:
  *     cli.test_non_finite_weights.)
+ *   - a checkpoint whose training position was damaged (one byte) is refused as corrupt on
+ *     --resume (exit 1) and said to be unreadable by a fresh run (exit 2), not described by the
+ *     damaged figures.
  * Skipped when Fashion-MNIST is missing. */
 #include <math.h>
 #include <stdint.h>
@@ -44,6 +47,7 @@
 #include "onnx.pb-c.h"
 #include "runtime/checkpoint.h"
 #include "runtime/dataset.h"
+#include "runtime/framed_file.h"
 #include "support/check.h"
 #include "support/command.h"
 #include "support/nan_model.h"
@@ -411,6 +415,35 @@ static void comma_in_cut_name(void) {
   expect_same_file(out_a, out_b);
 }
 
+/* One byte of a checkpoint's training position changed: on --resume the run is refused as a
+ * damaged checkpoint (exit 1), not as one "after epoch 24769797950537729" that --epochs cannot
+ * reach (the position was read for that check before the CRC was), and without --resume the
+ * refusal to replace it says it is damaged rather than quoting the damaged figures. */
+static void damaged_position(void) {
+  char folder[600], arguments[2048];
+  snprintf(folder, sizeof folder, "%s/damaged", directory);
+  snprintf(arguments, sizeof arguments, COMMON " --epochs 1 --checkpoint '%s'", folder);
+  run_ok(arguments);
+  char path[700];
+  snprintf(path, sizeof path, "%s/checkpoint.ipck", folder);
+  FILE *file = fopen(path, "r+b");
+  CHECK_MSG(file && fseek(file, IPRO_FRAME_HEADER_BYTES + 6, SEEK_SET) == 0 &&
+                fputc('X', file) != EOF,
+            "cannot damage %s", path);
+  if (file) fclose(file);
+  ipro_command_result r;
+  snprintf(arguments, sizeof arguments, COMMON " --epochs 2 --checkpoint '%s' --resume", folder);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && r.err_lines == 1 && strstr(r.err, "is corrupt") &&
+                !strstr(r.err, "after epoch"),
+            "--resume from a damaged position: exit %d: %s", r.exit_status, r.err);
+  snprintf(arguments, sizeof arguments, COMMON " --epochs 2 --checkpoint '%s'", folder);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 2 && r.err_lines == 1 && strstr(r.err, "is corrupt") &&
+                strstr(r.err, "not a checkpoint this infopro reads"),
+            "a fresh run over a damaged checkpoint: exit %d: %s", r.exit_status, r.err);
+}
+
 int main(void) {
   if (access(IPRO_FASHION_MNIST_DEFAULT_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0)
     return ipro_test_skip("Fashion-MNIST not installed at " IPRO_FASHION_MNIST_DEFAULT_DIR);
@@ -439,6 +472,7 @@ int main(void) {
   split_checked();
   divergence();
   non_finite_weights();
+  damaged_position();
   ipro_test_remove_directory(directory);
   return ipro_test_finish();
 }
