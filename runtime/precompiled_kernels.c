@@ -38,10 +38,9 @@ ipro_status ipro_kernel_file_digest_read(const char *path, ipro_kernel_file_dige
   return IPRO_OK;
 }
 
-/* A kernel file's bytes against the digest program.ipro recorded (none recorded: not checked). */
-static ipro_status check_digest(const char *path, const uint8_t *bytes, size_t size,
+/* A kernel file's digest against the one program.ipro recorded (none recorded: not checked). */
+static ipro_status check_digest(const char *path, ipro_kernel_file_digest found,
                                 ipro_kernel_file_digest expected, ipro_error *err) {
-  ipro_kernel_file_digest found = digest_of(bytes, size);
   if (expected.bytes == 0 || (found.bytes == expected.bytes && found.crc32 == expected.crc32))
     return IPRO_OK;
   return ipro_error_set(err,
@@ -101,7 +100,8 @@ static ipro_status stored_ptx(const ipro_kernel_desc *descs, int count, char **p
     return ipro_error_set(err, "out of memory reading '%s'", ptx_path);
   }
   text[length] = '\0';
-  if (check_digest(ptx_path, (const uint8_t *)text, length, expected_ptx, err) != IPRO_OK) {
+  if (check_digest(ptx_path, digest_of((const uint8_t *)text, length), expected_ptx, err) !=
+      IPRO_OK) {
     free(text);
     return IPRO_ERROR;
   }
@@ -164,7 +164,7 @@ static ipro_status load_checked(ipro_kernel_file_digest host, ipro_error *err) {
   uint8_t *bytes = NULL;
   size_t size = 0;
   ipro_status status = ipro_read_whole_stream(file, "kernel file", host_path, &bytes, &size, err);
-  if (status == IPRO_OK) status = check_digest(host_path, bytes, size, host, err);
+  if (status == IPRO_OK) status = check_digest(host_path, digest_of(bytes, size), host, err);
   free(bytes);
   if (status != IPRO_OK) {
     fclose(file);
@@ -215,11 +215,9 @@ ipro_status ipro_precompiled_kernels_use(const char *directory, const char *cpu,
   /* kernels.ptx is read when the CUDA backend first asks for it (and checked again then); a
    * damaged one is refused now, on any machine, rather than when a GPU is found */
   if (ptx.bytes > 0) {
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    ipro_status status = ipro_read_whole_file(ptx_path, "kernel file", &bytes, &size, err);
-    if (status == IPRO_OK) status = check_digest(ptx_path, bytes, size, ptx, err);
-    free(bytes);
+    ipro_kernel_file_digest found;
+    ipro_status status = ipro_kernel_file_digest_read(ptx_path, &found, err);
+    if (status == IPRO_OK) status = check_digest(ptx_path, found, ptx, err);
     if (status != IPRO_OK) {
       dlclose(library);
       library = NULL;
