@@ -64,23 +64,42 @@ struct ipro_atomic_file {
   char *path, *temporary; /* temporary NULL: a special file, written in place */
 };
 
+/* 1 or 2 when path leads (links followed by the kernel) to what this process's standard output
+ * or error writes to, else 0. */
+static int own_stream(const char *path) {
+  struct stat info, stream;
+  if (stat(path, &info) != 0) return 0;
+  for (int fd = 1; fd <= 2; fd++)
+    if (fstat(fd, &stream) == 0 && stream.st_dev == info.st_dev && stream.st_ino == info.st_ino)
+      return fd;
+  return 0;
+}
+
 /* The file a write to `path` lands in (malloc'd): the end of a chain of symbolic links, so that a
- * link stays a link to the new content rather than being replaced by a file; *special when that
- * is a device, a FIFO or a socket (/dev/null, /dev/stdout's terminal or pipe), which is written
- * in place: a rename would replace the device itself with a regular file, and atomicity means
- * nothing there. NULL when out of memory (errno ENOMEM), when the chain is a loop (ELOOP) or when a
- * link's target is too long to read whole (ENAMETOOLONG): a truncated one would name another
- * file. */
+ * link stays a link to the new content rather than being replaced by a file; *special (and path
+ * itself) when that is a device, a FIFO or a socket (/dev/null, /dev/stdout's terminal or pipe),
+ * or the file this process's standard output or error writes to (/dev/stdout redirected to a
+ * file), which is written in place: a rename would replace the device itself with a regular
+ * file, or leave the stream writing to the replaced one, and atomicity means nothing there. NULL
+ * when out of memory (errno ENOMEM), when the chain is a loop (ELOOP) or when a link's target is
+ * too long to read whole (ENAMETOOLONG): a truncated one would name another file. */
 static char *write_target(const char *path, bool *special) {
-  *special = false;
+  /* Decided on the path itself, links followed by the kernel: /dev/stdout is a link into
+   * /proc/self/fd whose text ("pipe:[N]") names no file, and when it leads to a regular file,
+   * that file is this process's own standard output (or error), which a rename would detach from
+   * it. Both are written in place, by the path given. */
+  struct stat info;
+  *special = own_stream(path) ||
+             (stat(path, &info) == 0 && !S_ISDIR(info.st_mode) && !S_ISREG(info.st_mode));
+  if (*special) {
+    char *copy = strdup(path);
+    if (!copy) errno = ENOMEM;
+    return copy;
+  }
   char *current = strdup(path);
   for (int hops = 0; current && hops < 40; hops++) {
     struct stat info;
-    if (lstat(current, &info) != 0 || !S_ISLNK(info.st_mode)) {
-      *special = lstat(current, &info) == 0 && (S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode) ||
-                                                S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode));
-      return current;
-    }
+    if (lstat(current, &info) != 0 || !S_ISLNK(info.st_mode)) return current;
     char link[4096];
     ssize_t length = readlink(current, link, sizeof link);
     if (length < 0) return current; /* let the write report it */
@@ -122,7 +141,12 @@ ipro_status ipro_atomic_file_open(const char *path, ipro_atomic_file **out, ipro
     free(f);
     return ipro_error_set(err, "out of memory writing '%s'", path);
   }
-  if (special) {
+  int stream = special ? own_stream(f->path) : 0;
+  if (stream) {
+    /* this process's own output: written through it, after what it already holds, as `-` is */
+    fflush(stream == 1 ? stdout : stderr);
+    f->fd = fcntl(stream, F_DUPFD_CLOEXEC, 0);
+  } else if (special) {
     f->fd = open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
   } else {
     snprintf(f->temporary, length + 16, "%s.tmp.XXXXXX", f->path);

@@ -21,7 +21,9 @@
  *     so does --cuts on a constant or on a tensor read only by a pointwise activation;
  *   - a split that needs more memory than end to end (mlp_fmnist at K = 2) says "N% more than end
  *     to end" in the table and on the page, never a negative reduction;
- *   - --html writes a page with inline SVG and nothing fetched from elsewhere. */
+ *   - --html writes a page with inline SVG and nothing fetched from elsewhere;
+ *   - --json /dev/stdout, with stdout a pipe or a redirected file, writes the plan after the
+ *     table through the process's own output, exit 0. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -227,6 +229,23 @@ static void k2_plan(char *cut, size_t cut_size, double *peak) {
             cut_again);
   CHECK_MSG(number(again, "peak_bytes") == *peak, "--plan gives peak %.0f, the plan %.0f",
             number(again, "peak_bytes"), *peak);
+  /* --json /dev/stdout, stdout a pipe and then a file the shell redirected it to: the plan is
+   * written through the process's own output after its table, as --json - writes it (a pipe's
+   * /dev/stdout named "pipe:[N]" and was refused; a redirected one was renamed over, and the
+   * table then went to the file replaced) */
+  const char *targets[] = {"| cat", "> '%s/stdout.txt' && cat '%s/stdout.txt'"};
+  for (int t = 0; t < 2; t++) {
+    char tail[1400], command[4096];
+    snprintf(tail, sizeof tail, targets[t], directory, directory);
+    snprintf(command, sizeof command, "'%s' plan %s --batch 32 -K 2 --json /dev/stdout %s",
+             getenv("IPRO_INFOPRO"), model, tail);
+    ipro_test_run_command(command, &r);
+    const char *table = strstr(r.out, "peak: "),
+               *json = strstr(r.out, "{\"format\":\"infopro-plan\"");
+    CHECK_MSG(r.exit_status == 0 && table && json && table < json && strstr(json, cut),
+              "--json /dev/stdout %s: exit %d, stdout %.200s, stderr %s", targets[t], r.exit_status,
+              r.out, r.err);
+  }
   /* the plan given to another model: one line saying whose plan it is, and the missing cut */
   snprintf(arguments, sizeof arguments, "plan models/mlp_fmnist.onnx --batch 32 --plan '%s'", path);
   ipro_test_run_infopro(arguments, &r);
