@@ -87,8 +87,9 @@ typedef struct {
   int64_t skipped;
   char **skipped_paths;
   /* imagefolder: files left out because their extension is that of an image format torchvision
-   * reads but infopro does not decode (.bmp, .gif, .pgm, .ppm, .tif, .tiff, .webp): how many,
-   * which of those extensions (as ".bmp, .webp"), and the first one's path. */
+   * reads but infopro does not decode (.bmp, .pgm, .ppm, .tif, .tiff, .webp; not .gif, which
+   * torchvision does not take either): how many, which of those extensions (as ".bmp, .webp"),
+   * and the first one's path. */
   int64_t unread_format_files;
   char unread_formats[64];
   char *unread_format_example;

@@ -409,9 +409,6 @@ static ipro_status read_split(npz_archive *a, const ipro_dataset_spec *spec,
                           &last, err);
   if (status == IPRO_OK && out->channels > IPRO_DATASET_MAX_CHANNELS)
     status = ipro_error_set(err, "%s: %d channels", a->path, out->channels);
-  if (status == IPRO_OK && x->dims[0] == 0)
-    status =
-        ipro_error_set(err, "%s: %s holds no images (its first dimension is 0)", a->path, x_name);
   if (status == IPRO_OK && (int64_t)y->count != x->dims[0])
     status = ipro_error_set(err, "%s: %s has %lld images but %s has %zu labels", a->path, x_name,
                             (long long)x->dims[0], y_name, y->count);

@@ -36,10 +36,10 @@ static ipro_status decode_png(const char *path, uint8_t **pixels, int *height, i
   }
   *channels = image.format & PNG_FORMAT_FLAG_COLOR ? 3 : 1;
   /* Read as PIL's convert("RGB"/"L") and torchvision's read_image do: an alpha channel is read
-   * and dropped (composited onto black, the colour of a half-transparent pixel changed with its
-   * alpha), and 16-bit samples without a gAMA or sRGB chunk are taken as sRGB-encoded, scaled to
-   * 8 bits (libpng's simplified API otherwise takes them as linear light and converts them: a
-   * gray 0x8080 read 0.729, not 0.502). */
+   * and dropped, not composited (a half-transparent pixel keeps its colour), and 16-bit samples
+   * without a gAMA or sRGB chunk are taken as sRGB-encoded, scaled to 8 bits (libpng's simplified
+   * API otherwise takes them as linear light and converts them: a gray 0x8080 read 0.729, not
+   * 0.502). */
   bool alpha = image.format & PNG_FORMAT_FLAG_ALPHA;
   image.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
   image.format = *channels == 3 ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB)

@@ -23,7 +23,7 @@
 
 /* The formats torchvision's ImageFolder (PIL) reads and the decoder here does not; a file of one
  * is counted, not taken. */
-static const char *const unread_formats[] = {"bmp", "gif", "pgm", "ppm", "tif", "tiff", "webp"};
+static const char *const unread_formats[] = {"bmp", "pgm", "ppm", "tif", "tiff", "webp"};
 enum { UNREAD_FORMAT_COUNT = sizeof unread_formats / sizeof unread_formats[0] };
 
 typedef enum { FOUND_IMAGE, FOUND_UNREAD_FORMAT } found_kind;

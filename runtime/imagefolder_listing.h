@@ -11,7 +11,7 @@
  *     which the loader then treats as an image that failed to decode;
  *   - a folder reached again through a link below itself (a loop) is not walked again, where
  *     os.walk would go round until the path grew too long;
- *   - files of image formats torchvision reads but this runtime does not (.bmp, .gif, .pgm,
+ *   - files of image formats torchvision reads but this runtime does not (.bmp, .pgm,
  *     .ppm, .tif, .tiff, .webp) are counted, with the first one's path, for the caller to report.
  * Names starting with '.' (files and folders) are left out, as everywhere in an image folder,
  * where torchvision takes them: a .ipynb_checkpoints or .cache folder holds copies, not data. */

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "runtime/dataset.h"
+
 static void put_head(ipro_byte_writer *w, int convs, int fcs, ipro_decoder_kind decoder) {
   ipro_put_u32(w, (uint32_t)convs);
   ipro_put_u32(w, (uint32_t)fcs);
@@ -52,8 +54,8 @@ static bool local_valid(int K, const ipro_local_settings *l) {
   const ipro_head_options *h = &l->heads;
   ipro_head_choice shape = {h->convs, h->fcs, h->decoder};
   if (!head_valid(&shape) || (unsigned)h->aux_loss > IPRO_AUX_LOSS_CROSS_ENTROPY ||
-      h->classes < 1 || h->classes > 1000000 || h->image_channels < 1 || h->image_channels > 4 ||
-      l->n_module_heads != K - 1)
+      h->classes < 1 || h->classes > IPRO_DATASET_MAX_CLASSES || h->image_channels < 1 ||
+      h->image_channels > 4 || l->n_module_heads != K - 1)
     return false;
   for (int i = 0; i < 2; i++)
     if (!isfinite(l->lambda_first[i]) || !isfinite(l->lambda_last[i])) return false;
