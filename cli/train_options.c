@@ -581,8 +581,7 @@ static int refuse_replacing_checkpoint(const ipro_cli_train_options *o) {
   if (stat(path, &info) != 0 || !S_ISREG(info.st_mode)) return 0;
   ipro_training_position p;
   ipro_error err = {{0}};
-  if (ipro_checkpoint_check_whole(path, &err) != IPRO_OK ||
-      ipro_checkpoint_read_position(path, &p, &err) != IPRO_OK)
+  if (ipro_checkpoint_read_position(path, &p, &err) != IPRO_OK)
     fprintf(stderr,
             "%s: %s already holds %s, which is not a checkpoint this infopro reads (%s); remove "
             "it (or choose another folder) to start afresh\n",
@@ -610,9 +609,7 @@ static int refuse_resume_with_nothing_to_train(const ipro_cli_train_options *o) 
   ipro_checkpoint_path(o->checkpoint, path, sizeof path);
   ipro_training_position p;
   ipro_error ignored = {{0}};
-  if (ipro_checkpoint_check_whole(path, &ignored) != IPRO_OK ||
-      ipro_checkpoint_read_position(path, &p, &ignored) != IPRO_OK)
-    return 0;
+  if (ipro_checkpoint_read_position(path, &p, &ignored) != IPRO_OK) return 0;
   int64_t total = o->given.epochs ? o->epochs : p.total_epochs;
   if (total <= p.epochs_done) {
     if (o->given.epochs)

@@ -114,9 +114,10 @@ ipro_status ipro_checkpoint_check_directory(const char *directory, ipro_error *e
 ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *checkpoint,
                                   ipro_error *err);
 /* The training position alone, from the first bytes of the file (magic, version, position): what
- * is shown of a checkpoint that a run without --resume would replace. The payload's CRC is not
- * checked here, so that a checkpoint of gigabytes is not held in memory; a caller that acts on
- * the figures checks the file first with ipro_checkpoint_check_whole (which reads it through). */
+ * is shown of a checkpoint that a run without --resume would replace, and what --resume checks
+ * its --epochs against before any work. The file is read through first to check its length and
+ * CRC-32 (ipro_checkpoint_check_whole, in pieces: a checkpoint of gigabytes is not held), so
+ * that figures read from a damaged file are never acted on. */
 ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_position *out,
                                           ipro_error *err);
 /* Whether the checkpoint file is whole and undamaged (its frame's length and CRC-32), read
