@@ -295,6 +295,7 @@ ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size,
   if (!file) return ipro_error_set(err, "cannot open '%s': %s", path, strerror(errno));
   size_t capacity = 1 << 16, used = 0;
   uint8_t *buffer = malloc(capacity);
+  errno = 0;
   while (buffer) {
     used += fread(buffer + used, 1, capacity - used, file);
     if (used < capacity) break;
@@ -307,12 +308,13 @@ ipro_status ipro_onnx_read_file(const char *path, uint8_t **bytes, size_t *size,
     buffer = grown;
     capacity *= 2;
   }
-  int read_error = ferror(file) ? errno : 0; /* EISDIR: a folder given as a file */
+  bool failed = ferror(file);
+  int why = errno; /* EISDIR: a folder given as a file */
   fclose(file);
   if (!buffer) return ipro_error_set(err, "out of memory reading '%s'", path);
-  if (read_error) {
+  if (failed) {
     free(buffer);
-    return ipro_error_set(err, "cannot read '%s': %s", path, strerror(read_error));
+    return ipro_error_set(err, "cannot read '%s': %s", path, strerror(why ? why : EIO));
   }
   *bytes = buffer;
   *size = used;
