@@ -5,9 +5,11 @@
  * XXXXXX), which it holds locked (flock) while it lives; a stage nobody holds is what a compile
  * that was killed left, and the next compile removes it. Replacing DIR's files (renames only)
  * happens under an exclusive lock on DIR itself, and a runner reads program.ipro and its kernels
- * under a shared one, so that neither a second compile nor a runner ever sees one compile's
- * program beside another's files. The locks are advisory flock(2) locks, released when their
- * descriptor is closed, also when the process dies. */
+ * under a shared one, so that neither a second compile nor a runner sees one compile's program
+ * beside another's kernels (kernels.ptx, read later, is held to its digest). The model's side
+ * files and the CUDA plugin, which the runner opens later, are not covered: a compile into the
+ * folder while a runner trains from it can still change them under it. The locks are advisory
+ * flock(2) locks, released when their descriptor is closed, also when the process dies. */
 #ifndef IPRO_CLI_PROGRAM_FOLDER_H
 #define IPRO_CLI_PROGRAM_FOLDER_H
 

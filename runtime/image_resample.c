@@ -4,7 +4,9 @@
  * storage and random-resized-crop are each one call of it with different arguments.
  *
  * The arithmetic is Pillow's (its ImagingResample, which torchvision's Resize calls on a PIL
- * image), so that the bytes are the ones torchvision trains on: each axis's weights computed in
+ * image), so that the bytes are the ones torchvision trains on (exactly for the fit at load,
+ * runtime.test_image_as_pillow; within 1 level for some random-resized crops, where Pillow 13
+ * runs the vertical pass first by a rule not established): each axis's weights computed in
  * double, normalised, then held as integers of 22 fraction bits (rounded); the horizontal pass
  * first, its sums rounded (half a unit added, shifted) and clamped to uint8, then the vertical
  * pass from those bytes the same way. */
