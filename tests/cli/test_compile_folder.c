@@ -130,6 +130,12 @@ static void abandoned_stages(const char *program) {
  * runs the real one (the kernels are linked between the stage's making and the commit): the test
  * takes the folder's lock while it waits, then lets it go on. */
 static void compile_waits_for_the_folder(void) {
+  /* the C compiler compile would run, found on PATH before the wrapper goes in front of it */
+  char real_cc[1024] = "";
+  ipro_command_result found;
+  ipro_test_run_command("command -v cc", &found);
+  sscanf(found.out, "%1023s", real_cc);
+  CHECK_MSG(real_cc[0] == '/', "no cc on PATH (%s)", found.out);
   char folder[1024], status[1100], program[1100], started[1100], command[4096];
   snprintf(folder, sizeof folder, "%s/locked", directory);
   snprintf(status, sizeof status, "%s/compile.status", directory);
@@ -144,8 +150,8 @@ static void compile_waits_for_the_folder(void) {
   if (script) {
     fprintf(script,
             "#!/bin/sh\ntouch '%s'\nwhile [ ! -e '%s/go' ]; do sleep 0.05; done\n"
-            "exec /usr/bin/cc \"$@\"\n",
-            started, directory);
+            "exec %s \"$@\"\n",
+            started, directory, real_cc);
     fclose(script);
   }
   chmod(wrapper, 0755);
