@@ -2,6 +2,7 @@
 #include "finite_parameters.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,21 +70,30 @@ void ipro_cli_find_non_finite_checkpoint(const ipro_checkpoint *checkpoint,
   }
 }
 
-/* How many of a float initializer's values are NaN or infinite, of whichever floating-point type
- * it is; 0 for the other types. */
-static int64_t count_non_finite_tensor(const ipro_tensor *tensor, int64_t elements) {
+/* How many of a float initializer's values are NaN or infinite (or with only_negative_infinity,
+ * -infinity), of whichever floating-point type it is; 0 for the other types. */
+static int64_t count_non_finite_tensor(const ipro_tensor *tensor, int64_t elements,
+                                       bool only_negative_infinity) {
   int64_t count = 0;
   switch (tensor->dtype) {
-  case IPRO_DTYPE_FLOAT: return ipro_cli_count_non_finite(tensor->data, elements);
+  case IPRO_DTYPE_FLOAT:
+    for (int64_t i = 0; i < elements; i++) {
+      float v = ((const float *)tensor->data)[i];
+      count += only_negative_infinity ? isinf(v) && v < 0 : !isfinite(v);
+    }
+    return count;
   case IPRO_DTYPE_DOUBLE:
-    for (int64_t i = 0; i < elements; i++)
-      count += !isfinite(((const double *)tensor->data)[i]);
+    for (int64_t i = 0; i < elements; i++) {
+      double v = ((const double *)tensor->data)[i];
+      count += only_negative_infinity ? isinf(v) && v < 0 : !isfinite(v);
+    }
     return count;
   case IPRO_DTYPE_FLOAT16:
     for (int64_t i = 0; i < elements; i++) {
       uint16_t bits;
       memcpy(&bits, (const uint8_t *)tensor->data + 2 * i, sizeof bits);
-      count += (bits & 0x7c00u) == 0x7c00u; /* all exponent bits set: infinity or NaN */
+      /* all exponent bits set: infinity or NaN; with the sign and no mantissa, -infinity */
+      count += only_negative_infinity ? bits == 0xfc00u : (bits & 0x7c00u) == 0x7c00u;
     }
     return count;
   default: return 0;
@@ -97,9 +107,11 @@ void ipro_cli_find_non_finite_graph(const ipro_graph *graph, ipro_cli_non_finite
     size_t width = ipro_dtype_size(tensor->dtype);
     if (tensor->kind != IPRO_TENSOR_INITIALIZER || !tensor->data || width == 0) continue;
     int64_t elements = (int64_t)(tensor->data_bytes / width);
-    found->non_finite = count_non_finite_tensor(tensor, elements);
+    found->non_finite = count_non_finite_tensor(tensor, elements, false);
     found->elements = elements;
-    if (found->non_finite) snprintf(found->name, sizeof found->name, "%s", tensor->name);
+    if (!found->non_finite) continue;
+    snprintf(found->name, sizeof found->name, "%s", tensor->name);
+    found->mask_like = count_non_finite_tensor(tensor, elements, true) == found->non_finite;
   }
 }
 
@@ -120,6 +132,12 @@ ipro_status ipro_cli_check_finite_graph(const ipro_graph *graph, const char *pat
   if (!found.non_finite) return IPRO_OK;
   char text[700];
   describe(&found, "initializer", text, sizeof text);
+  if (found.mask_like) /* -inf alone: a mask a model without torch.export's signature keeps */
+    return ipro_error_set(err,
+                          "%s: %s; the model cannot be %s. If it is a fixed buffer (a mask), "
+                          "export the model with torch.onnx.export(..., dynamo=True), whose graph "
+                          "signature marks buffers, which infopro keeps constant",
+                          path, text, consequence);
   return ipro_error_set(err, "%s: %s; the model cannot be %s", path, text, consequence);
 }
 

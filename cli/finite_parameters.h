@@ -8,6 +8,7 @@
 #ifndef IPRO_CLI_FINITE_PARAMETERS_H
 #define IPRO_CLI_FINITE_PARAMETERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ir/graph.h"
@@ -18,6 +19,7 @@ typedef struct {
   int64_t non_finite; /* 0: every value read is finite */
   int64_t elements;   /* of the tensor named below */
   char name[512];     /* the first tensor holding a value that is not finite */
+  bool mask_like;     /* a model's initializer whose values that are not finite are all -inf */
 } ipro_cli_non_finite;
 
 /* How many of the n floats are NaN or infinite. */
@@ -31,7 +33,8 @@ void ipro_cli_find_non_finite_checkpoint(const ipro_checkpoint *checkpoint,
                                          ipro_cli_non_finite *found);
 /* The same over a loaded model's initializers of a floating-point type (float32, float64,
  * float16): weights, biases and BatchNormalization running statistics alike, since inference
- * reads the running statistics too. */
+ * reads the running statistics too. Buffers torch.export's graph signature names (a mask holding
+ * -inf) are constants, not initializers (frontend/onnx_load.c), and are not read. */
 void ipro_cli_find_non_finite_graph(const ipro_graph *graph, ipro_cli_non_finite *found);
 
 /* The refusals a command makes before its work, each one message naming the file and the first

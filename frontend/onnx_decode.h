@@ -33,10 +33,12 @@ bool ipro_onnx_constant_values(const Onnx__GraphProto *graph, const char *name, 
                                void *values, int max, int *count, int *rank);
 
 /* torch.export's graph signature (onnx_graph_signature.c): whether graph carries one (the kind of
- * program input, PARAMETER, BUFFER, ..., in its inputs' and value_infos' metadata), and whether
- * it names tensor `name` a PARAMETER. */
+ * program input, PARAMETER, BUFFER, CONSTANT_TENSOR, ..., in its inputs' and value_infos'
+ * metadata), and the kind it gives tensor `name`, written into kind (room for size): false when
+ * it gives none. */
 bool ipro_onnx_has_graph_signature(const Onnx__GraphProto *graph);
-bool ipro_onnx_signature_parameter(const Onnx__GraphProto *graph, const char *name);
+bool ipro_onnx_signature_kind(const Onnx__GraphProto *graph, const char *name, char *kind,
+                              size_t size);
 
 /* The float initializer an Identity node of graph copies, when node is one an exporter made by
  * deduplicating equal parameters (onnx_parameter_copies.c): its output, not a graph output, is

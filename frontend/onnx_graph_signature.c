@@ -67,8 +67,8 @@ bool ipro_onnx_has_graph_signature(const Onnx__GraphProto *graph) {
   return false;
 }
 
-bool ipro_onnx_signature_parameter(const Onnx__GraphProto *graph, const char *name) {
+bool ipro_onnx_signature_kind(const Onnx__GraphProto *graph, const char *name, char *kind,
+                              size_t size) {
   const Onnx__ValueInfoProto *info = described(graph, name);
-  char kind[32];
-  return info && signature_kind(info, kind, sizeof kind) && strcmp(kind, "PARAMETER") == 0;
+  return info && signature_kind(info, kind, size);
 }

@@ -51,17 +51,37 @@ static ipro_status load_initializer(ipro_graph *graph, const char *name,
   return ipro_onnx_decode_tensor(value, graph->path, tensor, err);
 }
 
-/* Whether a real initializer is a constant the exporter made rather than a parameter: a scalar
- * that torch.export's graph signature (which lists every parameter) does not name, as its
- * optimisation leaves LayerNorm's and RMSNorm's ε, Pow's exponent and attention's scale. Trained,
- * they would change what the network computes (ε drifting with its gradient); without a signature
- * (the TorchScript exporter, which writes its constants as Constant nodes) every real initializer
- * stays a parameter. */
+/* Whether initializer `name` is read by a BatchNormalization as its running mean or variance
+ * (inputs 3 and 4), which training updates in place: a buffer to PyTorch, state to infopro. */
+static bool running_statistic(const Onnx__GraphProto *proto, const char *name) {
+  for (size_t n = 0; n < proto->n_node; n++) {
+    const Onnx__NodeProto *node = proto->node[n];
+    if (!node->op_type || strcmp(node->op_type, "BatchNormalization") != 0) continue;
+    for (size_t i = 3; i < node->n_input && i < 5; i++)
+      if (ipro_onnx_named(node->input[i], name)) return true;
+  }
+  return false;
+}
+
+/* Whether a real initializer is a constant rather than a parameter, by torch.export's graph
+ * signature (which lists every parameter and buffer):
+ *  - a tensor it names a BUFFER or a CONSTANT_TENSOR, other than a BatchNormalization's running
+ *    statistics: a fixed attention mask (-inf where masked), a position table; PyTorch does not
+ *    train them (and an update would turn a mask's -inf into NaN);
+ *  - a scalar it does not name, as its optimisation leaves LayerNorm's and RMSNorm's ε, Pow's
+ *    exponent and attention's scale: trained, they would change what the network computes (ε
+ *    drifting with its gradient). A larger tensor it does not name is a parameter the optimisation
+ *    transformed (a linear layer's weight, transposed) and stays one.
+ * Without a signature (the TorchScript exporter, which writes its constants as Constant nodes but
+ * its buffers as initializers like its parameters) every real initializer stays a parameter. */
 static bool exporter_constant(const Onnx__GraphProto *proto, bool signature,
                               const Onnx__TensorProto *initializer, const ipro_tensor *tensor) {
-  return signature && tensor->shape.rank == 0 &&
-         (tensor->dtype == IPRO_DTYPE_FLOAT || tensor->dtype == IPRO_DTYPE_DOUBLE) &&
-         !ipro_onnx_signature_parameter(proto, initializer->name);
+  if (!signature || (tensor->dtype != IPRO_DTYPE_FLOAT && tensor->dtype != IPRO_DTYPE_DOUBLE))
+    return false;
+  char kind[32];
+  if (!ipro_onnx_signature_kind(proto, initializer->name, kind, sizeof kind))
+    return tensor->shape.rank == 0;
+  return strcmp(kind, "PARAMETER") != 0 && !running_statistic(proto, initializer->name);
 }
 
 static ipro_status load_initializers(const Onnx__GraphProto *proto, ipro_graph *graph,

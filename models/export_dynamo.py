@@ -21,6 +21,7 @@ exporter writes BatchNormalization in inference form:
 - convnext_head_dynamo_fmnist.onnx: export_as_strided below;
 - vit_tiny_fmnist.onnx: export_vit below.
 - swin_tiny_fmnist.onnx: export_swin below.
+- masked_attention_dynamo_fmnist.onnx: export_masked_attention below (buffers: a causal mask).
 The tests train and run them like any bundled model.
 
 Developer tool, run from the repository root with a Python that has torch (2.9 or later),
@@ -36,6 +37,7 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only vit  # export_vit's
     python3 models/export_dynamo.py --only swin  # export_swin's
     python3 models/export_dynamo.py --only rms-norm  # export_rms_norm's
+    python3 models/export_dynamo.py --only masked-attention  # export_masked_attention's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -534,10 +536,69 @@ def export_rms_norm():
         print("%s: %d bytes" % (path, os.path.getsize(path)))
 
 
+class TokenEmbedding(nn.Module):
+    """Each of the 28 rows of an image is a token of 28 pixels, projected to 16 features, plus a
+    fixed position table: a buffer, not a parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(28, 16)
+        self.register_buffer("position", torch.randn(28, 16) * 0.5)
+
+    def forward(self, x):
+        return self.proj(x.view(x.shape[0], 28, 28)) + self.position
+
+
+class CausalAttention(nn.Module):
+    """One attention head whose token i sees tokens 0..i: the scores plus a fixed mask buffer,
+    -inf above the diagonal, as causal language models hold theirs."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(16, 16)
+        self.k = nn.Linear(16, 16)
+        self.v = nn.Linear(16, 16)
+        self.register_buffer("mask", torch.triu(torch.full((28, 28), float("-inf")), diagonal=1))
+
+    def forward(self, t):
+        scores = self.q(t) @ self.k(t).transpose(1, 2) * 0.25 + self.mask
+        return t + torch.softmax(scores, -1) @ self.v(t)
+
+
+class MaskedAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = TokenEmbedding()
+        self.attention = CausalAttention()
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.fc(self.attention(self.embed(x)).mean(1))
+
+
+def export_masked_attention():
+    """masked_attention_dynamo_fmnist.onnx: MaskedAttention from torch.export with the exporter's
+    defaults; its two buffers (embed.position, attention.mask with 378 -inf) are initializers the
+    graph signature names BUFFER: constants to infopro, written back as loaded."""
+    torch.manual_seed(2100)
+    model = MaskedAttention()
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    name = "masked_attention_dynamo_fmnist"
+    path = os.path.join(HERE, name + ".onnx")
+    export_torch_export_stripped(model, path, optimize=True)
+    write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 def main():
     setup_determinism()
     if sys.argv[1:] == ["--only", "rms-norm"]:
         return export_rms_norm()
+    if sys.argv[1:] == ["--only", "masked-attention"]:
+        return export_masked_attention()
     if sys.argv[1:] == ["--only", "swin"]:
         return export_swin()
     if sys.argv[1:] == ["--only", "as-strided"]:
@@ -563,6 +624,7 @@ def main():
     export_vit()
     export_swin()
     export_rms_norm()
+    export_masked_attention()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)
         model = build()

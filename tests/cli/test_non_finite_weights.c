@@ -7,7 +7,10 @@
  *
  * The broken models are the bundled ones with values set here (nan_model.h): the MLP's first
  * bias with one NaN, the same with three +infinity, and ResNet-8's first BatchNormalization
- * running variance with one +infinity (running statistics are read by inference, so they count).
+ * running variance with one +infinity (running statistics are read by inference, so they count);
+ * the MLP's bias with three -infinity, whose refusal adds how to export a model so that such a
+ * mask is kept as a constant (models without torch.export's signature hold buffers as
+ * initializers), and the same with one of them +infinity, whose refusal does not.
  * Each command is run on them: eval, train (also as a compiled program's runner, whose embedded
  * model is replaced here), export (to another file, and over the model itself) and compile; and
  * train --resume on a checkpoint with a NaN written into it. The refusals need no dataset: they
@@ -74,7 +77,14 @@ static void values_text(const broken_model *m, int count, char *text, size_t siz
            count, (long long)m->elements, m->name, count == 1 ? "is" : "are");
 }
 
-static void eval_refuses(const broken_model *m, const char *values) {
+/* What the refusal adds when every value that is not finite is -infinity, as in a fixed mask a
+ * model without torch.export's graph signature holds as an initializer. */
+static const char mask_hint[] = ". If it is a fixed buffer (a mask), export the model with "
+                                "torch.onnx.export(..., dynamo=True), "
+                                "whose graph signature marks buffers, which infopro keeps constant";
+
+/* hint: what the message adds after its consequence ("" or mask_hint) */
+static void eval_refuses(const broken_model *m, const char *values, const char *hint) {
   char json[900], arguments[4096], expected[2048];
   in_directory(json, sizeof json, "eval.json");
   write_earlier(json);
@@ -82,12 +92,13 @@ static void eval_refuses(const broken_model *m, const char *values) {
            json);
   ipro_command_result r;
   ipro_test_run_infopro(arguments, &r);
-  snprintf(expected, sizeof expected, "%s: %s; the model cannot be evaluated", m->path, values);
+  snprintf(expected, sizeof expected, "%s: %s; the model cannot be evaluated%s", m->path, values,
+           hint);
   check_refused("eval", &r, expected);
   check_still_earlier("eval", json);
 }
 
-static void train_refuses(const broken_model *m, const char *values) {
+static void train_refuses(const broken_model *m, const char *values, const char *hint) {
   char out[900], json[900], checkpoint[900], arguments[4096], expected[2048];
   in_directory(out, sizeof out, "trained.onnx");
   in_directory(json, sizeof json, "train.json");
@@ -100,7 +111,8 @@ static void train_refuses(const broken_model *m, const char *values) {
            m->path, out, json, checkpoint);
   ipro_command_result r;
   ipro_test_run_infopro(arguments, &r);
-  snprintf(expected, sizeof expected, "%s: %s; the model cannot be trained", m->path, values);
+  snprintf(expected, sizeof expected, "%s: %s; the model cannot be trained%s", m->path, values,
+           hint);
   check_refused("train", &r, expected);
   check_still_earlier("train --out", out);
   check_still_earlier("train --json", json);
@@ -331,8 +343,10 @@ int main(void) {
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   if (!mkdtemp(directory)) return ipro_test_skip("cannot make a temporary folder");
   CHECK(chdir(ipro_test_source_dir()) == 0); /* the models are read from there */
-  broken_model nan_bias, inf_bias, inf_variance;
+  broken_model nan_bias, inf_bias, inf_variance, mask_bias, mixed_bias;
   in_directory(nan_bias.path, sizeof nan_bias.path, "nan_bias.onnx");
+  in_directory(mask_bias.path, sizeof mask_bias.path, "mask_bias.onnx");
+  in_directory(mixed_bias.path, sizeof mixed_bias.path, "mixed_bias.onnx");
   in_directory(inf_bias.path, sizeof inf_bias.path, "inf_bias.onnx");
   in_directory(inf_variance.path, sizeof inf_variance.path, "inf_variance.onnx");
   bool written =
@@ -340,20 +354,32 @@ int main(void) {
                                        nan_bias.name, sizeof nan_bias.name, &nan_bias.elements) &&
       ipro_test_write_model_with_value("models/mlp_fmnist.onnx", NULL, INFINITY, 3, inf_bias.path,
                                        inf_bias.name, sizeof inf_bias.name, &inf_bias.elements) &&
+      ipro_test_write_model_with_value("models/mlp_fmnist.onnx", NULL, -INFINITY, 3, mask_bias.path,
+                                       mask_bias.name, sizeof mask_bias.name,
+                                       &mask_bias.elements) &&
+      ipro_test_write_model_with_value(mask_bias.path, NULL, INFINITY, 1, mixed_bias.path,
+                                       mixed_bias.name, sizeof mixed_bias.name,
+                                       &mixed_bias.elements) &&
       ipro_test_batchnorm_variance("models/resnet8_fmnist.onnx", inf_variance.name,
                                    sizeof inf_variance.name) &&
       ipro_test_write_model_with_value("models/resnet8_fmnist.onnx", inf_variance.name, INFINITY, 1,
                                        inf_variance.path, NULL, 0, &inf_variance.elements);
   if (written) {
-    char nan_values[1024], inf_values[1024], variance_values[1024];
+    char nan_values[1024], inf_values[1024], variance_values[1024], mask_values[1024],
+        mixed_values[1024];
     values_text(&nan_bias, 1, nan_values, sizeof nan_values);
     values_text(&inf_bias, 3, inf_values, sizeof inf_values);
     values_text(&inf_variance, 1, variance_values, sizeof variance_values);
-    eval_refuses(&nan_bias, nan_values);
-    eval_refuses(&inf_bias, inf_values);
-    eval_refuses(&inf_variance, variance_values);
-    train_refuses(&nan_bias, nan_values);
-    train_refuses(&inf_variance, variance_values);
+    values_text(&mask_bias, 3, mask_values, sizeof mask_values);
+    values_text(&mixed_bias, 3, mixed_values, sizeof mixed_values);
+    eval_refuses(&nan_bias, nan_values, "");
+    eval_refuses(&inf_bias, inf_values, "");
+    eval_refuses(&inf_variance, variance_values, "");
+    eval_refuses(&mask_bias, mask_values, mask_hint);
+    eval_refuses(&mixed_bias, mixed_values, "");
+    train_refuses(&nan_bias, nan_values, "");
+    train_refuses(&inf_variance, variance_values, "");
+    train_refuses(&mask_bias, mask_values, mask_hint);
     export_refuses(&nan_bias, nan_values);
     export_refuses(&inf_variance, variance_values);
     compile_refuses(&nan_bias, nan_values);

@@ -8,7 +8,10 @@
  *    the transposed copy are initializers (trained);
  *  - the same file with the signature stripped (each value_info's metadata removed with
  *    protobuf-c) keeps every real initializer a parameter, the scalars included: without a
- *    signature nothing tells them apart (the TorchScript exporter writes constants as nodes). */
+ *    signature nothing tells them apart (the TorchScript exporter writes constants as nodes);
+ *  - models/masked_attention_dynamo_fmnist.onnx (MaskedAttention) has two buffers of rank 2
+ *    PyTorch does not train, a position table and a causal mask holding -inf: constants; its
+ *    parameters, a transposed copy (val_6) among them, initializers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +59,29 @@ static uint8_t *without_signature(const uint8_t *bytes, size_t size, size_t *pac
   return packed;
 }
 
+/* The buffers of masked_attention_dynamo_fmnist are constants and its parameters initializers. */
+static void buffers_are_constants(void) {
+  static const char *const buffers[] = {"embed.position", "attention.mask"};
+  static const char *const weights[] = {"embed.proj.bias", "attention.q.bias", "fc.weight",
+                                        "val_6"};
+  char path[1024];
+  snprintf(path, sizeof path, "%s/models/masked_attention_dynamo_fmnist.onnx",
+           ipro_test_source_dir());
+  ipro_error err = {{0}};
+  ipro_graph *graph = NULL;
+  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
+  if (!graph) return;
+  for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
+    CHECK_MSG(kind_of(graph, buffers[i]) == IPRO_TENSOR_CONSTANT,
+              "'%s' (a buffer in the signature) is not a constant", buffers[i]);
+  for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++)
+    CHECK_MSG(kind_of(graph, weights[i]) == IPRO_TENSOR_INITIALIZER, "'%s' is not a parameter",
+              weights[i]);
+  ipro_graph_free(graph);
+}
+
 int main(void) {
+  buffers_are_constants();
   char path[1024];
   snprintf(path, sizeof path, "%s/models/rms_norm_mixer_dynamo_optimized_fmnist.onnx",
            ipro_test_source_dir());
