@@ -72,13 +72,6 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *join_path(const char *folder, const char *name) {
-  size_t length = strlen(folder) + strlen(name) + 2;
-  char *path = malloc(length);
-  if (path) snprintf(path, length, "%s/%s", folder, name);
-  return path;
-}
-
 /* The sorted names of folder's subfolders (links to folders included): the class folders. */
 static ipro_status list_class_folders(const char *folder, name_list *out, ipro_error *err) {
   memset(out, 0, sizeof *out);
@@ -89,7 +82,7 @@ static ipro_status list_class_folders(const char *folder, name_list *out, ipro_e
   ipro_status status = IPRO_OK;
   while (status == IPRO_OK && (entry = readdir(dir))) {
     if (entry->d_name[0] == '.') continue;
-    char *path = join_path(folder, entry->d_name);
+    char *path = ipro_imagefolder_join_path(folder, entry->d_name);
     struct stat info;
     bool wanted = path && stat(path, &info) == 0 && S_ISDIR(info.st_mode);
     free(path);
@@ -273,13 +266,17 @@ static ipro_status collect_images(const char *split_folder, const name_list *cla
                             "imagefolder: class folder '%s' in %s is not a class of the "
                             "training folder",
                             split_classes->items[s], split_folder);
-    char *folder = join_path(split_folder, split_classes->items[s]);
+    char *folder = ipro_imagefolder_join_path(split_folder, split_classes->items[s]);
     if (!folder) return ipro_error_set(err, "imagefolder: out of memory");
     int64_t images_before = files->count, unread_before = files->unread_format_files;
     int32_t label = (int32_t)(found - classes->items);
+    /* the unread formats of this class alone, then those of the split so far */
+    unsigned formats_before = files->unread_formats;
+    files->unread_formats = 0;
     ipro_status status = ipro_imagefolder_list_class(folder, label, files, err);
     char formats[64];
-    ipro_imagefolder_unread_format_names(~0u, formats, sizeof formats);
+    ipro_imagefolder_unread_format_names(files->unread_formats, formats, sizeof formats);
+    files->unread_formats |= formats_before;
     int64_t unread = files->unread_format_files - unread_before;
     if (status == IPRO_OK && files->count == images_before && unread)
       status = ipro_error_set(err,
@@ -314,8 +311,9 @@ static ipro_status check_spec(const ipro_dataset_spec *spec, ipro_error *err) {
 ipro_status ipro_dataset_read_imagefolder(const ipro_dataset_spec *spec, ipro_dataset_split split,
                                           ipro_dataset *out, ipro_error *err) {
   if (check_spec(spec, err) != IPRO_OK) return IPRO_ERROR;
-  char *train_folder = join_path(spec->directory, "train");
-  char *split_folder = join_path(spec->directory, split == IPRO_SPLIT_TRAIN ? "train" : "val");
+  char *train_folder = ipro_imagefolder_join_path(spec->directory, "train");
+  char *split_folder =
+      ipro_imagefolder_join_path(spec->directory, split == IPRO_SPLIT_TRAIN ? "train" : "val");
   name_list classes = {0}, split_classes = {0};
   ipro_imagefolder_files files = {0};
   decode_job job = {.spec = spec};

@@ -49,7 +49,7 @@ typedef struct folder_identity {
   const struct folder_identity *parent;
 } folder_identity;
 
-static char *join_path(const char *folder, const char *name) {
+char *ipro_imagefolder_join_path(const char *folder, const char *name) {
   size_t length = strlen(folder) + strlen(name) + 2;
   char *path = malloc(length);
   if (path) snprintf(path, length, "%s/%s", folder, name);
@@ -155,7 +155,7 @@ static bool on_path(const folder_identity *path, const struct stat *info) {
 /* Notes one entry of folder (whose path the state owns); a subfolder's name goes to subfolders. */
 static ipro_status note_entry(walk_state *state, const char *folder, const char *name,
                               char ***subfolders, int *subfolder_count, ipro_error *err) {
-  char *path = join_path(folder, name);
+  char *path = ipro_imagefolder_join_path(folder, name);
   if (!path) return ipro_error_set(err, "imagefolder: out of memory listing %s", folder);
   struct stat info;
   int stat_errno = stat(path, &info) == 0 ? 0 : errno;
@@ -210,7 +210,7 @@ static ipro_status walk_folder(walk_state *state, const char *path, const folder
   /* closed before going down, so that the depth of the tree is not the number of open folders */
   closedir(dir);
   for (int s = 0; s < subfolder_count; s++) {
-    char *subfolder = status == IPRO_OK ? join_path(path, subfolders[s]) : NULL;
+    char *subfolder = status == IPRO_OK ? ipro_imagefolder_join_path(path, subfolders[s]) : NULL;
     if (status == IPRO_OK && !subfolder)
       status = ipro_error_set(err, "imagefolder: out of memory listing %s", path);
     if (status == IPRO_OK) status = walk_folder(state, subfolder, &self, err);
@@ -246,7 +246,7 @@ static ipro_status take_found(walk_state *state, int32_t label, ipro_imagefolder
                               ipro_error *err) {
   for (int64_t i = 0; i < state->file_count; i++) {
     found_file *found = &state->files[i];
-    char *path = join_path(found->folder, found->name);
+    char *path = ipro_imagefolder_join_path(found->folder, found->name);
     if (!path) return ipro_error_set(err, "imagefolder: out of memory listing %s", found->folder);
     if (found->kind == FOUND_UNREAD_FORMAT) {
       char extension[8];

@@ -39,6 +39,9 @@ typedef struct {
 ipro_status ipro_imagefolder_list_class(const char *class_folder, int32_t label,
                                         ipro_imagefolder_files *files, ipro_error *err);
 
+/* "folder/name", newly allocated (NULL when out of memory). */
+char *ipro_imagefolder_join_path(const char *folder, const char *name);
+
 /* The extensions of the unread formats in the mask, as ".bmp, .webp". */
 void ipro_imagefolder_unread_format_names(unsigned mask, char *text, size_t size);
 
