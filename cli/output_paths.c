@@ -27,21 +27,31 @@ const char *ipro_cli_read_file_at(const char *output, const char *model, const c
     snprintf(read, size, "%s", found);
     return read;
   }
-  char(*side_files)[512] = malloc(sizeof *side_files * IPRO_ONNX_MAX_SIDE_FILES);
+  char(*side_files)[IPRO_CLI_PATH_BYTES] = malloc(sizeof *side_files * IPRO_ONNX_MAX_SIDE_FILES);
+  int count = side_files ? ipro_cli_model_side_files(model, side_files) : 0;
+  for (int i = 0; i < count && !found; i++)
+    if (ipro_same_file(output, side_files[i])) {
+      snprintf(read, size, "%s", side_files[i]);
+      found = read;
+    }
+  free(side_files);
+  return found;
+}
+
+int ipro_cli_model_side_files(const char *model, char (*paths)[IPRO_CLI_PATH_BYTES]) {
+  char(*names)[512] = malloc(sizeof *names * IPRO_ONNX_MAX_SIDE_FILES);
   ipro_error ignored = {{0}};
   int count = 0;
   /* a model that cannot be read has none here; where it is loaded says why */
-  if (!side_files || ipro_onnx_side_files(model, side_files, IPRO_ONNX_MAX_SIDE_FILES, &count,
-                                          &ignored) != IPRO_OK)
+  if (!names ||
+      ipro_onnx_side_files(model, names, IPRO_ONNX_MAX_SIDE_FILES, &count, &ignored) != IPRO_OK)
     count = 0;
   const char *slash = strrchr(model, '/');
-  for (int i = 0; i < count && !found; i++) {
-    snprintf(read, size, "%.*s%s%s", slash ? (int)(slash - model) : 0, model, slash ? "/" : "",
-             side_files[i]);
-    if (ipro_same_file(output, read)) found = read;
-  }
-  free(side_files);
-  return found;
+  for (int i = 0; i < count; i++)
+    snprintf(paths[i], IPRO_CLI_PATH_BYTES, "%.*s%s%s", slash ? (int)(slash - model) : 0, model,
+             slash ? "/" : "", names[i]);
+  free(names);
+  return count;
 }
 
 int ipro_cli_outputs_refuse_clashes(const char *command, const ipro_cli_outputs *outputs) {

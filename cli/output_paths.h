@@ -12,10 +12,11 @@
 
 /* a run's own outputs and a compiled program's files, with its model's side files */
 #define IPRO_CLI_MAX_OUTPUTS (16 + IPRO_ONNX_MAX_SIDE_FILES)
+#define IPRO_CLI_PATH_BYTES 4200
 
 typedef struct {
   const char *what; /* how the user knows it: "--out", "the classes file written beside --out" */
-  char path[4200];
+  char path[IPRO_CLI_PATH_BYTES];
   bool kept; /* a file the run needs as it is (a compiled program's own), not one it writes */
 } ipro_cli_output;
 
@@ -37,5 +38,10 @@ int ipro_cli_outputs_refuse_clashes(const char *command, const ipro_cli_outputs 
  * for NULL or "-"). The path is written into `read` (size bytes). */
 const char *ipro_cli_read_file_at(const char *output, const char *model, const char *data,
                                   char *read, size_t size);
+
+/* The paths of the model's side files (its external data, beside it: "FOLDER/NAME", the bare name
+ * for a model given without a folder), written into paths (room for IPRO_ONNX_MAX_SIDE_FILES);
+ * how many; 0 for a model that cannot be read (where it is loaded says why). */
+int ipro_cli_model_side_files(const char *model, char (*paths)[IPRO_CLI_PATH_BYTES]);
 
 #endif

@@ -506,7 +506,7 @@ void ipro_cli_train_classes_path(const char *out, char *path, size_t size) {
  * not among them: --out MODEL.onnx writes the trained weights back into it. */
 static int refuse_clashing_files(const ipro_cli_train_options *o) {
   ipro_cli_outputs *files = calloc(1, sizeof *files); /* 80 paths: not on the stack */
-  char(*side_files)[512] = malloc(sizeof *side_files * IPRO_ONNX_MAX_SIDE_FILES);
+  char(*side_files)[IPRO_CLI_PATH_BYTES] = malloc(sizeof *side_files * IPRO_ONNX_MAX_SIDE_FILES);
   if (!files || !side_files) {
     free(files), free(side_files);
     fprintf(stderr, "%s: out of memory\n", ipro_cli_train_command_name(o));
@@ -532,21 +532,17 @@ static int refuse_clashing_files(const ipro_cli_train_options *o) {
   }
   if (o->program) { /* the runner's model lies in its program's folder, its side files too */
     const char *slash = strrchr(o->model, '/');
-    int folder = slash ? (int)(slash - o->model) : 1, count = 0;
+    int folder = slash ? (int)(slash - o->model) : 1;
     const char *model_folder = slash ? o->model : ".";
     for (int i = 0; i < IPRO_PROGRAM_FOLDER_FILE_COUNT; i++) {
       snprintf(path, sizeof path, "%.*s/%s", folder, model_folder, ipro_program_folder_files[i]);
       ipro_cli_outputs_add(files, "one of this program's own files", path, true);
     }
     /* the model's external data, copied into the folder by compile (read from the model in
-     * memory; a model that cannot be read is reported where it is loaded) */
-    ipro_error ignored = {{0}};
-    if (ipro_onnx_side_files(o->model, side_files, IPRO_ONNX_MAX_SIDE_FILES, &count, &ignored))
-      count = 0;
-    for (int i = 0; i < count; i++) {
-      snprintf(path, sizeof path, "%.*s/%s", folder, model_folder, side_files[i]);
-      ipro_cli_outputs_add(files, "the weights file of this program's model", path, true);
-    }
+     * memory) */
+    int count = ipro_cli_model_side_files(o->model, side_files);
+    for (int i = 0; i < count; i++)
+      ipro_cli_outputs_add(files, "the weights file of this program's model", side_files[i], true);
   }
   int status = ipro_cli_outputs_refuse_clashes(ipro_cli_train_command_name(o), files);
   free(files), free(side_files);
