@@ -5,7 +5,9 @@
  * split and batch, its trainer built from the program's lowered modules
  * (runtime/program_source.h). It links the runtime and the training loop only: no LLVM, no MPI, no
  * planner's search (CMakeLists.txt, target infopro-train). */
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/program_folder.h"
@@ -32,7 +34,12 @@ int main(int argc, char **argv) {
   int lock = -1;
   if (ipro_program_folder_lock(directory, false, &lock, &err) != IPRO_OK) lock = -1;
   ipro_status status = ipro_program_read(path, &program, &err);
-  if (status == IPRO_OK)
+  /* --help and --version describe the program and run nothing: they need no kernels, so a
+   * damaged kernels.so does not hide what the program is */
+  bool describe_only = false;
+  for (int i = 1; i < argc; i++)
+    describe_only |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "--version") == 0;
+  if (status == IPRO_OK && !describe_only)
     status = ipro_precompiled_kernels_use(directory, program.cpu, program.cpu_features,
                                           program.host_kernels, program.ptx_kernels, &err);
   ipro_program_folder_unlock(lock);

@@ -520,6 +520,17 @@ static void damaged(const char *runner, const char *damage, const char *file,
   ipro_test_run_command_expecting(command, &r, 1);
   CHECK_MSG(r.err_lines == 1 && strstr(r.err, expected) && strstr(r.err, file),
             "%s: expected one line with '%s', got: %s", damage, expected, r.err);
+  /* --help and --version run no kernel: with the kernels damaged they still say what the
+   * program is (program.ipro damaged, there is nothing to say) */
+  if (strcmp(file, "kernels.so") != 0) return;
+  snprintf(command, sizeof command, "'%s/train' --help", folder);
+  ipro_test_run_command_expecting(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "usage: train --data SPEC") && strstr(r.out, "batch "),
+            "%s: --help printed: %s", damage, r.out);
+  snprintf(command, sizeof command, "'%s/train' --version", folder);
+  ipro_test_run_command_expecting(command, &r, 0);
+  CHECK_MSG(strstr(r.out, "libraries: oneDNN") && strstr(r.out, "A training program compiled by"),
+            "%s: --version printed: %s", damage, r.out);
 }
 
 /* A model with empty constants ([0]-shaped, which TorchScript's ViT export has) and the shape
