@@ -79,6 +79,18 @@ void ipro_cli_warn_untested_opsets(const ipro_graph *graph, const char *model) {
           IPRO_OPSET_NEWEST_TESTED);
 }
 
+void ipro_cli_warn_folded_batch_norms(const ipro_graph *graph, const char *model) {
+  if (!graph->folded_batch_norms) return;
+  char shown[IPRO_PRINTABLE_MAX];
+  fprintf(stderr,
+          "infopro: warning: %s: its exporter folded %d BatchNormalization%s into the layers "
+          "before them (the first: %s), so the network trained here has none and trains "
+          "otherwise than yours in PyTorch; export with torch.onnx.export(..., optimize=False) "
+          "to keep them\n",
+          model, graph->folded_batch_norms, graph->folded_batch_norms == 1 ? "" : "s",
+          ipro_printable(graph->folded_batch_norm, shown, sizeof shown));
+}
+
 int ipro_cli_flush_stdout(const char *program, int status) {
   int failure = fflush(stdout) == 0 ? 0 : errno;
   if (!failure && !ferror(stdout)) return status;

@@ -45,6 +45,10 @@ int ipro_cli_fail(const char *message);
 /* Prints one warning line naming the model's opset imports this build has not been tested with
  * (ipro_graph_untested_opsets); nothing when there are none. */
 void ipro_cli_warn_untested_opsets(const ipro_graph *graph, const char *model);
+/* Prints one warning line when the model's exporter folded BatchNormalizations into the layers
+ * before them (ipro_graph's folded_batch_norms): training a model so exported trains another
+ * network than the user's. Nothing otherwise. */
+void ipro_cli_warn_folded_batch_norms(const ipro_graph *graph, const char *model);
 /* Parses --device's value (cpu or cuda); prints a usage message and returns 0 on failure. */
 int ipro_cli_parse_device(const char *text, ipro_device *out);
 /* The backend of --device (and --reference) with its fallback; a failure names the flag

@@ -407,6 +407,7 @@ static ipro_status lower_modules(const compile_options *o, ipro_program *program
    * then need not repeat */
   ipro_graph *network = NULL;
   ipro_status status = ipro_graph_open(o->model, program->batch, &network, err);
+  if (status == IPRO_OK) ipro_cli_warn_folded_batch_norms(network, o->model);
   if (status == IPRO_OK) status = ipro_model_source_open(o->model, &options, &model, &source, err);
   ipro_byte_writer w = {0};
   for (int k = 0; status == IPRO_OK && k < source.K; k++) {

@@ -151,6 +151,7 @@ int ipro_cli_inspect(int argc, char **argv) {
   ipro_graph *graph = NULL;
   if (ipro_graph_open(path, batch, &graph, &err) != IPRO_OK) return ipro_cli_fail(err.message);
   ipro_cli_warn_untested_opsets(graph, path);
+  ipro_cli_warn_folded_batch_norms(graph, path);
   ipro_graph_cost cost;
   if (ipro_graph_cost_compute(graph, &cost, &err) != IPRO_OK) {
     ipro_graph_free(graph);

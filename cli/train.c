@@ -434,8 +434,10 @@ static ipro_status prepare(ipro_cli_train_run *r, ipro_error *err) {
     status = ipro_cli_evaluator_open_in(
         o->model, &r->test_data, o->eval_batch, o->test_limit, r->eval_backend, r->eval_fallback,
         ipro_trainer_block(r->trainer), ipro_trainer_block_bytes(r->trainer), &r->evaluator, err);
-  if (status == IPRO_OK && ipro_cli_train_leads(r))
+  if (status == IPRO_OK && ipro_cli_train_leads(r)) {
     ipro_cli_warn_untested_opsets(r->evaluator.full.graph, o->model);
+    ipro_cli_warn_folded_batch_norms(r->evaluator.full.graph, o->model);
+  }
   /* Opening it can free more than it takes (oneDNN's primitive cache, full with a large network's
    * kernels, lets some of the trainer's go): then it holds nothing of its own. */
   int64_t after_test_pass = ipro_process_memory_heap_level(&r->training);

@@ -39,6 +39,14 @@ bool ipro_onnx_constant_values(const Onnx__GraphProto *graph, const char *name, 
 bool ipro_onnx_has_graph_signature(const Onnx__GraphProto *graph);
 bool ipro_onnx_signature_kind(const Onnx__GraphProto *graph, const char *name, char *kind,
                               size_t size);
+/* How many BatchNormalizations torch.export's exporter folded into the layers before them (its
+ * default optimisation does so with each one after a convolution: exact at inference, another
+ * network in training, without batch statistics), and the first one's module name into first
+ * (room for size): the running means the program's signature (the graph's metadata entry
+ * "pkg.torch.export.ExportedProgram.graph_signature", one line per input, "b_bn1_running_mean:
+ * BUFFER target='bn1.running_mean' persistent=True") names and the graph neither holds nor
+ * reads. 0 without that signature. */
+int ipro_onnx_folded_batch_norms(const Onnx__GraphProto *graph, char *first, size_t size);
 
 /* The float initializer an Identity node of graph copies, when node is one an exporter made by
  * deduplicating equal parameters (onnx_parameter_copies.c): its output, not a graph output, is

@@ -537,6 +537,9 @@ static ipro_status load_model(Onnx__ModelProto *model, const char *path, ipro_gr
   if (status == IPRO_OK && !model->graph) status = ipro_error_set(err, "the model has no graph");
   if (status == IPRO_OK) status = load_opsets(model, graph, err);
   if (status == IPRO_OK) status = load_initializers(model->graph, graph, err);
+  if (status == IPRO_OK)
+    graph->folded_batch_norms = ipro_onnx_folded_batch_norms(model->graph, graph->folded_batch_norm,
+                                                             sizeof graph->folded_batch_norm);
   if (status == IPRO_OK) status = load_graph_io(model->graph, graph, err);
   if (status == IPRO_OK) status = load_nodes(model->graph, graph, err);
   if (status == IPRO_OK && graph->n_outputs == 0)

@@ -123,6 +123,11 @@ typedef struct {
    * each with its value). */
   int n_metadata;
   char **metadata_keys, **metadata_values;
+  /* BatchNormalizations the exporter folded into the layers before them, by torch.export's
+   * graph signature (frontend/onnx_graph_signature.c): how many, and the first one's module
+   * ("layer1.0.bn1"); 0 and "" for a file without such a signature. */
+  int folded_batch_norms;
+  char folded_batch_norm[256];
   int n_opsets;
   ipro_opset *opsets;
   int64_t opset; /* version of the default domain */
@@ -297,9 +302,10 @@ ipro_status ipro_graph_normalize(ipro_graph *graph, ipro_error *err);
  * different batch: it starts from the graph inputs each time. */
 ipro_status ipro_graph_infer_shapes(ipro_graph *graph, int64_t batch, ipro_error *err);
 /* Puts BatchNormalization and Dropout nodes into inference form (running statistics; a Dropout
- * whose mask nothing reads becomes an Identity), and an exporter's stochastic depth too (the branch kept whole: stochastic_depth.h), and drops
- * the outputs only training produces (BN running statistics, Dropout masks) when nothing reads
- * them. Between ipro_graph_normalize and ipro_graph_infer_shapes. */
+ * whose mask nothing reads becomes an Identity), and an exporter's stochastic depth too (the branch
+ * kept whole: stochastic_depth.h), and drops the outputs only training produces (BN running
+ * statistics, Dropout masks) when nothing reads them. Between ipro_graph_normalize and
+ * ipro_graph_infer_shapes. */
 ipro_status ipro_graph_set_inference_mode(ipro_graph *graph, ipro_error *err);
 /* The largest batch at which every tensor of a graph inferred with a symbolic batch stays within
  * IPRO_MAX_TENSOR_ELEMENTS (INT64_MAX when none grows with the batch); the tensor that sets it

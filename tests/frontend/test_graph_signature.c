@@ -11,7 +11,9 @@
  *    signature nothing tells them apart (the TorchScript exporter writes constants as nodes);
  *  - models/masked_attention_dynamo_fmnist.onnx (MaskedAttention) has two buffers of rank 2
  *    PyTorch does not train, a position table and a causal mask holding -inf: constants; its
- *    parameters, a transposed copy (val_6) among them, initializers. */
+ *    parameters, a transposed copy (val_6) among them, initializers;
+ *  - the signature also tells which BatchNormalizations the exporter folded away
+ *    (folded_batch_norms below). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +82,52 @@ static void buffers_are_constants(void) {
   ipro_graph_free(graph);
 }
 
+static ipro_graph *load_bundled(const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/models/%s.onnx", ipro_test_source_dir(), name);
+  ipro_error err = {{0}};
+  ipro_graph *graph = NULL;
+  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
+  return graph;
+}
+
+/* models/cnn_dynamo_fmnist.onnx is the network of cnn_dynamo_bn_fmnist.onnx exported with
+ * torch.export's default optimisation, which folded each BatchNormalization into its
+ * convolution: the loader counts as many folded as the unfolded file has BatchNormalization
+ * nodes, and names first a module whose running mean the unfolded file holds. The unfolded file,
+ * a TorchScript export (no signature) and a torch.export file without BatchNormalization count
+ * none. */
+static void folded_batch_norms(void) {
+  ipro_graph *folded = load_bundled("cnn_dynamo_fmnist"),
+             *kept = load_bundled("cnn_dynamo_bn_fmnist");
+  if (folded && kept) {
+    int nodes = 0;
+    for (int n = 0; n < kept->n_nodes; n++)
+      nodes += kept->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION;
+    CHECK_MSG(nodes > 0 && folded->folded_batch_norms == nodes,
+              "%d BatchNormalizations counted folded; the unfolded file has %d",
+              folded->folded_batch_norms, nodes);
+    char mean[300];
+    snprintf(mean, sizeof mean, "%s.running_mean", folded->folded_batch_norm);
+    CHECK_MSG(ipro_graph_find_tensor(kept, mean) >= 0, "the first folded, '%s', has no '%s'",
+              folded->folded_batch_norm, mean);
+    CHECK_MSG(kept->folded_batch_norms == 0, "%d counted folded in the unfolded file",
+              kept->folded_batch_norms);
+  }
+  ipro_graph_free(folded);
+  ipro_graph_free(kept);
+  static const char *const none[] = {"resnet8_fmnist", "masked_attention_dynamo_fmnist"};
+  for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+    ipro_graph *graph = load_bundled(none[i]);
+    CHECK_MSG(graph && graph->folded_batch_norms == 0, "%s: %d counted folded", none[i],
+              graph ? graph->folded_batch_norms : -1);
+    ipro_graph_free(graph);
+  }
+}
+
 int main(void) {
   buffers_are_constants();
+  folded_batch_norms();
   char path[1024];
   snprintf(path, sizeof path, "%s/models/rms_norm_mixer_dynamo_optimized_fmnist.onnx",
            ipro_test_source_dir());
