@@ -56,9 +56,10 @@ def value_info(name, dims):
     return field(1, name) + field(2, field(1, field(1, 1) + field(2, shape)))
 
 
-def residual_model():
+def residual_model(graph_extra=b''):
     """x[N,1,8,8] -> Conv -> Relu -> Conv -> Add(residual) -> Relu -> GlobalAveragePool ->
-    Flatten -> Gemm -> y[N,10]: a symbolic batch and two cut points."""
+    Flatten -> Gemm -> y[N,10]: a symbolic batch and two cut points; graph_extra: more fields of
+    the graph."""
     pads = attribute_ints('pads', [1, 1, 1, 1])
     kernel = attribute_ints('kernel_shape', [3, 3])
     nodes = [
@@ -76,8 +77,26 @@ def residual_model():
              tensor('w3', [10, 4], [0.2] * 40), tensor('b3', [10], [0.0] * 10)]
     graph = b''.join(field(1, n) for n in nodes) + field(2, 'residual') + \
         b''.join(field(5, t) for t in inits) + field(11, value_info('x', ['N', 1, 8, 8])) + \
-        field(12, value_info('y', ['N', 10]))
+        field(12, value_info('y', ['N', 10])) + graph_extra
     return field(1, 8) + field(2, 'make_seeds') + field(7, graph) + field(8, field(2, 17))
+
+
+def signature_model():
+    """residual_model with what torch.export's exporter adds: each initializer's kind in its
+    value_info's metadata (field 4, unknown to Debian's onnx.proto) and the program's signature
+    as text in the graph's metadata (field 16), naming a parameter, a buffer the graph holds (b3)
+    and a running mean it lacks (a BatchNormalization folded away)."""
+    def entry(key, value):
+        return field(1, key) + field(2, value)
+
+    kind = 'pkg.torch.export.graph_signature.InputSpec.kind'
+    signature = ("\n# inputs\np_w1: PARAMETER target='w1'\nb_b3: BUFFER target='b3' "
+                 "persistent=True\nb_bn_running_mean: BUFFER target='bn.running_mean' "
+                 "persistent=True\nx: USER_INPUT\n")
+    infos = field(13, field(1, 'w1') + field(4, entry(kind, 'PARAMETER'))) + \
+        field(13, field(1, 'b3') + field(4, entry(kind, 'BUFFER')))
+    metadata = field(16, entry('pkg.torch.export.ExportedProgram.graph_signature', signature))
+    return residual_model(infos + metadata)
 
 
 def plan_header(batch, K, budget, choices):
@@ -133,6 +152,8 @@ def main():
     with open('tests/fuzz/corpus/onnx_load/regression-reshape-overflow.onnx', 'rb') as f:
         write('tests/fuzz/corpus/plan/regression-reshape-overflow.bin',
               plan_header(2, 1, 0, 3) + f.read())
+    # onnx_load/torch_export_signature.onnx: the graph signature's fields (session 31)
+    write('tests/fuzz/corpus/onnx_load/torch_export_signature.onnx', signature_model())
     images = idx(3, [3, 4, 5], bytes(range(60)))
     labels = idx(1, [3], bytes([0, 9, 4]))
     write('tests/fuzz/corpus/dataset/idx.bin', bytes([0]) + struct.pack('<I', len(images)) + images + labels)
