@@ -47,10 +47,28 @@ def fresh_model(name, dtype):
     return getattr(models, name)(num_classes=10).to(dtype)
 
 
+def write_random_data(out):
+    """OUT/random.npz: 128 training and 32 test images of random 64x64 RGB pixels with random
+    labels of 10 classes; returns its arrays."""
+    rng = np.random.default_rng(0)
+    data = {"x_train": rng.integers(0, 256, (128, 64, 64, 3), dtype=np.uint8),
+            "y_train": rng.integers(0, 10, 128).astype(np.int64),
+            "x_test": rng.integers(0, 256, (32, 64, 64, 3), dtype=np.uint8),
+            "y_test": rng.integers(0, 10, 32).astype(np.int64)}
+    np.savez(os.path.join(out, "random.npz"), **data)
+    return data
+
+
+def training_images(data, dtype):
+    """The training images as infopro feeds npz data: [N, C, H, W], x/255 normalised with the
+    split's own per-channel mean and standard deviation."""
+    x = torch.tensor(data["x_train"]).permute(0, 3, 1, 2).to(dtype) / 255
+    return (x - x.mean((0, 2, 3), keepdim=True)) / x.std((0, 2, 3), keepdim=True, unbiased=False)
+
+
 def gradients(name, data, dtype):
     model = fresh_model(name, dtype).train()
-    x = torch.tensor(data["x_train"]).permute(0, 3, 1, 2).to(dtype) / 255
-    x = (x - x.mean((0, 2, 3), keepdim=True)) / x.std((0, 2, 3), keepdim=True, unbiased=False)
+    x = training_images(data, dtype)
     torch.nn.functional.cross_entropy(model(x), torch.tensor(data["y_train"])).backward()
     return {k: p.grad.double().numpy().ravel() for k, p in model.named_parameters()}
 
@@ -68,12 +86,7 @@ def main():
     torch.onnx.export(fresh_model(name, torch.float32).train(), (torch.randn(2, 3, 64, 64),),
                       model_path, dynamo=True, optimize=False,
                       dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False)
-    rng = np.random.default_rng(0)
-    data = {"x_train": rng.integers(0, 256, (128, 64, 64, 3), dtype=np.uint8),
-            "y_train": rng.integers(0, 10, 128).astype(np.int64),
-            "x_test": rng.integers(0, 256, (32, 64, 64, 3), dtype=np.uint8),
-            "y_test": rng.integers(0, 10, 32).astype(np.int64)}
-    np.savez(os.path.join(out, "random.npz"), **data)
+    data = write_random_data(out)
     trained_path = os.path.join(out, "trained.onnx")
     subprocess.run([infopro, "train", model_path, "--data", "npz:" + os.path.join(out, "random.npz"),
                     "--epochs", "1", "--batch", "128", "--lr", str(LR), "--weight-decay", "0",

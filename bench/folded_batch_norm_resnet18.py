@@ -22,9 +22,10 @@ import os
 import sys
 import warnings
 
-import numpy as np
 import torch
 import torchvision.models as models
+
+from first_step_gradients import training_images, write_random_data
 
 
 def main():
@@ -37,14 +38,8 @@ def main():
         torch.onnx.export(copy.deepcopy(model).train(), (torch.randn(2, 3, 64, 64),),
                           os.path.join(out, name + ".onnx"), dynamo=True, optimize=optimize,
                           dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False)
-    rng = np.random.default_rng(0)
-    data = {"x_train": rng.integers(0, 256, (128, 64, 64, 3), dtype=np.uint8),
-            "y_train": rng.integers(0, 10, 128).astype(np.int64),
-            "x_test": rng.integers(0, 256, (32, 64, 64, 3), dtype=np.uint8),
-            "y_test": rng.integers(0, 10, 32).astype(np.int64)}
-    np.savez(os.path.join(out, "random.npz"), **data)
-    x = torch.tensor(data["x_train"]).permute(0, 3, 1, 2).float() / 255
-    x = (x - x.mean((0, 2, 3), keepdim=True)) / x.std((0, 2, 3), keepdim=True, unbiased=False)
+    data = write_random_data(out)
+    x = training_images(data, torch.float32)
     y = torch.tensor(data["y_train"])
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True,
                                 weight_decay=1e-4)

@@ -32,6 +32,22 @@ static ipro_tensor_kind kind_of(const ipro_graph *graph, const char *name) {
   return t >= 0 ? graph->tensors[t].kind : IPRO_TENSOR_ACTIVATION;
 }
 
+static ipro_graph *load_bundled(const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/models/%s.onnx", ipro_test_source_dir(), name);
+  ipro_error err = {{0}};
+  ipro_graph *graph = NULL;
+  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
+  return graph;
+}
+
+/* Each of names (count of them) is a tensor of graph of the kind given. */
+static void check_kinds(const ipro_graph *graph, const char *const *names, size_t count,
+                        ipro_tensor_kind kind, const char *what) {
+  for (size_t i = 0; i < count; i++)
+    CHECK_MSG(kind_of(graph, names[i]) == kind, "'%s' is not %s", names[i], what);
+}
+
 /* The model's bytes with every value_info's and input's unknown fields (the metadata) left out. */
 static uint8_t *without_signature(const uint8_t *bytes, size_t size, size_t *packed_size) {
   Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, size, bytes);
@@ -66,29 +82,13 @@ static void buffers_are_constants(void) {
   static const char *const buffers[] = {"embed.position", "attention.mask"};
   static const char *const weights[] = {"embed.proj.bias", "attention.q.bias", "fc.weight",
                                         "val_6"};
-  char path[1024];
-  snprintf(path, sizeof path, "%s/models/masked_attention_dynamo_fmnist.onnx",
-           ipro_test_source_dir());
-  ipro_error err = {{0}};
-  ipro_graph *graph = NULL;
-  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
+  ipro_graph *graph = load_bundled("masked_attention_dynamo_fmnist");
   if (!graph) return;
-  for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
-    CHECK_MSG(kind_of(graph, buffers[i]) == IPRO_TENSOR_CONSTANT,
-              "'%s' (a buffer in the signature) is not a constant", buffers[i]);
-  for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++)
-    CHECK_MSG(kind_of(graph, weights[i]) == IPRO_TENSOR_INITIALIZER, "'%s' is not a parameter",
-              weights[i]);
+  check_kinds(graph, buffers, sizeof buffers / sizeof buffers[0], IPRO_TENSOR_CONSTANT,
+              "a constant (a buffer in the signature)");
+  check_kinds(graph, weights, sizeof weights / sizeof weights[0], IPRO_TENSOR_INITIALIZER,
+              "a parameter");
   ipro_graph_free(graph);
-}
-
-static ipro_graph *load_bundled(const char *name) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/models/%s.onnx", ipro_test_source_dir(), name);
-  ipro_error err = {{0}};
-  ipro_graph *graph = NULL;
-  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
-  return graph;
 }
 
 /* models/cnn_dynamo_fmnist.onnx is the network of cnn_dynamo_bn_fmnist.onnx exported with
@@ -132,15 +132,12 @@ int main(void) {
   snprintf(path, sizeof path, "%s/models/rms_norm_mixer_dynamo_optimized_fmnist.onnx",
            ipro_test_source_dir());
   ipro_error err = {{0}};
-  ipro_graph *graph = NULL;
-  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
+  ipro_graph *graph = load_bundled("rms_norm_mixer_dynamo_optimized_fmnist");
   if (!graph) return ipro_test_finish();
-  for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
-    CHECK_MSG(kind_of(graph, scalars[i]) == IPRO_TENSOR_CONSTANT,
-              "'%s' (a scalar the signature does not list) is not a constant", scalars[i]);
-  for (size_t i = 0; i < sizeof parameters / sizeof parameters[0]; i++)
-    CHECK_MSG(kind_of(graph, parameters[i]) == IPRO_TENSOR_INITIALIZER, "'%s' is not a parameter",
-              parameters[i]);
+  check_kinds(graph, scalars, sizeof scalars / sizeof scalars[0], IPRO_TENSOR_CONSTANT,
+              "a constant (a scalar the signature does not list)");
+  check_kinds(graph, parameters, sizeof parameters / sizeof parameters[0], IPRO_TENSOR_INITIALIZER,
+              "a parameter");
   ipro_graph_free(graph);
 
   uint8_t *bytes = NULL, *stripped = NULL;
@@ -151,9 +148,9 @@ int main(void) {
             stripped_size, size);
   graph = NULL;
   if (stripped) CHECK_OK(ipro_graph_load_buffer(stripped, stripped_size, path, &graph, &err), &err);
-  for (size_t i = 0; graph && i < sizeof scalars / sizeof scalars[0]; i++)
-    CHECK_MSG(kind_of(graph, scalars[i]) == IPRO_TENSOR_INITIALIZER,
-              "without a signature, '%s' is not a parameter", scalars[i]);
+  if (graph)
+    check_kinds(graph, scalars, sizeof scalars / sizeof scalars[0], IPRO_TENSOR_INITIALIZER,
+                "a parameter without a signature");
   ipro_graph_free(graph);
   free(stripped);
   free(bytes);
