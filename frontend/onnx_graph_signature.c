@@ -4,7 +4,9 @@
  * metadata_props is field 4 of ValueInfoProto since ONNX 1.16 (IR version 10), newer than the
  * onnx.proto of Debian 12 (1.13) this project's schema is generated from, so protobuf-c keeps it
  * among the message's unknown fields: each such field holds one length-prefixed
- * StringStringEntryProto, decoded here with protobuf-c. */
+ * StringStringEntryProto, decoded here with protobuf-c. The exporter also writes the whole
+ * signature as text into the graph's metadata_props (field 16 of GraphProto, unknown the same
+ * way), which names the buffers the graph no longer holds (BatchNormalizations folded away). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
