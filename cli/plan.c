@@ -312,7 +312,10 @@ int ipro_cli_plan(int argc, char **argv) {
   struct timespec start, end;
   clock_gettime(CLOCK_MONOTONIC, &start);
   ipro_status status = ipro_graph_open(path, batch, &network, &err);
-  if (status == IPRO_OK) ipro_cli_warn_untested_opsets(network, path);
+  if (status == IPRO_OK) {
+    ipro_cli_warn_untested_opsets(network, path);
+    ipro_cli_warn_folded_batch_norms(network, path);
+  }
   if (status == IPRO_OK && (network->n_inputs != 1 || network->n_outputs != 1))
     status = ipro_error_set(&err,
                             "%s: a plan needs one input (the images) and one output (the "

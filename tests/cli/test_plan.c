@@ -512,8 +512,33 @@ static void html_page(void) {
   CHECK_MSG(read_page(path, page, sizeof page) == n, "a refused plan changed %s", path);
 }
 
+/* `plan` and `inspect` of a model whose exporter folded its BatchNormalizations away
+ * (models/cnn_dynamo_fmnist.onnx: torch.export's default optimisation folded the 6 of
+ * cnn_dynamo_bn_fmnist.onnx, the same network exported with optimize=False) warn that it trains
+ * without them; of the unfolded file they do not. Both still succeed. */
+static void folding_warned(void) {
+  static const char *const commands[] = {"plan %s --batch 8 -K 2", "inspect %s"};
+  for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+    for (int folded = 0; folded < 2; folded++) {
+      char arguments[512];
+      snprintf(arguments, sizeof arguments, commands[c],
+               folded ? "models/cnn_dynamo_fmnist.onnx" : "models/cnn_dynamo_bn_fmnist.onnx");
+      ipro_command_result r;
+      ipro_test_run_infopro(arguments, &r);
+      const char *warning = strstr(r.err, "exporter folded");
+      CHECK_MSG(r.exit_status == 0 &&
+                    (folded ? warning && strstr(r.err, "infopro: warning: "
+                                                       "models/cnn_dynamo_fmnist.onnx: its "
+                                                       "exporter folded 6 BatchNormalizations")
+                            : !warning),
+                "%s: exit %d, %s the folding warning: %s", arguments, r.exit_status,
+                folded ? "without" : "with", r.err);
+    }
+}
+
 int main(void) {
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
+  folding_warned();
   if (!mkdtemp(directory)) return ipro_test_skip("cannot create a temporary folder");
   char cut[512] = "";
   double peak = 0;
