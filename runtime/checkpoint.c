@@ -495,7 +495,7 @@ ipro_status ipro_checkpoint_read(const char *path, ipro_checkpoint *out, ipro_er
 ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_position *out,
                                           ipro_error *err) {
   memset(out, 0, sizeof *out);
-  if (ipro_checkpoint_check_whole(path, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_frame_check_file(path, magic, "checkpoint", err) != IPRO_OK) return IPRO_ERROR;
   /* the position's largest encoding: 6 eight-byte fields, 10 four-byte ones, 3 eight-byte
    * schedule fields, the milestone count and the milestones */
   uint8_t bytes[IPRO_FRAME_HEADER_BYTES + 6 * 8 + 10 * 4 + 3 * 8 + 4 +
@@ -518,10 +518,6 @@ ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_positi
   if (r.short_read)
     return ipro_error_set(err, "checkpoint '%s' is truncated (%zu bytes)", path, size);
   return IPRO_OK;
-}
-
-ipro_status ipro_checkpoint_check_whole(const char *path, ipro_error *err) {
-  return ipro_frame_check_file(path, magic, "checkpoint", err);
 }
 
 void ipro_checkpoint_release(ipro_checkpoint *c) {

@@ -116,14 +116,10 @@ ipro_status ipro_checkpoint_write(const char *directory, const ipro_checkpoint *
 /* The training position alone, from the first bytes of the file (magic, version, position): what
  * is shown of a checkpoint that a run without --resume would replace, and what --resume checks
  * its --epochs against before any work. The file is read through first to check its length and
- * CRC-32 (ipro_checkpoint_check_whole, in pieces: a checkpoint of gigabytes is not held), so
- * that figures read from a damaged file are never acted on. */
+ * CRC-32 (ipro_frame_check_file, in pieces: a checkpoint of gigabytes is not held), so that
+ * figures read from a damaged file are never acted on. */
 ipro_status ipro_checkpoint_read_position(const char *path, ipro_training_position *out,
                                           ipro_error *err);
-/* Whether the checkpoint file is whole and undamaged (its frame's length and CRC-32), read
- * through without holding it: what makes ipro_checkpoint_read_position's figures trustworthy
- * where a decision rests on them. */
-ipro_status ipro_checkpoint_check_whole(const char *path, ipro_error *err);
 /* Reads and decodes a checkpoint file. */
 ipro_status ipro_checkpoint_read(const char *path, ipro_checkpoint *out, ipro_error *err);
 void ipro_checkpoint_release(ipro_checkpoint *checkpoint);
