@@ -70,23 +70,24 @@ void ipro_cli_find_non_finite_checkpoint(const ipro_checkpoint *checkpoint,
   }
 }
 
-/* How many of a float initializer's values are NaN or infinite (or with only_negative_infinity,
- * -infinity), of whichever floating-point type it is; 0 for the other types. */
+/* Whether v is counted: NaN or infinite, or with only_negative_infinity, -infinity. */
+static bool counted(double v, bool only_negative_infinity) {
+  return only_negative_infinity ? isinf(v) && v < 0 : !isfinite(v);
+}
+
+/* How many of a float initializer's values are counted, of whichever floating-point type it is;
+ * 0 for the other types. */
 static int64_t count_non_finite_tensor(const ipro_tensor *tensor, int64_t elements,
                                        bool only_negative_infinity) {
   int64_t count = 0;
   switch (tensor->dtype) {
   case IPRO_DTYPE_FLOAT:
-    for (int64_t i = 0; i < elements; i++) {
-      float v = ((const float *)tensor->data)[i];
-      count += only_negative_infinity ? isinf(v) && v < 0 : !isfinite(v);
-    }
+    for (int64_t i = 0; i < elements; i++)
+      count += counted(((const float *)tensor->data)[i], only_negative_infinity);
     return count;
   case IPRO_DTYPE_DOUBLE:
-    for (int64_t i = 0; i < elements; i++) {
-      double v = ((const double *)tensor->data)[i];
-      count += only_negative_infinity ? isinf(v) && v < 0 : !isfinite(v);
-    }
+    for (int64_t i = 0; i < elements; i++)
+      count += counted(((const double *)tensor->data)[i], only_negative_infinity);
     return count;
   case IPRO_DTYPE_FLOAT16:
     for (int64_t i = 0; i < elements; i++) {
