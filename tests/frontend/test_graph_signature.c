@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "frontend/onnx_decode.h"
+#include "support/bundled_models.h"
 #include "support/check.h"
 #include "support/command.h"
 
@@ -101,9 +102,7 @@ static void folded_batch_norms(void) {
   ipro_graph *folded = load_bundled("cnn_dynamo_fmnist"),
              *kept = load_bundled("cnn_dynamo_bn_fmnist");
   if (folded && kept) {
-    int nodes = 0;
-    for (int n = 0; n < kept->n_nodes; n++)
-      nodes += kept->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION;
+    int nodes = ipro_test_batch_norm_nodes("cnn_dynamo_bn_fmnist");
     CHECK_MSG(nodes > 0 && folded->folded_batch_norms == nodes,
               "%d BatchNormalizations counted folded; the unfolded file has %d",
               folded->folded_batch_norms, nodes);

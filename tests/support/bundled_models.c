@@ -112,3 +112,17 @@ ipro_graph *ipro_test_open_inference_graph(const char *path, int64_t batch) {
   ipro_graph_free(graph);
   return NULL;
 }
+
+int ipro_test_batch_norm_nodes(const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/models/%s.onnx", ipro_test_source_dir(), name);
+  ipro_error err = {{0}};
+  ipro_graph *graph = NULL;
+  CHECK_OK(ipro_graph_load(path, &graph, &err), &err);
+  if (!graph) return -1;
+  int nodes = 0;
+  for (int n = 0; n < graph->n_nodes; n++)
+    nodes += graph->nodes[n].op == IPRO_OP_BATCH_NORMALIZATION;
+  ipro_graph_free(graph);
+  return nodes;
+}

@@ -17,6 +17,9 @@ typedef void (*ipro_test_model_visit)(const char *path, const char *name, void *
  * is a failed check. */
 int ipro_test_for_each_model(const char *filter, ipro_test_model_visit visit, void *context);
 
+/* How many BatchNormalization nodes models/NAME.onnx has as loaded; -1 after a failed check. */
+int ipro_test_batch_norm_nodes(const char *name);
+
 /* The model at path in inference form (normalised, BatchNormalization and Dropout as inference
  * runs them) with its shapes inferred at this batch; NULL after a failed check. */
 ipro_graph *ipro_test_open_inference_graph(const char *path, int64_t batch);
