@@ -313,11 +313,8 @@ static void train_torch_export_model(const char *name) {
    * away (models/export_dynamo.py): its run, and no other, warns that it trains without them */
   bool folded = strcmp(name, "cnn_dynamo_fmnist") == 0;
   const char *warning = strstr(r.err, "exporter folded");
-  char counted[200]; /* as many as the file exported with optimize=False has */
-  snprintf(counted, sizeof counted,
-           "infopro: warning: models/cnn_dynamo_fmnist.onnx: its exporter folded %d "
-           "BatchNormalizations",
-           ipro_test_batch_norm_nodes("cnn_dynamo_bn_fmnist"));
+  char counted[200];
+  ipro_test_folded_warning(counted, sizeof counted);
   CHECK_MSG(folded ? warning && strstr(r.err, counted) : !warning,
             "train %s: %s the folding warning ('%s'): %s", name, folded ? "without" : "with",
             counted, r.err);

@@ -126,3 +126,10 @@ int ipro_test_batch_norm_nodes(const char *name) {
   ipro_graph_free(graph);
   return nodes;
 }
+
+void ipro_test_folded_warning(char *text, size_t size) {
+  snprintf(text, size,
+           "infopro: warning: models/cnn_dynamo_fmnist.onnx: its exporter folded %d "
+           "BatchNormalizations",
+           ipro_test_batch_norm_nodes("cnn_dynamo_bn_fmnist"));
+}

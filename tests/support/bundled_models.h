@@ -20,6 +20,11 @@ int ipro_test_for_each_model(const char *filter, ipro_test_model_visit visit, vo
 /* How many BatchNormalization nodes models/NAME.onnx has as loaded; -1 after a failed check. */
 int ipro_test_batch_norm_nodes(const char *name);
 
+/* The start of the warning `infopro` prints for models/cnn_dynamo_fmnist.onnx, whose exporter
+ * folded away as many BatchNormalizations as cnn_dynamo_bn_fmnist (the same network exported
+ * with optimize=False) has, written into text (room for size). */
+void ipro_test_folded_warning(char *text, size_t size);
+
 /* The model at path in inference form (normalised, BatchNormalization and Dropout as inference
  * runs them) with its shapes inferred at this batch; NULL after a failed check. */
 ipro_graph *ipro_test_open_inference_graph(const char *path, int64_t batch);
