@@ -395,7 +395,9 @@ static ipro_status lower_modules(const compile_options *o, ipro_program *program
   const char *cuts[IPRO_MAX_MODULES];
   for (int k = 0; k + 1 < program->local.K; k++)
     cuts[k] = program->cuts[k];
-  ipro_trainer_options options = {.batch = program->batch,
+  ipro_trainer_options options = {.n_frozen = o->local.n_frozen,
+                                  .frozen = o->local.frozen,
+                                  .batch = program->batch,
                                   .optimizer = program->optimizer,
                                   .device = program->device,
                                   .n_cuts = program->local.K - 1,

@@ -28,7 +28,12 @@ const char ipro_cli_local_usage[] =
     "                          default: paper, or chosen per cut with --aux-head auto\n"
     "  --local-loss KIND       contrast (supervised contrastive, default) or ce\n"
     "  --lambda R1,A1,R2,A2    reconstruction/auxiliary weights at the first local module and at\n"
-    "                          the last one (default 5,1,0,1)\n";
+    "                          the last one (default 5,1,0,1)\n"
+    "  --freeze PATTERN        do not train the parameters PATTERN names (repeatable): a tensor\n"
+    "                          name, a module's prefix (layer1 freezes layer1.0.conv1.weight) or\n"
+    "                          a shell glob ('*.bias'); they get no gradient and are written\n"
+    "                          back as loaded (BatchNormalization's running statistics still\n"
+    "                          follow the batches)\n";
 
 void ipro_cli_local_defaults(ipro_cli_local_options *o) {
   memset(o, 0, sizeof *o);
@@ -82,7 +87,7 @@ static int usage_error(const char *flag, const char *value, const char *expected
 /* Every flag ipro_cli_local_option takes: the parser below takes no other. */
 static const char *const local_flags[] = {"-K",        "--budget",   "--cuts",    "--plan",
                                           "--balance", "--aux-head", "--decoder", "--local-loss",
-                                          "--lambda",  "--calibrate"};
+                                          "--lambda",  "--calibrate", "--freeze"};
 
 bool ipro_cli_is_local_option(const char *flag) {
   for (size_t f = 0; f < sizeof local_flags / sizeof local_flags[0]; f++)
@@ -127,6 +132,13 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
   } else if (strcmp(flag, "--plan") == 0) {
     if (!value) return usage_error(flag, value, "a plan JSON file");
     o->plan_path = value;
+  } else if (strcmp(flag, "--freeze") == 0) {
+    if (!value || !*value) return usage_error(flag, value, "a parameter name or pattern");
+    char expected[64];
+    snprintf(expected, sizeof expected, "at most %d patterns in one run",
+             IPRO_MAX_FROZEN_PATTERNS);
+    if (o->n_frozen == IPRO_MAX_FROZEN_PATTERNS) return usage_error(flag, value, expected);
+    o->frozen[o->n_frozen++] = value;
   } else if (strcmp(flag, "--calibrate") == 0) {
     o->calibrate = true;
     return 1; /* no value */

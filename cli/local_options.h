@@ -3,7 +3,8 @@
  * (smallest peak), --budget BYTES (fewest modules that fit), --cuts T1,T2,... (the user's own,
  * checked to be cut points), --plan FILE (a plan JSON written by `infopro plan`), --balance
  * memory|time (with -K: the smallest peak, or the slowest module's least work), plus the
- * heads: --aux-head, --decoder, --local-loss, --lambda. */
+ * heads: --aux-head, --decoder, --local-loss, --lambda, and the parameters left untrained:
+ * --freeze PATTERN (codegen/frozen_parameters.h). */
 #ifndef IPRO_CLI_LOCAL_OPTIONS_H
 #define IPRO_CLI_LOCAL_OPTIONS_H
 
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "cli/normalization_options.h"
+#include "codegen/frozen_parameters.h"
 #include "partitioner/module_program.h"
 #include "partitioner/plan_file.h"
 #include "partitioner/split_choice.h"
@@ -31,6 +33,8 @@ typedef struct {
   /* The first head option given (--aux-head, --decoder, --local-loss or --lambda), named when
    * there is no split for it to shape; NULL: none. */
   const char *head_option;
+  int n_frozen; /* --freeze's patterns, pointing into argv */
+  const char *frozen[IPRO_MAX_FROZEN_PATTERNS];
 } ipro_cli_local_options;
 
 /* The training steps --calibrate times (after one it does not). */

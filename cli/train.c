@@ -387,7 +387,9 @@ static ipro_status prepare(ipro_cli_train_run *r, ipro_error *err) {
                                           .device = o->device,
                                           .n_cuts = r->K - 1,
                                           .cuts = r->cuts,
-                                          .local = ipro_cli_train_local_settings(r, batch)};
+                                          .local = ipro_cli_train_local_settings(r, batch),
+                                          .n_frozen = o->local.n_frozen,
+                                          .frozen = o->local.frozen};
   if (r->pipeline && status == IPRO_OK) { /* this rank's stage */
     int stage = ipro_pipeline_stage(r->pipeline);
     trainer_options.first_module = r->stages.first[stage];

@@ -30,7 +30,8 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   ipro_graph *network = NULL;
   if (ipro_graph_open(model, settings->batch, &network, err) != IPRO_OK) return IPRO_ERROR;
   ipro_graph_cost cost = {0};
-  ipro_status status = ipro_graph_cost_compute(network, &cost, err);
+  ipro_status status = ipro_graph_freeze(network, l->n_frozen, l->frozen, model, NULL, err);
+  if (status == IPRO_OK) status = ipro_graph_cost_compute(network, &cost, err);
   ipro_module_costing *costing = NULL;
   if (status == IPRO_OK)
     cost.n_cut_points = ipro_heads_attachable_cuts(network, cost.cut_points, cost.n_cut_points);

@@ -8,6 +8,7 @@ onnx 1.12; CPU only):
     /usr/bin/python3 models/export_models.py --check   # read back and verify
     /usr/bin/python3 models/export_models.py --only infopro-losses  # one golden
     /usr/bin/python3 models/export_models.py --only decoder-step
+    /usr/bin/python3 models/export_models.py --only frozen-train
 
 Files written (all into models/):
 
@@ -21,6 +22,9 @@ Files written (all into models/):
     golden/decoder_step.ipgd        a first module's reconstruction step with
                                     either decoder: loss and gradients
                                     (decoder_step_tensors); --only decoder-step
+    golden/resnet8_fmnist_frozen_train.ipgd  the two SGD steps with the stem and
+                                    first block frozen (frozen_train_tensors);
+                                    --only frozen-train
 
 Golden file format "IPGD" (little-endian):
 
@@ -731,6 +735,41 @@ def do_decoder_step(check):
     return 0
 
 
+# The frozen-backbone steps (golden/resnet8_fmnist_frozen_train.ipgd)
+# --------------------------------------------------------------------------
+
+# What tests/runtime/test_golden_training.c passes as `--freeze PATTERN`s: PyTorch module
+# prefixes, each freezing the parameters named PATTERN or PATTERN.<anything>
+FROZEN_PREFIXES = ["conv1", "bn1", "layer1"]
+FROZEN_TRAIN_GOLDEN = os.path.join(GOLDEN_DIR, "resnet8_fmnist_frozen_train.ipgd")
+
+
+def frozen_train_tensors():
+    """train_golden_tensors' two SGD steps of resnet8_fmnist with its stem and first block
+    frozen (requires_grad False, so the optimizer never sees them) while their BatchNorms stay in
+    training mode: "grad:" holds only the trained parameters' gradients, "after2:" every
+    state_dict entry (the frozen parameters unchanged, every running statistic updated)."""
+    setup_determinism()
+    om = onnx.load(os.path.join(HERE, "resnet8_fmnist.onnx"))
+    model = load_state_from_onnx(build_model("resnet8_fmnist"), om)
+    for name, parameter in model.named_parameters():
+        if any(name == p or name.startswith(p + ".") for p in FROZEN_PREFIXES):
+            parameter.requires_grad_(False)
+    return train_golden_tensors(model)
+
+
+def do_frozen_train(check):
+    tensors = frozen_train_tensors()
+    status = write_or_check_golden("frozen_train", FROZEN_TRAIN_GOLDEN, tensors, check)
+    if check:
+        return status
+    d = dict(tensors)
+    print("frozen_train: %d tensors, %d gradients, loss_step1=%.6f loss_step2=%.6f"
+          % (len(tensors), sum(n.startswith("grad:") for n in d), d["loss_step1"][0],
+             d["loss_step2"][0]))
+    return 0
+
+
 # --------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------
@@ -887,7 +926,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true",
                     help="read back every ONNX file and golden and verify them")
-    ap.add_argument("--only", choices=["infopro-losses", "decoder-step"] + list(MODELS),
+    ap.add_argument("--only", choices=["infopro-losses", "decoder-step", "frozen-train"]
+                    + list(MODELS),
                     help="write (or with --check, verify) only this golden; the "
                     "ONNX files and the other goldens are left alone")
     args = ap.parse_args()
@@ -895,6 +935,8 @@ def main():
         return do_infopro_losses(args.check)
     if args.only == "decoder-step":
         return do_decoder_step(args.check)
+    if args.only == "frozen-train":
+        return do_frozen_train(args.check)
     if args.only:
         do_export([args.only])
         return 0

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "codegen/frozen_parameters.h"
 #include "codegen/training_graph.h"
 #include "partitioner/module_program.h"
 #include "runtime/backend_settings.h"
@@ -58,7 +59,10 @@ static ipro_status open_network(ipro_model_source *s, const ipro_trainer_options
   if (s->network->n_inputs != 1)
     return ipro_error_set(err, "%s: training supports networks with one input; this one has %d",
                           path, s->network->n_inputs);
-  if (check_float32(s->network, path, err) != IPRO_OK) return IPRO_ERROR;
+  if (ipro_graph_freeze(s->network, options->n_frozen, options->frozen, path, NULL, err) !=
+          IPRO_OK ||
+      check_float32(s->network, path, err) != IPRO_OK)
+    return IPRO_ERROR;
   int K = options->n_cuts + 1;
   if (K > IPRO_MAX_MODULES)
     return ipro_error_set(err, "at most %d modules are supported", IPRO_MAX_MODULES);

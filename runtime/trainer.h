@@ -44,6 +44,10 @@ typedef struct {
   int n_cuts;
   const char *const *cuts;
   ipro_local_settings local;
+  /* --freeze: the parameters these patterns name are constants (codegen/frozen_parameters.h);
+   * n_frozen 0 trains them all. The model source's business, like the cuts. */
+  int n_frozen;
+  const char *const *frozen;
   /* A pipeline stage (runtime/mpi/pipeline.h): hold and train only modules first_module ..
    * first_module + module_count - 1 (0-based) of the K; module_count 0 holds all K. A stage that
    * does not start at module 1 reads its input activation, and one that does not end at module

@@ -3,7 +3,11 @@
  * statistic after two SGD steps (lr 0.05, momentum 0.9, Nesterov, weight decay 1e-4) equal the
  * values models/export_models.py recorded with PyTorch, within 1e-4 relative (plus a small
  * absolute floor for values near zero), on oneDNN with reference fallback and on the reference
- * kernels alone. */
+ * kernels alone. Then the same with the stem and first block frozen (--freeze conv1, bn1,
+ * layer1; models/golden/resnet8_fmnist_frozen_train.ipgd, where PyTorch set requires_grad False
+ * on those modules' parameters): the parameters trained are exactly those PyTorch computed
+ * gradients for, and the frozen ones come back unchanged while their BatchNorms' running
+ * statistics move, as PyTorch's do. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +29,10 @@ static void compare(const char *what, const char *backend, const float *got, con
             (long long)at, got[at], want[at]);
 }
 
-static void run(const ipro_golden_file *golden, const char *model, bool reference) {
+/* models/export_models.py's FROZEN_PREFIXES */
+static const char *const frozen_prefixes[] = {"conv1", "bn1", "layer1"};
+
+static void run(const ipro_golden_file *golden, const char *model, bool reference, bool frozen) {
   const char *backend = reference ? "reference" : "onednn";
   const ipro_golden_tensor *input = ipro_golden_find(golden, "input");
   const ipro_golden_tensor *labels_f = ipro_golden_find(golden, "labels");
@@ -36,7 +43,9 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
 
   ipro_trainer_options options = {.batch = batch,
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
-                                  .reference = reference};
+                                  .reference = reference,
+                                  .n_frozen = frozen ? 3 : 0,
+                                  .frozen = frozen_prefixes};
   ipro_error err = {{0}};
   ipro_trainer *trainer = NULL;
   CHECK_OK(ipro_trainer_create(model, &options, &trainer, &err), &err);
@@ -73,6 +82,10 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
     gradients_checked++;
   }
   CHECK_EQ_INT(gradients_checked, training->n_parameters);
+  int golden_gradients = 0; /* the parameters PyTorch trained */
+  for (int i = 0; i < golden->count; i++)
+    golden_gradients += strncmp(golden->tensors[i].name, "grad:", 5) == 0;
+  CHECK_EQ_INT(training->n_parameters, golden_gradients);
 
   CHECK_OK(ipro_trainer_step(trainer, input->data, labels, learning_rate, &loss, &err), &err);
   const ipro_golden_tensor *loss2 = ipro_golden_expect(golden, "loss_step2", 1);
@@ -98,17 +111,22 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
   ipro_trainer_free(trainer);
 }
 
-int main(void) {
+static void run_golden(const char *golden_name, bool frozen) {
   char model[1024], golden_path[1024];
   ipro_test_path(model, sizeof model, "models/resnet8_fmnist.onnx");
-  ipro_test_path(golden_path, sizeof golden_path, "models/golden/resnet8_fmnist_train.ipgd");
+  ipro_test_path(golden_path, sizeof golden_path, golden_name);
   ipro_error err = {{0}};
   ipro_golden_file golden;
   CHECK_OK(ipro_golden_load(golden_path, &golden, &err), &err);
   CHECK_MSG(golden.count > 0, "%s holds no tensors", golden_path);
-  if (golden.count == 0) return ipro_test_finish();
-  run(&golden, model, true);
-  run(&golden, model, false);
+  if (golden.count == 0) return;
+  run(&golden, model, true, frozen);
+  run(&golden, model, false, frozen);
   ipro_golden_release(&golden);
+}
+
+int main(void) {
+  run_golden("models/golden/resnet8_fmnist_train.ipgd", false);
+  run_golden("models/golden/resnet8_fmnist_frozen_train.ipgd", true);
   return ipro_test_finish();
 }
