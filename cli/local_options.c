@@ -85,8 +85,8 @@ static int usage_error(const char *flag, const char *value, const char *expected
 }
 
 /* Every flag ipro_cli_local_option takes: the parser below takes no other. */
-static const char *const local_flags[] = {"-K",        "--budget",   "--cuts",    "--plan",
-                                          "--balance", "--aux-head", "--decoder", "--local-loss",
+static const char *const local_flags[] = {"-K",        "--budget",    "--cuts",    "--plan",
+                                          "--balance", "--aux-head",  "--decoder", "--local-loss",
                                           "--lambda",  "--calibrate", "--freeze"};
 
 bool ipro_cli_is_local_option(const char *flag) {
@@ -135,8 +135,7 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
   } else if (strcmp(flag, "--freeze") == 0) {
     if (!value || !*value) return usage_error(flag, value, "a parameter name or pattern");
     char expected[64];
-    snprintf(expected, sizeof expected, "at most %d patterns in one run",
-             IPRO_MAX_FROZEN_PATTERNS);
+    snprintf(expected, sizeof expected, "at most %d patterns in one run", IPRO_MAX_FROZEN_PATTERNS);
     if (o->n_frozen == IPRO_MAX_FROZEN_PATTERNS) return usage_error(flag, value, expected);
     o->frozen[o->n_frozen++] = value;
   } else if (strcmp(flag, "--calibrate") == 0) {

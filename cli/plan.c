@@ -321,11 +321,13 @@ int ipro_cli_plan(int argc, char **argv) {
                             "%s: a plan needs one input (the images) and one output (the "
                             "logits); the model has %d and %d",
                             path, network->n_inputs, network->n_outputs);
-  if (status == IPRO_OK)
-    status = ipro_graph_freeze(network, options.n_frozen, options.frozen, path, NULL, &err);
+  if (status == IPRO_OK) status = ipro_cli_freeze(network, &options, path, &err);
   if (status == IPRO_OK) status = ipro_graph_cost_compute(network, &cost, &err);
   if (status == IPRO_OK)
     cost.n_cut_points = ipro_heads_attachable_cuts(network, cost.cut_points, cost.n_cut_points);
+  if (status == IPRO_OK && options.n_frozen)
+    cost.n_cut_points =
+        ipro_graph_cuts_after_parameters(network, cost.cut_points, cost.n_cut_points);
   if (status == IPRO_OK) {
     /* The heads read the image and predict the classes: their sizes come from the model. The
      * dataset's normalisation changes no byte, so it stays the identity. */

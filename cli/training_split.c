@@ -17,6 +17,19 @@ void ipro_cli_print_calibration(const ipro_module_costing *costing) {
            1e3 * calibration->run_seconds);
 }
 
+ipro_status ipro_cli_freeze(ipro_graph *network, const ipro_cli_local_options *o, const char *model,
+                            ipro_error *err) {
+  ipro_frozen_count count;
+  if (ipro_graph_freeze(network, o->n_frozen, o->frozen, model, &count, err) != IPRO_OK)
+    return IPRO_ERROR;
+  char values[32];
+  if (count.parameters)
+    printf("frozen by --freeze: %d parameter%s (%s values); %d trained\n", count.parameters,
+           count.parameters == 1 ? "" : "s",
+           ipro_plan_grouped((uint64_t)count.values, values, sizeof values), count.trained);
+  return IPRO_OK;
+}
+
 ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *l,
                                         const ipro_local_settings *settings, ipro_device device,
                                         bool reference, ipro_cli_training_split *out,
@@ -30,11 +43,14 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   ipro_graph *network = NULL;
   if (ipro_graph_open(model, settings->batch, &network, err) != IPRO_OK) return IPRO_ERROR;
   ipro_graph_cost cost = {0};
-  ipro_status status = ipro_graph_freeze(network, l->n_frozen, l->frozen, model, NULL, err);
+  ipro_status status = ipro_cli_freeze(network, l, model, err);
   if (status == IPRO_OK) status = ipro_graph_cost_compute(network, &cost, err);
   ipro_module_costing *costing = NULL;
   if (status == IPRO_OK)
     cost.n_cut_points = ipro_heads_attachable_cuts(network, cost.cut_points, cost.n_cut_points);
+  if (status == IPRO_OK && l->n_frozen)
+    cost.n_cut_points =
+        ipro_graph_cuts_after_parameters(network, cost.cut_points, cost.n_cut_points);
   if (status == IPRO_OK)
     status = ipro_module_costing_create_on(network, cost.cut_points, cost.n_cut_points, settings,
                                            device, reference, &costing, err);
@@ -65,8 +81,8 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
     out->planned_peak = plan.split.peak_bytes;
     out->e2e_peak = plan.e2e.peak_bytes;
     memcpy(out->heads, plan.heads, sizeof out->heads);
-    /* the work that balances an MPI pipeline's stages (cli/train.c, choose_stages): the plan file's measured
-     * times where it has them, for these modules */
+    /* the work that balances an MPI pipeline's stages (cli/train.c, choose_stages): the plan file's
+     * measured times where it has them, for these modules */
     out->work_is_time = plan.K > 1 && plan.plan_module_seconds[0] > 0;
     for (int k = 0; k < plan.K && out->work_is_time; k++)
       out->module_work[k] = (uint64_t)(1e9 * plan.plan_module_seconds[k] + 0.5);

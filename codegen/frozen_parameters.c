@@ -27,8 +27,8 @@ static bool matched_by_any(int n_patterns, const char *const *patterns, const ch
 
 /* The error for a pattern that matches no trainable parameter: what it matches instead, or the
  * first parameters' names, so that the user sees how this model names them. */
-static ipro_status no_parameter(const ipro_graph *graph, const bool *trainable,
-                                const char *pattern, const char *model, ipro_error *err) {
+static ipro_status no_parameter(const ipro_graph *graph, const bool *trainable, const char *pattern,
+                                const char *model, ipro_error *err) {
   for (int t = 0; t < graph->n_tensors; t++)
     if (ipro_frozen_pattern_matches(pattern, graph->tensors[t].name))
       return ipro_error_set(err,
@@ -52,8 +52,8 @@ static ipro_status no_parameter(const ipro_graph *graph, const bool *trainable,
 }
 
 ipro_status ipro_graph_freeze(ipro_graph *graph, int n_patterns, const char *const *patterns,
-                              const char *model, int *frozen, ipro_error *err) {
-  if (frozen) *frozen = 0;
+                              const char *model, ipro_frozen_count *frozen, ipro_error *err) {
+  if (frozen) *frozen = (ipro_frozen_count){0};
   if (n_patterns == 0) return IPRO_OK;
   bool *trainable = calloc((size_t)graph->n_tensors + 1, sizeof(bool));
   if (!trainable) return ipro_error_set(err, "out of memory freezing parameters");
@@ -67,17 +67,21 @@ ipro_status ipro_graph_freeze(ipro_graph *graph, int n_patterns, const char *con
       any = trainable[t] && ipro_frozen_pattern_matches(patterns[p], graph->tensors[t].name);
     if (!any) status = no_parameter(graph, trainable, patterns[p], model, err);
   }
-  int count = 0;
+  ipro_frozen_count count = {0};
   for (int t = 0; status == IPRO_OK && t < graph->n_tensors; t++)
-    if (trainable[t] && matched_by_any(n_patterns, patterns, graph->tensors[t].name)) count++;
-  if (status == IPRO_OK && count == n_trainable)
+    if (trainable[t] && matched_by_any(n_patterns, patterns, graph->tensors[t].name)) {
+      count.parameters++;
+      count.values += ipro_shape_elements(&graph->tensors[t].shape);
+    }
+  count.trained = n_trainable - count.parameters;
+  if (status == IPRO_OK && count.trained == 0)
     status = ipro_error_set(err,
                             "%s: --freeze freezes all %d of the model's parameters; nothing would "
                             "train",
                             model, n_trainable);
   for (int t = 0; status == IPRO_OK && t < graph->n_tensors; t++)
     if (trainable[t] && matched_by_any(n_patterns, patterns, graph->tensors[t].name))
-      graph->tensors[t].kind = IPRO_TENSOR_CONSTANT;
+      graph->tensors[t].frozen = true;
   if (status == IPRO_OK && frozen) *frozen = count;
   free(trainable);
   return status;

@@ -14,7 +14,7 @@ static ipro_status out_of_memory(ipro_error *err) {
 
 bool ipro_tensor_is_trainable(const ipro_graph *graph, int t) {
   const ipro_tensor *tensor = &graph->tensors[t];
-  if (tensor->kind != IPRO_TENSOR_INITIALIZER ||
+  if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->frozen ||
       (tensor->dtype != IPRO_DTYPE_FLOAT && tensor->dtype != IPRO_DTYPE_DOUBLE))
     return false;
   bool read = false;

@@ -82,6 +82,51 @@ static void mark_shared_parameters(const ipro_graph *graph, int *shared_change) 
   }
 }
 
+/* after[t]: t is computed from a float initializer that is not frozen nor a BatchNormalization's
+ * running statistic, so a module ending at t trains something of the network's. NULL: out of
+ * memory. */
+static bool *tensors_after_parameters(const ipro_graph *graph) {
+  bool *after = calloc((size_t)graph->n_tensors + 1, sizeof(bool));
+  if (!after) return NULL;
+  for (int n = 0; n < graph->n_nodes; n++) {
+    const ipro_node *node = &graph->nodes[n];
+    bool reads = false;
+    for (int i = 0; i < node->n_inputs && !reads; i++) {
+      int t = node->inputs[i];
+      bool running_statistic = node->op == IPRO_OP_BATCH_NORMALIZATION && i >= 3;
+      const ipro_tensor *tensor = t >= 0 ? &graph->tensors[t] : NULL;
+      reads = tensor && (after[t] || (tensor->kind == IPRO_TENSOR_INITIALIZER && !tensor->frozen &&
+                                      tensor->dtype == IPRO_DTYPE_FLOAT && !running_statistic));
+    }
+    for (int o = 0; o < node->n_outputs && reads; o++)
+      if (node->outputs[o] >= 0) after[node->outputs[o]] = true;
+  }
+  return after;
+}
+
+/* Whether tensor is a cut point of the network that ipro_graph_cuts_after_parameters drops. */
+static bool cut_before_parameters(const ipro_graph *graph, int tensor) {
+  int *cut_points = malloc(sizeof(int) * ((size_t)graph->n_nodes + 1));
+  bool *after = tensors_after_parameters(graph);
+  int n = cut_points ? ipro_graph_find_cut_points(graph, cut_points) : 0;
+  bool dropped = false;
+  for (int c = 0; after && c < n; c++)
+    dropped |= cut_points[c] == tensor && !after[tensor];
+  free(cut_points);
+  free(after);
+  return dropped;
+}
+
+int ipro_graph_cuts_after_parameters(const ipro_graph *graph, int *cut_points, int n_cut_points) {
+  bool *after = tensors_after_parameters(graph);
+  if (!after) return n_cut_points; /* out of memory: the cuts stay */
+  int kept = 0;
+  for (int c = 0; c < n_cut_points; c++)
+    if (after[cut_points[c]]) cut_points[kept++] = cut_points[c];
+  free(after);
+  return kept;
+}
+
 void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, size_t size) {
   /* The ends of the network are live alone too, but a cut there leaves a module with no node. */
   if (graph->tensors[tensor].is_graph_output) {
@@ -139,6 +184,12 @@ void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, 
              "before the cut: cut at its output '%s'",
              graph->nodes[first_reader].name,
              graph->tensors[graph->nodes[first_reader].outputs[0]].name);
+    return;
+  }
+  if (cut_before_parameters(graph, tensor)) {
+    snprintf(why, size,
+             "--freeze froze every parameter before it: module 1 would train only its own "
+             "heads");
     return;
   }
   snprintf(why, size,

@@ -47,7 +47,13 @@ void ipro_graph_cost_release(ipro_graph_cost *cost);
 int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points);
 /* Why activation `tensor`, not a cut point, is none, as a phrase for a message: it is the
  * network's output or input (a cut there makes an empty module), a parameter is read on both
- * sides of it (named with its first and last reader), or another activation is live. */
+ * sides of it (named with its first and last reader), --freeze froze every parameter before it
+ * (ipro_graph_cuts_after_parameters), or another activation is live. */
 void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, size_t size);
+/* Keeps, in place and in order, the cut points computed from a parameter (a float initializer
+ * neither frozen nor a BatchNormalization's running statistic), returning how many: with
+ * parameters frozen (codegen/frozen_parameters.h), a cut inside the frozen stem would leave
+ * module 1 nothing of the network's to train, its heads training only themselves. */
+int ipro_graph_cuts_after_parameters(const ipro_graph *graph, int *cut_points, int n_cut_points);
 
 #endif

@@ -75,6 +75,9 @@ typedef struct {
   ipro_shape *declared_shape;
   bool is_graph_input;
   bool is_graph_output;
+  /* an initializer --freeze left untrained (codegen/frozen_parameters.h): held and uploaded like a
+   * parameter, given no gradient and no update */
+  bool frozen;
 } ipro_tensor;
 
 typedef enum {

@@ -37,6 +37,7 @@ static int tensor_copy(extraction *x, int t, ipro_error *err) {
   to->dtype = from->dtype;
   to->shape = from->shape;
   to->kind = from->kind;
+  to->frozen = from->frozen;
   if (from->declared_shape && ipro_tensor_declare_shape(to, from->declared_shape) != IPRO_OK) {
     out_of_memory(err);
     return -1;

@@ -416,7 +416,7 @@ static ipro_status match_tensors(ipro_trainer *trainer, const ipro_checkpoint *c
       status = ipro_error_set(err,
                               "checkpoint '%s' holds tensor '%s', which is not a parameter or "
                               "training state of this model's program (a checkpoint of another "
-                              "model or optimizer?)",
+                              "model or optimizer, or of a run with other --freeze options?)",
                               path, saved->name);
       break;
     }
@@ -441,7 +441,8 @@ static ipro_status match_tensors(ipro_trainer *trainer, const ipro_checkpoint *c
       if (!seen[k][t] && ipro_checkpoint_holds(trainer, k, t))
         status = ipro_error_set(err,
                                 "checkpoint '%s' has no tensor '%s', which this model's program "
-                                "keeps (a checkpoint of another model or optimizer?)",
+                                "trains or keeps (a checkpoint of another model or optimizer, or "
+                                "of a run with other --freeze options?)",
                                 path, graph->tensors[t].name);
   }
   for (int k = 0; seen && k < modules; k++)
