@@ -43,9 +43,11 @@ bool ipro_node_is_view(const ipro_graph *graph, const ipro_node *node) {
   const ipro_tensor *input = ipro_node_input(graph, node, 0);
   const ipro_tensor *output = ipro_node_output(graph, node, 0);
   /* Only an activation in the arena can be shared; a view of a graph input or a constant would
-   * make a graph output point outside the arena. */
+   * make a graph output point outside the arena, and one written to training state (a
+   * parameter's gradient a Reshape gives its shape) would leave the state's own slot unwritten. */
   return input && output && input->kind == IPRO_TENSOR_ACTIVATION && !input->is_graph_input &&
-         !output->is_graph_output && ipro_tensor_bytes(input) == ipro_tensor_bytes(output);
+         output->kind == IPRO_TENSOR_ACTIVATION && !output->is_graph_output &&
+         ipro_tensor_bytes(input) == ipro_tensor_bytes(output);
 }
 
 ipro_status ipro_forward_program_build(const ipro_graph *graph, const size_t *workspace_bytes,
