@@ -397,6 +397,8 @@ static ipro_status lower_modules(const compile_options *o, ipro_program *program
     cuts[k] = program->cuts[k];
   ipro_trainer_options options = {.n_frozen = o->local.n_frozen,
                                   .frozen = o->local.frozen,
+                                  .n_frozen_statistics = o->local.n_frozen_statistics,
+                                  .frozen_statistics = o->local.frozen_statistics,
                                   .batch = program->batch,
                                   .optimizer = program->optimizer,
                                   .device = program->device,

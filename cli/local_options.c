@@ -33,7 +33,10 @@ const char ipro_cli_local_usage[] =
     "                          name, a module's prefix (layer1 freezes layer1.0.conv1.weight) or\n"
     "                          a shell glob ('*.bias'); they get no gradient and are written\n"
     "                          back as loaded (BatchNormalization's running statistics still\n"
-    "                          follow the batches)\n";
+    "                          follow the batches)\n"
+    "  --freeze-statistics PATTERN  the BatchNormalizations whose running statistics PATTERN\n"
+    "                          names (as --freeze does) normalise with them and keep them as\n"
+    "                          loaded, as PyTorch's bn.eval() does (repeatable)\n";
 
 void ipro_cli_local_defaults(ipro_cli_local_options *o) {
   memset(o, 0, sizeof *o);
@@ -85,9 +88,9 @@ static int usage_error(const char *flag, const char *value, const char *expected
 }
 
 /* Every flag ipro_cli_local_option takes: the parser below takes no other. */
-static const char *const local_flags[] = {"-K",        "--budget",    "--cuts",    "--plan",
-                                          "--balance", "--aux-head",  "--decoder", "--local-loss",
-                                          "--lambda",  "--calibrate", "--freeze"};
+static const char *const local_flags[] = {
+    "-K",        "--budget",     "--cuts",   "--plan",      "--balance", "--aux-head",
+    "--decoder", "--local-loss", "--lambda", "--calibrate", "--freeze",  "--freeze-statistics"};
 
 bool ipro_cli_is_local_option(const char *flag) {
   for (size_t f = 0; f < sizeof local_flags / sizeof local_flags[0]; f++)
@@ -132,12 +135,15 @@ int ipro_cli_local_option(int argc, char **argv, int *i, ipro_cli_local_options 
   } else if (strcmp(flag, "--plan") == 0) {
     if (!value) return usage_error(flag, value, "a plan JSON file");
     o->plan_path = value;
-  } else if (strcmp(flag, "--freeze") == 0) {
-    if (!value || !*value) return usage_error(flag, value, "a parameter name or pattern");
+  } else if (strcmp(flag, "--freeze") == 0 || strcmp(flag, "--freeze-statistics") == 0) {
+    bool statistics = strcmp(flag, "--freeze-statistics") == 0;
+    int *n = statistics ? &o->n_frozen_statistics : &o->n_frozen;
+    const char **patterns = statistics ? o->frozen_statistics : o->frozen;
+    if (!value || !*value) return usage_error(flag, value, "a tensor name or pattern");
     char expected[64];
     snprintf(expected, sizeof expected, "at most %d patterns in one run", IPRO_MAX_FROZEN_PATTERNS);
-    if (o->n_frozen == IPRO_MAX_FROZEN_PATTERNS) return usage_error(flag, value, expected);
-    o->frozen[o->n_frozen++] = value;
+    if (*n == IPRO_MAX_FROZEN_PATTERNS) return usage_error(flag, value, expected);
+    patterns[(*n)++] = value;
   } else if (strcmp(flag, "--calibrate") == 0) {
     o->calibrate = true;
     return 1; /* no value */

@@ -4,7 +4,7 @@
  * checked to be cut points), --plan FILE (a plan JSON written by `infopro plan`), --balance
  * memory|time (with -K: the smallest peak, or the slowest module's least work), plus the
  * heads: --aux-head, --decoder, --local-loss, --lambda, and the parameters left untrained:
- * --freeze PATTERN (codegen/frozen_parameters.h). */
+ * --freeze PATTERN and --freeze-statistics PATTERN (codegen/frozen_parameters.h). */
 #ifndef IPRO_CLI_LOCAL_OPTIONS_H
 #define IPRO_CLI_LOCAL_OPTIONS_H
 
@@ -35,6 +35,8 @@ typedef struct {
   const char *head_option;
   int n_frozen; /* --freeze's patterns, pointing into argv */
   const char *frozen[IPRO_MAX_FROZEN_PATTERNS];
+  int n_frozen_statistics; /* --freeze-statistics' */
+  const char *frozen_statistics[IPRO_MAX_FROZEN_PATTERNS];
 } ipro_cli_local_options;
 
 /* The training steps --calibrate times (after one it does not). */

@@ -389,7 +389,9 @@ static ipro_status prepare(ipro_cli_train_run *r, ipro_error *err) {
                                           .cuts = r->cuts,
                                           .local = ipro_cli_train_local_settings(r, batch),
                                           .n_frozen = o->local.n_frozen,
-                                          .frozen = o->local.frozen};
+                                          .frozen = o->local.frozen,
+                                          .n_frozen_statistics = o->local.n_frozen_statistics,
+                                          .frozen_statistics = o->local.frozen_statistics};
   if (r->pipeline && status == IPRO_OK) { /* this rank's stage */
     int stage = ipro_pipeline_stage(r->pipeline);
     trainer_options.first_module = r->stages.first[stage];

@@ -20,13 +20,19 @@ void ipro_cli_print_calibration(const ipro_module_costing *costing) {
 ipro_status ipro_cli_freeze(ipro_graph *network, const ipro_cli_local_options *o, const char *model,
                             ipro_error *err) {
   ipro_frozen_count count;
-  if (ipro_graph_freeze(network, o->n_frozen, o->frozen, model, &count, err) != IPRO_OK)
+  int statistics = 0;
+  if (ipro_graph_freeze(network, o->n_frozen, o->frozen, model, &count, err) != IPRO_OK ||
+      ipro_graph_freeze_statistics(network, o->n_frozen_statistics, o->frozen_statistics, model,
+                                   &statistics, err) != IPRO_OK)
     return IPRO_ERROR;
   char values[32];
   if (count.parameters)
     printf("frozen by --freeze: %d parameter%s (%s values); %d trained\n", count.parameters,
            count.parameters == 1 ? "" : "s",
            ipro_plan_grouped((uint64_t)count.values, values, sizeof values), count.trained);
+  if (statistics)
+    printf("running statistics frozen by --freeze-statistics: %d BatchNormalization%s\n",
+           statistics, statistics == 1 ? "" : "s");
   return IPRO_OK;
 }
 

@@ -91,8 +91,7 @@ int ipro_autodiff_emit(ipro_autodiff *ad, int forward, ipro_op op, const int *in
 int ipro_autodiff_constant(ipro_autodiff *ad, int forward, const char *what, ipro_dtype dtype,
                            const ipro_shape *shape, const void *values, ipro_error *err) {
   char name[560];
-  snprintf(name, sizeof name, "%s/grad/%s_%d", ad->graph->nodes[forward].name, what,
-           ad->emitted++);
+  snprintf(name, sizeof name, "%s/grad/%s_%d", ad->graph->nodes[forward].name, what, ad->emitted++);
   int t = ipro_graph_tensor(ad->graph, name);
   if (t < 0) {
     ipro_error_set(err, "out of memory building the backward pass");

@@ -86,3 +86,35 @@ ipro_status ipro_graph_freeze(ipro_graph *graph, int n_patterns, const char *con
   free(trainable);
   return status;
 }
+
+ipro_status ipro_graph_freeze_statistics(ipro_graph *graph, int n_patterns,
+                                         const char *const *patterns, const char *model,
+                                         int *frozen, ipro_error *err) {
+  if (frozen) *frozen = 0;
+  int count = 0;
+  for (int p = 0; p < n_patterns; p++) {
+    int matched = 0;
+    for (int n = 0; n < graph->n_nodes; n++) {
+      ipro_node *node = &graph->nodes[n];
+      if (node->op != IPRO_OP_BATCH_NORMALIZATION || node->n_inputs < 5) continue;
+      const ipro_tensor *mean = ipro_node_input(graph, node, 3),
+                        *var = ipro_node_input(graph, node, 4);
+      if (!(mean && ipro_frozen_pattern_matches(patterns[p], mean->name)) &&
+          !(var && ipro_frozen_pattern_matches(patterns[p], var->name)))
+        continue;
+      matched++;
+      if (ipro_node_attr_int(node, "frozen_statistics", 0)) continue;
+      if (ipro_node_set_int(node, "frozen_statistics", 1) != IPRO_OK)
+        return ipro_error_set(err, "out of memory freezing running statistics");
+      count++;
+    }
+    if (!matched)
+      return ipro_error_set(err,
+                            "%s: --freeze-statistics '%s' names the running statistics of no "
+                            "BatchNormalization (it is matched against their names, such as "
+                            "'layer1.0.bn1.running_mean')",
+                            model, patterns[p]);
+  }
+  if (frozen) *frozen = count;
+  return IPRO_OK;
+}

@@ -38,4 +38,15 @@ typedef struct {
 ipro_status ipro_graph_freeze(ipro_graph *graph, int n_patterns, const char *const *patterns,
                               const char *model, ipro_frozen_count *frozen, ipro_error *err);
 
+/* `--freeze-statistics PATTERN`: every BatchNormalization whose running mean or variance a pattern
+ * names (as above: "layer1" names "layer1.0.bn1.running_mean") gets the attribute
+ * frozen_statistics, which keeps it in inference form in the training program
+ * (training_graph.h): it normalises with its running statistics and leaves them as loaded, as
+ * PyTorch's bn.eval() does (torchvision's FrozenBatchNorm2d), while its scale and bias still train
+ * unless --freeze names them. *frozen (may be NULL) counts the BatchNormalizations; a pattern that
+ * names none is an error. */
+ipro_status ipro_graph_freeze_statistics(ipro_graph *graph, int n_patterns,
+                                         const char *const *patterns, const char *model,
+                                         int *frozen, ipro_error *err);
+
 #endif

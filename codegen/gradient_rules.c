@@ -114,14 +114,64 @@ RULE(conv_gradient) {
   return IPRO_OK;
 }
 
+/* The inference form (running statistics, which --freeze-statistics keeps as loaded: PyTorch's
+ * bn.eval()) is an affine map per channel, Y = (X - mean) · s + B with s = Scale / √(var + ε):
+ *   dX = dY · s,   dB = Σ dY,   dScale = Σ dY · (X - mean) / √(var + ε),
+ * the sums over every axis but the channel's (1), built from elementwise nodes on the per-channel
+ * vectors seen as [1, C, 1, ..] so that they broadcast against [N, C, ..]. */
+static ipro_status inference_batch_norm_gradient(ipro_autodiff *ad, int n, const int *dy,
+                                                 const bool *wanted, int *dx, ipro_error *err) {
+  const ipro_tensor *x = input_tensor(ad, n, 0);
+  int rank = x->shape.rank;
+  if (rank < 2)
+    return ipro_error_set(err, "node '%s' (BatchNormalization): input of rank %d",
+                          forward_node(ad, n)->name, rank);
+  float epsilon = ipro_node_attr_float(forward_node(ad, n), "epsilon", 1e-5f);
+  ipro_shape vector = {.rank = 1, .dims = {x->shape.dims[1]}}, channel = {.rank = rank};
+  for (int d = 0; d < rank; d++)
+    channel.dims[d] = d == 1 ? x->shape.dims[1] : 1;
+  ipro_shape scalar = {.rank = 0};
+  int eps = ipro_autodiff_constant(ad, n, "epsilon", IPRO_DTYPE_FLOAT, &scalar, &epsilon, err);
+  int var = eps < 0 ? -1 : reshape_to(ad, n, input_index(ad, n, 4), &channel, err);
+  int shifted = var < 0 ? -1 : binary(ad, n, IPRO_OP_ADD, var, eps, err);
+  int deviation = shifted < 0 ? -1 : emit1(ad, n, IPRO_OP_SQRT, &shifted, 1, false, err, NULL);
+  if (deviation < 0) return IPRO_ERROR;
+  for (int i = 0; i < 3; i++)
+    dx[i] = -1;
+  if (wanted[0]) {
+    int scale = reshape_to(ad, n, input_index(ad, n, 1), &channel, err);
+    int factor = scale < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, scale, deviation, err);
+    dx[0] = factor < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, dy[0], factor, err);
+    if (dx[0] < 0) return IPRO_ERROR;
+  }
+  /* Σ over the batch and spatial axes: ReduceToShape to [1, C, 1, ..], then the vector [C] */
+  int summed[3] = {-1, -1, -1};
+  for (int i = 1; i < 3; i++) {
+    if (!wanted[i]) continue;
+    int g = dy[0];
+    if (i == 1) {
+      int mean = reshape_to(ad, n, input_index(ad, n, 3), &channel, err);
+      int centred = mean < 0 ? -1 : binary(ad, n, IPRO_OP_SUB, input_index(ad, n, 0), mean, err);
+      int normalised = centred < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, centred, deviation, err);
+      g = normalised < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, dy[0], normalised, err);
+      if (g < 0) return IPRO_ERROR;
+    }
+    int node;
+    summed[i] = emit1(ad, n, IPRO_OP_REDUCE_TO_SHAPE, &g, 1, false, err, &node);
+    if (summed[i] < 0 || set_shape_attribute(ad, node, "shape", &channel, err) != IPRO_OK)
+      return IPRO_ERROR;
+    if (ipro_node_set_float(&ipro_autodiff_graph(ad)->nodes[node], "scale", 1.0f) != IPRO_OK)
+      return ipro_error_set(err, "out of memory");
+    dx[i] = reshape_to(ad, n, summed[i], &vector, err);
+    if (dx[i] < 0) return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
 RULE(batch_normalization_gradient) {
-  (void)wanted;
   const ipro_node *node = forward_node(ad, n);
   if (ipro_node_attr_int(node, "training_mode", 0) != 1)
-    return ipro_error_set(err,
-                          "node '%s' (BatchNormalization): only the training form (batch "
-                          "statistics) can be differentiated",
-                          node->name);
+    return inference_batch_norm_gradient(ad, n, dy, wanted, dx, err);
   float epsilon = ipro_node_attr_float(node, "epsilon", 1e-5f);
   int inputs[5] = {dy[0], input_index(ad, n, 0), input_index(ad, n, 1), -1, -1}, outputs[3];
   /* The batch mean and inverse standard deviation the forward saved (internal_ops.md), which
@@ -210,7 +260,8 @@ RULE(pow_gradient) {
   ipro_dtype_convert(&values[1], IPRO_DTYPE_DOUBLE, typed[1], dtype, 1);
   ipro_shape scalar = {.rank = 0};
   int lowered = ipro_autodiff_constant(ad, n, "exponent", dtype, &scalar, typed[0], err);
-  int factor = lowered < 0 ? -1 : ipro_autodiff_constant(ad, n, "factor", dtype, &scalar, typed[1], err);
+  int factor =
+      lowered < 0 ? -1 : ipro_autodiff_constant(ad, n, "factor", dtype, &scalar, typed[1], err);
   int power = factor < 0 ? -1 : binary(ad, n, IPRO_OP_POW, input_index(ad, n, 0), lowered, err);
   int slope = power < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, power, factor, err);
   dx[0] = slope < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, dy[0], slope, err);

@@ -71,23 +71,35 @@ static ipro_status add_output(ipro_graph *graph, int n, int o, const char *suffi
   return IPRO_OK;
 }
 
+/* The node's outputs after its first no longer written (the running statistics an exported
+ * training-form BatchNormalization returns, which training updates in place instead). */
+static void drop_outputs_after_first(ipro_graph *graph, ipro_node *node) {
+  for (int o = 1; o < node->n_outputs; o++) {
+    if (node->outputs[o] < 0) continue;
+    graph->tensors[node->outputs[o]].producer = -1;
+    node->outputs[o] = -1;
+  }
+}
+
 /* BatchNormalization and Dropout in training form: batch statistics with the running statistics
  * updated in place (PyTorch's unbiased variance) and the batch mean and inverse standard
  * deviation saved for the backward pass (outputs 3 and 4, saves_statistics), and a Dropout mask
- * for the backward pass. */
+ * for the backward pass. A BatchNormalization with frozen_statistics (--freeze-statistics,
+ * frozen_parameters.h) stays in inference form instead. */
 static ipro_status set_training_form(ipro_graph *graph, ipro_error *err) {
   for (int n = 0; n < graph->n_nodes; n++) {
     ipro_node *node = &graph->nodes[n];
-    if (node->op == IPRO_OP_BATCH_NORMALIZATION) {
+    if (node->op == IPRO_OP_BATCH_NORMALIZATION &&
+        ipro_node_attr_int(node, "frozen_statistics", 0)) {
+      /* --freeze-statistics: the inference form, running statistics read and not written */
+      if (ipro_node_set_int(node, "training_mode", 0) != IPRO_OK) return out_of_memory(err);
+      drop_outputs_after_first(graph, node);
+    } else if (node->op == IPRO_OP_BATCH_NORMALIZATION) {
       if (ipro_node_set_int(node, "training_mode", 1) != IPRO_OK ||
           ipro_node_set_int(node, "running_stats_in_place", 1) != IPRO_OK ||
           ipro_node_set_int(node, "unbiased_running_variance", 1) != IPRO_OK)
         return out_of_memory(err);
-      for (int o = 1; o < node->n_outputs; o++) {
-        if (node->outputs[o] < 0) continue;
-        graph->tensors[node->outputs[o]].producer = -1;
-        node->outputs[o] = -1;
-      }
+      drop_outputs_after_first(graph, node);
       ipro_dtype dtype = ipro_node_input(graph, node, 0)->dtype;
       if (ipro_node_set_int(node, "saves_statistics", 1) != IPRO_OK ||
           add_output(graph, n, 3, "saved_mean", dtype, err) != IPRO_OK ||

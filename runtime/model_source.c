@@ -61,6 +61,8 @@ static ipro_status open_network(ipro_model_source *s, const ipro_trainer_options
                           path, s->network->n_inputs);
   if (ipro_graph_freeze(s->network, options->n_frozen, options->frozen, path, NULL, err) !=
           IPRO_OK ||
+      ipro_graph_freeze_statistics(s->network, options->n_frozen_statistics,
+                                   options->frozen_statistics, path, NULL, err) != IPRO_OK ||
       check_float32(s->network, path, err) != IPRO_OK)
     return IPRO_ERROR;
   int K = options->n_cuts + 1;

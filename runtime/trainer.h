@@ -48,6 +48,9 @@ typedef struct {
    * n_frozen 0 trains them all. The model source's business, like the cuts. */
   int n_frozen;
   const char *const *frozen;
+  /* --freeze-statistics: these patterns' BatchNormalizations stay in inference form */
+  int n_frozen_statistics;
+  const char *const *frozen_statistics;
   /* A pipeline stage (runtime/mpi/pipeline.h): hold and train only modules first_module ..
    * first_module + module_count - 1 (0-based) of the K; module_count 0 holds all K. A stage that
    * does not start at module 1 reads its input activation, and one that does not end at module

@@ -15,6 +15,11 @@
  *    usage error (exit status 2).
  *  - `compile --freeze layer1`: its runner refuses --freeze (fixed when compiled) and writes
  *    layer1 back as loaded.
+ *  - `--freeze-statistics layer2`: the written model holds layer2's running statistics as loaded
+ *    while every other BatchNormalization's moved and every parameter changed, layer2's
+ *    BatchNormalizations' scale and bias included (the gradients themselves are checked against
+ *    PyTorch's bn.eval() in runtime.test_golden_training); a pattern naming no BatchNormalization
+ *    is refused.
  *  - A checkpoint of a run with --freeze layer1 resumes with it (layer1 still as loaded) and is
  *    refused without it or with another, the message naming --freeze as a likely cause. */
 #include <stdio.h>
@@ -175,6 +180,41 @@ static void refused(void) {
             "65 patterns: exit status %d: %s", r.exit_status, r.err);
 }
 
+static void frozen_statistics(const ipro_golden_file *all) {
+  char arguments[2048], out[700], bundled[1024];
+  snprintf(out, sizeof out, "%s/statistics.onnx", directory);
+  snprintf(arguments, sizeof arguments, "train %s --freeze-statistics layer2 --out %s", common,
+           out);
+  ipro_command_result r;
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0 && strstr(r.out, "frozen by --freeze-statistics: 3 "),
+            "--freeze-statistics layer2: exit status %d: %s%s", r.exit_status, r.out, r.err);
+  ipro_test_path(bundled, sizeof bundled, "models/resnet8_fmnist.onnx");
+  ipro_graph *loaded = load(bundled), *trained = r.exit_status == 0 ? load(out) : NULL;
+  int kept = 0, moved = 0;
+  for (int i = 0; loaded && trained && i < all->count; i++) {
+    const char *key = all->tensors[i].name, *name = key + 7;
+    bool statistic = strncmp(key, "after2:", 7) == 0 && strstr(key, ".running_");
+    bool parameter = strncmp(key, "grad:", 5) == 0;
+    if (parameter) name = key + 5;
+    if (!statistic && !parameter) continue;
+    bool stays = statistic && strncmp(name, "layer2.", 7) == 0;
+    CHECK_MSG(unchanged(loaded, trained, name) == stays, "--freeze-statistics layer2: '%s' %s",
+              name, stays ? "moved" : "came back as loaded");
+    kept += stays;
+    moved += !stays;
+  }
+  CHECK_MSG(kept == 6 && moved > 0, "--freeze-statistics layer2: %d kept, %d moved", kept, moved);
+  ipro_graph_free(loaded);
+  ipro_graph_free(trained);
+  snprintf(arguments, sizeof arguments, "train %s --freeze-statistics layer9 --out %s", common,
+           out);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 1 && strstr(r.err, "--freeze-statistics 'layer9' names the running "
+                                                "statistics of no BatchNormalization"),
+            "--freeze-statistics layer9: exit status %d: %s", r.exit_status, r.err);
+}
+
 static void compiled(const ipro_golden_file *all) {
   char command[2048], out[700];
   snprintf(out, sizeof out, "%s/compiled.onnx", directory);
@@ -250,6 +290,7 @@ int main(void) {
   if (all.count && frozen_run.count) {
     trains_the_rest(&all, &frozen_run);
     refused();
+    frozen_statistics(&all);
     compiled(&all);
     resumed(&all);
   }

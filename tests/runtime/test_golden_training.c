@@ -7,7 +7,10 @@
  * layer1; models/golden/resnet8_fmnist_frozen_train.ipgd, where PyTorch set requires_grad False
  * on those modules' parameters): the parameters trained are exactly those PyTorch computed
  * gradients for, and the frozen ones come back unchanged while their BatchNorms' running
- * statistics move, as PyTorch's do. */
+ * statistics move, as PyTorch's do. And with layer2's BatchNormalizations' running statistics
+ * frozen (--freeze-statistics layer2; resnet8_fmnist_frozen_statistics_train.ipgd, PyTorch's
+ * bn.eval() on them): every parameter trains, their scale and bias through the inference form's
+ * gradient, and their running statistics stay as loaded. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +32,14 @@ static void compare(const char *what, const char *backend, const float *got, con
             (long long)at, got[at], want[at]);
 }
 
-/* models/export_models.py's FROZEN_PREFIXES */
+/* models/export_models.py's FROZEN_PREFIXES and FROZEN_STATISTICS_PREFIX */
 static const char *const frozen_prefixes[] = {"conv1", "bn1", "layer1"};
+static const char *const frozen_statistics[] = {"layer2"};
 
-static void run(const ipro_golden_file *golden, const char *model, bool reference, bool frozen) {
+typedef enum { NOTHING_FROZEN, FROZEN_STEM, FROZEN_STATISTICS } frozen_part;
+
+static void run(const ipro_golden_file *golden, const char *model, bool reference,
+                frozen_part frozen) {
   const char *backend = reference ? "reference" : "onednn";
   const ipro_golden_tensor *input = ipro_golden_find(golden, "input");
   const ipro_golden_tensor *labels_f = ipro_golden_find(golden, "labels");
@@ -44,8 +51,10 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
   ipro_trainer_options options = {.batch = batch,
                                   .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
                                   .reference = reference,
-                                  .n_frozen = frozen ? 3 : 0,
-                                  .frozen = frozen_prefixes};
+                                  .n_frozen = frozen == FROZEN_STEM ? 3 : 0,
+                                  .frozen = frozen_prefixes,
+                                  .n_frozen_statistics = frozen == FROZEN_STATISTICS ? 1 : 0,
+                                  .frozen_statistics = frozen_statistics};
   ipro_error err = {{0}};
   ipro_trainer *trainer = NULL;
   CHECK_OK(ipro_trainer_create(model, &options, &trainer, &err), &err);
@@ -111,7 +120,7 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
   ipro_trainer_free(trainer);
 }
 
-static void run_golden(const char *golden_name, bool frozen) {
+static void run_golden(const char *golden_name, frozen_part frozen) {
   char model[1024], golden_path[1024];
   ipro_test_path(model, sizeof model, "models/resnet8_fmnist.onnx");
   ipro_test_path(golden_path, sizeof golden_path, golden_name);
@@ -126,7 +135,8 @@ static void run_golden(const char *golden_name, bool frozen) {
 }
 
 int main(void) {
-  run_golden("models/golden/resnet8_fmnist_train.ipgd", false);
-  run_golden("models/golden/resnet8_fmnist_frozen_train.ipgd", true);
+  run_golden("models/golden/resnet8_fmnist_train.ipgd", NOTHING_FROZEN);
+  run_golden("models/golden/resnet8_fmnist_frozen_train.ipgd", FROZEN_STEM);
+  run_golden("models/golden/resnet8_fmnist_frozen_statistics_train.ipgd", FROZEN_STATISTICS);
   return ipro_test_finish();
 }
