@@ -498,6 +498,17 @@ ipro_status ipro_executor_read_tensor(ipro_executor *e, int tensor, void *host, 
   return e->backend->copy_to_host(e->backend, host, slot_pointer(e, tensor), bytes, err);
 }
 
+ipro_status ipro_executor_read_tensor_part(ipro_executor *e, int tensor, size_t offset, void *host,
+                                           size_t bytes, ipro_error *err) {
+  size_t whole = tensor >= 0 && tensor < e->graph->n_tensors ? e->program.slots[tensor].bytes : 0;
+  if (check_transfer(e, tensor, whole, err) != IPRO_OK) return IPRO_ERROR;
+  if (offset > whole || bytes > whole - offset)
+    return ipro_error_set(err, "tensor '%s': bytes %zu to %zu asked of its %zu",
+                          e->graph->tensors[tensor].name, offset, offset + bytes, whole);
+  return e->backend->copy_to_host(e->backend, host, (char *)slot_pointer(e, tensor) + offset, bytes,
+                                  err);
+}
+
 ipro_status ipro_executor_write_tensor(ipro_executor *e, int tensor, const void *host, size_t bytes,
                                        ipro_error *err) {
   if (check_transfer(e, tensor, bytes, err) != IPRO_OK) return IPRO_ERROR;

@@ -91,6 +91,10 @@ ipro_status ipro_executor_read_tensor(ipro_executor *executor, int tensor, void 
                                       ipro_error *err);
 ipro_status ipro_executor_write_tensor(ipro_executor *executor, int tensor, const void *host,
                                        size_t bytes, ipro_error *err);
+/* Copies bytes [offset, offset + bytes) of such a tensor to host memory: a reader that walks a
+ * tensor piece by piece needs no host copy of its size. */
+ipro_status ipro_executor_read_tensor_part(ipro_executor *executor, int tensor, size_t offset,
+                                           void *host, size_t bytes, ipro_error *err);
 /* A call made in every run just before program step `step` (an index into
  * ipro_executor_program(e)->steps) runs; NULL removes it. What it needs of the program (the
  * gradients, when the steps from `step` on are the optimizer's updates: runtime/replica

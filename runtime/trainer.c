@@ -454,6 +454,14 @@ ipro_status ipro_trainer_read(ipro_trainer *t, const char *name, void *host, siz
   return ipro_executor_read_tensor(t->modules[module].executor, index, host, bytes, err);
 }
 
+ipro_status ipro_trainer_read_part(ipro_trainer *t, const char *name, size_t offset, void *host,
+                                   size_t bytes, ipro_error *err) {
+  int module = 0, index = find(t, name, &module, err);
+  if (index < 0) return IPRO_ERROR;
+  return ipro_executor_read_tensor_part(t->modules[module].executor, index, offset, host, bytes,
+                                        err);
+}
+
 ipro_status ipro_trainer_write(ipro_trainer *t, const char *name, const void *host, size_t bytes,
                                ipro_error *err) {
   int module = 0, index = find(t, name, &module, err);

@@ -141,6 +141,9 @@ ipro_status ipro_trainer_read(ipro_trainer *trainer, const char *name, void *hos
                               ipro_error *err);
 ipro_status ipro_trainer_write(ipro_trainer *trainer, const char *name, const void *host,
                                size_t bytes, ipro_error *err);
+/* Reads bytes [offset, offset + bytes) of such a tensor (ipro_executor_read_tensor_part). */
+ipro_status ipro_trainer_read_part(ipro_trainer *trainer, const char *name, size_t offset,
+                                   void *host, size_t bytes, ipro_error *err);
 /* Where such a tensor lives (device memory of `bytes`), for a test pass that reads it in place;
  * its contents change with every step. */
 ipro_status ipro_trainer_tensor_memory(ipro_trainer *trainer, const char *name, size_t bytes,
