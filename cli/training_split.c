@@ -25,11 +25,21 @@ ipro_status ipro_cli_freeze(ipro_graph *network, const ipro_cli_local_options *o
       ipro_graph_freeze_statistics(network, o->n_frozen_statistics, o->frozen_statistics, model,
                                    &statistics, err) != IPRO_OK)
     return IPRO_ERROR;
-  char values[32];
+  /* the first frozen ones by name, so that the user sees what the patterns matched */
+  char values[32], names[400] = "";
+  int named = 0;
+  for (int t = 0; t < network->n_tensors && named < 3; t++) {
+    if (!network->tensors[t].frozen) continue;
+    size_t used = strlen(names);
+    snprintf(names + used, sizeof names - used, "%s%.100s", named ? ", " : "",
+             network->tensors[t].name);
+    named++;
+  }
   if (count.parameters)
-    printf("frozen by --freeze: %d parameter%s (%s values); %d trained\n", count.parameters,
+    printf("frozen by --freeze: %d parameter%s (%s values: %s%s); %d trained\n", count.parameters,
            count.parameters == 1 ? "" : "s",
-           ipro_plan_grouped((uint64_t)count.values, values, sizeof values), count.trained);
+           ipro_plan_grouped((uint64_t)count.values, values, sizeof values), names,
+           count.parameters > named ? ", ..." : "", count.trained);
   if (statistics)
     printf("running statistics frozen by --freeze-statistics: %d BatchNormalization%s\n",
            statistics, statistics == 1 ? "" : "s");

@@ -3,10 +3,10 @@
  * for each parameter PyTorch trained with the stem and first block's requires_grad False (the
  * modules conv1, bn1 and layer1), resnet8_fmnist_train.ipgd one for every parameter.
  *  - `train --freeze conv1 --freeze bn1 --freeze layer1 -K 2 --out`: says it froze as many
- *    parameters as PyTorch left out; the written model holds those byte for byte as loaded and
- *    every parameter PyTorch trained changed, and the frozen BatchNormalizations' running
- *    statistics moved (training mode, as PyTorch's); the trainer's allocator-measured peak keeps
- *    the plan's bounds (support/memory_checks.h).
+ *    parameters as PyTorch left out, naming the first three PyTorch lists; the written model holds
+ * those byte for byte as loaded and every parameter PyTorch trained changed, and the frozen
+ * BatchNormalizations' running statistics moved (training mode, as PyTorch's); the trainer's
+ * allocator-measured peak keeps the plan's bounds (support/memory_checks.h).
  *  - End to end, the frozen stem keeps no activations for a backward pass: the trainer's
  *    allocator-measured peak is below 70% of the unfrozen run's (both measured, neither planned).
  *  - Refused with one message, exit status 1 and no model written: a pattern that names no
@@ -119,9 +119,19 @@ static void trains_the_rest(const ipro_golden_file *all, const ipro_golden_file 
   ipro_test_run_infopro(arguments, &r);
   CHECK_MSG(r.exit_status == 0, "train --freeze: exit status %d: %s", r.exit_status, r.err);
   int left_out = golden_count(all, "grad:") - golden_count(frozen_run, "grad:");
+  /* how many, and the first three by name, in the order PyTorch lists its parameters */
   snprintf(said, sizeof said, "frozen by --freeze: %d parameters (", left_out);
   CHECK_MSG(strstr(r.err, said) != NULL, "train --freeze does not say '%s' in its log: %s", said,
             r.err);
+  char names[600] = "values: ";
+  for (int i = 0, named = 0; i < all->count && named < 3; i++) {
+    const char *key = all->tensors[i].name;
+    if (strncmp(key, "grad:", 5) != 0 || golden_has(frozen_run, "grad:", key + 5)) continue;
+    size_t used = strlen(names);
+    snprintf(names + used, sizeof names - used, "%s%s", named++ ? ", " : "", key + 5);
+  }
+  strcat(names, ", ...); ");
+  CHECK_MSG(strstr(r.err, names) != NULL, "train --freeze does not name '%s': %s", names, r.err);
   check_trained("train -K 2", out, all, frozen_run, false);
   /* unplanned: 0.1% of the plan or 64 KiB (the K = 2 runs' unplanned bytes do not shrink with the
    * plan: 37,816 measured with these three frozen, 41,888 with none, in the Release build) */
