@@ -1,12 +1,13 @@
 /* `mpirun -np K infopro train --out ... --checkpoint ...` with one module per rank writes the same
  * bytes as `infopro train` in one process with the same plan, seed and threads (one): the
- * trained ONNX file for K = 2 and K = 3, and the checkpoint for K = 2 (so a pipeline's checkpoint
- * is the single-process format: either kind of run resumes the other's). The oracle is the
- * single-process trainer, which runs the modules one after another in one block of memory; the
- * pipeline runs each on its own process and passes activations over MPI. ResNet-8 (BatchNorm
- * and residual blocks, so the InfoPro heads, the contrast loss and the optimizer all take part)
- * on 64 Fashion-MNIST images in batches of 32, one epoch, the test on 100 images (the epoch
- * line's numbers must match too), and rank 0's memory line names its message buffers and the
+ * trained ONNX file for K = 2 and K = 3 (and K = 2 with a frozen stem and layer2's running
+ * statistics frozen, --freeze and --freeze-statistics), and the checkpoint for K = 2 (so a
+ * pipeline's checkpoint is the single-process format: either kind of run resumes the other's). The
+ * oracle is the single-process trainer, which runs the modules one after another in one block of
+ * memory; the pipeline runs each on its own process and passes activations over MPI. ResNet-8
+ * (BatchNorm and residual blocks, so the InfoPro heads, the contrast loss and the optimizer all
+ * take part) on 64 Fashion-MNIST images in batches of 32, one epoch, the test on 100 images (the
+ * epoch line's numbers must match too), and rank 0's memory line names its message buffers and the
  * state gathered on it, outside its trainer's allocator-measured figure, which is its module's
  * plan and programs within 1%, as is every other rank's (measured by that rank's own allocator,
  * listed in rank 0's --json). The K = 2 run
@@ -33,15 +34,17 @@ static char directory[] = "/tmp/ipro_test_pipeline_XXXXXX";
   "train models/resnet8_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --epochs 1 "        \
   "--test-limit 100"
 
-static void matches(int K, bool checkpoint) {
+/* extra: more options for both runs, whose files are then named with a "f" (--freeze) */
+static void matches(int K, bool checkpoint, const char *extra) {
   char launcher[1024], one[4096], many[4096], out_one[700], out_many[700], ck_one[700],
       ck_many[700];
-  snprintf(out_one, sizeof out_one, "%s/K%d_one.onnx", directory, K);
-  snprintf(out_many, sizeof out_many, "%s/K%d_mpi.onnx", directory, K);
+  const char *tag = *extra ? "f" : "";
+  snprintf(out_one, sizeof out_one, "%s/K%d%s_one.onnx", directory, K, tag);
+  snprintf(out_many, sizeof out_many, "%s/K%d%s_mpi.onnx", directory, K, tag);
   snprintf(ck_one, sizeof ck_one, "%s/K%d_one", directory, K);
   snprintf(ck_many, sizeof ck_many, "%s/K%d_mpi", directory, K);
-  snprintf(one, sizeof one, COMMON " -K %d --out '%s'", K, out_one);
-  snprintf(many, sizeof many, COMMON " -K %d --out '%s' --json -", K, out_many);
+  snprintf(one, sizeof one, COMMON " -K %d %s --out '%s'", K, extra, out_one);
+  snprintf(many, sizeof many, COMMON " -K %d %s --out '%s' --json -", K, extra, out_many);
   if (checkpoint) {
     snprintf(one + strlen(one), sizeof one - strlen(one), " --checkpoint '%s'", ck_one);
     snprintf(many + strlen(many), sizeof many - strlen(many), " --checkpoint '%s'", ck_many);
@@ -49,8 +52,8 @@ static void matches(int K, bool checkpoint) {
   ipro_command_result a, b;
   ipro_test_run_infopro(one, &a);
   CHECK_MSG(a.exit_status == 0, "K = %d, one process: exit %d: %s", K, a.exit_status, a.err);
-  ipro_test_run_infopro_under(ipro_test_mpi_launcher(K, K == 2, launcher, sizeof launcher), many,
-                              &b);
+  ipro_test_run_infopro_under(
+      ipro_test_mpi_launcher(K, K == 2 && !*extra, launcher, sizeof launcher), many, &b);
   CHECK_MSG(b.exit_status == 0, "K = %d, %d ranks: exit %d: %s", K, K, b.exit_status, b.err);
   CHECK_MSG(ipro_test_same_file(out_one, out_many), "K = %d: %s and %s differ", K, out_one,
             out_many);
@@ -73,6 +76,12 @@ static void matches(int K, bool checkpoint) {
   /* one rank reports: the epoch line appears once */
   const char *first = strstr(log, "epoch 1/1");
   CHECK_MSG(first && !strstr(first + 1, "epoch 1/1"), "K = %d: output: %s", K, log);
+  /* The memory checks below are the plain runs'; the frozen run's split (-K 2 after a frozen
+   * stem: a cut at the pooled features, leaving module 2 a 133,568-byte plan) shows rank 1's
+   * trainer measured at 5.5 MB, about 3.9 MB beyond its programs, and so does the same cut without
+   * --freeze (not traced yet; perhaps the transient of building the module it does not hold; see
+   * the README's "Not done yet"). */
+  if (*extra) return;
   /* Rank 0's memory line names what its pipeline took from the allocator when attached: at
    * least its two outgoing message buffers, the bytes it says it sends per step (the pipeline's
    * own count) twice, and not much more (MPI's bookkeeping then). */
@@ -142,8 +151,10 @@ int main(void) {
   int skip = ipro_test_mpi_ready(directory);
   if (skip) return skip;
   ipro_test_prepare_memory_measurement();
-  matches(2, true);
-  matches(3, false);
+  matches(2, true, "");
+  matches(3, false, "");
+  /* a frozen stem and running statistics (cli.test_freeze checks what they do): the same bytes */
+  matches(2, false, "--freeze conv1 --freeze bn1 --freeze layer1 --freeze-statistics layer2");
   /* 3 ranks for 2 modules: how to launch */
   refused(3, COMMON " -K 2", "rank 0", "mpirun -np 2", "3 ranks for K = 2");
   /* rank 0 alone searches the split (with --calibrate, times the kernels) and hands it on */
