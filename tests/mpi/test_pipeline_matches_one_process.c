@@ -79,8 +79,8 @@ static void matches(int K, bool checkpoint, const char *extra) {
   /* The memory checks below are the plain runs'; the frozen run's split (-K 2 after a frozen
    * stem: a cut at the pooled features, leaving module 2 a 133,568-byte plan) shows rank 1's
    * trainer measured at 5.5 MB, about 3.9 MB beyond its programs, and so does the same cut without
-   * --freeze (not traced yet; perhaps the transient of building the module it does not hold; see
-   * the README's "Not done yet"). */
+   * --freeze: the transient of loading the model and compiling the generated kernels while the
+   * trainer is created, larger than this module's blocks; see the README's "Not done yet"). */
   if (*extra) return;
   /* Rank 0's memory line names what its pipeline took from the allocator when attached: at
    * least its two outgoing message buffers, the bytes it says it sends per step (the pipeline's
