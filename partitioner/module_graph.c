@@ -42,7 +42,8 @@ static int tensor_copy(extraction *x, int t, ipro_error *err) {
     out_of_memory(err);
     return -1;
   }
-  if (x->sizes_only && from->data && ipro_tensor_is_trainable(x->source, t))
+  /* a frozen parameter is a weight like the trained ones: planned, never read, in a costing */
+  if (x->sizes_only && from->data && (from->frozen || ipro_tensor_is_trainable(x->source, t)))
     to->data_bytes = from->data_bytes;
   else if (from->data && ipro_tensor_set_data(to, from->data, from->data_bytes, err) != IPRO_OK)
     return -1;
