@@ -325,7 +325,7 @@ int ipro_cli_plan(int argc, char **argv) {
   if (status == IPRO_OK) status = ipro_graph_cost_compute(network, &cost, &err);
   if (status == IPRO_OK)
     cost.n_cut_points = ipro_heads_attachable_cuts(network, cost.cut_points, cost.n_cut_points);
-  if (status == IPRO_OK && options.n_frozen)
+  if (status == IPRO_OK)
     cost.n_cut_points =
         ipro_graph_cuts_after_parameters(network, cost.cut_points, cost.n_cut_points);
   if (status == IPRO_OK) {

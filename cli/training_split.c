@@ -64,7 +64,7 @@ ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_
   ipro_module_costing *costing = NULL;
   if (status == IPRO_OK)
     cost.n_cut_points = ipro_heads_attachable_cuts(network, cost.cut_points, cost.n_cut_points);
-  if (status == IPRO_OK && l->n_frozen)
+  if (status == IPRO_OK)
     cost.n_cut_points =
         ipro_graph_cuts_after_parameters(network, cost.cut_points, cost.n_cut_points);
   if (status == IPRO_OK)

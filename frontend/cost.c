@@ -83,10 +83,13 @@ static void mark_shared_parameters(const ipro_graph *graph, int *shared_change) 
 }
 
 /* after[t]: t is computed from a float initializer that is not frozen nor a BatchNormalization's
- * running statistic, so a module ending at t trains something of the network's. NULL: out of
- * memory. */
+ * running statistic, so a module ending at t trains something of the network's. NULL where no
+ * parameter is frozen (every cut point stays, as without --freeze) or out of memory. */
 static bool *tensors_after_parameters(const ipro_graph *graph) {
-  bool *after = calloc((size_t)graph->n_tensors + 1, sizeof(bool));
+  bool any_frozen = false;
+  for (int t = 0; t < graph->n_tensors && !any_frozen; t++)
+    any_frozen = graph->tensors[t].frozen;
+  bool *after = any_frozen ? calloc((size_t)graph->n_tensors + 1, sizeof(bool)) : NULL;
   if (!after) return NULL;
   for (int n = 0; n < graph->n_nodes; n++) {
     const ipro_node *node = &graph->nodes[n];
@@ -119,7 +122,7 @@ static bool cut_before_parameters(const ipro_graph *graph, int tensor) {
 
 int ipro_graph_cuts_after_parameters(const ipro_graph *graph, int *cut_points, int n_cut_points) {
   bool *after = tensors_after_parameters(graph);
-  if (!after) return n_cut_points; /* out of memory: the cuts stay */
+  if (!after) return n_cut_points;
   int kept = 0;
   for (int c = 0; c < n_cut_points; c++)
     if (after[cut_points[c]]) cut_points[kept++] = cut_points[c];

@@ -50,10 +50,11 @@ int ipro_graph_find_cut_points(const ipro_graph *graph, int *cut_points);
  * sides of it (named with its first and last reader), --freeze froze every parameter before it
  * (ipro_graph_cuts_after_parameters), or another activation is live. */
 void ipro_graph_explain_not_cut(const ipro_graph *graph, int tensor, char *why, size_t size);
-/* Keeps, in place and in order, the cut points computed from a parameter (a float initializer
- * neither frozen nor a BatchNormalization's running statistic), returning how many: with
- * parameters frozen (codegen/frozen_parameters.h), a cut inside the frozen stem would leave
- * module 1 nothing of the network's to train, its heads training only themselves. */
+/* Where some parameter is frozen (codegen/frozen_parameters.h), keeps, in place and in order,
+ * the cut points computed from a parameter (a float initializer neither frozen nor a
+ * BatchNormalization's running statistic), returning how many: a cut inside the frozen stem
+ * would leave module 1 nothing of the network's to train, its heads training only themselves.
+ * Without a frozen parameter every cut point stays. */
 int ipro_graph_cuts_after_parameters(const ipro_graph *graph, int *cut_points, int n_cut_points);
 
 #endif
