@@ -17,12 +17,13 @@ int64_t ipro_cli_count_non_finite(const float *values, int64_t n) {
   return count;
 }
 
-static void note(ipro_cli_non_finite *found, const char *name, const float *values,
+/* A tensor of `elements` values, `non_finite` of them counted: the first such one is named. */
+static void note(ipro_cli_non_finite *found, const char *name, int64_t non_finite,
                  int64_t elements) {
-  if (found->non_finite) return; /* the first one found is named */
-  found->non_finite = ipro_cli_count_non_finite(values, elements);
+  if (found->non_finite || !non_finite) return;
+  found->non_finite = non_finite;
   found->elements = elements;
-  if (found->non_finite) snprintf(found->name, sizeof found->name, "%s", name);
+  snprintf(found->name, sizeof found->name, "%s", name);
 }
 
 /* The piece of a tensor the trained values' check reads at a time, on the stack: while the
@@ -53,11 +54,7 @@ ipro_status ipro_cli_find_non_finite_trainer(ipro_trainer *trainer, ipro_cli_non
                                         (size_t)n * sizeof(float), err);
         if (status == IPRO_OK) non_finite += ipro_cli_count_non_finite(values, n);
       }
-      if (status == IPRO_OK && non_finite) {
-        found->non_finite = non_finite;
-        found->elements = elements;
-        snprintf(found->name, sizeof found->name, "%s", tensor->name);
-      }
+      if (status == IPRO_OK) note(found, tensor->name, non_finite, elements);
     }
   }
   return status;
@@ -68,8 +65,9 @@ void ipro_cli_find_non_finite_checkpoint(const ipro_checkpoint *checkpoint,
   *found = (ipro_cli_non_finite){0};
   for (int i = 0; i < checkpoint->n_tensors && !found->non_finite; i++) {
     const ipro_checkpoint_tensor *t = &checkpoint->tensors[i];
+    int64_t elements = (int64_t)(t->bytes / sizeof(float));
     if (t->dtype == IPRO_DTYPE_FLOAT)
-      note(found, t->name, t->data, (int64_t)(t->bytes / sizeof(float)));
+      note(found, t->name, ipro_cli_count_non_finite(t->data, elements), elements);
   }
 }
 

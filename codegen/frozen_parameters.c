@@ -67,12 +67,13 @@ ipro_status ipro_graph_freeze(ipro_graph *graph, int n_patterns, const char *con
       any = trainable[t] && ipro_frozen_pattern_matches(patterns[p], graph->tensors[t].name);
     if (!any) status = no_parameter(graph, trainable, patterns[p], model, err);
   }
+  /* trainable[t] becomes whether t is frozen: a trainable parameter a pattern names */
   ipro_frozen_count count = {0};
-  for (int t = 0; status == IPRO_OK && t < graph->n_tensors; t++)
-    if (trainable[t] && matched_by_any(n_patterns, patterns, graph->tensors[t].name)) {
-      count.parameters++;
-      count.values += ipro_shape_elements(&graph->tensors[t].shape);
-    }
+  for (int t = 0; t < graph->n_tensors; t++) {
+    trainable[t] = trainable[t] && matched_by_any(n_patterns, patterns, graph->tensors[t].name);
+    count.parameters += trainable[t];
+    if (trainable[t]) count.values += ipro_shape_elements(&graph->tensors[t].shape);
+  }
   count.trained = n_trainable - count.parameters;
   if (status == IPRO_OK && count.trained == 0)
     status = ipro_error_set(err,
@@ -80,8 +81,7 @@ ipro_status ipro_graph_freeze(ipro_graph *graph, int n_patterns, const char *con
                             "train",
                             model, n_trainable);
   for (int t = 0; status == IPRO_OK && t < graph->n_tensors; t++)
-    if (trainable[t] && matched_by_any(n_patterns, patterns, graph->tensors[t].name))
-      graph->tensors[t].frozen = true;
+    graph->tensors[t].frozen |= trainable[t];
   if (status == IPRO_OK && frozen) *frozen = count;
   free(trainable);
   return status;

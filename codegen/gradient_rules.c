@@ -46,19 +46,25 @@ static int emit1(ipro_autodiff *ad, int n, ipro_op op, const int *inputs, int n_
 
 /* The gradient g, which has the shape of the forward node's output (the broadcast result),
  * summed back to the shape of input i, times scale. */
-static int reduce_to_input(ipro_autodiff *ad, int n, int g, int i, float scale, ipro_error *err) {
-  /* shapes by value: emitting may move the tensor array */
-  ipro_shape target = input_tensor(ad, n, i)->shape;
-  ipro_shape have = ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
-  if (scale == 1.0f && ipro_shape_equal(&have, &target)) return g;
+/* g summed to *target (broadcasting's reverse: ipro.ReduceToShape), times scale. -1 on error. */
+static int reduced_to(ipro_autodiff *ad, int n, int g, const ipro_shape *target, float scale,
+                      ipro_error *err) {
   int node;
   int r = emit1(ad, n, IPRO_OP_REDUCE_TO_SHAPE, &g, 1, false, err, &node);
-  if (r < 0 || set_shape_attribute(ad, node, "shape", &target, err) != IPRO_OK) return -1;
+  if (r < 0 || set_shape_attribute(ad, node, "shape", target, err) != IPRO_OK) return -1;
   if (ipro_node_set_float(&ipro_autodiff_graph(ad)->nodes[node], "scale", scale) != IPRO_OK) {
     ipro_error_set(err, "out of memory");
     return -1;
   }
   return r;
+}
+
+static int reduce_to_input(ipro_autodiff *ad, int n, int g, int i, float scale, ipro_error *err) {
+  /* shapes by value: emitting may move the tensor array */
+  ipro_shape target = input_tensor(ad, n, i)->shape;
+  ipro_shape have = ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
+  if (scale == 1.0f && ipro_shape_equal(&have, &target)) return g;
+  return reduced_to(ad, n, g, &target, scale, err);
 }
 
 /* A binary elementwise node between two tensors (broadcasting), for composite gradients. */
@@ -136,8 +142,6 @@ static ipro_status inference_batch_norm_gradient(ipro_autodiff *ad, int n, const
   int shifted = var < 0 ? -1 : binary(ad, n, IPRO_OP_ADD, var, eps, err);
   int deviation = shifted < 0 ? -1 : emit1(ad, n, IPRO_OP_SQRT, &shifted, 1, false, err, NULL);
   if (deviation < 0) return IPRO_ERROR;
-  for (int i = 0; i < 3; i++)
-    dx[i] = -1;
   if (wanted[0]) {
     int scale = reshape_to(ad, n, input_index(ad, n, 1), &channel, err);
     int factor = scale < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, scale, deviation, err);
@@ -145,7 +149,6 @@ static ipro_status inference_batch_norm_gradient(ipro_autodiff *ad, int n, const
     if (dx[0] < 0) return IPRO_ERROR;
   }
   /* Σ over the batch and spatial axes: ReduceToShape to [1, C, 1, ..], then the vector [C] */
-  int summed[3] = {-1, -1, -1};
   for (int i = 1; i < 3; i++) {
     if (!wanted[i]) continue;
     int g = dy[0];
@@ -156,13 +159,8 @@ static ipro_status inference_batch_norm_gradient(ipro_autodiff *ad, int n, const
       g = normalised < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, dy[0], normalised, err);
       if (g < 0) return IPRO_ERROR;
     }
-    int node;
-    summed[i] = emit1(ad, n, IPRO_OP_REDUCE_TO_SHAPE, &g, 1, false, err, &node);
-    if (summed[i] < 0 || set_shape_attribute(ad, node, "shape", &channel, err) != IPRO_OK)
-      return IPRO_ERROR;
-    if (ipro_node_set_float(&ipro_autodiff_graph(ad)->nodes[node], "scale", 1.0f) != IPRO_OK)
-      return ipro_error_set(err, "out of memory");
-    dx[i] = reshape_to(ad, n, summed[i], &vector, err);
+    int summed = reduced_to(ad, n, g, &channel, 1.0f, err);
+    dx[i] = summed < 0 ? -1 : reshape_to(ad, n, summed, &vector, err);
     if (dx[i] < 0) return IPRO_ERROR;
   }
   return IPRO_OK;

@@ -44,7 +44,7 @@ typedef struct {
   int n_cuts;
   const char *const *cuts;
   ipro_local_settings local;
-  /* --freeze: the parameters these patterns name are constants (codegen/frozen_parameters.h);
+  /* --freeze: the parameters these patterns name are not trained (codegen/frozen_parameters.h);
    * n_frozen 0 trains them all. The model source's business, like the cuts. */
   int n_frozen;
   const char *const *frozen;
