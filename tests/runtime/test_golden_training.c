@@ -48,13 +48,17 @@ static void run(const ipro_golden_file *golden, const char *model, bool referenc
   for (int64_t i = 0; i < batch && i < 64; i++)
     labels[i] = (int64_t)labels_f->data[i];
 
-  ipro_trainer_options options = {.batch = batch,
-                                  .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
-                                  .reference = reference,
-                                  .n_frozen = frozen == FROZEN_STEM ? 3 : 0,
-                                  .frozen = frozen_prefixes,
-                                  .n_frozen_statistics = frozen == FROZEN_STATISTICS ? 1 : 0,
-                                  .frozen_statistics = frozen_statistics};
+  ipro_trainer_options options = {
+      .batch = batch,
+      .optimizer = ipro_optimizer_defaults(IPRO_OPTIMIZER_SGD),
+      .reference = reference,
+      .n_frozen =
+          frozen == FROZEN_STEM ? (int)(sizeof frozen_prefixes / sizeof frozen_prefixes[0]) : 0,
+      .frozen = frozen_prefixes,
+      .n_frozen_statistics = frozen == FROZEN_STATISTICS
+                                 ? (int)(sizeof frozen_statistics / sizeof frozen_statistics[0])
+                                 : 0,
+      .frozen_statistics = frozen_statistics};
   ipro_error err = {{0}};
   ipro_trainer *trainer = NULL;
   CHECK_OK(ipro_trainer_create(model, &options, &trainer, &err), &err);
