@@ -2,6 +2,7 @@
 #include "memory_report.h"
 
 static uint64_t difference(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+static uint64_t larger(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 /* Programs, graphs and library primitives: what the trainer holds beyond its counted blocks. */
 static uint64_t programs_of(const ipro_cli_memory_report *m) {
@@ -12,7 +13,7 @@ static uint64_t programs_of(const ipro_cli_memory_report *m) {
  * pipeline hold. */
 static uint64_t trainer_of(const ipro_cli_memory_report *m) {
   uint64_t later = difference(difference(m->allocator, m->test_pass_held), m->pipeline_held);
-  return later > m->trainer_creation_peak ? later : m->trainer_creation_peak;
+  return larger(later, m->trainer_creation_peak);
 }
 
 uint64_t ipro_cli_memory_report_trainer(const ipro_cli_memory_report *m) { return trainer_of(m); }
@@ -20,8 +21,8 @@ uint64_t ipro_cli_memory_report_trainer(const ipro_cli_memory_report *m) { retur
 uint64_t ipro_cli_memory_report_programs(const ipro_cli_memory_report *m) { return programs_of(m); }
 
 static uint64_t allocator_of(const ipro_cli_memory_report *m) {
-  uint64_t peak = m->allocator > m->trainer_creation_peak ? m->allocator : m->trainer_creation_peak;
-  return m->between_epochs_peak > peak ? m->between_epochs_peak : peak;
+  return larger(larger(m->allocator, m->trainer_creation_peak),
+                larger(m->trainer_building_peak, m->between_epochs_peak));
 }
 
 static double percent_over(uint64_t measured, uint64_t planned) {
@@ -85,11 +86,13 @@ void ipro_cli_memory_report_print(const ipro_cli_memory_report *m, FILE *out) {
   bool ahead = m->kernels_ahead;
   fprintf(out,
           "; beside the plan: batch loader %llu, library code paged in (RSS) %llu, %s (RSS) "
-          "%llu, kept by %s (allocator) %llu, libraries at start (RSS) %llu",
+          "%llu, kept by %s (allocator) %llu, building the trainer's programs (allocator peak) "
+          "%llu, libraries at start (RSS) %llu",
           (unsigned long long)m->loader, (unsigned long long)m->library_pages,
           ahead ? "kernels built ahead" : "split search", (unsigned long long)m->split_search_rss,
           ahead ? "building the kernels ahead" : "the split search",
-          (unsigned long long)m->split_search_held, (unsigned long long)m->rss_baseline);
+          (unsigned long long)m->split_search_held, (unsigned long long)m->trainer_building_peak,
+          (unsigned long long)m->rss_baseline);
   if (m->pipeline_held)
     fprintf(out, ", pipeline messages (allocator) %llu", (unsigned long long)m->pipeline_held);
   if (m->between_epochs_held)
@@ -120,6 +123,7 @@ void ipro_cli_memory_report_json(const ipro_cli_memory_report *m, ipro_json_writ
   ipro_json_int(w, "library_code_rss_bytes", (int64_t)m->library_pages);
   ipro_json_int(w, "split_search_rss_bytes", (int64_t)m->split_search_rss);
   ipro_json_int(w, "split_search_kept_allocator_bytes", (int64_t)m->split_search_held);
+  ipro_json_int(w, "building_trainer_programs_peak_bytes", (int64_t)m->trainer_building_peak);
   ipro_json_int(w, "libraries_rss_at_start_bytes", (int64_t)m->rss_baseline);
   ipro_json_int(w, "writing_trained_model_bytes", (int64_t)m->export_heap);
   ipro_json_int(w, "writing_trained_model_rss_peak_bytes", (int64_t)m->export_rss_peak);

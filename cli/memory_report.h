@@ -8,6 +8,12 @@
  *                       end of training (building the test pass is left out); it covers the
  *                       trainer, the test pass (whose arenas lie in the training block) and
  *                       every temporary;
+ *   building            of which the allocator's peak while the trainer's programs were built,
+ *                       before the first of its blocks was allocated (the model read and
+ *                       unpacked, its graphs built, the generated kernels compiled by LLVM): a
+ *                       transient named beside the trainer's figure, which it would otherwise
+ *                       set for a module whose blocks are smaller (a pipeline rank holding the
+ *                       classifier alone);
  *   of which            the test pass: the allocator bytes its executors, graphs and loader
  *                       hold once built (measured when it is opened), and the trainer's
  *                       programs and library primitives: what the trainer holds once built
@@ -51,16 +57,18 @@ typedef struct {
   uint64_t planned;   /* the plan's peak: the trainer's blocks */
   uint64_t counted;   /* bytes the backend's own counter handed the trainer */
   uint64_t allocator; /* allocator-measured peak growth from the test pass's opening on */
-  uint64_t trainer_creation_peak; /* the same while the trainer was created */
-  uint64_t trainer_held;          /* allocator bytes the trainer held once created */
-  uint64_t test_pass_held;        /* allocator bytes the test pass held once opened */
-  uint64_t pipeline_held; /* under mpirun: allocator bytes the pipeline took when attached (its
-                             message buffers, and what MPI allocated then) */
-  uint64_t rss_growth;    /* VmHWM over the baseline's VmRSS */
-  uint64_t rss_baseline;  /* VmRSS when `train` started: the libraries, the binary */
-  uint64_t dataset;       /* training and test splits as stored (uint8) */
-  uint64_t loader;        /* the batch loaders' buffers */
-  uint64_t export_heap;   /* allocator peak while the trained model was written (0: none was) */
+  /* the same while the trainer was created: until its programs were built (the model read and
+   * the kernels compiled, a transient of its own) and from then on (its blocks and programs) */
+  uint64_t trainer_building_peak, trainer_creation_peak;
+  uint64_t trainer_held;   /* allocator bytes the trainer held once created */
+  uint64_t test_pass_held; /* allocator bytes the test pass held once opened */
+  uint64_t pipeline_held;  /* under mpirun: allocator bytes the pipeline took when attached (its
+                              message buffers, and what MPI allocated then) */
+  uint64_t rss_growth;     /* VmHWM over the baseline's VmRSS */
+  uint64_t rss_baseline;   /* VmRSS when `train` started: the libraries, the binary */
+  uint64_t dataset;        /* training and test splits as stored (uint8) */
+  uint64_t loader;         /* the batch loaders' buffers */
+  uint64_t export_heap;    /* allocator peak while the trained model was written (0: none was) */
   /* what writing it added to the process's RSS high-water mark (VmHWM after over before): 0
    * when it fitted in what the training had already made resident */
   uint64_t export_rss_peak;

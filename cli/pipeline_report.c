@@ -2,8 +2,9 @@
 #include "pipeline_report.h"
 
 const char *const ipro_cli_pipeline_figure_names[IPRO_CLI_PIPELINE_FIGURES] = {
-    "step_ms",      "cpu_ms",        "wait_ms",        "sent_bytes", "allreduce_ms",
-    "planned_peak", "trainer_bytes", "programs_bytes", "rss_growth", "device_bytes"};
+    "step_ms",      "cpu_ms",       "wait_ms",       "sent_bytes",
+    "allreduce_ms", "planned_peak", "trainer_bytes", "programs_bytes",
+    "rss_growth",   "device_bytes", "building_bytes"};
 
 const char *ipro_cli_pipeline_modules_text(int first_module, int last_module, char *buffer,
                                            size_t size) {
@@ -76,8 +77,9 @@ void ipro_cli_pipeline_report_memory(const ipro_cli_pipeline_report *p, FILE *ou
     else
       fprintf(out,
               "trainer allocator-measured %.0f (%+.2f%% of planned; of which programs and "
-              "primitives %.0f)",
-              trainer, percent_over(trainer, planned), v[IPRO_CLI_PIPELINE_PROGRAMS_BYTES]);
+              "primitives %.0f); building its programs (allocator peak) %.0f",
+              trainer, percent_over(trainer, planned), v[IPRO_CLI_PIPELINE_PROGRAMS_BYTES],
+              v[IPRO_CLI_PIPELINE_BUILDING_BYTES]);
     fprintf(out, "; RSS growth %.0f\n", v[IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES]);
   }
 }
@@ -106,6 +108,9 @@ void ipro_cli_pipeline_report_json(const ipro_cli_pipeline_report *p, ipro_json_
     ipro_json_int(w, p->on_device ? "cuda_malloced_bytes" : "trainer_allocator_measured_bytes",
                   (int64_t)v[IPRO_CLI_PIPELINE_TRAINER_BYTES]);
     ipro_json_int(w, "programs_and_primitives_bytes", (int64_t)v[IPRO_CLI_PIPELINE_PROGRAMS_BYTES]);
+    if (!p->on_device)
+      ipro_json_int(w, "building_trainer_programs_peak_bytes",
+                    (int64_t)v[IPRO_CLI_PIPELINE_BUILDING_BYTES]);
     ipro_json_int(w, "rss_growth_bytes", (int64_t)v[IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES]);
     if (p->on_device)
       ipro_json_int(w, "device_measured_bytes", (int64_t)v[IPRO_CLI_PIPELINE_DEVICE_BYTES]);

@@ -32,7 +32,8 @@ enum {
   IPRO_CLI_PIPELINE_TRAINER_BYTES,
   IPRO_CLI_PIPELINE_PROGRAMS_BYTES,
   IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES,
-  IPRO_CLI_PIPELINE_DEVICE_BYTES, /* on a GPU: the driver's figure (cudaMemGetInfo), else 0 */
+  IPRO_CLI_PIPELINE_DEVICE_BYTES,   /* on a GPU: the driver's figure (cudaMemGetInfo), else 0 */
+  IPRO_CLI_PIPELINE_BUILDING_BYTES, /* the allocator's peak building its trainer's programs */
   IPRO_CLI_PIPELINE_FIGURES
 };
 extern const char *const ipro_cli_pipeline_figure_names[IPRO_CLI_PIPELINE_FIGURES];

@@ -237,6 +237,14 @@ static ipro_status warm_program_kernels(const ipro_cli_train_run *r,
   return status;
 }
 
+/* The trainer's programs are built, its blocks not yet allocated: the allocator's peak so far is
+ * that building's (runtime/trainer.h, programs_built), and the trainer's own peak starts here. */
+static void programs_built(void *context) {
+  ipro_cli_train_run *r = context;
+  r->trainer_building_peak = ipro_process_memory_heap_growth(&r->training);
+  ipro_process_memory_restart_peak(&r->training);
+}
+
 /* The trainer: of the compiled program's lowered modules, or of the model's, built now. */
 static ipro_status create_trainer(ipro_cli_train_run *r, const ipro_trainer_options *options,
                                   ipro_error *err) {
@@ -412,6 +420,8 @@ static ipro_status prepare(ipro_cli_train_run *r, ipro_error *err) {
     status = ipro_cli_epoch_history_reserve(
         &r->history, r->position.total_epochs - r->position.epochs_done, err);
   ipro_process_memory_begin(&r->training); /* the trainer's allocations start here */
+  trainer_options.programs_built = programs_built;
+  trainer_options.programs_built_context = r;
   if (status == IPRO_OK) status = create_trainer(r, &trainer_options, err);
   if (status == IPRO_OK && r->planned_by_trainer)
     r->planned_peak = ipro_trainer_planned_bytes(r->trainer);

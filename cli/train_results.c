@@ -9,11 +9,11 @@
 #include "class_mapping.h"
 #include "data_source.h"
 #include "frontend/onnx_export.h"
-#include "train_run.h"
 #include "memory_report.h"
 #include "normalization_options.h"
 #include "output_file.h"
 #include "progress.h"
+#include "train_run.h"
 #include "trained_values.h"
 #include "version.h"
 
@@ -24,6 +24,7 @@ static ipro_cli_memory_report memory_of_trainer(const ipro_cli_train_run *r) {
   return (ipro_cli_memory_report){.planned = ipro_trainer_planned_bytes(r->trainer),
                                   .counted = ipro_trainer_allocated_bytes(r->trainer),
                                   .allocator = ipro_process_memory_heap_growth(&r->training),
+                                  .trainer_building_peak = r->trainer_building_peak,
                                   .trainer_creation_peak = r->trainer_creation_peak,
                                   .trainer_held = (uint64_t)r->trainer_heap,
                                   .test_pass_held = (uint64_t)r->test_pass_heap,
@@ -53,7 +54,8 @@ static ipro_status report_pipeline(ipro_cli_train_run *r, ipro_error *err) {
           (double)(memory.on_device ? memory.counted : ipro_cli_memory_report_trainer(&memory)),
       [IPRO_CLI_PIPELINE_PROGRAMS_BYTES] = (double)ipro_cli_memory_report_programs(&memory),
       [IPRO_CLI_PIPELINE_RSS_GROWTH_BYTES] = (double)memory.rss_growth,
-      [IPRO_CLI_PIPELINE_DEVICE_BYTES] = (double)memory.device_growth};
+      [IPRO_CLI_PIPELINE_DEVICE_BYTES] = (double)memory.device_growth,
+      [IPRO_CLI_PIPELINE_BUILDING_BYTES] = (double)memory.trainer_building_peak};
   double all[IPRO_PIPELINE_MAX_VALUES];
   const char *all_names[IPRO_PIPELINE_MAX_VALUES];
   char storage[IPRO_PIPELINE_MAX_VALUES][IPRO_PIPELINE_NAME_BYTES];

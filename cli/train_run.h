@@ -66,9 +66,12 @@ typedef struct {
   ipro_process_memory process, training;
   /* allocator bytes held by each once built (pipeline: its message buffers) */
   int64_t trainer_heap, test_pass_heap, pipeline_heap;
-  uint64_t trainer_creation_peak; /* the allocator's peak while the trainer was built */
-  uint64_t split_search_rss;      /* RssAnon growth while the split was searched */
-  uint64_t split_search_held;     /* allocator bytes the search left held (memory_report.h) */
+  /* The allocator's peaks while the trainer was created: until its programs were built (the
+   * model read, the kernels compiled: a transient, gone before its blocks are allocated), and
+   * from then on (its blocks allocated, its programs held). */
+  uint64_t trainer_building_peak, trainer_creation_peak;
+  uint64_t split_search_rss;  /* RssAnon growth while the split was searched */
+  uint64_t split_search_held; /* allocator bytes the search left held (memory_report.h) */
   /* The allocator's figures of what runs between epochs outside the training steps (a
    * checkpoint written; in a pipeline, every rank's state gathered on rank 0): the most those
    * held at once, and the process's peak then, over the training probe's baseline. */

@@ -176,6 +176,7 @@ static ipro_status build_modules(ipro_trainer *t, const ipro_module_source *sour
     m->out_bytes = memory.output_bytes;
     m->input_at_start = k % 2 == 0;
   }
+  if (t->options.programs_built) t->options.programs_built(t->options.programs_built_context);
   for (int k = t->first; k < t->first + t->count; k++) {
     trainer_module *m = &t->modules[k - t->first];
     if (ipro_executor_allocate_within(m->executor, largest - m->in_bytes - m->out_bytes, err) !=

@@ -58,6 +58,12 @@ typedef struct {
    * and planned too, not kept: their sizes set the room each held module's arena may take, as
    * in one process holding all K (trainer.c, build_modules), so the kernels are the same. */
   int first_module, module_count;
+  /* Called once while the trainer is created, when every module's program is built (the model
+   * read and its kernels compiled) and before the first of its blocks is allocated, so that the
+   * caller's memory probe can tell that transient from the trainer's own peak (cli/train.c).
+   * NULL: not called. */
+  void (*programs_built)(void *context);
+  void *programs_built_context;
 } ipro_trainer_options;
 
 /* Where a trainer's module programs come from: the partitioner, building them from a model file

@@ -123,7 +123,7 @@ ipro_status ipro_pipeline_restore(ipro_trainer *trainer, const ipro_checkpoint *
 /* Per-rank sums (e.g. epoch loss sums) with their names, averaged over a stage's replicas and
  * collected on rank 0 in stage order; returns the total count there (0 elsewhere). names[i]
  * point into storage (48 bytes each). Collective. */
-enum { IPRO_PIPELINE_NAME_BYTES = 48, IPRO_PIPELINE_MAX_VALUES = 160 };
+enum { IPRO_PIPELINE_NAME_BYTES = 48, IPRO_PIPELINE_MAX_VALUES = 176 };
 ipro_status ipro_pipeline_gather_values(ipro_pipeline *pipeline, const double *values,
                                         const char *const *names, int count, double *all_values,
                                         const char **all_names,

@@ -99,7 +99,8 @@ static void same_bytes(const char *name, const char *split, const char *run) {
    * the plan beyond it and the programs (measured: 0.16%). */
   char label[64];
   snprintf(label, sizeof label, "%s runner", name);
-  ipro_test_check_train_memory(label, r.out, (ipro_test_memory_bounds){512u << 10, 0.005, 0, 0.03});
+  ipro_test_check_train_memory(label, r.out,
+                               (ipro_test_memory_bounds){512u << 10, 0.005, 0, 0.03, 0});
   CHECK_MSG(strstr(r.err, "kernels built ahead"), "%s: no kernels-built-ahead term: %s", name,
             r.err);
   snprintf(command, sizeof command, "train " MODEL " --batch 32 %s " DATA " %s --out '%s'", split,

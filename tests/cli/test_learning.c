@@ -82,7 +82,7 @@ static void check_run(const char *what, const char *arguments, bool local) {
          accuracy, THRESHOLD);
   CHECK_MSG(accuracy >= THRESHOLD, "%s: test accuracy %.4f is below %.2f", what, accuracy,
             THRESHOLD);
-  ipro_test_check_train_memory(what, r.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
+  ipro_test_check_train_memory(what, r.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0, 0});
   json_error_t error;
   json_t *report = json_loads(r.out, 0, &error); /* --json -: stdout holds the JSON alone */
   CHECK_MSG(report != NULL, "%s: stdout is not one JSON object (%s): %.300s", what, error.text,

@@ -124,7 +124,7 @@ static void train_then_eval(void) {
    * a far larger share than 1%, so the allowance is 4 MiB here; test_memory_measured.c holds
    * ResNet-8 to 1%. */
   ipro_test_check_train_memory("train", r.out,
-                               (ipro_test_memory_bounds){4u << 20, 0.01, 4u << 20, 0});
+                               (ipro_test_memory_bounds){4u << 20, 0.01, 4u << 20, 0, 0});
   /* An untrained MLP is at chance (0.1); two short epochs must do clearly better. */
   CHECK_MSG(accuracy > 0.5 && loss < 2.0, "accuracy %.4f, test loss %.4f after 2 epochs", accuracy,
             loss);

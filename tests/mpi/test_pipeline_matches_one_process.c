@@ -10,7 +10,7 @@
  * epoch line's numbers must match too), and rank 0's memory line names its message buffers and the
  * state gathered on it, outside its trainer's allocator-measured figure, which is its module's
  * plan and programs within 1%, as is every other rank's (measured by that rank's own allocator,
- * listed in rank 0's --json). The K = 2 run
+ * listed in rank 0's --json), building each rank's programs a term of its own. The K = 2 run
  * checks the ranks for leaks too. And 3 ranks for 2 modules fail with one message, as does a cut
  * rank 0 cannot find (rank 0 alone searches the split and hands it on; the other rank is not left
  * waiting); --balance time --calibrate trains, rank 0 timing the kernels once. Usage errors (an
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "support/check.h"
@@ -33,6 +34,15 @@ static char directory[] = "/tmp/ipro_test_pipeline_XXXXXX";
 #define COMMON                                                                                     \
   "train models/resnet8_fmnist.onnx --data fashion-mnist --limit 64 --batch 32 --epochs 1 "        \
   "--test-limit 100"
+
+/* models/resnet8_fmnist.onnx's size by the file system: building a trainer reads it whole */
+static uint64_t model_bytes(void) {
+  char path[1024];
+  struct stat file;
+  snprintf(path, sizeof path, "%s/models/resnet8_fmnist.onnx", ipro_test_source_dir());
+  CHECK_MSG(stat(path, &file) == 0, "cannot stat %s", path);
+  return (uint64_t)file.st_size;
+}
 
 /* extra: more options for both runs, whose files are then named with a "f" (--freeze) */
 static void matches(int K, bool checkpoint, const char *extra) {
@@ -76,11 +86,17 @@ static void matches(int K, bool checkpoint, const char *extra) {
   /* one rank reports: the epoch line appears once */
   const char *first = strstr(log, "epoch 1/1");
   CHECK_MSG(first && !strstr(first + 1, "epoch 1/1"), "K = %d: output: %s", K, log);
-  /* The memory checks below are the plain runs'; the frozen run's split (-K 2 after a frozen
-   * stem: a cut at the pooled features, leaving module 2 a 133,568-byte plan) shows rank 1's
-   * trainer measured at 5.5 MB, about 3.9 MB beyond its programs, and so does the same cut without
-   * --freeze: the transient of loading the model and compiling the generated kernels while the
-   * trainer is created, larger than this module's blocks; see the README's "Not done yet"). */
+  /* Every rank's trainer, measured by the allocator, is its module's plan and programs within
+   * 1% (64 KiB for a plan under 6.4 MB: 4 KB beyond 144,192 bytes measured). The frozen run's
+   * split (-K 2 after a frozen stem: a cut at the pooled features) leaves
+   * module 2 a 133,568-byte plan, smaller than building its programs takes (the model read and
+   * unpacked, the generated kernels compiled: 4.5 MB): that transient is a term of its own, at
+   * least the model file's bytes on every rank, and not the trainer's (rank 1's trainer was
+   * measured at 5.5 MB before it was named). */
+  char what[64];
+  snprintf(what, sizeof what, "K = %d%s", K, *extra ? " with --freeze" : "");
+  ipro_test_memory_bounds bounds = {4u << 20, 0.01, 64u << 10, 0, model_bytes()};
+  ipro_test_check_pipeline_memory(what, b.out, K, K, bounds);
   if (*extra) return;
   /* Rank 0's memory line names what its pipeline took from the allocator when attached: at
    * least its two outgoing message buffers, the bytes it says it sends per step (the pipeline's
@@ -92,16 +108,11 @@ static void matches(int K, bool checkpoint, const char *extra) {
   double messages = held ? atof(held + strlen("pipeline messages (allocator) ")) : -1;
   CHECK_MSG(sent > 0 && messages >= 2 * sent && messages <= 2 * sent + (1 << 20),
             "K = %d: rank 0 sends %.0f bytes per step, its pipeline took %.0f", K, sent, messages);
-  /* Rank 0's trainer, measured by the allocator, is its module's plan and programs within 1%:
-   * every rank's state gathered on it for the test pass and the checkpoint is a term of its
-   * own (it was 14% of this plan inside the trainer's figure before it was named). */
-  char what[64];
+  /* Rank 0's own memory line keeps the same bounds: every rank's state gathered on it for the
+   * test pass and the checkpoint is a term of its own (it was 14% of this plan inside the
+   * trainer's figure before it was named). */
   snprintf(what, sizeof what, "K = %d, rank 0", K);
-  ipro_test_check_trainer_memory(what, b.out, (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
-  /* and so is every other rank's, measured in its own process and listed in rank 0's JSON */
-  snprintf(what, sizeof what, "K = %d", K);
-  ipro_test_check_pipeline_memory(what, b.out, K, K,
-                                  (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
+  ipro_test_check_trainer_memory(what, b.out, bounds);
   CHECK_MSG(strstr(log, "state gathered for the test pass and checkpoints (allocator) "),
             "K = %d: rank 0's memory line does not name the gathered state: %s", K, log);
 }
@@ -120,8 +131,9 @@ static void refused(int ranks, const char *arguments, const char *phrase, const 
             "%s: exit %d, stderr: %s", what, r.exit_status, r.err);
 }
 
-/* A learning rate that makes module 1's loss NaN in step 2: the first stage that meets it sends
- * nothing on, so the job prints one message, naming the rank once. */
+/* A learning rate that makes a loss NaN in step 2 (module 1's on the AMD Zen 3, module 2's on
+ * the Zen 5, whose oneDNN kernels differ): the first stage that meets it sends nothing on, so the
+ * job prints one message, naming once the rank that holds the module it names. */
 static void divergence_once(void) {
   char launcher[1024];
   ipro_command_result r;
@@ -129,8 +141,10 @@ static void divergence_once(void) {
                               "train models/mlp_fmnist.onnx --data fashion-mnist --limit 64 "
                               "--test-limit 64 --epochs 1 --batch 32 -K 2 --lr 1e30",
                               &r);
+  const char *first = strstr(r.err, "infopro: rank 0: training diverged at epoch 1");
+  const char *second = strstr(r.err, "infopro: rank 1: training diverged at epoch 1");
   CHECK_MSG(r.exit_status == 1 && ipro_test_lines_with(r.err, "training diverged") == 1 &&
-                ipro_test_lines_with(r.err, "infopro: rank 0: training diverged at epoch 1") == 1,
+                ((first && strstr(first, "module 1 ")) || (second && strstr(second, "module 2 "))),
             "a diverging pipeline: exit %d, stderr: %s", r.exit_status, r.err);
 }
 

@@ -132,7 +132,7 @@ static void balanced_then_resumed(const double *f) {
   /* every rank's own trainer, measured by its own allocator, is its stage's plan and programs
    * within 1%, and rank 0's JSON lists them */
   ipro_test_check_pipeline_memory("K = 4 resumed on 3 ranks", c.out, 4, 3,
-                                  (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0});
+                                  (ipro_test_memory_bounds){4u << 20, 0.01, 0, 0, 0});
   CHECK_MSG(strstr(c.err, "memory of rank 2 (modules 3-4 of 4): planned peak "),
             "K = 4 resumed on 3 ranks: no memory line of rank 2: %s", c.err);
   char path_a[800], path_b[800];

@@ -25,7 +25,11 @@ void ipro_test_prepare_memory_measurement(void) {
 
 /* The trainer's allocator-measured peak against its plan and programs (memory_checks.h). */
 static void check_trainer(const char *what, uint64_t planned, uint64_t trainer, uint64_t programs,
-                          ipro_test_memory_bounds bounds) {
+                          uint64_t building, ipro_test_memory_bounds bounds) {
+  CHECK_MSG(building >= bounds.building_floor,
+            "%s: building the trainer's programs peaked at %llu allocator bytes, less than the "
+            "%llu of the model file it reads",
+            what, (unsigned long long)building, (unsigned long long)bounds.building_floor);
   CHECK_MSG(planned > 0 && trainer >= planned,
             "%s: the allocator handed the trainer %llu bytes at most, fewer than the %llu "
             "planned",
@@ -76,16 +80,17 @@ static void check_memory(const char *what, const char *out, ipro_test_memory_bou
     uint64_t planned = field(memory, "planned_peak_bytes", what);
     uint64_t trainer = field(memory, "trainer_allocator_measured_bytes", what);
     uint64_t programs = field(outside, "programs_and_primitives_bytes", what);
+    uint64_t building = field(outside, "building_trainer_programs_peak_bytes", what);
     uint64_t rss = field(memory, "rss_growth_bytes", what);
     uint64_t dataset = field(outside, "dataset_bytes", what);
     uint64_t slack = 64ull << 20;
-    printf("%s: planned %llu, allocator-measured trainer %llu (%+.3f%%, programs %llu), RSS "
-           "growth %llu (bound %llu)\n",
+    printf("%s: planned %llu, allocator-measured trainer %llu (%+.3f%%, programs %llu; building "
+           "its programs %llu), RSS growth %llu (bound %llu)\n",
            what, (unsigned long long)planned, (unsigned long long)trainer,
            planned ? 100.0 * ((double)trainer - (double)planned) / (double)planned : 0.0,
-           (unsigned long long)programs, (unsigned long long)rss,
+           (unsigned long long)programs, (unsigned long long)building, (unsigned long long)rss,
            (unsigned long long)(planned + dataset + slack));
-    check_trainer(what, planned, trainer, programs, bounds);
+    check_trainer(what, planned, trainer, programs, building, bounds);
     CHECK_MSG(!rss_bound || (rss > 0 && rss <= planned + dataset + slack),
               "%s: RSS grew by %llu bytes, more than planned %llu + dataset %llu + 64 MiB", what,
               (unsigned long long)rss, (unsigned long long)planned, (unsigned long long)dataset);
@@ -127,12 +132,13 @@ void ipro_test_check_pipeline_memory(const char *what, const char *out, int K, i
     uint64_t planned = field(memory, "planned_peak_bytes", rank_what);
     uint64_t trainer = field(memory, "trainer_allocator_measured_bytes", rank_what);
     uint64_t programs = field(memory, "programs_and_primitives_bytes", rank_what);
+    uint64_t building = field(memory, "building_trainer_programs_peak_bytes", rank_what);
     printf("%s (modules %d-%d): planned %llu, allocator-measured trainer %llu (%+.3f%%, programs "
-           "%llu)\n",
+           "%llu; building its programs %llu)\n",
            rank_what, first, last, (unsigned long long)planned, (unsigned long long)trainer,
            planned ? 100.0 * ((double)trainer - (double)planned) / (double)planned : 0.0,
-           (unsigned long long)programs);
-    check_trainer(rank_what, planned, trainer, programs, bounds);
+           (unsigned long long)programs, (unsigned long long)building);
+    check_trainer(rank_what, planned, trainer, programs, building, bounds);
   }
   CHECK_MSG(!ranks || next_module == K + 1, "%s: the ranks train modules 1-%d of %d", what,
             next_module - 1, K);

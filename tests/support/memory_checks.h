@@ -23,6 +23,10 @@ typedef struct {
   double unplanned_fraction;
   uint64_t unplanned_floor;
   double whole_fraction; /* 0: the whole peak is not held to a fraction of the plan */
+  /* the allocator's peak while the trainer's programs were built (the model read, its kernels
+   * compiled) is at least this: the model file's size, which building reads whole (0: not
+   * checked) */
+  uint64_t building_floor;
 } ipro_test_memory_bounds;
 void ipro_test_check_train_memory(const char *what, const char *out,
                                   ipro_test_memory_bounds bounds);
