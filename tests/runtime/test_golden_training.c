@@ -7,7 +7,9 @@
  * layer1; models/golden/resnet8_fmnist_frozen_train.ipgd, where PyTorch set requires_grad False
  * on those modules' parameters): the parameters trained are exactly those PyTorch computed
  * gradients for, and the frozen ones come back unchanged while their BatchNorms' running
- * statistics move, as PyTorch's do. And with layer2's BatchNormalizations' running statistics
+ * statistics move, as PyTorch's do (its batch is drawn where no ReLU input lies nearer its kink
+ * than 5.3e-6 of its RMS, export_models.py's FROZEN_TRAIN_SEED: the first batch put one within
+ * 5.8e-8, which oneDNN's two-thread AVX-512 statistics carried across zero). And with layer2's BatchNormalizations' running statistics
  * frozen (--freeze-statistics layer2; resnet8_fmnist_frozen_statistics_train.ipgd, PyTorch's
  * bn.eval() on them): every parameter trains, their scale and bias through the inference form's
  * gradient, and their running statistics stay as loaded. */
