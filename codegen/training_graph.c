@@ -22,7 +22,7 @@ bool ipro_tensor_is_trainable(const ipro_graph *graph, int t) {
     const ipro_node *node = &graph->nodes[n];
     for (int i = 0; i < node->n_inputs; i++) {
       if (node->inputs[i] != t) continue;
-      if (node->op == IPRO_OP_BATCH_NORMALIZATION && i >= 3) return false;
+      if (ipro_node_input_is_running_statistic(node, i)) return false;
       read = true;
     }
   }

@@ -22,7 +22,7 @@ static void count_parameters(const ipro_graph *graph, ipro_graph_cost *cost, boo
       if (tensor->kind != IPRO_TENSOR_INITIALIZER || tensor->dtype != IPRO_DTYPE_FLOAT) continue;
       counted[t] = true;
       int64_t elements = ipro_shape_elements(&tensor->shape);
-      bool running_statistic = node->op == IPRO_OP_BATCH_NORMALIZATION && i >= 3;
+      bool running_statistic = ipro_node_input_is_running_statistic(node, i);
       if (running_statistic)
         cost->nodes[n].bn_running_values += elements;
       else
@@ -96,7 +96,7 @@ static bool *tensors_after_parameters(const ipro_graph *graph) {
     bool reads = false;
     for (int i = 0; i < node->n_inputs && !reads; i++) {
       int t = node->inputs[i];
-      bool running_statistic = node->op == IPRO_OP_BATCH_NORMALIZATION && i >= 3;
+      bool running_statistic = ipro_node_input_is_running_statistic(node, i);
       const ipro_tensor *tensor = t >= 0 ? &graph->tensors[t] : NULL;
       reads = tensor && (after[t] || (tensor->kind == IPRO_TENSOR_INITIALIZER && !tensor->frozen &&
                                       tensor->dtype == IPRO_DTYPE_FLOAT && !running_statistic));

@@ -372,6 +372,10 @@ bool ipro_dropout_to_identity(ipro_graph *graph, int n) {
   return true;
 }
 
+bool ipro_node_input_is_running_statistic(const ipro_node *node, int i) {
+  return node->op == IPRO_OP_BATCH_NORMALIZATION && (i == 3 || i == 4);
+}
+
 bool ipro_node_is_folded(const ipro_graph *graph, const ipro_node *node) {
   for (int o = 0; o < node->n_outputs; o++) {
     const ipro_tensor *output = ipro_node_output(graph, node, o);

@@ -216,6 +216,9 @@ ipro_tensor *ipro_node_input(const ipro_graph *graph, const ipro_node *node, int
 ipro_tensor *ipro_node_output(const ipro_graph *graph, const ipro_node *node, int i);
 /* Whether the node was folded into constants: none of its outputs is an activation. */
 bool ipro_node_is_folded(const ipro_graph *graph, const ipro_node *node);
+/* Whether the node's i-th input is a running statistic, BatchNormalization's mean or variance
+ * (inputs 3 and 4): state that training updates, never a trained parameter, whatever its kind. */
+bool ipro_node_input_is_running_statistic(const ipro_node *node, int i);
 
 /* ---- shapes and dtypes (shape.c) ---- */
 size_t ipro_dtype_size(ipro_dtype dtype); /* 0 for types without a fixed size */
