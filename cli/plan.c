@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "freezing.h"
 #include "ir/atomic_file.h"
 #include "ir/printable.h"
 #include "ir/same_file.h"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "freezing.h"
 #include "frontend/cost.h"
 #include "partitioner/infopro_heads.h"
 #include "partitioner/plan.h"
@@ -15,35 +16,6 @@ void ipro_cli_print_calibration(const ipro_module_costing *costing) {
            "kernels %.1f ms of %.1f ms per step\n",
            calibration->steps, calibration->modules, 1e3 * calibration->measured_seconds,
            1e3 * calibration->run_seconds);
-}
-
-ipro_status ipro_cli_freeze(ipro_graph *network, const ipro_cli_local_options *o, const char *model,
-                            ipro_error *err) {
-  ipro_frozen_count count;
-  int statistics = 0;
-  if (ipro_graph_freeze(network, o->n_frozen, o->frozen, model, &count, err) != IPRO_OK ||
-      ipro_graph_freeze_statistics(network, o->n_frozen_statistics, o->frozen_statistics, model,
-                                   &statistics, err) != IPRO_OK)
-    return IPRO_ERROR;
-  /* the first frozen ones by name, so that the user sees what the patterns matched */
-  char values[32], names[400] = "";
-  int named = 0;
-  for (int t = 0; t < network->n_tensors && named < 3; t++) {
-    if (!network->tensors[t].frozen) continue;
-    size_t used = strlen(names);
-    snprintf(names + used, sizeof names - used, "%s%.100s", named ? ", " : "",
-             network->tensors[t].name);
-    named++;
-  }
-  if (count.parameters)
-    printf("frozen by --freeze: %d parameter%s (%s values: %s%s); %d trained\n", count.parameters,
-           count.parameters == 1 ? "" : "s",
-           ipro_plan_grouped((uint64_t)count.values, values, sizeof values), names,
-           count.parameters > named ? ", ..." : "", count.trained);
-  if (statistics)
-    printf("running statistics frozen by --freeze-statistics: %d BatchNormalization%s\n",
-           statistics, statistics == 1 ? "" : "s");
-  return IPRO_OK;
 }
 
 ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *l,

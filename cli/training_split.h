@@ -9,10 +9,6 @@
 #include "cli/local_options.h"
 #include "runtime/module_costing.h"
 
-/* Freezes the parameters --freeze names in network (codegen/frozen_parameters.h), the model
- * file's, and says on the standard output how many it froze and how many remain to train. */
-ipro_status ipro_cli_freeze(ipro_graph *network, const ipro_cli_local_options *options,
-                            const char *model, ipro_error *err);
 ipro_status ipro_cli_split_for_training(const char *model, const ipro_cli_local_options *options,
                                         const ipro_local_settings *settings, ipro_device device,
                                         bool reference, ipro_cli_training_split *out,
