@@ -859,7 +859,24 @@ RULE(split_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
-/* RandomUniformLike reads only its input's shape and type: its values pass nothing back. */
+/* Abs: dX = dY · Sign(X) (0 at 0, as PyTorch's). */
+RULE(abs_gradient) {
+  (void)wanted;
+  int x = forward_node(ad, n)->inputs[0];
+  int sign = emit1(ad, n, IPRO_OP_SIGN, &x, 1, false, err, NULL);
+  dx[0] = sign < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, dy[0], sign, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
+/* Neg: dX = -dY. */
+RULE(neg_gradient) {
+  (void)wanted;
+  dx[0] = emit1(ad, n, IPRO_OP_NEG, dy, 1, false, err, NULL);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
+/* RandomUniformLike reads only its input's shape and type: its values pass nothing back; nor do
+ * Floor, Ceil and Sign, constant between their steps (PyTorch's gradient of them is 0). */
 RULE(no_gradient) {
   (void)ad, (void)n, (void)dy, (void)wanted, (void)dx, (void)err;
   return IPRO_OK;
@@ -867,6 +884,11 @@ RULE(no_gradient) {
 
 static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_RANDOM_UNIFORM_LIKE] = no_gradient,
+    [IPRO_OP_FLOOR] = no_gradient,
+    [IPRO_OP_CEIL] = no_gradient,
+    [IPRO_OP_SIGN] = no_gradient,
+    [IPRO_OP_ABS] = abs_gradient,
+    [IPRO_OP_NEG] = neg_gradient,
     [IPRO_OP_SLICE_ONNX] = slice_gradient,
     [IPRO_OP_SPLIT] = split_gradient,
     [IPRO_OP_INSTANCE_NORMALIZATION] = layer_normalization_gradient,

@@ -68,7 +68,14 @@
   X(MIN, "Min")                                                                                    \
   X(GATHER_ND, "GatherND")                                                                         \
   X(ERF, "Erf")                                                                                    \
-  X(RECIPROCAL, "Reciprocal")
+  X(RECIPROCAL, "Reciprocal")                                                                      \
+  X(ABS, "Abs")                                                                                    \
+  X(NEG, "Neg")                                                                                    \
+  X(FLOOR, "Floor")                                                                                \
+  X(CEIL, "Ceil")                                                                                  \
+  X(SIGN, "Sign")                                                                                  \
+  X(GREATER_OR_EQUAL, "GreaterOrEqual")                                                            \
+  X(LESS_OR_EQUAL, "LessOrEqual")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -536,6 +536,44 @@ def export_rms_norm():
         print("%s: %d bytes" % (path, os.path.getsize(path)))
 
 
+class RoundingCNN(nn.Module):
+    """A convolution's features through torch.abs, negation, torch.sign, torch.floor and
+    torch.ceil, and masks from the comparisons >= and <= made float: the element-wise ops that
+    torch.export writes as Abs, Neg, Sign, Floor, Ceil, GreaterOrEqual and LessOrEqual (its
+    integer division of index arithmetic is Sign(q) * Floor(Abs(q))). Floor, Ceil, Sign and the
+    masks pass no gradient back, as in PyTorch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.fc = nn.Linear(8 * 14 * 14, 10)
+
+    def forward(self, x):
+        h = self.conv(x)
+        magnitude = torch.abs(h) + 0.5 * torch.neg(h)
+        steps = (torch.floor(h * 4) + torch.ceil(h * 4)) / 8
+        # compared as steps, so that >= and <= meet equality (0 and 2 are among the steps)
+        band = (torch.floor(h * 4) >= 0).float() * (torch.ceil(h * 4) <= 2).float()
+        features = magnitude + steps + band * h + 0.1 * torch.sign(h)
+        return self.fc(features.flatten(1))
+
+
+def export_rounding():
+    """rounding_cnn_dynamo_fmnist.onnx: RoundingCNN from torch.export with optimize=False, and
+    its eval-mode logits on forward_input as the golden."""
+    torch.manual_seed(2100)
+    model = RoundingCNN()
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    name = "rounding_cnn_dynamo_fmnist"
+    path = os.path.join(HERE, name + ".onnx")
+    export_torch_export_stripped(model, path)
+    write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 class TokenEmbedding(nn.Module):
     """Each of the 28 rows of an image is a token of 28 pixels, projected to 16 features, plus a
     fixed position table: a buffer, not a parameter."""
@@ -597,6 +635,8 @@ def main():
     setup_determinism()
     if sys.argv[1:] == ["--only", "rms-norm"]:
         return export_rms_norm()
+    if sys.argv[1:] == ["--only", "rounding"]:
+        return export_rounding()
     if sys.argv[1:] == ["--only", "masked-attention"]:
         return export_masked_attention()
     if sys.argv[1:] == ["--only", "swin"]:
@@ -624,6 +664,7 @@ def main():
     export_vit()
     export_swin()
     export_rms_norm()
+    export_rounding()
     export_masked_attention()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)

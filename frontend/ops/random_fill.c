@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/elementwise_values.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -149,7 +150,8 @@ static ipro_status fold_equal(ipro_graph *graph, const ipro_node *node, const ip
   return ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_BOOL, shape, r, (size_t)count, err);
 }
 
-/* Less, Greater or Equal of two constant real tensors training cannot change, folded into bool
+/* Less, Greater, Equal, LessOrEqual or GreaterOrEqual of two constant real tensors training cannot
+ * change, folded into bool
  * (TorchScript's Swin Transformer masks its shifted windows where a mask built from zeros is
  * not 0). */
 static ipro_status fold_compare_reals(ipro_graph *graph, const ipro_node *node,
@@ -161,8 +163,7 @@ static ipro_status fold_compare_reals(ipro_graph *graph, const ipro_node *node,
   ipro_status status = r ? IPRO_OK : u && v ? ipro_op_out_of_memory(err, node) : IPRO_ERROR;
   if (status == IPRO_OK) {
     for (int64_t i = 0; i < count; i++)
-      r[i] = node->op == IPRO_OP_LESS ? u[i] < v[i] : node->op == IPRO_OP_GREATER ? u[i] > v[i]
-                                                                               : u[i] == v[i];
+      r[i] = ipro_compare_values(node->op, u[i], v[i]);
     status = ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_BOOL, shape, r, (size_t)count, err);
   }
   free(u);
@@ -171,10 +172,10 @@ static ipro_status fold_compare_reals(ipro_graph *graph, const ipro_node *node,
   return status;
 }
 
-/* ---- Less, Greater and Equal ----
+/* ---- Less, Greater, Equal, LessOrEqual and GreaterOrEqual ----
  * Numpy-broadcast comparisons of two real tensors into bool, the mask of stochastic depth (folded
- * on constants); Equal also of int64 shape values, folded (TorchScript's Expand targets: Where(Equal(shape, -1), 1,
- * shape)). */
+ * on constants); Equal also of int64 shape values, folded (TorchScript's Expand targets:
+ * Where(Equal(shape, -1), 1, shape)). */
 ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *a, *b;
   ipro_shape shape;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/elementwise_values.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -331,8 +332,10 @@ ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error 
   return cast_or_identity(graph, node, x, like->dtype, err);
 }
 
-/* Sqrt and Reciprocal of reals: activation ops, folded on a constant training cannot change (the
- * exporter's scale of attention, √(head size), from CastLike of a Shape). */
+/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil and Sign of reals: activation ops, folded on a constant
+ * training cannot change (the exporter's scale of attention, √(head size), from CastLike of a
+ * Shape; torch.export's integer division of index arithmetic, Sign(q) · Floor(Abs(q)), as in an
+ * adaptive pooling whose windows do not divide the map). */
 ipro_status ipro_real_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
@@ -348,7 +351,7 @@ ipro_status ipro_real_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error
   if (status == IPRO_OK) {
     ipro_dtype_convert(x->data, x->dtype, values, IPRO_DTYPE_DOUBLE, elements);
     for (int64_t i = 0; i < elements; i++)
-      values[i] = node->op == IPRO_OP_SQRT ? sqrt(values[i]) : 1.0 / values[i];
+      values[i] = ipro_real_unary_value(node->op, values[i]);
     ipro_dtype_convert(values, IPRO_DTYPE_DOUBLE, folded, x->dtype, elements);
     status = ipro_op_fold_output(graph, node, 0, x->dtype, &x->shape, folded,
                                  (size_t)elements * element, err);

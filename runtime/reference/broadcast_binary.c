@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "ir/elementwise_values.h"
 #include "reference_ops.h"
 
 typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_MOD, BINARY_POW } binary_kind;
@@ -167,7 +168,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_pow) {
   return binary(graph, node, inputs, outputs, BINARY_POW, err);
 }
 
-/* Less, Greater and Equal: real operands (as double), a bool output. */
+/* Less, Greater, Equal, LessOrEqual and GreaterOrEqual: real operands (as double), a bool
+ * output (ir/elementwise_values.h). */
 static ipro_status compare(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
                            void *const *outputs, ipro_op op, ipro_error *err) {
   binary_layout layout;
@@ -180,7 +182,7 @@ static ipro_status compare(const ipro_graph *graph, const ipro_node *node, void 
   bool *y = outputs[0];
   for (int64_t i = 0; i < layout.count; i++) {
     double u = a[a_offset(&layout, i)], v = b[b_offset(&layout, i)];
-    y[i] = op == IPRO_OP_LESS ? u < v : op == IPRO_OP_GREATER ? u > v : u == v;
+    y[i] = ipro_compare_values(op, u, v);
   }
   return IPRO_OK;
 }
@@ -198,6 +200,16 @@ IPRO_REFERENCE_KERNEL(ipro_reference_greater) {
 IPRO_REFERENCE_KERNEL(ipro_reference_equal) {
   (void)context;
   return compare(graph, node, inputs, outputs, IPRO_OP_EQUAL, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_less_or_equal) {
+  (void)context;
+  return compare(graph, node, inputs, outputs, IPRO_OP_LESS_OR_EQUAL, err);
+}
+
+IPRO_REFERENCE_KERNEL(ipro_reference_greater_or_equal) {
+  (void)context;
+  return compare(graph, node, inputs, outputs, IPRO_OP_GREATER_OR_EQUAL, err);
 }
 
 /* Sum, Max or Min of n broadcast inputs, accumulated in double in input order (a NaN wins Max and

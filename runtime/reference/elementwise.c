@@ -1,9 +1,11 @@
-/* Reference kernels of the unary element-wise activations: Relu, LeakyRelu, Sigmoid, Tanh, Clip,
- * HardSigmoid, HardSwish. Each reads its canonical attributes once, then maps every element
+/* Reference kernels of the unary element-wise ops: Relu, LeakyRelu, Sigmoid, Tanh, Clip,
+ * HardSigmoid, HardSwish, Gelu, Erf, and the real unary ops Sqrt, Reciprocal, Abs, Neg, Floor,
+ * Ceil and Sign. Each reads its canonical attributes once, then maps every element
  * of X to Y (same shape), in double. */
 #include <math.h>
 #include <string.h>
 
+#include "ir/elementwise_values.h"
 #include "reference_ops.h"
 
 /* Attributes of the activation, read once per node (ipro_reference_activation_attributes, shared
@@ -72,16 +74,6 @@ static double gelu(double x, const activation_params *params) {
   if (params->alpha != 0.0f)
     return 0.5 * x * (1.0 + tanh(sqrt(2.0 / IPRO_REFERENCE_PI) * (x + 0.044715 * x * x * x)));
   return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
-}
-
-static double square_root(double x, const activation_params *params) {
-  (void)params;
-  return sqrt(x);
-}
-
-static double reciprocal(double x, const activation_params *params) {
-  (void)params;
-  return 1.0 / x;
 }
 
 static double error_function(double x, const activation_params *params) {
@@ -186,17 +178,24 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gelu) {
   return activation(graph, node, inputs, outputs, gelu, err);
 }
 
-IPRO_REFERENCE_KERNEL(ipro_reference_reciprocal) {
-  (void)context;
-  return activation(graph, node, inputs, outputs, reciprocal, err);
-}
-
 IPRO_REFERENCE_KERNEL(ipro_reference_erf) {
   (void)context;
   return activation(graph, node, inputs, outputs, error_function, err);
 }
 
-IPRO_REFERENCE_KERNEL(ipro_reference_sqrt) {
+/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil and Sign: the values the frontend folds them to on
+ * constants (ir/elementwise_values.h). */
+IPRO_REFERENCE_KERNEL(ipro_reference_real_unary) {
   (void)context;
-  return activation(graph, node, inputs, outputs, square_root, err);
+  ipro_shape shape;
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_input_shape(graph, node, 0, &shape, err))
+    return IPRO_ERROR;
+  const double *x = inputs[0];
+  double *y = outputs[0];
+  int64_t count = ipro_shape_elements(&shape);
+  for (int64_t i = 0; i < count; i++)
+    y[i] = ipro_real_unary_value(node->op, x[i]);
+  return IPRO_OK;
 }

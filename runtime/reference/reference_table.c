@@ -20,6 +20,8 @@ IN_DOUBLE(batch_normalization, (1u << 3) | (1u << 4))
 IN_DOUBLE(relu, 0)
 IN_DOUBLE(less, 0)
 IN_DOUBLE(greater, 0)
+IN_DOUBLE(less_or_equal, 0)
+IN_DOUBLE(greater_or_equal, 0)
 IN_DOUBLE(equal, 0)
 IN_DOUBLE(random_uniform_like, 0)
 IN_DOUBLE(leaky_relu, 0)
@@ -29,9 +31,8 @@ IN_DOUBLE(clip, 0)
 IN_DOUBLE(hard_sigmoid, 0)
 IN_DOUBLE(hard_swish, 0)
 IN_DOUBLE(gelu, 0)
-IN_DOUBLE(sqrt, 0)
+IN_DOUBLE(real_unary, 0)
 IN_DOUBLE(erf, 0)
-IN_DOUBLE(reciprocal, 0)
 IN_DOUBLE(layer_normalization, 0)
 IN_DOUBLE(layer_norm_grad, 0)
 IN_DOUBLE(instance_normalization, 0)
@@ -119,7 +120,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
     [IPRO_OP_CAST] = ipro_reference_cast_like, /* the output's dtype says which */
     [IPRO_OP_GELU] = in_double_gelu,
-    [IPRO_OP_SQRT] = in_double_sqrt,
+    [IPRO_OP_SQRT] = in_double_real_unary,
     [IPRO_OP_SLICE_ONNX] = ipro_reference_slice_onnx,
     [IPRO_OP_LAYER_NORMALIZATION] = in_double_layer_normalization,
     [IPRO_OP_CONSTANT_OF_SHAPE] = ipro_reference_constant_of_shape,
@@ -130,7 +131,14 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_POW] = in_double_pow,
     [IPRO_OP_NOT] = ipro_reference_not,
     [IPRO_OP_ERF] = in_double_erf,
-    [IPRO_OP_RECIPROCAL] = in_double_reciprocal,
+    [IPRO_OP_RECIPROCAL] = in_double_real_unary,
+    [IPRO_OP_ABS] = in_double_real_unary,
+    [IPRO_OP_NEG] = in_double_real_unary,
+    [IPRO_OP_FLOOR] = in_double_real_unary,
+    [IPRO_OP_CEIL] = in_double_real_unary,
+    [IPRO_OP_SIGN] = in_double_real_unary,
+    [IPRO_OP_LESS_OR_EQUAL] = in_double_less_or_equal,
+    [IPRO_OP_GREATER_OR_EQUAL] = in_double_greater_or_equal,
     [IPRO_OP_GATHER_ND] = ipro_reference_gather_nd,
     [IPRO_OP_MAX] = in_double_extremum,
     [IPRO_OP_MIN] = in_double_extremum,

@@ -295,10 +295,12 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * torch.export (its rsqrt written as Sqrt and Reciprocal), and
  * rms_norm_mixer_dynamo_optimized_fmnist the same with the exporter's optimisation (its epsilons
  * and exponent scalar initializers, which must be written back as loaded: constants, not
- * parameters). Local training (K = 2), the test pass after each epoch and the export go through for
- * both (the test pass once asked the trainer for the ratio and stopped after the first epoch; the
- * second was refused for its Expand), and the written model evaluates to the last test pass's
- * accuracy. */
+ * parameters); rounding_cnn_dynamo_fmnist has Abs, Neg, Sign, Floor and Ceil of a convolution's
+ * features and masks from GreaterOrEqual and LessOrEqual (the gradient through Abs and Neg, none
+ * through the others). Local training (K = 2), the test pass after each epoch and the export go
+ * through for both (the test pass once asked the trainer for the ratio and stopped after the first
+ * epoch; the second was refused for its Expand), and the written model evaluates to the last test
+ * pass's accuracy. */
 static void train_torch_export_model(const char *name) {
   char arguments[2048], model[700];
   snprintf(model, sizeof model, "%s/%s_trained.onnx", directory, name);
@@ -471,6 +473,7 @@ int main(void) {
   train_torch_export_model("rms_norm_mixer_dynamo_fmnist");
   train_torch_export_model("rms_norm_mixer_dynamo_optimized_fmnist");
   train_torch_export_model("masked_attention_dynamo_fmnist");
+  train_torch_export_model("rounding_cnn_dynamo_fmnist");
   check_buffers_as_loaded();
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);

@@ -562,6 +562,31 @@ static void sqrt_case(gradient_case *c) {
   hand_node(c->graph, "root", "Sqrt", "P", "Y");
 }
 
+/* Abs and Neg: -|X| · X, whose derivative -2|X| needs dY · sign(X) through Abs and -dY through
+ * Neg (X is kept away from Abs's kink at 0 by its range). */
+static void abs_neg_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  hand_node(c->graph, "abs", "Abs", "X", "A");
+  hand_node(c->graph, "neg", "Neg", "A", "N");
+  hand_node(c->graph, "scale", "Mul", "N,X", "Y");
+}
+
+/* Floor, Ceil and Sign pass no gradient back (constant between their steps, as PyTorch's
+ * gradients of them are 0): X · (Floor(X) + Ceil(X) + Sign(X)), whose derivative is the sum
+ * itself; X kept away from the steps at ±1 (and 0, by its range). */
+static void rounding_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  c->kinks[0] = -1.0;
+  c->kinks[1] = 1.0;
+  c->n_kinks = 2;
+  hand_node(c->graph, "floor", "Floor", "X", "F");
+  hand_node(c->graph, "ceil", "Ceil", "X", "C");
+  hand_node(c->graph, "sign", "Sign", "X", "S");
+  hand_node(c->graph, "plus", "Add", "F,C", "P");
+  hand_node(c->graph, "plus_sign", "Add", "P,S", "Q");
+  hand_node(c->graph, "scale", "Mul", "X,Q", "Y");
+}
+
 /* Erf of X (GELU spelled out by exporters before opset 20: x/2 · (1 + erf(x/√2))). */
 static void erf_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -894,6 +919,8 @@ int main(void) {
       {"Gather (a permutation of the axis)", gather_permutation_case},
       {"Gather (repeated and missing rows)", gather_repeated_case},
       {"Erf", erf_case},
+      {"Abs and Neg", abs_neg_case},
+      {"Floor, Ceil and Sign (no gradient)", rounding_case},
       {"RMSNorm (Sqrt, Reciprocal)", rms_norm_case},
       {"Pow (a constant exponent of 1.5)", pow_case},
       {"LayerNorm spelled out (Pow by 2)", spelled_out_layer_norm_case},
