@@ -403,6 +403,19 @@ def export_torchscript_training(model, path, opset=None):
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, **options)
 
 
+def export_torch_export_with_logits(model, name, optimize=False):
+    """models/NAME.onnx: model from torch.export (export_torch_export_stripped), and its logits on
+    forward_input as golden/NAME_forward.ipgd."""
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    path = os.path.join(HERE, name + ".onnx")
+    export_torch_export_stripped(model, path, optimize)
+    write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+               [("input", x.numpy()), ("logits", logits.numpy())])
+    print("%s: %d bytes" % (path, os.path.getsize(path)))
+
+
 class TinyViT(nn.Module):
     """torchvision's VisionTransformer at Fashion-MNIST's size: a 7x7 patch convolution (one
     channel in), the class token, and torchvision's own Encoder (one layer, two heads), whose
@@ -562,16 +575,7 @@ def export_rounding():
     """rounding_cnn_dynamo_fmnist.onnx: RoundingCNN from torch.export with optimize=False, and
     its eval-mode logits on forward_input as the golden."""
     torch.manual_seed(2100)
-    model = RoundingCNN()
-    x = forward_input((1, 28, 28))
-    with torch.no_grad():
-        logits = model(x)
-    name = "rounding_cnn_dynamo_fmnist"
-    path = os.path.join(HERE, name + ".onnx")
-    export_torch_export_stripped(model, path)
-    write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
-               [("input", x.numpy()), ("logits", logits.numpy())])
-    print("%s: %d bytes" % (path, os.path.getsize(path)))
+    export_torch_export_with_logits(RoundingCNN(), "rounding_cnn_dynamo_fmnist")
 
 
 class TokenEmbedding(nn.Module):
@@ -619,16 +623,8 @@ def export_masked_attention():
     defaults; its two buffers (embed.position, attention.mask with 378 -inf) are initializers the
     graph signature names BUFFER: constants to infopro, written back as loaded."""
     torch.manual_seed(2100)
-    model = MaskedAttention()
-    x = forward_input((1, 28, 28))
-    with torch.no_grad():
-        logits = model(x)
-    name = "masked_attention_dynamo_fmnist"
-    path = os.path.join(HERE, name + ".onnx")
-    export_torch_export_stripped(model, path, optimize=True)
-    write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
-               [("input", x.numpy()), ("logits", logits.numpy())])
-    print("%s: %d bytes" % (path, os.path.getsize(path)))
+    export_torch_export_with_logits(MaskedAttention(), "masked_attention_dynamo_fmnist",
+                                    optimize=True)
 
 
 def main():

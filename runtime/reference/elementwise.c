@@ -12,6 +12,7 @@
  * with ipro.UnaryGrad so both sides fill in the same defaults). */
 typedef struct {
   float alpha, beta;
+  ipro_op op; /* the real unary ops' (ir/elementwise_values.h) */
 } activation_params;
 
 typedef double (*activation_fn)(double x, const activation_params *params);
@@ -111,7 +112,7 @@ void ipro_reference_activation_attributes(const ipro_node *node, ipro_op op, flo
 /* The kernel of an activation whose attributes ipro_reference_activation_attributes reads. */
 static ipro_status activation(const ipro_graph *graph, const ipro_node *node, void *const *inputs,
                               void *const *outputs, activation_fn function, ipro_error *err) {
-  activation_params params;
+  activation_params params = {.op = node->op};
   ipro_reference_activation_attributes(node, node->op, &params.alpha, &params.beta);
   return map_elements(graph, node, inputs, outputs, function, &params, err);
 }
@@ -185,17 +186,12 @@ IPRO_REFERENCE_KERNEL(ipro_reference_erf) {
 
 /* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil and Sign: the values the frontend folds them to on
  * constants (ir/elementwise_values.h). */
+static double real_unary(double x, const activation_params *params) {
+  return ipro_real_unary_value(params->op, x);
+}
+
 IPRO_REFERENCE_KERNEL(ipro_reference_real_unary) {
   (void)context;
-  ipro_shape shape;
-  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
-      ipro_reference_expect_real(graph, node, false, 0, err) ||
-      ipro_reference_input_shape(graph, node, 0, &shape, err))
-    return IPRO_ERROR;
-  const double *x = inputs[0];
-  double *y = outputs[0];
-  int64_t count = ipro_shape_elements(&shape);
-  for (int64_t i = 0; i < count; i++)
-    y[i] = ipro_real_unary_value(node->op, x[i]);
-  return IPRO_OK;
+  const activation_params params = {.op = node->op};
+  return map_elements(graph, node, inputs, outputs, real_unary, &params, err);
 }
