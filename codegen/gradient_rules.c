@@ -553,26 +553,23 @@ static int64_t index_at(const ipro_tensor *indices, int64_t i, int64_t dim) {
 #define MAX_SEGMENT_TABLE (1 << 22)
 
 /* Gather along axis 0 with constant indices that may repeat or leave rows out (the Swin
- * Transformer's relative position bias, a [169, heads] table read at 2,401 indices): each row of
- * dX is the sum of dY's rows at the indices that read it. With dY seen as [indices, the rest] and a
- * zero row appended, a constant table [rows of X, most readers] lists each row's readers (padded
- * with the zero row): Gather by it, then sum over the readers (ipro.ReduceToShape). The table
- * holds the indices once more (int64) and nothing of X's size. */
-static ipro_status segment_sum_gradient(ipro_autodiff *ad, int n, const ipro_tensor *indices,
-                                        const ipro_shape *x, const int *dy, int *dx,
+ * Transformer's relative position bias, a [169, heads] table read at 2,401 indices), and GatherND
+ * at constant indices, whose first k axes are one axis of rows here: each row of dX is the sum of
+ * dY's rows at the indices that read it. With dY seen as [indices, the rest] and a zero row
+ * appended, a constant table [rows of X, most readers] lists each row's readers (padded with the
+ * zero row): Gather by it, then sum over the readers (ipro.ReduceToShape), and that made X's shape.
+ * The table holds the indices once more (int64) and nothing of X's size. row[j], the row index j
+ * reads, is within 0..rows-1 (the callers check). */
+static ipro_status segment_sum_gradient(ipro_autodiff *ad, int n, const int64_t *row, int64_t count,
+                                        int64_t rows, const ipro_shape *x, const int *dy, int *dx,
                                         ipro_error *err) {
   const ipro_node *node = forward_node(ad, n);
   ipro_dtype dtype = input_tensor(ad, n, 0)->dtype; /* float32, or float64 in the tests */
-  int64_t rows = x->dims[0], count = ipro_shape_elements(&indices->shape), readers = 1;
-  int64_t rest = ipro_shape_elements(x) / (rows ? rows : 1);
-  for (int64_t j = 0; j < count; j++) /* inference checked them; a gradient is not a crash */
-    if (index_at(indices, j, rows) < 0 || index_at(indices, j, rows) >= rows)
-      return ipro_error_set(err, "node '%s' (Gather): an index is outside its %lld rows",
-                            node->name, (long long)rows);
+  int64_t readers = 1, rest = ipro_shape_elements(x) / (rows ? rows : 1);
   int64_t *filled = calloc((size_t)rows + 1, sizeof(int64_t));
   if (!filled) return ipro_error_set(err, "out of memory building the backward pass");
   for (int64_t j = 0; j < count; j++) {
-    int64_t r = ++filled[index_at(indices, j, rows)];
+    int64_t r = ++filled[row[j]];
     if (r > readers) readers = r;
   }
   int64_t *table = readers <= MAX_SEGMENT_TABLE / (rows ? rows : 1)
@@ -585,18 +582,17 @@ static ipro_status segment_sum_gradient(ipro_autodiff *ad, int n, const ipro_ten
     free(zeros);
     if (readers > MAX_SEGMENT_TABLE / (rows ? rows : 1))
       return ipro_error_set(err,
-                            "node '%s' (Gather): its gradient, %lld rows each read up to %lld "
+                            "node '%s' (%s): its gradient, %lld rows each read up to %lld "
                             "times, is over infopro's limit of %d entries",
-                            node->name, (long long)rows, (long long)readers, MAX_SEGMENT_TABLE);
+                            node->name, node->op_type, (long long)rows, (long long)readers,
+                            MAX_SEGMENT_TABLE);
     return ipro_error_set(err, "out of memory building the backward pass");
   }
   for (int64_t k = 0; k < rows * readers; k++)
     table[k] = count; /* the zero row */
   memset(filled, 0, sizeof(int64_t) * (size_t)rows);
-  for (int64_t j = 0; j < count; j++) {
-    int64_t r = index_at(indices, j, rows);
-    table[r * readers + filled[r]++] = j;
-  }
+  for (int64_t j = 0; j < count; j++)
+    table[row[j] * readers + filled[row[j]]++] = j;
   ipro_shape zero_shape = {.rank = 2, .dims = {1, rest}};
   ipro_shape table_shape = {.rank = 2, .dims = {rows, readers}};
   int zero = ipro_autodiff_constant(ad, n, "zero_row", dtype, &zero_shape, zeros, err);
@@ -623,6 +619,67 @@ static ipro_status segment_sum_gradient(ipro_autodiff *ad, int n, const ipro_ten
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* Gather along axis 0 at constant indices that repeat or leave rows out: segment_sum_gradient. */
+static ipro_status rows_gradient(ipro_autodiff *ad, int n, const ipro_tensor *indices,
+                                 const ipro_shape *x, const int *dy, int *dx, ipro_error *err) {
+  const ipro_node *node = forward_node(ad, n);
+  int64_t rows = x->dims[0], count = ipro_shape_elements(&indices->shape);
+  int64_t *row = malloc(sizeof(int64_t) * (size_t)(count + 1));
+  if (!row) return ipro_error_set(err, "out of memory building the backward pass");
+  for (int64_t j = 0; j < count; j++) {
+    row[j] = index_at(indices, j, rows);
+    if (row[j] < 0 || row[j] >= rows) { /* inference checked them; a gradient is not a crash */
+      free(row);
+      return ipro_error_set(err, "node '%s' (Gather): an index is outside its %lld rows",
+                            node->name, (long long)rows);
+    }
+  }
+  ipro_status status = segment_sum_gradient(ad, n, row, count, rows, x, dy, dx, err);
+  free(row);
+  return status;
+}
+
+/* GatherND (batch_dims 0) at constant indices [..., k]: each index reads one row of data seen as
+ * [d0 · ... · d(k-1), the rest] (its position in the first k axes, row-major), so dData is
+ * segment_sum_gradient's over those rows (an adaptive average pooling whose windows do not divide
+ * the map, which torch.export writes as a GatherND of the map at 2-axis indices; a row read by
+ * several windows sums their gradients). */
+RULE(gather_nd_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  const ipro_tensor *indices = input_tensor(ad, n, 1);
+  ipro_shape x = input_tensor(ad, n, 0)->shape;
+  const ipro_shape *q = &indices->shape;
+  int64_t k = q->rank >= 1 ? q->dims[q->rank - 1] : 0;
+  if (!indices->data || indices->kind == IPRO_TENSOR_ACTIVATION || k < 1 || k > x.rank)
+    return ipro_error_set(err,
+                          "node '%s' (GatherND): gradients are implemented for constant indices "
+                          "only",
+                          node->name);
+  int64_t rows = 1, count = ipro_shape_elements(q) / k;
+  for (int64_t a = 0; a < k; a++)
+    rows *= x.dims[a];
+  int64_t *row = malloc(sizeof(int64_t) * (size_t)(count + 1));
+  if (!row) return ipro_error_set(err, "out of memory building the backward pass");
+  const int64_t *at = indices->data; /* int64, as inference requires */
+  for (int64_t j = 0; j < count; j++) {
+    int64_t r = 0;
+    for (int64_t a = 0; a < k; a++) {
+      int64_t v = at[j * k + a] < 0 ? at[j * k + a] + x.dims[a] : at[j * k + a];
+      if (v < 0 || v >= x.dims[a]) {
+        free(row);
+        return ipro_error_set(err, "node '%s' (GatherND): an index is outside axis %lld's %lld",
+                              node->name, (long long)a, (long long)x.dims[a]);
+      }
+      r = r * x.dims[a] + v;
+    }
+    row[j] = r;
+  }
+  ipro_status status = segment_sum_gradient(ad, n, row, count, rows, &x, dy, dx, err);
+  free(row);
+  return status;
+}
+
 /* Gather with constant indices that take each of the axis's dim slices exactly once (torch.export
  * writes as_strided so, its indices computed from Ranges: a permutation, in order where the view
  * is contiguous): dY has the axis's slices in the indices' shape; made the input's shape again it
@@ -644,7 +701,7 @@ static ipro_status permutation_gradient(ipro_autodiff *ad, int n, const ipro_ten
   }
   if (!permutation) {
     free(inverse);
-    if (axis == 0) return segment_sum_gradient(ad, n, indices, x, dy, dx, err);
+    if (axis == 0) return rows_gradient(ad, n, indices, x, dy, dx, err);
     return ipro_error_set(err,
                           "node '%s' (Gather): gradients are implemented for one constant index, "
                           "constant indices along axis 0, or constant indices that take every "
@@ -859,6 +916,29 @@ RULE(split_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* Where(condition, X, Y): dX = Where(condition, dY, 0) and dY = Where(condition, 0, dY), each
+ * summed back over what it was broadcast along; the bool condition takes none (torch.export's
+ * masked_fill, an adaptive pooling's windows masked to their extents). */
+RULE(where_gradient) {
+  ipro_dtype dtype = ipro_autodiff_graph(ad)->tensors[dy[0]].dtype;
+  double zero64 = 0.0;
+  float zero32 = 0.0f;
+  ipro_shape scalar = {.rank = 0};
+  int zero =
+      ipro_autodiff_constant(ad, n, "zero", dtype, &scalar,
+                             dtype == IPRO_DTYPE_DOUBLE ? (void *)&zero64 : (void *)&zero32, err);
+  if (zero < 0) return IPRO_ERROR;
+  for (int i = 1; i <= 2; i++) {
+    if (!wanted[i]) continue;
+    int condition = forward_node(ad, n)->inputs[0];
+    int chosen[3] = {condition, i == 1 ? dy[0] : zero, i == 1 ? zero : dy[0]};
+    int g = emit1(ad, n, IPRO_OP_WHERE, chosen, 3, false, err, NULL);
+    dx[i] = g < 0 ? -1 : reduce_to_input(ad, n, g, i, 1.0f, err);
+    if (dx[i] < 0) return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
 /* Abs: dX = dY · Sign(X) (0 at 0, as PyTorch's). */
 RULE(abs_gradient) {
   (void)wanted;
@@ -928,6 +1008,8 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_TRANSPOSE] = transpose_gradient,
     [IPRO_OP_CONCAT] = concat_gradient,
     [IPRO_OP_GATHER] = gather_gradient,
+    [IPRO_OP_GATHER_ND] = gather_nd_gradient,
+    [IPRO_OP_WHERE] = where_gradient,
     [IPRO_OP_DROPOUT] = dropout_gradient,
     [IPRO_OP_PAD] = pad_gradient,
     [IPRO_OP_RESIZE] = resize_gradient,

@@ -578,6 +578,31 @@ def export_rounding():
     export_torch_export_with_logits(RoundingCNN(), "rounding_cnn_dynamo_fmnist")
 
 
+class AdaptivePoolCNN(nn.Module):
+    """A convolution's 7x7 map pooled to 5x5 by nn.AdaptiveAvgPool2d, whose windows (of 2 and 3
+    rows and columns) do not divide the map and overlap: torch.export writes it as index
+    arithmetic (Range, Div, Abs, Floor, Sign, int64 GreaterOrEqual, bool Unsqueeze, all constants)
+    and a GatherND of the map transposed to [H, W, N, C] at indices addressing its 2 spatial axes,
+    masked to each window's extent (Where) and summed (as VGG and AlexNet pool a map smaller than
+    7x7)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=4, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(5)
+        self.fc = nn.Linear(8 * 5 * 5, 10)
+
+    def forward(self, x):
+        return self.fc(self.pool(torch.relu(self.conv(x))).flatten(1))
+
+
+def export_adaptive_pool():
+    """adaptive_pool_cnn_dynamo_fmnist.onnx: AdaptivePoolCNN from torch.export with
+    optimize=False, and its logits as the golden."""
+    torch.manual_seed(2200)
+    export_torch_export_with_logits(AdaptivePoolCNN(), "adaptive_pool_cnn_dynamo_fmnist")
+
+
 class TokenEmbedding(nn.Module):
     """Each of the 28 rows of an image is a token of 28 pixels, projected to 16 features, plus a
     fixed position table: a buffer, not a parameter."""
@@ -633,6 +658,8 @@ def main():
         return export_rms_norm()
     if sys.argv[1:] == ["--only", "rounding"]:
         return export_rounding()
+    if sys.argv[1:] == ["--only", "adaptive-pool"]:
+        return export_adaptive_pool()
     if sys.argv[1:] == ["--only", "masked-attention"]:
         return export_masked_attention()
     if sys.argv[1:] == ["--only", "swin"]:
@@ -661,6 +688,7 @@ def main():
     export_swin()
     export_rms_norm()
     export_rounding()
+    export_adaptive_pool()
     export_masked_attention()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)

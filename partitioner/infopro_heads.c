@@ -321,7 +321,7 @@ ipro_status ipro_heads_append(ipro_graph *module, int image, const ipro_shape *i
                     .start = start,
                     .err = err,
                     .undrawn = options->undrawn};
-  if (channels_last) { /* the heads read [N, H, W, C] as [N, C, H, W] */
+  if (channels_last) {            /* the heads read [N, H, W, C] as [N, C, H, W] */
     ipro_shape first = ht->shape; /* a copy: adding tensors moves them */
     first.dims[1] = ht->shape.dims[3];
     first.dims[2] = ht->shape.dims[1];
@@ -394,11 +394,16 @@ bool ipro_heads_cut_is_channels_last(const ipro_graph *network, int tensor) {
   return false;
 }
 
+/* The heads read the batch on axis 0: a map torch.export transposed to [H, W, N, C] for an
+ * adaptive pooling's GatherND is a cut point every path passes through, but heads there would mix
+ * the images (its classifier gave H rows of features for N labels). */
 int ipro_heads_attachable_cuts(const ipro_graph *network, int *cut_points, int n_cut_points) {
+  int64_t batch = network->batch > 0 ? network->batch : IPRO_DIM_BATCH;
   int kept = 0;
   for (int i = 0; i < n_cut_points; i++) {
-    int rank = network->tensors[cut_points[i]].shape.rank;
-    if (rank >= 2 && rank <= 4) cut_points[kept++] = cut_points[i];
+    const ipro_shape *shape = &network->tensors[cut_points[i]].shape;
+    if (shape->rank >= 2 && shape->rank <= 4 && shape->dims[0] == batch)
+      cut_points[kept++] = cut_points[i];
   }
   return kept;
 }

@@ -51,7 +51,8 @@ bool ipro_heads_cut_is_channels_last(const ipro_graph *network, int tensor);
 /* Keeps, in place and in order, the cut points (tensor indices of network) where the heads can
  * attach: a feature map [N, C, H, W] (or [N, H, W, C]), a token sequence [N, T, D] (a
  * transformer's; the heads read the mean of its tokens, a feature vector) or a feature vector
- * [N, F]; returns how many. */
+ * [N, F], the batch first (its extent network->batch, or symbolic); returns how many. A tensor
+ * whose first axis is another of the batch's extent cannot be told apart and is kept. */
 int ipro_heads_attachable_cuts(const ipro_graph *network, int *cut_points, int n_cut_points);
 
 /* Appends both heads to module (shapes inferred at its batch) at its first graph output. image:

@@ -132,10 +132,14 @@ static ipro_status resolve_reshape(const ipro_node *node, const ipro_tensor *x,
   return IPRO_OK;
 }
 
+/* What Reshape, Squeeze and Unsqueeze take: the reals and int64 of shape data, and bool masks
+ * (torch.export's adaptive pooling unsqueezes its windows' masks, folded). */
+#define RESHAPED_DTYPES (IPRO_DTYPES_SHAPE_DATA | IPRO_DTYPES(IPRO_DTYPE_BOOL))
+
 ipro_status ipro_reshape_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &x, err) != IPRO_OK)
+      ipro_op_input(graph, node, 0, RESHAPED_DTYPES, &x, err) != IPRO_OK)
     return IPRO_ERROR;
   int64_t target[IPRO_MAX_RANK];
   int count;
@@ -251,7 +255,7 @@ static ipro_status put_axis_set(ipro_node *node, const bool *set, int rank, ipro
 ipro_status ipro_squeeze_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, RESHAPED_DTYPES, &x, err) != IPRO_OK ||
       (ipro_node_input(graph, node, 1) && axes_to_attribute(graph, node, err) != IPRO_OK))
     return IPRO_ERROR;
   int rank = x->shape.rank, count;
@@ -284,7 +288,7 @@ ipro_status ipro_squeeze_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
 ipro_status ipro_unsqueeze_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 2, 1, 1, err) != IPRO_OK ||
-      ipro_op_input(graph, node, 0, IPRO_DTYPES_SHAPE_DATA, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, RESHAPED_DTYPES, &x, err) != IPRO_OK ||
       (ipro_node_input(graph, node, 1) && axes_to_attribute(graph, node, err) != IPRO_OK))
     return IPRO_ERROR;
   int count;

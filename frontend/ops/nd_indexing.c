@@ -4,8 +4,10 @@
  * built from zeros each forward pass) and torch.export writes GatherND for indexing by a tensor
  * (the Swin Transformer's relative position bias, table[index]). With data and indices (and
  * updates) constants training cannot change either is folded; else ScatterND runs (no gradient
- * rule: on a trained path, autodiff names the node), and GatherND at constant indices that each
- * address one slice of the first axis (k = 1) becomes the Gather it is, with Gather's gradient. */
+ * rule: on a trained path, autodiff names the node), GatherND at constant indices that each
+ * address one slice of the first axis (k = 1) becomes the Gather it is, with Gather's gradient,
+ * and GatherND at constant indices addressing more axes runs as it is, with a gradient of its
+ * own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,30 @@ static ipro_status become_gather(ipro_graph *graph, ipro_node *node, const ipro_
   return ipro_gather_infer(graph, node, err);
 }
 
+/* GatherND of a tensor computed at run time at constant indices addressing k >= 2 axes, none of
+ * them the batch (torch.export's adaptive average pooling whose windows do not divide the map):
+ * it runs (the reference kernels), its gradient a sum over the rows it reads
+ * (codegen/gradient_rules.c); every index is checked against its axis here. */
+static ipro_status run_at_constant_indices(ipro_graph *graph, ipro_node *node,
+                                           const ipro_tensor *data, const ipro_tensor *indices,
+                                           int64_t k, const ipro_shape *shape, ipro_error *err) {
+  for (int64_t a = 0; a < k; a++)
+    if (data->shape.dims[a] == IPRO_DIM_BATCH || data->shape.dims[a] <= 0)
+      return ipro_op_fail(err, node,
+                          "indices addressing the batch axis of '%s' (axis %lld) are not "
+                          "supported",
+                          data->name, (long long)a);
+  const int64_t *at = indices->data;
+  int64_t n = ipro_shape_elements(&indices->shape);
+  for (int64_t j = 0; j < n; j++) {
+    int64_t dim = data->shape.dims[j % k];
+    if (at[j] < -dim || at[j] >= dim)
+      return ipro_op_fail(err, node, "index %lld of '%s' is outside axis %lld's %lld",
+                          (long long)at[j], indices->name, (long long)(j % k), (long long)dim);
+  }
+  return ipro_op_set_output(graph, node, 0, data->dtype, shape, err);
+}
+
 ipro_status ipro_gather_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *data, *indices;
   if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
@@ -145,10 +171,7 @@ ipro_status ipro_gather_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error 
   int64_t count = ipro_shape_elements(&shape);
   if (!ipro_tensor_is_foldable(data) || count < 0 || count > MAX_FOLDED_ELEMENTS) {
     if (k == 1) return become_gather(graph, node, indices, err);
-    return ipro_op_fail(err, node,
-                        "indices addressing %lld axes of a tensor computed at run time are not "
-                        "supported (1 is)",
-                        (long long)k);
+    return run_at_constant_indices(graph, node, data, indices, k, &shape, err);
   }
   size_t element = ipro_dtype_size(data->dtype);
   char *folded = malloc((size_t)(count + 1) * element);

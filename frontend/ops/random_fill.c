@@ -124,18 +124,26 @@ ipro_status ipro_random_uniform_like_infer(ipro_graph *graph, ipro_node *node, i
 
 /* Equal of two int64 shape values; the symbolic batch (at least 1) equals itself, and no value
  * below 1 (TorchScript's Expand targets compare a shape with -1). */
-static ipro_status equal_values(const ipro_node *node, int64_t x, int64_t y, uint8_t *r,
+static ipro_status compare_ints(const ipro_node *node, int64_t x, int64_t y, uint8_t *r,
                                 ipro_error *err) {
   bool bx = ipro_dim_is_batch(x), by = ipro_dim_is_batch(y);
-  if (bx != by && (bx ? y : x) >= 1)
+  if (bx != by && (node->op != IPRO_OP_EQUAL || (bx ? y : x) >= 1))
     return ipro_op_batch_error(node, err, "comparing the batch size with a size");
-  *r = x == y;
+  switch (node->op) {
+  case IPRO_OP_LESS: *r = x < y; break;
+  case IPRO_OP_GREATER: *r = x > y; break;
+  case IPRO_OP_LESS_OR_EQUAL: *r = x <= y; break;
+  case IPRO_OP_GREATER_OR_EQUAL: *r = x >= y; break;
+  default: *r = x == y; break;
+  }
   return IPRO_OK;
 }
 
-/* Equal of two constant int64 tensors, folded into bool. */
-static ipro_status fold_equal(ipro_graph *graph, const ipro_node *node, const ipro_tensor *a,
-                              const ipro_tensor *b, const ipro_shape *shape, ipro_error *err) {
+/* A comparison of two constant int64 tensors, folded into bool (shapes, and torch.export's index
+ * arithmetic: an adaptive pooling's windows, Range >= their starts). */
+static ipro_status fold_compare_ints(ipro_graph *graph, const ipro_node *node, const ipro_tensor *a,
+                                     const ipro_tensor *b, const ipro_shape *shape,
+                                     ipro_error *err) {
   enum { MAX_FOLD = 4096 };
   int64_t count = ipro_shape_elements(shape);
   if (count > MAX_FOLD)
@@ -146,7 +154,7 @@ static ipro_status fold_equal(ipro_graph *graph, const ipro_node *node, const ip
   ipro_broadcast_copy(a->data, &a->shape, x, shape, sizeof(int64_t));
   ipro_broadcast_copy(b->data, &b->shape, y, shape, sizeof(int64_t));
   for (int64_t i = 0; i < count; i++)
-    if (equal_values(node, x[i], y[i], &r[i], err) != IPRO_OK) return IPRO_ERROR;
+    if (compare_ints(node, x[i], y[i], &r[i], err) != IPRO_OK) return IPRO_ERROR;
   return ipro_op_fold_output(graph, node, 0, IPRO_DTYPE_BOOL, shape, r, (size_t)count, err);
 }
 
@@ -174,12 +182,12 @@ static ipro_status fold_compare_reals(ipro_graph *graph, const ipro_node *node,
 
 /* ---- Less, Greater, Equal, LessOrEqual and GreaterOrEqual ----
  * Numpy-broadcast comparisons of two real tensors into bool, the mask of stochastic depth (folded
- * on constants); Equal also of int64 shape values, folded (TorchScript's Expand targets:
- * Where(Equal(shape, -1), 1, shape)). */
+ * on constants); each also of int64 values, folded (TorchScript's Expand targets:
+ * Where(Equal(shape, -1), 1, shape); torch.export's index arithmetic). */
 ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *a, *b;
   ipro_shape shape;
-  unsigned dtypes = IPRO_DTYPES_REAL | (node->op == IPRO_OP_EQUAL ? IPRO_DTYPES_INT64 : 0u);
+  unsigned dtypes = IPRO_DTYPES_REAL | IPRO_DTYPES_INT64;
   if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, dtypes, &a, err) != IPRO_OK ||
       ipro_op_input(graph, node, 1, IPRO_DTYPES(a->dtype), &b, err) != IPRO_OK ||
@@ -190,7 +198,7 @@ ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *e
       return ipro_op_fail(err, node,
                           "integer comparison of values computed at run time is not "
                           "supported");
-    return fold_equal(graph, node, a, b, &shape, err);
+    return fold_compare_ints(graph, node, a, b, &shape, err);
   }
   int64_t count = ipro_shape_elements(&shape);
   if (ipro_tensor_is_foldable(a) && ipro_tensor_is_foldable(b) && count >= 0 &&

@@ -297,10 +297,12 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * and exponent scalar initializers, which must be written back as loaded: constants, not
  * parameters); rounding_cnn_dynamo_fmnist has Abs, Neg, Sign, Floor and Ceil of a convolution's
  * features and masks from GreaterOrEqual and LessOrEqual (the gradient through Abs and Neg, none
- * through the others). Local training (K = 2), the test pass after each epoch and the export go
- * through for both (the test pass once asked the trainer for the ratio and stopped after the first
- * epoch; the second was refused for its Expand), and the written model evaluates to the last test
- * pass's accuracy. */
+ * through the others); adaptive_pool_cnn_dynamo_fmnist pools a 7x7 map to 3x3 as torch.export
+ * writes it (a GatherND of the map transposed to [H, W, N, C] at 2-axis indices, whose gradient
+ * sums over the positions read; the transposed map is no cut: the heads read the batch first).
+ * Local training (K = 2), the test pass after each epoch and the export go through for both (the
+ * test pass once asked the trainer for the ratio and stopped after the first epoch; the second was
+ * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
 static void train_torch_export_model(const char *name) {
   char arguments[2048], model[700];
   snprintf(model, sizeof model, "%s/%s_trained.onnx", directory, name);
@@ -474,6 +476,7 @@ int main(void) {
   train_torch_export_model("rms_norm_mixer_dynamo_optimized_fmnist");
   train_torch_export_model("masked_attention_dynamo_fmnist");
   train_torch_export_model("rounding_cnn_dynamo_fmnist");
+  train_torch_export_model("adaptive_pool_cnn_dynamo_fmnist");
   check_buffers_as_loaded();
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);

@@ -542,6 +542,30 @@ static void gather_nd_case(gradient_case *c) {
   hand_node(c->graph, "gather_nd", "GatherND", "X,rows", "Y");
 }
 
+/* GatherND at indices addressing 2 axes of X [3, 2, 4], one position read twice (with a negative
+ * index), three not at all, as torch.export's adaptive average pooling reads a map whose windows
+ * overlap: dX sums the gradients of every read and is 0 where nothing read. */
+static void gather_nd_two_axes_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){3, 2, 4});
+  int index = hand_initializer(c->graph, "positions", IPRO_DTYPE_INT64, 2, (int64_t[]){4, 2},
+                               (int64_t[]){0, 1, 2, 0, -3, -1, 1, 1});
+  c->graph->tensors[index].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "gather_nd", "GatherND", "X,positions", "Y");
+}
+
+/* Where of a constant mask between X [3, 4] and a parameter A [1, 4] broadcast along the rows
+ * (torch.export's masked_fill): dX where the mask holds, dA where it does not, summed over the
+ * rows. */
+static void where_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  int mask = hand_initializer(
+      c->graph, "mask", IPRO_DTYPE_BOOL, 2, (int64_t[]){3, 4},
+      (bool[]){true, false, true, true, false, false, true, false, true, true, false, true});
+  c->graph->tensors[mask].kind = IPRO_TENSOR_CONSTANT;
+  add_param(c, "A", 2, (int64_t[]){1, 4}, false);
+  hand_node(c->graph, "where", "Where", "mask,X,A", "Y");
+}
+
 static void gather_in_order_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){2, 3});
   int target = hand_int64_initializer(c->graph, "flat", 1, (int64_t[]){-1});
@@ -925,6 +949,8 @@ int main(void) {
       {"Pow (a constant exponent of 1.5)", pow_case},
       {"LayerNorm spelled out (Pow by 2)", spelled_out_layer_norm_case},
       {"GatherND (one row per index)", gather_nd_case},
+      {"GatherND (2 axes, a position read twice)", gather_nd_two_axes_case},
+      {"Where (a constant mask, a broadcast parameter)", where_case},
       {"Gather (in order, from a flattened tensor)", gather_in_order_case},
       {"Sqrt", sqrt_case},
       {"Flatten", flatten_case},
