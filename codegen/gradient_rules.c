@@ -948,6 +948,30 @@ RULE(abs_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* Sin: dX = dY · Cos(X); Cos: dX = -dY · Sin(X). */
+RULE(sin_cos_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  bool sine = node->op == IPRO_OP_SIN;
+  int x = node->inputs[0];
+  int slope = emit1(ad, n, sine ? IPRO_OP_COS : IPRO_OP_SIN, &x, 1, false, err, NULL);
+  int g = slope < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, dy[0], slope, err);
+  dx[0] = sine || g < 0 ? g : emit1(ad, n, IPRO_OP_NEG, &g, 1, false, err, NULL);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
+/* CumSum: dX is dY's running sums the other way (reverse flipped, exclusive kept). */
+RULE(cum_sum_gradient) {
+  (void)wanted;
+  int e;
+  dx[0] = emit1(ad, n, IPRO_OP_CUM_SUM, dy, 1, true, err, &e);
+  if (dx[0] < 0) return IPRO_ERROR;
+  ipro_node *sums = &ipro_autodiff_graph(ad)->nodes[e];
+  if (ipro_node_set_int(sums, "reverse", ipro_node_attr_int(sums, "reverse", 0) ? 0 : 1) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  return IPRO_OK;
+}
+
 /* Neg: dX = -dY. */
 RULE(neg_gradient) {
   (void)wanted;
@@ -969,6 +993,9 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_SIGN] = no_gradient,
     [IPRO_OP_ABS] = abs_gradient,
     [IPRO_OP_NEG] = neg_gradient,
+    [IPRO_OP_SIN] = sin_cos_gradient,
+    [IPRO_OP_CUM_SUM] = cum_sum_gradient,
+    [IPRO_OP_COS] = sin_cos_gradient,
     [IPRO_OP_SLICE_ONNX] = slice_gradient,
     [IPRO_OP_SPLIT] = split_gradient,
     [IPRO_OP_INSTANCE_NORMALIZATION] = layer_normalization_gradient,

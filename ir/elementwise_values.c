@@ -12,6 +12,8 @@ double ipro_real_unary_value(ipro_op op, double v) {
   case IPRO_OP_FLOOR: return floor(v);
   case IPRO_OP_CEIL: return ceil(v);
   case IPRO_OP_SIGN: return v > 0.0 ? 1.0 : v < 0.0 ? -1.0 : v;
+  case IPRO_OP_SIN: return sin(v);
+  case IPRO_OP_COS: return cos(v);
   default: return NAN;
   }
 }
@@ -25,4 +27,22 @@ bool ipro_compare_values(ipro_op op, double u, double v) {
   case IPRO_OP_GREATER_OR_EQUAL: return u >= v;
   default: return false;
   }
+}
+
+void ipro_cumulative_sums(const double *values, const ipro_shape *shape, int axis, bool exclusive,
+                          bool reverse, double *sums) {
+  int64_t extent = shape->dims[axis], inner = 1, elements = ipro_shape_elements(shape);
+  for (int d = axis + 1; d < shape->rank; d++)
+    inner *= shape->dims[d];
+  for (int64_t outer = 0; extent > 0 && inner > 0 && outer < elements / (extent * inner); outer++)
+    for (int64_t i = 0; i < inner; i++) {
+      double running = 0.0;
+      for (int64_t step = 0; step < extent; step++) {
+        int64_t k = reverse ? extent - 1 - step : step;
+        int64_t at = (outer * extent + k) * inner + i;
+        if (exclusive) sums[at] = running;
+        running += values[at];
+        if (!exclusive) sums[at] = running;
+      }
+    }
 }

@@ -75,7 +75,10 @@
   X(CEIL, "Ceil")                                                                                  \
   X(SIGN, "Sign")                                                                                  \
   X(GREATER_OR_EQUAL, "GreaterOrEqual")                                                            \
-  X(LESS_OR_EQUAL, "LessOrEqual")
+  X(LESS_OR_EQUAL, "LessOrEqual")                                                                  \
+  X(CUM_SUM, "CumSum")                                                                             \
+  X(SIN, "Sin")                                                                                    \
+  X(COS, "Cos")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

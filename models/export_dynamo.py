@@ -596,6 +596,37 @@ class AdaptivePoolCNN(nn.Module):
         return self.fc(self.pool(torch.relu(self.conv(x))).flatten(1))
 
 
+class FourierPositionCNN(nn.Module):
+    """A convolution's 7x7 map plus a Fourier positional encoding computed as timm's EdgeNeXt
+    computes it: rows and columns counted by cumulative sums of a mask of ones the size of the
+    batch's maps, scaled, through sin and cos (CumSum, Sin, Cos; constants, folded), projected by
+    a 1x1 convolution; then a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=4, padding=1)
+        self.position = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8 * 7 * 7, 10)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        ones = torch.ones(h.shape[0], h.shape[2], h.shape[3], device=x.device)
+        rows = ones.cumsum(1) / 7.0 * 6.2832
+        columns = ones.cumsum(2) / 7.0 * 6.2832
+        frequencies = torch.arange(2, dtype=torch.float32, device=x.device) + 1.0
+        r = rows[:, :, :, None] * frequencies
+        c = columns[:, :, :, None] * frequencies
+        encoding = torch.cat([r.sin(), r.cos(), c.sin(), c.cos()], dim=3).permute(0, 3, 1, 2)
+        return self.fc((h + self.position(encoding)).flatten(1))
+
+
+def export_fourier_position():
+    """fourier_position_cnn_dynamo_fmnist.onnx: FourierPositionCNN from torch.export with
+    optimize=False, and its logits as the golden."""
+    torch.manual_seed(2300)
+    export_torch_export_with_logits(FourierPositionCNN(), "fourier_position_cnn_dynamo_fmnist")
+
+
 def export_adaptive_pool():
     """adaptive_pool_cnn_dynamo_fmnist.onnx: AdaptivePoolCNN from torch.export with
     optimize=False, and its logits as the golden."""
@@ -660,6 +691,8 @@ def main():
         return export_rounding()
     if sys.argv[1:] == ["--only", "adaptive-pool"]:
         return export_adaptive_pool()
+    if sys.argv[1:] == ["--only", "fourier-position"]:
+        return export_fourier_position()
     if sys.argv[1:] == ["--only", "masked-attention"]:
         return export_masked_attention()
     if sys.argv[1:] == ["--only", "swin"]:
@@ -689,6 +722,7 @@ def main():
     export_rms_norm()
     export_rounding()
     export_adaptive_pool()
+    export_fourier_position()
     export_masked_attention()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)

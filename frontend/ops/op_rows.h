@@ -100,6 +100,8 @@ ipro_status ipro_random_uniform_like_normalize(ipro_graph *graph, ipro_node *nod
 ipro_status ipro_random_uniform_like_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_compare_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_real_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_cum_sum_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_cum_sum_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_identity_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_constant_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -332,7 +332,8 @@ ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error 
   return cast_or_identity(graph, node, x, like->dtype, err);
 }
 
-/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil and Sign of reals: activation ops, folded on a constant
+/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin and Cos of reals: activation ops, folded on a
+ * constant
  * training cannot change (the exporter's scale of attention, √(head size), from CastLike of a
  * Shape; torch.export's integer division of index arithmetic, Sign(q) · Floor(Abs(q)), as in an
  * adaptive pooling whose windows do not divide the map). */
@@ -358,6 +359,58 @@ ipro_status ipro_real_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error
   }
   free(values);
   free(folded);
+  return status;
+}
+
+/* ---- CumSum ----
+ * The running sums along an axis (exclusive: of the elements before; reverse: from the end). Its
+ * axis, a constant input, becomes the attribute "axis". On a constant training cannot change it
+ * is folded (torch.export's positional encodings count rows and columns by summing a mask of ones
+ * the size of the batch's maps: timm's EdgeNeXt); else it runs (the reference kernels), its
+ * gradient the running sums of dY the other way. */
+ipro_status ipro_cum_sum_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"exclusive:i", "reverse:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK ||
+      ipro_op_default_int(node, "exclusive", 0, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return ipro_op_default_int(node, "reverse", 0, err);
+}
+
+ipro_status ipro_cum_sum_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x;
+  if (ipro_op_check_arity(graph, node, 1, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int rank = x->shape.rank;
+  if (ipro_node_input(graph, node, 1)) {
+    int64_t given;
+    int count = 0;
+    if (ipro_op_constant_ints(graph, node, 1, &given, 1, &count, err) != IPRO_OK) return IPRO_ERROR;
+    if (count != 1) return ipro_op_fail(err, node, "axis must be one value");
+    if (ipro_op_put_int(node, "axis", given < 0 ? given + rank : given, err) != IPRO_OK)
+      return IPRO_ERROR;
+    ipro_op_drop_input(node, 1);
+  }
+  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  if (axis < 0 || axis >= rank)
+    return ipro_op_fail(err, node, "axis %lld is outside the input's rank %d", (long long)axis,
+                        rank);
+  int64_t elements = ipro_shape_elements(&x->shape);
+  if (!ipro_tensor_is_foldable(x) || elements < 0 || elements > MAX_FOLDED_ELEMENTS)
+    return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
+  double *values = malloc(sizeof(double) * (size_t)(elements + 1));
+  double *sums = malloc(sizeof(double) * (size_t)(elements + 1));
+  ipro_status status = values && sums ? IPRO_OK : ipro_op_out_of_memory(err, node);
+  if (status == IPRO_OK) {
+    ipro_dtype_convert(x->data, x->dtype, values, IPRO_DTYPE_DOUBLE, elements);
+    ipro_cumulative_sums(values, &x->shape, (int)axis,
+                         ipro_node_attr_int(node, "exclusive", 0) != 0,
+                         ipro_node_attr_int(node, "reverse", 0) != 0, sums);
+    status = ipro_op_fold_doubles(graph, node, x->dtype, &x->shape, sums, err);
+  }
+  free(values);
+  free(sums);
   return status;
 }
 

@@ -1,6 +1,6 @@
 /* Reference kernels of the unary element-wise ops: Relu, LeakyRelu, Sigmoid, Tanh, Clip,
  * HardSigmoid, HardSwish, Gelu, Erf, and the real unary ops Sqrt, Reciprocal, Abs, Neg, Floor,
- * Ceil and Sign. Each reads its canonical attributes once, then maps every element
+ * Ceil, Sign, Sin and Cos. Each reads its canonical attributes once, then maps every element
  * of X to Y (same shape), in double. */
 #include <math.h>
 #include <string.h>
@@ -184,8 +184,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_erf) {
   return activation(graph, node, inputs, outputs, error_function, err);
 }
 
-/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil and Sign: the values the frontend folds them to on
- * constants (ir/elementwise_values.h). */
+/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin and Cos: the values the frontend folds them to
+ * on constants (ir/elementwise_values.h). */
 static double real_unary(double x, const activation_params *params) {
   return ipro_real_unary_value(params->op, x);
 }
@@ -194,4 +194,22 @@ IPRO_REFERENCE_KERNEL(ipro_reference_real_unary) {
   (void)context;
   const activation_params params = {.op = node->op};
   return map_elements(graph, node, inputs, outputs, real_unary, &params, err);
+}
+
+/* CumSum along the attribute "axis" (its inference made the axis input one), as folded
+ * (ir/elementwise_values.h). */
+IPRO_REFERENCE_KERNEL(ipro_reference_cum_sum) {
+  (void)context;
+  ipro_shape shape;
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_input_shape(graph, node, 0, &shape, err))
+    return IPRO_ERROR;
+  int64_t axis = ipro_node_attr_int(node, "axis", -1);
+  if (axis < 0 || axis >= shape.rank)
+    return ipro_reference_fail(node, err, "axis %lld is outside the input's rank %d",
+                               (long long)axis, shape.rank);
+  ipro_cumulative_sums(inputs[0], &shape, (int)axis, ipro_node_attr_int(node, "exclusive", 0) != 0,
+                       ipro_node_attr_int(node, "reverse", 0) != 0, outputs[0]);
+  return IPRO_OK;
 }

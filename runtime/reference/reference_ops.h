@@ -37,6 +37,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_hard_sigmoid);
 IPRO_REFERENCE_KERNEL(ipro_reference_hard_swish);
 IPRO_REFERENCE_KERNEL(ipro_reference_gelu);
 IPRO_REFERENCE_KERNEL(ipro_reference_real_unary);
+IPRO_REFERENCE_KERNEL(ipro_reference_cum_sum);
 IPRO_REFERENCE_KERNEL(ipro_reference_erf);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_instance_normalization);

@@ -32,6 +32,7 @@ IN_DOUBLE(hard_sigmoid, 0)
 IN_DOUBLE(hard_swish, 0)
 IN_DOUBLE(gelu, 0)
 IN_DOUBLE(real_unary, 0)
+IN_DOUBLE(cum_sum, 0)
 IN_DOUBLE(erf, 0)
 IN_DOUBLE(layer_normalization, 0)
 IN_DOUBLE(layer_norm_grad, 0)
@@ -137,6 +138,9 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_FLOOR] = in_double_real_unary,
     [IPRO_OP_CEIL] = in_double_real_unary,
     [IPRO_OP_SIGN] = in_double_real_unary,
+    [IPRO_OP_SIN] = in_double_real_unary,
+    [IPRO_OP_COS] = in_double_real_unary,
+    [IPRO_OP_CUM_SUM] = in_double_cum_sum,
     [IPRO_OP_LESS_OR_EQUAL] = in_double_less_or_equal,
     [IPRO_OP_GREATER_OR_EQUAL] = in_double_greater_or_equal,
     [IPRO_OP_GATHER_ND] = ipro_reference_gather_nd,

@@ -299,7 +299,9 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * features and masks from GreaterOrEqual and LessOrEqual (the gradient through Abs and Neg, none
  * through the others); adaptive_pool_cnn_dynamo_fmnist pools a 7x7 map to 3x3 as torch.export
  * writes it (a GatherND of the map transposed to [H, W, N, C] at 2-axis indices, whose gradient
- * sums over the positions read; the transposed map is no cut: the heads read the batch first).
+ * sums over the positions read; the transposed map is no cut: the heads read the batch first);
+ * fourier_position_cnn_dynamo_fmnist adds a positional encoding folded from CumSum, Sin and Cos of
+ * a mask the size of the batch's maps.
  * Local training (K = 2), the test pass after each epoch and the export go through for both (the
  * test pass once asked the trainer for the ratio and stopped after the first epoch; the second was
  * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
@@ -477,6 +479,7 @@ int main(void) {
   train_torch_export_model("masked_attention_dynamo_fmnist");
   train_torch_export_model("rounding_cnn_dynamo_fmnist");
   train_torch_export_model("adaptive_pool_cnn_dynamo_fmnist");
+  train_torch_export_model("fourier_position_cnn_dynamo_fmnist");
   check_buffers_as_loaded();
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);

@@ -595,6 +595,28 @@ static void abs_neg_case(gradient_case *c) {
   hand_node(c->graph, "scale", "Mul", "N,X", "Y");
 }
 
+/* CumSum of X [3, 4] along its rows (axis 0) and, exclusive and reversed, along its columns: each
+ * element's gradient the sum of the gradients of the sums it is in. */
+static void cum_sum_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  int rows = hand_int64_initializer(c->graph, "rows", 1, (int64_t[]){0});
+  int columns = hand_int64_initializer(c->graph, "columns", 1, (int64_t[]){-1});
+  c->graph->tensors[rows].kind = c->graph->tensors[columns].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "down", "CumSum", "X,rows", "D");
+  ipro_node *across = hand_node(c->graph, "across", "CumSum", "D,columns", "A");
+  ipro_node_set_int(across, "exclusive", 1);
+  ipro_node_set_int(across, "reverse", 1);
+  hand_node(c->graph, "square", "Mul", "A,A", "Y");
+}
+
+/* Sin and Cos (a Fourier positional encoding's): Sin(X) · Cos(X). */
+static void sin_cos_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  hand_node(c->graph, "sin", "Sin", "X", "S");
+  hand_node(c->graph, "cos", "Cos", "X", "C");
+  hand_node(c->graph, "product", "Mul", "S,C", "Y");
+}
+
 /* Floor, Ceil and Sign pass no gradient back (constant between their steps, as PyTorch's
  * gradients of them are 0): X · (Floor(X) + Ceil(X) + Sign(X)), whose derivative is the sum
  * itself; X kept away from the steps at ±1 (and 0, by its range). */
@@ -944,6 +966,8 @@ int main(void) {
       {"Gather (repeated and missing rows)", gather_repeated_case},
       {"Erf", erf_case},
       {"Abs and Neg", abs_neg_case},
+      {"Sin and Cos", sin_cos_case},
+      {"CumSum (down; across, exclusive and reversed)", cum_sum_case},
       {"Floor, Ceil and Sign (no gradient)", rounding_case},
       {"RMSNorm (Sqrt, Reciprocal)", rms_norm_case},
       {"Pow (a constant exponent of 1.5)", pow_case},
