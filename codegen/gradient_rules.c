@@ -350,6 +350,39 @@ RULE(reduce_mean_gradient) {
   return shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, dy, dx, err);
 }
 
+/* ReduceSum: dY broadcast back to X (ReduceMean's gradient times the elements each sum took);
+ * ReduceL2: X · dY / Y broadcast the same way (not finite where a slice of X is all zeros, whose
+ * norm PyTorch differentiates as 0: infopro's check of the trained values then stops the run). */
+RULE(reduce_sum_l2_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  bool l2 = node->op == IPRO_OP_REDUCE_L2;
+  int x = node->inputs[0], y = output_index(ad, n, 0);
+  ipro_graph *graph = ipro_autodiff_graph(ad);
+  ipro_dtype dtype = graph->tensors[x].dtype;
+  double elements = (double)ipro_shape_elements(&graph->tensors[x].shape) /
+                    (double)(ipro_shape_elements(&graph->tensors[y].shape) > 0
+                                 ? ipro_shape_elements(&graph->tensors[y].shape)
+                                 : 1);
+  double count64 = elements;
+  float count32 = (float)elements;
+  ipro_shape scalar = {.rank = 0};
+  int count =
+      ipro_autodiff_constant(ad, n, "count", dtype, &scalar,
+                             dtype == IPRO_DTYPE_DOUBLE ? (void *)&count64 : (void *)&count32, err);
+  int g = dy[0];
+  if (count >= 0 && l2) {
+    int quotient[2] = {dy[0], y};
+    g = emit1(ad, n, IPRO_OP_DIV, quotient, 2, false, err, NULL);
+  }
+  int spread = -1;
+  if (count >= 0 && g >= 0 &&
+      shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, &g, &spread, err) == IPRO_OK)
+    spread = binary(ad, n, IPRO_OP_MUL, spread, count, err);
+  dx[0] = spread < 0 || !l2 ? spread : binary(ad, n, IPRO_OP_MUL, spread, x, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
 RULE(softmax_gradient) {
   (void)wanted;
   int inputs[2] = {dy[0], output_index(ad, n, 0)}, e;
@@ -1041,6 +1074,8 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_PAD] = pad_gradient,
     [IPRO_OP_RESIZE] = resize_gradient,
     [IPRO_OP_REDUCE_MEAN] = reduce_mean_gradient,
+    [IPRO_OP_REDUCE_SUM] = reduce_sum_l2_gradient,
+    [IPRO_OP_REDUCE_L2] = reduce_sum_l2_gradient,
     [IPRO_OP_EXPAND] = expand_gradient,
     [IPRO_OP_CAST_LIKE] = cast_like_gradient,
     [IPRO_OP_CAST] = cast_like_gradient,

@@ -154,6 +154,11 @@ static const ipro_op_info rows[] = {
                      NULL, false},
     [IPRO_OP_COS] = {name_COS, NO_ATTRIBUTES, ipro_real_unary_infer, ipro_unary_flops, IN(0), 0,
                      NULL, false},
+    /* ReduceL2's gradient reads X and Y: X · dY / Y, broadcast */
+    [IPRO_OP_REDUCE_SUM] = {name_REDUCE_SUM, ipro_reduce_mean_normalize, ipro_reduce_mean_infer,
+                            ipro_reduce_mean_flops, 0, 0, NULL, false},
+    [IPRO_OP_REDUCE_L2] = {name_REDUCE_L2, ipro_reduce_mean_normalize, ipro_reduce_mean_infer,
+                           ipro_reduce_mean_flops, IN(0), OUT(0), NULL, false},
     [IPRO_OP_CUM_SUM] = {name_CUM_SUM, ipro_cum_sum_normalize, ipro_cum_sum_infer, ZERO, 0, 0, NULL,
                          false},
     [IPRO_OP_ERF] = {name_ERF, NO_ATTRIBUTES, ipro_unary_infer, ipro_unary_flops, IN(0), 0, NULL,

@@ -78,7 +78,9 @@
   X(LESS_OR_EQUAL, "LessOrEqual")                                                                  \
   X(CUM_SUM, "CumSum")                                                                             \
   X(SIN, "Sin")                                                                                    \
-  X(COS, "Cos")
+  X(COS, "Cos")                                                                                    \
+  X(REDUCE_SUM, "ReduceSum")                                                                       \
+  X(REDUCE_L2, "ReduceL2")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

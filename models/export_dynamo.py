@@ -620,6 +620,28 @@ class FourierPositionCNN(nn.Module):
         return self.fc((h + self.position(encoding)).flatten(1))
 
 
+class NormalizedCNN(nn.Module):
+    """A convolution's features normalised per position over the channels (F.normalize: an L2
+    norm, torch.export's ReduceL2, clamped) and summed over the rows (torch.sum: ReduceSum), as
+    timm's EdgeNeXt normalises its attention's queries and keys; then a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=4, padding=1)
+        self.fc = nn.Linear(8 * 7, 10)
+
+    def forward(self, x):
+        h = nn.functional.normalize(self.conv(x), dim=1)
+        return self.fc(torch.sum(h, dim=2).flatten(1))
+
+
+def export_normalized():
+    """normalized_cnn_dynamo_fmnist.onnx: NormalizedCNN from torch.export with optimize=False,
+    and its logits as the golden."""
+    torch.manual_seed(2400)
+    export_torch_export_with_logits(NormalizedCNN(), "normalized_cnn_dynamo_fmnist")
+
+
 def export_fourier_position():
     """fourier_position_cnn_dynamo_fmnist.onnx: FourierPositionCNN from torch.export with
     optimize=False, and its logits as the golden."""
@@ -693,6 +715,8 @@ def main():
         return export_adaptive_pool()
     if sys.argv[1:] == ["--only", "fourier-position"]:
         return export_fourier_position()
+    if sys.argv[1:] == ["--only", "normalized"]:
+        return export_normalized()
     if sys.argv[1:] == ["--only", "masked-attention"]:
         return export_masked_attention()
     if sys.argv[1:] == ["--only", "swin"]:
@@ -723,6 +747,7 @@ def main():
     export_rounding()
     export_adaptive_pool()
     export_fourier_position()
+    export_normalized()
     export_masked_attention()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)

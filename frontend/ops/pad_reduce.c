@@ -119,9 +119,12 @@ ipro_status ipro_reduce_mean_normalize(ipro_graph *graph, ipro_node *node, ipro_
   if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
   int64_t axes[IPRO_MAX_RANK];
   int count = 0;
-  if (graph->opset >= 18) {
+  /* ReduceSum took axes as an input from opset 13, ReduceMean and ReduceL2 from 18 */
+  int64_t axes_input_from = node->op == IPRO_OP_REDUCE_SUM ? 13 : 18;
+  if (graph->opset >= axes_input_from) {
     if (ipro_node_attr(node, "axes"))
-      return ipro_op_fail(err, node, "axes is an input from opset 18 on, not an attribute");
+      return ipro_op_fail(err, node, "axes is an input from opset %lld on, not an attribute",
+                          (long long)axes_input_from);
     /* computed from constants (PyTorch's torch.export-based exporter reshapes a Constant):
      * inference folds it, and takes it then */
     const ipro_tensor *given = ipro_node_input(graph, node, 1);

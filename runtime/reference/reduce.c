@@ -1,6 +1,8 @@
-/* Reference kernel of ReduceMean: the mean over `axes` (all axes when empty, unless
- * noop_with_empty_axes, which makes it a copy). keepdims changes only the output's shape, not
- * its data layout, so the kernel ignores it. */
+/* Reference kernels of ReduceMean, ReduceSum and ReduceL2: the mean, the sum, or the square root
+ * of the sum of squares over `axes` (all axes when empty, unless noop_with_empty_axes, which makes
+ * it a copy). keepdims changes only the output's shape, not its data layout, so the kernel
+ * ignores it. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +38,7 @@ ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const double *x,
   return IPRO_OK;
 }
 
-IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean) {
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce) {
   (void)context;
   ipro_shape x, y, kept;
   if (ipro_reference_expect_real(graph, node, true, 0, err) ||
@@ -57,16 +59,27 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean) {
   int64_t reduced_count = ipro_shape_elements(&kept);
   if (reduced_count != ipro_shape_elements(&y))
     return ipro_reference_fail(node, err, "output shape does not match the reduced axes");
+  bool l2 = node->op == IPRO_OP_REDUCE_L2;
   double *sum = calloc((size_t)(reduced_count > 0 ? reduced_count : 1), sizeof *sum);
   if (!sum) return ipro_reference_fail(node, err, "out of memory");
-  if (ipro_reference_sum_to_shape(node, inputs[0], &x, &kept, sum, err)) {
+  ipro_status summed = IPRO_OK;
+  if (l2) { /* the squares summed where they are made: nothing of X's size beside it */
+    int64_t strides[IPRO_MAX_RANK];
+    const double *values = inputs[0];
+    summed = ipro_reference_broadcast_strides(node, &kept, &x, strides, err);
+    for (int64_t i = 0; summed == IPRO_OK && i < total; i++)
+      sum[ipro_reference_offset(x.dims, x.rank, strides, i)] += values[i] * values[i];
+  } else {
+    summed = ipro_reference_sum_to_shape(node, inputs[0], &x, &kept, sum, err);
+  }
+  if (summed != IPRO_OK) {
     free(sum);
     return IPRO_ERROR;
   }
   double group = reduced_count > 0 ? (double)total / (double)reduced_count : 0.0;
   double *out = outputs[0];
   for (int64_t i = 0; i < reduced_count; i++)
-    out[i] = (sum[i] / group);
+    out[i] = node->op == IPRO_OP_REDUCE_MEAN ? sum[i] / group : l2 ? sqrt(sum[i]) : sum[i];
   free(sum);
   return IPRO_OK;
 }

@@ -84,7 +84,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_pad);
 /* resize.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_resize);
 /* reduce.c */
-IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean);
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce);
 /* loss.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_softmax_cross_entropy_loss);
 IPRO_REFERENCE_KERNEL(ipro_reference_negative_log_likelihood_loss);

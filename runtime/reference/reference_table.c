@@ -54,7 +54,7 @@ IN_DOUBLE(gemm, 0)
 IN_DOUBLE(mat_mul, 0)
 IN_DOUBLE(dropout, 0)
 IN_DOUBLE(resize, 0)
-IN_DOUBLE(reduce_mean, 0)
+IN_DOUBLE(reduce, 0)
 IN_DOUBLE(softmax_cross_entropy_loss, 0)
 IN_DOUBLE(negative_log_likelihood_loss, 0)
 IN_DOUBLE(conv_grad_input, 0)
@@ -109,7 +109,9 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_DROPOUT] = in_double_dropout,
     [IPRO_OP_PAD] = ipro_reference_pad,
     [IPRO_OP_RESIZE] = in_double_resize,
-    [IPRO_OP_REDUCE_MEAN] = in_double_reduce_mean,
+    [IPRO_OP_REDUCE_MEAN] = in_double_reduce,
+    [IPRO_OP_REDUCE_SUM] = in_double_reduce,
+    [IPRO_OP_REDUCE_L2] = in_double_reduce,
     [IPRO_OP_SQUEEZE] = ipro_reference_copy,
     [IPRO_OP_UNSQUEEZE] = ipro_reference_copy,
     [IPRO_OP_SHAPE] = ipro_reference_shape,

@@ -609,6 +609,20 @@ static void cum_sum_case(gradient_case *c) {
   hand_node(c->graph, "square", "Mul", "A,A", "Y");
 }
 
+/* ReduceSum over X's columns without keepdims, and ReduceL2 over its rows with keepdims (the
+ * norm F.normalize divides by): X / ‖X‖ rows, then summed. */
+static void reduce_sum_l2_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  ipro_node *norm = hand_node(c->graph, "norm", "ReduceL2", "X", "N");
+  ipro_node_set_ints(norm, "axes", (int64_t[]){1}, 1);
+  hand_node(c->graph, "normalise", "Div", "X,N", "U");
+  int axes = hand_int64_initializer(c->graph, "sum_axes", 1, (int64_t[]){0});
+  c->graph->tensors[axes].kind = IPRO_TENSOR_CONSTANT; /* an input from opset 13 on */
+  ipro_node *sum = hand_node(c->graph, "sum", "ReduceSum", "U,sum_axes", "S");
+  ipro_node_set_int(sum, "keepdims", 0);
+  hand_node(c->graph, "square", "Mul", "S,S", "Y");
+}
+
 /* Sin and Cos (a Fourier positional encoding's): Sin(X) · Cos(X). */
 static void sin_cos_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -967,6 +981,7 @@ int main(void) {
       {"Erf", erf_case},
       {"Abs and Neg", abs_neg_case},
       {"Sin and Cos", sin_cos_case},
+      {"ReduceL2 (keepdims) and ReduceSum", reduce_sum_l2_case},
       {"CumSum (down; across, exclusive and reversed)", cum_sum_case},
       {"Floor, Ceil and Sign (no gradient)", rounding_case},
       {"RMSNorm (Sqrt, Reciprocal)", rms_norm_case},
