@@ -73,6 +73,15 @@ static int binary(ipro_autodiff *ad, int n, ipro_op op, int a, int b, ipro_error
   return emit1(ad, n, op, inputs, 2, false, err, NULL);
 }
 
+/* A constant scalar of dtype holding value (a factor, an exponent, a zero). -1 on error. */
+static int scalar_constant(ipro_autodiff *ad, int n, const char *what, ipro_dtype dtype,
+                           double value, ipro_error *err) {
+  char typed[sizeof(double)];
+  ipro_dtype_convert(&value, IPRO_DTYPE_DOUBLE, typed, dtype, 1);
+  ipro_shape scalar = {.rank = 0};
+  return ipro_autodiff_constant(ad, n, what, dtype, &scalar, typed, err);
+}
+
 /* g (of shape *shape) made shape: a Reshape. -1 on error. */
 static int reshape_to(ipro_autodiff *ad, int n, int g, const ipro_shape *shape, ipro_error *err) {
   int target = ipro_autodiff_constant_ints(ad, n, shape->dims, shape->rank, err), e;
@@ -248,18 +257,11 @@ RULE(pow_gradient) {
                           "node '%s' (Pow): gradients are implemented for a constant scalar "
                           "exponent only",
                           node->name);
-  double k, values[2];
+  double k;
   ipro_dtype_convert(exponent->data, exponent->dtype, &k, IPRO_DTYPE_DOUBLE, 1);
   ipro_dtype dtype = input_tensor(ad, n, 0)->dtype;
-  values[0] = k - 1;
-  values[1] = k;
-  char typed[2][8];
-  ipro_dtype_convert(&values[0], IPRO_DTYPE_DOUBLE, typed[0], dtype, 1);
-  ipro_dtype_convert(&values[1], IPRO_DTYPE_DOUBLE, typed[1], dtype, 1);
-  ipro_shape scalar = {.rank = 0};
-  int lowered = ipro_autodiff_constant(ad, n, "exponent", dtype, &scalar, typed[0], err);
-  int factor =
-      lowered < 0 ? -1 : ipro_autodiff_constant(ad, n, "factor", dtype, &scalar, typed[1], err);
+  int lowered = scalar_constant(ad, n, "exponent", dtype, k - 1, err);
+  int factor = lowered < 0 ? -1 : scalar_constant(ad, n, "factor", dtype, k, err);
   int power = factor < 0 ? -1 : binary(ad, n, IPRO_OP_POW, input_index(ad, n, 0), lowered, err);
   int slope = power < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, power, factor, err);
   dx[0] = slope < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, dy[0], slope, err);
@@ -360,16 +362,10 @@ RULE(reduce_sum_l2_gradient) {
   int x = node->inputs[0], y = output_index(ad, n, 0);
   ipro_graph *graph = ipro_autodiff_graph(ad);
   ipro_dtype dtype = graph->tensors[x].dtype;
-  double elements = (double)ipro_shape_elements(&graph->tensors[x].shape) /
-                    (double)(ipro_shape_elements(&graph->tensors[y].shape) > 0
-                                 ? ipro_shape_elements(&graph->tensors[y].shape)
-                                 : 1);
-  double count64 = elements;
-  float count32 = (float)elements;
-  ipro_shape scalar = {.rank = 0};
-  int count =
-      ipro_autodiff_constant(ad, n, "count", dtype, &scalar,
-                             dtype == IPRO_DTYPE_DOUBLE ? (void *)&count64 : (void *)&count32, err);
+  int64_t reduced = ipro_shape_elements(&graph->tensors[y].shape);
+  double elements =
+      (double)ipro_shape_elements(&graph->tensors[x].shape) / (double)(reduced > 0 ? reduced : 1);
+  int count = scalar_constant(ad, n, "count", dtype, elements, err);
   int g = dy[0];
   if (count >= 0 && l2) {
     int quotient[2] = {dy[0], y};
@@ -953,13 +949,8 @@ RULE(split_gradient) {
  * summed back over what it was broadcast along; the bool condition takes none (torch.export's
  * masked_fill, an adaptive pooling's windows masked to their extents). */
 RULE(where_gradient) {
-  ipro_dtype dtype = ipro_autodiff_graph(ad)->tensors[dy[0]].dtype;
-  double zero64 = 0.0;
-  float zero32 = 0.0f;
-  ipro_shape scalar = {.rank = 0};
   int zero =
-      ipro_autodiff_constant(ad, n, "zero", dtype, &scalar,
-                             dtype == IPRO_DTYPE_DOUBLE ? (void *)&zero64 : (void *)&zero32, err);
+      scalar_constant(ad, n, "zero", ipro_autodiff_graph(ad)->tensors[dy[0]].dtype, 0.0, err);
   if (zero < 0) return IPRO_ERROR;
   for (int i = 1; i <= 2; i++) {
     if (!wanted[i]) continue;

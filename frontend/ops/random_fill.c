@@ -122,8 +122,9 @@ ipro_status ipro_random_uniform_like_infer(ipro_graph *graph, ipro_node *node, i
   return ipro_op_set_output(graph, node, 0, (ipro_dtype)dtype, &like->shape, err);
 }
 
-/* Equal of two int64 shape values; the symbolic batch (at least 1) equals itself, and no value
- * below 1 (TorchScript's Expand targets compare a shape with -1). */
+/* A comparison of two int64 values. The symbolic batch (at least 1) equals itself and no value
+ * below 1 (TorchScript's Expand targets compare a shape with -1); any other comparison with it
+ * needs a concrete batch. */
 static ipro_status compare_ints(const ipro_node *node, int64_t x, int64_t y, uint8_t *r,
                                 ipro_error *err) {
   bool bx = ipro_dim_is_batch(x), by = ipro_dim_is_batch(y);

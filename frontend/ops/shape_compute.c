@@ -333,10 +333,9 @@ ipro_status ipro_cast_like_infer(ipro_graph *graph, ipro_node *node, ipro_error 
 }
 
 /* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin and Cos of reals: activation ops, folded on a
- * constant
- * training cannot change (the exporter's scale of attention, √(head size), from CastLike of a
- * Shape; torch.export's integer division of index arithmetic, Sign(q) · Floor(Abs(q)), as in an
- * adaptive pooling whose windows do not divide the map). */
+ * constant training cannot change (the exporter's scale of attention, √(head size), from CastLike
+ * of a Shape; torch.export's integer division of index arithmetic, Sign(q) · Floor(Abs(q)), as in
+ * an adaptive pooling whose windows do not divide the map). */
 ipro_status ipro_real_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 1, 1, 1, err) != IPRO_OK ||
@@ -345,20 +344,13 @@ ipro_status ipro_real_unary_infer(ipro_graph *graph, ipro_node *node, ipro_error
   int64_t elements = ipro_shape_elements(&x->shape);
   if (!ipro_tensor_is_foldable(x) || elements > MAX_FOLDED_ELEMENTS)
     return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
-  size_t element = ipro_dtype_size(x->dtype);
   double *values = malloc(sizeof(double) * (size_t)(elements + 1));
-  char *folded = malloc((size_t)(elements + 1) * element);
-  ipro_status status = values && folded ? IPRO_OK : ipro_op_out_of_memory(err, node);
-  if (status == IPRO_OK) {
-    ipro_dtype_convert(x->data, x->dtype, values, IPRO_DTYPE_DOUBLE, elements);
-    for (int64_t i = 0; i < elements; i++)
-      values[i] = ipro_real_unary_value(node->op, values[i]);
-    ipro_dtype_convert(values, IPRO_DTYPE_DOUBLE, folded, x->dtype, elements);
-    status = ipro_op_fold_output(graph, node, 0, x->dtype, &x->shape, folded,
-                                 (size_t)elements * element, err);
-  }
+  if (!values) return ipro_op_out_of_memory(err, node);
+  ipro_dtype_convert(x->data, x->dtype, values, IPRO_DTYPE_DOUBLE, elements);
+  for (int64_t i = 0; i < elements; i++)
+    values[i] = ipro_real_unary_value(node->op, values[i]);
+  ipro_status status = ipro_op_fold_doubles(graph, node, x->dtype, &x->shape, values, err);
   free(values);
-  free(folded);
   return status;
 }
 
