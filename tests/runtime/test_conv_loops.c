@@ -1,4 +1,5 @@
-/* The CPU backend's own convolution loops, against the reference kernels (double), the oracle.
+/* The CPU backend's own convolution loops, and its Conv run as oneDNN's data gradient, against
+ * the reference kernels (double), the oracle.
  *
  * The loops for convolutions to at most three channels (runtime/onednn/cpu_small_conv.c):
  * - Conv, ipro.ConvGradInput and ipro.ConvGradWeight of a 3×3 window, stride 1, padding 1, to 1,
@@ -50,6 +51,13 @@
  *   2), fewer than 8 channels in or out (but for that weight gradient: 5 channels plain, or 3
  *   carried, are left), the weight gradient of rows one pixel wide at stride 1, and
  *   IPRO_ONEDNN_CONV3X3_LOOPS=0; with 16-channel blocks (AVX-512) none is taken.
+ *
+ * Conv run as oneDNN's data-gradient primitive (runtime/onednn/onednn_conv.c) where the block is
+ * 16: from 16, 12, 13, 32 and 24 channels to 16, 12, 9, 32 and 8, on 2 images of 3, 1 and 5 rows
+ * of 32 pixels, with X and Y carried or plain, against the reference (an unflipped W', or the
+ * rule taking rows of any width, fails it), and its bytes on 1 to 3 threads; the forward
+ * primitive stays for rows of 31 and 33 pixels, a bias, stride 2, no padding, 32 channels to
+ * 32, IPRO_ONEDNN_FORWARD_AS_DATA_GRADIENT=0 and 8-channel blocks.
  *
  * ctest runs it twice, the second time under ONEDNN_MAX_CPU_ISA=AVX2
  * (runtime.test_conv_loops_avx2), so a CPU with AVX-512 checks the AVX2 loops too. Without AVX2 the
@@ -268,8 +276,38 @@ static bool plain_output(pass p, const conv_case *k, const buffers *b, float *pl
   return true;
 }
 
-/* The pass of case k on the loops against the reference. */
-static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
+/* How a kernel is expected to be built: from the loops (one loop step and reorders), or, for a
+ * Conv, as oneDNN's data-gradient primitive (runtime/onednn/onednn_conv.c). */
+typedef enum { LOOPS, DATA_GRADIENT } built_as;
+
+/* The propagation kind of the kernel's convolution primitive (dnnl_undef where it has none). */
+static dnnl_prop_kind_t convolution_kind(const ipro_kernel *kernel) {
+  const ipro_onednn_kernel *k = (const ipro_onednn_kernel *)kernel;
+  for (int s = 0; s < k->n_steps; s++) {
+    const_dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+    dnnl_prop_kind_t prop = dnnl_prop_kind_undef;
+    if (!k->steps[s].loop &&
+        dnnl_primitive_get_primitive_desc(k->steps[s].primitive, &pd) == dnnl_success &&
+        dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind) == dnnl_success &&
+        kind == dnnl_convolution &&
+        dnnl_primitive_desc_query(pd, dnnl_query_prop_kind, 0, &prop) == dnnl_success)
+      return prop;
+  }
+  return dnnl_prop_kind_undef;
+}
+
+static bool built_as_expected(const ipro_kernel *kernel, built_as how) {
+  return how == LOOPS ? ipro_test_onednn_runs_loop(kernel)
+                      : convolution_kind(kernel) == dnnl_backward_data;
+}
+
+static const char *built_as_name(built_as how) {
+  return how == LOOPS ? "the loops" : "oneDNN's data gradient";
+}
+
+/* The pass of case k, built as `how`, against the reference. */
+static void check_built(ipro_backend *onednn, pass p, const conv_case *k, built_as how) {
   char label[200];
   snprintf(label, sizeof label, "%s %lld to %lld channels, stride %lld, %lld images of %lldx%lld",
            pass_name(p), (long long)k->channels, (long long)k->features, (long long)k->stride,
@@ -281,7 +319,7 @@ static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
     ipro_graph_free(g);
     return;
   }
-  CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "%s: not built from the loops", label);
+  CHECK_MSG(built_as_expected(kernel, how), "%s: not built from %s", label, built_as_name(how));
   buffers b;
   buffers_make(&b, g, k, x, y);
   ipro_error err = {{0}};
@@ -305,15 +343,20 @@ static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
   ipro_graph_free(g);
 }
 
-/* The loops' bytes on 1, 2 and 3 threads. */
-static void check_threads(ipro_backend *onednn, pass p, const conv_case *k) {
+/* The pass of case k on the loops against the reference. */
+static void check_pass(ipro_backend *onednn, pass p, const conv_case *k) {
+  check_built(onednn, p, k, LOOPS);
+}
+
+/* The bytes of the kernel built as `how` on 1, 2 and 3 threads. */
+static void check_threads(ipro_backend *onednn, pass p, const conv_case *k, built_as how) {
 #ifdef _OPENMP
   int x, y;
   ipro_graph *g = pass_graph(p, k, &x, &y);
   ipro_kernel *kernel = prepare(onednn, g, k, x, y);
   if (kernel) {
-    CHECK_MSG(ipro_test_onednn_runs_loop(kernel), "%s on threads: not built from the loops",
-              pass_name(p));
+    CHECK_MSG(built_as_expected(kernel, how), "%s on threads: not built from %s", pass_name(p),
+              built_as_name(how));
     buffers b;
     buffers_make(&b, g, k, x, y);
     float *first = floats(b.out_count[0]);
@@ -454,7 +497,7 @@ static void check_conv3x3_cases(ipro_backend *onednn, pass p) {
   for (int64_t stride = 1; stride <= (p == BACKWARD_WEIGHT ? 2 : 1); stride++) {
     const conv_case threads = {33,    12,   9,    13, 11, stride, 1, p != BACKWARD_DATA,
                                false, true, false};
-    check_threads(onednn, p, &threads);
+    check_threads(onednn, p, &threads, LOOPS);
     /* tensors plain: inputs reordered into blocks by the kernel, outputs out of them */
     const conv_case carried = {3, 12, 9, 6, 11, stride, 1, p != BACKWARD_DATA, false, true, false};
     conv_case k = carried;
@@ -498,11 +541,11 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   }
   if (p == BACKWARD_WEIGHT) { /* 16 channels to 12: the weight gradient's roles swapped */
     const conv_case swapped = {33, 16, 12, 13, 11, 1, 1, true, false, true, false};
-    check_threads(onednn, p, &swapped);
+    check_threads(onednn, p, &swapped, LOOPS);
     /* to 24 channels: Winograd's items take two output blocks, and then the third alone */
     const conv_case three = {33, 16, 24, 13, 11, 1, 1, true, false, true, false};
     check_pass(onednn, p, &three);
-    check_threads(onednn, p, &three);
+    check_threads(onednn, p, &three, LOOPS);
     /* from an image's 1 to 4 channels lying plain (a network's first convolution), dY carried or
      * plain, with and without dB */
     static const int64_t sizes[6][2] = {{7, 5}, {1, 2}, {2, 9}, {6, 11}, {3, 2}, {5, 17}};
@@ -516,7 +559,7 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
             check_pass(onednn, p, &k);
           }
     const conv_case image = {33, 3, 16, 13, 11, 1, 1, true, true, true, false};
-    check_threads(onednn, p, &image);
+    check_threads(onednn, p, &image, LOOPS);
     conv_case k = image;
     k.channels = 5;
     check_declined(onednn, p, &k, "5 channels lying plain");
@@ -549,6 +592,60 @@ static void check_conv3x3_loops(ipro_backend *onednn, pass p) {
   unsetenv("IPRO_ONEDNN_CONV3X3_LOOPS");
 }
 
+/* A Conv of case k that runs oneDNN's forward convolution, not its data gradient. */
+static void check_forward_kernel(ipro_backend *onednn, const conv_case *k, const char *why) {
+  int x, y;
+  ipro_graph *g = pass_graph(FORWARD, k, &x, &y);
+  ipro_kernel *kernel = prepare(onednn, g, k, x, y);
+  CHECK_MSG(kernel && convolution_kind(kernel) == dnnl_forward_training,
+            "Conv with %s: not oneDNN's forward convolution", why);
+  if (kernel) kernel->destroy(kernel);
+  ipro_graph_free(g);
+}
+
+/* Conv as oneDNN's data gradient (runtime/onednn/onednn_conv.c) with 16-channel blocks: 3×3,
+ * stride 1, padding 1, no bias, output rows of 32 pixels. */
+static void check_forward_as_data_gradient(ipro_backend *onednn) {
+  const conv_case base = {2, 16, 16, 3, 32, 1, 1, false, false, true, false};
+  if (lanes() != 16) { /* (where the 3×3 loops do not take it) */
+    setenv("IPRO_ONEDNN_CONV3X3_LOOPS", "0", 1);
+    check_forward_kernel(onednn, &base, "8-channel blocks");
+    unsetenv("IPRO_ONEDNN_CONV3X3_LOOPS");
+    return;
+  }
+  /* channels in and out: full blocks, a padded last block (zeros in the padding lanes, as oneDNN
+   * keeps them), one side of 32 channels */
+  static const int64_t channels[7][2] = {{16, 16}, {16, 12}, {12, 16}, {13, 9},
+                                         {32, 16}, {16, 32}, {24, 8}};
+  static const int64_t heights[3] = {3, 1, 5};
+  for (int c = 0; c < 7; c++)
+    for (int h = 0; h < 3; h++)
+      for (int layouts = 0; layouts < 4; layouts++) { /* X and Y carried, or not */
+        conv_case k = base;
+        k.channels = channels[c][0], k.features = channels[c][1], k.height = heights[h];
+        k.x_plain = layouts & 1, k.y_carried = !(layouts & 2);
+        check_built(onednn, FORWARD, &k, DATA_GRADIENT);
+      }
+  const conv_case threads = {33, 16, 12, 9, 32, 1, 1, false, false, true, false};
+  check_threads(onednn, FORWARD, &threads, DATA_GRADIENT);
+  conv_case k = base;
+  k.width = 31;
+  check_forward_kernel(onednn, &k, "rows of 31 pixels");
+  k.width = 33;
+  check_forward_kernel(onednn, &k, "rows of 33 pixels");
+  k = base, k.bias = true;
+  check_forward_kernel(onednn, &k, "a bias");
+  k = base, k.width = 64, k.stride = 2; /* rows of 32 pixels out */
+  check_forward_kernel(onednn, &k, "stride 2");
+  k = base, k.width = 34, k.pad = 0;
+  check_forward_kernel(onednn, &k, "no padding");
+  k = base, k.channels = 32, k.features = 32;
+  check_forward_kernel(onednn, &k, "32 channels to 32");
+  setenv("IPRO_ONEDNN_FORWARD_AS_DATA_GRADIENT", "0", 1);
+  check_forward_kernel(onednn, &base, "IPRO_ONEDNN_FORWARD_AS_DATA_GRADIENT=0");
+  unsetenv("IPRO_ONEDNN_FORWARD_AS_DATA_GRADIENT");
+}
+
 int main(void) {
   if (!ipro_onednn_carries_layouts())
     return ipro_test_skip("this CPU has no AVX2: the backend carries no layouts, and the "
@@ -574,7 +671,7 @@ int main(void) {
           check_pass(onednn, p, &k);
         }
     const conv_case threads = {33, 12, 3, 13, 11, 1, 1, false, false, false, false};
-    check_threads(onednn, p, &threads);
+    check_threads(onednn, p, &threads, LOOPS);
     const conv_case base = {2, 12, 3, 6, 6, 1, 1, false, false, false, false};
     conv_case k = base;
     k.features = 4;
@@ -598,6 +695,7 @@ int main(void) {
   unsetenv("IPRO_ONEDNN_CONV3X3_LOOPS");
   for (pass p = FORWARD; p <= BACKWARD_WEIGHT; p++)
     check_conv3x3_loops(onednn, p);
+  check_forward_as_data_gradient(onednn);
   onednn->destroy(onednn);
   return ipro_test_finish();
 }
