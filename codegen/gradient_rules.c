@@ -2,6 +2,7 @@
  * contributes (see autodiff.h for the contract and codegen/internal_ops.md for the internal ops
  * they use). Where ONNX ops express a gradient exactly (Gemm, MatMul, Transpose, Reshape, Mul,
  * Div) they are reused, so those gradients run on the same kernels as the forward pass. */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -353,8 +354,8 @@ RULE(reduce_mean_gradient) {
 }
 
 /* ReduceSum: dY broadcast back to X (ReduceMean's gradient times the elements each sum took);
- * ReduceL2: X · dY / Y broadcast the same way (not finite where a slice of X is all zeros, whose
- * norm PyTorch differentiates as 0: infopro's check of the trained values then stops the run). */
+ * ReduceL2: X · dY / max(Y, FLT_MIN) broadcast the same way: a slice of X that is all zeros (Y = 0)
+ * gets 0, as PyTorch differentiates such a norm, where X · dY / Y would be 0 · ∞, NaN. */
 RULE(reduce_sum_l2_gradient) {
   (void)wanted;
   const ipro_node *node = forward_node(ad, n);
@@ -368,8 +369,9 @@ RULE(reduce_sum_l2_gradient) {
   int count = scalar_constant(ad, n, "count", dtype, elements, err);
   int g = dy[0];
   if (count >= 0 && l2) {
-    int quotient[2] = {dy[0], y};
-    g = emit1(ad, n, IPRO_OP_DIV, quotient, 2, false, err, NULL);
+    int smallest = scalar_constant(ad, n, "smallest_norm", dtype, FLT_MIN, err);
+    int divisor = smallest < 0 ? -1 : binary(ad, n, IPRO_OP_MAX, y, smallest, err);
+    g = divisor < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, dy[0], divisor, err);
   }
   int spread = -1;
   if (count >= 0 && g >= 0 &&

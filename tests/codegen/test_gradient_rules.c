@@ -623,6 +623,19 @@ static void reduce_sum_l2_case(gradient_case *c) {
   hand_node(c->graph, "square", "Mul", "S,S", "Y");
 }
 
+/* ReduceL2 over rows of X · M, M a constant that zeroes the middle row: that row's norm is 0,
+ * whose gradient is 0 (PyTorch's, and the finite difference's: moving one element by ±h moves
+ * the norm by |h| both ways), not X · dY / Y's 0 · ∞. */
+static void reduce_l2_zero_row_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  int mask = hand_initializer(c->graph, "M", IPRO_DTYPE_DOUBLE, 2, (int64_t[]){3, 1},
+                              (double[]){1.0, 0.0, 1.0});
+  c->graph->tensors[mask].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "mask", "Mul", "X,M", "Z");
+  ipro_node *norm = hand_node(c->graph, "norm", "ReduceL2", "Z", "Y");
+  ipro_node_set_ints(norm, "axes", (int64_t[]){1}, 1);
+}
+
 /* Sin and Cos (a Fourier positional encoding's): Sin(X) · Cos(X). */
 static void sin_cos_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -982,6 +995,7 @@ int main(void) {
       {"Abs and Neg", abs_neg_case},
       {"Sin and Cos", sin_cos_case},
       {"ReduceL2 (keepdims) and ReduceSum", reduce_sum_l2_case},
+      {"ReduceL2 of an all-zero row (gradient 0)", reduce_l2_zero_row_case},
       {"CumSum (down; across, exclusive and reversed)", cum_sum_case},
       {"Floor, Ceil and Sign (no gradient)", rounding_case},
       {"RMSNorm (Sqrt, Reciprocal)", rms_norm_case},
