@@ -381,6 +381,18 @@ RULE(reduce_sum_l2_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* ReduceMax, ReduceMin: dY shared among the X elements equal to their slice's Y
+ * (ipro.ReduceExtremumGrad, with the forward's axes, keepdims and noop_with_empty_axes). */
+RULE(reduce_extremum_gradient) {
+  (void)wanted;
+  int inputs[3] = {dy[0], input_index(ad, n, 0), output_index(ad, n, 0)}, e;
+  dx[0] = emit1(ad, n, IPRO_OP_REDUCE_EXTREMUM_GRAD, inputs, 3, true, err, &e);
+  if (dx[0] < 0 ||
+      set_shape_attribute(ad, e, "input_shape", &input_tensor(ad, n, 0)->shape, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
 RULE(softmax_gradient) {
   (void)wanted;
   int inputs[2] = {dy[0], output_index(ad, n, 0)}, e;
@@ -1069,6 +1081,8 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_MEAN] = reduce_mean_gradient,
     [IPRO_OP_REDUCE_SUM] = reduce_sum_l2_gradient,
     [IPRO_OP_REDUCE_L2] = reduce_sum_l2_gradient,
+    [IPRO_OP_REDUCE_MAX] = reduce_extremum_gradient,
+    [IPRO_OP_REDUCE_MIN] = reduce_extremum_gradient,
     [IPRO_OP_EXPAND] = expand_gradient,
     [IPRO_OP_CAST_LIKE] = cast_like_gradient,
     [IPRO_OP_CAST] = cast_like_gradient,

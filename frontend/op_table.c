@@ -154,11 +154,16 @@ static const ipro_op_info rows[] = {
                      NULL, false},
     [IPRO_OP_COS] = {name_COS, NO_ATTRIBUTES, ipro_real_unary_infer, ipro_unary_flops, IN(0), 0,
                      NULL, false},
-    /* ReduceL2's gradient reads X and Y: X · dY / Y, broadcast */
+    /* ReduceL2's gradient reads X and Y: X · dY / Y, broadcast; ReduceMax's and ReduceMin's X and
+     * Y: where X reaches the slice's extremum */
     [IPRO_OP_REDUCE_SUM] = {name_REDUCE_SUM, ipro_reduce_mean_normalize, ipro_reduce_mean_infer,
                             ipro_reduce_mean_flops, 0, 0, NULL, false},
     [IPRO_OP_REDUCE_L2] = {name_REDUCE_L2, ipro_reduce_mean_normalize, ipro_reduce_mean_infer,
                            ipro_reduce_mean_flops, IN(0), OUT(0), NULL, false},
+    [IPRO_OP_REDUCE_MAX] = {name_REDUCE_MAX, ipro_reduce_mean_normalize, ipro_reduce_mean_infer,
+                            ipro_reduce_mean_flops, IN(0), OUT(0), NULL, false},
+    [IPRO_OP_REDUCE_MIN] = {name_REDUCE_MIN, ipro_reduce_mean_normalize, ipro_reduce_mean_infer,
+                            ipro_reduce_mean_flops, IN(0), OUT(0), NULL, false},
     [IPRO_OP_CUM_SUM] = {name_CUM_SUM, ipro_cum_sum_normalize, ipro_cum_sum_infer, ZERO, 0, 0, NULL,
                          false},
     [IPRO_OP_ERF] = {name_ERF, NO_ATTRIBUTES, ipro_unary_infer, ipro_unary_flops, IN(0), 0, NULL,
@@ -203,6 +208,9 @@ static const ipro_op_info rows[] = {
                              ipro_training_op_flops, 0, 0, NULL, false},
     [IPRO_OP_REDUCE_MEAN_GRAD] = {name_REDUCE_MEAN_GRAD, NULL, ipro_shape_from_attribute_infer,
                                   ipro_training_op_flops, 0, 0, NULL, false},
+    [IPRO_OP_REDUCE_EXTREMUM_GRAD] = {name_REDUCE_EXTREMUM_GRAD, NULL,
+                                      ipro_shape_from_attribute_infer, ipro_training_op_flops, 0, 0,
+                                      NULL, false},
     [IPRO_OP_SOFTMAX_GRAD] = {name_SOFTMAX_GRAD, NULL, ipro_elementwise_grad_infer,
                               ipro_training_op_flops, 0, 0, NULL, false},
     [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = {name_SOFTMAX_CROSS_ENTROPY_GRAD, NULL,

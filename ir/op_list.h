@@ -80,7 +80,9 @@
   X(SIN, "Sin")                                                                                    \
   X(COS, "Cos")                                                                                    \
   X(REDUCE_SUM, "ReduceSum")                                                                       \
-  X(REDUCE_L2, "ReduceL2")
+  X(REDUCE_L2, "ReduceL2")                                                                         \
+  X(REDUCE_MAX, "ReduceMax")                                                                       \
+  X(REDUCE_MIN, "ReduceMin")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader
@@ -99,6 +101,7 @@
   X(DROPOUT_GRAD, "ipro.DropoutGrad")                                                              \
   X(RESIZE_GRAD, "ipro.ResizeGrad")                                                                \
   X(REDUCE_MEAN_GRAD, "ipro.ReduceMeanGrad")                                                       \
+  X(REDUCE_EXTREMUM_GRAD, "ipro.ReduceExtremumGrad")                                               \
   X(SOFTMAX_GRAD, "ipro.SoftmaxGrad")                                                              \
   X(SOFTMAX_CROSS_ENTROPY_GRAD, "ipro.SoftmaxCrossEntropyGrad")                                    \
   X(SGD_UPDATE, "ipro.SgdUpdate")                                                                  \

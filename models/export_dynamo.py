@@ -642,6 +642,51 @@ def export_normalized():
     export_torch_export_with_logits(NormalizedCNN(), "normalized_cnn_dynamo_fmnist")
 
 
+class CbamCNN(nn.Module):
+    """A convolution's features through CBAM's channel and spatial attention (Woo et al., "CBAM:
+    Convolutional Block Attention Module", 2018): the channels weighted by a shared MLP over their
+    spatial mean and maximum, the positions by a 7x7 convolution over the channels' mean and
+    maximum; then a classifier over each channel's maximum of the attended features and minimum
+    of the convolution's output (torch.amax and torch.amin: ReduceMax and ReduceMin)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.mlp = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 8))
+        self.spatial = nn.Conv2d(2, 1, 7, padding=3)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        h = self.conv(x)
+        a = torch.relu(h)
+        channel = self.mlp(a.mean((2, 3))) + self.mlp(torch.amax(a, dim=(2, 3)))
+        a = a * torch.sigmoid(channel)[:, :, None, None]
+        pooled = torch.cat([a.mean(1, keepdim=True), torch.amax(a, 1, keepdim=True)], 1)
+        a = a * torch.sigmoid(self.spatial(pooled))
+        return self.fc(torch.cat([torch.amax(a, (2, 3)), torch.amin(h, (2, 3))], 1))
+
+
+def export_cbam():
+    """cbam_cnn_dynamo_fmnist.onnx: CbamCNN from torch.export with optimize=False, and its logits as
+    the golden; and golden/reduce_extremum_ties.ipgd: torch.amax's and torch.amin's gradients where
+    a slice holds its extremum more than once (PyTorch shares dY among the ties)."""
+    torch.manual_seed(2500)
+    export_torch_export_with_logits(CbamCNN(), "cbam_cnn_dynamo_fmnist")
+    generator = torch.Generator().manual_seed(2501)
+    x = torch.randint(0, 3, (2, 3, 4), generator=generator).float().requires_grad_()
+    dy_max = torch.rand(2, 1, 4, generator=generator)
+    dy_min = torch.rand(2, 4, generator=generator)
+    y_max = torch.amax(x, 1, keepdim=True)
+    (dx_max,) = torch.autograd.grad(y_max, x, dy_max)
+    y_min = torch.amin(x, 1)
+    (dx_min,) = torch.autograd.grad(y_min, x, dy_min)
+    write_ipgd(os.path.join(GOLDEN_DIR, "reduce_extremum_ties.ipgd"),
+               [("x", x.detach().numpy()), ("y_max", y_max.detach().numpy()),
+                ("dy_max", dy_max.numpy()), ("dx_max", dx_max.numpy()),
+                ("y_min", y_min.detach().numpy()), ("dy_min", dy_min.numpy()),
+                ("dx_min", dx_min.numpy())])
+
+
 def export_fourier_position():
     """fourier_position_cnn_dynamo_fmnist.onnx: FourierPositionCNN from torch.export with
     optimize=False, and its logits as the golden."""
@@ -717,6 +762,8 @@ def main():
         return export_fourier_position()
     if sys.argv[1:] == ["--only", "normalized"]:
         return export_normalized()
+    if sys.argv[1:] == ["--only", "cbam"]:
+        return export_cbam()
     if sys.argv[1:] == ["--only", "masked-attention"]:
         return export_masked_attention()
     if sys.argv[1:] == ["--only", "swin"]:
@@ -748,6 +795,7 @@ def main():
     export_adaptive_pool()
     export_fourier_position()
     export_normalized()
+    export_cbam()
     export_masked_attention()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)

@@ -426,15 +426,22 @@ ipro_status ipro_slice_infer(ipro_graph *graph, ipro_node *node, ipro_error *err
     return IPRO_ERROR;
   if (n_starts != n_ends || (n_axes && n_axes != n_starts) || (n_steps && n_steps != n_starts))
     return ipro_op_fail(err, node, "starts, ends, axes and steps differ in length");
-  for (int i = 0; i < n_starts; i++) { /* a symbolic batch has no extent to clamp against */
+  /* A symbolic batch has no extent to clamp against, but the whole of it needs none: PyTorch's
+   * `x[:, :, None]` through torch.export slices every axis from 0 to INT64_MAX. Such a slice of the
+   * batch is left out; any other slice of it needs a concrete batch. */
+  int kept = 0;
+  for (int i = 0; i < n_starts; i++) {
     int64_t axis = n_axes ? axes[i] : i;
     if (axis < 0) axis += data->shape.rank;
-    if (axis >= 0 && axis < data->shape.rank && ipro_dim_is_batch(data->shape.dims[axis]))
-      return ipro_op_batch_error(node, err, "slicing the batch dimension");
+    bool batch = axis >= 0 && axis < data->shape.rank && ipro_dim_is_batch(data->shape.dims[axis]);
+    bool whole = starts[i] == 0 && ends[i] >= INT32_MAX && (!n_steps || steps[i] == 1);
+    if (batch && !whole) return ipro_op_batch_error(node, err, "slicing the batch dimension");
+    if (batch) continue;
+    starts[kept] = starts[i], ends[kept] = ends[i], axes[kept] = n_axes ? axes[i] : i;
+    steps[kept++] = n_steps ? steps[i] : 1;
   }
   ipro_slice slice;
-  const char *bad = ipro_slice_of(&data->shape, starts, ends, n_axes ? axes : NULL,
-                                  n_steps ? steps : NULL, n_starts, &slice);
+  const char *bad = ipro_slice_of(&data->shape, starts, ends, axes, steps, kept, &slice);
   if (bad) return ipro_op_fail(err, node, "%s", bad);
   /* where each axis starts and its step, for the gradient (codegen/gradient_rules.c) */
   if (ipro_op_put_ints(node, "slice_first", slice.first, data->shape.rank, err) != IPRO_OK ||

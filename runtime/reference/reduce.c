@@ -1,7 +1,8 @@
-/* Reference kernels of ReduceMean, ReduceSum and ReduceL2: the mean, the sum, or the square root
- * of the sum of squares over `axes` (all axes when empty, unless noop_with_empty_axes, which makes
- * it a copy). keepdims changes only the output's shape, not its data layout, so the kernel
- * ignores it. */
+/* Reference kernels of ReduceMean, ReduceSum, ReduceL2, ReduceMax and ReduceMin: the mean, the
+ * sum, the square root of the sum of squares, the largest or the smallest value over `axes` (all
+ * axes when empty, unless noop_with_empty_axes, which makes it a copy). A NaN in a slice makes its
+ * largest and smallest value NaN (as PyTorch's amax and amin). keepdims changes only the output's
+ * shape, not its data layout, so the kernel ignores it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,23 @@ ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const double *x,
   return IPRO_OK;
 }
 
+/* The largest (ReduceMax) or smallest (ReduceMin) value of each slice of x into out (kept's
+ * elements). */
+static ipro_status slice_extremum(const ipro_node *node, const double *x, const ipro_shape *x_shape,
+                                  const ipro_shape *kept, double *out, ipro_error *err) {
+  int64_t strides[IPRO_MAX_RANK];
+  if (ipro_reference_broadcast_strides(node, kept, x_shape, strides, err)) return IPRO_ERROR;
+  bool largest = node->op == IPRO_OP_REDUCE_MAX;
+  int64_t total = ipro_shape_elements(x_shape), kept_count = ipro_shape_elements(kept);
+  for (int64_t i = 0; i < kept_count; i++)
+    out[i] = largest ? -INFINITY : INFINITY;
+  for (int64_t i = 0; i < total; i++) {
+    double *at = &out[ipro_reference_offset(x_shape->dims, x_shape->rank, strides, i)];
+    if (x[i] != x[i] || (largest ? x[i] > *at : x[i] < *at)) *at = x[i];
+  }
+  return IPRO_OK;
+}
+
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce) {
   (void)context;
   ipro_shape x, y, kept;
@@ -60,6 +78,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce) {
   if (reduced_count != ipro_shape_elements(&y))
     return ipro_reference_fail(node, err, "output shape does not match the reduced axes");
   bool l2 = node->op == IPRO_OP_REDUCE_L2;
+  if (node->op == IPRO_OP_REDUCE_MAX || node->op == IPRO_OP_REDUCE_MIN)
+    return slice_extremum(node, inputs[0], &x, &kept, outputs[0], err);
   double *sum = calloc((size_t)(reduced_count > 0 ? reduced_count : 1), sizeof *sum);
   if (!sum) return ipro_reference_fail(node, err, "out of memory");
   ipro_status summed = IPRO_OK;

@@ -1,10 +1,12 @@
 /* Reference kernels of the reductions that gradients need (codegen/internal_ops.md):
  * ipro.ReduceToShape, the adjoint of numpy broadcasting (the gradient of a broadcast operand of
- * Add, Sub, Mul, Div, Sum, Gemm's C), and ipro.ReduceMeanGrad, the adjoint of ReduceMean.
+ * Add, Sub, Mul, Div, Sum, Gemm's C), ipro.ReduceMeanGrad, the adjoint of ReduceMean, and
+ * ipro.ReduceExtremumGrad, ReduceMax's and ReduceMin's gradient.
  *
  * Both are the broadcasting index arithmetic of reduce.c run the other way: ReduceToShape sums
  * with ipro_reference_sum_to_shape, the loop ReduceMean itself uses; ReduceMeanGrad finds the
- * reduced shape with ipro_reference_reduced_shape and reads dY through broadcast strides. */
+ * reduced shape with ipro_reference_reduced_shape and reads dY through broadcast strides, as
+ * ReduceExtremumGrad reads dY and Y. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,5 +72,57 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad) {
   double *out = outputs[0];
   for (int64_t i = 0; i < total; i++)
     out[i] = (in[ipro_reference_offset(dx.dims, dx.rank, strides, i)] / group);
+  return IPRO_OK;
+}
+
+/* dY, X, Y (ReduceMax's or ReduceMin's, the reduced shape with or without keepdims) → dX
+ * (input_shape): each slice's dY shared equally by the X elements equal to its extremum Y (as
+ * PyTorch's amax and amin share it among ties), 0 elsewhere. */
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce_extremum_grad) {
+  (void)context;
+  ipro_shape dy, x, y, dx, kept;
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
+      ipro_reference_input_shape(graph, node, 1, &x, err) ||
+      ipro_reference_input_shape(graph, node, 2, &y, err) ||
+      ipro_reference_output_shape(graph, node, 0, &dx, err) ||
+      ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
+    return IPRO_ERROR;
+  int64_t total = ipro_shape_elements(&dx);
+  if (ipro_shape_elements(&x) != total)
+    return ipro_reference_fail(node, err, "X and dX differ in size");
+  int count = 0;
+  ipro_node_attr_ints(node, "axes", &count);
+  if (count == 0 && ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0) {
+    if (ipro_shape_elements(&dy) != total)
+      return ipro_reference_fail(node, err, "dY and dX differ in size");
+    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(double));
+    return IPRO_OK;
+  }
+  int64_t strides[IPRO_MAX_RANK];
+  if (ipro_reference_reduced_shape(node, &dx, &kept, err) ||
+      ipro_reference_broadcast_strides(node, &kept, &dx, strides, err))
+    return IPRO_ERROR;
+  int64_t reduced_count = ipro_shape_elements(&kept);
+  if (ipro_shape_elements(&dy) != reduced_count || ipro_shape_elements(&y) != reduced_count)
+    return ipro_reference_fail(node, err,
+                               "dY and Y hold %lld and %lld values; the reduction "
+                               "leaves %lld",
+                               (long long)ipro_shape_elements(&dy),
+                               (long long)ipro_shape_elements(&y), (long long)reduced_count);
+  const double *d = inputs[0], *values = inputs[1], *extremum = inputs[2];
+  double *ties = calloc((size_t)(reduced_count > 0 ? reduced_count : 1), sizeof *ties);
+  if (!ties) return ipro_reference_fail(node, err, "out of memory");
+  for (int64_t i = 0; i < total; i++) {
+    int64_t k = ipro_reference_offset(dx.dims, dx.rank, strides, i);
+    ties[k] += values[i] == extremum[k];
+  }
+  double *out = outputs[0];
+  for (int64_t i = 0; i < total; i++) {
+    int64_t k = ipro_reference_offset(dx.dims, dx.rank, strides, i);
+    out[i] = values[i] == extremum[k] ? d[k] / ties[k] : 0.0;
+  }
+  free(ties);
   return IPRO_OK;
 }

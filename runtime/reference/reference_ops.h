@@ -103,6 +103,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_dropout_grad);
 /* reduce_backward.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_to_shape);
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad);
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce_extremum_grad);
 /* pool_backward.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_max_pool_grad);
 IPRO_REFERENCE_KERNEL(ipro_reference_average_pool_grad);

@@ -68,6 +68,7 @@ IN_DOUBLE(global_pool_grad, 0)
 IN_DOUBLE(dropout_grad, 0)
 IN_DOUBLE(resize_grad, 0)
 IN_DOUBLE(reduce_mean_grad, 0)
+IN_DOUBLE(reduce_extremum_grad, 0)
 IN_DOUBLE(softmax_grad, 0)
 IN_DOUBLE(softmax_cross_entropy_grad, 0)
 IN_DOUBLE(sgd_update, (1u << 0) | (1u << 2))
@@ -112,6 +113,8 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_REDUCE_MEAN] = in_double_reduce,
     [IPRO_OP_REDUCE_SUM] = in_double_reduce,
     [IPRO_OP_REDUCE_L2] = in_double_reduce,
+    [IPRO_OP_REDUCE_MAX] = in_double_reduce,
+    [IPRO_OP_REDUCE_MIN] = in_double_reduce,
     [IPRO_OP_SQUEEZE] = ipro_reference_copy,
     [IPRO_OP_UNSQUEEZE] = ipro_reference_copy,
     [IPRO_OP_SHAPE] = ipro_reference_shape,
@@ -168,6 +171,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_DROPOUT_GRAD] = in_double_dropout_grad,
     [IPRO_OP_RESIZE_GRAD] = in_double_resize_grad,
     [IPRO_OP_REDUCE_MEAN_GRAD] = in_double_reduce_mean_grad,
+    [IPRO_OP_REDUCE_EXTREMUM_GRAD] = in_double_reduce_extremum_grad,
     [IPRO_OP_SOFTMAX_GRAD] = in_double_softmax_grad,
     [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = in_double_softmax_cross_entropy_grad,
     [IPRO_OP_SGD_UPDATE] = in_double_sgd_update,

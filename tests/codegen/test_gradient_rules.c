@@ -636,6 +636,26 @@ static void reduce_l2_zero_row_case(gradient_case *c) {
   ipro_node_set_ints(norm, "axes", (int64_t[]){1}, 1);
 }
 
+/* ReduceMax over X's rows with keepdims, then ReduceMin of X over its first and last axes
+ * without, each times a parameter (distinct random values: no ties, where the derivative is
+ * undefined). */
+static void reduce_max_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  add_param(c, "A", 3, (int64_t[]){2, 3, 1}, false);
+  ipro_node *largest = hand_node(c->graph, "largest", "ReduceMax", "X", "M");
+  ipro_node_set_ints(largest, "axes", (int64_t[]){2}, 1);
+  hand_node(c->graph, "scale", "Mul", "M,A", "Y");
+}
+
+static void reduce_min_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  add_param(c, "A", 1, (int64_t[]){3}, false);
+  ipro_node *smallest = hand_node(c->graph, "smallest", "ReduceMin", "X", "M");
+  ipro_node_set_ints(smallest, "axes", (int64_t[]){0, 2}, 2);
+  ipro_node_set_int(smallest, "keepdims", 0);
+  hand_node(c->graph, "scale", "Mul", "M,A", "Y");
+}
+
 /* Sin and Cos (a Fourier positional encoding's): Sin(X) · Cos(X). */
 static void sin_cos_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -996,6 +1016,8 @@ int main(void) {
       {"Sin and Cos", sin_cos_case},
       {"ReduceL2 (keepdims) and ReduceSum", reduce_sum_l2_case},
       {"ReduceL2 of an all-zero row (gradient 0)", reduce_l2_zero_row_case},
+      {"ReduceMax (keepdims) times a parameter", reduce_max_case},
+      {"ReduceMin over two axes (no keepdims) times a parameter", reduce_min_case},
       {"CumSum (down; across, exclusive and reversed)", cum_sum_case},
       {"Floor, Ceil and Sign (no gradient)", rounding_case},
       {"RMSNorm (Sqrt, Reciprocal)", rms_norm_case},

@@ -398,6 +398,24 @@ static void check_expand_cast_like(void) {
   CHECK(folded_ints_are(hand_tensor(g, "backwards"), 2, (int64_t[]){40, 20}));
   ipro_graph_free(g);
 
+  /* a Slice of the whole batch (0 to INT64_MAX, step 1: torch.export's `x[:, 1:]`) infers at the
+   * symbolic batch, the batch kept symbolic (any other slice of it is refused: check_refusals) */
+  g = hand_graph(20);
+  hand_input(g, "x", 2, (int64_t[]){N, 3});
+  hand_int64_initializer(g, "starts", 2, (int64_t[]){0, 1});
+  hand_int64_initializer(g, "ends", 2, (int64_t[]){INT64_MAX, 3});
+  hand_int64_initializer(g, "axes", 2, (int64_t[]){0, 1});
+  hand_int64_initializer(g, "steps", 2, (int64_t[]){1, 1});
+  hand_node(g, "columns", "Slice", "x,starts,ends,axes,steps", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  const ipro_shape *columns = &hand_tensor(g, "y")->shape;
+  CHECK_MSG(columns->rank == 2 && columns->dims[0] == N && columns->dims[1] == 2,
+            "the whole batch's slice: [%lld, %lld]", (long long)columns->dims[0],
+            (long long)columns->dims[1]);
+  ipro_graph_free(g);
+
   /* attention's reshape target as exported: batch × heads, folded at a concrete batch (ONNX's
    * integer Mul, Add, Sub and Div, Div truncating); refused, by name, while the batch is
    * symbolic */
@@ -691,8 +709,7 @@ static void check_swin_folds(void) {
   CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
   CHECK(folded_floats_are(hand_tensor(g, "scattered"), 8, (float[]){1, 11, 3, 10, 9, 6, 7, 12}));
   CHECK(folded_floats_are(hand_tensor(g, "powers"), 3, (float[]){1, 32, 729}));
-  CHECK(folded_floats_are(hand_tensor(g, "broadcast_powers"), 6,
-                          (float[]){1, 4, 27, 4, 25, 216}));
+  CHECK(folded_floats_are(hand_tensor(g, "broadcast_powers"), 6, (float[]){1, 4, 27, 4, 25, 216}));
   const ipro_tensor *not_zero = hand_tensor(g, "is_not_zero");
   CHECK(not_zero->kind == IPRO_TENSOR_CONSTANT && not_zero->dtype == IPRO_DTYPE_BOOL &&
         memcmp(not_zero->data, (uint8_t[]){0, 1, 0}, 3) == 0);

@@ -31,7 +31,9 @@
  * (rounding_cnn_dynamo_fmnist); and an adaptive average pooling whose windows do not divide the
  * map, a GatherND at indices addressing 2 axes (adaptive_pool_cnn_dynamo_fmnist); and a Fourier
  * positional encoding from CumSum, Sin and Cos of a mask (fourier_position_cnn_dynamo_fmnist); and
- * F.normalize and torch.sum (ReduceL2, ReduceSum: normalized_cnn_dynamo_fmnist). */
+ * F.normalize and torch.sum (ReduceL2, ReduceSum: normalized_cnn_dynamo_fmnist); and CBAM's
+ * channel and spatial attention with torch.amax and torch.amin (ReduceMax, ReduceMin:
+ * cbam_cnn_dynamo_fmnist). */
 static const char *const models[] = {"resnet8_fmnist",
                                      "resnet32",
                                      "resnet110",
@@ -63,7 +65,8 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "rounding_cnn_dynamo_fmnist",
                                      "adaptive_pool_cnn_dynamo_fmnist",
                                      "fourier_position_cnn_dynamo_fmnist",
-                                     "normalized_cnn_dynamo_fmnist"};
+                                     "normalized_cnn_dynamo_fmnist",
+                                     "cbam_cnn_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */

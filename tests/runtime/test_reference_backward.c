@@ -26,6 +26,7 @@
 #include "ir/graph.h"
 #include "runtime/reference/reference_kernels.h"
 #include "tests/support/check.h"
+#include "tests/support/golden.h"
 #include "tests/support/tensor_checks.h"
 
 #define STEP 1e-2
@@ -621,6 +622,54 @@ static void test_reduce_mean_gradient(void) {
                     (int64_t[]){2, 3, 1, 1});
 }
 
+/* ---- ReduceMax and ReduceMin where a slice holds its extremum more than once ---- */
+
+/* The forward and gradient kernels of `op` over axis 1 of the golden's x (integers from 0 to 2:
+ * ties in most slices) against torch.amax's or torch.amin's values and gradient (PyTorch shares
+ * dY among the ties; models/export_dynamo.py --only cbam). */
+static void check_extremum_ties(const ipro_golden_file *golden, ipro_op op, int keepdims,
+                                const char *y_name, const char *dy_name, const char *dx_name) {
+  bench b = ipro_test_bench_open(29);
+  const int64_t shape[3] = {2, 3, 4}, kept[3] = {2, 1, 4}, dropped[2] = {2, 4};
+  const int64_t *out_dims = keepdims ? kept : dropped;
+  int out_rank = keepdims ? 3 : 2;
+  int x = floats_tensor(&b, "x", 3, shape), dx = floats_tensor(&b, "dx", 3, shape);
+  int y = floats_tensor(&b, "y", out_rank, out_dims),
+      dy = floats_tensor(&b, "dy", out_rank, out_dims);
+  const ipro_golden_tensor *gx = ipro_golden_expect(golden, "x", 24),
+                           *gy = ipro_golden_expect(golden, y_name, 8),
+                           *gdy = ipro_golden_expect(golden, dy_name, 8),
+                           *gdx = ipro_golden_expect(golden, dx_name, 24);
+  if (gx && gy && gdy && gdx) {
+    memcpy(floats(&b, x), gx->data, 24 * sizeof(float));
+    memcpy(floats(&b, dy), gdy->data, 8 * sizeof(float));
+    int forward = node(&b, op, 1, (int[]){x}, 1, (int[]){y});
+    ipro_node_set_ints(at(&b, forward), "axes", (int64_t[]){1}, 1);
+    ipro_node_set_int(at(&b, forward), "keepdims", keepdims);
+    int grad = gradient_node(&b, IPRO_OP_REDUCE_EXTREMUM_GRAD, forward, 3, (int[]){dy, x, y}, 1,
+                             (int[]){dx}, x);
+    if (run(&b, forward, NULL) && run(&b, grad, NULL)) {
+      ipro_golden_check(y_name, floats(&b, y), gy, 1e-6, 1e-7);
+      ipro_golden_check(dx_name, floats(&b, dx), gdx, 1e-6, 1e-7);
+    }
+  }
+  ipro_test_bench_close(&b);
+}
+
+static void test_reduce_extremum_ties(void) {
+  char path[1024];
+  ipro_test_path(path, sizeof path, "models/golden/reduce_extremum_ties.ipgd");
+  ipro_golden_file golden;
+  ipro_error err = {{0}};
+  if (ipro_golden_load(path, &golden, &err) != IPRO_OK) {
+    CHECK_OK(IPRO_ERROR, &err);
+    return;
+  }
+  check_extremum_ties(&golden, IPRO_OP_REDUCE_MAX, 1, "y_max", "dy_max", "dx_max");
+  check_extremum_ties(&golden, IPRO_OP_REDUCE_MIN, 0, "y_min", "dy_min", "dx_min");
+  ipro_golden_release(&golden);
+}
+
 /* ---- Softmax and LogSoftmax ---- */
 
 static void check_softmax(ipro_op op, int64_t axis, int coerce_2d) {
@@ -710,6 +759,7 @@ int main(void) {
   test_dropout_gradient();
   test_resize_gradients();
   test_reduce_mean_gradient();
+  test_reduce_extremum_ties();
   test_softmax_gradients();
   test_cross_entropy_gradient();
   return ipro_test_finish();
