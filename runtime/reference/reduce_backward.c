@@ -39,6 +39,33 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_to_shape) {
   return IPRO_OK;
 }
 
+/* What ReduceMeanGrad and ReduceExtremumGrad share (dY their input 0, dX their output 0): with
+ * empty axes and noop_with_empty_axes, dY copied into dX and *copied set; else the kept shape (dX's
+ * with every reduced axis 1), which dY must hold, and the strides that find each dX element's
+ * slice in it. */
+static ipro_status reduction_of(const ipro_node *node, const ipro_shape *dy, const ipro_shape *dx,
+                                void *const *inputs, void *const *outputs, ipro_shape *kept,
+                                int64_t *strides, bool *copied, ipro_error *err) {
+  int64_t total = ipro_shape_elements(dx);
+  int count = 0;
+  ipro_node_attr_ints(node, "axes", &count);
+  *copied = count == 0 && ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0;
+  if (*copied) {
+    if (ipro_shape_elements(dy) != total)
+      return ipro_reference_fail(node, err, "dY and dX differ in size");
+    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(double));
+    return IPRO_OK;
+  }
+  if (ipro_reference_reduced_shape(node, dx, kept, err) ||
+      ipro_reference_broadcast_strides(node, kept, dx, strides, err))
+    return IPRO_ERROR;
+  int64_t reduced_count = ipro_shape_elements(kept);
+  if (ipro_shape_elements(dy) != reduced_count)
+    return ipro_reference_fail(node, err, "dY holds %lld values; the reduction leaves %lld",
+                               (long long)ipro_shape_elements(dy), (long long)reduced_count);
+  return IPRO_OK;
+}
+
 /* dY (the reduced shape, with or without keepdims) → dX (input_shape): every dX element is its
  * dY element divided by the number of elements that were averaged into it. */
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad) {
@@ -50,23 +77,12 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad) {
       ipro_reference_output_shape(graph, node, 0, &dx, err) ||
       ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
     return IPRO_ERROR;
-  int64_t total = ipro_shape_elements(&dx);
-  int count = 0;
-  ipro_node_attr_ints(node, "axes", &count);
-  if (count == 0 && ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0) {
-    if (ipro_shape_elements(&dy) != total)
-      return ipro_reference_fail(node, err, "dY and dX differ in size");
-    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(double));
-    return IPRO_OK;
-  }
-  int64_t strides[IPRO_MAX_RANK];
-  if (ipro_reference_reduced_shape(node, &dx, &kept, err) ||
-      ipro_reference_broadcast_strides(node, &kept, &dx, strides, err))
+  int64_t total = ipro_shape_elements(&dx), strides[IPRO_MAX_RANK];
+  bool copied = false;
+  if (reduction_of(node, &dy, &dx, inputs, outputs, &kept, strides, &copied, err))
     return IPRO_ERROR;
+  if (copied) return IPRO_OK;
   int64_t reduced_count = ipro_shape_elements(&kept);
-  if (ipro_shape_elements(&dy) != reduced_count)
-    return ipro_reference_fail(node, err, "dY holds %lld values; the reduction leaves %lld",
-                               (long long)ipro_shape_elements(&dy), (long long)reduced_count);
   double group = reduced_count > 0 ? (double)total / (double)reduced_count : 1.0;
   const double *in = inputs[0];
   double *out = outputs[0];
@@ -92,24 +108,14 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_extremum_grad) {
   int64_t total = ipro_shape_elements(&dx);
   if (ipro_shape_elements(&x) != total)
     return ipro_reference_fail(node, err, "X and dX differ in size");
-  int count = 0;
-  ipro_node_attr_ints(node, "axes", &count);
-  if (count == 0 && ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0) {
-    if (ipro_shape_elements(&dy) != total)
-      return ipro_reference_fail(node, err, "dY and dX differ in size");
-    if (outputs[0] != inputs[0]) memmove(outputs[0], inputs[0], (size_t)total * sizeof(double));
-    return IPRO_OK;
-  }
   int64_t strides[IPRO_MAX_RANK];
-  if (ipro_reference_reduced_shape(node, &dx, &kept, err) ||
-      ipro_reference_broadcast_strides(node, &kept, &dx, strides, err))
+  bool copied = false;
+  if (reduction_of(node, &dy, &dx, inputs, outputs, &kept, strides, &copied, err))
     return IPRO_ERROR;
+  if (copied) return IPRO_OK;
   int64_t reduced_count = ipro_shape_elements(&kept);
-  if (ipro_shape_elements(&dy) != reduced_count || ipro_shape_elements(&y) != reduced_count)
-    return ipro_reference_fail(node, err,
-                               "dY and Y hold %lld and %lld values; the reduction "
-                               "leaves %lld",
-                               (long long)ipro_shape_elements(&dy),
+  if (ipro_shape_elements(&y) != reduced_count)
+    return ipro_reference_fail(node, err, "Y holds %lld values; the reduction leaves %lld",
                                (long long)ipro_shape_elements(&y), (long long)reduced_count);
   const double *d = inputs[0], *values = inputs[1], *extremum = inputs[2];
   double *ties = calloc((size_t)(reduced_count > 0 ? reduced_count : 1), sizeof *ties);
