@@ -53,6 +53,12 @@ static ipro_status read_resize_inputs(ipro_graph *graph, ipro_node *node, ipro_e
       return IPRO_ERROR;
   }
   ipro_op_drop_input(node, 1);
+  /* sizes computed from a tensor's shape (torch.export's F.interpolate(x, size=y.shape[2:]) takes
+   * y's whole shape, batch included): inference folds them at a concrete batch, and
+   * take_computed_sizes takes them then */
+  const ipro_tensor *computed = ipro_node_input(graph, node, 3);
+  if (computed && !ipro_tensor_is_constant(computed) && !ipro_node_input(graph, node, 2))
+    return IPRO_OK;
   bool have_scales = false, have_sizes = false;
   if (ipro_node_input(graph, node, 2)) {
     if (ipro_op_constant_floats(graph, node, 2, values, IPRO_MAX_RANK, &count, err) != IPRO_OK)
@@ -199,11 +205,29 @@ static ipro_status resolve_axes(ipro_node *node, const ipro_shape *in, float *sc
   return IPRO_OK;
 }
 
+/* The sizes input that normalisation left because it was computed (read_resize_inputs), as the
+ * attribute "sizes", now that inference has folded it; at the symbolic batch it cannot be. */
+static ipro_status take_computed_sizes(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  const ipro_tensor *computed = ipro_node_input(graph, node, 3);
+  if (!computed || node->inputs[1] >= 0 || node->inputs[2] >= 0) return IPRO_OK;
+  if (!ipro_tensor_is_constant(computed) && graph->batch == 0)
+    return ipro_op_batch_error(node, err, "sizes computed from a shape");
+  int64_t sizes[IPRO_MAX_RANK];
+  int count;
+  if (ipro_op_constant_ints(graph, node, 3, sizes, IPRO_MAX_RANK, &count, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (count == 0)
+    return ipro_op_fail(err, node, "exactly one of the scales and sizes inputs must be given");
+  ipro_op_drop_input(node, 3);
+  return ipro_op_put_ints(node, "sizes", sizes, count, err);
+}
+
 ipro_status ipro_resize_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *x;
   if (ipro_op_check_arity(graph, node, 1, 4, 1, 1, err) != IPRO_OK ||
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
-      ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK)
+      ipro_op_check_rank(graph, node, 0, 1, IPRO_MAX_RANK, err) != IPRO_OK ||
+      take_computed_sizes(graph, node, err) != IPRO_OK)
     return IPRO_ERROR;
   for (int i = 1; i < node->n_inputs; i++)
     if (node->inputs[i] >= 0)

@@ -102,6 +102,25 @@ static void check_batch_rules(void) {
     }
     ipro_graph_free(g);
   }
+
+  /* Resize to sizes computed from another tensor's whole shape (torch.export's
+   * F.interpolate(x, size=y.shape[2:]), GhostNetV2's gate): taken once inference has folded them,
+   * the batch's size following the input's at the symbolic batch and at a concrete one */
+  for (int64_t batch = 0; batch <= 4; batch += 4) {
+    ipro_graph *g = hand_graph(20);
+    hand_input(g, "x", 4, (int64_t[]){N, 2, 3, 3});
+    hand_input(g, "y", 4, (int64_t[]){N, 2, 6, 5});
+    hand_node(g, "shape", "Shape", "y", "sizes");
+    ipro_node *resize = hand_node(g, "resize", "Resize", "x,,,sizes", "z");
+    ipro_node_set_string(resize, "mode", "nearest");
+    hand_node(g, "add", "Add", "z,y", "w");
+    hand_output(g, "w");
+    CHECK_OK(ipro_graph_normalize(g, &err), &err);
+    CHECK_OK(ipro_graph_infer_shapes(g, batch, &err), &err);
+    CHECK(shape_is(hand_tensor(g, "z"), 4, (int64_t[]){batch ? batch : N, 2, 6, 5}));
+    CHECK(!ipro_node_input(g, &g->nodes[1], 3)); /* taken as the attribute */
+    ipro_graph_free(g);
+  }
 }
 
 /* auto_pad, default strides/dilations and the kernel shape from the weights become explicit. */
