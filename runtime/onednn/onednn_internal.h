@@ -221,6 +221,12 @@ ipro_status ipro_onednn_build_pad(ipro_onednn_kernel *, const ipro_graph *, cons
                                   ipro_error *);
 ipro_status ipro_onednn_build_reduce_to_shape(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);
+/* cpu_reduce.c: ReduceSum, ReduceMax, ReduceMin and ReduceMean over any axes, and
+ * ipro.ReduceMeanGrad over any axes, as C loops. */
+ipro_status ipro_onednn_build_reduce_axes(ipro_onednn_kernel *, const ipro_graph *,
+                                          const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_reduce_mean_grad_loop(ipro_onednn_kernel *, const ipro_graph *,
+                                                    const ipro_node *, ipro_error *);
 /* C kernels (cpu_*.c) for ops oneDNN has no primitive for. */
 ipro_status ipro_onednn_build_resize(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);

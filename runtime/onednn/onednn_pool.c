@@ -284,10 +284,8 @@ ipro_status ipro_onednn_build_reduce_mean(ipro_onednn_kernel *kernel, const ipro
   if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
       ipro_onednn_output_shape(graph, node, 0, &y, err))
     return IPRO_ERROR;
-  if (!is_spatial_mean(node, x.rank))
-    return ipro_onednn_unsupported(err, "a mean over other axes than the spatial ones");
-  if (ipro_shape_elements(&y) != x.dims[0] * x.dims[1])
-    return ipro_onednn_unsupported(err, "Y is not one value per channel of each image");
+  if (!is_spatial_mean(node, x.rank) || ipro_shape_elements(&y) != x.dims[0] * x.dims[1])
+    return ipro_onednn_build_reduce_axes(kernel, graph, node, err); /* (cpu_reduce.c) */
   y = pooled_shape(&x);
   if (check_pool_shapes(&x, &y, err) || ipro_onednn_global_pool_geometry_of(false, &x, &y, &g, err))
     return IPRO_ERROR;
@@ -303,10 +301,8 @@ ipro_status ipro_onednn_build_reduce_mean_grad(ipro_onednn_kernel *kernel, const
       ipro_onednn_output_shape(graph, node, 0, &dx, err) ||
       ipro_onednn_check_shape_attribute(node, "input_shape", &dx, err))
     return IPRO_ERROR;
-  if (!is_spatial_mean(node, dx.rank))
-    return ipro_onednn_unsupported(err, "a mean over other axes than the spatial ones");
-  if (ipro_shape_elements(&dy) != dx.dims[0] * dx.dims[1])
-    return ipro_onednn_unsupported(err, "dY is not one value per channel of each image");
+  if (!is_spatial_mean(node, dx.rank) || ipro_shape_elements(&dy) != dx.dims[0] * dx.dims[1])
+    return ipro_onednn_build_reduce_mean_grad_loop(kernel, graph, node, err); /* (cpu_reduce.c) */
   dy = pooled_shape(&dx);
   if (check_pool_shapes(&dx, &dy, err) ||
       ipro_onednn_global_pool_geometry_of(false, &dx, &dy, &g, err))

@@ -831,6 +831,62 @@ static void reduce_to_shape_cases(ipro_backend *onednn) {
   }
 }
 
+/* ReduceSum, ReduceMax, ReduceMin and ReduceMean over axes other than a map's spatial ones, and
+ * ipro.ReduceMeanGrad over such axes (cpu_reduce.c's loops): against the reference, ties in the
+ * maxima and minima; a reduction that is a copy (no axes, noop_with_empty_axes) is declined. */
+static void reduce_axes_cases(ipro_backend *onednn) {
+  static const struct {
+    const char *label, *op;
+    int n_axes;
+    int64_t axes[3];
+    int keepdims, noop;
+    bool supported;
+  } cases[] = {
+      {"ReduceSum over the radix axis", "ReduceSum", 1, {1}, 0, 0, true},
+      {"ReduceSum over the first and third axes", "ReduceSum", 2, {0, 2}, 1, 0, true},
+      {"ReduceSum over every axis", "ReduceSum", 0, {0}, 0, 0, true},
+      {"ReduceSum that is a copy", "ReduceSum", 0, {0}, 1, 1, false},
+      {"ReduceMax over the channels", "ReduceMax", 1, {1}, 1, 0, true},
+      {"ReduceMax over the innermost axis", "ReduceMax", 1, {3}, 0, 0, true},
+      {"ReduceMin over the spatial axes", "ReduceMin", 2, {2, 3}, 0, 0, true},
+      {"ReduceMean over the channels", "ReduceMean", 1, {1}, 1, 0, true},
+  };
+  const int64_t dims[4] = {3, 4, 5, 6};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    one_node c = {0};
+    input(&c, "X", 4, dims, strcmp(cases[i].op, "ReduceSum") == 0 ? UNIFORM : TIES);
+    char inputs[16] = "X";
+    if (cases[i].n_axes) {
+      hand_int64_initializer(c.graph, "axes", cases[i].n_axes, cases[i].axes);
+      strcpy(inputs, "X,axes");
+    }
+    ipro_node *n = node(&c, cases[i].op, 0, inputs, "Y");
+    set_int(n, "keepdims", cases[i].keepdims);
+    set_int(n, "noop_with_empty_axes", cases[i].noop);
+    c.expect_loop = cases[i].supported;
+    run_case(onednn, &c, cases[i].label, cases[i].supported);
+  }
+  static const struct {
+    const char *label;
+    int n_axes;
+    int64_t axes[2], dy[4];
+    int keepdims;
+  } gradients[] = {
+      {"ipro.ReduceMeanGrad over the radix axis", 1, {1}, {3, 5, 6}, 0},
+      {"ipro.ReduceMeanGrad over the first and last axes", 2, {0, 3}, {1, 4, 5, 1}, 1},
+  };
+  for (size_t i = 0; i < sizeof gradients / sizeof gradients[0]; i++) {
+    one_node c = {0};
+    input(&c, "dY", 4 - !gradients[i].keepdims, gradients[i].dy, UNIFORM);
+    ipro_node *n = node(&c, "ipro.ReduceMeanGrad", IPRO_OP_REDUCE_MEAN_GRAD, "dY", "dX");
+    set_ints(n, "axes", gradients[i].n_axes, gradients[i].axes);
+    set_int(n, "keepdims", gradients[i].keepdims);
+    set_ints(n, "input_shape", 4, dims);
+    c.expect_loop = true;
+    run_case(onednn, &c, gradients[i].label, true);
+  }
+}
+
 /* ---- one training step of ResNet-8 ---- */
 
 static void model_step(const char *name, const char *label, ipro_backend *onednn,
@@ -899,6 +955,7 @@ int main(void) {
   sum_cases(onednn);
   slice_cases(onednn);
   reduce_to_shape_cases(onednn);
+  reduce_axes_cases(onednn);
   model_step("resnet8_fmnist", "ResNet-8", onednn, reference);
   /* the data movers as reorders (Split, Slice, its gradient's Pad) and a tiny EfficientNet's
    * spatial means as global pools, its Mul by [N, C, 1, 1] and [N, 1, 1, 1] on our loop */
