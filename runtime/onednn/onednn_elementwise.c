@@ -330,16 +330,15 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
       return ipro_onednn_unsupported(err, "min %g > max %g", (double)low, (double)high);
     return eltwise_grad_step(kernel, count, dnnl_eltwise_clip_v2, low, high, err);
   }
-  case IPRO_OP_HARD_SWISH:
-    return ipro_onednn_unsupported(err, "HardSwish's derivative at -3 and 3 differs in oneDNN");
+  case IPRO_OP_HARD_SWISH: /* oneDNN's derivative at -3 and 3 differs: cpu_hard_activation_grad.c */
+  case IPRO_OP_HARD_SIGMOID: /* no HardSigmoid algorithm in oneDNN 2.6 */
+    return ipro_onednn_build_hard_activation_grad(kernel, node, count, err);
   case IPRO_OP_GELU: /* the node carries the forward's attributes */
     return eltwise_grad_step(kernel, count, gelu_algorithm(node), 0.0f, 0.0f, err);
   case IPRO_OP_SQRT: /* through Y, as the op table saves it */
     return eltwise_grad_step(kernel, count, dnnl_eltwise_sqrt_use_dst_for_bwd, 0.0f, 0.0f, err);
   case IPRO_OP_RECIPROCAL: /* through X */
     return eltwise_grad_step(kernel, count, dnnl_eltwise_pow, 1.0f, -1.0f, err);
-  case IPRO_OP_HARD_SIGMOID:
-    return ipro_onednn_unsupported(err, "no HardSigmoid algorithm in oneDNN 2.6");
   default:
     return ipro_onednn_unsupported(err, "forward_op %lld is not an activation", (long long)forward);
   }

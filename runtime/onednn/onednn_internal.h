@@ -227,6 +227,10 @@ ipro_status ipro_onednn_build_reduce_axes(ipro_onednn_kernel *, const ipro_graph
                                           const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_reduce_mean_grad_loop(ipro_onednn_kernel *, const ipro_graph *,
                                                     const ipro_node *, ipro_error *);
+/* cpu_hard_activation_grad.c: ipro.UnaryGrad of HardSigmoid or HardSwish over count elements. */
+ipro_status ipro_onednn_build_hard_activation_grad(ipro_onednn_kernel *kernel,
+                                                   const ipro_node *node, int64_t count,
+                                                   ipro_error *err);
 /* C kernels (cpu_*.c) for ops oneDNN has no primitive for. */
 ipro_status ipro_onednn_build_resize(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);

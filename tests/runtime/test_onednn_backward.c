@@ -53,7 +53,8 @@ typedef enum {
   UNIT,
   BOUNDS,
   SAVED_MEAN,
-  SAVED_INV_STD
+  SAVED_INV_STD,
+  HARD_KINKS /* over [-4, 4], with HardSwish's kinks ±3 and HardSigmoid's ±2.5 exactly */
 } data_kind;
 
 static float random_value(data_kind kind) {
@@ -63,6 +64,8 @@ static float random_value(data_kind kind) {
   case TIES: return 0.5f * floorf(u * 2.5f);
   case RELU_OUTPUT: return u < -0.33f ? 0.0f : u + 0.33f;
   case UNIT: return 0.5f + 0.49f * u;
+  case HARD_KINKS:
+    return u < -0.8f ? -3.0f : u < -0.6f ? 3.0f : u < -0.4f ? -2.5f : u < -0.2f ? 2.5f : 4.0f * u;
   case BOUNDS: {
     float v = random_uniform();
     return u < -0.75f ? -0.5f : u < -0.5f ? 0.5f : v;
@@ -438,8 +441,11 @@ static void unary_cases(ipro_backend *onednn) {
       {"LeakyRelu alpha 0.2", IPRO_OP_LEAKY_RELU, TIES, 0.2f, 0, true, false, true},
       {"Clip [-0.5, 0.5]", IPRO_OP_CLIP, BOUNDS, -0.5f, 0.5f, true, true, true},
       {"Clip [-0.5, inf)", IPRO_OP_CLIP, BOUNDS, -0.5f, 0, true, false, true},
-      {"HardSwish", IPRO_OP_HARD_SWISH, UNIFORM, 0, 0, false, false, false},
-      {"HardSigmoid", IPRO_OP_HARD_SIGMOID, UNIFORM, 0.2f, 0.5f, true, true, false},
+      /* cpu_hard_activation_grad.c's loop, through the kinks */
+      {"HardSwish", IPRO_OP_HARD_SWISH, HARD_KINKS, 0, 0, false, false, true},
+      {"HardSigmoid", IPRO_OP_HARD_SIGMOID, HARD_KINKS, 0.2f, 0.5f, true, true, true},
+      {"HardSigmoid as PyTorch's (alpha 1/6)", IPRO_OP_HARD_SIGMOID, HARD_KINKS, 1.0f / 6.0f, 0.5f,
+       true, true, true},
       {"Gelu", IPRO_OP_GELU, UNIFORM, 0, 0, false, false, true},
       /* has_alpha on Gelu: approximate "tanh" */
       {"Gelu tanh", IPRO_OP_GELU, UNIFORM, 0, 0, true, false, true},
@@ -460,6 +466,8 @@ static void unary_cases(ipro_backend *onednn) {
     else if (cases[i].has_alpha)
       set_float(n, clip ? "min" : "alpha", cases[i].alpha);
     if (cases[i].has_beta) set_float(n, clip ? "max" : "beta", cases[i].beta);
+    c.expect_loop =
+        cases[i].forward == IPRO_OP_HARD_SWISH || cases[i].forward == IPRO_OP_HARD_SIGMOID;
     char label[200];
     snprintf(label, sizeof label, "UnaryGrad %s", cases[i].label);
     run_case(onednn, &c, label, cases[i].supported);
