@@ -150,6 +150,11 @@ static void run_case(ipro_backend *onednn, one_node *c, const char *label, bool 
     reference_in[i] = malloc(bytes ? bytes : 1);
     onednn_in[i] = malloc(bytes ? bytes : 1);
     hand_require(reference_in[i] && onednn_in[i]);
+    if (tensor->data) { /* an initializer (Expand's shape): its own values */
+      memcpy(reference_in[i], tensor->data, bytes);
+      memcpy(onednn_in[i], tensor->data, bytes);
+      continue;
+    }
     int g = 0;
     while (graph->inputs[g] != n->inputs[i])
       g++;
@@ -813,7 +818,7 @@ static void slice_cases(ipro_backend *onednn) {
 
 /* ipro.ReduceToShape, the gradient of a broadcast operand (Gemm's bias, a per-channel Add): T
  * summed over the axes broadcasting expanded from `shape`, times `scale`; one that reduces no
- * axis is declined. */
+ * axis is a scaled copy (a Sub's gradient to its second operand). */
 static void reduce_to_shape_cases(ipro_backend *onednn) {
   static const struct {
     const char *label;
@@ -827,7 +832,7 @@ static void reduce_to_shape_cases(ipro_backend *onednn) {
       {"ipro.ReduceToShape to one element, scaled", 4, 1, {2, 3, 4, 5}, {1}, 0.25f, true},
       {"ipro.ReduceToShape over the innermost axis", 2, 2, {4, 5}, {4, 1}, 1.0f, true},
       {"ipro.ReduceToShape of alternate axes", 4, 4, {3, 2, 4, 5}, {3, 1, 4, 1}, 2.0f, true},
-      {"ipro.ReduceToShape that reduces nothing", 2, 2, {4, 5}, {4, 5}, 1.0f, false},
+      {"ipro.ReduceToShape that reduces nothing, negated", 2, 2, {4, 5}, {4, 5}, -1.0f, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     one_node c = {0};
@@ -873,6 +878,24 @@ static void reduce_axes_cases(ipro_backend *onednn) {
     set_int(n, "noop_with_empty_axes", cases[i].noop);
     c.expect_loop = cases[i].supported;
     run_case(onednn, &c, cases[i].label, cases[i].supported);
+  }
+  /* Expand (the same loop): over the map, over leading axes, and to the shape it has */
+  static const struct {
+    const char *label;
+    int x_rank;
+    int64_t x[4], shape[4];
+  } expands[] = {
+      {"Expand over the map (attention weights)", 4, {3, 4, 1, 1}, {3, 4, 5, 6}},
+      {"Expand with leading axes added", 2, {5, 1}, {3, 4, 5, 6}},
+      {"Expand to its own shape", 4, {3, 4, 5, 6}, {3, 4, 5, 6}},
+  };
+  for (size_t i = 0; i < sizeof expands / sizeof expands[0]; i++) {
+    one_node c = {0};
+    input(&c, "X", expands[i].x_rank, expands[i].x, UNIFORM);
+    hand_int64_initializer(c.graph, "shape", 4, expands[i].shape);
+    node(&c, "Expand", 0, "X,shape", "Y");
+    c.expect_loop = true;
+    run_case(onednn, &c, expands[i].label, true);
   }
   static const struct {
     const char *label;
