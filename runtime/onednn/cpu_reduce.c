@@ -43,6 +43,24 @@ static inline float combined(reduce_kind kind, float at, float v) {
   return v != v || (kind == REDUCE_MAX ? v > at : v < at) ? v : at;
 }
 
+/* The rows of T (along its innermost axis). */
+static int64_t rows_of(const reduce_state *s) {
+  int64_t rows = 1;
+  for (int d = 0; d < s->rank - 1; d++)
+    rows *= s->t[d];
+  return rows;
+}
+
+/* The next row's index over T's outer axes, and its element of R in *at. */
+static inline void next_row(const reduce_state *s, int64_t *index, int64_t *at) {
+  for (int d = s->rank - 2; d >= 0; d--) {
+    *at += s->r_stride[d];
+    if (++index[d] < s->t[d]) break;
+    *at -= s->r_stride[d] * s->t[d];
+    index[d] = 0;
+  }
+}
+
 static ipro_status reduce_to_shape_run(const ipro_onednn_kernel *kernel, void *const *inputs,
                                        void *const *outputs, char *workspace, uint64_t step,
                                        ipro_error *err) {
@@ -54,11 +72,9 @@ static ipro_status reduce_to_shape_run(const ipro_onednn_kernel *kernel, void *c
   for (int64_t i = 0; i < s->r_count; i++)
     r[i] = start;
   int last = s->rank - 1;
-  int64_t row = s->t[last], rows = 1, index[IPRO_MAX_RANK] = {0}, at = 0;
-  for (int d = 0; d < last; d++)
-    rows *= s->t[d];
+  int64_t row = s->t[last], rows = rows_of(s), index[IPRO_MAX_RANK] = {0}, at = 0;
   bool kept_inner = s->r_stride[last] != 0;
-  for (int64_t k = 0; k < rows; k++, t += row) {
+  for (int64_t k = 0; k < rows; k++, t += row, next_row(s, index, &at)) {
     if (kept_inner && s->kind == REDUCE_SUM) {
       float *out = r + at;
       for (int64_t j = 0; j < row; j++)
@@ -72,13 +88,6 @@ static ipro_status reduce_to_shape_run(const ipro_onednn_kernel *kernel, void *c
       for (int64_t j = 0; j < row; j++)
         sum = combined(s->kind, sum, t[j]);
       r[at] = s->kind == REDUCE_SUM ? r[at] + sum : sum;
-    }
-    /* the next row's index over T's outer axes, and its element of R */
-    for (int d = last - 1; d >= 0; d--) {
-      at += s->r_stride[d];
-      if (++index[d] < s->t[d]) break;
-      at -= s->r_stride[d] * s->t[d];
-      index[d] = 0;
     }
   }
   if (s->scale != 1.0f)
@@ -97,20 +106,11 @@ static ipro_status broadcast_run(const ipro_onednn_kernel *kernel, void *const *
   const float *r = inputs[0];
   float *t = outputs[0];
   int last = s->rank - 1;
-  int64_t row = s->t[last], rows = 1, index[IPRO_MAX_RANK] = {0}, at = 0;
-  for (int d = 0; d < last; d++)
-    rows *= s->t[d];
+  int64_t row = s->t[last], rows = rows_of(s), index[IPRO_MAX_RANK] = {0}, at = 0;
   bool kept_inner = s->r_stride[last] != 0;
-  for (int64_t k = 0; k < rows; k++, t += row) {
+  for (int64_t k = 0; k < rows; k++, t += row, next_row(s, index, &at))
     for (int64_t j = 0; j < row; j++)
       t[j] = s->scale * r[kept_inner ? at + j : at];
-    for (int d = last - 1; d >= 0; d--) {
-      at += s->r_stride[d];
-      if (++index[d] < s->t[d]) break;
-      at -= s->r_stride[d] * s->t[d];
-      index[d] = 0;
-    }
-  }
   return IPRO_OK;
 }
 
