@@ -72,6 +72,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_TO_SHAPE] = ipro_onednn_build_reduce_to_shape,
     [IPRO_OP_REDUCE_SUM] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_EXPAND] = ipro_onednn_build_expand,
+    [IPRO_OP_REDUCE_EXTREMUM_GRAD] = ipro_onednn_build_reduce_extremum_grad,
     [IPRO_OP_REDUCE_MAX] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_REDUCE_MIN] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_BINARY_CROSS_ENTROPY] = ipro_onednn_build_binary_cross_entropy,

@@ -30,6 +30,7 @@
 #include "tests/frontend/hand_graph.h"
 #include "tests/support/check.h"
 #include "tests/support/command.h"
+#include "tests/support/golden.h"
 #include "tests/support/step_runs.h"
 #include "tests/support/tensor_checks.h"
 
@@ -896,6 +897,42 @@ static void reduce_axes_cases(ipro_backend *onednn) {
     node(&c, "Expand", 0, "X,shape", "Y");
     c.expect_loop = true;
     run_case(onednn, &c, expands[i].label, true);
+  }
+  /* ipro.ReduceExtremumGrad at PyTorch's ties: the inputs of the golden that
+   * runtime.test_reference_ backward holds the reference to (x, y, dy of torch.amax and
+   * torch.amin), as initializers */
+  char path[1024];
+  ipro_test_path(path, sizeof path, "models/golden/reduce_extremum_ties.ipgd");
+  ipro_golden_file golden;
+  ipro_error err = {{0}};
+  if (ipro_golden_load(path, &golden, &err) != IPRO_OK) {
+    CHECK_OK(IPRO_ERROR, &err);
+  } else {
+    for (int largest = 1; largest >= 0; largest--) {
+      const int64_t x_dims[3] = {2, 3, 4}, kept[3] = {2, 1, 4}, dropped[2] = {2, 4};
+      const ipro_golden_tensor *x = ipro_golden_expect(&golden, "x", 24),
+                               *y = ipro_golden_expect(&golden, largest ? "y_max" : "y_min", 8),
+                               *dy = ipro_golden_expect(&golden, largest ? "dy_max" : "dy_min", 8);
+      if (!x || !y || !dy) continue;
+      one_node c = {0};
+      c.graph = hand_graph(19);
+      hand_initializer(c.graph, "dY", IPRO_DTYPE_FLOAT, 3 - !largest, largest ? kept : dropped,
+                       dy->data);
+      hand_initializer(c.graph, "X", IPRO_DTYPE_FLOAT, 3, x_dims, x->data);
+      hand_initializer(c.graph, "Y", IPRO_DTYPE_FLOAT, 3 - !largest, largest ? kept : dropped,
+                       y->data);
+      ipro_node *n =
+          node(&c, "ipro.ReduceExtremumGrad", IPRO_OP_REDUCE_EXTREMUM_GRAD, "dY,X,Y", "dX");
+      set_ints(n, "axes", 1, (int64_t[]){1});
+      set_int(n, "keepdims", largest);
+      set_ints(n, "input_shape", 3, x_dims);
+      c.expect_loop = true;
+      run_case(onednn, &c,
+               largest ? "ipro.ReduceExtremumGrad of torch.amax at ties"
+                       : "ipro.ReduceExtremumGrad of torch.amin at ties",
+               true);
+    }
+    ipro_golden_release(&golden);
   }
   static const struct {
     const char *label;
