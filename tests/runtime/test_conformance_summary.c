@@ -120,10 +120,12 @@ static void print_table(summary *s, op_tally *total_out) {
   *total_out = total;
 }
 
-/* The totals of the table when these floors were set (tests/data/onnx-node, 364 cases): a case
- * more is welcome, a case fewer is a regression. */
+/* The totals of the table when these floors were set (tests/data/onnx-node, 364 cases; session 34
+ * raised oneDNN's from 183 to 202 when the reductions over any axes and Expand came to its
+ * loops: the ReduceMean cases and expanded losses): a case more is
+ * welcome, a case fewer is a regression. */
 static const op_tally ipro_conformance_floors = {
-    .cases = 364, .shapes = 318, .reference = 318, .onednn = 183, .onednn_only = 153};
+    .cases = 364, .shapes = 318, .reference = 318, .onednn = 202, .onednn_only = 172};
 
 static void check_floors(const op_tally *total) {
   const op_tally *floor = &ipro_conformance_floors;
