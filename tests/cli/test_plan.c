@@ -559,6 +559,29 @@ static void folding_warned(void) {
     }
 }
 
+/* The split search with --aux-head auto builds only modules a split of K = 2 can hold: the first
+ * from the input to each cut, with each of the 4 candidate heads and the zero-cost bound's, the
+ * second from each cut to the output, and the end-to-end program: at most 6 per cut point and 1
+ * (ResNet-8 at batch 32, 7 cut points: 43; it built 127 before session 34, every range for the
+ * first module, and ConvMixer-768/32's K = 2 plan took 19 s). */
+static void planning_effort(void) {
+  char arguments[1024];
+  ipro_command_result r;
+  snprintf(arguments, sizeof arguments, "plan %s --batch 32 -K 2", model);
+  ipro_test_run_infopro(arguments, &r);
+  CHECK_MSG(r.exit_status == 0, "plan -K 2: exit status %d: %s", r.exit_status, r.err);
+  const char *cuts_at = strstr(r.out, " cut points"), *built_at = strstr(r.out, "\nplanned in ");
+  if (built_at) built_at = strchr(built_at, '(');
+  int cuts = 0, programs = -1;
+  while (cuts_at && cuts_at > r.out && cuts_at[-1] >= '0' && cuts_at[-1] <= '9')
+    cuts_at--;
+  if (cuts_at) cuts = atoi(cuts_at);
+  if (built_at) programs = atoi(built_at + 1);
+  CHECK_MSG(cuts > 0 && programs > 0 && programs <= 6 * cuts + 1,
+            "plan -K 2 of %d cut points built %d module programs (at most %d expected): %.300s",
+            cuts, programs, 6 * cuts + 1, r.out);
+}
+
 int main(void) {
   if (!ipro_test_infopro_available()) return ipro_test_skip("IPRO_INFOPRO is not set");
   folding_warned();
@@ -569,6 +592,7 @@ int main(void) {
   if (peak > 0) budgets(peak);
   plan_file_heads();
   heads_and_bound();
+  planning_effort();
   failures();
   peak_wording();
   html_page();
