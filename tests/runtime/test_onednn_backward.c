@@ -899,15 +899,10 @@ static void reduce_axes_cases(ipro_backend *onednn) {
     run_case(onednn, &c, expands[i].label, true);
   }
   /* ipro.ReduceExtremumGrad at PyTorch's ties: the inputs of the golden that
-   * runtime.test_reference_ backward holds the reference to (x, y, dy of torch.amax and
+   * runtime.test_reference_backward holds the reference to (x, y, dy of torch.amax and
    * torch.amin), as initializers */
-  char path[1024];
-  ipro_test_path(path, sizeof path, "models/golden/reduce_extremum_ties.ipgd");
   ipro_golden_file golden;
-  ipro_error err = {{0}};
-  if (ipro_golden_load(path, &golden, &err) != IPRO_OK) {
-    CHECK_OK(IPRO_ERROR, &err);
-  } else {
+  if (ipro_golden_load_relative("models/golden/reduce_extremum_ties.ipgd", &golden)) {
     for (int largest = 1; largest >= 0; largest--) {
       const int64_t x_dims[3] = {2, 3, 4}, kept[3] = {2, 1, 4}, dropped[2] = {2, 4};
       const ipro_golden_tensor *x = ipro_golden_expect(&golden, "x", 24),

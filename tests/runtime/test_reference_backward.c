@@ -657,14 +657,8 @@ static void check_extremum_ties(const ipro_golden_file *golden, ipro_op op, int 
 }
 
 static void test_reduce_extremum_ties(void) {
-  char path[1024];
-  ipro_test_path(path, sizeof path, "models/golden/reduce_extremum_ties.ipgd");
   ipro_golden_file golden;
-  ipro_error err = {{0}};
-  if (ipro_golden_load(path, &golden, &err) != IPRO_OK) {
-    CHECK_OK(IPRO_ERROR, &err);
-    return;
-  }
+  if (!ipro_golden_load_relative("models/golden/reduce_extremum_ties.ipgd", &golden)) return;
   check_extremum_ties(&golden, IPRO_OP_REDUCE_MAX, 1, "y_max", "dy_max", "dx_max");
   check_extremum_ties(&golden, IPRO_OP_REDUCE_MIN, 0, "y_min", "dy_min", "dx_min");
   ipro_golden_release(&golden);

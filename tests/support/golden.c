@@ -105,23 +105,27 @@ bool ipro_golden_near(const float *output, const float *expected, int64_t count)
   return true;
 }
 
+bool ipro_golden_load_relative(const char *relative, ipro_golden_file *file) {
+  char path[1024];
+  ipro_test_path(path, sizeof path, relative);
+  ipro_error err = {{0}};
+  if (ipro_golden_load(path, file, &err) == IPRO_OK) return true;
+  CHECK_OK(IPRO_ERROR, &err);
+  return false;
+}
+
 bool ipro_golden_load_forward(const char *name, char *model_path, size_t size,
                               ipro_golden_file *file, const ipro_golden_tensor **input,
                               const ipro_golden_tensor **logits) {
-  char relative[256], golden_path[1024];
+  char relative[256];
   snprintf(relative, sizeof relative, "models/%s.onnx", name);
   ipro_test_path(model_path, size, relative);
   snprintf(relative, sizeof relative, "models/golden/%s_forward.ipgd", name);
-  ipro_test_path(golden_path, sizeof golden_path, relative);
-  ipro_error err = {{0}};
   *input = *logits = NULL;
-  if (ipro_golden_load(golden_path, file, &err) != IPRO_OK) {
-    CHECK_OK(IPRO_ERROR, &err);
-    return false;
-  }
+  if (!ipro_golden_load_relative(relative, file)) return false;
   *input = ipro_golden_find(file, "input");
   *logits = ipro_golden_find(file, "logits");
-  CHECK_MSG(*input && *logits, "%s: no input or logits", golden_path);
+  CHECK_MSG(*input && *logits, "%s: no input or logits", relative);
   if (*input && *logits) return true;
   ipro_golden_release(file);
   return false;

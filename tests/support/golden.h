@@ -29,6 +29,9 @@ ipro_status ipro_golden_load(const char *path, ipro_golden_file *out, ipro_error
 /* NULL when absent. */
 const ipro_golden_tensor *ipro_golden_find(const ipro_golden_file *file, const char *name);
 void ipro_golden_release(ipro_golden_file *file);
+/* The golden file at `relative` (to the source tree, as models/golden/NAME.ipgd) loaded into
+ * *file; false, with a failed check recorded and nothing to release, when it cannot be. */
+bool ipro_golden_load_relative(const char *relative, ipro_golden_file *file);
 /* The forward golden of bundled model `name` (models/golden/NAME_forward.ipgd, made by
  * models/export_*.py): file loaded, its "input" and "logits" found, and the model's path written
  * into model_path (size bytes); false, with a failed check recorded and nothing left to release,
