@@ -12,7 +12,8 @@
  * scaled copy (a Sub's gradient to its second operand, -dY: FastViT's, which had run on the
  * reference fallback).
  *
- * The same loop runs ReduceSum, ReduceMax and ReduceMin over their axes, and ReduceMean over
+ * The same loop runs ReduceSum, ReduceMax, ReduceMin and ReduceL2 (the square root of the sum of
+ * squares: F.normalize's, EdgeNeXt's) over their axes, and ReduceMean over
  * axes other than the spatial ones (onednn_pool.c runs those as a global pool), into the kept
  * shape (keepdims changes only the shape): the reference fallback took 27% of ResNeSt-14d's step
  * for its sums over the radix splits (timm, batch 16, 64×64), and held a double copy of each
@@ -29,7 +30,7 @@
 
 #include "onednn_internal.h"
 
-typedef enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN } reduce_kind;
+typedef enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_L2 } reduce_kind;
 
 typedef struct {
   reduce_kind kind;
@@ -44,6 +45,7 @@ typedef struct {
 /* v into *at by the state's kind (a NaN stays). */
 static inline float combined(reduce_kind kind, float at, float v) {
   if (kind == REDUCE_SUM) return at + v;
+  if (kind == REDUCE_L2) return at + v * v;
   return v != v || (kind == REDUCE_MAX ? v > at : v < at) ? v : at;
 }
 
@@ -72,7 +74,7 @@ static ipro_status reduce_to_shape_run(const ipro_onednn_kernel *kernel, void *c
   const reduce_state *s = kernel->state;
   const float *t = inputs[0];
   float *r = outputs[0];
-  float start = s->kind == REDUCE_SUM ? 0.0f : s->kind == REDUCE_MAX ? -INFINITY : INFINITY;
+  float start = s->kind == REDUCE_MAX ? -INFINITY : s->kind == REDUCE_MIN ? INFINITY : 0.0f;
   for (int64_t i = 0; i < s->r_count; i++)
     r[i] = start;
   int last = s->rank - 1;
@@ -88,12 +90,16 @@ static ipro_status reduce_to_shape_run(const ipro_onednn_kernel *kernel, void *c
       for (int64_t j = 0; j < row; j++)
         out[j] = combined(s->kind, out[j], t[j]);
     } else {
-      float sum = s->kind == REDUCE_SUM ? 0.0f : r[at];
+      bool summed = s->kind == REDUCE_SUM || s->kind == REDUCE_L2;
+      float sum = summed ? 0.0f : r[at];
       for (int64_t j = 0; j < row; j++)
         sum = combined(s->kind, sum, t[j]);
-      r[at] = s->kind == REDUCE_SUM ? r[at] + sum : sum;
+      r[at] = summed ? r[at] + sum : sum;
     }
   }
+  if (s->kind == REDUCE_L2)
+    for (int64_t i = 0; i < s->r_count; i++)
+      r[i] = sqrtf(r[i]);
   if (s->scale != 1.0f)
     for (int64_t i = 0; i < s->r_count; i++)
       r[i] *= s->scale;
@@ -211,6 +217,7 @@ ipro_status ipro_onednn_build_reduce_axes(ipro_onednn_kernel *kernel, const ipro
     return ipro_onednn_unsupported(err, "not a reduction over its axes");
   reduce_kind kind = node->op == IPRO_OP_REDUCE_MAX   ? REDUCE_MAX
                      : node->op == IPRO_OP_REDUCE_MIN ? REDUCE_MIN
+                     : node->op == IPRO_OP_REDUCE_L2  ? REDUCE_L2
                                                       : REDUCE_SUM;
   float scale = node->op == IPRO_OP_REDUCE_MEAN
                     ? (float)((double)ipro_shape_elements(&kept) / (double)ipro_shape_elements(&x))

@@ -75,6 +75,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_EXTREMUM_GRAD] = ipro_onednn_build_reduce_extremum_grad,
     [IPRO_OP_REDUCE_MAX] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_REDUCE_MIN] = ipro_onednn_build_reduce_axes,
+    [IPRO_OP_REDUCE_L2] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_BINARY_CROSS_ENTROPY] = ipro_onednn_build_binary_cross_entropy,
     [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = ipro_onednn_build_binary_cross_entropy_grad,
     [IPRO_OP_SUP_CON_LOSS] = ipro_onednn_build_sup_con_loss,

@@ -221,7 +221,7 @@ ipro_status ipro_onednn_build_pad(ipro_onednn_kernel *, const ipro_graph *, cons
                                   ipro_error *);
 ipro_status ipro_onednn_build_reduce_to_shape(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);
-/* cpu_reduce.c: ReduceSum, ReduceMax, ReduceMin and ReduceMean over any axes,
+/* cpu_reduce.c: ReduceSum, ReduceMax, ReduceMin, ReduceL2 and ReduceMean over any axes,
  * ipro.ReduceMeanGrad and ipro.ReduceExtremumGrad over any axes, and Expand, as C loops. */
 ipro_status ipro_onednn_build_reduce_axes(ipro_onednn_kernel *, const ipro_graph *,
                                           const ipro_node *, ipro_error *);

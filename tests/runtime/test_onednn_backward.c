@@ -864,6 +864,8 @@ static void reduce_axes_cases(ipro_backend *onednn) {
       {"ReduceMax over the innermost axis", "ReduceMax", 1, {3}, 0, 0, true},
       {"ReduceMin over the spatial axes", "ReduceMin", 2, {2, 3}, 0, 0, true},
       {"ReduceMean over the channels", "ReduceMean", 1, {1}, 1, 0, true},
+      {"ReduceL2 over the channels (F.normalize's)", "ReduceL2", 1, {1}, 1, 0, true},
+      {"ReduceL2 over the innermost axis", "ReduceL2", 1, {3}, 0, 0, true},
   };
   const int64_t dims[4] = {3, 4, 5, 6};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
