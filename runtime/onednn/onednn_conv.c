@@ -261,17 +261,14 @@ static ipro_status flip_weights_run(const ipro_onednn_kernel *kernel, void *cons
   return IPRO_OK;
 }
 
-/* Whether the Conv of geometry g runs as the data gradient (see above). */
-static bool forward_as_data_gradient(const ipro_onednn_conv_geometry *g, bool has_bias) {
-  if (has_bias || g->x.ndims != 4 || g->w.ndims != 4 || g->w.dims[2] != 3 || g->w.dims[3] != 3 ||
-      g->y.dims[3] != DATA_GRADIENT_ROW || ipro_onednn_channel_block() != 16 ||
-      (g->x.dims[1] >= WINOGRAD_MIN_CHANNELS && g->y.dims[1] >= WINOGRAD_MIN_CHANNELS) ||
-      ipro_onednn_switched_off("IPRO_ONEDNN_FORWARD_AS_DATA_GRADIENT"))
-    return false;
-  for (int s = 0; s < 2; s++)
-    if (g->strides[s] != 1 || g->dilations[s] != 0 || g->pads_begin[s] != 1 || g->pads_end[s] != 1)
-      return false;
-  return true;
+/* Whether node, a Conv of X, W and Y without bias, runs as the data gradient (see above): its
+ * window is ipro_onednn_conv_3x3_stride's of stride 1. */
+static bool forward_as_data_gradient(const ipro_node *node, const ipro_shape *x,
+                                     const ipro_shape *w, const ipro_shape *y, bool has_bias) {
+  return !has_bias && ipro_onednn_conv_3x3_stride(node, x, w, y) == 1 &&
+         y->dims[3] == DATA_GRADIENT_ROW && ipro_onednn_channel_block() == 16 &&
+         (x->dims[1] < WINOGRAD_MIN_CHANNELS || y->dims[1] < WINOGRAD_MIN_CHANNELS) &&
+         !ipro_onednn_switched_off("IPRO_ONEDNN_FORWARD_AS_DATA_GRADIENT");
 }
 
 /* The Conv of geometry g (X and Y: the graph's tensors x and y) as the data gradient: its steps
@@ -342,7 +339,7 @@ ipro_status ipro_onednn_build_conv(ipro_onednn_kernel *kernel, const ipro_graph 
     return ipro_onednn_unsupported(err, "the bias does not match the output channels");
 
   int x_at = node->inputs[0], y_at = node->outputs[0];
-  if (forward_as_data_gradient(&g, has_bias)) {
+  if (forward_as_data_gradient(node, &x, &w, &y, has_bias)) {
     bool taken = false;
     if (build_forward_as_data_gradient(kernel, x_at, y_at, &g, &taken, err)) return IPRO_ERROR;
     if (taken) return IPRO_OK;
