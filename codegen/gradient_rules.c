@@ -312,11 +312,12 @@ RULE(div_gradient) {
   return IPRO_OK;
 }
 
-/* Gradients that need only dY (and the forward input shape), or dY and X. */
-static ipro_status shaped_gradient(ipro_autodiff *ad, int n, ipro_op op, int second_input,
-                                   const int *dy, int *dx, ipro_error *err) {
-  int inputs[2] = {dy[0], second_input}, e;
-  dx[0] = emit1(ad, n, op, inputs, second_input >= 0 ? 2 : 1, true, err, &e);
+/* The gradient node op of inputs (dY first) carrying the forward's attributes, its input shape
+ * and its op. */
+static ipro_status shaped_gradient_of(ipro_autodiff *ad, int n, ipro_op op, const int *inputs,
+                                      int count, int *dx, ipro_error *err) {
+  int e;
+  dx[0] = emit1(ad, n, op, inputs, count, true, err, &e);
   if (dx[0] < 0 ||
       set_shape_attribute(ad, e, "input_shape", &input_tensor(ad, n, 0)->shape, err) != IPRO_OK)
     return IPRO_ERROR;
@@ -324,6 +325,13 @@ static ipro_status shaped_gradient(ipro_autodiff *ad, int n, ipro_op op, int sec
   if (ipro_node_set_int(&ipro_autodiff_graph(ad)->nodes[e], "forward_op", forward_op) != IPRO_OK)
     return ipro_error_set(err, "out of memory");
   return IPRO_OK;
+}
+
+/* Gradients that need only dY (and the forward input shape), or dY and X. */
+static ipro_status shaped_gradient(ipro_autodiff *ad, int n, ipro_op op, int second_input,
+                                   const int *dy, int *dx, ipro_error *err) {
+  int inputs[2] = {dy[0], second_input};
+  return shaped_gradient_of(ad, n, op, inputs, second_input >= 0 ? 2 : 1, dx, err);
 }
 
 RULE(max_pool_gradient) {
@@ -385,12 +393,8 @@ RULE(reduce_sum_l2_gradient) {
  * (ipro.ReduceExtremumGrad, with the forward's axes, keepdims and noop_with_empty_axes). */
 RULE(reduce_extremum_gradient) {
   (void)wanted;
-  int inputs[3] = {dy[0], input_index(ad, n, 0), output_index(ad, n, 0)}, e;
-  dx[0] = emit1(ad, n, IPRO_OP_REDUCE_EXTREMUM_GRAD, inputs, 3, true, err, &e);
-  if (dx[0] < 0 ||
-      set_shape_attribute(ad, e, "input_shape", &input_tensor(ad, n, 0)->shape, err) != IPRO_OK)
-    return IPRO_ERROR;
-  return IPRO_OK;
+  int inputs[3] = {dy[0], input_index(ad, n, 0), output_index(ad, n, 0)};
+  return shaped_gradient_of(ad, n, IPRO_OP_REDUCE_EXTREMUM_GRAD, inputs, 3, dx, err);
 }
 
 RULE(softmax_gradient) {
