@@ -55,7 +55,8 @@ typedef enum {
   BOUNDS,
   SAVED_MEAN,
   SAVED_INV_STD,
-  HARD_KINKS /* over [-4, 4], with HardSwish's kinks ±3 and HardSigmoid's ±2.5 exactly */
+  HARD_KINKS /* over [-4, 4], with ±3 (HardSwish's kinks) and ±2 (HardSigmoid's at alpha 1/4,
+                where αx + β is exactly 0 and 1; at alpha 0.2 and 1/6 no float lands on one) */
 } data_kind;
 
 static float random_value(data_kind kind) {
@@ -66,7 +67,7 @@ static float random_value(data_kind kind) {
   case RELU_OUTPUT: return u < -0.33f ? 0.0f : u + 0.33f;
   case UNIT: return 0.5f + 0.49f * u;
   case HARD_KINKS:
-    return u < -0.8f ? -3.0f : u < -0.6f ? 3.0f : u < -0.4f ? -2.5f : u < -0.2f ? 2.5f : 4.0f * u;
+    return u < -0.8f ? -3.0f : u < -0.6f ? 3.0f : u < -0.4f ? -2.0f : u < -0.2f ? 2.0f : 4.0f * u;
   case BOUNDS: {
     float v = random_uniform();
     return u < -0.75f ? -0.5f : u < -0.5f ? 0.5f : v;
@@ -450,6 +451,8 @@ static void unary_cases(ipro_backend *onednn) {
       /* cpu_hard_activation_grad.c's loop, through the kinks */
       {"HardSwish", IPRO_OP_HARD_SWISH, HARD_KINKS, 0, 0, false, false, true},
       {"HardSigmoid", IPRO_OP_HARD_SIGMOID, HARD_KINKS, 0.2f, 0.5f, true, true, true},
+      {"HardSigmoid at its kinks (alpha 1/4)", IPRO_OP_HARD_SIGMOID, HARD_KINKS, 0.25f, 0.5f, true,
+       true, true},
       {"HardSigmoid as PyTorch's (alpha 1/6)", IPRO_OP_HARD_SIGMOID, HARD_KINKS, 1.0f / 6.0f, 0.5f,
        true, true, true},
       {"Gelu", IPRO_OP_GELU, UNIFORM, 0, 0, false, false, true},
