@@ -247,8 +247,6 @@ ipro_status ipro_onednn_build_expand(ipro_onednn_kernel *kernel, const ipro_grap
   if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
       ipro_onednn_output_shape(graph, node, 0, &y, err))
     return IPRO_ERROR;
-  if (ipro_node_input(graph, node, 0)->dtype != IPRO_DTYPE_FLOAT)
-    return ipro_onednn_unsupported(err, "an Expand of another type than float32");
   if (reduction_state(kernel, REDUCE_SUM, &y, &x, 1.0f, err)) return IPRO_ERROR;
   return ipro_onednn_add_loop_step(kernel, broadcast_run, err);
 }
