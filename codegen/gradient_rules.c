@@ -361,13 +361,16 @@ RULE(reduce_mean_gradient) {
   return shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, dy, dx, err);
 }
 
-/* ReduceSum: dY broadcast back to X (ReduceMean's gradient times the elements each sum took);
- * ReduceL2: X · dY / max(Y, FLT_MIN) broadcast the same way: a slice of X that is all zeros (Y = 0)
- * gets 0, as PyTorch differentiates such a norm, where X · dY / Y would be 0 · ∞, NaN. */
-RULE(reduce_sum_l2_gradient) {
+/* The reductions that sum a term of each element, their gradient dY (or dY / max(Y, FLT_MIN) for
+ * ReduceL2, dY / exp(Y) for ReduceLogSum: over the slice's sum) broadcast back to X (ReduceMean's
+ * gradient times the elements each slice took), times the term's derivative: 1 for ReduceSum and
+ * ReduceLogSum, X for ReduceL2, 2·X for ReduceSumSquare, Sign(X) for ReduceL1 (0 at 0, as
+ * PyTorch's), exp(X − Y) for ReduceLogSumExp (Y broadcast the same way). ReduceL2's all-zero slice
+ * (Y = 0) gets 0, as PyTorch differentiates such a norm, where X · dY / Y would be 0 · ∞, NaN. */
+RULE(summed_reduction_gradient) {
   (void)wanted;
   const ipro_node *node = forward_node(ad, n);
-  bool l2 = node->op == IPRO_OP_REDUCE_L2;
+  ipro_op op = node->op;
   int x = node->inputs[0], y = output_index(ad, n, 0);
   ipro_graph *graph = ipro_autodiff_graph(ad);
   ipro_dtype dtype = graph->tensors[x].dtype;
@@ -375,18 +378,43 @@ RULE(reduce_sum_l2_gradient) {
   double elements =
       (double)ipro_shape_elements(&graph->tensors[x].shape) / (double)(reduced > 0 ? reduced : 1);
   int count = scalar_constant(ad, n, "count", dtype, elements, err);
-  int g = dy[0];
-  if (count >= 0 && l2) {
+  int twice = op == IPRO_OP_REDUCE_SUM_SQUARE ? scalar_constant(ad, n, "two", dtype, 2.0, err) : 0;
+  int g = count < 0 || twice < 0 ? -1 : dy[0];
+  if (g >= 0 && op == IPRO_OP_REDUCE_L2) {
     int smallest = scalar_constant(ad, n, "smallest_norm", dtype, FLT_MIN, err);
     int divisor = smallest < 0 ? -1 : binary(ad, n, IPRO_OP_MAX, y, smallest, err);
     g = divisor < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, dy[0], divisor, err);
+  } else if (g >= 0 && op == IPRO_OP_REDUCE_LOG_SUM) {
+    int sum = emit1(ad, n, IPRO_OP_EXP, &y, 1, false, err, NULL);
+    g = sum < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, dy[0], sum, err);
   }
   int spread = -1;
-  if (count >= 0 && g >= 0 &&
-      shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, &g, &spread, err) == IPRO_OK)
+  if (g >= 0 && shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, &g, &spread, err) == IPRO_OK)
     spread = binary(ad, n, IPRO_OP_MUL, spread, count, err);
-  dx[0] = spread < 0 || !l2 ? spread : binary(ad, n, IPRO_OP_MUL, spread, x, err);
+  bool unit = op == IPRO_OP_REDUCE_SUM || op == IPRO_OP_REDUCE_LOG_SUM; /* a term's slope of 1 */
+  int slope = x;
+  if (op == IPRO_OP_REDUCE_SUM_SQUARE) {
+    slope = binary(ad, n, IPRO_OP_MUL, x, twice, err);
+  } else if (op == IPRO_OP_REDUCE_L1) {
+    slope = emit1(ad, n, IPRO_OP_SIGN, &x, 1, false, err, NULL);
+  } else if (op == IPRO_OP_REDUCE_LOG_SUM_EXP) {
+    int y_spread = -1;
+    if (shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, &y, &y_spread, err) == IPRO_OK)
+      y_spread = binary(ad, n, IPRO_OP_MUL, y_spread, count, err);
+    int shifted = y_spread < 0 ? -1 : binary(ad, n, IPRO_OP_SUB, x, y_spread, err);
+    slope = shifted < 0 ? -1 : emit1(ad, n, IPRO_OP_EXP, &shifted, 1, false, err, NULL);
+  }
+  if (spread < 0 || (!unit && slope < 0)) return IPRO_ERROR;
+  dx[0] = unit ? spread : binary(ad, n, IPRO_OP_MUL, spread, slope, err);
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
+/* ReduceProd: dY times the product of the slice's other elements (ipro.ReduceProdGrad, exact
+ * where the slice holds zeros). */
+RULE(reduce_prod_gradient) {
+  (void)wanted;
+  int inputs[2] = {dy[0], input_index(ad, n, 0)};
+  return shaped_gradient_of(ad, n, IPRO_OP_REDUCE_PROD_GRAD, inputs, 2, dx, err);
 }
 
 /* ReduceMax, ReduceMin: dY shared among the X elements equal to their slice's Y
@@ -1054,6 +1082,14 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_SQRT] = unary_gradient,
     [IPRO_OP_ERF] = unary_gradient,
     [IPRO_OP_RECIPROCAL] = unary_gradient,
+    [IPRO_OP_EXP] = unary_gradient,
+    [IPRO_OP_LOG] = unary_gradient,
+    [IPRO_OP_SOFTPLUS] = unary_gradient,
+    [IPRO_OP_ELU] = unary_gradient,
+    [IPRO_OP_SELU] = unary_gradient,
+    [IPRO_OP_CELU] = unary_gradient,
+    [IPRO_OP_MISH] = unary_gradient,
+    [IPRO_OP_SOFTSIGN] = unary_gradient,
     [IPRO_OP_POW] = pow_gradient,
     [IPRO_OP_LAYER_NORMALIZATION] = layer_normalization_gradient,
     [IPRO_OP_SOFTMAX] = softmax_gradient,
@@ -1083,8 +1119,13 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_PAD] = pad_gradient,
     [IPRO_OP_RESIZE] = resize_gradient,
     [IPRO_OP_REDUCE_MEAN] = reduce_mean_gradient,
-    [IPRO_OP_REDUCE_SUM] = reduce_sum_l2_gradient,
-    [IPRO_OP_REDUCE_L2] = reduce_sum_l2_gradient,
+    [IPRO_OP_REDUCE_SUM] = summed_reduction_gradient,
+    [IPRO_OP_REDUCE_L2] = summed_reduction_gradient,
+    [IPRO_OP_REDUCE_L1] = summed_reduction_gradient,
+    [IPRO_OP_REDUCE_SUM_SQUARE] = summed_reduction_gradient,
+    [IPRO_OP_REDUCE_LOG_SUM] = summed_reduction_gradient,
+    [IPRO_OP_REDUCE_LOG_SUM_EXP] = summed_reduction_gradient,
+    [IPRO_OP_REDUCE_PROD] = reduce_prod_gradient,
     [IPRO_OP_REDUCE_MAX] = reduce_extremum_gradient,
     [IPRO_OP_REDUCE_MIN] = reduce_extremum_gradient,
     [IPRO_OP_EXPAND] = expand_gradient,

@@ -14,6 +14,8 @@ double ipro_real_unary_value(ipro_op op, double v) {
   case IPRO_OP_SIGN: return v > 0.0 ? 1.0 : v < 0.0 ? -1.0 : v;
   case IPRO_OP_SIN: return sin(v);
   case IPRO_OP_COS: return cos(v);
+  case IPRO_OP_EXP: return exp(v);
+  case IPRO_OP_LOG: return log(v);
   default: return NAN;
   }
 }

@@ -10,8 +10,12 @@
 #include "ir/graph.h"
 #include "ir/op_names.h"
 
-/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin or Cos of v, as ONNX defines them (Sign of 0
- * is 0, of NaN NaN); NaN for any other op. */
+/* Selu's default alpha and gamma (Klambauer et al.'s constants, as ONNX gives them in float32). */
+#define IPRO_SELU_ALPHA 1.67326319217681884765625f
+#define IPRO_SELU_GAMMA 1.05070102214813232421875f
+
+/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin, Cos, Exp or Log of v, as ONNX defines them
+ * (Sign of 0 is 0, of NaN NaN); NaN for any other op. */
 double ipro_real_unary_value(ipro_op op, double v);
 /* Less, Greater, Equal, LessOrEqual or GreaterOrEqual of u and v (false for any other op). */
 bool ipro_compare_values(ipro_op op, double u, double v);

@@ -82,7 +82,20 @@
   X(REDUCE_SUM, "ReduceSum")                                                                       \
   X(REDUCE_L2, "ReduceL2")                                                                         \
   X(REDUCE_MAX, "ReduceMax")                                                                       \
-  X(REDUCE_MIN, "ReduceMin")
+  X(REDUCE_MIN, "ReduceMin")                                                                       \
+  X(REDUCE_L1, "ReduceL1")                                                                         \
+  X(REDUCE_SUM_SQUARE, "ReduceSumSquare")                                                          \
+  X(REDUCE_LOG_SUM, "ReduceLogSum")                                                                \
+  X(REDUCE_LOG_SUM_EXP, "ReduceLogSumExp")                                                         \
+  X(REDUCE_PROD, "ReduceProd")                                                                     \
+  X(EXP, "Exp")                                                                                    \
+  X(LOG, "Log")                                                                                    \
+  X(SOFTPLUS, "Softplus")                                                                          \
+  X(ELU, "Elu")                                                                                    \
+  X(SELU, "Selu")                                                                                  \
+  X(CELU, "Celu")                                                                                  \
+  X(MISH, "Mish")                                                                                  \
+  X(SOFTSIGN, "Softsign")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader
@@ -102,6 +115,7 @@
   X(RESIZE_GRAD, "ipro.ResizeGrad")                                                                \
   X(REDUCE_MEAN_GRAD, "ipro.ReduceMeanGrad")                                                       \
   X(REDUCE_EXTREMUM_GRAD, "ipro.ReduceExtremumGrad")                                               \
+  X(REDUCE_PROD_GRAD, "ipro.ReduceProdGrad")                                                       \
   X(SOFTMAX_GRAD, "ipro.SoftmaxGrad")                                                              \
   X(SOFTMAX_CROSS_ENTROPY_GRAD, "ipro.SoftmaxCrossEntropyGrad")                                    \
   X(SGD_UPDATE, "ipro.SgdUpdate")                                                                  \

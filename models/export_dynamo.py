@@ -38,10 +38,12 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only swin  # export_swin's
     python3 models/export_dynamo.py --only rms-norm  # export_rms_norm's
     python3 models/export_dynamo.py --only masked-attention  # export_masked_attention's
+    python3 models/export_dynamo.py --only smooth-activations  # export_smooth_activations's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
 import copy
+import math
 import os
 import sys
 
@@ -687,6 +689,54 @@ def export_cbam():
                 ("dx_min", dx_min.numpy())])
 
 
+class SmoothActivationsCNN(nn.Module):
+    """Two convolutions, each before a GroupNorm, whose features pass through the smooth
+    activations (ELU, SELU, CELU with alpha 0.5, Softplus, Mish, Softsign), torch.exp and
+    torch.log, then are pooled by torch.logsumexp over the map (a soft maximum), an L1 norm
+    (torch.linalg.vector_norm) and a product of sigmoids along the rows (torch.prod): ONNX's Elu,
+    Selu, Celu, Softplus, Mish, Exp, Log, ReduceLogSumExp, ReduceL1 and ReduceProd; then a
+    classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.norm1 = nn.GroupNorm(4, 8)
+        self.conv2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.norm2 = nn.GroupNorm(4, 16)
+        self.fc = nn.Linear(48, 10)
+
+    def forward(self, x):
+        f = nn.functional
+        h = self.norm1(self.conv1(x))
+        a = (f.elu(h) + f.selu(h) + f.celu(h, 0.5)) / 3
+        g = self.norm2(self.conv2(a))
+        b = (f.mish(g) + f.softplus(g) + f.softsign(g)) / 3 + torch.exp(-g.abs()) * torch.log(g * g + 1)
+        pooled = [torch.logsumexp(b, dim=(2, 3)) - math.log(49),
+                  torch.linalg.vector_norm(b, ord=1, dim=(2, 3)) / 49,
+                  torch.prod(torch.sigmoid(b), dim=3).mean(2)]
+        return self.fc(torch.cat(pooled, 1))
+
+
+def export_smooth_activations():
+    """smooth_activations_cnn_dynamo_fmnist.onnx: SmoothActivationsCNN from torch.export with
+    optimize=False, and its logits as the golden; and golden/reduce_prod_zeros.ipgd: torch.prod's
+    gradient along slices holding no zero, one zero and two zeros (the product of the others,
+    exactly)."""
+    torch.manual_seed(2600)
+    export_torch_export_with_logits(SmoothActivationsCNN(), "smooth_activations_cnn_dynamo_fmnist")
+    generator = torch.Generator().manual_seed(2601)
+    x = torch.rand(3, 4, 2, generator=generator) + 0.5
+    x[1, 2, 0] = 0.0
+    x[2, 0, 1] = x[2, 3, 1] = 0.0
+    x.requires_grad_()
+    dy = torch.rand(3, 2, generator=generator)
+    y = torch.prod(x, 1)
+    (dx,) = torch.autograd.grad(y, x, dy)
+    write_ipgd(os.path.join(GOLDEN_DIR, "reduce_prod_zeros.ipgd"),
+               [("x", x.detach().numpy()), ("y", y.detach().numpy()), ("dy", dy.numpy()),
+                ("dx", dx.numpy())])
+
+
 def export_fourier_position():
     """fourier_position_cnn_dynamo_fmnist.onnx: FourierPositionCNN from torch.export with
     optimize=False, and its logits as the golden."""
@@ -764,6 +814,8 @@ def main():
         return export_normalized()
     if sys.argv[1:] == ["--only", "cbam"]:
         return export_cbam()
+    if sys.argv[1:] == ["--only", "smooth-activations"]:
+        return export_smooth_activations()
     if sys.argv[1:] == ["--only", "masked-attention"]:
         return export_masked_attention()
     if sys.argv[1:] == ["--only", "swin"]:
@@ -796,6 +848,7 @@ def main():
     export_fourier_position()
     export_normalized()
     export_cbam()
+    export_smooth_activations()
     export_masked_attention()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ir/elementwise_values.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -24,6 +25,25 @@ ipro_status ipro_hard_sigmoid_normalize(ipro_graph *graph, ipro_node *node, ipro
   if (ipro_op_check_attributes(node, known, err) != IPRO_OK ||
       ipro_op_default_float(node, "alpha", 0.2f, err) != IPRO_OK ||
       ipro_op_default_float(node, "beta", 0.5f, err) != IPRO_OK)
+    return IPRO_ERROR;
+  return IPRO_OK;
+}
+
+/* Elu and Celu: alpha (default 1). */
+ipro_status ipro_elu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"alpha:f", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_default_float(node, "alpha", 1.0f, err);
+}
+
+/* Selu: alpha and gamma, by default the constants of Klambauer et al. (ONNX's, as float32). */
+ipro_status ipro_selu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"alpha:f", "gamma:f", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK ||
+      ipro_op_default_float(node, "alpha", IPRO_SELU_ALPHA, err) != IPRO_OK ||
+      ipro_op_default_float(node, "gamma", IPRO_SELU_GAMMA, err) != IPRO_OK)
     return IPRO_ERROR;
   return IPRO_OK;
 }

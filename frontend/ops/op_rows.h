@@ -37,6 +37,8 @@ int64_t ipro_dropout_saved_extra_bytes(const ipro_graph *graph, const ipro_node 
 /* activation.c */
 ipro_status ipro_leaky_relu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_hard_sigmoid_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_elu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_selu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_gelu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_layer_normalization_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_layer_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

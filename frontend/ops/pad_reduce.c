@@ -119,7 +119,7 @@ ipro_status ipro_reduce_mean_normalize(ipro_graph *graph, ipro_node *node, ipro_
   if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
   int64_t axes[IPRO_MAX_RANK];
   int count = 0;
-  /* ReduceSum took axes as an input from opset 13, ReduceMean and ReduceL2 from 18 */
+  /* ReduceSum took axes as an input from opset 13, the other reductions from 18 */
   int64_t axes_input_from = node->op == IPRO_OP_REDUCE_SUM ? 13 : 18;
   if (graph->opset >= axes_input_from) {
     if (ipro_node_attr(node, "axes"))
@@ -165,6 +165,14 @@ ipro_status ipro_reduce_mean_infer(ipro_graph *graph, ipro_node *node, ipro_erro
     reduce[axes[i]] = true;
   }
   bool noop = ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0;
+  /* ONNX's reference gives the ops that transform their elements (|X|, X², ...) different values
+   * without a reduction; only a copy is supported */
+  bool copies = node->op == IPRO_OP_REDUCE_MEAN || node->op == IPRO_OP_REDUCE_SUM ||
+                node->op == IPRO_OP_REDUCE_MAX || node->op == IPRO_OP_REDUCE_MIN;
+  if (count == 0 && noop && !copies)
+    return ipro_op_fail(err, node,
+                        "noop_with_empty_axes without axes is supported only where it "
+                        "copies X (ReduceMean, ReduceSum, ReduceMax, ReduceMin)");
   if (count == 0)
     for (int d = 0; d < rank; d++)
       reduce[d] = !noop;

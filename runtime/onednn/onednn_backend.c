@@ -34,6 +34,15 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_GELU] = ipro_onednn_build_eltwise,
     [IPRO_OP_SQRT] = ipro_onednn_build_eltwise,
     [IPRO_OP_RECIPROCAL] = ipro_onednn_build_eltwise,
+    [IPRO_OP_ABS] = ipro_onednn_build_eltwise,
+    [IPRO_OP_NEG] = ipro_onednn_build_eltwise,
+    [IPRO_OP_EXP] = ipro_onednn_build_eltwise,
+    [IPRO_OP_LOG] = ipro_onednn_build_eltwise,
+    [IPRO_OP_SOFTPLUS] = ipro_onednn_build_eltwise,
+    [IPRO_OP_ELU] = ipro_onednn_build_eltwise,
+    [IPRO_OP_SELU] = ipro_onednn_build_eltwise,
+    [IPRO_OP_CELU] = ipro_onednn_build_eltwise,
+    [IPRO_OP_MISH] = ipro_onednn_build_eltwise,
     [IPRO_OP_SOFTMAX] = ipro_onednn_build_softmax,
     [IPRO_OP_LOG_SOFTMAX] = ipro_onednn_build_softmax,
     [IPRO_OP_LAYER_NORMALIZATION] = ipro_onednn_build_layer_normalization,
@@ -76,6 +85,17 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_MAX] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_REDUCE_MIN] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_REDUCE_L2] = ipro_onednn_build_reduce_axes,
+    [IPRO_OP_REDUCE_L1] = ipro_onednn_build_reduce_axes,
+    [IPRO_OP_REDUCE_SUM_SQUARE] = ipro_onednn_build_reduce_axes,
+    [IPRO_OP_REDUCE_LOG_SUM] = ipro_onednn_build_reduce_axes,
+    [IPRO_OP_REDUCE_PROD] = ipro_onednn_build_reduce_axes,
+    [IPRO_OP_WHERE] = ipro_onednn_build_select,
+    [IPRO_OP_LESS] = ipro_onednn_build_select,
+    [IPRO_OP_GREATER] = ipro_onednn_build_select,
+    [IPRO_OP_EQUAL] = ipro_onednn_build_select,
+    [IPRO_OP_LESS_OR_EQUAL] = ipro_onednn_build_select,
+    [IPRO_OP_GREATER_OR_EQUAL] = ipro_onednn_build_select,
+    [IPRO_OP_SIGN] = ipro_onednn_build_select,
     [IPRO_OP_BINARY_CROSS_ENTROPY] = ipro_onednn_build_binary_cross_entropy,
     [IPRO_OP_BINARY_CROSS_ENTROPY_GRAD] = ipro_onednn_build_binary_cross_entropy_grad,
     [IPRO_OP_SUP_CON_LOSS] = ipro_onednn_build_sup_con_loss,
@@ -207,12 +227,13 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
   return IPRO_OK;
 }
 
-/* Every tensor the ops in the table read or write is float32 (but for SupCon's labels and
- * DropoutGrad's and Dropout's masks, which their build functions check); anything else is left to
- * the reference.
+/* Every tensor the ops in the table read or write is float32 (but for SupCon's labels,
+ * DropoutGrad's and Dropout's masks, and Where's and the comparisons' bools, which their build
+ * functions check); anything else is left to the reference.
  * Resize reads only X: inputs after it are the roi, scales and sizes that normalisation turned into
  * attributes; so does Slice (its constant bounds, read at inference). */
 static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, ipro_error *err) {
+  if (build_table[node->op] == ipro_onednn_build_select) return IPRO_OK; /* cpu_select.c checks */
   bool own_dtype = node->op == IPRO_OP_SUP_CON_LOSS || node->op == IPRO_OP_SUP_CON_GRAD ||
                    node->op == IPRO_OP_DROPOUT_GRAD;
   for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {

@@ -20,17 +20,22 @@
  * gradient, Add and Sum see Y's padded blocks as the flat vector, every input lying (or staged)
  * in the same layout.
  *
+ * Selu is Elu's step and a linear step (gamma) in place on Y; Celu is Elu's when its alpha is 1
+ * and declined otherwise, as Softsign is (oneDNN 2.6 has neither): they run on the reference
+ * kernels.
+ *
  * ipro.UnaryGrad (dY, T → dX) is the eltwise backward of its forward_op, created against a
- * forward-training pd. Relu, Sigmoid and Tanh get the forward's output (the *_use_dst_for_bwd
- * algorithms), LeakyRelu and Clip its input. oneDNN's derivatives at the kinks are the ones
- * internal_ops.md fixes (PyTorch's): relu's is alpha at 0 (0 for Relu), clip_v2's is 0 at both
- * bounds. HardSwish is declined: oneDNN's derivative is 0 at -3 and 1 at 3, PyTorch's -0.5 and
- * 1.5. HardSigmoid is declined: oneDNN 2.6 has no algorithm for it, and composing one from linear
- * and clip steps would round alpha * X + beta in float before the bound test, where the
- * reference decides in double. */
+ * forward-training pd. Relu, Sigmoid, Tanh, Sqrt and Exp get the forward's output (the
+ * *_use_dst_for_bwd algorithms), the others its input; Selu's is Elu's times gamma in place.
+ * oneDNN's derivatives at the kinks are the ones internal_ops.md fixes (PyTorch's): relu's is alpha
+ * at 0 (0 for Relu), clip_v2's is 0 at both bounds. HardSwish is declined: oneDNN's derivative is 0
+ * at -3 and 1 at 3, PyTorch's -0.5 and 1.5. HardSigmoid is declined: oneDNN 2.6 has no algorithm
+ * for it, and composing one from linear and clip steps would round alpha * X + beta in float before
+ * the bound test, where the reference decides in double. */
 #include <math.h>
 #include <string.h>
 
+#include "ir/elementwise_values.h"
 #include "onednn_internal.h"
 
 /* Appends one eltwise step over `count` elements, from input 0 (or, in place, from output 0). */
@@ -124,6 +129,27 @@ ipro_status ipro_onednn_build_eltwise(ipro_onednn_kernel *kernel, const ipro_gra
   case IPRO_OP_GELU:
     return eltwise_step(kernel, count, gelu_algorithm(node), 0.0f, 0.0f, false, err);
   case IPRO_OP_SQRT: return eltwise_step(kernel, count, dnnl_eltwise_sqrt, 0.0f, 0.0f, false, err);
+  case IPRO_OP_ABS: return eltwise_step(kernel, count, dnnl_eltwise_abs, 0.0f, 0.0f, false, err);
+  case IPRO_OP_NEG: /* -1 · X + 0 */
+    return eltwise_step(kernel, count, dnnl_eltwise_linear, -1.0f, 0.0f, false, err);
+  case IPRO_OP_EXP: return eltwise_step(kernel, count, dnnl_eltwise_exp, 0.0f, 0.0f, false, err);
+  case IPRO_OP_LOG: return eltwise_step(kernel, count, dnnl_eltwise_log, 0.0f, 0.0f, false, err);
+  case IPRO_OP_SOFTPLUS:
+    return eltwise_step(kernel, count, dnnl_eltwise_soft_relu, 0.0f, 0.0f, false, err);
+  case IPRO_OP_MISH: return eltwise_step(kernel, count, dnnl_eltwise_mish, 0.0f, 0.0f, false, err);
+  case IPRO_OP_ELU:
+    return eltwise_step(kernel, count, dnnl_eltwise_elu, ipro_node_attr_float(node, "alpha", 1.0f),
+                        0.0f, false, err);
+  case IPRO_OP_CELU: /* Elu when alpha is 1; otherwise on the reference kernel */
+    if (ipro_node_attr_float(node, "alpha", 1.0f) != 1.0f)
+      return ipro_onednn_unsupported(err, "Celu with alpha other than 1");
+    return eltwise_step(kernel, count, dnnl_eltwise_elu, 1.0f, 0.0f, false, err);
+  case IPRO_OP_SELU: /* gamma · Elu(alpha), the scale in place on Y */
+    if (eltwise_step(kernel, count, dnnl_eltwise_elu,
+                     ipro_node_attr_float(node, "alpha", IPRO_SELU_ALPHA), 0.0f, false, err))
+      return IPRO_ERROR;
+    return eltwise_step(kernel, count, dnnl_eltwise_linear,
+                        ipro_node_attr_float(node, "gamma", IPRO_SELU_GAMMA), 0.0f, true, err);
   case IPRO_OP_RECIPROCAL: /* α·X^β */
     return eltwise_step(kernel, count, dnnl_eltwise_pow, 1.0f, -1.0f, false, err);
   case IPRO_OP_CLIP: {
@@ -278,7 +304,8 @@ static ipro_status eltwise_grad_step(ipro_onednn_kernel *kernel, int64_t count,
   bool use_dst = algorithm == dnnl_eltwise_relu_use_dst_for_bwd ||
                  algorithm == dnnl_eltwise_logistic_use_dst_for_bwd ||
                  algorithm == dnnl_eltwise_tanh_use_dst_for_bwd ||
-                 algorithm == dnnl_eltwise_sqrt_use_dst_for_bwd;
+                 algorithm == dnnl_eltwise_sqrt_use_dst_for_bwd ||
+                 algorithm == dnnl_eltwise_exp_use_dst_for_bwd;
   dnnl_eltwise_desc_t forward, desc;
   IPRO_ONEDNN_CHECK(
       dnnl_eltwise_forward_desc_init(&forward, dnnl_forward_training, algorithm, &md, alpha, beta));
@@ -339,6 +366,26 @@ ipro_status ipro_onednn_build_unary_grad(ipro_onednn_kernel *kernel, const ipro_
     return eltwise_grad_step(kernel, count, dnnl_eltwise_sqrt_use_dst_for_bwd, 0.0f, 0.0f, err);
   case IPRO_OP_RECIPROCAL: /* through X */
     return eltwise_grad_step(kernel, count, dnnl_eltwise_pow, 1.0f, -1.0f, err);
+  case IPRO_OP_EXP: /* through Y, as the op table saves it */
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_exp_use_dst_for_bwd, 0.0f, 0.0f, err);
+  case IPRO_OP_LOG: /* through X, as the rest */
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_log, 0.0f, 0.0f, err);
+  case IPRO_OP_SOFTPLUS:
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_soft_relu, 0.0f, 0.0f, err);
+  case IPRO_OP_MISH: return eltwise_grad_step(kernel, count, dnnl_eltwise_mish, 0.0f, 0.0f, err);
+  case IPRO_OP_ELU:
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_elu,
+                             ipro_node_attr_float(node, "alpha", 1.0f), 0.0f, err);
+  case IPRO_OP_CELU:
+    if (ipro_node_attr_float(node, "alpha", 1.0f) != 1.0f)
+      return ipro_onednn_unsupported(err, "Celu with alpha other than 1");
+    return eltwise_grad_step(kernel, count, dnnl_eltwise_elu, 1.0f, 0.0f, err);
+  case IPRO_OP_SELU: /* Elu's gradient, then gamma in place on dX */
+    if (eltwise_grad_step(kernel, count, dnnl_eltwise_elu,
+                          ipro_node_attr_float(node, "alpha", IPRO_SELU_ALPHA), 0.0f, err))
+      return IPRO_ERROR;
+    return eltwise_step(kernel, count, dnnl_eltwise_linear,
+                        ipro_node_attr_float(node, "gamma", IPRO_SELU_GAMMA), 0.0f, true, err);
   default:
     return ipro_onednn_unsupported(err, "forward_op %lld is not an activation", (long long)forward);
   }

@@ -235,6 +235,10 @@ ipro_status ipro_onednn_build_reduce_extremum_grad(ipro_onednn_kernel *, const i
 ipro_status ipro_onednn_build_hard_activation_grad(ipro_onednn_kernel *kernel,
                                                    const ipro_node *node, int64_t count,
                                                    ipro_error *err);
+/* cpu_select.c: Where, Less, Greater, Equal, LessOrEqual, GreaterOrEqual and Sign over operands
+ * of Y's size or of one element. */
+ipro_status ipro_onednn_build_select(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                     ipro_error *);
 /* C kernels (cpu_*.c) for ops oneDNN has no primitive for. */
 ipro_status ipro_onednn_build_resize(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                      ipro_error *);

@@ -67,6 +67,12 @@ static bool fills_blocks(const ipro_graph *graph, const ipro_node *node) {
   return x && x->shape.rank >= 2 && ipro_onednn_fills_blocks(x->shape.dims[1]);
 }
 
+/* Whether the derivative of the activation op is finite at 0 (Log's, Sqrt's and Reciprocal's
+ * are not). */
+static bool finite_at_zero(int64_t op) {
+  return op != IPRO_OP_LOG && op != IPRO_OP_SQRT && op != IPRO_OP_RECIPROCAL;
+}
+
 static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool input, int i) {
   switch (node->op) {
   /* a copy reorders between its operands' layouts; a view's two ends share their bytes, so
@@ -93,7 +99,11 @@ static operand_use use_of(const ipro_graph *graph, const ipro_node *node, bool i
                ? OPERAND_OWN_LAYOUT
                : OPERAND_PLAIN;
   case IPRO_OP_RELU: return i == 0 ? OPERAND_FLAT : OPERAND_PLAIN;
-  case IPRO_OP_UNARY_GRAD: return (input ? i <= 2 : i == 0) ? OPERAND_FLAT : OPERAND_PLAIN;
+  /* not where a derivative is infinite at 0 (padded channels would make 0 · ∞) */
+  case IPRO_OP_UNARY_GRAD:
+    return (input ? i <= 2 : i == 0) && finite_at_zero(ipro_node_attr_int(node, "forward_op", -1))
+               ? OPERAND_FLAT
+               : OPERAND_PLAIN;
   case IPRO_OP_ADD:
   case IPRO_OP_SUM:
     /* a Sum whose every input needed a reorder must still fit its steps */

@@ -1,7 +1,7 @@
 /* Reference kernels of the unary element-wise ops: Relu, LeakyRelu, Sigmoid, Tanh, Clip,
- * HardSigmoid, HardSwish, Gelu, Erf, and the real unary ops Sqrt, Reciprocal, Abs, Neg, Floor,
- * Ceil, Sign, Sin and Cos. Each reads its canonical attributes once, then maps every element
- * of X to Y (same shape), in double. */
+ * HardSigmoid, HardSwish, Gelu, Erf, Softplus, Elu, Selu, Celu, Mish, Softsign, and the real unary
+ * ops Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin, Cos, Exp and Log. Each reads its
+ * canonical attributes once, then maps every element of X to Y (same shape), in double. */
 #include <math.h>
 #include <string.h>
 
@@ -89,6 +89,23 @@ static double hard_swish(double x, const activation_params *params) {
   return x * gate;
 }
 
+/* ONNX's Softplus, log(1 + exp(x)), written so that exp never overflows. */
+static double softplus(double x) { return x > 0.0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+/* Softplus, Elu (alpha), Selu (alpha, gamma in beta), Celu (alpha), Mish and Softsign. */
+static double smooth_activation(double x, const activation_params *params) {
+  double alpha = params->alpha;
+  switch (params->op) {
+  case IPRO_OP_SOFTPLUS: return softplus(x);
+  case IPRO_OP_ELU: return x > 0.0 ? x : alpha * expm1(x);
+  case IPRO_OP_SELU: return params->beta * (x > 0.0 ? x : alpha * expm1(x));
+  case IPRO_OP_CELU: return x > 0.0 ? x : alpha * expm1(x / alpha);
+  case IPRO_OP_MISH: return x * tanh(softplus(x));
+  case IPRO_OP_SOFTSIGN: return x / (1.0 + fabs(x));
+  default: return NAN;
+  }
+}
+
 void ipro_reference_activation_attributes(const ipro_node *node, ipro_op op, float *alpha,
                                           float *beta) {
   *alpha = *beta = 0.0f;
@@ -104,6 +121,12 @@ void ipro_reference_activation_attributes(const ipro_node *node, ipro_op op, flo
   case IPRO_OP_HARD_SIGMOID:
     *alpha = ipro_node_attr_float(node, "alpha", 0.2f);
     *beta = ipro_node_attr_float(node, "beta", 0.5f);
+    break;
+  case IPRO_OP_ELU:
+  case IPRO_OP_CELU: *alpha = ipro_node_attr_float(node, "alpha", 1.0f); break;
+  case IPRO_OP_SELU: /* beta: gamma */
+    *alpha = ipro_node_attr_float(node, "alpha", IPRO_SELU_ALPHA);
+    *beta = ipro_node_attr_float(node, "gamma", IPRO_SELU_GAMMA);
     break;
   default: break;
   }
@@ -184,8 +207,13 @@ IPRO_REFERENCE_KERNEL(ipro_reference_erf) {
   return activation(graph, node, inputs, outputs, error_function, err);
 }
 
-/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin and Cos: the values the frontend folds them to
- * on constants (ir/elementwise_values.h). */
+IPRO_REFERENCE_KERNEL(ipro_reference_smooth_activation) {
+  (void)context;
+  return activation(graph, node, inputs, outputs, smooth_activation, err);
+}
+
+/* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin, Cos, Exp and Log: the values the frontend
+ * folds them to on constants (ir/elementwise_values.h). */
 static double real_unary(double x, const activation_params *params) {
   return ipro_real_unary_value(params->op, x);
 }

@@ -24,10 +24,17 @@ static double sigmoid_derivative(double y, float alpha, float beta) {
   return y * (1.0 - y);
 }
 
+/* σ(X), written so that exp never overflows. */
+static double logistic(double x) {
+  if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
+  double e = exp(x);
+  return e / (1.0 + e);
+}
+
 /* SiLU's derivative at X: σ + X·σ·(1 − σ), σ computed as the forward does (no overflow). */
 static double silu_derivative(double x, float alpha, float beta) {
   (void)alpha, (void)beta;
-  double s = x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+  double s = logistic(x);
   return s + x * s * (1.0 - s);
 }
 
@@ -85,6 +92,54 @@ static double sqrt_derivative(double y, float alpha, float beta) {
   return 0.5 / y;
 }
 
+/* Exp's derivative at its output Y: Y. */
+static double exp_derivative(double y, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return y;
+}
+
+/* Log's derivative at its input X: 1 / X. */
+static double log_derivative(double x, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return 1.0 / x;
+}
+
+/* Softplus's derivative at X: σ(X). */
+static double softplus_derivative(double x, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  return logistic(x);
+}
+
+/* Elu's at X: 1 above 0, alpha·exp(X) at and below it (PyTorch's branch at 0); Selu's the same
+ * times gamma (beta); Celu's exp(X / alpha) at and below 0. */
+static double elu_derivative(double x, float alpha, float beta) {
+  (void)beta;
+  return x > 0.0 ? 1.0 : alpha * exp(x);
+}
+
+static double selu_derivative(double x, float alpha, float beta) {
+  return beta * (x > 0.0 ? 1.0 : alpha * exp(x));
+}
+
+static double celu_derivative(double x, float alpha, float beta) {
+  (void)beta;
+  return x > 0.0 ? 1.0 : exp(x / alpha);
+}
+
+/* Mish's at X: tanh(s) + X·(1 − tanh²(s))·σ(X), s = softplus(X). */
+static double mish_derivative(double x, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  double s = x > 0.0 ? x + log1p(exp(-x)) : log1p(exp(x)), t = tanh(s);
+  return t + x * (1.0 - t * t) * logistic(x);
+}
+
+/* Softsign's at X: 1 / (1 + |X|)². */
+static double softsign_derivative(double x, float alpha, float beta) {
+  (void)alpha, (void)beta;
+  double d = 1.0 + fabs(x);
+  return 1.0 / (d * d);
+}
+
 static derivative_fn derivative_of(int64_t op) {
   switch (op) {
   case IPRO_OP_RELU: return relu_derivative;
@@ -98,6 +153,14 @@ static derivative_fn derivative_of(int64_t op) {
   case IPRO_OP_SQRT: return sqrt_derivative;
   case IPRO_OP_ERF: return erf_derivative;
   case IPRO_OP_RECIPROCAL: return reciprocal_derivative;
+  case IPRO_OP_EXP: return exp_derivative;
+  case IPRO_OP_LOG: return log_derivative;
+  case IPRO_OP_SOFTPLUS: return softplus_derivative;
+  case IPRO_OP_ELU: return elu_derivative;
+  case IPRO_OP_SELU: return selu_derivative;
+  case IPRO_OP_CELU: return celu_derivative;
+  case IPRO_OP_MISH: return mish_derivative;
+  case IPRO_OP_SOFTSIGN: return softsign_derivative;
   default: return NULL;
   }
 }

@@ -1,7 +1,10 @@
-/* Reference kernels of ReduceMean, ReduceSum, ReduceL2, ReduceMax and ReduceMin: the mean, the
- * sum, the square root of the sum of squares, the largest or the smallest value over `axes` (all
- * axes when empty, unless noop_with_empty_axes, which makes it a copy). A NaN in a slice makes its
- * largest and smallest value NaN (as PyTorch's amax and amin). keepdims changes only the output's
+/* Reference kernels of ONNX's reductions over `axes` (all axes when empty, unless
+ * noop_with_empty_axes, which makes it a copy): ReduceMean, ReduceSum, ReduceL2 (the square root
+ * of the sum of squares), ReduceMax and ReduceMin (the largest or the smallest value; a NaN in a
+ * slice makes it NaN, as PyTorch's amax and amin), ReduceL1 (the sum of absolute values),
+ * ReduceSumSquare, ReduceLogSum (the log of the sum), ReduceLogSumExp (the log of the sum of
+ * exponentials, summed after the slice's largest value is taken out, as torch.logsumexp does: no
+ * overflow, and a slice of -inf gives -inf) and ReduceProd. keepdims changes only the output's
  * shape, not its data layout, so the kernel ignores it. */
 #include <math.h>
 #include <stdlib.h>
@@ -41,11 +44,11 @@ ipro_status ipro_reference_sum_to_shape(const ipro_node *node, const double *x,
 
 /* The largest (ReduceMax) or smallest (ReduceMin) value of each slice of x into out (kept's
  * elements). */
-static ipro_status slice_extremum(const ipro_node *node, const double *x, const ipro_shape *x_shape,
-                                  const ipro_shape *kept, double *out, ipro_error *err) {
+static ipro_status slice_extremum(const ipro_node *node, bool largest, const double *x,
+                                  const ipro_shape *x_shape, const ipro_shape *kept, double *out,
+                                  ipro_error *err) {
   int64_t strides[IPRO_MAX_RANK];
   if (ipro_reference_broadcast_strides(node, kept, x_shape, strides, err)) return IPRO_ERROR;
-  bool largest = node->op == IPRO_OP_REDUCE_MAX;
   int64_t total = ipro_shape_elements(x_shape), kept_count = ipro_shape_elements(kept);
   for (int64_t i = 0; i < kept_count; i++)
     out[i] = largest ? -INFINITY : INFINITY;
@@ -54,6 +57,28 @@ static ipro_status slice_extremum(const ipro_node *node, const double *x, const 
     if (x[i] != x[i] || (largest ? x[i] > *at : x[i] < *at)) *at = x[i];
   }
   return IPRO_OK;
+}
+
+/* The term an element adds to its slice's accumulator (shift: ReduceLogSumExp's slice maximum). */
+static double term_of(ipro_op op, double x, double shift) {
+  switch (op) {
+  case IPRO_OP_REDUCE_L2:
+  case IPRO_OP_REDUCE_SUM_SQUARE: return x * x;
+  case IPRO_OP_REDUCE_L1: return fabs(x);
+  case IPRO_OP_REDUCE_LOG_SUM_EXP: return exp(x - shift);
+  default: return x;
+  }
+}
+
+/* A slice's value from its accumulated terms (group: the elements it took). */
+static double finished(ipro_op op, double sum, double group, double shift) {
+  switch (op) {
+  case IPRO_OP_REDUCE_MEAN: return sum / group;
+  case IPRO_OP_REDUCE_L2: return sqrt(sum);
+  case IPRO_OP_REDUCE_LOG_SUM: return log(sum);
+  case IPRO_OP_REDUCE_LOG_SUM_EXP: return shift + log(sum);
+  default: return sum;
+  }
 }
 
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce) {
@@ -77,29 +102,40 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce) {
   int64_t reduced_count = ipro_shape_elements(&kept);
   if (reduced_count != ipro_shape_elements(&y))
     return ipro_reference_fail(node, err, "output shape does not match the reduced axes");
-  bool l2 = node->op == IPRO_OP_REDUCE_L2;
-  if (node->op == IPRO_OP_REDUCE_MAX || node->op == IPRO_OP_REDUCE_MIN)
-    return slice_extremum(node, inputs[0], &x, &kept, outputs[0], err);
-  double *sum = calloc((size_t)(reduced_count > 0 ? reduced_count : 1), sizeof *sum);
-  if (!sum) return ipro_reference_fail(node, err, "out of memory");
-  ipro_status summed = IPRO_OK;
-  if (l2) { /* the squares summed where they are made: nothing of X's size beside it */
-    int64_t strides[IPRO_MAX_RANK];
-    const double *values = inputs[0];
-    summed = ipro_reference_broadcast_strides(node, &kept, &x, strides, err);
-    for (int64_t i = 0; summed == IPRO_OK && i < total; i++)
-      sum[ipro_reference_offset(x.dims, x.rank, strides, i)] += values[i] * values[i];
-  } else {
-    summed = ipro_reference_sum_to_shape(node, inputs[0], &x, &kept, sum, err);
+  ipro_op op = node->op;
+  if (op == IPRO_OP_REDUCE_MAX || op == IPRO_OP_REDUCE_MIN)
+    return slice_extremum(node, op == IPRO_OP_REDUCE_MAX, inputs[0], &x, &kept, outputs[0], err);
+  int64_t strides[IPRO_MAX_RANK];
+  if (ipro_reference_broadcast_strides(node, &kept, &x, strides, err)) return IPRO_ERROR;
+  size_t slices = (size_t)(reduced_count > 0 ? reduced_count : 1);
+  double *sum = malloc(slices * sizeof *sum), *shift = calloc(slices, sizeof *shift);
+  if (!sum || !shift) {
+    free(sum), free(shift);
+    return ipro_reference_fail(node, err, "out of memory");
   }
-  if (summed != IPRO_OK) {
-    free(sum);
-    return IPRO_ERROR;
+  bool log_sum_exp = op == IPRO_OP_REDUCE_LOG_SUM_EXP, product = op == IPRO_OP_REDUCE_PROD;
+  /* ReduceLogSumExp: each slice's largest value, or 0 where it is not finite (a slice of -inf
+   * sums exp(-inf) = 0 and gives -inf; one holding +inf or NaN gives that) */
+  ipro_status shifted = IPRO_OK;
+  if (log_sum_exp) {
+    shifted = slice_extremum(node, true, inputs[0], &x, &kept, shift, err);
+    for (int64_t i = 0; i < reduced_count; i++)
+      if (!isfinite(shift[i])) shift[i] = 0.0;
+  }
+  for (int64_t i = 0; i < reduced_count; i++)
+    sum[i] = product ? 1.0 : 0.0;
+  const double *values = inputs[0];
+  for (int64_t i = 0; shifted == IPRO_OK && i < total; i++) {
+    int64_t at = ipro_reference_offset(x.dims, x.rank, strides, i);
+    if (product)
+      sum[at] *= values[i];
+    else
+      sum[at] += term_of(op, values[i], shift[at]);
   }
   double group = reduced_count > 0 ? (double)total / (double)reduced_count : 0.0;
   double *out = outputs[0];
-  for (int64_t i = 0; i < reduced_count; i++)
-    out[i] = node->op == IPRO_OP_REDUCE_MEAN ? sum[i] / group : l2 ? sqrt(sum[i]) : sum[i];
-  free(sum);
-  return IPRO_OK;
+  for (int64_t i = 0; shifted == IPRO_OK && i < reduced_count; i++)
+    out[i] = finished(op, sum[i], group, shift[i]);
+  free(sum), free(shift);
+  return shifted;
 }

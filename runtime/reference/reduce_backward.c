@@ -1,12 +1,13 @@
 /* Reference kernels of the reductions that gradients need (codegen/internal_ops.md):
  * ipro.ReduceToShape, the adjoint of numpy broadcasting (the gradient of a broadcast operand of
- * Add, Sub, Mul, Div, Sum, Gemm's C), ipro.ReduceMeanGrad, the adjoint of ReduceMean, and
- * ipro.ReduceExtremumGrad, ReduceMax's and ReduceMin's gradient.
+ * Add, Sub, Mul, Div, Sum, Gemm's C), ipro.ReduceMeanGrad, the adjoint of ReduceMean,
+ * ipro.ReduceExtremumGrad, ReduceMax's and ReduceMin's gradient, and ipro.ReduceProdGrad,
+ * ReduceProd's.
  *
- * Both are the broadcasting index arithmetic of reduce.c run the other way: ReduceToShape sums
- * with ipro_reference_sum_to_shape, the loop ReduceMean itself uses; ReduceMeanGrad finds the
- * reduced shape with ipro_reference_reduced_shape and reads dY through broadcast strides, as
- * ReduceExtremumGrad reads dY and Y. */
+ * They are the broadcasting index arithmetic of reduce.c run the other way: ReduceToShape sums
+ * with ipro_reference_sum_to_shape; ReduceMeanGrad finds the reduced shape with
+ * ipro_reference_reduced_shape and reads dY through broadcast strides, as ReduceExtremumGrad reads
+ * dY and Y and ReduceProdGrad dY. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,5 +131,56 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_extremum_grad) {
     out[i] = values[i] == extremum[k] ? d[k] / ties[k] : 0.0;
   }
   free(ties);
+  return IPRO_OK;
+}
+
+/* dY, X (ReduceProd's) → dX (input_shape): each element's dY times the product of the other
+ * elements of its slice, exactly where the slice holds zeros (as PyTorch's prod differentiates):
+ * with none, the slice's product divided by the element; with one, the product of the others at
+ * the zero and 0 elsewhere; with more, 0. */
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce_prod_grad) {
+  (void)context;
+  ipro_shape dy, x, dx, kept;
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
+      ipro_reference_input_shape(graph, node, 1, &x, err) ||
+      ipro_reference_output_shape(graph, node, 0, &dx, err) ||
+      ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
+    return IPRO_ERROR;
+  int64_t total = ipro_shape_elements(&dx);
+  if (ipro_shape_elements(&x) != total)
+    return ipro_reference_fail(node, err, "X and dX differ in size");
+  int64_t strides[IPRO_MAX_RANK];
+  bool copied = false;
+  if (reduction_of(node, &dy, &dx, inputs, outputs, &kept, strides, &copied, err))
+    return IPRO_ERROR;
+  if (copied) return IPRO_OK;
+  size_t slices = (size_t)(ipro_shape_elements(&kept) > 0 ? ipro_shape_elements(&kept) : 1);
+  /* each slice's product of its nonzero elements and its count of zeros */
+  double *nonzero = malloc(slices * sizeof *nonzero), *zeros = calloc(slices, sizeof *zeros);
+  if (!nonzero || !zeros) {
+    free(nonzero), free(zeros);
+    return ipro_reference_fail(node, err, "out of memory");
+  }
+  for (size_t k = 0; k < slices; k++)
+    nonzero[k] = 1.0;
+  const double *d = inputs[0], *values = inputs[1];
+  for (int64_t i = 0; i < total; i++) {
+    int64_t k = ipro_reference_offset(dx.dims, dx.rank, strides, i);
+    if (values[i] == 0.0)
+      zeros[k] += 1.0;
+    else
+      nonzero[k] *= values[i];
+  }
+  double *out = outputs[0];
+  for (int64_t i = 0; i < total; i++) {
+    int64_t k = ipro_reference_offset(dx.dims, dx.rank, strides, i);
+    double others = zeros[k] == 0.0   ? nonzero[k] / values[i]
+                    : zeros[k] == 1.0 ? (values[i] == 0.0 ? nonzero[k] : 0.0)
+                                      : 0.0;
+    out[i] = d[k] * others;
+  }
+  free(nonzero), free(zeros);
   return IPRO_OK;
 }

@@ -39,6 +39,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gelu);
 IPRO_REFERENCE_KERNEL(ipro_reference_real_unary);
 IPRO_REFERENCE_KERNEL(ipro_reference_cum_sum);
 IPRO_REFERENCE_KERNEL(ipro_reference_erf);
+IPRO_REFERENCE_KERNEL(ipro_reference_smooth_activation);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_instance_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_norm_grad);
@@ -104,6 +105,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_dropout_grad);
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_to_shape);
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad);
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_extremum_grad);
+IPRO_REFERENCE_KERNEL(ipro_reference_reduce_prod_grad);
 /* pool_backward.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_max_pool_grad);
 IPRO_REFERENCE_KERNEL(ipro_reference_average_pool_grad);

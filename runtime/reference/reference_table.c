@@ -34,6 +34,7 @@ IN_DOUBLE(gelu, 0)
 IN_DOUBLE(real_unary, 0)
 IN_DOUBLE(cum_sum, 0)
 IN_DOUBLE(erf, 0)
+IN_DOUBLE(smooth_activation, 0)
 IN_DOUBLE(layer_normalization, 0)
 IN_DOUBLE(layer_norm_grad, 0)
 IN_DOUBLE(instance_normalization, 0)
@@ -69,6 +70,7 @@ IN_DOUBLE(dropout_grad, 0)
 IN_DOUBLE(resize_grad, 0)
 IN_DOUBLE(reduce_mean_grad, 0)
 IN_DOUBLE(reduce_extremum_grad, 0)
+IN_DOUBLE(reduce_prod_grad, 0)
 IN_DOUBLE(softmax_grad, 0)
 IN_DOUBLE(softmax_cross_entropy_grad, 0)
 IN_DOUBLE(sgd_update, (1u << 0) | (1u << 2))
@@ -115,6 +117,11 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_REDUCE_L2] = in_double_reduce,
     [IPRO_OP_REDUCE_MAX] = in_double_reduce,
     [IPRO_OP_REDUCE_MIN] = in_double_reduce,
+    [IPRO_OP_REDUCE_L1] = in_double_reduce,
+    [IPRO_OP_REDUCE_SUM_SQUARE] = in_double_reduce,
+    [IPRO_OP_REDUCE_LOG_SUM] = in_double_reduce,
+    [IPRO_OP_REDUCE_LOG_SUM_EXP] = in_double_reduce,
+    [IPRO_OP_REDUCE_PROD] = in_double_reduce,
     [IPRO_OP_SQUEEZE] = ipro_reference_copy,
     [IPRO_OP_UNSQUEEZE] = ipro_reference_copy,
     [IPRO_OP_SHAPE] = ipro_reference_shape,
@@ -145,6 +152,14 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_SIGN] = in_double_real_unary,
     [IPRO_OP_SIN] = in_double_real_unary,
     [IPRO_OP_COS] = in_double_real_unary,
+    [IPRO_OP_EXP] = in_double_real_unary,
+    [IPRO_OP_LOG] = in_double_real_unary,
+    [IPRO_OP_SOFTPLUS] = in_double_smooth_activation,
+    [IPRO_OP_ELU] = in_double_smooth_activation,
+    [IPRO_OP_SELU] = in_double_smooth_activation,
+    [IPRO_OP_CELU] = in_double_smooth_activation,
+    [IPRO_OP_MISH] = in_double_smooth_activation,
+    [IPRO_OP_SOFTSIGN] = in_double_smooth_activation,
     [IPRO_OP_CUM_SUM] = in_double_cum_sum,
     [IPRO_OP_LESS_OR_EQUAL] = in_double_less_or_equal,
     [IPRO_OP_GREATER_OR_EQUAL] = in_double_greater_or_equal,
@@ -172,6 +187,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_RESIZE_GRAD] = in_double_resize_grad,
     [IPRO_OP_REDUCE_MEAN_GRAD] = in_double_reduce_mean_grad,
     [IPRO_OP_REDUCE_EXTREMUM_GRAD] = in_double_reduce_extremum_grad,
+    [IPRO_OP_REDUCE_PROD_GRAD] = in_double_reduce_prod_grad,
     [IPRO_OP_SOFTMAX_GRAD] = in_double_softmax_grad,
     [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = in_double_softmax_cross_entropy_grad,
     [IPRO_OP_SGD_UPDATE] = in_double_sgd_update,

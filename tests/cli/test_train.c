@@ -484,6 +484,7 @@ int main(void) {
   train_torch_export_model("fourier_position_cnn_dynamo_fmnist");
   train_torch_export_model("normalized_cnn_dynamo_fmnist");
   train_torch_export_model("cbam_cnn_dynamo_fmnist");
+  train_torch_export_model("smooth_activations_cnn_dynamo_fmnist");
   check_buffers_as_loaded();
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);

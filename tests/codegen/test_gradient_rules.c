@@ -656,6 +656,74 @@ static void reduce_min_case(gradient_case *c) {
   hand_node(c->graph, "scale", "Mul", "M,A", "Y");
 }
 
+/* Exp, Log and Softplus: Log(Softplus(X)) · Exp(X) (Softplus > 0: inside Log's domain). */
+static void exp_log_softplus_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  hand_node(c->graph, "softplus", "Softplus", "X", "S");
+  hand_node(c->graph, "log", "Log", "S", "L");
+  hand_node(c->graph, "exp", "Exp", "X", "E");
+  hand_node(c->graph, "product", "Mul", "L,E", "Y");
+}
+
+/* Elu (alpha 0.7), Selu (its defaults) and Celu (alpha 0.5), summed: Selu's derivative jumps at 0
+ * (gamma·alpha to gamma), which the range keeps X away from. */
+static void elu_family_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  ipro_node *elu = hand_node(c->graph, "elu", "Elu", "X", "E");
+  ipro_node_set_float(elu, "alpha", 0.7f);
+  hand_node(c->graph, "selu", "Selu", "X", "S");
+  ipro_node *celu = hand_node(c->graph, "celu", "Celu", "X", "C");
+  ipro_node_set_float(celu, "alpha", 0.5f);
+  hand_node(c->graph, "plus", "Add", "E,S", "P");
+  hand_node(c->graph, "sum", "Add", "P,C", "Y");
+}
+
+/* Mish and Softsign: Mish(X) · Softsign(X). */
+static void mish_softsign_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  hand_node(c->graph, "mish", "Mish", "X", "M");
+  hand_node(c->graph, "softsign", "Softsign", "X", "S");
+  hand_node(c->graph, "product", "Mul", "M,S", "Y");
+}
+
+/* ReduceL1 over X's rows (keepdims) times ReduceSumSquare over its first and last axes (no
+ * keepdims), broadcast: X [2, 3, 4]. */
+static void reduce_l1_sum_square_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  ipro_node *l1 = hand_node(c->graph, "l1", "ReduceL1", "X", "A");
+  ipro_node_set_ints(l1, "axes", (int64_t[]){2}, 1);
+  ipro_node *squares = hand_node(c->graph, "squares", "ReduceSumSquare", "X", "B");
+  ipro_node_set_ints(squares, "axes", (int64_t[]){0, 2}, 2);
+  ipro_node_set_int(squares, "keepdims", 0);
+  int shape = hand_int64_initializer(c->graph, "b_shape", 3, (int64_t[]){1, 3, 1});
+  c->graph->tensors[shape].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "unsqueeze", "Reshape", "B,b_shape", "U");
+  hand_node(c->graph, "product", "Mul", "A,U", "Y");
+}
+
+/* ReduceLogSumExp over X's rows, then ReduceLogSum of its exponential plus a parameter (a positive
+ * sum) over everything. */
+static void reduce_log_sum_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  add_param(c, "A", 3, (int64_t[]){2, 3, 1}, true);
+  ipro_node *lse = hand_node(c->graph, "lse", "ReduceLogSumExp", "X", "L");
+  ipro_node_set_ints(lse, "axes", (int64_t[]){2}, 1);
+  hand_node(c->graph, "scale", "Mul", "L,A", "M");
+  hand_node(c->graph, "exp", "Exp", "M", "E");
+  ipro_node *log_sum = hand_node(c->graph, "log_sum", "ReduceLogSum", "E", "Y");
+  ipro_node_set_int(log_sum, "keepdims", 0);
+}
+
+/* ReduceProd over X's middle axis (no keepdims) times a parameter: X [2, 3, 4]. */
+static void reduce_prod_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  add_param(c, "A", 1, (int64_t[]){4}, false);
+  ipro_node *product = hand_node(c->graph, "product", "ReduceProd", "X", "P");
+  ipro_node_set_ints(product, "axes", (int64_t[]){1}, 1);
+  ipro_node_set_int(product, "keepdims", 0);
+  hand_node(c->graph, "scale", "Mul", "P,A", "Y");
+}
+
 /* Sin and Cos (a Fourier positional encoding's): Sin(X) · Cos(X). */
 static void sin_cos_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -1014,6 +1082,12 @@ int main(void) {
       {"Erf", erf_case},
       {"Abs and Neg", abs_neg_case},
       {"Sin and Cos", sin_cos_case},
+      {"Exp, Log and Softplus", exp_log_softplus_case},
+      {"Elu (0.7), Selu and Celu (0.5)", elu_family_case},
+      {"Mish and Softsign", mish_softsign_case},
+      {"ReduceL1 and ReduceSumSquare", reduce_l1_sum_square_case},
+      {"ReduceLogSumExp and ReduceLogSum", reduce_log_sum_case},
+      {"ReduceProd times a parameter", reduce_prod_case},
       {"ReduceL2 (keepdims) and ReduceSum", reduce_sum_l2_case},
       {"ReduceL2 of an all-zero row (gradient 0)", reduce_l2_zero_row_case},
       {"ReduceMax (keepdims) times a parameter", reduce_max_case},

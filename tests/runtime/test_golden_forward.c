@@ -33,7 +33,9 @@
  * positional encoding from CumSum, Sin and Cos of a mask (fourier_position_cnn_dynamo_fmnist); and
  * F.normalize and torch.sum (ReduceL2, ReduceSum: normalized_cnn_dynamo_fmnist); and CBAM's
  * channel and spatial attention with torch.amax and torch.amin (ReduceMax, ReduceMin:
- * cbam_cnn_dynamo_fmnist). */
+ * cbam_cnn_dynamo_fmnist); and the smooth activations (Elu, Selu, Celu, Softplus, Mish), Exp, Log
+ * and the reductions ReduceLogSumExp, ReduceL1 and ReduceProd
+ * (smooth_activations_cnn_dynamo_fmnist). */
 static const char *const models[] = {"resnet8_fmnist",
                                      "resnet32",
                                      "resnet110",
@@ -66,7 +68,8 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "adaptive_pool_cnn_dynamo_fmnist",
                                      "fourier_position_cnn_dynamo_fmnist",
                                      "normalized_cnn_dynamo_fmnist",
-                                     "cbam_cnn_dynamo_fmnist"};
+                                     "cbam_cnn_dynamo_fmnist",
+                                     "smooth_activations_cnn_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */

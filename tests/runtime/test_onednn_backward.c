@@ -461,6 +461,17 @@ static void unary_cases(ipro_backend *onednn) {
       /* T is Sqrt's Y and Reciprocal's X (frontend/op_table.c's saved tensors) */
       {"Sqrt", IPRO_OP_SQRT, POSITIVE, 0, 0, false, false, true},
       {"Reciprocal", IPRO_OP_RECIPROCAL, POSITIVE, 0, 0, false, false, true},
+      /* T is Exp's Y, the others' X */
+      {"Exp", IPRO_OP_EXP, POSITIVE, 0, 0, false, false, true},
+      {"Log", IPRO_OP_LOG, POSITIVE, 0, 0, false, false, true},
+      {"Softplus", IPRO_OP_SOFTPLUS, UNIFORM, 0, 0, false, false, true},
+      {"Mish", IPRO_OP_MISH, UNIFORM, 0, 0, false, false, true},
+      {"Elu alpha 0.7", IPRO_OP_ELU, UNIFORM, 0.7f, 0, true, false, true},
+      {"Selu (its defaults)", IPRO_OP_SELU, UNIFORM, 0, 0, false, false, true},
+      {"Celu alpha 1", IPRO_OP_CELU, UNIFORM, 1.0f, 0, true, false, true},
+      /* on the reference kernel: oneDNN 2.6 has neither */
+      {"Celu alpha 0.5", IPRO_OP_CELU, UNIFORM, 0.5f, 0, true, false, false},
+      {"Softsign", IPRO_OP_SOFTSIGN, UNIFORM, 0, 0, false, false, false},
   };
   const int64_t shape[4] = {2, 3, 5, 7};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -848,7 +859,8 @@ static void reduce_to_shape_cases(ipro_backend *onednn) {
   }
 }
 
-/* ReduceSum, ReduceMax, ReduceMin and ReduceMean over axes other than a map's spatial ones, and
+/* ReduceSum, ReduceMax, ReduceMin, ReduceMean, ReduceL2, ReduceL1, ReduceSumSquare, ReduceLogSum
+ * and ReduceProd over axes other than a map's spatial ones (ReduceLogSumExp declined), and
  * ipro.ReduceMeanGrad over such axes (cpu_reduce.c's loops): against the reference, ties in the
  * maxima and minima; a reduction that is a copy (no axes, noop_with_empty_axes) is declined. */
 static void reduce_axes_cases(ipro_backend *onednn) {
@@ -869,11 +881,21 @@ static void reduce_axes_cases(ipro_backend *onednn) {
       {"ReduceMean over the channels", "ReduceMean", 1, {1}, 1, 0, true},
       {"ReduceL2 over the channels (F.normalize's)", "ReduceL2", 1, {1}, 1, 0, true},
       {"ReduceL2 over the innermost axis", "ReduceL2", 1, {3}, 0, 0, true},
+      {"ReduceL1 over the spatial axes", "ReduceL1", 2, {2, 3}, 0, 0, true},
+      {"ReduceSumSquare over the channels", "ReduceSumSquare", 1, {1}, 1, 0, true},
+      {"ReduceLogSum over the innermost axis", "ReduceLogSum", 1, {3}, 1, 0, true},
+      {"ReduceProd over the rows", "ReduceProd", 1, {3}, 0, 0, true},
+      {"ReduceProd over the channels", "ReduceProd", 1, {1}, 1, 0, true},
+      /* each slice's maximum first: on the reference kernel */
+      {"ReduceLogSumExp over the spatial axes", "ReduceLogSumExp", 2, {2, 3}, 0, 0, false},
   };
   const int64_t dims[4] = {3, 4, 5, 6};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     one_node c = {0};
-    input(&c, "X", 4, dims, strcmp(cases[i].op, "ReduceSum") == 0 ? UNIFORM : TIES);
+    data_kind kind = strcmp(cases[i].op, "ReduceSum") == 0      ? UNIFORM
+                     : strcmp(cases[i].op, "ReduceLogSum") == 0 ? POSITIVE
+                                                                : TIES;
+    input(&c, "X", 4, dims, kind);
     char inputs[16] = "X";
     if (cases[i].n_axes) {
       hand_int64_initializer(c.graph, "axes", cases[i].n_axes, cases[i].axes);
@@ -1037,6 +1059,9 @@ int main(void) {
   model_step("swin_tiny_fmnist", "tiny Swin Transformer", onednn, reference);
   /* torch.export's RMSNorm: Sqrt and Reciprocal on oneDNN's eltwise both ways */
   model_step("rms_norm_mixer_dynamo_fmnist", "RMSNorm mixer", onednn, reference);
+  /* the smooth activations on oneDNN's eltwise both ways (Selu a scaled Elu), Exp and Log, the
+   * reductions L1 and Prod on our loops */
+  model_step("smooth_activations_cnn_dynamo_fmnist", "smooth activations CNN", onednn, reference);
   onednn->destroy(onednn);
   reference->destroy(reference);
   return ipro_test_finish();

@@ -664,6 +664,39 @@ static void test_reduce_extremum_ties(void) {
   ipro_golden_release(&golden);
 }
 
+/* ---- ReduceProd where a slice holds zeros ---- */
+
+/* ReduceProd over axis 1 of the golden's x [3, 4, 2], whose slices hold no zero, one zero and two
+ * zeros, and its gradient kernel, against torch.prod's values and gradient (the product of the
+ * other elements, exactly; models/export_dynamo.py --only smooth-activations). */
+static void test_reduce_prod_zeros(void) {
+  ipro_golden_file golden;
+  if (!ipro_golden_load_relative("models/golden/reduce_prod_zeros.ipgd", &golden)) return;
+  bench b = ipro_test_bench_open(30);
+  const int64_t shape[3] = {3, 4, 2}, reduced[2] = {3, 2};
+  int x = floats_tensor(&b, "x", 3, shape), dx = floats_tensor(&b, "dx", 3, shape);
+  int y = floats_tensor(&b, "y", 2, reduced), dy = floats_tensor(&b, "dy", 2, reduced);
+  const ipro_golden_tensor *gx = ipro_golden_expect(&golden, "x", 24),
+                           *gy = ipro_golden_expect(&golden, "y", 6),
+                           *gdy = ipro_golden_expect(&golden, "dy", 6),
+                           *gdx = ipro_golden_expect(&golden, "dx", 24);
+  if (gx && gy && gdy && gdx) {
+    memcpy(floats(&b, x), gx->data, 24 * sizeof(float));
+    memcpy(floats(&b, dy), gdy->data, 6 * sizeof(float));
+    int forward = node(&b, IPRO_OP_REDUCE_PROD, 1, (int[]){x}, 1, (int[]){y});
+    ipro_node_set_ints(at(&b, forward), "axes", (int64_t[]){1}, 1);
+    ipro_node_set_int(at(&b, forward), "keepdims", 0);
+    int grad =
+        gradient_node(&b, IPRO_OP_REDUCE_PROD_GRAD, forward, 2, (int[]){dy, x}, 1, (int[]){dx}, x);
+    if (run(&b, forward, NULL) && run(&b, grad, NULL)) {
+      ipro_golden_check("y", floats(&b, y), gy, 1e-6, 1e-7);
+      ipro_golden_check("dx", floats(&b, dx), gdx, 1e-6, 1e-7);
+    }
+  }
+  ipro_test_bench_close(&b);
+  ipro_golden_release(&golden);
+}
+
 /* ---- Softmax and LogSoftmax ---- */
 
 static void check_softmax(ipro_op op, int64_t axis, int coerce_2d) {
@@ -754,6 +787,7 @@ int main(void) {
   test_resize_gradients();
   test_reduce_mean_gradient();
   test_reduce_extremum_ties();
+  test_reduce_prod_zeros();
   test_softmax_gradients();
   test_cross_entropy_gradient();
   return ipro_test_finish();
