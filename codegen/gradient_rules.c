@@ -1018,6 +1018,32 @@ RULE(abs_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* PRelu: dX = dY where X > 0, slope · dY elsewhere (PyTorch's branch at 0); dSlope = X · dY where
+ * X ≤ 0, summed back to the slope's shape: a Greater, Wheres and Muls (the CPU backend's loops and
+ * oneDNN's binary primitive). */
+RULE(prelu_gradient) {
+  const ipro_node *node = forward_node(ad, n);
+  int x = node->inputs[0], slope = node->inputs[1];
+  ipro_dtype dtype = ipro_autodiff_graph(ad)->tensors[x].dtype;
+  int zero = scalar_constant(ad, n, "zero", dtype, 0.0, err);
+  int positive = zero < 0 ? -1 : binary(ad, n, IPRO_OP_GREATER, x, zero, err);
+  if (positive < 0) return IPRO_ERROR;
+  if (wanted[0]) {
+    int scaled = binary(ad, n, IPRO_OP_MUL, dy[0], slope, err);
+    int chosen[3] = {positive, dy[0], scaled};
+    dx[0] = scaled < 0 ? -1 : emit1(ad, n, IPRO_OP_WHERE, chosen, 3, false, err, NULL);
+    if (dx[0] < 0) return IPRO_ERROR;
+  }
+  if (wanted[1]) {
+    int product = binary(ad, n, IPRO_OP_MUL, dy[0], x, err);
+    int chosen[3] = {positive, zero, product};
+    int g = product < 0 ? -1 : emit1(ad, n, IPRO_OP_WHERE, chosen, 3, false, err, NULL);
+    dx[1] = g < 0 ? -1 : reduce_to_input(ad, n, g, 1, 1.0f, err);
+    if (dx[1] < 0) return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
 /* Sin: dX = dY · Cos(X); Cos: dX = -dY · Sin(X). */
 RULE(sin_cos_gradient) {
   (void)wanted;
@@ -1090,6 +1116,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_CELU] = unary_gradient,
     [IPRO_OP_MISH] = unary_gradient,
     [IPRO_OP_SOFTSIGN] = unary_gradient,
+    [IPRO_OP_PRELU] = prelu_gradient,
     [IPRO_OP_POW] = pow_gradient,
     [IPRO_OP_LAYER_NORMALIZATION] = layer_normalization_gradient,
     [IPRO_OP_SOFTMAX] = softmax_gradient,

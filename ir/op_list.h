@@ -95,7 +95,8 @@
   X(SELU, "Selu")                                                                                  \
   X(CELU, "Celu")                                                                                  \
   X(MISH, "Mish")                                                                                  \
-  X(SOFTSIGN, "Softsign")
+  X(SOFTSIGN, "Softsign")                                                                          \
+  X(PRELU, "PRelu")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -691,16 +691,17 @@ def export_cbam():
 
 class SmoothActivationsCNN(nn.Module):
     """Two convolutions, each before a GroupNorm, whose features pass through the smooth
-    activations (ELU, SELU, CELU with alpha 0.5, Softplus, Mish, Softsign), torch.exp and
-    torch.log, then are pooled by torch.logsumexp over the map (a soft maximum), an L1 norm
+    activations (ELU, SELU, CELU with alpha 0.5, PReLU with a slope per channel, Softplus, Mish,
+    Softsign), torch.exp and torch.log, then are pooled by torch.logsumexp over the map (a soft maximum), an L1 norm
     (torch.linalg.vector_norm) and a product of sigmoids along the rows (torch.prod): ONNX's Elu,
-    Selu, Celu, Softplus, Mish, Exp, Log, ReduceLogSumExp, ReduceL1 and ReduceProd; then a
-    classifier."""
+    Selu, Celu, PRelu, Softplus, Mish, Exp, Log, ReduceLogSumExp, ReduceL1 and ReduceProd; then
+    a classifier."""
 
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 8, 3, stride=2, padding=1)
         self.norm1 = nn.GroupNorm(4, 8)
+        self.prelu = nn.PReLU(8, init=0.3)
         self.conv2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
         self.norm2 = nn.GroupNorm(4, 16)
         self.fc = nn.Linear(48, 10)
@@ -708,7 +709,7 @@ class SmoothActivationsCNN(nn.Module):
     def forward(self, x):
         f = nn.functional
         h = self.norm1(self.conv1(x))
-        a = (f.elu(h) + f.selu(h) + f.celu(h, 0.5)) / 3
+        a = (f.elu(h) + f.selu(h) + f.celu(h, 0.5) + self.prelu(h)) / 4
         g = self.norm2(self.conv2(a))
         b = (f.mish(g) + f.softplus(g) + f.softsign(g)) / 3 + torch.exp(-g.abs()) * torch.log(g * g + 1)
         pooled = [torch.logsumexp(b, dim=(2, 3)) - math.log(49),

@@ -48,6 +48,27 @@ ipro_status ipro_selu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *
   return IPRO_OK;
 }
 
+/* PRelu: X and a slope that broadcasts to X one way (right-aligned, each of its dimensions 1 or
+ * X's: nn.PReLU's [C, 1, 1], or [1] for one slope); Y has X's shape. */
+ipro_status ipro_prelu_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x, *slope;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES(x->dtype), &slope, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int shift = x->shape.rank - slope->shape.rank;
+  if (shift < 0)
+    return ipro_op_fail(err, node, "slope of rank %d above X's %d", slope->shape.rank,
+                        x->shape.rank);
+  for (int d = 0; d < slope->shape.rank; d++) {
+    int64_t s = slope->shape.dims[d], extent = x->shape.dims[shift + d];
+    if (s != 1 && s != extent)
+      return ipro_op_fail(err, node, "slope dimension %d (%lld) does not broadcast to X's %lld", d,
+                          (long long)s, (long long)extent);
+  }
+  return ipro_op_set_output(graph, node, 0, x->dtype, &x->shape, err);
+}
+
 /* Gelu (opset 20): approximate "none" (the error function) or "tanh". */
 ipro_status ipro_gelu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   (void)graph;

@@ -39,6 +39,7 @@ ipro_status ipro_leaky_relu_normalize(ipro_graph *graph, ipro_node *node, ipro_e
 ipro_status ipro_hard_sigmoid_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_elu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_selu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_prelu_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_gelu_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_layer_normalization_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_layer_normalization_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -34,6 +34,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_GELU] = ipro_onednn_build_eltwise,
     [IPRO_OP_SQRT] = ipro_onednn_build_eltwise,
     [IPRO_OP_RECIPROCAL] = ipro_onednn_build_eltwise,
+    [IPRO_OP_PRELU] = ipro_onednn_build_prelu,
     [IPRO_OP_ABS] = ipro_onednn_build_eltwise,
     [IPRO_OP_NEG] = ipro_onednn_build_eltwise,
     [IPRO_OP_EXP] = ipro_onednn_build_eltwise,

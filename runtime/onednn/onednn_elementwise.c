@@ -20,6 +20,8 @@
  * gradient, Add and Sum see Y's padded blocks as the flat vector, every input lying (or staged)
  * in the same layout.
  *
+ * PRelu is oneDNN's prelu primitive, its slope the weights.
+ *
  * Selu is Elu's step and a linear step (gamma) in place on Y; Celu is Elu's when its alpha is 1
  * and declined otherwise, as Softsign is (oneDNN 2.6 has neither): they run on the reference
  * kernels.
@@ -264,6 +266,34 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
   };
   return ipro_onednn_binary_step(kernel, algorithm, &src0_md, &src1_md, &y_md, negate, relu,
                                  arguments, err);
+}
+
+/* PRelu: oneDNN's prelu primitive, the slope as its weights (right-aligned against X, each
+ * dimension 1 or X's). */
+ipro_status ipro_onednn_build_prelu(ipro_onednn_kernel *kernel, const ipro_graph *graph,
+                                    const ipro_node *node, ipro_error *err) {
+  ipro_shape x, slope;
+  if (ipro_onednn_input_shape(graph, node, 0, &x, err) ||
+      ipro_onednn_input_shape(graph, node, 1, &slope, err))
+    return IPRO_ERROR;
+  if (x.rank < 1 || slope.rank > x.rank)
+    return ipro_onednn_unsupported(err, "slope of rank %d for X of rank %d", slope.rank, x.rank);
+  int64_t slope_dims[IPRO_MAX_RANK];
+  pad_shape(&slope, x.rank, slope_dims);
+  dnnl_memory_desc_t x_md, slope_md;
+  if (ipro_onednn_plain_md(&x_md, x.rank, x.dims, err) ||
+      ipro_onednn_plain_md(&slope_md, x.rank, slope_dims, err))
+    return IPRO_ERROR;
+  dnnl_prelu_desc_t desc;
+  IPRO_ONEDNN_CHECK(dnnl_prelu_forward_desc_init(&desc, dnnl_forward_inference, &x_md, &slope_md));
+  const ipro_onednn_argument arguments[] = {
+      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0},
+      {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1},
+      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+  };
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, 3, err);
+fail:
+  return IPRO_ERROR;
 }
 
 ipro_status ipro_onednn_binary_step(ipro_onednn_kernel *kernel, dnnl_alg_kind_t algorithm,

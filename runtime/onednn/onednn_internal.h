@@ -235,6 +235,8 @@ ipro_status ipro_onednn_build_reduce_extremum_grad(ipro_onednn_kernel *, const i
 ipro_status ipro_onednn_build_hard_activation_grad(ipro_onednn_kernel *kernel,
                                                    const ipro_node *node, int64_t count,
                                                    ipro_error *err);
+ipro_status ipro_onednn_build_prelu(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                    ipro_error *);
 /* cpu_select.c: Where, Less, Greater, Equal, LessOrEqual, GreaterOrEqual and Sign over operands
  * of Y's size or of one element. */
 ipro_status ipro_onednn_build_select(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,

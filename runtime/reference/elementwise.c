@@ -1,6 +1,6 @@
 /* Reference kernels of the unary element-wise ops: Relu, LeakyRelu, Sigmoid, Tanh, Clip,
- * HardSigmoid, HardSwish, Gelu, Erf, Softplus, Elu, Selu, Celu, Mish, Softsign, and the real unary
- * ops Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin, Cos, Exp and Log. Each reads its
+ * HardSigmoid, HardSwish, Gelu, Erf, Softplus, Elu, Selu, Celu, Mish, Softsign, PRelu, and the real
+ * unary ops Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin, Cos, Exp and Log. Each reads its
  * canonical attributes once, then maps every element of X to Y (same shape), in double. */
 #include <math.h>
 #include <string.h>
@@ -210,6 +210,27 @@ IPRO_REFERENCE_KERNEL(ipro_reference_erf) {
 IPRO_REFERENCE_KERNEL(ipro_reference_smooth_activation) {
   (void)context;
   return activation(graph, node, inputs, outputs, smooth_activation, err);
+}
+
+/* X, slope → Y = X where X ≥ 0, slope · X below, the slope broadcast to X one way. */
+IPRO_REFERENCE_KERNEL(ipro_reference_prelu) {
+  (void)context;
+  ipro_shape x, slope;
+  int64_t strides[IPRO_MAX_RANK];
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, true, 1, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_input_shape(graph, node, 0, &x, err) ||
+      ipro_reference_input_shape(graph, node, 1, &slope, err) ||
+      ipro_reference_broadcast_strides(node, &slope, &x, strides, err))
+    return IPRO_ERROR;
+  const double *values = inputs[0], *slopes = inputs[1];
+  double *y = outputs[0];
+  int64_t count = ipro_shape_elements(&x);
+  for (int64_t i = 0; i < count; i++)
+    y[i] = values[i] < 0.0 ? slopes[ipro_reference_offset(x.dims, x.rank, strides, i)] * values[i]
+                           : values[i];
+  return IPRO_OK;
 }
 
 /* Sqrt, Reciprocal, Abs, Neg, Floor, Ceil, Sign, Sin, Cos, Exp and Log: the values the frontend

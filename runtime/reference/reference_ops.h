@@ -40,6 +40,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_real_unary);
 IPRO_REFERENCE_KERNEL(ipro_reference_cum_sum);
 IPRO_REFERENCE_KERNEL(ipro_reference_erf);
 IPRO_REFERENCE_KERNEL(ipro_reference_smooth_activation);
+IPRO_REFERENCE_KERNEL(ipro_reference_prelu);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_instance_normalization);
 IPRO_REFERENCE_KERNEL(ipro_reference_layer_norm_grad);

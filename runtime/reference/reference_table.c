@@ -35,6 +35,7 @@ IN_DOUBLE(real_unary, 0)
 IN_DOUBLE(cum_sum, 0)
 IN_DOUBLE(erf, 0)
 IN_DOUBLE(smooth_activation, 0)
+IN_DOUBLE(prelu, 0)
 IN_DOUBLE(layer_normalization, 0)
 IN_DOUBLE(layer_norm_grad, 0)
 IN_DOUBLE(instance_normalization, 0)
@@ -160,6 +161,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_CELU] = in_double_smooth_activation,
     [IPRO_OP_MISH] = in_double_smooth_activation,
     [IPRO_OP_SOFTSIGN] = in_double_smooth_activation,
+    [IPRO_OP_PRELU] = in_double_prelu,
     [IPRO_OP_CUM_SUM] = in_double_cum_sum,
     [IPRO_OP_LESS_OR_EQUAL] = in_double_less_or_equal,
     [IPRO_OP_GREATER_OR_EQUAL] = in_double_greater_or_equal,

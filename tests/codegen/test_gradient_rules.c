@@ -678,6 +678,17 @@ static void elu_family_case(gradient_case *c) {
   hand_node(c->graph, "sum", "Add", "P,C", "Y");
 }
 
+/* PRelu with a slope per row (a parameter [3, 1] over X [2, 3, 4]) and one shared slope ([1]),
+ * summed: Y = PRelu(X, A) + PRelu(X, B). */
+static void prelu_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  add_param(c, "A", 2, (int64_t[]){3, 1}, true);
+  add_param(c, "B", 1, (int64_t[]){1}, true);
+  hand_node(c->graph, "per_row", "PRelu", "X,A", "P");
+  hand_node(c->graph, "shared", "PRelu", "X,B", "Q");
+  hand_node(c->graph, "sum", "Add", "P,Q", "Y");
+}
+
 /* Mish and Softsign: Mish(X) · Softsign(X). */
 static void mish_softsign_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -1085,6 +1096,7 @@ int main(void) {
       {"Exp, Log and Softplus", exp_log_softplus_case},
       {"Elu (0.7), Selu and Celu (0.5)", elu_family_case},
       {"Mish and Softsign", mish_softsign_case},
+      {"PRelu (a slope per row, and one slope)", prelu_case},
       {"ReduceL1 and ReduceSumSquare", reduce_l1_sum_square_case},
       {"ReduceLogSumExp and ReduceLogSum", reduce_log_sum_case},
       {"ReduceProd times a parameter", reduce_prod_case},
