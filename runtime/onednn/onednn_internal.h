@@ -221,8 +221,9 @@ ipro_status ipro_onednn_build_pad(ipro_onednn_kernel *, const ipro_graph *, cons
                                   ipro_error *);
 ipro_status ipro_onednn_build_reduce_to_shape(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);
-/* cpu_reduce.c: ReduceSum, ReduceMax, ReduceMin, ReduceL2 and ReduceMean over any axes,
- * ipro.ReduceMeanGrad and ipro.ReduceExtremumGrad over any axes, and Expand, as C loops. */
+/* cpu_reduce.c: the reductions over any axes (ReduceMean's over axes other than a map's spatial
+ * ones), ipro.ReduceMeanGrad, ipro.ReduceExtremumGrad and ipro.ReduceProdGrad over any axes, and
+ * Expand, as C loops. */
 ipro_status ipro_onednn_build_reduce_axes(ipro_onednn_kernel *, const ipro_graph *,
                                           const ipro_node *, ipro_error *);
 ipro_status ipro_onednn_build_reduce_mean_grad_loop(ipro_onednn_kernel *, const ipro_graph *,
@@ -231,6 +232,8 @@ ipro_status ipro_onednn_build_expand(ipro_onednn_kernel *, const ipro_graph *, c
                                      ipro_error *);
 ipro_status ipro_onednn_build_reduce_extremum_grad(ipro_onednn_kernel *, const ipro_graph *,
                                                    const ipro_node *, ipro_error *);
+ipro_status ipro_onednn_build_reduce_prod_grad(ipro_onednn_kernel *, const ipro_graph *,
+                                               const ipro_node *, ipro_error *);
 /* cpu_hard_activation_grad.c: ipro.UnaryGrad of HardSigmoid or HardSwish over count elements. */
 ipro_status ipro_onednn_build_hard_activation_grad(ipro_onednn_kernel *kernel,
                                                    const ipro_node *node, int64_t count,

@@ -886,8 +886,9 @@ static void reduce_axes_cases(ipro_backend *onednn) {
       {"ReduceLogSum over the innermost axis", "ReduceLogSum", 1, {3}, 1, 0, true},
       {"ReduceProd over the rows", "ReduceProd", 1, {3}, 0, 0, true},
       {"ReduceProd over the channels", "ReduceProd", 1, {1}, 1, 0, true},
-      /* each slice's maximum first: on the reference kernel */
-      {"ReduceLogSumExp over the spatial axes", "ReduceLogSumExp", 2, {2, 3}, 0, 0, false},
+      /* each slice's maximum first, in workspace */
+      {"ReduceLogSumExp over the spatial axes", "ReduceLogSumExp", 2, {2, 3}, 0, 0, true},
+      {"ReduceLogSumExp over the channels", "ReduceLogSumExp", 1, {1}, 1, 0, true},
   };
   const int64_t dims[4] = {3, 4, 5, 6};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -953,6 +954,26 @@ static void reduce_axes_cases(ipro_backend *onednn) {
                largest ? "ipro.ReduceExtremumGrad of torch.amax at ties"
                        : "ipro.ReduceExtremumGrad of torch.amin at ties",
                true);
+    }
+    ipro_golden_release(&golden);
+  }
+  /* ipro.ReduceProdGrad at slices with no, one and two zeros: the golden's x and dy (torch.prod's,
+   * which runtime.test_reference_backward holds the reference to) */
+  if (ipro_golden_load_relative("models/golden/reduce_prod_zeros.ipgd", &golden)) {
+    const int64_t x_dims[3] = {3, 4, 2}, reduced[2] = {3, 2};
+    const ipro_golden_tensor *x = ipro_golden_expect(&golden, "x", 24),
+                             *dy = ipro_golden_expect(&golden, "dy", 6);
+    if (x && dy) {
+      one_node c = {0};
+      c.graph = hand_graph(19);
+      hand_initializer(c.graph, "dY", IPRO_DTYPE_FLOAT, 2, reduced, dy->data);
+      hand_initializer(c.graph, "X", IPRO_DTYPE_FLOAT, 3, x_dims, x->data);
+      ipro_node *n = node(&c, "ipro.ReduceProdGrad", IPRO_OP_REDUCE_PROD_GRAD, "dY,X", "dX");
+      set_ints(n, "axes", 1, (int64_t[]){1});
+      set_int(n, "keepdims", 0);
+      set_ints(n, "input_shape", 3, x_dims);
+      c.expect_loop = true;
+      run_case(onednn, &c, "ipro.ReduceProdGrad of torch.prod at zeros", true);
     }
     ipro_golden_release(&golden);
   }
