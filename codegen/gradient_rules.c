@@ -510,18 +510,23 @@ static int as_matrix(ipro_autodiff *ad, int n, int tensor, ipro_shape shape, ipr
  * dA = dY·Bᵀ; dB = Aᵀ·dY with A and dY as matrices of all their rows. A and B of one rank above 2
  * with the same leading dimensions (attention's batched products): dA = dY·Bᵀ, dB = Aᵀ·dY, each
  * matrix of the batch transposed. */
+/* Whether operand x of a batched MatMul has Y's batch dimensions (its rank and each of them). */
+static bool same_batch(const ipro_shape *x, const ipro_shape *y) {
+  if (x->rank != y->rank) return false;
+  for (int d = 0; d < x->rank - 2; d++)
+    if (x->dims[d] != y->dims[d]) return false;
+  return true;
+}
+
 RULE(mat_mul_gradient) {
   /* shapes by value: emitting may move the tensor array */
   ipro_shape a = input_tensor(ad, n, 0)->shape, b = input_tensor(ad, n, 1)->shape;
   ipro_shape y = ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
-  bool batched = a.rank > 2 && b.rank == a.rank;
-  for (int d = 0; batched && d < a.rank - 2; d++)
-    batched = a.dims[d] == b.dims[d];
-  if (a.rank < 2 || (b.rank != 2 && !batched))
+  if (a.rank < 2 || b.rank < 2)
     return ipro_error_set(err,
-                          "node '%s' (MatMul): gradients are implemented for a 2-D second "
-                          "operand, or two of one rank with the same batch dimensions, only",
-                          forward_node(ad, n)->name);
+                          "node '%s' (MatMul): gradients are implemented for operands of rank 2 "
+                          "or more only (this one has ranks %d and %d)",
+                          forward_node(ad, n)->name, a.rank, b.rank);
   int a_index = input_index(ad, n, 0), b_index = input_index(ad, n, 1);
   if (b.rank == 2) {
     /* a linear layer (A of any rank as the matrix of its rows): dA = dY·Bᵀ and dB = Aᵀ·dY as
@@ -540,14 +545,18 @@ RULE(mat_mul_gradient) {
     }
     return IPRO_OK;
   }
+  /* batched, the batch dimensions broadcast as numpy's: each product over Y's batch, summed back
+   * over the dimensions an operand was broadcast along (LambdaNetworks' positional lambdas) */
   if (wanted[0]) {
     int bt = transposed(ad, n, b_index, b.rank, err);
-    dx[0] = bt < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, dy[0], bt, err);
+    int g = bt < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, dy[0], bt, err);
+    dx[0] = g < 0 || same_batch(&a, &y) ? g : reduced_to(ad, n, g, &a, 1.0f, err);
     if (dx[0] < 0) return IPRO_ERROR;
   }
-  if (wanted[1]) { /* batched: both of one rank */
+  if (wanted[1]) {
     int at = transposed(ad, n, a_index, a.rank, err);
-    dx[1] = at < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, at, dy[0], err);
+    int g = at < 0 ? -1 : binary(ad, n, IPRO_OP_MAT_MUL, at, dy[0], err);
+    dx[1] = g < 0 || same_batch(&b, &y) ? g : reduced_to(ad, n, g, &b, 1.0f, err);
     if (dx[1] < 0) return IPRO_ERROR;
   }
   return IPRO_OK;
@@ -571,6 +580,37 @@ RULE(identity_gradient) {
 RULE(expand_gradient) {
   (void)wanted;
   dx[0] = reduce_to_input(ad, n, dy[0], 0, 1.0f, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+}
+
+/* Tile: each element of X gets the sum of dY over its copies: dY seen as [r0, x0, r1, x1, ...]
+ * (a Reshape, r the repeats) summed to [1, x0, 1, x1, ...] (ipro.ReduceToShape) and reshaped to
+ * X's shape. A Tile that repeats only dimensions of 1 is an Expand, and so is its gradient. */
+RULE(tile_gradient) {
+  (void)wanted;
+  ipro_shape x = input_tensor(ad, n, 0)->shape;
+  ipro_shape y = ipro_autodiff_graph(ad)->tensors[output_index(ad, n, 0)].shape;
+  bool expands = true;
+  for (int d = 0; d < x.rank; d++)
+    expands &= x.dims[d] == y.dims[d] || x.dims[d] == 1;
+  if (expands) {
+    dx[0] = reduce_to_input(ad, n, dy[0], 0, 1.0f, err);
+    return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
+  }
+  if (2 * x.rank > IPRO_MAX_RANK)
+    return ipro_error_set(err,
+                          "node '%s' (Tile): the gradient of a Tile of rank %d needs rank %d, "
+                          "above the %d infopro supports",
+                          forward_node(ad, n)->name, x.rank, 2 * x.rank, IPRO_MAX_RANK);
+  ipro_shape copies = {.rank = 2 * x.rank}, summed = {.rank = 2 * x.rank};
+  for (int d = 0; d < x.rank; d++) {
+    copies.dims[2 * d] = x.dims[d] ? y.dims[d] / x.dims[d] : 0;
+    copies.dims[2 * d + 1] = summed.dims[2 * d + 1] = x.dims[d];
+    summed.dims[2 * d] = 1;
+  }
+  int g = reshape_to(ad, n, dy[0], &copies, err);
+  g = g < 0 ? -1 : reduced_to(ad, n, g, &summed, 1.0f, err);
+  dx[0] = g < 0 ? -1 : reshape_to(ad, n, g, &x, err);
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
@@ -1156,6 +1196,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_MAX] = reduce_extremum_gradient,
     [IPRO_OP_REDUCE_MIN] = reduce_extremum_gradient,
     [IPRO_OP_EXPAND] = expand_gradient,
+    [IPRO_OP_TILE] = tile_gradient,
     [IPRO_OP_CAST_LIKE] = cast_like_gradient,
     [IPRO_OP_CAST] = cast_like_gradient,
 };

@@ -229,7 +229,9 @@ const char *ipro_dtype_name(ipro_dtype dtype);
  * for any other dtype. */
 bool ipro_dtype_convert(const void *in, ipro_dtype from, void *out, ipro_dtype to, int64_t count);
 /* Copies in, of shape in_shape, broadcast to out_shape by numpy's rules (shapes right-aligned,
- * dimensions of 1 repeated) into out; elements of element bytes. The shapes must broadcast. */
+ * dimensions of 1 repeated) into out; elements of element bytes. A dimension of out that is a
+ * multiple of in's takes in's whole that many times, as ONNX's Tile does. The shapes must
+ * broadcast or tile. */
 void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
                          const ipro_shape *out_shape, size_t element);
 /* ONNX's Slice of a tensor of a shape: per dimension the first element, the step and the count

@@ -96,7 +96,8 @@
   X(CELU, "Celu")                                                                                  \
   X(MISH, "Mish")                                                                                  \
   X(SOFTSIGN, "Softsign")                                                                          \
-  X(PRELU, "PRelu")
+  X(PRELU, "PRelu")                                                                                \
+  X(TILE, "Tile")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

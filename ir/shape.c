@@ -97,7 +97,7 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
       rest /= out_shape->dims[d];
       if (d < offset) continue;
       int64_t in_dim = in_shape->dims[d - offset];
-      source += (in_dim == 1 ? 0 : at) * stride;
+      source += at % in_dim * stride;
       stride *= in_dim;
     }
     memcpy((char *)out + (size_t)i * element, (const char *)in + (size_t)source * element, element);

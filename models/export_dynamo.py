@@ -692,10 +692,11 @@ def export_cbam():
 class SmoothActivationsCNN(nn.Module):
     """Two convolutions, each before a GroupNorm, whose features pass through the smooth
     activations (ELU, SELU, CELU with alpha 0.5, PReLU with a slope per channel, Softplus, Mish,
-    Softsign), torch.exp and torch.log, then are pooled by torch.logsumexp over the map (a soft maximum), an L1 norm
-    (torch.linalg.vector_norm) and a product of sigmoids along the rows (torch.prod): ONNX's Elu,
-    Selu, Celu, PRelu, Softplus, Mish, Exp, Log, ReduceLogSumExp, ReduceL1 and ReduceProd; then
-    a classifier."""
+    Softsign), torch.exp and torch.log, then are pooled by torch.logsumexp over the map (a soft
+    maximum), an L1 norm (torch.linalg.vector_norm) and a product of sigmoids along the rows
+    (torch.prod), repeated twice along the features and offset by a learned vector repeated over
+    the batch (Tensor.repeat, as XCiT and ConViT use it): ONNX's Elu, Selu, Celu, PRelu, Softplus,
+    Mish, Exp, Log, ReduceLogSumExp, ReduceL1, ReduceProd and Tile; then a classifier."""
 
     def __init__(self):
         super().__init__()
@@ -704,7 +705,9 @@ class SmoothActivationsCNN(nn.Module):
         self.prelu = nn.PReLU(8, init=0.3)
         self.conv2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
         self.norm2 = nn.GroupNorm(4, 16)
-        self.fc = nn.Linear(48, 10)
+        # in a list, so that its name (offset.0) reads as a parameter's in the tests
+        self.offset = nn.ParameterList([nn.Parameter(torch.randn(1, 96) * 0.1)])
+        self.fc = nn.Linear(96, 10)
 
     def forward(self, x):
         f = nn.functional
@@ -715,7 +718,8 @@ class SmoothActivationsCNN(nn.Module):
         pooled = [torch.logsumexp(b, dim=(2, 3)) - math.log(49),
                   torch.linalg.vector_norm(b, ord=1, dim=(2, 3)) / 49,
                   torch.prod(torch.sigmoid(b), dim=3).mean(2)]
-        return self.fc(torch.cat(pooled, 1))
+        features = torch.cat(pooled, 1).repeat(1, 2)
+        return self.fc(features + self.offset[0].repeat(x.shape[0], 1))
 
 
 def export_smooth_activations():

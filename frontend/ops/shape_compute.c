@@ -280,6 +280,40 @@ ipro_status ipro_expand_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
   return fold_or_set(graph, node, x, x->dtype, &shape, err);
 }
 
+/* Tile: each dimension of X repeated whole `repeats` times (a constant input, computed ones folded
+ * by now). A repeat of the symbolic batch (`x.repeat(x.shape[0], 1)`) is allowed where X's
+ * dimension is 1, and X's batch repeated once; folded on a constant, as Expand. */
+ipro_status ipro_tile_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x, *repeats;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, ANY_DTYPE, &x, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_INT64, &repeats, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t times[IPRO_MAX_RANK];
+  int count = 0;
+  if (ipro_op_constant_ints(graph, node, 1, times, IPRO_MAX_RANK, &count, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (count != x->shape.rank)
+    return ipro_op_fail(err, node, "%d repeats for X of rank %d", count, x->shape.rank);
+  ipro_shape shape = x->shape;
+  for (int d = 0; d < count; d++) {
+    int64_t extent = x->shape.dims[d];
+    if (ipro_dim_is_batch(times[d]) && extent == 1) {
+      shape.dims[d] = times[d];
+    } else if (ipro_dim_is_batch(times[d]) || ipro_dim_is_batch(extent)) {
+      if (times[d] != 1) return ipro_op_batch_error(node, err, "tiling the batch dimension");
+    } else if (times[d] < 0) {
+      return ipro_op_fail(err, node, "repeat %lld along axis %d", (long long)times[d], d);
+    } else if (times[d] > 0 && extent > INT64_MAX / times[d]) {
+      return ipro_op_fail(err, node, "axis %d: %lld repeated %lld times overflows", d,
+                          (long long)extent, (long long)times[d]);
+    } else {
+      shape.dims[d] = extent * times[d];
+    }
+  }
+  return fold_or_set(graph, node, x, x->dtype, &shape, err);
+}
+
 ipro_status ipro_cast_like_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   (void)graph;
   static const char *const known[] = {"saturate:i", NULL}; /* float8 targets only */

@@ -320,6 +320,8 @@ ipro_status ipro_onednn_build_reduce_mean_grad_loop(ipro_onednn_kernel *kernel,
   return ipro_onednn_add_loop_step(kernel, broadcast_run, err);
 }
 
+/* Expand, and a Tile that repeats only dimensions of 1 (the same copy; any other is declined:
+ * reduction_state refuses shapes that do not broadcast). */
 ipro_status ipro_onednn_build_expand(ipro_onednn_kernel *kernel, const ipro_graph *graph,
                                      const ipro_node *node, ipro_error *err) {
   ipro_shape x, y;

@@ -82,6 +82,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_TO_SHAPE] = ipro_onednn_build_reduce_to_shape,
     [IPRO_OP_REDUCE_SUM] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_EXPAND] = ipro_onednn_build_expand,
+    [IPRO_OP_TILE] = ipro_onednn_build_expand, /* one that repeats dimensions of 1 */
     [IPRO_OP_REDUCE_EXTREMUM_GRAD] = ipro_onednn_build_reduce_extremum_grad,
     [IPRO_OP_REDUCE_MAX] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_REDUCE_MIN] = ipro_onednn_build_reduce_axes,
@@ -245,8 +246,8 @@ static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, i
     /* Slice's starts, ends, axes and steps: constants, which shape inference turned into the
      * slice_first and slice_step its build reads */
     if (node->op == IPRO_OP_SLICE_ONNX && input && i > 0) continue;
-    /* Expand's target shape: a constant, which the output's shape holds */
-    if (node->op == IPRO_OP_EXPAND && input && i == 1) continue;
+    /* Expand's target shape and Tile's repeats: constants, which the output's shape holds */
+    if ((node->op == IPRO_OP_EXPAND || node->op == IPRO_OP_TILE) && input && i == 1) continue;
     if (node->op == IPRO_OP_DROPOUT && !input && i - node->n_inputs == 1) continue;
     /* a fused normalisation's ReLU mask (onednn_normalization.c) */
     if ((node->op == IPRO_OP_BATCH_NORMALIZATION && !input && i - node->n_inputs == 5) ||

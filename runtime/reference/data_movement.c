@@ -1,9 +1,9 @@
 /* Reference kernels of the ops that move data without arithmetic: the reshaping copies (Identity,
  * Flatten, Reshape, Squeeze, Unsqueeze), Transpose, Concat, Gather, Shape, Constant, Pad, Slice,
- * ScatterND, GatherND, Expand, CastLike and Cast (a conversion of each element), Where (a choice of each
- * element) and Not.
- * They work on any dtype of fixed size, element by element in bytes, because unfolded shape
- * computations bring int64 (and Gather int32 indices) next to the float32 activations. */
+ * ScatterND, GatherND, Expand, Tile, CastLike and Cast (a conversion of each element), Where (a
+ * choice of each element) and Not. They work on any dtype of fixed size, element by element in
+ * bytes, because unfolded shape computations bring int64 (and Gather int32 indices) next to the
+ * float32 activations. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,7 +323,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_pad) {
   return IPRO_OK;
 }
 
-/* Y is X broadcast to Y's shape (numpy's rules). */
+/* Expand: Y is X broadcast to Y's shape (numpy's rules); Tile: X repeated whole along each axis. */
 IPRO_REFERENCE_KERNEL(ipro_reference_expand) {
   (void)context;
   ipro_shape x, y;
@@ -333,9 +333,15 @@ IPRO_REFERENCE_KERNEL(ipro_reference_expand) {
       ipro_reference_output_shape(graph, node, 0, &y, err) ||
       ipro_reference_expect_dtype(graph, node, false, 0, ipro_node_input(graph, node, 0)->dtype,
                                   err) ||
-      element_size(graph, node, true, 0, &size, err) ||
-      ipro_reference_broadcast_strides(node, &x, &y, strides, err))
+      element_size(graph, node, true, 0, &size, err))
     return IPRO_ERROR;
+  if (node->op == IPRO_OP_TILE) { /* each of Y's dimensions a whole multiple of X's */
+    for (int d = 0; d < y.rank; d++)
+      if (x.rank != y.rank || x.dims[d] == 0 || y.dims[d] % x.dims[d] != 0)
+        return ipro_reference_fail(node, err, "Y's dimension %d is not X's repeated", d);
+  } else if (ipro_reference_broadcast_strides(node, &x, &y, strides, err)) {
+    return IPRO_ERROR;
+  }
   ipro_broadcast_copy(inputs[0], &x, outputs[0], &y, size);
   return IPRO_OK;
 }

@@ -77,7 +77,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_transpose);
 IPRO_REFERENCE_KERNEL(ipro_reference_concat);
 IPRO_REFERENCE_KERNEL(ipro_reference_split);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather);
-IPRO_REFERENCE_KERNEL(ipro_reference_expand);
+IPRO_REFERENCE_KERNEL(ipro_reference_expand); /* Expand, Tile */
 IPRO_REFERENCE_KERNEL(ipro_reference_cast_like);
 IPRO_REFERENCE_KERNEL(ipro_reference_slice_onnx);
 IPRO_REFERENCE_KERNEL(ipro_reference_shape);

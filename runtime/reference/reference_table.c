@@ -131,6 +131,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_SOFTMAX_CROSS_ENTROPY_LOSS] = in_double_softmax_cross_entropy_loss,
     [IPRO_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS] = in_double_negative_log_likelihood_loss,
     [IPRO_OP_EXPAND] = ipro_reference_expand,
+    [IPRO_OP_TILE] = ipro_reference_expand,
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
     [IPRO_OP_CAST] = ipro_reference_cast_like, /* the output's dtype says which */
     [IPRO_OP_GELU] = in_double_gelu,

@@ -502,6 +502,14 @@ static void mat_mul_batched_case(gradient_case *c) {
   hand_node(c->graph, "matmul", "MatMul", "X,B", "Y");
 }
 
+/* Batch dimensions broadcast both ways and ranks that differ: X [2, 1, 4, 5] by B [3, 5, 2] is Y
+ * [2, 3, 4, 2]; dX is summed over B's 3, dB over X's 2 (LambdaNetworks' positional lambdas). */
+static void mat_mul_broadcast_case(gradient_case *c) {
+  begin(c, 4, (int64_t[]){2, 1, 4, 5});
+  add_param(c, "B", 3, (int64_t[]){3, 5, 2}, false);
+  hand_node(c->graph, "matmul", "MatMul", "X,B", "Y");
+}
+
 /* One slice of axis 1 taken by a constant index: the axis goes. */
 static void gather_case(gradient_case *c) {
   begin(c, 3, (int64_t[]){2, 3, 4});
@@ -687,6 +695,21 @@ static void prelu_case(gradient_case *c) {
   hand_node(c->graph, "per_row", "PRelu", "X,A", "P");
   hand_node(c->graph, "shared", "PRelu", "X,B", "Q");
   hand_node(c->graph, "sum", "Add", "P,Q", "Y");
+}
+
+/* Tile of X [2, 3] by [2, 3] (copies of every element, summed back) times a parameter, plus a
+ * parameter [1, 3] tiled over 2 rows (an Expand's gradient): Y = Tile(X) · A + Tile(B). */
+static void tile_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){2, 3});
+  add_param(c, "A", 2, (int64_t[]){4, 9}, false);
+  add_param(c, "B", 2, (int64_t[]){1, 9}, false);
+  int repeats = hand_int64_initializer(c->graph, "repeats", 2, (int64_t[]){2, 3});
+  int rows = hand_int64_initializer(c->graph, "rows", 2, (int64_t[]){4, 1});
+  c->graph->tensors[repeats].kind = c->graph->tensors[rows].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "tile", "Tile", "X,repeats", "T");
+  hand_node(c->graph, "scale", "Mul", "T,A", "S");
+  hand_node(c->graph, "rows", "Tile", "B,rows", "R");
+  hand_node(c->graph, "sum", "Add", "S,R", "Y");
 }
 
 /* Mish and Softsign: Mish(X) · Softsign(X). */
@@ -1086,6 +1109,7 @@ int main(void) {
       {"InstanceNormalization", instance_norm_case},
       {"Split (a piece unread)", split_unread_piece_case},
       {"MatMul (batched 4-D)", mat_mul_batched_case},
+      {"MatMul (batch dimensions broadcast, ranks 4 and 3)", mat_mul_broadcast_case},
       {"Gather (one constant index)", gather_case},
       {"Unsqueeze of a parameter (GroupNorm's weight)", unsqueezed_parameter_case},
       {"Gather (a permutation of the axis)", gather_permutation_case},
@@ -1097,6 +1121,7 @@ int main(void) {
       {"Elu (0.7), Selu and Celu (0.5)", elu_family_case},
       {"Mish and Softsign", mish_softsign_case},
       {"PRelu (a slope per row, and one slope)", prelu_case},
+      {"Tile (whole copies; a parameter's rows)", tile_case},
       {"ReduceL1 and ReduceSumSquare", reduce_l1_sum_square_case},
       {"ReduceLogSumExp and ReduceLogSum", reduce_log_sum_case},
       {"ReduceProd times a parameter", reduce_prod_case},

@@ -926,6 +926,24 @@ static void reduce_axes_cases(ipro_backend *onednn) {
     c.expect_loop = true;
     run_case(onednn, &c, expands[i].label, true);
   }
+  /* Tile: repeating dimensions of 1 only is Expand's loop; whole copies of longer ones are
+   * declined (the reference kernel) */
+  static const struct {
+    const char *label;
+    int64_t x[4], repeats[4];
+    bool supported;
+  } tiles[] = {
+      {"Tile over the batch (x.repeat(N, 1, 1, 1))", {1, 4, 5, 6}, {3, 1, 1, 1}, true},
+      {"Tile of the whole map, twice", {3, 4, 5, 6}, {1, 1, 2, 1}, false},
+  };
+  for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+    one_node c = {0};
+    input(&c, "X", 4, tiles[i].x, UNIFORM);
+    hand_int64_initializer(c.graph, "repeats", 4, tiles[i].repeats);
+    node(&c, "Tile", 0, "X,repeats", "Y");
+    c.expect_loop = tiles[i].supported;
+    run_case(onednn, &c, tiles[i].label, tiles[i].supported);
+  }
   /* ipro.ReduceExtremumGrad at PyTorch's ties: the inputs of the golden that
    * runtime.test_reference_backward holds the reference to (x, y, dy of torch.amax and
    * torch.amin), as initializers */
