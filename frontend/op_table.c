@@ -200,6 +200,8 @@ static const ipro_op_info rows[] = {
     /* PRelu's gradient reads X (its sign, and X · dY for the slope) and the slope */
     [IPRO_OP_PRELU] = {name_PRELU, NO_ATTRIBUTES, ipro_prelu_infer, ipro_unary_flops, IN(0) | IN(1),
                        0, NULL, false},
+    [IPRO_OP_SCATTER_ELEMENTS] = {name_SCATTER_ELEMENTS, ipro_scatter_elements_normalize,
+                                  ipro_scatter_elements_infer, ZERO, 0, 0, NULL, false},
     [IPRO_OP_TILE] = {name_TILE, NO_ATTRIBUTES, ipro_tile_infer, ZERO, 0, 0, NULL, false},
     [IPRO_OP_CUM_SUM] = {name_CUM_SUM, ipro_cum_sum_normalize, ipro_cum_sum_infer, ZERO, 0, 0, NULL,
                          false},

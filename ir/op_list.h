@@ -97,7 +97,8 @@
   X(MISH, "Mish")                                                                                  \
   X(SOFTSIGN, "Softsign")                                                                          \
   X(PRELU, "PRelu")                                                                                \
-  X(TILE, "Tile")
+  X(TILE, "Tile")                                                                                  \
+  X(SCATTER_ELEMENTS, "ScatterElements")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

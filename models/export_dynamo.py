@@ -695,8 +695,10 @@ class SmoothActivationsCNN(nn.Module):
     Softsign), torch.exp and torch.log, then are pooled by torch.logsumexp over the map (a soft
     maximum), an L1 norm (torch.linalg.vector_norm) and a product of sigmoids along the rows
     (torch.prod), repeated twice along the features and offset by a learned vector repeated over
-    the batch (Tensor.repeat, as XCiT and ConViT use it): ONNX's Elu, Selu, Celu, PRelu, Softplus,
-    Mish, Exp, Log, ReduceLogSumExp, ReduceL1, ReduceProd and Tile; then a classifier."""
+    the batch (Tensor.repeat, as XCiT and ConViT use it) and by a constant built in the forward
+    pass by assignment into a selection (ConViT's positional indices): ONNX's Elu, Selu, Celu,
+    PRelu, Softplus, Mish, Exp, Log, ReduceLogSumExp, ReduceL1, ReduceProd, Tile and
+    ScatterElements; then a classifier."""
 
     def __init__(self):
         super().__init__()
@@ -719,7 +721,9 @@ class SmoothActivationsCNN(nn.Module):
                   torch.linalg.vector_norm(b, ord=1, dim=(2, 3)) / 49,
                   torch.prod(torch.sigmoid(b), dim=3).mean(2)]
         features = torch.cat(pooled, 1).repeat(1, 2)
-        return self.fc(features + self.offset[0].repeat(x.shape[0], 1))
+        position = torch.zeros(1, 2, 48)
+        position[:, 1] = torch.arange(48) / 48
+        return self.fc(features + self.offset[0].repeat(x.shape[0], 1) + position.flatten(1))
 
 
 def export_smooth_activations():

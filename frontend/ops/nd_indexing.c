@@ -7,7 +7,12 @@
  * rule: on a trained path, autodiff names the node), GatherND at constant indices that each
  * address one slice of the first axis (k = 1) becomes the Gather it is, with Gather's gradient,
  * and GatherND at constant indices addressing more axes runs as it is, with a gradient of its
- * own. */
+ * own.
+ *
+ * ScatterElements (no reduction) replaces the elements of data at each position of indices,
+ * along `axis`, by updates: torch.export writes it for an assignment into a selection
+ * (`t[:, :, :, 2] = v`, ConViT's positional indices, built from constants). It is folded on
+ * constants and refused on tensors computed at run time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +95,77 @@ ipro_status ipro_scatter_nd_infer(ipro_graph *graph, ipro_node *node, ipro_error
   ipro_status status = wrong ? ipro_op_fail(err, node, "%s '%s'", wrong, data->name)
                              : ipro_op_fold_output(graph, node, 0, data->dtype, &data->shape,
                                                    folded, (size_t)count * element, err);
+  free(folded);
+  return status;
+}
+
+ipro_status ipro_scatter_elements_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"axis:i", "reduction:s", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  const char *reduction = ipro_node_attr_string(node, "reduction", "none");
+  if (strcmp(reduction, "none") != 0)
+    return ipro_op_fail(err, node, "reduction '%s' is not supported (only 'none')", reduction);
+  ipro_node_remove_attr(node, "reduction");
+  return ipro_op_default_int(node, "axis", 0, err);
+}
+
+/* data with updates written at indices along axis into out (all of data's shape but indices',
+ * which updates has); NULL, or what is wrong. */
+static const char *scatter_elements(const ipro_tensor *data, const ipro_tensor *indices,
+                                    const void *updates, int axis, char *out) {
+  size_t element = ipro_dtype_size(data->dtype);
+  memcpy(out, data->data, (size_t)ipro_shape_elements(&data->shape) * element);
+  const ipro_shape *q = &indices->shape, *d = &data->shape;
+  int64_t count = ipro_shape_elements(q);
+  for (int64_t p = 0; p < count; p++) {
+    int64_t index = indices->dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)indices->data)[p]
+                                                       : ((const int32_t *)indices->data)[p];
+    if (index < 0) index += d->dims[axis];
+    if (index < 0 || index >= d->dims[axis]) return "an index outside the axis of";
+    int64_t rest = p, target = 0, stride = 1;
+    for (int k = q->rank - 1; k >= 0; k--) {
+      int64_t at = rest % q->dims[k];
+      rest /= q->dims[k];
+      target += (k == axis ? index : at) * stride;
+      stride *= d->dims[k];
+    }
+    memcpy(out + (size_t)target * element, (const char *)updates + (size_t)p * element, element);
+  }
+  return NULL;
+}
+
+ipro_status ipro_scatter_elements_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *data, *indices, *updates;
+  if (ipro_op_check_arity(graph, node, 3, 3, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX, &data, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_INDEX, &indices, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 2, IPRO_DTYPES(data->dtype), &updates, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t axis;
+  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", 0), data->shape.rank, &axis,
+                   err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (indices->shape.rank != data->shape.rank ||
+      !ipro_shape_equal(&indices->shape, &updates->shape))
+    return ipro_op_fail(err, node, "indices and updates must have one shape, of data's rank");
+  for (int k = 0; k < data->shape.rank; k++)
+    if (!ipro_dim_is_batch(data->shape.dims[k]) && indices->shape.dims[k] > data->shape.dims[k])
+      return ipro_op_fail(err, node, "indices reach past data along axis %d", k);
+  int64_t count = ipro_shape_elements(&data->shape);
+  if (!ipro_tensor_is_foldable(data) || !ipro_tensor_is_constant(indices) ||
+      !ipro_tensor_is_foldable(updates) || count < 0 || count > MAX_FOLDED_ELEMENTS)
+    return ipro_op_fail(err, node,
+                        "is supported on constants only (folded when the model loads); here "
+                        "'%s', '%s' or '%s' is computed at run time or larger than %d elements",
+                        data->name, indices->name, updates->name, MAX_FOLDED_ELEMENTS);
+  char *folded = malloc((size_t)(count + 1) * ipro_dtype_size(data->dtype));
+  if (!folded) return ipro_op_out_of_memory(err, node);
+  const char *wrong = scatter_elements(data, indices, updates->data, (int)axis, folded);
+  ipro_status status = wrong
+                           ? ipro_op_fail(err, node, "%s '%s'", wrong, data->name)
+                           : ipro_op_fold_output(graph, node, 0, data->dtype, &data->shape, folded,
+                                                 (size_t)count * ipro_dtype_size(data->dtype), err);
   free(folded);
   return status;
 }

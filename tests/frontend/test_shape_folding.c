@@ -787,6 +787,59 @@ static void check_swin_folds(void) {
   ipro_graph_free(g);
 }
 
+/* ScatterElements on constants folds: the ONNX operator specification's examples (axis 0 on a 3×3
+ * of zeros; axis 1 with a negative index, its scatter_elements_with_negative_indices); on a graph
+ * input it is refused, by name. */
+static void check_scatter_elements(void) {
+  ipro_error err = {{0}};
+  ipro_graph *g = hand_graph(18);
+  hand_input(g, "x", 2, (int64_t[]){N, 3});
+  int data = hand_initializer(g, "data", IPRO_DTYPE_FLOAT, 2, (int64_t[]){3, 3},
+                              (float[]){0, 0, 0, 0, 0, 0, 0, 0, 0});
+  int indices = hand_initializer(g, "indices", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 3},
+                                 (int64_t[]){1, 0, 2, 0, 2, 1});
+  int updates = hand_initializer(g, "updates", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3},
+                                 (float[]){1.0f, 1.1f, 1.2f, 2.0f, 2.1f, 2.2f});
+  int row =
+      hand_initializer(g, "row", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 5}, (float[]){1, 2, 3, 4, 5});
+  int at = hand_initializer(g, "at", IPRO_DTYPE_INT64, 2, (int64_t[]){1, 2}, (int64_t[]){1, -3});
+  int values =
+      hand_initializer(g, "values", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 2}, (float[]){1.1f, 2.1f});
+  int constants[6] = {data, indices, updates, row, at, values};
+  for (int i = 0; i < 6; i++)
+    g->tensors[constants[i]].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(g, "down", "ScatterElements", "data,indices,updates", "scattered");
+  ipro_node *across = hand_node(g, "across", "ScatterElements", "row,at,values", "placed");
+  ipro_node_set_int(across, "axis", 1);
+  hand_node(g, "relu", "Relu", "x", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_OK(ipro_graph_infer_shapes(g, 0, &err), &err);
+  const float expected[9] = {2.0f, 1.1f, 0.0f, 1.0f, 0.0f, 2.2f, 0.0f, 2.1f, 1.2f};
+  const float placed[5] = {1.0f, 1.1f, 2.1f, 4.0f, 5.0f};
+  const ipro_tensor *down = hand_tensor(g, "scattered"), *row_out = hand_tensor(g, "placed");
+  CHECK(down->kind == IPRO_TENSOR_CONSTANT && down->data_bytes == sizeof expected &&
+        memcmp(down->data, expected, sizeof expected) == 0);
+  CHECK(row_out->kind == IPRO_TENSOR_CONSTANT && row_out->data_bytes == sizeof placed &&
+        memcmp(row_out->data, placed, sizeof placed) == 0);
+  ipro_graph_free(g);
+
+  g = hand_graph(18);
+  hand_input(g, "x", 2, (int64_t[]){N, 3});
+  int where = hand_initializer(g, "where", IPRO_DTYPE_INT64, 2, (int64_t[]){1, 1}, (int64_t[]){0});
+  g->tensors[where].kind = IPRO_TENSOR_CONSTANT;
+  int value = hand_initializer(g, "value", IPRO_DTYPE_FLOAT, 2, (int64_t[]){1, 1}, (float[]){7});
+  g->tensors[value].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(g, "scatter", "ScatterElements", "x,where,value", "y");
+  hand_output(g, "y");
+  CHECK_OK(ipro_graph_normalize(g, &err), &err);
+  CHECK_MSG(ipro_graph_infer_shapes(g, 0, &err) == IPRO_ERROR &&
+                strstr(err.message, "node 'scatter' (ScatterElements): is supported on constants "
+                                    "only") == err.message,
+            "a ScatterElements of an input: \"%s\"", err.message);
+  ipro_graph_free(g);
+}
+
 int main(void) {
   check_swin_folds();
   check_flatten_chain();
@@ -798,5 +851,6 @@ int main(void) {
   check_canonical_attributes();
   check_refusals();
   check_expand_cast_like();
+  check_scatter_elements();
   return ipro_test_finish();
 }
