@@ -92,28 +92,38 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_mean_grad) {
   return IPRO_OK;
 }
 
+/* What ReduceExtremumGrad and ReduceProdGrad share: dY (input 0) and X (input 1) → dX of X's size
+ * (input_shape), reduction_of's kept shape, strides and copy. */
+static ipro_status element_gradient_of(const ipro_graph *graph, const ipro_node *node,
+                                       void *const *inputs, void *const *outputs, ipro_shape *dx,
+                                       ipro_shape *kept, int64_t *strides, bool *copied,
+                                       ipro_error *err) {
+  ipro_shape dy, x;
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
+      ipro_reference_input_shape(graph, node, 1, &x, err) ||
+      ipro_reference_output_shape(graph, node, 0, dx, err) ||
+      ipro_reference_check_shape_attribute(node, "input_shape", dx, err))
+    return IPRO_ERROR;
+  if (ipro_shape_elements(&x) != ipro_shape_elements(dx))
+    return ipro_reference_fail(node, err, "X and dX differ in size");
+  return reduction_of(node, &dy, dx, inputs, outputs, kept, strides, copied, err);
+}
+
 /* dY, X, Y (ReduceMax's or ReduceMin's, the reduced shape with or without keepdims) → dX
  * (input_shape): each slice's dY shared equally by the X elements equal to its extremum Y (as
  * PyTorch's amax and amin share it among ties), 0 elsewhere. */
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_extremum_grad) {
   (void)context;
-  ipro_shape dy, x, y, dx, kept;
-  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
-      ipro_reference_expect_real(graph, node, false, 0, err) ||
-      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
-      ipro_reference_input_shape(graph, node, 1, &x, err) ||
-      ipro_reference_input_shape(graph, node, 2, &y, err) ||
-      ipro_reference_output_shape(graph, node, 0, &dx, err) ||
-      ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
-    return IPRO_ERROR;
-  int64_t total = ipro_shape_elements(&dx);
-  if (ipro_shape_elements(&x) != total)
-    return ipro_reference_fail(node, err, "X and dX differ in size");
+  ipro_shape y, dx, kept;
   int64_t strides[IPRO_MAX_RANK];
   bool copied = false;
-  if (reduction_of(node, &dy, &dx, inputs, outputs, &kept, strides, &copied, err))
+  if (element_gradient_of(graph, node, inputs, outputs, &dx, &kept, strides, &copied, err) ||
+      ipro_reference_input_shape(graph, node, 2, &y, err))
     return IPRO_ERROR;
   if (copied) return IPRO_OK;
+  int64_t total = ipro_shape_elements(&dx);
   int64_t reduced_count = ipro_shape_elements(&kept);
   if (ipro_shape_elements(&y) != reduced_count)
     return ipro_reference_fail(node, err, "Y holds %lld values; the reduction leaves %lld",
@@ -140,22 +150,13 @@ IPRO_REFERENCE_KERNEL(ipro_reference_reduce_extremum_grad) {
  * the zero and 0 elsewhere; with more, 0. */
 IPRO_REFERENCE_KERNEL(ipro_reference_reduce_prod_grad) {
   (void)context;
-  ipro_shape dy, x, dx, kept;
-  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
-      ipro_reference_expect_real(graph, node, false, 0, err) ||
-      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
-      ipro_reference_input_shape(graph, node, 1, &x, err) ||
-      ipro_reference_output_shape(graph, node, 0, &dx, err) ||
-      ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
-    return IPRO_ERROR;
-  int64_t total = ipro_shape_elements(&dx);
-  if (ipro_shape_elements(&x) != total)
-    return ipro_reference_fail(node, err, "X and dX differ in size");
+  ipro_shape dx, kept;
   int64_t strides[IPRO_MAX_RANK];
   bool copied = false;
-  if (reduction_of(node, &dy, &dx, inputs, outputs, &kept, strides, &copied, err))
+  if (element_gradient_of(graph, node, inputs, outputs, &dx, &kept, strides, &copied, err))
     return IPRO_ERROR;
   if (copied) return IPRO_OK;
+  int64_t total = ipro_shape_elements(&dx);
   size_t slices = (size_t)(ipro_shape_elements(&kept) > 0 ? ipro_shape_elements(&kept) : 1);
   /* each slice's product of its nonzero elements and its count of zeros */
   double *nonzero = malloc(slices * sizeof *nonzero), *zeros = calloc(slices, sizeof *zeros);
