@@ -8,8 +8,11 @@
  * then a binary min with max in place on Y, each bound from its own tensor (or, when the other is
  * an attribute, an eltwise clip for it), which is numpy's order for min > max as well.
  *
+ * Max and Min of two operands (ReduceL2's gradient divides by Max(Y, FLT_MIN)) are the binary
+ * primitive's max and min.
+ *
  * oneDNN's binary primitive broadcasts only its second source. When the first ONNX operand is the
- * one broadcast (and the second has Y's shape), Add and Mul swap operands; Sub computes
+ * one broadcast (and the second has Y's shape), Add, Mul, Max and Min swap operands; Sub computes
  * -(B - A) with a linear post-op, which is exact in IEEE arithmetic; Div is declined. Operands
  * that are both broadcast are declined too.
  *
@@ -223,9 +226,12 @@ ipro_status ipro_onednn_build_binary(ipro_onednn_kernel *kernel, const ipro_grap
   for (int d = 0; d < rank; d++)
     if ((a_dims[d] != y_dims[d] && a_dims[d] != 1) || (b_dims[d] != y_dims[d] && b_dims[d] != 1))
       return ipro_onednn_unsupported(err, "operands do not broadcast to Y");
+  if (node->n_inputs != 2) return ipro_onednn_unsupported(err, "%d operands", node->n_inputs);
   dnnl_alg_kind_t algorithm = node->op == IPRO_OP_ADD   ? dnnl_binary_add
                               : node->op == IPRO_OP_SUB ? dnnl_binary_sub
                               : node->op == IPRO_OP_MUL ? dnnl_binary_mul
+                              : node->op == IPRO_OP_MAX ? dnnl_binary_max
+                              : node->op == IPRO_OP_MIN ? dnnl_binary_min
                                                         : dnnl_binary_div;
   int first = 0; /* the ONNX operand that becomes oneDNN's src0 (Y's shape) */
   bool negate = false;

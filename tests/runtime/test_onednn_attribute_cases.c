@@ -174,6 +174,10 @@ static void binary_cases(ipro_backend *onednn) {
   binary_case(onednn, "Mul", 5, (int64_t[]){2, 4, 3, 1, 5}, 3, (int64_t[]){3, 1, 5}, true);
   binary_case(onednn, "Div", 5, (int64_t[]){2, 3, 4, 5, 6}, 5, (int64_t[]){1, 3, 1, 1, 6}, true);
   binary_case(onednn, "Sub", 4, (int64_t[]){1, 1, 4, 5}, 4, (int64_t[]){3, 2, 4, 5}, true);
+  /* Max and Min of two operands (ReduceL2's gradient's Max by a scalar), either one broadcast */
+  binary_case(onednn, "Max", 2, (int64_t[]){4, 5}, 0, NULL, true);
+  binary_case(onednn, "Max", 2, (int64_t[]){1, 5}, 2, (int64_t[]){4, 5}, true);
+  binary_case(onednn, "Min", 3, (int64_t[]){2, 3, 4}, 1, (int64_t[]){4}, true);
 }
 
 static void matrix_cases(ipro_backend *onednn) {
