@@ -614,6 +614,14 @@ RULE(tile_gradient) {
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* GatherElements: dData is zeros with dY added at the elements the indices took
+ * (ipro.GatherElementsGrad, the forward's axis and input shape); the indices get none. */
+RULE(gather_elements_gradient) {
+  if (!wanted[0]) return IPRO_OK;
+  int inputs[2] = {dy[0], input_index(ad, n, 1)};
+  return shaped_gradient_of(ad, n, IPRO_OP_GATHER_ELEMENTS_GRAD, inputs, 2, dx, err);
+}
+
 /* Cast and CastLike. dX: dY converted back to X's dtype (only real inputs ask for one). */
 RULE(cast_like_gradient) {
   (void)wanted;
@@ -1197,6 +1205,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_MIN] = reduce_extremum_gradient,
     [IPRO_OP_EXPAND] = expand_gradient,
     [IPRO_OP_TILE] = tile_gradient,
+    [IPRO_OP_GATHER_ELEMENTS] = gather_elements_gradient,
     [IPRO_OP_CAST_LIKE] = cast_like_gradient,
     [IPRO_OP_CAST] = cast_like_gradient,
 };

@@ -236,6 +236,11 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
                          const ipro_shape *out_shape, size_t element);
 /* ONNX's Slice of a tensor of a shape: per dimension the first element, the step and the count
  * taken (all of a dimension no axis names), and the result's shape. */
+/* GatherElements' and ScatterElements' addressing: the offset in a tensor of data_shape of the
+ * element at position p (row-major) of a tensor of indices_shape (of the same rank, no larger
+ * along any axis), its coordinate along axis replaced by index (already in [0, data's extent)). */
+int64_t ipro_element_offset(const ipro_shape *indices_shape, const ipro_shape *data_shape, int axis,
+                            int64_t p, int64_t index);
 /* Transposes in (shape in_shape, elements of element bytes) into out: out's axis k is in's axis
  * perm[k]. perm must be a permutation of in's axes. */
 void ipro_transpose_copy(const void *in, const ipro_shape *in_shape, const int64_t *perm, void *out,

@@ -98,7 +98,8 @@
   X(SOFTSIGN, "Softsign")                                                                          \
   X(PRELU, "PRelu")                                                                                \
   X(TILE, "Tile")                                                                                  \
-  X(SCATTER_ELEMENTS, "ScatterElements")
+  X(SCATTER_ELEMENTS, "ScatterElements")                                                           \
+  X(GATHER_ELEMENTS, "GatherElements")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader
@@ -119,6 +120,7 @@
   X(REDUCE_MEAN_GRAD, "ipro.ReduceMeanGrad")                                                       \
   X(REDUCE_EXTREMUM_GRAD, "ipro.ReduceExtremumGrad")                                               \
   X(REDUCE_PROD_GRAD, "ipro.ReduceProdGrad")                                                       \
+  X(GATHER_ELEMENTS_GRAD, "ipro.GatherElementsGrad")                                               \
   X(SOFTMAX_GRAD, "ipro.SoftmaxGrad")                                                              \
   X(SOFTMAX_CROSS_ENTROPY_GRAD, "ipro.SoftmaxCrossEntropyGrad")                                    \
   X(SGD_UPDATE, "ipro.SgdUpdate")                                                                  \

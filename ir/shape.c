@@ -104,6 +104,18 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
   }
 }
 
+int64_t ipro_element_offset(const ipro_shape *indices_shape, const ipro_shape *data_shape, int axis,
+                            int64_t p, int64_t index) {
+  int64_t rest = p, offset = 0, stride = 1;
+  for (int k = indices_shape->rank - 1; k >= 0; k--) {
+    int64_t at = rest % indices_shape->dims[k];
+    rest /= indices_shape->dims[k];
+    offset += (k == axis ? index : at) * stride;
+    stride *= data_shape->dims[k];
+  }
+  return offset;
+}
+
 void ipro_transpose_copy(const void *in, const ipro_shape *in_shape, const int64_t *perm, void *out,
                          size_t element) {
   int rank = in_shape->rank;

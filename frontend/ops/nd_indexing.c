@@ -12,7 +12,13 @@
  * ScatterElements (no reduction) replaces the elements of data at each position of indices,
  * along `axis`, by updates: torch.export writes it for an assignment into a selection
  * (`t[:, :, :, 2] = v`, ConViT's positional indices, built from constants). It is folded on
- * constants and refused on tensors computed at run time. */
+ * constants and refused on tensors computed at run time.
+ *
+ * GatherElements takes data's element at each position of indices, its coordinate along `axis`
+ * replaced by the index there (torch.gather; the expanded NegativeLogLikelihoodLoss picks each
+ * sample's class with it): folded on constants, else it runs at indices computed at run time too
+ * (the reference kernels), with a gradient that adds dY back at the indices
+ * (ipro.GatherElementsGrad). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,13 +129,7 @@ static const char *scatter_elements(const ipro_tensor *data, const ipro_tensor *
                                                        : ((const int32_t *)indices->data)[p];
     if (index < 0) index += d->dims[axis];
     if (index < 0 || index >= d->dims[axis]) return "an index outside the axis of";
-    int64_t rest = p, target = 0, stride = 1;
-    for (int k = q->rank - 1; k >= 0; k--) {
-      int64_t at = rest % q->dims[k];
-      rest /= q->dims[k];
-      target += (k == axis ? index : at) * stride;
-      stride *= d->dims[k];
-    }
+    int64_t target = ipro_element_offset(q, d, axis, p, index);
     memcpy(out + (size_t)target * element, (const char *)updates + (size_t)p * element, element);
   }
   return NULL;
@@ -166,6 +166,68 @@ ipro_status ipro_scatter_elements_infer(ipro_graph *graph, ipro_node *node, ipro
                            ? ipro_op_fail(err, node, "%s '%s'", wrong, data->name)
                            : ipro_op_fold_output(graph, node, 0, data->dtype, &data->shape, folded,
                                                  (size_t)count * ipro_dtype_size(data->dtype), err);
+  free(folded);
+  return status;
+}
+
+ipro_status ipro_gather_elements_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"axis:i", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  return ipro_op_default_int(node, "axis", 0, err);
+}
+
+ipro_status ipro_gather_elements_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *data, *indices;
+  if (ipro_op_check_arity(graph, node, 2, 2, 1, 1, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL | IPRO_DTYPES_INDEX, &data, err) != IPRO_OK ||
+      ipro_op_input(graph, node, 1, IPRO_DTYPES_INDEX, &indices, err) != IPRO_OK)
+    return IPRO_ERROR;
+  int64_t axis;
+  if (ipro_op_axis(node, "axis", ipro_node_attr_int(node, "axis", 0), data->shape.rank, &axis,
+                   err) != IPRO_OK ||
+      ipro_op_put_int(node, "axis", axis, err) != IPRO_OK)
+    return IPRO_ERROR;
+  if (indices->shape.rank != data->shape.rank)
+    return ipro_op_fail(err, node, "indices of rank %d for data of rank %d", indices->shape.rank,
+                        data->shape.rank);
+  for (int k = 0; k < data->shape.rank; k++) {
+    int64_t have = data->shape.dims[k], want = indices->shape.dims[k];
+    if (ipro_dim_is_batch(have) != ipro_dim_is_batch(want) && k != axis)
+      return ipro_op_batch_error(node, err, "indexing along the batch dimension");
+    if (!ipro_dim_is_batch(have) && !ipro_dim_is_batch(want) && want > have && k != axis)
+      return ipro_op_fail(err, node, "indices reach past data along axis %d", k);
+  }
+  if (ipro_dim_is_batch(data->shape.dims[axis]))
+    return ipro_op_batch_error(node, err, "gathering along the batch dimension");
+  int64_t count = ipro_shape_elements(&indices->shape);
+  bool symbolic = false;
+  for (int k = 0; k < indices->shape.rank; k++)
+    symbolic |= ipro_dim_is_batch(indices->shape.dims[k]);
+  if (!ipro_tensor_is_foldable(data) || !ipro_tensor_is_constant(indices) || symbolic ||
+      count > MAX_FOLDED_ELEMENTS)
+    return ipro_op_set_output(graph, node, 0, data->dtype, &indices->shape, err);
+  size_t element = ipro_dtype_size(data->dtype);
+  char *folded = malloc((size_t)(count + 1) * element);
+  if (!folded) return ipro_op_out_of_memory(err, node);
+  ipro_status status = IPRO_OK;
+  int64_t extent = data->shape.dims[axis];
+  for (int64_t p = 0; p < count && status == IPRO_OK; p++) {
+    int64_t index = indices->dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)indices->data)[p]
+                                                       : ((const int32_t *)indices->data)[p];
+    if (index < -extent || index >= extent) {
+      status = ipro_op_fail(err, node, "index %lld is out of range for a dimension of %lld",
+                            (long long)index, (long long)extent);
+      break;
+    }
+    int64_t from = ipro_element_offset(&indices->shape, &data->shape, (int)axis, p,
+                                       index < 0 ? index + extent : index);
+    memcpy(folded + (size_t)p * element, (const char *)data->data + (size_t)from * element,
+           element);
+  }
+  if (status == IPRO_OK)
+    status = ipro_op_fold_output(graph, node, 0, data->dtype, &indices->shape, folded,
+                                 (size_t)count * element, err);
   free(folded);
   return status;
 }

@@ -84,6 +84,8 @@ ipro_status ipro_concat_normalize(ipro_graph *graph, ipro_node *node, ipro_error
 ipro_status ipro_concat_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_scatter_elements_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_scatter_elements_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_gather_elements_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_gather_elements_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_tile_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_expand_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_cast_like_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);

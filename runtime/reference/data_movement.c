@@ -166,6 +166,45 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather) {
   return IPRO_OK;
 }
 
+/* The index at position p of an int64 or int32 tensor, taken into [0, extent); false when it lies
+ * outside [-extent, extent). */
+bool ipro_reference_element_index(const void *indices, ipro_dtype dtype, int64_t p, int64_t extent,
+                                  int64_t *index) {
+  *index =
+      dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)indices)[p] : ((const int32_t *)indices)[p];
+  if (*index < -extent || *index >= extent) return false;
+  if (*index < 0) *index += extent;
+  return true;
+}
+
+/* GatherElements: Y at each position of the indices is data's element there, its coordinate
+ * along axis replaced by the index. */
+IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements) {
+  (void)context;
+  ipro_shape data, indices;
+  size_t size;
+  if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
+      ipro_reference_input_shape(graph, node, 1, &indices, err) ||
+      element_size(graph, node, true, 0, &size, err))
+    return IPRO_ERROR;
+  ipro_dtype index_dtype = ipro_node_input(graph, node, 1)->dtype;
+  int axis = (int)ipro_node_attr_int(node, "axis", 0);
+  if (axis < 0 || axis >= data.rank || indices.rank != data.rank)
+    return ipro_reference_fail(node, err, "axis %d, indices of rank %d for data of rank %d", axis,
+                               indices.rank, data.rank);
+  const char *in = inputs[0];
+  char *out = outputs[0];
+  int64_t count = ipro_shape_elements(&indices), index;
+  for (int64_t p = 0; p < count; p++) {
+    if (!ipro_reference_element_index(inputs[1], index_dtype, p, data.dims[axis], &index))
+      return ipro_reference_fail(node, err, "an index outside [-%lld, %lld)",
+                                 (long long)data.dims[axis], (long long)data.dims[axis]);
+    int64_t from = ipro_element_offset(&indices, &data, axis, p, index);
+    memcpy(out + (size_t)p * size, in + (size_t)from * size, size);
+  }
+  return IPRO_OK;
+}
+
 /* ScatterND without reduction and GatherND with batch_dims 0 (ir/graph.h's ipro_scatter_nd and
  * ipro_gather_nd), elements of any fixed size. */
 static ipro_status nd_indexing(const ipro_graph *graph, const ipro_node *node, void *const *inputs,

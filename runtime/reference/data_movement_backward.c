@@ -1,6 +1,7 @@
-/* Reference kernel of ipro.Slice (codegen/internal_ops.md): a box cut out of a tensor, which is
+/* Reference kernels of ipro.Slice (codegen/internal_ops.md): a box cut out of a tensor, which is
  * the gradient of Concat (each input's part of dY) and of Pad in constant mode (dY without the
- * padding). Like data_movement.c it copies bytes, so any dtype of fixed size works, though the
+ * padding); and of ipro.GatherElementsGrad, GatherElements' gradient (dY added back at the
+ * indices). Like data_movement.c it copies bytes, so any dtype of fixed size works, though the
  * training program only slices float32 gradients. */
 #include <string.h>
 
@@ -46,6 +47,35 @@ IPRO_REFERENCE_KERNEL(ipro_reference_slice) {
       rest /= r.dims[d];
     }
     memcpy(out + (size_t)(k * row) * size, in + (size_t)from * size, (size_t)row * size);
+  }
+  return IPRO_OK;
+}
+
+/* dY (the indices' shape), indices → dX (input_shape): zeros, each dY added at the element of X
+ * that GatherElements took it from (indices that repeat add up). */
+IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements_grad) {
+  (void)context;
+  ipro_shape dy, indices, dx;
+  if (ipro_reference_expect_real(graph, node, true, 0, err) ||
+      ipro_reference_expect_real(graph, node, false, 0, err) ||
+      ipro_reference_input_shape(graph, node, 0, &dy, err) ||
+      ipro_reference_input_shape(graph, node, 1, &indices, err) ||
+      ipro_reference_output_shape(graph, node, 0, &dx, err) ||
+      ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
+    return IPRO_ERROR;
+  int axis = (int)ipro_node_attr_int(node, "axis", 0);
+  if (axis < 0 || axis >= dx.rank || indices.rank != dx.rank || !ipro_shape_equal(&dy, &indices))
+    return ipro_reference_fail(node, err, "dY, the indices and dX do not fit");
+  ipro_dtype index_dtype = ipro_node_input(graph, node, 1)->dtype;
+  const double *d = inputs[0];
+  double *out = outputs[0];
+  memset(out, 0, (size_t)ipro_shape_elements(&dx) * sizeof *out);
+  int64_t count = ipro_shape_elements(&indices), index;
+  for (int64_t p = 0; p < count; p++) {
+    if (!ipro_reference_element_index(inputs[1], index_dtype, p, dx.dims[axis], &index))
+      return ipro_reference_fail(node, err, "an index outside [-%lld, %lld)",
+                                 (long long)dx.dims[axis], (long long)dx.dims[axis]);
+    out[ipro_element_offset(&indices, &dx, axis, p, index)] += d[p];
   }
   return IPRO_OK;
 }

@@ -72,6 +72,7 @@ IN_DOUBLE(resize_grad, 0)
 IN_DOUBLE(reduce_mean_grad, 0)
 IN_DOUBLE(reduce_extremum_grad, 0)
 IN_DOUBLE(reduce_prod_grad, 0)
+IN_DOUBLE(gather_elements_grad, 0)
 IN_DOUBLE(softmax_grad, 0)
 IN_DOUBLE(softmax_cross_entropy_grad, 0)
 IN_DOUBLE(sgd_update, (1u << 0) | (1u << 2))
@@ -132,6 +133,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS] = in_double_negative_log_likelihood_loss,
     [IPRO_OP_EXPAND] = ipro_reference_expand,
     [IPRO_OP_TILE] = ipro_reference_expand,
+    [IPRO_OP_GATHER_ELEMENTS] = ipro_reference_gather_elements,
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
     [IPRO_OP_CAST] = ipro_reference_cast_like, /* the output's dtype says which */
     [IPRO_OP_GELU] = in_double_gelu,
@@ -191,6 +193,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_REDUCE_MEAN_GRAD] = in_double_reduce_mean_grad,
     [IPRO_OP_REDUCE_EXTREMUM_GRAD] = in_double_reduce_extremum_grad,
     [IPRO_OP_REDUCE_PROD_GRAD] = in_double_reduce_prod_grad,
+    [IPRO_OP_GATHER_ELEMENTS_GRAD] = in_double_gather_elements_grad,
     [IPRO_OP_SOFTMAX_GRAD] = in_double_softmax_grad,
     [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = in_double_softmax_cross_entropy_grad,
     [IPRO_OP_SGD_UPDATE] = in_double_sgd_update,

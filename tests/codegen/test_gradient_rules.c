@@ -712,6 +712,19 @@ static void tile_case(gradient_case *c) {
   hand_node(c->graph, "sum", "Add", "S,R", "Y");
 }
 
+/* GatherElements of X [3, 4] along its columns at constant indices [3, 3] (torch.gather), one
+ * element read twice, one index negative, some never read: each element's gradient the sum of
+ * the gradients of the places that read it. */
+static void gather_elements_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){3, 4});
+  int at = hand_initializer(c->graph, "at", IPRO_DTYPE_INT64, 2, (int64_t[]){3, 3},
+                            (int64_t[]){0, 0, 3, 2, -1, 1, 1, 2, 0});
+  c->graph->tensors[at].kind = IPRO_TENSOR_CONSTANT;
+  ipro_node *gather = hand_node(c->graph, "gather", "GatherElements", "X,at", "G");
+  ipro_node_set_int(gather, "axis", 1);
+  hand_node(c->graph, "square", "Mul", "G,G", "Y");
+}
+
 /* Mish and Softsign: Mish(X) · Softsign(X). */
 static void mish_softsign_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -1122,6 +1135,7 @@ int main(void) {
       {"Mish and Softsign", mish_softsign_case},
       {"PRelu (a slope per row, and one slope)", prelu_case},
       {"Tile (whole copies; a parameter's rows)", tile_case},
+      {"GatherElements (an element read twice)", gather_elements_case},
       {"ReduceL1 and ReduceSumSquare", reduce_l1_sum_square_case},
       {"ReduceLogSumExp and ReduceLogSum", reduce_log_sum_case},
       {"ReduceProd times a parameter", reduce_prod_case},

@@ -122,10 +122,12 @@ static void print_table(summary *s, op_tally *total_out) {
 
 /* The totals of the table when these floors were set (tests/data/onnx-node, 364 cases; session 34
  * raised oneDNN's from 183 to 202 when the reductions over any axes and Expand came to its
- * loops: the ReduceMean cases and expanded losses): a case more is
- * welcome, a case fewer is a regression. */
+ * loops: the ReduceMean cases and expanded losses; session 35 the reference's and shapes' from 318
+ * to 327 and oneDNN's to 211 with GatherElements: nine expanded NegativeLogLikelihoodLoss cases,
+ * the seven with an ignore_index refused by dtype): a case more is welcome, a case fewer is a
+ * regression. */
 static const op_tally ipro_conformance_floors = {
-    .cases = 364, .shapes = 318, .reference = 318, .onednn = 202, .onednn_only = 172};
+    .cases = 364, .shapes = 327, .reference = 327, .onednn = 211, .onednn_only = 172};
 
 static void check_floors(const op_tally *total) {
   const op_tally *floor = &ipro_conformance_floors;
