@@ -241,6 +241,14 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
  * along any axis), its coordinate along axis replaced by index (already in [0, data's extent)). */
 int64_t ipro_element_offset(const ipro_shape *indices_shape, const ipro_shape *data_shape, int axis,
                             int64_t p, int64_t index);
+/* ScatterElements without reduction: data (elements of element bytes) copied into out, then each
+ * element of updates written where ipro_element_offset puts its position of the indices (int64,
+ * or int32 when int32_indices; negative ones count from the end of axis). NULL, or what is wrong
+ * (an index outside the axis). */
+const char *ipro_scatter_elements(const void *data, const ipro_shape *data_shape, size_t element,
+                                  const void *indices, bool int32_indices,
+                                  const ipro_shape *indices_shape, const void *updates, int axis,
+                                  void *out);
 /* Transposes in (shape in_shape, elements of element bytes) into out: out's axis k is in's axis
  * perm[k]. perm must be a permutation of in's axes. */
 void ipro_transpose_copy(const void *in, const ipro_shape *in_shape, const int64_t *perm, void *out,

@@ -116,6 +116,23 @@ int64_t ipro_element_offset(const ipro_shape *indices_shape, const ipro_shape *d
   return offset;
 }
 
+const char *ipro_scatter_elements(const void *data, const ipro_shape *data_shape, size_t element,
+                                  const void *indices, bool int32_indices,
+                                  const ipro_shape *indices_shape, const void *updates, int axis,
+                                  void *out) {
+  memcpy(out, data, (size_t)ipro_shape_elements(data_shape) * element);
+  int64_t count = ipro_shape_elements(indices_shape), extent = data_shape->dims[axis];
+  for (int64_t p = 0; p < count; p++) {
+    int64_t index = int32_indices ? ((const int32_t *)indices)[p] : ((const int64_t *)indices)[p];
+    if (index < 0) index += extent;
+    if (index < 0 || index >= extent) return "an index outside the axis of";
+    int64_t target = ipro_element_offset(indices_shape, data_shape, axis, p, index);
+    memcpy((char *)out + (size_t)target * element, (const char *)updates + (size_t)p * element,
+           element);
+  }
+  return NULL;
+}
+
 void ipro_transpose_copy(const void *in, const ipro_shape *in_shape, const int64_t *perm, void *out,
                          size_t element) {
   int rank = in_shape->rank;

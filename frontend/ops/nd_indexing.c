@@ -116,25 +116,6 @@ ipro_status ipro_scatter_elements_normalize(ipro_graph *graph, ipro_node *node, 
   return ipro_op_default_int(node, "axis", 0, err);
 }
 
-/* data with updates written at indices along axis into out (all of data's shape but indices',
- * which updates has); NULL, or what is wrong. */
-static const char *scatter_elements(const ipro_tensor *data, const ipro_tensor *indices,
-                                    const void *updates, int axis, char *out) {
-  size_t element = ipro_dtype_size(data->dtype);
-  memcpy(out, data->data, (size_t)ipro_shape_elements(&data->shape) * element);
-  const ipro_shape *q = &indices->shape, *d = &data->shape;
-  int64_t count = ipro_shape_elements(q);
-  for (int64_t p = 0; p < count; p++) {
-    int64_t index = indices->dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)indices->data)[p]
-                                                       : ((const int32_t *)indices->data)[p];
-    if (index < 0) index += d->dims[axis];
-    if (index < 0 || index >= d->dims[axis]) return "an index outside the axis of";
-    int64_t target = ipro_element_offset(q, d, axis, p, index);
-    memcpy(out + (size_t)target * element, (const char *)updates + (size_t)p * element, element);
-  }
-  return NULL;
-}
-
 ipro_status ipro_scatter_elements_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   ipro_tensor *data, *indices, *updates;
   if (ipro_op_check_arity(graph, node, 3, 3, 1, 1, err) != IPRO_OK ||
@@ -161,7 +142,9 @@ ipro_status ipro_scatter_elements_infer(ipro_graph *graph, ipro_node *node, ipro
                         data->name, indices->name, updates->name, MAX_FOLDED_ELEMENTS);
   char *folded = malloc((size_t)(count + 1) * ipro_dtype_size(data->dtype));
   if (!folded) return ipro_op_out_of_memory(err, node);
-  const char *wrong = scatter_elements(data, indices, updates->data, (int)axis, folded);
+  const char *wrong = ipro_scatter_elements(data->data, &data->shape, ipro_dtype_size(data->dtype),
+                                            indices->data, indices->dtype == IPRO_DTYPE_INT32,
+                                            &indices->shape, updates->data, (int)axis, folded);
   ipro_status status = wrong
                            ? ipro_op_fail(err, node, "%s '%s'", wrong, data->name)
                            : ipro_op_fold_output(graph, node, 0, data->dtype, &data->shape, folded,

@@ -205,6 +205,26 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements) {
   return IPRO_OK;
 }
 
+/* ScatterElements without reduction (ir/graph.h's ipro_scatter_elements; the frontend folds it on
+ * constants, the only place it runs in a model), elements of any fixed size. */
+IPRO_REFERENCE_KERNEL(ipro_reference_scatter_elements) {
+  (void)context;
+  ipro_shape data, indices;
+  size_t size;
+  if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
+      ipro_reference_input_shape(graph, node, 1, &indices, err) ||
+      element_size(graph, node, true, 0, &size, err))
+    return IPRO_ERROR;
+  int axis = (int)ipro_node_attr_int(node, "axis", 0);
+  if (axis < 0 || axis >= data.rank || indices.rank != data.rank)
+    return ipro_reference_fail(node, err, "axis %d, indices of rank %d for data of rank %d", axis,
+                               indices.rank, data.rank);
+  const char *wrong = ipro_scatter_elements(
+      inputs[0], &data, size, inputs[1], ipro_node_input(graph, node, 1)->dtype == IPRO_DTYPE_INT32,
+      &indices, inputs[2], axis, outputs[0]);
+  return wrong ? ipro_reference_fail(node, err, "%s data", wrong) : IPRO_OK;
+}
+
 /* ScatterND without reduction and GatherND with batch_dims 0 (ir/graph.h's ipro_scatter_nd and
  * ipro_gather_nd), elements of any fixed size. */
 static ipro_status nd_indexing(const ipro_graph *graph, const ipro_node *node, void *const *inputs,

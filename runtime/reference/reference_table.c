@@ -134,6 +134,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_EXPAND] = ipro_reference_expand,
     [IPRO_OP_TILE] = ipro_reference_expand,
     [IPRO_OP_GATHER_ELEMENTS] = ipro_reference_gather_elements,
+    [IPRO_OP_SCATTER_ELEMENTS] = ipro_reference_scatter_elements,
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
     [IPRO_OP_CAST] = ipro_reference_cast_like, /* the output's dtype says which */
     [IPRO_OP_GELU] = in_double_gelu,
