@@ -12,6 +12,10 @@
 #include "op_helpers.h"
 #include "op_rows.h"
 
+/* The most elements a folded Expand, CastLike, Tile or integer Concat may produce (a bias, a shape
+ * vector, indices); beyond, the op runs instead. */
+#define MAX_FOLDED_ELEMENTS (1 << 20)
+
 #define ANY_DTYPE                                                                                  \
   (IPRO_DTYPES_REAL | IPRO_DTYPES_INT64 | IPRO_DTYPES(IPRO_DTYPE_INT32) |                          \
    IPRO_DTYPES(IPRO_DTYPE_BOOL))
@@ -134,14 +138,18 @@ ipro_status ipro_concat_normalize(ipro_graph *graph, ipro_node *node, ipro_error
   return IPRO_OK;
 }
 
-/* Concatenates the constant inputs' data along axis into a freshly folded output. */
+/* Concatenates the constant inputs' data along axis into a freshly folded output: up to 4096
+ * elements of floats (shape-sized work), and integers up to MAX_FOLDED_ELEMENTS, which cannot run
+ * (TinyViT's attention-bias indices, 196 × 196, concatenated on their way to a GatherND). */
 static ipro_status fold_concat(ipro_graph *graph, const ipro_node *node, int axis,
                                const ipro_shape *shape, ipro_dtype dtype, ipro_error *err) {
-  enum { MAX_FOLD = 4096 };
   size_t element = ipro_dtype_size(dtype);
   int64_t elements = ipro_shape_elements(shape);
-  if (elements > MAX_FOLD) return ipro_op_set_output(graph, node, 0, dtype, shape, err);
-  char folded[MAX_FOLD * sizeof(int64_t)];
+  bool integers = dtype == IPRO_DTYPE_INT64 || dtype == IPRO_DTYPE_INT32;
+  if (elements < 0 || elements > (integers ? MAX_FOLDED_ELEMENTS : 4096))
+    return ipro_op_set_output(graph, node, 0, dtype, shape, err);
+  char *folded = malloc((size_t)(elements + 1) * element);
+  if (!folded) return ipro_op_out_of_memory(err, node);
   int64_t outer = 1;
   for (int d = 0; d < axis; d++)
     outer *= shape->dims[d];
@@ -157,7 +165,10 @@ static ipro_status fold_concat(ipro_graph *graph, const ipro_node *node, int axi
       out += bytes;
     }
   }
-  return ipro_op_fold_output(graph, node, 0, dtype, shape, folded, (size_t)elements * element, err);
+  ipro_status status =
+      ipro_op_fold_output(graph, node, 0, dtype, shape, folded, (size_t)elements * element, err);
+  free(folded);
+  return status;
 }
 
 ipro_status ipro_concat_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
@@ -229,10 +240,6 @@ ipro_status ipro_constant_infer(ipro_graph *graph, ipro_node *node, ipro_error *
  * PyTorch's torch.export-based exporter builds a convolution's absent bias as
  * Expand(CastLike(0.0, x), Shape(W)[0:1]): constants all the way, which fold here. On computed
  * tensors they are ordinary ops (the reference kernels run them). */
-
-/* The most elements a folded Expand or CastLike may produce (a bias, a shape vector); beyond,
- * the op runs instead. */
-#define MAX_FOLDED_ELEMENTS (1 << 20)
 
 /* Sets output 0 (dtype, shape) from input 0's data converted and broadcast: folded when input 0
  * is foldable and the result small enough, else an activation. */
