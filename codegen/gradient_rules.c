@@ -8,6 +8,7 @@
 
 #include "autodiff.h"
 #include "frontend/op_table.h"
+#include "ir/einsum.h"
 
 #define RULE(name)                                                                                 \
   static ipro_status name(ipro_autodiff *ad, int n, const int *dy, const bool *wanted, int *dx,    \
@@ -622,6 +623,40 @@ RULE(gather_elements_gradient) {
   return shaped_gradient_of(ad, n, IPRO_OP_GATHER_ELEMENTS_GRAD, inputs, 2, dx, err);
 }
 
+/* Einsum: each operand's gradient is the Einsum of dY with the other operand back to its letters
+ * ("ab,bc->ac": dA by "ac,bc->ab", dB by "ab,ac->bc"; one operand: dY spread back, "ab->a" has
+ * dA by "a->ab" only where the other letters come from somewhere, so a letter only one operand has
+ * and the output lacks, summed over, is refused). */
+RULE(einsum_gradient) {
+  const ipro_node *node = forward_node(ad, n);
+  ipro_einsum e;
+  if (ipro_einsum_parse(ipro_node_attr_string(node, "equation", ""), node->n_inputs, &e))
+    return ipro_error_set(err, "node '%s' (Einsum): an equation it cannot read", node->name);
+  for (int i = 0; i < e.n_operands; i++) {
+    if (!wanted[i]) continue;
+    int other = 1 - i;
+    bool has_other = e.n_operands == 2;
+    for (int k = 0; k < e.rank[i]; k++)
+      if (!memchr(e.output, e.operand[i][k], (size_t)e.out_rank) &&
+          !(has_other && memchr(e.operand[other], e.operand[i][k], (size_t)e.rank[other])))
+        return ipro_error_set(err,
+                              "node '%s' (Einsum): the gradient of a letter one operand alone "
+                              "sums over ('%c') is not supported",
+                              node->name, e.operand[i][k]);
+    char equation[64];
+    ipro_einsum_format(e.output, e.out_rank, has_other ? e.operand[other] : "",
+                       has_other ? e.rank[other] : -1, e.operand[i], e.rank[i], equation,
+                       sizeof equation);
+    int inputs[2] = {dy[0], has_other ? input_index(ad, n, other) : -1}, emitted;
+    dx[i] = emit1(ad, n, IPRO_OP_EINSUM, inputs, has_other ? 2 : 1, false, err, &emitted);
+    if (dx[i] < 0) return IPRO_ERROR;
+    if (ipro_node_set_string(&ipro_autodiff_graph(ad)->nodes[emitted], "equation", equation) !=
+        IPRO_OK)
+      return ipro_error_set(err, "out of memory");
+  }
+  return IPRO_OK;
+}
+
 /* Cast and CastLike. dX: dY converted back to X's dtype (only real inputs ask for one). */
 RULE(cast_like_gradient) {
   (void)wanted;
@@ -1206,6 +1241,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_EXPAND] = expand_gradient,
     [IPRO_OP_TILE] = tile_gradient,
     [IPRO_OP_GATHER_ELEMENTS] = gather_elements_gradient,
+    [IPRO_OP_EINSUM] = einsum_gradient,
     [IPRO_OP_CAST_LIKE] = cast_like_gradient,
     [IPRO_OP_CAST] = cast_like_gradient,
 };

@@ -205,6 +205,9 @@ static const ipro_op_info rows[] = {
     /* GatherElements' gradient reads the indices */
     [IPRO_OP_GATHER_ELEMENTS] = {name_GATHER_ELEMENTS, ipro_gather_elements_normalize,
                                  ipro_gather_elements_infer, ZERO, IN(1), 0, NULL, false},
+    /* Einsum's gradients read both operands (each the other's) */
+    [IPRO_OP_EINSUM] = {name_EINSUM, ipro_einsum_normalize, ipro_einsum_infer, ipro_einsum_flops,
+                        IN(0) | IN(1), 0, NULL, false},
     [IPRO_OP_TILE] = {name_TILE, NO_ATTRIBUTES, ipro_tile_infer, ZERO, 0, 0, NULL, false},
     [IPRO_OP_CUM_SUM] = {name_CUM_SUM, ipro_cum_sum_normalize, ipro_cum_sum_infer, ZERO, 0, 0, NULL,
                          false},

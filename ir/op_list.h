@@ -99,7 +99,8 @@
   X(PRELU, "PRelu")                                                                                \
   X(TILE, "Tile")                                                                                  \
   X(SCATTER_ELEMENTS, "ScatterElements")                                                           \
-  X(GATHER_ELEMENTS, "GatherElements")
+  X(GATHER_ELEMENTS, "GatherElements")                                                             \
+  X(EINSUM, "Einsum")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader

@@ -696,9 +696,10 @@ class SmoothActivationsCNN(nn.Module):
     maximum), an L1 norm (torch.linalg.vector_norm) and a product of sigmoids along the rows
     (torch.prod), repeated twice along the features and offset by a learned vector repeated over
     the batch (Tensor.repeat, as XCiT and ConViT use it) and by a constant built in the forward
-    pass by assignment into a selection (ConViT's positional indices): ONNX's Elu, Selu, Celu,
-    PRelu, Softplus, Mish, Exp, Log, ReduceLogSumExp, ReduceL1, ReduceProd, Tile and
-    ScatterElements; then a classifier."""
+    pass by assignment into a selection (ConViT's positional indices); then a classifier by
+    torch.einsum against a weight (MViTv2's relative positions use it so): ONNX's Elu, Selu, Celu,
+    PRelu, Softplus, Mish, Exp, Log, ReduceLogSumExp, ReduceL1, ReduceProd, Tile, ScatterElements
+    and Einsum."""
 
     def __init__(self):
         super().__init__()
@@ -709,7 +710,7 @@ class SmoothActivationsCNN(nn.Module):
         self.norm2 = nn.GroupNorm(4, 16)
         # in a list, so that its name (offset.0) reads as a parameter's in the tests
         self.offset = nn.ParameterList([nn.Parameter(torch.randn(1, 96) * 0.1)])
-        self.fc = nn.Linear(96, 10)
+        self.classes = nn.ParameterList([nn.Parameter(torch.randn(10, 2, 48) * 0.1)])
 
     def forward(self, x):
         f = nn.functional
@@ -723,7 +724,8 @@ class SmoothActivationsCNN(nn.Module):
         features = torch.cat(pooled, 1).repeat(1, 2)
         position = torch.zeros(1, 2, 48)
         position[:, 1] = torch.arange(48) / 48
-        return self.fc(features + self.offset[0].repeat(x.shape[0], 1) + position.flatten(1))
+        features = features + self.offset[0].repeat(x.shape[0], 1) + position.flatten(1)
+        return torch.einsum("nrf,crf->nc", features.view(-1, 2, 48), self.classes[0])
 
 
 def export_smooth_activations():

@@ -1,7 +1,9 @@
-/* Op rows of the matrix products: Gemm (2-D, optional transposes, bias C broadcast to [M, N])
- * and MatMul (numpy semantics: 1-D operands promoted, batch dimensions broadcast). M may be the
- * symbolic batch; the inner dimension must be concrete. */
+/* Op rows of the matrix products: Gemm (2-D, optional transposes, bias C broadcast to [M, N]),
+ * MatMul (numpy semantics: 1-D operands promoted, batch dimensions broadcast) and Einsum of one
+ * or two operands (ir/einsum.h). M may be the symbolic batch; the inner dimension must be
+ * concrete. */
 #include "ir/checked_size.h"
+#include "ir/einsum.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -109,4 +111,69 @@ int64_t ipro_mat_mul_flops(const ipro_graph *graph, const ipro_node *node) {
   int64_t k = ipro_op_dim(graph, a->shape.dims[a->shape.rank - 1]);
   int64_t factors[] = {2, ipro_op_output_elements(graph, node, 0), k};
   return ipro_product_or_overflow(factors, 3);
+}
+
+ipro_status ipro_einsum_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  (void)graph;
+  static const char *const known[] = {"equation:s", NULL};
+  if (ipro_op_check_attributes(node, known, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_einsum e;
+  const char *wrong =
+      ipro_einsum_parse(ipro_node_attr_string(node, "equation", ""), node->n_inputs, &e);
+  if (wrong)
+    return ipro_op_fail(err, node, "equation '%s': %s", ipro_node_attr_string(node, "equation", ""),
+                        wrong);
+  return IPRO_OK;
+}
+
+/* Each letter's extent, the same wherever it appears; the output's shape from its letters. */
+ipro_status ipro_einsum_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
+  ipro_tensor *x[2] = {NULL, NULL};
+  if (ipro_op_check_arity(graph, node, 1, 2, 1, 1, err) != IPRO_OK) return IPRO_ERROR;
+  ipro_einsum e;
+  const char *equation = ipro_node_attr_string(node, "equation", "");
+  if (ipro_einsum_parse(equation, node->n_inputs, &e))
+    return ipro_op_fail(err, node, "equation '%s' does not fit its %d operands", equation,
+                        node->n_inputs);
+  int64_t extent[128];
+  bool known[128] = {false};
+  for (int i = 0; i < e.n_operands; i++) {
+    if (ipro_op_input(graph, node, i, IPRO_DTYPES_REAL, &x[i], err) != IPRO_OK) return IPRO_ERROR;
+    if (x[i]->dtype != x[0]->dtype)
+      return ipro_op_fail(err, node, "operands of dtypes %s and %s", ipro_dtype_name(x[0]->dtype),
+                          ipro_dtype_name(x[i]->dtype));
+    if (x[i]->shape.rank != e.rank[i])
+      return ipro_op_fail(err, node, "operand %d has rank %d; the equation '%s' names %d axes", i,
+                          x[i]->shape.rank, equation, e.rank[i]);
+    for (int k = 0; k < e.rank[i]; k++) {
+      int c = (unsigned char)e.operand[i][k];
+      if (known[c] && extent[c] != x[i]->shape.dims[k])
+        return ipro_op_fail(err, node, "letter '%c' has extents %lld and %lld", c,
+                            (long long)extent[c], (long long)x[i]->shape.dims[k]);
+      known[c] = true;
+      extent[c] = x[i]->shape.dims[k];
+    }
+  }
+  ipro_shape shape = {.rank = e.out_rank};
+  for (int k = 0; k < e.out_rank; k++)
+    shape.dims[k] = extent[(unsigned char)e.output[k]];
+  return ipro_op_set_output(graph, node, 0, x[0]->dtype, &shape, err);
+}
+
+/* 2 FLOPs for each combination of the letters (every one a multiply-add). */
+int64_t ipro_einsum_flops(const ipro_graph *graph, const ipro_node *node) {
+  ipro_einsum e;
+  if (ipro_einsum_parse(ipro_node_attr_string(node, "equation", ""), node->n_inputs, &e)) return 0;
+  bool seen[128] = {false};
+  int64_t combinations = 1;
+  for (int i = 0; i < e.n_operands; i++) {
+    const ipro_tensor *x = ipro_node_input(graph, node, i);
+    for (int k = 0; x && k < e.rank[i]; k++) {
+      int c = (unsigned char)e.operand[i][k];
+      if (seen[c] || x->shape.dims[k] < 0) continue;
+      seen[c] = true;
+      if (!ipro_checked_mul(combinations, x->shape.dims[k], &combinations)) return INT64_MAX;
+    }
+  }
+  return ipro_checked_mul(combinations, 2, &combinations) ? combinations : INT64_MAX;
 }

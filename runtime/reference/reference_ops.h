@@ -79,6 +79,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_split);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather);
 IPRO_REFERENCE_KERNEL(ipro_reference_expand); /* Expand, Tile */
 IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements);
+/* einsum.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_einsum);
 IPRO_REFERENCE_KERNEL(ipro_reference_scatter_elements);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements_grad);
 /* The index at position p of an int64 or int32 tensor, taken into [0, extent); false when it

@@ -73,6 +73,7 @@ IN_DOUBLE(reduce_mean_grad, 0)
 IN_DOUBLE(reduce_extremum_grad, 0)
 IN_DOUBLE(reduce_prod_grad, 0)
 IN_DOUBLE(gather_elements_grad, 0)
+IN_DOUBLE(einsum, 0)
 IN_DOUBLE(softmax_grad, 0)
 IN_DOUBLE(softmax_cross_entropy_grad, 0)
 IN_DOUBLE(sgd_update, (1u << 0) | (1u << 2))
@@ -134,6 +135,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_EXPAND] = ipro_reference_expand,
     [IPRO_OP_TILE] = ipro_reference_expand,
     [IPRO_OP_GATHER_ELEMENTS] = ipro_reference_gather_elements,
+    [IPRO_OP_EINSUM] = in_double_einsum,
     [IPRO_OP_SCATTER_ELEMENTS] = ipro_reference_scatter_elements,
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
     [IPRO_OP_CAST] = ipro_reference_cast_like, /* the output's dtype says which */

@@ -725,6 +725,21 @@ static void gather_elements_case(gradient_case *c) {
   hand_node(c->graph, "square", "Mul", "G,G", "Y");
 }
 
+/* Einsum as attention writes it, "bqd,bkd->bqk" of X [2, 3, 4] and a parameter K [2, 5, 4], then
+ * MViTv2's relative positions, "bqk,qkc->bqc" by a parameter [3, 5, 2], and a transpose of one
+ * operand, "bqc->bcq". */
+static void einsum_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 4});
+  add_param(c, "K", 3, (int64_t[]){2, 5, 4}, false);
+  add_param(c, "R", 3, (int64_t[]){3, 5, 2}, false);
+  ipro_node *scores = hand_node(c->graph, "scores", "Einsum", "X,K", "S");
+  ipro_node_set_string(scores, "equation", "bqd,bkd->bqk");
+  ipro_node *relative = hand_node(c->graph, "relative", "Einsum", "S,R", "P");
+  ipro_node_set_string(relative, "equation", "bqk,qkc->bqc");
+  ipro_node *flip = hand_node(c->graph, "flip", "Einsum", "P", "Y");
+  ipro_node_set_string(flip, "equation", "bqc -> bcq");
+}
+
 /* Mish and Softsign: Mish(X) · Softsign(X). */
 static void mish_softsign_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -1136,6 +1151,7 @@ int main(void) {
       {"PRelu (a slope per row, and one slope)", prelu_case},
       {"Tile (whole copies; a parameter's rows)", tile_case},
       {"GatherElements (an element read twice)", gather_elements_case},
+      {"Einsum (attention's scores, relative positions, a transpose)", einsum_case},
       {"ReduceL1 and ReduceSumSquare", reduce_l1_sum_square_case},
       {"ReduceLogSumExp and ReduceLogSum", reduce_log_sum_case},
       {"ReduceProd times a parameter", reduce_prod_case},
