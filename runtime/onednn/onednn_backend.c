@@ -61,6 +61,7 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_GLOBAL_MAX_POOL] = ipro_onednn_build_global_pool,
     [IPRO_OP_GEMM] = ipro_onednn_build_gemm,
     [IPRO_OP_MAT_MUL] = ipro_onednn_build_mat_mul,
+    [IPRO_OP_EINSUM] = ipro_onednn_build_einsum,
     [IPRO_OP_CONCAT] = ipro_onednn_build_concat,
     [IPRO_OP_SLICE] = ipro_onednn_build_slice,
     [IPRO_OP_CONV_GRAD_INPUT] = ipro_onednn_build_conv_grad_input,

@@ -238,6 +238,9 @@ ipro_status ipro_onednn_build_reduce_prod_grad(ipro_onednn_kernel *, const ipro_
 ipro_status ipro_onednn_build_hard_activation_grad(ipro_onednn_kernel *kernel,
                                                    const ipro_node *node, int64_t count,
                                                    ipro_error *err);
+/* onednn_einsum.c: Einsum of two operands that is a batch of matrix products. */
+ipro_status ipro_onednn_build_einsum(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
+                                     ipro_error *);
 ipro_status ipro_onednn_build_prelu(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                     ipro_error *);
 /* cpu_select.c: Where, Less, Greater, Equal, LessOrEqual, GreaterOrEqual and Sign over operands

@@ -859,6 +859,44 @@ static void reduce_to_shape_cases(ipro_backend *onednn) {
   }
 }
 
+/* ---- Einsum ---- */
+
+/* Einsum of two operands as oneDNN's matmul over the operands' strides (onednn_einsum.c), against
+ * the reference kernel: attention's scores and values, MViTv2's relative positions and their
+ * data gradient, a plain product, a product with one letter broadcast each way; declined: several
+ * summed letters (MViTv2's weight gradient) and one operand. */
+static void einsum_cases(ipro_backend *onednn) {
+  static const struct {
+    const char *equation;
+    int a_rank, b_rank;
+    int64_t a[5], b[5];
+    bool supported;
+  } cases[] = {
+      {"bhqd,bhkd->bhqk", 4, 4, {2, 3, 4, 5}, {2, 3, 6, 5}, true},
+      {"bhqk,bhkd->bhqd", 4, 4, {2, 3, 4, 6}, {2, 3, 6, 5}, true},
+      {"byhwc,hkc->byhwk", 5, 3, {2, 3, 4, 5, 6}, {4, 7, 6}, true},
+      {"byhwk,hkc->byhwc", 5, 3, {2, 3, 4, 5, 7}, {4, 7, 6}, true},
+      {"ij,jk->ik", 2, 2, {5, 6}, {6, 7}, true},
+      {"bqk,qkc->bqc", 3, 3, {2, 3, 5}, {3, 5, 2}, true},
+      {"byhwc,byhwk->hkc", 5, 5, {2, 3, 4, 5, 6}, {2, 3, 4, 5, 7}, false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    one_node c = {0};
+    input(&c, "A", cases[i].a_rank, cases[i].a, UNIFORM);
+    input(&c, "B", cases[i].b_rank, cases[i].b, UNIFORM);
+    ipro_node *n = node(&c, "Einsum", 0, "A,B", "Y");
+    hand_require(ipro_node_set_string(n, "equation", cases[i].equation) == IPRO_OK);
+    char label[96];
+    snprintf(label, sizeof label, "Einsum %s", cases[i].equation);
+    run_case(onednn, &c, label, cases[i].supported);
+  }
+  one_node c = {0};
+  input(&c, "A", 2, (int64_t[]){4, 5}, UNIFORM);
+  ipro_node *n = node(&c, "Einsum", 0, "A", "Y");
+  hand_require(ipro_node_set_string(n, "equation", "ij->ji") == IPRO_OK);
+  run_case(onednn, &c, "Einsum ij->ji (one operand)", false);
+}
+
 /* ReduceSum, ReduceMax, ReduceMin, ReduceMean, ReduceL2, ReduceL1, ReduceSumSquare, ReduceLogSum
  * and ReduceProd over axes other than a map's spatial ones (ReduceLogSumExp declined), and
  * ipro.ReduceMeanGrad over such axes (cpu_reduce.c's loops): against the reference, ties in the
@@ -1085,6 +1123,7 @@ int main(void) {
   slice_cases(onednn);
   reduce_to_shape_cases(onednn);
   reduce_axes_cases(onednn);
+  einsum_cases(onednn);
   model_step("resnet8_fmnist", "ResNet-8", onednn, reference);
   /* the data movers as reorders (Split, Slice, its gradient's Pad) and a tiny EfficientNet's
    * spatial means as global pools, its Mul by [N, C, 1, 1] and [N, 1, 1, 1] on our loop */
