@@ -112,12 +112,8 @@ ipro_status ipro_onednn_build_einsum(ipro_onednn_kernel *kernel, const ipro_grap
   if (dnnl_primitive_desc_create(&pd, &desc, NULL, kernel->engine, NULL) != dnnl_success)
     return ipro_onednn_unsupported(err, "no matmul implementation for these strides");
   dnnl_primitive_desc_destroy(pd);
-  static const ipro_onednn_argument arguments[] = {
-      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0},
-      {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1},
-      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
-  };
-  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, 3, err);
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, ipro_onednn_weighted_arguments, 3,
+                                    err);
 fail:
   return IPRO_ERROR;
 }

@@ -292,12 +292,8 @@ ipro_status ipro_onednn_build_prelu(ipro_onednn_kernel *kernel, const ipro_graph
     return IPRO_ERROR;
   dnnl_prelu_desc_t desc;
   IPRO_ONEDNN_CHECK(dnnl_prelu_forward_desc_init(&desc, dnnl_forward_inference, &x_md, &slope_md));
-  const ipro_onednn_argument arguments[] = {
-      {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0},
-      {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1},
-      {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
-  };
-  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, arguments, 3, err);
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, ipro_onednn_weighted_arguments, 3,
+                                    err);
 fail:
   return IPRO_ERROR;
 }

@@ -568,6 +568,9 @@ typedef struct {
   ipro_onednn_source source; /* where the tensor is */
   size_t index;              /* input / output index, or intermediate offset */
 } ipro_onednn_argument;
+
+/* SRC from input 0, WEIGHTS from input 1, DST to output 0: the arguments of a matmul or prelu. */
+extern const ipro_onednn_argument ipro_onednn_weighted_arguments[3];
 /* Adds pd (made without a step, as by a dnnl_*_primitive_desc_create) as the next step and binds
  * its arguments. pd stays the caller's. */
 ipro_status ipro_onednn_add_bound_step(ipro_onednn_kernel *kernel, const_dnnl_primitive_desc_t pd,

@@ -20,6 +20,12 @@ ipro_status ipro_onednn_check(dnnl_status_t status, const char *file, int line, 
                         dnnl_status2str(status));
 }
 
+const ipro_onednn_argument ipro_onednn_weighted_arguments[3] = {
+    {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0},
+    {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1},
+    {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
+};
+
 ipro_status ipro_onednn_unsupported(ipro_error *err, const char *format, ...) {
   char detail[900];
   va_list args;

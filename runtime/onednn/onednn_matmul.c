@@ -12,13 +12,6 @@
 #include "onednn_internal.h"
 
 /* A 2-D descriptor of logical dimensions (rows, columns) stored transposed or not. */
-/* A, B → Y: the arguments of both builders' matmul. */
-static const ipro_onednn_argument matmul_arguments[] = {
-    {DNNL_ARG_SRC, IPRO_ONEDNN_INPUT, 0},
-    {DNNL_ARG_WEIGHTS, IPRO_ONEDNN_INPUT, 1},
-    {DNNL_ARG_DST, IPRO_ONEDNN_OUTPUT, 0},
-};
-
 static ipro_status matrix_md(dnnl_memory_desc_t *md, int64_t rows, int64_t columns, bool transposed,
                              ipro_error *err) {
   if (rows <= 0 || columns <= 0) return ipro_onednn_unsupported(err, "an empty matrix");
@@ -208,7 +201,8 @@ ipro_status ipro_onednn_build_mat_mul(ipro_onednn_kernel *kernel, const ipro_gra
                        err);
   dnnl_matmul_desc_t desc;
   IPRO_ONEDNN_CHECK(dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &y_md));
-  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, matmul_arguments, 3, err);
+  return ipro_onednn_primitive_step(kernel, &desc, NULL, NULL, ipro_onednn_weighted_arguments, 3,
+                                    err);
 fail:
   return IPRO_ERROR;
 }

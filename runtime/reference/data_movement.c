@@ -177,21 +177,31 @@ bool ipro_reference_element_index(const void *indices, ipro_dtype dtype, int64_t
   return true;
 }
 
+/* What GatherElements and ScatterElements read first: data (input 0) and the indices (input 1),
+ * of one rank, data's element size and the axis. */
+static ipro_status elements_operands(const ipro_graph *graph, const ipro_node *node,
+                                     ipro_shape *data, ipro_shape *indices, size_t *size, int *axis,
+                                     ipro_error *err) {
+  if (ipro_reference_input_shape(graph, node, 0, data, err) ||
+      ipro_reference_input_shape(graph, node, 1, indices, err) ||
+      element_size(graph, node, true, 0, size, err))
+    return IPRO_ERROR;
+  *axis = (int)ipro_node_attr_int(node, "axis", 0);
+  if (*axis < 0 || *axis >= data->rank || indices->rank != data->rank)
+    return ipro_reference_fail(node, err, "axis %d, indices of rank %d for data of rank %d", *axis,
+                               indices->rank, data->rank);
+  return IPRO_OK;
+}
+
 /* GatherElements: Y at each position of the indices is data's element there, its coordinate
  * along axis replaced by the index. */
 IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements) {
   (void)context;
   ipro_shape data, indices;
   size_t size;
-  if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
-      ipro_reference_input_shape(graph, node, 1, &indices, err) ||
-      element_size(graph, node, true, 0, &size, err))
-    return IPRO_ERROR;
+  int axis;
+  if (elements_operands(graph, node, &data, &indices, &size, &axis, err)) return IPRO_ERROR;
   ipro_dtype index_dtype = ipro_node_input(graph, node, 1)->dtype;
-  int axis = (int)ipro_node_attr_int(node, "axis", 0);
-  if (axis < 0 || axis >= data.rank || indices.rank != data.rank)
-    return ipro_reference_fail(node, err, "axis %d, indices of rank %d for data of rank %d", axis,
-                               indices.rank, data.rank);
   const char *in = inputs[0];
   char *out = outputs[0];
   int64_t count = ipro_shape_elements(&indices), index;
@@ -211,14 +221,8 @@ IPRO_REFERENCE_KERNEL(ipro_reference_scatter_elements) {
   (void)context;
   ipro_shape data, indices;
   size_t size;
-  if (ipro_reference_input_shape(graph, node, 0, &data, err) ||
-      ipro_reference_input_shape(graph, node, 1, &indices, err) ||
-      element_size(graph, node, true, 0, &size, err))
-    return IPRO_ERROR;
-  int axis = (int)ipro_node_attr_int(node, "axis", 0);
-  if (axis < 0 || axis >= data.rank || indices.rank != data.rank)
-    return ipro_reference_fail(node, err, "axis %d, indices of rank %d for data of rank %d", axis,
-                               indices.rank, data.rank);
+  int axis;
+  if (elements_operands(graph, node, &data, &indices, &size, &axis, err)) return IPRO_ERROR;
   const char *wrong = ipro_scatter_elements(
       inputs[0], &data, size, inputs[1], ipro_node_input(graph, node, 1)->dtype == IPRO_DTYPE_INT32,
       &indices, inputs[2], axis, outputs[0]);
