@@ -863,8 +863,9 @@ static void reduce_to_shape_cases(ipro_backend *onednn) {
 
 /* Einsum of two operands as oneDNN's matmul over the operands' strides (onednn_einsum.c), against
  * the reference kernel: attention's scores and values, MViTv2's relative positions and their
- * data gradient, a plain product, a product with one letter broadcast each way; declined: several
- * summed letters (MViTv2's weight gradient) and one operand. */
+ * data gradient, a plain product; several summed letters (MViTv2's weight gradient) through
+ * reorders, the output's letters in the product's order and not; declined: a letter one operand
+ * alone sums over, and one operand. */
 static void einsum_cases(ipro_backend *onednn) {
   static const struct {
     const char *equation;
@@ -878,7 +879,12 @@ static void einsum_cases(ipro_backend *onednn) {
       {"byhwk,hkc->byhwc", 5, 3, {2, 3, 4, 5, 7}, {4, 7, 6}, true},
       {"ij,jk->ik", 2, 2, {5, 6}, {6, 7}, true},
       {"bqk,qkc->bqc", 3, 3, {2, 3, 5}, {3, 5, 2}, true},
-      {"byhwc,byhwk->hkc", 5, 5, {2, 3, 4, 5, 6}, {2, 3, 4, 5, 7}, false},
+      /* several summed letters: both operands reordered, the product reordered into Y */
+      {"byhwc,byhwk->hkc", 5, 5, {2, 3, 4, 5, 6}, {2, 3, 4, 5, 7}, true},
+      {"byhwc,byhwk->hck", 5, 5, {2, 3, 4, 5, 6}, {2, 3, 4, 5, 7}, true},
+      {"abcd,cbde->ae", 4, 4, {2, 3, 4, 5}, {4, 3, 5, 6}, true},
+      /* a letter one operand alone sums over: declined */
+      {"abc,cd->ad", 3, 2, {2, 3, 4}, {4, 5}, false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     one_node c = {0};
