@@ -96,6 +96,8 @@ static const ipro_onednn_build_fn build_table[IPRO_OP_COUNT] = {
     [IPRO_OP_REDUCE_PROD] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_REDUCE_LOG_SUM_EXP] = ipro_onednn_build_reduce_axes,
     [IPRO_OP_REDUCE_PROD_GRAD] = ipro_onednn_build_reduce_prod_grad,
+    [IPRO_OP_GATHER_ELEMENTS] = ipro_onednn_build_gather_elements,
+    [IPRO_OP_GATHER_ELEMENTS_GRAD] = ipro_onednn_build_gather_elements,
     [IPRO_OP_WHERE] = ipro_onednn_build_select,
     [IPRO_OP_LESS] = ipro_onednn_build_select,
     [IPRO_OP_GREATER] = ipro_onednn_build_select,
@@ -235,12 +237,15 @@ static ipro_status kernel_run(ipro_kernel *base, void *const *inputs, void *cons
 }
 
 /* Every tensor the ops in the table read or write is float32 (but for SupCon's labels,
- * DropoutGrad's and Dropout's masks, and Where's and the comparisons' bools, which their build
- * functions check); anything else is left to the reference.
+ * DropoutGrad's and Dropout's masks, Where's and the comparisons' bools and GatherElements'
+ * indices, which their build functions check); anything else is left to the reference.
  * Resize reads only X: inputs after it are the roi, scales and sizes that normalisation turned into
  * attributes; so does Slice (its constant bounds, read at inference). */
 static ipro_status check_float(const ipro_graph *graph, const ipro_node *node, ipro_error *err) {
-  if (build_table[node->op] == ipro_onednn_build_select) return IPRO_OK; /* cpu_select.c checks */
+  /* cpu_select.c and cpu_gather_elements.c check their own */
+  if (build_table[node->op] == ipro_onednn_build_select ||
+      build_table[node->op] == ipro_onednn_build_gather_elements)
+    return IPRO_OK;
   bool own_dtype = node->op == IPRO_OP_SUP_CON_LOSS || node->op == IPRO_OP_SUP_CON_GRAD ||
                    node->op == IPRO_OP_DROPOUT_GRAD;
   for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {

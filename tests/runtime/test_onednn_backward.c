@@ -859,6 +859,43 @@ static void reduce_to_shape_cases(ipro_backend *onednn) {
   }
 }
 
+/* ---- GatherElements ---- */
+
+/* GatherElements at constant indices (one read twice, one negative) along either axis, and its
+ * gradient adding dY back, on cpu_gather_elements.c's loops against the reference. */
+static void gather_elements_cases(ipro_backend *onednn) {
+  const int64_t data[2] = {3, 4}, rows[2] = {2, 4}, columns[2] = {3, 3};
+  const int64_t along_rows[8] = {0, 2, 1, -1, 2, 2, 0, 1};
+  const int64_t along_columns[9] = {0, 0, 3, 2, -1, 1, 1, 2, 0};
+  for (int axis = 0; axis < 2; axis++) {
+    const int64_t *at = axis == 0 ? rows : columns;
+    one_node c = {0};
+    input(&c, "X", 2, data, UNIFORM);
+    hand_initializer(c.graph, "at", IPRO_DTYPE_INT64, 2, at,
+                     axis == 0 ? along_rows : along_columns);
+    ipro_node *n = node(&c, "GatherElements", 0, "X,at", "Y");
+    set_int(n, "axis", axis);
+    c.expect_loop = true;
+    run_case(onednn, &c,
+             axis == 0 ? "GatherElements along the rows" : "GatherElements along the columns",
+             true);
+
+    one_node g = {0};
+    input(&g, "dY", 2, at, UNIFORM);
+    hand_initializer(g.graph, "at", IPRO_DTYPE_INT64, 2, at,
+                     axis == 0 ? along_rows : along_columns);
+    ipro_node *grad =
+        node(&g, "ipro.GatherElementsGrad", IPRO_OP_GATHER_ELEMENTS_GRAD, "dY,at", "dX");
+    set_int(grad, "axis", axis);
+    set_ints(grad, "input_shape", 2, data);
+    g.expect_loop = true;
+    run_case(onednn, &g,
+             axis == 0 ? "ipro.GatherElementsGrad along the rows"
+                       : "ipro.GatherElementsGrad along the columns",
+             true);
+  }
+}
+
 /* ---- Einsum ---- */
 
 /* Einsum of two operands as oneDNN's matmul over the operands' strides (onednn_einsum.c), against
@@ -1130,6 +1167,7 @@ int main(void) {
   reduce_to_shape_cases(onednn);
   reduce_axes_cases(onednn);
   einsum_cases(onednn);
+  gather_elements_cases(onednn);
   model_step("resnet8_fmnist", "ResNet-8", onednn, reference);
   /* the data movers as reorders (Split, Slice, its gradient's Pad) and a tiny EfficientNet's
    * spatial means as global pools, its Mul by [N, C, 1, 1] and [N, 1, 1, 1] on our loop */
