@@ -241,6 +241,10 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
  * along any axis), its coordinate along axis replaced by index (already in [0, data's extent)). */
 int64_t ipro_element_offset(const ipro_shape *indices_shape, const ipro_shape *data_shape, int axis,
                             int64_t p, int64_t index);
+/* The index at position p of int64 indices (int32 when int32_indices), taken into [0, extent);
+ * false when it lies outside [-extent, extent). */
+bool ipro_element_index(const void *indices, bool int32_indices, int64_t p, int64_t extent,
+                        int64_t *index);
 /* ScatterElements without reduction: data (elements of element bytes) copied into out, then each
  * element of updates written where ipro_element_offset puts its position of the indices (int64,
  * or int32 when int32_indices; negative ones count from the end of axis). NULL, or what is wrong

@@ -116,6 +116,14 @@ int64_t ipro_element_offset(const ipro_shape *indices_shape, const ipro_shape *d
   return offset;
 }
 
+bool ipro_element_index(const void *indices, bool int32_indices, int64_t p, int64_t extent,
+                        int64_t *index) {
+  *index = int32_indices ? ((const int32_t *)indices)[p] : ((const int64_t *)indices)[p];
+  if (*index < -extent || *index >= extent) return false;
+  if (*index < 0) *index += extent;
+  return true;
+}
+
 const char *ipro_scatter_elements(const void *data, const ipro_shape *data_shape, size_t element,
                                   const void *indices, bool int32_indices,
                                   const ipro_shape *indices_shape, const void *updates, int axis,
@@ -123,9 +131,9 @@ const char *ipro_scatter_elements(const void *data, const ipro_shape *data_shape
   memcpy(out, data, (size_t)ipro_shape_elements(data_shape) * element);
   int64_t count = ipro_shape_elements(indices_shape), extent = data_shape->dims[axis];
   for (int64_t p = 0; p < count; p++) {
-    int64_t index = int32_indices ? ((const int32_t *)indices)[p] : ((const int64_t *)indices)[p];
-    if (index < 0) index += extent;
-    if (index < 0 || index >= extent) return "an index outside the axis of";
+    int64_t index;
+    if (!ipro_element_index(indices, int32_indices, p, extent, &index))
+      return "an index outside the axis of";
     int64_t target = ipro_element_offset(indices_shape, data_shape, axis, p, index);
     memcpy((char *)out + (size_t)target * element, (const char *)updates + (size_t)p * element,
            element);

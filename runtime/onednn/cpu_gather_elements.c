@@ -14,12 +14,9 @@ typedef struct {
   bool int32_indices;
 } gather_state;
 
+/* The index at position p of the indices, in [0, the axis's extent); false outside it. */
 static bool index_at(const gather_state *s, const void *indices, int64_t p, int64_t *index) {
-  int64_t extent = s->data.dims[s->axis];
-  *index = s->int32_indices ? ((const int32_t *)indices)[p] : ((const int64_t *)indices)[p];
-  if (*index < -extent || *index >= extent) return false;
-  if (*index < 0) *index += extent;
-  return true;
+  return ipro_element_index(indices, s->int32_indices, p, s->data.dims[s->axis], index);
 }
 
 static ipro_status gather_run(const ipro_onednn_kernel *kernel, void *const *inputs,

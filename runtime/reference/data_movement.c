@@ -166,17 +166,6 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather) {
   return IPRO_OK;
 }
 
-/* The index at position p of an int64 or int32 tensor, taken into [0, extent); false when it lies
- * outside [-extent, extent). */
-bool ipro_reference_element_index(const void *indices, ipro_dtype dtype, int64_t p, int64_t extent,
-                                  int64_t *index) {
-  *index =
-      dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)indices)[p] : ((const int32_t *)indices)[p];
-  if (*index < -extent || *index >= extent) return false;
-  if (*index < 0) *index += extent;
-  return true;
-}
-
 /* What GatherElements and ScatterElements read first: data (input 0) and the indices (input 1),
  * of one rank, data's element size and the axis. */
 static ipro_status elements_operands(const ipro_graph *graph, const ipro_node *node,
@@ -206,7 +195,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements) {
   char *out = outputs[0];
   int64_t count = ipro_shape_elements(&indices), index;
   for (int64_t p = 0; p < count; p++) {
-    if (!ipro_reference_element_index(inputs[1], index_dtype, p, data.dims[axis], &index))
+    if (!ipro_element_index(inputs[1], index_dtype == IPRO_DTYPE_INT32, p, data.dims[axis], &index))
       return ipro_reference_fail(node, err, "an index outside [-%lld, %lld)",
                                  (long long)data.dims[axis], (long long)data.dims[axis]);
     int64_t from = ipro_element_offset(&indices, &data, axis, p, index);

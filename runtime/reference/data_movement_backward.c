@@ -72,7 +72,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements_grad) {
   memset(out, 0, (size_t)ipro_shape_elements(&dx) * sizeof *out);
   int64_t count = ipro_shape_elements(&indices), index;
   for (int64_t p = 0; p < count; p++) {
-    if (!ipro_reference_element_index(inputs[1], index_dtype, p, dx.dims[axis], &index))
+    if (!ipro_element_index(inputs[1], index_dtype == IPRO_DTYPE_INT32, p, dx.dims[axis], &index))
       return ipro_reference_fail(node, err, "an index outside [-%lld, %lld)",
                                  (long long)dx.dims[axis], (long long)dx.dims[axis]);
     out[ipro_element_offset(&indices, &dx, axis, p, index)] += d[p];

@@ -83,10 +83,6 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements);
 IPRO_REFERENCE_KERNEL(ipro_reference_einsum);
 IPRO_REFERENCE_KERNEL(ipro_reference_scatter_elements);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements_grad);
-/* The index at position p of an int64 or int32 tensor, taken into [0, extent); false when it
- * lies outside [-extent, extent) (GatherElements and its gradient). */
-bool ipro_reference_element_index(const void *indices, ipro_dtype dtype, int64_t p, int64_t extent,
-                                  int64_t *index);
 IPRO_REFERENCE_KERNEL(ipro_reference_cast_like);
 IPRO_REFERENCE_KERNEL(ipro_reference_slice_onnx);
 IPRO_REFERENCE_KERNEL(ipro_reference_shape);
