@@ -241,6 +241,10 @@ void ipro_broadcast_copy(const void *in, const ipro_shape *in_shape, void *out,
  * along any axis), its coordinate along axis replaced by index (already in [0, data's extent)). */
 int64_t ipro_element_offset(const ipro_shape *indices_shape, const ipro_shape *data_shape, int axis,
                             int64_t p, int64_t index);
+/* Whether indices of indices_shape address data of data_shape along axis as GatherElements and
+ * ScatterElements do: one rank, axis inside it, and no dimension but axis's longer than data's
+ * (so that ipro_element_offset stays inside data). */
+bool ipro_elements_fit(const ipro_shape *indices_shape, const ipro_shape *data_shape, int axis);
 /* The index at position p of int64 indices (int32 when int32_indices), taken into [0, extent);
  * false when it lies outside [-extent, extent). */
 bool ipro_element_index(const void *indices, bool int32_indices, int64_t p, int64_t extent,
@@ -248,7 +252,7 @@ bool ipro_element_index(const void *indices, bool int32_indices, int64_t p, int6
 /* ScatterElements without reduction: data (elements of element bytes) copied into out, then each
  * element of updates written where ipro_element_offset puts its position of the indices (int64,
  * or int32 when int32_indices; negative ones count from the end of axis). NULL, or what is wrong
- * (an index outside the axis). */
+ * (indices that do not fit data, an index outside the axis). */
 const char *ipro_scatter_elements(const void *data, const ipro_shape *data_shape, size_t element,
                                   const void *indices, bool int32_indices,
                                   const ipro_shape *indices_shape, const void *updates, int axis,

@@ -116,6 +116,13 @@ int64_t ipro_element_offset(const ipro_shape *indices_shape, const ipro_shape *d
   return offset;
 }
 
+bool ipro_elements_fit(const ipro_shape *indices_shape, const ipro_shape *data_shape, int axis) {
+  if (indices_shape->rank != data_shape->rank || axis < 0 || axis >= data_shape->rank) return false;
+  for (int k = 0; k < data_shape->rank; k++)
+    if (k != axis && indices_shape->dims[k] > data_shape->dims[k]) return false;
+  return true;
+}
+
 bool ipro_element_index(const void *indices, bool int32_indices, int64_t p, int64_t extent,
                         int64_t *index) {
   *index = int32_indices ? ((const int32_t *)indices)[p] : ((const int64_t *)indices)[p];
@@ -128,6 +135,7 @@ const char *ipro_scatter_elements(const void *data, const ipro_shape *data_shape
                                   const void *indices, bool int32_indices,
                                   const ipro_shape *indices_shape, const void *updates, int axis,
                                   void *out) {
+  if (!ipro_elements_fit(indices_shape, data_shape, axis)) return "indices that do not fit";
   memcpy(out, data, (size_t)ipro_shape_elements(data_shape) * element);
   int64_t count = ipro_shape_elements(indices_shape), extent = data_shape->dims[axis];
   for (int64_t p = 0; p < count; p++) {

@@ -196,15 +196,13 @@ ipro_status ipro_gather_elements_infer(ipro_graph *graph, ipro_node *node, ipro_
   ipro_status status = IPRO_OK;
   int64_t extent = data->shape.dims[axis];
   for (int64_t p = 0; p < count && status == IPRO_OK; p++) {
-    int64_t index = indices->dtype == IPRO_DTYPE_INT64 ? ((const int64_t *)indices->data)[p]
-                                                       : ((const int32_t *)indices->data)[p];
-    if (index < -extent || index >= extent) {
-      status = ipro_op_fail(err, node, "index %lld is out of range for a dimension of %lld",
-                            (long long)index, (long long)extent);
+    int64_t index;
+    if (!ipro_element_index(indices->data, indices->dtype == IPRO_DTYPE_INT32, p, extent, &index)) {
+      status = ipro_op_fail(err, node, "an index is out of range for a dimension of %lld",
+                            (long long)extent);
       break;
     }
-    int64_t from = ipro_element_offset(&indices->shape, &data->shape, (int)axis, p,
-                                       index < 0 ? index + extent : index);
+    int64_t from = ipro_element_offset(&indices->shape, &data->shape, (int)axis, p, index);
     memcpy(folded + (size_t)p * element, (const char *)data->data + (size_t)from * element,
            element);
   }

@@ -77,8 +77,7 @@ ipro_status ipro_onednn_build_gather_elements(ipro_onednn_kernel *kernel, const 
     return IPRO_ERROR;
   s->axis = (int)ipro_node_attr_int(node, "axis", 0);
   s->int32_indices = indices->dtype == IPRO_DTYPE_INT32;
-  if (s->axis < 0 || s->axis >= s->data.rank || s->indices.rank != s->data.rank ||
-      !ipro_shape_equal(&y, &s->indices))
+  if (!ipro_elements_fit(&s->indices, &s->data, s->axis) || !ipro_shape_equal(&y, &s->indices))
     return ipro_onednn_unsupported(err, "the data, the indices and the result do not fit");
   return ipro_onednn_add_loop_step(kernel, gradient ? gather_grad_run : gather_run, err);
 }

@@ -176,9 +176,8 @@ static ipro_status elements_operands(const ipro_graph *graph, const ipro_node *n
       element_size(graph, node, true, 0, size, err))
     return IPRO_ERROR;
   *axis = (int)ipro_node_attr_int(node, "axis", 0);
-  if (*axis < 0 || *axis >= data->rank || indices->rank != data->rank)
-    return ipro_reference_fail(node, err, "axis %d, indices of rank %d for data of rank %d", *axis,
-                               indices->rank, data->rank);
+  if (!ipro_elements_fit(indices, data, *axis))
+    return ipro_reference_fail(node, err, "indices that do not address data along axis %d", *axis);
   return IPRO_OK;
 }
 

@@ -64,7 +64,7 @@ IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements_grad) {
       ipro_reference_check_shape_attribute(node, "input_shape", &dx, err))
     return IPRO_ERROR;
   int axis = (int)ipro_node_attr_int(node, "axis", 0);
-  if (axis < 0 || axis >= dx.rank || indices.rank != dx.rank || !ipro_shape_equal(&dy, &indices))
+  if (!ipro_elements_fit(&indices, &dx, axis) || !ipro_shape_equal(&dy, &indices))
     return ipro_reference_fail(node, err, "dY, the indices and dX do not fit");
   ipro_dtype index_dtype = ipro_node_input(graph, node, 1)->dtype;
   const double *d = inputs[0];

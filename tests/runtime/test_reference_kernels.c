@@ -625,8 +625,39 @@ static void test_slice_onnx(void) {
   ipro_graph_free(graph);
 }
 
+/* GatherElements, ScatterElements and GatherElementsGrad refuse indices that would address past
+ * data (a shape a program file could carry though no inference would make it): indices [2, 4]
+ * for data [2, 3] along axis 0 reach column 3 of 3; a refusal, not a read outside the buffer
+ * (which AddressSanitizer would report). */
+static void test_elements_out_of_shape(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int data = ipro_test_add_tensor(graph, "data", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int at = ipro_test_add_tensor(graph, "at", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 4});
+  int taken = ipro_test_add_tensor(graph, "taken", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 4});
+  int scattered = ipro_test_add_tensor(graph, "scattered", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int dx = ipro_test_add_tensor(graph, "dx", IPRO_DTYPE_FLOAT, 2, (int64_t[]){2, 3});
+  int gather = add_node(graph, "GatherElements", 2, (int[]){data, at}, 1, (int[]){taken});
+  int scatter =
+      add_node(graph, "ScatterElements", 3, (int[]){data, at, taken}, 1, (int[]){scattered});
+  int grad = add_node(graph, "ipro.GatherElementsGrad", 2, (int[]){taken, at}, 1, (int[]){dx});
+  graph->nodes[grad].op = IPRO_OP_GATHER_ELEMENTS_GRAD;
+  ipro_node_set_ints(&graph->nodes[grad], "input_shape", (int64_t[]){2, 3}, 2);
+  float values[6] = {0}, out[8], updates[8] = {0};
+  int64_t indices[8] = {0};
+  const int nodes[3] = {gather, scatter, grad};
+  void *const inputs[3][3] = {{values, indices}, {values, indices, updates}, {updates, indices}};
+  for (int i = 0; i < 3; i++) {
+    ipro_error err = {{0}};
+    ipro_status status = run_kernel(graph, nodes[i], inputs[i], (void *[]){out}, NULL, &err);
+    CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "do not"),
+              "%s with indices past data: \"%s\"", graph->nodes[nodes[i]].op_type, err.message);
+  }
+  ipro_graph_free(graph);
+}
+
 int main(void) {
   test_every_op_has_a_kernel();
+  test_elements_out_of_shape();
   test_nd_indexing_and_elementwise();
   test_slice_onnx();
   test_gelu_and_layer_norm();
