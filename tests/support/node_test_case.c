@@ -235,7 +235,8 @@ bool ipro_node_case_open(ipro_node_case *c, const ipro_case_row *row) {
   /* Within an expanded function (the loss cases' *_expanded), integer arithmetic on values known
    * only at run time (ignore_index's test on the labels) is refused by dtype, as it is in a
    * model: a clear refusal, not a wrong answer */
-  if (status != IPRO_OK && strstr(err.message, "which infopro does not support"))
+  if (status != IPRO_OK && strstr(row->name, "_expanded") &&
+      strstr(err.message, "which infopro does not support"))
     return settle(c, IPRO_CASE_REJECTED, err.message);
   if (status != IPRO_OK) return ipro_node_case_fail(c, "%s", err.message);
   return true;
