@@ -362,46 +362,56 @@ RULE(reduce_mean_gradient) {
   return shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, dy, dx, err);
 }
 
+/* g, of a reduction's output shape, spread back over X's shape, each element its slice's value:
+ * a Reshape to X's shape with the reduced axes 1 (a view, keepdims or not) and an Expand, exact
+ * (no division by the slice's size and multiplication back). -1 on error. */
+static int spread_over_input(ipro_autodiff *ad, int n, int g, ipro_error *err) {
+  const ipro_node *node = forward_node(ad, n);
+  ipro_shape x = input_tensor(ad, n, 0)->shape, kept = x;
+  int count = 0;
+  const int64_t *axes = ipro_node_attr_ints(node, "axes", &count);
+  bool copy = count == 0 && ipro_node_attr_int(node, "noop_with_empty_axes", 0) != 0;
+  for (int d = 0; d < x.rank && count == 0 && !copy; d++)
+    kept.dims[d] = 1;
+  for (int i = 0; i < count; i++)
+    if (axes[i] >= 0 && axes[i] < x.rank) kept.dims[axes[i]] = 1;
+  int r = reshape_to(ad, n, g, &kept, err);
+  int target = r < 0 ? -1 : ipro_autodiff_constant_ints(ad, n, x.dims, x.rank, err);
+  int inputs[2] = {r, target};
+  return target < 0 ? -1 : emit1(ad, n, IPRO_OP_EXPAND, inputs, 2, false, err, NULL);
+}
+
 /* The reductions that sum a term of each element, their gradient dY (or dY / max(Y, FLT_MIN) for
- * ReduceL2, dY / exp(Y) for ReduceLogSum: over the slice's sum) broadcast back to X (ReduceMean's
- * gradient times the elements each slice took), times the term's derivative: 1 for ReduceSum and
- * ReduceLogSum, X for ReduceL2, 2·X for ReduceSumSquare, Sign(X) for ReduceL1 (0 at 0, as
- * PyTorch's), exp(X − Y) for ReduceLogSumExp (Y broadcast the same way). ReduceL2's all-zero slice
- * (Y = 0) gets 0, as PyTorch differentiates such a norm, where X · dY / Y would be 0 · ∞, NaN. */
+ * ReduceL2, dY / exp(Y) for ReduceLogSum: over the slice's sum) spread back over X, times the
+ * term's derivative: 1 for ReduceSum and ReduceLogSum, X for ReduceL2, 2·X for ReduceSumSquare,
+ * Sign(X) for ReduceL1 (0 at 0, as PyTorch's), exp(X − Y) for ReduceLogSumExp (Y spread the same
+ * way). ReduceL2's all-zero slice (Y = 0) gets 0, as PyTorch differentiates such a norm, where
+ * X · dY / Y would be 0 · ∞, NaN. */
 RULE(summed_reduction_gradient) {
   (void)wanted;
   const ipro_node *node = forward_node(ad, n);
   ipro_op op = node->op;
   int x = node->inputs[0], y = output_index(ad, n, 0);
-  ipro_graph *graph = ipro_autodiff_graph(ad);
-  ipro_dtype dtype = graph->tensors[x].dtype;
-  int64_t reduced = ipro_shape_elements(&graph->tensors[y].shape);
-  double elements =
-      (double)ipro_shape_elements(&graph->tensors[x].shape) / (double)(reduced > 0 ? reduced : 1);
-  int count = scalar_constant(ad, n, "count", dtype, elements, err);
-  int twice = op == IPRO_OP_REDUCE_SUM_SQUARE ? scalar_constant(ad, n, "two", dtype, 2.0, err) : 0;
-  int g = count < 0 || twice < 0 ? -1 : dy[0];
-  if (g >= 0 && op == IPRO_OP_REDUCE_L2) {
+  ipro_dtype dtype = ipro_autodiff_graph(ad)->tensors[x].dtype;
+  int g = dy[0];
+  if (op == IPRO_OP_REDUCE_L2) {
     int smallest = scalar_constant(ad, n, "smallest_norm", dtype, FLT_MIN, err);
     int divisor = smallest < 0 ? -1 : binary(ad, n, IPRO_OP_MAX, y, smallest, err);
     g = divisor < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, dy[0], divisor, err);
-  } else if (g >= 0 && op == IPRO_OP_REDUCE_LOG_SUM) {
+  } else if (op == IPRO_OP_REDUCE_LOG_SUM) {
     int sum = emit1(ad, n, IPRO_OP_EXP, &y, 1, false, err, NULL);
     g = sum < 0 ? -1 : binary(ad, n, IPRO_OP_DIV, dy[0], sum, err);
   }
-  int spread = -1;
-  if (g >= 0 && shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, &g, &spread, err) == IPRO_OK)
-    spread = binary(ad, n, IPRO_OP_MUL, spread, count, err);
+  int spread = g < 0 ? -1 : spread_over_input(ad, n, g, err);
   bool unit = op == IPRO_OP_REDUCE_SUM || op == IPRO_OP_REDUCE_LOG_SUM; /* a term's slope of 1 */
   int slope = x;
   if (op == IPRO_OP_REDUCE_SUM_SQUARE) {
-    slope = binary(ad, n, IPRO_OP_MUL, x, twice, err);
+    int twice = scalar_constant(ad, n, "two", dtype, 2.0, err);
+    slope = twice < 0 ? -1 : binary(ad, n, IPRO_OP_MUL, x, twice, err);
   } else if (op == IPRO_OP_REDUCE_L1) {
     slope = emit1(ad, n, IPRO_OP_SIGN, &x, 1, false, err, NULL);
   } else if (op == IPRO_OP_REDUCE_LOG_SUM_EXP) {
-    int y_spread = -1;
-    if (shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, &y, &y_spread, err) == IPRO_OK)
-      y_spread = binary(ad, n, IPRO_OP_MUL, y_spread, count, err);
+    int y_spread = spread_over_input(ad, n, y, err);
     int shifted = y_spread < 0 ? -1 : binary(ad, n, IPRO_OP_SUB, x, y_spread, err);
     slope = shifted < 0 ? -1 : emit1(ad, n, IPRO_OP_EXP, &shifted, 1, false, err, NULL);
   }
