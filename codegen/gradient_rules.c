@@ -667,6 +667,35 @@ RULE(einsum_gradient) {
   return IPRO_OK;
 }
 
+/* LSTM, GRU and RNN: one ipro.RecurrentGrad (forward_op says which) takes the forward's inputs
+ * and the gradients of Y, Y_h and Y_c (absent where none reaches them), recomputes the steps and
+ * gives every input's gradient but sequence_lens'. */
+RULE(recurrent_gradient) {
+  (void)wanted;
+  const ipro_node *node = forward_node(ad, n);
+  ipro_op forward_op = node->op;
+  int inputs[11], count = 0;
+  for (int i = 0; i < 8; i++)
+    inputs[i] = i < node->n_inputs ? node->inputs[i] : -1;
+  for (int o = 0; o < 3; o++)
+    inputs[8 + o] = o < node->n_outputs && node->outputs[o] >= 0 ? dy[o] : -1;
+  for (int i = 0; i < 11; i++)
+    if (inputs[i] >= 0) count = i + 1;
+  bool lstm = forward_op == IPRO_OP_LSTM;
+  int outputs[7];
+  /* emitting may move the node array: no forward node pointer is used after this */
+  int e = ipro_autodiff_emit(ad, n, IPRO_OP_RECURRENT_GRAD, inputs, count, lstm ? 7 : 5, outputs,
+                             true, err);
+  if (e < 0) return IPRO_ERROR;
+  if (ipro_node_set_int(&ipro_autodiff_graph(ad)->nodes[e], "forward_op", forward_op) != IPRO_OK)
+    return ipro_error_set(err, "out of memory");
+  /* dX, dW, dR, dB, dInitial_h, then LSTM's dInitial_c and dP; sequence_lens (4) has none */
+  static const int input_of[7] = {0, 1, 2, 3, 5, 6, 7};
+  for (int o = 0; o < (lstm ? 7 : 5); o++)
+    if (inputs[input_of[o]] >= 0) dx[input_of[o]] = outputs[o];
+  return IPRO_OK;
+}
+
 /* Cast and CastLike. dX: dY converted back to X's dtype (only real inputs ask for one). */
 RULE(cast_like_gradient) {
   (void)wanted;
@@ -1251,6 +1280,9 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_EXPAND] = expand_gradient,
     [IPRO_OP_TILE] = tile_gradient,
     [IPRO_OP_GATHER_ELEMENTS] = gather_elements_gradient,
+    [IPRO_OP_LSTM] = recurrent_gradient,
+    [IPRO_OP_GRU] = recurrent_gradient,
+    [IPRO_OP_RNN] = recurrent_gradient,
     [IPRO_OP_EINSUM] = einsum_gradient,
     [IPRO_OP_CAST_LIKE] = cast_like_gradient,
     [IPRO_OP_CAST] = cast_like_gradient,

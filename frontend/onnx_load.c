@@ -206,6 +206,24 @@ static int load_tensor_attribute(ipro_graph *graph, const char *node_name,
   return index;
 }
 
+/* A list of strings as one string, its elements joined by commas (the recurrent ops'
+ * activations, the only list of strings among the ops infopro reads: ir/recurrent.h parses it).
+ * NULL when out of memory; the caller frees it. */
+static char *joined_strings(const Onnx__AttributeProto *attribute) {
+  size_t length = 1;
+  for (size_t k = 0; k < attribute->n_strings; k++)
+    length += attribute->strings[k].len + 1;
+  char *joined = malloc(length), *at = joined;
+  if (!joined) return NULL;
+  for (size_t k = 0; k < attribute->n_strings; k++) {
+    if (k) *at++ = ',';
+    if (attribute->strings[k].len) memcpy(at, attribute->strings[k].data, attribute->strings[k].len);
+    at += attribute->strings[k].len;
+  }
+  *at = '\0';
+  return joined;
+}
+
 static ipro_status load_attributes(ipro_graph *graph, int node_index, const Onnx__NodeProto *proto,
                                    ipro_error *err) {
   for (size_t a = 0; a < proto->n_attribute; a++) {
@@ -225,6 +243,13 @@ static ipro_status load_attributes(ipro_graph *graph, int node_index, const Onnx
       if (!value) return out_of_memory(err);
       if (attribute->s.len) memcpy(value, attribute->s.data, attribute->s.len);
       value[attribute->s.len] = '\0';
+      status = ipro_node_set_string(node, name, value);
+      free(value);
+      break;
+    }
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS: {
+      char *value = joined_strings(attribute);
+      if (!value) return out_of_memory(err);
       status = ipro_node_set_string(node, name, value);
       free(value);
       break;
@@ -254,7 +279,7 @@ static ipro_status load_attributes(ipro_graph *graph, int node_index, const Onnx
     default:
       return ipro_error_set(err,
                             "node '%s' (%s): attribute '%s' is of a kind infopro does not "
-                            "support (graphs, strings lists, sparse tensors)",
+                            "support (graphs, sparse tensors)",
                             node->name, node->op_type, name);
     }
     if (status != IPRO_OK) return out_of_memory(err);

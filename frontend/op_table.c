@@ -208,6 +208,13 @@ static const ipro_op_info rows[] = {
     /* Einsum's gradients read both operands (each the other's) */
     [IPRO_OP_EINSUM] = {name_EINSUM, ipro_einsum_normalize, ipro_einsum_infer, ipro_einsum_flops,
                         IN(0) | IN(1), 0, NULL, false},
+    /* the recurrent ops' gradient recomputes the steps from the inputs, all of which it reads */
+    [IPRO_OP_LSTM] = {name_LSTM, ipro_recurrent_normalize, ipro_recurrent_infer,
+                      ipro_recurrent_flops, 0xFFu, 0, NULL, false},
+    [IPRO_OP_GRU] = {name_GRU, ipro_recurrent_normalize, ipro_recurrent_infer, ipro_recurrent_flops,
+                     0x3Fu, 0, NULL, false},
+    [IPRO_OP_RNN] = {name_RNN, ipro_recurrent_normalize, ipro_recurrent_infer, ipro_recurrent_flops,
+                     0x3Fu, 0, NULL, false},
     [IPRO_OP_TILE] = {name_TILE, NO_ATTRIBUTES, ipro_tile_infer, ZERO, 0, 0, NULL, false},
     [IPRO_OP_CUM_SUM] = {name_CUM_SUM, ipro_cum_sum_normalize, ipro_cum_sum_infer, ZERO, 0, 0, NULL,
                          false},
@@ -259,6 +266,8 @@ static const ipro_op_info rows[] = {
     [IPRO_OP_GATHER_ELEMENTS_GRAD] = {name_GATHER_ELEMENTS_GRAD, NULL,
                                       ipro_shape_from_attribute_infer, ipro_training_op_flops, 0, 0,
                                       NULL, false},
+    [IPRO_OP_RECURRENT_GRAD] = {name_RECURRENT_GRAD, NULL, ipro_recurrent_grad_infer,
+                                ipro_recurrent_flops, 0, 0, NULL, false},
     [IPRO_OP_REDUCE_PROD_GRAD] = {name_REDUCE_PROD_GRAD, NULL, ipro_shape_from_attribute_infer,
                                   ipro_training_op_flops, 0, 0, NULL, false},
     [IPRO_OP_SOFTMAX_GRAD] = {name_SOFTMAX_GRAD, NULL, ipro_elementwise_grad_infer,

@@ -100,7 +100,10 @@
   X(TILE, "Tile")                                                                                  \
   X(SCATTER_ELEMENTS, "ScatterElements")                                                           \
   X(GATHER_ELEMENTS, "GatherElements")                                                             \
-  X(EINSUM, "Einsum")
+  X(EINSUM, "Einsum")                                                                              \
+  X(LSTM, "LSTM")                                                                                  \
+  X(GRU, "GRU")                                                                                    \
+  X(RNN, "RNN")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader
@@ -122,6 +125,7 @@
   X(REDUCE_EXTREMUM_GRAD, "ipro.ReduceExtremumGrad")                                               \
   X(REDUCE_PROD_GRAD, "ipro.ReduceProdGrad")                                                       \
   X(GATHER_ELEMENTS_GRAD, "ipro.GatherElementsGrad")                                               \
+  X(RECURRENT_GRAD, "ipro.RecurrentGrad")                                                          \
   X(SOFTMAX_GRAD, "ipro.SoftmaxGrad")                                                              \
   X(SOFTMAX_CROSS_ENTROPY_GRAD, "ipro.SoftmaxCrossEntropyGrad")                                    \
   X(SGD_UPDATE, "ipro.SgdUpdate")                                                                  \

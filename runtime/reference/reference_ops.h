@@ -79,6 +79,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_split);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather);
 IPRO_REFERENCE_KERNEL(ipro_reference_expand); /* Expand, Tile */
 IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements);
+/* recurrent.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_recurrent); /* LSTM, GRU, RNN */
+IPRO_REFERENCE_KERNEL(ipro_reference_recurrent_grad);
 /* einsum.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_einsum);
 IPRO_REFERENCE_KERNEL(ipro_reference_scatter_elements);

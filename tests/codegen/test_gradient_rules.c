@@ -40,6 +40,8 @@
 #define KINK_MARGIN 1e-3
 #define RELATIVE_TOLERANCE 1e-7
 #define ABSOLUTE_TOLERANCE 1e-9
+/* Parameters differentiated per case at most (an LSTM's W, R, B, states and peepholes). */
+#define MAX_PARAMS 6
 /* Elements compared per tensor (evenly spaced when there are more). */
 #define MAX_COMPARED 240
 
@@ -76,7 +78,7 @@ typedef struct {
   const char *name;
   ipro_graph *graph;
   int x;         /* the graph input */
-  int params[4]; /* float64 initializers to differentiate */
+  int params[MAX_PARAMS]; /* float64 initializers to differentiate */
   int n_params;
   value_range x_range;
   double kinks[2]; /* input values where the function's derivative jumps, kept KINK_MARGIN away */
@@ -248,8 +250,10 @@ static void check_case(const char *name, case_builder builder) {
   int n_tensors = graph->n_tensors;
   bool *wrt = calloc((size_t)n_tensors, sizeof(bool));
   int *gradient_of = malloc(sizeof(int) * (size_t)n_tensors);
-  int wanted[5] = {b.x, b.params[0], b.params[1], b.params[2], b.params[3]};
+  int wanted[1 + MAX_PARAMS] = {b.x};
   int n_wanted = 1 + b.n_params;
+  for (int k = 0; k < b.n_params; k++)
+    wanted[1 + k] = b.params[k];
   for (int k = 0; k < n_wanted; k++)
     wrt[wanted[k]] = true;
   if (b.loss) {
@@ -287,7 +291,7 @@ static void check_case(const char *name, case_builder builder) {
   if (forward) CHECK_OK(ipro_executor_create(graph, backend, NULL, &gradients, &err), &err);
   double worst = 0;
   if (gradients) {
-    double *results[5];
+    double *results[1 + MAX_PARAMS];
     for (int k = 0; k < n_wanted; k++)
       results[k] =
           malloc(sizeof(double) * (size_t)ipro_shape_elements(&graph->tensors[wanted[k]].shape));
@@ -740,6 +744,83 @@ static void einsum_case(gradient_case *c) {
   ipro_node_set_string(flip, "equation", "bqc -> bcq");
 }
 
+/* sequence_lens [3, 1] of a batch of 2 over 3 steps (the second element runs one step), and the
+ * axes [1] of an Unsqueeze that puts a state beside the steps of a batch-major Y. */
+static void short_second_sequence(gradient_case *c) {
+  int lens = hand_initializer(c->graph, "lens", IPRO_DTYPE_INT32, 1, (int64_t[]){2},
+                              (int32_t[]){3, 1});
+  int axis = hand_int64_initializer(c->graph, "axis1", 1, (int64_t[]){1});
+  c->graph->tensors[lens].kind = c->graph->tensors[axis].kind = IPRO_TENSOR_CONSTANT;
+}
+
+/* A bidirectional LSTM (T 3, N 2, I 3, H 2) with biases, initial states and peepholes, every
+ * output read: Y [3, 2, 2, 2] + Y_h + Y_c broadcast over the steps. */
+static void lstm_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){3, 2, 3});
+  add_param(c, "W", 3, (int64_t[]){2, 8, 3}, false);
+  add_param(c, "R", 3, (int64_t[]){2, 8, 2}, false);
+  add_param(c, "B", 2, (int64_t[]){2, 16}, false);
+  add_param(c, "H0", 3, (int64_t[]){2, 2, 2}, false);
+  add_param(c, "C0", 3, (int64_t[]){2, 2, 2}, false);
+  add_param(c, "P", 2, (int64_t[]){2, 6}, false);
+  ipro_node *lstm = hand_node(c->graph, "lstm", "LSTM", "X,W,R,B,,H0,C0,P", "S,Sh,Sc");
+  ipro_node_set_string(lstm, "direction", "bidirectional");
+  ipro_node_set_int(lstm, "hidden_size", 2);
+  hand_node(c->graph, "with_h", "Add", "S,Sh", "T");
+  hand_node(c->graph, "with_c", "Add", "T,Sc", "Y");
+}
+
+/* A reverse LSTM over batch-major X [2, 3, 3] (layout 1) whose second sequence is one step long,
+ * Y_h and Y_c read: the state passes the steps past a sequence's end both ways. */
+static void lstm_short_sequence_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 3});
+  add_param(c, "W", 3, (int64_t[]){1, 12, 3}, false);
+  add_param(c, "R", 3, (int64_t[]){1, 12, 3}, false);
+  add_param(c, "H0", 3, (int64_t[]){2, 1, 3}, false);
+  short_second_sequence(c);
+  ipro_node *lstm = hand_node(c->graph, "lstm", "LSTM", "X,W,R,,lens,H0", "S,Sh,Sc");
+  ipro_node_set_string(lstm, "direction", "reverse");
+  ipro_node_set_int(lstm, "layout", 1);
+  hand_node(c->graph, "with_h", "Add", "Sh,Sc", "T");
+  hand_node(c->graph, "steps", "Unsqueeze", "T,axis1", "U"); /* [N, 1, D, H] */
+  hand_node(c->graph, "with_y", "Mul", "S,U", "Y");
+}
+
+/* GRU both ways (linear_before_reset 0 and 1), bidirectional, with biases and initial state. */
+static void gru_case(gradient_case *c, int64_t linear_before_reset) {
+  begin(c, 3, (int64_t[]){3, 2, 3});
+  add_param(c, "W", 3, (int64_t[]){2, 6, 3}, false);
+  add_param(c, "R", 3, (int64_t[]){2, 6, 2}, false);
+  add_param(c, "B", 2, (int64_t[]){2, 12}, false);
+  add_param(c, "H0", 3, (int64_t[]){2, 2, 2}, false);
+  ipro_node *gru = hand_node(c->graph, "gru", "GRU", "X,W,R,B,,H0", "S,Sh");
+  ipro_node_set_string(gru, "direction", "bidirectional");
+  ipro_node_set_int(gru, "linear_before_reset", linear_before_reset);
+  hand_node(c->graph, "with_h", "Add", "S,Sh", "Y");
+}
+static void gru_reset_after_case(gradient_case *c) { gru_case(c, 1); }
+static void gru_reset_before_case(gradient_case *c) { gru_case(c, 0); }
+
+/* An RNN (Tanh) over batch-major X [2, 3, 3] whose second sequence is one step long, and a
+ * sigmoid one (activations) in reverse: Y of both and Y_h of the first. */
+static void rnn_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 3, 3});
+  add_param(c, "W", 3, (int64_t[]){1, 4, 3}, false);
+  add_param(c, "R", 3, (int64_t[]){1, 4, 4}, false);
+  add_param(c, "B", 2, (int64_t[]){1, 8}, false);
+  add_param(c, "V", 3, (int64_t[]){1, 4, 3}, false);
+  short_second_sequence(c);
+  ipro_node *rnn = hand_node(c->graph, "rnn", "RNN", "X,W,R,B,lens", "S,Sh");
+  ipro_node_set_int(rnn, "layout", 1);
+  ipro_node *sigmoid = hand_node(c->graph, "sigmoid_rnn", "RNN", "X,V,R", "Q");
+  ipro_node_set_int(sigmoid, "layout", 1);
+  ipro_node_set_string(sigmoid, "direction", "reverse");
+  ipro_node_set_string(sigmoid, "activations", "Sigmoid");
+  hand_node(c->graph, "both", "Mul", "S,Q", "T");
+  hand_node(c->graph, "steps", "Unsqueeze", "Sh,axis1", "U"); /* [N, 1, D, H] */
+  hand_node(c->graph, "with_h", "Add", "T,U", "Y");
+}
+
 /* Mish and Softsign: Mish(X) · Softsign(X). */
 static void mish_softsign_case(gradient_case *c) {
   begin(c, 2, (int64_t[]){3, 4});
@@ -1151,6 +1232,11 @@ int main(void) {
       {"PRelu (a slope per row, and one slope)", prelu_case},
       {"Tile (whole copies; a parameter's rows)", tile_case},
       {"GatherElements (an element read twice)", gather_elements_case},
+      {"LSTM (bidirectional, initial states, peepholes)", lstm_case},
+      {"LSTM (reverse, layout 1, a shorter sequence)", lstm_short_sequence_case},
+      {"GRU (linear_before_reset 1, bidirectional)", gru_reset_after_case},
+      {"GRU (linear_before_reset 0, bidirectional)", gru_reset_before_case},
+      {"RNN (Tanh with a shorter sequence; Sigmoid in reverse)", rnn_case},
       {"Einsum (attention's scores, relative positions, a transpose)", einsum_case},
       {"ReduceL1 and ReduceSumSquare", reduce_l1_sum_square_case},
       {"ReduceLogSumExp and ReduceLogSum", reduce_log_sum_case},

@@ -73,10 +73,11 @@ ipro_status ipro_node_case_read_index(const char *dir, ipro_case_row **rows, int
 }
 
 /* The dtypes infopro handles: float32 activations, int64 shape values and labels, bool dropout
- * masks, and int32 only as Gather indices. */
+ * masks, and int32 only as Gather indices and the recurrent ops' sequence_lens. */
 static bool dtype_supported(ipro_dtype dtype, ipro_op op) {
   return dtype == IPRO_DTYPE_FLOAT || dtype == IPRO_DTYPE_INT64 || dtype == IPRO_DTYPE_BOOL ||
-         (dtype == IPRO_DTYPE_INT32 && op == IPRO_OP_GATHER);
+         (dtype == IPRO_DTYPE_INT32 && (op == IPRO_OP_GATHER || op == IPRO_OP_LSTM ||
+                                         op == IPRO_OP_GRU || op == IPRO_OP_RNN));
 }
 
 /* Skips the case when a node's op is not supported, naming every such op once. */

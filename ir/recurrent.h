@@ -1,0 +1,50 @@
+/* ONNX's recurrent ops, LSTM, GRU and RNN, as the frontend's shape inference, the gradient rules
+ * and the reference kernels read them: the gates per step, the directions, the layout and the
+ * activations, from a node's attributes in canonical form (frontend/ops/recurrent.c fills in the
+ * defaults; it refuses clip, input_forget and activations with parameters). Per direction d, W is
+ * [G·H, I] and R [G·H, H] with the gates stacked in ONNX's order (LSTM i, o, f, c; GRU z, r, h; RNN
+ * one), B is W's biases then R's, [2·G·H], and LSTM's peepholes P are [3·H] (i, o, f). */
+#ifndef IPRO_RECURRENT_H
+#define IPRO_RECURRENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ir/graph.h"
+
+typedef enum {
+  IPRO_RECURRENT_SIGMOID,
+  IPRO_RECURRENT_TANH,
+  IPRO_RECURRENT_RELU
+} ipro_recurrent_activation;
+
+typedef struct {
+  ipro_op op;               /* IPRO_OP_LSTM, IPRO_OP_GRU or IPRO_OP_RNN */
+  int gates;                /* G: 4, 3 or 1 */
+  int directions;           /* D: 1, or 2 for "bidirectional" */
+  bool reverse;             /* "reverse": the one direction runs from the last step to the first */
+  bool batch_major;         /* layout 1: X [N, T, I], Y [N, T, D, H], states [N, D, H] */
+  bool linear_before_reset; /* GRU: the reset gate multiplies R's product, not the state */
+  int64_t hidden;           /* H */
+  /* per direction, the op's activations in ONNX's order (LSTM f, g, h; GRU f, g; RNN f) */
+  ipro_recurrent_activation f[2][3];
+} ipro_recurrent_form;
+
+/* The gates per step and the activations per direction of a recurrent op (0 for another op). */
+int ipro_recurrent_gates(ipro_op op);
+int ipro_recurrent_activations_per_direction(ipro_op op);
+/* ONNX's default activations of op for one direction, as the canonical attribute writes them:
+ * "Sigmoid,Tanh,Tanh", "Sigmoid,Tanh", "Tanh". */
+const char *ipro_recurrent_default_activations(ipro_op op);
+
+/* Reads node's canonical attributes (direction, layout, hidden_size, linear_before_reset,
+ * activations as one comma-separated string) as a recurrent op of kind op. NULL, or what is wrong
+ * (written into message). */
+const char *ipro_recurrent_form_of(const ipro_node *node, ipro_op op, ipro_recurrent_form *form,
+                                   char *message, size_t size);
+
+/* The value of an activation at x, and its derivative there given that value y. */
+double ipro_recurrent_apply(ipro_recurrent_activation f, double x);
+double ipro_recurrent_derivative(ipro_recurrent_activation f, double x, double y);
+
+#endif
