@@ -39,6 +39,7 @@ torchvision and onnxscript from PyPI (Debian's python3-torch is older and has no
     python3 models/export_dynamo.py --only rms-norm  # export_rms_norm's
     python3 models/export_dynamo.py --only masked-attention  # export_masked_attention's
     python3 models/export_dynamo.py --only smooth-activations  # export_smooth_activations's
+    python3 models/export_dynamo.py --only recurrent  # export_recurrent's
 
 Writes models/NAME.onnx and models/golden/NAME_forward.ipgd ("input": 2 images, "logits": the
 model's output in eval mode, computed by PyTorch) for both."""
@@ -748,6 +749,50 @@ def export_smooth_activations():
                 ("dx", dx.numpy())])
 
 
+class RecurrentCNN(nn.Module):
+    """A convolution whose 14 rows of features are a sequence of 14 steps (8 channels x 14
+    columns each), read by a bidirectional nn.LSTM, then an nn.GRU, then an nn.RNN with ReLU
+    (batch_first, PyTorch's zero initial states), classified from the RNN's mean over the steps
+    and the GRU's last state. The TorchScript exporter writes ONNX's LSTM, GRU and RNN
+    (activations ["Relu"]), their weights gathered from the parameters by Slice and Concat;
+    torch.export writes LSTM and GRU and unrolls the RNN into a MatMul, Add and Relu per step."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.lstm = nn.LSTM(112, 16, batch_first=True, bidirectional=True)
+        self.gru = nn.GRU(32, 16, batch_first=True)
+        self.rnn = nn.RNN(16, 12, batch_first=True, nonlinearity="relu")
+        self.fc = nn.Linear(28, 10)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        steps = h.permute(0, 2, 1, 3).reshape(x.shape[0], 14, 112)
+        a, _ = self.lstm(steps)
+        g, last = self.gru(a)
+        r, _ = self.rnn(g)
+        return self.fc(torch.cat([r.mean(1), last[0]], 1))
+
+
+def export_recurrent():
+    """recurrent_cnn_fmnist.onnx (the TorchScript exporter) and recurrent_cnn_dynamo_fmnist.onnx
+    (torch.export, optimize=False) of one RecurrentCNN, and its logits as both goldens."""
+    torch.manual_seed(2700)
+    model = RecurrentCNN()
+    x = forward_input((1, 28, 28))
+    with torch.no_grad():
+        logits = model(x)
+    path = os.path.join(HERE, "recurrent_cnn_fmnist.onnx")
+    export_torchscript_training(model, path)
+    dynamo_path = os.path.join(HERE, "recurrent_cnn_dynamo_fmnist.onnx")
+    export_torch_export_stripped(model, dynamo_path)
+    for written in (path, dynamo_path):
+        name = os.path.basename(written)[:-len(".onnx")]
+        write_ipgd(os.path.join(GOLDEN_DIR, name + "_forward.ipgd"),
+                   [("input", x.numpy()), ("logits", logits.numpy())])
+        print("%s: %d bytes" % (written, os.path.getsize(written)))
+
+
 def export_fourier_position():
     """fourier_position_cnn_dynamo_fmnist.onnx: FourierPositionCNN from torch.export with
     optimize=False, and its logits as the golden."""
@@ -837,6 +882,8 @@ def main():
         return export_vit()
     if sys.argv[1:] == ["--only", "eval"]:
         return export_for_inference()
+    if sys.argv[1:] == ["--only", "recurrent"]:
+        return export_recurrent()
     if sys.argv[1:] == ["--only", "shared"]:
         return export_shared_parameter()
     if sys.argv[1:] == ["--only", "stochastic-depth"]:
@@ -860,6 +907,7 @@ def main():
     export_normalized()
     export_cbam()
     export_smooth_activations()
+    export_recurrent()
     export_masked_attention()
     for name, (build, options) in EXPORTS.items():
         torch.manual_seed(1100)

@@ -303,7 +303,9 @@ static void check_every_parameter_trained(const char *name, const char *written)
  * fourier_position_cnn_dynamo_fmnist adds a positional encoding folded from CumSum, Sin and Cos of
  * a mask the size of the batch's maps; normalized_cnn_dynamo_fmnist F.normalize and torch.sum
  * (ReduceL2 and ReduceSum, run with their gradients); cbam_cnn_dynamo_fmnist CBAM's attention
- * (ReduceMax and ReduceMin, with their gradients).
+ * (ReduceMax and ReduceMin, with their gradients); recurrent_cnn_fmnist and
+ * recurrent_cnn_dynamo_fmnist an nn.LSTM, nn.GRU and nn.RNN whose weights the exporters gather
+ * from PyTorch's parameters by Slice and Concat (every one of them trains, through the gathering).
  * Local training (K = 2), the test pass after each epoch and the export go through for both (the
  * test pass once asked the trainer for the ratio and stopped after the first epoch; the second was
  * refused for its Expand), and the written model evaluates to the last test pass's accuracy. */
@@ -485,6 +487,8 @@ int main(void) {
   train_torch_export_model("normalized_cnn_dynamo_fmnist");
   train_torch_export_model("cbam_cnn_dynamo_fmnist");
   train_torch_export_model("smooth_activations_cnn_dynamo_fmnist");
+  train_torch_export_model("recurrent_cnn_fmnist");
+  train_torch_export_model("recurrent_cnn_dynamo_fmnist");
   check_buffers_as_loaded();
   train_deduplicated_parameters();
   ipro_test_remove_directory(directory);

@@ -35,7 +35,9 @@
  * channel and spatial attention with torch.amax and torch.amin (ReduceMax, ReduceMin:
  * cbam_cnn_dynamo_fmnist); and the smooth activations (Elu, Selu, Celu, Softplus, Mish), Exp, Log
  * and the reductions ReduceLogSumExp, ReduceL1 and ReduceProd
- * (smooth_activations_cnn_dynamo_fmnist). */
+ * (smooth_activations_cnn_dynamo_fmnist); and a bidirectional nn.LSTM, an nn.GRU and an nn.RNN
+ * over rows of features, from both exporters (recurrent_cnn_fmnist: ONNX's LSTM, GRU and RNN with
+ * activations ["Relu"]; recurrent_cnn_dynamo_fmnist: LSTM and GRU, the RNN unrolled). */
 static const char *const models[] = {"resnet8_fmnist",
                                      "resnet32",
                                      "resnet110",
@@ -69,7 +71,9 @@ static const char *const models[] = {"resnet8_fmnist",
                                      "fourier_position_cnn_dynamo_fmnist",
                                      "normalized_cnn_dynamo_fmnist",
                                      "cbam_cnn_dynamo_fmnist",
-                                     "smooth_activations_cnn_dynamo_fmnist"};
+                                     "smooth_activations_cnn_dynamo_fmnist",
+                                     "recurrent_cnn_fmnist",
+                                     "recurrent_cnn_dynamo_fmnist"};
 
 /* How far the worst logit is beyond its tolerance (<= 0: all within), and where; a NaN or
  * infinite logit is infinitely far. */
