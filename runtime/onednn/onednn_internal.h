@@ -243,6 +243,9 @@ ipro_status ipro_onednn_build_einsum(ipro_onednn_kernel *, const ipro_graph *, c
                                      ipro_error *);
 ipro_status ipro_onednn_build_prelu(ipro_onednn_kernel *, const ipro_graph *, const ipro_node *,
                                     ipro_error *);
+/* cpu_recurrent.c: LSTM, GRU, RNN and ipro.RecurrentGrad. */
+ipro_status ipro_onednn_build_recurrent(ipro_onednn_kernel *, const ipro_graph *,
+                                        const ipro_node *, ipro_error *);
 /* cpu_gather_elements.c: GatherElements and ipro.GatherElementsGrad. */
 ipro_status ipro_onednn_build_gather_elements(ipro_onednn_kernel *, const ipro_graph *,
                                               const ipro_node *, ipro_error *);

@@ -77,7 +77,7 @@ static double value_in(value_range range) {
 typedef struct {
   const char *name;
   ipro_graph *graph;
-  int x;         /* the graph input */
+  int x;                  /* the graph input */
   int params[MAX_PARAMS]; /* float64 initializers to differentiate */
   int n_params;
   value_range x_range;
@@ -747,8 +747,8 @@ static void einsum_case(gradient_case *c) {
 /* sequence_lens [3, 1] of a batch of 2 over 3 steps (the second element runs one step), and the
  * axes [1] of an Unsqueeze that puts a state beside the steps of a batch-major Y. */
 static void short_second_sequence(gradient_case *c) {
-  int lens = hand_initializer(c->graph, "lens", IPRO_DTYPE_INT32, 1, (int64_t[]){2},
-                              (int32_t[]){3, 1});
+  int lens =
+      hand_initializer(c->graph, "lens", IPRO_DTYPE_INT32, 1, (int64_t[]){2}, (int32_t[]){3, 1});
   int axis = hand_int64_initializer(c->graph, "axis1", 1, (int64_t[]){1});
   c->graph->tensors[lens].kind = c->graph->tensors[axis].kind = IPRO_TENSOR_CONSTANT;
 }

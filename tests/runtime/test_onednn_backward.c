@@ -34,7 +34,7 @@
 #include "tests/support/step_runs.h"
 #include "tests/support/tensor_checks.h"
 
-#define MAX_OPERANDS 8
+#define MAX_OPERANDS 12
 
 static uint64_t random_state = 0x243f6a8885a308d3u;
 
@@ -896,6 +896,140 @@ static void gather_elements_cases(ipro_backend *onednn) {
   }
 }
 
+/* ---- LSTM, GRU, RNN ---- */
+
+typedef struct {
+  const char *label, *op_type, *direction, *activations;
+  int64_t layout, linear_before_reset;
+  bool bias, states; /* B; initial_h (and LSTM's initial_c) */
+  bool read[3];      /* which of Y, Y_h, Y_c the forward writes and the gradient gets */
+} recurrent_shape;
+
+/* One recurrent node, or its ipro.RecurrentGrad (T 5, N 3, I 4, H 6), on the backend's loops
+ * (sgemm and C loops in float32) against the reference kernel (double, every step in order). */
+static void recurrent_case(ipro_backend *onednn, const recurrent_shape *r, bool gradient) {
+  ipro_op op = ipro_op_from_name(r->op_type);
+  int64_t G = op == IPRO_OP_LSTM ? 4 : op == IPRO_OP_GRU ? 3 : 1, T = 5, N = 3, I = 4, H = 6;
+  int64_t D = strcmp(r->direction, "bidirectional") == 0 ? 2 : 1;
+  int64_t x[3] = {T, N, I}, w[3] = {D, G * H, I}, rr[3] = {D, G * H, H}, b[2] = {D, 2 * G * H};
+  int64_t state[3] = {D, N, H}, y[4] = {T, D, N, H};
+  if (r->layout) {
+    x[0] = N, x[1] = T;
+    state[0] = N, state[1] = D;
+    y[0] = N, y[1] = T, y[2] = D;
+  }
+  one_node c = {0};
+  input(&c, "X", 3, x, UNIFORM);
+  input(&c, "W", 3, w, UNIFORM);
+  input(&c, "R", 3, rr, UNIFORM);
+  if (r->bias) input(&c, "B", 2, b, UNIFORM);
+  if (r->states) input(&c, "H0", 3, state, UNIFORM);
+  if (r->states && op == IPRO_OP_LSTM) input(&c, "C0", 3, state, UNIFORM);
+  char inputs[200], outputs[200];
+  snprintf(inputs, sizeof inputs, "X,W,R,%s,,%s%s", r->bias ? "B" : "", r->states ? "H0" : "",
+           r->states && op == IPRO_OP_LSTM ? ",C0" : "");
+  ipro_node *n;
+  if (gradient) {
+    if (r->read[0]) input(&c, "dY", 4, y, UNIFORM);
+    if (r->read[1]) input(&c, "dYh", 3, state, UNIFORM);
+    if (r->read[2]) input(&c, "dYc", 3, state, UNIFORM);
+    /* X, W, R, B, sequence_lens, H0, C0, P, then dY, dY_h, dY_c */
+    char all[260];
+    snprintf(all, sizeof all, "X,W,R,%s,,%s,%s,,%s,%s,%s", r->bias ? "B" : "",
+             r->states ? "H0" : "", r->states && op == IPRO_OP_LSTM ? "C0" : "",
+             r->read[0] ? "dY" : "", r->read[1] ? "dYh" : "", r->read[2] ? "dYc" : "");
+    snprintf(outputs, sizeof outputs,
+             op == IPRO_OP_LSTM ? "dX,dW,dR,dB,dH0,dC0,dP" : "dX,dW,dR,dB,dH0");
+    n = node(&c, "ipro.RecurrentGrad", IPRO_OP_RECURRENT_GRAD, all, outputs);
+    set_int(n, "forward_op", op);
+  } else {
+    snprintf(outputs, sizeof outputs, "%s,%s%s", r->read[0] ? "Y" : "", r->read[1] ? "Yh" : "",
+             op == IPRO_OP_LSTM ? (r->read[2] ? ",Yc" : ",") : "");
+    n = node(&c, r->op_type, 0, inputs, outputs);
+  }
+  hand_require(ipro_node_set_string(n, "direction", r->direction) == IPRO_OK);
+  if (r->activations)
+    hand_require(ipro_node_set_string(n, "activations", r->activations) == IPRO_OK);
+  set_int(n, "hidden_size", H);
+  set_int(n, "layout", r->layout);
+  if (op == IPRO_OP_GRU) set_int(n, "linear_before_reset", r->linear_before_reset);
+  c.expect_loop = true;
+  char label[200];
+  snprintf(label, sizeof label, "%s%s", gradient ? "the gradient of " : "", r->label);
+  run_case(onednn, &c, label, true);
+}
+
+static void recurrent_cases(ipro_backend *onednn) {
+  static const recurrent_shape shapes[] = {
+      {"a bidirectional LSTM with biases and initial states",
+       "LSTM",
+       "bidirectional",
+       NULL,
+       0,
+       0,
+       true,
+       true,
+       {true, true, true}},
+      {"a batch-major LSTM, Y alone",
+       "LSTM",
+       "forward",
+       NULL,
+       1,
+       0,
+       false,
+       false,
+       {true, false, false}},
+      {"a GRU (linear_before_reset 1), batch-major, biases, an initial state",
+       "GRU",
+       "forward",
+       NULL,
+       1,
+       1,
+       true,
+       true,
+       {true, true, false}},
+      {"a GRU (linear_before_reset 0) in reverse, biases",
+       "GRU",
+       "reverse",
+       NULL,
+       0,
+       0,
+       true,
+       false,
+       {true, false, false}},
+      {"a bidirectional GRU (linear_before_reset 0), an initial state",
+       "GRU",
+       "bidirectional",
+       NULL,
+       0,
+       0,
+       false,
+       true,
+       {true, true, false}},
+      {"a bidirectional ReLU RNN with biases, Y_h alone",
+       "RNN",
+       "bidirectional",
+       "Relu",
+       0,
+       0,
+       true,
+       false,
+       {false, true, false}},
+      {"a sigmoid RNN, batch-major, an initial state",
+       "RNN",
+       "forward",
+       "Sigmoid",
+       1,
+       0,
+       false,
+       true,
+       {true, true, false}},
+  };
+  for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+    for (int gradient = 0; gradient < 2; gradient++)
+      recurrent_case(onednn, &shapes[k], gradient);
+}
+
 /* ---- Einsum ---- */
 
 /* Einsum of two operands as oneDNN's matmul over the operands' strides (onednn_einsum.c), against
@@ -1168,6 +1302,7 @@ int main(void) {
   reduce_axes_cases(onednn);
   einsum_cases(onednn);
   gather_elements_cases(onednn);
+  recurrent_cases(onednn);
   model_step("resnet8_fmnist", "ResNet-8", onednn, reference);
   /* the data movers as reorders (Split, Slice, its gradient's Pad) and a tiny EfficientNet's
    * spatial means as global pools, its Mul by [N, C, 1, 1] and [N, 1, 1, 1] on our loop */
