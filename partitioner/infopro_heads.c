@@ -396,14 +396,31 @@ bool ipro_heads_cut_is_channels_last(const ipro_graph *network, int tensor) {
 
 /* The heads read the batch on axis 0: a map torch.export transposed to [H, W, N, C] for an
  * adaptive pooling's GatherND is a cut point every path passes through, but heads there would mix
- * the images (its classifier gave H rows of features for N labels). */
-int ipro_heads_attachable_cuts(const ipro_graph *network, int *cut_points, int n_cut_points) {
+ * the images (its classifier gave H rows of features for N labels); so would a recurrent layer's
+ * [T, N, D] at a batch of T, were its first axis taken for the batch's by its extent. */
+int ipro_heads_attachable_cuts(ipro_graph *network, int *cut_points, int n_cut_points) {
   int64_t batch = network->batch > 0 ? network->batch : IPRO_DIM_BATCH;
   int kept = 0;
+  bool ambiguous = false;
   for (int i = 0; i < n_cut_points; i++) {
     const ipro_shape *shape = &network->tensors[cut_points[i]].shape;
-    if (shape->rank >= 2 && shape->rank <= 4 && shape->dims[0] == batch)
-      cut_points[kept++] = cut_points[i];
+    if (shape->rank < 2 || shape->rank > 4 || shape->dims[0] != batch) continue;
+    for (int k = 1; k < shape->rank; k++)
+      ambiguous |= network->batch > 0 && shape->dims[k] == batch;
+    cut_points[kept++] = cut_points[i];
   }
+  if (!ambiguous) return kept;
+  /* at the next batch, the batch's axis is the one that grew */
+  ipro_error err = {{0}};
+  if (ipro_graph_infer_shapes(network, batch + 1, &err) == IPRO_OK) {
+    int still = 0;
+    for (int i = 0; i < kept; i++)
+      if (network->tensors[cut_points[i]].shape.dims[0] == batch + 1)
+        cut_points[still++] = cut_points[i];
+    kept = still;
+  }
+  /* the shapes inferred at this batch before hold again: a failure here is not expected, and
+   * leaves none of the cuts rather than wrong shapes */
+  if (ipro_graph_infer_shapes(network, batch, &err) != IPRO_OK) return 0;
   return kept;
 }

@@ -51,9 +51,11 @@ bool ipro_heads_cut_is_channels_last(const ipro_graph *network, int tensor);
 /* Keeps, in place and in order, the cut points (tensor indices of network) where the heads can
  * attach: a feature map [N, C, H, W] (or [N, H, W, C]), a token sequence [N, T, D] (a
  * transformer's; the heads read the mean of its tokens, a feature vector) or a feature vector
- * [N, F], the batch first (its extent network->batch, or symbolic); returns how many. A tensor
- * whose first axis is another of the batch's extent cannot be told apart and is kept. */
-int ipro_heads_attachable_cuts(const ipro_graph *network, int *cut_points, int n_cut_points);
+ * [N, F], the batch first (its extent network->batch, or symbolic); returns how many. Where a
+ * kept tensor has another axis of the batch's extent (a recurrent layer's [T, N, D] at a batch
+ * of T), the first could be that other one: network's shapes are inferred once more at the next
+ * batch, which tells the batch's axis, then again at its own. */
+int ipro_heads_attachable_cuts(ipro_graph *network, int *cut_points, int n_cut_points);
 
 /* Appends both heads to module (shapes inferred at its batch) at its first graph output. image:
  * the tensor holding the network's normalised input in this module's graph (the module's own

@@ -56,8 +56,8 @@ static void check_cut(const char *model, const char *cut_name, bool channels_las
               (long long)channels);
     bool transposed = false;
     for (int n = 0; n < module->n_nodes; n++)
-      transposed = transposed || strcmp(module->nodes[n].name,
-                                        "infopro1/channels_first/Transpose") == 0;
+      transposed =
+          transposed || strcmp(module->nodes[n].name, "infopro1/channels_first/Transpose") == 0;
     CHECK(transposed == channels_last);
     printf("%s at '%s': %s, heads on %lld channels\n", model, cut_name,
            channels_last ? "[N, H, W, C]" : "[N, C, H, W]", (long long)channels);
@@ -108,8 +108,45 @@ static void check_tokens(void) {
   ipro_graph_free(network);
 }
 
+/* A recurrent layer's steps [T, N, D] are no cut for the heads, also at a batch of T, where their
+ * first axis has the batch's extent: models/recurrent_cnn_dynamo_fmnist.onnx's LSTM reads the
+ * 14 rows as [14, N, 112] (val_19, torch.export's transpose of the batch-first [N, 14, 112],
+ * _unsafe_view, which is a cut at any batch). The shapes are the network's own at the batch
+ * after the check. */
+static void check_steps_at_batch(int64_t batch) {
+  char path[1024];
+  ipro_test_path(path, sizeof path, "models/recurrent_cnn_dynamo_fmnist.onnx");
+  ipro_error err = {{0}};
+  ipro_graph *network = NULL;
+  CHECK_OK(ipro_graph_open(path, batch, &network, &err), &err);
+  if (!network) return;
+  int steps = ipro_graph_find_tensor(network, "val_19");
+  int rows = ipro_graph_find_tensor(network, "_unsafe_view");
+  CHECK(steps >= 0 && rows >= 0);
+  if (steps < 0 || rows < 0) {
+    ipro_graph_free(network);
+    return;
+  }
+  int64_t want_steps[3] = {14, batch, 112}, want_rows[3] = {batch, 14, 112};
+  for (int k = 0; k < 3; k++) {
+    CHECK_EQ_INT(network->tensors[steps].shape.dims[k], want_steps[k]);
+    CHECK_EQ_INT(network->tensors[rows].shape.dims[k], want_rows[k]);
+  }
+  int cuts[2] = {steps, rows};
+  int kept = ipro_heads_attachable_cuts(network, cuts, 2);
+  CHECK_MSG(kept == 1 && cuts[0] == rows,
+            "at batch %lld: %d cuts kept (the batch-first rows alone expected)", (long long)batch,
+            kept);
+  CHECK_EQ_INT(network->batch, batch);
+  for (int k = 0; k < 3; k++)
+    CHECK_EQ_INT(network->tensors[steps].shape.dims[k], want_steps[k]);
+  ipro_graph_free(network);
+}
+
 int main(void) {
   check_tokens();
+  check_steps_at_batch(14);
+  check_steps_at_batch(5);
   check_cut("models/swin_tiny_fmnist.onnx", "/features/features.1/features.1.1/Add_output_0", true,
             16);
   check_cut("models/resnet8_fmnist.onnx", "/layer1/layer1.0/Relu_1_output_0", false, 16);
