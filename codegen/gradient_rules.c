@@ -494,19 +494,24 @@ RULE(gemm_gradient) {
 }
 
 /* MatMul of two matrices: dA = dY·Bᵀ, dB = Aᵀ·dY (higher ranks are not differentiated yet). */
-/* tensor (of rank `rank`) with its last two dimensions swapped, for the products below. */
-static int transposed(ipro_autodiff *ad, int n, int tensor, int rank, ipro_error *err) {
+/* tensor (of rank `rank`) with its axes a and b swapped. -1 on error. */
+static int swapped(ipro_autodiff *ad, int n, int tensor, int rank, int a, int b, ipro_error *err) {
   int e, t = emit1(ad, n, IPRO_OP_TRANSPOSE, &tensor, 1, false, err, &e);
   int64_t swap[IPRO_MAX_RANK];
   for (int d = 0; d < rank; d++)
     swap[d] = d;
-  swap[rank - 2] = rank - 1, swap[rank - 1] = rank - 2;
+  swap[a] = b, swap[b] = a;
   if (t < 0 ||
       ipro_node_set_ints(&ipro_autodiff_graph(ad)->nodes[e], "perm", swap, rank) != IPRO_OK) {
     if (t >= 0) ipro_error_set(err, "out of memory");
     return -1;
   }
   return t;
+}
+
+/* tensor (of rank `rank`) with its last two dimensions swapped, for the products below. */
+static int transposed(ipro_autodiff *ad, int n, int tensor, int rank, ipro_error *err) {
+  return swapped(ad, n, tensor, rank, rank - 2, rank - 1, err);
 }
 
 /* tensor (of `shape`) reshaped to [rows, columns], the rows every leading dimension. */
@@ -696,6 +701,13 @@ RULE(recurrent_gradient) {
   return IPRO_OK;
 }
 
+/* Col2Im: dX is dY read back at each value's pixel (ipro.Col2ImGrad, an Im2Col: the window's
+ * attributes, X's shape), 0 for the values that fell in the padding. */
+RULE(col2im_gradient) {
+  if (!wanted[0]) return IPRO_OK;
+  return shaped_gradient_of(ad, n, IPRO_OP_COL2IM_GRAD, dy, 1, dx, err);
+}
+
 /* Cast and CastLike. dX: dY converted back to X's dtype (only real inputs ask for one). */
 RULE(cast_like_gradient) {
   (void)wanted;
@@ -816,24 +828,43 @@ static ipro_status segment_sum_gradient(ipro_autodiff *ad, int n, const int64_t 
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
-/* Gather along axis 0 at constant indices that repeat or leave rows out: segment_sum_gradient. */
+/* Gather at constant indices that repeat or leave slices out: segment_sum_gradient along axis 0;
+ * along another axis the same between two transposes, dY seen as [before, indices, after] with
+ * the indices first (F.unfold as torch.export writes it: VOLO's outlook attention). */
 static ipro_status rows_gradient(ipro_autodiff *ad, int n, const ipro_tensor *indices,
-                                 const ipro_shape *x, const int *dy, int *dx, ipro_error *err) {
+                                 const ipro_shape *x, int axis, const int *dy, int *dx,
+                                 ipro_error *err) {
   const ipro_node *node = forward_node(ad, n);
-  int64_t rows = x->dims[0], count = ipro_shape_elements(&indices->shape);
+  int64_t rows = x->dims[axis], count = ipro_shape_elements(&indices->shape);
   int64_t *row = malloc(sizeof(int64_t) * (size_t)(count + 1));
   if (!row) return ipro_error_set(err, "out of memory building the backward pass");
   for (int64_t j = 0; j < count; j++) {
     row[j] = index_at(indices, j, rows);
     if (row[j] < 0 || row[j] >= rows) { /* inference checked them; a gradient is not a crash */
       free(row);
-      return ipro_error_set(err, "node '%s' (Gather): an index is outside its %lld rows",
+      return ipro_error_set(err, "node '%s' (Gather): an index is outside its %lld slices",
                             node->name, (long long)rows);
     }
   }
-  ipro_status status = segment_sum_gradient(ad, n, row, count, rows, x, dy, dx, err);
+  if (axis == 0) {
+    ipro_status status = segment_sum_gradient(ad, n, row, count, rows, x, dy, dx, err);
+    free(row);
+    return status;
+  }
+  int64_t before = 1, after = 1;
+  for (int d = 0; d < x->rank; d++)
+    d<axis ? (before *= x->dims[d]) : d> axis ? (after *= x->dims[d]) : 0;
+  ipro_shape seen = {.rank = 3, .dims = {before, count, after}};
+  ipro_shape moved = {.rank = 3, .dims = {rows, before, after}};
+  int g = reshape_to(ad, n, dy[0], &seen, err), summed = -1;
+  g = g < 0 ? -1 : swapped(ad, n, g, 3, 0, 1, err);
+  ipro_status status =
+      g < 0 ? IPRO_ERROR : segment_sum_gradient(ad, n, row, count, rows, &moved, &g, &summed, err);
   free(row);
-  return status;
+  if (status != IPRO_OK) return IPRO_ERROR;
+  g = swapped(ad, n, summed, 3, 0, 1, err);
+  dx[0] = g < 0 ? -1 : reshape_to(ad, n, g, x, err);
+  return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
 /* GatherND (batch_dims 0) at constant indices [..., k]: each index reads one row of data seen as
@@ -884,7 +915,6 @@ RULE(gather_nd_gradient) {
 static ipro_status permutation_gradient(ipro_autodiff *ad, int n, const ipro_tensor *indices,
                                         const ipro_shape *x, int64_t axis, const int *dy, int *dx,
                                         ipro_error *err) {
-  const ipro_node *node = forward_node(ad, n);
   int64_t dim = x->dims[axis], count = ipro_shape_elements(&indices->shape);
   int64_t *inverse = count == dim && dim > 0 ? malloc(sizeof(int64_t) * (size_t)dim) : NULL;
   bool permutation = inverse != NULL, in_order = true;
@@ -898,12 +928,7 @@ static ipro_status permutation_gradient(ipro_autodiff *ad, int n, const ipro_ten
   }
   if (!permutation) {
     free(inverse);
-    if (axis == 0) return rows_gradient(ad, n, indices, x, dy, dx, err);
-    return ipro_error_set(err,
-                          "node '%s' (Gather): gradients are implemented for one constant index, "
-                          "constant indices along axis 0, or constant indices that take every "
-                          "slice of another axis once",
-                          node->name);
+    return rows_gradient(ad, n, indices, x, (int)axis, dy, dx, err);
   }
   int reshaped = reshape_to(ad, n, dy[0], x, err);
   if (reshaped < 0) {
@@ -1280,6 +1305,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_EXPAND] = expand_gradient,
     [IPRO_OP_TILE] = tile_gradient,
     [IPRO_OP_GATHER_ELEMENTS] = gather_elements_gradient,
+    [IPRO_OP_COL2IM] = col2im_gradient,
     [IPRO_OP_LSTM] = recurrent_gradient,
     [IPRO_OP_GRU] = recurrent_gradient,
     [IPRO_OP_RNN] = recurrent_gradient,

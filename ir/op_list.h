@@ -103,7 +103,8 @@
   X(EINSUM, "Einsum")                                                                              \
   X(LSTM, "LSTM")                                                                                  \
   X(GRU, "GRU")                                                                                    \
-  X(RNN, "RNN")
+  X(RNN, "RNN")                                                                                    \
+  X(COL2IM, "Col2Im")
 
 /* Ops that only the compiler creates: the backward pass, losses of the training program and
  * optimizer updates (codegen/autodiff.c). Their names carry the "ipro." prefix and the loader
@@ -126,6 +127,7 @@
   X(REDUCE_PROD_GRAD, "ipro.ReduceProdGrad")                                                       \
   X(GATHER_ELEMENTS_GRAD, "ipro.GatherElementsGrad")                                               \
   X(RECURRENT_GRAD, "ipro.RecurrentGrad")                                                          \
+  X(COL2IM_GRAD, "ipro.Col2ImGrad")                                                                \
   X(SOFTMAX_GRAD, "ipro.SoftmaxGrad")                                                              \
   X(SOFTMAX_CROSS_ENTROPY_GRAD, "ipro.SoftmaxCrossEntropyGrad")                                    \
   X(SGD_UPDATE, "ipro.SgdUpdate")                                                                  \

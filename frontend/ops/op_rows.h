@@ -89,6 +89,9 @@ ipro_status ipro_gather_elements_infer(ipro_graph *graph, ipro_node *node, ipro_
 ipro_status ipro_einsum_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_einsum_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 int64_t ipro_einsum_flops(const ipro_graph *graph, const ipro_node *node);
+ipro_status ipro_col2im_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
+ipro_status ipro_col2im_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
+int64_t ipro_col2im_flops(const ipro_graph *graph, const ipro_node *node);
 ipro_status ipro_recurrent_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_recurrent_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);
 ipro_status ipro_recurrent_grad_infer(ipro_graph *graph, ipro_node *node, ipro_error *err);

@@ -79,6 +79,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_split);
 IPRO_REFERENCE_KERNEL(ipro_reference_gather);
 IPRO_REFERENCE_KERNEL(ipro_reference_expand); /* Expand, Tile */
 IPRO_REFERENCE_KERNEL(ipro_reference_gather_elements);
+/* col2im.c */
+IPRO_REFERENCE_KERNEL(ipro_reference_col2im);
+IPRO_REFERENCE_KERNEL(ipro_reference_col2im_grad);
 /* recurrent.c */
 IPRO_REFERENCE_KERNEL(ipro_reference_recurrent); /* LSTM, GRU, RNN */
 IPRO_REFERENCE_KERNEL(ipro_reference_recurrent_grad);

@@ -74,6 +74,8 @@ IN_DOUBLE(reduce_extremum_grad, 0)
 IN_DOUBLE(reduce_prod_grad, 0)
 IN_DOUBLE(gather_elements_grad, 0)
 IN_DOUBLE(recurrent, 0)
+IN_DOUBLE(col2im, 0)
+IN_DOUBLE(col2im_grad, 0)
 IN_DOUBLE(recurrent_grad, 0)
 IN_DOUBLE(einsum, 0)
 IN_DOUBLE(softmax_grad, 0)
@@ -140,6 +142,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_LSTM] = in_double_recurrent,
     [IPRO_OP_GRU] = in_double_recurrent,
     [IPRO_OP_RNN] = in_double_recurrent,
+    [IPRO_OP_COL2IM] = in_double_col2im,
     [IPRO_OP_EINSUM] = in_double_einsum,
     [IPRO_OP_SCATTER_ELEMENTS] = ipro_reference_scatter_elements,
     [IPRO_OP_CAST_LIKE] = ipro_reference_cast_like,
@@ -203,6 +206,7 @@ static const ipro_reference_forward_fn reference_forward[] = {
     [IPRO_OP_REDUCE_PROD_GRAD] = in_double_reduce_prod_grad,
     [IPRO_OP_GATHER_ELEMENTS_GRAD] = in_double_gather_elements_grad,
     [IPRO_OP_RECURRENT_GRAD] = in_double_recurrent_grad,
+    [IPRO_OP_COL2IM_GRAD] = in_double_col2im_grad,
     [IPRO_OP_SOFTMAX_GRAD] = in_double_softmax_grad,
     [IPRO_OP_SOFTMAX_CROSS_ENTROPY_GRAD] = in_double_softmax_cross_entropy_grad,
     [IPRO_OP_SGD_UPDATE] = in_double_sgd_update,

@@ -544,6 +544,17 @@ static void gather_repeated_case(gradient_case *c) {
   ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,rows", "Y"), "axis", 0);
 }
 
+/* Gather along axis 1 of X [2, 4, 3] at constant indices [[0, 2], [2, -1], [3, 0]]: slices 0, 2
+ * and 3 read twice, 1 never (F.unfold as torch.export writes it, VOLO's): dY [2, 3, 2, 3] summed
+ * back between two transposes. */
+static void gather_repeated_inner_axis_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 4, 3});
+  int index = hand_initializer(c->graph, "columns", IPRO_DTYPE_INT64, 2, (int64_t[]){3, 2},
+                               (int64_t[]){0, 2, 2, -1, 3, 0});
+  c->graph->tensors[index].kind = IPRO_TENSOR_CONSTANT;
+  ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,columns", "Y"), "axis", 1);
+}
+
 /* GatherND of rows of X [4, 3] at constant indices [[3], [1], [3]] (torch.export's table[index]):
  * the Gather along axis 0 it is, row 3 read twice, rows 0 and 2 never. */
 static void gather_nd_case(gradient_case *c) {
@@ -742,6 +753,21 @@ static void einsum_case(gradient_case *c) {
   ipro_node_set_string(relative, "equation", "bqk,qkc->bqc");
   ipro_node *flip = hand_node(c->graph, "flip", "Einsum", "P", "Y");
   ipro_node_set_string(flip, "equation", "bqc -> bcq");
+}
+
+/* Col2Im (F.fold) of X [2, 12, 6]: 2 channels of blocks [2, 3] at the 3 × 2 positions of a window
+ * over a [4, 5] image with strides [2, 1], dilations [1, 2] and pads [1, 0, 1, 1] (some values
+ * in the padding: no gradient; pixels that several blocks reach), squared. */
+static void col2im_case(gradient_case *c) {
+  begin(c, 3, (int64_t[]){2, 12, 6});
+  int image = hand_int64_initializer(c->graph, "image", 2, (int64_t[]){4, 5});
+  int block = hand_int64_initializer(c->graph, "block", 2, (int64_t[]){2, 3});
+  c->graph->tensors[image].kind = c->graph->tensors[block].kind = IPRO_TENSOR_CONSTANT;
+  ipro_node *fold = hand_node(c->graph, "fold", "Col2Im", "X,image,block", "F");
+  ipro_node_set_ints(fold, "strides", (int64_t[]){2, 1}, 2);
+  ipro_node_set_ints(fold, "dilations", (int64_t[]){1, 2}, 2);
+  ipro_node_set_ints(fold, "pads", (int64_t[]){1, 0, 1, 1}, 4);
+  hand_node(c->graph, "square", "Mul", "F,F", "Y");
 }
 
 /* sequence_lens [3, 1] of a batch of 2 over 3 steps (the second element runs one step), and the
@@ -1223,6 +1249,7 @@ int main(void) {
       {"Unsqueeze of a parameter (GroupNorm's weight)", unsqueezed_parameter_case},
       {"Gather (a permutation of the axis)", gather_permutation_case},
       {"Gather (repeated and missing rows)", gather_repeated_case},
+      {"Gather (repeated and missing along axis 1)", gather_repeated_inner_axis_case},
       {"Erf", erf_case},
       {"Abs and Neg", abs_neg_case},
       {"Sin and Cos", sin_cos_case},
@@ -1232,6 +1259,7 @@ int main(void) {
       {"PRelu (a slope per row, and one slope)", prelu_case},
       {"Tile (whole copies; a parameter's rows)", tile_case},
       {"GatherElements (an element read twice)", gather_elements_case},
+      {"Col2Im (strides, dilations, pads)", col2im_case},
       {"LSTM (bidirectional, initial states, peepholes)", lstm_case},
       {"LSTM (reverse, layout 1, a shorter sequence)", lstm_short_sequence_case},
       {"GRU (linear_before_reset 1, bidirectional)", gru_reset_after_case},

@@ -24,7 +24,7 @@ static void check_rows(void) {
   }
   CHECK(ipro_op_info_of(IPRO_OP_COUNT) == NULL);
   CHECK_EQ_INT(ipro_op_from_name("Upsample"), IPRO_OP_RESIZE);
-  CHECK_EQ_INT(ipro_op_from_name("Col2Im"), IPRO_OP_COUNT);
+  CHECK_EQ_INT(ipro_op_from_name("ArgMax"), IPRO_OP_COUNT);
   CHECK_EQ_INT(ipro_op_from_name("conv"), IPRO_OP_COUNT);
   CHECK_EQ_INT(ipro_op_from_name(""), IPRO_OP_COUNT);
 }

@@ -127,7 +127,8 @@ static bool read_at_compile_time(const ipro_node *node, int k) {
   case IPRO_OP_REDUCE_MEAN:
   case IPRO_OP_SQUEEZE:
   case IPRO_OP_UNSQUEEZE:
-  case IPRO_OP_RESHAPE: return k >= 1;
+  case IPRO_OP_RESHAPE:
+  case IPRO_OP_COL2IM: return k >= 1;
   default: return false;
   }
 }

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Writes the ONNX project's conformance cases of LSTM, GRU and RNN into this folder.
+"""Writes the ONNX project's conformance cases of LSTM, GRU, RNN and Col2Im into this folder.
 
-The vendored subset (README.md) was copied from onnx/onnx at a commit that has no recurrent
+The vendored subset (README.md) was copied from onnx/onnx at a commit that has none of these
 cases in it. These are made by the ONNX project's own case generators,
-onnx/backend/test/case/node/{lstm,gru,rnn}.py (each builds the node and computes the expected
+onnx/backend/test/case/node/{lstm,gru,rnn,col2im}.py (each builds the node and computes the expected
 outputs with its own numpy implementation), through onnx.backend.test.case.node.collect_testcases,
 the function ONNX's `backend-test-tools generate-data` uses for its node data. Made with onnx
 1.23.2 from PyPI (Apache License 2.0, (c) ONNX Project Contributors):
 
     python3 -m venv /tmp/onnx-venv && /tmp/onnx-venv/bin/pip install onnx==1.23.2
-    /tmp/onnx-venv/bin/python3 tests/data/onnx-node/generate_recurrent_cases.py
+    /tmp/onnx-venv/bin/python3 tests/data/onnx-node/generate_cases.py
 
 It writes each case's model.onnx and test_data_set_0/{input,output}_N.pb as ONNX does, and adds
 (or replaces) the cases' rows in INDEX.tsv. The test suite reads the files; it never runs this.
@@ -22,7 +22,7 @@ from onnx import numpy_helper
 import onnx.backend.test.case.node as node_cases
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPS = ("LSTM", "GRU", "RNN")
+OPS = ("LSTM", "GRU", "RNN", "Col2Im")
 
 
 def main():
