@@ -852,8 +852,10 @@ static ipro_status rows_gradient(ipro_autodiff *ad, int n, const ipro_tensor *in
     return status;
   }
   int64_t before = 1, after = 1;
-  for (int d = 0; d < x->rank; d++)
-    d<axis ? (before *= x->dims[d]) : d> axis ? (after *= x->dims[d]) : 0;
+  for (int d = 0; d < axis; d++)
+    before *= x->dims[d];
+  for (int d = axis + 1; d < x->rank; d++)
+    after *= x->dims[d];
   ipro_shape seen = {.rank = 3, .dims = {before, count, after}};
   ipro_shape moved = {.rank = 3, .dims = {rows, before, after}};
   int g = reshape_to(ad, n, dy[0], &seen, err), summed = -1;
