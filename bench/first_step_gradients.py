@@ -22,7 +22,9 @@ back as 0), which are counted. A ReLU whose input lies within float32's rounding
 activation) can fall on either side of its kink in two float32 implementations: the parameters
 upstream of it then differ in that one element's share (found so: one output channel off, every
 other matching). Dropout makes the two sides draw different masks: use networks without it (resnet18,
-shufflenet_v2_x0_5, regnet_x_400mf).
+shufflenet_v2_x0_5, regnet_x_400mf). MODEL recurrent_cnn is models/export_dynamo.py's RecurrentCNN
+(a bidirectional nn.LSTM, an nn.GRU and an nn.RNN over rows of features) on random 28x28
+grayscale images instead.
 
 Needs torch, torchvision and onnxscript from PyPI (the peers' virtual environment of the
 README's "Speed against the CPU peers", with torchvision and onnxscript added).
@@ -40,20 +42,30 @@ import torchvision.models as models
 from onnx import numpy_helper
 
 LR = float(os.environ.get("LR", "1.0"))
+RECURRENT = "recurrent_cnn"
 
 
 def fresh_model(name, dtype):
     torch.manual_seed(0)
+    if name == RECURRENT:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+        from export_dynamo import RecurrentCNN
+        return RecurrentCNN().to(dtype)
     return getattr(models, name)(num_classes=10).to(dtype)
 
 
-def write_random_data(out):
-    """OUT/random.npz: 128 training and 32 test images of random 64x64 RGB pixels with random
-    labels of 10 classes; returns its arrays."""
+def image_shape(name):
+    """[H, W, C] of the model's images."""
+    return (28, 28, 1) if name == RECURRENT else (64, 64, 3)
+
+
+def write_random_data(out, shape):
+    """OUT/random.npz: 128 training and 32 test images of random pixels of shape [H, W, C] with
+    random labels of 10 classes; returns its arrays."""
     rng = np.random.default_rng(0)
-    data = {"x_train": rng.integers(0, 256, (128, 64, 64, 3), dtype=np.uint8),
+    data = {"x_train": rng.integers(0, 256, (128, *shape), dtype=np.uint8),
             "y_train": rng.integers(0, 10, 128).astype(np.int64),
-            "x_test": rng.integers(0, 256, (32, 64, 64, 3), dtype=np.uint8),
+            "x_test": rng.integers(0, 256, (32, *shape), dtype=np.uint8),
             "y_test": rng.integers(0, 10, 32).astype(np.int64)}
     np.savez(os.path.join(out, "random.npz"), **data)
     return data
@@ -83,10 +95,11 @@ def main():
     os.makedirs(out, exist_ok=True)
     warnings.filterwarnings("ignore")
     model_path = os.path.join(out, "model.onnx")
-    torch.onnx.export(fresh_model(name, torch.float32).train(), (torch.randn(2, 3, 64, 64),),
+    h, w, c = image_shape(name)
+    torch.onnx.export(fresh_model(name, torch.float32).train(), (torch.randn(2, c, h, w),),
                       model_path, dynamo=True, optimize=False,
                       dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False)
-    data = write_random_data(out)
+    data = write_random_data(out, (h, w, c))
     trained_path = os.path.join(out, "trained.onnx")
     subprocess.run([infopro, "train", model_path, "--data", "npz:" + os.path.join(out, "random.npz"),
                     "--epochs", "1", "--batch", "128", "--lr", str(LR), "--weight-decay", "0",
