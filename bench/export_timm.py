@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Exports timm networks as a user of PyTorch 2.9 or later would for infopro: 10 classes, training
 mode, torch.export (the default exporter of torch.onnx.export) with optimize=False, a dynamic
-batch, 64x64 inputs (img_size=64 where the model takes one), the weights inside the file.
+batch, 64x64 inputs (img_size=64 where the model takes one), the weights inside the file. A name
+"tv.NAME" is torchvision's classification model NAME instead (image_size=64 where it takes one).
 
     python3 bench/export_timm.py OUT_DIR MODEL...
 
@@ -24,9 +25,15 @@ def main():
     torch.manual_seed(0)
     for name in names:
         model, error = None, None
-        for kwargs in (dict(img_size=64), dict()):
+        torchvision = name.startswith("tv.")
+        for kwargs in (dict(image_size=64) if torchvision else dict(img_size=64), dict()):
             try:
-                model = timm.create_model(name, pretrained=False, num_classes=10, **kwargs)
+                if torchvision:
+                    import torchvision.models
+                    model = torchvision.models.get_model(name[3:], weights=None, num_classes=10,
+                                                         **kwargs)
+                else:
+                    model = timm.create_model(name, pretrained=False, num_classes=10, **kwargs)
                 break
             except Exception as e:  # the model takes no img_size, or no such model
                 error = e

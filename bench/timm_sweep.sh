@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tries timm networks as a user would bring them (bench/export_timm.py: torch.export, 64x64, 10
-# classes, a dynamic batch) and trains each for one epoch of 64 random images with InfoPro, K = 2,
+# classes, a dynamic batch; "tv.NAME" is torchvision's NAME) and trains each for one epoch of 64 random images with InfoPro, K = 2,
 # batch 16: whether it trains, or the one message infopro refuses it with, and its plan against
 # the allocator-measured trainer. Sessions 34 and 35 ran it on the models listed below (README,
 # "Bringing your own model"); the exports (up to 126 MB each) go to OUT, not the repository.
