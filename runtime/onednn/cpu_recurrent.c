@@ -7,7 +7,8 @@
  * each step's gate gradients by C loops, the state's gradient and R's by sgemms, and W's, X's and
  * the biases' once over all the steps at the end. The same arithmetic as the reference kernels
  * (runtime/reference/recurrent.c), in float32 and in another order: test_onednn_backward holds
- * the two together. A node with sequence_lens or peepholes (which PyTorch's exporters do not
+ * the two together. The gates' loops run on every core (OpenMP), the sgemms too (oneDNN's
+ * threads). A node with sequence_lens or peepholes (which PyTorch's exporters do not
  * write) runs on the reference kernels. */
 #include <math.h>
 #include <string.h>
@@ -29,6 +30,12 @@ typedef struct {
    * step's R-side gradients ([N, G·H]) and five [N, H] buffers */
   size_t gates_at, h_at, c_at, q_at, recurrent_at, dgates_at, drecurrent_at, rows_at;
 } recurrent_state;
+
+/* The gates' loops split over the batch across threads where the library has OpenMP (each batch
+ * element's values are its own: the same bytes on any number of threads); the work counted for
+ * that choice weighs each value by its exponential or hyperbolic tangent, some dozens of
+ * operations. */
+#define TRANSCENDENTAL_COST 8
 
 static inline float activate(ipro_recurrent_activation f, float x) {
   switch (f) {
@@ -137,6 +144,7 @@ static ipro_status run_direction(const run_view *v, int d, ipro_error *err) {
     /* R h for the gates that take it (GRU under linear_before_reset: its h gate's too) */
     int64_t rows = gru && s->form.linear_before_reset ? GH : recurrent_rows;
     if (product('N', 'T', N, rows, H, h, H, r, H, hr, GH, false, v->kernel, err)) return IPRO_ERROR;
+    IPRO_ONEDNN_PARALLEL_FOR(N * GH * TRANSCENDENTAL_COST)
     for (int64_t b = 0; b < N; b++) {
       float *g = v->gates + row_of(s, t, b) * GH;
       const float *p = hr + b * GH;
@@ -170,6 +178,7 @@ static ipro_status run_direction(const run_view *v, int d, ipro_error *err) {
                   err))
         return IPRO_ERROR;
     }
+    IPRO_ONEDNN_PARALLEL_FOR(N * GH * TRANSCENDENTAL_COST)
     for (int64_t b = 0; b < N; b++) {
       float *g = v->gates + row_of(s, t, b) * GH, *q = v->q + row_of(s, t, b) * H;
       for (int64_t j = 0; j < H; j++) {
@@ -223,6 +232,7 @@ static void gate_gradients(const run_view *v, int d, int64_t step, const float *
   const recurrent_state *s = v->s;
   int64_t N = s->batch, H = s->hidden, GH = s->gh, NH = N * H, t = time_of(s, d, step);
   const ipro_recurrent_activation *f = s->form.f[d];
+  IPRO_ONEDNN_PARALLEL_FOR(N * GH * TRANSCENDENTAL_COST)
   for (int64_t b = 0; b < N; b++) {
     const float *a = v->gates + row_of(s, t, b) * GH, *h = v->h + step * NH + b * H;
     float *g = dgates + row_of(s, t, b) * GH, *gr = drec + b * GH;
