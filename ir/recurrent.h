@@ -26,6 +26,7 @@ typedef struct {
   bool batch_major;         /* layout 1: X [N, T, I], Y [N, T, D, H], states [N, D, H] */
   bool linear_before_reset; /* GRU: the reset gate multiplies R's product, not the state */
   int64_t hidden;           /* H */
+  int64_t steps, batch;     /* T and N, from X's shape (ipro_recurrent_read_extents) */
   /* per direction, the op's activations in ONNX's order (LSTM f, g, h; GRU f, g; RNN f) */
   ipro_recurrent_activation f[2][3];
 } ipro_recurrent_form;
@@ -42,6 +43,34 @@ const char *ipro_recurrent_default_activations(ipro_op op);
  * (written into message). */
 const char *ipro_recurrent_form_of(const ipro_node *node, ipro_op op, ipro_recurrent_form *form,
                                    char *message, size_t size);
+
+/* T and N from X's shape ([T, N, I], or [N, T, I] batch-major) into form. */
+static inline void ipro_recurrent_read_extents(ipro_recurrent_form *form, const ipro_shape *x) {
+  form->steps = x->dims[form->batch_major ? 1 : 0];
+  form->batch = x->dims[form->batch_major ? 0 : 1];
+}
+
+/* Where the tensors keep what: the time of processing step `step` of direction d (the last
+ * first for "reverse" and a bidirectional op's second direction); X's row of time t and batch
+ * element b; the offset of Y's [H] values of time t, direction d, element b; and the offset of
+ * a state's (initial_h, Y_h, ...) of direction d, element b. */
+static inline int64_t ipro_recurrent_time(const ipro_recurrent_form *form, int d, int64_t step) {
+  return form->reverse || d == 1 ? form->steps - 1 - step : step;
+}
+static inline int64_t ipro_recurrent_row(const ipro_recurrent_form *form, int64_t t, int64_t b) {
+  return form->batch_major ? b * form->steps + t : t * form->batch + b;
+}
+static inline int64_t ipro_recurrent_y_offset(const ipro_recurrent_form *form, int64_t t, int d,
+                                              int64_t b) {
+  int64_t directions = form->directions;
+  return (form->batch_major ? (b * form->steps + t) * directions + d
+                            : (t * directions + d) * form->batch + b) *
+         form->hidden;
+}
+static inline int64_t ipro_recurrent_state_offset(const ipro_recurrent_form *form, int d,
+                                                  int64_t b) {
+  return (form->batch_major ? b * form->directions + d : d * form->batch + b) * form->hidden;
+}
 
 /* The value of an activation at x, and its derivative there given that value y. */
 double ipro_recurrent_apply(ipro_recurrent_activation f, double x);

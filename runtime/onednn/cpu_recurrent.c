@@ -55,23 +55,17 @@ static inline float slope(ipro_recurrent_activation f, float y) {
 }
 
 static int64_t time_of(const recurrent_state *s, int d, int64_t step) {
-  return s->form.reverse || d == 1 ? s->steps - 1 - step : step;
+  return ipro_recurrent_time(&s->form, d, step);
 }
-
 /* X's row (and so the gates' row) of time t and batch element b. */
 static int64_t row_of(const recurrent_state *s, int64_t t, int64_t b) {
-  return s->form.batch_major ? b * s->steps + t : t * s->batch + b;
+  return ipro_recurrent_row(&s->form, t, b);
 }
-
 static int64_t y_offset(const recurrent_state *s, int64_t t, int d, int64_t b) {
-  int64_t directions = s->form.directions;
-  return (s->form.batch_major ? (b * s->steps + t) * directions + d
-                              : (t * directions + d) * s->batch + b) *
-         s->hidden;
+  return ipro_recurrent_y_offset(&s->form, t, d, b);
 }
-
 static int64_t state_offset(const recurrent_state *s, int d, int64_t b) {
-  return (s->form.batch_major ? b * s->form.directions + d : d * s->batch + b) * s->hidden;
+  return ipro_recurrent_state_offset(&s->form, d, b);
 }
 
 /* C = alpha-free A · op(B) (+ C when accumulate), row-major, through oneDNN's sgemm. */
@@ -392,8 +386,9 @@ ipro_status ipro_onednn_build_recurrent(ipro_onednn_kernel *kernel, const ipro_g
   if (ipro_onednn_input_shape(graph, node, X, &x, err) ||
       ipro_onednn_input_shape(graph, node, W, &w, err))
     return IPRO_ERROR;
-  s->steps = x.dims[s->form.batch_major ? 1 : 0];
-  s->batch = x.dims[s->form.batch_major ? 0 : 1];
+  ipro_recurrent_read_extents(&s->form, &x);
+  s->steps = s->form.steps;
+  s->batch = s->form.batch;
   s->input = x.dims[2];
   s->hidden = s->form.hidden;
   s->gh = s->form.gates * s->hidden;

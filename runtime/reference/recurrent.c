@@ -35,8 +35,9 @@ static ipro_status read_recurrence(const ipro_graph *graph, const ipro_node *nod
   if (ipro_reference_input_shape(graph, node, X, &x, err) ||
       ipro_reference_input_shape(graph, node, W, &w, err))
     return IPRO_ERROR;
-  rc->steps = x.dims[rc->form.batch_major ? 1 : 0];
-  rc->batch = x.dims[rc->form.batch_major ? 0 : 1];
+  ipro_recurrent_read_extents(&rc->form, &x);
+  rc->steps = rc->form.steps;
+  rc->batch = rc->form.batch;
   rc->input = x.dims[2];
   rc->hidden = rc->form.hidden;
   rc->gates = rc->form.gates;
@@ -65,29 +66,23 @@ static ipro_status read_recurrence(const ipro_graph *graph, const ipro_node *nod
   return IPRO_OK;
 }
 
-/* The time of processing step s of direction d. */
-static int64_t time_of(const recurrence *rc, int d, int64_t s) {
-  return rc->form.reverse || d == 1 ? rc->steps - 1 - s : s;
-}
-
 static bool runs(const recurrence *rc, int64_t b, int64_t t) {
   if (!rc->lens) return true;
   return t < (rc->lens_int32 ? ((const int32_t *)rc->lens)[b] : ((const int64_t *)rc->lens)[b]);
 }
 
 static const double *x_at(const recurrence *rc, int64_t t, int64_t b) {
-  return rc->x + (rc->form.batch_major ? b * rc->steps + t : t * rc->batch + b) * rc->input;
+  return rc->x + ipro_recurrent_row(&rc->form, t, b) * rc->input;
 }
 
+static int64_t time_of(const recurrence *rc, int d, int64_t s) {
+  return ipro_recurrent_time(&rc->form, d, s);
+}
 static int64_t y_offset(const recurrence *rc, int64_t t, int d, int64_t b) {
-  int64_t directions = rc->form.directions;
-  return (rc->form.batch_major ? (b * rc->steps + t) * directions + d
-                               : (t * directions + d) * rc->batch + b) *
-         rc->hidden;
+  return ipro_recurrent_y_offset(&rc->form, t, d, b);
 }
-
 static int64_t state_offset(const recurrence *rc, int d, int64_t b) {
-  return (rc->form.batch_major ? b * rc->form.directions + d : d * rc->batch + b) * rc->hidden;
+  return ipro_recurrent_state_offset(&rc->form, d, b);
 }
 
 /* What one step keeps for its gradient: each gate's activation input (pre) and output (act),
