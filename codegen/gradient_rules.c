@@ -869,6 +869,39 @@ static ipro_status rows_gradient(ipro_autodiff *ad, int n, const ipro_tensor *in
   return dx[0] < 0 ? IPRO_ERROR : IPRO_OK;
 }
 
+/* ScatterND (reduction none) at constant indices: dData is dY with zeros where the updates were
+ * written (a ScatterND of zeros into dY), dUpdates dY read back there (a GatherND). torchvision's
+ * Swin-V2 zeroes the k part of its qkv bias in the forward pass so (`bias[n:2n].zero_()`). */
+RULE(scatter_nd_gradient) {
+  const ipro_node *node = forward_node(ad, n);
+  const ipro_tensor *indices = input_tensor(ad, n, 1);
+  if (!indices->data || indices->kind == IPRO_TENSOR_ACTIVATION)
+    return ipro_error_set(err,
+                          "node '%s' (ScatterND): gradients are implemented for constant indices "
+                          "only",
+                          node->name);
+  int index = input_index(ad, n, 1);
+  if (wanted[0]) {
+    const ipro_tensor *updates = input_tensor(ad, n, 2);
+    ipro_shape shape = updates->shape;
+    ipro_dtype dtype = updates->dtype;
+    int64_t count = ipro_shape_elements(&shape);
+    void *zeros = calloc((size_t)(count > 0 ? count : 1), ipro_dtype_size(dtype));
+    if (!zeros) return ipro_error_set(err, "out of memory building the backward pass");
+    int zero = ipro_autodiff_constant(ad, n, "zero_updates", dtype, &shape, zeros, err);
+    free(zeros);
+    int inputs[3] = {dy[0], index, zero};
+    dx[0] = zero < 0 ? -1 : emit1(ad, n, IPRO_OP_SCATTER_ND, inputs, 3, false, err, NULL);
+    if (dx[0] < 0) return IPRO_ERROR;
+  }
+  if (wanted[2]) {
+    int inputs[2] = {dy[0], index};
+    dx[2] = emit1(ad, n, IPRO_OP_GATHER_ND, inputs, 2, false, err, NULL);
+    if (dx[2] < 0) return IPRO_ERROR;
+  }
+  return IPRO_OK;
+}
+
 /* GatherND (batch_dims 0) at constant indices [..., k]: each index reads one row of data seen as
  * [d0 · ... · d(k-1), the rest] (its position in the first k axes, row-major), so dData is
  * segment_sum_gradient's over those rows (an adaptive average pooling whose windows do not divide
@@ -1290,6 +1323,7 @@ static const ipro_gradient_rule rules[IPRO_OP_COUNT] = {
     [IPRO_OP_CONCAT] = concat_gradient,
     [IPRO_OP_GATHER] = gather_gradient,
     [IPRO_OP_GATHER_ND] = gather_nd_gradient,
+    [IPRO_OP_SCATTER_ND] = scatter_nd_gradient,
     [IPRO_OP_WHERE] = where_gradient,
     [IPRO_OP_DROPOUT] = dropout_gradient,
     [IPRO_OP_PAD] = pad_gradient,

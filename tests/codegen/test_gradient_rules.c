@@ -555,6 +555,18 @@ static void gather_repeated_inner_axis_case(gradient_case *c) {
   ipro_node_set_int(hand_node(c->graph, "gather", "Gather", "X,columns", "Y"), "axis", 1);
 }
 
+/* ScatterND of a parameter's rows [2, 3] into X [4, 3] at constant rows [[3], [1]], squared:
+ * rows 1 and 3 of X get no gradient, the parameter's rows the gradient of where they went. */
+static void scatter_nd_case(gradient_case *c) {
+  begin(c, 2, (int64_t[]){4, 3});
+  add_param(c, "U", 2, (int64_t[]){2, 3}, false);
+  int rows = hand_initializer(c->graph, "rows", IPRO_DTYPE_INT64, 2, (int64_t[]){2, 1},
+                              (int64_t[]){3, 1});
+  c->graph->tensors[rows].kind = IPRO_TENSOR_CONSTANT;
+  hand_node(c->graph, "scatter", "ScatterND", "X,rows,U", "S");
+  hand_node(c->graph, "square", "Mul", "S,S", "Y");
+}
+
 /* GatherND of rows of X [4, 3] at constant indices [[3], [1], [3]] (torch.export's table[index]):
  * the Gather along axis 0 it is, row 3 read twice, rows 0 and 2 never. */
 static void gather_nd_case(gradient_case *c) {
@@ -1279,6 +1291,7 @@ int main(void) {
       {"Pow (a constant exponent of 1.5)", pow_case},
       {"LayerNorm spelled out (Pow by 2)", spelled_out_layer_norm_case},
       {"GatherND (one row per index)", gather_nd_case},
+      {"ScatterND (rows of a parameter into X)", scatter_nd_case},
       {"GatherND (2 axes, a position read twice)", gather_nd_two_axes_case},
       {"Where (a constant mask, a broadcast parameter)", where_case},
       {"Gather (in order, from a flattened tensor)", gather_in_order_case},
