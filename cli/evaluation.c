@@ -10,11 +10,27 @@
  * the shape the model was exported with. */
 static ipro_status check_input(const char *model, const ipro_graph *graph, const ipro_dataset *data,
                                ipro_error *err) {
-  if (graph->n_inputs != 1 || graph->n_outputs != 1)
+  if (graph->n_inputs != 1 || graph->n_outputs != 1) {
+    /* the outputs by name: a network that returns auxiliary logits beside its own in training
+     * mode (torchvision's GoogLeNet and Inception-v3) is the usual case */
+    char names[400] = "";
+    size_t used = 0;
+    for (int o = 0; o < graph->n_outputs && o < 4 && used < sizeof names; o++)
+      used += (size_t)snprintf(names + used, sizeof names - used, "%s'%.80s'", o ? ", " : "",
+                               graph->tensors[graph->outputs[o]].name);
     return ipro_error_set(err,
-                          "%s has %d input(s) and %d output(s); a classifier needs one image "
-                          "input and one logits output",
-                          model, graph->n_inputs, graph->n_outputs);
+                          "%s has %d input(s) and %d output(s)%s%s%s; a classifier needs one image "
+                          "input and one logits output%s",
+                          model, graph->n_inputs, graph->n_outputs, used ? " (" : "", names,
+                          graph->n_outputs > 4 ? ", ...)"
+                          : used               ? ")"
+                                               : "",
+                          graph->n_outputs > 1
+                              ? ": export the logits alone (torchvision's GoogLeNet and "
+                                "Inception-v3 return auxiliary logits in training mode unless "
+                                "built with aux_logits=False)"
+                              : "");
+  }
   const ipro_tensor *input = &graph->tensors[graph->inputs[0]];
   static const ipro_shape undeclared = {0};
   const ipro_shape *s = input->declared_shape ? input->declared_shape : &undeclared;

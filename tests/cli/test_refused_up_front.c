@@ -42,7 +42,9 @@
  *   - `train` on an image folder of 3 classes at --batch 4: the output's shape with N ([N,10]),
  *     not "[1,10] at batch 1", the batch the check infers at;
  *   - `run` given a zero-byte --input: the file is empty (it said "tensor '' has dtype
- *     undefined"). */
+ *     undefined");
+ *   - a model of two outputs (the MLP with its hidden activation as a second): exit 1 naming both
+ *     and saying to export the logits alone. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,6 +576,41 @@ static void classes_without_the_check_batch(void) {
   CHECK_MSG(!strstr(r.err, "at batch"), "%s: a batch the user did not give: %s", arguments, r.err);
 }
 
+/* The MLP with its hidden activation as a second graph output, as a network returning auxiliary
+ * logits beside its own (torchvision's GoogLeNet in training mode): refused, naming both outputs
+ * and what to export instead. */
+static void two_outputs(void) {
+  char model[800], arguments[2048];
+  snprintf(model, sizeof model, "%s/two_outputs.onnx", directory);
+  FILE *in = fopen("models/mlp_fmnist.onnx", "rb");
+  CHECK(in != NULL);
+  if (!in) return;
+  static uint8_t bytes[1 << 20];
+  size_t size = fread(bytes, 1, sizeof bytes, in);
+  fclose(in);
+  Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, size, bytes);
+  CHECK(proto && proto->graph && proto->graph->n_output == 1);
+  if (!proto || !proto->graph || proto->graph->n_output != 1) return;
+  Onnx__ValueInfoProto hidden = ONNX__VALUE_INFO_PROTO__INIT, *outputs[2];
+  hidden.name = "/net/net.2/Relu_output_0";
+  outputs[0] = proto->graph->output[0], outputs[1] = &hidden;
+  Onnx__ValueInfoProto **kept = proto->graph->output;
+  proto->graph->output = outputs, proto->graph->n_output = 2;
+  size_t packed_size = onnx__model_proto__get_packed_size(proto);
+  uint8_t *packed = malloc(packed_size);
+  if (packed) onnx__model_proto__pack(proto, packed);
+  proto->graph->output = kept, proto->graph->n_output = 1;
+  onnx__model_proto__free_unpacked(proto, NULL);
+  FILE *out = fopen(model, "wb");
+  CHECK(packed && out && fwrite(packed, 1, packed_size, out) == packed_size);
+  if (out) fclose(out);
+  free(packed);
+  snprintf(arguments, sizeof arguments,
+           "train '%s' --data fashion-mnist --limit 64 --batch 16 --epochs 1", model);
+  expect(arguments, 1, "has 1 input(s) and 2 output(s) ('logits', '/net/net.2/Relu_output_0')",
+         "export the logits alone");
+}
+
 /* A zero-byte --input file for `run`: it is empty, not a tensor of an unsupported dtype. */
 static void empty_input_file(void) {
   char empty[800], arguments[1024];
@@ -654,6 +691,7 @@ int main(void) {
   clashing_outputs();
   compile_for_images_the_model_cannot_take();
   classes_without_the_check_batch();
+  two_outputs();
   empty_input_file();
   const char *no_training = ipro_test_training_unavailable();
   if (no_training)
