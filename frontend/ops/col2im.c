@@ -3,6 +3,7 @@
  * positions of a window sliding over the image (strides, dilations, pads, as a convolution's), the
  * C·∏block values of its block; the output [N, C, image...] sums the values each pixel receives.
  * image_shape and block_shape are constant inputs, made the attributes of the same names. */
+#include "ir/fold_window.h"
 #include "op_helpers.h"
 #include "op_rows.h"
 
@@ -31,27 +32,26 @@ ipro_status ipro_col2im_normalize(ipro_graph *graph, ipro_node *node, ipro_error
   return ipro_op_write_window(node, &window, err);
 }
 
-/* The window's positions along each spatial axis of image (the sliding grid), into grid; their
- * count, or an error when image, block and padding leave none. */
+/* The window's positions along each spatial axis of image (the sliding grid), into grid, and
+ * their count; the values of a block, into block_size (ir/fold_window.h). */
 static ipro_status sliding_grid(const ipro_node *node, int64_t *grid, int *n, int64_t *count,
-                                ipro_error *err) {
+                                int64_t *block_size, ipro_error *err) {
   int n_image = 0;
   const int64_t *image = ipro_node_attr_ints(node, "image_shape", &n_image);
   ipro_window window;
   if (!image || ipro_op_read_window(node, n_image, NULL, &window, err) != IPRO_OK)
     return image ? IPRO_ERROR : ipro_op_fail(err, node, "no image_shape");
   *n = n_image;
-  *count = 1;
-  for (int i = 0; i < n_image; i++) {
-    int64_t extent = (window.kernel[i] - 1) * window.dilations[i] + 1;
-    int64_t span = image[i] + window.pads[i] + window.pads[n_image + i] - extent;
-    if (image[i] < 1 || span < 0)
-      return ipro_op_fail(err, node, "a block of %lld does not fit an image of %lld along axis %d",
-                          (long long)extent, (long long)image[i], i);
-    grid[i] = span / window.strides[i] + 1;
-    *count *= grid[i];
-  }
-  return IPRO_OK;
+  const char *wrong = ipro_fold_window_grid(n_image, image, window.kernel, window.strides,
+                                            window.dilations, window.pads, grid, count, block_size);
+  if (!wrong) return IPRO_OK;
+  ipro_shape image_shape = {.rank = n_image}, block_shape = {.rank = n_image};
+  for (int i = 0; i < n_image; i++)
+    image_shape.dims[i] = image[i], block_shape.dims[i] = window.kernel[i];
+  char image_text[128], block_text[128];
+  return ipro_op_fail(err, node, "image_shape %s, block_shape %s: %s",
+                      ipro_shape_format(&image_shape, image_text, sizeof image_text),
+                      ipro_shape_format(&block_shape, block_text, sizeof block_text), wrong);
 }
 
 ipro_status ipro_col2im_infer(ipro_graph *graph, ipro_node *node, ipro_error *err) {
@@ -60,15 +60,10 @@ ipro_status ipro_col2im_infer(ipro_graph *graph, ipro_node *node, ipro_error *er
       ipro_op_input(graph, node, 0, IPRO_DTYPES_REAL, &x, err) != IPRO_OK ||
       ipro_op_check_rank(graph, node, 0, 3, 3, err) != IPRO_OK)
     return IPRO_ERROR;
-  int64_t grid[IPRO_MAX_RANK], positions = 0;
-  int n = 0;
-  if (sliding_grid(node, grid, &n, &positions, err) != IPRO_OK) return IPRO_ERROR;
-  int count = 0;
+  int64_t grid[IPRO_MAX_RANK], positions = 0, block_size = 1;
+  int n = 0, count = 0;
+  if (sliding_grid(node, grid, &n, &positions, &block_size, err) != IPRO_OK) return IPRO_ERROR;
   const int64_t *image = ipro_node_attr_ints(node, "image_shape", &count);
-  const int64_t *block = ipro_node_attr_ints(node, "kernel_shape", &count);
-  int64_t block_size = 1;
-  for (int i = 0; i < n; i++)
-    block_size *= block[i];
   int64_t rows = x->shape.dims[1];
   if (ipro_dim_is_batch(rows) || ipro_dim_is_batch(x->shape.dims[2]))
     return ipro_op_batch_error(node, err, "the blocks' values or positions at the batch's place");

@@ -5,6 +5,8 @@
  * (0 in the padding). */
 #include <string.h>
 
+#include "ir/checked_size.h"
+#include "ir/fold_window.h"
 #include "reference_ops.h"
 
 typedef struct {
@@ -15,8 +17,9 @@ typedef struct {
   int64_t pixels; /* ∏ image */
 } fold_geometry;
 
-/* Reads the attributes and checks them against the columns' shape. */
-static ipro_status read_geometry(const ipro_node *node, const ipro_shape *columns, fold_geometry *g,
+/* Reads the attributes and checks them against the columns' shape and the image tensor's. */
+static ipro_status read_geometry(const ipro_node *node, const ipro_shape *columns,
+                                 const ipro_shape *image_tensor, fold_geometry *g,
                                  ipro_error *err) {
   memset(g, 0, sizeof *g);
   int n_image = 0, n_kernel = 0, n_strides = 0, n_dilations = 0, n_pads = 0;
@@ -31,18 +34,20 @@ static ipro_status read_geometry(const ipro_node *node, const ipro_shape *column
     return ipro_reference_fail(node, err, "the window's attributes do not fit");
   g->n = n;
   g->batch = columns->dims[0];
-  g->block = g->positions = g->pixels = 1;
   for (int i = 0; i < n; i++) {
     g->image[i] = image[i], g->kernel[i] = kernel[i], g->strides[i] = strides[i];
     g->dilations[i] = dilations[i], g->pads[i] = pads[i], g->pads[n + i] = pads[n + i];
-    int64_t span = image[i] + pads[i] + pads[n + i] - ((kernel[i] - 1) * dilations[i] + 1);
-    if (span < 0 || strides[i] < 1) return ipro_reference_fail(node, err, "no window position");
-    g->grid[i] = span / strides[i] + 1;
-    g->block *= kernel[i], g->positions *= g->grid[i], g->pixels *= image[i];
   }
-  if (columns->dims[1] % g->block != 0 || columns->dims[2] != g->positions)
+  const char *wrong = ipro_fold_window_grid(n, image, kernel, strides, dilations, pads, g->grid,
+                                            &g->positions, &g->block);
+  if (wrong) return ipro_reference_fail(node, err, "%s", wrong);
+  if (!ipro_checked_product(image, n, &g->pixels) || columns->dims[1] % g->block != 0 ||
+      columns->dims[2] != g->positions)
     return ipro_reference_fail(node, err, "the columns do not fit the window");
   g->channels = columns->dims[1] / g->block;
+  int64_t pixels[3] = {g->batch, g->channels, g->pixels}, count;
+  if (!ipro_checked_product(pixels, 3, &count) || count != ipro_shape_elements(image_tensor))
+    return ipro_reference_fail(node, err, "the image does not fit the columns");
   return IPRO_OK;
 }
 
@@ -80,10 +85,11 @@ static void walk(const fold_geometry *g, double *columns, double *image, bool ga
 
 IPRO_REFERENCE_KERNEL(ipro_reference_col2im) {
   (void)context;
-  ipro_shape columns;
+  ipro_shape columns, image;
   fold_geometry g;
   if (ipro_reference_input_shape(graph, node, 0, &columns, err) ||
-      read_geometry(node, &columns, &g, err))
+      ipro_reference_output_shape(graph, node, 0, &image, err) ||
+      read_geometry(node, &columns, &image, &g, err))
     return IPRO_ERROR;
   walk(&g, inputs[0], outputs[0], false);
   return IPRO_OK;
@@ -91,10 +97,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_col2im) {
 
 IPRO_REFERENCE_KERNEL(ipro_reference_col2im_grad) {
   (void)context;
-  ipro_shape columns;
+  ipro_shape columns, image;
   fold_geometry g;
   if (ipro_reference_output_shape(graph, node, 0, &columns, err) ||
-      read_geometry(node, &columns, &g, err))
+      ipro_reference_input_shape(graph, node, 0, &image, err) ||
+      read_geometry(node, &columns, &image, &g, err))
     return IPRO_ERROR;
   walk(&g, outputs[0], inputs[0], true);
   return IPRO_OK;

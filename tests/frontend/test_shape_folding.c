@@ -300,6 +300,77 @@ static void check_refusals(void) {
   CHECK_OK(one_node("Clip", "x,lo", NULL, &err), &err);
 }
 
+/* One LSTM, GRU or Col2Im node (op_type, attributes by configure) over X [5, N, 2] with W
+ * [1, 12, 2] and R [1, 12, 3] (an LSTM of 3 hidden units), or columns C [N, 4, 4] with image_shape
+ * and block_shape (the initializers "image" and "block" given): the status of normalise + infer. */
+static ipro_status sequence_node(const char *op_type, const char *inputs, const int64_t *image,
+                                 const int64_t *block, void (*configure)(ipro_node *),
+                                 ipro_error *err) {
+  ipro_graph *g = hand_graph(22);
+  hand_input(g, "x", 3, (int64_t[]){5, N, 2});
+  hand_input(g, "columns", 3, (int64_t[]){N, 4, 4});
+  float w[24] = {0}, r[36] = {0};
+  hand_initializer(g, "w", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 12, 2}, w);
+  hand_initializer(g, "r", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 12, 3}, r);
+  hand_int64_initializer(g, "image", 2, image);
+  hand_int64_initializer(g, "block", 2, block);
+  ipro_node *node = hand_node(g, "the_node", op_type, inputs, "y");
+  if (configure) configure(node);
+  hand_output(g, "y");
+  ipro_status status = ipro_graph_normalize(g, err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, 0, err);
+  ipro_graph_free(g);
+  return status;
+}
+
+static void with_clip(ipro_node *node) { ipro_node_set_float(node, "clip", 1.0f); }
+static void unknown_activation(ipro_node *node) {
+  ipro_node_set_string(node, "activations", "Foo,Tanh,Tanh");
+}
+static void three_activations(ipro_node *node) {
+  ipro_node_set_string(node, "activations", "Sigmoid,Tanh,Tanh");
+}
+static void layout_two(ipro_node *node) { ipro_node_set_int(node, "layout", 2); }
+static void four_hidden(ipro_node *node) { ipro_node_set_int(node, "hidden_size", 4); }
+
+/* LSTM, GRU and Col2Im refuse what they do not run with a message naming the node, and Col2Im
+ * refuses windows whose counts overflow int64 (an image of 2^62 × 2^62 positions once multiplied
+ * past it), rather than computing with a wrapped count. */
+static void check_sequence_and_fold_refusals(void) {
+  ipro_error err = {{0}};
+  const int64_t small[2] = {2, 2}, huge[2] = {INT64_C(1) << 62, INT64_C(1) << 62};
+  const int64_t five[2] = {5, 5}, four[2] = {4, 4}, one[2] = {1, 1};
+  struct {
+    const char *op_type, *inputs;
+    const int64_t *image, *block;
+    void (*configure)(ipro_node *);
+    const char *phrase;
+  } cases[] = {
+      {"LSTM", "x,w,r", four, small, with_clip, "clip (bounding the activations' inputs)"},
+      {"LSTM", "x,w,r", four, small, unknown_activation, "activation 'Foo' is not supported"},
+      {"LSTM", "x,w,r", four, small, layout_two, "layout 2; 0 or 1 expected"},
+      {"LSTM", "x,w,r", four, small, four_hidden, "W has shape [1,12,2]; [1,16,2] expected"},
+      {"GRU", "x,w,r", four, small, three_activations, "3 activations; 2 per direction expected"},
+      {"Col2Im", "columns,image,block", four, five, NULL, "a block does not fit the image"},
+      {"Col2Im", "columns,image,block", huge, one, NULL, "do not fit int64"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ipro_status status = sequence_node(cases[i].op_type, cases[i].inputs, cases[i].image,
+                                       cases[i].block, cases[i].configure, &err);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "node 'the_node' (%s): ", cases[i].op_type);
+    CHECK_MSG(status == IPRO_ERROR && strstr(err.message, prefix) == err.message &&
+                  strstr(err.message, cases[i].phrase),
+              "%s (case %zu): expected \"%s...%s...\", got \"%s\"", cases[i].op_type, i, prefix,
+              cases[i].phrase, err.message);
+  }
+  /* the same nodes at sizes that fit are accepted: an LSTM of 3 hidden units, and a fold of
+   * 2 × 2 blocks (4 values) at the 2 × 2 positions of a [3, 3] image (C [N, 4, 4]) */
+  const int64_t three[2] = {3, 3};
+  CHECK_OK(sequence_node("LSTM", "x,w,r", four, small, NULL, &err), &err);
+  CHECK_OK(sequence_node("Col2Im", "columns,image,block", three, small, NULL, &err), &err);
+}
+
 /* A convolution's absent bias as PyTorch's torch.export-based exporter writes it (a
  * Constant's value is kind CONSTANT, as the loader leaves it),
  * Expand(CastLike(0.0, x), Shape(W)[0:1]), folds to a float constant [C_out] (ONNX spec: Expand
@@ -879,6 +950,7 @@ int main(void) {
   check_conv_transpose_output_shape();
   check_canonical_attributes();
   check_refusals();
+  check_sequence_and_fold_refusals();
   check_expand_cast_like();
   check_scatter_elements();
   check_large_integer_concat();
