@@ -362,6 +362,13 @@ RULE(reduce_mean_gradient) {
   return shaped_gradient(ad, n, IPRO_OP_REDUCE_MEAN_GRAD, -1, dy, dx, err);
 }
 
+/* g broadcast to shape (an Expand to a constant target). -1 on error. */
+static int expanded_to(ipro_autodiff *ad, int n, int g, const ipro_shape *shape, ipro_error *err) {
+  int target = g < 0 ? -1 : ipro_autodiff_constant_ints(ad, n, shape->dims, shape->rank, err);
+  int inputs[2] = {g, target};
+  return target < 0 ? -1 : emit1(ad, n, IPRO_OP_EXPAND, inputs, 2, false, err, NULL);
+}
+
 /* g, of a reduction's output shape, spread back over X's shape, each element its slice's value:
  * a Reshape to X's shape with the reduced axes 1 (a view, keepdims or not) and an Expand, exact
  * (no division by the slice's size and multiplication back). -1 on error. */
@@ -375,10 +382,7 @@ static int spread_over_input(ipro_autodiff *ad, int n, int g, ipro_error *err) {
     kept.dims[d] = 1;
   for (int i = 0; i < count; i++)
     if (axes[i] >= 0 && axes[i] < x.rank) kept.dims[axes[i]] = 1;
-  int r = reshape_to(ad, n, g, &kept, err);
-  int target = r < 0 ? -1 : ipro_autodiff_constant_ints(ad, n, x.dims, x.rank, err);
-  int inputs[2] = {r, target};
-  return target < 0 ? -1 : emit1(ad, n, IPRO_OP_EXPAND, inputs, 2, false, err, NULL);
+  return expanded_to(ad, n, reshape_to(ad, n, g, &kept, err), &x, err);
 }
 
 /* The reductions that sum a term of each element, their gradient dY (or dY / max(Y, FLT_MIN) for
@@ -882,14 +886,11 @@ RULE(scatter_nd_gradient) {
                           node->name);
   int index = input_index(ad, n, 1);
   if (wanted[0]) {
-    const ipro_tensor *updates = input_tensor(ad, n, 2);
-    ipro_shape shape = updates->shape;
-    ipro_dtype dtype = updates->dtype;
-    int64_t count = ipro_shape_elements(&shape);
-    void *zeros = calloc((size_t)(count > 0 ? count : 1), ipro_dtype_size(dtype));
-    if (!zeros) return ipro_error_set(err, "out of memory building the backward pass");
-    int zero = ipro_autodiff_constant(ad, n, "zero_updates", dtype, &shape, zeros, err);
-    free(zeros);
+    /* zeros of the updates' shape: one zero expanded, not a constant of that size */
+    ipro_shape shape = input_tensor(ad, n, 2)->shape;
+    int zero =
+        expanded_to(ad, n, scalar_constant(ad, n, "zero", input_tensor(ad, n, 2)->dtype, 0.0, err),
+                    &shape, err);
     int inputs[3] = {dy[0], index, zero};
     dx[0] = zero < 0 ? -1 : emit1(ad, n, IPRO_OP_SCATTER_ND, inputs, 3, false, err, NULL);
     if (dx[0] < 0) return IPRO_ERROR;
