@@ -106,6 +106,66 @@ const char *ipro_recurrent_form_of(const ipro_node *node, ipro_op op, ipro_recur
       ipro_recurrent_activations_per_direction(op), message, size);
 }
 
+ipro_shape ipro_recurrent_output_shape(const ipro_recurrent_form *form, int o) {
+  int64_t t = form->steps, n = form->batch, d = form->directions, h = form->hidden;
+  if (o == 0)
+    return form->batch_major ? (ipro_shape){.rank = 4, .dims = {n, t, d, h}}
+                             : (ipro_shape){.rank = 4, .dims = {t, d, n, h}};
+  return form->batch_major ? (ipro_shape){.rank = 3, .dims = {n, d, h}}
+                           : (ipro_shape){.rank = 3, .dims = {d, n, h}};
+}
+
+ipro_shape ipro_recurrent_input_shape(const ipro_recurrent_form *form, int64_t input, int i) {
+  int64_t d = form->directions, h = form->hidden, gh = form->gates * h;
+  switch (i) {
+  case IPRO_RECURRENT_X:
+    return form->batch_major ? (ipro_shape){.rank = 3, .dims = {form->batch, form->steps, input}}
+                             : (ipro_shape){.rank = 3, .dims = {form->steps, form->batch, input}};
+  case IPRO_RECURRENT_W: return (ipro_shape){.rank = 3, .dims = {d, gh, input}};
+  case IPRO_RECURRENT_R: return (ipro_shape){.rank = 3, .dims = {d, gh, h}};
+  case IPRO_RECURRENT_B: return (ipro_shape){.rank = 2, .dims = {d, 2 * gh}};
+  case IPRO_RECURRENT_SEQUENCE_LENS: return (ipro_shape){.rank = 1, .dims = {form->batch}};
+  case IPRO_RECURRENT_P: return (ipro_shape){.rank = 2, .dims = {d, 3 * h}};
+  case IPRO_RECURRENT_D_Y: return ipro_recurrent_output_shape(form, 0);
+  default: return ipro_recurrent_output_shape(form, 1); /* the states and their gradients */
+  }
+}
+
+/* A tensor's shape at the graph's batch. */
+static ipro_shape at_batch(const ipro_graph *graph, const ipro_tensor *tensor) {
+  ipro_shape shape = tensor->shape;
+  ipro_shape_bind_batch(&shape, graph->batch);
+  return shape;
+}
+
+bool ipro_recurrent_node_fits(const ipro_graph *graph, const ipro_node *node, bool gradient,
+                              ipro_recurrent_form *form, int64_t *input) {
+  static const int gradient_of[] = {
+      IPRO_RECURRENT_X,         IPRO_RECURRENT_W,         IPRO_RECURRENT_R, IPRO_RECURRENT_B,
+      IPRO_RECURRENT_INITIAL_H, IPRO_RECURRENT_INITIAL_C, IPRO_RECURRENT_P};
+  const ipro_tensor *x = ipro_node_input(graph, node, IPRO_RECURRENT_X);
+  if (!x || node->n_inputs > IPRO_RECURRENT_GRAD_INPUTS || node->n_outputs > (gradient ? 7 : 3))
+    return false;
+  ipro_shape x_shape = at_batch(graph, x);
+  if (x_shape.rank != 3 || x_shape.dims[0] < 0 || x_shape.dims[1] < 0 || x_shape.dims[2] < 0)
+    return false; /* a batch still symbolic, or no shape */
+  ipro_recurrent_read_extents(form, &x_shape);
+  *input = x_shape.dims[2];
+  for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
+    bool is_input = i < node->n_inputs;
+    int o = i - node->n_inputs;
+    const ipro_tensor *t =
+        is_input ? ipro_node_input(graph, node, i) : ipro_node_output(graph, node, o);
+    if (!t) continue;
+    ipro_shape have = at_batch(graph, t);
+    ipro_shape want = is_input   ? ipro_recurrent_input_shape(form, *input, i)
+                      : gradient ? ipro_recurrent_input_shape(form, *input, gradient_of[o])
+                                 : ipro_recurrent_output_shape(form, o);
+    if (!ipro_shape_equal(&have, &want)) return false;
+  }
+  return true;
+}
+
 double ipro_recurrent_apply(ipro_recurrent_activation f, double x) {
   switch (f) {
   case IPRO_RECURRENT_SIGMOID: return 1.0 / (1.0 + exp(-x));

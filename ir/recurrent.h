@@ -72,6 +72,39 @@ static inline int64_t ipro_recurrent_state_offset(const ipro_recurrent_form *for
   return (form->batch_major ? b * form->directions + d : d * form->batch + b) * form->hidden;
 }
 
+/* The tensors of a recurrent op, numbered as its inputs (then the gradient's extra inputs), and
+ * its outputs. */
+enum {
+  IPRO_RECURRENT_X,
+  IPRO_RECURRENT_W,
+  IPRO_RECURRENT_R,
+  IPRO_RECURRENT_B,
+  IPRO_RECURRENT_SEQUENCE_LENS,
+  IPRO_RECURRENT_INITIAL_H,
+  IPRO_RECURRENT_INITIAL_C,
+  IPRO_RECURRENT_P,
+  IPRO_RECURRENT_D_Y, /* ipro.RecurrentGrad: the gradients of Y, Y_h and Y_c */
+  IPRO_RECURRENT_D_Y_H,
+  IPRO_RECURRENT_D_Y_C,
+  IPRO_RECURRENT_GRAD_INPUTS
+};
+
+/* The shape input i must have for form (extents read) and X's last dimension `input`: W, R, B,
+ * sequence_lens, the states and P by ONNX's definition, the output gradients Y's and the states'
+ * (X's own for i = X). */
+ipro_shape ipro_recurrent_input_shape(const ipro_recurrent_form *form, int64_t input, int i);
+/* Y's shape (output 0) or a state's (Y_h, Y_c). */
+ipro_shape ipro_recurrent_output_shape(const ipro_recurrent_form *form, int o);
+
+/* Reads the extents of node (a recurrent op, or ipro.RecurrentGrad when gradient) from X's shape
+ * at the graph's batch into form, and whether every tensor of the node has the shape form gives
+ * it: input i as ipro_recurrent_input_shape's i, output o as Y, Y_h, Y_c for the op, or, for its
+ * gradient, as the input X, W, R, B, initial_h, initial_c or P it is the gradient of. The kernels
+ * check so before they index a buffer by the form (a program file's shapes are read, not
+ * inferred). */
+bool ipro_recurrent_node_fits(const ipro_graph *graph, const ipro_node *node, bool gradient,
+                              ipro_recurrent_form *form, int64_t *input);
+
 /* The value of an activation at x, and its derivative there given that value y. */
 double ipro_recurrent_apply(ipro_recurrent_activation f, double x);
 double ipro_recurrent_derivative(ipro_recurrent_activation f, double x, double y);

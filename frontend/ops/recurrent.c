@@ -9,9 +9,18 @@
 #include "op_helpers.h"
 #include "op_rows.h"
 
-/* The inputs of the forward op, and where ipro.RecurrentGrad takes the output gradients. */
-enum { X, W, R, B, SEQUENCE_LENS, INITIAL_H, INITIAL_C, P, FORWARD_INPUTS };
-enum { D_Y = FORWARD_INPUTS, D_Y_H, D_Y_C, GRAD_INPUTS };
+enum {
+  X = IPRO_RECURRENT_X,
+  W = IPRO_RECURRENT_W,
+  R = IPRO_RECURRENT_R,
+  B = IPRO_RECURRENT_B,
+  SEQUENCE_LENS = IPRO_RECURRENT_SEQUENCE_LENS,
+  INITIAL_H = IPRO_RECURRENT_INITIAL_H,
+  INITIAL_C = IPRO_RECURRENT_INITIAL_C,
+  P = IPRO_RECURRENT_P,
+  D_Y = IPRO_RECURRENT_D_Y,
+  GRAD_INPUTS = IPRO_RECURRENT_GRAD_INPUTS
+};
 
 ipro_status ipro_recurrent_normalize(ipro_graph *graph, ipro_node *node, ipro_error *err) {
   (void)graph;
@@ -93,29 +102,18 @@ static ipro_status read_recurrent(ipro_graph *graph, ipro_node *node, ipro_op op
   char message[160];
   if (ipro_recurrent_form_of(node, op, form, message, sizeof message))
     return ipro_op_fail(err, node, "%s", message);
-  int64_t steps = x->shape.dims[form->batch_major ? 1 : 0];
-  int64_t batch = x->shape.dims[form->batch_major ? 0 : 1], input = x->shape.dims[2];
-  int64_t d = form->directions, h = form->hidden, gh = form->gates * h;
-  if (ipro_dim_is_batch(steps) || ipro_dim_is_batch(input))
+  ipro_recurrent_read_extents(form, &x->shape);
+  int64_t input = x->shape.dims[2];
+  if (ipro_dim_is_batch(form->steps) || ipro_dim_is_batch(input))
     return ipro_op_batch_error(node, err, "the steps or the input size at the batch's place");
-  ipro_shape want_w = {.rank = 3, .dims = {d, gh, input}};
-  ipro_shape want_r = {.rank = 3, .dims = {d, gh, h}};
-  ipro_shape want_b = {.rank = 2, .dims = {d, 2 * gh}};
-  ipro_shape want_lens = {.rank = 1, .dims = {batch}};
-  ipro_shape want_p = {.rank = 2, .dims = {d, 3 * h}};
-  *state = form->batch_major ? (ipro_shape){.rank = 3, .dims = {batch, d, h}}
-                             : (ipro_shape){.rank = 3, .dims = {d, batch, h}};
-  *y = form->batch_major ? (ipro_shape){.rank = 4, .dims = {batch, steps, d, h}}
-                         : (ipro_shape){.rank = 4, .dims = {steps, d, batch, h}};
-  if (expect_shape(graph, node, W, "W", &want_w, err) != IPRO_OK ||
-      expect_shape(graph, node, R, "R", &want_r, err) != IPRO_OK ||
-      expect_shape(graph, node, B, "B", &want_b, err) != IPRO_OK ||
-      expect_shape(graph, node, SEQUENCE_LENS, "sequence_lens", &want_lens, err) != IPRO_OK ||
-      expect_shape(graph, node, INITIAL_H, "initial_h", state, err) != IPRO_OK)
-    return IPRO_ERROR;
-  if (op == IPRO_OP_LSTM && (expect_shape(graph, node, INITIAL_C, "initial_c", state, err) ||
-                             expect_shape(graph, node, P, "P", &want_p, err)))
-    return IPRO_ERROR;
+  static const char *const names[] = {"X",         "W",         "R", "B", "sequence_lens",
+                                      "initial_h", "initial_c", "P"};
+  for (int i = W; i <= (op == IPRO_OP_LSTM ? P : INITIAL_H); i++) {
+    ipro_shape want = ipro_recurrent_input_shape(form, input, i);
+    if (expect_shape(graph, node, i, names[i], &want, err) != IPRO_OK) return IPRO_ERROR;
+  }
+  *y = ipro_recurrent_output_shape(form, 0);
+  *state = ipro_recurrent_output_shape(form, 1);
   return IPRO_OK;
 }
 
@@ -158,10 +156,11 @@ ipro_status ipro_recurrent_grad_infer(ipro_graph *graph, ipro_node *node, ipro_e
   for (int i = D_Y; i < GRAD_INPUTS; i++)
     if (ipro_op_optional_input(graph, node, i, IPRO_DTYPES_REAL, &unused, err) != IPRO_OK)
       return IPRO_ERROR;
-  if (expect_shape(graph, node, D_Y, "dY", &y, err) != IPRO_OK ||
-      expect_shape(graph, node, D_Y_H, "dY_h", &state, err) != IPRO_OK ||
-      expect_shape(graph, node, D_Y_C, "dY_c", &state, err) != IPRO_OK)
-    return IPRO_ERROR;
+  static const char *const gradients[] = {"dY", "dY_h", "dY_c"};
+  for (int i = D_Y; i < GRAD_INPUTS; i++) {
+    ipro_shape want = ipro_recurrent_input_shape(&form, 0, i);
+    if (expect_shape(graph, node, i, gradients[i - D_Y], &want, err) != IPRO_OK) return IPRO_ERROR;
+  }
   const ipro_tensor *x = ipro_node_input(graph, node, X);
   ipro_shape shapes[7] = {x->shape,
                           ipro_node_input(graph, node, W)->shape,

@@ -382,19 +382,13 @@ ipro_status ipro_onednn_build_recurrent(ipro_onednn_kernel *kernel, const ipro_g
   char message[160];
   if (ipro_recurrent_form_of(node, op, &s->form, message, sizeof message))
     return ipro_onednn_unsupported(err, "%s", message);
-  ipro_shape x, w;
-  if (ipro_onednn_input_shape(graph, node, X, &x, err) ||
-      ipro_onednn_input_shape(graph, node, W, &w, err))
-    return IPRO_ERROR;
-  ipro_recurrent_read_extents(&s->form, &x);
+  if (!ipro_recurrent_node_fits(graph, node, gradient, &s->form, &s->input))
+    return ipro_onednn_unsupported(err, "the tensors' shapes do not fit the op's form");
   s->steps = s->form.steps;
   s->batch = s->form.batch;
-  s->input = x.dims[2];
   s->hidden = s->form.hidden;
   s->gh = s->form.gates * s->hidden;
   s->n_outputs = node->n_outputs;
-  if (x.rank != 3 || w.rank != 3 || w.dims[1] != s->gh || w.dims[2] != s->input)
-    return ipro_onednn_unsupported(err, "X and W do not fit the op's form");
   size_t rows = (size_t)(s->steps * s->batch), states = (size_t)((s->steps + 1) * s->batch);
   size_t gh = (size_t)s->gh, hidden = (size_t)s->hidden, f = sizeof(float);
   s->gates_at = ipro_onednn_reserve(kernel, rows * gh * f);

@@ -31,19 +31,14 @@ static ipro_status read_recurrence(const ipro_graph *graph, const ipro_node *nod
   char message[160];
   if (ipro_recurrent_form_of(node, op, &rc->form, message, sizeof message))
     return ipro_reference_fail(node, err, "%s", message);
-  ipro_shape x, w;
-  if (ipro_reference_input_shape(graph, node, X, &x, err) ||
-      ipro_reference_input_shape(graph, node, W, &w, err))
-    return IPRO_ERROR;
-  ipro_recurrent_read_extents(&rc->form, &x);
+  int64_t input;
+  if (!ipro_recurrent_node_fits(graph, node, node->op == IPRO_OP_RECURRENT_GRAD, &rc->form, &input))
+    return ipro_reference_fail(node, err, "the tensors' shapes do not fit the op's form");
   rc->steps = rc->form.steps;
   rc->batch = rc->form.batch;
-  rc->input = x.dims[2];
+  rc->input = input;
   rc->hidden = rc->form.hidden;
   rc->gates = rc->form.gates;
-  if (x.rank != 3 || w.rank != 3 || w.dims[0] != rc->form.directions ||
-      w.dims[1] != rc->gates * rc->hidden || w.dims[2] != rc->input)
-    return ipro_reference_fail(node, err, "X and W do not fit the op's form");
   int n = node->n_inputs;
   rc->x = inputs[X];
   rc->w = inputs[W];

@@ -655,9 +655,44 @@ static void test_elements_out_of_shape(void) {
   ipro_graph_free(graph);
 }
 
+/* The recurrent and Col2Im kernels refuse tensors whose shapes do not fit their attributes (a
+ * program file's, which no inference would make): an LSTM of hidden_size 3 whose R is [1, 12, 4]
+ * (each step would read R past its rows of 3), and a Col2Im of a [3, 3] image whose output is
+ * [1, 1, 2, 2] (the fold would write past it). */
+static void test_sequence_and_fold_out_of_shape(void) {
+  ipro_graph *graph = ipro_graph_create();
+  int x = ipro_test_add_tensor(graph, "x", IPRO_DTYPE_FLOAT, 3, (int64_t[]){2, 1, 2});
+  int w = ipro_test_add_tensor(graph, "w", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 12, 2});
+  int r = ipro_test_add_tensor(graph, "r", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 12, 4});
+  int y = ipro_test_add_tensor(graph, "y", IPRO_DTYPE_FLOAT, 4, (int64_t[]){2, 1, 1, 3});
+  int columns = ipro_test_add_tensor(graph, "columns", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 4, 4});
+  int image = ipro_test_add_tensor(graph, "image", IPRO_DTYPE_FLOAT, 4, (int64_t[]){1, 1, 2, 2});
+  int lstm = add_node(graph, "LSTM", 3, (int[]){x, w, r}, 1, (int[]){y});
+  ipro_node_set_int(&graph->nodes[lstm], "hidden_size", 3);
+  int fold = add_node(graph, "Col2Im", 1, (int[]){columns}, 1, (int[]){image});
+  ipro_node *f = &graph->nodes[fold];
+  ipro_node_set_ints(f, "image_shape", (int64_t[]){3, 3}, 2);
+  ipro_node_set_ints(f, "kernel_shape", (int64_t[]){2, 2}, 2);
+  ipro_node_set_ints(f, "strides", (int64_t[]){1, 1}, 2);
+  ipro_node_set_ints(f, "dilations", (int64_t[]){1, 1}, 2);
+  ipro_node_set_ints(f, "pads", (int64_t[]){0, 0, 0, 0}, 4);
+  float values[64] = {0}, out[64]; /* the largest tensor: R, 48 values */
+  const int nodes[2] = {lstm, fold};
+  void *const inputs[2][3] = {{values, values, values}, {values}};
+  for (int i = 0; i < 2; i++) {
+    ipro_error err = {{0}};
+    ipro_status status = run_kernel(graph, nodes[i], inputs[i], (void *[]){out}, NULL, &err);
+    CHECK_MSG(status == IPRO_ERROR && strstr(err.message, "not fit"),
+              "%s with a tensor of the wrong shape: \"%s\"", graph->nodes[nodes[i]].op_type,
+              err.message);
+  }
+  ipro_graph_free(graph);
+}
+
 int main(void) {
   test_every_op_has_a_kernel();
   test_elements_out_of_shape();
+  test_sequence_and_fold_out_of_shape();
   test_nd_indexing_and_elementwise();
   test_slice_onnx();
   test_gelu_and_layer_norm();
