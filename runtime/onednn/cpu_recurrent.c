@@ -16,8 +16,21 @@
 #include "ir/recurrent.h"
 #include "onednn_internal.h"
 
-enum { X, W, R, B, SEQUENCE_LENS, INITIAL_H, INITIAL_C, P, D_Y, D_Y_H, D_Y_C };
-enum { D_X, D_W, D_R, D_B, D_INITIAL_H, D_INITIAL_C };
+/* the inputs, as ir/recurrent.h numbers them */
+enum {
+  X = IPRO_RECURRENT_X,
+  W = IPRO_RECURRENT_W,
+  R = IPRO_RECURRENT_R,
+  B = IPRO_RECURRENT_B,
+  SEQUENCE_LENS = IPRO_RECURRENT_SEQUENCE_LENS,
+  INITIAL_H = IPRO_RECURRENT_INITIAL_H,
+  INITIAL_C = IPRO_RECURRENT_INITIAL_C,
+  P = IPRO_RECURRENT_P,
+  D_Y = IPRO_RECURRENT_D_Y,
+  D_Y_H = IPRO_RECURRENT_D_Y_H,
+  D_Y_C = IPRO_RECURRENT_D_Y_C
+};
+enum { D_X, D_W, D_R, D_B, D_INITIAL_H, D_INITIAL_C, D_P };
 
 typedef struct {
   ipro_recurrent_form form;
@@ -334,7 +347,7 @@ static ipro_status gradient_run(const ipro_onednn_kernel *kernel, void *const *i
   int directions = s->form.directions;
   memset(dr, 0, (size_t)(directions * GH * H) * sizeof *dr);
   memset(db, 0, (size_t)(directions * 2 * GH) * sizeof *db);
-  if (lstm) memset(outputs[6], 0, (size_t)(directions * 3 * H) * sizeof(float)); /* dP */
+  if (lstm) memset(outputs[D_P], 0, (size_t)(directions * 3 * H) * sizeof(float)); /* no P here */
   for (int d = 0; d < directions; d++) {
     if (run_direction(&v, d, err)) return IPRO_ERROR;
     for (int64_t b = 0; b < N; b++)

@@ -12,7 +12,20 @@
 #include "ir/recurrent.h"
 #include "reference_ops.h"
 
-enum { X, W, R, B, SEQUENCE_LENS, INITIAL_H, INITIAL_C, P, D_Y, D_Y_H, D_Y_C };
+/* the inputs, as ir/recurrent.h numbers them */
+enum {
+  X = IPRO_RECURRENT_X,
+  W = IPRO_RECURRENT_W,
+  R = IPRO_RECURRENT_R,
+  B = IPRO_RECURRENT_B,
+  SEQUENCE_LENS = IPRO_RECURRENT_SEQUENCE_LENS,
+  INITIAL_H = IPRO_RECURRENT_INITIAL_H,
+  INITIAL_C = IPRO_RECURRENT_INITIAL_C,
+  P = IPRO_RECURRENT_P,
+  D_Y = IPRO_RECURRENT_D_Y,
+  D_Y_H = IPRO_RECURRENT_D_Y_H,
+  D_Y_C = IPRO_RECURRENT_D_Y_C
+};
 enum { OUT_Y, OUT_Y_H, OUT_Y_C };
 enum { D_X, D_W, D_R, D_B, D_INITIAL_H, D_INITIAL_C, D_P };
 
