@@ -16,20 +16,6 @@
 #include "ir/recurrent.h"
 #include "onednn_internal.h"
 
-/* the inputs, as ir/recurrent.h numbers them */
-enum {
-  X = IPRO_RECURRENT_X,
-  W = IPRO_RECURRENT_W,
-  R = IPRO_RECURRENT_R,
-  B = IPRO_RECURRENT_B,
-  SEQUENCE_LENS = IPRO_RECURRENT_SEQUENCE_LENS,
-  INITIAL_H = IPRO_RECURRENT_INITIAL_H,
-  INITIAL_C = IPRO_RECURRENT_INITIAL_C,
-  P = IPRO_RECURRENT_P,
-  D_Y = IPRO_RECURRENT_D_Y,
-  D_Y_H = IPRO_RECURRENT_D_Y_H,
-  D_Y_C = IPRO_RECURRENT_D_Y_C
-};
 enum { D_X, D_W, D_R, D_B, D_INITIAL_H, D_INITIAL_C, D_P };
 
 typedef struct {
@@ -67,20 +53,6 @@ static inline float slope(ipro_recurrent_activation f, float y) {
   }
 }
 
-static int64_t time_of(const recurrent_state *s, int d, int64_t step) {
-  return ipro_recurrent_time(&s->form, d, step);
-}
-/* X's row (and so the gates' row) of time t and batch element b. */
-static int64_t row_of(const recurrent_state *s, int64_t t, int64_t b) {
-  return ipro_recurrent_row(&s->form, t, b);
-}
-static int64_t y_offset(const recurrent_state *s, int64_t t, int d, int64_t b) {
-  return ipro_recurrent_y_offset(&s->form, t, d, b);
-}
-static int64_t state_offset(const recurrent_state *s, int d, int64_t b) {
-  return ipro_recurrent_state_offset(&s->form, d, b);
-}
-
 /* C = alpha-free A · op(B) (+ C when accumulate), row-major, through oneDNN's sgemm. */
 static ipro_status product(char trans_a, char trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
@@ -106,12 +78,12 @@ static run_view view_of(const ipro_onednn_kernel *kernel, void *const *inputs, c
   int n = kernel->n_inputs;
   run_view v = {s,
                 kernel,
-                inputs[X],
-                inputs[W],
-                inputs[R],
-                n > B ? inputs[B] : NULL,
-                n > INITIAL_H ? inputs[INITIAL_H] : NULL,
-                n > INITIAL_C ? inputs[INITIAL_C] : NULL,
+                inputs[IPRO_RECURRENT_X],
+                inputs[IPRO_RECURRENT_W],
+                inputs[IPRO_RECURRENT_R],
+                n > IPRO_RECURRENT_B ? inputs[IPRO_RECURRENT_B] : NULL,
+                n > IPRO_RECURRENT_INITIAL_H ? inputs[IPRO_RECURRENT_INITIAL_H] : NULL,
+                n > IPRO_RECURRENT_INITIAL_C ? inputs[IPRO_RECURRENT_INITIAL_C] : NULL,
                 (float *)(void *)(workspace + s->gates_at),
                 (float *)(void *)(workspace + s->h_at),
                 (float *)(void *)(workspace + s->c_at),
@@ -139,13 +111,13 @@ static ipro_status run_direction(const run_view *v, int d, ipro_error *err) {
         v->gates[row * GH + k] += wb[k] + (k < recurrent_rows ? rb[k] : 0.0f);
   for (int64_t b = 0; b < N; b++)
     for (int64_t j = 0; j < H; j++) {
-      int64_t at = state_offset(s, d, b) + j;
+      int64_t at = ipro_recurrent_state_offset(&s->form, d, b) + j;
       v->h[b * H + j] = v->initial_h ? v->initial_h[at] : 0.0f;
       if (lstm) v->c[b * H + j] = v->initial_c ? v->initial_c[at] : 0.0f;
     }
   float *hr = v->recurrent;
   for (int64_t step = 0; step < T; step++) {
-    int64_t t = time_of(s, d, step);
+    int64_t t = ipro_recurrent_time(&s->form, d, step);
     const float *h = v->h + step * NH, *c = lstm ? v->c + step * NH : NULL;
     float *h_out = v->h + (step + 1) * NH, *c_out = lstm ? v->c + (step + 1) * NH : NULL;
     /* R h for the gates that take it (GRU under linear_before_reset: its h gate's too) */
@@ -153,7 +125,7 @@ static ipro_status run_direction(const run_view *v, int d, ipro_error *err) {
     if (product('N', 'T', N, rows, H, h, H, r, H, hr, GH, false, v->kernel, err)) return IPRO_ERROR;
     IPRO_ONEDNN_PARALLEL_FOR(N * GH * TRANSCENDENTAL_COST)
     for (int64_t b = 0; b < N; b++) {
-      float *g = v->gates + row_of(s, t, b) * GH;
+      float *g = v->gates + ipro_recurrent_row(&s->form, t, b) * GH;
       const float *p = hr + b * GH;
       switch (s->form.op) {
       case IPRO_OP_LSTM: /* i, o, f, c */
@@ -180,14 +152,16 @@ static ipro_status run_direction(const run_view *v, int d, ipro_error *err) {
       /* R_h (r ⊙ h): r ⊙ h in h_out first, the product into hr's h columns */
       for (int64_t b = 0; b < N; b++)
         for (int64_t j = 0; j < H; j++)
-          h_out[b * H + j] = v->gates[row_of(s, t, b) * GH + H + j] * h[b * H + j];
+          h_out[b * H + j] =
+              v->gates[ipro_recurrent_row(&s->form, t, b) * GH + H + j] * h[b * H + j];
       if (product('N', 'T', N, H, H, h_out, H, r + 2 * H * H, H, hr + 2 * H, GH, false, v->kernel,
                   err))
         return IPRO_ERROR;
     }
     IPRO_ONEDNN_PARALLEL_FOR(N * GH * TRANSCENDENTAL_COST)
     for (int64_t b = 0; b < N; b++) {
-      float *g = v->gates + row_of(s, t, b) * GH, *q = v->q + row_of(s, t, b) * H;
+      float *g = v->gates + ipro_recurrent_row(&s->form, t, b) * GH,
+            *q = v->q + ipro_recurrent_row(&s->form, t, b) * H;
       for (int64_t j = 0; j < H; j++) {
         q[j] = hr[b * GH + 2 * H + j] + (rb_h ? rb_h[j] : 0.0f);
         float pre = g[2 * H + j] + (s->form.linear_before_reset ? g[H + j] * q[j] : q[j]);
@@ -212,11 +186,15 @@ static ipro_status forward_run(const ipro_onednn_kernel *kernel, void *const *in
     if (run_direction(&v, d, err)) return IPRO_ERROR;
     for (int64_t step = 0; y && step < T; step++)
       for (int64_t b = 0; b < N; b++)
-        memcpy(y + y_offset(s, time_of(s, d, step), d, b), v.h + (step + 1) * NH + b * H,
-               (size_t)H * sizeof *y);
+        memcpy(y + ipro_recurrent_y_offset(&s->form, ipro_recurrent_time(&s->form, d, step), d, b),
+               v.h + (step + 1) * NH + b * H, (size_t)H * sizeof *y);
     for (int64_t b = 0; b < N; b++) {
-      if (y_h) memcpy(y_h + state_offset(s, d, b), v.h + T * NH + b * H, (size_t)H * sizeof *y_h);
-      if (y_c) memcpy(y_c + state_offset(s, d, b), v.c + T * NH + b * H, (size_t)H * sizeof *y_c);
+      if (y_h)
+        memcpy(y_h + ipro_recurrent_state_offset(&s->form, d, b), v.h + T * NH + b * H,
+               (size_t)H * sizeof *y_h);
+      if (y_c)
+        memcpy(y_c + ipro_recurrent_state_offset(&s->form, d, b), v.c + T * NH + b * H,
+               (size_t)H * sizeof *y_c);
     }
   }
   return IPRO_OK;
@@ -237,12 +215,14 @@ static void add_column_sums(const float *m, int64_t rows, int64_t columns, float
 static void gate_gradients(const run_view *v, int d, int64_t step, const float *dh, const float *dc,
                            float *dgates, float *drec, float *dh_prev, float *dc_new) {
   const recurrent_state *s = v->s;
-  int64_t N = s->batch, H = s->hidden, GH = s->gh, NH = N * H, t = time_of(s, d, step);
+  int64_t N = s->batch, H = s->hidden, GH = s->gh, NH = N * H,
+          t = ipro_recurrent_time(&s->form, d, step);
   const ipro_recurrent_activation *f = s->form.f[d];
   IPRO_ONEDNN_PARALLEL_FOR(N * GH * TRANSCENDENTAL_COST)
   for (int64_t b = 0; b < N; b++) {
-    const float *a = v->gates + row_of(s, t, b) * GH, *h = v->h + step * NH + b * H;
-    float *g = dgates + row_of(s, t, b) * GH, *gr = drec + b * GH;
+    const float *a = v->gates + ipro_recurrent_row(&s->form, t, b) * GH,
+                *h = v->h + step * NH + b * H;
+    float *g = dgates + ipro_recurrent_row(&s->form, t, b) * GH, *gr = drec + b * GH;
     const float *dh_b = dh + b * H;
     switch (s->form.op) {
     case IPRO_OP_LSTM: {
@@ -261,7 +241,7 @@ static void gate_gradients(const run_view *v, int d, int64_t step, const float *
       break;
     }
     case IPRO_OP_GRU: {
-      const float *q = v->q + row_of(s, t, b) * H;
+      const float *q = v->q + ipro_recurrent_row(&s->form, t, b) * H;
       for (int64_t j = 0; j < H; j++) {
         g[j] = dh_b[j] * (h[j] - a[2 * H + j]) * slope(f[0], a[j]);
         g[2 * H + j] = dh_b[j] * (1.0f - a[j]) * slope(f[1], a[2 * H + j]);
@@ -293,7 +273,8 @@ static ipro_status backward_step(const run_view *v, int d, int64_t step, float *
                                  float *dh_prev, float *reset, float *dr, float *drb,
                                  ipro_error *err) {
   const recurrent_state *s = v->s;
-  int64_t N = s->batch, H = s->hidden, GH = s->gh, NH = N * H, t = time_of(s, d, step);
+  int64_t N = s->batch, H = s->hidden, GH = s->gh, NH = N * H,
+          t = ipro_recurrent_time(&s->form, d, step);
   const float *r = v->r + d * GH * H, *h = v->h + step * NH;
   int64_t rows = GH;
   if (s->form.op == IPRO_OP_GRU && !s->form.linear_before_reset) {
@@ -301,7 +282,7 @@ static ipro_status backward_step(const run_view *v, int d, int64_t step, float *
     const ipro_recurrent_activation *f = s->form.f[d];
     for (int64_t b = 0; b < N; b++)
       for (int64_t j = 0; j < H; j++)
-        reset[b * H + j] = v->gates[row_of(s, t, b) * GH + H + j] * h[b * H + j];
+        reset[b * H + j] = v->gates[ipro_recurrent_row(&s->form, t, b) * GH + H + j] * h[b * H + j];
     if (product('T', 'N', H, H, N, drec + 2 * H, GH, reset, H, dr + 2 * H * H, H, true, v->kernel,
                 err))
       return IPRO_ERROR;
@@ -310,8 +291,8 @@ static ipro_status backward_step(const run_view *v, int d, int64_t step, float *
                 err))
       return IPRO_ERROR;
     for (int64_t b = 0; b < N; b++) {
-      float *g = dgates + row_of(s, t, b) * GH;
-      const float *a = v->gates + row_of(s, t, b) * GH;
+      float *g = dgates + ipro_recurrent_row(&s->form, t, b) * GH;
+      const float *a = v->gates + ipro_recurrent_row(&s->form, t, b) * GH;
       for (int64_t j = 0; j < H; j++) {
         dh_prev[b * H + j] += d_reset[b * H + j] * a[H + j];
         g[H + j] = d_reset[b * H + j] * h[b * H + j] * slope(f[0], a[H + j]);
@@ -334,8 +315,9 @@ static ipro_status gradient_run(const ipro_onednn_kernel *kernel, void *const *i
   run_view v = view_of(kernel, inputs, workspace);
   const recurrent_state *s = v.s;
   int n = kernel->n_inputs;
-  const float *dy = n > D_Y ? inputs[D_Y] : NULL, *dy_h = n > D_Y_H ? inputs[D_Y_H] : NULL;
-  const float *dy_c = n > D_Y_C ? inputs[D_Y_C] : NULL;
+  const float *dy = n > IPRO_RECURRENT_D_Y ? inputs[IPRO_RECURRENT_D_Y] : NULL,
+              *dy_h = n > IPRO_RECURRENT_D_Y_H ? inputs[IPRO_RECURRENT_D_Y_H] : NULL;
+  const float *dy_c = n > IPRO_RECURRENT_D_Y_C ? inputs[IPRO_RECURRENT_D_Y_C] : NULL;
   int64_t T = s->steps, N = s->batch, I = s->input, H = s->hidden, GH = s->gh, NH = N * H;
   bool lstm = s->form.op == IPRO_OP_LSTM;
   float *dx = outputs[D_X], *dw = outputs[D_W], *dr = outputs[D_R], *db = outputs[D_B];
@@ -352,24 +334,27 @@ static ipro_status gradient_run(const ipro_onednn_kernel *kernel, void *const *i
     if (run_direction(&v, d, err)) return IPRO_ERROR;
     for (int64_t b = 0; b < N; b++)
       for (int64_t j = 0; j < H; j++) {
-        int64_t at = state_offset(s, d, b) + j;
+        int64_t at = ipro_recurrent_state_offset(&s->form, d, b) + j;
         dh[b * H + j] = dy_h ? dy_h[at] : 0.0f;
         dc[b * H + j] = lstm && dy_c ? dy_c[at] : 0.0f;
       }
     float *dr_d = dr + d * GH * H, *drb = db + d * 2 * GH + GH;
     for (int64_t k = T - 1; k >= 0; k--) {
-      int64_t t = time_of(s, d, k);
+      int64_t t = ipro_recurrent_time(&s->form, d, k);
       for (int64_t b = 0; dy && b < N; b++)
         for (int64_t j = 0; j < H; j++)
-          dh[b * H + j] += dy[y_offset(s, t, d, b) + j];
+          dh[b * H + j] += dy[ipro_recurrent_y_offset(&s->form, t, d, b) + j];
       gate_gradients(&v, d, k, dh, dc, dgates, drec, dh_prev, dc_new);
       if (backward_step(&v, d, k, dgates, drec, dh_prev, reset, dr_d, drb, err)) return IPRO_ERROR;
       memcpy(dh, dh_prev, (size_t)NH * sizeof *dh);
       if (lstm) memcpy(dc, dc_new, (size_t)NH * sizeof *dc);
     }
     for (int64_t b = 0; b < N; b++) {
-      memcpy(dh0 + state_offset(s, d, b), dh + b * H, (size_t)H * sizeof *dh0);
-      if (dc0) memcpy(dc0 + state_offset(s, d, b), dc + b * H, (size_t)H * sizeof *dc0);
+      memcpy(dh0 + ipro_recurrent_state_offset(&s->form, d, b), dh + b * H,
+             (size_t)H * sizeof *dh0);
+      if (dc0)
+        memcpy(dc0 + ipro_recurrent_state_offset(&s->form, d, b), dc + b * H,
+               (size_t)H * sizeof *dc0);
     }
     /* through W x + Wb, over every step's rows at once */
     add_column_sums(dgates, T * N, GH, db + d * 2 * GH);
@@ -387,8 +372,9 @@ ipro_status ipro_onednn_build_recurrent(ipro_onednn_kernel *kernel, const ipro_g
                                         const ipro_node *node, ipro_error *err) {
   bool gradient = node->op == IPRO_OP_RECURRENT_GRAD;
   ipro_op op = gradient ? (ipro_op)ipro_node_attr_int(node, "forward_op", IPRO_OP_LSTM) : node->op;
-  if ((node->n_inputs > SEQUENCE_LENS && node->inputs[SEQUENCE_LENS] >= 0) ||
-      (node->n_inputs > P && node->inputs[P] >= 0))
+  if ((node->n_inputs > IPRO_RECURRENT_SEQUENCE_LENS &&
+       node->inputs[IPRO_RECURRENT_SEQUENCE_LENS] >= 0) ||
+      (node->n_inputs > IPRO_RECURRENT_P && node->inputs[IPRO_RECURRENT_P] >= 0))
     return ipro_onednn_unsupported(err, "sequence_lens and peepholes run on the reference");
   recurrent_state *s = ipro_onednn_state_create(kernel, sizeof *s, err);
   if (!s) return IPRO_ERROR;

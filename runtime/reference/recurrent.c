@@ -12,20 +12,6 @@
 #include "ir/recurrent.h"
 #include "reference_ops.h"
 
-/* the inputs, as ir/recurrent.h numbers them */
-enum {
-  X = IPRO_RECURRENT_X,
-  W = IPRO_RECURRENT_W,
-  R = IPRO_RECURRENT_R,
-  B = IPRO_RECURRENT_B,
-  SEQUENCE_LENS = IPRO_RECURRENT_SEQUENCE_LENS,
-  INITIAL_H = IPRO_RECURRENT_INITIAL_H,
-  INITIAL_C = IPRO_RECURRENT_INITIAL_C,
-  P = IPRO_RECURRENT_P,
-  D_Y = IPRO_RECURRENT_D_Y,
-  D_Y_H = IPRO_RECURRENT_D_Y_H,
-  D_Y_C = IPRO_RECURRENT_D_Y_C
-};
 enum { OUT_Y, OUT_Y_H, OUT_Y_C };
 enum { D_X, D_W, D_R, D_B, D_INITIAL_H, D_INITIAL_C, D_P };
 
@@ -53,16 +39,17 @@ static ipro_status read_recurrence(const ipro_graph *graph, const ipro_node *nod
   rc->hidden = rc->form.hidden;
   rc->gates = rc->form.gates;
   int n = node->n_inputs;
-  rc->x = inputs[X];
-  rc->w = inputs[W];
-  rc->r = inputs[R];
-  rc->b = ipro_reference_optional(inputs, n, B);
-  rc->lens = ipro_reference_optional(inputs, n, SEQUENCE_LENS);
-  rc->initial_h = ipro_reference_optional(inputs, n, INITIAL_H);
-  rc->initial_c = ipro_reference_optional(inputs, n, INITIAL_C);
-  rc->p = ipro_reference_optional(inputs, n, P);
+  rc->x = inputs[IPRO_RECURRENT_X];
+  rc->w = inputs[IPRO_RECURRENT_W];
+  rc->r = inputs[IPRO_RECURRENT_R];
+  rc->b = ipro_reference_optional(inputs, n, IPRO_RECURRENT_B);
+  rc->lens = ipro_reference_optional(inputs, n, IPRO_RECURRENT_SEQUENCE_LENS);
+  rc->initial_h = ipro_reference_optional(inputs, n, IPRO_RECURRENT_INITIAL_H);
+  rc->initial_c = ipro_reference_optional(inputs, n, IPRO_RECURRENT_INITIAL_C);
+  rc->p = ipro_reference_optional(inputs, n, IPRO_RECURRENT_P);
   if (rc->lens) {
-    rc->lens_int32 = ipro_node_input(graph, node, SEQUENCE_LENS)->dtype == IPRO_DTYPE_INT32;
+    rc->lens_int32 =
+        ipro_node_input(graph, node, IPRO_RECURRENT_SEQUENCE_LENS)->dtype == IPRO_DTYPE_INT32;
     for (int64_t b = 0; b < rc->batch; b++) {
       int64_t length =
           rc->lens_int32 ? ((const int32_t *)rc->lens)[b] : ((const int64_t *)rc->lens)[b];
@@ -81,16 +68,6 @@ static bool runs(const recurrence *rc, int64_t b, int64_t t) {
 
 static const double *x_at(const recurrence *rc, int64_t t, int64_t b) {
   return rc->x + ipro_recurrent_row(&rc->form, t, b) * rc->input;
-}
-
-static int64_t time_of(const recurrence *rc, int d, int64_t s) {
-  return ipro_recurrent_time(&rc->form, d, s);
-}
-static int64_t y_offset(const recurrence *rc, int64_t t, int d, int64_t b) {
-  return ipro_recurrent_y_offset(&rc->form, t, d, b);
-}
-static int64_t state_offset(const recurrence *rc, int d, int64_t b) {
-  return ipro_recurrent_state_offset(&rc->form, d, b);
 }
 
 /* What one step keeps for its gradient: each gate's activation input (pre) and output (act),
@@ -303,12 +280,12 @@ static void run_direction(const recurrence *rc, int d, history *k) {
   int64_t H = rc->hidden, NH = rc->batch * H;
   for (int64_t b = 0; b < rc->batch; b++)
     for (int64_t j = 0; j < H; j++) {
-      int64_t at = state_offset(rc, d, b) + j;
+      int64_t at = ipro_recurrent_state_offset(&rc->form, d, b) + j;
       k->h[b * H + j] = rc->initial_h ? rc->initial_h[at] : 0.0;
       k->c[b * H + j] = rc->initial_c ? rc->initial_c[at] : 0.0;
     }
   for (int64_t s = 0; s < rc->steps; s++) {
-    int64_t t = time_of(rc, d, s);
+    int64_t t = ipro_recurrent_time(&rc->form, d, s);
     for (int64_t b = 0; b < rc->batch; b++) {
       const double *h = k->h + s * NH + b * H, *c = k->c + s * NH + b * H;
       double *h_out = k->h + (s + 1) * NH + b * H, *c_out = k->c + (s + 1) * NH + b * H;
@@ -335,9 +312,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_recurrent) {
   for (int d = 0; d < rc.form.directions; d++) {
     run_direction(&rc, d, &k);
     for (int64_t s = 0; y && s < rc.steps; s++) {
-      int64_t t = time_of(&rc, d, s);
+      int64_t t = ipro_recurrent_time(&rc.form, d, s);
       for (int64_t b = 0; b < rc.batch; b++) {
-        double *out = y + y_offset(&rc, t, d, b);
+        double *out = y + ipro_recurrent_y_offset(&rc.form, t, d, b);
         if (runs(&rc, b, t))
           memcpy(out, k.h + (s + 1) * NH + b * H, (size_t)H * sizeof *out);
         else
@@ -346,9 +323,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_recurrent) {
     }
     for (int64_t b = 0; b < rc.batch; b++) {
       if (y_h)
-        memcpy(y_h + state_offset(&rc, d, b), k.h + rc.steps * NH + b * H, (size_t)H * sizeof *y_h);
+        memcpy(y_h + ipro_recurrent_state_offset(&rc.form, d, b), k.h + rc.steps * NH + b * H,
+               (size_t)H * sizeof *y_h);
       if (y_c)
-        memcpy(y_c + state_offset(&rc, d, b), k.c + rc.steps * NH + b * H, (size_t)H * sizeof *y_c);
+        memcpy(y_c + ipro_recurrent_state_offset(&rc.form, d, b), k.c + rc.steps * NH + b * H,
+               (size_t)H * sizeof *y_c);
     }
   }
   release_history(&k);
@@ -363,9 +342,9 @@ IPRO_REFERENCE_KERNEL(ipro_reference_recurrent_grad) {
   ipro_op op = (ipro_op)ipro_node_attr_int(node, "forward_op", IPRO_OP_LSTM);
   if (read_recurrence(graph, node, op, inputs, &rc, err)) return IPRO_ERROR;
   int n = node->n_inputs;
-  const double *dy = ipro_reference_optional(inputs, n, D_Y);
-  const double *dy_h = ipro_reference_optional(inputs, n, D_Y_H);
-  const double *dy_c = ipro_reference_optional(inputs, n, D_Y_C);
+  const double *dy = ipro_reference_optional(inputs, n, IPRO_RECURRENT_D_Y);
+  const double *dy_h = ipro_reference_optional(inputs, n, IPRO_RECURRENT_D_Y_H);
+  const double *dy_c = ipro_reference_optional(inputs, n, IPRO_RECURRENT_D_Y_C);
   int64_t H = rc.hidden, NH = rc.batch * H, GH = rc.gates * H, D = rc.form.directions;
   double *dx = outputs[D_X], *dw = outputs[D_W], *dr = outputs[D_R], *db = outputs[D_B];
   double *dh0 = outputs[D_INITIAL_H];
@@ -394,18 +373,18 @@ IPRO_REFERENCE_KERNEL(ipro_reference_recurrent_grad) {
     const double *w = rc.w + d * GH * rc.input;
     for (int64_t b = 0; b < rc.batch; b++)
       for (int64_t j = 0; j < H; j++) {
-        int64_t at = state_offset(&rc, d, b) + j;
+        int64_t at = ipro_recurrent_state_offset(&rc.form, d, b) + j;
         dh[b * H + j] = dy_h ? dy_h[at] : 0.0;
         dc[b * H + j] = lstm && dy_c ? dy_c[at] : 0.0;
       }
     for (int64_t s = rc.steps - 1; s >= 0; s--) {
-      int64_t t = time_of(&rc, d, s);
+      int64_t t = ipro_recurrent_time(&rc.form, d, s);
       for (int64_t b = 0; b < rc.batch; b++) {
         if (!runs(&rc, b, t)) continue; /* the state passed through: so do its gradients */
         double *dh_b = dh + b * H, *dc_b = dc + b * H;
         if (dy)
           for (int64_t j = 0; j < H; j++)
-            dh_b[j] += dy[y_offset(&rc, t, d, b) + j];
+            dh_b[j] += dy[ipro_recurrent_y_offset(&rc.form, t, d, b) + j];
         const double *h = k.h + s * NH + b * H, *c = k.c + s * NH + b * H;
         const double *x = x_at(&rc, t, b);
         /* the step's gate values again (its new state is in the history) */
@@ -426,8 +405,11 @@ IPRO_REFERENCE_KERNEL(ipro_reference_recurrent_grad) {
       }
     }
     for (int64_t b = 0; b < rc.batch; b++) {
-      memcpy(dh0 + state_offset(&rc, d, b), dh + b * H, (size_t)H * sizeof *dh0);
-      if (dc0) memcpy(dc0 + state_offset(&rc, d, b), dc + b * H, (size_t)H * sizeof *dc0);
+      memcpy(dh0 + ipro_recurrent_state_offset(&rc.form, d, b), dh + b * H,
+             (size_t)H * sizeof *dh0);
+      if (dc0)
+        memcpy(dc0 + ipro_recurrent_state_offset(&rc.form, d, b), dc + b * H,
+               (size_t)H * sizeof *dc0);
     }
   }
   free(carried);

@@ -243,8 +243,20 @@ static void check_canonical_attributes(void) {
   ipro_graph_free(g);
 }
 
-/* Normalises a one-node graph over x [N, 3, 4, 4] (extra inputs: a graph input "lo" and
- * initializers) and returns the status of normalise + infer. */
+/* Adds node "the_node" (op_type over inputs, attributes by configure) with output y to g and
+ * returns the status of normalise + infer; frees g. */
+static ipro_status node_status(ipro_graph *g, const char *op_type, const char *inputs,
+                               void (*configure)(ipro_node *), ipro_error *err) {
+  ipro_node *node = hand_node(g, "the_node", op_type, inputs, "y");
+  if (configure) configure(node);
+  hand_output(g, "y");
+  ipro_status status = ipro_graph_normalize(g, err);
+  if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, 0, err);
+  ipro_graph_free(g);
+  return status;
+}
+
+/* A one-node graph over x [N, 3, 4, 4] (extra inputs: a graph input "lo" and initializers). */
 static ipro_status one_node(const char *op_type, const char *inputs, void (*configure)(ipro_node *),
                             ipro_error *err) {
   ipro_graph *g = hand_graph(13);
@@ -253,13 +265,7 @@ static ipro_status one_node(const char *op_type, const char *inputs, void (*conf
   hand_int64_initializer(g, "pads", 8, (int64_t[]){0, 0, 1, 1, 0, 0, 1, 1});
   float scales[4] = {1, 1, 2, 2};
   hand_initializer(g, "scales", IPRO_DTYPE_FLOAT, 1, (int64_t[]){4}, scales);
-  ipro_node *node = hand_node(g, "the_node", op_type, inputs, "y");
-  if (configure) configure(node);
-  hand_output(g, "y");
-  ipro_status status = ipro_graph_normalize(g, err);
-  if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, 0, err);
-  ipro_graph_free(g);
-  return status;
+  return node_status(g, op_type, inputs, configure, err);
 }
 
 static void cubic(ipro_node *node) { ipro_node_set_string(node, "mode", "cubic"); }
@@ -300,9 +306,9 @@ static void check_refusals(void) {
   CHECK_OK(one_node("Clip", "x,lo", NULL, &err), &err);
 }
 
-/* One LSTM, GRU or Col2Im node (op_type, attributes by configure) over X [5, N, 2] with W
- * [1, 12, 2] and R [1, 12, 3] (an LSTM of 3 hidden units), or columns C [N, 4, 4] with image_shape
- * and block_shape (the initializers "image" and "block" given): the status of normalise + infer. */
+/* One LSTM, GRU or Col2Im node over X [5, N, 2] with W [1, 12, 2] and R [1, 12, 3] (an LSTM of 3
+ * hidden units), or columns C [N, 4, 4] with image_shape and block_shape (the initializers "image"
+ * and "block" given). */
 static ipro_status sequence_node(const char *op_type, const char *inputs, const int64_t *image,
                                  const int64_t *block, void (*configure)(ipro_node *),
                                  ipro_error *err) {
@@ -314,13 +320,7 @@ static ipro_status sequence_node(const char *op_type, const char *inputs, const 
   hand_initializer(g, "r", IPRO_DTYPE_FLOAT, 3, (int64_t[]){1, 12, 3}, r);
   hand_int64_initializer(g, "image", 2, image);
   hand_int64_initializer(g, "block", 2, block);
-  ipro_node *node = hand_node(g, "the_node", op_type, inputs, "y");
-  if (configure) configure(node);
-  hand_output(g, "y");
-  ipro_status status = ipro_graph_normalize(g, err);
-  if (status == IPRO_OK) status = ipro_graph_infer_shapes(g, 0, err);
-  ipro_graph_free(g);
-  return status;
+  return node_status(g, op_type, inputs, configure, err);
 }
 
 static void with_clip(ipro_node *node) { ipro_node_set_float(node, "clip", 1.0f); }
